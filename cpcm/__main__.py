@@ -1,0 +1,3 @@
+from cpcm.cli import main
+
+main()

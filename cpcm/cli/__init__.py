@@ -1,0 +1,59 @@
+"""The command line: a thin shell over `cpcm.service`. `main()` is the only place that exits.
+
+Each command group lives in its own module and registers itself on `app`.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args in (["--version"], ["-V"]):  # fast path: no imports beyond the version
+        from cpcm import __version__
+
+        print(f"cpcm {__version__}")
+        sys.exit(0)
+    debug = "--debug" in args or os.environ.get("CPCM_DEBUG") == "1"
+    if "--debug" in args:
+        args = [a for a in args if a != "--debug"]
+    from cpcm.cli.app import build
+
+    app = build()
+    try:
+        app(args=args, prog_name="cpcm", standalone_mode=False)
+    except SystemExit as exc:
+        sys.exit(exc.code)
+    except BaseException as exc:  # noqa: BLE001 - the one place errors become exit codes
+        sys.exit(_exit_code(exc, debug, args))
+    sys.exit(0)
+
+
+def _exit_code(exc: BaseException, debug: bool, args: list[str]) -> int:
+    import click
+
+    from cpcm.cli.common import print_json, say
+    from cpcm.errors import CpcmError
+
+    if debug:
+        import traceback
+
+        traceback.print_exc()
+    if isinstance(exc, CpcmError):
+        say(f"error: {exc.message}", "red")
+        if exc.hint:
+            say(f"  {exc.hint}")
+        if "--json" in args:
+            print_json(exc.to_json())
+        return exc.exit_code
+    if isinstance(exc, click.exceptions.Abort) or isinstance(exc, KeyboardInterrupt):
+        say("interrupted: nothing was written")
+        return 130
+    if isinstance(exc, click.exceptions.Exit):
+        return exc.exit_code
+    if isinstance(exc, click.ClickException):
+        exc.show()
+        return 2
+    say(f"internal error ({type(exc).__name__}); nothing was written. Run again with --debug for the details.", "red")
+    return 70

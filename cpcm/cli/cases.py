@@ -1,0 +1,117 @@
+"""cpcm show / list / log / assign: reading cases and their audit trail."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from cpcm.cli.common import (AtOpt, IdentityOpt, JsonOpt, RepoOpt, open_ctx, parse_at, print_json, print_table, report_problems,
+                             say)
+
+
+def case_summary(case, today, names: bool) -> dict:
+    """The stable JSON shape of a case in lists; the name only when asked for."""
+    data = {
+        "case_id": case.id, "status": case.status, "stage": case.stage, "risk": case.risk, "worker": case.worker,
+        "registered_at": case.registered_at, "sex": case.child.get("sex"), "age": case.age_on(today),
+        "records": len(case.history), "last_at": case.last_at,
+    }
+    if names:
+        data["name"] = case.name
+    return data
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("show")
+    def show(case: str = typer.Argument(..., help="Case ID, e.g. CP-4F7K-9X2M."), repo: RepoOpt = None, identity: IdentityOpt = None,
+             json_out: JsonOpt = False) -> None:
+        """The case as it stands: child, stage, risk, worker and its records.
+
+        Example: cpcm show CP-4F7K-9X2M
+        """
+        from cpcm import service
+
+        ctx = open_ctx(repo, identity)
+        case_id = service.parse_case_id(case)
+        folded = service.load_case(ctx, case_id)
+        today = ctx.now.date()
+        data = case_summary(folded, today, names=True)
+        data.update({
+            "child": dict(folded.child), "location": folded.location, "caregiver_name": folded.caregiver_name,
+            "concerns": list(folded.concerns),
+            "history": [{"record_id": e.id, "kind": e.kind, "at": e.at, "by": e.by} for e in folded.history],
+        })
+        if json_out:
+            print_json(data)
+            return
+        rows = [
+            ("case", folded.id), ("name", folded.name), ("sex", data["sex"]), ("age", data["age"]),
+            ("date of birth", folded.child.get("date_of_birth") or "(estimated from age)"),
+            ("location", folded.location), ("caregiver", folded.caregiver_name), ("status", folded.status),
+            ("stage", folded.stage), ("risk", folded.risk), ("worker", folded.worker),
+            ("registered", (folded.registered_at or "")[:16]), ("concerns", ", ".join(folded.concerns)),
+            ("records", len(folded.history)),
+        ]
+        print_table(["field", "value"], rows, title=f"Case {folded.id}")
+
+    @app.command("list")
+    def list_(
+        status: Optional[str] = typer.Option(None, "--status", help="open, closed or transferred."),
+        risk: Optional[str] = typer.Option(None, "--risk", help="immediate, high, medium or low."),
+        worker: Optional[str] = typer.Option(None, "--worker", help="Only this worker's cases."),
+        stage: Optional[str] = typer.Option(None, "--stage", help="Only cases at this stage."),
+        names: bool = typer.Option(False, "--names", help="Include children's names (off by default)."),
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """One line per case you can read; no names unless --names.
+
+        Example: cpcm list --risk high --worker amina
+        """
+        from cpcm import service
+
+        ctx = open_ctx(repo, identity)
+        cases = service.list_cases(ctx, status=status, risk=risk, worker=worker, stage=stage)
+        today = ctx.now.date()
+        rows = [case_summary(c, today, names) for c in cases]
+        if json_out:
+            print_json(rows)
+        else:
+            columns = ["case_id", "status", "stage", "risk", "worker", "sex", "age", "registered_at"] + (["name"] if names else [])
+            print_table([c.replace("_", " ") for c in columns],
+                        [[r[c] if c != "registered_at" else (r[c] or "")[:10] for c in columns] for r in rows],
+                        title=f"{len(rows)} case(s)")
+        report_problems(ctx)
+
+    @app.command("log")
+    def log(case: str = typer.Argument(..., help="Case ID."), repo: RepoOpt = None, identity: IdentityOpt = None,
+            json_out: JsonOpt = False) -> None:
+        """The audit trail of a case: every record, who made it, when, and the commit behind it.
+
+        Example: cpcm log CP-4F7K-9X2M
+        """
+        from cpcm import service
+
+        ctx = open_ctx(repo, identity)
+        entries = service.log(ctx, service.parse_case_id(case))
+        if json_out:
+            print_json([e.to_json() for e in entries])
+            return
+        print_table(["at", "kind", "by", "record", "recorded", "commit"],
+                    [[e.at[:16], e.kind, e.by, e.record_id, e.recorded_at[:16], (e.commit or "uncommitted")[:10]] for e in entries])
+
+    @app.command("assign")
+    def assign(case: str = typer.Argument(..., help="Case ID."), worker: str = typer.Option(..., "--worker", help="The worker's id."),
+               at: AtOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
+        """Assign a case to a worker (the case is re-encrypted so they can read it).
+
+        Example: cpcm assign CP-4F7K-9X2M --worker otieno
+        """
+        from cpcm import service
+
+        ctx = open_ctx(repo, identity)
+        case_id = service.parse_case_id(case)
+        record = service.assign(ctx, case_id, worker, parse_at(at))
+        if json_out:
+            print_json({"case_id": case_id, "record_id": record.id, "worker": worker})
+        else:
+            say(f"{case_id} assigned to {worker}")

@@ -1,0 +1,130 @@
+"""What every command shares: options defined once, opening the repository, output.
+
+Data goes to stdout (a rich table on a terminal, plain tab-separated text when piped, JSON
+with --json); messages go to stderr. Nothing here prints personal data unless the command was
+asked to show it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable, Optional, Sequence
+
+import typer
+from typing_extensions import Annotated
+
+from cpcm import clock
+
+RepoOpt = Annotated[Optional[Path], typer.Option("--repo", help="Casefile repository (default: $CPCM_REPO, the nearest parent with .cpcm/, or ./casefiles).", show_default=False)]
+IdentityOpt = Annotated[Optional[Path], typer.Option("--identity", "-i", help="Your age identity file (default: $CPCM_IDENTITY or ~/.config/cpcm/identity).", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts (stable snake_case keys).")]
+AtOpt = Annotated[Optional[str], typer.Option("--at", help="When it happened (ISO date or date-time; default now).", show_default=False)]
+FromFileOpt = Annotated[Optional[str], typer.Option("--from-file", "-f", help="Read the record from a YAML file ('-' for standard input).", show_default=False)]
+NoInputOpt = Annotated[bool, typer.Option("--no-input", help="Never prompt, even on a terminal.")]
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+_err_console = None
+
+
+def err_console():
+    global _err_console
+    if _err_console is None:
+        from rich.console import Console
+
+        _err_console = Console(stderr=True, highlight=False)
+    return _err_console
+
+
+def say(message: str, style: str = "") -> None:
+    """A message for the person at the terminal (stderr)."""
+    if sys.stderr.isatty():
+        err_console().print(message, style=style or None, markup=False)
+    else:
+        print(message, file=sys.stderr)
+
+
+def warn(message: str) -> None:
+    say(f"warning: {message}", "yellow")
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:
+    rows = [["" if v is None else str(v) for v in row] for row in rows]
+    if stdout_is_terminal():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title, header_style="bold", show_lines=False)
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*row)
+        Console().print(table)
+    else:
+        print("\t".join(columns))
+        for row in rows:
+            print("\t".join(v.replace("\t", " ").replace("\n", " ") for v in row))
+
+
+def ask_passphrase() -> str | None:
+    if not stdin_is_terminal():
+        return None
+    return typer.prompt("Passphrase for your cpcm identity", hide_input=True)
+
+
+def identity_path(option: Path | None) -> Path:
+    from cpcm.crypto.identity import default_path
+
+    if option:
+        return option.expanduser()
+    env = os.environ.get("CPCM_IDENTITY")
+    return Path(env).expanduser() if env else default_path()
+
+
+def open_ctx(repo: Path | None, identity: Path | None, need_identity: bool = True):
+    from cpcm import service
+    from cpcm.config import resolve_repo
+
+    return service.open_repo(resolve_repo(str(repo) if repo else None), identity_path(identity), ask_passphrase, need_identity)
+
+
+def parse_at(value: str | None, field: str = "at") -> datetime | None:
+    return clock.parse_datetime(value, field) if value else None
+
+
+def read_yaml_input(source: str) -> Any:
+    """A YAML document from a file or standard input; exit 2 when it is not well formed."""
+    from cpcm.errors import UsageError
+    from cpcm.store import codec
+
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {source}: {exc.strerror}") from None
+    try:
+        return codec.load_text(text)
+    except codec.BadYaml as exc:
+        raise UsageError(f"{source}: {exc}", "Check the indentation and quoting; cpcm form blank KIND prints a skeleton.") from None
+
+
+def report_problems(ctx) -> None:
+    """Problems met while reading many cases (a damaged file, say): listed, and the exit code
+    becomes theirs once the output is printed."""
+    for problem in ctx.problems:
+        say(f"error: {problem.message}", "red")
+    if ctx.problems:
+        raise ctx.problems[0]

@@ -1,0 +1,67 @@
+"""cpcm key new / key show: a worker's age identity."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from cpcm.cli.common import IdentityOpt, JsonOpt, ask_passphrase, identity_path, print_json, say, stdin_is_terminal, warn
+
+
+def register(app: typer.Typer) -> None:
+    key = typer.Typer(help="Your age identity: the key that opens the cases you may read.", no_args_is_help=True)
+    app.add_typer(key, name="key")
+
+    @key.command("new")
+    def new(
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write it (default: $CPCM_IDENTITY or ~/.config/cpcm/identity)."),
+        no_passphrase: bool = typer.Option(False, "--no-passphrase", help="Leave the identity unprotected (for scripts on a trusted machine)."),
+        label: str = typer.Option("", "--label", help="A comment written into the file."),
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Make a new age identity, protected by a passphrase.
+
+        Example: cpcm key new   (then give the printed age1... recipient to your supervisor)
+        """
+        import os
+
+        from cpcm import clock, service
+        from cpcm.errors import UsageError
+
+        path = identity_path(out)
+        passphrase = None
+        if no_passphrase:
+            warn("the identity is not protected by a passphrase: anyone who copies the file can read your cases")
+        else:
+            from cpcm.crypto.identity import _passphrase_from_file
+
+            passphrase = _passphrase_from_file() if os.environ.get("CPCM_PASSPHRASE_FILE") else None
+            if passphrase is None:
+                if not stdin_is_terminal():
+                    raise UsageError("a passphrase is needed and there is no terminal to ask for it",
+                                     "Set $CPCM_PASSPHRASE_FILE, or use --no-passphrase for a scripted key on a trusted machine.")
+                passphrase = typer.prompt("New passphrase", hide_input=True, confirmation_prompt=True)
+            if len(passphrase) < 8:
+                raise UsageError("the passphrase is shorter than 8 characters", "Choose a longer one: a few words are easy to remember.")
+        recipient = service.key_new(path, passphrase, clock.now(), label)
+        if json_out:
+            print_json({"path": str(path), "recipient": recipient, "protected": passphrase is not None})
+        else:
+            say(f"identity written to {path}")
+            typer.echo(recipient)
+
+    @key.command("show")
+    def show(identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
+        """Print your public recipient (age1...), the part you give to your team.
+
+        Example: cpcm key show
+        """
+        from cpcm import service
+
+        path = identity_path(identity)
+        recipient = service.key_show(path, ask_passphrase)
+        if json_out:
+            print_json({"path": str(path), "recipient": recipient})
+        else:
+            typer.echo(recipient)

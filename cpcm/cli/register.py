@@ -1,0 +1,75 @@
+"""cpcm register: identify and register a child."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, open_ctx, parse_at, print_json,
+                             read_yaml_input, say, stdin_is_terminal, warn)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("register")
+    def register_(
+        name: Optional[str] = typer.Option(None, "--name", help="Child's name (leave out when unknown). Prefer --from-file or the prompts: a name on the command line can show in the process list."),
+        sex: Optional[str] = typer.Option(None, "--sex", help="female, male, other or unknown."),
+        dob: Optional[str] = typer.Option(None, "--dob", help="Date of birth, YYYY-MM-DD."),
+        age: Optional[int] = typer.Option(None, "--age", help="Estimated age in years, when the date of birth is not known."),
+        disability: Optional[str] = typer.Option(None, "--disability", help="yes, no or unknown."),
+        location: Optional[str] = typer.Option(None, "--location", help="Where the child lives now."),
+        lives_with: Optional[str] = typer.Option(None, "--lives-with", help="Who the child lives with (e.g. relatives, nobody)."),
+        caregiver: Optional[str] = typer.Option(None, "--caregiver", help="Main caregiver's name."),
+        contact: Optional[str] = typer.Option(None, "--contact", help="How to reach the child or caregiver."),
+        identified_by: Optional[str] = typer.Option(None, "--identified-by", help="self, family, community_member, volunteer, authority, service_provider, other."),
+        concern: List[str] = typer.Option([], "--concern", help="An initial protection concern (repeat for several)."),
+        risk: Optional[str] = typer.Option(None, "--risk", help="immediate, high, medium or low."),
+        need: List[str] = typer.Option([], "--need", help="An immediate need (repeat for several)."),
+        worker: Optional[str] = typer.Option(None, "--worker", help="Assigned worker's id (default: you)."),
+        child_consent: Optional[str] = typer.Option(None, "--child-consent", help="Child's assent: given, refused, not_possible."),
+        caregiver_consent: Optional[str] = typer.Option(None, "--caregiver-consent", help="Caregiver's consent: given, refused, not_possible."),
+        from_file: FromFileOpt = None,
+        at: AtOpt = None,
+        no_input: NoInputOpt = False,
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """Register a child: prints the new case ID, and warns of a probable duplicate.
+
+        Example: cpcm register --from-file child.yaml     (skeleton: cpcm form blank registration)
+        Example: cpcm register    (on a terminal: guided questions)
+        """
+        from cpcm import forms, service
+        from cpcm.domain.records import set_path
+
+        ctx = open_ctx(repo, identity)
+        data: dict = {}
+        if from_file:
+            loaded = read_yaml_input(from_file)
+            if loaded is not None and not isinstance(loaded, dict):
+                from cpcm.errors import UsageError
+
+                raise UsageError(f"{from_file}: a registration is a YAML mapping (key: value)", "cpcm form blank registration prints one to fill in.")
+            data = loaded or {}
+        flags = {
+            "child.name": name, "child.sex": sex, "child.date_of_birth": dob, "child.age_estimate": age,
+            "child.disability": disability, "location": location, "lives_with": lives_with, "caregiver.name": caregiver,
+            "contact": contact, "identified_by": identified_by, "concerns": list(concern) or None, "risk": risk,
+            "immediate_needs": list(need) or None, "worker": worker, "consent.child": child_consent,
+            "consent.caregiver": caregiver_consent,
+        }
+        for key, value in flags.items():
+            if value is not None:
+                set_path(data, key, value)
+        form = forms.load("registration", ctx.root)
+        if not no_input and not from_file and stdin_is_terminal():
+            from cpcm.cli.prompts import fill
+
+            data = fill(form, data, ctx.now.date(), [w.id for w in ctx.team.active], ctx.config.language)
+        result = service.register(ctx, data, parse_at(at))
+        for other, reason in result.duplicates:
+            warn(f"possible duplicate of {other} ({reason}); check before working on both")
+        if json_out:
+            print_json(result.to_json())
+        else:
+            say(f"registered {result.case_id}")
+            typer.echo(result.case_id)

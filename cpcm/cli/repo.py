@@ -1,0 +1,133 @@
+"""cpcm init and cpcm team: the casefile repository and who works in it."""
+from __future__ import annotations
+
+import getpass
+import re
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from cpcm.cli.common import IdentityOpt, JsonOpt, RepoOpt, ask_passphrase, identity_path, open_ctx, print_json, print_table, say, warn
+
+
+def _default_worker_id() -> str:
+    try:
+        name = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in some containers
+        name = "worker"
+    return re.sub(r"[^a-z0-9._-]", "", name.lower())[:32] or "worker"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("init")
+    def init(
+        path: Optional[Path] = typer.Argument(None, help="Folder for the new casefile repository (default: --repo, $CPCM_REPO or ./casefiles)."),
+        agency: str = typer.Option(..., "--agency", help="Agency code, e.g. KSM-CCI."),
+        name: str = typer.Option(..., "--name", help="Agency name."),
+        policy: str = typer.Option("inter-agency", "--policy", help="Rule profile: inter-agency or kenya."),
+        worker: str = typer.Option(None, "--worker", help="Your worker id (default: your login name)."),
+        worker_name: str = typer.Option("", "--worker-name", help="Your name as colleagues know it."),
+        role: List[str] = typer.Option(["caseworker"], "--role", help="Your role(s): caseworker, supervisor, manager (repeat for several)."),
+        language: str = typer.Option("en", "--language", help="Default language of documents: en or sw."),
+        recovery: List[str] = typer.Option([], "--recovery", help="An agency recovery recipient (age1...), added to every case."),
+        repo: RepoOpt = None,
+        identity: IdentityOpt = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Create a casefile repository, with you as its first team member.
+
+        Example: cpcm init casefiles/kisumu --agency KSM-CCI --name "Kisumu Children's Home" --role supervisor
+        """
+        from cpcm import clock, service
+        from cpcm.config import resolve_repo
+        from cpcm.crypto import identity as identity_mod
+
+        root = (path.expanduser().resolve() if path else resolve_repo(str(repo) if repo else None))
+        ident = identity_mod.load(identity_path(identity), ask_passphrase)
+        worker_id = worker or _default_worker_id()
+        config = service.init(root, agency, name, worker_id, worker_name, role, ident.recipient, clock.now(), policy=policy,
+                              language=language, recovery_recipients=recovery)
+        if json_out:
+            print_json({"repo": str(root), "agency": config.agency_code, "policy": config.policy, "worker": worker_id})
+        else:
+            say(f"casefile repository created at {root} (policy {config.policy}); you are '{worker_id}' ({', '.join(role)})")
+
+    team = typer.Typer(help="Who works in this casefile repository.", no_args_is_help=True)
+    app.add_typer(team, name="team")
+
+    @team.command("add")
+    def add(
+        worker: str = typer.Argument(..., help="The new worker's id (short, lower case)."),
+        role: List[str] = typer.Option(..., "--role", help="caseworker, supervisor or manager (repeat for several)."),
+        recipient: str = typer.Option(..., "--recipient", help="Their public key, from 'cpcm key show' (age1...)."),
+        name: str = typer.Option("", "--name", help="Their name as colleagues know it."),
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """Add a worker. A new supervisor or manager is given access to every case (re-encrypted).
+
+        Example: cpcm team add otieno --role caseworker --recipient age1... --name "J. Otieno"
+        """
+        from cpcm import service
+
+        ctx = open_ctx(repo, identity)
+        result = service.team_add(ctx, worker, role, recipient, name)
+        _report_team_change(result, json_out, f"'{worker}' added")
+
+    @team.command("remove")
+    def remove(worker: str = typer.Argument(..., help="The worker's id."), repo: RepoOpt = None, identity: IdentityOpt = None,
+               json_out: JsonOpt = False) -> None:
+        """Remove a worker; the cases they could read are re-encrypted away from them.
+
+        Example: cpcm team remove otieno
+        """
+        from cpcm import service
+
+        ctx = open_ctx(repo, identity)
+        result = service.team_remove(ctx, worker)
+        _report_team_change(result, json_out, f"'{worker}' removed")
+        if not json_out:
+            warn("copies of old records in git history stay readable with the removed worker's key (see docs/security.md)")
+
+    @team.command("sync")
+    def sync(repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
+        """Re-encrypt the cases you can read whose readers differ from what the team needs.
+
+        Example: cpcm team sync
+        """
+        from cpcm import service
+
+        result = service.team_sync(open_ctx(repo, identity))
+        if json_out:
+            print_json(result)
+        else:
+            say(f"{result['reencrypted']} case(s) re-encrypted")
+            if result["not_reencrypted"]:
+                warn(f"{len(result['not_reencrypted'])} case(s) need re-encrypting by someone who can read them")
+
+    @team.command("list")
+    def list_(all_: bool = typer.Option(False, "--all", help="Include removed workers."), repo: RepoOpt = None,
+              json_out: JsonOpt = False) -> None:
+        """The team: id, name, roles, recipient.
+
+        Example: cpcm team list --json
+        """
+        from cpcm import service
+
+        ctx = open_ctx(repo, None, need_identity=False)
+        workers = service.team_list(ctx, all_)
+        if json_out:
+            print_json(workers)
+            return
+        print_table(["id", "name", "roles", "recipient", "since", "removed"],
+                    [[w["id"], w["name"], ",".join(w["roles"]), w["recipient"], w["since"][:10], w.get("removed", "")[:10]] for w in workers])
+
+
+def _report_team_change(result: dict, json_out: bool, done: str) -> None:
+    if json_out:
+        print_json(result)
+        return
+    say(done)
+    if result["not_reencrypted"]:
+        warn(f"{len(result['not_reencrypted'])} case(s) could not be re-encrypted because you cannot read them; "
+             "their worker should run 'cpcm team sync'")

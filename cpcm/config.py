@@ -1,0 +1,109 @@
+"""Finding and reading a casefile repository's configuration and team (plain YAML, no
+personal data about children)."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cpcm.domain.team import ROLES, Team, Worker
+from cpcm.errors import Corrupt, NotFound
+from cpcm.store import codec
+from cpcm.store.layout import CONFIG, TEAM, find_root
+
+WORKER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
+AGENCY_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+
+
+@dataclass(frozen=True)
+class Config:
+    agency_code: str
+    agency_name: str
+    policy: str = "inter-agency"
+    language: str = "en"
+    recovery_recipients: tuple[str, ...] = ()
+    format: int = 1
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {
+            "format": self.format,
+            "agency": {"code": self.agency_code, "name": self.agency_name},
+            "policy": self.policy,
+            "language": self.language,
+            "recovery_recipients": list(self.recovery_recipients),
+        }
+        data.update(self.extra)
+        return data
+
+
+def resolve_repo(option: str | None) -> Path:
+    """--repo, else $CPCM_REPO, else the nearest parent holding .cpcm/, else ./casefiles."""
+    if option:
+        return Path(option).expanduser().resolve()
+    env = os.environ.get("CPCM_REPO")
+    if env:
+        return Path(env).expanduser().resolve()
+    found = find_root(Path.cwd())
+    if found:
+        return found
+    return (Path.cwd() / "casefiles").resolve()
+
+
+def _read_yaml(root: Path, rel: str) -> Any:
+    path = root / rel
+    try:
+        return codec.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise
+    except codec.BadYaml as exc:
+        raise Corrupt(f"{rel}: {exc}", rel, f"Fix {rel} by hand or restore it: git checkout -- {rel}") from None
+
+
+def load_config(root: Path) -> Config:
+    try:
+        data = _read_yaml(root, CONFIG) or {}
+    except FileNotFoundError:
+        raise NotFound(
+            f"no casefile repository at {root}",
+            "Make one with 'cpcm init', or point to yours with --repo or $CPCM_REPO.",
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("agency"), dict):
+        raise Corrupt(f"{CONFIG} has no 'agency' section", CONFIG)
+    known = {"format", "agency", "policy", "language", "recovery_recipients"}
+    return Config(
+        agency_code=str(data["agency"].get("code", "")), agency_name=str(data["agency"].get("name", "")),
+        policy=str(data.get("policy", "inter-agency")), language=str(data.get("language", "en")),
+        recovery_recipients=tuple(data.get("recovery_recipients") or ()), format=int(data.get("format", 1)),
+        extra={k: v for k, v in data.items() if k not in known},
+    )
+
+
+def load_team(root: Path) -> Team:
+    try:
+        data = _read_yaml(root, TEAM) or {}
+    except FileNotFoundError:
+        raise Corrupt(f"{TEAM} is missing", TEAM, "Restore it from git: git checkout -- " + TEAM) from None
+    workers = []
+    for index, raw in enumerate(data.get("workers") or []):
+        try:
+            roles = tuple(raw.get("roles") or ())
+            if not roles or any(r not in ROLES for r in roles):
+                raise ValueError("roles")
+            workers.append(Worker(
+                id=str(raw["id"]), name=str(raw.get("name") or raw["id"]), roles=roles,
+                recipient=str(raw["recipient"]), since=str(raw.get("since", "")), removed=str(raw.get("removed", "") or ""),
+            ))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise Corrupt(f"{TEAM}: worker {index + 1} is missing or has a bad '{exc}'", TEAM) from None
+    return Team(tuple(workers))
+
+
+def team_bytes(team: Team) -> bytes:
+    return codec.dump_text({"workers": [w.to_dict() for w in team.workers]}).encode()
+
+
+def config_bytes(config: Config) -> bytes:
+    return codec.dump_text(config.to_dict()).encode()

@@ -1,0 +1,120 @@
+"""A worker's age identity: made, saved (passphrase-protected by default) and loaded.
+
+The file format is the `age-keygen` one (comments, then AGE-SECRET-KEY-1…); a protected file
+is that text encrypted with a passphrase (age scrypt), so `age -d -i FILE` reads both.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pyrage
+from pyrage import x25519
+
+from cpcm.crypto.cipher import ARMOR, MAGIC
+from cpcm.errors import CannotDecrypt, UsageError
+
+
+@dataclass(frozen=True)
+class Identity:
+    keys: tuple[x25519.Identity, ...]
+    path: str
+
+    @property
+    def recipient(self) -> str:
+        return str(self.keys[0].to_public())
+
+    @property
+    def recipients(self) -> set[str]:
+        return {str(k.to_public()) for k in self.keys}
+
+
+def default_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "cpcm" / "identity"
+
+
+def generate(created: str, label: str = "") -> tuple[str, str]:
+    """(identity file text, public recipient)."""
+    key = x25519.Identity.generate()
+    public = str(key.to_public())
+    lines = [f"# created: {created}"]
+    if label:
+        lines.append(f"# {label}")
+    lines += [f"# public key: {public}", str(key), ""]
+    return "\n".join(lines), public
+
+
+def save(path: Path, text: str, passphrase: str | None) -> None:
+    """Write the identity (encrypted when a passphrase is given), never over an existing one."""
+    data = pyrage.passphrase.encrypt(text.encode(), passphrase) if passphrase else text.encode()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise UsageError(f"an identity already exists at {path}", "Choose another path with --out, or use the one you have (cpcm key show).") from None
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def is_protected(data: bytes) -> bool:
+    return data.startswith(MAGIC) or data.startswith(ARMOR)
+
+
+def parse(text: str, path: str) -> Identity:
+    keys = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("AGE-SECRET-KEY-1"):
+            try:
+                keys.append(x25519.Identity.from_str(line))
+            except Exception:
+                raise CannotDecrypt(f"the identity file {path} holds a damaged key", "Check the file, or make a new key with cpcm key new.") from None
+        else:
+            raise CannotDecrypt(f"the identity file {path} holds a line that is not an age X25519 key", "cpcm reads files made by cpcm key new or age-keygen.")
+    if not keys:
+        raise CannotDecrypt(f"the identity file {path} holds no key", "Make one with cpcm key new.")
+    return Identity(tuple(keys), path)
+
+
+def load(path: Path, ask_passphrase: Callable[[], str | None]) -> Identity:
+    """Load an identity; a protected one needs the passphrase from $CPCM_PASSPHRASE_FILE or
+    from `ask_passphrase` (a prompt on a terminal; None when there is no terminal)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CannotDecrypt(
+            f"no identity at {path}",
+            "Make one with 'cpcm key new', or point to yours with --identity or $CPCM_IDENTITY.",
+        ) from None
+    except OSError as exc:
+        raise CannotDecrypt(f"cannot read the identity at {path}: {exc.strerror}") from None
+    if not is_protected(data):
+        return parse(data.decode("utf-8", "replace"), str(path))
+    passphrase = _passphrase_from_file() or ask_passphrase()
+    if not passphrase:
+        raise CannotDecrypt(
+            f"the identity at {path} is passphrase-protected and no passphrase was given",
+            "Run on a terminal to be asked, or set $CPCM_PASSPHRASE_FILE to a file holding it.",
+        )
+    try:
+        text = pyrage.passphrase.decrypt(data, passphrase).decode()
+    except Exception:
+        raise CannotDecrypt(f"wrong passphrase for the identity at {path}", "Try again; the passphrase is case-sensitive.") from None
+    return parse(text, str(path))
+
+
+def _passphrase_from_file() -> str | None:
+    name = os.environ.get("CPCM_PASSPHRASE_FILE")
+    if not name:
+        return None
+    try:
+        return Path(name).read_text().rstrip("\r\n")
+    except OSError as exc:
+        raise CannotDecrypt(f"cannot read $CPCM_PASSPHRASE_FILE ({name}): {exc.strerror}") from None

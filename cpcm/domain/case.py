@@ -1,0 +1,72 @@
+"""The case as it stands: the fold of its records (see cpcm.workflow.fold)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any, Mapping
+
+NAME_UNKNOWN = "(name unknown)"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of a case's history: what was recorded, when, by whom."""
+
+    id: str
+    kind: str
+    at: str
+    recorded_at: str
+    by: str
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    status: str = "open"
+    stage: str = "registered"
+    risk: str | None = None
+    worker: str | None = None
+    registered_at: str | None = None
+    child: Mapping[str, Any] = field(default_factory=dict)
+    location: str | None = None
+    caregiver_name: str | None = None
+    concerns: tuple[str, ...] = ()
+    history: tuple[Entry, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.child.get("name") or NAME_UNKNOWN
+
+    @property
+    def last_at(self) -> str | None:
+        return max((e.at for e in self.history), default=None)
+
+    def birth_date(self) -> date | None:
+        """The known date of birth, or one estimated from the age given at registration."""
+        dob = self.child.get("date_of_birth")
+        if dob:
+            return date.fromisoformat(dob)
+        estimate = self.child.get("age_estimate")
+        if estimate is not None and self.registered_at:
+            registered = date.fromisoformat(self.registered_at[:10])
+            try:
+                return registered.replace(year=registered.year - int(estimate))
+            except ValueError:  # 29 February
+                return registered.replace(year=registered.year - int(estimate), day=28)
+        return None
+
+    def age_on(self, day: date) -> int | None:
+        born = self.birth_date()
+        if born is None:
+            return None
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Case":
+        values = dict(data)
+        values["history"] = tuple(Entry(**e) for e in values.get("history", ()))
+        values["concerns"] = tuple(values.get("concerns", ()))
+        return cls(**values)

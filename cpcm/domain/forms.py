@@ -1,0 +1,267 @@
+"""Form definitions as data: one definition drives validation, prompts, blank skeletons and
+the labels of rendered documents.
+
+A definition is a mapping loaded from ``cpcm/forms/<kind>.yaml`` (or an agency's own under
+``.cpcm/forms/``)::
+
+    kind: registration
+    schema: 1
+    title: {en: Registration, sw: Usajili}
+    lists: {risk: [immediate, high, medium, low]}
+    fields:
+      - key: child.sex            # dotted path in the record body
+        type: choice              # text, longtext, date, integer, choice, choices, boolean,
+        list: sex                 #   text_list, worker
+        required: true
+        label: {en: Sex, sw: Jinsia}
+        help: {en: ...}
+    rules:
+      - require_one_of: [child.date_of_birth, child.age_estimate]
+
+Pure: takes `today` where dates are checked.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Iterable, Mapping
+
+from cpcm.domain.records import flatten, set_path
+from cpcm.errors import FieldError
+
+TYPES = {"text", "longtext", "date", "integer", "choice", "choices", "boolean", "text_list", "worker"}
+_TRUE = {"yes", "y", "true", "1"}
+_FALSE = {"no", "n", "false", "0"}
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    type: str
+    required: bool
+    choices: tuple[str, ...]
+    label: Mapping[str, str]
+    help: Mapping[str, str]
+    minimum: int | None = None
+    maximum: int | None = None
+    not_future: bool = False
+    max_length: int | None = None
+
+    def text(self, what: Mapping[str, str], lang: str) -> str:
+        return what.get(lang) or what.get("en") or ""
+
+
+@dataclass(frozen=True)
+class Form:
+    kind: str
+    schema: int
+    title: Mapping[str, str]
+    fields: tuple[Field, ...]
+    rules: tuple[Mapping[str, Any], ...]
+    lists: Mapping[str, tuple[str, ...]]
+
+    def field(self, key: str) -> Field | None:
+        return next((f for f in self.fields if f.key == key), None)
+
+
+def parse_form(data: Mapping[str, Any], source: str = "form") -> Form:
+    """A Form from its definition; ValueError naming the bad key otherwise."""
+    lists = {name: tuple(str(v) for v in values) for name, values in (data.get("lists") or {}).items()}
+    fields = []
+    for index, raw in enumerate(data.get("fields") or []):
+        where = f"{source}: fields[{index}]"
+        if "key" not in raw or "type" not in raw:
+            raise ValueError(f"{where}: every field needs 'key' and 'type'")
+        if raw["type"] not in TYPES:
+            raise ValueError(f"{where}: type '{raw['type']}' is not one of {', '.join(sorted(TYPES))}")
+        choices: Iterable[str] = raw.get("choices") or ()
+        if "list" in raw:
+            if raw["list"] not in lists:
+                raise ValueError(f"{where}: list '{raw['list']}' is not defined under 'lists'")
+            choices = lists[raw["list"]]
+        if raw["type"] in ("choice", "choices") and not choices:
+            raise ValueError(f"{where}: a {raw['type']} field needs 'choices' or 'list'")
+        fields.append(Field(
+            key=str(raw["key"]), type=str(raw["type"]), required=bool(raw.get("required", False)),
+            choices=tuple(str(c) for c in choices), label=raw.get("label") or {"en": raw["key"]},
+            help=raw.get("help") or {}, minimum=raw.get("min"), maximum=raw.get("max"),
+            not_future=bool(raw.get("not_future", False)), max_length=raw.get("max_length"),
+        ))
+    return Form(
+        kind=str(data.get("kind")), schema=int(data.get("schema", 1)), title=data.get("title") or {},
+        fields=tuple(fields), rules=tuple(data.get("rules") or ()), lists=lists,
+    )
+
+
+def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = ()) -> tuple[Any, str | None]:
+    """The value as stored, or the reason it is not acceptable. Strings from flags, CSV and
+    prompts are converted; YAML values are checked as they are."""
+    if field.type in ("text", "longtext"):
+        if isinstance(value, (dict, list)):
+            return None, "must be text"
+        text = str(value).strip()
+        if field.max_length and len(text) > field.max_length:
+            return None, f"is longer than {field.max_length} characters"
+        return text, None
+    if field.type == "text_list":
+        items = value if isinstance(value, list) else [v for v in str(value).split(";")]
+        items = [str(v).strip() for v in items if str(v).strip()]
+        return items, None
+    if field.type == "date":
+        try:
+            parsed = value if isinstance(value, date) else date.fromisoformat(str(value).strip()[:10])
+        except ValueError:
+            return None, "is not a date (use YYYY-MM-DD)"
+        if field.not_future and parsed > today:
+            return None, f"is in the future (today is {today.isoformat()})"
+        return parsed.isoformat(), None
+    if field.type == "integer":
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            return None, "is not a whole number"
+        if field.minimum is not None and number < field.minimum:
+            return None, f"must be at least {field.minimum}"
+        if field.maximum is not None and number > field.maximum:
+            return None, f"must be at most {field.maximum}"
+        return number, None
+    if field.type == "boolean":
+        if isinstance(value, bool):
+            return value, None
+        word = str(value).strip().lower()
+        if word in _TRUE:
+            return True, None
+        if word in _FALSE:
+            return False, None
+        return None, "is not yes or no"
+    if field.type == "choice":
+        return _choice(field, value)
+    if field.type == "choices":
+        items = value if isinstance(value, list) else [v for v in str(value).replace(";", ",").split(",")]
+        out = []
+        for item in (str(v).strip() for v in items):
+            if not item:
+                continue
+            chosen, reason = _choice(field, item)
+            if reason:
+                return None, reason
+            if chosen not in out:
+                out.append(chosen)
+        return out, None
+    if field.type == "worker":
+        worker = str(value).strip()
+        known = list(workers)
+        if known and worker not in known:
+            return None, f"is not a member of the team ({', '.join(sorted(known))})"
+        return worker, None
+    return None, f"unknown field type {field.type}"
+
+
+def _choice(field: Field, value: Any) -> tuple[Any, str | None]:
+    word = str(value).strip().lower().replace(" ", "_").replace("-", "_")
+    if word in field.choices:
+        return word, None
+    close = difflib.get_close_matches(word, field.choices, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return None, f"is not one of: {', '.join(field.choices)}{hint}"
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def validate(form: Form, data: Mapping[str, Any], today: date, workers: Iterable[str] = ()) -> tuple[dict, list[FieldError]]:
+    """The clean body and every problem at once (unknown fields, missing required fields,
+    bad values, cross-field rules). The body holds only what was given."""
+    errors: list[FieldError] = []
+    flat = flatten(data)
+    known = {f.key for f in form.fields}
+    # a value given for a whole group (child: null) is not a field
+    for key in flat:
+        if key not in known and not any(k.startswith(key + ".") for k in known):
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            errors.append(FieldError(key, f"is not a field of the {form.kind} form{hint}"))
+    body: dict[str, Any] = {}
+    workers = list(workers)
+    for field in form.fields:
+        value = flat.get(field.key)
+        if is_empty(value):
+            if field.required:
+                errors.append(FieldError(field.key, f"is required ({field.text(field.label, 'en')})"))
+            continue
+        clean, reason = coerce(field, value, today, workers)
+        if reason:
+            errors.append(FieldError(field.key, reason))
+        elif not is_empty(clean):
+            set_path(body, field.key, clean)
+        elif field.required:
+            errors.append(FieldError(field.key, f"is required ({field.text(field.label, 'en')})"))
+    flat_body = flatten(body)
+    for rule in form.rules:
+        errors.extend(_check_rule(rule, flat_body))
+    return body, errors
+
+
+def _check_rule(rule: Mapping[str, Any], flat: Mapping[str, Any]) -> list[FieldError]:
+    if "require_one_of" in rule:
+        keys = list(rule["require_one_of"])
+        if not any(not is_empty(flat.get(k)) for k in keys):
+            return [FieldError(keys[0], rule.get("message") or f"give one of: {', '.join(keys)}")]
+    if "not_both" in rule:
+        keys = list(rule["not_both"])
+        if all(not is_empty(flat.get(k)) for k in keys):
+            return [FieldError(keys[1], rule.get("message") or f"give only one of: {', '.join(keys)}")]
+    if "required_if" in rule:
+        cond = rule["required_if"]
+        key, when = cond["field"], cond["when"]
+        current = flat.get(when["field"])
+        hit = current in when.get("in", []) or (isinstance(current, list) and set(current) & set(when.get("in", [])))
+        if hit and is_empty(flat.get(key)):
+            return [FieldError(key, rule.get("message") or f"is required when {when['field']} is {current}")]
+    return []
+
+
+def skeleton(form: Form, lang: str = "en") -> str:
+    """A commented YAML document with every field, ready to fill in."""
+    title = form.title.get(lang) or form.title.get("en") or form.kind
+    lines = [f"# {title}: fill in and give to cpcm with --from-file FILE", "# Lines starting with # are comments. Leave a field empty when it does not apply.", ""]
+    written: list[str] = []
+    for field in form.fields:
+        parts = field.key.split(".")
+        for depth in range(len(parts) - 1):
+            group = ".".join(parts[: depth + 1])
+            if group not in written:
+                written.append(group)
+                lines.append(f"{'  ' * depth}{parts[depth]}:")
+        indent = "  " * (len(parts) - 1)
+        label = field.text(field.label, lang)
+        flags = "required" if field.required else "optional"
+        lines.append(f"{indent}# {label} ({flags}, {_describe(field)})")
+        help_text = field.text(field.help, lang)
+        if help_text:
+            for help_line in help_text.strip().splitlines():
+                lines.append(f"{indent}#   {help_line}")
+        empty = "[]" if field.type in ("choices", "text_list") else ""
+        lines.append(f"{indent}{parts[-1]}: {empty}".rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def _describe(field: Field) -> str:
+    if field.type == "choice":
+        return "one of: " + ", ".join(field.choices)
+    if field.type == "choices":
+        return "a list of: " + ", ".join(field.choices)
+    if field.type == "date":
+        return "a date, YYYY-MM-DD" + (", not in the future" if field.not_future else "")
+    if field.type == "integer":
+        bounds = [f"from {field.minimum}" if field.minimum is not None else "", f"to {field.maximum}" if field.maximum is not None else ""]
+        return ("a whole number " + " ".join(b for b in bounds if b)).strip()
+    if field.type == "boolean":
+        return "yes or no"
+    if field.type == "text_list":
+        return "a list of short texts"
+    if field.type == "worker":
+        return "a worker id from the team"
+    return "text"

@@ -1,0 +1,92 @@
+"""Case and record identifiers.
+
+Case IDs are random, short and typeable, with a check character, so two workers offline never
+mint the same one and a mistyped ID is caught: ``CP-4F7K-9X2M``. They are never derived from a
+name, birth date or place.
+
+Record IDs sort by time (a ULID: 48-bit milliseconds, 80 random bits, Crockford base 32), so a
+case's files list in the order they were written and two workers never collide.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base 32: no I, L, O, U
+_VALUE = {c: i for i, c in enumerate(ALPHABET)}
+_ALIASES = str.maketrans({"I": "1", "L": "1", "O": "0"})
+CASE_PREFIX = "CP"
+_CASE_RE = re.compile(r"^CP-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
+_RECORD_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+
+
+def check_char(body: str) -> str:
+    """Luhn mod 32 over Crockford digits: catches any single wrong character and any swap of
+    two neighbours."""
+    factor, total = 2, 0
+    for char in reversed(body):
+        addend = factor * _VALUE[char]
+        factor = 1 if factor == 2 else 2
+        total += addend // 32 + addend % 32
+    return ALPHABET[(32 - total % 32) % 32]
+
+
+def new_case_id(randbits=secrets.randbits) -> str:
+    value = randbits(35)
+    body = "".join(ALPHABET[(value >> (5 * i)) & 31] for i in range(7))
+    full = body + check_char(body)
+    return f"{CASE_PREFIX}-{full[:4]}-{full[4:]}"
+
+
+def normalise_case_id(text: str) -> str | None:
+    """The canonical form of a typed case ID, or None when it is not one (bad check char
+    included). Accepts lower case, missing dashes and the usual I/L/O slips."""
+    raw = re.sub(r"[\s-]", "", text.upper())
+    if raw.startswith(CASE_PREFIX):
+        raw = raw[len(CASE_PREFIX):]
+    raw = raw.translate(_ALIASES)
+    if len(raw) != 8 or any(c not in _VALUE for c in raw):
+        return None
+    if check_char(raw[:7]) != raw[7]:
+        return None
+    return f"{CASE_PREFIX}-{raw[:4]}-{raw[4:]}"
+
+
+def is_case_id(text: str) -> bool:
+    return bool(_CASE_RE.match(text)) and normalise_case_id(text) == text
+
+
+def is_record_id(text: str) -> bool:
+    return bool(_RECORD_RE.match(text))
+
+
+def _encode(value: int, length: int) -> str:
+    return "".join(ALPHABET[(value >> (5 * i)) & 31] for i in reversed(range(length)))
+
+
+def _decode(text: str) -> int:
+    value = 0
+    for char in text:
+        value = value * 32 + _VALUE[char]
+    return value
+
+
+def record_id_millis(record_id: str) -> int:
+    return _decode(record_id[:10])
+
+
+class RecordIds:
+    """Mints record IDs that strictly increase within a process, and sort after ``after``
+    when the clock is behind the newest record already on disk."""
+
+    def __init__(self, randbits=secrets.randbits):
+        self._randbits = randbits
+        self._last = ""
+
+    def new(self, millis: int, after: str = "") -> str:
+        floor = max(self._last, after)
+        candidate = _encode(millis, 10) + _encode(self._randbits(80), 16)
+        if candidate <= floor:
+            candidate = _encode(_decode(floor) + 1 + self._randbits(16), 26)
+        self._last = candidate
+        return candidate

@@ -1,0 +1,89 @@
+"""Records: one event in a case, as written to one file.
+
+Every record carries the header below and a body. Keys the reader does not know are kept in
+the body and written back untouched, so an older cpcm never drops what a newer one wrote.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Mapping
+
+HEADER = ("kind", "schema", "id", "case", "at", "recorded_at", "by")
+
+
+def plain(value: Any) -> Any:
+    """YAML timestamps and other scalars as JSON-friendly values; dates as ISO strings."""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Record:
+    kind: str
+    schema: int
+    id: str
+    case: str
+    at: str
+    recorded_at: str
+    by: str
+    body: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Record":
+        """Raises KeyError naming the first missing header key."""
+        data = plain(data)
+        missing = [key for key in HEADER if key not in data]
+        if missing:
+            raise KeyError(missing[0])
+        body = {k: v for k, v in data.items() if k not in HEADER}
+        return cls(
+            kind=str(data["kind"]), schema=int(data["schema"]), id=str(data["id"]),
+            case=str(data["case"]), at=str(data["at"]), recorded_at=str(data["recorded_at"]),
+            by=str(data["by"]), body=body,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {key: getattr(self, key) for key in HEADER}
+        data.update(self.body)
+        return data
+
+    def get(self, path: str, default: Any = None) -> Any:
+        """A body value by dotted path: ``record.get("child.name")``."""
+        return get_path(self.body, path, default)
+
+
+def get_path(data: Mapping[str, Any], path: str, default: Any = None) -> Any:
+    node: Any = data
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    node = data
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"child": {"name": x}}`` → ``{"child.name": x}`` (lists stay values)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, path + "."))
+        else:
+            out[path] = value
+    return out

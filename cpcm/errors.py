@@ -1,0 +1,109 @@
+"""Errors as values with an exit code.
+
+Every error the library raises is a `CpcmError`; only `cpcm.cli.main` turns one into a
+message and an exit code (the table in docs/exit-codes.md). Messages name case IDs, record
+IDs, file paths and field names, never a child's or family's data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class CpcmError(Exception):
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def to_json(self) -> dict:
+        data = {"error": type(self).__name__, "message": self.message, "exit_code": self.exit_code}
+        if self.hint:
+            data["hint"] = self.hint
+        return data
+
+
+class UsageError(CpcmError):
+    """The command line or an input file is not well formed."""
+
+    exit_code = 2
+
+
+class NotFound(CpcmError):
+    """A case, record, worker, service or file does not exist."""
+
+    exit_code = 3
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One bad field: its path (``child.date_of_birth``) and why it is wrong."""
+
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.reason}"
+
+
+class Refused(CpcmError):
+    """A rule of the workflow or the policy forbids this; the message names the rule."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, hint: str | None = None, rule: str | None = None):
+        super().__init__(message, hint)
+        self.rule = rule
+
+    def to_json(self) -> dict:
+        data = super().to_json()
+        if self.rule:
+            data["rule"] = self.rule
+        return data
+
+
+class InvalidInput(Refused):
+    """Input that breaks a form's rules: every bad field with its reason."""
+
+    def __init__(self, errors: list[FieldError], what: str = "input", hint: str | None = None):
+        lines = "\n".join(f"  - {e}" for e in errors)
+        super().__init__(
+            f"{what} is not valid ({len(errors)} problem{'s' if len(errors) != 1 else ''}):\n{lines}",
+            hint or "Correct the fields named above and run the command again; nothing was written.",
+            rule="form-validation",
+        )
+        self.errors = errors
+
+    def to_json(self) -> dict:
+        data = super().to_json()
+        data["fields"] = [{"field": e.field, "reason": e.reason} for e in self.errors]
+        return data
+
+
+class CannotDecrypt(CpcmError):
+    """Wrong or missing identity, or the worker is not a recipient."""
+
+    exit_code = 5
+
+
+class Busy(CpcmError):
+    """Another cpcm command holds the repository lock, or the repository changed underneath."""
+
+    exit_code = 6
+
+
+class Corrupt(CpcmError):
+    """A file on disk cannot be read as what it should be; the message names the file."""
+
+    exit_code = 7
+
+    def __init__(self, message: str, path: str | None = None, hint: str | None = None):
+        super().__init__(message, hint)
+        self.path = path
+
+    def to_json(self) -> dict:
+        data = super().to_json()
+        if self.path:
+            data["path"] = self.path
+        return data

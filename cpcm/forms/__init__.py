@@ -1,0 +1,42 @@
+"""Form definitions shipped with cpcm (data: one YAML file per record kind).
+
+An agency can replace or extend one by putting its own `<kind>.yaml` in `.cpcm/forms/` of its
+casefile repository; the loader prefers that file.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from cpcm.domain.forms import Form, parse_form
+from cpcm.errors import Corrupt, NotFound
+
+HERE = Path(__file__).parent
+
+
+def available(root: Path | None = None) -> list[str]:
+    names = {p.stem for p in HERE.glob("*.yaml")}
+    if root is not None and (root / ".cpcm" / "forms").is_dir():
+        names |= {p.stem for p in (root / ".cpcm" / "forms").glob("*.yaml")}
+    return sorted(names)
+
+
+def load(kind: str, root: Path | None = None) -> Form:
+    candidates = []
+    if root is not None:
+        candidates.append(root / ".cpcm" / "forms" / f"{kind}.yaml")
+    candidates.append(HERE / f"{kind}.yaml")
+    for path in candidates:
+        if path.is_file():
+            return _parse(str(path), path.stat().st_mtime_ns)
+    raise NotFound(f"no form '{kind}'", f"Forms: {', '.join(available(root))}.")
+
+
+@lru_cache(maxsize=64)
+def _parse(path: str, _mtime: int) -> Form:
+    from cpcm.store import codec
+
+    try:
+        return parse_form(codec.loads(Path(path).read_bytes()) or {}, Path(path).name)
+    except (codec.BadYaml, ValueError) as exc:
+        raise Corrupt(f"form definition {Path(path).name}: {exc}", path) from None

@@ -1,0 +1,434 @@
+"""One function per verb: open the repository, load, decide, write, commit.
+
+The library raises `CpcmError`s and returns values; it never prints or exits (the CLI does).
+Scripts can call these functions directly.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from cpcm import clock, forms
+from cpcm.config import (AGENCY_CODE, WORKER_ID, Config, config_bytes, load_config, load_team, team_bytes)
+from cpcm.crypto import cipher
+from cpcm.crypto import identity as identity_mod
+from cpcm.domain.case import Case
+from cpcm.domain.forms import validate
+from cpcm.domain.ids import RecordIds, is_case_id, new_case_id, normalise_case_id
+from cpcm.domain.records import Record
+from cpcm.domain.team import ROLES, Team, Worker
+from cpcm.errors import CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError
+from cpcm.store import atomic
+from cpcm.store.cache import SummaryCache
+from cpcm.store.casestore import CaseStore
+from cpcm.store.git import Git
+from cpcm.store.layout import (CASES, CONFIG, CPCM_DIR, GITATTRIBUTES, GITIGNORE, RECIPIENTS, TEAM)
+from cpcm.workflow.duplicates import probable_duplicates
+from cpcm.workflow.fold import fold
+
+_record_ids = RecordIds()
+
+
+@dataclass
+class Context:
+    """An opened casefile repository and, for commands that read cases or write, the acting
+    worker with their identity."""
+
+    root: Path
+    config: Config
+    team: Team
+    store: CaseStore
+    now: datetime
+    identity: identity_mod.Identity | None = None
+    worker: Worker | None = None
+    problems: list[CpcmError] = field(default_factory=list)
+
+    def need_worker(self) -> Worker:
+        if self.worker is None or self.identity is None:
+            raise CannotDecrypt("this command needs your identity", "Give it with --identity or $CPCM_IDENTITY.")
+        return self.worker
+
+    @property
+    def keys(self):
+        return self.identity.keys if self.identity else ()
+
+
+def open_repo(root: Path, identity_path: Path | None = None, ask_passphrase: Callable[[], str | None] = lambda: None,
+              need_identity: bool = True, now: datetime | None = None) -> Context:
+    config = load_config(root)
+    ctx = Context(root=root, config=config, team=load_team(root), store=CaseStore(root), now=now or clock.now())
+    if need_identity:
+        ident = identity_mod.load(identity_path or identity_mod.default_path(), ask_passphrase)
+        worker = ctx.team.by_recipient(ident.recipients)
+        if worker is None:
+            raise CannotDecrypt(
+                f"your key ({ident.recipient[:16]}…) is not a member of this team",
+                "Ask a supervisor to add you: cpcm team add YOUR-ID --role caseworker --recipient "
+                f"{ident.recipient}",
+            )
+        ctx.identity, ctx.worker = ident, worker
+    return ctx
+
+
+# -- keys ---------------------------------------------------------------------------------
+def key_new(path: Path, passphrase: str | None, now: datetime, label: str = "") -> str:
+    text, public = identity_mod.generate(clock.iso(now), label)
+    identity_mod.save(path, text, passphrase)
+    return public
+
+
+def key_show(path: Path, ask_passphrase: Callable[[], str | None]) -> str:
+    return identity_mod.load(path, ask_passphrase).recipient
+
+
+# -- repository and team --------------------------------------------------------------------
+def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_name: str, roles: Iterable[str],
+         recipient: str, now: datetime, policy: str = "inter-agency", language: str = "en",
+         recovery_recipients: Iterable[str] = ()) -> Config:
+    if (root / CONFIG).exists():
+        raise Refused(f"{root} is already a casefile repository", "Use it as it is; cpcm init never overwrites one.", rule="init-exists")
+    if root.exists() and any(p.name not in (".git",) for p in root.iterdir()):
+        raise Refused(f"{root} is not empty", "Choose an empty or new folder for the casefile repository.", rule="init-not-empty")
+    if not AGENCY_CODE.match(agency_code):
+        raise InvalidInput([FieldError("agency", "use letters, digits, '.', '_' or '-', at most 32")], "agency code")
+    _check_worker_fields(worker_id, roles, recipient)
+    for extra in recovery_recipients:
+        _check_recipient(extra, "recovery")
+    _check_policy_name(policy)
+    config = Config(agency_code=agency_code, agency_name=agency_name, policy=policy, language=language,
+                    recovery_recipients=tuple(recovery_recipients))
+    worker = Worker(id=worker_id, name=worker_name or worker_id, roles=tuple(dict.fromkeys(roles)), recipient=recipient,
+                    since=clock.iso(now))
+    root.mkdir(parents=True, exist_ok=True)
+    git = Git(root)
+    if not (root / ".git").exists():
+        git.init()
+    (root / CASES).mkdir(exist_ok=True)
+    files = {
+        CONFIG: config_bytes(config), TEAM: team_bytes(Team((worker,))),
+        ".gitignore": GITIGNORE.encode(), ".gitattributes": GITATTRIBUTES.encode(),
+        f"{CASES}/.keep": b"",
+    }
+    for rel, data in files.items():
+        atomic.write(root / rel, data)
+    git.commit(list(files), f"init {agency_code}", worker.name, _email(config, worker))
+    return config
+
+
+def _check_policy_name(policy: str) -> None:
+    from cpcm.workflow import policy as policy_mod  # noqa: F401  (lazy: only init needs it here)
+
+    if policy not in policy_mod.PROFILES:
+        raise InvalidInput([FieldError("policy", f"'{policy}' is not one of: {', '.join(policy_mod.PROFILES)}")], "policy")
+
+
+def _check_recipient(recipient: str, field_name: str = "recipient") -> None:
+    try:
+        cipher.parse_recipient(recipient)
+    except ValueError as exc:
+        raise InvalidInput([FieldError(field_name, str(exc))], field_name) from None
+
+
+def _check_worker_fields(worker_id: str, roles: Iterable[str], recipient: str) -> None:
+    errors = []
+    if not WORKER_ID.match(worker_id or ""):
+        errors.append(FieldError("worker", "a worker id is 1-32 lower-case letters, digits, '.', '_' or '-'"))
+    roles = list(roles)
+    if not roles or any(r not in ROLES for r in roles):
+        errors.append(FieldError("role", f"each role is one of: {', '.join(ROLES)}"))
+    try:
+        cipher.parse_recipient(recipient)
+    except ValueError as exc:
+        errors.append(FieldError("recipient", str(exc)))
+    if errors:
+        raise InvalidInput(errors, "worker")
+
+
+def _email(config: Config, worker: Worker) -> str:
+    return f"{worker.id}@{config.agency_code.lower()}.cpcm.invalid"
+
+
+def _need_team_manager(ctx: Context) -> Worker:
+    actor = ctx.need_worker()
+    overseers = [w for w in ctx.team.active if w.has_role("supervisor", "manager")]
+    if overseers and not actor.has_role("supervisor", "manager"):
+        raise Refused("only a supervisor or manager changes the team", f"Ask {', '.join(w.id for w in overseers)}.", rule="team-change-needs-supervisor")
+    return actor
+
+
+def team_add(ctx: Context, worker_id: str, roles: Iterable[str], recipient: str, name: str = "") -> dict:
+    actor = _need_team_manager(ctx)
+    roles = list(dict.fromkeys(roles))
+    _check_worker_fields(worker_id, roles, recipient)
+    if ctx.team.get(worker_id, include_removed=True):
+        raise Refused(f"worker '{worker_id}' is already in the team", "Choose another id; ids are never reused.", rule="worker-exists")
+    if ctx.team.by_recipient([recipient]):
+        raise Refused("that recipient already belongs to a worker in the team", "Each worker has a key of their own.", rule="recipient-exists")
+    worker = Worker(id=worker_id, name=name or worker_id, roles=tuple(roles), recipient=recipient, since=clock.iso(ctx.now))
+    team = Team(ctx.team.workers + (worker,))
+    return _change_team(ctx, actor, team, f"team add {worker_id}")
+
+
+def team_remove(ctx: Context, worker_id: str) -> dict:
+    actor = _need_team_manager(ctx)
+    worker = ctx.team.get(worker_id)
+    if worker is None:
+        raise NotFound(f"no active worker '{worker_id}' in the team", "See cpcm team list.")
+    if len(ctx.team.active) == 1:
+        raise Refused("the last worker of a team cannot be removed", rule="team-last-worker")
+    assigned = [c.id for c in load_cases(ctx).values() if c.worker == worker_id and c.status == "open"]
+    if assigned:
+        raise Refused(
+            f"worker '{worker_id}' is assigned {len(assigned)} open case(s): {', '.join(assigned[:5])}{'…' if len(assigned) > 5 else ''}",
+            "Assign them to someone else first: cpcm assign CASE --worker OTHER", rule="worker-has-cases",
+        )
+    removed = replace(worker, removed=clock.iso(ctx.now))
+    team = Team(tuple(removed if w.id == worker_id else w for w in ctx.team.workers))
+    return _change_team(ctx, actor, team, f"team remove {worker_id}")
+
+
+def _change_team(ctx: Context, actor: Worker, team: Team, message: str) -> dict:
+    """Write the new team and re-encrypt every case whose readers change, in one commit."""
+    old_team, ctx.team = ctx.team, team
+    with _transaction(ctx, message.split()[0] + "-" + message.split()[1]) as tx:
+        tx.replace_file(TEAM, team_bytes(team))
+        skipped = _reencrypt(ctx, tx, ctx.store.case_ids())
+        tx.commit(message)
+    return {"team": [w.to_dict() for w in team.active], "not_reencrypted": skipped}
+
+
+def team_sync(ctx: Context) -> dict:
+    """Re-encrypt every case you can read whose recipients differ from what the team needs."""
+    actor = ctx.need_worker()
+    with _transaction(ctx, "team-sync") as tx:
+        skipped = _reencrypt(ctx, tx, ctx.store.case_ids())
+        changed = len([p for p in tx.written if p.endswith(RECIPIENTS)])
+        if tx.written:
+            tx.commit(f"team sync {changed} cases")
+    return {"reencrypted": changed, "not_reencrypted": skipped}
+
+
+def _readers(ctx: Context, case: Case | None, assigned: str | None = None) -> list[str]:
+    worker = assigned or (case.worker if case else None)
+    return ctx.team.case_readers([worker] if worker else [])
+
+
+def _recipient_keys(ctx: Context, readers: Iterable[str]) -> list[str]:
+    return ctx.team.recipients_of(readers) + list(ctx.config.recovery_recipients)
+
+
+def _reencrypt(ctx: Context, tx, case_ids: Iterable[str]) -> list[str]:
+    """Bring each case's recipients in line with the team (its first reader is its worker);
+    returns the cases that need it but that you cannot read."""
+    skipped = []
+    for case_id in case_ids:
+        current = ctx.store.recipients(case_id)
+        wanted = ctx.team.case_readers(current[:1])
+        if wanted == current:
+            continue
+        if ctx.worker.id not in current:
+            skipped.append(case_id)
+            continue
+        _reencrypt_case(ctx, tx, case_id, wanted)
+    return skipped
+
+
+def _recipients_bytes(readers: Iterable[str]) -> bytes:
+    return ("# worker ids who may read this case (see .cpcm/team.yaml)\n" + "\n".join(readers) + "\n").encode()
+
+
+def team_list(ctx: Context, include_removed: bool = False) -> list[dict]:
+    workers = ctx.team.workers if include_removed else ctx.team.active
+    return [w.to_dict() for w in workers]
+
+
+# -- writing records ------------------------------------------------------------------------
+def _transaction(ctx: Context, verb: str):
+    worker = ctx.need_worker()
+    return ctx.store.transaction(verb, worker.id, worker.name, _email(ctx.config, worker))
+
+
+def new_record(ctx: Context, kind: str, case_id: str, body: Mapping[str, Any], at: datetime | None = None,
+               schema: int = 1, after: str = "") -> Record:
+    worker = ctx.need_worker()
+    return Record(
+        kind=kind, schema=schema, id=_record_ids.new(int(time.time() * 1000), after=after), case=case_id,
+        at=clock.iso(at or ctx.now), recorded_at=clock.iso(ctx.now), by=worker.id, body=dict(body),
+    )
+
+
+def parse_case_id(text: str) -> str:
+    case_id = normalise_case_id(text)
+    if case_id is None:
+        raise UsageError(f"'{text}' is not a case ID", "Case IDs look like CP-4F7K-9X2M; the last character is a check character.")
+    return case_id
+
+
+# -- register -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Registered:
+    case_id: str
+    record_id: str
+    duplicates: tuple[tuple[str, str], ...]
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {"case_id": self.case_id, "record_id": self.record_id,
+                "possible_duplicates": [{"case_id": c, "reason": r} for c, r in self.duplicates],
+                "warnings": list(self.warnings)}
+
+
+def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
+    form = forms.load("registration", ctx.root)
+    body, errors = validate(form, data, ctx.now.date(), [w.id for w in ctx.team.active])
+    if errors:
+        raise InvalidInput(errors, "registration")
+    body.setdefault("worker", ctx.need_worker().id)
+    return body
+
+
+def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) -> Registered:
+    """Validate and record a registration; a new case with its own random ID."""
+    ctx.need_worker()
+    body = validate_registration(ctx, data)
+    if at is not None and at > ctx.now:
+        raise InvalidInput([FieldError("at", "is in the future")], "registration")
+    existing = set(ctx.store.case_ids())
+    case_id = new_case_id()
+    while case_id in existing:
+        case_id = new_case_id()
+    record = new_record(ctx, "registration", case_id, body, at)
+    case = fold(case_id, [record])
+    duplicates = tuple(probable_duplicates(case, load_cases(ctx).values()))
+    readers = _readers(ctx, case)
+    with _transaction(ctx, "register") as tx:
+        tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", _recipients_bytes(readers))
+        tx.write_record(record, _recipient_keys(ctx, readers))
+        tx.commit(f"register {case_id} {record.id}")
+    return Registered(case_id, record.id, duplicates)
+
+
+def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = None) -> Record:
+    """Assign a case to a worker; the case is re-encrypted to its new readers."""
+    case = load_case(ctx, case_id)
+    if ctx.team.get(worker_id) is None:
+        raise NotFound(f"no active worker '{worker_id}' in the team", "See cpcm team list.")
+    if case.worker == worker_id:
+        raise Refused(f"{case_id} is already assigned to '{worker_id}'", rule="already-assigned")
+    record = new_record(ctx, "assignment", case_id, {"worker": worker_id, "previous": case.worker}, at,
+                        after=case.history[-1].id if case.history else "")
+    readers = _readers(ctx, case, assigned=worker_id)
+    with _transaction(ctx, "assign") as tx:
+        _reencrypt_case(ctx, tx, case_id, readers)
+        tx.write_record(record, _recipient_keys(ctx, readers))
+        tx.commit(f"assign {case_id} {record.id}")
+    return record
+
+
+def _reencrypt_case(ctx: Context, tx, case_id: str, readers: list[str]) -> None:
+    keys = _recipient_keys(ctx, readers)
+    for path in ctx.store.record_files(case_id):
+        plaintext = cipher.decrypt(path.read_bytes(), ctx.keys)
+        tx.replace_file(ctx.store.rel(path), cipher.encrypt(plaintext, keys))
+    tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", _recipients_bytes(readers))
+
+
+# -- reading --------------------------------------------------------------------------------
+def _check_readable(ctx: Context, case_id: str) -> None:
+    worker = ctx.need_worker()
+    if not ctx.store.exists(case_id):
+        raise NotFound(f"no case {case_id} in this casefile repository", "See cpcm list for the cases you can read.")
+    if worker.id not in ctx.store.recipients(case_id):
+        raise CannotDecrypt(f"you ({worker.id}) are not a recipient of {case_id}",
+                            "Only the case's worker, supervisors and managers read it; ask a supervisor to assign it to you.")
+
+
+def load_records(ctx: Context, case_id: str) -> list[Record]:
+    _check_readable(ctx, case_id)
+    return ctx.store.read_records(case_id, ctx.keys)
+
+
+def load_case(ctx: Context, case_id: str) -> Case:
+    return fold(case_id, load_records(ctx, case_id))
+
+
+def load_cases(ctx: Context) -> dict[str, Case]:
+    """Every case the worker can read, folded; through the summary cache. A damaged case is
+    left out and noted in `ctx.problems`, so the others still list."""
+    worker = ctx.need_worker()
+    trees = ctx.store.git.tree_ids(CASES)
+    cache = SummaryCache(ctx.root, worker.id, ctx.identity.recipient, ctx.keys)
+    ids = ctx.store.case_ids()
+    cases: dict[str, Case] = {}
+    for case_id in ids:
+        tree = trees.get(case_id)
+        entry = cache.get(case_id, tree)
+        if entry is not None:
+            if entry["case"] is not None:
+                cases[case_id] = Case.from_dict(entry["case"])
+            continue
+        if worker.id not in ctx.store.recipients(case_id):
+            cache.put(case_id, tree, None)
+            continue
+        try:
+            case = fold(case_id, ctx.store.read_records(case_id, ctx.keys))
+        except (Corrupt, CannotDecrypt) as exc:
+            ctx.problems.append(exc)
+            continue
+        cases[case_id] = case
+        cache.put(case_id, tree, case.to_dict())
+    cache.prune(set(ids))
+    try:
+        cache.save()
+    except OSError:
+        pass  # a read never fails because the local cache cannot be written
+    return cases
+
+
+def list_cases(ctx: Context, status: str | None = None, risk: str | None = None, worker: str | None = None,
+               stage: str | None = None) -> list[Case]:
+    selected = []
+    for case in load_cases(ctx).values():
+        if status and case.status != status:
+            continue
+        if risk and case.risk != risk:
+            continue
+        if worker and case.worker != worker:
+            continue
+        if stage and case.stage != stage:
+            continue
+        selected.append(case)
+    return sorted(selected, key=lambda c: (c.registered_at or "", c.id))
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    record_id: str
+    kind: str
+    at: str
+    recorded_at: str
+    by: str
+    commit: str | None
+    committed_at: str | None
+    message: str | None
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+def log(ctx: Context, case_id: str) -> list[LogEntry]:
+    records = load_records(ctx, case_id)
+    added = {}
+    for commit in ctx.store.git.log([f"{CASES}/{case_id}"], added_only=True):
+        for path in commit.files:
+            added.setdefault(Path(path).name.split(".")[0], commit)
+    entries = []
+    for record in sorted(records, key=lambda r: r.id):
+        commit = added.get(record.id)
+        entries.append(LogEntry(record.id, record.kind, record.at, record.recorded_at, record.by,
+                                commit.sha if commit else None, commit.date if commit else None,
+                                commit.message if commit else None))
+    return entries

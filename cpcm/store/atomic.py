@@ -1,0 +1,54 @@
+"""Atomic file writes: a temp file in the same folder, fsync, rename (or link when the file
+must not exist yet), then fsync the folder. A crash leaves the old file or the new one whole,
+never half; a stray temp file holds only what was being written (ciphertext for records)."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from cpcm.store.layout import TMP_PREFIX
+
+
+def fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write(path: Path, data: bytes, exclusive: bool = False, mode: int = 0o644) -> None:
+    """Write `data` to `path` atomically; with `exclusive`, FileExistsError if it exists."""
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f"{TMP_PREFIX}{secrets.token_hex(8)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if exclusive:
+            os.link(tmp, path)  # fails if the name is taken: never overwrite a record
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    fsync_dir(folder)
+
+
+def remove_strays(folder: Path) -> list[Path]:
+    """Delete temp files an interrupted write left behind in `folder`."""
+    removed = []
+    if folder.is_dir():
+        for entry in os.scandir(folder):
+            if entry.name.startswith(TMP_PREFIX):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed

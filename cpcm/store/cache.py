@@ -1,0 +1,62 @@
+"""The local summary cache: each readable case's folded state, keyed by the git tree id of
+its folder, so an entry can never be stale (any change to the case changes the tree id).
+
+The cache lives in `.cpcm/cache/<worker>.age` (git-ignored), encrypted to the local worker
+only, and holds the same personal data as the records it summarises.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+from cpcm import __version__
+from cpcm.crypto import cipher
+from cpcm.store import atomic
+from cpcm.store.layout import CACHE_DIR
+
+VERSION = 1
+
+
+class SummaryCache:
+    def __init__(self, root: Path, worker: str, recipient: str, keys: Sequence):
+        self.path = root / CACHE_DIR / f"{worker}.age"
+        self.recipient = recipient
+        self.keys = keys
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.changed = False
+        self._load()
+
+    def _load(self) -> None:
+        try:
+            data = json.loads(cipher.decrypt(self.path.read_bytes(), self.keys))
+        except (OSError, ValueError, cipher.NotARecipient, cipher.Damaged):
+            return  # a missing or unreadable cache is rebuilt
+        if data.get("version") == VERSION and data.get("cpcm") == __version__:
+            self.entries = data.get("cases", {})
+
+    def get(self, case_id: str, tree: str | None) -> dict[str, Any] | None:
+        """The cached entry when it was made from exactly this tree."""
+        entry = self.entries.get(case_id)
+        if entry is not None and tree is not None and entry.get("tree") == tree:
+            return entry
+        return None
+
+    def put(self, case_id: str, tree: str | None, case: dict | None) -> None:
+        if tree is None:
+            return
+        self.entries[case_id] = {"tree": tree, "case": case}
+        self.changed = True
+
+    def prune(self, case_ids: set[str]) -> None:
+        for gone in set(self.entries) - case_ids:
+            del self.entries[gone]
+            self.changed = True
+
+    def save(self) -> None:
+        if not self.changed:
+            return
+        payload = json.dumps({"version": VERSION, "cpcm": __version__, "cases": self.entries}, separators=(",", ":"))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write(self.path, cipher.encrypt(payload.encode(), [self.recipient]), mode=0o600)
+        self.changed = False

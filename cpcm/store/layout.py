@@ -1,0 +1,49 @@
+"""Where things live in a casefile repository (docs/case-format.md)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+CPCM_DIR = ".cpcm"
+CONFIG = f"{CPCM_DIR}/config.yaml"
+TEAM = f"{CPCM_DIR}/team.yaml"
+POLICY = f"{CPCM_DIR}/policy.yaml"
+SERVICES = f"{CPCM_DIR}/services.yaml"
+LOCK = f"{CPCM_DIR}/lock"
+PENDING = f"{CPCM_DIR}/pending.json"
+CACHE_DIR = f"{CPCM_DIR}/cache"
+CASES = "cases"
+RECIPIENTS = "recipients"
+SUFFIX = ".yaml.age"
+TMP_PREFIX = ".tmp-"
+FORMAT_VERSION = 1
+
+RECORD_FILE = re.compile(r"^(?P<id>[0-9A-HJKMNP-TV-Z]{26})\.(?P<kind>[a-z][a-z0-9_-]*)\.yaml\.age$")
+
+GITIGNORE = f"""# cpcm: local state that is never shared
+/{LOCK}
+/{PENDING}
+/{CACHE_DIR}/
+{TMP_PREFIX}*
+"""
+
+GITATTRIBUTES = """# record files are age ciphertext: never diff or merge them as text
+*.age binary -diff
+"""
+
+
+def record_name(record_id: str, kind: str) -> str:
+    return f"{record_id}.{kind}{SUFFIX}"
+
+
+def case_dir(root: Path, case_id: str) -> Path:
+    return root / CASES / case_id
+
+
+def find_root(start: Path) -> Path | None:
+    """The nearest folder at or above `start` that holds .cpcm/config.yaml."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG).is_file():
+            return folder
+    return None
