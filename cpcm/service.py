@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -26,6 +26,8 @@ from cpcm.store.cache import SummaryCache
 from cpcm.store.casestore import CaseStore
 from cpcm.store.git import Git
 from cpcm.store.layout import (CASES, CONFIG, CPCM_DIR, GITATTRIBUTES, GITIGNORE, RECIPIENTS, TEAM)
+from cpcm.workflow import deadlines as deadlines_mod
+from cpcm.workflow import rules, transitions
 from cpcm.workflow.duplicates import probable_duplicates
 from cpcm.workflow.fold import fold
 
@@ -45,6 +47,17 @@ class Context:
     identity: identity_mod.Identity | None = None
     worker: Worker | None = None
     problems: list[CpcmError] = field(default_factory=list)
+
+    _policy: Any = None
+
+    @property
+    def policy(self):
+        """The rules in force: the profile named in config with .cpcm/policy.yaml applied."""
+        if self._policy is None:
+            from cpcm import policies
+
+            self._policy = policies.load(self.config.policy, self.root)
+        return self._policy
 
     def need_worker(self) -> Worker:
         if self.worker is None or self.identity is None:
@@ -303,21 +316,24 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) 
     record = new_record(ctx, "registration", case_id, body, at)
     case = fold(case_id, [record])
     duplicates = tuple(probable_duplicates(case, load_cases(ctx).values()))
+    warnings = _caseload_warnings(ctx, case.worker)
     readers = _readers(ctx, case)
     with _transaction(ctx, "register") as tx:
         tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", _recipients_bytes(readers))
         tx.write_record(record, _recipient_keys(ctx, readers))
         tx.commit(f"register {case_id} {record.id}")
-    return Registered(case_id, record.id, duplicates)
+    return Registered(case_id, record.id, duplicates, tuple(warnings))
 
 
-def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = None) -> Record:
+def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = None) -> tuple[Record, list[str]]:
     """Assign a case to a worker; the case is re-encrypted to its new readers."""
     case = load_case(ctx, case_id)
     if ctx.team.get(worker_id) is None:
         raise NotFound(f"no active worker '{worker_id}' in the team", "See cpcm team list.")
     if case.worker == worker_id:
         raise Refused(f"{case_id} is already assigned to '{worker_id}'", rule="already-assigned")
+    transitions.advance(case.stage, "assignment", case_id)
+    warnings = _caseload_warnings(ctx, worker_id)
     record = new_record(ctx, "assignment", case_id, {"worker": worker_id, "previous": case.worker}, at,
                         after=case.history[-1].id if case.history else "")
     readers = _readers(ctx, case, assigned=worker_id)
@@ -325,7 +341,21 @@ def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = Non
         _reencrypt_case(ctx, tx, case_id, readers)
         tx.write_record(record, _recipient_keys(ctx, readers))
         tx.commit(f"assign {case_id} {record.id}")
-    return record
+    return record, warnings
+
+
+def _caseload_warnings(ctx: Context, worker_id: str) -> list[str]:
+    """Giving a worker one more case: a warning near or over the cap; Refused over the cap
+    where the policy says so."""
+    member = ctx.team.get(worker_id)
+    if member is not None and not member.has_role("caseworker"):
+        return []
+    count = rules.caseloads(load_cases(ctx).values()).get(worker_id, 0)
+    verdict, message = rules.caseload_decision(count, ctx.policy)
+    if verdict == "refuse":
+        raise Refused(f"caseload: {worker_id} {message}", "Assign the case to another worker, or close or transfer cases first.",
+                      rule="caseload-over-cap")
+    return [f"caseload: {worker_id} {message}"] if verdict == "warn" else []
 
 
 def _reencrypt_case(ctx: Context, tx, case_id: str, readers: list[str]) -> None:
@@ -432,3 +462,65 @@ def log(ctx: Context, case_id: str) -> list[LogEntry]:
                                 commit.sha if commit else None, commit.date if commit else None,
                                 commit.message if commit else None))
     return entries
+
+
+# -- the workflow: what is due, what is wrong -------------------------------------------------
+def due(ctx: Context, worker: str | None = None, within_days: float | None = None, overdue_only: bool = False,
+        case_id: str | None = None) -> list[deadlines_mod.Deadline]:
+    """What is due or overdue, most urgent first. `worker`: whose list (default: yours);
+    'all' for every case you can read."""
+    me = ctx.need_worker()
+    now, policy = ctx.now, ctx.policy
+    soon = deadlines_mod.soon_window(policy, now)
+    horizon = now + (timedelta(days=within_days) if within_days is not None else soon)
+    whose = worker or me.id
+    if whose != "all" and whose != me.id and ctx.team.get(whose, include_removed=True) is None:
+        raise NotFound(f"no worker '{whose}' in the team", "See cpcm team list.")
+    target = ctx.team.get(whose)
+    oversees = bool(target and target.has_role("supervisor", "manager"))
+    cases = [load_case(ctx, case_id)] if case_id else load_cases(ctx).values()
+    items = []
+    for case in cases:
+        for item in deadlines_mod.deadlines(case, policy, now):
+            if whose != "all" and not case_id and not deadlines_mod.for_worker(item, whose, oversees):
+                continue
+            if overdue_only and item.state(now, soon) != "overdue":
+                continue
+            if not case_id and item.due > horizon:
+                continue
+            items.append(item)
+    return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
+
+
+def check(ctx: Context, case_id: str | None = None) -> list[rules.Problem]:
+    """Every rule problem in one case, or in every case you can read plus the caseloads."""
+    ctx.need_worker()
+    if case_id:
+        return rules.check_case(load_case(ctx, case_id), ctx.policy, ctx.now)
+    cases = load_cases(ctx)
+    problems = []
+    for case in cases.values():
+        problems += rules.check_case(case, ctx.policy, ctx.now)
+    problems += rules.check_caseloads(cases.values(), ctx.team, ctx.policy)
+    return problems
+
+
+def policy_rows(policy) -> list[dict]:
+    """Every rule value in force, with where it was set and its source."""
+    rows = []
+    for rule, block in policy.rules.items():
+        for key, value in _leaves(block):
+            if key.split(".")[0] in ("source", "choice", "note"):
+                continue
+            rows.append({"rule": rule, "key": key, "value": value,
+                         "set_in": policy.origins.get(f"{rule}.{key}") or policy.origins.get(rule, ""),
+                         "source": policy.source(rule)})
+    return rows
+
+
+def _leaves(block, prefix=""):
+    for key, value in block.items():
+        if isinstance(value, Mapping):
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value

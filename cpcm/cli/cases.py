@@ -6,7 +6,7 @@ from typing import Optional
 import typer
 
 from cpcm.cli.common import (AtOpt, IdentityOpt, JsonOpt, RepoOpt, open_ctx, parse_at, print_json, print_table, report_problems,
-                             say)
+                             say, warn)
 
 
 def case_summary(case, today, names: bool) -> dict:
@@ -110,8 +110,10 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
-        record = service.assign(ctx, case_id, worker, parse_at(at))
+        record, warnings = service.assign(ctx, case_id, worker, parse_at(at))
+        for message in warnings:
+            warn(message)
         if json_out:
-            print_json({"case_id": case_id, "record_id": record.id, "worker": worker})
+            print_json({"case_id": case_id, "record_id": record.id, "worker": worker, "warnings": warnings})
         else:
             say(f"{case_id} assigned to {worker}")

@@ -66,6 +66,8 @@ def register(app: typer.Typer) -> None:
 
             data = fill(form, data, ctx.now.date(), [w.id for w in ctx.team.active], ctx.config.language)
         result = service.register(ctx, data, parse_at(at))
+        for message in result.warnings:
+            warn(message)
         for other, reason in result.duplicates:
             warn(f"possible duplicate of {other} ({reason}); check before working on both")
         if json_out:

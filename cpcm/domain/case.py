@@ -32,6 +32,26 @@ class Case:
     caregiver_name: str | None = None
     concerns: tuple[str, ...] = ()
     history: tuple[Entry, ...] = ()
+    # when each command happened (its `at`), in the order recorded: {"assessment.initial": (...)}
+    events: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    plan: Mapping[str, Any] | None = None        # the latest plan version and its approval
+    closure: Mapping[str, Any] | None = None     # the latest closure request
+    next_review: str | None = None               # a date set by the latest review, if earlier
+    anomalies: tuple[str, ...] = ()              # record ids that broke the transition table
+
+    def last(self, event: str, since: str | None = None) -> str | None:
+        """When `event` last happened (at or after `since`, when given)."""
+        times = [t for t in self.events.get(event, ()) if since is None or t >= since]
+        return max(times) if times else None
+
+    def first(self, event: str, since: str | None = None) -> str | None:
+        times = [t for t in self.events.get(event, ()) if since is None or t >= since]
+        return min(times) if times else None
+
+    @property
+    def cycle_start(self) -> str | None:
+        """The registration, or the latest reopening: clocks run from here."""
+        return self.last("reopen") or self.registered_at
 
     @property
     def name(self) -> str:
@@ -69,4 +89,6 @@ class Case:
         values = dict(data)
         values["history"] = tuple(Entry(**e) for e in values.get("history", ()))
         values["concerns"] = tuple(values.get("concerns", ()))
+        values["events"] = {k: tuple(v) for k, v in (values.get("events") or {}).items()}
+        values["anomalies"] = tuple(values.get("anomalies", ()))
         return cls(**values)

@@ -1,7 +1,9 @@
 """fold(records) -> Case: a case's current state is its records applied in order.
 
-Each record kind has a reducer; a kind this version does not know still appears in the
-history and changes nothing else, so newer records never break an older reader.
+The stage follows the transition table; each record kind has a reducer for its data. A kind
+this version does not know still appears in the history and changes nothing else, so newer
+records never break an older reader; a record the table does not allow at its stage (from a
+merge of two offline copies, say) is kept and listed in `anomalies` for `cpcm check`.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Callable, Iterable
 
 from cpcm.domain.case import Case, Entry
 from cpcm.domain.records import Record
+from cpcm.workflow import transitions
 
 
 def _registration(case: Case, record: Record) -> Case:
@@ -30,18 +33,96 @@ def _assignment(case: Case, record: Record) -> Case:
     return replace(case, worker=record.body.get("worker"))
 
 
+def _assessment(case: Case, record: Record) -> Case:
+    risk = record.body.get("risk")
+    return replace(case, risk=risk) if risk else case
+
+
+def _followup(case: Case, record: Record) -> Case:
+    risk = record.body.get("risk")
+    return replace(case, risk=risk) if risk else case
+
+
+def _plan(case: Case, record: Record) -> Case:
+    version = (case.plan or {}).get("version", 0) + 1
+    return replace(case, plan={
+        "record_id": record.id, "at": record.at, "by": record.by, "version": version,
+        "reason": record.body.get("reason"), "closure_criteria": bool(record.body.get("closure_criteria")),
+        "review_date": record.body.get("review_date"), "approved_at": None, "approved_by": None,
+        "rejected_at": None,
+    })
+
+
+def _decision(case: Case, record: Record) -> Case:
+    subject, target = record.body.get("subject"), record.body.get("target")
+    approved = record.kind == "approval"
+    if subject == "plan" and case.plan and target in (None, case.plan["record_id"]):
+        key = "approved" if approved else "rejected"
+        plan = dict(case.plan, **{f"{key}_at": record.at})
+        if approved:
+            plan["approved_by"] = record.by
+        return replace(case, plan=plan)
+    if subject == "closure" and case.closure:
+        return replace(case, closure=dict(case.closure, decided_at=record.at, decided_by=record.by, approved=approved))
+    return case
+
+
+def _review(case: Case, record: Record) -> Case:
+    return replace(case, next_review=record.body.get("next_review"))
+
+
+def _closure(case: Case, record: Record) -> Case:
+    return replace(case, closure={"record_id": record.id, "at": record.at, "by": record.by,
+                                  "reason": record.body.get("reason"), "decided_at": None, "approved": None})
+
+
+def _reopen(case: Case, record: Record) -> Case:
+    return replace(case, closure=None, next_review=None)
+
+
 REDUCERS: dict[str, Callable[[Case, Record], Case]] = {
     "registration": _registration,
     "assignment": _assignment,
+    "assessment": _assessment,
+    "followup": _followup,
+    "plan": _plan,
+    "approval": _decision,
+    "rejection": _decision,
+    "review": _review,
+    "closure": _closure,
+    "reopen": _reopen,
 }
 
 
+def derived_events(record: Record, command: str) -> list[str]:
+    """Events a record implies besides its command: a protection response, a reunification."""
+    body = record.body
+    extra = []
+    if command == "assessment.initial" and body.get("immediate_actions"):
+        extra.append("response")
+    if command == "plan" and body.get("reason") == "reunification_done":
+        extra.append("reunification")
+    if command == "followup" and body.get("risk_increased"):
+        extra.append("risk_increased")
+    return extra
+
+
 def fold(case_id: str, records: Iterable[Record]) -> Case:
-    case = Case(id=case_id)
-    history = []
+    case = Case(id=case_id, stage=None)  # type: ignore[arg-type]
+    history, anomalies = [], []
+    events: dict[str, list[str]] = {}
     for record in sorted(records, key=lambda r: r.id):
+        command = transitions.command_of(record.kind, dict(record.body))
+        after = transitions.next_stage(case.stage, command)
+        if after is None and command in transitions.COMMANDS:
+            anomalies.append(record.id)
         reducer = REDUCERS.get(record.kind)
         if reducer is not None:
             case = reducer(case, record)
+        if after is not None:
+            case = replace(case, stage=after, status=transitions.status_of(after))
+        for event in [command, *derived_events(record, command)]:
+            events.setdefault(event, []).append(record.at)
         history.append(Entry(record.id, record.kind, record.at, record.recorded_at, record.by))
-    return replace(case, history=tuple(history))
+    return replace(case, history=tuple(history), events={k: tuple(v) for k, v in events.items()},
+                   anomalies=tuple(anomalies), stage=case.stage or "registered")

@@ -1,0 +1,122 @@
+"""cpcm due / check / policy: what is due, what breaks a rule, and the rules in force."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from cpcm.cli.common import IdentityOpt, JsonOpt, RepoOpt, open_ctx, print_json, print_table, report_problems, say
+
+STATE_LABEL = {"overdue": "OVERDUE", "target_missed": "target missed", "due_soon": "due soon", "upcoming": "upcoming"}
+
+
+def _when(item, now) -> str:
+    delta = item.due - now
+    hours = delta.total_seconds() / 3600
+    if hours < 0:
+        late = -hours
+        return f"{late:.0f} h late" if late < 48 else f"{late / 24:.0f} days late"
+    return f"in {hours:.0f} h" if hours < 48 else f"in {hours / 24:.0f} days"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("due")
+    def due(
+        within: Optional[float] = typer.Option(None, "--within", help="Look this many days ahead (default: the policy's due_soon, 7 days)."),
+        worker: Optional[str] = typer.Option(None, "--worker", help="Whose list: a worker id, or 'all' (default: yours)."),
+        overdue: bool = typer.Option(False, "--overdue", help="Only what is overdue."),
+        ics: Optional[Path] = typer.Option(None, "--ics", help="Also write an iCalendar file (case IDs only, no names) for a phone calendar."),
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """What is due and overdue across your cases, most urgent first, with the rule behind each.
+
+        Example: cpcm due            (every morning)
+        Example: cpcm due --worker all --within 14 --json
+        """
+        from cpcm import service
+        from cpcm.workflow.deadlines import soon_window
+
+        ctx = open_ctx(repo, identity)
+        items = service.due(ctx, worker=worker, within_days=within, overdue_only=overdue)
+        now, soon = ctx.now, soon_window(ctx.policy, ctx.now)
+        if ics:
+            from cpcm.render.ics import calendar
+            from cpcm.store import atomic
+
+            atomic.write(ics.expanduser().resolve(), calendar(items, now, ctx.config.agency_code).encode())
+            say(f"{len(items)} event(s) written to {ics}")
+        if json_out:
+            print_json([i.to_json(now, soon) for i in items])
+        else:
+            print_table(["state", "case", "what", "due", "when", "worker", "why"],
+                        [[STATE_LABEL[i.state(now, soon)], i.case_id, i.title, i.due.strftime("%Y-%m-%d %H:%M"), _when(i, now),
+                          i.owner, f"{i.why} ({i.source})"] for i in items],
+                        title=f"{len(items)} item(s) due")
+        report_problems(ctx)
+
+    @app.command("check")
+    def check(case: Optional[str] = typer.Argument(None, help="One case (default: every case you can read, and caseloads)."),
+              repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
+        """Every rule problem, each with a stable code; exit 1 when there are errors.
+
+        Example: cpcm check
+        Example: cpcm check CP-4F7K-9X2M --json
+        """
+        from cpcm import service
+
+        ctx = open_ctx(repo, identity)
+        problems = service.check(ctx, service.parse_case_id(case) if case else None)
+        if json_out:
+            print_json([p.to_json() for p in problems])
+        else:
+            print_table(["severity", "code", "case", "worker", "problem", "source"],
+                        [[p.severity, p.code, p.case_id or "", p.worker or "", p.message, p.source] for p in problems],
+                        title=f"{len(problems)} problem(s)")
+        report_problems(ctx)
+        if any(p.severity == "error" for p in problems):
+            raise typer.Exit(1)
+
+    policy = typer.Typer(help="The rules in force: profile, agency overrides, sources.", no_args_is_help=True)
+    app.add_typer(policy, name="policy")
+
+    @policy.command("show")
+    def show(repo: RepoOpt = None, profile: Optional[str] = typer.Option(None, "--profile", help="Show a profile as shipped, without a repository."),
+             json_out: JsonOpt = False) -> None:
+        """Every rule in force, its value, where it was set and its source.
+
+        Example: cpcm policy show
+        """
+        from cpcm import policies, service
+
+        if profile:
+            pol = policies.load(profile)
+        else:
+            pol = open_ctx(repo, None, need_identity=False).policy
+        rows = service.policy_rows(pol)
+        if json_out:
+            print_json({"profile": pol.profile, "title": pol.title, "rules": rows})
+        else:
+            say(f"policy: {pol.profile}: {pol.title}")
+            print_table(["rule", "key", "value", "set in", "source"],
+                        [[r["rule"], r["key"], r["value"], r["set_in"], r["source"]] for r in rows])
+
+    @policy.command("check")
+    def check_policy(file: Optional[Path] = typer.Argument(None, help="An override file to check (default: the repository's .cpcm/policy.yaml)."),
+                     repo: RepoOpt = None, json_out: JsonOpt = False) -> None:
+        """Validate a policy override file against the repository's profile; exit 4 naming every bad key.
+
+        Example: cpcm policy check .cpcm/policy.yaml
+        """
+        from cpcm import policies
+        from cpcm.errors import NotFound
+
+        ctx = open_ctx(repo, None, need_identity=False)
+        if file is not None and not file.is_file():
+            raise NotFound(f"no file {file}")
+        pol = policies.load(ctx.config.policy, ctx.root, override_path=file)
+        changed = sorted(k for k, v in pol.origins.items() if not v.startswith("profile"))
+        if json_out:
+            print_json({"valid": True, "profile": pol.profile, "changed": changed})
+        else:
+            say(f"valid: profile {pol.profile}" + (f", changing {', '.join(changed)}" if changed else ", no changes"))

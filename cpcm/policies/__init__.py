@@ -1,0 +1,48 @@
+"""Loading rule profiles (shipped data) and an agency's overrides (.cpcm/policy.yaml)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cpcm.errors import Corrupt, InvalidInput, NotFound
+from cpcm.workflow.policy import PROFILES, Policy, build
+
+HERE = Path(__file__).parent
+OVERRIDE = ".cpcm/policy.yaml"
+
+
+def _read(path: Path) -> Any:
+    from cpcm.store import codec
+
+    try:
+        return codec.loads(path.read_bytes())
+    except codec.BadYaml as exc:
+        raise InvalidInput([_err(path.name, str(exc))], f"policy {path.name}") from None
+
+
+def _err(field: str, reason: str):
+    from cpcm.errors import FieldError
+
+    return FieldError(field, reason)
+
+
+def chain(profile: str) -> list[tuple[str, dict]]:
+    if profile not in PROFILES:
+        raise NotFound(f"no policy profile '{profile}'", f"Profiles: {', '.join(PROFILES)}.")
+    data = _read(HERE / f"{profile}.yaml") or {}
+    parent = data.get("extends")
+    return (chain(parent) if parent else []) + [(profile, data)]
+
+
+def load(profile: str, root: Path | None = None, override_path: Path | None = None) -> Policy:
+    """The policy in force: the profile with the agency's overrides. InvalidInput (exit 4)
+    naming every bad key when the override is wrong."""
+    override = None
+    path = override_path or (root / OVERRIDE if root is not None else None)
+    if path is not None and path.is_file():
+        override = _read(path) or {}
+    policy, errors = build(chain(profile), override, str(path.name if override_path else OVERRIDE))
+    if errors:
+        raise InvalidInput(errors, f"the policy ({profile} with {OVERRIDE})" if override else f"the policy profile {profile}",
+                           hint=f"Correct {OVERRIDE}; 'cpcm policy show' lists every rule and its value.")
+    return policy

@@ -1,0 +1,225 @@
+"""Deadlines: a pure function of a case's records (folded), the policy and `now`.
+
+Nothing is typed in: change the policy and every case's deadlines change with it. Each
+deadline knows the rule it comes from and the rule's source, so the tool can say why
+something is due.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Callable
+
+from cpcm.clock import parse_datetime
+from cpcm.domain.case import Case
+from cpcm.workflow.policy import Policy
+
+STATES = ("overdue", "target_missed", "due_soon", "upcoming")
+RISK_ORDER = {"immediate": 0, "high": 1, "medium": 2, "low": 3}
+SUPERVISORS = "supervisors"  # owner of items any supervisor or manager may act on
+# what counts as responding to a case's risk level after the initial assessment
+RESPONSES = ("response", "followup", "referral", "plan", "assessment.comprehensive", "assessment.best_interests")
+
+
+@dataclass(frozen=True)
+class Deadline:
+    case_id: str
+    code: str
+    title: str
+    due: datetime
+    target: datetime | None
+    owner: str | None
+    rule: str
+    why: str
+    source: str
+    risk: str | None = None
+    requested_by: str | None = None
+
+    def state(self, now: datetime, soon: timedelta) -> str:
+        if now > self.due:
+            return "overdue"
+        if self.target is not None and now > self.target:
+            return "target_missed"
+        if self.due - now <= soon:
+            return "due_soon"
+        return "upcoming"
+
+    def to_json(self, now: datetime, soon: timedelta) -> dict:
+        return {
+            "case_id": self.case_id, "code": self.code, "title": self.title, "due": self.due.isoformat(timespec="minutes"),
+            "target": self.target.isoformat(timespec="minutes") if self.target else None, "state": self.state(now, soon),
+            "owner": self.owner, "rule": self.rule, "why": self.why, "source": self.source, "risk": self.risk,
+        }
+
+
+def _t(text: str | None) -> datetime | None:
+    return parse_datetime(text) if text else None
+
+
+def _done(case: Case, events, since: str | None) -> bool:
+    return any(case.last(event, since) for event in events)
+
+
+def plan_in_force_at(case: Case, policy: Policy) -> str | None:
+    """When the latest plan came into force: its approval where the policy needs one."""
+    plan = case.plan
+    if not plan:
+        return None
+    if policy.get("plan_approval", "required"):
+        return plan.get("approved_at")
+    return plan.get("at")
+
+
+def _initial_assessment(case: Case, policy: Policy) -> list[Deadline]:
+    start = case.cycle_start
+    if case.status != "open" or not start or _done(case, ("assessment.initial", "assessment.comprehensive"), start):
+        return []
+    begin = _t(start)
+    limit, target = policy.duration("initial_assessment", "limit"), policy.duration("initial_assessment", "target")
+    return [Deadline(case.id, "initial-assessment", "initial assessment", limit.after(begin), target.after(begin), case.worker,
+                     "initial_assessment", f"initial assessment within {limit.words()} of registration (target {target.words()})",
+                     policy.source("initial_assessment"), case.risk)]
+
+
+def _risk_response(case: Case, policy: Policy) -> list[Deadline]:
+    assessed = case.last("assessment.initial", case.cycle_start)
+    if case.status != "open" or not assessed or not case.risk or _done(case, RESPONSES, assessed):
+        return []
+    limit = policy.risk_response(case.risk)
+    if limit is None:
+        return []
+    return [Deadline(case.id, "risk-response", f"respond to {case.risk} risk", limit.after(_t(assessed)), None, case.worker,
+                     "risk_response", f"{case.risk} risk: respond within {limit.words()} of the initial assessment "
+                     "(a follow-up, referral, plan or protection action)", policy.source("risk_response"), case.risk)]
+
+
+def _comprehensive_assessment(case: Case, policy: Policy) -> list[Deadline]:
+    start = case.cycle_start
+    if case.status != "open" or not start or _done(case, ("assessment.comprehensive",), start):
+        return []
+    begin = _t(start)
+    limit, target = policy.duration("comprehensive_assessment", "limit"), policy.duration("comprehensive_assessment", "target")
+    return [Deadline(case.id, "comprehensive-assessment", "comprehensive assessment", limit.after(begin), target.after(begin),
+                     case.worker, "comprehensive_assessment",
+                     f"comprehensive assessment within {limit.words()} of registration (target {target.words()}; no drift)",
+                     policy.source("comprehensive_assessment"), case.risk)]
+
+
+def _case_plan(case: Case, policy: Policy) -> list[Deadline]:
+    assessed = case.last("assessment.comprehensive", case.cycle_start)
+    if case.status != "open" or not assessed:
+        return []
+    in_force = plan_in_force_at(case, policy)
+    if in_force and case.plan and case.plan["at"] >= assessed:
+        return []
+    limit = policy.duration("case_plan", "limit")
+    pending = case.plan and case.plan["at"] >= assessed and not case.plan.get("rejected_at")
+    why = f"case plan in force within {limit.words()} of the comprehensive assessment"
+    if pending:
+        why += " (a plan is written and waits for a supervisor's approval)"
+    return [Deadline(case.id, "case-plan", "case plan", limit.after(_t(assessed)), None, case.worker, "case_plan", why,
+                     policy.source("case_plan"), case.risk)]
+
+
+def review_interval(case: Case, policy: Policy, now: datetime):
+    """The review interval in force: the after-reunification one during its period."""
+    reunified = case.last("reunification")
+    if reunified:
+        period = policy.duration("review_after_reunification", "period")
+        if now < period.after(_t(reunified)):
+            return policy.duration("review_after_reunification", "interval"), "review_after_reunification"
+    return policy.duration("review", "interval"), "review"
+
+
+def _review(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    in_force = plan_in_force_at(case, policy)
+    if case.status != "open" or not in_force or case.stage not in ("planned", "implementation", "closure_requested"):
+        return []
+    last_review = case.last("review", case.cycle_start)
+    start = max(in_force, last_review or in_force)
+    interval, rule = review_interval(case, policy, now)
+    due = interval.after(_t(start))
+    why = f"review at least every {interval.words()} from the plan's start or the last review"
+    if case.next_review and last_review and _t(case.next_review) < due:
+        due = datetime.combine(date.fromisoformat(case.next_review[:10]), time(23, 59), tzinfo=_t(start).tzinfo)
+        why = "review on the date the last review set"
+    return [Deadline(case.id, "review", "case review", due, None, case.worker, rule, why, policy.source(rule), case.risk)]
+
+
+def _approvals(case: Case, policy: Policy) -> list[Deadline]:
+    items = []
+    limit = policy.duration("approval_response", "limit")
+    plan = case.plan
+    if (case.status == "open" and plan and policy.get("plan_approval", "required")
+            and not plan.get("approved_at") and not plan.get("rejected_at")):
+        items.append(Deadline(case.id, "plan-approval", "approve or reject the case plan", limit.after(_t(plan["at"])), None,
+                              SUPERVISORS, "plan_approval", f"plan version {plan['version']} waits for a supervisor's decision",
+                              policy.source("plan_approval"), case.risk, requested_by=plan.get("by")))
+    closure = case.closure
+    if case.stage == "closure_requested" and closure and closure.get("decided_at") is None:
+        items.append(Deadline(case.id, "closure-approval", "approve or reject the closure", limit.after(_t(closure["at"])), None,
+                              SUPERVISORS, "closure_approval", f"closure ({closure.get('reason')}) waits for a supervisor or manager",
+                              policy.source("closure_approval"), case.risk, requested_by=closure.get("by")))
+    return items
+
+
+def _post_closure_visit(case: Case, policy: Policy) -> list[Deadline]:
+    closed = case.last("approval.closure")
+    if case.status != "closed" or not closed or case.last("followup.post_closure", closed):
+        return []
+    limit = policy.duration("post_closure_visit", "limit")
+    return [Deadline(case.id, "post-closure-visit", "post-closure visit", limit.after(_t(closed)), None, case.worker,
+                     "post_closure_visit", f"a visit within {limit.words()} of closure, collecting the child's and family's feedback",
+                     policy.source("post_closure_visit"), case.risk)]
+
+
+def _turning_18(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    born = case.birth_date()
+    if case.status != "open" or born is None:
+        return []
+    years = int(policy.get("child_age_limit", "years", 18))
+    try:
+        birthday = born.replace(year=born.year + years)
+    except ValueError:
+        birthday = born.replace(year=born.year + years, day=28)
+    due = datetime.combine(birthday, time(0, 0), tzinfo=now.tzinfo)
+    notice = policy.duration("turning_18", "notice")
+    opens = due - (notice.after(due) - due)
+    if now < opens or case.last("continuation", opens.isoformat()):
+        return []
+    return [Deadline(case.id, "turning-18", f"turns {years}: propose closure (reached_18) or record why the case stays open", due,
+                     None, case.worker, "turning_18", f"the child turns {years} on {birthday.isoformat()}",
+                     policy.source("turning_18"), case.risk)]
+
+
+RULES: tuple[Callable, ...] = (
+    _initial_assessment, _risk_response, _comprehensive_assessment, _case_plan, _approvals, _post_closure_visit,
+)
+RULES_WITH_NOW: tuple[Callable, ...] = (_review, _turning_18)
+
+
+def deadlines(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    """Everything open on a case: what is due, when, for whom and why."""
+    items: list[Deadline] = []
+    for rule in RULES:
+        items += rule(case, policy)
+    for rule in RULES_WITH_NOW:
+        items += rule(case, policy, now)
+    return items
+
+
+def soon_window(policy: Policy, now: datetime) -> timedelta:
+    return policy.duration("due_soon", "within").after(now) - now
+
+
+def urgency(item: Deadline, now: datetime, soon: timedelta) -> tuple:
+    """Most urgent first: overdue (longest overdue first), then by due time, then by risk."""
+    return (STATES.index(item.state(now, soon)), item.due, RISK_ORDER.get(item.risk or "", 9), item.case_id)
+
+
+def for_worker(item: Deadline, worker: str, oversees: bool) -> bool:
+    """Whether `worker` is the one to act: the case's worker, or a supervisor or manager for an
+    approval they did not ask for themselves."""
+    if item.owner == SUPERVISORS:
+        return oversees and item.requested_by != worker
+    return item.owner == worker

@@ -1,0 +1,103 @@
+"""Checks: `check_*(…, policy, now) -> [Problem]`, each problem with a stable code.
+
+`cpcm check` prints them all at once; errors make it exit 1. Codes are part of the contract
+(scripts match on them): `<deadline>-overdue`, `<deadline>-target-missed`,
+`plan-missing-closure-criteria`, `plan-not-approved`, `caseload-over-cap`, `caseload-near-cap`,
+`reached-18-without-justification`, `transition-out-of-order`.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
+
+from cpcm.domain.case import Case
+from cpcm.domain.team import Team
+from cpcm.workflow.deadlines import SUPERVISORS, deadlines, soon_window
+from cpcm.workflow.policy import Policy
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    severity: str  # error or warning
+    message: str
+    rule: str
+    source: str
+    case_id: str | None = None
+    worker: str | None = None
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+def check_case(case: Case, policy: Policy, now: datetime) -> list[Problem]:
+    problems = []
+    soon = soon_window(policy, now)
+    for item in deadlines(case, policy, now):
+        if item.owner == SUPERVISORS:
+            continue  # waiting approvals are due items, not faults of the case
+        state = item.state(now, soon)
+        if state == "overdue":
+            problems.append(Problem(f"{item.code}-overdue", "error", f"{item.title} was due {item.due:%Y-%m-%d %H:%M}: {item.why}",
+                                    item.rule, item.source, case.id, item.owner))
+        elif state == "target_missed":
+            problems.append(Problem(f"{item.code}-target-missed", "warning",
+                                    f"{item.title}: the target ({item.target:%Y-%m-%d %H:%M}) has passed; the limit is {item.due:%Y-%m-%d %H:%M}",
+                                    item.rule, item.source, case.id, item.owner))
+    plan = case.plan
+    if plan and case.status == "open":
+        if not plan.get("closure_criteria"):
+            problems.append(Problem("plan-missing-closure-criteria", "error",
+                                    f"plan version {plan['version']} says nothing of when the case can close",
+                                    "case_plan", policy.source("case_plan"), case.id, case.worker))
+        if policy.get("plan_approval", "required") and not plan.get("approved_at"):
+            state = "was rejected" if plan.get("rejected_at") else "waits for approval"
+            problems.append(Problem("plan-not-approved", "warning", f"plan version {plan['version']} {state}: it is not in force",
+                                    "plan_approval", policy.source("plan_approval"), case.id, case.worker))
+    born = case.birth_date()
+    limit = int(policy.get("child_age_limit", "years", 18))
+    if case.status == "open" and born and case.age_on(now.date()) is not None and case.age_on(now.date()) >= limit \
+            and not case.last("continuation"):
+        problems.append(Problem("reached-18-without-justification", "error",
+                                f"the child is {limit} or older and the case is open with no recorded justification",
+                                "child_age_limit", policy.source("child_age_limit"), case.id, case.worker))
+    for record_id in case.anomalies:
+        problems.append(Problem("transition-out-of-order", "warning",
+                                f"record {record_id} was made at a stage that does not allow it (two offline copies merged?)",
+                                "transitions", "the case-management steps (IAG Figure 1)", case.id, case.worker))
+    return problems
+
+
+def caseloads(cases: Iterable[Case]) -> Counter:
+    return Counter(c.worker for c in cases if c.status == "open" and c.worker)
+
+
+def check_caseloads(cases: Iterable[Case], team: Team, policy: Policy) -> list[Problem]:
+    cap, warn_from = int(policy.get("caseload", "cap")), int(policy.get("caseload", "warn_from"))
+    problems = []
+    for worker, count in sorted(caseloads(cases).items()):
+        member = team.get(worker)
+        if member is not None and not member.has_role("caseworker"):
+            continue
+        if count > cap:
+            problems.append(Problem("caseload-over-cap", "error", f"{worker} has {count} open cases; the cap is {cap}",
+                                    "caseload", policy.source("caseload"), None, worker))
+        elif count >= warn_from:
+            problems.append(Problem("caseload-near-cap", "warning", f"{worker} has {count} open cases (cap {cap}, warning from {warn_from})",
+                                    "caseload", policy.source("caseload"), None, worker))
+    return problems
+
+
+def caseload_decision(count_before: int, policy: Policy) -> tuple[str, str]:
+    """('ok' | 'warn' | 'refuse', message) for giving one more case to a worker who has
+    `count_before` open cases."""
+    cap, warn_from = int(policy.get("caseload", "cap")), int(policy.get("caseload", "warn_from"))
+    after = count_before + 1
+    if after > cap:
+        verdict = "refuse" if policy.get("caseload", "over_cap") == "refuse" else "warn"
+        return verdict, f"this makes {after} open cases; the cap is {cap} ({policy.source('caseload')})"
+    if after >= warn_from:
+        return "warn", f"this makes {after} open cases (cap {cap}, warning from {warn_from})"
+    return "ok", ""

@@ -1,0 +1,97 @@
+"""The stages of a case and the one table of what may happen at each (used by every command).
+
+The process is a cycle (IAG Figure 1): a review can send the case back to reassessment or
+replanning; a closed case can be reopened and returns to assessment.
+
+A *command* is what a record does: its kind, or kind.type for kinds with variants
+(``assessment.initial``, ``approval.plan``).
+"""
+from __future__ import annotations
+
+from cpcm.errors import Refused
+
+STAGES = (
+    "registered", "initial_assessment", "comprehensive_assessment", "planned", "implementation",
+    "closure_requested", "closed", "transferred", "reopened",
+)
+STATUS = {"closed": "closed", "transferred": "transferred"}  # every other stage is open
+
+# commands allowed at any open stage, leaving the stage as it is
+_ANYTIME_OPEN = ("assignment", "consent", "note", "continuation", "approval.transfer", "rejection.transfer")
+_ACTIVE = ("registered", "initial_assessment", "comprehensive_assessment", "planned", "implementation", "reopened")
+
+TABLE: dict[tuple[str | None, str], str] = {(None, "registration"): "registered"}
+
+
+def _allow(stages, command, to=None):
+    for stage in stages:
+        TABLE[(stage, command)] = to or stage
+
+
+for _stage in _ACTIVE + ("closure_requested",):
+    for _command in _ANYTIME_OPEN:
+        _allow([_stage], _command)
+# assessing
+_allow(["registered", "initial_assessment", "reopened"], "assessment.initial", "initial_assessment")
+_allow(["registered", "initial_assessment", "reopened", "comprehensive_assessment", "planned", "implementation"],
+       "assessment.comprehensive", "comprehensive_assessment")
+_allow(_ACTIVE, "assessment.best_interests")
+# planning: an interim plan before the comprehensive assessment keeps the stage
+_allow(["registered", "initial_assessment", "reopened"], "plan")
+_allow(["comprehensive_assessment", "planned", "implementation"], "plan", "planned")
+_allow(["registered", "initial_assessment", "reopened", "comprehensive_assessment", "planned", "implementation"], "approval.plan")
+_allow(["registered", "initial_assessment", "reopened", "comprehensive_assessment", "planned", "implementation"], "rejection.plan")
+# implementing: services, referrals, follow-ups, reviews
+for _command in ("referral", "referral_update", "followup"):
+    _allow(["registered", "initial_assessment", "reopened", "comprehensive_assessment", "implementation"], _command)
+    _allow(["planned"], _command, "implementation")
+_allow(["planned", "implementation"], "review", "implementation")
+_allow(["closure_requested"], "followup")
+_allow(["closure_requested"], "referral_update")
+_allow(["closure_requested"], "review")
+# closing, transferring, reopening
+_allow(_ACTIVE, "closure", "closure_requested")
+_allow(["closure_requested"], "approval.closure", "closed")
+_allow(["closure_requested"], "rejection.closure", "implementation")
+_allow(_ACTIVE + ("closure_requested",), "transfer", "transferred")
+_allow(["closed", "transferred"], "reopen", "reopened")
+_allow(["closed", "transferred"], "note")
+_allow(["closed"], "followup.post_closure")
+_allow(["transferred"], "transfer_ack")
+
+COMMANDS = tuple(sorted({command for _, command in TABLE}))
+
+
+def command_of(kind: str, body: dict) -> str:
+    """The command a record performs: its kind, with the variant for kinds that have one."""
+    if kind == "assessment":
+        return f"assessment.{body.get('type', 'initial')}"
+    if kind in ("approval", "rejection"):
+        return f"{kind}.{body.get('subject', 'plan')}"
+    if kind == "followup" and body.get("purpose") == "post_closure":
+        return "followup.post_closure"
+    return kind
+
+
+def allowed(stage: str | None) -> list[str]:
+    return sorted(command for (at, command) in TABLE if at == stage)
+
+
+def next_stage(stage: str | None, command: str) -> str | None:
+    return TABLE.get((stage, command))
+
+
+def advance(stage: str | None, command: str, case_id: str = "") -> str:
+    """The stage after `command`, or Refused naming the stage and what is allowed there."""
+    after = next_stage(stage, command)
+    if after is None:
+        where = f"{case_id} is at stage '{stage}'" if case_id else f"at stage '{stage}'"
+        status = STATUS.get(stage or "")
+        hint = ("Closed and transferred cases take only reopening, post-closure visits and notes."
+                if status else f"Allowed now: {', '.join(allowed(stage))}.")
+        raise Refused(f"{where}: '{command.replace('.', ' ')}' is not allowed there", hint, rule="transition-not-allowed")
+    return after
+
+
+def status_of(stage: str | None) -> str:
+    return STATUS.get(stage or "", "open")
