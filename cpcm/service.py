@@ -486,7 +486,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
                 continue
             if overdue_only and item.state(now, soon) != "overdue":
                 continue
-            if not case_id and item.due > horizon:
+            if not case_id and (item.target or item.due) > horizon:
                 continue
             items.append(item)
     return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))

@@ -22,16 +22,17 @@ def main(argv: list[str] | None = None) -> None:
 
     app = build()
     try:
-        app(args=args, prog_name="cpcm", standalone_mode=False)
+        returned = app(args=args, prog_name="cpcm", standalone_mode=False)
     except SystemExit as exc:
         sys.exit(exc.code)
     except BaseException as exc:  # noqa: BLE001 - the one place errors become exit codes
         sys.exit(_exit_code(exc, debug, args))
-    sys.exit(0)
+    # without standalone mode, click returns the code of a typer.Exit instead of raising it
+    sys.exit(returned if isinstance(returned, int) else 0)
 
 
 def _exit_code(exc: BaseException, debug: bool, args: list[str]) -> int:
-    import click
+    import typer
 
     from cpcm.cli.common import print_json, say
     from cpcm.errors import CpcmError
@@ -47,12 +48,12 @@ def _exit_code(exc: BaseException, debug: bool, args: list[str]) -> int:
         if "--json" in args:
             print_json(exc.to_json())
         return exc.exit_code
-    if isinstance(exc, click.exceptions.Abort) or isinstance(exc, KeyboardInterrupt):
+    if isinstance(exc, (typer.Abort, KeyboardInterrupt, EOFError)):
         say("interrupted: nothing was written")
         return 130
-    if isinstance(exc, click.exceptions.Exit):
+    if isinstance(exc, typer.Exit):
         return exc.exit_code
-    if isinstance(exc, click.ClickException):
+    if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # click's usage errors (bundled or not)
         exc.show()
         return 2
     say(f"internal error ({type(exc).__name__}); nothing was written. Run again with --debug for the details.", "red")

@@ -41,6 +41,11 @@ def register(app: typer.Typer) -> None:
             "concerns": list(folded.concerns),
             "history": [{"record_id": e.id, "kind": e.kind, "at": e.at, "by": e.by} for e in folded.history],
         })
+        from cpcm.workflow.deadlines import soon_window
+
+        soon = soon_window(ctx.policy, ctx.now)
+        items = service.due(ctx, case_id=case_id)
+        data["due"] = [i.to_json(ctx.now, soon) for i in items]
         if json_out:
             print_json(data)
             return
@@ -53,6 +58,10 @@ def register(app: typer.Typer) -> None:
             ("records", len(folded.history)),
         ]
         print_table(["field", "value"], rows, title=f"Case {folded.id}")
+        if items:
+            print_table(["due", "what", "state", "why"],
+                        [[i.due.strftime("%Y-%m-%d %H:%M"), i.title, i.state(ctx.now, soon), f"{i.why} ({i.source})"] for i in items],
+                        title="Due")
 
     @app.command("list")
     def list_(

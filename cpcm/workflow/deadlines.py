@@ -40,7 +40,7 @@ class Deadline:
             return "overdue"
         if self.target is not None and now > self.target:
             return "target_missed"
-        if self.due - now <= soon:
+        if (self.target or self.due) - now <= soon:  # the target, where there is one, is what to aim for
             return "due_soon"
         return "upcoming"
 

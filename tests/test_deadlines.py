@@ -1,0 +1,210 @@
+"""Every clock in docs/workflow.md (from POLICY.md), at its boundaries: a pure function of the
+records, the policy and `now`. Each case cites the rule's source."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from cpcm import policies
+from cpcm.domain.records import Record
+from cpcm.workflow.deadlines import deadlines, soon_window
+from cpcm.workflow.fold import fold
+from cpcm.workflow.policy import build
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone(timedelta(hours=3)))
+INTER = policies.load("inter-agency")
+KENYA = policies.load("kenya")
+_counter = iter(range(10**6))
+
+
+def rec(kind: str, at: datetime, **body) -> Record:
+    n = next(_counter)
+    return Record(kind=kind, schema=1, id=f"01H{n:023d}", case="CP-TEST-0000", at=at.isoformat(), recorded_at=at.isoformat(),
+                  by=body.pop("by", "amina"), body=body)
+
+
+def registered(at=T0, risk="high", **child) -> Record:
+    return rec("registration", at, risk=risk, worker="amina", child=child or {"name": "x", "date_of_birth": "2015-01-01"})
+
+
+def items(records, policy=INTER, now=T0):
+    return {d.code: d for d in deadlines(fold("CP-TEST-0000", records), policy, now)}
+
+
+def state(records, code, now, policy=INTER):
+    item = items(records, policy, now)[code]
+    return item.state(now, soon_window(policy, now))
+
+
+H, D = timedelta(hours=1), timedelta(days=1)
+MIN = timedelta(minutes=1)
+
+
+@pytest.mark.parametrize("elapsed, expected", [
+    (23 * H + 59 * MIN, "due_soon"),      # before the 24 h target
+    (24 * H + MIN, "target_missed"),      # target passed, within the limit
+    (47 * H + 59 * MIN, "target_missed"),  # still within 48 h
+    (48 * H + MIN, "overdue"),            # past the 48 h limit
+])
+def test_initial_assessment__24h_target_48h_limit(elapsed, expected):
+    """IAG §3 Step 2 [L796]; ESARO S2: 24 hours, never later than 48 hours after registration."""
+    assert state([registered()], "initial-assessment", T0 + elapsed) == expected
+
+
+def test_initial_assessment__done_stops_the_clock():
+    records = [registered(), rec("assessment", T0 + 3 * H, type="initial", risk="high")]
+    assert "initial-assessment" not in items(records, now=T0 + 50 * H)
+
+
+@pytest.mark.parametrize("risk, limit", [("high", 72 * H), ("medium", 7 * D), ("low", 7 * D)])
+def test_risk_response__by_risk_level_from_the_initial_assessment(risk, limit):
+    """IAG §3 Step 2 [L803-807]: high 72 hours; medium and low 1 week."""
+    assessed = T0 + 2 * H
+    records = [registered(risk=risk), rec("assessment", assessed, type="initial", risk=risk)]
+    assert state(records, "risk-response", assessed + limit - MIN) != "overdue"
+    assert state(records, "risk-response", assessed + limit + MIN) == "overdue"
+
+
+def test_risk_response__immediate_means_the_same_day():
+    """IAG §3 [L805]: immediate risk, respond before the child leaves your care (same day)."""
+    assessed = T0.replace(hour=15)
+    records = [registered(risk="immediate"), rec("assessment", assessed, type="initial", risk="immediate")]
+    assert state(records, "risk-response", assessed.replace(hour=23, minute=59)) == "due_soon"
+    assert state(records, "risk-response", assessed + D - 15 * H + MIN) == "overdue"
+
+
+def test_risk_response__protection_actions_at_the_assessment_are_the_response():
+    records = [registered(risk="immediate"),
+               rec("assessment", T0 + H, type="initial", risk="immediate", immediate_actions=["placed in emergency care"])]
+    assert "risk-response" not in items(records, now=T0 + 3 * D)
+
+
+def test_risk_response__rerated_risk_changes_the_clock():
+    records = [registered(risk="low"), rec("assessment", T0, type="initial", risk="high")]
+    assert items(records, now=T0)["risk-response"].due == T0 + 72 * H
+
+
+@pytest.mark.parametrize("elapsed, expected", [
+    (7 * D - MIN, "due_soon"), (7 * D + MIN, "target_missed"), (31 * D - MIN, "target_missed"), (31 * D + MIN, "overdue"),
+])
+def test_comprehensive_assessment__7_days_target_1_month_limit(elapsed, expected):
+    """IAG §3 Step 2 [L785-789, L839]; ESARO S2: 1 week target, 1 month at most (March has 31 days)."""
+    assert state([registered()], "comprehensive-assessment", T0 + elapsed) == expected
+
+
+def test_case_plan__14_days_after_the_comprehensive_assessment():
+    """IAG §3 Step 3 [L837]; ESARO S3."""
+    done = T0 + 5 * D
+    records = [registered(), rec("assessment", T0 + H, type="initial", risk="high"),
+               rec("assessment", done, type="comprehensive")]
+    assert items(records, now=done)["case-plan"].due == done + 14 * D
+    assert state(records, "case-plan", done + 14 * D + MIN) == "overdue"
+
+
+def test_case_plan__an_unapproved_plan_is_not_in_force():
+    """An unapproved plan does not count (plan approval required by the profile)."""
+    done = T0 + 5 * D
+    base = [registered(), rec("assessment", T0 + H, type="initial"), rec("assessment", done, type="comprehensive"),
+            rec("plan", done + D, closure_criteria=["safe at home"])]
+    waiting = items(base, now=done + 2 * D)
+    assert "case-plan" in waiting and "plan-approval" in waiting
+    assert waiting["plan-approval"].owner == "supervisors"
+    approved = base + [rec("approval", done + 2 * D, subject="plan", by="sup")]
+    after = items(approved, now=done + 3 * D)
+    assert "case-plan" not in after and "plan-approval" not in after
+
+
+def test_case_plan__in_force_at_once_where_the_policy_needs_no_approval():
+    policy, errors = build(policies.chain("inter-agency"), {"rules": {"plan_approval": {"required": False}}})
+    assert not errors
+    done = T0 + 5 * D
+    records = [registered(), rec("assessment", T0 + H, type="initial"), rec("assessment", done, type="comprehensive"),
+               rec("plan", done + D, closure_criteria=["x"])]
+    assert "case-plan" not in items(records, policy, now=done + 2 * D)
+    assert items(records, policy, now=done + 2 * D)["review"].due.date() == (done + D).replace(month=6).date()
+
+
+def _planned(policy_approval=True):
+    done = T0 + 5 * D
+    records = [registered(), rec("assessment", T0 + H, type="initial"), rec("assessment", done, type="comprehensive"),
+               rec("plan", done + D, closure_criteria=["x"])]
+    if policy_approval:
+        records.append(rec("approval", done + D, subject="plan", by="sup"))
+    return records, done + D
+
+
+def test_review__every_3_months_from_the_plan_then_from_the_last_review():
+    """IAG §3 Step 5 [L921]; ESARO S5: at least every 3 months (calendar months)."""
+    records, start = _planned()
+    assert items(records, now=start)["review"].due == start.replace(month=6)
+    reviewed = start + 20 * D
+    records.append(rec("review", reviewed))
+    assert items(records, now=reviewed)["review"].due == reviewed.replace(month=reviewed.month + 3)
+
+
+def test_review__kenya_reviews_every_6_months_for_2_years_after_reunification():
+    """Kenya SOP glossary: every 6 months for 2 years after reunification; inter-agency: 3 months."""
+    records, start = _planned()
+    reunified = start + 10 * D
+    records.append(rec("plan", reunified, reason="reunification_done", closure_criteria=["x"]))
+    records.append(rec("approval", reunified, subject="plan", by="sup"))
+    now = reunified + D
+    assert items(records, INTER, now)["review"].due == reunified.replace(month=reunified.month + 3)
+    assert items(records, KENYA, now)["review"].due == reunified.replace(month=reunified.month + 6)
+    later = reunified.replace(year=reunified.year + 2) + D  # after the two years: back to 3 months
+    records.append(rec("review", later - D))
+    assert items(records, KENYA, later)["review"].due == (later - D).replace(month=(later - D).month + 3)
+
+
+def test_post_closure_visit__within_3_months_of_closure():
+    """IAG Step 6 [L944]; ESARO S6."""
+    records, start = _planned()
+    closed = start + 40 * D
+    records += [rec("closure", closed - D, reason="goals_met"), rec("approval", closed, subject="closure", by="sup")]
+    found = items(records, now=closed)
+    assert found["post-closure-visit"].due == closed + (closed.replace(month=closed.month + 3) - closed)
+    records.append(rec("followup", closed + 30 * D, purpose="post_closure"))
+    assert "post-closure-visit" not in items(records, now=closed + 31 * D)
+
+
+def test_closure_request__waits_for_a_supervisor():
+    records, start = _planned()
+    records.append(rec("closure", start + D, reason="goals_met"))
+    found = items(records, now=start + 2 * D)
+    assert found["closure-approval"].owner == "supervisors"
+    assert found["closure-approval"].requested_by == "amina"
+
+
+def test_turning_18__shows_within_90_days_and_a_justification_clears_it():
+    """IAG §1 and Step 6 [L939]: propose closure at 18, or continue with a justification."""
+    records = [registered(name="x", date_of_birth="2009-05-01")]
+    assert "turning-18" not in items(records, now=datetime(2027, 1, 30, tzinfo=timezone.utc))
+    assert "turning-18" in items(records, now=datetime(2027, 2, 1, tzinfo=timezone.utc))
+    records.append(rec("continuation", datetime(2027, 2, 2, tzinfo=timezone.utc), reason="additional vulnerabilities"))
+    assert "turning-18" not in items(records, now=datetime(2027, 2, 3, tzinfo=timezone.utc))
+
+
+def test_reopen__restarts_the_clocks_from_the_reopening():
+    """IAG Step 6; ESARO S6: reopening returns to assessment, same case ID."""
+    records, start = _planned()
+    records += [rec("closure", start + D, reason="goals_met"), rec("approval", start + 2 * D, subject="closure", by="sup")]
+    reopened = start + 60 * D
+    records.append(rec("reopen", reopened, reason="new concern"))
+    found = items(records, now=reopened)
+    assert found["initial-assessment"].due == reopened + 48 * H
+    assert found["comprehensive-assessment"].target == reopened + 7 * D
+    assert "post-closure-visit" not in found
+
+
+def test_changing_the_policy_changes_every_deadline_without_migration():
+    policy, errors = build(policies.chain("inter-agency"), {"rules": {"initial_assessment": {"target": "12h", "limit": "36h"}}})
+    assert not errors
+    assert items([registered()], policy)["initial-assessment"].due == T0 + 36 * H
+
+
+def test_every_deadline_names_its_rule_and_source():
+    records, start = _planned()
+    for item in deadlines(fold("CP-TEST-0000", records), INTER, start):
+        assert item.rule in INTER.rules
+        assert item.source and item.why

@@ -1,0 +1,99 @@
+"""Policy profiles and agency overrides: invalid ones are refused with the exact key and reason."""
+from __future__ import annotations
+
+import pytest
+
+from cpcm import policies
+from cpcm.workflow.policy import build
+
+from conftest import register
+
+
+def errors_for(override):
+    policy, errors = build(policies.chain("inter-agency"), override)
+    assert policy is None
+    return {(e.field, e.reason) for e in errors}
+
+
+def test_profiles__kenya_extends_inter_agency_with_its_own_caseload():
+    inter, kenya = policies.load("inter-agency"), policies.load("kenya")
+    assert inter.get("caseload", "cap") == 25 and kenya.get("caseload", "cap") == 20
+    assert kenya.get("initial_assessment", "limit") == inter.get("initial_assessment", "limit")
+    assert "Kenya" in kenya.source("caseload")
+
+
+def test_every_rule_names_its_source():
+    for name in ("inter-agency", "kenya"):
+        policy = policies.load(name)
+        for rule in policy.rules:
+            assert policy.source(rule), f"{name}: {rule} has no source"
+
+
+@pytest.mark.parametrize("override, field, reason_part", [
+    ({"rules": {"reviw": {"interval": "2mo"}}}, "rules.reviw", "did you mean 'rules.review'"),
+    ({"rules": {"review": {"intervall": "2mo"}}}, "rules.review.intervall", "not a rule"),
+    ({"rules": {"case_plan": {"limit": "-3d"}}}, "rules.case_plan.limit", "negative"),
+    ({"rules": {"case_plan": {"limit": "soon"}}}, "rules.case_plan.limit", "not a duration"),
+    ({"rules": {"caseload": {"cap": -1}}}, "rules.caseload.cap", "negative"),
+    ({"rules": {"caseload": {"over_cap": "shout"}}}, "rules.caseload.over_cap", "warn, refuse"),
+    ({"rules": {"risk_levels": {"levels": ["immediate", "high", "medium", "low", "extreme"]}}},
+     "rules.risk_response.limit.extreme", "no response time"),
+])
+def test_invalid_override__refused_with_key_and_reason(override, field, reason_part):
+    found = errors_for(override)
+    assert any(f == field and reason_part in r for f, r in found), found
+
+
+def test_override__changes_a_single_value_and_says_where(tmp_path):
+    (tmp_path / ".cpcm").mkdir()
+    (tmp_path / ".cpcm" / "policy.yaml").write_text("rules:\n  review:\n    interval: 2mo\n")
+    policy = policies.load("inter-agency", tmp_path)
+    assert policy.get("review", "interval") == "2mo"
+    assert policy.get("case_plan", "limit") == "14d"
+    assert "changed by this agency" in policy.source("review")
+
+
+def test_policy_cli__show_lists_rules_with_sources_and_check_refuses_bad_files(cli, repo, tmp_path):
+    shown = cli("policy", "show", "--json")
+    assert shown.code == 0, shown.stderr
+    rows = shown.json()["rules"]
+    assert {"rule": "initial_assessment", "key": "limit", "value": "48h"}.items() <= next(
+        r for r in rows if r["rule"] == "initial_assessment" and r["key"] == "limit").items()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  review:\n    interval: -1mo\n")
+    checked = cli("policy", "check", str(bad))
+    assert checked.code == 4
+    assert "rules.review.interval" in checked.stderr and "negative" in checked.stderr
+    good = tmp_path / "good.yaml"
+    good.write_text("rules:\n  review:\n    interval: 1mo\n")
+    assert cli("policy", "check", str(good)).code == 0
+
+
+def test_invalid_policy_in_the_repository__every_command_that_needs_it_refuses(cli, repo):
+    (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  caseload:\n    cap: many\n")
+    result = cli("due")
+    assert result.code == 4
+    assert "rules.caseload.cap" in result.stderr
+
+
+def test_caseload__warns_near_the_cap_and_refuses_over_it_where_the_policy_says_so(cli, repo):
+    (repo / ".cpcm" / "policy.yaml").write_text(
+        "rules:\n  caseload:\n    cap: 2\n    warn_from: 2\n    over_cap: refuse\n")
+    register(cli)
+    second = cli("register", "--from-file", "-", "--json", input=__import__("json").dumps(__import__("conftest").registration()))
+    assert second.code == 0
+    assert "caseload" in second.stderr and "cap 2" in second.stderr
+    third = cli("register", "--from-file", "-", input=__import__("json").dumps(__import__("conftest").registration()))
+    assert third.code == 4
+    assert "caseload" in third.stderr and "3 open cases" in third.stderr and "the cap is 2" in third.stderr
+
+
+def test_caseload__over_the_cap_only_warns_by_default(cli, repo):
+    (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  caseload:\n    cap: 1\n    warn_from: 1\n")
+    register(cli)
+    second = cli("register", "--from-file", "-", input=__import__("json").dumps(__import__("conftest").registration()))
+    assert second.code == 0
+    assert "the cap is 1" in second.stderr
+    checked = cli("check", "--json")
+    assert checked.code == 1
+    assert "caseload-over-cap" in {p["code"] for p in checked.json()}

@@ -1,0 +1,89 @@
+"""The one transition table: no sequence of commands reaches a (stage, command) pair outside
+it, and the fold of the records agrees with the stages the commands went through."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cpcm.domain.records import Record
+from cpcm.errors import Refused
+from cpcm.workflow import transitions
+from cpcm.workflow.fold import fold
+
+# each command as the record that performs it
+RECORDS = {
+    "registration": ("registration", {"risk": "high", "worker": "amina", "child": {"name": "x"}}),
+    "assessment.initial": ("assessment", {"type": "initial", "risk": "medium"}),
+    "assessment.comprehensive": ("assessment", {"type": "comprehensive"}),
+    "assessment.best_interests": ("assessment", {"type": "best_interests"}),
+    "plan": ("plan", {"closure_criteria": ["x"]}),
+    "approval.plan": ("approval", {"subject": "plan"}),
+    "rejection.plan": ("rejection", {"subject": "plan"}),
+    "referral": ("referral", {}),
+    "followup": ("followup", {}),
+    "followup.post_closure": ("followup", {"purpose": "post_closure"}),
+    "review": ("review", {}),
+    "closure": ("closure", {"reason": "goals_met"}),
+    "approval.closure": ("approval", {"subject": "closure"}),
+    "rejection.closure": ("rejection", {"subject": "closure"}),
+    "reopen": ("reopen", {"reason": "new concern"}),
+    "transfer": ("transfer", {}),
+    "assignment": ("assignment", {"worker": "otieno"}),
+    "note": ("note", {}),
+}
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def test_table__every_stage_is_reachable_and_every_target_is_a_stage():
+    reached = {after for after in transitions.TABLE.values()}
+    assert reached == set(transitions.STAGES)
+    for (stage, _command), after in transitions.TABLE.items():
+        assert stage is None or stage in transitions.STAGES
+        assert after in transitions.STAGES
+
+
+def test_closed_case__takes_only_reopening_post_closure_visits_and_notes():
+    assert set(transitions.allowed("closed")) == {"reopen", "note", "followup.post_closure"}
+    try:
+        transitions.advance("closed", "plan", "CP-TEST-0000")
+    except Refused as exc:
+        assert exc.rule == "transition-not-allowed" and "reopening" in exc.hint
+    else:
+        raise AssertionError("a plan on a closed case was allowed")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(sorted(RECORDS)), max_size=25))
+def test_no_sequence_of_commands_leaves_the_table(commands):
+    stage = None
+    accepted = []
+    for command in ["registration", *commands]:
+        try:
+            after = transitions.advance(stage, command)
+        except Refused:
+            assert (stage, command) not in transitions.TABLE
+            continue
+        assert (stage, command) in transitions.TABLE
+        stage = after
+        accepted.append(command)
+    records = []
+    for n, command in enumerate(accepted):
+        kind, body = RECORDS[command]
+        at = (T0 + timedelta(hours=n)).isoformat()
+        records.append(Record(kind, 1, f"01H{n:023d}", "CP-TEST-0000", at, at, "amina", dict(body)))
+    case = fold("CP-TEST-0000", records)
+    assert case.stage == stage
+    assert case.status == transitions.status_of(stage)
+    assert case.anomalies == ()
+
+
+def test_fold__a_record_outside_the_table_is_kept_and_flagged():
+    at = T0.isoformat()
+    records = [Record("registration", 1, "01H" + "0" * 23, "CP-TEST-0000", at, at, "amina", {"risk": "low"}),
+               Record("approval", 1, "01H" + "0" * 22 + "1", "CP-TEST-0000", at, at, "sup", {"subject": "closure"})]
+    case = fold("CP-TEST-0000", records)
+    assert case.stage == "registered"
+    assert case.anomalies == ("01H" + "0" * 22 + "1",)
+    assert len(case.history) == 2
