@@ -1,0 +1,150 @@
+"""Shared fixtures: identities, casefile repositories and two ways to run cpcm.
+
+- `cli(...)` runs cpcm in this process (fast): returns a Result with code, stdout, stderr.
+- `cli.process(...)` runs the real `cpcm` executable in a subprocess (for concurrency,
+  interruption and anything that needs a separate process).
+Both use the environment a user would: CPCM_REPO, CPCM_IDENTITY and CPCM_NOW.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+CANARY = "Zqxcanary Wbvmarker"  # a name that appears nowhere else: tests look for it on disk
+NOW = "2026-11-23T09:00:00+03:00"
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self):
+        return json.loads(self.stdout)
+
+
+class Cli:
+    def __init__(self, env: dict[str, str]):
+        self.env = env
+
+    def __call__(self, *args: str, input: str | None = None, env: dict | None = None) -> Result:
+        from cpcm.cli import main
+
+        out, err = io.StringIO(), io.StringIO()
+        saved_env = dict(os.environ)
+        saved_stdin = sys.stdin
+        os.environ.update(self.env)
+        os.environ.update(env or {})
+        sys.stdin = io.StringIO(input or "")
+        code = 0
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    main(list(args))
+                except SystemExit as exc:
+                    code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        finally:
+            sys.stdin = saved_stdin
+            os.environ.clear()
+            os.environ.update(saved_env)
+        return Result(code, out.getvalue(), err.getvalue())
+
+    def process(self, *args: str, input: str | None = None, env: dict | None = None, wait: bool = True):
+        full = dict(os.environ)
+        full.update(self.env)
+        full.update(env or {})
+        command = [sys.executable, "-m", "cpcm", *args]
+        if not wait:
+            return subprocess.Popen(command, env=full, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        done = subprocess.run(command, env=full, input=input or "", capture_output=True, text=True)
+        return Result(done.returncode, done.stdout, done.stderr)
+
+
+def make_identity(path: Path) -> str:
+    from cpcm.crypto import identity
+
+    text, public = identity.generate("2026-01-01T00:00:00+00:00", "test key")
+    identity.save(path, text, None)
+    return public
+
+
+@pytest.fixture
+def tmp_env(tmp_path, monkeypatch):
+    """Keep temp files of this test inside its own folder, so tests can inspect them."""
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmpdir))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    return tmp_path
+
+
+@pytest.fixture
+def team(tmp_env):
+    """Identity files for a supervisor and two caseworkers: {worker id: (path, recipient)}."""
+    keys = {}
+    for worker in ("sup", "amina", "otieno"):
+        path = tmp_env / "keys" / f"{worker}.txt"
+        keys[worker] = (path, make_identity(path))
+    return keys
+
+
+@pytest.fixture
+def repo(tmp_env, team):
+    """A casefile repository: 'sup' (supervisor) made it; 'amina' and 'otieno' are caseworkers."""
+    root = tmp_env / "casefiles"
+    sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    result = sup("init", "--agency", "TEST", "--name", "Test Agency", "--worker", "sup", "--role", "supervisor")
+    assert result.code == 0, result.stderr
+    for worker in ("amina", "otieno"):
+        added = sup("team", "add", worker, "--role", "caseworker", "--recipient", team[worker][1])
+        assert added.code == 0, added.stderr
+    return root
+
+
+@pytest.fixture
+def cli_as(repo, team):
+    """cli_as('amina')('list') runs cpcm as that worker on the test repository."""
+    def make(worker: str, **env) -> Cli:
+        base = {"CPCM_REPO": str(repo), "CPCM_IDENTITY": str(team[worker][0]), "CPCM_NOW": NOW}
+        base.update(env)
+        return Cli(base)
+    return make
+
+
+@pytest.fixture
+def cli(cli_as):
+    """cpcm as the caseworker 'amina'."""
+    return cli_as("amina")
+
+
+def registration(**overrides) -> dict:
+    """A valid registration document; override any top-level key."""
+    doc = {
+        "child": {"name": "Test Child", "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"},
+        "location": "Nyalenda, Kisumu",
+        "lives_with": "relatives",
+        "caregiver": {"name": "Test Caregiver", "relationship": "grandmother"},
+        "identified_by": "community_member",
+        "concerns": ["neglect"],
+        "risk": "high",
+        "consent": {"child": "given", "caregiver": "given", "explained": True},
+    }
+    doc.update(overrides)
+    return doc
+
+
+def register(cli: Cli, *extra: str, **overrides) -> str:
+    """Register a child through the CLI (YAML on stdin); returns the case ID."""
+    result = cli("register", "--from-file", "-", "--json", *extra, input=json.dumps(registration(**overrides)))
+    assert result.code == 0, result.stderr
+    return result.json()["case_id"]
