@@ -148,3 +148,42 @@ def register(cli: Cli, *extra: str, **overrides) -> str:
     result = cli("register", "--from-file", "-", "--json", *extra, input=json.dumps(registration(**overrides)))
     assert result.code == 0, result.stderr
     return result.json()["case_id"]
+
+
+# -- helpers for the store, privacy and interoperability suites --------------------------------
+def git(root: Path, *args: str, binary: bool = False):
+    """Run git in a casefile repository (read-only uses, or a test's own commits)."""
+    done = subprocess.run(["git", "-c", "core.quotepath=off", *args], cwd=root, capture_output=True, check=True)
+    return done.stdout if binary else done.stdout.decode("utf-8", "replace")
+
+
+def commit_count(root: Path) -> int:
+    return int(git(root, "rev-list", "--count", "HEAD").strip())
+
+
+def head(root: Path) -> str:
+    return git(root, "rev-parse", "HEAD").strip()
+
+
+def last_commit(root: Path) -> dict:
+    """The newest commit: author/committer name and email, subject and full message."""
+    fields = git(root, "log", "-1", "--format=%an%x00%ae%x00%cn%x00%ce%x00%s%x00%B").split("\0")
+    return {"author": fields[0], "email": fields[1], "committer": fields[2], "committer_email": fields[3],
+            "subject": fields[4], "message": fields[5].strip()}
+
+
+def git_status(root: Path) -> list[str]:
+    """Uncommitted changes and untracked files (ignored files are not listed)."""
+    return [line for line in git(root, "status", "--porcelain", "--untracked-files=all").splitlines() if line.strip()]
+
+
+def record_files(root: Path, case_id: str | None = None) -> list[Path]:
+    """Every record file in the repository's working tree (or in one case)."""
+    pattern = f"{case_id or '*'}/*.yaml.age"
+    return sorted((root / "cases").glob(pattern))
+
+
+def stray_files(root: Path) -> list[Path]:
+    """Leftovers of an interrupted write: temp files anywhere and the pending note."""
+    found = [p for p in root.rglob(".tmp-*") if ".git" not in p.relative_to(root).parts]
+    return found + [p for p in [root / ".cpcm" / "pending.json"] if p.exists()]

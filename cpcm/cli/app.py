@@ -25,8 +25,8 @@ def build() -> typer.Typer:
             typer.echo(f"cpcm {__version__}")
             raise typer.Exit(0)
 
-    from cpcm.cli import cases, form, keys, register, repo, workflow
+    from cpcm.cli import assess, cases, form, keys, register, repo, workflow
 
-    for module in (keys, repo, register, cases, workflow, form):
+    for module in (keys, repo, register, cases, assess, workflow, form):
         module.register(app)
     return app

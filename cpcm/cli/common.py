@@ -128,3 +128,45 @@ def report_problems(ctx) -> None:
         say(f"error: {problem.message}", "red")
     if ctx.problems:
         raise ctx.problems[0]
+
+
+SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Set any field of the form: --set path.to.field=value (repeat).", show_default=False)]
+
+
+def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, flags: dict[str, Any], no_input: bool) -> dict:
+    """A record's fields from a YAML file, then --set pairs and flags, then (on a terminal,
+    unless --no-input) guided prompts for what is still missing."""
+    from cpcm import forms
+    from cpcm.domain.records import set_path
+    from cpcm.errors import UsageError
+
+    data: dict = {}
+    if from_file:
+        loaded = read_yaml_input(from_file)
+        if loaded is not None and not isinstance(loaded, dict):
+            raise UsageError(f"{from_file}: the record is a YAML mapping (key: value)", f"cpcm form blank {form_name} prints one to fill in.")
+        data = loaded or {}
+    for pair in sets or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set takes path=value, e.g. --set child_views='...'")
+        set_path(data, key.strip(), value)
+    for key, value in flags.items():
+        if value is not None and value != []:
+            set_path(data, key, value)
+    if not no_input and not from_file and stdin_is_terminal():
+        from cpcm.cli.prompts import fill
+
+        data = fill(forms.load(form_name, ctx.root), data, ctx.now.date(), [w.id for w in ctx.team.active], ctx.config.language)
+    return data
+
+
+def report_written(result, json_out: bool, done: str) -> None:
+    for message in result.warnings:
+        warn(message)
+    if json_out:
+        print_json(result.to_json())
+        return
+    say(done)
+    for step in result.next_steps:
+        say(f"next: {step}")

@@ -15,10 +15,29 @@ def fill(form: Form, data: dict[str, Any], today, workers, lang: str = "en") -> 
     given = flatten(data)
     out = dict(data)
     typer.echo(f"{form.title.get(lang) or form.kind}: answer each question; press Enter to skip an optional one.", err=True)
-    for field in form.fields:
+    _ask_fields(form.fields, given, out, today, workers, lang)
+    return out
+
+
+def _ask_fields(fields, given, out, today, workers, lang, indent=""):
+    for field in fields:
         if not is_empty(given.get(field.key)):
             continue
         label = field.text(field.label, lang)
+        if field.type == "list":
+            entries = []
+            while True:
+                wanted = len(entries) < field.min_items or typer.confirm(
+                    f"{indent}{label}: add {'an' if not entries else 'another'} entry?", default=not entries and field.required, err=True)
+                if not wanted:
+                    break
+                typer.echo(f"{indent}{label}, entry {len(entries) + 1}:", err=True)
+                entry: dict[str, Any] = {}
+                _ask_fields(field.item, {}, entry, today, workers, lang, indent + "  ")
+                entries.append(entry)
+            if entries:
+                set_path(out, field.key, entries)
+            continue
         extra = ""
         if field.type in ("choice", "choices"):
             extra = f" [{', '.join(field.choices)}]" + (" (several: separate with commas)" if field.type == "choices" else "")
@@ -29,7 +48,7 @@ def fill(form: Form, data: dict[str, Any], today, workers, lang: str = "en") -> 
         elif field.type == "text_list":
             extra = " (several: separate with ';')"
         while True:
-            answer = typer.prompt(f"{label}{extra}{'' if field.required else ' (optional)'}", default="", show_default=False, err=True)
+            answer = typer.prompt(f"{indent}{label}{extra}{'' if field.required else ' (optional)'}", default="", show_default=False, err=True)
             if not answer.strip():
                 if field.required:
                     typer.echo("  this one is required", err=True)
@@ -41,4 +60,3 @@ def fill(form: Form, data: dict[str, Any], today, workers, lang: str = "en") -> 
                 continue
             set_path(out, field.key, value)
             break
-    return out

@@ -30,7 +30,7 @@ from typing import Any, Iterable, Mapping
 from cpcm.domain.records import flatten, set_path
 from cpcm.errors import FieldError
 
-TYPES = {"text", "longtext", "date", "integer", "choice", "choices", "boolean", "text_list", "worker"}
+TYPES = {"text", "longtext", "date", "integer", "choice", "choices", "boolean", "text_list", "worker", "list"}
 _TRUE = {"yes", "y", "true", "1"}
 _FALSE = {"no", "n", "false", "0"}
 
@@ -47,6 +47,8 @@ class Field:
     maximum: int | None = None
     not_future: bool = False
     max_length: int | None = None
+    item: tuple["Field", ...] = ()       # for type list: the fields of each item
+    min_items: int = 0
 
     def text(self, what: Mapping[str, str], lang: str) -> str:
         return what.get(lang) or what.get("en") or ""
@@ -66,31 +68,65 @@ class Form:
 
 
 def parse_form(data: Mapping[str, Any], source: str = "form") -> Form:
-    """A Form from its definition; ValueError naming the bad key otherwise."""
+    """A Form from its definition; ValueError naming the bad key otherwise.
+
+    Besides plain fields, `fields` may hold `- repeat: {prefix, over, fields}`: the same
+    fields for every entry of a list (the eight wellbeing dimensions, say), so an agency adds
+    a dimension by adding a name to the list."""
     lists = {name: tuple(str(v) for v in values) for name, values in (data.get("lists") or {}).items()}
-    fields = []
-    for index, raw in enumerate(data.get("fields") or []):
-        where = f"{source}: fields[{index}]"
-        if "key" not in raw or "type" not in raw:
-            raise ValueError(f"{where}: every field needs 'key' and 'type'")
-        if raw["type"] not in TYPES:
-            raise ValueError(f"{where}: type '{raw['type']}' is not one of {', '.join(sorted(TYPES))}")
-        choices: Iterable[str] = raw.get("choices") or ()
-        if "list" in raw:
-            if raw["list"] not in lists:
-                raise ValueError(f"{where}: list '{raw['list']}' is not defined under 'lists'")
-            choices = lists[raw["list"]]
-        if raw["type"] in ("choice", "choices") and not choices:
-            raise ValueError(f"{where}: a {raw['type']} field needs 'choices' or 'list'")
-        fields.append(Field(
-            key=str(raw["key"]), type=str(raw["type"]), required=bool(raw.get("required", False)),
-            choices=tuple(str(c) for c in choices), label=raw.get("label") or {"en": raw["key"]},
-            help=raw.get("help") or {}, minimum=raw.get("min"), maximum=raw.get("max"),
-            not_future=bool(raw.get("not_future", False)), max_length=raw.get("max_length"),
-        ))
+    labels = data.get("labels") or {}
+    raw_fields: list[Mapping[str, Any]] = []
+    for raw in data.get("fields") or []:
+        if "repeat" in raw:
+            raw_fields += _expand(raw["repeat"], lists, labels, source)
+        else:
+            raw_fields.append(raw)
+    fields = tuple(_parse_field(raw, lists, f"{source}: fields[{i}]") for i, raw in enumerate(raw_fields))
     return Form(
         kind=str(data.get("kind")), schema=int(data.get("schema", 1)), title=data.get("title") or {},
-        fields=tuple(fields), rules=tuple(data.get("rules") or ()), lists=lists,
+        fields=fields, rules=tuple(data.get("rules") or ()), lists=lists,
+    )
+
+
+def _expand(repeat: Mapping[str, Any], lists, labels, source: str) -> list[dict]:
+    over = repeat.get("over")
+    if over not in lists:
+        raise ValueError(f"{source}: repeat over '{over}', which is not defined under 'lists'")
+    out = []
+    for entry in lists[over]:
+        entry_label = labels.get(entry) or {"en": entry.replace("_", " ")}
+        for raw in repeat.get("fields") or []:
+            field = dict(raw)
+            field["key"] = f"{repeat['prefix']}.{entry}.{raw['key']}"
+            label = raw.get("label") or {"en": raw["key"]}
+            field["label"] = {lang: f"{entry_label.get(lang) or entry_label.get('en')}: {text}" for lang, text in label.items()}
+            out.append(field)
+    return out
+
+
+def _parse_field(raw: Mapping[str, Any], lists, where: str) -> Field:
+    if "key" not in raw or "type" not in raw:
+        raise ValueError(f"{where}: every field needs 'key' and 'type'")
+    if raw["type"] not in TYPES:
+        raise ValueError(f"{where}: type '{raw['type']}' is not one of {', '.join(sorted(TYPES))}")
+    choices: Iterable[str] = raw.get("choices") or ()
+    if "list" in raw:
+        if raw["list"] not in lists:
+            raise ValueError(f"{where}: list '{raw['list']}' is not defined under 'lists'")
+        choices = lists[raw["list"]]
+    if raw["type"] in ("choice", "choices") and not choices:
+        raise ValueError(f"{where}: a {raw['type']} field needs 'choices' or 'list'")
+    item: tuple[Field, ...] = ()
+    if raw["type"] == "list":
+        if not raw.get("item"):
+            raise ValueError(f"{where}: a list field needs 'item' (the fields of each entry)")
+        item = tuple(_parse_field(sub, lists, f"{where}.item[{i}]") for i, sub in enumerate(raw["item"]))
+    return Field(
+        key=str(raw["key"]), type=str(raw["type"]), required=bool(raw.get("required", False)),
+        choices=tuple(str(c) for c in choices), label=raw.get("label") or {"en": raw["key"]},
+        help=raw.get("help") or {}, minimum=raw.get("min"), maximum=raw.get("max"),
+        not_future=bool(raw.get("not_future", False)), max_length=raw.get("max_length"),
+        item=item, min_items=int(raw.get("min_items", 0)),
     )
 
 
@@ -149,6 +185,8 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = ()) -
             if chosen not in out:
                 out.append(chosen)
         return out, None
+    if field.type == "list":
+        return None, "is a list of entries: give it in a YAML file (--from-file)"
     if field.type == "worker":
         worker = str(value).strip()
         known = list(workers)
@@ -174,37 +212,79 @@ def is_empty(value: Any) -> bool:
 def validate(form: Form, data: Mapping[str, Any], today: date, workers: Iterable[str] = ()) -> tuple[dict, list[FieldError]]:
     """The clean body and every problem at once (unknown fields, missing required fields,
     bad values, cross-field rules). The body holds only what was given."""
+    return _validate_fields(form.fields, form.rules, form.kind, data, today, list(workers), "")
+
+
+def _validate_fields(fields: tuple[Field, ...], rules, kind: str, data: Mapping[str, Any], today: date,
+                     workers: list[str], prefix: str) -> tuple[dict, list[FieldError]]:
     errors: list[FieldError] = []
-    flat = flatten(data)
-    known = {f.key for f in form.fields}
-    # a value given for a whole group (child: null) is not a field
+    if not isinstance(data, Mapping):
+        return {}, [FieldError(prefix.rstrip(".") or "(document)", "must be a mapping of fields (key: value)")]
+    list_keys = {f.key for f in fields if f.type == "list"}
+    flat = _flatten_until(data, list_keys)
+    known = {f.key for f in fields}
     for key in flat:
         if key not in known and not any(k.startswith(key + ".") for k in known):
             close = difflib.get_close_matches(key, sorted(known), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            errors.append(FieldError(key, f"is not a field of the {form.kind} form{hint}"))
+            hint = f"; did you mean '{prefix}{close[0]}'?" if close else ""
+            errors.append(FieldError(prefix + key, f"is not a field of the {kind} form{hint}"))
     body: dict[str, Any] = {}
-    workers = list(workers)
-    for field in form.fields:
+    for field in fields:
         value = flat.get(field.key)
+        path = prefix + field.key
         if is_empty(value):
             if field.required:
-                errors.append(FieldError(field.key, f"is required ({field.text(field.label, 'en')})"))
+                errors.append(FieldError(path, f"is required ({field.text(field.label, 'en')})"))
+            continue
+        if field.type == "list":
+            items, item_errors = _validate_list(field, value, kind, today, workers, path)
+            errors += item_errors
+            if items:
+                set_path(body, field.key, items)
             continue
         clean, reason = coerce(field, value, today, workers)
         if reason:
-            errors.append(FieldError(field.key, reason))
+            errors.append(FieldError(path, reason))
         elif not is_empty(clean):
             set_path(body, field.key, clean)
         elif field.required:
-            errors.append(FieldError(field.key, f"is required ({field.text(field.label, 'en')})"))
+            errors.append(FieldError(path, f"is required ({field.text(field.label, 'en')})"))
     flat_body = flatten(body)
-    for rule in form.rules:
+    for rule in rules:
         errors.extend(_check_rule(rule, flat_body))
     return body, errors
 
 
+def _validate_list(field: Field, value: Any, kind: str, today: date, workers: list[str], path: str):
+    if not isinstance(value, list):
+        return [], [FieldError(path, "must be a list of entries (each starting with '- ')")]
+    errors, items = [], []
+    for index, entry in enumerate(value):
+        clean, entry_errors = _validate_fields(field.item, (), kind, entry, today, workers, f"{path}[{index + 1}].")
+        errors += entry_errors
+        items.append(clean)
+    if len(value) < field.min_items:
+        errors.append(FieldError(path, f"needs at least {field.min_items} entr{'y' if field.min_items == 1 else 'ies'}"))
+    return items, errors
+
+
+def _flatten_until(data: Mapping[str, Any], stop: set[str], prefix: str = "") -> dict[str, Any]:
+    """Like flatten, but keeps the value of a list field whole."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and path not in stop:
+            out.update(_flatten_until(value, stop, path + "."))
+        else:
+            out[path] = value
+    return out
+
+
 def _check_rule(rule: Mapping[str, Any], flat: Mapping[str, Any]) -> list[FieldError]:
+    if "at_least_one_of_prefix" in rule:
+        prefix = rule["at_least_one_of_prefix"] + "."
+        if not any(k.startswith(prefix) and not is_empty(v) for k, v in flat.items()):
+            return [FieldError(rule["at_least_one_of_prefix"], rule.get("message") or "give at least one")]
     if "require_one_of" in rule:
         keys = list(rule["require_one_of"])
         if not any(not is_empty(flat.get(k)) for k in keys):
@@ -226,26 +306,39 @@ def _check_rule(rule: Mapping[str, Any], flat: Mapping[str, Any]) -> list[FieldE
 def skeleton(form: Form, lang: str = "en") -> str:
     """A commented YAML document with every field, ready to fill in."""
     title = form.title.get(lang) or form.title.get("en") or form.kind
-    lines = [f"# {title}: fill in and give to cpcm with --from-file FILE", "# Lines starting with # are comments. Leave a field empty when it does not apply.", ""]
+    lines = [f"# {title}: fill in and give to cpcm with --from-file FILE",
+             "# Lines starting with # are comments. Leave a field empty when it does not apply.", ""]
+    lines += _skeleton_fields(form.fields, lang, 0)
+    return "\n".join(lines) + "\n"
+
+
+def _skeleton_fields(fields: tuple[Field, ...], lang: str, base: int, first_prefix: str = "") -> list[str]:
+    lines: list[str] = []
     written: list[str] = []
-    for field in form.fields:
+    for field in fields:
         parts = field.key.split(".")
         for depth in range(len(parts) - 1):
             group = ".".join(parts[: depth + 1])
             if group not in written:
                 written.append(group)
-                lines.append(f"{'  ' * depth}{parts[depth]}:")
-        indent = "  " * (len(parts) - 1)
-        label = field.text(field.label, lang)
+                lines.append(f"{'  ' * (base + depth)}{parts[depth]}:")
+        indent = "  " * (base + len(parts) - 1)
         flags = "required" if field.required else "optional"
-        lines.append(f"{indent}# {label} ({flags}, {_describe(field)})")
+        lines.append(f"{indent}# {field.text(field.label, lang)} ({flags}, {_describe(field)})")
         help_text = field.text(field.help, lang)
-        if help_text:
-            for help_line in help_text.strip().splitlines():
-                lines.append(f"{indent}#   {help_line}")
+        for help_line in help_text.strip().splitlines() if help_text else ():
+            lines.append(f"{indent}#   {help_line}")
+        if field.type == "list":
+            lines.append(f"{indent}{parts[-1]}:")
+            entry = _skeleton_fields(field.item, lang, base + len(parts))
+            first = next(i for i, line in enumerate(entry) if not line.lstrip().startswith("#"))
+            pad = "  " * (base + len(parts))
+            entry[first] = pad + "- " + entry[first][len(pad):]
+            lines += [line if i <= first else "  " + line for i, line in enumerate(entry)]
+            continue
         empty = "[]" if field.type in ("choices", "text_list") else ""
         lines.append(f"{indent}{parts[-1]}: {empty}".rstrip())
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _describe(field: Field) -> str:
@@ -264,4 +357,6 @@ def _describe(field: Field) -> str:
         return "a list of short texts"
     if field.type == "worker":
         return "a worker id from the team"
+    if field.type == "list":
+        return "a list; each entry has the fields below" + (f", at least {field.min_items}" if field.min_items else "")
     return "text"
