@@ -18,7 +18,7 @@ from cpcm.crypto import identity as identity_mod
 from cpcm.domain.case import Case
 from cpcm.domain.forms import validate
 from cpcm.domain.ids import RecordIds, is_case_id, new_case_id, normalise_case_id
-from cpcm.domain.records import Record
+from cpcm.domain.records import Record, changed_fields
 from cpcm.domain.team import ROLES, Team, Worker
 from cpcm.errors import CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.store import atomic
@@ -664,3 +664,22 @@ def decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str | 
         body["note"] = note.strip()
     record = _append(ctx, case, verb, "approval" if approve else "rejection", body, at)
     return Written(case_id, record.id, record.kind)
+
+
+def case_details(ctx: Context, case_id: str) -> dict:
+    """What `cpcm show` needs beyond the fold: the latest plan's content, each assessment and
+    what a reassessment changed since the previous one of its type."""
+    records = load_records(ctx, case_id)
+    assessments, latest_plan = [], None
+    previous: dict[str, Record] = {}
+    for record in sorted(records, key=lambda r: r.id):
+        if record.kind == "assessment":
+            kind = record.body.get("type", "initial")
+            entry = {"record_id": record.id, "type": kind, "at": record.at, "by": record.by, "risk": record.body.get("risk")}
+            if kind in previous:
+                entry["changed"] = changed_fields(previous[kind].body, record.body)
+            previous[kind] = record
+            assessments.append(entry)
+        elif record.kind == "plan":
+            latest_plan = record
+    return {"assessments": assessments, "plan": dict(latest_plan.body) if latest_plan else None}

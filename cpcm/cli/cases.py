@@ -46,6 +46,9 @@ def register(app: typer.Typer) -> None:
         soon = soon_window(ctx.policy, ctx.now)
         items = service.due(ctx, case_id=case_id)
         data["due"] = [i.to_json(ctx.now, soon) for i in items]
+        details = service.case_details(ctx, case_id)
+        data["assessments"] = details["assessments"]
+        data["plan"] = dict(folded.plan, content=details["plan"]) if folded.plan else None
         if json_out:
             print_json(data)
             return
@@ -57,6 +60,21 @@ def register(app: typer.Typer) -> None:
             ("registered", (folded.registered_at or "")[:16]), ("concerns", ", ".join(folded.concerns)),
             ("records", len(folded.history)),
         ]
+        if folded.plan:
+            plan = folded.plan
+            state = ("in force (approved)" if plan.get("approved_at") else "rejected: a new version is needed" if plan.get("rejected_at")
+                     else "waiting for a supervisor's approval")
+            rows.append(("plan", f"version {plan['version']} ({plan.get('reason')}), {state}"))
+            content = details["plan"] or {}
+            for goal in content.get("goals", []):
+                rows.append((f"goal {goal.get('id')}", f"[{goal.get('term')}] {goal.get('goal')}"))
+            for action in content.get("actions", []):
+                rows.append(("action", f"{action.get('what')} ({action.get('who')}, by {action.get('by')}, {action.get('mode')})"))
+        for entry in details["assessments"]:
+            line = f"{entry['at'][:10]} by {entry['by']}" + (f", risk {entry['risk']}" if entry.get("risk") else "")
+            if entry.get("changed"):
+                line += "; changed since the previous one: " + ", ".join(c["field"] for c in entry["changed"])
+            rows.append((f"{entry['type']} assessment", line))
         print_table(["field", "value"], rows, title=f"Case {folded.id}")
         if items:
             print_table(["due", "what", "state", "why"],

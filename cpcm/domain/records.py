@@ -87,3 +87,17 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[path] = value
     return out
+
+
+def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict[str, str]]:
+    """What a new version changed: each field path with 'added', 'removed' or 'changed'."""
+    old, new = flatten(before), flatten(after)
+    changes = []
+    for key in sorted(set(old) | set(new)):
+        if key not in old:
+            changes.append({"field": key, "change": "added"})
+        elif key not in new:
+            changes.append({"field": key, "change": "removed"})
+        elif old[key] != new[key]:
+            changes.append({"field": key, "change": "changed"})
+    return changes
