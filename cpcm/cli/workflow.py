@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
         else:
             print_table(["state", "case", "what", "due", "when", "worker", "why"],
                         [[STATE_LABEL[i.state(now, soon)], i.case_id, i.title, i.due.strftime("%Y-%m-%d %H:%M"), _when(i, now),
-                          i.owner, f"{i.why} ({i.source})"] for i in items],
+                          i.owner, f"{i.why} ({ctx.policy.short_source(i.rule)})"] for i in items],
                         title=f"{len(items)} item(s) due")
         report_problems(ctx)
 
@@ -71,7 +71,8 @@ def register(app: typer.Typer) -> None:
             print_json([p.to_json() for p in problems])
         else:
             print_table(["severity", "code", "case", "worker", "problem", "source"],
-                        [[p.severity, p.code, p.case_id or "", p.worker or "", p.message, p.source] for p in problems],
+                        [[p.severity, p.code, p.case_id or "", p.worker or "", p.message, ctx.policy.short_source(p.rule) or p.source]
+                         for p in problems],
                         title=f"{len(problems)} problem(s)")
         report_problems(ctx)
         if any(p.severity == "error" for p in problems):

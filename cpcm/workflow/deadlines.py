@@ -89,7 +89,7 @@ def _risk_response(case: Case, policy: Policy) -> list[Deadline]:
     if limit is None:
         return []
     return [Deadline(case.id, "risk-response", f"respond to {case.risk} risk", limit.after(_t(assessed)), None, case.worker,
-                     "risk_response", f"{case.risk} risk: respond within {limit.words()} of the initial assessment "
+                     "risk_response", f"{case.risk} risk: respond {'on the same day as' if limit.same_day else 'within ' + limit.words() + ' of'} the initial assessment "
                      "(a follow-up, referral, plan or protection action)", policy.source("risk_response"), case.risk)]
 
 

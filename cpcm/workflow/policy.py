@@ -48,6 +48,13 @@ class Policy:
             text += " (cpcm's choice where the guidance gives no number)"
         return text
 
+    def short_source(self, rule: str) -> str:
+        """The citation alone ('IAG §3 Step 2 [L796]'), for tables."""
+        text = str(self.rules.get(rule, {}).get("source", ""))
+        for stop in (";", " ("):
+            text = text.split(stop)[0]
+        return text.strip()
+
     @property
     def risk_levels(self) -> tuple[str, ...]:
         return tuple(self.rules["risk_levels"]["levels"])
