@@ -276,7 +276,8 @@ def new_record(ctx: Context, kind: str, case_id: str, body: Mapping[str, Any], a
 def parse_case_id(text: str) -> str:
     case_id = normalise_case_id(text)
     if case_id is None:
-        raise UsageError(f"'{text}' is not a case ID", "Case IDs look like CP-4F7K-9X2M; the last character is a check character.")
+        raise UsageError("the case ID given is not a valid case ID (it is not echoed here, in case it was something else)",
+                         "Case IDs look like CP-4F7K-9X2M; the last character is a check character that catches typing slips.")
     return case_id
 
 

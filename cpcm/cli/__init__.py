@@ -53,8 +53,18 @@ def _exit_code(exc: BaseException, debug: bool, args: list[str]) -> int:
         return 130
     if isinstance(exc, typer.Exit):
         return exc.exit_code
-    if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # click's usage errors (bundled or not)
-        exc.show()
+    if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click's usage errors (bundled or not)
+        say(_scrub(exc.format_message(), args), "red")
+        command = getattr(getattr(exc, "ctx", None), "command_path", "cpcm")
+        say(f"Try '{command} --help'.")
         return 2
     say(f"internal error ({type(exc).__name__}); nothing was written. Run again with --debug for the details.", "red")
     return 70
+
+
+def _scrub(message: str, args: list[str]) -> str:
+    """A usage message without the values the user typed (a name typed in the wrong place
+    must not be echoed): every non-option word of the command line is masked."""
+    for word in sorted({a for a in args if not a.startswith("-") and len(a) > 1}, key=len, reverse=True):
+        message = message.replace(word, "…")
+    return f"usage error: {message}"
