@@ -33,7 +33,8 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
-        folded = service.load_case(ctx, case_id)
+        records = service.load_records(ctx, case_id)
+        folded = service.fold(case_id, records)
         today = ctx.now.date()
         data = case_summary(folded, today, names=True)
         data.update({
@@ -44,10 +45,11 @@ def register(app: typer.Typer) -> None:
         from cpcm.workflow.deadlines import soon_window
 
         soon = soon_window(ctx.policy, ctx.now)
-        items = service.due(ctx, case_id=case_id)
+        items = service.due(ctx, case=folded)
         data["due"] = [i.to_json(ctx.now, soon) for i in items]
-        details = service.case_details(ctx, case_id)
+        details = service.case_details(ctx, case_id, records)
         data["assessments"] = details["assessments"]
+        data["referrals"] = [dict(r) for r in folded.referrals]
         data["plan"] = dict(folded.plan, content=details["plan"]) if folded.plan else None
         if json_out:
             print_json(data)
@@ -68,8 +70,13 @@ def register(app: typer.Typer) -> None:
             content = details["plan"] or {}
             for goal in content.get("goals", []):
                 rows.append((f"goal {goal.get('id')}", f"[{goal.get('term')}] {goal.get('goal')}"))
-            for action in content.get("actions", []):
-                rows.append(("action", f"{action.get('what')} ({action.get('who')}, by {action.get('by')}, {action.get('mode')})"))
+            for number, action in enumerate(content.get("actions", []), start=1):
+                linked = [r["ref"] for r in folded.referrals if r.get("plan_action") == number]
+                rows.append((f"action {number}", f"{action.get('what')} ({action.get('who')}, by {action.get('by')}, {action.get('mode')})"
+                             + (f" → referral {', '.join(linked)}" if linked else "")))
+        for ref in folded.referrals:
+            trail = " → ".join(f"{h['status']} {h['at'][:10]}" for h in ref["history"])
+            rows.append((f"referral {ref['ref']}", f"{ref['service']}: {ref['status']} ({trail})"))
         for entry in details["assessments"]:
             line = f"{entry['at'][:10]} by {entry['by']}" + (f", risk {entry['risk']}" if entry.get("risk") else "")
             if entry.get("changed"):

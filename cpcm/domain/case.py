@@ -30,6 +30,7 @@ class Case:
     child: Mapping[str, Any] = field(default_factory=dict)
     location: str | None = None
     caregiver_name: str | None = None
+    contact: str | None = None
     concerns: tuple[str, ...] = ()
     history: tuple[Entry, ...] = ()
     # when each command happened (its `at`), in the order recorded: {"assessment.initial": (...)}
@@ -38,6 +39,12 @@ class Case:
     closure: Mapping[str, Any] | None = None     # the latest closure request
     next_review: str | None = None               # a date set by the latest review, if earlier
     anomalies: tuple[str, ...] = ()              # record ids that broke the transition table
+    referrals: tuple[Mapping[str, Any], ...] = ()  # each referral with its current status
+
+    def referral(self, ref: str) -> Mapping[str, Any] | None:
+        """A referral by its short reference (R1) or its record id."""
+        ref = ref.strip().upper()
+        return next((r for r in self.referrals if r["ref"] == ref or r["record_id"] == ref), None)
 
     def last(self, event: str, since: str | None = None) -> str | None:
         """When `event` last happened (at or after `since`, when given)."""
@@ -91,4 +98,5 @@ class Case:
         values["concerns"] = tuple(values.get("concerns", ()))
         values["events"] = {k: tuple(v) for k, v in (values.get("events") or {}).items()}
         values["anomalies"] = tuple(values.get("anomalies", ()))
+        values["referrals"] = tuple(values.get("referrals", ()))
         return cls(**values)

@@ -155,6 +155,19 @@ def _remove(path: Path) -> None:
         pass
 
 
+def _remove_new(root: Path, rel: str) -> None:
+    """Remove a file that was never committed, and the folders it leaves empty (a new case's
+    folder), up to but not including the top-level folder (cases/)."""
+    _remove(root / rel)
+    folder = (root / rel).parent
+    while folder.parent != root and folder.parent != folder:
+        try:
+            folder.rmdir()  # only when empty
+        except OSError:
+            break
+        folder = folder.parent
+
+
 def rollback(store: CaseStore, paths: Sequence[str]) -> None:
     """Undo uncommitted changes to `paths`: untracked files go, tracked ones are restored."""
     if not paths:
@@ -162,13 +175,13 @@ def rollback(store: CaseStore, paths: Sequence[str]) -> None:
     git = store.git
     if git.head() is None:
         for rel in paths:
-            _remove(store.root / rel)
+            _remove_new(store.root, rel)
         return
     tracked = set(git.run(["ls-files", "-z", "--", *paths]).split("\0")) - {""}
     git.run(["reset", "-q", "--", *paths])
     for rel in paths:
         if rel not in tracked:
-            _remove(store.root / rel)
+            _remove_new(store.root, rel)
     restore = [rel for rel in paths if rel in tracked]
     if restore:
         git.run(["checkout", "-q", "HEAD", "--", *restore])
@@ -191,7 +204,7 @@ def recover(store: CaseStore) -> dict | None:
         left = [e[3:] for e in entries]
     stray_tmp = [p for p in left if Path(p).name.startswith(".tmp-")]
     for rel in stray_tmp:
-        _remove(store.root / rel)
+        _remove_new(store.root, rel)
     rollback(store, [p for p in left if p not in stray_tmp])
     _remove(pending)
     note["rolled_back"] = len(left)

@@ -192,8 +192,38 @@ def _turning_18(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
                      policy.source("turning_18"), case.risk)]
 
 
+def _referrals(case: Case, policy: Policy) -> list[Deadline]:
+    if case.status != "open":
+        return []
+    from cpcm.workflow.durations import parse_duration
+    from cpcm.workflow.referrals import NEEDS_WORKER, WAITING
+
+    items = []
+    limit = policy.duration("referral_feedback", "limit")
+    for ref in case.referrals:
+        name = f"referral {ref['ref']} ({ref.get('service')})"
+        if ref["status"] in WAITING:
+            items.append(Deadline(case.id, "referral-feedback", f"feedback on {name}", limit.after(_t(ref["at"])), None, case.worker,
+                                  "referral_feedback", f"the provider's feedback is expected within {limit.words()} of the referral; "
+                                  "follow it up (the caseworker stays responsible)", policy.source("referral_feedback"), case.risk))
+        elif ref["status"] in NEEDS_WORKER:
+            items.append(Deadline(case.id, "referral-follow-up", f"{name} was {ref['status'].replace('_', ' ')}: find another way",
+                                  _t(ref["status_at"]), None, case.worker, "referral_feedback",
+                                  "a declined or undelivered referral needs another service or a new plan; close it with the reason",
+                                  policy.source("referral_feedback"), case.risk))
+        elif ref["status"] == "accepted" and ref.get("start") and ref.get("expected_duration"):
+            try:
+                end = parse_duration(ref["expected_duration"]).after(_t(ref["start"]))
+            except ValueError:
+                continue
+            items.append(Deadline(case.id, "referral-outcome", f"outcome of {name}", end, None, case.worker, "referral_checks",
+                                  "the service's expected end: record whether it was delivered (tracked to an outcome)",
+                                  policy.source("referral_checks"), case.risk))
+    return items
+
+
 RULES: tuple[Callable, ...] = (
-    _initial_assessment, _risk_response, _comprehensive_assessment, _case_plan, _approvals, _post_closure_visit,
+    _initial_assessment, _risk_response, _comprehensive_assessment, _case_plan, _approvals, _post_closure_visit, _referrals,
 )
 RULES_WITH_NOW: tuple[Callable, ...] = (_review, _turning_18)
 

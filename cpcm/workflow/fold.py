@@ -25,6 +25,7 @@ def _registration(case: Case, record: Record) -> Case:
         child=dict(body.get("child") or {}),
         location=body.get("location"),
         caregiver_name=(body.get("caregiver") or {}).get("name"),
+        contact=body.get("contact"),
         concerns=tuple(body.get("concerns") or ()),
     )
 
@@ -80,7 +81,35 @@ def _reopen(case: Case, record: Record) -> Case:
     return replace(case, closure=None, next_review=None)
 
 
+def _referral(case: Case, record: Record) -> Case:
+    body = record.body
+    entry = {
+        "record_id": record.id, "ref": f"R{len(case.referrals) + 1}", "service": body.get("service"),
+        "sector": body.get("sector"), "need": body.get("need"), "urgent": bool(body.get("urgent")), "at": record.at,
+        "status": "sent", "status_at": record.at, "start": None, "expected_duration": None, "feedback": None,
+        "history": [{"status": "sent", "at": record.at, "by": record.by}],
+        "plan_action": (body.get("plan_action") or {}).get("action"),
+    }
+    return replace(case, referrals=case.referrals + (entry,))
+
+
+def _referral_update(case: Case, record: Record) -> Case:
+    body = record.body
+    updated = []
+    for entry in case.referrals:
+        if entry["record_id"] == body.get("referral"):
+            entry = dict(entry, status=body.get("status"), status_at=record.at,
+                         history=list(entry["history"]) + [{"status": body.get("status"), "at": record.at, "by": record.by}])
+            for key in ("start", "expected_duration", "feedback"):
+                if body.get(key):
+                    entry[key] = body[key]
+        updated.append(entry)
+    return replace(case, referrals=tuple(updated))
+
+
 REDUCERS: dict[str, Callable[[Case, Record], Case]] = {
+    "referral": _referral,
+    "referral_update": _referral_update,
     "registration": _registration,
     "assignment": _assignment,
     "assessment": _assessment,

@@ -1,0 +1,206 @@
+"""cpcm consent / service / refer / referral: consent, the service directory and referrals
+tracked to an outcome."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
+                             print_json, print_table, report_written, say)
+
+EXPLAINED = ("information", "use", "sharing", "confidentiality_limits")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("consent")
+    def consent(
+        case: str = typer.Argument(..., help="Case ID."),
+        purpose: Optional[str] = typer.Option(None, "--purpose", help="registration, assessment, referral, sharing or transfer."),
+        by: Optional[str] = typer.Option(None, "--by", help="child or caregiver."),
+        status: Optional[str] = typer.Option(None, "--status", help="given, refused or not_possible."),
+        explained: List[str] = typer.Option([], "--explained", help="What was explained: information, use, sharing, confidentiality_limits (repeat; 'all' for the four)."),
+        agency: Optional[str] = typer.Option(None, "--agency", help="Receiving agency (service id), for referral, sharing, transfer."),
+        share: List[str] = typer.Option([], "--share", help="What may be shared (repeat): identity, contact, need, urgency, medical, schooling."),
+        how: Optional[str] = typer.Option(None, "--how", help="in_person, phone, letter, electronic, accompanied."),
+        until: Optional[str] = typer.Option(None, "--until", help="Valid until (YYYY-MM-DD)."),
+        one_off: bool = typer.Option(False, "--one-off", help="For one referral or sharing only."),
+        override: bool = typer.Option(False, "--override", help="Supervisor: act without consent on a legal mandate or the child's best interests."),
+        basis: Optional[str] = typer.Option(None, "--basis", help="With --override: legal_mandate or best_interests."),
+        reason: Optional[str] = typer.Option(None, "--reason", help="Why consent was refused or not possible; with --override, why acting is justified."),
+        from_file: FromFileOpt = None, set_: SetOpt = None, at: AtOpt = None, no_input: NoInputOpt = False,
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """Record consent or assent for one purpose, from the child or the caregiver; or, as a
+        supervisor, an override where consent is refused or not possible.
+
+        Example: cpcm consent CP-4F7K-9X2M --purpose referral --agency kisumu-clinic --by caregiver --status given --explained all --one-off
+        Example: cpcm consent CP-4F7K-9X2M --override --purpose referral --agency kisumu-clinic --basis best_interests --reason "..."
+        """
+        from cpcm import service
+
+        ctx = open_ctx(repo, identity)
+        case_id = service.parse_case_id(case)
+        if override:
+            from cpcm.errors import UsageError
+
+            if not purpose:
+                raise UsageError("--override needs --purpose")
+            result = service.consent_override(ctx, case_id, purpose, basis or "", reason or "", agency, parse_at(at))
+            report_written(result, json_out, f"consent override recorded for {case_id} ({purpose})")
+            return
+        told = EXPLAINED if "all" in explained else tuple(explained)
+        flags = {"purpose": purpose, "given_by": by, "status": status, "agency": agency, "shares": list(share) or None, "how": how,
+                 "until": until, "one_off": True if one_off else None, "reason": reason}
+        for item in told:
+            flags[f"explained.{item}"] = True
+        if told:
+            for item in EXPLAINED:
+                flags.setdefault(f"explained.{item}", False)
+        data = gather(ctx, service.form_for(ctx, "consent"), from_file, set_, flags, no_input)
+        result = service.consent(ctx, case_id, data, parse_at(at))
+        report_written(result, json_out, f"consent recorded for {case_id}")
+
+    directory = typer.Typer(help="The service directory (.cpcm/services.yaml): providers to refer to.", no_args_is_help=True)
+    app.add_typer(directory, name="service")
+
+    @directory.command("add")
+    def add(
+        service_id: str = typer.Argument(..., help="A short id, e.g. kisumu-clinic."),
+        provider: Optional[str] = typer.Option(None, "--provider"), sector: Optional[str] = typer.Option(None, "--sector"),
+        offers: List[str] = typer.Option([], "--offers", help="A service offered (repeat)."),
+        eligibility: Optional[str] = typer.Option(None, "--eligibility"), location: Optional[str] = typer.Option(None, "--location"),
+        coverage: Optional[str] = typer.Option(None, "--coverage"), cost: Optional[str] = typer.Option(None, "--cost"),
+        contact: Optional[str] = typer.Option(None, "--contact"), how_to_refer: Optional[str] = typer.Option(None, "--how-to-refer"),
+        language: List[str] = typer.Option([], "--language"), recipient: Optional[str] = typer.Option(None, "--recipient", help="The provider's age key (age1…)."),
+        from_file: FromFileOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """Add a provider to the directory.
+
+        Example: cpcm service add kisumu-clinic --provider "Kisumu County Clinic" --sector health --offers "child health" --cost free
+        """
+        from cpcm import service
+
+        ctx = open_ctx(repo, identity)
+        flags = {"id": service_id, "provider": provider, "sector": sector, "services": list(offers) or None, "eligibility": eligibility,
+                 "location": location, "coverage": coverage, "cost": cost, "contact": contact, "how_to_refer": how_to_refer,
+                 "languages": list(language) or None, "recipient": recipient}
+        entry = service.service_add(ctx, gather(ctx, service.form_for(ctx, "service"), from_file, None, flags, True))
+        if json_out:
+            print_json(entry)
+        else:
+            say(f"service '{entry['id']}' added")
+
+    @directory.command("import")
+    def import_(file: Path = typer.Argument(..., help="A CSV file: one service a row; columns as in 'cpcm form blank service'."),
+                dry_run: bool = typer.Option(False, "--dry-run", help="Check every row and write nothing."),
+                repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
+        """Import services from a spreadsheet (CSV); every row is checked first and one bad row
+        means nothing is written.
+
+        Example: cpcm service import providers.csv --dry-run
+        """
+        from cpcm import service
+        from cpcm.errors import NotFound
+
+        ctx = open_ctx(repo, identity)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise NotFound(f"cannot read {file}: {exc.strerror}") from None
+        entries = service.service_import(ctx, text, dry_run)
+        if json_out:
+            print_json({"imported": 0 if dry_run else len(entries), "checked": len(entries), "ids": [e["id"] for e in entries]})
+        else:
+            say(f"{len(entries)} service(s) {'checked, nothing written (--dry-run)' if dry_run else 'imported'}")
+
+    @directory.command("list")
+    def list_(sector: Optional[str] = typer.Option(None, "--sector"), repo: RepoOpt = None, json_out: JsonOpt = False) -> None:
+        """The services in the directory.
+
+        Example: cpcm service list --sector health
+        """
+        from cpcm import directory as directory_mod
+
+        ctx = open_ctx(repo, None, need_identity=False)
+        services = [s for s in directory_mod.load(ctx.root) if not sector or s.get("sector") == sector]
+        if json_out:
+            print_json(services)
+        else:
+            print_table(["id", "provider", "sector", "services", "location", "cost", "contact"],
+                        [[s["id"], s.get("provider"), s.get("sector"), "; ".join(s.get("services", [])), s.get("location"), s.get("cost"),
+                          s.get("contact")] for s in services])
+
+    @directory.command("show")
+    def show(service_id: str = typer.Argument(...), repo: RepoOpt = None, json_out: JsonOpt = False) -> None:
+        """One service with everything the directory knows of it.
+
+        Example: cpcm service show kisumu-clinic
+        """
+        from cpcm import service
+
+        entry = service.service_get(open_ctx(repo, None, need_identity=False), service_id)
+        if json_out:
+            print_json(entry)
+        else:
+            print_table(["field", "value"], [[k, "; ".join(v) if isinstance(v, list) else v] for k, v in entry.items()])
+
+    @directory.command("gaps")
+    def gaps(repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
+        """Needs in your open cases that no service in the directory answers (counts only).
+
+        Example: cpcm service gaps
+        """
+        from cpcm import service
+
+        found = service.service_gaps(open_ctx(repo, identity))
+        if json_out:
+            print_json(found)
+        else:
+            print_table(["need", "open cases"], [[g["need"], g["cases"]] for g in found], title="Needs with no provider")
+
+    @app.command("refer")
+    def refer(
+        case: str = typer.Argument(..., help="Case ID."),
+        service_id: str = typer.Option(..., "--service", help="A service id from the directory."),
+        need: str = typer.Option(..., "--need", help="The need this referral answers."),
+        urgent: bool = typer.Option(False, "--urgent"), accompany: bool = typer.Option(False, "--accompany", help="The worker goes with the child."),
+        check: List[str] = typer.Option([], "--check", help="A check done before referring (repeat): eligibility_known, need_matched, cost_distance_considered, provider_told; 'all' for the four."),
+        action: Optional[int] = typer.Option(None, "--action", help="The plan action (1, 2, …) this referral carries out."),
+        at: AtOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """Refer a case to a service: needs valid consent for that agency (or an override) and
+        carries only what the policy allows that sector to see.
+
+        Example: cpcm refer CP-4F7K-9X2M --service kisumu-clinic --need "treatment for malnutrition" --check all --action 3
+        """
+        from cpcm import service
+        from cpcm.workflow.referrals import CHECKS
+
+        ctx = open_ctx(repo, identity)
+        case_id = service.parse_case_id(case)
+        checks = CHECKS[:4] if "all" in check else check
+        result = service.refer(ctx, case_id, service_id, need, urgent, accompany, checks, action, parse_at(at))
+        report_written(result, json_out, f"referral recorded for {case_id}")
+
+    @app.command("referral")
+    def referral(
+        case: str = typer.Argument(..., help="Case ID."),
+        ref: str = typer.Argument(..., help="The referral: R1, R2, … (see cpcm show)."),
+        status: str = typer.Option(..., "--status", help="acknowledged, accepted, declined, delivered, not_delivered or closed."),
+        start: Optional[str] = typer.Option(None, "--start", help="With accepted: the date the service starts."),
+        expected_duration: Optional[str] = typer.Option(None, "--expected-duration", help="With accepted: e.g. 6w, 3mo."),
+        feedback: Optional[str] = typer.Option(None, "--feedback", help="What the provider said."),
+        at: AtOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """Track a referral to its outcome (delivered before accepted is refused, with the reason).
+
+        Example: cpcm referral CP-4F7K-9X2M R1 --status accepted --start 2026-12-01 --expected-duration 3mo
+        """
+        from cpcm import service
+
+        ctx = open_ctx(repo, identity)
+        case_id = service.parse_case_id(case)
+        result = service.referral_update(ctx, case_id, ref, status, start, expected_duration, feedback, parse_at(at))
+        report_written(result, json_out, f"referral {ref.upper()} of {case_id} is now {status}")

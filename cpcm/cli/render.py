@@ -1,0 +1,163 @@
+"""cpcm render: a case's documents (the case plan, the child's plan) as Markdown or printable HTML.
+
+To standard output when no --out is given (the user asked to see it); to a file age-encrypted
+to the acting worker (and any --recipient) unless --plaintext says otherwise.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from cpcm.cli.common import IdentityOpt, JsonOpt, RepoOpt, open_ctx, print_json, say, warn
+
+HTML_SUFFIXES = (".html", ".htm", ".html.age", ".htm.age")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("render")
+    def render(
+        template: str = typer.Argument(..., help="The document: case-plan or child-plan (or one your agency adds)."),
+        case: str = typer.Argument(..., help="Case ID."),
+        lang: Optional[str] = typer.Option(None, "--lang", "-l", help="en or sw (default: the repository's language).", show_default=False),
+        format_: Optional[str] = typer.Option(None, "--format", help="md (Markdown, default) or html (printable on A4; the default when --out ends in .html).", show_default=False),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file, age-encrypted to you (and any --recipient), instead of printing.", show_default=False),
+        plaintext: bool = typer.Option(False, "--plaintext", help="With --out: write the file unencrypted (it holds personal data; keep it safe)."),
+        recipient: List[str] = typer.Option([], "--recipient", "-r", help="With --out: also encrypt to this age recipient (age1...) or team member id (repeat)."),
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """Render a case's document: the case plan (the worker's copy) or the child's plan, in
+        English or Kiswahili, as Markdown or printable HTML. The latest plan version is used; the
+        document says whether it is approved (in force) or waiting for approval.
+
+        Example: cpcm render case-plan CP-4F7K-9X2M
+        Example: cpcm render child-plan CP-4F7K-9X2M --lang sw --format html --out plan.html.age
+        Example: cpcm render child-plan CP-4F7K-9X2M --format html --out plan.html --plaintext   (to print it)
+        """
+        from cpcm import service
+        from cpcm.errors import UsageError
+
+        fmt = _format(format_, out)
+        if out is None and (recipient or plaintext):
+            raise UsageError(f"{'--recipient' if recipient else '--plaintext'} needs --out FILE",
+                             "Without --out the document is printed to standard output.")
+        if plaintext and recipient:
+            raise UsageError("--plaintext and --recipient do not go together", "Recipients are for an encrypted file.")
+        ctx = open_ctx(repo, identity)
+        case_id = service.parse_case_id(case)
+        lang = _language(ctx, template, lang, fmt)
+        text = document(ctx, template, case_id, lang, fmt)
+        if not text.endswith("\n"):
+            text += "\n"
+        if out is None:
+            if json_out:
+                print_json({"template": template, "case_id": case_id, "out": None, "encrypted": False, "lang": lang,
+                            "format": fmt, "document": text})
+            else:
+                sys.stdout.write(text)
+            return
+        path, encrypted, readers = _write(ctx, out, text.encode("utf-8"), plaintext, recipient)
+        if json_out:
+            print_json({"template": template, "case_id": case_id, "out": str(path), "encrypted": encrypted, "lang": lang,
+                        "format": fmt})
+        if encrypted:
+            others = f" and {readers - 1} other recipient{'s' if readers > 2 else ''}" if readers > 1 else ""
+            say(f"wrote {path}: age-encrypted to you{others} (--plaintext writes it unencrypted)")
+            say(f"  read it with: age -d -i YOUR-IDENTITY-FILE {path}")
+        else:
+            warn(f"wrote {path} unencrypted: it holds personal data; keep it safe and delete it when done")
+
+
+def _format(option: str | None, out: Path | None) -> str:
+    from cpcm.errors import UsageError
+    from cpcm.render.env import FORMATS
+
+    if option is None:
+        return "html" if out is not None and out.name.lower().endswith(HTML_SUFFIXES) else "md"
+    fmt = option.strip().lower()
+    if fmt not in FORMATS:
+        raise UsageError(f"--format: '{option}' is not one of: {', '.join(FORMATS)}")
+    return fmt
+
+
+def _documents(ctx) -> dict[str, set[tuple[str, str]]]:
+    """The documents that can be rendered: a view for them, and at least one template."""
+    from cpcm.render import env, views
+
+    found = env.available(ctx.root)
+    return {name: found[name] for name in views.documents() if name in found}
+
+
+def _language(ctx, template: str, option: str | None, fmt: str) -> str:
+    """--lang, else the repository's language; exit 3 (listing what there is) when there is
+    no such document or no template for it in that language and format."""
+    from cpcm.errors import NotFound
+
+    documents = _documents(ctx)
+    if template not in documents:
+        raise NotFound(f"no template '{template}'", f"Templates: {', '.join(sorted(documents))}.")
+    variants = documents[template]
+    languages = sorted({lang for lang, f in variants if f == fmt})
+    wanted = (option or ctx.config.language or "en").strip().lower()
+    if (wanted, fmt) in variants:
+        return wanted
+    if option is None and ("en", fmt) in variants:
+        warn(f"no {template} template in the repository's language '{wanted}' ({fmt}); using English")
+        return "en"
+    raise NotFound(f"no {template} template in '{wanted}' as {fmt}",
+                   f"Languages for {template} as {fmt}: {', '.join(languages) or 'none'}.")
+
+
+def document(ctx, template: str, case_id: str, lang: str, fmt: str) -> str:
+    """The rendered document for the case's latest plan version."""
+    from cpcm import service
+    from cpcm.errors import NotFound
+    from cpcm.render import env, views
+    from cpcm.workflow.fold import fold
+
+    records = service.load_records(ctx, case_id)  # decrypted once: the fold and the plan's body
+    case = fold(case_id, records)
+    if not case.plan:
+        raise NotFound(f"{case_id} has no case plan yet", f"Record one first: cpcm plan {case_id}")
+    plan_record = next(r for r in records if r.id == case.plan["record_id"])
+    view = views.VIEWS[template](
+        case, plan_record, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
+        approval_required=bool(ctx.policy.get("plan_approval", "required", True)),
+    )
+    return env.render(template, lang, fmt, view, ctx.root)
+
+
+def _write(ctx, out: Path, data: bytes, plaintext: bool, extra: list[str]) -> tuple[Path, bool, int]:
+    """Write atomically: encrypted to the worker and `extra`, or in plaintext when asked.
+    Returns (path, encrypted, number of recipients)."""
+    from cpcm.crypto import cipher
+    from cpcm.errors import Refused, UsageError
+    from cpcm.store import atomic
+
+    path = out.expanduser().resolve()
+    if path.is_dir():
+        raise UsageError(f"--out: {out} is a folder", "Give a file name, e.g. --out plan.md.age")
+    if plaintext:
+        if path.is_relative_to(ctx.root.resolve()):
+            raise Refused("a plaintext document is never written inside the casefile repository",
+                          "Write it somewhere else (--out ~/plan.html), or leave out --plaintext to encrypt it.",
+                          rule="plaintext-in-repository")
+        atomic.write(path, data, mode=0o600)
+        return path, False, 0
+    worker = ctx.need_worker()
+    recipients = [worker.recipient]
+    for value in extra:
+        member = ctx.team.get(value.strip())
+        if member is not None:
+            recipients.append(member.recipient)
+            continue
+        try:
+            cipher.parse_recipient(value)
+        except ValueError as exc:
+            raise UsageError(f"--recipient: {exc}", "Give an age recipient (age1...) or a team member's id.") from None
+        recipients.append(value.strip())
+    recipients = list(dict.fromkeys(recipients))
+    atomic.write(path, cipher.encrypt(data, recipients), mode=0o600)
+    return path, True, len(recipients)

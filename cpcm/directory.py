@@ -1,0 +1,75 @@
+"""The service directory, `.cpcm/services.yaml`: providers a worker can refer to. Plain YAML
+shared with the team (it holds no child's data), validated by the `service` form."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+from cpcm.errors import Corrupt, FieldError
+from cpcm.store import codec
+from cpcm.store.layout import SERVICES
+
+SERVICE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+LIST_COLUMNS = ("services", "languages")
+
+
+def load(root: Path) -> list[dict[str, Any]]:
+    path = root / SERVICES
+    if not path.is_file():
+        return []
+    try:
+        data = codec.loads(path.read_bytes()) or {}
+    except codec.BadYaml as exc:
+        raise Corrupt(f"{SERVICES}: {exc}", SERVICES) from None
+    return list(data.get("services") or [])
+
+
+def dump(services: list[dict[str, Any]]) -> bytes:
+    return codec.dump_text({"services": sorted(services, key=lambda s: s["id"])}).encode()
+
+
+def find(services: list[dict[str, Any]], service_id: str) -> dict[str, Any] | None:
+    return next((s for s in services if s.get("id") == service_id), None)
+
+
+def check_entry(entry: dict[str, Any], existing: list[dict[str, Any]]) -> list[FieldError]:
+    """Checks beyond the form: the id's shape, uniqueness, the recipient key."""
+    errors = []
+    if not SERVICE_ID.match(str(entry.get("id", ""))):
+        errors.append(FieldError("id", "use 1-32 lower-case letters, digits, '-' or '_'"))
+    elif find(existing, entry["id"]):
+        errors.append(FieldError("id", f"'{entry['id']}' is already in the directory"))
+    if entry.get("recipient"):
+        from cpcm.crypto import cipher
+
+        try:
+            cipher.parse_recipient(entry["recipient"])
+        except ValueError as exc:
+            errors.append(FieldError("recipient", str(exc)))
+    return errors
+
+
+def read_csv(text: str) -> list[dict[str, Any]]:
+    """Rows of a spreadsheet export: one service a row, column names as the form's keys;
+    list columns (services, languages) separated by ';'."""
+    rows = []
+    for row in csv.DictReader(io.StringIO(text.lstrip("\ufeff"))):
+        entry = {}
+        for key, value in row.items():
+            if key is None or value is None or not str(value).strip():
+                continue
+            key = key.strip().lower().replace(" ", "_")
+            entry[key] = [v.strip() for v in value.split(";") if v.strip()] if key in LIST_COLUMNS else value.strip()
+        rows.append(entry)
+    return rows
+
+
+def matches(need: str, service: dict[str, Any]) -> bool:
+    """Whether a need (free text) is answered by a service: any word of four letters or more
+    shared with its sector, name or services."""
+    words = {w for w in re.findall(r"[a-z]{4,}", need.lower())}
+    offered = " ".join([service.get("sector", ""), service.get("provider", ""), *service.get("services", [])]).lower()
+    return any(w in offered for w in words) or any(w.rstrip("s") in offered for w in words)

@@ -1,0 +1,72 @@
+"""Referrals tracked to an outcome: the lifecycle table, what is shared, and the six checks
+of the ESARO guidance (S4). Pure."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from cpcm.errors import FieldError, Refused
+
+STATUSES = ("sent", "acknowledged", "accepted", "declined", "delivered", "not_delivered", "closed")
+LIFECYCLE: dict[str, tuple[str, ...]] = {
+    "sent": ("acknowledged", "accepted", "declined", "closed"),
+    "acknowledged": ("accepted", "declined", "closed"),
+    "accepted": ("delivered", "not_delivered", "closed"),
+    "declined": ("closed",),
+    "delivered": ("closed",),
+    "not_delivered": ("closed",),
+    "closed": (),
+}
+WAITING = ("sent", "acknowledged")           # feedback expected from the provider
+NEEDS_WORKER = ("declined", "not_delivered")  # the worker must find another way
+CHECKS = ("eligibility_known", "need_matched", "cost_distance_considered", "provider_told",
+          "accepted_with_start_and_duration", "tracked_to_outcome")
+
+
+def next_status(current: str, wanted: str, ref: str) -> str:
+    if wanted not in STATUSES:
+        raise Refused(f"referral {ref}: '{wanted}' is not a referral status", f"Statuses: {', '.join(STATUSES[1:])}.",
+                      rule="referral-status")
+    if wanted not in LIFECYCLE.get(current, ()):
+        allowed = ", ".join(LIFECYCLE.get(current, ())) or "nothing (it is closed)"
+        raise Refused(f"referral {ref} is '{current}': it cannot become '{wanted}'", f"From '{current}' it can become: {allowed}.",
+                      rule="referral-lifecycle")
+    return wanted
+
+
+def update_problems(wanted: str, body: Mapping[str, Any]) -> list[FieldError]:
+    """Acceptance needs a start date and an expected duration (check 5); an outcome needs feedback."""
+    errors = []
+    if wanted == "accepted":
+        if not body.get("start"):
+            errors.append(FieldError("start", "is required when a referral is accepted (the date the service starts)"))
+        if not body.get("expected_duration"):
+            errors.append(FieldError("expected_duration", "is required when a referral is accepted (e.g. 3mo)"))
+    if wanted in ("declined", "not_delivered", "delivered") and not body.get("feedback"):
+        errors.append(FieldError("feedback", f"is required: what the provider said when the referral was {wanted.replace('_', ' ')}"))
+    return errors
+
+
+def fields_to_share(policy, sector: str) -> list[str]:
+    """The field groups a referral to this sector may carry (need to know)."""
+    rule = policy.rules.get("sharing", {})
+    allowed = list((rule.get("by_sector") or {}).get(sector) or rule.get("default") or [])
+    never = set(rule.get("never") or ())
+    return [group for group in allowed if group not in never]
+
+
+def shared_view(groups: list[str], case, need: str, urgent: bool, today) -> dict[str, Any]:
+    """Exactly the data the groups allow, from the folded case: nothing else reaches a letter."""
+    out: dict[str, Any] = {}
+    if "identity" in groups:
+        out["identity"] = {"name": case.name, "sex": case.child.get("sex"), "age": case.age_on(today)}
+    if "contact" in groups:
+        out["contact"] = {"location": case.location, "caregiver": case.caregiver_name, "contact": case.contact}
+    if "need" in groups:
+        out["need"] = need
+    if "urgency" in groups:
+        out["urgency"] = "urgent" if urgent else "routine"
+    if "medical" in groups:
+        out["medical"] = {"disability": case.child.get("disability")}
+    if "schooling" in groups:
+        out["schooling"] = {"concerns": [c for c in case.concerns if c in ("out_of_school", "child_labour")]}
+    return out
