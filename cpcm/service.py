@@ -653,8 +653,9 @@ def decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str | 
         pending = case.closure if case.stage == "closure_requested" and case.closure else None
         requester = pending.get("by") if pending else None
     else:
-        pending = None
-        requester = None
+        request = case.transfer_request
+        pending = request if request and request.get("decided_at") is None and case.status == "open" else None
+        requester = pending.get("by") if pending else None
     if pending is None:
         raise Refused(f"{case_id} has no {subject} waiting for a decision", rule="nothing-to-approve")
     self_allowed = bool(ctx.policy.get(rule, "self_approval", False))

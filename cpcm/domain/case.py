@@ -37,6 +37,7 @@ class Case:
     events: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     plan: Mapping[str, Any] | None = None        # the latest plan version and its approval
     closure: Mapping[str, Any] | None = None     # the latest closure request
+    transfer_request: Mapping[str, Any] | None = None  # the latest transfer request and its decision
     next_review: str | None = None               # a date set by the latest review, if earlier
     anomalies: tuple[str, ...] = ()              # record ids that broke the transition table
     referrals: tuple[Mapping[str, Any], ...] = ()  # each referral with its current status

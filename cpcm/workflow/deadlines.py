@@ -160,6 +160,12 @@ def _approvals(case: Case, policy: Policy) -> list[Deadline]:
         items.append(Deadline(case.id, "closure-approval", "approve or reject the closure", limit.after(_t(closure["at"])), None,
                               SUPERVISORS, "closure_approval", f"closure ({closure.get('reason')}) waits for a supervisor or manager",
                               policy.source("closure_approval"), case.risk, requested_by=closure.get("by")))
+    request = case.transfer_request
+    if case.status == "open" and request and request.get("decided_at") is None:
+        items.append(Deadline(case.id, "transfer-approval", "approve or reject the transfer", limit.after(_t(request["at"])), None,
+                              SUPERVISORS, "transfer", f"a transfer to {request.get('to')} waits for a supervisor or manager",
+                              policy.source("transfer") if "transfer" in policy.rules else policy.source("approval_response"),
+                              case.risk, requested_by=request.get("by")))
     return items
 
 

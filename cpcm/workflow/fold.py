@@ -65,7 +65,15 @@ def _decision(case: Case, record: Record) -> Case:
         return replace(case, plan=plan)
     if subject == "closure" and case.closure:
         return replace(case, closure=dict(case.closure, decided_at=record.at, decided_by=record.by, approved=approved))
+    if subject == "transfer" and case.transfer_request:
+        return replace(case, transfer_request=dict(case.transfer_request, decided_at=record.at, decided_by=record.by,
+                                                   approved=approved))
     return case
+
+
+def _transfer_request(case: Case, record: Record) -> Case:
+    return replace(case, transfer_request={"record_id": record.id, "at": record.at, "by": record.by,
+                                           "to": record.body.get("to"), "decided_at": None, "approved": None})
 
 
 def _review(case: Case, record: Record) -> Case:
@@ -120,6 +128,7 @@ REDUCERS: dict[str, Callable[[Case, Record], Case]] = {
     "review": _review,
     "closure": _closure,
     "reopen": _reopen,
+    "transfer_request": _transfer_request,
 }
 
 

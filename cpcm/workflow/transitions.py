@@ -17,7 +17,8 @@ STAGES = (
 STATUS = {"closed": "closed", "transferred": "transferred"}  # every other stage is open
 
 # commands allowed at any open stage, leaving the stage as it is
-_ANYTIME_OPEN = ("assignment", "consent", "consent_override", "note", "continuation", "approval.transfer", "rejection.transfer")
+_ANYTIME_OPEN = ("assignment", "consent", "consent_override", "note", "continuation", "transfer_request", "approval.transfer",
+                 "rejection.transfer")
 _ACTIVE = ("registered", "initial_assessment", "comprehensive_assessment", "planned", "implementation", "reopened")
 
 TABLE: dict[tuple[str | None, str], str] = {(None, "registration"): "registered"}
