@@ -645,7 +645,7 @@ def decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str | 
     if not actor.has_role("supervisor", "manager"):
         raise Refused(f"only a supervisor or manager can {verb} a {subject}", "Ask your supervisor.", rule="approval-needs-supervisor")
     case = load_case(ctx, case_id)
-    rule = f"{subject}_approval"
+    rule = {"plan": "plan_approval", "closure": "closure_approval", "transfer": "transfer"}[subject]
     if subject == "plan":
         pending = case.plan if case.plan and not case.plan.get("approved_at") and not case.plan.get("rejected_at") else None
         requester = pending.get("by") if pending else None
