@@ -884,3 +884,193 @@ def referral_update(ctx: Context, case_id: str, ref: str, status: str, start: st
     if status in referral_rules.NEEDS_WORKER:
         steps.append("find another service or replan; the case stays yours: cpcm service list, cpcm refer, cpcm plan")
     return Written(case_id, record.id, "referral_update", next_steps=tuple(steps))
+
+
+# -- following up, reviewing, closing, reopening ------------------------------------------------
+def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
+    """Record a follow-up or monitoring contact (a post-closure visit on a closed case)."""
+    case = load_case(ctx, case_id)
+    body = _validate(ctx, form_for(ctx, "followup"), data, f"follow-up of {case_id}")
+    if body.get("risk") and case.risk and body["risk"] != case.risk and not body.get("risk_reason"):
+        raise InvalidInput([FieldError("risk_reason", f"is required when the risk level changes (from {case.risk} to {body['risk']})")],
+                           f"follow-up of {case_id}")
+    if case.status == "closed" and body.get("purpose") != "post_closure":
+        raise Refused(f"{case_id} is closed: only a post-closure visit can be recorded",
+                      "Use --purpose post_closure (collecting the child's and family's feedback), or reopen the case.",
+                      rule="transition-not-allowed")
+    record = _append(ctx, case, "followup", "followup", body, at)
+    warnings, steps = [], []
+    if body.get("risk_increased") == "yes":
+        warnings.append("the risk has increased: this is now an urgent item")
+        if not body.get("risk"):
+            steps.append(f"re-rate the risk now: cpcm assess {case_id} --type initial (or record the new level with --risk)")
+    if body.get("concern") == "yes" and ctx.worker.id != case.worker:
+        steps.append(f"the concern is on {case.worker}'s due list")
+    return Written(case_id, record.id, "followup", tuple(warnings), tuple(steps))
+
+
+def _review_body(ctx: Context, case: Case, data: Mapping[str, Any]) -> tuple[dict, list[str]]:
+    """A validated review and its warnings; InvalidInput naming every bad field."""
+    body = _validate(ctx, form_for(ctx, "review"), data, f"review of {case.id}")
+    warnings = []
+    if body.get("chair") == case.worker:
+        warnings.append(f"{case.id}: the chair is the case's own worker; the guidelines ask for a manager or someone not involved")
+    interval, _ = deadlines_mod.review_interval(case, ctx.policy, ctx.now)
+    latest = interval.after(ctx.now).date()
+    if body.get("next_review"):
+        if body["next_review"] > latest.isoformat():
+            raise InvalidInput([FieldError("next_review", f"is later than the policy allows ({interval.words()}: by {latest.isoformat()})")],
+                               f"review of {case.id}")
+        if body["next_review"] < ctx.now.date().isoformat():
+            raise InvalidInput([FieldError("next_review", "is in the past")], f"review of {case.id}")
+    return body, warnings
+
+
+def _review_steps(case_id: str, body: Mapping[str, Any]) -> tuple[str, ...]:
+    return {
+        "replan": (f"record the new plan version: cpcm plan {case_id} --reason review",),
+        "reassess": (f"reassess: cpcm assess {case_id} --type comprehensive",),
+        "close": (f"request closure: cpcm close {case_id} --reason goals_met ...",),
+    }.get(body.get("outcome"), ())
+
+
+def review(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
+    """Record a case review: who chaired and attended, progress, decisions, the next review."""
+    case = load_case(ctx, case_id)
+    body, warnings = _review_body(ctx, case, data)
+    record = _append(ctx, case, "review", "review", body, at)
+    return Written(case_id, record.id, "review", tuple(warnings), _review_steps(case_id, body))
+
+
+def review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool = False,
+                 progress: Callable[[int], None] | None = None) -> dict:
+    """Review many cases from one file: every row is checked first; one bad row and nothing is
+    written; otherwise all reviews go in one commit."""
+    ctx.need_worker()
+    errors, planned, warnings = [], [], []
+    seen: set[str] = set()
+    for number, row in enumerate(rows, start=1):
+        data = dict(row)
+        raw_case = str(data.pop("case", "") or "").strip()
+        case_id = normalise_case_id(raw_case) if raw_case else None
+        if case_id is None:
+            errors.append(FieldError(f"row {number}: case", "is missing or not a valid case ID"))
+            continue
+        if case_id in seen:
+            errors.append(FieldError(f"row {number}: case", f"{case_id} appears twice in the batch"))
+            continue
+        seen.add(case_id)
+        try:
+            case = load_case(ctx, case_id)
+            body, row_warnings = _review_body(ctx, case, data)
+            transitions.advance(case.stage, "review", case_id)
+        except InvalidInput as exc:
+            errors += [FieldError(f"row {number}: {e.field}", e.reason) for e in exc.errors]
+            continue
+        except (Refused, NotFound, CannotDecrypt) as exc:
+            errors.append(FieldError(f"row {number}: case", exc.message))
+            continue
+        warnings += row_warnings
+        planned.append((case, body))
+        if progress:
+            progress(1)
+    if errors:
+        raise InvalidInput(errors, f"the batch ({len(rows)} rows)", "Correct the rows named above; nothing was written.")
+    if not planned:
+        raise InvalidInput([FieldError("rows", "the batch holds no rows")], "the batch")
+    written = []
+    if not dry_run:
+        with _transaction(ctx, "review-batch") as tx:
+            for case, body in planned:
+                record = new_record(ctx, "review", case.id, body, after=case.history[-1].id if case.history else "")
+                tx.write_record(record, _recipient_keys(ctx, ctx.store.recipients(case.id)))
+                written.append({"case_id": case.id, "record_id": record.id})
+                if progress:
+                    progress(1)
+            tx.commit(f"review batch {len(written)} cases")
+    return {"reviewed": len(written), "checked": len(planned), "dry_run": dry_run, "warnings": warnings,
+            "records": written or [{"case_id": c.id} for c, _ in planned]}
+
+
+def unfinished(case: Case, records: list[Record]) -> dict[str, list[str]]:
+    """What is still open on a case: referrals not closed or delivered, and the plan's actions
+    whose latest review status is not done or dropped."""
+    referrals = [r["ref"] for r in case.referrals if r["status"] not in ("closed", "delivered")]
+    plan_record = next((r for r in sorted(records, key=lambda r: r.id, reverse=True) if r.kind == "plan"), None)
+    status: dict[str, str] = {}
+    for record in sorted(records, key=lambda r: r.id):
+        if record.kind == "review" and plan_record and record.id > plan_record.id:
+            for item in record.body.get("progress") or []:
+                status[str(item.get("item", "")).upper()] = item.get("status")
+    actions = []
+    for number, _action in enumerate((plan_record.body.get("actions") if plan_record else None) or [], start=1):
+        if status.get(f"A{number}") not in ("done", "dropped"):
+            actions.append(f"A{number}")
+    return {"referrals": referrals, "actions": actions}
+
+
+def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
+    """Request closure with the reason's checklist; the case closes when a supervisor or manager
+    (not its own worker) approves, or at once where the policy needs no approval."""
+    records = load_records(ctx, case_id)
+    case = fold(case_id, records)
+    body = _validate(ctx, form_for(ctx, "closure"), data, f"closure of {case_id}")
+    reason = body["reason"]
+    needed = list(ctx.policy.get("closure_reasons", reason) or [])
+    given = list(body.get("checklist") or [])
+    errors = [FieldError(f"checklist.{item}", f"is required to close for '{reason}': confirm it with --check {item}")
+              for item in needed if item not in given]
+    errors += [FieldError("checklist", f"'{item}' is not on the '{reason}' checklist ({', '.join(needed)})")
+               for item in given if item not in needed]
+    if reason == "goals_met":
+        wanted = int(ctx.policy.get("pre_closure_monitoring", "followups") or 0)
+        since = (case.plan or {}).get("at")
+        done = len([t for t in case.events.get("followup", ()) if since is None or t >= since])
+        if done < wanted:
+            errors.append(FieldError("followups", f"{done} follow-up(s) since the plan; the policy asks for {wanted} before closing "
+                                                  "(pre_closure_monitoring)"))
+    left = unfinished(case, records)
+    if (left["referrals"] or left["actions"]) and not body.get("open_items_explained"):
+        items = ", ".join([f"referral {r}" for r in left["referrals"]] + [f"action {a}" for a in left["actions"]])
+        errors.append(FieldError("open_items_explained", f"open items remain ({items}): resolve them or explain why they can be left"))
+    if errors:
+        raise InvalidInput(errors, f"closure of {case_id}")
+    body["open_items"] = left
+    if not ctx.policy.get("closure_approval", "required"):
+        body["immediate"] = True
+    record = _append(ctx, case, "close", "closure", body, at)
+    if body.get("immediate"):
+        limit = ctx.policy.duration("post_closure_visit", "limit")
+        steps = (f"the case is closed; a post-closure visit is due within {limit.words()}",)
+    else:
+        steps = (f"closure requested: a supervisor or manager other than {case.worker} approves it: cpcm approve {case_id} closure",)
+    return Written(case_id, record.id, "closure", next_steps=steps)
+
+
+def reopen(ctx: Context, case_id: str, reason: str, at: datetime | None = None) -> Written:
+    """Reopen a closed or transferred case: same case ID, history kept, back to assessment."""
+    if not (reason or "").strip():
+        raise InvalidInput([FieldError("reason", "is required: the new information or changed situation")], f"reopening of {case_id}")
+    case = load_case(ctx, case_id)
+    record = _append(ctx, case, "reopen", "reopen", {"reason": reason.strip()}, at)
+    limit = ctx.policy.duration("initial_assessment", "limit")
+    return Written(case_id, record.id, "reopen", next_steps=(f"the clocks restart: initial assessment within {limit.words()}",))
+
+
+def continue_case(ctx: Context, case_id: str, justification: str, at: datetime | None = None) -> Written:
+    """Keep a case open as the child reaches 18, with the recorded justification."""
+    if not (justification or "").strip():
+        raise InvalidInput([FieldError("justification", "is required: why the young person still needs the service")],
+                           f"continuation of {case_id}")
+    case = load_case(ctx, case_id)
+    record = _append(ctx, case, "continue", "continuation", {"justification": justification.strip()}, at)
+    return Written(case_id, record.id, "continuation")
+
+
+def note(ctx: Context, case_id: str, text: str, at: datetime | None = None) -> Written:
+    """A case note (allowed on closed and transferred cases too)."""
+    if not (text or "").strip():
+        raise InvalidInput([FieldError("text", "is empty")], f"note on {case_id}")
+    case = load_case(ctx, case_id)
+    record = _append(ctx, case, "note", "note", {"text": text.strip()}, at)
+    return Written(case_id, record.id, "note")

@@ -25,8 +25,8 @@ def build() -> typer.Typer:
             typer.echo(f"cpcm {__version__}")
             raise typer.Exit(0)
 
-    from cpcm.cli import assess, cases, form, keys, referrals, register, render, repo, workflow
+    from cpcm.cli import assess, cases, followup, form, keys, referrals, register, render, repo, report, workflow
 
-    for module in (keys, repo, register, cases, assess, referrals, workflow, form, render):
+    for module in (keys, repo, register, cases, assess, referrals, followup, workflow, form, render, report):
         module.register(app)
     return app

@@ -5,6 +5,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Mapping
 
+from cpcm.domain.records import utc
+
 NAME_UNKNOWN = "(name unknown)"
 
 
@@ -58,8 +60,8 @@ class Case:
 
     @property
     def cycle_start(self) -> str | None:
-        """The registration, or the latest reopening: clocks run from here."""
-        return self.last("reopen") or self.registered_at
+        """The registration, or the latest reopening (as UTC, like every event): clocks run from here."""
+        return self.last("reopen") or (utc(self.registered_at) if self.registered_at else None)
 
     @property
     def name(self) -> str:

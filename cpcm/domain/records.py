@@ -6,7 +6,7 @@ the body and written back untouched, so an older cpcm never drops what a newer o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any, Mapping
 
 HEADER = ("kind", "schema", "id", "case", "at", "recorded_at", "by")
@@ -58,6 +58,15 @@ class Record:
     def get(self, path: str, default: Any = None) -> Any:
         """A body value by dotted path: ``record.get("child.name")``."""
         return get_path(self.body, path, default)
+
+
+def utc(text: str) -> str:
+    """An ISO date-time as UTC, so that times written with different offsets compare in the
+    order they happened (a naive time counts as UTC)."""
+    moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 def get_path(data: Mapping[str, Any], path: str, default: Any = None) -> Any:

@@ -14,6 +14,7 @@ Must not import: service, store, crypto, cli (rendering takes plain data and ret
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Mapping
@@ -89,9 +90,13 @@ class TemplateFailed(Corrupt):
 
 
 def render(document: str, lang: str, fmt: str, view: Mapping[str, Any], root: Path | None = None) -> str:
-    """The document `document` in `lang` and `fmt`, from the view model `view`."""
+    """The document `document` in `lang` and `fmt`, from the view model `view`.
+
+    A template that fails raises `TemplateFailed` naming the template file and line; names
+    quoted in Jinja's message are kept only when a template holds them, because a key looked up
+    with a case's value would otherwise put that value in the message."""
     from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError
-    from jinja2.exceptions import SecurityError, TemplateError
+    from jinja2.exceptions import SecurityError
 
     if fmt not in FORMATS:
         raise NotFound(f"no format '{fmt}'", f"Formats: {', '.join(FORMATS)}.")
@@ -99,24 +104,53 @@ def render(document: str, lang: str, fmt: str, view: Mapping[str, Any], root: Pa
     env = environment(root)
     try:
         template = env.get_template(name)
-    except TemplateNotFound as exc:
-        missing = exc.name if exc.name != name else name
-        raise NotFound(f"no template {missing}", f"Templates are looked up in {', '.join(str(p) for p in search_path(root))}.") from None
-    except TemplateSyntaxError as exc:
-        raise TemplateFailed(f"template {exc.name or name}, line {exc.lineno}: {exc.message}", exc.filename or name) from None
-    try:
         return template.render(dict(view))
-    except UndefinedError as exc:
-        raise TemplateFailed(f"template {name} uses something its data does not have: {exc.message}", template.filename,
-                             "Fix the template, or the view model it is given (cpcm/render/views.py).") from None
-    except SecurityError as exc:
-        raise TemplateFailed(f"template {name} was refused by the sandbox: {exc}", template.filename) from None
-    except TemplateSyntaxError as exc:
-        raise TemplateFailed(f"template {exc.name or name}, line {exc.lineno}: {exc.message}", exc.filename or name) from None
     except TemplateNotFound as exc:
-        raise NotFound(f"template {name} includes {exc.name}, which does not exist") from None
-    except TemplateError as exc:
-        raise TemplateFailed(f"template {name}: {type(exc).__name__}", template.filename) from None
+        if exc.name == name:
+            raise NotFound(f"no template {name}", f"Templates are looked up in {', '.join(str(p) for p in search_path(root))}.") from None
+        raise TemplateFailed(f"{_where(exc, name)}: {_redact(exc.message or 'a template it includes does not exist', root)}",
+                             name) from None
+    except TemplateSyntaxError as exc:
+        raise TemplateFailed(f"template {exc.name or name}, line {exc.lineno}: {_redact(exc.message or 'syntax error', root)}",
+                             exc.filename or name) from None
+    except UndefinedError as exc:
+        raise TemplateFailed(f"{_where(exc, name)} uses something its data does not have: {_redact(exc.message or '', root)}",
+                             name, "Fix the template, or the view model it is given (cpcm/render/views.py).") from None
+    except SecurityError as exc:
+        raise TemplateFailed(f"{_where(exc, name)} was refused by the sandbox: {_redact(str(exc), root)}", name) from None
+    except Exception as exc:  # noqa: BLE001 - a filter given the wrong data, say: never the data in the message
+        raise TemplateFailed(f"{_where(exc, name)} failed ({type(exc).__name__})", name) from None
+
+
+_TEMPLATE_SUFFIXES = tuple(f".{ext}" for ext in (*FORMATS.values(), "j2", "css", "htm", "txt"))
+
+
+def _where(exc: BaseException, name: str) -> str:
+    """'template NAME, line N' from the traceback Jinja rewrites to point into templates."""
+    where, tb = None, exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(_TEMPLATE_SUFFIXES):
+            where = f"template {Path(filename).name}, line {tb.tb_lineno}"
+        tb = tb.tb_next
+    return where or f"template {name}"
+
+
+def _redact(message: str, root: Path | None) -> str:
+    texts = []
+    for folder in search_path(root):
+        for path in folder.iterdir():
+            if path.is_file():
+                texts.append(path.read_text(encoding="utf-8", errors="replace"))
+    source = "\n".join(texts)
+
+    def keep(match: re.Match) -> str:
+        quoted = match.group(1)
+        if re.fullmatch(r"[A-Za-z_]\w* object", quoted) or (quoted and quoted in source):
+            return match.group(0)
+        return "'…'"
+
+    return re.sub(r"'([^']*)'", keep, message)
 
 
 # -- filters: dates in words ---------------------------------------------------------------------

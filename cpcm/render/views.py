@@ -45,9 +45,6 @@ def first_name(name: str | None) -> str | None:
 
 
 # -- the plan's approval --------------------------------------------------------------------------
-STATES = ("approved", "in_force", "waiting", "rejected", "superseded")
-
-
 def approval_view(case: Case, plan_record: Record, names: Mapping[str, str] | None = None,
                   approval_required: bool = True) -> dict:
     """Whether this plan version is in force: approved, in force without approval (where the

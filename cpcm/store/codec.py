@@ -12,7 +12,12 @@ from cpcm.domain.records import HEADER
 
 
 def _str(representer: SafeRepresenter, value: str):
-    style = "|" if "\n" in value else None
+    if not value.replace("\n", "").replace("\t", "").isprintable():
+        # control characters, CR, NEL, line/paragraph separators...: a literal block or single
+        # quotes would write them raw (unreadable, or read back changed); double quotes escape them
+        style = '"'
+    else:
+        style = "|" if "\n" in value else None
     return representer.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 

@@ -7,7 +7,7 @@ something is due.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable
 
 from cpcm.clock import parse_datetime
@@ -52,8 +52,12 @@ class Deadline:
         }
 
 
+_zone: list = [timezone.utc]
+
+
 def _t(text: str | None) -> datetime | None:
-    return parse_datetime(text) if text else None
+    """A stored time (UTC) in the zone of `now`, so that 'the same day' is the worker's day."""
+    return parse_datetime(text).astimezone(_zone[0]) if text else None
 
 
 def _done(case: Case, events, since: str | None) -> bool:
@@ -70,7 +74,7 @@ def plan_in_force_at(case: Case, policy: Policy) -> str | None:
     return plan.get("at")
 
 
-def _initial_assessment(case: Case, policy: Policy) -> list[Deadline]:
+def _initial_assessment(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     start = case.cycle_start
     if case.status != "open" or not start or _done(case, ("assessment.initial", "assessment.comprehensive"), start):
         return []
@@ -81,7 +85,7 @@ def _initial_assessment(case: Case, policy: Policy) -> list[Deadline]:
                      policy.source("initial_assessment"), case.risk)]
 
 
-def _risk_response(case: Case, policy: Policy) -> list[Deadline]:
+def _risk_response(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     assessed = case.last("assessment.initial", case.cycle_start)
     if case.status != "open" or not assessed or not case.risk or _done(case, RESPONSES, assessed):
         return []
@@ -93,7 +97,7 @@ def _risk_response(case: Case, policy: Policy) -> list[Deadline]:
                      "(a follow-up, referral, plan or protection action)", policy.source("risk_response"), case.risk)]
 
 
-def _comprehensive_assessment(case: Case, policy: Policy) -> list[Deadline]:
+def _comprehensive_assessment(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     start = case.cycle_start
     if case.status != "open" or not start or _done(case, ("assessment.comprehensive",), start):
         return []
@@ -105,7 +109,7 @@ def _comprehensive_assessment(case: Case, policy: Policy) -> list[Deadline]:
                      policy.source("comprehensive_assessment"), case.risk)]
 
 
-def _case_plan(case: Case, policy: Policy) -> list[Deadline]:
+def _case_plan(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     assessed = case.last("assessment.comprehensive", case.cycle_start)
     if case.status != "open" or not assessed:
         return []
@@ -146,7 +150,7 @@ def _review(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     return [Deadline(case.id, "review", "case review", due, None, case.worker, rule, why, policy.source(rule), case.risk)]
 
 
-def _approvals(case: Case, policy: Policy) -> list[Deadline]:
+def _approvals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     items = []
     limit = policy.duration("approval_response", "limit")
     plan = case.plan
@@ -169,8 +173,8 @@ def _approvals(case: Case, policy: Policy) -> list[Deadline]:
     return items
 
 
-def _post_closure_visit(case: Case, policy: Policy) -> list[Deadline]:
-    closed = case.last("approval.closure")
+def _post_closure_visit(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    closed = case.last("closed")
     if case.status != "closed" or not closed or case.last("followup.post_closure", closed):
         return []
     limit = policy.duration("post_closure_visit", "limit")
@@ -191,14 +195,14 @@ def _turning_18(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     due = datetime.combine(birthday, time(0, 0), tzinfo=now.tzinfo)
     notice = policy.duration("turning_18", "notice")
     opens = due - (notice.after(due) - due)
-    if now < opens or case.last("continuation", opens.isoformat()):
+    if now < opens or case.last("continuation", opens.astimezone(timezone.utc).isoformat(timespec="seconds")):
         return []
     return [Deadline(case.id, "turning-18", f"turns {years}: propose closure (reached_18) or record why the case stays open", due,
                      None, case.worker, "turning_18", f"the child turns {years} on {birthday.isoformat()}",
                      policy.source("turning_18"), case.risk)]
 
 
-def _referrals(case: Case, policy: Policy) -> list[Deadline]:
+def _referrals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     if case.status != "open":
         return []
     from cpcm.workflow.durations import parse_duration
@@ -228,18 +232,36 @@ def _referrals(case: Case, policy: Policy) -> list[Deadline]:
     return items
 
 
+def _urgent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    """A follow-up that found the risk increased; a volunteer's concern for the assigned worker."""
+    if case.status != "open":
+        return []
+    items = []
+    increased = case.last("risk_increased")
+    if increased and not any(t > increased for t in case.events.get("risk_checked", ())):
+        items.append(Deadline(case.id, "risk-increased", "URGENT: the risk has increased: re-rate it and act", _t(increased), None,
+                              case.worker, "risk_response", "a follow-up found the risk increased; re-rate it (cpcm assess) and respond",
+                              policy.source("risk_response"), case.risk))
+    concern = case.last("concern")
+    if concern and not any(t > concern for t in case.events.get("followup", ()) if t != concern):
+        limit = policy.duration("volunteer_concern", "limit")
+        items.append(Deadline(case.id, "concern", "a concern reported at a follow-up: look into it", limit.after(_t(concern)), None,
+                              case.worker, "volunteer_concern", f"follow up a reported concern within {limit.words()}",
+                              policy.source("volunteer_concern"), case.risk))
+    return items
+
+
 RULES: tuple[Callable, ...] = (
-    _initial_assessment, _risk_response, _comprehensive_assessment, _case_plan, _approvals, _post_closure_visit, _referrals,
+    _initial_assessment, _risk_response, _comprehensive_assessment, _case_plan, _approvals, _post_closure_visit, _referrals, _urgent,
+    _review, _turning_18,
 )
-RULES_WITH_NOW: tuple[Callable, ...] = (_review, _turning_18)
 
 
 def deadlines(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     """Everything open on a case: what is due, when, for whom and why."""
+    _zone[0] = now.tzinfo or timezone.utc
     items: list[Deadline] = []
     for rule in RULES:
-        items += rule(case, policy)
-    for rule in RULES_WITH_NOW:
         items += rule(case, policy, now)
     return items
 

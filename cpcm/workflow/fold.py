@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Callable, Iterable
 
 from cpcm.domain.case import Case, Entry
-from cpcm.domain.records import Record
+from cpcm.domain.records import Record, utc
 from cpcm.workflow import transitions
 
 
@@ -47,7 +47,7 @@ def _followup(case: Case, record: Record) -> Case:
 def _plan(case: Case, record: Record) -> Case:
     version = (case.plan or {}).get("version", 0) + 1
     return replace(case, plan={
-        "record_id": record.id, "at": record.at, "by": record.by, "version": version,
+        "record_id": record.id, "at": utc(record.at), "by": record.by, "version": version,
         "reason": record.body.get("reason"), "closure_criteria": bool(record.body.get("closure_criteria")),
         "review_date": record.body.get("review_date"), "approved_at": None, "approved_by": None,
         "rejected_at": None,
@@ -59,20 +59,20 @@ def _decision(case: Case, record: Record) -> Case:
     approved = record.kind == "approval"
     if subject == "plan" and case.plan and target in (None, case.plan["record_id"]):
         key = "approved" if approved else "rejected"
-        plan = dict(case.plan, **{f"{key}_at": record.at})
+        plan = dict(case.plan, **{f"{key}_at": utc(record.at)})
         if approved:
             plan["approved_by"] = record.by
         return replace(case, plan=plan)
     if subject == "closure" and case.closure:
-        return replace(case, closure=dict(case.closure, decided_at=record.at, decided_by=record.by, approved=approved))
+        return replace(case, closure=dict(case.closure, decided_at=utc(record.at), decided_by=record.by, approved=approved))
     if subject == "transfer" and case.transfer_request:
-        return replace(case, transfer_request=dict(case.transfer_request, decided_at=record.at, decided_by=record.by,
+        return replace(case, transfer_request=dict(case.transfer_request, decided_at=utc(record.at), decided_by=record.by,
                                                    approved=approved))
     return case
 
 
 def _transfer_request(case: Case, record: Record) -> Case:
-    return replace(case, transfer_request={"record_id": record.id, "at": record.at, "by": record.by,
+    return replace(case, transfer_request={"record_id": record.id, "at": utc(record.at), "by": record.by,
                                            "to": record.body.get("to"), "decided_at": None, "approved": None})
 
 
@@ -81,7 +81,7 @@ def _review(case: Case, record: Record) -> Case:
 
 
 def _closure(case: Case, record: Record) -> Case:
-    return replace(case, closure={"record_id": record.id, "at": record.at, "by": record.by,
+    return replace(case, closure={"record_id": record.id, "at": utc(record.at), "by": record.by,
                                   "reason": record.body.get("reason"), "decided_at": None, "approved": None})
 
 
@@ -93,8 +93,8 @@ def _referral(case: Case, record: Record) -> Case:
     body = record.body
     entry = {
         "record_id": record.id, "ref": f"R{len(case.referrals) + 1}", "service": body.get("service"),
-        "sector": body.get("sector"), "need": body.get("need"), "urgent": bool(body.get("urgent")), "at": record.at,
-        "status": "sent", "status_at": record.at, "start": None, "expected_duration": None, "feedback": None,
+        "sector": body.get("sector"), "need": body.get("need"), "urgent": bool(body.get("urgent")), "at": utc(record.at),
+        "status": "sent", "status_at": utc(record.at), "start": None, "expected_duration": None, "feedback": None,
         "history": [{"status": "sent", "at": record.at, "by": record.by}],
         "plan_action": (body.get("plan_action") or {}).get("action"),
     }
@@ -106,7 +106,7 @@ def _referral_update(case: Case, record: Record) -> Case:
     updated = []
     for entry in case.referrals:
         if entry["record_id"] == body.get("referral"):
-            entry = dict(entry, status=body.get("status"), status_at=record.at,
+            entry = dict(entry, status=body.get("status"), status_at=utc(record.at),
                          history=list(entry["history"]) + [{"status": body.get("status"), "at": record.at, "by": record.by}])
             for key in ("start", "expected_duration", "feedback"):
                 if body.get(key):
@@ -140,8 +140,16 @@ def derived_events(record: Record, command: str) -> list[str]:
         extra.append("response")
     if command == "plan" and body.get("reason") == "reunification_done":
         extra.append("reunification")
-    if command == "followup" and body.get("risk_increased"):
+    if command.startswith("followup") and body.get("risk_increased") == "yes":
         extra.append("risk_increased")
+    if command.startswith("followup") and (body.get("risk") or body.get("visited_by") in ("professional", None)):
+        extra.append("risk_checked")
+    if command.startswith("assessment"):
+        extra.append("risk_checked")
+    if command.startswith("followup") and body.get("concern") == "yes":
+        extra.append("concern")
+    if command in ("approval.closure", "closure.immediate"):
+        extra.append("closed")
     return extra
 
 
@@ -160,7 +168,7 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
         if after is not None:
             case = replace(case, stage=after, status=transitions.status_of(after))
         for event in [command, *derived_events(record, command)]:
-            events.setdefault(event, []).append(record.at)
+            events.setdefault(event, []).append(utc(record.at))
         history.append(Entry(record.id, record.kind, record.at, record.recorded_at, record.by))
     return replace(case, history=tuple(history), events={k: tuple(v) for k, v in events.items()},
                    anomalies=tuple(anomalies), stage=case.stage or "registered")

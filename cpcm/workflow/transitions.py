@@ -52,6 +52,7 @@ _allow(["closure_requested"], "referral_update")
 _allow(["closure_requested"], "review")
 # closing, transferring, reopening
 _allow(_ACTIVE, "closure", "closure_requested")
+_allow(_ACTIVE, "closure.immediate", "closed")  # where the policy needs no approval
 _allow(["closure_requested"], "approval.closure", "closed")
 _allow(["closure_requested"], "rejection.closure", "implementation")
 _allow(_ACTIVE + ("closure_requested",), "transfer", "transferred")
@@ -59,6 +60,11 @@ _allow(["closed", "transferred"], "reopen", "reopened")
 _allow(["closed", "transferred"], "note")
 _allow(["closed"], "followup.post_closure")
 _allow(["transferred"], "transfer_ack")
+# taking a case in from another agency (cpcm receive): the imported records put the case at the
+# stage it had there, and it stays at that stage, so plan, review and referral clocks run on; a
+# closure the other agency had requested does not travel with the case
+_allow(_ACTIVE, "transfer_in")
+_allow(["closure_requested"], "transfer_in", "implementation")
 
 COMMANDS = tuple(sorted({command for _, command in TABLE}))
 
@@ -71,6 +77,8 @@ def command_of(kind: str, body: dict) -> str:
         return f"{kind}.{body.get('subject', 'plan')}"
     if kind == "followup" and body.get("purpose") == "post_closure":
         return "followup.post_closure"
+    if kind == "closure" and body.get("immediate"):
+        return "closure.immediate"
     return kind
 
 

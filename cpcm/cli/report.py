@@ -1,0 +1,352 @@
+"""cpcm report / cpcm export: management reports and case data for analysis or a national system.
+
+Reports are built from every case you can read, each decrypted once (through the local
+summary cache), by the pure functions in cpcm.reports, and rendered with the sandboxed Jinja
+environment of cpcm.render.env from `templates/reports/<report>.<format>`.
+
+Files: `--out` writes the caseload and timeliness reports age-encrypted to you (and any
+--recipient) unless --plaintext is given; the statistics report holds no case-level data and
+is written as it is unless --recipient is given. An export is always encrypted to the named
+recipients unless --plaintext says otherwise, and identifying fields leave only for cases
+with consent for sharing with the receiving agency.
+"""
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from cpcm.cli.common import IdentityOpt, JsonOpt, RepoOpt, open_ctx, print_json, print_table, report_problems, say, stdout_is_terminal, warn
+
+FORMATS = ("md", "html", "csv", "json")
+SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".csv": "csv", ".json": "json"}
+SHAREABLE = ("statistics",)  # reports with no case-level data: may be written as plain files
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("report")
+    def report(
+        kind: str = typer.Argument(..., help="caseload, timeliness or statistics."),
+        from_: Optional[str] = typer.Option(None, "--from", help="First day of the period (YYYY-MM-DD; default: the first day of the month 11 months ago).", show_default=False),
+        to: Optional[str] = typer.Option(None, "--to", help="Last day of the period (YYYY-MM-DD; default: today).", show_default=False),
+        format_: Optional[str] = typer.Option(None, "--format", help="md, html (printable, with charts), csv or json; default: tables on the terminal, or from the --out file's name.", show_default=False),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of printing (age-encrypted to you, except the statistics report).", show_default=False),
+        plaintext: bool = typer.Option(False, "--plaintext", help="With --out: write the caseload or timeliness report unencrypted (it names workers)."),
+        recipient: List[str] = typer.Option([], "--recipient", "-r", help="With --out: also encrypt to this age recipient (age1...) or team member id (repeat); for statistics, encrypt at all."),
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """Management reports over every case you can read: the caseload per worker (a snapshot
+        now), the timeliness of each clock of the policy, and statistics safe to share outside
+        the agency (counts by sex, age band and disability; small counts hidden).
+
+        Example: cpcm report caseload
+        Example: cpcm report timeliness --from 2026-01-01 --to 2026-06-30 --format html --out timeliness.html.age
+        Example: cpcm report statistics --from 2026-07-01 --to 2026-09-30 --format html --out county-q3.html
+        """
+        from cpcm import reports, service
+        from cpcm.errors import UsageError
+
+        if kind not in reports.REPORTS:
+            raise UsageError(f"no report '{kind}'", f"Reports: {', '.join(reports.REPORTS)}.")
+        fmt = "json" if json_out and format_ is None else _format(format_, out)
+        if out is None and (recipient or plaintext):
+            raise UsageError(f"{'--recipient' if recipient else '--plaintext'} needs --out FILE", "Without --out the report is printed.")
+        if plaintext and recipient:
+            raise UsageError("--plaintext and --recipient do not go together", "Recipients are for an encrypted file.")
+        if out is not None and fmt is None:
+            fmt = "md"
+        ctx = open_ctx(repo, identity)
+        ctx.need_worker()
+        start, end = _period(from_, to, ctx.now.date())
+        if kind == "caseload" and (from_ or to):
+            warn("the caseload report is a snapshot now: --from and --to are not used")
+        cases = list(service.load_cases(ctx).values())
+        view = build(ctx, kind, cases, start, end)
+        if fmt is None:
+            print_tables(view)
+        else:
+            text = render(ctx, kind, fmt, view)
+            if out is None:
+                sys.stdout.write(text)
+            else:
+                encrypt = bool(recipient) if kind in SHAREABLE else not plaintext
+                path, encrypted, readers = write_file(ctx, out, text.encode("utf-8"), encrypt, recipient, include_self=True)
+                _said_written(path, encrypted, readers, kind in SHAREABLE)
+                if json_out:
+                    print_json({"report": kind, "format": fmt, "out": str(path), "encrypted": encrypted})
+        report_problems(ctx)
+
+    @app.command("export")
+    def export(
+        format_: str = typer.Option(..., "--format", help="csv or json."),
+        out: Path = typer.Option(..., "--out", "-o", help="The file to write."),
+        recipient: List[str] = typer.Option([], "--recipient", "-r", help="Encrypt to this age recipient (age1...) or team member id (repeat); required unless --plaintext."),
+        plaintext: bool = typer.Option(False, "--plaintext", help="Write the file unencrypted (it holds case data: keep it safe)."),
+        fields: Optional[str] = typer.Option(None, "--fields", help="Fields, comma-separated, or 'all' (default: every field that does not identify the child; see docs/commands/reports.md).", show_default=False),
+        agency: Optional[str] = typer.Option(None, "--agency", help="Who receives the export (a service id): needed for identifying fields, which leave only for cases with consent for sharing with it.", show_default=False),
+        primero: bool = typer.Option(False, "--primero", help="Primero (CPIMS+) column names and values (docs/primero-mapping.md)."),
+        status: Optional[str] = typer.Option(None, "--status", help="Only cases with this status: open, closed or transferred.", show_default=False),
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """Export case data, one row per case, for the agency's own analysis or a national
+        system: encrypted to the named recipient unless --plaintext. Identifying fields (name,
+        date of birth, location, caregiver, contact) need consent for sharing with --agency;
+        cases without it are left out and counted.
+
+        Example: cpcm export --format csv --recipient age1... --out cases.csv.age
+        Example: cpcm export --format csv --primero --agency county-cpims --recipient age1... --out primero.csv.age
+        Example: cpcm export --format json --fields case_id,status,risk,sex,age_band --plaintext --out ~/analysis.json
+        """
+        from cpcm import service
+        from cpcm.errors import CannotDecrypt, Corrupt, Refused, UsageError
+        from cpcm.reports import export as export_mod
+        from cpcm.workflow.fold import fold
+
+        fmt = format_.strip().lower()
+        if fmt not in ("csv", "json"):
+            raise UsageError(f"--format: '{format_}' is not one of: csv, json")
+        if not plaintext and not recipient:
+            raise UsageError("an export is encrypted to a named recipient: give --recipient AGE1... (or a team member id)",
+                             "Or write it unencrypted with --plaintext, if you must; it holds case data.")
+        if plaintext and recipient:
+            raise UsageError("--plaintext and --recipient do not go together", "Recipients are for an encrypted file.")
+        if status and status not in ("open", "closed", "transferred"):
+            raise UsageError(f"--status: '{status}' is not one of: open, closed, transferred")
+        try:
+            chosen = export_mod.parse_fields(fields, primero)
+        except ValueError as exc:
+            raise UsageError(f"--fields: {exc}") from None
+        identifying = [f for f in chosen if f in export_mod.IDENTIFYING]
+        if identifying and not agency:
+            raise UsageError(f"--agency is needed: {', '.join(identifying)} identify the child, and leave only for cases with "
+                             "consent for sharing with the receiving agency",
+                             "Name the agency (a service id), or leave those fields out with --fields.")
+        ctx = open_ctx(repo, identity)
+        worker = ctx.need_worker()
+        cases, left_out = [], 0
+        if identifying:
+            # each case read once: the same records give the fold and the consent check
+            for case_id in ctx.store.case_ids():
+                if worker.id not in ctx.store.recipients(case_id):
+                    continue
+                try:
+                    records = service.load_records(ctx, case_id)
+                except (Corrupt, CannotDecrypt) as exc:
+                    ctx.problems.append(exc)
+                    continue
+                case = fold(case_id, records)
+                if status and case.status != status:
+                    continue
+                try:
+                    service.check_consent(ctx, case_id, "sharing", agency, records)
+                except Refused:
+                    left_out += 1
+                    continue
+                cases.append(case)
+        else:
+            cases = [c for c in service.load_cases(ctx).values() if not status or c.status == status]
+        cases.sort(key=lambda c: (c.registered_at or "", c.id))
+        rows = [export_mod.row(c, chosen, ctx.now) for c in cases]
+        if primero:
+            rows = [export_mod.primero_row(r) for r in rows]
+        columns = list(rows[0]) if rows else [export_mod.PRIMERO_COLUMNS[f] for f in chosen] if primero else chosen
+        if primero and "risk" in chosen and "urgent_protection_concern" not in columns:
+            columns.append("urgent_protection_concern")
+        data = _export_bytes(fmt, columns, rows, ctx, agency, primero)
+        path, encrypted, readers = write_file(ctx, out, data, not plaintext, recipient, include_self=False)
+        if encrypted:
+            say(f"exported {len(rows)} case(s) to {path}: age-encrypted to {readers} recipient{'s' if readers > 1 else ''} "
+                "(you read it only if you named yourself)")
+        else:
+            warn(f"exported {len(rows)} case(s) to {path} unencrypted: it holds case data; keep it safe and delete it when done")
+        if left_out:
+            say(f"left out {left_out} case(s) without valid consent for sharing with {agency} "
+                f"(cpcm consent CASE --purpose sharing --agency {agency} ..., or a supervisor's override)")
+        if json_out:
+            print_json({"out": str(path), "encrypted": encrypted, "cases": len(rows), "left_out_without_consent": left_out,
+                        "fields": columns})
+        report_problems(ctx)
+
+
+# -- building and rendering ----------------------------------------------------------------------
+def build(ctx, kind: str, cases: list, start: date, end: date) -> dict:
+    """The report's view model, with what the templates show about where it comes from."""
+    from cpcm import reports
+
+    if kind == "caseload":
+        view = reports.caseload(cases, ctx.team, ctx.policy, ctx.now)
+    elif kind == "timeliness":
+        view = reports.timeliness(cases, ctx.policy, start, end, ctx.now)
+    else:
+        view = reports.statistics(cases, ctx.policy, start, end)
+    total = len(ctx.store.case_ids())
+    coverage = (f"All {total} cases of the repository" if len(cases) == total
+                else f"The {len(cases)} cases you can read, of {total} in the repository")
+    meta = {"agency": {"code": ctx.config.agency_code, "name": ctx.config.agency_name},
+            "generated_at": ctx.now.isoformat(timespec="minutes"), "coverage": coverage,
+            "cases_read": len(cases), "cases_in_repository": total}
+    if kind not in SHAREABLE:
+        meta["generated_by"] = ctx.worker.id  # statistics name no worker
+    view["meta"] = meta
+    return view
+
+
+def render(ctx, kind: str, fmt: str, view: dict) -> str:
+    """The report in `fmt` from templates/reports/ (an agency's .cpcm/templates/reports/ first)."""
+    from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError
+    from jinja2.exceptions import SecurityError, TemplateError
+
+    from cpcm.errors import NotFound
+    from cpcm.render import env as env_mod
+
+    environment = env_mod.environment(ctx.root)
+    environment.filters.update({"csv_row": csv_row, "json": to_json})
+    name = f"reports/{kind}.{fmt}"
+    try:
+        text = environment.get_template(name).render(view=view)
+    except TemplateNotFound as exc:
+        raise NotFound(f"no template {exc.name}", f"Report templates are in {', '.join(str(p / 'reports') for p in env_mod.search_path(ctx.root))}.") from None
+    except TemplateSyntaxError as exc:
+        raise env_mod.TemplateFailed(f"template {exc.name or name}, line {exc.lineno}: {exc.message}", exc.filename or name) from None
+    except UndefinedError as exc:
+        raise env_mod.TemplateFailed(f"template {name} uses something the report does not have: {exc.message}", name) from None
+    except SecurityError as exc:
+        raise env_mod.TemplateFailed(f"template {name} was refused by the sandbox: {exc}", name) from None
+    except TemplateError as exc:
+        raise env_mod.TemplateFailed(f"template {name}: {type(exc).__name__}", name) from None
+    return text if text.endswith("\n") else text + "\n"
+
+
+def csv_row(values) -> str:
+    """One CSV line (RFC 4180 quoting), cells as cpcm writes them in exports."""
+    import csv
+    import io
+
+    from cpcm.reports.export import csv_value
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow([csv_value(v) for v in values])
+    return buffer.getvalue()
+
+
+def to_json(value) -> str:
+    import json
+
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def print_tables(view: dict) -> None:
+    """Each table of the view: rich tables on a terminal, '# title' and tab-separated text
+    otherwise."""
+    for table in view["tables"]:
+        if not stdout_is_terminal():
+            print(f"# {table['title']}")
+        print_table(table["columns"], table["rows"], title=table["title"])
+        if table.get("note"):
+            say(table["note"])
+        if not stdout_is_terminal():
+            print()
+    if view.get("legend"):
+        for mark, meaning in view["legend"].items():
+            say(f"{mark}: {meaning}")
+
+
+# -- options -----------------------------------------------------------------------------------
+def _format(option: str | None, out: Path | None) -> str | None:
+    from cpcm.errors import UsageError
+
+    if option is not None:
+        fmt = option.strip().lower()
+        if fmt not in FORMATS:
+            raise UsageError(f"--format: '{option}' is not one of: {', '.join(FORMATS)}")
+        return fmt
+    if out is None:
+        return None
+    name = out.name.lower()
+    if name.endswith(".age"):
+        name = name[:-4]
+    return SUFFIXES.get(Path(name).suffix)
+
+
+def _period(start: str | None, end: str | None, today: date) -> tuple[date, date]:
+    """--from and --to as dates; by default the twelve calendar months up to today."""
+    from cpcm.clock import parse_datetime
+    from cpcm.errors import UsageError
+
+    last = parse_datetime(end, "--to").date() if end else today
+    if start:
+        first = parse_datetime(start, "--from").date()
+    else:
+        index = last.year * 12 + last.month - 1 - 11
+        first = date(index // 12, index % 12 + 1, 1)
+    if first > last:
+        raise UsageError(f"--from {first} is after --to {last}")
+    return first, last
+
+
+# -- writing -----------------------------------------------------------------------------------
+def write_file(ctx, out: Path, data: bytes, encrypt: bool, extra: list[str], include_self: bool) -> tuple[Path, bool, int]:
+    """Write atomically (mode 600): age-encrypted to the recipients (team ids or age1 keys; the
+    acting worker too with `include_self`), or plain when `encrypt` is false, never inside the
+    casefile repository. Returns (path, encrypted, number of recipients)."""
+    from cpcm.crypto import cipher
+    from cpcm.errors import Refused, UsageError
+    from cpcm.store import atomic
+
+    path = out.expanduser().resolve()
+    if path.is_dir():
+        raise UsageError(f"--out: {out} is a folder", "Give a file name, e.g. --out report.html.age")
+    if not encrypt:
+        if path.is_relative_to(ctx.root.resolve()):
+            raise Refused("a plaintext file is never written inside the casefile repository",
+                          "Write it somewhere else (--out ~/report.html), or encrypt it.", rule="plaintext-in-repository")
+        atomic.write(path, data, mode=0o600)
+        return path, False, 0
+    recipients = [ctx.need_worker().recipient] if include_self else []
+    for value in extra:
+        member = ctx.team.get(value.strip())
+        if member is not None:
+            recipients.append(member.recipient)
+            continue
+        try:
+            cipher.parse_recipient(value)
+        except ValueError as exc:
+            raise UsageError(f"--recipient: {exc}", "Give an age recipient (age1...) or a team member's id.") from None
+        recipients.append(value.strip())
+    recipients = list(dict.fromkeys(recipients))
+    atomic.write(path, cipher.encrypt(data, recipients), mode=0o600)
+    return path, True, len(recipients)
+
+
+def _said_written(path: Path, encrypted: bool, readers: int, shareable: bool) -> None:
+    if encrypted:
+        others = f" and {readers - 1} other recipient{'s' if readers > 2 else ''}" if readers > 1 else ""
+        say(f"wrote {path}: age-encrypted to you{others}")
+        say(f"  read it with: age -d -i YOUR-IDENTITY-FILE {path}")
+    elif shareable:
+        say(f"wrote {path} (counts only, small counts hidden: safe to share)")
+    else:
+        warn(f"wrote {path} unencrypted: it names workers and their caseloads; keep it within the agency")
+
+
+def _export_bytes(fmt: str, columns: list[str], rows: list[dict], ctx, agency: str | None, primero: bool) -> bytes:
+    import csv
+    import io
+    import json
+
+    from cpcm.reports.export import csv_value
+
+    if fmt == "json":
+        document = {"format": "primero-case-export" if primero else "cpcm-case-export", "version": 1,
+                    "agency": ctx.config.agency_code, "exported_at": ctx.now.isoformat(timespec="seconds"),
+                    "shared_with": agency, "fields": columns, "cases": rows}
+        return (json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_value(row.get(c)) for c in columns])
+    return buffer.getvalue().encode("utf-8")

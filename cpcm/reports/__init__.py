@@ -1,0 +1,26 @@
+"""Management reports: pure aggregations over folded cases, the team and the policy.
+
+Each report is one function that takes cases (already folded and decrypted by the caller),
+the policy and the dates, and returns a plain dict: the view model its templates render
+(`templates/reports/<report>.<format>`). No I/O here, no clock: `now` is an argument.
+
+- `caseload(cases, team, policy, now)`: open cases per worker against the cap, by stage and
+  risk, approvals waiting for supervisors, overdue items per worker.
+- `timeliness(cases, policy, start, end, now)`: each clock of the policy, how often it was met.
+- `statistics(cases, policy, start, end)`: counts safe to share outside the agency (no names,
+  no case IDs, no worker ids; small cells suppressed).
+
+Every view carries `tables` (titled rows for the terminal, Markdown and CSV) and `charts`
+(bars for the HTML report). Adding a report is a function here and its templates.
+
+Must not import: service, store, crypto, cli, render (reports take data and return data).
+"""
+from __future__ import annotations
+
+from cpcm.reports.caseload import caseload
+from cpcm.reports.statistics import statistics
+from cpcm.reports.timeliness import timeliness
+
+REPORTS = ("caseload", "timeliness", "statistics")
+
+__all__ = ["REPORTS", "caseload", "statistics", "timeliness"]

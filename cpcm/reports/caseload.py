@@ -1,0 +1,152 @@
+"""Caseload: a snapshot at `now` of who holds which open cases, against the policy's cap, and
+what is overdue or waiting for a supervisor (Primero's caseload and overdue-tasks dashboards;
+ESARO §6 workforce). Worker ids and counts only; nothing about a child."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Iterable
+
+from cpcm.clock import parse_datetime
+from cpcm.domain.case import Case
+from cpcm.domain.team import Team
+from cpcm.reports.common import NOT_RATED, RISK_ORDER, chart, table
+from cpcm.workflow.deadlines import SUPERVISORS, deadlines, soon_window
+from cpcm.workflow.policy import Policy
+from cpcm.workflow.transitions import STAGES
+
+OPEN_STAGES = tuple(s for s in STAGES if s not in ("closed", "transferred"))
+UNASSIGNED = "(unassigned)"
+# the worker's own clocks, in the order of the case-management steps
+OVERDUE_CODES = ("initial-assessment", "risk-response", "comprehensive-assessment", "case-plan", "review",
+                 "referral-feedback", "referral-follow-up", "referral-outcome", "post-closure-visit", "turning-18")
+APPROVALS = (("plan-approval", "plan"), ("closure-approval", "closure"), ("transfer-approval", "transfer"))
+
+
+def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime) -> dict:
+    """Open cases per worker by stage and risk, against the cap; overdue items per worker;
+    approvals waiting for supervisors."""
+    cases = list(cases)
+    cap, warn_from = int(policy.get("caseload", "cap")), int(policy.get("caseload", "warn_from"))
+    soon = soon_window(policy, now)
+    risks = tuple(policy.risk_levels) if "risk_levels" in policy.rules else RISK_ORDER
+    open_cases = [c for c in cases if c.status == "open"]
+
+    pairs = [(case, item) for case in cases for item in deadlines(case, policy, now)]
+    items = [item for _, item in pairs]
+    overdue = [i for i in items if i.owner != SUPERVISORS and i.state(now, soon) == "overdue"]
+    missed = [i for i in items if i.owner != SUPERVISORS and i.state(now, soon) == "target_missed"]
+    waiting = [i for i in items if i.owner == SUPERVISORS]
+    asked = {(case.id, item.code): _requested_at(case, item.code) for case, item in pairs if item.owner == SUPERVISORS}
+
+    holders = {c.worker or UNASSIGNED for c in open_cases} | {i.owner or UNASSIGNED for i in overdue}
+    caseworkers = {w.id for w in team.active if w.has_role("caseworker")}
+    worker_ids = sorted(holders | caseworkers, key=lambda w: (w == UNASSIGNED, w))
+    workers = []
+    for worker_id in worker_ids:
+        mine = [c for c in open_cases if (c.worker or UNASSIGNED) == worker_id]
+        member = team.get(worker_id, include_removed=True)
+        count = len(mine)
+        if worker_id == UNASSIGNED or (member is not None and not member.has_role("caseworker")):
+            state = "no_cap"  # only caseworkers have a cap
+        elif count > cap:
+            state = "over_cap"
+        elif count >= warn_from:
+            state = "near_cap"
+        else:
+            state = "ok"
+        by_code = Counter(i.code for i in overdue if (i.owner or UNASSIGNED) == worker_id)
+        workers.append({
+            "worker": worker_id,
+            "active": bool(member and member.active),
+            "roles": list(member.roles) if member else [],
+            "open": count,
+            "cap": cap if state != "no_cap" else None,
+            "state": state,
+            "by_stage": {s: sum(1 for c in mine if c.stage == s) for s in OPEN_STAGES},
+            "by_risk": {r: sum(1 for c in mine if c.risk == r) for r in risks} | {NOT_RATED: sum(1 for c in mine if c.risk not in risks)},
+            "overdue": {code: by_code.get(code, 0) for code in OVERDUE_CODES},
+            "overdue_total": sum(by_code.values()),
+            "target_missed": sum(1 for i in missed if (i.owner or UNASSIGNED) == worker_id),
+        })
+
+    limit = policy.duration("approval_response", "limit")
+    approvals = []
+    for code, subject in APPROVALS:
+        mine = [i for i in waiting if i.code == code]
+        since = [asked[(i.case_id, i.code)] for i in mine if asked.get((i.case_id, i.code))]
+        oldest = max(((now - parse_datetime(t)).total_seconds() / 86400 for t in since), default=None)
+        approvals.append({"subject": subject, "waiting": len(mine), "overdue": sum(1 for i in mine if now > i.due),
+                          "oldest_days": round(oldest, 1) if oldest is not None else None})
+    supervisors = []
+    for member in team.active:
+        if not member.has_role("supervisor", "manager"):
+            continue
+        theirs = [i for i in waiting if i.requested_by != member.id]
+        supervisors.append({"worker": member.id, "can_decide": len(theirs), "overdue": sum(1 for i in theirs if now > i.due)})
+
+    totals = {
+        "open": len(open_cases),
+        "unassigned": sum(1 for c in open_cases if not c.worker),
+        "by_stage": {s: sum(1 for c in open_cases if c.stage == s) for s in OPEN_STAGES},
+        "by_risk": {r: sum(1 for c in open_cases if c.risk == r) for r in risks} | {NOT_RATED: sum(1 for c in open_cases if c.risk not in risks)},
+        "overdue": len(overdue),
+        "approvals_waiting": len(waiting),
+    }
+    view = {
+        "report": "caseload",
+        "title": "Caseload",
+        "as_of": now.isoformat(timespec="minutes"),
+        "policy": {"profile": policy.profile, "cap": cap, "warn_from": warn_from, "source": policy.source("caseload"),
+                   "approval_response": limit.words()},
+        "workers": workers,
+        "approvals": approvals,
+        "supervisors": supervisors,
+        "totals": totals,
+    }
+    view["tables"] = _tables(view, risks)
+    view["charts"] = _charts(view, risks)
+    return view
+
+
+def _requested_at(case: Case, code: str) -> str | None:
+    request = {"plan-approval": case.plan, "closure-approval": case.closure, "transfer-approval": case.transfer_request}.get(code)
+    return (request or {}).get("at")
+
+
+def _tables(view: dict, risks: tuple[str, ...]) -> list[dict]:
+    workers, totals = view["workers"], view["totals"]
+    shown_stages = [s for s in OPEN_STAGES if totals["by_stage"][s]] or list(OPEN_STAGES[:1])
+    shown_codes = [c for c in OVERDUE_CODES if any(w["overdue"][c] for w in workers)]
+    cap = view["policy"]["cap"]
+    return [
+        table("workers", f"Open cases per worker (cap {cap}, warning from {view['policy']['warn_from']})",
+              ["worker", "open", "cap", "state", *risks, "not rated", "overdue", "target missed"],
+              [[w["worker"], w["open"], w["cap"] if w["cap"] is not None else "", w["state"].replace("_", " "),
+                *[w["by_risk"][r] for r in (*risks, NOT_RATED)], w["overdue_total"], w["target_missed"]] for w in workers]
+              + [["total", totals["open"], "", "", *[totals["by_risk"][r] for r in (*risks, NOT_RATED)], totals["overdue"],
+                  sum(w["target_missed"] for w in workers)]]),
+        table("stages", "Open cases per worker by stage", ["worker", *[s.replace("_", " ") for s in shown_stages]],
+              [[w["worker"], *[w["by_stage"][s] for s in shown_stages]] for w in workers if w["open"]]
+              + [["total", *[totals["by_stage"][s] for s in shown_stages]]]),
+        table("overdue", "Overdue items per worker", ["worker", *shown_codes, "total"],
+              [[w["worker"], *[w["overdue"][c] for c in shown_codes], w["overdue_total"]] for w in workers if w["overdue_total"]],
+              note="" if shown_codes else "Nothing is overdue."),
+        table("approvals", f"Waiting for a supervisor (answer within {view['policy']['approval_response']})",
+              ["approval", "waiting", "overdue", "oldest (days)"],
+              [[a["subject"], a["waiting"], a["overdue"], "" if a["oldest_days"] is None else a["oldest_days"]] for a in view["approvals"]]),
+        table("supervisors", "Approvals each supervisor or manager can decide (not their own requests)",
+              ["supervisor", "can decide", "overdue"], [[s["worker"], s["can_decide"], s["overdue"]] for s in view["supervisors"]]),
+    ]
+
+
+def _charts(view: dict, risks: tuple[str, ...]) -> list[dict]:
+    cap = view["policy"]["cap"]
+    return [
+        chart("caseload", "Open cases per worker", [{"label": w["worker"], "value": w["open"], "text": str(w["open"]),
+                                                      "state": w["state"]} for w in view["workers"]],
+              unit="cases", reference={"label": f"cap {cap}", "value": cap}),
+        chart("risk", "Open cases by risk level", [{"label": r.replace("_", " "), "value": view["totals"]["by_risk"][r],
+                                                    "text": str(view["totals"]["by_risk"][r]), "state": r}
+                                                   for r in (*risks, NOT_RATED)], unit="cases"),
+    ]

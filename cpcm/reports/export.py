@@ -1,0 +1,148 @@
+"""Case data for the agency's own analysis or a national system (`cpcm export`): one row per
+case from the folded case, and the mapping to Primero's case export columns
+(docs/primero-mapping.md). Pure: the CLI reads the cases, checks consent and writes the file.
+
+Identifying fields (the child's names and date of birth, where the child lives, the
+caregiver, how to reach them) leave the agency only for cases with valid consent for
+sharing with the receiving agency; the CLI checks that.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable, Iterable, Mapping
+
+from cpcm.domain.case import Case
+from cpcm.reports.common import age_band
+
+LIST_SEPARATOR = ";"
+
+
+def _date(value: str | None) -> str | None:
+    return value[:10] if value else None
+
+
+def _last(case: Case, event: str) -> str | None:
+    return _date(case.last(event))
+
+
+FIELDS: dict[str, tuple[Callable[[Case, datetime], Any], bool, str]] = {
+    # name: (value, identifying, what it is)
+    "case_id": (lambda c, now: c.id, False, "the case ID (random; not derived from the child)"),
+    "status": (lambda c, now: c.status, False, "open, closed or transferred"),
+    "stage": (lambda c, now: c.stage, False, "the step of the case-management process"),
+    "risk": (lambda c, now: c.risk, False, "current risk level"),
+    "worker": (lambda c, now: c.worker, False, "assigned worker id"),
+    "registered_at": (lambda c, now: _date(c.registered_at), False, "registration date"),
+    "sex": (lambda c, now: c.child.get("sex"), False, "female, male, other or unknown"),
+    "age": (lambda c, now: c.age_on(now.date()), False, "age in years today"),
+    "age_band": (lambda c, now: age_band(c.age_on(now.date())), False, "0-4, 5-9, 10-14, 15-17, 18+ or unknown"),
+    "age_estimated": (lambda c, now: (not c.child.get("date_of_birth")) and c.child.get("age_estimate") is not None, False,
+                      "true when the age comes from an estimate, not a date of birth"),
+    "disability": (lambda c, now: c.child.get("disability"), False, "yes, no or unknown"),
+    "concerns": (lambda c, now: list(c.concerns), False, "protection concerns at registration"),
+    "closure_reason": (lambda c, now: (c.closure or {}).get("reason") if c.status == "closed" else None, False,
+                       "why the case was closed"),
+    "closed_at": (lambda c, now: _last(c, "approval.closure") if c.status == "closed" else None, False, "closure date"),
+    "reopened": (lambda c, now: len(c.events.get("reopen", ())), False, "how many times the case was reopened"),
+    "transferred_at": (lambda c, now: _last(c, "transfer") if c.status == "transferred" else None, False,
+                       "date of the transfer to another agency"),
+    "plan_version": (lambda c, now: (c.plan or {}).get("version"), False, "latest case plan version"),
+    "plan_at": (lambda c, now: _date((c.plan or {}).get("at")), False, "date of the latest case plan"),
+    "plan_approved_at": (lambda c, now: _date((c.plan or {}).get("approved_at")), False, "date it was approved"),
+    "referrals": (lambda c, now: len(c.referrals), False, "number of referrals made"),
+    "last_activity": (lambda c, now: _date(c.last_at), False, "date of the latest record"),
+    "name": (lambda c, now: c.child.get("name"), True, "the child's name"),
+    "other_names": (lambda c, now: c.child.get("other_names"), True, "other names or nickname"),
+    "date_of_birth": (lambda c, now: c.child.get("date_of_birth"), True, "date of birth, when known"),
+    "location": (lambda c, now: c.location, True, "where the child lives"),
+    "caregiver_name": (lambda c, now: c.caregiver_name, True, "the main caregiver's name"),
+    "contact": (lambda c, now: c.contact, True, "how to reach the child or caregiver"),
+}
+IDENTIFYING = tuple(name for name, (_, identifying, _) in FIELDS.items() if identifying)
+DEFAULT_FIELDS = tuple(name for name in FIELDS if name not in IDENTIFYING)
+
+# cpcm field -> Primero (CPIMS+) case field (peers.md §1.2-1.3); cpcm_* where Primero has none
+PRIMERO_COLUMNS: dict[str, str] = {
+    "case_id": "case_id_display",
+    "status": "status",
+    "stage": "cpcm_stage",
+    "risk": "risk_level",
+    "worker": "owned_by",
+    "registered_at": "registration_date",
+    "sex": "sex",
+    "age": "age",
+    "age_band": "cpcm_age_band",
+    "age_estimated": "estimated",
+    "disability": "cpcm_disability",
+    "concerns": "protection_concerns",
+    "closure_reason": "closure_reason",
+    "closed_at": "date_closure",
+    "reopened": "case_status_reopened",
+    "transferred_at": "cpcm_transferred_at",
+    "plan_version": "cpcm_plan_version",
+    "plan_at": "date_case_plan",
+    "plan_approved_at": "case_plan_approved_date",
+    "referrals": "cpcm_referrals",
+    "last_activity": "cpcm_last_activity",
+    "name": "name",
+    "other_names": "name_other",
+    "date_of_birth": "date_of_birth",
+    "location": "address_current",
+    "caregiver_name": "name_caregiver",
+    "contact": "telephone_current",
+}
+PRIMERO_FIELDS = tuple(PRIMERO_COLUMNS)
+# Primero's risk lookup is high/medium/low; 'immediate' becomes high plus the urgent flag
+PRIMERO_RISK = {"immediate": "high", "high": "high", "medium": "medium", "low": "low"}
+# the protection concerns whose Primero value is known (peers.md §1.3); the others keep cpcm's code
+PRIMERO_CONCERNS = {"trafficking": "trafficked_smuggled", "associated_with_armed_groups": "caafag",
+                    "street_connected": "street_child", "child_headed_household": "child_headed_household",
+                    "physical_abuse": "physically_or_mentally_abused", "emotional_abuse": "physically_or_mentally_abused"}
+
+
+def parse_fields(text: str | None, primero: bool = False) -> list[str]:
+    """The fields asked for ('a,b,c'; 'all'; default: every non-identifying field, or with
+    `primero` every field Primero has a column for); ValueError naming an unknown one."""
+    if not text:
+        return list(PRIMERO_FIELDS if primero else DEFAULT_FIELDS)
+    wanted = [f.strip() for f in text.split(",") if f.strip()]
+    if wanted == ["all"]:
+        return list(FIELDS)
+    unknown = [f for f in wanted if f not in FIELDS]
+    if unknown:
+        raise ValueError(f"no field '{unknown[0]}'; fields: {', '.join(FIELDS)}")
+    return list(dict.fromkeys(wanted))
+
+
+def row(case: Case, fields: Iterable[str], now: datetime) -> dict[str, Any]:
+    return {name: FIELDS[name][0](case, now) for name in fields}
+
+
+def primero_row(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A row with Primero's column names and, where they differ, its values."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        column = PRIMERO_COLUMNS[name]
+        if name == "risk":
+            out[column] = PRIMERO_RISK.get(value, value) if value else value
+            out["urgent_protection_concern"] = value == "immediate"
+        elif name == "concerns":
+            out[column] = list(dict.fromkeys(PRIMERO_CONCERNS.get(c, c) for c in value or ()))
+        elif name == "reopened":
+            out[column] = bool(value)
+        else:
+            out[column] = value
+    return out
+
+
+def csv_value(value: Any) -> str:
+    """A cell: lists joined with ';', booleans as true/false, nothing as empty; text that a
+    spreadsheet would run as a formula gets a leading apostrophe."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        value = LIST_SEPARATOR.join(str(v) for v in value)
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,0 +1,168 @@
+"""Statistics safe to share outside the agency: counts only, every one disaggregated by sex,
+age band and disability (ESARO §6 equity; P3, P4), small cells suppressed.
+
+What is never in this report: names, case IDs, worker ids, dates of single events, places.
+Every count from 1 to the policy's `reporting.small_cell_threshold` - 1 is shown as "<5"
+(for the default threshold of 5), and further cells are hidden ("x") so that no hidden count
+can be worked out from the totals (see cpcm.reports.disclosure).
+
+Counted in the period (by each event's own date): registrations, closures by reason,
+reopenings, transfers, referrals by sector and outcome, consent overrides. The age is the
+child's age on the day of the event (from the date of birth, or the age estimated at
+registration).
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from cpcm.domain.case import Case
+from cpcm.reports.common import (AGE_BANDS, DISABILITY_GROUPS, OVER_AGE, SEX_GROUPS, UNKNOWN, Period, age_band, as_day,
+                                 disability_group, sex_group)
+from cpcm.reports.disclosure import SECONDARY, linked_tables, marker
+from cpcm.workflow.policy import Policy
+
+DEFAULT_THRESHOLD = 5
+# IAG §1 and Step 6 closure reasons (POLICY.md), used when the policy does not list them
+CLOSURE_REASONS = ("goals_met", "declined", "reached_18", "death", "no_longer_eligible", "transferred", "agency_exit",
+                   "registered_in_error")
+REASON_NOT_KEPT = "not_known"  # an earlier closure of a case reopened since: the fold keeps the latest reason only
+REFERRAL_OUTCOMES = (("waiting", ("sent", "acknowledged")), ("accepted", ("accepted",)), ("delivered", ("delivered",)),
+                     ("declined", ("declined",)), ("not_delivered", ("not_delivered",)), ("closed", ("closed",)))
+NOT_AVAILABLE = (
+    ("consent_refusals", "Consent refused or not possible",
+     "the case history keeps when consent was recorded, not what was answered; this needs the answers in the folded case"),
+    ("child_participation", "Child participation in case plans",
+     "the folded case keeps the latest plan's version and approval, not who took part in planning"),
+)
+
+
+def _item(case: Case, when: str, category: str | None = None) -> dict:
+    return {"category": category, "sex": sex_group(case.child.get("sex")), "age": age_band(case.age_on(as_day(when))),
+            "disability": disability_group(case.child.get("disability"))}
+
+
+def _events(cases: list[Case], period: Period) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {"registrations": [], "closures": [], "reopenings": [], "transfers": [], "referrals": [],
+                                    "consent_overrides": []}
+    for case in cases:
+        if period.holds(case.registered_at):
+            found["registrations"].append(_item(case, case.registered_at))
+        closures = sorted(case.events.get("approval.closure", ()))
+        for when in closures:
+            if not period.holds(when):
+                continue
+            latest = case.closure if case.closure and case.closure.get("decided_at") == when and case.closure.get("approved") else None
+            reason = (latest or {}).get("reason") if when == closures[-1] else None
+            found["closures"].append(_item(case, when, reason or REASON_NOT_KEPT))
+        for name, key in (("reopen", "reopenings"), ("transfer", "transfers"), ("consent_override", "consent_overrides")):
+            found[key] += [_item(case, when) for when in case.events.get(name, ()) if period.holds(when)]
+        for referral in case.referrals:
+            if period.holds(referral.get("at")):
+                status = referral.get("status")
+                outcome = next((name for name, statuses in REFERRAL_OUTCOMES if status in statuses), UNKNOWN)
+                item = _item(case, referral["at"], referral.get("sector") or UNKNOWN)
+                item["outcome"] = outcome
+                found["referrals"].append(item)
+    return found
+
+
+def _ages(items: list[dict]) -> list[str]:
+    bands = [label for label, _, _ in AGE_BANDS]
+    return bands + ([OVER_AGE] if any(i["age"] == OVER_AGE for i in items) else []) + [UNKNOWN]
+
+
+def _matrix(items: list[dict], row_key: str, rows: list[str], col_key: str, cols: Iterable[str]) -> list[list[int]]:
+    cols = list(cols)
+    return [[sum(1 for i in items if i[row_key] == r and i[col_key] == c) for c in cols] for r in rows]
+
+
+SEX_LABELS = {"female": "female", "male": "male", "other_or_unknown": "other or not recorded"}
+DISABILITY_LABELS = {"yes": "with a disability", "no": "no disability", UNKNOWN: "not recorded"}
+
+
+def _specs(measure: str, what: str, items: list[dict], categories: list[str] | None = None,
+           category_label: str = "") -> list[dict]:
+    """The measure by category (when it has some), by age band and by disability, each
+    against sex."""
+    sexes = [SEX_LABELS[s] for s in SEX_GROUPS]
+    specs = []
+    if categories is not None:
+        specs.append({"table_id": f"{measure}_by_{category_label.replace(' ', '_')}_sex", "title": f"{what} by {category_label} and sex",
+                      "row_header": category_label, "row_labels": [c.replace("_", " ") for c in categories], "columns": sexes,
+                      "matrix": _matrix(items, "category", categories, "sex", SEX_GROUPS)})
+    ages = _ages(items)
+    specs.append({"table_id": f"{measure}_by_age_sex", "title": f"{what} by age band and sex", "row_header": "age band",
+                  "row_labels": ages, "columns": sexes, "matrix": _matrix(items, "age", ages, "sex", SEX_GROUPS)})
+    specs.append({"table_id": f"{measure}_by_disability_sex", "title": f"{what} by disability and sex", "row_header": "disability",
+                  "row_labels": [DISABILITY_LABELS[d] for d in DISABILITY_GROUPS], "columns": sexes,
+                  "matrix": _matrix(items, "disability", list(DISABILITY_GROUPS), "sex", SEX_GROUPS)})
+    return specs
+
+
+MEASURES = (
+    ("registrations", "Registrations"),
+    ("closures", "Closures"),
+    ("reopenings", "Reopenings"),
+    ("transfers", "Transfers to another agency"),
+    ("referrals", "Referrals"),
+    ("consent_overrides", "Consent overrides (legal mandate or best interests)"),
+)
+
+
+def statistics(cases: Iterable[Case], policy: Policy, start, end) -> dict:
+    """Counts for the period, disaggregated and with small cells suppressed; no identifiers."""
+    period = Period.of(start, end)
+    threshold = int(policy.get("reporting", "small_cell_threshold", DEFAULT_THRESHOLD))
+    found = _events(list(cases), period)
+    reasons = list((policy.get("closure", "reasons") or CLOSURE_REASONS))
+    seen = {i["category"] for i in found["closures"]}
+    reasons = [r for r in reasons if r in seen] + sorted(seen - set(reasons) - {REASON_NOT_KEPT}) + \
+        ([REASON_NOT_KEPT] if REASON_NOT_KEPT in seen else [])
+    sectors = sorted({i["category"] for i in found["referrals"]} - {UNKNOWN}) + \
+        ([UNKNOWN] if any(i["category"] == UNKNOWN for i in found["referrals"]) else [])
+    outcomes = [name for name, _ in REFERRAL_OUTCOMES] + ([UNKNOWN] if any(i["outcome"] == UNKNOWN for i in found["referrals"]) else [])
+
+    sections = []
+    for measure, what in MEASURES:
+        items = found[measure]
+        if not items:  # nothing to break down: the summary says 0
+            sections.append({"measure": measure, "title": what, "total": 0, "tables": []})
+            continue
+        if measure == "closures":
+            specs = _specs(measure, what, items, reasons, "reason")
+        elif measure == "referrals":
+            specs = [{"table_id": "referrals_by_sector_outcome", "title": "Referrals by sector and outcome (status today)",
+                      "row_header": "sector", "row_labels": sectors, "columns": [o.replace("_", " ") for o in outcomes],
+                      "matrix": _matrix(items, "category", sectors, "outcome", outcomes)}] + _specs(measure, what, items)
+        else:
+            specs = _specs(measure, what, items)
+        tables = linked_tables(specs, threshold)
+        # the headline is the grand total as the tables show it (hidden there, hidden here)
+        total = tables[-1]["rows"][-1][-1]
+        sections.append({"measure": measure, "title": what, "total": total, "tables": tables})
+    small = marker(threshold)
+    summary = {"id": "summary", "title": "In the period", "columns": ["measure", "count"],
+               "rows": [[s["title"], s["total"]] for s in sections], "note": ""}
+    return {
+        "report": "statistics",
+        "title": "Case statistics",
+        "period": period.to_dict(),
+        "policy": {"profile": policy.profile, "small_cell_threshold": threshold, "source": policy.source("reporting")
+                   if "reporting" in policy.rules else ""},
+        "legend": {small: f"fewer than {threshold} (1 to {threshold - 1}): hidden so that no child can be singled out",
+                   SECONDARY: f"hidden as well, so that a '{small}' cell cannot be worked out from the totals",
+                   "0": "none"},
+        "sections": sections,
+        "not_available": [{"measure": m, "title": t, "why": why} for m, t, why in NOT_AVAILABLE],
+        "notes": [
+            "Counts of events dated in the period (each event on its own date). A child counts once per event: "
+            "a child registered and closed in the period is in both.",
+            "Age bands use the child's age on the day of the event, from the date of birth or the age estimated at "
+            "registration; 'unknown' when neither was recorded.",
+            "Closures of a case reopened since carry the reason 'not known': the case history keeps the latest "
+            "closure's reason only.",
+            "Referral outcomes are the referral's status today.",
+        ],
+        "tables": [summary] + [t for s in sections for t in s["tables"]],
+        "charts": [],
+    }
