@@ -1,0 +1,455 @@
+#!/usr/bin/env python3
+"""The cpcm performance bench: how long each command takes, as a user runs it, on casefile
+repositories of 100, 1,000 and 10,000 synthetic cases.
+
+    make bench                                   # .venv/bin/python bench/run.py
+    .venv/bin/python bench/run.py --quick        # small sizes, a quick check
+    .venv/bin/python bench/run.py --sizes 1000,10000 --runs 3 --out /tmp/bench
+
+What it does:
+
+1. Builds (once, then re-uses) a casefile repository of N registered synthetic children per
+   size under OUT/repos/N/: `cpcm.service.init`, a second worker, then N registrations written
+   through cpcm's own transaction (validated by the registration form, encrypted, one commit).
+   No `cpcm register` N times. The names are made up from short lists; none is a real child.
+2. Measures each command in COMMANDS as a fresh process (`.venv/bin/cpcm ...` with
+   CPCM_REPO and CPCM_IDENTITY set, an unprotected identity): one unmeasured warm-up run,
+   then --runs runs; the median, min and max wall time and the median CPU time (user + sys,
+   git included) of the runs.
+3. Times the phases of `cpcm list` in-process at the largest size (bench/phases.py) to show
+   what dominates.
+4. Prints a table and writes OUT/results.json (and OUT/list-profile-N.txt).
+
+To add a command to the bench, add one line to COMMANDS.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import platform
+import pty
+import random
+import resource
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROJECT = HERE.parent
+if str(PROJECT) not in sys.path:
+    sys.path.insert(0, str(PROJECT))
+
+BIN = Path(sys.executable).parent
+CPCM = BIN / "cpcm" if (BIN / "cpcm").exists() else PROJECT / ".venv" / "bin" / "cpcm"
+BENCH_FORMAT = 1  # bump to rebuild every cached repository (e.g. when the synthetic data changes)
+TIMEOUT = 900
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command of the bench.
+
+    argv follows `cpcm`; {name} in it is filled from placeholders() below for each run.
+    """
+
+    name: str
+    argv: tuple[str, ...]
+    target: float | None = None       # seconds (the issue's target)
+    target_upto: int | None = None    # the target holds for repositories up to this many cases (None: any)
+    cache: str = "warm"               # "warm": the summary cache as the warm-up run left it; "cold": deleted before each run
+    mutates: bool = False             # reset the repository to its built commit after each run
+    tty: bool = False                 # stdout is a terminal (the rich table) instead of a pipe
+    rows: bool = False                # stdout is one line per case (plus a header): check the count
+
+
+COMMANDS = [
+    Command("--version", ("--version",), target=0.2),
+    Command("show", ("show", "{case}"), target=0.3, target_upto=10_000),
+    Command("list", ("list",), target=1.0, target_upto=1_000, rows=True),
+    Command("list (terminal)", ("list",), target=1.0, target_upto=1_000, tty=True),
+    Command("list (cold cache)", ("list",), target=1.0, target_upto=1_000, cache="cold", rows=True),
+    Command("register", ("register", "--from-file", "{child}", "--no-input"), target=0.3, target_upto=10_000, mutates=True),
+    Command("due --worker all", ("due", "--worker", "all"), target=1.5, target_upto=1_000),
+    # Command("review --batch", ("review", "--batch", "{batch}"), target=60, target_upto=1_000, mutates=True),  # + a "batch" placeholder
+    # Command("report statistics", ("report", "statistics"), target=10, target_upto=10_000),
+]
+
+
+def placeholders(size: int, run: int, meta: dict, out: Path, root: Path) -> dict:
+    """What {name} in a command's argv stands for, in run `run` (0 is the warm-up)."""
+    return {
+        "case": meta["case"],                               # an existing case ID (the middle one)
+        "child": str(child_file(out, size, run)),           # a new synthetic registration, one per run
+        "repo": str(root),
+    }
+
+
+# -- synthetic children ---------------------------------------------------------------------
+FIRST_F = ["Achieng", "Wanjiru", "Amani", "Neema", "Zawadi", "Halima", "Nyambura", "Akinyi", "Imani", "Rehema",
+           "Chebet", "Mwende", "Atieno", "Wambui", "Fatuma", "Njeri", "Adhiambo", "Makena", "Nafula", "Saida"]
+FIRST_M = ["Baraka", "Otieno", "Juma", "Kipchoge", "Mwangi", "Omondi", "Hamisi", "Kamau", "Wekesa", "Tumaini",
+           "Kiprono", "Mutua", "Ochieng", "Kibet", "Musa", "Njuguna", "Wafula", "Rashid", "Kimani", "Oduor"]
+LAST = ["Odhiambo", "Njoroge", "Mutiso", "Wafula", "Chepkoech", "Barasa", "Muthoni", "Onyango", "Kariuki",
+        "Achieng", "Ndungu", "Ali", "Owino", "Kiplagat", "Nyaga", "Omollo", "Wanyama", "Macharia", "Otieno", "Said"]
+PLACES = ["Nyalenda, Kisumu Central", "Manyatta, Kisumu East", "Obunga, Kisumu Central", "Kondele, Kisumu Central",
+          "Mamboleo, Kisumu East", "Ahero, Nyando", "Maseno, Kisumu West", "Kibos, Kisumu East"]
+LIVES = ["both_parents", "mother", "relatives", "relatives", "foster_family", "institution", "alone", "street", "mother"]
+SOURCES = ["self", "family", "community_member", "volunteer", "authority", "service_provider"]
+CONCERNS = ["neglect", "physical_abuse", "out_of_school", "child_labour", "street_connected", "abandonment",
+            "psychosocial_distress", "sexual_abuse", "child_marriage", "health_or_disability"]
+RISKS = ["immediate", "high", "high", "medium", "medium", "medium", "low", "low"]
+NEEDS = ["food", "shelter", "medical care", "school fees", "clothing"]
+
+
+def synthetic_child(rng: random.Random, today: date) -> dict:
+    """A registration form's answers for a made-up child (as `cpcm register --from-file` reads)."""
+    female = rng.random() < 0.5
+    age = rng.randint(1, 17)
+    child = {"name": f"{rng.choice(FIRST_F if female else FIRST_M)} {rng.choice(LAST)}",
+             "sex": "female" if female else "male", "disability": rng.choice(["no", "no", "no", "yes", "unknown"])}
+    if rng.random() < 0.7:
+        child["date_of_birth"] = date(today.year - age - 1, rng.randint(1, 12), rng.randint(1, 28)).isoformat()
+    else:
+        child["age_estimate"] = age
+    lives = rng.choice(LIVES)
+    data = {
+        "child": child,
+        "location": rng.choice(PLACES),
+        "lives_with": lives,
+        "identified_by": rng.choice(SOURCES),
+        "concerns": rng.sample(CONCERNS, rng.randint(1, 3)),
+        "risk": rng.choice(RISKS),
+        "immediate_needs": rng.sample(NEEDS, rng.randint(0, 2)),
+        "consent": {"child": "given", "caregiver": "given" if lives not in ("alone", "street") else "not_possible",
+                    "explained": True},
+    }
+    if lives not in ("alone", "street"):
+        data["caregiver"] = {"name": f"{rng.choice(FIRST_F + FIRST_M)} {rng.choice(LAST)}",
+                             "relationship": "grandmother" if lives == "relatives" else "parent"}
+    if rng.random() < 0.3:
+        data["notes"] = "Synthetic bench case. " * rng.randint(1, 12)
+    return data
+
+
+# -- building repositories ------------------------------------------------------------------
+@contextlib.contextmanager
+def no_fsync():
+    """Bench fixtures need no durability: skip fsync while building (about 0.6 ms a file here)."""
+    saved = os.fsync
+    os.fsync = lambda fd: None
+    try:
+        yield
+    finally:
+        os.fsync = saved
+
+
+def git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"})
+    if done.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} in {root}: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def build_repo(size: int, dest: Path, seed: int = 2026) -> dict:
+    """A casefile repository of `size` registered synthetic cases at dest/casefiles, with the
+    identity of worker 'amina' (caseworker and supervisor; reads every case) at dest/identity.txt.
+    Half the cases are assigned to a second worker, 'otieno', so records have two recipients."""
+    from cpcm import __version__, clock, service
+    from cpcm.crypto import identity as identity_mod
+    from cpcm.domain.ids import new_case_id
+    from cpcm.store.layout import CASES, RECIPIENTS
+    from cpcm.workflow.fold import fold
+
+    started = time.perf_counter()
+    tmp = dest.with_name(dest.name + ".building")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    now = clock.now()
+    identity_path = tmp / "identity.txt"
+    text, recipient = identity_mod.generate(clock.iso(now), "BENCH KEY - synthetic data only")
+    identity_mod.save(identity_path, text, None)
+    root = tmp / "casefiles"
+    rng = random.Random(seed + size)
+    with no_fsync():
+        service.init(root, "BENCH", "Bench agency (synthetic data)", "amina", "Amina (bench)",
+                     ["caseworker", "supervisor"], recipient, now)
+        ctx = service.open_repo(root, identity_path)
+        _, other = identity_mod.generate(clock.iso(now))
+        service.team_add(ctx, "otieno", ["caseworker"], other, "Otieno (bench)")
+        ctx = service.open_repo(root, identity_path)
+        seen: set[str] = set()
+        with service._transaction(ctx, "register") as tx:  # what service.register writes, N times, one commit
+            for _ in range(size):
+                data = synthetic_child(rng, now.date())
+                data["worker"] = rng.choice(("amina", "otieno"))
+                body = service.validate_registration(ctx, data)
+                case_id = new_case_id()
+                while case_id in seen:
+                    case_id = new_case_id()
+                seen.add(case_id)
+                at = now - timedelta(minutes=rng.randint(60, 2 * 365 * 24 * 60))
+                record = service.new_record(ctx, "registration", case_id, body, at)
+                readers = service._readers(ctx, fold(case_id, [record]))
+                tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", service._recipients_bytes(readers))
+                tx.write_record(record, service._recipient_keys(ctx, readers))
+            tx.commit(f"register {size} synthetic cases")
+    ids = sorted(seen)
+    meta = {
+        "size": size, "bench_format": BENCH_FORMAT, "cpcm": __version__, "base": git(root, "rev-parse", "HEAD"),
+        "case": ids[len(ids) // 2] if ids else None, "built": datetime.now().isoformat(timespec="seconds"),
+        "build_seconds": round(time.perf_counter() - started, 1),
+    }
+    (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+    return meta
+
+
+def ensure_repo(size: int, out: Path, rebuild: bool) -> tuple[Path, Path, dict]:
+    from cpcm import __version__
+
+    dest = out / "repos" / str(size)
+    meta_path = dest / "meta.json"
+    meta = None
+    if not rebuild and meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        if meta.get("bench_format") != BENCH_FORMAT or meta.get("cpcm") != __version__ or meta.get("size") != size:
+            meta = None
+    if meta is None:
+        print(f"building a repository of {size:,} synthetic cases in {dest} ...", file=sys.stderr, flush=True)
+        meta = build_repo(size, dest)
+        print(f"  built in {meta['build_seconds']} s", file=sys.stderr, flush=True)
+    root = dest / "casefiles"
+    reset(root, meta["base"])
+    return root, dest / "identity.txt", meta
+
+
+def reset(root: Path, base: str) -> None:
+    """Back to the built commit (a register run adds a case). Only ever in the bench's own repository."""
+    if Path(git(root, "rev-parse", "--show-toplevel")).resolve() != root.resolve():
+        raise RuntimeError(f"{root} is not the top of its own git repository; not resetting it")
+    if git(root, "rev-parse", "HEAD") != base or git(root, "status", "--porcelain", "--", "cases"):
+        git(root, "reset", "-q", "--hard", base)
+        git(root, "clean", "-fdq", "--", "cases")
+
+
+# -- measuring ------------------------------------------------------------------------------
+def cpcm_env(root: Path, identity: Path, tty: bool) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("CPCM_PASSPHRASE_FILE", "CPCM_NOW", "CPCM_DEBUG")}
+    env.update(CPCM_REPO=str(root), CPCM_IDENTITY=str(identity))
+    if tty:
+        env.update(TERM="xterm-256color", COLUMNS="120", LINES="40")
+        env.pop("NO_COLOR", None)
+    return env
+
+
+def run_process(argv: list[str], env: dict, tty: bool) -> tuple[float, float, int, bytes, bytes]:
+    """(wall seconds, CPU seconds of the process and its children, exit code, stdout, stderr)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with tempfile.TemporaryFile() as err:
+        if tty:
+            master, slave = pty.openpty()
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+            started = time.perf_counter()
+            proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=slave, stderr=err)
+            os.close(slave)
+            chunks = []
+            while True:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the process closed the terminal
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            code = proc.wait(TIMEOUT)
+            wall = time.perf_counter() - started
+            os.close(master)
+            out = b"".join(chunks)
+        else:
+            started = time.perf_counter()
+            proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+            out, _ = proc.communicate(timeout=TIMEOUT)
+            wall = time.perf_counter() - started
+            code = proc.returncode
+        err.seek(0)
+        errors = err.read()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, code, out, errors
+
+
+def child_file(out: Path, size: int, run: int) -> Path:
+    path = out / "inputs" / f"child-{size}-{run}.yaml"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rng = random.Random(f"child-{size}-{run}")
+        path.write_text(json.dumps(synthetic_child(rng, date.today()), indent=2))  # JSON is YAML
+    return path
+
+
+def measure(command: Command, size: int, runs: int, root: Path, identity: Path, meta: dict, out: Path) -> dict:
+    env = cpcm_env(root, identity, command.tty)
+    cache = root / ".cpcm" / "cache"
+    walls, cpus, notes = [], [], []
+    for run in range(-1, runs):  # run -1 is the unmeasured warm-up
+        values = placeholders(size, run + 1, meta, out, root)
+        try:
+            argv = [str(CPCM), *(a.format(**values) for a in command.argv)]
+        except KeyError as exc:
+            raise RuntimeError(f"{command.name}: no placeholder {exc} (add it to placeholders())") from None
+        if command.cache == "cold":
+            shutil.rmtree(cache, ignore_errors=True)
+        wall, cpu, code, stdout, stderr = run_process(argv, env, command.tty)
+        if command.mutates:
+            reset(root, meta["base"])
+        if code != 0:
+            tail = stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+            raise RuntimeError(f"{command.name} at {size} exited {code}: {' / '.join(tail)}")
+        if command.rows and run == 0:
+            lines = stdout.decode("utf-8", "replace").count("\n")
+            if lines != size + 1:
+                notes.append(f"printed {lines - 1} rows for {size} cases")
+        if run >= 0:
+            walls.append(wall)
+            cpus.append(cpu)
+    applies = command.target is not None and (command.target_upto is None or size <= command.target_upto)
+    median = statistics.median(walls)
+    return {
+        "command": command.name, "argv": list(command.argv), "size": size, "runs": len(walls),
+        "median": round(median, 4), "min": round(min(walls), 4), "max": round(max(walls), 4),
+        "cpu_median": round(statistics.median(cpus), 4), "walls": [round(w, 4) for w in walls],
+        "cpus": [round(c, 4) for c in cpus],
+        "target": command.target if applies else None,
+        "met": (median < command.target) if applies else None, "notes": notes,
+    }
+
+
+# -- reporting ------------------------------------------------------------------------------
+def machine() -> dict:
+    from cpcm import __version__
+
+    return {
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "cores": os.cpu_count(), "cpu": _cpu_model(), "python": platform.python_version(),
+        "platform": platform.platform(), "git": git(PROJECT, "--version"), "cpcm": __version__,
+        "commit": _commit(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def _commit() -> str:
+    """The checkout measured: its commit, and '+changes' when cpcm/ has uncommitted changes."""
+    try:
+        head = git(PROJECT, "rev-parse", "--short", "HEAD")
+        return head + ("+changes" if git(PROJECT, "status", "--porcelain", "--", "cpcm", "pyproject.toml") else "")
+    except RuntimeError:
+        return "unknown"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def print_table(results: list[dict]) -> None:
+    header = f"{'cases':>7}  {'command':<20} {'median s':>9} {'min s':>7} {'max s':>7} {'CPU s':>7}  {'target':<8}"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        if "error" in r:
+            print(f"{r['size']:>7,}  {r['command']:<20} FAILED: {r['error'][:80]}")
+            continue
+        target = "" if r["target"] is None else f"<{r['target']:g} " + ("ok" if r["met"] else "MISSED")
+        note = f"  ({'; '.join(r['notes'])})" if r["notes"] else ""
+        print(f"{r['size']:>7,}  {r['command']:<20} {r['median']:>9.3f} {r['min']:>7.3f} {r['max']:>7.3f} {r['cpu_median']:>7.3f}  {target:<8}{note}")
+
+
+def profile_list(root: Path, identity: Path, size: int, out: Path) -> dict:
+    """Phases of `cpcm list` timed in a fresh process (bench/phases.py)."""
+    report = out / f"list-profile-{size}.txt"
+    data = out / f"list-profile-{size}.json"
+    done = subprocess.run([sys.executable, str(HERE / "phases.py"), str(root), str(identity), str(data), str(report)],
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench/phases.py failed: {done.stderr.strip()[-2000:]}")
+    return json.loads(data.read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="100,1000,10000", help="repository sizes in cases (default 100,1000,10000)")
+    parser.add_argument("--runs", type=int, default=5, help="measured runs of each command (default 5)")
+    parser.add_argument("--runs-large", type=int, default=None, help="measured runs at sizes of 10,000 and more (default: --runs)")
+    parser.add_argument("--out", default=str(HERE / "out"), help="results and cached repositories (default bench/out)")
+    parser.add_argument("--quick", action="store_true", help="small sizes (50,200) and 3 runs: a check that the bench works")
+    parser.add_argument("--only", default="", help="comma-separated command names to measure (default: all)")
+    parser.add_argument("--no-profile", action="store_true", help="skip the phase timing of `cpcm list`")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the cached repositories")
+    args = parser.parse_args()
+    sizes = [50, 200] if args.quick else [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    runs = 3 if args.quick else args.runs
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    wanted = {n.strip() for n in args.only.split(",") if n.strip()}
+    commands = [c for c in COMMANDS if not wanted or c.name in wanted]
+    if not CPCM.exists():
+        sys.exit(f"no cpcm executable at {CPCM}: run `make install` first")
+
+    info = machine()
+    print(f"cpcm {info['cpcm']} ({info['commit']}) · Python {info['python']} · {info['cores']} cores ({info['cpu']}) · "
+          f"{info['git']} · load {info['load_average_at_start']}", file=sys.stderr)
+    results, profile = [], None
+    for size in sizes:
+        root, identity, meta = ensure_repo(size, out, args.rebuild)
+        n = args.runs_large if (args.runs_large and size >= 10_000) else runs
+        for command in commands:
+            print(f"  {size:>7,} cases: {command.name} x{n} ...", file=sys.stderr, flush=True)
+            try:
+                results.append(measure(command, size, n, root, identity, meta, out))
+            except (RuntimeError, subprocess.TimeoutExpired) as exc:  # one broken command does not stop the bench
+                print(f"    FAILED: {exc}", file=sys.stderr, flush=True)
+                reset(root, meta["base"])
+                results.append({"command": command.name, "argv": list(command.argv), "size": size, "error": str(exc)})
+        reset(root, meta["base"])
+    if not args.no_profile and sizes:
+        size = max(sizes)
+        root, identity, meta = ensure_repo(size, out, False)
+        print(f"  timing the phases of `cpcm list` at {size:,} cases ...", file=sys.stderr, flush=True)
+        profile = profile_list(root, identity, size, out)
+        reset(root, meta["base"])
+    info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    info["commit_at_end"] = _commit()
+    (out / "results.json").write_text(json.dumps({
+        "machine": info, "sizes": sizes, "runs": runs, "runs_large": args.runs_large,
+        "commands": [asdict(c) for c in commands], "results": results, "list_profile": profile,
+    }, indent=2))
+    print()
+    print_table(results)
+    print(f"\nload average {info['load_average_at_start']} at the start, {info['load_average_at_end']} at the end "
+          f"({info['cores']} cores). Wall time well above CPU time means the machine was busy with other work; "
+          "CPU s (user + sys of cpcm and its git) is the steadier figure.")
+    if profile:
+        print()
+        print((out / f"list-profile-{max(sizes)}.txt").read_text())
+    print(f"results: {out / 'results.json'}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

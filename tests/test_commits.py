@@ -1,0 +1,127 @@
+"""Git as the audit trail: exactly one commit per mutating command, by the acting worker, and
+none for reads; nothing is ever left uncommitted."""
+from __future__ import annotations
+
+from conftest import NOW, Cli, commit_count, git, git_status, head, last_commit, make_identity, register
+from cpcm.config import load_team, team_bytes
+from cpcm.domain.team import Team, Worker
+
+
+def assert_one_commit_by(root, before: int, worker: str, name: str | None = None, subject_starts: str = ""):
+    assert commit_count(root) == before + 1
+    commit = last_commit(root)
+    assert commit["author"] == (name or worker)
+    assert commit["email"] == f"{worker}@test.cpcm.invalid"
+    assert (commit["committer"], commit["committer_email"]) == (commit["author"], commit["email"])
+    assert commit["subject"].startswith(subject_starts)
+    assert git_status(root) == []
+
+
+def test_init__makes_exactly_one_commit_by_the_worker(tmp_env, team):
+    root = tmp_env / "fresh"
+    sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    result = sup("init", "--agency", "TEST", "--name", "Test Agency", "--worker", "sup", "--role", "supervisor")
+    assert result.code == 0, result.stderr
+    assert_one_commit_by(root, 0, "sup", subject_starts="init TEST")
+    tracked = set(git(root, "ls-files").split())
+    assert {".cpcm/config.yaml", ".cpcm/team.yaml", ".gitignore", ".gitattributes"} <= tracked
+
+
+def test_register__makes_exactly_one_commit_by_the_worker(cli, repo):
+    before = commit_count(repo)
+    case_id = register(cli)
+    assert_one_commit_by(repo, before, "amina", subject_starts=f"register {case_id} ")
+    changed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
+    assert sorted(changed) == sorted(
+        [f"cases/{case_id}/recipients"] + [str(p.relative_to(repo)) for p in (repo / "cases" / case_id).glob("*.age")])
+
+
+def test_register__author_is_the_workers_display_name(cli_as, repo, tmp_env):
+    recipient = make_identity(tmp_env / "keys" / "wanjiru.txt")
+    assert cli_as("sup")("team", "add", "wanjiru", "--role", "caseworker", "--recipient", recipient, "--name", "Wanjiru Kamau").code == 0
+    wanjiru = Cli({"CPCM_REPO": str(repo), "CPCM_IDENTITY": str(tmp_env / "keys" / "wanjiru.txt"), "CPCM_NOW": NOW})
+    before = commit_count(repo)
+    register(wanjiru)
+    assert_one_commit_by(repo, before, "wanjiru", name="Wanjiru Kamau", subject_starts="register ")
+
+
+def test_assign__makes_exactly_one_commit_by_the_acting_worker(cli_as, repo):
+    case_id = register(cli_as("amina"))
+    before = commit_count(repo)
+    result = cli_as("sup")("assign", case_id, "--worker", "otieno")
+    assert result.code == 0, result.stderr
+    assert_one_commit_by(repo, before, "sup", subject_starts=f"assign {case_id} ")
+
+
+def test_team_add__makes_exactly_one_commit(cli_as, repo, tmp_env):
+    register(cli_as("amina"))
+    before = commit_count(repo)
+    result = cli_as("sup")("team", "add", "sup2", "--role", "supervisor", "--recipient", make_identity(tmp_env / "keys" / "s2.txt"))
+    assert result.code == 0, result.stderr
+    assert_one_commit_by(repo, before, "sup", subject_starts="team add sup2")
+    # the team file and the re-encrypted case travel in that one commit
+    changed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
+    assert ".cpcm/team.yaml" in changed and any(p.endswith("/recipients") for p in changed)
+
+
+def test_team_remove__makes_exactly_one_commit(cli_as, repo):
+    before = commit_count(repo)
+    result = cli_as("sup")("team", "remove", "otieno")
+    assert result.code == 0, result.stderr
+    assert_one_commit_by(repo, before, "sup", subject_starts="team remove otieno")
+
+
+def test_team_sync__makes_one_commit_when_a_case_needs_it_and_none_otherwise(cli, repo, tmp_env):
+    case_id = register(cli)
+    # the team changed elsewhere (a merge of another copy): a supervisor the case was not encrypted to
+    team = load_team(repo)
+    extra = Worker("sup2", "sup2", ("supervisor",), make_identity(tmp_env / "keys" / "s2.txt"), since=NOW)
+    (repo / ".cpcm" / "team.yaml").write_bytes(team_bytes(Team(team.workers + (extra,))))
+    git(repo, "-c", "user.name=merge", "-c", "user.email=merge@test", "commit", "-q", "-am", "team add sup2")
+    before = commit_count(repo)
+    result = cli("team", "sync", "--json")
+    assert result.code == 0, result.stderr
+    assert result.json()["reencrypted"] == 1
+    assert_one_commit_by(repo, before, "amina", subject_starts="team sync 1 cases")
+    assert "sup2" in (repo / "cases" / case_id / "recipients").read_text().split()
+    again = cli("team", "sync")
+    assert again.code == 0, again.stderr
+    assert commit_count(repo) == before + 1
+
+
+def test_team_sync__makes_no_commit_when_nothing_changes(cli, repo):
+    register(cli)
+    before = head(repo)
+    result = cli("team", "sync")
+    assert result.code == 0, result.stderr
+    assert head(repo) == before
+    assert git_status(repo) == []
+
+
+READS = [
+    ("show", "{case}"), ("show", "{case}", "--json"), ("list",), ("list", "--names", "--json"), ("log", "{case}"),
+    ("log", "{case}", "--json"), ("team", "list"), ("team", "list", "--json"), ("form", "blank", "registration"),
+    ("key", "show"), ("key", "show", "--json"),
+]
+
+
+def test_reads__make_no_commit_and_leave_nothing_to_commit(cli, repo):
+    case_id = register(cli)
+    before = head(repo)
+    for argv in READS:
+        result = cli(*[a.format(case=case_id) for a in argv])
+        assert result.code == 0, (argv, result.stderr)
+        assert result.stdout.strip(), argv
+        assert head(repo) == before, argv
+        assert git_status(repo) == [], argv
+
+
+def test_refused_commands__make_no_commit(cli_as, repo):
+    amina = cli_as("amina")
+    case_id = register(amina)
+    before = head(repo)
+    assert amina("assign", case_id, "--worker", "amina").code == 4
+    assert amina("team", "remove", "otieno").code == 4
+    assert cli_as("sup")("team", "remove", "amina").code == 4
+    assert head(repo) == before
+    assert git_status(repo) == []

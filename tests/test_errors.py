@@ -1,0 +1,289 @@
+"""Exit codes and messages (CLI.md): each failure has its code, says what to do, names the file
+or field at fault, writes nothing, and shows no traceback unless --debug."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import NOW, Cli, git_status, head, make_identity, record_files, register, registration
+
+import cpcm.service
+
+
+def assert_nothing_written(repo, before: str) -> None:
+    assert head(repo) == before
+    assert git_status(repo) == []
+
+
+# -- 5: cannot decrypt or not allowed to read --------------------------------------------------
+def test_identity__a_key_not_in_the_team_gives_5_and_says_how_to_join(cli, repo, tmp_env):
+    stranger = tmp_env / "keys" / "stranger.txt"
+    recipient = make_identity(stranger)
+    case_id = register(cli)
+    result = cli("show", case_id, "--identity", str(stranger))
+    assert result.code == 5
+    assert "not a member of this team" in result.stderr
+    assert "cpcm team add" in result.stderr and recipient in result.stderr  # what to ask a supervisor for
+    assert "Traceback" not in result.stderr
+
+
+def test_identity__a_missing_identity_file_gives_5_and_names_the_fix(cli, repo, tmp_env):
+    missing = tmp_env / "keys" / "nowhere.txt"
+    for argv in (("list",), ("register", "--from-file", "-"), ("key", "show")):
+        result = cli(*argv, env={"CPCM_IDENTITY": str(missing)}, input=json.dumps(registration()))
+        assert result.code == 5, (argv, result.stderr)
+        assert str(missing) in result.stderr and "cpcm key new" in result.stderr
+
+
+def test_identity__a_protected_identity_without_a_passphrase_gives_5(cli, repo, tmp_env):
+    path = tmp_env / "keys" / "protected.txt"
+    phrase = tmp_env / "phrase"
+    phrase.write_text("correct horse battery\n")
+    made = cli("key", "new", "--out", str(path), env={"CPCM_PASSPHRASE_FILE": str(phrase)})
+    assert made.code == 0, made.stderr
+    no_phrase = cli("key", "show", "--identity", str(path))
+    assert no_phrase.code == 5 and "CPCM_PASSPHRASE_FILE" in no_phrase.stderr
+    phrase.write_text("wrong horse battery\n")
+    wrong = cli("key", "show", "--identity", str(path), env={"CPCM_PASSPHRASE_FILE": str(phrase)})
+    assert wrong.code == 5 and "wrong passphrase" in wrong.stderr
+
+
+def test_identity__not_a_recipient_gives_5(cli_as, repo):
+    case_id = register(cli_as("amina"))
+    for argv in (("show", case_id), ("log", case_id)):
+        result = cli_as("otieno")(*argv)
+        assert result.code == 5, result.stderr
+        assert "not a recipient" in result.stderr and case_id in result.stderr
+
+
+def test_identity__not_a_recipient_cannot_assign_either(cli_as, repo):
+    case_id = register(cli_as("amina"))
+    before = head(repo)
+    result = cli_as("otieno")("assign", case_id, "--worker", "otieno")
+    assert result.code == 5
+    assert_nothing_written(repo, before)
+
+
+# -- 7: corrupt data on disk -----------------------------------------------------------------
+def damage(path, how: str) -> None:
+    data = path.read_bytes()
+    if how == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "flipped":
+        middle = len(data) - 20  # inside the payload: the authentication fails
+        path.write_bytes(data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1:])
+    elif how == "not-age":
+        path.write_bytes(b"child: plaintext that should never be here\n")
+    elif how == "empty":
+        path.write_bytes(b"")
+
+
+@pytest.mark.parametrize("how", ["truncated", "flipped", "not-age", "empty"])
+def test_show__a_damaged_record_file_gives_7_naming_the_file(cli, repo, how):
+    case_id = register(cli)
+    (path,) = record_files(repo, case_id)
+    damage(path, how)
+    result = cli("show", case_id)
+    assert result.code == 7, result.stderr
+    assert f"cases/{case_id}/{path.name}" in result.stderr
+    assert "git checkout" in result.stderr  # how to restore it
+    assert "Traceback" not in result.stderr
+
+
+def test_show__a_record_that_decrypts_to_the_wrong_case_gives_7(cli, repo):
+    first, second = register(cli), register(cli)
+    (moved,) = record_files(repo, first)
+    moved.rename(repo / "cases" / second / moved.name)
+    result = cli("show", second)
+    assert result.code == 7
+    assert moved.name in result.stderr
+
+
+def test_list__lists_the_other_cases_then_exits_7_for_a_damaged_one(cli, repo):
+    good, bad = register(cli), register(cli)
+    (path,) = record_files(repo, bad)
+    damage(path, "truncated")
+    for cache in (repo / ".cpcm" / "cache").glob("*"):
+        cache.unlink()  # a cold cache: every case is read from its files
+    result = cli("list")
+    assert result.code == 7
+    assert good in result.stdout and bad not in result.stdout
+    assert f"cases/{bad}/{path.name}" in result.stderr
+    as_json = cli("list", "--json")
+    assert as_json.code == 7
+    listed, end = json.JSONDecoder().raw_decode(as_json.stdout)  # the list, then the error
+    assert [c["case_id"] for c in listed] == [good]
+    assert json.loads(as_json.stdout[end:])["exit_code"] == 7
+
+
+@pytest.mark.xfail(strict=True, reason="bug: the summary cache is keyed by the HEAD tree, so a record damaged on disk after "
+                                       "the cache was filled is still listed from the cache and list exits 0")
+def test_list__notices_a_damaged_file_even_when_the_cache_knows_its_case(cli, repo):
+    good, bad = register(cli), register(cli)
+    assert cli("list").code == 0  # the cache now holds both cases
+    (path,) = record_files(repo, bad)
+    damage(path, "truncated")
+    result = cli("list")
+    assert result.code == 7, result.stdout
+    assert good in result.stdout
+    assert f"cases/{bad}/{path.name}" in result.stderr
+
+
+# -- 4: refused by a rule of the form; nothing written ----------------------------------------
+@pytest.mark.parametrize("overrides, field", [
+    ({"risk": "extreme"}, "risk"),
+    ({"child": {"name": "x", "sex": "female", "date_of_birth": "2027-01-01"}}, "child.date_of_birth"),
+    ({"location": ""}, "location"),
+    ({"location": "   "}, "location"),
+    ({"identified_by": None}, "identified_by"),
+    ({"concerns": []}, "concerns"),
+    ({"child": {"name": "x", "sex": "female", "date_of_brith": "2015-01-01"}}, "child.date_of_brith"),
+    ({"lokation": "Kisumu"}, "lokation"),
+    ({"child": {"name": "x", "sex": "female", "age_estimate": 18}}, "child.age_estimate"),
+    ({"worker": "nobody"}, "worker"),
+])
+def test_register__invalid_field_gives_4_naming_it_and_writes_nothing(cli, repo, overrides, field):
+    before = head(repo)
+    result = cli("register", "--from-file", "-", input=json.dumps(registration(**overrides)))
+    assert result.code == 4, result.stderr
+    assert f"- {field}: " in result.stderr
+    assert "nothing was written" in result.stderr
+    assert_nothing_written(repo, before)
+    assert record_files(repo) == []
+
+
+def test_register__birth_date_in_the_future_is_refused_by_the_clock_in_force(cli, repo):
+    """$CPCM_NOW is the clock: a date after it is in the future even if the machine's clock is later."""
+    tomorrow = "2026-11-24"
+    result = cli("register", "--from-file", "-",
+                 input=json.dumps(registration(child={"name": "x", "sex": "male", "date_of_birth": tomorrow})))
+    assert result.code == 4 and "child.date_of_birth: is in the future" in result.stderr
+    assert cli("register", "--from-file", "-",
+               input=json.dumps(registration(child={"name": "x", "sex": "male", "date_of_birth": NOW[:10]}))).code == 0
+
+
+def test_register__unknown_key_suggests_the_field_meant(cli, repo):
+    result = cli("register", "--from-file", "-",
+                 input=json.dumps(registration(child={"nmae": "x", "sex": "female", "date_of_birth": "2015-01-01"})))
+    assert result.code == 4
+    assert "child.nmae: is not a field of the registration form; did you mean 'child.name'?" in result.stderr
+
+
+def test_register__every_problem_is_reported_at_once_as_json(cli, repo):
+    result = cli("register", "--from-file", "-", "--json",
+                 input=json.dumps(registration(risk="hihg", location="", lokation="x")))
+    assert result.code == 4
+    error = result.json()
+    assert error["exit_code"] == 4 and error["rule"] == "form-validation"
+    assert {f["field"] for f in error["fields"]} == {"risk", "location", "lokation"}
+
+
+def test_register__event_time_in_the_future_gives_4(cli, repo):
+    before = head(repo)
+    result = cli("register", "--from-file", "-", "--at", "2026-12-01", input=json.dumps(registration()))
+    assert result.code == 4 and "at: " in result.stderr
+    assert_nothing_written(repo, before)
+
+
+# -- 2: usage -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("text", ["child:\n  name: x\n\tsex: female\n", "child: [\n", "a: b: c\n", "'open\n"])
+def test_register__malformed_yaml_gives_2_and_writes_nothing(cli, repo, text):
+    before = head(repo)
+    result = cli("register", "--from-file", "-", input=text)
+    assert result.code == 2, result.stderr
+    assert "malformed YAML at line" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert_nothing_written(repo, before)
+
+
+def test_register__a_yaml_list_instead_of_a_mapping_gives_2(cli, repo):
+    result = cli("register", "--from-file", "-", input="- a\n- b\n")
+    assert result.code == 2
+
+
+def test_register__an_unreadable_file_gives_2(cli, repo, tmp_env):
+    result = cli("register", "--from-file", str(tmp_env / "no-such.yaml"))
+    assert result.code == 2
+
+
+def test_case_id__a_wrong_check_character_gives_2(cli, repo):
+    case_id = register(cli)
+    wrong = case_id[:-1] + ("0" if case_id[-1] != "0" else "1")
+    for argv in (("show", wrong), ("log", wrong), ("assign", wrong, "--worker", "otieno")):
+        result = cli(*argv)
+        assert result.code == 2, (argv, result.stderr)
+        assert "check character" in result.stderr
+
+
+def test_case_id__typed_loosely_is_accepted(cli, repo):
+    case_id = register(cli)
+    loose = case_id.lower().replace("-", "").replace("0", "o")
+    assert cli("show", loose).code == 0
+
+
+def test_case_id__an_unknown_case_gives_3(cli, repo):
+    for argv in (("show", "CP-0000-0000"), ("log", "CP-0000-0000"), ("assign", "CP-0000-0000", "--worker", "otieno")):
+        result = cli(*argv)
+        assert result.code == 3, (argv, result.stderr)
+        assert "CP-0000-0000" in result.stderr
+
+
+def test_assign__an_unknown_worker_gives_3(cli, repo):
+    case_id = register(cli)
+    before = head(repo)
+    assert cli("assign", case_id, "--worker", "nobody").code == 3
+    assert_nothing_written(repo, before)
+
+
+def test_usage__unknown_option_gives_2(cli, repo):
+    assert cli("list", "--colour").code == 2
+
+
+def test_no_repository__gives_3_and_says_how_to_make_one(cli, tmp_env):
+    result = cli("list", env={"CPCM_REPO": str(tmp_env / "nothing-here")})
+    assert result.code == 3
+    assert "cpcm init" in result.stderr
+
+
+# -- tracebacks -----------------------------------------------------------------------------------
+def test_traceback__only_with_debug(cli, repo):
+    plain = cli("show", "CP-0000-0001")
+    debug = cli("--debug", "show", "CP-0000-0001")
+    assert plain.code == debug.code == 2
+    assert "Traceback" not in plain.stderr
+    assert "Traceback" in debug.stderr
+
+
+def test_internal_error__exit_70_without_traceback(cli, repo, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("something unexpected")
+
+    monkeypatch.setattr(cpcm.service, "list_cases", broken)
+    result = cli("list")
+    assert result.code == 70
+    assert "Traceback" not in result.stderr and "--debug" in result.stderr
+    debug = cli("list", "--debug")
+    assert debug.code == 70 and "Traceback" in debug.stderr
+
+
+# -- init ---------------------------------------------------------------------------------------
+def test_init__refuses_an_existing_repository_with_4(repo, team):
+    sup = Cli({"CPCM_REPO": str(repo), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    before = head(repo)
+    config = (repo / ".cpcm" / "config.yaml").read_bytes()
+    result = sup("init", "--agency", "OTHER", "--name", "Other", "--worker", "sup", "--role", "supervisor")
+    assert result.code == 4
+    assert "already a casefile repository" in result.stderr
+    assert (repo / ".cpcm" / "config.yaml").read_bytes() == config
+    assert_nothing_written(repo, before)
+
+
+def test_init__refuses_a_folder_that_is_not_empty(tmp_env, team):
+    folder = tmp_env / "occupied"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    sup = Cli({"CPCM_REPO": str(folder), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    result = sup("init", "--agency", "TEST", "--name", "Test", "--worker", "sup")
+    assert result.code == 4
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]

@@ -1,0 +1,168 @@
+"""The team decides who can read a case: a new supervisor is given every case, a removed worker
+loses the current files, and only a supervisor or manager changes the team."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import NOW, Cli, commit_count, git_status, head, make_identity, record_files, register
+from cpcm.crypto import cipher
+from cpcm.crypto import identity as identity_mod
+
+
+def keys_of(path):
+    return identity_mod.load(path, lambda: None).keys
+
+
+def can_decrypt(path, identity_file) -> bool:
+    try:
+        cipher.decrypt(path.read_bytes(), keys_of(identity_file))
+        return True
+    except cipher.NotARecipient:
+        return False
+
+
+def readers(repo, case_id) -> list[str]:
+    text = (repo / "cases" / case_id / "recipients").read_text()
+    return [line for line in text.splitlines() if line and not line.startswith("#")]
+
+
+@pytest.fixture
+def sup2(repo, tmp_env):
+    """A second supervisor's identity (not yet in the team): (identity path, recipient, cli)."""
+    path = tmp_env / "keys" / "sup2.txt"
+    recipient = make_identity(path)
+    return path, recipient, Cli({"CPCM_REPO": str(repo), "CPCM_IDENTITY": str(path), "CPCM_NOW": NOW})
+
+
+def test_team_add__a_supervisor_can_read_every_existing_case(cli_as, repo, sup2):
+    amina_case = register(cli_as("amina"))
+    otieno_case = register(cli_as("otieno"))
+    path, recipient, as_sup2 = sup2
+    assert as_sup2("show", amina_case).code == 5  # not in the team yet
+    result = cli_as("sup")("team", "add", "sup2", "--role", "supervisor", "--recipient", recipient, "--json")
+    assert result.code == 0, result.stderr
+    assert result.json()["not_reencrypted"] == []
+    for case_id in (amina_case, otieno_case):
+        assert "sup2" in readers(repo, case_id)
+        assert all(can_decrypt(p, path) for p in record_files(repo, case_id))
+        shown = as_sup2("show", case_id)
+        assert shown.code == 0, shown.stderr
+    listed = as_sup2("list", "--json")
+    assert sorted(c["case_id"] for c in listed.json()) == sorted([amina_case, otieno_case])
+    # the worker of each case still reads it; the other caseworker still does not
+    assert cli_as("amina")("show", amina_case).code == 0
+    assert cli_as("otieno")("show", amina_case).code == 5
+
+
+def test_team_add__a_caseworker_is_given_no_existing_case(cli_as, repo, tmp_env):
+    case_id = register(cli_as("amina"))
+    before = {p.name: p.read_bytes() for p in record_files(repo, case_id)}
+    path = tmp_env / "keys" / "new.txt"
+    result = cli_as("sup")("team", "add", "wanjiru", "--role", "caseworker", "--recipient", make_identity(path))
+    assert result.code == 0, result.stderr
+    assert {p.name: p.read_bytes() for p in record_files(repo, case_id)} == before  # not even re-encrypted
+    assert "wanjiru" not in readers(repo, case_id)
+    assert not any(can_decrypt(p, path) for p in record_files(repo, case_id))
+
+
+def test_team_add__the_new_supervisor_is_a_reader_of_cases_registered_afterwards(cli_as, repo, sup2):
+    path, recipient, as_sup2 = sup2
+    assert cli_as("sup")("team", "add", "sup2", "--role", "supervisor", "--recipient", recipient).code == 0
+    case_id = register(cli_as("otieno"))
+    assert readers(repo, case_id) == ["otieno", "sup", "sup2"]
+    assert as_sup2("show", case_id).code == 0
+
+
+def test_team_remove__refused_while_the_worker_has_open_cases(cli_as, repo):
+    case_id = register(cli_as("amina"))
+    sup = cli_as("sup")
+    before = head(repo)
+    refused = sup("team", "remove", "amina")
+    assert refused.code == 4
+    assert case_id in refused.stderr and "cpcm assign" in refused.stderr
+    assert head(repo) == before and git_status(repo) == []
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    removed = sup("team", "remove", "amina")
+    assert removed.code == 0, removed.stderr
+    assert "history" in removed.stderr  # the warning about old ciphertexts in git history
+
+
+def test_team_remove__the_removed_worker_cannot_decrypt_the_current_files(cli_as, repo, team):
+    sup = cli_as("sup")
+    case_id = register(cli_as("amina"))
+    old_files = {p.name: p.read_bytes() for p in record_files(repo, case_id)}
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    assert sup("team", "remove", "amina").code == 0
+    files = record_files(repo, case_id)
+    assert len(files) == 2  # the registration and the assignment
+    amina_key = team["amina"][0]
+    assert not any(can_decrypt(p, amina_key) for p in files)
+    assert all(can_decrypt(p, team["otieno"][0]) for p in files)
+    assert "amina" not in readers(repo, case_id)
+    # the removed worker is no longer a member at all
+    result = cli_as("amina")("show", case_id)
+    assert result.code == 5 and "not a member" in result.stderr
+    # what history still holds: the old ciphertext, readable with the old key (docs/security.md)
+    (name, data), = old_files.items()
+    assert cipher.decrypt(data, keys_of(amina_key))
+
+
+def test_team_remove__a_removed_supervisor_loses_every_case(cli_as, repo, sup2):
+    path, recipient, as_sup2 = sup2
+    sup = cli_as("sup")
+    assert sup("team", "add", "sup2", "--role", "supervisor", "--recipient", recipient).code == 0
+    case_id = register(cli_as("amina"))
+    assert all(can_decrypt(p, path) for p in record_files(repo, case_id))
+    assert sup("team", "remove", "sup2").code == 0
+    assert readers(repo, case_id) == ["amina", "sup"]
+    assert not any(can_decrypt(p, path) for p in record_files(repo, case_id))
+    assert as_sup2("show", case_id).code == 5
+
+
+def test_team_remove__an_unknown_worker_gives_3(cli_as, repo):
+    assert cli_as("sup")("team", "remove", "nobody").code == 3
+
+
+def test_team_remove__a_removed_id_is_not_reused(cli_as, repo, tmp_env):
+    sup = cli_as("sup")
+    assert sup("team", "remove", "otieno").code == 0
+    again = sup("team", "add", "otieno", "--role", "caseworker", "--recipient", make_identity(tmp_env / "keys" / "o2.txt"))
+    assert again.code == 4
+    listed = sup("team", "list", "--all", "--json").json()
+    assert [w["id"] for w in listed if w.get("removed")] == ["otieno"]
+
+
+def test_team_add__a_key_already_in_the_team_is_refused(cli_as, repo, team):
+    result = cli_as("sup")("team", "add", "amina2", "--role", "caseworker", "--recipient", team["amina"][1])
+    assert result.code == 4
+
+
+def test_team_add__a_bad_recipient_or_role_gives_4_naming_it(cli_as, repo, team):
+    sup = cli_as("sup")
+    bad_key = sup("team", "add", "kamau", "--role", "caseworker", "--recipient", "age1notakey")
+    assert bad_key.code == 4 and "recipient" in bad_key.stderr
+    bad_role = sup("team", "add", "kamau", "--role", "director", "--recipient", team["amina"][1])
+    assert bad_role.code == 4 and "role" in bad_role.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ("team", "add", "kamau", "--role", "caseworker", "--recipient", "{recipient}"),
+    ("team", "add", "kamau", "--role", "supervisor", "--recipient", "{recipient}"),
+    ("team", "remove", "otieno"),
+])
+def test_team_change__refused_for_a_caseworker(cli_as, repo, tmp_env, argv):
+    recipient = make_identity(tmp_env / "keys" / "kamau.txt")
+    before = commit_count(repo)
+    team_file = (repo / ".cpcm" / "team.yaml").read_bytes()
+    result = cli_as("amina")(*[a.format(recipient=recipient) for a in argv])
+    assert result.code == 4
+    assert "supervisor or manager" in result.stderr
+    assert commit_count(repo) == before and git_status(repo) == []
+    assert (repo / ".cpcm" / "team.yaml").read_bytes() == team_file
+
+
+def test_team_list__needs_no_identity(cli, repo, tmp_env):
+    result = cli("team", "list", "--json", env={"CPCM_IDENTITY": str(tmp_env / "keys" / "missing.txt")})
+    assert result.code == 0, result.stderr
+    assert [(w["id"], w["roles"]) for w in result.json()] == [
+        ("sup", ["supervisor"]), ("amina", ["caseworker"]), ("otieno", ["caseworker"])]
