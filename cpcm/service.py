@@ -319,8 +319,9 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) 
         case_id = new_case_id()
     record = new_record(ctx, "registration", case_id, body, at)
     case = fold(case_id, [record])
-    duplicates = tuple(probable_duplicates(case, load_cases(ctx).values()))
-    warnings = _caseload_warnings(ctx, case.worker)
+    cases = load_cases(ctx)
+    duplicates = tuple(probable_duplicates(case, cases.values()))
+    warnings = _caseload_warnings(ctx, case.worker, cases)
     readers = _readers(ctx, case)
     with _transaction(ctx, "register") as tx:
         tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", _recipients_bytes(readers))
@@ -348,13 +349,13 @@ def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = Non
     return record, warnings
 
 
-def _caseload_warnings(ctx: Context, worker_id: str) -> list[str]:
+def _caseload_warnings(ctx: Context, worker_id: str, cases: dict[str, Case] | None = None) -> list[str]:
     """Giving a worker one more case: a warning near or over the cap; Refused over the cap
     where the policy says so."""
     member = ctx.team.get(worker_id)
     if member is not None and not member.has_role("caseworker"):
         return []
-    count = rules.caseloads(load_cases(ctx).values()).get(worker_id, 0)
+    count = rules.caseloads((load_cases(ctx) if cases is None else cases).values()).get(worker_id, 0)
     verdict, message = rules.caseload_decision(count, ctx.policy)
     if verdict == "refuse":
         raise Refused(f"caseload: {worker_id} {message}", "Assign the case to another worker, or close or transfer cases first.",

@@ -64,7 +64,7 @@ def print_json(data: Any) -> None:
 
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:
     rows = [["" if v is None else str(v) for v in row] for row in rows]
-    if stdout_is_terminal():
+    if stdout_is_terminal() and len(rows) <= 200:  # rich costs about 1 ms a row: long lists print plain
         from rich.console import Console
         from rich.table import Table
 

@@ -10,12 +10,25 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from cpcm import __version__
 from cpcm.crypto import cipher
 from cpcm.store import atomic
 from cpcm.store.layout import CACHE_DIR
 
 VERSION = 1
+
+
+def _fold_fingerprint() -> str:
+    """A digest of the code that makes a folded case: a cache made by other code is dropped, so
+    a change to the fold can never leave stale summaries behind (same version or not)."""
+    import hashlib
+
+    from cpcm.domain import case, records
+    from cpcm.workflow import fold, transitions
+
+    digest = hashlib.sha256()
+    for module in (case, records, fold, transitions):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 class SummaryCache:
@@ -25,6 +38,7 @@ class SummaryCache:
         self.keys = keys
         self.entries: dict[str, dict[str, Any]] = {}
         self.changed = False
+        self.fingerprint = _fold_fingerprint()
         self._load()
 
     def _load(self) -> None:
@@ -32,7 +46,7 @@ class SummaryCache:
             data = json.loads(cipher.decrypt(self.path.read_bytes(), self.keys))
         except (OSError, ValueError, cipher.NotARecipient, cipher.Damaged):
             return  # a missing or unreadable cache is rebuilt
-        if data.get("version") == VERSION and data.get("cpcm") == __version__:
+        if data.get("version") == VERSION and data.get("fold") == self.fingerprint:
             self.entries = data.get("cases", {})
 
     def get(self, case_id: str, tree: str | None) -> dict[str, Any] | None:
@@ -56,7 +70,7 @@ class SummaryCache:
     def save(self) -> None:
         if not self.changed:
             return
-        payload = json.dumps({"version": VERSION, "cpcm": __version__, "cases": self.entries}, separators=(",", ":"))
+        payload = json.dumps({"version": VERSION, "fold": self.fingerprint, "cases": self.entries}, separators=(",", ":"))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         atomic.write(self.path, cipher.encrypt(payload.encode(), [self.recipient]), mode=0o600)
         self.changed = False

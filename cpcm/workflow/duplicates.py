@@ -33,14 +33,13 @@ def probable_duplicates(new: Case, cases: Iterable[Case]) -> list[tuple[str, str
     caregiver = normalise_name(new.caregiver_name)
     found = []
     for other in cases:
-        if other.id == new.id:
-            continue
-        other_name = normalise_name(other.child.get("name"))
-        if not similar(name, other_name):
+        if other.id == new.id or not other.child.get("name"):
             continue
         other_born = other.birth_date()
         if born and other_born and born.year == other_born.year:
-            found.append((other.id, "same or similar name and the same birth year"))
-        elif name == other_name and caregiver and caregiver == normalise_name(other.caregiver_name):
+            # the cheap test first: only a same-year child is compared by name similarity
+            if similar(name, normalise_name(other.child.get("name"))):
+                found.append((other.id, "same or similar name and the same birth year"))
+        elif caregiver and caregiver == normalise_name(other.caregiver_name) and name == normalise_name(other.child.get("name")):
             found.append((other.id, "same name and the same caregiver"))
     return found

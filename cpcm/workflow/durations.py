@@ -8,6 +8,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta
 
 _PART = re.compile(r"(\d+)\s*(mo|min|h|d|w|y)")
@@ -44,7 +45,12 @@ class Duration:
 
 def parse_duration(text) -> Duration:
     """ValueError with the reason when `text` is not a duration (negative ones included)."""
-    raw = str(text).strip().lower()
+    return _parse(str(text))
+
+
+@lru_cache(maxsize=256)
+def _parse(text: str) -> Duration:
+    raw = text.strip().lower()
     if raw in ("same_day", "same day"):
         return Duration(same_day=True, text="same_day")
     if raw.startswith("-"):

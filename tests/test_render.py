@@ -1,0 +1,435 @@
+"""Rendering documents: golden files for the case plan and the child's plan (en, sw; Markdown
+and HTML), the sandbox and StrictUndefined, and `cpcm render --out` (encrypted unless
+--plaintext), agency template overrides.
+
+The golden files in tests/golden/ are reviewed like code. After a deliberate change to a
+template or a view, regenerate them and read the diff before committing:
+
+    CPCM_UPDATE_GOLDEN=1 .venv/bin/python -m pytest -q tests/test_render.py
+
+The case ID (random) is replaced by CP-XXXX-XXXX in the golden files; record IDs never appear
+in the documents.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import CANARY, register
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("CPCM_UPDATE_GOLDEN") == "1"
+CASE_ID = re.compile(r"CP-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")
+
+INITIAL = {
+    "safe": "yes",
+    "basic_needs": {"food": "no", "shelter": "yes", "medical": "unknown"},
+    "risk": "high",
+    "interim_plan_needed": False,
+    "outcome": "proceed",
+    "child_views": "Wants to stay with her grandmother and go back to school.",
+}
+COMPREHENSIVE = {
+    "dimensions": {
+        "physical": {"risks": "Often hungry; missed two meals a day.", "rating": 2},
+        "intellectual": {"risks": "Out of school since July.", "strengths": "Reads well for her age.", "rating": 2},
+        "family_relationships": {"strengths": "Close to her grandmother.", "rating": 3},
+    },
+    "child_views": "I want to go back to school and stay with Cucu.",
+    "outcome_explained_to_child": "yes",
+    "consulted": ["child", "caregivers", "school"],
+    "needs": ["to eat enough every day", "to be back in school", "to feel safe at home"],
+}
+PLAN = {
+    "reason": "initial",
+    "goals": [
+        {"id": "G1", "term": "short", "goal": "Neema eats three meals a day at home.",
+         "need": "to eat enough every day", "child_words": "You will have enough food every day."},
+        {"id": "G2", "term": "medium", "goal": "Neema is back in school and attends every day.",
+         "need": "to be back in school", "child_words": "You will go back to school."},
+    ],
+    "permanency_goal": "Neema stays in the care of her grandmother.",
+    "actions": [
+        {"what": "Enrol the household in the cash transfer programme.", "who": "service",
+         "who_detail": "Sub-county children's office", "by": "2026-12-15", "mode": "referral", "goal": "G1",
+         "child_words": "They will help your grandmother buy food."},
+        {"what": "Home visit to check on food and safety.", "who": "caseworker", "by": "2026-12-01",
+         "mode": "direct", "goal": "G1"},
+        {"what": "Re-admit Neema to Nyalenda Primary School; pay for the uniform.", "who": "family",
+         "who_detail": "Grandmother", "by": "2027-01-05", "mode": "direct", "goal": "G2",
+         "child_words": "Your grandmother will take you to school and get your uniform."},
+        {"what": "Attend school every day and tell the teacher when something is wrong.", "who": "child",
+         "by": "2027-01-05", "mode": "direct", "goal": "G2", "child_words": "Go to school every day."},
+        {"what": "Join the after-school reading club.", "who": "child", "by": "2027-01-31", "mode": "direct"},
+    ],
+    "review_date": "2027-02-22",
+    "closure_criteria": ["Neema has attended school for a full term.", "The household has a steady source of food."],
+    "contingency": ("If the grandmother falls ill, the caseworker arranges a temporary placement with the aunt in "
+                    "Kondele (0712 345 678) after an assessment.\nIf you feel unsafe, tell your teacher. "
+                    "Call 116 at any time, day or night."),
+    "participants": {"child": "yes", "caregivers": "yes", "others": "class teacher"},
+    "child_copy_given": True,
+    "notes": "The grandmother asked for the visits to be on Saturdays.",
+}
+DOCUMENTS = [(doc, lang, fmt) for doc in ("case-plan", "child-plan") for lang in ("en", "sw") for fmt in ("md", "html")]
+
+
+def planned_case(cli, cli_as, approve: bool = True, name: str = "Neema Achieng Otieno") -> str:
+    """A registered, assessed case with a plan (approved by the supervisor unless told not)."""
+    case_id = register(cli, "--at", "2026-11-02T10:00:00+03:00",
+                       child={"name": name, "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"})
+    steps = [
+        ("assess", case_id, "--type", "initial", "--from-file", "-", "--at", "2026-11-03T09:30:00+03:00", INITIAL),
+        ("assess", case_id, "-t", "comprehensive", "--from-file", "-", "--at", "2026-11-09T11:00:00+03:00", COMPREHENSIVE),
+        ("plan", case_id, "--from-file", "-", "--at", "2026-11-16T14:00:00+03:00", PLAN),
+    ]
+    for *args, data in steps:
+        result = cli(*args, input=json.dumps(data))
+        assert result.code == 0, result.stderr
+    if approve:
+        approved = cli_as("sup")("approve", case_id, "plan", "--at", "2026-11-18T08:00:00+03:00")
+        assert approved.code == 0, approved.stderr
+    return case_id
+
+
+def normalise(text: str) -> str:
+    return CASE_ID.sub("CP-XXXX-XXXX", text)
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return
+    assert path.exists(), f"no golden file {path.name}: run with CPCM_UPDATE_GOLDEN=1 to make it"
+    expected = path.read_text(encoding="utf-8")
+    if text != expected:
+        diff = difflib.unified_diff(expected.splitlines(), text.splitlines(), f"golden/{name}", "rendered", lineterm="", n=1)
+        raise AssertionError(f"{name} differs from the rendered document (CPCM_UPDATE_GOLDEN=1 to accept the change):\n"
+                             + "\n".join(list(diff)[:40]))
+
+
+# -- golden files --------------------------------------------------------------------------------
+@pytest.fixture
+def planned(cli, cli_as):
+    return planned_case(cli, cli_as)
+
+
+def test_render__matches_the_golden_files(cli, planned):
+    failures = []
+    for document, lang, fmt in DOCUMENTS:
+        result = cli("render", document, planned, "--lang", lang, "--format", fmt)
+        assert result.code == 0, result.stderr
+        try:
+            check_golden(f"{document}.{lang}.{fmt}", normalise(result.stdout))
+        except AssertionError as exc:
+            failures.append(str(exc))
+    assert not failures, "\n".join(failures)
+
+
+def test_render__a_plan_waiting_for_approval_says_it_is_not_in_force(cli, cli_as):
+    case_id = planned_case(cli, cli_as, approve=False)
+    worker_copy = cli("render", "case-plan", case_id)
+    assert worker_copy.code == 0, worker_copy.stderr
+    assert "> **Not in force.** Waiting for a supervisor's approval." in worker_copy.stdout
+    assert "This plan is in force" not in worker_copy.stdout
+    child_copy = cli("render", "child-plan", case_id, "--lang", "sw")
+    assert "Mpango huu bado haujakamilika." in child_copy.stdout
+    golden = (GOLDEN / "case-plan.en.md").read_text(encoding="utf-8")
+    assert "Approved on 18 November 2026 by sup. This plan is in force." in golden
+
+
+def test_render__uses_the_latest_plan_version(cli, cli_as, planned):
+    second = dict(PLAN, reason="correction", goals=[dict(PLAN["goals"][0], goal="Neema eats at school and at home.")],
+                  actions=PLAN["actions"][:2])
+    recorded = cli("plan", planned, "--from-file", "-", "--at", "2026-11-20T10:00:00+03:00", input=json.dumps(second))
+    assert recorded.code == 0, recorded.stderr
+    shown = cli("render", "case-plan", planned).stdout
+    assert "version 2, a correction of the previous version" in shown
+    assert "### G1. Neema eats at school and at home." in shown
+    assert "Waiting for a supervisor's approval" in shown
+    assert "G2." not in shown
+
+
+# -- the environment: strict and sandboxed ---------------------------------------------------------
+def test_env__a_missing_variable_raises_instead_of_rendering_a_blank():
+    from jinja2 import UndefinedError
+
+    from cpcm.render.env import environment
+
+    env = environment()
+    with pytest.raises(UndefinedError):
+        env.from_string("Dear {{ child_name }},").render({})
+    with pytest.raises(UndefinedError):
+        env.from_string("{% if plan.notes %}x{% endif %}").render({"plan": {}})
+    with pytest.raises(UndefinedError):
+        env.from_string("{{ plan.missing | upper }}").render({"plan": {"notes": "n"}})
+
+
+def test_env__a_view_model_without_a_key_fails_the_shipped_template():
+    from datetime import date
+
+    from cpcm.render.env import TemplateFailed, render
+    from cpcm.render.views import case_plan_view
+
+    view = case_plan_view(*_case_and_plan(), "en", today=date(2026, 11, 23))
+    assert render("case-plan", "en", "md", view).startswith("# Case plan: Neema Achieng")
+    del view["plan"]["contingency"]
+    with pytest.raises(TemplateFailed) as failed:
+        render("case-plan", "en", "md", view)
+    assert failed.value.exit_code == 7 and "case-plan.en.md, line" in failed.value.message
+    assert "contingency" in failed.value.message
+
+
+def test_env__the_sandbox_refuses_python_internals():
+    from jinja2.exceptions import SecurityError
+
+    from cpcm.render.env import environment
+
+    env = environment()
+    for source in ("{{ ().__class__ }}", "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+                   "{{ cycler.__init__.__globals__ }}", "{{ plan.__class__ }}"):
+        with pytest.raises(SecurityError):
+            env.from_string(source).render({"plan": {"a": 1}})
+    with pytest.raises(SecurityError):  # the data a template is given cannot be changed
+        env.from_string("{{ plan.update({'a': 2}) }}").render({"plan": {"a": 1}})
+
+
+def test_env__html_is_escaped_and_markdown_is_not(tmp_path):
+    from cpcm.render.env import environment
+
+    root = tmp_path / "repo"
+    (root / ".cpcm" / "templates").mkdir(parents=True)
+    (root / ".cpcm" / "templates" / "x.en.html").write_text("<p>{{ name }}</p>")
+    (root / ".cpcm" / "templates" / "x.en.md").write_text("{{ name }}")
+    env = environment(root)
+    assert env.get_template("x.en.html").render(name="<b>&</b>") == "<p>&lt;b&gt;&amp;&lt;/b&gt;</p>"
+    assert env.get_template("x.en.md").render(name="<b>&</b>") == "<b>&</b>"
+
+
+def test_date_words__in_english_and_kiswahili():
+    from cpcm.render.env import date_words
+
+    assert date_words("2026-12-01", "en") == "1 December 2026"
+    assert date_words("2026-12-01T09:00:00+03:00", "sw") == "1 Desemba 2026"
+    assert date_words("2027-02-22", "en", weekday=True) == "Monday 22 February 2027"
+    assert date_words("2027-02-22", "sw", weekday=True) == "Jumatatu, tarehe 22 Februari 2027"
+    assert date_words("2026-08-09", "sw", weekday=True) == "Jumapili, tarehe 9 Agosti 2026"
+    assert date_words("2026-12-01", "fr") == "2026-12-01"
+    with pytest.raises(ValueError):
+        date_words("soon", "en")
+
+
+def test_render__a_template_error_names_the_template_and_no_personal_data(cli, cli_as, repo):
+    case_id = planned_case(cli, cli_as, name=CANARY)
+    agency = repo / ".cpcm" / "templates"
+    agency.mkdir(parents=True)
+    (agency / "case-plan.en.md").write_text("{{ case.name }} {{ case.nickname }}\n")
+    missing = cli("render", "case-plan", case_id)
+    assert missing.code == 7
+    assert "case-plan.en.md" in missing.stderr and "nickname" in missing.stderr
+    assert CANARY.split()[0].lower() not in (missing.stdout + missing.stderr).lower()
+    (agency / "case-plan.en.md").write_text("{{ case.name }} {{ ().__class__.__base__.__subclasses__() }}\n")
+    refused = cli("render", "case-plan", case_id)
+    assert refused.code == 7 and "sandbox" in refused.stderr
+    assert CANARY.split()[0].lower() not in (refused.stdout + refused.stderr).lower()
+    (agency / "case-plan.en.md").write_text("line one\n{{ {'a': 1}[case.name] }}\n")  # a key from the case's data
+    looked_up = cli("render", "case-plan", case_id)
+    assert looked_up.code == 7 and "case-plan.en.md, line 2" in looked_up.stderr
+    assert CANARY.split()[0].lower() not in (looked_up.stdout + looked_up.stderr).lower()
+
+
+# -- the command ---------------------------------------------------------------------------------
+def test_render__out_without_plaintext_writes_an_age_file_for_the_worker(cli, cli_as, team, tmp_path):
+    from cpcm.crypto import cipher, identity
+
+    case_id = planned_case(cli, cli_as, name=CANARY)
+    out = tmp_path / "outside" / "plan.md"
+    out.parent.mkdir()
+    result = cli("render", "case-plan", case_id, "--out", str(out), "--json")
+    assert result.code == 0, result.stderr
+    assert result.json() == {"template": "case-plan", "case_id": case_id, "out": str(out.resolve()), "encrypted": True,
+                             "lang": "en", "format": "md"}
+    assert "encrypted" in result.stderr
+    data = out.read_bytes()
+    assert data.startswith(cipher.MAGIC)
+    assert CANARY.encode() not in data and CANARY.split()[0].encode() not in data
+    assert CANARY not in result.stderr
+    keys = identity.load(team["amina"][0], lambda: None).keys
+    text = cipher.decrypt(data, keys).decode()
+    assert text.startswith(f"# Case plan: {CANARY}")
+    with pytest.raises(cipher.NotARecipient):  # not to the other caseworker
+        cipher.decrypt(data, identity.load(team["otieno"][0], lambda: None).keys)
+    assert not [p for p in out.parent.iterdir() if p.name != "plan.md"]  # no temp file left
+
+
+def test_render__recipients_can_read_the_file_too(cli, cli_as, team, tmp_path):
+    from cpcm.crypto import cipher, identity
+
+    case_id = planned_case(cli, cli_as)
+    out = tmp_path / "plan.html.age"
+    result = cli("render", "child-plan", case_id, "--out", str(out), "--recipient", team["otieno"][1], "-r", "sup")
+    assert result.code == 0, result.stderr
+    for worker in ("amina", "otieno", "sup"):
+        text = cipher.decrypt(out.read_bytes(), identity.load(team[worker][0], lambda: None).keys).decode()
+        assert text.startswith("<!DOCTYPE html>")  # the format follows the file name
+    bad = cli("render", "child-plan", case_id, "--out", str(out), "--recipient", "age1notakey")
+    assert bad.code == 2
+
+
+def test_render__plaintext_writes_plain_text_but_never_into_the_repository(cli, cli_as, repo, tmp_path):
+    case_id = planned_case(cli, cli_as, name=CANARY)
+    out = tmp_path / "print" / "plan.html"
+    result = cli("render", "child-plan", case_id, "--format", "html", "--out", str(out), "--plaintext", "--json")
+    assert result.code == 0, result.stderr
+    assert result.json()["encrypted"] is False
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and f"Hello {CANARY.split()[0]}!" in text
+    assert CANARY.split()[1] not in text  # the child's plan uses the first name only
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    inside = cli("render", "child-plan", case_id, "--out", str(repo / "plan.md"), "--plaintext")
+    assert inside.code == 4 and not (repo / "plan.md").exists()
+
+
+def test_render__prints_to_stdout_without_out(cli, planned):
+    result = cli("render", "child-plan", planned, "--json")
+    assert result.code == 0, result.stderr
+    data = result.json()
+    assert data["out"] is None and data["encrypted"] is False
+    assert data["document"].startswith("# Neema's plan")
+    assert cli("render", "child-plan", planned, "--plaintext").code == 2  # --plaintext needs --out
+
+
+def test_render__an_agency_template_overrides_the_shipped_one(cli, planned, repo):
+    agency = repo / ".cpcm" / "templates"
+    agency.mkdir(parents=True)
+    (agency / "case-plan.en.md").write_text("Kisumu agency plan for {{ case.id }}: {{ goals | length }} goals, "
+                                            "review {{ plan.review_date | date_words }}\n")
+    result = cli("render", "case-plan", planned)
+    assert result.code == 0, result.stderr
+    assert result.stdout == f"Kisumu agency plan for {planned}: 2 goals, review 22 February 2027\n"
+    shipped_sw = cli("render", "case-plan", planned, "--lang", "sw")  # the others still come from cpcm
+    assert shipped_sw.stdout.startswith("# Mpango wa kesi:")
+
+
+def test_render__default_language_is_the_repository_s(cli, planned, repo):
+    config = repo / ".cpcm" / "config.yaml"
+    config.write_text(config.read_text().replace("language: en", "language: sw"))
+    assert cli("render", "child-plan", planned).stdout.startswith("# Mpango wa Neema")
+    assert cli("render", "child-plan", planned, "--lang", "en").stdout.startswith("# Neema's plan")
+    unknown = cli("render", "child-plan", planned, "--lang", "fr")
+    assert unknown.code == 3 and "en, sw" in unknown.stderr
+
+
+def test_render__unknown_template_exits_3_listing_the_templates(cli, planned):
+    result = cli("render", "case-summary", planned)
+    assert result.code == 3
+    assert "case-plan, child-plan" in result.stderr
+
+
+def test_render__a_case_without_a_plan_exits_3(cli):
+    case_id = register(cli)
+    result = cli("render", "case-plan", case_id)
+    assert result.code == 3 and f"cpcm plan {case_id}" in result.stderr
+
+
+def test_render__help_has_an_example(cli):
+    result = cli("render", "--help")
+    assert result.code == 0 and "Example: cpcm render" in result.stdout
+
+
+def test_child_plan__reads_at_a_child_s_level(cli, planned):
+    for lang, jargon in (("en", ("caseworker", "referral", "contingency", "assessment", "supervisor")),
+                         ("sw", ("afisa wa kesi", "rufaa", "dharura", "tathmini", "msimamizi"))):
+        for fmt in ("md", "html"):
+            text = cli("render", "child-plan", planned, "--lang", lang, "--format", fmt).stdout.lower()
+            assert not [word for word in jargon if word in text], (lang, fmt)
+            assert "otieno" not in text  # first name only
+
+
+# -- the view models (pure) ------------------------------------------------------------------------
+def _case_and_plan(approved: bool = False, rejected: bool = False, **body):
+    from cpcm.domain.case import Case, Entry
+    from cpcm.domain.records import Record
+
+    record = Record(kind="plan", schema=1, id="01JD0000000000000000000001", case="CP-0000-0000", at="2026-11-16T14:00:00+03:00",
+                    recorded_at="2026-11-16T14:00:00+03:00", by="amina", body=dict(PLAN, **body))
+    plan = {"record_id": record.id, "version": 1, "approved_at": "2026-11-18T08:00:00+03:00" if approved else None,
+            "approved_by": "sup" if approved else None, "rejected_at": "2026-11-18T08:00:00+03:00" if rejected else None}
+    case = Case(id="CP-0000-0000", worker="amina", child={"name": "Neema Achieng", "age_estimate": 11},
+                registered_at="2026-11-02T10:00:00+03:00", plan=plan,
+                history=(Entry(record.id, "plan", record.at, record.recorded_at, "amina"),))
+    return case, record
+
+
+def test_views__approval_states():
+    from cpcm.render.views import approval_view
+
+    assert approval_view(*_case_and_plan(approved=True), names={"sup": "Grace"})["decided_by"] == {"id": "sup", "name": "Grace"}
+    assert approval_view(*_case_and_plan())["state"] == "waiting"
+    assert approval_view(*_case_and_plan(), approval_required=False)["in_force"] is True
+    assert approval_view(*_case_and_plan(rejected=True))["state"] == "rejected"
+    case, record = _case_and_plan(approved=True)
+    from dataclasses import replace
+    later = replace(case, plan=dict(case.plan, record_id="01JD0000000000000000000009"))
+    assert approval_view(later, record)["state"] == "superseded"
+
+
+def test_views__the_child_plan_splits_the_actions_and_keeps_to_the_first_name():
+    from datetime import date
+
+    from cpcm.render.views import child_plan_view
+
+    view = child_plan_view(*_case_and_plan(approved=True), "en", today=date(2026, 11, 23))
+    assert view["first_name"] == "Neema"
+    assert [i["words"] for i in view["you_will"]] == ["Go to school every day.", "Join the after-school reading club."]
+    assert [(h["who"], h["helper"], h["asked"]) for h in view["helpers"]] == [
+        ("service", "Sub-county children's office", True), ("caseworker", None, False), ("family", "Grandmother", False)]
+    assert view["next_meeting"] == "2027-02-22"
+    assert view["if_wrong"]["sentences"] == ["If you feel unsafe, tell your teacher.", "Call 116 at any time, day or night."]
+    assert view["if_wrong"]["phones"] == ["0712 345 678"]
+    assert "Achieng" not in json.dumps(view)
+
+
+def test_views__case_plan_groups_actions_under_their_goals():
+    from datetime import date
+
+    from cpcm.render.views import case_plan_view
+
+    view = case_plan_view(*_case_and_plan(), "sw", today=date(2026, 11, 23))
+    assert [[a["number"] for a in g["actions"]] for g in view["goals"]] == [[1, 2], [3, 4]]
+    assert [a["number"] for a in view["other_actions"]] == [5]
+    assert view["case"]["age"] == {"years": 11, "date_of_birth": None, "estimated": True}
+    assert view["plan"]["version"] == 1 and view["plan"]["participants"]["child"] is True
+    json.dumps(view)  # plain data only
+
+
+def test_views__contingency_in_simple_words():
+    from cpcm.render.views import phone_numbers, simple_sentences
+
+    assert phone_numbers("Call 116, or +254 20 123 4567, or 0712-345-678 before 2026-12-01 (in 2027).") == [
+        "116", "+254 20 123 4567", "0712-345-678"]
+    assert simple_sentences("The caseworker refers the family. Go to Mama Akinyi next door!\nStay inside.") == [
+        "Go to Mama Akinyi next door!", "Stay inside."]
+
+
+def test_render__works_from_the_installed_command(cli, planned):
+    result = cli.process("render", "child-plan", planned, "--lang", "sw", "--format", "html")
+    assert result.code == 0, result.stderr
+    assert normalise(result.stdout) == (GOLDEN / "child-plan.sw.html").read_text(encoding="utf-8")
+
+
+def test_shipped_templates__every_document_in_every_language_and_format():
+    from cpcm.render.env import available, shipped_dir
+    from cpcm.render.views import documents
+
+    assert (shipped_dir() / "_words.sw.j2").is_file()
+    found = available()
+    for document in documents():
+        assert found[document] == {(lang, fmt) for lang in ("en", "sw") for fmt in ("md", "html")}
