@@ -23,9 +23,10 @@ from cpcm.domain.team import ROLES, Team, Worker
 from cpcm.errors import CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.store import atomic
 from cpcm.store.cache import SummaryCache
-from cpcm.store.casestore import CaseStore
+from cpcm.store.casestore import CaseStore, recover
+from cpcm.store.lock import RepoLock
 from cpcm.store.git import Git
-from cpcm.store.layout import (CASES, CONFIG, CPCM_DIR, GITATTRIBUTES, GITIGNORE, RECIPIENTS, SERVICES, TEAM)
+from cpcm.store.layout import (CASES, CONFIG, CPCM_DIR, GITATTRIBUTES, GITIGNORE, LOCK, PENDING, RECIPIENTS, SERVICES, TEAM)
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow import rules, transitions
 from cpcm.workflow.duplicates import probable_duplicates
@@ -72,7 +73,12 @@ class Context:
 def open_repo(root: Path, identity_path: Path | None = None, ask_passphrase: Callable[[], str | None] = lambda: None,
               need_identity: bool = True, now: datetime | None = None) -> Context:
     config = load_config(root)
-    ctx = Context(root=root, config=config, team=load_team(root), store=CaseStore(root), now=now or clock.now())
+    store = CaseStore(root)
+    if (root / PENDING).exists():
+        # a write was interrupted: roll it back before anything is read or decided
+        with RepoLock(root / LOCK):
+            recover(store)
+    ctx = Context(root=root, config=config, team=load_team(root), store=store, now=now or clock.now())
     if need_identity:
         ident = identity_mod.load(identity_path or identity_mod.default_path(), ask_passphrase)
         worker = ctx.team.by_recipient(ident.recipients)

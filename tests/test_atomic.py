@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import CANARY, commit_count, make_identity, git, git_status, head, record_files, register, registration, stray_files
+from conftest import CANARY, commit_count, git, git_status, head, make_identity, register, registration, stray_files
 from cpcm.store.git import Git
 
 CRASH = """
@@ -131,8 +131,6 @@ def test_assign__crash_between_rename_and_commit_is_rolled_back_by_the_next_writ
     assert cli_as("otieno")("show", case_id).code == 0
 
 
-@pytest.mark.xfail(strict=True, reason="bug: service.assign decides on the working tree before its transaction recovers, "
-                                       "so the uncommitted assignment of a crashed command makes the retry 'already assigned'")
 def test_assign__retried_after_a_crash_between_rename_and_commit_works(cli_as, repo):
     case_id, before, _ = crashed_assignment(cli_as, repo)
     result = cli_as("amina")("assign", case_id, "--worker", "otieno")  # the user simply runs it again

@@ -79,16 +79,16 @@ def damage(path, how: str) -> None:
         path.write_bytes(b"")
 
 
-@pytest.mark.parametrize("how", ["truncated", "flipped", "not-age", "empty"])
-def test_show__a_damaged_record_file_gives_7_naming_the_file(cli, repo, how):
-    case_id = register(cli)
-    (path,) = record_files(repo, case_id)
-    damage(path, how)
-    result = cli("show", case_id)
-    assert result.code == 7, result.stderr
-    assert f"cases/{case_id}/{path.name}" in result.stderr
-    assert "git checkout" in result.stderr  # how to restore it
-    assert "Traceback" not in result.stderr
+def test_show__a_damaged_record_file_gives_7_naming_the_file(cli, repo):
+    for how in ("truncated", "flipped", "not-age", "empty"):
+        case_id = register(cli)
+        (path,) = record_files(repo, case_id)
+        damage(path, how)
+        result = cli("show", case_id)
+        assert result.code == 7, (how, result.stderr)
+        assert f"cases/{case_id}/{path.name}" in result.stderr, how
+        assert "git checkout" in result.stderr, how  # how to restore it
+        assert "Traceback" not in result.stderr, how
 
 
 def test_show__a_record_that_decrypts_to_the_wrong_case_gives_7(cli, repo):
@@ -131,7 +131,7 @@ def test_list__notices_a_damaged_file_even_when_the_cache_knows_its_case(cli, re
 
 
 # -- 4: refused by a rule of the form; nothing written ----------------------------------------
-@pytest.mark.parametrize("overrides, field", [
+INVALID = [
     ({"risk": "extreme"}, "risk"),
     ({"child": {"name": "x", "sex": "female", "date_of_birth": "2027-01-01"}}, "child.date_of_birth"),
     ({"location": ""}, "location"),
@@ -142,15 +142,18 @@ def test_list__notices_a_damaged_file_even_when_the_cache_knows_its_case(cli, re
     ({"lokation": "Kisumu"}, "lokation"),
     ({"child": {"name": "x", "sex": "female", "age_estimate": 18}}, "child.age_estimate"),
     ({"worker": "nobody"}, "worker"),
-])
-def test_register__invalid_field_gives_4_naming_it_and_writes_nothing(cli, repo, overrides, field):
+]
+
+
+def test_register__invalid_field_gives_4_naming_it_and_writes_nothing(cli, repo):
     before = head(repo)
-    result = cli("register", "--from-file", "-", input=json.dumps(registration(**overrides)))
-    assert result.code == 4, result.stderr
-    assert f"- {field}: " in result.stderr
-    assert "nothing was written" in result.stderr
-    assert_nothing_written(repo, before)
-    assert record_files(repo) == []
+    for overrides, field in INVALID:
+        result = cli("register", "--from-file", "-", input=json.dumps(registration(**overrides)))
+        assert result.code == 4, (field, result.stderr)
+        assert f"- {field}: " in result.stderr, field
+        assert "nothing was written" in result.stderr, field
+        assert_nothing_written(repo, before)
+        assert record_files(repo) == [], field
 
 
 def test_register__birth_date_in_the_future_is_refused_by_the_clock_in_force(cli, repo):
@@ -187,14 +190,14 @@ def test_register__event_time_in_the_future_gives_4(cli, repo):
 
 
 # -- 2: usage -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("text", ["child:\n  name: x\n\tsex: female\n", "child: [\n", "a: b: c\n", "'open\n"])
-def test_register__malformed_yaml_gives_2_and_writes_nothing(cli, repo, text):
+def test_register__malformed_yaml_gives_2_and_writes_nothing(cli, repo):
     before = head(repo)
-    result = cli("register", "--from-file", "-", input=text)
-    assert result.code == 2, result.stderr
-    assert "malformed YAML at line" in result.stderr
-    assert "Traceback" not in result.stderr
-    assert_nothing_written(repo, before)
+    for text in ("child:\n  name: x\n\tsex: female\n", "child: [\n", "a: b: c\n", "'open\n"):
+        result = cli("register", "--from-file", "-", input=text)
+        assert result.code == 2, (text, result.stderr)
+        assert "malformed YAML at line" in result.stderr, text
+        assert "Traceback" not in result.stderr, text
+        assert_nothing_written(repo, before)
 
 
 def test_register__a_yaml_list_instead_of_a_mapping_gives_2(cli, repo):

@@ -90,8 +90,6 @@ def test_date_of_birth__not_in_the_future(dob, ok):
         assert errors["child.date_of_birth"].startswith("is in the future")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a refused date of birth also trips require_one_of, so the field gets a second, "
-                                       "misleading reason ('give the date of birth or ... an estimated age')")
 def test_date_of_birth__a_refused_value_is_reported_once_for_its_own_reason():
     _, errors = validate(FORM, registration(child={"sex": "male", "date_of_birth": "2099-01-01"}), TODAY, WORKERS)
     assert [(e.field, e.reason) for e in errors] == [("child.date_of_birth", "is in the future (today is 2026-11-23)")]

@@ -250,9 +250,21 @@ def _validate_fields(fields: tuple[Field, ...], rules, kind: str, data: Mapping[
         elif field.required:
             errors.append(FieldError(path, f"is required ({field.text(field.label, 'en')})"))
     flat_body = flatten(body)
+    refused = {e.field for e in errors}
     for rule in rules:
-        errors.extend(_check_rule(rule, flat_body))
+        # a rule about fields already refused for their own reason would only repeat them
+        found = _check_rule(rule, flat_body)
+        errors.extend(e for e in found if not any(f"{prefix}{k}" in refused for k in _rule_fields(rule)))
     return body, errors
+
+
+def _rule_fields(rule: Mapping[str, Any]) -> list[str]:
+    for key in ("require_one_of", "not_both"):
+        if key in rule:
+            return list(rule[key])
+    if "required_if" in rule:
+        return [rule["required_if"]["field"], rule["required_if"]["when"]["field"]]
+    return []
 
 
 def _validate_list(field: Field, value: Any, kind: str, today: date, workers: list[str], path: str):

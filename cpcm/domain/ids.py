@@ -21,8 +21,8 @@ _RECORD_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
 
 def check_char(body: str) -> str:
-    """Luhn mod 32 over Crockford digits: catches any single wrong character and any swap of
-    two neighbours."""
+    """Luhn mod 32 over Crockford digits: catches any single wrong character and a swap of two
+    neighbours, except (as with every Luhn mod N) a swap of '0' and 'Z'."""
     factor, total = 2, 0
     for char in reversed(body):
         addend = factor * _VALUE[char]
