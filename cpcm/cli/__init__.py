@@ -53,6 +53,9 @@ def _exit_code(exc: BaseException, debug: bool, args: list[str]) -> int:
         return 130
     if isinstance(exc, typer.Exit):
         return exc.exit_code
+    if type(exc).__name__ == "NoArgsIsHelpError":  # a command group given nothing: its help is the answer
+        print(exc.format_message(), file=sys.stderr)
+        return 2
     if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click's usage errors (bundled or not)
         say(_scrub(exc.format_message(), args), "red")
         command = getattr(getattr(exc, "ctx", None), "command_path", "cpcm")
