@@ -22,6 +22,8 @@ def case_summary(case, today, names: bool) -> dict:
 
 
 def register(app: typer.Typer) -> None:
+    register_verify(app)
+
     @app.command("show")
     def show(case: str = typer.Argument(..., help="Case ID, e.g. CP-4F7K-9X2M."), repo: RepoOpt = None, identity: IdentityOpt = None,
              json_out: JsonOpt = False) -> None:
@@ -151,3 +153,24 @@ def register(app: typer.Typer) -> None:
             print_json({"case_id": case_id, "record_id": record.id, "worker": worker, "warnings": warnings})
         else:
             say(f"{case_id} assigned to {worker}")
+
+
+def register_verify(app: typer.Typer) -> None:
+    @app.command("verify")
+    def verify(repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
+        """Check the repository: every record you can read decrypts and is valid, nothing is
+        uncommitted, no record was rewritten; exit 1 when something is wrong.
+
+        Example: cpcm verify
+        """
+        from cpcm import service
+
+        ctx = open_ctx(repo, identity)
+        problems = service.verify(ctx)
+        if json_out:
+            print_json([p.to_json() for p in problems])
+        else:
+            print_table(["code", "case", "problem"], [[p.code, p.case_id or "", p.message] for p in problems],
+                        title=f"{len(problems)} problem(s)")
+        if problems:
+            raise typer.Exit(1)
