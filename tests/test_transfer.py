@@ -1,0 +1,430 @@
+"""Inter-agency transfer: a case handed from one casefile repository to another as one bundle
+encrypted to the receiving agency only, verified, imported, and acknowledged back."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from conftest import CANARY, NOW, Cli, commit_count, git, git_status, last_commit, make_identity, register
+
+MARKERS = tuple(part.lower().encode() for part in CANARY.split())
+REASON = ["--to", "recv", "--reason", "the family moved to the receiving agency's area", "--reason-code", "relocation"]
+INITIAL = ["--type", "initial", "--risk", "high", "--set", "safe=yes", "--set", "basic_needs.food=no", "--set",
+           "basic_needs.shelter=yes", "--set", "basic_needs.medical=yes", "--set", "interim_plan_needed=no", "--outcome", "proceed"]
+
+
+def leaks(data: bytes) -> bool:
+    lowered = data.lower()
+    return any(marker in lowered for marker in MARKERS)
+
+
+def files_with_marker(folder: Path) -> list[str]:
+    return [str(p) for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink() and leaks(p.read_bytes())]
+
+
+def git_objects(root: Path) -> bytes:
+    return git(root, "cat-file", "--batch-all-objects", "--batch", binary=True)
+
+
+def keys_of(path: Path):
+    from cpcm.crypto import identity
+
+    return identity.load(path, lambda: None).keys
+
+
+def decrypt(data: bytes, key_path: Path) -> bytes:
+    from cpcm.crypto import cipher
+
+    return cipher.decrypt(data, keys_of(key_path))
+
+
+@dataclass
+class Agency:
+    root: Path
+    keys: dict
+
+    def as_(self, worker: str) -> Cli:
+        return Cli({"CPCM_REPO": str(self.root), "CPCM_IDENTITY": str(self.keys[worker][0]), "CPCM_NOW": NOW})
+
+
+@pytest.fixture
+def receiving(tmp_env):
+    """A second casefile repository with its own team and keys: 'kim' (supervisor) made it,
+    'wanjiru' is a caseworker."""
+    keys = {}
+    for worker in ("kim", "wanjiru"):
+        path = tmp_env / "keys-recv" / f"{worker}.txt"
+        keys[worker] = (path, make_identity(path))
+    agency = Agency(tmp_env / "casefiles-recv", keys)
+    kim = agency.as_("kim")
+    done = kim("init", "--agency", "RECV", "--name", "Receiving Agency", "--worker", "kim", "--role", "supervisor")
+    assert done.code == 0, done.stderr
+    assert kim("team", "add", "wanjiru", "--role", "caseworker", "--recipient", keys["wanjiru"][1]).code == 0
+    return agency
+
+
+@pytest.fixture
+def sending(repo, team, cli_as, receiving):
+    """The test repository ('sup', 'amina', 'otieno'), with the receiving agency in its service
+    directory under the id 'recv' and the receiving caseworker's key."""
+    added = cli_as("sup")("service", "add", "recv", "--provider", "Receiving Agency", "--sector", "alternative_care",
+                          "--offers", "case management", "--recipient", receiving.keys["wanjiru"][1])
+    assert added.code == 0, added.stderr
+    return Agency(repo, team)
+
+
+def consent(cli, case_id, agency="recv"):
+    for giver in ("child", "caregiver"):
+        result = cli("consent", case_id, "--purpose", "transfer", "--agency", agency, "--status", "given", "--explained", "all",
+                     "--by", giver)
+        assert result.code == 0, result.stderr
+
+
+def approved_case(amina, sup, **registration) -> str:
+    """A registered case with consent to transfer to 'recv' and an approved transfer request."""
+    case_id = register(amina, **registration)
+    consent(amina, case_id)
+    requested = amina("transfer", case_id, *REASON, "--check", "all", "--json")
+    assert requested.code == 0 and requested.json()["kind"] == "transfer_request", requested.stderr
+    assert sup("approve", case_id, "transfer").code == 0
+    return case_id
+
+
+def canary(**extra) -> dict:
+    return {"child": {"name": CANARY, "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"},
+            "location": f"{CANARY} village", "caregiver": {"name": f"{CANARY} senior", "relationship": "grandmother"}, **extra}
+
+
+# -- the round trip -------------------------------------------------------------------------------
+def test_round_trip__requested_approved_sent_received_read_and_acknowledged(sending, receiving, cli_as, tmp_env):
+    amina, sup = cli_as("amina"), cli_as("sup")
+    wanjiru, kim = receiving.as_("wanjiru"), receiving.as_("kim")
+    bundle, receipt = tmp_env / "out" / "bundle.age", tmp_env / "out" / "receipt.age"
+    stderr = []
+    case_id = register(amina, **canary())
+    consent(amina, case_id)
+
+    first = amina("transfer", case_id, *REASON, "--check", "all", "--out", str(bundle), "--json")
+    stderr.append(first.stderr)
+    assert first.code == 0, first.stderr
+    assert first.json()["kind"] == "transfer_request" and first.json()["bundle_written"] is False
+    assert any(f"cpcm approve {case_id} transfer" in s for s in first.json()["next_steps"])
+    assert not bundle.exists()
+    assert last_commit(sending.root)["message"] == f"transfer {case_id} {first.json()['record_id']}"
+    waiting = amina("transfer", case_id, *REASON, "--check", "all", "--out", str(bundle), "--json")
+    assert waiting.code == 4 and waiting.json()["rule"] == "transfer-approval-pending"
+    assert sup("approve", case_id, "transfer").code == 0
+
+    sent = amina("transfer", case_id, *REASON, "--check", "all", "--out", str(bundle), "--json")
+    stderr.append(sent.stderr)
+    assert sent.code == 0, sent.stderr
+    assert sent.json()["kind"] == "transfer" and sent.json()["bundle_written"] and bundle.is_file()
+    assert sent.json()["warnings"] == []  # first transfer of this child
+    assert last_commit(sending.root)["message"] == f"transfer {case_id} {sent.json()['record_id']}"
+    assert amina("show", case_id, "--json").json()["status"] == "transferred"
+    sender_log = amina("log", case_id, "--json").json()
+
+    # the bundle opens for the receiving agency only
+    from cpcm.crypto import cipher
+
+    for worker in ("amina", "sup"):
+        with pytest.raises(cipher.NotARecipient):
+            decrypt(bundle.read_bytes(), sending.keys[worker][0])
+    assert amina("receive", str(bundle)).code == 5
+    assert kim("receive", str(bundle)).code == 5  # the bundle went to the receiving caseworker's key only
+
+    got = wanjiru("receive", str(bundle), "--receipt", str(receipt), "--json")
+    stderr.append(got.stderr)
+    assert got.code == 0, got.stderr
+    assert got.json()["case_id"] == case_id and got.json()["alias"] is None and got.json()["worker"] == "wanjiru"
+    assert got.json()["records"] == len(sender_log) - 1  # every record but the transfer itself
+    assert last_commit(receiving.root)["message"] == f"receive {case_id} {got.json()['record_id']}"
+    assert git_status(receiving.root) == []
+
+    shown = wanjiru("show", case_id, "--json").json()
+    assert shown["name"] == CANARY and shown["status"] == "open" and shown["worker"] == "wanjiru"
+    assert shown["stage"] == "registered"  # the stage it had at the sending agency
+    assert kim("show", case_id, "--json").code == 0  # the receiving team's supervisor reads it too
+    kinds = [e["kind"] for e in wanjiru("log", case_id, "--json").json()]
+    assert kinds[-2:] == ["transfer_in", "assignment"]
+    # the same plaintext bytes as stored at the sending agency, in new ciphertext
+    for entry in sender_log[:-1]:
+        name = f"{entry['record_id']}.{entry['kind']}.yaml.age"
+        here = (receiving.root / "cases" / case_id / name).read_bytes()
+        there = (sending.root / "cases" / case_id / name).read_bytes()
+        assert here != there
+        assert decrypt(here, receiving.keys["wanjiru"][0]) == decrypt(there, sending.keys["amina"][0])
+
+    again = wanjiru("receive", str(bundle), "--json")
+    assert again.code == 4 and again.json()["rule"] == "transfer-already-received"
+
+    # the receipt closes the loop in the sender's log
+    assert CANARY.split()[0].lower().encode() not in decrypt(receipt.read_bytes(), sending.keys["amina"][0]).lower()
+    acked = amina("transfer-ack", str(receipt), "--json")
+    stderr.append(acked.stderr)
+    assert acked.code == 0, acked.stderr
+    log = amina("log", case_id, "--json").json()
+    assert log[-1]["kind"] == "transfer_ack"
+    assert last_commit(sending.root)["message"] == f"transfer-ack {case_id} {log[-1]['record_id']}"
+    assert amina("transfer-ack", str(receipt), "--json").json()["rule"] == "transfer-already-acknowledged"
+
+    # the name is nowhere in plaintext: bundle, receipt, both repositories, temp files, messages
+    assert not leaks(bundle.read_bytes()) and not leaks(receipt.read_bytes())
+    for root in (sending.root, receiving.root):
+        assert not leaks(git_objects(root))
+        assert files_with_marker(root) == []
+    assert files_with_marker(tmp_env / "tmp") == []
+    assert not any(leaks(s.encode()) for s in stderr)
+
+
+def test_receive__a_case_id_already_used_here_gets_a_new_one_with_the_old_as_alias(sending, receiving, cli_as, tmp_env):
+    amina, sup = cli_as("amina"), cli_as("sup")
+    wanjiru, kim = receiving.as_("wanjiru"), receiving.as_("kim")
+    case_id = approved_case(amina, sup, **canary())
+    there = tmp_env / "there.age"
+    assert amina("transfer", case_id, *REASON, "--check", "all", "--out", str(there)).code == 0
+    assert wanjiru("receive", str(there)).code == 0
+
+    # the receiving agency sends the child back: the ID is taken at the first agency
+    assert kim("service", "add", "test", "--provider", "Test Agency", "--sector", "alternative_care", "--offers", "case management",
+               "--recipient", sending.keys["amina"][1]).code == 0
+    consent(wanjiru, case_id, "test")
+    back = ["--to", "test", "--reason", "the family returned", "--reason-code", "relocation", "--check", "all"]
+    assert wanjiru("transfer", case_id, *back).code == 0
+    assert kim("approve", case_id, "transfer").code == 0
+    home, receipt = tmp_env / "back.age", tmp_env / "back-receipt.age"
+    sent = wanjiru("transfer", case_id, *back, "--out", str(home), "--json")
+    assert sent.code == 0, sent.stderr
+    assert any("transferred 1 time(s) before" in w for w in sent.json()["warnings"])
+
+    got = amina("receive", str(home), "--receipt", str(receipt), "--json")
+    assert got.code == 0, got.stderr
+    new_id = got.json()["case_id"]
+    assert new_id != case_id and got.json()["alias"] == case_id
+    assert amina("show", new_id, "--json").json()["name"] == CANARY  # every record's case field matches its folder
+    assert amina("show", case_id, "--json").json()["status"] == "transferred"  # the old case is untouched
+    from cpcm import service
+
+    ctx = service.open_repo(sending.root, sending.keys["amina"][0])
+    records = service.load_records(ctx, new_id)
+    transfer_in = [r for r in records if r.kind == "transfer_in"][-1]
+    assert transfer_in.body["alias"] == case_id and transfer_in.body["case_rewritten"] is True
+    assert "reserialised" not in transfer_in.body  # only the case line changed in each record
+    for record in records:
+        if record.id >= transfer_in.id:
+            continue
+        mine = decrypt((sending.root / "cases" / new_id / f"{record.id}.{record.kind}.yaml.age").read_bytes(), sending.keys["amina"][0])
+        theirs = decrypt((receiving.root / "cases" / case_id / f"{record.id}.{record.kind}.yaml.age").read_bytes(),
+                         receiving.keys["wanjiru"][0])
+        assert mine == theirs.replace(f"case: {case_id}\n".encode(), f"case: {new_id}\n".encode())
+    assert wanjiru("transfer-ack", str(receipt)).code == 0
+
+
+# -- a bundle that is not what was sent --------------------------------------------------------------
+def _refused_and_nothing_written(receiving, data: bytes, tmp_env, *reason: str) -> None:
+    wanjiru = receiving.as_("wanjiru")
+    path, receipt = tmp_env / "suspect.age", tmp_env / "suspect-receipt.age"
+    path.write_bytes(data)
+    before = commit_count(receiving.root)
+    result = wanjiru("receive", str(path), "--receipt", str(receipt))
+    assert result.code == 7, result.stderr
+    assert all(r in result.stderr for r in reason), result.stderr
+    assert "nothing was written" in result.stderr
+    assert commit_count(receiving.root) == before and git_status(receiving.root) == []
+    assert [p.name for p in (receiving.root / "cases").iterdir() if p.is_dir()] == []
+    assert not receipt.exists()
+    assert not leaks(result.stderr.encode())
+
+
+def test_receive__a_tampered_or_truncated_bundle_is_refused_with_the_reason(sending, receiving, cli_as, tmp_env):
+    from cpcm.crypto import cipher
+
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = approved_case(amina, sup, **canary())
+    bundle = tmp_env / "bundle.age"
+    assert amina("transfer", case_id, *REASON, "--check", "all", "--out", str(bundle)).code == 0
+    data = bundle.read_bytes()
+    plain = decrypt(data, receiving.keys["wanjiru"][0])
+    to = [receiving.keys["wanjiru"][1]]
+
+    def flipped(at: int) -> bytes:
+        changed = bytearray(plain)
+        changed[at] ^= 0x01
+        return cipher.encrypt(bytes(changed), to)
+
+    _refused_and_nothing_written(receiving, flipped(plain.index(b"kind: registration\nschema: 1") + 3), tmp_env,
+                                 "records/", "does not match its SHA-256")
+    _refused_and_nothing_written(receiving, flipped(plain.index(b'"case_id"') + 2), tmp_env, "manifest does not match its checksum")
+    _refused_and_nothing_written(receiving, flipped(len(plain) - 1), tmp_env, "altered")  # tar padding at the very end
+    _refused_and_nothing_written(receiving, data[: len(data) // 2], tmp_env, "damaged or truncated")
+    _refused_and_nothing_written(receiving, cipher.encrypt(plain[: len(plain) - 11000], to), tmp_env, "bundle was refused")
+    assert receiving.as_("wanjiru")("receive", str(bundle)).code == 0  # the original still goes in
+
+
+def test_bundle__a_flipped_byte_anywhere_in_the_container_is_refused():
+    from cpcm import transfer
+    from cpcm.domain.records import Record
+    from cpcm.store import codec
+
+    from cpcm.domain.ids import new_case_id
+
+    at, case_id = "2026-11-23T09:00:00+03:00", new_case_id()
+    records = []
+    for n, kind in enumerate(("registration", "consent", "note")):
+        record = Record(kind, 1, f"01JD{n:022d}", case_id, at, at, "amina", {"text": "x" * (300 * n)})
+        records.append((record, codec.dumps(record.to_dict())))
+    container, digest = transfer.build_bundle(case_id, records, {"case_id": case_id},
+                                              {"to_agency": "recv", "from_agency": {"code": "TEST"}, "transfer_record": "01JD" + "9" * 22})
+    opened = transfer.open_bundle(container)
+    assert opened.manifest_sha256 == digest and [data for _, data in opened.records] == [data for _, data in records]
+    for position in range(0, len(container), 97):
+        changed = bytearray(container)
+        changed[position] ^= 0x20
+        with pytest.raises(transfer.BundleError):
+            transfer.open_bundle(bytes(changed))
+    for length in (0, 512, len(container) // 2, len(container) - 512):
+        with pytest.raises(transfer.BundleError):
+            transfer.open_bundle(container[:length])
+
+
+def test_rewrite_case__changes_only_the_case_line_or_says_it_wrote_the_record_again():
+    from cpcm import transfer
+    from cpcm.store import codec
+
+    stored = b"kind: note\nschema: 1\nid: 01JD0000000000000000000000\ncase: CP-AAAA-AAAA\nat: x\ntext: |\n  case: CP-AAAA-AAAA\n"
+    rewritten, in_place = transfer.rewrite_case(stored, "CP-AAAA-AAAA", "CP-BBBB-BBBB")
+    assert in_place and rewritten == stored.replace(b"\ncase: CP-AAAA-AAAA\n", b"\ncase: CP-BBBB-BBBB\n", 1)
+    assert codec.loads(rewritten)["text"] == "case: CP-AAAA-AAAA\n"
+    flow = b"{kind: note, case: CP-AAAA-AAAA, id: x}\n"
+    again, in_place = transfer.rewrite_case(flow, "CP-AAAA-AAAA", "CP-BBBB-BBBB")
+    assert not in_place and codec.loads(again)["case"] == "CP-BBBB-BBBB"
+
+
+# -- what the policy refuses ---------------------------------------------------------------------------
+def test_transfer__refused_when_the_only_reason_is_that_the_case_is_difficult(sending, cli_as, tmp_env):
+    amina = cli_as("amina")
+    case_id = register(amina)
+    consent(amina, case_id)
+    before = commit_count(sending.root)
+    result = amina("transfer", case_id, "--to", "recv", "--reason", "too many problems", "--reason-code", "difficult_case",
+                   "--check", "all", "--out", str(tmp_env / "b.age"), "--json")
+    assert result.code == 4 and result.json()["rule"] == "transfer-reason-refused"
+    assert "better service" in result.json()["hint"]
+    assert commit_count(sending.root) == before and not (tmp_env / "b.age").exists()
+
+
+def test_transfer__refused_without_consent_for_that_agency_and_allowed_with_a_supervisors_override(sending, cli_as):
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina)
+    consent(amina, case_id, agency="recv")
+    other = amina("transfer", case_id, "--to", "elsewhere", *REASON[2:], "--check", "all", "--json")
+    assert other.code == 4 and other.json()["rule"] == "consent-required"
+    case_id = register(amina)
+    before = commit_count(sending.root)
+    refused = amina("transfer", case_id, *REASON, "--check", "all", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "consent-required"
+    assert commit_count(sending.root) == before
+    assert sup("consent", case_id, "--override", "--purpose", "transfer", "--agency", "recv", "--basis", "best_interests",
+               "--reason", "the child is safer with the receiving agency").code == 0
+    assert amina("transfer", case_id, *REASON, "--check", "all", "--json").json()["kind"] == "transfer_request"
+
+
+def test_transfer__to_an_agency_code_outside_the_directory_with_an_override_and_its_key(sending, receiving, cli_as, tmp_env):
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina)
+    assert sup("consent", case_id, "--override", "--purpose", "transfer", "--agency", "RECV", "--basis", "best_interests",
+               "--reason", "the county office takes over every case in the area").code == 0
+    args = ["--to", "RECV", "--reason", "the county office takes over", "--reason-code", "agency_exit", "--check", "all"]
+    assert amina("transfer", case_id, *args).code == 0
+    assert sup("approve", case_id, "transfer").code == 0
+    bundle = tmp_env / "b.age"
+    missing = amina("transfer", case_id, *args, "--out", str(bundle))
+    assert missing.code == 2 and "--recipient" in missing.stderr  # not in the directory: its key must be given
+    done = amina("transfer", case_id, *args, "--recipient", receiving.keys["wanjiru"][1], "--out", str(bundle), "--json")
+    assert done.code == 0, done.stderr
+    assert any("consent overridden" in w for w in done.json()["warnings"])
+    assert receiving.as_("wanjiru")("receive", str(bundle)).code == 0
+
+
+def test_transfer__refused_without_the_whole_checklist(sending, cli_as):
+    amina = cli_as("amina")
+    case_id = register(amina)
+    consent(amina, case_id)
+    before = commit_count(sending.root)
+    result = amina("transfer", case_id, *REASON, "--check", "file_complete", "--check", "consent_recorded")
+    assert result.code == 4
+    for missing in ("check.handover_plan_agreed", "check.child_and_family_told", "check.receiving_worker_named"):
+        assert missing in result.stderr
+    assert "check.file_complete" not in result.stderr
+    assert commit_count(sending.root) == before
+
+
+def test_transfer__refused_before_approval_a_request_is_recorded_allowed_after(sending, cli_as, tmp_env):
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina)
+    consent(amina, case_id)
+    bundle = tmp_env / "b.age"
+    requested = amina("transfer", case_id, *REASON, "--check", "all", "--out", str(bundle), "--json")
+    assert requested.code == 0 and requested.json()["kind"] == "transfer_request" and not bundle.exists()
+    assert [e["kind"] for e in amina("log", case_id, "--json").json()][-1] == "transfer_request"
+    assert any(d["code"] == "transfer-approval" for d in sup("due", "--worker", "all", "--json").json())
+    assert amina("approve", case_id, "transfer").code == 4  # not by the one who asked
+    assert sup("reject", case_id, "transfer", "--note", "agree a handover plan first").code == 0
+    again = amina("transfer", case_id, *REASON, "--check", "all", "--out", str(bundle), "--json")
+    assert again.json()["kind"] == "transfer_request" and "rejected" in again.json()["warnings"][0]
+    assert sup("approve", case_id, "transfer").code == 0
+    done = amina("transfer", case_id, *REASON, "--check", "all", "--out", str(bundle), "--json")
+    assert done.code == 0 and done.json()["kind"] == "transfer" and bundle.is_file()
+    assert amina("transfer", case_id, *REASON, "--check", "all", "--out", str(tmp_env / "c.age")).code == 4  # transferred already
+
+
+def test_transfer__the_bundle_is_never_for_the_senders_own_key(sending, team, cli_as, tmp_env):
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = approved_case(amina, sup)
+    result = amina("transfer", case_id, *REASON, "--check", "all", "--recipient", team["amina"][1], "--out", str(tmp_env / "b.age"),
+                   "--json")
+    assert result.code == 4 and result.json()["rule"] == "transfer-recipient-not-receiving"
+    assert not (tmp_env / "b.age").exists()
+
+
+def test_transferred_case__refuses_an_assessment_but_takes_a_note_or_reopening(sending, cli_as, tmp_env):
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = approved_case(amina, sup)
+    assert amina("transfer", case_id, *REASON, "--check", "all", "--out", str(tmp_env / "b.age")).code == 0
+    assessed = amina("assess", case_id, *INITIAL, "--json")
+    assert assessed.code == 4 and assessed.json()["rule"] == "transition-not-allowed"
+    assert amina("note", case_id, "--text", "the receiving agency called").code == 0
+    reopened = amina("reopen", case_id, "--reason", "the family came back", "--json")
+    assert reopened.code == 0, reopened.stderr
+    assert amina("show", case_id, "--json").json()["stage"] == "reopened"
+
+
+# -- an agency leaving an area ------------------------------------------------------------------------------
+def test_transfer_batch__transfers_the_allowed_requests_approval_and_reports_the_rest_in_one_commit(sending, receiving, cli_as,
+                                                                                                    tmp_env):
+    amina, sup = cli_as("amina"), cli_as("sup")
+    ready = approved_case(amina, sup, **canary())
+    no_consent = register(amina)
+    unasked = register(amina)
+    consent(amina, unasked)
+    out = tmp_env / "handover"
+    before = commit_count(sending.root)
+    result = amina("transfer", "--batch", "--to", "recv", "--recipient", receiving.keys["wanjiru"][1], "--out-dir", str(out),
+                   "--reason", "the programme is closing in this area", "--reason-code", "agency_exit", "--check", "all", "--json")
+    assert result.code == 0, result.stderr
+    report = result.json()
+    assert [d["case_id"] for d in report["transferred"]] == [ready]
+    assert [d["case_id"] for d in report["requested"]] == [unasked]
+    assert [(d["case_id"], d["rule"]) for d in report["not_transferred"]] == [(no_consent, "consent-required")]
+    assert commit_count(sending.root) == before + 1
+    assert last_commit(sending.root)["message"] == "transfer batch 2 cases"
+    assert sorted(p.name for p in out.iterdir()) == [f"{ready}.transfer.age"]
+    assert files_with_marker(out) == []
+    assert amina("show", ready, "--json").json()["status"] == "transferred"
+    got = receiving.as_("wanjiru")("receive", str(out / f"{ready}.transfer.age"), "--json")
+    assert got.code == 0 and got.json()["case_id"] == ready
+    summary_reason = json.dumps(got.json())
+    assert not leaks(summary_reason.encode())
