@@ -501,6 +501,9 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
             if not one and (item.target or item.due) > horizon:
                 continue
             items.append(item)
+    if not one:  # conference items (the report due after a conference), for the same worker
+        from cpcm import conference as conference_mod
+        items += conference_mod.due_items(ctx, whose, horizon, overdue_only, soon)
     return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
 
 
@@ -705,7 +708,7 @@ def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | 
     """Record consent or assent for one purpose, from the child or the caregiver."""
     case = load_case(ctx, case_id)
     body = _validate(ctx, form_for(ctx, "consent"), data, f"consent for {case_id}")
-    if body.get("agency") and directory.find(directory.load(ctx.root), body["agency"]) is None:
+    if body.get("agency") and body["purpose"] != "transfer" and directory.find(directory.load(ctx.root), body["agency"]) is None:
         raise InvalidInput([FieldError("agency", "is not a service id in the directory (cpcm service list)")], f"consent for {case_id}")
     if body.get("until") and body.get("one_off"):
         raise InvalidInput([FieldError("until", "give a date or one-off, not both")], f"consent for {case_id}")

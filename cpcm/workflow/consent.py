@@ -54,6 +54,9 @@ def check(records: Sequence[Record], purpose: str, agency: str | None, policy: P
     """Whether an action for `purpose` (towards `agency`) may go ahead, and on what."""
     used = used_ids(records)
     today = now.date()
+    # consent given to another agency before this one received the case does not carry over
+    received = max((r.id for r in records if r.kind == "transfer_in"), default="")
+    records = [r for r in records if r.id > received or r.kind not in ("consent", "consent_override")]
     consents = [r for r in sorted(records, key=lambda r: r.id) if r.kind == "consent" and _matches(r, purpose, agency)]
     latest: dict[str, Record] = {}
     for record in consents:
