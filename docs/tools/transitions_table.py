@@ -1,0 +1,90 @@
+"""Print the stage table of docs/workflow.md from cpcm/workflow/transitions.py.
+
+The table in the docs is generated, not written by hand: run this after changing the
+transition table and paste its output into docs/workflow.md.
+
+    python docs/tools/transitions_table.py            # by stage (the table in workflow.md)
+    python docs/tools/transitions_table.py --by-command
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from cpcm.workflow.transitions import STAGES, TABLE  # noqa: E402
+
+# what a person types for each record the table knows
+COMMANDS = {
+    "registration": "`register`",
+    "assignment": "`assign`",
+    "assessment.initial": "`assess -t initial`",
+    "assessment.comprehensive": "`assess -t comprehensive`",
+    "assessment.best_interests": "`assess -t best-interests`",
+    "plan": "`plan`",
+    "approval.plan": "`approve plan`",
+    "rejection.plan": "`reject plan`",
+    "consent": "`consent`",
+    "consent_override": "`consent --override`",
+    "referral": "`refer`",
+    "referral_update": "`referral`",
+    "followup": "`followup`",
+    "followup.post_closure": "`followup --purpose post_closure`",
+    "review": "`review`",
+    "note": "`note`",
+    "continuation": "`continue`",
+    "closure": "`close` (approval needed)",
+    "closure.immediate": "`close` (no approval needed)",
+    "approval.closure": "`approve closure`",
+    "rejection.closure": "`reject closure`",
+    "reopen": "`reopen`",
+    "transfer_request": "`transfer` (request)",
+    "approval.transfer": "`approve transfer`",
+    "rejection.transfer": "`reject transfer`",
+    "transfer": "`transfer`",
+    "transfer_ack": "`transfer-ack`",
+    "transfer_in": "`receive`",
+}
+
+
+def name(command: str) -> str:
+    return COMMANDS.get(command, f"`{command}`")
+
+
+def by_stage() -> str:
+    lines = ["| stage | allowed, the stage stays | allowed, the stage changes |", "|---|---|---|"]
+    for stage in (None,) + STAGES:
+        stays, moves = [], []
+        for (at, command), after in sorted(TABLE.items(), key=lambda item: list(COMMANDS).index(item[0][1])
+                                           if item[0][1] in COMMANDS else 99):
+            if at != stage:
+                continue
+            if after == stage:
+                stays.append(name(command))
+            else:
+                moves.append(f"{name(command)} → **{after}**")
+        label = "(no case yet)" if stage is None else f"**{stage}**"
+        lines.append(f"| {label} | {', '.join(stays) or '—'} | {'<br>'.join(moves) or '—'} |")
+    return "\n".join(lines)
+
+
+def by_command() -> str:
+    lines = ["| command | allowed at | stage after |", "|---|---|---|"]
+    commands = sorted({command for _, command in TABLE}, key=lambda c: list(COMMANDS).index(c) if c in COMMANDS else 99)
+    for command in commands:
+        pairs = [(at, after) for (at, c), after in TABLE.items() if c == command]
+        stays = [at for at, after in pairs if at == after]
+        targets = sorted({after for at, after in pairs if at != after})
+        if len(targets) == 1 and not stays:
+            moves = [f"→ {targets[0]}"]
+        else:
+            moves = [f"{at or '(none)'} → {after}" for at, after in pairs if at != after]
+        where = ", ".join(at or "(none)" for at, _ in pairs)
+        after = "; ".join(moves + (["otherwise unchanged"] if stays and moves else ["unchanged"] if stays else []))
+        lines.append(f"| {name(command)} | {where} | {after} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(by_command() if "--by-command" in sys.argv[1:] else by_stage())
