@@ -494,7 +494,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     items = []
     for each in [case] if one else load_cases(ctx).values():
         for item in deadlines_mod.deadlines(each, policy, now):
-            if whose != "all" and not one and not deadlines_mod.for_worker(item, whose, oversees):
+            if whose != "all" and not one and not deadlines_mod.for_worker(item, whose, oversees, policy):
                 continue
             if overdue_only and item.state(now, soon) != "overdue":
                 continue
@@ -611,7 +611,7 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
         elif body.get("interim_plan_needed"):
             steps.append(f"record an interim plan now: cpcm plan {case_id} (with interim: yes)")
         else:
-            steps.append(f"comprehensive assessment next: cpcm assess {case_id} --type comprehensive")
+            steps.append(f"the comprehensive assessment: cpcm assess {case_id} --type comprehensive")
     elif kind == "comprehensive":
         limit = ctx.policy.duration("case_plan", "limit")
         steps.append(f"case plan within {limit.words()}: cpcm plan {case_id}")
@@ -715,8 +715,9 @@ def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | 
     record = _append(ctx, case, "consent", "consent", body, at)
     steps = []
     if body["status"] != "given":
+        agency = f" --agency {body['agency']}" if body.get("agency") else ""
         steps.append("acting without consent needs a supervisor's override: cpcm consent "
-                     f"{case_id} --override --purpose {body['purpose']} --basis best_interests --reason ...")
+                     f"{case_id} --override --purpose {body['purpose']}{agency} --basis best_interests --reason ...")
     return Written(case_id, record.id, "consent", next_steps=tuple(steps))
 
 
@@ -914,7 +915,8 @@ def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
     if body.get("risk_increased") == "yes":
         warnings.append("the risk has increased: this is now an urgent item")
         if not body.get("risk"):
-            steps.append(f"re-rate the risk now: cpcm assess {case_id} --type initial (or record the new level with --risk)")
+            steps.append(f"re-rate the risk now: cpcm followup {case_id} ... --risk LEVEL --risk-reason TEXT, "
+                         f"or reassess: cpcm assess {case_id} --type comprehensive")
     if body.get("concern") == "yes" and ctx.worker.id != case.worker:
         steps.append(f"the concern is on {case.worker}'s due list")
     return Written(case_id, record.id, "followup", tuple(warnings), tuple(steps))
@@ -1054,7 +1056,9 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
         limit = ctx.policy.duration("post_closure_visit", "limit")
         steps = (f"the case is closed; a post-closure visit is due within {limit.words()}",)
     else:
-        steps = (f"closure requested: a supervisor or manager other than {case.worker} approves it: cpcm approve {case_id} closure",)
+        who = ("a supervisor or manager" if ctx.policy.get("closure_approval", "self_approval")
+               else f"a supervisor or manager other than {case.worker}")
+        steps = (f"closure requested: {who} approves it: cpcm approve {case_id} closure",)
     return Written(case_id, record.id, "closure", next_steps=steps)
 
 

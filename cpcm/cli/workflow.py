@@ -115,7 +115,7 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, None, need_identity=False)
         if file is not None and not file.is_file():
             raise NotFound(f"no file {file}")
-        pol = policies.load(ctx.config.policy, ctx.root, override_path=file)
+        pol = policies.load(ctx.config.policy, ctx.root, override_path=file)  # errors name the file checked
         changed = sorted(k for k, v in pol.origins.items() if not v.startswith("profile"))
         if json_out:
             print_json({"valid": True, "profile": pol.profile, "changed": changed})

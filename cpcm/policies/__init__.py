@@ -41,8 +41,9 @@ def load(profile: str, root: Path | None = None, override_path: Path | None = No
     path = override_path or (root / OVERRIDE if root is not None else None)
     if path is not None and path.is_file():
         override = _read(path) or {}
-    policy, errors = build(chain(profile), override, str(path.name if override_path else OVERRIDE))
+    name = str(override_path) if override_path else OVERRIDE
+    policy, errors = build(chain(profile), override, name)
     if errors:
-        raise InvalidInput(errors, f"the policy ({profile} with {OVERRIDE})" if override else f"the policy profile {profile}",
-                           hint=f"Correct {OVERRIDE}; 'cpcm policy show' lists every rule and its value.")
+        raise InvalidInput(errors, f"the policy ({profile} with {name})" if override else f"the policy profile {profile}",
+                           hint=f"Correct {name}; 'cpcm policy show' lists every rule and its value.")
     return policy

@@ -238,7 +238,7 @@ def _urgent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
         return []
     items = []
     increased = case.last("risk_increased")
-    if increased and not any(t > increased for t in case.events.get("risk_checked", ())):
+    if increased and not any(t >= increased for t in case.events.get("risk_checked", ())):
         items.append(Deadline(case.id, "risk-increased", "URGENT: the risk has increased: re-rate it and act", _t(increased), None,
                               case.worker, "risk_response", "a follow-up found the risk increased; re-rate it (cpcm assess) and respond",
                               policy.source("risk_response"), case.risk))
@@ -275,9 +275,10 @@ def urgency(item: Deadline, now: datetime, soon: timedelta) -> tuple:
     return (STATES.index(item.state(now, soon)), item.due, RISK_ORDER.get(item.risk or "", 9), item.case_id)
 
 
-def for_worker(item: Deadline, worker: str, oversees: bool) -> bool:
+def for_worker(item: Deadline, worker: str, oversees: bool, policy: Policy | None = None) -> bool:
     """Whether `worker` is the one to act: the case's worker, or a supervisor or manager for an
-    approval they did not ask for themselves."""
+    approval they did not ask for themselves (or did, where the policy allows self-approval)."""
     if item.owner == SUPERVISORS:
-        return oversees and item.requested_by != worker
+        own_allowed = bool(policy and policy.get(item.rule, "self_approval", False))
+        return oversees and (item.requested_by != worker or own_allowed)
     return item.owner == worker

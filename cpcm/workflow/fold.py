@@ -142,7 +142,7 @@ def derived_events(record: Record, command: str) -> list[str]:
         extra.append("reunification")
     if command.startswith("followup") and body.get("risk_increased") == "yes":
         extra.append("risk_increased")
-    if command.startswith("followup") and (body.get("risk") or body.get("visited_by") in ("professional", None)):
+    if command.startswith("followup") and body.get("risk"):  # the risk was re-rated
         extra.append("risk_checked")
     if command.startswith("assessment"):
         extra.append("risk_checked")

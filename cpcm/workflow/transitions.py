@@ -82,6 +82,20 @@ def command_of(kind: str, body: dict) -> str:
     return kind
 
 
+_WORDS = {"assessment.initial": "assess --type initial", "assessment.comprehensive": "assess --type comprehensive",
+          "assessment.best_interests": "assess --type best-interests", "approval.plan": "approve plan",
+          "rejection.plan": "reject plan", "approval.closure": "approve closure", "rejection.closure": "reject closure",
+          "approval.transfer": "approve transfer", "rejection.transfer": "reject transfer", "closure": "close",
+          "closure.immediate": "close", "followup.post_closure": "followup --purpose post_closure", "assignment": "assign",
+          "continuation": "continue", "referral": "refer", "referral_update": "referral", "consent_override": "consent --override",
+          "transfer_request": "transfer", "transfer_in": "receive", "transfer_ack": "transfer-ack", "registration": "register"}
+
+
+def _words(command: str) -> str:
+    """A command as the user types it."""
+    return _WORDS.get(command, command)
+
+
 def allowed(stage: str | None) -> list[str]:
     return sorted(command for (at, command) in TABLE if at == stage)
 
@@ -97,7 +111,7 @@ def advance(stage: str | None, command: str, case_id: str = "") -> str:
         where = f"{case_id} is at stage '{stage}'" if case_id else f"at stage '{stage}'"
         status = STATUS.get(stage or "")
         hint = ("Closed and transferred cases take only reopening, post-closure visits and notes."
-                if status else f"Allowed now: {', '.join(allowed(stage))}.")
+                if status else f"Allowed now: {', '.join(sorted({_words(c) for c in allowed(stage)}))}.")
         raise Refused(f"{where}: '{command.replace('.', ' ')}' is not allowed there", hint, rule="transition-not-allowed")
     return after
 
