@@ -20,7 +20,7 @@ def parse_datetime(text: str, field: str = "date") -> datetime:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(
-            f"{field}: '{value}' is not an ISO 8601 date or date-time",
+            f"{field}: not an ISO 8601 date or date-time (the value is not repeated here)",
             "Use for example 2026-11-23 or 2026-11-23T14:30:00+03:00.",
         ) from None
     if parsed.tzinfo is None:
