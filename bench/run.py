@@ -52,7 +52,7 @@ if str(PROJECT) not in sys.path:
 
 BIN = Path(sys.executable).parent
 CPCM = BIN / "cpcm" if (BIN / "cpcm").exists() else PROJECT / ".venv" / "bin" / "cpcm"
-BENCH_FORMAT = 1  # bump to rebuild every cached repository (e.g. when the synthetic data changes)
+BENCH_FORMAT = 2  # bump to rebuild every cached repository (e.g. when the synthetic data changes)
 TIMEOUT = 900
 
 
@@ -81,7 +81,7 @@ COMMANDS = [
     Command("list (cold cache)", ("list",), target=1.0, target_upto=1_000, cache="cold", rows=True),
     Command("register", ("register", "--from-file", "{child}", "--no-input"), target=0.3, target_upto=10_000, mutates=True),
     Command("due --worker all", ("due", "--worker", "all"), target=1.5, target_upto=1_000),
-    # Command("review --batch", ("review", "--batch", "{batch}"), target=60, target_upto=1_000, mutates=True),  # + a "batch" placeholder
+    Command("review --batch", ("review", "--batch", "{batch}"), target=60, target_upto=1_000, mutates=True),
     # Command("report statistics", ("report", "statistics"), target=10, target_upto=10_000),
 ]
 
@@ -92,7 +92,21 @@ def placeholders(size: int, run: int, meta: dict, out: Path, root: Path) -> dict
         "case": meta["case"],                               # an existing case ID (the middle one)
         "child": str(child_file(out, size, run)),           # a new synthetic registration, one per run
         "repo": str(root),
+        "batch": str(batch_file(out, size, meta)),          # one review per planned case, in one file
     }
+
+
+PLANNED = 1_000  # cases per repository that also get assessments and an approved plan (reviewable)
+
+
+def batch_file(out: Path, size: int, meta: dict) -> Path:
+    path = out / "inputs" / f"reviews-{size}.yaml"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows = [{"case": case_id, "chair": "grace", "attended": {"child": "yes", "family": "yes"}, "plan_still_right": "yes",
+                 "decisions": ["continue the plan"], "outcome": "continue"} for case_id in meta.get("planned", [])]
+        path.write_text(json.dumps(rows))
+    return path
 
 
 # -- synthetic children ---------------------------------------------------------------------
@@ -161,6 +175,19 @@ def git(root: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
+PLAN_RECORDS = (
+    ("assessment", {"type": "initial", "safe": "yes", "basic_needs": {"food": "yes", "shelter": "yes", "medical": "yes"},
+                    "interim_plan_needed": False, "outcome": "proceed"}),
+    ("assessment", {"type": "comprehensive", "dimensions": {"physical": {"strengths": "healthy"}}, "child_views": "wants school",
+                    "outcome_explained_to_child": "yes", "consulted": ["child"], "needs": ["school fees"]}),
+    ("plan", {"reason": "initial", "goals": [{"id": "G1", "term": "short", "goal": "in school", "need": "school fees"}],
+              "actions": [{"what": "apply for a bursary", "who": "service", "by": "2027-01-31", "mode": "referral", "goal": "G1"}],
+              "closure_criteria": ["in school for a term"], "contingency": "the aunt takes the child in",
+              "participants": {"child": "yes", "caregivers": "yes"}}),
+    ("approval", {"subject": "plan"}),
+)
+
+
 def build_repo(size: int, dest: Path, seed: int = 2026) -> dict:
     """A casefile repository of `size` registered synthetic cases at dest/casefiles, with the
     identity of worker 'amina' (caseworker and supervisor; reads every case) at dest/identity.txt.
@@ -189,6 +216,7 @@ def build_repo(size: int, dest: Path, seed: int = 2026) -> dict:
         service.team_add(ctx, "otieno", ["caseworker"], other, "Otieno (bench)")
         ctx = service.open_repo(root, identity_path)
         seen: set[str] = set()
+        planned: list[str] = []
         with service._transaction(ctx, "register") as tx:  # what service.register writes, N times, one commit
             for _ in range(size):
                 data = synthetic_child(rng, now.date())
@@ -203,11 +231,18 @@ def build_repo(size: int, dest: Path, seed: int = 2026) -> dict:
                 readers = service._readers(ctx, fold(case_id, [record]))
                 tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", service._recipients_bytes(readers))
                 tx.write_record(record, service._recipient_keys(ctx, readers))
+                if len(planned) < PLANNED:  # assessed and planned, with the plan approved: ready for review
+                    after = record.id
+                    for kind, data in PLAN_RECORDS:
+                        extra = service.new_record(ctx, kind, case_id, data, at + timedelta(days=1), after=after)
+                        tx.write_record(extra, service._recipient_keys(ctx, readers))
+                        after = extra.id
+                    planned.append(case_id)
             tx.commit(f"register {size} synthetic cases")
     ids = sorted(seen)
     meta = {
         "size": size, "bench_format": BENCH_FORMAT, "cpcm": __version__, "base": git(root, "rev-parse", "HEAD"),
-        "case": ids[len(ids) // 2] if ids else None, "built": datetime.now().isoformat(timespec="seconds"),
+        "case": ids[len(ids) // 2] if ids else None, "planned": planned, "built": datetime.now().isoformat(timespec="seconds"),
         "build_seconds": round(time.perf_counter() - started, 1),
     }
     (tmp / "meta.json").write_text(json.dumps(meta, indent=2))

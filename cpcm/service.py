@@ -501,6 +501,9 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
             if not one and (item.target or item.due) > horizon:
                 continue
             items.append(item)
+    if not one:  # conference items (the report due after a conference), for the same worker
+        from cpcm import conference as conference_mod
+        items += conference_mod.due_items(ctx, whose, horizon, overdue_only, soon)
     return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
 
 

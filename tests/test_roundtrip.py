@@ -107,7 +107,7 @@ def test_record__any_truncation_is_damage_not_a_record(record, fraction):
 
 # -- case IDs --------------------------------------------------------------------------------
 def raw(case_id: str) -> str:
-    return case_id.replace("CP-", "").replace("-", "")
+    return case_id.removeprefix("CP-").replace("-", "")
 
 
 def dressed(chars: str) -> str:

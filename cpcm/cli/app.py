@@ -25,8 +25,8 @@ def build() -> typer.Typer:
             typer.echo(f"cpcm {__version__}")
             raise typer.Exit(0)
 
-    from cpcm.cli import assess, cases, followup, form, keys, referrals, register, render, repo, report, transfer, workflow
+    from cpcm.cli import assess, cases, conference, followup, form, keys, referrals, register, render, repo, report, transfer, workflow
 
-    for module in (keys, repo, register, cases, assess, referrals, followup, transfer, workflow, form, render, report):
+    for module in (keys, repo, register, cases, assess, referrals, followup, conference, transfer, workflow, form, render, report):
         module.register(app)
     return app

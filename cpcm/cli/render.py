@@ -1,4 +1,5 @@
-"""cpcm render: a case's documents (the case plan, the child's plan) as Markdown or printable HTML.
+"""cpcm render: a case's documents (the case plan, the child's plan) and a case conference's
+(agenda, minutes, conference-report), as Markdown or printable HTML.
 
 To standard output when no --out is given (the user asked to see it); to a file age-encrypted
 to the acting worker (and any --recipient) unless --plaintext says otherwise.
@@ -19,8 +20,8 @@ HTML_SUFFIXES = (".html", ".htm", ".html.age", ".htm.age")
 def register(app: typer.Typer) -> None:
     @app.command("render")
     def render(
-        template: str = typer.Argument(..., help="The document: case-plan or child-plan (or one your agency adds)."),
-        case: str = typer.Argument(..., help="Case ID."),
+        template: str = typer.Argument(..., help="The document: case-plan or child-plan (or one your agency adds) for a case; agenda, minutes or conference-report for a conference."),
+        case: str = typer.Argument(..., help="Case ID (conference ID for agenda, minutes, conference-report)."),
         lang: Optional[str] = typer.Option(None, "--lang", "-l", help="en or sw (default: the repository's language).", show_default=False),
         format_: Optional[str] = typer.Option(None, "--format", help="md (Markdown, default) or html (printable on A4; the default when --out ends in .html).", show_default=False),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file, age-encrypted to you (and any --recipient), instead of printing.", show_default=False),
@@ -35,6 +36,7 @@ def register(app: typer.Typer) -> None:
         Example: cpcm render case-plan CP-4F7K-9X2M
         Example: cpcm render child-plan CP-4F7K-9X2M --lang sw --format html --out plan.html.age
         Example: cpcm render child-plan CP-4F7K-9X2M --format html --out plan.html --plaintext   (to print it)
+        Example: cpcm render minutes CC-4F7K-9X2M --format html --out minutes.html.age
         """
         from cpcm import service
         from cpcm.errors import UsageError
@@ -45,10 +47,19 @@ def register(app: typer.Typer) -> None:
                              "Without --out the document is printed to standard output.")
         if plaintext and recipient:
             raise UsageError("--plaintext and --recipient do not go together", "Recipients are for an encrypted file.")
+        from cpcm.workflow.conferences import DOCUMENTS as CONFERENCE_DOCUMENTS
+
         ctx = open_ctx(repo, identity)
-        case_id = service.parse_case_id(case)
-        lang = _language(ctx, template, lang, fmt)
-        text = document(ctx, template, case_id, lang, fmt)
+        if template in CONFERENCE_DOCUMENTS:  # a conference's document: recorded in its folder (one commit)
+            from cpcm import conference
+
+            case_id = conference.parse_conference_id(case)
+            lang = _language(ctx, template, lang, fmt)
+            text = conference.document(ctx, template, case_id, lang, fmt, "stdout" if out is None else ("file" if plaintext else "encrypted_file"))
+        else:
+            case_id = service.parse_case_id(case)
+            lang = _language(ctx, template, lang, fmt)
+            text = document(ctx, template, case_id, lang, fmt)
         if not text.endswith("\n"):
             text += "\n"
         if out is None:
@@ -85,9 +96,10 @@ def _format(option: str | None, out: Path | None) -> str:
 def _documents(ctx) -> dict[str, set[tuple[str, str]]]:
     """The documents that can be rendered: a view for them, and at least one template."""
     from cpcm.render import env, views
+    from cpcm.workflow.conferences import DOCUMENTS as CONFERENCE_DOCUMENTS
 
     found = env.available(ctx.root)
-    return {name: found[name] for name in views.documents() if name in found}
+    return {name: found[name] for name in (*views.documents(), *CONFERENCE_DOCUMENTS) if name in found}
 
 
 def _language(ctx, template: str, option: str | None, fmt: str) -> str:

@@ -16,7 +16,8 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base 32: no I, L, O, 
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
 _ALIASES = str.maketrans({"I": "1", "L": "1", "O": "0"})
 CASE_PREFIX = "CP"
-_CASE_RE = re.compile(r"^CP-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
+CONFERENCE_PREFIX = "CC"  # case conferences: the same shape and check character, another prefix
+_ID_RE = re.compile(r"^(?P<prefix>[A-Z]{2})-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 _RECORD_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
 
@@ -31,29 +32,55 @@ def check_char(body: str) -> str:
     return ALPHABET[(32 - total % 32) % 32]
 
 
-def new_case_id(randbits=secrets.randbits) -> str:
+def new_id(prefix: str, randbits=secrets.randbits) -> str:
+    """A random ID with a check character: ``<prefix>-XXXX-XXXX``."""
     value = randbits(35)
     body = "".join(ALPHABET[(value >> (5 * i)) & 31] for i in range(7))
     full = body + check_char(body)
-    return f"{CASE_PREFIX}-{full[:4]}-{full[4:]}"
+    return f"{prefix}-{full[:4]}-{full[4:]}"
 
 
-def normalise_case_id(text: str) -> str | None:
-    """The canonical form of a typed case ID, or None when it is not one (bad check char
-    included). Accepts lower case, missing dashes and the usual I/L/O slips."""
+def normalise_id(text: str, prefix: str) -> str | None:
+    """The canonical form of a typed ``<prefix>-XXXX-XXXX`` ID, or None when it is not one
+    (bad check char included). Accepts lower case, missing dashes and the usual I/L/O slips."""
     raw = re.sub(r"[\s-]", "", text.upper())
-    if raw.startswith(CASE_PREFIX):
-        raw = raw[len(CASE_PREFIX):]
+    if raw.startswith(prefix):
+        raw = raw[len(prefix):]
     raw = raw.translate(_ALIASES)
     if len(raw) != 8 or any(c not in _VALUE for c in raw):
         return None
     if check_char(raw[:7]) != raw[7]:
         return None
-    return f"{CASE_PREFIX}-{raw[:4]}-{raw[4:]}"
+    return f"{prefix}-{raw[:4]}-{raw[4:]}"
+
+
+def is_id(text: str, prefix: str) -> bool:
+    match = _ID_RE.match(text)
+    return bool(match) and match["prefix"] == prefix and normalise_id(text, prefix) == text
+
+
+def new_case_id(randbits=secrets.randbits) -> str:
+    return new_id(CASE_PREFIX, randbits)
+
+
+def normalise_case_id(text: str) -> str | None:
+    return normalise_id(text, CASE_PREFIX)
 
 
 def is_case_id(text: str) -> bool:
-    return bool(_CASE_RE.match(text)) and normalise_case_id(text) == text
+    return is_id(text, CASE_PREFIX)
+
+
+def new_conference_id(randbits=secrets.randbits) -> str:
+    return new_id(CONFERENCE_PREFIX, randbits)
+
+
+def normalise_conference_id(text: str) -> str | None:
+    return normalise_id(text, CONFERENCE_PREFIX)
+
+
+def is_conference_id(text: str) -> bool:
+    return is_id(text, CONFERENCE_PREFIX)
 
 
 def is_record_id(text: str) -> bool:

@@ -21,7 +21,8 @@ from cpcm.store.layout import (CASES, CONFIG, PENDING, POLICY, RECIPIENTS, RECOR
                                case_dir, record_name)
 from cpcm.store.lock import RepoLock
 
-MANAGED = (CASES, "conferences", TEAM, SERVICES, CONFIG, POLICY, ".gitignore", ".gitattributes")
+CONFERENCES = "conferences"  # conferences/<CONF-ID>/: records of a case conference, like a case's
+MANAGED = (CASES, CONFERENCES, TEAM, SERVICES, CONFIG, POLICY, ".gitignore", ".gitattributes")
 
 
 class CaseStore:
@@ -39,17 +40,18 @@ class CaseStore:
     def exists(self, case_id: str) -> bool:
         return (case_dir(self.root, case_id) / RECIPIENTS).is_file()
 
-    def recipients(self, case_id: str) -> list[str]:
-        """Worker ids who may read the case (the plaintext `recipients` file)."""
-        path = case_dir(self.root, case_id) / RECIPIENTS
+    def recipients(self, case_id: str, folder: str = CASES) -> list[str]:
+        """Worker ids who may read the case (the plaintext `recipients` file); `folder`:
+        CONFERENCES for a conference."""
+        path = self.root / folder / case_id / RECIPIENTS
         try:
             text = path.read_text()
         except FileNotFoundError:
             return []
         return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
-    def record_files(self, case_id: str) -> list[Path]:
-        folder = case_dir(self.root, case_id)
+    def record_files(self, case_id: str, top: str = CASES) -> list[Path]:
+        folder = self.root / top / case_id
         if not folder.is_dir():
             return []
         return sorted(Path(e.path) for e in os.scandir(folder) if RECORD_FILE.match(e.name))
@@ -80,8 +82,8 @@ class CaseStore:
             raise Corrupt(f"{rel} holds a record whose id or case does not match its file name", rel)
         return record
 
-    def read_records(self, case_id: str, keys: Sequence) -> list[Record]:
-        return [self.read_file(path, keys) for path in self.record_files(case_id)]
+    def read_records(self, case_id: str, keys: Sequence, top: str = CASES) -> list[Record]:
+        return [self.read_file(path, keys) for path in self.record_files(case_id, top)]
 
     def rel(self, path: Path) -> str:
         try:
@@ -124,9 +126,10 @@ class Transaction:
         finally:
             self._lock.__exit__(exc_type, exc, tb)
 
-    def write_record(self, record: Record, recipients: Iterable[str]) -> str:
-        """Encrypt and write one new record file; never overwrites."""
-        rel = f"{CASES}/{record.case}/{record_name(record.id, record.kind)}"
+    def write_record(self, record: Record, recipients: Iterable[str], top: str = CASES) -> str:
+        """Encrypt and write one new record file under `top` (cases/, or conferences/ for a
+        conference's records); never overwrites."""
+        rel = f"{top}/{record.case}/{record_name(record.id, record.kind)}"
         data = cipher.encrypt(codec.dumps(record.to_dict()), recipients)
         atomic.write(self.store.root / rel, data, exclusive=True)
         self.written.append(rel)
