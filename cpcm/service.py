@@ -682,6 +682,18 @@ def decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str | 
     return Written(case_id, record.id, record.kind)
 
 
+def _readiness(ctx: Context, record: Record) -> dict | None:
+    from cpcm.workflow import readiness
+
+    rules = forms.scoring(form_for(ctx, "comprehensive"), ctx.root)
+    if not rules:
+        return None
+    try:
+        return readiness.score(rules, record.body).to_json()
+    except ValueError:
+        return None
+
+
 def case_details(ctx: Context, case_id: str, records: list[Record] | None = None) -> dict:
     """What `cpcm show` needs beyond the fold: the latest plan's content, each assessment and
     what a reassessment changed since the previous one of its type (and its needs)."""
@@ -694,6 +706,8 @@ def case_details(ctx: Context, case_id: str, records: list[Record] | None = None
             entry = {"record_id": record.id, "type": kind, "at": record.at, "by": record.by, "risk": record.body.get("risk")}
             if kind in previous:
                 entry["changed"] = changed_fields(previous[kind].body, record.body)
+            if record.body.get("readiness"):  # the Kenya reintegration benchmarks, scored
+                entry["readiness"] = _readiness(ctx, record)
             previous[kind] = record
             assessments.append(entry)
         elif record.kind == "plan":

@@ -220,6 +220,9 @@ def test_kenya__comprehensive_assessment_with_readiness_answers_is_accepted_and_
     assert body["readiness"]["version"] == "afc_7a_v1"
     result = readiness.score(SCORING, body)
     assert result.ready_for_closure and result.domains_passed == 5 and not result.domain("health").passed
+    shown = amina("show", case_id, "--json").json()["assessments"][-1]["readiness"]
+    assert shown["ready_for_closure"] and shown["domains_passed"] == 5
+    assert next(d for d in shown["domains"] if d["domain"] == "health")["passed"] is False
 
 
 def test_kenya__readiness_section_is_optional_as_a_whole(kenya):

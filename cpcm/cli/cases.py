@@ -84,6 +84,12 @@ def register(app: typer.Typer) -> None:
             if entry.get("changed"):
                 line += "; changed since the previous one: " + ", ".join(c["field"] for c in entry["changed"])
             rows.append((f"{entry['type']} assessment", line))
+            if entry.get("readiness"):
+                ready = entry["readiness"]
+                scores = ", ".join(f"{d['domain']} {d['score']}/{d['maximum']}{'' if d['passed'] else ' (below ' + str(d['pass_mark']) + ')'}"
+                                   for d in ready["domains"])
+                verdict = "ready for closure" if ready["ready_for_closure"] else "not ready: " + "; ".join(ready["reasons"])
+                rows.append(("readiness", f"{scores}: {verdict}"))
         print_table(["field", "value"], rows, title=f"Case {folded.id}")
         if items:
             print_table(["due", "what", "state", "why"],

@@ -32,6 +32,21 @@ def load(kind: str, root: Path | None = None) -> Form:
     raise NotFound(f"no form '{kind}'", f"Forms: {', '.join(available(root))}.")
 
 
+def scoring(form_name: str, root: Path | None = None) -> dict | None:
+    """The `scoring` section of a form definition (the Kenya readiness benchmarks), if any."""
+    for path in ([root / ".cpcm" / "forms" / f"{form_name}.yaml"] if root is not None else []) + [HERE / f"{form_name}.yaml"]:
+        if path.is_file():
+            return _raw(str(path), path.stat().st_mtime_ns).get("scoring")
+    return None
+
+
+@lru_cache(maxsize=16)
+def _raw(path: str, _mtime: int) -> dict:
+    from cpcm.store import codec
+
+    return codec.loads(Path(path).read_bytes()) or {}
+
+
 @lru_cache(maxsize=64)
 def _parse(path: str, _mtime: int) -> Form:
     from cpcm.store import codec
