@@ -82,7 +82,7 @@ COMMANDS = [
     Command("register", ("register", "--from-file", "{child}", "--no-input"), target=0.3, target_upto=10_000, mutates=True),
     Command("due --worker all", ("due", "--worker", "all"), target=1.5, target_upto=1_000),
     Command("review --batch", ("review", "--batch", "{batch}"), target=60, target_upto=1_000, mutates=True),
-    # Command("report statistics", ("report", "statistics"), target=10, target_upto=10_000),
+    Command("report statistics", ("report", "statistics"), target=10, target_upto=10_000),
 ]
 
 
