@@ -1,5 +1,6 @@
-"""cpcm render: a case's documents (the case plan, the child's plan) and a case conference's
-(agenda, minutes, conference-report), as Markdown or printable HTML.
+"""cpcm render: a case's documents (the case plan, the child's plan, the closure report, the
+transfer summary) and a case conference's (agenda, minutes, conference-report), as Markdown or
+printable HTML.
 
 To standard output when no --out is given (the user asked to see it); to a file age-encrypted
 to the acting worker (and any --recipient) unless --plaintext says otherwise.
@@ -20,7 +21,7 @@ HTML_SUFFIXES = (".html", ".htm", ".html.age", ".htm.age")
 def register(app: typer.Typer) -> None:
     @app.command("render")
     def render(
-        template: str = typer.Argument(..., help="The document: case-plan or child-plan (or one your agency adds) for a case; agenda, minutes or conference-report for a conference."),
+        template: str = typer.Argument(..., help="The document: case-plan, child-plan, closure-report or transfer-summary (or one your agency adds) for a case; agenda, minutes or conference-report for a conference."),
         case: str = typer.Argument(..., help="Case ID (conference ID for agenda, minutes, conference-report)."),
         lang: Optional[str] = typer.Option(None, "--lang", "-l", help="en or sw (default: the repository's language).", show_default=False),
         format_: Optional[str] = typer.Option(None, "--format", help="md (Markdown, default) or html (printable on A4; the default when --out ends in .html).", show_default=False),
@@ -36,6 +37,7 @@ def register(app: typer.Typer) -> None:
         Example: cpcm render case-plan CP-4F7K-9X2M
         Example: cpcm render child-plan CP-4F7K-9X2M --lang sw --format html --out plan.html.age
         Example: cpcm render child-plan CP-4F7K-9X2M --format html --out plan.html --plaintext   (to print it)
+        Example: cpcm render closure-report CP-4F7K-9X2M --format html --out closure.html.age
         Example: cpcm render minutes CC-4F7K-9X2M --format html --out minutes.html.age
         """
         from cpcm import service
@@ -123,7 +125,8 @@ def _language(ctx, template: str, option: str | None, fmt: str) -> str:
 
 
 def document(ctx, template: str, case_id: str, lang: str, fmt: str) -> str:
-    """The rendered document for the case's latest plan version."""
+    """The rendered document for the case's latest plan version (or, for a closure report or
+    a transfer summary, for the case's whole file)."""
     from cpcm import service
     from cpcm.errors import NotFound
     from cpcm.render import env, views
@@ -131,6 +134,12 @@ def document(ctx, template: str, case_id: str, lang: str, fmt: str) -> str:
 
     records = service.load_records(ctx, case_id)  # decrypted once: the fold and the plan's body
     case = fold(case_id, records)
+    if template in views.CASE_VIEWS:  # closure-report, transfer-summary: the whole file (exit 4 when there is none)
+        view = views.CASE_VIEWS[template](
+            case, records, ctx.policy, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
+            services=_service_names(ctx), agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
+        )
+        return env.render(template, lang, fmt, view, ctx.root)
     if not case.plan:
         raise NotFound(f"{case_id} has no case plan yet", f"Record one first: cpcm plan {case_id}")
     plan_record = next(r for r in records if r.id == case.plan["record_id"])
@@ -139,6 +148,13 @@ def document(ctx, template: str, case_id: str, lang: str, fmt: str) -> str:
         approval_required=bool(ctx.policy.get("plan_approval", "required", True)),
     )
     return env.render(template, lang, fmt, view, ctx.root)
+
+
+def _service_names(ctx) -> dict[str, str]:
+    """Service id -> provider name, from the service directory (for referrals and transfers)."""
+    from cpcm import directory
+
+    return {str(s.get("id")): str(s.get("provider") or "") for s in directory.load(ctx.root) if s.get("id")}
 
 
 def _write(ctx, out: Path, data: bytes, plaintext: bool, extra: list[str]) -> tuple[Path, bool, int]:

@@ -10,11 +10,12 @@ Must not import: service, store, crypto, cli.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Iterable, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.domain.records import Record
+from cpcm.errors import Refused
 
 YES = ("yes", True)
 NO = ("no", False)
@@ -267,12 +268,382 @@ def child_plan_view(case: Case, plan_record: Record, lang: str, *, today: date |
     }
 
 
+# -- closure and transfer: the case's whole file, not one plan version ------------------------------
+DONE = ("done", "dropped")            # a plan item finished (review progress statuses)
+REFERRAL_DONE = ("closed", "delivered")  # a referral with nothing left to follow up
+
+
+def _refused(message: str, hint: str, rule: str) -> Refused:
+    return Refused(message, hint, rule=rule)
+
+
+def _day(at: Any) -> str | None:
+    """The date part of a stored time, as written (the worker's own day, not UTC)."""
+    text = _text(at)
+    return text[:10] or None
+
+
+def _moment(at: str) -> datetime:
+    return datetime.fromisoformat(at.strip().replace("Z", "+00:00"))
+
+
+def _ordered(records: Iterable[Record]) -> list[Record]:
+    return sorted(records, key=lambda r: r.id)
+
+
+def _received_at(records: list[Record]) -> str:
+    """The id of the latest transfer_in (the case came from another agency), or "": what was
+    requested before it was requested there, not here."""
+    return max((r.id for r in records if r.kind == "transfer_in"), default="")
+
+
+def _latest_plan(case: Case, records: list[Record]) -> Record | None:
+    wanted = (case.plan or {}).get("record_id")
+    return next((r for r in records if r.id == wanted), None) if wanted else None
+
+
+def _progress(records: list[Record], plan_record: Record | None, before: str | None = None) -> tuple[dict, Record | None]:
+    """The latest status of each plan item (G1, A1) from the reviews since the plan (before
+    `before`, a record id, when given), as cpcm close counts unfinished actions; and the last review."""
+    status: dict[str, dict] = {}
+    last = None
+    if plan_record is None:
+        return status, None
+    for record in records:
+        if record.kind != "review" or record.id <= plan_record.id or (before and record.id > before):
+            continue
+        last = record
+        for item in record.body.get("progress") or []:
+            key = _text(item.get("item")).upper()
+            if key:
+                status[key] = {"status": _text(item.get("status")) or None, "note": _text(item.get("note")) or None,
+                               "on": _day(record.at)}
+    return status, last
+
+
+def _plan_items(plan_record: Record | None, status: Mapping[str, Mapping]) -> tuple[list[dict], list[dict]]:
+    """The plan's goals (each with its actions) and all its actions, each with its review progress."""
+    if plan_record is None:
+        return [], []
+    body = plan_record.body
+    none = {"status": None, "note": None, "on": None}
+    actions = []
+    for number, raw in enumerate(body.get("actions") or [], start=1):
+        action = _action(raw, number)
+        action["progress"] = dict(status.get(f"A{number}", none))
+        actions.append(action)
+    goals = []
+    for index, raw in enumerate(body.get("goals") or [], start=1):
+        goal_id = _text(raw.get("id")) or f"G{index}"
+        goals.append({
+            "id": goal_id,
+            "term": _text(raw.get("term")) or None,
+            "goal": _text(raw.get("goal")),
+            "progress": dict(status.get(goal_id.upper(), none)),
+            "actions": [a for a in actions if a["goal"] == goal_id],
+        })
+    return goals, actions
+
+
+def _referral(entry: Mapping[str, Any], services: Mapping[str, str]) -> dict:
+    history = list(entry.get("history") or [])
+    service = _text(entry.get("service"))
+    return {
+        "ref": entry.get("ref"),
+        "service": service or None,
+        "provider": services.get(service) or None,
+        "sector": entry.get("sector"),
+        "need": _text(entry.get("need")) or None,
+        "urgent": bool(entry.get("urgent")),
+        "sent_on": _day(history[0]["at"]) if history else _day(entry.get("at")),
+        "status": entry.get("status"),
+        "status_on": _day(history[-1]["at"]) if history else _day(entry.get("status_at")),
+        "start": _day(entry.get("start")),
+        "feedback": _text(entry.get("feedback")) or None,
+        "plan_action": entry.get("plan_action"),
+        "open": entry.get("status") not in REFERRAL_DONE,
+    }
+
+
+def _case_facts(case: Case, on: date, names: Mapping[str, str]) -> dict:
+    return {
+        "id": case.id,
+        "name": case.child.get("name") or None,
+        "sex": case.child.get("sex"),
+        "age": _age(case, on),
+        "risk": case.risk,
+        "stage": case.stage,
+        "status": case.status,
+        "worker": _person(case.worker, names),
+        "registered_on": _day(case.registered_at),
+    }
+
+
+def _decision(records: list[Record], subject: str, target: str) -> Record | None:
+    """The latest approval or rejection of `subject` for the request `target`."""
+    found = None
+    for record in records:
+        if record.kind in ("approval", "rejection") and record.body.get("subject") == subject and record.id > target \
+                and record.body.get("target") in (None, target):
+            found = record
+    return found
+
+
+def _decided(record: Record | None, names: Mapping[str, str]) -> dict | None:
+    if record is None:
+        return None
+    return {"by": _person(record.by, names), "on": _day(record.at), "note": _text(record.body.get("note")) or None}
+
+
+def _duration_parts(duration) -> dict:
+    return {"months": duration.months, "days": duration.days + duration.minutes // 1440, "same_day": duration.same_day}
+
+
+def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str, *, today: date | None = None,
+                        names: Mapping[str, str] | None = None, services: Mapping[str, str] | None = None,
+                        agency: Mapping[str, str] | None = None) -> dict:
+    """The worker's file copy of a case's closure: the child, the reason and its checklist, the
+    closing summary, the open items left and why, who asked and who approved (or that it waits),
+    the last plan's goals with the reviews' progress, the referrals and their outcomes, and the
+    post-closure visit (due by the policy's limit, or done).
+
+    Refused (exit 4) when the case has no closure request (never closed, or reopened since).
+    `services`: service id -> provider name; `agency`: {code, name} of this agency.
+    """
+    names, services = names or {}, services or {}
+    ordered = _ordered(records)
+    if not case.closure or case.closure["record_id"] < _received_at(ordered):  # a request made at another agency
+        raise _refused(f"{case.id} has no closure to report: it is not closed and no closure is requested",
+                       f"Request closure first: cpcm close {case.id} --reason REASON --check ITEM ...", "nothing-to-report")
+    record = next((r for r in ordered if r.id == case.closure["record_id"]), None)
+    if record is None:
+        raise _refused(f"{case.id}: the closure record is missing", "Run cpcm check on the case.", "nothing-to-report")
+    body = record.body
+    today = today or date.fromisoformat(record.at[:10])
+    reason = _text(body.get("reason")) or None
+    needed = [str(i) for i in (policy.get("closure_reasons", reason) or [])] if reason else []
+    given = [str(i) for i in body.get("checklist") or []]
+    checklist = [{"item": i, "confirmed": i in given} for i in needed]
+    checklist += [{"item": i, "confirmed": True} for i in given if i not in needed]
+
+    decision = _decision(ordered, "closure", record.id)
+    if body.get("immediate"):
+        state, closed_record = "not_required", record
+    elif decision is None:
+        state, closed_record = "waiting", None
+    elif decision.kind == "approval":
+        state, closed_record = "approved", decision
+    else:
+        state, closed_record = "rejected", None
+    closed_on = _day(closed_record.at) if closed_record else None
+
+    plan_record = _latest_plan(case, ordered)
+    status, last_review = _progress(ordered, plan_record, before=record.id)
+    goals, actions = _plan_items(plan_record, status)
+    by_number = {f"A{a['number']}": a for a in actions}
+    referrals = [_referral(r, services) for r in case.referrals]
+    by_ref = {r["ref"]: r for r in referrals}
+    left = body.get("open_items") or {}
+
+    since = plan_record.id if plan_record else ""
+    monitoring = [r for r in ordered if r.kind == "followup" and since < r.id < record.id
+                  and r.body.get("purpose") != "post_closure"]
+
+    visit = None
+    if closed_record is not None:
+        limit = policy.duration("post_closure_visit", "limit")
+        due = limit.after(_moment(closed_record.at)).date()
+        done = next((r for r in ordered if r.kind == "followup" and r.id > closed_record.id
+                     and r.body.get("purpose") == "post_closure"), None)
+        visit = {
+            "due": due.isoformat(),
+            "within": _duration_parts(limit),
+            "done": done is not None,
+            "done_on": _day(done.at) if done else None,
+            "done_by": _person(done.by, names) if done else None,
+            "child_feedback": _text(done.body.get("child_feedback")) or None if done else None,
+            "caregiver_feedback": _text(done.body.get("caregiver_feedback")) or None if done else None,
+            "overdue": done is None and today > due,
+        }
+    return {
+        "lang": lang,
+        "today": today.isoformat(),
+        "agency": dict(agency or {}),
+        "case": _case_facts(case, today, names),
+        "closure": {
+            "reason": reason,
+            "checklist": checklist,
+            "summary": _text(body.get("summary")) or None,
+            "notes": _text(body.get("notes")) or None,
+            "requested_on": _day(record.at),
+            "requested_by": _person(record.by, names),
+            "state": state,
+            "closed": closed_record is not None,
+            "closed_on": closed_on,
+            "decision": _decided(decision, names),
+        },
+        "open_items": {
+            "referrals": [by_ref.get(ref) or {"ref": ref, "service": None, "provider": None, "need": None, "status": None}
+                          for ref in left.get("referrals") or []],
+            "actions": [by_number.get(str(a).upper()) or {"number": str(a).lstrip("Aa"), "what": "", "who": "other",
+                                                          "who_detail": None, "by": None}
+                        for a in left.get("actions") or []],
+            "explained": _text(body.get("open_items_explained")) or None,
+        },
+        "monitoring": {
+            "visits": len(monitoring),
+            "wanted": int(policy.get("pre_closure_monitoring", "followups", 0) or 0),
+            "last_on": _day(monitoring[-1].at) if monitoring else None,
+        },
+        "plan": {
+            "exists": plan_record is not None,
+            "version": (case.plan or {}).get("version"),
+            "written_on": _day(plan_record.at) if plan_record else None,
+            "goals": goals,
+            "other_actions": [a for a in actions if a["goal"] not in {g["id"] for g in goals}],
+            "last_review": {"on": _day(last_review.at), "outcome": last_review.body.get("outcome"),
+                            "chair": _text(last_review.body.get("chair")) or None} if last_review else None,
+        },
+        "referrals": referrals,
+        "post_closure_visit": visit,
+    }
+
+
+def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: str, *, today: date | None = None,
+                          names: Mapping[str, str] | None = None, services: Mapping[str, str] | None = None,
+                          agency: Mapping[str, str] | None = None) -> dict:
+    """The summary of a case's transfer to another agency: the child, from and to, the reason,
+    the file-review checklist, the consent (or override) relied on, the approval, the bundle
+    (manifest checksum, number of records), whether the receipt came back, the current risk,
+    and the open plan actions and referrals the receiving agency should pick up.
+
+    The latest transfer: a request still waiting (or approved, bundle not yet written) when it
+    is newer than the last bundle sent. Refused (exit 4) when the case has no transfer at all.
+    """
+    names, services, agency = names or {}, services or {}, dict(agency or {})
+    ordered = _ordered(records)
+    here = _received_at(ordered)  # a transfer asked for at the agency the case came from is not this one's
+    sent = next((r for r in reversed(ordered) if r.kind == "transfer" and r.id > here), None)
+    asked = next((r for r in reversed(ordered) if r.kind == "transfer_request" and r.id > here), None)
+    if asked is not None and (sent is None or asked.id > sent.id):
+        subject, request = asked, asked
+    elif sent is not None:
+        subject = sent
+        wanted = (sent.body.get("approval") or {}).get("request")
+        request = next((r for r in ordered if r.id == wanted), None) if wanted else None
+    else:
+        raise _refused(f"{case.id} has no transfer to summarise: none was requested or sent",
+                       f"Request one first: cpcm transfer {case.id} --to AGENCY --reason TEXT --reason-code CODE --check all",
+                       "nothing-to-report")
+    body = subject.body
+    today = today or date.fromisoformat(subject.at[:10])
+    to = _text(body.get("to")) or None
+    items = [str(i) for i in policy.get("transfer", "checklist") or []]
+    given = [str(i) for i in body.get("checklist") or []]
+    checklist = [{"item": i, "confirmed": i in given} for i in items] + [{"item": i, "confirmed": True} for i in given
+                                                                         if i not in items]
+    decision = _decision(ordered, "transfer", request.id) if request is not None else None
+    required = bool(policy.get("transfer", "approval_required", True))
+    if decision is not None:
+        approval_state = "approved" if decision.kind == "approval" else "rejected"
+    elif request is not None:
+        approval_state = "waiting"
+    else:
+        approval_state = "not_required" if not required else "missing"
+
+    def consent_entry(record: Record) -> dict:
+        b = record.body
+        if record.kind == "consent_override":
+            return {"kind": "override", "given_by": None, "status": None, "basis": b.get("basis"),
+                    "reason": _text(b.get("reason")) or None, "by": _person(record.by, names), "on": _day(record.at)}
+        return {"kind": "consent", "given_by": b.get("given_by"), "status": b.get("status"), "basis": None, "reason": None,
+                "by": _person(record.by, names), "on": _day(record.at)}
+
+    if subject.kind == "transfer":
+        used = set(body.get("consent_ids") or ())
+        consents = [consent_entry(r) for r in ordered if r.id in used]
+        override_used = bool(body.get("consent_override"))
+    else:  # not sent yet: what is on file for a transfer to that agency (checked when the bundle is written)
+        consents = [consent_entry(r) for r in ordered if r.kind in ("consent", "consent_override")
+                    and r.body.get("purpose") == "transfer" and _text(r.body.get("agency")) in ("", to or "")]
+        override_used = any(c["kind"] == "override" for c in consents)
+
+    ack = None
+    if subject.kind == "transfer":
+        ack = next((r for r in ordered if r.kind == "transfer_ack" and r.body.get("transfer_record") == subject.id), None)
+    receiving = (ack.body.get("receiving_agency") or {}) if ack else {}
+
+    plan_record = _latest_plan(case, ordered)
+    status, _last = _progress(ordered, plan_record, before=subject.id)
+    goals, actions = _plan_items(plan_record, status)
+    open_actions = [a for a in actions if a["progress"]["status"] not in DONE]
+    referrals = [_referral(r, services) for r in case.referrals]
+    if subject.kind == "transfer":
+        state = "acknowledged" if ack else "sent"
+    else:
+        state = {"approved": "approved", "rejected": "rejected"}.get(approval_state, "requested")
+    return {
+        "lang": lang,
+        "today": today.isoformat(),
+        "case": _case_facts(case, today, names),
+        "transfer": {
+            "state": state,
+            "sent": subject.kind == "transfer",
+            "from": {"code": agency.get("code"), "name": agency.get("name")},
+            "to": {"code": to, "name": services.get(to or "") or None},
+            "reason": _text(body.get("reason")) or None,
+            "reason_code": body.get("reason_code"),
+            "earlier_transfers": int(body.get("earlier_transfers") or 0),
+            "requested_on": _day(request.at) if request else None,
+            "requested_by": _person(request.by, names) if request else None,
+            "sent_on": _day(subject.at) if subject.kind == "transfer" else None,
+            "sent_by": _person(subject.by, names) if subject.kind == "transfer" else None,
+        },
+        "checklist": checklist,
+        "consent": {
+            "checked": subject.kind == "transfer",
+            "override_used": override_used,
+            "records": consents,
+        },
+        "approval": {
+            "required": required,
+            "state": approval_state,
+            "decision": _decided(decision, names),
+        },
+        "bundle": {
+            "manifest_sha256": body.get("manifest_sha256"),
+            "records": body.get("records"),
+        } if subject.kind == "transfer" else None,
+        "receipt": {
+            "received_on": _day(ack.body.get("received_at")),
+            "received_by": _text(ack.body.get("received_by")) or None,
+            "agency": {"code": receiving.get("code"), "name": receiving.get("name")},
+            "received_as": ack.body.get("received_as"),
+            "recorded_on": _day(ack.at),
+        } if ack else None,
+        "plan": {
+            "exists": plan_record is not None,
+            "version": (case.plan or {}).get("version"),
+            "review_date": _day((plan_record.body.get("review_date") if plan_record else None) or case.next_review),
+        },
+        "open_actions": open_actions,
+        "open_referrals": [r for r in referrals if r["open"]],
+    }
+
+
 VIEWS = {
     "case-plan": case_plan_view,
     "child-plan": child_plan_view,
 }
 
+# Documents about the whole case file (not one plan version): view(case, records, policy, lang,
+# today=, names=, services=, agency=).
+CASE_VIEWS = {
+    "closure-report": closure_report_view,
+    "transfer-summary": transfer_summary_view,
+}
+
 
 def documents() -> Iterable[str]:
     """The documents a case can be rendered as (each needs its view builder here)."""
-    return tuple(VIEWS)
+    return (*VIEWS, *CASE_VIEWS)

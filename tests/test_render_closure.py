@@ -1,0 +1,208 @@
+"""Rendering the end of a case: the closure report and the transfer summary (en, sw; golden
+files for Markdown, every template checked in HTML), the refusal when there is nothing to
+report (exit 4), and `--out` without `--plaintext` (an age file, no name in plaintext).
+
+Regenerate the golden files after a deliberate change, and read the diff:
+
+    CPCM_UPDATE_GOLDEN=1 .venv/bin/python -m pytest -o addopts="" -q tests/test_render_closure.py
+
+Random IDs are normalised: case IDs to CP-XXXX-XXXX, record IDs to RECORD-ID and the bundle's
+manifest checksum (it covers record IDs and keys) to SHA256.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from conftest import CANARY, register
+from test_render import check_golden, normalise as normalise_case_id, planned_case
+from test_transfer import REASON, consent, receiving, sending  # noqa: F401 - fixtures
+
+RECORD_ID = re.compile(r"\b[0-9A-HJKMNP-TV-Z]{26}\b")
+SHA256 = re.compile(r"\b[0-9a-f]{64}\b")
+GOALS_MET = ["--check", "child_safe", "--check", "wellbeing_supported", "--check", "no_further_concerns",
+             "--check", "monitoring_followups_done", "--check", "child_and_family_took_part"]
+REVIEW = {
+    "chair": "sup", "attended": {"child": "yes", "family": "yes"}, "plan_still_right": "yes",
+    "progress": [
+        {"item": "G1", "status": "done", "note": "Three meals a day for two months."},
+        {"item": "G2", "status": "in_progress", "note": "Back in school; attendance is good."},
+        {"item": "A1", "status": "done"}, {"item": "A2", "status": "done"}, {"item": "A3", "status": "done"},
+        {"item": "A4", "status": "in_progress", "note": "Attends most days."},
+        {"item": "A5", "status": "dropped", "note": "The club closed."},
+    ],
+    "decisions": ["close the case once the term ends"], "outcome": "close",
+}
+SUMMARY = "Neema is back in school and eats three meals a day. The grandmother copes well with the cash transfer."
+
+
+def normalise(text: str) -> str:
+    return SHA256.sub("SHA256", RECORD_ID.sub("RECORD-ID", normalise_case_id(text)))
+
+
+def ok(result):
+    assert result.code == 0, result.stderr
+    return result
+
+
+def worked_case(cli, cli_as, name: str = "Neema Achieng Otieno") -> str:
+    """An approved plan, two referrals (one delivered, one still open), a monitoring visit and a
+    review that proposes closure; every record at a fixed time."""
+    case_id = planned_case(cli, cli_as, name=name)
+    sup = cli_as("sup")
+    for service, provider, sector in (("clinic", "Nyalenda Health Centre", "health"), ("bursary", "County Bursary Fund", "education")):
+        added = sup("service", "add", service, "--provider", provider, "--sector", sector, "--offers", "help")
+        assert added.code == 0 or "already in the directory" in added.stderr, added.stderr
+    for agency, at in (("clinic", "2026-11-18T09:00:00+03:00"), ("bursary", "2026-11-18T09:10:00+03:00")):
+        for giver in ("child", "caregiver"):
+            ok(cli("consent", case_id, "--purpose", "referral", "--agency", agency, "--by", giver, "--status", "given",
+                   "--explained", "all", "--at", at))
+    ok(cli("refer", case_id, "--service", "clinic", "--need", "treatment for malnutrition", "--check", "all",
+           "--at", "2026-11-18T10:00:00+03:00"))
+    ok(cli("refer", case_id, "--service", "bursary", "--need", "a school uniform", "--check", "all", "--action", "3",
+           "--at", "2026-11-18T10:10:00+03:00"))
+    ok(cli("referral", case_id, "R1", "--status", "accepted", "--start", "2026-11-25", "--expected-duration", "3mo",
+           "--at", "2026-11-19T10:00:00+03:00"))
+    ok(cli("referral", case_id, "R2", "--status", "accepted", "--start", "2026-11-20", "--expected-duration", "1w", "--at", "2026-11-19T11:00:00+03:00"))
+    ok(cli("referral", case_id, "R2", "--status", "delivered", "--feedback", "Uniform and shoes given.",
+           "--at", "2026-11-20T09:00:00+03:00"))
+    ok(cli("followup", case_id, "--method", "home_visit", "--purpose", "pre_closure", "--purpose-detail", "check food and school",
+           "--visited-by", "professional", "--risk-increased", "no", "--risk", "low", "--risk-reason", "eats well, in school",
+           "--at", "2026-11-20T10:00:00+03:00"))
+    ok(cli("review", case_id, "--from-file", "-", "--at", "2026-11-21T10:00:00+03:00", input=json.dumps(REVIEW)))
+    return case_id
+
+
+def closed_case(cli, cli_as, name: str = "Neema Achieng Otieno", approve: bool = True) -> str:
+    case_id = worked_case(cli, cli_as, name)
+    ok(cli("close", case_id, "--reason", "goals_met", *GOALS_MET, "--summary", SUMMARY,
+           "--explain-open", "The clinic follows up the treatment itself; Neema now goes to school on her own.",
+           "--at", "2026-11-22T09:00:00+03:00"))
+    if approve:
+        ok(cli_as("sup")("approve", case_id, "closure", "--note", "Goals met; agreed.", "--at", "2026-11-22T15:00:00+03:00"))
+    return case_id
+
+
+def transferred_case(cli, cli_as, receiving, tmp_path, acknowledge: bool = True) -> str:  # noqa: F811
+    """A worked case transferred to 'recv' (approved, bundle sent), received there, and the
+    receipt brought back."""
+    case_id = worked_case(cli, cli_as)
+    for giver in ("child", "caregiver"):
+        ok(cli("consent", case_id, "--purpose", "transfer", "--agency", "recv", "--status", "given", "--explained", "all",
+               "--by", giver, "--at", "2026-11-21T12:00:00+03:00"))
+    ok(cli("transfer", case_id, *REASON, "--check", "all", "--at", "2026-11-22T09:00:00+03:00"))
+    ok(cli_as("sup")("approve", case_id, "transfer", "--at", "2026-11-22T12:00:00+03:00"))
+    bundle, receipt = tmp_path / "bundle.age", tmp_path / "receipt.age"
+    ok(cli("transfer", case_id, *REASON, "--check", "all", "--out", str(bundle), "--at", "2026-11-22T16:00:00+03:00"))
+    if acknowledge:
+        ok(receiving.as_("wanjiru")("receive", str(bundle), "--receipt", str(receipt)))
+        ok(cli("transfer-ack", str(receipt)))
+    return case_id
+
+
+# -- golden files --------------------------------------------------------------------------------
+def _golden(cli, document: str, case_id: str) -> None:
+    failures = []
+    for lang in ("en", "sw"):
+        for fmt in ("md", "html"):
+            result = cli("render", document, case_id, "--lang", lang, "--format", fmt)
+            assert result.code == 0, result.stderr
+            if fmt == "md":
+                try:
+                    check_golden(f"{document}.{lang}.md", normalise(result.stdout))
+                except AssertionError as exc:
+                    failures.append(str(exc))
+            else:
+                assert result.stdout.startswith("<!DOCTYPE html>") and "<style>" in result.stdout
+                assert result.stdout.rstrip().endswith("</html>")
+    assert not failures, "\n".join(failures)
+
+
+def test_closure_report__matches_the_golden_files(cli, cli_as):
+    _golden(cli, "closure-report", closed_case(cli, cli_as))
+
+
+def test_transfer_summary__matches_the_golden_files(sending, receiving, cli_as, tmp_path):  # noqa: F811
+    cli = cli_as("amina")
+    case_id = transferred_case(cli, cli_as, receiving, tmp_path)
+    _golden(cli, "transfer-summary", case_id)
+    # at the receiving agency the case has no transfer of its own (the request travelled with it)
+    there = receiving.as_("wanjiru")("render", "transfer-summary", case_id)
+    assert there.code == 4 and "no transfer to summarise" in there.stderr
+
+
+# -- what the documents say in the other states --------------------------------------------------
+def test_closure_report__a_request_waiting_for_approval_says_so(cli, cli_as):
+    case_id = closed_case(cli, cli_as, approve=False)
+    text = ok(cli("render", "closure-report", case_id)).stdout
+    assert "Waiting for approval" in text and "not closed yet" in text
+    assert "Due once the closure is approved" in text
+    sw = ok(cli("render", "closure-report", case_id, "--lang", "sw")).stdout
+    assert "Inasubiri kuidhinishwa" in sw
+
+
+def test_closure_report__a_post_closure_visit_done_is_reported_with_the_feedback(cli, cli_as):
+    case_id = closed_case(cli, cli_as)
+    ok(cli("followup", case_id, "--method", "home_visit", "--purpose", "post_closure", "--purpose-detail", "feedback",
+           "--visited-by", "professional", "--risk-increased", "no", "--set", "child_feedback=I like my new school."))
+    text = ok(cli("render", "closure-report", case_id)).stdout
+    assert "Done on 23 November 2026 by amina" in text and "I like my new school." in text
+
+
+def test_transfer_summary__before_the_receipt_and_before_approval(sending, receiving, cli_as, tmp_path):  # noqa: F811
+    cli = cli_as("amina")
+    case_id = transferred_case(cli, cli_as, receiving, tmp_path, acknowledge=False)
+    text = ok(cli("render", "transfer-summary", case_id)).stdout
+    assert "No receipt yet" in text
+    other = worked_case(cli, cli_as)
+    consent(cli, other)
+    ok(cli("transfer", other, *REASON, "--check", "all"))
+    waiting = ok(cli("render", "transfer-summary", other)).stdout
+    assert "Waiting for a supervisor's approval" in waiting and "not written yet" in waiting
+
+
+# -- nothing to report ---------------------------------------------------------------------------
+def test_render__no_closure_or_no_transfer_exits_4_without_personal_data(cli, cli_as):
+    case_id = planned_case(cli, cli_as, name=CANARY)
+    for document, words in (("closure-report", "no closure to report"), ("transfer-summary", "no transfer to summarise")):
+        for extra in ((), ("--json",)):
+            result = cli("render", document, case_id, *extra)
+            assert result.code == 4, (document, result.stderr)
+            assert words in (result.stderr + result.stdout)
+            assert CANARY.split()[0].lower() not in (result.stdout + result.stderr).lower()
+    # reopened: the closure is over, there is nothing to report again
+    registered = register(cli)
+    ok(cli("close", registered, "--reason", "registered_in_error", "--check", "error_confirmed"))
+    ok(cli_as("sup")("approve", registered, "closure"))
+    assert cli("render", "closure-report", registered).code == 0
+    ok(cli("reopen", registered, "--reason", "new report from the school"))
+    assert cli("render", "closure-report", registered).code == 4
+
+
+# -- --out ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("document", ["closure-report", "transfer-summary"])
+def test_render__out_without_plaintext_writes_an_age_file(document, sending, receiving, cli_as, team, tmp_path):  # noqa: F811
+    from cpcm.crypto import cipher, identity
+
+    cli = cli_as("amina")
+    if document == "closure-report":
+        case_id = closed_case(cli, cli_as, name=CANARY)
+    else:
+        case_id = register(cli, child={"name": CANARY, "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"})
+        consent(cli, case_id)
+        ok(cli("transfer", case_id, *REASON, "--check", "all"))
+    out = tmp_path / "outside" / f"{document}.html"
+    out.parent.mkdir()
+    result = cli("render", document, case_id, "--out", str(out), "--json")
+    assert result.code == 0, result.stderr
+    assert result.json()["encrypted"] is True and result.json()["format"] == "html"
+    data = out.read_bytes()
+    assert data.startswith(cipher.MAGIC)
+    for part in CANARY.split():
+        assert part.encode() not in data and part.lower().encode() not in data.lower()
+    assert CANARY not in result.stderr + result.stdout
+    text = cipher.decrypt(data, identity.load(team["amina"][0], lambda: None).keys).decode()
+    assert text.startswith("<!DOCTYPE html>") and CANARY in text
+    assert not [p for p in out.parent.iterdir() if p.name != out.name]  # no temp file left
