@@ -23,6 +23,7 @@ def register(app: typer.Typer) -> None:
     def render(
         template: str = typer.Argument(..., help="The document: case-plan, child-plan, closure-report or transfer-summary (or one your agency adds) for a case; agenda, minutes or conference-report for a conference."),
         case: str = typer.Argument(..., help="Case ID (conference ID for agenda, minutes, conference-report)."),
+        ref: Optional[str] = typer.Argument(None, help="For referral-letter: the referral (R1, R2, …)."),
         lang: Optional[str] = typer.Option(None, "--lang", "-l", help="en or sw (default: the repository's language).", show_default=False),
         format_: Optional[str] = typer.Option(None, "--format", help="md (Markdown, default) or html (printable on A4; the default when --out ends in .html).", show_default=False),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file, age-encrypted to you (and any --recipient), instead of printing.", show_default=False),
@@ -61,7 +62,12 @@ def register(app: typer.Typer) -> None:
         else:
             case_id = service.parse_case_id(case)
             lang = _language(ctx, template, lang, fmt)
-            text = document(ctx, template, case_id, lang, fmt)
+            if template == "referral-letter":
+                text, provider_key = referral_letter(ctx, case_id, ref, lang, fmt)
+                if out is not None and not plaintext and not recipient and provider_key:
+                    recipient = [provider_key]  # encrypted to the provider (and you) by default
+            else:
+                text = document(ctx, template, case_id, lang, fmt)
         if not text.endswith("\n"):
             text += "\n"
         if out is None:
@@ -148,6 +154,32 @@ def document(ctx, template: str, case_id: str, lang: str, fmt: str) -> str:
         approval_required=bool(ctx.policy.get("plan_approval", "required", True)),
     )
     return env.render(template, lang, fmt, view, ctx.root)
+
+
+def referral_letter(ctx, case_id: str, ref: str | None, lang: str, fmt: str) -> tuple[str, str | None]:
+    """A referral's letter, holding exactly what the referral was allowed to share; and the
+    provider's age recipient from the service directory, when it has one."""
+    from cpcm import directory, service
+    from cpcm.errors import NotFound, UsageError
+    from cpcm.render import env, views
+    from cpcm.workflow.fold import fold
+
+    if not ref:
+        raise UsageError("referral-letter needs the referral: cpcm render referral-letter CASE R1")
+    records = service.load_records(ctx, case_id)
+    case = fold(case_id, records)
+    entry = case.referral(ref)
+    if entry is None:
+        raise NotFound(f"{case_id} has no referral '{ref}'", f"Its referrals: {', '.join(r['ref'] for r in case.referrals) or 'none'}.")
+    record = next(r for r in records if r.id == entry["record_id"])
+    provider = directory.find(directory.load(ctx.root), entry["service"])
+    limit = ctx.policy.duration("referral_feedback", "limit")
+    view = views.referral_letter_view(
+        case, record, provider, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
+        agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
+        feedback_days=(limit.after(ctx.now) - ctx.now).days,
+    )
+    return env.render("referral-letter", lang, fmt, view, ctx.root), (provider or {}).get("recipient")
 
 
 def _service_names(ctx) -> dict[str, str]:

@@ -646,4 +646,34 @@ CASE_VIEWS = {
 
 def documents() -> Iterable[str]:
     """The documents a case can be rendered as (each needs its view builder here)."""
-    return (*VIEWS, *CASE_VIEWS)
+    return (*VIEWS, *CASE_VIEWS, "referral-letter")
+
+
+def referral_letter_view(case, referral, service: Mapping[str, Any] | None, lang: str, *, today: date,
+                         names: Mapping[str, str], agency: Mapping[str, str], feedback_days: int) -> dict:
+    """A referral letter: exactly the groups the policy let this referral carry (stored with the
+    referral when it was made), the need and urgency, and who to answer. Nothing else of the
+    case is put into the view, so nothing else can reach the letter."""
+    body = referral.body
+    shared = dict(body.get("shared") or {})
+    entry = next((r for r in case.referrals if r["record_id"] == referral.id), {})
+    return {
+        "lang": lang,
+        "agency": dict(agency),
+        "date": today.isoformat(),
+        "case_id": case.id,
+        "ref": entry.get("ref", ""),
+        "sent_on": referral.at[:10],
+        "to": {"id": body.get("service"), "provider": (service or {}).get("provider") or body.get("service"),
+               "contact": (service or {}).get("contact"), "how_to_refer": (service or {}).get("how_to_refer")},
+        "from": {"id": referral.by, "name": names.get(referral.by, referral.by)},
+        "groups": list(body.get("shared_groups") or []),
+        "identity": shared.get("identity"),
+        "contact": shared.get("contact"),
+        "need": shared.get("need"),
+        "urgency": shared.get("urgency"),
+        "medical": shared.get("medical"),
+        "schooling": shared.get("schooling"),
+        "accompany": bool(body.get("accompany")),
+        "feedback_days": feedback_days,
+    }
