@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
         from cpcm.errors import UsageError
 
         if kind not in reports.REPORTS:
-            raise UsageError(f"no report '{kind}'", f"Reports: {', '.join(reports.REPORTS)}.")
+            raise UsageError("there is no report by that name", f"Reports: {', '.join(reports.REPORTS)}.")
         fmt = "json" if json_out and format_ is None else _format(format_, out)
         if out is None and (recipient or plaintext):
             raise UsageError(f"{'--recipient' if recipient else '--plaintext'} needs --out FILE", "Without --out the report is printed.")
@@ -107,14 +107,14 @@ def register(app: typer.Typer) -> None:
 
         fmt = format_.strip().lower()
         if fmt not in ("csv", "json"):
-            raise UsageError(f"--format: '{format_}' is not one of: csv, json")
+            raise UsageError("--format is csv or json")
         if not plaintext and not recipient:
             raise UsageError("an export is encrypted to a named recipient: give --recipient AGE1... (or a team member id)",
                              "Or write it unencrypted with --plaintext, if you must; it holds case data.")
         if plaintext and recipient:
             raise UsageError("--plaintext and --recipient do not go together", "Recipients are for an encrypted file.")
         if status and status not in ("open", "closed", "transferred"):
-            raise UsageError(f"--status: '{status}' is not one of: open, closed, transferred")
+            raise UsageError("--status is open, closed or transferred")
         try:
             chosen = export_mod.parse_fields(fields, primero)
         except ValueError as exc:
@@ -181,7 +181,7 @@ def build(ctx, kind: str, cases: list, start: date, end: date) -> dict:
     elif kind == "timeliness":
         view = reports.timeliness(cases, ctx.policy, start, end, ctx.now)
     else:
-        view = reports.statistics(cases, ctx.policy, start, end)
+        view = reports.statistics(cases, ctx.policy, start, end, ctx.now.tzinfo)
     total = len(ctx.store.case_ids())
     coverage = (f"All {total} cases of the repository" if len(cases) == total
                 else f"The {len(cases)} cases you can read, of {total} in the repository")
@@ -195,9 +195,10 @@ def build(ctx, kind: str, cases: list, start: date, end: date) -> dict:
 
 
 def render(ctx, kind: str, fmt: str, view: dict) -> str:
-    """The report in `fmt` from templates/reports/ (an agency's .cpcm/templates/reports/ first)."""
-    from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError
-    from jinja2.exceptions import SecurityError, TemplateError
+    """The report in `fmt` from templates/reports/ (an agency's .cpcm/templates/reports/ first),
+    in the sandboxed, strict environment of cpcm.render.env. A failing template is named with
+    its line, never with the data it was given."""
+    from jinja2 import TemplateNotFound, TemplateSyntaxError
 
     from cpcm.errors import NotFound
     from cpcm.render import env as env_mod
@@ -208,16 +209,27 @@ def render(ctx, kind: str, fmt: str, view: dict) -> str:
     try:
         text = environment.get_template(name).render(view=view)
     except TemplateNotFound as exc:
-        raise NotFound(f"no template {exc.name}", f"Report templates are in {', '.join(str(p / 'reports') for p in env_mod.search_path(ctx.root))}.") from None
-    except TemplateSyntaxError as exc:
+        if exc.name == name:
+            raise NotFound(f"no template {name}", "Report templates are in "
+                           f"{', '.join(str(p / 'reports') for p in env_mod.search_path(ctx.root))}.") from None
+        raise env_mod.TemplateFailed(f"template {name} includes a template that does not exist", name) from None
+    except TemplateSyntaxError as exc:  # about the template's own text
         raise env_mod.TemplateFailed(f"template {exc.name or name}, line {exc.lineno}: {exc.message}", exc.filename or name) from None
-    except UndefinedError as exc:
-        raise env_mod.TemplateFailed(f"template {name} uses something the report does not have: {exc.message}", name) from None
-    except SecurityError as exc:
-        raise env_mod.TemplateFailed(f"template {name} was refused by the sandbox: {exc}", name) from None
-    except TemplateError as exc:
-        raise env_mod.TemplateFailed(f"template {name}: {type(exc).__name__}", name) from None
+    except Exception as exc:  # noqa: BLE001 - undefined values, the sandbox, a filter: never the data in the message
+        raise env_mod.TemplateFailed(f"{_where(exc, name)} failed ({type(exc).__name__})", name,
+                                     "Fix the template, or the report's view model (cpcm/reports/).") from None
     return text if text.endswith("\n") else text + "\n"
+
+
+def _where(exc: BaseException, name: str) -> str:
+    """'template reports/x.html, line N' from the traceback Jinja points into the template."""
+    where, tb = f"template {name}", exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if "/reports/" in filename.replace("\\", "/") and not filename.endswith(".py"):
+            where = f"template reports/{Path(filename).name}, line {tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
 
 
 def csv_row(values) -> str:
@@ -261,7 +273,7 @@ def _format(option: str | None, out: Path | None) -> str | None:
     if option is not None:
         fmt = option.strip().lower()
         if fmt not in FORMATS:
-            raise UsageError(f"--format: '{option}' is not one of: {', '.join(FORMATS)}")
+            raise UsageError(f"--format is one of: {', '.join(FORMATS)}")
         return fmt
     if out is None:
         return None

@@ -18,8 +18,8 @@ from cpcm.workflow.transitions import STAGES
 OPEN_STAGES = tuple(s for s in STAGES if s not in ("closed", "transferred"))
 UNASSIGNED = "(unassigned)"
 # the worker's own clocks, in the order of the case-management steps
-OVERDUE_CODES = ("initial-assessment", "risk-response", "comprehensive-assessment", "case-plan", "review",
-                 "referral-feedback", "referral-follow-up", "referral-outcome", "post-closure-visit", "turning-18")
+OVERDUE_CODES = ("risk-increased", "concern", "initial-assessment", "risk-response", "comprehensive-assessment", "case-plan",
+                 "review", "referral-feedback", "referral-follow-up", "referral-outcome", "post-closure-visit", "turning-18")
 APPROVALS = (("plan-approval", "plan"), ("closure-approval", "closure"), ("transfer-approval", "transfer"))
 
 
@@ -39,6 +39,7 @@ def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime) -
     waiting = [i for i in items if i.owner == SUPERVISORS]
     asked = {(case.id, item.code): _requested_at(case, item.code) for case, item in pairs if item.owner == SUPERVISORS}
 
+    codes = OVERDUE_CODES + tuple(sorted({i.code for i in overdue} - set(OVERDUE_CODES)))  # a clock added since
     holders = {c.worker or UNASSIGNED for c in open_cases} | {i.owner or UNASSIGNED for i in overdue}
     caseworkers = {w.id for w in team.active if w.has_role("caseworker")}
     worker_ids = sorted(holders | caseworkers, key=lambda w: (w == UNASSIGNED, w))
@@ -65,7 +66,7 @@ def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime) -
             "state": state,
             "by_stage": {s: sum(1 for c in mine if c.stage == s) for s in OPEN_STAGES},
             "by_risk": {r: sum(1 for c in mine if c.risk == r) for r in risks} | {NOT_RATED: sum(1 for c in mine if c.risk not in risks)},
-            "overdue": {code: by_code.get(code, 0) for code in OVERDUE_CODES},
+            "overdue": {code: by_code.get(code, 0) for code in codes},
             "overdue_total": sum(by_code.values()),
             "target_missed": sum(1 for i in missed if (i.owner or UNASSIGNED) == worker_id),
         })
@@ -117,7 +118,7 @@ def _requested_at(case: Case, code: str) -> str | None:
 def _tables(view: dict, risks: tuple[str, ...]) -> list[dict]:
     workers, totals = view["workers"], view["totals"]
     shown_stages = [s for s in OPEN_STAGES if totals["by_stage"][s]] or list(OPEN_STAGES[:1])
-    shown_codes = [c for c in OVERDUE_CODES if any(w["overdue"][c] for w in workers)]
+    shown_codes = [c for c in (workers[0]["overdue"] if workers else ()) if any(w["overdue"][c] for w in workers)]
     cap = view["policy"]["cap"]
     return [
         table("workers", f"Open cases per worker (cap {cap}, warning from {view['policy']['warn_from']})",

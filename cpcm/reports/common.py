@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import statistics as stats
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone, tzinfo
 from typing import Any, Iterable, Sequence
 
 from cpcm.clock import parse_datetime
@@ -27,21 +27,28 @@ def as_day(value: date | datetime | str) -> date:
 
 @dataclass(frozen=True)
 class Period:
-    """Calendar days, both ends included. An event belongs to the period by its own date as
-    recorded (the worker's local date), so no time zone is assumed."""
+    """Calendar days, both ends included, in a time zone (the agency's: that of `now`; UTC
+    when none is given). An event belongs to the period by its date in that zone."""
 
     start: date
     end: date
+    zone: tzinfo = timezone.utc
 
     @classmethod
-    def of(cls, start, end) -> "Period":
+    def of(cls, start, end, zone: tzinfo | None = None) -> "Period":
         first, last = as_day(start), as_day(end)
         if first > last:
             raise ValueError(f"the period starts ({first}) after it ends ({last})")
-        return cls(first, last)
+        return cls(first, last, zone or getattr(start, "tzinfo", None) or timezone.utc)
 
-    def holds(self, when: str | None) -> bool:
-        return bool(when) and self.start <= as_day(when) <= self.end
+    def local(self, when: str | datetime) -> datetime:
+        return (when if isinstance(when, datetime) else moment(when)).astimezone(self.zone)
+
+    def holds(self, when: str | datetime | None) -> bool:
+        return bool(when) and self.start <= self.local(when).date() <= self.end
+
+    def month(self, when: str | datetime) -> str:
+        return self.local(when).strftime("%Y-%m")
 
     def months(self) -> list[str]:
         """'YYYY-MM' for every month the period touches."""

@@ -7,25 +7,25 @@ what is shown, so more cells are hidden (complementary suppression, shown as "x"
 1. every row and every column, totals included, with a hidden cell gets a second one: the
    smallest non-zero cell of the line first, then a zero, a total only when nothing else is
    left, the grand total last of all;
-2. then an audit: no "<5" cell may be worked out exactly, neither by solving the rows and
-   columns together as equations (exact linear algebra over the whole table), nor by
-   narrowing each hidden cell, line after line, from the fact that a "<5" cell is 1 to 4 and
-   an "x" cell is 0 or at least 5 (bounds propagation). A cell that could be worked out is
-   given one more hidden neighbour, and the audit runs again.
+2. then an audit plays the attacker: it knows the cells shown, that the rows and columns add
+   up to their totals, that a "<5" cell is 1 to 4 and an "x" cell is 0 or at least 5. For each
+   "<5" cell it searches for a table that fits all of that with another value in that cell
+   (bounds propagation and a bounded search). Where there is none, the cell could be worked
+   out: one more cell near it is hidden, and the audit runs again.
 
-Tables that share margins (registrations by age and by disability both show the totals by
-sex) are suppressed together: a margin hidden in one is hidden in all (`forced`).
-What the audit does not try: a full search of every table the published one could be
-(integer programming), and differences between reports of overlapping periods. Keep the
-threshold, and publish reports for fixed, non-overlapping periods.
+Tables that share totals (registrations by age and by disability both show the totals by
+sex) are suppressed together: a total hidden in one is hidden in all (`linked_tables`).
+What no table-by-table method covers: differences between reports of overlapping periods.
+Publish statistics for fixed, non-overlapping periods.
 """
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Iterable, Sequence
 
 SECONDARY = "x"
+SEARCH_BUDGET = 20_000  # search steps per question before the audit assumes the worst
 Cell = tuple[int, int]
+Spans = list[tuple[int, int]]  # a set of whole numbers as sorted, disjoint [low, high] intervals
 
 
 def marker(threshold: int) -> str:
@@ -47,51 +47,9 @@ def _lines(n: int, m: int) -> list[list[tuple[Cell, int]]]:
     return rows + cols
 
 
-def _basis(lines, hidden: set[Cell]) -> list[tuple[Cell, dict]]:
-    """The row-reduced equations in the hidden cells (shown cells are constants)."""
-    basis: list[tuple[Cell, dict]] = []
-    for line in lines:
-        vector = {cell: Fraction(sign) for cell, sign in line if cell in hidden}
-        vector = _reduce(vector, basis)
-        if vector:
-            pivot = min(vector)
-            scale = vector[pivot]
-            vector = {c: v / scale for c, v in vector.items()}
-            basis = [(p, _eliminate(row, vector, pivot)) for p, row in basis]
-            basis.append((pivot, vector))
-    return basis
-
-
-def _eliminate(row: dict, by: dict, pivot: Cell) -> dict:
-    factor = row.get(pivot)
-    if not factor:
-        return row
-    out = dict(row)
-    for cell, value in by.items():
-        out[cell] = out.get(cell, 0) - factor * value
-        if out[cell] == 0:
-            del out[cell]
-    return out
-
-
-def _reduce(vector: dict, basis) -> dict:
-    for pivot, row in basis:
-        vector = _eliminate(vector, row, pivot)
-    return vector
-
-
-def _determined(cell: Cell, basis) -> bool:
-    """Whether the equations fix the cell's value: its unit vector is in their span."""
-    return not _reduce({cell: Fraction(1)}, basis)
-
-
-def _spans_add(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Minkowski sum of two unions of integer intervals, merged."""
-    return _merge([(x0 + y0, x1 + y1) for x0, x1 in a for y0, y1 in b])
-
-
-def _merge(spans) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
+# -- sets of whole numbers as intervals -----------------------------------------------------------
+def _merge(spans) -> Spans:
+    merged: Spans = []
     for low, high in sorted(spans):
         if merged and low <= merged[-1][1] + 1:
             merged[-1] = (merged[-1][0], max(merged[-1][1], high))
@@ -100,45 +58,99 @@ def _merge(spans) -> list[tuple[int, int]]:
     return merged
 
 
-def _intersect(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _add(a: Spans, b: Spans) -> Spans:
+    return _merge([(x0 + y0, x1 + y1) for x0, x1 in a for y0, y1 in b])
+
+
+def _intersect(a: Spans, b: Spans) -> Spans:
     return _merge([(max(x0, y0), min(x1, y1)) for x0, x1 in a for y0, y1 in b if max(x0, y0) <= min(x1, y1)])
 
 
-def _size(spans) -> int:
+def _size(spans: Spans) -> int:
     return sum(high - low + 1 for low, high in spans)
 
 
-def _narrowed(grid, primary: set[Cell], hidden: set[Cell], lines, threshold: int) -> dict[Cell, list[tuple[int, int]]]:
-    """What an attacker can deduce of each hidden cell from the shown cells, the equations of
-    the rows and columns, and the markers ("<5": 1 to 4; "x": 0 or at least 5): each line
-    narrows its hidden cells, over and over until nothing changes (bounds propagation)."""
-    top = max(grid[-1][-1], 0)
-    small, other = [(1, threshold - 1)], _merge([(0, 0)] + ([(threshold, top)] if top >= threshold else []))
-    domains = {c: list(small if c in primary else other) for c in hidden}
-    changed = True
-    while changed:
-        changed = False
+class _OutOfBudget(Exception):
+    pass
+
+
+class _Attacker:
+    """What can be deduced of the hidden cells of one published table."""
+
+    def __init__(self, grid, primary: set[Cell], hidden: set[Cell], lines, threshold: int):
+        self.grid, self.hidden = grid, hidden
+        top = max(grid[-1][-1], 0)
+        small = [(1, threshold - 1)]
+        other = _merge([(0, 0)] + ([(threshold, top)] if top >= threshold else []))
+        self.start = {c: list(small if c in primary else other) for c in hidden}
+        self.equations = []
         for line in lines:
             unknown = [(c, sign) for c, sign in line if c in hidden]
-            if not unknown:
-                continue
-            known = sum(sign * grid[c[0]][c[1]] for c, sign in line if c not in hidden)
-            for cell, sign in unknown:
-                rest: list[tuple[int, int]] = [(0, 0)]
-                for other_cell, other_sign in unknown:
-                    if other_cell != cell:
-                        spans = domains[other_cell]
-                        rest = _spans_add(rest, spans if other_sign > 0 else [(-hi, -lo) for lo, hi in spans])
+            if unknown:
+                self.equations.append((unknown, sum(sign * grid[c[0]][c[1]] for c, sign in line if c not in hidden)))
+        self.touching: dict[Cell, list[int]] = {c: [] for c in hidden}
+        for index, (unknown, _) in enumerate(self.equations):
+            for cell, _ in unknown:
+                self.touching[cell].append(index)
+        self.steps = 0
+
+    def propagate(self, domains: dict[Cell, Spans]) -> bool:
+        """Narrow every domain by every equation until nothing changes; False if one empties."""
+        queue = list(range(len(self.equations)))
+        waiting = set(queue)
+        while queue:
+            index = queue.pop()
+            waiting.discard(index)
+            unknown, known = self.equations[index]
+            signed = [domains[c] if sign > 0 else [(-hi, -lo) for lo, hi in domains[c]] for c, sign in unknown]
+            before = [[(0, 0)]]  # before[k]: the sum of the first k terms; after[k]: of the terms from k on
+            for spans in signed:
+                before.append(_add(before[-1], spans))
+            after = [[(0, 0)]]
+            for spans in reversed(signed):
+                after.append(_add(after[-1], spans))
+            after.reverse()
+            for k, (cell, sign) in enumerate(unknown):
+                rest = _add(before[k], after[k + 1])
                 # sign * v + rest + known = 0
-                if sign > 0:
-                    allowed = [(-known - hi, -known - lo) for lo, hi in rest]
-                else:
-                    allowed = [(known + lo, known + hi) for lo, hi in rest]
+                allowed = [(-known - hi, -known - lo) for lo, hi in rest] if sign > 0 else [(known + lo, known + hi) for lo, hi in rest]
                 narrowed = _intersect(domains[cell], allowed)
-                if narrowed != domains[cell] and narrowed:
+                if not narrowed:
+                    return False
+                if narrowed != domains[cell]:
                     domains[cell] = narrowed
-                    changed = True
-    return domains
+                    for other in self.touching[cell]:
+                        if other != index and other not in waiting:
+                            waiting.add(other)
+                            queue.append(other)
+        return True
+
+    def feasible(self, domains: dict[Cell, Spans]) -> bool:
+        """Whether some table fits the domains (depth-first, smallest domain first)."""
+        self.steps += 1
+        if self.steps > SEARCH_BUDGET:
+            raise _OutOfBudget
+        domains = dict(domains)
+        if not self.propagate(domains):
+            return False
+        open_cells = [c for c in domains if _size(domains[c]) > 1]
+        if not open_cells:
+            return all(sum(sign * domains[c][0][0] for c, sign in unknown) + known == 0 for unknown, known in self.equations)
+        cell = min(open_cells, key=lambda c: (_size(domains[c]), c))
+        spans = domains[cell]
+        if len(spans) > 1:
+            halves = [[span] for span in spans]
+        else:
+            low, high = spans[0]
+            middle = (low + high) // 2
+            halves = [[(low, middle)], [(middle + 1, high)]]
+        return any(self.feasible({**domains, cell: half}) for half in halves)
+
+    def could_be_other(self, cell: Cell) -> bool:
+        """Whether some table fits what is published with another value in `cell`."""
+        true = self.grid[cell[0]][cell[1]]
+        others = _intersect(self.start[cell], [(-(10 ** 12), true - 1), (true + 1, 10 ** 12)])
+        return bool(others) and self.feasible({**self.start, cell: others})
 
 
 def suppress(matrix: Sequence[Sequence[int]], threshold: int, width: int | None = None,
@@ -151,16 +163,25 @@ def suppress(matrix: Sequence[Sequence[int]], threshold: int, width: int | None 
     hidden = set(primary) | set(forced)
     lines = _lines(n, m)
     cells_of = [[c for c, _ in line] for line in lines]
+    every = {(i, j) for i in range(n + 1) for j in range(m + 1)}
 
     def rank(cell):
         i, j = cell
         value = grid[i][j]
         return ((i, j) == (n, m), i == n or j == m, value == 0, value, i, j)
 
-    def exposed(hidden_now: set[Cell]) -> list[Cell]:
-        basis = _basis(lines, hidden_now)
-        domains = _narrowed(grid, primary, hidden_now, lines, threshold)
-        return [c for c in sorted(primary) if _determined(c, basis) or _size(domains[c]) <= 1]
+    def exposed(hidden_now: set[Cell], cells: Iterable[Cell]) -> list[Cell]:
+        attacker = _Attacker(grid, primary, hidden_now, lines, threshold)
+        weak = []
+        for cell in sorted(cells):
+            attacker.steps = 0
+            try:
+                safe = attacker.could_be_other(cell)
+            except _OutOfBudget:
+                safe = False  # not shown to be safe: hide more
+            if not safe:
+                weak.append(cell)
+        return weak
 
     while True:
         changed = True
@@ -173,16 +194,13 @@ def suppress(matrix: Sequence[Sequence[int]], threshold: int, width: int | None 
                 if candidates:
                     hidden.add(min(candidates, key=rank))
                     changed = True
-        weak = exposed(hidden)  # 2. the audit
-        if not weak:
+        weak = exposed(hidden, primary)  # 2. the audit
+        if not weak or hidden == every:
             break
         target = weak[0]
         near = sorted({c for line in cells_of if target in line for c in line if c not in hidden}, key=rank)
-        rest = sorted({(i, j) for i in range(n + 1) for j in range(m + 1)} - hidden - set(near), key=rank)
-        if not near + rest:
-            break  # everything is hidden already
-        choice = next((c for c in near + rest if target not in exposed(hidden | {c})), (near + rest)[0])
-        hidden.add(choice)
+        candidates = near + sorted(every - hidden - set(near), key=rank)
+        hidden.add(next((c for c in candidates if not exposed(hidden | {c}, [target])), candidates[0]))
     return grid, primary, hidden - primary
 
 

@@ -12,17 +12,18 @@ from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping
 
 from cpcm.domain.case import Case
-from cpcm.reports.common import age_band
+from cpcm.reports.common import age_band, moment
 
 LIST_SEPARATOR = ";"
 
 
-def _date(value: str | None) -> str | None:
-    return value[:10] if value else None
+def _date(value: str | None, now: datetime) -> str | None:
+    """The date of a stored time in the zone of `now` (the agency's)."""
+    return moment(value).astimezone(now.tzinfo).date().isoformat() if value else None
 
 
-def _last(case: Case, event: str) -> str | None:
-    return _date(case.last(event))
+def _last(case: Case, event: str, now: datetime) -> str | None:
+    return _date(case.last(event), now)
 
 
 FIELDS: dict[str, tuple[Callable[[Case, datetime], Any], bool, str]] = {
@@ -32,7 +33,7 @@ FIELDS: dict[str, tuple[Callable[[Case, datetime], Any], bool, str]] = {
     "stage": (lambda c, now: c.stage, False, "the step of the case-management process"),
     "risk": (lambda c, now: c.risk, False, "current risk level"),
     "worker": (lambda c, now: c.worker, False, "assigned worker id"),
-    "registered_at": (lambda c, now: _date(c.registered_at), False, "registration date"),
+    "registered_at": (lambda c, now: _date(c.registered_at, now), False, "registration date"),
     "sex": (lambda c, now: c.child.get("sex"), False, "female, male, other or unknown"),
     "age": (lambda c, now: c.age_on(now.date()), False, "age in years today"),
     "age_band": (lambda c, now: age_band(c.age_on(now.date())), False, "0-4, 5-9, 10-14, 15-17, 18+ or unknown"),
@@ -42,15 +43,15 @@ FIELDS: dict[str, tuple[Callable[[Case, datetime], Any], bool, str]] = {
     "concerns": (lambda c, now: list(c.concerns), False, "protection concerns at registration"),
     "closure_reason": (lambda c, now: (c.closure or {}).get("reason") if c.status == "closed" else None, False,
                        "why the case was closed"),
-    "closed_at": (lambda c, now: _last(c, "approval.closure") if c.status == "closed" else None, False, "closure date"),
+    "closed_at": (lambda c, now: _last(c, "closed", now) if c.status == "closed" else None, False, "closure date"),
     "reopened": (lambda c, now: len(c.events.get("reopen", ())), False, "how many times the case was reopened"),
-    "transferred_at": (lambda c, now: _last(c, "transfer") if c.status == "transferred" else None, False,
+    "transferred_at": (lambda c, now: _last(c, "transfer", now) if c.status == "transferred" else None, False,
                        "date of the transfer to another agency"),
     "plan_version": (lambda c, now: (c.plan or {}).get("version"), False, "latest case plan version"),
-    "plan_at": (lambda c, now: _date((c.plan or {}).get("at")), False, "date of the latest case plan"),
-    "plan_approved_at": (lambda c, now: _date((c.plan or {}).get("approved_at")), False, "date it was approved"),
+    "plan_at": (lambda c, now: _date((c.plan or {}).get("at"), now), False, "date of the latest case plan"),
+    "plan_approved_at": (lambda c, now: _date((c.plan or {}).get("approved_at"), now), False, "date it was approved"),
     "referrals": (lambda c, now: len(c.referrals), False, "number of referrals made"),
-    "last_activity": (lambda c, now: _date(c.last_at), False, "date of the latest record"),
+    "last_activity": (lambda c, now: _date(c.last_at, now), False, "date of the latest record"),
     "name": (lambda c, now: c.child.get("name"), True, "the child's name"),
     "other_names": (lambda c, now: c.child.get("other_names"), True, "other names or nickname"),
     "date_of_birth": (lambda c, now: c.child.get("date_of_birth"), True, "date of birth, when known"),
@@ -108,9 +109,9 @@ def parse_fields(text: str | None, primero: bool = False) -> list[str]:
     wanted = [f.strip() for f in text.split(",") if f.strip()]
     if wanted == ["all"]:
         return list(FIELDS)
-    unknown = [f for f in wanted if f not in FIELDS]
-    if unknown:
-        raise ValueError(f"no field '{unknown[0]}'; fields: {', '.join(FIELDS)}")
+    unknown = [number for number, f in enumerate(wanted, start=1) if f not in FIELDS]
+    if unknown:  # the position, not the text: what was typed is never echoed
+        raise ValueError(f"field {unknown[0]} of {len(wanted)} is not a field; fields: {', '.join(FIELDS)}")
     return list(dict.fromkeys(wanted))
 
 

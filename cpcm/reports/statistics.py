@@ -13,16 +13,17 @@ registration).
 """
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Iterable
 
 from cpcm.domain.case import Case
-from cpcm.reports.common import (AGE_BANDS, DISABILITY_GROUPS, OVER_AGE, SEX_GROUPS, UNKNOWN, Period, age_band, as_day,
+from cpcm.reports.common import (AGE_BANDS, DISABILITY_GROUPS, OVER_AGE, SEX_GROUPS, UNKNOWN, Period, age_band,
                                  disability_group, sex_group)
 from cpcm.reports.disclosure import SECONDARY, linked_tables, marker
 from cpcm.workflow.policy import Policy
 
 DEFAULT_THRESHOLD = 5
-# IAG §1 and Step 6 closure reasons (POLICY.md), used when the policy does not list them
+# IAG §1 and Step 6 closure reasons, in this order when the policy has no `closure_reasons` rule
 CLOSURE_REASONS = ("goals_met", "declined", "reached_18", "death", "no_longer_eligible", "transferred", "agency_exit",
                    "registered_in_error")
 REASON_NOT_KEPT = "not_known"  # an earlier closure of a case reopened since: the fold keeps the latest reason only
@@ -36,9 +37,18 @@ NOT_AVAILABLE = (
 )
 
 
-def _item(case: Case, when: str, category: str | None = None) -> dict:
-    return {"category": category, "sex": sex_group(case.child.get("sex")), "age": age_band(case.age_on(as_day(when))),
+def _item(case: Case, when: str, period: Period, category: str | None = None) -> dict:
+    return {"category": category, "sex": sex_group(case.child.get("sex")), "age": age_band(case.age_on(period.local(when).date())),
             "disability": disability_group(case.child.get("disability"))}
+
+
+def _closure_reason(case: Case, when: str, latest: str) -> str:
+    """The reason of the closure at `when`: known for the latest closure only (the folded case
+    keeps the latest closure request; a reopening clears it)."""
+    closure = case.closure or {}
+    if when == latest and case.status == "closed" and when in (closure.get("decided_at"), closure.get("at")):
+        return closure.get("reason") or REASON_NOT_KEPT
+    return REASON_NOT_KEPT
 
 
 def _events(cases: list[Case], period: Period) -> dict[str, list[dict]]:
@@ -46,21 +56,18 @@ def _events(cases: list[Case], period: Period) -> dict[str, list[dict]]:
                                     "consent_overrides": []}
     for case in cases:
         if period.holds(case.registered_at):
-            found["registrations"].append(_item(case, case.registered_at))
-        closures = sorted(case.events.get("approval.closure", ()))
+            found["registrations"].append(_item(case, case.registered_at, period))
+        closures = sorted(case.events.get("closed", ()))
         for when in closures:
-            if not period.holds(when):
-                continue
-            latest = case.closure if case.closure and case.closure.get("decided_at") == when and case.closure.get("approved") else None
-            reason = (latest or {}).get("reason") if when == closures[-1] else None
-            found["closures"].append(_item(case, when, reason or REASON_NOT_KEPT))
+            if period.holds(when):
+                found["closures"].append(_item(case, when, period, _closure_reason(case, when, closures[-1])))
         for name, key in (("reopen", "reopenings"), ("transfer", "transfers"), ("consent_override", "consent_overrides")):
-            found[key] += [_item(case, when) for when in case.events.get(name, ()) if period.holds(when)]
+            found[key] += [_item(case, when, period) for when in case.events.get(name, ()) if period.holds(when)]
         for referral in case.referrals:
             if period.holds(referral.get("at")):
                 status = referral.get("status")
                 outcome = next((name for name, statuses in REFERRAL_OUTCOMES if status in statuses), UNKNOWN)
-                item = _item(case, referral["at"], referral.get("sector") or UNKNOWN)
+                item = _item(case, referral["at"], period, referral.get("sector") or UNKNOWN)
                 item["outcome"] = outcome
                 found["referrals"].append(item)
     return found
@@ -109,12 +116,13 @@ MEASURES = (
 )
 
 
-def statistics(cases: Iterable[Case], policy: Policy, start, end) -> dict:
-    """Counts for the period, disaggregated and with small cells suppressed; no identifiers."""
-    period = Period.of(start, end)
+def statistics(cases: Iterable[Case], policy: Policy, start, end, zone: tzinfo | None = None) -> dict:
+    """Counts for the period, disaggregated and with small cells suppressed; no identifiers.
+    `zone`: the agency's time zone, in which events are dated (default UTC)."""
+    period = Period.of(start, end, zone)
     threshold = int(policy.get("reporting", "small_cell_threshold", DEFAULT_THRESHOLD))
     found = _events(list(cases), period)
-    reasons = list((policy.get("closure", "reasons") or CLOSURE_REASONS))
+    reasons = [r for r in (policy.rules.get("closure_reasons") or {}) if r not in ("source", "choice", "note")] or list(CLOSURE_REASONS)
     seen = {i["category"] for i in found["closures"]}
     reasons = [r for r in reasons if r in seen] + sorted(seen - set(reasons) - {REASON_NOT_KEPT}) + \
         ([REASON_NOT_KEPT] if REASON_NOT_KEPT in seen else [])
@@ -155,7 +163,7 @@ def statistics(cases: Iterable[Case], policy: Policy, start, end) -> dict:
         "sections": sections,
         "not_available": [{"measure": m, "title": t, "why": why} for m, t, why in NOT_AVAILABLE],
         "notes": [
-            "Counts of events dated in the period (each event on its own date). A child counts once per event: "
+            "Counts of events dated in the period (each event on its own date, in the agency's time zone). A child counts once per event: "
             "a child registered and closed in the period is in both.",
             "Age bands use the child's age on the day of the event, from the date of birth or the age estimated at "
             "registration; 'unknown' when neither was recorded.",

@@ -11,9 +11,9 @@ histories) and the policy's durations, the same rules as `cpcm due` but looking 
 | case plan | each comprehensive assessment | a plan written after it coming into force (approved, where the policy needs it) | case_plan |
 | review | the plan in force, then each review | the next review | review (or review_after_reunification) |
 | referral feedback | each referral | the provider's answer (accepted, declined or closed) | referral_feedback |
-| post-closure visit | each approved closure | a post-closure follow-up | post_closure_visit |
+| post-closure visit | each closure (approved, or immediate where the policy allows) | a post-closure follow-up | post_closure_visit |
 
-A clock counts in the period when it *starts* in the period. Its outcome:
+A clock counts in the period when it *starts* in the period (its date in the zone of `now`). Its outcome:
 `on_time` (met within the limit), `late` (met after it), `overdue` (not met and the limit has
 passed, the case still open or since closed), `open` (not met, the limit not reached yet),
 `stopped` (the case was closed, transferred or reopened, or a newer start replaced the clock,
@@ -45,7 +45,7 @@ CLOCKS = (
     ("post_closure_visit", "Post-closure visit", "the approved closure"),
 )
 OUTCOMES = ("on_time", "late", "overdue", "open", "stopped")
-ENDINGS = ("approval.closure", "transfer")
+ENDINGS = ("closed", "transfer")  # "closed": an approved closure, or one the policy lets close at once
 
 
 @dataclass(frozen=True)
@@ -160,10 +160,23 @@ def case_clocks(case: Case, policy: Policy) -> list[Clock]:
         add("referral_feedback", sent, feedback.after(sent), answered, open_until)
 
     visit = policy.duration("post_closure_visit", "limit")
-    for closed in times.all(("approval.closure",), moment(case.registered_at), None):
+    for closed in times.all(("closed",), moment(case.registered_at), None):
         reopened = times.first(("reopen",), closed, None)
         add("post_closure_visit", closed, visit.after(closed), times.first(("followup.post_closure",), closed, reopened), reopened)
     return clocks
+
+
+def _limit_short(policy: Policy, rule: str) -> tuple[str, str]:
+    """The policy's own notation, for tables: '48h', '1mo'; by risk, 'same_day to 7d'."""
+    if rule == "risk_response":
+        values = [v for v in (policy.risk_response(level) for level in policy.risk_levels) if v is not None]
+        if not values:
+            return "", ""
+        return f"{values[0]} to {values[-1]} by risk" if str(values[0]) != str(values[-1]) else str(values[0]), ""
+    if rule == "review":
+        return str(policy.duration("review", "interval")), ""
+    block = policy.rules.get(rule, {})
+    return str(policy.duration(rule, "limit")), str(policy.duration(rule, "target")) if "target" in block else ""
 
 
 def _limit_words(policy: Policy, rule: str) -> tuple[str, str]:
@@ -193,17 +206,19 @@ def _summary(clocks: list[Clock], now: datetime) -> dict:
 def timeliness(cases: Iterable[Case], policy: Policy, start, end, now: datetime) -> dict:
     """How many of each clock started in the period were met on time, late, or are still open;
     the median time taken and the median delay past the limit."""
-    period = Period.of(start, end)
-    clocks = [c for case in cases for c in case_clocks(case, policy) if period.holds(c.start.isoformat())]
+    period = Period.of(start, end, now.tzinfo)
+    clocks = [c for case in cases for c in case_clocks(case, policy) if period.holds(c.start)]
     rows = []
     for rule, title, begins in CLOCKS:
         mine = [c for c in clocks if c.clock == rule]
         limit, target = _limit_words(policy, rule)
+        limit_short, target_short = _limit_short(policy, rule)
         elapsed = median(h for h in (c.elapsed_hours() for c in mine) if h is not None)
         delay = median(h for h in (c.delay_hours(now) for c in mine) if h is not None)
         summary = _summary(mine, now)
         rows.append({
             "clock": rule, "title": title, "starts_at": begins, "limit": limit, "target": target or None,
+            "limit_short": limit_short, "target_short": target_short or None,
             "source": policy.short_source(rule), **summary,
             "on_target": sum(1 for c in mine if c.target is not None and c.done is not None and c.done <= c.target) if target else None,
             "median_hours": elapsed, "median_text": hours_text(elapsed),
@@ -211,7 +226,7 @@ def timeliness(cases: Iterable[Case], policy: Policy, start, end, now: datetime)
         })
     by_month = []
     for month in period.months():
-        summary = _summary([c for c in clocks if c.start.isoformat()[:7] == month], now)
+        summary = _summary([c for c in clocks if period.month(c.start) == month], now)
         by_month.append({"month": month, **summary})
     by_worker = []
     for worker in sorted({c.worker or "(unassigned)" for c in clocks}):
@@ -246,7 +261,7 @@ def _tables(view: dict) -> list[dict]:
         table("clocks", "Clocks started in the period",
               ["clock", "limit", "target", "started", "on time", "target met", "late", "overdue", "open", "stopped", "on time %",
                "median time", "median delay"],
-              [[c["title"], c["limit"], c["target"] or "", c["started"], c["on_time"], "" if c["on_target"] is None else c["on_target"],
+              [[c["title"], c["limit_short"], c["target_short"] or "", c["started"], c["on_time"], "" if c["on_target"] is None else c["on_target"],
                 c["late"], c["overdue"], c["open"], c["stopped"], _pct(c["on_time_percent"]), c["median_text"], c["median_delay_text"]]
                for c in view["clocks"]]),
         table("months", "By month the clock started (all clocks)", ["month", "started", "on time", "late", "overdue", "open", "on time %"],

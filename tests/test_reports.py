@@ -1,0 +1,484 @@
+"""Management reports and exports: a known synthetic caseload gives known numbers (golden JSON
+in tests/golden/reports-*.json), small cells are suppressed with complementary suppression,
+the statistics report never carries a case ID, a worker id or a child's name, report files are
+age-encrypted unless --plaintext, and an export needs a recipient or the explicit plaintext
+flag, and consent for sharing for identifying fields.
+
+After a deliberate change to a report, regenerate the golden files and read the diff:
+
+    CPCM_UPDATE_GOLDEN=1 .venv/bin/python -m pytest -q tests/test_reports.py
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from conftest import CANARY, NOW, register
+from cpcm import policies
+from cpcm.domain.records import Record
+from cpcm.domain.team import Team, Worker
+from cpcm.reports import caseload, statistics, timeliness
+from cpcm.reports.disclosure import line_check, protected_table, suppress
+from cpcm.workflow.fold import fold
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("CPCM_UPDATE_GOLDEN") == "1"
+CASE_ID = re.compile(r"CP-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")
+EAT = timezone(timedelta(hours=3))
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=EAT)
+AS_OF = datetime.fromisoformat(NOW)
+POLICY = policies.load("inter-agency")
+H, D = timedelta(hours=1), timedelta(days=1)
+TEAM = Team((Worker("sup", "Supervisor", ("supervisor",), "age1sup"),
+             Worker("amina", "Amina", ("caseworker",), "age1amina"),
+             Worker("otieno", "Otieno", ("caseworker",), "age1otieno")))
+AGES = (2, 6, 8, 11, 12, 13, 16)          # age at registration, by case number mod 7
+INITIAL_AFTER = (3 * H, 20 * H, 30 * H, 60 * H)   # on target, on target, within the limit, late
+REASONS = ("goals_met", "goals_met", "declined", "goals_met", "no_longer_eligible", "goals_met")
+N = 36
+
+
+def synthetic_cases() -> list:
+    """36 children registered every 5 days from 5 January 2026, with a pattern of work done
+    on time and late, closures, a reopening, a transfer, referrals and consent overrides."""
+    cases = []
+    for i in range(N):
+        records: list[Record] = []
+        case_id = f"CASE-{i:03d}"
+
+        def rec(kind, at, by="amina", **body):
+            records.append(Record(kind=kind, schema=1, id=f"01K{i:03d}{len(records):020d}", case=case_id, at=at.isoformat(),
+                                  recorded_at=at.isoformat(), by=by, body=body))
+
+        start = T0 + i * 5 * D
+        worker = "amina" if i % 2 == 0 else "otieno"
+        sex = "unknown" if i == 7 else ("female" if i % 3 in (0, 1) else "male")
+        age = AGES[i % 7]
+        child = {"name": f"Synthetic Child {i}", "sex": sex, "disability": "yes" if i % 6 == 0 else ("unknown" if i % 10 == 9 else "no")}
+        if i % 9 == 4:
+            child["age_estimate"] = age
+        else:
+            child["date_of_birth"] = date(start.year - age, 1, 1).isoformat()
+        risk = ("high", "medium", "low", "immediate")[i % 4]
+        rec("registration", start, worker=worker, child=child, risk=risk, concerns=["neglect"])
+        if i >= 32:
+            cases.append(fold(case_id, records))
+            continue
+        assessed = start + INITIAL_AFTER[i % 4]
+        rec("assessment", assessed, type="initial", risk=risk)
+        if i % 4 != 3:  # the immediate-risk cases wait for the comprehensive assessment as their response
+            rec("followup", assessed + (1 * D if i % 4 == 0 else 10 * D), method="home_visit")
+        if i >= 24:
+            cases.append(fold(case_id, records))
+            continue
+        comprehensive = start + (5 * D, 10 * D, 40 * D)[i % 3]
+        rec("assessment", comprehensive, type="comprehensive")
+        if i >= 20:
+            cases.append(fold(case_id, records))
+            continue
+        planned = comprehensive + (20 * D if i % 5 == 0 else 10 * D)
+        rec("plan", planned, reason="initial", closure_criteria=["safe at home"])
+        if i >= 16:  # waiting for the supervisor
+            cases.append(fold(case_id, records))
+            continue
+        approved = planned + 2 * D
+        rec("approval", approved, by="sup", subject="plan")
+        if i < 12:
+            sector = ("health", "education", "livelihoods")[i % 3]
+            rec("referral", approved + 1 * D, service=f"{sector}-provider", sector=sector, need="a need")
+            referral_id = records[-1].id
+            outcome = ("accepted", "declined", None, "delivered")[i % 4]
+            if outcome:
+                answer = approved + (5 * D if i % 2 == 0 else 20 * D)
+                extra = {"start": answer.date().isoformat(), "expected_duration": "3mo"} if outcome != "declined" else {"feedback": "full"}
+                rec("referral_update", answer, referral=referral_id, status="accepted" if outcome == "delivered" else outcome, **extra)
+                if outcome == "delivered":
+                    rec("referral_update", answer + 30 * D, referral=referral_id, status="delivered", feedback="done")
+        if i in (3, 9):
+            rec("consent_override", approved + 2 * D, by="sup", purpose="sharing", basis="best_interests", reason="r", agency="x")
+        if i < 8:
+            rec("review", approved + (80 * D if i % 2 == 0 else 100 * D))
+        if i < 6:
+            closing = approved + 120 * D
+            rec("closure", closing, reason=REASONS[i])
+            rec("approval", closing + 3 * D, by="sup", subject="closure")
+            if i % 2 == 0:
+                rec("followup", closing + 40 * D, purpose="post_closure", method="home_visit")
+            if i == 1:
+                rec("reopen", closing + 50 * D, reason="new concerns")
+        if i == 7:  # closed at once, as a policy without closure approval allows
+            rec("closure", approved + 130 * D, reason="no_longer_eligible", immediate=True)
+        if i == 14:
+            rec("transfer", approved + 30 * D, to="other-agency", reason="moved")
+        cases.append(fold(case_id, records))
+    return cases
+
+
+CASES = synthetic_cases()
+
+
+def golden(name: str, data: dict) -> None:
+    path = GOLDEN / f"reports-{name}.json"
+    text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    if UPDATE or not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert json.loads(text) == json.loads(path.read_text(encoding="utf-8")), f"differs from {path.name} (see the module docstring)"
+
+
+# -- the pure reports on the synthetic caseload ------------------------------------------------------
+def test_synthetic_cases__follow_the_transition_table():
+    assert all(not c.anomalies for c in CASES), [c.id for c in CASES if c.anomalies]
+
+
+def test_caseload__known_numbers_and_golden():
+    view = caseload(CASES, TEAM, POLICY, AS_OF)
+    golden("caseload", view)
+    workers = {w["worker"]: w for w in view["workers"]}
+    open_cases = [c for c in CASES if c.status == "open"]
+    assert view["totals"]["open"] == len(open_cases) == N - 6 - 1  # 7 closed of which 1 reopened; 1 transferred
+    assert workers["amina"]["open"] + workers["otieno"]["open"] == view["totals"]["open"]
+    assert workers["amina"]["state"] == "ok" and workers["amina"]["cap"] == 25
+    assert "sup" not in workers  # a supervisor holding no case is not a caseworker row
+    # plans written by cases 16-19 wait for a supervisor
+    plans = next(a for a in view["approvals"] if a["subject"] == "plan")
+    assert plans["waiting"] == 4 and plans["overdue"] == 4
+    # cases 32-35 were never assessed, nor was case 1 since it was reopened: overdue
+    assert sum(w["overdue"]["initial-assessment"] for w in view["workers"]) == 5
+    # post-closure visits of cases 3, 5 and 7 were never made (1 was reopened)
+    assert sum(w["overdue"]["post-closure-visit"] for w in view["workers"]) == 3
+    assert [c["id"] for c in view["charts"]] == ["caseload", "risk"]
+    assert view["charts"][0]["drawn"] == len(view["workers"])
+
+
+def test_timeliness__known_numbers_and_golden():
+    view = timeliness(CASES, POLICY, date(2026, 1, 1), date(2026, 10, 31), AS_OF)
+    golden("timeliness", view)
+    clocks = {c["clock"]: c for c in view["clocks"]}
+    initial = clocks["initial_assessment"]
+    # 36 registrations and 1 reopening; 32 assessed: 3 h, 20 h, 30 h, 60 h in turn (8 each)
+    assert initial["started"] == N + 1
+    assert (initial["on_time"], initial["on_target"], initial["late"]) == (24, 16, 8)
+    assert initial["overdue"] == 5  # cases 32-35 and the reopened case 1
+    assert initial["median_hours"] == 25.0
+    comprehensive = clocks["comprehensive_assessment"]
+    assert (comprehensive["on_time"], comprehensive["on_target"], comprehensive["late"]) == (16, 8, 8)
+    plan = clocks["case_plan"]  # 14 days after the comprehensive assessment; approval 2 days after writing
+    assert (plan["started"], plan["on_time"], plan["late"], plan["overdue"]) == (24, 12, 4, 8)
+    post = clocks["post_closure_visit"]
+    assert (post["started"], post["on_time"], post["overdue"]) == (7, 3, 3) and post["stopped"] == 1  # case 1 reopened first
+    assert view["by_month"][0]["month"] == "2026-01" and len(view["by_month"]) == 10
+    assert sum(m["started"] for m in view["by_month"]) == view["totals"]["started"]
+
+
+def test_statistics__known_numbers_suppression_and_golden():
+    view = statistics(CASES, POLICY, date(2026, 1, 1), date(2026, 12, 31))
+    golden("statistics", view)
+    sections = {s["measure"]: s for s in view["sections"]}
+    assert sections["registrations"]["total"] == N
+    assert sections["reopenings"]["total"] == "<5" and sections["transfers"]["total"] == "<5"
+    assert sections["closures"]["total"] == 7  # 6 approved and 1 closed at once
+    # twelve referrals, three sectors of fewer than five each: 12 would mean four in each
+    assert sections["referrals"]["total"] == "x"
+    tables = {t["id"]: t for t in view["tables"]}
+    by_sex = tables["registrations_by_age_sex"]
+    assert by_sex["columns"] == ["age band", "female", "male", "other or not recorded", "total"]
+    totals = by_sex["rows"][-1]
+    assert totals[0] == "total" and totals[-1] == N
+    # the one child whose sex is not recorded is a small cell, and so is some other cell in its line
+    assert totals[3] == "<5"
+    assert by_sex["suppressed"]["primary"] > 0 and by_sex["suppressed"]["complementary"] > 0
+    assert any("x" in row for t in view["tables"] for row in t["rows"])
+    for table in view["tables"]:
+        if table["id"] != "summary":
+            assert line_check(table["rows"]) == [], table["id"]
+    reasons = tables["closures_by_reason_sex"]
+    assert [r[0] for r in reasons["rows"]] == ["goals met", "declined", "no longer eligible", "not known", "total"]
+    assert view["not_available"] and {n["measure"] for n in view["not_available"]} == {"consent_refusals", "child_participation"}
+
+
+def test_statistics__carries_no_identifier():
+    text = json.dumps(statistics(CASES, POLICY, date(2026, 1, 1), date(2026, 12, 31)))
+    assert "CASE-" not in text and "Synthetic Child" not in text
+    assert not re.search(r"\b(amina|otieno|sup)\b", text)
+
+
+# -- suppression, by hand -----------------------------------------------------------------------------
+def test_suppress__a_small_cell_and_its_complements():
+    """2 is below 5: hidden; then the smallest non-zero cell of its row (8) and of its column
+    (5), then one more in the third column (6), so that every line hides two cells."""
+    grid, primary, secondary = suppress([[2, 10, 8], [6, 7, 9], [5, 5, 6]], 5)
+    assert grid[-1] == [13, 22, 23, 58]
+    assert primary == {(0, 0)}
+    assert secondary == {(0, 2), (2, 0), (2, 2)}
+
+
+def test_suppress__a_small_total_is_hidden_and_the_grand_total_is_kept_when_possible():
+    grid, primary, secondary = suppress([[3, 0], [9, 6]], 5)
+    assert (0, 2) in primary and (0, 0) in primary  # the row total 3 as well as the cell
+    assert (2, 2) not in primary | secondary        # the grand total 18 stays
+    hidden = primary | secondary
+    for line in [[(i, j) for j in range(3)] for i in range(3)] + [[(i, j) for i in range(3)] for j in range(3)]:
+        assert sum(c in hidden for c in line) != 1
+
+
+def test_suppress__a_total_that_gives_away_a_small_cell_is_hidden_too():
+    """Disability by sex: 1 with a disability, 5 without, 6 in all. Showing 5 and 6 would
+    tell that 1 child has a disability; so 6 (or 5) must go."""
+    table = protected_table("d", "d", "disability", ["yes", "no", "not recorded"], ["female", "male", "other"],
+                            [[1, 0, 0], [3, 2, 0], [0, 0, 0]], 5)
+    assert not (isinstance(table["rows"][1][-1], int) and isinstance(table["rows"][-1][-1], int))
+    assert all(len(values) > 1 for values in attack(table["rows"], 5, 20).values())
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_suppress__no_small_cell_can_be_worked_out_by_a_full_search(seed):
+    """An attacker who tries every table the published one could be ('<5' is 1 to 4, 'x' is 0
+    or at least 5; the grand total known, or below 3 times it plus 10 when hidden) never
+    finds a single value for a '<5' cell."""
+    import random
+
+    rng = random.Random(seed)
+    rows, cols = rng.choice([2, 3]), rng.choice([2, 3])
+    matrix = [[rng.choice([0, 0, 1, 2, 3, 5, 6, 8]) for _ in range(cols)] for _ in range(rows)]
+    total = sum(map(sum, matrix))
+    table = protected_table("t", "t", "r", [str(i) for i in range(rows)], [str(j) for j in range(cols)], matrix, 5)
+    assert line_check(table["rows"]) == []
+    found = attack(table["rows"], 5, total if isinstance(table["rows"][-1][-1], int) else 3 * total + 10)
+    if found is None:
+        pytest.skip("too many tables to try")
+    assert [cell for cell, values in found.items() if len(values) < 2] == [], (matrix, table["rows"])
+
+
+def attack(rows, threshold: int, bound: int, limit: int = 400_000):
+    """Every value each '<5' cell can take in some table consistent with the published one;
+    None when there are more than `limit` tables to try."""
+    import itertools
+
+    body = [list(r[1:]) for r in rows]
+    n, m = len(body) - 1, len(body[0]) - 1
+
+    def domain(value):
+        if isinstance(value, int):
+            return [value]
+        return list(range(1, threshold)) if value.startswith("<") else [0, *range(threshold, bound + 1)]
+
+    options = [[combo for combo in itertools.product(*[domain(v) for v in body[i][:m]]) if sum(combo) in domain(body[i][m])]
+               for i in range(n)]
+    tried, possible = 0, {}
+    for chosen in itertools.product(*options):
+        tried += 1
+        if tried > limit:
+            return None
+        columns = [sum(r[j] for r in chosen) for j in range(m)]
+        if not all(columns[j] in domain(body[n][j]) for j in range(m)) or sum(columns) not in domain(body[n][m]):
+            continue
+        full = [list(r) + [sum(r)] for r in chosen] + [columns + [sum(columns)]]
+        for i in range(n + 1):
+            for j in range(m + 1):
+                if isinstance(body[i][j], str) and body[i][j].startswith("<"):
+                    possible.setdefault((i, j), set()).add(full[i][j])
+    return possible
+
+
+def test_suppress__zeros_are_shown():
+    _, primary, secondary = suppress([[0, 12], [7, 9]], 5)
+    assert not primary and not secondary
+
+
+# -- the commands --------------------------------------------------------------------------------------
+@pytest.fixture
+def small_repo(cli, cli_as):
+    """Three children (one of them the canary), one assessed, one with a plan waiting."""
+    ids = [register(cli, child={"name": CANARY, "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"}),
+           register(cli, child={"name": "Test Child Two", "sex": "male", "age_estimate": 6}, risk="medium"),
+           register(cli_as("otieno"), child={"name": "Test Child Three", "sex": "female", "date_of_birth": "2010-02-03"})]
+    assert cli("assess", ids[0], "--type", "initial", "--no-input", "--set", "safe=yes", "--set", "basic_needs.food=yes",
+               "--set", "basic_needs.shelter=yes", "--set", "basic_needs.medical=yes", "--set", "interim_plan_needed=no",
+               "--outcome", "proceed", "--risk", "high").code == 0
+    return ids
+
+
+def test_report__caseload_on_the_terminal_lists_each_worker(cli_as, small_repo):
+    result = cli_as("sup")("report", "caseload")
+    assert result.code == 0, result.stderr
+    assert "# Open cases per worker" in result.stdout
+    first = result.stdout.split("\n\n")[0]
+    rows = {line.split("\t")[0]: line.split("\t") for line in first.splitlines() if "\t" in line}
+    assert rows["amina"][1] == "2" and rows["otieno"][1] == "1" and rows["total"][1] == "3"
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "csv", "json", None])
+def test_report__statistics_has_no_case_id_no_worker_and_no_name_in_any_format(cli_as, small_repo, fmt):
+    args = ["report", "statistics", "--from", "2026-01-01", "--to", "2026-12-31"] + (["--format", fmt] if fmt else [])
+    result = cli_as("sup")(*args)
+    assert result.code == 0, result.stderr
+    for text in (result.stdout, result.stderr):
+        assert not CASE_ID.search(text)
+        assert CANARY not in text and "Test Child" not in text
+        assert not re.search(r"\b(amina|otieno|sup)\b", text)
+    if fmt == "json":
+        data = result.json()
+        assert data["sections"][0]["total"] == "<5"  # three registrations: a small count
+        assert "generated_by" not in data["meta"]
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(result.stdout)))
+        assert rows[0] == ["report", "table", "row", "column", "value"]
+        assert ["statistics", "summary", "Registrations", "count", "<5"] in rows
+
+
+def test_report__statistics_out_is_a_plain_shareable_file(cli_as, small_repo, tmp_path):
+    out = tmp_path / "shared" / "county.html"
+    result = cli_as("sup")("report", "statistics", "--out", str(out))
+    assert result.code == 0, result.stderr
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and CANARY not in text and not CASE_ID.search(text)
+    assert "safe to share" in result.stderr
+
+
+def test_report__caseload_out_without_plaintext_writes_an_age_file(cli_as, team, small_repo, tmp_path):
+    from cpcm.crypto import cipher, identity
+
+    out = tmp_path / "caseload.html.age"
+    result = cli_as("sup")("report", "caseload", "--out", str(out))
+    assert result.code == 0, result.stderr
+    data = out.read_bytes()
+    assert data.startswith(b"age-encryption.org/v1")
+    assert b"amina" not in data and b"<html" not in data
+    keys = identity.load(team["sup"][0], lambda: None).keys
+    html = cipher.decrypt(data, keys).decode("utf-8")
+    assert html.startswith("<!DOCTYPE html>") and 'data-chart="caseload"' in html
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+
+
+def test_report__caseload_plaintext_is_written_plain_but_never_into_the_repository(cli_as, small_repo, repo, tmp_path):
+    sup = cli_as("sup")
+    inside = repo / "caseload.md"
+    refused = sup("report", "caseload", "--out", str(inside), "--plaintext")
+    assert refused.code == 4 and not inside.exists()
+    out = tmp_path / "caseload.md"
+    assert sup("report", "caseload", "--out", str(out), "--plaintext").code == 0
+    assert out.read_text(encoding="utf-8").startswith("# Caseload")
+
+
+def test_report__timeliness_json_counts_the_clocks(cli_as, small_repo):
+    result = cli_as("sup")("report", "timeliness", "--json")
+    assert result.code == 0, result.stderr
+    clocks = {c["clock"]: c for c in result.json()["clocks"]}
+    assert clocks["initial_assessment"]["started"] == 3
+    assert clocks["initial_assessment"]["on_time"] == 1
+
+
+def test_report__reads_each_case_once_then_from_the_cache(cli_as, small_repo, monkeypatch):
+    from cpcm.store.casestore import CaseStore
+
+    reads = []
+    original = CaseStore.read_records
+    monkeypatch.setattr(CaseStore, "read_records", lambda self, case_id, keys: reads.append(case_id) or original(self, case_id, keys))
+    sup = cli_as("sup")
+    assert sup("report", "statistics", "--format", "html").code == 0
+    assert sorted(reads) == sorted(set(reads)) and len(reads) <= 3
+    reads.clear()
+    assert sup("report", "timeliness", "--format", "json").code == 0
+    assert reads == []  # unchanged cases come from the encrypted summary cache
+
+
+def test_report__an_agency_template_overrides_the_shipped_one_and_a_broken_one_is_named(cli_as, small_repo, repo):
+    folder = repo / ".cpcm" / "templates" / "reports"
+    folder.mkdir(parents=True)
+    sup = cli_as("sup")
+    (folder / "caseload.md").write_text("Our caseload: {{ view.totals.open }} open cases\n", encoding="utf-8")
+    result = sup("report", "caseload", "--format", "md")
+    assert result.code == 0 and result.stdout == "Our caseload: 3 open cases\n"
+    (folder / "caseload.md").write_text("{{ view.workers[0].shoe_size }}\n", encoding="utf-8")
+    broken = sup("report", "caseload", "--format", "md")
+    assert broken.code == 7 and "reports/caseload.md, line 1" in broken.stderr
+    assert "amina" not in broken.stderr and not CASE_ID.search(broken.stderr)
+
+
+def test_report__usage_errors(cli_as, small_repo):
+    sup = cli_as("sup")
+    assert sup("report", "everything").code == 2
+    assert sup("report", "caseload", "--plaintext").code == 2       # --plaintext needs --out
+    assert sup("report", "timeliness", "--from", "2026-05-01", "--to", "2026-04-01").code == 2
+    assert sup("report", "caseload", "--format", "pdf").code == 2
+
+
+def test_report_and_export__help_has_examples(cli):
+    for command in ("report", "export"):
+        result = cli(command, "--help")
+        assert result.code == 0 and "Example: cpcm " + command in result.stdout
+
+
+# -- export ---------------------------------------------------------------------------------------------
+def test_export__refuses_plaintext_without_the_flag(cli_as, small_repo, tmp_path):
+    out = tmp_path / "cases.csv"
+    result = cli_as("sup")("export", "--format", "csv", "--out", str(out))
+    assert result.code == 2 and not out.exists()
+    assert "--recipient" in result.stderr and "--plaintext" in result.stderr
+
+
+def test_export__to_a_recipient_is_an_age_file_they_can_read(cli_as, team, small_repo, tmp_path):
+    from cpcm.crypto import cipher, identity
+
+    out = tmp_path / "cases.csv.age"
+    result = cli_as("sup")("export", "--format", "csv", "--recipient", team["otieno"][1], "--out", str(out))
+    assert result.code == 0, result.stderr
+    data = out.read_bytes()
+    assert data.startswith(b"age-encryption.org/v1")
+    text = cipher.decrypt(data, identity.load(team["otieno"][0], lambda: None).keys).decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 3 and "name" not in rows[0] and {r["case_id"] for r in rows} == set(small_repo)
+
+
+def test_export__identifying_fields_leave_only_with_consent_for_sharing(cli_as, small_repo, tmp_path):
+    sup = cli_as("sup")
+    assert sup("service", "add", "county", "--provider", "County Children's Office", "--sector", "social_protection",
+               "--offers", "case records").code == 0
+    for giver in ("child", "caregiver"):
+        given = sup("consent", small_repo[0], "--purpose", "sharing", "--agency", "county", "--by", giver, "--status", "given",
+                    "--explained", "all")
+        assert given.code == 0, given.stderr
+    out = tmp_path / "named.json"
+    needs_agency = sup("export", "--format", "json", "--fields", "case_id,name", "--plaintext", "--out", str(out))
+    assert needs_agency.code == 2 and not out.exists()
+    result = sup("export", "--format", "json", "--fields", "case_id,name,sex", "--agency", "county", "--plaintext", "--out", str(out))
+    assert result.code == 0, result.stderr
+    cases = json.loads(out.read_text(encoding="utf-8"))["cases"]
+    assert [c["case_id"] for c in cases] == [small_repo[0]] and cases[0]["name"] == CANARY
+    assert "left out 2 case(s)" in result.stderr
+    assert CANARY not in result.stderr
+
+
+def test_export__primero_columns(cli_as, small_repo, tmp_path):
+    out = tmp_path / "primero.csv"
+    result = cli_as("sup")("export", "--format", "csv", "--primero", "--fields", "case_id,sex,age,registered_at,risk,concerns,status,worker",
+                           "--plaintext", "--out", str(out))
+    assert result.code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert list(rows[0]) == ["case_id_display", "sex", "age", "registration_date", "risk_level", "urgent_protection_concern",
+                             "protection_concerns", "status", "owned_by"]
+    assert {r["owned_by"] for r in rows} == {"amina", "otieno"} and {r["status"] for r in rows} == {"open"}
+
+
+def test_docs__every_export_field_and_primero_column_is_documented():
+    from cpcm.reports import export
+
+    docs = Path(__file__).parents[1] / "docs"
+    fields = (docs / "commands" / "reports.md").read_text(encoding="utf-8")
+    mapping = (docs / "primero-mapping.md").read_text(encoding="utf-8")
+    assert [f for f in export.FIELDS if f not in fields] == []
+    assert [c for c in [*export.PRIMERO_COLUMNS.values(), "urgent_protection_concern"] if f"`{c}`" not in mapping] == []
+    assert all(f"| `{f}` |" in mapping for f in export.FIELDS)
+
+
+def test_export__unknown_field_is_a_usage_error(cli_as, small_repo, tmp_path):
+    result = cli_as("sup")("export", "--format", "csv", "--fields", "case_id,shoe_size", "--plaintext", "--out", str(tmp_path / "x.csv"))
+    assert result.code == 2 and "field 2 of 2" in result.stderr and "shoe_size" not in result.stderr
