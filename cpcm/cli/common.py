@@ -170,3 +170,36 @@ def report_written(result, json_out: bool, done: str) -> None:
     say(done)
     for step in result.next_steps:
         say(f"next: {step}")
+
+
+def write_output(ctx, out: Path, data: bytes, encrypt: bool, extra: list[str], include_self: bool) -> tuple[Path, bool, int]:
+    """Write atomically (mode 600): age-encrypted to the recipients (team ids or age1 keys; the
+    acting worker too with `include_self`), or plain when `encrypt` is false, never inside the
+    casefile repository. Returns (path, encrypted, number of recipients)."""
+    from cpcm.crypto import cipher
+    from cpcm.errors import Refused, UsageError
+    from cpcm.store import atomic
+
+    path = out.expanduser().resolve()
+    if path.is_dir():
+        raise UsageError(f"--out: {out} is a folder", "Give a file name, e.g. --out document.html.age")
+    if not encrypt:
+        if path.is_relative_to(ctx.root.resolve()):
+            raise Refused("a plaintext file is never written inside the casefile repository",
+                          "Write it somewhere else (--out ~/document.html), or encrypt it.", rule="plaintext-in-repository")
+        atomic.write(path, data, mode=0o600)
+        return path, False, 0
+    recipients = [ctx.need_worker().recipient] if include_self else []
+    for value in extra:
+        member = ctx.team.get(value.strip())
+        if member is not None:
+            recipients.append(member.recipient)
+            continue
+        try:
+            cipher.parse_recipient(value)
+        except ValueError as exc:
+            raise UsageError(f"--recipient: {exc}", "Give an age recipient (age1...) or a team member's id.") from None
+        recipients.append(value.strip())
+    recipients = list(dict.fromkeys(recipients))
+    atomic.write(path, cipher.encrypt(data, recipients), mode=0o600)
+    return path, True, len(recipients)

@@ -13,7 +13,7 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import IdentityOpt, JsonOpt, RepoOpt, open_ctx, print_json, say, warn
+from cpcm.cli.common import IdentityOpt, JsonOpt, RepoOpt, open_ctx, print_json, say, warn, write_output
 
 HTML_SUFFIXES = (".html", ".htm", ".html.age", ".htm.age")
 
@@ -77,7 +77,7 @@ def register(app: typer.Typer) -> None:
             else:
                 sys.stdout.write(text)
             return
-        path, encrypted, readers = _write(ctx, out, text.encode("utf-8"), plaintext, recipient)
+        path, encrypted, readers = write_output(ctx, out, text.encode("utf-8"), not plaintext, recipient, include_self=True)
         if json_out:
             print_json({"template": template, "case_id": case_id, "out": str(path), "encrypted": encrypted, "lang": lang,
                         "format": fmt})
@@ -187,37 +187,3 @@ def _service_names(ctx) -> dict[str, str]:
     from cpcm import directory
 
     return {str(s.get("id")): str(s.get("provider") or "") for s in directory.load(ctx.root) if s.get("id")}
-
-
-def _write(ctx, out: Path, data: bytes, plaintext: bool, extra: list[str]) -> tuple[Path, bool, int]:
-    """Write atomically: encrypted to the worker and `extra`, or in plaintext when asked.
-    Returns (path, encrypted, number of recipients)."""
-    from cpcm.crypto import cipher
-    from cpcm.errors import Refused, UsageError
-    from cpcm.store import atomic
-
-    path = out.expanduser().resolve()
-    if path.is_dir():
-        raise UsageError(f"--out: {out} is a folder", "Give a file name, e.g. --out plan.md.age")
-    if plaintext:
-        if path.is_relative_to(ctx.root.resolve()):
-            raise Refused("a plaintext document is never written inside the casefile repository",
-                          "Write it somewhere else (--out ~/plan.html), or leave out --plaintext to encrypt it.",
-                          rule="plaintext-in-repository")
-        atomic.write(path, data, mode=0o600)
-        return path, False, 0
-    worker = ctx.need_worker()
-    recipients = [worker.recipient]
-    for value in extra:
-        member = ctx.team.get(value.strip())
-        if member is not None:
-            recipients.append(member.recipient)
-            continue
-        try:
-            cipher.parse_recipient(value)
-        except ValueError as exc:
-            raise UsageError(f"--recipient: {exc}", "Give an age recipient (age1...) or a team member's id.") from None
-        recipients.append(value.strip())
-    recipients = list(dict.fromkeys(recipients))
-    atomic.write(path, cipher.encrypt(data, recipients), mode=0o600)
-    return path, True, len(recipients)

@@ -19,7 +19,8 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import IdentityOpt, JsonOpt, RepoOpt, open_ctx, print_json, print_table, report_problems, say, stdout_is_terminal, warn
+from cpcm.cli.common import (IdentityOpt, JsonOpt, RepoOpt, open_ctx, print_json, print_table, report_problems, say,
+                             stdout_is_terminal, warn, write_output)
 
 FORMATS = ("md", "html", "csv", "json")
 SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".csv": "csv", ".json": "json"}
@@ -73,7 +74,7 @@ def register(app: typer.Typer) -> None:
                 sys.stdout.write(text)
             else:
                 encrypt = bool(recipient) if kind in SHAREABLE else not plaintext
-                path, encrypted, readers = write_file(ctx, out, text.encode("utf-8"), encrypt, recipient, include_self=True)
+                path, encrypted, readers = write_output(ctx, out, text.encode("utf-8"), encrypt, recipient, include_self=True)
                 _said_written(path, encrypted, readers, kind in SHAREABLE)
                 if json_out:
                     print_json({"report": kind, "format": fmt, "out": str(path), "encrypted": encrypted})
@@ -156,7 +157,7 @@ def register(app: typer.Typer) -> None:
         if primero and "risk" in chosen and "urgent_protection_concern" not in columns:
             columns.append("urgent_protection_concern")
         data = _export_bytes(fmt, columns, rows, ctx, agency, primero)
-        path, encrypted, readers = write_file(ctx, out, data, not plaintext, recipient, include_self=False)
+        path, encrypted, readers = write_output(ctx, out, data, not plaintext, recipient, include_self=False)
         if encrypted:
             say(f"exported {len(rows)} case(s) to {path}: age-encrypted to {readers} recipient{'s' if readers > 1 else ''} "
                 "(you read it only if you named yourself)")
@@ -300,39 +301,6 @@ def _period(start: str | None, end: str | None, today: date) -> tuple[date, date
 
 
 # -- writing -----------------------------------------------------------------------------------
-def write_file(ctx, out: Path, data: bytes, encrypt: bool, extra: list[str], include_self: bool) -> tuple[Path, bool, int]:
-    """Write atomically (mode 600): age-encrypted to the recipients (team ids or age1 keys; the
-    acting worker too with `include_self`), or plain when `encrypt` is false, never inside the
-    casefile repository. Returns (path, encrypted, number of recipients)."""
-    from cpcm.crypto import cipher
-    from cpcm.errors import Refused, UsageError
-    from cpcm.store import atomic
-
-    path = out.expanduser().resolve()
-    if path.is_dir():
-        raise UsageError(f"--out: {out} is a folder", "Give a file name, e.g. --out report.html.age")
-    if not encrypt:
-        if path.is_relative_to(ctx.root.resolve()):
-            raise Refused("a plaintext file is never written inside the casefile repository",
-                          "Write it somewhere else (--out ~/report.html), or encrypt it.", rule="plaintext-in-repository")
-        atomic.write(path, data, mode=0o600)
-        return path, False, 0
-    recipients = [ctx.need_worker().recipient] if include_self else []
-    for value in extra:
-        member = ctx.team.get(value.strip())
-        if member is not None:
-            recipients.append(member.recipient)
-            continue
-        try:
-            cipher.parse_recipient(value)
-        except ValueError as exc:
-            raise UsageError(f"--recipient: {exc}", "Give an age recipient (age1...) or a team member's id.") from None
-        recipients.append(value.strip())
-    recipients = list(dict.fromkeys(recipients))
-    atomic.write(path, cipher.encrypt(data, recipients), mode=0o600)
-    return path, True, len(recipients)
-
-
 def _said_written(path: Path, encrypted: bool, readers: int, shareable: bool) -> None:
     if encrypted:
         others = f" and {readers - 1} other recipient{'s' if readers > 2 else ''}" if readers > 1 else ""
