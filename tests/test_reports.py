@@ -200,8 +200,9 @@ def test_statistics__known_numbers_suppression_and_golden():
         if table["id"] != "summary":
             assert line_check(table["rows"]) == [], table["id"]
     reasons = tables["closures_by_reason_sex"]
-    assert [r[0] for r in reasons["rows"]] == ["goals met", "declined", "no longer eligible", "not known", "total"]
-    assert view["not_available"] and {n["measure"] for n in view["not_available"]} == {"consent_refusals", "child_participation"}
+    # every closure keeps its reason, including one made before the case was reopened
+    assert [r[0] for r in reasons["rows"]] == ["goals met", "declined", "no longer eligible", "total"]
+    assert view["not_available"] == []  # consent refusals and the child's participation are counted from the fold's events
 
 
 def test_statistics__carries_no_identifier():
@@ -482,3 +483,27 @@ def test_docs__every_export_field_and_primero_column_is_documented():
 def test_export__unknown_field_is_a_usage_error(cli_as, small_repo, tmp_path):
     result = cli_as("sup")("export", "--format", "csv", "--fields", "case_id,shoe_size", "--plaintext", "--out", str(tmp_path / "x.csv"))
     assert result.code == 2 and "field 2 of 2" in result.stderr and "shoe_size" not in result.stderr
+
+
+def test_statistics__counts_consent_refusals_and_the_childs_participation():
+    from cpcm import policies
+    from cpcm.domain.records import Record
+    from cpcm.workflow.fold import fold
+    from cpcm.workflow.policy import build
+
+    policy, errors = build(policies.chain("inter-agency"), {"rules": {"reporting": {"small_cell_threshold": 0}}})
+    assert not errors
+    at = "2026-03-01T10:00:00+00:00"
+
+    def rec(n, kind, **body):
+        return Record(kind, 1, f"01H{n:023d}", "CP-TEST-0000", at, at, "amina", body)
+
+    records = [rec(1, "registration", risk="low", child={"sex": "female", "date_of_birth": "2015-01-01"}),
+               rec(2, "consent", purpose="referral", given_by="caregiver", status="refused"),
+               rec(3, "assessment", type="comprehensive"),
+               rec(4, "plan", participants={"child": "yes", "caregivers": "no"}),
+               rec(5, "plan", participants={"child": "no", "caregivers": "yes"})]
+    view = statistics([fold("CP-TEST-0000", records)], policy, date(2026, 1, 1), date(2026, 12, 31))
+    totals = {row[0]: row[-1] for row in next(t for t in view["tables"] if t["id"] == "summary")["rows"]}
+    assert totals["Consent refused or not possible"] == 1
+    assert totals["Case plan versions"] == 2 and totals["Case plan versions the child took part in"] == 1

@@ -29,12 +29,7 @@ CLOSURE_REASONS = ("goals_met", "declined", "reached_18", "death", "no_longer_el
 REASON_NOT_KEPT = "not_known"  # an earlier closure of a case reopened since: the fold keeps the latest reason only
 REFERRAL_OUTCOMES = (("waiting", ("sent", "acknowledged")), ("accepted", ("accepted",)), ("delivered", ("delivered",)),
                      ("declined", ("declined",)), ("not_delivered", ("not_delivered",)), ("closed", ("closed",)))
-NOT_AVAILABLE = (
-    ("consent_refusals", "Consent refused or not possible",
-     "the case history keeps when consent was recorded, not what was answered; this needs the answers in the folded case"),
-    ("child_participation", "Child participation in case plans",
-     "the folded case keeps the latest plan's version and approval, not who took part in planning"),
-)
+NOT_AVAILABLE: tuple = ()
 
 
 def _item(case: Case, when: str, period: Period, category: str | None = None) -> dict:
@@ -43,17 +38,17 @@ def _item(case: Case, when: str, period: Period, category: str | None = None) ->
 
 
 def _closure_reason(case: Case, when: str, latest: str) -> str:
-    """The reason of the closure at `when`: known for the latest closure only (the folded case
-    keeps the latest closure request; a reopening clears it)."""
-    closure = case.closure or {}
-    if when == latest and case.status == "closed" and when in (closure.get("decided_at"), closure.get("at")):
-        return closure.get("reason") or REASON_NOT_KEPT
+    """The reason of the closure at `when` (the fold keeps an event per closure and reason)."""
+    for name, times in case.events.items():
+        if name.startswith("closed.") and when in times:
+            return name.split(".", 1)[1]
     return REASON_NOT_KEPT
 
 
 def _events(cases: list[Case], period: Period) -> dict[str, list[dict]]:
     found: dict[str, list[dict]] = {"registrations": [], "closures": [], "reopenings": [], "transfers": [], "referrals": [],
-                                    "consent_overrides": []}
+                                    "consent_overrides": [], "consent_refusals": [], "plans": [], "plans_with_child": [],
+                                    "reviews": [], "reviews_with_child": []}
     for case in cases:
         if period.holds(case.registered_at):
             found["registrations"].append(_item(case, case.registered_at, period))
@@ -61,7 +56,9 @@ def _events(cases: list[Case], period: Period) -> dict[str, list[dict]]:
         for when in closures:
             if period.holds(when):
                 found["closures"].append(_item(case, when, period, _closure_reason(case, when, closures[-1])))
-        for name, key in (("reopen", "reopenings"), ("transfer", "transfers"), ("consent_override", "consent_overrides")):
+        for name, key in (("reopen", "reopenings"), ("transfer", "transfers"), ("consent_override", "consent_overrides"),
+                          ("consent_refused", "consent_refusals"), ("plan", "plans"), ("plan_with_child", "plans_with_child"),
+                          ("review", "reviews"), ("review_with_child", "reviews_with_child")):
             found[key] += [_item(case, when, period) for when in case.events.get(name, ()) if period.holds(when)]
         for referral in case.referrals:
             if period.holds(referral.get("at")):
@@ -113,6 +110,11 @@ MEASURES = (
     ("transfers", "Transfers to another agency"),
     ("referrals", "Referrals"),
     ("consent_overrides", "Consent overrides (legal mandate or best interests)"),
+    ("consent_refusals", "Consent refused or not possible"),
+    ("plans", "Case plan versions"),
+    ("plans_with_child", "Case plan versions the child took part in"),
+    ("reviews", "Case reviews"),
+    ("reviews_with_child", "Case reviews the child attended"),
 )
 
 

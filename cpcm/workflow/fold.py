@@ -150,6 +150,12 @@ def derived_events(record: Record, command: str) -> list[str]:
         extra.append("concern")
     if command in ("approval.closure", "closure.immediate"):
         extra.append("closed")
+    if command == "consent" and body.get("status") in ("refused", "not_possible"):
+        extra.append("consent_refused")
+    if command == "plan" and (body.get("participants") or {}).get("child") == "yes":
+        extra.append("plan_with_child")
+    if command == "review" and (body.get("attended") or {}).get("child") == "yes":
+        extra.append("review_with_child")
     return extra
 
 
@@ -169,6 +175,9 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
             case = replace(case, stage=after, status=transitions.status_of(after))
         for event in [command, *derived_events(record, command)]:
             events.setdefault(event, []).append(utc(record.at))
+        if command in ("approval.closure", "closure.immediate") and case.closure:
+            # each closure's reason, kept past a reopening (which clears case.closure)
+            events.setdefault(f"closed.{case.closure.get('reason')}", []).append(utc(record.at))
         history.append(Entry(record.id, record.kind, record.at, record.recorded_at, record.by))
     return replace(case, history=tuple(history), events={k: tuple(v) for k, v in events.items()},
                    anomalies=tuple(anomalies), stage=case.stage or "registered")
