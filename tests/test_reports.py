@@ -507,3 +507,21 @@ def test_statistics__counts_consent_refusals_and_the_childs_participation():
     totals = {row[0]: row[-1] for row in next(t for t in view["tables"] if t["id"] == "summary")["rows"]}
     assert totals["Consent refused or not possible"] == 1
     assert totals["Case plan versions"] == 2 and totals["Case plan versions the child took part in"] == 1
+
+
+def test_export__records_the_disclosure_and_uses_up_a_one_off_consent(cli_as, small_repo, tmp_path):
+    sup = cli_as("sup")
+    assert sup("service", "add", "county", "--provider", "County Children's Office", "--sector", "social_protection",
+               "--offers", "case records").code == 0
+    for giver in ("child", "caregiver"):
+        assert sup("consent", small_repo[0], "--purpose", "sharing", "--agency", "county", "--by", giver, "--status", "given",
+                   "--explained", "all", "--one-off").code == 0
+    first = sup("export", "--format", "json", "--fields", "case_id,name", "--agency", "county", "--recipient", "sup",
+                "--out", str(tmp_path / "one.json.age"), "--json")
+    assert first.code == 0, first.stderr
+    assert first.json()["cases"] == 1
+    log = sup("log", small_repo[0], "--json").json()
+    assert log[-1]["kind"] == "sharing" and log[-1]["message"] == "export 1 cases"
+    again = sup("export", "--format", "json", "--fields", "case_id,name", "--agency", "county", "--recipient", "sup",
+                "--out", str(tmp_path / "two.json.age"), "--json")
+    assert again.code == 0 and again.json()["cases"] == 0  # the one-off consent was used

@@ -102,9 +102,8 @@ def register(app: typer.Typer) -> None:
         Example: cpcm export --format json --fields case_id,status,risk,sex,age_band --plaintext --out ~/analysis.json
         """
         from cpcm import service
-        from cpcm.errors import CannotDecrypt, Corrupt, Refused, UsageError
+        from cpcm.errors import UsageError
         from cpcm.reports import export as export_mod
-        from cpcm.workflow.fold import fold
 
         fmt = format_.strip().lower()
         if fmt not in ("csv", "json"):
@@ -126,29 +125,7 @@ def register(app: typer.Typer) -> None:
                              "consent for sharing with the receiving agency",
                              "Name the agency (a service id), or leave those fields out with --fields.")
         ctx = open_ctx(repo, identity)
-        worker = ctx.need_worker()
-        cases, left_out = [], 0
-        if identifying:
-            # each case read once: the same records give the fold and the consent check
-            for case_id in ctx.store.case_ids():
-                if worker.id not in ctx.store.recipients(case_id):
-                    continue
-                try:
-                    records = service.load_records(ctx, case_id)
-                except (Corrupt, CannotDecrypt) as exc:
-                    ctx.problems.append(exc)
-                    continue
-                case = fold(case_id, records)
-                if status and case.status != status:
-                    continue
-                try:
-                    service.check_consent(ctx, case_id, "sharing", agency, records)
-                except Refused:
-                    left_out += 1
-                    continue
-                cases.append(case)
-        else:
-            cases = [c for c in service.load_cases(ctx).values() if not status or c.status == status]
+        cases, uses, left_out = service.cases_for_export(ctx, agency, bool(identifying), status)
         cases.sort(key=lambda c: (c.registered_at or "", c.id))
         rows = [export_mod.row(c, chosen, ctx.now) for c in cases]
         if primero:
@@ -158,6 +135,12 @@ def register(app: typer.Typer) -> None:
             columns.append("urgent_protection_concern")
         data = _export_bytes(fmt, columns, rows, ctx, agency, primero)
         path, encrypted, readers = write_output(ctx, out, data, not plaintext, recipient, include_self=False)
+        if identifying and cases:
+            try:  # each case notes the disclosure and the consent it used; no record, no file
+                service.record_sharing(ctx, cases, uses, agency, identifying)
+            except BaseException:
+                path.unlink(missing_ok=True)
+                raise
         if encrypted:
             say(f"exported {len(rows)} case(s) to {path}: age-encrypted to {readers} recipient{'s' if readers > 1 else ''} "
                 "(you read it only if you named yourself)")
