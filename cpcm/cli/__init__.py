@@ -20,8 +20,8 @@ def main(argv: list[str] | None = None) -> None:
         args = [a for a in args if a != "--debug"]
     from cpcm.cli.app import build
 
-    first = next((a for a in args if not a.startswith("-")), None)
-    app = build(first if args and not args[0].startswith("-") else None)
+    # `cpcm COMMAND ...` builds only COMMAND's module; `cpcm --help` and the like build them all
+    app = build(args[0] if args and not args[0].startswith("-") else None)
     try:
         returned = app(args=args, prog_name="cpcm", standalone_mode=False)
     except SystemExit as exc:
