@@ -75,10 +75,7 @@ def parse_conference_id(text: str) -> str:
 
 # -- reading ------------------------------------------------------------------------------------
 def conference_ids(ctx) -> list[str]:
-    folder = ctx.root / CONFERENCES
-    if not folder.is_dir():
-        return []
-    return sorted(e.name for e in os.scandir(folder) if e.is_dir() and not e.name.startswith("."))
+    return ctx.store.case_ids(CONFERENCES)
 
 
 def _check_readable(ctx, conference_id: str) -> None:

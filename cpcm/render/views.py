@@ -110,17 +110,8 @@ def case_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | 
     body = plan_record.body
     today = today or date.fromisoformat(plan_record.at[:10])
     actions = [_action(a, n) for n, a in enumerate(body.get("actions") or [], start=1)]
-    goals = []
-    for index, raw in enumerate(body.get("goals") or [], start=1):
-        goal_id = _text(raw.get("id")) or f"G{index}"
-        goals.append({
-            "id": goal_id,
-            "term": _text(raw.get("term")) or None,
-            "goal": _text(raw.get("goal")),
-            "need": _text(raw.get("need")) or None,
-            "child_words": _text(raw.get("child_words")) or None,
-            "actions": [a for a in actions if a["goal"] == goal_id],
-        })
+    goals = [dict(goal, need=_text(raw.get("need")) or None, child_words=_text(raw.get("child_words")) or None)
+             for goal, raw in zip(_goals(body, actions), body.get("goals") or [])]
     goal_ids = {g["id"] for g in goals}
     participants = body.get("participants") or {}
     return {
@@ -332,17 +323,18 @@ def _plan_items(plan_record: Record | None, status: Mapping[str, Mapping]) -> tu
         action = _action(raw, number)
         action["progress"] = dict(status.get(f"A{number}", none))
         actions.append(action)
+    goals = [dict(goal, progress=dict(status.get(goal["id"].upper(), none))) for goal in _goals(body, actions)]
+    return goals, actions
+
+
+def _goals(body: Mapping[str, Any], actions: list[dict]) -> list[dict]:
+    """A plan's goals, each with its id (G1… when none was given) and the actions serving it."""
     goals = []
     for index, raw in enumerate(body.get("goals") or [], start=1):
         goal_id = _text(raw.get("id")) or f"G{index}"
-        goals.append({
-            "id": goal_id,
-            "term": _text(raw.get("term")) or None,
-            "goal": _text(raw.get("goal")),
-            "progress": dict(status.get(goal_id.upper(), none)),
-            "actions": [a for a in actions if a["goal"] == goal_id],
-        })
-    return goals, actions
+        goals.append({"id": goal_id, "term": _text(raw.get("term")) or None, "goal": _text(raw.get("goal")),
+                      "actions": [a for a in actions if a["goal"] == goal_id]})
+    return goals
 
 
 def _referral(entry: Mapping[str, Any], services: Mapping[str, str]) -> dict:

@@ -31,8 +31,9 @@ class CaseStore:
         self.git = Git(root)
 
     # -- reading -------------------------------------------------------------------------
-    def case_ids(self) -> list[str]:
-        folder = self.root / CASES
+    def case_ids(self, top: str = CASES) -> list[str]:
+        """The case folders (or, with top=conferences, the conference folders)."""
+        folder = self.root / top
         if not folder.is_dir():
             return []
         return sorted(entry.name for entry in os.scandir(folder) if entry.is_dir() and not entry.name.startswith("."))
