@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install tools demo test bench clean
+.PHONY: install tools demo test smoke bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,11 @@ tools:
 demo: install
 	@PATH="$(CURDIR)/$(BIN):$$PATH" scripts/demo
 
-test: install tools
+# What users install is what CI tests: a plain `pip install .` in a fresh venv, run as a user would.
+smoke:
+	@scripts/plain-install-smoke
+
+test: install tools smoke
 	$(BIN)/python -m pytest
 
 bench: install

@@ -115,6 +115,7 @@ def dressed(chars: str) -> str:
 
 
 @given(case_ids)
+@example("CP-CP00-000J")  # a body that begins with the prefix's letters
 def test_case_id__normalises_to_itself(case_id):
     assert is_case_id(case_id)
     assert normalise_case_id(case_id) == case_id
@@ -130,21 +131,8 @@ def test_case_id__any_single_character_change_is_rejected(case_id, position, shi
     assert normalise_case_id(dressed("".join(chars))) is None
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the Luhn mod 32 check character misses a swap of neighbouring '0' and 'Z' "
-                                       "(values 0 and 31), so ids.py's promise 'catches any swap of two neighbours' fails")
-@given(case_ids, st.integers(0, 6))
-@example("CP-0Z00-0000", 0)
-def test_case_id__any_swap_of_neighbours_is_rejected(case_id, position):
-    chars = list(raw(case_id))
-    if chars[position] == chars[position + 1]:
-        return  # swapping equal characters changes nothing
-    if not is_case_id(case_id):  # the explicit example: complete its check character first
-        case_id = dressed(raw(case_id)[:7] + check_char(raw(case_id)[:7]))
-        chars = list(raw(case_id))
-    chars[position], chars[position + 1] = chars[position + 1], chars[position]
-    assert normalise_case_id(dressed("".join(chars))) is None
-
-
+# Luhn mod 32, like every Luhn mod N, misses a swap of neighbouring '0' and 'Z' (values 0 and 31):
+# a documented limit of the scheme (ids.py, docs/case-format.md), so the property is every other swap.
 @given(case_ids, st.integers(0, 6))
 def test_case_id__swaps_of_neighbours_other_than_0_and_z_are_rejected(case_id, position):
     chars = list(raw(case_id))

@@ -11,10 +11,9 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import Annotated, Any, Iterable, Optional, Sequence
 
 import typer
-from typing_extensions import Annotated
 
 from cpcm import clock
 

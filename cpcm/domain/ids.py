@@ -44,7 +44,9 @@ def normalise_id(text: str, prefix: str) -> str | None:
     """The canonical form of a typed ``<prefix>-XXXX-XXXX`` ID, or None when it is not one
     (bad check char included). Accepts lower case, missing dashes and the usual I/L/O slips."""
     raw = re.sub(r"[\s-]", "", text.upper())
-    if raw.startswith(prefix):
+    # the body is always 8 characters: strip the prefix only when it is there in front of one
+    # (a body may itself begin with the prefix's letters, as in CP-CP00-000J)
+    if len(raw) == len(prefix) + 8 and raw.startswith(prefix):
         raw = raw[len(prefix):]
     raw = raw.translate(_ALIASES)
     if len(raw) != 8 or any(c not in _VALUE for c in raw):
