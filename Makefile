@@ -26,7 +26,7 @@ smoke:
 	@scripts/plain-install-smoke
 
 test: install tools smoke
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 bench: install
 	$(BIN)/python bench/run.py
