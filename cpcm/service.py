@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from cpcm import clock, directory, forms
-from cpcm.config import (AGENCY_CODE, WORKER_ID, Config, config_bytes, load_config, load_team, team_bytes)
+from cpcm import clock
+from cpcm.store import directory, forms
+from cpcm.store.config import (AGENCY_CODE, WORKER_ID, Config, config_bytes, load_config, load_team, team_bytes)
 from cpcm.crypto import cipher
 from cpcm.crypto import identity as identity_mod
 from cpcm.domain.case import Case
@@ -56,7 +57,7 @@ class Context:
     def policy(self):
         """The rules in force: the profile named in config with .cpcm/policy.yaml applied."""
         if self._policy is None:
-            from cpcm import policies
+            from cpcm.store import policies
 
             self._policy = policies.load(self.config.policy, self.root)
         return self._policy

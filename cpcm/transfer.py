@@ -34,9 +34,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from cpcm import clock, directory
+from cpcm import clock
 from cpcm import service
-from cpcm.config import AGENCY_CODE
+from cpcm.store import directory
+from cpcm.store.config import AGENCY_CODE
 from cpcm.crypto import cipher
 from cpcm.domain.case import Case
 from cpcm.domain.ids import is_case_id, is_record_id, new_case_id

@@ -143,7 +143,7 @@ def test_meeting_documents__the_view_has_no_name_field_for_children(cli, cli_as)
     from cpcm.workflow.conferences import fold
 
     cli_as("sup")  # the repository exists
-    from cpcm import policies
+    from cpcm.store import policies
     from cpcm.domain.records import Record
 
     records = [Record("conference", 1, "01JD0000000000000000000001", "CC-0000-0000", "2026-11-23T09:00:00+03:00",

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from cpcm import policies
+from cpcm.store import policies
 from cpcm.domain.records import Record
 from cpcm.workflow.deadlines import deadlines, soon_window
 from cpcm.workflow.fold import fold

@@ -121,7 +121,7 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm service list --sector health
         """
-        from cpcm import directory as directory_mod
+        from cpcm.store import directory as directory_mod
 
         ctx = open_ctx(repo, None, need_identity=False)
         services = [s for s in directory_mod.load(ctx.root) if not sector or s.get("sector") == sector]

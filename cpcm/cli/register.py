@@ -38,7 +38,8 @@ def register(app: typer.Typer) -> None:
         Example: cpcm register --from-file child.yaml     (skeleton: cpcm form blank registration)
         Example: cpcm register    (on a terminal: guided questions)
         """
-        from cpcm import forms, service
+        from cpcm import service
+        from cpcm.store import forms
         from cpcm.domain.records import set_path
 
         ctx = open_ctx(repo, identity)

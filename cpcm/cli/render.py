@@ -159,7 +159,8 @@ def document(ctx, template: str, case_id: str, lang: str, fmt: str) -> str:
 def referral_letter(ctx, case_id: str, ref: str | None, lang: str, fmt: str) -> tuple[str, str | None]:
     """A referral's letter, holding exactly what the referral was allowed to share; and the
     provider's age recipient from the service directory, when it has one."""
-    from cpcm import directory, service
+    from cpcm import service
+    from cpcm.store import directory
     from cpcm.errors import NotFound, UsageError
     from cpcm.render import env, views
     from cpcm.workflow.fold import fold
@@ -184,6 +185,6 @@ def referral_letter(ctx, case_id: str, ref: str | None, lang: str, fmt: str) -> 
 
 def _service_names(ctx) -> dict[str, str]:
     """Service id -> provider name, from the service directory (for referrals and transfers)."""
-    from cpcm import directory
+    from cpcm.store import directory
 
     return {str(s.get("id")): str(s.get("provider") or "") for s in directory.load(ctx.root) if s.get("id")}

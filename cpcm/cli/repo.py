@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         Example: cpcm init casefiles/kisumu --agency KSM-CCI --name "Kisumu Children's Home" --role supervisor
         """
         from cpcm import clock, service
-        from cpcm.config import resolve_repo
+        from cpcm.store.config import resolve_repo
         from cpcm.crypto import identity as identity_mod
 
         root = (path.expanduser().resolve() if path else resolve_repo(str(repo) if repo else None))
