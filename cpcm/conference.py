@@ -279,46 +279,22 @@ def attend(ctx, conference_id: str, data: Mapping[str, Any]) -> ConferenceWritte
 
 # -- names must not reach the minutes ----------------------------------------------------------------
 def _name_patterns(ctx, case_ids: Iterable[str]) -> dict[str, list[re.Pattern]]:
-    """For each case you can read: the child's and caregiver's names, whole and word by word
-    (words of three letters or more), as case-insensitive whole-word patterns."""
+    """For each case you can read: the patterns of its registered names."""
     patterns: dict[str, list[re.Pattern]] = {}
     me = ctx.need_worker()
     for case_id in case_ids:
         if me.id not in ctx.store.recipients(case_id):
             continue
         case = service.load_case(ctx, case_id)
-        names = [case.child.get("name"), case.caregiver_name, *(case.child.get(k) for k in ("other_names", "nickname"))]
-        words = set()
-        for name in names:
-            if not name:
-                continue
-            words.add(" ".join(str(name).split()))
-            words.update(w for w in str(name).split() if len(w) >= 3)
-        patterns[case_id] = [re.compile(r"(?<!\w)" + re.escape(w) + r"(?!\w)", re.IGNORECASE) for w in sorted(words) if w]
+        patterns[case_id] = rules.name_patterns(
+            [case.child.get("name"), case.caregiver_name, *(case.child.get(k) for k in ("other_names", "nickname"))])
     return patterns
-
-
-def _texts(value: Any, path: str = ""):
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from _texts(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value, start=1):
-            yield from _texts(item, f"{path}[{index}]")
-    elif isinstance(value, str):
-        yield path, value
 
 
 def _refuse_names(ctx, data: Mapping[str, Any], case_ids: Iterable[str], what: str) -> None:
     """Refused (exit 4) when a text holds a name registered for one of the cases; the message
     names the field and the case, never the name."""
-    patterns = _name_patterns(ctx, case_ids)
-    hits = []
-    for path, text in _texts(data):
-        for case_id, found in patterns.items():
-            if any(p.search(text) for p in found):
-                hits.append(f"{path} (a name registered for {case_id})")
-                break
+    hits = rules.names_found(data, _name_patterns(ctx, case_ids))
     if hits:
         raise Refused(f"{what} holds client names: {', '.join(hits)}",
                       "Minutes and meeting documents use case IDs only (SOP Form 7; §5.1): remove the names and run it again.",
@@ -479,87 +455,16 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon) -> l
 
 
 # -- documents ----------------------------------------------------------------------------------------
-def _person(worker_id: str | None, names: Mapping[str, str]) -> dict | None:
-    return {"id": worker_id, "name": names.get(worker_id) or worker_id} if worker_id else None
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value).strip()
-
-
-def document_view(conference: rules.Conference, policy, lang: str, today: date, names: Mapping[str, str]) -> dict:
-    """The plain data the meeting documents are rendered from. Cases appear by ID only: there
-    is no field for a child's name at all. Attendees are professionals (Form 6)."""
-    minutes = conference.minutes or {}
-    by_case = {e["case"]: e for e in minutes.get("cases") or []}
-    cases, actions = [], []
-    for nomination in conference.cases:
-        case_id = nomination["case_id"]
-        entry = by_case.get(case_id) or {}
-        case_actions = [{"case": case_id, "need": _text(a.get("need")), "action": _text(a.get("action")),
-                         "responsible": _text(a.get("responsible")), "timeline": _text(a.get("timeline"))[:10],
-                         "resources": _text(a.get("resources")) or None, "summary": _text(entry.get("summary")) or None}
-                        for a in entry.get("actions") or []]
-        actions += case_actions
-        cases.append({
-            "id": case_id, "reason": nomination.get("reason"), "presentation": _text(nomination.get("presentation")) or None,
-            "worker": _person(nomination.get("worker"), names), "opened": nomination.get("opened"), "risk": nomination.get("risk"),
-            "stage": nomination.get("stage"), "summary": _text(entry.get("summary")) or None,
-            "discussion": _text(entry.get("discussion")) or None, "decisions": [_text(d) for d in entry.get("decisions") or []],
-            "actions": case_actions, "minuted": bool(entry),
-        })
-    start = rules.start_of(conference, policy)
-    day = rules.meeting_day(conference)
-    checklist = []
-    for key, rule_key, _ in rules.TIMELINE:
-        days = rules._days(policy, rule_key)
-        given = conference.checklist.get(key)
-        checklist.append({"item": key, "date": given, "days_before": days, "by": date.fromordinal(day.toordinal() - days).isoformat(),
-                          "ok": bool(given) and (day - date.fromisoformat(str(given)[:10])).days >= days})
-    low, high = int(policy.get(rules.RULE, "participants_min", 5)), int(policy.get(rules.RULE, "participants_max", 10))
-    return {
-        "lang": lang,
-        "today": today.isoformat(),
-        "conference": {
-            "id": conference.id, "kind": conference.kind, "date": day.isoformat(), "start": start.strftime("%H:%M"),
-            "venue": conference.venue or None, "chair": _person(conference.chair, names), "status": conference.status,
-            "closed_on": conference.closed_at[:10] if conference.closed_at else None,
-            "report_by": (rules.report_due(conference, policy).due.isoformat(timespec="minutes")
-                          if conference.closed_at and not conference.report_rendered_at else None),
-        },
-        "checklist": checklist,
-        "agenda": rules.agenda(conference.kind or "external", start, conference.case_ids),
-        "trend_months": rules.TREND_MONTHS.get(conference.kind or "external", 2),
-        "cases": cases,
-        "actions": actions,
-        "attendees": [{"institution": a.get("institution"), "name": a.get("name"), "position": a.get("position"),
-                       "contact": a.get("contact"), "agreement": a.get("confidentiality_signed"), "present": bool(a.get("present"))}
-                      for a in conference.attendees],
-        "participants": len(conference.present),
-        "participants_range": {"min": low, "max": high, "ok": low <= len(conference.present) <= high},
-        "case_limit": rules.max_cases(policy, conference.kind or "external"),
-        "minutes": {
-            "minute_taker": _text(minutes.get("minute_taker")) or None,
-            "reminder_given": minutes.get("reminder_given"),
-            "key_issues": _text(minutes.get("key_issues")) or None,
-            "service_gaps": _text(minutes.get("service_gaps")) or None,
-            "cross_sectoral": _text(minutes.get("cross_sectoral")) or None,
-            "referral_pathways": _text(minutes.get("referral_pathways")) or None,
-            "next_meeting": _text(minutes.get("next_meeting"))[:10] or None,
-        } if conference.minutes is not None else None,
-    }
-
-
 def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destination: str = "stdout") -> str:
     """A conference document (agenda, minutes, conference-report), rendered; the render is
     recorded in the conference's folder (template, language, format, where it went: no text),
     which is what takes the report off the chair's due list."""
-    from cpcm.render import env
+    from cpcm.render import env, views
 
     conference = load(ctx, conference_id)
     if template in ("minutes", "conference-report") and conference.minutes is None:
         raise NotFound(f"{conference_id} has no minutes yet", f"Record them first: cpcm conference minutes {conference_id} --from-file F")
-    view = document_view(conference, ctx.policy, lang, ctx.now.date(), {w.id: w.name for w in ctx.team.workers})
+    view = views.conference_view(conference, ctx.policy, lang, ctx.now.date(), {w.id: w.name for w in ctx.team.workers})
     text = env.render(template, lang, fmt, view, ctx.root)
     body = {"template": template, "lang": lang, "format": fmt, "to": destination}
     record = _record(ctx, "rendered", conference_id, body, after=_last_id(conference))

@@ -13,12 +13,12 @@ from typing import Any, Callable, Iterable, Mapping
 
 from cpcm import clock
 from cpcm.store import directory, forms
-from cpcm.store.config import (AGENCY_CODE, WORKER_ID, Config, config_bytes, load_config, load_team, team_bytes)
+from cpcm.store.config import (Config, config_bytes, load_config, load_team, team_bytes)
 from cpcm.crypto import cipher
 from cpcm.crypto import identity as identity_mod
 from cpcm.domain.case import Case
 from cpcm.domain.forms import validate
-from cpcm.domain.ids import RecordIds, is_case_id, new_case_id, normalise_case_id
+from cpcm.domain.ids import AGENCY_CODE, WORKER_ID, RecordIds, is_case_id, new_case_id, normalise_case_id
 from cpcm.domain.records import HEADER, Record, changed_fields
 from cpcm.domain.team import ROLES, Team, Worker
 from cpcm.errors import CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError

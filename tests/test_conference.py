@@ -139,7 +139,7 @@ def test_full_conference__actions_reach_each_case_plan_and_the_documents_hold_no
 
 
 def test_meeting_documents__the_view_has_no_name_field_for_children(cli, cli_as):
-    from cpcm.conference import document_view
+    from cpcm.render.views import conference_view as document_view
     from cpcm.workflow.conferences import fold
 
     cli_as("sup")  # the repository exists

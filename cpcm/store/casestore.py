@@ -58,6 +58,11 @@ class CaseStore:
         return sorted(Path(e.path) for e in os.scandir(folder) if RECORD_FILE.match(e.name))
 
     def read_file(self, path: Path, keys: Sequence) -> Record:
+        return self.read_raw(path, keys)[0]
+
+    def read_raw(self, path: Path, keys: Sequence) -> tuple[Record, bytes]:
+        """A record file decrypted and checked, with its plaintext bytes exactly as stored (what a
+        transfer bundle carries)."""
         rel = self.rel(path)
         try:
             data = path.read_bytes()
@@ -81,10 +86,14 @@ class CaseStore:
         match = RECORD_FILE.match(path.name)
         if not match or match["id"] != record.id or path.parent.name != record.case:
             raise Corrupt(f"{rel} holds a record whose id or case does not match its file name", rel)
-        return record
+        return record, plaintext
 
     def read_records(self, case_id: str, keys: Sequence, top: str = CASES) -> list[Record]:
         return [self.read_file(path, keys) for path in self.record_files(case_id, top)]
+
+    def read_records_raw(self, case_id: str, keys: Sequence, top: str = CASES) -> list[tuple[Record, bytes]]:
+        """Every record of a case with its plaintext bytes as stored, each read once."""
+        return [self.read_raw(path, keys) for path in self.record_files(case_id, top)]
 
     def rel(self, path: Path) -> str:
         try:
