@@ -36,7 +36,9 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
         records = service.load_records(ctx, case_id)
-        folded = service.fold(case_id, records)
+        from cpcm.workflow.fold import fold
+
+        folded = fold(case_id, records)
         today = ctx.now.date()
         data = case_summary(folded, today, names=True)
         data.update({

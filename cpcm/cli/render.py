@@ -54,11 +54,11 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         if template in CONFERENCE_DOCUMENTS:  # a conference's document: recorded in its folder (one commit)
-            from cpcm import conference
+            from cpcm.service import conferences
 
-            case_id = conference.parse_conference_id(case)
+            case_id = conferences.parse_conference_id(case)
             lang = _language(ctx, template, lang, fmt)
-            text = conference.document(ctx, template, case_id, lang, fmt, "stdout" if out is None else ("file" if plaintext else "encrypted_file"))
+            text = conferences.document(ctx, template, case_id, lang, fmt, "stdout" if out is None else ("file" if plaintext else "encrypted_file"))
         else:
             case_id = service.parse_case_id(case)
             lang = _language(ctx, template, lang, fmt)

@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
         Example: cpcm transfer CP-4F7K-9X2M --to kisumu-cci --reason "the family moved to Kisumu" --reason-code relocation --check all --out CP-4F7K-9X2M.transfer.age
         Example: cpcm transfer --batch --to county-office --recipient age1… --out-dir handover/ --reason "programme closing" --reason-code agency_exit --check all
         """
-        from cpcm import transfer as transfer_mod
+        from cpcm import service
         from cpcm.errors import UsageError
 
         if batch == bool(case):
@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
             raise UsageError("--out-dir goes with --batch; for one case give --out FILE")
         ctx = open_ctx(repo, identity)
         if batch:
-            result = transfer_mod.transfer_batch(ctx, to, reason, reason_code, check, recipient, out_dir.expanduser(), parse_at(at))
+            result = service.transfer_batch(ctx, to, reason, reason_code, check, recipient, out_dir.expanduser(), parse_at(at))
             for message in result.warnings:
                 warn(message)
             if json_out:
@@ -67,10 +67,8 @@ def register(app: typer.Typer) -> None:
             say(f"{len(result.transferred)} transferred, {len(result.requested)} waiting for approval, "
                 f"{len(result.not_transferred)} not transferred")
             return
-        from cpcm import service
-
         case_id = service.parse_case_id(case)
-        result = transfer_mod.transfer(ctx, case_id, to, reason, reason_code, check, recipient,
+        result = service.transfer(ctx, case_id, to, reason, reason_code, check, recipient,
                                        out.expanduser() if out else None, parse_at(at))
         if result.kind == "transfer":
             done = f"{case_id} transferred to {to}: the bundle is written; the case is now read-only here (notes and reopening only)"
@@ -92,10 +90,10 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm receive CP-4F7K-9X2M.transfer.age --worker otieno --receipt CP-4F7K-9X2M.receipt.age
         """
-        from cpcm import transfer as transfer_mod
+        from cpcm import service
 
         ctx = open_ctx(repo, identity)
-        result = transfer_mod.receive(ctx, _read(file, "bundle"), worker, receipt.expanduser() if receipt else None)
+        result = service.receive(ctx, _read(file, "bundle"), worker, receipt.expanduser() if receipt else None)
         for message in result.warnings:
             warn(message)
         if json_out:
@@ -116,8 +114,8 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm transfer-ack CP-4F7K-9X2M.receipt.age
         """
-        from cpcm import transfer as transfer_mod
+        from cpcm import service
 
         ctx = open_ctx(repo, identity)
-        result = transfer_mod.transfer_ack(ctx, _read(file, "receipt"), parse_at(at))
+        result = service.transfer_ack(ctx, _read(file, "receipt"), parse_at(at))
         report_written(result, json_out, f"handover of {result.case_id} acknowledged by the receiving agency")

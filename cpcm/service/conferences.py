@@ -10,6 +10,8 @@ own readers, so each case's history is complete on its own. Every mutating funct
 commit with a fixed message (`conference new CC-…`, `conference add-case CC-… CP-…`, …).
 
 The library raises `CpcmError`s and returns values; the CLI (cpcm/cli/conference.py) prints.
+The view model of its documents is `cpcm.render.views.conference_view`; the pure rules are
+`cpcm.workflow.conferences`.
 """
 from __future__ import annotations
 
@@ -20,8 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Iterable, Mapping
 
-from cpcm import clock, service
-from cpcm.crypto import cipher
+from cpcm.service import cases, context
 from cpcm.domain.ids import new_conference_id, normalise_case_id, normalise_conference_id
 from cpcm.domain.records import Record
 from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
@@ -111,10 +112,6 @@ def list_conferences(ctx) -> list[rules.Conference]:
 
 
 # -- writing ------------------------------------------------------------------------------------
-def _recipients_bytes(readers: Iterable[str]) -> bytes:
-    return ("# worker ids who may read this conference (see .cpcm/team.yaml)\n" + "\n".join(readers) + "\n").encode()
-
-
 def _readers(ctx, chair: str | None, case_ids: Iterable[str]) -> list[str]:
     """The chair, the workers of the cases discussed (each case's first reader), then every
     supervisor and manager."""
@@ -127,7 +124,7 @@ def _readers(ctx, chair: str | None, case_ids: Iterable[str]) -> list[str]:
 
 
 def _record(ctx, kind: str, conference_id: str, body: Mapping[str, Any], after: str = "") -> Record:
-    return service.new_record(ctx, kind, conference_id, {k: v for k, v in body.items() if v is not None}, after=after)
+    return context.new_record(ctx, kind, conference_id, {k: v for k, v in body.items() if v is not None}, after=after)
 
 
 def _last_id(conference: rules.Conference) -> str:
@@ -140,14 +137,10 @@ def _write(ctx, conference: rules.Conference, verb: str, record: Record, message
     readers change), in one commit."""
     current = ctx.store.recipients(conference.id, CONFERENCES)
     readers = readers or current
-    with service._transaction(ctx, f"conference-{verb}") as tx:
+    with context.transaction(ctx, f"conference-{verb}") as tx:
         if readers != current:
-            keys = service._recipient_keys(ctx, readers)
-            for path in ctx.store.record_files(conference.id, CONFERENCES):
-                plaintext = cipher.decrypt(path.read_bytes(), ctx.keys)
-                tx.replace_file(ctx.store.rel(path), cipher.encrypt(plaintext, keys))
-            tx.replace_file(f"{CONFERENCES}/{conference.id}/{RECIPIENTS}", _recipients_bytes(readers))
-        tx.write_record(record, service._recipient_keys(ctx, readers), CONFERENCES)
+            context.reencrypt(ctx, tx, conference.id, readers, CONFERENCES)
+        tx.write_record(record, context.keys_for(ctx, readers), CONFERENCES)
         tx.commit(message)
 
 
@@ -193,9 +186,9 @@ def new(ctx, kind: str, when: str, chair: str | None = None, venue: str | None =
     body = {"type": kind, "date": day, "chair": chair, "venue": (venue or "").strip() or None, **checklist}
     record = _record(ctx, "conference", conference_id, body)
     readers = _readers(ctx, chair, [])
-    with service._transaction(ctx, "conference-new") as tx:
-        tx.replace_file(f"{CONFERENCES}/{conference_id}/{RECIPIENTS}", _recipients_bytes(readers))
-        tx.write_record(record, service._recipient_keys(ctx, readers), CONFERENCES)
+    with context.transaction(ctx, "conference-new") as tx:
+        tx.replace_file(f"{CONFERENCES}/{conference_id}/{RECIPIENTS}", context.recipients_bytes(readers, CONFERENCES))
+        tx.write_record(record, context.keys_for(ctx, readers), CONFERENCES)
         tx.commit(f"conference new {conference_id}")
     warnings = rules.timeline_warnings(checklist, date.fromisoformat(day[:10]), ctx.policy, ctx.now.date())
     return ConferenceWritten(conference_id, record.id, "conference", tuple(warnings),
@@ -221,7 +214,7 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str, presentation: s
         errors.append(FieldError("presentation", "is longer than 4000 characters"))
     if errors:
         raise InvalidInput(errors, f"the nomination to {conference_id}")
-    case = service.load_case(ctx, case_id)
+    case = context.load_case(ctx, case_id)
     if presentation:
         _refuse_names(ctx, {"presentation": presentation}, [case_id], f"the nomination of {case_id}")
     warnings = []
@@ -285,7 +278,7 @@ def _name_patterns(ctx, case_ids: Iterable[str]) -> dict[str, list[re.Pattern]]:
     for case_id in case_ids:
         if me.id not in ctx.store.recipients(case_id):
             continue
-        case = service.load_case(ctx, case_id)
+        case = context.load_case(ctx, case_id)
         patterns[case_id] = rules.name_patterns(
             [case.child.get("name"), case.caregiver_name, *(case.child.get(k) for k in ("other_names", "nickname"))])
     return patterns
@@ -305,7 +298,7 @@ def minutes(ctx, conference_id: str, data: Mapping[str, Any]) -> ConferenceWritt
     """Record the minutes (Form 7): discussion notes, and per case the discussion, decisions and
     actions. A later version replaces an earlier one until the conference is closed."""
     conference = _open(ctx, conference_id, "minutes")
-    body = service._validate(ctx, "conference-minutes", data, f"the minutes of {conference_id}")
+    body = context.validate_form(ctx, "conference-minutes", data, f"the minutes of {conference_id}")
     errors, seen = [], set()
     for index, entry in enumerate(body.get("cases") or [], start=1):
         case_id = normalise_case_id(str(entry.get("case", "")))
@@ -372,13 +365,13 @@ def close(ctx, conference_id: str) -> ConferenceWritten:
         if me.id not in ctx.store.recipients(case_id):
             raise Refused(f"you ({me.id}) cannot read {case_id}, so its plan cannot be updated by you",
                           "A supervisor or manager (who reads every case) closes the conference.", rule="conference-close-needs-reader")
-        records = service.load_records(ctx, case_id)
+        records = context.load_records(ctx, case_id)
         case = fold_case(case_id, records)
         entry = by_case.get(case_id) or {}
         actions = entry.get("actions") or []
         plan_body = None
         if actions:
-            latest = service.case_details(ctx, case_id, records)["plan"]
+            latest = cases.case_details(ctx, case_id, records)["plan"]
             if latest is None:
                 raise Refused(f"{case_id} has conference actions but no case plan yet",
                               f"Write the plan first (cpcm plan {case_id}), then close the conference; the actions are added "
@@ -393,7 +386,7 @@ def close(ctx, conference_id: str) -> ConferenceWritten:
                                              f"the plan has no goal '{action['goal']}' ({', '.join(g for g in goal_ids if g)})"))
             plan_body["actions"] = list(plan_body.get("actions") or []) + [_plan_action(ctx, a) for a in actions]
             try:
-                plan_body = service._validate(ctx, service.form_for(ctx, "plan"), plan_body, f"the plan for {case_id}")
+                plan_body = context.validate_form(ctx, context.form_for(ctx, "plan"), plan_body, f"the plan for {case_id}")
             except InvalidInput as exc:
                 errors += [FieldError(f"{case_id}: {e.field}", e.reason) for e in exc.errors]
         planned.append((case, plan_body, entry, nominations[case_id]))
@@ -401,24 +394,24 @@ def close(ctx, conference_id: str) -> ConferenceWritten:
         raise InvalidInput(errors, f"closing {conference_id}")
     warnings = _meeting_warnings(ctx, conference)
     written = []
-    with service._transaction(ctx, "conference-close") as tx:
+    with context.transaction(ctx, "conference-close") as tx:
         for case, plan_body, entry, nomination in planned:
             after = case.history[-1].id if case.history else ""
-            keys = service._recipient_keys(ctx, ctx.store.recipients(case.id))
+            keys = context.keys_for(ctx, ctx.store.recipients(case.id))
             plan_id = None
             if plan_body is not None:
-                plan_record = service.new_record(ctx, "plan", case.id, plan_body, after=after)
+                plan_record = context.new_record(ctx, "plan", case.id, plan_body, after=after)
                 tx.write_record(plan_record, keys)
                 plan_id = after = plan_record.id
             link = {"conference": conference_id, "conference_kind": conference.kind, "date": conference.date,
                     "reason": nomination.get("reason"), "summary": entry.get("summary"), "discussion": entry.get("discussion"),
                     "decisions": entry.get("decisions") or [], "actions": entry.get("actions") or [], "plan": plan_id}
-            link_record = service.new_record(ctx, "conference", case.id, {k: v for k, v in link.items() if v is not None}, after=after)
+            link_record = context.new_record(ctx, "conference", case.id, {k: v for k, v in link.items() if v is not None}, after=after)
             tx.write_record(link_record, keys)
             written.append({"case_id": case.id, "plan_record_id": plan_id, "record_id": link_record.id,
                             "actions": len(entry.get("actions") or [])})
         record = _record(ctx, "conference_close", conference_id, {"cases": written}, after=_last_id(conference))
-        tx.write_record(record, service._recipient_keys(ctx, ctx.store.recipients(conference_id, CONFERENCES)), CONFERENCES)
+        tx.write_record(record, context.keys_for(ctx, ctx.store.recipients(conference_id, CONFERENCES)), CONFERENCES)
         tx.commit(f"conference close {conference_id}")
     limit = ctx.policy.duration(rules.RULE, "report")
     steps = [f"the report with the action points is due within {limit.words()}: cpcm render conference-report {conference_id}"]

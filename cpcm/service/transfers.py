@@ -1,26 +1,11 @@
 """Inter-agency transfer: hand a case to another agency as one encrypted bundle, take one in,
 and close the loop with a receipt (IAG Step 6 transfer; ESARO S6).
 
-A transfer moves full responsibility for a case to another agency. The bundle is a tar archive
-built in memory and age-encrypted in memory to the receiving agency's recipients only; its
-plaintext never touches the disk. It holds:
-
-    manifest.json      what the bundle is: the case, both agencies, the transfer record, the
-                       sender's return recipients (for the receipt), and the SHA-256 and size
-                       of every member below
-    manifest.sha256    the SHA-256 of manifest.json
-    summary.yaml       the transfer (case ID, from, to, reason, date) and the case as it stands
-    records/<RECORD-ID>.<kind>.yaml
-                       every record of the case: its decrypted YAML bytes exactly as stored
-
-Reading is strict: every checksum must match, and the archive must be byte for byte the one
-this module writes for those members, so a flipped byte anywhere (tar padding included) or a
-cut-short file is refused.
-
-The pure functions (check_request, approval_state, summary_of, build_bundle, open_bundle,
-rewrite_case, build_receipt, read_receipt) do no I/O. `transfer`, `transfer_batch`, `receive`
-and `transfer_ack` are thin shells over them, the `cpcm.service` helpers and one store
-transaction each.
+A transfer moves full responsibility for a case to another agency. The bundle's format (built
+and read in memory) is `cpcm.store.bundle`; the checks of a request (reason, checklist, where
+the supervisor's approval stands) are `cpcm.workflow.transfers`. `transfer`, `transfer_batch`,
+`receive` and `transfer_ack` here are thin shells over them, the session API of
+`cpcm.service.context` and one store transaction each.
 """
 from __future__ import annotations
 
@@ -30,7 +15,9 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from cpcm import clock
-from cpcm import service
+from cpcm.service import context
+from cpcm.service.referrals import check_consent
+from cpcm.service.results import Written
 from cpcm.store import directory
 from cpcm.store.bundle import (BUNDLE_SUFFIX, BundleError, build_bundle, build_receipt, open_bundle, read_receipt, rewrite_case,
                                summary_of)
@@ -44,13 +31,13 @@ from cpcm.workflow import transitions
 from cpcm.workflow.fold import fold
 from cpcm.workflow.transfers import approval_state, check_request, earlier_transfers
 
-def read_plain(ctx: service.Context, case_id: str) -> list[tuple[Record, bytes]]:
+def read_plain(ctx: context.Context, case_id: str) -> list[tuple[Record, bytes]]:
     """Every record of a case with its decrypted bytes as stored, read once."""
-    service._check_readable(ctx, case_id)
+    context.check_readable(ctx, case_id)
     return ctx.store.read_records_raw(case_id, ctx.keys)
 
 
-def _unchanged(ctx: service.Context, case_id: str, names: Sequence[str]) -> None:
+def _unchanged(ctx: context.Context, case_id: str, names: Sequence[str]) -> None:
     if [p.name for p in ctx.store.record_files(case_id)] != list(names):
         raise Busy(f"{case_id} changed while the transfer was being prepared (a record was added); nothing was written",
                    "Run the command again.")
@@ -58,7 +45,7 @@ def _unchanged(ctx: service.Context, case_id: str, names: Sequence[str]) -> None
 
 # -- transfer -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Transferred(service.Written):
+class Transferred(Written):
     """A transfer written (kind transfer, with its bundle) or requested (kind transfer_request)."""
 
     manifest_sha256: str | None = None
@@ -83,7 +70,7 @@ class _Planned:
                            self.record.body.get("manifest_sha256"))
 
 
-def bundle_recipients(ctx: service.Context, to: str, given: Iterable[str]) -> tuple[list[str], list[str]]:
+def bundle_recipients(ctx: context.Context, to: str, given: Iterable[str]) -> tuple[list[str], list[str]]:
     """The receiving agency's recipients (given, or the directory entry's) and warnings. Never
     the acting worker's own key: the bundle is for the other agency only."""
     given = [r.strip() for r in given if r and r.strip()]
@@ -118,7 +105,7 @@ def _check_out(path: Path | None) -> None:
         raise UsageError("the bundle file already exists: a bundle is never overwritten; choose a new name")
 
 
-def _plan(ctx: service.Context, case_id: str, to: str, reason: str, reason_code: str, checks: list[str],
+def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code: str, checks: list[str],
           keys: list[str], at: datetime | None) -> _Planned:
     """What a transfer of one case would write: the request, or the transfer and its bundle;
     Refused with the reason when it may not go ahead."""
@@ -127,7 +114,7 @@ def _plan(ctx: service.Context, case_id: str, to: str, reason: str, reason_code:
     names = [record_name(r.id, r.kind) for r in records]
     case = fold(case_id, records)
     transitions.advance(case.stage, "transfer", case_id)
-    consent_ok = service.check_consent(ctx, case_id, "transfer", to, records)
+    consent_ok = check_consent(ctx, case_id, "transfer", to, records)
     state, request = approval_state(case, records, to, bool(ctx.policy.get("transfer", "approval_required", True)))
     after = case.history[-1].id if case.history else ""
     earlier = earlier_transfers(records)
@@ -140,7 +127,7 @@ def _plan(ctx: service.Context, case_id: str, to: str, reason: str, reason_code:
     if state != "approved" and state != "not_required":
         transitions.advance(case.stage, "transfer_request", case_id)
         body = {"to": to, "reason": reason.strip(), "reason_code": reason_code, "checklist": checks, "earlier_transfers": earlier}
-        record = service.new_record(ctx, "transfer_request", case_id, body, at, after=after)
+        record = context.new_record(ctx, "transfer_request", case_id, body, at, after=after)
         planned = _Planned(case_id, record, names, warnings=list(again))
         if state == "rejected":
             planned.warnings.append("the previous transfer request was rejected: a new request is recorded")
@@ -160,7 +147,7 @@ def _plan(ctx: service.Context, case_id: str, to: str, reason: str, reason_code:
     if request:
         body["approval"] = {"request": request["record_id"], "decided_by": request.get("decided_by"),
                             "decided_at": request.get("decided_at")}
-    record = service.new_record(ctx, "transfer", case_id, body, at, after=after)
+    record = context.new_record(ctx, "transfer", case_id, body, at, after=after)
     agency = {"code": ctx.config.agency_code, "name": ctx.config.agency_name}
     me = ctx.need_worker()
     readers = ctx.store.recipients(case_id)
@@ -177,15 +164,15 @@ def _plan(ctx: service.Context, case_id: str, to: str, reason: str, reason_code:
     return planned
 
 
-def _write(ctx: service.Context, planned: Sequence[_Planned], bundles: Mapping[str, Path], message: str) -> None:
+def _write(ctx: context.Context, planned: Sequence[_Planned], bundles: Mapping[str, Path], message: str) -> None:
     """Every planned record and bundle in one commit; a bundle file is removed again if the
     commit does not happen."""
     made: list[Path] = []
-    with service._transaction(ctx, "transfer") as tx:
+    with context.transaction(ctx, "transfer") as tx:
         try:
             for item in planned:
                 _unchanged(ctx, item.case_id, item.names)
-                tx.write_record(item.record, service._recipient_keys(ctx, ctx.store.recipients(item.case_id)))
+                tx.write_record(item.record, context.keys_for(ctx, ctx.store.recipients(item.case_id)))
             for item in planned:
                 if item.bundle is not None:
                     path = bundles[item.case_id]
@@ -206,7 +193,7 @@ def _check_at(at: datetime | None, now: datetime) -> None:
         raise InvalidInput([FieldError("at", "is in the future")], "transfer")
 
 
-def transfer(ctx: service.Context, case_id: str, to: str, reason: str, reason_code: str = "other",
+def transfer(ctx: context.Context, case_id: str, to: str, reason: str, reason_code: str = "other",
              checks: Iterable[str] = (), recipients: Iterable[str] = (), out: Path | None = None,
              at: datetime | None = None) -> Transferred:
     """Transfer a case to another agency. Needs a reason the policy accepts, consent for
@@ -239,7 +226,7 @@ class BatchResult:
                 "not_transferred": list(self.not_transferred), "warnings": list(self.warnings)}
 
 
-def transfer_batch(ctx: service.Context, to: str, reason: str, reason_code: str, checks: Iterable[str],
+def transfer_batch(ctx: context.Context, to: str, reason: str, reason_code: str, checks: Iterable[str],
                    recipients: Iterable[str], out_dir: Path, at: datetime | None = None) -> BatchResult:
     """Transfer every open case you can read to one agency (an agency leaving an area): each
     case's consent and approval are checked; those allowed get a bundle each in `out_dir`, those
@@ -253,7 +240,7 @@ def transfer_batch(ctx: service.Context, to: str, reason: str, reason_code: str,
                          "Give --recipient age1… (repeat for each), or add the key to its entry in the service directory.")
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError("--out-dir is not a folder")
-    cases = service.load_cases(ctx)
+    cases = context.load_cases(ctx)
     planned, refused = [], []
     for case_id in sorted(c.id for c in cases.values() if c.status == "open"):
         path = out_dir / f"{case_id}{BUNDLE_SUFFIX}"
@@ -297,7 +284,7 @@ class Received:
                 "warnings": list(self.warnings), "next_steps": list(self.next_steps)}
 
 
-def _decrypt(ctx: service.Context, data: bytes, what: str) -> bytes:
+def _decrypt(ctx: context.Context, data: bytes, what: str) -> bytes:
     try:
         return cipher.decrypt(data, ctx.keys)
     except cipher.NotARecipient:
@@ -308,7 +295,7 @@ def _decrypt(ctx: service.Context, data: bytes, what: str) -> bytes:
                       f"Ask for a new copy of the {what}.") from None
 
 
-def _already_received(ctx: service.Context, digest: str) -> str | None:
+def _already_received(ctx: context.Context, digest: str) -> str | None:
     """The case here that a bundle with this manifest was already received into, if you can read it."""
     me = ctx.need_worker()
     for path in sorted((ctx.root / CASES).glob("*/*.transfer_in.yaml.age")):
@@ -323,7 +310,7 @@ def _already_received(ctx: service.Context, digest: str) -> str | None:
     return None
 
 
-def receive(ctx: service.Context, data: bytes, worker: str | None = None, receipt: Path | None = None) -> Received:
+def receive(ctx: context.Context, data: bytes, worker: str | None = None, receipt: Path | None = None) -> Received:
     """Take in a case another agency transferred: decrypt, verify every checksum, import it under
     its case ID (or a new one, keeping the old as `alias`), re-encrypt every record to this
     team's readers, assign it, and record `transfer_in`; all in one commit. Optionally write a
@@ -364,14 +351,14 @@ def receive(ctx: service.Context, data: bytes, worker: str | None = None, receip
     alias = old_id if case_id != old_id else None
     imported = fold(old_id, [r for r, _ in bundle.records])
     transitions.advance(imported.stage, "transfer_in", old_id)
-    warnings = service._caseload_warnings(ctx, assignee)
-    found = probable_duplicates(replace(imported, id=case_id), service.load_cases(ctx).values())
+    warnings = context.caseload_warnings(ctx, assignee)
+    found = probable_duplicates(replace(imported, id=case_id), context.load_cases(ctx).values())
     warnings += [f"possible duplicate: {other} ({why})" for other, why in found]
     times = earlier_transfers(r for r, _ in bundle.records) + 1
     if times > 1:
         warnings.append(f"this child has now been transferred {times} times; each transfer raises the risk of dropping out of care")
     readers = ctx.team.case_readers([assignee])
-    keys = service._recipient_keys(ctx, readers)
+    keys = context.keys_for(ctx, readers)
     files, reserialised = [], []
     for record, plaintext in bundle.records:
         if alias:
@@ -392,8 +379,8 @@ def receive(ctx: service.Context, data: bytes, worker: str | None = None, receip
         if reserialised:
             body["reserialised"] = reserialised
     last = max(r.id for r, _ in bundle.records)
-    record = service.new_record(ctx, "transfer_in", case_id, body, after=last)
-    assignment = service.new_record(ctx, "assignment", case_id, {"worker": assignee, "previous": imported.worker}, after=record.id)
+    record = context.new_record(ctx, "transfer_in", case_id, body, after=last)
+    assignment = context.new_record(ctx, "assignment", case_id, {"worker": assignee, "previous": imported.worker}, after=record.id)
     receipt_bytes = None
     if receipt is not None:
         receipt_bytes = cipher.encrypt(build_receipt({
@@ -402,12 +389,12 @@ def receive(ctx: service.Context, data: bytes, worker: str | None = None, receip
             "receiving_agency": {"code": ctx.config.agency_code, "name": ctx.config.agency_name},
             "transfer_in_record": record.id,
         }), returns)
-    with service._transaction(ctx, "receive") as tx:
+    with context.transaction(ctx, "receive") as tx:
         made = None
         try:
             if ctx.store.exists(case_id) or (ctx.root / CASES / case_id).exists():
                 raise Busy(f"{case_id} appeared while the bundle was being received; nothing was written", "Run the command again.")
-            tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", service._recipients_bytes(readers))
+            tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", context.recipients_bytes(readers))
             for rel, ciphertext in files:
                 tx.replace_file(rel, ciphertext)
             tx.write_record(record, keys)
@@ -433,7 +420,7 @@ def receive(ctx: service.Context, data: bytes, worker: str | None = None, receip
 
 
 # -- the receipt, back at the sending agency -------------------------------------------------------
-def transfer_ack(ctx: service.Context, data: bytes, at: datetime | None = None) -> service.Written:
+def transfer_ack(ctx: context.Context, data: bytes, at: datetime | None = None) -> Written:
     """Import the receiving agency's receipt: a `transfer_ack` record on the transferred case,
     once its manifest checksum matches the bundle that was sent."""
     ctx.need_worker()
@@ -442,7 +429,7 @@ def transfer_ack(ctx: service.Context, data: bytes, at: datetime | None = None) 
     except BundleError as exc:
         raise Corrupt(f"the receipt was refused: {exc}; nothing was written", None, "Ask the receiving agency for a new copy.") from None
     case_id = receipt["case_id"]
-    records = service.load_records(ctx, case_id)
+    records = context.load_records(ctx, case_id)
     sent = next((r for r in records if r.kind == "transfer" and r.id == receipt["transfer_record"]), None)
     if sent is None:
         raise Refused(f"{case_id} has no transfer {receipt['transfer_record']}: the receipt is for another transfer",
@@ -458,5 +445,5 @@ def transfer_ack(ctx: service.Context, data: bytes, at: datetime | None = None) 
             "received_by": receipt.get("received_by")}
     if receipt.get("received_as") and receipt["received_as"] != case_id:
         body["received_as"] = receipt["received_as"]
-    record = service._append(ctx, fold(case_id, records), "transfer-ack", "transfer_ack", body, at)
-    return service.Written(case_id, record.id, "transfer_ack")
+    record = context.append(ctx, fold(case_id, records), "transfer-ack", "transfer_ack", body, at)
+    return Written(case_id, record.id, "transfer_ack")

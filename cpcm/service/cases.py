@@ -1,0 +1,175 @@
+"""Cases: cpcm register, assign, show, list, log and note."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Mapping
+
+from cpcm.domain.case import Case
+from cpcm.domain.forms import validate
+from cpcm.domain.ids import new_case_id
+from cpcm.domain.records import Record, changed_fields
+from cpcm.errors import FieldError, InvalidInput, NotFound, Refused
+from cpcm.store import forms
+from cpcm.store.layout import CASES, RECIPIENTS
+from cpcm.workflow import transitions
+from cpcm.workflow.duplicates import probable_duplicates
+from cpcm.workflow.fold import fold
+from cpcm.service.context import (Context, transaction, new_record, append, reencrypt, readers_for, keys_for, recipients_bytes,
+                                  load_records, load_case, load_cases, form_for, caseload_warnings)
+from cpcm.service.results import Written
+
+
+@dataclass(frozen=True)
+class Registered:
+    case_id: str
+    record_id: str
+    duplicates: tuple[tuple[str, str], ...]
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {"case_id": self.case_id, "record_id": self.record_id,
+                "possible_duplicates": [{"case_id": c, "reason": r} for c, r in self.duplicates],
+                "warnings": list(self.warnings)}
+
+
+def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
+    form = forms.load("registration", ctx.root)
+    body, errors = validate(form, data, ctx.now.date(), [w.id for w in ctx.team.active])
+    if errors:
+        raise InvalidInput(errors, "registration")
+    body.setdefault("worker", ctx.need_worker().id)
+    return body
+
+
+def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) -> Registered:
+    """Validate and record a registration; a new case with its own random ID."""
+    ctx.need_worker()
+    body = validate_registration(ctx, data)
+    if at is not None and at > ctx.now:
+        raise InvalidInput([FieldError("at", "is in the future")], "registration")
+    existing = set(ctx.store.case_ids())
+    case_id = new_case_id()
+    while case_id in existing:
+        case_id = new_case_id()
+    record = new_record(ctx, "registration", case_id, body, at)
+    case = fold(case_id, [record])
+    cases = load_cases(ctx)
+    duplicates = tuple(probable_duplicates(case, cases.values()))
+    warnings = caseload_warnings(ctx, case.worker, cases)
+    readers = readers_for(ctx, case)
+    with transaction(ctx, "register") as tx:
+        tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", recipients_bytes(readers))
+        tx.write_record(record, keys_for(ctx, readers))
+        tx.commit(f"register {case_id} {record.id}")
+    return Registered(case_id, record.id, duplicates, tuple(warnings))
+
+
+def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = None) -> tuple[Record, list[str]]:
+    """Assign a case to a worker; the case is re-encrypted to its new readers."""
+    case = load_case(ctx, case_id)
+    if ctx.team.get(worker_id) is None:
+        raise NotFound(f"no active worker '{worker_id}' in the team", "See cpcm team list.")
+    if case.worker == worker_id:
+        raise Refused(f"{case_id} is already assigned to '{worker_id}'", rule="already-assigned")
+    transitions.advance(case.stage, "assignment", case_id)
+    warnings = caseload_warnings(ctx, worker_id)
+    record = new_record(ctx, "assignment", case_id, {"worker": worker_id, "previous": case.worker}, at,
+                        after=case.history[-1].id if case.history else "")
+    readers = readers_for(ctx, case, assigned=worker_id)
+    with transaction(ctx, "assign") as tx:
+        reencrypt(ctx, tx, case_id, readers)
+        tx.write_record(record, keys_for(ctx, readers))
+        tx.commit(f"assign {case_id} {record.id}")
+    return record, warnings
+
+
+def list_cases(ctx: Context, status: str | None = None, risk: str | None = None, worker: str | None = None,
+               stage: str | None = None) -> list[Case]:
+    selected = []
+    for case in load_cases(ctx).values():
+        if status and case.status != status:
+            continue
+        if risk and case.risk != risk:
+            continue
+        if worker and case.worker != worker:
+            continue
+        if stage and case.stage != stage:
+            continue
+        selected.append(case)
+    return sorted(selected, key=lambda c: (c.registered_at or "", c.id))
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    record_id: str
+    kind: str
+    at: str
+    recorded_at: str
+    by: str
+    commit: str | None
+    committed_at: str | None
+    message: str | None
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+def log(ctx: Context, case_id: str) -> list[LogEntry]:
+    records = load_records(ctx, case_id)
+    added = {}
+    for commit in ctx.store.git.log([f"{CASES}/{case_id}"], added_only=True):
+        for path in commit.files:
+            added.setdefault(Path(path).name.split(".")[0], commit)
+    entries = []
+    for record in sorted(records, key=lambda r: r.id):
+        commit = added.get(record.id)
+        entries.append(LogEntry(record.id, record.kind, record.at, record.recorded_at, record.by,
+                                commit.sha if commit else None, commit.date if commit else None,
+                                commit.message if commit else None))
+    return entries
+
+
+def _readiness(ctx: Context, record: Record) -> dict | None:
+    from cpcm.workflow import readiness
+
+    rules = forms.scoring(form_for(ctx, "comprehensive"), ctx.root)
+    if not rules:
+        return None
+    try:
+        return readiness.score(rules, record.body).to_json()
+    except ValueError:
+        return None
+
+
+def case_details(ctx: Context, case_id: str, records: list[Record] | None = None) -> dict:
+    """What `cpcm show` needs beyond the fold: the latest plan's content, each assessment and
+    what a reassessment changed since the previous one of its type (and its needs)."""
+    records = load_records(ctx, case_id) if records is None else records
+    assessments, latest_plan = [], None
+    previous: dict[str, Record] = {}
+    for record in sorted(records, key=lambda r: r.id):
+        if record.kind == "assessment":
+            kind = record.body.get("type", "initial")
+            entry = {"record_id": record.id, "type": kind, "at": record.at, "by": record.by, "risk": record.body.get("risk")}
+            if kind in previous:
+                entry["changed"] = changed_fields(previous[kind].body, record.body)
+            if record.body.get("readiness"):  # the Kenya reintegration benchmarks, scored
+                entry["readiness"] = _readiness(ctx, record)
+            previous[kind] = record
+            assessments.append(entry)
+        elif record.kind == "plan":
+            latest_plan = record
+    needs = next((list(r.body.get("needs") or []) for r in sorted(records, key=lambda r: r.id, reverse=True)
+                  if r.kind == "assessment" and r.body.get("type") == "comprehensive"), [])
+    return {"assessments": assessments, "plan": dict(latest_plan.body) if latest_plan else None, "needs": needs}
+
+
+def note(ctx: Context, case_id: str, text: str, at: datetime | None = None) -> Written:
+    """A case note (allowed on closed and transferred cases too)."""
+    if not (text or "").strip():
+        raise InvalidInput([FieldError("text", "is empty")], f"note on {case_id}")
+    case = load_case(ctx, case_id)
+    record = append(ctx, case, "note", "note", {"text": text.strip()}, at)
+    return Written(case_id, record.id, "note")
