@@ -6,8 +6,8 @@ it never prints or exits (the CLI does).
 
 - `context`: the session (`Context`, `open_repo`) and the public helpers every module shares;
 - one module per command group: `team`, `cases`, `planning`, `referrals`, `followups`,
-  `closure`, `conferences`, `transfers`, `worklist` (due, check, policy), `integrity`
-  (verify), `reports`;
+  `closure`, `conferences`, `transfers`, `documents` (render), `worklist` (due, check,
+  policy), `integrity` (verify), `reports` (report, export);
 - `results`: what a writing function returns.
 
 Conference commands are reached through their module: `service.conferences.new(ctx, ...)`.
@@ -15,10 +15,12 @@ Conference commands are reached through their module: `service.conferences.new(c
 from __future__ import annotations
 
 from cpcm.service import conferences
-from cpcm.service.cases import LogEntry, Registered, assign, case_details, list_cases, log, note, register, validate_registration
+from cpcm.service.cases import (LogEntry, Registered, assign, case_summary, list_cases, log, note, register, show,
+                                validate_registration)
 from cpcm.service.closure import close, continue_case, reopen, unfinished
 from cpcm.service.conferences import parse_conference_id
-from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, caseload_warnings, check_readable, commit_email, form_for,
+from cpcm.service.documents import Document, render
+from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, case_content, caseload_warnings, check_readable, commit_email, form_for,
                                   keys_for, load_case, load_cases, load_records, new_record, open_repo, parse_case_id, readers_for,
                                   recipients_bytes, reencrypt, transaction, validate_form)
 from cpcm.service.followups import followup, review, review_batch
@@ -26,7 +28,7 @@ from cpcm.service.integrity import verify
 from cpcm.service.planning import assess, decide, plan
 from cpcm.service.referrals import (check_consent, consent, consent_override, refer, referral_update, service_add, service_gaps,
                                     service_get, service_import)
-from cpcm.service.reports import cases_for_export, record_sharing
+from cpcm.service.reports import Exported, Report, cases_for_export, export, record_sharing, report
 from cpcm.service.results import Written
 from cpcm.service.team import init, key_new, key_show, team_add, team_list, team_remove, team_sync
 from cpcm.service.transfers import BatchResult, Received, Transferred, bundle_recipients, receive, transfer, transfer_ack, transfer_batch
@@ -35,14 +37,14 @@ from cpcm.service.worklist import check, due, policy_rows
 __all__ = [
     # the session
     "Context", "open_repo", "transaction", "new_record", "append", "reencrypt", "readers_for", "keys_for", "recipients_bytes",
-    "check_readable", "load_records", "load_case", "load_cases", "parse_case_id", "form_for", "validate_form",
+    "check_readable", "load_records", "load_case", "load_cases", "case_content", "parse_case_id", "form_for", "validate_form",
     "caseload_warnings", "commit_email", "ASSESSMENT_FORMS",
     # results
     "Written", "Registered", "LogEntry", "Transferred", "Received", "BatchResult",
     # keys, repository, team
     "key_new", "key_show", "init", "team_add", "team_remove", "team_sync", "team_list",
     # cases
-    "validate_registration", "register", "assign", "case_details", "list_cases", "log", "note",
+    "validate_registration", "register", "assign", "show", "case_summary", "list_cases", "log", "note",
     # assessing and planning
     "assess", "plan", "decide",
     # consent, the directory, referrals
@@ -52,6 +54,8 @@ __all__ = [
     "followup", "review", "review_batch", "unfinished", "close", "reopen", "continue_case",
     # conferences, transfers
     "conferences", "parse_conference_id", "transfer", "transfer_batch", "receive", "transfer_ack", "bundle_recipients",
+    # documents
+    "render", "Document",
     # due, rules, verify, exports
-    "due", "check", "policy_rows", "verify", "cases_for_export", "record_sharing",
+    "due", "check", "policy_rows", "verify", "report", "export", "Report", "Exported", "cases_for_export", "record_sharing",
 ]

@@ -9,16 +9,18 @@ from typing import Any, Mapping
 from cpcm.domain.case import Case
 from cpcm.domain.forms import validate
 from cpcm.domain.ids import new_case_id
-from cpcm.domain.records import Record, changed_fields
+from cpcm.domain.records import Record
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused
 from cpcm.store import forms
 from cpcm.store.layout import CASES, RECIPIENTS
 from cpcm.workflow import transitions
 from cpcm.workflow.duplicates import probable_duplicates
 from cpcm.workflow.fold import fold
-from cpcm.service.context import (Context, transaction, new_record, append, reencrypt, readers_for, keys_for, recipients_bytes,
-                                  load_records, load_case, load_cases, form_for, caseload_warnings)
+from cpcm.service.context import (case_content, Context, transaction, new_record, append, reencrypt, readers_for, keys_for,
+                                  recipients_bytes, load_records, load_case, load_cases, caseload_warnings)
 from cpcm.service.results import Written
+from cpcm.service.worklist import due
+from cpcm.workflow import deadlines as deadlines_mod
 
 
 @dataclass(frozen=True)
@@ -131,39 +133,36 @@ def log(ctx: Context, case_id: str) -> list[LogEntry]:
     return entries
 
 
-def _readiness(ctx: Context, record: Record) -> dict | None:
-    from cpcm.workflow import readiness
+def case_summary(case: Case, today, names: bool) -> dict:
+    """The stable JSON shape of a case in lists; the name only when asked for."""
+    data = {
+        "case_id": case.id, "status": case.status, "stage": case.stage, "risk": case.risk, "worker": case.worker,
+        "registered_at": case.registered_at, "sex": case.child.get("sex"), "age": case.age_on(today),
+        "records": len(case.history), "last_at": case.last_at,
+    }
+    if names:
+        data["name"] = case.name
+    return data
 
-    rules = forms.scoring(form_for(ctx, "comprehensive"), ctx.root)
-    if not rules:
-        return None
-    try:
-        return readiness.score(rules, record.body).to_json()
-    except ValueError:
-        return None
 
-
-def case_details(ctx: Context, case_id: str, records: list[Record] | None = None) -> dict:
-    """What `cpcm show` needs beyond the fold: the latest plan's content, each assessment and
-    what a reassessment changed since the previous one of its type (and its needs)."""
-    records = load_records(ctx, case_id) if records is None else records
-    assessments, latest_plan = [], None
-    previous: dict[str, Record] = {}
-    for record in sorted(records, key=lambda r: r.id):
-        if record.kind == "assessment":
-            kind = record.body.get("type", "initial")
-            entry = {"record_id": record.id, "type": kind, "at": record.at, "by": record.by, "risk": record.body.get("risk")}
-            if kind in previous:
-                entry["changed"] = changed_fields(previous[kind].body, record.body)
-            if record.body.get("readiness"):  # the Kenya reintegration benchmarks, scored
-                entry["readiness"] = _readiness(ctx, record)
-            previous[kind] = record
-            assessments.append(entry)
-        elif record.kind == "plan":
-            latest_plan = record
-    needs = next((list(r.body.get("needs") or []) for r in sorted(records, key=lambda r: r.id, reverse=True)
-                  if r.kind == "assessment" and r.body.get("type") == "comprehensive"), [])
-    return {"assessments": assessments, "plan": dict(latest_plan.body) if latest_plan else None, "needs": needs}
+def show(ctx: Context, case_id: str) -> dict:
+    """The case as it stands (what `cpcm show --json` prints): the fold with the child, its
+    history, what is due, each assessment, the referrals and the plan with its content."""
+    records = load_records(ctx, case_id)
+    folded = fold(case_id, records)
+    data = case_summary(folded, ctx.now.date(), names=True)
+    data.update({
+        "child": dict(folded.child), "location": folded.location, "caregiver_name": folded.caregiver_name,
+        "concerns": list(folded.concerns),
+        "history": [{"record_id": e.id, "kind": e.kind, "at": e.at, "by": e.by} for e in folded.history],
+    })
+    soon = deadlines_mod.soon_window(ctx.policy, ctx.now)
+    data["due"] = [i.to_json(ctx.now, soon) for i in due(ctx, case=folded)]
+    details = case_content(ctx, case_id, records)
+    data["assessments"] = details["assessments"]
+    data["referrals"] = [dict(r) for r in folded.referrals]
+    data["plan"] = dict(folded.plan, content=details["plan"]) if folded.plan else None
+    return data
 
 
 def note(ctx: Context, case_id: str, text: str, at: datetime | None = None) -> Written:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Iterable, Mapping
 
-from cpcm.service import cases, context
+from cpcm.service import context
 from cpcm.domain.ids import new_conference_id, normalise_case_id, normalise_conference_id
 from cpcm.domain.records import Record
 from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
@@ -371,7 +371,7 @@ def close(ctx, conference_id: str) -> ConferenceWritten:
         actions = entry.get("actions") or []
         plan_body = None
         if actions:
-            latest = cases.case_details(ctx, case_id, records)["plan"]
+            latest = context.case_content(ctx, case_id, records)["plan"]
             if latest is None:
                 raise Refused(f"{case_id} has conference actions but no case plan yet",
                               f"Write the plan first (cpcm plan {case_id}), then close the conference; the actions are added "

@@ -26,7 +26,7 @@ from cpcm.crypto import identity as identity_mod
 from cpcm.domain.case import Case
 from cpcm.domain.forms import validate
 from cpcm.domain.ids import RecordIds, normalise_case_id
-from cpcm.domain.records import HEADER, Record
+from cpcm.domain.records import HEADER, Record, changed_fields
 from cpcm.domain.team import Team, Worker
 from cpcm.errors import CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.store import forms
@@ -253,3 +253,39 @@ def caseload_warnings(ctx: Context, worker_id: str, cases: dict[str, Case] | Non
         raise Refused(f"caseload: {worker_id} {message}", "Assign the case to another worker, or close or transfer cases first.",
                       rule="caseload-over-cap")
     return [f"caseload: {worker_id} {message}"] if verdict == "warn" else []
+
+
+def _readiness(ctx: Context, record: Record) -> dict | None:
+    from cpcm.workflow import readiness
+
+    rules = forms.scoring(form_for(ctx, "comprehensive"), ctx.root)
+    if not rules:
+        return None
+    try:
+        return readiness.score(rules, record.body).to_json()
+    except ValueError:
+        return None
+
+
+def case_content(ctx: Context, case_id: str, records: list[Record] | None = None) -> dict:
+    """What a case holds beyond the fold: the latest plan's content, each assessment and what a
+    reassessment changed since the previous one of its type, and the needs of the latest
+    comprehensive assessment."""
+    records = load_records(ctx, case_id) if records is None else records
+    assessments, latest_plan = [], None
+    previous: dict[str, Record] = {}
+    for record in sorted(records, key=lambda r: r.id):
+        if record.kind == "assessment":
+            kind = record.body.get("type", "initial")
+            entry = {"record_id": record.id, "type": kind, "at": record.at, "by": record.by, "risk": record.body.get("risk")}
+            if kind in previous:
+                entry["changed"] = changed_fields(previous[kind].body, record.body)
+            if record.body.get("readiness"):  # the Kenya reintegration benchmarks, scored
+                entry["readiness"] = _readiness(ctx, record)
+            previous[kind] = record
+            assessments.append(entry)
+        elif record.kind == "plan":
+            latest_plan = record
+    needs = next((list(r.body.get("needs") or []) for r in sorted(records, key=lambda r: r.id, reverse=True)
+                  if r.kind == "assessment" and r.body.get("type") == "comprehensive"), [])
+    return {"assessments": assessments, "plan": dict(latest_plan.body) if latest_plan else None, "needs": needs}

@@ -11,8 +11,7 @@ from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.store import directory, forms
 from cpcm.store.layout import SERVICES
 from cpcm.workflow.fold import fold
-from cpcm.service.cases import case_details
-from cpcm.service.context import Context, transaction, append, load_records, load_case, load_cases, form_for, validate_form
+from cpcm.service.context import case_content, Context, transaction, append, load_records, load_case, load_cases, form_for, validate_form
 from cpcm.service.results import Written
 
 
@@ -122,7 +121,7 @@ def service_gaps(ctx: Context) -> list[dict]:
     for case in load_cases(ctx).values():
         if case.status != "open":
             continue
-        details = case_details(ctx, case.id)
+        details = case_content(ctx, case.id)
         needs = details["needs"] + [a.get("what", "") for a in (details["plan"] or {}).get("actions", []) if a.get("mode") == "referral"]
         for need in needs:
             if not any(directory.matches(need, s) for s in services):
@@ -149,7 +148,7 @@ def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool =
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
     if action is not None:
-        actions = (case_details(ctx, case_id, records)["plan"] or {}).get("actions", [])
+        actions = (case_content(ctx, case_id, records)["plan"] or {}).get("actions", [])
         if not 1 <= action <= len(actions):
             raise InvalidInput([FieldError("action", f"the plan in force has {len(actions)} action(s)")], f"referral of {case_id}")
     consent_ok = check_consent(ctx, case_id, "referral", service_id, records)
