@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
         from cpcm import service
 
         ctx = open_ctx(repo, identity)
-        cases = service.list_cases(ctx, status=status, risk=risk, worker=worker, stage=stage)
+        cases = service.list_(ctx, status=status, risk=risk, worker=worker, stage=stage)
         today = ctx.now.date()
         rows = [service.case_summary(c, today, names) for c in cases]
         if json_out:

@@ -122,7 +122,7 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
-        report_written(service.continue_case(ctx, case_id, justification, parse_at(at)), json_out, f"{case_id} stays open")
+        report_written(service.continue_(ctx, case_id, justification, parse_at(at)), json_out, f"{case_id} stays open")
 
     @app.command("note")
     def note(case: str = typer.Argument(..., help="Case ID."), text: Optional[str] = typer.Option(None, "--text", help="The note ('-' reads standard input)."),

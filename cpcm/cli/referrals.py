@@ -202,5 +202,5 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
-        result = service.referral_update(ctx, case_id, ref, status, start, expected_duration, feedback, parse_at(at))
+        result = service.referral(ctx, case_id, ref, status, start, expected_duration, feedback, parse_at(at))
         report_written(result, json_out, f"referral {ref.upper()} of {case_id} is now {status}")

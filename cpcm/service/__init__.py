@@ -10,14 +10,19 @@ it never prints or exits (the CLI does).
   policy), `integrity` (verify), `reports` (report, export);
 - `results`: what a writing function returns.
 
-Conference commands are reached through their module: `service.conferences.new(ctx, ...)`.
+One name per verb from the command line to here: `cpcm approve` is `service.approve`, `cpcm show`
+`service.show`, `cpcm referral` `service.referral`. Where the verb is a Python keyword or builtin
+it takes PEP 8's trailing underscore: `cpcm list` is `service.list_`, `cpcm continue`
+`service.continue_`. A group's sub-commands are `group_verb` (`team_add`, `service_import`,
+`key_new`), except a case conference's, reached through their module:
+`service.conferences.new(ctx, ...)` for `cpcm conference new`.
 """
 from __future__ import annotations
 
 from cpcm.service import conferences
-from cpcm.service.cases import (LogEntry, Registered, assign, case_summary, list_cases, log, note, register, show,
+from cpcm.service.cases import (LogEntry, Registered, assign, case_summary, list_, log, note, register, show,
                                 validate_registration)
-from cpcm.service.closure import close, continue_case, reopen, unfinished
+from cpcm.service.closure import close, continue_, reopen, unfinished
 from cpcm.service.conferences import parse_conference_id
 from cpcm.service.documents import Document, render
 from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, case_content, caseload_warnings, check_readable, commit_email, form_for,
@@ -25,10 +30,10 @@ from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, case_conten
                                   recipients_bytes, reencrypt, transaction, validate_form)
 from cpcm.service.followups import followup, review, review_batch
 from cpcm.service.integrity import verify
-from cpcm.service.planning import assess, decide, plan
-from cpcm.service.referrals import (check_consent, consent, consent_override, refer, referral_update, service_add, service_gaps,
+from cpcm.service.planning import approve, assess, plan, reject
+from cpcm.service.referrals import (check_consent, consent, consent_override, refer, referral, service_add, service_gaps,
                                     service_get, service_import)
-from cpcm.service.reports import Exported, Report, cases_for_export, export, record_sharing, report
+from cpcm.service.reports import Exported, Report, export, report
 from cpcm.service.results import Written
 from cpcm.service.team import init, key_new, key_show, team_add, team_list, team_remove, team_sync
 from cpcm.service.transfers import BatchResult, Received, Transferred, bundle_recipients, receive, transfer, transfer_ack, transfer_batch
@@ -44,18 +49,18 @@ __all__ = [
     # keys, repository, team
     "key_new", "key_show", "init", "team_add", "team_remove", "team_sync", "team_list",
     # cases
-    "validate_registration", "register", "assign", "show", "case_summary", "list_cases", "log", "note",
+    "validate_registration", "register", "assign", "show", "case_summary", "list_", "log", "note",
     # assessing and planning
-    "assess", "plan", "decide",
+    "assess", "plan", "approve", "reject",
     # consent, the directory, referrals
     "consent", "consent_override", "check_consent", "service_add", "service_import", "service_get", "service_gaps", "refer",
-    "referral_update",
+    "referral",
     # following up, closing
-    "followup", "review", "review_batch", "unfinished", "close", "reopen", "continue_case",
+    "followup", "review", "review_batch", "unfinished", "close", "reopen", "continue_",
     # conferences, transfers
     "conferences", "parse_conference_id", "transfer", "transfer_batch", "receive", "transfer_ack", "bundle_recipients",
     # documents
     "render", "Document",
     # due, rules, verify, exports
-    "due", "check", "policy_rows", "verify", "report", "export", "Report", "Exported", "cases_for_export", "record_sharing",
+    "due", "check", "policy_rows", "verify", "report", "export", "Report", "Exported",
 ]

@@ -87,7 +87,7 @@ def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = Non
     return record, warnings
 
 
-def list_cases(ctx: Context, status: str | None = None, risk: str | None = None, worker: str | None = None,
+def list_(ctx: Context, status: str | None = None, risk: str | None = None, worker: str | None = None,
                stage: str | None = None) -> list[Case]:
     selected = []
     for case in load_cases(ctx).values():

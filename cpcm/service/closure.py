@@ -79,7 +79,7 @@ def reopen(ctx: Context, case_id: str, reason: str, at: datetime | None = None) 
     return Written(case_id, record.id, "reopen", next_steps=(f"the clocks restart: initial assessment within {limit.words()}",))
 
 
-def continue_case(ctx: Context, case_id: str, justification: str, at: datetime | None = None) -> Written:
+def continue_(ctx: Context, case_id: str, justification: str, at: datetime | None = None) -> Written:
     """Keep a case open as the child reaches 18, with the recorded justification."""
     if not (justification or "").strip():
         raise InvalidInput([FieldError("justification", "is required: why the young person still needs the service")],

@@ -65,9 +65,18 @@ def plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | Non
     return Written(case_id, record.id, "plan", next_steps=tuple(steps))
 
 
-def decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str | None = None,
-           at: datetime | None = None) -> Written:
-    """A supervisor's approval or rejection of a plan, a closure or a transfer."""
+def approve(ctx: Context, case_id: str, subject: str, note: str | None = None, at: datetime | None = None) -> Written:
+    """A supervisor's approval of a plan, a closure or a transfer (not of one's own, unless the
+    policy allows it)."""
+    return _decide(ctx, case_id, subject, True, note, at)
+
+
+def reject(ctx: Context, case_id: str, subject: str, note: str | None = None, at: datetime | None = None) -> Written:
+    """A supervisor's rejection of a plan, a closure or a transfer, with a note saying why."""
+    return _decide(ctx, case_id, subject, False, note, at)
+
+
+def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str | None, at: datetime | None) -> Written:
     actor = ctx.need_worker()
     verb = "approve" if approve else "reject"
     if subject not in ("plan", "closure", "transfer"):

@@ -171,8 +171,8 @@ def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool =
                                f"cpcm referral {case_id} {ref} --status acknowledged|accepted|declined ...",))
 
 
-def referral_update(ctx: Context, case_id: str, ref: str, status: str, start: str | None = None,
-                    expected_duration: str | None = None, feedback: str | None = None, at: datetime | None = None) -> Written:
+def referral(ctx: Context, case_id: str, ref: str, status: str, start: str | None = None,
+             expected_duration: str | None = None, feedback: str | None = None, at: datetime | None = None) -> Written:
     """Move a referral along its lifecycle (acknowledged, accepted, declined, delivered,
     not_delivered, closed), with the provider's feedback."""
     from cpcm.workflow import referrals as referral_rules

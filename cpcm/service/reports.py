@@ -66,7 +66,7 @@ def export(ctx: Context, fmt: str, fields: list[str], write: Callable[[bytes], t
     from cpcm.reports import export as export_mod
 
     identifying = [f for f in fields if f in export_mod.IDENTIFYING]
-    cases, uses, left_out = cases_for_export(ctx, agency, bool(identifying), status)
+    cases, uses, left_out = _cases_for_export(ctx, agency, bool(identifying), status)
     cases.sort(key=lambda c: (c.registered_at or "", c.id))
     rows = [export_mod.row(c, fields, ctx.now) for c in cases]
     if primero:
@@ -77,7 +77,7 @@ def export(ctx: Context, fmt: str, fields: list[str], write: Callable[[bytes], t
     path, encrypted, readers = write(_export_bytes(fmt, columns, rows, ctx, agency, primero))
     if identifying and cases:
         try:  # each case notes the disclosure and the consent it used; no record, no file
-            record_sharing(ctx, cases, uses, agency, identifying)
+            _record_sharing(ctx, cases, uses, agency, identifying)
         except BaseException:
             path.unlink(missing_ok=True)
             raise
@@ -85,7 +85,7 @@ def export(ctx: Context, fmt: str, fields: list[str], write: Callable[[bytes], t
 
 
 
-def cases_for_export(ctx: Context, agency: str | None, identifying: bool, status: str | None = None):
+def _cases_for_export(ctx: Context, agency: str | None, identifying: bool, status: str | None = None):
     """The cases an export may carry, and how many were left out: with identifying fields, only
     cases with valid consent for sharing with `agency` (each read once). Returns (cases, the
     consent records each relies on, left out)."""
@@ -116,7 +116,7 @@ def cases_for_export(ctx: Context, agency: str | None, identifying: bool, status
     return cases, uses, left_out
 
 
-def record_sharing(ctx: Context, cases: Iterable[Case], uses: Mapping[str, list[str]], agency: str, fields: Iterable[str]) -> int:
+def _record_sharing(ctx: Context, cases: Iterable[Case], uses: Mapping[str, list[str]], agency: str, fields: Iterable[str]) -> int:
     """Note in each exported case what was disclosed, to whom, and on which consent (a one-off
     consent is then used); one commit. Holds field names, never the data."""
     fields = list(fields)
