@@ -122,11 +122,11 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
-        record, warnings = service.assign(ctx, case_id, worker, parse_at(at))
-        for message in warnings:
+        result = service.assign(ctx, case_id, worker, parse_at(at))
+        for message in result.warnings:
             warn(message)
         if json_out:
-            print_json({"case_id": case_id, "record_id": record.id, "worker": worker, "warnings": warnings})
+            print_json(result.to_json())
         else:
             say(f"{case_id} assigned to {worker}")
 

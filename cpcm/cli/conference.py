@@ -35,9 +35,9 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         result = conferences.new(ctx, kind.strip().lower(), date, chair, venue, notice_sent, invitations_sent, attendance_confirmed)
-        report_written(result, json_out, f"conference planned: {result.conference_id}")
+        report_written(result, json_out, f"conference planned: {result.subject_id}")
         if not json_out:
-            print(result.conference_id)
+            print(result.subject_id)
 
     @group.command("add-case")
     def add_case(

@@ -61,12 +61,13 @@ def register(app: typer.Typer) -> None:
         if batch is not None:
             rows = _read_rows(batch)
             result = _with_progress(lambda tick: service.review_batch(ctx, rows, dry_run, tick), len(rows) * (1 if dry_run else 2))
-            for message in result["warnings"]:
+            for message in result.warnings:
                 warn(message)
             if json_out:
-                print_json(result)
+                print_json(result.to_json())
             else:
-                say(f"{result['checked']} review(s) checked" + (", nothing written (--dry-run)" if dry_run else f", {result['reviewed']} written in one commit"))
+                say(f"{result.extra['checked']} review(s) checked"
+                    + (", nothing written (--dry-run)" if dry_run else f", {result.extra['reviewed']} written in one commit"))
             return
         if not case:
             raise UsageError("give a case ID, or --batch FILE")

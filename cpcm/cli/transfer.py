@@ -60,12 +60,12 @@ def register(app: typer.Typer) -> None:
             if json_out:
                 print_json(result.to_json())
                 return
-            rows = [[d["case_id"], "transferred", d["bundle"]] for d in result.transferred]
-            rows += [[d["case_id"], "requested", d["reason"]] for d in result.requested]
-            rows += [[d["case_id"], "not transferred", d["reason"]] for d in result.not_transferred]
+            done, asked, refused = result.extra["transferred"], result.extra["requested"], result.extra["not_transferred"]
+            rows = [[d["case_id"], "transferred", d["bundle"]] for d in done]
+            rows += [[d["case_id"], "requested", d["reason"]] for d in asked]
+            rows += [[d["case_id"], "not transferred", d["reason"]] for d in refused]
             print_table(["case", "outcome", "detail"], rows, title=f"transfer to {to}")
-            say(f"{len(result.transferred)} transferred, {len(result.requested)} waiting for approval, "
-                f"{len(result.not_transferred)} not transferred")
+            say(f"{len(done)} transferred, {len(asked)} waiting for approval, {len(refused)} not transferred")
             return
         case_id = service.parse_case_id(case)
         result = service.transfer(ctx, case_id, to, reason, reason_code, check, recipient,
@@ -99,8 +99,9 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(result.to_json())
             return
-        say(f"received {result.case_id} from {result.from_agency or 'the sending agency'}: {result.records} record(s), "
-            f"assigned to {result.worker}" + ("; receipt written" if result.receipt_written else ""))
+        got = result.extra
+        say(f"received {result.case_id} from {got['from_agency'] or 'the sending agency'}: {got['records']} record(s), "
+            f"assigned to {got['worker']}" + ("; receipt written" if got["receipt_written"] else ""))
         for step in result.next_steps:
             say(f"next: {step}")
 

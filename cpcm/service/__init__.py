@@ -20,7 +20,7 @@ it takes PEP 8's trailing underscore: `cpcm list` is `service.list_`, `cpcm cont
 from __future__ import annotations
 
 from cpcm.service import conferences
-from cpcm.service.cases import (LogEntry, Registered, assign, case_summary, list_, log, note, register, show,
+from cpcm.service.cases import (LogEntry, assign, case_summary, list_, log, note, register, show,
                                 validate_registration)
 from cpcm.service.closure import close, continue_, reopen, unfinished
 from cpcm.service.conferences import parse_conference_id
@@ -36,7 +36,7 @@ from cpcm.service.referrals import (check_consent, consent, consent_override, re
 from cpcm.service.reports import Exported, Report, export, report
 from cpcm.service.results import Written
 from cpcm.service.team import init, key_new, key_show, team_add, team_list, team_remove, team_sync
-from cpcm.service.transfers import BatchResult, Received, Transferred, bundle_recipients, receive, transfer, transfer_ack, transfer_batch
+from cpcm.service.transfers import bundle_recipients, receive, transfer, transfer_ack, transfer_batch
 from cpcm.service.worklist import check, due, policy_rows
 
 __all__ = [
@@ -45,7 +45,7 @@ __all__ = [
     "check_readable", "load_records", "load_case", "load_cases", "case_content", "parse_case_id", "form_for", "validate_form",
     "caseload_warnings", "commit_email", "ASSESSMENT_FORMS",
     # results
-    "Written", "Registered", "LogEntry", "Transferred", "Received", "BatchResult",
+    "Written", "LogEntry",
     # keys, repository, team
     "key_new", "key_show", "init", "team_add", "team_remove", "team_sync", "team_list",
     # cases

@@ -9,7 +9,6 @@ from typing import Any, Mapping
 from cpcm.domain.case import Case
 from cpcm.domain.forms import validate
 from cpcm.domain.ids import new_case_id
-from cpcm.domain.records import Record
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused
 from cpcm.store import forms
 from cpcm.store.layout import CASES, RECIPIENTS
@@ -23,19 +22,6 @@ from cpcm.service.worklist import due
 from cpcm.workflow import deadlines as deadlines_mod
 
 
-@dataclass(frozen=True)
-class Registered:
-    case_id: str
-    record_id: str
-    duplicates: tuple[tuple[str, str], ...]
-    warnings: tuple[str, ...] = ()
-
-    def to_json(self) -> dict:
-        return {"case_id": self.case_id, "record_id": self.record_id,
-                "possible_duplicates": [{"case_id": c, "reason": r} for c, r in self.duplicates],
-                "warnings": list(self.warnings)}
-
-
 def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
     form = forms.load("registration", ctx.root)
     body, errors = validate(form, data, ctx.now.date(), [w.id for w in ctx.team.active])
@@ -45,7 +31,7 @@ def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
     return body
 
 
-def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) -> Registered:
+def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) -> Written:
     """Validate and record a registration; a new case with its own random ID."""
     ctx.need_worker()
     body = validate_registration(ctx, data)
@@ -65,10 +51,12 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) 
         tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", recipients_bytes(readers))
         tx.write_record(record, keys_for(ctx, readers))
         tx.commit(f"register {case_id} {record.id}")
-    return Registered(case_id, record.id, duplicates, tuple(warnings))
+    return Written(case_id, record.id, "registration", tuple(warnings),
+                   extra={"possible_duplicates": [{"case_id": c, "reason": r} for c, r in duplicates]},
+                   json_keys=("subject", "record_id", "warnings"))
 
 
-def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = None) -> tuple[Record, list[str]]:
+def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = None) -> Written:
     """Assign a case to a worker; the case is re-encrypted to its new readers."""
     case = load_case(ctx, case_id)
     if ctx.team.get(worker_id) is None:
@@ -84,7 +72,8 @@ def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = Non
         reencrypt(ctx, tx, case_id, readers)
         tx.write_record(record, keys_for(ctx, readers))
         tx.commit(f"assign {case_id} {record.id}")
-    return record, warnings
+    return Written(case_id, record.id, "assignment", tuple(warnings), extra={"worker": worker_id},
+                   json_keys=("subject", "record_id", "warnings"))
 
 
 def list_(ctx: Context, status: str | None = None, risk: str | None = None, worker: str | None = None,

@@ -18,11 +18,11 @@ from __future__ import annotations
 import copy
 import os
 import re
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Iterable, Mapping
 
 from cpcm.service import context
+from cpcm.service.results import Written
 from cpcm.domain.ids import new_conference_id, normalise_case_id, normalise_conference_id
 from cpcm.domain.records import Record
 from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
@@ -48,22 +48,6 @@ PRESENTATION_PROMPTS = (
     "Use the case ID only: no names in the presentation, the agenda or the minutes.",
 )
 REMINDER_RULE = "conference-confidentiality-agreement"
-
-
-@dataclass(frozen=True)
-class ConferenceWritten:
-    """What a conference command wrote, and what the worker should know next."""
-
-    conference_id: str
-    record_id: str
-    kind: str
-    warnings: tuple[str, ...] = ()
-    next_steps: tuple[str, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict:
-        return {"conference_id": self.conference_id, "record_id": self.record_id, "kind": self.kind, **dict(self.extra),
-                "warnings": list(self.warnings), "next_steps": list(self.next_steps)}
 
 
 def parse_conference_id(text: str) -> str:
@@ -158,7 +142,7 @@ def _date_text(value: str | None, field_name: str, errors: list[FieldError], all
 
 
 def new(ctx, kind: str, when: str, chair: str | None = None, venue: str | None = None, notice_sent: str | None = None,
-        invitations_sent: str | None = None, attendance_confirmed: str | None = None) -> ConferenceWritten:
+        invitations_sent: str | None = None, attendance_confirmed: str | None = None) -> Written:
     """Plan a conference; warns (with the rule and its source) where its dates break the SOP's
     timeline: notice 7 days ahead, invitations at least a week ahead, attendance confirmed at
     least 3 days ahead (today stands in for a date not given yet)."""
@@ -191,7 +175,7 @@ def new(ctx, kind: str, when: str, chair: str | None = None, venue: str | None =
         tx.write_record(record, context.keys_for(ctx, readers), CONFERENCES)
         tx.commit(f"conference new {conference_id}")
     warnings = rules.timeline_warnings(checklist, date.fromisoformat(day[:10]), ctx.policy, ctx.now.date())
-    return ConferenceWritten(conference_id, record.id, "conference", tuple(warnings),
+    return Written(conference_id, record.id, "conference", tuple(warnings),
                              (f"nominate cases: cpcm conference add-case {conference_id} CASE --reason ...",))
 
 
@@ -202,7 +186,7 @@ def _open(ctx, conference_id: str, verb: str) -> rules.Conference:
     return conference
 
 
-def add_case(ctx, conference_id: str, case_id: str, reason: str, presentation: str | None = None) -> ConferenceWritten:
+def add_case(ctx, conference_id: str, case_id: str, reason: str, presentation: str | None = None) -> Written:
     """Nominate a case (SOP §5.4: service options exhausted, an unresolved protection concern,
     or an especially difficult case); warns past the SOP's case limit."""
     conference = _open(ctx, conference_id, "add-case")
@@ -231,12 +215,12 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str, presentation: s
     record = _record(ctx, "nomination", conference_id, body, after=_last_id(conference))
     readers = _readers(ctx, conference.chair, [*conference.case_ids, case_id])
     _write(ctx, conference, "add-case", record, f"conference add-case {conference_id} {case_id}", readers)
-    return ConferenceWritten(conference_id, record.id, "nomination", tuple(warnings),
+    return Written(conference_id, record.id, "nomination", tuple(warnings),
                              (f"prepare the presentation with your supervisor (Forms 1 and 2), then: cpcm render agenda {conference_id}",),
                              {"case_id": case_id, "cases": count, "prompts": list(PRESENTATION_PROMPTS)})
 
 
-def attend(ctx, conference_id: str, data: Mapping[str, Any]) -> ConferenceWritten:
+def attend(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
     """A member in the attendance register (Form 6), with the confidentiality agreement (Form 5):
     a member who has not agreed cannot be recorded as present."""
     conference = _open(ctx, conference_id, "attend")
@@ -267,7 +251,7 @@ def attend(ctx, conference_id: str, data: Mapping[str, Any]) -> ConferenceWritte
     _write(ctx, conference, "attend", record, f"conference attend {conference_id} {record.id}")
     present_count = len([a for a in conference.attendees if a.get("present") and rules.member_key(a) != rules.member_key(body)])
     present_count += 1 if body["present"] else 0
-    return ConferenceWritten(conference_id, record.id, "attendance", extra={"participants": present_count})
+    return Written(conference_id, record.id, "attendance", extra={"participants": present_count})
 
 
 # -- names must not reach the minutes ----------------------------------------------------------------
@@ -294,7 +278,7 @@ def _refuse_names(ctx, data: Mapping[str, Any], case_ids: Iterable[str], what: s
                       rule="conference-no-names")
 
 
-def minutes(ctx, conference_id: str, data: Mapping[str, Any]) -> ConferenceWritten:
+def minutes(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
     """Record the minutes (Form 7): discussion notes, and per case the discussion, decisions and
     actions. A later version replaces an earlier one until the conference is closed."""
     conference = _open(ctx, conference_id, "minutes")
@@ -321,7 +305,7 @@ def minutes(ctx, conference_id: str, data: Mapping[str, Any]) -> ConferenceWritt
         warnings.append(f"no minutes for {', '.join(missing)}: nothing will go into {'its' if len(missing) == 1 else 'their'} plan")
     record = _record(ctx, "minutes", conference_id, body, after=_last_id(conference))
     _write(ctx, conference, "minutes", record, f"conference minutes {conference_id} {record.id}")
-    return ConferenceWritten(conference_id, record.id, "minutes", tuple(warnings),
+    return Written(conference_id, record.id, "minutes", tuple(warnings),
                              (f"close the conference to copy the actions into each case's plan: cpcm conference close {conference_id}",))
 
 
@@ -345,7 +329,7 @@ def _plan_action(ctx, action: Mapping[str, Any]) -> dict:
     return out
 
 
-def close(ctx, conference_id: str) -> ConferenceWritten:
+def close(ctx, conference_id: str) -> Written:
     """Close the conference: each case's actions become a new version of its plan (reason
     conference_decision: the latest version's content with the actions appended), each case gets
     a record linking back to the conference, and the chair's list shows the report due within
@@ -418,7 +402,7 @@ def close(ctx, conference_id: str) -> ConferenceWritten:
     steps += [f"{w['case_id']}: plan version with {w['actions']} conference action(s) waits for a supervisor's approval"
               for w in written if w["plan_record_id"] and ctx.policy.get("plan_approval", "required")]
     steps.append("each caseworker adds a readiness-for-reintegration comment to the child's assessment (SOP §4 step 7)")
-    return ConferenceWritten(conference_id, record.id, "conference_close", tuple(warnings), tuple(steps), {"cases": written})
+    return Written(conference_id, record.id, "conference_close", tuple(warnings), tuple(steps), {"cases": written})
 
 
 # -- the due list -----------------------------------------------------------------------------------

@@ -70,7 +70,7 @@ def review(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | N
 
 
 def review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool = False,
-                 progress: Callable[[int], None] | None = None) -> dict:
+                 progress: Callable[[int], None] | None = None) -> Written:
     """Review many cases from one file: every row is checked first; one bad row and nothing is
     written; otherwise all reviews go in one commit."""
     ctx.need_worker()
@@ -115,5 +115,7 @@ def review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool = Fa
                 if progress:
                     progress(1)
             tx.commit(f"review batch {len(written)} cases")
-    return {"reviewed": len(written), "checked": len(planned), "dry_run": dry_run, "warnings": warnings,
-            "records": written or [{"case_id": c.id} for c, _ in planned]}
+    return Written(None, tuple(w["record_id"] for w in written), "review", tuple(warnings),
+                   extra={"reviewed": len(written), "checked": len(planned), "dry_run": dry_run,
+                          "records": written or [{"case_id": c.id} for c, _ in planned]},
+                   json_keys=("warnings",))

@@ -16,6 +16,7 @@ from cpcm.store import atomic
 from cpcm.store.config import Config, config_bytes, team_bytes
 from cpcm.store.git import Git
 from cpcm.store.layout import CASES, CONFIG, GITATTRIBUTES, GITIGNORE, RECIPIENTS, TEAM
+from cpcm.service.results import Written
 from cpcm.service.context import Context, commit_email, transaction, reencrypt, load_cases
 
 
@@ -99,7 +100,7 @@ def _need_team_manager(ctx: Context) -> Worker:
     return actor
 
 
-def team_add(ctx: Context, worker_id: str, roles: Iterable[str], recipient: str, name: str = "") -> dict:
+def team_add(ctx: Context, worker_id: str, roles: Iterable[str], recipient: str, name: str = "") -> Written:
     actor = _need_team_manager(ctx)
     roles = list(dict.fromkeys(roles))
     _check_worker_fields(worker_id, roles, recipient)
@@ -112,7 +113,7 @@ def team_add(ctx: Context, worker_id: str, roles: Iterable[str], recipient: str,
     return _change_team(ctx, actor, team, f"team add {worker_id}")
 
 
-def team_remove(ctx: Context, worker_id: str) -> dict:
+def team_remove(ctx: Context, worker_id: str) -> Written:
     actor = _need_team_manager(ctx)
     worker = ctx.team.get(worker_id)
     if worker is None:
@@ -130,17 +131,17 @@ def team_remove(ctx: Context, worker_id: str) -> dict:
     return _change_team(ctx, actor, team, f"team remove {worker_id}")
 
 
-def _change_team(ctx: Context, actor: Worker, team: Team, message: str) -> dict:
+def _change_team(ctx: Context, actor: Worker, team: Team, message: str) -> Written:
     """Write the new team and re-encrypt every case whose readers change, in one commit."""
     old_team, ctx.team = ctx.team, team
     with transaction(ctx, message.split()[0] + "-" + message.split()[1]) as tx:
         tx.replace_file(TEAM, team_bytes(team))
         skipped = _reencrypt_all(ctx, tx, ctx.store.case_ids())
         tx.commit(message)
-    return {"team": [w.to_dict() for w in team.active], "not_reencrypted": skipped}
+    return Written(None, extra={"team": [w.to_dict() for w in team.active], "not_reencrypted": skipped}, json_keys=())
 
 
-def team_sync(ctx: Context) -> dict:
+def team_sync(ctx: Context) -> Written:
     """Re-encrypt every case you can read whose recipients differ from what the team needs."""
     actor = ctx.need_worker()
     with transaction(ctx, "team-sync") as tx:
@@ -148,7 +149,7 @@ def team_sync(ctx: Context) -> dict:
         changed = len([p for p in tx.written if p.endswith(RECIPIENTS)])
         if tx.written:
             tx.commit(f"team sync {changed} cases")
-    return {"reencrypted": changed, "not_reencrypted": skipped}
+    return Written(None, extra={"reencrypted": changed, "not_reencrypted": skipped}, json_keys=())
 
 
 def _reencrypt_all(ctx: Context, tx, case_ids: Iterable[str]) -> list[str]:

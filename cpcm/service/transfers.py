@@ -44,18 +44,6 @@ def _unchanged(ctx: context.Context, case_id: str, names: Sequence[str]) -> None
 
 
 # -- transfer -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Transferred(Written):
-    """A transfer written (kind transfer, with its bundle) or requested (kind transfer_request)."""
-
-    manifest_sha256: str | None = None
-
-    def to_json(self) -> dict:
-        data = super().to_json()
-        data.update({"bundle_written": self.kind == "transfer", "manifest_sha256": self.manifest_sha256})
-        return data
-
-
 @dataclass
 class _Planned:
     case_id: str
@@ -65,9 +53,10 @@ class _Planned:
     warnings: list[str] = field(default_factory=list)
     next_steps: list[str] = field(default_factory=list)
 
-    def result(self) -> Transferred:
-        return Transferred(self.case_id, self.record.id, self.record.kind, tuple(self.warnings), tuple(self.next_steps),
-                           self.record.body.get("manifest_sha256"))
+    def result(self) -> Written:
+        """A transfer written (kind transfer, with its bundle) or requested (kind transfer_request)."""
+        return Written(self.case_id, self.record.id, self.record.kind, tuple(self.warnings), tuple(self.next_steps),
+                       {"bundle_written": self.record.kind == "transfer", "manifest_sha256": self.record.body.get("manifest_sha256")})
 
 
 def bundle_recipients(ctx: context.Context, to: str, given: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -195,7 +184,7 @@ def _check_at(at: datetime | None, now: datetime) -> None:
 
 def transfer(ctx: context.Context, case_id: str, to: str, reason: str, reason_code: str = "other",
              checks: Iterable[str] = (), recipients: Iterable[str] = (), out: Path | None = None,
-             at: datetime | None = None) -> Transferred:
+             at: datetime | None = None) -> Written:
     """Transfer a case to another agency. Needs a reason the policy accepts, consent for
     `transfer` to that agency (or a supervisor's override), the whole transfer checklist, and
     where the policy says so a supervisor's approval: without one, a request is recorded.
@@ -214,20 +203,8 @@ def transfer(ctx: context.Context, case_id: str, to: str, reason: str, reason_co
     return planned.result()
 
 
-@dataclass(frozen=True)
-class BatchResult:
-    transferred: tuple[dict, ...]
-    requested: tuple[dict, ...]
-    not_transferred: tuple[dict, ...]
-    warnings: tuple[str, ...] = ()
-
-    def to_json(self) -> dict:
-        return {"transferred": list(self.transferred), "requested": list(self.requested),
-                "not_transferred": list(self.not_transferred), "warnings": list(self.warnings)}
-
-
 def transfer_batch(ctx: context.Context, to: str, reason: str, reason_code: str, checks: Iterable[str],
-                   recipients: Iterable[str], out_dir: Path, at: datetime | None = None) -> BatchResult:
+                   recipients: Iterable[str], out_dir: Path, at: datetime | None = None) -> Written:
     """Transfer every open case you can read to one agency (an agency leaving an area): each
     case's consent and approval are checked; those allowed get a bundle each in `out_dir`, those
     without a request get one, the rest are reported with the reason. One commit."""
@@ -260,30 +237,11 @@ def transfer_batch(ctx: context.Context, to: str, reason: str, reason_code: str,
                   "manifest_sha256": p.record.body.get("manifest_sha256")} for p in planned if p.bundle is not None)
     asked = tuple({"case_id": p.case_id, "record_id": p.record.id, "reason": "approval requested: "
                    f"cpcm approve {p.case_id} transfer"} for p in planned if p.bundle is None)
-    return BatchResult(done, asked, tuple(refused), tuple(warnings) + tuple(str(e) for e in ctx.problems))
+    return Written(None, tuple(p.record.id for p in planned), "transfer", tuple(warnings) + tuple(str(e) for e in ctx.problems),
+                   extra={"transferred": list(done), "requested": list(asked), "not_transferred": refused}, json_keys=("warnings",))
 
 
 # -- receive ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Received:
-    case_id: str
-    record_id: str
-    alias: str | None
-    worker: str
-    records: int
-    from_agency: str
-    manifest_sha256: str
-    receipt_written: bool
-    warnings: tuple[str, ...] = ()
-    next_steps: tuple[str, ...] = ()
-
-    def to_json(self) -> dict:
-        return {"case_id": self.case_id, "record_id": self.record_id, "kind": "transfer_in", "alias": self.alias,
-                "worker": self.worker, "records": self.records, "from_agency": self.from_agency,
-                "manifest_sha256": self.manifest_sha256, "receipt_written": self.receipt_written,
-                "warnings": list(self.warnings), "next_steps": list(self.next_steps)}
-
-
 def _decrypt(ctx: context.Context, data: bytes, what: str) -> bytes:
     try:
         return cipher.decrypt(data, ctx.keys)
@@ -310,7 +268,7 @@ def _already_received(ctx: context.Context, digest: str) -> str | None:
     return None
 
 
-def receive(ctx: context.Context, data: bytes, worker: str | None = None, receipt: Path | None = None) -> Received:
+def receive(ctx: context.Context, data: bytes, worker: str | None = None, receipt: Path | None = None) -> Written:
     """Take in a case another agency transferred: decrypt, verify every checksum, import it under
     its case ID (or a new one, keeping the old as `alias`), re-encrypt every record to this
     team's readers, assign it, and record `transfer_in`; all in one commit. Optionally write a
@@ -415,8 +373,9 @@ def receive(ctx: context.Context, data: bytes, worker: str | None = None, receip
         steps.insert(0, f"the case ID {alias} is already used here: the case is now {case_id} (its old ID is kept as its alias)")
     if receipt is not None:
         steps.append("hand the receipt file to the sending agency; they run: cpcm transfer-ack RECEIPT")
-    return Received(case_id, record.id, alias, assignee, len(bundle.records), str(from_agency.get("code", "")),
-                    bundle.manifest_sha256, receipt is not None, tuple(warnings), tuple(steps))
+    return Written(case_id, (record.id, assignment.id), "transfer_in", tuple(warnings), tuple(steps),
+                   {"alias": alias, "worker": assignee, "records": len(bundle.records), "from_agency": str(from_agency.get("code", "")),
+                    "manifest_sha256": bundle.manifest_sha256, "receipt_written": receipt is not None})
 
 
 # -- the receipt, back at the sending agency -------------------------------------------------------
