@@ -10,16 +10,16 @@ from cpcm.domain.case import Case
 from cpcm.domain.forms import validate
 from cpcm.domain.ids import new_case_id
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused
+from cpcm.service.context import (Context, append, case_content, caseload_warnings, keys_for, load_case, load_cases, load_records,
+                                  new_record, readers_for, recipients_bytes, reencrypt, transaction)
+from cpcm.service.results import Written
+from cpcm.service.worklist import due
 from cpcm.store import forms
 from cpcm.store.layout import CASES, RECIPIENTS
 from cpcm.workflow import transitions
+from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow.duplicates import probable_duplicates
 from cpcm.workflow.fold import fold
-from cpcm.service.context import (case_content, Context, transaction, new_record, append, reencrypt, readers_for, keys_for,
-                                  recipients_bytes, load_records, load_case, load_cases, caseload_warnings)
-from cpcm.service.results import Written
-from cpcm.service.worklist import due
-from cpcm.workflow import deadlines as deadlines_mod
 
 
 def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:

@@ -7,9 +7,9 @@ from typing import Any, Mapping
 from cpcm.domain.case import Case
 from cpcm.domain.records import Record
 from cpcm.errors import FieldError, InvalidInput
-from cpcm.workflow.fold import fold
-from cpcm.service.context import Context, append, load_records, load_case, form_for, validate_form
+from cpcm.service.context import Context, append, form_for, load_case, load_records, validate_form
 from cpcm.service.results import Written
+from cpcm.workflow.fold import fold
 
 
 def unfinished(case: Case, records: list[Record]) -> dict[str, list[str]]:

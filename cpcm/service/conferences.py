@@ -21,11 +21,11 @@ import re
 from datetime import date, datetime
 from typing import Any, Iterable, Mapping
 
-from cpcm.service import context
-from cpcm.service.results import Written
 from cpcm.domain.ids import new_conference_id, normalise_case_id, normalise_conference_id
 from cpcm.domain.records import Record
 from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
+from cpcm.service import context
+from cpcm.service.results import Written
 from cpcm.store.casestore import CONFERENCES
 from cpcm.store.layout import RECIPIENTS
 from cpcm.workflow import conferences as rules

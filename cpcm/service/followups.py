@@ -7,10 +7,10 @@ from typing import Any, Callable, Mapping
 from cpcm.domain.case import Case
 from cpcm.domain.ids import normalise_case_id
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused
+from cpcm.service.context import Context, append, form_for, keys_for, load_case, new_record, transaction, validate_form
+from cpcm.service.results import Written
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow import transitions
-from cpcm.service.context import Context, transaction, new_record, append, keys_for, load_case, form_for, validate_form
-from cpcm.service.results import Written
 
 
 def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 
 from cpcm.errors import CannotDecrypt, Corrupt
+from cpcm.service.context import Context
 from cpcm.store.layout import CASES, CONFIG, RECIPIENTS, SERVICES, SUFFIX, TEAM
 from cpcm.workflow import rules
-from cpcm.service.context import Context
 
 
 REENCRYPTING = ("assign ", "team add ", "team remove ", "team sync ", "receive ")

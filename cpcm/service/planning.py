@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from cpcm.errors import FieldError, InvalidInput, Refused, UsageError
-from cpcm.service.context import Context, append, load_case, form_for, validate_form, ASSESSMENT_FORMS
+from cpcm.service.context import ASSESSMENT_FORMS, Context, append, form_for, load_case, validate_form
 from cpcm.service.results import Written
 
 

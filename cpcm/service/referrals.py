@@ -8,11 +8,12 @@ from cpcm import clock
 from cpcm.domain.forms import validate
 from cpcm.domain.records import Record
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
+from cpcm.service.context import (Context, append, case_content, form_for, load_case, load_cases, load_records, transaction,
+                                  validate_form)
+from cpcm.service.results import Written
 from cpcm.store import directory, forms
 from cpcm.store.layout import SERVICES
 from cpcm.workflow.fold import fold
-from cpcm.service.context import case_content, Context, transaction, append, load_records, load_case, load_cases, form_for, validate_form
-from cpcm.service.results import Written
 
 
 def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:

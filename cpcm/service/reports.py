@@ -15,8 +15,8 @@ from typing import Callable, Iterable, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.errors import CannotDecrypt, Corrupt
+from cpcm.service.context import Context, keys_for, load_cases, new_record, transaction
 from cpcm.workflow.fold import fold
-from cpcm.service.context import Context, transaction, new_record, keys_for, load_cases
 
 
 SHAREABLE = ("statistics",)  # reports with no case-level data: may be written as plain files

@@ -12,12 +12,12 @@ from cpcm.crypto import identity as identity_mod
 from cpcm.domain.ids import AGENCY_CODE, WORKER_ID
 from cpcm.domain.team import ROLES, Team, Worker
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused
+from cpcm.service.context import Context, commit_email, load_cases, reencrypt, transaction
+from cpcm.service.results import Written
 from cpcm.store import atomic
 from cpcm.store.config import Config, config_bytes, team_bytes
 from cpcm.store.git import Git
 from cpcm.store.layout import CASES, CONFIG, GITATTRIBUTES, GITIGNORE, RECIPIENTS, TEAM
-from cpcm.service.results import Written
-from cpcm.service.context import Context, commit_email, transaction, reencrypt, load_cases
 
 
 def key_new(path: Path, passphrase: str | None, now: datetime, label: str = "") -> str:

@@ -15,17 +15,17 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from cpcm import clock
-from cpcm.service import context
-from cpcm.service.referrals import check_consent
-from cpcm.service.results import Written
-from cpcm.store import directory
-from cpcm.store.bundle import (BUNDLE_SUFFIX, BundleError, build_bundle, build_receipt, open_bundle, read_receipt, rewrite_case,
-                               summary_of)
 from cpcm.crypto import cipher
 from cpcm.domain.ids import new_case_id
 from cpcm.domain.records import Record
 from cpcm.errors import Busy, CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
+from cpcm.service import context
+from cpcm.service.referrals import check_consent
+from cpcm.service.results import Written
+from cpcm.store import directory
 from cpcm.store import atomic, codec
+from cpcm.store.bundle import (BUNDLE_SUFFIX, BundleError, build_bundle, build_receipt, open_bundle, read_receipt, rewrite_case,
+                               summary_of)
 from cpcm.store.layout import CASES, RECIPIENTS, record_name
 from cpcm.workflow import transitions
 from cpcm.workflow.fold import fold

@@ -6,10 +6,10 @@ from typing import Mapping
 
 from cpcm.domain.case import Case
 from cpcm.errors import NotFound
-from cpcm.workflow import deadlines as deadlines_mod
-from cpcm.workflow import rules
 from cpcm.service import conferences
 from cpcm.service.context import Context, load_case, load_cases
+from cpcm.workflow import deadlines as deadlines_mod
+from cpcm.workflow import rules
 
 
 def due(ctx: Context, worker: str | None = None, within_days: float | None = None, overdue_only: bool = False,

@@ -23,7 +23,6 @@ import hashlib
 import io
 import json
 import re
-import tarfile
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -71,6 +70,8 @@ def summary_of(case: Case, transfer: Record, from_agency: Mapping[str, str]) -> 
 
 def _tar(members: Sequence[tuple[str, bytes]]) -> bytes:
     """The one way cpcm writes a bundle archive: fixed metadata, members in the given order."""
+    import tarfile  # here, not at the top: every command imports the service, few of them a bundle
+
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         for name, data in members:
@@ -81,6 +82,8 @@ def _tar(members: Sequence[tuple[str, bytes]]) -> bytes:
 
 
 def _untar(data: bytes) -> list[tuple[str, bytes]]:
+    import tarfile
+
     members = []
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
