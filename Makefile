@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install tools demo test smoke bench clean
+.PHONY: install tools demo test smoke bench clean docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ smoke:
 
 test: install tools smoke
 	$(BIN)/python -m pytest
+
+# Rewrite every generated table in docs/ (stages, clocks, rule codes); a test fails when one is stale.
+docs: install
+	$(BIN)/python docs/tools/generate.py
 
 bench: install
 	$(BIN)/python bench/run.py
