@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install tools demo test smoke bench clean docs
+.PHONY: install tools demo test smoke bench clean docs mutation
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test: install tools smoke
 # Rewrite every generated table in docs/ (stages, clocks, rule codes); a test fails when one is stale.
 docs: install
 	$(BIN)/python docs/tools/generate.py
+
+# Mutation testing of cpcm/domain and cpcm/workflow against the pure tests (docs/testing.md): long.
+mutation: install
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results
 
 bench: install
 	$(BIN)/python bench/run.py
