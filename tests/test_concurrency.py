@@ -1,5 +1,5 @@
 """Two writers at once: the repository lock serialises them and nothing is lost; a lock held too
-long gives exit 6 and writes nothing; readers never wait for it."""
+long gives exit 6 and writes nothing; readers never wait for a write."""
 from __future__ import annotations
 
 import fcntl
@@ -115,15 +115,20 @@ def test_assign__busy_lock_gives_exit_6(cli_as, repo):
     assert cli_as("sup")("assign", case_id, "--worker", "otieno").code == 0  # once the lock is free
 
 
-def test_reads__do_not_wait_for_the_lock(cli, repo):
+@pytest.mark.xfail(strict=True, reason="known bug (issue 11; structure review §6.1): service.open_repo takes the lock "
+                   "whenever .cpcm/pending.json exists, and it exists for the whole of every write, so readers wait")
+def test_reads__do_not_wait_for_a_write_under_way(cli, repo):
+    """A write under way, exactly as a writer leaves it: the lock held and `.cpcm/pending.json` written."""
+    from cpcm.store.casestore import CaseStore, Transaction
+    from cpcm.store.layout import PENDING
+
     case_id = register(cli)
-    fd = os.open(repo / ".cpcm" / "lock", os.O_RDWR)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    try:
-        # a timeout of 0 would make any reader that takes the lock fail at once
-        env = {"CPCM_LOCK_TIMEOUT": "0"}
+    before = head(repo)
+    # a timeout of 0 would make any reader that takes the lock fail at once
+    env = {"CPCM_LOCK_TIMEOUT": "0"}
+    with Transaction(CaseStore(repo), "note", "sup", "sup", "sup@test") as writing:
+        assert (repo / PENDING).exists() and writing.recovered is None
         results = [cli("show", case_id, env=env), cli("list", env=env), cli("log", case_id, env=env)]
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        assert (repo / PENDING).exists()  # no reader rolled back the write under way
+    assert head(repo) == before
     assert [r.code for r in results] == [0, 0, 0], [r.stderr for r in results]
