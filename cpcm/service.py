@@ -75,10 +75,7 @@ def open_repo(root: Path, identity_path: Path | None = None, ask_passphrase: Cal
               need_identity: bool = True, now: datetime | None = None) -> Context:
     config = load_config(root)
     store = CaseStore(root)
-    if (root / PENDING).exists():
-        # a write was interrupted: roll it back before anything is read or decided
-        with RepoLock(root / LOCK):
-            recover(store)
+    store.open_for_read()  # never waits: rolls back an interrupted write, or reads the last commit during one
     ctx = Context(root=root, config=config, team=load_team(root), store=store, now=now or clock.now())
     if need_identity:
         ident = identity_mod.load(identity_path or identity_mod.default_path(), ask_passphrase)
