@@ -31,10 +31,9 @@ from cpcm.domain.team import Team, Worker
 from cpcm.errors import CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.store import forms
 from cpcm.store.cache import SummaryCache
-from cpcm.store.casestore import CONFERENCES, CaseStore, recover
+from cpcm.store.casestore import CONFERENCES, CaseStore
 from cpcm.store.config import Config, load_config, load_team
-from cpcm.store.layout import CASES, LOCK, PENDING, RECIPIENTS
-from cpcm.store.lock import RepoLock
+from cpcm.store.layout import CASES, RECIPIENTS
 from cpcm.workflow import rules, transitions
 from cpcm.workflow.fold import fold
 
@@ -80,10 +79,7 @@ def open_repo(root: Path, identity_path: Path | None = None, ask_passphrase: Cal
               need_identity: bool = True, now: datetime | None = None) -> Context:
     config = load_config(root)
     store = CaseStore(root)
-    if (root / PENDING).exists():
-        # a write was interrupted: roll it back before anything is read or decided
-        with RepoLock(root / LOCK):
-            recover(store)
+    store.open_for_read()  # never waits: rolls back an interrupted write, or reads the last commit during one
     ctx = Context(root=root, config=config, team=load_team(root), store=store, now=now or clock.now())
     if need_identity:
         ident = identity_mod.load(identity_path or identity_mod.default_path(), ask_passphrase)
