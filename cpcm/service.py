@@ -29,7 +29,7 @@ from cpcm.store.git import Git
 from cpcm.store.layout import (CASES, CONFIG, CPCM_DIR, GITATTRIBUTES, GITIGNORE, LOCK, PENDING, RECIPIENTS, SERVICES, SUFFIX,
                                TEAM)
 from cpcm.workflow import deadlines as deadlines_mod
-from cpcm.workflow import rules, transitions
+from cpcm.workflow import approvals, open_items, rules, transitions
 from cpcm.workflow.duplicates import probable_duplicates
 from cpcm.workflow.fold import fold
 
@@ -488,13 +488,12 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     whose = worker or me.id
     if whose != "all" and whose != me.id and ctx.team.get(whose, include_removed=True) is None:
         raise NotFound(f"no worker '{whose}' in the team", "See cpcm team list.")
-    target = ctx.team.get(whose)
-    oversees = bool(target and target.has_role("supervisor", "manager"))
+    oversees = approvals.oversees(ctx.team.get(whose))
     one = case is not None
     items = []
     for each in [case] if one else load_cases(ctx).values():
         for item in deadlines_mod.deadlines(each, policy, now):
-            if whose != "all" and not one and not deadlines_mod.for_worker(item, whose, oversees, policy):
+            if whose != "all" and not one and not deadlines_mod.for_worker(item, whose, oversees):
                 continue
             if overdue_only and item.state(now, soon) != "overdue":
                 continue
@@ -639,7 +638,7 @@ def plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | Non
     record = _append(ctx, case, "plan", "plan", body, at)
     version = (case.plan or {}).get("version", 0) + 1
     steps = []
-    if ctx.policy.get("plan_approval", "required"):
+    if approvals.required(ctx.policy, "plan"):
         steps.append(f"plan version {version} is in force once a supervisor approves it: cpcm approve {case_id} plan")
     return Written(case_id, record.id, "plan", next_steps=tuple(steps))
 
@@ -653,28 +652,20 @@ def decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str | 
         raise UsageError(f"'{subject}' cannot be approved", "Approve or reject: plan, closure or transfer.")
     if not approve and not (note or "").strip():
         raise InvalidInput([FieldError("note", "is required: say why, so the worker knows what to change")], "rejection")
-    if not actor.has_role("supervisor", "manager"):
+    if not approvals.oversees(actor):
         raise Refused(f"only a supervisor or manager can {verb} a {subject}", "Ask your supervisor.", rule="approval-needs-supervisor")
     case = load_case(ctx, case_id)
-    rule = {"plan": "plan_approval", "closure": "closure_approval", "transfer": "transfer"}[subject]
-    if subject == "plan":
-        pending = case.plan if case.plan and not case.plan.get("approved_at") and not case.plan.get("rejected_at") else None
-        requester = pending.get("by") if pending else None
-    elif subject == "closure":
-        pending = case.closure if case.stage == "closure_requested" and case.closure else None
-        requester = pending.get("by") if pending else None
-    else:
-        request = case.transfer_request
-        pending = request if request and request.get("decided_at") is None and case.status == "open" else None
-        requester = pending.get("by") if pending else None
-    if pending is None:
+    verdict = approvals.may_approve(ctx.policy, subject, actor, case)
+    if verdict.refusal == "nothing-to-approve":
         raise Refused(f"{case_id} has no {subject} waiting for a decision", rule="nothing-to-approve")
-    self_allowed = bool(ctx.policy.get(rule, "self_approval", False))
-    own = {requester} | ({case.worker} if subject == "closure" else set())
-    if actor.id in own and not self_allowed:
-        who = "the case's own worker" if actor.id == case.worker and subject == "closure" else "the one who asked for it"
+    if verdict.refusal == "self-approval":
+        who = "the case's own worker" if verdict.own == "case" else "the one who asked for it"
         raise Refused(f"you are {who}: someone else must {verb} this {subject}",
-                      f"The policy ({rule}.self_approval) needs another supervisor or manager.", rule="self-approval")
+                      f"The policy ({approvals.rule_of(subject)}.self_approval) needs another supervisor or manager.",
+                      rule="self-approval")
+    if not verdict:
+        raise Refused(f"only a supervisor or manager can {verb} a {subject}", "Ask your supervisor.", rule="approval-needs-supervisor")
+    pending = approvals.pending(case, subject)
     body = {"subject": subject, "target": pending.get("record_id")}
     if note:
         body["note"] = note.strip()
@@ -881,7 +872,7 @@ def referral_update(ctx: Context, case_id: str, ref: str, status: str, start: st
     """Move a referral along its lifecycle (acknowledged, accepted, declined, delivered,
     not_delivered, closed), with the provider's feedback."""
     from cpcm.workflow import referrals as referral_rules
-    from cpcm.workflow.durations import parse_duration
+    from cpcm.domain.durations import parse_duration
 
     case = load_case(ctx, case_id)
     found = case.referral(ref)
@@ -1019,23 +1010,6 @@ def review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool = Fa
             "records": written or [{"case_id": c.id} for c, _ in planned]}
 
 
-def unfinished(case: Case, records: list[Record]) -> dict[str, list[str]]:
-    """What is still open on a case: referrals not closed or delivered, and the plan's actions
-    whose latest review status is not done or dropped."""
-    referrals = [r["ref"] for r in case.referrals if r["status"] not in ("closed", "delivered")]
-    plan_record = next((r for r in sorted(records, key=lambda r: r.id, reverse=True) if r.kind == "plan"), None)
-    status: dict[str, str] = {}
-    for record in sorted(records, key=lambda r: r.id):
-        if record.kind == "review" and plan_record and record.id > plan_record.id:
-            for item in record.body.get("progress") or []:
-                status[str(item.get("item", "")).upper()] = item.get("status")
-    actions = []
-    for number, _action in enumerate((plan_record.body.get("actions") if plan_record else None) or [], start=1):
-        if status.get(f"A{number}") not in ("done", "dropped"):
-            actions.append(f"A{number}")
-    return {"referrals": referrals, "actions": actions}
-
-
 def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
     """Request closure with the reason's checklist; the case closes when a supervisor or manager
     (not its own worker) approves, or at once where the policy needs no approval."""
@@ -1056,21 +1030,21 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
         if done < wanted:
             errors.append(FieldError("followups", f"{done} follow-up(s) since the plan; the policy asks for {wanted} before closing "
                                                   "(pre_closure_monitoring)"))
-    left = unfinished(case, records)
+    left = open_items.unfinished(case, records)
     if (left["referrals"] or left["actions"]) and not body.get("open_items_explained"):
         items = ", ".join([f"referral {r}" for r in left["referrals"]] + [f"action {a}" for a in left["actions"]])
         errors.append(FieldError("open_items_explained", f"open items remain ({items}): resolve them or explain why they can be left"))
     if errors:
         raise InvalidInput(errors, f"closure of {case_id}")
     body["open_items"] = left
-    if not ctx.policy.get("closure_approval", "required"):
+    if not approvals.required(ctx.policy, "closure"):
         body["immediate"] = True
     record = _append(ctx, case, "close", "closure", body, at)
     if body.get("immediate"):
         limit = ctx.policy.duration("post_closure_visit", "limit")
         steps = (f"the case is closed; a post-closure visit is due within {limit.words()}",)
     else:
-        who = ("a supervisor or manager" if ctx.policy.get("closure_approval", "self_approval")
+        who = ("a supervisor or manager" if approvals.self_allowed(ctx.policy, "closure")
                else f"a supervisor or manager other than {case.worker}")
         steps = (f"closure requested: {who} approves it: cpcm approve {case_id} closure",)
     return Written(case_id, record.id, "closure", next_steps=steps)

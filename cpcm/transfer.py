@@ -44,7 +44,7 @@ from cpcm.domain.records import Record, plain
 from cpcm.errors import Busy, CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.store import atomic, codec
 from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, record_name
-from cpcm.workflow import transitions
+from cpcm.workflow import approvals, transitions
 from cpcm.workflow.fold import fold
 
 FORMAT = "cpcm-transfer"
@@ -411,7 +411,7 @@ def _plan(ctx: service.Context, case_id: str, to: str, reason: str, reason_code:
     case = fold(case_id, records)
     transitions.advance(case.stage, "transfer", case_id)
     consent_ok = service.check_consent(ctx, case_id, "transfer", to, records)
-    state, request = approval_state(case, records, to, bool(ctx.policy.get("transfer", "approval_required", True)))
+    state, request = approval_state(case, records, to, approvals.required(ctx.policy, "transfer"))
     after = case.history[-1].id if case.history else ""
     earlier = earlier_transfers(records)
     again = [f"{case_id}: this child has been transferred {earlier} time(s) before; each transfer raises the risk of "
