@@ -205,6 +205,8 @@ def test_changing_the_policy_changes_every_deadline_without_migration():
 
 def test_every_deadline_names_its_rule_and_source():
     records, start = _planned()
-    for item in deadlines(fold("CP-TEST-0000", records), INTER, start):
+    found = deadlines(fold("CP-TEST-0000", records), INTER, start)
+    assert "review" in {item.code for item in found}
+    for item in found:
         assert item.rule in INTER.rules
-        assert item.source and item.why
+        assert item.source == INTER.source(item.rule) and item.why
