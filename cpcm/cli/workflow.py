@@ -119,6 +119,8 @@ def register(app: typer.Typer) -> None:
         pol = policies.load(ctx.config.policy, ctx.root, override_path=file)  # errors name the file checked
         changed = sorted(k for k, v in pol.origins.items() if not v.startswith("profile"))
         if json_out:
-            print_json({"valid": True, "profile": pol.profile, "changed": changed})
+            print_json({"valid": True, "profile": pol.profile, "changed": changed, "notes": list(pol.notes)})
         else:
             say(f"valid: profile {pol.profile}" + (f", changing {', '.join(changed)}" if changed else ", no changes"))
+            for note in pol.notes:
+                say(f"note: {note}")

@@ -15,10 +15,10 @@ Must not import: service, store, crypto, cli (rendering takes plain data and ret
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Mapping
 
+from cpcm.domain.dates import as_date
 from cpcm.errors import Corrupt, NotFound
 
 FORMATS = {"md": "md", "html": "html"}  # --format value -> file extension
@@ -164,20 +164,6 @@ WEEKDAYS = {  # Monday first, as date.weekday() counts
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
     "sw": ("Jumatatu", "Jumanne", "Jumatano", "Alhamisi", "Ijumaa", "Jumamosi", "Jumapili"),
 }
-
-
-def as_date(value: Any) -> date:
-    """A date from a date, a date-time or an ISO string ('2026-12-01', '2026-12-01T09:00+03:00')."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip()[:10])
-        except ValueError:
-            pass
-    raise ValueError(f"not a date: a {type(value).__name__}")
 
 
 def date_words(value: Any, lang: str = "en", weekday: bool = False) -> str:

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping
 from cpcm.domain.case import Case
 from cpcm.domain.records import Record
 from cpcm.errors import Refused
+from cpcm.workflow import approvals, open_items
 from cpcm.workflow import conferences as conference_rules
 
 YES = ("yes", True)
@@ -261,10 +262,6 @@ def child_plan_view(case: Case, plan_record: Record, lang: str, *, today: date |
 
 
 # -- closure and transfer: the case's whole file, not one plan version ------------------------------
-DONE = ("done", "dropped")            # a plan item finished (review progress statuses)
-REFERRAL_DONE = ("closed", "delivered")  # a referral with nothing left to follow up
-
-
 def _refused(message: str, hint: str, rule: str) -> Refused:
     return Refused(message, hint, rule=rule)
 
@@ -296,20 +293,11 @@ def _latest_plan(case: Case, records: list[Record]) -> Record | None:
 
 def _progress(records: list[Record], plan_record: Record | None, before: str | None = None) -> tuple[dict, Record | None]:
     """The latest status of each plan item (G1, A1) from the reviews since the plan (before
-    `before`, a record id, when given), as cpcm close counts unfinished actions; and the last review."""
-    status: dict[str, dict] = {}
-    last = None
-    if plan_record is None:
-        return status, None
-    for record in records:
-        if record.kind != "review" or record.id <= plan_record.id or (before and record.id > before):
-            continue
-        last = record
-        for item in record.body.get("progress") or []:
-            key = _text(item.get("item")).upper()
-            if key:
-                status[key] = {"status": _text(item.get("status")) or None, "note": _text(item.get("note")) or None,
-                               "on": _day(record.at)}
+    `before`, a record id, when given), as cpcm close counts unfinished actions
+    (open_items.progress); and the last review."""
+    found, last = open_items.progress(records, plan_record, before)
+    status = {key: {"status": _text(item.get("status")) or None, "note": _text(item.get("note")) or None, "on": _day(record.at)}
+              for key, (record, item) in found.items()}
     return status, last
 
 
@@ -354,7 +342,7 @@ def _referral(entry: Mapping[str, Any], services: Mapping[str, str]) -> dict:
         "start": _day(entry.get("start")),
         "feedback": _text(entry.get("feedback")) or None,
         "plan_action": entry.get("plan_action"),
-        "open": entry.get("status") not in REFERRAL_DONE,
+        "open": open_items.referral_open(entry.get("status")),
     }
 
 
@@ -536,7 +524,7 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
     checklist = [{"item": i, "confirmed": i in given} for i in items] + [{"item": i, "confirmed": True} for i in given
                                                                          if i not in items]
     decision = _decision(ordered, "transfer", request.id) if request is not None else None
-    required = bool(policy.get("transfer", "approval_required", True))
+    required = approvals.required(policy, "transfer")
     if decision is not None:
         approval_state = "approved" if decision.kind == "approval" else "rejected"
     elif request is not None:
@@ -569,7 +557,7 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
     plan_record = _latest_plan(case, ordered)
     status, _last = _progress(ordered, plan_record, before=subject.id)
     goals, actions = _plan_items(plan_record, status)
-    open_actions = [a for a in actions if a["progress"]["status"] not in DONE]
+    open_actions = [a for a in actions if open_items.item_open(a["progress"]["status"])]
     referrals = [_referral(r, services) for r in case.referrals]
     if subject.kind == "transfer":
         state = "acknowledged" if ack else "sent"

@@ -4,29 +4,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
-from cpcm.domain.case import Case
-from cpcm.domain.records import Record
 from cpcm.errors import FieldError, InvalidInput
 from cpcm.service.context import Context, append, form_for, load_case, load_records, validate_form
 from cpcm.service.results import Written
+from cpcm.workflow import approvals
 from cpcm.workflow.fold import fold
-
-
-def unfinished(case: Case, records: list[Record]) -> dict[str, list[str]]:
-    """What is still open on a case: referrals not closed or delivered, and the plan's actions
-    whose latest review status is not done or dropped."""
-    referrals = [r["ref"] for r in case.referrals if r["status"] not in ("closed", "delivered")]
-    plan_record = next((r for r in sorted(records, key=lambda r: r.id, reverse=True) if r.kind == "plan"), None)
-    status: dict[str, str] = {}
-    for record in sorted(records, key=lambda r: r.id):
-        if record.kind == "review" and plan_record and record.id > plan_record.id:
-            for item in record.body.get("progress") or []:
-                status[str(item.get("item", "")).upper()] = item.get("status")
-    actions = []
-    for number, _action in enumerate((plan_record.body.get("actions") if plan_record else None) or [], start=1):
-        if status.get(f"A{number}") not in ("done", "dropped"):
-            actions.append(f"A{number}")
-    return {"referrals": referrals, "actions": actions}
+from cpcm.workflow.open_items import unfinished
 
 
 def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
@@ -56,14 +39,14 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
     if errors:
         raise InvalidInput(errors, f"closure of {case_id}")
     body["open_items"] = left
-    if not ctx.policy.get("closure_approval", "required"):
+    if not approvals.required(ctx.policy, "closure"):
         body["immediate"] = True
     record = append(ctx, case, "close", "closure", body, at)
     if body.get("immediate"):
         limit = ctx.policy.duration("post_closure_visit", "limit")
         steps = (f"the case is closed; a post-closure visit is due within {limit.words()}",)
     else:
-        who = ("a supervisor or manager" if ctx.policy.get("closure_approval", "self_approval")
+        who = ("a supervisor or manager" if approvals.self_allowed(ctx.policy, "closure")
                else f"a supervisor or manager other than {case.worker}")
         steps = (f"closure requested: {who} approves it: cpcm approve {case_id} closure",)
     return Written(case_id, record.id, "closure", next_steps=steps)

@@ -29,7 +29,7 @@ from cpcm.service.results import Written
 from cpcm.store.casestore import CONFERENCES
 from cpcm.store.layout import RECIPIENTS
 from cpcm.workflow import conferences as rules
-from cpcm.workflow import transitions
+from cpcm.workflow import approvals, transitions
 from cpcm.workflow.fold import fold as fold_case
 
 # Form 1, steps for presenting a case (SOP L1730-1742), and the main prompts of Form 2
@@ -400,7 +400,7 @@ def close(ctx, conference_id: str) -> Written:
     limit = ctx.policy.duration(rules.RULE, "report")
     steps = [f"the report with the action points is due within {limit.words()}: cpcm render conference-report {conference_id}"]
     steps += [f"{w['case_id']}: plan version with {w['actions']} conference action(s) waits for a supervisor's approval"
-              for w in written if w["plan_record_id"] and ctx.policy.get("plan_approval", "required")]
+              for w in written if w["plan_record_id"] and approvals.required(ctx.policy, "plan")]
     steps.append("each caseworker adds a readiness-for-reintegration comment to the child's assessment (SOP §4 step 7)")
     return Written(conference_id, record.id, "conference_close", tuple(warnings), tuple(steps), {"cases": written})
 

@@ -10,6 +10,7 @@ from cpcm.errors import NotFound, UsageError
 from cpcm.service import conferences
 from cpcm.service.context import Context, load_records, parse_case_id
 from cpcm.store import directory
+from cpcm.workflow import approvals
 from cpcm.workflow.conferences import DOCUMENTS as CONFERENCE_DOCUMENTS
 from cpcm.workflow.fold import fold
 
@@ -94,7 +95,7 @@ def document(ctx: Context, template: str, case_id: str, lang: str, fmt: str) -> 
     plan_record = next(r for r in records if r.id == case.plan["record_id"])
     view = views.VIEWS[template](
         case, plan_record, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
-        approval_required=bool(ctx.policy.get("plan_approval", "required", True)),
+        approval_required=approvals.required(ctx.policy, "plan"),
     )
     return env.render(template, lang, fmt, view, ctx.root)
 

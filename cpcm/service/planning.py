@@ -7,6 +7,7 @@ from typing import Any, Mapping
 from cpcm.errors import FieldError, InvalidInput, Refused, UsageError
 from cpcm.service.context import ASSESSMENT_FORMS, Context, append, form_for, load_case, validate_form
 from cpcm.service.results import Written
+from cpcm.workflow import approvals
 
 
 def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
@@ -60,7 +61,7 @@ def plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | Non
     record = append(ctx, case, "plan", "plan", body, at)
     version = (case.plan or {}).get("version", 0) + 1
     steps = []
-    if ctx.policy.get("plan_approval", "required"):
+    if approvals.required(ctx.policy, "plan"):
         steps.append(f"plan version {version} is in force once a supervisor approves it: cpcm approve {case_id} plan")
     return Written(case_id, record.id, "plan", next_steps=tuple(steps))
 
@@ -83,28 +84,20 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
         raise UsageError(f"'{subject}' cannot be approved", "Approve or reject: plan, closure or transfer.")
     if not approve and not (note or "").strip():
         raise InvalidInput([FieldError("note", "is required: say why, so the worker knows what to change")], "rejection")
-    if not actor.has_role("supervisor", "manager"):
+    if not approvals.oversees(actor):
         raise Refused(f"only a supervisor or manager can {verb} a {subject}", "Ask your supervisor.", rule="approval-needs-supervisor")
     case = load_case(ctx, case_id)
-    rule = {"plan": "plan_approval", "closure": "closure_approval", "transfer": "transfer"}[subject]
-    if subject == "plan":
-        pending = case.plan if case.plan and not case.plan.get("approved_at") and not case.plan.get("rejected_at") else None
-        requester = pending.get("by") if pending else None
-    elif subject == "closure":
-        pending = case.closure if case.stage == "closure_requested" and case.closure else None
-        requester = pending.get("by") if pending else None
-    else:
-        request = case.transfer_request
-        pending = request if request and request.get("decided_at") is None and case.status == "open" else None
-        requester = pending.get("by") if pending else None
-    if pending is None:
+    verdict = approvals.may_approve(ctx.policy, subject, actor, case)
+    if verdict.refusal == "nothing-to-approve":
         raise Refused(f"{case_id} has no {subject} waiting for a decision", rule="nothing-to-approve")
-    self_allowed = bool(ctx.policy.get(rule, "self_approval", False))
-    own = {requester} | ({case.worker} if subject == "closure" else set())
-    if actor.id in own and not self_allowed:
-        who = "the case's own worker" if actor.id == case.worker and subject == "closure" else "the one who asked for it"
+    if verdict.refusal == "self-approval":
+        who = "the case's own worker" if verdict.own == "case" else "the one who asked for it"
         raise Refused(f"you are {who}: someone else must {verb} this {subject}",
-                      f"The policy ({rule}.self_approval) needs another supervisor or manager.", rule="self-approval")
+                      f"The policy ({approvals.rule_of(subject)}.self_approval) needs another supervisor or manager.",
+                      rule="self-approval")
+    if not verdict:
+        raise Refused(f"only a supervisor or manager can {verb} a {subject}", "Ask your supervisor.", rule="approval-needs-supervisor")
+    pending = approvals.pending(case, subject)
     body = {"subject": subject, "target": pending.get("record_id")}
     if note:
         body["note"] = note.strip()

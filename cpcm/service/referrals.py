@@ -177,7 +177,7 @@ def referral(ctx: Context, case_id: str, ref: str, status: str, start: str | Non
     """Move a referral along its lifecycle (acknowledged, accepted, declined, delivered,
     not_delivered, closed), with the provider's feedback."""
     from cpcm.workflow import referrals as referral_rules
-    from cpcm.workflow.durations import parse_duration
+    from cpcm.domain.durations import parse_duration
 
     case = load_case(ctx, case_id)
     found = case.referral(ref)

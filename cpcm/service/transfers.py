@@ -27,7 +27,7 @@ from cpcm.store import atomic, codec
 from cpcm.store.bundle import (BUNDLE_SUFFIX, BundleError, build_bundle, build_receipt, open_bundle, read_receipt, rewrite_case,
                                summary_of)
 from cpcm.store.layout import CASES, RECIPIENTS, record_name
-from cpcm.workflow import transitions
+from cpcm.workflow import approvals, transitions
 from cpcm.workflow.fold import fold
 from cpcm.workflow.transfers import approval_state, check_request, earlier_transfers
 
@@ -104,7 +104,7 @@ def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code:
     case = fold(case_id, records)
     transitions.advance(case.stage, "transfer", case_id)
     consent_ok = check_consent(ctx, case_id, "transfer", to, records)
-    state, request = approval_state(case, records, to, bool(ctx.policy.get("transfer", "approval_required", True)))
+    state, request = approval_state(case, records, to, approvals.required(ctx.policy, "transfer"))
     after = case.history[-1].id if case.history else ""
     earlier = earlier_transfers(records)
     again = [f"{case_id}: this child has been transferred {earlier} time(s) before; each transfer raises the risk of "

@@ -9,7 +9,7 @@ from cpcm.errors import NotFound
 from cpcm.service import conferences
 from cpcm.service.context import Context, load_case, load_cases
 from cpcm.workflow import deadlines as deadlines_mod
-from cpcm.workflow import rules
+from cpcm.workflow import approvals, rules
 
 
 def due(ctx: Context, worker: str | None = None, within_days: float | None = None, overdue_only: bool = False,
@@ -23,13 +23,12 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     whose = worker or me.id
     if whose != "all" and whose != me.id and ctx.team.get(whose, include_removed=True) is None:
         raise NotFound(f"no worker '{whose}' in the team", "See cpcm team list.")
-    target = ctx.team.get(whose)
-    oversees = bool(target and target.has_role("supervisor", "manager"))
+    oversees = approvals.oversees(ctx.team.get(whose))
     one = case is not None
     items = []
     for each in [case] if one else load_cases(ctx).values():
         for item in deadlines_mod.deadlines(each, policy, now):
-            if whose != "all" and not one and not deadlines_mod.for_worker(item, whose, oversees, policy):
+            if whose != "all" and not one and not deadlines_mod.for_worker(item, whose, oversees):
                 continue
             if overdue_only and item.state(now, soon) != "overdue":
                 continue

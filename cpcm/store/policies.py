@@ -5,7 +5,8 @@ from pathlib import Path
 from typing import Any
 
 from cpcm.errors import Corrupt, InvalidInput, NotFound
-from cpcm.workflow.policy import PROFILES, Policy, build
+from cpcm.domain.policy import Policy
+from cpcm.workflow.policy import PROFILES, build
 
 HERE = Path(__file__).parent.parent / "policies"  # the shipped profiles (package data)
 OVERRIDE = ".cpcm/policy.yaml"

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping
 
 from cpcm.domain.records import Record, utc
 from cpcm.workflow.deadlines import Deadline
-from cpcm.workflow.policy import Policy
+from cpcm.domain.policy import Policy
 
 KINDS = ("internal", "external", "aac")
 REASONS = ("service_options_exhausted", "unresolved_protection_concern", "especially_difficult")

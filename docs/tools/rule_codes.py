@@ -8,7 +8,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import clocks as clocks_mod  # noqa: E402
 import codes as codes_mod  # noqa: E402
 
 KINDS = {"check": "`cpcm check` (exit 1 when an error)", "verify": "`cpcm verify` (exit 1)", "refused": "refused (exit 4)"}
@@ -71,11 +70,16 @@ def entries() -> list[tuple[str, list[str], str]]:
     for item in found:
         kinds.setdefault(item.code, set()).add(item.kind)
     meanings = dict(MEANINGS)
-    for clock in clocks_mod.scan(rule_names=set()):
+    from cpcm.store import policies
+    from cpcm.workflow.clocks import CLOCKS, SUPERVISORS
+
+    profiles = [policies.load(name) for name in ("inter-agency", "kenya")]
+    for clock in CLOCKS:
+        has_target = any("target" in p.rules.get(clock.limit, {}) for p in profiles)
         for suffix, _ in suffixes:
-            if suffix == "-overdue" and not clock.for_supervisors:
+            if suffix == "-overdue" and clock.owner != SUPERVISORS:
                 meanings[clock.code + suffix] = f"the `{clock.code}` clock (docs/workflow.md, the clocks) is past its limit (error)"
-            elif suffix == "-target-missed" and clock.has_target:
+            elif suffix == "-target-missed" and has_target:
                 meanings[clock.code + suffix] = f"the `{clock.code}` clock is past its target, not yet its limit (warning)"
             else:
                 continue
