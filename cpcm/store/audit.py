@@ -30,6 +30,7 @@ DOC = "docs/commands/cases.md#cpcm-verify"
 _ID = r"[A-Z]{2}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}"
 _REC = r"[0-9A-HJKMNP-TV-Z]{26}"
 _WORKER = r"[a-z0-9][a-z0-9._-]{0,31}"
+WORKER_ID = re.compile(rf"^{_WORKER}$")
 FOLDER_FILE = re.compile(rf"^(?P<top>{CASES}|{CONFERENCES})/(?P<folder>{_ID})/(?P<name>[^/]+)$")
 # plaintext files a casefile repository may hold (docs/case-format.md#layout); nothing else
 PLAINTEXT = re.compile(
@@ -149,6 +150,8 @@ def history(root: Path, agency_code: str) -> list[Commit]:
         head, _, body = chunk.partition("\n")
         sha, parents, email, message = (head.split(_SEP) + ["", "", "", ""])[:4]
         author = email[:-len(suffix)] if email.endswith(suffix) else None
+        if author is not None and not WORKER_ID.match(author):
+            author = None  # not a worker id: never echoed
         changes, merged = [], []
         for line in body.splitlines():
             meta, tab, path = line.partition("\t")
@@ -402,7 +405,8 @@ class Audit:
             if added is None or (added.receive_from and record.id < added.receive_from):
                 continue  # not committed (reported above), or imported from another agency by `receive`
             if record.by != added.author:
-                self.add("record-author-mismatch", f"{self.store.rel(path)} says it was written by '{record.by}' but commit "
+                self.add("record-author-mismatch", f"{self.store.rel(path)} says it was written by "
+                         f"'{record.by if WORKER_ID.match(str(record.by)) else '(not a worker id)'}' but commit "
                          f"{added.sha[:10]} that added it is by {added.author or 'someone who is not a cpcm worker'}", folder)
 
 
