@@ -128,14 +128,14 @@ def test_verify__a_reset_or_rebase_below_the_last_verified_head(cli, repo):
     assert cli("note", case_id, "--text", "a").code == 0
     assert cli("note", case_id, "--text", "b").code == 0
     assert verify(cli) == set()  # remembers the head
-    assert json.loads((repo / ".cpcm" / "cache" / "verified.json").read_text())["head"] == git(repo, "rev-parse", "HEAD").strip()
+    assert json.loads((repo / ".git" / "cpcm-verified.json").read_text())["head"] == git(repo, "rev-parse", "HEAD").strip()
     # a rebase that drops the middle commit (the first note)
     git(repo, "-c", "user.name=x", "-c", "user.email=x@x", "rebase", "-q", "--onto", "HEAD~2", "HEAD~1")
     found = verify(cli)
     assert found == {"history-rewritten"}
     assert verify(cli) == {"history-rewritten"}  # still reported: the marker stays where it was
     # put back as it was (from the reflog): clean again
-    old = json.loads((repo / ".cpcm" / "cache" / "verified.json").read_text())["head"]
+    old = json.loads((repo / ".git" / "cpcm-verified.json").read_text())["head"]
     git(repo, "reset", "-q", "--hard", old)
     assert verify(cli) == set()
     # a reset that drops the newest commit

@@ -20,11 +20,11 @@ from cpcm.domain.team import ROLES, Team, Worker
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.store import atomic, codec
 from cpcm.store.git import Git, GitError
-from cpcm.store.layout import CACHE_DIR, CASES, CONFIG, RECIPIENTS, RECORD_FILE, TEAM
+from cpcm.store.layout import CASES, CONFIG, RECIPIENTS, RECORD_FILE, TEAM
 from cpcm.workflow.rules import Problem
 
 CONFERENCES = "conferences"
-VERIFIED = f"{CACHE_DIR}/verified.json"  # local, git-ignored: the last verified head (a commit id only)
+VERIFIED = "cpcm-verified.json"  # in git's own folder (.git/): local, never committed; the last verified head only
 DOC = "docs/commands/cases.md#cpcm-verify"
 
 _ID = r"[A-Z]{2}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}"
@@ -244,7 +244,7 @@ class Audit:
 
     # the last verified head is still in the history
     def below_verified(self, head: str) -> bool:
-        path = self.root / VERIFIED
+        path = self.marker()
         try:
             old = str(json.loads(path.read_text()).get("head") or "")
         except (OSError, ValueError, AttributeError):
@@ -257,12 +257,15 @@ class Audit:
         except GitError:
             self.add("history-rewritten", f"the history changed below the last verified commit {old[:10]}: commits were "
                      "dropped or rewritten (a reset or rebase). Restore them (git reflog; git reset --hard "
-                     f"{old[:10]}), or, once the change is understood, delete {VERIFIED}")
+                     f"{old[:10]}), or, once the change is understood, delete .git/{VERIFIED}")
             return True
+
+    def marker(self) -> Path:
+        return self.root / self.git.run(["rev-parse", "--git-path", VERIFIED]).strip()
 
     def remember(self, head: str) -> None:
         try:
-            atomic.write(self.root / VERIFIED, json.dumps({"head": head}).encode(), mode=0o644)
+            atomic.write(self.marker(), json.dumps({"head": head}).encode(), mode=0o644)
         except OSError:
             pass  # verifying never fails because the local cache cannot be written
 
