@@ -83,6 +83,9 @@ COMMANDS = [
     Command("due --worker all", ("due", "--worker", "all"), target=1.5, target_upto=1_000),
     Command("review --batch", ("review", "--batch", "{batch}"), target=60, target_upto=1_000, mutates=True),
     Command("report statistics", ("report", "statistics"), target=10, target_upto=10_000),
+    # every check of verify: git fsck, the history walk, every record version's age header, and
+    # every record decrypted and validated (the bench identity reads every case); exit 0 = clean
+    Command("verify", ("verify",), target=60, target_upto=10_000),
 ]
 
 

@@ -117,8 +117,6 @@ def test_list__lists_the_other_cases_then_exits_7_for_a_damaged_one(cli, repo):
     assert json.loads(as_json.stdout[end:])["exit_code"] == 7
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the summary cache is keyed by the HEAD tree, so a record damaged on disk after "
-                                       "the cache was filled is still listed from the cache and list exits 0")
 def test_list__notices_a_damaged_file_even_when_the_cache_knows_its_case(cli, repo):
     good, bad = register(cli), register(cli)
     assert cli("list").code == 0  # the cache now holds both cases

@@ -134,8 +134,11 @@ def register(app: typer.Typer) -> None:
 def register_verify(app: typer.Typer) -> None:
     @app.command("verify")
     def verify(repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
-        """Check the repository: every record you can read decrypts and is valid, nothing is
-        uncommitted, no record was rewritten; exit 1 when something is wrong.
+        """Check the repository: every record you can read decrypts and is valid; nothing is
+        uncommitted (policy and config included); git's objects are whole; records were only
+        added (or re-encrypted), by their own worker, to their readers' keys; no plaintext file
+        was ever committed; the history below the last verified commit is unchanged. Exit 1
+        when something is wrong (the codes: docs/commands/cases.md).
 
         Example: cpcm verify
         """

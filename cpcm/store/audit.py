@@ -1,0 +1,433 @@
+"""The audit behind `cpcm verify`: the working tree, git's objects, the history of every record
+file, the age header of every version of every record, and what the runner can decrypt.
+
+Each problem has a stable code (docs/commands/cases.md#cpcm-verify). Messages name paths,
+case and record IDs, worker ids and commit ids only: never a file's content, and never a commit
+message (a forged commit's message could hold anything).
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from cpcm.crypto import cipher
+from cpcm.domain.team import ROLES, Team, Worker
+from cpcm.errors import CannotDecrypt, Corrupt
+from cpcm.store import atomic, codec
+from cpcm.store.git import Git, GitError, git_env
+from cpcm.store.layout import CASES, CONFIG, RECIPIENTS, RECORD_FILE, TEAM
+from cpcm.workflow.rules import Problem
+
+CONFERENCES = "conferences"
+VERIFIED = "cpcm-verified.json"  # in git's own folder (.git/): local, never committed; the last verified head only
+DOC = "docs/commands/cases.md#cpcm-verify"
+
+_ID = r"[A-Z]{2}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}"
+_REC = r"[0-9A-HJKMNP-TV-Z]{26}"
+_WORKER = r"[a-z0-9][a-z0-9._-]{0,31}"
+WORKER_ID = re.compile(rf"^{_WORKER}$")
+FOLDER_FILE = re.compile(rf"^(?P<top>{CASES}|{CONFERENCES})/(?P<folder>{_ID})/(?P<name>[^/]+)$")
+# plaintext files a casefile repository may hold (docs/case-format.md#layout); nothing else
+PLAINTEXT = re.compile(
+    rf"^(\.gitignore|\.gitattributes|\.cpcm/(config|team|services|policy)\.yaml|\.cpcm/forms/[a-z0-9][a-z0-9_-]*\.yaml"
+    rf"|\.cpcm/templates/[A-Za-z0-9_][A-Za-z0-9_.-]*|{CASES}/\.keep|({CASES}|{CONFERENCES})/{_ID}/{RECIPIENTS})$")
+CONFIG_FILES = re.compile(r"^(\.gitignore|\.gitattributes|\.cpcm/.*)$")
+# the commits that may rewrite record files (re-encryption), each with the folders it may touch
+# (docs/case-format.md#git-one-commit-per-command)
+REENCRYPTIONS = (
+    (re.compile(rf"^assign (?P<folder>{_ID}) {_REC}$"), CASES),
+    (re.compile(rf"^team (add|remove) {_WORKER}$"), CASES),
+    (re.compile(r"^team sync \d+ cases$"), CASES),
+    (re.compile(rf"^conference add-case (?P<folder>{_ID}) {_ID}$"), CONFERENCES),
+)
+RECEIVE = re.compile(rf"^receive (?P<folder>{_ID}) (?P<record>{_REC})$")
+_ZERO = "0" * 40
+_SEP, _REC_SEP = "\x1f", "\x1e"
+
+
+def problem(code: str, message: str, case_id: str | None = None, rule: str = "history", severity: str = "error") -> Problem:
+    return Problem(code, severity, message, rule, DOC, case_id)
+
+
+# -- git, as bytes -------------------------------------------------------------------------------
+def _git_bytes(root: Path, args: Sequence[str], data: bytes | None = None) -> bytes:
+    """git's raw output (blobs are binary), with the environment and repository of every cpcm git call."""
+    done = subprocess.run(Git(root).command(args), cwd=root, env=git_env(), input=data, capture_output=True)
+    if done.returncode != 0:
+        detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git {args[0]} failed: {detail[-1] if detail else 'exit ' + str(done.returncode)}")
+    return done.stdout
+
+
+def read_blobs(root: Path, shas: Iterable[str]) -> dict[str, bytes]:
+    """Blob id -> content, in one `git cat-file --batch`."""
+    wanted = list(dict.fromkeys(s for s in shas if s and s != _ZERO))
+    if not wanted:
+        return {}
+    out = _git_bytes(root, ["cat-file", "--batch"], ("\n".join(wanted) + "\n").encode())
+    blobs, pos = {}, 0
+    for sha in wanted:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        pos = end + 1
+        if len(header) == 3 and header[1] == b"blob":
+            size = int(header[2])
+            blobs[sha] = out[pos:pos + size]
+            pos += size + 1
+    return blobs
+
+
+# -- age headers ---------------------------------------------------------------------------------
+def stanzas(data: bytes) -> list[str] | None:
+    """The stanza types of a binary age file's header ('X25519', 'scrypt', ...), without the
+    grease stanzas age adds at random; None when the bytes are not a binary age file."""
+    if not data.startswith(cipher.MAGIC):
+        return None
+    end = data.find(b"\n--- ", 0, 1 << 16)
+    if end < 0:
+        return None
+    types = []
+    for line in data[len(cipher.MAGIC):end].split(b"\n"):
+        if line.startswith(b"-> "):
+            kind = line[3:].split(b" ", 1)[0].decode("ascii", "replace")
+            if not kind.endswith("-grease"):
+                types.append(kind)
+    return types
+
+
+# -- teams and recipients from history -------------------------------------------------------------
+def team_from(data: bytes) -> Team | None:
+    try:
+        raw = codec.loads(data) or {}
+        workers = []
+        for entry in raw.get("workers") or []:
+            roles = tuple(r for r in (entry.get("roles") or ()) if r in ROLES)
+            workers.append(Worker(id=str(entry["id"]), name=str(entry.get("name") or entry["id"]), roles=roles,
+                                  recipient=str(entry.get("recipient", "")), since=str(entry.get("since", "")),
+                                  removed=str(entry.get("removed", "") or "")))
+        return Team(tuple(workers))
+    except Exception:  # a damaged team file in history: nobody is a member by it
+        return None
+
+
+def recovery_from(data: bytes) -> tuple[str, ...]:
+    try:
+        return tuple(str(r) for r in ((codec.loads(data) or {}).get("recovery_recipients") or ()))
+    except Exception:
+        return ()
+
+
+def readers_from(data: bytes | None) -> list[str]:
+    text = (data or b"").decode("utf-8", "replace")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+@dataclass
+class Commit:
+    sha: str
+    parents: list[str]
+    author: str | None  # the worker id from the author's e-mail (`<id>@<agency>.cpcm.invalid`), None if not one
+    message: str
+    changes: list[tuple[str, str, str, str]]  # (status, old blob, new blob, path)
+    merge_changes: list[tuple[str, str, str]]  # (statuses, new blob, path): changes a merge made itself
+
+
+def history(root: Path, agency_code: str) -> list[Commit]:
+    """Every commit, parents first, with the files it changed (one `git log`)."""
+    fmt = _REC_SEP + _SEP.join(["%H", "%P", "%ae", "%s"])
+    out = _git_bytes(root, ["log", "--reverse", "--topo-order", "--no-renames", "--raw", "--no-abbrev", "--cc",
+                            f"--format={fmt}"]).decode("utf-8", "replace")
+    suffix = f"@{agency_code.lower()}.cpcm.invalid"
+    commits = []
+    for chunk in out.split(_REC_SEP)[1:]:
+        head, _, body = chunk.partition("\n")
+        sha, parents, email, message = (head.split(_SEP) + ["", "", "", ""])[:4]
+        author = email[:-len(suffix)] if email.endswith(suffix) else None
+        if author is not None and not WORKER_ID.match(author):
+            author = None  # not a worker id: never echoed
+        changes, merged = [], []
+        for line in body.splitlines():
+            meta, tab, path = line.partition("\t")
+            if not tab:
+                continue
+            path = _unquote(path)
+            if meta.startswith("::"):
+                fields = meta[2:].split()
+                merged.append((fields[-1], fields[-2], path))
+            elif meta.startswith(":"):
+                fields = meta[1:].split()
+                changes.append((fields[4][0], fields[2], fields[3], path))
+        commits.append(Commit(sha, parents.split(), author, message, changes, merged))
+    return commits
+
+
+def _unquote(path: str) -> str:
+    if len(path) >= 2 and path[0] == path[-1] == '"':
+        return path[1:-1]
+    return path
+
+
+# -- the audit -----------------------------------------------------------------------------------
+@dataclass
+class Added:
+    sha: str
+    author: str | None
+    receive_from: str | None  # a `receive` commit: records with ids below this one were imported
+
+
+class Audit:
+    def __init__(self, store, config, team: Team, worker: Worker, keys):
+        self.store = store
+        self.root: Path = store.root
+        self.git: Git = store.git
+        self.config = config
+        self.team = team
+        self.worker = worker
+        self.keys = keys
+        self.problems: list[Problem] = []
+        self.added: dict[str, Added] = {}  # record path -> the commit that (last) added it
+
+    def add(self, code: str, message: str, case_id: str | None = None, rule: str = "history") -> None:
+        self.problems.append(problem(code, message, case_id, rule))
+
+    def run(self) -> list[Problem]:
+        head = self.git.head()
+        self.objects()
+        self.working_tree()
+        rewritten = False
+        if head is not None:
+            rewritten = self.below_verified(head)
+            try:
+                self.walk(head)
+            except GitError as exc:
+                self.add("git-object-corrupt", f"the history cannot be read ({exc.message})", rule="git")
+        self.folders()
+        if head is not None and not rewritten:
+            self.remember(head)
+        return self.problems
+
+    # git's own consistency check
+    def objects(self) -> None:
+        try:
+            self.git.run(["fsck", "--no-dangling", "--no-progress"])
+        except GitError as exc:
+            self.add("git-object-corrupt", f"git fsck finds damaged or missing objects ({exc.message}); "
+                     "restore the repository from another copy", rule="git")
+
+    # nothing uncommitted
+    def working_tree(self) -> None:
+        if self.store.view is not None:
+            return  # another cpcm is writing (the last commit is pinned): its files are not committed yet
+        try:
+            out = _git_bytes(self.root, ["status", "--porcelain=v1", "-z", "--untracked-files=all"]).decode("utf-8", "replace")
+        except GitError:
+            return  # reported by fsck or the history walk
+        entries = out.split("\0")
+        skip = False
+        for entry in entries:
+            if skip or not entry:
+                skip = False
+                continue
+            status, path = entry[:2], entry[3:]
+            skip = "R" in status or "C" in status  # the next entry is the old name
+            if CONFIG_FILES.match(path):
+                self.add("config-uncommitted", f"{path} differs from the last commit (an edit by hand outside a commit: "
+                         "commit it, or restore it with git checkout -- " + path + ")", rule="format")
+            else:
+                self.add("uncommitted-change", f"{path} differs from the last commit (an interrupted write, or an edit by hand)",
+                         _folder_of(path), rule="format")
+
+    # the last verified head is still in the history
+    def below_verified(self, head: str) -> bool:
+        path = self.marker()
+        try:
+            old = str(json.loads(path.read_text()).get("head") or "")
+        except (OSError, ValueError, AttributeError):
+            return False
+        if not re.fullmatch(r"[0-9a-f]{40}", old) or old == head:
+            return False
+        try:
+            self.git.run(["merge-base", "--is-ancestor", old, head])
+            return False
+        except GitError:
+            self.add("history-rewritten", f"the history changed below the last verified commit {old[:10]}: commits were "
+                     "dropped or rewritten (a reset or rebase). Restore them (git reflog; git reset --hard "
+                     f"{old[:10]}), or, once the change is understood, delete .git/{VERIFIED}")
+            return True
+
+    def marker(self) -> Path:
+        return self.root / self.git.run(["rev-parse", "--git-path", VERIFIED]).strip()
+
+    def remember(self, head: str) -> None:
+        try:
+            atomic.write(self.marker(), json.dumps({"head": head}).encode(), mode=0o644)
+        except OSError:
+            pass  # verifying never fails because the local cache cannot be written
+
+    # every commit: what it may change, who made it, and whom each record version is encrypted to
+    def walk(self, head: str) -> None:
+        commits = history(self.root, self.config.agency_code)
+        team: Team | None = None
+        recovery: tuple[str, ...] = tuple(self.config.recovery_recipients)
+        team_blobs, config_blobs = {}, {}
+        for commit in commits:  # the team and config files as they change
+            for status, _, new, path in commit.changes:
+                if path == TEAM and status != "D":
+                    team_blobs[new] = None
+                elif path == CONFIG and status != "D":
+                    config_blobs[new] = None
+        loaded = read_blobs(self.root, [*team_blobs, *config_blobs])
+        recipients_blob: dict[str, str] = {}  # folder (cases/ID) -> its recipients blob now
+        versions = []  # (path, blob, commit sha, recipients blob, team, recovery): every record version written
+        deleted_reported: set[str] = set()
+        plaintext_reported: set[str] = set()
+        for commit in commits:
+            before = team
+            for status, _, new, path in commit.changes:
+                if path == TEAM and status != "D":
+                    team = team_from(loaded.get(new, b""))
+                elif path == CONFIG and status != "D":
+                    recovery = recovery_from(loaded.get(new, b""))
+                elif path.endswith("/" + RECIPIENTS):
+                    recipients_blob[path.rsplit("/", 1)[0]] = new
+            member_team = before if before is not None else team
+            member = member_team.get(commit.author) if (member_team and commit.author) else None
+            touches = False
+            receive = RECEIVE.match(commit.message)
+            for status, _, new, path in commit.changes:
+                match = FOLDER_FILE.match(path)
+                is_record = bool(match and RECORD_FILE.match(match["name"]))
+                if match:
+                    touches = True
+                if not is_record:
+                    if status != "D" and not PLAINTEXT.match(path) and path not in plaintext_reported:
+                        plaintext_reported.add(path)
+                        self.add("plaintext-committed", f"{path} was committed (commit {commit.sha[:10]}) but is not a file "
+                                 "cpcm writes: it may hold personal data in plain text; remove it from the history",
+                                 match["folder"] if match else None, rule="privacy")
+                    continue
+                folder = f"{match['top']}/{match['folder']}"
+                if status == "A":
+                    self.added[path] = Added(commit.sha, commit.author,
+                                             receive["record"] if receive and receive["folder"] == match["folder"] else None)
+                elif status == "D":
+                    deleted_reported.add(path)
+                    self.add("record-deleted", f"{path} was deleted by commit {commit.sha[:10]} (records are never deleted)",
+                             match["folder"])
+                elif not _reencrypts(commit.message, match["top"], match["folder"]):
+                    self.add("record-rewritten", f"{path} was changed by commit {commit.sha[:10]}, which is not a re-encryption "
+                             "(records are append-only; only re-encryption may touch them)", match["folder"])
+                if status != "D":
+                    versions.append((path, new, commit.sha, recipients_blob.get(folder), team, recovery))
+            for _, new, path in commit.merge_changes:
+                match = FOLDER_FILE.match(path)
+                if match and RECORD_FILE.match(match["name"]):
+                    self.add("record-rewritten", f"{path} was changed by merge commit {commit.sha[:10]} itself (not taken "
+                             "from either side)", match["folder"])
+                    if new != _ZERO:
+                        versions.append((path, new, commit.sha, recipients_blob.get(f"{match['top']}/{match['folder']}"),
+                                         team, recovery))
+                elif new != _ZERO and not PLAINTEXT.match(path) and path not in plaintext_reported:
+                    plaintext_reported.add(path)
+                    self.add("plaintext-committed", f"{path} was committed (merge commit {commit.sha[:10]}) but is not a file "
+                             "cpcm writes", match["folder"] if match else None, rule="privacy")
+            if touches and member is None:
+                self.add("commit-author-not-member", f"commit {commit.sha[:10]} changes cases or conferences but its author "
+                         f"({commit.author or 'not a cpcm worker address'}) was not an active team member then")
+        # a record ever added must still be there (a merge can drop one without a deletion in any commit)
+        present = set(_git_bytes(self.root, ["ls-tree", "-r", "--name-only", head, "--", CASES, CONFERENCES])
+                      .decode("utf-8", "replace").splitlines())
+        for path in self.added:
+            if path not in present and path not in deleted_reported:
+                match = FOLDER_FILE.match(path)
+                self.add("record-deleted", f"{path} was added to the history but is not in the last commit (records are never "
+                         "deleted)", match["folder"] if match else None)
+        self.headers(versions)
+
+    def headers(self, versions) -> None:
+        """Every version of every record is a binary age file with one X25519 stanza per key of
+        the folder's readers at that commit (plus the recovery keys), and no other kind of stanza."""
+        blobs = read_blobs(self.root, [v[1] for v in versions] + [v[3] for v in versions if v[3]])
+        expected_cache: dict[tuple, int] = {}
+        seen: set[tuple[str, str]] = set()
+        for path, blob, sha, recipients, team, recovery in versions:
+            if (path, blob) in seen:
+                continue
+            seen.add((path, blob))
+            folder = FOLDER_FILE.match(path)["folder"]
+            types = stanzas(blobs.get(blob, b""))
+            if types is None:
+                self.add("plaintext-committed", f"{path} as committed in {sha[:10]} is not an age file: it may hold personal "
+                         "data in plain text; remove it from the history", folder, rule="privacy")
+                continue
+            foreign = sorted(set(t for t in types if t != "X25519"))
+            if foreign:
+                self.add("record-foreign-stanza", f"{path} as committed in {sha[:10]} is also encrypted to a key of another "
+                         f"kind ({', '.join(foreign)}); cpcm encrypts only to its team's age keys", folder, rule="recipients")
+            key = (recipients, id(team), tuple(recovery))
+            if key not in expected_cache:
+                readers = readers_from(blobs.get(recipients)) if recipients else []
+                keys = set(team.recipients_of(readers)) if team is not None else set()
+                expected_cache[key] = len(keys | set(recovery))
+            count = types.count("X25519")
+            if count != expected_cache[key]:
+                self.add("record-recipients-mismatch", f"{path} as committed in {sha[:10]} is encrypted to {count} key(s); its "
+                         f"readers at that commit have {expected_cache[key]} (recovery keys included)", folder, rule="recipients")
+
+    # each case and conference folder as it stands: readers, and every record the runner can read
+    def folders(self) -> None:
+        for top in (CASES, CONFERENCES):
+            for folder in self.store.case_ids(top):
+                self.folder(top, folder)
+
+    def folder(self, top: str, folder: str) -> None:
+        rel = f"{top}/{folder}/{RECIPIENTS}"
+        readers = self.store.recipients(folder, top)
+        if not readers:
+            self.add("recipients-missing", f"{rel} is missing or empty", folder, rule="format")
+            return
+        if any(self.team.get(r, include_removed=True) is None for r in readers):
+            self.add("recipient-not-in-team", f"{rel} names workers who are not in the team", folder, rule="recipients")
+        elif top == CASES and readers != self.team.case_readers(readers[:1]):
+            self.add("recipients-stale", f"{rel} does not list the case's worker and every active supervisor and manager "
+                     "(or lists a removed worker): a supervisor runs cpcm team sync", folder, rule="recipients")
+        if self.worker.id not in readers:
+            return
+        for path in self.store.record_files(folder, top):
+            try:
+                record = self.store.read_file(path, self.keys)
+            except (Corrupt, CannotDecrypt) as exc:
+                self.add("record-unreadable", exc.message, folder, rule="format")
+                continue
+            added = self.added.get(self.store.rel(path))
+            if added is None or (added.receive_from and record.id < added.receive_from):
+                continue  # not committed (reported above), or imported from another agency by `receive`
+            if record.by != added.author:
+                self.add("record-author-mismatch", f"{self.store.rel(path)} says it was written by "
+                         f"'{record.by if WORKER_ID.match(str(record.by)) else '(not a worker id)'}' but commit "
+                         f"{added.sha[:10]} that added it is by {added.author or 'someone who is not a cpcm worker'}", folder)
+
+
+def _reencrypts(message: str, top: str, folder: str) -> bool:
+    for pattern, scope in REENCRYPTIONS:
+        match = pattern.match(message)
+        if match and scope == top and match.groupdict().get("folder") in (None, folder):
+            return True
+    return False
+
+
+def _folder_of(path: str) -> str | None:
+    match = FOLDER_FILE.match(path)
+    if match:
+        return match["folder"]
+    parts = path.split("/")
+    return parts[1] if len(parts) > 2 and parts[0] in (CASES, CONFERENCES) else None
+
+
+def verify(store, config, team: Team, worker: Worker, keys) -> list[Problem]:
+    """Every check of `cpcm verify` (see the module's docstring)."""
+    return Audit(store, config, team, worker, keys).run()
