@@ -5,27 +5,11 @@ Only the shell (service and CLI) reads the clock; the domain and workflow take `
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
-from cpcm.errors import UsageError
+from cpcm.domain.dates import parse_datetime
 
-
-def parse_datetime(text: str, field: str = "date") -> datetime:
-    """An ISO 8601 date or date-time; a date means midnight, a naive time means UTC."""
-    value = text.strip()
-    try:
-        if len(value) == 10:
-            parsed = datetime.combine(date.fromisoformat(value), datetime.min.time())
-        else:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(
-            f"{field}: not an ISO 8601 date or date-time (the value is not repeated here)",
-            "Use for example 2026-11-23 or 2026-11-23T14:30:00+03:00.",
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed
+__all__ = ["iso", "now", "parse_datetime"]
 
 
 def now() -> datetime:

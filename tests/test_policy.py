@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from cpcm import policies
+from cpcm.store import policies
 from cpcm.workflow.policy import build
 
 from conftest import register
@@ -97,3 +97,52 @@ def test_caseload__over_the_cap_only_warns_by_default(cli, repo):
     checked = cli("check", "--json")
     assert checked.code == 1
     assert "caseload-over-cap" in {p["code"] for p in checked.json()}
+
+
+def test_approvals__one_key_shape_for_plan_closure_and_transfer():
+    policy = policies.load("inter-agency")
+    for subject in ("plan", "closure", "transfer"):
+        assert isinstance(policy.get(f"{subject}_approval", "required"), bool)
+        assert policy.get(f"{subject}_approval", "self_approval") is False
+        assert policy.source(f"{subject}_approval")
+    assert "approval_required" not in policy.rules["transfer"] and "self_approval" not in policy.rules["transfer"]
+
+
+@pytest.mark.parametrize("old_key, new_key", [("approval_required", "required"), ("self_approval", "self_approval")])
+def test_override__the_old_transfer_keys_are_read_under_their_new_name_with_a_note(old_key, new_key):
+    value = old_key == "self_approval"  # the opposite of the shipped value, so the change shows
+    policy, errors = build(policies.chain("inter-agency"), {"rules": {"transfer": {old_key: value}}}, ".cpcm/policy.yaml")
+    assert not errors
+    assert policy.get("transfer_approval", new_key) is value
+    assert old_key not in policy.rules["transfer"]
+    assert policy.origins[f"transfer_approval.{new_key}"] == ".cpcm/policy.yaml"
+    assert "changed by this agency" in policy.source("transfer_approval")
+    assert len(policy.notes) == 1
+    assert f"rules.transfer.{old_key}" in policy.notes[0] and f"rules.transfer_approval.{new_key}" in policy.notes[0]
+
+
+def test_override__old_and_new_transfer_key_together_are_refused_naming_both():
+    found = errors_for({"rules": {"transfer": {"self_approval": True}, "transfer_approval": {"self_approval": False}}})
+    assert any(f == "rules.transfer.self_approval" and "rules.transfer_approval.self_approval" in r for f, r in found), found
+
+
+def test_override__the_new_keys_are_checked_and_a_misspelt_rule_gets_a_did_you_mean():
+    assert ("rules.transfer_approval.required", "must be true or false") in errors_for(
+        {"rules": {"transfer_approval": {"required": "yes"}}})
+    found = errors_for({"rules": {"transfer_aproval": {"required": False}}})
+    assert any(f == "rules.transfer_aproval" and "did you mean 'rules.transfer_approval'" in r for f, r in found), found
+
+
+def test_override__without_old_keys_there_is_no_note():
+    policy, errors = build(policies.chain("inter-agency"), {"rules": {"transfer_approval": {"self_approval": True}}})
+    assert not errors and policy.notes == ()
+
+
+def test_policy_check__says_when_a_key_has_an_old_name(cli, repo, tmp_path):
+    old = tmp_path / "old.yaml"
+    old.write_text("rules:\n  transfer:\n    self_approval: true\n")
+    checked = cli("policy", "check", str(old))
+    assert checked.code == 0, checked.stderr
+    assert "transfer_approval.self_approval" in checked.stderr and "old name" in checked.stderr
+    shown = cli("policy", "check", str(old), "--json")
+    assert shown.json()["notes"] and shown.json()["changed"] == ["transfer_approval.self_approval"]

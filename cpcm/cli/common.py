@@ -96,7 +96,7 @@ def identity_path(option: Path | None) -> Path:
 
 def open_ctx(repo: Path | None, identity: Path | None, need_identity: bool = True):
     from cpcm import service
-    from cpcm.config import resolve_repo
+    from cpcm.store.config import resolve_repo
 
     return service.open_repo(resolve_repo(str(repo) if repo else None), identity_path(identity), ask_passphrase, need_identity)
 
@@ -135,7 +135,7 @@ SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Set any fiel
 def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, flags: dict[str, Any], no_input: bool) -> dict:
     """A record's fields from a YAML file, then --set pairs and flags, then (on a terminal,
     unless --no-input) guided prompts for what is still missing."""
-    from cpcm import forms
+    from cpcm.store import forms
     from cpcm.domain.records import set_path
     from cpcm.errors import UsageError
 

@@ -38,7 +38,8 @@ def register(app: typer.Typer) -> None:
         Example: cpcm register --from-file child.yaml     (skeleton: cpcm form blank registration)
         Example: cpcm register    (on a terminal: guided questions)
         """
-        from cpcm import forms, service
+        from cpcm import service
+        from cpcm.store import forms
         from cpcm.domain.records import set_path
 
         ctx = open_ctx(repo, identity)
@@ -68,8 +69,8 @@ def register(app: typer.Typer) -> None:
         result = service.register(ctx, data, parse_at(at))
         for message in result.warnings:
             warn(message)
-        for other, reason in result.duplicates:
-            warn(f"possible duplicate of {other} ({reason}); check before working on both")
+        for duplicate in result.extra["possible_duplicates"]:
+            warn(f"possible duplicate of {duplicate['case_id']} ({duplicate['reason']}); check before working on both")
         if json_out:
             print_json(result.to_json())
         else:

@@ -88,7 +88,8 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm policy show
         """
-        from cpcm import policies, service
+        from cpcm import service
+        from cpcm.store import policies
 
         if profile:
             pol = policies.load(profile)
@@ -109,7 +110,7 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm policy check .cpcm/policy.yaml
         """
-        from cpcm import policies
+        from cpcm.store import policies
         from cpcm.errors import NotFound
 
         ctx = open_ctx(repo, None, need_identity=False)
@@ -118,6 +119,8 @@ def register(app: typer.Typer) -> None:
         pol = policies.load(ctx.config.policy, ctx.root, override_path=file)  # errors name the file checked
         changed = sorted(k for k, v in pol.origins.items() if not v.startswith("profile"))
         if json_out:
-            print_json({"valid": True, "profile": pol.profile, "changed": changed})
+            print_json({"valid": True, "profile": pol.profile, "changed": changed, "notes": list(pol.notes)})
         else:
             say(f"valid: profile {pol.profile}" + (f", changing {', '.join(changed)}" if changed else ", no changes"))
+            for note in pol.notes:
+                say(f"note: {note}")

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import gettext
 import re
-from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
+from cpcm.domain.dates import as_date
 from cpcm.errors import Corrupt, NotFound
 
 FORMATS = {"md": "md", "html": "html"}  # --format value -> file extension
@@ -297,20 +297,6 @@ WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Fr
 DATE = N_("%(day)s %(month)s %(year)s")
 # Translators: a date in words with the day of the week, e.g. "Tuesday 1 December 2026".
 DATE_WITH_WEEKDAY = N_("%(weekday)s %(day)s %(month)s %(year)s")
-
-
-def as_date(value: Any) -> date:
-    """A date from a date, a date-time or an ISO string ('2026-12-01', '2026-12-01T09:00+03:00')."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip()[:10])
-        except ValueError:
-            pass
-    raise ValueError(f"not a date: a {type(value).__name__}")
 
 
 def date_words(value: Any, lang: str = "en", weekday: bool = False, root: Path | None = None) -> str:

@@ -16,6 +16,8 @@ from typing import Any, Iterable, Mapping
 from cpcm.domain.case import Case
 from cpcm.domain.records import Record
 from cpcm.errors import Refused
+from cpcm.workflow import approvals, open_items
+from cpcm.workflow import conferences as conference_rules
 
 YES = ("yes", True)
 NO = ("no", False)
@@ -260,10 +262,6 @@ def child_plan_view(case: Case, plan_record: Record, lang: str, *, today: date |
 
 
 # -- closure and transfer: the case's whole file, not one plan version ------------------------------
-DONE = ("done", "dropped")            # a plan item finished (review progress statuses)
-REFERRAL_DONE = ("closed", "delivered")  # a referral with nothing left to follow up
-
-
 def _refused(message: str, hint: str, rule: str) -> Refused:
     return Refused(message, hint, rule=rule)
 
@@ -295,20 +293,11 @@ def _latest_plan(case: Case, records: list[Record]) -> Record | None:
 
 def _progress(records: list[Record], plan_record: Record | None, before: str | None = None) -> tuple[dict, Record | None]:
     """The latest status of each plan item (G1, A1) from the reviews since the plan (before
-    `before`, a record id, when given), as cpcm close counts unfinished actions; and the last review."""
-    status: dict[str, dict] = {}
-    last = None
-    if plan_record is None:
-        return status, None
-    for record in records:
-        if record.kind != "review" or record.id <= plan_record.id or (before and record.id > before):
-            continue
-        last = record
-        for item in record.body.get("progress") or []:
-            key = _text(item.get("item")).upper()
-            if key:
-                status[key] = {"status": _text(item.get("status")) or None, "note": _text(item.get("note")) or None,
-                               "on": _day(record.at)}
+    `before`, a record id, when given), as cpcm close counts unfinished actions
+    (open_items.progress); and the last review."""
+    found, last = open_items.progress(records, plan_record, before)
+    status = {key: {"status": _text(item.get("status")) or None, "note": _text(item.get("note")) or None, "on": _day(record.at)}
+              for key, (record, item) in found.items()}
     return status, last
 
 
@@ -353,7 +342,7 @@ def _referral(entry: Mapping[str, Any], services: Mapping[str, str]) -> dict:
         "start": _day(entry.get("start")),
         "feedback": _text(entry.get("feedback")) or None,
         "plan_action": entry.get("plan_action"),
-        "open": entry.get("status") not in REFERRAL_DONE,
+        "open": open_items.referral_open(entry.get("status")),
     }
 
 
@@ -535,7 +524,7 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
     checklist = [{"item": i, "confirmed": i in given} for i in items] + [{"item": i, "confirmed": True} for i in given
                                                                          if i not in items]
     decision = _decision(ordered, "transfer", request.id) if request is not None else None
-    required = bool(policy.get("transfer", "approval_required", True))
+    required = approvals.required(policy, "transfer")
     if decision is not None:
         approval_state = "approved" if decision.kind == "approval" else "rejected"
     elif request is not None:
@@ -568,7 +557,7 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
     plan_record = _latest_plan(case, ordered)
     status, _last = _progress(ordered, plan_record, before=subject.id)
     goals, actions = _plan_items(plan_record, status)
-    open_actions = [a for a in actions if a["progress"]["status"] not in DONE]
+    open_actions = [a for a in actions if open_items.item_open(a["progress"]["status"])]
     referrals = [_referral(r, services) for r in case.referrals]
     if subject.kind == "transfer":
         state = "acknowledged" if ack else "sent"
@@ -668,4 +657,68 @@ def referral_letter_view(case, referral, service: Mapping[str, Any] | None, lang
         "schooling": shared.get("schooling"),
         "accompany": bool(body.get("accompany")),
         "feedback_days": feedback_days,
+    }
+
+
+# -- a case conference's documents (agenda, minutes, conference-report) ----------------------------------
+def conference_view(conference: conference_rules.Conference, policy, lang: str, today: date, names: Mapping[str, str]) -> dict:
+    """The plain data the meeting documents are rendered from. Cases appear by ID only: there
+    is no field for a child's name at all. Attendees are professionals (Form 6)."""
+    minutes = conference.minutes or {}
+    by_case = {e["case"]: e for e in minutes.get("cases") or []}
+    cases, actions = [], []
+    for nomination in conference.cases:
+        case_id = nomination["case_id"]
+        entry = by_case.get(case_id) or {}
+        case_actions = [{"case": case_id, "need": _text(a.get("need")), "action": _text(a.get("action")),
+                         "responsible": _text(a.get("responsible")), "timeline": _text(a.get("timeline"))[:10],
+                         "resources": _text(a.get("resources")) or None, "summary": _text(entry.get("summary")) or None}
+                        for a in entry.get("actions") or []]
+        actions += case_actions
+        cases.append({
+            "id": case_id, "reason": nomination.get("reason"), "presentation": _text(nomination.get("presentation")) or None,
+            "worker": _person(nomination.get("worker"), names), "opened": nomination.get("opened"), "risk": nomination.get("risk"),
+            "stage": nomination.get("stage"), "summary": _text(entry.get("summary")) or None,
+            "discussion": _text(entry.get("discussion")) or None, "decisions": [_text(d) for d in entry.get("decisions") or []],
+            "actions": case_actions, "minuted": bool(entry),
+        })
+    start = conference_rules.start_of(conference, policy)
+    day = conference_rules.meeting_day(conference)
+    checklist = []
+    for key, rule_key, _ in conference_rules.TIMELINE:
+        days = conference_rules.days_before(policy, rule_key)
+        given = conference.checklist.get(key)
+        checklist.append({"item": key, "date": given, "days_before": days, "by": date.fromordinal(day.toordinal() - days).isoformat(),
+                          "ok": bool(given) and (day - date.fromisoformat(str(given)[:10])).days >= days})
+    low, high = int(policy.get(conference_rules.RULE, "participants_min", 5)), int(policy.get(conference_rules.RULE, "participants_max", 10))
+    return {
+        "lang": lang,
+        "today": today.isoformat(),
+        "conference": {
+            "id": conference.id, "kind": conference.kind, "date": day.isoformat(), "start": start.strftime("%H:%M"),
+            "venue": conference.venue or None, "chair": _person(conference.chair, names), "status": conference.status,
+            "closed_on": conference.closed_at[:10] if conference.closed_at else None,
+            "report_by": (conference_rules.report_due(conference, policy).due.isoformat(timespec="minutes")
+                          if conference.closed_at and not conference.report_rendered_at else None),
+        },
+        "checklist": checklist,
+        "agenda": conference_rules.agenda(conference.kind or "external", start, conference.case_ids),
+        "trend_months": conference_rules.TREND_MONTHS.get(conference.kind or "external", 2),
+        "cases": cases,
+        "actions": actions,
+        "attendees": [{"institution": a.get("institution"), "name": a.get("name"), "position": a.get("position"),
+                       "contact": a.get("contact"), "agreement": a.get("confidentiality_signed"), "present": bool(a.get("present"))}
+                      for a in conference.attendees],
+        "participants": len(conference.present),
+        "participants_range": {"min": low, "max": high, "ok": low <= len(conference.present) <= high},
+        "case_limit": conference_rules.max_cases(policy, conference.kind or "external"),
+        "minutes": {
+            "minute_taker": _text(minutes.get("minute_taker")) or None,
+            "reminder_given": minutes.get("reminder_given"),
+            "key_issues": _text(minutes.get("key_issues")) or None,
+            "service_gaps": _text(minutes.get("service_gaps")) or None,
+            "cross_sectoral": _text(minutes.get("cross_sectoral")) or None,
+            "referral_pathways": _text(minutes.get("referral_pathways")) or None,
+            "next_meeting": _text(minutes.get("next_meeting"))[:10] or None,
+        } if conference.minutes is not None else None,
     }

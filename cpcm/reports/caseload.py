@@ -7,27 +7,29 @@ from collections import Counter
 from datetime import datetime
 from typing import Iterable
 
-from cpcm.clock import parse_datetime
 from cpcm.domain.case import Case
+from cpcm.domain.dates import parse_datetime
+from cpcm.domain.policy import RISK_ORDER, Policy
 from cpcm.domain.team import Team
-from cpcm.reports.common import NOT_RATED, RISK_ORDER, chart, table
-from cpcm.workflow.deadlines import SUPERVISORS, deadlines, soon_window
-from cpcm.workflow.policy import Policy
+from cpcm.reports.common import NOT_RATED, chart, table
+from cpcm.workflow import approvals, clocks
+from cpcm.workflow.clocks import SUPERVISORS
+from cpcm.workflow.deadlines import deadlines, for_worker, soon_window
+from cpcm.workflow.rules import caseload_limits, caseload_state, has_cap
 from cpcm.workflow.transitions import STAGES
 
 OPEN_STAGES = tuple(s for s in STAGES if s not in ("closed", "transferred"))
 UNASSIGNED = "(unassigned)"
-# the worker's own clocks, in the order of the case-management steps
-OVERDUE_CODES = ("risk-increased", "concern", "initial-assessment", "risk-response", "comprehensive-assessment", "case-plan",
-                 "review", "referral-feedback", "referral-follow-up", "referral-outcome", "post-closure-visit", "turning-18")
-APPROVALS = (("plan-approval", "plan"), ("closure-approval", "closure"), ("transfer-approval", "transfer"))
+# the worker's own clocks, in the order of the case-management steps (the clock table's order)
+OVERDUE_CODES = clocks.WORKER_CODES
+APPROVALS = tuple((c.code, c.subject) for c in clocks.APPROVALS)
 
 
 def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime) -> dict:
     """Open cases per worker by stage and risk, against the cap; overdue items per worker;
     approvals waiting for supervisors."""
     cases = list(cases)
-    cap, warn_from = int(policy.get("caseload", "cap")), int(policy.get("caseload", "warn_from"))
+    cap, warn_from = caseload_limits(policy)
     soon = soon_window(policy, now)
     risks = tuple(policy.risk_levels) if "risk_levels" in policy.rules else RISK_ORDER
     open_cases = [c for c in cases if c.status == "open"]
@@ -48,14 +50,7 @@ def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime) -
         mine = [c for c in open_cases if (c.worker or UNASSIGNED) == worker_id]
         member = team.get(worker_id, include_removed=True)
         count = len(mine)
-        if worker_id == UNASSIGNED or (member is not None and not member.has_role("caseworker")):
-            state = "no_cap"  # only caseworkers have a cap
-        elif count > cap:
-            state = "over_cap"
-        elif count >= warn_from:
-            state = "near_cap"
-        else:
-            state = "ok"
+        state = caseload_state(count, policy, capped=worker_id != UNASSIGNED and has_cap(member))
         by_code = Counter(i.code for i in overdue if (i.owner or UNASSIGNED) == worker_id)
         workers.append({
             "worker": worker_id,
@@ -72,18 +67,18 @@ def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime) -
         })
 
     limit = policy.duration("approval_response", "limit")
-    approvals = []
+    waiting_by_subject = []
     for code, subject in APPROVALS:
         mine = [i for i in waiting if i.code == code]
         since = [asked[(i.case_id, i.code)] for i in mine if asked.get((i.case_id, i.code))]
         oldest = max(((now - parse_datetime(t)).total_seconds() / 86400 for t in since), default=None)
-        approvals.append({"subject": subject, "waiting": len(mine), "overdue": sum(1 for i in mine if now > i.due),
+        waiting_by_subject.append({"subject": subject, "waiting": len(mine), "overdue": sum(1 for i in mine if now > i.due),
                           "oldest_days": round(oldest, 1) if oldest is not None else None})
     supervisors = []
     for member in team.active:
-        if not member.has_role("supervisor", "manager"):
+        if not approvals.oversees(member):
             continue
-        theirs = [i for i in waiting if i.requested_by != member.id]
+        theirs = [i for i in waiting if for_worker(i, member.id, oversees=True)]  # as on their own due list
         supervisors.append({"worker": member.id, "can_decide": len(theirs), "overdue": sum(1 for i in theirs if now > i.due)})
 
     totals = {
@@ -101,7 +96,7 @@ def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime) -
         "policy": {"profile": policy.profile, "cap": cap, "warn_from": warn_from, "source": policy.source("caseload"),
                    "approval_response": limit.words()},
         "workers": workers,
-        "approvals": approvals,
+        "approvals": waiting_by_subject,
         "supervisors": supervisors,
         "totals": totals,
     }
@@ -111,7 +106,7 @@ def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime) -
 
 
 def _requested_at(case: Case, code: str) -> str | None:
-    request = {"plan-approval": case.plan, "closure-approval": case.closure, "transfer-approval": case.transfer_request}.get(code)
+    request = approvals.pending(case, clocks.BY_CODE[code].subject)
     return (request or {}).get("at")
 
 

@@ -6,23 +6,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone, tzinfo
 from typing import Any, Iterable, Sequence
 
-from cpcm.clock import parse_datetime
+from cpcm.domain.dates import as_date, parse_datetime
 
 AGE_BANDS = (("0-4", 0, 4), ("5-9", 5, 9), ("10-14", 10, 14), ("15-17", 15, 17))
 OVER_AGE = "18+"          # a case kept open past 18 (with a justification); shown only when counted
 UNKNOWN = "unknown"
 SEX_GROUPS = ("female", "male", "other_or_unknown")  # 'other' and 'unknown' together: too few to show apart
 DISABILITY_GROUPS = ("yes", "no", UNKNOWN)
-RISK_ORDER = ("immediate", "high", "medium", "low")
 NOT_RATED = "not_rated"
-
-
-def as_day(value: date | datetime | str) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
 
 
 @dataclass(frozen=True)
@@ -36,7 +27,7 @@ class Period:
 
     @classmethod
     def of(cls, start, end, zone: tzinfo | None = None) -> "Period":
-        first, last = as_day(start), as_day(end)
+        first, last = as_date(start), as_date(end)
         if first > last:
             raise ValueError(f"the period starts ({first}) after it ends ({last})")
         return cls(first, last, zone or getattr(start, "tzinfo", None) or timezone.utc)

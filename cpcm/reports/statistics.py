@@ -20,7 +20,7 @@ from cpcm.domain.case import Case
 from cpcm.reports.common import (AGE_BANDS, DISABILITY_GROUPS, OVER_AGE, SEX_GROUPS, UNKNOWN, Period, age_band,
                                  disability_group, sex_group)
 from cpcm.reports.disclosure import SECONDARY, linked_tables, marker
-from cpcm.workflow.policy import Policy
+from cpcm.domain.policy import Policy
 
 DEFAULT_THRESHOLD = 5
 # IAG §1 and Step 6 closure reasons, in this order when the policy has no `closure_reasons` rule

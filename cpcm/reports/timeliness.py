@@ -1,7 +1,9 @@
 """Timeliness: for each clock of the policy, how often it was met (ESARO §6 and §9.5).
 
-Each clock is worked out again from the times the fold keeps (`case.events`, the referral
-histories) and the policy's durations, the same rules as `cpcm due` but looking back:
+Each clock is worked out from the times the fold keeps (`case.events`, the referral
+histories) and the policy's durations. Which events start and meet it is the clock table of
+`cpcm.workflow.clocks` (the clocks marked `measured`), the one `cpcm due` reads, here looking
+back:
 
 | clock | starts at | met by | limit |
 |---|---|---|---|
@@ -30,20 +32,12 @@ from datetime import datetime
 from typing import Iterable
 
 from cpcm.domain.case import Case
+from cpcm.domain.policy import Policy
 from cpcm.reports.common import Period, chart, hours_text, median, moment, percent, table
-from cpcm.workflow.deadlines import RESPONSES, review_interval
-from cpcm.workflow.policy import Policy
-from cpcm.workflow.referrals import WAITING
+from cpcm.workflow.clocks import BY_CODE, MEASURED, done_events, start_events
+from cpcm.workflow.deadlines import review_interval
 
-CLOCKS = (
-    ("initial_assessment", "Initial assessment", "registration or reopening"),
-    ("risk_response", "Response to the risk level", "the initial assessment"),
-    ("comprehensive_assessment", "Comprehensive assessment", "registration or reopening"),
-    ("case_plan", "Case plan in force", "the comprehensive assessment"),
-    ("review", "Case review", "the plan in force or the last review"),
-    ("referral_feedback", "Provider's feedback on a referral", "the referral"),
-    ("post_closure_visit", "Post-closure visit", "the approved closure"),
-)
+CLOCKS = tuple((c.name, c.title, c.starts_text) for c in MEASURED)
 OUTCOMES = ("on_time", "late", "overdue", "open", "stopped")
 ENDINGS = ("closed", "transfer")  # "closed": an approved closure, or one the policy lets close at once
 
@@ -116,38 +110,42 @@ def case_clocks(case: Case, policy: Policy) -> list[Clock]:
     def add(name, start, due, done, stopped, target=None):
         clocks.append(Clock(name, case.id, case.worker, start, due, target, done, None if done else stopped))
 
-    needs_approval = bool(policy.get("plan_approval", "required"))
+    def done(code):
+        return done_events(code, policy)
+
     for start, open_until, following in _cycles(case, times):
         initial = policy.duration("initial_assessment", "limit"), policy.duration("initial_assessment", "target")
         add("initial_assessment", start, initial[0].after(start),
-            times.first(("assessment.initial", "assessment.comprehensive"), start, following), open_until, initial[1].after(start))
+            times.first(done("initial-assessment"), start, following), open_until, initial[1].after(start))
 
-        assessed = times.first(("assessment.initial",), start, following)
+        assessed = times.first(start_events("risk-response", policy), start, following)
         limit = policy.risk_response(case.risk) if case.risk and case.risk in policy.rules["risk_response"]["limit"] else None
         if assessed and limit is not None:
-            add("risk_response", assessed, limit.after(assessed), times.first(RESPONSES, assessed, following), open_until)
+            add("risk_response", assessed, limit.after(assessed), times.first(done("risk-response"), assessed, following), open_until)
 
         comprehensive = policy.duration("comprehensive_assessment", "limit"), policy.duration("comprehensive_assessment", "target")
         add("comprehensive_assessment", start, comprehensive[0].after(start),
-            times.first(("assessment.comprehensive",), start, following), open_until, comprehensive[1].after(start))
+            times.first(done("comprehensive-assessment"), start, following), open_until, comprehensive[1].after(start))
 
-        assessments = times.all(("assessment.comprehensive",), start, following)
+        assessments = times.all(start_events("case-plan", policy), start, following)
         plan_limit = policy.duration("case_plan", "limit")
         for index, assessed_at in enumerate(assessments):
             replaced = assessments[index + 1] if index + 1 < len(assessments) else None
             window = replaced or following
             written = times.first(("plan",), assessed_at, window)
-            in_force = (times.first(("approval.plan",), written, window) if needs_approval else written) if written else None
+            in_force = times.first(done("case-plan"), written, window) if written else None  # the approval, or the plan itself
             add("case_plan", assessed_at, plan_limit.after(assessed_at), in_force, replaced or open_until)
 
         if assessments:
-            anchors = sorted([(t, "plan") for t in times.all(("approval.plan",) if needs_approval else ("plan",), assessments[0], following)]
-                             + [(t, "review") for t in times.all(("review",), assessments[0], following)])
+            # the review clock starts at each plan coming into force and each review; a review meets the one before it
+            met_by = done("review")
+            anchors = sorted((t, name) for name in dict.fromkeys(start_events("review", policy))
+                             for t in times.all((name,), assessments[0], following))
             for index, (anchor, _) in enumerate(anchors):
                 nxt = anchors[index + 1] if index + 1 < len(anchors) else None
                 interval, _rule = review_interval(case, policy, anchor)
-                done = nxt[0] if nxt and nxt[1] == "review" else None
-                add("review", anchor, interval.after(anchor), done, nxt[0] if nxt else open_until)
+                met = nxt[0] if nxt and nxt[1] in met_by else None
+                add("review", anchor, interval.after(anchor), met, nxt[0] if nxt else open_until)
 
     feedback = policy.duration("referral_feedback", "limit")
     cycles = _cycles(case, times)
@@ -155,14 +153,14 @@ def case_clocks(case: Case, policy: Policy) -> list[Clock]:
         sent = moment(referral.get("at"))
         if sent is None:
             continue
-        answered = next((moment(h["at"]) for h in referral.get("history", ()) if h.get("status") not in WAITING), None)
+        answered = next((moment(h["at"]) for h in referral.get("history", ()) if h.get("status") in BY_CODE["referral-feedback"].done), None)
         open_until = next((until for start, until, _ in reversed(cycles) if start <= sent), None)
         add("referral_feedback", sent, feedback.after(sent), answered, open_until)
 
     visit = policy.duration("post_closure_visit", "limit")
-    for closed in times.all(("closed",), moment(case.registered_at), None):
+    for closed in times.all(start_events("post-closure-visit", policy), moment(case.registered_at), None):
         reopened = times.first(("reopen",), closed, None)
-        add("post_closure_visit", closed, visit.after(closed), times.first(("followup.post_closure",), closed, reopened), reopened)
+        add("post_closure_visit", closed, visit.after(closed), times.first(done("post-closure-visit"), closed, reopened), reopened)
     return clocks
 
 

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Iterable, Sequence
 
 from cpcm.domain.records import Record
-from cpcm.workflow.policy import Policy
+from cpcm.domain.policy import Policy
 
 AGENCY_PURPOSES = ("referral", "sharing", "transfer")
 

@@ -2,23 +2,24 @@
 
 Nothing is typed in: change the policy and every case's deadlines change with it. Each
 deadline knows the rule it comes from and the rule's source, so the tool can say why
-something is due.
+something is due. Which events start and meet each clock is the table in
+`cpcm.workflow.clocks`, which the timeliness report reads too; who may decide an approval is
+`cpcm.workflow.approvals`. Times are shown in the zone of `now`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Callable
 
-from cpcm.clock import parse_datetime
 from cpcm.domain.case import Case
-from cpcm.workflow.policy import Policy
+from cpcm.domain.dates import parse_datetime
+from cpcm.domain.durations import parse_duration
+from cpcm.domain.policy import Policy, risk_rank
+from cpcm.workflow import approvals
+from cpcm.workflow.clocks import BY_CODE, SUPERVISORS, done_events
 
 STATES = ("overdue", "target_missed", "due_soon", "upcoming")
-RISK_ORDER = {"immediate": 0, "high": 1, "medium": 2, "low": 3}
-SUPERVISORS = "supervisors"  # owner of items any supervisor or manager may act on
-# what counts as responding to a case's risk level after the initial assessment
-RESPONSES = ("response", "followup", "referral", "plan", "assessment.comprehensive", "assessment.best_interests")
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Deadline:
     source: str
     risk: str | None = None
     requested_by: str | None = None
+    barred: tuple[str, ...] = ()  # for an approval: who may not decide it (approvals.barred)
 
     def state(self, now: datetime, soon: timedelta) -> str:
         if now > self.due:
@@ -52,16 +54,18 @@ class Deadline:
         }
 
 
-_zone: list = [timezone.utc]
+def zone_of(now: datetime) -> tzinfo:
+    return now.tzinfo or timezone.utc
 
 
-def _t(text: str | None) -> datetime | None:
+def _t(text: str | None, zone: tzinfo) -> datetime | None:
     """A stored time (UTC) in the zone of `now`, so that 'the same day' is the worker's day."""
-    return parse_datetime(text).astimezone(_zone[0]) if text else None
+    return parse_datetime(text).astimezone(zone) if text else None
 
 
-def _done(case: Case, events, since: str | None) -> bool:
-    return any(case.last(event, since) for event in events)
+def _done(case: Case, code: str, policy: Policy, since: str | None) -> bool:
+    """Whether an event that meets clock `code` happened at or after `since`."""
+    return any(case.last(event, since) for event in done_events(code, policy))
 
 
 def plan_in_force_at(case: Case, policy: Policy) -> str | None:
@@ -69,16 +73,16 @@ def plan_in_force_at(case: Case, policy: Policy) -> str | None:
     plan = case.plan
     if not plan:
         return None
-    if policy.get("plan_approval", "required"):
+    if approvals.required(policy, "plan"):
         return plan.get("approved_at")
     return plan.get("at")
 
 
 def _initial_assessment(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     start = case.cycle_start
-    if case.status != "open" or not start or _done(case, ("assessment.initial", "assessment.comprehensive"), start):
+    if case.status != "open" or not start or _done(case, "initial-assessment", policy, start):
         return []
-    begin = _t(start)
+    begin = _t(start, zone_of(now))
     limit, target = policy.duration("initial_assessment", "limit"), policy.duration("initial_assessment", "target")
     return [Deadline(case.id, "initial-assessment", "initial assessment", limit.after(begin), target.after(begin), case.worker,
                      "initial_assessment", f"initial assessment within {limit.words()} of registration (target {target.words()})",
@@ -87,21 +91,21 @@ def _initial_assessment(case: Case, policy: Policy, now: datetime) -> list[Deadl
 
 def _risk_response(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     assessed = case.last("assessment.initial", case.cycle_start)
-    if case.status != "open" or not assessed or not case.risk or _done(case, RESPONSES, assessed):
+    if case.status != "open" or not assessed or not case.risk or _done(case, "risk-response", policy, assessed):
         return []
     limit = policy.risk_response(case.risk)
     if limit is None:
         return []
-    return [Deadline(case.id, "risk-response", f"respond to {case.risk} risk", limit.after(_t(assessed)), None, case.worker,
+    return [Deadline(case.id, "risk-response", f"respond to {case.risk} risk", limit.after(_t(assessed, zone_of(now))), None, case.worker,
                      "risk_response", f"{case.risk} risk: respond {'on the same day as' if limit.same_day else 'within ' + limit.words() + ' of'} the initial assessment "
                      "(a follow-up, referral, plan or protection action)", policy.source("risk_response"), case.risk)]
 
 
 def _comprehensive_assessment(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     start = case.cycle_start
-    if case.status != "open" or not start or _done(case, ("assessment.comprehensive",), start):
+    if case.status != "open" or not start or _done(case, "comprehensive-assessment", policy, start):
         return []
-    begin = _t(start)
+    begin = _t(start, zone_of(now))
     limit, target = policy.duration("comprehensive_assessment", "limit"), policy.duration("comprehensive_assessment", "target")
     return [Deadline(case.id, "comprehensive-assessment", "comprehensive assessment", limit.after(begin), target.after(begin),
                      case.worker, "comprehensive_assessment",
@@ -121,16 +125,17 @@ def _case_plan(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     why = f"case plan in force within {limit.words()} of the comprehensive assessment"
     if pending:
         why += " (a plan is written and waits for a supervisor's approval)"
-    return [Deadline(case.id, "case-plan", "case plan", limit.after(_t(assessed)), None, case.worker, "case_plan", why,
+    return [Deadline(case.id, "case-plan", "case plan", limit.after(_t(assessed, zone_of(now))), None, case.worker, "case_plan", why,
                      policy.source("case_plan"), case.risk)]
 
 
 def review_interval(case: Case, policy: Policy, now: datetime):
-    """The review interval in force: the after-reunification one during its period."""
+    """The review interval in force at `now`: the after-reunification one during its period
+    (counted in the zone of `now`)."""
     reunified = case.last("reunification")
     if reunified:
         period = policy.duration("review_after_reunification", "period")
-        if now < period.after(_t(reunified)):
+        if now < period.after(_t(reunified, zone_of(now))):
             return policy.duration("review_after_reunification", "interval"), "review_after_reunification"
     return policy.duration("review", "interval"), "review"
 
@@ -142,43 +147,46 @@ def _review(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     last_review = case.last("review", case.cycle_start)
     start = max(in_force, last_review or in_force)
     interval, rule = review_interval(case, policy, now)
-    due = interval.after(_t(start))
+    zone = zone_of(now)
+    due = interval.after(_t(start, zone))
     why = f"review at least every {interval.words()} from the plan's start or the last review"
-    if case.next_review and last_review and _t(case.next_review) < due:
-        due = datetime.combine(date.fromisoformat(case.next_review[:10]), time(23, 59), tzinfo=_t(start).tzinfo)
+    if case.next_review and last_review and _t(case.next_review, zone) < due:
+        due = datetime.combine(date.fromisoformat(case.next_review[:10]), time(23, 59), tzinfo=zone)
         why = "review on the date the last review set"
     return [Deadline(case.id, "review", "case review", due, None, case.worker, rule, why, policy.source(rule), case.risk)]
 
 
 def _approvals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    """Each request waiting for a decision, for any supervisor or manager the policy lets
+    decide it (approvals.barred names who may not)."""
     items = []
     limit = policy.duration("approval_response", "limit")
-    plan = case.plan
-    if (case.status == "open" and plan and policy.get("plan_approval", "required")
-            and not plan.get("approved_at") and not plan.get("rejected_at")):
-        items.append(Deadline(case.id, "plan-approval", "approve or reject the case plan", limit.after(_t(plan["at"])), None,
-                              SUPERVISORS, "plan_approval", f"plan version {plan['version']} waits for a supervisor's decision",
-                              policy.source("plan_approval"), case.risk, requested_by=plan.get("by")))
-    closure = case.closure
-    if case.stage == "closure_requested" and closure and closure.get("decided_at") is None:
-        items.append(Deadline(case.id, "closure-approval", "approve or reject the closure", limit.after(_t(closure["at"])), None,
-                              SUPERVISORS, "closure_approval", f"closure ({closure.get('reason')}) waits for a supervisor or manager",
-                              policy.source("closure_approval"), case.risk, requested_by=closure.get("by")))
-    request = case.transfer_request
-    if case.status == "open" and request and request.get("decided_at") is None:
-        items.append(Deadline(case.id, "transfer-approval", "approve or reject the transfer", limit.after(_t(request["at"])), None,
-                              SUPERVISORS, "transfer", f"a transfer to {request.get('to')} waits for a supervisor or manager",
-                              policy.source("transfer") if "transfer" in policy.rules else policy.source("approval_response"),
-                              case.risk, requested_by=request.get("by")))
+    zone = zone_of(now)
+    titles = {"plan": "approve or reject the case plan", "closure": "approve or reject the closure",
+              "transfer": "approve or reject the transfer"}
+    for subject in approvals.SUBJECTS:
+        request = approvals.pending(case, subject)
+        if request is None or case.status != "open" or (subject == "plan" and not approvals.required(policy, subject)):
+            continue
+        if subject == "plan":
+            why = f"plan version {request['version']} waits for a supervisor's decision"
+        elif subject == "closure":
+            why = f"closure ({request.get('reason')}) waits for a supervisor or manager"
+        else:
+            why = f"a transfer to {request.get('to')} waits for a supervisor or manager"
+        rule = approvals.rule_of(subject)
+        items.append(Deadline(case.id, f"{subject}-approval", titles[subject], limit.after(_t(request["at"], zone)), None,
+                              SUPERVISORS, rule, why, policy.source(rule), case.risk, requested_by=request.get("by"),
+                              barred=tuple(sorted(approvals.barred(policy, subject, case)))))
     return items
 
 
 def _post_closure_visit(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     closed = case.last("closed")
-    if case.status != "closed" or not closed or case.last("followup.post_closure", closed):
+    if case.status != "closed" or not closed or _done(case, "post-closure-visit", policy, closed):
         return []
     limit = policy.duration("post_closure_visit", "limit")
-    return [Deadline(case.id, "post-closure-visit", "post-closure visit", limit.after(_t(closed)), None, case.worker,
+    return [Deadline(case.id, "post-closure-visit", "post-closure visit", limit.after(_t(closed, zone_of(now))), None, case.worker,
                      "post_closure_visit", f"a visit within {limit.words()} of closure, collecting the child's and family's feedback",
                      policy.source("post_closure_visit"), case.risk)]
 
@@ -195,7 +203,7 @@ def _turning_18(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     due = datetime.combine(birthday, time(0, 0), tzinfo=now.tzinfo)
     notice = policy.duration("turning_18", "notice")
     opens = due - (notice.after(due) - due)
-    if now < opens or case.last("continuation", opens.astimezone(timezone.utc).isoformat(timespec="seconds")):
+    if now < opens or _done(case, "turning-18", policy, opens.astimezone(timezone.utc).isoformat(timespec="seconds")):
         return []
     return [Deadline(case.id, "turning-18", f"turns {years}: propose closure (reached_18) or record why the case stays open", due,
                      None, case.worker, "turning_18", f"the child turns {years} on {birthday.isoformat()}",
@@ -205,25 +213,24 @@ def _turning_18(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
 def _referrals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     if case.status != "open":
         return []
-    from cpcm.workflow.durations import parse_duration
-    from cpcm.workflow.referrals import NEEDS_WORKER, WAITING
-
     items = []
+    zone = zone_of(now)
     limit = policy.duration("referral_feedback", "limit")
+    feedback, follow_up, outcome = BY_CODE["referral-feedback"], BY_CODE["referral-follow-up"], BY_CODE["referral-outcome"]
     for ref in case.referrals:
         name = f"referral {ref['ref']} ({ref.get('service')})"
-        if ref["status"] in WAITING:
-            items.append(Deadline(case.id, "referral-feedback", f"feedback on {name}", limit.after(_t(ref["at"])), None, case.worker,
+        if ref["status"] not in feedback.done:
+            items.append(Deadline(case.id, "referral-feedback", f"feedback on {name}", limit.after(_t(ref["at"], zone)), None, case.worker,
                                   "referral_feedback", f"the provider's feedback is expected within {limit.words()} of the referral; "
                                   "follow it up (the caseworker stays responsible)", policy.source("referral_feedback"), case.risk))
-        elif ref["status"] in NEEDS_WORKER:
+        elif ref["status"] in follow_up.starts:
             items.append(Deadline(case.id, "referral-follow-up", f"{name} was {ref['status'].replace('_', ' ')}: find another way",
-                                  _t(ref["status_at"]), None, case.worker, "referral_feedback",
+                                  _t(ref["status_at"], zone), None, case.worker, "referral_feedback",
                                   "a declined or undelivered referral needs another service or a new plan; close it with the reason",
                                   policy.source("referral_feedback"), case.risk))
-        elif ref["status"] == "accepted" and ref.get("start") and ref.get("expected_duration"):
+        elif ref["status"] in outcome.starts and ref.get("start") and ref.get("expected_duration"):
             try:
-                end = parse_duration(ref["expected_duration"]).after(_t(ref["start"]))
+                end = parse_duration(ref["expected_duration"]).after(_t(ref["start"], zone))
             except ValueError:
                 continue
             items.append(Deadline(case.id, "referral-outcome", f"outcome of {name}", end, None, case.worker, "referral_checks",
@@ -237,15 +244,16 @@ def _urgent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     if case.status != "open":
         return []
     items = []
+    zone = zone_of(now)
     increased = case.last("risk_increased")
-    if increased and not any(t >= increased for t in case.events.get("risk_checked", ())):
-        items.append(Deadline(case.id, "risk-increased", "URGENT: the risk has increased: re-rate it and act", _t(increased), None,
+    if increased and not _done(case, "risk-increased", policy, increased):
+        items.append(Deadline(case.id, "risk-increased", "URGENT: the risk has increased: re-rate it and act", _t(increased, zone), None,
                               case.worker, "risk_response", "a follow-up found the risk increased; re-rate it (cpcm assess) and respond",
                               policy.source("risk_response"), case.risk))
     concern = case.last("concern")
-    if concern and not any(t > concern for t in case.events.get("followup", ()) if t != concern):
+    if concern and not any(t > concern for event in done_events("concern", policy) for t in case.events.get(event, ())):
         limit = policy.duration("volunteer_concern", "limit")
-        items.append(Deadline(case.id, "concern", "a concern reported at a follow-up: look into it", limit.after(_t(concern)), None,
+        items.append(Deadline(case.id, "concern", "a concern reported at a follow-up: look into it", limit.after(_t(concern, zone)), None,
                               case.worker, "volunteer_concern", f"follow up a reported concern within {limit.words()}",
                               policy.source("volunteer_concern"), case.risk))
     return items
@@ -258,8 +266,7 @@ RULES: tuple[Callable, ...] = (
 
 
 def deadlines(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
-    """Everything open on a case: what is due, when, for whom and why."""
-    _zone[0] = now.tzinfo or timezone.utc
+    """Everything open on a case: what is due, when, for whom and why (times in the zone of `now`)."""
     items: list[Deadline] = []
     for rule in RULES:
         items += rule(case, policy, now)
@@ -272,13 +279,13 @@ def soon_window(policy: Policy, now: datetime) -> timedelta:
 
 def urgency(item: Deadline, now: datetime, soon: timedelta) -> tuple:
     """Most urgent first: overdue (longest overdue first), then by due time, then by risk."""
-    return (STATES.index(item.state(now, soon)), item.due, RISK_ORDER.get(item.risk or "", 9), item.case_id)
+    return (STATES.index(item.state(now, soon)), item.due, risk_rank(item.risk), item.case_id)
 
 
-def for_worker(item: Deadline, worker: str, oversees: bool, policy: Policy | None = None) -> bool:
-    """Whether `worker` is the one to act: the case's worker, or a supervisor or manager for an
-    approval they did not ask for themselves (or did, where the policy allows self-approval)."""
+def for_worker(item: Deadline, worker: str, oversees: bool) -> bool:
+    """Whether `worker` is the one to act: the case's worker, or, for an approval, a supervisor
+    or manager the policy lets decide it (`approvals.may_approve`: not their own request, nor
+    for a closure their own case, unless the policy allows self-approval)."""
     if item.owner == SUPERVISORS:
-        own_allowed = bool(policy and policy.get(item.rule, "self_approval", False))
-        return oversees and (item.requested_by != worker or own_allowed)
+        return oversees and worker not in item.barred
     return item.owner == worker

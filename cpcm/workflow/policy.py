@@ -10,54 +10,23 @@ from __future__ import annotations
 
 import copy
 import difflib
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+from cpcm.domain.durations import parse_duration
+from cpcm.domain.policy import Policy
 from cpcm.errors import FieldError
-from cpcm.workflow.durations import Duration, parse_duration
 
 PROFILES = ("inter-agency", "kenya")
 META = ("source", "choice", "note")
 ENUMS = {"caseload.over_cap": ("warn", "refuse")}
-
-
-@dataclass(frozen=True)
-class Policy:
-    profile: str
-    title: str
-    rules: Mapping[str, Mapping[str, Any]]
-    origins: Mapping[str, str] = field(default_factory=dict)  # "rule.key" -> where the value was set
-
-    def get(self, rule: str, key: str, default: Any = None) -> Any:
-        return self.rules.get(rule, {}).get(key, default)
-
-    def duration(self, rule: str, key: str) -> Duration:
-        return parse_duration(self.rules[rule][key])
-
-    def risk_response(self, risk: str) -> Duration | None:
-        value = self.rules["risk_response"]["limit"].get(risk)
-        return parse_duration(value) if value is not None else None
-
-    def source(self, rule: str) -> str:
-        block = self.rules.get(rule, {})
-        text = str(block.get("source", ""))
-        if any(origin.startswith(".cpcm") for key, origin in self.origins.items() if key.startswith(rule + ".")):
-            text += " (changed by this agency in .cpcm/policy.yaml)"
-        elif block.get("choice"):
-            text += " (cpcm's choice where the guidance gives no number)"
-        return text
-
-    def short_source(self, rule: str) -> str:
-        """The citation alone ('IAG §3 Step 2 [L796]'), for tables."""
-        text = str(self.rules.get(rule, {}).get("source", ""))
-        for stop in (";", " ("):
-            text = text.split(stop)[0]
-        return text.strip()
-
-    @property
-    def risk_levels(self) -> tuple[str, ...]:
-        return tuple(self.rules["risk_levels"]["levels"])
+# Keys an agency's override may still use under their old name: (rule, key) -> (rule, key).
+# Each approval is one rule `<subject>_approval` with `required` and `self_approval`; the
+# transfer's two switches used to sit in the `transfer` rule.
+RENAMED: dict[tuple[str, str], tuple[str, str]] = {
+    ("transfer", "approval_required"): ("transfer_approval", "required"),
+    ("transfer", "self_approval"): ("transfer_approval", "self_approval"),
+}
 
 
 def merge(base: Mapping[str, Any], override: Mapping[str, Any], origin: str, origins: dict[str, str],
@@ -163,6 +132,38 @@ def check_consistency(rules: Mapping[str, Any]) -> list[FieldError]:
     return errors
 
 
+def upgrade(override: Any) -> tuple[Any, list[str], list[FieldError]]:
+    """An override with keys under their old name (RENAMED) moved to the new one: the override
+    to use, a note for each key moved, and an error where both names are given."""
+    rules = override.get("rules") if isinstance(override, Mapping) else None
+    if not isinstance(rules, Mapping):
+        return override, [], []
+    moved = copy.deepcopy(dict(rules))
+    notes, errors = [], []
+    for (old_rule, old_key), (new_rule, new_key) in RENAMED.items():
+        block = moved.get(old_rule)
+        if not isinstance(block, Mapping) or old_key not in block:
+            continue
+        old, new = f"rules.{old_rule}.{old_key}", f"rules.{new_rule}.{new_key}"
+        target = moved.get(new_rule)
+        if isinstance(target, Mapping) and new_key in target:
+            errors.append(FieldError(old, f"is the old name of '{new}', which is also given: keep only '{new}'"))
+            continue
+        block = dict(block)
+        value = block.pop(old_key)
+        moved[old_rule] = block
+        if not block:
+            del moved[old_rule]
+        if target is None:
+            moved[new_rule] = {new_key: value}
+        elif isinstance(target, Mapping):
+            moved[new_rule] = dict(target, **{new_key: value})
+        # any other value under the new name is refused by check_override with its path
+        notes.append(f"{old} is the old name of {new}: it is read as {new}; rename it (the old name will be refused "
+                     "in a later version)")
+    return dict(override, rules=moved), notes, errors
+
+
 def build(chain: list[tuple[str, Mapping[str, Any]]], override: Mapping[str, Any] | None,
           override_name: str = ".cpcm/policy.yaml") -> tuple[Policy | None, list[FieldError]]:
     """A Policy from a profile chain (base first) and an agency override, or the errors."""
@@ -173,7 +174,11 @@ def build(chain: list[tuple[str, Mapping[str, Any]]], override: Mapping[str, Any
         merged = merge(merged, data.get("rules") or {}, f"profile {name}", origins, "")
         title, profile = data.get("title", title), name
     errors: list[FieldError] = []
+    notes: list[str] = []
     if override:
+        override, notes, errors = upgrade(override)
+        if errors:
+            return None, errors
         errors = check_override({"rules": merged}, override)
         if errors:
             return None, errors
@@ -184,4 +189,4 @@ def build(chain: list[tuple[str, Mapping[str, Any]]], override: Mapping[str, Any
     errors += check_consistency(merged)
     if errors:
         return None, errors
-    return Policy(profile=profile, title=title, rules=merged, origins=origins), []
+    return Policy(profile=profile, title=title, rules=merged, origins=origins, notes=tuple(notes)), []

@@ -13,9 +13,11 @@ from datetime import datetime
 from typing import Iterable
 
 from cpcm.domain.case import Case
-from cpcm.domain.team import Team
-from cpcm.workflow.deadlines import SUPERVISORS, deadlines, soon_window
-from cpcm.workflow.policy import Policy
+from cpcm.domain.team import Team, Worker
+from cpcm.workflow import approvals
+from cpcm.workflow.clocks import SUPERVISORS
+from cpcm.workflow.deadlines import deadlines, soon_window
+from cpcm.domain.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ def check_case(case: Case, policy: Policy, now: datetime) -> list[Problem]:
             problems.append(Problem("plan-missing-closure-criteria", "error",
                                     f"plan version {plan['version']} says nothing of when the case can close",
                                     "case_plan", policy.source("case_plan"), case.id, case.worker))
-        if policy.get("plan_approval", "required") and not plan.get("approved_at"):
+        if approvals.required(policy, "plan") and not plan.get("approved_at"):
             state = "was rejected" if plan.get("rejected_at") else "waits for approval"
             problems.append(Problem("plan-not-approved", "warning", f"plan version {plan['version']} {state}: it is not in force",
                                     "plan_approval", policy.source("plan_approval"), case.id, case.worker))
@@ -74,17 +76,41 @@ def caseloads(cases: Iterable[Case]) -> Counter:
     return Counter(c.worker for c in cases if c.status == "open" and c.worker)
 
 
+CASELOAD_STATES = ("ok", "near_cap", "over_cap", "no_cap")
+
+
+def caseload_limits(policy: Policy) -> tuple[int, int]:
+    """(cap, warn_from): the open cases a caseworker may hold, and from how many to warn."""
+    return int(policy.get("caseload", "cap")), int(policy.get("caseload", "warn_from"))
+
+
+def has_cap(member: Worker | None) -> bool:
+    """Only caseworkers have a cap; a worker id not in the team is counted as one."""
+    return member is None or member.has_role("caseworker")
+
+
+def caseload_state(count: int, policy: Policy, capped: bool = True) -> str:
+    """The one caseload rule: 'over_cap' above the cap, 'near_cap' from warn_from, else 'ok';
+    'no_cap' for a holder without a cap (not a caseworker, or no worker at all)."""
+    if not capped:
+        return "no_cap"
+    cap, warn_from = caseload_limits(policy)
+    if count > cap:
+        return "over_cap"
+    if count >= warn_from:
+        return "near_cap"
+    return "ok"
+
+
 def check_caseloads(cases: Iterable[Case], team: Team, policy: Policy) -> list[Problem]:
-    cap, warn_from = int(policy.get("caseload", "cap")), int(policy.get("caseload", "warn_from"))
+    cap, warn_from = caseload_limits(policy)
     problems = []
     for worker, count in sorted(caseloads(cases).items()):
-        member = team.get(worker)
-        if member is not None and not member.has_role("caseworker"):
-            continue
-        if count > cap:
+        state = caseload_state(count, policy, has_cap(team.get(worker)))
+        if state == "over_cap":
             problems.append(Problem("caseload-over-cap", "error", f"{worker} has {count} open cases; the cap is {cap}",
                                     "caseload", policy.source("caseload"), None, worker))
-        elif count >= warn_from:
+        elif state == "near_cap":
             problems.append(Problem("caseload-near-cap", "warning", f"{worker} has {count} open cases (cap {cap}, warning from {warn_from})",
                                     "caseload", policy.source("caseload"), None, worker))
     return problems
@@ -93,11 +119,12 @@ def check_caseloads(cases: Iterable[Case], team: Team, policy: Policy) -> list[P
 def caseload_decision(count_before: int, policy: Policy) -> tuple[str, str]:
     """('ok' | 'warn' | 'refuse', message) for giving one more case to a worker who has
     `count_before` open cases."""
-    cap, warn_from = int(policy.get("caseload", "cap")), int(policy.get("caseload", "warn_from"))
+    cap, warn_from = caseload_limits(policy)
     after = count_before + 1
-    if after > cap:
+    state = caseload_state(after, policy)
+    if state == "over_cap":
         verdict = "refuse" if policy.get("caseload", "over_cap") == "refuse" else "warn"
         return verdict, f"this makes {after} open cases; the cap is {cap} ({policy.source('caseload')})"
-    if after >= warn_from:
+    if state == "near_cap":
         return "warn", f"this makes {after} open cases (cap {cap}, warning from {warn_from})"
     return "ok", ""

@@ -1,0 +1,58 @@
+"""The policy in force as a plain value: the profile's rules merged with the agency's
+overrides. Built and validated by `cpcm.workflow.policy.build`; read by the workflow, the
+reports and the documents, which receive it as an argument.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from cpcm.domain.durations import Duration, parse_duration
+
+# The risk levels in order of urgency, where a policy names none (`risk_levels.levels` is the
+# policy's own list; the shipped profiles use these).
+RISK_ORDER: tuple[str, ...] = ("immediate", "high", "medium", "low")
+
+
+def risk_rank(risk: str | None, levels: tuple[str, ...] = RISK_ORDER) -> int:
+    """0 for the most urgent level; a level not in `levels` (or none) after every level."""
+    return levels.index(risk) if risk in levels else len(levels)
+
+
+@dataclass(frozen=True)
+class Policy:
+    profile: str
+    title: str
+    rules: Mapping[str, Mapping[str, Any]]
+    origins: Mapping[str, str] = field(default_factory=dict)  # "rule.key" -> where the value was set
+    notes: tuple[str, ...] = ()  # what `cpcm policy check` should say besides errors (keys under an old name)
+
+    def get(self, rule: str, key: str, default: Any = None) -> Any:
+        return self.rules.get(rule, {}).get(key, default)
+
+    def duration(self, rule: str, key: str) -> Duration:
+        return parse_duration(self.rules[rule][key])
+
+    def risk_response(self, risk: str) -> Duration | None:
+        value = self.rules["risk_response"]["limit"].get(risk)
+        return parse_duration(value) if value is not None else None
+
+    def source(self, rule: str) -> str:
+        block = self.rules.get(rule, {})
+        text = str(block.get("source", ""))
+        if any(origin.startswith(".cpcm") for key, origin in self.origins.items() if key.startswith(rule + ".")):
+            text += " (changed by this agency in .cpcm/policy.yaml)"
+        elif block.get("choice"):
+            text += " (cpcm's choice where the guidance gives no number)"
+        return text
+
+    def short_source(self, rule: str) -> str:
+        """The citation alone ('IAG §3 Step 2 [L796]'), for tables."""
+        text = str(self.rules.get(rule, {}).get("source", ""))
+        for stop in (";", " ("):
+            text = text.split(stop)[0]
+        return text.strip()
+
+    @property
+    def risk_levels(self) -> tuple[str, ...]:
+        return tuple(self.rules["risk_levels"]["levels"])

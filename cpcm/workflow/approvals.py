@@ -1,0 +1,88 @@
+"""Who may approve or reject a plan, a closure or a transfer: one rule, read by `cpcm approve`
+and `cpcm reject`, the due list and the caseload report. Pure.
+
+Each subject has one policy rule, `<subject>_approval`, with `required` (false: the plan is in
+force, the case closed or the transfer sent at once) and `self_approval`. A supervisor or
+manager decides; unless `self_approval` is true, not the one who asked for it and, for a
+closure, not the case's own worker either (IAG Step 6 [L942]).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from cpcm.domain.case import Case
+from cpcm.domain.policy import Policy
+from cpcm.domain.team import Worker
+
+SUBJECTS = ("plan", "closure", "transfer")
+APPROVER_ROLES = ("supervisor", "manager")
+
+
+def rule_of(subject: str) -> str:
+    """The policy rule of an approval: plan_approval, closure_approval, transfer_approval."""
+    if subject not in SUBJECTS:
+        raise ValueError(f"'{subject}' is not approved: one of {', '.join(SUBJECTS)}")
+    return f"{subject}_approval"
+
+
+def required(policy: Policy, subject: str) -> bool:
+    return bool(policy.get(rule_of(subject), "required", True))
+
+
+def self_allowed(policy: Policy, subject: str) -> bool:
+    return bool(policy.get(rule_of(subject), "self_approval", False))
+
+
+def oversees(worker: Worker | None) -> bool:
+    """Whether a team member may approve at all: a supervisor or manager."""
+    return bool(worker is not None and worker.has_role(*APPROVER_ROLES))
+
+
+def pending(case: Case, subject: str) -> Mapping[str, Any] | None:
+    """The request waiting for a decision (its record_id, at, by), or None."""
+    if subject == "plan":
+        plan = case.plan
+        return plan if plan and not plan.get("approved_at") and not plan.get("rejected_at") else None
+    if subject == "closure":
+        closure = case.closure
+        return closure if case.stage == "closure_requested" and closure and closure.get("decided_at") is None else None
+    if subject == "transfer":
+        request = case.transfer_request
+        return request if request and request.get("decided_at") is None and case.status == "open" else None
+    raise ValueError(f"'{subject}' is not approved: one of {', '.join(SUBJECTS)}")
+
+
+def barred(policy: Policy, subject: str, case: Case) -> frozenset[str]:
+    """The workers who may not decide the pending request, whatever their role: the one who
+    asked and, for a closure, the case's worker; nobody where the policy allows self-approval."""
+    request = pending(case, subject)
+    if request is None or self_allowed(policy, subject):
+        return frozenset()
+    own = {request.get("by")} | ({case.worker} if subject == "closure" else set())
+    return frozenset(w for w in own if w)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """May this worker decide? `refusal` is the rule code when not: approval-needs-supervisor,
+    nothing-to-approve or self-approval; `own` says whose the request is ('case' or 'request')."""
+
+    allowed: bool
+    refusal: str | None = None
+    own: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def may_approve(policy: Policy, subject: str, actor: Worker | None, case: Case) -> Verdict:
+    """Whether `actor` may approve or reject the case's pending `subject`."""
+    if not oversees(actor) or not actor.active:
+        return Verdict(False, "approval-needs-supervisor")
+    if pending(case, subject) is None:
+        return Verdict(False, "nothing-to-approve")
+    if actor.id in barred(policy, subject, case):
+        own = "case" if subject == "closure" and actor.id == case.worker else "request"
+        return Verdict(False, "self-approval", own)
+    return Verdict(True)

@@ -1,0 +1,116 @@
+"""The clocks: one table of every time limit the policy sets on a case, read by `deadlines`
+(what is due now, `cpcm due` and `cpcm check`), the timeliness report (was it met) and the
+caseload report (what is overdue, what waits for a supervisor). Pure data.
+
+Each clock has a code (its name in `cpcm due` and in the rule codes of `cpcm check`), the
+events that start it and those that meet it (the fold's event names, `case.events`; for a
+referral, the referral's statuses), the policy rule that gives its numbers and the rule it
+applies, and its owner: the case's worker, or any supervisor or manager for an approval. The
+timeliness report measures the clocks marked `measured`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cpcm.domain.policy import Policy
+from cpcm.workflow import approvals
+from cpcm.workflow.referrals import NEEDS_WORKER, STATUSES, WAITING
+
+WORKER = "worker"          # the case's worker owns the item
+SUPERVISORS = "supervisors"  # any supervisor or manager may act on it (an approval)
+
+# Not an event of the fold: the plan coming into force, which is its approval where the policy
+# needs one (plan_approval.required) and its writing where not. `events()` resolves it.
+PLAN_IN_FORCE = "plan.in_force"
+# What counts as responding to a case's risk level after the initial assessment.
+RESPONSES = ("response", "followup", "referral", "plan", "assessment.comprehensive", "assessment.best_interests")
+# A provider's answer to a referral: any status after those that still wait for it.
+ANSWERED = tuple(s for s in STATUSES if s not in WAITING)
+
+
+@dataclass(frozen=True)
+class Clock:
+    code: str                 # 'initial-assessment'
+    name: str                 # 'initial_assessment': its name in the timeliness report
+    title: str                # in the reports' tables
+    starts: tuple[str, ...]   # events that start it
+    starts_text: str
+    done: tuple[str, ...]     # events that meet it (referral clocks: the referral's statuses)
+    done_text: str
+    rule: str                 # the rule it applies (named in `cpcm due` and `cpcm check`)
+    limit: str                # the rule whose numbers give the time
+    owner: str = WORKER
+    measured: bool = False    # counted by the timeliness report
+    subject: str | None = None  # for an approval: plan, closure or transfer
+    per_referral: bool = False
+    also: tuple[str, ...] = ()  # other rules whose values move its due time (for the docs' clocks table)
+
+
+def _approval(subject: str, starts: str, started_by: str) -> Clock:
+    return Clock(f"{subject}-approval", f"{subject}_approval", f"{subject.capitalize()} approval", (starts,), started_by,
+                 (f"approval.{subject}", f"rejection.{subject}"), "a supervisor's or manager's approval or rejection",
+                 approvals.rule_of(subject), "approval_response", SUPERVISORS, subject=subject)
+
+
+# In the order of the case-management steps (the caseload report shows them so).
+CLOCKS: tuple[Clock, ...] = (
+    Clock("risk-increased", "risk_increased", "Risk increased", ("risk_increased",), "a follow-up that found the risk increased",
+          ("risk_checked",), "the risk re-rated (a follow-up with a risk level, or an assessment)", "risk_response", "risk_response"),
+    Clock("concern", "concern", "Concern reported at a follow-up", ("concern",), "a follow-up that reported a concern",
+          ("followup",), "a later follow-up", "volunteer_concern", "volunteer_concern"),
+    Clock("initial-assessment", "initial_assessment", "Initial assessment", ("registration", "reopen"),
+          "registration or reopening", ("assessment.initial", "assessment.comprehensive"),
+          "an initial (or comprehensive) assessment", "initial_assessment", "initial_assessment", measured=True),
+    Clock("risk-response", "risk_response", "Response to the risk level", ("assessment.initial",), "the initial assessment",
+          RESPONSES, "a follow-up, referral, plan, protection action or further assessment", "risk_response", "risk_response",
+          measured=True),
+    Clock("comprehensive-assessment", "comprehensive_assessment", "Comprehensive assessment", ("registration", "reopen"),
+          "registration or reopening", ("assessment.comprehensive",), "a comprehensive assessment", "comprehensive_assessment",
+          "comprehensive_assessment", measured=True),
+    Clock("case-plan", "case_plan", "Case plan in force", ("assessment.comprehensive",), "the comprehensive assessment",
+          (PLAN_IN_FORCE,), "a plan written after it coming into force (approved, where the policy needs it)", "case_plan",
+          "case_plan", measured=True, also=("plan_approval",)),
+    Clock("review", "review", "Case review", (PLAN_IN_FORCE, "review"), "the plan in force or the last review", ("review",),
+          "the next review", "review", "review", measured=True, also=("review_after_reunification", "plan_approval")),
+    Clock("referral-feedback", "referral_feedback", "Provider's feedback on a referral", ("sent",), "the referral", ANSWERED,
+          "the provider's answer (accepted, declined or closed)", "referral_feedback", "referral_feedback", measured=True,
+          per_referral=True),
+    Clock("referral-follow-up", "referral_follow_up", "A declined or undelivered referral", NEEDS_WORKER,
+          "the provider declined the referral or did not deliver the service", ("closed",),
+          "the referral closed with the reason (another service or a new plan)", "referral_feedback", "referral_feedback",
+          per_referral=True),
+    Clock("referral-outcome", "referral_outcome", "Outcome of a referral", ("accepted",),
+          "the service's start, with its expected duration", ("delivered", "not_delivered", "closed"),
+          "the outcome recorded", "referral_checks", "referral_checks", per_referral=True),
+    Clock("post-closure-visit", "post_closure_visit", "Post-closure visit", ("closed",), "the approved closure",
+          ("followup.post_closure",), "a post-closure follow-up", "post_closure_visit", "post_closure_visit", measured=True),
+    Clock("turning-18", "turning_18", "Turning 18", (), "the notice before the child's 18th birthday", ("continuation",),
+          "closure proposed, or a recorded justification to continue", "turning_18", "turning_18", also=("child_age_limit",)),
+    _approval("plan", "plan", "a plan version"),
+    _approval("closure", "closure", "a closure request"),
+    _approval("transfer", "transfer_request", "a transfer request"),
+)
+BY_CODE: dict[str, Clock] = {c.code: c for c in CLOCKS}
+MEASURED: tuple[Clock, ...] = tuple(c for c in CLOCKS if c.measured)
+WORKER_CODES: tuple[str, ...] = tuple(c.code for c in CLOCKS if c.owner == WORKER)
+APPROVALS: tuple[Clock, ...] = tuple(c for c in CLOCKS if c.owner == SUPERVISORS)
+
+
+def events(names: tuple[str, ...], policy: Policy) -> tuple[str, ...]:
+    """The fold's event names for a clock's `starts` or `done`: PLAN_IN_FORCE becomes the plan's
+    approval, or its writing where the policy needs no approval."""
+    out: list[str] = []
+    for name in names:
+        if name == PLAN_IN_FORCE:
+            out.append("approval.plan" if approvals.required(policy, "plan") else "plan")
+        else:
+            out.append(name)
+    return tuple(out)
+
+
+def done_events(code: str, policy: Policy) -> tuple[str, ...]:
+    return events(BY_CODE[code].done, policy)
+
+
+def start_events(code: str, policy: Policy) -> tuple[str, ...]:
+    return events(BY_CODE[code].starts, policy)
