@@ -128,7 +128,7 @@ def csv_rows(text: str, what: str, max_cell: int = MAX_CELL_CHARS) -> list[dict[
     limit = csv.field_size_limit()
     if limit < MAX_TABLE_BYTES:  # the module's own limit (128 Ki) would stop a long cell without naming it
         csv.field_size_limit(MAX_TABLE_BYTES)
-    reader = csv.DictReader(io.StringIO(text[1:] if text.startswith("\ufeff") else text, newline=""))
+    reader = csv.DictReader(io.StringIO(text[1:] if text.startswith("\ufeff") else text, newline=""), strict=True)
     rows: list[dict[str, Any]] = []
     number = 1
     try:
@@ -139,10 +139,12 @@ def csv_rows(text: str, what: str, max_cell: int = MAX_CELL_CHARS) -> list[dict[
         for row in reader:
             number += 1
             for index, (column, value) in enumerate(row.items()):
-                cells = value if isinstance(value, list) else [value]  # cells beyond the header: under the key None
-                for cell in cells:
+                if column is None:  # cells beyond the header: csv.DictReader lists them under the key None
+                    cells = [(len(header) + 1 + extra, f"column {len(header) + 1 + extra}", cell) for extra, cell in enumerate(value)]
+                else:
+                    cells = [(index + 1, f"column {index + 1} ({shown(column.strip())})", value)]
+                for _, label, cell in cells:
                     if cell is not None and len(cell) > max_cell:
-                        label = f"column {index + 1} ({shown(column.strip())})" if column else f"column {len(header) + 1}"
                         raise UsageError(f"{what}: row {number}, {label}: the cell is longer than {max_cell} characters",
                                          "Shorten it; nothing was written.")
             rows.append(row)

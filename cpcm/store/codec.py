@@ -76,6 +76,21 @@ except ImportError:  # pragma: no cover - without the C extension
 
 
 def loads(data: bytes | str) -> Any:
+    """A document cpcm wrote (a record, the configuration, the team), with the fast C loader.
+
+    The C loader composes nested structures by recursion in C: a document nested some 20,000
+    levels deep overflows the stack and kills the process, and it expands aliases without
+    limit. So a document that could be nested that deep (as many structural characters as
+    levels) or that holds both an anchor and an alias character goes through `load_input`'s
+    limits instead; cpcm itself writes neither, so that costs nothing in practice."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if (raw.count(b"[") + raw.count(b"{") + raw.count(b"-") + raw.count(b":") + raw.count(b"?") > _FAST_STRUCTURE
+            or (b"&" in raw and b"*" in raw)):
+        try:
+            text = data if isinstance(data, str) else data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadYaml(f"not valid UTF-8 text (the byte at offset {exc.start} cannot be read)") from None
+        return load_input(text, max_chars=None)
     try:
         if _CLoader is None:
             return _LOADER.load(data)
@@ -106,6 +121,7 @@ def dump_text(data: Any) -> str:
 MAX_DEPTH = 32            # lists and mappings inside each other; a form needs fewer than 8
 MAX_NODES = 200_000       # values in the document, each use of an alias counted in full
 MAX_CHARS = 1024 * 1024   # the caller has already refused more than 1 MiB of bytes
+_FAST_STRUCTURE = 5_000   # loads: below this many structural characters, no nesting can reach the C loader's limit
 
 _Y = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_Y + name: name for name in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -160,7 +176,7 @@ class _Frame:
         self.key = None
 
 
-def load_input(text: str) -> Any:
+def load_input(text: str, max_chars: int | None = MAX_CHARS) -> Any:
     """YAML typed by a person, read with limits; BadYaml (naming the line and field, never a
     value) for anything else.
 
@@ -174,8 +190,8 @@ def load_input(text: str) -> Any:
     from ruamel.yaml import events as ev
     from ruamel.yaml.nodes import ScalarNode
 
-    if len(text) > MAX_CHARS:
-        raise BadYaml(f"larger than {MAX_CHARS // (1024 * 1024)} MiB")
+    if max_chars is not None and len(text) > max_chars:
+        raise BadYaml(f"larger than {max_chars // (1024 * 1024)} MiB")
     helper = _scalar_helper()
     stack: list[_Frame] = []
     anchors: dict[str, tuple[Any, int]] = {}
