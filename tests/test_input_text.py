@@ -153,6 +153,12 @@ def test_loads_from_disk_survives_what_crashed_the_c_loader():
     assert done.stdout.split() == ["refused"] * 3
 
 
+@pytest.mark.parametrize("document", ["d: 2026-02-30\n", "a: !!float abc\n", "a: !!int " + "9" * 5000 + "\n"])
+def test_loads_turns_a_constructor_error_into_badyaml_naming_the_line(document):
+    with pytest.raises(codec.BadYaml, match="line 1"):
+        codec.loads(document.encode())
+
+
 YAMLISH = st.lists(st.sampled_from(["a", "b", ":", " ", "\n", "  ", "- ", "[", "]", "{", "}", ",", "&x ", "*x", "!!str ", "!!int ",
                                     "!!binary ", "'", '"', "#", "|", ">", "? ", "~", "1", "0x1f", ".5", "2026-02-30", "2026-01-01",
                                     ".nan", "---\n", "\\u00e9", "\t", "%YAML 1.2\n", "@", "é"]), max_size=30).map("".join)

@@ -101,6 +101,15 @@ def loads(data: bytes | str) -> Any:
             loader.dispose()
     except YAMLError as exc:
         raise BadYaml(_malformed(exc)) from None
+    except (ValueError, TypeError, OverflowError):
+        # a constructor's own error (an impossible date, !!float on text, a 5,000-digit number):
+        # the limited reader names the line and the field
+        try:
+            text = data if isinstance(data, str) else data.decode("utf-8")
+            load_input(text, max_chars=None)
+        except (BadYaml, UnicodeDecodeError) as exc:
+            raise BadYaml(str(exc)) from None
+        raise BadYaml("a value cannot be read as what its YAML says it is") from None
 
 
 def load_text(text: str) -> Any:
