@@ -153,6 +153,17 @@ def test_loads_from_disk_survives_what_crashed_the_c_loader():
     assert done.stdout.split() == ["refused"] * 3
 
 
+def test_loads_names_a_duplicate_key_but_not_its_values():
+    with pytest.raises(codec.BadYaml) as raised:
+        codec.loads(b"child:\n  name: Secret One\n  name: Secret Two\n")
+    assert "the key name appears twice" in str(raised.value) and "Secret" not in str(raised.value)
+
+
+def test_loads_refuses_a_key_that_is_a_list():
+    with pytest.raises(codec.BadYaml, match="keys are plain names"):
+        codec.loads(b"? [Secret]\n: x\n")
+
+
 @pytest.mark.parametrize("document", ["d: 2026-02-30\n", "a: !!float abc\n", "a: !!int " + "9" * 5000 + "\n"])
 def test_loads_turns_a_constructor_error_into_badyaml_naming_the_line(document):
     with pytest.raises(codec.BadYaml, match="line 1"):

@@ -91,25 +91,49 @@ def loads(data: bytes | str) -> Any:
         except UnicodeDecodeError as exc:
             raise BadYaml(f"not valid UTF-8 text (the byte at offset {exc.start} cannot be read)") from None
         return load_input(text, max_chars=None)
+    failed: Exception | None = None
     try:
         if _CLoader is None:
-            return _LOADER.load(data)
+            loaded = _LOADER.load(data)
+            if not _plain_keys(loaded):
+                raise BadYaml("a mapping key is a list or a mapping; keys are plain names")
+            return loaded
         loader = _CLoader(data)
         try:
-            return loader.get_single_data()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # ruamel warns of YAML 1.1 float spellings, quoting the value
+                loaded = loader.get_single_data()
         finally:
             loader.dispose()
+        if not _plain_keys(loaded):
+            raise BadYaml("a mapping key is a list or a mapping; keys are plain names")
+        return loaded
     except YAMLError as exc:
-        raise BadYaml(_malformed(exc)) from None
-    except (ValueError, TypeError, OverflowError):
-        # a constructor's own error (an impossible date, !!float on text, a 5,000-digit number):
-        # the limited reader names the line and the field
+        from ruamel.yaml.constructor import ConstructorError, DuplicateKeyError
+
+        if not isinstance(exc, ConstructorError) or isinstance(exc, DuplicateKeyError):
+            raise BadYaml(_malformed(exc)) from None
+        failed = exc  # a constructor's message quotes the value: the limited reader's does not
+    except (ValueError, TypeError, OverflowError) as exc:
+        failed = exc  # a constructor's own error (an impossible date, !!float on text, a 5,000-digit number)
+    if failed is not None:
+        # the limited reader names the line and the field, never the value
         try:
             text = data if isinstance(data, str) else data.decode("utf-8")
             load_input(text, max_chars=None)
         except (BadYaml, UnicodeDecodeError) as exc:
             raise BadYaml(str(exc)) from None
         raise BadYaml("a value cannot be read as what its YAML says it is") from None
+
+
+def _plain_keys(value: Any) -> bool:
+    """No key is a list or mapping (the C loader makes them tuples): messages name keys, and a
+    key typed as `? [a value]` would be echoed."""
+    if isinstance(value, dict):
+        return all(not isinstance(k, (tuple, frozenset)) and _plain_keys(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain_keys(v) for v in value)
+    return True
 
 
 def load_text(text: str) -> Any:
@@ -350,7 +374,12 @@ def _malformed(exc: Exception) -> str:
     mark = getattr(exc, "problem_mark", None)
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
     problem = getattr(exc, "problem", None)
-    if problem is None and isinstance(getattr(exc, "character", None), (str, int)):  # the reader: a control character
+    if type(exc).__name__ == "DuplicateKeyError":  # its text quotes both values: name the key only
+        from cpcm.domain.text import shown
+
+        found = re.match(r'found duplicate key "(.*?)" with value', str(problem or ""), re.S)
+        problem = f"the key {shown(found.group(1)) if found else '…'} appears twice"
+    elif problem is None and isinstance(getattr(exc, "character", None), (str, int)):  # the reader: a control character
         character = exc.character
         code = character if isinstance(character, int) else ord(character[:1] or "\0")
         problem = f"a control character (#x{code:04x}) that YAML does not allow, at character {exc.position + 1}"
