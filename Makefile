@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install tools demo test smoke bench clean
+.PHONY: install tools demo test smoke bench clean docs mutation
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,16 @@ smoke:
 	@scripts/plain-install-smoke
 
 test: install tools smoke
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
+
+# Rewrite every generated table in docs/ (stages, clocks, rule codes); a test fails when one is stale.
+docs: install
+	$(BIN)/python docs/tools/generate.py
+
+# Mutation testing of cpcm/domain and cpcm/workflow against the pure tests (docs/testing.md): long.
+mutation: install
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results
 
 bench: install
 	$(BIN)/python bench/run.py

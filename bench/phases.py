@@ -4,7 +4,7 @@
     .venv/bin/python bench/phases.py REPO IDENTITY OUT.json OUT.txt
 
 Run by bench/run.py at the largest size. The warm and cold paths below make the same calls,
-in the same order, as `cpcm.service.load_cases` / `list_cases` and `cpcm list` (keep them in
+in the same order, as `cpcm.service.load_cases` / `list_` and `cpcm list` (keep them in
 step when those change); each is then checked against the real function timed whole. Also
 a cProfile of the real `cpcm list` (warm) and the parts of `cpcm register` at this size.
 """
@@ -75,7 +75,7 @@ def main() -> None:
     cache_dir = root / ".cpcm" / "cache"
 
     def listing(cases: dict, timer: Timer, rich: bool) -> None:
-        with timer("filter + sort (list_cases)"):
+        with timer("filter + sort (list_)"):
             selected = sorted(cases.values(), key=lambda c: (c.registered_at or "", c.id))
         today = ctx.now.date()
         with timer("case_summary rows (ages)"):
@@ -123,8 +123,8 @@ def main() -> None:
         cache.prune(set(ids))
         cache.save()
     listing(cases, warm, rich=True)
-    with warm.__call__("(check) service.list_cases, whole, warm"):
-        real_warm = service.list_cases(ctx)
+    with warm.__call__("(check) service.list_, whole, warm"):
+        real_warm = service.list_(ctx)
     assert len(real_warm) == len(cases), (len(real_warm), len(cases))
 
     # -- cold: no cache, every record decrypted and parsed --------------------------------------------
@@ -168,8 +168,8 @@ def main() -> None:
         cache.save()
     listing(cases, cold, rich=False)
     shutil.rmtree(cache_dir, ignore_errors=True)
-    with cold.__call__("(check) service.list_cases, whole, cold"):
-        real_cold = service.list_cases(ctx)
+    with cold.__call__("(check) service.list_, whole, cold"):
+        real_cold = service.list_(ctx)
     assert len(real_cold) == len(cases)
 
     # -- cProfile of the real `cpcm list`, warm --------------------------------------------------------

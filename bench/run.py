@@ -217,7 +217,7 @@ def build_repo(size: int, dest: Path, seed: int = 2026) -> dict:
         ctx = service.open_repo(root, identity_path)
         seen: set[str] = set()
         planned: list[str] = []
-        with service._transaction(ctx, "register") as tx:  # what service.register writes, N times, one commit
+        with service.transaction(ctx, "register") as tx:  # what service.register writes, N times, one commit
             for _ in range(size):
                 data = synthetic_child(rng, now.date())
                 data["worker"] = rng.choice(("amina", "otieno"))
@@ -228,14 +228,14 @@ def build_repo(size: int, dest: Path, seed: int = 2026) -> dict:
                 seen.add(case_id)
                 at = now - timedelta(minutes=rng.randint(60, 2 * 365 * 24 * 60))
                 record = service.new_record(ctx, "registration", case_id, body, at)
-                readers = service._readers(ctx, fold(case_id, [record]))
-                tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", service._recipients_bytes(readers))
-                tx.write_record(record, service._recipient_keys(ctx, readers))
+                readers = service.readers_for(ctx, fold(case_id, [record]))
+                tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", service.recipients_bytes(readers))
+                tx.write_record(record, service.keys_for(ctx, readers))
                 if len(planned) < PLANNED:  # assessed and planned, with the plan approved: ready for review
                     after = record.id
                     for kind, data in PLAN_RECORDS:
                         extra = service.new_record(ctx, kind, case_id, data, at + timedelta(days=1), after=after)
-                        tx.write_record(extra, service._recipient_keys(ctx, readers))
+                        tx.write_record(extra, service.keys_for(ctx, readers))
                         after = extra.id
                     planned.append(case_id)
             tx.commit(f"register {size} synthetic cases")

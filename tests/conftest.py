@@ -187,3 +187,48 @@ def stray_files(root: Path) -> list[Path]:
     """Leftovers of an interrupted write: temp files anywhere and the pending note."""
     found = [p for p in root.rglob(".tmp-*") if ".git" not in p.relative_to(root).parts]
     return found + [p for p in [root / ".cpcm" / "pending.json"] if p.exists()]
+
+
+# The three speeds (docs/testing.md): `pytest -m pure`, `pytest -m e2e`, `pytest -m external`.
+# A test is pure when it asks for no temporary folder (directly or through a fixture such as `repo`);
+# while it runs, starting a process (git, age, chromium, cpcm) is an error, so the label cannot lie.
+# External tests start real programs other than git: the cpcm command, the `age` binary, chromium.
+EXTERNAL_MODULES = {"test_concurrency.py", "test_interop.py", "test_reports_browser.py"}
+DISK_FIXTURES = {"tmp_path", "tmp_path_factory", "tmpdir", "tmpdir_factory"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "pure: no disk, git, age or process; runs in seconds")
+    config.addinivalue_line("markers", "e2e: the CLI in this process on a real casefile repository (git and age)")
+    config.addinivalue_line("markers", "external: starts the cpcm command, the age binary or chromium")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in EXTERNAL_MODULES:
+            item.add_marker(pytest.mark.external)
+        elif DISK_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
+        else:
+            item.add_marker(pytest.mark.pure)
+
+
+class _NoProcess(Exception):
+    pass
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    if item.get_closest_marker("pure") is None:
+        yield
+        return
+
+    def refuse(*args, **kwargs):
+        raise _NoProcess(f"{item.nodeid} is labelled pure but starts a process; give it tmp_path")
+
+    saved = subprocess.Popen.__init__
+    subprocess.Popen.__init__ = refuse
+    try:
+        yield
+    finally:
+        subprocess.Popen.__init__ = saved

@@ -173,7 +173,7 @@ def test_best_interests__options_and_reasons_are_required(cli):
 def test_form_blank__every_form_gives_a_yaml_skeleton_naming_its_fields(cli, kind):
     from ruamel.yaml import YAML
 
-    from cpcm import forms
+    from cpcm.store import forms
 
     result = cli("form", "blank", kind)
     assert result.code == 0

@@ -205,3 +205,59 @@ def test_link_failure__leaves_no_temp_file_and_no_half_case(cli, repo, monkeypat
     assert git_status(repo) == [] and stray_files(repo) == []
     assert list((repo / "cases").iterdir()) == [repo / "cases" / ".keep"]
     assert register(cli)
+
+
+# -- git's environment: only what cpcm sets -------------------------------------------------------
+def other_repository(tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    subprocess.run(["git", "init", "-q", str(other)], check=True, capture_output=True)
+    (other / "file").write_text("other\n")
+    subprocess.run(["git", "-C", str(other), "add", "file"], check=True, capture_output=True)
+    subprocess.run(["git", "-C", str(other), "-c", "user.name=o", "-c", "user.email=o@o", "commit", "-qm", "other"],
+                   check=True, capture_output=True)
+    return other
+
+
+REDIRECTS = {
+    "GIT_DIR": lambda o: str(o / ".git"),
+    "GIT_WORK_TREE": lambda o: str(o),
+    "GIT_INDEX_FILE": lambda o: str(o / ".git" / "index"),
+    "GIT_OBJECT_DIRECTORY": lambda o: str(o / ".git" / "objects"),
+}
+
+
+@pytest.mark.parametrize("names", [[name] for name in REDIRECTS] + [list(REDIRECTS)], ids=[*REDIRECTS, "all"])
+def test_git_environment__of_the_caller_does_not_redirect_a_write(cli, repo, tmp_env, names):
+    other = other_repository(tmp_env)
+    other_state = (head(other), (other / ".git" / "index").read_bytes(), git_status(other),
+                   sorted(p.name for p in (other / ".git" / "objects").rglob("*")))
+    before = commit_count(repo)
+    env = {name: REDIRECTS[name](other) for name in names}
+    result = cli("register", "--from-file", "-", "--json", input=json.dumps(registration()), env=env)
+    assert result.code == 0, result.stderr
+    case_id = result.json()["case_id"]
+    assert commit_count(repo) == before + 1
+    assert git(repo, "log", "-1", "--format=%s").startswith(f"register {case_id} ")
+    assert git(repo, "cat-file", "-e", f"HEAD:cases/{case_id}/recipients") == ""
+    assert git_status(repo) == [] and stray_files(repo) == []
+    assert (head(other), (other / ".git" / "index").read_bytes(), git_status(other),
+            sorted(p.name for p in (other / ".git" / "objects").rglob("*"))) == other_state
+    assert cli("show", case_id, env=env).code == 0
+
+
+def test_git_environment__global_configuration_is_not_read(cli, repo, tmp_env):
+    """A caller's ~/.gitconfig that would sign, run hooks or ignore record files changes nothing."""
+    hooks = tmp_env / "hooks"
+    hooks.mkdir()
+    (hooks / "pre-commit").write_text("#!/bin/sh\nexit 1\n")
+    (hooks / "pre-commit").chmod(0o755)
+    (tmp_env / "ignore").write_text("*.age\nrecipients\n")
+    home = tmp_env / "home"
+    home.mkdir(exist_ok=True)
+    (home / ".gitconfig").write_text(f"[commit]\n\tgpgsign = true\n[core]\n\thooksPath = {hooks}\n\texcludesFile = {tmp_env / 'ignore'}\n")
+    before = commit_count(repo)
+    case_id = register(cli)
+    assert commit_count(repo) == before + 1
+    assert git(repo, "ls-tree", "--name-only", "HEAD", f"cases/{case_id}/").strip()
+    assert git_status(repo) == [] and stray_files(repo) == []

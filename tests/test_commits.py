@@ -3,7 +3,7 @@ none for reads; nothing is ever left uncommitted."""
 from __future__ import annotations
 
 from conftest import NOW, Cli, commit_count, git, git_status, head, last_commit, make_identity, register
-from cpcm.config import load_team, team_bytes
+from cpcm.store.config import load_team, team_bytes
 from cpcm.domain.team import Team, Worker
 
 

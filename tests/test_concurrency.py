@@ -1,8 +1,9 @@
 """Two writers at once: the repository lock serialises them and nothing is lost; a lock held too
-long gives exit 6 and writes nothing; readers never wait for it."""
+long gives exit 6 and writes nothing; readers never wait for a write."""
 from __future__ import annotations
 
 import fcntl
+import signal
 import json
 import os
 import time
@@ -115,15 +116,114 @@ def test_assign__busy_lock_gives_exit_6(cli_as, repo):
     assert cli_as("sup")("assign", case_id, "--worker", "otieno").code == 0  # once the lock is free
 
 
-def test_reads__do_not_wait_for_the_lock(cli, repo):
+def test_reads__do_not_wait_for_a_write_under_way(cli, repo):
+    """A write under way, exactly as a writer leaves it: the lock held and `.cpcm/pending.json` written."""
+    from cpcm.store.casestore import CaseStore, Transaction
+    from cpcm.store.layout import PENDING
+
     case_id = register(cli)
-    fd = os.open(repo / ".cpcm" / "lock", os.O_RDWR)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    try:
-        # a timeout of 0 would make any reader that takes the lock fail at once
-        env = {"CPCM_LOCK_TIMEOUT": "0"}
+    before = head(repo)
+    # a timeout of 0 would make any reader that takes the lock fail at once
+    env = {"CPCM_LOCK_TIMEOUT": "0"}
+    with Transaction(CaseStore(repo), "note", "sup", "sup", "sup@test") as writing:
+        assert (repo / PENDING).exists() and writing.recovered is None
         results = [cli("show", case_id, env=env), cli("list", env=env), cli("log", case_id, env=env)]
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        assert (repo / PENDING).exists()  # no reader rolled back the write under way
+    assert head(repo) == before
     assert [r.code for r in results] == [0, 0, 0], [r.stderr for r in results]
+
+
+# -- readers during a write: the last commit, never the writer's files ----------------------------
+def paused_writer(cli, step: str, *args: str):
+    """A real cpcm process stopped (SIGSTOP) at `step` of its write, holding the lock."""
+    proc = cli.process(*args, wait=False, env={"CPCM_TEST_PAUSE_AT": step})
+    proc.stdin.close()
+    _, status = os.waitpid(proc.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status), f"the writer ended before {step}: {proc.stderr.read()}"
+    return proc
+
+
+def resume(proc) -> int:
+    os.kill(proc.pid, signal.SIGCONT)
+    err = proc.stderr.read()
+    code = proc.wait(timeout=120)
+    assert code == 0, err
+    return code
+
+
+def test_reads__during_a_paused_note_see_the_last_commit_and_leave_the_write_alone(cli, repo):
+    case_id = register(cli)
+    before = cli("show", case_id, "--json").json()
+    listed = cli("list", "--json").json()
+    # paused after the note's record file is in place (atomic write 2: the note record), before git add
+    writer = paused_writer(cli, "atomic-dir-fsynced#2", "note", case_id, "--text", "seen at school")
+    try:
+        on_disk = git_status(repo)
+        assert any(line.startswith("??") and line.endswith(".note.yaml.age") for line in on_disk), on_disk
+        env = {"CPCM_LOCK_TIMEOUT": "0"}  # a reader that took the lock would fail at once
+        shown, listing, verified = cli("show", case_id, "--json", env=env), cli("list", "--json", env=env), cli("log", case_id, env=env)
+        assert [shown.code, listing.code, verified.code] == [0, 0, 0], [shown.stderr, listing.stderr, verified.stderr]
+        assert shown.json()["history"] == before["history"]  # the uncommitted note is not there
+        assert listing.json() == listed
+        assert git_status(repo) == on_disk and (repo / ".cpcm" / "pending.json").exists()  # not rolled back
+    except BaseException:
+        writer.kill()
+        raise
+    resume(writer)
+    after = cli("show", case_id, "--json").json()
+    assert [e["kind"] for e in after["history"]] == [e["kind"] for e in before["history"]] + ["note"]
+    assert git_status(repo) == [] and stray_files(repo) == []
+
+
+def test_reads__during_a_paused_assign_see_the_readers_of_the_last_commit(cli_as, repo):
+    amina, otieno = cli_as("amina"), cli_as("otieno")
+    case_id = register(amina)
+    # paused after every record is re-encrypted to the new readers and staged, before the commit
+    writer = paused_writer(cli_as("sup"), "git-add-done", "assign", case_id, "--worker", "otieno")
+    try:
+        shown = amina("show", case_id, "--json")
+        assert shown.code == 0, shown.stderr  # the committed files are still amina's to read
+        assert [e["kind"] for e in shown.json()["history"]] == ["registration"]
+        assert otieno("show", case_id).code == 5  # not a reader until the assignment is committed
+        assert case_id in {c["case_id"] for c in amina("list", "--json").json()}
+    except BaseException:
+        writer.kill()
+        raise
+    resume(writer)
+    assert amina("show", case_id).code == 5
+    assert otieno("show", case_id).code == 0
+    assert case_id not in {c["case_id"] for c in amina("list", "--json").json()}  # no stale summary cached
+
+
+def test_reads__a_write_that_starts_while_a_case_is_read_sends_the_reader_to_the_last_commit(cli, repo, team, monkeypatch):
+    """The seqlock: a reader that began on the working tree and sees the write generation move
+    reads the case again from the last commit."""
+    from cpcm.crypto import identity
+    from cpcm.store.casestore import CaseStore
+
+    case_id = register(cli)
+    assert cli("note", case_id, "--text", "first visit").code == 0
+    keys = identity.load(team["amina"][0], lambda: None).keys
+    reader = CaseStore(repo)
+    reader.open_for_read()
+    assert reader.view is None  # no write under way: the working tree
+    files = reader.record_files(case_id)
+    assert len(files) == 2
+    writer = CaseStore(repo).transaction("note", "amina", "amina", "amina@test.invalid")
+    real_decode = CaseStore._decode
+    started = []
+
+    def decode(self, path, data, keys):
+        if self is reader and not started:  # a writer starts between the reader's two files
+            started.append(writer.__enter__())
+            writer.replace_file(writer.store.rel(files[1]), b"age-encryption.org/v1\n-> X25519 half")
+        return real_decode(self, path, data, keys)
+
+    monkeypatch.setattr(CaseStore, "_decode", decode)
+    try:
+        records = reader.read_records(case_id, keys)
+    finally:
+        writer.__exit__(None, None, None)
+    assert started and reader.view is not None
+    assert [r.kind for r in records] == ["registration", "note"]
+    assert git_status(repo) == [] and stray_files(repo) == []

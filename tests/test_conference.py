@@ -139,11 +139,11 @@ def test_full_conference__actions_reach_each_case_plan_and_the_documents_hold_no
 
 
 def test_meeting_documents__the_view_has_no_name_field_for_children(cli, cli_as):
-    from cpcm.conference import document_view
+    from cpcm.render.views import conference_view as document_view
     from cpcm.workflow.conferences import fold
 
     cli_as("sup")  # the repository exists
-    from cpcm import policies
+    from cpcm.store import policies
     from cpcm.domain.records import Record
 
     records = [Record("conference", 1, "01JD0000000000000000000001", "CC-0000-0000", "2026-11-23T09:00:00+03:00",

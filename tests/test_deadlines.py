@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from cpcm import policies
+from cpcm.store import policies
 from cpcm.domain.records import Record
 from cpcm.workflow.deadlines import deadlines, soon_window
 from cpcm.workflow.fold import fold
@@ -203,8 +203,29 @@ def test_changing_the_policy_changes_every_deadline_without_migration():
     assert items([registered()], policy)["initial-assessment"].due == T0 + 36 * H
 
 
-def test_every_deadline_names_its_rule_and_source():
-    records, start = _planned()
-    for item in deadlines(fold("CP-TEST-0000", records), INTER, start):
-        assert item.rule in INTER.rules
-        assert item.source and item.why
+def _cases_with_every_main_clock():
+    """(records, now) for cases that between them start the clocks every case goes through."""
+    planned, start = _planned()
+    unapproved, _ = _planned(policy_approval=False)
+    yield [registered()], T0 + H                                                    # initial assessment, comprehensive
+    yield [registered(), rec("assessment", T0 + H, type="initial", risk="high")], T0 + 2 * H  # risk response
+    yield planned[:3], start                                                        # case plan
+    yield unapproved, start                                                         # plan approval
+    yield planned, start                                                            # review
+    yield planned + [rec("closure", start + D, reason="goals_met")], start + 2 * D  # closure approval
+    yield planned + [rec("closure", start + D, reason="goals_met"),
+                     rec("approval", start + 2 * D, subject="closure", by="sup")], start + 3 * D  # post-closure visit
+    yield [registered(name="x", date_of_birth="2009-05-01")], datetime(2027, 2, 1, tzinfo=timezone.utc)  # turning 18
+
+
+@pytest.mark.parametrize("policy", [INTER, KENYA], ids=["inter-agency", "kenya"])
+def test_every_deadline_names_its_rule_and_source(policy):
+    seen = set()
+    for records, now in _cases_with_every_main_clock():
+        for item in deadlines(fold("CP-TEST-0000", records), policy, now):
+            seen.add(item.code)
+            assert item.rule in policy.rules, item.code
+            assert item.source and item.source == policy.source(item.rule), item.code
+            assert item.why.strip(), item.code
+    assert seen == {"initial-assessment", "comprehensive-assessment", "risk-response", "case-plan", "plan-approval", "review",
+                    "closure-approval", "post-closure-visit", "turning-18"}

@@ -78,19 +78,20 @@ def test_review__chair_warning_absence_reason_and_the_next_review_date(cli, cli_
 def _planned_cases(repo: Path, identity: Path, count: int) -> list[str]:
     """Many planned cases at once, written through the library in one commit (fast)."""
     from cpcm import service
+    from cpcm.domain.ids import new_case_id
     from cpcm.store.layout import CASES, RECIPIENTS
     from conftest import registration
     from test_assess_plan import COMPREHENSIVE
 
     ctx = service.open_repo(repo, identity)
     ids = []
-    with service._transaction(ctx, "test-setup") as tx:
+    with service.transaction(ctx, "test-setup") as tx:
         for n in range(count):
-            case_id = service.new_case_id()
+            case_id = new_case_id()
             body = service.validate_registration(ctx, registration())
             readers = ctx.team.case_readers(["amina"])
-            tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", service._recipients_bytes(readers))
-            keys = service._recipient_keys(ctx, readers)
+            tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", service.recipients_bytes(readers))
+            keys = service.keys_for(ctx, readers)
             after = ""
             for kind, data in (("registration", body), ("assessment", {"type": "initial", "risk": "high"}),
                                ("assessment", dict(COMPREHENSIVE, type="comprehensive")), ("plan", plan_doc()),

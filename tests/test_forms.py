@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from cpcm import forms
+from cpcm.store import forms
 from cpcm.domain.forms import coerce, parse_form, skeleton, validate
 from cpcm.domain.records import flatten
 from cpcm.store import codec

@@ -139,7 +139,7 @@ def test_load_input_limits_alias_expansion_depth_and_size():
     assert "larger than 1 MiB" in refused("x" * (codec.MAX_CHARS + 1))
 
 
-def test_loads_from_disk_survives_what_crashed_the_c_loader():
+def test_loads_from_disk_survives_what_crashed_the_c_loader(tmp_path):
     """A forged record nested 100,000 levels deep killed the process (a segfault in the C
     composer); loads now sends such a document through the limits: a clean BadYaml. Run in a
     child process, so that a regression fails this test instead of killing the suite."""
@@ -148,7 +148,7 @@ def test_loads_from_disk_survives_what_crashed_the_c_loader():
               " 'a: &a [x,x,x,x,x,x,x,x,x]\\n' + ''.join(f'{n}: &{n} [' + ','.join(['*' + p] * 9) + ']\\n'"
               " for p, n in zip('abcdefghi', 'bcdefghij'))):\n"
               "    try:\n        codec.loads(doc)\n    except codec.BadYaml:\n        print('refused')\n")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["refused"] * 3
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from cpcm import policies
+from cpcm.store import policies
 from cpcm.workflow.policy import build
 
 from conftest import register

@@ -12,12 +12,12 @@ from ruamel.yaml import YAML
 
 from conftest import NOW, Cli, commit_count, register
 
-from cpcm import forms, policies
+from cpcm.store import forms, policies
 from cpcm.store import codec
 from cpcm.workflow import readiness
 
 FORM = "assessment-comprehensive-kenya"
-DEFINITION = codec.loads((Path(forms.__file__).parent / f"{FORM}.yaml").read_bytes())
+DEFINITION = codec.loads((forms.HERE / f"{FORM}.yaml").read_bytes())
 SCORING = DEFINITION["scoring"]
 
 # kenya-forms-facts §8.2, Form 7A: domain -> (items, pass mark); 12 benchmarks, 65 items

@@ -348,7 +348,13 @@ def test_child_plan__reads_at_a_child_s_level(cli, planned):
     for lang, jargon in (("en", ("caseworker", "referral", "contingency", "assessment", "supervisor")),
                          ("sw", ("afisa wa kesi", "rufaa", "dharura", "tathmini", "msimamizi"))):
         for fmt in ("md", "html"):
-            text = cli("render", "child-plan", planned, "--lang", lang, "--format", fmt).stdout.lower()
+            result = cli("render", "child-plan", planned, "--lang", lang, "--format", fmt)
+            assert result.code == 0, result.stderr
+            text = result.stdout.lower()
+            # the plan is there, in the child's words and with the child's first name ...
+            assert "neema" in text and "you will have enough food every day." in text, (lang, fmt)
+            assert "you will go back to school." in text, (lang, fmt)
+            # ... and nothing a child would not understand, nor the family name
             assert not [word for word in jargon if word in text], (lang, fmt)
             assert "otieno" not in text  # first name only
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CANARY, NOW, register
-from cpcm import policies
+from cpcm.store import policies
 from cpcm.domain.records import Record
 from cpcm.domain.team import Team, Worker
 from cpcm.reports import caseload, statistics, timeliness
@@ -486,7 +486,7 @@ def test_export__unknown_field_is_a_usage_error(cli_as, small_repo, tmp_path):
 
 
 def test_statistics__counts_consent_refusals_and_the_childs_participation():
-    from cpcm import policies
+    from cpcm.store import policies
     from cpcm.domain.records import Record
     from cpcm.workflow.fold import fold
     from cpcm.workflow.policy import build

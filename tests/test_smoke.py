@@ -32,6 +32,40 @@ def test_cli__each_command_is_registered_by_the_module_the_lazy_map_names():
     assert sorted(full.commands) == sorted(MODULES)
 
 
+# runs `main(argv)` in a fresh interpreter, then prints which command modules were imported
+_PROBE = """
+import json, sys
+from cpcm.cli import main
+try:
+    main(json.loads(sys.argv[1]))
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "built": sorted(m[len("cpcm.cli."):] for m in sys.modules if m.startswith("cpcm.cli."))}))
+"""
+
+
+def _built(cli, *args: str) -> tuple[int, set[str]]:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from cpcm.cli.app import ORDER
+
+    done = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(list(args))], env={**os.environ, **cli.env},
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    return found["code"], set(found["built"]) & set(ORDER)
+
+
 def test_cli__a_command_runs_with_only_its_module_built(cli):
-    assert cli("policy", "show", "--json").code == 0
-    assert cli("no-such-command").code == 2
+    case_id = register(cli)
+    assert _built(cli, "policy", "show", "--json") == (0, {"workflow"})
+    assert _built(cli, "show", case_id, "--json") == (0, {"cases"})
+    assert _built(cli, "team", "list") == (0, {"repo"})
+    # the probe sees every module when every one is built: help, and a command cpcm does not know
+    from cpcm.cli.app import ORDER
+
+    assert _built(cli, "--help") == (0, set(ORDER))
+    assert _built(cli, "no-such-command") == (2, set(ORDER))

@@ -265,7 +265,7 @@ def test_receive__a_tampered_or_truncated_bundle_is_refused_with_the_reason(send
 
 
 def test_bundle__a_flipped_byte_anywhere_in_the_container_is_refused():
-    from cpcm import transfer
+    from cpcm.store import bundle as transfer
     from cpcm.domain.records import Record
     from cpcm.store import codec
 
@@ -291,7 +291,7 @@ def test_bundle__a_flipped_byte_anywhere_in_the_container_is_refused():
 
 
 def test_rewrite_case__changes_only_the_case_line_or_says_it_wrote_the_record_again():
-    from cpcm import transfer
+    from cpcm.store import bundle as transfer
     from cpcm.store import codec
 
     stored = b"kind: note\nschema: 1\nid: 01JD0000000000000000000000\ncase: CP-AAAA-AAAA\nat: x\ntext: |\n  case: CP-AAAA-AAAA\n"

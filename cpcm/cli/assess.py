@@ -80,7 +80,7 @@ def _decision_command(app: typer.Typer, approve: bool) -> None:
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
-        result = service.decide(ctx, case_id, subject, approve, note, parse_at(at))
+        result = (service.approve if approve else service.reject)(ctx, case_id, subject, note, parse_at(at))
         report_written(result, json_out, f"{subject} of {case_id} {'approved' if approve else 'rejected'}")
 
     command.__doc__ = (f"A supervisor's {'approval' if approve else 'rejection'} of a case plan, a closure or a transfer "

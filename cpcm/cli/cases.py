@@ -9,18 +9,6 @@ from cpcm.cli.common import (AtOpt, IdentityOpt, JsonOpt, RepoOpt, open_ctx, par
                              say, warn)
 
 
-def case_summary(case, today, names: bool) -> dict:
-    """The stable JSON shape of a case in lists; the name only when asked for."""
-    data = {
-        "case_id": case.id, "status": case.status, "stage": case.stage, "risk": case.risk, "worker": case.worker,
-        "registered_at": case.registered_at, "sex": case.child.get("sex"), "age": case.age_on(today),
-        "records": len(case.history), "last_at": case.last_at,
-    }
-    if names:
-        data["name"] = case.name
-    return data
-
-
 def register(app: typer.Typer) -> None:
     register_verify(app)
 
@@ -34,52 +22,34 @@ def register(app: typer.Typer) -> None:
         from cpcm import service
 
         ctx = open_ctx(repo, identity)
-        case_id = service.parse_case_id(case)
-        records = service.load_records(ctx, case_id)
-        folded = service.fold(case_id, records)
-        today = ctx.now.date()
-        data = case_summary(folded, today, names=True)
-        data.update({
-            "child": dict(folded.child), "location": folded.location, "caregiver_name": folded.caregiver_name,
-            "concerns": list(folded.concerns),
-            "history": [{"record_id": e.id, "kind": e.kind, "at": e.at, "by": e.by} for e in folded.history],
-        })
-        from cpcm.workflow.deadlines import soon_window
-
-        soon = soon_window(ctx.policy, ctx.now)
-        items = service.due(ctx, case=folded)
-        data["due"] = [i.to_json(ctx.now, soon) for i in items]
-        details = service.case_details(ctx, case_id, records)
-        data["assessments"] = details["assessments"]
-        data["referrals"] = [dict(r) for r in folded.referrals]
-        data["plan"] = dict(folded.plan, content=details["plan"]) if folded.plan else None
+        data = service.show(ctx, service.parse_case_id(case))
         if json_out:
             print_json(data)
             return
+        child, plan, items = data["child"], data["plan"], data["due"]
         rows = [
-            ("case", folded.id), ("name", folded.name), ("sex", data["sex"]), ("age", data["age"]),
-            ("date of birth", folded.child.get("date_of_birth") or "(estimated from age)"),
-            ("location", folded.location), ("caregiver", folded.caregiver_name), ("status", folded.status),
-            ("stage", folded.stage), ("risk", folded.risk), ("worker", folded.worker),
-            ("registered", (folded.registered_at or "")[:16]), ("concerns", ", ".join(folded.concerns)),
-            ("records", len(folded.history)),
+            ("case", data["case_id"]), ("name", data["name"]), ("sex", data["sex"]), ("age", data["age"]),
+            ("date of birth", child.get("date_of_birth") or "(estimated from age)"),
+            ("location", data["location"]), ("caregiver", data["caregiver_name"]), ("status", data["status"]),
+            ("stage", data["stage"]), ("risk", data["risk"]), ("worker", data["worker"]),
+            ("registered", (data["registered_at"] or "")[:16]), ("concerns", ", ".join(data["concerns"])),
+            ("records", len(data["history"])),
         ]
-        if folded.plan:
-            plan = folded.plan
+        if plan:
             state = ("in force (approved)" if plan.get("approved_at") else "rejected: a new version is needed" if plan.get("rejected_at")
                      else "waiting for a supervisor's approval")
             rows.append(("plan", f"version {plan['version']} ({plan.get('reason')}), {state}"))
-            content = details["plan"] or {}
+            content = plan["content"] or {}
             for goal in content.get("goals", []):
                 rows.append((f"goal {goal.get('id')}", f"[{goal.get('term')}] {goal.get('goal')}"))
             for number, action in enumerate(content.get("actions", []), start=1):
-                linked = [r["ref"] for r in folded.referrals if r.get("plan_action") == number]
+                linked = [r["ref"] for r in data["referrals"] if r.get("plan_action") == number]
                 rows.append((f"action {number}", f"{action.get('what')} ({action.get('who')}, by {action.get('by')}, {action.get('mode')})"
                              + (f" → referral {', '.join(linked)}" if linked else "")))
-        for ref in folded.referrals:
+        for ref in data["referrals"]:
             trail = " → ".join(f"{h['status']} {h['at'][:10]}" for h in ref["history"])
             rows.append((f"referral {ref['ref']}", f"{ref['service']}: {ref['status']} ({trail})"))
-        for entry in details["assessments"]:
+        for entry in data["assessments"]:
             line = f"{entry['at'][:10]} by {entry['by']}" + (f", risk {entry['risk']}" if entry.get("risk") else "")
             if entry.get("changed"):
                 line += "; changed since the previous one: " + ", ".join(c["field"] for c in entry["changed"])
@@ -90,10 +60,10 @@ def register(app: typer.Typer) -> None:
                                    for d in ready["domains"])
                 verdict = "ready for closure" if ready["ready_for_closure"] else "not ready: " + "; ".join(ready["reasons"])
                 rows.append(("readiness", f"{scores}: {verdict}"))
-        print_table(["field", "value"], rows, title=f"Case {folded.id}")
+        print_table(["field", "value"], rows, title=f"Case {data['case_id']}")
         if items:
             print_table(["due", "what", "state", "why"],
-                        [[i.due.strftime("%Y-%m-%d %H:%M"), i.title, i.state(ctx.now, soon), f"{i.why} ({i.source})"] for i in items],
+                        [[i["due"][:16].replace("T", " "), i["title"], i["state"], f"{i['why']} ({i['source']})"] for i in items],
                         title="Due")
 
     @app.command("list")
@@ -112,9 +82,9 @@ def register(app: typer.Typer) -> None:
         from cpcm import service
 
         ctx = open_ctx(repo, identity)
-        cases = service.list_cases(ctx, status=status, risk=risk, worker=worker, stage=stage)
+        cases = service.list_(ctx, status=status, risk=risk, worker=worker, stage=stage)
         today = ctx.now.date()
-        rows = [case_summary(c, today, names) for c in cases]
+        rows = [service.case_summary(c, today, names) for c in cases]
         if json_out:
             print_json(rows)
         else:
@@ -152,11 +122,11 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
-        record, warnings = service.assign(ctx, case_id, worker, parse_at(at))
-        for message in warnings:
+        result = service.assign(ctx, case_id, worker, parse_at(at))
+        for message in result.warnings:
             warn(message)
         if json_out:
-            print_json({"case_id": case_id, "record_id": record.id, "worker": worker, "warnings": warnings})
+            print_json(result.to_json())
         else:
             say(f"{case_id} assigned to {worker}")
 

@@ -96,7 +96,7 @@ def identity_path(option: Path | None) -> Path:
 
 def open_ctx(repo: Path | None, identity: Path | None, need_identity: bool = True):
     from cpcm import service
-    from cpcm.config import resolve_repo
+    from cpcm.store.config import resolve_repo
 
     return service.open_repo(resolve_repo(str(repo) if repo else None), identity_path(identity), ask_passphrase, need_identity)
 
@@ -200,8 +200,8 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
     """A record's fields from a YAML file, then --set pairs and flags, then (on a terminal,
     unless --no-input) guided prompts for what is still missing. Everything passes the input
     gate: a path that conflicts with another (--set child=x --set child.name=y) is exit 2."""
-    from cpcm import forms
     from cpcm.domain import text
+    from cpcm.store import forms
     from cpcm.errors import UsageError
 
     data: dict = {}

@@ -31,13 +31,13 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm conference new --kind internal --date 2026-12-03 --venue "Meeting room" --notice-sent 2026-11-23
         """
-        from cpcm import conference
+        from cpcm.service import conferences
 
         ctx = open_ctx(repo, identity)
-        result = conference.new(ctx, kind.strip().lower(), date, chair, venue, notice_sent, invitations_sent, attendance_confirmed)
-        report_written(result, json_out, f"conference planned: {result.conference_id}")
+        result = conferences.new(ctx, kind.strip().lower(), date, chair, venue, notice_sent, invitations_sent, attendance_confirmed)
+        report_written(result, json_out, f"conference planned: {result.subject_id}")
         if not json_out:
-            print(result.conference_id)
+            print(result.subject_id)
 
     @group.command("add-case")
     def add_case(
@@ -51,12 +51,13 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm conference add-case CC-4F7K-9X2M CP-7H3D-2K9Q --reason unresolved_protection_concern
         """
-        from cpcm import conference, service
+        from cpcm import service
+        from cpcm.service import conferences
 
         ctx = open_ctx(repo, identity)
-        conference_id = conference.parse_conference_id(conf)
+        conference_id = conferences.parse_conference_id(conf)
         case_id = service.parse_case_id(case)
-        result = conference.add_case(ctx, conference_id, case_id, reason.strip().lower(), presentation)
+        result = conferences.add_case(ctx, conference_id, case_id, reason.strip().lower(), presentation)
         report_written(result, json_out, f"{case_id} nominated for {conference_id} ({result.extra['cases']} case(s))")
         if not json_out:
             for line in result.extra["prompts"]:
@@ -78,13 +79,13 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm conference attend CC-4F7K-9X2M --institution "Sub-county children's office" --name "A. Officer" --position SCCO --contact 0700000000 --confidentiality-signed yes
         """
-        from cpcm import conference
+        from cpcm.service import conferences
 
         ctx = open_ctx(repo, identity)
-        conference_id = conference.parse_conference_id(conf)
+        conference_id = conferences.parse_conference_id(conf)
         data = {"institution": institution, "name": name, "position": position, "contact": contact,
                 "confidentiality_signed": signed, "present": present}
-        result = conference.attend(ctx, conference_id, data)
+        result = conferences.attend(ctx, conference_id, data)
         report_written(result, json_out, f"attendance recorded for {conference_id} ({result.extra['participants']} present)")
 
     @group.command("minutes")
@@ -99,12 +100,12 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm conference minutes CC-4F7K-9X2M --from-file minutes.yaml
         """
-        from cpcm import conference
+        from cpcm.service import conferences
 
         ctx = open_ctx(repo, identity)
-        conference_id = conference.parse_conference_id(conf)
+        conference_id = conferences.parse_conference_id(conf)
         data = gather(ctx, "conference-minutes", from_file, set_, {}, no_input)
-        report_written(conference.minutes(ctx, conference_id, data), json_out, f"minutes recorded for {conference_id}")
+        report_written(conferences.minutes(ctx, conference_id, data), json_out, f"minutes recorded for {conference_id}")
 
     @group.command("close")
     def close(
@@ -117,11 +118,11 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm conference close CC-4F7K-9X2M
         """
-        from cpcm import conference
+        from cpcm.service import conferences
 
         ctx = open_ctx(repo, identity)
-        conference_id = conference.parse_conference_id(conf)
-        result = conference.close(ctx, conference_id)
+        conference_id = conferences.parse_conference_id(conf)
+        result = conferences.close(ctx, conference_id)
         report_written(result, json_out, f"{conference_id} closed: actions copied into {len([c for c in result.extra['cases'] if c['plan_record_id']])} case plan(s)")
 
     @group.command("list")
@@ -130,10 +131,10 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm conference list --json
         """
-        from cpcm import conference
+        from cpcm.service import conferences
 
         ctx = open_ctx(repo, identity)
-        found = conference.list_conferences(ctx)
+        found = conferences.list_conferences(ctx)
         rows = [{"conference_id": c.id, "kind": c.kind, "date": c.date, "chair": c.chair, "status": c.status,
                  "cases": len(c.cases), "participants": len(c.present)} for c in found]
         if json_out:
@@ -150,12 +151,12 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm conference show CC-4F7K-9X2M
         """
-        from cpcm import conference
+        from cpcm.service import conferences
         from cpcm.workflow import conferences as rules
 
         ctx = open_ctx(repo, identity)
-        conference_id = conference.parse_conference_id(conf)
-        found = conference.load(ctx, conference_id)
+        conference_id = conferences.parse_conference_id(conf)
+        found = conferences.load(ctx, conference_id)
         data = found.to_dict()
         day = rules.meeting_day(found)
         data["warnings"] = ([] if found.closed_at else rules.timeline_warnings(found.checklist, day, ctx.policy, ctx.now.date()))

@@ -61,12 +61,13 @@ def register(app: typer.Typer) -> None:
         if batch is not None:
             rows = _read_rows(batch)
             result = _with_progress(lambda tick: service.review_batch(ctx, rows, dry_run, tick), len(rows) * (1 if dry_run else 2))
-            for message in result["warnings"]:
+            for message in result.warnings:
                 warn(message)
             if json_out:
-                print_json(result)
+                print_json(result.to_json())
             else:
-                say(f"{result['checked']} review(s) checked" + (", nothing written (--dry-run)" if dry_run else f", {result['reviewed']} written in one commit"))
+                say(f"{result.extra['checked']} review(s) checked"
+                    + (", nothing written (--dry-run)" if dry_run else f", {result.extra['reviewed']} written in one commit"))
             return
         if not case:
             raise UsageError("give a case ID, or --batch FILE")
@@ -122,7 +123,7 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
-        report_written(service.continue_case(ctx, case_id, justification, parse_at(at)), json_out, f"{case_id} stays open")
+        report_written(service.continue_(ctx, case_id, justification, parse_at(at)), json_out, f"{case_id} stays open")
 
     @app.command("note")
     def note(case: str = typer.Argument(..., help="Case ID."), text: Optional[str] = typer.Option(None, "--text", help="The note ('-' reads standard input)."),

@@ -17,8 +17,8 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm form blank registration > child.yaml
         """
-        from cpcm import forms
-        from cpcm.config import resolve_repo
+        from cpcm.store import forms
+        from cpcm.store.config import resolve_repo
         from cpcm.domain.forms import skeleton
 
         root = resolve_repo(str(repo) if repo else None)
@@ -30,9 +30,9 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm form list
         """
-        from cpcm import forms
+        from cpcm.store import forms
         from cpcm.cli.common import print_json
-        from cpcm.config import resolve_repo
+        from cpcm.store.config import resolve_repo
 
         root = resolve_repo(str(repo) if repo else None)
         names = forms.available(root if root.exists() else None)

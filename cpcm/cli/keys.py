@@ -34,9 +34,9 @@ def register(app: typer.Typer) -> None:
         if no_passphrase:
             warn("the identity is not protected by a passphrase: anyone who copies the file can read your cases")
         else:
-            from cpcm.crypto.identity import _passphrase_from_file
+            from cpcm.crypto.identity import passphrase_from_file
 
-            passphrase = _passphrase_from_file() if os.environ.get("CPCM_PASSPHRASE_FILE") else None
+            passphrase = passphrase_from_file() if os.environ.get("CPCM_PASSPHRASE_FILE") else None
             if passphrase is None:
                 if not stdin_is_terminal():
                     raise UsageError("a passphrase is needed and there is no terminal to ask for it",

@@ -122,7 +122,7 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm service list --sector health
         """
-        from cpcm import directory as directory_mod
+        from cpcm.store import directory as directory_mod
 
         ctx = open_ctx(repo, None, need_identity=False)
         services = [s for s in directory_mod.load(ctx.root) if not sector or s.get("sector") == sector]
@@ -203,5 +203,5 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
-        result = service.referral_update(ctx, case_id, ref, status, start, expected_duration, feedback, parse_at(at))
+        result = service.referral(ctx, case_id, ref, status, start, expected_duration, feedback, parse_at(at))
         report_written(result, json_out, f"referral {ref.upper()} of {case_id} is now {status}")

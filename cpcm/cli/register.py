@@ -38,8 +38,9 @@ def register(app: typer.Typer) -> None:
         Example: cpcm register --from-file child.yaml     (skeleton: cpcm form blank registration)
         Example: cpcm register    (on a terminal: guided questions)
         """
-        from cpcm import forms, service
+        from cpcm import service
         from cpcm.domain.text import check_data, put
+        from cpcm.store import forms
 
         ctx = open_ctx(repo, identity)
         data: dict = {}
@@ -69,8 +70,8 @@ def register(app: typer.Typer) -> None:
         result = service.register(ctx, data, parse_at(at))
         for message in result.warnings:
             warn(message)
-        for other, reason in result.duplicates:
-            warn(f"possible duplicate of {other} ({reason}); check before working on both")
+        for duplicate in result.extra["possible_duplicates"]:
+            warn(f"possible duplicate of {duplicate['case_id']} ({duplicate['reason']}); check before working on both")
         if json_out:
             print_json(result.to_json())
         else:

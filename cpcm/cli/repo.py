@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         Example: cpcm init casefiles/kisumu --agency KSM-CCI --name "Kisumu Children's Home" --role supervisor
         """
         from cpcm import clock, service
-        from cpcm.config import resolve_repo
+        from cpcm.store.config import resolve_repo
         from cpcm.crypto import identity as identity_mod
 
         root = (path.expanduser().resolve() if path else resolve_repo(str(repo) if repo else None))
@@ -99,11 +99,11 @@ def register(app: typer.Typer) -> None:
 
         result = service.team_sync(open_ctx(repo, identity))
         if json_out:
-            print_json(result)
+            print_json(result.to_json())
         else:
-            say(f"{result['reencrypted']} case(s) re-encrypted")
-            if result["not_reencrypted"]:
-                warn(f"{len(result['not_reencrypted'])} case(s) need re-encrypting by someone who can read them")
+            say(f"{result.extra['reencrypted']} case(s) re-encrypted")
+            if result.extra["not_reencrypted"]:
+                warn(f"{len(result.extra['not_reencrypted'])} case(s) need re-encrypting by someone who can read them")
 
     @team.command("list")
     def list_(all_: bool = typer.Option(False, "--all", help="Include removed workers."), repo: RepoOpt = None,
@@ -123,11 +123,11 @@ def register(app: typer.Typer) -> None:
                     [[w["id"], w["name"], ",".join(w["roles"]), w["recipient"], w["since"][:10], w.get("removed", "")[:10]] for w in workers])
 
 
-def _report_team_change(result: dict, json_out: bool, done: str) -> None:
+def _report_team_change(result, json_out: bool, done: str) -> None:
     if json_out:
-        print_json(result)
+        print_json(result.to_json())
         return
     say(done)
-    if result["not_reencrypted"]:
-        warn(f"{len(result['not_reencrypted'])} case(s) could not be re-encrypted because you cannot read them; "
+    if result.extra["not_reencrypted"]:
+        warn(f"{len(result.extra['not_reencrypted'])} case(s) could not be re-encrypted because you cannot read them; "
              "their worker should run 'cpcm team sync'")

@@ -1,8 +1,7 @@
 """cpcm report / cpcm export: management reports and case data for analysis or a national system.
 
-Reports are built from every case you can read, each decrypted once (through the local
-summary cache), by the pure functions in cpcm.reports, and rendered with the sandboxed Jinja
-environment of cpcm.render.env from `templates/reports/<report>.<format>`.
+The options are parsed here; `cpcm.service.reports` builds the report (from every case you can
+read, by the pure functions in cpcm.reports) and renders it, or builds the export.
 
 Files: `--out` writes the caseload and timeliness reports age-encrypted to you (and any
 --recipient) unless --plaintext is given; the statistics report holds no case-level data and
@@ -24,7 +23,6 @@ from cpcm.cli.common import (IdentityOpt, JsonOpt, RepoOpt, open_ctx, print_json
 
 FORMATS = ("md", "html", "csv", "json")
 SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".csv": "csv", ".json": "json"}
-SHAREABLE = ("statistics",)  # reports with no case-level data: may be written as plain files
 
 
 def register(app: typer.Typer) -> None:
@@ -47,11 +45,13 @@ def register(app: typer.Typer) -> None:
         Example: cpcm report timeliness --from 2026-01-01 --to 2026-06-30 --format html --out timeliness.html.age
         Example: cpcm report statistics --from 2026-07-01 --to 2026-09-30 --format html --out county-q3.html
         """
-        from cpcm import reports, service
+        from cpcm import service
+        from cpcm.reports import REPORTS
+        from cpcm.service.reports import SHAREABLE
         from cpcm.errors import UsageError
 
-        if kind not in reports.REPORTS:
-            raise UsageError("there is no report by that name", f"Reports: {', '.join(reports.REPORTS)}.")
+        if kind not in REPORTS:
+            raise UsageError("there is no report by that name", f"Reports: {', '.join(REPORTS)}.")
         fmt = "json" if json_out and format_ is None else _format(format_, out)
         if out is None and (recipient or plaintext):
             raise UsageError(f"{'--recipient' if recipient else '--plaintext'} needs --out FILE", "Without --out the report is printed.")
@@ -64,12 +64,11 @@ def register(app: typer.Typer) -> None:
         start, end = _period(from_, to, ctx.now.date())
         if kind == "caseload" and (from_ or to):
             warn("the caseload report is a snapshot now: --from and --to are not used")
-        cases = list(service.load_cases(ctx).values())
-        view = build(ctx, kind, cases, start, end)
+        built = service.report(ctx, kind, start, end, fmt)
         if fmt is None:
-            print_tables(view)
+            print_tables(built.view)
         else:
-            text = render(ctx, kind, fmt, view)
+            text = built.text
             if out is None:
                 sys.stdout.write(text)
             else:
@@ -125,113 +124,20 @@ def register(app: typer.Typer) -> None:
                              "consent for sharing with the receiving agency",
                              "Name the agency (a service id), or leave those fields out with --fields.")
         ctx = open_ctx(repo, identity)
-        cases, uses, left_out = service.cases_for_export(ctx, agency, bool(identifying), status)
-        cases.sort(key=lambda c: (c.registered_at or "", c.id))
-        rows = [export_mod.row(c, chosen, ctx.now) for c in cases]
-        if primero:
-            rows = [export_mod.primero_row(r) for r in rows]
-        columns = list(rows[0]) if rows else [export_mod.PRIMERO_COLUMNS[f] for f in chosen] if primero else chosen
-        if primero and "risk" in chosen and "urgent_protection_concern" not in columns:
-            columns.append("urgent_protection_concern")
-        data = _export_bytes(fmt, columns, rows, ctx, agency, primero)
-        path, encrypted, readers = write_output(ctx, out, data, not plaintext, recipient, include_self=False)
-        if identifying and cases:
-            try:  # each case notes the disclosure and the consent it used; no record, no file
-                service.record_sharing(ctx, cases, uses, agency, identifying)
-            except BaseException:
-                path.unlink(missing_ok=True)
-                raise
+        done = service.export(ctx, fmt, chosen, lambda data: write_output(ctx, out, data, not plaintext, recipient, include_self=False),
+                              agency, primero, status)
+        path, encrypted, readers, left_out = done.path, done.encrypted, done.readers, done.left_out
         if encrypted:
-            say(f"exported {len(rows)} case(s) to {path}: age-encrypted to {readers} recipient{'s' if readers > 1 else ''} "
+            say(f"exported {done.cases} case(s) to {path}: age-encrypted to {readers} recipient{'s' if readers > 1 else ''} "
                 "(you read it only if you named yourself)")
         else:
-            warn(f"exported {len(rows)} case(s) to {path} unencrypted: it holds case data; keep it safe and delete it when done")
+            warn(f"exported {done.cases} case(s) to {path} unencrypted: it holds case data; keep it safe and delete it when done")
         if left_out:
             say(f"left out {left_out} case(s) without valid consent for sharing with {agency} "
                 f"(cpcm consent CASE --purpose sharing --agency {agency} ..., or a supervisor's override)")
         if json_out:
-            print_json({"out": str(path), "encrypted": encrypted, "cases": len(rows), "left_out_without_consent": left_out,
-                        "fields": columns})
+            print_json(done.to_json())
         report_problems(ctx)
-
-
-# -- building and rendering ----------------------------------------------------------------------
-def build(ctx, kind: str, cases: list, start: date, end: date) -> dict:
-    """The report's view model, with what the templates show about where it comes from."""
-    from cpcm import reports
-
-    if kind == "caseload":
-        view = reports.caseload(cases, ctx.team, ctx.policy, ctx.now)
-    elif kind == "timeliness":
-        view = reports.timeliness(cases, ctx.policy, start, end, ctx.now)
-    else:
-        view = reports.statistics(cases, ctx.policy, start, end, ctx.now.tzinfo)
-    total = len(ctx.store.case_ids())
-    coverage = (f"All {total} cases of the repository" if len(cases) == total
-                else f"The {len(cases)} cases you can read, of {total} in the repository")
-    meta = {"agency": {"code": ctx.config.agency_code, "name": ctx.config.agency_name},
-            "generated_at": ctx.now.isoformat(timespec="minutes"), "coverage": coverage,
-            "cases_read": len(cases), "cases_in_repository": total}
-    if kind not in SHAREABLE:
-        meta["generated_by"] = ctx.worker.id  # statistics name no worker
-    view["meta"] = meta
-    return view
-
-
-def render(ctx, kind: str, fmt: str, view: dict) -> str:
-    """The report in `fmt` from templates/reports/ (an agency's .cpcm/templates/reports/ first),
-    in the sandboxed, strict environment of cpcm.render.env. A failing template is named with
-    its line, never with the data it was given."""
-    from jinja2 import TemplateNotFound, TemplateSyntaxError
-
-    from cpcm.errors import NotFound
-    from cpcm.render import env as env_mod
-
-    environment = env_mod.environment(ctx.root)
-    environment.filters.update({"csv_row": csv_row, "json": to_json})
-    name = f"reports/{kind}.{fmt}"
-    try:
-        text = environment.get_template(name).render(view=view)
-    except TemplateNotFound as exc:
-        if exc.name == name:
-            raise NotFound(f"no template {name}", "Report templates are in "
-                           f"{', '.join(str(p / 'reports') for p in env_mod.search_path(ctx.root))}.") from None
-        raise env_mod.TemplateFailed(f"template {name} includes a template that does not exist", name) from None
-    except TemplateSyntaxError as exc:  # about the template's own text
-        raise env_mod.TemplateFailed(f"template {exc.name or name}, line {exc.lineno}: {exc.message}", exc.filename or name) from None
-    except Exception as exc:  # noqa: BLE001 - undefined values, the sandbox, a filter: never the data in the message
-        raise env_mod.TemplateFailed(f"{_where(exc, name)} failed ({type(exc).__name__})", name,
-                                     "Fix the template, or the report's view model (cpcm/reports/).") from None
-    return text if text.endswith("\n") else text + "\n"
-
-
-def _where(exc: BaseException, name: str) -> str:
-    """'template reports/x.html, line N' from the traceback Jinja points into the template."""
-    where, tb = f"template {name}", exc.__traceback__
-    while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if "/reports/" in filename.replace("\\", "/") and not filename.endswith(".py"):
-            where = f"template reports/{Path(filename).name}, line {tb.tb_lineno}"
-        tb = tb.tb_next
-    return where
-
-
-def csv_row(values) -> str:
-    """One CSV line (RFC 4180 quoting), cells as cpcm writes them in exports."""
-    import csv
-    import io
-
-    from cpcm.reports.export import csv_value
-
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow([csv_value(v) for v in values])
-    return buffer.getvalue()
-
-
-def to_json(value) -> str:
-    import json
-
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
 def print_tables(view: dict) -> None:
@@ -293,23 +199,3 @@ def _said_written(path: Path, encrypted: bool, readers: int, shareable: bool) ->
         say(f"wrote {path} (counts only, small counts hidden: safe to share)")
     else:
         warn(f"wrote {path} unencrypted: it names workers and their caseloads; keep it within the agency")
-
-
-def _export_bytes(fmt: str, columns: list[str], rows: list[dict], ctx, agency: str | None, primero: bool) -> bytes:
-    import csv
-    import io
-    import json
-
-    from cpcm.reports.export import csv_value
-
-    if fmt == "json":
-        document = {"format": "primero-case-export" if primero else "cpcm-case-export", "version": 1,
-                    "agency": ctx.config.agency_code, "exported_at": ctx.now.isoformat(timespec="seconds"),
-                    "shared_with": agency, "fields": columns, "cases": rows}
-        return (json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([csv_value(row.get(c)) for c in columns])
-    return buffer.getvalue().encode("utf-8")

@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
         Example: cpcm transfer CP-4F7K-9X2M --to kisumu-cci --reason "the family moved to Kisumu" --reason-code relocation --check all --out CP-4F7K-9X2M.transfer.age
         Example: cpcm transfer --batch --to county-office --recipient age1… --out-dir handover/ --reason "programme closing" --reason-code agency_exit --check all
         """
-        from cpcm import transfer as transfer_mod
+        from cpcm import service
         from cpcm.errors import UsageError
 
         if batch == bool(case):
@@ -54,23 +54,21 @@ def register(app: typer.Typer) -> None:
             raise UsageError("--out-dir goes with --batch; for one case give --out FILE")
         ctx = open_ctx(repo, identity)
         if batch:
-            result = transfer_mod.transfer_batch(ctx, to, reason, reason_code, check, recipient, out_dir.expanduser(), parse_at(at))
+            result = service.transfer_batch(ctx, to, reason, reason_code, check, recipient, out_dir.expanduser(), parse_at(at))
             for message in result.warnings:
                 warn(message)
             if json_out:
                 print_json(result.to_json())
                 return
-            rows = [[d["case_id"], "transferred", d["bundle"]] for d in result.transferred]
-            rows += [[d["case_id"], "requested", d["reason"]] for d in result.requested]
-            rows += [[d["case_id"], "not transferred", d["reason"]] for d in result.not_transferred]
+            done, asked, refused = result.extra["transferred"], result.extra["requested"], result.extra["not_transferred"]
+            rows = [[d["case_id"], "transferred", d["bundle"]] for d in done]
+            rows += [[d["case_id"], "requested", d["reason"]] for d in asked]
+            rows += [[d["case_id"], "not transferred", d["reason"]] for d in refused]
             print_table(["case", "outcome", "detail"], rows, title=f"transfer to {to}")
-            say(f"{len(result.transferred)} transferred, {len(result.requested)} waiting for approval, "
-                f"{len(result.not_transferred)} not transferred")
+            say(f"{len(done)} transferred, {len(asked)} waiting for approval, {len(refused)} not transferred")
             return
-        from cpcm import service
-
         case_id = service.parse_case_id(case)
-        result = transfer_mod.transfer(ctx, case_id, to, reason, reason_code, check, recipient,
+        result = service.transfer(ctx, case_id, to, reason, reason_code, check, recipient,
                                        out.expanduser() if out else None, parse_at(at))
         if result.kind == "transfer":
             done = f"{case_id} transferred to {to}: the bundle is written; the case is now read-only here (notes and reopening only)"
@@ -92,17 +90,18 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm receive CP-4F7K-9X2M.transfer.age --worker otieno --receipt CP-4F7K-9X2M.receipt.age
         """
-        from cpcm import transfer as transfer_mod
+        from cpcm import service
 
         ctx = open_ctx(repo, identity)
-        result = transfer_mod.receive(ctx, _read(file, "bundle"), worker, receipt.expanduser() if receipt else None)
+        result = service.receive(ctx, _read(file, "bundle"), worker, receipt.expanduser() if receipt else None)
         for message in result.warnings:
             warn(message)
         if json_out:
             print_json(result.to_json())
             return
-        say(f"received {result.case_id} from {result.from_agency or 'the sending agency'}: {result.records} record(s), "
-            f"assigned to {result.worker}" + ("; receipt written" if result.receipt_written else ""))
+        got = result.extra
+        say(f"received {result.case_id} from {got['from_agency'] or 'the sending agency'}: {got['records']} record(s), "
+            f"assigned to {got['worker']}" + ("; receipt written" if got["receipt_written"] else ""))
         for step in result.next_steps:
             say(f"next: {step}")
 
@@ -116,8 +115,8 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm transfer-ack CP-4F7K-9X2M.receipt.age
         """
-        from cpcm import transfer as transfer_mod
+        from cpcm import service
 
         ctx = open_ctx(repo, identity)
-        result = transfer_mod.transfer_ack(ctx, _read(file, "receipt"), parse_at(at))
+        result = service.transfer_ack(ctx, _read(file, "receipt"), parse_at(at))
         report_written(result, json_out, f"handover of {result.case_id} acknowledged by the receiving agency")

@@ -90,7 +90,8 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm policy show
         """
-        from cpcm import policies, service
+        from cpcm import service
+        from cpcm.store import policies
 
         if profile:
             pol = policies.load(profile)
@@ -111,7 +112,7 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm policy check .cpcm/policy.yaml
         """
-        from cpcm import policies
+        from cpcm.store import policies
         from cpcm.errors import NotFound
 
         ctx = open_ctx(repo, None, need_identity=False)

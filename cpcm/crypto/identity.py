@@ -99,7 +99,7 @@ def load(path: Path, ask_passphrase: Callable[[], str | None]) -> Identity:
         raise CannotDecrypt(f"cannot read the identity at {path}: {exc.strerror}") from None
     if not is_protected(data):
         return parse(data.decode("utf-8", "replace"), str(path))
-    passphrase = _passphrase_from_file() or ask_passphrase()
+    passphrase = passphrase_from_file() or ask_passphrase()
     if not passphrase:
         raise CannotDecrypt(
             f"the identity at {path} is passphrase-protected and no passphrase was given",
@@ -112,7 +112,7 @@ def load(path: Path, ask_passphrase: Callable[[], str | None]) -> Identity:
     return parse(text, str(path))
 
 
-def _passphrase_from_file() -> str | None:
+def passphrase_from_file() -> str | None:
     name = os.environ.get("CPCM_PASSPHRASE_FILE")
     if not name:
         return None

@@ -19,6 +19,8 @@ CASE_PREFIX = "CP"
 CONFERENCE_PREFIX = "CC"  # case conferences: the same shape and check character, another prefix
 _ID_RE = re.compile(r"^(?P<prefix>[A-Z]{2})-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 _RECORD_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+WORKER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")  # a worker id in the team
+AGENCY_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")  # an agency code (this one, or a receiving agency)
 
 
 def check_char(body: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping
 from cpcm.domain.case import Case
 from cpcm.domain.records import Record
 from cpcm.errors import Refused
+from cpcm.workflow import conferences as conference_rules
 
 YES = ("yes", True)
 NO = ("no", False)
@@ -668,4 +669,68 @@ def referral_letter_view(case, referral, service: Mapping[str, Any] | None, lang
         "schooling": shared.get("schooling"),
         "accompany": bool(body.get("accompany")),
         "feedback_days": feedback_days,
+    }
+
+
+# -- a case conference's documents (agenda, minutes, conference-report) ----------------------------------
+def conference_view(conference: conference_rules.Conference, policy, lang: str, today: date, names: Mapping[str, str]) -> dict:
+    """The plain data the meeting documents are rendered from. Cases appear by ID only: there
+    is no field for a child's name at all. Attendees are professionals (Form 6)."""
+    minutes = conference.minutes or {}
+    by_case = {e["case"]: e for e in minutes.get("cases") or []}
+    cases, actions = [], []
+    for nomination in conference.cases:
+        case_id = nomination["case_id"]
+        entry = by_case.get(case_id) or {}
+        case_actions = [{"case": case_id, "need": _text(a.get("need")), "action": _text(a.get("action")),
+                         "responsible": _text(a.get("responsible")), "timeline": _text(a.get("timeline"))[:10],
+                         "resources": _text(a.get("resources")) or None, "summary": _text(entry.get("summary")) or None}
+                        for a in entry.get("actions") or []]
+        actions += case_actions
+        cases.append({
+            "id": case_id, "reason": nomination.get("reason"), "presentation": _text(nomination.get("presentation")) or None,
+            "worker": _person(nomination.get("worker"), names), "opened": nomination.get("opened"), "risk": nomination.get("risk"),
+            "stage": nomination.get("stage"), "summary": _text(entry.get("summary")) or None,
+            "discussion": _text(entry.get("discussion")) or None, "decisions": [_text(d) for d in entry.get("decisions") or []],
+            "actions": case_actions, "minuted": bool(entry),
+        })
+    start = conference_rules.start_of(conference, policy)
+    day = conference_rules.meeting_day(conference)
+    checklist = []
+    for key, rule_key, _ in conference_rules.TIMELINE:
+        days = conference_rules.days_before(policy, rule_key)
+        given = conference.checklist.get(key)
+        checklist.append({"item": key, "date": given, "days_before": days, "by": date.fromordinal(day.toordinal() - days).isoformat(),
+                          "ok": bool(given) and (day - date.fromisoformat(str(given)[:10])).days >= days})
+    low, high = int(policy.get(conference_rules.RULE, "participants_min", 5)), int(policy.get(conference_rules.RULE, "participants_max", 10))
+    return {
+        "lang": lang,
+        "today": today.isoformat(),
+        "conference": {
+            "id": conference.id, "kind": conference.kind, "date": day.isoformat(), "start": start.strftime("%H:%M"),
+            "venue": conference.venue or None, "chair": _person(conference.chair, names), "status": conference.status,
+            "closed_on": conference.closed_at[:10] if conference.closed_at else None,
+            "report_by": (conference_rules.report_due(conference, policy).due.isoformat(timespec="minutes")
+                          if conference.closed_at and not conference.report_rendered_at else None),
+        },
+        "checklist": checklist,
+        "agenda": conference_rules.agenda(conference.kind or "external", start, conference.case_ids),
+        "trend_months": conference_rules.TREND_MONTHS.get(conference.kind or "external", 2),
+        "cases": cases,
+        "actions": actions,
+        "attendees": [{"institution": a.get("institution"), "name": a.get("name"), "position": a.get("position"),
+                       "contact": a.get("contact"), "agreement": a.get("confidentiality_signed"), "present": bool(a.get("present"))}
+                      for a in conference.attendees],
+        "participants": len(conference.present),
+        "participants_range": {"min": low, "max": high, "ok": low <= len(conference.present) <= high},
+        "case_limit": conference_rules.max_cases(policy, conference.kind or "external"),
+        "minutes": {
+            "minute_taker": _text(minutes.get("minute_taker")) or None,
+            "reminder_given": minutes.get("reminder_given"),
+            "key_issues": _text(minutes.get("key_issues")) or None,
+            "service_gaps": _text(minutes.get("service_gaps")) or None,
+            "cross_sectoral": _text(minutes.get("cross_sectoral")) or None,
+            "referral_pathways": _text(minutes.get("referral_pathways")) or None,
+            "next_meeting": _text(minutes.get("next_meeting"))[:10] or None,
+        } if conference.minutes is not None else None,
     }

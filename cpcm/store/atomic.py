@@ -7,6 +7,7 @@ import os
 import secrets
 from pathlib import Path
 
+from cpcm.store.faults import crash_point
 from cpcm.store.layout import TMP_PREFIX
 
 
@@ -28,12 +29,16 @@ def write(path: Path, data: bytes, exclusive: bool = False, mode: int = 0o644) -
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
+            crash_point("atomic-written")
             os.fsync(handle.fileno())
+            crash_point("atomic-fsynced")
         if exclusive:
             os.link(tmp, path)  # fails if the name is taken: never overwrite a record
+            crash_point("atomic-linked")
             os.unlink(tmp)
         else:
             os.replace(tmp, path)
+        crash_point("atomic-renamed")
     except BaseException:
         try:
             os.unlink(tmp)
@@ -41,6 +46,7 @@ def write(path: Path, data: bytes, exclusive: bool = False, mode: int = 0o644) -
             pass
         raise
     fsync_dir(folder)
+    crash_point("atomic-dir-fsynced")
 
 
 def remove_strays(folder: Path) -> list[Path]:

@@ -1,68 +1,171 @@
 """CaseStore: read a case's records, write new ones in a transaction that ends in one commit.
 
-A transaction holds the repository lock, notes in `.cpcm/pending.json` that a write is under
-way (verb and worker id only), writes files atomically and commits them. If a command dies
-half-way, the next transaction rolls back whatever it left (uncommitted files in cpcm's own
-folders, temp files), so a write is either one whole commit or nothing.
+A transaction holds the repository lock, makes the write generation odd (store/lock.py), notes
+in `.cpcm/pending.json` that a write is under way (verb and worker id only), writes files
+atomically and commits them, then removes the note and makes the generation even. If a command
+dies half-way, the next command that finds the lock free rolls back whatever it left
+(uncommitted files in cpcm's own folders, temp files, git's `index.lock`), so a write is
+either one whole commit or nothing.
+
+Readers never take the lock and never wait. What a reader sees (docs/case-format.md, "Locking"):
+the working tree when no write is under way, which is then exactly the last commit; and, when a
+write is under way or one changed files while it read (the generation is odd or moved), the
+last commit, read from git's objects, pinned for the rest of the command. Every file is written
+atomically, so a reader never sees half a record either way.
 """
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence, TypeVar
 
 from cpcm.crypto import cipher
 from cpcm.domain.records import Record
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.store import atomic, codec
-from cpcm.store.git import Git
-from cpcm.store.layout import (CASES, CONFIG, PENDING, POLICY, RECIPIENTS, RECORD_FILE, SERVICES, TEAM, LOCK,
-                               case_dir, record_name)
-from cpcm.store.lock import RepoLock
+from cpcm.store.faults import crash_point
+from cpcm.store.git import INDEX_LOCK, Git, GitError
+from cpcm.store.layout import (CASES, CONFIG, CPCM_DIR, PENDING, POLICY, RECIPIENTS, RECORD_FILE, SERVICES, TEAM, LOCK,
+                               TMP_PREFIX, case_dir, record_name)
+from cpcm.store.lock import RepoLock, generation
+from cpcm.store.snapshot import Snapshot
 
 CONFERENCES = "conferences"  # conferences/<CONF-ID>/: records of a case conference, like a case's
 MANAGED = (CASES, CONFERENCES, TEAM, SERVICES, CONFIG, POLICY, ".gitignore", ".gitattributes")
+
+T = TypeVar("T")
 
 
 class CaseStore:
     def __init__(self, root: Path):
         self.root = root
         self.git = Git(root)
+        self.view: Snapshot | None = None  # the pinned last commit, while another cpcm writes
+        self.recovery_error: GitError | None = None
+        self._writing = False  # inside this process's own transaction: read the working tree
+
+    # -- opening -------------------------------------------------------------------------
+    def open_for_read(self) -> None:
+        """Make the repository readable without waiting: if a cpcm write was interrupted (its
+        note is left, or the generation is odd) and no cpcm holds the lock, roll it back now;
+        if a cpcm command is writing (it holds the lock), read the last commit instead."""
+        lock_path = self.root / LOCK
+        if not (self.root / PENDING).exists() and generation(lock_path) % 2 == 0:
+            return
+        lock = RepoLock(lock_path)
+        if not lock.try_acquire():
+            self.pin()  # a live writer: neither wait nor touch its files
+            return
+        try:
+            lock.begin_write()
+            recover(self)
+            lock.end_write()
+        except (GitError, OSError) as exc:
+            # left odd: every reader reads the last commit; writers stop with this message
+            self.recovery_error = exc if isinstance(exc, GitError) else GitError(f"cannot roll back an interrupted write: {exc}")
+            self.pin()
+        finally:
+            lock.release()
+
+    def pin(self) -> None:
+        """Read the last commit (from git's objects) for the rest of this command."""
+        if self.view is not None:
+            return
+        self.view = Snapshot(self.git, self.git.head())
+        if self.view.commit:
+            self.git.rev = self.view.commit
+
+    def unpin(self) -> None:
+        self.view = None
+        self.git.rev = "HEAD"
+
+    def _read(self, live: Callable[[], T], committed: Callable[[Snapshot], T]) -> T:
+        """`live()` from the working tree when no write is under way before or during it (the
+        generation is even and unchanged); otherwise `committed(snapshot)` of the last commit."""
+        if self._writing:
+            return live()
+        if self.view is None:
+            lock_path = self.root / LOCK
+            before = generation(lock_path)
+            if before % 2 == 0:
+                try:
+                    result = live()
+                except (Corrupt, CannotDecrypt, OSError):
+                    if generation(lock_path) == before:
+                        raise
+                else:
+                    if generation(lock_path) == before:
+                        return result
+            self.pin()
+        assert self.view is not None
+        return committed(self.view)
 
     # -- reading -------------------------------------------------------------------------
     def case_ids(self, top: str = CASES) -> list[str]:
         """The case folders (or, with top=conferences, the conference folders)."""
-        folder = self.root / top
-        if not folder.is_dir():
-            return []
-        return sorted(entry.name for entry in os.scandir(folder) if entry.is_dir() and not entry.name.startswith("."))
+        def live() -> list[str]:
+            folder = self.root / top
+            if not folder.is_dir():
+                return []
+            return sorted(entry.name for entry in os.scandir(folder) if entry.is_dir() and not entry.name.startswith("."))
+        return self._read(live, lambda view: [n for n in view.subfolders(top) if not n.startswith(".")])
 
     def exists(self, case_id: str) -> bool:
-        return (case_dir(self.root, case_id) / RECIPIENTS).is_file()
+        rel = f"{CASES}/{case_id}/{RECIPIENTS}"
+        return self._read(lambda: (self.root / rel).is_file(), lambda view: view.is_file(rel))
 
     def recipients(self, case_id: str, folder: str = CASES) -> list[str]:
         """Worker ids who may read the case (the plaintext `recipients` file); `folder`:
         CONFERENCES for a conference."""
-        path = self.root / folder / case_id / RECIPIENTS
-        try:
-            text = path.read_text()
-        except FileNotFoundError:
-            return []
+        rel = f"{folder}/{case_id}/{RECIPIENTS}"
+
+        def live() -> str:
+            try:
+                return (self.root / rel).read_text()
+            except FileNotFoundError:
+                return ""
+
+        def committed(view: Snapshot) -> str:
+            return view.read(rel).decode("utf-8", "replace") if view.is_file(rel) else ""
+        text = self._read(live, committed)
         return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
     def record_files(self, case_id: str, top: str = CASES) -> list[Path]:
+        return self._read(lambda: self._files_live(case_id, top), lambda view: self._files_committed(view, case_id, top))
+
+    def _files_live(self, case_id: str, top: str) -> list[Path]:
         folder = self.root / top / case_id
         if not folder.is_dir():
             return []
         return sorted(Path(e.path) for e in os.scandir(folder) if RECORD_FILE.match(e.name))
 
+    def _files_committed(self, view: Snapshot, case_id: str, top: str) -> list[Path]:
+        return [self.root / top / case_id / name for name in view.names(f"{top}/{case_id}") if RECORD_FILE.match(name)]
+
+    def read_bytes(self, path: Path) -> bytes:
+        """A file's bytes as readers see them (the last commit while another cpcm writes)."""
+        rel = self.rel(path)
+        return self._read(path.read_bytes, lambda view: view.read(rel))
+
     def read_file(self, path: Path, keys: Sequence) -> Record:
+        return self.read_raw(path, keys)[0]
+
+    def read_raw(self, path: Path, keys: Sequence) -> tuple[Record, bytes]:
+        """A record file decrypted and checked, with its plaintext bytes exactly as stored (what a
+        transfer bundle carries)."""
         rel = self.rel(path)
         try:
-            data = path.read_bytes()
+            data = self._read(path.read_bytes, lambda view: view.read(rel))
         except OSError as exc:
-            raise Corrupt(f"cannot read {rel}: {exc.strerror}", rel) from None
+            raise Corrupt(f"cannot read {rel}: {exc.strerror or 'not in the last commit'}", rel) from None
+        return self._decode_raw(path, data, keys)
+
+    def _decode(self, path: Path, data: bytes, keys: Sequence) -> Record:
+        return self._decode_raw(path, data, keys)[0]
+
+    def _decode_raw(self, path: Path, data: bytes, keys: Sequence) -> tuple[Record, bytes]:
+        rel = self.rel(path)
         try:
             plaintext = cipher.decrypt(data, keys)
         except cipher.NotARecipient:
@@ -81,10 +184,30 @@ class CaseStore:
         match = RECORD_FILE.match(path.name)
         if not match or match["id"] != record.id or path.parent.name != record.case:
             raise Corrupt(f"{rel} holds a record whose id or case does not match its file name", rel)
-        return record
+        return record, plaintext
 
     def read_records(self, case_id: str, keys: Sequence, top: str = CASES) -> list[Record]:
-        return [self.read_file(path, keys) for path in self.record_files(case_id, top)]
+        """A case's records, all from one state: the working tree with no write under way, or
+        the last commit."""
+        def live() -> list[Record]:
+            records = []
+            for path in self._files_live(case_id, top):
+                try:
+                    data = path.read_bytes()
+                except OSError as exc:
+                    raise Corrupt(f"cannot read {self.rel(path)}: {exc.strerror}", self.rel(path)) from None
+                records.append(self._decode(path, data, keys))
+            return records
+
+        def committed(view: Snapshot) -> list[Record]:
+            paths = self._files_committed(view, case_id, top)
+            found = view.read_many(self.rel(p) for p in paths)
+            return [self._decode(p, found[self.rel(p)], keys) for p in paths]
+        return self._read(live, committed)
+
+    def read_records_raw(self, case_id: str, keys: Sequence, top: str = CASES) -> list[tuple[Record, bytes]]:
+        """Every record of a case with its plaintext bytes as stored, each read once."""
+        return [self.read_raw(path, keys) for path in self.record_files(case_id, top)]
 
     def rel(self, path: Path) -> str:
         try:
@@ -112,10 +235,20 @@ class Transaction:
     def __enter__(self) -> "Transaction":
         self._lock.__enter__()
         try:
+            self._lock.begin_write()  # from here readers read the last commit
+            self.store.unpin()
+            self.store._writing = True
             self.recovered = recover(self.store)
+            if (self.store.root / INDEX_LOCK).exists():
+                # not a killed cpcm's (that one is gone with its note): some git command is or was running
+                self._lock.end_write()  # nothing was written
+                raise self.store.git.index_locked("commit")
+            crash_point("journal-write")
             atomic.write(self.store.root / PENDING, json.dumps({"verb": self.verb, "worker": self.worker}).encode())
+            crash_point("journal-written")
         except BaseException:
-            self._lock.__exit__(None, None, None)
+            self.store._writing = False
+            self._lock.release()  # the generation stays odd when recovery failed: the next command retries
             raise
         return self
 
@@ -124,8 +257,11 @@ class Transaction:
             if exc_type is not None or not self._committed:
                 rollback(self.store, self.written)
             _remove(self.store.root / PENDING)
+            crash_point("journal-removed")
+            self._lock.end_write()
         finally:
-            self._lock.__exit__(exc_type, exc, tb)
+            self.store._writing = False
+            self._lock.release()
 
     def write_record(self, record: Record, recipients: Iterable[str], top: str = CASES) -> str:
         """Encrypt and write one new record file under `top` (cases/, or conferences/ for a
@@ -181,7 +317,8 @@ def rollback(store: CaseStore, paths: Sequence[str]) -> None:
         for rel in paths:
             _remove_new(store.root, rel)
         return
-    tracked = set(git.run(["ls-files", "-z", "--", *paths]).split("\0")) - {""}
+    # in the last commit (not merely in the index: a write killed after `git add` staged its new files)
+    tracked = set(git.run(["ls-tree", "-r", "-z", "--name-only", "HEAD", "--", *paths]).split("\0")) - {""}
     git.run(["reset", "-q", "--", *paths])
     for rel in paths:
         if rel not in tracked:
@@ -191,8 +328,24 @@ def rollback(store: CaseStore, paths: Sequence[str]) -> None:
         git.run(["checkout", "-q", "HEAD", "--", *restore])
 
 
+def _remove_strays(root: Path) -> None:
+    """Temp files an interrupted write left in cpcm's own folder (the note's) and at the top."""
+    for folder in (root / CPCM_DIR, root):
+        atomic.remove_strays(folder)
+
+
 def recover(store: CaseStore) -> dict | None:
-    """Roll back what an interrupted write left behind; None when there was none."""
+    """Roll back what an interrupted cpcm write left behind; None when there was none.
+
+    Call only while holding the repository lock. The lock is what proves that no cpcm writer is
+    alive. cpcm is the only program that writes a casefile repository, and it runs git commands
+    that take `.git/index.lock` (add, commit, reset, checkout) only while holding that lock;
+    its read-only git commands run with GIT_OPTIONAL_LOCKS=0 and take no lock. So an
+    `index.lock` found here, with the write note left, is a killed cpcm's, and is removed.
+    (Whether some other git process is using the repository cannot be known in general; a
+    person running git by hand in a casefile repository while cpcm writes is outside this.)
+    """
+    _remove_strays(store.root)
     pending = store.root / PENDING
     if not pending.exists():
         return None
@@ -200,16 +353,23 @@ def recover(store: CaseStore) -> dict | None:
         note = json.loads(pending.read_text())
     except (OSError, ValueError):
         note = {}
+    if not isinstance(note, dict):
+        note = {}
+    index_lock = store.root / INDEX_LOCK
+    if index_lock.exists():
+        _remove(index_lock)
+        note["index_lock_removed"] = True
     paths = [p for p in MANAGED if (store.root / p).exists()]
     left = []
     if paths and store.git.head() is not None:
         out = store.git.run(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching", "--", *paths])
         entries = [e for e in out.split("\0") if e]
         left = [e[3:] for e in entries]
-    stray_tmp = [p for p in left if Path(p).name.startswith(".tmp-")]
+    stray_tmp = [p for p in left if Path(p).name.startswith(TMP_PREFIX)]
     for rel in stray_tmp:
         _remove_new(store.root, rel)
     rollback(store, [p for p in left if p not in stray_tmp])
     _remove(pending)
+    crash_point("recovered")
     note["rolled_back"] = len(left)
     return note

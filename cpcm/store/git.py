@@ -1,6 +1,12 @@
 """git through its command line: fast on large repositories, and what a user can inspect.
 
 Commit messages are fixed templates (verb, case ID, record ID); never free text.
+
+git runs with an environment cpcm builds from nothing (`git_env`), never the caller's: a
+`GIT_DIR`, `GIT_WORK_TREE`, `GIT_INDEX_FILE` or `GIT_OBJECT_DIRECTORY` in the caller's
+environment would otherwise send cpcm's commits into another repository, and the caller's
+global git configuration (hooks path, excludes file, signing) would change what a commit is.
+Every call names the repository explicitly (`--git-dir`, `--work-tree`).
 """
 from __future__ import annotations
 
@@ -11,6 +17,9 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from cpcm.errors import CpcmError
+from cpcm.store.faults import crash_point
+
+INDEX_LOCK = ".git/index.lock"
 
 
 class GitError(CpcmError):
@@ -27,6 +36,27 @@ class Commit:
     files: tuple[str, ...] = ()
 
 
+# Kept from the caller: where programs are, the time zone of commit dates, where temp files go.
+_KEEP = ("PATH", "TZ", "TMPDIR", "SYSTEMROOT")
+
+
+def git_env(extra: dict | None = None) -> dict[str, str]:
+    """The whole environment git gets: only what cpcm sets. No GIT_* variable of the caller,
+    no global or system configuration (HOME and XDG_CONFIG_HOME point nowhere), messages in
+    English, no prompts, and no optional locks: read-only git commands (status) must not take
+    .git/index.lock, which only a cpcm writer holding the repository lock may take."""
+    env = {name: os.environ[name] for name in _KEEP if name in os.environ}
+    env.update({
+        "LC_ALL": "C", "LANG": "C",
+        "HOME": os.devnull, "XDG_CONFIG_HOME": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0",
+    })
+    if extra:
+        env.update(extra)
+    return env
+
+
 _SEP = "\x1f"
 _FORMAT = _SEP.join(["%H", "%an", "%ae", "%aI", "%s"])
 
@@ -34,27 +64,46 @@ _FORMAT = _SEP.join(["%H", "%an", "%ae", "%aI", "%s"])
 class Git:
     def __init__(self, root: Path):
         self.root = root
+        self.rev = "HEAD"  # the commit readers read (a pinned commit while another cpcm writes)
+
+    def command(self, args: Sequence[str]) -> list[str]:
+        root = os.path.abspath(self.root)
+        return ["git", f"--git-dir={os.path.join(root, '.git')}", f"--work-tree={root}", "-c", "core.quotepath=off", *args]
 
     def run(self, args: Sequence[str], env: dict | None = None, input: bytes | None = None) -> str:
-        full_env = dict(os.environ)
-        full_env.update({"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"})
-        if env:
-            full_env.update(env)
+        crash_point(f"git-{args[0]}")
         try:
-            done = subprocess.run(
-                ["git", "-c", "core.quotepath=off", *args], cwd=self.root, env=full_env,
-                input=input, capture_output=True,
-            )
+            done = subprocess.run(self.command(args), cwd=self.root, env=git_env(env), input=input, capture_output=True)
         except FileNotFoundError:
             raise GitError("git is not installed", "Install git (apt-get install git) and try again.") from None
         if done.returncode != 0:
-            # git's stderr names only paths and refs, which hold no personal data
-            detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise GitError(f"git {args[0]} failed: {detail[-1] if detail else 'exit ' + str(done.returncode)}")
+            raise self._failed(args, done.returncode, done.stderr)
+        crash_point(f"git-{args[0]}-done")
         return done.stdout.decode("utf-8", "replace")
 
+    def _failed(self, args: Sequence[str], code: int, stderr: bytes) -> GitError:
+        # git's stderr names only paths and refs, which hold no personal data
+        detail = stderr.decode("utf-8", "replace").strip().splitlines()
+        text = " ".join(detail)
+        if "index.lock" in text:
+            return self.index_locked(args[0])
+        return GitError(f"git {args[0]} failed: {detail[-1] if detail else 'exit ' + str(code)}")
+
+    def index_locked(self, verb: str) -> GitError:
+        return GitError(
+            f"git {verb} failed: {INDEX_LOCK} exists in the casefile repository {self.root}",
+            "Another git command may be running in it. If none is (no git and no cpcm running there), remove the "
+            f"file: rm {os.path.join(self.root, INDEX_LOCK)} (cpcm removes it itself after an interrupted cpcm write).",
+        )
+
     def init(self) -> None:
-        self.run(["init", "-q", "-b", "main"])
+        try:
+            done = subprocess.run(["git", "init", "-q", "-b", "main", os.path.abspath(self.root)], cwd=self.root,
+                                  env=git_env(), capture_output=True)
+        except FileNotFoundError:
+            raise GitError("git is not installed", "Install git (apt-get install git) and try again.") from None
+        if done.returncode != 0:
+            raise self._failed(["init"], done.returncode, done.stderr)
 
     def commit(self, paths: Iterable[str], message: str, author: str, email: str) -> str:
         """Stage `paths` (added, changed or deleted) and commit them as one commit by `author`."""
@@ -82,7 +131,7 @@ class Git:
             args.append(f"-n{limit}")
         if self.head() is None:
             return []
-        out = self.run([*args, "--", *paths])
+        out = self.run([*args, self.rev, "--", *paths])
         commits: list[Commit] = []
         files: list[str] = []
         for line in out.splitlines():
@@ -96,11 +145,12 @@ class Git:
         return commits
 
     def tree_ids(self, folder: str) -> dict[str, str]:
-        """name → tree id of each sub-folder of `folder` at HEAD (empty before the first commit)."""
+        """name → tree id of each sub-folder of `folder` at the commit readers read (HEAD, or
+        the commit pinned while another cpcm writes); empty before the first commit."""
         if self.head() is None:
             return {}
         try:
-            out = self.run(["ls-tree", f"HEAD:{folder}"])
+            out = self.run(["ls-tree", f"{self.rev}:{folder}"])
         except GitError:
             return {}
         trees = {}

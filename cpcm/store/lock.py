@@ -1,4 +1,11 @@
-"""The repository lock: one writer at a time; readers never wait."""
+"""The repository lock: one writer at a time; readers never wait.
+
+`.cpcm/lock` is flock'ed by the one cpcm command that writes. It also holds the write
+generation, a counter that a writer makes odd when it starts changing files and even when it
+has committed or rolled back (a seqlock). A reader that sees an odd generation, or a generation
+that changed while it read, knows a write is (or was) under way and reads the last commit
+instead of the working tree. The counter is a number: it holds no personal data.
+"""
 from __future__ import annotations
 
 import fcntl
@@ -8,6 +15,22 @@ from pathlib import Path
 
 from cpcm.errors import Busy
 
+_WIDTH = 20
+
+
+def generation(path: Path) -> int:
+    """The write generation in the lock file (0 when there is none yet). Odd: a write is under
+    way, or one was interrupted and not yet recovered."""
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read(_WIDTH)
+    except FileNotFoundError:
+        return 0
+    try:
+        return int(text.strip() or b"0")
+    except ValueError:
+        return -1  # torn or damaged: never equal to a value read before, so the reader re-reads
+
 
 class RepoLock:
     def __init__(self, path: Path, timeout: float | None = None):
@@ -15,9 +38,23 @@ class RepoLock:
         self.timeout = float(os.environ.get("CPCM_LOCK_TIMEOUT", "60")) if timeout is None else timeout
         self._fd: int | None = None
 
-    def __enter__(self) -> "RepoLock":
+    def _open(self) -> int:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+
+    def try_acquire(self) -> bool:
+        """Take the lock if no other cpcm command holds it; never waits."""
+        fd = self._open()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def __enter__(self) -> "RepoLock":
+        fd = self._open()
         deadline = time.monotonic() + self.timeout
         delay = 0.01
         while True:
@@ -37,7 +74,30 @@ class RepoLock:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.release()
+
+    def release(self) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+    # -- the write generation (only while holding the lock) -----------------------------
+    def _bump(self, odd: bool) -> None:
+        assert self._fd is not None, "the generation changes only under the lock"
+        try:
+            current = int(os.pread(self._fd, _WIDTH, 0).strip() or b"0")
+        except ValueError:
+            current = 0
+        new = current + 1
+        if (new % 2 == 1) != odd:
+            new += 1
+        os.pwrite(self._fd, str(new).rjust(_WIDTH).encode(), 0)
+
+    def begin_write(self) -> None:
+        """Mark the working tree as being changed (the generation becomes odd)."""
+        self._bump(odd=True)
+
+    def end_write(self) -> None:
+        """Mark the working tree as equal to the last commit again (the generation becomes even)."""
+        self._bump(odd=False)

@@ -10,6 +10,7 @@ Must not import: service, store, crypto, cli.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Mapping
@@ -136,7 +137,8 @@ TIMELINE = (
 )
 
 
-def _days(policy: Policy, key: str) -> int:
+def days_before(policy: Policy, key: str) -> int:
+    """How many days ahead of the meeting a timeline item (notice, invitations, confirmation) is due."""
     duration = policy.duration(RULE, key)
     start = datetime(2000, 1, 1)
     return max(0, (duration.after(start) - start).days)
@@ -147,7 +149,7 @@ def timeline_warnings(checklist: Mapping[str, str | None], day: date, policy: Po
     must be far enough ahead of the meeting."""
     warnings = []
     for key, rule_key, what in TIMELINE:
-        days = _days(policy, rule_key)
+        days = days_before(policy, rule_key)
         given = checklist.get(key)
         when = date.fromisoformat(str(given)[:10]) if given else today
         ahead = (day - when).days
@@ -220,3 +222,39 @@ def start_of(conference: Conference, policy: Policy) -> datetime:
         return datetime.fromisoformat(text)
     hour, minute = (int(x) for x in str(policy.get(RULE, "start_time", "09:00")).split(":"))
     return datetime.combine(meeting_day(conference), time(hour, minute))
+
+
+# -- names must not reach the minutes -------------------------------------------------------------
+def name_patterns(names: Iterable[str | None]) -> list[re.Pattern]:
+    """A case's registered names (the child's, the caregiver's, other names, a nickname), whole
+    and word by word (words of three letters or more), as case-insensitive whole-word patterns."""
+    words = set()
+    for name in names:
+        if not name:
+            continue
+        words.add(" ".join(str(name).split()))
+        words.update(w for w in str(name).split() if len(w) >= 3)
+    return [re.compile(r"(?<!\w)" + re.escape(w) + r"(?!\w)", re.IGNORECASE) for w in sorted(words) if w]
+
+
+def _texts(value: Any, path: str = ""):
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _texts(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value, start=1):
+            yield from _texts(item, f"{path}[{index}]")
+    elif isinstance(value, str):
+        yield path, value
+
+
+def names_found(data: Mapping[str, Any], patterns: Mapping[str, list[re.Pattern]]) -> list[str]:
+    """Where a text of `data` holds a name registered for one of the cases (`patterns`: per
+    case ID, from `name_patterns`): the field and the case, never the name."""
+    hits = []
+    for path, text in _texts(data):
+        for case_id, found in patterns.items():
+            if any(p.search(text) for p in found):
+                hits.append(f"{path} (a name registered for {case_id})")
+                break
+    return hits

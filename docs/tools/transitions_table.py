@@ -1,7 +1,7 @@
 """Print the stage table of docs/workflow.md from cpcm/workflow/transitions.py.
 
-The table in the docs is generated, not written by hand: run this after changing the
-transition table and paste its output into docs/workflow.md.
+The table in the docs is generated, not written by hand: `make docs` (docs/tools/generate.py)
+writes it into docs/workflow.md, and a test fails when it is stale.
 
     python docs/tools/transitions_table.py            # by stage (the table in workflow.md)
     python docs/tools/transitions_table.py --by-command
@@ -45,11 +45,14 @@ COMMANDS = {
     "transfer": "`transfer`",
     "transfer_ack": "`transfer-ack`",
     "transfer_in": "`receive`",
+    "sharing": "`export` with identifying fields",
 }
 
 
 def name(command: str) -> str:
-    return COMMANDS.get(command, f"`{command}`")
+    if command not in COMMANDS:
+        raise SystemExit(f"docs/tools/transitions_table.py: no user-facing name for the record '{command}': add it to COMMANDS")
+    return COMMANDS[command]
 
 
 def by_stage() -> str:

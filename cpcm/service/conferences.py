@@ -10,21 +10,22 @@ own readers, so each case's history is complete on its own. Every mutating funct
 commit with a fixed message (`conference new CC-…`, `conference add-case CC-… CP-…`, …).
 
 The library raises `CpcmError`s and returns values; the CLI (cpcm/cli/conference.py) prints.
+The view model of its documents is `cpcm.render.views.conference_view`; the pure rules are
+`cpcm.workflow.conferences`.
 """
 from __future__ import annotations
 
 import copy
 import os
 import re
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Iterable, Mapping
 
-from cpcm import clock, service
-from cpcm.crypto import cipher
 from cpcm.domain.ids import new_conference_id, normalise_case_id, normalise_conference_id
 from cpcm.domain.records import Record
 from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
+from cpcm.service import context
+from cpcm.service.results import Written
 from cpcm.store.casestore import CONFERENCES
 from cpcm.store.layout import RECIPIENTS
 from cpcm.workflow import conferences as rules
@@ -47,22 +48,6 @@ PRESENTATION_PROMPTS = (
     "Use the case ID only: no names in the presentation, the agenda or the minutes.",
 )
 REMINDER_RULE = "conference-confidentiality-agreement"
-
-
-@dataclass(frozen=True)
-class ConferenceWritten:
-    """What a conference command wrote, and what the worker should know next."""
-
-    conference_id: str
-    record_id: str
-    kind: str
-    warnings: tuple[str, ...] = ()
-    next_steps: tuple[str, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict:
-        return {"conference_id": self.conference_id, "record_id": self.record_id, "kind": self.kind, **dict(self.extra),
-                "warnings": list(self.warnings), "next_steps": list(self.next_steps)}
 
 
 def parse_conference_id(text: str) -> str:
@@ -111,10 +96,6 @@ def list_conferences(ctx) -> list[rules.Conference]:
 
 
 # -- writing ------------------------------------------------------------------------------------
-def _recipients_bytes(readers: Iterable[str]) -> bytes:
-    return ("# worker ids who may read this conference (see .cpcm/team.yaml)\n" + "\n".join(readers) + "\n").encode()
-
-
 def _readers(ctx, chair: str | None, case_ids: Iterable[str]) -> list[str]:
     """The chair, the workers of the cases discussed (each case's first reader), then every
     supervisor and manager."""
@@ -127,7 +108,7 @@ def _readers(ctx, chair: str | None, case_ids: Iterable[str]) -> list[str]:
 
 
 def _record(ctx, kind: str, conference_id: str, body: Mapping[str, Any], after: str = "") -> Record:
-    return service.new_record(ctx, kind, conference_id, {k: v for k, v in body.items() if v is not None}, after=after)
+    return context.new_record(ctx, kind, conference_id, {k: v for k, v in body.items() if v is not None}, after=after)
 
 
 def _last_id(conference: rules.Conference) -> str:
@@ -140,14 +121,10 @@ def _write(ctx, conference: rules.Conference, verb: str, record: Record, message
     readers change), in one commit."""
     current = ctx.store.recipients(conference.id, CONFERENCES)
     readers = readers or current
-    with service._transaction(ctx, f"conference-{verb}") as tx:
+    with context.transaction(ctx, f"conference-{verb}") as tx:
         if readers != current:
-            keys = service._recipient_keys(ctx, readers)
-            for path in ctx.store.record_files(conference.id, CONFERENCES):
-                plaintext = cipher.decrypt(path.read_bytes(), ctx.keys)
-                tx.replace_file(ctx.store.rel(path), cipher.encrypt(plaintext, keys))
-            tx.replace_file(f"{CONFERENCES}/{conference.id}/{RECIPIENTS}", _recipients_bytes(readers))
-        tx.write_record(record, service._recipient_keys(ctx, readers), CONFERENCES)
+            context.reencrypt(ctx, tx, conference.id, readers, CONFERENCES)
+        tx.write_record(record, context.keys_for(ctx, readers), CONFERENCES)
         tx.commit(message)
 
 
@@ -165,7 +142,7 @@ def _date_text(value: str | None, field_name: str, errors: list[FieldError], all
 
 
 def new(ctx, kind: str, when: str, chair: str | None = None, venue: str | None = None, notice_sent: str | None = None,
-        invitations_sent: str | None = None, attendance_confirmed: str | None = None) -> ConferenceWritten:
+        invitations_sent: str | None = None, attendance_confirmed: str | None = None) -> Written:
     """Plan a conference; warns (with the rule and its source) where its dates break the SOP's
     timeline: notice 7 days ahead, invitations at least a week ahead, attendance confirmed at
     least 3 days ahead (today stands in for a date not given yet)."""
@@ -193,12 +170,12 @@ def new(ctx, kind: str, when: str, chair: str | None = None, venue: str | None =
     body = {"type": kind, "date": day, "chair": chair, "venue": (venue or "").strip() or None, **checklist}
     record = _record(ctx, "conference", conference_id, body)
     readers = _readers(ctx, chair, [])
-    with service._transaction(ctx, "conference-new") as tx:
-        tx.replace_file(f"{CONFERENCES}/{conference_id}/{RECIPIENTS}", _recipients_bytes(readers))
-        tx.write_record(record, service._recipient_keys(ctx, readers), CONFERENCES)
+    with context.transaction(ctx, "conference-new") as tx:
+        tx.replace_file(f"{CONFERENCES}/{conference_id}/{RECIPIENTS}", context.recipients_bytes(readers, CONFERENCES))
+        tx.write_record(record, context.keys_for(ctx, readers), CONFERENCES)
         tx.commit(f"conference new {conference_id}")
     warnings = rules.timeline_warnings(checklist, date.fromisoformat(day[:10]), ctx.policy, ctx.now.date())
-    return ConferenceWritten(conference_id, record.id, "conference", tuple(warnings),
+    return Written(conference_id, record.id, "conference", tuple(warnings),
                              (f"nominate cases: cpcm conference add-case {conference_id} CASE --reason ...",))
 
 
@@ -209,7 +186,7 @@ def _open(ctx, conference_id: str, verb: str) -> rules.Conference:
     return conference
 
 
-def add_case(ctx, conference_id: str, case_id: str, reason: str, presentation: str | None = None) -> ConferenceWritten:
+def add_case(ctx, conference_id: str, case_id: str, reason: str, presentation: str | None = None) -> Written:
     """Nominate a case (SOP §5.4: service options exhausted, an unresolved protection concern,
     or an especially difficult case); warns past the SOP's case limit."""
     conference = _open(ctx, conference_id, "add-case")
@@ -221,7 +198,7 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str, presentation: s
         errors.append(FieldError("presentation", "is longer than 4000 characters"))
     if errors:
         raise InvalidInput(errors, f"the nomination to {conference_id}")
-    case = service.load_case(ctx, case_id)
+    case = context.load_case(ctx, case_id)
     if presentation:
         _refuse_names(ctx, {"presentation": presentation}, [case_id], f"the nomination of {case_id}")
     warnings = []
@@ -238,12 +215,12 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str, presentation: s
     record = _record(ctx, "nomination", conference_id, body, after=_last_id(conference))
     readers = _readers(ctx, conference.chair, [*conference.case_ids, case_id])
     _write(ctx, conference, "add-case", record, f"conference add-case {conference_id} {case_id}", readers)
-    return ConferenceWritten(conference_id, record.id, "nomination", tuple(warnings),
+    return Written(conference_id, record.id, "nomination", tuple(warnings),
                              (f"prepare the presentation with your supervisor (Forms 1 and 2), then: cpcm render agenda {conference_id}",),
                              {"case_id": case_id, "cases": count, "prompts": list(PRESENTATION_PROMPTS)})
 
 
-def attend(ctx, conference_id: str, data: Mapping[str, Any]) -> ConferenceWritten:
+def attend(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
     """A member in the attendance register (Form 6), with the confidentiality agreement (Form 5):
     a member who has not agreed cannot be recorded as present."""
     conference = _open(ctx, conference_id, "attend")
@@ -274,62 +251,38 @@ def attend(ctx, conference_id: str, data: Mapping[str, Any]) -> ConferenceWritte
     _write(ctx, conference, "attend", record, f"conference attend {conference_id} {record.id}")
     present_count = len([a for a in conference.attendees if a.get("present") and rules.member_key(a) != rules.member_key(body)])
     present_count += 1 if body["present"] else 0
-    return ConferenceWritten(conference_id, record.id, "attendance", extra={"participants": present_count})
+    return Written(conference_id, record.id, "attendance", extra={"participants": present_count})
 
 
 # -- names must not reach the minutes ----------------------------------------------------------------
 def _name_patterns(ctx, case_ids: Iterable[str]) -> dict[str, list[re.Pattern]]:
-    """For each case you can read: the child's and caregiver's names, whole and word by word
-    (words of three letters or more), as case-insensitive whole-word patterns."""
+    """For each case you can read: the patterns of its registered names."""
     patterns: dict[str, list[re.Pattern]] = {}
     me = ctx.need_worker()
     for case_id in case_ids:
         if me.id not in ctx.store.recipients(case_id):
             continue
-        case = service.load_case(ctx, case_id)
-        names = [case.child.get("name"), case.caregiver_name, *(case.child.get(k) for k in ("other_names", "nickname"))]
-        words = set()
-        for name in names:
-            if not name:
-                continue
-            words.add(" ".join(str(name).split()))
-            words.update(w for w in str(name).split() if len(w) >= 3)
-        patterns[case_id] = [re.compile(r"(?<!\w)" + re.escape(w) + r"(?!\w)", re.IGNORECASE) for w in sorted(words) if w]
+        case = context.load_case(ctx, case_id)
+        patterns[case_id] = rules.name_patterns(
+            [case.child.get("name"), case.caregiver_name, *(case.child.get(k) for k in ("other_names", "nickname"))])
     return patterns
-
-
-def _texts(value: Any, path: str = ""):
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from _texts(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value, start=1):
-            yield from _texts(item, f"{path}[{index}]")
-    elif isinstance(value, str):
-        yield path, value
 
 
 def _refuse_names(ctx, data: Mapping[str, Any], case_ids: Iterable[str], what: str) -> None:
     """Refused (exit 4) when a text holds a name registered for one of the cases; the message
     names the field and the case, never the name."""
-    patterns = _name_patterns(ctx, case_ids)
-    hits = []
-    for path, text in _texts(data):
-        for case_id, found in patterns.items():
-            if any(p.search(text) for p in found):
-                hits.append(f"{path} (a name registered for {case_id})")
-                break
+    hits = rules.names_found(data, _name_patterns(ctx, case_ids))
     if hits:
         raise Refused(f"{what} holds client names: {', '.join(hits)}",
                       "Minutes and meeting documents use case IDs only (SOP Form 7; §5.1): remove the names and run it again.",
                       rule="conference-no-names")
 
 
-def minutes(ctx, conference_id: str, data: Mapping[str, Any]) -> ConferenceWritten:
+def minutes(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
     """Record the minutes (Form 7): discussion notes, and per case the discussion, decisions and
     actions. A later version replaces an earlier one until the conference is closed."""
     conference = _open(ctx, conference_id, "minutes")
-    body = service._validate(ctx, "conference-minutes", data, f"the minutes of {conference_id}")
+    body = context.validate_form(ctx, "conference-minutes", data, f"the minutes of {conference_id}")
     errors, seen = [], set()
     for index, entry in enumerate(body.get("cases") or [], start=1):
         case_id = normalise_case_id(str(entry.get("case", "")))
@@ -352,7 +305,7 @@ def minutes(ctx, conference_id: str, data: Mapping[str, Any]) -> ConferenceWritt
         warnings.append(f"no minutes for {', '.join(missing)}: nothing will go into {'its' if len(missing) == 1 else 'their'} plan")
     record = _record(ctx, "minutes", conference_id, body, after=_last_id(conference))
     _write(ctx, conference, "minutes", record, f"conference minutes {conference_id} {record.id}")
-    return ConferenceWritten(conference_id, record.id, "minutes", tuple(warnings),
+    return Written(conference_id, record.id, "minutes", tuple(warnings),
                              (f"close the conference to copy the actions into each case's plan: cpcm conference close {conference_id}",))
 
 
@@ -376,7 +329,7 @@ def _plan_action(ctx, action: Mapping[str, Any]) -> dict:
     return out
 
 
-def close(ctx, conference_id: str) -> ConferenceWritten:
+def close(ctx, conference_id: str) -> Written:
     """Close the conference: each case's actions become a new version of its plan (reason
     conference_decision: the latest version's content with the actions appended), each case gets
     a record linking back to the conference, and the chair's list shows the report due within
@@ -396,13 +349,13 @@ def close(ctx, conference_id: str) -> ConferenceWritten:
         if me.id not in ctx.store.recipients(case_id):
             raise Refused(f"you ({me.id}) cannot read {case_id}, so its plan cannot be updated by you",
                           "A supervisor or manager (who reads every case) closes the conference.", rule="conference-close-needs-reader")
-        records = service.load_records(ctx, case_id)
+        records = context.load_records(ctx, case_id)
         case = fold_case(case_id, records)
         entry = by_case.get(case_id) or {}
         actions = entry.get("actions") or []
         plan_body = None
         if actions:
-            latest = service.case_details(ctx, case_id, records)["plan"]
+            latest = context.case_content(ctx, case_id, records)["plan"]
             if latest is None:
                 raise Refused(f"{case_id} has conference actions but no case plan yet",
                               f"Write the plan first (cpcm plan {case_id}), then close the conference; the actions are added "
@@ -417,7 +370,7 @@ def close(ctx, conference_id: str) -> ConferenceWritten:
                                              f"the plan has no goal '{action['goal']}' ({', '.join(g for g in goal_ids if g)})"))
             plan_body["actions"] = list(plan_body.get("actions") or []) + [_plan_action(ctx, a) for a in actions]
             try:
-                plan_body = service._validate(ctx, service.form_for(ctx, "plan"), plan_body, f"the plan for {case_id}")
+                plan_body = context.validate_form(ctx, context.form_for(ctx, "plan"), plan_body, f"the plan for {case_id}")
             except InvalidInput as exc:
                 errors += [FieldError(f"{case_id}: {e.field}", e.reason) for e in exc.errors]
         planned.append((case, plan_body, entry, nominations[case_id]))
@@ -425,31 +378,31 @@ def close(ctx, conference_id: str) -> ConferenceWritten:
         raise InvalidInput(errors, f"closing {conference_id}")
     warnings = _meeting_warnings(ctx, conference)
     written = []
-    with service._transaction(ctx, "conference-close") as tx:
+    with context.transaction(ctx, "conference-close") as tx:
         for case, plan_body, entry, nomination in planned:
             after = case.history[-1].id if case.history else ""
-            keys = service._recipient_keys(ctx, ctx.store.recipients(case.id))
+            keys = context.keys_for(ctx, ctx.store.recipients(case.id))
             plan_id = None
             if plan_body is not None:
-                plan_record = service.new_record(ctx, "plan", case.id, plan_body, after=after)
+                plan_record = context.new_record(ctx, "plan", case.id, plan_body, after=after)
                 tx.write_record(plan_record, keys)
                 plan_id = after = plan_record.id
             link = {"conference": conference_id, "conference_kind": conference.kind, "date": conference.date,
                     "reason": nomination.get("reason"), "summary": entry.get("summary"), "discussion": entry.get("discussion"),
                     "decisions": entry.get("decisions") or [], "actions": entry.get("actions") or [], "plan": plan_id}
-            link_record = service.new_record(ctx, "conference", case.id, {k: v for k, v in link.items() if v is not None}, after=after)
+            link_record = context.new_record(ctx, "conference", case.id, {k: v for k, v in link.items() if v is not None}, after=after)
             tx.write_record(link_record, keys)
             written.append({"case_id": case.id, "plan_record_id": plan_id, "record_id": link_record.id,
                             "actions": len(entry.get("actions") or [])})
         record = _record(ctx, "conference_close", conference_id, {"cases": written}, after=_last_id(conference))
-        tx.write_record(record, service._recipient_keys(ctx, ctx.store.recipients(conference_id, CONFERENCES)), CONFERENCES)
+        tx.write_record(record, context.keys_for(ctx, ctx.store.recipients(conference_id, CONFERENCES)), CONFERENCES)
         tx.commit(f"conference close {conference_id}")
     limit = ctx.policy.duration(rules.RULE, "report")
     steps = [f"the report with the action points is due within {limit.words()}: cpcm render conference-report {conference_id}"]
     steps += [f"{w['case_id']}: plan version with {w['actions']} conference action(s) waits for a supervisor's approval"
               for w in written if w["plan_record_id"] and ctx.policy.get("plan_approval", "required")]
     steps.append("each caseworker adds a readiness-for-reintegration comment to the child's assessment (SOP §4 step 7)")
-    return ConferenceWritten(conference_id, record.id, "conference_close", tuple(warnings), tuple(steps), {"cases": written})
+    return Written(conference_id, record.id, "conference_close", tuple(warnings), tuple(steps), {"cases": written})
 
 
 # -- the due list -----------------------------------------------------------------------------------
@@ -479,87 +432,16 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon) -> l
 
 
 # -- documents ----------------------------------------------------------------------------------------
-def _person(worker_id: str | None, names: Mapping[str, str]) -> dict | None:
-    return {"id": worker_id, "name": names.get(worker_id) or worker_id} if worker_id else None
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value).strip()
-
-
-def document_view(conference: rules.Conference, policy, lang: str, today: date, names: Mapping[str, str]) -> dict:
-    """The plain data the meeting documents are rendered from. Cases appear by ID only: there
-    is no field for a child's name at all. Attendees are professionals (Form 6)."""
-    minutes = conference.minutes or {}
-    by_case = {e["case"]: e for e in minutes.get("cases") or []}
-    cases, actions = [], []
-    for nomination in conference.cases:
-        case_id = nomination["case_id"]
-        entry = by_case.get(case_id) or {}
-        case_actions = [{"case": case_id, "need": _text(a.get("need")), "action": _text(a.get("action")),
-                         "responsible": _text(a.get("responsible")), "timeline": _text(a.get("timeline"))[:10],
-                         "resources": _text(a.get("resources")) or None, "summary": _text(entry.get("summary")) or None}
-                        for a in entry.get("actions") or []]
-        actions += case_actions
-        cases.append({
-            "id": case_id, "reason": nomination.get("reason"), "presentation": _text(nomination.get("presentation")) or None,
-            "worker": _person(nomination.get("worker"), names), "opened": nomination.get("opened"), "risk": nomination.get("risk"),
-            "stage": nomination.get("stage"), "summary": _text(entry.get("summary")) or None,
-            "discussion": _text(entry.get("discussion")) or None, "decisions": [_text(d) for d in entry.get("decisions") or []],
-            "actions": case_actions, "minuted": bool(entry),
-        })
-    start = rules.start_of(conference, policy)
-    day = rules.meeting_day(conference)
-    checklist = []
-    for key, rule_key, _ in rules.TIMELINE:
-        days = rules._days(policy, rule_key)
-        given = conference.checklist.get(key)
-        checklist.append({"item": key, "date": given, "days_before": days, "by": date.fromordinal(day.toordinal() - days).isoformat(),
-                          "ok": bool(given) and (day - date.fromisoformat(str(given)[:10])).days >= days})
-    low, high = int(policy.get(rules.RULE, "participants_min", 5)), int(policy.get(rules.RULE, "participants_max", 10))
-    return {
-        "lang": lang,
-        "today": today.isoformat(),
-        "conference": {
-            "id": conference.id, "kind": conference.kind, "date": day.isoformat(), "start": start.strftime("%H:%M"),
-            "venue": conference.venue or None, "chair": _person(conference.chair, names), "status": conference.status,
-            "closed_on": conference.closed_at[:10] if conference.closed_at else None,
-            "report_by": (rules.report_due(conference, policy).due.isoformat(timespec="minutes")
-                          if conference.closed_at and not conference.report_rendered_at else None),
-        },
-        "checklist": checklist,
-        "agenda": rules.agenda(conference.kind or "external", start, conference.case_ids),
-        "trend_months": rules.TREND_MONTHS.get(conference.kind or "external", 2),
-        "cases": cases,
-        "actions": actions,
-        "attendees": [{"institution": a.get("institution"), "name": a.get("name"), "position": a.get("position"),
-                       "contact": a.get("contact"), "agreement": a.get("confidentiality_signed"), "present": bool(a.get("present"))}
-                      for a in conference.attendees],
-        "participants": len(conference.present),
-        "participants_range": {"min": low, "max": high, "ok": low <= len(conference.present) <= high},
-        "case_limit": rules.max_cases(policy, conference.kind or "external"),
-        "minutes": {
-            "minute_taker": _text(minutes.get("minute_taker")) or None,
-            "reminder_given": minutes.get("reminder_given"),
-            "key_issues": _text(minutes.get("key_issues")) or None,
-            "service_gaps": _text(minutes.get("service_gaps")) or None,
-            "cross_sectoral": _text(minutes.get("cross_sectoral")) or None,
-            "referral_pathways": _text(minutes.get("referral_pathways")) or None,
-            "next_meeting": _text(minutes.get("next_meeting"))[:10] or None,
-        } if conference.minutes is not None else None,
-    }
-
-
 def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destination: str = "stdout") -> str:
     """A conference document (agenda, minutes, conference-report), rendered; the render is
     recorded in the conference's folder (template, language, format, where it went: no text),
     which is what takes the report off the chair's due list."""
-    from cpcm.render import env
+    from cpcm.render import env, views
 
     conference = load(ctx, conference_id)
     if template in ("minutes", "conference-report") and conference.minutes is None:
         raise NotFound(f"{conference_id} has no minutes yet", f"Record them first: cpcm conference minutes {conference_id} --from-file F")
-    view = document_view(conference, ctx.policy, lang, ctx.now.date(), {w.id: w.name for w in ctx.team.workers})
+    view = views.conference_view(conference, ctx.policy, lang, ctx.now.date(), {w.id: w.name for w in ctx.team.workers})
     text = env.render(template, lang, fmt, view, ctx.root)
     body = {"template": template, "lang": lang, "format": fmt, "to": destination}
     record = _record(ctx, "rendered", conference_id, body, after=_last_id(conference))

@@ -3,7 +3,6 @@ personal data about children)."""
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,9 +11,6 @@ from cpcm.domain.team import ROLES, Team, Worker
 from cpcm.errors import Corrupt, NotFound
 from cpcm.store import codec
 from cpcm.store.layout import CONFIG, TEAM, find_root
-
-WORKER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
-AGENCY_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 
 
 @dataclass(frozen=True)

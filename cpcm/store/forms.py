@@ -1,4 +1,5 @@
-"""Form definitions shipped with cpcm (data: one YAML file per record kind).
+"""Loading form definitions: those shipped with cpcm (data: one YAML file per record kind in
+`cpcm/forms/`) and an agency's own.
 
 An agency can replace or extend one by putting its own `<kind>.yaml` in `.cpcm/forms/` of its
 casefile repository; the loader prefers that file.
@@ -11,7 +12,7 @@ from pathlib import Path
 from cpcm.domain.forms import Form, parse_form
 from cpcm.errors import Corrupt, NotFound
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).parent.parent / "forms"  # the shipped definitions (package data)
 
 
 def available(root: Path | None = None) -> list[str]:

@@ -1,4 +1,4 @@
-"""Loading rule profiles (shipped data) and an agency's overrides (.cpcm/policy.yaml)."""
+"""Loading rule profiles (shipped data in `cpcm/policies/`) and an agency's overrides (.cpcm/policy.yaml)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +7,7 @@ from typing import Any
 from cpcm.errors import Corrupt, InvalidInput, NotFound
 from cpcm.workflow.policy import PROFILES, Policy, build
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).parent.parent / "policies"  # the shipped profiles (package data)
 OVERRIDE = ".cpcm/policy.yaml"
 
 

@@ -1,0 +1,66 @@
+"""The service layer: one function per verb. Open the repository, load, decide, write, commit.
+
+Scripts use it as the library API: `from cpcm import service; ctx = service.open_repo(root,
+identity); service.register(ctx, data)`. The library raises `CpcmError`s and returns values;
+it never prints or exits (the CLI does).
+
+- `context`: the session (`Context`, `open_repo`) and the public helpers every module shares;
+- one module per command group: `team`, `cases`, `planning`, `referrals`, `followups`,
+  `closure`, `conferences`, `transfers`, `documents` (render), `worklist` (due, check,
+  policy), `integrity` (verify), `reports` (report, export);
+- `results`: what a writing function returns.
+
+One name per verb from the command line to here: `cpcm approve` is `service.approve`, `cpcm show`
+`service.show`, `cpcm referral` `service.referral`. Where the verb is a Python keyword or builtin
+it takes PEP 8's trailing underscore: `cpcm list` is `service.list_`, `cpcm continue`
+`service.continue_`. A group's sub-commands are `group_verb` (`team_add`, `service_import`,
+`key_new`), except a case conference's, reached through their module:
+`service.conferences.new(ctx, ...)` for `cpcm conference new`.
+"""
+from __future__ import annotations
+
+from cpcm.service import conferences
+from cpcm.service.cases import (LogEntry, assign, case_summary, list_, log, note, register, show,
+                                validate_registration)
+from cpcm.service.closure import close, continue_, reopen, unfinished
+from cpcm.service.conferences import parse_conference_id
+from cpcm.service.documents import Document, render
+from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, case_content, caseload_warnings, check_readable, commit_email, form_for,
+                                  keys_for, load_case, load_cases, load_records, new_record, open_repo, parse_case_id, readers_for,
+                                  recipients_bytes, reencrypt, transaction, validate_form)
+from cpcm.service.followups import followup, review, review_batch
+from cpcm.service.integrity import verify
+from cpcm.service.planning import approve, assess, plan, reject
+from cpcm.service.referrals import (check_consent, consent, consent_override, refer, referral, service_add, service_gaps,
+                                    service_get, service_import)
+from cpcm.service.reports import Exported, Report, export, report
+from cpcm.service.results import Written
+from cpcm.service.team import init, key_new, key_show, team_add, team_list, team_remove, team_sync
+from cpcm.service.transfers import bundle_recipients, receive, transfer, transfer_ack, transfer_batch
+from cpcm.service.worklist import check, due, policy_rows
+
+__all__ = [
+    # the session
+    "Context", "open_repo", "transaction", "new_record", "append", "reencrypt", "readers_for", "keys_for", "recipients_bytes",
+    "check_readable", "load_records", "load_case", "load_cases", "case_content", "parse_case_id", "form_for", "validate_form",
+    "caseload_warnings", "commit_email", "ASSESSMENT_FORMS",
+    # results
+    "Written", "LogEntry",
+    # keys, repository, team
+    "key_new", "key_show", "init", "team_add", "team_remove", "team_sync", "team_list",
+    # cases
+    "validate_registration", "register", "assign", "show", "case_summary", "list_", "log", "note",
+    # assessing and planning
+    "assess", "plan", "approve", "reject",
+    # consent, the directory, referrals
+    "consent", "consent_override", "check_consent", "service_add", "service_import", "service_get", "service_gaps", "refer",
+    "referral",
+    # following up, closing
+    "followup", "review", "review_batch", "unfinished", "close", "reopen", "continue_",
+    # conferences, transfers
+    "conferences", "parse_conference_id", "transfer", "transfer_batch", "receive", "transfer_ack", "bundle_recipients",
+    # documents
+    "render", "Document",
+    # due, rules, verify, exports
+    "due", "check", "policy_rows", "verify", "report", "export", "Report", "Exported",
+]

@@ -1,0 +1,287 @@
+"""The session every service function works in: an opened repository (`Context`), and the
+small public API the command modules share to read and write records.
+
+- open: `open_repo` (the configuration, the team, the store, the acting worker and their keys);
+- read: `check_readable`, `load_records`, `load_case`, `load_cases` (through the summary cache);
+- write: `transaction` (one commit by the acting worker), `new_record`, `append` (check the
+  transition, write one record, commit);
+- who reads: `readers_for` (worker ids), `keys_for` (their age recipients, with the agency's
+  recovery keys), `recipients_bytes` (the plaintext `recipients` file) and `reencrypt` (a case's
+  or a conference's records to new readers);
+- forms: `form_for`, `validate_form`; and the caseload warning given when a worker gets a case.
+
+The library raises `CpcmError`s and returns values; it never prints or exits (the CLI does).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from cpcm import clock
+from cpcm.crypto import cipher
+from cpcm.crypto import identity as identity_mod
+from cpcm.domain.case import Case
+from cpcm.domain.forms import validate
+from cpcm.domain.ids import RecordIds, normalise_case_id
+from cpcm.domain.records import HEADER, Record, changed_fields
+from cpcm.domain.team import Team, Worker
+from cpcm.errors import CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError
+from cpcm.store import forms
+from cpcm.store.cache import SummaryCache
+from cpcm.store.casestore import CONFERENCES, CaseStore
+from cpcm.store.config import Config, load_config, load_team
+from cpcm.store.layout import CASES, RECIPIENTS
+from cpcm.workflow import rules, transitions
+from cpcm.workflow.fold import fold
+
+_record_ids = RecordIds()
+
+
+@dataclass
+class Context:
+    """An opened casefile repository and, for commands that read cases or write, the acting
+    worker with their identity."""
+
+    root: Path
+    config: Config
+    team: Team
+    store: CaseStore
+    now: datetime
+    identity: identity_mod.Identity | None = None
+    worker: Worker | None = None
+    problems: list[CpcmError] = field(default_factory=list)
+
+    _policy: Any = None
+
+    @property
+    def policy(self):
+        """The rules in force: the profile named in config with .cpcm/policy.yaml applied."""
+        if self._policy is None:
+            from cpcm.store import policies  # lazily: most reads never need the rules
+
+            self._policy = policies.load(self.config.policy, self.root)
+        return self._policy
+
+    def need_worker(self) -> Worker:
+        if self.worker is None or self.identity is None:
+            raise CannotDecrypt("this command needs your identity", "Give it with --identity or $CPCM_IDENTITY.")
+        return self.worker
+
+    @property
+    def keys(self):
+        return self.identity.keys if self.identity else ()
+
+
+def open_repo(root: Path, identity_path: Path | None = None, ask_passphrase: Callable[[], str | None] = lambda: None,
+              need_identity: bool = True, now: datetime | None = None) -> Context:
+    config = load_config(root)
+    store = CaseStore(root)
+    store.open_for_read()  # never waits: rolls back an interrupted write, or reads the last commit during one
+    ctx = Context(root=root, config=config, team=load_team(root), store=store, now=now or clock.now())
+    if need_identity:
+        ident = identity_mod.load(identity_path or identity_mod.default_path(), ask_passphrase)
+        worker = ctx.team.by_recipient(ident.recipients)
+        if worker is None:
+            raise CannotDecrypt(
+                f"your key ({ident.recipient[:16]}…) is not a member of this team",
+                "Ask a supervisor to add you: cpcm team add YOUR-ID --role caseworker --recipient "
+                f"{ident.recipient}",
+            )
+        ctx.identity, ctx.worker = ident, worker
+    return ctx
+
+
+def commit_email(config: Config, worker: Worker) -> str:
+    """The git author address of a worker's commits (no real address: ids only)."""
+    return f"{worker.id}@{config.agency_code.lower()}.cpcm.invalid"
+
+
+def transaction(ctx: Context, verb: str):
+    """A store transaction by the acting worker: files written in it become one commit."""
+    worker = ctx.need_worker()
+    return ctx.store.transaction(verb, worker.id, worker.name, commit_email(ctx.config, worker))
+
+
+def new_record(ctx: Context, kind: str, case_id: str, body: Mapping[str, Any], at: datetime | None = None,
+               schema: int = 1, after: str = "") -> Record:
+    worker = ctx.need_worker()
+    clash = set(body) & set(HEADER)
+    if clash:  # a body key named like a header key would be lost when the record is written
+        raise ValueError(f"record body uses reserved keys: {', '.join(sorted(clash))}")
+    return Record(
+        kind=kind, schema=schema, id=_record_ids.new(int(time.time() * 1000), after=after), case=case_id,
+        at=clock.iso(at or ctx.now), recorded_at=clock.iso(ctx.now), by=worker.id, body=dict(body),
+    )
+
+
+def append(ctx: Context, case: Case, verb: str, kind: str, body: Mapping[str, Any], at: datetime | None) -> Record:
+    """Check the transition, then write one record to the case in one commit."""
+    if at is not None and at > ctx.now:
+        raise InvalidInput([FieldError("at", "is in the future")], verb)
+    transitions.advance(case.stage, transitions.command_of(kind, dict(body)), case.id)
+    record = new_record(ctx, kind, case.id, body, at, after=case.history[-1].id if case.history else "")
+    readers = ctx.store.recipients(case.id)
+    with transaction(ctx, verb) as tx:
+        tx.write_record(record, keys_for(ctx, readers))
+        tx.commit(f"{verb} {case.id} {record.id}")
+    return record
+
+
+def readers_for(ctx: Context, case: Case | None, assigned: str | None = None) -> list[str]:
+    """The worker ids who read a case: its worker (or `assigned`), then supervisors and managers."""
+    worker = assigned or (case.worker if case else None)
+    return ctx.team.case_readers([worker] if worker else [])
+
+
+def keys_for(ctx: Context, readers: Iterable[str]) -> list[str]:
+    """The age recipients a record for `readers` (worker ids) is encrypted to, with the agency's
+    recovery recipients."""
+    return ctx.team.recipients_of(readers) + list(ctx.config.recovery_recipients)
+
+
+def recipients_bytes(readers: Iterable[str], top: str = CASES) -> bytes:
+    """The plaintext `recipients` file of a case (or, with top=CONFERENCES, of a conference)."""
+    what = "conference" if top == CONFERENCES else "case"
+    return (f"# worker ids who may read this {what} (see .cpcm/team.yaml)\n" + "\n".join(readers) + "\n").encode()
+
+
+def reencrypt(ctx: Context, tx, subject_id: str, readers: list[str], top: str = CASES) -> None:
+    """Re-encrypt every record of a case (or a conference) to `readers`, and write its new
+    `recipients` file, in the transaction `tx`."""
+    keys = keys_for(ctx, readers)
+    for path in ctx.store.record_files(subject_id, top):
+        plaintext = cipher.decrypt(path.read_bytes(), ctx.keys)
+        tx.replace_file(ctx.store.rel(path), cipher.encrypt(plaintext, keys))
+    tx.replace_file(f"{top}/{subject_id}/{RECIPIENTS}", recipients_bytes(readers, top))
+
+
+def check_readable(ctx: Context, case_id: str) -> None:
+    """NotFound when there is no such case; CannotDecrypt when you are not one of its readers."""
+    worker = ctx.need_worker()
+    if not ctx.store.exists(case_id):
+        raise NotFound(f"no case {case_id} in this casefile repository", "See cpcm list for the cases you can read.")
+    if worker.id not in ctx.store.recipients(case_id):
+        raise CannotDecrypt(f"you ({worker.id}) are not a recipient of {case_id}",
+                            "Only the case's worker, supervisors and managers read it; ask a supervisor to assign it to you.")
+
+
+def load_records(ctx: Context, case_id: str) -> list[Record]:
+    check_readable(ctx, case_id)
+    return ctx.store.read_records(case_id, ctx.keys)
+
+
+def load_case(ctx: Context, case_id: str) -> Case:
+    return fold(case_id, load_records(ctx, case_id))
+
+
+def load_cases(ctx: Context) -> dict[str, Case]:
+    """Every case the worker can read, folded; through the summary cache. A damaged case is
+    left out and noted in `ctx.problems`, so the others still list."""
+    worker = ctx.need_worker()
+    trees = ctx.store.git.tree_ids(CASES)
+    cache = SummaryCache(ctx.root, worker.id, ctx.identity.recipient, ctx.keys)
+    ids = ctx.store.case_ids()
+    cases: dict[str, Case] = {}
+    for case_id in ids:
+        tree = trees.get(case_id)
+        entry = cache.get(case_id, tree)
+        if entry is not None:
+            if entry["case"] is not None:
+                cases[case_id] = Case.from_dict(entry["case"])
+            continue
+        if worker.id not in ctx.store.recipients(case_id):
+            cache.put(case_id, tree, None)
+            continue
+        try:
+            case = fold(case_id, ctx.store.read_records(case_id, ctx.keys))
+        except (Corrupt, CannotDecrypt) as exc:
+            ctx.problems.append(exc)
+            continue
+        cases[case_id] = case
+        cache.put(case_id, tree, case.to_dict())
+    cache.prune(set(ids))
+    try:
+        cache.save()
+    except OSError:
+        pass  # a read never fails because the local cache cannot be written
+    return cases
+
+
+def parse_case_id(text: str) -> str:
+    case_id = normalise_case_id(text)
+    if case_id is None:
+        raise UsageError("the case ID given is not a valid case ID (it is not echoed here, in case it was something else)",
+                         "Case IDs look like CP-4F7K-9X2M; the last character is a check character that catches typing slips.")
+    return case_id
+
+
+ASSESSMENT_FORMS = {"initial": "assessment-initial", "comprehensive": "assessment-comprehensive",
+                    "best_interests": "best-interests"}
+
+
+def form_for(ctx: Context, kind: str) -> str:
+    """The form definition the policy names for a record (the Kenya profile adds the
+    reintegration readiness benchmarks to the comprehensive assessment, say)."""
+    return str(ctx.policy.get("forms", kind) or ASSESSMENT_FORMS.get(kind) or kind)
+
+
+def validate_form(ctx: Context, form_name: str, data: Mapping[str, Any], what: str) -> dict:
+    """The record body `data` makes under the form, or InvalidInput naming every bad field."""
+    form = forms.load(form_name, ctx.root)
+    body, errors = validate(form, data, ctx.now.date(), [w.id for w in ctx.team.active])
+    if errors:
+        raise InvalidInput(errors, what)
+    return body
+
+
+def caseload_warnings(ctx: Context, worker_id: str, cases: dict[str, Case] | None = None) -> list[str]:
+    """Giving a worker one more case: a warning near or over the cap; Refused over the cap
+    where the policy says so."""
+    member = ctx.team.get(worker_id)
+    if member is not None and not member.has_role("caseworker"):
+        return []
+    count = rules.caseloads((load_cases(ctx) if cases is None else cases).values()).get(worker_id, 0)
+    verdict, message = rules.caseload_decision(count, ctx.policy)
+    if verdict == "refuse":
+        raise Refused(f"caseload: {worker_id} {message}", "Assign the case to another worker, or close or transfer cases first.",
+                      rule="caseload-over-cap")
+    return [f"caseload: {worker_id} {message}"] if verdict == "warn" else []
+
+
+def _readiness(ctx: Context, record: Record) -> dict | None:
+    from cpcm.workflow import readiness
+
+    rules = forms.scoring(form_for(ctx, "comprehensive"), ctx.root)
+    if not rules:
+        return None
+    try:
+        return readiness.score(rules, record.body).to_json()
+    except ValueError:
+        return None
+
+
+def case_content(ctx: Context, case_id: str, records: list[Record] | None = None) -> dict:
+    """What a case holds beyond the fold: the latest plan's content, each assessment and what a
+    reassessment changed since the previous one of its type, and the needs of the latest
+    comprehensive assessment."""
+    records = load_records(ctx, case_id) if records is None else records
+    assessments, latest_plan = [], None
+    previous: dict[str, Record] = {}
+    for record in sorted(records, key=lambda r: r.id):
+        if record.kind == "assessment":
+            kind = record.body.get("type", "initial")
+            entry = {"record_id": record.id, "type": kind, "at": record.at, "by": record.by, "risk": record.body.get("risk")}
+            if kind in previous:
+                entry["changed"] = changed_fields(previous[kind].body, record.body)
+            if record.body.get("readiness"):  # the Kenya reintegration benchmarks, scored
+                entry["readiness"] = _readiness(ctx, record)
+            previous[kind] = record
+            assessments.append(entry)
+        elif record.kind == "plan":
+            latest_plan = record
+    needs = next((list(r.body.get("needs") or []) for r in sorted(records, key=lambda r: r.id, reverse=True)
+                  if r.kind == "assessment" and r.body.get("type") == "comprehensive"), [])
+    return {"assessments": assessments, "plan": dict(latest_plan.body) if latest_plan else None, "needs": needs}

@@ -1,0 +1,127 @@
+"""Documents: cpcm render. A case's documents (the case plan, the child's plan, the closure
+report, the transfer summary, a referral's letter) and a case conference's (agenda, minutes,
+conference-report), built from the records and rendered from the templates; the CLI writes or
+prints the text."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cpcm.errors import NotFound, UsageError
+from cpcm.service import conferences
+from cpcm.service.context import Context, load_records, parse_case_id
+from cpcm.store import directory
+from cpcm.workflow.conferences import DOCUMENTS as CONFERENCE_DOCUMENTS
+from cpcm.workflow.fold import fold
+
+
+@dataclass(frozen=True)
+class Document:
+    """A rendered document: its text, what it is of, and in which language."""
+
+    template: str
+    subject_id: str
+    lang: str
+    format: str
+    text: str
+    provider_recipient: str | None = None  # a referral letter: the provider's age key, when the directory has one
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def render(ctx: Context, template: str, subject: str, ref: str | None = None, lang: str | None = None, fmt: str = "md",
+           destination: str = "stdout") -> Document:
+    """A document of a case (or, for agenda, minutes and conference-report, of a conference),
+    in `lang` (default: the repository's language) and `fmt`. A conference's document is
+    recorded in its folder (one commit; `destination` says where it went, never the text)."""
+    warnings: list[str] = []
+    if template in CONFERENCE_DOCUMENTS:
+        subject_id = conferences.parse_conference_id(subject)
+        lang = _language(ctx, template, lang, fmt, warnings)
+        text = conferences.document(ctx, template, subject_id, lang, fmt, destination)
+        provider = None
+    else:
+        subject_id = parse_case_id(subject)
+        lang = _language(ctx, template, lang, fmt, warnings)
+        if template == "referral-letter":
+            text, provider = referral_letter(ctx, subject_id, ref, lang, fmt)
+        else:
+            text, provider = document(ctx, template, subject_id, lang, fmt), None
+    if not text.endswith("\n"):
+        text += "\n"
+    return Document(template, subject_id, lang, fmt, text, provider, tuple(warnings))
+
+
+def _documents(ctx: Context) -> dict[str, set[tuple[str, str]]]:
+    """The documents that can be rendered: a view for them, and at least one template."""
+    from cpcm.render import env, views
+
+    found = env.available(ctx.root)
+    return {name: found[name] for name in (*views.documents(), *CONFERENCE_DOCUMENTS) if name in found}
+
+
+def _language(ctx: Context, template: str, option: str | None, fmt: str, warnings: list[str]) -> str:
+    """--lang, else the repository's language; exit 3 (listing what there is) when there is
+    no such document or no template for it in that language and format."""
+    documents = _documents(ctx)
+    if template not in documents:
+        raise NotFound(f"no template '{template}'", f"Templates: {', '.join(sorted(documents))}.")
+    variants = documents[template]
+    languages = sorted({lang for lang, f in variants if f == fmt})
+    wanted = (option or ctx.config.language or "en").strip().lower()
+    if (wanted, fmt) in variants:
+        return wanted
+    if option is None and ("en", fmt) in variants:
+        warnings.append(f"no {template} template in the repository's language '{wanted}' ({fmt}); using English")
+        return "en"
+    raise NotFound(f"no {template} template in '{wanted}' as {fmt}",
+                   f"Languages for {template} as {fmt}: {', '.join(languages) or 'none'}.")
+
+
+def document(ctx: Context, template: str, case_id: str, lang: str, fmt: str) -> str:
+    """The rendered document for the case's latest plan version (or, for a closure report or
+    a transfer summary, for the case's whole file)."""
+    from cpcm.render import env, views
+
+    records = load_records(ctx, case_id)  # decrypted once: the fold and the plan's body
+    case = fold(case_id, records)
+    if template in views.CASE_VIEWS:  # closure-report, transfer-summary: the whole file (exit 4 when there is none)
+        view = views.CASE_VIEWS[template](
+            case, records, ctx.policy, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
+            services=_service_names(ctx), agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
+        )
+        return env.render(template, lang, fmt, view, ctx.root)
+    if not case.plan:
+        raise NotFound(f"{case_id} has no case plan yet", f"Record one first: cpcm plan {case_id}")
+    plan_record = next(r for r in records if r.id == case.plan["record_id"])
+    view = views.VIEWS[template](
+        case, plan_record, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
+        approval_required=bool(ctx.policy.get("plan_approval", "required", True)),
+    )
+    return env.render(template, lang, fmt, view, ctx.root)
+
+
+def referral_letter(ctx: Context, case_id: str, ref: str | None, lang: str, fmt: str) -> tuple[str, str | None]:
+    """A referral's letter, holding exactly what the referral was allowed to share; and the
+    provider's age recipient from the service directory, when it has one."""
+    from cpcm.render import env, views
+
+    if not ref:
+        raise UsageError("referral-letter needs the referral: cpcm render referral-letter CASE R1")
+    records = load_records(ctx, case_id)
+    case = fold(case_id, records)
+    entry = case.referral(ref)
+    if entry is None:
+        raise NotFound(f"{case_id} has no referral '{ref}'", f"Its referrals: {', '.join(r['ref'] for r in case.referrals) or 'none'}.")
+    record = next(r for r in records if r.id == entry["record_id"])
+    provider = directory.find(directory.load(ctx.root), entry["service"])
+    limit = ctx.policy.duration("referral_feedback", "limit")
+    view = views.referral_letter_view(
+        case, record, provider, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
+        agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
+        feedback_days=(limit.after(ctx.now) - ctx.now).days,
+    )
+    return env.render("referral-letter", lang, fmt, view, ctx.root), (provider or {}).get("recipient")
+
+
+def _service_names(ctx: Context) -> dict[str, str]:
+    """Service id -> provider name, from the service directory (for referrals and transfers)."""
+    return {str(s.get("id")): str(s.get("provider") or "") for s in directory.load(ctx.root) if s.get("id")}

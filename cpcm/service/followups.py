@@ -1,0 +1,121 @@
+"""Following a case: cpcm followup and review (one case, or a batch in one commit)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable, Mapping
+
+from cpcm.domain.case import Case
+from cpcm.domain.ids import normalise_case_id
+from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused
+from cpcm.service.context import Context, append, form_for, keys_for, load_case, new_record, transaction, validate_form
+from cpcm.service.results import Written
+from cpcm.workflow import deadlines as deadlines_mod
+from cpcm.workflow import transitions
+
+
+def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
+    """Record a follow-up or monitoring contact (a post-closure visit on a closed case)."""
+    case = load_case(ctx, case_id)
+    body = validate_form(ctx, form_for(ctx, "followup"), data, f"follow-up of {case_id}")
+    if body.get("risk") and case.risk and body["risk"] != case.risk and not body.get("risk_reason"):
+        raise InvalidInput([FieldError("risk_reason", f"is required when the risk level changes (from {case.risk} to {body['risk']})")],
+                           f"follow-up of {case_id}")
+    if case.status == "closed" and body.get("purpose") != "post_closure":
+        raise Refused(f"{case_id} is closed: only a post-closure visit can be recorded",
+                      "Use --purpose post_closure (collecting the child's and family's feedback), or reopen the case.",
+                      rule="transition-not-allowed")
+    record = append(ctx, case, "followup", "followup", body, at)
+    warnings, steps = [], []
+    if body.get("risk_increased") == "yes":
+        warnings.append("the risk has increased: this is now an urgent item")
+        if not body.get("risk"):
+            steps.append(f"re-rate the risk now: cpcm followup {case_id} ... --risk LEVEL --risk-reason TEXT, "
+                         f"or reassess: cpcm assess {case_id} --type comprehensive")
+    if body.get("concern") == "yes" and ctx.worker.id != case.worker:
+        steps.append(f"the concern is on {case.worker}'s due list")
+    return Written(case_id, record.id, "followup", tuple(warnings), tuple(steps))
+
+
+def _review_body(ctx: Context, case: Case, data: Mapping[str, Any]) -> tuple[dict, list[str]]:
+    """A validated review and its warnings; InvalidInput naming every bad field."""
+    body = validate_form(ctx, form_for(ctx, "review"), data, f"review of {case.id}")
+    warnings = []
+    if body.get("chair") == case.worker:
+        warnings.append(f"{case.id}: the chair is the case's own worker; the guidelines ask for a manager or someone not involved")
+    interval, _ = deadlines_mod.review_interval(case, ctx.policy, ctx.now)
+    latest = interval.after(ctx.now).date()
+    if body.get("next_review"):
+        if body["next_review"] > latest.isoformat():
+            raise InvalidInput([FieldError("next_review", f"is later than the policy allows ({interval.words()}: by {latest.isoformat()})")],
+                               f"review of {case.id}")
+        if body["next_review"] < ctx.now.date().isoformat():
+            raise InvalidInput([FieldError("next_review", "is in the past")], f"review of {case.id}")
+    return body, warnings
+
+
+def _review_steps(case_id: str, body: Mapping[str, Any]) -> tuple[str, ...]:
+    return {
+        "replan": (f"record the new plan version: cpcm plan {case_id} --reason review",),
+        "reassess": (f"reassess: cpcm assess {case_id} --type comprehensive",),
+        "close": (f"request closure: cpcm close {case_id} --reason goals_met ...",),
+    }.get(body.get("outcome"), ())
+
+
+def review(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
+    """Record a case review: who chaired and attended, progress, decisions, the next review."""
+    case = load_case(ctx, case_id)
+    body, warnings = _review_body(ctx, case, data)
+    record = append(ctx, case, "review", "review", body, at)
+    return Written(case_id, record.id, "review", tuple(warnings), _review_steps(case_id, body))
+
+
+def review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool = False,
+                 progress: Callable[[int], None] | None = None) -> Written:
+    """Review many cases from one file: every row is checked first; one bad row and nothing is
+    written; otherwise all reviews go in one commit."""
+    ctx.need_worker()
+    errors, planned, warnings = [], [], []
+    seen: set[str] = set()
+    for number, row in enumerate(rows, start=1):
+        data = dict(row)
+        raw_case = str(data.pop("case", "") or "").strip()
+        case_id = normalise_case_id(raw_case) if raw_case else None
+        if case_id is None:
+            errors.append(FieldError(f"row {number}: case", "is missing or not a valid case ID"))
+            continue
+        if case_id in seen:
+            errors.append(FieldError(f"row {number}: case", f"{case_id} appears twice in the batch"))
+            continue
+        seen.add(case_id)
+        try:
+            case = load_case(ctx, case_id)
+            body, row_warnings = _review_body(ctx, case, data)
+            transitions.advance(case.stage, "review", case_id)
+        except InvalidInput as exc:
+            errors += [FieldError(f"row {number}: {e.field}", e.reason) for e in exc.errors]
+            continue
+        except (Refused, NotFound, CannotDecrypt) as exc:
+            errors.append(FieldError(f"row {number}: case", exc.message))
+            continue
+        warnings += row_warnings
+        planned.append((case, body))
+        if progress:
+            progress(1)
+    if errors:
+        raise InvalidInput(errors, f"the batch ({len(rows)} rows)", "Correct the rows named above; nothing was written.")
+    if not planned:
+        raise InvalidInput([FieldError("rows", "the batch holds no rows")], "the batch")
+    written = []
+    if not dry_run:
+        with transaction(ctx, "review-batch") as tx:
+            for case, body in planned:
+                record = new_record(ctx, "review", case.id, body, after=case.history[-1].id if case.history else "")
+                tx.write_record(record, keys_for(ctx, ctx.store.recipients(case.id)))
+                written.append({"case_id": case.id, "record_id": record.id})
+                if progress:
+                    progress(1)
+            tx.commit(f"review batch {len(written)} cases")
+    return Written(None, tuple(w["record_id"] for w in written), "review", tuple(warnings),
+                   extra={"reviewed": len(written), "checked": len(planned), "dry_run": dry_run,
+                          "records": written or [{"case_id": c.id} for c, _ in planned]},
+                   json_keys=("warnings",))

@@ -1,0 +1,208 @@
+"""Consent, the service directory and referrals: cpcm consent, service, refer and referral."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+from cpcm import clock
+from cpcm.domain.forms import validate
+from cpcm.domain.records import Record
+from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
+from cpcm.service.context import (Context, append, case_content, form_for, load_case, load_cases, load_records, transaction,
+                                  validate_form)
+from cpcm.service.results import Written
+from cpcm.store import directory, forms
+from cpcm.store.layout import SERVICES
+from cpcm.workflow.fold import fold
+
+
+def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
+    """Record consent or assent for one purpose, from the child or the caregiver."""
+    case = load_case(ctx, case_id)
+    body = validate_form(ctx, form_for(ctx, "consent"), data, f"consent for {case_id}")
+    if body.get("agency") and body["purpose"] != "transfer" and directory.find(directory.load(ctx.root), body["agency"]) is None:
+        raise InvalidInput([FieldError("agency", "is not a service id in the directory (cpcm service list)")], f"consent for {case_id}")
+    if body.get("until") and body.get("one_off"):
+        raise InvalidInput([FieldError("until", "give a date or one-off, not both")], f"consent for {case_id}")
+    record = append(ctx, case, "consent", "consent", body, at)
+    steps = []
+    if body["status"] != "given":
+        agency = f" --agency {body['agency']}" if body.get("agency") else ""
+        steps.append("acting without consent needs a supervisor's override: cpcm consent "
+                     f"{case_id} --override --purpose {body['purpose']}{agency} --basis best_interests --reason ...")
+    return Written(case_id, record.id, "consent", next_steps=tuple(steps))
+
+
+def consent_override(ctx: Context, case_id: str, purpose: str, basis: str, reason: str, agency: str | None = None,
+                     at: datetime | None = None) -> Written:
+    """A supervisor's override where consent is refused or not possible: a legal mandate or the
+    child's best interests, recorded with its basis; it stands in for consent once."""
+    actor = ctx.need_worker()
+    rule = ctx.policy.rules["consent"]
+    if not actor.has_role(*rule.get("override_roles", ("supervisor", "manager"))):
+        raise Refused("only a supervisor or manager can override consent", "Ask your supervisor to record the override.",
+                      rule="consent-override-needs-supervisor")
+    errors = []
+    if basis not in rule.get("override_bases", ()):
+        errors.append(FieldError("basis", f"is not one of: {', '.join(rule.get('override_bases', ()))}"))
+    if not (reason or "").strip():
+        errors.append(FieldError("reason", "is required: why acting without consent is lawful or in the child's best interests"))
+    if purpose in ("referral", "sharing", "transfer") and not agency:
+        errors.append(FieldError("agency", f"is required for {purpose}"))
+    if errors:
+        raise InvalidInput(errors, f"consent override for {case_id}")
+    case = load_case(ctx, case_id)
+    body = {"purpose": purpose, "basis": basis, "reason": reason.strip()}
+    if agency:
+        body["agency"] = agency
+    record = append(ctx, case, "consent", "consent_override", body, at)
+    return Written(case_id, record.id, "consent_override")
+
+
+def check_consent(ctx: Context, case_id: str, purpose: str, agency: str | None = None, records: list[Record] | None = None):
+    """The one consent rule every sharing action calls; Refused (exit 4) with the reasons."""
+    from cpcm.workflow import consent as consent_rule
+
+    records = load_records(ctx, case_id) if records is None else records
+    result = consent_rule.check(records, purpose, agency, ctx.policy, ctx.now)
+    if not result.ok:
+        raise Refused(f"{case_id}: no valid consent for {purpose}{' to ' + agency if agency else ''}: {result.why_not()}",
+                      f"Record consent (cpcm consent {case_id} --purpose {purpose} ...) or ask a supervisor for an override.",
+                      rule="consent-required")
+    return result
+
+
+def service_add(ctx: Context, data: Mapping[str, Any]) -> dict:
+    ctx.need_worker()
+    services = directory.load(ctx.root)
+    entry = validate_form(ctx, form_for(ctx, "service"), data, "service")
+    errors = directory.check_entry(entry, services)
+    if errors:
+        raise InvalidInput(errors, "service")
+    with transaction(ctx, "service-add") as tx:
+        tx.replace_file(SERVICES, directory.dump(services + [entry]))
+        tx.commit(f"service add {entry['id']}")
+    return entry
+
+
+def service_import(ctx: Context, text: str, dry_run: bool = False) -> list[dict]:
+    """Import many services from CSV: every row is checked first; one bad row and nothing is written."""
+    ctx.need_worker()
+    services = directory.load(ctx.root)
+    form = forms.load(form_for(ctx, "service"), ctx.root)
+    entries, errors = [], []
+    for number, row in enumerate(directory.read_csv(text), start=2):  # row 1 is the header
+        entry, row_errors = validate(form, row, ctx.now.date())
+        row_errors += directory.check_entry(entry, services + entries) if not row_errors else []
+        errors += [FieldError(f"row {number}: {e.field}", e.reason) for e in row_errors]
+        entries.append(entry)
+    if errors:
+        raise InvalidInput(errors, "the CSV file", "Correct the rows named above; nothing was imported.")
+    if not entries:
+        raise InvalidInput([FieldError("rows", "the file has a header but no services")], "the CSV file")
+    if not dry_run:
+        with transaction(ctx, "service-import") as tx:
+            tx.replace_file(SERVICES, directory.dump(services + entries))
+            tx.commit(f"service import {len(entries)} services")
+    return entries
+
+
+def service_get(ctx: Context, service_id: str) -> dict:
+    found = directory.find(directory.load(ctx.root), service_id)
+    if found is None:
+        raise NotFound(f"no service '{service_id}' in the directory", "See cpcm service list.")
+    return found
+
+
+def service_gaps(ctx: Context) -> list[dict]:
+    """Needs in open cases' latest assessments and plans that no service in the directory
+    answers: the gaps to raise with the referral network (counts only)."""
+    services = directory.load(ctx.root)
+    counts: dict[str, set[str]] = {}
+    for case in load_cases(ctx).values():
+        if case.status != "open":
+            continue
+        details = case_content(ctx, case.id)
+        needs = details["needs"] + [a.get("what", "") for a in (details["plan"] or {}).get("actions", []) if a.get("mode") == "referral"]
+        for need in needs:
+            if not any(directory.matches(need, s) for s in services):
+                counts.setdefault(need.strip().lower(), set()).add(case.id)
+    return sorted(({"need": need, "cases": len(ids)} for need, ids in counts.items()), key=lambda g: (-g["cases"], g["need"]))
+
+
+def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool = False, accompany: bool = False,
+          checks: Iterable[str] = (), action: int | None = None, at: datetime | None = None) -> Written:
+    """Refer a case to a service: only with valid consent for that agency (or an override), and
+    carrying only what the policy's sharing rule allows for the service's sector."""
+    from cpcm.workflow import referrals as referral_rules
+
+    service = service_get(ctx, service_id)
+    if not (need or "").strip():
+        raise InvalidInput([FieldError("need", "is required: the need this referral answers, as a need")], "referral")
+    checks = list(dict.fromkeys(checks))
+    unknown = [c for c in checks if c not in referral_rules.CHECKS[:4]]
+    missing = [c for c in ctx.policy.get("referral_checks", "required") or () if c not in checks]
+    errors = [FieldError("check", f"'{c}' is not one of: {', '.join(referral_rules.CHECKS[:4])}") for c in unknown]
+    errors += [FieldError(f"check.{c}", "is required before referring (ESARO S4): confirm it with --check " + c) for c in missing]
+    if errors:
+        raise InvalidInput(errors, f"referral of {case_id}")
+    records = load_records(ctx, case_id)
+    case = fold(case_id, records)
+    if action is not None:
+        actions = (case_content(ctx, case_id, records)["plan"] or {}).get("actions", [])
+        if not 1 <= action <= len(actions):
+            raise InvalidInput([FieldError("action", f"the plan in force has {len(actions)} action(s)")], f"referral of {case_id}")
+    consent_ok = check_consent(ctx, case_id, "referral", service_id, records)
+    groups = referral_rules.fields_to_share(ctx.policy, service.get("sector", ""))
+    body = {
+        "service": service_id, "sector": service.get("sector"), "need": need.strip(), "urgent": urgent, "accompany": accompany,
+        "checks": {c: True for c in checks}, "consent_ids": list(consent_ok.uses), "shared_groups": groups,
+        "shared": referral_rules.shared_view(groups, case, need.strip(), urgent, ctx.now.date()),
+    }
+    if consent_ok.override:
+        body["consent_override"] = consent_ok.override
+    if action is not None:
+        body["plan_action"] = {"plan": case.plan["record_id"], "action": action}
+    record = append(ctx, case, "refer", "referral", body, at)
+    ref = f"R{len(case.referrals) + 1}"
+    limit = ctx.policy.duration("referral_feedback", "limit")
+    return Written(case_id, record.id, "referral",
+                   warnings=tuple([f"consent overridden ({consent_ok.why_not()})"] if consent_ok.override else []),
+                   next_steps=(f"referral {ref}: feedback from the provider is expected within {limit.words()}: "
+                               f"cpcm referral {case_id} {ref} --status acknowledged|accepted|declined ...",))
+
+
+def referral(ctx: Context, case_id: str, ref: str, status: str, start: str | None = None,
+             expected_duration: str | None = None, feedback: str | None = None, at: datetime | None = None) -> Written:
+    """Move a referral along its lifecycle (acknowledged, accepted, declined, delivered,
+    not_delivered, closed), with the provider's feedback."""
+    from cpcm.workflow import referrals as referral_rules
+    from cpcm.workflow.durations import parse_duration
+
+    case = load_case(ctx, case_id)
+    found = case.referral(ref)
+    if found is None:
+        raise NotFound(f"{case_id} has no referral '{ref}'", f"Its referrals: {', '.join(r['ref'] for r in case.referrals) or 'none'}.")
+    referral_rules.next_status(found["status"], status, found["ref"])
+    body: dict[str, Any] = {"referral": found["record_id"], "status": status}
+    errors = []
+    if start:
+        try:
+            body["start"] = clock.parse_datetime(start, "start").date().isoformat()
+        except UsageError:
+            errors.append(FieldError("start", "is not a date (use YYYY-MM-DD)"))
+    if expected_duration:
+        try:
+            body["expected_duration"] = str(parse_duration(expected_duration))
+        except ValueError as exc:
+            errors.append(FieldError("expected_duration", str(exc)))
+    if feedback:
+        body["feedback"] = feedback.strip()
+    errors += [e for e in referral_rules.update_problems(status, body) if e.field not in {x.field for x in errors}]
+    if errors:
+        raise InvalidInput(errors, f"referral {found['ref']} of {case_id}")
+    record = append(ctx, case, "referral", "referral_update", body, at)
+    steps = []
+    if status in referral_rules.NEEDS_WORKER:
+        steps.append("find another service or replan; the case stays yours: cpcm service list, cpcm refer, cpcm plan")
+    return Written(case_id, record.id, "referral_update", next_steps=tuple(steps))

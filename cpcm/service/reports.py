@@ -1,0 +1,230 @@
+"""Reports and exports: cpcm report and cpcm export.
+
+Reports are built from every case you can read, each decrypted once (through the local
+summary cache), by the pure functions in cpcm.reports, and rendered with the sandboxed Jinja
+environment of cpcm.render.env from `templates/reports/<report>.<format>`. An export carries
+identifying fields only for cases with consent for sharing with the receiving agency, and
+notes the disclosure in each of them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+
+from cpcm.domain.case import Case
+from cpcm.errors import CannotDecrypt, Corrupt
+from cpcm.service.context import Context, keys_for, load_cases, new_record, transaction
+from cpcm.workflow.fold import fold
+
+
+SHAREABLE = ("statistics",)  # reports with no case-level data: may be written as plain files
+
+
+@dataclass(frozen=True)
+class Report:
+    """A report's view model (its tables), and its text when a format was asked for."""
+
+    kind: str
+    view: dict
+    text: str | None = None
+
+
+def report(ctx: Context, kind: str, start: date, end: date, fmt: str | None = None) -> Report:
+    """A management report over every case you can read (`kind`: caseload, timeliness or
+    statistics) for the period from `start` to `end`; rendered as `fmt` when given."""
+    ctx.need_worker()
+    cases = list(load_cases(ctx).values())
+    view = _build(ctx, kind, cases, start, end)
+    return Report(kind, view, _render(ctx, kind, fmt, view) if fmt else None)
+
+
+@dataclass(frozen=True)
+class Exported:
+    """What an export wrote: the file, how many cases, how many left out for want of consent."""
+
+    path: Path
+    encrypted: bool
+    readers: int
+    cases: int
+    left_out: int
+    fields: list[str]
+
+    def to_json(self) -> dict:
+        return {"out": str(self.path), "encrypted": self.encrypted, "cases": self.cases,
+                "left_out_without_consent": self.left_out, "fields": list(self.fields)}
+
+
+def export(ctx: Context, fmt: str, fields: list[str], write: Callable[[bytes], tuple[Path, bool, int]], agency: str | None = None,
+           primero: bool = False, status: str | None = None) -> Exported:
+    """Export case data, one row per case (`fmt`: csv or json), through `write` (which writes
+    the bytes, encrypted or not, and returns the path, whether it is encrypted and to how many
+    recipients). Identifying fields leave only for cases with consent for sharing with
+    `agency`; each such case then notes the disclosure (one commit), and the file is removed
+    again when that cannot be written."""
+    from cpcm.reports import export as export_mod
+
+    identifying = [f for f in fields if f in export_mod.IDENTIFYING]
+    cases, uses, left_out = _cases_for_export(ctx, agency, bool(identifying), status)
+    cases.sort(key=lambda c: (c.registered_at or "", c.id))
+    rows = [export_mod.row(c, fields, ctx.now) for c in cases]
+    if primero:
+        rows = [export_mod.primero_row(r) for r in rows]
+    columns = list(rows[0]) if rows else [export_mod.PRIMERO_COLUMNS[f] for f in fields] if primero else list(fields)
+    if primero and "risk" in fields and "urgent_protection_concern" not in columns:
+        columns.append("urgent_protection_concern")
+    path, encrypted, readers = write(_export_bytes(fmt, columns, rows, ctx, agency, primero))
+    if identifying and cases:
+        try:  # each case notes the disclosure and the consent it used; no record, no file
+            _record_sharing(ctx, cases, uses, agency, identifying)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+    return Exported(path, encrypted, readers, len(rows), left_out, columns)
+
+
+
+def _cases_for_export(ctx: Context, agency: str | None, identifying: bool, status: str | None = None):
+    """The cases an export may carry, and how many were left out: with identifying fields, only
+    cases with valid consent for sharing with `agency` (each read once). Returns (cases, the
+    consent records each relies on, left out)."""
+    worker = ctx.need_worker()
+    if not identifying:
+        cases = [c for c in load_cases(ctx).values() if not status or c.status == status]
+        return cases, {}, 0
+    from cpcm.workflow import consent as consent_rule
+
+    cases, uses, left_out = [], {}, 0
+    for case_id in ctx.store.case_ids():
+        if worker.id not in ctx.store.recipients(case_id):
+            continue
+        try:
+            records = ctx.store.read_records(case_id, ctx.keys)
+        except (Corrupt, CannotDecrypt) as exc:
+            ctx.problems.append(exc)
+            continue
+        case = fold(case_id, records)
+        if status and case.status != status:
+            continue
+        result = consent_rule.check(records, "sharing", agency, ctx.policy, ctx.now)
+        if not result.ok:
+            left_out += 1
+            continue
+        cases.append(case)
+        uses[case_id] = list(result.uses)
+    return cases, uses, left_out
+
+
+def _record_sharing(ctx: Context, cases: Iterable[Case], uses: Mapping[str, list[str]], agency: str, fields: Iterable[str]) -> int:
+    """Note in each exported case what was disclosed, to whom, and on which consent (a one-off
+    consent is then used); one commit. Holds field names, never the data."""
+    fields = list(fields)
+    written = 0
+    with transaction(ctx, "export") as tx:
+        for case in cases:
+            body = {"purpose": "export", "agency": agency, "fields": fields, "consent_ids": uses.get(case.id, [])}
+            record = new_record(ctx, "sharing", case.id, body, after=case.history[-1].id if case.history else "")
+            tx.write_record(record, keys_for(ctx, ctx.store.recipients(case.id)))
+            written += 1
+        if written:
+            tx.commit(f"export {written} cases")
+    return written
+
+
+def _build(ctx: Context, kind: str, cases: list, start: date, end: date) -> dict:
+    """The report's view model, with what the templates show about where it comes from."""
+    from cpcm import reports
+
+    if kind == "caseload":
+        view = reports.caseload(cases, ctx.team, ctx.policy, ctx.now)
+    elif kind == "timeliness":
+        view = reports.timeliness(cases, ctx.policy, start, end, ctx.now)
+    else:
+        view = reports.statistics(cases, ctx.policy, start, end, ctx.now.tzinfo)
+    total = len(ctx.store.case_ids())
+    coverage = (f"All {total} cases of the repository" if len(cases) == total
+                else f"The {len(cases)} cases you can read, of {total} in the repository")
+    meta = {"agency": {"code": ctx.config.agency_code, "name": ctx.config.agency_name},
+            "generated_at": ctx.now.isoformat(timespec="minutes"), "coverage": coverage,
+            "cases_read": len(cases), "cases_in_repository": total}
+    if kind not in SHAREABLE:
+        meta["generated_by"] = ctx.worker.id  # statistics name no worker
+    view["meta"] = meta
+    return view
+
+
+def _render(ctx: Context, kind: str, fmt: str, view: dict) -> str:
+    """The report in `fmt` from templates/reports/ (an agency's .cpcm/templates/reports/ first),
+    in the sandboxed, strict environment of cpcm.render.env. A failing template is named with
+    its line, never with the data it was given."""
+    from jinja2 import TemplateNotFound, TemplateSyntaxError
+
+    from cpcm.errors import NotFound
+    from cpcm.render import env as env_mod
+
+    environment = env_mod.environment(ctx.root)
+    environment.filters.update({"csv_row": _csv_row, "json": _to_json})
+    name = f"reports/{kind}.{fmt}"
+    try:
+        text = environment.get_template(name).render(view=view)
+    except TemplateNotFound as exc:
+        if exc.name == name:
+            raise NotFound(f"no template {name}", "Report templates are in "
+                           f"{', '.join(str(p / 'reports') for p in env_mod.search_path(ctx.root))}.") from None
+        raise env_mod.TemplateFailed(f"template {name} includes a template that does not exist", name) from None
+    except TemplateSyntaxError as exc:  # about the template's own text
+        raise env_mod.TemplateFailed(f"template {exc.name or name}, line {exc.lineno}: {exc.message}", exc.filename or name) from None
+    except Exception as exc:  # noqa: BLE001 - undefined values, the sandbox, a filter: never the data in the message
+        raise env_mod.TemplateFailed(f"{_where(exc, name)} failed ({type(exc).__name__})", name,
+                                     "Fix the template, or the report's view model (cpcm/reports/).") from None
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _where(exc: BaseException, name: str) -> str:
+    """'template reports/x.html, line N' from the traceback Jinja points into the template."""
+    where, tb = f"template {name}", exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if "/reports/" in filename.replace("\\", "/") and not filename.endswith(".py"):
+            where = f"template reports/{Path(filename).name}, line {tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
+
+
+def _csv_row(values) -> str:
+    """One CSV line (RFC 4180 quoting), cells as cpcm writes them in exports."""
+    import csv
+    import io
+
+    from cpcm.reports.export import csv_value
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow([csv_value(v) for v in values])
+    return buffer.getvalue()
+
+
+def _to_json(value) -> str:
+    import json
+
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def _export_bytes(fmt: str, columns: list[str], rows: list[dict], ctx: Context, agency: str | None, primero: bool) -> bytes:
+    import csv
+    import io
+    import json
+
+    from cpcm.reports.export import csv_value
+
+    if fmt == "json":
+        document = {"format": "primero-case-export" if primero else "cpcm-case-export", "version": 1,
+                    "agency": ctx.config.agency_code, "exported_at": ctx.now.isoformat(timespec="seconds"),
+                    "shared_with": agency, "fields": columns, "cases": rows}
+        return (json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_value(row.get(c)) for c in columns])
+    return buffer.getvalue().encode("utf-8")

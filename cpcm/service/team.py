@@ -1,0 +1,173 @@
+"""Keys, the repository and its team: cpcm key, init and team."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Iterable
+
+from cpcm import clock
+from cpcm.crypto import cipher
+from cpcm.crypto import identity as identity_mod
+from cpcm.domain.ids import AGENCY_CODE, WORKER_ID
+from cpcm.domain.team import ROLES, Team, Worker
+from cpcm.errors import FieldError, InvalidInput, NotFound, Refused
+from cpcm.service.context import Context, commit_email, load_cases, reencrypt, transaction
+from cpcm.service.results import Written
+from cpcm.store import atomic
+from cpcm.store.config import Config, config_bytes, team_bytes
+from cpcm.store.git import Git
+from cpcm.store.layout import CASES, CONFIG, GITATTRIBUTES, GITIGNORE, RECIPIENTS, TEAM
+
+
+def key_new(path: Path, passphrase: str | None, now: datetime, label: str = "") -> str:
+    text, public = identity_mod.generate(clock.iso(now), label)
+    identity_mod.save(path, text, passphrase)
+    return public
+
+
+def key_show(path: Path, ask_passphrase: Callable[[], str | None]) -> str:
+    return identity_mod.load(path, ask_passphrase).recipient
+
+
+def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_name: str, roles: Iterable[str],
+         recipient: str, now: datetime, policy: str = "inter-agency", language: str = "en",
+         recovery_recipients: Iterable[str] = ()) -> Config:
+    if (root / CONFIG).exists():
+        raise Refused(f"{root} is already a casefile repository", "Use it as it is; cpcm init never overwrites one.", rule="init-exists")
+    if root.exists() and any(p.name not in (".git",) for p in root.iterdir()):
+        raise Refused(f"{root} is not empty", "Choose an empty or new folder for the casefile repository.", rule="init-not-empty")
+    if not AGENCY_CODE.match(agency_code):
+        raise InvalidInput([FieldError("agency", "use letters, digits, '.', '_' or '-', at most 32")], "agency code")
+    _check_worker_fields(worker_id, roles, recipient)
+    for extra in recovery_recipients:
+        _check_recipient(extra, "recovery")
+    _check_policy_name(policy)
+    config = Config(agency_code=agency_code, agency_name=agency_name, policy=policy, language=language,
+                    recovery_recipients=tuple(recovery_recipients))
+    worker = Worker(id=worker_id, name=worker_name or worker_id, roles=tuple(dict.fromkeys(roles)), recipient=recipient,
+                    since=clock.iso(now))
+    root.mkdir(parents=True, exist_ok=True)
+    git = Git(root)
+    if not (root / ".git").exists():
+        git.init()
+    (root / CASES).mkdir(exist_ok=True)
+    files = {
+        CONFIG: config_bytes(config), TEAM: team_bytes(Team((worker,))),
+        ".gitignore": GITIGNORE.encode(), ".gitattributes": GITATTRIBUTES.encode(),
+        f"{CASES}/.keep": b"",
+    }
+    for rel, data in files.items():
+        atomic.write(root / rel, data)
+    git.commit(list(files), f"init {agency_code}", worker.name, commit_email(config, worker))
+    return config
+
+
+def _check_policy_name(policy: str) -> None:
+    from cpcm.workflow import policy as policy_mod  # noqa: F401  (lazy: only init needs it here)
+
+    if policy not in policy_mod.PROFILES:
+        raise InvalidInput([FieldError("policy", f"'{policy}' is not one of: {', '.join(policy_mod.PROFILES)}")], "policy")
+
+
+def _check_recipient(recipient: str, field_name: str = "recipient") -> None:
+    try:
+        cipher.parse_recipient(recipient)
+    except ValueError as exc:
+        raise InvalidInput([FieldError(field_name, str(exc))], field_name) from None
+
+
+def _check_worker_fields(worker_id: str, roles: Iterable[str], recipient: str) -> None:
+    errors = []
+    if not WORKER_ID.match(worker_id or ""):
+        errors.append(FieldError("worker", "a worker id is 1-32 lower-case letters, digits, '.', '_' or '-'"))
+    roles = list(roles)
+    if not roles or any(r not in ROLES for r in roles):
+        errors.append(FieldError("role", f"each role is one of: {', '.join(ROLES)}"))
+    try:
+        cipher.parse_recipient(recipient)
+    except ValueError as exc:
+        errors.append(FieldError("recipient", str(exc)))
+    if errors:
+        raise InvalidInput(errors, "worker")
+
+
+def _need_team_manager(ctx: Context) -> Worker:
+    actor = ctx.need_worker()
+    overseers = [w for w in ctx.team.active if w.has_role("supervisor", "manager")]
+    if overseers and not actor.has_role("supervisor", "manager"):
+        raise Refused("only a supervisor or manager changes the team", f"Ask {', '.join(w.id for w in overseers)}.", rule="team-change-needs-supervisor")
+    return actor
+
+
+def team_add(ctx: Context, worker_id: str, roles: Iterable[str], recipient: str, name: str = "") -> Written:
+    actor = _need_team_manager(ctx)
+    roles = list(dict.fromkeys(roles))
+    _check_worker_fields(worker_id, roles, recipient)
+    if ctx.team.get(worker_id, include_removed=True):
+        raise Refused(f"worker '{worker_id}' is already in the team", "Choose another id; ids are never reused.", rule="worker-exists")
+    if ctx.team.by_recipient([recipient]):
+        raise Refused("that recipient already belongs to a worker in the team", "Each worker has a key of their own.", rule="recipient-exists")
+    worker = Worker(id=worker_id, name=name or worker_id, roles=tuple(roles), recipient=recipient, since=clock.iso(ctx.now))
+    team = Team(ctx.team.workers + (worker,))
+    return _change_team(ctx, actor, team, f"team add {worker_id}")
+
+
+def team_remove(ctx: Context, worker_id: str) -> Written:
+    actor = _need_team_manager(ctx)
+    worker = ctx.team.get(worker_id)
+    if worker is None:
+        raise NotFound(f"no active worker '{worker_id}' in the team", "See cpcm team list.")
+    if len(ctx.team.active) == 1:
+        raise Refused("the last worker of a team cannot be removed", rule="team-last-worker")
+    assigned = [c.id for c in load_cases(ctx).values() if c.worker == worker_id and c.status == "open"]
+    if assigned:
+        raise Refused(
+            f"worker '{worker_id}' is assigned {len(assigned)} open case(s): {', '.join(assigned[:5])}{'…' if len(assigned) > 5 else ''}",
+            "Assign them to someone else first: cpcm assign CASE --worker OTHER", rule="worker-has-cases",
+        )
+    removed = replace(worker, removed=clock.iso(ctx.now))
+    team = Team(tuple(removed if w.id == worker_id else w for w in ctx.team.workers))
+    return _change_team(ctx, actor, team, f"team remove {worker_id}")
+
+
+def _change_team(ctx: Context, actor: Worker, team: Team, message: str) -> Written:
+    """Write the new team and re-encrypt every case whose readers change, in one commit."""
+    old_team, ctx.team = ctx.team, team
+    with transaction(ctx, message.split()[0] + "-" + message.split()[1]) as tx:
+        tx.replace_file(TEAM, team_bytes(team))
+        skipped = _reencrypt_all(ctx, tx, ctx.store.case_ids())
+        tx.commit(message)
+    return Written(None, extra={"team": [w.to_dict() for w in team.active], "not_reencrypted": skipped}, json_keys=())
+
+
+def team_sync(ctx: Context) -> Written:
+    """Re-encrypt every case you can read whose recipients differ from what the team needs."""
+    actor = ctx.need_worker()
+    with transaction(ctx, "team-sync") as tx:
+        skipped = _reencrypt_all(ctx, tx, ctx.store.case_ids())
+        changed = len([p for p in tx.written if p.endswith(RECIPIENTS)])
+        if tx.written:
+            tx.commit(f"team sync {changed} cases")
+    return Written(None, extra={"reencrypted": changed, "not_reencrypted": skipped}, json_keys=())
+
+
+def _reencrypt_all(ctx: Context, tx, case_ids: Iterable[str]) -> list[str]:
+    """Bring each case's recipients in line with the team (its first reader is its worker);
+    returns the cases that need it but that you cannot read."""
+    skipped = []
+    for case_id in case_ids:
+        current = ctx.store.recipients(case_id)
+        wanted = ctx.team.case_readers(current[:1])
+        if wanted == current:
+            continue
+        if ctx.worker.id not in current:
+            skipped.append(case_id)
+            continue
+        reencrypt(ctx, tx, case_id, wanted)
+    return skipped
+
+
+def team_list(ctx: Context, include_removed: bool = False) -> list[dict]:
+    workers = ctx.team.workers if include_removed else ctx.team.active
+    return [w.to_dict() for w in workers]

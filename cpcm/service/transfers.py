@@ -1,0 +1,408 @@
+"""Inter-agency transfer: hand a case to another agency as one encrypted bundle, take one in,
+and close the loop with a receipt (IAG Step 6 transfer; ESARO S6).
+
+A transfer moves full responsibility for a case to another agency. The bundle's format (built
+and read in memory) is `cpcm.store.bundle`; the checks of a request (reason, checklist, where
+the supervisor's approval stands) are `cpcm.workflow.transfers`. `transfer`, `transfer_batch`,
+`receive` and `transfer_ack` here are thin shells over them, the session API of
+`cpcm.service.context` and one store transaction each.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from cpcm import clock
+from cpcm.crypto import cipher
+from cpcm.domain.ids import new_case_id
+from cpcm.domain.records import Record
+from cpcm.errors import Busy, CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
+from cpcm.service import context
+from cpcm.service.referrals import check_consent
+from cpcm.service.results import Written
+from cpcm.store import directory
+from cpcm.store import atomic, codec
+from cpcm.store.bundle import (BUNDLE_SUFFIX, BundleError, build_bundle, build_receipt, open_bundle, read_receipt, rewrite_case,
+                               summary_of)
+from cpcm.store.layout import CASES, RECIPIENTS, record_name
+from cpcm.workflow import transitions
+from cpcm.workflow.fold import fold
+from cpcm.workflow.transfers import approval_state, check_request, earlier_transfers
+
+def read_plain(ctx: context.Context, case_id: str) -> list[tuple[Record, bytes]]:
+    """Every record of a case with its decrypted bytes as stored, read once."""
+    context.check_readable(ctx, case_id)
+    return ctx.store.read_records_raw(case_id, ctx.keys)
+
+
+def _unchanged(ctx: context.Context, case_id: str, names: Sequence[str]) -> None:
+    if [p.name for p in ctx.store.record_files(case_id)] != list(names):
+        raise Busy(f"{case_id} changed while the transfer was being prepared (a record was added); nothing was written",
+                   "Run the command again.")
+
+
+# -- transfer -----------------------------------------------------------------------------------
+@dataclass
+class _Planned:
+    case_id: str
+    record: Record
+    names: list[str]
+    bundle: bytes | None = None
+    warnings: list[str] = field(default_factory=list)
+    next_steps: list[str] = field(default_factory=list)
+
+    def result(self) -> Written:
+        """A transfer written (kind transfer, with its bundle) or requested (kind transfer_request)."""
+        return Written(self.case_id, self.record.id, self.record.kind, tuple(self.warnings), tuple(self.next_steps),
+                       {"bundle_written": self.record.kind == "transfer", "manifest_sha256": self.record.body.get("manifest_sha256")})
+
+
+def bundle_recipients(ctx: context.Context, to: str, given: Iterable[str]) -> tuple[list[str], list[str]]:
+    """The receiving agency's recipients (given, or the directory entry's) and warnings. Never
+    the acting worker's own key: the bundle is for the other agency only."""
+    given = [r.strip() for r in given if r and r.strip()]
+    errors = []
+    for recipient in given:
+        try:
+            cipher.parse_recipient(recipient)
+        except ValueError as exc:
+            errors.append(FieldError("recipient", str(exc)))
+    if errors:
+        raise InvalidInput(errors, "transfer")
+    if not given:
+        entry = directory.find(directory.load(ctx.root), to)
+        if entry and entry.get("recipient"):
+            given = [str(entry["recipient"]).strip()]
+    me = ctx.need_worker()
+    if me.recipient in given or any(r in given for r in ctx.identity.recipients):
+        raise Refused("the bundle would be encrypted to your own key: it is for the receiving agency only",
+                      "Give the receiving agency's key with --recipient age1…", rule="transfer-recipient-not-receiving")
+    warnings = []
+    ours = {w.recipient: w.id for w in ctx.team.workers}
+    for recipient in given:
+        if recipient in ours:
+            warnings.append(f"a bundle recipient is the key of '{ours[recipient]}' in this team: they will be able to read the bundle")
+        elif recipient in ctx.config.recovery_recipients:
+            warnings.append("a bundle recipient is this agency's recovery key: it will be able to read the bundle")
+    return list(dict.fromkeys(given)), warnings
+
+
+def _check_out(path: Path | None) -> None:
+    if path is not None and path.exists():
+        raise UsageError("the bundle file already exists: a bundle is never overwritten; choose a new name")
+
+
+def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code: str, checks: list[str],
+          keys: list[str], at: datetime | None) -> _Planned:
+    """What a transfer of one case would write: the request, or the transfer and its bundle;
+    Refused with the reason when it may not go ahead."""
+    pairs = read_plain(ctx, case_id)
+    records = [r for r, _ in pairs]
+    names = [record_name(r.id, r.kind) for r in records]
+    case = fold(case_id, records)
+    transitions.advance(case.stage, "transfer", case_id)
+    consent_ok = check_consent(ctx, case_id, "transfer", to, records)
+    state, request = approval_state(case, records, to, bool(ctx.policy.get("transfer", "approval_required", True)))
+    after = case.history[-1].id if case.history else ""
+    earlier = earlier_transfers(records)
+    again = [f"{case_id}: this child has been transferred {earlier} time(s) before; each transfer raises the risk of "
+             "dropping out of care (IAG Step 6)"] if earlier else []
+    if state == "pending":
+        raise Refused(f"{case_id}: the transfer request ({request['record_id']}) waits for a supervisor's decision",
+                      f"A supervisor or manager decides: cpcm approve {case_id} transfer (or reject with --note).",
+                      rule="transfer-approval-pending")
+    if state != "approved" and state != "not_required":
+        transitions.advance(case.stage, "transfer_request", case_id)
+        body = {"to": to, "reason": reason.strip(), "reason_code": reason_code, "checklist": checks, "earlier_transfers": earlier}
+        record = context.new_record(ctx, "transfer_request", case_id, body, at, after=after)
+        planned = _Planned(case_id, record, names, warnings=list(again))
+        if state == "rejected":
+            planned.warnings.append("the previous transfer request was rejected: a new request is recorded")
+        elif state == "other_agency":
+            planned.warnings.append("the approved request was for another agency: a new request is recorded")
+        planned.next_steps += [f"a supervisor or manager approves the transfer: cpcm approve {case_id} transfer",
+                               "then run the same cpcm transfer again to write the bundle"]
+        return planned
+    if not keys:
+        raise UsageError("no recipient for the receiving agency: the bundle is encrypted to its key(s) only",
+                         "Give --recipient age1… (repeat for each), or add the key to its entry in the service directory.")
+    body: dict[str, Any] = {"to": to, "reason": reason.strip(), "reason_code": reason_code, "checklist": checks,
+                            "consent_ids": list(consent_ok.uses), "recipients": keys, "records": len(records),
+                            "earlier_transfers": earlier}
+    if consent_ok.override:
+        body["consent_override"] = consent_ok.override
+    if request:
+        body["approval"] = {"request": request["record_id"], "decided_by": request.get("decided_by"),
+                            "decided_at": request.get("decided_at")}
+    record = context.new_record(ctx, "transfer", case_id, body, at, after=after)
+    agency = {"code": ctx.config.agency_code, "name": ctx.config.agency_name}
+    me = ctx.need_worker()
+    readers = ctx.store.recipients(case_id)
+    returns = list(dict.fromkeys([me.recipient] + ctx.team.recipients_of(readers)))
+    about = {"from_agency": agency, "to_agency": to, "transfer_record": record.id, "created_at": record.recorded_at,
+             "sender": {"worker": me.id, "return_recipients": returns}}
+    container, digest = build_bundle(case_id, pairs, summary_of(case, record, agency), about)
+    planned = _Planned(case_id, replace(record, body={**body, "manifest_sha256": digest}), names,
+                       bundle=cipher.encrypt(container, keys), warnings=list(again))
+    if consent_ok.override:
+        planned.warnings.append(f"{case_id}: consent overridden ({consent_ok.why_not()})")
+    planned.next_steps += ["hand the bundle file to the receiving agency; it runs: cpcm receive FILE --receipt RECEIPT",
+                           "import their receipt to close the handover: cpcm transfer-ack RECEIPT"]
+    return planned
+
+
+def _write(ctx: context.Context, planned: Sequence[_Planned], bundles: Mapping[str, Path], message: str) -> None:
+    """Every planned record and bundle in one commit; a bundle file is removed again if the
+    commit does not happen."""
+    made: list[Path] = []
+    with context.transaction(ctx, "transfer") as tx:
+        try:
+            for item in planned:
+                _unchanged(ctx, item.case_id, item.names)
+                tx.write_record(item.record, context.keys_for(ctx, ctx.store.recipients(item.case_id)))
+            for item in planned:
+                if item.bundle is not None:
+                    path = bundles[item.case_id]
+                    try:
+                        atomic.write(path, item.bundle, exclusive=True)
+                    except FileExistsError:
+                        raise UsageError("the bundle file already exists: a bundle is never overwritten; choose a new name") from None
+                    made.append(path)
+            tx.commit(message)
+        except BaseException:
+            for path in made:
+                path.unlink(missing_ok=True)
+            raise
+
+
+def _check_at(at: datetime | None, now: datetime) -> None:
+    if at is not None and at > now:
+        raise InvalidInput([FieldError("at", "is in the future")], "transfer")
+
+
+def transfer(ctx: context.Context, case_id: str, to: str, reason: str, reason_code: str = "other",
+             checks: Iterable[str] = (), recipients: Iterable[str] = (), out: Path | None = None,
+             at: datetime | None = None) -> Written:
+    """Transfer a case to another agency. Needs a reason the policy accepts, consent for
+    `transfer` to that agency (or a supervisor's override), the whole transfer checklist, and
+    where the policy says so a supervisor's approval: without one, a request is recorded.
+    With it, the bundle is written to `out` and the case becomes `transferred`."""
+    ctx.need_worker()
+    _check_at(at, ctx.now)
+    checks = check_request(ctx.policy, to, reason, reason_code, checks)
+    keys, warnings = bundle_recipients(ctx, to, recipients)
+    _check_out(out)
+    planned = _plan(ctx, case_id, to, reason, reason_code, checks, keys, at)
+    if planned.bundle is not None:
+        if out is None:
+            raise UsageError("--out FILE is needed: where to write the bundle")
+        planned.warnings[:0] = warnings
+    _write(ctx, [planned], {case_id: out} if out else {}, f"transfer {case_id} {planned.record.id}")
+    return planned.result()
+
+
+def transfer_batch(ctx: context.Context, to: str, reason: str, reason_code: str, checks: Iterable[str],
+                   recipients: Iterable[str], out_dir: Path, at: datetime | None = None) -> Written:
+    """Transfer every open case you can read to one agency (an agency leaving an area): each
+    case's consent and approval are checked; those allowed get a bundle each in `out_dir`, those
+    without a request get one, the rest are reported with the reason. One commit."""
+    ctx.need_worker()
+    _check_at(at, ctx.now)
+    checks = check_request(ctx.policy, to, reason, reason_code, checks)
+    keys, warnings = bundle_recipients(ctx, to, recipients)
+    if not keys:
+        raise UsageError("no recipient for the receiving agency: the bundles are encrypted to its key(s) only",
+                         "Give --recipient age1… (repeat for each), or add the key to its entry in the service directory.")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError("--out-dir is not a folder")
+    cases = context.load_cases(ctx)
+    planned, refused = [], []
+    for case_id in sorted(c.id for c in cases.values() if c.status == "open"):
+        path = out_dir / f"{case_id}{BUNDLE_SUFFIX}"
+        try:
+            item = _plan(ctx, case_id, to, reason, reason_code, checks, keys, at)
+            if item.bundle is not None and path.exists():
+                raise UsageError(f"a bundle for {case_id} is already in the folder")
+        except (Refused, UsageError, CannotDecrypt, Corrupt, NotFound) as exc:
+            refused.append({"case_id": case_id, "reason": exc.message, "rule": getattr(exc, "rule", None) or type(exc).__name__})
+            continue
+        planned.append(item)
+        warnings += item.warnings
+    bundles = {p.case_id: out_dir / f"{p.case_id}{BUNDLE_SUFFIX}" for p in planned if p.bundle is not None}
+    if planned:
+        _write(ctx, planned, bundles, f"transfer batch {len(planned)} cases")
+    done = tuple({"case_id": p.case_id, "record_id": p.record.id, "bundle": bundles[p.case_id].name,
+                  "manifest_sha256": p.record.body.get("manifest_sha256")} for p in planned if p.bundle is not None)
+    asked = tuple({"case_id": p.case_id, "record_id": p.record.id, "reason": "approval requested: "
+                   f"cpcm approve {p.case_id} transfer"} for p in planned if p.bundle is None)
+    return Written(None, tuple(p.record.id for p in planned), "transfer", tuple(warnings) + tuple(str(e) for e in ctx.problems),
+                   extra={"transferred": list(done), "requested": list(asked), "not_transferred": refused}, json_keys=("warnings",))
+
+
+# -- receive ------------------------------------------------------------------------------------
+def _decrypt(ctx: context.Context, data: bytes, what: str) -> bytes:
+    try:
+        return cipher.decrypt(data, ctx.keys)
+    except cipher.NotARecipient:
+        raise CannotDecrypt(f"the {what} is not encrypted to your key",
+                            f"A {what} opens only for the keys it was made for: check --identity.") from None
+    except cipher.Damaged as exc:
+        raise Corrupt(f"the {what} file is damaged or truncated ({exc}); nothing was written", None,
+                      f"Ask for a new copy of the {what}.") from None
+
+
+def _already_received(ctx: context.Context, digest: str) -> str | None:
+    """The case here that a bundle with this manifest was already received into, if you can read it."""
+    me = ctx.need_worker()
+    for path in sorted((ctx.root / CASES).glob("*/*.transfer_in.yaml.age")):
+        if me.id not in ctx.store.recipients(path.parent.name):
+            continue
+        try:
+            body = codec.loads(cipher.decrypt(path.read_bytes(), ctx.keys)) or {}
+        except (OSError, cipher.NotARecipient, cipher.Damaged, codec.BadYaml):
+            continue
+        if isinstance(body, dict) and body.get("manifest_sha256") == digest:
+            return path.parent.name
+    return None
+
+
+def receive(ctx: context.Context, data: bytes, worker: str | None = None, receipt: Path | None = None) -> Written:
+    """Take in a case another agency transferred: decrypt, verify every checksum, import it under
+    its case ID (or a new one, keeping the old as `alias`), re-encrypt every record to this
+    team's readers, assign it, and record `transfer_in`; all in one commit. Optionally write a
+    receipt for the sending agency."""
+    from cpcm.workflow.duplicates import probable_duplicates
+
+    me = ctx.need_worker()
+    assignee = worker or me.id
+    if ctx.team.get(assignee) is None:
+        raise NotFound(f"no active worker '{assignee}' in the team", "See cpcm team list.")
+    if receipt is not None and receipt.exists():
+        raise UsageError("the receipt file already exists: choose a new name")
+    try:
+        bundle = open_bundle(_decrypt(ctx, data, "bundle"))
+    except BundleError as exc:
+        raise Corrupt(f"the bundle was refused: {exc}; nothing was written", None,
+                      "Ask the sending agency for a new copy, sent again to your key.") from None
+    manifest, old_id = bundle.manifest, bundle.case_id
+    existing = _already_received(ctx, bundle.manifest_sha256)
+    if existing:
+        raise Refused(f"this bundle was already received, as {existing}", f"See cpcm show {existing}.",
+                      rule="transfer-already-received")
+    sender = manifest.get("sender") or {}
+    returns = [str(r) for r in sender.get("return_recipients") or []]
+    if receipt is not None:
+        try:
+            if not returns:
+                raise ValueError("none")
+            for recipient in returns:
+                cipher.parse_recipient(recipient)
+        except ValueError:
+            raise Corrupt("the bundle carries no valid key to send a receipt to; nothing was written", None,
+                          "Receive it without --receipt and tell the sending agency another way.") from None
+    case_id = old_id
+    taken = set(ctx.store.case_ids())
+    while case_id in taken or (ctx.root / CASES / case_id).exists():
+        case_id = new_case_id()
+    alias = old_id if case_id != old_id else None
+    imported = fold(old_id, [r for r, _ in bundle.records])
+    transitions.advance(imported.stage, "transfer_in", old_id)
+    warnings = context.caseload_warnings(ctx, assignee)
+    found = probable_duplicates(replace(imported, id=case_id), context.load_cases(ctx).values())
+    warnings += [f"possible duplicate: {other} ({why})" for other, why in found]
+    times = earlier_transfers(r for r, _ in bundle.records) + 1
+    if times > 1:
+        warnings.append(f"this child has now been transferred {times} times; each transfer raises the risk of dropping out of care")
+    readers = ctx.team.case_readers([assignee])
+    keys = context.keys_for(ctx, readers)
+    files, reserialised = [], []
+    for record, plaintext in bundle.records:
+        if alias:
+            plaintext, in_place = rewrite_case(plaintext, old_id, case_id)
+            if not in_place:
+                reserialised.append(record.id)
+        files.append((f"{CASES}/{case_id}/{record_name(record.id, record.kind)}", cipher.encrypt(plaintext, keys)))
+    summary = bundle.summary
+    from_agency = dict(manifest.get("from_agency") or {})
+    body: dict[str, Any] = {
+        "from_agency": from_agency, "to_agency": manifest.get("to_agency"), "transfer_record": manifest.get("transfer_record"),
+        "transferred_at": summary.get("date"), "transferred_by": sender.get("worker"), "reason": summary.get("reason"),
+        "reason_code": summary.get("reason_code"), "manifest_sha256": bundle.manifest_sha256, "records": len(bundle.records),
+        "worker": assignee,
+    }
+    if alias:
+        body.update({"alias": alias, "case_rewritten": True})
+        if reserialised:
+            body["reserialised"] = reserialised
+    last = max(r.id for r, _ in bundle.records)
+    record = context.new_record(ctx, "transfer_in", case_id, body, after=last)
+    assignment = context.new_record(ctx, "assignment", case_id, {"worker": assignee, "previous": imported.worker}, after=record.id)
+    receipt_bytes = None
+    if receipt is not None:
+        receipt_bytes = cipher.encrypt(build_receipt({
+            "case_id": old_id, "received_as": case_id, "transfer_record": manifest.get("transfer_record"),
+            "manifest_sha256": bundle.manifest_sha256, "received_at": clock.iso(ctx.now), "received_by": me.id,
+            "receiving_agency": {"code": ctx.config.agency_code, "name": ctx.config.agency_name},
+            "transfer_in_record": record.id,
+        }), returns)
+    with context.transaction(ctx, "receive") as tx:
+        made = None
+        try:
+            if ctx.store.exists(case_id) or (ctx.root / CASES / case_id).exists():
+                raise Busy(f"{case_id} appeared while the bundle was being received; nothing was written", "Run the command again.")
+            tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", context.recipients_bytes(readers))
+            for rel, ciphertext in files:
+                tx.replace_file(rel, ciphertext)
+            tx.write_record(record, keys)
+            tx.write_record(assignment, keys)
+            if receipt_bytes is not None:
+                try:
+                    atomic.write(receipt, receipt_bytes, exclusive=True)
+                except FileExistsError:
+                    raise UsageError("the receipt file already exists: choose a new name") from None
+                made = receipt
+            tx.commit(f"receive {case_id} {record.id}")
+        except BaseException:
+            if made is not None:
+                made.unlink(missing_ok=True)
+            raise
+    steps = [f"read it: cpcm show {case_id}"]
+    if alias:
+        steps.insert(0, f"the case ID {alias} is already used here: the case is now {case_id} (its old ID is kept as its alias)")
+    if receipt is not None:
+        steps.append("hand the receipt file to the sending agency; they run: cpcm transfer-ack RECEIPT")
+    return Written(case_id, (record.id, assignment.id), "transfer_in", tuple(warnings), tuple(steps),
+                   {"alias": alias, "worker": assignee, "records": len(bundle.records), "from_agency": str(from_agency.get("code", "")),
+                    "manifest_sha256": bundle.manifest_sha256, "receipt_written": receipt is not None})
+
+
+# -- the receipt, back at the sending agency -------------------------------------------------------
+def transfer_ack(ctx: context.Context, data: bytes, at: datetime | None = None) -> Written:
+    """Import the receiving agency's receipt: a `transfer_ack` record on the transferred case,
+    once its manifest checksum matches the bundle that was sent."""
+    ctx.need_worker()
+    try:
+        receipt = read_receipt(_decrypt(ctx, data, "receipt"))
+    except BundleError as exc:
+        raise Corrupt(f"the receipt was refused: {exc}; nothing was written", None, "Ask the receiving agency for a new copy.") from None
+    case_id = receipt["case_id"]
+    records = context.load_records(ctx, case_id)
+    sent = next((r for r in records if r.kind == "transfer" and r.id == receipt["transfer_record"]), None)
+    if sent is None:
+        raise Refused(f"{case_id} has no transfer {receipt['transfer_record']}: the receipt is for another transfer",
+                      rule="transfer-ack-unknown")
+    if sent.body.get("manifest_sha256") != receipt["manifest_sha256"]:
+        raise Refused(f"{case_id}: the receipt's manifest checksum differs from the bundle sent in {sent.id}",
+                      "The receiving agency holds a different or altered bundle: contact them before anything else.",
+                      rule="transfer-ack-mismatch")
+    if any(r.kind == "transfer_ack" and r.body.get("transfer_record") == sent.id for r in records):
+        raise Refused(f"{case_id}: the receipt for {sent.id} is already recorded", rule="transfer-already-acknowledged")
+    body = {"transfer_record": sent.id, "manifest_sha256": receipt["manifest_sha256"],
+            "receiving_agency": receipt.get("receiving_agency"), "received_at": receipt.get("received_at"),
+            "received_by": receipt.get("received_by")}
+    if receipt.get("received_as") and receipt["received_as"] != case_id:
+        body["received_as"] = receipt["received_as"]
+    record = context.append(ctx, fold(case_id, records), "transfer-ack", "transfer_ack", body, at)
+    return Written(case_id, record.id, "transfer_ack")

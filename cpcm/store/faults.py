@@ -1,0 +1,37 @@
+"""Crash points for the fault-injection tests (tests/test_crash.py).
+
+Every step of a write calls `crash_point(name)`. When the test-only variable
+`CPCM_TEST_CRASH_AT` names that step, the process kills itself with SIGKILL there: no
+rollback, no `finally`, no buffered output, exactly what a power cut or `kill -9` leaves.
+`name#N` kills at the N-th time the step is reached (counting from 1). `CPCM_TEST_PAUSE_AT`
+stops the process there instead (SIGSTOP, holding whatever it holds) until it is sent SIGCONT:
+the tests run readers against a writer paused between two steps. Unset (always, outside the
+tests) this does nothing but two dictionary look-ups.
+"""
+from __future__ import annotations
+
+import os
+import signal
+
+CRASH = "CPCM_TEST_CRASH_AT"
+PAUSE = "CPCM_TEST_PAUSE_AT"
+_seen: dict[tuple[str, str], int] = {}
+
+
+def _reached(variable: str, name: str) -> bool:
+    target = os.environ.get(variable)
+    if not target:
+        return False
+    step, _, nth = target.partition("#")
+    if step != name:
+        return False
+    key = (variable, name)
+    _seen[key] = _seen.get(key, 0) + 1
+    return _seen[key] == int(nth or 1)
+
+
+def crash_point(name: str) -> None:
+    if _reached(PAUSE, name):
+        os.kill(os.getpid(), signal.SIGSTOP)
+    if _reached(CRASH, name):
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,70 @@
+"""Inter-agency transfers: the pure checks of a request (IAG Step 6 transfer; ESARO S6).
+
+Whether a transfer request is complete and for a reason the policy accepts, and where a
+supervisor's approval stands. No I/O; the service (cpcm/service/transfers.py) orchestrates and
+the bundle format is cpcm/store/bundle.py.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Mapping, Sequence
+
+from cpcm.domain.case import Case
+from cpcm.domain.ids import AGENCY_CODE
+from cpcm.domain.records import Record
+from cpcm.errors import FieldError, InvalidInput, Refused
+
+REASON_CODES = ("better_service", "relocation", "agency_exit", "specialised_service", "difficult_case", "other")
+
+
+def checklist_of(policy) -> list[str]:
+    return list(policy.get("transfer", "checklist") or [])
+
+
+def check_request(policy, to: str, reason: str, reason_code: str, checks: Iterable[str]) -> list[str]:
+    """The confirmed checklist, or InvalidInput naming every bad field, or Refused when the only
+    reason is one the policy refuses (that the case is difficult)."""
+    items = checklist_of(policy)
+    checks = list(dict.fromkeys(items if "all" in checks else checks))
+    errors = []
+    if not AGENCY_CODE.match(to or ""):
+        errors.append(FieldError("to", "names the receiving agency by its code or its service id in the directory "
+                                       "(letters, digits, '.', '_' or '-', at most 32)"))
+    if not (reason or "").strip():
+        errors.append(FieldError("reason", "is required: the good cause, and why the other agency will serve the child better"))
+    if reason_code not in REASON_CODES:
+        errors.append(FieldError("reason_code", f"is not one of: {', '.join(REASON_CODES)}"))
+    errors += [FieldError("check", f"'{c}' is not on the transfer checklist ({', '.join(items)})") for c in checks if c not in items]
+    errors += [FieldError(f"check.{c}", "is required before a transfer (file review): confirm it with --check " + c)
+               for c in items if c not in checks]
+    if errors:
+        raise InvalidInput(errors, "transfer")
+    if reason_code in (policy.get("transfer", "refused_reasons") or ()):
+        raise Refused(f"a transfer for the reason '{reason_code}' alone is refused by the policy (transfer.refused_reasons)",
+                      "The guidelines: never transfer only because the child's needs are challenging; a transfer needs good "
+                      "cause and a clear indication of better service. Give that reason and its code.",
+                      rule="transfer-reason-refused")
+    return checks
+
+
+def approval_state(case: Case, records: Sequence[Record], to: str, required: bool) -> tuple[str, Mapping | None]:
+    """Where the supervisor's approval stands for a transfer to `to`: not_required, approved,
+    pending, rejected, other_agency (approved, for another agency) or none. A request from
+    before the case's latest transfer (out, or in from another agency) no longer counts."""
+    if not required:
+        return "not_required", None
+    boundary = max((r.id for r in records if r.kind in ("transfer", "transfer_in")), default="")
+    request = case.transfer_request
+    if not request or request["record_id"] <= boundary:
+        return "none", None
+    if request.get("decided_at") is None:
+        return "pending", request
+    if not request.get("approved"):
+        return "rejected", request
+    if request.get("to") != to:
+        return "other_agency", request
+    return "approved", request
+
+
+def earlier_transfers(records: Iterable[Record]) -> int:
+    """How many times the child was transferred before (out of here, or into here)."""
+    return sum(1 for r in records if r.kind in ("transfer", "transfer_in"))

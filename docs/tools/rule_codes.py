@@ -1,0 +1,100 @@
+"""The rule codes list of docs/exit-codes.md: every code in cpcm's source (docs/tools/codes.py) with
+its one-line meaning. The meanings are written here; `table()` refuses to run when a code in the
+code has no meaning, or a meaning is left for a code that is gone."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import clocks as clocks_mod  # noqa: E402
+import codes as codes_mod  # noqa: E402
+
+KINDS = {"check": "`cpcm check` (exit 1 when an error)", "verify": "`cpcm verify` (exit 1)", "refused": "refused (exit 4)"}
+
+MEANINGS = {
+    # cpcm check
+    "plan-not-approved": "the latest plan version waits for approval or was rejected: it is not in force (warning)",
+    "plan-missing-closure-criteria": "the latest plan says nothing of when the case can close (error)",
+    "reached-18-without-justification": "the child is 18 or older, the case is open, and no justification was recorded (error)",
+    "transition-out-of-order": "a record was made at a stage that does not allow it, e.g. two offline copies merged (warning)",
+    "caseload-over-cap": "a caseworker has more open cases than the policy's cap: an error in `cpcm check` over every case; "
+                         "refuses an assignment where the policy says `over_cap: refuse`",
+    "caseload-near-cap": "a caseworker has reached the caseload warning level (warning, `cpcm check` over every case)",
+    # cpcm verify
+    "uncommitted-change": "a file differs from the last commit: an interrupted write, or an edit by hand",
+    "record-rewritten": "a record file was changed after it was written, other than by a re-encryption",
+    "recipients-missing": "a case's recipients file is missing or empty",
+    "recipient-not-in-team": "a case's recipients file names workers who are not in the team",
+    "record-unreadable": "a record file cannot be decrypted by its readers or is not a valid record in the right place",
+    # refused
+    "form-validation": "the input breaks the form's rules; every bad field is named",
+    "plaintext-in-repository": "an output file would be written in plaintext inside the casefile repository",
+    "init-exists": "the folder is already a casefile repository",
+    "init-not-empty": "`cpcm init` needs an empty or new folder",
+    "team-change-needs-supervisor": "only a supervisor or manager changes the team",
+    "worker-exists": "the worker id is already in the team (ids are never reused)",
+    "recipient-exists": "that age recipient already belongs to a worker in the team",
+    "team-last-worker": "the last worker of a team cannot be removed",
+    "worker-has-cases": "a worker with open cases cannot be removed: reassign them first",
+    "already-assigned": "the case is already assigned to that worker",
+    "transition-not-allowed": "the case's stage does not allow this record (the hint lists what is allowed)",
+    "approval-needs-supervisor": "only a supervisor or manager approves or rejects",
+    "nothing-to-approve": "there is no plan, closure or transfer waiting for a decision",
+    "self-approval": "the person who asked cannot approve it, unless the policy allows self-approval",
+    "consent-override-needs-supervisor": "only a supervisor or manager can override consent",
+    "consent-required": "no valid consent for this purpose and agency (referral, sharing or transfer)",
+    "referral-status": "not a referral status",
+    "referral-lifecycle": "the referral cannot move from its status to the one asked for",
+    "nothing-to-report": "the document asked for has nothing to report: no closure, or no transfer, on the case",
+    "conference-closed": "the conference is closed: nothing more can be recorded in it",
+    "conference-confidentiality-agreement": "a member who has not signed the confidentiality agreement cannot be recorded as present",
+    "conference-no-names": "conference minutes and notes hold client names: use case IDs",
+    "conference-minutes-required": "a conference cannot be closed before its minutes are recorded",
+    "conference-close-needs-reader": "the person closing a conference must be able to read every case whose plan it updates",
+    "conference-plan-required": "a case with conference actions needs a case plan first",
+    "transfer-reason-refused": "the policy refuses a transfer for this reason alone (`transfer.refused_reasons`)",
+    "transfer-recipient-not-receiving": "the bundle would be encrypted to your own key: it is for the receiving agency only",
+    "transfer-approval-pending": "the transfer request waits for a supervisor's decision",
+    "transfer-already-received": "this transfer bundle was already received",
+    "transfer-ack-unknown": "the receipt is for a transfer this case does not have",
+    "transfer-ack-mismatch": "the receipt does not match the transfer it names",
+    "transfer-already-acknowledged": "the transfer's receipt was already recorded",
+}
+
+
+def entries() -> list[tuple[str, list[str], str]]:
+    """(code, kinds, meaning) for every code, sorted by code."""
+    found, suffixes = codes_mod.scan()
+    kinds: dict[str, set[str]] = {}
+    for item in found:
+        kinds.setdefault(item.code, set()).add(item.kind)
+    meanings = dict(MEANINGS)
+    for clock in clocks_mod.scan(rule_names=set()):
+        for suffix, _ in suffixes:
+            if suffix == "-overdue" and not clock.for_supervisors:
+                meanings[clock.code + suffix] = f"the `{clock.code}` clock (docs/workflow.md, the clocks) is past its limit (error)"
+            elif suffix == "-target-missed" and clock.has_target:
+                meanings[clock.code + suffix] = f"the `{clock.code}` clock is past its target, not yet its limit (warning)"
+            else:
+                continue
+            kinds.setdefault(clock.code + suffix, set()).add("check")
+    missing = sorted(set(kinds) - set(meanings))
+    gone = sorted(set(meanings) - set(kinds))
+    if missing or gone:
+        raise SystemExit(f"docs/tools/rule_codes.py: codes without a meaning: {missing}; meanings for codes that are gone: {gone}")
+    order = list(KINDS)
+    return [(code, sorted(kinds[code], key=order.index), meanings[code])
+            for code in sorted(kinds, key=lambda c: (min(order.index(k) for k in kinds[c]), c))]
+
+
+def table() -> str:
+    lines = ["| code | reported by | meaning |", "|---|---|---|"]
+    for code, kinds, meaning in entries():
+        lines.append(f"| `{code}` | {'; '.join(KINDS[k] for k in kinds)} | {meaning} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(table())

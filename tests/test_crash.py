@@ -1,0 +1,158 @@
+"""Fault injection at every step of a write, as SQLite tests its journal: a real cpcm process is
+killed (SIGKILL) at one step of `register`, then the next command, a reader, recovers by itself.
+Nothing acknowledged is lost, nothing half-written is visible, `cpcm verify` is clean, and the
+next write lands. While the killed write's leftovers are there and a cpcm holds the lock,
+readers read the last commit and leave the leftovers alone.
+
+The steps are the crash points of cpcm/store (faults.py): each atomic file write (data written,
+fsynced, renamed or linked, folder fsynced) of the write note, the recipients file and the
+record; git add and git commit (before and after); the note's removal. One kill per step.
+A kill inside `git add` (git itself killed while it holds .git/index.lock) uses git's fsmonitor
+hook, which git runs while it holds that lock.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from conftest import CANARY, commit_count, git, git_status, head, register, registration, stray_files
+
+# (crash point, whether the write is committed when the process dies there)
+STEPS = [
+    ("journal-write", False),
+    ("atomic-written#1", False), ("atomic-fsynced#1", False), ("atomic-renamed#1", False), ("atomic-dir-fsynced#1", False),
+    ("journal-written", False),
+    ("atomic-written#2", False), ("atomic-fsynced#2", False), ("atomic-renamed#2", False), ("atomic-dir-fsynced#2", False),
+    ("atomic-written#3", False), ("atomic-fsynced#3", False), ("atomic-linked#1", False), ("atomic-renamed#3", False),
+    ("atomic-dir-fsynced#3", False),
+    ("git-add", False), ("git-add-done", False), ("git-commit", False),
+    ("git-commit-done", True), ("journal-removed", True),
+]
+
+KILL_GIT_ADD = """#!/bin/sh
+# fsmonitor hook: when `git add` runs it (holding .git/index.lock), kill git and the cpcm above it
+case "$(tr '\\0' ' ' < /proc/$PPID/cmdline)" in
+  *" add "*) read -r _ _ _ cpcm _ < /proc/$PPID/stat; kill -9 "$cpcm" "$PPID"; sleep 5 ;;
+esac
+exit 1
+"""
+
+
+def canary_doc() -> str:
+    return json.dumps(registration(child={"name": CANARY, "sex": "female", "age_estimate": 7}, location=CANARY))
+
+
+def run_killed(cli, env: dict, *args: str, input: str = "") -> subprocess.CompletedProcess:
+    full = dict(os.environ)
+    full.update(cli.env)
+    full.update(env)
+    return subprocess.run([sys.executable, "-m", "cpcm", *args], env=full, input=input, capture_output=True, text=True)
+
+
+def plaintext_anywhere(root) -> list[str]:
+    marker = CANARY.split()[0].lower().encode()
+    return [str(p) for p in root.rglob("*") if p.is_file() and marker in p.read_bytes().lower()]
+
+
+def listed(cli) -> dict[str, dict]:
+    result = cli("list", "--json")
+    assert result.code == 0, result.stderr
+    return {c["case_id"]: c for c in result.json()}
+
+
+def hold_lock(repo) -> int:
+    fd = os.open(repo / ".cpcm" / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
+
+
+def release(fd: int) -> None:
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+def leftovers(repo) -> list:
+    """What an interrupted write leaves: uncommitted files, temp files, the note, git's lock."""
+    return git_status(repo) + stray_files(repo) + [p for p in [repo / ".git" / "index.lock"] if p.exists()]
+
+
+def check_after_crash(cli, repo, tmp_env, before_head: str, before_cases: dict, acknowledged: str, committed: bool) -> None:
+    assert plaintext_anywhere(tmp_env) == []
+    new_head = head(repo)
+    assert new_head == before_head or committed, "a write that died before its commit moved HEAD"
+    after_commit = [] if new_head == before_head else git(repo, "log", "-1", "--format=%s").split()
+    # while a cpcm holds the lock (it may be the one recovering), readers read the last commit,
+    # do not wait and do not touch the leftovers
+    left = leftovers(repo)
+    fd = hold_lock(repo)
+    try:
+        during = listed(cli)
+        shown = cli("show", acknowledged, "--json", env={"CPCM_LOCK_TIMEOUT": "0"})
+    finally:
+        release(fd)
+    assert shown.code == 0, shown.stderr
+    assert leftovers(repo) == left
+    expected = set(before_cases) | ({after_commit[1]} if after_commit else set())
+    assert set(during) == expected
+    # the next command, a reader, recovers by itself
+    after = listed(cli)
+    assert set(after) == expected
+    assert after[acknowledged] == before_cases[acknowledged]
+    assert leftovers(repo) == []
+    verified = cli("verify", "--json")
+    assert verified.code == 0, verified.stdout + verified.stderr
+    assert cli("show", acknowledged).code == 0
+    count = commit_count(repo)
+    register(cli)
+    assert commit_count(repo) == count + 1
+    assert leftovers(repo) == []
+
+
+@pytest.mark.parametrize("step,committed", STEPS, ids=[s for s, _ in STEPS])
+def test_register__killed_at_each_step_then_the_next_command_recovers(cli, repo, tmp_env, step, committed):
+    acknowledged = register(cli)
+    before_head, before_cases = head(repo), listed(cli)
+    done = run_killed(cli, {"CPCM_TEST_CRASH_AT": step}, "register", "--from-file", "-", input=canary_doc())
+    assert done.returncode == -signal.SIGKILL, f"did not reach {step}: {done.returncode} {done.stderr}"
+    if step.startswith("atomic-written") or step.startswith("atomic-fsynced") or step == "atomic-linked#1":
+        assert any(p.name.startswith(".tmp-") for p in stray_files(repo))  # the kill did leave a temp file
+    check_after_crash(cli, repo, tmp_env, before_head, before_cases, acknowledged, committed)
+
+
+def test_register__killed_inside_git_add_leaves_index_lock_then_the_next_command_recovers(cli, repo, tmp_env):
+    acknowledged = register(cli)
+    before_head, before_cases = head(repo), listed(cli)
+    hook = tmp_env / "kill-git-add.sh"
+    hook.write_text(KILL_GIT_ADD)
+    hook.chmod(0o755)
+    git(repo, "config", "core.fsmonitor", str(hook))
+    try:
+        done = run_killed(cli, {}, "register", "--from-file", "-", input=canary_doc())
+    finally:
+        git(repo, "config", "--unset", "core.fsmonitor")
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert (repo / ".git" / "index.lock").exists()  # what locked everyone out before
+    check_after_crash(cli, repo, tmp_env, before_head, before_cases, acknowledged, committed=False)
+
+
+def test_index_lock__not_left_by_cpcm_is_named_with_what_to_do(cli, repo):
+    """An index.lock without cpcm's write note is not cpcm's: readers still read, a writer stops
+    and names the file."""
+    case_id = register(cli)
+    before = head(repo)
+    (repo / ".git" / "index.lock").write_bytes(b"")
+    assert cli("show", case_id).code == 0
+    assert cli("list").code == 0
+    result = cli("register", "--from-file", "-", input=json.dumps(registration()))
+    assert result.code == 6, result.stderr
+    assert ".git/index.lock" in result.stderr and "remove the file" in result.stderr
+    assert "rm " + str(repo / ".git" / "index.lock") in result.stderr
+    assert head(repo) == before
+    assert git_status(repo) == [] and stray_files(repo) == []
+    assert (repo / ".git" / "index.lock").exists()  # left for the person to judge

@@ -1,0 +1,71 @@
+"""The generated tables in docs/ (stages, clocks, rule codes) are current, and every rule code in
+cpcm's source is documented. `make docs` rewrites them (docs/tools/generate.py)."""
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "docs" / "tools"))
+
+import codes  # noqa: E402
+import generate  # noqa: E402
+import rule_codes  # noqa: E402
+
+CONFERENCE_CODES = {"conference-closed", "conference-minutes-required", "conference-close-needs-reader",
+                    "conference-plan-required", "conference-no-names", "conference-confidentiality-agreement"}
+
+
+def test_generated_docs__no_region_is_stale():
+    assert generate.stale() == [], "run: make docs"
+
+
+def test_generated_docs__a_changed_region_is_seen_as_stale(tmp_path):
+    docs = tmp_path / "docs"
+    shutil.copytree(ROOT / "docs", docs)
+    page = docs / "workflow.md"
+    page.write_text(page.read_text(encoding="utf-8").replace(", `export` with identifying fields", "", 1), encoding="utf-8")
+    assert generate.stale(docs) == ["docs/workflow.md: stages"]
+
+
+def test_rule_codes__every_code_in_the_source_is_in_the_docs():
+    docs = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "docs").rglob("*.md"))
+    documented = [code for code, _, _ in rule_codes.entries()]
+    found = {f.code for f in codes.scan()[0]}
+    assert found <= set(documented)
+    assert CONFERENCE_CODES <= found  # the scan reaches every way a code is written
+    assert {"uncommitted-change", "plan-not-approved", "form-validation", "nothing-to-report",
+            "initial-assessment-overdue", "initial-assessment-target-missed"} <= set(documented)
+    assert "plan-approval-overdue" not in documented  # waiting approvals are not faults of the case
+    missing = [code for code in documented if f"`{code}`" not in docs]
+    assert not missing, f"rule codes not in docs/: {missing}"
+
+
+def test_rule_codes__the_scan_finds_each_way_a_code_is_written(tmp_path):
+    package = tmp_path / "cpcm"
+    package.mkdir()
+    (package / "one.py").write_text(
+        'NAMED = "by-constant"\n'
+        'def f(x):\n'
+        '    raise Refused("m", "h", rule="by-keyword")\n'
+        'def g(x):\n'
+        '    raise Refused("m", "h", rule=NAMED)\n'
+        'def h(x):\n'
+        '    raise _refused("m", "h", "by-helper")\n'
+        'def check(item):\n'
+        '    return [Problem("by-problem", "error", "m", "r", "s"), Problem(f"{item.code}-late", "error", "m", "r", "s")]\n'
+        'def verify(ctx):\n'
+        '    add("by-verify", "m")\n', encoding="utf-8")
+    found, suffixes = codes.scan(package)
+    assert {(f.code, f.kind) for f in found} == {("by-keyword", "refused"), ("by-constant", "refused"), ("by-helper", "refused"),
+                                                  ("by-problem", "check"), ("by-verify", "verify")}
+    assert [s for s, _ in suffixes] == ["-late"]
+
+
+def test_rule_codes__a_code_without_a_meaning_stops_the_generator(monkeypatch):
+    monkeypatch.delitem(rule_codes.MEANINGS, "conference-no-names")
+    with pytest.raises(SystemExit, match="conference-no-names"):
+        rule_codes.table()
