@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         from cpcm.errors import UsageError
 
         if type_ not in FORMS:
-            raise UsageError(f"--type: '{type_}' is not one of: initial, comprehensive, best-interests")
+            raise UsageError("--type is one of: initial, comprehensive, best-interests")
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
         data = gather(ctx, service.form_for(ctx, type_.replace("-", "_")), from_file, set_,

@@ -23,6 +23,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts (s
 AtOpt = Annotated[Optional[str], typer.Option("--at", help="When it happened (ISO date or date-time; default now).", show_default=False)]
 FromFileOpt = Annotated[Optional[str], typer.Option("--from-file", "-f", help="Read the record from a YAML file ('-' for standard input).", show_default=False)]
 NoInputOpt = Annotated[bool, typer.Option("--no-input", help="Never prompt, even on a terminal.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="With --out: replace a file that already exists (atomically).")]
 
 
 def stdout_is_terminal() -> bool:
@@ -85,20 +86,51 @@ def ask_passphrase() -> str | None:
     return typer.prompt("Passphrase for your cpcm identity", hide_input=True)
 
 
+_warned: set[str] = set()
+
+
 def identity_path(option: Path | None) -> Path:
-    from cpcm.crypto.identity import default_path
+    """--identity, else $CPCM_IDENTITY, else the default path. An identity file, or the file
+    named by $CPCM_PASSPHRASE_FILE, that others can read gets one warning with the fix (as ssh)."""
+    from cpcm.crypto.identity import default_path, exposed
 
     if option:
-        return option.expanduser()
-    env = os.environ.get("CPCM_IDENTITY")
-    return Path(env).expanduser() if env else default_path()
+        path = option.expanduser()
+    else:
+        env = os.environ.get("CPCM_IDENTITY")
+        path = Path(env).expanduser() if env else default_path()
+    for what, file in (("identity file", path), ("passphrase file ($CPCM_PASSPHRASE_FILE)", os.environ.get("CPCM_PASSPHRASE_FILE"))):
+        if file and str(file) not in _warned and (mode := exposed(Path(file))) is not None:
+            _warned.add(str(file))
+            warn(f"the {what} {file} can be read by other users of this computer (mode {mode:o}): run chmod 600 {file}")
+    return path
+
+
+def typed_paths(exc: BaseException, **given: Path | str | None) -> BaseException:
+    """`exc` with every path the user typed (an option's value, as typed and resolved) replaced
+    by the option's name: messages name the option, not the value (a file name can be a name)."""
+    from cpcm.errors import CpcmError
+
+    if isinstance(exc, CpcmError):
+        for option, value in given.items():
+            if not value:
+                continue
+            forms = {str(value), str(Path(value).expanduser()), str(Path(value).expanduser().resolve())}
+            for form in sorted(forms, key=len, reverse=True):
+                if form and form in exc.message:
+                    exc.message = exc.message.replace(form, f"the {option} path")
+    return exc
 
 
 def open_ctx(repo: Path | None, identity: Path | None, need_identity: bool = True):
     from cpcm import service
+    from cpcm.errors import CpcmError
     from cpcm.store.config import resolve_repo
 
-    return service.open_repo(resolve_repo(str(repo) if repo else None), identity_path(identity), ask_passphrase, need_identity)
+    try:
+        return service.open_repo(resolve_repo(str(repo) if repo else None), identity_path(identity), ask_passphrase, need_identity)
+    except CpcmError as exc:
+        raise typed_paths(exc, **{"--repo": repo, "--identity": identity}) from None
 
 
 def parse_at(value: str | None, field: str = "at") -> datetime | None:
@@ -107,12 +139,13 @@ def parse_at(value: str | None, field: str = "at") -> datetime | None:
 
 def read_input(source: str, what: str | None = None, limit: int | None = None) -> str:
     """The text of a file, or of standard input for '-': valid UTF-8 and at most `limit` bytes
-    (1 MiB by default), or exit 2 naming the file (or `what`) and the offset of the bad byte."""
+    (1 MiB by default), or exit 2 naming `what` (the option; never the path typed) and the
+    offset of the bad byte."""
     from cpcm.domain import text
     from cpcm.errors import UsageError
 
     limit = text.MAX_INPUT_BYTES if limit is None else limit
-    what = what or ("standard input" if source == "-" else source)
+    what = what or ("standard input" if source == "-" else "the file")
     try:
         if source == "-":
             buffer = getattr(sys.stdin, "buffer", None)
@@ -125,29 +158,31 @@ def read_input(source: str, what: str | None = None, limit: int | None = None) -
     except UnicodeDecodeError as exc:
         raise UsageError(f"{what} is not valid UTF-8 text (the byte at offset {exc.start} cannot be read)", text.UTF8_HINT) from None
     except OSError as exc:
-        raise UsageError(f"cannot read {source}: {exc.strerror or 'not a readable file'}") from None
+        raise UsageError(f"cannot read {what}: {exc.strerror or 'not a readable file'}") from None
     return text.decode(data, what, limit)
 
 
-def read_yaml_input(source: str) -> Any:
+def read_yaml_input(source: str, option: str = "--from-file") -> Any:
     """A YAML document from a file or standard input, read through the input gate (UTF-8, at
-    most 1 MiB, limits on nesting and aliases, plain values only); exit 2 otherwise."""
+    most 1 MiB, limits on nesting and aliases, plain values only); exit 2 otherwise. Messages
+    name `option`, not the path."""
     from cpcm.errors import UsageError
     from cpcm.store import codec
 
-    content = read_input(source)
+    what = f"{option} (standard input)" if source == "-" else option
+    content = read_input(source, what)
     try:
         return codec.load_input(content)
     except codec.BadYaml as exc:
-        raise UsageError(f"{source}: {exc}", "Check the indentation and quoting; cpcm form blank KIND prints a skeleton.") from None
+        raise UsageError(f"{what}: {exc}", "Check the indentation and quoting; cpcm form blank KIND prints a skeleton.") from None
 
 
-def read_table(path: str | Path) -> list[dict]:
+def read_table(path: str | Path, option: str = "the file") -> list[dict]:
     """The rows of a CSV file (as csv.DictReader gives them), through the input gate: UTF-8,
-    at most 8 MiB, no cell over 64 KiB; exit 2 naming the row and column otherwise."""
+    at most 8 MiB, no cell over 64 KiB; exit 2 naming the option, row and column otherwise."""
     from cpcm.domain import text
 
-    return text.csv_rows(read_input(str(path), limit=text.MAX_TABLE_BYTES), str(path))
+    return text.csv_rows(read_input(str(path), option, limit=text.MAX_TABLE_BYTES), option)
 
 
 def check_arguments(command) -> None:
@@ -208,7 +243,7 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
     if from_file:
         loaded = read_yaml_input(from_file)
         if loaded is not None and not isinstance(loaded, dict):
-            raise UsageError(f"{from_file}: the record is a YAML mapping (key: value)", f"cpcm form blank {form_name} prints one to fill in.")
+            raise UsageError("--from-file: the record is a YAML mapping (key: value)", f"cpcm form blank {form_name} prints one to fill in.")
         data = loaded or {}
     for pair in sets or []:
         key, sep, value = pair.partition("=")
@@ -240,21 +275,49 @@ def report_written(result, json_out: bool, done: str) -> None:
         say(f"next: {step}")
 
 
-def write_output(ctx, out: Path, data: bytes, encrypt: bool, extra: list[str], include_self: bool) -> tuple[Path, bool, int]:
-    """Write atomically (mode 600): age-encrypted to the recipients (team ids or age1 keys; the
-    acting worker too with `include_self`), or plain when `encrypt` is false, never inside the
-    casefile repository. Returns (path, encrypted, number of recipients)."""
-    from cpcm.crypto import cipher
+def check_output(root: Path | None, out: Path, option: str, force: bool, plaintext: bool) -> Path:
+    """Where a file the user asked for may be written: the resolved path of `out` (symbolic
+    links followed), or exit 2 for a folder, a folder that does not exist, or a file that exists
+    (unless `force`), and exit 4 for a plaintext file inside the casefile repository (the
+    repository's root resolved too). Messages name `option`, never the path typed."""
     from cpcm.errors import Refused, UsageError
-    from cpcm.store import atomic
 
     path = out.expanduser().resolve()
     if path.is_dir():
-        raise UsageError(f"--out: {out} is a folder", "Give a file name, e.g. --out document.html.age")
+        raise UsageError(f"{option} names a folder", f"Give a file name, e.g. {option} document.html.age")
+    if not path.parent.is_dir():
+        raise UsageError(f"{option}: the folder to write in does not exist", "Create it first, or choose another path.")
+    if plaintext and root is not None and path.is_relative_to(Path(root).resolve()):
+        raise Refused("a plaintext file is never written inside the casefile repository",
+                      f"Write it somewhere else ({option} ~/FILE), or encrypt it.", rule="plaintext-in-repository")
+    if (path.exists() or path.is_symlink()) and not force:
+        raise UsageError(f"{option}: the file already exists and is not replaced",
+                         "Choose a new name, or add --force to replace it.")
+    return path
+
+
+def write_plain(root: Path | None, out: Path, option: str, data: bytes, force: bool = False) -> Path:
+    """A file the user asked for, written unencrypted (an iCalendar file of case IDs, say):
+    never inside the casefile repository, never over a file unless `force`; atomic, mode 600."""
+    from cpcm.store import atomic
+
+    path = check_output(root, out, option, force, plaintext=True)
+    atomic.write(path, data, mode=0o600)
+    return path
+
+
+def write_output(ctx, out: Path, data: bytes, encrypt: bool, extra: list[str], include_self: bool,
+                 force: bool = False) -> tuple[Path, bool, int]:
+    """Write atomically (mode 600): age-encrypted to the recipients (team ids or age1 keys; the
+    acting worker too with `include_self`), or plain when `encrypt` is false, never inside the
+    casefile repository; an existing file only with `force` (see `check_output`). Returns
+    (path, encrypted, number of recipients)."""
+    from cpcm.crypto import cipher
+    from cpcm.errors import UsageError
+    from cpcm.store import atomic
+
+    path = check_output(ctx.root, out, "--out", force, plaintext=not encrypt)
     if not encrypt:
-        if path.is_relative_to(ctx.root.resolve()):
-            raise Refused("a plaintext file is never written inside the casefile repository",
-                          "Write it somewhere else (--out ~/document.html), or encrypt it.", rule="plaintext-in-repository")
         atomic.write(path, data, mode=0o600)
         return path, False, 0
     recipients = [ctx.need_worker().recipient] if include_self else []

@@ -150,16 +150,16 @@ def _read_rows(path: Path) -> list[dict]:
 
     if path.suffix.lower() == ".csv":
         rows = []
-        for number, raw in enumerate(read_table(path), start=2):
+        for number, raw in enumerate(read_table(path, "--batch"), start=2):
             row: dict = {}
             for key, value in raw.items():
                 if key and isinstance(value, str) and value.strip():
-                    put(row, key.strip(), value.strip(), f"{path}: row {number}")
+                    put(row, key.strip(), value.strip(), f"--batch: row {number}")
             rows.append(row)
         return rows
-    data = read_yaml_input(str(path))
+    data = read_yaml_input(str(path), "--batch")
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-        raise UsageError(f"{path}: a batch is a YAML list of mappings (one per case) or a CSV file")
+        raise UsageError("--batch: a batch is a YAML list of mappings (one per case) or a CSV file")
     return data
 
 

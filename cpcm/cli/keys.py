@@ -44,11 +44,17 @@ def register(app: typer.Typer) -> None:
                 passphrase = typer.prompt("New passphrase", hide_input=True, confirmation_prompt=True)
             if len(passphrase) < 8:
                 raise UsageError("the passphrase is shorter than 8 characters", "Choose a longer one: a few words are easy to remember.")
-        recipient = service.key_new(path, passphrase, clock.now(), label)
+        from cpcm.cli.common import typed_paths
+        from cpcm.errors import CpcmError
+
+        try:
+            recipient = service.key_new(path, passphrase, clock.now(), label)
+        except CpcmError as exc:
+            raise typed_paths(exc, **{"--out": out}) from None
         if json_out:
             print_json({"path": str(path), "recipient": recipient, "protected": passphrase is not None})
         else:
-            say(f"identity written to {path}")
+            say(f"identity written to {'the --out path' if out else path}")
             typer.echo(recipient)
 
     @key.command("show")
@@ -59,8 +65,14 @@ def register(app: typer.Typer) -> None:
         """
         from cpcm import service
 
+        from cpcm.cli.common import typed_paths
+        from cpcm.errors import CpcmError
+
         path = identity_path(identity)
-        recipient = service.key_show(path, ask_passphrase)
+        try:
+            recipient = service.key_show(path, ask_passphrase)
+        except CpcmError as exc:
+            raise typed_paths(exc, **{"--identity": identity}) from None
         if json_out:
             print_json({"path": str(path), "recipient": recipient})
         else:

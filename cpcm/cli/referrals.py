@@ -51,6 +51,10 @@ def register(app: typer.Typer) -> None:
             report_written(result, json_out, f"consent override recorded for {case_id} ({purpose})")
             return
         told = EXPLAINED if "all" in explained else tuple(explained)
+        if any(item not in EXPLAINED for item in told):
+            from cpcm.errors import UsageError
+
+            raise UsageError(f"--explained is one of: {', '.join(EXPLAINED)} (or all)")
         flags = {"purpose": purpose, "given_by": by, "status": status, "agency": agency, "shares": list(share) or None, "how": how,
                  "until": until, "one_off": True if one_off else None, "reason": reason}
         for item in told:
@@ -107,9 +111,9 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         try:
-            text = decode(file.read_bytes(), str(file), MAX_TABLE_BYTES)
+            text = decode(file.read_bytes(), "FILE", MAX_TABLE_BYTES)
         except OSError as exc:
-            raise NotFound(f"cannot read {file}: {exc.strerror}") from None
+            raise NotFound(f"cannot read FILE: {exc.strerror}") from None
         entries = service.service_import(ctx, text, dry_run)
         if json_out:
             print_json({"imported": 0 if dry_run else len(entries), "checked": len(entries), "ids": [e["id"] for e in entries]})

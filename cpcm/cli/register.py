@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
             if loaded is not None and not isinstance(loaded, dict):
                 from cpcm.errors import UsageError
 
-                raise UsageError(f"{from_file}: a registration is a YAML mapping (key: value)", "cpcm form blank registration prints one to fill in.")
+                raise UsageError("--from-file: a registration is a YAML mapping (key: value)", "cpcm form blank registration prints one to fill in.")
             data = loaded or {}
         flags = {
             "child.name": name, "child.sex": sex, "child.date_of_birth": dob, "child.age_estimate": age,

@@ -13,7 +13,7 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import IdentityOpt, JsonOpt, RepoOpt, open_ctx, print_json, say, warn, write_output
+from cpcm.cli.common import ForceOpt, IdentityOpt, JsonOpt, RepoOpt, open_ctx, print_json, say, warn, write_output
 
 HTML_SUFFIXES = (".html", ".htm", ".html.age", ".htm.age")
 
@@ -29,6 +29,7 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file, age-encrypted to you (and any --recipient), instead of printing.", show_default=False),
         plaintext: bool = typer.Option(False, "--plaintext", help="With --out: write the file unencrypted (it holds personal data; keep it safe)."),
         recipient: List[str] = typer.Option([], "--recipient", "-r", help="With --out: also encrypt to this age recipient (age1...) or team member id (repeat)."),
+        force: ForceOpt = False,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Render a case's document: the case plan (the worker's copy) or the child's plan, in
@@ -65,16 +66,16 @@ def register(app: typer.Typer) -> None:
             else:
                 sys.stdout.write(text)
             return
-        path, encrypted, readers = write_output(ctx, out, text.encode("utf-8"), not plaintext, recipient, include_self=True)
+        path, encrypted, readers = write_output(ctx, out, text.encode("utf-8"), not plaintext, recipient, include_self=True, force=force)
         if json_out:
             print_json({"template": template, "case_id": case_id, "out": str(path), "encrypted": encrypted, "lang": lang,
                         "format": fmt})
         if encrypted:
             others = f" and {readers - 1} other recipient{'s' if readers > 2 else ''}" if readers > 1 else ""
-            say(f"wrote {path}: age-encrypted to you{others} (--plaintext writes it unencrypted)")
-            say(f"  read it with: age -d -i YOUR-IDENTITY-FILE {path}")
+            say(f"wrote the --out file: age-encrypted to you{others} (--plaintext writes it unencrypted)")
+            say("  read it with: age -d -i YOUR-IDENTITY-FILE FILE")
         else:
-            warn(f"wrote {path} unencrypted: it holds personal data; keep it safe and delete it when done")
+            warn("wrote the --out file unencrypted: it holds personal data; keep it safe and delete it when done")
 
 
 def _format(option: str | None, out: Path | None) -> str:
@@ -85,5 +86,5 @@ def _format(option: str | None, out: Path | None) -> str:
         return "html" if out is not None and out.name.lower().endswith(HTML_SUFFIXES) else "md"
     fmt = option.strip().lower()
     if fmt not in FORMATS:
-        raise UsageError(f"--format: '{option}' is not one of: {', '.join(FORMATS)}")
+        raise UsageError(f"--format is one of: {', '.join(FORMATS)}")
     return fmt

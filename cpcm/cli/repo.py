@@ -43,15 +43,22 @@ def register(app: typer.Typer) -> None:
         from cpcm.store.config import resolve_repo
         from cpcm.crypto import identity as identity_mod
 
+        from cpcm.cli.common import typed_paths
+        from cpcm.errors import CpcmError
+
         root = (path.expanduser().resolve() if path else resolve_repo(str(repo) if repo else None))
-        ident = identity_mod.load(identity_path(identity), ask_passphrase)
-        worker_id = worker or _default_worker_id()
-        config = service.init(root, agency, name, worker_id, worker_name, role, ident.recipient, clock.now(), policy=policy,
-                              language=language, recovery_recipients=recovery)
+        try:
+            ident = identity_mod.load(identity_path(identity), ask_passphrase)
+            worker_id = worker or _default_worker_id()
+            config = service.init(root, agency, name, worker_id, worker_name, role, ident.recipient, clock.now(), policy=policy,
+                                  language=language, recovery_recipients=recovery)
+        except CpcmError as exc:
+            raise typed_paths(exc, **{"PATH": path, "--repo": repo, "--identity": identity}) from None
         if json_out:
             print_json({"repo": str(root), "agency": config.agency_code, "policy": config.policy, "worker": worker_id})
         else:
-            say(f"casefile repository created at {root} (policy {config.policy}); you are '{worker_id}' ({', '.join(role)})")
+            where = "" if path or repo else f" at {root}"  # a path typed is not repeated
+            say(f"casefile repository created{where} (policy {config.policy}); you are '{worker_id}' ({', '.join(role)})")
 
     team = typer.Typer(help="Who works in this casefile repository.", no_args_is_help=True)
     app.add_typer(team, name="team")

@@ -18,7 +18,7 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import (IdentityOpt, JsonOpt, RepoOpt, open_ctx, print_json, print_table, report_problems, say,
+from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, open_ctx, print_json, print_table, report_problems, say,
                              stdout_is_terminal, warn, write_output)
 
 FORMATS = ("md", "html", "csv", "json")
@@ -35,6 +35,7 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of printing (age-encrypted to you, except the statistics report).", show_default=False),
         plaintext: bool = typer.Option(False, "--plaintext", help="With --out: write the caseload or timeliness report unencrypted (it names workers)."),
         recipient: List[str] = typer.Option([], "--recipient", "-r", help="With --out: also encrypt to this age recipient (age1...) or team member id (repeat); for statistics, encrypt at all."),
+        force: ForceOpt = False,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Management reports over every case you can read: the caseload per worker (a snapshot
@@ -73,7 +74,7 @@ def register(app: typer.Typer) -> None:
                 sys.stdout.write(text)
             else:
                 encrypt = bool(recipient) if kind in SHAREABLE else not plaintext
-                path, encrypted, readers = write_output(ctx, out, text.encode("utf-8"), encrypt, recipient, include_self=True)
+                path, encrypted, readers = write_output(ctx, out, text.encode("utf-8"), encrypt, recipient, include_self=True, force=force)
                 _said_written(path, encrypted, readers, kind in SHAREABLE)
                 if json_out:
                     print_json({"report": kind, "format": fmt, "out": str(path), "encrypted": encrypted})
@@ -89,6 +90,7 @@ def register(app: typer.Typer) -> None:
         agency: Optional[str] = typer.Option(None, "--agency", help="Who receives the export (a service id): needed for identifying fields, which leave only for cases with consent for sharing with it.", show_default=False),
         primero: bool = typer.Option(False, "--primero", help="Primero (CPIMS+) column names and values (docs/primero-mapping.md)."),
         status: Optional[str] = typer.Option(None, "--status", help="Only cases with this status: open, closed or transferred.", show_default=False),
+        force: ForceOpt = False,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Export case data, one row per case, for the agency's own analysis or a national
@@ -124,14 +126,14 @@ def register(app: typer.Typer) -> None:
                              "consent for sharing with the receiving agency",
                              "Name the agency (a service id), or leave those fields out with --fields.")
         ctx = open_ctx(repo, identity)
-        done = service.export(ctx, fmt, chosen, lambda data: write_output(ctx, out, data, not plaintext, recipient, include_self=False),
+        done = service.export(ctx, fmt, chosen, lambda data: write_output(ctx, out, data, not plaintext, recipient, include_self=False, force=force),
                               agency, primero, status)
         path, encrypted, readers, left_out = done.path, done.encrypted, done.readers, done.left_out
         if encrypted:
-            say(f"exported {done.cases} case(s) to {path}: age-encrypted to {readers} recipient{'s' if readers > 1 else ''} "
+            say(f"exported {done.cases} case(s) to the --out file: age-encrypted to {readers} recipient{'s' if readers > 1 else ''} "
                 "(you read it only if you named yourself)")
         else:
-            warn(f"exported {done.cases} case(s) to {path} unencrypted: it holds case data; keep it safe and delete it when done")
+            warn(f"exported {done.cases} case(s) to the --out file unencrypted: it holds case data; keep it safe and delete it when done")
         if left_out:
             say(f"left out {left_out} case(s) without valid consent for sharing with {agency} "
                 f"(cpcm consent CASE --purpose sharing --agency {agency} ..., or a supervisor's override)")
@@ -185,7 +187,7 @@ def _period(start: str | None, end: str | None, today: date) -> tuple[date, date
         index = last.year * 12 + last.month - 1 - 11
         first = date(index // 12, index % 12 + 1, 1)
     if first > last:
-        raise UsageError(f"--from {first} is after --to {last}")
+        raise UsageError("--from is after --to")
     return first, last
 
 
@@ -193,9 +195,9 @@ def _period(start: str | None, end: str | None, today: date) -> tuple[date, date
 def _said_written(path: Path, encrypted: bool, readers: int, shareable: bool) -> None:
     if encrypted:
         others = f" and {readers - 1} other recipient{'s' if readers > 2 else ''}" if readers > 1 else ""
-        say(f"wrote {path}: age-encrypted to you{others}")
-        say(f"  read it with: age -d -i YOUR-IDENTITY-FILE {path}")
+        say(f"wrote the --out file: age-encrypted to you{others}")
+        say("  read it with: age -d -i YOUR-IDENTITY-FILE FILE")
     elif shareable:
-        say(f"wrote {path} (counts only, small counts hidden: safe to share)")
+        say("wrote the --out file (counts only, small counts hidden: safe to share)")
     else:
-        warn(f"wrote {path} unencrypted: it names workers and their caseloads; keep it within the agency")
+        warn("wrote the --out file unencrypted: it names workers and their caseloads; keep it within the agency")

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from cpcm.cli.common import IdentityOpt, JsonOpt, RepoOpt, open_ctx, print_json, print_table, report_problems, say
+from cpcm.cli.common import ForceOpt, IdentityOpt, JsonOpt, RepoOpt, open_ctx, print_json, print_table, report_problems, say
 
 STATE_LABEL = {"overdue": "OVERDUE", "target_missed": "target missed", "due_soon": "due soon", "upcoming": "upcoming"}
 
@@ -26,7 +26,8 @@ def register(app: typer.Typer) -> None:
         within: Optional[float] = typer.Option(None, "--within", help="Look this many days ahead (default: the policy's due_soon, 7 days)."),
         worker: Optional[str] = typer.Option(None, "--worker", help="Whose list: a worker id, or 'all' (default: yours)."),
         overdue: bool = typer.Option(False, "--overdue", help="Only what is overdue."),
-        ics: Optional[Path] = typer.Option(None, "--ics", help="Also write an iCalendar file (case IDs only, no names) for a phone calendar."),
+        ics: Optional[Path] = typer.Option(None, "--ics", help="Also write an iCalendar file (case IDs only, no names) for a phone calendar: a new file outside the casefile repository."),
+        force: ForceOpt = False,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """What is due and overdue across your cases, most urgent first, with the rule behind each.
@@ -43,11 +44,11 @@ def register(app: typer.Typer) -> None:
         items = service.due(ctx, worker=worker, within_days=within, overdue_only=overdue)
         now, soon = ctx.now, soon_window(ctx.policy, ctx.now)
         if ics:
+            from cpcm.cli.common import write_plain
             from cpcm.render.ics import calendar
-            from cpcm.store import atomic
 
-            atomic.write(ics.expanduser().resolve(), calendar(items, now, ctx.config.agency_code).encode())
-            say(f"{len(items)} event(s) written to {ics}")
+            write_plain(ctx.root, ics, "--ics", calendar(items, now, ctx.config.agency_code).encode(), force)
+            say(f"{len(items)} event(s) written to the --ics file")
         if json_out:
             print_json([i.to_json(now, soon) for i in items])
         else:
@@ -117,7 +118,7 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, None, need_identity=False)
         if file is not None and not file.is_file():
-            raise NotFound(f"no file {file}")
+            raise NotFound("FILE: no such file")
         pol = policies.load(ctx.config.policy, ctx.root, override_path=file)  # errors name the file checked
         changed = sorted(k for k, v in pol.origins.items() if not v.startswith("profile"))
         if json_out:

@@ -63,6 +63,19 @@ def save(path: Path, text: str, passphrase: str | None) -> None:
         os.fsync(handle.fileno())
 
 
+def exposed(path: Path) -> int | None:
+    """The permission bits of a private file (an identity, a passphrase file) when users other
+    than its owner may read or write it (as ssh checks a private key), else None (also when it
+    does not exist, or on a system without POSIX permissions)."""
+    if os.name != "posix":
+        return None
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    return mode & 0o777 if mode & 0o077 else None
+
+
 def is_protected(data: bytes) -> bool:
     return data.startswith(MAGIC) or data.startswith(ARMOR)
 

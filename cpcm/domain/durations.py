@@ -54,11 +54,11 @@ def _parse(text: str) -> Duration:
     if raw in ("same_day", "same day"):
         return Duration(same_day=True, text="same_day")
     if raw.startswith("-"):
-        raise ValueError(f"'{text}' is negative; a duration is 0 or more")
+        raise ValueError("is negative; a duration is 0 or more")
     compact = raw.replace(" ", "")
     parts = _PART.findall(compact)
     if not parts or "".join(n + u for n, u in parts) != compact:
-        raise ValueError(f"'{text}' is not a duration (write e.g. 24h, 7d, 2w, 3mo, 2y or same_day)")
+        raise ValueError("is not a duration (write e.g. 24h, 7d, 2w, 3mo, 2y or same_day)")
     months = days = minutes = 0
     for number, unit in parts:
         n = int(number)

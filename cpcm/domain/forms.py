@@ -23,6 +23,7 @@ Pure: takes `today` where dates are checked.
 from __future__ import annotations
 
 import difflib
+import re
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -67,6 +68,8 @@ class Form:
     def field(self, key: str) -> Field | None:
         return next((f for f in self.fields if f.key == key), None)
 
+
+FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,40}(?:\.[a-z0-9_]{1,40}){0,4}")  # a key that may be shown in a message
 
 def parse_form(data: Mapping[str, Any], source: str = "form") -> Form:
     """A Form from its definition; ValueError naming the bad key otherwise.
@@ -254,7 +257,8 @@ def _validate_fields(fields: tuple[Field, ...], rules, kind: str, data: Mapping[
         if key not in known and not any(k.startswith(key + ".") for k in known):
             close = difflib.get_close_matches(key, sorted(known), n=1)
             hint = f"; did you mean '{prefix}{close[0]}'?" if close else ""
-            errors.append(FieldError(prefix + key, f"is not a field of the {kind} form{hint}"))
+            errors.append(FieldError(prefix + (key if close and FIELD_NAME.fullmatch(key) else "…"),  # a typo of a field is named; other keys are not
+                                     f"is not a field of the {kind} form{hint or f' (cpcm form blank {kind} lists them)'}"))
     body: dict[str, Any] = {}
     for field in fields:
         value = flat.get(field.key)

@@ -225,11 +225,11 @@ def render(document: str, lang: str, fmt: str, view: Mapping[str, Any], root: Pa
     from jinja2.exceptions import SecurityError
 
     if fmt not in FORMATS:
-        raise NotFound(f"no format '{fmt}'", f"Formats: {', '.join(FORMATS)}.")
+        raise NotFound("no such format", f"Formats: {', '.join(FORMATS)}.")
     name = f"{document}.{FORMATS[fmt]}"
     if lang not in languages(root) and not any((folder / template_name(document, lang, fmt)).is_file()
                                                for folder in search_path(root)):
-        raise NotFound(f"no template {document} in '{lang}'",
+        raise NotFound(f"no template {document} in that language",
                        f"Languages: {', '.join(sorted(languages(root)))}. A new language is a catalog: see docs/translating.md.")
     env = environment(root, lang)
     try:

@@ -60,7 +60,7 @@ def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = Non
     """Assign a case to a worker; the case is re-encrypted to its new readers."""
     case = load_case(ctx, case_id)
     if ctx.team.get(worker_id) is None:
-        raise NotFound(f"no active worker '{worker_id}' in the team", "See cpcm team list.")
+        raise NotFound("--worker: no active worker by that id in the team", "See cpcm team list.")
     if case.worker == worker_id:
         raise Refused(f"{case_id} is already assigned to '{worker_id}'", rule="already-assigned")
     transitions.advance(case.stage, "assignment", case_id)

@@ -23,8 +23,8 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
     given = list(body.get("checklist") or [])
     errors = [FieldError(f"checklist.{item}", f"is required to close for '{reason}': confirm it with --check {item}")
               for item in needed if item not in given]
-    errors += [FieldError("checklist", f"'{item}' is not on the '{reason}' checklist ({', '.join(needed)})")
-               for item in given if item not in needed]
+    errors += [FieldError("checklist", f"holds an item that is not on the '{reason}' checklist ({', '.join(needed)})")
+               for item in given[:1] if any(i not in needed for i in given)]
     if reason == "goals_met":
         wanted = int(ctx.policy.get("pre_closure_monitoring", "followups") or 0)
         since = (case.plan or {}).get("at")

@@ -64,7 +64,7 @@ def _language(ctx: Context, template: str, option: str | None, fmt: str, warning
     no such document or no template for it in that language and format."""
     documents = _documents(ctx)
     if template not in documents:
-        raise NotFound(f"no template '{template}'", f"Templates: {', '.join(sorted(documents))}.")
+        raise NotFound("no template by that name", f"Templates: {', '.join(sorted(documents))}.")
     variants = documents[template]
     languages = sorted({lang for lang, f in variants if f == fmt})
     wanted = (option or ctx.config.language or "en").strip().lower()
@@ -73,7 +73,7 @@ def _language(ctx: Context, template: str, option: str | None, fmt: str, warning
     if option is None and ("en", fmt) in variants:
         warnings.append(f"no {template} template in the repository's language '{wanted}' ({fmt}); using English")
         return "en"
-    raise NotFound(f"no {template} template in '{wanted}' as {fmt}",
+    raise NotFound(f"no {template} template in the language of --lang as {fmt}",
                    f"Languages for {template} as {fmt}: {', '.join(languages) or 'none'}.")
 
 
@@ -111,7 +111,7 @@ def referral_letter(ctx: Context, case_id: str, ref: str | None, lang: str, fmt:
     case = fold(case_id, records)
     entry = case.referral(ref)
     if entry is None:
-        raise NotFound(f"{case_id} has no referral '{ref}'", f"Its referrals: {', '.join(r['ref'] for r in case.referrals) or 'none'}.")
+        raise NotFound(f"{case_id} has no referral by that reference", f"Its referrals: {', '.join(r['ref'] for r in case.referrals) or 'none'}.")
     record = next(r for r in records if r.id == entry["record_id"])
     provider = directory.find(directory.load(ctx.root), entry["service"])
     limit = ctx.policy.duration("referral_feedback", "limit")

@@ -14,7 +14,7 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
     """Record an initial, comprehensive or best-interests assessment (risk re-rating included)."""
     kind = kind.replace("-", "_")
     if kind not in ASSESSMENT_FORMS:
-        raise UsageError(f"--type: '{kind}' is not one of: initial, comprehensive, best-interests")
+        raise UsageError("--type is one of: initial, comprehensive, best-interests")
     case = load_case(ctx, case_id)
     body = validate_form(ctx, form_for(ctx, kind), data, f"{kind.replace('_', '-')} assessment of {case_id}")
     body = {"type": kind, **body}
@@ -81,7 +81,7 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
     actor = ctx.need_worker()
     verb = "approve" if approve else "reject"
     if subject not in ("plan", "closure", "transfer"):
-        raise UsageError(f"'{subject}' cannot be approved", "Approve or reject: plan, closure or transfer.")
+        raise UsageError("that cannot be approved or rejected", "Approve or reject: plan, closure or transfer.")
     if not approve and not (note or "").strip():
         raise InvalidInput([FieldError("note", "is required: say why, so the worker knows what to change")], "rejection")
     if not approvals.oversees(actor):

@@ -110,7 +110,7 @@ def service_import(ctx: Context, text: str, dry_run: bool = False) -> list[dict]
 def service_get(ctx: Context, service_id: str) -> dict:
     found = directory.find(directory.load(ctx.root), service_id)
     if found is None:
-        raise NotFound(f"no service '{service_id}' in the directory", "See cpcm service list.")
+        raise NotFound("no service by that id in the directory", "See cpcm service list.")
     return found
 
 
@@ -142,7 +142,7 @@ def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool =
     checks = list(dict.fromkeys(checks))
     unknown = [c for c in checks if c not in referral_rules.CHECKS[:4]]
     missing = [c for c in ctx.policy.get("referral_checks", "required") or () if c not in checks]
-    errors = [FieldError("check", f"'{c}' is not one of: {', '.join(referral_rules.CHECKS[:4])}") for c in unknown]
+    errors = [FieldError("check", f"is one of: {', '.join(referral_rules.CHECKS[:4])}")] if unknown else []
     errors += [FieldError(f"check.{c}", "is required before referring (ESARO S4): confirm it with --check " + c) for c in missing]
     if errors:
         raise InvalidInput(errors, f"referral of {case_id}")
@@ -182,7 +182,7 @@ def referral(ctx: Context, case_id: str, ref: str, status: str, start: str | Non
     case = load_case(ctx, case_id)
     found = case.referral(ref)
     if found is None:
-        raise NotFound(f"{case_id} has no referral '{ref}'", f"Its referrals: {', '.join(r['ref'] for r in case.referrals) or 'none'}.")
+        raise NotFound(f"{case_id} has no referral by that reference", f"Its referrals: {', '.join(r['ref'] for r in case.referrals) or 'none'}.")
     referral_rules.next_status(found["status"], status, found["ref"])
     body: dict[str, Any] = {"referral": found["record_id"], "status": status}
     errors = []

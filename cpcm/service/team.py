@@ -67,7 +67,7 @@ def _check_policy_name(policy: str) -> None:
     from cpcm.workflow import policy as policy_mod  # noqa: F401  (lazy: only init needs it here)
 
     if policy not in policy_mod.PROFILES:
-        raise InvalidInput([FieldError("policy", f"'{policy}' is not one of: {', '.join(policy_mod.PROFILES)}")], "policy")
+        raise InvalidInput([FieldError("policy", f"is one of: {', '.join(policy_mod.PROFILES)}")], "policy")
 
 
 def _check_recipient(recipient: str, field_name: str = "recipient") -> None:
@@ -117,7 +117,7 @@ def team_remove(ctx: Context, worker_id: str) -> Written:
     actor = _need_team_manager(ctx)
     worker = ctx.team.get(worker_id)
     if worker is None:
-        raise NotFound(f"no active worker '{worker_id}' in the team", "See cpcm team list.")
+        raise NotFound("no active worker by that id in the team", "See cpcm team list.")
     if len(ctx.team.active) == 1:
         raise Refused("the last worker of a team cannot be removed", rule="team-last-worker")
     assigned = [c.id for c in load_cases(ctx).values() if c.worker == worker_id and c.status == "open"]

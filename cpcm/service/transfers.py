@@ -278,7 +278,7 @@ def receive(ctx: context.Context, data: bytes, worker: str | None = None, receip
     me = ctx.need_worker()
     assignee = worker or me.id
     if ctx.team.get(assignee) is None:
-        raise NotFound(f"no active worker '{assignee}' in the team", "See cpcm team list.")
+        raise NotFound("--worker: no active worker by that id in the team", "See cpcm team list.")
     if receipt is not None and receipt.exists():
         raise UsageError("the receipt file already exists: choose a new name")
     try:

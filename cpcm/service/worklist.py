@@ -22,7 +22,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     horizon = now + (timedelta(days=within_days) if within_days is not None else soon)
     whose = worker or me.id
     if whose != "all" and whose != me.id and ctx.team.get(whose, include_removed=True) is None:
-        raise NotFound(f"no worker '{whose}' in the team", "See cpcm team list.")
+        raise NotFound("--worker: no worker by that id in the team", "See cpcm team list.")
     oversees = approvals.oversees(ctx.team.get(whose))
     one = case is not None
     items = []

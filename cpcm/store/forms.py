@@ -6,13 +6,26 @@ casefile repository; the loader prefers that file.
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
 from cpcm.domain.forms import Form, parse_form
-from cpcm.errors import Corrupt, NotFound
+from cpcm.errors import Corrupt, NotFound, UsageError
 
 HERE = Path(__file__).parent.parent / "forms"  # the shipped definitions (package data)
+NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # a form's name: a file name without folders or dots
+
+
+def check_name(kind: str, root: Path | None = None) -> str:
+    """`kind` when it is the name of an available form; exit 2 for a name that is not a name
+    (a path, a dot, a separator), exit 3 for one not in the list. Nothing is read either way,
+    and the name typed is not repeated."""
+    if not isinstance(kind, str) or not NAME.fullmatch(kind):
+        raise UsageError("a form is named by its name, not a path", f"Forms: {', '.join(available(root))}.")
+    if kind not in available(root):
+        raise NotFound("no form by that name", f"Forms: {', '.join(available(root))}.")
+    return kind
 
 
 def available(root: Path | None = None) -> list[str]:
@@ -23,6 +36,7 @@ def available(root: Path | None = None) -> list[str]:
 
 
 def load(kind: str, root: Path | None = None) -> Form:
+    check_name(kind, root)
     candidates = []
     if root is not None:
         candidates.append(root / ".cpcm" / "forms" / f"{kind}.yaml")
@@ -30,11 +44,13 @@ def load(kind: str, root: Path | None = None) -> Form:
     for path in candidates:
         if path.is_file():
             return _parse(str(path), path.stat().st_mtime_ns)
-    raise NotFound(f"no form '{kind}'", f"Forms: {', '.join(available(root))}.")
+    raise NotFound("no form by that name", f"Forms: {', '.join(available(root))}.")
 
 
 def scoring(form_name: str, root: Path | None = None) -> dict | None:
     """The `scoring` section of a form definition (the Kenya readiness benchmarks), if any."""
+    if not NAME.fullmatch(form_name):
+        return None
     for path in ([root / ".cpcm" / "forms" / f"{form_name}.yaml"] if root is not None else []) + [HERE / f"{form_name}.yaml"]:
         if path.is_file():
             return _raw(str(path), path.stat().st_mtime_ns).get("scoring")

@@ -29,7 +29,7 @@ def _err(field: str, reason: str):
 
 def chain(profile: str) -> list[tuple[str, dict]]:
     if profile not in PROFILES:
-        raise NotFound(f"no policy profile '{profile}'", f"Profiles: {', '.join(PROFILES)}.")
+        raise NotFound("no policy profile by that name", f"Profiles: {', '.join(PROFILES)}.")
     data = _read(HERE / f"{profile}.yaml") or {}
     parent = data.get("extends")
     return (chain(parent) if parent else []) + [(profile, data)]
@@ -42,7 +42,7 @@ def load(profile: str, root: Path | None = None, override_path: Path | None = No
     path = override_path or (root / OVERRIDE if root is not None else None)
     if path is not None and path.is_file():
         override = _read(path) or {}
-    name = str(override_path) if override_path else OVERRIDE
+    name = "FILE" if override_path else OVERRIDE  # the path typed is not repeated
     policy, errors = build(chain(profile), override, name)
     if errors:
         raise InvalidInput(errors, f"the policy ({profile} with {name})" if override else f"the policy profile {profile}",

@@ -22,7 +22,7 @@ APPROVER_ROLES = ("supervisor", "manager")
 def rule_of(subject: str) -> str:
     """The policy rule of an approval: plan_approval, closure_approval, transfer_approval."""
     if subject not in SUBJECTS:
-        raise ValueError(f"'{subject}' is not approved: one of {', '.join(SUBJECTS)}")
+        raise ValueError(f"that is not approved: one of {', '.join(SUBJECTS)}")
     return f"{subject}_approval"
 
 
@@ -50,7 +50,7 @@ def pending(case: Case, subject: str) -> Mapping[str, Any] | None:
     if subject == "transfer":
         request = case.transfer_request
         return request if request and request.get("decided_at") is None and case.status == "open" else None
-    raise ValueError(f"'{subject}' is not approved: one of {', '.join(SUBJECTS)}")
+    raise ValueError(f"that is not approved: one of {', '.join(SUBJECTS)}")
 
 
 def barred(policy: Policy, subject: str, case: Case) -> frozenset[str]:

@@ -93,7 +93,7 @@ def score(scoring: Mapping[str, Any], body: Mapping[str, Any]) -> Readiness:
                 continue
             word = str(value).strip().lower()
             if word not in points:
-                raise ValueError(f"{path}: '{value}' is not one of: {', '.join(points)}")
+                raise ValueError(f"{path}: is not one of: {', '.join(points)}")
             total += points[word]
             answered += 1
         pass_mark = int(raw["pass_mark"])

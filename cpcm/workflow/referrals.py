@@ -24,7 +24,7 @@ CHECKS = ("eligibility_known", "need_matched", "cost_distance_considered", "prov
 
 def next_status(current: str, wanted: str, ref: str) -> str:
     if wanted not in STATUSES:
-        raise Refused(f"referral {ref}: '{wanted}' is not a referral status", f"Statuses: {', '.join(STATUSES[1:])}.",
+        raise Refused(f"referral {ref}: --status is not a referral status", f"Statuses: {', '.join(STATUSES[1:])}.",
                       rule="referral-status")
     if wanted not in LIFECYCLE.get(current, ()):
         allowed = ", ".join(LIFECYCLE.get(current, ())) or "nothing (it is closed)"

@@ -33,7 +33,7 @@ def check_request(policy, to: str, reason: str, reason_code: str, checks: Iterab
         errors.append(FieldError("reason", "is required: the good cause, and why the other agency will serve the child better"))
     if reason_code not in REASON_CODES:
         errors.append(FieldError("reason_code", f"is not one of: {', '.join(REASON_CODES)}"))
-    errors += [FieldError("check", f"'{c}' is not on the transfer checklist ({', '.join(items)})") for c in checks if c not in items]
+    errors += [FieldError("check", f"is one of the transfer checklist: {', '.join(items)}")] if any(c not in items for c in checks) else []
     errors += [FieldError(f"check.{c}", "is required before a transfer (file review): confirm it with --check " + c)
                for c in items if c not in checks]
     if errors:

@@ -1,0 +1,284 @@
+"""Leaks in errors and output (issue 11): what a user types never comes back in a message.
+
+- Every option and argument of every command that takes text is given a canary, one run each
+  (the commands and options are read from the Typer application, so a new one is covered): the
+  canary never appears on stderr, nor on stdout unless the command shows records the user asked
+  to see. File options are also given files whose contents hold the canary.
+- Meeting documents name no child or family member: family members in the attendance register
+  are counted, never named.
+- Markdown output escapes raw HTML; HTML output is escaped once.
+- `--out` never overwrites without `--force`; plaintext files never go inside the repository.
+- Form names are names, not paths.
+- An identity or passphrase file others can read gets a warning naming the path and the fix.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from pathlib import Path
+
+import click
+import pytest
+
+from conftest import NOW, Cli, make_identity, registration
+
+CANARY = "Qjxleak Vwzcanary"
+WORD = "Qjxleak"  # either half alone, in any case, is a leak
+MARKERS = tuple(part.lower() for part in CANARY.split())
+
+# commands whose stdout is the records the user asked to see: a value stored there may come back
+SHOWS_RECORDS = {"show", "list", "log", "service show", "service list", "conference show", "conference list", "render",
+                 "report", "team list", "due", "check", "policy show", "form blank", "key show"}
+
+
+def leaked(text: str) -> list[str]:
+    """The lines of `text` that hold the canary (or half of it, in any case)."""
+    return [line for line in text.splitlines() if any(marker in line.lower() for marker in MARKERS)]
+
+
+# -- the world: one repository with a case, a plan, a service, a referral and a conference -------------
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    base = tmp_path_factory.mktemp("leaks")
+    (base / "tmp").mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TMPDIR", str(base / "tmp"))
+        mp.setenv("HOME", str(base / "home"))
+        mp.setenv("XDG_CONFIG_HOME", str(base / "home" / ".config"))
+        keys = {w: base / "keys" / f"{w}.txt" for w in ("sup", "amina")}
+        recipients = {w: make_identity(path) for w, path in keys.items()}
+        root = base / "casefiles"
+
+        def cli_as(worker: str) -> Cli:
+            return Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(keys[worker]), "CPCM_NOW": NOW})
+
+        sup, amina = cli_as("sup"), cli_as("amina")
+        assert sup("init", "--agency", "TEST", "--name", "Test Agency", "--worker", "sup", "--role", "supervisor").code == 0
+        assert sup("team", "add", "amina", "--role", "caseworker", "--recipient", recipients["amina"]).code == 0
+        case = amina("register", "--from-file", "-", "--json", input=json.dumps(registration())).json()["case_id"]
+        plan = {"reason": "initial", "goals": [{"term": "short", "goal": "safe at home", "need": "safety"}],
+                "actions": [{"what": "visit", "who": "caseworker", "by": "2027-01-10", "mode": "direct"}],
+                "closure_criteria": ["safe"], "contingency": "kinship care", "participants": {"child": "yes", "caregivers": "yes"}}
+        assert amina("plan", case, "--from-file", "-", input=json.dumps(plan)).code == 0
+        assert sup("service", "add", "clinic", "--provider", "County Clinic", "--sector", "health", "--offers", "care").code == 0
+        for giver in ("child", "caregiver"):
+            assert amina("consent", case, "--purpose", "referral", "--agency", "clinic", "--by", giver, "--status", "given",
+                         "--explained", "all").code == 0
+        assert amina("refer", case, "--service", "clinic", "--need", "treatment", "--check", "all").code == 0
+        conf = sup("conference", "new", "--kind", "internal", "--date", "2026-12-10", "--json").json()["conference_id"]
+        assert sup("conference", "add-case", conf, case, "--reason", "especially_difficult").code == 0
+        yield {"base": base, "root": root, "case": case, "conf": conf, "sup": sup, "amina": amina, "keys": keys}
+
+
+def commands():
+    """(path, click command) for every command of the application."""
+    from typer.main import get_command
+
+    from cpcm.cli.app import build
+
+    def walk(command, path):
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                yield from walk(sub, [*path, name])
+        else:
+            yield " ".join(path), command
+
+    return list(walk(get_command(build()), []))
+
+
+def text_params(command) -> list[click.Parameter]:
+    """The parameters that take a value the user types (not flags)."""
+    return [p for p in command.params if not getattr(p, "is_flag", False) and not getattr(p, "count", False)
+            and p.name not in ("help",)]
+
+
+# a valid invocation of each command (placeholders: {case} {conf} {tmp}); the canary replaces one value
+BASE = {
+    "init": ["init", "{tmp}/new-{n}", "--agency", "NEW", "--name", "New Agency", "--worker", "sup"],
+    "register": ["register", "--no-input", "--name", "A Child", "--sex", "female", "--dob", "2015-01-01", "--location", "Kisumu",
+                 "--lives-with", "relatives", "--caregiver", "A Carer", "--identified-by", "family", "--concern", "neglect",
+                 "--risk", "medium", "--child-consent", "given", "--caregiver-consent", "given"],
+    "show": ["show", "{case}"], "log": ["log", "{case}"], "list": ["list"], "verify": ["verify"],
+    "assign": ["assign", "{case}", "--worker", "amina"],
+    "assess": ["assess", "{case}", "--type", "initial", "--no-input", "--outcome", "proceed", "--risk", "high", "--set", "safe=no"],
+    "plan": ["plan", "{case}", "--no-input", "--reason", "review"],
+    "approve": ["approve", "{case}", "plan", "--note", "fine"], "reject": ["reject", "{case}", "plan", "--note", "change it"],
+    "consent": ["consent", "{case}", "--no-input", "--purpose", "referral", "--agency", "clinic", "--by", "child", "--status", "given",
+                "--explained", "all"],
+    "refer": ["refer", "{case}", "--service", "clinic", "--need", "care", "--check", "all"],
+    "referral": ["referral", "{case}", "R1", "--status", "accepted"],
+    "followup": ["followup", "{case}", "--no-input", "--method", "home_visit", "--purpose", "monitoring", "--visited-by", "professional",
+                 "--risk-increased", "no"],
+    "review": ["review", "{case}", "--no-input", "--chair", "sup", "--outcome", "continue", "--decision", "go on"],
+    "close": ["close", "{case}", "--no-input", "--reason", "goals_met", "--check", "child_safe"],
+    "reopen": ["reopen", "{case}", "--reason", "new concern"], "continue": ["continue", "{case}", "--justification", "still needed"],
+    "note": ["note", "{case}", "--text", "called"],
+    "transfer": ["transfer", "{case}", "--to", "clinic", "--reason", "moved", "--out", "{tmp}/bundle-{n}.age"],
+    "receive": ["receive", "{tmp}/missing.age"], "transfer-ack": ["transfer-ack", "{tmp}/missing-receipt.age"],
+    "due": ["due", "--within", "7"], "check": ["check"],
+    "render": ["render", "case-plan", "{case}", "--lang", "en", "--format", "md"],
+    "report": ["report", "caseload", "--format", "md"],
+    "export": ["export", "--format", "csv", "--out", "{tmp}/export-{n}.csv.age"],
+    "key new": ["key", "new", "--no-passphrase", "--out", "{tmp}/key-{n}.txt"], "key show": ["key", "show"],
+    "team add": ["team", "add", "newbie{n}", "--role", "caseworker", "--recipient", "age1notakey"],
+    "team remove": ["team", "remove", "nobody"], "team sync": ["team", "sync"], "team list": ["team", "list"],
+    "service add": ["service", "add", "svc{n}", "--provider", "A Provider", "--sector", "health", "--offers", "care"],
+    "service import": ["service", "import", "{tmp}/services.yaml"], "service list": ["service", "list"],
+    "service show": ["service", "show", "clinic"], "service gaps": ["service", "gaps"],
+    "conference new": ["conference", "new", "--kind", "internal", "--date", "2026-12-20"],
+    "conference add-case": ["conference", "add-case", "{conf}", "{case}", "--reason", "especially_difficult"],
+    "conference attend": ["conference", "attend", "{conf}", "--institution", "Office", "--name", "A. Officer", "--position", "SCCO",
+                          "--contact", "0700000000", "--confidentiality-signed", "yes"],
+    "conference minutes": ["conference", "minutes", "{conf}", "--no-input", "--set", "key_issues=none"],
+    "conference close": ["conference", "close", "{conf}"], "conference list": ["conference", "list"],
+    "conference show": ["conference", "show", "{conf}"],
+    "policy show": ["policy", "show"], "policy check": ["policy", "check", "{tmp}/policy.yaml"],
+    "form blank": ["form", "blank", "registration"], "form list": ["form", "list"],
+}
+
+PATH_TYPES = (click.Path,)
+
+
+def canary_for(param: click.Parameter, base: Path) -> str:
+    """The canary as the param expects it: a path (in a folder that does not exist, so that
+    nothing is written) for path options, else the canary text."""
+    if isinstance(param.type, PATH_TYPES) or param.name in ("from_file", "file", "batch"):
+        return str(base / "tmp" / f"nowhere-{next(_counter)}" / f"{WORD}.txt")
+    if isinstance(param.type, (click.types.IntParamType, click.types.FloatParamType)):
+        return CANARY  # not a number: click's own usage error must not echo it either
+    return CANARY
+
+
+def with_canary(args: list[str], depth: int, command: click.Command, param: click.Parameter, value: str) -> list[str]:
+    """`args` (a command path of `depth` words, then its parameters) with `param` given `value`."""
+    args = list(args)
+    if param.param_type_name == "argument":
+        index = [p for p in command.params if p.param_type_name == "argument"].index(param)
+        takes_value = {o for p in command.params if p.param_type_name == "option" and not getattr(p, "is_flag", False)
+                       for o in p.opts}
+        positions, i = [], depth
+        while i < len(args):
+            if args[i] in takes_value:
+                i += 2
+            elif args[i].startswith("-"):
+                i += 1
+            else:
+                positions.append(i)
+                i += 1
+        if index < len(positions):
+            args[positions[index]] = value
+        else:
+            args.insert(positions[-1] + 1 if positions else depth, value)
+        return args
+    for i, word in enumerate(args):
+        if word in param.opts:
+            args[i + 1] = value
+            return args
+    return [*args, param.opts[0], value]
+
+
+def cases():
+    found = []
+    for path, command in commands():
+        for param in text_params(command):
+            found.append(pytest.param(path, command, param, id=f"{path} {param.opts[0] if param.opts else param.name}"))
+    return found
+
+
+_counter = itertools.count()
+
+
+def fill(args: list[str], world) -> list[str]:
+    n = next(_counter)
+    return [a.format(case=world["case"], conf=world["conf"], tmp=world["base"] / "tmp", n=n) for a in args]
+
+
+def test_leaks__every_command_has_a_valid_invocation_here():
+    """A new command needs a line in BASE, so the canary reaches it."""
+    assert sorted(path for path, _ in commands()) == sorted(BASE)
+
+
+@pytest.mark.parametrize("path,command,param", cases())
+def test_leaks__a_value_typed_never_comes_back_in_a_message(world, path, command, param):
+    args = with_canary(fill(BASE[path], world), len(path.split()), command, param, canary_for(param, world["base"]))
+    for worker in ("sup", "amina"):
+        result = world[worker](*args)
+        assert not leaked(result.stderr), (worker, result.code, leaked(result.stderr))
+        if result.code != 0 or path not in SHOWS_RECORDS:
+            assert not leaked(result.stdout), (worker, result.code, leaked(result.stdout))
+        json_result = world[worker](*args, "--json") if any("--json" in p.opts for p in command.params if p.opts) else None
+        if json_result is not None:
+            assert not leaked(json_result.stderr), (worker, json_result.code, leaked(json_result.stderr))
+            if json_result.code != 0 or path not in SHOWS_RECORDS:
+                assert not leaked(json_result.stdout), (worker, "--json", json_result.code, leaked(json_result.stdout))
+
+
+# -- file contents: a file whose values are the canary, wrong in every way a value can be wrong ---------
+def canary_document(kind: str | None) -> dict:
+    """A record with the canary in every field of the form (wrong for choices, dates, numbers
+    and lists), and in fields the form does not have."""
+    from cpcm.domain.text import put
+    from cpcm.store import forms
+
+    doc: dict = {"note": CANARY, "at": CANARY}
+    for name in ([kind] if kind else forms.available()):
+        for field in forms.load(name).fields:
+            try:
+                put(doc, field.key, [CANARY, {"x": CANARY}] if field.type == "list" else CANARY, "test")
+            except Exception:  # noqa: BLE001 - a key that clashes with another form's: leave it
+                pass
+    return doc
+
+
+def canary_files(base: Path, kind: str | None) -> list[Path]:
+    folder = base / "tmp" / f"files-{next(_counter)}"
+    folder.mkdir()
+    documents = {
+        "fields.yaml": json.dumps(canary_document(kind)),
+        "list.yaml": json.dumps([canary_document(kind), CANARY]),
+        "scalar.yaml": json.dumps(CANARY),
+        "broken.yaml": f"child:\n  name: [{CANARY}\n",
+        "tab.yaml": f"child:\n  name: {CANARY}\n\tsex: female\n",
+        "duplicate.yaml": f"risk: {CANARY}\nrisk: {CANARY}\n",
+        "alias.yaml": f"child: *{WORD}\n",
+        "date.yaml": f"at: 2026-02-30\nchild:\n  name: {CANARY}\n  date_of_birth: 2026-02-30\n",
+        "latin1.yaml": None,
+        "table.csv": f"case,outcome,{WORD}\n{CANARY},{CANARY},{CANARY}\n",
+        "bad.csv": f'case,outcome\n"{CANARY},x\n',
+    }
+    paths = []
+    for name, text in documents.items():
+        path = folder / name
+        if text is None:
+            path.write_bytes(f"child:\n  name: {CANARY}\xe9\n".encode("latin-1"))
+        else:
+            path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+FORM_OF = {"register": "registration", "assess": "assessment-initial", "plan": "plan", "consent": "consent",
+           "followup": "followup", "review": "review", "close": "closure", "service add": "service",
+           "conference minutes": "conference-minutes"}
+
+
+def file_cases():
+    found = []
+    for path, command in commands():
+        for param in text_params(command):
+            if param.name in ("from_file", "batch") or (param.param_type_name == "argument" and param.name == "file"):
+                found.append(pytest.param(path, command, param, id=f"{path} {param.opts[0] if param.opts else param.name}"))
+    return found
+
+
+@pytest.mark.parametrize("path,command,param", file_cases())
+def test_leaks__a_file_holding_the_canary_never_comes_back_in_a_message(world, path, command, param):
+    assert file_cases(), "no command reads a file: the test would test nothing"
+    for file in canary_files(world["base"], FORM_OF.get(path)):
+        args = with_canary(fill(BASE[path], world), len(path.split()), command, param, str(file))
+        for worker in ("sup", "amina"):
+            result = world[worker](*args)
+            assert not leaked(result.stderr), (file.name, worker, result.code, leaked(result.stderr))
+            if result.code != 0 or path not in SHOWS_RECORDS:
+                assert not leaked(result.stdout), (file.name, worker, result.code, leaked(result.stdout))
