@@ -282,3 +282,186 @@ def test_leaks__a_file_holding_the_canary_never_comes_back_in_a_message(world, p
             assert not leaked(result.stderr), (file.name, worker, result.code, leaked(result.stderr))
             if result.code != 0 or path not in SHOWS_RECORDS:
                 assert not leaked(result.stdout), (file.name, worker, result.code, leaked(result.stdout))
+
+
+# -- meeting documents: no child or family member named -----------------------------------------------
+FAMILY = {"caregiver": "Wanjiru Kamau", "phone": "0712345678", "relative": "Baraka Otieno"}
+
+
+@pytest.fixture
+def conference(cli_as):
+    """A conference on a case whose caregiver (name and phone registered) attended, recorded as
+    if she were a professional, and a relative recorded with --family; minutes with raw HTML."""
+    from conftest import register
+
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case = register(amina, caregiver={"name": FAMILY["caregiver"], "relationship": "mother"}, contact=FAMILY["phone"])
+    conf = sup("conference", "new", "--kind", "internal", "--date", "2026-12-10", "--json").json()["conference_id"]
+    assert sup("conference", "add-case", conf, case, "--reason", "especially_difficult").code == 0
+    for n in range(5):
+        assert sup("conference", "attend", conf, "--institution", "Sub-county office", "--name", f"Officer Number{n}",
+                   "--position", "SCCO", "--contact", f"07000000{n}", "--confidentiality-signed", "yes").code == 0
+    assert sup("conference", "attend", conf, "--institution", "Family", "--name", FAMILY["caregiver"], "--position", "mother",
+               "--contact", "+254 712 345 678", "--confidentiality-signed", "verbal").code == 0
+    assert sup("conference", "attend", conf, "--family", "--name", FAMILY["relative"]).code == 0
+    minutes = {"key_issues": "<script>alert(1)</script> & <b>bold</b>",
+               "cases": [{"case": case, "discussion": "progress is slow <img src=x onerror=alert(1)>", "decisions": ["continue"],
+                          "actions": [{"need": "safety", "action": "joint visit", "responsible": "amina", "timeline": "2026-12-20"}]}]}
+    assert sup("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes)).code == 0
+    return sup, conf
+
+
+def family_named(text: str) -> list[str]:
+    words = [*FAMILY["caregiver"].split(), *FAMILY["relative"].split(), "712345678", "712 345 678"]
+    return [w for w in words if w.lower() in text.lower()]
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_meeting_documents__name_no_family_member_and_count_them(conference, fmt):
+    sup, conf = conference
+    for document in ("agenda", "minutes", "conference-report"):
+        result = sup("render", document, conf, "--format", fmt)
+        assert result.code == 0, result.stderr
+        assert family_named(result.stdout) == [], (document, family_named(result.stdout))
+        assert "Officer Number0" in result.stdout or document != "minutes"  # professionals are listed
+    minutes = sup("render", "minutes", conf, "--format", fmt).stdout
+    assert "Children and family members present: 2 (not named here)." in minutes
+    assert ("Number of participants:** 7" in minutes) if fmt == "md" else ("Number of participants:</strong> 7" in minutes)
+
+
+def test_meeting_documents__the_register_still_holds_the_family_members(conference):
+    """The encrypted attendance records keep what was typed (the case-file copy): only the
+    documents leave them out."""
+    sup, conf = conference
+    shown = sup("conference", "show", conf, "--json").json()
+    names = [a["name"] for a in shown["attendees"]]
+    assert FAMILY["caregiver"] in names and FAMILY["relative"] in names
+    assert [a.get("role") for a in shown["attendees"] if a["name"] == FAMILY["relative"]] == ["family"]
+
+
+def test_is_family__whole_names_and_phones_not_shared_first_names():
+    from cpcm.render.views import is_family
+
+    clients = [{"names": ["Amani Child", "Mary Wanjiku Amani", None], "contacts": ["+254 712 345 678"]}]
+    assert is_family({"name": "Mary Amani"}, clients)
+    assert is_family({"name": "Mrs Mary Wanjiku Amani"}, clients)
+    assert is_family({"name": "M. Officer", "contact": "0712345678"}, clients)
+    assert is_family({"name": "Anyone", "role": "family"}, [])
+    assert not is_family({"name": "Mary Otieno", "contact": "0700000000"}, clients)
+    assert not is_family({"name": "Amanita Officer"}, clients)
+
+
+# -- Markdown escapes raw HTML; HTML is escaped once -------------------------------------------------
+def test_markdown__raw_html_in_a_field_is_escaped(conference):
+    sup, conf = conference
+    md = sup("render", "minutes", conf, "--format", "md").stdout
+    assert "<script>" not in md and "<img" not in md and "<b>" not in md
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md and "&lt;img src=x onerror=alert(1)&gt;" in md
+    assert "& &lt;b&gt;" in md  # an ampersand on its own is left as typed
+
+
+def test_html__a_field_is_escaped_once(conference):
+    sup, conf = conference
+    html = sup("render", "minutes", conf, "--format", "html").stdout
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&amp;lt;" not in html
+
+
+def test_md_escape__is_idempotent():
+    from cpcm.render.env import md_escape
+
+    once = md_escape("<a href='x'>y</a> & z")
+    assert once == "&lt;a href='x'&gt;y&lt;/a&gt; & z" and md_escape(once) == once
+
+
+# -- output files: never over a file without --force, never plaintext inside the repository -----------
+def test_out__an_existing_file_is_refused_without_force_and_replaced_atomically_with_it(cli_as, tmp_env):
+    sup = cli_as("sup")
+    target = tmp_env / "out" / "caseload.md.age"
+    target.parent.mkdir()
+    target.write_text("keep me")
+    before = target.stat().st_ino
+    refused = sup("report", "caseload", "--out", str(target))
+    assert refused.code == 2 and "--force" in refused.stderr and str(target) not in refused.stderr
+    assert target.read_text() == "keep me"
+    replaced = sup("report", "caseload", "--out", str(target), "--force")
+    assert replaced.code == 0, replaced.stderr
+    assert target.read_bytes().startswith(b"age-encryption.org/v1")
+    assert target.stat().st_ino != before  # a new file renamed over the old one, not rewritten in place
+    assert sorted(p.name for p in target.parent.iterdir()) == ["caseload.md.age"]  # no temp file left
+
+
+def test_out__a_folder_that_does_not_exist_is_refused(cli_as, tmp_env):
+    result = cli_as("sup")("report", "caseload", "--out", str(tmp_env / "missing" / "caseload.md.age"))
+    assert result.code == 2 and not (tmp_env / "missing").exists()
+
+
+@pytest.mark.parametrize("how", ["inside", "through a link to it", "repository named by a link"])
+def test_plaintext__never_inside_the_repository(cli_as, repo, tmp_env, how):
+    env = {}
+    folder = repo / "notes"
+    if how == "through a link to it":
+        (tmp_env / "link").symlink_to(repo)
+        folder = tmp_env / "link" / "notes"
+    elif how == "repository named by a link":
+        (tmp_env / "repo-link").symlink_to(repo)
+        env = {"CPCM_REPO": str(tmp_env / "repo-link")}
+    folder.mkdir(exist_ok=True)
+    sup = cli_as("sup", **env)
+    out = sup("report", "caseload", "--format", "md", "--out", str(folder / "caseload.md"), "--plaintext")
+    ics = sup("due", "--ics", str(folder / "due.ics"))
+    for result in (out, ics):
+        assert result.code == 4 and "never written inside the casefile repository" in result.stderr, result.stderr
+    assert list((repo / "notes").iterdir()) == []
+
+
+def test_ics__outside_the_repository_a_new_file_or_with_force(cli_as, tmp_env):
+    sup = cli_as("sup")
+    target = tmp_env / "due.ics"
+    assert sup("due", "--ics", str(target)).code == 0
+    first = target.read_text()
+    assert first.startswith("BEGIN:VCALENDAR") and oct(target.stat().st_mode & 0o777) == "0o600"
+    again = sup("due", "--ics", str(target))
+    assert again.code == 2 and target.read_text() == first
+    assert sup("due", "--ics", str(target), "--force").code == 0
+
+
+# -- form names are names ------------------------------------------------------------------------------
+@pytest.mark.parametrize("name,code", [("../../secret", 2), ("../secret", 2), ("a/b", 2), ("a\\b", 2), (".hidden", 2),
+                                       ("registration.yaml", 2), ("/etc/passwd", 2), ("secret", 3), ("nosuchform", 3)])
+def test_form_blank__a_path_or_an_unknown_name_reads_nothing(cli_as, repo, monkeypatch, name, code):
+    planted = "kind: registration\nschema: 1\ntitle: {en: x}\nfields: []\n"
+    (repo / "secret.yaml").write_text(planted)
+    (repo / ".cpcm" / "secret.yaml").write_text(planted)
+    read = []
+    original_read, original_is_file = Path.read_bytes, Path.is_file
+    monkeypatch.setattr(Path, "read_bytes", lambda self: (read.append(str(self)), original_read(self))[1])
+    monkeypatch.setattr(Path, "is_file", lambda self: (read.append(str(self)), original_is_file(self))[1])
+    result = cli_as("amina")("form", "blank", name)
+    assert result.code == code and result.stdout == ""
+    assert not [p for p in read if "secret" in p or "passwd" in p]
+    assert name not in result.stderr and "Forms: " in result.stderr
+
+
+# -- private files others can read -------------------------------------------------------------------
+def test_identity__readable_by_others_gets_one_warning_naming_the_path_and_the_fix(cli_as, team):
+    path = team["amina"][0]
+    os.chmod(path, 0o644)
+    result = cli_as("amina")("list")
+    assert result.code == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert warnings == [f"warning: the identity file {path} can be read by other users of this computer (mode 644): "
+                        f"run chmod 600 {path}"]
+    assert "AGE-SECRET-KEY" not in result.stderr.upper()
+    os.chmod(path, 0o600)
+    assert "warning" not in cli_as("amina")("list").stderr
+
+
+def test_passphrase_file__readable_by_others_gets_a_warning(cli_as, tmp_env):
+    secret = tmp_env / "passphrase.txt"
+    secret.write_text("correct horse battery staple\n")
+    os.chmod(secret, 0o640)
+    result = cli_as("amina", CPCM_PASSPHRASE_FILE=str(secret))("list")
+    assert result.code == 0, result.stderr
+    assert f"passphrase file ($CPCM_PASSPHRASE_FILE) {secret} can be read by other users" in result.stderr
+    assert f"chmod 600 {secret}" in result.stderr and "horse" not in result.stderr

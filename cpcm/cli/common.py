@@ -86,9 +86,6 @@ def ask_passphrase() -> str | None:
     return typer.prompt("Passphrase for your cpcm identity", hide_input=True)
 
 
-_warned: set[str] = set()
-
-
 def identity_path(option: Path | None) -> Path:
     """--identity, else $CPCM_IDENTITY, else the default path. An identity file, or the file
     named by $CPCM_PASSPHRASE_FILE, that others can read gets one warning with the fix (as ssh)."""
@@ -100,8 +97,7 @@ def identity_path(option: Path | None) -> Path:
         env = os.environ.get("CPCM_IDENTITY")
         path = Path(env).expanduser() if env else default_path()
     for what, file in (("identity file", path), ("passphrase file ($CPCM_PASSPHRASE_FILE)", os.environ.get("CPCM_PASSPHRASE_FILE"))):
-        if file and str(file) not in _warned and (mode := exposed(Path(file))) is not None:
-            _warned.add(str(file))
+        if file and (mode := exposed(Path(file))) is not None:
             warn(f"the {what} {file} can be read by other users of this computer (mode {mode:o}): run chmod 600 {file}")
     return path
 

@@ -72,10 +72,12 @@ def register(app: typer.Typer) -> None:
         contact: Optional[str] = typer.Option(None, "--contact", show_default=False),
         signed: Optional[str] = typer.Option(None, "--confidentiality-signed", help="yes, no, or verbal (consent noted where signing is impossible).", show_default=False),
         present: str = typer.Option("yes", "--present", help="yes or no."),
+        family: bool = typer.Option(False, "--family", help="A child or family member (only --name is needed): counted in the meeting documents, never named."),
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Record a member in the attendance register (Form 6) with the confidentiality agreement
-        (Form 5); a member who has not signed cannot be recorded as present.
+        (Form 5); a member who has not signed cannot be recorded as present. A child or family
+        member present is recorded with --family: the documents count them and never name them.
 
         Example: cpcm conference attend CC-4F7K-9X2M --institution "Sub-county children's office" --name "A. Officer" --position SCCO --contact 0700000000 --confidentiality-signed yes
         """
@@ -84,7 +86,7 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         conference_id = conferences.parse_conference_id(conf)
         data = {"institution": institution, "name": name, "position": position, "contact": contact,
-                "confidentiality_signed": signed, "present": present}
+                "confidentiality_signed": signed, "present": present, "role": "family" if family else None}
         result = conferences.attend(ctx, conference_id, data)
         report_written(result, json_out, f"attendance recorded for {conference_id} ({result.extra['participants']} present)")
 

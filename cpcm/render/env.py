@@ -3,7 +3,10 @@
 - Sandboxed (`ImmutableSandboxedEnvironment`): a template, shipped or an agency's, cannot reach
   Python internals (`().__class__`) nor change the data it is given.
 - `StrictUndefined`: a missing variable is an error, never a blank in a child's plan.
-- Autoescape for `.html` templates only; Markdown is written as it is.
+- Autoescape for `.html` templates; in `.md` templates every value written is escaped for
+  Markdown (`<` and `>` as `&lt;` and `&gt;`), so text a worker typed (`<script>`, `<img ...>`)
+  is shown as text and never becomes HTML when the Markdown is viewed. The escape is idempotent,
+  so a value passed through a macro is not escaped twice; HTML is escaped once, by autoescape.
 - Lookup: the casefile repository's `.cpcm/templates/` (agency overrides) first, then the
   templates shipped with cpcm.
 - Words: one template per document and format (`child-plan.html`), its words marked for gettext
@@ -156,6 +159,7 @@ def environment(root: Path | None = None, lang: str | None = None):
         keep_trailing_newline=True,
         auto_reload=False,
         extensions=["jinja2.ext.i18n"],
+        finalize=_make_finalize(),
     )
     env.install_gettext_translations(translations(lang or SOURCE_LANGUAGE, root) or gettext.NullTranslations(),
                                      newstyle=False)
@@ -316,6 +320,26 @@ def date_words(value: Any, lang: str = "en", weekday: bool = False, root: Path |
     return say(DATE) % parts
 
 
+def md_escape(value: Any) -> str:
+    """Text safe in Markdown: no raw HTML (`<` and `>` become `&lt;` and `&gt;`). Idempotent."""
+    return str(value).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _finalize_in(context, value: Any) -> Any:
+    """Every value a template writes: escaped for Markdown in `.md` templates; untouched in
+    others (HTML is autoescaped; CSV and JSON report templates write data)."""
+    name = getattr(context, "name", None) or ""
+    if isinstance(value, str) and name.endswith(".md") and not hasattr(value, "__html__"):
+        return md_escape(value)
+    return value
+
+
+def _make_finalize():
+    from jinja2 import pass_context
+
+    return pass_context(_finalize_in)
+
+
 def md_cell(value: Any) -> str:
     """Text for one cell of a Markdown table: no pipes or line breaks to break the table."""
     return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\r", "").replace("\n", " ")
@@ -338,5 +362,6 @@ def _filters(root: Path | None = None) -> dict:
         "date_en": lambda value, weekday=False: date_words(value, "en", weekday, root),  # kept for agencies' templates
         "date_sw": lambda value, weekday=False: date_words(value, "sw", weekday, root),
         "md_cell": md_cell,
+        "md_escape": md_escape,
         "sentence": sentence,
     }

@@ -661,9 +661,44 @@ def referral_letter_view(case, referral, service: Mapping[str, Any] | None, lang
 
 
 # -- a case conference's documents (agenda, minutes, conference-report) ----------------------------------
-def conference_view(conference: conference_rules.Conference, policy, lang: str, today: date, names: Mapping[str, str]) -> dict:
+def _words(text: Any) -> list[str]:
+    return [w for w in re.split(r"[^\w]+", str(text or "").lower()) if len(w) >= 2]
+
+
+def _digits(text: Any) -> str:
+    return re.sub(r"\D", "", str(text or ""))
+
+
+def is_family(attendee: Mapping[str, Any], clients: Iterable[Mapping[str, Any]] = ()) -> bool:
+    """Whether an attendance entry is a child's or family member's, not a professional's: recorded
+    so (`role: family`), or its name or contact is one registered for a case of the conference
+    (`clients`: {"names": [...], "contacts": [...]} per case): every word of the attendee's name
+    is a word of one registered name, or a registered name is within it, or the phone numbers
+    (7 digits or more) are the same."""
+    if attendee.get("role") == "family":
+        return True
+    words, digits = _words(attendee.get("name")), _digits(attendee.get("contact"))
+    for client in clients:
+        for name in client.get("names") or ():
+            registered = _words(name)
+            if registered and words and (set(words) <= set(registered)
+                                         or f" {' '.join(registered)} " in f" {' '.join(words)} "):
+                return True
+        for contact in client.get("contacts") or ():
+            theirs = _digits(contact)
+            if len(digits) >= 7 and len(theirs) >= 7 and (digits[-9:] in theirs or theirs[-9:] in digits):
+                return True
+    return False
+
+
+def conference_view(conference: conference_rules.Conference, policy, lang: str, today: date, names: Mapping[str, str],
+                    clients: Iterable[Mapping[str, Any]] = ()) -> dict:
     """The plain data the meeting documents are rendered from. Cases appear by ID only: there
-    is no field for a child's name at all. Attendees are professionals (Form 6)."""
+    is no field for a child's name at all. The attendance register lists professionals (Form 6):
+    a child or family member present (recorded with `role: family`, or whose name or phone is
+    one registered for a case: `clients`, see `is_family`) is counted, never named."""
+    clients = list(clients)
+    family = [a for a in conference.attendees if is_family(a, clients)]
     minutes = conference.minutes or {}
     by_case = {e["case"]: e for e in minutes.get("cases") or []}
     cases, actions = [], []
@@ -708,7 +743,8 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
         "actions": actions,
         "attendees": [{"institution": a.get("institution"), "name": a.get("name"), "position": a.get("position"),
                        "contact": a.get("contact"), "agreement": a.get("confidentiality_signed"), "present": bool(a.get("present"))}
-                      for a in conference.attendees],
+                      for a in conference.attendees if not any(a is f for f in family)],
+        "family_present": len([a for a in family if a.get("present")]),
         "participants": len(conference.present),
         "participants_range": {"min": low, "max": high, "ok": low <= len(conference.present) <= high},
         "case_limit": conference_rules.max_cases(policy, conference.kind or "external"),

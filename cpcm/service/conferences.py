@@ -226,14 +226,17 @@ def attend(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
     conference = _open(ctx, conference_id, "attend")
     errors = []
     body: dict[str, Any] = {}
+    family = data.get("role") == "family"  # a child or family member: counted in the documents, never named
     for key, limit in (("institution", 200), ("name", 200), ("position", 200), ("contact", 200)):
         value = str(data.get(key) or "").strip()
+        if not value and family and key != "name":
+            continue
         if not value:
             errors.append(FieldError(key, "is required (Form 6: institution, name, position, contact)"))
         elif len(value) > limit:
             errors.append(FieldError(key, f"is longer than {limit} characters"))
         body[key] = value
-    signed = str(data.get("confidentiality_signed") or "").strip().lower()
+    signed = str(data.get("confidentiality_signed") or ("verbal" if family else "")).strip().lower()
     if signed not in ("yes", "no", "verbal"):
         errors.append(FieldError("confidentiality_signed", "is required: yes, no, or verbal (consent noted where signing is impossible)"))
     present = str(data.get("present") or "yes").strip().lower()
@@ -246,7 +249,7 @@ def attend(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
                       "SOP §5.1 and Form 5: every member signs before the meeting begins (or gives verbal consent, noted); "
                       "record it with --confidentiality-signed yes (or verbal), or record the member with --present no.",
                       rule=REMINDER_RULE)
-    body.update(confidentiality_signed=signed, present=present == "yes")
+    body.update(confidentiality_signed=signed, present=present == "yes", **({"role": "family"} if family else {}))
     record = _record(ctx, "attendance", conference_id, body, after=_last_id(conference))
     _write(ctx, conference, "attend", record, f"conference attend {conference_id} {record.id}")
     present_count = len([a for a in conference.attendees if a.get("present") and rules.member_key(a) != rules.member_key(body)])
@@ -432,6 +435,19 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon) -> l
 
 
 # -- documents ----------------------------------------------------------------------------------------
+def _clients(ctx, case_ids: Iterable[str]) -> list[dict]:
+    """The names and contacts registered for each case you can read: an attendance entry that
+    holds one is a family member's, counted in the documents and never named."""
+    me = ctx.need_worker()
+    found = []
+    for case_id in case_ids:
+        if me.id in ctx.store.recipients(case_id):
+            case = context.load_case(ctx, case_id)
+            found.append({"names": [case.child.get(k) for k in ("name", "other_names", "nickname")] + [case.caregiver_name],
+                          "contacts": [case.contact]})
+    return found
+
+
 def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destination: str = "stdout") -> str:
     """A conference document (agenda, minutes, conference-report), rendered; the render is
     recorded in the conference's folder (template, language, format, where it went: no text),
@@ -441,7 +457,8 @@ def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destin
     conference = load(ctx, conference_id)
     if template in ("minutes", "conference-report") and conference.minutes is None:
         raise NotFound(f"{conference_id} has no minutes yet", f"Record them first: cpcm conference minutes {conference_id} --from-file F")
-    view = views.conference_view(conference, ctx.policy, lang, ctx.now.date(), {w.id: w.name for w in ctx.team.workers})
+    view = views.conference_view(conference, ctx.policy, lang, ctx.now.date(), {w.id: w.name for w in ctx.team.workers},
+                                 clients=_clients(ctx, conference.case_ids))
     text = env.render(template, lang, fmt, view, ctx.root)
     body = {"template": template, "lang": lang, "format": fmt, "to": destination}
     record = _record(ctx, "rendered", conference_id, body, after=_last_id(conference))
