@@ -201,7 +201,7 @@ def test_env__the_sandbox_refuses_python_internals():
         env.from_string("{{ plan.update({'a': 2}) }}").render({"plan": {"a": 1}})
 
 
-def test_env__html_is_escaped_and_markdown_is_not(tmp_path):
+def test_env__html_is_escaped_and_markdown_escapes_raw_html(tmp_path):
     from cpcm.render.env import environment
 
     root = tmp_path / "repo"
@@ -210,7 +210,7 @@ def test_env__html_is_escaped_and_markdown_is_not(tmp_path):
     (root / ".cpcm" / "templates" / "x.en.md").write_text("{{ name }}")
     env = environment(root)
     assert env.get_template("x.en.html").render(name="<b>&</b>") == "<p>&lt;b&gt;&amp;&lt;/b&gt;</p>"
-    assert env.get_template("x.en.md").render(name="<b>&</b>") == "<b>&</b>"
+    assert env.get_template("x.en.md").render(name="<b>&</b>") == "&lt;b&gt;&&lt;/b&gt;"  # raw HTML in Markdown is text
 
 
 def test_date_words__in_english_and_kiswahili():
