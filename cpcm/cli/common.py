@@ -273,16 +273,14 @@ def report_written(result, json_out: bool, done: str) -> None:
 
 def check_output(root: Path | None, out: Path, option: str, force: bool, plaintext: bool) -> Path:
     """Where a file the user asked for may be written: the resolved path of `out` (symbolic
-    links followed), or exit 2 for a folder, a folder that does not exist, or a file that exists
-    (unless `force`), and exit 4 for a plaintext file inside the casefile repository (the
-    repository's root resolved too). Messages name `option`, never the path typed."""
+    links followed), or exit 2 for a folder or a file that exists (unless `force`), and exit 4
+    for a plaintext file inside the casefile repository (the repository's root resolved too).
+    Messages name `option`, never the path typed."""
     from cpcm.errors import Refused, UsageError
 
     path = out.expanduser().resolve()
     if path.is_dir():
         raise UsageError(f"{option} names a folder", f"Give a file name, e.g. {option} document.html.age")
-    if not path.parent.is_dir():
-        raise UsageError(f"{option}: the folder to write in does not exist", "Create it first, or choose another path.")
     if plaintext and root is not None and path.is_relative_to(Path(root).resolve()):
         raise Refused("a plaintext file is never written inside the casefile repository",
                       f"Write it somewhere else ({option} ~/FILE), or encrypt it.", rule="plaintext-in-repository")

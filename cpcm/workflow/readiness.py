@@ -78,7 +78,7 @@ def score(scoring: Mapping[str, Any], body: Mapping[str, Any]) -> Readiness:
     version = str(scoring.get("version") or "")
     given_version = _get(body, str(scoring["version_field"])) if scoring.get("version_field") else None
     if given_version not in (None, "") and version and str(given_version) != version:
-        raise ValueError(f"{scoring['version_field']}: the answers follow '{given_version}', this scoring is '{version}'")
+        raise ValueError(f"{scoring['version_field']}: the answers follow another version; this scoring is '{version}'")
     closure = scoring["closure"]
     required = [str(k) for k in closure.get("required_domains") or ()]
     domains = []
