@@ -284,7 +284,7 @@ def test_the_dirty_cases_leave_the_cache_alone(cli, repo):
     assert cli("list", "--json").code == 0
     path = records(repo, case_id)[0]
     path.write_bytes(path.read_bytes()[:-10])
-    cache = SummaryCache(repo, "amina", "", ())
+    cache = SummaryCache(repo, "amina", "", (), "")
     assert cache.dirty == {case_id}
     tree = git(repo, "rev-parse", f"HEAD:cases/{case_id}").strip()
     assert cache.get(case_id, tree) is None

@@ -110,7 +110,7 @@ class LogEntry:
 def log(ctx: Context, case_id: str) -> list[LogEntry]:
     records = load_records(ctx, case_id)
     added = {}
-    for commit in ctx.store.git.log([f"{CASES}/{case_id}"], added_only=True):
+    for commit in ctx.store.log([f"{CASES}/{case_id}"], added_only=True):
         for path in commit.files:
             added.setdefault(Path(path).name.split(".")[0], commit)
     entries = []

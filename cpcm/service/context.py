@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from cpcm import clock
-from cpcm.crypto import cipher
 from cpcm.crypto import identity as identity_mod
 from cpcm.domain.case import Case
 from cpcm.domain.forms import validate
@@ -30,8 +29,8 @@ from cpcm.domain.records import HEADER, Record, changed_fields
 from cpcm.domain.team import Team, Worker
 from cpcm.errors import CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.store import forms
-from cpcm.store.cache import SummaryCache
 from cpcm.store.casestore import CONFERENCES, CaseStore
+from cpcm.store.contract import Store
 from cpcm.store.config import Config, load_config, load_team
 from cpcm.store.layout import CASES, RECIPIENTS
 from cpcm.workflow import rules, transitions
@@ -45,10 +44,10 @@ class Context:
     """An opened casefile repository and, for commands that read cases or write, the acting
     worker with their identity."""
 
-    root: Path
+    root: Path | None  # None for a repository in memory (open_memory)
     config: Config
     team: Team
-    store: CaseStore
+    store: Store
     now: datetime
     identity: identity_mod.Identity | None = None
     worker: Worker | None = None
@@ -153,8 +152,7 @@ def reencrypt(ctx: Context, tx, subject_id: str, readers: list[str], top: str = 
     `recipients` file, in the transaction `tx`."""
     keys = keys_for(ctx, readers)
     for path in ctx.store.record_files(subject_id, top):
-        plaintext = cipher.decrypt(path.read_bytes(), ctx.keys)
-        tx.replace_file(ctx.store.rel(path), cipher.encrypt(plaintext, keys))
+        tx.reencrypt(path, ctx.keys, keys)
     tx.replace_file(f"{top}/{subject_id}/{RECIPIENTS}", recipients_bytes(readers, top))
 
 
@@ -181,8 +179,8 @@ def load_cases(ctx: Context) -> dict[str, Case]:
     """Every case the worker can read, folded; through the summary cache. A damaged case is
     left out and noted in `ctx.problems`, so the others still list."""
     worker = ctx.need_worker()
-    trees = ctx.store.git.tree_ids(CASES)
-    cache = SummaryCache(ctx.root, worker.id, ctx.identity.recipient, ctx.keys)
+    trees = ctx.store.versions(CASES)
+    cache = ctx.store.summaries(worker.id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
     ids = ctx.store.case_ids()
     cases: dict[str, Case] = {}
     for case_id in ids:
@@ -208,6 +206,21 @@ def load_cases(ctx: Context) -> dict[str, Case]:
     except OSError:
         pass  # a read never fails because the local cache cannot be written
     return cases
+
+
+def fold_fingerprint() -> str:
+    """A digest of the code that makes a folded case, for the summary cache: a cache made by
+    other code is dropped, so a change to the fold can never leave stale summaries behind."""
+    import hashlib
+
+    from cpcm.domain import case, records
+    from cpcm.workflow import fold as fold_module
+    from cpcm.workflow import transitions as transitions_module
+
+    digest = hashlib.sha256()
+    for module in (case, records, fold_module, transitions_module):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def parse_case_id(text: str) -> str:

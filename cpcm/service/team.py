@@ -64,7 +64,7 @@ def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_
 
 
 def _check_policy_name(policy: str) -> None:
-    from cpcm.workflow import policy as policy_mod  # noqa: F401  (lazy: only init needs it here)
+    from cpcm.domain import profiles as policy_mod  # noqa: F401  (lazy: only init needs it here)
 
     if policy not in policy_mod.PROFILES:
         raise InvalidInput([FieldError("policy", f"'{policy}' is not one of: {', '.join(policy_mod.PROFILES)}")], "policy")

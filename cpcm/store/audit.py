@@ -20,7 +20,7 @@ from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.store import atomic, codec
 from cpcm.store.git import Git, GitError, git_env
 from cpcm.store.layout import CASES, CONFIG, RECIPIENTS, RECORD_FILE, TEAM
-from cpcm.workflow.rules import Problem
+from cpcm.domain.problems import Problem
 
 CONFERENCES = "conferences"
 VERIFIED = "cpcm-verified.json"  # in git's own folder (.git/): local, never committed; the last verified head only

@@ -24,8 +24,9 @@ from cpcm.crypto import cipher
 from cpcm.domain.records import Record
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.store import atomic, codec
+from cpcm.store.cache import SummaryCache
 from cpcm.store.faults import crash_point
-from cpcm.store.git import INDEX_LOCK, Git, GitError
+from cpcm.store.git import INDEX_LOCK, Commit, Git, GitError
 from cpcm.store.layout import (CASES, CONFIG, CPCM_DIR, PENDING, POLICY, RECIPIENTS, RECORD_FILE, SERVICES, TEAM, LOCK,
                                TMP_PREFIX, case_dir, record_name)
 from cpcm.store.lock import RepoLock, generation
@@ -38,6 +39,9 @@ T = TypeVar("T")
 
 
 class CaseStore:
+    """The store of a casefile repository: age-encrypted record files in git (the contract it
+    honours is store/contract.py)."""
+
     def __init__(self, root: Path):
         self.root = root
         self.git = Git(root)
@@ -215,6 +219,17 @@ class CaseStore:
         except ValueError:
             return str(path)
 
+    # -- history -------------------------------------------------------------------------
+    def versions(self, top: str = CASES) -> dict[str, str]:
+        """Each folder under `top` with its git tree id at the commit readers read."""
+        return self.git.tree_ids(top)
+
+    def summaries(self, worker: str, recipient: str, keys: Sequence, fingerprint: str) -> SummaryCache:
+        return SummaryCache(self.root, worker, recipient, keys, fingerprint)
+
+    def log(self, paths: Sequence[str] = (), added_only: bool = False, limit: int | None = None) -> list[Commit]:
+        return self.git.log(paths, added_only, limit)
+
     # -- writing -------------------------------------------------------------------------
     def transaction(self, verb: str, worker: str, author: str, email: str) -> "Transaction":
         return Transaction(self, verb, worker, author, email)
@@ -271,6 +286,11 @@ class Transaction:
         atomic.write(self.store.root / rel, data, exclusive=True)
         self.written.append(rel)
         return rel
+
+    def reencrypt(self, path: Path, keys: Sequence, recipients: Iterable[str]) -> str:
+        """Encrypt the record file at `path` (read with `keys`) again, to `recipients` only."""
+        plaintext = cipher.decrypt(path.read_bytes(), keys)
+        return self.replace_file(self.store.rel(path), cipher.encrypt(plaintext, recipients))
 
     def replace_file(self, rel: str, data: bytes) -> str:
         atomic.write(self.store.root / rel, data)
