@@ -205,6 +205,8 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
+        if any(item.get_closest_marker(speed) for speed in ("pure", "e2e", "external")):
+            continue  # labelled by the test itself (a parameter that needs a repository, say)
         if item.path.name in EXTERNAL_MODULES:
             item.add_marker(pytest.mark.external)
         elif DISK_FIXTURES & set(getattr(item, "fixturenames", ())):

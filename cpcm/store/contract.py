@@ -13,8 +13,8 @@ What a store promises:
 - A record is readable only with a key of one of the recipients it was written to; any other
   key gets `CannotDecrypt`. `recipients(case)` is the plaintext list of worker ids in the case's
   `recipients` file.
-- Readers read one state: a case's records all come from before a transaction or all from
-  after it.
+- Inside its own transaction a writer reads what it has written so far; the versions of
+  `versions` and the commits of `log` change only with a commit.
 
 Paths: a record file is named by a `Path` (`record_files`), whose `.name` is the record's
 file name (`<record id>.<kind>.yaml.age`) and which `rel` turns into the repository-relative
