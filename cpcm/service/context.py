@@ -25,6 +25,7 @@ from cpcm.crypto import identity as identity_mod
 from cpcm.domain.case import Case
 from cpcm.domain.forms import validate
 from cpcm.domain.ids import RecordIds, normalise_case_id
+from cpcm.domain.policy import Policy
 from cpcm.domain.records import HEADER, Record, changed_fields
 from cpcm.domain.team import Team, Worker
 from cpcm.errors import CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError
@@ -208,21 +209,6 @@ def load_cases(ctx: Context) -> dict[str, Case]:
     return cases
 
 
-def fold_fingerprint() -> str:
-    """A digest of the code that makes a folded case, for the summary cache: a cache made by
-    other code is dropped, so a change to the fold can never leave stale summaries behind."""
-    import hashlib
-
-    from cpcm.domain import case, records
-    from cpcm.workflow import fold as fold_module
-    from cpcm.workflow import transitions as transitions_module
-
-    digest = hashlib.sha256()
-    for module in (case, records, fold_module, transitions_module):
-        digest.update(Path(module.__file__).read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def parse_case_id(text: str) -> str:
     case_id = normalise_case_id(text)
     if case_id is None:
@@ -298,3 +284,34 @@ def case_content(ctx: Context, case_id: str, records: list[Record] | None = None
     needs = next((list(r.body.get("needs") or []) for r in sorted(records, key=lambda r: r.id, reverse=True)
                   if r.kind == "assessment" and r.body.get("type") == "comprehensive"), [])
     return {"assessments": assessments, "plan": dict(latest_plan.body) if latest_plan else None, "needs": needs}
+
+
+def fold_fingerprint() -> str:
+    """A digest of the code that makes a folded case, for the summary cache: a cache made by
+    other code is dropped, so a change to the fold can never leave stale summaries behind."""
+    import hashlib
+
+    from cpcm.domain import case, records
+    from cpcm.workflow import fold as fold_module
+    from cpcm.workflow import transitions as transitions_module
+
+    digest = hashlib.sha256()
+    for module in (case, records, fold_module, transitions_module):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def open_memory(store: Store, config: Config, team: Team, policy: Policy, identity: identity_mod.Identity | None = None,
+                now: datetime | None = None) -> Context:
+    """A session on a repository in memory (`store.memory.MemoryStore`), with the configuration,
+    team and policy given as values: the service layer with no file, git or age, for tests.
+    `identity`: the acting worker's (a member of `team`), for commands that read cases or write."""
+    ctx = Context(root=None, config=config, team=team, store=store, now=now or clock.now(), _policy=policy)
+    if identity is not None:
+        worker = team.by_recipient(identity.recipients)
+        if worker is None:
+            raise CannotDecrypt(f"your key ({identity.recipient[:16]}…) is not a member of this team",
+                                "Ask a supervisor to add you: cpcm team add YOUR-ID --role caseworker --recipient "
+                                f"{identity.recipient}")
+        ctx.identity, ctx.worker = identity, worker
+    return ctx
