@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from pyrage import x25519
@@ -80,6 +81,21 @@ class TestStoreContract:
         assert path.name == f"{record.id}.registration.yaml.age"
         assert subject.store.rel(path) == f"{CASES}/{case_id}/{path.name}"
         assert subject.store.read_raw(path, subject.keys["amina"]) == (record, plaintext)
+
+    def test_a_record_of_awkward_values_reads_back_the_same_from_both(self, subject):
+        case_id, _ = subject.add_case("amina")
+        body = {"text": "yes", "flag": True, "none": None, "date": date(2026, 12, 20), "text_date": "2026-12-20",
+                "zeros": "007", "number": 1.5, "nested": {"list": [1, "no", {"deep": ["on", "off"]}], "tuple": ("a", "b")},
+                "unicode": "Wanjikũ — ñ", "empty": "", "multiline": "two\nlines"}
+        note = subject.record(case_id, **body)
+        with subject.store.transaction("note", "amina", "Amina", "amina@test.cpcm.invalid") as tx:
+            tx.write_record(note, [subject.recipient("amina")])
+            tx.commit("note")
+        [path] = [p for p in subject.store.record_files(case_id) if p.name.startswith(note.id)]
+        again, plaintext = subject.store.read_raw(path, subject.keys["amina"])
+        assert plaintext == codec.dumps(note.to_dict())
+        assert again == Record.from_dict(codec.loads(plaintext))  # what the YAML text gives back, in both stores
+        assert again.body["date"] == "2026-12-20" and again.body["text"] == "yes" and again.body["nested"]["tuple"] == ["a", "b"]
 
     def test_cases_their_readers_and_their_records_are_listed(self, subject):
         first, _ = subject.add_case("amina", "sup")

@@ -1,18 +1,18 @@
 """A case store in memory: the store contract (store/contract.py) without files, git or age.
 
-Records are kept as the plaintext bytes the real store would encrypt, each with the age
-recipients it was written to; reading one needs a key of one of them, as with age. The history
+Records are kept as data, with the plaintext the real store would encrypt and the age
+recipients they were written to; reading one needs a key of one of them, as with age. The history
 is a list of commits, one per transaction. Nothing is written anywhere, so the service layer can
 be tested in a fraction of the time the real store takes; `tests/test_store_contract.py` holds
 both stores to the same contract.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import PurePosixPath
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from cpcm.domain.records import Record
 from cpcm.errors import Busy, CannotDecrypt, Corrupt
@@ -24,12 +24,24 @@ from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, record_name
 ROOT = PurePosixPath("/cpcm-memory-store")
 
 
-@dataclass(frozen=True)
 class Sealed:
-    """A record file: its plaintext and the age recipients it is readable by."""
+    """A record file: the record's data and the age recipients it is readable by. Its plaintext,
+    the YAML text the real store encrypts, is made when first asked for: most reads need only
+    the record, and making the text is most of what writing a record costs."""
 
-    plaintext: bytes
-    recipients: frozenset[str]
+    def __init__(self, data: Mapping[str, Any], recipients: Iterable[str], plaintext: bytes | None = None):
+        readers = frozenset(recipients)
+        if not readers:
+            raise ValueError("no recipients to encrypt to")
+        self.recipients = readers
+        self.source = copy.deepcopy(dict(data))  # as written; Record.from_dict reads it as from the YAML text
+        self._plaintext = plaintext
+
+    @property
+    def plaintext(self) -> bytes:
+        if self._plaintext is None:
+            self._plaintext = codec.dumps(self.source)
+        return self._plaintext
 
 
 def recipients_of(keys: Sequence) -> set[str]:
@@ -45,16 +57,16 @@ class MemoryStore:
         self._added: list[frozenset[str]] = []  # per commit: the files it added
         self._caches: dict[str, dict[str, dict[str, Any]]] = {}
         self._now = now or (lambda: datetime.now(timezone.utc))
-        self._open: MemoryTransaction | None = None
+        self._tx: MemoryTransaction | None = None
 
     # -- reading -------------------------------------------------------------------------
     def _view(self) -> dict[str, bytes | Sealed]:
         """What readers see: the last commit, and inside this store's own transaction what it
         has written so far (as the real store reads its working tree while it writes)."""
-        if self._open is None:
+        if self._tx is None:
             return self.files
         view = dict(self.files)
-        for rel, entry in self._open.staged.items():
+        for rel, entry in self._tx.staged.items():
             if entry is None:
                 view.pop(rel, None)
             else:
@@ -91,7 +103,7 @@ class MemoryStore:
             raise FileNotFoundError(self.rel(path))
         return entry
 
-    def read_raw(self, path, keys: Sequence) -> tuple[Record, bytes]:
+    def _unseal(self, path, keys: Sequence) -> tuple[Record, Sealed]:
         rel = self.rel(path)
         entry = self._view().get(rel)
         if not isinstance(entry, Sealed):
@@ -101,18 +113,22 @@ class MemoryStore:
                 f"{rel} is not encrypted to your key",
                 "Only the case's worker, supervisors and managers can read it; check --identity.",
             )
-        record = Record.from_dict(codec.loads(entry.plaintext))
+        record = Record.from_dict(copy.deepcopy(entry.source))
         name = PurePosixPath(rel)
         match = RECORD_FILE.match(name.name)
         if not match or match["id"] != record.id or name.parent.name != record.case:
             raise Corrupt(f"{rel} holds a record whose id or case does not match its file name", rel)
+        return record, entry
+
+    def read_raw(self, path, keys: Sequence) -> tuple[Record, bytes]:
+        record, entry = self._unseal(path, keys)
         return record, entry.plaintext
 
     def read_file(self, path, keys: Sequence) -> Record:
-        return self.read_raw(path, keys)[0]
+        return self._unseal(path, keys)[0]
 
     def read_records(self, case_id: str, keys: Sequence, top: str = CASES) -> list[Record]:
-        return [record for record, _ in self.read_records_raw(case_id, keys, top)]
+        return [self._unseal(path, keys)[0] for path in self.record_files(case_id, top)]
 
     def read_records_raw(self, case_id: str, keys: Sequence, top: str = CASES) -> list[tuple[Record, bytes]]:
         return [self.read_raw(path, keys) for path in self.record_files(case_id, top)]
@@ -173,18 +189,18 @@ class MemoryTransaction:
         self._committed = False
 
     def __enter__(self) -> "MemoryTransaction":
-        if self.store._open is not None:
+        if self.store._tx is not None:
             raise Busy("the casefile repository is busy: another transaction is open",
                        "Wait for it to finish and try again.")
-        self.store._open = self
+        self.store._tx = self
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.store._open = None
+        self.store._tx = None
         self.staged = {}  # committed or not, nothing more comes from this transaction
 
     def _stage(self, rel: str, entry: bytes | Sealed | None) -> str:
-        if self.store._open is not self:
+        if self.store._tx is not self:
             raise RuntimeError("write outside the transaction")
         self.staged[rel] = entry
         self.written.append(rel)
@@ -192,19 +208,14 @@ class MemoryTransaction:
 
     def write_record(self, record: Record, recipients: Iterable[str], top: str = CASES) -> str:
         rel = f"{top}/{record.case}/{record_name(record.id, record.kind)}"
-        readers = frozenset(recipients)
-        if not readers:
-            raise ValueError("no recipients to encrypt to")
+        sealed = Sealed(record.to_dict(), recipients)
         if rel in self.store._view():
             raise FileExistsError(rel)  # records are never overwritten
-        return self._stage(rel, Sealed(codec.dumps(record.to_dict()), readers))
+        return self._stage(rel, sealed)
 
     def reencrypt(self, path, keys: Sequence, recipients: Iterable[str]) -> str:
-        _record, plaintext = self.store.read_raw(path, keys)
-        readers = frozenset(recipients)
-        if not readers:
-            raise ValueError("no recipients to encrypt to")
-        return self._stage(self.store.rel(path), Sealed(plaintext, readers))
+        _record, entry = self.store._unseal(path, keys)  # only a reader can give a record to new readers
+        return self._stage(self.store.rel(path), Sealed(entry.source, recipients, entry._plaintext))
 
     def replace_file(self, rel: str, data: bytes) -> str:
         return self._stage(rel, bytes(data))
