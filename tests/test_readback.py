@@ -216,3 +216,159 @@ def test_log__what_each_record_is_sorted_by_at_with_the_order_written(world):
     assert whats["plan"] == "version 1 (initial)"
     text = ok(amina("log", case_id)).stdout
     assert "comprehensive" in text and "referral to clinic" in text
+
+
+# -- update ------------------------------------------------------------------------------------------
+def referred(cli) -> str:
+    assert cli("service", "add", "clinic", "--provider", "County Clinic", "--sector", "health", "--offers", "care").code == 0
+    case_id = register(cli)
+    for giver in ("child", "caregiver"):
+        ok(cli("consent", case_id, "--purpose", "referral", "--agency", "clinic", "--by", giver, "--status", "given", "--explained", "all"))
+        ok(cli("consent", case_id, "--purpose", "sharing", "--agency", "clinic", "--by", giver, "--status", "given", "--explained", "all"))
+    ok(cli("refer", case_id, "--service", "clinic", "--need", "a check-up", "--check", "all"))
+    return case_id
+
+
+def test_update__letters_summaries_and_exports_use_the_new_values_and_log_keeps_both(cli, cli_as, tmp_path):
+    case_id = referred(cli)
+    letter_before = ok(cli("render", "referral-letter", case_id, "R1")).stdout
+    assert "Nyalenda, Kisumu" in letter_before and "Test Caregiver" in letter_before
+    result = ok(cli("update", case_id, "--location", "Kondele, Kisumu", "--caregiver", "Grace Achieng", "--name", "Achieng Updated",
+                    "--birth-certificate", "BC-777", "--reason", "reunified with the grandmother", "--json")).json()
+    assert result["changed"] == ["caregiver.name", "child.birth_certificate", "child.name", "location"]
+    letter = ok(cli("render", "referral-letter", case_id, "R1")).stdout
+    assert "Kondele, Kisumu" in letter and "Grace Achieng" in letter and "Nyalenda" not in letter
+    shown = ok(cli("show", case_id, "--json")).json()
+    assert (shown["location"], shown["caregiver_name"], shown["name"]) == ("Kondele, Kisumu", "Grace Achieng", "Achieng Updated")
+    assert shown["child"]["birth_certificate"] == "BC-777" and shown["caregiver_relationship"] == "grandmother"
+    # the transfer summary names the child as the case now has it
+    assert cli_as("sup")("service", "add", "recv", "--provider", "Receiving Agency", "--sector", "alternative_care",
+                         "--offers", "case management").code == 0
+    for giver in ("child", "caregiver"):
+        ok(cli("consent", case_id, "--purpose", "transfer", "--agency", "recv", "--by", giver, "--status", "given", "--explained", "all"))
+    ok(cli("transfer", case_id, "--to", "recv", "--reason", "the family moved", "--reason-code", "relocation", "--check", "all"))
+    summary = ok(cli("render", "transfer-summary", case_id)).stdout
+    assert "Achieng Updated" in summary and "Test Child" not in summary
+    # the export's identifying fields (with consent to share with clinic)
+    out = tmp_path / "export.json"
+    ok(cli_as("sup")("export", "--format", "json", "--fields", "case_id,name,location,caregiver_name", "--agency", "clinic",
+                     "--plaintext", "--out", str(out)))
+    row = json.loads(out.read_text())["cases"][0]
+    assert (row["name"], row["location"], row["caregiver_name"]) == ("Achieng Updated", "Kondele, Kisumu", "Grace Achieng")
+    # log lists the registration and the update; each record keeps its own value
+    log = ok(cli("log", case_id, "--json")).json()
+    update = next(e for e in log if e["kind"] == "update")
+    assert update["what"] == "changed: caregiver.name, child.birth_certificate, child.name, location"
+    old = ok(cli("show", case_id, "registration", "--json")).json()["fields"]
+    assert old["location"] == "Nyalenda, Kisumu" and old["caregiver"]["name"] == "Test Caregiver"
+    new = ok(cli("show", case_id, update["record_id"], "--json")).json()
+    assert new["fields"]["changes"]["location"] == "Kondele, Kisumu"
+    assert new["fields"]["previous"]["location"] == "Nyalenda, Kisumu" and new["fields"]["previous"]["child.birth_certificate"] is None
+    assert new["fields"]["reason"] == "reunified with the grandmother"
+    text = ok(cli("show", case_id, "update")).stdout
+    assert "Kondele, Kisumu   (before: Nyalenda, Kisumu)" in text
+
+
+def test_update__needs_a_reason_a_real_change_and_valid_values(cli, repo):
+    from conftest import commit_count
+
+    case_id = register(cli)
+    before = commit_count(repo)
+    no_reason = cli("update", case_id, "--location", "Elsewhere", "--json")
+    assert no_reason.code == 4 and {"field": "reason", "reason": "is required: say why the details changed"} in no_reason.json()["fields"]
+    same = cli("update", case_id, "--location", "Nyalenda, Kisumu", "--reason", "checked")
+    assert same.code == 4 and "nothing to update" in same.stderr
+    both = cli("update", case_id, "--age", "9", "--reason", "no papers", "--json")  # the date of birth is on file
+    assert both.code == 4 and any(f["field"] == "child.age_estimate" for f in both.json()["fields"])
+    worker = cli("update", case_id, "--set", "worker=otieno", "--reason", "x", "--json")
+    assert worker.code == 4 and worker.json()["fields"][0]["field"] == "worker"
+    assert commit_count(repo) == before
+    # clearing one field and setting the other in one update passes the form's rules
+    ok(cli("update", case_id, "--set", "child.date_of_birth=", "--age", "9", "--reason", "the date was a guess"))
+    child = ok(cli("show", case_id, "--json")).json()["child"]
+    assert "date_of_birth" not in child and child["age_estimate"] == 9
+    assert commit_count(repo) == before + 1
+
+
+def test_update__from_a_file_and_the_latest_value_wins(cli):
+    case_id = register(cli)
+    ok(cli("update", case_id, "--from-file", "-", input=json.dumps({"location": "First move", "reason": "moved"})))
+    ok(cli("update", case_id, "--location", "Second move", "--registration-place", "Ward office", "--reason", "moved again"))
+    shown = ok(cli("show", case_id, "--json")).json()
+    assert shown["location"] == "Second move" and shown["registration_place"] == "Ward office"
+    assert ok(cli("show", case_id, "update@1", "--json")).json()["fields"]["changes"] == {"location": "First move"}
+
+
+# -- correct -----------------------------------------------------------------------------------------
+def test_correct__the_fold_uses_the_correction_log_keeps_the_original(cli, repo):
+    case_id = register(cli)
+    ok(cli("assess", case_id, "--type", "initial", "--from-file", "-", input=json.dumps(INITIAL)))
+    ok(cli("followup", case_id, "--from-file", "-", "--at", "2026-11-02T10:00:00+03:00", input=json.dumps(FOLLOWUP)))
+    original = ok(cli("show", case_id, "followup", "--json")).json()
+    fixed = ok(cli("correct", case_id, "followup", "--at", "2026-11-20T10:00:00+03:00", "--set", "observations=the child was at school",
+                   "--reason", "date and note mistyped", "--json")).json()
+    assert fixed["supersedes"] == original["record_id"]
+    now = ok(cli("show", case_id, "followup", "--json")).json()
+    assert now["record_id"] == fixed["record_id"] and now["supersedes"] == original["record_id"]
+    assert now["fields"]["supersedes"] == original["record_id"] and now["fields"]["correction_reason"] == "date and note mistyped"
+    assert now["fields"]["observations"] == "the child was at school" and now["fields"]["method"] == "home_visit"
+    assert now["at"].startswith("2026-11-20")
+    # the original is still there, marked, and still read back as it was
+    old = ok(cli("show", case_id, original["record_id"], "--json")).json()
+    assert old["superseded_by"] == fixed["record_id"] and old["fields"]["observations"] == FOLLOWUP["observations"]
+    log = ok(cli("log", case_id, "--json")).json()
+    assert [e["superseded_by"] for e in log if e["record_id"] == original["record_id"]] == [fixed["record_id"]]
+    assert any(e["supersedes"] == original["record_id"] for e in log)
+    # the fold: one follow-up, at the corrected time
+    shown = ok(cli("show", case_id, "--json")).json()
+    followups = [h for h in shown["history"] if h["kind"] == "followup"]
+    assert [h["record_id"] for h in followups] == [fixed["record_id"]]
+    # correcting the original again is refused, pointing at the correction; verify finds nothing rewritten
+    again = cli("correct", case_id, original["record_id"], "--set", "observations=x", "--reason", "again")
+    assert again.code == 4 and fixed["record_id"] in again.stderr
+    assert ok(cli_verify := cli("verify", "--json")).json() == [], cli_verify.stdout
+
+
+def test_correct__a_registration_keeps_its_place_and_the_stage(cli):
+    case_id = register(cli)
+    ok(cli("assess", case_id, "--type", "initial", "--from-file", "-", input=json.dumps(INITIAL)))
+    ok(cli("correct", case_id, "registration", "--set", "child.name=Right Name", "--reason", "name misspelt"))
+    shown = ok(cli("show", case_id, "--json")).json()
+    assert shown["name"] == "Right Name" and shown["stage"] == "initial_assessment"
+    problems = cli("check", "--json").json()
+    assert not [p for p in problems if p["code"] == "transition-out-of-order"], problems
+    history = [h["kind"] for h in shown["history"]]
+    assert history == ["registration", "assessment"]
+
+
+def test_correct__a_referral_update_still_finds_its_corrected_referral():
+    """Pure: references to a superseded record are read through its correction."""
+    from cpcm.domain.records import Record
+    from cpcm.workflow.fold import effective, fold
+
+    def rec(kind, rid, **body):
+        return Record(kind, 1, rid, "CP-TEST-TEST", "2026-11-01T10:00:00+00:00", "2026-11-01T10:00:00+00:00", "amina", body)
+
+    records = [rec("registration", "01A", child={"name": "X", "sex": "female"}, location="here", risk="high"),
+               rec("referral", "01B", service="clinic", need="old"),
+               rec("referral_update", "01C", referral="01B", status="accepted"),
+               rec("referral", "01D", service="clinic", need="new", supersedes="01B", correction_reason="need mistyped"),
+               rec("note", "01E", text="a")]
+    assert [r.id for r in effective(records)] == ["01A", "01D", "01C", "01E"]
+    case = fold("CP-TEST-TEST", records)
+    assert [(r["ref"], r["record_id"], r["need"], r["status"]) for r in case.referrals] == [("R1", "01D", "new", "accepted")]
+    assert [e.id for e in case.history] == ["01A", "01D", "01C", "01E"]
+    # two corrections of the same record (copies merged): the later one stands, once
+    records.append(rec("referral", "01F", service="clinic", need="newer", supersedes="01B"))
+    assert [r.id for r in effective(records)] == ["01A", "01F", "01C", "01E"]
+
+
+def test_correct__refused_for_decisions_and_without_a_reason(cli):
+    case_id = register(cli)
+    assert cli("correct", case_id, "registration", "--set", "location=x").code == 4
+    ok(cli("note", case_id, "--text", "first"))
+    assert cli("correct", case_id, "note", "--set", "text=", "--reason", "r").code == 4
+    ok(cli("correct", case_id, "note", "--set", "text=second", "--reason", "typo"))
+    assert ok(cli("show", case_id, "note", "--json")).json()["fields"]["text"] == "second"
+    result = cli("correct", case_id, "nonsense", "--reason", "r")
+    assert result.code == 3 and "nonsense" not in result.stderr
