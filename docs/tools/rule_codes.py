@@ -70,6 +70,12 @@ MEANINGS = {
     "transfer-ack-unknown": "the receipt is for a transfer this case does not have",
     "transfer-ack-mismatch": "the receipt does not match the transfer it names",
     "transfer-already-acknowledged": "the transfer's receipt was already recorded",
+    "nothing-to-update": "every field given to `cpcm update` already has that value",
+    "nothing-to-correct": "the correction would change nothing in the record",
+    "already-corrected": "the record was already corrected: correct its correction (the hint names it)",
+    "correction-not-supported": "this kind of record is not corrected with `cpcm correct` (a decision, referral or assignment "
+                                "is changed by its own command)",
+    "correction-changes-kind": "a correction must do what the record did (the same kind and type)",
 }
 
 
