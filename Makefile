@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install tools demo test smoke bench clean docs mutation
+.PHONY: install tools demo test smoke bench catalogs clean docs mutation
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ docs: install
 mutation: install
 	$(BIN)/mutmut run --max-children 2
 	$(BIN)/mutmut results
+
+# The documents' words: extract them from the templates (babel.cfg) into the catalog template,
+# then update every language's catalog from it. Translate what is new or marked fuzzy, then
+# run tests/test_catalogs.py. See docs/translating.md.
+catalogs: install
+	$(BIN)/pybabel extract -F babel.cfg -o cpcm/render/locale/cpcm.pot --project=cpcm \
+	  --add-location=file --sort-by-file --add-comments=Translators: .
+	$(BIN)/pybabel update -i cpcm/render/locale/cpcm.pot -d cpcm/render/locale -D cpcm --ignore-obsolete
 
 bench: install
 	$(BIN)/python bench/run.py

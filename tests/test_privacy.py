@@ -24,7 +24,7 @@ TEMPLATES = re.compile(
     r"|assign CP-[0-9A-Z]{4}-[0-9A-Z]{4} [0-9A-Z]{26}"
     r"|team (add|remove) [a-z0-9._-]+"
     r"|team sync [0-9]+ cases"
-    r"|(assess|plan|approve|reject|consent|refer|referral|followup|review|close|reopen|continue|note) "
+    r"|(assess|plan|approve|reject|consent|refer|referral|followup|review|close|reopen|continue|note|update|correct) "
     r"CP-[0-9A-Z]{4}-[0-9A-Z]{4} [0-9A-Z]{26}"
     r"|service (add [a-z0-9_-]+|import [0-9]+ services)"
     r"|conference (new|attend|minutes|close|render) CC-[0-9A-Z]{4}-[0-9A-Z]{4}( [0-9A-Z]{26})?"
@@ -207,6 +207,25 @@ def run_the_cycle(s: "Session", base: Path, amina, sup, case_id: str) -> None:
     s.run(sup, "render", "minutes", conf)
     s.run(sup, "report", "statistics", "--format", "json")
     s.run(amina, "note", case_id, "--text", f"{CANARY} called")
+    # reading one record back, updating the registration, correcting a record
+    assert CANARY in s.run(amina, "show", case_id, "assessment@comprehensive", names_allowed=True).stdout
+    s.run(amina, "show", case_id, "registration", "--json", names_allowed=True)
+    s.run(amina, "show", case_id, "R1", names_allowed=True)
+    s.run(amina, "show", case_id, CANARY, expect=3)
+    s.run(amina, "update", case_id, "--location", f"{CANARY} new village", "--caregiver", f"{CANARY} aunt",
+          "--birth-certificate", f"{CANARY}-1", "--reason", f"{CANARY} moved")
+    s.run(amina, "update", case_id, "--from-file", "-", "--json", input=json.dumps({"contact": f"call {CANARY}", "reason": f"{CANARY} phone"}))
+    s.run(amina, "update", case_id, "--set", f"child.sex={CANARY}", "--set", f"lives_with={CANARY}", "--reason", f"{CANARY}",
+          expect=4)
+    s.run(amina, "update", case_id, "--location", f"{CANARY} new village", "--reason", f"{CANARY}", expect=4)  # nothing changes
+    assert CANARY in s.run(amina, "show", case_id, "update", names_allowed=True).stdout
+    s.run(amina, "correct", case_id, "followup", "--set", f"observations={CANARY} was sober", "--reason", f"{CANARY} mistyped")
+    s.run(amina, "correct", case_id, "note", "--from-file", "-", "--reason", "typo", "--json",
+          input=json.dumps({"text": f"{CANARY} called twice"}))
+    s.run(amina, "correct", case_id, "followup", "--set", f"method={CANARY}", "--reason", f"{CANARY}", expect=4)
+    s.run(amina, "correct", case_id, CANARY, "--reason", f"{CANARY}", expect=3)
+    s.run(amina, "log", case_id)
+    s.run(amina, "log", case_id, "--json")
     s.run(amina, "close", case_id, "--reason", "goals_met", "--check", "child_safe", expect=4)
     s.run(sup, "verify", "--json")
 
@@ -264,7 +283,7 @@ def test_commit_messages__follow_the_fixed_templates(world):
     messages = [m.strip() for m in messages if m.strip()]
     # init, team add x2, register x2, assign x2, team remove, team add, then the cycle: 22 commands
     # that write, one commit each (a render of a conference document is recorded too)
-    assert len(messages) == 31
+    assert len(messages) == 35  # with two updates and two corrections
     assert [m for m in messages if not TEMPLATES.match(m)] == []
 
 

@@ -183,7 +183,7 @@ def test_env__a_view_model_without_a_key_fails_the_shipped_template():
     del view["plan"]["contingency"]
     with pytest.raises(TemplateFailed) as failed:
         render("case-plan", "en", "md", view)
-    assert failed.value.exit_code == 7 and "case-plan.en.md, line" in failed.value.message
+    assert failed.value.exit_code == 7 and "case-plan.md, line" in failed.value.message
     assert "contingency" in failed.value.message
 
 
@@ -435,7 +435,7 @@ def test_shipped_templates__every_document_in_every_language_and_format():
     from cpcm.render.env import available, shipped_dir
     from cpcm.render.views import documents
 
-    assert (shipped_dir() / "_words.sw.j2").is_file()
+    assert (shipped_dir() / "_words.j2").is_file()
     found = available()
     for document in documents():
         assert found[document] == {(lang, fmt) for lang in ("en", "sw") for fmt in ("md", "html")}

@@ -23,7 +23,13 @@ def main(argv: list[str] | None = None) -> None:
     # `cpcm COMMAND ...` builds only COMMAND's module; `cpcm --help` and the like build them all
     app = build(args[0] if args and not args[0].startswith("-") else None)
     try:
-        returned = app(args=args, prog_name="cpcm", standalone_mode=False)
+        from typer.main import get_command
+
+        from cpcm.cli.common import check_arguments
+
+        command = get_command(app)
+        check_arguments(command)  # the input gate for arguments: valid UTF-8 or exit 2
+        returned = command(args=args, prog_name="cpcm", standalone_mode=False)
     except SystemExit as exc:
         sys.exit(exc.code)
     except BaseException as exc:  # noqa: BLE001 - the one place errors become exit codes

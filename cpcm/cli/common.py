@@ -105,19 +105,83 @@ def parse_at(value: str | None, field: str = "at") -> datetime | None:
     return clock.parse_datetime(value, field) if value else None
 
 
+def read_input(source: str, what: str | None = None, limit: int | None = None) -> str:
+    """The text of a file, or of standard input for '-': valid UTF-8 and at most `limit` bytes
+    (1 MiB by default), or exit 2 naming the file (or `what`) and the offset of the bad byte."""
+    from cpcm.domain import text
+    from cpcm.errors import UsageError
+
+    limit = text.MAX_INPUT_BYTES if limit is None else limit
+    what = what or ("standard input" if source == "-" else source)
+    try:
+        if source == "-":
+            buffer = getattr(sys.stdin, "buffer", None)
+            if buffer is None:  # a text stream without bytes under it (tests, embedding): already decoded
+                return text.check_text(sys.stdin.read(limit + 1), what, limit)
+            data = buffer.read(limit + 1)
+        else:
+            with open(Path(source).expanduser(), "rb") as handle:
+                data = handle.read(limit + 1)
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{what} is not valid UTF-8 text (the byte at offset {exc.start} cannot be read)", text.UTF8_HINT) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {source}: {exc.strerror or 'not a readable file'}") from None
+    return text.decode(data, what, limit)
+
+
 def read_yaml_input(source: str) -> Any:
-    """A YAML document from a file or standard input; exit 2 when it is not well formed."""
+    """A YAML document from a file or standard input, read through the input gate (UTF-8, at
+    most 1 MiB, limits on nesting and aliases, plain values only); exit 2 otherwise."""
     from cpcm.errors import UsageError
     from cpcm.store import codec
 
+    content = read_input(source)
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read {source}: {exc.strerror}") from None
-    try:
-        return codec.load_text(text)
+        return codec.load_input(content)
     except codec.BadYaml as exc:
         raise UsageError(f"{source}: {exc}", "Check the indentation and quoting; cpcm form blank KIND prints a skeleton.") from None
+
+
+def read_table(path: str | Path) -> list[dict]:
+    """The rows of a CSV file (as csv.DictReader gives them), through the input gate: UTF-8,
+    at most 8 MiB, no cell over 64 KiB; exit 2 naming the row and column otherwise."""
+    from cpcm.domain import text
+
+    return text.csv_rows(read_input(str(path), limit=text.MAX_TABLE_BYTES), str(path))
+
+
+def check_arguments(command) -> None:
+    """Wrap every command of a click command tree so that its arguments are checked before it
+    runs: an argument holding a byte that is not UTF-8 (Python gives it as a lone surrogate)
+    is refused with exit 2, naming the option and the byte offset, never the value."""
+    def guarded(callback, names: dict[str, str]):
+        def checked(*args, **kwargs):
+            for name, value in kwargs.items():
+                check_argument(names.get(name, name), value)
+            return callback(*args, **kwargs)
+
+        checked.cpcm_checked = True
+        return checked
+
+    def wrap(cmd) -> None:
+        if cmd.callback is not None and not getattr(cmd.callback, "cpcm_checked", False):
+            names = {p.name: p.opts[0] if p.param_type_name == "option" and p.opts else (p.human_readable_name or "an argument")
+                     for p in cmd.params}
+            cmd.callback = guarded(cmd.callback, names)
+        for sub in getattr(cmd, "commands", {}).values():
+            wrap(sub)
+
+    wrap(command)
+
+
+def check_argument(option: str, value: Any) -> None:
+    from cpcm.domain import text
+
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            check_argument(option, item)
+    elif isinstance(value, (str, os.PathLike)):
+        text.check(os.fspath(value), option)
 
 
 def report_problems(ctx) -> None:
@@ -134,9 +198,10 @@ SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Set any fiel
 
 def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, flags: dict[str, Any], no_input: bool) -> dict:
     """A record's fields from a YAML file, then --set pairs and flags, then (on a terminal,
-    unless --no-input) guided prompts for what is still missing."""
+    unless --no-input) guided prompts for what is still missing. Everything passes the input
+    gate: a path that conflicts with another (--set child=x --set child.name=y) is exit 2."""
+    from cpcm.domain import text
     from cpcm.store import forms
-    from cpcm.domain.records import set_path
     from cpcm.errors import UsageError
 
     data: dict = {}
@@ -149,14 +214,18 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise UsageError(f"--set takes path=value, e.g. --set child_views='...'")
-        set_path(data, key.strip(), value)
+        text.put(data, key.strip(), value, "--set")
     for key, value in flags.items():
         if value is not None and value != []:
-            set_path(data, key, value)
+            text.put(data, key, value, "the options")
     if not no_input and not from_file and stdin_is_terminal():
         from cpcm.cli.prompts import fill
 
-        data = fill(forms.load(form_name, ctx.root), data, ctx.now.date(), [w.id for w in ctx.team.active], ctx.config.language)
+        try:
+            data = fill(forms.load(form_name, ctx.root), data, ctx.now.date(), [w.id for w in ctx.team.active], ctx.config.language)
+        except UnicodeDecodeError:
+            raise UsageError("an answer typed is not valid UTF-8 text", text.UTF8_HINT) from None
+    text.check_data(data, "the input")
     return data
 
 

@@ -132,36 +132,29 @@ def register(app: typer.Typer) -> None:
 
         Example: echo "Grandmother called: all well" | cpcm note CP-4F7K-9X2M --text -
         """
-        import sys
-
         from cpcm import service
+        from cpcm.cli.common import read_input
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
-        body = sys.stdin.read() if text == "-" else (text or "")
+        body = read_input("-", "--text (standard input)") if text == "-" else (text or "")
         report_written(service.note(ctx, case_id, body, parse_at(at)), json_out, f"note added to {case_id}")
 
 
 def _read_rows(path: Path) -> list[dict]:
     """Rows of a batch file: a YAML list of mappings, or CSV with dotted column names
     (attended.child) and ';' between the items of a list (decisions)."""
-    from cpcm.domain.records import set_path
+    from cpcm.cli.common import read_table
+    from cpcm.domain.text import put
     from cpcm.errors import UsageError
 
     if path.suffix.lower() == ".csv":
-        import csv
-        import io
-
-        try:
-            text = path.read_text(encoding="utf-8").lstrip("\ufeff")
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
         rows = []
-        for raw in csv.DictReader(io.StringIO(text)):
+        for number, raw in enumerate(read_table(path), start=2):
             row: dict = {}
             for key, value in raw.items():
-                if key and value is not None and value.strip():
-                    set_path(row, key.strip(), value.strip())
+                if key and isinstance(value, str) and value.strip():
+                    put(row, key.strip(), value.strip(), f"{path}: row {number}")
             rows.append(row)
         return rows
     data = read_yaml_input(str(path))

@@ -102,11 +102,12 @@ def register(app: typer.Typer) -> None:
         Example: cpcm service import providers.csv --dry-run
         """
         from cpcm import service
+        from cpcm.domain.text import MAX_TABLE_BYTES, decode
         from cpcm.errors import NotFound
 
         ctx = open_ctx(repo, identity)
         try:
-            text = file.read_text(encoding="utf-8")
+            text = decode(file.read_bytes(), str(file), MAX_TABLE_BYTES)
         except OSError as exc:
             raise NotFound(f"cannot read {file}: {exc.strerror}") from None
         entries = service.service_import(ctx, text, dry_run)

@@ -39,8 +39,8 @@ def register(app: typer.Typer) -> None:
         Example: cpcm register    (on a terminal: guided questions)
         """
         from cpcm import service
+        from cpcm.domain.text import check_data, put
         from cpcm.store import forms
-        from cpcm.domain.records import set_path
 
         ctx = open_ctx(repo, identity)
         data: dict = {}
@@ -60,12 +60,13 @@ def register(app: typer.Typer) -> None:
         }
         for key, value in flags.items():
             if value is not None:
-                set_path(data, key, value)
+                put(data, key, value, "the options")
         form = forms.load("registration", ctx.root)
         if not no_input and not from_file and stdin_is_terminal():
             from cpcm.cli.prompts import fill
 
             data = fill(form, data, ctx.now.date(), [w.id for w in ctx.team.active], ctx.config.language)
+        check_data(data, "the input")
         result = service.register(ctx, data, parse_at(at))
         for message in result.warnings:
             warn(message)

@@ -35,8 +35,10 @@ def register(app: typer.Typer) -> None:
         Example: cpcm due --worker all --within 14 --json
         """
         from cpcm import service
+        from cpcm.domain.text import days
         from cpcm.workflow.deadlines import soon_window
 
+        within = days(within, "--within")
         ctx = open_ctx(repo, identity)
         items = service.due(ctx, worker=worker, within_days=within, overdue_only=overdue)
         now, soon = ctx.now, soon_window(ctx.policy, ctx.now)

@@ -23,8 +23,9 @@ Pure: takes `today` where dates are checked.
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Iterable, Mapping
 
 from cpcm.domain.records import flatten, set_path
@@ -130,21 +131,37 @@ def _parse_field(raw: Mapping[str, Any], lists, where: str) -> Field:
     )
 
 
+def _scalar(value: Any) -> bool:
+    """Whether a value is one a field can take: text, a finite number, a date; never a list, a
+    mapping or anything else a YAML file or a caller might hand over (bytes, a set...)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, (str, int, date))
+
+
 def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = ()) -> tuple[Any, str | None]:
     """The value as stored, or the reason it is not acceptable. Strings from flags, CSV and
-    prompts are converted; YAML values are checked as they are."""
+    prompts are converted; YAML values are checked as they are. Only plain values are taken:
+    a list, a mapping or any other object is refused, never stored as its Python spelling."""
     if field.type in ("text", "longtext"):
-        if isinstance(value, (dict, list)):
-            return None, "must be text"
-        text = str(value).strip()
+        if not _scalar(value) or isinstance(value, bool):
+            return None, "must be text" + (" (put it in quotes)" if isinstance(value, bool) else "")
+        text = value.isoformat() if isinstance(value, date) else str(value)
+        text = text.strip()
         if field.max_length and len(text) > field.max_length:
             return None, f"is longer than {field.max_length} characters"
         return text, None
     if field.type == "text_list":
-        items = value if isinstance(value, list) else [v for v in str(value).split(";")]
-        items = [str(v).strip() for v in items if str(v).strip()]
-        return items, None
+        items = value if isinstance(value, list) else [v for v in str(value).split(";")] if _scalar(value) else None
+        if items is None or not all(_scalar(v) and not isinstance(v, bool) for v in items):
+            return None, "must be a list of short texts"
+        items = [(v.isoformat() if isinstance(v, date) else str(v)).strip() for v in items]
+        return [v for v in items if v], None
     if field.type == "date":
+        if isinstance(value, datetime):
+            value = value.date()
+        if not _scalar(value) or isinstance(value, bool):
+            return None, "is not a date (use YYYY-MM-DD)"
         try:
             parsed = value if isinstance(value, date) else date.fromisoformat(str(value).strip()[:10])
         except ValueError:
@@ -153,6 +170,8 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = ()) -
             return None, f"is in the future (today is {today.isoformat()})"
         return parsed.isoformat(), None
     if field.type == "integer":
+        if not _scalar(value) or isinstance(value, (bool, date)):
+            return None, "is not a whole number"
         try:
             number = int(str(value).strip())
         except ValueError:
@@ -165,6 +184,8 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = ()) -
     if field.type == "boolean":
         if isinstance(value, bool):
             return value, None
+        if not _scalar(value):
+            return None, "is not yes or no"
         word = str(value).strip().lower()
         if word in _TRUE:
             return True, None
@@ -172,9 +193,13 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = ()) -
             return False, None
         return None, "is not yes or no"
     if field.type == "choice":
+        if not _scalar(value):
+            return None, f"is not one of: {', '.join(field.choices)}"
         return _choice(field, value)
     if field.type == "choices":
-        items = value if isinstance(value, list) else [v for v in str(value).replace(";", ",").split(",")]
+        items = value if isinstance(value, list) else [v for v in str(value).replace(";", ",").split(",")] if _scalar(value) else None
+        if items is None or not all(_scalar(v) for v in items):
+            return None, f"must be a list of: {', '.join(field.choices)}"
         out = []
         for item in (str(v).strip() for v in items):
             if not item:
@@ -188,7 +213,9 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = ()) -
     if field.type == "list":
         return None, "is a list of entries: give it in a YAML file (--from-file)"
     if field.type == "worker":
-        worker = str(value).strip()
+        if not isinstance(value, str):
+            return None, "must be a worker id"
+        worker = value.strip()
         known = list(workers)
         if known and worker not in known:
             return None, f"is not a member of the team ({', '.join(sorted(known))})"

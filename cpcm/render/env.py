@@ -6,15 +6,25 @@
 - Autoescape for `.html` templates only; Markdown is written as it is.
 - Lookup: the casefile repository's `.cpcm/templates/` (agency overrides) first, then the
   templates shipped with cpcm.
+- Words: one template per document and format (`child-plan.html`), its words marked for gettext
+  (`{{ _("...") }}`, `pgettext(...)`, `{% trans %}...{% endtrans %}`: jinja2.ext.i18n) and
+  translated from the catalogs `locale/<lang>/LC_MESSAGES/cpcm.po` (English is the source
+  language and needs none). A catalog is compiled when it is first used (Babel `read_po`) and
+  kept while its file is unchanged. A repository's `.cpcm/locale/<lang>/LC_MESSAGES/cpcm.po`
+  comes first and the shipped catalog fills in what it does not translate: a new language is
+  one catalog.
+- An agency's language-specific file (`child-plan.sw.html`, `_words.sw.j2`), where there is one,
+  is used in place of the shared one for that language.
 
-A document template is named `<document>.<lang>.<format>`, e.g. `child-plan.sw.html`; names
-starting with `_` are shared pieces (word lists, CSS) included by the documents.
+Names starting with `_` are shared pieces (word lists, CSS) included by the documents.
 
 Must not import: service, store, crypto, cli (rendering takes plain data and returns text).
 """
 from __future__ import annotations
 
+import gettext
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -23,8 +33,12 @@ from cpcm.errors import Corrupt, NotFound
 
 FORMATS = {"md": "md", "html": "html"}  # --format value -> file extension
 AGENCY_DIR = Path(".cpcm") / "templates"
+AGENCY_LOCALE_DIR = Path(".cpcm") / "locale"
+SOURCE_LANGUAGE = "en"  # the language the templates are written in: it needs no catalog
+DOMAIN = "cpcm"         # the catalogs' file name: locale/<lang>/LC_MESSAGES/cpcm.po
 
 _HERE = Path(__file__).resolve().parent
+LOCALE_DIR = _HERE / "locale"
 
 
 def shipped_dir() -> Path:
@@ -50,38 +64,150 @@ def search_path(root: Path | None) -> list[Path]:
 
 
 def template_name(document: str, lang: str, fmt: str) -> str:
+    """The name of a language-specific template (an agency's own `child-plan.sw.html`)."""
     return f"{document}.{lang}.{FORMATS[fmt]}"
 
 
+def _language_name(name: str, lang: str) -> str | None:
+    """'child-plan.html' -> 'child-plan.sw.html'; None for names that are not '<stem>.<ext>'."""
+    folder, _, base = name.rpartition("/")
+    parts = base.split(".")
+    if folder or len(parts) != 2 or not lang:
+        return None
+    return f"{parts[0]}.{lang}.{parts[1]}"
+
+
+def catalog_files(lang: str, root: Path | None = None) -> list[Path]:
+    """The catalogs of `lang`, the repository's first: `<lang>/LC_MESSAGES/cpcm.po`."""
+    if not re.fullmatch(r"[A-Za-z]{2,3}(?:[_-][A-Za-z0-9]{2,8})*", lang or ""):
+        return []
+    folders = ([root / AGENCY_LOCALE_DIR] if root is not None else []) + [LOCALE_DIR]
+    return [path for folder in folders if (path := folder / lang / "LC_MESSAGES" / f"{DOMAIN}.po").is_file()]
+
+
+def languages(root: Path | None = None) -> set[str]:
+    """The languages documents can be written in: the source language and every catalog's."""
+    found = {SOURCE_LANGUAGE}
+    for folder in ([root / AGENCY_LOCALE_DIR] if root is not None else []) + [LOCALE_DIR]:
+        if folder.is_dir():
+            found |= {path.name for path in folder.iterdir() if catalog_files(path.name, root)}
+    return found
+
+
 def available(root: Path | None = None) -> dict[str, set[tuple[str, str]]]:
-    """Every document template found: {document: {(lang, format), ...}}."""
+    """Every document that can be rendered: {document: {(lang, format), ...}}. A shared
+    template (`<document>.<format>`) is there in every language with a catalog; an agency's
+    language-specific one (`<document>.<lang>.<format>`) in its own language."""
     by_extension = {ext: fmt for fmt, ext in FORMATS.items()}
+    langs = languages(root)
     found: dict[str, set[tuple[str, str]]] = {}
     for folder in search_path(root):
         for path in folder.iterdir():
             parts = path.name.split(".")
-            if path.name.startswith(("_", ".")) or len(parts) != 3 or parts[2] not in by_extension:
+            if path.name.startswith(("_", ".")) or not path.is_file() or parts[-1] not in by_extension:
                 continue
-            found.setdefault(parts[0], set()).add((parts[1], by_extension[parts[2]]))
+            if len(parts) == 2:
+                found.setdefault(parts[0], set()).update((lang, by_extension[parts[1]]) for lang in langs)
+            elif len(parts) == 3:
+                found.setdefault(parts[0], set()).add((parts[1], by_extension[parts[2]]))
     return found
 
 
-def environment(root: Path | None = None):
-    """A fresh environment for the repository at `root` (None: shipped templates only)."""
-    from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+class _Loader:
+    """A file system loader over the search path that, for a language, looks for
+    `<stem>.<lang>.<ext>` before `<stem>.<ext>` in each folder (an agency's own language file
+    wins over the shared one, and the agency's folder over the shipped one)."""
+
+    def __new__(cls, folders: list[Path], lang: str | None):
+        from jinja2 import BaseLoader, FileSystemLoader, TemplateNotFound
+
+        class Loader(BaseLoader):
+            def __init__(self):
+                self.loaders = [FileSystemLoader(str(folder), encoding="utf-8") for folder in folders]
+
+            def get_source(self, environment, template):
+                names = [n for n in (_language_name(template, lang or ""), template) if n]
+                for loader in self.loaders:
+                    for name in names:
+                        try:
+                            return loader.get_source(environment, name)
+                        except TemplateNotFound:
+                            continue
+                raise TemplateNotFound(template)
+
+            def list_templates(self):
+                return sorted({name for loader in self.loaders for name in loader.list_templates()})
+
+        return Loader()
+
+
+def environment(root: Path | None = None, lang: str | None = None):
+    """A fresh environment for the repository at `root` (None: shipped templates only), its
+    words in `lang` (None: as written in the templates)."""
+    from jinja2 import StrictUndefined, select_autoescape
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     env = ImmutableSandboxedEnvironment(
-        loader=FileSystemLoader([str(p) for p in search_path(root)], encoding="utf-8"),
+        loader=_Loader(search_path(root), lang),
         undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=("html", "htm"), default_for_string=False, default=False),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=False,
+        extensions=["jinja2.ext.i18n"],
     )
-    env.filters.update(_filters())
+    env.install_gettext_translations(translations(lang or SOURCE_LANGUAGE, root) or gettext.NullTranslations(),
+                                     newstyle=False)
+    if lang:
+        env.globals["lang"] = lang  # for macros in imported word lists; a view's own `lang` comes first
+    env.filters.update(_filters(root))
     return env
+
+
+# -- catalogs ------------------------------------------------------------------------------------------
+class Translations(gettext.GNUTranslations):
+    """A compiled catalog; `translated` holds the (context, message) pairs it, or a catalog
+    behind it, translates."""
+
+    translated: frozenset = frozenset()
+
+
+@lru_cache(maxsize=32)
+def _compiled(path: str, mtime_ns: int, size: int) -> tuple[bytes, frozenset]:
+    """A catalog file compiled to the gettext binary format (fuzzy and empty translations
+    left out), with the messages it translates as (context, message) pairs."""
+    from io import BytesIO
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with open(path, "rb") as handle:
+        catalog = read_po(handle, domain=DOMAIN)
+    buffer = BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    done = frozenset((m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in catalog
+                     if m.id and not m.fuzzy and (all(m.string) if isinstance(m.string, (list, tuple)) else m.string))
+    return buffer.getvalue(), done
+
+
+def translations(lang: str, root: Path | None = None) -> Translations | None:
+    """The translations of `lang`: the repository's catalog, with the shipped one behind it
+    for what it does not translate. None when there is no catalog (the source language: its
+    words as the templates write them)."""
+    from io import BytesIO
+
+    chain = None
+    for path in reversed(catalog_files(lang, root)):  # the shipped catalog first, then the agency's over it
+        stat = path.stat()
+        mo, done = _compiled(str(path), stat.st_mtime_ns, stat.st_size)
+        layer = Translations(BytesIO(mo))
+        if chain is not None:
+            layer.add_fallback(chain)
+            done = done | chain.translated
+        layer.translated = done
+        chain = layer
+    return chain
 
 
 class TemplateFailed(Corrupt):
@@ -100,8 +226,12 @@ def render(document: str, lang: str, fmt: str, view: Mapping[str, Any], root: Pa
 
     if fmt not in FORMATS:
         raise NotFound(f"no format '{fmt}'", f"Formats: {', '.join(FORMATS)}.")
-    name = template_name(document, lang, fmt)
-    env = environment(root)
+    name = f"{document}.{FORMATS[fmt]}"
+    if lang not in languages(root) and not any((folder / template_name(document, lang, fmt)).is_file()
+                                               for folder in search_path(root)):
+        raise NotFound(f"no template {document} in '{lang}'",
+                       f"Languages: {', '.join(sorted(languages(root)))}. A new language is a catalog: see docs/translating.md.")
+    env = environment(root, lang)
     try:
         template = env.get_template(name)
         return template.render(dict(view))
@@ -154,33 +284,36 @@ def _redact(message: str, root: Path | None) -> str:
 
 
 # -- filters: dates in words ---------------------------------------------------------------------
-MONTHS = {
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
-    "sw": ("Januari", "Februari", "Machi", "Aprili", "Mei", "Juni", "Julai", "Agosti", "Septemba", "Oktoba",
-           "Novemba", "Desemba"),
-}
-WEEKDAYS = {  # Monday first, as date.weekday() counts
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-    "sw": ("Jumatatu", "Jumanne", "Jumatano", "Alhamisi", "Ijumaa", "Jumamosi", "Jumapili"),
-}
+def N_(message: str) -> str:
+    """Marks a message for the catalogs; it is translated where it is used."""
+    return message
 
 
-def date_words(value: Any, lang: str = "en", weekday: bool = False) -> str:
+MONTHS = (N_("January"), N_("February"), N_("March"), N_("April"), N_("May"), N_("June"), N_("July"),
+          N_("August"), N_("September"), N_("October"), N_("November"), N_("December"))
+WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"),  # Monday first,
+            N_("Saturday"), N_("Sunday"))                                                # as date.weekday() counts
+# Translators: a date in words, e.g. "1 December 2026". Keep the names in %(...)s as they are.
+DATE = N_("%(day)s %(month)s %(year)s")
+# Translators: a date in words with the day of the week, e.g. "Tuesday 1 December 2026".
+DATE_WITH_WEEKDAY = N_("%(weekday)s %(day)s %(month)s %(year)s")
+
+
+def date_words(value: Any, lang: str = "en", weekday: bool = False, root: Path | None = None) -> str:
     """'1 December 2026' / '1 Desemba 2026'; with `weekday`, 'Tuesday 1 December 2026' /
-    'Jumanne, tarehe 1 Desemba 2026'. A language without month names gets the ISO date."""
+    'Jumanne, tarehe 1 Desemba 2026'. The names and the order come from the language's
+    catalog; a language whose catalog does not translate the month names gets the ISO date."""
     day = as_date(value)
-    if lang not in MONTHS:
+    words = translations(lang, root)
+    if words is None and lang != SOURCE_LANGUAGE:
         return day.isoformat()
-    text = f"{day.day} {MONTHS[lang][day.month - 1]} {day.year}"
+    if words is not None and (None, MONTHS[day.month - 1]) not in words.translated:
+        return day.isoformat()
+    say = words.gettext if words is not None else (lambda message: message)
+    parts = {"day": day.day, "month": say(MONTHS[day.month - 1]), "year": day.year}
     if weekday:
-        name = WEEKDAYS[lang][day.weekday()]
-        text = f"{name}, tarehe {text}" if lang == "sw" else f"{name} {text}"
-    return text
-
-
-def _date_filter(context, value: Any, weekday: bool = False) -> str:
-    return date_words(value, str(context.get("lang") or "en"), weekday)
+        return say(DATE_WITH_WEEKDAY) % dict(parts, weekday=say(WEEKDAYS[day.weekday()]))
+    return say(DATE) % parts
 
 
 def md_cell(value: Any) -> str:
@@ -194,13 +327,16 @@ def sentence(value: Any) -> str:
     return text if not text or text[-1] in ".!?:;\"')" else text + "."
 
 
-def _filters() -> dict:
+def _filters(root: Path | None = None) -> dict:
     from jinja2 import pass_context
 
+    def in_language(context, value: Any, weekday: bool = False) -> str:
+        return date_words(value, str(context.get("lang") or SOURCE_LANGUAGE), weekday, root)
+
     return {
-        "date_words": pass_context(_date_filter),  # {{ plan.review_date | date_words }} in the view's `lang`
-        "date_en": lambda value, weekday=False: date_words(value, "en", weekday),
-        "date_sw": lambda value, weekday=False: date_words(value, "sw", weekday),
+        "date_words": pass_context(in_language),  # {{ plan.review_date | date_words }} in the document's language
+        "date_en": lambda value, weekday=False: date_words(value, "en", weekday, root),  # kept for agencies' templates
+        "date_sw": lambda value, weekday=False: date_words(value, "sw", weekday, root),
         "md_cell": md_cell,
         "sentence": sentence,
     }

@@ -634,9 +634,18 @@ def referral_letter_view(case, referral, service: Mapping[str, Any] | None, lang
                          names: Mapping[str, str], agency: Mapping[str, str], feedback_days: int) -> dict:
     """A referral letter: exactly the groups the policy let this referral carry (stored with the
     referral when it was made), the need and urgency, and who to answer. Nothing else of the
-    case is put into the view, so nothing else can reach the letter."""
+    case is put into the view, so nothing else can reach the letter. The child's details in
+    those groups are the case's current ones (a `cpcm update` since the referral shows); the
+    referral record keeps what was shared when it was made."""
+    from cpcm.workflow.referrals import shared_view
+
     body = referral.body
     shared = dict(body.get("shared") or {})
+    groups = list(body.get("shared_groups") or [])
+    now = shared_view(groups, case, shared.get("need") or "", shared.get("urgency") == "urgent", today)
+    for group in ("identity", "contact", "medical", "schooling"):
+        if group in shared and group in now:
+            shared[group] = now[group]
     entry = next((r for r in case.referrals if r["record_id"] == referral.id), {})
     return {
         "lang": lang,

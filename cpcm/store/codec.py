@@ -1,7 +1,17 @@
-"""Records to YAML bytes and back (ruamel.yaml, safe; the C loader when installed)."""
+"""Records to YAML bytes and back (ruamel.yaml, safe; the C loader when installed).
+
+Two ways in: `loads` reads what cpcm itself wrote (records, configuration), with the C loader;
+`load_input` reads YAML typed by a person (`--from-file`, batch files) with limits, see there.
+One way out: `dumps`, which refuses any text that could not be read back.
+"""
 from __future__ import annotations
 
+import copy
 import io
+import math
+import re
+import warnings
+from datetime import date
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -47,6 +57,11 @@ class BadYaml(Exception):
 
 
 def dumps(data: dict[str, Any]) -> bytes:
+    # the last line of defence: a string holding a lone surrogate (a byte that was not UTF-8)
+    # would be written escaped and could never be read back; nothing like it is ever committed
+    from cpcm.domain.text import check_data
+
+    check_data(data, "a record")
     ordered = {k: data[k] for k in HEADER if k in data}
     ordered.update((k, v) for k, v in data.items() if k not in ordered)
     stream = io.StringIO()
@@ -61,18 +76,64 @@ except ImportError:  # pragma: no cover - without the C extension
 
 
 def loads(data: bytes | str) -> Any:
+    """A document cpcm wrote (a record, the configuration, the team), with the fast C loader.
+
+    The C loader composes nested structures by recursion in C: a document nested some 20,000
+    levels deep overflows the stack and kills the process, and it expands aliases without
+    limit. So a document that could be nested that deep (as many structural characters as
+    levels) or that holds both an anchor and an alias character goes through `load_input`'s
+    limits instead; cpcm itself writes neither, so that costs nothing in practice."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if (raw.count(b"[") + raw.count(b"{") + raw.count(b"-") + raw.count(b":") + raw.count(b"?") > _FAST_STRUCTURE
+            or (b"&" in raw and b"*" in raw)):
+        try:
+            text = data if isinstance(data, str) else data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadYaml(f"not valid UTF-8 text (the byte at offset {exc.start} cannot be read)") from None
+        return load_input(text, max_chars=None)
+    failed: Exception | None = None
     try:
         if _CLoader is None:
-            return _LOADER.load(data)
+            loaded = _LOADER.load(data)
+            if not _plain_keys(loaded):
+                raise BadYaml("a mapping key is a list or a mapping; keys are plain names")
+            return loaded
         loader = _CLoader(data)
         try:
-            return loader.get_single_data()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # ruamel warns of YAML 1.1 float spellings, quoting the value
+                loaded = loader.get_single_data()
         finally:
             loader.dispose()
+        if not _plain_keys(loaded):
+            raise BadYaml("a mapping key is a list or a mapping; keys are plain names")
+        return loaded
     except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise BadYaml(f"malformed YAML{where}: {getattr(exc, 'problem', None) or 'cannot parse'}") from None
+        from ruamel.yaml.constructor import ConstructorError, DuplicateKeyError
+
+        if not isinstance(exc, ConstructorError) or isinstance(exc, DuplicateKeyError):
+            raise BadYaml(_malformed(exc)) from None
+        failed = exc  # a constructor's message quotes the value: the limited reader's does not
+    except (ValueError, TypeError, OverflowError) as exc:
+        failed = exc  # a constructor's own error (an impossible date, !!float on text, a 5,000-digit number)
+    if failed is not None:
+        # the limited reader names the line and the field, never the value
+        try:
+            text = data if isinstance(data, str) else data.decode("utf-8")
+            load_input(text, max_chars=None)
+        except (BadYaml, UnicodeDecodeError) as exc:
+            raise BadYaml(str(exc)) from None
+        raise BadYaml("a value cannot be read as what its YAML says it is") from None
+
+
+def _plain_keys(value: Any) -> bool:
+    """No key is a list or mapping (the C loader makes them tuples): messages name keys, and a
+    key typed as `? [a value]` would be echoed."""
+    if isinstance(value, dict):
+        return all(not isinstance(k, (tuple, frozenset)) and _plain_keys(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain_keys(v) for v in value)
+    return True
 
 
 def load_text(text: str) -> Any:
@@ -80,6 +141,274 @@ def load_text(text: str) -> Any:
 
 
 def dump_text(data: Any) -> str:
+    from cpcm.domain.text import check_data
+
+    check_data(data, "a file")
     stream = io.StringIO()
     _DUMPER.dump(data, stream)
     return stream.getvalue()
+
+
+# --- YAML typed by a person ------------------------------------------------------------------
+
+MAX_DEPTH = 32            # lists and mappings inside each other; a form needs fewer than 8
+MAX_NODES = 200_000       # values in the document, each use of an alias counted in full
+MAX_CHARS = 1024 * 1024   # the caller has already refused more than 1 MiB of bytes
+_FAST_STRUCTURE = 5_000   # loads: below this many structural characters, no nesting can reach the C loader's limit
+
+_Y = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_Y + name: name for name in ("str", "int", "float", "bool", "null", "timestamp")}
+_WHAT = {"int": "a whole number", "float": "a number", "bool": "true or false", "null": "empty (null)",
+         "timestamp": "a real date or date-time (YYYY-MM-DD)", "str": "text"}
+_helper = None
+
+
+def _scalar_helper():
+    """A loader used only for its resolver and constructors, so scalars read exactly as `loads`
+    reads them (the same YAML version, the same rules for numbers, dates and booleans)."""
+    global _helper
+    if _helper is None:
+        if _CLoader is not None:
+            _helper = _CLoader("")
+        else:  # pragma: no cover - without the C extension
+            from ruamel.yaml.loader import SafeLoader
+
+            _helper = SafeLoader("")
+    return _helper
+
+
+def _events(text: str):
+    if _CLoader is not None:
+        from ruamel.yaml.clib._ruamel_yaml import CParser
+
+        parser = CParser(text)
+        try:
+            while True:
+                event = parser.get_event()
+                yield event
+                if type(event).__name__ == "StreamEndEvent":
+                    return
+        finally:
+            parser.dispose()
+    else:  # pragma: no cover - without the C extension
+        yield from _yaml(pure=True).parse(text)
+
+
+def _tag_name(tag: Any) -> str:
+    text = str(getattr(tag, "value", tag))
+    if text.startswith(_Y):
+        text = "!!" + text[len(_Y):]
+    return text if len(text) <= 40 and text.isprintable() else "a custom tag"
+
+
+class _Frame:
+    __slots__ = ("value", "path", "anchor", "start", "key", "line")
+
+    def __init__(self, value, path, anchor, start, line):
+        self.value, self.path, self.anchor, self.start, self.line = value, path, anchor, start, line
+        self.key = None
+
+
+def load_input(text: str, max_chars: int | None = MAX_CHARS) -> Any:
+    """YAML typed by a person, read with limits; BadYaml (naming the line and field, never a
+    value) for anything else.
+
+    Accepted: one document of plain mappings, lists and scalars: text, whole numbers, finite
+    numbers, true/false, null, dates and date-times. Refused: tags such as !!binary, !!set or
+    !!python/..., an impossible date (2026-02-30), .nan and .inf, a mapping key that is not a
+    name, a duplicate key, an alias to a structure that holds itself, nesting deeper than
+    MAX_DEPTH, more than MAX_NODES values once aliases are expanded (the "billion laughs"), more
+    than MAX_CHARS characters. Parsed event by event (no recursion), so nothing can exhaust
+    the stack. Aliases are expanded into copies: the data holds no shared objects."""
+    from ruamel.yaml import events as ev
+    from ruamel.yaml.nodes import ScalarNode
+
+    if max_chars is not None and len(text) > max_chars:
+        raise BadYaml(f"larger than {max_chars // (1024 * 1024)} MiB")
+    helper = _scalar_helper()
+    stack: list[_Frame] = []
+    anchors: dict[str, tuple[Any, int]] = {}
+    open_anchors: set[str] = set()
+    count = 0
+    documents = 0
+    result: Any = None
+
+    def fail(event, message: str) -> BadYaml:
+        mark = getattr(event, "start_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        return BadYaml(f"{where}{message}")
+
+    def child_path() -> str:
+        if not stack:
+            return ""
+        top = stack[-1]
+        if isinstance(top.value, list):
+            return f"{top.path}[{len(top.value) + 1}]"
+        return f"{top.path}.{top.key}" if top.path else str(top.key)
+
+    def field(path: str) -> str:
+        return _field(path)
+
+    def add(event, value: Any) -> None:
+        nonlocal result
+        if not stack:
+            result = value
+            return
+        top = stack[-1]
+        if isinstance(top.value, list):
+            top.value.append(value)
+        else:
+            top.value[top.key] = value
+            top.key = None
+
+    def counted(event, n: int) -> None:
+        nonlocal count
+        count += n
+        if count > MAX_NODES:
+            raise fail(event, f"holds more than {MAX_NODES:,} values (each use of an alias counts in full)")
+
+    def scalar(event, path: str) -> Any:
+        tag = event.tag
+        if tag is None:
+            tag = helper.resolve(ScalarNode, event.value, event.implicit)
+        elif str(getattr(tag, "value", tag)) == "!":
+            tag = _Y + "str"
+        name = _SCALAR_TAGS.get(str(getattr(tag, "value", tag)))
+        if name is None:
+            raise fail(event, f"{field(path)}: the tag {_tag_name(tag)} is not accepted; give plain text, numbers, "
+                              "dates, lists and mappings")
+        node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # ruamel warns (to stderr) of YAML 1.1 float spellings
+                value = getattr(helper, f"construct_yaml_{name}")(node)
+        except Exception:  # noqa: BLE001 - whatever the constructor makes of a bad value, it is a bad value
+            value = _BAD
+        if name == "float" and value is not _BAD and not math.isfinite(value):
+            raise fail(event, f"{field(path)} is not a finite number (.nan and .inf are not accepted)")
+        if value is _BAD or (name == "timestamp" and not isinstance(value, date)):
+            quote = "; quote it if it is meant as text" if event.tag is None else ""
+            raise fail(event, f"{field(path)} is not {_WHAT[name]}{quote}")
+        if isinstance(value, str) and _has_surrogate(value):
+            raise fail(event, f"{field(path)} is not valid UTF-8 text")
+        return value
+
+    try:
+        for event in _events(text):
+            kind = type(event)
+            if kind in (ev.StreamStartEvent, ev.StreamEndEvent, ev.DocumentEndEvent):
+                continue
+            if kind is ev.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise fail(event, "holds more than one YAML document (---); give one")
+                continue
+            in_key = bool(stack) and isinstance(stack[-1].value, dict) and stack[-1].key is None
+            if kind is ev.AliasEvent:
+                name = event.anchor
+                if name in open_anchors:
+                    raise fail(event, f"{field(child_path()) if not in_key else 'a key'}: an alias refers to a structure "
+                                      "that contains it (a recursive alias)")
+                if name not in anchors:
+                    raise fail(event, "an alias (*) refers to no anchor (&) before it")
+                value, size = anchors[name]
+                counted(event, size)
+                if in_key:
+                    if not isinstance(value, str):
+                        raise fail(event, f"a key in {field(stack[-1].path)} is not a name")
+                    _set_key(stack[-1], value, event, fail, field)
+                    continue
+                add(event, copy.deepcopy(value))
+                continue
+            if kind is ev.ScalarEvent:
+                counted(event, 1)
+                if in_key:
+                    if event.tag is not None and str(getattr(event.tag, "value", event.tag)) not in ("!", _Y + "str"):
+                        raise fail(event, f"a key in {field(stack[-1].path)} has the tag {_tag_name(event.tag)}; "
+                                          "keys are plain names")
+                    if _has_surrogate(event.value):
+                        raise fail(event, f"a key in {field(stack[-1].path)} is not valid UTF-8 text")
+                    _set_key(stack[-1], event.value, event, fail, field)
+                    if event.anchor:
+                        anchors[event.anchor] = (event.value, 1)
+                    continue
+                value = scalar(event, child_path())
+                if event.anchor:
+                    anchors[event.anchor] = (value, 1)
+                add(event, value)
+                continue
+            if kind in (ev.MappingStartEvent, ev.SequenceStartEvent):
+                if in_key:
+                    raise fail(event, f"a key in {field(stack[-1].path)} is a list or mapping; keys are plain names")
+                counted(event, 1)
+                mapping = kind is ev.MappingStartEvent
+                path = child_path()
+                tag = event.tag
+                if tag is not None and str(getattr(tag, "value", tag)) not in ("!", _Y + ("map" if mapping else "seq")):
+                    raise fail(event, f"{field(path)}: the tag {_tag_name(tag)} is not accepted; give plain text, numbers, "
+                                      "dates, lists and mappings")
+                if len(stack) >= MAX_DEPTH:
+                    raise fail(event, f"lists and mappings nest deeper than {MAX_DEPTH} levels")
+                if event.anchor:
+                    open_anchors.add(event.anchor)
+                stack.append(_Frame({} if mapping else [], path, event.anchor, count, event.start_mark))
+                continue
+            if kind in (ev.MappingEndEvent, ev.SequenceEndEvent):
+                frame = stack.pop()
+                if frame.anchor:
+                    open_anchors.discard(frame.anchor)
+                    anchors[frame.anchor] = (frame.value, count - frame.start + 1)
+                add(event, frame.value)
+                continue
+    except YAMLError as exc:
+        raise BadYaml(_malformed(exc)) from None
+    except UnicodeError:
+        raise BadYaml("is not valid UTF-8 text") from None
+    return result
+
+
+_BAD = object()
+
+
+def _malformed(exc: Exception) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    problem = getattr(exc, "problem", None)
+    if type(exc).__name__ == "DuplicateKeyError":  # its text quotes both values: name the key only
+        from cpcm.domain.text import shown
+
+        found = re.match(r'found duplicate key "(.*?)" with value', str(problem or ""), re.S)
+        problem = f"the key {shown(found.group(1)) if found else '…'} appears twice"
+    elif problem is None and isinstance(getattr(exc, "character", None), (str, int)):  # the reader: a control character
+        character = exc.character
+        code = character if isinstance(character, int) else ord(character[:1] or "\0")
+        problem = f"a control character (#x{code:04x}) that YAML does not allow, at character {exc.position + 1}"
+    return f"malformed YAML{where}: {problem or 'cannot parse'}"
+
+
+def _field(path: str) -> str:
+    """A field path for a message: names shown, anything else masked, deep paths cut short."""
+    from cpcm.domain.text import shown
+
+    if not path:
+        return "the document"
+    parts = []
+    for part in path.split("."):
+        name, bracket, rest = part.partition("[")
+        parts.append((shown(name) if name else "") + bracket + rest)
+    return ".".join(parts) if len(parts) <= 8 else ".".join(parts[:8]) + "…"
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_surrogate(text: str) -> bool:
+    return _SURROGATE.search(text) is not None
+
+
+def _set_key(frame: _Frame, key: str, event, fail, field) -> None:
+    if key in frame.value:
+        from cpcm.domain.text import shown
+
+        raise fail(event, f"the key {shown(key)} appears twice in {field(frame.path)}")
+    frame.key = key

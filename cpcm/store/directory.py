@@ -2,8 +2,6 @@
 shared with the team (it holds no child's data), validated by the `service` form."""
 from __future__ import annotations
 
-import csv
-import io
 import re
 from pathlib import Path
 from typing import Any
@@ -55,8 +53,10 @@ def check_entry(entry: dict[str, Any], existing: list[dict[str, Any]]) -> list[F
 def read_csv(text: str) -> list[dict[str, Any]]:
     """Rows of a spreadsheet export: one service a row, column names as the form's keys;
     list columns (services, languages) separated by ';'."""
+    from cpcm.domain.text import csv_rows
+
     rows = []
-    for row in csv.DictReader(io.StringIO(text.lstrip("\ufeff"))):
+    for row in csv_rows(text, "the CSV file"):
         entry = {}
         for key, value in row.items():
             if key is None or value is None or not str(value).strip():

@@ -26,6 +26,16 @@ MEANINGS = {
     "record-rewritten": "a record file was changed after it was written, other than by a re-encryption",
     "recipients-missing": "a case's recipients file is missing or empty",
     "recipient-not-in-team": "a case's recipients file names workers who are not in the team",
+    "commit-author-not-member": 'a commit that changes `cases/` or `conferences/` is by someone who was not an active team member then (by the team file in the history)',
+    "config-uncommitted": '`.cpcm/policy.yaml`, `config.yaml`, `team.yaml`, `services.yaml`, a form or template under `.cpcm/`, `.gitignore` or `.gitattributes` differs from the last commit: a rule changed outside a commit (commit it, or `git checkout --` it)',
+    "git-object-corrupt": '`git fsck` finds a damaged or missing object, or the history cannot be read',
+    "history-rewritten": 'the last commit `verify` saw is no longer in the history: commits were dropped or rewritten (a `git reset` or `git rebase`)',
+    "plaintext-committed": 'a file that cpcm does not write was committed (now or at any time in the history), or a record file in the history is not an age file: it may hold personal data in plain text. Only the path is named',
+    "recipients-stale": "a case's `recipients` file is not its worker then every active supervisor and manager (a removed worker still listed, a supervisor missing): a supervisor runs `cpcm team sync`",
+    "record-author-mismatch": "a record's `by` is not the worker whose commit added it",
+    "record-deleted": 'a record file was deleted by a commit, or was added once and is not in the last commit (a merge can drop one)',
+    "record-foreign-stanza": 'a version of a record is also encrypted to a key of another kind than age X25519 (a passphrase, an ssh key)',
+    "record-recipients-mismatch": "a version of a record is encrypted to more or fewer keys than its folder's readers had at that commit",
     "record-unreadable": "a record file cannot be decrypted by its readers or is not a valid record in the right place",
     # refused
     "form-validation": "the input breaks the form's rules; every bad field is named",
@@ -60,6 +70,12 @@ MEANINGS = {
     "transfer-ack-unknown": "the receipt is for a transfer this case does not have",
     "transfer-ack-mismatch": "the receipt does not match the transfer it names",
     "transfer-already-acknowledged": "the transfer's receipt was already recorded",
+    "nothing-to-update": "every field given to `cpcm update` already has that value",
+    "nothing-to-correct": "the correction would change nothing in the record",
+    "already-corrected": "the record was already corrected: correct its correction (the hint names it)",
+    "correction-not-supported": "this kind of record is not corrected with `cpcm correct` (a decision, referral or assignment "
+                                "is changed by its own command)",
+    "correction-changes-kind": "a correction must do what the record did (the same kind and type)",
 }
 
 

@@ -33,6 +33,7 @@ COMMANDS = {
     "followup.post_closure": "`followup --purpose post_closure`",
     "review": "`review`",
     "note": "`note`",
+    "update": "`update`",
     "continuation": "`continue`",
     "closure": "`close` (approval needed)",
     "closure.immediate": "`close` (no approval needed)",

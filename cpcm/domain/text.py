@@ -1,0 +1,163 @@
+"""The input gate's checks on text: what any text must be before it can enter a record.
+
+Every text that reaches a record (a command-line argument, standard input, a file given with
+`--from-file`, a CSV cell) is valid UTF-8, of a bounded size, and placed at a field path that
+does not conflict with another. A text that fails is refused with an error naming the option,
+file, row or field and the byte offset, never the text itself.
+
+Python decodes command-line arguments (and, in some locales, standard input) with
+"surrogateescape": a byte that is not UTF-8 becomes a lone surrogate (U+DC80 to U+DCFF). Such a
+string cannot be encoded as UTF-8, so a record holding one could never be written or read
+back; this is where they are stopped.
+
+Pure: no I/O.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from typing import Any, Mapping
+
+from cpcm.errors import UsageError
+
+KIB = 1024
+MIB = 1024 * KIB
+MAX_INPUT_BYTES = 1 * MIB        # a record from a file or standard input, a note
+MAX_TABLE_BYTES = 8 * MIB        # a CSV file (review --batch, service import)
+MAX_CELL_CHARS = 64 * KIB        # one CSV cell
+MAX_DAYS = 3660                  # how far ahead a --within can look (ten years)
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_ -]{0,63}$")
+UTF8_HINT = "Save or type it as UTF-8 (most editors: 'Save with encoding', UTF-8); nothing was written."
+
+
+def invalid_offset(text: str) -> int | None:
+    """The byte offset of the first byte that is not UTF-8 (a lone surrogate), or None."""
+    found = _SURROGATE.search(text)
+    if found is None:
+        return None
+    return len(text[: found.start()].encode("utf-8", "surrogateescape"))
+
+
+def check(text: str, what: str) -> str:
+    """The text itself when it is valid UTF-8; UsageError naming `what` and the offset otherwise."""
+    offset = invalid_offset(text)
+    if offset is not None:
+        raise UsageError(f"{what} is not valid UTF-8 text (the byte at offset {offset} cannot be read)", UTF8_HINT)
+    return text
+
+
+def decode(data: bytes, what: str, limit: int = MAX_INPUT_BYTES) -> str:
+    """Bytes read from a file or standard input as text: UTF-8 (a leading byte-order mark is
+    dropped), at most `limit` bytes."""
+    if len(data) > limit:
+        raise UsageError(f"{what} is larger than {size(limit)}; cpcm reads at most that much from one input",
+                         "Split it into smaller files; nothing was written.")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{what} is not valid UTF-8 text (the byte at offset {exc.start} cannot be read)", UTF8_HINT) from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def check_text(text: str, what: str, limit: int = MAX_INPUT_BYTES) -> str:
+    """A text already decoded (standard input read as text): valid, and within the limit."""
+    check(text, what)
+    if len(text) > limit:
+        raise UsageError(f"{what} is larger than {size(limit)}; cpcm reads at most that much from one input",
+                         "Split it into smaller files; nothing was written.")
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def check_data(data: Any, what: str, path: str = "") -> None:
+    """Every string in a record's data (keys and values) is valid UTF-8; the error names the field."""
+    if isinstance(data, str):
+        if _SURROGATE.search(data):
+            check(data, f"{what}: {path or 'a value'}")
+    elif isinstance(data, Mapping):
+        for key, value in data.items():
+            name = str(key)
+            where = f"{path}.{shown(name)}" if path else shown(name)
+            if _SURROGATE.search(name):
+                raise UsageError(f"{what}: a field name{f' in {path}' if path else ''} is not valid UTF-8 text", UTF8_HINT)
+            check_data(value, what, where)
+    elif isinstance(data, (list, tuple)):
+        for index, value in enumerate(data):
+            check_data(value, what, f"{path}[{index + 1}]")
+
+
+def shown(name: str) -> str:
+    """A key as it may appear in a message: a field name is shown, anything else (a value typed
+    where a name belongs, say) is not."""
+    return name if _NAME.match(name) else "…"
+
+
+def size(limit: int) -> str:
+    return f"{limit // MIB} MiB" if limit % MIB == 0 else f"{limit // KIB} KiB"
+
+
+def put(data: dict[str, Any], path: str, value: Any, what: str) -> None:
+    """Set `value` at a dotted field path, refusing a path that conflicts with what is there:
+    a value where a group of fields already is (`child`, then `child.name`), or the reverse."""
+    parts = path.split(".")
+    if not all(part.strip() for part in parts):
+        raise UsageError(f"{what}: a field path is names joined by dots (e.g. child.name), with no empty part")
+    node = data
+    for depth, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        elif not isinstance(child, dict):
+            group = ".".join(shown(p) for p in parts[: depth + 1])
+            raise UsageError(f"{what}: {group} is given a value, so it cannot also hold the field "
+                             f"{'.'.join(shown(p) for p in parts)}",
+                             "Give either the whole value or its fields, not both.")
+        node = child
+    if isinstance(node.get(parts[-1]), dict) and not isinstance(value, dict):
+        raise UsageError(f"{what}: {'.'.join(shown(p) for p in parts)} is a group of fields and cannot be given one value",
+                         "Set its fields one by one (e.g. child.name=...).")
+    node[parts[-1]] = value
+
+
+def csv_rows(text: str, what: str, max_cell: int = MAX_CELL_CHARS) -> list[dict[str, Any]]:
+    """The rows of a CSV text as `csv.DictReader` gives them (row 1 is the header), each cell
+    at most `max_cell` characters; an error names the row and column, never a cell's text."""
+    limit = csv.field_size_limit()
+    if limit < MAX_TABLE_BYTES:  # the module's own limit (128 Ki) would stop a long cell without naming it
+        csv.field_size_limit(MAX_TABLE_BYTES)
+    reader = csv.DictReader(io.StringIO(text[1:] if text.startswith("\ufeff") else text, newline=""), strict=True)
+    rows: list[dict[str, Any]] = []
+    number = 1
+    try:
+        header = reader.fieldnames or []
+        for index, name in enumerate(header):
+            if len(name) > 200:
+                raise UsageError(f"{what}: row 1, column {index + 1}: a column name is longer than 200 characters")
+        for row in reader:
+            number += 1
+            for index, (column, value) in enumerate(row.items()):
+                if column is None:  # cells beyond the header: csv.DictReader lists them under the key None
+                    cells = [(len(header) + 1 + extra, f"column {len(header) + 1 + extra}", cell) for extra, cell in enumerate(value)]
+                else:
+                    cells = [(index + 1, f"column {index + 1} ({shown(column.strip())})", value)]
+                for _, label, cell in cells:
+                    if cell is not None and len(cell) > max_cell:
+                        raise UsageError(f"{what}: row {number}, {label}: the cell is longer than {max_cell} characters",
+                                         "Shorten it; nothing was written.")
+            rows.append(row)
+    except csv.Error as exc:
+        raise UsageError(f"{what}: row {number + 1} (line {reader.line_num}) cannot be read as CSV: {exc}",
+                         "Check the quoting of that row; nothing was written.") from None
+    return rows
+
+
+def days(value: float | None, option: str, maximum: int = MAX_DAYS) -> float | None:
+    """A number of days given on the command line: finite, not negative, at most `maximum`."""
+    if value is None:
+        return None
+    if not math.isfinite(value) or value < 0 or value > maximum:
+        raise UsageError(f"{option} takes a number of days from 0 to {maximum}", f"For example {option} 14")
+    return value
