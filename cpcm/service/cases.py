@@ -11,7 +11,7 @@ from cpcm.domain.forms import validate
 from cpcm.domain.ids import new_case_id
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused
 from cpcm.service.context import (Context, append, case_content, caseload_warnings, keys_for, load_case, load_cases, load_records,
-                                  new_record, readers_for, recipients_bytes, reencrypt, transaction)
+                                  new_record, readers_for, recipients_bytes, reencrypt, transaction, writes)
 from cpcm.service.results import Written
 from cpcm.service.worklist import due
 from cpcm.store import forms
@@ -31,6 +31,7 @@ def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
     return body
 
 
+@writes
 def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) -> Written:
     """Validate and record a registration; a new case with its own random ID."""
     ctx.need_worker()
@@ -56,6 +57,7 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) 
                    json_keys=("subject", "record_id", "warnings"))
 
 
+@writes
 def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = None) -> Written:
     """Assign a case to a worker; the case is re-encrypted to its new readers."""
     case = load_case(ctx, case_id)
@@ -154,6 +156,7 @@ def show(ctx: Context, case_id: str) -> dict:
     return data
 
 
+@writes
 def note(ctx: Context, case_id: str, text: str, at: datetime | None = None) -> Written:
     """A case note (allowed on closed and transferred cases too)."""
     if not (text or "").strip():

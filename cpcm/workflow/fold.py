@@ -3,7 +3,8 @@
 The stage follows the transition table; each record kind has a reducer for its data. A kind
 this version does not know still appears in the history and changes nothing else, so newer
 records never break an older reader; a record the table does not allow at its stage (from a
-merge of two offline copies, say) is kept and listed in `anomalies` for `cpcm check`.
+merge of two offline copies, say) is kept and listed in `anomalies` for `cpcm check`. A record
+that another one supersedes (its body's `supersedes: RECORD-ID`) is left out of the fold.
 """
 from __future__ import annotations
 
@@ -159,11 +160,19 @@ def derived_events(record: Record, command: str) -> list[str]:
     return extra
 
 
+def superseded_ids(records: Iterable[Record]) -> set[str]:
+    """The ids of records that another record supersedes: its body's top-level `supersedes`
+    names them (a `repair` of a damaged record, say)."""
+    return {str(r.body["supersedes"]) for r in records if r.body.get("supersedes")}
+
+
 def fold(case_id: str, records: Iterable[Record]) -> Case:
+    records = list(records)
+    superseded = superseded_ids(records)  # a superseded record is left out, as if it were not there
     case = Case(id=case_id, stage=None)  # type: ignore[arg-type]
     history, anomalies = [], []
     events: dict[str, list[str]] = {}
-    for record in sorted(records, key=lambda r: r.id):
+    for record in sorted((r for r in records if r.id not in superseded), key=lambda r: r.id):
         command = transitions.command_of(record.kind, dict(record.body))
         after = transitions.next_stage(case.stage, command)
         if after is None and command in transitions.COMMANDS:
