@@ -109,7 +109,7 @@ def register(app: typer.Typer) -> None:
             print_json([e.to_json() for e in entries])
             return
         print_table(["at", "kind", "by", "record", "recorded", "commit"],
-                    [[e.at[:16], e.kind, e.by, e.record_id, e.recorded_at[:16], (e.commit or "uncommitted")[:10]] for e in entries])
+                    [[e.at[:16], _kind(e), e.by, e.record_id, e.recorded_at[:16], (e.commit or "uncommitted")[:10]] for e in entries])
 
     @app.command("assign")
     def assign(case: str = typer.Argument(..., help="Case ID."), worker: str = typer.Option(..., "--worker", help="The worker's id."),
@@ -153,3 +153,10 @@ def register_verify(app: typer.Typer) -> None:
                         title=f"{len(problems)} problem(s)")
         if problems:
             raise typer.Exit(1)
+
+
+def _kind(entry) -> str:
+    """A log entry's kind, with what became of a damaged record."""
+    if not entry.unreadable:
+        return entry.kind
+    return f"{entry.kind} (unreadable{', superseded by ' + entry.superseded_by if entry.superseded_by else ''})"

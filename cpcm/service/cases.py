@@ -1,6 +1,7 @@
-"""Cases: cpcm register, assign, show, list, log and note."""
+"""Cases: cpcm register, assign, show, list, log, note and repair."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -10,16 +11,16 @@ from cpcm.domain.case import Case
 from cpcm.domain.forms import validate
 from cpcm.domain.ids import new_case_id
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused
-from cpcm.service.context import (Context, append, case_content, caseload_warnings, keys_for, load_case, load_cases, load_records,
-                                  new_record, readers_for, recipients_bytes, reencrypt, transaction, writes)
+from cpcm.service.context import (Context, append, case_content, caseload_warnings, check_readable, keys_for, load_case, load_cases,
+                                  load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt, transaction, writes)
 from cpcm.service.results import Written
 from cpcm.service.worklist import due
 from cpcm.store import forms
-from cpcm.store.layout import CASES, RECIPIENTS
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE
 from cpcm.workflow import transitions
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow.duplicates import probable_duplicates
-from cpcm.workflow.fold import fold
+from cpcm.workflow.fold import fold, superseded_ids
 
 
 def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
@@ -104,23 +105,32 @@ class LogEntry:
     commit: str | None
     committed_at: str | None
     message: str | None
+    unreadable: bool = False  # a damaged record: its kind is its file name's; at, recorded_at and by are unknown
+    superseded_by: str | None = None  # the record (a repair) that supersedes it
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
 
 
 def log(ctx: Context, case_id: str) -> list[LogEntry]:
-    records = load_records(ctx, case_id)
+    """Every record of the case with the commit that added it; a damaged record too (from its
+    file name and its commit), and which record supersedes one."""
+    check_readable(ctx, case_id)
+    records, damaged = read_case(ctx, case_id, strict=False)
+    superseding = {str(r.body["supersedes"]): r.id for r in records if r.body.get("supersedes")}
     added = {}
     for commit in ctx.store.git.log([f"{CASES}/{case_id}"], added_only=True):
         for path in commit.files:
             added.setdefault(Path(path).name.split(".")[0], commit)
+    kinds = {m["id"]: m["kind"] for m in (RECORD_FILE.match(p.name) for p in ctx.store.record_files(case_id)) if m}
+    rows = [(r.id, r.kind, r.at, r.recorded_at, r.by, False) for r in records]
+    rows += [(record_id, kinds.get(record_id, ""), "", "", "", True) for record_id in damaged]
     entries = []
-    for record in sorted(records, key=lambda r: r.id):
-        commit = added.get(record.id)
-        entries.append(LogEntry(record.id, record.kind, record.at, record.recorded_at, record.by,
-                                commit.sha if commit else None, commit.date if commit else None,
-                                commit.message if commit else None))
+    for record_id, kind, at, recorded_at, by, unreadable in sorted(rows):
+        commit = added.get(record_id)
+        entries.append(LogEntry(record_id, kind, at, recorded_at, by, commit.sha if commit else None,
+                                commit.date if commit else None, commit.message if commit else None,
+                                unreadable, superseding.get(record_id)))
     return entries
 
 
@@ -164,3 +174,39 @@ def note(ctx: Context, case_id: str, text: str, at: datetime | None = None) -> W
     case = load_case(ctx, case_id)
     record = append(ctx, case, "note", "note", {"text": text.strip()}, at)
     return Written(case_id, record.id, "note")
+
+
+@writes
+def repair(ctx: Context, case_id: str, record_id: str, reason: str, at: datetime | None = None) -> Written:
+    """Supersede a damaged record (one that cannot be decrypted or read as a record) with a
+    `repair` record: the damaged file stays in git as it is, and the case is read without it.
+    Only a supervisor or the case's worker repairs; one commit, `repair CASE RECORD-ID`."""
+    actor = ctx.need_worker()
+    if not (reason or "").strip():
+        raise InvalidInput([FieldError("reason", "is required: what is wrong with the record, and what was done about it")],
+                           f"repair of {case_id}")
+    check_readable(ctx, case_id)
+    records, damaged = read_case(ctx, case_id, strict=False)
+    files = {m["id"]: path for path in ctx.store.record_files(case_id) if (m := RECORD_FILE.match(path.name))}
+    wanted = (record_id or "").strip().upper()
+    if wanted not in files:
+        raise NotFound(f"{case_id} has no record with the ID given", f"cpcm log {case_id} lists its records; cpcm verify names "
+                       "the ones that cannot be read.")
+    if wanted in superseded_ids(records):
+        raise Refused(f"record {wanted} of {case_id} is already superseded", f"cpcm log {case_id} shows what supersedes it.",
+                      rule="repair-already-superseded")
+    if wanted not in damaged:
+        raise Refused(f"record {wanted} of {case_id} can be read: there is nothing to repair",
+                      "Only a record that cannot be decrypted or read is repaired.", rule="repair-record-readable")
+    case = fold(case_id, records)
+    worker = case.worker or next(iter(ctx.store.recipients(case_id)), None)
+    if not actor.has_role("supervisor") and actor.id != worker:
+        raise Refused("only a supervisor or the case's worker repairs a record", "Ask a supervisor.",
+                      rule="repair-needs-supervisor-or-worker")
+    path = files[wanted]
+    body = {"supersedes": wanted, "reason": reason.strip(), "file": path.name,
+            "sha256": hashlib.sha256(ctx.store.read_bytes(path)).hexdigest()}
+    record = append(ctx, case, "repair", "repair", body, at)
+    return Written(case_id, record.id, "repair", extra={"supersedes": wanted},
+                   next_steps=(f"what the damaged record held is not in the case any more: record it again if it is "
+                               f"still needed (cpcm log {case_id} shows when it was written and by whom)",))

@@ -62,6 +62,8 @@ _allow(["closed"], "followup.post_closure")
 _allow(["transferred"], "transfer_ack")
 # a record of what was disclosed (an export with identifying fields) can be made at any stage
 _allow(STAGES, "sharing")
+# a repair (cpcm repair) supersedes a damaged record: allowed at any stage, it changes none
+_allow(STAGES, "repair")
 # taking a case in from another agency (cpcm receive): the imported records put the case at the
 # stage it had there, and it stays at that stage, so plan, review and referral clocks run on; a
 # closure the other agency had requested does not travel with the case

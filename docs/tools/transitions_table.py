@@ -46,6 +46,7 @@ COMMANDS = {
     "transfer_ack": "`transfer-ack`",
     "transfer_in": "`receive`",
     "sharing": "`export` with identifying fields",
+    "repair": "`repair`",
 }
 
 
