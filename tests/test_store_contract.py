@@ -81,6 +81,8 @@ class TestStoreContract:
         assert path.name == f"{record.id}.registration.yaml.age"
         assert subject.store.rel(path) == f"{CASES}/{case_id}/{path.name}"
         assert subject.store.read_raw(path, subject.keys["amina"]) == (record, plaintext)
+        assert subject.store.read_file(path, subject.keys["amina"]) == record
+        assert subject.store.read_bytes(path)  # what is stored of it: ciphertext, or in memory the plaintext
 
     def test_a_record_of_awkward_values_reads_back_the_same_from_both(self, subject):
         case_id, _ = subject.add_case("amina")
@@ -103,6 +105,9 @@ class TestStoreContract:
         assert {first, second} <= set(subject.store.case_ids())
         assert subject.store.exists(first) and not subject.store.exists(new_case_id())
         assert subject.store.recipients(first) == ["amina", "sup"]  # the comment line is not a reader
+        [recipients_file] = [p for p in subject.store.log()[0].files if p.endswith(RECIPIENTS)]
+        assert subject.store.read_bytes(subject.store.record_files(second)[0].parent / RECIPIENTS) == b"# readers\notieno\nsup\n"
+        assert recipients_file == f"{CASES}/{second}/{RECIPIENTS}"
         assert subject.store.recipients(new_case_id()) == []
         assert subject.store.record_files(new_case_id()) == []
 
@@ -201,6 +206,20 @@ class TestStoreContract:
             tx.commit("note")
         after = subject.store.versions()
         assert after[first] != before[first] and after[second] == before[second]
+
+    def test_the_generation_moves_with_each_transaction_and_locked_holds_one(self, subject):
+        case_id, _ = subject.add_case("amina")
+        before = subject.store.generation()
+        subject.store.read_records(case_id, subject.keys["amina"])
+        assert subject.store.generation() == before  # reading moves nothing
+        with subject.store.locked():
+            with subject.store.locked():  # nested: the outer one holds the lock
+                with subject.store.transaction("note", "amina", "Amina", "amina@test.cpcm.invalid") as tx:
+                    tx.write_record(subject.record(case_id), [subject.recipient("amina")])
+                    tx.commit("note")
+        after = subject.store.generation()
+        assert after != before and after % 2 == before % 2 == 0  # even again: no write under way
+        assert len(subject.store.read_records(case_id, subject.keys["amina"])) == 2
 
     def test_the_summary_cache_serves_an_entry_only_for_its_version(self, subject):
         case_id, _ = subject.add_case("amina")

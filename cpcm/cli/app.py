@@ -21,10 +21,10 @@ MODULES = {
     "followup": "followup", "review": "followup", "close": "followup", "reopen": "followup", "continue": "followup",
     "note": "followup", "conference": "conference", "transfer": "transfer", "receive": "transfer", "transfer-ack": "transfer",
     "due": "workflow", "check": "workflow", "policy": "workflow", "form": "form", "render": "render",
-    "report": "report", "export": "report",
+    "report": "report", "export": "report", "repair": "repair",
 }
-ORDER = ("keys", "repo", "register", "cases", "update", "correct", "assess", "referrals", "followup", "conference", "transfer", "workflow", "form",
-         "render", "report")
+ORDER = ("keys", "repo", "register", "cases", "update", "correct", "assess", "referrals", "followup", "conference", "transfer",
+         "workflow", "form", "render", "report", "repair")
 
 
 def build(command: str | None = None) -> typer.Typer:

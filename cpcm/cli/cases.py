@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
             print_json([e.to_json() for e in entries])
             return
         print_table(["at", "#", "kind", "what", "by", "record", "recorded", "commit"],
-                    [[e.at[:16].replace("T", " "), e.order, e.kind, e.what + (f" [corrected by {e.superseded_by}]" if e.superseded_by else ""),
+                    [[e.at[:16].replace("T", " "), e.order, _kind(e), e.what + (f" [corrected by {e.superseded_by}]" if e.superseded_by and not e.unreadable else ""),
                       e.by, e.record_id, e.recorded_at[:16].replace("T", " "), (e.commit or "uncommitted")[:10]] for e in entries])
 
     @app.command("assign")
@@ -232,3 +232,10 @@ def print_record(data: dict) -> None:
         else:
             put(label, answer["value"])
     typer.echo("\n".join(lines))
+
+
+def _kind(entry) -> str:
+    """A log entry's kind, with what became of a damaged record."""
+    if not entry.unreadable:
+        return entry.kind
+    return f"{entry.kind} (unreadable{', superseded by ' + entry.superseded_by if entry.superseded_by else ''})"

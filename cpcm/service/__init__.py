@@ -21,13 +21,13 @@ from __future__ import annotations
 
 from cpcm.service import conferences
 from cpcm.service.cases import (SHORT_FORMS, LogEntry, assign, case_summary, correct, find_record, list_, log, note, register,
-                                show, update, validate_registration)
+                                repair, show, update, validate_registration)
 from cpcm.service.closure import close, continue_, reopen, unfinished
 from cpcm.service.conferences import parse_conference_id
 from cpcm.service.documents import Document, render
 from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, case_content, caseload_warnings, check_readable, commit_email, form_for,
-                                  keys_for, load_case, load_cases, load_records, new_record, open_repo, parse_case_id, readers_for,
-                                  recipients_bytes, reencrypt, transaction, validate_form)
+                                  keys_for, load_case, load_cases, load_records, locked, new_record, open_repo, parse_case_id, read_case,
+                                  readers_for, recipients_bytes, reencrypt, transaction, validate_form, writes)
 from cpcm.service.followups import followup, review, review_batch
 from cpcm.service.integrity import verify
 from cpcm.service.planning import approve, assess, plan, reject
@@ -41,7 +41,7 @@ from cpcm.service.worklist import check, due, policy_rows
 
 __all__ = [
     # the session
-    "Context", "open_repo", "transaction", "new_record", "append", "reencrypt", "readers_for", "keys_for", "recipients_bytes",
+    "Context", "open_repo", "writes", "locked", "transaction", "new_record", "append", "read_case", "reencrypt", "readers_for", "keys_for", "recipients_bytes",
     "check_readable", "load_records", "load_case", "load_cases", "case_content", "parse_case_id", "form_for", "validate_form",
     "caseload_warnings", "commit_email", "ASSESSMENT_FORMS",
     # results
@@ -50,7 +50,7 @@ __all__ = [
     "key_new", "key_show", "init", "team_add", "team_remove", "team_sync", "team_list",
     # cases
     "validate_registration", "register", "assign", "show", "case_summary", "list_", "log", "note", "update", "correct",
-    "find_record", "SHORT_FORMS",
+    "repair", "find_record", "SHORT_FORMS",
     # assessing and planning
     "assess", "plan", "approve", "reject",
     # consent, the directory, referrals

@@ -1,28 +1,31 @@
 """Cases: cpcm register, assign, show (a case, or one record of it), list, log, note, update
-(the registration details) and correct (any record, by a record that supersedes it)."""
+(the registration details), correct (any record, by a record that supersedes it) and repair (a
+damaged record)."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.domain.forms import Form, is_empty, validate
-from cpcm.domain.ids import new_case_id
+from cpcm.domain.ids import new_case_id, record_id_millis
 from cpcm.domain.records import Record, flatten, utc
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused
-from cpcm.service.context import (Context, append, case_content, caseload_warnings, form_for, keys_for, load_case, load_cases,
-                                  load_records, new_record, readers_for, recipients_bytes, reencrypt, transaction)
+from cpcm.service.context import (Context, append, case_content, caseload_warnings, check_readable, form_for, keys_for, load_case,
+                                  load_cases, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
+                                  transaction, writes)
 from cpcm.service.results import Written
 from cpcm.service.worklist import due
 from cpcm.store import forms
-from cpcm.store.layout import CASES, RECIPIENTS
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import open_items, transitions
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow.duplicates import probable_duplicates
-from cpcm.workflow.fold import apply_update, effective, fold
+from cpcm.workflow.fold import apply_update, effective, fold, superseded_ids
 
 
 def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
@@ -34,6 +37,7 @@ def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
     return body
 
 
+@writes
 def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) -> Written:
     """Validate and record a registration; a new case with its own random ID."""
     ctx.need_worker()
@@ -59,6 +63,7 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) 
                    json_keys=("subject", "record_id", "warnings"))
 
 
+@writes
 def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = None) -> Written:
     """Assign a case to a worker; the case is re-encrypted to its new readers."""
     case = load_case(ctx, case_id)
@@ -107,8 +112,9 @@ class LogEntry:
     message: str | None
     what: str = ""                     # the record's type or purpose: "comprehensive", "referral to clinic, child given"
     order: int = 0                     # its place in the order written (1 = first)
-    supersedes: str | None = None      # a correction: the record it replaces
-    superseded_by: str | None = None   # a record a later one corrected
+    supersedes: str | None = None      # a correction or repair: the record it replaces
+    superseded_by: str | None = None   # a record a later one corrected or repaired
+    unreadable: bool = False           # a damaged record: its kind is its file name's; at, recorded_at and by are unknown
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -116,22 +122,34 @@ class LogEntry:
 
 def log(ctx: Context, case_id: str) -> list[LogEntry]:
     """Every record of the case, superseded ones included, sorted by when it happened (`at`),
-    each with its place in the order written and the commit that added it."""
-    records = load_records(ctx, case_id)
+    each with its place in the order written and the commit that added it; a damaged record too
+    (from its file name and its commit, sorted by its ID)."""
+    check_readable(ctx, case_id)
+    records, damaged = read_case(ctx, case_id, strict=False)
     added = {}
     for commit in ctx.store.log([f"{CASES}/{case_id}"], added_only=True):
         for path in commit.files:
             added.setdefault(Path(path).name.split(".")[0], commit)
     described = _describe_all(records)
     superseded = _superseded_by(records)
+    kinds = {m["id"]: m["kind"] for m in (RECORD_FILE.match(p.name) for p in ctx.store.record_files(case_id)) if m}
+    rows = [(r.id, r) for r in records] + [(record_id, None) for record_id in damaged]
     entries = []
-    for order, record in enumerate(sorted(records, key=lambda r: r.id), start=1):
-        commit = added.get(record.id)
-        entries.append(LogEntry(record.id, record.kind, record.at, record.recorded_at, record.by,
-                                commit.sha if commit else None, commit.date if commit else None,
-                                commit.message if commit else None, described[record.id], order,
-                                _supersedes(record), superseded.get(record.id)))
-    return sorted(entries, key=lambda e: (utc(e.at), e.order))
+    for order, (record_id, record) in enumerate(sorted(rows, key=lambda row: row[0]), start=1):
+        commit = added.get(record_id)
+        sha, date, message = (commit.sha, commit.date, commit.message) if commit else (None, None, None)
+        if record is None:
+            entries.append(LogEntry(record_id, kinds.get(record_id, ""), "", "", "", sha, date, message, "unreadable", order,
+                                    None, superseded.get(record_id), unreadable=True))
+        else:
+            entries.append(LogEntry(record.id, record.kind, record.at, record.recorded_at, record.by, sha, date, message,
+                                    described[record.id], order, _supersedes(record), superseded.get(record.id)))
+    return sorted(entries, key=lambda e: (utc(e.at) if e.at else _written_at(e.record_id), e.order))
+
+
+def _written_at(record_id: str) -> str:
+    """When a record was written, from its ID (for a damaged record, whose `at` cannot be read)."""
+    return datetime.fromtimestamp(record_id_millis(record_id) / 1000, timezone.utc).isoformat(timespec="seconds")
 
 
 def case_summary(case: Case, today, names: bool) -> dict:
@@ -246,11 +264,10 @@ def _supersedes(record: Record) -> str | None:
 
 def _superseded_by(records: list[Record]) -> dict[str, str]:
     """Each record a later one supersedes -> the (latest) record that does."""
-    ids = {r.id for r in records}
     out: dict[str, str] = {}
     for record in sorted(records, key=lambda r: r.id):
         target = _supersedes(record)
-        if target in ids and target < record.id:
+        if target and target < record.id:  # a damaged record, not among those read, included
             out[target] = record.id
     return out
 
@@ -442,6 +459,7 @@ def record_view(ctx: Context, case_id: str, records: list[Record], record: Recor
 NOT_UPDATED = {"worker": "is changed with cpcm assign", "risk": "is re-rated by an assessment or a follow-up (--risk)"}
 
 
+@writes
 def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | None, at: datetime | None = None) -> Written:
     """Change registration details (a new address, a caregiver traced, a birth certificate):
     one `update` record holding each changed field's new value, its value before and the
@@ -497,6 +515,7 @@ def _merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict:
     return out
 
 
+@writes
 def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reason: str | None, at: datetime | None = None) -> Written:
     """Correct a record: a new record of the same kind with `supersedes: <its id>` and the
     reason, holding the original's fields with `data` laid over them (a field given empty is
@@ -563,6 +582,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     return Written(case_id, record.id, original.kind, extra={"supersedes": original.id})
 
 
+@writes
 def note(ctx: Context, case_id: str, text: str, at: datetime | None = None) -> Written:
     """A case note (allowed on closed and transferred cases too)."""
     if not (text or "").strip():
@@ -570,3 +590,39 @@ def note(ctx: Context, case_id: str, text: str, at: datetime | None = None) -> W
     case = load_case(ctx, case_id)
     record = append(ctx, case, "note", "note", {"text": text.strip()}, at)
     return Written(case_id, record.id, "note")
+
+
+@writes
+def repair(ctx: Context, case_id: str, record_id: str, reason: str, at: datetime | None = None) -> Written:
+    """Supersede a damaged record (one that cannot be decrypted or read as a record) with a
+    `repair` record: the damaged file stays in git as it is, and the case is read without it.
+    Only a supervisor or the case's worker repairs; one commit, `repair CASE RECORD-ID`."""
+    actor = ctx.need_worker()
+    if not (reason or "").strip():
+        raise InvalidInput([FieldError("reason", "is required: what is wrong with the record, and what was done about it")],
+                           f"repair of {case_id}")
+    check_readable(ctx, case_id)
+    records, damaged = read_case(ctx, case_id, strict=False)
+    files = {m["id"]: path for path in ctx.store.record_files(case_id) if (m := RECORD_FILE.match(path.name))}
+    wanted = (record_id or "").strip().upper()
+    if wanted not in files:
+        raise NotFound(f"{case_id} has no record with the ID given", f"cpcm log {case_id} lists its records; cpcm verify names "
+                       "the ones that cannot be read.")
+    if wanted in superseded_ids(records):
+        raise Refused(f"record {wanted} of {case_id} is already superseded", f"cpcm log {case_id} shows what supersedes it.",
+                      rule="repair-already-superseded")
+    if wanted not in damaged:
+        raise Refused(f"record {wanted} of {case_id} can be read: there is nothing to repair",
+                      "Only a record that cannot be decrypted or read is repaired.", rule="repair-record-readable")
+    case = fold(case_id, records)
+    worker = case.worker or next(iter(ctx.store.recipients(case_id)), None)
+    if not actor.has_role("supervisor") and actor.id != worker:
+        raise Refused("only a supervisor or the case's worker repairs a record", "Ask a supervisor.",
+                      rule="repair-needs-supervisor-or-worker")
+    path = files[wanted]
+    body = {"supersedes": wanted, "reason": reason.strip(), "file": path.name,
+            "sha256": hashlib.sha256(ctx.store.read_bytes(path)).hexdigest()}
+    record = append(ctx, case, "repair", "repair", body, at)
+    return Written(case_id, record.id, "repair", extra={"supersedes": wanted},
+                   next_steps=(f"what the damaged record held is not in the case any more: record it again if it is "
+                               f"still needed (cpcm log {case_id} shows when it was written and by whom)",))

@@ -5,13 +5,14 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from cpcm.errors import FieldError, InvalidInput
-from cpcm.service.context import Context, append, form_for, load_case, load_records, validate_form
+from cpcm.service.context import Context, append, form_for, load_case, load_records, validate_form, writes
 from cpcm.service.results import Written
 from cpcm.workflow import approvals
 from cpcm.workflow.fold import fold
 from cpcm.workflow.open_items import unfinished
 
 
+@writes
 def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
     """Request closure with the reason's checklist; the case closes when a supervisor or manager
     (not its own worker) approves, or at once where the policy needs no approval."""
@@ -52,6 +53,7 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
     return Written(case_id, record.id, "closure", next_steps=steps)
 
 
+@writes
 def reopen(ctx: Context, case_id: str, reason: str, at: datetime | None = None) -> Written:
     """Reopen a closed or transferred case: same case ID, history kept, back to assessment."""
     if not (reason or "").strip():
@@ -62,6 +64,7 @@ def reopen(ctx: Context, case_id: str, reason: str, at: datetime | None = None) 
     return Written(case_id, record.id, "reopen", next_steps=(f"the clocks restart: initial assessment within {limit.words()}",))
 
 
+@writes
 def continue_(ctx: Context, case_id: str, justification: str, at: datetime | None = None) -> Written:
     """Keep a case open as the child reaches 18, with the recorded justification."""
     if not (justification or "").strip():

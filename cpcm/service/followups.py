@@ -7,12 +7,13 @@ from typing import Any, Callable, Mapping
 from cpcm.domain.case import Case
 from cpcm.domain.ids import normalise_case_id
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused
-from cpcm.service.context import Context, append, form_for, keys_for, load_case, new_record, transaction, validate_form
+from cpcm.service.context import Context, append, form_for, keys_for, load_case, new_record, transaction, validate_form, writes
 from cpcm.service.results import Written
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow import transitions
 
 
+@writes
 def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
     """Record a follow-up or monitoring contact (a post-closure visit on a closed case)."""
     case = load_case(ctx, case_id)
@@ -61,6 +62,7 @@ def _review_steps(case_id: str, body: Mapping[str, Any]) -> tuple[str, ...]:
     }.get(body.get("outcome"), ())
 
 
+@writes
 def review(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
     """Record a case review: who chaired and attended, progress, decisions, the next review."""
     case = load_case(ctx, case_id)
@@ -69,6 +71,7 @@ def review(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | N
     return Written(case_id, record.id, "review", tuple(warnings), _review_steps(case_id, body))
 
 
+@writes
 def review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool = False,
                  progress: Callable[[int], None] | None = None) -> Written:
     """Review many cases from one file: every row is checked first; one bad row and nothing is

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Sequence, TypeVar
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from cpcm.crypto import cipher
 from cpcm.domain.records import Record
@@ -48,6 +49,7 @@ class CaseStore:
         self.view: Snapshot | None = None  # the pinned last commit, while another cpcm writes
         self.recovery_error: GitError | None = None
         self._writing = False  # inside this process's own transaction: read the working tree
+        self._held: RepoLock | None = None  # the lock `locked()` holds; transactions inside reuse it
 
     # -- opening -------------------------------------------------------------------------
     def open_for_read(self) -> None:
@@ -71,6 +73,34 @@ class CaseStore:
             self.pin()
         finally:
             lock.release()
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the repository lock (waiting for it as a writer does) across the reads that
+        decide a write and the transactions that make it; a transaction inside reuses the lock.
+        Reads inside see the working tree, which is then the last commit (a write another cpcm
+        left half-done is rolled back first). Nested: the outer one holds the lock."""
+        if self._held is not None:
+            yield
+            return
+        lock = RepoLock(self.root / LOCK)
+        lock.__enter__()
+        try:
+            if (self.root / PENDING).exists() or generation(self.root / LOCK) % 2:
+                lock.begin_write()
+                recover(self)  # raises when it cannot: the generation stays odd, the next command retries
+                lock.end_write()
+            self.recovery_error = None
+            self.unpin()
+            self._held = lock
+            yield
+        finally:
+            self._held = None
+            lock.release()
+
+    def generation(self) -> int:
+        """The write generation (store/lock.py): it moves whenever a write starts or ends."""
+        return generation(self.root / LOCK)
 
     def pin(self) -> None:
         """Read the last commit (from git's objects) for the rest of this command."""
@@ -244,11 +274,13 @@ class Transaction:
         self.email = email
         self.written: list[str] = []
         self.recovered: dict | None = None
-        self._lock = RepoLock(store.root / LOCK)
+        self._own_lock = store._held is None  # inside `store.locked()` the lock is already held
+        self._lock = RepoLock(store.root / LOCK) if self._own_lock else store._held
         self._committed = False
 
     def __enter__(self) -> "Transaction":
-        self._lock.__enter__()
+        if self._own_lock:
+            self._lock.__enter__()
         try:
             self._lock.begin_write()  # from here readers read the last commit
             self.store.unpin()
@@ -263,7 +295,8 @@ class Transaction:
             crash_point("journal-written")
         except BaseException:
             self.store._writing = False
-            self._lock.release()  # the generation stays odd when recovery failed: the next command retries
+            if self._own_lock:
+                self._lock.release()  # the generation stays odd when recovery failed: the next command retries
             raise
         return self
 
@@ -276,7 +309,8 @@ class Transaction:
             self._lock.end_write()
         finally:
             self.store._writing = False
-            self._lock.release()
+            if self._own_lock:
+                self._lock.release()
 
     def write_record(self, record: Record, recipients: Iterable[str], top: str = CASES) -> str:
         """Encrypt and write one new record file under `top` (cases/, or conferences/ for a

@@ -23,7 +23,7 @@ name used in transactions (`cases/<case id>/<file name>`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, ContextManager, Iterable, Protocol, Sequence
 
 from cpcm.domain.records import Record
 from cpcm.store.layout import CASES
@@ -95,6 +95,13 @@ class Store(Protocol):
 
     def record_files(self, case_id: str, top: str = CASES) -> list[Path]: ...
 
+    def read_bytes(self, path: Path) -> bytes:
+        """A file's bytes as stored (for a record file: age ciphertext in git; the memory store
+        keeps no ciphertext and gives the plaintext)."""
+        ...
+
+    def read_file(self, path: Path, keys: Sequence) -> Record: ...
+
     def read_raw(self, path: Path, keys: Sequence) -> tuple[Record, bytes]: ...
 
     def read_records(self, case_id: str, keys: Sequence, top: str = CASES) -> list[Record]: ...
@@ -115,6 +122,15 @@ class Store(Protocol):
 
     def log(self, paths: Sequence[str] = (), added_only: bool = False, limit: int | None = None) -> list[Commit]:
         """The commits that touched `paths`, newest first (with added_only, those that added files there)."""
+        ...
+
+    def locked(self) -> ContextManager[None]:
+        """Hold the store's write lock across the reads that decide a write and the transaction
+        that makes it (a transaction inside reuses it); nested, the outer one holds it."""
+        ...
+
+    def generation(self) -> int:
+        """A number that moves whenever a write starts or ends."""
         ...
 
     def transaction(self, verb: str, worker: str, author: str, email: str) -> StoreTransaction: ...

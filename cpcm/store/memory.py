@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import PurePosixPath
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from cpcm.domain.records import Record
 from cpcm.errors import Busy, CannotDecrypt, Corrupt
@@ -58,6 +59,8 @@ class MemoryStore:
         self._caches: dict[str, dict[str, dict[str, Any]]] = {}
         self._now = now or (lambda: datetime.now(timezone.utc))
         self._tx: MemoryTransaction | None = None
+        self._generation = 0  # odd while a transaction is open
+        self._held = 0  # depth of `locked()`
 
     # -- reading -------------------------------------------------------------------------
     def _view(self) -> dict[str, bytes | Sealed]:
@@ -97,11 +100,11 @@ class MemoryStore:
             return str(path)
 
     def read_bytes(self, path) -> bytes:
-        """A plain file's bytes (a record file's are not bytes here: use read_raw)."""
+        """A file's bytes; a record file's plaintext (no ciphertext is kept here)."""
         entry = self._view().get(self.rel(path))
-        if not isinstance(entry, bytes):
+        if entry is None:
             raise FileNotFoundError(self.rel(path))
-        return entry
+        return entry.plaintext if isinstance(entry, Sealed) else entry
 
     def _unseal(self, path, keys: Sequence) -> tuple[Record, Sealed]:
         rel = self.rel(path)
@@ -159,6 +162,19 @@ class MemoryStore:
         return MemorySummaries(self._caches.setdefault(f"{worker} {fingerprint}", {}))
 
     # -- writing -------------------------------------------------------------------------
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """One process holds a store in memory: the lock is a depth count, so a transaction
+        inside knows it runs under it."""
+        self._held += 1
+        try:
+            yield
+        finally:
+            self._held -= 1
+
+    def generation(self) -> int:
+        return self._generation
+
     def transaction(self, verb: str, worker: str, author: str, email: str) -> "MemoryTransaction":
         return MemoryTransaction(self, verb, worker, author, email)
 
@@ -193,10 +209,12 @@ class MemoryTransaction:
             raise Busy("the casefile repository is busy: another transaction is open",
                        "Wait for it to finish and try again.")
         self.store._tx = self
+        self.store._generation += 1
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.store._tx = None
+        self.store._generation += 1
         self.staged = {}  # committed or not, nothing more comes from this transaction
 
     def _stage(self, rel: str, entry: bytes | Sealed | None) -> str:

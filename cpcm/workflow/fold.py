@@ -5,9 +5,9 @@ this version does not know still appears in the history and changes nothing else
 records never break an older reader; a record the table does not allow at its stage (from a
 merge of two offline copies, say) is kept and listed in `anomalies` for `cpcm check`.
 
-A record named by a later record's `supersedes` is left out: the later one (a correction)
-stands in its place (see `effective`). An `update` changes registration fields; the latest
-value of each field wins.
+A record named by a later record's `supersedes` is left out: the later one (a correction, or a
+repair of a damaged record) stands in its place (see `effective`). An `update` changes
+registration fields; the latest value of each field wins.
 """
 from __future__ import annotations
 
@@ -226,7 +226,14 @@ def derived_events(record: Record, command: str) -> list[str]:
     return extra
 
 
+def superseded_ids(records: Iterable[Record]) -> set[str]:
+    """The ids of records that another record supersedes: its body's top-level `supersedes`
+    names them (a `repair` of a damaged record, say)."""
+    return {str(r.body["supersedes"]) for r in records if r.body.get("supersedes")}
+
+
 def fold(case_id: str, records: Iterable[Record]) -> Case:
+    records = list(records)
     case = Case(id=case_id, stage=None)  # type: ignore[arg-type]
     history, anomalies = [], []
     events: dict[str, list[str]] = {}

@@ -64,6 +64,8 @@ _allow(["transferred"], "transfer_ack")
 _allow(STAGES, "sharing")
 # the child's registration details change (a new address, a caregiver traced) while the case is open
 _allow(_ACTIVE + ("closure_requested",), "update")
+# a repair (cpcm repair) supersedes a damaged record: allowed at any stage, it changes none
+_allow(STAGES, "repair")
 # taking a case in from another agency (cpcm receive): the imported records put the case at the
 # stage it had there, and it stays at that stage, so plan, review and referral clocks run on; a
 # closure the other agency had requested does not travel with the case

@@ -47,6 +47,7 @@ COMMANDS = {
     "transfer_ack": "`transfer-ack`",
     "transfer_in": "`receive`",
     "sharing": "`export` with identifying fields",
+    "repair": "`repair`",
 }
 
 
