@@ -58,7 +58,7 @@ def main() -> None:
             import typer._adapters  # noqa: F401  (typer 0.2x imports it while parsing the arguments)
         except ImportError:
             pass
-    from cpcm.cli.cases import case_summary
+    from cpcm.service.cases import case_summary
     from cpcm.cli.common import print_table
     from cpcm.crypto import cipher
     from cpcm.domain.case import Case
