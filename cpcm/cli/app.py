@@ -17,12 +17,12 @@ MODULES = {
     "show": "cases", "list": "cases", "log": "cases", "assign": "cases", "verify": "cases",
     "assess": "assess", "plan": "assess", "approve": "assess", "reject": "assess",
     "consent": "referrals", "service": "referrals", "refer": "referrals", "referral": "referrals",
-    "followup": "followup", "review": "followup", "close": "followup", "reopen": "followup", "continue": "followup",
+    "followup": "followup", "review": "followup", "readiness": "readiness", "close": "followup", "reopen": "followup", "continue": "followup",
     "note": "followup", "conference": "conference", "transfer": "transfer", "receive": "transfer", "transfer-ack": "transfer",
     "due": "workflow", "check": "workflow", "policy": "workflow", "form": "form", "render": "render",
     "report": "report", "export": "report",
 }
-ORDER = ("keys", "repo", "register", "cases", "assess", "referrals", "followup", "conference", "transfer", "workflow", "form",
+ORDER = ("keys", "repo", "register", "cases", "assess", "referrals", "followup", "readiness", "conference", "transfer", "workflow", "form",
          "render", "report")
 
 

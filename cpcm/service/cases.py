@@ -136,7 +136,8 @@ def case_summary(case: Case, today, names: bool) -> dict:
 
 def show(ctx: Context, case_id: str) -> dict:
     """The case as it stands (what `cpcm show --json` prints): the fold with the child, its
-    history, what is due, each assessment, the referrals and the plan with its content."""
+    history, what is due, each assessment, the latest readiness record, the referrals and the plan
+    with its content."""
     records = load_records(ctx, case_id)
     folded = fold(case_id, records)
     data = case_summary(folded, ctx.now.date(), names=True)
@@ -149,6 +150,7 @@ def show(ctx: Context, case_id: str) -> dict:
     data["due"] = [i.to_json(ctx.now, soon) for i in due(ctx, case=folded)]
     details = case_content(ctx, case_id, records)
     data["assessments"] = details["assessments"]
+    data["readiness"] = details["readiness"]
     data["referrals"] = [dict(r) for r in folded.referrals]
     data["plan"] = dict(folded.plan, content=details["plan"]) if folded.plan else None
     return data
