@@ -76,7 +76,8 @@ def readiness(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
     if found:
         steps.append("the stop is an urgent item on cpcm due until a crisis follow-up (or a readiness record without a stop answer)")
     if result.ready_for_closure:
-        steps.append(f"the closure rule is met: {result.domains_passed} of {len(result.domains)} domains pass, the required ones among them")
+        steps.append(f"the closure rule is met: {result.domains_passed} of {len(result.domains)} domains pass, "
+                     "the required ones among them")
     else:
         steps.append("not ready for closure: " + "; ".join(result.reasons))
     latest_record = rules.Latest(record.id, record.at, KIND, result, found)
