@@ -18,13 +18,14 @@ MODULES = {
     "correct": "correct",
     "assess": "assess", "plan": "assess", "approve": "assess", "reject": "assess",
     "consent": "referrals", "service": "referrals", "refer": "referrals", "referral": "referrals",
-    "followup": "followup", "review": "followup", "close": "followup", "reopen": "followup", "continue": "followup",
+    "followup": "followup", "review": "followup", "readiness": "readiness",
+    "close": "followup", "reopen": "followup", "continue": "followup",
     "note": "followup", "conference": "conference", "transfer": "transfer", "receive": "transfer", "transfer-ack": "transfer",
     "due": "workflow", "check": "workflow", "policy": "workflow", "form": "form", "render": "render",
     "report": "report", "export": "report", "repair": "repair",
 }
-ORDER = ("keys", "repo", "register", "cases", "update", "correct", "assess", "referrals", "followup", "conference", "transfer",
-         "workflow", "form", "render", "report", "repair")
+ORDER = ("keys", "repo", "register", "cases", "update", "correct", "assess", "referrals", "followup", "readiness", "conference",
+         "transfer", "workflow", "form", "render", "report", "repair")
 
 
 def build(command: str | None = None) -> typer.Typer:

@@ -178,6 +178,10 @@ def print_case(data: dict) -> None:
                                for d in ready["domains"])
             verdict = "ready for closure" if ready["ready_for_closure"] else "not ready: " + "; ".join(ready["reasons"])
             rows.append(("readiness", f"{scores}: {verdict}"))
+    if data.get("readiness"):
+        from cpcm.service.reintegration import words
+
+        rows.append(("readiness (latest)", words(data["readiness"])))
     print_table(["field", "value"], rows, title=f"Case {data['case_id']}")
     if data["consents"]:
         print_table(["purpose", "agency", "from", "answer", "on", "until", "state"],

@@ -380,13 +380,34 @@ def _duration_parts(duration) -> dict:
     return {"months": duration.months, "days": duration.days + duration.minutes // 1440, "same_day": duration.same_day}
 
 
+def _closure_readiness(body: Mapping[str, Any]) -> dict | None:
+    """The latest readiness record (Form 7A) as the closure request kept it, and a supervisor's
+    reason to close without one that meets the rule; None when the closure has neither."""
+    summary = body.get("readiness") if isinstance(body.get("readiness"), Mapping) else None
+    override = _text(body.get("readiness_override")) or None
+    if summary is None and override is None:
+        return None
+    domains = [{"domain": str(d.get("domain")), "score": d.get("score"), "maximum": d.get("maximum"),
+                "pass_mark": d.get("pass_mark"), "passed": bool(d.get("passed"))} for d in (summary or {}).get("domains") or ()]
+    return {
+        "recorded": summary is not None,
+        "on": _day(summary.get("at")) if summary else None,
+        "ready": bool(summary.get("ready_for_closure")) if summary else False,
+        "domains_passed": summary.get("domains_passed") if summary else 0,
+        "total": len(domains),
+        "domains": domains,
+        "override": override,
+    }
+
+
 def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str, *, today: date | None = None,
                         names: Mapping[str, str] | None = None, services: Mapping[str, str] | None = None,
                         agency: Mapping[str, str] | None = None) -> dict:
     """The worker's file copy of a case's closure: the child, the reason and its checklist, the
     closing summary, the open items left and why, who asked and who approved (or that it waits),
-    the last plan's goals with the reviews' progress, the referrals and their outcomes, and the
-    post-closure visit (due by the policy's limit, or done).
+    the last plan's goals with the reviews' progress, the referrals and their outcomes, the
+    post-closure visit (due by the policy's limit, or done), and the readiness record (Form 7A)
+    the request was made on, with a supervisor's reason where it did not meet the rule.
 
     Refused (exit 4) when the case has no closure request (never closed, or reopened since).
     `services`: service id -> provider name; `agency`: {code, name} of this agency.
@@ -487,6 +508,7 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
         },
         "referrals": referrals,
         "post_closure_visit": visit,
+        "readiness": _closure_readiness(body),
     }
 
 

@@ -6,7 +6,7 @@ it never prints or exits (the CLI does).
 
 - `context`: the session (`Context`, `open_repo`) and the public helpers every module shares;
 - one module per command group: `team`, `cases`, `planning`, `referrals`, `followups`,
-  `closure`, `conferences`, `transfers`, `documents` (render), `worklist` (due, check,
+  `closure`, `reintegration` (readiness), `conferences`, `transfers`, `documents` (render), `worklist` (due, check,
   policy), `integrity` (verify), `reports` (report, export);
 - `results`: what a writing function returns.
 
@@ -30,6 +30,7 @@ from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, case_conten
                                   readers_for, recipients_bytes, reencrypt, transaction, validate_form, writes)
 from cpcm.service.followups import followup, review, review_batch
 from cpcm.service.integrity import verify
+from cpcm.service.reintegration import readiness
 from cpcm.service.planning import approve, assess, plan, reject
 from cpcm.service.referrals import (check_consent, consent, consent_override, refer, referral, service_add, service_gaps,
                                     service_get, service_import)
@@ -57,7 +58,7 @@ __all__ = [
     "consent", "consent_override", "check_consent", "service_add", "service_import", "service_get", "service_gaps", "refer",
     "referral",
     # following up, closing
-    "followup", "review", "review_batch", "unfinished", "close", "reopen", "continue_",
+    "followup", "review", "review_batch", "readiness", "unfinished", "close", "reopen", "continue_",
     # conferences, transfers
     "conferences", "parse_conference_id", "transfer", "transfer_batch", "receive", "transfer_ack", "bundle_recipients",
     # documents

@@ -192,6 +192,7 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     details = case_content(ctx, case_id, current)
     data["assessments"] = details["assessments"]
     data["consents"] = consents_on_file(current, ctx.now)
+    data["readiness"] = details["readiness"]
     data["referrals"] = [dict(r) for r in folded.referrals]
     data["plan"] = dict(folded.plan, content=details["plan"]) if folded.plan else None
     data["open_actions"] = open_actions(current, folded, ctx.now)

@@ -406,7 +406,8 @@ def close(ctx, conference_id: str) -> Written:
     steps = [f"the report with the action points is due within {limit.words()}: cpcm render conference-report {conference_id}"]
     steps += [f"{w['case_id']}: plan version with {w['actions']} conference action(s) waits for a supervisor's approval"
               for w in written if w["plan_record_id"] and approvals.required(ctx.policy, "plan")]
-    steps.append("each caseworker adds a readiness-for-reintegration comment to the child's assessment (SOP §4 step 7)")
+    steps.append("each caseworker records the child's readiness for reintegration (SOP §4 step 7): "
+                 "cpcm readiness CASE --occasion case_conference (it does not reopen the assessment)")
     return Written(conference_id, record.id, "conference_close", tuple(warnings), tuple(steps), {"cases": written})
 
 

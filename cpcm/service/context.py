@@ -362,21 +362,20 @@ def caseload_warnings(ctx: Context, worker_id: str, cases: dict[str, Case] | Non
 
 
 def _readiness(ctx: Context, record: Record) -> dict | None:
+    """The score of readiness answers recorded the old way, inside a comprehensive assessment."""
+    from cpcm.service import reintegration
     from cpcm.workflow import readiness
 
-    rules = forms.scoring(form_for(ctx, "comprehensive"), ctx.root)
-    if not rules:
-        return None
     try:
-        return readiness.score(rules, record.body).to_json()
-    except ValueError:
+        return readiness.score(reintegration.scoring(ctx), record.body, legacy=True).to_json()
+    except (ValueError, CpcmError):
         return None
 
 
 def case_content(ctx: Context, case_id: str, records: list[Record] | None = None) -> dict:
     """What a case holds beyond the fold: the latest plan's content, each assessment and what a
-    reassessment changed since the previous one of its type, and the needs of the latest
-    comprehensive assessment."""
+    reassessment changed since the previous one of its type, the needs of the latest
+    comprehensive assessment, and the latest readiness record scored (Form 7A)."""
     records = load_records(ctx, case_id) if records is None else records
     assessments, latest_plan = [], None
     previous: dict[str, Record] = {}
@@ -394,7 +393,11 @@ def case_content(ctx: Context, case_id: str, records: list[Record] | None = None
             latest_plan = record
     needs = next((list(r.body.get("needs") or []) for r in sorted(records, key=lambda r: r.id, reverse=True)
                   if r.kind == "assessment" and r.body.get("type") == "comprehensive"), [])
-    return {"assessments": assessments, "plan": dict(latest_plan.body) if latest_plan else None, "needs": needs}
+    from cpcm.service import reintegration
+
+    latest = reintegration.latest(ctx, records) if reintegration.recorded(records) else None
+    return {"assessments": assessments, "plan": dict(latest_plan.body) if latest_plan else None, "needs": needs,
+            "readiness": latest.to_json() if latest else None}
 
 
 def fold_fingerprint() -> str:

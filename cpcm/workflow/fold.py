@@ -215,6 +215,10 @@ def derived_events(record: Record, command: str) -> list[str]:
         extra.append("risk_checked")
     if command.startswith("followup") and body.get("concern") == "yes":
         extra.append("concern")
+    if command == "followup" and body.get("purpose") == "crisis":
+        extra.append("crisis_response")
+    if command == "readiness":  # `stops`: the answers the form marks as a stop, as the service found them
+        extra.append("readiness_stop" if body.get("stops") else "readiness_clear")
     if command in ("approval.closure", "closure.immediate"):
         extra.append("closed")
     if command == "consent" and body.get("status") in ("refused", "not_possible"):

@@ -47,6 +47,9 @@ for _command in ("referral", "referral_update", "followup"):
     _allow(["registered", "initial_assessment", "reopened", "comprehensive_assessment", "implementation"], _command)
     _allow(["planned"], _command, "implementation")
 _allow(["planned", "implementation"], "review", "implementation")
+# reintegration readiness (Form 7A): recorded at a review or a follow-up, wherever either may be,
+# and it leaves the stage as it is (it is not a reassessment: no clock restarts)
+_allow(_ACTIVE + ("closure_requested",), "readiness")
 _allow(["closure_requested"], "followup")
 _allow(["closure_requested"], "referral_update")
 _allow(["closure_requested"], "review")

@@ -59,6 +59,9 @@ MEANINGS = {
     "repair-already-superseded": "a record already supersedes the record to repair",
     "referral-status": "not a referral status",
     "referral-lifecycle": "the referral cannot move from its status to the one asked for",
+    "closure-readiness": "closing for goals_met where the policy's `closure_readiness` rule applies (the kenya profile) needs a "
+                         "recent readiness record (Form 7A) that meets the closure rule; a supervisor or manager may close "
+                         "without one with `--override-readiness REASON`",
     "nothing-to-report": "the document asked for has nothing to report: no closure, or no transfer, on the case",
     "conference-closed": "the conference is closed: nothing more can be recorded in it",
     "conference-confidentiality-agreement": "a member who has not signed the confidentiality agreement cannot be recorded as present",

@@ -32,6 +32,7 @@ COMMANDS = {
     "followup": "`followup`",
     "followup.post_closure": "`followup --purpose post_closure`",
     "review": "`review`",
+    "readiness": "`readiness`",
     "note": "`note`",
     "update": "`update`",
     "continuation": "`continue`",
