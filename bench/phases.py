@@ -58,12 +58,13 @@ def main() -> None:
             import typer._adapters  # noqa: F401  (typer 0.2x imports it while parsing the arguments)
         except ImportError:
             pass
-    from cpcm.cli.cases import case_summary
+    from cpcm.service.cases import case_summary
     from cpcm.cli.common import print_table
     from cpcm.crypto import cipher
     from cpcm.domain.case import Case
     from cpcm.domain.records import Record
     from cpcm.store import codec
+    from cpcm.service.context import fold_fingerprint
     from cpcm.store.cache import SummaryCache
     from cpcm.store.layout import CASES, RECORD_FILE
     from cpcm.workflow.fold import fold
@@ -110,7 +111,7 @@ def main() -> None:
     with warm("json.loads cache"):
         json.loads(plain)
     with warm("SummaryCache() again (what load_cases does: read + decrypt + json)"):
-        cache = SummaryCache(root, worker.id, ctx.identity.recipient, ctx.keys)
+        cache = SummaryCache(root, worker.id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
     with warm("scandir cases/ (case_ids)"):
         ids = ctx.store.case_ids()
     cases = {}
@@ -133,7 +134,7 @@ def main() -> None:
     with cold("git rev-parse + git ls-tree (tree ids)"):
         trees = ctx.store.git.tree_ids(CASES)
     with cold("SummaryCache() (no file)"):
-        cache = SummaryCache(root, worker.id, ctx.identity.recipient, ctx.keys)
+        cache = SummaryCache(root, worker.id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
     with cold("scandir cases/ (case_ids)"):
         ids = ctx.store.case_ids()
     cases, records_read = {}, 0

@@ -193,7 +193,7 @@ def stray_files(root: Path) -> list[Path]:
 # A test is pure when it asks for no temporary folder (directly or through a fixture such as `repo`);
 # while it runs, starting a process (git, age, chromium, cpcm) is an error, so the label cannot lie.
 # External tests start real programs other than git: the cpcm command, the `age` binary, chromium.
-EXTERNAL_MODULES = {"test_concurrency.py", "test_interop.py", "test_reports_browser.py"}
+EXTERNAL_MODULES = {"test_concurrency.py", "test_interop.py", "test_reports_browser.py", "test_races.py"}
 DISK_FIXTURES = {"tmp_path", "tmp_path_factory", "tmpdir", "tmpdir_factory"}
 
 
@@ -205,6 +205,8 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
+        if any(item.get_closest_marker(speed) for speed in ("pure", "e2e", "external")):
+            continue  # labelled by the test itself (a parameter that needs a repository, say)
         if item.path.name in EXTERNAL_MODULES:
             item.add_marker(pytest.mark.external)
         elif DISK_FIXTURES & set(getattr(item, "fixturenames", ())):

@@ -1,11 +1,18 @@
-"""Assessments, versioned case plans and a supervisor's approval, end to end."""
+"""Assessments, versioned case plans and a supervisor's approval.
+
+The rules are tested at the service level over a repository in memory (tests/memory_repo.py,
+no disk, git or age); a thin layer runs the same commands end to end through the CLI, git and
+age, for the exit codes, the --json shape and one commit per command."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from conftest import register
+from conftest import commit_count, register
+from cpcm import service
+from cpcm.errors import InvalidInput, Refused
+from memory_repo import MemoryRepo
 
 INITIAL = ["--set", "safe=yes", "--set", "basic_needs.food=no", "--set", "basic_needs.shelter=yes",
            "--set", "basic_needs.medical=yes", "--set", "interim_plan_needed=no", "--outcome", "proceed"]
@@ -34,6 +41,10 @@ def plan_doc(reason="initial", **extra):
     return doc
 
 
+INITIAL_DATA = {"safe": "yes", "basic_needs": {"food": "no", "shelter": "yes", "medical": "yes"},
+                "interim_plan_needed": "no", "outcome": "proceed"}
+
+
 def assessed(cli, risk="high"):
     case_id = register(cli)
     result = cli("assess", case_id, "--type", "initial", "--risk", risk, *INITIAL,
@@ -44,129 +55,195 @@ def assessed(cli, risk="high"):
     return case_id
 
 
-def test_comprehensive_assessment__refused_without_the_childs_views(cli, repo):
+def assessed_in(mem: MemoryRepo, worker: str = "amina") -> str:
+    """A case with its initial and comprehensive assessments, in the memory repository."""
+    ctx = mem.as_(worker)
+    case_id = mem.register(ctx)
+    service.assess(ctx, case_id, "initial", dict(INITIAL_DATA, risk="high"))
+    service.assess(ctx, case_id, "comprehensive", COMPREHENSIVE)
+    return case_id
+
+
+def fields(error: InvalidInput) -> set[str]:
+    return {e.field for e in error.errors}
+
+
+# -- the rules, at the service level ---------------------------------------------------------------
+def test_comprehensive_assessment__refused_without_the_childs_views():
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    before = mem.commits()
+    doc = dict(COMPREHENSIVE)
+    del doc["child_views"]
+    with pytest.raises(InvalidInput) as refused:
+        service.assess(amina, case_id, "comprehensive", doc)
+    assert "child_views" in fields(refused.value) and "required" in str(refused.value)
+    assert mem.commits() == before
+
+
+def test_initial_assessment__a_changed_risk_needs_a_reason_and_rerates_the_case():
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    with pytest.raises(InvalidInput) as refused:
+        service.assess(amina, case_id, "initial", dict(INITIAL_DATA, risk="medium"))
+    assert fields(refused.value) == {"risk_reason"}
+    service.assess(amina, case_id, "initial", dict(INITIAL_DATA, risk="medium", risk_reason="safe with the aunt"))
+    assert service.show(amina, case_id)["risk"] == "medium"
+
+
+def test_plan__needs_a_supervisor_and_is_not_in_force_until_approved():
+    mem = MemoryRepo()
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = assessed_in(mem)
+    written = service.plan(amina, case_id, plan_doc())
+    assert "cpcm approve" in written.next_steps[0]
+    with pytest.raises(Refused) as own:  # a caseworker cannot approve
+        service.approve(amina, case_id, "plan")
+    assert own.value.rule == "approval-needs-supervisor"
+    # an unapproved plan is not in force: the plan deadline stays, check warns
+    assert "case-plan" in {i.code for i in service.due(amina, within_days=30) if i.case_id == case_id}
+    assert "plan-not-approved" in {p.code for p in service.check(amina, case_id)}
+    # the supervisor sees the approval waiting, and approves
+    assert (case_id, "plan-approval") in {(i.case_id, i.code) for i in service.due(sup)}
+    service.approve(sup, case_id, "plan", note="good plan")
+    after = {i.code for i in service.due(amina, within_days=120) if i.case_id == case_id}
+    assert "case-plan" not in after and "review" in after
+    assert "plan-not-approved" not in {p.code for p in service.check(amina, case_id)}
+    last = service.load_records(amina, case_id)[-1]
+    assert (last.kind, last.by, last.body["note"]) == ("approval", "sup", "good plan")
+
+
+def test_plan__a_supervisor_cannot_approve_a_plan_they_wrote():
+    mem = MemoryRepo()
+    sup = mem.as_("sup")
+    case_id = assessed_in(mem, "sup")
+    service.plan(sup, case_id, plan_doc())
+    with pytest.raises(Refused) as refused:
+        service.approve(sup, case_id, "plan")
+    assert refused.value.rule == "self-approval" and "self_approval" in str(refused.value.hint)
+
+
+def test_plan__self_approval_allowed_where_the_policy_says_so():
+    mem = MemoryRepo(rules={"plan_approval": {"self_approval": True}})
+    sup = mem.as_("sup")
+    case_id = assessed_in(mem, "sup")
+    service.plan(sup, case_id, plan_doc())
+    assert service.approve(sup, case_id, "plan").kind == "approval"
+
+
+def test_plan__rejection_needs_a_note_and_keeps_the_plan_out_of_force():
+    mem = MemoryRepo()
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = assessed_in(mem)
+    service.plan(amina, case_id, plan_doc())
+    with pytest.raises(InvalidInput) as refused:
+        service.reject(sup, case_id, "plan")
+    assert fields(refused.value) == {"note"}
+    service.reject(sup, case_id, "plan", note="add a goal for food at home")
+    shown = service.show(amina, case_id)
+    assert shown["plan"]["rejected_at"] and not shown["plan"]["approved_at"]
+    with pytest.raises(Refused) as nothing:  # nothing waits now
+        service.approve(sup, case_id, "plan")
+    assert nothing.value.rule == "nothing-to-approve"
+
+
+def test_plan__three_versions_all_in_the_history_the_latest_in_force():
+    mem = MemoryRepo()
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = assessed_in(mem)
+    for reason in ("initial", "review", "crisis"):
+        service.plan(amina, case_id, plan_doc(reason))
+        service.approve(sup, case_id, "plan")
+    plans = [r for r in service.load_records(amina, case_id) if r.kind == "plan"]
+    assert [r.body["reason"] for r in plans] == ["initial", "review", "crisis"] and len({r.id for r in plans}) == 3
+    shown = service.show(amina, case_id)
+    assert shown["plan"]["version"] == 3 and shown["plan"]["reason"] == "crisis" and shown["plan"]["approved_at"]
+
+
+def test_plan__bad_goal_link_and_missing_closure_criteria_are_refused_with_the_path():
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = assessed_in(mem)
+    doc = plan_doc()
+    doc["actions"][0]["goal"] = "G9"
+    del doc["closure_criteria"]
+    with pytest.raises(InvalidInput) as refused:
+        service.plan(amina, case_id, doc)
+    assert "closure_criteria" in fields(refused.value)
+    doc["closure_criteria"] = ["x"]
+    with pytest.raises(InvalidInput) as refused:
+        service.plan(amina, case_id, doc)
+    assert fields(refused.value) == {"actions[1].goal"}
+    doc["actions"][0]["who"] = "nobody"
+    with pytest.raises(InvalidInput) as refused:
+        service.plan(amina, case_id, doc)
+    assert "actions[1].who" in fields(refused.value)
+
+
+def test_reassessment__show_lists_what_changed():
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = assessed_in(mem)
+    service.assess(amina, case_id, "comprehensive", dict(COMPREHENSIVE, child_views="wants to live with the aunt",
+                                                         needs=["to go to school"]))
+    assessments = [a for a in service.show(amina, case_id)["assessments"] if a["type"] == "comprehensive"]
+    assert len(assessments) == 2
+    assert {c["field"] for c in assessments[1]["changed"]} == {"child_views", "needs"}
+
+
+def test_best_interests__options_and_reasons_are_required():
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = assessed_in(mem)
+    with pytest.raises(InvalidInput) as refused:
+        service.assess(amina, case_id, "best-interests", {"decision": "alternative_care_placement", "care_away_needed": "yes"})
+    assert {"family_support_tried", "options", "chosen", "why_least_harmful", "child_views"} <= fields(refused.value)
+    doc = {"decision": "alternative_care_placement", "care_away_needed": "yes", "family_support_tried": ["cash transfer"],
+           "options": [{"kind": "kinship", "assessment": "aunt willing"}, {"kind": "foster_care", "assessment": "none nearby"}],
+           "chosen": "kinship", "why_least_harmful": "stays in the family and school", "child_views": "wants the aunt",
+           "outcome_explained_to_child": "yes"}
+    assert service.assess(amina, case_id, "best-interests", doc).kind == "assessment"
+
+
+# -- end to end: the CLI, git and age --------------------------------------------------------------
+def test_cli__a_refused_assessment_exits_4_naming_the_field_and_commits_nothing(cli, repo):
     case_id = register(cli)
-    before = (repo / ".git" / "refs" / "heads" / "main").read_text()
+    before = commit_count(repo)
     doc = dict(COMPREHENSIVE)
     del doc["child_views"]
     result = cli("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(doc))
     assert result.code == 4
     assert "child_views" in result.stderr and "required" in result.stderr
-    assert (repo / ".git" / "refs" / "heads" / "main").read_text() == before
+    assert commit_count(repo) == before
 
 
-def test_initial_assessment__a_changed_risk_needs_a_reason_and_rerates_the_case(cli):
+def test_cli__assess_plan_approve_one_commit_each_with_the_json_shape(cli, cli_as, repo):
     case_id = register(cli)
-    refused = cli("assess", case_id, "--type", "initial", "--risk", "medium", *INITIAL)
-    assert refused.code == 4 and "risk_reason" in refused.stderr
-    done = cli("assess", case_id, "--type", "initial", "--risk", "medium", "--risk-reason", "safe with the aunt", *INITIAL)
-    assert done.code == 0, done.stderr
-    assert cli("show", case_id, "--json").json()["risk"] == "medium"
-
-
-def test_plan__needs_a_supervisor_and_self_approval_is_refused(cli, cli_as, repo):
-    case_id = assessed(cli)
-    assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
-    # a caseworker cannot approve
-    own = cli("approve", case_id, "plan")
-    assert own.code == 4 and "supervisor" in own.stderr
-    # an unapproved plan is not in force: the plan deadline stays, check warns
-    due = {i["code"] for i in cli("due", "--json", "--within", "30").json() if i["case_id"] == case_id}
-    assert "case-plan" in due
-    codes = {p["code"] for p in cli("check", case_id, "--json").json()}
-    assert "plan-not-approved" in codes
-    # the supervisor sees the approval waiting, and approves
-    sup = cli_as("sup")
-    waiting = {(i["case_id"], i["code"]) for i in sup("due", "--json").json()}
-    assert (case_id, "plan-approval") in waiting
-    approved = sup("approve", case_id, "plan", "--note", "good plan")
+    before = commit_count(repo)
+    assessed_json = cli("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL, "--json")
+    assert assessed_json.code == 0, assessed_json.stderr
+    assert set(assessed_json.json()) == {"case_id", "record_id", "kind", "warnings", "next_steps"}
+    assert cli("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
+    planned = cli("plan", case_id, "--from-file", "-", "--json", input=json.dumps(plan_doc()))
+    assert planned.code == 0 and planned.json()["kind"] == "plan" and planned.json()["case_id"] == case_id
+    assert commit_count(repo) == before + 3
+    assert cli("approve", case_id, "plan").code == 4  # a caseworker: refused, nothing written
+    assert commit_count(repo) == before + 3
+    approved = cli_as("sup")("approve", case_id, "plan", "--note", "good plan", "--json")
     assert approved.code == 0, approved.stderr
-    after = {i["code"] for i in cli("due", "--json", "--within", "120").json() if i["case_id"] == case_id}
-    assert "case-plan" not in after and "review" in after
-    assert "plan-not-approved" not in {p["code"] for p in cli("check", case_id, "--json").json()}
-    kinds = [e["kind"] for e in cli("log", case_id, "--json").json()]
-    assert kinds[-1] == "approval"
+    assert approved.json()["kind"] == "approval" and approved.json()["record_id"]
+    assert commit_count(repo) == before + 4
+    assert [e["kind"] for e in cli("log", case_id, "--json").json()][-1] == "approval"
 
 
-def test_plan__a_supervisor_cannot_approve_a_plan_they_wrote(cli_as):
-    sup = cli_as("sup")
-    case_id = assessed(sup)
-    assert sup("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
-    result = sup("approve", case_id, "plan")
-    assert result.code == 4 and "self_approval" in result.stderr
-
-
-def test_plan__self_approval_allowed_where_the_policy_says_so(cli_as, repo):
+def test_cli__self_approval_allowed_by_the_repositorys_policy_file(cli_as, repo):
     (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  plan_approval:\n    self_approval: true\n")
     sup = cli_as("sup")
     case_id = assessed(sup)
     assert sup("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
     assert sup("approve", case_id, "plan").code == 0
-
-
-def test_plan__rejection_needs_a_note_and_keeps_the_plan_out_of_force(cli, cli_as):
-    case_id = assessed(cli)
-    cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc()))
-    sup = cli_as("sup")
-    assert sup("reject", case_id, "plan").code == 4
-    assert sup("reject", case_id, "plan", "--note", "add a goal for food at home").code == 0
-    shown = cli("show", case_id, "--json").json()
-    assert shown["plan"]["rejected_at"] and not shown["plan"]["approved_at"]
-    assert sup("approve", case_id, "plan").code == 4  # nothing waits now
-
-
-def test_plan__three_versions_all_in_the_history_the_latest_in_force(cli, cli_as):
-    case_id = assessed(cli)
-    sup = cli_as("sup")
-    for reason in ("initial", "review", "crisis"):
-        assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc(reason))).code == 0
-        assert sup("approve", case_id, "plan").code == 0
-    log = cli("log", case_id, "--json").json()
-    assert [e["kind"] for e in log].count("plan") == 3
-    shown = cli("show", case_id, "--json").json()
-    assert shown["plan"]["version"] == 3 and shown["plan"]["reason"] == "crisis" and shown["plan"]["approved_at"]
-    records = [json.loads(json.dumps(r)) for r in log if r["kind"] == "plan"]
-    assert len({r["record_id"] for r in records}) == 3
-
-
-def test_plan__bad_goal_link_and_missing_closure_criteria_are_refused_with_the_path(cli):
-    case_id = assessed(cli)
-    doc = plan_doc()
-    doc["actions"][0]["goal"] = "G9"
-    del doc["closure_criteria"]
-    result = cli("plan", case_id, "--from-file", "-", input=json.dumps(doc))
-    assert result.code == 4
-    assert "closure_criteria" in result.stderr
-    doc["closure_criteria"] = ["x"]
-    result = cli("plan", case_id, "--from-file", "-", input=json.dumps(doc))
-    assert result.code == 4 and "actions[1].goal" in result.stderr
-    doc["actions"][0]["who"] = "nobody"
-    result = cli("plan", case_id, "--from-file", "-", input=json.dumps(doc))
-    assert "actions[1].who" in result.stderr
-
-
-def test_reassessment__show_lists_what_changed(cli):
-    case_id = assessed(cli)
-    doc = dict(COMPREHENSIVE, child_views="wants to live with the aunt", needs=["to go to school"])
-    assert cli("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(doc)).code == 0
-    assessments = [a for a in cli("show", case_id, "--json").json()["assessments"] if a["type"] == "comprehensive"]
-    assert len(assessments) == 2
-    changed = {c["field"] for c in assessments[1]["changed"]}
-    assert changed == {"child_views", "needs"}
-
-
-def test_best_interests__options_and_reasons_are_required(cli):
-    case_id = assessed(cli)
-    result = cli("assess", case_id, "--type", "best-interests", "--from-file", "-",
-                 input=json.dumps({"decision": "alternative_care_placement", "care_away_needed": "yes"}))
-    assert result.code == 4
-    for field in ("family_support_tried", "options", "chosen", "why_least_harmful", "child_views"):
-        assert field in result.stderr
-    doc = {"decision": "alternative_care_placement", "care_away_needed": "yes", "family_support_tried": ["cash transfer"],
-           "options": [{"kind": "kinship", "assessment": "aunt willing"}, {"kind": "foster_care", "assessment": "none nearby"}],
-           "chosen": "kinship", "why_least_harmful": "stays in the family and school", "child_views": "wants the aunt",
-           "outcome_explained_to_child": "yes"}
-    assert cli("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(doc)).code == 0
 
 
 @pytest.mark.parametrize("kind", ["registration", "assessment-initial", "assessment-comprehensive", "best-interests", "plan"])

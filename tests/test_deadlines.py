@@ -10,7 +10,7 @@ from cpcm.store import policies
 from cpcm.domain.records import Record
 from cpcm.workflow.deadlines import deadlines, soon_window
 from cpcm.workflow.fold import fold
-from cpcm.workflow.policy import build
+from cpcm.domain.profiles import build
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone(timedelta(hours=3)))
 INTER = policies.load("inter-agency")

@@ -100,21 +100,20 @@ def test_show__a_record_that_decrypts_to_the_wrong_case_gives_7(cli, repo):
     assert moved.name in result.stderr
 
 
-def test_list__lists_the_other_cases_then_exits_7_for_a_damaged_one(cli, repo):
+def test_list__lists_the_other_cases_then_a_problem_line_and_exit_1_for_a_damaged_one(cli, repo):
     good, bad = register(cli), register(cli)
     (path,) = record_files(repo, bad)
     damage(path, "truncated")
     for cache in (repo / ".cpcm" / "cache").glob("*"):
         cache.unlink()  # a cold cache: every case is read from its files
     result = cli("list")
-    assert result.code == 7
+    assert result.code == 1
     assert good in result.stdout and bad not in result.stdout
-    assert f"cases/{bad}/{path.name}" in result.stderr
+    assert f"problem: {bad}: cases/{bad}/{path.name} cannot be read" in result.stderr
     as_json = cli("list", "--json")
-    assert as_json.code == 7
-    listed, end = json.JSONDecoder().raw_decode(as_json.stdout)  # the list, then the error
-    assert [c["case_id"] for c in listed] == [good]
-    assert json.loads(as_json.stdout[end:])["exit_code"] == 7
+    assert as_json.code == 1
+    assert [c["case_id"] for c in json.loads(as_json.stdout)] == [good]  # the list only; the problem is on stderr
+    assert f"cases/{bad}/{path.name}" in as_json.stderr
 
 
 def test_list__notices_a_damaged_file_even_when_the_cache_knows_its_case(cli, repo):
@@ -123,7 +122,7 @@ def test_list__notices_a_damaged_file_even_when_the_cache_knows_its_case(cli, re
     (path,) = record_files(repo, bad)
     damage(path, "truncated")
     result = cli("list")
-    assert result.code == 7, result.stdout
+    assert result.code == 1, result.stdout
     assert good in result.stdout
     assert f"cases/{bad}/{path.name}" in result.stderr
 

@@ -1,17 +1,28 @@
-"""Follow-ups, reviews (one and in batch), closure with approval, reopening, reaching 18."""
+"""Follow-ups, reviews (one and in batch), closure with approval, reopening, reaching 18.
+
+The rules at the service level over a repository in memory (tests/memory_repo.py: fixed `now`,
+no disk, git or age); the batch file, exit codes and one commit per command end to end."""
 from __future__ import annotations
 
 import json
 import subprocess
 from pathlib import Path
 
-from conftest import NOW, register
-from test_assess_plan import assessed, plan_doc
+import pytest
+
+from conftest import register
+from cpcm import service
+from cpcm.errors import InvalidInput, Refused
+from memory_repo import MemoryRepo
+from test_assess_plan import COMPREHENSIVE, assessed, assessed_in, fields, plan_doc
 
 GOALS_MET = ["--check", "child_safe", "--check", "wellbeing_supported", "--check", "no_further_concerns",
              "--check", "monitoring_followups_done", "--check", "child_and_family_took_part"]
 REVIEW = {"chair": "sup", "attended": {"child": "yes", "family": "yes"}, "plan_still_right": "yes",
           "decisions": ["continue the plan"], "outcome": "continue"}
+VISIT = {"method": "home_visit", "purpose": "monitoring", "purpose_detail": "check school", "visited_by": "professional",
+         "risk_increased": "no"}
+CHECKLIST = ["child_safe", "wellbeing_supported", "no_further_concerns", "monitoring_followups_done", "child_and_family_took_part"]
 
 
 def commits(repo) -> int:
@@ -30,63 +41,23 @@ def visit(cli, case_id, *extra):
                "--visited-by", "professional", "--risk-increased", "no", *extra)
 
 
-def test_followup__a_home_visit_needs_its_purpose_first(cli):
-    case_id = register(cli)
-    result = cli("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--visited-by", "professional",
-                 "--risk-increased", "no")
-    assert result.code == 4 and "purpose_detail" in result.stderr
-    assert visit(cli, case_id).code == 0
+def planned_in(mem: MemoryRepo, worker: str = "amina") -> str:
+    """An assessed case with an approved plan, in the memory repository."""
+    case_id = assessed_in(mem, worker)
+    service.plan(mem.as_(worker), case_id, plan_doc())
+    service.approve(mem.as_("sup"), case_id, "plan")
+    return case_id
 
 
-def test_followup__risk_increased_is_urgent_and_a_volunteers_concern_reaches_the_worker(cli, cli_as):
-    case_id = register(cli)
-    other = register(cli)
-    result = cli("followup", case_id, "--method", "community", "--purpose", "monitoring", "--visited-by", "volunteer",
-                 "--risk-increased", "yes", "--set", "concern=yes")
-    assert result.code == 0 and "urgent" in result.stderr
-    items = cli("due", "--json").json()
-    assert (items[0]["case_id"], items[0]["code"]) == (case_id, "risk-increased")
-    assert (case_id, "concern") in {(i["case_id"], i["code"]) for i in items}
-    assert other not in {i["case_id"] for i in items if i["code"] in ("risk-increased", "concern")}
-    # a professional's later visit with a re-rated risk clears both
-    later = {"CPCM_NOW": "2026-11-23T10:00:00+03:00"}
-    assert cli("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check",
-               "--visited-by", "professional", "--risk-increased", "no", "--risk", "immediate", "--risk-reason", "violence",
-               env=later).code == 0
-    codes = {i["code"] for i in cli("due", "--json", env=later).json() if i["case_id"] == case_id}
-    assert "risk-increased" not in codes and "concern" not in codes
-    assert cli("show", case_id, "--json").json()["risk"] == "immediate"
-
-
-def test_review__chair_warning_absence_reason_and_the_next_review_date(cli, cli_as):
-    case_id = planned(cli, cli_as)
-    own = dict(REVIEW, chair="amina")
-    result = cli("review", case_id, "--from-file", "-", input=json.dumps(own))
-    assert result.code == 0 and "own worker" in result.stderr
-    absent = dict(REVIEW, attended={"child": "no", "family": "yes"})
-    result = cli("review", case_id, "--from-file", "-", input=json.dumps(absent))
-    assert result.code == 4 and "absent_reason" in result.stderr
-    late = dict(REVIEW, next_review="2027-12-01")
-    result = cli("review", case_id, "--from-file", "-", input=json.dumps(late))
-    assert result.code == 4 and "next_review" in result.stderr and "later than the policy" in result.stderr
-    early = dict(REVIEW, next_review="2026-12-20")
-    assert cli("review", case_id, "--from-file", "-", input=json.dumps(early)).code == 0
-    review_item = next(i for i in cli("due", "--json", "--within", "60").json() if i["case_id"] == case_id and i["code"] == "review")
-    assert review_item["due"].startswith("2026-12-20")
-
-
-def _planned_cases(repo: Path, identity: Path, count: int) -> list[str]:
-    """Many planned cases at once, written through the library in one commit (fast)."""
-    from cpcm import service
+def planned_cases(ctx, count: int) -> list[str]:
+    """Many planned cases of amina's at once, written through the library in one commit (fast)."""
+    from conftest import registration
     from cpcm.domain.ids import new_case_id
     from cpcm.store.layout import CASES, RECIPIENTS
-    from conftest import registration
-    from test_assess_plan import COMPREHENSIVE
 
-    ctx = service.open_repo(repo, identity)
     ids = []
     with service.transaction(ctx, "test-setup") as tx:
-        for n in range(count):
+        for _ in range(count):
             case_id = new_case_id()
             body = service.validate_registration(ctx, registration())
             readers = ctx.team.case_readers(["amina"])
@@ -104,24 +75,199 @@ def _planned_cases(repo: Path, identity: Path, count: int) -> list[str]:
     return ids
 
 
-def test_review_batch__fifty_cases_in_one_commit(cli, repo, team, tmp_path):
-    ids = _planned_cases(repo, team["amina"][0], 50)
+# -- the rules, at the service level ---------------------------------------------------------------
+def test_followup__a_home_visit_needs_its_purpose_first():
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    visit = dict(VISIT)
+    del visit["purpose_detail"]
+    with pytest.raises(InvalidInput) as refused:
+        service.followup(amina, case_id, visit)
+    assert fields(refused.value) == {"purpose_detail"}
+    assert service.followup(amina, case_id, VISIT).kind == "followup"
+
+
+def test_followup__risk_increased_is_urgent_and_a_volunteers_concern_reaches_the_worker():
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    other = mem.register(amina)
+    written = service.followup(amina, case_id, {"method": "community", "purpose": "monitoring", "visited_by": "volunteer",
+                                                "risk_increased": "yes", "concern": "yes"})
+    assert any("urgent" in w for w in written.warnings)
+    items = service.due(amina)
+    assert (items[0].case_id, items[0].code) == (case_id, "risk-increased")
+    assert (case_id, "concern") in {(i.case_id, i.code) for i in items}
+    assert other not in {i.case_id for i in items if i.code in ("risk-increased", "concern")}
+    # a professional's later visit with a re-rated risk clears both
+    later = mem.as_("amina", now="2026-11-23T10:00:00+03:00")
+    service.followup(later, case_id, dict(VISIT, purpose_detail="check", risk="immediate", risk_reason="violence"))
+    codes = {i.code for i in service.due(later) if i.case_id == case_id}
+    assert "risk-increased" not in codes and "concern" not in codes
+    assert service.show(later, case_id)["risk"] == "immediate"
+
+
+def test_review__chair_warning_absence_reason_and_the_next_review_date():
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = planned_in(mem)
+    own = service.review(amina, case_id, dict(REVIEW, chair="amina"))
+    assert any("own worker" in w for w in own.warnings)
+    with pytest.raises(InvalidInput) as absent:
+        service.review(amina, case_id, dict(REVIEW, attended={"child": "no", "family": "yes"}))
+    assert any(f.endswith("absent_reason") for f in fields(absent.value))
+    with pytest.raises(InvalidInput) as late:
+        service.review(amina, case_id, dict(REVIEW, next_review="2027-12-01"))
+    assert fields(late.value) == {"next_review"} and "later than the policy" in str(late.value)
+    service.review(amina, case_id, dict(REVIEW, next_review="2026-12-20"))
+    item = next(i for i in service.due(amina, within_days=60) if i.case_id == case_id and i.code == "review")
+    assert item.due.date().isoformat() == "2026-12-20"
+
+
+def test_review_batch__fifty_cases_in_one_commit_a_dry_run_in_none():
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    ids = planned_cases(amina, 50)
+    rows = [dict(REVIEW, case=case_id) for case_id in ids]
+    before = mem.commits()
+    dry = service.review_batch(amina, rows, dry_run=True)
+    assert dry.extra["checked"] == 50 and dry.extra["reviewed"] == 0 and mem.commits() == before
+    done = service.review_batch(amina, rows)
+    assert done.extra["reviewed"] == 50 and len(done.record_ids) == 50
+    assert mem.commits() == before + 1 and mem.store.commits[-1].message == "review batch 50 cases"
+    assert service.show(amina, ids[7])["stage"] == "implementation"
+
+
+def test_review_batch__every_bad_row_is_reported_and_nothing_written():
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    ids = planned_cases(amina, 4)
+    rows = [dict(REVIEW, case=ids[0]), dict(REVIEW, case=ids[1]),
+            dict(REVIEW, case=ids[2], attended={"child": "no", "family": "yes"}),  # absent child, no reason
+            dict(REVIEW, case=ids[3], plan_still_right="maybe"),                   # bad choice
+            dict(REVIEW, case="CP-0000-0000"),                                     # not a case ID
+            dict(REVIEW, case=ids[0])]                                             # twice
+    before = mem.commits()
+    with pytest.raises(InvalidInput) as refused:
+        service.review_batch(amina, rows)
+    rows_named = {f.split(":")[0] for f in fields(refused.value)}
+    assert rows_named == {"row 3", "row 4", "row 5", "row 6"}
+    assert mem.commits() == before
+
+
+def test_close__needs_checklist_approval_by_someone_else_and_open_items_explained():
+    mem = MemoryRepo()
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = planned_in(mem)
+    with pytest.raises(InvalidInput) as missing:  # and no follow-up yet since the plan
+        service.close(amina, case_id, {"reason": "goals_met", "checklist": ["child_safe"]})
+    assert {"checklist.no_further_concerns", "followups"} <= fields(missing.value)
+    service.followup(amina, case_id, VISIT)
+    with pytest.raises(InvalidInput) as unexplained:  # the plan's actions are not done
+        service.close(amina, case_id, {"reason": "goals_met", "checklist": CHECKLIST})
+    assert fields(unexplained.value) == {"open_items_explained"} and "action A1" in str(unexplained.value)
+    service.close(amina, case_id, {"reason": "goals_met", "checklist": CHECKLIST, "open_items_explained": "done by the family"})
+    assert service.show(amina, case_id)["status"] == "open"  # a request, not a closure
+    with pytest.raises(Refused):  # a caseworker cannot approve
+        service.approve(amina, case_id, "closure")
+    service.approve(sup, case_id, "closure")
+    shown = service.show(amina, case_id)
+    assert shown["status"] == "closed" and "post-closure-visit" in {d["code"] for d in shown["due"]}
+    # closed: no new assessment, no ordinary follow-up, but a note and a post-closure visit
+    with pytest.raises(Refused):
+        service.assess(amina, case_id, "comprehensive", COMPREHENSIVE)
+    with pytest.raises(Refused) as ordinary:
+        service.followup(amina, case_id, VISIT)
+    assert ordinary.value.rule == "transition-not-allowed"
+    service.note(amina, case_id, "called the grandmother")
+    service.followup(amina, case_id, dict(VISIT, purpose="post_closure", purpose_detail="feedback", child_feedback="happy"))
+    assert "post-closure-visit" not in {d["code"] for d in service.show(amina, case_id)["due"]}
+
+
+def test_close__the_cases_own_supervisor_worker_cannot_approve_it():
+    mem = MemoryRepo(rules={"plan_approval": {"self_approval": True}})
+    sup = mem.as_("sup")
+    case_id = planned_in(mem, "sup")  # registered and worked by the supervisor
+    service.followup(sup, case_id, VISIT)
+    service.close(sup, case_id, {"reason": "goals_met", "checklist": CHECKLIST, "open_items_explained": "none left"})
+    with pytest.raises(Refused) as refused:
+        service.approve(sup, case_id, "closure")
+    assert refused.value.rule == "self-approval" and "own worker" in str(refused.value)
+
+
+def test_reopen__restarts_the_clocks_and_keeps_the_history():
+    mem = MemoryRepo()
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = mem.register(amina, at="2026-09-01T09:00:00+03:00")
+    service.close(amina, case_id, {"reason": "registered_in_error", "checklist": ["error_confirmed"]})
+    service.approve(sup, case_id, "closure")
+    before = service.load_records(amina, case_id)
+    with pytest.raises(InvalidInput):
+        service.reopen(amina, case_id, " ")
+    service.reopen(amina, case_id, "new report from the school")
+    shown = service.show(amina, case_id)
+    assert shown["status"] == "open" and shown["stage"] == "reopened"
+    item = next(d for d in shown["due"] if d["code"] == "initial-assessment")
+    assert item["due"].startswith("2026-11-25")  # 48 h from the reopening (the repository's now)
+    after = service.load_records(amina, case_id)
+    assert after[:len(before)] == before and after[-1].kind == "reopen"
+
+
+def test_reached_18__the_due_list_proposes_closure_and_a_justification_keeps_it_open():
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = mem.register(amina, child={"name": "x", "sex": "male", "date_of_birth": "2009-01-15"})
+    item = next(i for i in service.due(amina, within_days=90) if i.code == "turning-18")
+    assert item.case_id == case_id and "reached_18" in item.title
+    with pytest.raises(InvalidInput):
+        service.continue_(amina, case_id, "")
+    service.continue_(amina, case_id, "finishing school; no family")
+    assert "turning-18" not in {i.code for i in service.due(amina, within_days=90)}
+
+
+# -- end to end: the CLI, git and age --------------------------------------------------------------
+def test_cli__followup_close_approve_exit_codes_and_one_commit_each(cli, cli_as, repo):
+    case_id = planned(cli, cli_as)
+    before = commits(repo)
+    refused = cli("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--visited-by", "professional",
+                  "--risk-increased", "no")
+    assert refused.code == 4 and "purpose_detail" in refused.stderr and commits(repo) == before
+    visited = visit(cli, case_id, "--json")
+    assert visited.code == 0 and visited.json()["kind"] == "followup" and commits(repo) == before + 1
+    missing = cli("close", case_id, "--reason", "goals_met", "--check", "child_safe")
+    assert missing.code == 4 and "checklist.no_further_concerns" in missing.stderr
+    closed = cli("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "done by the family", "--json")
+    assert closed.code == 0, closed.stderr
+    assert closed.json()["kind"] == "closure" and commits(repo) == before + 2
+    assert cli("approve", case_id, "closure").code == 4  # a caseworker cannot approve
+    assert cli_as("sup")("approve", case_id, "closure").code == 0 and commits(repo) == before + 3
+    assert cli("show", case_id, "--json").json()["status"] == "closed"
+
+
+def _planned_cases(repo: Path, identity: Path, count: int) -> list[str]:
+    """Many planned cases in the casefile repository on disk, in one commit."""
+    return planned_cases(service.open_repo(repo, identity), count)
+
+
+def test_cli__review_batch_in_one_commit(cli, repo, team, tmp_path):
+    ids = _planned_cases(repo, team["amina"][0], 8)
     rows = [dict(REVIEW, case=case_id) for case_id in ids]
     path = tmp_path / "reviews.yaml"
     path.write_text(json.dumps(rows))
     before = commits(repo)
     dry = cli("review", "--batch", str(path), "--dry-run", "--json")
-    assert dry.code == 0 and dry.json()["checked"] == 50 and commits(repo) == before
+    assert dry.code == 0 and dry.json()["checked"] == 8 and commits(repo) == before
     result = cli("review", "--batch", str(path), "--json")
     assert result.code == 0, result.stderr
-    assert result.json()["reviewed"] == 50
+    assert result.json()["reviewed"] == 8
     assert commits(repo) == before + 1
     message = subprocess.run(["git", "log", "-1", "--format=%s"], cwd=repo, capture_output=True, text=True).stdout.strip()
-    assert message == "review batch 50 cases"
+    assert message == "review batch 8 cases"
     assert cli("show", ids[7], "--json").json()["stage"] == "implementation"
 
 
-def test_review_batch__three_bad_rows_write_nothing_and_are_all_reported(cli, repo, team, tmp_path):
+def test_cli__review_batch_csv_three_bad_rows_write_nothing_and_are_all_reported(cli, repo, team, tmp_path):
     ids = _planned_cases(repo, team["amina"][0], 5)
     path = tmp_path / "reviews.csv"
     lines = ["case,chair,attended.child,attended.family,plan_still_right,decisions,outcome"]
@@ -137,63 +283,3 @@ def test_review_batch__three_bad_rows_write_nothing_and_are_all_reported(cli, re
         assert row in result.stderr
     assert "row 1" not in result.stderr and "row 2" not in result.stderr
     assert commits(repo) == before
-
-
-def test_close__needs_checklist_approval_by_someone_else_and_open_items_explained(cli, cli_as):
-    case_id = planned(cli, cli_as)
-    cli("service", "add", "clinic", "--provider", "Clinic", "--sector", "health", "--offers", "care")
-    for giver in ("child", "caregiver"):
-        cli("consent", case_id, "--purpose", "referral", "--agency", "clinic", "--by", giver, "--status", "given", "--explained", "all")
-    assert cli("refer", case_id, "--service", "clinic", "--need", "x", "--check", "all").code == 0
-    assert visit(cli, case_id).code == 0
-    missing = cli("close", case_id, "--reason", "goals_met", "--check", "child_safe")
-    assert missing.code == 4 and "checklist.no_further_concerns" in missing.stderr
-    unexplained = cli("close", case_id, "--reason", "goals_met", *GOALS_MET)
-    assert unexplained.code == 4 and "referral R1" in unexplained.stderr and "open_items_explained" in unexplained.stderr
-    ok = cli("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "the clinic follows up on its own")
-    assert ok.code == 0, ok.stderr
-    assert cli("show", case_id, "--json").json()["status"] == "open"  # a request, not a closure
-    assert cli("approve", case_id, "closure").code == 4  # a caseworker cannot approve
-    assert cli_as("sup")("approve", case_id, "closure").code == 0
-    shown = cli("show", case_id, "--json").json()
-    assert shown["status"] == "closed"
-    due = {i["code"]: i for i in shown["due"]}
-    assert "post-closure-visit" in due
-    # closed: no new assessment, but a note and a post-closure visit
-    assert cli("assess", case_id, "--type", "comprehensive", "--set", "child_views=x").code == 4
-    assert cli("note", case_id, "--text", "called the grandmother").code == 0
-    assert cli("followup", case_id, "--method", "home_visit", "--purpose", "post_closure", "--purpose-detail", "feedback",
-               "--visited-by", "professional", "--risk-increased", "no", "--set", "child_feedback=happy").code == 0
-    assert "post-closure-visit" not in {i["code"] for i in cli("show", case_id, "--json").json()["due"]}
-
-
-def test_close__the_cases_own_supervisor_worker_cannot_approve_it(cli_as, repo):
-    (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  plan_approval:\n    self_approval: true\n")
-    sup = cli_as("sup")
-    case_id = planned(sup, cli_as)  # registered and worked by the supervisor
-    visit(sup, case_id)
-    assert sup("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "none left").code == 0
-    result = sup("approve", case_id, "closure")
-    assert result.code == 4 and "own worker" in result.stderr
-
-
-def test_reopen__restarts_the_clocks_and_keeps_the_history(cli, cli_as):
-    case_id = register(cli, "--at", "2026-09-01T09:00:00+03:00")
-    assert cli("close", case_id, "--reason", "registered_in_error", "--check", "error_confirmed").code == 0
-    assert cli_as("sup")("approve", case_id, "closure").code == 0
-    before = cli("log", case_id, "--json").json()
-    assert cli("reopen", case_id, "--reason", "new report from the school").code == 0
-    shown = cli("show", case_id, "--json").json()
-    assert shown["status"] == "open" and shown["stage"] == "reopened"
-    item = next(i for i in shown["due"] if i["code"] == "initial-assessment")
-    assert item["due"].startswith("2026-11-25")  # 48 h from the reopening (CPCM_NOW)
-    after = cli("log", case_id, "--json").json()
-    assert after[:len(before)] == before and after[-1]["kind"] == "reopen"
-
-
-def test_reached_18__the_due_list_proposes_closure_and_a_justification_keeps_it_open(cli):
-    case_id = register(cli, child={"name": "x", "sex": "male", "date_of_birth": "2009-01-15"})
-    item = next(i for i in cli("due", "--json", "--within", "90").json() if i["code"] == "turning-18")
-    assert item["case_id"] == case_id and "reached_18" in item["title"]
-    assert cli("continue", case_id, "--justification", "finishing school; no family").code == 0
-    assert "turning-18" not in {i["code"] for i in cli("due", "--json", "--within", "90").json()}

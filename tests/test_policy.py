@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from cpcm.store import policies
-from cpcm.workflow.policy import build
+from cpcm.domain.profiles import build
 
 from conftest import register
 

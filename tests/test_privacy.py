@@ -24,7 +24,7 @@ TEMPLATES = re.compile(
     r"|assign CP-[0-9A-Z]{4}-[0-9A-Z]{4} [0-9A-Z]{26}"
     r"|team (add|remove) [a-z0-9._-]+"
     r"|team sync [0-9]+ cases"
-    r"|(assess|plan|approve|reject|consent|refer|referral|followup|review|close|reopen|continue|note) "
+    r"|(assess|plan|approve|reject|consent|refer|referral|followup|review|readiness|close|reopen|continue|note|update|correct) "
     r"CP-[0-9A-Z]{4}-[0-9A-Z]{4} [0-9A-Z]{26}"
     r"|service (add [a-z0-9_-]+|import [0-9]+ services)"
     r"|conference (new|attend|minutes|close|render) CC-[0-9A-Z]{4}-[0-9A-Z]{4}( [0-9A-Z]{26})?"
@@ -190,6 +190,16 @@ def run_the_cycle(s: "Session", base: Path, amina, sup, case_id: str) -> None:
     s.run(amina, "referral", case_id, "R1", "--status", "declined", "--feedback", f"{CANARY} is not eligible")
     s.run(amina, "followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", f"see {CANARY}",
           "--visited-by", "professional", "--risk-increased", "yes", "--set", f"observations={CANARY} was drunk")
+    from cpcm.store import forms as form_defs
+
+    benchmarks = {d["key"]: {item: "yes" for bench in d["benchmarks"] for item in bench["items"]}
+                  for d in form_defs.scoring("readiness")["domains"]}
+    benchmarks["protection"]["b3_child_free_of_violence"] = "no"  # a stop answer: its warning and due item
+    readiness = {"occasion": "review", "benchmarks": benchmarks, "notes": f"{CANARY} was at home"}
+    s.run(amina, "readiness", case_id, "--from-file", "-", input=json.dumps(readiness))
+    s.run(amina, "readiness", case_id, "--set", "occasion=review", "--set", f"benchmarks.education.b1_travels_safely={CANARY}",
+          "--no-input", expect=4)
+    s.run(amina, "show", case_id, names_allowed=True)
     review = {"chair": "sup", "attended": {"child": "no", "family": "yes"}, "absent_reason": f"{CANARY} kept the child away",
               "plan_still_right": "yes", "decisions": [f"talk to {CANARY}"], "outcome": "continue"}
     s.run(amina, "review", case_id, "--from-file", "-", input=json.dumps(review))
@@ -207,6 +217,25 @@ def run_the_cycle(s: "Session", base: Path, amina, sup, case_id: str) -> None:
     s.run(sup, "render", "minutes", conf)
     s.run(sup, "report", "statistics", "--format", "json")
     s.run(amina, "note", case_id, "--text", f"{CANARY} called")
+    # reading one record back, updating the registration, correcting a record
+    assert CANARY in s.run(amina, "show", case_id, "assessment@comprehensive", names_allowed=True).stdout
+    s.run(amina, "show", case_id, "registration", "--json", names_allowed=True)
+    s.run(amina, "show", case_id, "R1", names_allowed=True)
+    s.run(amina, "show", case_id, CANARY, expect=3)
+    s.run(amina, "update", case_id, "--location", f"{CANARY} new village", "--caregiver", f"{CANARY} aunt",
+          "--birth-certificate", f"{CANARY}-1", "--reason", f"{CANARY} moved")
+    s.run(amina, "update", case_id, "--from-file", "-", "--json", input=json.dumps({"contact": f"call {CANARY}", "reason": f"{CANARY} phone"}))
+    s.run(amina, "update", case_id, "--set", f"child.sex={CANARY}", "--set", f"lives_with={CANARY}", "--reason", f"{CANARY}",
+          expect=4)
+    s.run(amina, "update", case_id, "--location", f"{CANARY} new village", "--reason", f"{CANARY}", expect=4)  # nothing changes
+    assert CANARY in s.run(amina, "show", case_id, "update", names_allowed=True).stdout
+    s.run(amina, "correct", case_id, "followup", "--set", f"observations={CANARY} was sober", "--reason", f"{CANARY} mistyped")
+    s.run(amina, "correct", case_id, "note", "--from-file", "-", "--reason", "typo", "--json",
+          input=json.dumps({"text": f"{CANARY} called twice"}))
+    s.run(amina, "correct", case_id, "followup", "--set", f"method={CANARY}", "--reason", f"{CANARY}", expect=4)
+    s.run(amina, "correct", case_id, CANARY, "--reason", f"{CANARY}", expect=3)
+    s.run(amina, "log", case_id)
+    s.run(amina, "log", case_id, "--json")
     s.run(amina, "close", case_id, "--reason", "goals_met", "--check", "child_safe", expect=4)
     s.run(sup, "verify", "--json")
 
@@ -262,9 +291,9 @@ def test_commit_messages__follow_the_fixed_templates(world):
     _, repo, _ = world
     messages = git(repo, "log", "--all", "--format=%B%x00").split("\0")
     messages = [m.strip() for m in messages if m.strip()]
-    # init, team add x2, register x2, assign x2, team remove, team add, then the cycle: 22 commands
+    # init, team add x2, register x2, assign x2, team remove, team add, then the cycle: 23 commands
     # that write, one commit each (a render of a conference document is recorded too)
-    assert len(messages) == 31
+    assert len(messages) == 36  # with two updates, two corrections and a readiness record
     assert [m for m in messages if not TEMPLATES.match(m)] == []
 
 

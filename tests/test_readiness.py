@@ -1,24 +1,31 @@
-"""Kenya reintegration readiness (DCS AFC Form 7A): the scoring at the reference's boundaries,
-the form definition against the reference, and the Kenya profile's comprehensive assessment
-end to end."""
+"""Reintegration readiness (DCS AFC Form 7A) as its own record: the scoring at the reference's
+boundaries, the stop answers and the closure rule (pure); the form against the reference; and end
+to end in the kenya profile: recorded on a reunified case it changes no stage, the 6-monthly review
+still goes ahead, a stop answer is urgent on `due`, and closing with goals_met waits for a recent
+passing record unless a supervisor overrides it with a reason."""
 from __future__ import annotations
 
 import copy
 import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
 
 from conftest import NOW, Cli, commit_count, register
+from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
 
-from cpcm.store import forms, policies
-from cpcm.store import codec
+from cpcm.domain.records import Record
+from cpcm.store import codec, forms, policies
 from cpcm.workflow import readiness
+from cpcm.workflow.deadlines import deadlines
+from cpcm.workflow.fold import fold
 
-FORM = "assessment-comprehensive-kenya"
+FORM = "readiness"
 DEFINITION = codec.loads((forms.HERE / f"{FORM}.yaml").read_bytes())
 SCORING = DEFINITION["scoring"]
+KENYA, INTER = policies.load("kenya"), policies.load("inter-agency")
 
 # kenya-forms-facts §8.2, Form 7A: domain -> (items, pass mark); 12 benchmarks, 65 items
 REFERENCE = {"education": (11, 11), "protection": (8, 8), "psychosocial": (16, 14),
@@ -26,6 +33,7 @@ REFERENCE = {"education": (11, 11), "protection": (8, 8), "psychosocial": (16, 1
 BENCHMARKS = {"education": [1, 2], "protection": [3], "psychosocial": [4, 5, 6], "health": [7, 8, 9],
               "relationship": [10, 11], "economic": [12]}
 GATES = ("education", "protection", "relationship")
+TRAVEL, VIOLENCE = "education.b1_travels_safely", "protection.b3_child_free_of_violence"
 
 
 def items(domain: str) -> list[str]:
@@ -33,19 +41,31 @@ def items(domain: str) -> list[str]:
     return [item for bench in raw["benchmarks"] for item in bench["items"]]
 
 
-def answers(no: dict[str, int] | None = None, only: tuple[str, ...] | None = None, answer: str = "yes") -> dict:
-    """A readiness section: every item of every domain (or of `only`) answered `answer`, except
-    the first `no[domain]` items of a domain, answered no."""
+def answers(no: dict[str, int] | None = None, only: tuple[str, ...] | None = None, answer: str = "yes",
+            section: str = "benchmarks") -> dict:
+    """A readiness record body: every item of every domain (or of `only`) answered `answer`,
+    except the first `no[domain]` items of a domain, answered no. `section="readiness"` gives the
+    old layout (inside a comprehensive assessment)."""
     no = no or {}
-    section: dict = {"version": "afc_7a_v1"}
+    benchmarks: dict = {}
     for domain in only or REFERENCE:
-        section[domain] = {item: ("no" if index < no.get(domain, 0) else answer) for index, item in enumerate(items(domain))}
-    return {"readiness": section}
+        benchmarks[domain] = {item: ("no" if index < no.get(domain, 0) else answer) for index, item in enumerate(items(domain))}
+    if section == "readiness":
+        return {"readiness": {"version": "afc_7a_v1", **benchmarks}}
+    return {"version": "afc_7a_v1", "benchmarks": benchmarks}
 
 
 def failing(*domains: str) -> dict[str, int]:
-    """Enough no answers to put each domain one point below its pass mark."""
+    """Enough no answers to put each domain one point below its pass mark (the first items:
+    Education 1.1 is the travel stop, so a failing Education is also a stop)."""
     return {d: REFERENCE[d][0] - REFERENCE[d][1] + 1 for d in domains}
+
+
+def with_answer(body: dict, item: str, value: str) -> dict:
+    body = copy.deepcopy(body)
+    domain, key = item.split(".")
+    body["benchmarks"][domain][key] = value
+    return body
 
 
 # -- scoring (pure) ---------------------------------------------------------------------------
@@ -109,24 +129,24 @@ def test_score__nothing_answered__not_ready_and_says_so():
 def test_score__unanswered_items_score_nothing():
     body = answers(only=("psychosocial",))
     for item in items("psychosocial")[:2]:
-        del body["readiness"]["psychosocial"][item]
+        del body["benchmarks"]["psychosocial"][item]
     domain = readiness.score(SCORING, body).domain("psychosocial")
     assert (domain.score, domain.answered, domain.complete, domain.passed) == (14, 14, False, True)
 
 
 def test_score__refuses_an_unknown_answer_and_another_version():
     body = answers()
-    body["readiness"]["economic"][items("economic")[0]] = "maybe"
-    with pytest.raises(ValueError, match="readiness.economic.b12_income_assets"):
+    body["benchmarks"]["economic"][items("economic")[0]] = "maybe"
+    with pytest.raises(ValueError, match="benchmarks.economic.b12_income_assets"):
         readiness.score(SCORING, body)
     other = answers()
-    other["readiness"]["version"] = "afc_8a_v1"
-    with pytest.raises(ValueError, match="readiness.version"):
+    other["version"] = "afc_8a_v1"
+    with pytest.raises(ValueError, match="version"):
         readiness.score(SCORING, other)
 
 
 def test_score__reads_a_flat_body_too():
-    flat = {f"readiness.{d}.{k}": v for d, section in answers()["readiness"].items() if d != "version" for k, v in section.items()}
+    flat = {f"benchmarks.{d}.{k}": v for d, section in answers()["benchmarks"].items() for k, v in section.items()}
     assert readiness.score(SCORING, flat).ready_for_closure
 
 
@@ -142,14 +162,115 @@ def test_check_scoring__the_shipped_scoring_is_sound_and_mistakes_are_named():
         readiness.score(broken, answers())
 
 
+def test_score__answers_recorded_the_old_way_inside_an_assessment_score_the_same():
+    old = answers(no=failing("health"), section="readiness")
+    new = answers(no=failing("health"))
+    assert readiness.score(SCORING, old, legacy=True) == readiness.score(SCORING, new)
+    assert not readiness.score(SCORING, old).answered  # the new layout does not read the old one
+
+
+# -- stop answers (pure) ----------------------------------------------------------------------
+def test_stops__the_two_answers_the_form_marks_and_nothing_else():
+    assert readiness.stops(SCORING, answers()) == ()
+    assert readiness.stops(SCORING, answers(answer="na")) == ()
+    everything_no = answers(answer="no")
+    assert [s.item for s in readiness.stops(SCORING, everything_no)] == [TRAVEL, VIOLENCE]
+    violence = readiness.stops(SCORING, with_answer(answers(), VIOLENCE, "no"))
+    assert [s.item for s in violence] == [VIOLENCE]
+    assert "reporting protocol" in violence[0].text(violence[0].action) and violence[0].text(violence[0].action, "sw")
+    travel = readiness.stops(SCORING, with_answer(answers(), TRAVEL, "no"))
+    assert [s.item for s in travel] == [TRAVEL] and "cannot be closed" in travel[0].text(travel[0].says)
+    old = answers(section="readiness")
+    old["readiness"]["protection"]["b3_child_free_of_violence"] = "no"
+    assert [s.item for s in readiness.stops(SCORING, old, legacy=True)] == [VIOLENCE]
+
+
+def test_check_scoring__a_stop_must_name_an_item_and_say_what_to_do():
+    broken = copy.deepcopy(SCORING)
+    broken["stops"][0]["item"] = "education.no_such_item"
+    del broken["stops"][1]["action"]
+    problems = readiness.check_scoring(broken)
+    assert any(p.startswith("stops[1].item") for p in problems)
+    assert any(p.startswith("stops[2].action") for p in problems)
+
+
+# -- the closure rule under the policy (pure) -------------------------------------------------
+AT = "2027-01-20T08:00:00+00:00"
+DAY = datetime(2027, 1, 20, 11, 0, tzinfo=timezone(timedelta(hours=3)))
+
+
+def latest(body: dict, at: str = AT) -> readiness.Latest:
+    return readiness.Latest("R1", at, "readiness", readiness.score(SCORING, body), readiness.stops(SCORING, body))
+
+
+def test_closure_problems__kenya_goals_met_needs_a_record_that_meets_the_rule():
+    assert readiness.closure_problems(latest(answers()), "goals_met", KENYA, DAY) == []
+    missing = readiness.closure_problems(None, "goals_met", KENYA, DAY)
+    assert len(missing) == 1 and "no readiness record" in missing[0]
+    failing_gate = readiness.closure_problems(latest(answers(no=failing("protection"))), "goals_met", KENYA, DAY)
+    assert len(failing_gate) == 1 and "does not meet the closure rule" in failing_gate[0] and "Protection" in failing_gate[0]
+    # the rule as the form gives it: the three gates pass, the others do not block
+    assert readiness.closure_problems(latest(answers(no=failing("psychosocial", "health", "economic"))), "goals_met", KENYA, DAY) == []
+
+
+def test_closure_problems__the_record_must_be_recent_at_its_boundary():
+    """kenya closure_readiness.max_age 3mo: a record made exactly 3 months before is recent, one
+    made a minute earlier is not."""
+    assert KENYA.get("closure_readiness", "max_age") == "3mo"
+    edge = datetime(2026, 10, 20, 8, 0, tzinfo=timezone.utc)
+    assert readiness.closure_problems(latest(answers(), at=edge.isoformat()), "goals_met", KENYA, DAY) == []
+    older = (edge - timedelta(minutes=1)).isoformat()
+    stale = readiness.closure_problems(latest(answers(), at=older), "goals_met", KENYA, DAY)
+    assert len(stale) == 1 and "older than 3 months" in stale[0]
+
+
+def test_closure_problems__other_reasons_and_the_inter_agency_profile_are_not_gated():
+    assert readiness.closure_problems(None, "declined", KENYA, DAY) == []
+    assert readiness.closure_problems(None, "goals_met", INTER, DAY) == []
+    assert readiness.closure_problems(latest(answers(no=failing("education"))), "goals_met", INTER, DAY) == []
+
+
+# -- the stop clock (pure: records, the policy and now) ---------------------------------------
+_ids = iter(range(10**6))
+
+
+def rec(kind: str, at: datetime, **body) -> Record:
+    return Record(kind=kind, schema=1, id=f"01H{next(_ids):023d}", case="CP-TEST-0000", at=at.isoformat(),
+                  recorded_at=at.isoformat(), by="amina", body=body)
+
+
+def stop_items(records, now):
+    return [d for d in deadlines(fold("CP-TEST-0000", records), KENYA, now) if d.code == "readiness-stop"]
+
+
+def test_stop_clock__urgent_the_same_day_until_a_crisis_follow_up_or_a_clean_record():
+    t0 = datetime(2027, 1, 20, 11, 0, tzinfo=timezone(timedelta(hours=3)))
+    base = [rec("registration", t0 - timedelta(days=200), risk="medium", worker="amina", child={"name": "x"})]
+    stopped = base + [rec("readiness", t0, occasion="review", stops=[VIOLENCE])]
+    [item] = stop_items(stopped, t0 + timedelta(hours=1))
+    assert item.title.startswith("URGENT") and item.owner == "amina" and item.rule == "readiness_stop"
+    assert item.due == datetime(2027, 1, 21, 0, 0, tzinfo=t0.tzinfo)  # same_day: by the end of the day of the record
+    assert "Form 7A" in item.source
+    assert stop_items(base + [rec("readiness", t0, occasion="review")], t0) == []
+    # a routine follow-up does not answer it; a crisis follow-up does
+    routine = stopped + [rec("followup", t0 + timedelta(hours=2), purpose="monitoring")]
+    assert len(stop_items(routine, t0 + timedelta(hours=3))) == 1
+    crisis = stopped + [rec("followup", t0 + timedelta(hours=2), purpose="crisis")]
+    assert stop_items(crisis, t0 + timedelta(hours=3)) == []
+    clean = stopped + [rec("readiness", t0 + timedelta(days=30), occasion="followup")]
+    assert stop_items(clean, t0 + timedelta(days=31)) == []
+    again = crisis + [rec("readiness", t0 + timedelta(days=30), occasion="followup", stops=[TRAVEL])]
+    assert len(stop_items(again, t0 + timedelta(days=30, hours=1))) == 1
+
+
 # -- the form definition ----------------------------------------------------------------------
 def test_form__loads_with_the_reference_domains_benchmarks_items_and_pass_marks():
     form = forms.load(FORM)
-    assert form.kind == "assessment" and DEFINITION["form"] == FORM
+    assert form.kind == "readiness" and DEFINITION["form"] == FORM
     for domain, (count, pass_mark) in REFERENCE.items():
-        keys = [f.key for f in form.fields if f.key.startswith(f"readiness.{domain}.")]
+        keys = [f.key for f in form.fields if f.key.startswith(f"benchmarks.{domain}.")]
         assert len(keys) == count, domain
-        assert keys == [f"readiness.{domain}.{item}" for item in items(domain)], domain
+        assert keys == [f"benchmarks.{domain}.{item}" for item in items(domain)], domain
         raw = next(d for d in SCORING["domains"] if d["key"] == domain)
         assert raw["pass_mark"] == pass_mark
         assert [b["number"] for b in raw["benchmarks"]] == BENCHMARKS[domain]
@@ -157,24 +278,19 @@ def test_form__loads_with_the_reference_domains_benchmarks_items_and_pass_marks(
             field = form.field(key)
             assert field.type == "choice" and field.choices == ("yes", "no", "na") and not field.required
             assert field.label.get("en") and field.label.get("sw")
-    assert sum(1 for f in form.fields if f.key.startswith("readiness.") and f.key != "readiness.version") == 65
+    assert sum(1 for f in form.fields if f.key.startswith("benchmarks.")) == 65
     assert [d["key"] for d in SCORING["domains"]] == list(REFERENCE)
     assert SCORING["closure"] == {"min_domains_passed": 3, "required_domains": list(GATES)}
     assert SCORING["points"] == {"yes": 1, "na": 1, "no": 0}
-    assert form.field("readiness.version").choices == (SCORING["version"],)
+    assert form.field("version").choices == (SCORING["version"],)
+    assert [s["item"] for s in SCORING["stops"]] == [TRAVEL, VIOLENCE]
 
 
-def test_form__keeps_every_field_and_rule_of_the_comprehensive_assessment():
-    base, kenya = forms.load("assessment-comprehensive"), forms.load(FORM)
-    for field in base.fields:
-        assert kenya.field(field.key) == field, field.key
-    assert all(rule in kenya.rules for rule in base.rules)
-
-
-def test_profiles__kenya_uses_the_kenya_comprehensive_form_inter_agency_does_not():
-    assert policies.load("kenya").get("forms", "comprehensive") == FORM
-    assert policies.load("inter-agency").get("forms", "comprehensive") == "assessment-comprehensive"
-    assert "Form 7A" in policies.load("kenya").source("forms")
+def test_profiles__the_readiness_rules_with_their_sources():
+    assert KENYA.get("closure_readiness", "required") is True and INTER.get("closure_readiness", "required") is False
+    assert "Form 7A" in KENYA.source("closure_readiness") and "cpcm's choice" in KENYA.source("closure_readiness")
+    assert "3.6" in KENYA.source("readiness_stop")
+    assert KENYA.get("forms", "comprehensive") == "assessment-comprehensive"  # readiness is no longer inside it
 
 
 # -- end to end -------------------------------------------------------------------------------
@@ -187,86 +303,209 @@ def kenya(tmp_env, team):
     assert made.code == 0, made.stderr
     assert sup("team", "add", "amina", "--role", "caseworker", "--recipient", team["amina"][1]).code == 0
 
-    def make(worker: str) -> Cli:
-        return Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team[worker][0]), "CPCM_NOW": NOW})
+    def make(worker: str, now: str = NOW) -> Cli:
+        return Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team[worker][0]), "CPCM_NOW": now})
     make.root = root
     return make
 
 
-def comprehensive(**extra) -> dict:
-    doc = {"dimensions": {"physical": {"narrative": "settled at home"}}, "child_views": "wants to stay with grandmother",
-           "outcome_explained_to_child": "yes", "consulted": ["child", "caregivers"], "needs": ["to feel safe at home"]}
-    doc.update(extra)
-    return doc
+REVIEW = {"chair": "sup", "attended": {"child": "yes", "family": "yes"}, "plan_still_right": "yes",
+          "decisions": ["continue the plan"], "outcome": "continue"}
+GOALS_MET = ["--check", "child_safe", "--check", "wellbeing_supported", "--check", "no_further_concerns",
+             "--check", "monitoring_followups_done", "--check", "child_and_family_took_part"]
 
 
-def assess(cli: Cli, case_id: str, doc: dict):
-    return cli("assess", case_id, "--type", "comprehensive", "--from-file", "-", "--json", input=json.dumps(doc))
+def reunified(kenya) -> str:
+    """A kenya case reunified with its family (a plan for reunification_done, approved), reviewed
+    once: at stage implementation, with a monitoring visit since the plan."""
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = register(amina)
+    assert amina("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+    assert amina("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
+    assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    assert sup("approve", case_id, "plan").code == 0
+    assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc("reunification_done"))).code == 0
+    assert sup("approve", case_id, "plan").code == 0
+    assert amina("review", case_id, "--from-file", "-", input=json.dumps(REVIEW)).code == 0
+    assert amina("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check school",
+                 "--visited-by", "professional", "--risk-increased", "no").code == 0
+    return case_id
 
 
-def stored_assessment(root: Path, identity: Path, case_id: str) -> dict:
+def record(cli: Cli, case_id: str, body: dict, *extra: str):
+    doc = {"occasion": "review", **body}
+    return cli("readiness", case_id, "--from-file", "-", "--json", *extra, input=json.dumps(doc))
+
+
+def due_codes(cli: Cli, case_id: str) -> dict:
+    return {i["code"]: i for i in cli("show", case_id, "--json").json()["due"]}
+
+
+def test_readiness__on_a_reunified_case_it_keeps_the_stage_and_the_six_monthly_review_goes_ahead(kenya):
+    amina = kenya("amina")
+    case_id = reunified(kenya)
+    before = amina("show", case_id, "--json").json()
+    assert before["stage"] == "implementation"
+    review_due = due_codes(amina, case_id)["review"]
+    assert review_due["rule"] == "review_after_reunification"
+    commits = commit_count(kenya.root)
+    done = record(amina, case_id, answers(no=failing("health")))
+    assert done.code == 0, done.stderr
+    assert commit_count(kenya.root) == commits + 1
+    out = done.json()
+    assert out["kind"] == "readiness" and out["readiness"]["ready_for_closure"] and out["readiness"]["domains_passed"] == 5
+    after = amina("show", case_id, "--json").json()
+    assert after["stage"] == "implementation"
+    codes = due_codes(amina, case_id)
+    assert "case-plan" not in codes and "comprehensive-assessment" not in codes
+    assert codes["review"]["due"] == review_due["due"]  # no clock restarted
+    assert after["readiness"]["record_id"] == out["record_id"] and after["readiness"]["ready_for_closure"]
+    plain = amina("show", case_id)
+    assert "readiness (latest)" in plain.stdout and "health 9/11 (pass 10)" in plain.stdout
+    reviewed = amina("review", case_id, "--from-file", "-", "--json", input=json.dumps(REVIEW))
+    assert reviewed.code == 0, reviewed.stderr
+    assert reviewed.json()["readiness"]["record_id"] == out["record_id"]
+    assert any(step.startswith("latest readiness (Form 7A)") for step in reviewed.json()["next_steps"])
+
+
+def test_readiness__prints_each_domain_against_its_pass_mark(kenya):
+    amina = kenya("amina")
+    case_id = reunified(kenya)
+    done = amina("readiness", case_id, "--from-file", "-", input=json.dumps({"occasion": "followup", **answers(no=failing("relationship"))}))
+    assert done.code == 0, done.stderr
+    rows = [line.split("\t") for line in done.stdout.splitlines()]
+    assert rows[0] == ["domain", "score", "pass mark", "result", "required", "answered"]
+    assert ["Child-caregiver relationship and attachment", "11/12", "12", "below", "yes", "12/12"] in rows
+    assert ["Psychosocial well-being and community belonging", "16/16", "14", "pass", "", "16/16"] in rows
+    assert "not ready for closure: Child-caregiver relationship and attachment scores 11 of 12 and must reach 12" in done.stderr
+
+
+def test_readiness__a_partly_answered_domain_is_refused_and_nothing_is_written(kenya):
+    amina = kenya("amina")
+    case_id = reunified(kenya)
+    commits = commit_count(kenya.root)
+    body = answers(only=("education", "protection"))
+    missing = items("protection")[-1]
+    del body["benchmarks"]["protection"][missing]
+    refused = record(amina, case_id, body)
+    assert refused.code == 4
+    assert [f["field"] for f in refused.json()["fields"]] == [f"benchmarks.protection.{missing}"]
+    empty = record(amina, case_id, {})
+    assert empty.code == 4 and [f["field"] for f in empty.json()["fields"]] == ["benchmarks"]
+    assert commit_count(kenya.root) == commits
+
+
+def test_readiness__a_stop_answer_says_what_to_do_and_is_urgent_on_due_until_a_crisis_follow_up(kenya):
+    amina = kenya("amina")
+    case_id = reunified(kenya)
+    done = amina("readiness", case_id, "--from-file", "-", input=json.dumps({"occasion": "followup", **with_answer(answers(), VIOLENCE, "no")}))
+    assert done.code == 0, done.stderr
+    assert "the child is not free of violence" in done.stderr and "start the child-protection reporting protocol" in done.stderr
+    assert f"cpcm followup {case_id} --purpose crisis" in done.stderr
+    urgent = next(i for i in amina("due", "--json").json() if i["case_id"] == case_id and i["code"] == "readiness-stop")
+    assert urgent["title"].startswith("URGENT") and urgent["due"].startswith("2026-11-24T00:00")
+    assert amina("followup", case_id, "--method", "home_visit", "--purpose", "crisis", "--purpose-detail", "protocol started",
+                 "--visited-by", "professional", "--risk-increased", "no").code == 0
+    assert "readiness-stop" not in due_codes(amina, case_id)
+
+
+def test_close__goals_met_refused_on_a_failing_readiness_allowed_after_a_passing_one(kenya):
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = reunified(kenya)
+    commits = commit_count(kenya.root)
+    none_yet = amina("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "none")
+    assert none_yet.code == 4 and "no readiness record" in none_yet.stderr and "cpcm readiness" in none_yet.stderr
+    fail = {**answers(no=failing("protection"))}
+    assert record(amina, case_id, fail).code == 0
+    refused = amina("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "none", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "closure-readiness"
+    assert "Protection and safety scores 7 of 8" in refused.json()["message"]
+    assert commit_count(kenya.root) == commits + 1  # only the readiness record
+    declined = amina("close", case_id, "--reason", "declined", "--check", "decision_respected", "--check", "no_grounds_to_override",
+                     "--check", "child_safe_enough", "--explain-open", "x", "--json")
+    assert declined.code == 0, declined.stderr  # the rule is for goals_met only
+    assert sup("reject", case_id, "closure", "--note", "not yet").code == 0
+    assert record(amina, case_id, answers()).code == 0
+    allowed = amina("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "none")
+    assert allowed.code == 0, allowed.stderr
+    assert "reunified on" in allowed.stderr and "closing now ends those reviews early" in allowed.stderr
+    report = sup("render", "closure-report", case_id)
+    assert report.code == 0, report.stderr
+    assert "Readiness for closure" in report.stdout and "6 of 6 domains pass" in report.stdout
+    assert "23 November 2026" in report.stdout
+
+
+def test_close__a_stale_readiness_record_is_refused(kenya, team):
+    amina = kenya("amina")
+    case_id = reunified(kenya)
+    assert record(amina, case_id, answers()).code == 0
+    later = kenya("amina", now="2027-03-01T09:00:00+03:00")
+    assert later("followup", case_id, "--method", "phone", "--purpose", "monitoring", "--visited-by", "professional",
+                 "--risk-increased", "no").code == 0
+    stale = later("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "none")
+    assert stale.code == 4 and "older than 3 months" in stale.stderr
+
+
+def test_close__a_supervisor_overrides_with_a_reason_a_caseworker_cannot(kenya):
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = reunified(kenya)
+    assert record(amina, case_id, answers(no=failing("education"))).code == 0
+    worker = amina("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "none",
+                   "--override-readiness", "family moved away")
+    assert worker.code == 4 and "only a supervisor or manager" in worker.stderr
+    done = sup("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "none",
+               "--override-readiness", "the family moved to another county; the receiving officer reviews it")
+    assert done.code == 0, done.stderr
+    assert "closing without a readiness record that meets the closure rule" in done.stderr
+    report = sup("render", "closure-report", case_id)
+    assert "Closed without meeting the readiness rule" in report.stdout
+    assert "the family moved to another county" in report.stdout
+    assert "not ready for closure" in report.stdout
+
+
+def test_readiness_recorded_the_old_way_is_still_read(kenya, team):
+    """A comprehensive assessment holding the Form 7A answers (how the kenya profile recorded
+    them before readiness was its own record) still counts for show and for the closure rule."""
     from cpcm import service
 
-    ctx = service.open_repo(root, identity)
-    return next(r.body for r in service.load_records(ctx, case_id) if r.kind == "assessment")
-
-
-def test_kenya__comprehensive_assessment_with_readiness_answers_is_accepted_and_scores(kenya, team):
     amina = kenya("amina")
-    case_id = register(amina)
-    done = assess(amina, case_id, comprehensive(**answers(no=failing("health"))))
-    assert done.code == 0, done.stderr
-    body = stored_assessment(kenya.root, team["amina"][0], case_id)
-    assert body["readiness"]["version"] == "afc_7a_v1"
-    result = readiness.score(SCORING, body)
-    assert result.ready_for_closure and result.domains_passed == 5 and not result.domain("health").passed
-    shown = amina("show", case_id, "--json").json()["assessments"][-1]["readiness"]
-    assert shown["ready_for_closure"] and shown["domains_passed"] == 5
-    assert next(d for d in shown["domains"] if d["domain"] == "health")["passed"] is False
+    case_id = reunified(kenya)
+    ctx = service.open_repo(kenya.root, team["amina"][0], now=datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc))
+    case = service.load_case(ctx, case_id)
+    old = {"type": "comprehensive", **COMPREHENSIVE, **answers(section="readiness")}
+    service.append(ctx, case, "assess", "assessment", old, None)
+    shown = amina("show", case_id, "--json").json()
+    assert shown["readiness"]["kind"] == "assessment" and shown["readiness"]["ready_for_closure"]
+    assert shown["assessments"][-1]["readiness"]["ready_for_closure"]
+    assert amina("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "none").code == 0
 
 
-def test_kenya__readiness_section_is_optional_as_a_whole(kenya):
-    amina = kenya("amina")
-    case_id = register(amina)
-    done = assess(amina, case_id, comprehensive())
-    assert done.code == 0, done.stderr
-
-
-def test_kenya__a_partly_answered_domain_is_refused_naming_the_missing_item(kenya):
-    amina = kenya("amina")
-    case_id = register(amina)
-    before = commit_count(kenya.root)
-    doc = comprehensive(**answers(only=("education", "protection")))
-    missing = items("protection")[-1]
-    del doc["readiness"]["protection"][missing]
-    refused = assess(amina, case_id, doc)
-    assert refused.code == 4
-    fields = [f["field"] for f in json.loads(refused.stdout)["fields"]]
-    assert fields == [f"readiness.protection.{missing}"]
-    assert commit_count(kenya.root) == before
-    plain = amina("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(doc))
-    assert plain.code == 4 and f"readiness.protection.{missing}" in plain.stderr
-
-
-def test_kenya__answers_without_the_benchmark_version_are_refused(kenya):
-    amina = kenya("amina")
-    case_id = register(amina)
-    doc = comprehensive(**answers(only=("education",)))
-    del doc["readiness"]["version"]
-    refused = assess(amina, case_id, doc)
-    assert refused.code == 4
-    assert [f["field"] for f in json.loads(refused.stdout)["fields"]] == ["readiness.version"]
-
-
-def test_inter_agency__the_readiness_section_is_not_a_field_there(cli):
+def test_inter_agency__readiness_can_be_recorded_and_does_not_gate_closure(cli, cli_as):
     case_id = register(cli)
-    refused = assess(cli, case_id, comprehensive(**answers(only=("education",))))
+    assert cli("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+    assert cli("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
+    assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    assert cli_as("sup")("approve", case_id, "plan").code == 0
+    assert cli("followup", case_id, "--method", "phone", "--purpose", "monitoring", "--visited-by", "professional",
+               "--risk-increased", "no").code == 0
+    assert record(cli, case_id, answers(no=failing("education"))).code == 0
+    assert cli("show", case_id, "--json").json()["stage"] == "implementation"
+    closed = cli("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "none")
+    assert closed.code == 0, closed.stderr
+
+
+def test_kenya__the_comprehensive_assessment_no_longer_takes_the_benchmarks(kenya):
+    amina = kenya("amina")
+    case_id = register(amina)
+    doc = {**COMPREHENSIVE, **answers(only=("education",), section="readiness")}
+    refused = amina("assess", case_id, "--type", "comprehensive", "--from-file", "-", "--json", input=json.dumps(doc))
     assert refused.code == 4 and "is not a field of the assessment form" in refused.stdout
 
 
-def test_form_blank__the_kenya_skeleton_parses_as_yaml_with_the_six_domains(kenya):
+def test_form_blank__the_readiness_skeleton_parses_as_yaml_with_the_six_domains(kenya):
     blank = kenya("amina")("form", "blank", FORM)
     assert blank.code == 0, blank.stderr
     doc = YAML(typ="safe").load(blank.stdout)
-    assert list(doc["readiness"]) == ["version", *REFERENCE]
-    assert {domain: len(doc["readiness"][domain]) for domain in REFERENCE} == {d: n for d, (n, _) in REFERENCE.items()}
+    assert list(doc["benchmarks"]) == list(REFERENCE)
+    assert {domain: len(doc["benchmarks"][domain]) for domain in REFERENCE} == {d: n for d, (n, _) in REFERENCE.items()}
+    assert {"occasion", "version", "notes"} <= set(doc)

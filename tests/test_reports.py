@@ -489,7 +489,7 @@ def test_statistics__counts_consent_refusals_and_the_childs_participation():
     from cpcm.store import policies
     from cpcm.domain.records import Record
     from cpcm.workflow.fold import fold
-    from cpcm.workflow.policy import build
+    from cpcm.domain.profiles import build
 
     policy, errors = build(policies.chain("inter-agency"), {"rules": {"reporting": {"small_cell_threshold": 0}}})
     assert not errors

@@ -4,9 +4,7 @@ report), who may approve (`cpcm approve`/`reject`, the due list, the caseload re
 open items (`cpcm close` and the closure and transfer documents). Pure: no disk, no git."""
 from __future__ import annotations
 
-import ast
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -20,7 +18,7 @@ from cpcm.reports.timeliness import case_clocks
 from cpcm.workflow import approvals, clocks, open_items
 from cpcm.workflow.deadlines import deadlines, for_worker, review_interval
 from cpcm.workflow.fold import fold
-from cpcm.workflow.policy import build
+from cpcm.domain.profiles import build
 from cpcm.workflow.rules import caseload_decision, caseload_state, check_caseloads
 
 EAT = timezone(timedelta(hours=3))
@@ -329,23 +327,3 @@ def test_as_date__one_date_helper_for_documents_and_reports_whose_error_names_no
     with pytest.raises(ValueError) as raised:
         as_date("Wanjiku 2026")
     assert "Wanjiku" not in str(raised.value)
-
-
-ROOT = Path(__file__).resolve().parent.parent / "cpcm"
-PURE = {"domain": ("cpcm.clock", "cpcm.store", "cpcm.crypto", "cpcm.render", "cpcm.reports", "cpcm.service", "cpcm.cli",
-                   "cpcm.workflow", "cpcm.config", "cpcm.directory", "cpcm.policies", "cpcm.forms"),
-        "workflow": ("cpcm.clock", "cpcm.store", "cpcm.crypto", "cpcm.render", "cpcm.reports", "cpcm.service", "cpcm.cli",
-                     "cpcm.config", "cpcm.directory", "cpcm.policies", "cpcm.forms"),
-        "reports": ("cpcm.clock", "cpcm.store", "cpcm.crypto", "cpcm.render", "cpcm.service", "cpcm.cli")}
-
-
-@pytest.mark.parametrize("package", sorted(PURE))
-def test_pure_packages__import_no_clock_and_no_io(package):
-    """domain and workflow are pure and take `now`; reports take data and return data."""
-    found = []
-    for path in sorted((ROOT / package).glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            found += [f"{path.name}: {n}" for n in names if any(n == f or n.startswith(f + ".") for f in PURE[package])]
-    assert found == []

@@ -45,8 +45,9 @@ def test_table__every_stage_is_reachable_and_every_target_is_a_stage():
 
 
 def test_closed_case__takes_only_reopening_post_closure_visits_and_notes():
-    # and the record of a disclosure (an export), which must be possible whatever the stage
-    assert set(transitions.allowed("closed")) == {"reopen", "note", "followup.post_closure", "sharing"}
+    # and the record of a disclosure (an export) and the repair of a damaged record, which must be
+    # possible whatever the stage
+    assert set(transitions.allowed("closed")) == {"reopen", "note", "followup.post_closure", "sharing", "repair"}
     try:
         transitions.advance("closed", "plan", "CP-TEST-0000")
     except Refused as exc:

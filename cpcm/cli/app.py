@@ -14,16 +14,18 @@ Each case is a folder of age-encrypted records in a git repository. Start with
 # only its own module (about a tenth of a second less at every start); help builds them all
 MODULES = {
     "key": "keys", "init": "repo", "team": "repo", "register": "register",
-    "show": "cases", "list": "cases", "log": "cases", "assign": "cases", "verify": "cases",
+    "show": "cases", "list": "cases", "log": "cases", "assign": "cases", "verify": "cases", "update": "update",
+    "correct": "correct",
     "assess": "assess", "plan": "assess", "approve": "assess", "reject": "assess",
     "consent": "referrals", "service": "referrals", "refer": "referrals", "referral": "referrals",
-    "followup": "followup", "review": "followup", "close": "followup", "reopen": "followup", "continue": "followup",
+    "followup": "followup", "review": "followup", "readiness": "readiness",
+    "close": "followup", "reopen": "followup", "continue": "followup",
     "note": "followup", "conference": "conference", "transfer": "transfer", "receive": "transfer", "transfer-ack": "transfer",
     "due": "workflow", "check": "workflow", "policy": "workflow", "form": "form", "render": "render",
-    "report": "report", "export": "report",
+    "report": "report", "export": "report", "repair": "repair",
 }
-ORDER = ("keys", "repo", "register", "cases", "assess", "referrals", "followup", "conference", "transfer", "workflow", "form",
-         "render", "report")
+ORDER = ("keys", "repo", "register", "cases", "update", "correct", "assess", "referrals", "followup", "readiness", "conference",
+         "transfer", "workflow", "form", "render", "report", "repair")
 
 
 def build(command: str | None = None) -> typer.Typer:

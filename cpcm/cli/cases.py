@@ -13,58 +13,27 @@ def register(app: typer.Typer) -> None:
     register_verify(app)
 
     @app.command("show")
-    def show(case: str = typer.Argument(..., help="Case ID, e.g. CP-4F7K-9X2M."), repo: RepoOpt = None, identity: IdentityOpt = None,
-             json_out: JsonOpt = False) -> None:
-        """The case as it stands: child, stage, risk, worker and its records.
+    def show(case: str = typer.Argument(..., help="Case ID, e.g. CP-4F7K-9X2M."),
+             record: Optional[str] = typer.Argument(None, help="One record in full: its ID, or plan, plan@2, assessment, "
+                                                    "assessment@initial, R1, followup, review, consent, update, last ..."),
+             repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
+        """The case as it stands: the child and what was registered, stage, risk, worker,
+        consents on file, the plan's open actions, referrals, assessments and what is due. With
+        a RECORD, that one record in full, every answer with its question.
 
         Example: cpcm show CP-4F7K-9X2M
+        Example: cpcm show CP-4F7K-9X2M assessment@comprehensive
         """
         from cpcm import service
 
         ctx = open_ctx(repo, identity)
-        data = service.show(ctx, service.parse_case_id(case))
+        data = service.show(ctx, service.parse_case_id(case), record)
         if json_out:
             print_json(data)
-            return
-        child, plan, items = data["child"], data["plan"], data["due"]
-        rows = [
-            ("case", data["case_id"]), ("name", data["name"]), ("sex", data["sex"]), ("age", data["age"]),
-            ("date of birth", child.get("date_of_birth") or "(estimated from age)"),
-            ("location", data["location"]), ("caregiver", data["caregiver_name"]), ("status", data["status"]),
-            ("stage", data["stage"]), ("risk", data["risk"]), ("worker", data["worker"]),
-            ("registered", (data["registered_at"] or "")[:16]), ("concerns", ", ".join(data["concerns"])),
-            ("records", len(data["history"])),
-        ]
-        if plan:
-            state = ("in force (approved)" if plan.get("approved_at") else "rejected: a new version is needed" if plan.get("rejected_at")
-                     else "waiting for a supervisor's approval")
-            rows.append(("plan", f"version {plan['version']} ({plan.get('reason')}), {state}"))
-            content = plan["content"] or {}
-            for goal in content.get("goals", []):
-                rows.append((f"goal {goal.get('id')}", f"[{goal.get('term')}] {goal.get('goal')}"))
-            for number, action in enumerate(content.get("actions", []), start=1):
-                linked = [r["ref"] for r in data["referrals"] if r.get("plan_action") == number]
-                rows.append((f"action {number}", f"{action.get('what')} ({action.get('who')}, by {action.get('by')}, {action.get('mode')})"
-                             + (f" → referral {', '.join(linked)}" if linked else "")))
-        for ref in data["referrals"]:
-            trail = " → ".join(f"{h['status']} {h['at'][:10]}" for h in ref["history"])
-            rows.append((f"referral {ref['ref']}", f"{ref['service']}: {ref['status']} ({trail})"))
-        for entry in data["assessments"]:
-            line = f"{entry['at'][:10]} by {entry['by']}" + (f", risk {entry['risk']}" if entry.get("risk") else "")
-            if entry.get("changed"):
-                line += "; changed since the previous one: " + ", ".join(c["field"] for c in entry["changed"])
-            rows.append((f"{entry['type']} assessment", line))
-            if entry.get("readiness"):
-                ready = entry["readiness"]
-                scores = ", ".join(f"{d['domain']} {d['score']}/{d['maximum']}{'' if d['passed'] else ' (below ' + str(d['pass_mark']) + ')'}"
-                                   for d in ready["domains"])
-                verdict = "ready for closure" if ready["ready_for_closure"] else "not ready: " + "; ".join(ready["reasons"])
-                rows.append(("readiness", f"{scores}: {verdict}"))
-        print_table(["field", "value"], rows, title=f"Case {data['case_id']}")
-        if items:
-            print_table(["due", "what", "state", "why"],
-                        [[i["due"][:16].replace("T", " "), i["title"], i["state"], f"{i['why']} ({i['source']})"] for i in items],
-                        title="Due")
+        elif record is not None:
+            print_record(data)
+        else:
+            print_case(data)
 
     @app.command("list")
     def list_(
@@ -97,7 +66,8 @@ def register(app: typer.Typer) -> None:
     @app.command("log")
     def log(case: str = typer.Argument(..., help="Case ID."), repo: RepoOpt = None, identity: IdentityOpt = None,
             json_out: JsonOpt = False) -> None:
-        """The audit trail of a case: every record, who made it, when, and the commit behind it.
+        """The audit trail of a case: every record (corrected ones too) by when it happened,
+        what it is, who made it, its place in the order written (#) and the commit behind it.
 
         Example: cpcm log CP-4F7K-9X2M
         """
@@ -108,8 +78,9 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json([e.to_json() for e in entries])
             return
-        print_table(["at", "kind", "by", "record", "recorded", "commit"],
-                    [[e.at[:16], e.kind, e.by, e.record_id, e.recorded_at[:16], (e.commit or "uncommitted")[:10]] for e in entries])
+        print_table(["at", "#", "kind", "what", "by", "record", "recorded", "commit"],
+                    [[e.at[:16].replace("T", " "), e.order, _kind(e), e.what + (f" [corrected by {e.superseded_by}]" if e.superseded_by and not e.unreadable else ""),
+                      e.by, e.record_id, e.recorded_at[:16].replace("T", " "), (e.commit or "uncommitted")[:10]] for e in entries])
 
     @app.command("assign")
     def assign(case: str = typer.Argument(..., help="Case ID."), worker: str = typer.Option(..., "--worker", help="The worker's id."),
@@ -153,3 +124,122 @@ def register_verify(app: typer.Typer) -> None:
                         title=f"{len(problems)} problem(s)")
         if problems:
             raise typer.Exit(1)
+
+
+def _value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return "; ".join(_value(v) for v in value)
+    return str(value)
+
+
+def print_case(data: dict) -> None:
+    """`cpcm show CASE` for a person: one table of the case, then consents, open actions, due."""
+    child, plan, items, consent = data["child"], data["plan"], data["due"], data["registration_consent"]
+    caregiver = data["caregiver_name"] or ""
+    if data.get("caregiver_relationship"):
+        caregiver += f" ({data['caregiver_relationship']})"
+    rows = [
+        ("case", data["case_id"]), ("name", data["name"]), ("other names", child.get("other_names")), ("sex", data["sex"]),
+        ("age", data["age"]), ("date of birth", child.get("date_of_birth") or "(estimated from age)"),
+        ("birth certificate", child.get("birth_certificate")), ("disability", child.get("disability")),
+        ("location", data["location"]), ("lives with", data["lives_with"]), ("caregiver", caregiver), ("contact", data["contact"]),
+        ("status", data["status"]), ("stage", data["stage"]), ("risk", data["risk"]), ("worker", data["worker"]),
+        ("registered", (data["registered_at"] or "")[:16].replace("T", " ")), ("registered at", data["registration_place"]),
+        ("identified by", data["identified_by"]),
+        ("concerns", ", ".join(data["concerns"]) + (f" ({data['concerns_other']})" if data.get("concerns_other") else "")),
+        ("immediate needs", "; ".join(data["immediate_needs"])),
+        ("registration consent", ", ".join(f"{k} {_value(v)}" for k, v in consent.items())),
+        ("notes", data["notes"]), ("records", len(data["history"])),
+    ]
+    rows = [(k, v) for k, v in rows if v not in (None, "")]
+    if plan:
+        state = ("in force (approved)" if plan.get("approved_at") else "rejected: a new version is needed" if plan.get("rejected_at")
+                 else "waiting for a supervisor's approval")
+        content = plan["content"] or {}
+        interim = ", interim" if content.get("interim") else ""
+        rows.append(("plan", f"version {plan['version']} ({plan.get('reason')}{interim}), {state}"))
+        for goal in content.get("goals", []):
+            rows.append((f"goal {goal.get('id')}", f"[{goal.get('term')}] {goal.get('goal')}"))
+    for ref in data["referrals"]:
+        trail = " → ".join(f"{h['status']} {h['at'][:10]}" for h in ref["history"])
+        rows.append((f"referral {ref['ref']}", f"{ref['service']}: {ref['status']} ({trail})"))
+    for entry in data["assessments"]:
+        line = f"{entry['at'][:10]} by {entry['by']}" + (f", risk {entry['risk']}" if entry.get("risk") else "")
+        if entry.get("changed"):
+            line += f"; {len(entry['changed'])} answer(s) changed since the previous one"
+        rows.append((f"{entry['type'].replace('_', '-')} assessment", line + f" ({entry['record_id']})"))
+        if entry.get("readiness"):
+            ready = entry["readiness"]
+            scores = ", ".join(f"{d['domain']} {d['score']}/{d['maximum']}{'' if d['passed'] else ' (below ' + str(d['pass_mark']) + ')'}"
+                               for d in ready["domains"])
+            verdict = "ready for closure" if ready["ready_for_closure"] else "not ready: " + "; ".join(ready["reasons"])
+            rows.append(("readiness", f"{scores}: {verdict}"))
+    if data.get("readiness"):
+        from cpcm.service.reintegration import words
+
+        rows.append(("readiness (latest)", words(data["readiness"])))
+    print_table(["field", "value"], rows, title=f"Case {data['case_id']}")
+    if data["consents"]:
+        print_table(["purpose", "agency", "from", "answer", "on", "until", "state"],
+                    [[c["purpose"], c["agency"] or "", c["given_by"] or f"override ({c['basis']})", c["status"] or "",
+                      c["at"][:10], c["until"] or ("one-off" if c["one_off"] else ""), c["state"]] for c in data["consents"]],
+                    title="Consents on file")
+    if data["open_actions"]:
+        linked = {r.get("plan_action"): r["ref"] for r in data["referrals"]}
+        print_table(["action", "what", "who", "by", "progress"],
+                    [[a["item"] + (f" → {linked[int(a['item'][1:])]}" if int(a["item"][1:]) in linked else ""), a["what"], a["who"],
+                      (a["by"] or "") + (" (late)" if a["late"] else ""), a["progress"] or ""] for a in data["open_actions"]],
+                    title="Open plan actions")
+    if items:
+        print_table(["due", "what", "state", "why"],
+                    [[i["due"][:16].replace("T", " "), i["title"], i["state"], f"{i['why']} ({i['source']})"] for i in items],
+                    title="Due")
+
+
+def print_record(data: dict) -> None:
+    """`cpcm show CASE RECORD` for a person: the header, then every answer with its question."""
+    import typer
+
+    lines = [f"{data['kind'].replace('_', ' ')}" + (f": {data['what']}" if data["what"] else ""),
+             f"record {data['record_id']} of {data['case_id']}, at {data['at'][:16].replace('T', ' ')} by {data['by']}"
+             f" (recorded {data['recorded_at'][:16].replace('T', ' ')})"]
+    if data.get("supersedes"):
+        lines.append(f"corrects {data['supersedes']}: {data.get('correction_reason') or ''}")
+    if data.get("superseded_by"):
+        lines.append(f"CORRECTED by {data['superseded_by']}: this is no longer what the case uses (cpcm show {data['case_id']} "
+                     f"{data['superseded_by']})")
+    lines.append("")
+
+    def put(label: str, value, indent: str = "") -> None:
+        if isinstance(value, list) and value and all(isinstance(v, list) for v in value):  # a list of entries
+            lines.append(f"{indent}{label}:")
+            for number, entry in enumerate(value, start=1):
+                lines.append(f"{indent}  {number}.")
+                for part in entry:
+                    put(part["label"] or part["field"], part["value"], indent + "     ")
+            return
+        text = _value(value)
+        if "\n" in text.strip():
+            lines.append(f"{indent}{label}:")
+            lines.extend(f"{indent}    {line}" for line in text.strip().splitlines())
+        else:
+            lines.append(f"{indent}{label}: {text}")
+
+    for answer in data["answers"]:
+        label = answer["label"] or answer["field"].replace("_", " ")
+        if "previous" in answer and answer["field"] != "reason":
+            put(label, f"{_value(answer['value']) or '(removed)'}   (before: {_value(answer['previous']) or '(none)'})")
+        else:
+            put(label, answer["value"])
+    typer.echo("\n".join(lines))
+
+
+def _kind(entry) -> str:
+    """A log entry's kind, with what became of a damaged record."""
+    if not entry.unreadable:
+        return entry.kind
+    return f"{entry.kind} (unreadable{', superseded by ' + entry.superseded_by if entry.superseded_by else ''})"

@@ -216,12 +216,20 @@ def check_argument(option: str, value: Any) -> None:
 
 
 def report_problems(ctx) -> None:
-    """Problems met while reading many cases (a damaged file, say): listed, and the exit code
-    becomes theirs once the output is printed."""
+    """Cases left out while reading many (a damaged record, say): after the output, one line each
+    on stderr naming the case and the file only, then exit 1 (docs/exit-codes.md)."""
     for problem in ctx.problems:
-        say(f"error: {problem.message}", "red")
+        path = getattr(problem, "path", None) or ""
+        parts = path.split("/")
+        if len(parts) == 3 and parts[0] == "cases":
+            say(f"problem: {parts[1]}: {path} cannot be read; the case is left out "
+                f"(cpcm verify; cpcm repair {parts[1]} RECORD --reason TEXT)", "red")
+        elif len(parts) == 3:
+            say(f"problem: {parts[1]}: {path} cannot be read; it is left out (cpcm verify)", "red")
+        else:
+            say(f"problem: {problem.message}; left out (cpcm verify)", "red")
     if ctx.problems:
-        raise ctx.problems[0]
+        raise typer.Exit(1)
 
 
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Set any field of the form: --set path.to.field=value (repeat).", show_default=False)]

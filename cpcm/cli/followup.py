@@ -83,6 +83,7 @@ def register(app: typer.Typer) -> None:
         check: List[str] = typer.Option([], "--check", help="A checklist item confirmed (repeat); 'cpcm policy show' lists each reason's items."),
         explain: Optional[str] = typer.Option(None, "--explain-open", help="Why open referrals or unfinished actions can be left."),
         summary: Optional[str] = typer.Option(None, "--summary"),
+        override_readiness: Optional[str] = typer.Option(None, "--override-readiness", help="A supervisor's or manager's reason to close without a recent readiness record that meets the closure rule (kenya profile)."),
         from_file: FromFileOpt = None, at: AtOpt = None, no_input: NoInputOpt = False,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
@@ -95,7 +96,8 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
         data = gather(ctx, service.form_for(ctx, "closure"), from_file, None,
-                      {"reason": reason, "checklist": list(check) or None, "open_items_explained": explain, "summary": summary}, True)
+                      {"reason": reason, "checklist": list(check) or None, "open_items_explained": explain, "summary": summary,
+                       "readiness_override": override_readiness}, True)
         report_written(service.close(ctx, case_id, data, parse_at(at)), json_out, f"closure recorded for {case_id}")
 
     @app.command("reopen")

@@ -43,6 +43,7 @@ class Case:
     next_review: str | None = None               # a date set by the latest review, if earlier
     anomalies: tuple[str, ...] = ()              # record ids that broke the transition table
     referrals: tuple[Mapping[str, Any], ...] = ()  # each referral with its current status
+    registration: Mapping[str, Any] = field(default_factory=dict)  # the registration's fields, with every update applied
 
     def referral(self, ref: str) -> Mapping[str, Any] | None:
         """A referral by its short reference (R1) or its record id."""

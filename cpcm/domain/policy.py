@@ -1,5 +1,5 @@
 """The policy in force as a plain value: the profile's rules merged with the agency's
-overrides. Built and validated by `cpcm.workflow.policy.build`; read by the workflow, the
+overrides. Built and validated by `cpcm.domain.profiles.build`; read by the workflow, the
 reports and the documents, which receive it as an argument.
 """
 from __future__ import annotations

@@ -380,13 +380,34 @@ def _duration_parts(duration) -> dict:
     return {"months": duration.months, "days": duration.days + duration.minutes // 1440, "same_day": duration.same_day}
 
 
+def _closure_readiness(body: Mapping[str, Any]) -> dict | None:
+    """The latest readiness record (Form 7A) as the closure request kept it, and a supervisor's
+    reason to close without one that meets the rule; None when the closure has neither."""
+    summary = body.get("readiness") if isinstance(body.get("readiness"), Mapping) else None
+    override = _text(body.get("readiness_override")) or None
+    if summary is None and override is None:
+        return None
+    domains = [{"domain": str(d.get("domain")), "score": d.get("score"), "maximum": d.get("maximum"),
+                "pass_mark": d.get("pass_mark"), "passed": bool(d.get("passed"))} for d in (summary or {}).get("domains") or ()]
+    return {
+        "recorded": summary is not None,
+        "on": _day(summary.get("at")) if summary else None,
+        "ready": bool(summary.get("ready_for_closure")) if summary else False,
+        "domains_passed": summary.get("domains_passed") if summary else 0,
+        "total": len(domains),
+        "domains": domains,
+        "override": override,
+    }
+
+
 def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str, *, today: date | None = None,
                         names: Mapping[str, str] | None = None, services: Mapping[str, str] | None = None,
                         agency: Mapping[str, str] | None = None) -> dict:
     """The worker's file copy of a case's closure: the child, the reason and its checklist, the
     closing summary, the open items left and why, who asked and who approved (or that it waits),
-    the last plan's goals with the reviews' progress, the referrals and their outcomes, and the
-    post-closure visit (due by the policy's limit, or done).
+    the last plan's goals with the reviews' progress, the referrals and their outcomes, the
+    post-closure visit (due by the policy's limit, or done), and the readiness record (Form 7A)
+    the request was made on, with a supervisor's reason where it did not meet the rule.
 
     Refused (exit 4) when the case has no closure request (never closed, or reopened since).
     `services`: service id -> provider name; `agency`: {code, name} of this agency.
@@ -487,6 +508,7 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
         },
         "referrals": referrals,
         "post_closure_visit": visit,
+        "readiness": _closure_readiness(body),
     }
 
 
@@ -634,9 +656,18 @@ def referral_letter_view(case, referral, service: Mapping[str, Any] | None, lang
                          names: Mapping[str, str], agency: Mapping[str, str], feedback_days: int) -> dict:
     """A referral letter: exactly the groups the policy let this referral carry (stored with the
     referral when it was made), the need and urgency, and who to answer. Nothing else of the
-    case is put into the view, so nothing else can reach the letter."""
+    case is put into the view, so nothing else can reach the letter. The child's details in
+    those groups are the case's current ones (a `cpcm update` since the referral shows); the
+    referral record keeps what was shared when it was made."""
+    from cpcm.workflow.referrals import shared_view
+
     body = referral.body
     shared = dict(body.get("shared") or {})
+    groups = list(body.get("shared_groups") or [])
+    now = shared_view(groups, case, shared.get("need") or "", shared.get("urgency") == "urgent", today)
+    for group in ("identity", "contact", "medical", "schooling"):
+        if group in shared and group in now:
+            shared[group] = now[group]
     entry = next((r for r in case.referrals if r["record_id"] == referral.id), {})
     return {
         "lang": lang,

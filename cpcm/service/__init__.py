@@ -6,7 +6,7 @@ it never prints or exits (the CLI does).
 
 - `context`: the session (`Context`, `open_repo`) and the public helpers every module shares;
 - one module per command group: `team`, `cases`, `planning`, `referrals`, `followups`,
-  `closure`, `conferences`, `transfers`, `documents` (render), `worklist` (due, check,
+  `closure`, `reintegration` (readiness), `conferences`, `transfers`, `documents` (render), `worklist` (due, check,
   policy), `integrity` (verify), `reports` (report, export);
 - `results`: what a writing function returns.
 
@@ -20,16 +20,17 @@ it takes PEP 8's trailing underscore: `cpcm list` is `service.list_`, `cpcm cont
 from __future__ import annotations
 
 from cpcm.service import conferences
-from cpcm.service.cases import (LogEntry, assign, case_summary, list_, log, note, register, show,
-                                validate_registration)
+from cpcm.service.cases import (SHORT_FORMS, LogEntry, assign, case_summary, correct, find_record, list_, log, note, register,
+                                repair, show, update, validate_registration)
 from cpcm.service.closure import close, continue_, reopen, unfinished
 from cpcm.service.conferences import parse_conference_id
 from cpcm.service.documents import Document, render
 from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, case_content, caseload_warnings, check_readable, commit_email, form_for,
-                                  keys_for, load_case, load_cases, load_records, new_record, open_repo, parse_case_id, readers_for,
-                                  recipients_bytes, reencrypt, transaction, validate_form)
+                                  keys_for, load_case, load_cases, load_records, locked, new_record, open_repo, parse_case_id, read_case,
+                                  readers_for, recipients_bytes, reencrypt, transaction, validate_form, writes)
 from cpcm.service.followups import followup, review, review_batch
 from cpcm.service.integrity import verify
+from cpcm.service.reintegration import readiness
 from cpcm.service.planning import approve, assess, plan, reject
 from cpcm.service.referrals import (check_consent, consent, consent_override, refer, referral, service_add, service_gaps,
                                     service_get, service_import)
@@ -41,7 +42,7 @@ from cpcm.service.worklist import check, due, policy_rows
 
 __all__ = [
     # the session
-    "Context", "open_repo", "transaction", "new_record", "append", "reencrypt", "readers_for", "keys_for", "recipients_bytes",
+    "Context", "open_repo", "writes", "locked", "transaction", "new_record", "append", "read_case", "reencrypt", "readers_for", "keys_for", "recipients_bytes",
     "check_readable", "load_records", "load_case", "load_cases", "case_content", "parse_case_id", "form_for", "validate_form",
     "caseload_warnings", "commit_email", "ASSESSMENT_FORMS",
     # results
@@ -49,14 +50,15 @@ __all__ = [
     # keys, repository, team
     "key_new", "key_show", "init", "team_add", "team_remove", "team_sync", "team_list",
     # cases
-    "validate_registration", "register", "assign", "show", "case_summary", "list_", "log", "note",
+    "validate_registration", "register", "assign", "show", "case_summary", "list_", "log", "note", "update", "correct",
+    "repair", "find_record", "SHORT_FORMS",
     # assessing and planning
     "assess", "plan", "approve", "reject",
     # consent, the directory, referrals
     "consent", "consent_override", "check_consent", "service_add", "service_import", "service_get", "service_gaps", "refer",
     "referral",
     # following up, closing
-    "followup", "review", "review_batch", "unfinished", "close", "reopen", "continue_",
+    "followup", "review", "review_batch", "readiness", "unfinished", "close", "reopen", "continue_",
     # conferences, transfers
     "conferences", "parse_conference_id", "transfer", "transfer_batch", "receive", "transfer_ack", "bundle_recipients",
     # documents

@@ -1,25 +1,31 @@
-"""Cases: cpcm register, assign, show, list, log and note."""
+"""Cases: cpcm register, assign, show (a case, or one record of it), list, log, note, update
+(the registration details), correct (any record, by a record that supersedes it) and repair (a
+damaged record)."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
 from cpcm.domain.case import Case
-from cpcm.domain.forms import validate
-from cpcm.domain.ids import new_case_id
+from cpcm.domain.forms import Form, is_empty, validate
+from cpcm.domain.ids import new_case_id, record_id_millis
+from cpcm.domain.records import Record, flatten, utc
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused
-from cpcm.service.context import (Context, append, case_content, caseload_warnings, keys_for, load_case, load_cases, load_records,
-                                  new_record, readers_for, recipients_bytes, reencrypt, transaction)
+from cpcm.service.context import (Context, append, case_content, caseload_warnings, check_readable, form_for, keys_for, load_case,
+                                  load_cases, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
+                                  transaction, writes)
 from cpcm.service.results import Written
 from cpcm.service.worklist import due
 from cpcm.store import forms
-from cpcm.store.layout import CASES, RECIPIENTS
-from cpcm.workflow import transitions
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE
+from cpcm.workflow import consent as consent_rules
+from cpcm.workflow import open_items, transitions
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow.duplicates import probable_duplicates
-from cpcm.workflow.fold import fold
+from cpcm.workflow.fold import apply_update, effective, fold, superseded_ids
 
 
 def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
@@ -31,6 +37,7 @@ def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
     return body
 
 
+@writes
 def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) -> Written:
     """Validate and record a registration; a new case with its own random ID."""
     ctx.need_worker()
@@ -56,6 +63,7 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) 
                    json_keys=("subject", "record_id", "warnings"))
 
 
+@writes
 def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = None) -> Written:
     """Assign a case to a worker; the case is re-encrypted to its new readers."""
     case = load_case(ctx, case_id)
@@ -102,24 +110,46 @@ class LogEntry:
     commit: str | None
     committed_at: str | None
     message: str | None
+    what: str = ""                     # the record's type or purpose: "comprehensive", "referral to clinic, child given"
+    order: int = 0                     # its place in the order written (1 = first)
+    supersedes: str | None = None      # a correction or repair: the record it replaces
+    superseded_by: str | None = None   # a record a later one corrected or repaired
+    unreadable: bool = False           # a damaged record: its kind is its file name's; at, recorded_at and by are unknown
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
 
 
 def log(ctx: Context, case_id: str) -> list[LogEntry]:
-    records = load_records(ctx, case_id)
+    """Every record of the case, superseded ones included, sorted by when it happened (`at`),
+    each with its place in the order written and the commit that added it; a damaged record too
+    (from its file name and its commit, sorted by its ID)."""
+    check_readable(ctx, case_id)
+    records, damaged = read_case(ctx, case_id, strict=False)
     added = {}
-    for commit in ctx.store.git.log([f"{CASES}/{case_id}"], added_only=True):
+    for commit in ctx.store.log([f"{CASES}/{case_id}"], added_only=True):
         for path in commit.files:
             added.setdefault(Path(path).name.split(".")[0], commit)
+    described = _describe_all(records)
+    superseded = _superseded_by(records)
+    kinds = {m["id"]: m["kind"] for m in (RECORD_FILE.match(p.name) for p in ctx.store.record_files(case_id)) if m}
+    rows = [(r.id, r) for r in records] + [(record_id, None) for record_id in damaged]
     entries = []
-    for record in sorted(records, key=lambda r: r.id):
-        commit = added.get(record.id)
-        entries.append(LogEntry(record.id, record.kind, record.at, record.recorded_at, record.by,
-                                commit.sha if commit else None, commit.date if commit else None,
-                                commit.message if commit else None))
-    return entries
+    for order, (record_id, record) in enumerate(sorted(rows, key=lambda row: row[0]), start=1):
+        commit = added.get(record_id)
+        sha, date, message = (commit.sha, commit.date, commit.message) if commit else (None, None, None)
+        if record is None:
+            entries.append(LogEntry(record_id, kinds.get(record_id, ""), "", "", "", sha, date, message, "unreadable", order,
+                                    None, superseded.get(record_id), unreadable=True))
+        else:
+            entries.append(LogEntry(record.id, record.kind, record.at, record.recorded_at, record.by, sha, date, message,
+                                    described[record.id], order, _supersedes(record), superseded.get(record.id)))
+    return sorted(entries, key=lambda e: (utc(e.at) if e.at else _written_at(e.record_id), e.order))
+
+
+def _written_at(record_id: str) -> str:
+    """When a record was written, from its ID (for a damaged record, whose `at` cannot be read)."""
+    return datetime.fromtimestamp(record_id_millis(record_id) / 1000, timezone.utc).isoformat(timespec="seconds")
 
 
 def case_summary(case: Case, today, names: bool) -> dict:
@@ -134,26 +164,426 @@ def case_summary(case: Case, today, names: bool) -> dict:
     return data
 
 
-def show(ctx: Context, case_id: str) -> dict:
-    """The case as it stands (what `cpcm show --json` prints): the fold with the child, its
-    history, what is due, each assessment, the referrals and the plan with its content."""
+def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
+    """The case as it stands (what `cpcm show --json` prints): the fold with the child and
+    everything registered about them (with every update applied), its history, what is due,
+    each assessment, the consents on file, the referrals, the plan with its content and its
+    open actions. With `record` (a record ID or a short form: `plan`, `plan@2`, `R1`, `last`
+    ...), that one record in full instead (see `record_view`)."""
     records = load_records(ctx, case_id)
+    if record is not None:
+        return record_view(ctx, case_id, records, find_record(case_id, records, record))
+    current = effective(records)
     folded = fold(case_id, records)
+    registration = folded.registration
     data = case_summary(folded, ctx.now.date(), names=True)
     data.update({
         "child": dict(folded.child), "location": folded.location, "caregiver_name": folded.caregiver_name,
-        "concerns": list(folded.concerns),
+        "caregiver_relationship": (registration.get("caregiver") or {}).get("relationship"),
+        "lives_with": registration.get("lives_with"), "contact": folded.contact,
+        "identified_by": registration.get("identified_by"), "registration_place": registration.get("registration_place"),
+        "concerns": list(folded.concerns), "concerns_other": registration.get("concerns_other"),
+        "immediate_needs": list(registration.get("immediate_needs") or []),
+        "registration_consent": dict(registration.get("consent") or {}), "notes": registration.get("notes"),
         "history": [{"record_id": e.id, "kind": e.kind, "at": e.at, "by": e.by} for e in folded.history],
     })
     soon = deadlines_mod.soon_window(ctx.policy, ctx.now)
     data["due"] = [i.to_json(ctx.now, soon) for i in due(ctx, case=folded)]
-    details = case_content(ctx, case_id, records)
+    details = case_content(ctx, case_id, current)
     data["assessments"] = details["assessments"]
+    data["consents"] = consents_on_file(current, ctx.now)
+    data["readiness"] = details["readiness"]
     data["referrals"] = [dict(r) for r in folded.referrals]
     data["plan"] = dict(folded.plan, content=details["plan"]) if folded.plan else None
+    data["open_actions"] = open_actions(current, folded, ctx.now)
     return data
 
 
+def consents_on_file(records: list[Record], now: datetime) -> list[dict]:
+    """Each consent (and supervisor's override) on file: purpose, agency, who gave it, its
+    answer, until when, and whether it still holds (given, not expired, a one-off not used)."""
+    used = consent_rules.used_ids(records)
+    latest: dict[tuple, str] = {}
+    for record in records:
+        if record.kind == "consent":
+            b = record.body
+            latest[(b.get("purpose"), b.get("agency"), b.get("given_by"))] = record.id
+    out = []
+    for record in records:
+        if record.kind not in ("consent", "consent_override"):
+            continue
+        b = record.body
+        until = str(b.get("until"))[:10] if b.get("until") else None
+        expired = bool(until) and until < now.date().isoformat()
+        one_off_used = bool(b.get("one_off")) and record.id in used
+        if record.kind == "consent_override":
+            state = "used" if record.id in used else "expired" if expired else "available"
+        elif latest.get((b.get("purpose"), b.get("agency"), b.get("given_by"))) != record.id:
+            state = "replaced"
+        elif b.get("status") != "given":
+            state = str(b.get("status"))
+        else:
+            state = "expired" if expired else "used" if one_off_used else "valid"
+        out.append({"record_id": record.id, "kind": record.kind, "purpose": b.get("purpose"), "agency": b.get("agency"),
+                    "given_by": b.get("given_by"), "status": b.get("status"), "basis": b.get("basis"), "at": record.at,
+                    "by": record.by, "until": until, "one_off": bool(b.get("one_off")), "state": state})
+    return out
+
+
+def open_actions(records: list[Record], case: Case, now: datetime) -> list[dict]:
+    """The current plan's actions not yet done or dropped (by the latest review's progress),
+    each with its date and whether that date has passed."""
+    wanted = (case.plan or {}).get("record_id")
+    plan_record = next((r for r in records if r.id == wanted), None)
+    if plan_record is None:
+        return []
+    status, _last = open_items.progress(records, plan_record)
+    out = []
+    for number, action in enumerate(plan_record.body.get("actions") or [], start=1):
+        entry = status.get(f"A{number}")
+        progress = entry[1].get("status") if entry else None
+        if not open_items.item_open(progress):
+            continue
+        by = str(action.get("by"))[:10] if action.get("by") else None
+        out.append({"item": f"A{number}", "what": action.get("what"), "who": action.get("who"), "by": by,
+                    "goal": action.get("goal"), "progress": progress,
+                    "late": bool(by) and by < now.date().isoformat()})
+    return out
+
+
+# -- one record: finding it by a short form, and reading it back ------------------------------------
+SHORT_FORMS = ("a record ID (26 characters, as cpcm log lists them)", "last (the last record written)",
+               "R1, R2 ... (a referral)", "KIND (the latest, e.g. plan, assessment, followup, review, consent, update)",
+               "KIND@N (the Nth of that kind, e.g. plan@2)",
+               "assessment@initial, assessment@comprehensive, assessment@best-interests (the latest of that type)")
+
+
+def _supersedes(record: Record) -> str | None:
+    target = record.body.get("supersedes")
+    return target if isinstance(target, str) else None
+
+
+def _superseded_by(records: list[Record]) -> dict[str, str]:
+    """Each record a later one supersedes -> the (latest) record that does."""
+    out: dict[str, str] = {}
+    for record in sorted(records, key=lambda r: r.id):
+        target = _supersedes(record)
+        if target and target < record.id:  # a damaged record, not among those read, included
+            out[target] = record.id
+    return out
+
+
+def _not_found(case_id: str, detail: str = "") -> NotFound:
+    # the text typed is not echoed: it may be something else than a record reference
+    return NotFound(f"{case_id} has no record matching the one given{detail}",
+                    "Accepted: " + "; ".join(SHORT_FORMS) + f". See cpcm log {case_id} for its records.")
+
+
+def find_record(case_id: str, records: list[Record], ref: str) -> Record:
+    """A record by its ID (a superseded one too), or by a short form (these find the records in
+    force: a correction stands in for what it corrected). NotFound (exit 3) listing the forms."""
+    text = (ref or "").strip()
+    by_id = {r.id: r for r in records}
+    if text.upper() in by_id:
+        return by_id[text.upper()]
+    current = effective(records)
+    word, _, which = text.lower().partition("@")
+    word = word.replace("-", "_")
+    if word == "last" and not which:
+        return max(records, key=lambda r: r.id)
+    if word.startswith("r") and word[1:].isdigit() and not which:
+        referrals = [r for r in current if r.kind == "referral"]
+        number = int(word[1:])
+        if 1 <= number <= len(referrals):
+            return referrals[number - 1]
+        raise _not_found(case_id, f": it has {len(referrals)} referral(s)")
+    kinds = {r.kind for r in records} | set(transitions.COMMANDS) | {"update", "consent_override"}
+    aliases = {"override": "consent_override", "bid": "assessment", "best_interests": "assessment"}
+    kind = aliases.get(word, word)
+    if kind not in kinds:
+        raise _not_found(case_id)
+    of_kind = [r for r in current if r.kind == kind]
+    if word in ("bid", "best_interests"):
+        which = which or "best_interests"
+    if which:
+        if which.isdigit():
+            number = int(which)
+            if 1 <= number <= len(of_kind):
+                return of_kind[number - 1]
+            raise _not_found(case_id, f": it has {len(of_kind)} {kind.replace('_', ' ')} record(s)")
+        variant = which.replace("-", "_")
+        if kind != "assessment" or variant not in ("initial", "comprehensive", "best_interests"):
+            raise _not_found(case_id)
+        of_kind = [r for r in of_kind if r.body.get("type", "initial") == variant]
+    if not of_kind:
+        raise _not_found(case_id, f": it has no {(which or kind).replace('_', ' ')} record")
+    return of_kind[-1]
+
+
+def _form_name(ctx: Context, record: Record) -> str | None:
+    """The form a record's fields come from (None for kinds written from options only)."""
+    if record.kind in ("registration", "update"):
+        return "registration"
+    if record.kind == "assessment":
+        return form_for(ctx, str(record.body.get("type", "initial")))
+    if record.kind in ("plan", "consent", "followup", "review", "closure"):
+        return form_for(ctx, record.kind)
+    return None
+
+
+def _labels(form: Form | None, body: Mapping[str, Any]) -> dict[str, dict]:
+    """The form's label (in each language it has) of every field the record holds; a list's
+    items as `key[].field`."""
+    if form is None:
+        return {}
+    flat = flatten(body)
+    present = set(flat) | set((body.get("changes") or {}) if isinstance(body.get("changes"), Mapping) else ())
+    out: dict[str, dict] = {}
+    for field in form.fields:
+        if field.key in present or any(p.startswith(field.key + ".") for p in present):
+            out[field.key] = dict(field.label)
+            for sub in field.item:
+                out[f"{field.key}[].{sub.key}"] = dict(sub.label)
+    return out
+
+
+def _answers(form: Form | None, body: Mapping[str, Any], lang: str) -> list[dict]:
+    """Every value of the record in the form's order (then any key the form does not have), each
+    with its label in `lang` (English where the form has no `lang`)."""
+    flat = flatten(body)
+    fields = {f.key: f for f in (form.fields if form else ())}
+    order = list(fields) + [k for k in flat if k not in fields]
+    out, seen = [], set()
+    for key in order:
+        if key not in flat or key in seen:
+            continue
+        seen.add(key)
+        field = fields.get(key)
+        label = (field.label.get(lang) or field.label.get("en")) if field else None
+        value = flat[key]
+        if field is not None and field.item and isinstance(value, list):
+            subs = {sub.key: sub for sub in field.item}
+            value = [[{"field": k, "label": (subs[k].label.get(lang) or subs[k].label.get("en")) if k in subs else None, "value": v}
+                      for k, v in flatten(item).items()] if isinstance(item, Mapping) else item for item in value]
+        out.append({"field": key, "label": label, "value": value})
+    return out
+
+
+def describe(record: Record, referral_refs: Mapping[str, str] | None = None, plan_versions: Mapping[str, int] | None = None) -> str:
+    """A record's type or purpose in a few words, with codes and ids only (no one's name)."""
+    b = record.body
+    refs, versions = referral_refs or {}, plan_versions or {}
+    kind = record.kind
+    if kind == "assessment":
+        what = str(b.get("type", "initial")).replace("_", "-")
+    elif kind == "consent":
+        what = f"{b.get('purpose')}" + (f" to {b['agency']}" if b.get("agency") else "") + f", {b.get('given_by')} {b.get('status')}"
+    elif kind == "consent_override":
+        what = f"override: {b.get('purpose')}" + (f" to {b['agency']}" if b.get("agency") else "") + f" ({b.get('basis')})"
+    elif kind == "plan":
+        what = f"version {versions.get(record.id, '?')}" + (f" ({b['reason']})" if b.get("reason") else "")
+    elif kind in ("approval", "rejection"):
+        what = str(b.get("subject"))
+    elif kind == "referral":
+        what = f"{refs.get(record.id, 'R?')} to {b.get('service')}"
+    elif kind == "referral_update":
+        what = f"{refs.get(str(b.get('referral')), 'R?')} {b.get('status')}"
+    elif kind == "followup":
+        what = ", ".join(str(b[k]) for k in ("method", "purpose") if b.get(k))
+    elif kind == "review":
+        what = str(b.get("outcome") or "")
+    elif kind == "closure":
+        what = str(b.get("reason") or "") + (" (immediate)" if b.get("immediate") else "")
+    elif kind == "assignment":
+        what = f"to {b.get('worker')}"
+    elif kind == "update":
+        what = "changed: " + ", ".join(sorted(b.get("changes") or {}))
+    elif kind in ("transfer_request", "transfer"):
+        what = f"to {b.get('to')}"
+    else:
+        what = ""
+    if _supersedes(record):
+        what = (what + "; " if what else "") + f"corrects {b['supersedes']}"
+    return what
+
+
+def _describe_all(records: list[Record]) -> dict[str, str]:
+    """`describe` for every record, with referral references and plan versions as the fold counts
+    them (a correction keeps the number of what it corrected)."""
+    current = effective(records)
+    refs = {r.id: f"R{n}" for n, r in enumerate([r for r in current if r.kind == "referral"], start=1)}
+    versions = {r.id: n for n, r in enumerate([r for r in current if r.kind == "plan"], start=1)}
+    stands_for = {r.id: r.body["supersedes"] for r in current if _supersedes(r)}
+    for correction, original in stands_for.items():  # a superseded record shows the number its correction took
+        while original:
+            refs.setdefault(original, refs.get(correction, ""))
+            versions.setdefault(original, versions.get(correction, 0))
+            original = next((r.body.get("supersedes") for r in records if r.id == original and _supersedes(r)), None)
+    refs = {k: v for k, v in refs.items() if v}
+    return {r.id: describe(r, refs, versions) for r in records}
+
+
+def record_view(ctx: Context, case_id: str, records: list[Record], record: Record) -> dict:
+    """One record in full, as data: its header, what it is (`what`), the correction it makes or
+    that replaced it, its fields exactly as written (`fields`), the form's label of each field
+    (`labels`, every language the form has) and every value with its label in the repository's
+    language, in the form's order (`answers`)."""
+    from cpcm.store import forms as forms_store
+
+    name = _form_name(ctx, record)
+    try:
+        form = forms_store.load(name, ctx.root) if name else None
+    except (OSError, ValueError, NotFound):
+        form = None
+    lang = ctx.config.language or "en"
+    body = dict(record.body)
+    shown = {k: v for k, v in body.items() if k not in ("supersedes", "correction_reason")}
+    answers = _answers(form, shown, lang)
+    if record.kind == "update":  # each changed field with its label, the value before and after
+        answers = [{"field": path, "label": (form.field(path).label.get(lang) or form.field(path).label.get("en"))
+                    if form and form.field(path) else None, "value": value,
+                    "previous": (body.get("previous") or {}).get(path)} for path, value in (body.get("changes") or {}).items()]
+        answers.append({"field": "reason", "label": None, "value": body.get("reason"), "previous": None})
+    view = {
+        "case_id": case_id, "record_id": record.id, "kind": record.kind, "what": _describe_all(records)[record.id],
+        "at": record.at, "recorded_at": record.recorded_at, "by": record.by, "schema": record.schema,
+        "supersedes": _supersedes(record), "correction_reason": body.get("correction_reason"),
+        "superseded_by": _superseded_by(records).get(record.id), "form": name,
+        "fields": body, "labels": _labels(form, body), "answers": answers,
+    }
+    if record.kind == "referral":
+        view["ref"] = next((r["ref"] for r in fold(case_id, records).referrals if r["record_id"] == record.id), None)
+    return view
+
+
+# -- update and correct ------------------------------------------------------------------------------
+NOT_UPDATED = {"worker": "is changed with cpcm assign", "risk": "is re-rated by an assessment or a follow-up (--risk)"}
+
+
+@writes
+def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | None, at: datetime | None = None) -> Written:
+    """Change registration details (a new address, a caregiver traced, a birth certificate):
+    one `update` record holding each changed field's new value, its value before and the
+    reason. A field given empty (or null) is removed. The fold takes the latest value; the
+    registration and every earlier update keep theirs."""
+    what = f"update of {case_id}"
+    case = load_case(ctx, case_id)
+    if case.status == "transferred":
+        raise Refused(f"{case_id} was transferred: it is read-only here", "The receiving agency updates it now.",
+                      rule="transition-not-allowed")
+    given = {path: (None if is_empty(value) else value) for path, value in flatten(data).items()}
+    errors = [FieldError(path, NOT_UPDATED[path.split(".")[0]]) for path in given if path.split(".")[0] in NOT_UPDATED]
+    if not (reason or "").strip():
+        errors.append(FieldError("reason", "is required: say why the details changed"))
+    if not given:
+        errors.append(FieldError("(fields)", "none given: give the fields that change (flags, --set, or --from-file)"))
+    if errors:
+        raise InvalidInput(errors, what)
+    from cpcm.store import forms as forms_store
+
+    form = forms_store.load("registration", ctx.root)
+    body, errors = validate(form, apply_update(case.registration, given), ctx.now.date(), [w.id for w in ctx.team.active])
+    if errors:
+        raise InvalidInput(errors, what)
+    before, after = flatten(case.registration), flatten(body)
+    changes, previous = {}, {}
+    for path in given:
+        keys = sorted({k for k in (*before, *after) if k == path or k.startswith(path + ".")}) or [path]
+        for key in keys:
+            if before.get(key) != after.get(key):
+                changes[key], previous[key] = after.get(key), before.get(key)
+    if not changes:
+        raise Refused(f"nothing to update on {case_id}: every field given already has that value", rule="nothing-to-update")
+    record = append(ctx, case, "update", "update", {"changes": changes, "previous": previous, "reason": reason.strip()}, at)
+    return Written(case_id, record.id, "update", extra={"changed": sorted(changes)})
+
+
+CORRECTABLE = ("registration", "update", "assessment", "plan", "consent", "followup", "review", "closure", "note")
+_CORRECTION_KEYS = ("supersedes", "correction_reason")
+
+
+def _merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict:
+    """`changes` laid over `base` (mappings merged key by key; a list or a value replaced; an
+    empty or null value removes the key)."""
+    out = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(out[key], value)
+        elif is_empty(value):
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+@writes
+def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reason: str | None, at: datetime | None = None) -> Written:
+    """Correct a record: a new record of the same kind with `supersedes: <its id>` and the
+    reason, holding the original's fields with `data` laid over them (a field given empty is
+    removed), when it happened (`at`, default the original's). The original stays in git and in
+    `cpcm log`; the fold uses the correction in its place."""
+    records = load_records(ctx, case_id)
+    original = find_record(case_id, records, ref)
+    what = f"correction of {original.id}"
+    later = _superseded_by(records).get(original.id)
+    if later:
+        raise Refused(f"{original.id} was already corrected by {later}", f"Correct the correction: cpcm correct {case_id} {later} ...",
+                      rule="already-corrected")
+    if original.kind not in CORRECTABLE:
+        raise Refused(f"a {original.kind.replace('_', ' ')} record cannot be corrected with cpcm correct",
+                      "Corrected here: " + ", ".join(CORRECTABLE) + ". A decision is changed by a new decision, a referral by "
+                      "cpcm referral, an assignment by cpcm assign.", rule="correction-not-supported")
+    case = fold(case_id, records)
+    if case.status == "transferred":
+        raise Refused(f"{case_id} was transferred: it is read-only here", rule="transition-not-allowed")
+    errors = []
+    if not (reason or "").strip():
+        errors.append(FieldError("reason", "is required: say what was wrong"))
+    if at is not None and at > ctx.now:
+        errors.append(FieldError("at", "is in the future"))
+    base = {k: v for k, v in original.body.items() if k not in _CORRECTION_KEYS}
+    name = _form_name(ctx, original)
+    if original.kind == "update":
+        body = _merge(base, data)
+        if not isinstance(body.get("changes"), Mapping) or not body["changes"]:
+            errors.append(FieldError("changes", "must hold at least one field"))
+    elif original.kind == "note":
+        body = _merge(base, data)
+        if set(body) != {"text"} or not str(body.get("text") or "").strip():
+            errors.append(FieldError("text", "a note has one field, text, and it must not be empty"))
+    else:
+        from cpcm.store import forms as forms_store
+
+        form = forms_store.load(name, ctx.root)
+        fields = [f.key for f in form.fields]
+        extras = {k: v for k, v in base.items() if not any(f == k or f.startswith(k + ".") for f in fields)}
+        for key in [k for k in data if k in extras]:
+            if data[key] != extras[key]:
+                errors.append(FieldError(key, "cannot be changed by a correction (it is set by the command that wrote the record)"))
+        merged = _merge({k: v for k, v in base.items() if k not in extras}, {k: v for k, v in data.items() if k not in extras})
+        body, form_errors = validate(form, merged, ctx.now.date(), [w.id for w in ctx.team.active])
+        errors += form_errors
+        body = {**extras, **body}
+        if original.kind == "plan":
+            for index, goal in enumerate(body.get("goals") or [], start=1):
+                goal.setdefault("id", f"G{index}")
+    if errors:
+        raise InvalidInput(errors, what)
+    if transitions.command_of(original.kind, dict(body)) != transitions.command_of(original.kind, dict(base)):
+        raise Refused(f"a correction of {original.id} must do what it did ({transitions.command_of(original.kind, dict(base))})",
+                      "Record the other kind of record with its own command.", rule="correction-changes-kind")
+    if body == base and at is None:
+        raise Refused(f"nothing to correct in {original.id}: every field given already has that value", rule="nothing-to-correct")
+    body = {"supersedes": original.id, "correction_reason": reason.strip(), **body}
+    when = at or datetime.fromisoformat(original.at)
+    record = new_record(ctx, original.kind, case_id, body, when, schema=original.schema, after=max(r.id for r in records))
+    with transaction(ctx, "correct") as tx:
+        tx.write_record(record, keys_for(ctx, ctx.store.recipients(case_id)))
+        tx.commit(f"correct {case_id} {record.id}")
+    return Written(case_id, record.id, original.kind, extra={"supersedes": original.id})
+
+
+@writes
 def note(ctx: Context, case_id: str, text: str, at: datetime | None = None) -> Written:
     """A case note (allowed on closed and transferred cases too)."""
     if not (text or "").strip():
@@ -161,3 +591,39 @@ def note(ctx: Context, case_id: str, text: str, at: datetime | None = None) -> W
     case = load_case(ctx, case_id)
     record = append(ctx, case, "note", "note", {"text": text.strip()}, at)
     return Written(case_id, record.id, "note")
+
+
+@writes
+def repair(ctx: Context, case_id: str, record_id: str, reason: str, at: datetime | None = None) -> Written:
+    """Supersede a damaged record (one that cannot be decrypted or read as a record) with a
+    `repair` record: the damaged file stays in git as it is, and the case is read without it.
+    Only a supervisor or the case's worker repairs; one commit, `repair CASE RECORD-ID`."""
+    actor = ctx.need_worker()
+    if not (reason or "").strip():
+        raise InvalidInput([FieldError("reason", "is required: what is wrong with the record, and what was done about it")],
+                           f"repair of {case_id}")
+    check_readable(ctx, case_id)
+    records, damaged = read_case(ctx, case_id, strict=False)
+    files = {m["id"]: path for path in ctx.store.record_files(case_id) if (m := RECORD_FILE.match(path.name))}
+    wanted = (record_id or "").strip().upper()
+    if wanted not in files:
+        raise NotFound(f"{case_id} has no record with the ID given", f"cpcm log {case_id} lists its records; cpcm verify names "
+                       "the ones that cannot be read.")
+    if wanted in superseded_ids(records):
+        raise Refused(f"record {wanted} of {case_id} is already superseded", f"cpcm log {case_id} shows what supersedes it.",
+                      rule="repair-already-superseded")
+    if wanted not in damaged:
+        raise Refused(f"record {wanted} of {case_id} can be read: there is nothing to repair",
+                      "Only a record that cannot be decrypted or read is repaired.", rule="repair-record-readable")
+    case = fold(case_id, records)
+    worker = case.worker or next(iter(ctx.store.recipients(case_id)), None)
+    if not actor.has_role("supervisor") and actor.id != worker:
+        raise Refused("only a supervisor or the case's worker repairs a record", "Ask a supervisor.",
+                      rule="repair-needs-supervisor-or-worker")
+    path = files[wanted]
+    body = {"supersedes": wanted, "reason": reason.strip(), "file": path.name,
+            "sha256": hashlib.sha256(ctx.store.read_bytes(path)).hexdigest()}
+    record = append(ctx, case, "repair", "repair", body, at)
+    return Written(case_id, record.id, "repair", extra={"supersedes": wanted},
+                   next_steps=(f"what the damaged record held is not in the case any more: record it again if it is "
+                               f"still needed (cpcm log {case_id} shows when it was written and by whom)",))

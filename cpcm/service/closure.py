@@ -4,14 +4,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
-from cpcm.errors import FieldError, InvalidInput
-from cpcm.service.context import Context, append, form_for, load_case, load_records, validate_form
+from cpcm.domain.dates import parse_datetime
+from cpcm.errors import FieldError, InvalidInput, Refused
+from cpcm.service import reintegration as readiness_mod
+from cpcm.service.context import Context, append, form_for, load_case, load_records, validate_form, writes
 from cpcm.service.results import Written
-from cpcm.workflow import approvals
+from cpcm.workflow import approvals, deadlines
+from cpcm.workflow import readiness as readiness_rules
 from cpcm.workflow.fold import fold
 from cpcm.workflow.open_items import unfinished
 
 
+@writes
 def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
     """Request closure with the reason's checklist; the case closes when a supervisor or manager
     (not its own worker) approves, or at once where the policy needs no approval."""
@@ -38,6 +42,7 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
         errors.append(FieldError("open_items_explained", f"open items remain ({items}): resolve them or explain why they can be left"))
     if errors:
         raise InvalidInput(errors, f"closure of {case_id}")
+    warnings = _readiness_gate(ctx, case, records, body)
     body["open_items"] = left
     if not approvals.required(ctx.policy, "closure"):
         body["immediate"] = True
@@ -49,9 +54,54 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
         who = ("a supervisor or manager" if approvals.self_allowed(ctx.policy, "closure")
                else f"a supervisor or manager other than {case.worker}")
         steps = (f"closure requested: {who} approves it: cpcm approve {case_id} closure",)
-    return Written(case_id, record.id, "closure", next_steps=steps)
+    return Written(case_id, record.id, "closure", tuple(warnings), next_steps=steps)
 
 
+def _readiness_gate(ctx: Context, case, records, body: dict) -> list[str]:
+    """The policy's closure_readiness rule (the kenya profile: goals_met needs a recent readiness
+    record that meets the Form 7A closure rule); a supervisor or manager may close without one
+    with a reason. Keeps the latest readiness on the closure (the closure report shows it) and
+    returns the warnings: the override used, or reviews after reunification cut short."""
+    policy, reason = ctx.policy, body["reason"]
+    worker = ctx.need_worker()
+    latest = readiness_mod.latest(ctx, records) if _needs_readiness(policy) or readiness_mod.recorded(records) else None
+    if latest is not None:
+        body["readiness"] = latest.summary()
+    problems = readiness_rules.closure_problems(latest, reason, policy, ctx.now)
+    override = body.get("readiness_override")
+    warnings = []
+    if problems and not override:
+        raise Refused(f"closure of {case.id} for '{reason}' needs a recent readiness record that meets the closure rule: "
+                      + "; ".join(problems),
+                      f"Record the benchmarks (cpcm readiness {case.id}), or a supervisor or manager closes with the reason: "
+                      "--override-readiness TEXT (closure_readiness).", rule="closure-readiness")
+    if problems:
+        roles = list(policy.get("closure_readiness", "override_roles") or ())
+        if not worker.has_role(*roles):
+            raise Refused(f"only a {' or '.join(roles)} can close without a readiness record that meets the closure rule",
+                          "Ask your supervisor, or record the benchmarks: cpcm readiness " + case.id, rule="closure-readiness")
+        body["readiness_problems"] = problems
+        warnings.append("closing without a readiness record that meets the closure rule, on a supervisor's reason: "
+                        + "; ".join(problems))
+    elif override:
+        del body["readiness_override"]
+        warnings.append("--override-readiness was not needed (no readiness rule stops this closure) and is not recorded")
+    reunified = case.last("reunification")
+    if reason in (policy.get("closure_readiness", "reasons") or ()) and reunified:
+        period = policy.duration("review_after_reunification", "period")
+        ends = period.after(parse_datetime(reunified).astimezone(deadlines.zone_of(ctx.now)))
+        if ctx.now < ends:
+            interval = policy.duration("review_after_reunification", "interval")
+            warnings.append(f"the child was reunified on {reunified[:10]}: the policy reviews the case every {interval.words()} "
+                            f"until {ends.date().isoformat()} (review_after_reunification); closing now ends those reviews early")
+    return warnings
+
+
+def _needs_readiness(policy) -> bool:
+    return bool(policy.get("closure_readiness", "required", False))
+
+
+@writes
 def reopen(ctx: Context, case_id: str, reason: str, at: datetime | None = None) -> Written:
     """Reopen a closed or transferred case: same case ID, history kept, back to assessment."""
     if not (reason or "").strip():
@@ -62,6 +112,7 @@ def reopen(ctx: Context, case_id: str, reason: str, at: datetime | None = None) 
     return Written(case_id, record.id, "reopen", next_steps=(f"the clocks restart: initial assessment within {limit.words()}",))
 
 
+@writes
 def continue_(ctx: Context, case_id: str, justification: str, at: datetime | None = None) -> Written:
     """Keep a case open as the child reaches 18, with the recorded justification."""
     if not (justification or "").strip():

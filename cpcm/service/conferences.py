@@ -141,6 +141,7 @@ def _date_text(value: str | None, field_name: str, errors: list[FieldError], all
         return None
 
 
+@context.writes
 def new(ctx, kind: str, when: str, chair: str | None = None, venue: str | None = None, notice_sent: str | None = None,
         invitations_sent: str | None = None, attendance_confirmed: str | None = None) -> Written:
     """Plan a conference; warns (with the rule and its source) where its dates break the SOP's
@@ -186,6 +187,7 @@ def _open(ctx, conference_id: str, verb: str) -> rules.Conference:
     return conference
 
 
+@context.writes
 def add_case(ctx, conference_id: str, case_id: str, reason: str, presentation: str | None = None) -> Written:
     """Nominate a case (SOP §5.4: service options exhausted, an unresolved protection concern,
     or an especially difficult case); warns past the SOP's case limit."""
@@ -220,6 +222,7 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str, presentation: s
                              {"case_id": case_id, "cases": count, "prompts": list(PRESENTATION_PROMPTS)})
 
 
+@context.writes
 def attend(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
     """A member in the attendance register (Form 6), with the confidentiality agreement (Form 5):
     a member who has not agreed cannot be recorded as present."""
@@ -281,6 +284,7 @@ def _refuse_names(ctx, data: Mapping[str, Any], case_ids: Iterable[str], what: s
                       rule="conference-no-names")
 
 
+@context.writes
 def minutes(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
     """Record the minutes (Form 7): discussion notes, and per case the discussion, decisions and
     actions. A later version replaces an earlier one until the conference is closed."""
@@ -332,6 +336,7 @@ def _plan_action(ctx, action: Mapping[str, Any]) -> dict:
     return out
 
 
+@context.writes
 def close(ctx, conference_id: str) -> Written:
     """Close the conference: each case's actions become a new version of its plan (reason
     conference_decision: the latest version's content with the actions appended), each case gets
@@ -404,7 +409,8 @@ def close(ctx, conference_id: str) -> Written:
     steps = [f"the report with the action points is due within {limit.words()}: cpcm render conference-report {conference_id}"]
     steps += [f"{w['case_id']}: plan version with {w['actions']} conference action(s) waits for a supervisor's approval"
               for w in written if w["plan_record_id"] and approvals.required(ctx.policy, "plan")]
-    steps.append("each caseworker adds a readiness-for-reintegration comment to the child's assessment (SOP §4 step 7)")
+    steps.append("each caseworker records the child's readiness for reintegration (SOP §4 step 7): "
+                 "cpcm readiness CASE --occasion case_conference (it does not reopen the assessment)")
     return Written(conference_id, record.id, "conference_close", tuple(warnings), tuple(steps), {"cases": written})
 
 

@@ -2,9 +2,12 @@
 small public API the command modules share to read and write records.
 
 - open: `open_repo` (the configuration, the team, the store, the acting worker and their keys);
-- read: `check_readable`, `load_records`, `load_case`, `load_cases` (through the summary cache);
-- write: `transaction` (one commit by the acting worker), `new_record`, `append` (check the
-  transition, write one record, commit);
+- read: `check_readable`, `load_records`, `load_case`, `read_case` (with the damaged records a
+  repair supersedes), `load_cases` (through the summary cache; a case that cannot be read is left
+  out and noted in `ctx.problems`);
+- write: `writes` (a service function that writes runs holding the repository lock, on the
+  team, configuration and records as they are once it holds it), `transaction` (one commit by
+  the acting worker), `new_record`, `append` (check the transition, write one record, commit);
 - who reads: `readers_for` (worker ids), `keys_for` (their age recipients, with the agency's
   recovery keys), `recipients_bytes` (the plaintext `recipients` file) and `reencrypt` (a case's
   or a conference's records to new readers);
@@ -14,28 +17,31 @@ The library raises `CpcmError`s and returns values; it never prints or exits (th
 """
 from __future__ import annotations
 
+import functools
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 from cpcm import clock
-from cpcm.crypto import cipher
 from cpcm.crypto import identity as identity_mod
 from cpcm.domain.case import Case
 from cpcm.domain.forms import validate
 from cpcm.domain.ids import RecordIds, normalise_case_id
+from cpcm.domain.policy import Policy
 from cpcm.domain.records import HEADER, Record, changed_fields
 from cpcm.domain.team import Team, Worker
-from cpcm.errors import CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError
+from cpcm.errors import Busy, CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.store import forms
-from cpcm.store.cache import SummaryCache
 from cpcm.store.casestore import CONFERENCES, CaseStore
+from cpcm.store.contract import Store
 from cpcm.store.config import Config, load_config, load_team
-from cpcm.store.layout import CASES, RECIPIENTS
+from cpcm.store.faults import crash_point
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE
 from cpcm.workflow import rules, transitions
-from cpcm.workflow.fold import fold
+from cpcm.workflow.fold import fold, superseded_ids
 
 _record_ids = RecordIds()
 
@@ -45,16 +51,20 @@ class Context:
     """An opened casefile repository and, for commands that read cases or write, the acting
     worker with their identity."""
 
-    root: Path
+    root: Path | None  # None for a repository in memory (open_memory)
     config: Config
     team: Team
-    store: CaseStore
+    store: Store
     now: datetime
     identity: identity_mod.Identity | None = None
     worker: Worker | None = None
     problems: list[CpcmError] = field(default_factory=list)
+    # the write generation (store/lock.py) the team, configuration and records read so far are of:
+    # a write that starts or ends moves it, so a transaction knows whether they are still current
+    basis: int | None = None
 
     _policy: Any = None
+    _locked: bool = False  # inside `locked(ctx)`: holding the repository lock, state re-read
 
     @property
     def policy(self):
@@ -77,21 +87,69 @@ class Context:
 
 def open_repo(root: Path, identity_path: Path | None = None, ask_passphrase: Callable[[], str | None] = lambda: None,
               need_identity: bool = True, now: datetime | None = None) -> Context:
-    config = load_config(root)
     store = CaseStore(root)
     store.open_for_read()  # never waits: rolls back an interrupted write, or reads the last commit during one
-    ctx = Context(root=root, config=config, team=load_team(root), store=store, now=now or clock.now())
+    basis = store.generation()  # before anything is read: a write from here on moves it
+    ctx = Context(root=root, config=load_config(root), team=load_team(root), store=store, now=now or clock.now(), basis=basis)
     if need_identity:
         ident = identity_mod.load(identity_path or identity_mod.default_path(), ask_passphrase)
-        worker = ctx.team.by_recipient(ident.recipients)
-        if worker is None:
-            raise CannotDecrypt(
-                f"your key ({ident.recipient[:16]}…) is not a member of this team",
-                "Ask a supervisor to add you: cpcm team add YOUR-ID --role caseworker --recipient "
-                f"{ident.recipient}",
-            )
-        ctx.identity, ctx.worker = ident, worker
+        ctx.identity, ctx.worker = ident, _member(ctx.team, ident)
     return ctx
+
+
+def _member(team: Team, ident: identity_mod.Identity) -> Worker:
+    worker = team.by_recipient(ident.recipients)
+    if worker is None:
+        raise CannotDecrypt(
+            f"your key ({ident.recipient[:16]}…) is not a member of this team",
+            "Ask a supervisor to add you: cpcm team add YOUR-ID --role caseworker --recipient "
+            f"{ident.recipient}",
+        )
+    return worker
+
+
+def refresh(ctx: Context) -> None:
+    """Read again what decides a write: the configuration, the team (and with it whether the
+    acting worker is still a member, and their roles) and the policy. Called holding the lock."""
+    if ctx.root is not None:  # a repository in memory (open_memory) has them as values
+        ctx.config = load_config(ctx.root)
+        ctx.team = load_team(ctx.root)
+        ctx._policy = None
+    if ctx.identity is not None:
+        ctx.worker = _member(ctx.team, ctx.identity)
+    ctx.basis = ctx.store.generation()
+
+
+@contextmanager
+def locked(ctx: Context) -> Iterator[Context]:
+    """Hold the repository lock, with the team, configuration and policy read again once it is
+    held: every read inside (records, recipients, the case list) sees the repository as it is,
+    and no other command writes until the block ends. Readers do not wait (they never take the
+    lock). Nested blocks share the outer one's lock."""
+    if ctx._locked:
+        yield ctx
+        return
+    with ctx.store.locked():
+        ctx._locked = True
+        try:
+            refresh(ctx)
+            yield ctx
+        finally:
+            ctx._locked = False
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def writes(function: F) -> F:
+    """A service function that writes: it runs whole inside `locked(ctx)`, so every check that
+    decides the write (readers, consent and its one-off use, caseload, stage, approvals, the
+    team) is made on the state the write lands on."""
+    @functools.wraps(function)
+    def locked_call(ctx: Context, *args, **kwargs):
+        with locked(ctx):
+            return function(ctx, *args, **kwargs)
+    return locked_call  # type: ignore[return-value]
 
 
 def commit_email(config: Config, worker: Worker) -> str:
@@ -99,10 +157,37 @@ def commit_email(config: Config, worker: Worker) -> str:
     return f"{worker.id}@{config.agency_code.lower()}.cpcm.invalid"
 
 
+@contextmanager
 def transaction(ctx: Context, verb: str):
-    """A store transaction by the acting worker: files written in it become one commit."""
-    worker = ctx.need_worker()
-    return ctx.store.transaction(verb, worker.id, worker.name, commit_email(ctx.config, worker))
+    """A store transaction by the acting worker: files written in it become one commit.
+
+    The checks that decided the write must have been made on the state it lands on. Inside
+    `locked(ctx)` (every `writes` function) they were. Outside it, the lock is taken here and the
+    write goes ahead only if no write started or ended since this command read the repository
+    (the write generation is its `basis`); otherwise Busy (exit 6) and nothing is written."""
+    ctx.need_worker()
+    crash_point("write-begin")  # the checks are made, the write begins (a pause point for the race tests)
+    with locked(ctx) if ctx._locked else _still_current(ctx):
+        worker = ctx.need_worker()
+        try:
+            with ctx.store.transaction(verb, worker.id, worker.name, commit_email(ctx.config, worker)) as tx:
+                yield tx
+        finally:
+            ctx.basis = ctx.store.generation()  # this command's own write: what it read stays current
+
+
+@contextmanager
+def _still_current(ctx: Context) -> Iterator[Context]:
+    with ctx.store.locked():
+        if ctx.basis is None or ctx.store.generation() != ctx.basis:
+            raise Busy("the casefile repository changed while this command was reading it; nothing was written",
+                       "Run the command again.")
+        ctx._locked = True
+        try:
+            refresh(ctx)
+            yield ctx
+        finally:
+            ctx._locked = False
 
 
 def new_record(ctx: Context, kind: str, case_id: str, body: Mapping[str, Any], at: datetime | None = None,
@@ -121,11 +206,10 @@ def append(ctx: Context, case: Case, verb: str, kind: str, body: Mapping[str, An
     """Check the transition, then write one record to the case in one commit."""
     if at is not None and at > ctx.now:
         raise InvalidInput([FieldError("at", "is in the future")], verb)
-    transitions.advance(case.stage, transitions.command_of(kind, dict(body)), case.id)
-    record = new_record(ctx, kind, case.id, body, at, after=case.history[-1].id if case.history else "")
-    readers = ctx.store.recipients(case.id)
-    with transaction(ctx, verb) as tx:
-        tx.write_record(record, keys_for(ctx, readers))
+    with transaction(ctx, verb) as tx:  # `case` is of the state this write lands on (see transaction)
+        transitions.advance(case.stage, transitions.command_of(kind, dict(body)), case.id)
+        record = new_record(ctx, kind, case.id, body, at, after=case.history[-1].id if case.history else "")
+        tx.write_record(record, keys_for(ctx, ctx.store.recipients(case.id)))
         tx.commit(f"{verb} {case.id} {record.id}")
     return record
 
@@ -153,8 +237,7 @@ def reencrypt(ctx: Context, tx, subject_id: str, readers: list[str], top: str = 
     `recipients` file, in the transaction `tx`."""
     keys = keys_for(ctx, readers)
     for path in ctx.store.record_files(subject_id, top):
-        plaintext = cipher.decrypt(path.read_bytes(), ctx.keys)
-        tx.replace_file(ctx.store.rel(path), cipher.encrypt(plaintext, keys))
+        tx.reencrypt(path, ctx.keys, keys)
     tx.replace_file(f"{top}/{subject_id}/{RECIPIENTS}", recipients_bytes(readers, top))
 
 
@@ -169,8 +252,35 @@ def check_readable(ctx: Context, case_id: str) -> None:
 
 
 def load_records(ctx: Context, case_id: str) -> list[Record]:
+    """A case's records (a damaged record that a repair supersedes is left out); Corrupt when a
+    record cannot be read and nothing supersedes it."""
     check_readable(ctx, case_id)
-    return ctx.store.read_records(case_id, ctx.keys)
+    return read_case(ctx, case_id)[0]
+
+
+def read_case(ctx: Context, case_id: str, strict: bool = True) -> tuple[list[Record], dict[str, Corrupt]]:
+    """The records of a case you can read, and its damaged ones (record id -> why, from the
+    file name: the record itself cannot be read). `strict`: Corrupt for a damaged record that no
+    record supersedes (`cpcm repair`); otherwise every damaged record is returned."""
+    try:
+        return ctx.store.read_records(case_id, ctx.keys), {}
+    except Corrupt:
+        pass  # one file or more is damaged: read them one by one
+    records, damaged = [], {}
+    for path in ctx.store.record_files(case_id):
+        try:
+            records.append(ctx.store.read_file(path, ctx.keys))
+        except Corrupt as exc:
+            match = RECORD_FILE.match(path.name)
+            damaged[match["id"] if match else path.name] = exc
+    if strict:
+        superseded = superseded_ids(records)
+        for record_id, exc in damaged.items():
+            if record_id not in superseded:
+                raise Corrupt(exc.message, exc.path, exc.hint or f"If git holds no good copy of it: cpcm repair {case_id} "
+                              f"{record_id} --reason TEXT (the file stays in git; the case reads without it)")
+        damaged = {k: v for k, v in damaged.items() if k in superseded}
+    return records, damaged
 
 
 def load_case(ctx: Context, case_id: str) -> Case:
@@ -181,8 +291,8 @@ def load_cases(ctx: Context) -> dict[str, Case]:
     """Every case the worker can read, folded; through the summary cache. A damaged case is
     left out and noted in `ctx.problems`, so the others still list."""
     worker = ctx.need_worker()
-    trees = ctx.store.git.tree_ids(CASES)
-    cache = SummaryCache(ctx.root, worker.id, ctx.identity.recipient, ctx.keys)
+    trees = ctx.store.versions(CASES)
+    cache = ctx.store.summaries(worker.id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
     ids = ctx.store.case_ids()
     cases: dict[str, Case] = {}
     for case_id in ids:
@@ -196,7 +306,7 @@ def load_cases(ctx: Context) -> dict[str, Case]:
             cache.put(case_id, tree, None)
             continue
         try:
-            case = fold(case_id, ctx.store.read_records(case_id, ctx.keys))
+            case = fold(case_id, read_case(ctx, case_id)[0])
         except (Corrupt, CannotDecrypt) as exc:
             ctx.problems.append(exc)
             continue
@@ -252,21 +362,20 @@ def caseload_warnings(ctx: Context, worker_id: str, cases: dict[str, Case] | Non
 
 
 def _readiness(ctx: Context, record: Record) -> dict | None:
+    """The score of readiness answers recorded the old way, inside a comprehensive assessment."""
+    from cpcm.service import reintegration
     from cpcm.workflow import readiness
 
-    rules = forms.scoring(form_for(ctx, "comprehensive"), ctx.root)
-    if not rules:
-        return None
     try:
-        return readiness.score(rules, record.body).to_json()
-    except ValueError:
+        return readiness.score(reintegration.scoring(ctx), record.body, legacy=True).to_json()
+    except (ValueError, CpcmError):
         return None
 
 
 def case_content(ctx: Context, case_id: str, records: list[Record] | None = None) -> dict:
     """What a case holds beyond the fold: the latest plan's content, each assessment and what a
-    reassessment changed since the previous one of its type, and the needs of the latest
-    comprehensive assessment."""
+    reassessment changed since the previous one of its type, the needs of the latest
+    comprehensive assessment, and the latest readiness record scored (Form 7A)."""
     records = load_records(ctx, case_id) if records is None else records
     assessments, latest_plan = [], None
     previous: dict[str, Record] = {}
@@ -284,4 +393,37 @@ def case_content(ctx: Context, case_id: str, records: list[Record] | None = None
             latest_plan = record
     needs = next((list(r.body.get("needs") or []) for r in sorted(records, key=lambda r: r.id, reverse=True)
                   if r.kind == "assessment" and r.body.get("type") == "comprehensive"), [])
-    return {"assessments": assessments, "plan": dict(latest_plan.body) if latest_plan else None, "needs": needs}
+    from cpcm.service import reintegration
+
+    latest = reintegration.latest(ctx, records) if reintegration.recorded(records) else None
+    return {"assessments": assessments, "plan": dict(latest_plan.body) if latest_plan else None, "needs": needs,
+            "readiness": latest.to_json() if latest else None}
+
+
+def fold_fingerprint() -> str:
+    """A digest of the code that makes a folded case, for the summary cache: a cache made by
+    other code is dropped, so a change to the fold can never leave stale summaries behind."""
+    import hashlib
+
+    from cpcm.domain import case, records
+    from cpcm.workflow import fold as fold_module
+    from cpcm.workflow import transitions as transitions_module
+
+    digest = hashlib.sha256()
+    for module in (case, records, fold_module, transitions_module):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def open_memory(store: Store, config: Config, team: Team, policy: Policy, identity: identity_mod.Identity | None = None,
+                now: datetime | None = None) -> Context:
+    """A session on a repository in memory (`store.memory.MemoryStore`), with the configuration,
+    team and policy given as values: the service layer with no file, git or age, for tests.
+    `identity`: the acting worker's (a member of `team`), for commands that read cases or write.
+    Nothing but this process writes such a repository, so the values stay as given (a team
+    command run on it does not change them)."""
+    ctx = Context(root=None, config=config, team=team, store=store, now=now or clock.now(), basis=store.generation(),
+                  _policy=policy)
+    if identity is not None:
+        ctx.identity, ctx.worker = identity, _member(team, identity)
+    return ctx

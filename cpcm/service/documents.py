@@ -12,7 +12,7 @@ from cpcm.service.context import Context, load_records, parse_case_id
 from cpcm.store import directory
 from cpcm.workflow import approvals
 from cpcm.workflow.conferences import DOCUMENTS as CONFERENCE_DOCUMENTS
-from cpcm.workflow.fold import fold
+from cpcm.workflow.fold import effective, fold
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def document(ctx: Context, template: str, case_id: str, lang: str, fmt: str) -> 
     case = fold(case_id, records)
     if template in views.CASE_VIEWS:  # closure-report, transfer-summary: the whole file (exit 4 when there is none)
         view = views.CASE_VIEWS[template](
-            case, records, ctx.policy, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
+            case, effective(records), ctx.policy, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
             services=_service_names(ctx), agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
         )
         return env.render(template, lang, fmt, view, ctx.root)

@@ -7,12 +7,16 @@ from typing import Any, Callable, Mapping
 from cpcm.domain.case import Case
 from cpcm.domain.ids import normalise_case_id
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused
-from cpcm.service.context import Context, append, form_for, keys_for, load_case, new_record, transaction, validate_form
+from cpcm.service import reintegration
+from cpcm.service.context import (Context, append, form_for, keys_for, load_case, load_records, new_record, transaction,
+                                  validate_form, writes)
 from cpcm.service.results import Written
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow import transitions
+from cpcm.workflow.fold import fold
 
 
+@writes
 def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
     """Record a follow-up or monitoring contact (a post-closure visit on a closed case)."""
     case = load_case(ctx, case_id)
@@ -61,14 +65,24 @@ def _review_steps(case_id: str, body: Mapping[str, Any]) -> tuple[str, ...]:
     }.get(body.get("outcome"), ())
 
 
+@writes
 def review(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
-    """Record a case review: who chaired and attended, progress, decisions, the next review."""
-    case = load_case(ctx, case_id)
+    """Record a case review: who chaired and attended, progress, decisions, the next review; it
+    keeps the latest readiness score (Form 7A), when the case has one."""
+    records = load_records(ctx, case_id)
+    case = fold(case_id, records)
     body, warnings = _review_body(ctx, case, data)
+    steps = _review_steps(case_id, body)
+    latest = reintegration.latest(ctx, records) if reintegration.recorded(records) else None
+    if latest is not None:
+        body["readiness"] = latest.summary()
+        steps = (f"latest readiness (Form 7A) {reintegration.words(body['readiness'])}",) + steps
     record = append(ctx, case, "review", "review", body, at)
-    return Written(case_id, record.id, "review", tuple(warnings), _review_steps(case_id, body))
+    extra = {"readiness": body["readiness"]} if latest is not None else {}
+    return Written(case_id, record.id, "review", tuple(warnings), steps, extra=extra)
 
 
+@writes
 def review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool = False,
                  progress: Callable[[int], None] | None = None) -> Written:
     """Review many cases from one file: every row is checked first; one bad row and nothing is
@@ -88,9 +102,13 @@ def review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool = Fa
             continue
         seen.add(case_id)
         try:
-            case = load_case(ctx, case_id)
+            records = load_records(ctx, case_id)
+            case = fold(case_id, records)
             body, row_warnings = _review_body(ctx, case, data)
             transitions.advance(case.stage, "review", case_id)
+            latest = reintegration.latest(ctx, records) if reintegration.recorded(records) else None
+            if latest is not None:
+                body["readiness"] = latest.summary()
         except InvalidInput as exc:
             errors += [FieldError(f"row {number}: {e.field}", e.reason) for e in exc.errors]
             continue

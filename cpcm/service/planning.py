@@ -5,11 +5,12 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from cpcm.errors import FieldError, InvalidInput, Refused, UsageError
-from cpcm.service.context import ASSESSMENT_FORMS, Context, append, form_for, load_case, validate_form
+from cpcm.service.context import ASSESSMENT_FORMS, Context, append, form_for, load_case, validate_form, writes
 from cpcm.service.results import Written
 from cpcm.workflow import approvals
 
 
+@writes
 def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
     """Record an initial, comprehensive or best-interests assessment (risk re-rating included)."""
     kind = kind.replace("-", "_")
@@ -40,6 +41,7 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
     return Written(case_id, record.id, "assessment", next_steps=tuple(steps))
 
 
+@writes
 def plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
     """Record a new version of the case plan; in force once approved where the policy says so."""
     case = load_case(ctx, case_id)
@@ -66,12 +68,14 @@ def plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | Non
     return Written(case_id, record.id, "plan", next_steps=tuple(steps))
 
 
+@writes
 def approve(ctx: Context, case_id: str, subject: str, note: str | None = None, at: datetime | None = None) -> Written:
     """A supervisor's approval of a plan, a closure or a transfer (not of one's own, unless the
     policy allows it)."""
     return _decide(ctx, case_id, subject, True, note, at)
 
 
+@writes
 def reject(ctx: Context, case_id: str, subject: str, note: str | None = None, at: datetime | None = None) -> Written:
     """A supervisor's rejection of a plan, a closure or a transfer, with a note saying why."""
     return _decide(ctx, case_id, subject, False, note, at)

@@ -9,13 +9,14 @@ from cpcm.domain.forms import validate
 from cpcm.domain.records import Record
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import (Context, append, case_content, form_for, load_case, load_cases, load_records, transaction,
-                                  validate_form)
+                                  validate_form, writes)
 from cpcm.service.results import Written
 from cpcm.store import directory, forms
 from cpcm.store.layout import SERVICES
 from cpcm.workflow.fold import fold
 
 
+@writes
 def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
     """Record consent or assent for one purpose, from the child or the caregiver."""
     case = load_case(ctx, case_id)
@@ -33,6 +34,7 @@ def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | 
     return Written(case_id, record.id, "consent", next_steps=tuple(steps))
 
 
+@writes
 def consent_override(ctx: Context, case_id: str, purpose: str, basis: str, reason: str, agency: str | None = None,
                      at: datetime | None = None) -> Written:
     """A supervisor's override where consent is refused or not possible: a legal mandate or the
@@ -72,6 +74,7 @@ def check_consent(ctx: Context, case_id: str, purpose: str, agency: str | None =
     return result
 
 
+@writes
 def service_add(ctx: Context, data: Mapping[str, Any]) -> dict:
     ctx.need_worker()
     services = directory.load(ctx.root)
@@ -85,6 +88,7 @@ def service_add(ctx: Context, data: Mapping[str, Any]) -> dict:
     return entry
 
 
+@writes
 def service_import(ctx: Context, text: str, dry_run: bool = False) -> list[dict]:
     """Import many services from CSV: every row is checked first; one bad row and nothing is written."""
     ctx.need_worker()
@@ -130,6 +134,7 @@ def service_gaps(ctx: Context) -> list[dict]:
     return sorted(({"need": need, "cases": len(ids)} for need, ids in counts.items()), key=lambda g: (-g["cases"], g["need"]))
 
 
+@writes
 def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool = False, accompany: bool = False,
           checks: Iterable[str] = (), action: int | None = None, at: datetime | None = None) -> Written:
     """Refer a case to a service: only with valid consent for that agency (or an override), and
@@ -172,6 +177,7 @@ def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool =
                                f"cpcm referral {case_id} {ref} --status acknowledged|accepted|declined ...",))
 
 
+@writes
 def referral(ctx: Context, case_id: str, ref: str, status: str, start: str | None = None,
              expected_duration: str | None = None, feedback: str | None = None, at: datetime | None = None) -> Written:
     """Move a referral along its lifecycle (acknowledged, accepted, declined, delivered,

@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.errors import CannotDecrypt, Corrupt
-from cpcm.service.context import Context, keys_for, load_cases, new_record, transaction
+from cpcm.service.context import Context, keys_for, load_cases, new_record, transaction, writes
 from cpcm.workflow.fold import fold
 
 
@@ -56,6 +56,7 @@ class Exported:
                 "left_out_without_consent": self.left_out, "fields": list(self.fields)}
 
 
+@writes
 def export(ctx: Context, fmt: str, fields: list[str], write: Callable[[bytes], tuple[Path, bool, int]], agency: str | None = None,
            primero: bool = False, status: str | None = None) -> Exported:
     """Export case data, one row per case (`fmt`: csv or json), through `write` (which writes

@@ -12,7 +12,7 @@ from cpcm.crypto import identity as identity_mod
 from cpcm.domain.ids import AGENCY_CODE, WORKER_ID
 from cpcm.domain.team import ROLES, Team, Worker
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused
-from cpcm.service.context import Context, commit_email, load_cases, reencrypt, transaction
+from cpcm.service.context import Context, commit_email, load_cases, reencrypt, transaction, writes
 from cpcm.service.results import Written
 from cpcm.store import atomic
 from cpcm.store.config import Config, config_bytes, team_bytes
@@ -64,7 +64,7 @@ def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_
 
 
 def _check_policy_name(policy: str) -> None:
-    from cpcm.workflow import policy as policy_mod  # noqa: F401  (lazy: only init needs it here)
+    from cpcm.domain import profiles as policy_mod  # noqa: F401  (lazy: only init needs it here)
 
     if policy not in policy_mod.PROFILES:
         raise InvalidInput([FieldError("policy", f"is one of: {', '.join(policy_mod.PROFILES)}")], "policy")
@@ -100,6 +100,7 @@ def _need_team_manager(ctx: Context) -> Worker:
     return actor
 
 
+@writes
 def team_add(ctx: Context, worker_id: str, roles: Iterable[str], recipient: str, name: str = "") -> Written:
     actor = _need_team_manager(ctx)
     roles = list(dict.fromkeys(roles))
@@ -113,6 +114,7 @@ def team_add(ctx: Context, worker_id: str, roles: Iterable[str], recipient: str,
     return _change_team(ctx, actor, team, f"team add {worker_id}")
 
 
+@writes
 def team_remove(ctx: Context, worker_id: str) -> Written:
     actor = _need_team_manager(ctx)
     worker = ctx.team.get(worker_id)
@@ -141,6 +143,7 @@ def _change_team(ctx: Context, actor: Worker, team: Team, message: str) -> Writt
     return Written(None, extra={"team": [w.to_dict() for w in team.active], "not_reencrypted": skipped}, json_keys=())
 
 
+@writes
 def team_sync(ctx: Context) -> Written:
     """Re-encrypt every case you can read whose recipients differ from what the team needs."""
     actor = ctx.need_worker()

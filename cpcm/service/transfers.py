@@ -182,6 +182,7 @@ def _check_at(at: datetime | None, now: datetime) -> None:
         raise InvalidInput([FieldError("at", "is in the future")], "transfer")
 
 
+@context.writes
 def transfer(ctx: context.Context, case_id: str, to: str, reason: str, reason_code: str = "other",
              checks: Iterable[str] = (), recipients: Iterable[str] = (), out: Path | None = None,
              at: datetime | None = None) -> Written:
@@ -203,6 +204,7 @@ def transfer(ctx: context.Context, case_id: str, to: str, reason: str, reason_co
     return planned.result()
 
 
+@context.writes
 def transfer_batch(ctx: context.Context, to: str, reason: str, reason_code: str, checks: Iterable[str],
                    recipients: Iterable[str], out_dir: Path, at: datetime | None = None) -> Written:
     """Transfer every open case you can read to one agency (an agency leaving an area): each
@@ -268,6 +270,7 @@ def _already_received(ctx: context.Context, digest: str) -> str | None:
     return None
 
 
+@context.writes
 def receive(ctx: context.Context, data: bytes, worker: str | None = None, receipt: Path | None = None) -> Written:
     """Take in a case another agency transferred: decrypt, verify every checksum, import it under
     its case ID (or a new one, keeping the old as `alias`), re-encrypt every record to this
@@ -379,6 +382,7 @@ def receive(ctx: context.Context, data: bytes, worker: str | None = None, receip
 
 
 # -- the receipt, back at the sending agency -------------------------------------------------------
+@context.writes
 def transfer_ack(ctx: context.Context, data: bytes, at: datetime | None = None) -> Written:
     """Import the receiving agency's receipt: a `transfer_ack` record on the transferred case,
     once its manifest checksum matches the bundle that was sent."""

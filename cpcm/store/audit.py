@@ -20,7 +20,7 @@ from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.store import atomic, codec
 from cpcm.store.git import Git, GitError, git_env
 from cpcm.store.layout import CASES, CONFIG, RECIPIENTS, RECORD_FILE, TEAM
-from cpcm.workflow.rules import Problem
+from cpcm.domain.problems import Problem
 
 CONFERENCES = "conferences"
 VERIFIED = "cpcm-verified.json"  # in git's own folder (.git/): local, never committed; the last verified head only
@@ -397,12 +397,19 @@ class Audit:
                      "(or lists a removed worker): a supervisor runs cpcm team sync", folder, rule="recipients")
         if self.worker.id not in readers:
             return
+        read, unreadable = [], []
         for path in self.store.record_files(folder, top):
             try:
-                record = self.store.read_file(path, self.keys)
+                read.append((path, self.store.read_file(path, self.keys)))
             except (Corrupt, CannotDecrypt) as exc:
+                unreadable.append((path, exc))
+        # a damaged record that a record of the folder supersedes (cpcm repair) is known and dealt with
+        superseded = {str(r.body["supersedes"]) for _, r in read if r.body.get("supersedes")}
+        for path, exc in unreadable:
+            match = RECORD_FILE.match(path.name)
+            if not (match and match["id"] in superseded and isinstance(exc, Corrupt)):
                 self.add("record-unreadable", exc.message, folder, rule="format")
-                continue
+        for path, record in read:
             added = self.added.get(self.store.rel(path))
             if added is None or (added.receive_from and record.id < added.receive_from):
                 continue  # not committed (reported above), or imported from another agency by `receive`

@@ -21,20 +21,6 @@ from cpcm.store.layout import CACHE_DIR, CASES
 VERSION = 1
 
 
-def _fold_fingerprint() -> str:
-    """A digest of the code that makes a folded case: a cache made by other code is dropped, so
-    a change to the fold can never leave stale summaries behind (same version or not)."""
-    import hashlib
-
-    from cpcm.domain import case, records
-    from cpcm.workflow import fold, transitions
-
-    digest = hashlib.sha256()
-    for module in (case, records, fold, transitions):
-        digest.update(Path(module.__file__).read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def dirty_cases(root: Path) -> set[str]:
     """The case folders with a committed file changed or deleted on disk (or staged). Files
     never committed are not looked for: scanning 10,000 folders for them would double the
@@ -58,13 +44,16 @@ def dirty_cases(root: Path) -> set[str]:
 
 
 class SummaryCache:
-    def __init__(self, root: Path, worker: str, recipient: str, keys: Sequence):
+    def __init__(self, root: Path, worker: str, recipient: str, keys: Sequence, fingerprint: str):
+        """`fingerprint` names the code that folds a case (the service's `fold_fingerprint`): a
+        cache made by other code is dropped, so a change to the fold can never leave stale
+        summaries behind, same version or not."""
         self.path = root / CACHE_DIR / f"{worker}.age"
         self.recipient = recipient
         self.keys = keys
         self.entries: dict[str, dict[str, Any]] = {}
         self.changed = False
-        self.fingerprint = _fold_fingerprint()
+        self.fingerprint = fingerprint
         self.dirty = dirty_cases(root)
         self._load()
 

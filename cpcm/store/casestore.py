@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Sequence, TypeVar
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from cpcm.crypto import cipher
 from cpcm.domain.records import Record
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.store import atomic, codec
+from cpcm.store.cache import SummaryCache
 from cpcm.store.faults import crash_point
-from cpcm.store.git import INDEX_LOCK, Git, GitError
+from cpcm.store.git import INDEX_LOCK, Commit, Git, GitError
 from cpcm.store.layout import (CASES, CONFIG, CPCM_DIR, PENDING, POLICY, RECIPIENTS, RECORD_FILE, SERVICES, TEAM, LOCK,
                                TMP_PREFIX, case_dir, record_name)
 from cpcm.store.lock import RepoLock, generation
@@ -38,12 +40,16 @@ T = TypeVar("T")
 
 
 class CaseStore:
+    """The store of a casefile repository: age-encrypted record files in git (the contract it
+    honours is store/contract.py)."""
+
     def __init__(self, root: Path):
         self.root = root
         self.git = Git(root)
         self.view: Snapshot | None = None  # the pinned last commit, while another cpcm writes
         self.recovery_error: GitError | None = None
         self._writing = False  # inside this process's own transaction: read the working tree
+        self._held: RepoLock | None = None  # the lock `locked()` holds; transactions inside reuse it
 
     # -- opening -------------------------------------------------------------------------
     def open_for_read(self) -> None:
@@ -67,6 +73,34 @@ class CaseStore:
             self.pin()
         finally:
             lock.release()
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the repository lock (waiting for it as a writer does) across the reads that
+        decide a write and the transactions that make it; a transaction inside reuses the lock.
+        Reads inside see the working tree, which is then the last commit (a write another cpcm
+        left half-done is rolled back first). Nested: the outer one holds the lock."""
+        if self._held is not None:
+            yield
+            return
+        lock = RepoLock(self.root / LOCK)
+        lock.__enter__()
+        try:
+            if (self.root / PENDING).exists() or generation(self.root / LOCK) % 2:
+                lock.begin_write()
+                recover(self)  # raises when it cannot: the generation stays odd, the next command retries
+                lock.end_write()
+            self.recovery_error = None
+            self.unpin()
+            self._held = lock
+            yield
+        finally:
+            self._held = None
+            lock.release()
+
+    def generation(self) -> int:
+        """The write generation (store/lock.py): it moves whenever a write starts or ends."""
+        return generation(self.root / LOCK)
 
     def pin(self) -> None:
         """Read the last commit (from git's objects) for the rest of this command."""
@@ -215,6 +249,17 @@ class CaseStore:
         except ValueError:
             return str(path)
 
+    # -- history -------------------------------------------------------------------------
+    def versions(self, top: str = CASES) -> dict[str, str]:
+        """Each folder under `top` with its git tree id at the commit readers read."""
+        return self.git.tree_ids(top)
+
+    def summaries(self, worker: str, recipient: str, keys: Sequence, fingerprint: str) -> SummaryCache:
+        return SummaryCache(self.root, worker, recipient, keys, fingerprint)
+
+    def log(self, paths: Sequence[str] = (), added_only: bool = False, limit: int | None = None) -> list[Commit]:
+        return self.git.log(paths, added_only, limit)
+
     # -- writing -------------------------------------------------------------------------
     def transaction(self, verb: str, worker: str, author: str, email: str) -> "Transaction":
         return Transaction(self, verb, worker, author, email)
@@ -229,11 +274,13 @@ class Transaction:
         self.email = email
         self.written: list[str] = []
         self.recovered: dict | None = None
-        self._lock = RepoLock(store.root / LOCK)
+        self._own_lock = store._held is None  # inside `store.locked()` the lock is already held
+        self._lock = RepoLock(store.root / LOCK) if self._own_lock else store._held
         self._committed = False
 
     def __enter__(self) -> "Transaction":
-        self._lock.__enter__()
+        if self._own_lock:
+            self._lock.__enter__()
         try:
             self._lock.begin_write()  # from here readers read the last commit
             self.store.unpin()
@@ -248,7 +295,8 @@ class Transaction:
             crash_point("journal-written")
         except BaseException:
             self.store._writing = False
-            self._lock.release()  # the generation stays odd when recovery failed: the next command retries
+            if self._own_lock:
+                self._lock.release()  # the generation stays odd when recovery failed: the next command retries
             raise
         return self
 
@@ -261,7 +309,8 @@ class Transaction:
             self._lock.end_write()
         finally:
             self.store._writing = False
-            self._lock.release()
+            if self._own_lock:
+                self._lock.release()
 
     def write_record(self, record: Record, recipients: Iterable[str], top: str = CASES) -> str:
         """Encrypt and write one new record file under `top` (cases/, or conferences/ for a
@@ -271,6 +320,11 @@ class Transaction:
         atomic.write(self.store.root / rel, data, exclusive=True)
         self.written.append(rel)
         return rel
+
+    def reencrypt(self, path: Path, keys: Sequence, recipients: Iterable[str]) -> str:
+        """Encrypt the record file at `path` (read with `keys`) again, to `recipients` only."""
+        plaintext = cipher.decrypt(path.read_bytes(), keys)
+        return self.replace_file(self.store.rel(path), cipher.encrypt(plaintext, recipients))
 
     def replace_file(self, rel: str, data: bytes) -> str:
         atomic.write(self.store.root / rel, data)

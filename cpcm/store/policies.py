@@ -6,7 +6,7 @@ from typing import Any
 
 from cpcm.errors import Corrupt, InvalidInput, NotFound
 from cpcm.domain.policy import Policy
-from cpcm.workflow.policy import PROFILES, build
+from cpcm.domain.profiles import PROFILES, build
 
 HERE = Path(__file__).parent.parent / "policies"  # the shipped profiles (package data)
 OVERRIDE = ".cpcm/policy.yaml"

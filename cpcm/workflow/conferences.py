@@ -226,15 +226,29 @@ def start_of(conference: Conference, policy: Policy) -> datetime:
 
 # -- names must not reach the minutes -------------------------------------------------------------
 def name_patterns(names: Iterable[str | None]) -> list[re.Pattern]:
-    """A case's registered names (the child's, the caregiver's, other names, a nickname), whole
-    and word by word (words of three letters or more), as case-insensitive whole-word patterns."""
-    words = set()
+    """A case's registered names (the child's, the caregiver's, other names, a nickname) as
+    patterns that match them as names, not as ordinary words (docs/commands/conference.md):
+
+    - a name of two or more words is matched whole, in any case and spacing ("amani  otieno");
+    - a single word (a one-word name or nickname, or a word of three letters or more of a
+      longer name) is matched as a whole word written as a name: starting with a capital letter
+      ("Amani", "AMANI"). In lower case inside a sentence it is an ordinary word: "amani"
+      (Kiswahili: peace) stays usable when a caregiver is called Amani.
+    """
+    phrases, words = set(), set()
     for name in names:
-        if not name:
-            continue
-        words.add(" ".join(str(name).split()))
-        words.update(w for w in str(name).split() if len(w) >= 3)
-    return [re.compile(r"(?<!\w)" + re.escape(w) + r"(?!\w)", re.IGNORECASE) for w in sorted(words) if w]
+        parts = str(name or "").split()
+        if len(parts) > 1:
+            phrases.add(" ".join(parts))
+        words.update(w for w in parts if len(w) >= 3 or len(parts) == 1)
+    patterns = [re.compile(r"(?<!\w)" + r"\s+".join(re.escape(p) for p in phrase.split()) + r"(?!\w)", re.IGNORECASE)
+                for phrase in sorted(phrases)]
+    for word in sorted(words):
+        # the first letter in capitals, the rest in any case: a name as it is written
+        first, rest = word[0], word[1:]
+        head = f"[{re.escape(first.upper())}]" if first.upper() != first.lower() else re.escape(first)
+        patterns.append(re.compile(r"(?<!\w)" + head + "(?i:" + re.escape(rest) + r")(?!\w)"))
+    return patterns
 
 
 def _texts(value: Any, path: str = ""):

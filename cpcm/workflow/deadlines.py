@@ -240,7 +240,8 @@ def _referrals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
 
 
 def _urgent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
-    """A follow-up that found the risk increased; a volunteer's concern for the assigned worker."""
+    """A follow-up that found the risk increased; a volunteer's concern for the assigned worker; a readiness
+    record with a stop answer (Form 7A: the child not free of violence, or not safe on the way to school)."""
     if case.status != "open":
         return []
     items = []
@@ -256,6 +257,15 @@ def _urgent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
         items.append(Deadline(case.id, "concern", "a concern reported at a follow-up: look into it", limit.after(_t(concern, zone)), None,
                               case.worker, "volunteer_concern", f"follow up a reported concern within {limit.words()}",
                               policy.source("volunteer_concern"), case.risk))
+    stop = case.last("readiness_stop")
+    if stop and not _done(case, "readiness-stop", policy, stop):
+        limit = policy.duration("readiness_stop", "limit") if "readiness_stop" in policy.rules else parse_duration("same_day")
+        items.append(Deadline(case.id, "readiness-stop", "URGENT: a readiness stop answer: act on it now", limit.after(_t(stop, zone)),
+                              None, case.worker, "readiness_stop",
+                              "the readiness record (Form 7A) gave an answer the form marks as a stop (the child not free of "
+                              "violence: start the child-protection reporting protocol; not travelling safely to school: the case "
+                              "cannot be closed); record what was done: cpcm followup --purpose crisis",
+                              policy.source("readiness_stop"), case.risk))
     return items
 
 

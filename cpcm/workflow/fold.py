@@ -4,30 +4,96 @@ The stage follows the transition table; each record kind has a reducer for its d
 this version does not know still appears in the history and changes nothing else, so newer
 records never break an older reader; a record the table does not allow at its stage (from a
 merge of two offline copies, say) is kept and listed in `anomalies` for `cpcm check`.
+
+A record named by a later record's `supersedes` is left out: the later one (a correction, or a
+repair of a damaged record) stands in its place (see `effective`). An `update` changes
+registration fields; the latest value of each field wins.
 """
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from cpcm.domain.case import Case, Entry
-from cpcm.domain.records import Record, utc
+from cpcm.domain.records import Record, flatten, set_path, utc
 from cpcm.workflow import transitions
 
+# the body key of each kind that names another record of the case: read through a correction
+REFERENCES = {"referral_update": "referral", "approval": "target", "rejection": "target"}
 
-def _registration(case: Case, record: Record) -> Case:
-    body = record.body
+
+def effective(records: Iterable[Record]) -> list[Record]:
+    """The records the fold applies, in the order they apply: by record ID (the order written),
+    except that a record named by a later record's `supersedes` is left out and the latest
+    record superseding it takes its place in that order (a correction of a registration is
+    still the first record). A reference to a superseded record (a referral update's
+    `referral`, an approval's `target`) is read as a reference to the record that replaced it.
+    The superseded record itself stays on disk, in git and in `cpcm log`."""
+    ordered = sorted(records, key=lambda r: r.id)
+    ids = {r.id for r in ordered}
+    original: dict[str, str] = {}     # a correction -> the record it supersedes
+    replaced_by: dict[str, str] = {}  # a superseded record -> the record that superseded it
+
+    def follow(record_id: str, links: dict[str, str]) -> str:
+        while record_id in links:
+            record_id = links[record_id]
+        return record_id
+
+    for record in ordered:
+        target = record.body.get("supersedes")
+        if isinstance(target, str) and target in ids and target < record.id:
+            original[record.id] = target
+            # two corrections of one record (offline copies merged): the later replaces the earlier
+            replaced_by[follow(target, replaced_by)] = record.id
+
+    out = []
+    for record in ordered:
+        if record.id in replaced_by:
+            continue
+        key = REFERENCES.get(record.kind)
+        if key and record.body.get(key) in replaced_by:
+            record = replace(record, body={**record.body, key: follow(record.body[key], replaced_by)})
+        out.append(record)
+    return sorted(out, key=lambda r: (follow(r.id, original), r.id))
+
+
+# the case fields a registration (and each update of it) sets
+def _from_registration(case: Case, body: Mapping[str, Any]) -> Case:
     return replace(
         case,
-        risk=body.get("risk"),
-        worker=body.get("worker") or record.by,
-        registered_at=record.at,
+        registration=dict(body),
         child=dict(body.get("child") or {}),
         location=body.get("location"),
         caregiver_name=(body.get("caregiver") or {}).get("name"),
         contact=body.get("contact"),
         concerns=tuple(body.get("concerns") or ()),
     )
+
+
+def _registration(case: Case, record: Record) -> Case:
+    body = record.body
+    case = replace(case, risk=body.get("risk"), worker=body.get("worker") or record.by, registered_at=record.at)
+    return _from_registration(case, {k: v for k, v in body.items() if k not in ("supersedes", "correction_reason")})
+
+
+def apply_update(registration: Mapping[str, Any], changes: Mapping[str, Any]) -> dict:
+    """The registration fields after an update: each dotted path set to its new value, or
+    removed when the value is null."""
+    flat = flatten(registration)
+    for path, value in changes.items():
+        for key in [k for k in flat if k == path or k.startswith(path + ".")]:
+            del flat[key]
+        if value is not None:
+            flat[path] = value
+    out: dict[str, Any] = {}
+    for path, value in flat.items():
+        set_path(out, path, value)
+    return out
+
+
+def _update(case: Case, record: Record) -> Case:
+    changes = record.body.get("changes") or {}
+    return _from_registration(case, apply_update(case.registration or {}, changes))
 
 
 def _assignment(case: Case, record: Record) -> Case:
@@ -119,6 +185,7 @@ REDUCERS: dict[str, Callable[[Case, Record], Case]] = {
     "referral": _referral,
     "referral_update": _referral_update,
     "registration": _registration,
+    "update": _update,
     "assignment": _assignment,
     "assessment": _assessment,
     "followup": _followup,
@@ -148,6 +215,10 @@ def derived_events(record: Record, command: str) -> list[str]:
         extra.append("risk_checked")
     if command.startswith("followup") and body.get("concern") == "yes":
         extra.append("concern")
+    if command == "followup" and body.get("purpose") == "crisis":
+        extra.append("crisis_response")
+    if command == "readiness":  # `stops`: the answers the form marks as a stop, as the service found them
+        extra.append("readiness_stop" if body.get("stops") else "readiness_clear")
     if command in ("approval.closure", "closure.immediate"):
         extra.append("closed")
     if command == "consent" and body.get("status") in ("refused", "not_possible"):
@@ -159,11 +230,18 @@ def derived_events(record: Record, command: str) -> list[str]:
     return extra
 
 
+def superseded_ids(records: Iterable[Record]) -> set[str]:
+    """The ids of records that another record supersedes: its body's top-level `supersedes`
+    names them (a `repair` of a damaged record, say)."""
+    return {str(r.body["supersedes"]) for r in records if r.body.get("supersedes")}
+
+
 def fold(case_id: str, records: Iterable[Record]) -> Case:
+    records = list(records)
     case = Case(id=case_id, stage=None)  # type: ignore[arg-type]
     history, anomalies = [], []
     events: dict[str, list[str]] = {}
-    for record in sorted(records, key=lambda r: r.id):
+    for record in effective(records):
         command = transitions.command_of(record.kind, dict(record.body))
         after = transitions.next_stage(case.stage, command)
         if after is None and command in transitions.COMMANDS:

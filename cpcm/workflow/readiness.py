@@ -1,18 +1,26 @@
-"""Reintegration readiness: a case review's benchmark answers scored against the `scoring`
-section of a form definition (the Kenya profile: the DCS Child and Caregiver Case Review,
-AFC Form 7A, in cpcm/forms/assessment-comprehensive-kenya.yaml; docs/kenya-readiness.md).
+"""Reintegration readiness: a readiness record's benchmark answers scored against the `scoring`
+section of its form definition (the DCS Child and Caregiver Case Review, AFC Form 7A, in
+cpcm/forms/readiness.yaml; docs/kenya-readiness.md).
 
 Each item scores the points of its answer (yes and na 1, no 0); a domain's maximum is its items
 times the highest score and it passes when its score reaches its pass mark. A case is ready for
 closure when at least `min_domains_passed` domains pass and every one of `required_domains`
 passes. An unanswered item scores nothing, as on the paper form.
 
-Pure: takes the definition's scoring data and a record body, reads no file and no clock.
+Besides the score: the answers the form marks as a stop (`stops`), and whether a closure may go
+ahead on the latest record under the policy's `closure_readiness` rule (`closure_problems`).
+Answers recorded the old way, inside a comprehensive assessment, are read with `legacy=True`.
+
+Pure: takes the definition's scoring data, a record body, the policy and `now`; reads no file
+and no clock.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Mapping
+
+from cpcm.domain.dates import parse_datetime
 
 
 @dataclass(frozen=True)
@@ -65,20 +73,27 @@ class Readiness:
                 "domains": [d.to_json() for d in self.domains]}
 
 
-def score(scoring: Mapping[str, Any], body: Mapping[str, Any]) -> Readiness:
+def _layout(scoring: Mapping[str, Any], legacy: bool) -> tuple[str, str]:
+    """Where the answers sit in a body: (prefix of the items, path of the version)."""
+    where = scoring.get("legacy") or {} if legacy else scoring
+    return str(where.get("prefix") or ""), str(where.get("version_field") or "")
+
+
+def score(scoring: Mapping[str, Any], body: Mapping[str, Any], legacy: bool = False) -> Readiness:
     """Every domain's score against its pass mark, and whether the case is ready for closure
     with the reasons it is not. ValueError when the scoring data is malformed, when an answer is
-    not one the scoring knows, or when the body says it follows another version of the benchmarks."""
+    not one the scoring knows, or when the body says it follows another version of the benchmarks.
+    `legacy`: the body is a comprehensive assessment holding the answers the old way."""
     problems = check_scoring(scoring)
     if problems:
         raise ValueError("scoring: " + "; ".join(problems))
-    prefix = str(scoring.get("prefix") or "")
+    prefix, version_field = _layout(scoring, legacy)
     points = {str(k).lower(): int(v) for k, v in scoring["points"].items()}
     top = max(points.values())
     version = str(scoring.get("version") or "")
-    given_version = _get(body, str(scoring["version_field"])) if scoring.get("version_field") else None
+    given_version = _get(body, version_field) if version_field else None
     if given_version not in (None, "") and version and str(given_version) != version:
-        raise ValueError(f"{scoring['version_field']}: the answers follow another version; this scoring is '{version}'")
+        raise ValueError(f"{version_field}: the answers follow another version; this scoring is '{version}'")
     closure = scoring["closure"]
     required = [str(k) for k in closure.get("required_domains") or ()]
     domains = []
@@ -118,6 +133,80 @@ def _failed_reason(domain: DomainScore) -> str:
     if not domain.complete:
         return text + f"; {domain.answered} of {domain.items} items answered"
     return text
+
+
+@dataclass(frozen=True)
+class Stop:
+    """An answer the form marks as a stop: what it means and what to do now."""
+    item: str                     # domain.item, e.g. protection.b3_child_free_of_violence
+    answer: str
+    says: Mapping[str, str]
+    action: Mapping[str, str]
+    source: str
+
+    def text(self, what: Mapping[str, str], lang: str = "en") -> str:
+        return what.get(lang) or what.get("en") or ""
+
+    def to_json(self) -> dict:
+        return {"item": self.item, "answer": self.answer, "says": self.text(self.says), "action": self.text(self.action),
+                "source": self.source}
+
+
+def stops(scoring: Mapping[str, Any], body: Mapping[str, Any], legacy: bool = False) -> tuple[Stop, ...]:
+    """The answers of `body` that the form marks as a stop (`scoring.stops`), in the form's order."""
+    prefix, _ = _layout(scoring, legacy)
+    found = []
+    for raw in scoring.get("stops") or ():
+        item = str(raw["item"])
+        value = _get(body, ".".join(p for p in (prefix, item) if p))
+        answer = str(value).strip().lower() if value not in (None, "") else ""
+        if answer and answer in [str(a).lower() for a in raw.get("answers") or ()]:
+            found.append(Stop(item=item, answer=answer, says=raw.get("says") or {}, action=raw.get("action") or {},
+                              source=str(raw.get("source") or "")))
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class Latest:
+    """The latest readiness record of a case, scored: where it is and when it was made."""
+    record_id: str
+    at: str                       # when it happened (stored time, UTC)
+    kind: str                     # 'readiness', or 'assessment' for one recorded the old way
+    result: Readiness
+    stops: tuple[Stop, ...] = ()
+
+    def to_json(self) -> dict:
+        return {"record_id": self.record_id, "at": self.at, "kind": self.kind, **self.result.to_json(),
+                "stops": [s.to_json() for s in self.stops]}
+
+    def summary(self) -> dict:
+        """What a review or a closure keeps of it: the record, its date and the score."""
+        return {"record_id": self.record_id, "at": self.at, "version": self.result.version,
+                "ready_for_closure": self.result.ready_for_closure, "domains_passed": self.result.domains_passed,
+                "domains": [{"domain": d.key, "score": d.score, "maximum": d.maximum, "pass_mark": d.pass_mark,
+                             "passed": d.passed} for d in self.result.domains],
+                "reasons": list(self.result.reasons), "stops": [s.item for s in self.stops]}
+
+
+def closure_problems(latest: Latest | None, reason: str | None, policy, now: datetime) -> list[str]:
+    """Why closing for `reason` may not go ahead under the policy's `closure_readiness` rule
+    (empty when it may): no readiness record, a record that does not meet the closure rule, or
+    one older than `max_age` at `now`."""
+    if not policy.get("closure_readiness", "required", False):
+        return []
+    if reason not in (policy.get("closure_readiness", "reasons") or ()):
+        return []
+    if latest is None:
+        return ["no readiness record (Form 7A) is on the case: record one with cpcm readiness"]
+    problems = []
+    when = parse_datetime(latest.at)
+    max_age = policy.duration("closure_readiness", "max_age")
+    if max_age.after(when) < now:
+        problems.append(f"the latest readiness record ({latest.at[:10]}) is older than {max_age.words()}: record it again")
+    if not latest.result.ready_for_closure:
+        problems.append(f"the latest readiness record ({latest.at[:10]}) does not meet the closure rule: "
+                        + "; ".join(latest.result.reasons))
+    return problems
 
 
 def check_scoring(scoring: Any) -> list[str]:
@@ -164,6 +253,19 @@ def check_scoring(scoring: Any) -> list[str]:
     minimum = closure.get("min_domains_passed", 0)
     if not isinstance(minimum, int) or isinstance(minimum, bool) or not 0 <= minimum <= len(domains):
         problems.append(f"closure.min_domains_passed must be a whole number from 0 to {len(domains)}")
+    items = {f"{raw.get('key')}.{item}" for raw in domains if isinstance(raw, Mapping)
+             for bench in raw.get("benchmarks") or () if isinstance(bench, Mapping) for item in bench.get("items") or ()}
+    for index, raw in enumerate(scoring.get("stops") or (), start=1):
+        where = f"stops[{index}]"
+        if not isinstance(raw, Mapping) or str(raw.get("item")) not in items:
+            problems.append(f"{where}.item must name an item as domain.item (e.g. protection.b3_child_free_of_violence)")
+            continue
+        answers = raw.get("answers")
+        if not isinstance(answers, list) or not answers or not all(str(a).lower() in {str(k).lower() for k in points or {}}
+                                                                   for a in answers):
+            problems.append(f"{where}.answers must list answers the points know ({', '.join(points or {})})")
+        if not isinstance(raw.get("action"), Mapping) or not raw["action"].get("en"):
+            problems.append(f"{where}.action must say what to do, at least in English (en)")
     return problems
 
 

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
@@ -18,20 +17,7 @@ from cpcm.workflow import approvals
 from cpcm.workflow.clocks import SUPERVISORS
 from cpcm.workflow.deadlines import deadlines, soon_window
 from cpcm.domain.policy import Policy
-
-
-@dataclass(frozen=True)
-class Problem:
-    code: str
-    severity: str  # error or warning
-    message: str
-    rule: str
-    source: str
-    case_id: str | None = None
-    worker: str | None = None
-
-    def to_json(self) -> dict:
-        return dict(self.__dict__)
+from cpcm.domain.problems import Problem
 
 
 def check_case(case: Case, policy: Policy, now: datetime) -> list[Problem]:

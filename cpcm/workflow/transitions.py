@@ -47,6 +47,9 @@ for _command in ("referral", "referral_update", "followup"):
     _allow(["registered", "initial_assessment", "reopened", "comprehensive_assessment", "implementation"], _command)
     _allow(["planned"], _command, "implementation")
 _allow(["planned", "implementation"], "review", "implementation")
+# reintegration readiness (Form 7A): recorded at a review or a follow-up, wherever either may be,
+# and it leaves the stage as it is (it is not a reassessment: no clock restarts)
+_allow(_ACTIVE + ("closure_requested",), "readiness")
 _allow(["closure_requested"], "followup")
 _allow(["closure_requested"], "referral_update")
 _allow(["closure_requested"], "review")
@@ -62,6 +65,10 @@ _allow(["closed"], "followup.post_closure")
 _allow(["transferred"], "transfer_ack")
 # a record of what was disclosed (an export with identifying fields) can be made at any stage
 _allow(STAGES, "sharing")
+# the child's registration details change (a new address, a caregiver traced) while the case is open
+_allow(_ACTIVE + ("closure_requested",), "update")
+# a repair (cpcm repair) supersedes a damaged record: allowed at any stage, it changes none
+_allow(STAGES, "repair")
 # taking a case in from another agency (cpcm receive): the imported records put the case at the
 # stage it had there, and it stays at that stage, so plan, review and referral clocks run on; a
 # closure the other agency had requested does not travel with the case

@@ -54,8 +54,14 @@ MEANINGS = {
     "self-approval": "the person who asked cannot approve it, unless the policy allows self-approval",
     "consent-override-needs-supervisor": "only a supervisor or manager can override consent",
     "consent-required": "no valid consent for this purpose and agency (referral, sharing or transfer)",
+    "repair-needs-supervisor-or-worker": "only a supervisor or the case's worker repairs a record",
+    "repair-record-readable": "the record can be read: `cpcm repair` is for a record that cannot",
+    "repair-already-superseded": "a record already supersedes the record to repair",
     "referral-status": "not a referral status",
     "referral-lifecycle": "the referral cannot move from its status to the one asked for",
+    "closure-readiness": "closing for goals_met where the policy's `closure_readiness` rule applies (the kenya profile) needs a "
+                         "recent readiness record (Form 7A) that meets the closure rule; a supervisor or manager may close "
+                         "without one with `--override-readiness REASON`",
     "nothing-to-report": "the document asked for has nothing to report: no closure, or no transfer, on the case",
     "conference-closed": "the conference is closed: nothing more can be recorded in it",
     "conference-confidentiality-agreement": "a member who has not signed the confidentiality agreement cannot be recorded as present",
@@ -70,6 +76,12 @@ MEANINGS = {
     "transfer-ack-unknown": "the receipt is for a transfer this case does not have",
     "transfer-ack-mismatch": "the receipt does not match the transfer it names",
     "transfer-already-acknowledged": "the transfer's receipt was already recorded",
+    "nothing-to-update": "every field given to `cpcm update` already has that value",
+    "nothing-to-correct": "the correction would change nothing in the record",
+    "already-corrected": "the record was already corrected: correct its correction (the hint names it)",
+    "correction-not-supported": "this kind of record is not corrected with `cpcm correct` (a decision, referral or assignment "
+                                "is changed by its own command)",
+    "correction-changes-kind": "a correction must do what the record did (the same kind and type)",
 }
 
 

@@ -32,7 +32,9 @@ COMMANDS = {
     "followup": "`followup`",
     "followup.post_closure": "`followup --purpose post_closure`",
     "review": "`review`",
+    "readiness": "`readiness`",
     "note": "`note`",
+    "update": "`update`",
     "continuation": "`continue`",
     "closure": "`close` (approval needed)",
     "closure.immediate": "`close` (no approval needed)",
@@ -46,6 +48,7 @@ COMMANDS = {
     "transfer_ack": "`transfer-ack`",
     "transfer_in": "`receive`",
     "sharing": "`export` with identifying fields",
+    "repair": "`repair`",
 }
 
 

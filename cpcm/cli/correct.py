@@ -1,0 +1,48 @@
+"""cpcm correct: correct a record by a new one that supersedes it (the original is kept)."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import typer
+
+from cpcm.cli.common import AtOpt, FromFileOpt, IdentityOpt, JsonOpt, RepoOpt, SetOpt, open_ctx, parse_at, read_yaml_input, report_written
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("correct")
+    def correct(
+        case: str = typer.Argument(..., help="Case ID."),
+        record: str = typer.Argument(..., help="The record to correct: its ID (cpcm log), or plan, assessment@initial, followup, last ..."),
+        reason: Optional[str] = typer.Option(None, "--reason", help="What was wrong (required)."),
+        from_file: FromFileOpt = None, sets: SetOpt = None,
+        at: AtOpt = None,
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """Correct a record (a mistyped date or answer): a new record of the same kind that
+        supersedes it, holding the original's fields with those given laid over them (a field
+        given empty is removed; --at corrects when it happened). The case uses the correction
+        from then on; the original stays in git, in cpcm log and in cpcm show CASE RECORD.
+
+        Example: cpcm correct CP-4F7K-9X2M followup --at 2026-01-28T11:00 --reason "date mistyped"
+        Example: cpcm correct CP-4F7K-9X2M assessment@comprehensive --from-file fix.yaml --reason "wrong rating"
+        """
+        from cpcm import service
+        from cpcm.domain.records import set_path
+        from cpcm.errors import UsageError
+
+        ctx = open_ctx(repo, identity)
+        case_id = service.parse_case_id(case)
+        data: dict[str, Any] = {}
+        if from_file:
+            loaded = read_yaml_input(from_file)
+            if loaded is not None and not isinstance(loaded, dict):
+                raise UsageError(f"{from_file}: a correction is a YAML mapping of the record's fields (key: value)",
+                                 f"cpcm show {case_id} RECORD --json lists them under 'fields'.")
+            data = loaded or {}
+        for pair in sets or []:
+            key, sep, value = pair.partition("=")
+            if not sep or not key.strip():
+                raise UsageError("--set takes path=value, e.g. --set observations='...'")
+            set_path(data, key.strip(), value)
+        result = service.correct(ctx, case_id, record, data, reason, parse_at(at))
+        report_written(result, json_out, f"{result.record_id} corrects {result.extra['supersedes']} of {case_id}")

@@ -1,0 +1,113 @@
+"""cpcm readiness: the reintegration readiness benchmarks (DCS Form 7A) as their own record."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
+                             print_json, print_table, report_written, stdin_is_terminal)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("readiness")
+    def readiness(
+        case: str = typer.Argument(..., help="Case ID."),
+        occasion: Optional[str] = typer.Option(None, "--occasion", help="review, followup, case_conference or other: when it was done."),
+        consulted: List[str] = typer.Option([], "--consulted", help="Who took part (repeat): child, caregiver, other_family, school, ..."),
+        notes: Optional[str] = typer.Option(None, "--notes"),
+        from_file: FromFileOpt = None, set_: SetOpt = None, at: AtOpt = None, no_input: NoInputOpt = False,
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """Record the reintegration readiness benchmarks (Form 7A); prints the score per domain and
+        whether the closure rule is met. It changes no stage and restarts no clock.
+
+        Example: cpcm form blank readiness > form7a.yaml; cpcm readiness CP-4F7K-9X2M --from-file form7a.yaml
+        Example: cpcm readiness CP-4F7K-9X2M --occasion review   (on a terminal: asks domain by domain)
+        """
+        from cpcm import service
+
+        ctx = open_ctx(repo, identity)
+        case_id = service.parse_case_id(case)
+        flags = {"occasion": occasion, "consulted": list(consulted) or None, "notes": notes}
+        guided = not no_input and not from_file and stdin_is_terminal()
+        data = gather(ctx, service.form_for(ctx, "readiness"), from_file, set_, flags, True)
+        if guided:
+            from cpcm.domain import text
+            from cpcm.errors import UsageError
+
+            try:
+                data = _guided(ctx, data)
+            except UnicodeDecodeError:
+                raise UsageError("an answer typed is not valid UTF-8 text", text.UTF8_HINT) from None
+            text.check_data(data, "the input")
+        result = service.readiness(ctx, case_id, data, parse_at(at))
+        if not json_out:
+            _print_score(result.extra["readiness"])
+        report_written(result, json_out, f"readiness recorded for {case_id}")
+
+
+def _print_score(ready: dict) -> None:
+    rows = [[d["label"], f"{d['score']}/{d['maximum']}", d["pass_mark"], "pass" if d["passed"] else "below",
+             "yes" if d["required_for_closure"] else "", f"{d['answered']}/{d['items']}"] for d in ready["domains"]]
+    verdict = "ready for closure" if ready["ready_for_closure"] else "not ready for closure"
+    print_table(["domain", "score", "pass mark", "result", "required", "answered"], rows,
+                title=f"Readiness {ready['at'][:10]}: {ready['domains_passed']} of {len(ready['domains'])} domains pass: {verdict}")
+
+
+def _guided(ctx, data: dict) -> dict:
+    """Domain by domain on a terminal: review it now or leave it; each item yes, no or na; a stop
+    answer says at once what it means; the domain's score against its pass mark after each; then
+    the other fields of the form."""
+    from dataclasses import replace
+
+    from cpcm import service
+    from cpcm.cli.prompts import fill
+    from cpcm.domain.forms import coerce
+    from cpcm.domain.records import flatten, set_path
+    from cpcm.service import reintegration
+    from cpcm.store import forms
+    from cpcm.workflow import readiness as rules
+
+    lang = ctx.config.language or "en"
+    form = forms.load(service.form_for(ctx, "readiness"), ctx.root)
+    table = reintegration.scoring(ctx)
+    prefix = str(table.get("prefix") or "")
+    stops = {str(s["item"]): s for s in table.get("stops") or ()}
+    given = flatten(data)
+    out = dict(data)
+    typer.echo(f"{form.title.get(lang) or form.kind}: answer each item yes, no or na (not applicable); "
+               "a domain is answered whole or left out.", err=True)
+    item_keys = set()
+    for domain in table["domains"]:
+        name = domain.get("label", {}).get(lang) or domain.get("label", {}).get("en") or domain["key"]
+        keys = [(f"{domain['key']}.{item}", ".".join(p for p in (prefix, domain["key"], item) if p))
+                for bench in domain["benchmarks"] for item in bench["items"]]
+        item_keys.update(path for _, path in keys)
+        missing = [(item, path) for item, path in keys if given.get(path) in (None, "")]
+        if not missing:
+            continue
+        if len(missing) == len(keys) and not typer.confirm(
+                f"{name}: review this domain now ({len(keys)} items, passes at {domain['pass_mark']})?", default=True, err=True):
+            continue
+        for item, path in missing:
+            field = form.field(path)
+            label = field.text(field.label, lang) if field else path
+            while True:
+                answer = typer.prompt(f"  {label} [{', '.join(field.choices if field else ('yes', 'no', 'na'))}]", err=True)
+                value, reason = coerce(field, answer, ctx.now.date()) if field else (answer.strip(), None)
+                if reason or value in (None, ""):
+                    typer.echo(f"  {reason or 'this one is required: the domain is answered whole'}", err=True)
+                    continue
+                break
+            set_path(out, path, value)
+            stop = stops.get(item)
+            if stop and str(value).lower() in [str(a).lower() for a in stop.get("answers") or ()]:
+                says = stop.get("says", {}).get(lang) or stop.get("says", {}).get("en")
+                action = stop.get("action", {}).get(lang) or stop["action"]["en"]
+                typer.secho(f"  STOP: {says}. What to do: {action}", err=True, fg="red")
+        scored = rules.score(table, out).domain(domain["key"])
+        typer.echo(f"  {name}: {scored.score} of {scored.maximum}, passes at {scored.pass_mark}: "
+                   f"{'pass' if scored.passed else 'below the pass mark'}", err=True)
+    rest = replace(form, fields=tuple(f for f in form.fields if f.key not in item_keys and f.key != "version"))
+    return fill(rest, out, ctx.now.date(), [w.id for w in ctx.team.active], lang)

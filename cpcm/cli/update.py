@@ -1,0 +1,120 @@
+"""cpcm update: change a child's registration details, keeping every earlier value."""
+from __future__ import annotations
+
+from typing import Any, List, Optional
+
+import typer
+
+from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, open_ctx, parse_at, read_yaml_input,
+                             report_written, stdin_is_terminal)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("update")
+    def update(
+        case: str = typer.Argument(..., help="Case ID."),
+        reason: Optional[str] = typer.Option(None, "--reason", help="Why the details changed (required; asked for on a terminal)."),
+        name: Optional[str] = typer.Option(None, "--name", help="Child's name. Prefer --from-file or the prompts: a name on the command line can show in the process list."),
+        sex: Optional[str] = typer.Option(None, "--sex", help="female, male, other or unknown."),
+        dob: Optional[str] = typer.Option(None, "--dob", help="Date of birth, YYYY-MM-DD (clear an estimated age with --set child.age_estimate=)."),
+        age: Optional[int] = typer.Option(None, "--age", help="Estimated age in years."),
+        birth_certificate: Optional[str] = typer.Option(None, "--birth-certificate", help="Birth certificate number."),
+        disability: Optional[str] = typer.Option(None, "--disability", help="yes, no or unknown."),
+        location: Optional[str] = typer.Option(None, "--location", help="Where the child lives now."),
+        lives_with: Optional[str] = typer.Option(None, "--lives-with", help="Who the child lives with (e.g. relatives, nobody)."),
+        caregiver: Optional[str] = typer.Option(None, "--caregiver", help="Main caregiver's name."),
+        caregiver_relationship: Optional[str] = typer.Option(None, "--caregiver-relationship", help="The caregiver's relationship to the child."),
+        contact: Optional[str] = typer.Option(None, "--contact", help="How to reach the child or caregiver."),
+        registration_place: Optional[str] = typer.Option(None, "--registration-place", help="Where the registration took place."),
+        identified_by: Optional[str] = typer.Option(None, "--identified-by", help="self, family, community_member, volunteer, authority, service_provider, other."),
+        concern: List[str] = typer.Option([], "--concern", help="The protection concerns (repeat; replaces the list)."),
+        need: List[str] = typer.Option([], "--need", help="The immediate needs (repeat; replaces the list)."),
+        child_consent: Optional[str] = typer.Option(None, "--child-consent", help="Child's assent to registration: given, refused, not_possible."),
+        caregiver_consent: Optional[str] = typer.Option(None, "--caregiver-consent", help="Caregiver's consent to registration: given, refused, not_possible."),
+        sets: SetOpt = None, from_file: FromFileOpt = None, at: AtOpt = None, no_input: NoInputOpt = False,
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """Change the child's registration details (a new address, a caregiver traced, a birth
+        certificate): an update record with the reason. The case uses the new values from now
+        on; the registration and earlier updates keep theirs (cpcm log, cpcm show CASE RECORD).
+        A field set empty (--set location=) is removed. On a terminal with nothing given, each
+        field is asked for with its current value.
+
+        Example: cpcm update CP-4F7K-9X2M --location "Kondele, Kisumu" --caregiver-relationship grandmother --reason "reunified"
+        """
+        from cpcm import service
+        from cpcm.domain.records import set_path
+        from cpcm.errors import UsageError
+
+        ctx = open_ctx(repo, identity)
+        case_id = service.parse_case_id(case)
+        data: dict[str, Any] = {}
+        if from_file:
+            loaded = read_yaml_input(from_file)
+            if loaded is not None and not isinstance(loaded, dict):
+                raise UsageError(f"{from_file}: an update is a YAML mapping of registration fields (key: value)",
+                                 "cpcm form blank registration lists the fields.")
+            data = loaded or {}
+            if "reason" in data and reason is None:
+                reason = str(data.pop("reason") or "")
+        for pair in sets or []:
+            key, sep, value = pair.partition("=")
+            if not sep or not key.strip():
+                raise UsageError("--set takes path=value, e.g. --set caregiver.name='...'")
+            set_path(data, key.strip(), value)
+        flags = {
+            "child.name": name, "child.sex": sex, "child.date_of_birth": dob, "child.age_estimate": age,
+            "child.birth_certificate": birth_certificate, "child.disability": disability, "location": location,
+            "lives_with": lives_with, "caregiver.name": caregiver, "caregiver.relationship": caregiver_relationship,
+            "contact": contact, "registration_place": registration_place, "identified_by": identified_by,
+            "concerns": list(concern) or None, "immediate_needs": list(need) or None, "consent.child": child_consent,
+            "consent.caregiver": caregiver_consent,
+        }
+        for key, value in flags.items():
+            if value is not None:
+                set_path(data, key, value)
+        if not no_input and stdin_is_terminal():
+            if not data:
+                data = ask_changes(ctx, case_id)
+            if not (reason or "").strip():
+                reason = typer.prompt("Why did the details change (the reason is kept with the update)", default="", show_default=False,
+                                      err=True)
+        result = service.update(ctx, case_id, data, reason, parse_at(at))
+        report_written(result, json_out, f"{case_id} updated: {', '.join(result.extra['changed'])}")
+
+
+def ask_changes(ctx, case_id: str) -> dict[str, Any]:
+    """Guided prompts: each registration field with its current value; Enter keeps it, '-'
+    removes it."""
+    from cpcm import service
+    from cpcm.domain.forms import coerce
+    from cpcm.domain.records import flatten, set_path
+    from cpcm.service.cases import NOT_UPDATED
+    from cpcm.store import forms
+
+    form = forms.load("registration", ctx.root)
+    current = flatten(service.load_case(ctx, case_id).registration)
+    lang = ctx.config.language or "en"
+    typer.echo("Each field shows its value now: press Enter to keep it, type a new value, or '-' to remove it.", err=True)
+    changes: dict[str, Any] = {}
+    for field in form.fields:
+        if field.key in NOT_UPDATED or field.type == "list":
+            continue
+        now = current.get(field.key)
+        shown = "; ".join(map(str, now)) if isinstance(now, list) else ("" if now is None else str(now))
+        extra = f" [{', '.join(field.choices)}]" if field.choices else ""
+        while True:
+            answer = typer.prompt(f"{field.text(field.label, lang)}{extra} (now: {shown or '-'})", default="", show_default=False,
+                                  err=True).strip()
+            if not answer:
+                break
+            if answer == "-":
+                set_path(changes, field.key, None)
+                break
+            value, reason = coerce(field, answer, ctx.now.date(), [w.id for w in ctx.team.active])
+            if reason:
+                typer.echo(f"  {reason}", err=True)
+                continue
+            set_path(changes, field.key, value)
+            break
+    return changes

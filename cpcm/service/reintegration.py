@@ -1,0 +1,95 @@
+"""Reintegration readiness: cpcm readiness (the DCS Form 7A benchmarks as their own record), and
+the latest readiness of a case that show, the review and the closure read.
+
+A readiness record changes no stage and restarts no clock: it is neither an assessment nor a
+review, and may be recorded at either (docs/kenya-readiness.md). Answers recorded the old way,
+inside a comprehensive assessment of the kenya profile, are still read for the score.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+from cpcm.domain.records import Record
+from cpcm.errors import Corrupt
+from cpcm.service.context import Context, append, form_for, load_case, validate_form, writes
+from cpcm.service.results import Written
+from cpcm.store import forms
+from cpcm.workflow import readiness as rules
+
+KIND = "readiness"
+
+
+def scoring(ctx: Context) -> dict:
+    """The scoring data of the readiness form the policy names (pass marks, closure rule, stops)."""
+    name = form_for(ctx, KIND)
+    data = forms.scoring(name, ctx.root)
+    problems = rules.check_scoring(data) if data is not None else ["the form has no scoring section"]
+    if problems:
+        raise Corrupt(f"form definition {name}: scoring: {'; '.join(problems)}", name)
+    return data
+
+
+def recorded(records: Iterable[Record]) -> bool:
+    """Whether a case holds readiness answers at all (cheap: no scoring, no form loaded)."""
+    return any(r.kind == KIND or (r.kind == "assessment" and r.body.get("readiness")) for r in records)
+
+
+def latest(ctx: Context, records: Iterable[Record]) -> rules.Latest | None:
+    """The case's latest readiness record, scored (a readiness record, or a comprehensive
+    assessment holding the answers the old way); None when there is none it can score."""
+    data = scoring(ctx)
+    return latest_of(data, records)
+
+
+def latest_of(data: Mapping[str, Any], records: Iterable[Record]) -> rules.Latest | None:
+    found = None
+    for record in sorted(records, key=lambda r: (r.at, r.id)):
+        legacy = record.kind == "assessment" and bool(record.body.get("readiness"))
+        if record.kind != KIND and not legacy:
+            continue
+        try:
+            result = rules.score(data, record.body, legacy=legacy)
+        except ValueError:  # another version of the benchmarks, or answers this scoring does not know
+            continue
+        if legacy and not result.answered:
+            continue
+        found = rules.Latest(record.id, record.at, record.kind, result, rules.stops(data, record.body, legacy=legacy))
+    return found
+
+
+@writes
+def readiness(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
+    """Record the readiness benchmarks (Form 7A): the score per domain against its pass mark,
+    whether the closure rule is met, and what to do now for an answer the form marks as a stop."""
+    case = load_case(ctx, case_id)
+    table = scoring(ctx)
+    body = validate_form(ctx, form_for(ctx, KIND), data, f"readiness of {case_id}")
+    body.setdefault("version", str(table.get("version") or ""))
+    result = rules.score(table, body)
+    found = rules.stops(table, body)
+    if found:
+        body["stops"] = [s.item for s in found]  # what the worker was told to act on (the fold's readiness-stop clock)
+    record = append(ctx, case, "readiness", KIND, body, at)
+    lang = ctx.config.language or "en"
+    warnings = [f"stop ({s.item}): {s.text(s.says, lang)}" for s in found]
+    steps = [s.text(s.action, lang).replace("CASE", case_id) for s in found]
+    if found:
+        steps.append("the stop is an urgent item on cpcm due until a crisis follow-up (or a readiness record without a stop answer)")
+    if result.ready_for_closure:
+        steps.append(f"the closure rule is met: {result.domains_passed} of {len(result.domains)} domains pass, "
+                     "the required ones among them")
+    else:
+        steps.append("not ready for closure: " + "; ".join(result.reasons))
+    latest_record = rules.Latest(record.id, record.at, KIND, result, found)
+    return Written(case_id, record.id, KIND, tuple(warnings), tuple(steps), extra={"readiness": latest_record.to_json()})
+
+
+def words(summary: Mapping[str, Any] | None) -> str:
+    """One line for a worker: the date, the score per domain against its pass mark, the verdict."""
+    if not summary:
+        return "no readiness record"
+    scores = ", ".join(f"{d['domain']} {d['score']}/{d['maximum']}" + ("" if d["passed"] else f" (pass {d['pass_mark']})")
+                       for d in summary["domains"])
+    verdict = "ready for closure" if summary["ready_for_closure"] else "not ready for closure"
+    return f"{str(summary['at'])[:10]}: {scores}: {verdict}"

@@ -1,0 +1,136 @@
+"""The store contract: what the service layer may ask of a case store, and what every store
+promises. Two stores honour it: `casestore.CaseStore` (age-encrypted files in a git
+repository, the real one) and `memory.MemoryStore` (the same in memory, for tests of the
+service layer). `tests/test_store_contract.py` runs one suite against both.
+
+What a store promises:
+
+- Records are append-only: `write_record` never replaces a record file; only plain files
+  (the `recipients` file of a case, `.cpcm/team.yaml` …) are replaced, through `replace_file`.
+- A transaction is all or nothing: what it wrote becomes one commit, by the worker who opened
+  it, with the message given to `commit`; leaving it without committing (or with an exception)
+  leaves no trace.
+- A record is readable only with a key of one of the recipients it was written to; any other
+  key gets `CannotDecrypt`. `recipients(case)` is the plaintext list of worker ids in the case's
+  `recipients` file.
+- Inside its own transaction a writer reads what it has written so far; the versions of
+  `versions` and the commits of `log` change only with a commit.
+
+Paths: a record file is named by a `Path` (`record_files`), whose `.name` is the record's
+file name (`<record id>.<kind>.yaml.age`) and which `rel` turns into the repository-relative
+name used in transactions (`cases/<case id>/<file name>`).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ContextManager, Iterable, Protocol, Sequence
+
+from cpcm.domain.records import Record
+from cpcm.store.layout import CASES
+
+
+class Commit(Protocol):
+    """One commit of the store's history."""
+
+    sha: str
+    author: str
+    email: str
+    date: str
+    message: str
+    files: tuple[str, ...]
+
+
+class Summaries(Protocol):
+    """A cache of folded cases: an entry is used only for exactly the `version` it was made from."""
+
+    def get(self, case_id: str, version: str | None) -> dict[str, Any] | None: ...
+
+    def put(self, case_id: str, version: str | None, case: dict | None) -> None: ...
+
+    def prune(self, case_ids: set[str]) -> None: ...
+
+    def save(self) -> None: ...
+
+
+class StoreTransaction(Protocol):
+    """Writes that become one commit; opened by `Store.transaction` and used as a context
+    manager (entering takes the store's write lock; leaving undoes whatever was not committed)."""
+
+    written: list[str]
+
+    def __enter__(self) -> "StoreTransaction": ...
+
+    def __exit__(self, exc_type, exc, tb) -> None: ...
+
+    def write_record(self, record: Record, recipients: Iterable[str], top: str = CASES) -> str:
+        """Write one new record, readable by the age `recipients`; never over an existing one.
+        Returns its repository-relative name."""
+        ...
+
+    def reencrypt(self, path: Path, keys: Sequence, recipients: Iterable[str]) -> str:
+        """Make the existing record at `path` (read with `keys`) readable by `recipients` only,
+        unchanged otherwise."""
+        ...
+
+    def replace_file(self, rel: str, data: bytes) -> str:
+        """Write (or overwrite) a plain file such as a `recipients` file or `.cpcm/team.yaml`."""
+        ...
+
+    def delete_file(self, rel: str) -> str: ...
+
+    def commit(self, message: str) -> str:
+        """Everything written in this transaction, as one commit; returns its id."""
+        ...
+
+
+class Store(Protocol):
+    """Reading a casefile repository's cases (and conferences, with top=CONFERENCES), and writing
+    them in transactions."""
+
+    def case_ids(self, top: str = CASES) -> list[str]: ...
+
+    def exists(self, case_id: str) -> bool: ...
+
+    def recipients(self, case_id: str, folder: str = CASES) -> list[str]: ...
+
+    def record_files(self, case_id: str, top: str = CASES) -> list[Path]: ...
+
+    def read_bytes(self, path: Path) -> bytes:
+        """A file's bytes as stored (for a record file: age ciphertext in git; the memory store
+        keeps no ciphertext and gives the plaintext)."""
+        ...
+
+    def read_file(self, path: Path, keys: Sequence) -> Record: ...
+
+    def read_raw(self, path: Path, keys: Sequence) -> tuple[Record, bytes]: ...
+
+    def read_records(self, case_id: str, keys: Sequence, top: str = CASES) -> list[Record]: ...
+
+    def read_records_raw(self, case_id: str, keys: Sequence, top: str = CASES) -> list[tuple[Record, bytes]]: ...
+
+    def rel(self, path: Path) -> str: ...
+
+    def versions(self, top: str = CASES) -> dict[str, str]:
+        """Each folder under `top` with a token that changes whenever anything in it changes
+        (git's tree id); a folder without one is never served from a summary cache."""
+        ...
+
+    def summaries(self, worker: str, recipient: str, keys: Sequence, fingerprint: str) -> Summaries:
+        """The summary cache of `worker`; `fingerprint` names the code that folds a case, so a
+        cache made by other code is not used."""
+        ...
+
+    def log(self, paths: Sequence[str] = (), added_only: bool = False, limit: int | None = None) -> list[Commit]:
+        """The commits that touched `paths`, newest first (with added_only, those that added files there)."""
+        ...
+
+    def locked(self) -> ContextManager[None]:
+        """Hold the store's write lock across the reads that decide a write and the transaction
+        that makes it (a transaction inside reuses it); nested, the outer one holds it."""
+        ...
+
+    def generation(self) -> int:
+        """A number that moves whenever a write starts or ends."""
+        ...
+
+    def transaction(self, verb: str, worker: str, author: str, email: str) -> StoreTransaction: ...

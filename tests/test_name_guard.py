@@ -1,0 +1,79 @@
+"""The conference name guard (minutes hold case IDs, never names) matches names as names: a
+name of two or more words in any case, a single word only written as a name (a capital first
+letter). An ordinary word that is also a name ("amani", Kiswahili for peace) stays usable."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import commit_count, register
+from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
+from test_conference import minutes_doc, new_conference
+
+from cpcm.workflow.conferences import name_patterns, names_found
+
+NAMES = ["Zqxcanary Wbvmarker", "Amani Otieno", None, "Shiro"]  # child, caregiver, other names, nickname
+
+
+def found(text: str) -> bool:
+    return bool(names_found({"discussion": text}, {"CP-TEST": name_patterns(NAMES)}))
+
+
+@pytest.mark.parametrize("text", [
+    "Amani Otieno came to the meeting.",        # the caregiver's full name
+    "amani otieno came to the meeting.",        # the full name in lower case
+    "AMANI  OTIENO came.",                      # capitals, two spaces
+    "Amani came to the meeting.",               # the first name written as a name
+    "Mama AMANI came.",                         # in capitals
+    "Otieno agreed to the plan.",               # the surname written as a name
+    "Shiro is doing better at school.",         # the nickname
+    "Zqxcanary is doing better at school.",     # the child's first name
+    "zqxcanary wbvmarker is doing better.",     # the child's full name in lower case
+])
+def test_names__are_found(text):
+    assert found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Familia inaishi kwa amani sasa.",          # amani: peace
+    "kuna amani nyumbani; otieno hakuja",       # single words in lower case are ordinary words
+    "The family shiro dish was shared.",        # a one-word nickname in lower case
+    "Amanifest and Otienos are other words.",   # only whole words
+    "Nothing here names anyone.",
+])
+def test_ordinary_words__are_not_names(text):
+    assert not found(text)
+
+
+def test_names_found__names_the_field_and_the_case_never_the_name():
+    hits = names_found({"cases": [{"discussion": "Amani Otieno agreed"}]}, {"CP-TEST": name_patterns(NAMES)})
+    assert hits == ["cases[1].discussion (a name registered for CP-TEST)"]
+
+
+def _planned(cli) -> str:
+    case_id = register(cli, child={"name": "Zqxcanary Wbvmarker", "sex": "female", "date_of_birth": "2015-04-01",
+                                   "disability": "no"},
+                       caregiver={"name": "Amani Otieno", "relationship": "mother"})
+    assert cli("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+    assert cli("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
+    assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    return case_id
+
+
+def test_minutes__amani_as_a_word_is_accepted_the_caregivers_full_name_is_refused(cli, cli_as, repo):
+    case_id = _planned(cli)
+    sup = cli_as("sup")
+    conf = new_conference(sup)
+    assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+    doc = minutes_doc([case_id])
+    doc["cases"][0]["discussion"] = "The caregiver Amani Otieno says the home is calm."
+    before = commit_count(repo)
+    refused = sup("conference", "minutes", conf, "--from-file", "-", input=json.dumps(doc))
+    assert refused.code == 4 and "cases[1].discussion" in refused.stderr
+    assert "Amani" not in refused.stderr and "Otieno" not in refused.stderr
+    assert commit_count(repo) == before
+    doc["cases"][0]["discussion"] = "Nyumbani kuna amani sasa; the caregiver says the home is calm."
+    accepted = sup("conference", "minutes", conf, "--from-file", "-", input=json.dumps(doc))
+    assert accepted.code == 0, accepted.stderr
+    assert commit_count(repo) == before + 1

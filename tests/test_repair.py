@@ -1,0 +1,167 @@
+"""A case with a record that cannot be read does not take the repository down: list, due and the
+reports leave it out with a problem line and exit 1; `cpcm repair` supersedes the damaged record
+(the file stays in git); then the case reads again and verify is clean."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from conftest import NOW, CANARY, Cli, git, git_status, make_identity, record_files, register, stray_files
+
+BROKEN = f"text: {CANARY} [never closed\n  - : {{".encode() + b"\xff\n"  # decrypts, but is not YAML
+
+
+def damage(repo, team, case_id: str, worker: str = "amina") -> tuple[str, str]:
+    """A record as a cpcm that let bad input through would have left it: a valid age file,
+    encrypted to the case's readers, whose plaintext is not a YAML record; committed by the
+    worker as a note. Returns (record id, path)."""
+    from cpcm.crypto import cipher
+    from cpcm.domain.ids import RecordIds
+    from cpcm.store.layout import record_name
+
+    folder = repo / "cases" / case_id
+    readers = [line.strip() for line in (folder / "recipients").read_text().splitlines() if line.strip() and not line.startswith("#")]
+    after = max(p.name.split(".")[0] for p in record_files(repo, case_id))
+    record_id = RecordIds().new(int(time.time() * 1000), after=after)
+    rel = f"cases/{case_id}/{record_name(record_id, 'note')}"
+    (repo / rel).write_bytes(cipher.encrypt(BROKEN, [team[r][1] for r in readers]))
+    git(repo, "add", rel)
+    git(repo, "-c", f"user.name={worker}", "-c", f"user.email={worker}@test.cpcm.invalid", "commit", "-q",
+        "-m", f"note {case_id} {record_id}")
+    return record_id, rel
+
+
+@pytest.fixture
+def damaged(cli, repo, team):
+    """Two cases of amina's: the first has a damaged note. (damaged case, good case, record id, path)"""
+    bad, good = register(cli), register(cli, child={"name": "Other Child", "sex": "male", "age_estimate": 9})
+    assert cli("note", bad, "--text", "home visit").code == 0
+    record_id, rel = damage(repo, team, bad)
+    return bad, good, record_id, rel
+
+
+def problem_line(stderr: str, case_id: str, rel: str) -> None:
+    lines = [line for line in stderr.splitlines() if line.startswith("problem:")]
+    assert lines == [f"problem: {case_id}: {rel} cannot be read; the case is left out "
+                     f"(cpcm verify; cpcm repair {case_id} RECORD --reason TEXT)"], stderr
+    assert CANARY not in stderr and "Traceback" not in stderr
+
+
+def test_list_due_and_reports__leave_out_the_damaged_case_print_the_rest_and_exit_1(cli, damaged):
+    bad, good, _, rel = damaged
+    listed = cli("list", "--json")
+    assert listed.code == 1, listed.stderr
+    assert [c["case_id"] for c in listed.json()] == [good]
+    problem_line(listed.stderr, bad, rel)
+    plain = cli("list")
+    assert plain.code == 1 and good in plain.stdout and bad not in plain.stdout
+    problem_line(plain.stderr, bad, rel)
+    due = cli("due", "--json", "--within", "30")
+    assert due.code == 1, due.stderr
+    cases = {item["case_id"] for item in due.json()}
+    assert good in cases and bad not in cases
+    problem_line(due.stderr, bad, rel)
+    for kind in ("caseload", "timeliness", "statistics"):
+        report = cli("report", kind, "--from", "2026-01-01", "--to", "2026-12-31")
+        assert report.code == 1, (kind, report.stderr)
+        assert report.stdout.strip(), kind  # the report of the other cases is printed
+        problem_line(report.stderr, bad, rel)
+    caseload = cli("report", "caseload", "--json")
+    assert caseload.code == 1
+    json.loads(caseload.stdout)  # stdout stays one JSON document; the problem is on stderr
+    assert cli("show", good).code == 0
+    shown = cli("show", bad)
+    assert shown.code == 7 and f"cpcm repair {bad}" in shown.stderr and CANARY not in shown.stderr
+
+
+def test_verify_and_log__name_the_damaged_record(cli, damaged):
+    bad, _, record_id, rel = damaged
+    verified = cli("verify", "--json")
+    assert verified.code == 1
+    assert [(p["code"], p["case_id"]) for p in verified.json()] == [("record-unreadable", bad)]
+    log = cli("log", bad, "--json")
+    assert log.code == 0, log.stderr
+    entry = next(e for e in log.json() if e["record_id"] == record_id)
+    assert entry["unreadable"] is True and entry["kind"] == "note" and entry["superseded_by"] is None
+    assert entry["message"] == f"note {bad} {record_id}"
+
+
+def test_repair__supersedes_the_damaged_record_then_the_case_reads_and_verify_is_clean(cli, cli_as, repo, damaged):
+    bad, good, record_id, rel = damaged
+    damaged_bytes = (repo / rel).read_bytes()
+    before = git(repo, "rev-list", "--count", "HEAD").strip()
+    repaired = cli("repair", bad, record_id.lower(), "--reason", "saved with a bad character; the visit is noted again", "--json")
+    assert repaired.code == 0, repaired.stderr
+    out = repaired.json()
+    assert out["case_id"] == bad and out["kind"] == "repair" and out["supersedes"] == record_id
+    # one commit, `repair CASE RECORDID`, with one new file; the damaged file is untouched and still committed
+    assert int(git(repo, "rev-list", "--count", "HEAD")) == int(before) + 1
+    assert git(repo, "log", "-1", "--format=%s").strip() == f"repair {bad} {out['record_id']}"
+    assert git(repo, "show", "--name-status", "--format=", "HEAD").split() == ["A", f"cases/{bad}/{out['record_id']}.repair.yaml.age"]
+    assert (repo / rel).read_bytes() == damaged_bytes
+    assert git(repo, "cat-file", "-t", f"HEAD:{rel}").strip() == "blob"
+    assert git_status(repo) == [] and stray_files(repo) == []
+    # the case reads again, without the damaged record
+    listed = cli("list", "--json")
+    assert listed.code == 0, listed.stderr
+    assert {c["case_id"] for c in listed.json()} == {bad, good} and "problem" not in listed.stderr
+    assert cli("due").code == 0
+    assert cli("report", "statistics", "--from", "2026-01-01", "--to", "2026-12-31").code == 0
+    shown = cli("show", bad, "--json")
+    assert shown.code == 0, shown.stderr
+    assert [e["kind"] for e in shown.json()["history"]] == ["registration", "note", "repair"]
+    # log shows both: the damaged record, superseded, and the repair
+    log = {e["record_id"]: e for e in cli("log", bad, "--json").json()}
+    assert log[record_id]["unreadable"] and log[record_id]["superseded_by"] == out["record_id"]
+    assert log[out["record_id"]]["kind"] == "repair" and log[out["record_id"]]["message"] == f"repair {bad} {out['record_id']}"
+    table = cli("log", bad)
+    assert f"note (unreadable, superseded by {out['record_id']})" in table.stdout
+    # verify: a damaged record that a repair supersedes is no problem any more
+    verified = cli("verify", "--json")
+    assert verified.code == 0, verified.stdout
+    assert verified.json() == []
+    again = cli("repair", bad, record_id, "--reason", "twice", "--json")
+    assert again.code == 4 and again.json()["rule"] == "repair-already-superseded"
+
+
+def test_repair__refusals_change_nothing(cli, cli_as, repo, team, tmp_env, damaged):
+    bad, good, record_id, _ = damaged
+    path = tmp_env / "keys" / "mgr.txt"
+    assert cli_as("sup")("team", "add", "mgr", "--role", "manager", "--recipient", make_identity(path)).code == 0
+    manager = Cli({"CPCM_REPO": str(repo), "CPCM_IDENTITY": str(path), "CPCM_NOW": NOW})
+    assert cli_as("sup")("team", "sync").code == 0
+    head = git(repo, "rev-parse", "HEAD")
+    not_worker = manager("repair", bad, record_id, "--reason", "x", "--json")
+    assert not_worker.code == 4 and not_worker.json()["rule"] == "repair-needs-supervisor-or-worker", not_worker.stderr
+    not_reader = cli_as("otieno")("repair", bad, record_id, "--reason", "x")
+    assert not_reader.code == 5
+    readable = next(p.name.split(".")[0] for p in record_files(repo, bad) if p.name.endswith(".registration.yaml.age"))
+    refused = cli("repair", bad, readable, "--reason", "x", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "repair-record-readable"
+    unknown = cli("repair", bad, "01ZZZZZZZZZZZZZZZZZZZZZZZZ", "--reason", "x")
+    assert unknown.code == 3 and "01ZZZZZZZZZZZZZZZZZZZZZZZZ" not in unknown.stderr
+    no_reason = cli("repair", bad, record_id, "--reason", "  ", "--json")
+    assert no_reason.code == 4 and no_reason.json()["fields"][0]["field"] == "reason"
+    assert cli("repair", bad, record_id).code == 2  # --reason is required
+    assert git(repo, "rev-parse", "HEAD") == head and git_status(repo) == []
+    # a supervisor may repair a case that is not theirs
+    assert cli_as("sup")("repair", bad, record_id, "--reason", "restored by the supervisor").code == 0
+
+
+def test_fold__a_superseded_record_is_left_out():
+    from cpcm.domain.records import Record
+    from cpcm.workflow.fold import fold, superseded_ids
+
+    def record(kind, rid, **body):
+        return Record(kind=kind, schema=1, id=rid, case="CP-TEST", at="2026-11-01T09:00:00+03:00",
+                      recorded_at="2026-11-01T09:00:00+03:00", by="amina", body=body)
+
+    records = [record("registration", "01A", worker="amina", risk="high"), record("assignment", "01B", worker="otieno"),
+               record("repair", "01C", supersedes="01B", reason="damaged")]
+    assert superseded_ids(records) == {"01B"}
+    case = fold("CP-TEST", records)
+    assert case.worker == "amina"
+    assert [e.kind for e in case.history] == ["registration", "repair"]
+    assert fold("CP-TEST", records[:2]).worker == "otieno"
