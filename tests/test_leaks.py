@@ -72,8 +72,10 @@ def world(tmp_path_factory):
         (base / "tmp" / "policy.yaml").write_text("rules: {}\n")
         (base / "tmp" / "services.csv").write_text("id,provider,sector,offers\nlab,A Lab,health,tests\n")
         newcomer = make_identity(base / "keys" / "newcomer.txt")
+        record = sup("log", case, "--json").json()
+        record = (record.get("records") if isinstance(record, dict) else record)[-1]
         yield {"base": base, "root": root, "case": case, "conf": conf, "sup": sup, "amina": amina, "keys": keys,
-               "newcomer": newcomer}
+               "newcomer": newcomer, "record": record.get("record_id") or record.get("id")}
 
 
 def commands():
@@ -119,6 +121,10 @@ BASE = {
     "close": ["close", "{case}", "--no-input", "--reason", "goals_met", "--check", "child_safe"],
     "reopen": ["reopen", "{case}", "--reason", "new concern"], "continue": ["continue", "{case}", "--justification", "still needed"],
     "note": ["note", "{case}", "--text", "called"],
+    "update": ["update", "{case}", "--no-input", "--reason", "moved", "--location", "Kondele"],
+    "correct": ["correct", "{case}", "plan", "--reason", "mistyped", "--set", "contingency=kin"],
+    "repair": ["repair", "{case}", "{record}", "--reason", "damaged"],
+    "readiness": ["readiness", "{case}", "--no-input", "--occasion", "closure", "--consulted", "child"],
     "transfer": ["transfer", "{case}", "--to", "clinic", "--reason", "moved", "--out", "{tmp}/bundle-{n}.age"],
     "receive": ["receive", "{tmp}/missing.age"], "transfer-ack": ["transfer-ack", "{tmp}/missing-receipt.age"],
     "due": ["due", "--within", "7"], "check": ["check"],
@@ -196,8 +202,8 @@ _counter = itertools.count()
 
 def fill(args: list[str], world) -> list[str]:
     n = next(_counter)
-    return [a.format(case=world["case"], conf=world["conf"], tmp=world["base"] / "tmp", n=n, newcomer=world["newcomer"])
-            for a in args]
+    return [a.format(case=world["case"], conf=world["conf"], tmp=world["base"] / "tmp", n=n, newcomer=world["newcomer"],
+                     record=world["record"]) for a in args]
 
 
 def test_leaks__every_command_has_a_valid_invocation_here():
@@ -266,7 +272,7 @@ def canary_files(base: Path, kind: str | None) -> list[Path]:
 
 FORM_OF = {"register": "registration", "assess": "assessment-initial", "plan": "plan", "consent": "consent",
            "followup": "followup", "review": "review", "close": "closure", "service add": "service",
-           "conference minutes": "conference-minutes"}
+           "conference minutes": "conference-minutes", "update": "registration", "readiness": "readiness"}
 
 
 def file_cases():
