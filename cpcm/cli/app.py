@@ -22,10 +22,10 @@ MODULES = {
     "close": "followup", "reopen": "followup", "continue": "followup",
     "note": "followup", "conference": "conference", "transfer": "transfer", "receive": "transfer", "transfer-ack": "transfer",
     "due": "workflow", "check": "workflow", "policy": "workflow", "form": "form", "render": "render",
-    "report": "report", "export": "report", "repair": "repair",
+    "report": "report", "export": "report", "repair": "repair", "completion": "completion",
 }
 ORDER = ("keys", "repo", "register", "cases", "update", "correct", "assess", "referrals", "followup", "readiness", "conference",
-         "transfer", "workflow", "form", "render", "report", "repair")
+         "transfer", "workflow", "form", "render", "report", "repair", "completion")
 
 
 def build(command: str | None = None) -> typer.Typer:

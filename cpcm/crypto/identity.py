@@ -49,6 +49,12 @@ def generate(created: str, label: str = "") -> tuple[str, str]:
     return "\n".join(lines), public
 
 
+def public_path(path: Path) -> Path:
+    """Where the public recipient of the identity at `path` is kept (`identity.pub`): not a secret;
+    it lets shell completion know whose cases to offer without asking for the passphrase."""
+    return path.with_name(path.name + ".pub")
+
+
 def save(path: Path, text: str, passphrase: str | None) -> None:
     """Write the identity (encrypted when a passphrase is given), never over an existing one."""
     data = pyrage.passphrase.encrypt(text.encode(), passphrase) if passphrase else text.encode()

@@ -19,7 +19,7 @@ it takes PEP 8's trailing underscore: `cpcm list` is `service.list_`, `cpcm cont
 """
 from __future__ import annotations
 
-from cpcm.service import conferences
+from cpcm.service import completion, conferences
 from cpcm.service.cases import (SHORT_FORMS, LogEntry, assign, case_summary, correct, find_record, list_, log, note, register,
                                 repair, show, update, validate_registration)
 from cpcm.service.closure import close, continue_, reopen, unfinished

@@ -23,6 +23,10 @@ from cpcm.store.layout import CASES, CONFIG, GITATTRIBUTES, GITIGNORE, RECIPIENT
 def key_new(path: Path, passphrase: str | None, now: datetime, label: str = "") -> str:
     text, public = identity_mod.generate(clock.iso(now), label)
     identity_mod.save(path, text, passphrase)
+    try:  # the public half, for completion; losing it loses nothing
+        identity_mod.public_path(path).write_text(public + "\n", encoding="utf-8")
+    except OSError:
+        pass
     return public
 
 
