@@ -46,6 +46,17 @@ def err_console():
     return _err_console
 
 
+def with_progress(work, total: int, label: str):
+    """Run `work(tick)` with a progress bar on a terminal (`tick(n)` advances it), quietly otherwise."""
+    if not stdout_is_terminal():
+        return work(lambda n: None)
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        return work(lambda n: bar.advance(task, n))
+
+
 def say(message: str, style: str = "") -> None:
     """A message for the person at the terminal (stderr)."""
     if sys.stderr.isatty():

@@ -29,6 +29,7 @@ from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, case_conten
                                   keys_for, load_case, load_cases, load_records, locked, new_record, open_repo, parse_case_id, read_case,
                                   readers_for, recipients_bytes, reencrypt, transaction, validate_form, writes)
 from cpcm.service.followups import followup, review, review_batch
+from cpcm.service.imports import import_cases, import_template
 from cpcm.service.integrity import verify
 from cpcm.service.reintegration import readiness
 from cpcm.service.planning import approve, assess, plan, reject
