@@ -35,7 +35,7 @@ from cpcm.service.reintegration import readiness
 from cpcm.service.planning import approve, assess, plan, reject
 from cpcm.service.referrals import (check_consent, consent, consent_override, refer, referral, service_add, service_gaps,
                                     service_get, service_import)
-from cpcm.service.reports import Exported, Report, export, report
+from cpcm.service.reports import Exported, Report, export, report, report_combine, report_return
 from cpcm.service.results import Written
 from cpcm.service.team import init, key_new, key_show, team_add, team_list, team_remove, team_sync
 from cpcm.service.transfers import bundle_recipients, receive, transfer, transfer_ack, transfer_batch
