@@ -37,7 +37,7 @@ from cpcm.service.referrals import (check_consent, consent, consent_override, re
                                     service_get, service_import)
 from cpcm.service.reports import Exported, Report, export, report, report_combine, report_return
 from cpcm.service.results import Written
-from cpcm.service.team import init, key_new, key_show, team_add, team_list, team_remove, team_sync
+from cpcm.service.team import init, key_new, key_show, lock, team_add, team_list, team_remove, team_sync, unlock, unlocked_for
 from cpcm.service.transfers import bundle_recipients, receive, transfer, transfer_ack, transfer_batch
 from cpcm.service.worklist import check, due, policy_rows
 
