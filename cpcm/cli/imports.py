@@ -64,9 +64,15 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity, need_identity=False)
         mapping_text, example = service.import_template(ctx)
+        try:
+            out_dir.expanduser().mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError:
+            from cpcm.errors import UsageError
+
+            raise UsageError("--out-dir cannot be made", "Give a folder you may write to.") from None
         files = (("mapping.yaml", mapping_text), ("register-example.csv", example))
         for name, _ in files:  # both or neither
             check_output(ctx.root, out_dir / name, "--out-dir", force, plaintext=True)
         for name, text in files:
-            path = write_plain(ctx.root, out_dir / name, "--out-dir", text.encode(), force)
-            say(f"wrote {path}")
+            write_plain(ctx.root, out_dir / name, "--out-dir", text.encode(), force)
+            say(f"wrote {name} in the --out-dir folder")
