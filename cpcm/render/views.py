@@ -634,6 +634,105 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
     }
 
 
+# -- the whole case file: every record in order of `at` ----------------------------------------------
+def _value(value: Any) -> dict:
+    """A recorded value for a document: `kind` says how to write it (yes/no, a list of words or
+    codes, a list of entries each a list of answers, a date, text); codes stay codes (the template
+    has their words per language)."""
+    if isinstance(value, bool):
+        return {"kind": "yes_no", "value": value}
+    if isinstance(value, list):
+        if value and all(isinstance(v, list) for v in value):
+            return {"kind": "entries", "value": [[_answer(part) for part in entry] for entry in value]}
+        return {"kind": "list", "value": [_text(v) for v in value if not isinstance(v, (list, dict))]}
+    if isinstance(value, Mapping):  # not flattened (a kind without a form): its items, as answers
+        return {"kind": "entries", "value": [[_answer({"field": k, "label": None, "value": v}) for k, v in value.items()]]}
+    text = _text(value)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return {"kind": "date", "value": text}
+    return {"kind": "text", "value": text}
+
+
+def _answer(answer: Mapping[str, Any]) -> dict:
+    out = {"field": str(answer.get("field") or ""), "label": answer.get("label") or None, **_value(answer.get("value"))}
+    out["previous"] = _value(answer["previous"]) if "previous" in answer and answer.get("previous") is not None else None
+    out["changed"] = "previous" in answer and out["field"] != "reason"
+    return out
+
+
+def _shown(kind: str, answer: Mapping[str, Any]) -> bool:
+    """Whether a case file prints an answer: not an empty one (an update's removed value is a
+    change, and is printed), nor an assessment's type (its heading says it)."""
+    if kind == "assessment" and answer.get("field") == "type":
+        return False
+    value = answer.get("value")
+    empty = value is None or (isinstance(value, str) and not value.strip()) or (isinstance(value, (list, dict)) and not value)
+    return "previous" in answer or not empty
+
+
+def _when(at: str) -> dict:
+    """A stored time as the worker wrote it: its day and its clock time (in the time zone it was
+    written in)."""
+    text = _text(at)
+    return {"date": text[:10] or None, "time": text[11:16] or None}
+
+
+def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, *, today: date,
+                   names: Mapping[str, str] | None = None, services: Mapping[str, str] | None = None,
+                   agency: Mapping[str, str] | None = None, next_review: str | None = None) -> dict:
+    """The whole case file, as a supervisor reviews it or a court asks for it: the child as the
+    case now stands, then every record (corrected and repaired ones too) in order of `at` (the
+    order written where two have the same time), each with every answer and its question's label
+    in the document's language.
+
+    `entries`: each record's readable form, as `cpcm show CASE RECORD --json` gives it
+    (service.cases.record_view: kind, what, at, by, supersedes, superseded_by, answers...).
+    """
+    names, services = names or {}, services or {}
+    rows = sorted(entries, key=lambda e: (_moment(e["at"]), e["record_id"]))
+    at_of = {e["record_id"]: e["at"] for e in rows}
+    plan_ids = [e["record_id"] for e in rows if e["kind"] == "plan" and not e.get("supersedes")]
+    plan_ids = sorted(plan_ids)  # versions count in the order written, as the fold counts them
+    versions = {record_id: n for n, record_id in enumerate(plan_ids, start=1)}
+    for e in sorted(rows, key=lambda e: e["record_id"]):  # a correction keeps the number of what it corrects
+        if e["kind"] == "plan" and e.get("supersedes"):
+            versions[e["record_id"]] = versions.get(e["supersedes"])
+    referral_refs = {e["record_id"]: e.get("ref") for e in rows if e["kind"] == "referral"}
+    records = []
+    for number, e in enumerate(rows, start=1):
+        fields = e.get("fields") or {}
+        referral = fields.get("referral") if e["kind"] == "referral_update" else None
+        records.append({
+            "number": number,
+            "record_id": e["record_id"],
+            "kind": e["kind"],
+            "type": _text(fields.get("type")) or None if e["kind"] == "assessment" else None,
+            "what": e.get("what") or "",
+            "at": _when(e["at"]),
+            "recorded_at": _when(e.get("recorded_at") or ""),
+            "by": _person(e.get("by"), names),
+            "version": versions.get(e["record_id"]) if e["kind"] == "plan" else None,
+            "ref": e.get("ref") or (referral_refs.get(str(referral)) if referral else None),
+            "service": services.get(_text(fields.get("service"))) or _text(fields.get("service")) or None,
+            "supersedes": {"record_id": e["supersedes"], "at": _when(at_of.get(e["supersedes"], ""))} if e.get("supersedes") else None,
+            "correction_reason": _text(e.get("correction_reason")) or None,
+            "superseded_by": e.get("superseded_by") or None,
+            "answers": [_answer(a) for a in e.get("answers") or [] if _shown(e["kind"], a)],
+        })
+    registration = case.registration or {}
+    return {
+        "lang": lang,
+        "today": today.isoformat(),
+        "agency": dict(agency or {}),
+        "case": dict(_case_facts(case, today, names), location=case.location or None,
+                     caregiver=case.caregiver_name or None, closed=case.status == "closed",
+                     other_names=_text((registration.get("child") or {}).get("other_names")) or None),
+        "next_review": next_review,
+        "counts": {"records": len(records), "corrected": len([r for r in records if r["superseded_by"]])},
+        "records": records,
+    }
+
+
 VIEWS = {
     "case-plan": case_plan_view,
     "child-plan": child_plan_view,
@@ -646,10 +745,13 @@ CASE_VIEWS = {
     "transfer-summary": transfer_summary_view,
 }
 
+# The whole case file: built from every record's readable form (case_file_view).
+CASE_FILE = "case-file"
+
 
 def documents() -> Iterable[str]:
     """The documents a case can be rendered as (each needs its view builder here)."""
-    return (*VIEWS, *CASE_VIEWS, "referral-letter")
+    return (*VIEWS, *CASE_VIEWS, "referral-letter", CASE_FILE)
 
 
 def referral_letter_view(case, referral, service: Mapping[str, Any] | None, lang: str, *, today: date,
@@ -747,6 +849,9 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
             "stage": nomination.get("stage"), "summary": _text(entry.get("summary")) or None,
             "discussion": _text(entry.get("discussion")) or None, "decisions": [_text(d) for d in entry.get("decisions") or []],
             "actions": case_actions, "minuted": bool(entry),
+            # Form 8 Part I, "progress and actions to date": what the caseworker presented, and the
+            # minutes' summary of the case (both checked for names when written)
+            "progress": [t for t in (_text(nomination.get("presentation")), _text(entry.get("summary"))) if t],
         })
     start = conference_rules.start_of(conference, policy)
     day = conference_rules.meeting_day(conference)

@@ -44,6 +44,8 @@ def render(ctx: Context, template: str, subject: str, ref: str | None = None, la
         lang = _language(ctx, template, lang, fmt, warnings)
         if template == "referral-letter":
             text, provider = referral_letter(ctx, subject_id, ref, lang, fmt)
+        elif template == "case-file":
+            text, provider = case_file(ctx, subject_id, lang, fmt), None
         else:
             text, provider = document(ctx, template, subject_id, lang, fmt), None
     if not text.endswith("\n"):
@@ -121,6 +123,27 @@ def referral_letter(ctx: Context, case_id: str, ref: str | None, lang: str, fmt:
         feedback_days=(limit.after(ctx.now) - ctx.now).days,
     )
     return env.render("referral-letter", lang, fmt, view, ctx.root), (provider or {}).get("recipient")
+
+
+def case_file(ctx: Context, case_id: str, lang: str, fmt: str) -> str:
+    """The whole case file: every record, corrected ones too, in order of `at`, each in the
+    readable form `cpcm show CASE RECORD` gives it (its answers with the form's labels in
+    `lang`), after the child as the case now stands and its next review date (the review
+    clock, as `cpcm due` has it)."""
+    from cpcm.render import env, views
+    from cpcm.service.cases import record_view
+    from cpcm.service.worklist import due
+
+    records = load_records(ctx, case_id)
+    case = fold(case_id, records)
+    entries = [record_view(ctx, case_id, records, record, lang) for record in records]
+    review = next((item for item in due(ctx, case=case) if item.code == "review"), None)
+    view = views.case_file_view(
+        case, entries, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
+        services=_service_names(ctx), agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
+        next_review=review.due.date().isoformat() if review else None,
+    )
+    return env.render(views.CASE_FILE, lang, fmt, view, ctx.root)
 
 
 def _service_names(ctx: Context) -> dict[str, str]:
