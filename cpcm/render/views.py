@@ -77,8 +77,26 @@ def approval_view(case: Case, plan_record: Record, names: Mapping[str, str] | No
 
 
 # -- the worker's copy ------------------------------------------------------------------------------
-def _action(raw: Mapping[str, Any], number: int) -> dict:
+def child_words(value: Any, lang: str, typed_lang: str | None = None) -> str | None:
+    """The child's words in `lang`: from `{en: ..., sw: ...}`; or a plain text (as plans were
+    written before the words were kept per language), which is in the language the worker types
+    in (`typed_lang`; any language when not given). None when there are none in `lang`."""
+    if isinstance(value, Mapping):
+        return _text(value.get(lang)) or None
+    return (_text(value) or None) if typed_lang in (None, lang) else None
+
+
+def _any_child_words(value: Any, lang: str) -> str | None:
+    """For the worker's copy: the child's words in `lang`, else in any language given."""
+    found = child_words(value, lang)
+    if found or not isinstance(value, Mapping):
+        return found
+    return next((_text(v) for v in value.values() if _text(v)), None)
+
+
+def _action(raw: Mapping[str, Any], number: int, lang: str = "en") -> dict:
     return {
+        "id": _text(raw.get("id")) or f"A{number}",
         "number": number,
         "what": _text(raw.get("what")),
         "who": _text(raw.get("who")) or "other",
@@ -86,7 +104,7 @@ def _action(raw: Mapping[str, Any], number: int) -> dict:
         "by": _text(raw.get("by"))[:10] or None,
         "mode": _text(raw.get("mode")) or None,
         "goal": _text(raw.get("goal")) or None,
-        "child_words": _text(raw.get("child_words")) or None,
+        "child_words": _any_child_words(raw.get("child_words"), lang),
     }
 
 
@@ -111,8 +129,8 @@ def case_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | 
     names = names or {}
     body = plan_record.body
     today = today or date.fromisoformat(plan_record.at[:10])
-    actions = [_action(a, n) for n, a in enumerate(body.get("actions") or [], start=1)]
-    goals = [dict(goal, need=_text(raw.get("need")) or None, child_words=_text(raw.get("child_words")) or None)
+    actions = [_action(a, n, lang) for n, a in enumerate(body.get("actions") or [], start=1)]
+    goals = [dict(goal, need=_text(raw.get("need")) or None, child_words=_any_child_words(raw.get("child_words"), lang))
              for goal, raw in zip(_goals(body, actions), body.get("goals") or [])]
     goal_ids = {g["id"] for g in goals}
     participants = body.get("participants") or {}
@@ -199,58 +217,94 @@ def simple_sentences(text: str) -> list[str]:
     return out
 
 
-def child_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | None = None,
-                    names: Mapping[str, str] | None = None, approval_required: bool = True) -> dict:
-    """The child's copy: first name only, what the child will do (actions for `child`), who will
-    help (the other actions), when we meet again, and what to do if something goes wrong.
+def in_child_plan(raw: Mapping[str, Any]) -> bool:
+    """Whether a plan action is in the child's plan: as its `with_child` says when the worker set
+    it; else when the child does it (`who: child`) or the worker wrote it in the child's words.
+    An action the child has no part in (an officer's listing, a letter between agencies) is not."""
+    if isinstance(raw.get("with_child"), bool):
+        return raw["with_child"]
+    given = raw.get("child_words")
+    has_words = any(_text(v) for v in given.values()) if isinstance(given, Mapping) else bool(_text(given))
+    return raw.get("who") == "child" or has_words
 
-    The child's words (`child_words`) are used wherever the worker gave them. For what to do if
-    something goes wrong: a `contingency_child_words` field when the plan form has one, else the
-    contingency's short sentences without jargon, and any telephone numbers it gives.
+
+def child_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | None = None,
+                    names: Mapping[str, str] | None = None, approval_required: bool = True,
+                    next_review: str | None = None, typed_lang: str | None = None) -> dict:
+    """The child's copy: first name only, what the child will do (actions for `child`), who will
+    help (the other actions the child has a part in: `in_child_plan`), when we meet again, and
+    what to do if something goes wrong.
+
+    The child's words (`child_words`, per language: `{en: ..., sw: ...}`, or one plain text, taken
+    as in `typed_lang`) in the document's language are used wherever the worker gave them. Where there are none, the
+    worker's own text is used only when the document is in the language the worker types in
+    (`typed_lang`, the repository's language): a Kiswahili plan never prints English text. What
+    is left out for want of words is counted (`untold`), so the child is told there is more.
+
+    When we meet again: the review clock's date (`next_review`, from the clock table as `cpcm due`
+    has it), or the plan's own review date when it is earlier and not past.
+
+    For what to do if something goes wrong: `contingency_child_words` (per language or plain)
+    when the plan has it, else (in the language the worker types in) the contingency's short
+    sentences without jargon, and any telephone numbers it gives.
     """
     names = names or {}
     worker = case_plan_view(case, plan_record, lang, today=today, names=names, approval_required=approval_required)
     body = plan_record.body
     plan = worker["plan"]
+    typed = (typed_lang or "en") == lang
+    untold = 0
 
-    def words(item: Mapping[str, Any], plain_key: str) -> str:
-        return item.get("child_words") or item[plain_key]
+    def words(raw: Mapping[str, Any], plain: str) -> str | None:
+        nonlocal untold
+        found = child_words(raw.get("child_words"), lang, typed_lang or "en") or (_text(raw.get(plain)) if typed else None)
+        if not found:
+            untold += 1
+        return found
 
+    goals = [{"words": found} for raw in body.get("goals") or [] if (found := words(raw, "goal"))]
     you_will, helpers = [], []
-    for action in worker["actions"]:
+    for action, raw in zip(worker["actions"], body.get("actions") or []):
+        if not in_child_plan(raw):
+            continue
+        said = words(raw, "what")
+        if not said:
+            continue
         if action["who"] == "child":
-            you_will.append({"words": words(action, "what"), "by": action["by"]})
+            you_will.append({"id": action["id"], "words": said, "by": action["by"]})
         else:
             helpers.append({
+                "id": action["id"],
                 "who": action["who"],
                 # a worker id or a service's formal name means little to a child: their own
                 # worker is "your social worker", in the template's words
-                "helper": None if action["who"] == "caseworker" else action["who_detail"],
-                "words": words(action, "what"),
+                "helper": None if action["who"] == "caseworker" or not typed else action["who_detail"],
+                "words": said,
                 "by": action["by"],
                 "asked": action["mode"] == "referral",
             })
-    given = _text(body.get("contingency_child_words"))
+    given = child_words(body.get("contingency_child_words"), lang, typed_lang or "en")
     contingency = plan["contingency"] or ""
     if given:
         sentences, from_plan = [given], True
     else:
-        sentences = simple_sentences(contingency)
+        sentences = simple_sentences(contingency) if typed else []
         from_plan = False
     kept = " ".join(sentences)
     phones = [p for p in phone_numbers(contingency) if p not in kept]
     approval = worker["approval"]
-    review = plan["review_date"] or (case.next_review[:10] if case.next_review else None)
     return {
         "lang": lang,
         "today": worker["today"],
         "first_name": first_name(case.child.get("name")),
         "worker_name": (worker["case"]["worker"] or {}).get("name"),
         "took_part": plan["participants"]["child"] is True,
-        "goals": [{"words": words(g, "goal")} for g in worker["goals"] if words(g, "goal")],
+        "goals": goals,
         "you_will": you_will,
         "helpers": helpers,
-        "next_meeting": review,
+        "untold": untold,
+        "next_meeting": _next_meeting(next_review, plan["review_date"], case, worker["today"]),
+        "closed": case.status == "closed",
         "if_wrong": {
             "sentences": sentences,
             "in_child_words": from_plan,
@@ -259,6 +313,17 @@ def child_plan_view(case: Case, plan_record: Record, lang: str, *, today: date |
         "in_force": approval["in_force"],
         "state": approval["state"],
     }
+
+
+def _next_meeting(clock: str | None, planned: str | None, case: Case, today: str) -> str | None:
+    """The next review: the review clock's date, or the plan's own date when earlier and not
+    past; where no clock runs (a plan waiting for approval), the plan's date or a review's."""
+    dates = [d for d in (clock, planned if planned and planned >= today else None) if d]
+    if dates:
+        return min(d[:10] for d in dates)
+    if case.status != "open":
+        return None
+    return planned or (case.next_review[:10] if case.next_review else None)
 
 
 # -- closure and transfer: the case's whole file, not one plan version ------------------------------

@@ -95,9 +95,12 @@ def document(ctx: Context, template: str, case_id: str, lang: str, fmt: str) -> 
     if not case.plan:
         raise NotFound(f"{case_id} has no case plan yet", f"Record one first: cpcm plan {case_id}")
     plan_record = next(r for r in records if r.id == case.plan["record_id"])
+    extra = {}
+    if template == "child-plan":  # when we meet again: the review clock, as cpcm due has it
+        extra = {"next_review": _next_review(ctx, case), "typed_lang": ctx.config.language or "en"}
     view = views.VIEWS[template](
         case, plan_record, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
-        approval_required=approvals.required(ctx.policy, "plan"),
+        approval_required=approvals.required(ctx.policy, "plan"), **extra,
     )
     return env.render(template, lang, fmt, view, ctx.root)
 
@@ -132,18 +135,25 @@ def case_file(ctx: Context, case_id: str, lang: str, fmt: str) -> str:
     clock, as `cpcm due` has it)."""
     from cpcm.render import env, views
     from cpcm.service.cases import record_view
-    from cpcm.service.worklist import due
 
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
     entries = [record_view(ctx, case_id, records, record, lang) for record in records]
-    review = next((item for item in due(ctx, case=case) if item.code == "review"), None)
     view = views.case_file_view(
         case, entries, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
         services=_service_names(ctx), agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
-        next_review=review.due.date().isoformat() if review else None,
+        next_review=_next_review(ctx, case),
     )
     return env.render(views.CASE_FILE, lang, fmt, view, ctx.root)
+
+
+def _next_review(ctx: Context, case) -> str | None:
+    """The date of the case's next review: the review clock's item (workflow/clocks.py), as
+    `cpcm due` lists it; None when no review clock runs."""
+    from cpcm.service.worklist import due
+
+    review = next((item for item in due(ctx, case=case) if item.code == "review"), None)
+    return review.due.date().isoformat() if review else None
 
 
 def _service_names(ctx: Context) -> dict[str, str]:
