@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -248,3 +249,21 @@ def test_case_file__every_choice_of_the_shipped_forms_has_words():
                       for values in (YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8")).get("lists") or {}).values()
                       for code in values} - codes)
     assert not missing, missing
+
+
+@pytest.mark.skipif(not (shutil.which("chromium") or shutil.which("chromium-browser")), reason="chromium is not installed")
+def test_case_file__html_prints_on_a4_in_chromium(world, tmp_path):
+    """Headless Chromium opens the case file from disk (offline), logs no console message and
+    prints it to PDF on A4 pages."""
+    from test_reports_browser import chromium, console_messages
+
+    base, root, case_id, as_ = world
+    page = tmp_path / "case-file.html"
+    ok(as_("amina")("render", "case-file", case_id, "--lang", "sw", "--out", str(page), "--plaintext"))
+    assert not console_messages(chromium(tmp_path, page, "--dump-dom"))
+    pdf = tmp_path / "case-file.pdf"
+    chromium(tmp_path, page, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    data = pdf.read_bytes()
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", data)
+    assert boxes and all(abs(float(w) - 595.3) < 2 and abs(float(h) - 841.9) < 2 for w, h in boxes), boxes  # A4 in points
+    page.unlink()

@@ -720,7 +720,8 @@ def _value(value: Any) -> dict:
 
 def _answer(answer: Mapping[str, Any]) -> dict:
     out = {"field": str(answer.get("field") or ""), "label": answer.get("label") or None, **_value(answer.get("value"))}
-    out["previous"] = _value(answer["previous"]) if "previous" in answer and answer.get("previous") is not None else None
+    previous = answer.get("previous")
+    out["previous"] = dict(_value(previous), field=out["field"], label=out["label"]) if previous is not None else None
     out["changed"] = "previous" in answer and out["field"] != "reason"
     return out
 
