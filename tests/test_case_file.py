@@ -35,7 +35,7 @@ PLAN = {"reason": "initial",
 AT = {"initial": "2026-11-02T10:00:00+03:00", "comprehensive": "2026-11-05T10:00:00+03:00",
       "bid": "2026-11-06T10:00:00+03:00", "plan": "2026-11-09T10:00:00+03:00", "consent": "2026-11-10T09:00:00+03:00",
       "refer": "2026-11-10T10:00:00+03:00", "review": "2026-11-20T10:00:00+03:00", "followup": "2026-11-12T10:00:00+03:00",
-      "note": "2026-11-21T10:00:00+03:00", "update": "2026-11-22T08:00:00+03:00"}
+      "note": "2026-11-21T10:00:00+03:00", "update": "2026-11-22T08:00:00+03:00", "close": "2026-11-22T12:00:00+03:00"}
 
 
 def ok(result):
@@ -88,6 +88,9 @@ def world(tmp_path_factory):
         write(("correct", case_id, "followup", "--set", "observations=the child was at school", "--reason", "note mistyped"))
         write(("note", case_id, "--text", "the grandmother called"), at=AT["note"])
         write(("update", case_id, "--location", "Kondele, Kisumu", "--reason", "moved to the grandmother"), at=AT["update"])
+        write(("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "the family carries on",
+               "--summary", "back in school"), at=AT["close"])
+        # the closure waits for a supervisor: the case stays open, its review clock runs (the child's plan shows it)
         yield base, root, case_id, as_
 
 
@@ -112,8 +115,9 @@ def test_case_file__every_record_in_order_of_at_with_labels(world):
     assert listed[0] == headings[0]
     kinds = [by_id[r]["kind"] for r in headings]
     for kind in ("registration", "assessment", "plan", "approval", "consent", "referral", "referral_update", "followup",
-                 "review", "note", "update"):
+                 "review", "note", "update", "closure"):
         assert kind in kinds, kind
+    assert "back in school" in text and "goals met" in text  # the closure, its reason in words
     # the follow-up (written after the review) comes before it; the correction after the review
     followups = [r for r in headings if by_id[r]["kind"] == "followup"]
     review = next(r for r in headings if by_id[r]["kind"] == "review")

@@ -1,5 +1,5 @@
-"""Documents: cpcm render. A case's documents (the case plan, the child's plan, the closure
-report, the transfer summary, a referral's letter) and a case conference's (agenda, minutes,
+"""Documents: cpcm render. A case's documents (the whole case file, the case plan, the child's
+plan, the closure report, the transfer summary, a referral's letter) and a case conference's (agenda, minutes,
 conference-report), built from the records and rendered from the templates; the CLI writes or
 prints the text."""
 from __future__ import annotations
