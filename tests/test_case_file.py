@@ -35,7 +35,8 @@ PLAN = {"reason": "initial",
 AT = {"initial": "2026-11-02T10:00:00+03:00", "comprehensive": "2026-11-05T10:00:00+03:00",
       "bid": "2026-11-06T10:00:00+03:00", "plan": "2026-11-09T10:00:00+03:00", "consent": "2026-11-10T09:00:00+03:00",
       "refer": "2026-11-10T10:00:00+03:00", "review": "2026-11-20T10:00:00+03:00", "followup": "2026-11-12T10:00:00+03:00",
-      "note": "2026-11-21T10:00:00+03:00", "update": "2026-11-22T08:00:00+03:00", "close": "2026-11-22T12:00:00+03:00"}
+      "note": "2026-11-21T10:00:00+03:00", "update": "2026-11-22T08:00:00+03:00", "close": "2026-11-22T12:00:00+03:00",
+      "readiness": "2026-11-21T09:00:00+03:00"}
 
 
 def ok(result):
@@ -86,6 +87,10 @@ def world(tmp_path_factory):
         write(("review", case_id), REVIEW, AT["review"])
         write(("followup", case_id), FOLLOWUP, AT["followup"])  # written after the review, happened before it
         write(("correct", case_id, "followup", "--set", "observations=the child was at school", "--reason", "note mistyped"))
+        from cpcm.store import forms as form_defs
+        benchmarks = {d["key"]: {item: "yes" for bench in d["benchmarks"] for item in bench["items"]}
+                      for d in form_defs.scoring("readiness")["domains"]}
+        write(("readiness", case_id), {"occasion": "review", "benchmarks": benchmarks}, AT["readiness"])
         write(("note", case_id, "--text", "the grandmother called"), at=AT["note"])
         write(("update", case_id, "--location", "Kondele, Kisumu", "--reason", "moved to the grandmother"), at=AT["update"])
         write(("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "the family carries on",
@@ -115,7 +120,7 @@ def test_case_file__every_record_in_order_of_at_with_labels(world):
     assert listed[0] == headings[0]
     kinds = [by_id[r]["kind"] for r in headings]
     for kind in ("registration", "assessment", "plan", "approval", "consent", "referral", "referral_update", "followup",
-                 "review", "note", "update", "closure"):
+                 "review", "readiness", "note", "update", "closure"):
         assert kind in kinds, kind
     assert "back in school" in text and "goals met" in text  # the closure, its reason in words
     # the follow-up (written after the review) comes before it; the correction after the review
@@ -142,7 +147,8 @@ def test_case_file__kiswahili_labels_and_values(world):
     base, root, case_id, as_ = world
     text = ok(as_("amina")("render", "case-file", case_id, "--lang", "sw")).stdout
     assert "Faili la kesi" in text
-    for english in ("Case file", "Registration", "Follow-up", "Corrected by", "home visit", "female", "kinship care"):
+    for english in ("Case file", "Registration", "Follow-up", "Corrected by", "home visit", "female", "kinship care",
+                    "b1 travels safely", "eligibility known", "Readiness"):
         assert english not in text, english
     assert "Ufuatiliaji" in text and "ziara ya nyumbani" in text and "malezi ya jamaa" in text
 

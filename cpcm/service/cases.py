@@ -326,7 +326,7 @@ def _form_name(ctx: Context, record: Record) -> str | None:
         return "registration"
     if record.kind == "assessment":
         return form_for(ctx, str(record.body.get("type", "initial")))
-    if record.kind in ("plan", "consent", "followup", "review", "closure"):
+    if record.kind in ("plan", "consent", "followup", "review", "closure", "readiness"):
         return form_for(ctx, record.kind)
     return None
 
