@@ -152,7 +152,7 @@ def test_meeting_documents__the_view_has_no_name_field_for_children(cli, cli_as)
                       "2026-11-23T09:00:00+03:00", "sup", {"case_id": "CP-0000-0000", "reason": "especially_difficult"})]
     view = document_view(fold("CC-0000-0000", records), policies.load("kenya"), "en", __import__("datetime").date(2026, 11, 23), {})
     assert set(view["cases"][0]) == {"id", "reason", "presentation", "worker", "opened", "risk", "stage", "summary", "discussion",
-                                     "decisions", "actions", "minuted"}
+                                     "decisions", "actions", "minuted", "progress"}
 
 
 @pytest.mark.parametrize("kind,count,warned", [("internal", 6, False), ("internal", 7, True), ("external", 4, False), ("external", 5, True)])

@@ -188,6 +188,9 @@ def run_the_cycle(s: "Session", base: Path, amina, sup, case_id: str) -> None:
               "--explained", "all", "--reason", f"{CANARY} agreed")
     s.run(amina, "refer", case_id, "--service", "clinic", "--need", f"treatment for {CANARY}", "--check", "all")
     s.run(amina, "referral", case_id, "R1", "--status", "declined", "--feedback", f"{CANARY} is not eligible")
+    s.run(amina, "render", "case-file", case_id, names_allowed=True)
+    s.run(amina, "render", "case-file", case_id, "--lang", "sw", "--out", str(base / "tmp" / "file.html.age"))
+    s.run(amina, "render", "case-file", case_id, "--format", "md", "--out", str(base / "tmp" / "file.md.age"), "--json")
     s.run(amina, "followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", f"see {CANARY}",
           "--visited-by", "professional", "--risk-increased", "yes", "--set", f"observations={CANARY} was drunk")
     from cpcm.store import forms as form_defs

@@ -1,5 +1,5 @@
-"""cpcm render: a case's documents (the case plan, the child's plan, the closure report, the
-transfer summary) and a case conference's (agenda, minutes, conference-report), as Markdown or
+"""cpcm render: a case's documents (the whole case file, the case plan, the child's plan, the
+closure report, the transfer summary, a referral's letter) and a case conference's (agenda, minutes, conference-report), as Markdown or
 printable HTML.
 
 To standard output when no --out is given (the user asked to see it); to a file age-encrypted
@@ -21,7 +21,7 @@ HTML_SUFFIXES = (".html", ".htm", ".html.age", ".htm.age")
 def register(app: typer.Typer) -> None:
     @app.command("render")
     def render(
-        template: str = typer.Argument(..., help="The document: case-plan, child-plan, closure-report or transfer-summary (or one your agency adds) for a case; agenda, minutes or conference-report for a conference."),
+        template: str = typer.Argument(..., help="The document: case-file, case-plan, child-plan, closure-report, transfer-summary or referral-letter (or one your agency adds) for a case; agenda, minutes or conference-report for a conference."),
         case: str = typer.Argument(..., help="Case ID (conference ID for agenda, minutes, conference-report)."),
         ref: Optional[str] = typer.Argument(None, help="For referral-letter: the referral (R1, R2, …)."),
         lang: Optional[str] = typer.Option(None, "--lang", "-l", help="en or sw (default: the repository's language).", show_default=False),
@@ -32,11 +32,13 @@ def register(app: typer.Typer) -> None:
         force: ForceOpt = False,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
-        """Render a case's document: the case plan (the worker's copy) or the child's plan, in
-        English or Kiswahili, as Markdown or printable HTML. The latest plan version is used; the
-        document says whether it is approved (in force) or waiting for approval.
+        """Render a case's document: the whole case file, the case plan (the worker's copy) or the
+        child's plan, and others, in English or Kiswahili, as Markdown or printable HTML. A plan
+        document uses the latest plan version and says whether it is approved (in force) or
+        waiting for approval.
 
         Example: cpcm render case-plan CP-4F7K-9X2M
+        Example: cpcm render case-file CP-4F7K-9X2M --format html --out file.html.age
         Example: cpcm render child-plan CP-4F7K-9X2M --lang sw --format html --out plan.html.age
         Example: cpcm render child-plan CP-4F7K-9X2M --format html --out plan.html --plaintext   (to print it)
         Example: cpcm render closure-report CP-4F7K-9X2M --format html --out closure.html.age

@@ -380,6 +380,10 @@ def _skeleton_fields(fields: tuple[Field, ...], lang: str, base: int, first_pref
             lines += [line if i <= first else "  " + line for i, line in enumerate(entry)]
             continue
         empty = "[]" if field.type in ("choices", "text_list") else ""
+        if any(other.key.startswith(field.key + ".") for other in fields):
+            # one text, or one per language below (child_words: {en: ..., sw: ...}): a key cannot be both
+            lines.append(f"{indent}# {parts[-1]}: give one text here, or one per language below")
+            continue
         lines.append(f"{indent}{parts[-1]}: {empty}".rstrip())
     return lines
 

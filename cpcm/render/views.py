@@ -77,8 +77,26 @@ def approval_view(case: Case, plan_record: Record, names: Mapping[str, str] | No
 
 
 # -- the worker's copy ------------------------------------------------------------------------------
-def _action(raw: Mapping[str, Any], number: int) -> dict:
+def child_words(value: Any, lang: str, typed_lang: str | None = None) -> str | None:
+    """The child's words in `lang`: from `{en: ..., sw: ...}`; or a plain text (as plans were
+    written before the words were kept per language), which is in the language the worker types
+    in (`typed_lang`; any language when not given). None when there are none in `lang`."""
+    if isinstance(value, Mapping):
+        return _text(value.get(lang)) or None
+    return (_text(value) or None) if typed_lang in (None, lang) else None
+
+
+def _any_child_words(value: Any, lang: str) -> str | None:
+    """For the worker's copy: the child's words in `lang`, else in any language given."""
+    found = child_words(value, lang)
+    if found or not isinstance(value, Mapping):
+        return found
+    return next((_text(v) for v in value.values() if _text(v)), None)
+
+
+def _action(raw: Mapping[str, Any], number: int, lang: str = "en") -> dict:
     return {
+        "id": _text(raw.get("id")) or f"A{number}",
         "number": number,
         "what": _text(raw.get("what")),
         "who": _text(raw.get("who")) or "other",
@@ -86,7 +104,7 @@ def _action(raw: Mapping[str, Any], number: int) -> dict:
         "by": _text(raw.get("by"))[:10] or None,
         "mode": _text(raw.get("mode")) or None,
         "goal": _text(raw.get("goal")) or None,
-        "child_words": _text(raw.get("child_words")) or None,
+        "child_words": _any_child_words(raw.get("child_words"), lang),
     }
 
 
@@ -111,8 +129,8 @@ def case_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | 
     names = names or {}
     body = plan_record.body
     today = today or date.fromisoformat(plan_record.at[:10])
-    actions = [_action(a, n) for n, a in enumerate(body.get("actions") or [], start=1)]
-    goals = [dict(goal, need=_text(raw.get("need")) or None, child_words=_text(raw.get("child_words")) or None)
+    actions = [_action(a, n, lang) for n, a in enumerate(body.get("actions") or [], start=1)]
+    goals = [dict(goal, need=_text(raw.get("need")) or None, child_words=_any_child_words(raw.get("child_words"), lang))
              for goal, raw in zip(_goals(body, actions), body.get("goals") or [])]
     goal_ids = {g["id"] for g in goals}
     participants = body.get("participants") or {}
@@ -199,58 +217,94 @@ def simple_sentences(text: str) -> list[str]:
     return out
 
 
-def child_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | None = None,
-                    names: Mapping[str, str] | None = None, approval_required: bool = True) -> dict:
-    """The child's copy: first name only, what the child will do (actions for `child`), who will
-    help (the other actions), when we meet again, and what to do if something goes wrong.
+def in_child_plan(raw: Mapping[str, Any]) -> bool:
+    """Whether a plan action is in the child's plan: as its `with_child` says when the worker set
+    it; else when the child does it (`who: child`) or the worker wrote it in the child's words.
+    An action the child has no part in (an officer's listing, a letter between agencies) is not."""
+    if isinstance(raw.get("with_child"), bool):
+        return raw["with_child"]
+    given = raw.get("child_words")
+    has_words = any(_text(v) for v in given.values()) if isinstance(given, Mapping) else bool(_text(given))
+    return raw.get("who") == "child" or has_words
 
-    The child's words (`child_words`) are used wherever the worker gave them. For what to do if
-    something goes wrong: a `contingency_child_words` field when the plan form has one, else the
-    contingency's short sentences without jargon, and any telephone numbers it gives.
+
+def child_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | None = None,
+                    names: Mapping[str, str] | None = None, approval_required: bool = True,
+                    next_review: str | None = None, typed_lang: str | None = None) -> dict:
+    """The child's copy: first name only, what the child will do (actions for `child`), who will
+    help (the other actions the child has a part in: `in_child_plan`), when we meet again, and
+    what to do if something goes wrong.
+
+    The child's words (`child_words`, per language: `{en: ..., sw: ...}`, or one plain text, taken
+    as in `typed_lang`) in the document's language are used wherever the worker gave them. Where there are none, the
+    worker's own text is used only when the document is in the language the worker types in
+    (`typed_lang`, the repository's language): a Kiswahili plan never prints English text. What
+    is left out for want of words is counted (`untold`), so the child is told there is more.
+
+    When we meet again: the review clock's date (`next_review`, from the clock table as `cpcm due`
+    has it), or the plan's own review date when it is earlier and not past.
+
+    For what to do if something goes wrong: `contingency_child_words` (per language or plain)
+    when the plan has it, else (in the language the worker types in) the contingency's short
+    sentences without jargon, and any telephone numbers it gives.
     """
     names = names or {}
     worker = case_plan_view(case, plan_record, lang, today=today, names=names, approval_required=approval_required)
     body = plan_record.body
     plan = worker["plan"]
+    typed = (typed_lang or "en") == lang
+    untold = 0
 
-    def words(item: Mapping[str, Any], plain_key: str) -> str:
-        return item.get("child_words") or item[plain_key]
+    def words(raw: Mapping[str, Any], plain: str) -> str | None:
+        nonlocal untold
+        found = child_words(raw.get("child_words"), lang, typed_lang or "en") or (_text(raw.get(plain)) if typed else None)
+        if not found:
+            untold += 1
+        return found
 
+    goals = [{"words": found} for raw in body.get("goals") or [] if (found := words(raw, "goal"))]
     you_will, helpers = [], []
-    for action in worker["actions"]:
+    for action, raw in zip(worker["actions"], body.get("actions") or []):
+        if not in_child_plan(raw):
+            continue
+        said = words(raw, "what")
+        if not said:
+            continue
         if action["who"] == "child":
-            you_will.append({"words": words(action, "what"), "by": action["by"]})
+            you_will.append({"id": action["id"], "words": said, "by": action["by"]})
         else:
             helpers.append({
+                "id": action["id"],
                 "who": action["who"],
                 # a worker id or a service's formal name means little to a child: their own
                 # worker is "your social worker", in the template's words
-                "helper": None if action["who"] == "caseworker" else action["who_detail"],
-                "words": words(action, "what"),
+                "helper": None if action["who"] == "caseworker" or not typed else action["who_detail"],
+                "words": said,
                 "by": action["by"],
                 "asked": action["mode"] == "referral",
             })
-    given = _text(body.get("contingency_child_words"))
+    given = child_words(body.get("contingency_child_words"), lang, typed_lang or "en")
     contingency = plan["contingency"] or ""
     if given:
         sentences, from_plan = [given], True
     else:
-        sentences = simple_sentences(contingency)
+        sentences = simple_sentences(contingency) if typed else []
         from_plan = False
     kept = " ".join(sentences)
     phones = [p for p in phone_numbers(contingency) if p not in kept]
     approval = worker["approval"]
-    review = plan["review_date"] or (case.next_review[:10] if case.next_review else None)
     return {
         "lang": lang,
         "today": worker["today"],
         "first_name": first_name(case.child.get("name")),
         "worker_name": (worker["case"]["worker"] or {}).get("name"),
         "took_part": plan["participants"]["child"] is True,
-        "goals": [{"words": words(g, "goal")} for g in worker["goals"] if words(g, "goal")],
+        "goals": goals,
         "you_will": you_will,
         "helpers": helpers,
-        "next_meeting": review,
+        "untold": untold,
+        "next_meeting": _next_meeting(next_review, plan["review_date"], case, worker["today"]),
+        "closed": case.status == "closed",
         "if_wrong": {
             "sentences": sentences,
             "in_child_words": from_plan,
@@ -259,6 +313,17 @@ def child_plan_view(case: Case, plan_record: Record, lang: str, *, today: date |
         "in_force": approval["in_force"],
         "state": approval["state"],
     }
+
+
+def _next_meeting(clock: str | None, planned: str | None, case: Case, today: str) -> str | None:
+    """The next review: the review clock's date, or the plan's own date when earlier and not
+    past; where no clock runs (a plan waiting for approval), the plan's date or a review's."""
+    dates = [d for d in (clock, planned if planned and planned >= today else None) if d]
+    if dates:
+        return min(d[:10] for d in dates)
+    if case.status != "open":
+        return None
+    return planned or (case.next_review[:10] if case.next_review else None)
 
 
 # -- closure and transfer: the case's whole file, not one plan version ------------------------------
@@ -634,6 +699,106 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
     }
 
 
+# -- the whole case file: every record in order of `at` ----------------------------------------------
+def _value(value: Any) -> dict:
+    """A recorded value for a document: `kind` says how to write it (yes/no, a list of words or
+    codes, a list of entries each a list of answers, a date, text); codes stay codes (the template
+    has their words per language)."""
+    if isinstance(value, bool):
+        return {"kind": "yes_no", "value": value}
+    if isinstance(value, list):
+        if value and all(isinstance(v, list) for v in value):
+            return {"kind": "entries", "value": [[_answer(part) for part in entry] for entry in value]}
+        return {"kind": "list", "value": [_text(v) for v in value if not isinstance(v, (list, dict))]}
+    if isinstance(value, Mapping):  # not flattened (a kind without a form): its items, as answers
+        return {"kind": "entries", "value": [[_answer({"field": k, "label": None, "value": v}) for k, v in value.items()]]}
+    text = _text(value)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return {"kind": "date", "value": text}
+    return {"kind": "text", "value": text}
+
+
+def _answer(answer: Mapping[str, Any]) -> dict:
+    out = {"field": str(answer.get("field") or ""), "label": answer.get("label") or None, **_value(answer.get("value"))}
+    previous = answer.get("previous")
+    out["previous"] = dict(_value(previous), field=out["field"], label=out["label"]) if previous is not None else None
+    out["changed"] = "previous" in answer and out["field"] != "reason"
+    return out
+
+
+def _shown(kind: str, answer: Mapping[str, Any]) -> bool:
+    """Whether a case file prints an answer: not an empty one (an update's removed value is a
+    change, and is printed), nor an assessment's type (its heading says it)."""
+    if kind == "assessment" and answer.get("field") == "type":
+        return False
+    value = answer.get("value")
+    empty = value is None or (isinstance(value, str) and not value.strip()) or (isinstance(value, (list, dict)) and not value)
+    return "previous" in answer or not empty
+
+
+def _when(at: str) -> dict:
+    """A stored time as the worker wrote it: its day and its clock time (in the time zone it was
+    written in)."""
+    text = _text(at)
+    return {"date": text[:10] or None, "time": text[11:16] or None}
+
+
+def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, *, today: date,
+                   names: Mapping[str, str] | None = None, services: Mapping[str, str] | None = None,
+                   agency: Mapping[str, str] | None = None, next_review: str | None = None) -> dict:
+    """The whole case file, as a supervisor reviews it or a court asks for it: the child as the
+    case now stands, then every record (corrected and repaired ones too) in order of `at` (the
+    order written where two have the same time), each with every answer and its question's label
+    in the document's language.
+
+    `entries`: each record's readable form, as `cpcm show CASE RECORD --json` gives it
+    (service.cases.record_view: kind, what, at, by, supersedes, superseded_by, answers...).
+    """
+    names, services = names or {}, services or {}
+    rows = sorted(entries, key=lambda e: (_moment(e["at"]), e["record_id"]))
+    at_of = {e["record_id"]: e["at"] for e in rows}
+    plan_ids = [e["record_id"] for e in rows if e["kind"] == "plan" and not e.get("supersedes")]
+    plan_ids = sorted(plan_ids)  # versions count in the order written, as the fold counts them
+    versions = {record_id: n for n, record_id in enumerate(plan_ids, start=1)}
+    for e in sorted(rows, key=lambda e: e["record_id"]):  # a correction keeps the number of what it corrects
+        if e["kind"] == "plan" and e.get("supersedes"):
+            versions[e["record_id"]] = versions.get(e["supersedes"])
+    referral_refs = {e["record_id"]: e.get("ref") for e in rows if e["kind"] == "referral"}
+    records = []
+    for number, e in enumerate(rows, start=1):
+        fields = e.get("fields") or {}
+        referral = fields.get("referral") if e["kind"] == "referral_update" else None
+        records.append({
+            "number": number,
+            "record_id": e["record_id"],
+            "kind": e["kind"],
+            "type": _text(fields.get("type")) or None if e["kind"] == "assessment" else None,
+            "what": e.get("what") or "",
+            "at": _when(e["at"]),
+            "recorded_at": _when(e.get("recorded_at") or ""),
+            "by": _person(e.get("by"), names),
+            "version": versions.get(e["record_id"]) if e["kind"] == "plan" else None,
+            "ref": e.get("ref") or (referral_refs.get(str(referral)) if referral else None),
+            "service": services.get(_text(fields.get("service"))) or _text(fields.get("service")) or None,
+            "supersedes": {"record_id": e["supersedes"], "at": _when(at_of.get(e["supersedes"], ""))} if e.get("supersedes") else None,
+            "correction_reason": _text(e.get("correction_reason")) or None,
+            "superseded_by": e.get("superseded_by") or None,
+            "answers": [_answer(a) for a in e.get("answers") or [] if _shown(e["kind"], a)],
+        })
+    registration = case.registration or {}
+    return {
+        "lang": lang,
+        "today": today.isoformat(),
+        "agency": dict(agency or {}),
+        "case": dict(_case_facts(case, today, names), location=case.location or None,
+                     caregiver=case.caregiver_name or None, closed=case.status == "closed",
+                     other_names=_text((registration.get("child") or {}).get("other_names")) or None),
+        "next_review": next_review,
+        "counts": {"records": len(records), "corrected": len([r for r in records if r["superseded_by"]])},
+        "records": records,
+    }
+
+
 VIEWS = {
     "case-plan": case_plan_view,
     "child-plan": child_plan_view,
@@ -646,10 +811,13 @@ CASE_VIEWS = {
     "transfer-summary": transfer_summary_view,
 }
 
+# The whole case file: built from every record's readable form (case_file_view).
+CASE_FILE = "case-file"
+
 
 def documents() -> Iterable[str]:
     """The documents a case can be rendered as (each needs its view builder here)."""
-    return (*VIEWS, *CASE_VIEWS, "referral-letter")
+    return (*VIEWS, *CASE_VIEWS, "referral-letter", CASE_FILE)
 
 
 def referral_letter_view(case, referral, service: Mapping[str, Any] | None, lang: str, *, today: date,
@@ -747,6 +915,9 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
             "stage": nomination.get("stage"), "summary": _text(entry.get("summary")) or None,
             "discussion": _text(entry.get("discussion")) or None, "decisions": [_text(d) for d in entry.get("decisions") or []],
             "actions": case_actions, "minuted": bool(entry),
+            # Form 8 Part I, "progress and actions to date": what the caseworker presented, and the
+            # minutes' summary of the case (both checked for names when written)
+            "progress": [t for t in (_text(nomination.get("presentation")), _text(entry.get("summary"))) if t],
         })
     start = conference_rules.start_of(conference, policy)
     day = conference_rules.meeting_day(conference)

@@ -326,7 +326,7 @@ def _form_name(ctx: Context, record: Record) -> str | None:
         return "registration"
     if record.kind == "assessment":
         return form_for(ctx, str(record.body.get("type", "initial")))
-    if record.kind in ("plan", "consent", "followup", "review", "closure"):
+    if record.kind in ("plan", "consent", "followup", "review", "closure", "readiness"):
         return form_for(ctx, record.kind)
     return None
 
@@ -423,11 +423,11 @@ def _describe_all(records: list[Record]) -> dict[str, str]:
     return {r.id: describe(r, refs, versions) for r in records}
 
 
-def record_view(ctx: Context, case_id: str, records: list[Record], record: Record) -> dict:
+def record_view(ctx: Context, case_id: str, records: list[Record], record: Record, lang: str | None = None) -> dict:
     """One record in full, as data: its header, what it is (`what`), the correction it makes or
     that replaced it, its fields exactly as written (`fields`), the form's label of each field
     (`labels`, every language the form has) and every value with its label in the repository's
-    language, in the form's order (`answers`)."""
+    language (or in `lang`), in the form's order (`answers`)."""
     from cpcm.store import forms as forms_store
 
     name = _form_name(ctx, record)
@@ -435,7 +435,7 @@ def record_view(ctx: Context, case_id: str, records: list[Record], record: Recor
         form = forms_store.load(name, ctx.root) if name else None
     except (OSError, ValueError, NotFound):
         form = None
-    lang = ctx.config.language or "en"
+    lang = lang or ctx.config.language or "en"
     body = dict(record.body)
     shown = {k: v for k, v in body.items() if k not in ("supersedes", "correction_reason")}
     answers = _answers(form, shown, lang)

@@ -1,5 +1,5 @@
-"""Documents: cpcm render. A case's documents (the case plan, the child's plan, the closure
-report, the transfer summary, a referral's letter) and a case conference's (agenda, minutes,
+"""Documents: cpcm render. A case's documents (the whole case file, the case plan, the child's
+plan, the closure report, the transfer summary, a referral's letter) and a case conference's (agenda, minutes,
 conference-report), built from the records and rendered from the templates; the CLI writes or
 prints the text."""
 from __future__ import annotations
@@ -44,6 +44,8 @@ def render(ctx: Context, template: str, subject: str, ref: str | None = None, la
         lang = _language(ctx, template, lang, fmt, warnings)
         if template == "referral-letter":
             text, provider = referral_letter(ctx, subject_id, ref, lang, fmt)
+        elif template == "case-file":
+            text, provider = case_file(ctx, subject_id, lang, fmt), None
         else:
             text, provider = document(ctx, template, subject_id, lang, fmt), None
     if not text.endswith("\n"):
@@ -93,9 +95,12 @@ def document(ctx: Context, template: str, case_id: str, lang: str, fmt: str) -> 
     if not case.plan:
         raise NotFound(f"{case_id} has no case plan yet", f"Record one first: cpcm plan {case_id}")
     plan_record = next(r for r in records if r.id == case.plan["record_id"])
+    extra = {}
+    if template == "child-plan":  # when we meet again: the review clock, as cpcm due has it
+        extra = {"next_review": _next_review(ctx, case), "typed_lang": ctx.config.language or "en"}
     view = views.VIEWS[template](
         case, plan_record, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
-        approval_required=approvals.required(ctx.policy, "plan"),
+        approval_required=approvals.required(ctx.policy, "plan"), **extra,
     )
     return env.render(template, lang, fmt, view, ctx.root)
 
@@ -121,6 +126,34 @@ def referral_letter(ctx: Context, case_id: str, ref: str | None, lang: str, fmt:
         feedback_days=(limit.after(ctx.now) - ctx.now).days,
     )
     return env.render("referral-letter", lang, fmt, view, ctx.root), (provider or {}).get("recipient")
+
+
+def case_file(ctx: Context, case_id: str, lang: str, fmt: str) -> str:
+    """The whole case file: every record, corrected ones too, in order of `at`, each in the
+    readable form `cpcm show CASE RECORD` gives it (its answers with the form's labels in
+    `lang`), after the child as the case now stands and its next review date (the review
+    clock, as `cpcm due` has it)."""
+    from cpcm.render import env, views
+    from cpcm.service.cases import record_view
+
+    records = load_records(ctx, case_id)
+    case = fold(case_id, records)
+    entries = [record_view(ctx, case_id, records, record, lang) for record in records]
+    view = views.case_file_view(
+        case, entries, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
+        services=_service_names(ctx), agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
+        next_review=_next_review(ctx, case),
+    )
+    return env.render(views.CASE_FILE, lang, fmt, view, ctx.root)
+
+
+def _next_review(ctx: Context, case) -> str | None:
+    """The date of the case's next review: the review clock's item (workflow/clocks.py), as
+    `cpcm due` lists it; None when no review clock runs."""
+    from cpcm.service.worklist import due
+
+    review = next((item for item in due(ctx, case=case) if item.code == "review"), None)
+    return review.due.date().isoformat() if review else None
 
 
 def _service_names(ctx: Context) -> dict[str, str]:

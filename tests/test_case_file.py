@@ -1,0 +1,279 @@
+"""The whole case file (cpcm render case-file): every record in order of `at`, read back with its
+question labels in the chosen language, corrections with what they supersede, encrypted with
+--out; the child's plan in the child's language; the conference report's Part I and decisions."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import CANARY, NOW, Cli, make_identity, registration
+
+from test_readback import BID, COMPREHENSIVE, FOLLOWUP, INITIAL, REVIEW
+
+GOALS_MET = ["--check", "child_safe", "--check", "wellbeing_supported", "--check", "no_further_concerns",
+             "--check", "monitoring_followups_done", "--check", "child_and_family_took_part"]
+PLAN = {"reason": "initial",
+        "goals": [{"term": "short", "goal": "Back in school", "need": "school every day",
+                   "child_words": {"en": "You go to school every day.", "sw": "Utaenda shule kila siku."}},
+                  {"term": "medium", "goal": "The child has a birth certificate", "need": "identity"}],
+        "actions": [{"what": "Pay the school fees", "who": "caseworker", "by": "2026-12-15", "mode": "direct", "goal": "G1",
+                     "child_words": {"en": "Your social worker pays the school fees.", "sw": "Mfanyakazi wako atalipa ada ya shule."}},
+                    {"what": "List the household for cash transfers at the next targeting", "who": "other", "by": "2027-01-20",
+                     "mode": "direct", "goal": "G1"},
+                    {"what": "Walk to school with a friend", "who": "child", "by": "2026-12-01", "mode": "direct", "goal": "G1",
+                     "child_words": "Tembea shuleni na rafiki."},
+                    {"what": "Tell the registrar the birth details", "who": "family", "by": "2027-02-01", "mode": "direct",
+                     "goal": "G2", "with_child": False,
+                     "child_words": {"en": "Your family talks to the registrar.", "sw": "Familia yako itaongea na msajili."}}],
+        "closure_criteria": ["in school a full term"], "contingency": "the aunt takes the child in",
+        "participants": {"child": "yes", "caregivers": "yes"}}
+# when each record happened: written in this order, but the follow-up happened before the review
+AT = {"initial": "2026-11-02T10:00:00+03:00", "comprehensive": "2026-11-05T10:00:00+03:00",
+      "bid": "2026-11-06T10:00:00+03:00", "plan": "2026-11-09T10:00:00+03:00", "consent": "2026-11-10T09:00:00+03:00",
+      "refer": "2026-11-10T10:00:00+03:00", "review": "2026-11-20T10:00:00+03:00", "followup": "2026-11-12T10:00:00+03:00",
+      "note": "2026-11-21T10:00:00+03:00", "update": "2026-11-22T08:00:00+03:00", "close": "2026-11-22T12:00:00+03:00",
+      "readiness": "2026-11-21T09:00:00+03:00"}
+
+
+def ok(result):
+    assert result.code == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """One case (the canary child) with a record of every kind a worker writes, some written out of
+    the order they happened in: (base, root, case_id, as_)."""
+    base = tmp_path_factory.mktemp("casefile")
+    (base / "tmp").mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TMPDIR", str(base / "tmp"))
+        mp.setenv("HOME", str(base / "home"))
+        keys = {w: base / "keys" / f"{w}.txt" for w in ("sup", "amina")}
+        recipients = {w: make_identity(path) for w, path in keys.items()}
+        root = base / "casefiles"
+
+        def as_(worker: str, now: str = NOW) -> Cli:
+            return Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(keys[worker]), "CPCM_NOW": now})
+
+        sup, amina = as_("sup"), as_("amina")
+        ok(sup("init", "--agency", "TEST", "--name", "Test Agency", "--worker", "sup", "--role", "supervisor"))
+        ok(sup("team", "add", "amina", "--role", "caseworker", "--recipient", recipients["amina"]))
+        ok(sup("service", "add", "clinic", "--provider", "County Clinic", "--sector", "health", "--offers", "care"))
+        reg = registration(child={"name": CANARY, "sex": "female", "date_of_birth": "2015-04-01"},
+                           location=f"{CANARY} village", notes="found at the market")
+        case_id = ok(amina("register", "--from-file", "-", "--json", "--at", "2026-11-01T09:00:00+03:00",
+                           input=json.dumps(reg))).json()["case_id"]
+
+        def write(args, data=None, at=None):
+            return ok(amina(*args, *(["--at", at] if at else []), *(["--from-file", "-"] if data is not None else []),
+                            input=json.dumps(data) if data is not None else None))
+
+        write(("assess", case_id, "--type", "initial"), INITIAL, AT["initial"])
+        write(("assess", case_id, "--type", "comprehensive"), COMPREHENSIVE, AT["comprehensive"])
+        write(("assess", case_id, "--type", "best-interests"), BID, AT["bid"])
+        write(("plan", case_id), PLAN, AT["plan"])
+        ok(sup("approve", case_id, "plan", "--note", "fine"))
+        for giver in ("child", "caregiver"):
+            write(("consent", case_id, "--purpose", "referral", "--agency", "clinic", "--by", giver, "--status", "given",
+                   "--explained", "all", "--until", "2027-06-30"), at=AT["consent"])
+        write(("refer", case_id, "--service", "clinic", "--need", "a check-up", "--check", "all"), at=AT["refer"])
+        write(("referral", case_id, "R1", "--status", "accepted", "--start", "2026-11-12",
+               "--expected-duration", "3mo", "--feedback", "seen on Monday"))
+        write(("review", case_id), REVIEW, AT["review"])
+        write(("followup", case_id), FOLLOWUP, AT["followup"])  # written after the review, happened before it
+        write(("correct", case_id, "followup", "--set", "observations=the child was at school", "--reason", "note mistyped"))
+        from cpcm.store import forms as form_defs
+        benchmarks = {d["key"]: {item: "yes" for bench in d["benchmarks"] for item in bench["items"]}
+                      for d in form_defs.scoring("readiness")["domains"]}
+        write(("readiness", case_id), {"occasion": "review", "benchmarks": benchmarks}, AT["readiness"])
+        write(("note", case_id, "--text", "the grandmother called"), at=AT["note"])
+        write(("update", case_id, "--location", "Kondele, Kisumu", "--reason", "moved to the grandmother"), at=AT["update"])
+        write(("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "the family carries on",
+               "--summary", "back in school"), at=AT["close"])
+        # the closure waits for a supervisor: the case stays open, its review clock runs (the child's plan shows it)
+        yield base, root, case_id, as_
+
+
+def records_in(text: str) -> list[str]:
+    """The record IDs a case file lists, in its order."""
+    return re.findall(r"\b[0-9A-HJKMNP-TV-Z]{26}\b", text)
+
+
+def test_case_file__every_record_in_order_of_at_with_labels(world):
+    base, root, case_id, as_ = world
+    amina = as_("amina")
+    log = ok(amina("log", case_id, "--json")).json()
+    text = ok(amina("render", "case-file", case_id)).stdout
+    assert CANARY in text  # the name is in the document asked for
+    listed = list(dict.fromkeys(r for r in records_in(text) if r in {e["record_id"] for e in log}))
+    # every record, superseded ones too, each once as a heading, in order of `at` (then order written)
+    headings = re.findall(r"^### \d+\. .*\n\n.* · ([0-9A-Z]{26})$", text, re.M)
+    assert sorted(headings) == sorted(e["record_id"] for e in log)
+    by_id = {e["record_id"]: e for e in log}
+    from cpcm.clock import parse_datetime
+    assert [parse_datetime(by_id[r]["at"]) for r in headings] == sorted(parse_datetime(by_id[r]["at"]) for r in headings)
+    assert listed[0] == headings[0]
+    kinds = [by_id[r]["kind"] for r in headings]
+    for kind in ("registration", "assessment", "plan", "approval", "consent", "referral", "referral_update", "followup",
+                 "review", "readiness", "note", "update", "closure"):
+        assert kind in kinds, kind
+    assert "back in school" in text and "goals met" in text  # the closure, its reason in words
+    # the follow-up (written after the review) comes before it; the correction after the review
+    followups = [r for r in headings if by_id[r]["kind"] == "followup"]
+    review = next(r for r in headings if by_id[r]["kind"] == "review")
+    assert headings.index(followups[0]) < headings.index(review)
+    # question labels of the forms, values in words
+    assert "Is the child safe now?" in text or "safe" in text
+    assert "I want to live with my grandmother" in text  # the child's views in the comprehensive assessment
+    assert "Cucu's house please" in text  # the best-interests determination
+    assert "kinship care" in text and "foster care" in text  # its options, in words
+    assert "seen on Monday" in text  # the referral's outcome
+    assert "keep visiting monthly" in text  # the review's decisions
+    assert "Case plan, version 1" in text
+    # the correction and what it supersedes
+    original = next(e for e in log if e["kind"] == "followup" and e.get("superseded_by"))
+    assert f"Corrects record {original['record_id']}" in text and "note mistyped" in text
+    assert f"Corrected by record {original['superseded_by']}" in text
+    # the update: the new value and the one before
+    assert "Kondele, Kisumu" in text and f"{CANARY} village" in text
+
+
+def test_case_file__kiswahili_labels_and_values(world):
+    base, root, case_id, as_ = world
+    text = ok(as_("amina")("render", "case-file", case_id, "--lang", "sw")).stdout
+    assert "Faili la kesi" in text
+    for english in ("Case file", "Registration", "Follow-up", "Corrected by", "home visit", "female", "kinship care",
+                    "b1 travels safely", "eligibility known", "Readiness"):
+        assert english not in text, english
+    assert "Ufuatiliaji" in text and "ziara ya nyumbani" in text and "malezi ya jamaa" in text
+
+
+def test_case_file__html_printable_and_encrypted_with_out(world):
+    base, root, case_id, as_ = world
+    amina = as_("amina")
+    html = ok(amina("render", "case-file", case_id, "--format", "html")).stdout
+    assert "@page" in html and "A4" in html and html.count("<section") == len(ok(amina("log", case_id, "--json")).json())
+    out = base / "tmp" / "file.html.age"
+    result = ok(amina("render", "case-file", case_id, "--out", str(out), "--json")).json()
+    assert result["encrypted"] and result["format"] == "html"
+    data = out.read_bytes()
+    assert data.startswith(b"age-encryption.org/v1")
+    for part in CANARY.lower().split():
+        assert part.encode() not in data.lower()
+    from cpcm.crypto import cipher, identity
+    plain = cipher.decrypt(data, identity.load(base / "keys" / "amina.txt", lambda: None).keys).decode()
+    assert CANARY in plain and "<html" in plain
+    # nothing of the child in plaintext anywhere on disk: the repository, the temp folder, home
+    for path in base.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            lowered = path.read_bytes().lower()
+            assert not any(part.lower().encode() in lowered for part in CANARY.split()), path
+
+
+def test_child_plan__in_the_child_s_language_without_the_actions_the_child_has_no_part_in(world):
+    base, root, case_id, as_ = world
+    amina = as_("amina")
+    review = next(i for i in ok(amina("due", "--within", "400", "--json")).json() if i["case_id"] == case_id and i["code"] == "review")
+    from cpcm.render.env import date_words
+    for fmt in ("md", "html"):
+        sw = ok(amina("render", "child-plan", case_id, "--lang", "sw", "--format", fmt)).stdout
+        en = ok(amina("render", "child-plan", case_id, "--lang", "en", "--format", fmt)).stdout
+        # the child's words in each language; the old plain text is in the repository's language (en)
+        assert "Utaenda shule kila siku." in sw and "Mfanyakazi wako atalipa ada ya shule." in sw
+        assert "You go to school every day." in en and "Your social worker pays the school fees." in en
+        for english in ("You go to school", "Your social worker pays", "The child has a birth certificate",
+                        "Pay the school fees", "Walk to school", "Your family talks"):
+            assert english not in sw, (fmt, english)
+        # the goal without words in Kiswahili is counted, not printed in English
+        assert "mambo" in sw or "jambo moja" in sw
+        # left out: an officer's task with no words for the child, and an action marked with_child: no
+        for text in (sw, en):
+            assert "List the household" not in text and "registrar" not in text and "msajili" not in text
+        # the next review: the review clock's date, as cpcm due has it
+        day = review["due"][:10]
+        assert date_words(day, "sw", weekday=True) in sw and date_words(day, "en", weekday=True) in en
+
+
+def test_views__child_words_and_who_takes_part():
+    from cpcm.render.views import child_words, in_child_plan
+
+    assert child_words({"en": "Go", "sw": "Nenda"}, "sw") == "Nenda"
+    assert child_words({"en": "Go"}, "sw") is None
+    assert child_words("Go", "sw", "en") is None and child_words("Go", "en", "en") == "Go"
+    assert in_child_plan({"who": "child"}) and not in_child_plan({"who": "child", "with_child": False})
+    assert not in_child_plan({"who": "other", "what": "List the household"})
+    assert in_child_plan({"who": "caseworker", "with_child": True})
+    assert in_child_plan({"who": "family", "child_words": {"sw": "Bibi"}})
+
+
+def _conference(minutes_cases, presentation=None):
+    from cpcm.workflow.conferences import Conference
+
+    nomination = {"case_id": "CP-AAAA-BBBB", "reason": "especially_difficult", "presentation": presentation, "worker": "amina",
+                  "opened": "2026-01-12", "risk": "high", "stage": "implementation"}
+    return Conference(id="CC-AAAA-BBBB", kind="external", date="2026-02-05T10:00", chair="sup", venue="Boardroom",
+                      cases=(nomination,), minutes={"cases": minutes_cases})
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_conference_report__decisions_read_as_sentences_and_progress_is_filled(fmt):
+    from datetime import date
+
+    from cpcm.render import env, views
+    from cpcm.store import policies
+
+    policy = policies.load("kenya")
+    decided = {"case": "CP-AAAA-BBBB", "summary": "Back with the grandmother since January, attending school",
+               "discussion": "Progress is good.", "decisions": ["Reunification approved for 12 February 2026.",
+                                                                  "School to waive levies for the first term."]}
+    for lang in ("en", "sw"):
+        text = env.render("conference-report", lang, fmt, views.conference_view(
+            _conference([decided], presentation="Found at the market; in the home since January."), policy, lang,
+            date(2026, 2, 5), {"amina": "Amina"}))
+        assert ".;" not in text and "..;" not in text
+        assert "Reunification approved for 12 February 2026. School to waive levies for the first term." in text
+        row = next(line for line in text.splitlines() if "CP-AAAA-BBBB" in line and ("|" in line or "<td>" in line))
+        # Part I: the progress column holds the presentation and the minutes' summary
+        assert "Found at the market; in the home since January. Back with the grandmother since January, attending school." in row
+        assert ("juu" if lang == "sw" else "high") in row  # the risk level in the document's language
+    # nothing presented and no summary: the stage at nomination, in words
+    bare = {"case": "CP-AAAA-BBBB", "discussion": "Progress is good.", "decisions": ["Approved"]}
+    text = env.render("conference-report", "sw", fmt, views.conference_view(_conference([bare]), policy, "sw", date(2026, 2, 5), {}))
+    row = next(line for line in text.splitlines() if "CP-AAAA-BBBB" in line and ("|" in line or "<td>" in line))
+    assert "Wakati wa kupendekezwa: kutekeleza mpango." in row and "Approved." in text
+
+
+def test_case_file__every_choice_of_the_shipped_forms_has_words():
+    """A choice added to a form without words in templates/_values.j2 would print as a code."""
+    from ruamel.yaml import YAML
+
+    words = (Path(__file__).resolve().parents[1] / "templates" / "_values.j2").read_text(encoding="utf-8")
+    codes = set(re.findall(r'^  "([a-z0-9_]+)": _\(', words, re.M))
+    forms = Path(__file__).resolve().parents[1] / "cpcm" / "forms"
+    missing = sorted({str(code) for path in forms.glob("*.yaml")
+                      for values in (YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8")).get("lists") or {}).values()
+                      for code in values} - codes)
+    assert not missing, missing
+
+
+@pytest.mark.skipif(not (shutil.which("chromium") or shutil.which("chromium-browser")), reason="chromium is not installed")
+def test_case_file__html_prints_on_a4_in_chromium(world, tmp_path):
+    """Headless Chromium opens the case file from disk (offline), logs no console message and
+    prints it to PDF on A4 pages."""
+    from test_reports_browser import chromium, console_messages
+
+    base, root, case_id, as_ = world
+    page = tmp_path / "case-file.html"
+    ok(as_("amina")("render", "case-file", case_id, "--lang", "sw", "--out", str(page), "--plaintext"))
+    assert not console_messages(chromium(tmp_path, page, "--dump-dom"))
+    pdf = tmp_path / "case-file.pdf"
+    chromium(tmp_path, page, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    data = pdf.read_bytes()
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", data)
+    assert boxes and all(abs(float(w) - 595.3) < 2 and abs(float(h) - 841.9) < 2 for w, h in boxes), boxes  # A4 in points
+    page.unlink()
