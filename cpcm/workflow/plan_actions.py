@@ -359,7 +359,8 @@ def revise(body: Mapping[str, Any], ids: Mapping[str, list[str]], changes: Mappi
             continue
         by_id = {str(item["id"]).upper(): item for item in lists[name]}
         for item_id, fields in given.items():
-            path = f"{name}.{item_id}"
+            # an error names the item only by an ID's shape: a key typed may be anything (a name)
+            path = f"{name}.{item_id}" if _ID.match(str(item_id).upper()) or NEW.match(str(item_id)) else f"{name} (a key)"
             if not isinstance(fields, Mapping):
                 problems.append((path, "takes fields (e.g. " + (f"{path}.goal=..." if name == "goals" else f"{path}.by=...") + ")"))
                 continue
@@ -374,10 +375,10 @@ def revise(body: Mapping[str, Any], ids: Mapping[str, list[str]], changes: Mappi
                 if name == "goals":
                     new_goals[str(item_id).lower()] = item["id"]
                 continue
-            target = by_id.get(str(item_id).upper())
+            target = by_id.get(str(item_id).upper()) or next((i for i in lists[name] if str(i["id"]) == str(item_id)), None)
             if target is None:
                 have = ", ".join(str(i["id"]) for i in lists[name]) or "none"
-                problems.append((path, f"no {name[:-1]} with that ID in the current version ({have})"))
+                problems.append((path, f"no {name[:-1]} with that ID in the current version ({have}; new, new1 … for a new one)"))
                 continue
             for field, value in fields.items():
                 if value is None or value == "":
