@@ -76,7 +76,7 @@ CLOCKS: tuple[Clock, ...] = (
           "case_plan", measured=True, also=("plan_approval",)),
     Clock("review", "review", "Case review", (PLAN_IN_FORCE, "review"), "the plan in force or the last review", ("review",),
           "the next review", "review", "review", measured=True, also=("review_after_reunification", "plan_approval")),
-    Clock("plan-action", "plan_action", "Plan action", (PLAN_IN_FORCE,), "the plan in force: each action with a date (by)",
+    Clock("plan-action", "plan_action", "Plan action", (PLAN_IN_FORCE,), "the plan in force: each action with a date is due at the end of that day (by)",
           ("plan_action_done",), "the action marked done or dropped (followup or review --done A3, or a review's progress)",
           "case_plan", "case_plan"),
     Clock("referral-feedback", "referral_feedback", "Provider's feedback on a referral", ("sent",), "the referral", ANSWERED,
