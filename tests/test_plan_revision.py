@@ -326,3 +326,29 @@ def test_cli__edit_refuses_where_there_is_no_memory_file_system(cli, cli_as, mon
     monkeypatch.setattr(assess, "PRIVATE_DIRS", ("/nonexistent-shm",))
     refused = cli("plan", case_id, "--edit", "--reason", "review", env={"EDITOR": "true"})
     assert refused.code == 2 and "memory file system" in refused.stderr
+
+
+def test_cli__the_only_supervisor_closing_a_conference_is_told_and_can_withdraw_the_version(cli, cli_as, repo):
+    from test_conference import CLOSE_NOW, minutes_doc, new_conference, planned_case
+
+    sup = cli_as("sup")
+    case_id = planned_case(cli, "Test Child Conf")
+    assert sup("approve", case_id, "plan", "--note", "ok").code == 0
+    conf = new_conference(sup)
+    assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+    for n in range(5):
+        assert sup("conference", "attend", conf, "--institution", "Agency", "--name", f"Member {n}", "--position", "Officer",
+                   "--contact", "0700", "--confidentiality-signed", "yes").code == 0
+    assert sup("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id]))).code == 0
+    closer = cli_as("sup", CPCM_NOW=CLOSE_NOW)
+    closed = closer("conference", "close", conf, "--json")
+    assert closed.code == 0, closed.stderr
+    told = [w for w in closed.json()["warnings"] if "nobody in the team may approve plan version 2" in w]
+    assert len(told) == 1 and case_id in told[0]
+    # the conference's version waits; version 1 stays in force: the case is not overdue, its review clock runs
+    later = cli_as("amina", CPCM_NOW=CLOSE_NOW)
+    assert later("check", case_id, "--json").json() == []
+    assert "review" in {i["code"] for i in later("due", "--within", "120", "--json").json() if i["case_id"] == case_id}
+    assert closer("plan", case_id, "--withdraw", "--reason", "no second supervisor to approve it").code == 0
+    shown = later("show", case_id, "--json").json()
+    assert shown["plan"]["withdrawn_at"] and shown["plan"]["previous"]["version"] == 1

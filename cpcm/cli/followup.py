@@ -60,6 +60,8 @@ def register(app: typer.Typer) -> None:
         from cpcm.errors import UsageError
 
         ctx = open_ctx(repo, identity)
+        if batch is not None and done:
+            raise UsageError("--done goes with one case, not with --batch")
         if batch is not None:
             rows = _read_rows(batch)
             result = _with_progress(lambda tick: service.review_batch(ctx, rows, dry_run, tick), len(rows) * (1 if dry_run else 2))
