@@ -64,7 +64,8 @@ def _numbered_body(case_id: str, case: Case, body: dict) -> dict:
             errors.append(FieldError(f"actions[{index}].id", "is A followed by a number (A1, A2 …), or left out for a new action"))
         elif given in seen:
             errors.append(FieldError(f"actions[{index}].id", "is used twice"))
-        seen.add(given) if given else None
+        if given:
+            seen.add(given)
     if errors:
         raise InvalidInput(errors, f"plan for {case_id}")
     return plan_actions.with_ids(body, case.plan)
