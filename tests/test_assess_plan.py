@@ -130,7 +130,13 @@ def test_plan__self_approval_allowed_where_the_policy_says_so():
     sup = mem.as_("sup")
     case_id = assessed_in(mem, "sup")
     service.plan(sup, case_id, plan_doc())
-    assert service.approve(sup, case_id, "plan").kind == "approval"
+    with pytest.raises(InvalidInput) as no_reason:  # one's own plan: only with the reason recorded
+        service.approve(sup, case_id, "plan")
+    assert fields(no_reason.value) == {"note"}
+    written = service.approve(sup, case_id, "plan", note="the only supervisor of the agency")
+    assert written.kind == "approval"
+    last = service.load_records(sup, case_id)[-1]
+    assert last.body["self_approval"] is True and last.body["note"] == "the only supervisor of the agency"
 
 
 def test_plan__rejection_needs_a_note_and_keeps_the_plan_out_of_force():
@@ -243,7 +249,8 @@ def test_cli__self_approval_allowed_by_the_repositorys_policy_file(cli_as, repo)
     sup = cli_as("sup")
     case_id = assessed(sup)
     assert sup("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
-    assert sup("approve", case_id, "plan").code == 0
+    assert sup("approve", case_id, "plan").code == 4  # one's own plan needs the reason
+    assert sup("approve", case_id, "plan", "--note", "the only supervisor here").code == 0
 
 
 @pytest.mark.parametrize("kind", ["registration", "assessment-initial", "assessment-comprehensive", "best-interests", "plan"])

@@ -103,7 +103,8 @@ def test_full_conference__actions_reach_each_case_plan_and_the_documents_hold_no
         assert plan["version"] == 2 and plan["reason"] == "conference_decision"
         actions = plan["content"]["actions"]
         assert len(actions) == 4  # the two of the first version and the conference's two
-        assert actions[2] == {"what": f"Enrol in school ({n})", "who": "caseworker", "who_detail": "amina", "by": "2026-12-15", "mode": "direct"}
+        assert [a["id"] for a in actions] == ["A1", "A2", "A3", "A4"]  # the first version's keep theirs, the new take the next
+        assert actions[2] == {"id": "A3", "what": f"Enrol in school ({n})", "who": "caseworker", "who_detail": "amina", "by": "2026-12-15", "mode": "direct"}
         assert actions[3]["who"] == "other" and actions[3]["mode"] == "referral" and actions[3]["goal"] == "G2"
         assert plan["content"]["goals"] == plan_doc()["goals"] or len(plan["content"]["goals"]) == 2
         kinds = [h["kind"] for h in shown["history"]]

@@ -45,7 +45,7 @@ def planned_in(mem: MemoryRepo, worker: str = "amina") -> str:
     """An assessed case with an approved plan, in the memory repository."""
     case_id = assessed_in(mem, worker)
     service.plan(mem.as_(worker), case_id, plan_doc())
-    service.approve(mem.as_("sup"), case_id, "plan")
+    service.approve(mem.as_("sup"), case_id, "plan", note="approved")  # a note: the reason where it is her own
     return case_id
 
 

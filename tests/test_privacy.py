@@ -24,7 +24,7 @@ TEMPLATES = re.compile(
     r"|assign CP-[0-9A-Z]{4}-[0-9A-Z]{4} [0-9A-Z]{26}"
     r"|team (add|remove) [a-z0-9._-]+"
     r"|team sync [0-9]+ cases"
-    r"|(assess|plan|approve|reject|consent|refer|referral|followup|review|readiness|close|reopen|continue|note|update|correct) "
+    r"|(assess|plan|withdraw|approve|reject|consent|refer|referral|followup|review|readiness|close|reopen|continue|note|update|correct) "
     r"CP-[0-9A-Z]{4}-[0-9A-Z]{4} [0-9A-Z]{26}"
     r"|service (add [a-z0-9_-]+|import [0-9]+ services)"
     r"|conference (new|attend|minutes|close|render) CC-[0-9A-Z]{4}-[0-9A-Z]{4}( [0-9A-Z]{26})?"
@@ -176,6 +176,18 @@ def run_the_cycle(s: "Session", base: Path, amina, sup, case_id: str) -> None:
     s.run(amina, "plan", case_id, "--from-file", "-", input=json.dumps(plan))
     s.run(amina, "approve", case_id, "plan", expect=4)
     s.run(sup, "approve", case_id, "plan", "--note", "fine")
+    # revising the plan from its current version: by --set, in an editor (a file in memory, removed after), withdrawn
+    s.run(amina, "plan", case_id, "--from-current", "--reason", "review", "--set", f"actions.new.what=call {CANARY}",
+          "--set", "actions.new.who=caseworker", "--set", "actions.new.by=2026-12-20", "--set", "actions.new.mode=direct",
+          "--set", f"contingency={CANARY} again", "--json")
+    s.run(amina, "plan", case_id, "--from-current", "--reason", "review", "--set", f"actions.{CANARY}.by=2027-01-01", expect=4)
+    s.run(amina, "plan", case_id, "--withdraw", "--reason", f"{CANARY} asked")
+    editor = base / "editor.py"
+    editor.write_text("import os, sys\np = sys.argv[1]\nt = open(p).read()\n"  # the name comes from the environment, not this file
+                      "open(p, 'w').write(t.replace('contingency:', 'contingency: ' + os.environ['TYPED'] + ' and', 1))\n")
+    import sys as _sys
+    s.run(amina, "plan", case_id, "--edit", "--reason", "correction", env={"EDITOR": f"{_sys.executable} {editor}", "TYPED": CANARY})
+    s.run(sup, "approve", case_id, "plan", "--note", "fine")
     s.run(amina, "render", "child-plan", case_id, names_allowed=True)
     s.run(amina, "render", "case-plan", case_id, "--lang", "sw", "--format", "html", "--out", str(base / "tmp" / "plan.html.age"))
     s.run(amina, "due", "--ics", str(base / "tmp" / "due.ics"), "--within", "60")
@@ -193,6 +205,12 @@ def run_the_cycle(s: "Session", base: Path, amina, sup, case_id: str) -> None:
     s.run(amina, "render", "case-file", case_id, "--format", "md", "--out", str(base / "tmp" / "file.md.age"), "--json")
     s.run(amina, "followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", f"see {CANARY}",
           "--visited-by", "professional", "--risk-increased", "yes", "--set", f"observations={CANARY} was drunk")
+    s.run(amina, "followup", case_id, "--method", "phone", "--purpose", "plan_action", "--visited-by", "professional",
+          "--risk-increased", "no", "--done", "A1", "--set", f"observations=called {CANARY}")
+    s.run(amina, "followup", case_id, "--method", "phone", "--purpose", "plan_action", "--visited-by", "professional",
+          "--risk-increased", "no", "--done", CANARY, expect=4)
+    s.run(amina, "due", "--ics", str(base / "tmp" / "due2.ics"), "--within", "60")
+    s.run(amina, "due", "--within", "60")
     from cpcm.store import forms as form_defs
 
     benchmarks = {d["key"]: {item: "yes" for bench in d["benchmarks"] for item in bench["items"]}
@@ -269,6 +287,13 @@ def test_privacy__canary_nowhere_in_the_temp_folder_or_home(world):
     assert files_with_marker(base) == []  # keys, home, casefiles: the whole test folder
 
 
+def test_privacy__canary_not_left_in_memory_by_plan_edit(world):
+    """`plan --edit` puts the plan in a private folder on /dev/shm and removes it afterwards."""
+    shm = Path("/dev/shm")
+    left = [p for p in shm.glob("cpcm-*")] if shm.is_dir() else []
+    assert [str(p) for p in left if any(leaks(f.read_bytes()) for f in p.rglob("*") if f.is_file())] == []
+
+
 def test_privacy__canary_never_on_stderr(world):
     _, _, s = world
     leaked = [args for args, err in s.stderr if leaks(err.encode())]
@@ -296,7 +321,7 @@ def test_commit_messages__follow_the_fixed_templates(world):
     messages = [m.strip() for m in messages if m.strip()]
     # init, team add x2, register x2, assign x2, team remove, team add, then the cycle: 23 commands
     # that write, one commit each (a render of a conference document is recorded too)
-    assert len(messages) == 36  # with two updates, two corrections and a readiness record
+    assert len(messages) == 41  # with two updates, two corrections, a readiness record, two plan revisions, a withdrawal, an approval and a --done
     assert [m for m in messages if not TEMPLATES.match(m)] == []
 
 

@@ -101,8 +101,8 @@ def world(tmp_path_factory):
             ok(amina("consent", case_id, "--purpose", "referral", "--agency", "clinic", "--by", giver, "--status", "given",
                      "--explained", "all", "--until", "2027-06-30"))
         written["consent"] = {"purpose": "referral", "agency": "clinic", "given_by": "caregiver", "status": "given", "until": "2027-06-30"}
-        ok(amina("refer", case_id, "--service", "clinic", "--need", "a check-up", "--check", "all", "--action", "2"))
-        written["R1"] = {"service": "clinic", "plan_action": {"action": 2}}
+        ok(amina("refer", case_id, "--service", "clinic", "--need", "a check-up", "--check", "all", "--action", "A2"))
+        written["R1"] = {"service": "clinic", "plan_action": {"action": "A2"}}  # the action's ID
         ok(amina("referral", case_id, "R1", "--status", "declined", "--feedback", "seen on Monday"))
         written["referral_update"] = {"status": "declined", "feedback": "seen on Monday"}
         write("followup", "followup", case_id, data=FOLLOWUP)

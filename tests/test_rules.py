@@ -283,9 +283,9 @@ def test_unfinished__referrals_not_closed_or_delivered_and_actions_not_done_or_d
     records.add("review", T0 + 6 * D, progress=[{"item": "A2", "status": " dropped "}])
     left = open_items.unfinished(records.case(), records.items)
     assert left == {"referrals": ["R1", "R2", "R4"], "actions": ["A3"]}
-    # a newer plan version starts again: its actions are all open
-    records.add("plan", T0 + 7 * D, closure_criteria=["safe"], actions=[{"what": "a"}])
-    assert open_items.unfinished(records.case(), records.items)["actions"] == ["A1"]
+    # a newer version keeps its actions' IDs: A1 ("a") stays done, a new action is open under the next ID
+    records.add("plan", T0 + 7 * D, closure_criteria=["safe"], actions=[{"what": "a"}, {"what": "d"}])
+    assert open_items.unfinished(records.case(), records.items)["actions"] == ["A4"]
 
 
 def test_progress__before_a_record_ignores_later_reviews():

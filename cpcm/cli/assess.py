@@ -6,7 +6,7 @@ from typing import List, Optional
 import typer
 
 from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
-                             report_written)
+                             report_written, say)
 
 FORMS = {"initial": "assessment-initial", "comprehensive": "assessment-comprehensive", "best-interests": "best-interests",
          "best_interests": "best-interests"}
@@ -46,22 +46,60 @@ def register(app: typer.Typer) -> None:
     @app.command("plan")
     def plan(
         case: str = typer.Argument(..., help="Case ID."),
-        reason: Optional[str] = typer.Option(None, "--reason", help="initial, review, crisis, reunification_date_set, reunification_done, conference_decision, correction."),
+        reason: Optional[str] = typer.Option(None, "--reason", help="initial, review, crisis, reunification_date_set, reunification_done, conference_decision, correction; with --withdraw: why."),
+        from_current: bool = typer.Option(False, "--from-current", help="The next version from the current one, changed by --set and --remove (for scripts)."),
+        edit: bool = typer.Option(False, "--edit", help="Open the current version as YAML in $VISUAL or $EDITOR; the next version is what you save."),
+        remove: List[str] = typer.Option([], "--remove", help="With --from-current: a goal or action to take out, by its ID (A3, G2; repeat)."),
+        withdraw: bool = typer.Option(False, "--withdraw", help="Take back your own plan version that still waits for approval (with --reason)."),
         from_file: FromFileOpt = None, set_: SetOpt = None, at: AtOpt = None, no_input: NoInputOpt = False,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Record a new version of the case plan (goals, actions, review date, closure criteria,
-        contingency, who took part). Earlier versions stay in the history.
+        contingency, who took part). Earlier versions stay in the history; goals and actions keep
+        their IDs (G1, A1 …) from version to version.
 
         Example: cpcm form blank plan > plan.yaml; cpcm plan CP-4F7K-9X2M --from-file plan.yaml
+        Example: cpcm plan CP-4F7K-9X2M --from-current --reason review --set actions.A2.by=2027-01-10 --remove A3
+        Example: cpcm plan CP-4F7K-9X2M --edit --reason reunification_done
+        Example: cpcm plan CP-4F7K-9X2M --withdraw --reason "written by mistake"
         """
         from cpcm import service
+        from cpcm.errors import UsageError
 
+        modes = [name for name, on in (("--from-current", from_current), ("--edit", edit), ("--withdraw", withdraw),
+                                        ("--from-file", bool(from_file))) if on]
+        if len(modes) > 1:
+            raise UsageError(f"{' and '.join(modes)} cannot be used together", "Give one way of writing the version.")
+        if remove and not from_current:
+            raise UsageError("--remove goes with --from-current")
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
-        data = gather(ctx, service.form_for(ctx, "plan"), from_file, set_, {"reason": reason}, no_input)
-        result = service.plan(ctx, case_id, data, parse_at(at))
-        report_written(result, json_out, f"plan recorded for {case_id}")
+        if withdraw:
+            if set_:
+                raise UsageError("--withdraw takes only --reason")
+            result = service.plan_withdraw(ctx, case_id, reason or "", parse_at(at))
+            report_written(result, json_out, f"the waiting plan version of {case_id} is withdrawn")
+            return
+        if from_current:
+            changes = gather(ctx, "plan", None, set_, {}, True)
+            result = service.plan_revise(ctx, case_id, reason, changes, remove, parse_at(at))
+        elif edit:
+            if set_:
+                raise UsageError("--edit takes no --set: change the file in the editor")
+            based_on, current = service.plan_current(ctx, case_id)
+            current["reason"] = reason
+            data = edit_in_private(current, case_id)
+            if data is None:
+                say("nothing changed: nothing was written")
+                return
+            if reason and not data.get("reason"):
+                data["reason"] = reason
+            result = service.plan(ctx, case_id, data, parse_at(at), based_on=based_on)
+        else:
+            data = gather(ctx, service.form_for(ctx, "plan"), from_file, set_, {"reason": reason}, no_input)
+            result = service.plan(ctx, case_id, data, parse_at(at))
+        version = result.extra.get("version")
+        report_written(result, json_out, f"plan version {version} recorded for {case_id}: actions {', '.join(result.extra.get('actions') or [])}")
 
     for approve in (True, False):
         _decision_command(app, approve)
@@ -87,3 +125,77 @@ def _decision_command(app: typer.Typer, approve: bool) -> None:
                        f"(not of one's own, unless the policy allows it).\n\n"
                        f"Example: cpcm {verb} CP-4F7K-9X2M plan" + (' --note "add a goal for school"' if not approve else ""))
     app.command(verb)(command)
+
+
+# -- plan --edit: the current version in an editor, never on a disk ----------------------------------
+# Where the file the editor opens may be: a memory file system only (tmpfs), as pass and gopass do
+# (/dev/shm). cpcm refuses to edit where there is none (docs/security.md, "Editing a plan").
+PRIVATE_DIRS = ("/dev/shm",)
+EDIT_HEADER = ("# The current version of the plan of {case}. Change what needs changing and save; close without\n"
+               "# saving to write nothing. Keep each goal's and action's id; leave id out for a new one; take an\n"
+               "# action out by deleting it. `reason` says why this version (cpcm plan --help lists them).\n")
+
+
+def private_dir() -> str:
+    """A folder of memory (tmpfs) to hold the file the editor opens, or UsageError (exit 2)."""
+    import os
+
+    for folder in PRIVATE_DIRS:
+        if os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK):
+            return folder
+    from cpcm.errors import UsageError
+
+    raise UsageError("--edit needs a memory file system (/dev/shm) for the file the editor opens, and this computer has none",
+                     "The plan must not be written to a disk in plain text. Use --from-current with --set and --remove instead.")
+
+
+def edit_in_private(content: dict, case_id: str) -> dict | None:
+    """Open `content` as YAML in $VISUAL or $EDITOR, in a private folder (0700) on a memory file
+    system with the file 0600, and return what was saved (None when nothing changed). The folder
+    and everything the editor left in it (swap and backup files) are removed whatever happens."""
+    import os
+    import shlex
+    import shutil
+    import subprocess
+    import tempfile
+
+    from cpcm.cli.common import read_yaml_input
+    from cpcm.errors import UsageError
+    from cpcm.store import codec
+
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if not editor:
+        raise UsageError("--edit needs an editor: set $EDITOR (for example EDITOR=nano)",
+                         "Or use --from-current with --set and --remove.")
+    text = EDIT_HEADER.format(case=case_id) + codec.dump_text(content)
+    folder = tempfile.mkdtemp(prefix="cpcm-", dir=private_dir())
+    try:
+        os.chmod(folder, 0o700)
+        path = os.path.join(folder, "plan.yaml")
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        try:
+            done = subprocess.run([*shlex.split(editor), path])
+        except OSError:
+            raise UsageError("--edit: the editor named by $EDITOR could not be started", "Check $EDITOR (or $VISUAL).") from None
+        if done.returncode != 0:
+            raise UsageError("--edit: the editor ended with an error; nothing was written")
+        with open(path, encoding="utf-8", errors="replace") as handle_in:
+            if handle_in.read() == text:
+                return None
+        data = read_yaml_input(path, "--edit")
+        if data is not None and not isinstance(data, dict):
+            raise UsageError("--edit: the plan is a YAML mapping (key: value)")
+        return data or {}
+    finally:
+        for root, _dirs, files in os.walk(folder):
+            for name in files:  # overwrite before removing (memory pages, not a disk; cheap)
+                try:
+                    file_path = os.path.join(root, name)
+                    size = os.path.getsize(file_path)
+                    with open(file_path, "r+b") as wipe:
+                        wipe.write(b"\0" * size)
+                except OSError:
+                    pass
+        shutil.rmtree(folder, ignore_errors=True)

@@ -158,7 +158,9 @@ def print_case(data: dict) -> None:
     rows = [(k, v) for k, v in rows if v not in (None, "")]
     if plan:
         state = ("in force (approved)" if plan.get("approved_at") else "rejected: a new version is needed" if plan.get("rejected_at")
-                 else "waiting for a supervisor's approval")
+                 else "withdrawn by its author" if plan.get("withdrawn_at") else "waiting for a supervisor's approval")
+        if not plan.get("approved_at") and (plan.get("previous") or {}).get("version"):
+            state += f"; version {plan['previous']['version']} stays in force"
         content = plan["content"] or {}
         interim = ", interim" if content.get("interim") else ""
         rows.append(("plan", f"version {plan['version']} ({plan.get('reason')}{interim}), {state}"))
@@ -191,7 +193,7 @@ def print_case(data: dict) -> None:
     if data["open_actions"]:
         linked = {r.get("plan_action"): r["ref"] for r in data["referrals"]}
         print_table(["action", "what", "who", "by", "progress"],
-                    [[a["item"] + (f" → {linked[int(a['item'][1:])]}" if int(a["item"][1:]) in linked else ""), a["what"], a["who"],
+                    [[a["item"] + (f" → {linked[a['item']]}" if a["item"] in linked else ""), a["what"], a["who"],
                       (a["by"] or "") + (" (late)" if a["late"] else ""), a["progress"] or ""] for a in data["open_actions"]],
                     title="Open plan actions")
     if items:

@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
         risk_increased: Optional[str] = typer.Option(None, "--risk-increased", help="yes or no."),
         risk: Optional[str] = typer.Option(None, "--risk", help="The risk level now, when re-rated."),
         risk_reason: Optional[str] = typer.Option(None, "--risk-reason"),
+        done: List[str] = typer.Option([], "--done", help="A plan action found done, by its ID (A3; repeat): it leaves cpcm due."),
         from_file: FromFileOpt = None, set_: SetOpt = None, at: AtOpt = None, no_input: NoInputOpt = False,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
@@ -35,7 +36,7 @@ def register(app: typer.Typer) -> None:
         data = gather(ctx, service.form_for(ctx, "followup"), from_file, set_,
                       {"method": method, "purpose": purpose, "purpose_detail": purpose_detail, "visited_by": visited_by,
                        "risk_increased": risk_increased, "risk": risk, "risk_reason": risk_reason}, no_input)
-        report_written(service.followup(ctx, case_id, data, parse_at(at)), json_out, f"follow-up recorded for {case_id}")
+        report_written(service.followup(ctx, case_id, data, parse_at(at), done), json_out, f"follow-up recorded for {case_id}")
 
     @app.command("review")
     def review(
@@ -46,6 +47,7 @@ def register(app: typer.Typer) -> None:
         outcome: Optional[str] = typer.Option(None, "--outcome", help="continue, replan, reassess or close."),
         decision: List[str] = typer.Option([], "--decision", help="A decision (repeat)."),
         next_review: Optional[str] = typer.Option(None, "--next-review", help="Only earlier than the policy's interval."),
+        done: List[str] = typer.Option([], "--done", help="A plan action found done, by its ID (A3; repeat): it leaves cpcm due."),
         from_file: FromFileOpt = None, set_: SetOpt = None, at: AtOpt = None, no_input: NoInputOpt = False,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
@@ -58,6 +60,8 @@ def register(app: typer.Typer) -> None:
         from cpcm.errors import UsageError
 
         ctx = open_ctx(repo, identity)
+        if batch is not None and done:
+            raise UsageError("--done goes with one case, not with --batch")
         if batch is not None:
             rows = _read_rows(batch)
             result = with_progress(lambda tick: service.review_batch(ctx, rows, dry_run, tick), len(rows) * (1 if dry_run else 2), "reviews")
@@ -74,7 +78,7 @@ def register(app: typer.Typer) -> None:
         case_id = service.parse_case_id(case)
         data = gather(ctx, service.form_for(ctx, "review"), from_file, set_,
                       {"chair": chair, "outcome": outcome, "decisions": list(decision) or None, "next_review": next_review}, no_input)
-        report_written(service.review(ctx, case_id, data, parse_at(at)), json_out, f"review recorded for {case_id}")
+        report_written(service.review(ctx, case_id, data, parse_at(at), done), json_out, f"review recorded for {case_id}")
 
     @app.command("close")
     def close(

@@ -172,13 +172,13 @@ def register(app: typer.Typer) -> None:
         need: str = typer.Option(..., "--need", help="The need this referral answers."),
         urgent: bool = typer.Option(False, "--urgent"), accompany: bool = typer.Option(False, "--accompany", help="The worker goes with the child."),
         check: List[str] = typer.Option([], "--check", help="A check done before referring (repeat): eligibility_known, need_matched, cost_distance_considered, provider_told; 'all' for the four."),
-        action: Optional[int] = typer.Option(None, "--action", help="The plan action (1, 2, …) this referral carries out."),
+        action: Optional[str] = typer.Option(None, "--action", help="The ID of the plan action (A1, A2 …) this referral carries out."),
         at: AtOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Refer a case to a service: needs valid consent for that agency (or an override) and
         carries only what the policy allows that sector to see.
 
-        Example: cpcm refer CP-4F7K-9X2M --service kisumu-clinic --need "treatment for malnutrition" --check all --action 3
+        Example: cpcm refer CP-4F7K-9X2M --service kisumu-clinic --need "treatment for malnutrition" --check all --action A3
         """
         from cpcm import service
         from cpcm.workflow.referrals import CHECKS

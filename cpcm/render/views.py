@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 from cpcm.domain.case import Case
 from cpcm.domain.records import Record
 from cpcm.errors import Refused
-from cpcm.workflow import approvals, open_items
+from cpcm.workflow import approvals, open_items, plan_actions
 from cpcm.workflow import conferences as conference_rules
 
 YES = ("yes", True)
@@ -94,10 +94,13 @@ def _any_child_words(value: Any, lang: str) -> str | None:
     return next((_text(v) for v in value.values() if _text(v)), None)
 
 
-def _action(raw: Mapping[str, Any], number: int, lang: str = "en") -> dict:
+def _action(raw: Mapping[str, Any], number: int, action_id: str | None = None, lang: str = "en") -> dict:
+    """A plan action; `number` is that of its ID (A3: 3): `action_id` where the caller worked it
+    out (open_items.action_ids), else the ID the version gives it, else its position."""
+    stored = plan_actions.id_number(action_id or raw.get("id"), plan_actions.ACTION)
     return {
-        "id": _text(raw.get("id")) or f"A{number}",
-        "number": number,
+        "id": _text(action_id or raw.get("id")) or f"A{stored or number}",
+        "number": stored or number,
         "what": _text(raw.get("what")),
         "who": _text(raw.get("who")) or "other",
         "who_detail": _text(raw.get("who_detail")) or None,
@@ -129,7 +132,7 @@ def case_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | 
     names = names or {}
     body = plan_record.body
     today = today or date.fromisoformat(plan_record.at[:10])
-    actions = [_action(a, n, lang) for n, a in enumerate(body.get("actions") or [], start=1)]
+    actions = [_action(a, n, lang=lang) for n, a in enumerate(body.get("actions") or [], start=1)]
     goals = [dict(goal, need=_text(raw.get("need")) or None, child_words=_any_child_words(raw.get("child_words"), lang))
              for goal, raw in zip(_goals(body, actions), body.get("goals") or [])]
     goal_ids = {g["id"] for g in goals}
@@ -366,16 +369,18 @@ def _progress(records: list[Record], plan_record: Record | None, before: str | N
     return status, last
 
 
-def _plan_items(plan_record: Record | None, status: Mapping[str, Mapping]) -> tuple[list[dict], list[dict]]:
-    """The plan's goals (each with its actions) and all its actions, each with its review progress."""
+def _plan_items(plan_record: Record | None, status: Mapping[str, Mapping],
+                ids: list[str] | None = None) -> tuple[list[dict], list[dict]]:
+    """The plan's goals (each with its actions) and all its actions, each with its review
+    progress; `ids`: the actions' IDs (open_items.action_ids)."""
     if plan_record is None:
         return [], []
     body = plan_record.body
     none = {"status": None, "note": None, "on": None}
     actions = []
     for number, raw in enumerate(body.get("actions") or [], start=1):
-        action = _action(raw, number)
-        action["progress"] = dict(status.get(f"A{number}", none))
+        action = _action(raw, number, ids[number - 1] if ids and number <= len(ids) else None)
+        action["progress"] = dict(status.get(f"A{action['number']}", none))
         actions.append(action)
     goals = [dict(goal, progress=dict(status.get(goal["id"].upper(), none))) for goal in _goals(body, actions)]
     return goals, actions
@@ -506,7 +511,7 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
 
     plan_record = _latest_plan(case, ordered)
     status, last_review = _progress(ordered, plan_record, before=record.id)
-    goals, actions = _plan_items(plan_record, status)
+    goals, actions = _plan_items(plan_record, status, open_items.action_ids(ordered, plan_record))
     by_number = {f"A{a['number']}": a for a in actions}
     referrals = [_referral(r, services) for r in case.referrals]
     by_ref = {r["ref"]: r for r in referrals}
@@ -643,7 +648,7 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
 
     plan_record = _latest_plan(case, ordered)
     status, _last = _progress(ordered, plan_record, before=subject.id)
-    goals, actions = _plan_items(plan_record, status)
+    goals, actions = _plan_items(plan_record, status, open_items.action_ids(ordered, plan_record))
     open_actions = [a for a in actions if open_items.item_open(a["progress"]["status"])]
     referrals = [_referral(r, services) for r in case.referrals]
     if subject.kind == "transfer":

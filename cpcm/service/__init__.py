@@ -32,7 +32,7 @@ from cpcm.service.followups import followup, review, review_batch
 from cpcm.service.imports import import_cases, import_template
 from cpcm.service.integrity import verify
 from cpcm.service.reintegration import readiness
-from cpcm.service.planning import approve, assess, plan, reject
+from cpcm.service.planning import approve, assess, plan, plan_current, plan_revise, plan_withdraw, reject
 from cpcm.service.referrals import (check_consent, consent, consent_override, refer, referral, service_add, service_gaps,
                                     service_get, service_import)
 from cpcm.service.reports import Exported, Report, export, report, report_combine, report_return
@@ -54,7 +54,7 @@ __all__ = [
     "validate_registration", "register", "assign", "show", "case_summary", "list_", "log", "note", "update", "correct",
     "repair", "find_record", "SHORT_FORMS",
     # assessing and planning
-    "assess", "plan", "approve", "reject",
+    "assess", "plan", "plan_current", "plan_revise", "plan_withdraw", "approve", "reject",
     # consent, the directory, referrals
     "consent", "consent_override", "check_consent", "service_add", "service_import", "service_get", "service_gaps", "refer",
     "referral",

@@ -195,7 +195,7 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["readiness"] = details["readiness"]
     data["referrals"] = [dict(r) for r in folded.referrals]
     data["plan"] = dict(folded.plan, content=details["plan"]) if folded.plan else None
-    data["open_actions"] = open_actions(current, folded, ctx.now)
+    data["open_actions"] = open_actions(current, folded, ctx.now, ctx.policy)
     return data
 
 
@@ -230,22 +230,26 @@ def consents_on_file(records: list[Record], now: datetime) -> list[dict]:
     return out
 
 
-def open_actions(records: list[Record], case: Case, now: datetime) -> list[dict]:
-    """The current plan's actions not yet done or dropped (by the latest review's progress),
-    each with its date and whether that date has passed."""
-    wanted = (case.plan or {}).get("record_id")
+def open_actions(records: list[Record], case: Case, now: datetime, policy=None) -> list[dict]:
+    """The actions of the plan in force (else of the latest version) not yet done or dropped (a
+    review's progress, or a follow-up's or review's --done), each by its ID with its date and
+    whether that date has passed."""
+    from cpcm.workflow import plan_actions
+
+    current = plan_actions.in_force(case.plan, policy) if policy is not None else None
+    wanted = (current or case.plan or {}).get("record_id")
     plan_record = next((r for r in records if r.id == wanted), None)
     if plan_record is None:
         return []
     status, _last = open_items.progress(records, plan_record)
     out = []
-    for number, action in enumerate(plan_record.body.get("actions") or [], start=1):
-        entry = status.get(f"A{number}")
+    for action_id, action in zip(open_items.action_ids(records, plan_record), plan_record.body.get("actions") or []):
+        entry = status.get(action_id)
         progress = entry[1].get("status") if entry else None
         if not open_items.item_open(progress):
             continue
         by = str(action.get("by"))[:10] if action.get("by") else None
-        out.append({"item": f"A{number}", "what": action.get("what"), "who": action.get("who"), "by": by,
+        out.append({"item": action_id, "what": action.get("what"), "who": action.get("who"), "by": by,
                     "goal": action.get("goal"), "progress": progress,
                     "late": bool(by) and by < now.date().isoformat()})
     return out

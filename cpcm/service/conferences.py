@@ -25,11 +25,12 @@ from cpcm.domain.ids import new_conference_id, normalise_case_id, normalise_conf
 from cpcm.domain.records import Record
 from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service import context
+from cpcm.service.planning import approvers_warning
 from cpcm.service.results import Written
 from cpcm.store.casestore import CONFERENCES
 from cpcm.store.layout import RECIPIENTS
 from cpcm.workflow import conferences as rules
-from cpcm.workflow import approvals, transitions
+from cpcm.workflow import approvals, plan_actions, transitions
 from cpcm.workflow.fold import fold as fold_case
 
 # Form 1, steps for presenting a case (SOP L1730-1742), and the main prompts of Form 2
@@ -353,11 +354,13 @@ def close(ctx, conference_id: str) -> Written:
     by_case = {entry["case"]: entry for entry in conference.minutes.get("cases") or []}
     nominations = {c["case_id"]: c for c in conference.cases}
     planned, errors = [], []
+    records_of: dict[str, list[Record]] = {}
     for case_id in conference.case_ids:
         if me.id not in ctx.store.recipients(case_id):
             raise Refused(f"you ({me.id}) cannot read {case_id}, so its plan cannot be updated by you",
                           "A supervisor or manager (who reads every case) closes the conference.", rule="conference-close-needs-reader")
         records = context.load_records(ctx, case_id)
+        records_of[case_id] = records
         case = fold_case(case_id, records)
         entry = by_case.get(case_id) or {}
         actions = entry.get("actions") or []
@@ -379,6 +382,7 @@ def close(ctx, conference_id: str) -> Written:
             plan_body["actions"] = list(plan_body.get("actions") or []) + [_plan_action(ctx, a) for a in actions]
             try:
                 plan_body = context.validate_form(ctx, context.form_for(ctx, "plan"), plan_body, f"the plan for {case_id}")
+                plan_body = plan_actions.with_ids(plan_body, case.plan)  # the copied actions keep their IDs; the new take the next
             except InvalidInput as exc:
                 errors += [FieldError(f"{case_id}: {e.field}", e.reason) for e in exc.errors]
         planned.append((case, plan_body, entry, nominations[case_id]))
@@ -395,6 +399,8 @@ def close(ctx, conference_id: str) -> Written:
                 plan_record = context.new_record(ctx, "plan", case.id, plan_body, after=after)
                 tx.write_record(plan_record, keys)
                 plan_id = after = plan_record.id
+                folded = fold_case(case.id, records_of[case.id] + [plan_record])
+                warnings += approvers_warning(ctx, case.id, folded, f"plan version {folded.plan['version']}")
             link = {"conference": conference_id, "conference_kind": conference.kind, "date": conference.date,
                     "reason": nomination.get("reason"), "summary": entry.get("summary"), "discussion": entry.get("discussion"),
                     "decisions": entry.get("decisions") or [], "actions": entry.get("actions") or [], "plan": plan_id}

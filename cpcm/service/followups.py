@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.domain.ids import normalise_case_id
@@ -16,11 +16,34 @@ from cpcm.workflow import transitions
 from cpcm.workflow.fold import fold
 
 
+def _mark_done(ctx: Context, case: Case, body: dict, done: Iterable[str], what: str) -> None:
+    """`--done A3`: the plan actions this follow-up or review finds done, by ID, kept in the body
+    as `actions_done` (the fold marks them; they leave the due list); InvalidInput naming the
+    option when an ID is not an action of the plan."""
+    if not done:
+        return
+    from cpcm.workflow import plan_actions
+
+    ids = plan_actions.action_ids(case.plan, ctx.policy)
+    wanted, errors = [], []
+    for index, value in enumerate(done, start=1):
+        action = plan_actions.parse_action(value)
+        if action is None or action not in ids:
+            errors.append(FieldError(f"done[{index}]", f"is the ID of an action of the plan ({', '.join(ids) or 'no plan yet'})"))
+        elif action not in wanted:
+            wanted.append(action)
+    if errors:
+        raise InvalidInput(errors, what)
+    body["actions_done"] = wanted
+
+
 @writes
-def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
-    """Record a follow-up or monitoring contact (a post-closure visit on a closed case)."""
+def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None, done: Iterable[str] = ()) -> Written:
+    """Record a follow-up or monitoring contact (a post-closure visit on a closed case); `done`:
+    the IDs of plan actions found done (--done A3)."""
     case = load_case(ctx, case_id)
     body = validate_form(ctx, form_for(ctx, "followup"), data, f"follow-up of {case_id}")
+    _mark_done(ctx, case, body, done, f"follow-up of {case_id}")
     if body.get("risk") and case.risk and body["risk"] != case.risk and not body.get("risk_reason"):
         raise InvalidInput([FieldError("risk_reason", f"is required when the risk level changes (from {case.risk} to {body['risk']})")],
                            f"follow-up of {case_id}")
@@ -66,12 +89,14 @@ def _review_steps(case_id: str, body: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 @writes
-def review(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
+def review(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None, done: Iterable[str] = ()) -> Written:
     """Record a case review: who chaired and attended, progress, decisions, the next review; it
-    keeps the latest readiness score (Form 7A), when the case has one."""
+    keeps the latest readiness score (Form 7A), when the case has one. `done`: the IDs of plan
+    actions found done (--done A3)."""
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
     body, warnings = _review_body(ctx, case, data)
+    _mark_done(ctx, case, body, done, f"review of {case_id}")
     steps = _review_steps(case_id, body)
     latest = reintegration.latest(ctx, records) if reintegration.recorded(records) else None
     if latest is not None:

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
-from cpcm.errors import FieldError, InvalidInput, Refused, UsageError
-from cpcm.service.context import ASSESSMENT_FORMS, Context, append, form_for, load_case, validate_form, writes
+from cpcm.domain.case import Case
+from cpcm.errors import Busy, FieldError, InvalidInput, NotFound, Refused, UsageError
+from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, form_for, load_case, load_records, validate_form,
+                                  writes)
 from cpcm.service.results import Written
-from cpcm.workflow import approvals
+from cpcm.workflow import approvals, plan_actions
+from cpcm.workflow.fold import effective, fold
 
 
 @writes
@@ -41,31 +44,146 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
     return Written(case_id, record.id, "assessment", next_steps=tuple(steps))
 
 
-@writes
-def plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
-    """Record a new version of the case plan; in force once approved where the policy says so."""
-    case = load_case(ctx, case_id)
-    body = validate_form(ctx, form_for(ctx, "plan"), data, f"plan for {case_id}")
+def _numbered_body(case_id: str, case: Case, body: dict) -> dict:
+    """A validated plan body with an ID on every goal and action (plan_actions: given ones kept,
+    the same text keeps its ID, new ones take the next number); InvalidInput naming each bad
+    goal link or ID."""
     errors = []
     ids = []
     for index, goal in enumerate(body["goals"], start=1):
-        goal.setdefault("id", f"G{index}")
-        if goal["id"] in ids:
-            errors.append(FieldError(f"goals[{index}].id", f"'{goal['id']}' is used twice"))
-        ids.append(goal["id"])
+        provisional = str(goal.get("id") or "").strip() or f"G{index}"
+        if provisional in ids:
+            errors.append(FieldError(f"goals[{index}].id", f"'{provisional}' is used twice"))
+        ids.append(provisional)
+    seen: set[str] = set()
     for index, action in enumerate(body["actions"], start=1):
         if action.get("goal") and action["goal"] not in ids:
             errors.append(FieldError(f"actions[{index}].goal", f"no goal with id '{action['goal']}' ({', '.join(ids)})"))
+        given = str(action.get("id") or "").strip().upper()
+        if given and not plan_actions.id_number(given, plan_actions.ACTION):
+            errors.append(FieldError(f"actions[{index}].id", "is A followed by a number (A1, A2 …), or left out for a new action"))
+        elif given in seen:
+            errors.append(FieldError(f"actions[{index}].id", "is used twice"))
+        if given:
+            seen.add(given)
     if errors:
         raise InvalidInput(errors, f"plan for {case_id}")
+    return plan_actions.with_ids(body, case.plan)
+
+
+def approvers_warning(ctx: Context, case_id: str, after: Case, what: str) -> list[str]:
+    """Said at once when nobody in the team may approve the version just written (a one-supervisor
+    agency whose supervisor wrote it): approvals.deciders, the one rule."""
+    if not approvals.required(ctx.policy, "plan") or approvals.pending(after, "plan") is None:
+        return []
+    if approvals.deciders(ctx.policy, "plan", after, ctx.team.active):
+        return []
+    return [f"{case_id}: nobody in the team may approve {what}: you wrote it, and no other supervisor or manager is active "
+            f"(the policy's {approvals.rule_of('plan')}.self_approval is off). Withdraw it (cpcm plan {case_id} --withdraw "
+            f"--reason ...), add a supervisor (cpcm team add), or allow self-approval with a recorded reason in .cpcm/policy.yaml"]
+
+
+@writes
+def plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None,
+         based_on: str | None = None) -> Written:
+    """Record a new version of the case plan; in force once approved where the policy says so.
+    Every goal and action gets its ID (kept from the version before where it is the same).
+    `based_on`: the record ID of the version this one was edited from (cpcm plan --edit):
+    refused when another version was written since."""
+    return _write_plan(ctx, case_id, data, at, based_on)
+
+
+def _write_plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None, based_on: str | None) -> Written:
+    records = load_records(ctx, case_id)
+    case = fold(case_id, records)
+    if based_on is not None:
+        current = plan_actions.current_body(effective(records), case.plan, ctx.policy)
+        if current is None or current.id != based_on:
+            raise Busy(f"another version of the plan of {case_id} was written while you edited it; nothing was written",
+                       f"Start again from the current version: cpcm plan {case_id} --edit")
+    body = validate_form(ctx, form_for(ctx, "plan"), data, f"plan for {case_id}")
+    body = _numbered_body(case_id, case, body)
     if body.get("interim") is None and case.stage in ("registered", "initial_assessment", "reopened"):
         body["interim"] = True
     record = append(ctx, case, "plan", "plan", body, at)
-    version = (case.plan or {}).get("version", 0) + 1
+    after = fold(case_id, records + [record])
+    version = after.plan["version"]
     steps = []
     if approvals.required(ctx.policy, "plan"):
         steps.append(f"plan version {version} is in force once a supervisor approves it: cpcm approve {case_id} plan")
-    return Written(case_id, record.id, "plan", next_steps=tuple(steps))
+        earlier = plan_actions.waiting_over(after.plan, ctx.policy)
+        if earlier:
+            steps.append(f"until then version {earlier['version']} stays in force")
+    warnings = approvers_warning(ctx, case_id, after, f"plan version {version}")
+    new = [a["id"] for a in after.plan["actions"] if a["id"] not in {x["id"] for x in (case.plan or {}).get("actions") or []}]
+    extra = {"version": version, "actions": [a["id"] for a in after.plan["actions"]], "goals": [g["id"] for g in after.plan["goals"]],
+             "new_actions": new}
+    return Written(case_id, record.id, "plan", tuple(warnings), tuple(steps), extra=extra)
+
+
+def plan_current(ctx: Context, case_id: str) -> tuple[str, dict]:
+    """The version a revision starts from (the latest, or the one in force when the latest was
+    withdrawn): its record ID and its content with an ID on every goal and action, as
+    `plan --edit` shows it. NotFound when the case has no plan."""
+    records = effective(load_records(ctx, case_id))
+    case = fold(case_id, records)
+    current = plan_actions.current_body(records, case.plan, ctx.policy)
+    if current is None:
+        raise NotFound(f"{case_id} has no plan yet to start from", f"Write the first version: cpcm plan {case_id} --from-file F")
+    ids = plan_actions.ids_by_version(records)[current.id]
+    body = {k: v for k, v in current.body.items() if k not in ("supersedes", "correction_reason")}
+    for name in ("goals", "actions"):
+        body[name] = [{"id": item_id, **{k: v for k, v in dict(item).items() if k != "id"}}
+                      for item_id, item in zip(ids[name], body.get(name) or [])]
+    return current.id, body
+
+
+@writes
+def plan_revise(ctx: Context, case_id: str, reason: str | None, changes: Mapping[str, Any], remove: Iterable[str] = (),
+                at: datetime | None = None) -> Written:
+    """The next plan version from the current one (cpcm plan --from-current): `changes` as
+    --set gives them (`{'actions': {'A2': {'by': '2027-01-10'}}, 'contingency': ...}`, `new`,
+    `new1` … for a new goal or action), `remove` the IDs to take out, and the reason for the
+    version. Unchanged goals and actions keep their IDs; new ones take the next numbers."""
+    if not (reason or "").strip():
+        raise InvalidInput([FieldError("reason", "is required: why this version (initial, review, crisis, "
+                                                 "reunification_date_set, reunification_done, conference_decision, correction)")],
+                           f"plan for {case_id}")
+    based_on, body = plan_current(ctx, case_id)
+    records = load_records(ctx, case_id)
+    case = fold(case_id, records)
+    ids = {name: [str(item["id"]) for item in body[name]] for name in ("goals", "actions")}
+    revised, problems = plan_actions.revise(body, ids, changes, remove, (case.plan or {}).get("last"))
+    if problems:
+        raise InvalidInput([FieldError(path, why) for path, why in problems], f"plan for {case_id}")
+    revised["reason"] = reason.strip()
+    for key in ("interim",):  # a revision is no interim plan unless it says so
+        if key in revised and "interim" not in changes and case.stage not in ("registered", "initial_assessment", "reopened"):
+            revised.pop(key)
+    return _write_plan(ctx, case_id, revised, at, based_on)
+
+
+@writes
+def plan_withdraw(ctx: Context, case_id: str, reason: str, at: datetime | None = None) -> Written:
+    """The author of a plan version still waiting for a decision takes it back (a one-supervisor
+    agency's way out when its supervisor wrote it); the version before stays in force."""
+    me = ctx.need_worker()
+    if not (reason or "").strip():
+        raise InvalidInput([FieldError("reason", "is required: say why the version is withdrawn")], f"withdrawal for {case_id}")
+    case = load_case(ctx, case_id)
+    waiting = approvals.pending(case, "plan")
+    if waiting is None:
+        raise Refused(f"{case_id} has no plan version waiting for a decision", "Only a waiting version can be withdrawn.",
+                      rule="nothing-to-approve")
+    if waiting.get("by") != me.id:
+        raise Refused(f"only the author of plan version {waiting['version']} can withdraw it",
+                      "A supervisor decides it instead: cpcm approve|reject " + case_id + " plan", rule="withdraw-own-only")
+    record = append(ctx, case, "withdraw", "withdrawal", {"subject": "plan", "target": waiting["record_id"],
+                                                          "reason": reason.strip()}, at)
+    earlier = plan_actions.in_force(case.plan, ctx.policy)
+    steps = ([f"version {earlier['version']} stays in force"] if earlier else
+             [f"the case has no plan in force: write one (cpcm plan {case_id})"])
+    return Written(case_id, record.id, "withdrawal", next_steps=tuple(steps))
 
 
 @writes
@@ -103,6 +221,12 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
         raise Refused(f"only a supervisor or manager can {verb} a {subject}", "Ask your supervisor.", rule="approval-needs-supervisor")
     pending = approvals.pending(case, subject)
     body = {"subject": subject, "target": pending.get("record_id")}
+    if approvals.own_request(subject, actor, case):  # allowed by the policy: only with the reason recorded
+        if not (note or "").strip():
+            raise InvalidInput([FieldError("note", f"is required: you are deciding your own {subject}, which the policy "
+                                                   f"({approvals.rule_of(subject)}.self_approval) allows with a reason")],
+                               f"{verb} of {case_id}")
+        body["self_approval"] = True
     if note:
         body["note"] = note.strip()
     record = append(ctx, case, verb, "approval" if approve else "rejection", body, at)

@@ -136,7 +136,7 @@ def service_gaps(ctx: Context) -> list[dict]:
 
 @writes
 def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool = False, accompany: bool = False,
-          checks: Iterable[str] = (), action: int | None = None, at: datetime | None = None) -> Written:
+          checks: Iterable[str] = (), action: int | str | None = None, at: datetime | None = None) -> Written:
     """Refer a case to a service: only with valid consent for that agency (or an override), and
     carrying only what the policy's sharing rule allows for the service's sector."""
     from cpcm.workflow import referrals as referral_rules
@@ -153,10 +153,14 @@ def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool =
         raise InvalidInput(errors, f"referral of {case_id}")
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
-    if action is not None:
-        actions = (case_content(ctx, case_id, records)["plan"] or {}).get("actions", [])
-        if not 1 <= action <= len(actions):
-            raise InvalidInput([FieldError("action", f"the plan in force has {len(actions)} action(s)")], f"referral of {case_id}")
+    if action is not None:  # the action's ID (A2; a bare 2 means A2), in the latest plan version or the one in force
+        from cpcm.workflow import plan_actions
+
+        action = plan_actions.parse_action(action)
+        ids = plan_actions.action_ids(case.plan, ctx.policy)
+        if action not in ids:
+            raise InvalidInput([FieldError("action", f"is the ID of an action of the plan ({', '.join(ids) or 'no plan yet'})")],
+                               f"referral of {case_id}")
     consent_ok = check_consent(ctx, case_id, "referral", service_id, records)
     groups = referral_rules.fields_to_share(ctx.policy, service.get("sector", ""))
     body = {

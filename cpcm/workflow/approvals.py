@@ -43,7 +43,7 @@ def pending(case: Case, subject: str) -> Mapping[str, Any] | None:
     """The request waiting for a decision (its record_id, at, by), or None."""
     if subject == "plan":
         plan = case.plan
-        return plan if plan and not plan.get("approved_at") and not plan.get("rejected_at") else None
+        return plan if plan and not plan.get("approved_at") and not plan.get("rejected_at") and not plan.get("withdrawn_at") else None
     if subject == "closure":
         closure = case.closure
         return closure if case.stage == "closure_requested" and closure and closure.get("decided_at") is None else None
@@ -86,3 +86,20 @@ def may_approve(policy: Policy, subject: str, actor: Worker | None, case: Case) 
         own = "case" if subject == "closure" and actor.id == case.worker else "request"
         return Verdict(False, "self-approval", own)
     return Verdict(True)
+
+
+def own_request(subject: str, actor: Worker | None, case: Case) -> bool:
+    """Whether the pending request is the actor's own: they asked for it or, for a closure, it is
+    their case. Where the policy allows self-approval, deciding one's own request needs a reason
+    (the decision's note), recorded with it."""
+    request = pending(case, subject)
+    if actor is None or request is None:
+        return False
+    return actor.id == request.get("by") or (subject == "closure" and actor.id == case.worker)
+
+
+def deciders(policy: Policy, subject: str, case: Case, workers) -> list[str]:
+    """The ids of the team members (`workers`: the active team) who may decide the case's pending
+    `subject` (`may_approve`): empty when nobody may, such as a one-supervisor agency whose
+    supervisor wrote the plan version, unless the policy allows self-approval."""
+    return [w.id for w in workers if may_approve(policy, subject, w, case)]

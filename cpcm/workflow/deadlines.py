@@ -16,7 +16,7 @@ from cpcm.domain.case import Case
 from cpcm.domain.dates import parse_datetime
 from cpcm.domain.durations import parse_duration
 from cpcm.domain.policy import Policy, risk_rank
-from cpcm.workflow import approvals
+from cpcm.workflow import approvals, plan_actions
 from cpcm.workflow.clocks import BY_CODE, SUPERVISORS, done_events
 
 STATES = ("overdue", "target_missed", "due_soon", "upcoming")
@@ -69,8 +69,9 @@ def _done(case: Case, code: str, policy: Policy, since: str | None) -> bool:
 
 
 def plan_in_force_at(case: Case, policy: Policy) -> str | None:
-    """When the latest plan came into force: its approval where the policy needs one."""
-    plan = case.plan
+    """When the plan in force came into force: its approval where the policy needs one. A newer
+    version waiting for approval (or rejected, or withdrawn) leaves the approved one in force."""
+    plan = plan_actions.in_force(case.plan, policy)
     if not plan:
         return None
     if approvals.required(policy, "plan"):
@@ -117,8 +118,8 @@ def _case_plan(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     assessed = case.last("assessment.comprehensive", case.cycle_start)
     if case.status != "open" or not assessed:
         return []
-    in_force = plan_in_force_at(case, policy)
-    if in_force and case.plan and case.plan["at"] >= assessed:
+    in_force = plan_actions.in_force(case.plan, policy)
+    if in_force and in_force["at"] >= assessed:
         return []
     limit = policy.duration("case_plan", "limit")
     pending = case.plan and case.plan["at"] >= assessed and not case.plan.get("rejected_at")
@@ -178,6 +179,29 @@ def _approvals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
         items.append(Deadline(case.id, f"{subject}-approval", titles[subject], limit.after(_t(request["at"], zone)), None,
                               SUPERVISORS, rule, why, policy.source(rule), case.risk, requested_by=request.get("by"),
                               barred=tuple(sorted(approvals.barred(policy, subject, case)))))
+    return items
+
+
+def _plan_actions(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    """Each action of the plan in force with a date (`by`), until it is marked done or dropped:
+    due at the end of that day. The item names the action by its ID only (its text stays in the
+    plan), so the due list and its calendar file carry no personal data."""
+    if case.status != "open":
+        return []
+    items = []
+    zone = zone_of(now)
+    version = (plan_actions.in_force(case.plan, policy) or {}).get("version")
+    for action in plan_actions.open_actions(case.plan, policy):
+        if not action.get("by"):
+            continue
+        try:
+            due = plan_actions.due_at(action["by"], zone)
+        except ValueError:
+            continue
+        who = f" ({action['who']})" if action.get("who") else ""
+        items.append(Deadline(case.id, "plan-action", f"plan action {action['id']}{who}", due, None, case.worker, "case_plan",
+                              f"the case plan (version {version}) sets action {action['id']} for {action['by']}; when it is done: "
+                              f"cpcm followup {case.id} ... --done {action['id']}", policy.source("case_plan"), case.risk))
     return items
 
 
@@ -271,7 +295,7 @@ def _urgent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
 
 RULES: tuple[Callable, ...] = (
     _initial_assessment, _risk_response, _comprehensive_assessment, _case_plan, _approvals, _post_closure_visit, _referrals, _urgent,
-    _review, _turning_18,
+    _review, _turning_18, _plan_actions,
 )
 
 

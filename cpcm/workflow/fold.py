@@ -16,10 +16,10 @@ from typing import Any, Callable, Iterable, Mapping
 
 from cpcm.domain.case import Case, Entry
 from cpcm.domain.records import Record, flatten, set_path, utc
-from cpcm.workflow import transitions
+from cpcm.workflow import plan_actions, transitions
 
 # the body key of each kind that names another record of the case: read through a correction
-REFERENCES = {"referral_update": "referral", "approval": "target", "rejection": "target"}
+REFERENCES = {"referral_update": "referral", "approval": "target", "rejection": "target", "withdrawal": "target"}
 
 
 def effective(records: Iterable[Record]) -> list[Record]:
@@ -111,13 +111,8 @@ def _followup(case: Case, record: Record) -> Case:
 
 
 def _plan(case: Case, record: Record) -> Case:
-    version = (case.plan or {}).get("version", 0) + 1
-    return replace(case, plan={
-        "record_id": record.id, "at": utc(record.at), "by": record.by, "version": version,
-        "reason": record.body.get("reason"), "closure_criteria": bool(record.body.get("closure_criteria")),
-        "review_date": record.body.get("review_date"), "approved_at": None, "approved_by": None,
-        "rejected_at": None,
-    })
+    # the version, its goals and actions with their IDs, and the version in force while it waits
+    return replace(case, plan=plan_actions.summary(record, case.plan))
 
 
 def _decision(case: Case, record: Record) -> Case:
@@ -162,7 +157,7 @@ def _referral(case: Case, record: Record) -> Case:
         "sector": body.get("sector"), "need": body.get("need"), "urgent": bool(body.get("urgent")), "at": utc(record.at),
         "status": "sent", "status_at": utc(record.at), "start": None, "expected_duration": None, "feedback": None,
         "history": [{"status": "sent", "at": record.at, "by": record.by}],
-        "plan_action": (body.get("plan_action") or {}).get("action"),
+        "plan_action": plan_actions.link(case.plan, body.get("plan_action")),  # an action ID (A2)
     }
     return replace(case, referrals=case.referrals + (entry,))
 
@@ -249,6 +244,8 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
         reducer = REDUCERS.get(record.kind)
         if reducer is not None:
             case = reducer(case, record)
+        if case.plan and record.kind in ("followup", "review", "withdrawal"):  # actions marked done; a withdrawn version
+            case = replace(case, plan=plan_actions.track(case.plan, record))
         if after is not None:
             case = replace(case, stage=after, status=transitions.status_of(after))
         for event in [command, *derived_events(record, command)]:

@@ -8,6 +8,8 @@ from typing import Any, Iterable, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.domain.records import Record
+from cpcm.workflow import plan_actions
+from cpcm.workflow.fold import effective
 
 ITEM_DONE = ("done", "dropped")           # a plan item finished (a review's progress status)
 REFERRAL_DONE = ("closed", "delivered")   # a referral with nothing left to follow up
@@ -28,33 +30,62 @@ def latest_plan(records: Iterable[Record]) -> Record | None:
 
 def progress(records: Iterable[Record], plan_record: Record | None,
              before: str | None = None) -> tuple[dict[str, tuple[Record, Mapping[str, Any]]], Record | None]:
-    """The latest progress entry of each plan item ('G1', 'A1'), with the review that gave it,
-    from the reviews after the plan (and before `before`, a record id, when given); and the last
-    such review."""
+    """The latest progress entry of each plan item ('G1', 'A1'), with the review (or follow-up)
+    that gave it (before `before`, a record id, when given), and the last review after the plan.
+
+    Items are named by their IDs, which last from version to version (plan_actions): an action
+    found done under an earlier version and kept in this one is still done. A review of a
+    version written before action IDs named an action by its position in that version; that is
+    read as the action's ID. A follow-up's or review's `actions_done` (`--done A3`) is a 'done'
+    entry."""
     status: dict[str, tuple[Record, Mapping[str, Any]]] = {}
     last = None
     if plan_record is None:
         return status, None
-    for record in sorted(records, key=lambda r: r.id):
-        if record.kind != "review" or record.id <= plan_record.id or (before and record.id > before):
+    ordered = effective(records)
+    ids = plan_actions.ids_by_version(ordered)
+    version: Record | None = None
+    for record in ordered:
+        if before and record.id > before:
             continue
-        last = record
-        for item in record.body.get("progress") or []:
+        if record.kind == "plan":
+            version = record
+            continue
+        if record.kind not in ("review", "followup"):
+            continue
+        if record.kind == "review" and record.id > plan_record.id:
+            last = record
+        positions = (ids.get(version.id, {}).get("actions") or []) if version is not None and not plan_actions.stored(version.body) else []
+        for item in (record.body.get("progress") or []) if record.kind == "review" else []:
             key = str(item.get("item") or "").strip().upper()
+            number = plan_actions.id_number(key, plan_actions.ACTION)
+            if number and 1 <= number <= len(positions):
+                key = positions[number - 1]
             if key:
                 status[key] = (record, item)
+        for value in record.body.get("actions_done") or []:
+            key = plan_actions.parse_action(value)
+            if key:
+                status[key] = (record, {"item": key, "status": "done"})
     return status, last
+
+
+def action_ids(records: Iterable[Record], plan_record: Record | None) -> list[str]:
+    """The IDs of a plan version's actions, in its order (plan_actions, as the fold works them out)."""
+    if plan_record is None:
+        return []
+    return plan_actions.ids_by_version(effective(records)).get(plan_record.id, {}).get("actions") or []
 
 
 def unfinished(case: Case, records: list[Record]) -> dict[str, list[str]]:
     """What is still open on a case: referrals not closed or delivered, and the latest plan's
-    actions whose latest review status is not done or dropped."""
+    actions whose latest status is not done or dropped."""
     referrals = [r["ref"] for r in case.referrals if referral_open(r["status"])]
     plan_record = latest_plan(records)
     status, _last = progress(records, plan_record)
     actions = []
-    for number, _action in enumerate((plan_record.body.get("actions") if plan_record else None) or [], start=1):
-        entry = status.get(f"A{number}")
+    for action_id in action_ids(records, plan_record):
+        entry = status.get(action_id)
         if item_open(entry[1].get("status") if entry else None):
-            actions.append(f"A{number}")
+            actions.append(action_id)
     return {"referrals": referrals, "actions": actions}

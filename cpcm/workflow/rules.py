@@ -13,7 +13,7 @@ from typing import Iterable
 
 from cpcm.domain.case import Case
 from cpcm.domain.team import Team, Worker
-from cpcm.workflow import approvals
+from cpcm.workflow import approvals, plan_actions
 from cpcm.workflow.clocks import SUPERVISORS
 from cpcm.workflow.deadlines import deadlines, soon_window
 from cpcm.domain.policy import Policy
@@ -40,8 +40,11 @@ def check_case(case: Case, policy: Policy, now: datetime) -> list[Problem]:
             problems.append(Problem("plan-missing-closure-criteria", "error",
                                     f"plan version {plan['version']} says nothing of when the case can close",
                                     "case_plan", policy.source("case_plan"), case.id, case.worker))
-        if approvals.required(policy, "plan") and not plan.get("approved_at"):
-            state = "was rejected" if plan.get("rejected_at") else "waits for approval"
+        # a newer version waiting while an approved one stays in force is the supervisors' due item, not a fault
+        waiting_over = plan_actions.waiting_over(plan, policy) and not plan.get("rejected_at")
+        if approvals.required(policy, "plan") and not plan.get("approved_at") and not waiting_over:
+            state = ("was rejected" if plan.get("rejected_at") else "was withdrawn by its author" if plan.get("withdrawn_at")
+                     else "waits for approval")
             problems.append(Problem("plan-not-approved", "warning", f"plan version {plan['version']} {state}: it is not in force",
                                     "plan_approval", policy.source("plan_approval"), case.id, case.worker))
     born = case.birth_date()

@@ -42,6 +42,8 @@ _allow(["registered", "initial_assessment", "reopened"], "plan")
 _allow(["comprehensive_assessment", "planned", "implementation"], "plan", "planned")
 _allow(["registered", "initial_assessment", "reopened", "comprehensive_assessment", "planned", "implementation"], "approval.plan")
 _allow(["registered", "initial_assessment", "reopened", "comprehensive_assessment", "planned", "implementation"], "rejection.plan")
+# the author withdraws a plan version still waiting for a decision (the version before stays in force)
+_allow(["registered", "initial_assessment", "reopened", "comprehensive_assessment", "planned", "implementation"], "withdrawal")
 # implementing: services, referrals, follow-ups, reviews
 for _command in ("referral", "referral_update", "followup"):
     _allow(["registered", "initial_assessment", "reopened", "comprehensive_assessment", "implementation"], _command)
@@ -97,7 +99,8 @@ _WORDS = {"assessment.initial": "assess --type initial", "assessment.comprehensi
           "approval.transfer": "approve transfer", "rejection.transfer": "reject transfer", "closure": "close",
           "closure.immediate": "close", "followup.post_closure": "followup --purpose post_closure", "assignment": "assign",
           "continuation": "continue", "referral": "refer", "referral_update": "referral", "consent_override": "consent --override",
-          "transfer_request": "transfer", "transfer_in": "receive", "transfer_ack": "transfer-ack", "registration": "register"}
+          "transfer_request": "transfer", "transfer_in": "receive", "transfer_ack": "transfer-ack", "registration": "register",
+          "withdrawal": "plan --withdraw"}
 
 
 def _words(command: str) -> str:

@@ -25,6 +25,7 @@ COMMANDS = {
     "plan": "`plan`",
     "approval.plan": "`approve plan`",
     "rejection.plan": "`reject plan`",
+    "withdrawal": "`plan --withdraw`",
     "consent": "`consent`",
     "consent_override": "`consent --override`",
     "referral": "`refer`",

@@ -1,0 +1,354 @@
+"""Revising a case plan from its current version: goals and actions with stable IDs, referrals
+linked by those IDs, plan actions on the due list until marked done, the approved version in
+force while a newer one waits, and a one-supervisor agency's ways out (withdraw, the warning,
+self-approval with a reason).
+
+The rules are tested over a repository in memory (tests/memory_repo.py) and on records built by
+hand (the fold of plans written before action IDs); a thin layer runs the commands through the
+CLI for the exit codes, --json, one commit each, the editor's private file and the referral link."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from datetime import datetime
+
+import pytest
+
+from conftest import commit_count, git, register
+from cpcm import service
+from cpcm.errors import InvalidInput, Refused
+from cpcm.workflow import open_items, plan_actions
+from memory_repo import MemoryRepo
+from test_assess_plan import COMPREHENSIVE, INITIAL, assessed, assessed_in, plan_doc
+from test_rules import D, INTER, T0, registered
+
+
+def approved_case(mem: MemoryRepo) -> str:
+    """amina's assessed case with plan version 1 (A1, A2; goals G1, G2) approved by sup."""
+    case_id = assessed_in(mem)
+    service.plan(mem.as_("amina"), case_id, plan_doc())
+    service.approve(mem.as_("sup"), case_id, "plan", note="good plan")
+    return case_id
+
+
+def actions_of(ctx, case_id: str) -> list[dict]:
+    return service.plan_current(ctx, case_id)[1]["actions"]
+
+
+# -- IDs that last -----------------------------------------------------------------------------------
+def test_from_current__unchanged_actions_keep_their_ids_new_ones_take_the_next_never_reused():
+    mem = MemoryRepo()
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = approved_case(mem)
+    first = [(a["id"], a["what"]) for a in actions_of(amina, case_id)]
+    assert first == [("A1", "Pay fees through the bursary"), ("A2", "Go to school")]
+    before = mem.commits()
+    written = service.plan_revise(amina, case_id, "review",
+                                  {"actions": {"A2": {"by": "2027-02-01"},
+                                               "new": {"what": "Buy a uniform", "who": "family", "by": "2026-12-20", "mode": "direct",
+                                                       "goal": "G1"}}},
+                                  remove=["A1"])
+    assert mem.commits() == before + 1 and written.extra["version"] == 2
+    second = actions_of(amina, case_id)
+    assert [(a["id"], a["what"]) for a in second] == [("A2", "Go to school"), ("A3", "Buy a uniform")]
+    assert second[0]["by"] == "2027-02-01" and second[0]["goal"] == "G1"
+    plan_record = service.load_records(amina, case_id)[-1]
+    assert [a["id"] for a in plan_record.body["actions"]] == ["A2", "A3"]  # written into the version itself
+    assert [g["id"] for g in plan_record.body["goals"]] == ["G1", "G2"] and plan_record.body["reason"] == "review"
+    service.approve(sup, case_id, "plan")
+    # A1 was taken out: a new action never gets its ID again; a new goal takes G3
+    service.plan_revise(amina, case_id, "crisis", {"goals": {"new": {"term": "short", "goal": "Safe at night", "need": "safety"}},
+                                                   "actions": {"new": {"what": "Night visit", "who": "caseworker", "by": "2026-12-01",
+                                                                       "mode": "direct", "goal": "new"}}})
+    third = service.plan_current(amina, case_id)[1]
+    assert [a["id"] for a in third["actions"]] == ["A2", "A3", "A4"] and third["actions"][2]["goal"] == "G3"
+    assert [g["id"] for g in third["goals"]] == ["G1", "G2", "G3"]
+
+
+def test_from_current__bad_changes_name_the_path_and_write_nothing():
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = approved_case(mem)
+    before = mem.commits()
+    with pytest.raises(InvalidInput) as refused:
+        service.plan_revise(amina, case_id, "review", {"actions": {"A9": {"by": "2027-01-01"}, "A1": {"id": "A7"}}}, remove=["G9"])
+    assert {e.field for e in refused.value.errors} == {"actions.A9", "actions.A1.id", "--remove goal"}
+    with pytest.raises(InvalidInput) as no_reason:
+        service.plan_revise(amina, case_id, None, {})
+    assert {e.field for e in no_reason.value.errors} == {"reason"}
+    with pytest.raises(InvalidInput) as bad_date:  # the revised version passes the plan form like any other
+        service.plan_revise(amina, case_id, "review", {"actions": {"A2": {"by": "soon"}}})
+    assert any(e.field.startswith("actions") for e in bad_date.value.errors)
+    assert mem.commits() == before
+
+
+def test_fold__plans_written_before_ids_keep_an_action_id_by_its_text_and_an_old_link_stays_with_its_action():
+    """The walk's B3: the hospital referral linked to action 2 of the interim plan; version 2's
+    second action is the reunification. Old records carry no IDs: the fold works them out."""
+    records = registered().add("plan", T0 + D, closure_criteria=["safe"], goals=[{"id": "G1", "goal": "health"}],
+                               actions=[{"what": "Placement at the centre"}, {"what": "Medical check at the clinic"}])
+    first_plan = records.items[-1].id
+    records.add("referral", T0 + 2 * D, service="hospital", need="x", plan_action={"plan": first_plan, "action": 2})
+    records.add("plan", T0 + 3 * D, closure_criteria=["safe"], goals=[{"id": "G1", "goal": "health"}],
+                actions=[{"what": "medical check at the  clinic"}, {"what": "Reunification with the grandmother"}])
+    records.add("plan", T0 + 4 * D, closure_criteria=["safe"], actions=[{"what": "Reunification with the grandmother"}])
+    case = records.case()
+    assert case.referrals[0]["plan_action"] == "A2"
+    assert [a["id"] for a in case.plan["actions"]] == ["A3"]  # the reunification: never A2
+    ids = plan_actions.ids_by_version(records.items)
+    assert [v["actions"] for v in ids.values()] == [["A1", "A2"], ["A2", "A3"], ["A3"]]
+    # a review of the old version 2 wrote "A1" for its first action (by position): that is A2
+    rebuilt = registered().add("plan", T0 + D, closure_criteria=["safe"], actions=[{"what": "a"}, {"what": "b"}])
+    rebuilt.add("plan", T0 + 2 * D, closure_criteria=["safe"], actions=[{"what": "b"}, {"what": "c"}])
+    rebuilt.add("review", T0 + 3 * D, progress=[{"item": "A1", "status": "done"}])
+    assert open_items.unfinished(rebuilt.case(), rebuilt.items)["actions"] == ["A3"]
+    assert plan_actions.action_status(rebuilt.case().plan, "A2") == "done"
+
+
+def test_referral__linked_to_a2_in_version_1_stays_linked_to_that_action_in_version_3(cli, cli_as):
+    sup = cli_as("sup")
+    assert cli("service", "add", "clinic", "--provider", "County Clinic", "--sector", "health", "--offers", "care").code == 0
+    case_id = assessed(cli)
+    assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    assert sup("approve", case_id, "plan", "--note", "ok").code == 0
+    for giver in ("child", "caregiver"):
+        assert cli("consent", case_id, "--purpose", "referral", "--agency", "clinic", "--by", giver, "--status", "given",
+                   "--explained", "all").code == 0
+    referred = cli("refer", case_id, "--service", "clinic", "--need", "school fees", "--check", "all", "--action", "A2")
+    assert referred.code == 0, referred.stderr
+    # version 2 takes A1 out (A2 moves to the first place); version 3 adds an action in front of it
+    v2 = cli("plan", case_id, "--from-current", "--reason", "review", "--remove", "A1", "--json")
+    assert v2.code == 0, v2.stderr
+    assert v2.json()["actions"] == ["A2"]
+    assert sup("approve", case_id, "plan", "--note", "ok").code == 0
+    v3 = cli("plan", case_id, "--from-current", "--reason", "crisis", "--set", "actions.new.what=Enrol at the new school",
+             "--set", "actions.new.who=caseworker", "--set", "actions.new.by=2026-12-20", "--set", "actions.new.mode=direct", "--json")
+    assert v3.code == 0, v3.stderr
+    assert v3.json()["actions"] == ["A2", "A3"] and v3.json()["new_actions"] == ["A3"]
+    assert sup("approve", case_id, "plan", "--note", "ok").code == 0
+    shown = cli("show", case_id, "--json").json()
+    assert shown["plan"]["version"] == 3 and shown["referrals"][0]["plan_action"] == "A2"
+    linked = [a for a in shown["plan"]["content"]["actions"] if a["id"] == "A2"]
+    assert [a["what"] for a in linked] == ["Go to school"]  # the same action as in version 1
+    table = cli("show", case_id).stdout
+    assert "A2 → R1" in table and "A3 → R1" not in table
+
+
+# -- the approved version stays in force while a newer one waits --------------------------------------
+def test_approved_plan_stays_in_force_while_version_2_waits__check_clean_review_clock_present():
+    mem = MemoryRepo()
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = approved_case(mem)
+    service.plan_revise(amina, case_id, "review", {"contingency": "The grandmother takes the child in."})
+    later = mem.as_("amina", now="2026-12-10T10:00:00+03:00")  # past the case-plan limit, before any action date
+    codes = {i.code for i in service.due(later, within_days=120) if i.case_id == case_id}
+    assert "review" in codes and "case-plan" not in codes
+    assert [p.code for p in service.check(later, case_id)] == []
+    shown = service.show(later, case_id)
+    assert shown["plan"]["version"] == 2 and shown["plan"]["previous"]["version"] == 1
+    # the supervisor still has the waiting version on the due list
+    assert (case_id, "plan-approval") in {(i.case_id, i.code) for i in service.due(mem.as_("sup"))}
+    service.approve(sup, case_id, "plan")
+    assert {i.code for i in service.due(later, within_days=120) if i.case_id == case_id} >= {"review"}
+
+
+def test_conference_close_style_version_does_not_make_the_case_overdue():
+    """A version appended after the approved one (as a conference's close writes) and left
+    waiting: the plan in force is still the approved one, for the pure rules too."""
+    records = registered().add("assessment", T0, type="comprehensive")
+    records.add("plan", T0 + D, closure_criteria=["safe"]).add("approval", T0 + D, by="sup", subject="plan")
+    records.add("plan", T0 + 2 * D, reason="conference_decision", closure_criteria=["safe"])
+    from cpcm.workflow.deadlines import deadlines
+    from cpcm.workflow.rules import check_case
+
+    case = records.case()
+    now = T0 + 40 * D
+    assert {d.code for d in deadlines(case, INTER, now)} >= {"review", "plan-approval"}
+    assert "case-plan" not in {d.code for d in deadlines(case, INTER, now)}
+    assert check_case(case, INTER, now) == []
+
+
+# -- one supervisor ----------------------------------------------------------------------------------
+def test_withdraw__only_the_author_of_a_waiting_version_and_the_version_before_stays_in_force():
+    mem = MemoryRepo()
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = approved_case(mem)
+    service.plan_revise(sup, case_id, "correction", {"actions": {"A1": {"by": "2026-12-01"}}})
+    with pytest.raises(Refused) as not_hers:
+        service.plan_withdraw(amina, case_id, "not mine")
+    assert not_hers.value.rule == "withdraw-own-only"
+    with pytest.raises(InvalidInput):
+        service.plan_withdraw(sup, case_id, " ")
+    written = service.plan_withdraw(sup, case_id, "written by mistake")
+    assert written.kind == "withdrawal" and "version 1 stays in force" in written.next_steps[0]
+    record = service.load_records(sup, case_id)[-1]
+    assert (record.kind, record.body["subject"], record.body["reason"]) == ("withdrawal", "plan", "written by mistake")
+    with pytest.raises(Refused) as nothing:  # nothing waits now: neither a decision nor a second withdrawal
+        service.approve(sup, case_id, "plan")
+    assert nothing.value.rule == "nothing-to-approve"
+    with pytest.raises(Refused):
+        service.plan_withdraw(sup, case_id, "again")
+    assert "plan-approval" not in {i.code for i in service.due(sup) if i.case_id == case_id}
+    assert service.check(amina, case_id) == []
+    # the next revision starts from the version in force, and the withdrawn version's number is not reused
+    assert actions_of(amina, case_id)[0]["by"] == "2026-12-15"
+    assert service.plan_revise(amina, case_id, "review", {"notes": "after the withdrawal"}).extra["version"] == 3
+
+
+def test_one_supervisor__writing_a_version_nobody_else_may_approve_is_told_at_once():
+    mem = MemoryRepo()  # one supervisor: sup
+    sup, amina = mem.as_("sup"), mem.as_("amina")
+    case_id = assessed_in(mem, "sup")
+    written = service.plan(sup, case_id, plan_doc())
+    assert len(written.warnings) == 1 and "nobody in the team may approve plan version 1" in written.warnings[0]
+    assert "--withdraw" in written.warnings[0] and "self_approval" in written.warnings[0]
+    # a caseworker's version is the supervisor's to approve: no warning
+    other = assessed_in(mem)
+    assert service.plan(amina, other, plan_doc()).warnings == ()
+    # where the policy allows self-approval (with a reason), nobody is stuck: no warning
+    allowed = MemoryRepo(rules={"plan_approval": {"self_approval": True}})
+    case2 = assessed_in(allowed, "sup")
+    assert service.plan(allowed.as_("sup"), case2, plan_doc()).warnings == ()
+
+
+# -- plan actions on the due list --------------------------------------------------------------------
+def test_done__a_followup_marks_a3_done_and_it_leaves_the_due_list():
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = approved_case(mem)
+    service.plan_revise(amina, case_id, "review", {"actions": {"new": {"what": "Birth certificate", "who": "caseworker",
+                                                                       "by": "2026-12-05", "mode": "direct"}}})
+    service.approve(mem.as_("sup"), case_id, "plan")
+
+    def due_actions(ctx):
+        return {i.title.split()[2]: i for i in service.due(ctx, within_days=90) if i.case_id == case_id and i.code == "plan-action"}
+
+    items = due_actions(amina)
+    assert set(items) == {"A1", "A2", "A3"}
+    assert items["A3"].due.isoformat().startswith("2026-12-05T23:59") and "--done A3" in items["A3"].why
+    assert "Birth certificate" not in items["A3"].title + items["A3"].why  # the action's text stays in the plan
+    with pytest.raises(InvalidInput) as unknown:
+        service.followup(amina, case_id, {"method": "phone", "purpose": "plan_action", "visited_by": "professional",
+                                          "risk_increased": "no"}, done=["A9"])
+    assert {e.field for e in unknown.value.errors} == {"done[1]"}
+    service.followup(amina, case_id, {"method": "phone", "purpose": "plan_action", "visited_by": "professional",
+                                      "risk_increased": "no"}, done=["a3"])
+    assert set(due_actions(amina)) == {"A1", "A2"}
+    assert [a["item"] for a in service.show(amina, case_id)["open_actions"]] == ["A1", "A2"]
+    assert open_items.unfinished(service.load_case(amina, case_id), service.load_records(amina, case_id))["actions"] == ["A1", "A2"]
+    # a review marks another; the mark lasts into the next version
+    service.review(amina, case_id, {"chair": "sup", "attended": {"child": "yes", "family": "yes"}, "plan_still_right": "yes",
+                                    "decisions": ["continue"], "outcome": "continue"}, done=["A1"])
+    service.plan_revise(amina, case_id, "review", {"notes": "next"})
+    service.approve(mem.as_("sup"), case_id, "plan")
+    assert set(due_actions(amina)) == {"A2"}
+
+
+# -- through the command line ------------------------------------------------------------------------
+def test_cli__from_current_withdraw_done_one_commit_each_due_json_and_ics_without_the_action_text(cli, cli_as, repo, tmp_path):
+    sup = cli_as("sup")
+    case_id = assessed(cli)
+    assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    assert sup("approve", case_id, "plan", "--note", "ok").code == 0
+    before = commit_count(repo)
+    revised = cli("plan", case_id, "--from-current", "--reason", "review", "--set", "actions.A2.by=2026-12-20", "--json")
+    assert revised.code == 0, revised.stderr
+    assert revised.json()["version"] == 2 and revised.json()["actions"] == ["A1", "A2"]
+    assert commit_count(repo) == before + 1
+    assert git(repo, "log", "-1", "--format=%s").startswith(f"plan {case_id} ")
+    bad = cli("plan", case_id, "--from-current", "--reason", "review", "--set", "actions.A7.by=2027-01-01")
+    assert bad.code == 4 and "actions.A7" in bad.stderr and commit_count(repo) == before + 1
+    both = cli("plan", case_id, "--from-current", "--edit", "--reason", "review")
+    assert both.code == 2
+    withdrawn = cli("plan", case_id, "--withdraw", "--reason", "typed the wrong date")
+    assert withdrawn.code == 0, withdrawn.stderr
+    assert "version 1 stays in force" in withdrawn.stdout + withdrawn.stderr
+    assert git(repo, "log", "-1", "--format=%s").startswith(f"withdraw {case_id} ")
+    assert sup("plan", case_id, "--withdraw", "--reason", "x").code == 4
+    due = cli("due", "--within", "60", "--json").json()
+    titles = [i["title"] for i in due if i["case_id"] == case_id and i["code"] == "plan-action"]
+    assert titles == ["plan action A1 (service)", "plan action A2 (child)"]
+    ics = tmp_path / "due.ics"
+    assert cli("due", "--within", "60", "--ics", str(ics)).code == 0
+    calendar = ics.read_text()
+    assert "plan action A1" in calendar and "bursary" not in calendar
+    done = cli("followup", case_id, "--method", "phone", "--purpose", "plan_action", "--visited-by", "professional",
+               "--risk-increased", "no", "--done", "A1", "--done", "A2")
+    assert done.code == 0, done.stderr
+    assert [i for i in cli("due", "--within", "60", "--json").json() if i["code"] == "plan-action"] == []
+
+
+EDITOR = r'''
+import os, stat, sys
+path = sys.argv[1]
+folder = os.path.dirname(path)
+with open(os.environ["EDIT_LOG"], "w") as log:
+    log.write(f"{path}\n{oct(stat.S_IMODE(os.stat(path).st_mode))}\n{oct(stat.S_IMODE(os.stat(folder).st_mode))}\n")
+text = open(path).read()
+text = text.replace("by: '2027-01-10'", "by: '2027-02-15'").replace("by: 2027-01-10", "by: 2027-02-15")
+text = text.replace("reason:", "reason: review #", 1) if "reason: null" in text or "reason:\n" in text else text
+open(path + ".swp", "w").write("an editor's swap file")
+open(path, "w").write(text)
+'''
+
+
+def test_cli__edit_opens_the_current_version_in_memory_0600_and_removes_it(cli, cli_as, repo, tmp_path):
+    sup = cli_as("sup")
+    case_id = assessed(cli)
+    assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    assert sup("approve", case_id, "plan", "--note", "ok").code == 0
+    script, log = tmp_path / "editor.py", tmp_path / "edit.log"
+    script.write_text(EDITOR)
+    env = {"EDITOR": f"{sys.executable} {script}", "EDIT_LOG": str(log)}
+    before = commit_count(repo)
+    edited = cli("plan", case_id, "--edit", "--reason", "review", "--json", env=env)
+    assert edited.code == 0, edited.stderr
+    assert edited.json()["actions"] == ["A1", "A2"] and commit_count(repo) == before + 1
+    path, file_mode, folder_mode = log.read_text().split()
+    assert path.startswith("/dev/shm/") and file_mode == "0o600" and folder_mode == "0o700"
+    assert not os.path.exists(os.path.dirname(path))  # the file, and the editor's swap file, are gone
+    current = cli("show", case_id, "plan", "--json").json()["fields"]
+    assert [(a["id"], a["by"]) for a in current["actions"]] == [("A1", "2026-12-15"), ("A2", "2027-02-15")]
+    # an editor closed without a change writes nothing
+    unchanged = cli("plan", case_id, "--edit", "--reason", "review", env={"EDITOR": "true"})
+    assert unchanged.code == 0 and "nothing changed" in unchanged.stderr + unchanged.stdout
+    assert commit_count(repo) == before + 1
+
+
+def test_cli__edit_refuses_where_there_is_no_memory_file_system(cli, cli_as, monkeypatch):
+    from cpcm.cli import assess
+
+    sup = cli_as("sup")
+    case_id = assessed(cli)
+    assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    monkeypatch.setattr(assess, "PRIVATE_DIRS", ("/nonexistent-shm",))
+    refused = cli("plan", case_id, "--edit", "--reason", "review", env={"EDITOR": "true"})
+    assert refused.code == 2 and "memory file system" in refused.stderr
+
+
+def test_cli__the_only_supervisor_closing_a_conference_is_told_and_can_withdraw_the_version(cli, cli_as, repo):
+    from test_conference import CLOSE_NOW, minutes_doc, new_conference, planned_case
+
+    sup = cli_as("sup")
+    case_id = planned_case(cli, "Test Child Conf")
+    assert sup("approve", case_id, "plan", "--note", "ok").code == 0
+    conf = new_conference(sup)
+    assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+    for n in range(5):
+        assert sup("conference", "attend", conf, "--institution", "Agency", "--name", f"Member {n}", "--position", "Officer",
+                   "--contact", "0700", "--confidentiality-signed", "yes").code == 0
+    assert sup("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id]))).code == 0
+    closer = cli_as("sup", CPCM_NOW=CLOSE_NOW)
+    closed = closer("conference", "close", conf, "--json")
+    assert closed.code == 0, closed.stderr
+    told = [w for w in closed.json()["warnings"] if "nobody in the team may approve plan version 2" in w]
+    assert len(told) == 1 and case_id in told[0]
+    # the conference's version waits; version 1 stays in force: the case is not overdue, its review clock runs
+    later = cli_as("amina", CPCM_NOW=CLOSE_NOW)
+    assert later("check", case_id, "--json").json() == []
+    assert "review" in {i["code"] for i in later("due", "--within", "120", "--json").json() if i["case_id"] == case_id}
+    assert closer("plan", case_id, "--withdraw", "--reason", "no second supervisor to approve it").code == 0
+    shown = later("show", case_id, "--json").json()
+    assert shown["plan"]["withdrawn_at"] and shown["plan"]["previous"]["version"] == 1
