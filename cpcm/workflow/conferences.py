@@ -258,14 +258,15 @@ def cadence(policy: Policy) -> dict[str, Any]:
     every = block.get("every") or {}
     required = block.get("required") or {}
     return {"every": {k: parse_duration(v) for k, v in every.items()}, "required": {k: bool(v) for k, v in required.items()},
-            "at_least": parse_duration(block["at_least"]) if block.get("at_least") else None}
+            "at_least": parse_duration(block["at_least"]) if block.get("at_least") else None,
+            "at_least_of": tuple(block.get("at_least_of") or every)}
 
 
 def cadence_due(conferences: Iterable[Conference], policy: Policy, now: datetime) -> list[Deadline]:
     """The next conference to hold, by kind: the last one held (its meeting has started) plus the
     kind's interval; a conference already planned at or before then is the one to hold. A kind
-    never held is on the list only where the policy requires it (`required`), due now. When
-    conferences of any kind are held less often than `at_least`, one more item says so.
+    never held is on the list only where the policy requires it (`required`), due now. When the
+    agency's conferences (`at_least_of`) are held less often than `at_least`, one more item says so.
     Owner: the chair of the conference concerned (the last held), else any supervisor or manager."""
     rules = cadence(policy)
     zone = now.tzinfo or timezone.utc
@@ -281,7 +282,8 @@ def cadence_due(conferences: Iterable[Conference], policy: Policy, now: datetime
         found = sorted(by_kind.get(kind, []), key=lambda pair: pair[0])
         held = [(start, c) for start, c in found if start <= now]
         planned = [(start, c) for start, c in found if start > now and not c.closed_at]
-        held_any += [start for start, _ in held]
+        if kind in rules["at_least_of"]:
+            held_any += [start for start, _ in held]
         words = KIND_WORDS.get(kind, kind)
         if held:
             last, last_conf = held[-1]
