@@ -373,6 +373,10 @@ def attend(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
     body.update(confidentiality_signed=signed, present=present == "yes", **({"role": "family"} if family else {}))
     record = _record(ctx, "attendance", conference_id, body, after=_last_id(conference))
     signs = not family and signed in ("yes", "verbal") and not (entry and entry.get("signed_on"))
+    if signs:  # never a child's or family member's name on the agency-wide register
+        from cpcm.render.views import is_family
+
+        signs = not is_family(body, _clients(ctx, conference.case_ids))
     current = ctx.store.recipients(conference.id, CONFERENCES)
     with context.transaction(ctx, "conference-attend") as tx:
         tx.write_record(record, context.keys_for(ctx, current), CONFERENCES)
