@@ -367,3 +367,26 @@ def test_form5__the_printable_form_lists_who_signed_and_blank_lines_in_both_lang
             assert "Member One" in result.stdout and "Member Two" in result.stdout and "A. Officer" in result.stdout
     md = sup("render", "form-5", conf).stdout
     assert md.count("| | | | | |") == 8  # up to ten lines: the two members and eight blank ones
+
+
+def test_form5__a_newcomer_checks_the_register_once_a_supervisor_shares_it(cli_as, repo, team, tmp_env):
+    from conftest import make_identity
+
+    sup = cli_as("sup")
+    conf = new_conference(sup)
+    assert attend(sup, conf, "Member One", "--confidentiality-signed", "yes").code == 0
+    key = tmp_env / "keys" / "wanjiru.txt"
+    assert sup("team", "add", "wanjiru", "--role", "caseworker", "--recipient", make_identity(key)).code == 0
+    wanjiru = Cli({"CPCM_REPO": str(repo), "CPCM_IDENTITY": str(key), "CPCM_NOW": NOW})
+    mine = wanjiru("conference", "new", "--kind", "internal", "--date", "2026-11-30", "--json").json()["conference_id"]
+    before = commit_count(repo)
+    refused = attend(wanjiru, mine, "Member One", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "conference-register-unreadable"
+    assert commit_count(repo) == before
+    assert attend(wanjiru, mine, "Member Two", "--confidentiality-signed", "yes", "--present", "no").code == 0  # invited only
+    shared = sup("conference", "register", "--share")
+    assert shared.code == 0, shared.stderr
+    assert git(repo, "log", "-1", "--format=%s").strip() == f"conference share {rules.REGISTER_ID}"
+    assert attend(wanjiru, mine, "Member One").code == 0
+    assert sup("conference", "register", "--share").code == 4  # nothing to share any more
+    assert sup("verify").code == 0

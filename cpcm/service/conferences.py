@@ -431,8 +431,9 @@ def _write_agreement(ctx, tx, body: Mapping[str, Any], kind: str = "agreement", 
         context.reencrypt(ctx, tx, rules.REGISTER_ID, readers, CONFERENCES)
     else:
         readers = ctx.store.recipients(rules.REGISTER_ID, CONFERENCES)
+    reads = existing and ctx.need_worker().id in ctx.store.recipients(rules.REGISTER_ID, CONFERENCES)
     record = context.new_record(ctx, kind, rules.REGISTER_ID, {k: v for k, v in body.items() if v is not None},
-                                after=_register_last_id(ctx) if existing else "")
+                                after=_register_last_id(ctx) if reads else "")
     tx.write_record(record, context.keys_for(ctx, readers), CONFERENCES)
     return record
 
