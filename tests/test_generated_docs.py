@@ -16,7 +16,8 @@ import generate  # noqa: E402
 import rule_codes  # noqa: E402
 
 CONFERENCE_CODES = {"conference-closed", "conference-minutes-required", "conference-close-needs-reader",
-                    "conference-plan-required", "conference-no-names", "conference-confidentiality-agreement"}
+                    "conference-no-names", "conference-confidentiality-agreement", "conference-not-held-yet",
+                    "conference-case-nominated", "conference-member-barred", "conference-already-signed"}
 
 
 def test_generated_docs__no_region_is_stale():

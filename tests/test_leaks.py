@@ -29,6 +29,7 @@ MARKERS = tuple(part.lower() for part in CANARY.split())
 
 # commands whose stdout is the records the user asked to see: a value stored there may come back
 SHOWS_RECORDS = {"show", "list", "log", "service show", "service list", "conference show", "conference list", "render",
+                 "conference register",
                  "report", "team list", "due", "check", "policy show", "form blank", "key show"}
 
 
@@ -144,6 +145,9 @@ BASE = {
     "conference minutes": ["conference", "minutes", "{conf}", "--no-input", "--set", "key_issues=none"],
     "conference close": ["conference", "close", "{conf}"], "conference list": ["conference", "list"],
     "conference show": ["conference", "show", "{conf}"],
+    "conference update": ["conference", "update", "{conf}", "--venue", "Hall {n}", "--reason", "moved"],
+    "conference sign": ["conference", "sign", "--name", "Member {n}", "--institution", "Office", "--position", "SCCO"],
+    "conference register": ["conference", "register", "--bar", "--name", "Member X", "--institution", "Office", "--reason", "breach"],
     "policy show": ["policy", "show"], "policy check": ["policy", "check", "{tmp}/policy.yaml"],
     "form blank": ["form", "blank", "registration"], "form list": ["form", "list"],
     "completion": ["completion", "bash"], "unlock": ["unlock", "--for", "1h"], "lock": ["lock"],
@@ -322,7 +326,8 @@ def conference(cli_as):
     minutes = {"key_issues": "<script>alert(1)</script> & <b>bold</b>",
                "cases": [{"case": case, "discussion": "progress is slow <img src=x onerror=alert(1)>", "decisions": ["continue"],
                           "actions": [{"need": "safety", "action": "joint visit", "responsible": "amina", "timeline": "2026-12-20"}]}]}
-    assert sup("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes)).code == 0
+    held = cli_as("sup", CPCM_NOW="2026-12-10T12:00:00+03:00")  # minutes once the meeting has started
+    assert held("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes)).code == 0
     return sup, conf
 
 
@@ -352,6 +357,9 @@ def test_meeting_documents__the_register_still_holds_the_family_members(conferen
     names = [a["name"] for a in shown["attendees"]]
     assert FAMILY["caregiver"] in names and FAMILY["relative"] in names
     assert [a.get("role") for a in shown["attendees"] if a["name"] == FAMILY["relative"]] == ["family"]
+    # the standing Form 5 register (read by the whole team) holds the professionals only
+    register = [r["name"] for r in sup("conference", "register", "--json").json()]
+    assert register == [f"Officer Number{n}" for n in range(5)]
 
 
 def test_is_family__whole_names_and_phones_not_shared_first_names():

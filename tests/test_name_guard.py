@@ -9,7 +9,7 @@ import pytest
 
 from conftest import commit_count, register
 from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
-from test_conference import minutes_doc, new_conference
+from test_conference import CLOSE_NOW, minutes_doc, new_conference
 
 from cpcm.workflow.conferences import name_patterns, names_found
 
@@ -69,6 +69,7 @@ def test_minutes__amani_as_a_word_is_accepted_the_caregivers_full_name_is_refuse
     doc = minutes_doc([case_id])
     doc["cases"][0]["discussion"] = "The caregiver Amani Otieno says the home is calm."
     before = commit_count(repo)
+    sup = cli_as("sup", CPCM_NOW=CLOSE_NOW)  # the minutes of a meeting that has started
     refused = sup("conference", "minutes", conf, "--from-file", "-", input=json.dumps(doc))
     assert refused.code == 4 and "cases[1].discussion" in refused.stderr
     assert "Amani" not in refused.stderr and "Otieno" not in refused.stderr

@@ -339,8 +339,8 @@ def test_cli__the_only_supervisor_closing_a_conference_is_told_and_can_withdraw_
     for n in range(5):
         assert sup("conference", "attend", conf, "--institution", "Agency", "--name", f"Member {n}", "--position", "Officer",
                    "--contact", "0700", "--confidentiality-signed", "yes").code == 0
-    assert sup("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id]))).code == 0
-    closer = cli_as("sup", CPCM_NOW=CLOSE_NOW)
+    closer = cli_as("sup", CPCM_NOW=CLOSE_NOW)  # minutes and closing once the meeting has started
+    assert closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id]))).code == 0
     closed = closer("conference", "close", conf, "--json")
     assert closed.code == 0, closed.stderr
     told = [w for w in closed.json()["warnings"] if "nobody in the team may approve plan version 2" in w]

@@ -27,7 +27,8 @@ TEMPLATES = re.compile(
     r"|(assess|plan|withdraw|approve|reject|consent|refer|referral|followup|review|readiness|close|reopen|continue|note|update|correct) "
     r"CP-[0-9A-Z]{4}-[0-9A-Z]{4} [0-9A-Z]{26}"
     r"|service (add [a-z0-9_-]+|import [0-9]+ services)"
-    r"|conference (new|attend|minutes|close|render) CC-[0-9A-Z]{4}-[0-9A-Z]{4}( [0-9A-Z]{26})?"
+    r"|conference (new|attend|minutes|close|render|update) CC-[0-9A-Z]{4}-[0-9A-Z]{4}( [0-9A-Z]{26})?"
+    r"|conference (sign|bar|lift) CR-0000-0005 [0-9A-Z]{26}"
     r"|conference add-case CC-[0-9A-Z]{4}-[0-9A-Z]{4} CP-[0-9A-Z]{4}-[0-9A-Z]{4}( [0-9A-Z]{26})?"
     r"|review batch [0-9]+ cases)$"
 )
@@ -224,18 +225,43 @@ def run_the_cycle(s: "Session", base: Path, amina, sup, case_id: str) -> None:
     review = {"chair": "sup", "attended": {"child": "no", "family": "yes"}, "absent_reason": f"{CANARY} kept the child away",
               "plan_still_right": "yes", "decisions": [f"talk to {CANARY}"], "outcome": "continue"}
     s.run(amina, "review", case_id, "--from-file", "-", input=json.dumps(review))
-    conf = s.run(sup, "conference", "new", "--kind", "internal", "--date", "2026-12-10", "--json").json()["conference_id"]
-    s.run(sup, "conference", "add-case", conf, case_id, "--reason", "especially_difficult")
+    # a meeting planned ahead: minutes refused before it; then moved to a date that has come
+    conf = s.run(sup, "conference", "new", "--kind", "internal", "--date", "2026-12-10", "--venue", f"{CANARY} hall",
+                 "--co-chair", f"{CANARY} officer", "--co-chair-title", "SCCO", "--json").json()["conference_id"]
+    s.run(sup, "conference", "add-case", conf, case_id, "--reason", "reintegration_decision")
+    s.run(sup, "conference", "add-case", conf, case_id, "--reason", "especially_difficult", expect=4)  # nominated once
+    s.run(sup, "conference", "minutes", conf, "--set", f"cases.0.discussion={CANARY}", "--no-input", expect=4)  # before the meeting
+    s.run(sup, "conference", "update", conf, "--date", "2026-11-20", "--reason", f"{CANARY} was ill", "--venue", f"{CANARY} room")
+    s.run(sup, "conference", "update", conf, "--external-chair", f"{CANARY} chair", expect=4)  # a title is needed
+    # the marker typed as a professional's name or a venue is shown on stdout by design (names_allowed); never on
+    # stderr, in a file name, a commit message or plaintext on disk
+    s.run(sup, "conference", "show", conf, names_allowed=True)
+    s.run(sup, "conference", "sign", "--name", f"{CANARY} member", "--institution", "Agency", "--position", "Officer",
+          "--contact", f"{CANARY} phone")
+    s.run(sup, "conference", "sign", "--name", f"{CANARY} member", "--institution", "Agency", "--position", "Officer", expect=4)
+    s.run(sup, "conference", "register", "--bar", "--name", f"{CANARY} member", "--institution", "Agency", "--reason",
+          f"told {CANARY} about a case")
+    s.run(sup, "conference", "attend", conf, "--institution", "Agency", "--name", f"{CANARY} member", "--position", "Officer",
+          "--contact", "0700", expect=4)  # barred
+    s.run(amina, "conference", "register", "--lift", "--name", f"{CANARY} member", "--institution", "Agency", "--reason",
+          f"{CANARY}", expect=4)  # a supervisor lifts a bar
+    s.run(sup, "conference", "register", "--lift", "--name", f"{CANARY} member", "--institution", "Agency", "--reason",
+          f"{CANARY} retrained")
+    s.run(sup, "conference", "register", names_allowed=True)
+    s.run(sup, "conference", "register", "--json", names_allowed=True)
     for n in range(5):
         s.run(sup, "conference", "attend", conf, "--institution", "Agency", "--name", f"Member {n}", "--position", "Officer",
               "--contact", "0700", "--confidentiality-signed", "yes")
+    s.run(sup, "render", "form-5", conf, names_allowed=True)
+    s.run(sup, "render", "form-5", conf, "--lang", "sw", "--format", "html", names_allowed=True)
+    s.run(sup, "due", "--json")
     minutes = {"cases": [{"case": case_id, "discussion": "progress is slow", "decisions": ["continue"],
                           "actions": [{"need": "safety", "action": "joint visit", "responsible": "amina", "timeline": "2026-12-20"}]}]}
     s.run(sup, "conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes))
     s.run(sup, "conference", "minutes", conf, "--from-file", "-", expect=4,
           input=json.dumps({"cases": [dict(minutes["cases"][0], discussion=f"{CANARY} drinks")]}))
     s.run(sup, "conference", "close", conf)
-    s.run(sup, "render", "minutes", conf)
+    s.run(sup, "render", "minutes", conf, names_allowed=True)  # the venue and co-chair typed with the marker
     s.run(sup, "report", "statistics", "--format", "json")
     s.run(amina, "note", case_id, "--text", f"{CANARY} called")
     # reading one record back, updating the registration, correcting a record
@@ -321,7 +347,9 @@ def test_commit_messages__follow_the_fixed_templates(world):
     messages = [m.strip() for m in messages if m.strip()]
     # init, team add x2, register x2, assign x2, team remove, team add, then the cycle: 23 commands
     # that write, one commit each (a render of a conference document is recorded too)
-    assert len(messages) == 41  # with two updates, two corrections, a readiness record, two plan revisions, a withdrawal, an approval and a --done
+    # two updates, two corrections, a readiness record, two plan revisions, a withdrawal, an approval and a --done; a
+    # conference update, a Form 5 signature, a bar and its lifting, two renders of Form 5
+    assert len(messages) == 47
     assert [m for m in messages if not TEMPLATES.match(m)] == []
 
 

@@ -354,8 +354,9 @@ def test_verify__clean_after_many_mixed_commands(cli_as, repo, team, tmp_path):
                 ok(sup("conference", "add-case", conf, each, "--reason", "especially_difficult"), "add-case")
             ok(sup("conference", "attend", conf, "--institution", "School", "--name", "Teacher", "--position", "Head",
                    "--contact", "0700 000000", "--confidentiality-signed", "yes"), "attend")
-            ok(sup("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc(chosen))), "minutes")
-            ok(cli_as("sup", CPCM_NOW="2026-11-30T13:00:00+03:00")("conference", "close", conf), "close")
+            at_meeting = cli_as("sup", CPCM_NOW="2026-11-30T13:00:00+03:00")  # minutes and closing once the meeting has started
+            ok(at_meeting("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc(chosen))), "minutes")
+            ok(at_meeting("conference", "close", conf), "close")
             ran += 3 + len(chosen)
         elif choice < 0.87:
             if newcomer is None:

@@ -1,6 +1,7 @@
-"""cpcm conference new | add-case | attend | minutes | close | list | show: case conferences
-(Kenya case-conferencing SOP, usable in any policy profile). Documents: cpcm render agenda |
-minutes | conference-report CONF."""
+"""cpcm conference new | update | add-case | attend | minutes | close | list | show | sign |
+register: case conferences (Kenya case-conferencing SOP, usable in any policy profile) and the
+standing confidentiality register (Form 5). Documents: cpcm render agenda | minutes |
+conference-report | form-5 CONF."""
 from __future__ import annotations
 
 from typing import Optional
@@ -25,29 +26,136 @@ def register(app: typer.Typer) -> None:
         notice_sent: Optional[str] = typer.Option(None, "--notice-sent", help="When participants were told (SOP: 7 days ahead).", show_default=False),
         invitations_sent: Optional[str] = typer.Option(None, "--invitations-sent", help="When invitations went out (Form 3: at least 1 week ahead).", show_default=False),
         attendance_confirmed: Optional[str] = typer.Option(None, "--attendance-confirmed", help="When attendance was confirmed (Form 3: at least 3 days ahead).", show_default=False),
+        co_chair: Optional[str] = typer.Option(None, "--co-chair", help="A co-chair from outside the team, by name (SOP §5.4: DCS, usually the SCCO); with --co-chair-title.", show_default=False),
+        co_chair_title: Optional[str] = typer.Option(None, "--co-chair-title", help="The co-chair's title, e.g. \"Sub-County Children's Officer\".", show_default=False),
+        external_chair: Optional[str] = typer.Option(None, "--external-chair", help="A chair from outside the team, by name (SOP §5.5: DCS chairs the sub-county AAC); with --external-chair-title. --chair stays the team member who convenes it.", show_default=False),
+        external_chair_title: Optional[str] = typer.Option(None, "--external-chair-title", show_default=False),
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Plan a case conference; prints its ID and warns where the dates break the SOP's timeline.
 
         Example: cpcm conference new --kind internal --date 2026-12-03 --venue "Meeting room" --notice-sent 2026-11-23
+        Example: cpcm conference new --kind external --date 2026-12-10T10:00 --co-chair "A. Officer" --co-chair-title "Sub-County Children's Officer"
         """
         from cpcm.service import conferences
 
         ctx = open_ctx(repo, identity)
-        result = conferences.new(ctx, kind.strip().lower(), date, chair, venue, notice_sent, invitations_sent, attendance_confirmed)
+        result = conferences.new(ctx, kind.strip().lower(), date, chair, venue, notice_sent, invitations_sent, attendance_confirmed,
+                                 (co_chair, co_chair_title), (external_chair, external_chair_title))
         report_written(result, json_out, f"conference planned: {result.subject_id}")
         if not json_out:
             print(result.subject_id)
+
+    @group.command("update")
+    def update(
+        conf: str = typer.Argument(..., help="Conference ID."),
+        date: Optional[str] = typer.Option(None, "--date", help="A new date (and time): the meeting is rescheduled; needs --reason.", show_default=False),
+        venue: Optional[str] = typer.Option(None, "--venue", show_default=False),
+        notice_sent: Optional[str] = typer.Option(None, "--notice-sent", help="When participants were told (Form 3).", show_default=False),
+        invitations_sent: Optional[str] = typer.Option(None, "--invitations-sent", help="When invitations went out (Form 3 item 6).", show_default=False),
+        attendance_confirmed: Optional[str] = typer.Option(None, "--attendance-confirmed", help="When attendance was confirmed (Form 3 item 7).", show_default=False),
+        co_chair: Optional[str] = typer.Option(None, "--co-chair", help="A co-chair from outside the team, by name; with --co-chair-title.", show_default=False),
+        co_chair_title: Optional[str] = typer.Option(None, "--co-chair-title", show_default=False),
+        external_chair: Optional[str] = typer.Option(None, "--external-chair", help="A chair from outside the team, by name; with --external-chair-title.", show_default=False),
+        external_chair_title: Optional[str] = typer.Option(None, "--external-chair-title", show_default=False),
+        reason: Optional[str] = typer.Option(None, "--reason", help="Why (required for a new date).", show_default=False),
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """Update the Form 3 checklist and the meeting after 'new': reschedule it, change its venue,
+        record when participants were told, invited and confirmed, name an external chair or
+        co-chair. A new record: what was there before stays in the history (conference show).
+
+        Example: cpcm conference update CC-4F7K-9X2M --attendance-confirmed 2026-12-01
+        Example: cpcm conference update CC-4F7K-9X2M --date 2026-12-10T10:00 --venue "Hall" --reason "the SCCO cannot come on the 3rd"
+        """
+        from cpcm.service import conferences
+
+        ctx = open_ctx(repo, identity)
+        conference_id = conferences.parse_conference_id(conf)
+        changes = {"date": date, "venue": venue, "notice_sent": notice_sent, "invitations_sent": invitations_sent,
+                   "attendance_confirmed": attendance_confirmed,
+                   "co_chair": (co_chair, co_chair_title) if co_chair or co_chair_title else None,
+                   "external_chair": (external_chair, external_chair_title) if external_chair or external_chair_title else None}
+        if all(v is None for v in changes.values()):
+            from cpcm.errors import UsageError
+            raise UsageError("nothing to update: give at least one option", "See cpcm conference update --help.")
+        result = conferences.update(ctx, conference_id, changes, reason)
+        report_written(result, json_out, f"{conference_id} updated: {', '.join(result.extra['changed'])}")
+
+    @group.command("sign")
+    def sign(
+        name: str = typer.Option(..., "--name", help="The member's name (a professional; kept encrypted)."),
+        institution: str = typer.Option(..., "--institution"),
+        position: str = typer.Option(..., "--position", help="Position/designation (Form 5)."),
+        contact: Optional[str] = typer.Option(None, "--contact", show_default=False),
+        date: Optional[str] = typer.Option(None, "--date", help="The date on the signed form (default: today).", show_default=False),
+        verbal: bool = typer.Option(False, "--verbal", help="Verbal consent, noted where signing is impossible."),
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """Record that a member signed the confidentiality agreement (Form 5) on the standing
+        register: once, for every conference from then on. 'cpcm render form-5 CONF' prints the
+        form to sign.
+
+        Example: cpcm conference sign --name "A. Officer" --institution "Sub-county children's office" --position SCCO --date 2026-11-20
+        """
+        from cpcm.service import conferences
+
+        ctx = open_ctx(repo, identity)
+        result = conferences.sign(ctx, {"name": name, "institution": institution, "position": position, "contact": contact,
+                                        "signed_on": date, "how": "verbal" if verbal else "signed"})
+        report_written(result, json_out, "the confidentiality agreement is on the register")
+
+    @group.command("register")
+    def register_(
+        bar: bool = typer.Option(False, "--bar", help="Bar a member after a breach of the agreement (a supervisor or manager; with --name, --institution, --reason)."),
+        lift: bool = typer.Option(False, "--lift", help="Lift a member's bar (a supervisor or manager; with --name, --institution, --reason)."),
+        share: bool = typer.Option(False, "--share", help="Share the register with every member of the team (one who joined since its last change)."),
+        name: Optional[str] = typer.Option(None, "--name", show_default=False),
+        institution: Optional[str] = typer.Option(None, "--institution", show_default=False),
+        reason: Optional[str] = typer.Option(None, "--reason", help="The breach (with --bar), or why the bar is lifted.", show_default=False),
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """The standing confidentiality register (Form 5): who signed and when, who is barred.
+        With --bar a supervisor bars a member after a breach: the member cannot be recorded as
+        present at any conference until the bar is lifted (--lift).
+
+        Example: cpcm conference register
+        Example: cpcm conference register --bar --name "A. Member" --institution "Agency" --reason "shared a case outside the conference"
+        """
+        from cpcm.errors import UsageError
+        from cpcm.service import conferences
+
+        if sum([bar, lift, share]) > 1:
+            raise UsageError("--bar, --lift and --share do not go together", "Give one of them.")
+        if not (bar or lift) and (name or institution or reason):
+            raise UsageError("--name, --institution and --reason go with --bar or --lift", "See cpcm conference register --help.")
+        ctx = open_ctx(repo, identity)
+        if bar or lift:
+            result = conferences.bar(ctx, {"name": name, "institution": institution}, reason, lift=lift)
+            report_written(result, json_out, "the member is barred from case conferences" if bar else "the bar is lifted")
+            return
+        if share:
+            result = conferences.share_register(ctx)
+            report_written(result, json_out, "the register is shared with every member of the team")
+            return
+        rows = conferences.register_list(ctx)
+        if json_out:
+            print_json(rows)
+            return
+        print_table(["name", "institution", "position", "signed", "how", "barred"],
+                    [[r["name"], r["institution"], r["position"] or "", r["signed_on"] or "not yet", r["how"] or "",
+                      f"since {r['barred_since']}" if r["barred"] else ""] for r in rows],
+                    title=f"{len(rows)} member(s) on the confidentiality register (Form 5)")
 
     @group.command("add-case")
     def add_case(
         conf: str = typer.Argument(..., help="Conference ID."),
         case: str = typer.Argument(..., help="Case ID."),
-        reason: str = typer.Option(..., "--reason", help="service_options_exhausted, unresolved_protection_concern or especially_difficult."),
+        reason: str = typer.Option(..., "--reason", help="service_options_exhausted, unresolved_protection_concern, especially_difficult or reintegration_decision."),
         presentation: Optional[str] = typer.Option(None, "--presentation", help="A short written presentation (case ID only, no names).", show_default=False),
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
-        """Nominate a case for the conference; prints the SOP's presentation prompts (Forms 1 and 2).
+        """Nominate a case for the conference (once); prints the SOP's presentation prompts (Forms 1 and 2).
 
         Example: cpcm conference add-case CC-4F7K-9X2M CP-7H3D-2K9Q --reason unresolved_protection_concern
         """
@@ -70,14 +178,16 @@ def register(app: typer.Typer) -> None:
         name: Optional[str] = typer.Option(None, "--name", help="The member's name (a professional; kept encrypted).", show_default=False),
         position: Optional[str] = typer.Option(None, "--position", show_default=False),
         contact: Optional[str] = typer.Option(None, "--contact", show_default=False),
-        signed: Optional[str] = typer.Option(None, "--confidentiality-signed", help="yes, no, or verbal (consent noted where signing is impossible).", show_default=False),
+        signed: Optional[str] = typer.Option(None, "--confidentiality-signed", help="yes, no, or verbal (consent noted where signing is impossible); not needed for a member on the Form 5 register (cpcm conference register).", show_default=False),
         present: str = typer.Option("yes", "--present", help="yes or no."),
         family: bool = typer.Option(False, "--family", help="A child or family member (only --name is needed): counted in the meeting documents, never named."),
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Record a member in the attendance register (Form 6) with the confidentiality agreement
-        (Form 5); a member who has not signed cannot be recorded as present. A child or family
-        member present is recorded with --family: the documents count them and never name them.
+        (Form 5); a member who has not signed cannot be recorded as present, nor a member barred
+        after a breach. A member signs once: one who signs now is added to the standing register. A
+        child or family member present is recorded with --family: the documents count them and
+        never name them.
 
         Example: cpcm conference attend CC-4F7K-9X2M --institution "Sub-county children's office" --name "A. Officer" --position SCCO --contact 0700000000 --confidentiality-signed yes
         """
@@ -88,7 +198,8 @@ def register(app: typer.Typer) -> None:
         data = {"institution": institution, "name": name, "position": position, "contact": contact,
                 "confidentiality_signed": signed, "present": present, "role": "family" if family else None}
         result = conferences.attend(ctx, conference_id, data)
-        report_written(result, json_out, f"attendance recorded for {conference_id} ({result.extra['participants']} present)")
+        signed_now = "; the agreement is on the Form 5 register from now on" if result.extra.get("signed_now") else ""
+        report_written(result, json_out, f"attendance recorded for {conference_id} ({result.extra['participants']} present){signed_now}")
 
     @group.command("minutes")
     def minutes(
@@ -167,13 +278,23 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(data)
             return
-        rows = [("conference", found.id), ("kind", found.kind), ("date", found.date), ("chair", found.chair),
-                ("venue", found.venue or ""), ("status", found.status)]
+        rows = [("conference", found.id), ("kind", found.kind), ("date", found.date), ("chair", found.chair)]
+        rows += [(label, f"{person['name']}, {person['title']}") for label, person in
+                 (("external chair", found.external_chair), ("co-chair", found.co_chair)) if person]
+        rows += [("venue", found.venue or ""), ("status", found.status)]
         rows += [(key.replace("_", " "), value or "not yet") for key, value in found.checklist.items()]
         rows += [("cases", ", ".join(f"{c['case_id']} ({c['reason']})" for c in found.cases) or "none"),
                  ("present", f"{len(found.present)} of {len(found.attendees)} in the register"),
                  ("minutes", "recorded" if found.minutes is not None else "not yet"),
                  ("report", "rendered" if found.report_rendered_at else ("due" if found.closed_at else "after closing"))]
+        rows += [(f"updated {u['at'][:10]}", ", ".join(f"{k}: {_shown(u['previous'].get(k))} → {_shown(v)}" for k, v in u["changes"].items())
+                  + (f" ({u['reason']})" if u.get("reason") else "")) for u in found.updates]
         print_table(["", ""], rows)
         for warning in data["warnings"]:
             say(f"warning: {warning}")
+
+
+def _shown(value) -> str:
+    if isinstance(value, dict):
+        return ", ".join(str(v) for v in value.values())
+    return str(value) if value else "none"

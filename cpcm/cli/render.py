@@ -21,7 +21,7 @@ HTML_SUFFIXES = (".html", ".htm", ".html.age", ".htm.age")
 def register(app: typer.Typer) -> None:
     @app.command("render")
     def render(
-        template: str = typer.Argument(..., help="The document: case-file, case-plan, child-plan, closure-report, transfer-summary or referral-letter (or one your agency adds) for a case; agenda, minutes or conference-report for a conference."),
+        template: str = typer.Argument(..., help="The document: case-file, case-plan, child-plan, closure-report, transfer-summary or referral-letter (or one your agency adds) for a case; agenda, minutes, conference-report or form-5 (the confidentiality agreement to sign) for a conference."),
         case: str = typer.Argument(..., help="Case ID (conference ID for agenda, minutes, conference-report)."),
         ref: Optional[str] = typer.Argument(None, help="For referral-letter: the referral (R1, R2, …)."),
         lang: Optional[str] = typer.Option(None, "--lang", "-l", help="en or sw (default: the repository's language).", show_default=False),

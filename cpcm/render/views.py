@@ -939,6 +939,8 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
         "conference": {
             "id": conference.id, "kind": conference.kind, "date": day.isoformat(), "start": start.strftime("%H:%M"),
             "venue": conference.venue or None, "chair": _person(conference.chair, names), "status": conference.status,
+            "co_chair": dict(conference.co_chair) if conference.co_chair else None,
+            "external_chair": dict(conference.external_chair) if conference.external_chair else None,
             "closed_on": conference.closed_at[:10] if conference.closed_at else None,
             "report_by": (conference_rules.report_due(conference, policy).due.isoformat(timespec="minutes")
                           if conference.closed_at and not conference.report_rendered_at else None),

@@ -16,9 +16,8 @@ The view model of its documents is `cpcm.render.views.conference_view`; the pure
 from __future__ import annotations
 
 import copy
-import os
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any, Iterable, Mapping
 
 from cpcm.domain.ids import new_conference_id, normalise_case_id, normalise_conference_id
@@ -61,7 +60,8 @@ def parse_conference_id(text: str) -> str:
 
 # -- reading ------------------------------------------------------------------------------------
 def conference_ids(ctx) -> list[str]:
-    return ctx.store.case_ids(CONFERENCES)
+    """The conferences' folders (not the confidentiality register's)."""
+    return [i for i in ctx.store.case_ids(CONFERENCES) if i != rules.REGISTER_ID]
 
 
 def _check_readable(ctx, conference_id: str) -> None:
@@ -142,12 +142,32 @@ def _date_text(value: str | None, field_name: str, errors: list[FieldError], all
         return None
 
 
+def _person_outside(name: str | None, title: str | None, option: str, errors: list[FieldError]) -> dict | None:
+    """An external chair or co-chair (DCS, the SCCO): a name with a title, both or neither."""
+    name, title = (name or "").strip(), (title or "").strip()
+    if not name and not title:
+        return None
+    if not name or not title:
+        errors.append(FieldError(option if not name else f"{option}-title",
+                                 "is required with the other: a chair or co-chair from outside the team is named with a title"))
+        return None
+    for key, value in ((option, name), (f"{option}-title", title)):
+        if len(value) > 200:
+            errors.append(FieldError(key, "is longer than 200 characters"))
+    return {"name": name, "title": title}
+
+
 @context.writes
 def new(ctx, kind: str, when: str, chair: str | None = None, venue: str | None = None, notice_sent: str | None = None,
-        invitations_sent: str | None = None, attendance_confirmed: str | None = None) -> Written:
+        invitations_sent: str | None = None, attendance_confirmed: str | None = None,
+        co_chair: tuple[str | None, str | None] = (None, None),
+        external_chair: tuple[str | None, str | None] = (None, None)) -> Written:
     """Plan a conference; warns (with the rule and its source) where its dates break the SOP's
     timeline: notice 7 days ahead, invitations at least a week ahead, attendance confirmed at
-    least 3 days ahead (today stands in for a date not given yet)."""
+    least 3 days ahead (today stands in for a date not given yet). `co_chair` and
+    `external_chair`: (name, title) of a chair from outside the team (SOP §5.4: DCS, usually the
+    SCCO, co-chairs with the lead social worker; §5.5: DCS chairs the sub-county AAC); `chair` is
+    the team member who convenes it and keeps its record."""
     me = ctx.need_worker()
     kinds = tuple(ctx.policy.get(rules.RULE, "kinds") or rules.KINDS)
     errors = []
@@ -163,13 +183,15 @@ def new(ctx, kind: str, when: str, chair: str | None = None, venue: str | None =
                  (("notice_sent", notice_sent), ("invitations_sent", invitations_sent), ("attendance_confirmed", attendance_confirmed))}
     if venue is not None and len(venue) > 200:
         errors.append(FieldError("venue", "is longer than 200 characters"))
+    outside = {"co_chair": _person_outside(*co_chair, "co-chair", errors),
+               "external_chair": _person_outside(*external_chair, "external-chair", errors)}
     if errors:
         raise InvalidInput(errors, "the conference")
     existing = set(conference_ids(ctx))
     conference_id = new_conference_id()
     while conference_id in existing:
         conference_id = new_conference_id()
-    body = {"type": kind, "date": day, "chair": chair, "venue": (venue or "").strip() or None, **checklist}
+    body = {"type": kind, "date": day, "chair": chair, "venue": (venue or "").strip() or None, **checklist, **outside}
     record = _record(ctx, "conference", conference_id, body)
     readers = _readers(ctx, chair, [])
     with context.transaction(ctx, "conference-new") as tx:
@@ -188,31 +210,111 @@ def _open(ctx, conference_id: str, verb: str) -> rules.Conference:
     return conference
 
 
+def _not_held_yet(ctx, conference: rules.Conference, verb: str) -> None:
+    """Refused (exit 4) before the meeting has started: minutes and closing record what happened."""
+    why = rules.not_held_yet(conference, ctx.policy, ctx.now, verb)
+    if why:
+        raise Refused(why + "; nothing was written",
+                      f"Record it once the meeting has started; if the meeting moved, change its date first: "
+                      f"cpcm conference update {conference.id} --date DATE --reason TEXT", rule="conference-not-held-yet")
+
+
+@context.writes
+def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | None = None) -> Written:
+    """Change what Form 3 tracks after `new`: the meeting's date (a reschedule, with a reason),
+    venue, the dates participants were told, invited and confirmed, an external chair or
+    co-chair. Append-only: a `conference_update` record with the new values and the ones they
+    replace; the first record stays as it was. The date cannot move once minutes are recorded."""
+    conference = _open(ctx, conference_id, "update")
+    errors: list[FieldError] = []
+    new_values: dict[str, Any] = {}
+    for key, value in changes.items():
+        if value is None:
+            continue
+        if key == "date":
+            day = _date_text(value, "date", errors, allow_time=True)
+            if day is not None:
+                new_values["date"] = day
+        elif key in ("notice_sent", "invitations_sent", "attendance_confirmed"):
+            day = _date_text(value, key, errors)
+            if day is not None:
+                new_values[key] = day
+        elif key == "venue":
+            text = str(value).strip()
+            if len(text) > 200:
+                errors.append(FieldError("venue", "is longer than 200 characters"))
+            elif text:
+                new_values["venue"] = text
+        elif key in ("co_chair", "external_chair"):
+            person = _person_outside(*value, key.replace("_", "-"), errors)
+            if person is not None:
+                new_values[key] = person
+        else:
+            errors.append(FieldError(key, f"cannot be changed here (one of: {', '.join(rules.UPDATABLE)})"))
+    reason = (reason or "").strip() or None
+    if "date" in new_values and new_values["date"] != conference.date and not reason:
+        errors.append(FieldError("reason", "is required when the date changes (a reschedule): say why"))
+    if reason and len(reason) > 500:
+        errors.append(FieldError("reason", "is longer than 500 characters"))
+    if errors:
+        raise InvalidInput(errors, f"the update of {conference_id}")
+    current = {"date": conference.date, "venue": conference.venue, "co_chair": conference.co_chair,
+               "external_chair": conference.external_chair, **conference.checklist}
+    changed = {k: v for k, v in new_values.items() if current.get(k) != v}
+    if not changed:
+        raise Refused(f"nothing to update in {conference_id}: every value given is already recorded", rule="nothing-to-update")
+    if "date" in changed and conference.minutes is not None:
+        raise Refused(f"{conference_id} has minutes: the meeting took place and its date cannot move; nothing was written",
+                      "Plan a new conference for a later meeting: cpcm conference new --kind KIND --date DATE",
+                      rule="conference-date-after-minutes")
+    body = {"changes": changed, "previous": {k: current.get(k) for k in changed}, "reason": reason}
+    record = _record(ctx, "conference_update", conference_id, body, after=_last_id(conference))
+    _write(ctx, conference, "update", record, f"conference update {conference_id} {record.id}")
+    after = rules.fold(conference_id, [*load_records(ctx, conference_id)])
+    warnings = rules.timeline_warnings(after.checklist, rules.meeting_day(after), ctx.policy, ctx.now.date())
+    steps = []
+    if "date" in changed:
+        steps.append(f"tell the participants of the new date (and record it: cpcm conference update {conference_id} --notice-sent DATE)")
+    return Written(conference_id, record.id, "conference_update", tuple(warnings), tuple(steps),
+                   {"changed": sorted(changed)})
+
+
+def reasons_of(policy) -> tuple[str, ...]:
+    """The nomination reasons (SOP §5.4, and a reintegration decision, §5.5's typical case)."""
+    return tuple(policy.get(rules.RULE, "reasons") or rules.REASONS)
+
+
 @context.writes
 def add_case(ctx, conference_id: str, case_id: str, reason: str, presentation: str | None = None) -> Written:
     """Nominate a case (SOP §5.4: service options exhausted, an unresolved protection concern,
-    or an especially difficult case); warns past the SOP's case limit."""
+    or an especially difficult case; §5.5: a child about to be reintegrated or recently
+    reintegrated, a reintegration decision); warns past the SOP's case limit. A case is
+    nominated once: a second nomination is refused."""
     conference = _open(ctx, conference_id, "add-case")
     errors = []
-    if reason not in rules.REASONS:
-        errors.append(FieldError("reason", f"is not one of: {', '.join(rules.REASONS)}"))
+    reasons = reasons_of(ctx.policy)
+    if reason not in reasons:
+        errors.append(FieldError("reason", f"is not one of: {', '.join(reasons)}"))
     presentation = (presentation or "").strip() or None
     if presentation and len(presentation) > 4000:
         errors.append(FieldError("presentation", "is longer than 4000 characters"))
     if errors:
         raise InvalidInput(errors, f"the nomination to {conference_id}")
     case = context.load_case(ctx, case_id)
+    if case_id in conference.case_ids:
+        raise Refused(f"{case_id} is already nominated for {conference_id}; nothing was written",
+                      f"A case is nominated once (see cpcm conference show {conference_id}); its discussion goes in the minutes.",
+                      rule="conference-case-nominated")
     if presentation:
         _refuse_names(ctx, {"presentation": presentation}, [case_id], f"the nomination of {case_id}")
     warnings = []
-    again = case_id in conference.case_ids
-    count = len(conference.cases) + (0 if again else 1)
+    count = len(conference.cases) + 1
     too_many = rules.cases_warning(conference.kind, count, ctx.policy)
     if too_many:
         warnings.append(too_many)
     if not case.plan:
-        warnings.append(f"{case_id} has no case plan yet: the SOP takes a case to conference after its plan (§5.3), "
-                        "and closing the conference needs one")
+        warnings.append(f"{case_id} has no case plan yet: the SOP takes a case to conference after its plan (§5.3); "
+                        "closing the conference makes its actions an interim plan")
     body = {"case_id": case_id, "reason": reason, "presentation": presentation, "worker": case.worker,
             "opened": (case.registered_at or "")[:10] or None, "risk": case.risk, "stage": case.stage}
     record = _record(ctx, "nomination", conference_id, body, after=_last_id(conference))
@@ -226,7 +328,10 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str, presentation: s
 @context.writes
 def attend(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
     """A member in the attendance register (Form 6), with the confidentiality agreement (Form 5):
-    a member who has not agreed cannot be recorded as present."""
+    a member who has not agreed cannot be recorded as present, nor can a member barred after a
+    breach. The agreement is signed once, on the standing register: a member who signed at an
+    earlier conference (or with `cpcm conference sign`) needs no --confidentiality-signed; one
+    who signs now (yes or verbal) is added to the register in the same commit."""
     conference = _open(ctx, conference_id, "attend")
     errors = []
     body: dict[str, Any] = {}
@@ -241,11 +346,24 @@ def attend(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
             errors.append(FieldError(key, f"is longer than {limit} characters"))
         body[key] = value
     signed = str(data.get("confidentiality_signed") or ("verbal" if family else "")).strip().lower()
-    if signed not in ("yes", "no", "verbal"):
-        errors.append(FieldError("confidentiality_signed", "is required: yes, no, or verbal (consent noted where signing is impossible)"))
     present = str(data.get("present") or "yes").strip().lower()
     if present not in ("yes", "no"):
         errors.append(FieldError("present", "is yes or no"))
+    entry = None
+    if not family and not errors:
+        register = _register(ctx, need=present == "yes")
+        entry = rules.register_entry(register, body) if register is not None else None
+        if entry and entry.get("barred") and present == "yes":
+            raise Refused(f"{conference_id}: this member is barred from case conferences after a breach of the confidentiality "
+                          "agreement; nothing was written",
+                          "SOP §5.1: a member who breaches the agreement attends no further conference. A supervisor or manager "
+                          "lifts a bar: cpcm conference register --lift --name N --institution I --reason TEXT",
+                          rule="conference-member-barred")
+        if not signed and entry and entry.get("signed_on"):
+            signed = "verbal" if entry.get("how") == "verbal" else "yes"
+    if signed not in ("yes", "no", "verbal"):
+        errors.append(FieldError("confidentiality_signed", "is required: yes, no, or verbal (consent noted where signing is impossible); "
+                                                           "not needed for a member who signed Form 5 before (cpcm conference register)"))
     if errors:
         raise InvalidInput(errors, f"attendance at {conference_id}")
     if present == "yes" and signed == "no":
@@ -255,10 +373,173 @@ def attend(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
                       rule=REMINDER_RULE)
     body.update(confidentiality_signed=signed, present=present == "yes", **({"role": "family"} if family else {}))
     record = _record(ctx, "attendance", conference_id, body, after=_last_id(conference))
-    _write(ctx, conference, "attend", record, f"conference attend {conference_id} {record.id}")
+    signs = not family and signed in ("yes", "verbal") and not (entry and entry.get("signed_on"))
+    if signs:  # never a child's or family member's name on the agency-wide register
+        from cpcm.render.views import is_family
+
+        signs = not is_family(body, _clients(ctx, conference.case_ids))
+    current = ctx.store.recipients(conference.id, CONFERENCES)
+    with context.transaction(ctx, "conference-attend") as tx:
+        tx.write_record(record, context.keys_for(ctx, current), CONFERENCES)
+        if signs:  # signed Form 5 at this meeting: on the standing register from now on
+            _write_agreement(ctx, tx, {"name": body["name"], "institution": body["institution"], "position": body["position"],
+                                       "contact": body.get("contact"), "signed_on": ctx.now.date().isoformat(),
+                                       "how": "signed" if signed == "yes" else "verbal",
+                                       "conference": conference_id})
+        tx.commit(f"conference attend {conference_id} {record.id}")
     present_count = len([a for a in conference.attendees if a.get("present") and rules.member_key(a) != rules.member_key(body)])
     present_count += 1 if body["present"] else 0
-    return Written(conference_id, record.id, "attendance", extra={"participants": present_count})
+    return Written(conference_id, record.id, "attendance", extra={"participants": present_count, "signed_now": signs})
+
+
+# -- the standing confidentiality register (Form 5) ----------------------------------------------------
+def _register_readers(ctx) -> list[str]:
+    """Every active member of the team: whoever records attendance checks the register."""
+    return ctx.team.case_readers([w.id for w in ctx.team.active])
+
+
+def _register(ctx, need: bool = True) -> dict | None:
+    """The register as it stands ({} when nobody has signed yet). Not readable by you (you joined
+    the team after its last change): refused when `need`, else None."""
+    if rules.REGISTER_ID not in ctx.store.case_ids(CONFERENCES):
+        return {}
+    me = ctx.need_worker()
+    if me.id not in ctx.store.recipients(rules.REGISTER_ID, CONFERENCES):
+        if not need:
+            return None
+        raise Refused("the confidentiality register (Form 5) is not yet shared with you, so who signed and who is barred cannot "
+                      "be checked; nothing was written",
+                      "Ask a supervisor or manager to share it with the team: cpcm conference register --share",
+                      rule="conference-register-unreadable")
+    return rules.fold_register(ctx.store.read_records(rules.REGISTER_ID, ctx.keys, CONFERENCES))
+
+
+def _register_last_id(ctx) -> str:
+    if rules.REGISTER_ID not in ctx.store.case_ids(CONFERENCES):
+        return ""
+    ids = sorted(r.id for r in ctx.store.read_records(rules.REGISTER_ID, ctx.keys, CONFERENCES))
+    return ids[-1] if ids else ""
+
+
+def _write_agreement(ctx, tx, body: Mapping[str, Any], kind: str = "agreement", reshare: bool = False) -> Record:
+    """One record into the register inside `tx`: the folder made on its first record; with
+    `reshare`, its records re-encrypted to the whole team first (a sign, bar or share commit)."""
+    readers = _register_readers(ctx)
+    existing = rules.REGISTER_ID in ctx.store.case_ids(CONFERENCES)
+    if not existing:
+        tx.replace_file(f"{CONFERENCES}/{rules.REGISTER_ID}/{RECIPIENTS}", context.recipients_bytes(readers, CONFERENCES))
+    elif reshare and ctx.store.recipients(rules.REGISTER_ID, CONFERENCES) != readers:
+        context.reencrypt(ctx, tx, rules.REGISTER_ID, readers, CONFERENCES)
+    else:
+        readers = ctx.store.recipients(rules.REGISTER_ID, CONFERENCES)
+    reads = existing and ctx.need_worker().id in ctx.store.recipients(rules.REGISTER_ID, CONFERENCES)
+    record = context.new_record(ctx, kind, rules.REGISTER_ID, {k: v for k, v in body.items() if v is not None},
+                                after=_register_last_id(ctx) if reads else "")
+    tx.write_record(record, context.keys_for(ctx, readers), CONFERENCES)
+    return record
+
+
+def _member_fields(data: Mapping[str, Any], errors: list[FieldError], keys=("name", "institution")) -> dict:
+    out = {}
+    for key in keys:
+        value = str(data.get(key) or "").strip()
+        if not value:
+            errors.append(FieldError(key, "is required"))
+        elif len(value) > 200:
+            errors.append(FieldError(key, "is longer than 200 characters"))
+        out[key] = value
+    return out
+
+
+@context.writes
+def sign(ctx, data: Mapping[str, Any]) -> Written:
+    """A member signs the confidentiality agreement (Form 5) on the standing register: once, for
+    every conference from then on (SOP §5.1). `how`: signed, or verbal (consent noted where signing
+    is impossible); `signed_on`: the date on the paper form (default today)."""
+    errors: list[FieldError] = []
+    body = _member_fields(data, errors, ("name", "institution", "position"))
+    contact = str(data.get("contact") or "").strip() or None
+    if contact and len(contact) > 200:
+        errors.append(FieldError("contact", "is longer than 200 characters"))
+    how = str(data.get("how") or "signed").strip().lower()
+    if how not in ("signed", "verbal"):
+        errors.append(FieldError("how", "is signed or verbal"))
+    day = _date_text(data.get("signed_on"), "date", errors) or ctx.now.date().isoformat()
+    if day > ctx.now.date().isoformat():
+        errors.append(FieldError("date", "is in the future"))
+    if errors:
+        raise InvalidInput(errors, "the confidentiality agreement")
+    register = _register(ctx)
+    entry = rules.register_entry(register, body)
+    if entry and entry.get("signed_on"):
+        raise Refused(f"this member signed the confidentiality agreement on {entry['signed_on']}: a member signs once; nothing was written",
+                      "See cpcm conference register.", rule="conference-already-signed")
+    with context.transaction(ctx, "conference-sign") as tx:
+        record = _write_agreement(ctx, tx, {**body, "contact": contact, "signed_on": day, "how": how}, reshare=True)
+        tx.commit(f"conference sign {rules.REGISTER_ID} {record.id}")
+    warnings = ["this member is barred after a breach: signing again does not lift the bar"] if entry and entry.get("barred") else []
+    return Written(rules.REGISTER_ID, record.id, "agreement", tuple(warnings))
+
+
+@context.writes
+def bar(ctx, data: Mapping[str, Any], reason: str | None, lift: bool = False) -> Written:
+    """A supervisor or manager bars a member after a breach of the confidentiality agreement (SOP
+    §5.1): from then on the member cannot be recorded as present at any conference; or lifts the
+    bar. Both need a reason, kept in the encrypted register."""
+    me = ctx.need_worker()
+    if not approvals.oversees(me):
+        raise Refused("only a supervisor or manager bars a member or lifts a bar", "Ask your supervisor.",
+                      rule="conference-bar-needs-supervisor")
+    errors: list[FieldError] = []
+    body = _member_fields(data, errors)
+    reason = (reason or "").strip()
+    if not reason:
+        errors.append(FieldError("reason", "is required: the breach (or why the bar is lifted)"))
+    elif len(reason) > 1000:
+        errors.append(FieldError("reason", "is longer than 1000 characters"))
+    if errors:
+        raise InvalidInput(errors, "the bar" if not lift else "lifting the bar")
+    entry = rules.register_entry(_register(ctx), body)
+    if lift and not (entry and entry.get("barred")):
+        raise Refused("this member is not barred; nothing was written", rule="conference-not-barred")
+    if not lift and entry and entry.get("barred"):
+        raise Refused(f"this member is barred already (since {entry['barred']['at'][:10]}); nothing was written",
+                      rule="conference-already-barred")
+    kind = "bar_lifted" if lift else "bar"
+    with context.transaction(ctx, f"conference-{'lift' if lift else 'bar'}") as tx:
+        record = _write_agreement(ctx, tx, {**body, "reason": reason}, kind=kind, reshare=True)
+        tx.commit(f"conference {'lift' if lift else 'bar'} {rules.REGISTER_ID} {record.id}")
+    return Written(rules.REGISTER_ID, record.id, kind)
+
+
+@context.writes
+def share_register(ctx) -> Written:
+    """Re-encrypt the register to every active member of the team (one who joined since its last
+    change cannot read it until then). A supervisor or manager."""
+    me = ctx.need_worker()
+    if not approvals.oversees(me):
+        raise Refused("only a supervisor or manager shares the register", "Ask your supervisor.", rule="conference-bar-needs-supervisor")
+    if rules.REGISTER_ID not in ctx.store.case_ids(CONFERENCES):
+        raise NotFound("nobody has signed the confidentiality register yet", "cpcm conference sign --name N --institution I --position P")
+    readers = _register_readers(ctx)
+    if ctx.store.recipients(rules.REGISTER_ID, CONFERENCES) == readers:
+        raise Refused("the register is already shared with every member of the team; nothing was written", rule="nothing-to-update")
+    with context.transaction(ctx, "conference-share") as tx:
+        context.reencrypt(ctx, tx, rules.REGISTER_ID, readers, CONFERENCES)
+        tx.commit(f"conference share {rules.REGISTER_ID}")
+    return Written(rules.REGISTER_ID, (), "recipients")
+
+
+def register_list(ctx) -> list[dict]:
+    """The register: each member, when they signed (and how), whether barred."""
+    register = _register(ctx)
+    rows = []
+    for entry in sorted(register.values(), key=lambda e: (str(e.get("institution")).lower(), str(e.get("name")).lower())):
+        rows.append({"name": entry.get("name"), "institution": entry.get("institution"), "position": entry.get("position"),
+                     "signed_on": entry.get("signed_on"), "how": entry.get("how"),
+                     "barred": bool(entry.get("barred")), "barred_since": (entry.get("barred") or {}).get("at", "")[:10] or None,
+                     "history": entry.get("history")})
+    return rows
 
 
 # -- names must not reach the minutes ----------------------------------------------------------------
@@ -290,6 +571,7 @@ def minutes(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
     """Record the minutes (Form 7): discussion notes, and per case the discussion, decisions and
     actions. A later version replaces an earlier one until the conference is closed."""
     conference = _open(ctx, conference_id, "minutes")
+    _not_held_yet(ctx, conference, "minutes")
     body = context.validate_form(ctx, "conference-minutes", data, f"the minutes of {conference_id}")
     errors, seen = [], set()
     for index, entry in enumerate(body.get("cases") or [], start=1):
@@ -344,16 +626,18 @@ def close(ctx, conference_id: str) -> Written:
     a record linking back to the conference, and the chair's list shows the report due within
     24 hours. All in one commit.
 
-    A case with actions but no plan yet is refused (write the plan first: the SOP takes a case to
-    conference after its plan), as is a case whose plan cannot take a new version at its stage."""
+    A case with actions but no plan yet gets an interim plan made of them (`interim_plan`: one goal,
+    the conference's actions, the full plan to follow); a case whose stage takes no new plan
+    (closed, closure requested) is refused. Refused before the meeting has started."""
     conference = _open(ctx, conference_id, "close")
+    _not_held_yet(ctx, conference, "closing")
     if conference.minutes is None:
         raise Refused(f"{conference_id} has no minutes yet", f"Record them first: cpcm conference minutes {conference_id} --from-file F",
                       rule="conference-minutes-required")
     me = ctx.need_worker()
     by_case = {entry["case"]: entry for entry in conference.minutes.get("cases") or []}
     nominations = {c["case_id"]: c for c in conference.cases}
-    planned, errors = [], []
+    planned, errors, interim = [], [], []
     records_of: dict[str, list[Record]] = {}
     for case_id in conference.case_ids:
         if me.id not in ctx.store.recipients(case_id):
@@ -367,19 +651,23 @@ def close(ctx, conference_id: str) -> Written:
         plan_body = None
         if actions:
             latest = context.case_content(ctx, case_id, records)["plan"]
-            if latest is None:
-                raise Refused(f"{case_id} has conference actions but no case plan yet",
-                              f"Write the plan first (cpcm plan {case_id}), then close the conference; the actions are added "
-                              "to it as a new version.", rule="conference-plan-required")
             transitions.advance(case.stage, "plan", case_id)
-            plan_body = copy.deepcopy(dict(latest))
-            plan_body["reason"] = "conference_decision"
+            if latest is None:  # no plan yet: the conference's actions start an interim plan
+                plan_body = rules.interim_plan(conference, entry)
+                interim.append(case_id)
+            else:
+                plan_body = copy.deepcopy(dict(latest))
+                plan_body["reason"] = "conference_decision"
             goal_ids = [g.get("id") for g in plan_body.get("goals") or []]
             for number, action in enumerate(actions, start=1):
                 if action.get("goal") and action["goal"] not in goal_ids:
                     errors.append(FieldError(f"{case_id}: actions[{number}].goal",
                                              f"the plan has no goal '{action['goal']}' ({', '.join(g for g in goal_ids if g)})"))
-            plan_body["actions"] = list(plan_body.get("actions") or []) + [_plan_action(ctx, a) for a in actions]
+            added = [_plan_action(ctx, a) for a in actions]
+            if case_id in interim:
+                for action in added:
+                    action.setdefault("goal", "G1")
+            plan_body["actions"] = list(plan_body.get("actions") or []) + added
             try:
                 plan_body = context.validate_form(ctx, context.form_for(ctx, "plan"), plan_body, f"the plan for {case_id}")
                 plan_body = plan_actions.with_ids(plan_body, case.plan)  # the copied actions keep their IDs; the new take the next
@@ -407,7 +695,7 @@ def close(ctx, conference_id: str) -> Written:
             link_record = context.new_record(ctx, "conference", case.id, {k: v for k, v in link.items() if v is not None}, after=after)
             tx.write_record(link_record, keys)
             written.append({"case_id": case.id, "plan_record_id": plan_id, "record_id": link_record.id,
-                            "actions": len(entry.get("actions") or [])})
+                            "actions": len(entry.get("actions") or []), "interim": case.id in interim})
         record = _record(ctx, "conference_close", conference_id, {"cases": written}, after=_last_id(conference))
         tx.write_record(record, context.keys_for(ctx, ctx.store.recipients(conference_id, CONFERENCES)), CONFERENCES)
         tx.commit(f"conference close {conference_id}")
@@ -415,35 +703,52 @@ def close(ctx, conference_id: str) -> Written:
     steps = [f"the report with the action points is due within {limit.words()}: cpcm render conference-report {conference_id}"]
     steps += [f"{w['case_id']}: plan version with {w['actions']} conference action(s) waits for a supervisor's approval"
               for w in written if w["plan_record_id"] and approvals.required(ctx.policy, "plan")]
+    steps += [f"{w['case_id']} had no plan: its actions start an interim plan; write the full plan after the comprehensive "
+              f"assessment: cpcm plan {w['case_id']}" for w in written if w["interim"]]
     steps.append("each caseworker records the child's readiness for reintegration (SOP §4 step 7): "
                  "cpcm readiness CASE --occasion case_conference (it does not reopen the assessment)")
     return Written(conference_id, record.id, "conference_close", tuple(warnings), tuple(steps), {"cases": written})
 
 
 # -- the due list -----------------------------------------------------------------------------------
-def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon) -> list:
-    """Conference items for `whose` ('all': every conference you read): the report due after a
-    conference until it is rendered."""
+def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, cases: Mapping[str, Any] | None = None) -> list:
+    """Conference items for `whose` ('all': every item you can see): the report due after a
+    meeting until it is rendered; the next conference to hold, by kind (the policy's
+    `conference_cadence`); and, per case (`cases`: the folded cases you read), a child admitted to
+    a CCI not yet taken to a conference after the reassessment (`conference_after_admission`)."""
+    from cpcm.workflow.deadlines import for_worker
+
     me = ctx.need_worker()
-    items = []
+    found = []
     for conference_id in conference_ids(ctx):
-        folder = ctx.root / CONFERENCES / conference_id
-        names = os.listdir(folder)
-        if not any(".conference_close." in n for n in names) or me.id not in ctx.store.recipients(conference_id, CONFERENCES):
+        if me.id not in ctx.store.recipients(conference_id, CONFERENCES):
             continue
         try:
-            item = rules.report_due(load(ctx, conference_id), ctx.policy, ctx.now.tzinfo)
+            found.append(load(ctx, conference_id))
         except (Corrupt, CannotDecrypt) as exc:
             ctx.problems.append(exc)
-            continue
-        if item is None or (whose != "all" and item.owner != whose):
+    items = [item for item in (rules.report_due(c, ctx.policy, ctx.now.tzinfo, ctx.now) for c in found) if item is not None]
+    items += rules.cadence_due(found, ctx.policy, ctx.now)
+    if cases:
+        conferenced: dict[str, list[str]] = {}
+        for conference in found:
+            start = rules.meeting_start(conference, ctx.policy, ctx.now.tzinfo).astimezone(timezone.utc).isoformat()
+            for case_id in conference.case_ids:
+                conferenced.setdefault(case_id, []).append(start)
+        for case in cases.values():
+            items += rules.admission_conference_due(case, ctx.policy, ctx.now, conferenced.get(case.id, ()))
+    worker = ctx.team.get(whose, include_removed=True) if whose != "all" else None
+    oversees = approvals.oversees(worker) if worker else False
+    out = []
+    for item in items:
+        if whose != "all" and not for_worker(item, whose, oversees):
             continue
         if overdue_only and item.state(ctx.now, soon) != "overdue":
             continue
         if item.due > horizon and not overdue_only:
             continue
-        items.append(item)
-    return items
+        out.append(item)
+    return out
 
 
 # -- documents ----------------------------------------------------------------------------------------
@@ -461,7 +766,7 @@ def _clients(ctx, case_ids: Iterable[str]) -> list[dict]:
 
 
 def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destination: str = "stdout") -> str:
-    """A conference document (agenda, minutes, conference-report), rendered; the render is
+    """A conference document (agenda, minutes, conference-report, form-5), rendered; the render is
     recorded in the conference's folder (template, language, format, where it went: no text),
     which is what takes the report off the chair's due list."""
     from cpcm.render import env, views
@@ -469,8 +774,13 @@ def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destin
     conference = load(ctx, conference_id)
     if template in ("minutes", "conference-report") and conference.minutes is None:
         raise NotFound(f"{conference_id} has no minutes yet", f"Record them first: cpcm conference minutes {conference_id} --from-file F")
+    clients = _clients(ctx, conference.case_ids)
     view = views.conference_view(conference, ctx.policy, lang, ctx.now.date(), {w.id: w.name for w in ctx.team.workers},
-                                 clients=_clients(ctx, conference.case_ids))
+                                 clients=clients)
+    if template == "form-5":  # the agreement to sign: the meeting's professionals, with the date each signed where they have
+        family = [a for a in conference.attendees if views.is_family(a, clients)]
+        rows = rules.form5_rows(conference, _register(ctx), family)
+        view["form5"] = {"members": rows, "blank_rows": max(3, int(ctx.policy.get(rules.RULE, "participants_max", 10)) - len(rows))}
     text = env.render(template, lang, fmt, view, ctx.root)
     body = {"template": template, "lang": lang, "format": fmt, "to": destination}
     record = _record(ctx, "rendered", conference_id, body, after=_last_id(conference))

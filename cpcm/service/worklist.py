@@ -26,7 +26,8 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     oversees = approvals.oversees(ctx.team.get(whose))
     one = case is not None
     items = []
-    for each in [case] if one else load_cases(ctx).values():
+    cases = {} if one else load_cases(ctx)
+    for each in [case] if one else cases.values():
         for item in deadlines_mod.deadlines(each, policy, now):
             if whose != "all" and not one and not deadlines_mod.for_worker(item, whose, oversees):
                 continue
@@ -35,8 +36,8 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
             if not one and (item.target or item.due) > horizon:
                 continue
             items.append(item)
-    if not one:  # conference items (the report due after a conference), for the same worker
-        items += conferences.due_items(ctx, whose, horizon, overdue_only, soon)
+    if not one:  # conference items (the report after a meeting, the next conference to hold, a child admitted to a CCI)
+        items += conferences.due_items(ctx, whose, horizon, overdue_only, soon, cases)
     return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
 
 

@@ -43,6 +43,8 @@ REENCRYPTIONS = (
     (re.compile(rf"^team (add|remove) {_WORKER}$"), CASES),
     (re.compile(r"^team sync \d+ cases$"), CASES),
     (re.compile(rf"^conference add-case (?P<folder>{_ID}) {_ID}$"), CONFERENCES),
+    (re.compile(rf"^conference (sign|bar|lift) (?P<folder>{_ID}) {_REC}$"), CONFERENCES),  # the Form 5 register, shared with the team
+    (re.compile(rf"^conference share (?P<folder>{_ID})$"), CONFERENCES),
 )
 RECEIVE = re.compile(rf"^receive (?P<folder>{_ID}) (?P<record>{_REC})$")
 _ZERO = "0" * 40

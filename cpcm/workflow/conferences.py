@@ -12,17 +12,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, Iterable, Mapping
 
+from cpcm.domain.case import Case
+from cpcm.domain.durations import parse_duration
 from cpcm.domain.records import Record, utc
+from cpcm.workflow.clocks import SUPERVISORS
 from cpcm.workflow.deadlines import Deadline
 from cpcm.domain.policy import Policy
 
-KINDS = ("internal", "external", "aac")
-REASONS = ("service_options_exhausted", "unresolved_protection_concern", "especially_difficult")
-DOCUMENTS = ("agenda", "minutes", "conference-report")
+KINDS = ("internal", "external", "aac", "acc")
+REASONS = ("service_options_exhausted", "unresolved_protection_concern", "especially_difficult", "reintegration_decision")
+DOCUMENTS = ("agenda", "minutes", "conference-report", "form-5")
 RULE = "conference"
+CADENCE = "conference_cadence"            # how often each kind is held (SOP §3.2, §5.3-5.5, App.2)
+AFTER_ADMISSION = "conference_after_admission"  # a child admitted to a CCI: a conference after the reassessment (SOP §5.3)
+# the fields of the Form 3 checklist and of the meeting that `conference update` may change
+UPDATABLE = ("date", "venue", "notice_sent", "invitations_sent", "attendance_confirmed", "co_chair", "external_chair")
 
 # Form 4, sample agenda: (item, minutes at least, minutes at most) per kind of conference
 AGENDA = {
@@ -32,7 +39,8 @@ AGENDA = {
                  ("actions", 10, 10), ("next_meeting", 5, 5)),
 }
 AGENDA["aac"] = AGENDA["external"]
-TREND_MONTHS = {"internal": 1, "external": 2, "aac": 2}  # Form 4 item 5: last month / last two months
+AGENDA["acc"] = AGENDA["external"]
+TREND_MONTHS = {"internal": 1, "external": 2, "aac": 2, "acc": 3}  # Form 4 item 5: last month / last two months (ACC: its quarter)
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,8 @@ class Conference:
     date: str | None = None          # ISO date or date-time of the meeting
     chair: str | None = None
     venue: str | None = None
+    co_chair: Mapping[str, str] | None = None        # an external co-chair (DCS, the SCCO): name and title
+    external_chair: Mapping[str, str] | None = None  # an external chair (DCS for the sub-county AAC): name and title
     created_at: str | None = None
     created_by: str | None = None
     checklist: Mapping[str, str | None] = field(default_factory=dict)  # notice_sent, invitations_sent, attendance_confirmed
@@ -55,6 +65,7 @@ class Conference:
     closed_by: str | None = None
     renders: tuple[Mapping[str, Any], ...] = ()
     history: tuple[tuple[str, str, str, str], ...] = ()  # (record id, kind, at, by)
+    updates: tuple[Mapping[str, Any], ...] = ()  # each `conference update`: what changed, from what, why
 
     @property
     def status(self) -> str:
@@ -79,6 +90,9 @@ class Conference:
     def to_dict(self) -> dict:
         return {
             "conference_id": self.id, "kind": self.kind, "date": self.date, "chair": self.chair, "venue": self.venue,
+            "co_chair": dict(self.co_chair) if self.co_chair else None,
+            "external_chair": dict(self.external_chair) if self.external_chair else None,
+            "updates": [dict(u) for u in self.updates],
             "status": self.status, "created_at": self.created_at, "created_by": self.created_by,
             "checklist": dict(self.checklist), "cases": [dict(c) for c in self.cases],
             "attendees": [dict(a) for a in self.attendees], "participants": len(self.present),
@@ -98,13 +112,24 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
     cases: list[dict] = []
     attendees: dict[tuple[str, str], dict] = {}
     renders: list[dict] = []
+    updates: list[dict] = []
     history = []
     for record in sorted(records, key=lambda r: r.id):
         body = record.body
         if record.kind == "conference":
             values.update(kind=body.get("type"), date=body.get("date"), chair=body.get("chair"), venue=body.get("venue"),
+                          co_chair=body.get("co_chair"), external_chair=body.get("external_chair"),
                           created_at=utc(record.at), created_by=record.by,
                           checklist={k: body.get(k) for k in ("notice_sent", "invitations_sent", "attendance_confirmed")})
+        elif record.kind == "conference_update":  # append-only: a later update wins, field by field
+            changes = body.get("changes") or {}
+            for key, value in changes.items():
+                if key in ("notice_sent", "invitations_sent", "attendance_confirmed"):
+                    values["checklist"] = dict(values.get("checklist") or {}, **{key: value})
+                elif key in UPDATABLE:
+                    values[key] = value
+            updates.append({"record_id": record.id, "at": utc(record.recorded_at), "by": record.by, "changes": dict(changes),
+                            "previous": dict(body.get("previous") or {}), "reason": body.get("reason")})
         elif record.kind == "nomination":
             cases = [c for c in cases if c["case_id"] != body.get("case_id")]
             cases.append(dict(body, record_id=record.id, by=record.by))
@@ -120,7 +145,7 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
             renders.append(dict(body, at=utc(record.recorded_at), by=record.by))
         history.append((record.id, record.kind, record.at, record.by))
     return Conference(cases=tuple(cases), attendees=tuple(attendees.values()), renders=tuple(renders),
-                      history=tuple(history), **values)
+                      history=tuple(history), updates=tuple(updates), **values)
 
 
 # -- the SOP's checks -----------------------------------------------------------------------------
@@ -184,18 +209,150 @@ def participants_warning(count: int, policy: Policy) -> str | None:
             f"({policy.short_source(RULE)} §5.3-5.5)")
 
 
-def report_due(conference: Conference, policy: Policy, tz=None) -> Deadline | None:
-    """Form 3 item 8: the report with the action points within 24 hours of the meeting (of
-    closing it in cpcm), on the chair's list until `cpcm render conference-report` has run."""
-    if not conference.closed_at or conference.report_rendered_at:
+def meeting_start(conference: Conference, policy: Policy, zone: tzinfo | None = None) -> datetime:
+    """When the meeting starts: its date and time, or its date at the policy's start time; a
+    time written without a zone is read in `zone` (the worker's, that of `now`)."""
+    start = start_of(conference, policy)
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=zone or timezone.utc)
+    return start
+
+
+def not_held_yet(conference: Conference, policy: Policy, now: datetime, verb: str) -> str | None:
+    """Why minutes or closing cannot be recorded yet: the meeting has not started (None when it has)."""
+    start = meeting_start(conference, policy, now.tzinfo)
+    if now >= start:
         return None
-    closed = datetime.fromisoformat(conference.closed_at)
+    return (f"{conference.id} meets on {start.strftime('%Y-%m-%d at %H:%M')}: its {verb} cannot be recorded before the "
+            "meeting has started")
+
+
+def report_due(conference: Conference, policy: Policy, tz=None, now: datetime | None = None) -> Deadline | None:
+    """Form 3 item 8: the report with the action points within 24 hours of the meeting. The clock
+    counts from the meeting's start (its date and time), not from closing it in cpcm; it is on the
+    chair's list once the meeting has started (given `now`; else once it is closed) until
+    `cpcm render conference-report` has run after closing."""
+    if conference.report_rendered_at:
+        return None
+    start = meeting_start(conference, policy, tz)
+    if not conference.closed_at and (now is None or now < start):
+        return None
     if tz is not None:
-        closed = closed.astimezone(tz)
+        start = start.astimezone(tz)
     limit = policy.duration(RULE, "report")
-    return Deadline(conference.id, "conference-report", "conference report due", limit.after(closed), None, conference.chair,
-                    RULE, f"the report with the action points within {limit.words()} of the conference: "
-                          f"cpcm render conference-report {conference.id}", policy.source(RULE))
+    todo = "" if conference.closed_at else f"record the minutes and close it (cpcm conference close {conference.id}), then "
+    return Deadline(conference.id, "conference-report", "conference report due", limit.after(start), None, conference.chair,
+                    RULE, f"the report with the action points within {limit.words()} of the meeting "
+                          f"({start.strftime('%Y-%m-%d %H:%M')}): {todo}cpcm render conference-report {conference.id}",
+                    policy.source(RULE))
+
+
+# -- how often conferences are held (SOP §3.2, §5.3-5.5, App.2) ---------------------------------------
+KIND_WORDS = {"internal": "internal (staff only)", "external": "internal with external partners", "aac": "sub-county AAC",
+              "acc": "alternative care committee (ACC)"}
+
+
+def cadence(policy: Policy) -> dict[str, Any]:
+    """The policy's cadence: per kind, how often (a Duration) and whether it is due before the first is held."""
+    block = policy.rules.get(CADENCE) or {}
+    every = block.get("every") or {}
+    required = block.get("required") or {}
+    return {"every": {k: parse_duration(v) for k, v in every.items()}, "required": {k: bool(v) for k, v in required.items()},
+            "at_least": parse_duration(block["at_least"]) if block.get("at_least") else None,
+            "at_least_of": tuple(block.get("at_least_of") or every)}
+
+
+def cadence_due(conferences: Iterable[Conference], policy: Policy, now: datetime) -> list[Deadline]:
+    """The next conference to hold, by kind: the last one held (its meeting has started) plus the
+    kind's interval; a conference already planned at or before then is the one to hold. A kind
+    never held is on the list only where the policy requires it (`required`), due now. When the
+    agency's conferences (`at_least_of`) are held less often than `at_least`, one more item says so.
+    Owner: the chair of the conference concerned (the last held), else any supervisor or manager."""
+    rules = cadence(policy)
+    zone = now.tzinfo or timezone.utc
+    source = policy.source(CADENCE)
+    by_kind: dict[str, list[tuple[datetime, Conference]]] = {}
+    for conference in conferences:
+        if not conference.kind or not conference.date:
+            continue
+        by_kind.setdefault(conference.kind, []).append((meeting_start(conference, policy, zone), conference))
+    items: list[Deadline] = []
+    held_any: list[datetime] = []
+    for kind, every in rules["every"].items():
+        found = sorted(by_kind.get(kind, []), key=lambda pair: pair[0])
+        held = [(start, c) for start, c in found if start <= now]
+        planned = [(start, c) for start, c in found if start > now and not c.closed_at]
+        if kind in rules["at_least_of"]:
+            held_any += [start for start, _ in held]
+        words = KIND_WORDS.get(kind, kind)
+        if held:
+            last, last_conf = held[-1]
+            due = every.after(last)
+            owner = last_conf.chair or SUPERVISORS
+            why = f"{words} conferences at least every {every.words()}; the last was {last_conf.id} on {last.strftime('%Y-%m-%d')}"
+        elif rules["required"].get(kind) or planned:
+            due, owner = now, SUPERVISORS
+            why = f"{words} conferences at least every {every.words()}; none held yet"
+        else:
+            continue
+        if planned and planned[0][0] <= max(due, now):
+            start, conference = planned[0]
+            items.append(Deadline(conference.id, "conference-cadence", f"hold the {words} conference planned for "
+                                  f"{start.strftime('%Y-%m-%d %H:%M')}", start, None, conference.chair or owner, CADENCE,
+                                  why + f"; {conference.id} is the next", source))
+            continue
+        if planned:
+            why += f"; {planned[0][1].id} is planned for {planned[0][0].strftime('%Y-%m-%d')}, later than that: bring it forward " \
+                   f"(cpcm conference update {planned[0][1].id} --date DATE) or hold another"
+        else:
+            why += ": plan the next one (cpcm conference new --kind " + kind + " --date DATE)"
+        items.append(Deadline("conference", "conference-cadence", f"{words} conference to hold", due, None, owner, CADENCE, why,
+                              source))
+    if rules["at_least"] is not None and held_any:
+        due = rules["at_least"].after(max(held_any))
+        if not any(item.due <= due for item in items):
+            items.append(Deadline("conference", "conference-cadence", "a case conference of any kind to hold", due, None, SUPERVISORS,
+                                  CADENCE, f"at least one case conference every {rules['at_least'].words()}; the last was on "
+                                           f"{max(held_any).strftime('%Y-%m-%d')}", source))
+    return items
+
+
+def admitted_at(case: Case, policy: Policy) -> str | None:
+    """When the child was admitted to a CCI (or a place of safety), by the policy's
+    `conference_after_admission` rule: registered living in an institution (`lives_with`), or an
+    event of the case's fold it names (`events`, a placement into residential care); the latest."""
+    block = policy.rules.get(AFTER_ADMISSION) or {}
+    times = []
+    if (case.registration or {}).get("lives_with") in (block.get("lives_with") or ()) and case.registered_at:
+        times.append(utc(case.registered_at))
+    times += [t for t in (case.last(event) for event in block.get("events") or ()) if t]
+    return max(times) if times else None
+
+
+def admission_conference_due(case: Case, policy: Policy, now: datetime, conferenced: Iterable[str] = ()) -> list[Deadline]:
+    """SOP §5.3: a child entering a CCI is reassessed by the institution's social worker, a plan is
+    developed and the case is taken to a case conference. Due `within` of the first assessment
+    after the admission (`after`: the fold's events, the comprehensive assessment by default),
+    until the case is nominated to, or discussed at, a conference held at or after the admission
+    (`conferenced`: those meeting times, UTC)."""
+    block = policy.rules.get(AFTER_ADMISSION) or {}
+    if not block.get("required") or case.status != "open":
+        return []
+    admitted = admitted_at(case, policy)
+    if admitted is None:
+        return []
+    assessed = [t for t in (case.first(event, admitted) for event in block.get("after") or ("assessment.comprehensive",)) if t]
+    if not assessed:
+        return []
+    if any(str(t)[:10] >= admitted[:10] for t in [*conferenced, *case.events.get("conference", ())]):
+        return []
+    zone = now.tzinfo or timezone.utc
+    limit = parse_duration(block.get("within", "1mo"))
+    start = datetime.fromisoformat(min(assessed)).astimezone(zone)
+    return [Deadline(case.id, "conference-after-admission", "take the case to a case conference (admitted to a CCI)",
+                     limit.after(start), None, case.worker, AFTER_ADMISSION,
+                     f"a child admitted to a CCI is taken to a case conference after the reassessment, within {limit.words()}: "
+                     f"cpcm conference add-case CONF {case.id} --reason ...", policy.source(AFTER_ADMISSION), case.risk)]
 
 
 def agenda(kind: str, start: datetime, case_ids: list[str]) -> list[dict]:
@@ -222,6 +379,76 @@ def start_of(conference: Conference, policy: Policy) -> datetime:
         return datetime.fromisoformat(text)
     hour, minute = (int(x) for x in str(policy.get(RULE, "start_time", "09:00")).split(":"))
     return datetime.combine(meeting_day(conference), time(hour, minute))
+
+
+def interim_plan(conference: Conference, entry: Mapping[str, Any]) -> dict:
+    """The interim plan a conference's actions start for a case that has no plan yet (the plan
+    form's fields; the actions are added by the caller): one short-term goal, the conference's
+    decisions; closure criteria and contingency say plainly that the full plan is still to come,
+    and that the child and caregivers did not take part in this planning."""
+    needs = list(dict.fromkeys(str(a.get("need")).strip() for a in entry.get("actions") or [] if a.get("need")))
+    day = str(conference.date or "")[:10]
+    return {
+        "reason": "conference_decision",
+        "interim": True,
+        "goals": [{"id": "G1", "term": "short", "goal": f"Carry out the actions agreed at case conference {conference.id} ({day})",
+                   "need": "; ".join(needs) or "as discussed at the conference"}],
+        "actions": [],
+        "closure_criteria": ["Not an interim plan's to set: the full case plan, written after the comprehensive assessment, "
+                             "replaces this one"],
+        "contingency": f"None agreed at case conference {conference.id}: set it in the full case plan; until then bring the case "
+                       "back to the next conference if the actions cannot be carried out.",
+        "participants": {"child": "no", "caregivers": "no", "others": f"case conference {conference.id} ({day})"},
+    }
+
+
+# -- the standing confidentiality register (Form 5) ------------------------------------------------------
+# One folder for the whole agency, across conferences: a member signs once (SOP §5.1: "signed once
+# per member"); a member barred after a breach attends no conference until the bar is lifted.
+REGISTER_ID = "CR-0000-0005"
+REGISTER_KINDS = ("agreement", "bar", "bar_lifted")
+
+
+def fold_register(records: Iterable[Record]) -> dict[tuple[str, str], dict]:
+    """The register as its records stand, one entry per member (name and institution, in any
+    case and spacing): the first signature (a member signs once), and a bar until it is lifted."""
+    members: dict[tuple[str, str], dict] = {}
+    for record in sorted(records, key=lambda r: r.id):
+        body = record.body
+        key = member_key(body)
+        entry = members.setdefault(key, {"name": body.get("name"), "institution": body.get("institution"), "signed_on": None,
+                                         "how": None, "position": None, "barred": None, "history": []})
+        if record.kind == "agreement" and entry["signed_on"] is None:
+            entry.update(position=body.get("position"), contact=body.get("contact"), signed_on=body.get("signed_on"),
+                         how=body.get("how"), record_id=record.id, recorded_by=record.by)
+        elif record.kind == "bar":
+            entry["barred"] = {"reason": body.get("reason"), "at": utc(record.at), "by": record.by, "record_id": record.id}
+        elif record.kind == "bar_lifted":
+            entry["barred"] = None
+        entry["history"].append({"record_id": record.id, "kind": record.kind, "at": utc(record.at), "by": record.by,
+                                 **({"reason": body["reason"]} if body.get("reason") else {})})
+    return members
+
+
+def register_entry(register: Mapping[tuple[str, str], dict], member: Mapping[str, Any]) -> dict | None:
+    return register.get(member_key(member))
+
+
+def form5_rows(conference: Conference, register: Mapping[tuple[str, str], dict], family: Iterable[Mapping[str, Any]] = ()) -> list[dict]:
+    """Form 5 for a meeting: each professional of its attendance register (not a child or family
+    member, not a barred member) with the date they signed, where they have; a blank line to sign
+    where not."""
+    rows = []
+    for attendee in conference.attendees:
+        if attendee.get("role") == "family" or any(attendee is f for f in family):
+            continue
+        entry = register_entry(register, attendee) or {}
+        if entry.get("barred"):
+            continue
+        rows.append({"name": attendee.get("name"), "institution": attendee.get("institution"),
+                     "position": attendee.get("position") or entry.get("position"), "signed_on": entry.get("signed_on"),
+                     "how": entry.get("how")})
+    return rows
 
 
 # -- names must not reach the minutes -------------------------------------------------------------

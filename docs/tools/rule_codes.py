@@ -71,7 +71,18 @@ MEANINGS = {
     "conference-no-names": "conference minutes and notes hold client names: use case IDs",
     "conference-minutes-required": "a conference cannot be closed before its minutes are recorded",
     "conference-close-needs-reader": "the person closing a conference must be able to read every case whose plan it updates",
-    "conference-plan-required": "a case with conference actions needs a case plan first",
+    "conference-not-held-yet": "minutes and closing wait for the meeting to start (its date and time); `cpcm conference update "
+                               "CONF --date` moves a meeting that was rescheduled",
+    "conference-case-nominated": "the case is already nominated for this conference: a case is nominated once",
+    "conference-date-after-minutes": "a conference with minutes took place: its date cannot move (plan a new conference)",
+    "conference-member-barred": "the member was barred after a breach of the confidentiality agreement (Form 5) and cannot be "
+                                "recorded as present until a supervisor lifts the bar",
+    "conference-register-unreadable": "the Form 5 register is not yet shared with you (you joined since its last change): a "
+                                      "supervisor runs `cpcm conference register --share`",
+    "conference-already-signed": "the member signed the confidentiality agreement before: a member signs once",
+    "conference-bar-needs-supervisor": "only a supervisor or manager bars a member, lifts a bar or shares the register",
+    "conference-not-barred": "`--lift` for a member who is not barred",
+    "conference-already-barred": "`--bar` for a member who is barred already",
     "transfer-reason-refused": "the policy refuses a transfer for this reason alone (`transfer.refused_reasons`)",
     "transfer-recipient-not-receiving": "the bundle would be encrypted to your own key: it is for the receiving agency only",
     "transfer-approval-pending": "the transfer request waits for a supervisor's decision",
@@ -79,7 +90,8 @@ MEANINGS = {
     "transfer-ack-unknown": "the receipt is for a transfer this case does not have",
     "transfer-ack-mismatch": "the receipt does not match the transfer it names",
     "transfer-already-acknowledged": "the transfer's receipt was already recorded",
-    "nothing-to-update": "every field given to `cpcm update` already has that value",
+    "nothing-to-update": "every field given to `cpcm update` (or `cpcm conference update`) already has that value; the Form 5 "
+                         "register is already shared with the whole team",
     "nothing-to-correct": "the correction would change nothing in the record",
     "already-corrected": "the record was already corrected: correct its correction (the hint names it)",
     "correction-not-supported": "this kind of record is not corrected with `cpcm correct` (a decision, referral or assignment "
