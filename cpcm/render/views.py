@@ -400,6 +400,22 @@ def _closure_readiness(body: Mapping[str, Any]) -> dict | None:
     }
 
 
+def _sign_offs(body: Mapping[str, Any]) -> list[dict]:
+    """The external sign-offs (an approver outside the team, Form 9A) a closure request kept."""
+    return [{"party": _text(o.get("party")) or None, "name": _text(o.get("name")) or None, "title": _text(o.get("title")) or None,
+             "on": _day(o.get("date")), "reference": _text(o.get("reference")) or None}
+            for o in body.get("sign_offs") or () if isinstance(o, Mapping)]
+
+
+def _closure_feedback(body: Mapping[str, Any]) -> dict | None:
+    """The child's and the caregiver's feedback on the services given at closure (Form 9A), or
+    None when the request says nothing about it."""
+    raw = body.get("feedback") if isinstance(body.get("feedback"), Mapping) else {}
+    out = {who: {"given": raw.get(f"{who}_given") if isinstance(raw.get(f"{who}_given"), bool) else None,
+                 "text": _text(raw.get(who)) or None} for who in ("child", "caregiver")}
+    return out if any(v["given"] is not None or v["text"] for v in out.values()) else None
+
+
 def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str, *, today: date | None = None,
                         names: Mapping[str, str] | None = None, services: Mapping[str, str] | None = None,
                         agency: Mapping[str, str] | None = None) -> dict:
@@ -427,6 +443,10 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     given = [str(i) for i in body.get("checklist") or []]
     checklist = [{"item": i, "confirmed": i in given} for i in needed]
     checklist += [{"item": i, "confirmed": True} for i in given if i not in needed]
+    sign_offs = _sign_offs(body)
+    signed_item, party = policy.get("closure_sign_off", "item"), policy.get("closure_sign_off", "party")
+    for entry in checklist:  # the item an external sign-off confirms (Form 9A item 5) names who signed
+        entry["sign_off"] = next((o for o in sign_offs if o["party"] == party), None) if entry["item"] == signed_item else None
 
     decision = _decision(ordered, "closure", record.id)
     if body.get("immediate"):
@@ -483,6 +503,8 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
             "closed": closed_record is not None,
             "closed_on": closed_on,
             "decision": _decided(decision, names),
+            "sign_offs": sign_offs,
+            "feedback": _closure_feedback(body),
         },
         "open_items": {
             "referrals": [by_ref.get(ref) or {"ref": ref, "service": None, "provider": None, "need": None, "status": None}
