@@ -120,3 +120,59 @@ def test_inter_agency__closure_needs_no_sign_off_and_no_feedback(cli, cli_as):
     assert closed.code == 0, closed.stderr
     report = cli_as("sup")("render", "closure-report", case_id)
     assert "External sign-off" not in report.stdout and "Feedback on the services" not in report.stdout
+
+
+# -- transfer (Form 10A) ------------------------------------------------------------------------
+FORM_10A = {"reason": "moved_out_of_area", "case_manager_contact": "Tumaini CCI office, 0700 000 000",
+            "household_strengths": "the aunt has a small shop and a garden", "ongoing_needs": "school fees for next term",
+            "final_assistance": "uniform and books", "next_followup": "2026-12-15"}
+
+
+def kenya_transfer_case(kenya, team) -> str:
+    amina, sup = kenya("amina"), kenya("sup")
+    assert sup("service", "add", "recv", "--provider", "Receiving CCI", "--sector", "alternative_care", "--offers",
+               "case management", "--recipient", team["otieno"][1]).code == 0
+    case_id = register(amina)
+    for giver in ("child", "caregiver"):
+        assert amina("consent", case_id, "--purpose", "transfer", "--agency", "recv", "--status", "given", "--explained", "all",
+                     "--by", giver).code == 0
+    return case_id
+
+
+TRANSFER = ["--to", "recv", "--reason", "the family moved to Nakuru", "--reason-code", "relocation", "--check", "all"]
+
+
+def test_transfer__kenya_takes_form_10a_and_the_summary_prints_it(kenya, team, tmp_env):
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = kenya_transfer_case(kenya, team)
+    commits = commit_count(kenya.root)
+    bare = amina("transfer", case_id, *TRANSFER, "--json")
+    assert bare.code == 4
+    assert [f["field"] for f in bare.json()["fields"]] == ["reason", "household_strengths", "ongoing_needs", "next_followup"]
+    removed = amina("transfer", case_id, *TRANSFER, "--from-file", "-", "--set", "reason=child_removed", "--json",
+                    input=json.dumps(FORM_10A))
+    assert removed.code == 4 and [f["field"] for f in removed.json()["fields"]] == ["removed_by"]
+    assert commit_count(kenya.root) == commits
+    asked = amina("transfer", case_id, *TRANSFER, "--from-file", "-", "--json", input=json.dumps(FORM_10A))
+    assert asked.code == 0 and asked.json()["kind"] == "transfer_request", asked.stderr
+    assert sup("approve", case_id, "transfer").code == 0
+    bundle = tmp_env / "k.transfer.age"
+    sent = amina("transfer", case_id, *TRANSFER, "--out", str(bundle), "--json")  # the request's Form 10A is used
+    assert sent.code == 0 and sent.json()["kind"] == "transfer", sent.stderr
+    shown = sup("show", case_id, "transfer", "--json").json()
+    assert shown["fields"]["details"]["household_strengths"] == FORM_10A["household_strengths"]
+    for fmt in ("md", "html"):
+        summary = sup("render", "transfer-summary", case_id, "--format", fmt)
+        assert summary.code == 0, summary.stderr
+        assert "Transfer form (Form 10A)" in summary.stdout and "the aunt has a small shop and a garden" in summary.stdout
+        assert "the family moved out of the operational area" in summary.stdout and "15 December 2026" in summary.stdout
+    sw = sup("render", "transfer-summary", case_id, "--lang", "sw")
+    assert "Form 10A" not in sw.stdout.replace("Fomu 10A", "") and "Fomu 10A" in sw.stdout
+
+
+def test_transfer__the_inter_agency_profile_takes_no_transfer_form(cli, cli_as):
+    case_id = register(cli)
+    refused = cli("transfer", case_id, "--to", "recv", "--reason", "moved", "--reason-code", "relocation", "--check", "all",
+                  "--set", "ongoing_needs=school fees", "--json")
+    assert refused.code == 4 and [f["field"] for f in refused.json()["fields"]] == ["details"]
+    assert "school fees" not in refused.stdout + refused.stderr

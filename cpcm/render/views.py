@@ -534,6 +534,20 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     }
 
 
+TRANSFER_DETAILS = ("reason", "removed_by", "new_placement", "case_manager_contact", "household_strengths", "ongoing_needs",
+                    "final_assistance", "new_services", "next_followup")
+
+
+def _transfer_details(body: Mapping[str, Any]) -> list[dict] | None:
+    """The transfer form's fields (the kenya profile: DCS Form 10A) in the form's order, each
+    {field, value}; None when the transfer has none."""
+    raw = body.get("details") if isinstance(body.get("details"), Mapping) else None
+    if not raw:
+        return None
+    keys = [k for k in TRANSFER_DETAILS if k in raw] + [k for k in raw if k not in TRANSFER_DETAILS]
+    return [{"field": str(k), "value": _text(raw[k])} for k in keys if _text(raw[k])]
+
+
 def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: str, *, today: date | None = None,
                           names: Mapping[str, str] | None = None, services: Mapping[str, str] | None = None,
                           agency: Mapping[str, str] | None = None) -> dict:
@@ -623,6 +637,7 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
             "requested_by": _person(request.by, names) if request else None,
             "sent_on": _day(subject.at) if subject.kind == "transfer" else None,
             "sent_by": _person(subject.by, names) if subject.kind == "transfer" else None,
+            "details": _transfer_details(body),
         },
         "checklist": checklist,
         "consent": {
