@@ -29,7 +29,7 @@ from cpcm.workflow.fold import apply_update, effective, fold, superseded_ids
 
 
 def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
-    form = forms.load("registration", ctx.root)
+    form = forms.load(form_for(ctx, "registration"), ctx.root)
     body, errors = validate(form, data, ctx.now.date(), [w.id for w in ctx.team.active])
     if errors:
         raise InvalidInput(errors, "registration")
@@ -323,7 +323,7 @@ def find_record(case_id: str, records: list[Record], ref: str) -> Record:
 def _form_name(ctx: Context, record: Record) -> str | None:
     """The form a record's fields come from (None for kinds written from options only)."""
     if record.kind in ("registration", "update"):
-        return "registration"
+        return form_for(ctx, "registration")
     if record.kind == "assessment":
         return form_for(ctx, str(record.body.get("type", "initial")))
     if record.kind in ("plan", "consent", "followup", "review", "closure"):
@@ -481,7 +481,7 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
         raise InvalidInput(errors, what)
     from cpcm.store import forms as forms_store
 
-    form = forms_store.load("registration", ctx.root)
+    form = forms_store.load(form_for(ctx, "registration"), ctx.root)
     body, errors = validate(form, apply_update(case.registration, given), ctx.now.date(), [w.id for w in ctx.team.active])
     if errors:
         raise InvalidInput(errors, what)
