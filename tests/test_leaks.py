@@ -146,6 +146,9 @@ BASE = {
     "conference show": ["conference", "show", "{conf}"],
     "policy show": ["policy", "show"], "policy check": ["policy", "check", "{tmp}/policy.yaml"],
     "form blank": ["form", "blank", "registration"], "form list": ["form", "list"],
+    "form print": ["form", "print", "registration", "--lang", "sw"],
+    "sign-off": ["sign-off", "{case}", "--no-input", "--for", "closure", "--party", "scco", "--name", "J. Officer", "--title",
+                 "Sub-County Children's Officer", "--date", "2026-11-01"],
 }
 
 PATH_TYPES = (click.Path,)
@@ -272,7 +275,8 @@ def canary_files(base: Path, kind: str | None) -> list[Path]:
 
 FORM_OF = {"register": "registration", "assess": "assessment-initial", "plan": "plan", "consent": "consent",
            "followup": "followup", "review": "review", "close": "closure", "service add": "service",
-           "conference minutes": "conference-minutes", "update": "registration", "readiness": "readiness"}
+           "conference minutes": "conference-minutes", "update": "registration", "readiness": "readiness",
+           "sign-off": "sign-off", "transfer": "transfer-kenya"}
 
 
 def file_cases():
