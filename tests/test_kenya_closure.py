@@ -176,3 +176,12 @@ def test_transfer__the_inter_agency_profile_takes_no_transfer_form(cli, cli_as):
                   "--set", "ongoing_needs=school fees", "--json")
     assert refused.code == 4 and [f["field"] for f in refused.json()["fields"]] == ["details"]
     assert "school fees" not in refused.stdout + refused.stderr
+
+
+def test_sign_off__log_says_what_was_signed_off_by_whom_without_a_name(kenya):
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = reunified(kenya)
+    entry = [e for e in sup("log", case_id, "--json").json() if e["kind"] == "sign_off"][-1]
+    assert entry["what"] == "closure by scco: approved" and "Mwangi" not in json.dumps(entry)
+    shown = sup("show", case_id, "sign-off", "--json").json()
+    assert shown["form"] == "sign-off" and shown["labels"]["name"]["en"] == "The approver's name"

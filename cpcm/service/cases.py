@@ -326,7 +326,7 @@ def _form_name(ctx: Context, record: Record) -> str | None:
         return form_for(ctx, "registration")
     if record.kind == "assessment":
         return form_for(ctx, str(record.body.get("type", "initial")))
-    if record.kind in ("plan", "consent", "followup", "review", "closure"):
+    if record.kind in ("plan", "consent", "followup", "review", "closure", "sign_off"):
         return form_for(ctx, record.kind)
     return None
 
@@ -398,6 +398,8 @@ def describe(record: Record, referral_refs: Mapping[str, str] | None = None, pla
         what = f"to {b.get('worker')}"
     elif kind == "update":
         what = "changed: " + ", ".join(sorted(b.get("changes") or {}))
+    elif kind == "sign_off":
+        what = f"{b.get('subject')} by {b.get('party')}: {str(b.get('decision') or '').replace('_', ' ')}"
     elif kind in ("transfer_request", "transfer"):
         what = f"to {b.get('to')}"
     else:
