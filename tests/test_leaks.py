@@ -153,6 +153,9 @@ BASE = {
     "completion": ["completion", "bash"], "unlock": ["unlock", "--for", "1h"], "lock": ["lock"],
     "import cases": ["import", "cases", "{tmp}/register.csv", "--dry-run"],
     "import template": ["import", "template", "--out-dir", "{tmp}/template-{n}"],
+    "form print": ["form", "print", "registration", "--lang", "sw"],
+    "sign-off": ["sign-off", "{case}", "--no-input", "--for", "closure", "--party", "scco", "--name", "J. Officer", "--title",
+                 "Sub-County Children's Officer", "--date", "2026-11-01"],
 }
 
 PATH_TYPES = (click.Path,)
@@ -279,7 +282,8 @@ def canary_files(base: Path, kind: str | None) -> list[Path]:
 
 FORM_OF = {"register": "registration", "assess": "assessment-initial", "plan": "plan", "consent": "consent",
            "followup": "followup", "review": "review", "close": "closure", "service add": "service",
-           "conference minutes": "conference-minutes", "update": "registration", "readiness": "readiness"}
+           "conference minutes": "conference-minutes", "update": "registration", "readiness": "readiness",
+           "sign-off": "sign-off", "transfer": "transfer-kenya"}
 
 
 def file_cases():

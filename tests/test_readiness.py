@@ -313,11 +313,18 @@ REVIEW = {"chair": "sup", "attended": {"child": "yes", "family": "yes"}, "plan_s
           "decisions": ["continue the plan"], "outcome": "continue"}
 GOALS_MET = ["--check", "child_safe", "--check", "wellbeing_supported", "--check", "no_further_concerns",
              "--check", "monitoring_followups_done", "--check", "child_and_family_took_part"]
+# the kenya profile closes goals_met on Form 9A: its checklist, the feedback, and the SCCO's sign-off
+# (recorded on the case by reunified() below)
+KENYA_GOALS_MET = ["--check", "final_visit_scheduled", "--check", "closure_recommended_and_acc_approved",
+                   "--check", "referrals_completed_and_plans_made", "--check", "future_support_explained",
+                   "--set", "feedback.child_given=no", "--set", "feedback.caregiver_given=no"]
+SCCO = ["--for", "closure", "--party", "scco", "--name", "J. Mwangi", "--title", "Sub-County Children's Officer", "--date", "2026-11-20"]
 
 
-def reunified(kenya) -> str:
+def reunified(kenya, sign_off: bool = True) -> str:
     """A kenya case reunified with its family (a plan for reunification_done, approved), reviewed
-    once: at stage implementation, with a monitoring visit since the plan."""
+    once: at stage implementation, with a monitoring visit since the plan (and, with `sign_off`,
+    the Sub-County Children's Officer's sign-off of its closure, Form 9A)."""
     amina, sup = kenya("amina"), kenya("sup")
     case_id = register(amina)
     assert amina("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
@@ -329,6 +336,8 @@ def reunified(kenya) -> str:
     assert amina("review", case_id, "--from-file", "-", input=json.dumps(REVIEW)).code == 0
     assert amina("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check school",
                  "--visited-by", "professional", "--risk-increased", "no").code == 0
+    if sign_off:
+        assert sup("sign-off", case_id, *SCCO).code == 0
     return case_id
 
 
@@ -413,11 +422,11 @@ def test_close__goals_met_refused_on_a_failing_readiness_allowed_after_a_passing
     amina, sup = kenya("amina"), kenya("sup")
     case_id = reunified(kenya)
     commits = commit_count(kenya.root)
-    none_yet = amina("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "none")
+    none_yet = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none")
     assert none_yet.code == 4 and "no readiness record" in none_yet.stderr and "cpcm readiness" in none_yet.stderr
     fail = {**answers(no=failing("protection"))}
     assert record(amina, case_id, fail).code == 0
-    refused = amina("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "none", "--json")
+    refused = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none", "--json")
     assert refused.code == 4 and refused.json()["rule"] == "closure-readiness"
     assert "Protection and safety scores 7 of 8" in refused.json()["message"]
     assert commit_count(kenya.root) == commits + 1  # only the readiness record
@@ -426,7 +435,7 @@ def test_close__goals_met_refused_on_a_failing_readiness_allowed_after_a_passing
     assert declined.code == 0, declined.stderr  # the rule is for goals_met only
     assert sup("reject", case_id, "closure", "--note", "not yet").code == 0
     assert record(amina, case_id, answers()).code == 0
-    allowed = amina("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "none")
+    allowed = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none")
     assert allowed.code == 0, allowed.stderr
     assert "reunified on" in allowed.stderr and "closing now ends those reviews early" in allowed.stderr
     report = sup("render", "closure-report", case_id)
@@ -442,7 +451,7 @@ def test_close__a_stale_readiness_record_is_refused(kenya, team):
     later = kenya("amina", now="2027-03-01T09:00:00+03:00")
     assert later("followup", case_id, "--method", "phone", "--purpose", "monitoring", "--visited-by", "professional",
                  "--risk-increased", "no").code == 0
-    stale = later("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "none")
+    stale = later("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none")
     assert stale.code == 4 and "older than 3 months" in stale.stderr
 
 
@@ -450,10 +459,10 @@ def test_close__a_supervisor_overrides_with_a_reason_a_caseworker_cannot(kenya):
     amina, sup = kenya("amina"), kenya("sup")
     case_id = reunified(kenya)
     assert record(amina, case_id, answers(no=failing("education"))).code == 0
-    worker = amina("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "none",
+    worker = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none",
                    "--override-readiness", "family moved away")
     assert worker.code == 4 and "only a supervisor or manager" in worker.stderr
-    done = sup("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "none",
+    done = sup("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none",
                "--override-readiness", "the family moved to another county; the receiving officer reviews it")
     assert done.code == 0, done.stderr
     assert "closing without a readiness record that meets the closure rule" in done.stderr
@@ -477,7 +486,7 @@ def test_readiness_recorded_the_old_way_is_still_read(kenya, team):
     shown = amina("show", case_id, "--json").json()
     assert shown["readiness"]["kind"] == "assessment" and shown["readiness"]["ready_for_closure"]
     assert shown["assessments"][-1]["readiness"]["ready_for_closure"]
-    assert amina("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "none").code == 0
+    assert amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none").code == 0
 
 
 def test_inter_agency__readiness_can_be_recorded_and_does_not_gate_closure(cli, cli_as):

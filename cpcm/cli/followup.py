@@ -88,21 +88,60 @@ def register(app: typer.Typer) -> None:
         explain: Optional[str] = typer.Option(None, "--explain-open", help="Why open referrals or unfinished actions can be left."),
         summary: Optional[str] = typer.Option(None, "--summary"),
         override_readiness: Optional[str] = typer.Option(None, "--override-readiness", help="A supervisor's or manager's reason to close without a recent readiness record that meets the closure rule (kenya profile)."),
-        from_file: FromFileOpt = None, at: AtOpt = None, no_input: NoInputOpt = False,
+        child_feedback: Optional[str] = typer.Option(None, "--child-feedback", help="The child's feedback on the services (Form 9A); 'no feedback' is --set feedback.child_given=no."),
+        caregiver_feedback: Optional[str] = typer.Option(None, "--caregiver-feedback", help="The caregiver's feedback on the services (Form 9A); 'no feedback' is --set feedback.caregiver_given=no."),
+        from_file: FromFileOpt = None, set_: SetOpt = None, at: AtOpt = None, no_input: NoInputOpt = False,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Request closure, with the reason's checklist; a supervisor or manager approves it.
+        In the kenya profile the checklist is Form 9A's, with the child's and the caregiver's
+        feedback, and the Sub-County Children's Officer's approval recorded first (cpcm sign-off).
 
         Example: cpcm close CP-4F7K-9X2M --reason goals_met --check child_safe --check wellbeing_supported --check no_further_concerns --check monitoring_followups_done --check child_and_family_took_part
+        Example: cpcm close CP-4F7K-9X2M --reason goals_met --check final_visit_scheduled --check closure_recommended_and_acc_approved --check referrals_completed_and_plans_made --check future_support_explained --child-feedback "happy at home" --set feedback.caregiver_given=no   (kenya)
         """
         from cpcm import service
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
-        data = gather(ctx, service.form_for(ctx, "closure"), from_file, None,
+        feedback = {}
+        for who, text in (("child", child_feedback), ("caregiver", caregiver_feedback)):
+            if text is not None:
+                feedback[f"{who}_given"], feedback[who] = "yes", text
+        data = gather(ctx, service.form_for(ctx, "closure"), from_file, set_,
                       {"reason": reason, "checklist": list(check) or None, "open_items_explained": explain, "summary": summary,
-                       "readiness_override": override_readiness}, True)
+                       "readiness_override": override_readiness, "feedback": feedback or None}, True)
         report_written(service.close(ctx, case_id, data, parse_at(at)), json_out, f"closure recorded for {case_id}")
+
+    @app.command("sign-off")
+    def sign_off(
+        case: str = typer.Argument(..., help="Case ID."),
+        for_: Optional[str] = typer.Option(None, "--for", help="What is signed off: closure, transfer, placement or other."),
+        party: Optional[str] = typer.Option(None, "--party", help="Who signed it off: scco (Sub-County Children's Officer), acc (alternative care committee), cco, court, government_officer or other."),
+        name: Optional[str] = typer.Option(None, "--name", help="The approver's name."),
+        title: Optional[str] = typer.Option(None, "--title", help="The approver's title and office."),
+        date: Optional[str] = typer.Option(None, "--date", help="The date of the sign-off (YYYY-MM-DD)."),
+        decision: Optional[str] = typer.Option(None, "--decision", help="approved (default) or not_approved."),
+        reference: Optional[str] = typer.Option(None, "--reference", help="A letter or minute number."),
+        note: Optional[str] = typer.Option(None, "--note"),
+        from_file: FromFileOpt = None, set_: SetOpt = None, at: AtOpt = None, no_input: NoInputOpt = False,
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """Record an approver outside the team signing a decision off (the Sub-County Children's
+        Officer's final approval of a closure, Form 9A): name, title and date. A supervisor or
+        manager enters it; the approver is not a team member.
+
+        Example: cpcm sign-off CP-4F7K-9X2M --for closure --party scco --name "J. Mwangi" --title "Sub-County Children's Officer, Kisumu East" --date 2026-11-20
+        """
+        from cpcm import service
+
+        ctx = open_ctx(repo, identity)
+        case_id = service.parse_case_id(case)
+        data = gather(ctx, service.form_for(ctx, "sign_off"), from_file, set_,
+                      {"subject": for_, "party": party, "name": name, "title": title, "date": date,
+                       "decision": decision or (None if from_file or any(p.startswith("decision=") for p in set_ or []) else "approved"), "reference": reference, "note": note},
+                      no_input)
+        report_written(service.sign_off(ctx, case_id, data, parse_at(at)), json_out, f"sign-off recorded for {case_id}")
 
     @app.command("reopen")
     def reopen(case: str = typer.Argument(..., help="Case ID."), reason: str = typer.Option(..., "--reason", help="The new information or changed situation."),

@@ -1,9 +1,13 @@
-"""cpcm form blank / list: fillable skeletons generated from the form definitions."""
+"""cpcm form blank / print / list: fillable skeletons and printable blank forms generated from
+the form definitions."""
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
 
 import typer
 
-from cpcm.cli.common import JsonOpt, RepoOpt
+from cpcm.cli.common import ForceOpt, JsonOpt, RepoOpt
 
 
 def register(app: typer.Typer) -> None:
@@ -23,6 +27,44 @@ def register(app: typer.Typer) -> None:
 
         root = resolve_repo(str(repo) if repo else None)
         typer.echo(skeleton(forms.load(kind, root if root.exists() else None), lang), nl=False)
+
+    @form.command("print")
+    def print_(name: str = typer.Argument(..., help="The form: registration, initial, comprehensive, best-interests, readiness, "
+                                                      "followup, review, consent, closure, sign-off, conference-minutes... ('cpcm form list')."),
+               lang: str = typer.Option("en", "--lang", help="The language: en or sw (any language with a catalog)."),
+               fmt: str = typer.Option("html", "--format", help="html (A4, to print from a browser) or md."),
+               profile: Optional[str] = typer.Option(None, "--profile", help="The policy profile whose forms and closure checklists are printed "
+                                                                             "(default: the repository's, else inter-agency)."),
+               out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (a new file; --force to replace it) instead of standard output."),
+               force: ForceOpt = False, repo: RepoOpt = None) -> None:
+        """Print a blank form to fill in on paper on a visit (HTML on A4, or Markdown), to type in
+        later with --from-file or the prompts. No case data goes in it.
+
+        Example: cpcm form print registration --lang sw --out usajili.html
+        Example: cpcm form print readiness --profile kenya --format md
+        """
+        from cpcm.service.paper import form_print
+        from cpcm.store import policies
+        from cpcm.store.config import resolve_repo
+
+        root = resolve_repo(str(repo) if repo else None)
+        root = root if (root / ".cpcm").is_dir() else None
+        if profile:
+            policy = policies.load(profile)
+        elif root is not None:
+            from cpcm.cli.common import open_ctx
+
+            policy = open_ctx(repo, None, need_identity=False).policy
+        else:
+            policy = policies.load("inter-agency")
+        text = form_print(name, lang.strip().lower(), fmt.strip().lower(), policy=policy, root=root)
+        if out is None:
+            typer.echo(text, nl=False)
+            return
+        from cpcm.cli.common import say, write_plain
+
+        write_plain(root, out, "--out", text.encode(), force)
+        say("blank form written to the --out file")
 
     @form.command("list")
     def list_(repo: RepoOpt = None, json_out: JsonOpt = False) -> None:

@@ -23,6 +23,8 @@ def register(app: typer.Typer) -> None:
         contact: Optional[str] = typer.Option(None, "--contact", help="How to reach the child or caregiver."),
         identified_by: Optional[str] = typer.Option(None, "--identified-by", help="self, family, community_member, volunteer, authority, service_provider, other."),
         concern: List[str] = typer.Option([], "--concern", help="An initial protection concern (repeat for several)."),
+        case_category: List[str] = typer.Option([], "--case-category", help="kenya profile: a national case category (repeat; cpcm form blank registration lists them)."),
+        registration_place: Optional[str] = typer.Option(None, "--registration-place", help="Where the registration took place (office, facility, ward)."),
         risk: Optional[str] = typer.Option(None, "--risk", help="immediate, high, medium or low."),
         need: List[str] = typer.Option([], "--need", help="An immediate need (repeat for several)."),
         worker: Optional[str] = typer.Option(None, "--worker", help="Assigned worker's id (default: you)."),
@@ -56,12 +58,13 @@ def register(app: typer.Typer) -> None:
             "child.disability": disability, "location": location, "lives_with": lives_with, "caregiver.name": caregiver,
             "contact": contact, "identified_by": identified_by, "concerns": list(concern) or None, "risk": risk,
             "immediate_needs": list(need) or None, "worker": worker, "consent.child": child_consent,
-            "consent.caregiver": caregiver_consent,
+            "consent.caregiver": caregiver_consent, "case_categories": list(case_category) or None,
+            "registration_place": registration_place,
         }
         for key, value in flags.items():
             if value is not None:
                 put(data, key, value, "the options")
-        form = forms.load("registration", ctx.root)
+        form = forms.load(service.form_for(ctx, "registration"), ctx.root)
         if not no_input and not from_file and stdin_is_terminal():
             from cpcm.cli.prompts import fill
 

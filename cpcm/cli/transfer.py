@@ -7,7 +7,8 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import AtOpt, IdentityOpt, JsonOpt, RepoOpt, open_ctx, parse_at, print_json, print_table, report_written, say, warn
+from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at, print_json,
+                             print_table, report_written, say, warn)
 
 
 def _read(path: Path, what: str) -> bytes:
@@ -32,6 +33,7 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", help="Where to write the encrypted bundle (a new file)."),
         batch: bool = typer.Option(False, "--batch", help="Every open case you can read (an agency leaving an area): one bundle per case."),
         out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="With --batch: the folder for the bundles (CASE-ID.transfer.age)."),
+        from_file: FromFileOpt = None, set_: SetOpt = None,
         at: AtOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Transfer a case to another agency: full responsibility moves there. Needs a reason the
@@ -42,6 +44,10 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm transfer CP-4F7K-9X2M --to kisumu-cci --reason "the family moved to Kisumu" --reason-code relocation --check all --out CP-4F7K-9X2M.transfer.age
         Example: cpcm transfer --batch --to county-office --recipient age1… --out-dir handover/ --reason "programme closing" --reason-code agency_exit --check all
+
+        In the kenya profile the request also takes the Transfer form's fields (Form 10A) with
+        --from-file or --set (cpcm form blank transfer-kenya); the run that writes the bundle uses
+        the approved request's.
         """
         from cpcm import service
         from cpcm.errors import UsageError
@@ -53,8 +59,14 @@ def register(app: typer.Typer) -> None:
         if not batch and out_dir is not None:
             raise UsageError("--out-dir goes with --batch; for one case give --out FILE")
         ctx = open_ctx(repo, identity)
+        details = None
+        if from_file or set_:
+            from cpcm.service.transfers import details_form
+
+            details = gather(ctx, details_form(ctx) or "transfer-kenya", from_file, set_, {}, True)
         if batch:
-            result = service.transfer_batch(ctx, to, reason, reason_code, check, recipient, out_dir.expanduser(), parse_at(at))
+            result = service.transfer_batch(ctx, to, reason, reason_code, check, recipient, out_dir.expanduser(), parse_at(at),
+                                            details)
             for message in result.warnings:
                 warn(message)
             if json_out:
@@ -69,7 +81,7 @@ def register(app: typer.Typer) -> None:
             return
         case_id = service.parse_case_id(case)
         result = service.transfer(ctx, case_id, to, reason, reason_code, check, recipient,
-                                       out.expanduser() if out else None, parse_at(at))
+                                       out.expanduser() if out else None, parse_at(at), details)
         if result.kind == "transfer":
             done = f"{case_id} transferred to {to}: the bundle is written; the case is now read-only here (notes and reopening only)"
         else:

@@ -92,7 +92,7 @@ def ask_changes(ctx, case_id: str) -> dict[str, Any]:
     from cpcm.service.cases import NOT_UPDATED
     from cpcm.store import forms
 
-    form = forms.load("registration", ctx.root)
+    form = forms.load(service.form_for(ctx, "registration"), ctx.root)
     current = flatten(service.load_case(ctx, case_id).registration)
     lang = ctx.config.language or "en"
     typer.echo("Each field shows its value now: press Enter to keep it, type a new value, or '-' to remove it.", err=True)

@@ -470,6 +470,22 @@ def _closure_readiness(body: Mapping[str, Any]) -> dict | None:
     }
 
 
+def _sign_offs(body: Mapping[str, Any]) -> list[dict]:
+    """The external sign-offs (an approver outside the team, Form 9A) a closure request kept."""
+    return [{"party": _text(o.get("party")) or None, "name": _text(o.get("name")) or None, "title": _text(o.get("title")) or None,
+             "on": _day(o.get("date")), "reference": _text(o.get("reference")) or None}
+            for o in body.get("sign_offs") or () if isinstance(o, Mapping)]
+
+
+def _closure_feedback(body: Mapping[str, Any]) -> dict | None:
+    """The child's and the caregiver's feedback on the services given at closure (Form 9A), or
+    None when the request says nothing about it."""
+    raw = body.get("feedback") if isinstance(body.get("feedback"), Mapping) else {}
+    out = {who: {"given": raw.get(f"{who}_given") if isinstance(raw.get(f"{who}_given"), bool) else None,
+                 "text": _text(raw.get(who)) or None} for who in ("child", "caregiver")}
+    return out if any(v["given"] is not None or v["text"] for v in out.values()) else None
+
+
 def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str, *, today: date | None = None,
                         names: Mapping[str, str] | None = None, services: Mapping[str, str] | None = None,
                         agency: Mapping[str, str] | None = None) -> dict:
@@ -497,6 +513,10 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     given = [str(i) for i in body.get("checklist") or []]
     checklist = [{"item": i, "confirmed": i in given} for i in needed]
     checklist += [{"item": i, "confirmed": True} for i in given if i not in needed]
+    sign_offs = _sign_offs(body)
+    signed_item, party = policy.get("closure_sign_off", "item"), policy.get("closure_sign_off", "party")
+    for entry in checklist:  # the item an external sign-off confirms (Form 9A item 5) names who signed
+        entry["sign_off"] = next((o for o in sign_offs if o["party"] == party), None) if entry["item"] == signed_item else None
 
     decision = _decision(ordered, "closure", record.id)
     if body.get("immediate"):
@@ -553,6 +573,8 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
             "closed": closed_record is not None,
             "closed_on": closed_on,
             "decision": _decided(decision, names),
+            "sign_offs": sign_offs,
+            "feedback": _closure_feedback(body),
         },
         "open_items": {
             "referrals": [by_ref.get(ref) or {"ref": ref, "service": None, "provider": None, "need": None, "status": None}
@@ -580,6 +602,20 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
         "post_closure_visit": visit,
         "readiness": _closure_readiness(body),
     }
+
+
+TRANSFER_DETAILS = ("reason", "removed_by", "new_placement", "case_manager_contact", "household_strengths", "ongoing_needs",
+                    "final_assistance", "new_services", "next_followup")
+
+
+def _transfer_details(body: Mapping[str, Any]) -> list[dict] | None:
+    """The transfer form's fields (the kenya profile: DCS Form 10A) in the form's order, each
+    {field, value}; None when the transfer has none."""
+    raw = body.get("details") if isinstance(body.get("details"), Mapping) else None
+    if not raw:
+        return None
+    keys = [k for k in TRANSFER_DETAILS if k in raw] + [k for k in raw if k not in TRANSFER_DETAILS]
+    return [{"field": str(k), "value": _text(raw[k])} for k in keys if _text(raw[k])]
 
 
 def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: str, *, today: date | None = None,
@@ -671,6 +707,7 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
             "requested_by": _person(request.by, names) if request else None,
             "sent_on": _day(subject.at) if subject.kind == "transfer" else None,
             "sent_by": _person(subject.by, names) if subject.kind == "transfer" else None,
+            "details": _transfer_details(body),
         },
         "checklist": checklist,
         "consent": {

@@ -22,7 +22,7 @@ from __future__ import annotations
 from cpcm.service import completion, conferences
 from cpcm.service.cases import (SHORT_FORMS, LogEntry, assign, case_summary, correct, find_record, list_, log, note, register,
                                 repair, show, update, validate_registration)
-from cpcm.service.closure import close, continue_, reopen, unfinished
+from cpcm.service.closure import close, continue_, reopen, sign_off, unfinished
 from cpcm.service.conferences import parse_conference_id
 from cpcm.service.documents import Document, render
 from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, case_content, caseload_warnings, check_readable, commit_email, form_for,
@@ -59,7 +59,7 @@ __all__ = [
     "consent", "consent_override", "check_consent", "service_add", "service_import", "service_get", "service_gaps", "refer",
     "referral",
     # following up, closing
-    "followup", "review", "review_batch", "readiness", "unfinished", "close", "reopen", "continue_",
+    "followup", "review", "review_batch", "readiness", "unfinished", "close", "sign_off", "reopen", "continue_",
     # conferences, transfers
     "conferences", "parse_conference_id", "transfer", "transfer_batch", "receive", "transfer_ack", "bundle_recipients",
     # documents

@@ -29,7 +29,7 @@ from cpcm.workflow.fold import apply_update, effective, fold, superseded_ids
 
 
 def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
-    form = forms.load("registration", ctx.root)
+    form = forms.load(form_for(ctx, "registration"), ctx.root)
     body, errors = validate(form, data, ctx.now.date(), [w.id for w in ctx.team.active])
     if errors:
         raise InvalidInput(errors, "registration")
@@ -327,10 +327,10 @@ def find_record(case_id: str, records: list[Record], ref: str) -> Record:
 def _form_name(ctx: Context, record: Record) -> str | None:
     """The form a record's fields come from (None for kinds written from options only)."""
     if record.kind in ("registration", "update"):
-        return "registration"
+        return form_for(ctx, "registration")
     if record.kind == "assessment":
         return form_for(ctx, str(record.body.get("type", "initial")))
-    if record.kind in ("plan", "consent", "followup", "review", "closure", "readiness"):
+    if record.kind in ("plan", "consent", "followup", "review", "closure", "readiness", "sign_off"):
         return form_for(ctx, record.kind)
     return None
 
@@ -402,6 +402,8 @@ def describe(record: Record, referral_refs: Mapping[str, str] | None = None, pla
         what = f"to {b.get('worker')}"
     elif kind == "update":
         what = "changed: " + ", ".join(sorted(b.get("changes") or {}))
+    elif kind == "sign_off":
+        what = f"{b.get('subject')} by {b.get('party')}: {str(b.get('decision') or '').replace('_', ' ')}"
     elif kind in ("transfer_request", "transfer"):
         what = f"to {b.get('to')}"
     else:
@@ -485,7 +487,7 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
         raise InvalidInput(errors, what)
     from cpcm.store import forms as forms_store
 
-    form = forms_store.load("registration", ctx.root)
+    form = forms_store.load(form_for(ctx, "registration"), ctx.root)
     body, errors = validate(form, apply_update(case.registration, given), ctx.now.date(), [w.id for w in ctx.team.active])
     if errors:
         raise InvalidInput(errors, what)

@@ -25,8 +25,14 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
     reason = body["reason"]
     needed = list(ctx.policy.get("closure_reasons", reason) or [])
     given = list(body.get("checklist") or [])
+    signed_item = sign_off_item(ctx.policy, reason)
     errors = [FieldError(f"checklist.{item}", f"is required to close for '{reason}': confirm it with --check {item}")
-              for item in needed if item not in given]
+              for item in needed if item not in given and item != signed_item]
+    if signed_item and signed_item in given:
+        party = ctx.policy.get("closure_sign_off", "party")
+        errors.append(FieldError(f"checklist.{signed_item}", f"is confirmed by the recorded sign-off of the {party}, not by --check: "
+                                                             f"a supervisor records it with cpcm sign-off {case_id} --for closure --party {party} ..."))
+    errors += _feedback_errors(ctx.policy, reason, body)
     errors += [FieldError("checklist", f"holds an item that is not on the '{reason}' checklist ({', '.join(needed)})")
                for item in given[:1] if any(i not in needed for i in given)]
     if reason == "goals_met":
@@ -43,6 +49,7 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
     if errors:
         raise InvalidInput(errors, f"closure of {case_id}")
     warnings = _readiness_gate(ctx, case, records, body)
+    _sign_off_gate(ctx, case, records, body, signed_item)
     body["open_items"] = left
     if not approvals.required(ctx.policy, "closure"):
         body["immediate"] = True
@@ -55,6 +62,82 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
                else f"a supervisor or manager other than {case.worker}")
         steps = (f"closure requested: {who} approves it: cpcm approve {case_id} closure",)
     return Written(case_id, record.id, "closure", tuple(warnings), next_steps=steps)
+
+
+def sign_off_item(policy, reason: str) -> str | None:
+    """The checklist item an external sign-off confirms when closing for `reason` (the kenya
+    profile: Form 9A item 5, the Sub-County Children's Officer's final approval), or None."""
+    if not policy.get("closure_sign_off", "required", False) or reason not in (policy.get("closure_sign_off", "reasons") or ()):
+        return None
+    return str(policy.get("closure_sign_off", "item"))
+
+
+def closure_sign_offs(records) -> list:
+    """The approving external sign-offs for closure recorded since the case was last reopened
+    or taken in (older ones were for an earlier closure, or another agency's)."""
+    boundary = max((r.id for r in records if r.kind in ("reopen", "transfer_in")), default="")
+    return [r for r in records if r.kind == "sign_off" and r.id > boundary
+            and r.body.get("subject") == "closure" and r.body.get("decision") == "approved"]
+
+
+def sign_off_summary(record) -> dict:
+    """What the closure keeps of a sign-off (and the closure report prints)."""
+    b = record.body
+    return {"record_id": record.id, "party": b.get("party"), "name": b.get("name"), "title": b.get("title"),
+            "date": b.get("date"), "reference": b.get("reference"), "entered_by": record.by}
+
+
+def _sign_off_gate(ctx: Context, case, records, body: dict, item: str | None) -> None:
+    """Keeps every approving sign-off for closure on the closure; where the policy needs one by
+    its `party` for this reason (closure_sign_off), Refused without it, and its checklist item
+    is confirmed by it."""
+    signed = closure_sign_offs(records)
+    if signed:
+        body["sign_offs"] = [sign_off_summary(r) for r in signed]
+    if item is None:
+        return
+    party = str(ctx.policy.get("closure_sign_off", "party"))
+    if not any(r.body.get("party") == party for r in signed):
+        raise Refused(f"closure of {case.id} for '{body['reason']}' needs the final approval of the {party} "
+                      f"(checklist item {item}), recorded as an external sign-off: none is on the case",
+                      f"A supervisor or manager records it, with the approver's name, title and date: cpcm sign-off {case.id} "
+                      f"--for closure --party {party} --name NAME --title TITLE --date YYYY-MM-DD (closure_sign_off).",
+                      rule="closure-sign-off")
+    body["checklist"] = list(body.get("checklist") or []) + [item]
+
+
+def _feedback_errors(policy, reason: str, body: Mapping[str, Any]) -> list[FieldError]:
+    """Where the policy asks for the child's and the caregiver's feedback at closure
+    (closure_feedback: the kenya profile, Form 9A): whether each gave it, yes or no."""
+    if not policy.get("closure_feedback", "required", False) or reason not in (policy.get("closure_feedback", "reasons") or ()):
+        return []
+    feedback = body.get("feedback") or {}
+    return [FieldError(f"feedback.{who}_given", f"is required to close for '{reason}' (closure_feedback): did the {word} give "
+                                                f"feedback on the services, yes or no (--{who}-feedback TEXT, or --set feedback.{who}_given=no)")
+            for who, word in (("child", "child"), ("caregiver", "caregiver")) if feedback.get(f"{who}_given") is None]
+
+
+@writes
+def sign_off(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
+    """Record an external approver's sign-off (the Sub-County Children's Officer's final approval
+    of a closure, an alternative care committee's): by name, title and date, entered by a
+    supervisor or manager (closure_sign_off.enter_roles). The approver is not a team member."""
+    worker = ctx.need_worker()
+    roles = list(ctx.policy.get("closure_sign_off", "enter_roles") or ())
+    if not worker.has_role(*roles):
+        raise Refused(f"only a {' or '.join(roles)} records an external sign-off", "Ask your supervisor to enter it.",
+                      rule="sign-off-role")
+    case = load_case(ctx, case_id)
+    body = validate_form(ctx, form_for(ctx, "sign_off"), data, f"sign-off of {case_id}")
+    record = append(ctx, case, "sign-off", "sign_off", body, at)
+    steps = ()
+    if body["subject"] == "closure" and body["decision"] == "approved" and case.stage != "closure_requested":
+        steps = (f"the closure can be requested now: cpcm close {case_id} --reason REASON --check ...",)
+    warnings = ()
+    if body["subject"] == "closure" and case.stage == "closure_requested":
+        warnings = ("closure was already requested: this sign-off is kept on the case; the closure request holds the sign-offs "
+                    "recorded before it",)
+    return Written(case_id, record.id, "sign_off", warnings, next_steps=steps)
 
 
 def _readiness_gate(ctx: Context, case, records, body: dict) -> list[str]:

@@ -94,8 +94,37 @@ def _check_out(path: Path | None) -> None:
         raise UsageError("the bundle file already exists: a bundle is never overwritten; choose a new name")
 
 
+def details_form(ctx: context.Context) -> str | None:
+    """The form of a transfer's details where the policy names one (the kenya profile: the DCS
+    Transfer form, AFC Form 10A, `forms.transfer`), else None."""
+    name = ctx.policy.get("forms", "transfer")
+    return str(name) if name else None
+
+
+def _details(ctx: context.Context, case_id: str, given: Mapping[str, Any] | None, records: Sequence[Record],
+             request: Mapping | None) -> dict | None:
+    """The transfer's details (Form 10A) as validated by the policy's form: those given, or
+    those of the request this run carries out; InvalidInput naming every bad field."""
+    name = details_form(ctx)
+    if name is None:
+        _no_details(ctx, given)
+        return None
+    if not given and request is not None:
+        earlier = next((r for r in records if r.id == request.get("record_id")), None)
+        if earlier is not None and earlier.body.get("details"):
+            return dict(earlier.body["details"])
+    return context.validate_form(ctx, name, dict(given or {}), f"transfer of {case_id} (the transfer form, cpcm form blank {name})")
+
+
+def _no_details(ctx: context.Context, given: Mapping[str, Any] | None) -> None:
+    """InvalidInput when a transfer form's fields are given where the policy names no form."""
+    if given and details_form(ctx) is None:
+        raise InvalidInput([FieldError("details", "this profile's transfer takes no form (the policy names none under "
+                                                  "forms.transfer): give the options only")], "transfer")
+
+
 def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code: str, checks: list[str],
-          keys: list[str], at: datetime | None) -> _Planned:
+          keys: list[str], at: datetime | None, given: Mapping[str, Any] | None = None) -> _Planned:
     """What a transfer of one case would write: the request, or the transfer and its bundle;
     Refused with the reason when it may not go ahead."""
     pairs = read_plain(ctx, case_id)
@@ -113,9 +142,12 @@ def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code:
         raise Refused(f"{case_id}: the transfer request ({request['record_id']}) waits for a supervisor's decision",
                       f"A supervisor or manager decides: cpcm approve {case_id} transfer (or reject with --note).",
                       rule="transfer-approval-pending")
+    details = _details(ctx, case_id, given, records, request if state == "approved" else None)
     if state != "approved" and state != "not_required":
         transitions.advance(case.stage, "transfer_request", case_id)
         body = {"to": to, "reason": reason.strip(), "reason_code": reason_code, "checklist": checks, "earlier_transfers": earlier}
+        if details:
+            body["details"] = details
         record = context.new_record(ctx, "transfer_request", case_id, body, at, after=after)
         planned = _Planned(case_id, record, names, warnings=list(again))
         if state == "rejected":
@@ -133,6 +165,8 @@ def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code:
                             "earlier_transfers": earlier}
     if consent_ok.override:
         body["consent_override"] = consent_ok.override
+    if details:
+        body["details"] = details
     if request:
         body["approval"] = {"request": request["record_id"], "decided_by": request.get("decided_by"),
                             "decided_at": request.get("decided_at")}
@@ -185,17 +219,20 @@ def _check_at(at: datetime | None, now: datetime) -> None:
 @context.writes
 def transfer(ctx: context.Context, case_id: str, to: str, reason: str, reason_code: str = "other",
              checks: Iterable[str] = (), recipients: Iterable[str] = (), out: Path | None = None,
-             at: datetime | None = None) -> Written:
+             at: datetime | None = None, details: Mapping[str, Any] | None = None) -> Written:
     """Transfer a case to another agency. Needs a reason the policy accepts, consent for
     `transfer` to that agency (or a supervisor's override), the whole transfer checklist, and
     where the policy says so a supervisor's approval: without one, a request is recorded.
-    With it, the bundle is written to `out` and the case becomes `transferred`."""
+    With it, the bundle is written to `out` and the case becomes `transferred`. `details`: the
+    fields of the policy's transfer form (the kenya profile: Form 10A); the run that writes the
+    bundle may leave them out and the approved request's are used."""
     ctx.need_worker()
     _check_at(at, ctx.now)
+    _no_details(ctx, details)
     checks = check_request(ctx.policy, to, reason, reason_code, checks)
     keys, warnings = bundle_recipients(ctx, to, recipients)
     _check_out(out)
-    planned = _plan(ctx, case_id, to, reason, reason_code, checks, keys, at)
+    planned = _plan(ctx, case_id, to, reason, reason_code, checks, keys, at, details)
     if planned.bundle is not None:
         if out is None:
             raise UsageError("--out FILE is needed: where to write the bundle")
@@ -206,12 +243,14 @@ def transfer(ctx: context.Context, case_id: str, to: str, reason: str, reason_co
 
 @context.writes
 def transfer_batch(ctx: context.Context, to: str, reason: str, reason_code: str, checks: Iterable[str],
-                   recipients: Iterable[str], out_dir: Path, at: datetime | None = None) -> Written:
+                   recipients: Iterable[str], out_dir: Path, at: datetime | None = None,
+                   details: Mapping[str, Any] | None = None) -> Written:
     """Transfer every open case you can read to one agency (an agency leaving an area): each
     case's consent and approval are checked; those allowed get a bundle each in `out_dir`, those
     without a request get one, the rest are reported with the reason. One commit."""
     ctx.need_worker()
     _check_at(at, ctx.now)
+    _no_details(ctx, details)
     checks = check_request(ctx.policy, to, reason, reason_code, checks)
     keys, warnings = bundle_recipients(ctx, to, recipients)
     if not keys:
@@ -224,7 +263,7 @@ def transfer_batch(ctx: context.Context, to: str, reason: str, reason_code: str,
     for case_id in sorted(c.id for c in cases.values() if c.status == "open"):
         path = out_dir / f"{case_id}{BUNDLE_SUFFIX}"
         try:
-            item = _plan(ctx, case_id, to, reason, reason_code, checks, keys, at)
+            item = _plan(ctx, case_id, to, reason, reason_code, checks, keys, at, details)
             if item.bundle is not None and path.exists():
                 raise UsageError(f"a bundle for {case_id} is already in the folder")
         except (Refused, UsageError, CannotDecrypt, Corrupt, NotFound) as exc:

@@ -43,6 +43,11 @@ def load(kind: str, root: Path | None = None) -> Form:
     candidates.append(HERE / f"{kind}.yaml")
     for path in candidates:
         if path.is_file():
+            if _extends(path):  # laid over the form it extends (the agency's, if any)
+                try:
+                    return parse_form(_definition(kind, root) or {}, path.name)
+                except ValueError as exc:
+                    raise Corrupt(f"form definition {path.name}: {exc}", str(path)) from None
             return _parse(str(path), path.stat().st_mtime_ns)
     raise NotFound("no form by that name", f"Forms: {', '.join(available(root))}.")
 
@@ -62,6 +67,62 @@ def _raw(path: str, _mtime: int) -> dict:
     from cpcm.store import codec
 
     return codec.loads(Path(path).read_bytes()) or {}
+
+
+def _extends(path: Path) -> bool:
+    from cpcm.store import codec
+
+    try:
+        data = _raw(str(path), path.stat().st_mtime_ns)
+    except codec.BadYaml:
+        return False  # _parse names the file
+    return isinstance(data, dict) and bool(data.get("extends"))
+
+
+def choice_labels(form_name: str, root: Path | None = None) -> dict:
+    """The `choice_labels` of a form definition and of the one it extends: {list: {value:
+    {en, sw, ...}}} (the national case categories' names, say); {} when it has none."""
+    data = _definition(form_name, root)
+    return dict(data.get("choice_labels") or {}) if data else {}
+
+
+def _definition(form_name: str, root: Path | None, seen: tuple[str, ...] = ()) -> dict | None:
+    """A definition's raw data with what it `extends:` laid under it (see _extend)."""
+    if not NAME.fullmatch(form_name or "") or form_name in seen:
+        return None
+    for path in ([root / ".cpcm" / "forms" / f"{form_name}.yaml"] if root is not None else []) + [HERE / f"{form_name}.yaml"]:
+        if path.is_file():
+            data = _raw(str(path), path.stat().st_mtime_ns)
+            base_name = data.get("extends")
+            if not base_name:
+                return data
+            base = _definition(str(base_name), root, seen + (form_name,))
+            if base is None:
+                raise Corrupt(f"form definition {path.name}: extends '{base_name}', which is not a form here", str(path))
+            return _extend(base, data)
+    return None
+
+
+def _extend(base: dict, data: dict) -> dict:
+    """A form that `extends:` another: the base's lists, labels and rules with its own added;
+    a field with a base field's key replaces it in place; the others go after the field named
+    by `insert_after` (default: at the end)."""
+    out = {**base, **{k: v for k, v in data.items() if k not in ("fields", "lists", "rules", "labels", "choice_labels", "extends")}}
+    for key in ("lists", "labels", "choice_labels"):
+        out[key] = {**(base.get(key) or {}), **(data.get(key) or {})}
+    out["rules"] = list(base.get("rules") or []) + list(data.get("rules") or [])
+    fields = [dict(f) for f in base.get("fields") or []]
+    keys = [f.get("key") for f in fields]
+    added = []
+    for field in data.get("fields") or []:
+        if field.get("key") in keys:
+            fields[keys.index(field.get("key"))] = dict(field)
+        else:
+            added.append(dict(field))
+    after = data.get("insert_after")
+    at = keys.index(after) + 1 if after in keys else len(fields)
+    out["fields"] = fields[:at] + added + fields[at:]
+    return out
 
 
 @lru_cache(maxsize=64)

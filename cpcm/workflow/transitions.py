@@ -55,6 +55,9 @@ _allow(_ACTIVE + ("closure_requested",), "readiness")
 _allow(["closure_requested"], "followup")
 _allow(["closure_requested"], "referral_update")
 _allow(["closure_requested"], "review")
+# an external approver's sign-off (the Sub-County Children's Officer's approval of a closure,
+# Form 9A) is entered while the case is open; it changes no stage
+_allow(_ACTIVE + ("closure_requested",), "sign_off")
 # closing, transferring, reopening
 _allow(_ACTIVE, "closure", "closure_requested")
 _allow(_ACTIVE, "closure.immediate", "closed")  # where the policy needs no approval
@@ -99,7 +102,7 @@ _WORDS = {"assessment.initial": "assess --type initial", "assessment.comprehensi
           "approval.transfer": "approve transfer", "rejection.transfer": "reject transfer", "closure": "close",
           "closure.immediate": "close", "followup.post_closure": "followup --purpose post_closure", "assignment": "assign",
           "continuation": "continue", "referral": "refer", "referral_update": "referral", "consent_override": "consent --override",
-          "transfer_request": "transfer", "transfer_in": "receive", "transfer_ack": "transfer-ack", "registration": "register",
+          "transfer_request": "transfer", "transfer_in": "receive", "sign_off": "sign-off", "transfer_ack": "transfer-ack", "registration": "register",
           "withdrawal": "plan --withdraw"}
 
 

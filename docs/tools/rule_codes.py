@@ -62,6 +62,10 @@ MEANINGS = {
     "repair-already-superseded": "a record already supersedes the record to repair",
     "referral-status": "not a referral status",
     "referral-lifecycle": "the referral cannot move from its status to the one asked for",
+    "closure-sign-off": "closing for a reason the policy's `closure_sign_off` rule names (the kenya profile: goals_met, "
+                        "transferred, death; Form 9A) needs the external approver's sign-off (the Sub-County Children's "
+                        "Officer's final approval), recorded first by a supervisor or manager with `cpcm sign-off`",
+    "sign-off-role": "only a supervisor or manager (the policy's `closure_sign_off.enter_roles`) records an external sign-off",
     "closure-readiness": "closing for goals_met where the policy's `closure_readiness` rule applies (the kenya profile) needs a "
                          "recent readiness record (Form 7A) that meets the closure rule; a supervisor or manager may close "
                          "without one with `--override-readiness REASON`",

@@ -34,6 +34,7 @@ COMMANDS = {
     "followup.post_closure": "`followup --purpose post_closure`",
     "review": "`review`",
     "readiness": "`readiness`",
+    "sign_off": "`sign-off`",
     "note": "`note`",
     "update": "`update`",
     "continuation": "`continue`",

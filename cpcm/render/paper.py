@@ -1,0 +1,83 @@
+"""Printable blank forms (`cpcm form print`): the view model of one form definition, pure.
+
+A form definition (cpcm/forms/*.yaml) becomes a list of sections and fields with the labels and
+help of the language asked for, each field with how it is filled on paper (a line, a box of
+lines, tick boxes for its choices, a table for a list). One template, `form-print.html` (and
+`.md`), prints every form; its words come from the catalogs, the labels from the definition.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Mapping
+
+from cpcm.domain.forms import Field, Form
+
+INLINE = 4  # choices with at most this many options are printed on one line
+
+
+def _text(what: Mapping[str, str], lang: str, fallback: bool = True) -> str:
+    """The text in `lang`; English when it has none and `fallback` (labels), else nothing (help)."""
+    return str(what.get(lang) or (what.get("en") if fallback else "") or "")
+
+
+def _list_name(form: Form, field: Field) -> str | None:
+    return next((name for name, values in form.lists.items() if tuple(values) == tuple(field.choices)), None)
+
+
+def _field(form: Form, field: Field, lang: str, labels: Mapping[str, Mapping[str, Mapping[str, str]]]) -> dict:
+    named = labels.get(_list_name(form, field) or "", {})
+    options = [{"value": value, "label": _text(named[value], lang) if value in named else None} for value in field.choices]
+    if field.type == "boolean":
+        options = [{"value": "yes", "label": None}, {"value": "no", "label": None}]
+    lines = {"longtext": 4, "text_list": 3}.get(field.type, 1)
+    if field.max_length and field.type == "longtext" and field.max_length <= 1000:
+        lines = 3
+    return {
+        "key": field.key,
+        "name": field.key.split(".")[-1],
+        "label": _text(field.label, lang),
+        "help": _text(field.help, lang, fallback=(lang == "en")),
+        "type": field.type,
+        "required": field.required,
+        "options": options,
+        "multiple": field.type == "choices",
+        "inline": field.type == "boolean" or (field.type == "choice" and len(options) <= INLINE),
+        "lines": lines,
+        "columns": [{"key": sub.key, "label": _text(sub.label, lang), "required": sub.required} for sub in field.item],
+        "rows": max(field.min_items, 4) if field.type == "list" else 0,
+        "not_future": field.not_future,
+        "minimum": field.minimum,
+        "maximum": field.maximum,
+    }
+
+
+def _section(key: str) -> str:
+    """The group a field is printed under: its key without the last part ('dimensions.safety')."""
+    return key.rpartition(".")[0]
+
+
+def form_view(form: Form, name: str, lang: str, *, labels: Mapping[str, Any] | None = None,
+              checklists: Mapping[str, list[str]] | None = None, profile: str | None = None,
+              today: date | None = None) -> dict:
+    """The printable blank of `form` (named `name`) in `lang`: its title, its fields grouped in
+    sections (consecutive fields sharing a key prefix), and for the closure form the checklist
+    of each reason under the policy (`checklists`: reason -> items)."""
+    fields = [_field(form, f, lang, labels or {}) for f in form.fields
+              if not (checklists and f.key == "checklist")]  # printed below as each reason's items
+    sections: list[dict] = []
+    for entry in fields:
+        group = _section(entry["key"])
+        if not sections or sections[-1]["key"] != group:
+            sections.append({"key": group, "fields": []})
+        sections[-1]["fields"].append(entry)
+    return {
+        "lang": lang,
+        "name": name,
+        "kind": form.kind,
+        "title": _text(form.title, lang) or name,
+        "profile": profile,
+        "today": today.isoformat() if today else None,
+        "sections": sections,
+        "required_any": any(f["required"] for f in fields),
+        "checklists": [{"reason": reason, "checks": list(items)} for reason, items in (checklists or {}).items()],
+    }

@@ -1,0 +1,187 @@
+"""Closure the Kenyan way (DCS AFC Form 9A) and transfer (Form 10A) in the kenya profile: the
+form's checklist, the child's and the caregiver's feedback, and the Sub-County Children's
+Officer's final approval as an external sign-off a supervisor enters (never a --check, never a
+team member); the closure report prints them."""
+from __future__ import annotations
+
+import json
+
+from conftest import commit_count, register
+from test_readiness import KENYA_GOALS_MET, SCCO, answers, kenya, record, reunified  # noqa: F401 (kenya is a fixture)
+
+from cpcm.store import policies
+
+FORM_9A = ["final_visit_scheduled", "closure_recommended_and_acc_approved", "referrals_completed_and_plans_made",
+           "future_support_explained", "scco_final_approval"]
+
+
+def test_policy__kenya_goals_met_is_form_9a_and_the_scco_signs_it_off():
+    kenya_policy, inter = policies.load("kenya"), policies.load("inter-agency")
+    assert kenya_policy.get("closure_reasons", "goals_met") == FORM_9A
+    assert "paperwork_to_statutory_authority" in kenya_policy.get("closure_reasons", "transferred")
+    assert kenya_policy.get("closure_reasons", "declined") == inter.get("closure_reasons", "declined")  # "other reasons"
+    assert kenya_policy.get("closure_sign_off", "required") is True and inter.get("closure_sign_off", "required") is False
+    assert (kenya_policy.get("closure_sign_off", "party"), kenya_policy.get("closure_sign_off", "item")) == ("scco", "scco_final_approval")
+    assert "Form 9A" in kenya_policy.source("closure_sign_off") and "Form 9A" in kenya_policy.source("closure_reasons")
+
+
+def test_close__goals_met_waits_for_the_scco_sign_off_that_a_supervisor_enters(kenya):
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = reunified(kenya, sign_off=False)
+    assert record(amina, case_id, answers()).code == 0
+    commits = commit_count(kenya.root)
+    old_list = amina("close", case_id, "--reason", "goals_met", "--check", "child_safe", "--explain-open", "none", "--json")
+    assert old_list.code == 4
+    fields = {f["field"] for f in old_list.json()["fields"]}
+    assert {"checklist.final_visit_scheduled", "checklist.future_support_explained", "checklist"} <= fields
+    assert "checklist.scco_final_approval" not in fields  # confirmed by the sign-off, not asked as a --check
+    ticked = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--check", "scco_final_approval",
+                   "--explain-open", "none", "--json")
+    assert ticked.code == 4 and [f["field"] for f in ticked.json()["fields"]] == ["checklist.scco_final_approval"]
+    unsigned = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none", "--json")
+    assert unsigned.code == 4 and unsigned.json()["rule"] == "closure-sign-off"
+    assert f"cpcm sign-off {case_id} --for closure --party scco" in unsigned.json()["hint"]
+    by_worker = amina("sign-off", case_id, *SCCO, "--json")
+    assert by_worker.code == 4 and by_worker.json()["rule"] == "sign-off-role"
+    assert commit_count(kenya.root) == commits  # nothing was written
+    not_approved = sup("sign-off", case_id, *SCCO, "--decision", "not_approved")
+    assert not_approved.code == 0, not_approved.stderr
+    still = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none", "--json")
+    assert still.code == 4 and still.json()["rule"] == "closure-sign-off"  # a sign-off that did not approve
+    signed = sup("sign-off", case_id, *SCCO, "--reference", "SCCO/KSM/114", "--json")
+    assert signed.code == 0, signed.stderr
+    assert signed.json()["kind"] == "sign_off"
+    closed = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none", "--json")
+    assert closed.code == 0, closed.stderr
+    assert sup("approve", case_id, "closure").code == 0
+    shown = sup("show", case_id, "closure", "--json").json()
+    assert "scco_final_approval" in shown["fields"]["checklist"]
+    assert [o["name"] for o in shown["fields"]["sign_offs"]] == ["J. Mwangi"]
+
+
+def test_sign_off__round_trip_in_show_and_in_the_closure_report(kenya):
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = reunified(kenya, sign_off=False)
+    assert record(amina, case_id, answers()).code == 0
+    acc = sup("sign-off", case_id, "--for", "closure", "--party", "acc", "--name", "Nyalenda ACC", "--title",
+              "Alternative care committee, Kisumu Central", "--date", "2026-11-18", "--json")
+    assert acc.code == 0, acc.stderr
+    scco = sup("sign-off", case_id, *SCCO, "--note", "closure plan reviewed", "--json")
+    shown = sup("show", case_id, "sign-off", "--json")
+    assert shown.code == 0, shown.stderr
+    view = shown.json()
+    assert view["record_id"] == scco.json()["record_id"] and view["kind"] == "sign_off" and view["by"] == "sup"
+    assert {k: view["fields"][k] for k in ("subject", "party", "name", "title", "date", "decision", "note")} == {
+        "subject": "closure", "party": "scco", "name": "J. Mwangi", "title": "Sub-County Children's Officer",
+        "date": "2026-11-20", "decision": "approved", "note": "closure plan reviewed"}
+    first = sup("show", case_id, "sign-off@1", "--json").json()
+    assert first["fields"]["party"] == "acc"
+    closed = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET[:-4], "--child-feedback", "I like living with my aunt",
+                   "--caregiver-feedback", "the visits helped", "--explain-open", "none")
+    assert closed.code == 0, closed.stderr
+    for fmt in ("md", "html"):
+        report = sup("render", "closure-report", case_id, "--format", fmt)
+        assert report.code == 0, report.stderr
+        text = report.stdout
+        assert "The Sub-County Children&#39;s Officer reviewed the closure plan" in text or \
+            "The Sub-County Children's Officer reviewed the closure plan" in text
+        assert "Signed off by J. Mwangi" in text and "20 November 2026" in text
+        assert "External sign-off" in text and "Nyalenda ACC" in text and "Alternative care committee" in text
+        assert "I like living with my aunt" in text and "the visits helped" in text
+        assert "A final visit with the child and the family is scheduled." in text
+    sw = sup("render", "closure-report", case_id, "--lang", "sw")
+    assert sw.code == 0 and "J. Mwangi" in sw.stdout and "External sign-off" not in sw.stdout
+
+
+def test_close__kenya_asks_whether_the_child_and_the_caregiver_gave_feedback(kenya):
+    amina = kenya("amina")
+    case_id = reunified(kenya)
+    assert record(amina, case_id, answers()).code == 0
+    missing = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET[:-4], "--explain-open", "none", "--json")
+    assert missing.code == 4
+    assert [f["field"] for f in missing.json()["fields"]] == ["feedback.child_given", "feedback.caregiver_given"]
+    no_words = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET[:-4], "--set", "feedback.child_given=yes",
+                     "--set", "feedback.caregiver_given=no", "--explain-open", "none", "--json")
+    assert no_words.code == 4 and [f["field"] for f in no_words.json()["fields"]] == ["feedback.child"]
+
+
+def test_inter_agency__closure_needs_no_sign_off_and_no_feedback(cli, cli_as):
+    from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
+    from test_readiness import GOALS_MET
+
+    case_id = register(cli)
+    assert cli("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+    assert cli("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
+    assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    assert cli_as("sup")("approve", case_id, "plan").code == 0
+    assert cli("followup", case_id, "--method", "phone", "--purpose", "monitoring", "--visited-by", "professional",
+               "--risk-increased", "no").code == 0
+    closed = cli("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "none")
+    assert closed.code == 0, closed.stderr
+    report = cli_as("sup")("render", "closure-report", case_id)
+    assert "External sign-off" not in report.stdout and "Feedback on the services" not in report.stdout
+
+
+# -- transfer (Form 10A) ------------------------------------------------------------------------
+FORM_10A = {"reason": "moved_out_of_area", "case_manager_contact": "Tumaini CCI office, 0700 000 000",
+            "household_strengths": "the aunt has a small shop and a garden", "ongoing_needs": "school fees for next term",
+            "final_assistance": "uniform and books", "next_followup": "2026-12-15"}
+
+
+def kenya_transfer_case(kenya, team) -> str:
+    amina, sup = kenya("amina"), kenya("sup")
+    assert sup("service", "add", "recv", "--provider", "Receiving CCI", "--sector", "alternative_care", "--offers",
+               "case management", "--recipient", team["otieno"][1]).code == 0
+    case_id = register(amina)
+    for giver in ("child", "caregiver"):
+        assert amina("consent", case_id, "--purpose", "transfer", "--agency", "recv", "--status", "given", "--explained", "all",
+                     "--by", giver).code == 0
+    return case_id
+
+
+TRANSFER = ["--to", "recv", "--reason", "the family moved to Nakuru", "--reason-code", "relocation", "--check", "all"]
+
+
+def test_transfer__kenya_takes_form_10a_and_the_summary_prints_it(kenya, team, tmp_env):
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = kenya_transfer_case(kenya, team)
+    commits = commit_count(kenya.root)
+    bare = amina("transfer", case_id, *TRANSFER, "--json")
+    assert bare.code == 4
+    assert [f["field"] for f in bare.json()["fields"]] == ["reason", "household_strengths", "ongoing_needs", "next_followup"]
+    removed = amina("transfer", case_id, *TRANSFER, "--from-file", "-", "--set", "reason=child_removed", "--json",
+                    input=json.dumps(FORM_10A))
+    assert removed.code == 4 and [f["field"] for f in removed.json()["fields"]] == ["removed_by"]
+    assert commit_count(kenya.root) == commits
+    asked = amina("transfer", case_id, *TRANSFER, "--from-file", "-", "--json", input=json.dumps(FORM_10A))
+    assert asked.code == 0 and asked.json()["kind"] == "transfer_request", asked.stderr
+    assert sup("approve", case_id, "transfer").code == 0
+    bundle = tmp_env / "k.transfer.age"
+    sent = amina("transfer", case_id, *TRANSFER, "--out", str(bundle), "--json")  # the request's Form 10A is used
+    assert sent.code == 0 and sent.json()["kind"] == "transfer", sent.stderr
+    shown = sup("show", case_id, "transfer", "--json").json()
+    assert shown["fields"]["details"]["household_strengths"] == FORM_10A["household_strengths"]
+    for fmt in ("md", "html"):
+        summary = sup("render", "transfer-summary", case_id, "--format", fmt)
+        assert summary.code == 0, summary.stderr
+        assert "Transfer form (Form 10A)" in summary.stdout and "the aunt has a small shop and a garden" in summary.stdout
+        assert "the family moved out of the operational area" in summary.stdout and "15 December 2026" in summary.stdout
+    sw = sup("render", "transfer-summary", case_id, "--lang", "sw")
+    assert "Form 10A" not in sw.stdout.replace("Fomu 10A", "") and "Fomu 10A" in sw.stdout
+
+
+def test_transfer__the_inter_agency_profile_takes_no_transfer_form(cli, cli_as):
+    case_id = register(cli)
+    refused = cli("transfer", case_id, "--to", "recv", "--reason", "moved", "--reason-code", "relocation", "--check", "all",
+                  "--set", "ongoing_needs=school fees", "--json")
+    assert refused.code == 4 and [f["field"] for f in refused.json()["fields"]] == ["details"]
+    assert "school fees" not in refused.stdout + refused.stderr
+
+
+def test_sign_off__log_says_what_was_signed_off_by_whom_without_a_name(kenya):
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = reunified(kenya)
+    entry = [e for e in sup("log", case_id, "--json").json() if e["kind"] == "sign_off"][-1]
+    assert entry["what"] == "closure by scco: approved" and "Mwangi" not in json.dumps(entry)
+    shown = sup("show", case_id, "sign-off", "--json").json()
+    assert shown["form"] == "sign-off" and shown["labels"]["name"]["en"] == "The approver's name"

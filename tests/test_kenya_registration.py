@@ -1,0 +1,79 @@
+"""Registration in the kenya profile: the national case categories (DCS CPIMS case_category_id,
+43, as list data with its source) are validated at register and at update, and the place of
+registration (IAG Step 1) is recorded; the inter-agency profile does not take them."""
+from __future__ import annotations
+
+import json
+
+from conftest import registration
+from test_readiness import kenya  # noqa: F401 (a fixture)
+
+from cpcm.store import codec, forms, policies
+
+# kenya-forms-facts §5.2: the 43 codes, in the sheet's order
+CODES = ("CDIS CDSA CLAB CORP COSR CTRF CCCM SCCI CSAB CSAD CSHV CSDQ CCCT CSCL CCIP CCCP CCDF CSCT CSDS CCEA CSCS CSCU "
+         "CSDF CSDP CFGM CHCP CSIC CIDC CLFC CSNG CPCA CPAV CSRC CSRG CSSA CSSO CSTC CSUC CCOA CCMO CLCM CCDT CSSM").split()
+DEFINITION = codec.loads((forms.HERE / "registration-kenya.yaml").read_bytes())
+
+
+def test_the_national_list_is_the_facts_sheets_43_codes_with_a_label_each_and_its_source():
+    keys = DEFINITION["lists"]["case_category"]
+    codes = DEFINITION["codes"]["case_category"]
+    assert [codes[k] for k in keys] == CODES and len(set(keys)) == 43
+    labels = forms.choice_labels("registration-kenya")["case_category"]
+    assert all(labels[k]["en"] and labels[k]["sw"] for k in keys)
+    assert (labels["abandoned"]["en"], codes["abandoned"]) == ("Abandoned", "CDIS")  # codes do not spell their labels
+    assert codes["internally_displaced"] == "CFGM" and codes["smuggling"] == "CSSM"
+    assert "case_category_id" in DEFINITION["source"] and "cpims-dcs-3.0" in DEFINITION["source"]
+
+
+def test_the_kenya_form_is_the_registration_form_and_the_categories():
+    base, kenya_form = forms.load("registration"), forms.load("registration-kenya")
+    assert [f.key for f in kenya_form.fields if f.key != "case_categories"] == [f.key for f in base.fields]
+    keys = [f.key for f in kenya_form.fields]
+    assert keys.index("case_categories") == keys.index("concerns_other") + 1
+    assert kenya_form.rules[: len(base.rules)] == base.rules
+    assert policies.load("kenya").get("forms", "registration") == "registration-kenya"
+    assert policies.load("inter-agency").get("forms", "registration") == "registration"
+
+
+def test_register__a_national_category_is_accepted_and_a_wrong_one_refused_without_echo(kenya):
+    amina = kenya("amina")
+    doc = registration(case_categories=["abandoned", "children_on_the_streets"], registration_place="Tumaini CCI office, Kisumu")
+    done = amina("register", "--from-file", "-", "--json", input=json.dumps(doc))
+    assert done.code == 0, done.stderr
+    case_id = done.json()["case_id"]
+    shown = amina("show", case_id, "registration", "--json").json()
+    assert shown["fields"]["case_categories"] == ["abandoned", "children_on_the_streets"]
+    assert shown["fields"]["registration_place"] == "Tumaini CCI office, Kisumu"
+    assert shown["form"] == "registration-kenya"
+    assert any(a["field"] == "case_categories" and a["label"].startswith("Case categories") for a in shown["answers"])
+    typed = "Zqxvw-Secret"
+    refused = amina("register", "--from-file", "-", "--json", input=json.dumps(registration(case_categories=["neglect", typed])))
+    assert refused.code == 4
+    assert [f["field"] for f in refused.json()["fields"]] == ["case_categories"]
+    assert typed.lower() not in (refused.stdout + refused.stderr).lower()
+    flags = amina("register", "--no-input", "--sex", "male", "--age", "12", "--location", "Kisumu", "--lives-with", "street",
+                  "--identified-by", "volunteer", "--concern", "neglect", "--risk", "high", "--child-consent", "given",
+                  "--caregiver-consent", "not_possible", "--case-category", "children on the streets",
+                  "--registration-place", "Kisumu police station", "--json")
+    assert flags.code == 0, flags.stderr
+    assert amina("show", flags.json()["case_id"], "registration", "--json").json()["fields"]["case_categories"] == ["children_on_the_streets"]
+
+
+def test_update__the_categories_are_validated_against_the_national_list(kenya):
+    amina = kenya("amina")
+    case_id = amina("register", "--from-file", "-", "--json", input=json.dumps(registration())).json()["case_id"]
+    bad = amina("update", case_id, "--set", "case_categories=neglect,not_a_category", "--reason", "intake review", "--json")
+    assert bad.code == 4 and [f["field"] for f in bad.json()["fields"]] == ["case_categories"]
+    assert "not_a_category" not in bad.stdout + bad.stderr
+    good = amina("update", case_id, "--set", "case_categories=neglect,child_labour", "--reason", "intake review", "--json")
+    assert good.code == 0, good.stderr
+    assert amina("show", case_id, "--json").json()["case_id"] == case_id
+    latest = amina("show", case_id, "update", "--json").json()
+    assert latest["fields"]["changes"]["case_categories"] == ["neglect", "child_labour"]
+
+
+def test_inter_agency__the_national_categories_are_not_a_field(cli):
+    refused = cli("register", "--from-file", "-", "--json", input=json.dumps(registration(case_categories=["abandoned"])))
+    assert refused.code == 4 and "is not a field of the registration form" in refused.stdout
