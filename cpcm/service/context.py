@@ -59,6 +59,7 @@ class Context:
     identity: identity_mod.Identity | None = None
     worker: Worker | None = None
     problems: list[CpcmError] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # warnings the command prints when it ends (the clock going back)
     # the write generation (store/lock.py) the team, configuration and records read so far are of:
     # a write that starts or ends moves it, so a transaction knows whether they are still current
     basis: int | None = None
@@ -81,6 +82,11 @@ class Context:
         return self.worker
 
     @property
+    def zone(self):
+        """The agency's time zone: every time shown is local to it (the zone of `now`)."""
+        return self.now.tzinfo
+
+    @property
     def keys(self):
         return self.identity.keys if self.identity else ()
 
@@ -90,11 +96,21 @@ def open_repo(root: Path, identity_path: Path | None = None, ask_passphrase: Cal
     store = CaseStore(root)
     store.open_for_read()  # never waits: rolls back an interrupted write, or reads the last commit during one
     basis = store.generation()  # before anything is read: a write from here on moves it
-    ctx = Context(root=root, config=load_config(root), team=load_team(root), store=store, now=now or clock.now(), basis=basis)
+    config = load_config(root)
+    ctx = Context(root=root, config=config, team=load_team(root), store=store, now=agency_now(config, now), basis=basis)
     if need_identity:
         ident = identity_mod.load(identity_path or identity_mod.default_path(), ask_passphrase)
         ctx.identity, ctx.worker = ident, _member(ctx.team, ident)
     return ctx
+
+
+def agency_now(config: Config, now: datetime | None = None) -> datetime:
+    """`now` (default: the clock, or $CPCM_NOW read in the agency's zone) in the agency's time
+    zone (`timezone` in config.yaml). A repository without one keeps the clock's own zone (the
+    system's, or the offset $CPCM_NOW gives)."""
+    zone = clock.agency_zone(config.timezone) if config.timezone else None
+    moment = now or clock.now(zone)
+    return moment.astimezone(zone) if zone is not None else moment
 
 
 def _member(team: Team, ident: identity_mod.Identity) -> Worker:
@@ -208,10 +224,26 @@ def append(ctx: Context, case: Case, verb: str, kind: str, body: Mapping[str, An
         raise InvalidInput([FieldError("at", "is in the future")], verb)
     with transaction(ctx, verb) as tx:  # `case` is of the state this write lands on (see transaction)
         transitions.advance(case.stage, transitions.command_of(kind, dict(body)), case.id)
+        note_clock(ctx, case, at)
         record = new_record(ctx, kind, case.id, body, at, after=case.history[-1].id if case.history else "")
         tx.write_record(record, keys_for(ctx, ctx.store.recipients(case.id)))
         tx.commit(f"{verb} {case.id} {record.id}")
     return record
+
+
+def note_clock(ctx: Context, case: Case, at: datetime | None) -> None:
+    """A notice (printed as a warning; the write goes ahead) when the time of a new record, its
+    --at or the clock ($CPCM_NOW), is earlier than the case's latest record."""
+    from cpcm.domain.dates import before_latest, local_text
+
+    moment = at or ctx.now
+    times = [e.at for e in case.history] + ([] if at is not None else [e.recorded_at for e in case.history])
+    latest = before_latest(moment, times)
+    if latest is None:
+        return
+    what = "--at" if at is not None else ("the time now ($CPCM_NOW)" if clock.fixed() else "the computer's clock")
+    ctx.notices.append(f"{what} ({local_text(moment, ctx.zone)}) is earlier than the latest record of {case.id} "
+                       f"({local_text(latest, ctx.zone)}); the record is kept in the order written: check the date and time")
 
 
 def readers_for(ctx: Context, case: Case | None, assigned: str | None = None) -> list[str]:
@@ -422,7 +454,7 @@ def open_memory(store: Store, config: Config, team: Team, policy: Policy, identi
     `identity`: the acting worker's (a member of `team`), for commands that read cases or write.
     Nothing but this process writes such a repository, so the values stay as given (a team
     command run on it does not change them)."""
-    ctx = Context(root=None, config=config, team=team, store=store, now=now or clock.now(), basis=store.generation(),
+    ctx = Context(root=None, config=config, team=team, store=store, now=agency_now(config, now), basis=store.generation(),
                   _policy=policy)
     if identity is not None:
         ctx.identity, ctx.worker = identity, _member(team, identity)

@@ -11,7 +11,7 @@ from cpcm.crypto import cipher
 from cpcm.crypto import identity as identity_mod
 from cpcm.domain.ids import AGENCY_CODE, WORKER_ID
 from cpcm.domain.team import ROLES, Team, Worker
-from cpcm.errors import FieldError, InvalidInput, NotFound, Refused
+from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import Context, commit_email, load_cases, reencrypt, transaction, writes
 from cpcm.service.results import Written
 from cpcm.store import atomic
@@ -32,7 +32,9 @@ def key_show(path: Path, ask_passphrase: Callable[[], str | None]) -> str:
 
 def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_name: str, roles: Iterable[str],
          recipient: str, now: datetime, policy: str = "inter-agency", language: str = "en",
-         recovery_recipients: Iterable[str] = ()) -> Config:
+         recovery_recipients: Iterable[str] = (), timezone: str | None = None) -> Config:
+    """A new casefile repository with one worker. `timezone`: the agency's IANA time zone
+    (default: the system's, else UTC)."""
     if (root / CONFIG).exists():
         raise Refused(f"{root} is already a casefile repository", "Use it as it is; cpcm init never overwrites one.", rule="init-exists")
     if root.exists() and any(p.name not in (".git",) for p in root.iterdir()):
@@ -43,8 +45,14 @@ def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_
     for extra in recovery_recipients:
         _check_recipient(extra, "recovery")
     _check_policy_name(policy)
+    zone_name = (timezone or "").strip() or clock.system_zone_name()
+    try:
+        clock.check_zone_name(zone_name, "timezone")
+    except UsageError:
+        raise InvalidInput([FieldError("timezone", "is not a known IANA time zone name (e.g. Africa/Nairobi, UTC)")],
+                           "time zone") from None
     config = Config(agency_code=agency_code, agency_name=agency_name, policy=policy, language=language,
-                    recovery_recipients=tuple(recovery_recipients))
+                    recovery_recipients=tuple(recovery_recipients), timezone=zone_name)
     worker = Worker(id=worker_id, name=worker_name or worker_id, roles=tuple(dict.fromkeys(roles)), recipient=recipient,
                     since=clock.iso(now))
     root.mkdir(parents=True, exist_ok=True)
