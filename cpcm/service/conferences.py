@@ -464,7 +464,7 @@ def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destin
     if template in ("minutes", "conference-report") and conference.minutes is None:
         raise NotFound(f"{conference_id} has no minutes yet", f"Record them first: cpcm conference minutes {conference_id} --from-file F")
     view = views.conference_view(conference, ctx.policy, lang, ctx.now.date(), {w.id: w.name for w in ctx.team.workers},
-                                 clients=_clients(ctx, conference.case_ids))
+                                 clients=_clients(ctx, conference.case_ids), zone=ctx.zone)
     text = env.render(template, lang, fmt, view, ctx.root)
     body = {"template": template, "lang": lang, "format": fmt, "to": destination}
     record = _record(ctx, "rendered", conference_id, body, after=_last_id(conference))

@@ -39,7 +39,8 @@ from cpcm.store.casestore import CONFERENCES, CaseStore
 from cpcm.store.contract import Store
 from cpcm.store.config import Config, load_config, load_team
 from cpcm.store.faults import crash_point
-from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, cover_lines, covers_from
+from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import rules, transitions
 from cpcm.workflow.fold import fold, superseded_ids
 
@@ -222,12 +223,14 @@ def append(ctx: Context, case: Case, verb: str, kind: str, body: Mapping[str, An
     """Check the transition, then write one record to the case in one commit."""
     if at is not None and at > ctx.now:
         raise InvalidInput([FieldError("at", "is in the future")], verb)
+    check_cover(ctx, case)
     with transaction(ctx, verb) as tx:  # `case` is of the state this write lands on (see transaction)
         transitions.advance(case.stage, transitions.command_of(kind, dict(body)), case.id)
         note_clock(ctx, case, at)
+        readers, ended = end_expired_covers(ctx, tx, case)
         record = new_record(ctx, kind, case.id, body, at, after=case.history[-1].id if case.history else "")
-        tx.write_record(record, keys_for(ctx, ctx.store.recipients(case.id)))
-        tx.commit(f"{verb} {case.id} {record.id}")
+        tx.write_record(record, keys_for(ctx, readers))
+        tx.commit(f"{verb} {case.id} {record.id}{ended}")
     return record
 
 
@@ -258,19 +261,62 @@ def keys_for(ctx: Context, readers: Iterable[str]) -> list[str]:
     return ctx.team.recipients_of(readers) + list(ctx.config.recovery_recipients)
 
 
-def recipients_bytes(readers: Iterable[str], top: str = CASES) -> bytes:
-    """The plaintext `recipients` file of a case (or, with top=CONFERENCES, of a conference)."""
+def recipients_bytes(readers: Iterable[str], top: str = CASES, covers: Mapping[str, str] | None = None) -> bytes:
+    """The plaintext `recipients` file of a case (or, with top=CONFERENCES, of a conference), with
+    a comment line for each cover in force (`covers`: worker id -> until)."""
     what = "conference" if top == CONFERENCES else "case"
-    return (f"# worker ids who may read this {what} (see .cpcm/team.yaml)\n" + "\n".join(readers) + "\n").encode()
+    return (f"# worker ids who may read this {what} (see .cpcm/team.yaml)\n" + cover_lines(covers or {})
+            + "\n".join(readers) + "\n").encode()
 
 
-def reencrypt(ctx: Context, tx, subject_id: str, readers: list[str], top: str = CASES) -> None:
+def reencrypt(ctx: Context, tx, subject_id: str, readers: list[str], top: str = CASES,
+              covers: Mapping[str, str] | None = None) -> None:
     """Re-encrypt every record of a case (or a conference) to `readers`, and write its new
-    `recipients` file, in the transaction `tx`."""
+    `recipients` file (with the `covers` in force), in the transaction `tx`."""
     keys = keys_for(ctx, readers)
     for path in ctx.store.record_files(subject_id, top):
         tx.reencrypt(path, ctx.keys, keys)
-    tx.replace_file(f"{top}/{subject_id}/{RECIPIENTS}", recipients_bytes(readers, top))
+    tx.replace_file(f"{top}/{subject_id}/{RECIPIENTS}", recipients_bytes(readers, top, covers))
+
+
+def case_covers(ctx: Context, case_id: str) -> dict[str, str]:
+    """The covers a case's `recipients` file declares (worker id -> until), in force or not."""
+    try:
+        text = ctx.store.read_bytes(ctx.store.root / CASES / case_id / RECIPIENTS).decode("utf-8", "replace")
+    except (OSError, KeyError, ValueError):
+        return {}
+    return covers_from(text)
+
+
+COVER_ENDED = "(cover ended)"  # the end of a commit message whose write also took an ended cover off the case
+
+
+def end_expired_covers(ctx: Context, tx, case: Case) -> tuple[list[str], str]:
+    """Take a cover whose time has passed off the case's readers (re-encrypting the case in
+    `tx`). Returns the case's readers after it, and what the commit message ends with: ''
+    or ' (cover ended)', so that `cpcm verify` knows the commit re-encrypted the case. Called
+    by every write to a case through `append`."""
+    current = ctx.store.recipients(case.id)
+    covers = case_covers(ctx, case.id)
+    if not covers:
+        return current, ""
+    kept = cover_rules.in_force(covers, ctx.now)
+    if kept == covers:
+        return current, ""
+    worker = case.worker or next(iter(current), None)
+    wanted = cover_rules.readers(ctx.team, worker, kept, ctx.now)
+    reencrypt(ctx, tx, case.id, wanted, covers={w: u for w, u in kept.items() if w in wanted})
+    return wanted, f" {COVER_ENDED}"
+
+
+def check_cover(ctx: Context, case: Case) -> None:
+    """Refused when the acting worker reads the case only through a cover whose time has passed."""
+    me = ctx.need_worker()
+    covers = case_covers(ctx, case.id)
+    if me.id in covers and not cover_rules.covering(covers, me.id, ctx.now) and me.id != case.worker \
+            and not me.has_role("supervisor", "manager"):
+        raise Refused(f"your cover of {case.id} has ended", f"Ask {case.worker or 'its worker'} or a supervisor to extend it: "
+                      f"cpcm assign {case.id} --cover {me.id} --until DATE", rule="cover-ended")
 
 
 def check_readable(ctx: Context, case_id: str) -> None:

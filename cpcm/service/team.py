@@ -12,12 +12,13 @@ from cpcm.crypto import identity as identity_mod
 from cpcm.domain.ids import AGENCY_CODE, WORKER_ID
 from cpcm.domain.team import ROLES, Team, Worker
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
-from cpcm.service.context import Context, commit_email, load_cases, reencrypt, transaction, writes
+from cpcm.service.context import Context, case_covers, commit_email, load_cases, reencrypt, transaction, writes
 from cpcm.service.results import Written
 from cpcm.store import atomic
 from cpcm.store.config import Config, config_bytes, team_bytes
 from cpcm.store.git import Git
 from cpcm.store.layout import CASES, CONFIG, GITATTRIBUTES, GITIGNORE, RECIPIENTS, TEAM
+from cpcm.workflow import cover as cover_rules
 
 
 def key_new(path: Path, passphrase: str | None, now: datetime, label: str = "") -> str:
@@ -164,18 +165,22 @@ def team_sync(ctx: Context) -> Written:
 
 
 def _reencrypt_all(ctx: Context, tx, case_ids: Iterable[str]) -> list[str]:
-    """Bring each case's recipients in line with the team (its first reader is its worker);
-    returns the cases that need it but that you cannot read."""
+    """Bring each case's recipients in line with the team (its first reader is its worker) and
+    its covers (one whose time has passed is taken off: workflow/cover.py); returns the cases
+    that need it but that you cannot read."""
     skipped = []
     for case_id in case_ids:
         current = ctx.store.recipients(case_id)
-        wanted = ctx.team.case_readers(current[:1])
-        if wanted == current:
+        covers = case_covers(ctx, case_id)
+        kept = cover_rules.in_force(covers, ctx.now)
+        wanted = cover_rules.readers(ctx.team, current[0] if current else None, kept, ctx.now)
+        kept = {w: u for w, u in kept.items() if w in wanted}
+        if wanted == current and kept == covers:
             continue
         if ctx.worker.id not in current:
             skipped.append(case_id)
             continue
-        reencrypt(ctx, tx, case_id, wanted)
+        reencrypt(ctx, tx, case_id, wanted, covers=kept)
     return skipped
 
 
