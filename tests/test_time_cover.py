@@ -334,3 +334,69 @@ def test_consent__joint_refusals_write_nothing(nairobi):
     bad = amina("consent", case_id, "--purpose", "adoption", "--by", "child", "--status", "given", "--explained", "all")
     assert bad.code == 4 and "purpose" in bad.stderr
     assert commit_count(root) == before
+
+
+# -- the rules, pure ------------------------------------------------------------------------------
+def test_dates__a_date_alone_is_due_at_the_end_of_that_local_day():
+    from datetime import date, timezone
+    from zoneinfo import ZoneInfo
+
+    from cpcm.domain.dates import before_latest, due_at, end_of_day, local_text, parse_datetime
+
+    nairobi = ZoneInfo("Africa/Nairobi")
+    assert due_at("2026-02-20", nairobi).isoformat() == "2026-02-20T23:59:59+03:00"
+    assert due_at("2026-02-20T10:00:00+00:00", nairobi).isoformat() == "2026-02-20T13:00:00+03:00"
+    assert end_of_day(date(2026, 2, 20), timezone.utc).isoformat() == "2026-02-20T23:59:59+00:00"
+    assert parse_datetime("2026-02-20T14:00", "at", nairobi).isoformat() == "2026-02-20T14:00:00+03:00"
+    assert parse_datetime("2026-02-20", "at", nairobi).isoformat() == "2026-02-20T00:00:00+03:00"
+    assert parse_datetime("2026-02-20T14:00", "at").isoformat() == "2026-02-20T14:00:00+00:00"  # no zone given: UTC
+    assert local_text("2026-02-20T11:00:00+00:00", nairobi) == "2026-02-20 14:00 +03:00"
+    assert local_text("", nairobi) == "" and local_text("not a time", nairobi) == "not a time"
+    moment = parse_datetime("2026-02-20T14:00+03:00")
+    assert before_latest(moment, ["2026-02-20T10:00+03:00", "2026-02-20T12:00:00+00:00"]) == "2026-02-20T12:00:00+00:00"
+    assert before_latest(moment, ["2026-02-20T10:00+03:00", "2026-02-20T14:00:00+03:00"]) is None
+
+
+def test_cover_rules__in_force_until_its_end_and_readers_in_order():
+    from datetime import datetime
+
+    from cpcm.domain.team import Team, Worker
+    from cpcm.workflow import cover
+
+    team = Team(tuple(Worker(id=w, name=w, roles=(r,), recipient=f"age1{w}") for w, r in
+                      (("sup", "supervisor"), ("amina", "caseworker"), ("baraka", "caseworker"), ("otieno", "caseworker"))))
+    covers = {"baraka": "2026-03-01T23:59:59+03:00", "otieno": "2026-02-01T23:59:59+03:00"}
+    now = datetime.fromisoformat("2026-02-15T09:00:00+03:00")
+    assert cover.in_force(covers, now) == {"baraka": "2026-03-01T23:59:59+03:00"}
+    assert cover.readers(team, "amina", covers, now) == ["amina", "baraka", "sup"]
+    assert cover.readers(team, "amina", covers, datetime.fromisoformat("2026-03-02T00:00:00+03:00")) == ["amina", "sup"]
+    assert cover.in_force({"baraka": "2026-03-01"}, datetime.fromisoformat("2026-03-01T23:00:00+03:00")) == {"baraka": "2026-03-01"}
+    end = datetime.fromisoformat("2026-03-01T00:00:00+03:00")
+    assert [f for f, _ in cover.problems(team, "amina", "amina", end, now)] == ["cover"]
+    assert [f for f, _ in cover.problems(team, "amina", "sup", end, now)] == ["cover"]
+    assert [f for f, _ in cover.problems(team, "amina", "nobody", now, now)] == ["cover", "until"]
+    assert cover.problems(team, "amina", "baraka", end, now) == []
+
+
+def test_assign_cover__over_the_memory_store_one_commit_and_the_readers():
+    from dataclasses import replace
+
+    from cpcm import service
+    from memory_repo import MemoryRepo
+
+    mem = MemoryRepo()
+    mem.config = replace(mem.config, timezone="Africa/Nairobi")
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    before = mem.commits()
+    written = service.assign_cover(amina, case_id, "otieno", "2026-11-30")
+    assert mem.commits() == before + 1
+    assert written.kind == "cover" and written.extra["until"] == "2026-11-30T23:59:59+03:00"
+    assert mem.store.recipients(case_id) == ["amina", "otieno", "sup"]
+    otieno = mem.as_("otieno", now="2026-11-30T22:00:00+03:00")
+    service.note(otieno, case_id, "covering")
+    assert [i.covered_by for i in service.due(otieno)] and all(i.covered_by == "otieno" for i in service.due(otieno))
+    later = mem.as_("amina", now="2026-12-01T08:00:00+03:00")
+    service.note(later, case_id, "back")
+    assert mem.store.recipients(case_id) == ["amina", "sup"]
+    assert mem.store.commits[-1].message.endswith("(cover ended)")
