@@ -18,7 +18,7 @@ from cpcm.errors import CpcmError, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service.context import (Context, append, case_content, caseload_warnings, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
-from cpcm.service.context import case_covers, check_cover, note_clock
+from cpcm.service.context import case_covers, check_cover, end_expired_covers, note_clock
 from cpcm.service.results import Written
 from cpcm.service.worklist import due
 from cpcm.store import forms
@@ -629,9 +629,12 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     body = {"supersedes": original.id, "correction_reason": reason.strip(), **body}
     when = at or datetime.fromisoformat(original.at)
     record = new_record(ctx, original.kind, case_id, body, when, schema=original.schema, after=max(r.id for r in records))
+    folded = fold(case_id, records)
+    check_cover(ctx, folded)
     with transaction(ctx, "correct") as tx:
-        tx.write_record(record, keys_for(ctx, ctx.store.recipients(case_id)))
-        tx.commit(f"correct {case_id} {record.id}")
+        readers, ended = end_expired_covers(ctx, tx, folded)
+        tx.write_record(record, keys_for(ctx, readers))
+        tx.commit(f"correct {case_id} {record.id}{ended}")
     return Written(case_id, record.id, original.kind, extra={"supersedes": original.id})
 
 
