@@ -29,8 +29,9 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     one = case is not None
     items = []
     for each in [case] if one else load_cases(ctx).values():
-        # a colleague covering the case has its worker's items on their list, marked so
-        covered = (not one and whose not in ("all", each.worker)
+        # a colleague covering the case has its worker's items on their list, marked so (a
+        # supervisor or manager never covers: they read every case already)
+        covered = (not one and not oversees and whose not in ("all", each.worker)
                    and cover_rules.covering(case_covers(ctx, each.id), whose, now))
         for item in deadlines_mod.deadlines(each, policy, now):
             if whose != "all" and not one and not deadlines_mod.for_worker(item, whose, oversees):
