@@ -1,23 +1,88 @@
-"""The clock: the system's, or $CPCM_NOW for reproducible runs.
+"""The clock and the agency's time zone: the system's clock, or $CPCM_NOW for reproducible runs.
 
-Only the shell (service and CLI) reads the clock; the domain and workflow take `now`.
+Only the shell (service and CLI) reads the clock; the domain and workflow take `now` (and a
+zone, where they need one) as arguments.
+
+The agency's time zone is `timezone` in `.cpcm/config.yaml` (an IANA name such as
+Africa/Nairobi, set by `cpcm init`). A repository without it uses the system's zone ($TZ or
+/etc/localtime), else UTC. A $CPCM_NOW or an --at without an offset is read in that zone.
 """
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
+from pathlib import Path
 
 from cpcm.domain.dates import parse_datetime
+from cpcm.errors import UsageError
 
-__all__ = ["iso", "now", "parse_datetime"]
+__all__ = ["agency_zone", "check_zone_name", "fixed", "iso", "now", "parse_datetime", "system_zone_name"]
 
 
-def now() -> datetime:
-    """The current time, aware; $CPCM_NOW overrides the system clock."""
+def check_zone_name(name: str, field: str = "timezone") -> tzinfo:
+    """The zone of an IANA name ('Africa/Nairobi', 'UTC'), or UsageError naming `field`."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    text = (name or "").strip()
+    try:
+        if not text or text.startswith(("/", ".")) or ".." in text:
+            raise ValueError(text)
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise UsageError(f"{field}: not a known IANA time zone name",
+                         "Use a name such as Africa/Nairobi, Africa/Kampala or UTC (see the tz database).") from None
+
+
+def system_zone_name() -> str:
+    """The system's IANA time zone name: $TZ, else where /etc/localtime points, else
+    /etc/timezone, else UTC."""
+    from zoneinfo import ZoneInfo
+
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    try:
+        target = os.path.realpath("/etc/localtime")
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    except OSError:
+        pass
+    try:
+        candidates.append(Path("/etc/timezone").read_text().strip())
+    except OSError:
+        pass
+    for name in candidates:
+        if not name or name.startswith(("/", ".")) or ".." in name:
+            continue
+        try:
+            ZoneInfo(name)
+        except Exception:  # noqa: BLE001 - not a zone name this system knows
+            continue
+        return "UTC" if name in ("Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu") else name
+    return "UTC"
+
+
+def agency_zone(name: str | None) -> tzinfo:
+    """The zone of the agency's `timezone` setting; without one, the system's zone, else UTC."""
+    if name:
+        return check_zone_name(name, ".cpcm/config.yaml timezone")
+    try:
+        return check_zone_name(system_zone_name())
+    except UsageError:
+        return timezone.utc
+
+
+def now(zone: tzinfo | None = None) -> datetime:
+    """The current time, aware, in `zone` (the agency's; None: the system's local offset).
+    $CPCM_NOW overrides the system clock; without an offset it is read in `zone`."""
     fixed = os.environ.get("CPCM_NOW")
     if fixed:
-        return parse_datetime(fixed, "CPCM_NOW")
-    return datetime.now(timezone.utc).astimezone()
+        moment = parse_datetime(fixed, "CPCM_NOW", zone or agency_zone(None))
+        return moment.astimezone(zone) if zone is not None else moment
+    return datetime.now(timezone.utc).astimezone(zone)
+
+
+def fixed() -> bool:
+    """Whether the time comes from $CPCM_NOW rather than the computer's clock."""
+    return bool(os.environ.get("CPCM_NOW"))
 
 
 def iso(moment: datetime) -> str:

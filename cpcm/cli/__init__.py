@@ -35,11 +35,22 @@ def main(argv: list[str] | None = None) -> None:
         check_arguments(command)  # the input gate for arguments: valid UTF-8 or exit 2
         returned = command(args=args, prog_name="cpcm", standalone_mode=False)
     except SystemExit as exc:
+        _notices()
         sys.exit(exc.code)
     except BaseException as exc:  # noqa: BLE001 - the one place errors become exit codes
+        _notices(print_them=type(exc).__name__ == "Exit")  # typer.Exit: the command ran (exit 1 with problems, say)
         sys.exit(_exit_code(exc, debug, args))
+    _notices()
     # without standalone mode, click returns the code of a typer.Exit instead of raising it
     sys.exit(returned if isinstance(returned, int) else 0)
+
+
+def _notices(print_them: bool = True) -> None:
+    """The warnings the command's session collected (cli.common.flush_notices), printed after
+    its output; after an error nothing was written, so they are dropped."""
+    from cpcm.cli import common
+
+    common.flush_notices(print_them)
 
 
 def _exit_code(exc: BaseException, debug: bool, args: list[str]) -> int:

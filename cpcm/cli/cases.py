@@ -5,6 +5,7 @@ from typing import Optional
 
 import typer
 
+from cpcm.domain.dates import local_text
 from cpcm.cli.common import (AtOpt, IdentityOpt, JsonOpt, RepoOpt, open_ctx, parse_at, print_json, print_table, report_problems,
                              say, warn)
 
@@ -31,9 +32,9 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(data)
         elif record is not None:
-            print_record(data)
+            print_record(data, ctx.zone)
         else:
-            print_case(data)
+            print_case(data, ctx.zone)
 
     @app.command("list")
     def list_(
@@ -79,25 +80,46 @@ def register(app: typer.Typer) -> None:
             print_json([e.to_json() for e in entries])
             return
         print_table(["at", "#", "kind", "what", "by", "record", "recorded", "commit"],
-                    [[e.at[:16].replace("T", " "), e.order, _kind(e), e.what + (f" [corrected by {e.superseded_by}]" if e.superseded_by and not e.unreadable else ""),
-                      e.by, e.record_id, e.recorded_at[:16].replace("T", " "), (e.commit or "uncommitted")[:10]] for e in entries])
+                    [[local_text(e.at, ctx.zone), e.order, _kind(e), e.what + (f" [corrected by {e.superseded_by}]" if e.superseded_by and not e.unreadable else ""),
+                      e.by, e.record_id, local_text(e.recorded_at, ctx.zone), (e.commit or "uncommitted")[:10]] for e in entries])
 
     @app.command("assign")
-    def assign(case: str = typer.Argument(..., help="Case ID."), worker: str = typer.Option(..., "--worker", help="The worker's id."),
+    def assign(case: str = typer.Argument(..., help="Case ID."),
+               worker: Optional[str] = typer.Option(None, "--worker", help="The worker's id: the case becomes theirs.", show_default=False),
+               cover: Optional[str] = typer.Option(None, "--cover", help="A colleague's id: they read and write the case until --until, "
+                                                   "and it stays with its worker.", show_default=False),
+               until: Optional[str] = typer.Option(None, "--until", help="With --cover: the last day of the cover (a date: to the end "
+                                                   "of that day in the agency's time zone; or a date-time).", show_default=False),
                at: AtOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
-        """Assign a case to a worker (the case is re-encrypted so they can read it).
+        """Assign a case to a worker (the case is re-encrypted so they can read it), or with
+        --cover have a colleague cover it for a time (leave, say): they read and write it until
+        --until, then `cpcm team sync` or the next write to the case takes them off it.
 
         Example: cpcm assign CP-4F7K-9X2M --worker otieno
+        Example: cpcm assign CP-4F7K-9X2M --cover baraka --until 2026-03-01
         """
         from cpcm import service
+        from cpcm.errors import UsageError
 
+        if (worker is None) == (cover is None):
+            raise UsageError("give either --worker (assign the case) or --cover with --until (cover for its worker)",
+                             "Example: cpcm assign CASE --cover WORKER --until 2026-03-01")
+        if cover is None and until is not None:
+            raise UsageError("--until goes with --cover", "Example: cpcm assign CASE --cover WORKER --until 2026-03-01")
+        if cover is not None and until is None:
+            raise UsageError("--cover needs --until: the last day of the cover", "Example: cpcm assign CASE --cover WORKER --until 2026-03-01")
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
-        result = service.assign(ctx, case_id, worker, parse_at(at))
+        if cover is not None:
+            result = service.assign_cover(ctx, case_id, cover, until, parse_at(at))
+        else:
+            result = service.assign(ctx, case_id, worker, parse_at(at))
         for message in result.warnings:
             warn(message)
         if json_out:
             print_json(result.to_json())
+        elif cover is not None:
+            say(f"{cover} covers {case_id} until {local_text(result.extra['until'], ctx.zone)}; it stays with {result.extra['worker']}")
         else:
             say(f"{case_id} assigned to {worker}")
 
@@ -136,8 +158,9 @@ def _value(value) -> str:
     return str(value)
 
 
-def print_case(data: dict) -> None:
-    """`cpcm show CASE` for a person: one table of the case, then consents, open actions, due."""
+def print_case(data: dict, zone=None) -> None:
+    """`cpcm show CASE` for a person: one table of the case, then consents, open actions, due
+    (times local to the agency's `zone`, with the offset)."""
     child, plan, items, consent = data["child"], data["plan"], data["due"], data["registration_consent"]
     caregiver = data["caregiver_name"] or ""
     if data.get("caregiver_relationship"):
@@ -148,7 +171,9 @@ def print_case(data: dict) -> None:
         ("birth certificate", child.get("birth_certificate")), ("disability", child.get("disability")),
         ("location", data["location"]), ("lives with", data["lives_with"]), ("caregiver", caregiver), ("contact", data["contact"]),
         ("status", data["status"]), ("stage", data["stage"]), ("risk", data["risk"]), ("worker", data["worker"]),
-        ("registered", (data["registered_at"] or "")[:16].replace("T", " ")), ("registered at", data["registration_place"]),
+        ("covered by", "; ".join(f"{c['worker']} until {local_text(c['until'], zone)}" for c in data.get("covers") or []
+                                 if c.get("in_force"))),
+        ("registered", local_text(data["registered_at"], zone)), ("registered at", data["registration_place"]),
         ("identified by", data["identified_by"]),
         ("concerns", ", ".join(data["concerns"]) + (f" ({data['concerns_other']})" if data.get("concerns_other") else "")),
         ("immediate needs", "; ".join(data["immediate_needs"])),
@@ -198,17 +223,17 @@ def print_case(data: dict) -> None:
                     title="Open plan actions")
     if items:
         print_table(["due", "what", "state", "why"],
-                    [[i["due"][:16].replace("T", " "), i["title"], i["state"], f"{i['why']} ({i['source']})"] for i in items],
+                    [[local_text(i["due"], zone), i["title"], i["state"], f"{i['why']} ({i['source']})"] for i in items],
                     title="Due")
 
 
-def print_record(data: dict) -> None:
+def print_record(data: dict, zone=None) -> None:
     """`cpcm show CASE RECORD` for a person: the header, then every answer with its question."""
     import typer
 
     lines = [f"{data['kind'].replace('_', ' ')}" + (f": {data['what']}" if data["what"] else ""),
-             f"record {data['record_id']} of {data['case_id']}, at {data['at'][:16].replace('T', ' ')} by {data['by']}"
-             f" (recorded {data['recorded_at'][:16].replace('T', ' ')})"]
+             f"record {data['record_id']} of {data['case_id']}, at {local_text(data['at'], zone)} by {data['by']}"
+             f" (recorded {local_text(data['recorded_at'], zone)})"]
     if data.get("supersedes"):
         lines.append(f"corrects {data['supersedes']}: {data.get('correction_reason') or ''}")
     if data.get("superseded_by"):

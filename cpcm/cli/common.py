@@ -129,19 +129,46 @@ def typed_paths(exc: BaseException, **given: Path | str | None) -> BaseException
     return exc
 
 
+# The sessions this command opened (one, for nearly every command): `parse_at` reads an --at
+# without an offset in the agency's time zone of the repository the command opened, and the
+# notices a session collected (the clock going back before a case's latest record) are printed
+# on stderr when the command ends (`flush_notices`, called by `main`). One command per process.
+_opened: list = []
+
+
 def open_ctx(repo: Path | None, identity: Path | None, need_identity: bool = True):
     from cpcm import service
     from cpcm.errors import CpcmError
     from cpcm.store.config import resolve_repo
 
     try:
-        return service.open_repo(resolve_repo(str(repo) if repo else None), identity_path(identity), ask_passphrase, need_identity)
+        ctx = service.open_repo(resolve_repo(str(repo) if repo else None), identity_path(identity), ask_passphrase, need_identity)
     except CpcmError as exc:
         raise typed_paths(exc, **{"--repo": repo, "--identity": identity}) from None
+    _opened.append(ctx)
+    return ctx
 
 
-def parse_at(value: str | None, field: str = "at") -> datetime | None:
-    return clock.parse_datetime(value, field) if value else None
+def parse_at(value: str | None, field: str = "at", zone=None) -> datetime | None:
+    """An --at value: a date or a time without an offset is read in the agency's time zone
+    (`zone`, default: that of the repository this command opened)."""
+    if not value:
+        return None
+    if zone is None and _opened:
+        zone = _opened[-1].zone
+    return clock.parse_datetime(value, field, zone)
+
+
+def flush_notices(print_them: bool = True) -> None:
+    """Print (stderr) the notices of the sessions this command opened, once each, and forget
+    the sessions; the exit code is not changed."""
+    seen: set[str] = set()
+    for ctx in _opened if print_them else ():
+        for notice in getattr(ctx, "notices", ()):
+            if notice not in seen:
+                seen.add(notice)
+                warn(notice)
+    _opened.clear()
 
 
 def read_input(source: str, what: str | None = None, limit: int | None = None) -> str:

@@ -17,9 +17,11 @@ def register(app: typer.Typer) -> None:
     @app.command("consent")
     def consent(
         case: str = typer.Argument(..., help="Case ID."),
-        purpose: Optional[str] = typer.Option(None, "--purpose", help="registration, assessment, referral, sharing or transfer."),
-        by: Optional[str] = typer.Option(None, "--by", help="child or caregiver."),
-        status: Optional[str] = typer.Option(None, "--status", help="given, refused or not_possible."),
+        purpose: Optional[str] = typer.Option(None, "--purpose", help="registration, assessment, referral, sharing, transfer, placement or reintegration (the policy's list)."),
+        by: List[str] = typer.Option([], "--by", help="child or caregiver; both (--by child --by caregiver) to record the child's assent and the caregiver's consent together."),
+        status: List[str] = typer.Option([], "--status", help="given, refused or not_possible: once for all, or once per --by in the same order."),
+        caregiver_name: Optional[str] = typer.Option(None, "--caregiver-name", help="With --by caregiver: the name of the caregiver who gave it (default: the caregiver registered).", show_default=False),
+        relationship: Optional[str] = typer.Option(None, "--relationship", help="With --by caregiver: their relationship to the child (grandmother, uncle ...).", show_default=False),
         explained: List[str] = typer.Option([], "--explained", help="What was explained: information, use, sharing, confidentiality_limits (repeat; 'all' for the four)."),
         agency: Optional[str] = typer.Option(None, "--agency", help="Receiving agency (service id), for referral, sharing, transfer."),
         share: List[str] = typer.Option([], "--share", help="What may be shared (repeat): identity, contact, need, urgency, medical, schooling."),
@@ -32,10 +34,12 @@ def register(app: typer.Typer) -> None:
         from_file: FromFileOpt = None, set_: SetOpt = None, at: AtOpt = None, no_input: NoInputOpt = False,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
-        """Record consent or assent for one purpose, from the child or the caregiver; or, as a
-        supervisor, an override where consent is refused or not possible.
+        """Record consent or assent for one purpose, from the child or the caregiver, or from
+        both together (one record each, one commit); or, as a supervisor, an override where
+        consent is refused or not possible.
 
         Example: cpcm consent CP-4F7K-9X2M --purpose referral --agency kisumu-clinic --by caregiver --status given --explained all --one-off
+        Example: cpcm consent CP-4F7K-9X2M --purpose reintegration --by child --by caregiver --status given --caregiver-name "..." --relationship grandmother --explained all
         Example: cpcm consent CP-4F7K-9X2M --override --purpose referral --agency kisumu-clinic --basis best_interests --reason "..."
         """
         from cpcm import service
@@ -55,8 +59,10 @@ def register(app: typer.Typer) -> None:
             from cpcm.errors import UsageError
 
             raise UsageError(f"--explained is one of: {', '.join(EXPLAINED)} (or all)")
-        flags = {"purpose": purpose, "given_by": by, "status": status, "agency": agency, "shares": list(share) or None, "how": how,
-                 "until": until, "one_off": True if one_off else None, "reason": reason}
+        flags = {"purpose": purpose, "given_by": (by[0] if len(by) == 1 else list(by)) if by else None,
+                 "status": (status[0] if len(status) == 1 else list(status)) if status else None, "agency": agency,
+                 "shares": list(share) or None, "how": how, "until": until, "one_off": True if one_off else None, "reason": reason,
+                 "caregiver_name": caregiver_name, "caregiver_relationship": relationship}
         for item in told:
             flags[f"explained.{item}"] = True
         if told:
@@ -64,7 +70,9 @@ def register(app: typer.Typer) -> None:
                 flags.setdefault(f"explained.{item}", False)
         data = gather(ctx, service.form_for(ctx, "consent"), from_file, set_, flags, no_input)
         result = service.consent(ctx, case_id, data, parse_at(at))
-        report_written(result, json_out, f"consent recorded for {case_id}")
+        givers = result.extra.get("given_by")
+        report_written(result, json_out, f"consent recorded for {case_id}" + (f" ({' and '.join(givers)}, {len(givers)} records)"
+                                                                               if givers else ""))
 
     directory = typer.Typer(help="The service directory (.cpcm/services.yaml): providers to refer to.", no_args_is_help=True)
     app.add_typer(directory, name="service")

@@ -31,6 +31,7 @@ def register(app: typer.Typer) -> None:
         role: List[str] = typer.Option(["caseworker"], "--role", help="Your role(s): caseworker, supervisor, manager (repeat for several)."),
         language: str = typer.Option("en", "--language", help="Default language of documents: en or sw."),
         recovery: List[str] = typer.Option([], "--recovery", help="An agency recovery recipient (age1...), added to every case."),
+        timezone: Optional[str] = typer.Option(None, "--timezone", help="The agency's time zone, an IANA name such as Africa/Nairobi (default: the system's, else UTC). Every time is shown in it.", show_default=False),
         repo: RepoOpt = None,
         identity: IdentityOpt = None,
         json_out: JsonOpt = False,
@@ -51,14 +52,16 @@ def register(app: typer.Typer) -> None:
             ident = identity_mod.load(identity_path(identity), ask_passphrase)
             worker_id = worker or _default_worker_id()
             config = service.init(root, agency, name, worker_id, worker_name, role, ident.recipient, clock.now(), policy=policy,
-                                  language=language, recovery_recipients=recovery)
+                                  language=language, recovery_recipients=recovery, timezone=timezone)
         except CpcmError as exc:
             raise typed_paths(exc, **{"PATH": path, "--repo": repo, "--identity": identity}) from None
         if json_out:
-            print_json({"repo": str(root), "agency": config.agency_code, "policy": config.policy, "worker": worker_id})
+            print_json({"repo": str(root), "agency": config.agency_code, "policy": config.policy, "worker": worker_id,
+                        "timezone": config.timezone})
         else:
             where = "" if path or repo else f" at {root}"  # a path typed is not repeated
-            say(f"casefile repository created{where} (policy {config.policy}); you are '{worker_id}' ({', '.join(role)})")
+            say(f"casefile repository created{where} (policy {config.policy}, time zone {config.timezone}); you are "
+                f"'{worker_id}' ({', '.join(role)})")
 
     team = typer.Typer(help="Who works in this casefile repository.", no_args_is_help=True)
     app.add_typer(team, name="team")

@@ -36,6 +36,7 @@ def register(app: typer.Typer) -> None:
         Example: cpcm due --worker all --within 14 --json
         """
         from cpcm import service
+        from cpcm.domain.dates import local_text
         from cpcm.domain.text import days
         from cpcm.workflow.deadlines import soon_window
 
@@ -53,8 +54,9 @@ def register(app: typer.Typer) -> None:
             print_json([i.to_json(now, soon) for i in items])
         else:
             print_table(["state", "case", "what", "due", "when", "worker", "why"],
-                        [[STATE_LABEL[i.state(now, soon)], i.case_id, i.title, i.due.strftime("%Y-%m-%d %H:%M"), _when(i, now),
-                          i.owner, f"{i.why} ({ctx.policy.short_source(i.rule)})"] for i in items],
+                        [[STATE_LABEL[i.state(now, soon)], i.case_id, i.title, local_text(i.due, ctx.zone), _when(i, now),
+                          i.owner + (f" (covered by {i.covered_by})" if getattr(i, "covered_by", None) else ""),
+                          f"{i.why} ({ctx.policy.short_source(i.rule)})"] for i in items],
                         title=f"{len(items)} item(s) due")
         report_problems(ctx)
 

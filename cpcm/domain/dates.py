@@ -2,15 +2,16 @@
 shell's); every function takes the value it works on."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from typing import Any
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from typing import Any, Iterable
 
 from cpcm.errors import UsageError
 
 
-def parse_datetime(text: str, field: str = "date") -> datetime:
-    """An ISO 8601 date or date-time; a date means midnight, a naive time means UTC. The error
-    names `field`, never the value typed."""
+def parse_datetime(text: str, field: str = "date", zone: tzinfo | None = None) -> datetime:
+    """An ISO 8601 date or date-time; a date means midnight, and a date or a time without an
+    offset is read in `zone` (the agency's time zone; UTC when none is given). The error names
+    `field`, never the value typed."""
     value = text.strip()
     try:
         if len(value) == 10:
@@ -23,8 +24,109 @@ def parse_datetime(text: str, field: str = "date") -> datetime:
             "Use for example 2026-11-23 or 2026-11-23T14:30:00+03:00.",
         ) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=zone or timezone.utc)
     return parsed
+
+
+def is_date_only(text: Any) -> bool:
+    """Whether a stored value is a date without a time ('2026-02-20')."""
+    if isinstance(text, datetime):
+        return False
+    if isinstance(text, date):
+        return True
+    return isinstance(text, str) and len(text.strip()) == 10
+
+
+def end_of_day(day: date, zone: tzinfo) -> datetime:
+    """The last second of `day` in `zone`: when a deadline given as a date alone falls due."""
+    return datetime.combine(day, time(23, 59, 59), tzinfo=zone)
+
+
+def due_at(value: Any, zone: tzinfo) -> datetime:
+    """A deadline as stored, as a moment in `zone`: a date alone ('by 2026-02-20') falls due at
+    the end of that day in `zone` (23:59:59 local, not midnight UTC); a date-time is itself,
+    in `zone`. ValueError naming the type, never the value."""
+    if is_date_only(value):
+        return end_of_day(as_date(value), zone)
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"not a date-time: a {type(value).__name__}") from None
+    else:
+        raise ValueError(f"not a date-time: a {type(value).__name__}")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(zone)
+
+
+def date_after(day: date, delta: timedelta, zone: tzinfo) -> datetime:
+    """The end of the local day `delta` after `day`: a period counted from a date alone (a
+    service started on 14 January, expected to take two weeks, ends at the end of 28 January)."""
+    return end_of_day(day + delta, zone)
+
+
+def local(value: Any, zone: tzinfo | None) -> datetime:
+    """A stored time (ISO text or a datetime) in `zone` (unchanged when `zone` is None); a stored
+    date alone is midnight of that day in `zone`."""
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        text = str(value).strip()
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00")) if len(text) != 10 else \
+            datetime.combine(date.fromisoformat(text), time(0, 0))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone or timezone.utc)
+    return moment.astimezone(zone) if zone is not None else moment
+
+
+def offset_text(moment: datetime) -> str:
+    """The UTC offset of an aware moment as people read it: '+03:00', '-05:00', '+00:00'."""
+    text = moment.strftime("%z") or "+0000"
+    return f"{text[:3]}:{text[3:5]}"
+
+
+def local_text(value: Any, zone: tzinfo | None, seconds: bool = False) -> str:
+    """A time for people: local in `zone`, with its offset ('2026-02-20 23:59 +03:00'), never
+    UTC presented as local. Empty for an empty value; a value that is no time is returned as
+    it is (it is text a person typed)."""
+    if value in (None, ""):
+        return ""
+    try:
+        moment = local(value, zone)
+    except (TypeError, ValueError):
+        return str(value)
+    return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + " " + offset_text(moment)
+
+
+def local_iso(value: Any, zone: tzinfo | None) -> str:
+    """A stored time as ISO 8601 in `zone`, with its offset, to the second ('' when empty)."""
+    if value in (None, ""):
+        return ""
+    try:
+        return local(value, zone).isoformat(timespec="seconds")
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def before_latest(moment: datetime, times: Iterable[Any]) -> str | None:
+    """The latest of `times` (stored ISO texts) when `moment` is earlier than it, else None: the
+    clock ($CPCM_NOW) or an --at going back before what a case already holds."""
+    latest, latest_text = None, None
+    for text in times:
+        if not text:
+            continue
+        try:
+            when = local(text, moment.tzinfo)
+        except (TypeError, ValueError):
+            continue
+        if latest is None or when > latest:
+            latest, latest_text = when, str(text)
+    if latest is not None and moment < latest:
+        return latest_text
+    return None
 
 
 def as_date(value: Any) -> date:

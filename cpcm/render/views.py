@@ -933,7 +933,7 @@ def is_family(attendee: Mapping[str, Any], clients: Iterable[Mapping[str, Any]] 
 
 
 def conference_view(conference: conference_rules.Conference, policy, lang: str, today: date, names: Mapping[str, str],
-                    clients: Iterable[Mapping[str, Any]] = ()) -> dict:
+                    clients: Iterable[Mapping[str, Any]] = (), zone=None) -> dict:
     """The plain data the meeting documents are rendered from. Cases appear by ID only: there
     is no field for a child's name at all. The attendance register lists professionals (Form 6):
     a child or family member present (recorded with `role: family`, or whose name or phone is
@@ -979,7 +979,8 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
             "co_chair": dict(conference.co_chair) if conference.co_chair else None,
             "external_chair": dict(conference.external_chair) if conference.external_chair else None,
             "closed_on": conference.closed_at[:10] if conference.closed_at else None,
-            "report_by": (conference_rules.report_due(conference, policy).due.isoformat(timespec="minutes")
+            # local to the agency's `zone`, with its offset: never UTC presented as local
+            "report_by": (conference_rules.report_due(conference, policy, zone).due.isoformat(timespec="minutes")
                           if conference.closed_at and not conference.report_rendered_at else None),
         },
         "checklist": checklist,

@@ -20,8 +20,8 @@ it takes PEP 8's trailing underscore: `cpcm list` is `service.list_`, `cpcm cont
 from __future__ import annotations
 
 from cpcm.service import completion, conferences
-from cpcm.service.cases import (SHORT_FORMS, LogEntry, assign, case_summary, correct, find_record, list_, log, note, register,
-                                repair, show, update, validate_registration)
+from cpcm.service.cases import (SHORT_FORMS, LogEntry, assign, assign_cover, case_summary, correct, find_record, list_, log, note,
+                                register, repair, show, update, validate_registration)
 from cpcm.service.closure import close, continue_, reopen, sign_off, unfinished
 from cpcm.service.conferences import parse_conference_id
 from cpcm.service.documents import Document, render
@@ -51,7 +51,7 @@ __all__ = [
     # keys, repository, team
     "key_new", "key_show", "init", "team_add", "team_remove", "team_sync", "team_list",
     # cases
-    "validate_registration", "register", "assign", "show", "case_summary", "list_", "log", "note", "update", "correct",
+    "validate_registration", "register", "assign", "assign_cover", "show", "case_summary", "list_", "log", "note", "update", "correct",
     "repair", "find_record", "SHORT_FORMS",
     # assessing and planning
     "assess", "plan", "plan_current", "plan_revise", "plan_withdraw", "approve", "reject",

@@ -13,15 +13,18 @@ from cpcm.domain.case import Case
 from cpcm.domain.forms import Form, is_empty, validate
 from cpcm.domain.ids import new_case_id, record_id_millis
 from cpcm.domain.records import Record, flatten, utc
-from cpcm.errors import FieldError, InvalidInput, NotFound, Refused
+from cpcm.domain.dates import is_date_only, parse_datetime
+from cpcm.errors import CpcmError, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service.context import (Context, append, case_content, caseload_warnings, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
+from cpcm.service.context import case_covers, check_cover, end_expired_covers, note_clock
 from cpcm.service.results import Written
 from cpcm.service.worklist import due
 from cpcm.store import forms
 from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE
 from cpcm.workflow import consent as consent_rules
+from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import open_items, transitions
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow.duplicates import probable_duplicates
@@ -75,13 +78,58 @@ def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = Non
     warnings = caseload_warnings(ctx, worker_id)
     record = new_record(ctx, "assignment", case_id, {"worker": worker_id, "previous": case.worker}, at,
                         after=case.history[-1].id if case.history else "")
-    readers = readers_for(ctx, case, assigned=worker_id)
+    # covers in force stay (a cover of the new worker becomes their own case)
+    covers = {w: u for w, u in cover_rules.in_force(case_covers(ctx, case_id), ctx.now).items() if w != worker_id}
+    readers = cover_rules.readers(ctx.team, worker_id, covers, ctx.now)
     with transaction(ctx, "assign") as tx:
-        reencrypt(ctx, tx, case_id, readers)
+        note_clock(ctx, case, at)
+        reencrypt(ctx, tx, case_id, readers, covers=covers)
         tx.write_record(record, keys_for(ctx, readers))
         tx.commit(f"assign {case_id} {record.id}")
     return Written(case_id, record.id, "assignment", tuple(warnings), extra={"worker": worker_id},
                    json_keys=("subject", "record_id", "warnings"))
+
+
+@writes
+def assign_cover(ctx: Context, case_id: str, worker_id: str, until: str, at: datetime | None = None) -> Written:
+    """`cpcm assign CASE --cover WORKER --until DATE`: a colleague reads and writes the case until
+    `until` (a date alone: the end of that day in the agency's time zone) without the case being
+    taken from its worker. One `cover` record, and the case re-encrypted to its readers with the
+    colleague, in one commit. Once `until` has passed, `cpcm team sync` or the next write to the
+    case takes them off its readers. Given again for the same colleague, the later end replaces
+    the earlier (a shorter one ends the cover sooner)."""
+    me = ctx.need_worker()
+    case = load_case(ctx, case_id)
+    if me.id != case.worker and not me.has_role("supervisor", "manager"):
+        raise Refused("only the case's worker, a supervisor or a manager arranges cover for a case",
+                      f"Ask {case.worker or 'its worker'} or a supervisor.", rule="cover-needs-worker-or-supervisor")
+    if not until or not str(until).strip():
+        raise InvalidInput([FieldError("until", "is required: the last day of the cover (e.g. 2026-03-01)")], "cover")
+    try:
+        moment = parse_datetime(str(until), "--until", ctx.zone)
+    except CpcmError:
+        raise InvalidInput([FieldError("until", "is not an ISO 8601 date or date-time (e.g. 2026-03-01)")], "cover") from None
+    ends = cover_rules.ends(str(until).strip(), ctx.zone) if is_date_only(str(until)) else moment.astimezone(ctx.zone)
+    if at is not None and at > ctx.now:
+        raise InvalidInput([FieldError("at", "is in the future")], "cover")
+    errors = cover_rules.problems(ctx.team, case.worker, worker_id, ends, ctx.now)
+    if errors:
+        raise InvalidInput([FieldError(field, why) for field, why in errors], "cover")
+    transitions.advance(case.stage, "cover", case_id)
+    until_text = ends.isoformat(timespec="seconds")
+    check_cover(ctx, case)
+    covers = cover_rules.in_force(case_covers(ctx, case_id), ctx.now)
+    covers[worker_id] = until_text
+    readers = cover_rules.readers(ctx.team, case.worker, covers, ctx.now)
+    body = {"worker": worker_id, "until": until_text, "case_worker": case.worker}
+    with transaction(ctx, "assign") as tx:
+        note_clock(ctx, case, at)
+        record = new_record(ctx, cover_rules.KIND, case_id, body, at, after=case.history[-1].id if case.history else "")
+        reencrypt(ctx, tx, case_id, readers, covers=covers)
+        tx.write_record(record, keys_for(ctx, readers))
+        tx.commit(f"assign {case_id} {record.id}")
+    return Written(case_id, record.id, cover_rules.KIND, extra={"worker": case.worker, "cover": worker_id, "until": until_text},
+                   json_keys=("subject", "record_id", "kind", "warnings"))
 
 
 def list_(ctx: Context, status: str | None = None, risk: str | None = None, worker: str | None = None,
@@ -196,6 +244,8 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["referrals"] = [dict(r) for r in folded.referrals]
     data["plan"] = dict(folded.plan, content=details["plan"]) if folded.plan else None
     data["open_actions"] = open_actions(current, folded, ctx.now, ctx.policy)
+    in_force = cover_rules.in_force(case_covers(ctx, case_id), ctx.now)
+    data["covers"] = [dict(c, in_force=c["worker"] in in_force) for c in cover_rules.latest_covers(current)]
     return data
 
 
@@ -400,6 +450,8 @@ def describe(record: Record, referral_refs: Mapping[str, str] | None = None, pla
         what = str(b.get("reason") or "") + (" (immediate)" if b.get("immediate") else "")
     elif kind == "assignment":
         what = f"to {b.get('worker')}"
+    elif kind == cover_rules.KIND:
+        what = f"{b.get('worker')} until {b.get('until')}"
     elif kind == "update":
         what = "changed: " + ", ".join(sorted(b.get("changes") or {}))
     elif kind == "sign_off":
@@ -583,9 +635,12 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     body = {"supersedes": original.id, "correction_reason": reason.strip(), **body}
     when = at or datetime.fromisoformat(original.at)
     record = new_record(ctx, original.kind, case_id, body, when, schema=original.schema, after=max(r.id for r in records))
+    folded = fold(case_id, records)
+    check_cover(ctx, folded)
     with transaction(ctx, "correct") as tx:
-        tx.write_record(record, keys_for(ctx, ctx.store.recipients(case_id)))
-        tx.commit(f"correct {case_id} {record.id}")
+        readers, ended = end_expired_covers(ctx, tx, folded)
+        tx.write_record(record, keys_for(ctx, readers))
+        tx.commit(f"correct {case_id} {record.id}{ended}")
     return Written(case_id, record.id, original.kind, extra={"supersedes": original.id})
 
 

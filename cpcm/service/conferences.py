@@ -776,7 +776,7 @@ def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destin
         raise NotFound(f"{conference_id} has no minutes yet", f"Record them first: cpcm conference minutes {conference_id} --from-file F")
     clients = _clients(ctx, conference.case_ids)
     view = views.conference_view(conference, ctx.policy, lang, ctx.now.date(), {w.id: w.name for w in ctx.team.workers},
-                                 clients=clients)
+                                 clients=clients, zone=ctx.zone)
     if template == "form-5":  # the agreement to sign: the meeting's professionals, with the date each signed where they have
         family = [a for a in conference.attendees if views.is_family(a, clients)]
         rows = rules.form5_rows(conference, _register(ctx), family)

@@ -39,7 +39,8 @@ from cpcm.store.casestore import CONFERENCES, CaseStore
 from cpcm.store.contract import Store
 from cpcm.store.config import Config, load_config, load_team
 from cpcm.store.faults import crash_point
-from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, cover_lines, covers_from
+from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import rules, transitions
 from cpcm.workflow.fold import fold, superseded_ids
 
@@ -59,6 +60,7 @@ class Context:
     identity: identity_mod.Identity | None = None
     worker: Worker | None = None
     problems: list[CpcmError] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # warnings the command prints when it ends (the clock going back)
     # the write generation (store/lock.py) the team, configuration and records read so far are of:
     # a write that starts or ends moves it, so a transaction knows whether they are still current
     basis: int | None = None
@@ -81,6 +83,11 @@ class Context:
         return self.worker
 
     @property
+    def zone(self):
+        """The agency's time zone: every time shown is local to it (the zone of `now`)."""
+        return self.now.tzinfo
+
+    @property
     def keys(self):
         return self.identity.keys if self.identity else ()
 
@@ -90,11 +97,21 @@ def open_repo(root: Path, identity_path: Path | None = None, ask_passphrase: Cal
     store = CaseStore(root)
     store.open_for_read()  # never waits: rolls back an interrupted write, or reads the last commit during one
     basis = store.generation()  # before anything is read: a write from here on moves it
-    ctx = Context(root=root, config=load_config(root), team=load_team(root), store=store, now=now or clock.now(), basis=basis)
+    config = load_config(root)
+    ctx = Context(root=root, config=config, team=load_team(root), store=store, now=agency_now(config, now), basis=basis)
     if need_identity:
         ident = identity_mod.load(identity_path or identity_mod.default_path(), ask_passphrase)
         ctx.identity, ctx.worker = ident, _member(ctx.team, ident)
     return ctx
+
+
+def agency_now(config: Config, now: datetime | None = None) -> datetime:
+    """`now` (default: the clock, or $CPCM_NOW read in the agency's zone) in the agency's time
+    zone (`timezone` in config.yaml). A repository without one keeps the clock's own zone (the
+    system's, or the offset $CPCM_NOW gives)."""
+    zone = clock.agency_zone(config.timezone) if config.timezone else None
+    moment = now or clock.now(zone)
+    return moment.astimezone(zone) if zone is not None else moment
 
 
 def _member(team: Team, ident: identity_mod.Identity) -> Worker:
@@ -206,12 +223,30 @@ def append(ctx: Context, case: Case, verb: str, kind: str, body: Mapping[str, An
     """Check the transition, then write one record to the case in one commit."""
     if at is not None and at > ctx.now:
         raise InvalidInput([FieldError("at", "is in the future")], verb)
+    check_cover(ctx, case)
     with transaction(ctx, verb) as tx:  # `case` is of the state this write lands on (see transaction)
         transitions.advance(case.stage, transitions.command_of(kind, dict(body)), case.id)
+        note_clock(ctx, case, at)
+        readers, ended = end_expired_covers(ctx, tx, case)
         record = new_record(ctx, kind, case.id, body, at, after=case.history[-1].id if case.history else "")
-        tx.write_record(record, keys_for(ctx, ctx.store.recipients(case.id)))
-        tx.commit(f"{verb} {case.id} {record.id}")
+        tx.write_record(record, keys_for(ctx, readers))
+        tx.commit(f"{verb} {case.id} {record.id}{ended}")
     return record
+
+
+def note_clock(ctx: Context, case: Case, at: datetime | None) -> None:
+    """A notice (printed as a warning; the write goes ahead) when the time of a new record, its
+    --at or the clock ($CPCM_NOW), is earlier than the case's latest record."""
+    from cpcm.domain.dates import before_latest, local_text
+
+    moment = at or ctx.now
+    times = [e.at for e in case.history] + ([] if at is not None else [e.recorded_at for e in case.history])
+    latest = before_latest(moment, times)
+    if latest is None:
+        return
+    what = "--at" if at is not None else ("the time now ($CPCM_NOW)" if clock.fixed() else "the computer's clock")
+    ctx.notices.append(f"{what} ({local_text(moment, ctx.zone)}) is earlier than the latest record of {case.id} "
+                       f"({local_text(latest, ctx.zone)}); the record is kept in the order written: check the date and time")
 
 
 def readers_for(ctx: Context, case: Case | None, assigned: str | None = None) -> list[str]:
@@ -226,19 +261,62 @@ def keys_for(ctx: Context, readers: Iterable[str]) -> list[str]:
     return ctx.team.recipients_of(readers) + list(ctx.config.recovery_recipients)
 
 
-def recipients_bytes(readers: Iterable[str], top: str = CASES) -> bytes:
-    """The plaintext `recipients` file of a case (or, with top=CONFERENCES, of a conference)."""
+def recipients_bytes(readers: Iterable[str], top: str = CASES, covers: Mapping[str, str] | None = None) -> bytes:
+    """The plaintext `recipients` file of a case (or, with top=CONFERENCES, of a conference), with
+    a comment line for each cover in force (`covers`: worker id -> until)."""
     what = "conference" if top == CONFERENCES else "case"
-    return (f"# worker ids who may read this {what} (see .cpcm/team.yaml)\n" + "\n".join(readers) + "\n").encode()
+    return (f"# worker ids who may read this {what} (see .cpcm/team.yaml)\n" + cover_lines(covers or {})
+            + "\n".join(readers) + "\n").encode()
 
 
-def reencrypt(ctx: Context, tx, subject_id: str, readers: list[str], top: str = CASES) -> None:
+def reencrypt(ctx: Context, tx, subject_id: str, readers: list[str], top: str = CASES,
+              covers: Mapping[str, str] | None = None) -> None:
     """Re-encrypt every record of a case (or a conference) to `readers`, and write its new
-    `recipients` file, in the transaction `tx`."""
+    `recipients` file (with the `covers` in force), in the transaction `tx`."""
     keys = keys_for(ctx, readers)
     for path in ctx.store.record_files(subject_id, top):
         tx.reencrypt(path, ctx.keys, keys)
-    tx.replace_file(f"{top}/{subject_id}/{RECIPIENTS}", recipients_bytes(readers, top))
+    tx.replace_file(f"{top}/{subject_id}/{RECIPIENTS}", recipients_bytes(readers, top, covers))
+
+
+def case_covers(ctx: Context, case_id: str) -> dict[str, str]:
+    """The covers a case's `recipients` file declares (worker id -> until), in force or not."""
+    try:
+        text = ctx.store.read_bytes(ctx.store.root / CASES / case_id / RECIPIENTS).decode("utf-8", "replace")
+    except (OSError, KeyError, ValueError):
+        return {}
+    return covers_from(text)
+
+
+COVER_ENDED = "(cover ended)"  # the end of a commit message whose write also took an ended cover off the case
+
+
+def end_expired_covers(ctx: Context, tx, case: Case) -> tuple[list[str], str]:
+    """Take a cover whose time has passed off the case's readers (re-encrypting the case in
+    `tx`). Returns the case's readers after it, and what the commit message ends with: ''
+    or ' (cover ended)', so that `cpcm verify` knows the commit re-encrypted the case. Called
+    by every write to a case through `append`."""
+    current = ctx.store.recipients(case.id)
+    covers = case_covers(ctx, case.id)
+    if not covers:
+        return current, ""
+    kept = cover_rules.in_force(covers, ctx.now)
+    if kept == covers:
+        return current, ""
+    worker = case.worker or next(iter(current), None)
+    wanted = cover_rules.readers(ctx.team, worker, kept, ctx.now)
+    reencrypt(ctx, tx, case.id, wanted, covers={w: u for w, u in kept.items() if w in wanted})
+    return wanted, f" {COVER_ENDED}"
+
+
+def check_cover(ctx: Context, case: Case) -> None:
+    """Refused when the acting worker reads the case only through a cover whose time has passed."""
+    me = ctx.need_worker()
+    covers = case_covers(ctx, case.id)
+    if me.id in covers and not cover_rules.covering(covers, me.id, ctx.now) and me.id != case.worker \
+            and not me.has_role("supervisor", "manager"):
+        raise Refused(f"your cover of {case.id} has ended", f"Ask {case.worker or 'its worker'} or a supervisor to extend it: "
+                      f"cpcm assign {case.id} --cover {me.id} --until DATE", rule="cover-ended")
 
 
 def check_readable(ctx: Context, case_id: str) -> None:
@@ -423,7 +501,7 @@ def open_memory(store: Store, config: Config, team: Team, policy: Policy, identi
     `identity`: the acting worker's (a member of `team`), for commands that read cases or write.
     Nothing but this process writes such a repository, so the values stay as given (a team
     command run on it does not change them)."""
-    ctx = Context(root=None, config=config, team=team, store=store, now=now or clock.now(), basis=store.generation(),
+    ctx = Context(root=None, config=config, team=team, store=store, now=agency_now(config, now), basis=store.generation(),
                   _policy=policy)
     if identity is not None:
         ctx.identity, ctx.worker = identity, _member(team, identity)

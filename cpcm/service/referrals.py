@@ -10,6 +10,8 @@ from cpcm.domain.records import Record
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import (Context, append, case_content, form_for, load_case, load_cases, load_records, transaction,
                                   validate_form, writes)
+from cpcm.service.context import check_cover, end_expired_covers, keys_for, new_record, note_clock
+from cpcm.workflow import transitions
 from cpcm.service.results import Written
 from cpcm.store import directory, forms
 from cpcm.store.layout import SERVICES
@@ -18,20 +20,101 @@ from cpcm.workflow.fold import fold
 
 @writes
 def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
-    """Record consent or assent for one purpose, from the child or the caregiver."""
+    """Record consent or assent for one purpose, from the child or the caregiver, or from both
+    together (`given_by: [child, caregiver]`, with one `status` for both or one per giver in
+    that order): one record per giver, in one commit. A caregiver's record names the caregiver
+    who gave it and their relationship to the child (`caregiver_name`, `caregiver_relationship`;
+    by default the caregiver registered for the case)."""
     case = load_case(ctx, case_id)
-    body = validate_form(ctx, form_for(ctx, "consent"), data, f"consent for {case_id}")
-    if body.get("agency") and body["purpose"] != "transfer" and directory.find(directory.load(ctx.root), body["agency"]) is None:
-        raise InvalidInput([FieldError("agency", "is not a service id in the directory (cpcm service list)")], f"consent for {case_id}")
-    if body.get("until") and body.get("one_off"):
-        raise InvalidInput([FieldError("until", "give a date or one-off, not both")], f"consent for {case_id}")
-    record = append(ctx, case, "consent", "consent", body, at)
+    what = f"consent for {case_id}"
+    givers = _givers(data.get("given_by"))
+    statuses = data.get("status")
+    statuses = list(statuses) if isinstance(statuses, (list, tuple)) else [statuses] * len(givers)
+    errors = []
+    if len(givers) != len(set(givers)):
+        errors.append(FieldError("given_by", "names each giver once (child, caregiver)"))
+    if len(statuses) != len(givers):
+        errors.append(FieldError("status", "give one answer for all, or one per giver in the order of --by"))
+    if errors:
+        raise InvalidInput(errors, what)
+    bodies = []
+    for giver, status in zip(givers, statuses):
+        entry = {**dict(data), "given_by": giver, "status": status}
+        if giver == "caregiver":
+            registered = case.registration.get("caregiver") or {}
+            if not entry.get("caregiver_name") and case.caregiver_name:
+                entry["caregiver_name"] = case.caregiver_name
+            if not entry.get("caregiver_relationship") and registered.get("relationship"):
+                entry["caregiver_relationship"] = registered.get("relationship")
+        else:
+            for key in ("caregiver_name", "caregiver_relationship"):
+                if entry.get(key) and "caregiver" not in givers:
+                    errors.append(FieldError(key, "goes with a caregiver's consent (--by caregiver)"))
+                entry.pop(key, None)
+        try:
+            bodies.append(_consent_body(ctx, entry, what))
+        except InvalidInput as exc:
+            prefix = f"{giver}: " if len(givers) > 1 else ""
+            errors += [FieldError(f"{prefix}{e.field}", e.reason) for e in exc.errors]
+    if errors:
+        raise InvalidInput(errors, what)
+    if len(bodies) == 1:
+        record = append(ctx, case, "consent", "consent", bodies[0], at)
+        records = [record]
+    else:
+        records = _append_together(ctx, case, "consent", "consent", bodies, at)
     steps = []
-    if body["status"] != "given":
-        agency = f" --agency {body['agency']}" if body.get("agency") else ""
-        steps.append("acting without consent needs a supervisor's override: cpcm consent "
-                     f"{case_id} --override --purpose {body['purpose']}{agency} --basis best_interests --reason ...")
-    return Written(case_id, record.id, "consent", next_steps=tuple(steps))
+    for body in bodies:
+        if body["status"] != "given":
+            agency = f" --agency {body['agency']}" if body.get("agency") else ""
+            steps.append(f"the {body['given_by']}'s answer is '{body['status']}': acting without consent needs a supervisor's "
+                         f"override: cpcm consent {case_id} --override --purpose {body['purpose']}{agency} --basis best_interests "
+                         "--reason ...")
+    if len(bodies) == 1 and steps:
+        steps = [steps[0].split(": ", 1)[1]]
+    return Written(case_id, tuple(r.id for r in records), "consent", next_steps=tuple(dict.fromkeys(steps)),
+                   extra={"given_by": [b["given_by"] for b in bodies], "record_ids": [r.id for r in records]}
+                   if len(bodies) > 1 else {})
+
+
+def _givers(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value] or [""]
+    return [value] if value is not None else [None]  # type: ignore[list-item]
+
+
+def _consent_body(ctx: Context, data: Mapping[str, Any], what: str) -> dict:
+    """One giver's consent record body: the form, the policy's purposes, the agency, the dates."""
+    body = validate_form(ctx, form_for(ctx, "consent"), data, what)
+    purposes = ctx.policy.get("consent", "purposes")
+    if purposes and body["purpose"] not in purposes:
+        raise InvalidInput([FieldError("purpose", f"is one of the policy's purposes: {', '.join(purposes)}")], what)
+    if body.get("agency") and body["purpose"] != "transfer" and directory.find(directory.load(ctx.root), body["agency"]) is None:
+        raise InvalidInput([FieldError("agency", "is not a service id in the directory (cpcm service list)")], what)
+    if body.get("until") and body.get("one_off"):
+        raise InvalidInput([FieldError("until", "give a date or one-off, not both")], what)
+    return body
+
+
+def _append_together(ctx: Context, case, verb: str, kind: str, bodies: list[dict], at: datetime | None) -> list[Record]:
+    """Several records of one kind on a case in one commit (`verb CASE ID ID ...`), each checked
+    as `append` checks one."""
+    if at is not None and at > ctx.now:
+        raise InvalidInput([FieldError("at", "is in the future")], verb)
+    check_cover(ctx, case)
+    records: list[Record] = []
+    with transaction(ctx, verb) as tx:
+        note_clock(ctx, case, at)
+        readers, ended = end_expired_covers(ctx, tx, case)
+        after = case.history[-1].id if case.history else ""
+        for body in bodies:
+            transitions.advance(case.stage, transitions.command_of(kind, dict(body)), case.id)
+            record = new_record(ctx, kind, case.id, body, at, after=after)
+            tx.write_record(record, keys_for(ctx, readers))
+            records.append(record)
+            after = record.id
+        tx.commit(f"{verb} {case.id} {' '.join(r.id for r in records)}{ended}")
+    return records
 
 
 @writes

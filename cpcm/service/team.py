@@ -11,13 +11,14 @@ from cpcm.crypto import cipher
 from cpcm.crypto import identity as identity_mod
 from cpcm.domain.ids import AGENCY_CODE, WORKER_ID
 from cpcm.domain.team import ROLES, Team, Worker
-from cpcm.errors import FieldError, InvalidInput, NotFound, Refused
-from cpcm.service.context import Context, commit_email, load_cases, reencrypt, transaction, writes
+from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
+from cpcm.service.context import Context, case_covers, commit_email, load_cases, reencrypt, transaction, writes
 from cpcm.service.results import Written
 from cpcm.store import atomic
 from cpcm.store.config import Config, config_bytes, team_bytes
 from cpcm.store.git import Git
 from cpcm.store.layout import CASES, CONFIG, GITATTRIBUTES, GITIGNORE, RECIPIENTS, TEAM
+from cpcm.workflow import cover as cover_rules
 
 
 def key_new(path: Path, passphrase: str | None, now: datetime, label: str = "") -> str:
@@ -70,7 +71,9 @@ def unlocked_for(path: Path) -> int | None:
 
 def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_name: str, roles: Iterable[str],
          recipient: str, now: datetime, policy: str = "inter-agency", language: str = "en",
-         recovery_recipients: Iterable[str] = ()) -> Config:
+         recovery_recipients: Iterable[str] = (), timezone: str | None = None) -> Config:
+    """A new casefile repository with one worker. `timezone`: the agency's IANA time zone
+    (default: the system's, else UTC)."""
     if (root / CONFIG).exists():
         raise Refused(f"{root} is already a casefile repository", "Use it as it is; cpcm init never overwrites one.", rule="init-exists")
     if root.exists() and any(p.name not in (".git",) for p in root.iterdir()):
@@ -81,8 +84,14 @@ def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_
     for extra in recovery_recipients:
         _check_recipient(extra, "recovery")
     _check_policy_name(policy)
+    zone_name = (timezone or "").strip() or clock.system_zone_name()
+    try:
+        clock.check_zone_name(zone_name, "timezone")
+    except UsageError:
+        raise InvalidInput([FieldError("timezone", "is not a known IANA time zone name (e.g. Africa/Nairobi, UTC)")],
+                           "time zone") from None
     config = Config(agency_code=agency_code, agency_name=agency_name, policy=policy, language=language,
-                    recovery_recipients=tuple(recovery_recipients))
+                    recovery_recipients=tuple(recovery_recipients), timezone=zone_name)
     worker = Worker(id=worker_id, name=worker_name or worker_id, roles=tuple(dict.fromkeys(roles)), recipient=recipient,
                     since=clock.iso(now))
     root.mkdir(parents=True, exist_ok=True)
@@ -194,18 +203,22 @@ def team_sync(ctx: Context) -> Written:
 
 
 def _reencrypt_all(ctx: Context, tx, case_ids: Iterable[str]) -> list[str]:
-    """Bring each case's recipients in line with the team (its first reader is its worker);
-    returns the cases that need it but that you cannot read."""
+    """Bring each case's recipients in line with the team (its first reader is its worker) and
+    its covers (one whose time has passed is taken off: workflow/cover.py); returns the cases
+    that need it but that you cannot read."""
     skipped = []
     for case_id in case_ids:
         current = ctx.store.recipients(case_id)
-        wanted = ctx.team.case_readers(current[:1])
-        if wanted == current:
+        covers = case_covers(ctx, case_id)
+        kept = cover_rules.in_force(covers, ctx.now)
+        wanted = cover_rules.readers(ctx.team, current[0] if current else None, kept, ctx.now)
+        kept = {w: u for w, u in kept.items() if w in wanted}
+        if wanted == current and kept == covers:
             continue
         if ctx.worker.id not in current:
             skipped.append(case_id)
             continue
-        reencrypt(ctx, tx, case_id, wanted)
+        reencrypt(ctx, tx, case_id, wanted, covers=kept)
     return skipped
 
 

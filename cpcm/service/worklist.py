@@ -1,15 +1,17 @@
 """What is due, what breaks a rule, and the rules in force: cpcm due, check and policy show."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Mapping
 
 from cpcm.domain.case import Case
 from cpcm.errors import NotFound
 from cpcm.service import conferences
-from cpcm.service.context import Context, load_case, load_cases
+from cpcm.service.context import Context, case_covers, load_case, load_cases
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow import approvals, rules
+from cpcm.workflow import cover as cover_rules
 
 
 def due(ctx: Context, worker: str | None = None, within_days: float | None = None, overdue_only: bool = False,
@@ -28,9 +30,15 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     items = []
     cases = {} if one else load_cases(ctx)
     for each in [case] if one else cases.values():
+        # a colleague covering the case has its worker's items on their list, marked so (a
+        # supervisor or manager never covers: they read every case already)
+        covered = (not one and not oversees and whose not in ("all", each.worker)
+                   and cover_rules.covering(case_covers(ctx, each.id), whose, now))
         for item in deadlines_mod.deadlines(each, policy, now):
             if whose != "all" and not one and not deadlines_mod.for_worker(item, whose, oversees):
-                continue
+                if not (covered and item.owner == each.worker):
+                    continue
+                item = replace(item, covered_by=whose)
             if overdue_only and item.state(now, soon) != "overdue":
                 continue
             if not one and (item.target or item.due) > horizon:

@@ -22,6 +22,7 @@ class Config:
     recovery_recipients: tuple[str, ...] = ()
     format: int = 1
     extra: dict = field(default_factory=dict)
+    timezone: str = ""  # the agency's IANA time zone ('Africa/Nairobi'); '' = the system's, else UTC
 
     def to_dict(self) -> dict[str, Any]:
         data = {
@@ -31,6 +32,8 @@ class Config:
             "language": self.language,
             "recovery_recipients": list(self.recovery_recipients),
         }
+        if self.timezone:
+            data["timezone"] = self.timezone
         data.update(self.extra)
         return data
 
@@ -68,12 +71,12 @@ def load_config(root: Path) -> Config:
         ) from None
     if not isinstance(data, dict) or not isinstance(data.get("agency"), dict):
         raise Corrupt(f"{CONFIG} has no 'agency' section", CONFIG)
-    known = {"format", "agency", "policy", "language", "recovery_recipients"}
+    known = {"format", "agency", "policy", "language", "recovery_recipients", "timezone"}
     return Config(
         agency_code=str(data["agency"].get("code", "")), agency_name=str(data["agency"].get("name", "")),
         policy=str(data.get("policy", "inter-agency")), language=str(data.get("language", "en")),
         recovery_recipients=tuple(data.get("recovery_recipients") or ()), format=int(data.get("format", 1)),
-        extra={k: v for k, v in data.items() if k not in known},
+        extra={k: v for k, v in data.items() if k not in known}, timezone=str(data.get("timezone") or ""),
     )
 
 

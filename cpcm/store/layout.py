@@ -47,3 +47,22 @@ def find_root(start: Path) -> Path | None:
         if (folder / CONFIG).is_file():
             return folder
     return None
+
+
+# a cover in a case's `recipients` file (docs/case-format.md): `# cover: WORKER until TIME`
+COVER_LINE = re.compile(r"^#\s*cover:\s*(?P<worker>[a-z0-9][a-z0-9._-]{0,31})\s+until\s+(?P<until>\S+)\s*$")
+
+
+def covers_from(text: str) -> dict[str, str]:
+    """The covers a `recipients` file declares: worker id -> until (ISO text)."""
+    out = {}
+    for line in (text or "").splitlines():
+        match = COVER_LINE.match(line.strip())
+        if match:
+            out[match["worker"]] = match["until"]
+    return out
+
+
+def cover_lines(covers) -> str:
+    """The comment lines of a `recipients` file for `covers` (worker id -> until)."""
+    return "".join(f"# cover: {worker} until {until}\n" for worker, until in covers.items())

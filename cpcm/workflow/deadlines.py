@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Callable
 
 from cpcm.domain.case import Case
-from cpcm.domain.dates import parse_datetime
+from cpcm.domain.dates import end_of_day, is_date_only, local, parse_datetime
 from cpcm.domain.durations import parse_duration
 from cpcm.domain.policy import Policy, risk_rank
 from cpcm.workflow import approvals, plan_actions
@@ -36,6 +36,7 @@ class Deadline:
     risk: str | None = None
     requested_by: str | None = None
     barred: tuple[str, ...] = ()  # for an approval: who may not decide it (approvals.barred)
+    covered_by: str | None = None  # on a covering worker's list: who covers the case (workflow/cover.py)
 
     def state(self, now: datetime, soon: timedelta) -> str:
         if now > self.due:
@@ -51,6 +52,7 @@ class Deadline:
             "case_id": self.case_id, "code": self.code, "title": self.title, "due": self.due.isoformat(timespec="minutes"),
             "target": self.target.isoformat(timespec="minutes") if self.target else None, "state": self.state(now, soon),
             "owner": self.owner, "rule": self.rule, "why": self.why, "source": self.source, "risk": self.risk,
+            **({"covered_by": self.covered_by} if self.covered_by else {}),
         }
 
 
@@ -61,6 +63,15 @@ def zone_of(now: datetime) -> tzinfo:
 def _t(text: str | None, zone: tzinfo) -> datetime | None:
     """A stored time (UTC) in the zone of `now`, so that 'the same day' is the worker's day."""
     return parse_datetime(text).astimezone(zone) if text else None
+
+
+def _after_start(start: str, duration, zone: tzinfo) -> datetime:
+    """The end of a period from a start: from a date alone (a service started on 14 January),
+    the end of the local day the period ends on (two weeks: 28 January, 23:59:59 local), not
+    midnight UTC; from a date-time, the moment the period ends."""
+    if is_date_only(start):
+        return end_of_day(duration.after(local(start, zone)).date(), zone)
+    return duration.after(_t(start, zone))
 
 
 def _done(case: Case, code: str, policy: Policy, since: str | None) -> bool:
@@ -152,7 +163,7 @@ def _review(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     due = interval.after(_t(start, zone))
     why = f"review at least every {interval.words()} from the plan's start or the last review"
     if case.next_review and last_review and _t(case.next_review, zone) < due:
-        due = datetime.combine(date.fromisoformat(case.next_review[:10]), time(23, 59), tzinfo=zone)
+        due = end_of_day(date.fromisoformat(case.next_review[:10]), zone)
         why = "review on the date the last review set"
     return [Deadline(case.id, "review", "case review", due, None, case.worker, rule, why, policy.source(rule), case.risk)]
 
@@ -254,7 +265,7 @@ def _referrals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
                                   policy.source("referral_feedback"), case.risk))
         elif ref["status"] in outcome.starts and ref.get("start") and ref.get("expected_duration"):
             try:
-                end = parse_duration(ref["expected_duration"]).after(_t(ref["start"], zone))
+                end = _after_start(ref["start"], parse_duration(ref["expected_duration"]), zone)
             except ValueError:
                 continue
             items.append(Deadline(case.id, "referral-outcome", f"outcome of {name}", end, None, case.worker, "referral_checks",

@@ -17,7 +17,7 @@ STAGES = (
 STATUS = {"closed": "closed", "transferred": "transferred"}  # every other stage is open
 
 # commands allowed at any open stage, leaving the stage as it is
-_ANYTIME_OPEN = ("assignment", "consent", "consent_override", "note", "continuation", "transfer_request", "approval.transfer",
+_ANYTIME_OPEN = ("assignment", "cover", "consent", "consent_override", "note", "continuation", "transfer_request", "approval.transfer",
                  "rejection.transfer")
 _ACTIVE = ("registered", "initial_assessment", "comprehensive_assessment", "planned", "implementation", "reopened")
 
@@ -100,7 +100,7 @@ _WORDS = {"assessment.initial": "assess --type initial", "assessment.comprehensi
           "assessment.best_interests": "assess --type best-interests", "approval.plan": "approve plan",
           "rejection.plan": "reject plan", "approval.closure": "approve closure", "rejection.closure": "reject closure",
           "approval.transfer": "approve transfer", "rejection.transfer": "reject transfer", "closure": "close",
-          "closure.immediate": "close", "followup.post_closure": "followup --purpose post_closure", "assignment": "assign",
+          "closure.immediate": "close", "followup.post_closure": "followup --purpose post_closure", "assignment": "assign", "cover": "assign --cover",
           "continuation": "continue", "referral": "refer", "referral_update": "referral", "consent_override": "consent --override",
           "transfer_request": "transfer", "transfer_in": "receive", "sign_off": "sign-off", "transfer_ack": "transfer-ack", "registration": "register",
           "withdrawal": "plan --withdraw"}

@@ -50,6 +50,8 @@ MEANINGS = {
     "team-last-worker": "the last worker of a team cannot be removed",
     "worker-has-cases": "a worker with open cases cannot be removed: reassign them first",
     "already-assigned": "the case is already assigned to that worker",
+    "cover-needs-worker-or-supervisor": "only the case's worker, a supervisor or a manager arranges cover for a case (`assign --cover`)",
+    "cover-ended": "the colleague's cover of the case has ended: they may no longer write to it (ask for it to be extended)",
     "transition-not-allowed": "the case's stage does not allow this record (the hint lists what is allowed)",
     "approval-needs-supervisor": "only a supervisor or manager approves or rejects",
     "nothing-to-approve": "there is no plan, closure or transfer waiting for a decision",

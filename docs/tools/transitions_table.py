@@ -19,6 +19,7 @@ from cpcm.workflow.transitions import STAGES, TABLE  # noqa: E402
 COMMANDS = {
     "registration": "`register`",
     "assignment": "`assign`",
+    "cover": "`assign --cover`",
     "assessment.initial": "`assess -t initial`",
     "assessment.comprehensive": "`assess -t comprehensive`",
     "assessment.best_interests": "`assess -t best-interests`",

@@ -1,0 +1,402 @@
+"""Time as people live it, cover for a colleague, and consent as it happens.
+
+- The agency's time zone (`timezone` in .cpcm/config.yaml): every time shown is local with its
+  offset, a date-only deadline falls due at the end of that local day, a $CPCM_NOW or --at
+  without an offset is read in the agency's zone, and a time earlier than the case's latest
+  record is warned about.
+- `cpcm assign CASE --cover WORKER --until DATE`: a colleague reads and writes the case until
+  then, and is taken off it after (team sync, or the next write).
+- `cpcm consent --by child --by caregiver`: both answers in one command, one record each.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from conftest import CANARY, Cli, commit_count, git, make_identity, register
+from test_conference import minutes_doc, new_conference, planned_case
+
+NOW = "2026-11-23T09:00:00+03:00"
+CLINIC = ["service", "add", "clinic", "--provider", "County Clinic", "--sector", "health", "--offers", "child health",
+          "--cost", "free"]
+CONSENT = ["--purpose", "referral", "--agency", "clinic", "--status", "given", "--explained", "all"]
+
+
+@pytest.fixture
+def nairobi(tmp_env):
+    """A casefile repository of an agency in Nairobi (UTC+03:00, made on a computer whose own
+    zone may be anything): 'sup' (supervisor), 'amina', 'otieno' and 'baraka' (caseworkers).
+    Returns a function: as_('amina', CPCM_NOW=...) -> Cli."""
+    root = tmp_env / "casefiles"
+    keys = {w: tmp_env / "keys" / f"{w}.txt" for w in ("sup", "amina", "otieno", "baraka")}
+    public = {w: make_identity(path) for w, path in keys.items()}
+
+    def as_(worker: str, **env) -> Cli:
+        base = {"CPCM_REPO": str(root), "CPCM_IDENTITY": str(keys[worker]), "CPCM_NOW": NOW, "TZ": "UTC"}
+        base.update(env)
+        return Cli(base)
+
+    sup = as_("sup")
+    made = sup("init", "--agency", "NBO", "--name", "Nairobi Agency", "--worker", "sup", "--role", "supervisor",
+               "--timezone", "Africa/Nairobi", "--json")
+    assert made.code == 0, made.stderr
+    assert made.json()["timezone"] == "Africa/Nairobi"
+    for worker in ("amina", "otieno", "baraka"):
+        assert sup("team", "add", worker, "--role", "caseworker", "--recipient", public[worker]).code == 0
+    as_.root = root
+    as_.keys = keys
+    return as_
+
+
+def accepted_referral(cli, case_id: str, start: str = "2026-11-25", duration: str = "2w") -> None:
+    assert cli(*CLINIC).code == 0
+    for giver in ("child", "caregiver"):
+        assert cli("consent", case_id, *CONSENT, "--by", giver).code == 0
+    assert cli("refer", case_id, "--service", "clinic", "--need", "treatment", "--check", "all").code == 0
+    done = cli("referral", case_id, "R1", "--status", "accepted", "--start", start, "--expected-duration", duration)
+    assert done.code == 0, done.stderr
+
+
+# -- the agency's time zone ------------------------------------------------------------------------
+def test_init__writes_the_time_zone_and_refuses_an_unknown_one_without_echoing_it(tmp_env, team):
+    root = tmp_env / "casefiles"
+    sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    bad = sup("init", "--agency", "X", "--name", "X", "--worker", "sup", "--role", "supervisor", "--timezone", f"{CANARY}/Nowhere")
+    assert bad.code == 4 and "timezone" in bad.stderr and "Zqxcanary" not in bad.stderr
+    assert not (root / ".cpcm").exists()  # nothing was written
+    ok = sup("init", "--agency", "X", "--name", "X", "--worker", "sup", "--role", "supervisor", "--timezone", "Africa/Kampala")
+    assert ok.code == 0, ok.stderr
+    assert "timezone: Africa/Kampala" in (root / ".cpcm" / "config.yaml").read_text()
+
+
+def test_init__without_timezone_takes_the_systems(tmp_env, team):
+    root = tmp_env / "casefiles"
+    sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW, "TZ": "Africa/Dar_es_Salaam"})
+    assert sup("init", "--agency", "X", "--name", "X", "--worker", "sup", "--role", "supervisor").code == 0
+    assert "timezone: Africa/Dar_es_Salaam" in (root / ".cpcm" / "config.yaml").read_text()
+
+
+def test_a_repository_without_timezone_keeps_working(cli, repo):
+    """Repositories made before the setting: the clock's own zone (here the offset of $CPCM_NOW)."""
+    config = repo / ".cpcm" / "config.yaml"
+    config.write_text("\n".join(line for line in config.read_text().splitlines() if not line.startswith("timezone")) + "\n")
+    case_id = register(cli)
+    items = {i["code"]: i for i in cli("due", "--json").json() if i["case_id"] == case_id}
+    assert items["initial-assessment"]["due"] == "2026-11-25T09:00+03:00"
+
+
+def test_due__a_date_only_deadline_falls_due_at_the_end_of_the_local_day(nairobi):
+    amina = nairobi("amina")
+    case_id = register(amina)
+    accepted_referral(amina, case_id, start="2026-11-25", duration="2w")
+    later = nairobi("amina", CPCM_NOW="2026-12-09T18:00:00+03:00")
+    items = {i["code"]: i for i in later("due", "--json").json() if i["case_id"] == case_id}
+    outcome = items["referral-outcome"]
+    assert outcome["due"] == "2026-12-09T23:59+03:00"  # not 03:00 (midnight UTC)
+    assert outcome["state"] != "overdue"  # at 18:00 on the day it is not late yet
+    text = later("due").stdout
+    line = next(row for row in text.splitlines() if "outcome of referral R1" in row)
+    assert "2026-12-09 23:59 +03:00" in line
+    shown = later("show", case_id).stdout
+    assert "2026-12-09 23:59 +03:00" in shown
+    next_day = nairobi("amina", CPCM_NOW="2026-12-10T00:30:00+03:00")
+    items = {i["code"]: i for i in next_day("due", "--json").json() if i["case_id"] == case_id}
+    assert items["referral-outcome"]["state"] == "overdue"
+
+
+def test_due__times_are_local_even_when_the_clock_is_given_in_utc(nairobi):
+    amina = nairobi("amina", CPCM_NOW="2026-11-23T06:00:00Z")
+    case_id = register(amina)
+    items = {i["code"]: i for i in amina("due", "--json").json() if i["case_id"] == case_id}
+    assert items["initial-assessment"]["due"] == "2026-11-25T09:00+03:00"
+    assert "2026-11-25 09:00 +03:00" in amina("due").stdout
+    log = amina("log", case_id).stdout
+    assert "2026-11-23 09:00 +03:00" in log and "06:00" not in log
+
+
+def test_cpcm_now_and_at_without_a_zone_are_read_in_the_agencys_zone(nairobi):
+    amina = nairobi("amina", CPCM_NOW="2026-11-23T09:00:00")
+    case_id = register(amina)
+    shown = amina("show", case_id, "--json").json()
+    assert shown["registered_at"] == "2026-11-23T09:00:00+03:00"
+    noted = amina("note", case_id, "--text", "called", "--at", "2026-11-23T08:15", "--json")
+    assert noted.code == 0, noted.stderr
+    record = amina("show", case_id, noted.json()["record_id"], "--json").json()
+    assert record["at"] == "2026-11-23T08:15:00+03:00" and record["recorded_at"] == "2026-11-23T09:00:00+03:00"
+    dated = amina("note", case_id, "--text", "a date alone", "--at", "2026-11-23", "--json")
+    assert amina("show", case_id, dated.json()["record_id"], "--json").json()["at"] == "2026-11-23T00:00:00+03:00"
+
+
+def test_the_conference_report_gives_its_due_time_in_local_time(nairobi):
+    amina = nairobi("amina")
+    case_id = planned_case(amina, "Child One")
+    sup = nairobi("sup")
+    conf = new_conference(sup)
+    assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+    for n in range(5):
+        assert sup("conference", "attend", conf, "--institution", "Agency", "--name", f"Member {n}", "--position", "Officer",
+                   "--contact", "0700", "--confidentiality-signed", "yes").code == 0
+    assert sup("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id]))).code == 0
+    closer = nairobi("sup", CPCM_NOW="2026-11-30T11:00:00Z")  # 14:00 in Nairobi
+    assert closer("conference", "close", conf).code == 0
+    due = [i for i in closer("due", "--json").json() if i["code"] == "conference-report"]
+    assert [i["due"] for i in due] == ["2026-12-01T14:00+03:00"]
+    later = nairobi("sup", CPCM_NOW="2026-11-30T15:00:00+03:00")
+    report = later("render", "conference-report", conf)  # the first rendering, while it is still due
+    assert report.code == 0, report.stderr
+    assert re.search(r"due by 1 December 2026 14:00 \+03:00", report.stdout), report.stdout[:2000]
+
+
+def test_a_time_earlier_than_the_cases_latest_record_is_warned_and_written(nairobi):
+    amina = nairobi("amina")
+    case_id = register(amina)
+    root = nairobi.root
+    before = commit_count(root)
+    back = nairobi("amina", CPCM_NOW="2026-11-22T09:00:00+03:00")
+    result = back("note", case_id, "--text", "the clock went back")
+    assert result.code == 0
+    assert "warning:" in result.stderr and "earlier than the latest record" in result.stderr and "$CPCM_NOW" in result.stderr
+    assert commit_count(root) == before + 1
+    at = amina("note", case_id, "--text", "back-dated", "--at", "2026-11-20T10:00")
+    assert at.code == 0 and "--at (2026-11-20 10:00 +03:00) is earlier than the latest record" in at.stderr
+    fine = amina("note", case_id, "--text", "now")
+    assert fine.code == 0 and "earlier" not in fine.stderr
+
+
+# -- cover for a colleague -----------------------------------------------------------------------
+def test_cover__the_colleague_writes_before_the_end_and_cannot_read_what_is_written_after(nairobi):
+    root = nairobi.root
+    amina, baraka = nairobi("amina"), nairobi("baraka")
+    case_id = register(amina)
+    assert baraka("note", case_id, "--text", "before cover").code == 5  # not a reader yet
+    before = commit_count(root)
+    covered = amina("assign", case_id, "--cover", "baraka", "--until", "2026-11-30", "--json")
+    assert covered.code == 0, covered.stderr
+    assert commit_count(root) == before + 1  # the cover record and the re-encryption: one commit
+    assert git(root, "log", "-1", "--format=%s").strip() == f"assign {case_id} {covered.json()['record_id']}"
+    assert covered.json()["until"] == "2026-11-30T23:59:59+03:00"
+    recipients = (root / "cases" / case_id / "recipients").read_text()
+    assert "# cover: baraka until 2026-11-30T23:59:59+03:00" in recipients
+    assert [line for line in recipients.splitlines() if not line.startswith("#")] == ["amina", "baraka", "sup"]
+    shown = amina("show", case_id, "--json").json()
+    assert shown["worker"] == "amina"  # the case stays with its worker
+    assert [(c["worker"], c["in_force"]) for c in shown["covers"]] == [("baraka", True)]
+    # before the end, the colleague reads and writes
+    on_the_last_day = nairobi("baraka", CPCM_NOW="2026-11-30T23:00:00+03:00")
+    wrote = on_the_last_day("note", case_id, "--text", "visited while amina is on leave", "--json")
+    assert wrote.code == 0, wrote.stderr
+    assert on_the_last_day("show", case_id, wrote.json()["record_id"], "--json").json()["by"] == "baraka"
+    assert nairobi("sup")("verify").code == 0  # a cover is a known reader of the case
+    # after the end: the next write to the case takes the colleague off it
+    after = nairobi("amina", CPCM_NOW="2026-12-01T08:00:00+03:00")
+    back = after("note", case_id, "--text", "back from leave", "--json")
+    assert back.code == 0, back.stderr
+    assert git(root, "log", "-1", "--format=%s").strip() == f"note {case_id} {back.json()['record_id']} (cover ended)"
+    recipients = (root / "cases" / case_id / "recipients").read_text()
+    assert "baraka" not in recipients
+    late = nairobi("baraka", CPCM_NOW="2026-12-01T09:00:00+03:00")
+    assert late("show", case_id).code == 5
+    from cpcm.crypto import identity
+    from cpcm.store.casestore import CaseStore
+    from cpcm.errors import CannotDecrypt
+
+    store = CaseStore(root)
+    path = next(p for p in store.record_files(case_id) if back.json()["record_id"] in p.name)
+    with pytest.raises(CannotDecrypt):
+        store.read_file(path, identity.load(nairobi.keys["baraka"], lambda: None).keys)
+    assert nairobi("sup")("verify").code == 0  # the write that re-encrypted is a known re-encryption
+
+
+def test_cover__team_sync_ends_it_when_no_one_writes(nairobi):
+    root = nairobi.root
+    amina = nairobi("amina")
+    case_id = register(amina)
+    assert amina("assign", case_id, "--cover", "baraka", "--until", "2026-11-24T12:00").code == 0
+    assert nairobi("sup")("team", "sync", "--json").json()["reencrypted"] == 0  # still in force
+    later = nairobi("sup", CPCM_NOW="2026-11-24T12:01:00+03:00")
+    assert later("team", "sync", "--json").json()["reencrypted"] == 1
+    assert git(root, "log", "-1", "--format=%s").strip() == "team sync 1 cases"
+    assert "baraka" not in (root / "cases" / case_id / "recipients").read_text()
+    assert nairobi("baraka", CPCM_NOW="2026-11-24T12:01:00+03:00")("show", case_id).code == 5
+    assert later("verify").code == 0
+
+
+def test_cover__an_ended_cover_cannot_write_even_before_it_is_taken_off(nairobi):
+    amina = nairobi("amina")
+    case_id = register(amina)
+    assert amina("assign", case_id, "--cover", "baraka", "--until", "2026-11-24").code == 0
+    late = nairobi("baraka", CPCM_NOW="2026-11-25T08:00:00+03:00")
+    refused = late("note", case_id, "--text", "too late")
+    assert refused.code == 4 and "cover" in refused.stderr and "ended" in refused.stderr
+
+
+def test_cover__refusals_name_the_field_and_write_nothing(nairobi):
+    root = nairobi.root
+    amina = nairobi("amina")
+    case_id = register(amina)
+    before = commit_count(root)
+    for args, field in ((("--cover", "nobody", "--until", "2026-12-01"), "cover"),
+                        (("--cover", "amina", "--until", "2026-12-01"), "cover"),
+                        (("--cover", "sup", "--until", "2026-12-01"), "cover"),
+                        (("--cover", "baraka", "--until", "2026-11-22"), "until"),
+                        (("--cover", "baraka", "--until", f"{CANARY}"), "until")):
+        result = amina("assign", case_id, *args)
+        assert result.code == 4, (args, result.stderr)
+        assert field in result.stderr and "Zqxcanary" not in result.stderr
+    assert amina("assign", case_id, "--cover", "baraka").code == 2  # --until is needed
+    assert amina("assign", case_id, "--worker", "otieno", "--cover", "baraka", "--until", "2026-12-01").code == 2
+    assert nairobi("otieno")("assign", case_id, "--cover", "baraka", "--until", "2026-12-01").code == 5  # not a reader
+    assert commit_count(root) == before
+
+
+def test_cover__a_reassignment_keeps_the_cover(nairobi):
+    root = nairobi.root
+    amina, sup = nairobi("amina"), nairobi("sup")
+    case_id = register(amina)
+    assert amina("assign", case_id, "--cover", "baraka", "--until", "2026-12-01").code == 0
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    lines = (root / "cases" / case_id / "recipients").read_text().splitlines()
+    assert [line for line in lines if not line.startswith("# worker")] == [
+        "# cover: baraka until 2026-12-01T23:59:59+03:00", "otieno", "baraka", "sup"]
+    assert sup("verify").code == 0
+
+
+def test_due__the_covering_worker_sees_covered_cases_marked_as_covered(nairobi):
+    amina, baraka, sup = nairobi("amina"), nairobi("baraka"), nairobi("sup")
+    case_id = register(amina)
+    assert not [i for i in baraka("due", "--json").json() if i["case_id"] == case_id]
+    assert amina("assign", case_id, "--cover", "baraka", "--until", "2026-12-01").code == 0
+    mine = [i for i in baraka("due", "--json").json() if i["case_id"] == case_id]
+    assert {i["code"] for i in mine} >= {"initial-assessment"}
+    assert all(i["owner"] == "amina" and i["covered_by"] == "baraka" for i in mine)
+    assert "amina (covered by baraka)" in baraka("due").stdout
+    assert [i["case_id"] for i in sup("due", "--worker", "baraka", "--json").json()] == [i["case_id"] for i in mine]
+    theirs = [i for i in amina("due", "--json").json() if i["case_id"] == case_id]
+    assert theirs and not any("covered_by" in i for i in theirs)  # still on the worker's own list
+    after = nairobi("baraka", CPCM_NOW="2026-12-02T08:00:00+03:00")
+    assert not [i for i in after("due", "--json").json() if i["case_id"] == case_id]
+
+
+# -- consent as it happens ------------------------------------------------------------------------
+def test_consent__child_and_caregiver_together_round_trip(nairobi):
+    root = nairobi.root
+    amina = nairobi("amina")
+    case_id = register(amina)
+    before = commit_count(root)
+    result = amina("consent", case_id, "--purpose", "reintegration", "--by", "child", "--by", "caregiver", "--status", "given",
+                   "--caregiver-name", "Grace Atieno", "--relationship", "grandmother", "--explained", "all",
+                   "--until", "2026-12-31", "--json")
+    assert result.code == 0, result.stderr
+    assert commit_count(root) == before + 1
+    data = result.json()
+    child_id, caregiver_id = data["record_ids"]
+    assert data["given_by"] == ["child", "caregiver"] and data["record_id"] == child_id
+    assert git(root, "log", "-1", "--format=%s").strip() == f"consent {case_id} {child_id} {caregiver_id}"
+    child = amina("show", case_id, child_id, "--json").json()
+    caregiver = amina("show", case_id, caregiver_id, "--json").json()
+    explained = {"information": True, "use": True, "sharing": True, "confidentiality_limits": True}
+    assert child["kind"] == caregiver["kind"] == "consent"
+    assert child["fields"] == {"purpose": "reintegration", "given_by": "child", "status": "given", "explained": explained,
+                               "until": "2026-12-31"}
+    assert caregiver["fields"] == {"purpose": "reintegration", "given_by": "caregiver", "status": "given",
+                                   "caregiver_name": "Grace Atieno", "caregiver_relationship": "grandmother",
+                                   "explained": explained, "until": "2026-12-31"}
+    consents = amina("show", case_id, "--json").json()["consents"]
+    assert [(c["purpose"], c["given_by"], c["state"]) for c in consents] == [("reintegration", "child", "valid"),
+                                                                             ("reintegration", "caregiver", "valid")]
+
+
+def test_consent__placement_with_one_answer_each_and_the_registered_caregiver_by_default(nairobi):
+    amina = nairobi("amina")
+    case_id = register(amina)
+    result = amina("consent", case_id, "--purpose", "placement", "--by", "child", "--by", "caregiver", "--status", "given",
+                   "--status", "refused", "--reason", "wants the child at home", "--explained", "all", "--json")
+    assert result.code == 0, result.stderr
+    assert any("override" in step for step in result.json()["next_steps"])
+    caregiver = amina("show", case_id, result.json()["record_ids"][1], "--json").json()["fields"]
+    assert caregiver["status"] == "refused"
+    assert caregiver["caregiver_name"] == "Test Caregiver" and caregiver["caregiver_relationship"] == "grandmother"
+
+
+def test_consent__joint_refusals_write_nothing(nairobi):
+    root = nairobi.root
+    amina = nairobi("amina")
+    case_id = register(amina)
+    before = commit_count(root)
+    for args in ((["--by", "child", "--by", "child", "--status", "given"]),
+                 (["--by", "child", "--by", "caregiver", "--status", "given", "--status", "given", "--status", "given"]),
+                 (["--by", "child", "--caregiver-name", "X", "--status", "given"]),
+                 (["--by", "child", "--by", "caregiver", "--status", "maybe"])):
+        result = amina("consent", case_id, "--purpose", "placement", "--explained", "all", *args)
+        assert result.code == 4, (args, result.stderr)
+    bad = amina("consent", case_id, "--purpose", "adoption", "--by", "child", "--status", "given", "--explained", "all")
+    assert bad.code == 4 and "purpose" in bad.stderr
+    assert commit_count(root) == before
+
+
+# -- the rules, pure ------------------------------------------------------------------------------
+def test_dates__a_date_alone_is_due_at_the_end_of_that_local_day():
+    from datetime import date, timezone
+    from zoneinfo import ZoneInfo
+
+    from cpcm.domain.dates import before_latest, due_at, end_of_day, local_text, parse_datetime
+
+    nairobi = ZoneInfo("Africa/Nairobi")
+    assert due_at("2026-02-20", nairobi).isoformat() == "2026-02-20T23:59:59+03:00"
+    assert due_at("2026-02-20T10:00:00+00:00", nairobi).isoformat() == "2026-02-20T13:00:00+03:00"
+    assert end_of_day(date(2026, 2, 20), timezone.utc).isoformat() == "2026-02-20T23:59:59+00:00"
+    assert parse_datetime("2026-02-20T14:00", "at", nairobi).isoformat() == "2026-02-20T14:00:00+03:00"
+    assert parse_datetime("2026-02-20", "at", nairobi).isoformat() == "2026-02-20T00:00:00+03:00"
+    assert parse_datetime("2026-02-20T14:00", "at").isoformat() == "2026-02-20T14:00:00+00:00"  # no zone given: UTC
+    assert local_text("2026-02-20T11:00:00+00:00", nairobi) == "2026-02-20 14:00 +03:00"
+    assert local_text("", nairobi) == "" and local_text("not a time", nairobi) == "not a time"
+    moment = parse_datetime("2026-02-20T14:00+03:00")
+    assert before_latest(moment, ["2026-02-20T10:00+03:00", "2026-02-20T12:00:00+00:00"]) == "2026-02-20T12:00:00+00:00"
+    assert before_latest(moment, ["2026-02-20T10:00+03:00", "2026-02-20T14:00:00+03:00"]) is None
+
+
+def test_cover_rules__in_force_until_its_end_and_readers_in_order():
+    from datetime import datetime
+
+    from cpcm.domain.team import Team, Worker
+    from cpcm.workflow import cover
+
+    team = Team(tuple(Worker(id=w, name=w, roles=(r,), recipient=f"age1{w}") for w, r in
+                      (("sup", "supervisor"), ("amina", "caseworker"), ("baraka", "caseworker"), ("otieno", "caseworker"))))
+    covers = {"baraka": "2026-03-01T23:59:59+03:00", "otieno": "2026-02-01T23:59:59+03:00"}
+    now = datetime.fromisoformat("2026-02-15T09:00:00+03:00")
+    assert cover.in_force(covers, now) == {"baraka": "2026-03-01T23:59:59+03:00"}
+    assert cover.readers(team, "amina", covers, now) == ["amina", "baraka", "sup"]
+    assert cover.readers(team, "amina", covers, datetime.fromisoformat("2026-03-02T00:00:00+03:00")) == ["amina", "sup"]
+    assert cover.in_force({"baraka": "2026-03-01"}, datetime.fromisoformat("2026-03-01T23:00:00+03:00")) == {"baraka": "2026-03-01"}
+    end = datetime.fromisoformat("2026-03-01T00:00:00+03:00")
+    assert [f for f, _ in cover.problems(team, "amina", "amina", end, now)] == ["cover"]
+    assert [f for f, _ in cover.problems(team, "amina", "sup", end, now)] == ["cover"]
+    assert [f for f, _ in cover.problems(team, "amina", "nobody", now, now)] == ["cover", "until"]
+    assert cover.problems(team, "amina", "baraka", end, now) == []
+
+
+def test_assign_cover__over_the_memory_store_one_commit_and_the_readers():
+    from dataclasses import replace
+
+    from cpcm import service
+    from memory_repo import MemoryRepo
+
+    mem = MemoryRepo()
+    mem.config = replace(mem.config, timezone="Africa/Nairobi")
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    before = mem.commits()
+    written = service.assign_cover(amina, case_id, "otieno", "2026-11-30")
+    assert mem.commits() == before + 1
+    assert written.kind == "cover" and written.extra["until"] == "2026-11-30T23:59:59+03:00"
+    assert mem.store.recipients(case_id) == ["amina", "otieno", "sup"]
+    otieno = mem.as_("otieno", now="2026-11-30T22:00:00+03:00")
+    service.note(otieno, case_id, "covering")
+    assert [i.covered_by for i in service.due(otieno)] and all(i.covered_by == "otieno" for i in service.due(otieno))
+    later = mem.as_("amina", now="2026-12-01T08:00:00+03:00")
+    service.note(later, case_id, "back")
+    assert mem.store.recipients(case_id) == ["amina", "sup"]
+    assert mem.store.commits[-1].message.endswith("(cover ended)")
