@@ -103,7 +103,9 @@ def repo(tmp_env, team):
     """A casefile repository: 'sup' (supervisor) made it; 'amina' and 'otieno' are caseworkers."""
     root = tmp_env / "casefiles"
     sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
-    result = sup("init", "--agency", "TEST", "--name", "Test Agency", "--worker", "sup", "--role", "supervisor")
+    # the agency's zone is fixed (the tests' NOW is +03:00), whatever the zone of the machine running them
+    result = sup("init", "--agency", "TEST", "--name", "Test Agency", "--worker", "sup", "--role", "supervisor",
+                 "--timezone", "Africa/Nairobi")
     assert result.code == 0, result.stderr
     for worker in ("amina", "otieno"):
         added = sup("team", "add", worker, "--role", "caseworker", "--recipient", team[worker][1])

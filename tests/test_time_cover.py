@@ -138,15 +138,15 @@ def test_the_conference_report_gives_its_due_time_in_local_time(nairobi):
     for n in range(5):
         assert sup("conference", "attend", conf, "--institution", "Agency", "--name", f"Member {n}", "--position", "Officer",
                    "--contact", "0700", "--confidentiality-signed", "yes").code == 0
-    assert sup("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id]))).code == 0
-    closer = nairobi("sup", CPCM_NOW="2026-11-30T11:00:00Z")  # 14:00 in Nairobi
+    closer = nairobi("sup", CPCM_NOW="2026-11-30T11:00:00Z")  # 14:00 in Nairobi, after the meeting at 09:00 local
+    assert closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id]))).code == 0
     assert closer("conference", "close", conf).code == 0
     due = [i for i in closer("due", "--json").json() if i["code"] == "conference-report"]
-    assert [i["due"] for i in due] == ["2026-12-01T14:00+03:00"]
+    assert [i["due"] for i in due] == ["2026-12-01T09:00+03:00"]  # 24 hours from the meeting, in the agency's zone
     later = nairobi("sup", CPCM_NOW="2026-11-30T15:00:00+03:00")
     report = later("render", "conference-report", conf)  # the first rendering, while it is still due
     assert report.code == 0, report.stderr
-    assert re.search(r"due by 1 December 2026 14:00 \+03:00", report.stdout), report.stdout[:2000]
+    assert re.search(r"due by 1 December 2026 09:00 \+03:00", report.stdout), report.stdout[:2000]
 
 
 def test_a_time_earlier_than_the_cases_latest_record_is_warned_and_written(nairobi):
