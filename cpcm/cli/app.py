@@ -23,9 +23,10 @@ MODULES = {
     "note": "followup", "conference": "conference", "transfer": "transfer", "receive": "transfer", "transfer-ack": "transfer",
     "due": "workflow", "check": "workflow", "policy": "workflow", "form": "form", "render": "render",
     "report": "report", "export": "report", "repair": "repair",
+    "remote": "sync", "sync": "sync", "bundle": "sync", "merge-cases": "sync",
 }
 ORDER = ("keys", "repo", "register", "cases", "update", "correct", "assess", "referrals", "followup", "readiness", "conference",
-         "transfer", "workflow", "form", "render", "report", "repair")
+         "transfer", "workflow", "form", "render", "report", "repair", "sync")
 
 
 def build(command: str | None = None) -> typer.Typer:
