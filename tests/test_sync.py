@@ -210,3 +210,150 @@ def test_a_bundle_for_another_team_is_refused(laptops, tmp_env):
     assert laptops.cli("sup")("bundle", "create", str(bundle)).code == 0
     refused = laptops.cli("sup", CPCM_IDENTITY=str(outsider))("bundle", "apply", str(bundle))
     assert refused.code != 0
+
+
+# -- what a merge finds: each conflict kind, built deterministically -------------------------------
+def shared_case(laptops) -> tuple[Cli, Cli, str]:
+    """amina's laptop and sup's copy, both holding one case of amina's."""
+    amina = laptops.laptop("amina")
+    case_id = register(amina)
+    laptops.sync("amina")
+    laptops.sync("sup")
+    return amina, laptops.cli("sup"), case_id
+
+
+def merge_both(laptops) -> dict:
+    """amina pushes, sup merges and pushes, amina takes the merge: both copies end identical."""
+    laptops.sync("amina")
+    merged = laptops.sync("sup")
+    laptops.sync("amina")
+    assert head(laptops.repo) == head(laptops.clones["amina"])
+    for root in laptops.clones.values():
+        no_markers(root)
+        assert git_status(root) == []
+    return merged
+
+
+def folded(laptops, worker: str, case_id: str):
+    from cpcm import service
+
+    return service.load_case(service.open_repo(laptops.clones[worker], laptops.keys[worker][0]), case_id)
+
+
+CLOSE = ("--reason", "registered_in_error", "--check", "error_confirmed")
+
+
+def test_two_closures_written_apart(laptops):
+    amina, sup, case_id = shared_case(laptops)
+    assert sup("close", case_id, *CLOSE).code == 0
+    assert amina("close", case_id, *CLOSE).code == 0  # the later one: the closure the case waits on
+    merged = merge_both(laptops)
+    assert [c["code"] for c in merged["conflicts"]] == ["two-closures"]
+    assert "two-closures" in check_codes(sup, case_id)
+    assert "two-closures" in check_codes(amina, case_id)
+    assert sup("approve", case_id, "closure").code == 0  # the supervisor settles it with an ordinary decision
+    assert "two-closures" not in check_codes(sup, case_id)
+    assert sup("verify").code == 0, sup("verify").stdout
+
+
+def test_a_followup_written_offline_after_another_closed_the_case(laptops):
+    amina, sup, case_id = shared_case(laptops)
+    assert amina("close", case_id, *CLOSE).code == 0
+    laptops.sync("amina")
+    laptops.sync("sup")
+    assert sup("approve", case_id, "closure").code == 0  # the case is closed on the supervisor's copy
+    assert amina("followup", case_id, *VISIT).code == 0  # and visited, on amina's, not knowing
+    merged = merge_both(laptops)
+    assert [c["code"] for c in merged["conflicts"]] == ["record-after-closure"]
+    shown = sup("show", case_id, "--json").json()
+    assert "followup" in [e["kind"] for e in shown["history"]]  # nothing dropped
+    assert "record-after-closure" in check_codes(sup, case_id)
+    assert sup("note", case_id, "--text", "seen: the visit was before the closure").code == 0
+    assert "record-after-closure" not in check_codes(sup, case_id)
+
+
+def test_two_plan_versions_written_apart_are_both_kept_and_numbered_in_order(laptops):
+    amina, sup, case_id = shared_case(laptops)
+    assert sup("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    merge_both(laptops)
+    shown = sup("show", case_id, "--json").json()
+    assert [e["kind"] for e in shown["history"]].count("plan") == 2
+    assert shown["plan"]["version"] == 2
+    assert "plans-concurrent" in check_codes(sup, case_id)
+    assert sup("approve", case_id, "plan").code == 0
+    assert "plans-concurrent" not in check_codes(sup, case_id)
+
+
+@pytest.mark.parametrize("who_merges", ["sup", "amina"])
+def test_an_assignment_on_one_side_and_a_note_on_the_other(laptops, team, who_merges):
+    amina, sup, case_id = shared_case(laptops)
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    assert amina("note", case_id, "--text", "visited the school").code == 0
+    if who_merges == "sup":
+        merge_both(laptops)
+    else:
+        laptops.sync("sup")
+        laptops.sync("amina")
+        laptops.sync("sup")
+        assert head(laptops.repo) == head(laptops.clones["amina"])
+    recipients = (laptops.repo / "cases" / case_id / "recipients").read_text().split()
+    assert recipients[-2:] == ["otieno", "sup"]
+    otieno = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["otieno"][0]), "CPCM_NOW": NOW})
+    shown = otieno("show", case_id, "--json")
+    assert shown.code == 0 and "note" in [e["kind"] for e in shown.json()["history"]]
+    assert amina("show", case_id).code != 0  # re-encrypted away from her with the rest of the case
+    assert sup("verify").code == 0, sup("verify").stdout
+
+
+def test_two_assignments_written_apart(laptops):
+    amina, sup, case_id = shared_case(laptops)
+    assert amina("assign", case_id, "--worker", "otieno").code in (0, 4)
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    merged = merge_both(laptops)
+    codes = [c["code"] for c in merged["conflicts"]]
+    assert codes in (["two-assignments"], [])
+
+
+def test_the_same_child_registered_on_two_laptops_is_reported_and_linked(laptops):
+    amina = laptops.laptop("amina")
+    sup = laptops.cli("sup")
+    mine = register(amina)
+    theirs = register(sup, "--worker", "amina")
+    laptops.sync("amina")
+    merged = laptops.sync("sup")
+    assert merged["duplicates"] == [{"case": min(mine, theirs), "other": max(mine, theirs),
+                                     "reason": "same or similar name and the same birth year"}]
+    assert "Test Child" not in json.dumps(merged)
+    linked = sup("merge-cases", mine, theirs, "--json")
+    assert linked.code == 0, linked.stderr
+    assert folded(laptops, "sup", mine).links == (theirs,)
+    assert folded(laptops, "sup", theirs).links == (mine,)
+    assert sup("merge-cases", mine, theirs).code == 4
+    assert amina("merge-cases", mine, theirs).code == 4  # a caseworker does not
+
+
+def test_two_cases_that_drew_the_same_id_are_told_apart(laptops, monkeypatch):
+    from cpcm.service import cases
+
+    amina = laptops.laptop("amina")
+    sup = laptops.cli("sup")
+    fixed = cases.new_case_id()
+    monkeypatch.setattr(cases, "new_case_id", lambda: fixed)
+    mine = register(amina, child={"name": "First Child", "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"})
+    theirs = register(sup, "--worker", "amina",
+                      child={"name": "Other Child", "sex": "male", "date_of_birth": "2012-01-01", "disability": "no"})
+    assert mine == theirs
+    monkeypatch.undo()
+    laptops.sync("amina")
+    merged = laptops.sync("sup")
+    assert len(merged["reidentified"]) == 1 and merged["reidentified"][0]["old"] == mine
+    new = merged["reidentified"][0]["new"]
+    kept, moved = sup("show", mine, "--json"), sup("show", new, "--json")
+    assert kept.code == 0 and moved.code == 0, kept.stderr + moved.stderr
+    kept, moved = kept.json(), moved.json()
+    assert {kept["child"]["name"], moved["child"]["name"]} == {"First Child", "Other Child"}
+    assert folded(laptops, "sup", new).links == (mine,)
+    assert [e["kind"] for e in kept["history"]].count("registration") == 1
+    laptops.sync("amina")
+    assert sup("verify").code == 0, sup("verify").stdout

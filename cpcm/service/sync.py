@@ -370,14 +370,29 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
     def ids(names: Iterable[str], kinds: Iterable[str] | None = None, exclude: Iterable[str] = ()) -> list[str]:
         return [n.split(".", 1)[0] for n in names if (kinds is None or _kind(n) in kinds) and _kind(n) not in exclude]
 
+    def closing(names: list[str], tree: Tree) -> list[str]:
+        """The closures, and the approvals of a closure (when this worker can read them)."""
+        found = ids(names, ["closure"])
+        approvals = [n for n in names if _kind(n) == "approval"]
+        contents = remote.read_blobs(_git(ctx), [tree[f"{folder}/{n}"].blob for n in approvals])
+        for name in approvals:
+            try:
+                body = codec.loads(cipher.decrypt(contents[tree[f"{folder}/{name}"].blob], ctx.keys))
+            except (cipher.NotARecipient, cipher.Damaged, codec.BadYaml):
+                continue
+            if isinstance(body, dict) and body.get("subject") == "closure":
+                found.append(name.split(".", 1)[0])
+        return found
+
+    closed = [closing(sides[0], ours), closing(sides[1], theirs)]
     found = []
     if ids(sides[0], ["closure"]) and ids(sides[1], ["closure"]):
         found.append((TWO_CLOSURES, ids(sides[0], ["closure"]) + ids(sides[1], ["closure"])))
     else:
-        for closing, other in ((sides[0], sides[1]), (sides[1], sides[0])):
+        for closes, other in ((closed[0], sides[1]), (closed[1], sides[0])):
             later = ids(other, exclude=_QUIET)
-            if ids(closing, ["closure"]) and later:
-                found.append((AFTER_CLOSURE, ids(closing, ["closure"]) + later))
+            if closes and later:
+                found.append((AFTER_CLOSURE, closes + later))
     if ids(sides[0], ["plan"]) and ids(sides[1], ["plan"]):
         found.append((TWO_PLANS, ids(sides[0], ["plan"]) + ids(sides[1], ["plan"])))
     if ids(sides[0], ["assignment"]) and ids(sides[1], ["assignment"]):
