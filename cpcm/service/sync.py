@@ -362,8 +362,9 @@ def _names(tree: Tree, folder: str) -> set[str]:
 def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, result: Synced) -> list:
     """Conflict records for what the two copies wrote to one case apart (by kind, from file names)."""
     case_id = folder.split("/", 1)[1]
-    known = _names(base, folder)
-    sides = [sorted(_names(ours, folder) - known), sorted(_names(theirs, folder) - known)]
+    mine, other = _names(ours, folder), _names(theirs, folder)
+    # written apart: on one side only (a record both copies hold came to both, by a bundle and a remote, say)
+    sides = [sorted(mine - other - _names(base, folder)), sorted(other - mine - _names(base, folder))]
     if not sides[0] or not sides[1]:
         return []
 

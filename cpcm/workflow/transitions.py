@@ -69,11 +69,6 @@ _allow(STAGES, "sharing")
 _allow(_ACTIVE + ("closure_requested",), "update")
 # a repair (cpcm repair) supersedes a damaged record: allowed at any stage, it changes none
 _allow(STAGES, "repair")
-# what a sync adds (docs/team.md): a conflict between records written apart, found by the merge;
-# a link between two cases of one child (merge-cases), or to the ID a case had before a merge
-# gave it a new one; at any stage, changing none
-_allow(STAGES, "sync_conflict")
-_allow(STAGES, "case_link")
 # taking a case in from another agency (cpcm receive): the imported records put the case at the
 # stage it had there, and it stays at that stage, so plan, review and referral clocks run on; a
 # closure the other agency had requested does not travel with the case
