@@ -70,6 +70,7 @@ class Synced:
     reencrypted: list[str] = field(default_factory=list)    # cases re-encrypted in the merge
     not_reencrypted: list[str] = field(default_factory=list)  # cases that need someone who can read them
     reidentified: list[dict] = field(default_factory=list)  # {old, new}: a case that drew an ID already used
+    registered: list[str] = field(default_factory=list)     # cases registered on the other copy
     duplicates: list[dict] = field(default_factory=list)    # {case, other, reason}: probable same child
     notes: list[str] = field(default_factory=list)
 
@@ -244,7 +245,7 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
 
 
 def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
-    cases, conferences = set(result.cases), set(result.conferences)
+    cases, conferences, registered = set(result.cases), set(result.conferences), set(result.registered)
     for commit in remote.arrived(git, ours, theirs):
         result.commits += 1
         if commit.message.startswith("team "):
@@ -255,7 +256,9 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
                 result.records += 1
                 result.by[commit.author] = result.by.get(commit.author, 0) + 1
                 (cases if parts[0] == CASES else conferences).add(parts[1])
-    result.cases, result.conferences = sorted(cases), sorted(conferences)
+                if parts[0] == CASES and _kind(parts[2]) == "registration":
+                    registered.add(parts[1])
+    result.cases, result.conferences, result.registered = sorted(cases), sorted(conferences), sorted(registered)
 
 
 def _folder(path: str) -> str | None:
@@ -282,6 +285,7 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
     """The merged tree (path -> Entry), with recipients worked out again, records re-encrypted
     and conflict records added; and how many cases were re-encrypted."""
     git = _git(ctx)
+    objects = remote.Objects(git)
     merged: dict[str, Entry] = {}
     both_files: list[str] = []
     both_records: set[str] = set()
@@ -314,8 +318,8 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
         for path in sorted(both_files):
             data, notes = merge_file(path, content(base, path), content(ours, path), content(theirs, path))
             result.notes.extend(notes)
-            merged[path] = Entry(FILE_MODE, remote.write_blob(git, data))
-    team = _team(git, merged)
+            merged[path] = Entry(FILE_MODE, objects.put(data))
+    team = _team(git, merged, objects)
     touched_ours = {_folder(p) for p in set(base) | set(ours) if base.get(p) != ours.get(p)} - {None}
     touched_theirs = {_folder(p) for p in set(base) | set(theirs) if base.get(p) != theirs.get(p)} - {None}
     folders = sorted(touched_ours | touched_theirs)
@@ -326,37 +330,46 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
         entry = tree.get(f"{folder}/{RECIPIENTS}")
         return _readers(recipient_blobs.get(entry.blob)) if entry else []
 
+    in_folder: dict[str, list[str]] = {}
+    wanted_folders = set(folders)
+    for path in merged:
+        folder_of = _folder(path)
+        if folder_of in wanted_folders and _is_record(path):
+            in_folder.setdefault(folder_of, []).append(path)
     reencrypted = 0
     for folder in folders:
         assert folder is not None
         if folder.startswith(CASES + "/") and folder not in _folders(base) and folder in _folders(ours) \
                 and folder in _folders(theirs) and _registrations(ours, folder) != _registrations(theirs, folder) \
                 and not fast_forward:
-            _reidentify(ctx, folder, base, ours, theirs, merged, team, result)
+            _reidentify(ctx, folder, base, ours, theirs, merged, team, result, objects)
             continue
         both_sides = folder in touched_ours and folder in touched_theirs and not fast_forward
         new_records = _conflicts(ctx, folder, base, ours, theirs, result) if both_sides and folder.startswith(CASES) else []
-        reencrypted += _recipients(ctx, folder, base, ours, theirs, merged, both_records, team, readers, new_records, result)
+        reencrypted += _recipients(ctx, folder, sorted(in_folder.get(folder, ())), base, ours, theirs, merged, both_records,
+                                   team, readers, new_records, result, objects, recipient_blobs)
+    objects.flush()
     return merged, reencrypted
 
 
 def _folders(tree: Tree) -> set[str]:
-    return {f for f in (_folder(p) for p in tree) if f}
+    return tree.folders()
 
 
 def _registrations(tree: Tree, folder: str) -> list[str]:
-    return sorted(p for p in tree if p.startswith(folder + "/") and _kind(p.rsplit("/", 1)[1]) == "registration")
+    return sorted(f"{folder}/{n}" for n in tree.names(folder) if _kind(n) == "registration")
 
 
-def _team(git, merged: dict[str, Entry]) -> Team:
+def _team(git, merged: dict[str, Entry], objects) -> Team:
     entry = merged.get(TEAM)
-    team = team_from(remote.read_blobs(git, [entry.blob])[entry.blob]) if entry else None
+    data = (objects.get(entry.blob) or remote.read_blobs(git, [entry.blob])[entry.blob]) if entry else None
+    team = team_from(data) if data is not None else None
     return team or Team(())
 
 
 def _names(tree: Tree, folder: str) -> set[str]:
-    prefix = folder + "/"
-    return {p[len(prefix):] for p in tree if p.startswith(prefix) and RECORD_FILE.match(p[len(prefix):])}
+    """The record file names in a folder."""
+    return {n for n in tree.names(folder) if RECORD_FILE.match(n)}
 
 
 def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, result: Synced) -> list:
@@ -426,14 +439,13 @@ def _assigned(folder: str, base: Tree, ours: Tree, theirs: Tree, readers) -> str
     return min(x for x in (first["o"], first["t"]) if x) if (first["o"] or first["t"]) else None
 
 
-def _recipients(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, merged: dict[str, Entry],
-                both_records: set[str], team: Team, readers, new_records: list, result: Synced) -> int:
+def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: Tree, theirs: Tree, merged: dict[str, Entry],
+                both_records: set[str], team: Team, readers, new_records: list, result: Synced, objects,
+                known: dict[str, bytes]) -> int:
     """Work out the folder's readers again; re-encrypt the records encrypted to others. 1 when
     records were re-encrypted."""
     git = _git(ctx)
     top, subject = folder.split("/", 1)
-    prefix = folder + "/"
-    paths = sorted(p for p in merged if p.startswith(prefix) and _is_record(p))
     if not paths and not new_records:
         return 0
     r_base, r_ours, r_theirs = readers(base, folder), readers(ours, folder), readers(theirs, folder)
@@ -463,7 +475,7 @@ def _recipients(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree,
             fresh = {}
         if fresh:
             for path, data in fresh.items():
-                merged[path] = Entry(FILE_MODE, remote.write_blob(git, data))
+                merged[path] = Entry(FILE_MODE, objects.put(data))
             result.reencrypted.append(subject)
         else:
             # the records stay readable by whom they were written to: the file names all of them
@@ -472,16 +484,16 @@ def _recipients(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree,
             keys = keys_for(ctx, listed)
     for record in new_records:
         data = cipher.encrypt(codec.dumps(record.to_dict()), keys)
-        merged[f"{folder}/{record_name(record.id, record.kind)}"] = Entry(FILE_MODE, remote.write_blob(git, data))
+        merged[f"{folder}/{record_name(record.id, record.kind)}"] = Entry(FILE_MODE, objects.put(data))
     data = recipients_bytes(listed, top)
     current = merged.get(f"{folder}/{RECIPIENTS}")
-    if current is None or remote.read_blobs(git, [current.blob])[current.blob] != data:
-        merged[f"{folder}/{RECIPIENTS}"] = Entry(FILE_MODE, remote.write_blob(git, data))
+    if current is None or (known.get(current.blob) or objects.get(current.blob)) != data:
+        merged[f"{folder}/{RECIPIENTS}"] = Entry(FILE_MODE, objects.put(data))
     return 1 if stale and subject in result.reencrypted else 0
 
 
 def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, merged: dict[str, Entry], team: Team,
-                result: Synced) -> None:
+                result: Synced, objects) -> None:
     """Two copies registered two cases under one ID: the case of the later registration moves
     to a new ID, its records rewritten with the new case ID, and records the old one as an alias."""
     from cpcm.store.bundle import rewrite_case
@@ -490,7 +502,7 @@ def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree,
     old = folder.split("/", 1)[1]
     later = max([(_registrations(ours, folder)[0], ours), (_registrations(theirs, folder)[0], theirs)], key=lambda p: p[0])[1]
     other = ours if later is theirs else theirs
-    moving = sorted(p for p in later if p.startswith(folder + "/") and _is_record(p) and other.get(p) != later[p])
+    moving = sorted(p for p in (f"{folder}/{n}" for n in _names(later, folder)) if other.get(p) != later[p])
     contents = remote.read_blobs(git, [later[p].blob for p in moving])
     taken = _folders(base) | _folders(ours) | _folders(theirs)
     new = new_case_id()
@@ -509,7 +521,7 @@ def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree,
     for path, data in plain.items():
         merged.pop(path, None)
         name = path.rsplit("/", 1)[1]
-        merged[f"{CASES}/{new}/{name}"] = Entry(FILE_MODE, remote.write_blob(git, cipher.encrypt(data, keys)))
+        merged[f"{CASES}/{new}/{name}"] = Entry(FILE_MODE, objects.put(cipher.encrypt(data, keys)))
     # the case that keeps the old ID keeps its own records and readers
     for path in [p for p in merged if p.startswith(folder + "/")]:
         if path not in other:
@@ -518,16 +530,17 @@ def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree,
         merged[f"{folder}/{RECIPIENTS}"] = other[f"{folder}/{RECIPIENTS}"]
     alias = new_record(ctx, "case_link", new, {"alias": old, "reason": "same-id"})
     merged[f"{CASES}/{new}/{record_name(alias.id, alias.kind)}"] = Entry(
-        FILE_MODE, remote.write_blob(git, cipher.encrypt(codec.dumps(alias.to_dict()), keys)))
-    merged[f"{CASES}/{new}/{RECIPIENTS}"] = Entry(FILE_MODE, remote.write_blob(git, recipients_bytes(wanted)))
+        FILE_MODE, objects.put(cipher.encrypt(codec.dumps(alias.to_dict()), keys)))
+    merged[f"{CASES}/{new}/{RECIPIENTS}"] = Entry(FILE_MODE, objects.put(recipients_bytes(wanted)))
     # the moved folder is not a folder of either side: left alone by the recipients pass
     result.reidentified.append({"old": old, "new": new})
 
 
 # -- after a sync ----------------------------------------------------------------------------------
 def _after(ctx: Context, result: Synced) -> None:
-    """The duplicate check over the cases that arrived (those this worker can read)."""
-    if not result.cases:
+    """The duplicate check over the cases registered on the other copy (those this worker can read)."""
+    arrived = set(result.registered) | {r["new"] for r in result.reidentified}
+    if not arrived:
         return
     from cpcm.workflow.duplicates import probable_duplicates
 
@@ -535,7 +548,6 @@ def _after(ctx: Context, result: Synced) -> None:
         cases = context.load_cases(ctx)
     except CpcmError:
         return
-    arrived = set(result.cases) | {r["new"] for r in result.reidentified}
     seen = set()
     for case_id in sorted(arrived):
         case = cases.get(case_id)

@@ -31,7 +31,54 @@ class Entry:
     blob: str
 
 
-Tree = dict[str, Entry]  # path -> (mode, blob id)
+class Tree(dict):
+    """path -> Entry, with each case and conference folder's file names indexed once."""
+
+    _index: dict[str, set[str]] | None = None
+
+    def names(self, folder: str) -> set[str]:
+        """The file names in `folder` (cases/ID or conferences/ID)."""
+        if self._index is None:
+            index: dict[str, set[str]] = {}
+            for path in self:
+                parts = path.split("/")
+                if len(parts) == 3:
+                    index.setdefault(f"{parts[0]}/{parts[1]}", set()).add(parts[2])
+            self._index = index
+        return self._index.get(folder, set())
+
+    def folders(self) -> set[str]:
+        self.names("")
+        assert self._index is not None
+        return set(self._index)
+
+
+class Objects:
+    """New blobs of a merge, kept in memory and written to git's object store in one
+    `git fast-import` (one process, however many re-encrypted records)."""
+
+    def __init__(self, git: Git):
+        self.git = git
+        self.pending: dict[str, bytes] = {}
+
+    def put(self, data: bytes) -> str:
+        import hashlib
+
+        sha = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        self.pending[sha] = data
+        return sha
+
+    def get(self, sha: str) -> bytes | None:
+        return self.pending.get(sha)
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        stream = bytearray()
+        for data in self.pending.values():
+            stream += b"blob\ndata %d\n" % len(data) + data + b"\n"
+        self.git.run(["fast-import", "--quiet", "--done"], input=bytes(stream) + b"done\n")
+        self.pending.clear()
 
 
 def remotes(git: Git) -> dict[str, str]:
@@ -125,9 +172,9 @@ def merge_base(git: Git, a: str, b: str) -> str | None:
 def tree(git: Git, commit: str | None) -> Tree:
     """Every file of a commit: path -> Entry."""
     if not commit:
-        return {}
+        return Tree()
     out = git.run(["ls-tree", "-r", "-z", "--full-tree", commit])
-    found: Tree = {}
+    found = Tree()
     for item in out.split("\0"):
         meta, _, path = item.partition("\t")
         parts = meta.split()
@@ -155,11 +202,6 @@ def read_blobs(git: Git, blobs: Iterable[str]) -> dict[str, bytes]:
         found[blob] = out[end + 1:end + 1 + size]
         pos = end + 1 + size + 1
     return found
-
-
-def write_blob(git: Git, data: bytes) -> str:
-    """Store bytes as a git object (from memory, never a file of the working tree)."""
-    return git.run(["hash-object", "-w", "--stdin"], input=data).strip()
 
 
 def write_tree(git: Git, base: str, changes: Mapping[str, Entry | None]) -> str:
