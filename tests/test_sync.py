@@ -357,3 +357,13 @@ def test_two_cases_that_drew_the_same_id_are_told_apart(laptops, monkeypatch):
     assert [e["kind"] for e in kept["history"]].count("registration") == 1
     laptops.sync("amina")
     assert sup("verify").code == 0, sup("verify").stdout
+
+
+def test_an_unreachable_remote_is_named_not_echoed_and_changes_nothing(laptops, tmp_env):
+    sup = laptops.cli("sup")
+    gone = tmp_env / "Secret Place" / "x.git"
+    assert sup("remote", "add", "stick", str(gone)).code == 0
+    before = tree_state(laptops.repo)
+    failed = sup("sync", "stick")
+    assert failed.code == 6 and "Secret Place" not in failed.stderr and "remote 'stick'" in failed.stderr
+    assert tree_state(laptops.repo) == before

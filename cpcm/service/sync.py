@@ -20,8 +20,9 @@ What arrived is reported with case IDs, counts and worker ids only.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from cpcm.crypto import cipher
 from cpcm.domain.ids import new_case_id
@@ -146,7 +147,8 @@ def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> 
             with context.transaction(ctx, "sync") as tx:
                 progress("fetching")
                 try:
-                    theirs = remote.fetch(git, url)
+                    with _named(url, name):
+                        theirs = remote.fetch(git, url)
                     if theirs is not None:
                         _integrate(ctx, tx, theirs, result, progress)
                 finally:
@@ -154,7 +156,9 @@ def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> 
             head = git.head()
             if head and head != theirs:
                 progress("pushing")
-                if not remote.push(git, url, head):
+                with _named(url, name):
+                    pushed = remote.push(git, url, head)
+                if not pushed:
                     continue  # the remote moved on while we merged: fetch and merge again
                 result.pushed = True
             if head:
@@ -165,6 +169,18 @@ def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> 
                            "the merge is in your copy", "Run cpcm sync again.")
     _after(ctx, result)
     return result
+
+
+@contextmanager
+def _named(url: str, name: str) -> Iterator[None]:
+    """git's messages with the remote's URL (a path typed by someone) replaced by its name."""
+    try:
+        yield
+    except GitError as exc:
+        verb = exc.message.split(" failed", 1)[0]
+        raise GitError(f"cannot reach remote '{name}' ({verb} failed)",
+                       "Check that the remote is reachable (the USB stick plugged in, the network up) and that cpcm remote "
+                       "list shows the right place; nothing was changed by this step.") from None
 
 
 # -- bundles ---------------------------------------------------------------------------------------

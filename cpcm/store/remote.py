@@ -83,20 +83,15 @@ class Objects:
 
 def remotes(git: Git) -> dict[str, str]:
     """name -> URL of every remote."""
-    out = git.run(["config", "--get-regexp", r"^remote\..*\.url$"]) if _has_remotes(git) else ""
+    try:
+        out = git.run(["config", "--get-regexp", r"^remote\..*\.url$"])
+    except GitError:
+        return {}  # git config exits 1 when nothing matches
     found = {}
     for line in out.splitlines():
         key, _, url = line.partition(" ")
         found[key[len("remote."):-len(".url")]] = url
     return found
-
-
-def _has_remotes(git: Git) -> bool:
-    try:
-        git.run(["config", "--get-regexp", r"^remote\..*\.url$"])
-        return True
-    except GitError:
-        return False  # git config exits 1 when nothing matches
 
 
 def remote_add(git: Git, name: str, url: str) -> None:
@@ -111,8 +106,8 @@ def init_bare(path: Path) -> None:
     """An empty bare repository (a remote on a USB stick or a shared folder)."""
     done = subprocess.run(["git", "init", "-q", "--bare", "-b", BRANCH, str(path)], env=git_env(), capture_output=True)
     if done.returncode != 0:
-        raise GitError("git init --bare failed: " + done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:][0]
-                       if done.stderr.strip() else "git init --bare failed")
+        raise GitError("git init --bare failed: the folder for the remote cannot be made there",
+                       "Check that the USB stick or shared folder is mounted and writable.")
 
 
 def fetch(git: Git, url: str) -> str | None:
