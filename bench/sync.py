@@ -16,6 +16,13 @@ it (a fresh `cpcm` process):
   it on A (a merge).
 
 Prints the figures and writes OUT/sync-results.json. docs/performance.md has the last run.
+
+    .venv/bin/python bench/sync.py --simulate [--workers 5] [--days 60]
+
+runs the simulation of tests/test_sync_simulation.py at size: a supervisor and caseworkers, each
+on a clone, `--days` of random offline work, syncing in random pairs through a bare remote and
+bundles, then a full round; it asserts that every copy ends identical with every record, that
+verify is clean and that every conflict is a check problem, and prints the counts and the time.
 """
 from __future__ import annotations
 
@@ -70,13 +77,42 @@ def timed(root: Path, identity: Path, *args: str) -> dict:
             "records": out.get("records"), "merged": out.get("merged"), "fast_forward": out.get("fast_forward")}
 
 
+def simulate(workers: int, days: int, out: Path) -> None:
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from conftest import NOW, Cli, make_identity
+    from test_sync_simulation import simulate as run_simulation
+
+    work = out / "simulation"
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "keys").mkdir(parents=True)
+    os.environ["TMPDIR"] = str(work)
+    names = ["sup"] + [f"worker{i}" for i in range(1, workers)]
+    keys = {name: (work / "keys" / f"{name}.txt", make_identity(work / "keys" / f"{name}.txt")) for name in names}
+    root = work / "casefiles"
+    sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(keys["sup"][0]), "CPCM_NOW": NOW})
+    assert sup("init", "--agency", "SIM", "--name", "Simulation", "--worker", "sup", "--role", "supervisor").code == 0
+    for name in names[1:]:
+        assert sup("team", "add", name, "--role", "caseworker", "--recipient", keys[name][1]).code == 0
+    started = time.perf_counter()
+    stats = run_simulation(root, keys, work, names, days, 2026)
+    stats.update(workers=workers, days=days, seconds=round(time.perf_counter() - started, 1))
+    (out / "sync-simulation.json").write_text(json.dumps(stats, indent=2))
+    print(json.dumps(stats, indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=10000)
     parser.add_argument("--records", type=int, default=1000)
     parser.add_argument("--out", type=Path, default=HERE / "out")
+    parser.add_argument("--simulate", action="store_true", help="Run the team simulation instead.")
+    parser.add_argument("--workers", type=int, default=5)
+    parser.add_argument("--days", type=int, default=60)
     args = parser.parse_args()
     out = args.out.resolve()
+    if args.simulate:
+        simulate(args.workers, args.days, out)
+        return
     root, identity, meta = bench_run.ensure_repo(args.size, out, rebuild=False)
     work = out / "sync"
     shutil.rmtree(work, ignore_errors=True)

@@ -28,19 +28,19 @@ def record_names(root: Path) -> set[str]:
     return {p.name for p in (root / "cases").glob("*/*.yaml.age")}
 
 
-def readable_cases(cli: Cli, worker: str) -> list[str]:
-    done = cli("list", "--worker", "all", "--json") if worker == "sup" else cli("list", "--json")
+def readable_cases(cli: Cli, everyone: bool) -> list[str]:
+    done = cli("list", "--worker", "all", "--json") if everyone else cli("list", "--json")
     assert done.code == 0, done.stderr
     return sorted(c["case_id"] for c in done.json())
 
 
 def act(rng: random.Random, cli: Cli, worker: str, workers: list[str]) -> None:
     """One random piece of a day's work; refused is fine (the stage did not allow it), failing is not."""
-    cases = readable_cases(cli, worker)
+    cases = readable_cases(cli, worker == workers[0])
     choice = rng.choice(["register", "visit", "note", "plan", "close", "decide", "assign"] if cases else ["register"])
     case_id = rng.choice(cases) if cases else None
     if choice == "register":
-        extra = ["--worker", rng.choice(workers[1:])] if worker == "sup" else []
+        extra = ["--worker", rng.choice(workers[1:])] if worker == workers[0] else []
         done = cli("register", "--from-file", "-", *extra, input=json.dumps(REGISTRATION))
     elif choice == "visit":
         done = cli("followup", case_id, *VISIT)
@@ -57,56 +57,63 @@ def act(rng: random.Random, cli: Cli, worker: str, workers: list[str]) -> None:
     assert done.code in (0, 4), f"{choice}: {done.stderr}"
 
 
-def test_a_team_offline_for_days_converges(repo, team, tmp_env):
-    rng = random.Random(int(os.environ.get("CPCM_SIM_SEED", "20261130")))
-    workers = ["sup", "amina", "otieno"]
-    bare = tmp_env / "remote.git"
-    clones = {"sup": repo}
+def simulate(repo: Path, keys: dict, tmp: Path, workers: list[str], days: int, seed: int) -> dict:
+    """`workers[0]` (a supervisor, who made `repo`) and the caseworkers after it, each on a clone,
+    `days` of random work apart, syncing in random pairs through a bare remote and bundles, then
+    a full round of syncs. Asserts what must hold at the end; returns counts."""
+    rng = random.Random(seed)
+    boss = workers[0]
+    bare = tmp / "remote.git"
+    clones = {boss: repo}
 
     def cli(worker: str) -> Cli:
-        return Cli({"CPCM_REPO": str(clones[worker]), "CPCM_IDENTITY": str(team[worker][0]), "CPCM_NOW": NOW})
+        return Cli({"CPCM_REPO": str(clones[worker]), "CPCM_IDENTITY": str(keys[worker][0]), "CPCM_NOW": NOW})
 
-    assert cli("sup")("remote", "add", "origin", str(bare), "--create").code == 0
-    assert cli("sup")("sync").code == 0
+    assert cli(boss)("remote", "add", "origin", str(bare), "--create").code == 0
+    assert cli(boss)("sync").code == 0
     for worker in workers[1:]:
-        clones[worker] = tmp_env / f"laptop-{worker}"
+        clones[worker] = tmp / f"laptop-{worker}"
         subprocess.run(["git", "clone", "-q", str(bare), str(clones[worker])], check=True)
     acknowledged: set[str] = set()
     conflicts: list[dict] = []
+    syncs = bundles = 0
 
     def sync(worker: str) -> None:
+        nonlocal syncs
         done = cli(worker)("sync", "--json")
         assert done.code == 0, done.stderr
         conflicts.extend(done.json()["conflicts"])
+        syncs += 1
 
-    for day in range(DAYS):
+    for day in range(days):
         for worker in workers:
             for _ in range(rng.randint(1, 2)):
                 act(rng, cli(worker), worker, workers)
             acknowledged |= record_names(clones[worker])
-        if day == 4:  # the supervisor and amina both write a plan for one of amina's open cases, apart
-            sync("amina")
-            sync("sup")
-            listed = cli("amina")("list", "--json").json()
+        if day == 2:  # the team grows while everyone is apart
+            key = make_identity(tmp / "keys" / "newcomer.txt")
+            assert cli(boss)("team", "add", "newcomer", "--role", "caseworker", "--recipient", key).code == 0
+        if day == 4:  # the supervisor and a caseworker both write a plan for one of the caseworker's open cases, apart
+            sync(workers[1])
+            sync(boss)
+            listed = cli(workers[1])("list", "--json").json()
             open_cases = sorted(c["case_id"] for c in listed if c["status"] == "open" and c["stage"] != "closure_requested")
             if open_cases:
-                for worker in ("sup", "amina"):
+                for worker in (boss, workers[1]):
                     done = cli(worker)("plan", open_cases[0], "--from-file", "-", input=json.dumps(plan_doc()))
                     assert done.code == 0, done.stderr
-                acknowledged |= record_names(clones["sup"]) | record_names(clones["amina"])
-        if day == 2:  # the team grows while everyone is apart
-            key = make_identity(tmp_env / "keys" / "njeri.txt")
-            assert cli("sup")("team", "add", "njeri", "--role", "caseworker", "--recipient", key).code == 0
+                acknowledged |= record_names(clones[boss]) | record_names(clones[workers[1]])
         one, other = rng.sample(workers, 2)
         if rng.random() < 0.5:
             sync(one)
             sync(other)
         else:  # a USB stick between two laptops
-            bundle = tmp_env / f"day{day}.bundle"
+            bundle = tmp / f"day{day}.bundle"
             assert cli(one)("bundle", "create", str(bundle), "--force").code == 0
             applied = cli(other)("bundle", "apply", str(bundle), "--json")
             assert applied.code == 0, applied.stderr
             conflicts.extend(applied.json()["conflicts"])
+            bundles += 1
     # a full round: everyone syncs, then everyone but the last again
     for worker in workers + workers[:-1]:
         sync(worker)
@@ -119,8 +126,14 @@ def test_a_team_offline_for_days_converges(repo, team, tmp_env):
         assert verified.code == 0, verified.stdout
     from cpcm import service
 
-    ctx = service.open_repo(repo, team["sup"][0])
-    assert conflicts, "the plans written apart on day 4 are a conflict"
+    ctx = service.open_repo(repo, keys[boss][0])
     for conflict in conflicts:
         case = service.load_case(ctx, conflict["case"])
         assert conflict["code"] in {c["code"] for c in case.conflicts}
+    return {"records": len(acknowledged), "conflicts": len(conflicts), "syncs": syncs, "bundles": bundles,
+            "cases": len(list((repo / "cases").glob("CP-*")))}
+
+
+def test_a_team_offline_for_days_converges(repo, team, tmp_env):
+    stats = simulate(repo, team, tmp_env, ["sup", "amina", "otieno"], DAYS, int(os.environ.get("CPCM_SIM_SEED", "20261130")))
+    assert stats["conflicts"], "the plans written apart on day 4 are a conflict"
