@@ -372,3 +372,22 @@ def test_an_unreachable_remote_is_named_not_echoed_and_changes_nothing(laptops, 
     failed = sup("sync", "stick")
     assert failed.code == 6 and "Secret Place" not in failed.stderr and "remote 'stick'" in failed.stderr
     assert tree_state(laptops.repo) == before
+
+
+def test_an_edit_by_hand_in_a_file_the_sync_would_update_is_kept_and_the_sync_refused(laptops):
+    amina = laptops.laptop("amina")
+    root = laptops.clones["amina"]
+    (root / ".cpcm" / "services.yaml").write_text("services: []\n")
+    git(root, "add", ".cpcm/services.yaml")
+    subprocess.run(["git", "-c", "user.name=x", "-c", "user.email=amina@test.cpcm.invalid", "commit", "-qm", "services"],
+                   cwd=root, check=True)
+    laptops.sync("amina")
+    register(laptops.cli("sup"))
+    edited = laptops.repo / ".gitattributes"
+    edited.write_text(edited.read_text() + "# a local note\n")
+    (laptops.repo / ".cpcm" / "services.yaml").write_text("services: [] # mine\n")  # untracked, and the merge brings one
+    before = tree_state(laptops.repo)
+    refused = laptops.cli("sup")("sync")
+    assert refused.code == 6 and "differ from the last commit" in refused.stderr
+    assert tree_state(laptops.repo) == before
+    del amina

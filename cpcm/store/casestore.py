@@ -350,7 +350,13 @@ class Transaction:
         old = git.head()
         if old is None:
             raise GitError("sync needs a repository with at least one commit")
-        self.written.extend(git.run(["diff", "--no-renames", "--name-only", "-z", old, commit]).split("\0")[:-1])
+        changed = git.run(["diff", "--no-renames", "--name-only", "-z", old, commit]).split("\0")[:-1]
+        dirty = sorted(set(git.dirty()) & set(changed))
+        if dirty:  # an edit by hand: never overwritten, and never rolled back over
+            raise GitError(f"{len(dirty)} file(s) the sync would update differ from the last commit (first: {dirty[0]}); "
+                           "nothing was changed", "Commit the edit (git add; git commit) or undo it (git checkout -- FILE), "
+                           "then sync again.")
+        self.written.extend(changed)
         crash_point("sync-checkout")
         git.run(["read-tree", "-m", "-u", old, commit])
         crash_point("sync-checked-out")
