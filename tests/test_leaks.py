@@ -146,6 +146,10 @@ BASE = {
     "conference show": ["conference", "show", "{conf}"],
     "policy show": ["policy", "show"], "policy check": ["policy", "check", "{tmp}/policy.yaml"],
     "form blank": ["form", "blank", "registration"], "form list": ["form", "list"],
+    "remote add": ["remote", "add", "usb{n}", "{tmp}/remote-{n}.git"], "remote list": ["remote", "list"],
+    "remote remove": ["remote", "remove", "nothere"], "sync": ["sync", "nothere"],
+    "bundle create": ["bundle", "create", "{tmp}/sync-{n}.bundle"], "bundle apply": ["bundle", "apply", "{tmp}/missing.bundle"],
+    "merge-cases": ["merge-cases", "{case}", "{case}"],
 }
 
 PATH_TYPES = (click.Path,)
