@@ -156,6 +156,10 @@ BASE = {
     "form print": ["form", "print", "registration", "--lang", "sw"],
     "sign-off": ["sign-off", "{case}", "--no-input", "--for", "closure", "--party", "scco", "--name", "J. Officer", "--title",
                  "Sub-County Children's Officer", "--date", "2026-11-01"],
+    "remote add": ["remote", "add", "usb{n}", "{tmp}/remote-{n}.git"], "remote list": ["remote", "list"],
+    "remote remove": ["remote", "remove", "nothere"], "sync": ["sync", "nothere"],
+    "bundle create": ["bundle", "create", "{tmp}/sync-{n}.bundle"], "bundle apply": ["bundle", "apply", "{tmp}/missing.bundle"],
+    "merge-cases": ["merge-cases", "{case}", "{case}"],
 }
 
 PATH_TYPES = (click.Path,)

@@ -23,10 +23,10 @@ MODULES = {
     "note": "followup", "conference": "conference", "transfer": "transfer", "receive": "transfer", "transfer-ack": "transfer",
     "due": "workflow", "check": "workflow", "policy": "workflow", "form": "form", "render": "render",
     "report": "report", "export": "report", "repair": "repair", "completion": "completion",
-    "import": "imports",
+    "import": "imports", "remote": "sync", "sync": "sync", "bundle": "sync", "merge-cases": "sync",
 }
 ORDER = ("keys", "repo", "register", "cases", "update", "correct", "assess", "referrals", "followup", "readiness", "conference",
-         "transfer", "workflow", "form", "render", "report", "imports", "repair", "completion")
+         "transfer", "workflow", "form", "render", "report", "imports", "repair", "sync", "completion")
 
 
 def build(command: str | None = None) -> typer.Typer:

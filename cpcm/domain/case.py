@@ -44,6 +44,8 @@ class Case:
     anomalies: tuple[str, ...] = ()              # record ids that broke the transition table
     referrals: tuple[Mapping[str, Any], ...] = ()  # each referral with its current status
     registration: Mapping[str, Any] = field(default_factory=dict)  # the registration's fields, with every update applied
+    links: tuple[str, ...] = ()                  # other case IDs of the same child (merge-cases, a re-identified ID)
+    conflicts: tuple[Mapping[str, Any], ...] = ()  # what a sync found written apart: code, records, settled or not
 
     def referral(self, ref: str) -> Mapping[str, Any] | None:
         """A referral by its short reference (R1) or its record id."""
@@ -103,4 +105,6 @@ class Case:
         values["events"] = {k: tuple(v) for k, v in (values.get("events") or {}).items()}
         values["anomalies"] = tuple(values.get("anomalies", ()))
         values["referrals"] = tuple(values.get("referrals", ()))
+        values["links"] = tuple(values.get("links", ()))
+        values["conflicts"] = tuple(values.get("conflicts", ()))
         return cls(**values)

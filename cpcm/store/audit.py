@@ -47,7 +47,12 @@ REENCRYPTIONS = (
     (re.compile(rf"^conference share (?P<folder>{_ID})$"), CONFERENCES),
     # a write to a case that also took a cover whose time had passed off it (service/context.py)
     (re.compile(rf"^[a-z][a-z-]* (?P<folder>{_ID})( {_REC})+ \(cover ended\)$"), CASES),
+    (re.compile(r"^sync reencrypt \d+ cases$"), CASES),
+    (re.compile(r"^sync reencrypt \d+ cases$"), CONFERENCES),
 )
+# a sync's merge (service/sync.py): it may re-encrypt records, add the conflict and alias records it
+# finds, and move the records of a case that drew an ID already used to the case's new folder
+SYNC_MERGE = re.compile(r"^sync merge [0-9a-f]{10}$")
 RECEIVE = re.compile(rf"^receive (?P<folder>{_ID}) (?P<record>{_REC})$")
 _ZERO = "0" * 40
 _SEP, _REC_SEP = "\x1f", "\x1e"
@@ -289,7 +294,14 @@ class Audit:
         versions = []  # (path, blob, commit sha, recipients blob, team, recovery): every record version written
         deleted_reported: set[str] = set()
         plaintext_reported: set[str] = set()
+        previous = None
         for commit in commits:
+            # histories written apart: a commit whose parent is not the one walked before it starts
+            # from its parent's team, configuration and readers, read from the parent's tree
+            first = commit.parents[0] if commit.parents else None
+            if first is not None and (first != previous or len(commit.parents) > 1):
+                team, recovery, recipients_blob = self.state_at(first, team, recovery)
+            previous = commit.sha
             before = team
             for status, _, new, path in commit.changes:
                 if path == TEAM and status != "D":
@@ -327,9 +339,20 @@ class Audit:
                              "(records are append-only; only re-encryption may touch them)", match["folder"])
                 if status != "D":
                     versions.append((path, new, commit.sha, recipients_blob.get(folder), team, recovery))
-            for _, new, path in commit.merge_changes:
+            if len(commit.parents) > 1:
+                team, recovery, recipients_blob = self.state_at(commit.sha, team, recovery)
+            sync_merge = bool(SYNC_MERGE.match(commit.message))
+            for statuses, new, path in commit.merge_changes:
                 match = FOLDER_FILE.match(path)
-                if match and RECORD_FILE.match(match["name"]):
+                if match and RECORD_FILE.match(match["name"]) and sync_merge:
+                    touches = True
+                    if new == _ZERO:
+                        continue  # moved to a case's new folder: checked below with the rest
+                    if set(statuses) == {"A"}:
+                        self.added[path] = self.moved(match["name"]) or Added(commit.sha, commit.author, None)
+                    versions.append((path, new, commit.sha, recipients_blob.get(f"{match['top']}/{match['folder']}"),
+                                     team, recovery))
+                elif match and RECORD_FILE.match(match["name"]):
                     self.add("record-rewritten", f"{path} was changed by merge commit {commit.sha[:10]} itself (not taken "
                              "from either side)", match["folder"])
                     if new != _ZERO:
@@ -345,12 +368,38 @@ class Audit:
         # a record ever added must still be there (a merge can drop one without a deletion in any commit)
         present = set(_git_bytes(self.root, ["ls-tree", "-r", "--name-only", head, "--", CASES, CONFERENCES])
                       .decode("utf-8", "replace").splitlines())
+        names = {p.rsplit("/", 1)[1] for p in present}
         for path in self.added:
-            if path not in present and path not in deleted_reported:
+            if path not in present and path not in deleted_reported and path.rsplit("/", 1)[1] not in names:
                 match = FOLDER_FILE.match(path)
                 self.add("record-deleted", f"{path} was added to the history but is not in the last commit (records are never "
                          "deleted)", match["folder"] if match else None)
         self.headers(versions)
+
+    def moved(self, name: str) -> Added | None:
+        """Where a record file of this name was first added (a sync moves the records of a case
+        that drew an ID already in use to its new folder, under the same file names)."""
+        return next((added for path, added in self.added.items() if path.rsplit("/", 1)[1] == name), None)
+
+    def state_at(self, sha: str, team: Team | None, recovery: tuple[str, ...]):
+        """The team, recovery keys and each folder's readers blob in commit `sha`'s tree."""
+        out = _git_bytes(self.root, ["ls-tree", "-r", "-z", "--full-tree", sha]).decode("utf-8", "replace")
+        blobs, readers = {}, {}
+        for entry in out.split("\0"):
+            meta, _, path = entry.partition("\t")
+            parts = meta.split()
+            if len(parts) != 3:
+                continue
+            if path in (TEAM, CONFIG):
+                blobs[path] = parts[2]
+            elif path.endswith("/" + RECIPIENTS) and path.count("/") == 2:
+                readers[path.rsplit("/", 1)[0]] = parts[2]
+        loaded = read_blobs(self.root, blobs.values())
+        if TEAM in blobs:
+            team = team_from(loaded.get(blobs[TEAM], b"")) or team
+        if CONFIG in blobs:
+            recovery = recovery_from(loaded.get(blobs[CONFIG], b""))
+        return team, recovery, readers
 
     def headers(self, versions) -> None:
         """Every version of every record is a binary age file with one X25519 stanza per key of

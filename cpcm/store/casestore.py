@@ -341,6 +341,28 @@ class Transaction:
         self._committed = True
         return sha
 
+    def move_to(self, commit: str) -> None:
+        """Make `commit` (a sync's merge, built as git objects, a descendant of HEAD) the last
+        commit: the index and working tree first (`read-tree -m -u`), then the branch, in one
+        step (`update-ref` with the old value). Killed or failing before the branch moves, the
+        transaction rolls the files back to the old commit; after, it is done."""
+        git = self.store.git
+        old = git.head()
+        if old is None:
+            raise GitError("sync needs a repository with at least one commit")
+        changed = git.run(["diff", "--no-renames", "--name-only", "-z", old, commit]).split("\0")[:-1]
+        dirty = sorted(set(git.dirty()) & set(changed))
+        if dirty:  # an edit by hand: never overwritten, and never rolled back over
+            raise GitError(f"{len(dirty)} file(s) the sync would update differ from the last commit (first: {dirty[0]}); "
+                           "nothing was changed", "Commit the edit (git add; git commit) or undo it (git checkout -- FILE), "
+                           "then sync again.")
+        self.written.extend(changed)
+        crash_point("sync-checkout")
+        git.run(["read-tree", "-m", "-u", old, commit])
+        crash_point("sync-checked-out")
+        git.run(["update-ref", "-m", "cpcm sync", "HEAD", commit, old])
+        self._committed = True
+
 
 def _remove(path: Path) -> None:
     try:
@@ -423,6 +445,11 @@ def recover(store: CaseStore) -> dict | None:
     for rel in stray_tmp:
         _remove_new(store.root, rel)
     rollback(store, [p for p in left if p not in stray_tmp])
+    if note.get("verb") == "sync":  # what a killed sync fetched is dropped with its merge (store/remote.py)
+        from cpcm.store import remote
+
+        remote.drop_ref(store.git, remote.INCOMING)
+        _remove(store.root / ".git" / remote.MERGE_INDEX)
     _remove(pending)
     crash_point("recovered")
     note["rolled_back"] = len(left)

@@ -176,7 +176,40 @@ def _referral_update(case: Case, record: Record) -> Case:
     return replace(case, referrals=tuple(updated))
 
 
+# the record kinds that settle a conflict a sync found (docs/team.md): a later one of these, or a note
+SETTLES = {
+    "two-closures": ("approval", "rejection", "reopen"),
+    "record-after-closure": ("reopen", "approval", "rejection"),
+    "plans-concurrent": ("approval", "rejection", "plan"),
+    "two-assignments": ("assignment",),
+}
+
+
+def _sync_conflict(case: Case, record: Record) -> Case:
+    entry = {"record_id": record.id, "code": record.body.get("code"), "records": list(record.body.get("records") or ()),
+             "at": utc(record.at), "by": record.by, "settled_by": None}
+    if any(c["code"] == entry["code"] and c["records"] == entry["records"] for c in case.conflicts):
+        return case  # the same conflict found by two merges of the same copies
+    return replace(case, conflicts=case.conflicts + (entry,))
+
+
+def settle_conflicts(case: Case, record: Record) -> Case:
+    """A record that settles the open conflicts it answers (a decision, or a note on the case)."""
+    if not case.conflicts or record.kind == "sync_conflict":
+        return case
+    settled = tuple(dict(c, settled_by=record.id) if c["settled_by"] is None and
+                    (record.kind == "note" or record.kind in SETTLES.get(c["code"], ())) else c for c in case.conflicts)
+    return replace(case, conflicts=settled)
+
+
+def _case_link(case: Case, record: Record) -> Case:
+    other = record.body.get("alias") or record.body.get("merged_into")
+    return replace(case, links=case.links + (other,)) if other and other not in case.links else case
+
+
 REDUCERS: dict[str, Callable[[Case, Record], Case]] = {
+    "sync_conflict": _sync_conflict,
+    "case_link": _case_link,
     "referral": _referral,
     "referral_update": _referral_update,
     "registration": _registration,
@@ -241,6 +274,7 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
         after = transitions.next_stage(case.stage, command)
         if after is None and command in transitions.COMMANDS:
             anomalies.append(record.id)
+        case = settle_conflicts(case, record)
         reducer = REDUCERS.get(record.kind)
         if reducer is not None:
             case = reducer(case, record)

@@ -58,6 +58,35 @@ def check_case(case: Case, policy: Policy, now: datetime) -> list[Problem]:
         problems.append(Problem("transition-out-of-order", "warning",
                                 f"record {record_id} was made at a stage that does not allow it (two offline copies merged?)",
                                 "transitions", "the case-management steps (IAG Figure 1)", case.id, case.worker))
+    problems += check_conflicts(case)
+    return problems
+
+
+def check_conflicts(case: Case) -> list[Problem]:
+    """Each conflict a sync found between records written apart on two copies, until a later
+    record settles it (workflow/fold.py SETTLES, or a note)."""
+    problems = []
+    source = "docs/team.md (what a merge finds)"
+    for conflict in case.conflicts:
+        if conflict.get("settled_by"):
+            continue
+        records = ", ".join(conflict.get("records") or ())
+        code = conflict.get("code")
+        if code == "two-closures":
+            problems.append(Problem("two-closures", "warning", f"two closures were written apart on two copies ({records}): "
+                                    "approve or reject the one that stands, or add a note", "sync", source, case.id, case.worker))
+        elif code == "record-after-closure":
+            problems.append(Problem("record-after-closure", "warning", "records were written on one copy while the case was "
+                                    f"being closed on another ({records}): reopen the case, decide the closure, or add a note",
+                                    "sync", source, case.id, case.worker))
+        elif code == "plans-concurrent":
+            problems.append(Problem("plans-concurrent", "warning", f"two plan versions were written apart ({records}); both are "
+                                    "kept and numbered in order: approve or reject the latest, or add a note", "sync", source,
+                                    case.id, case.worker))
+        elif code == "two-assignments":
+            problems.append(Problem("two-assignments", "warning", f"the case was assigned on two copies apart ({records}); the "
+                                    "later assignment stands: assign it again to confirm, or add a note", "sync", source,
+                                    case.id, case.worker))
     return problems
 
 

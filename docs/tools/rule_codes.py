@@ -20,6 +20,14 @@ MEANINGS = {
     "transition-out-of-order": "a record was made at a stage that does not allow it, e.g. two offline copies merged (warning)",
     "caseload-over-cap": "a caseworker has more open cases than the policy's cap: an error in `cpcm check` over every case; "
                          "refuses an assignment where the policy says `over_cap: refuse`",
+    "two-closures": "two closures of one case were written apart on two copies and merged by a sync (warning, until a decision "
+                    "on the closure, a reopening or a note; docs/team.md)",
+    "record-after-closure": "records were written on one copy while the case was closed on another (warning, until a "
+                            "reopening, a decision on the closure or a note; docs/team.md)",
+    "plans-concurrent": "two plan versions were written apart on two copies; both are kept and numbered in order (warning, "
+                        "until a plan decision, a new plan or a note; docs/team.md)",
+    "two-assignments": "the case was assigned on two copies apart; the later assignment stands (warning, until an assignment "
+                       "or a note; docs/team.md)",
     "caseload-near-cap": "a caseworker has reached the caseload warning level (warning, `cpcm check` over every case)",
     # cpcm verify
     "uncommitted-change": "a file differs from the last commit: an interrupted write, or an edit by hand",
@@ -102,6 +110,17 @@ MEANINGS = {
     "already-corrected": "the record was already corrected: correct its correction (the hint names it)",
     "correction-not-supported": "this kind of record is not corrected with `cpcm correct` (a decision, referral or assignment "
                                 "is changed by its own command)",
+    "remote-exists": "a remote of that name exists, or `remote add --create` was given a folder that is not empty",
+    "sync-unrelated": "the other copy is another casefile repository (no common history)",
+    "sync-settings-conflict": "`.cpcm/config.yaml` or `policy.yaml` has one key changed two ways on the two copies: nothing "
+                              "was merged",
+    "sync-file-conflict": "a file that is not a record was changed two ways on the two copies and has no merge: nothing was "
+                          "merged",
+    "sync-same-case-id": "two copies registered two cases under one ID and you cannot read one of them: a supervisor syncs",
+    "bundle-not-for-you": "the bundle is not encrypted to your key",
+    "bundle-damaged": "the bundle file is damaged or not a cpcm bundle",
+    "merge-cases-needs-supervisor": "only a supervisor or manager merges cases",
+    "merge-cases-linked": "the two cases are already linked",
     "correction-changes-kind": "a correction must do what the record did (the same kind and type)",
 }
 

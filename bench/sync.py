@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Sync and bundles at size: two laptops, each with 1,000 new records written apart, coming together.
+
+    .venv/bin/python bench/sync.py [--size 10000] [--records 1000] [--out bench/out]
+
+Builds (or re-uses) the bench repository of bench/run.py at `--size` cases, pushes it to a bare
+remote and makes two clones, A and B. Each clone writes `--records` notes (one per case, on
+different cases, through cpcm's own transaction, one commit), then, each timed as a user runs
+it (a fresh `cpcm` process):
+
+- `sync` on A: pushes its records (nothing to merge);
+- `sync` on B: fetches A's records, merges them with its own (a merge commit, recipients
+  worked out again for every case touched) and pushes;
+- `sync` on A again: takes B's merge (a fast-forward);
+- `bundle create --since BASE` on a third clone C with its own new records, and `bundle apply` of
+  it on A (a merge).
+
+Prints the figures and writes OUT/sync-results.json. docs/performance.md has the last run.
+
+    .venv/bin/python bench/sync.py --simulate [--workers 5] [--days 60]
+
+runs the simulation of tests/test_sync_simulation.py at size: a supervisor and caseworkers, each
+on a clone, `--days` of random offline work, syncing in random pairs through a bare remote and
+bundles, then a full round; it asserts that every copy ends identical with every record, that
+verify is clean and that every conflict is a check problem, and prints the counts and the time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+import run as bench_run  # noqa: E402  (bench/run.py: the repository builder)
+
+
+def clone(bare: Path, dest: Path) -> Path:
+    shutil.rmtree(dest, ignore_errors=True)
+    subprocess.run(["git", "clone", "-q", str(bare), str(dest)], check=True)
+    return dest
+
+
+def write_notes(root: Path, identity: Path, case_ids: list[str]) -> None:
+    """One note on each case, in one commit (what `cpcm note` writes, many times)."""
+    from cpcm import service
+
+    ctx = service.open_repo(root, identity)
+    with bench_run.no_fsync(), service.transaction(ctx, "note") as tx:
+        for case_id in case_ids:
+            record = service.new_record(ctx, "note", case_id, {"text": "visited; all well (synthetic)"})
+            tx.write_record(record, service.keys_for(ctx, ctx.store.recipients(case_id)))
+        tx.commit(f"note batch {len(case_ids)} cases")
+
+
+def timed(root: Path, identity: Path, *args: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPCM_")}
+    env.update(CPCM_REPO=str(root), CPCM_IDENTITY=str(identity))
+    started = time.perf_counter()
+    before = os.times()
+    done = subprocess.run([sys.executable, "-m", "cpcm", *args, "--json"], env=env, capture_output=True, text=True)
+    after = os.times()
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"cpcm {' '.join(args)} failed: {done.stderr}")
+    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    out = json.loads(done.stdout) if done.stdout.strip() else {}
+    return {"command": " ".join(args[:2]), "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+            "records": out.get("records"), "merged": out.get("merged"), "fast_forward": out.get("fast_forward")}
+
+
+def simulate(workers: int, days: int, out: Path) -> None:
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from conftest import NOW, Cli, make_identity
+    from test_sync_simulation import simulate as run_simulation
+
+    work = out / "simulation"
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "keys").mkdir(parents=True)
+    os.environ["TMPDIR"] = str(work)
+    names = ["sup"] + [f"worker{i}" for i in range(1, workers)]
+    keys = {name: (work / "keys" / f"{name}.txt", make_identity(work / "keys" / f"{name}.txt")) for name in names}
+    root = work / "casefiles"
+    sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(keys["sup"][0]), "CPCM_NOW": NOW})
+    assert sup("init", "--agency", "SIM", "--name", "Simulation", "--worker", "sup", "--role", "supervisor").code == 0
+    for name in names[1:]:
+        assert sup("team", "add", name, "--role", "caseworker", "--recipient", keys[name][1]).code == 0
+    started = time.perf_counter()
+    stats = run_simulation(root, keys, work, names, days, 2026)
+    stats.update(workers=workers, days=days, seconds=round(time.perf_counter() - started, 1))
+    (out / "sync-simulation.json").write_text(json.dumps(stats, indent=2))
+    print(json.dumps(stats, indent=2))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=10000)
+    parser.add_argument("--records", type=int, default=1000)
+    parser.add_argument("--out", type=Path, default=HERE / "out")
+    parser.add_argument("--simulate", action="store_true", help="Run the team simulation instead.")
+    parser.add_argument("--workers", type=int, default=5)
+    parser.add_argument("--days", type=int, default=60)
+    args = parser.parse_args()
+    out = args.out.resolve()
+    if args.simulate:
+        simulate(args.workers, args.days, out)
+        return
+    root, identity, meta = bench_run.ensure_repo(args.size, out, rebuild=False)
+    work = out / "sync"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    bare = work / "remote.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(root), str(bare)], check=True)
+    laptops = {name: clone(bare, work / name) for name in ("a", "b", "c")}
+    ids = sorted(p.name for p in (root / "cases").iterdir() if p.is_dir())
+    random.Random(7).shuffle(ids)
+    n = args.records
+    if len(ids) < 3 * n:
+        raise SystemExit(f"--records {n} needs at least {3 * n} cases")
+    for index, name in enumerate(("a", "b", "c")):
+        write_notes(laptops[name], identity, ids[index * n:(index + 1) * n])
+    results = [
+        timed(laptops["a"], identity, "sync"),                 # pushes A's records
+        timed(laptops["b"], identity, "sync"),                 # merges A's with B's, pushes
+        timed(laptops["a"], identity, "sync"),                 # takes B's merge
+    ]
+    bundle = work / "c.bundle"
+    results.append(timed(laptops["c"], identity, "bundle", "create", str(bundle), "--since", meta["base"]))
+    results.append(timed(laptops["a"], identity, "bundle", "apply", str(bundle)))
+    report = {"size": args.size, "records_each": n, "machine": bench_run.machine(), "results": results,
+              "bundle_bytes": bundle.stat().st_size}
+    (out / "sync-results.json").write_text(json.dumps(report, indent=2))
+    print(f"{'command':<16} {'wall s':>7} {'cpu s':>7}  records arrived")
+    for row in results:
+        print(f"{row['command']:<16} {row['wall_s']:>7} {row['cpu_s']:>7}  {row['records'] if row['records'] is not None else ''}")
+    print(f"bundle of {n} records: {report['bundle_bytes']:,} bytes")
+
+
+if __name__ == "__main__":
+    main()

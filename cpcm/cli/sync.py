@@ -1,0 +1,177 @@
+"""cpcm remote, sync, bundle and merge-cases: working as a team (docs/team.md)."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+import typer
+
+from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, check_output, err_console, open_ctx, print_json, print_table,
+                             say, typed_paths, warn)
+
+
+@contextmanager
+def _progress(json_out: bool) -> Iterator:
+    """A spinner naming the step on a terminal; nothing otherwise."""
+    import sys
+
+    if json_out or not sys.stderr.isatty():
+        yield lambda step: None
+        return
+    with err_console().status("sync: starting") as status:
+        yield lambda step: status.update(f"sync: {step}")
+
+
+def _report(result, json_out: bool, what: str) -> None:
+    if json_out:
+        print_json(result.to_json())
+        return
+    if not result.commits:
+        say(f"{what}: nothing new arrived" + (" (pushed your commits)" if result.pushed else ""))
+    else:
+        by = ", ".join(f"{n} from {who}" for who, n in sorted(result.by.items()))
+        say(f"{what}: {result.records} record(s) in {len(result.cases)} case(s) arrived" + (f" ({by})" if by else ""))
+        if result.cases:
+            say("  cases: " + " ".join(result.cases))
+        if result.conferences:
+            say("  conferences: " + " ".join(result.conferences))
+        for change in result.team_changes:
+            say(f"  team: {change[len('team '):]}")
+    for conflict in result.conflicts:
+        warn(f"{conflict['case']}: {conflict['code']} ({', '.join(conflict['records'])}); see cpcm check {conflict['case']}")
+    for moved in result.reidentified:
+        warn(f"two copies registered different cases as {moved['old']}: the later one is now {moved['new']}")
+    for pair in result.duplicates:
+        warn(f"{pair['case']} and {pair['other']} may be the same child ({pair['reason']}); if so: cpcm merge-cases "
+             f"{pair['case']} {pair['other']}")
+    if result.not_reencrypted:
+        warn(f"{len(result.not_reencrypted)} case(s) hold records written to other readers and need re-encrypting by someone "
+             "who can read them (their next sync, or cpcm team sync): " + " ".join(result.not_reencrypted))
+    for note in result.notes:
+        warn(note)
+
+
+def register(app: typer.Typer) -> None:
+    remote = typer.Typer(help="The git remotes this copy syncs with (a USB stick, a shared folder, ssh).", no_args_is_help=True)
+    app.add_typer(remote, name="remote")
+
+    @remote.command("add")
+    def add(name: str = typer.Argument(..., help="A short name: usb, office, ..."),
+            url: str = typer.Argument(..., help="A path to a bare git repository, or an ssh/https git URL."),
+            create: bool = typer.Option(False, "--create", help="Make an empty bare repository at that path first."),
+            repo: RepoOpt = None, json_out: JsonOpt = False) -> None:
+        """Add a remote to sync with.
+
+        Example: cpcm remote add usb /media/usb/kisumu.git --create
+        """
+        from cpcm.errors import CpcmError
+        from cpcm.service import sync
+
+        ctx = open_ctx(repo, None, need_identity=False)
+        try:
+            done = sync.remote_add(ctx, name, url, create)
+        except CpcmError as exc:
+            raise typed_paths(exc, URL=url) from None
+        print_json(done) if json_out else say(f"remote '{name}' added; sync with: cpcm sync {name}")
+
+    @remote.command("list")
+    def list_(repo: RepoOpt = None, json_out: JsonOpt = False) -> None:
+        """The remotes, with the commit each was last synced at.
+
+        Example: cpcm remote list
+        """
+        from cpcm.service import sync
+
+        rows = sync.remote_list(open_ctx(repo, None, need_identity=False))
+        if json_out:
+            print_json(rows)
+        else:
+            print_table(["name", "url", "last synced"], [[r["name"], r["url"], (r["last_synced"] or "never")[:10]] for r in rows])
+
+    @remote.command("remove")
+    def remove(name: str = typer.Argument(..., help="The remote's name."), repo: RepoOpt = None, json_out: JsonOpt = False) -> None:
+        """Forget a remote (nothing in it is touched).
+
+        Example: cpcm remote remove usb
+        """
+        from cpcm.service import sync
+
+        done = sync.remote_remove(open_ctx(repo, None, need_identity=False), name)
+        print_json(done) if json_out else say(f"remote '{name}' removed")
+
+    @app.command("sync")
+    def sync_(name: Optional[str] = typer.Argument(None, help="The remote (default: the only one)."), repo: RepoOpt = None,
+              identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
+        """Fetch, merge and push in one step: what others wrote arrives, what you wrote leaves.
+
+        Example: cpcm sync usb
+        """
+        from cpcm.service import sync
+
+        ctx = open_ctx(repo, identity)
+        with _progress(json_out) as progress:
+            result = sync.sync(ctx, name, progress)
+        _report(result, json_out, f"sync {result.remote}")
+
+    bundle = typer.Typer(help="The same exchange as sync, as one encrypted file (for a USB stick).", no_args_is_help=True)
+    app.add_typer(bundle, name="bundle")
+
+    @bundle.command("create")
+    def create(file: Path = typer.Argument(..., help="The bundle file to write (age-encrypted to the team)."),
+               since: Optional[str] = typer.Option(None, "--since", help="Only the commits after this one (a commit id)."),
+               force: ForceOpt = False, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
+        """Write this copy's history as one file, encrypted to every team member.
+
+        Example: cpcm bundle create /media/usb/amina.cpcm-bundle
+        """
+        from cpcm.errors import CpcmError
+        from cpcm.service import sync
+        from cpcm.store import atomic
+
+        ctx = open_ctx(repo, identity)
+        try:
+            path = check_output(None, file, "FILE", force, plaintext=False)
+            data, about = sync.bundle_create(ctx, since)
+            atomic.write(path, data, mode=0o600)
+        except CpcmError as exc:
+            raise typed_paths(exc, FILE=file) from None
+        if json_out:
+            print_json({**about, "bytes": len(data)})
+        else:
+            say(f"bundle written ({len(data)} bytes, encrypted to {about['recipients']} key(s)); on the other laptop: "
+                "cpcm bundle apply FILE")
+
+    @bundle.command("apply")
+    def apply(file: Path = typer.Argument(..., help="A bundle made by cpcm bundle create."), repo: RepoOpt = None,
+              identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
+        """Merge a bundle from another copy (applying one twice changes nothing).
+
+        Example: cpcm bundle apply /media/usb/amina.cpcm-bundle
+        """
+        from cpcm.errors import NotFound
+        from cpcm.service import sync
+
+        ctx = open_ctx(repo, identity)
+        try:
+            data = file.expanduser().read_bytes()
+        except OSError:
+            raise NotFound("FILE: cannot read the bundle file", "Check the path and that the USB stick is mounted.") from None
+        with _progress(json_out) as progress:
+            result = sync.bundle_apply(ctx, data, progress)
+        _report(result, json_out, "bundle")
+
+    @app.command("merge-cases")
+    def merge_cases(keep: str = typer.Argument(..., help="The case that stays in use (A)."),
+                    other: str = typer.Argument(..., help="The other case of the same child (B)."),
+                    repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
+        """Link two cases of one child: A records B as its alias, B records that it was merged into A.
+
+        Example: cpcm merge-cases CP-4F7K-9X2M CP-7YY9-TW8D
+        """
+        from cpcm.cli.common import report_written
+        from cpcm.service import parse_case_id, sync
+
+        ctx = open_ctx(repo, identity)
+        result = sync.merge_cases(ctx, parse_case_id(keep), parse_case_id(other))
+        report_written(result, json_out, f"{result.case_id} now holds {result.extra['alias']} as an alias")

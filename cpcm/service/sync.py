@@ -1,0 +1,611 @@
+"""Working as a team: cpcm remote, sync, bundle and merge-cases.
+
+A sync brings two copies of one casefile repository together with git: fetch (or read a
+bundle), merge, push. The merge is cpcm's own, built as git objects (store/merge.py says what
+each file's merge is), so git never writes a conflict marker, and the branch and the working
+tree move to the merged commit in one step at the end; a sync that fails before that leaves the
+repository as it was. In the same commit as the merge:
+
+- each case's `recipients` is worked out again from the merged team and the latest assignment,
+  and the records written to other readers on either copy are re-encrypted to them (by a worker
+  who can read them; otherwise the file lists every reader of its records, and the next sync of
+  someone who can read the case re-encrypts them);
+- records written on both copies that contradict each other (two closures, a record added while
+  the case was closed on the other copy, two plans, two assignments) are recorded as a
+  `sync_conflict` record in the case, which `cpcm check` reports until it is settled;
+- two cases that drew the same ID on two copies are told apart: the later registration's case is
+  given a new ID (its records move to the new folder, the new case records the old ID as an alias).
+
+What arrived is reported with case IDs, counts and worker ids only.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+from cpcm.crypto import cipher
+from cpcm.domain.ids import new_case_id
+from cpcm.domain.team import Team
+from cpcm.errors import CpcmError, NotFound, Refused, UsageError
+from cpcm.service import context
+from cpcm.service.context import Context, keys_for, locked, new_record, recipients_bytes
+from cpcm.store import codec, remote
+from cpcm.store.audit import team_from
+from cpcm.store.git import GitError
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, TEAM, record_name
+from cpcm.store.merge import merge_file
+from cpcm.store.remote import Entry, Tree
+
+CONFERENCES = "conferences"
+FILE_MODE = "100644"
+# the record kinds that place a case with a worker: the newest of them says whose the case is
+PLACING = ("registration", "assignment", "transfer_in")
+# codes of the conflicts a merge finds between records written apart (docs/team.md)
+TWO_CLOSURES, AFTER_CLOSURE, TWO_PLANS, TWO_ASSIGNMENTS = "two-closures", "record-after-closure", "plans-concurrent", "two-assignments"
+# kinds a closed case takes without contradiction (on the other copy, alongside a closure)
+_QUIET = ("closure", "approval", "rejection", "note", "sharing", "sync_conflict", "repair", "case_link")
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass
+class Synced:
+    """What a sync or a bundle brought, and what the merge did (ids and counts only)."""
+
+    remote: str | None = None
+    merged: bool = False          # a merge commit was made
+    fast_forward: bool = False    # the copy only moved on to the other's commit
+    pushed: bool = False
+    commits: int = 0
+    records: int = 0
+    cases: list[str] = field(default_factory=list)
+    conferences: list[str] = field(default_factory=list)
+    by: dict[str, int] = field(default_factory=dict)        # worker id -> records that arrived from them
+    team_changes: list[str] = field(default_factory=list)   # commit messages of team changes ("team add otieno")
+    conflicts: list[dict] = field(default_factory=list)     # {case, code, records}
+    reencrypted: list[str] = field(default_factory=list)    # cases re-encrypted in the merge
+    not_reencrypted: list[str] = field(default_factory=list)  # cases that need someone who can read them
+    reidentified: list[dict] = field(default_factory=list)  # {old, new}: a case that drew an ID already used
+    registered: list[str] = field(default_factory=list)     # cases registered on the other copy
+    duplicates: list[dict] = field(default_factory=list)    # {case, other, reason}: probable same child
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+# -- remotes ---------------------------------------------------------------------------------------
+def remote_add(ctx: Context, name: str, url: str, create: bool = False) -> dict:
+    """Add a git remote (a path to a bare repository on a USB stick or a shared folder, an ssh
+    or https URL). `create`: make an empty bare repository at that path first."""
+    if not remote.REMOTE_NAME.match(name or ""):
+        raise UsageError("NAME: use 1-32 lower-case letters, digits, '-' or '_'", "For example: cpcm remote add usb /media/usb/casefiles.git")
+    if not url or url.startswith("-"):
+        raise UsageError("URL: give a path or a git URL")
+    git = _git(ctx)
+    with ctx.store.locked():
+        if name in remote.remotes(git):
+            raise Refused(f"a remote named '{name}' exists", "Remove it first (cpcm remote remove NAME), or choose another name.",
+                          rule="remote-exists")
+        if create:
+            from pathlib import Path
+
+            path = Path(url).expanduser()
+            if path.exists() and any(path.iterdir()):
+                raise Refused("URL: --create needs an empty or new folder", rule="remote-exists")
+            remote.init_bare(path)
+        remote.remote_add(git, name, url)
+    return {"remote": name}
+
+
+def remote_list(ctx: Context) -> list[dict]:
+    git = _git(ctx)
+    return [{"name": name, "url": url, "last_synced": remote.rev(git, f"refs/remotes/{name}/{remote.BRANCH}")}
+            for name, url in sorted(remote.remotes(git).items())]
+
+
+def remote_remove(ctx: Context, name: str) -> dict:
+    git = _git(ctx)
+    with ctx.store.locked():
+        if name not in remote.remotes(git):
+            raise NotFound("no remote by that name", "See cpcm remote list.")
+        remote.remote_remove(git, name)
+    return {"remote": name, "removed": True}
+
+
+def _git(ctx: Context):
+    git = getattr(ctx.store, "git", None)
+    if git is None:
+        raise UsageError("sync works on a casefile repository on disk")
+    return git
+
+
+# -- sync ------------------------------------------------------------------------------------------
+def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> Synced:
+    """Fetch the remote's commits, merge them, and push the result, holding the repository lock."""
+    ctx.need_worker()
+    git = _git(ctx)
+    urls = remote.remotes(git)
+    if name is None:
+        if len(urls) != 1:
+            raise UsageError("NAME: say which remote to sync with" if urls else "there is no remote to sync with",
+                             "See cpcm remote list; add one with cpcm remote add NAME URL.")
+        name = next(iter(urls))
+    if name not in urls:
+        raise NotFound("no remote by that name", "See cpcm remote list.")
+    url = urls[name]
+    with locked(ctx):
+        result = Synced(remote=name)
+        for _attempt in range(3):
+            # one transaction from the fetch to the new commit: killed anywhere, the next command
+            # rolls back what it left (the fetched ref, the merge index, files half checked out)
+            with context.transaction(ctx, "sync") as tx:
+                progress("fetching")
+                try:
+                    with _named(url, name):
+                        theirs = remote.fetch(git, url)
+                    if theirs is not None:
+                        _integrate(ctx, tx, theirs, result, progress)
+                finally:
+                    remote.drop_ref(git, remote.INCOMING)
+            head = git.head()
+            if head and head != theirs:
+                progress("pushing")
+                with _named(url, name):
+                    pushed = remote.push(git, url, head)
+                if not pushed:
+                    continue  # the remote moved on while we merged: fetch and merge again
+                result.pushed = True
+            if head:
+                remote.set_ref(git, f"refs/remotes/{name}/{remote.BRANCH}", head)
+            break
+        else:
+            raise GitError("the remote kept changing while this sync pushed (three tries); nothing is lost: "
+                           "the merge is in your copy", "Run cpcm sync again.")
+    _after(ctx, result)
+    return result
+
+
+@contextmanager
+def _named(url: str, name: str) -> Iterator[None]:
+    """git's messages with the remote's URL (a path typed by someone) replaced by its name."""
+    try:
+        yield
+    except GitError as exc:
+        verb = exc.message.split(" failed", 1)[0]
+        raise GitError(f"cannot reach remote '{name}' ({verb} failed)",
+                       "Check that the remote is reachable (the USB stick plugged in, the network up) and that cpcm remote "
+                       "list shows the right place; nothing was changed by this step.") from None
+
+
+# -- bundles ---------------------------------------------------------------------------------------
+def bundle_create(ctx: Context, since: str | None = None) -> tuple[bytes, dict]:
+    """The repository's history (after `since`, a commit) as one git bundle, age-encrypted to
+    every active team member and the recovery keys; in memory (the CLI writes the file)."""
+    ctx.need_worker()
+    git = _git(ctx)
+    if since is not None:
+        resolved = remote.rev(git, since)
+        if resolved is None:
+            raise UsageError("--since: not a commit of this repository", "Give a commit id from cpcm log or git log.")
+        since = resolved
+    data = remote.bundle_create(git, since)
+    recipients = [w.recipient for w in ctx.team.active] + list(ctx.config.recovery_recipients)
+    return cipher.encrypt(data, recipients), {"commit": git.head(), "since": since, "recipients": len(recipients)}
+
+
+def bundle_apply(ctx: Context, data: bytes, progress: Progress = _quiet) -> Synced:
+    """Merge a bundle made by `bundle_create` on another copy; applying it twice changes nothing."""
+    ctx.need_worker()
+    git = _git(ctx)
+    try:
+        plain = cipher.decrypt(data, ctx.keys)
+    except cipher.NotARecipient:
+        raise Refused("the bundle is not encrypted to your key", "It was made for another team, or before you joined it.",
+                      rule="bundle-not-for-you") from None
+    except cipher.Damaged:
+        raise Refused("the bundle file is damaged or not a cpcm bundle", rule="bundle-damaged") from None
+    result = Synced()
+    with locked(ctx), context.transaction(ctx, "sync") as tx:
+        try:
+            theirs = remote.bundle_read(git, plain)
+            _integrate(ctx, tx, theirs, result, progress)
+        finally:
+            remote.drop_ref(git, remote.INCOMING)
+    _after(ctx, result)
+    return result
+
+
+# -- the merge -------------------------------------------------------------------------------------
+def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress) -> None:
+    """Merge commit `theirs` into the current branch, in the store transaction `tx`."""
+    git = _git(ctx)
+    ours = git.head()
+    if ours is None:
+        raise UsageError("this repository has no commit yet", "Make it with cpcm init, or copy it with git clone.")
+    if remote.is_ancestor(git, theirs, ours):
+        return  # nothing new
+    base = remote.merge_base(git, ours, theirs)
+    if base is None:
+        raise Refused("the other copy is a different casefile repository (no common history)",
+                      "Sync only copies of one repository: clone it (git clone) to start a new copy.", rule="sync-unrelated")
+    progress("merging")
+    _arrivals(git, ours, theirs, result)
+    fast_forward = base == ours
+    trees = remote.tree(git, base), remote.tree(git, ours), remote.tree(git, theirs)
+    merged, message_counts = _merge(ctx, *trees, fast_forward, result)
+    parent_tree = trees[2] if fast_forward else trees[1]
+    changes: dict[str, Entry | None] = {p: e for p, e in merged.items() if parent_tree.get(p) != e}
+    changes.update({p: None for p in parent_tree if p not in merged})
+    worker = ctx.need_worker()
+    email = context.commit_email(ctx.config, worker)
+    if fast_forward and not changes:
+        new = theirs
+        result.fast_forward = True
+    else:
+        tree_id = remote.write_tree(git, theirs if fast_forward else ours, changes)
+        if fast_forward:
+            new = remote.commit_tree(git, tree_id, [theirs], f"sync reencrypt {message_counts} cases", worker.name, email)
+            result.fast_forward = True
+        else:
+            new = remote.commit_tree(git, tree_id, [ours, theirs], f"sync merge {theirs[:10]}", worker.name, email)
+            result.merged = True
+    progress("updating files")
+    tx.move_to(new)
+    context.refresh(ctx)
+
+
+def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
+    cases, conferences, registered = set(result.cases), set(result.conferences), set(result.registered)
+    for commit in remote.arrived(git, ours, theirs):
+        result.commits += 1
+        if commit.message.startswith("team "):
+            result.team_changes.append(commit.message)
+        for path in commit.added:
+            parts = path.split("/")
+            if len(parts) == 3 and RECORD_FILE.match(parts[2]):
+                result.records += 1
+                result.by[commit.author] = result.by.get(commit.author, 0) + 1
+                (cases if parts[0] == CASES else conferences).add(parts[1])
+                if parts[0] == CASES and _kind(parts[2]) == "registration":
+                    registered.add(parts[1])
+    result.cases, result.conferences, result.registered = sorted(cases), sorted(conferences), sorted(registered)
+
+
+def _folder(path: str) -> str | None:
+    parts = path.split("/")
+    return f"{parts[0]}/{parts[1]}" if len(parts) == 3 and parts[0] in (CASES, CONFERENCES) else None
+
+
+def _is_record(path: str) -> bool:
+    parts = path.split("/")
+    return len(parts) == 3 and parts[0] in (CASES, CONFERENCES) and bool(RECORD_FILE.match(parts[2]))
+
+
+def _kind(name: str) -> str:
+    match = RECORD_FILE.match(name)
+    return match["kind"] if match else ""
+
+
+def _readers(data: bytes | None) -> list[str]:
+    text = (data or b"").decode("utf-8", "replace")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: bool, result: Synced) -> tuple[dict[str, Entry], int]:
+    """The merged tree (path -> Entry), with recipients worked out again, records re-encrypted
+    and conflict records added; and how many cases were re-encrypted."""
+    git = _git(ctx)
+    objects = remote.Objects(git)
+    merged: dict[str, Entry] = {}
+    both_files: list[str] = []
+    both_records: set[str] = set()
+    for path in set(base) | set(ours) | set(theirs):
+        b, o, t = base.get(path), ours.get(path), theirs.get(path)
+        if o == t:
+            chosen = o
+        elif o == b:
+            chosen = t
+        elif t == b:
+            chosen = o
+        elif _is_record(path):
+            # the same record changed on both copies (re-encrypted to other readers): kept, re-encrypted below
+            chosen = o if t is None else t if o is None else min(o, t, key=lambda e: e.blob)
+            if o is not None and t is not None:
+                both_records.add(path)
+        elif path.endswith("/" + RECIPIENTS) and _folder(path):
+            chosen = o or t  # worked out again below
+        else:
+            chosen = o
+            both_files.append(path)
+        if chosen is not None:
+            merged[path] = chosen
+    if both_files:
+        blobs = remote.read_blobs(git, [e.blob for p in both_files for e in (base.get(p), ours.get(p), theirs.get(p)) if e])
+
+        def content(tree: Tree, path: str) -> bytes | None:
+            entry = tree.get(path)
+            return blobs[entry.blob] if entry else None
+        for path in sorted(both_files):
+            data, notes = merge_file(path, content(base, path), content(ours, path), content(theirs, path))
+            result.notes.extend(notes)
+            merged[path] = Entry(FILE_MODE, objects.put(data))
+    team = _team(git, merged, objects)
+    touched_ours = {_folder(p) for p in set(base) | set(ours) if base.get(p) != ours.get(p)} - {None}
+    touched_theirs = {_folder(p) for p in set(base) | set(theirs) if base.get(p) != theirs.get(p)} - {None}
+    folders = sorted(touched_ours | touched_theirs)
+    recipient_blobs = remote.read_blobs(git, [e.blob for f in folders for tree in (base, ours, theirs)
+                                              if (e := tree.get(f"{f}/{RECIPIENTS}"))])
+
+    def readers(tree: Tree, folder: str) -> list[str]:
+        entry = tree.get(f"{folder}/{RECIPIENTS}")
+        return _readers(recipient_blobs.get(entry.blob)) if entry else []
+
+    in_folder: dict[str, list[str]] = {}
+    wanted_folders = set(folders)
+    for path in merged:
+        folder_of = _folder(path)
+        if folder_of in wanted_folders and _is_record(path):
+            in_folder.setdefault(folder_of, []).append(path)
+    reencrypted = 0
+    for folder in folders:
+        assert folder is not None
+        if folder.startswith(CASES + "/") and folder not in _folders(base) and folder in _folders(ours) \
+                and folder in _folders(theirs) and _registrations(ours, folder) != _registrations(theirs, folder) \
+                and not fast_forward:
+            _reidentify(ctx, folder, base, ours, theirs, merged, team, result, objects)
+            continue
+        both_sides = folder in touched_ours and folder in touched_theirs and not fast_forward
+        new_records = _conflicts(ctx, folder, base, ours, theirs, result) if both_sides and folder.startswith(CASES) else []
+        reencrypted += _recipients(ctx, folder, sorted(in_folder.get(folder, ())), base, ours, theirs, merged, both_records,
+                                   team, readers, new_records, result, objects, recipient_blobs)
+    objects.flush()
+    return merged, reencrypted
+
+
+def _folders(tree: Tree) -> set[str]:
+    return tree.folders()
+
+
+def _registrations(tree: Tree, folder: str) -> list[str]:
+    return sorted(f"{folder}/{n}" for n in tree.names(folder) if _kind(n) == "registration")
+
+
+def _team(git, merged: dict[str, Entry], objects) -> Team:
+    entry = merged.get(TEAM)
+    data = (objects.get(entry.blob) or remote.read_blobs(git, [entry.blob])[entry.blob]) if entry else None
+    team = team_from(data) if data is not None else None
+    return team or Team(())
+
+
+def _names(tree: Tree, folder: str) -> set[str]:
+    """The record file names in a folder."""
+    return {n for n in tree.names(folder) if RECORD_FILE.match(n)}
+
+
+def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, result: Synced) -> list:
+    """Conflict records for what the two copies wrote to one case apart (by kind, from file names)."""
+    case_id = folder.split("/", 1)[1]
+    mine, other = _names(ours, folder), _names(theirs, folder)
+    # written apart: on one side only (a record both copies hold came to both, by a bundle and a remote, say)
+    sides = [sorted(mine - other - _names(base, folder)), sorted(other - mine - _names(base, folder))]
+    if not sides[0] or not sides[1]:
+        return []
+
+    def ids(names: Iterable[str], kinds: Iterable[str] | None = None, exclude: Iterable[str] = ()) -> list[str]:
+        return [n.split(".", 1)[0] for n in names if (kinds is None or _kind(n) in kinds) and _kind(n) not in exclude]
+
+    def closing(names: list[str], tree: Tree) -> list[str]:
+        """The closures, and the approvals of a closure (when this worker can read them)."""
+        found = ids(names, ["closure"])
+        approvals = [n for n in names if _kind(n) == "approval"]
+        contents = remote.read_blobs(_git(ctx), [tree[f"{folder}/{n}"].blob for n in approvals])
+        for name in approvals:
+            try:
+                body = codec.loads(cipher.decrypt(contents[tree[f"{folder}/{name}"].blob], ctx.keys))
+            except (cipher.NotARecipient, cipher.Damaged, codec.BadYaml):
+                continue
+            if isinstance(body, dict) and body.get("subject") == "closure":
+                found.append(name.split(".", 1)[0])
+        return found
+
+    closed = [closing(sides[0], ours), closing(sides[1], theirs)]
+    found = []
+    if ids(sides[0], ["closure"]) and ids(sides[1], ["closure"]):
+        found.append((TWO_CLOSURES, ids(sides[0], ["closure"]) + ids(sides[1], ["closure"])))
+    else:
+        for closes, other in ((closed[0], sides[1]), (closed[1], sides[0])):
+            later = ids(other, exclude=_QUIET)
+            if closes and later:
+                found.append((AFTER_CLOSURE, closes + later))
+    if ids(sides[0], ["plan"]) and ids(sides[1], ["plan"]):
+        found.append((TWO_PLANS, ids(sides[0], ["plan"]) + ids(sides[1], ["plan"])))
+    if ids(sides[0], ["assignment"]) and ids(sides[1], ["assignment"]):
+        found.append((TWO_ASSIGNMENTS, ids(sides[0], ["assignment"]) + ids(sides[1], ["assignment"])))
+    records = []
+    for code, record_ids in found:
+        record_ids = sorted(record_ids)
+        result.conflicts.append({"case": case_id, "code": code, "records": record_ids})
+        records.append(new_record(ctx, "sync_conflict", case_id, {"code": code, "records": record_ids}))
+    return records
+
+
+def _assigned(folder: str, base: Tree, ours: Tree, theirs: Tree, readers) -> str | None:
+    """Whose the case is after the merge: the first reader on the copy that holds the newest
+    registration, assignment or receipt; else the first reader both copies agree on."""
+    newest = None
+    for tree in (ours, theirs):
+        placing = sorted(n for n in _names(tree, folder) if _kind(n) in PLACING)
+        if placing and (newest is None or placing[-1] > newest[0]):
+            newest = (placing[-1], tree)
+    first = {name: (readers(tree, folder) or [None])[0] for name, tree in (("b", base), ("o", ours), ("t", theirs))}
+    if newest is not None:
+        in_ours, in_theirs = newest[0] in _names(ours, folder), newest[0] in _names(theirs, folder)
+        if in_ours != in_theirs:
+            return first["o"] if in_ours else first["t"]
+    if first["o"] == first["t"] or first["t"] == first["b"]:
+        return first["o"]
+    if first["o"] == first["b"]:
+        return first["t"]
+    return min(x for x in (first["o"], first["t"]) if x) if (first["o"] or first["t"]) else None
+
+
+def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: Tree, theirs: Tree, merged: dict[str, Entry],
+                both_records: set[str], team: Team, readers, new_records: list, result: Synced, objects,
+                known: dict[str, bytes]) -> int:
+    """Work out the folder's readers again; re-encrypt the records encrypted to others. 1 when
+    records were re-encrypted."""
+    git = _git(ctx)
+    top, subject = folder.split("/", 1)
+    if not paths and not new_records:
+        return 0
+    r_base, r_ours, r_theirs = readers(base, folder), readers(ours, folder), readers(theirs, folder)
+    if top == CASES:
+        wanted = team.case_readers([a] if (a := _assigned(folder, base, ours, theirs, readers)) else [])
+    elif r_ours == r_theirs or r_theirs == r_base:
+        wanted = r_ours
+    elif r_ours == r_base:
+        wanted = r_theirs
+    else:
+        wanted = list(dict.fromkeys(r_ours + r_theirs))
+    stale = []
+    for path in paths:
+        entry = merged[path]
+        side = r_ours if ours.get(path) == entry else r_theirs if theirs.get(path) == entry else r_base
+        if path in both_records or side != wanted:
+            stale.append(path)
+    listed = wanted
+    keys = keys_for(ctx, wanted)
+    if stale:
+        contents = remote.read_blobs(git, [merged[p].blob for p in stale])
+        fresh = {}
+        try:
+            for path in stale:
+                fresh[path] = cipher.encrypt(cipher.decrypt(contents[merged[path].blob], ctx.keys), keys)
+        except (cipher.NotARecipient, cipher.Damaged):
+            fresh = {}
+        if fresh:
+            for path, data in fresh.items():
+                merged[path] = Entry(FILE_MODE, objects.put(data))
+            result.reencrypted.append(subject)
+        else:
+            # the records stay readable by whom they were written to: the file names all of them
+            listed = list(dict.fromkeys(wanted + r_ours + r_theirs))
+            result.not_reencrypted.append(subject)
+            keys = keys_for(ctx, listed)
+    for record in new_records:
+        data = cipher.encrypt(codec.dumps(record.to_dict()), keys)
+        merged[f"{folder}/{record_name(record.id, record.kind)}"] = Entry(FILE_MODE, objects.put(data))
+    data = recipients_bytes(listed, top)
+    current = merged.get(f"{folder}/{RECIPIENTS}")
+    if current is None or (known.get(current.blob) or objects.get(current.blob)) != data:
+        merged[f"{folder}/{RECIPIENTS}"] = Entry(FILE_MODE, objects.put(data))
+    return 1 if stale and subject in result.reencrypted else 0
+
+
+def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, merged: dict[str, Entry], team: Team,
+                result: Synced, objects) -> None:
+    """Two copies registered two cases under one ID: the case of the later registration moves
+    to a new ID, its records rewritten with the new case ID, and records the old one as an alias."""
+    from cpcm.store.bundle import rewrite_case
+
+    git = _git(ctx)
+    old = folder.split("/", 1)[1]
+    later = max([(_registrations(ours, folder)[0], ours), (_registrations(theirs, folder)[0], theirs)], key=lambda p: p[0])[1]
+    other = ours if later is theirs else theirs
+    moving = sorted(p for p in (f"{folder}/{n}" for n in _names(later, folder)) if other.get(p) != later[p])
+    contents = remote.read_blobs(git, [later[p].blob for p in moving])
+    taken = _folders(base) | _folders(ours) | _folders(theirs)
+    new = new_case_id()
+    while f"{CASES}/{new}" in taken:
+        new = new_case_id()
+    readers_entry = later.get(f"{folder}/{RECIPIENTS}")
+    readers = _readers(remote.read_blobs(git, [readers_entry.blob])[readers_entry.blob]) if readers_entry else []
+    wanted = team.case_readers(readers[:1])
+    keys = keys_for(ctx, wanted)
+    try:
+        plain = {p: rewrite_case(cipher.decrypt(contents[later[p].blob], ctx.keys), old, new)[0] for p in moving}
+    except (cipher.NotARecipient, cipher.Damaged):
+        raise Refused(f"two copies registered two different cases as {old}; you cannot read one of them, so cannot give it "
+                      "a new ID", "Ask a supervisor to sync these copies (they can read both cases); nothing was changed.",
+                      rule="sync-same-case-id") from None
+    for path, data in plain.items():
+        merged.pop(path, None)
+        name = path.rsplit("/", 1)[1]
+        merged[f"{CASES}/{new}/{name}"] = Entry(FILE_MODE, objects.put(cipher.encrypt(data, keys)))
+    # the case that keeps the old ID keeps its own records and readers
+    for path in [p for p in merged if p.startswith(folder + "/")]:
+        if path not in other:
+            merged.pop(path)
+    if f"{folder}/{RECIPIENTS}" in other:
+        merged[f"{folder}/{RECIPIENTS}"] = other[f"{folder}/{RECIPIENTS}"]
+    alias = new_record(ctx, "case_link", new, {"alias": old, "reason": "same-id"})
+    merged[f"{CASES}/{new}/{record_name(alias.id, alias.kind)}"] = Entry(
+        FILE_MODE, objects.put(cipher.encrypt(codec.dumps(alias.to_dict()), keys)))
+    merged[f"{CASES}/{new}/{RECIPIENTS}"] = Entry(FILE_MODE, objects.put(recipients_bytes(wanted)))
+    # the moved folder is not a folder of either side: left alone by the recipients pass
+    result.reidentified.append({"old": old, "new": new})
+
+
+# -- after a sync ----------------------------------------------------------------------------------
+def _after(ctx: Context, result: Synced) -> None:
+    """The duplicate check over the cases registered on the other copy (those this worker can read)."""
+    arrived = set(result.registered) | {r["new"] for r in result.reidentified}
+    if not arrived:
+        return
+    from cpcm.workflow.duplicates import probable_duplicates
+
+    try:
+        cases = context.load_cases(ctx)
+    except CpcmError:
+        return
+    seen = set()
+    for case_id in sorted(arrived):
+        case = cases.get(case_id)
+        if case is None or not case.history or case.history[0].kind != "registration":
+            continue
+        linked = _linked(case)
+        for other, reason in probable_duplicates(case, cases.values()):
+            pair = tuple(sorted((case_id, other)))
+            if pair in seen or other in linked or case_id in _linked(cases[other]):
+                continue
+            seen.add(pair)
+            result.duplicates.append({"case": pair[0], "other": pair[1], "reason": reason})
+
+
+def _linked(case) -> set[str]:
+    return set(case.links)
+
+
+# -- merge-cases -----------------------------------------------------------------------------------
+@context.writes
+def merge_cases(ctx: Context, keep: str, other: str) -> Any:
+    """Link two cases of one child: `keep` records `other` as its alias, `other` records that it
+    was merged into `keep` (and is closed to new work there); nothing is deleted, and each case's
+    history stays in its own folder."""
+    from cpcm.service.results import Written
+
+    worker = ctx.need_worker()
+    if keep == other:
+        raise UsageError("A and B are the same case")
+    if not worker.has_role("supervisor", "manager"):
+        raise Refused("only a supervisor or manager merges cases", rule="merge-cases-needs-supervisor")
+    for case_id in (keep, other):
+        context.check_readable(ctx, case_id)
+    first, second = context.load_case(ctx, keep), context.load_case(ctx, other)
+    if other in _linked(first) or keep in _linked(second):
+        raise Refused(f"{other} is already linked to {keep}", rule="merge-cases-linked")
+    with context.transaction(ctx, "merge-cases") as tx:
+        a = new_record(ctx, "case_link", keep, {"alias": other, "reason": "duplicate"},
+                       after=first.history[-1].id if first.history else "")
+        b = new_record(ctx, "case_link", other, {"merged_into": keep, "reason": "duplicate"},
+                       after=max(a.id, second.history[-1].id if second.history else ""))
+        tx.write_record(a, keys_for(ctx, ctx.store.recipients(keep)))
+        tx.write_record(b, keys_for(ctx, ctx.store.recipients(other)))
+        tx.commit(f"merge-cases {keep} {other}")
+    return Written(keep, (a.id, b.id), "case_link", extra={"alias": other})

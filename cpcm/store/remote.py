@@ -1,0 +1,317 @@
+"""git plumbing for sync: remotes, fetching into a private ref, trees as path maps, objects in
+memory, bundles, and moving the branch to a merged commit.
+
+Every call goes through `Git.run` (cpcm's own environment, store/git.py). Nothing here writes a
+file of the working tree: a merge is built as git objects and a temporary index inside `.git/`,
+and only `CaseStore`'s transaction moves the branch and the working tree to it, so a sync that
+fails before that leaves the repository as it was (its refs, index and files).
+
+Remotes are git's own (`git remote add`, in `.git/config`): local to one laptop, never shared.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from cpcm.store.git import Git, GitError, git_env
+
+BRANCH = "main"
+INCOMING = "refs/cpcm/incoming"      # what a fetch or a bundle brought, until the sync ends
+MERGE_INDEX = "cpcm-merge-index"     # the temporary index a merge tree is built in (inside .git/)
+REMOTE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+@dataclass(frozen=True)
+class Entry:
+    mode: str
+    blob: str
+
+
+class Tree(dict):
+    """path -> Entry, with each case and conference folder's file names indexed once."""
+
+    _index: dict[str, set[str]] | None = None
+
+    def names(self, folder: str) -> set[str]:
+        """The file names in `folder` (cases/ID or conferences/ID)."""
+        if self._index is None:
+            index: dict[str, set[str]] = {}
+            for path in self:
+                parts = path.split("/")
+                if len(parts) == 3:
+                    index.setdefault(f"{parts[0]}/{parts[1]}", set()).add(parts[2])
+            self._index = index
+        return self._index.get(folder, set())
+
+    def folders(self) -> set[str]:
+        self.names("")
+        assert self._index is not None
+        return set(self._index)
+
+
+class Objects:
+    """New blobs of a merge, kept in memory and written to git's object store in one
+    `git fast-import` (one process, however many re-encrypted records)."""
+
+    def __init__(self, git: Git):
+        self.git = git
+        self.pending: dict[str, bytes] = {}
+
+    def put(self, data: bytes) -> str:
+        import hashlib
+
+        sha = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        self.pending[sha] = data
+        return sha
+
+    def get(self, sha: str) -> bytes | None:
+        return self.pending.get(sha)
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        stream = bytearray()
+        for data in self.pending.values():
+            stream += b"blob\ndata %d\n" % len(data) + data + b"\n"
+        self.git.run(["fast-import", "--quiet", "--done"], input=bytes(stream) + b"done\n")
+        self.pending.clear()
+
+
+def remotes(git: Git) -> dict[str, str]:
+    """name -> URL of every remote."""
+    try:
+        out = git.run(["config", "--get-regexp", r"^remote\..*\.url$"])
+    except GitError:
+        return {}  # git config exits 1 when nothing matches
+    found = {}
+    for line in out.splitlines():
+        key, _, url = line.partition(" ")
+        found[key[len("remote."):-len(".url")]] = url
+    return found
+
+
+def remote_add(git: Git, name: str, url: str) -> None:
+    git.run(["remote", "add", name, url])
+
+
+def remote_remove(git: Git, name: str) -> None:
+    git.run(["remote", "remove", name])
+
+
+def init_bare(path: Path) -> None:
+    """An empty bare repository (a remote on a USB stick or a shared folder)."""
+    done = subprocess.run(["git", "init", "-q", "--bare", "-b", BRANCH, str(path)], env=git_env(), capture_output=True)
+    if done.returncode != 0:
+        raise GitError("git init --bare failed: the folder for the remote cannot be made there",
+                       "Check that the USB stick or shared folder is mounted and writable.")
+
+
+def fetch(git: Git, url: str) -> str | None:
+    """Fetch the remote's branch into INCOMING; its commit, or None when the remote is empty."""
+    try:
+        git.run(["fetch", "-q", "--no-tags", "--no-write-fetch-head", url, f"+refs/heads/{BRANCH}:{INCOMING}"])
+    except GitError as exc:
+        if "couldn't find remote ref" in exc.message:
+            return None
+        raise
+    return rev(git, INCOMING)
+
+
+def push(git: Git, url: str, commit: str) -> bool:
+    """Push `commit` as the remote's branch (never forced); False when the remote moved on."""
+    try:
+        git.run(["push", "-q", url, f"{commit}:refs/heads/{BRANCH}"])
+        return True
+    except GitError as exc:
+        text = exc.message
+        if "rejected" in text or "non-fast-forward" in text or "fetch first" in text:
+            return False
+        raise
+
+
+def rev(git: Git, ref: str) -> str | None:
+    try:
+        return git.run(["rev-parse", "--verify", "-q", f"{ref}^{{commit}}"]).strip() or None
+    except GitError:
+        return None
+
+
+def drop_ref(git: Git, ref: str) -> None:
+    if rev(git, ref):
+        git.run(["update-ref", "-d", ref])
+
+
+def set_ref(git: Git, ref: str, commit: str) -> None:
+    git.run(["update-ref", ref, commit])
+
+
+def is_ancestor(git: Git, older: str, newer: str) -> bool:
+    try:
+        git.run(["merge-base", "--is-ancestor", older, newer])
+        return True
+    except GitError:
+        return False
+
+
+def merge_base(git: Git, a: str, b: str) -> str | None:
+    try:
+        return git.run(["merge-base", a, b]).strip() or None
+    except GitError:
+        return None
+
+
+def tree(git: Git, commit: str | None) -> Tree:
+    """Every file of a commit: path -> Entry."""
+    if not commit:
+        return Tree()
+    out = git.run(["ls-tree", "-r", "-z", "--full-tree", commit])
+    found = Tree()
+    for item in out.split("\0"):
+        meta, _, path = item.partition("\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[1] == "blob":
+            found[path] = Entry(parts[0], parts[2])
+    return found
+
+
+def read_blobs(git: Git, blobs: Iterable[str]) -> dict[str, bytes]:
+    """Blob contents in one `git cat-file --batch` (in memory)."""
+    wanted = list(dict.fromkeys(blobs))
+    if not wanted:
+        return {}
+    done = subprocess.run(git.command(["cat-file", "--batch"]), cwd=git.root, env=git_env(),
+                          input="".join(f"{b}\n" for b in wanted).encode(), capture_output=True)
+    if done.returncode != 0:
+        raise GitError("git cat-file failed while reading objects for a merge")
+    out, pos, found = done.stdout, 0, {}
+    for blob in wanted:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        if len(header) != 3:
+            raise GitError(f"git cat-file could not read object {blob[:10]}")
+        size = int(header[2])
+        found[blob] = out[end + 1:end + 1 + size]
+        pos = end + 1 + size + 1
+    return found
+
+
+def write_tree(git: Git, base: str, changes: Mapping[str, Entry | None]) -> str:
+    """The tree of commit `base` with `changes` applied (None deletes a path), built in a
+    temporary index inside .git/ that is removed afterwards."""
+    index = os.path.join(os.path.abspath(git.root), ".git", MERGE_INDEX)
+    env = {"GIT_INDEX_FILE": index}
+    try:
+        git.run(["read-tree", base], env=env)
+        lines = []
+        for path, entry in sorted(changes.items()):
+            if entry is None:
+                lines.append(f"0 {'0' * 40}\t{path}")
+            else:
+                lines.append(f"{entry.mode} {entry.blob}\t{path}")
+        if lines:
+            git.run(["update-index", "-z", "--index-info"], env=env, input="\0".join(lines).encode() + b"\0")
+        return git.run(["write-tree"], env=env).strip()
+    finally:
+        try:
+            os.unlink(index)
+        except FileNotFoundError:
+            pass
+
+
+def commit_tree(git: Git, tree_id: str, parents: Iterable[str], message: str, author: str, email: str) -> str:
+    env = {"GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": author, "GIT_COMMITTER_EMAIL": email}
+    args = ["commit-tree", tree_id]
+    for parent in parents:
+        args += ["-p", parent]
+    return git.run([*args, "-m", message], env=env).strip()
+
+
+def changed_paths(git: Git, old: str, new: str) -> list[str]:
+    out = git.run(["diff", "--no-renames", "--name-only", "-z", old, new])
+    return [p for p in out.split("\0") if p]
+
+
+@dataclass(frozen=True)
+class Arrived:
+    """One commit that a sync brought: its author's worker id (from the address), its message,
+    and the paths it added."""
+    author: str
+    message: str
+    added: tuple[str, ...]
+
+
+def arrived(git: Git, old: str | None, new: str) -> list[Arrived]:
+    """The commits in `new` that `old` did not have (first parents and merged sides alike)."""
+    span = [new] if old is None else [new, f"^{old}"]
+    out = git.run(["log", "--no-renames", "--format=\x1e%ae\x1f%s", "--name-status", "--diff-filter=A", *span])
+    found = []
+    for chunk in out.split("\x1e")[1:]:
+        head, _, body = chunk.partition("\n")
+        email, _, message = head.partition("\x1f")
+        added = tuple(line.split("\t", 1)[1] for line in body.splitlines() if line.startswith("A\t"))
+        found.append(Arrived(email.split("@", 1)[0], message, added))
+    return found
+
+
+# -- bundles ---------------------------------------------------------------------------------------
+def bundle_create(git: Git, since: str | None) -> bytes:
+    """A git bundle of the branch (everything after `since` when given), in memory."""
+    args = ["bundle", "create", "-q", "-", BRANCH]
+    if since:
+        args.append(f"^{since}")
+    try:
+        done = subprocess.run(git.command(args), cwd=git.root, env=git_env(), capture_output=True)
+    except FileNotFoundError:
+        raise GitError("git is not installed", "Install git (apt-get install git) and try again.") from None
+    if done.returncode != 0:
+        text = done.stderr.decode("utf-8", "replace")
+        if "empty bundle" in text:
+            raise GitError("nothing to put in the bundle: no commit after --since", "Leave out --since, or give an older commit.")
+        raise GitError("git bundle create failed: " + (text.strip().splitlines() or ["?"])[-1])
+    return done.stdout
+
+
+class BadBundle(GitError):
+    pass
+
+
+def bundle_read(git: Git, data: bytes) -> str:
+    """Take a git bundle (v2) from memory into the object store, with its branch as INCOMING;
+    returns that commit. Refused when it needs commits this repository does not have."""
+    header_end = data.find(b"\n\n")
+    if not data.startswith(b"# v2 git bundle\n") or header_end < 0:
+        raise BadBundle("the file is not a cpcm sync bundle (or it is damaged)")
+    lines = data[len(b"# v2 git bundle\n"):header_end].decode("ascii", "replace").splitlines()
+    prerequisites, head = [], None
+    for line in lines:
+        if line.startswith("-"):
+            prerequisites.append(line[1:].split()[0])
+        else:
+            sha, _, ref = line.partition(" ")
+            if ref == f"refs/heads/{BRANCH}":
+                head = sha
+    if head is None or not re.fullmatch(r"[0-9a-f]{40}", head):
+        raise BadBundle("the bundle holds no branch to merge")
+    missing = [p for p in prerequisites if not _has_commit(git, p)]
+    if missing:
+        raise BadBundle(f"the bundle starts after commit {missing[0][:10]}, which this repository does not have",
+                        "Ask for a bundle made without --since (or with an older --since).")
+    pack = data[header_end + 2:]
+    if pack:
+        git.run(["index-pack", "--stdin", "--fix-thin"], input=pack)
+    if not _has_commit(git, head):
+        raise BadBundle("the bundle's branch commit is missing from it (damaged)")
+    set_ref(git, INCOMING, head)
+    return head
+
+
+def _has_commit(git: Git, sha: str) -> bool:
+    try:
+        git.run(["cat-file", "-e", f"{sha}^{{commit}}"])
+        return True
+    except GitError:
+        return False

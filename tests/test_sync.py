@@ -1,0 +1,393 @@
+"""Working as a team: remotes, sync, bundles, and what a merge does with histories written apart.
+
+Every test builds its copies for real: one casefile repository, a bare remote in tmp_path, and a
+clone per laptop (`Team.laptop`). Each conflict kind is built deterministically."""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import NOW, Cli, git, git_status, head, register
+from test_assess_plan import plan_doc
+
+VISIT = ("--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check school", "--visited-by",
+         "professional", "--risk-increased", "no")
+
+
+class Laptops:
+    """A bare remote and one clone of the repository per worker."""
+
+    def __init__(self, repo: Path, keys: dict, tmp: Path):
+        self.repo, self.keys, self.tmp = repo, keys, tmp
+        self.bare = tmp / "remote.git"
+        self.clones: dict[str, Path] = {"sup": repo}
+        sup = self.cli("sup")
+        assert sup("remote", "add", "origin", str(self.bare), "--create").code == 0
+        done = sup("sync")
+        assert done.code == 0, done.stderr
+
+    def cli(self, worker: str, **env) -> Cli:
+        return Cli({"CPCM_REPO": str(self.clones[worker]), "CPCM_IDENTITY": str(self.keys[worker][0]), "CPCM_NOW": NOW, **env})
+
+    def laptop(self, worker: str) -> Cli:
+        """A fresh clone of the remote for `worker`."""
+        path = self.tmp / f"laptop-{worker}"
+        subprocess.run(["git", "clone", "-q", str(self.bare), str(path)], check=True, capture_output=True)
+        self.clones[worker] = path
+        return self.cli(worker)
+
+    def sync(self, worker: str) -> dict:
+        done = self.cli(worker)("sync", "--json")
+        assert done.code == 0, done.stderr
+        return done.json()
+
+
+@pytest.fixture
+def laptops(repo, team, tmp_env):
+    return Laptops(repo, team, tmp_env)
+
+
+def tree_state(root: Path) -> tuple:
+    """Everything a failed sync must leave as it was: the branch, the index, the files, the refs."""
+    refs = git(root, "for-each-ref", "--format=%(refname) %(objectname)")
+    index = git(root, "ls-files", "-s")
+    files = sorted((str(p.relative_to(root)), p.read_bytes()) for p in root.rglob("*")
+                   if p.is_file() and ".git" not in p.relative_to(root).parts[:1] and "cache" not in p.parts and p.name != "lock")
+    return head(root), refs, index, files, git_status(root)
+
+
+def no_markers(root: Path) -> None:
+    for path in root.rglob("*"):
+        if path.is_file() and ".git" not in path.relative_to(root).parts[:1]:
+            data = path.read_bytes()
+            assert b"<<<<<<<" not in data and b">>>>>>>" not in data, path
+
+
+def check_codes(cli: Cli, case_id: str) -> list[str]:
+    done = cli("check", case_id, "--json")
+    return [p["code"] for p in json.loads(done.stdout)]
+
+
+# -- remotes ---------------------------------------------------------------------------------------
+def test_remote_add_list_remove(laptops):
+    sup = laptops.cli("sup")
+    listed = sup("remote", "list", "--json").json()
+    assert [r["name"] for r in listed] == ["origin"] and listed[0]["last_synced"] == head(laptops.repo)
+    assert sup("remote", "add", "origin", str(laptops.tmp / "x.git")).code == 4
+    assert sup("remote", "add", "Bad Name", str(laptops.tmp / "x.git")).code == 2
+    assert sup("remote", "remove", "origin").code == 0
+    assert sup("remote", "list", "--json").json() == []
+    assert sup("remote", "remove", "origin").code == 3
+    assert sup("sync").code == 2  # no remote to sync with
+
+
+# -- sync round trips ------------------------------------------------------------------------------
+def test_sync_round_trip_reports_what_arrived(laptops):
+    amina = laptops.laptop("amina")
+    case_id = register(amina)
+    assert amina("followup", case_id, *VISIT).code == 0
+    sent = laptops.sync("amina")
+    assert sent["pushed"] and sent["commits"] == 0
+    got = laptops.sync("sup")
+    assert got["fast_forward"] and got["records"] == 2 and got["cases"] == [case_id] and got["by"] == {"amina": 2}
+    assert head(laptops.repo) == head(laptops.clones["amina"])
+    text = laptops.cli("sup")("sync")
+    assert text.code == 0 and "nothing new arrived" in text.stderr
+    assert "Test Child" not in json.dumps(got)
+
+
+def test_offline_work_on_both_sides_merges_as_a_union(laptops, repo):
+    amina = laptops.laptop("amina")
+    sup = laptops.cli("sup")
+    mine = register(amina)
+    theirs = register(sup, "--worker", "otieno")
+    laptops.sync("amina")
+    merged = laptops.sync("sup")
+    assert merged["merged"] and merged["cases"] == [mine]
+    after = laptops.sync("amina")
+    assert after["fast_forward"] and after["cases"] == [theirs]
+    assert head(laptops.repo) == head(laptops.clones["amina"])
+    assert git(repo, "log", "-1", "--format=%s").startswith("sync merge ")
+    for root in (laptops.repo, laptops.clones["amina"]):
+        assert git_status(root) == []
+        no_markers(root)
+    assert sup("verify").code == 0, sup("verify").stdout
+
+
+def test_team_changes_on_both_sides_merge_by_worker(laptops, team, tmp_env):
+    from conftest import make_identity
+
+    amina = laptops.laptop("amina")
+    sup = laptops.cli("sup")
+    keys = {w: make_identity(tmp_env / "keys" / f"{w}.txt") for w in ("njeri", "baraka")}
+    assert sup("team", "add", "njeri", "--role", "caseworker", "--recipient", keys["njeri"]).code == 0
+    laptops.sync("sup")
+    # a second supervisor's copy, offline, adds another worker
+    sup2 = laptops.laptop("otieno")  # any clone: the team file is plain; sup writes there too
+    laptops.clones["sup"] = laptops.clones["otieno"]
+    assert laptops.cli("sup")("team", "add", "baraka", "--role", "caseworker", "--recipient", keys["baraka"]).code == 0
+    laptops.clones["sup"] = laptops.repo
+    assert sup("team", "remove", "otieno").code == 0
+    laptops.sync("sup")
+    laptops.clones["sup"] = laptops.clones["otieno"]
+    laptops.sync("sup")
+    laptops.clones["sup"] = laptops.repo
+    laptops.sync("sup")
+    workers = {w["id"]: w for w in sup("team", "list", "--all", "--json").json()}
+    assert set(workers) == {"sup", "amina", "otieno", "njeri", "baraka"} and workers["otieno"].get("removed")
+    no_markers(laptops.repo)
+    del amina, sup2
+
+
+# -- a failed sync changes nothing -----------------------------------------------------------------
+@pytest.mark.parametrize("step", ["git-read-tree", "sync-checked-out", "git-update-ref"])
+def test_a_sync_that_fails_mid_merge_leaves_the_copy_as_it_was(laptops, step):
+    amina = laptops.laptop("amina")
+    register(amina)
+    laptops.sync("amina")
+    register(laptops.cli("sup"))
+    before = tree_state(laptops.repo)
+    crashed = laptops.cli("sup").process("sync", env={"CPCM_TEST_CRASH_AT": step})
+    assert crashed.code != 0
+    # the next command rolls back whatever the killed sync left
+    assert laptops.cli("sup")("list", "--json").code == 0
+    assert tree_state(laptops.repo) == before
+    no_markers(laptops.repo)
+    again = laptops.sync("sup")
+    assert again["merged"]
+
+
+def test_a_settings_conflict_refuses_and_changes_nothing(laptops):
+    amina = laptops.laptop("amina")
+    for root, value in ((laptops.clones["amina"], 30), (laptops.repo, 12)):
+        (root / ".cpcm" / "policy.yaml").write_text(f"caseload:\n  cap: {value}\n")
+        git(root, "add", ".cpcm/policy.yaml")
+        subprocess.run(["git", "-c", "user.name=x", "-c", "user.email=sup@test.cpcm.invalid", "commit", "-qm", "policy"],
+                       cwd=root, check=True)
+    laptops.sync("amina")
+    before = tree_state(laptops.repo)
+    refused = laptops.cli("sup")("sync")
+    assert refused.code == 4 and "caseload.cap" in refused.stderr
+    assert tree_state(laptops.repo) == before
+    del amina
+
+
+# -- bundles ---------------------------------------------------------------------------------------
+def test_bundle_round_trip_and_applying_twice(laptops, tmp_env):
+    amina = laptops.laptop("amina")
+    case_id = register(amina)
+    bundle = tmp_env / "usb" / "amina.bundle"
+    bundle.parent.mkdir()
+    made = amina("bundle", "create", str(bundle), "--json")
+    assert made.code == 0, made.stderr
+    assert b"Test Child" not in bundle.read_bytes() and bundle.read_bytes().startswith(b"age-encryption.org/v1")
+    sup = laptops.cli("sup")
+    first = sup("bundle", "apply", str(bundle), "--json")
+    assert first.code == 0, first.stderr
+    assert first.json()["cases"] == [case_id]
+    state = tree_state(laptops.repo)
+    second = sup("bundle", "apply", str(bundle), "--json")
+    assert second.code == 0 and second.json()["commits"] == 0
+    assert tree_state(laptops.repo) == state
+    # --since: only what came after
+    since = head(laptops.clones["amina"])
+    register(amina)
+    small = tmp_env / "usb" / "since.bundle"
+    assert amina("bundle", "create", str(small), "--since", since).code == 0
+    assert small.stat().st_size < bundle.stat().st_size
+    assert sup("bundle", "apply", str(small), "--json").json()["records"] == 1
+
+
+def test_a_bundle_for_another_team_is_refused(laptops, tmp_env):
+    from conftest import make_identity
+
+    outsider = tmp_env / "keys" / "outsider.txt"
+    make_identity(outsider)
+    bundle = tmp_env / "b.bundle"
+    assert laptops.cli("sup")("bundle", "create", str(bundle)).code == 0
+    refused = laptops.cli("sup", CPCM_IDENTITY=str(outsider))("bundle", "apply", str(bundle))
+    assert refused.code != 0
+
+
+# -- what a merge finds: each conflict kind, built deterministically -------------------------------
+def shared_case(laptops) -> tuple[Cli, Cli, str]:
+    """amina's laptop and sup's copy, both holding one case of amina's."""
+    amina = laptops.laptop("amina")
+    case_id = register(amina)
+    laptops.sync("amina")
+    laptops.sync("sup")
+    return amina, laptops.cli("sup"), case_id
+
+
+def merge_both(laptops) -> dict:
+    """amina pushes, sup merges and pushes, amina takes the merge: both copies end identical."""
+    laptops.sync("amina")
+    merged = laptops.sync("sup")
+    laptops.sync("amina")
+    assert head(laptops.repo) == head(laptops.clones["amina"])
+    for root in laptops.clones.values():
+        no_markers(root)
+        assert git_status(root) == []
+    return merged
+
+
+def folded(laptops, worker: str, case_id: str):
+    from cpcm import service
+
+    return service.load_case(service.open_repo(laptops.clones[worker], laptops.keys[worker][0]), case_id)
+
+
+CLOSE = ("--reason", "registered_in_error", "--check", "error_confirmed")
+
+
+def test_two_closures_written_apart(laptops):
+    amina, sup, case_id = shared_case(laptops)
+    assert sup("close", case_id, *CLOSE).code == 0
+    assert amina("close", case_id, *CLOSE).code == 0  # the later one: the closure the case waits on
+    merged = merge_both(laptops)
+    assert [c["code"] for c in merged["conflicts"]] == ["two-closures"]
+    assert "two-closures" in check_codes(sup, case_id)
+    assert "two-closures" in check_codes(amina, case_id)
+    assert sup("approve", case_id, "closure").code == 0  # the supervisor settles it with an ordinary decision
+    assert "two-closures" not in check_codes(sup, case_id)
+    assert sup("verify").code == 0, sup("verify").stdout
+
+
+def test_a_followup_written_offline_after_another_closed_the_case(laptops):
+    amina, sup, case_id = shared_case(laptops)
+    assert amina("close", case_id, *CLOSE).code == 0
+    laptops.sync("amina")
+    laptops.sync("sup")
+    assert sup("approve", case_id, "closure").code == 0  # the case is closed on the supervisor's copy
+    assert amina("followup", case_id, *VISIT).code == 0  # and visited, on amina's, not knowing
+    merged = merge_both(laptops)
+    assert [c["code"] for c in merged["conflicts"]] == ["record-after-closure"]
+    shown = sup("show", case_id, "--json").json()
+    assert "followup" in [e["kind"] for e in shown["history"]]  # nothing dropped
+    assert "record-after-closure" in check_codes(sup, case_id)
+    assert sup("note", case_id, "--text", "seen: the visit was before the closure").code == 0
+    assert "record-after-closure" not in check_codes(sup, case_id)
+
+
+def test_two_plan_versions_written_apart_are_both_kept_and_numbered_in_order(laptops):
+    amina, sup, case_id = shared_case(laptops)
+    assert sup("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    merge_both(laptops)
+    shown = sup("show", case_id, "--json").json()
+    assert [e["kind"] for e in shown["history"]].count("plan") == 2
+    assert shown["plan"]["version"] == 2
+    assert "plans-concurrent" in check_codes(sup, case_id)
+    assert sup("approve", case_id, "plan").code == 0
+    assert "plans-concurrent" not in check_codes(sup, case_id)
+
+
+@pytest.mark.parametrize("who_merges", ["sup", "amina"])
+def test_an_assignment_on_one_side_and_a_note_on_the_other(laptops, team, who_merges):
+    amina, sup, case_id = shared_case(laptops)
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    assert amina("note", case_id, "--text", "visited the school").code == 0
+    if who_merges == "sup":
+        merge_both(laptops)
+    else:
+        laptops.sync("sup")
+        laptops.sync("amina")
+        laptops.sync("sup")
+        assert head(laptops.repo) == head(laptops.clones["amina"])
+    recipients = (laptops.repo / "cases" / case_id / "recipients").read_text().split()
+    assert recipients[-2:] == ["otieno", "sup"]
+    otieno = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["otieno"][0]), "CPCM_NOW": NOW})
+    shown = otieno("show", case_id, "--json")
+    assert shown.code == 0 and "note" in [e["kind"] for e in shown.json()["history"]]
+    assert amina("show", case_id).code != 0  # re-encrypted away from her with the rest of the case
+    assert sup("verify").code == 0, sup("verify").stdout
+
+
+def test_two_assignments_written_apart(laptops, team):
+    amina, sup, case_id = shared_case(laptops)
+    # the supervisor's second laptop (amina's clone, with the supervisor's key)
+    sup_away = Cli({"CPCM_REPO": str(laptops.clones["amina"]), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    assert sup_away("assign", case_id, "--worker", "otieno").code == 0
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    merged = merge_both(laptops)
+    assert [c["code"] for c in merged["conflicts"]] == ["two-assignments"]
+    assert "two-assignments" in check_codes(sup, case_id)
+    assert sup("note", case_id, "--text", "assigned twice; otieno it is").code == 0
+    assert "two-assignments" not in check_codes(sup, case_id)
+    del amina
+
+
+def test_the_same_child_registered_on_two_laptops_is_reported_and_linked(laptops):
+    amina = laptops.laptop("amina")
+    sup = laptops.cli("sup")
+    mine = register(amina)
+    theirs = register(sup, "--worker", "amina")
+    laptops.sync("amina")
+    merged = laptops.sync("sup")
+    assert merged["duplicates"] == [{"case": min(mine, theirs), "other": max(mine, theirs),
+                                     "reason": "same or similar name and the same birth year"}]
+    assert "Test Child" not in json.dumps(merged)
+    linked = sup("merge-cases", mine, theirs, "--json")
+    assert linked.code == 0, linked.stderr
+    assert folded(laptops, "sup", mine).links == (theirs,)
+    assert folded(laptops, "sup", theirs).links == (mine,)
+    assert sup("merge-cases", mine, theirs).code == 4
+    assert amina("merge-cases", mine, theirs).code == 4  # a caseworker does not
+
+
+def test_two_cases_that_drew_the_same_id_are_told_apart(laptops, monkeypatch):
+    from cpcm.service import cases
+
+    amina = laptops.laptop("amina")
+    sup = laptops.cli("sup")
+    fixed = cases.new_case_id()
+    monkeypatch.setattr(cases, "new_case_id", lambda: fixed)
+    mine = register(amina, child={"name": "First Child", "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"})
+    theirs = register(sup, "--worker", "amina",
+                      child={"name": "Other Child", "sex": "male", "date_of_birth": "2012-01-01", "disability": "no"})
+    assert mine == theirs
+    monkeypatch.undo()
+    laptops.sync("amina")
+    merged = laptops.sync("sup")
+    assert len(merged["reidentified"]) == 1 and merged["reidentified"][0]["old"] == mine
+    new = merged["reidentified"][0]["new"]
+    kept, moved = sup("show", mine, "--json"), sup("show", new, "--json")
+    assert kept.code == 0 and moved.code == 0, kept.stderr + moved.stderr
+    kept, moved = kept.json(), moved.json()
+    assert {kept["child"]["name"], moved["child"]["name"]} == {"First Child", "Other Child"}
+    assert folded(laptops, "sup", new).links == (mine,)
+    assert [e["kind"] for e in kept["history"]].count("registration") == 1
+    laptops.sync("amina")
+    assert sup("verify").code == 0, sup("verify").stdout
+
+
+def test_an_unreachable_remote_is_named_not_echoed_and_changes_nothing(laptops, tmp_env):
+    sup = laptops.cli("sup")
+    gone = tmp_env / "Secret Place" / "x.git"
+    assert sup("remote", "add", "stick", str(gone)).code == 0
+    before = tree_state(laptops.repo)
+    failed = sup("sync", "stick")
+    assert failed.code == 6 and "Secret Place" not in failed.stderr and "remote 'stick'" in failed.stderr
+    assert tree_state(laptops.repo) == before
+
+
+def test_an_edit_by_hand_in_a_file_the_sync_would_update_is_kept_and_the_sync_refused(laptops):
+    amina = laptops.laptop("amina")
+    root = laptops.clones["amina"]
+    (root / ".cpcm" / "services.yaml").write_text("services: []\n")
+    git(root, "add", ".cpcm/services.yaml")
+    subprocess.run(["git", "-c", "user.name=x", "-c", "user.email=amina@test.cpcm.invalid", "commit", "-qm", "services"],
+                   cwd=root, check=True)
+    laptops.sync("amina")
+    register(laptops.cli("sup"))
+    edited = laptops.repo / ".gitattributes"
+    edited.write_text(edited.read_text() + "# a local note\n")
+    (laptops.repo / ".cpcm" / "services.yaml").write_text("services: [] # mine\n")  # untracked, and the merge brings one
+    before = tree_state(laptops.repo)
+    refused = laptops.cli("sup")("sync")
+    assert refused.code == 6 and "differ from the last commit" in refused.stderr
+    assert tree_state(laptops.repo) == before
+    del amina
