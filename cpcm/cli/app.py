@@ -19,12 +19,13 @@ MODULES = {
     "assess": "assess", "plan": "assess", "approve": "assess", "reject": "assess",
     "consent": "referrals", "service": "referrals", "refer": "referrals", "referral": "referrals",
     "followup": "followup", "review": "followup", "readiness": "readiness",
+    "placement": "placements", "tracing": "placements", "family-assessment": "placements", "preparation": "placements",
     "close": "followup", "reopen": "followup", "continue": "followup",
     "note": "followup", "conference": "conference", "transfer": "transfer", "receive": "transfer", "transfer-ack": "transfer",
     "due": "workflow", "check": "workflow", "policy": "workflow", "form": "form", "render": "render",
     "report": "report", "export": "report", "repair": "repair",
 }
-ORDER = ("keys", "repo", "register", "cases", "update", "correct", "assess", "referrals", "followup", "readiness", "conference",
+ORDER = ("keys", "repo", "register", "cases", "update", "correct", "assess", "referrals", "followup", "readiness", "placements", "conference",
          "transfer", "workflow", "form", "render", "report", "repair")
 
 

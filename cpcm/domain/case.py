@@ -44,11 +44,17 @@ class Case:
     anomalies: tuple[str, ...] = ()              # record ids that broke the transition table
     referrals: tuple[Mapping[str, Any], ...] = ()  # each referral with its current status
     registration: Mapping[str, Any] = field(default_factory=dict)  # the registration's fields, with every update applied
+    placements: tuple[Mapping[str, Any], ...] = ()  # where the child lived, each from its date (cpcm placement)
 
     def referral(self, ref: str) -> Mapping[str, Any] | None:
         """A referral by its short reference (R1) or its record id."""
         ref = ref.strip().upper()
         return next((r for r in self.referrals if r["ref"] == ref or r["record_id"] == ref), None)
+
+    @property
+    def placement(self) -> Mapping[str, Any] | None:
+        """Where the child lives now: the latest placement (by its date), or None."""
+        return max(self.placements, key=lambda p: (p["at"], p["record_id"])) if self.placements else None
 
     def last(self, event: str, since: str | None = None) -> str | None:
         """When `event` last happened (at or after `since`, when given)."""
@@ -103,4 +109,5 @@ class Case:
         values["events"] = {k: tuple(v) for k, v in (values.get("events") or {}).items()}
         values["anomalies"] = tuple(values.get("anomalies", ()))
         values["referrals"] = tuple(values.get("referrals", ()))
+        values["placements"] = tuple(values.get("placements", ()))
         return cls(**values)

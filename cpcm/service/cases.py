@@ -196,6 +196,11 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["referrals"] = [dict(r) for r in folded.referrals]
     data["plan"] = dict(folded.plan, content=details["plan"]) if folded.plan else None
     data["open_actions"] = open_actions(current, folded, ctx.now)
+    from cpcm.service.placements import current_placement
+    from cpcm.workflow.placements import pathway
+
+    data["placement"] = current_placement(folded.placement)
+    data["reintegration"] = pathway(folded, ctx.policy, ctx.now)
     return data
 
 

@@ -1,0 +1,250 @@
+"""Placements and the steps of reintegration: the rules (pure), the service over the memory store,
+and the command line. A placement into or out of care needs a best-interests record first (a
+supervisor may override with a reason, a caseworker may not); a family-based placement starts the
+monitoring visits and the 6-monthly reviews (kenya); a court order's expiry is on `due`; the
+alternative-care register lists the children in care and those who left residential care."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+
+from conftest import NOW, Cli, commit_count, register
+from memory_repo import MemoryRepo
+from test_assess_plan import INITIAL_DATA, COMPREHENSIVE, plan_doc
+
+from cpcm import service
+from cpcm.domain.records import Record
+from cpcm.errors import InvalidInput, Refused
+from cpcm.store import forms, policies
+from cpcm.workflow import placements as rules
+from cpcm.workflow.deadlines import deadlines
+from cpcm.workflow.fold import fold
+
+KENYA, INTER = policies.load("kenya"), policies.load("inter-agency")
+T0 = datetime.fromisoformat(NOW)
+
+BID = {"decision": "reintegration", "care_away_needed": "no", "family_support_tried": ["cash transfer"],
+       "options": [{"kind": "kinship", "assessment": "grandmother willing"}, {"kind": "foster_care", "assessment": "none nearby"}],
+       "chosen": "kinship", "why_least_harmful": "stays in the family and the school", "child_views": "wants her grandmother",
+       "outcome_explained_to_child": "yes"}
+ADMISSION = {"care_type": "institutional_care", "institution": "Tumaini Children's Home", "formal": "formal",
+             "decision": {"court_order": {"number": "CC 12/2026", "date": "2026-01-10", "expires": "2026-07-10"}}}
+KINSHIP = {"care_type": "kinship", "caregiver": {"name": "Grace Achieng", "relationship": "grandmother"},
+           "address": "Nyakach, Kisumu", "cci_exit": "family_reintegration"}
+
+
+def at(days: float) -> datetime:
+    return T0 + timedelta(days=days)
+
+
+# -- the rules (pure) ------------------------------------------------------------------------------
+def test_care_types__every_care_type_of_the_form_has_a_setting_in_both_profiles_with_a_source():
+    choices = forms.load("placement").field("care_type").choices
+    assert {"aftercare", "emergency_care", "kinship", "family", "institutional_care", "temporary_shelter"} <= set(choices)
+    for policy in (KENYA, INTER):
+        assert rules.unclassified(choices, policy) == []
+        assert "ESARO Principle 2" in policy.source("placement") and "glossary" in policy.source("placement")
+    assert rules.setting_of("institutional_care", KENYA) == "residential"
+    assert rules.setting_of("kinship", KENYA) == "family_based" and rules.setting_of("family", KENYA) == "family"
+    assert "cpcm's choice" in KENYA.source("placement_monitoring")
+    assert KENYA.get("placement_monitoring", "period") == "2y" and INTER.get("placement_monitoring", "period") == "0d"
+
+
+@pytest.mark.parametrize("current, new, needed", [
+    (None, {"care_type": "family"}, True),                                    # the first placement recorded
+    ({"care_type": "institutional_care"}, {"care_type": "kinship"}, True),    # out of care
+    ({"care_type": "family"}, {"care_type": "temporary_shelter"}, True),      # into care
+    ({"care_type": "institutional_care", "institution": "A"}, {"care_type": "institutional_care", "institution": "A"}, False),
+    ({"care_type": "institutional_care", "institution": "A"}, {"care_type": "institutional_care", "institution": "B"}, True),
+    ({"care_type": "foster_care", "caregiver_name": "X"}, {"care_type": "foster_care", "caregiver": {"name": "Y"}}, True),
+    ({"care_type": "kinship", "caregiver_name": "X"}, {"care_type": "kinship", "caregiver": {"name": "x "}, "address": "new"}, False),
+])
+def test_needs_best_interests__into_out_of_and_between_placements_not_the_same_one_again(current, new, needed):
+    assert rules.needs_best_interests(current, new, KENYA) is needed
+
+
+def test_cci_exit__required_leaving_residential_care_and_refused_otherwise():
+    cci = {"care_type": "institutional_care", "setting": "residential"}
+    assert "is required" in rules.cci_exit_problem(cci, "family_based", None)
+    assert rules.cci_exit_problem(cci, "family_based", "family_reintegration") is None
+    assert "only for a child leaving" in rules.cci_exit_problem({"setting": "family_based"}, "family", "family_reintegration")
+    assert rules.cci_exit_problem(cci, "residential", None) is None
+
+
+def rec(kind: str, when: datetime, **body) -> Record:
+    from cpcm.domain.ids import RecordIds
+
+    return Record(kind=kind, schema=1, id=RecordIds().new(int(when.timestamp() * 1000)), case="CP-TEST-0001",
+                  at=when.isoformat(), recorded_at=when.isoformat(), by="amina", body=body)
+
+
+def reunified_records(plan_first=True):
+    """A registration, a plan in force (no approval in these records: the policy below needs none),
+    and a kinship placement out of a CCI 10 days later."""
+    records = [rec("registration", T0, child={"name": "x"}, risk="high", worker="amina"),
+               rec("placement", at(1), care_type="institutional_care", setting="residential"),
+               rec("placement", at(10), care_type="kinship", setting="family_based", reunification=True,
+                   cci_exit="family_reintegration")]
+    return records
+
+
+def codes(case, policy, now):
+    return {d.code: d for d in deadlines(case, policy, now)}
+
+
+def test_monitoring_visits__monthly_for_three_months_then_quarterly_until_two_years_kenya_only():
+    records = reunified_records()  # reunified on 2026-12-03 09:00 (+03:00)
+    first = rules.monitoring_visit(fold("CP-TEST-0001", records), KENYA, at(11))
+    assert (first.number, first.due.isoformat(), first.interval) == (1, "2027-01-03T09:00:00+03:00", "1 month")
+    assert rules.monitoring_visit(fold("CP-TEST-0001", records), INTER, at(11)) is None  # inter-agency: no schedule (period 0d)
+    for day in ("2027-01-03", "2027-02-03", "2027-03-02"):  # a home visit each month
+        records.append(rec("followup", datetime.fromisoformat(f"{day}T10:00:00+03:00"), method="home_visit", purpose="monitoring"))
+    third = rules.monitoring_visit(fold("CP-TEST-0001", records[:-1]), KENYA, at(80))
+    assert (third.number, third.due.date().isoformat()) == (3, "2027-03-03")
+    fourth = rules.monitoring_visit(fold("CP-TEST-0001", records), KENYA, at(100))
+    # the third visit fell inside the first 3 months: the next comes 1 month after it; after that, quarterly
+    assert (fourth.number, fourth.due.date().isoformat()) == (4, "2027-04-02")
+    records.append(rec("followup", datetime.fromisoformat("2027-04-02T10:00:00+03:00"), method="home_visit", purpose="monitoring"))
+    fifth = rules.monitoring_visit(fold("CP-TEST-0001", records), KENYA, at(140))
+    assert (fifth.number, fifth.due.date().isoformat(), fifth.interval) == (5, "2027-07-02", "3 months")
+    phone = records + [rec("followup", datetime.fromisoformat("2027-05-01T10:00:00+03:00"), method="phone", purpose="monitoring")]
+    assert rules.monitoring_visit(fold("CP-TEST-0001", phone), KENYA, at(160)).due == fifth.due  # a call is not a visit
+    late = records + [rec("followup", datetime.fromisoformat("2028-10-01T10:00:00+03:00"), method="home_visit")]
+    assert rules.monitoring_visit(fold("CP-TEST-0001", late), KENYA, at(700)) is None  # the next would fall after 2 years
+
+
+def test_monitoring_visits__stop_when_the_child_goes_back_to_residential_care_or_the_case_closes():
+    records = reunified_records() + [rec("placement", at(40), care_type="temporary_shelter", setting="residential")]
+    assert rules.monitoring_visit(fold("CP-TEST-0001", records), KENYA, at(41)) is None
+    assert "monitoring-visit" not in codes(fold("CP-TEST-0001", records), KENYA, at(41))
+
+
+def test_court_order__its_expiry_is_due_with_a_target_a_month_before():
+    records = [rec("registration", T0, child={"name": "x"}, risk="high", worker="amina"),
+               rec("placement", at(1), care_type="institutional_care", setting="residential",
+                   decision={"court_order": {"number": "CC 1", "expires": "2027-03-01"}})]
+    item = codes(fold("CP-TEST-0001", records), KENYA, at(2))["court-order"]
+    assert item.due.date().isoformat() == "2027-03-01" and item.target.date().isoformat() == "2027-02-01"
+    assert item.state(at(2), timedelta(days=7)) == "upcoming"
+    assert item.state(datetime.fromisoformat("2027-02-15T09:00:00+03:00"), timedelta(days=7)) == "target_missed"
+    assert item.state(datetime.fromisoformat("2027-03-01T09:00:00+03:00"), timedelta(days=7)) == "overdue"
+    renewed = records + [rec("placement", at(60), care_type="institutional_care", setting="residential",
+                             decision={"court_order": {"number": "CC 2", "expires": "2027-09-01"}})]
+    assert codes(fold("CP-TEST-0001", renewed), KENYA, at(61))["court-order"].due.date().isoformat() == "2027-09-01"
+    home = records + [rec("placement", at(60), care_type="family", setting="family", reunification=True, cci_exit="family_reintegration")]
+    assert "court-order" not in codes(fold("CP-TEST-0001", home), KENYA, at(61))
+
+
+def test_pathway__says_what_is_next_from_admission_to_closure():
+    records = [rec("registration", T0, child={"name": "x"}, risk="high", worker="amina"),
+               rec("placement", at(1), care_type="institutional_care", setting="residential")]
+    path = rules.pathway(fold("CP-TEST-0001", records), KENYA, at(2))
+    assert path["next"]["step"] == "tracing" and [s["done"] for s in path["steps"]][:2] == [True, False]
+    step = rules.next_step_due(fold("CP-TEST-0001", records), KENYA, at(2))
+    assert step[1]["step"] == "tracing" and step[0].isoformat() == "2026-12-24T09:00:00+03:00"
+    records += [rec("tracing", at(5), outcome="family_found"), rec("family_assessment", at(8)),
+                rec("assessment", at(9), type="best_interests")]
+    path = rules.pathway(fold("CP-TEST-0001", records), KENYA, at(10))
+    assert path["next"]["step"] == "preparation" and path["steps"][1]["family_found"]
+    assert rules.next_step_due(fold("CP-TEST-0001", records), KENYA, at(10))[0] > at(9)
+    records += [rec("preparation", at(11)), rec("preparation", at(12)),
+                rec("placement", at(14), care_type="kinship", setting="family_based", reunification=True)]
+    case = fold("CP-TEST-0001", records)
+    path = rules.pathway(case, KENYA, at(15))
+    assert path["next"]["step"] == "monitoring" and path["next"]["number"] == 1
+    assert next(s for s in path["steps"] if s["step"] == "preparation")["count"] == 2
+    assert rules.next_step_due(case, KENYA, at(15)) is None  # out of residential care: the visits are what is due
+    assert rules.pathway(fold("CP-TEST-0001", records[:1]), KENYA, at(2)) is None
+
+
+# -- the service over the memory store -------------------------------------------------------------
+def kenya_case(mem: MemoryRepo) -> str:
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    service.assess(amina, case_id, "initial", dict(INITIAL_DATA, risk="high"))
+    return case_id
+
+
+def test_placement__without_best_interests_refused_and_nothing_written():
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    commits = mem.commits()
+    with pytest.raises(Refused) as refused:
+        service.placement(mem.as_("amina"), case_id, ADMISSION)
+    assert refused.value.rule == "placement-best-interests" and "ESARO Principle 2" in refused.value.message
+    assert f"cpcm assess {case_id} --type best-interests" in refused.value.hint
+    assert mem.commits() == commits
+
+
+def test_placement__a_supervisor_overrides_with_a_reason_a_caseworker_cannot():
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    with pytest.raises(Refused) as refused:
+        service.placement(mem.as_("amina"), case_id, ADMISSION, override_reason="brought by police at night")
+    assert "only a supervisor or manager" in refused.value.message
+    done = service.placement(mem.as_("sup"), case_id, ADMISSION, override_reason="brought by police at night")
+    assert any("without a best-interests record" in w for w in done.warnings)
+    shown = service.show(mem.as_("sup"), case_id)
+    assert shown["placement"]["best_interests_override"] and shown["placement"]["care_type"] == "institutional_care"
+    record = service.show(mem.as_("sup"), case_id, "placement")
+    assert record["fields"]["best_interests_override"] == {"reason": "brought by police at night", "by": "sup"}
+
+
+def test_placement__uses_the_best_interests_record_made_since_the_current_placement():
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    amina = mem.as_("amina")
+    first = service.assess(amina, case_id, "best-interests", BID)
+    admitted = service.placement(amina, case_id, ADMISSION)
+    assert admitted.extra["best_interests"] == first.record_id and admitted.extra["setting"] == "residential"
+    assert not admitted.extra["reunification"]
+    later = mem.as_("amina", now=at(20))
+    with pytest.raises(Refused):  # the admission's record does not license the next move
+        service.placement(later, case_id, KINSHIP)
+    with pytest.raises(InvalidInput) as bad:
+        service.placement(later, case_id, dict(KINSHIP, decision={"best_interests": first.record_id}))
+    assert [e.field for e in bad.value.errors] == ["decision.best_interests"]
+    second = service.assess(later, case_id, "best-interests", BID)
+    without_exit = dict(KINSHIP)
+    del without_exit["cci_exit"]
+    with pytest.raises(InvalidInput) as no_exit:
+        service.placement(later, case_id, without_exit)
+    assert [e.field for e in no_exit.value.errors] == ["cci_exit"]
+    home = service.placement(later, case_id, KINSHIP)
+    assert home.extra["best_interests"] == second.record_id and home.extra["reunification"]
+    again = service.placement(mem.as_("amina", now=at(30)), case_id, dict(KINSHIP, address="Oyugis", cci_exit=None))
+    assert again.extra["best_interests"] is None and not again.extra["reunification"]  # the same placement, a new address
+    case = service.load_case(mem.as_("sup"), case_id)
+    assert [p["care_type"] for p in case.placements] == ["institutional_care", "kinship", "kinship"]
+    assert case.stage == "initial_assessment"  # placements never change the stage
+
+
+def test_steps__tracing_family_assessment_preparation_are_records_show_follows():
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    sup = mem.as_("sup")
+    service.placement(sup, case_id, ADMISSION, override_reason="emergency admission")
+    traced = service.tracing(mem.as_("amina"), case_id, TRACING)
+    assert traced.kind == "tracing" and "family assessment" in traced.next_steps[-1]
+    with pytest.raises(InvalidInput) as bad:
+        service.tracing(mem.as_("amina"), case_id, dict(TRACING, outcome="not_found"))
+    assert [e.field for e in bad.value.errors] == ["no_trace_proof"]
+    service.family_assessment(mem.as_("amina"), case_id, FAMILY)
+    shown = service.show(sup, case_id)
+    path = shown["reintegration"]
+    assert [s["step"] for s in path["steps"] if s["done"]] == ["admission", "tracing", "family_assessment"]
+    assert path["next"]["step"] == "best_interests"
+    assert "reintegration-step" in {d["code"] for d in shown["due"]}
+
+
+TRACING = {"sources": ["child", "fieldwork"], "outcome": "family_found",
+           "people": [{"name": "Grace Achieng", "relationship": "grandmother", "found": "yes", "willing": "yes",
+                       "location": "Nyakach"}]}
+FAMILY = {"family": "extended_family", "caregiver": {"name": "Grace Achieng", "relationship": "grandmother"},
+          "domains": {d: {"rating": "adequate"} for d in ("caregiving_capacity", "social_cultural_context", "family_members_needs",
+                                                           "economic_factors", "community_and_family_support")},
+          "family_willing": "yes", "child_views": "wants to live with her grandmother", "recommendation": "reunify_with_support"}
+PREPARATION = {"with": ["child", "family"], "method": "home_visit", "what_was_done": "a day visit home; school change talked through",
+               "child_agrees": "yes", "family_agrees": "yes"}
