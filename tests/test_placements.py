@@ -248,3 +248,118 @@ FAMILY = {"family": "extended_family", "caregiver": {"name": "Grace Achieng", "r
           "family_willing": "yes", "child_views": "wants to live with her grandmother", "recommendation": "reunify_with_support"}
 PREPARATION = {"with": ["child", "family"], "method": "home_visit", "what_was_done": "a day visit home; school change talked through",
                "child_agrees": "yes", "family_agrees": "yes"}
+
+
+# -- the command line --------------------------------------------------------------------------------
+from test_readiness import kenya  # noqa: E402,F401  (the kenya repository fixture)
+
+
+def placed(cli: Cli, case_id: str, doc: dict, *extra: str):
+    return cli("placement", case_id, "--from-file", "-", "--json", *extra, input=json.dumps(doc))
+
+
+def test_cli__placement_without_best_interests_exits_4_with_the_rule_and_writes_nothing(kenya):
+    amina = kenya("amina")
+    case_id = register(amina)
+    commits = commit_count(kenya.root)
+    refused = placed(amina, case_id, ADMISSION)
+    assert refused.code == 4 and refused.json()["rule"] == "placement-best-interests"
+    flags = amina("placement", case_id, "--care-type", "temporary_shelter", "--institution", "Kisumu place of safety")
+    assert flags.code == 4 and "best-interests record first" in flags.stderr and "--override-reason" in flags.stderr
+    worker = amina("placement", case_id, "--care-type", "temporary_shelter", "--override-reason", "police brought her at night")
+    assert worker.code == 4 and "only a supervisor or manager" in worker.stderr
+    assert commit_count(kenya.root) == commits
+    sup = kenya("sup")
+    done = sup("placement", case_id, "--care-type", "temporary_shelter", "--institution", "Kisumu place of safety",
+               "--override-reason", "police brought her at night", "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["setting"] == "residential" and commit_count(kenya.root) == commits + 1
+    assert any("without a best-interests record" in w for w in done.json()["warnings"])
+    shown = amina("show", case_id)
+    assert "temporary shelter at Kisumu place of safety since 2026-11-23" in shown.stdout
+    assert "placed without a best-interests record" in shown.stdout
+
+
+def test_cli__court_order_expiry_and_monitoring_visits_on_due_and_in_ics(kenya, tmp_path):
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = register(amina)
+    assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    admitted = amina("placement", case_id, "--care-type", "institutional_care", "--institution", "Tumaini Children's Home",
+                     "--court-order", "CC 12/2026", "--court-order-date", "2026-11-20", "--court-order-expires", "2026-12-20", "--json")
+    assert admitted.code == 0, admitted.stderr
+    assert any("court order expires on 2026-12-20" in s for s in admitted.json()["next_steps"])
+    due = {i["code"]: i for i in amina("due", "--within", "60", "--json").json() if i["case_id"] == case_id}
+    assert due["court-order"]["due"].startswith("2026-12-20T00:00") and due["court-order"]["target"].startswith("2026-11-20")
+    assert due["court-order"]["state"] == "target_missed" and due["reintegration-step"]["title"] == "reintegration: family tracing"
+    ics = tmp_path / "due.ics"
+    assert amina("due", "--within", "60", "--ics", str(ics)).code == 0
+    calendar = ics.read_text()
+    assert "court order expires" in calendar and "CC 12/2026" not in calendar
+    later = kenya("amina", now="2026-12-01T09:00:00+03:00")
+    assert later("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    home = placed(later, case_id, KINSHIP)
+    assert home.code == 0, home.stderr
+    assert home.json()["reunification"] and any("every 1 month for the first 3 months" in s for s in home.json()["next_steps"])
+    due = {i["code"]: i for i in later("due", "--within", "40", "--json").json() if i["case_id"] == case_id}
+    assert "court-order" not in due and "reintegration-step" not in due
+    assert due["monitoring-visit"]["due"].startswith("2027-01-01T09:00") and due["monitoring-visit"]["rule"] == "placement_monitoring"
+    ics2 = tmp_path / "due2.ics"
+    assert later("due", "--within", "40", "--ics", str(ics2)).code == 0
+    assert "monitoring visit 1 after reunification" in ics2.read_text()
+
+
+def test_cli__the_register_lists_children_in_care_and_those_who_left_with_counts(kenya, tmp_path):
+    amina, sup = kenya("amina"), kenya("sup")
+    ids = [register(amina) for _ in range(3)]
+    for case_id in ids:
+        assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+        assert placed(amina, case_id, ADMISSION).code == 0
+    assert placed(sup, ids[2], {"care_type": "foster_care", "caregiver": {"name": "A Foster", "relationship": "foster parent"}},
+                  "--override-reason", "emergency move").code == 4  # no exit kind given for a child leaving the CCI
+    later = kenya("amina", now="2026-12-05T09:00:00+03:00")
+    assert later("assess", ids[0], "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    assert placed(later, ids[0], KINSHIP).code == 0
+    assert placed(kenya("sup", now="2026-12-06T09:00:00+03:00"), ids[2],
+                  {"care_type": "foster_care", "caregiver": {"name": "A Foster", "relationship": "foster parent"},
+                   "address": "Kondele", "cci_exit": "alternative_family_based_care"}, "--override-reason", "emergency move").code == 0
+    report = kenya("sup", now="2026-12-07T09:00:00+03:00")("report", "placements", "--format", "json")
+    assert report.code == 0, report.stderr
+    view = report.json()
+    in_care = {r["case_id"]: r for r in view["in_care"]}
+    assert set(in_care) == set(ids)
+    assert in_care[ids[1]]["care_type"] == "institutional_care" and in_care[ids[1]]["order"] == "CC 12/2026 (expires 2026-07-10)"
+    assert in_care[ids[1]]["place"] == "Tumaini Children's Home" and in_care[ids[1]]["since"] == "2026-11-23"
+    assert in_care[ids[0]]["care_type"] == "kinship" and in_care[ids[0]]["place"] == "Nyakach, Kisumu"
+    assert [(r["case_id"], r["left_on"], r["to"], r["cci_exit"]) for r in view["left"]] == [
+        (ids[0], "2026-12-05", "kinship", "family_reintegration"), (ids[2], "2026-12-06", "foster_care", "alternative_family_based_care")]
+    assert view["counts"]["by_care_type"]["institutional_care"] == 1 and view["counts"]["by_care_type"]["kinship"] == 1
+    assert view["counts"]["by_care_type"]["foster_care"] == 1 and view["counts"]["by_exit"]["family_reintegration"] == 1
+    plain = kenya("sup", now="2026-12-07T09:00:00+03:00")("report", "placements")
+    assert "# Children in alternative care now (3)" in plain.stdout and "# Children who left residential care" in plain.stdout
+    out = tmp_path / "register.html.age"
+    assert sup("report", "placements", "--out", str(out)).code == 0
+    assert out.read_bytes().startswith(b"age-encryption.org/v1")  # encrypted like the caseload report
+    for fmt in ("md", "html", "csv"):
+        rendered = sup("report", "placements", "--format", fmt)
+        assert rendered.code == 0 and ids[1] in rendered.stdout, fmt
+
+
+def test_cli__steps_and_show_tell_where_the_case_stands_and_what_is_next(kenya):
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = register(amina)
+    assert sup("placement", case_id, "--care-type", "institutional_care", "--override-reason", "court committal").code == 0
+    assert amina("tracing", case_id, "--from-file", "-", input=json.dumps(TRACING)).code == 0
+    assessed = amina("family-assessment", case_id, "--from-file", "-", "--json", input=json.dumps(FAMILY))
+    assert assessed.code == 0, assessed.stderr
+    assert assessed.json()["pathway"]["next"]["step"] == "best_interests"
+    prepared = amina("preparation", case_id, "--with", "child", "--with", "family", "--method", "home_visit", "--done",
+                     "day visit home", "--child-agrees", "yes", "--family-agrees", "yes")
+    assert prepared.code == 0, prepared.stderr
+    shown = amina("show", case_id)
+    assert "reintegration\tadmission 2026-11-23; tracing 2026-11-23 (family found); family assessment 2026-11-23; " \
+           "best interests: not yet; preparation 2026-11-23" in shown.stdout
+    assert f"reintegration next\tbest-interests decision on the placement: cpcm assess {case_id} --type best-interests" in shown.stdout
+    log = amina("log", case_id, "--json").json()
+    assert [e["kind"] for e in log][-4:] == ["placement", "tracing", "family_assessment", "preparation"]
+    blank = amina("form", "blank", "family-assessment")
+    assert blank.code == 0 and "Parenting and caregiving capacity: rating" in blank.stdout
