@@ -104,13 +104,13 @@ def test_monitoring_visits__monthly_for_three_months_then_quarterly_until_two_ye
     third = rules.monitoring_visit(fold("CP-TEST-0001", records[:-1]), KENYA, at(80))
     assert (third.number, third.due.date().isoformat()) == (3, "2027-03-03")
     fourth = rules.monitoring_visit(fold("CP-TEST-0001", records), KENYA, at(100))
-    # the third visit fell inside the first 3 months: the next comes 1 month after it; after that, quarterly
-    assert (fourth.number, fourth.due.date().isoformat()) == (4, "2027-04-02")
-    records.append(rec("followup", datetime.fromisoformat("2027-04-02T10:00:00+03:00"), method="home_visit", purpose="monitoring"))
-    fifth = rules.monitoring_visit(fold("CP-TEST-0001", records), KENYA, at(140))
-    assert (fifth.number, fifth.due.date().isoformat(), fifth.interval) == (5, "2027-07-02", "3 months")
-    phone = records + [rec("followup", datetime.fromisoformat("2027-05-01T10:00:00+03:00"), method="phone", purpose="monitoring")]
-    assert rules.monitoring_visit(fold("CP-TEST-0001", phone), KENYA, at(160)).due == fifth.due  # a call is not a visit
+    # a month after the third visit would fall after the first 3 months: quarterly from here
+    assert (fourth.number, fourth.due.date().isoformat(), fourth.interval) == (4, "2027-06-02", "3 months")
+    records.append(rec("followup", datetime.fromisoformat("2027-06-01T10:00:00+03:00"), method="home_visit", purpose="monitoring"))
+    fifth = rules.monitoring_visit(fold("CP-TEST-0001", records), KENYA, at(200))
+    assert (fifth.number, fifth.due.date().isoformat(), fifth.interval) == (5, "2027-09-01", "3 months")
+    phone = records + [rec("followup", datetime.fromisoformat("2027-07-01T10:00:00+03:00"), method="phone", purpose="monitoring")]
+    assert rules.monitoring_visit(fold("CP-TEST-0001", phone), KENYA, at(230)).due == fifth.due  # a call is not a visit
     late = records + [rec("followup", datetime.fromisoformat("2028-10-01T10:00:00+03:00"), method="home_visit")]
     assert rules.monitoring_visit(fold("CP-TEST-0001", late), KENYA, at(700)) is None  # the next would fall after 2 years
 

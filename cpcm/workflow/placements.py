@@ -119,7 +119,9 @@ def monitoring_visit(case: Case, policy: Policy, now: datetime) -> Visit | None:
     visits = [t for t in case.events.get("home_visit", ()) if t >= start]
     base = parse_datetime(max(visits)).astimezone(zone) if visits else begin
     first_end = policy.duration("placement_monitoring", "first_period").after(begin)
-    interval = policy.duration("placement_monitoring", "first" if base < first_end else "then")
+    first = policy.duration("placement_monitoring", "first")
+    # every `first` while the next visit still falls in the first period, then every `then`
+    interval = first if first.after(base).date() <= first_end.date() else policy.duration("placement_monitoring", "then")
     due = interval.after(base)
     if due > end:
         return None
@@ -195,7 +197,9 @@ def pathway(case: Case, policy: Policy, now: datetime) -> dict | None:
             event = EVENTS[key]
             after = reunified if key in ("monitoring", "readiness", "closure") and reunified else since
             before = reunified if key in ("tracing", "family_assessment", "best_interests", "preparation") and reunified else None
-            times = tuple(t for t in case.events.get(event, ()) if (after is None or t >= after) and (before is None or t <= before))
+            strict = key == "best_interests"  # the admission's own decision does not count for the way home
+            times = tuple(t for t in case.events.get(event, ())
+                          if (after is None or t > after or (t == after and not strict)) and (before is None or t <= before))
         step = {"step": key, "title": title, "done": bool(times), "count": len(times), "last": max(times) if times else None,
                 "command": command}
         if key == "tracing" and times:
