@@ -254,8 +254,9 @@ def _kind(entry) -> str:
 def reintegration_rows(path: dict, case_id: str) -> list[tuple[str, str]]:
     """Where the case stands on the path of reintegration: each step done or not, then what is next."""
     done = []
+    later = ("monitoring", "readiness", "closure")
     for step in path["steps"]:
-        if step.get("skipped"):
+        if step.get("skipped") or (step["step"] in later and not path.get("reunified") and not step["done"]):
             continue
         if step["done"]:
             times = f" x{step['count']}" if step["count"] > 1 else ""

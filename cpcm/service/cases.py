@@ -331,7 +331,7 @@ def _form_name(ctx: Context, record: Record) -> str | None:
         return "registration"
     if record.kind == "assessment":
         return form_for(ctx, str(record.body.get("type", "initial")))
-    if record.kind in ("plan", "consent", "followup", "review", "closure"):
+    if record.kind in ("plan", "consent", "followup", "review", "closure", "placement", "tracing", "family_assessment", "preparation"):
         return form_for(ctx, record.kind)
     return None
 
@@ -403,6 +403,14 @@ def describe(record: Record, referral_refs: Mapping[str, str] | None = None, pla
         what = f"to {b.get('worker')}"
     elif kind == "update":
         what = "changed: " + ", ".join(sorted(b.get("changes") or {}))
+    elif kind == "placement":
+        what = str(b.get("care_type") or "") + (f", left a CCI ({b['cci_exit']})" if b.get("cci_exit") else "")
+    elif kind == "tracing":
+        what = str(b.get("outcome") or "")
+    elif kind == "family_assessment":
+        what = f"{b.get('family')}: {b.get('recommendation')}"
+    elif kind == "preparation":
+        what = "with " + ", ".join(str(w) for w in b.get("with") or [])
     elif kind in ("transfer_request", "transfer"):
         what = f"to {b.get('to')}"
     else:
