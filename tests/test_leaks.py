@@ -151,6 +151,9 @@ BASE = {
     "conference show": ["conference", "show", "{conf}"],
     "policy show": ["policy", "show"], "policy check": ["policy", "check", "{tmp}/policy.yaml"],
     "form blank": ["form", "blank", "registration"], "form list": ["form", "list"],
+    "completion": ["completion", "bash"], "unlock": ["unlock", "--for", "1h"], "lock": ["lock"],
+    "import cases": ["import", "cases", "{tmp}/register.csv", "--dry-run"],
+    "import template": ["import", "template", "--out-dir", "{tmp}/template-{n}"],
 }
 
 PATH_TYPES = (click.Path,)

@@ -15,6 +15,10 @@ def main(argv: list[str] | None = None) -> None:
 
         print(f"cpcm {__version__}")
         sys.exit(0)
+    if argv is None and os.environ.get("_CPCM_COMPLETE"):  # a Tab press in a shell that loaded `cpcm completion`
+        from cpcm.cli.completion import complete
+
+        sys.exit(complete(os.environ["_CPCM_COMPLETE"]))
     debug = "--debug" in args or os.environ.get("CPCM_DEBUG") == "1"
     if "--debug" in args:
         args = [a for a in args if a != "--debug"]

@@ -13,7 +13,7 @@ Each case is a folder of age-encrypted records in a git repository. Start with
 # the module that registers each top-level command: a command runs after importing and building
 # only its own module (about a tenth of a second less at every start); help builds them all
 MODULES = {
-    "key": "keys", "init": "repo", "team": "repo", "register": "register",
+    "key": "keys", "unlock": "keys", "lock": "keys", "init": "repo", "team": "repo", "register": "register",
     "show": "cases", "list": "cases", "log": "cases", "assign": "cases", "verify": "cases", "update": "update",
     "correct": "correct",
     "assess": "assess", "plan": "assess", "approve": "assess", "reject": "assess",
@@ -23,10 +23,11 @@ MODULES = {
     "close": "followup", "reopen": "followup", "continue": "followup",
     "note": "followup", "conference": "conference", "transfer": "transfer", "receive": "transfer", "transfer-ack": "transfer",
     "due": "workflow", "check": "workflow", "policy": "workflow", "form": "form", "render": "render",
-    "report": "report", "export": "report", "repair": "repair",
+    "report": "report", "export": "report", "repair": "repair", "completion": "completion",
+    "import": "imports",
 }
-ORDER = ("keys", "repo", "register", "cases", "update", "correct", "assess", "referrals", "followup", "readiness", "placements", "conference",
-         "transfer", "workflow", "form", "render", "report", "repair")
+ORDER = ("keys", "repo", "register", "cases", "update", "correct", "assess", "referrals", "followup", "readiness", "placements",
+         "conference", "transfer", "workflow", "form", "render", "report", "imports", "repair", "completion")
 
 
 def build(command: str | None = None) -> typer.Typer:

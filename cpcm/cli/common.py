@@ -46,6 +46,17 @@ def err_console():
     return _err_console
 
 
+def with_progress(work, total: int, label: str):
+    """Run `work(tick)` with a progress bar on a terminal (`tick(n)` advances it), quietly otherwise."""
+    if not stdout_is_terminal():
+        return work(lambda n: None)
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        return work(lambda n: bar.advance(task, n))
+
+
 def say(message: str, style: str = "") -> None:
     """A message for the person at the terminal (stderr)."""
     if sys.stderr.isatty():
@@ -309,22 +320,23 @@ def write_plain(root: Path | None, out: Path, option: str, data: bytes, force: b
 
 
 def write_output(ctx, out: Path, data: bytes, encrypt: bool, extra: list[str], include_self: bool,
-                 force: bool = False) -> tuple[Path, bool, int]:
+                 force: bool = False, me: str | None = None) -> tuple[Path, bool, int]:
     """Write atomically (mode 600): age-encrypted to the recipients (team ids or age1 keys; the
     acting worker too with `include_self`), or plain when `encrypt` is false, never inside the
     casefile repository; an existing file only with `force` (see `check_output`). Returns
-    (path, encrypted, number of recipients)."""
+    (path, encrypted, number of recipients). Without a repository (`ctx` None), `me` is the
+    user's own recipient and the others are age1 keys."""
     from cpcm.crypto import cipher
     from cpcm.errors import UsageError
     from cpcm.store import atomic
 
-    path = check_output(ctx.root, out, "--out", force, plaintext=not encrypt)
+    path = check_output(ctx.root if ctx is not None else None, out, "--out", force, plaintext=not encrypt)
     if not encrypt:
         atomic.write(path, data, mode=0o600)
         return path, False, 0
-    recipients = [ctx.need_worker().recipient] if include_self else []
+    recipients = [me or ctx.need_worker().recipient] if include_self else []
     for value in extra:
-        member = ctx.team.get(value.strip())
+        member = ctx.team.get(value.strip()) if ctx is not None else None
         if member is not None:
             recipients.append(member.recipient)
             continue

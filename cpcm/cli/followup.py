@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
-                             print_json, read_yaml_input, report_written, say, stdout_is_terminal, warn)
+                             print_json, read_yaml_input, report_written, say, warn, with_progress)
 
 
 def register(app: typer.Typer) -> None:
@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         if batch is not None:
             rows = _read_rows(batch)
-            result = _with_progress(lambda tick: service.review_batch(ctx, rows, dry_run, tick), len(rows) * (1 if dry_run else 2))
+            result = with_progress(lambda tick: service.review_batch(ctx, rows, dry_run, tick), len(rows) * (1 if dry_run else 2), "reviews")
             for message in result.warnings:
                 warn(message)
             if json_out:
@@ -164,13 +164,3 @@ def _read_rows(path: Path) -> list[dict]:
         raise UsageError("--batch: a batch is a YAML list of mappings (one per case) or a CSV file")
     return data
 
-
-def _with_progress(work, total: int):
-    """Run `work(tick)` with a progress bar on a terminal, quietly otherwise."""
-    if not stdout_is_terminal():
-        return work(lambda n: None)
-    from rich.progress import Progress
-
-    with Progress(transient=True) as bar:
-        task = bar.add_task("reviews", total=total)
-        return work(lambda n: bar.advance(task, n))

@@ -77,3 +77,51 @@ def register(app: typer.Typer) -> None:
             print_json({"path": str(path), "recipient": recipient})
         else:
             typer.echo(recipient)
+
+    @app.command("unlock")
+    def unlock(
+        for_: str = typer.Option("8h", "--for", help="How long to keep it unlocked: 30min, 2h, 8h, 1d (at most 1d)."),
+        identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """Type your passphrase once: an agent keeps your key unlocked, in memory only, for a while.
+
+        Until then every command opens your key without asking. It forgets the key when the
+        time is up, on 'cpcm lock', or when the computer goes to sleep.
+
+        Example: cpcm unlock --for 4h
+        """
+        from cpcm import service
+        from cpcm.cli.common import typed_paths
+        from cpcm.domain.durations import parse_duration
+        from cpcm.errors import CpcmError, UsageError
+
+        try:
+            duration = parse_duration(for_)
+        except ValueError:
+            raise UsageError("--for: not a duration", "Use for example 30min, 2h or 8h.") from None
+        seconds = duration.minutes * 60 + duration.days * 86400 + duration.months * 31 * 86400
+        if duration.same_day or not 60 <= seconds <= 86400:
+            raise UsageError("--for: from 1min to 1d", "Use for example 30min, 2h or 8h.")
+        path = identity_path(identity)
+        try:
+            recipient = service.unlock(path, ask_passphrase, seconds)
+        except CpcmError as exc:
+            raise typed_paths(exc, **{"--identity": identity}) from None
+        if json_out:
+            print_json({"recipient": recipient, "unlocked_for_seconds": seconds})
+        else:
+            say(f"your key is unlocked for {for_}: 'cpcm lock' locks it now")
+
+    @app.command("lock")
+    def lock(identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
+        """Make the agent forget your key now (after 'cpcm unlock').
+
+        Example: cpcm lock
+        """
+        from cpcm import service
+
+        held = service.lock(identity_path(identity))
+        if json_out:
+            print_json({"was_unlocked": held})
+        else:
+            say("your key is locked" if held else "your key was not unlocked")

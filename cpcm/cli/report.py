@@ -28,24 +28,29 @@ SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".c
 def register(app: typer.Typer) -> None:
     @app.command("report")
     def report(
-        kind: str = typer.Argument(..., help="caseload, timeliness, statistics or placements."),
+        kind: str = typer.Argument(..., help="caseload, timeliness, statistics, placements, or combine (a county: add up agencies' returns)."),
+        returns: Optional[List[Path]] = typer.Argument(None, help="For combine: the agencies' returns (files from --for-aggregation).", show_default=False),
         from_: Optional[str] = typer.Option(None, "--from", help="First day of the period (YYYY-MM-DD; default: the first day of the month 11 months ago).", show_default=False),
         to: Optional[str] = typer.Option(None, "--to", help="Last day of the period (YYYY-MM-DD; default: today).", show_default=False),
         format_: Optional[str] = typer.Option(None, "--format", help="md, html (printable, with charts), csv or json; default: tables on the terminal, or from the --out file's name.", show_default=False),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of printing (age-encrypted to you, except the statistics report).", show_default=False),
         plaintext: bool = typer.Option(False, "--plaintext", help="With --out: write the caseload or timeliness report unencrypted (it names workers)."),
         recipient: List[str] = typer.Option([], "--recipient", "-r", help="With --out: also encrypt to this age recipient (age1...) or team member id (repeat); for statistics, encrypt at all."),
+        for_aggregation: bool = typer.Option(False, "--for-aggregation", help="With statistics: write a return for a county office to combine (every count, none hidden), encrypted to --recipient."),
         force: ForceOpt = False,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Management reports over every case you can read: the caseload per worker (a snapshot
         now), the timeliness of each clock of the policy, and statistics safe to share outside
         the agency (counts by sex, age band and disability; small counts hidden), and the
-        alternative-care register (placements: children in care now, those who left a CCI).
+        alternative-care register (placements: children in care now, those who left a CCI). A county
+        office adds up agencies' statistics returns with `combine`, hiding small cells only after the sum.
 
         Example: cpcm report caseload
         Example: cpcm report timeliness --from 2026-01-01 --to 2026-06-30 --format html --out timeliness.html.age
         Example: cpcm report statistics --from 2026-07-01 --to 2026-09-30 --format html --out county-q3.html
+        Example: cpcm report statistics --from 2026-07-01 --to 2026-09-30 --for-aggregation --recipient age1... --out ksm-q3.return.age
+        Example: cpcm report combine ksm-q3.return.age nbi-q3.return.age --format html --out county-q3.html
         Example: cpcm report placements --format html --out register.html.age
         """
         from cpcm import service
@@ -53,6 +58,14 @@ def register(app: typer.Typer) -> None:
         from cpcm.service.reports import SHAREABLE
         from cpcm.errors import UsageError
 
+        if kind == "combine":
+            _combine(returns or [], format_, out, recipient, force, identity, json_out)
+            return
+        if returns:
+            raise UsageError("only 'combine' takes files", "The other reports read the casefile repository.")
+        if for_aggregation:
+            _for_aggregation(kind, from_, to, format_, out, recipient, plaintext, force, repo, identity, json_out)
+            return
         if kind not in REPORTS:
             raise UsageError("there is no report by that name", f"Reports: {', '.join(REPORTS)}.")
         fmt = "json" if json_out and format_ is None else _format(format_, out)
@@ -142,6 +155,58 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(done.to_json())
         report_problems(ctx)
+
+
+def _for_aggregation(kind, from_, to, format_, out, recipient, plaintext, force, repo, identity, json_out) -> None:
+    """`report statistics --for-aggregation`: the unsuppressed counts, encrypted to the county."""
+    from cpcm import service
+    from cpcm.errors import UsageError
+
+    if kind != "statistics":
+        raise UsageError("--for-aggregation goes with the statistics report")
+    if out is None or not recipient:
+        raise UsageError("a return for aggregation is written to a file encrypted to the county office: give --out FILE and --recipient AGE1...",
+                         "It holds every count, small ones too, so it is never written unencrypted.")
+    if plaintext or format_:
+        raise UsageError(f"{'--plaintext' if plaintext else '--format'} does not go with --for-aggregation", "A return is always encrypted JSON.")
+    ctx = open_ctx(repo, identity)
+    ctx.need_worker()
+    start, end = _period(from_, to, ctx.now.date())
+    path, encrypted, readers = write_output(ctx, out, service.report_return(ctx, start, end), True, recipient, include_self=False, force=force)
+    say(f"wrote the statistics return for {start} to {end} to the --out file: age-encrypted to {readers} recipient{'s' if readers > 1 else ''}")
+    if json_out:
+        print_json({"report": "statistics", "for_aggregation": True, "from": start.isoformat(), "to": end.isoformat(), "out": str(path),
+                    "encrypted": encrypted})
+
+
+def _combine(returns: list[Path], format_, out, recipient, force, identity, json_out) -> None:
+    """`report combine FILE...`: a county's statistics from agencies' returns; no repository needed."""
+    from cpcm import clock, service
+    from cpcm.cli.common import ask_passphrase, identity_path
+    from cpcm.crypto import identity as identity_mod
+    from cpcm.errors import UsageError
+
+    if len(returns) < 2:
+        raise UsageError("combine needs the returns of at least two agencies", "cpcm report combine FILE FILE ...")
+    data = []
+    for number, path in enumerate(returns, start=1):
+        try:
+            data.append(path.read_bytes())
+        except OSError:
+            raise UsageError(f"file {number} cannot be read") from None
+    key = identity_mod.load(identity_path(identity), ask_passphrase)
+    fmt = "json" if json_out and format_ is None else _format(format_, out)
+    if out is not None and fmt is None:
+        fmt = "md"
+    built = service.report_combine(data, key, clock.now(), fmt)
+    if fmt is None:
+        print_tables(built.view)
+    elif out is None:
+        sys.stdout.write(built.text)
+    else:
+        path, encrypted, readers = write_output(None, out, built.text.encode("utf-8"), bool(recipient), recipient, include_self=True,
+                                                force=force, me=key.recipient)
+        _said_written(path, encrypted, readers, True)
 
 
 def print_tables(view: dict) -> None:

@@ -49,6 +49,12 @@ def generate(created: str, label: str = "") -> tuple[str, str]:
     return "\n".join(lines), public
 
 
+def public_path(path: Path) -> Path:
+    """Where the public recipient of the identity at `path` is kept (`identity.pub`): not a secret;
+    it lets shell completion know whose cases to offer without asking for the passphrase."""
+    return path.with_name(path.name + ".pub")
+
+
 def save(path: Path, text: str, passphrase: str | None) -> None:
     """Write the identity (encrypted when a passphrase is given), never over an existing one."""
     data = pyrage.passphrase.encrypt(text.encode(), passphrase) if passphrase else text.encode()
@@ -112,6 +118,14 @@ def load(path: Path, ask_passphrase: Callable[[], str | None]) -> Identity:
         raise CannotDecrypt(f"cannot read the identity at {path}: {exc.strerror}") from None
     if not is_protected(data):
         return parse(data.decode("utf-8", "replace"), str(path))
+    from cpcm.crypto import agent
+
+    unlocked = agent.fetch(path)  # `cpcm unlock` holds it in memory: no passphrase, no scrypt
+    if unlocked is not None:
+        try:
+            return parse(unlocked, str(path))
+        except CannotDecrypt:
+            pass
     passphrase = passphrase_from_file() or ask_passphrase()
     if not passphrase:
         raise CannotDecrypt(
@@ -123,6 +137,11 @@ def load(path: Path, ask_passphrase: Callable[[], str | None]) -> Identity:
     except Exception:
         raise CannotDecrypt(f"wrong passphrase for the identity at {path}", "Try again; the passphrase is case-sensitive.") from None
     return parse(text, str(path))
+
+
+def secret_text(identity: Identity) -> str:
+    """The identity as its file's text (the secret key lines), for the agent's memory."""
+    return "".join(f"{key}\n" for key in identity.keys)
 
 
 def passphrase_from_file() -> str | None:

@@ -1,29 +1,10 @@
 """An iCalendar file of due items that a phone calendar can import: one event per item, the
-case ID and what is due in the summary, never a name or any other personal data."""
+case ID and what is due in the summary, never a name or any other personal data. Written with
+the `icalendar` library (escaping, line folding and the RFC 5545 details are its job)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Iterable
-
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def _fold(line: str) -> str:
-    """Lines longer than 75 octets continue on the next line after a space (RFC 5545)."""
-    data = line.encode("utf-8")
-    if len(data) <= 75:
-        return line
-    parts, current = [], b""
-    for char in line:
-        encoded = char.encode("utf-8")
-        if len(current) + len(encoded) > (75 if not parts else 74):
-            parts.append(current.decode("utf-8"))
-            current = b""
-        current += encoded
-    parts.append(current.decode("utf-8"))
-    return "\r\n ".join(parts)
 
 
 def _utc(moment: datetime) -> str:
@@ -33,20 +14,28 @@ def _utc(moment: datetime) -> str:
 def calendar(items: Iterable, now: datetime, agency: str) -> str:
     """`items`: Deadline values. Only the case ID, the title, the rule and its source are
     written: the `why` of an item can carry dates about the child (a birthday)."""
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//cpcm//due list//EN", "CALSCALE:GREGORIAN",
-             "METHOD:PUBLISH", f"X-WR-CALNAME:{_escape('cpcm due: ' + agency)}"]
+    import icalendar
+
+    cal = icalendar.Calendar()
+    cal.add("prodid", "-//cpcm//due list//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", f"cpcm due: {agency}")
+    stamp = now.astimezone(timezone.utc)
     for item in items:
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{item.case_id}-{item.code}-{_utc(item.due)}@cpcm",
-            f"DTSTAMP:{_utc(now)}",
-            f"DTSTART:{_utc(item.due)}",
-            f"DTEND:{_utc(item.due)}",
-            f"SUMMARY:{_escape(f'{item.case_id}: {item.title}')}",
-            f"DESCRIPTION:{_escape(f'{item.title} (rule: {item.rule}). Source: {item.source}')}",
-            "BEGIN:VALARM", "ACTION:DISPLAY", f"DESCRIPTION:{_escape(f'{item.case_id}: {item.title}')}",
-            "TRIGGER:-PT2H", "END:VALARM",
-            "END:VEVENT",
-        ]
-    lines.append("END:VCALENDAR")
-    return "\r\n".join(_fold(line) for line in lines) + "\r\n"
+        due = item.due.astimezone(timezone.utc)
+        event = icalendar.Event()
+        event.add("uid", f"{item.case_id}-{item.code}-{_utc(item.due)}@cpcm")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", due)
+        event.add("dtend", due)
+        event.add("summary", f"{item.case_id}: {item.title}")
+        event.add("description", f"{item.title} (rule: {item.rule}). Source: {item.source}")
+        alarm = icalendar.Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", f"{item.case_id}: {item.title}")
+        alarm.add("trigger", timedelta(hours=-2))
+        event.add_component(alarm)
+        cal.add_component(event)
+    return cal.to_ical().decode("utf-8")

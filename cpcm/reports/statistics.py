@@ -122,8 +122,70 @@ def statistics(cases: Iterable[Case], policy: Policy, start, end, zone: tzinfo |
     """Counts for the period, disaggregated and with small cells suppressed; no identifiers.
     `zone`: the agency's time zone, in which events are dated (default UTC)."""
     period = Period.of(start, end, zone)
-    threshold = int(policy.get("reporting", "small_cell_threshold", DEFAULT_THRESHOLD))
+    return _view(_events(list(cases), period), period, policy)
+
+
+# A return for aggregation (`report statistics --for-aggregation`): the same counts before any
+# cell is hidden, so that a county can add up several agencies' returns and only then hide small
+# cells (`report combine`). Never published as it is: it is encrypted to the county's key.
+RETURN_FORMAT = "cpcm-statistics-return"
+CELL_KEYS = ("category", "outcome", "sex", "age", "disability")
+
+
+def counts(cases: Iterable[Case], start, end, zone: tzinfo | None = None) -> dict:
+    """The unsuppressed counts of the period, as cells: {measure: [[category, outcome, sex, age,
+    disability, count], ...]}. No names, IDs, dates of single events or places."""
+    period = Period.of(start, end, zone)
     found = _events(list(cases), period)
+    measures = {}
+    for measure, items in found.items():
+        tally: dict[tuple, int] = {}
+        for item in items:
+            key = tuple(item.get(k) for k in CELL_KEYS)
+            tally[key] = tally.get(key, 0) + 1
+        measures[measure] = [[*key, n] for key, n in sorted(tally.items(), key=lambda kv: [str(v) for v in kv[0]])]
+    return {"format": RETURN_FORMAT, "version": 1, "period": period.to_dict(), "measures": measures}
+
+
+def combine(returns: list[dict], policy: Policy) -> dict:
+    """The statistics of several agencies' returns added up, small cells hidden only after the
+    sum. ValueError when a return is not one, two come from the same agency, or the periods differ."""
+    if not returns:
+        raise ValueError("no returns to combine")
+    agencies, periods = [], set()
+    for number, document in enumerate(returns, start=1):
+        if not isinstance(document, dict) or document.get("format") != RETURN_FORMAT or document.get("version") != 1:
+            raise ValueError(f"file {number} is not a statistics return (cpcm report statistics --for-aggregation makes them)")
+        agency = str(document.get("agency") or "")
+        if not agency:
+            raise ValueError(f"file {number} names no agency")
+        if agency in agencies:
+            raise ValueError(f"files {agencies.index(agency) + 1} and {number} are both from agency {agency}: "
+                             "each agency's return is counted once")
+        agencies.append(agency)
+        periods.add((document.get("period") or {}).get("from", "") + ".." + (document.get("period") or {}).get("to", ""))
+    if len(periods) != 1:
+        raise ValueError("the returns cover different periods: combine returns of one period only")
+    first = returns[0]["period"]
+    period = Period.of(first["from"], first["to"])
+    found: dict[str, list[dict]] = {}
+    for document in returns:
+        for measure, cells in (document.get("measures") or {}).items():
+            for cell in cells:
+                if not isinstance(cell, list) or len(cell) != len(CELL_KEYS) + 1 or not isinstance(cell[-1], int) or cell[-1] < 0:
+                    raise ValueError(f"a return from agency {document['agency']} holds a damaged count")
+                found.setdefault(measure, []).extend([dict(zip(CELL_KEYS, cell[:-1]))] * cell[-1])
+    view = _view(found, period, policy)
+    view["combined"] = {"agencies": sorted(agencies), "returns": len(returns)}
+    view["notes"].insert(0, f"The returns of {len(returns)} agencies added up; small cells were hidden after the sum, "
+                            "so no single agency's small counts can be read from it.")
+    return view
+
+
+def _view(found: dict[str, list[dict]], period: Period, policy: Policy) -> dict:
+    threshold = int(policy.get("reporting", "small_cell_threshold", DEFAULT_THRESHOLD))
+    for measure, _ in MEASURES:
+        found.setdefault(measure, [])
     reasons = [r for r in (policy.rules.get("closure_reasons") or {}) if r not in ("source", "choice", "note")] or list(CLOSURE_REASONS)
     seen = {i["category"] for i in found["closures"]}
     reasons = [r for r in reasons if r in seen] + sorted(seen - set(reasons) - {REASON_NOT_KEPT}) + \

@@ -19,7 +19,7 @@ it takes PEP 8's trailing underscore: `cpcm list` is `service.list_`, `cpcm cont
 """
 from __future__ import annotations
 
-from cpcm.service import conferences
+from cpcm.service import completion, conferences
 from cpcm.service.cases import (SHORT_FORMS, LogEntry, assign, case_summary, correct, find_record, list_, log, note, register,
                                 repair, show, update, validate_registration)
 from cpcm.service.closure import close, continue_, reopen, unfinished
@@ -29,15 +29,16 @@ from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, case_conten
                                   keys_for, load_case, load_cases, load_records, locked, new_record, open_repo, parse_case_id, read_case,
                                   readers_for, recipients_bytes, reencrypt, transaction, validate_form, writes)
 from cpcm.service.followups import followup, review, review_batch
+from cpcm.service.imports import import_cases, import_template
 from cpcm.service.integrity import verify
 from cpcm.service.placements import placement
 from cpcm.service.reintegration import family_assessment, preparation, readiness, tracing
 from cpcm.service.planning import approve, assess, plan, reject
 from cpcm.service.referrals import (check_consent, consent, consent_override, refer, referral, service_add, service_gaps,
                                     service_get, service_import)
-from cpcm.service.reports import Exported, Report, export, report
+from cpcm.service.reports import Exported, Report, export, report, report_combine, report_return
 from cpcm.service.results import Written
-from cpcm.service.team import init, key_new, key_show, team_add, team_list, team_remove, team_sync
+from cpcm.service.team import init, key_new, key_show, lock, team_add, team_list, team_remove, team_sync, unlock, unlocked_for
 from cpcm.service.transfers import bundle_recipients, receive, transfer, transfer_ack, transfer_batch
 from cpcm.service.worklist import check, due, policy_rows
 

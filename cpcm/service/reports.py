@@ -40,6 +40,67 @@ def report(ctx: Context, kind: str, start: date, end: date, fmt: str | None = No
     return Report(kind, view, _render(ctx, kind, fmt, view) if fmt else None)
 
 
+def report_return(ctx: Context, start: date, end: date) -> bytes:
+    """The statistics of the period as a return for aggregation (JSON): every count before any
+    cell is hidden, with the agency's code and the period. No names, IDs or dates of events.
+    The caller encrypts it to the county office that combines returns (`report_combine`)."""
+    import json
+
+    from cpcm.reports.statistics import counts
+
+    ctx.need_worker()
+    document = counts(load_cases(ctx).values(), start, end, ctx.now.tzinfo)
+    document.update({"agency": ctx.config.agency_code, "agency_name": ctx.config.agency_name, "profile": ctx.policy.profile,
+                     "made_at": ctx.now.isoformat(timespec="minutes")})
+    return (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+MAX_RETURN_BYTES = 16 * 1024 * 1024
+
+
+def report_combine(returns: list[bytes], identity, now, fmt: str | None = None, profile: str = "inter-agency",
+                   root: Path | None = None) -> Report:
+    """The statistics report of several agencies' returns (each age-encrypted to `identity`),
+    added up before small cells are hidden (the threshold of `profile`). Needs no casefile
+    repository: a county office runs it with its own key."""
+    import json
+
+    from cpcm.crypto.cipher import Damaged, NotARecipient, decrypt
+    from cpcm.errors import InvalidInput, FieldError
+    from cpcm.reports.statistics import combine
+    from cpcm.store import policies
+
+    documents = []
+    for number, data in enumerate(returns, start=1):
+        if len(data) > MAX_RETURN_BYTES:
+            raise InvalidInput([FieldError(f"file {number}", "is too large for a statistics return")], "the returns")
+        try:
+            plain = decrypt(data, identity.keys)
+        except NotARecipient:
+            raise CannotDecrypt(f"file {number} cannot be decrypted with your key",
+                                "A return is encrypted to the county office's key: ask the agency to make it again "
+                                "with --recipient and your age1… key.") from None
+        except Damaged:
+            raise InvalidInput([FieldError(f"file {number}", "is not an age-encrypted statistics return, or is damaged")],
+                               "the returns") from None
+        try:
+            documents.append(json.loads(plain.decode("utf-8")))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise InvalidInput([FieldError(f"file {number}", "is not a statistics return")], "the returns") from None
+    policy = policies.load(profile, root)
+    try:
+        view = combine(documents, policy)
+    except ValueError as exc:
+        raise InvalidInput([FieldError("returns", str(exc))], "the returns") from None
+    agencies = view["combined"]["agencies"]
+    view["meta"] = {"agency": {"code": "+".join(agencies) if len(agencies) <= 6 else f"{len(agencies)} agencies",
+                               "name": f"{len(agencies)} agencies combined"},
+                    "generated_at": now.isoformat(timespec="minutes"),
+                    "coverage": f"The returns of {len(agencies)} agencies ({', '.join(agencies)}), added up before small cells were hidden",
+                    "cases_read": None, "cases_in_repository": None}
+    return Report("statistics", view, _render_view(root, "statistics", fmt, view) if fmt else None)
+
+
 @dataclass(frozen=True)
 class Exported:
     """What an export wrote: the file, how many cases, how many left out for want of consent."""
@@ -158,6 +219,10 @@ def _build(ctx: Context, kind: str, cases: list, start: date, end: date) -> dict
 
 
 def _render(ctx: Context, kind: str, fmt: str, view: dict) -> str:
+    return _render_view(ctx.root, kind, fmt, view)
+
+
+def _render_view(root: Path | None, kind: str, fmt: str, view: dict) -> str:
     """The report in `fmt` from templates/reports/ (an agency's .cpcm/templates/reports/ first),
     in the sandboxed, strict environment of cpcm.render.env. A failing template is named with
     its line, never with the data it was given."""
@@ -166,7 +231,7 @@ def _render(ctx: Context, kind: str, fmt: str, view: dict) -> str:
     from cpcm.errors import NotFound
     from cpcm.render import env as env_mod
 
-    environment = env_mod.environment(ctx.root)
+    environment = env_mod.environment(root)
     environment.filters.update({"csv_row": _csv_row, "json": _to_json})
     name = f"reports/{kind}.{fmt}"
     try:
@@ -174,7 +239,7 @@ def _render(ctx: Context, kind: str, fmt: str, view: dict) -> str:
     except TemplateNotFound as exc:
         if exc.name == name:
             raise NotFound(f"no template {name}", "Report templates are in "
-                           f"{', '.join(str(p / 'reports') for p in env_mod.search_path(ctx.root))}.") from None
+                           f"{', '.join(str(p / 'reports') for p in env_mod.search_path(root))}.") from None
         raise env_mod.TemplateFailed(f"template {name} includes a template that does not exist", name) from None
     except TemplateSyntaxError as exc:  # about the template's own text
         raise env_mod.TemplateFailed(f"template {exc.name or name}, line {exc.lineno}: {exc.message}", exc.filename or name) from None

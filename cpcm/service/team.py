@@ -23,11 +23,49 @@ from cpcm.store.layout import CASES, CONFIG, GITATTRIBUTES, GITIGNORE, RECIPIENT
 def key_new(path: Path, passphrase: str | None, now: datetime, label: str = "") -> str:
     text, public = identity_mod.generate(clock.iso(now), label)
     identity_mod.save(path, text, passphrase)
+    try:  # the public half, for completion; losing it loses nothing
+        identity_mod.public_path(path).write_text(public + "\n", encoding="utf-8")
+    except OSError:
+        pass
     return public
 
 
 def key_show(path: Path, ask_passphrase: Callable[[], str | None]) -> str:
     return identity_mod.load(path, ask_passphrase).recipient
+
+
+def unlock(path: Path, ask_passphrase: Callable[[], str | None], seconds: int) -> str:
+    """Decrypt the identity once and hand it to an agent that holds it in memory for `seconds`
+    (`cpcm lock` or a suspend ends it sooner); returns its recipient."""
+    from cpcm.crypto import agent
+
+    try:
+        data = path.read_bytes()
+    except OSError:
+        data = b""
+    if data and not identity_mod.is_protected(data):
+        raise Refused("the identity has no passphrase: there is nothing to unlock", "cpcm unlock is for a passphrase-protected key.",
+                      rule="unlock-unprotected")
+    identity = identity_mod.load(path, ask_passphrase)
+    try:
+        agent.start(path, identity_mod.secret_text(identity), seconds)
+    except OSError as exc:
+        raise Refused(f"the agent could not start: {exc}", "Commands still work; each asks for the passphrase.", rule="agent-failed") from None
+    return identity.recipient
+
+
+def lock(path: Path) -> bool:
+    """Make the agent forget the identity; True when one held it."""
+    from cpcm.crypto import agent
+
+    return agent.lock(path)
+
+
+def unlocked_for(path: Path) -> int | None:
+    """Seconds until the agent forgets the identity, or None when it is locked."""
+    from cpcm.crypto import agent
+
+    return agent.status(path)
 
 
 def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_name: str, roles: Iterable[str],

@@ -41,6 +41,8 @@ MEANINGS = {
     "form-validation": "the input breaks the form's rules; every bad field is named",
     "plaintext-in-repository": "an output file would be written in plaintext inside the casefile repository",
     "init-exists": "the folder is already a casefile repository",
+    "unlock-unprotected": "`cpcm unlock` on a key without a passphrase: there is nothing to unlock",
+    "agent-failed": "the agent of `cpcm unlock` could not start; commands still ask for the passphrase",
     "init-not-empty": "`cpcm init` needs an empty or new folder",
     "team-change-needs-supervisor": "only a supervisor or manager changes the team",
     "worker-exists": "the worker id is already in the team (ids are never reused)",

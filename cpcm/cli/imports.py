@@ -1,0 +1,78 @@
+"""cpcm import cases / import template: a children's home's register in, one case a row."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from cpcm.cli.common import IdentityOpt, JsonOpt, RepoOpt, open_ctx, print_json, read_yaml_input, say, warn, with_progress
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Bring an existing register in: one case a row of a spreadsheet or CSV file.", no_args_is_help=True)
+    app.add_typer(group, name="import")
+
+    @group.command("cases")
+    def cases(
+        file: Path = typer.Argument(..., help="The register: .xlsx, .ods, .xls or .csv, headings on the first line."),
+        mapping: Optional[Path] = typer.Option(None, "--mapping", "-m", help="Which column holds which field (cpcm import template writes one)."),
+        sheet: Optional[str] = typer.Option(None, "--sheet", help="The sheet of a workbook to read (default: the mapping's, else the first)."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Check every row and say what would be imported; write nothing."),
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """Register every child of a register file, in one commit.
+
+        Every row is checked first: one bad cell and nothing is written, and every bad cell is
+        listed (sheet, row, column and why; never the value). Probable duplicates are flagged.
+
+        Example: cpcm import cases register.xlsx --mapping mapping.yaml --dry-run
+        """
+        from cpcm import service
+        from cpcm.store import sheets
+
+        ctx = open_ctx(repo, identity)
+        document = read_yaml_input(str(mapping), "--mapping") if mapping is not None else None
+        wanted = sheet or (document.get("sheet") if isinstance(document, dict) and isinstance(document.get("sheet"), str) else None)
+        table = sheets.read(file, wanted)
+        result = with_progress(lambda tick: service.import_cases(ctx, table, document, dry_run, tick),
+                               len(table.rows) * (1 if dry_run else 2), "register rows")
+        if json_out:
+            print_json(result.to_json())
+            return
+        for warning in result.warnings:
+            warn(warning)
+        if dry_run:
+            say(f"{result.extra['checked']} rows checked: every one can be imported (nothing written; run again without --dry-run)")
+        else:
+            say(f"{result.extra['imported']} cases registered in one commit")
+            for entry in result.extra["cases"]:
+                typer.echo(f"row {entry['row']}\t{entry['case_id']}")
+
+    @group.command("template")
+    def template(
+        out_dir: Path = typer.Option(Path("."), "--out-dir", help="Where to write mapping.yaml and register-example.csv."),
+        force: bool = typer.Option(False, "--force", help="Replace files of those names that already exist."),
+        repo: RepoOpt = None, identity: IdentityOpt = None,
+    ) -> None:
+        """Write a starting mapping file and an example register (invented children) to fill in.
+
+        Example: cpcm import template --out-dir ~/import
+        """
+        from cpcm import service
+        from cpcm.cli.common import check_output, write_plain
+
+        ctx = open_ctx(repo, identity, need_identity=False)
+        mapping_text, example = service.import_template(ctx)
+        try:
+            out_dir.expanduser().mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError:
+            from cpcm.errors import UsageError
+
+            raise UsageError("--out-dir cannot be made", "Give a folder you may write to.") from None
+        files = (("mapping.yaml", mapping_text), ("register-example.csv", example))
+        for name, _ in files:  # both or neither
+            check_output(ctx.root, out_dir / name, "--out-dir", force, plaintext=True)
+        for name, text in files:
+            write_plain(ctx.root, out_dir / name, "--out-dir", text.encode(), force)
+            say(f"wrote {name} in the --out-dir folder")

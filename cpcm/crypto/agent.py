@@ -1,0 +1,215 @@
+"""Unlock once: a small agent that holds a passphrase-protected identity, decrypted, in memory
+only, and gives it to commands of the same user (the ssh-agent / gpg-agent pattern).
+
+`cpcm unlock` decrypts the identity (asking for the passphrase once) and starts the agent, a
+background process that receives the identity through a pipe (never a file), listens on a Unix
+socket that only its user may open, and answers only connections from processes of the same
+user (checked with SO_PEERCRED). It forgets the identity and exits:
+- when its time is up (`--for`, 8 hours by default);
+- on `cpcm lock`;
+- when the computer was asleep (suspended) for more than a minute: on Linux the boot-time clock
+  runs on during a suspend and the monotonic clock does not, so the agent sees the gap;
+- when its socket is removed.
+
+Every command works without it, as before. What it does not protect against: while it runs, a
+program running as the same user can ask it for the identity (as it could read an unprotected
+identity file). docs/security.md says so.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import struct
+import sys
+import time
+from pathlib import Path
+
+DEFAULT_SECONDS = 8 * 3600
+SLEEP_GAP = 60.0     # seconds of suspend after which the agent forgets the identity
+POLL = 2.0
+MAX_IDENTITY = 64 * 1024
+
+
+def socket_dir() -> Path:
+    """A folder only this user may open: $XDG_RUNTIME_DIR/cpcm (a per-user tmpfs on most Linux
+    systems), else /tmp/cpcm-agent-UID."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime):
+        return Path(runtime) / "cpcm"
+    return Path("/tmp") / f"cpcm-agent-{os.getuid()}"
+
+
+def socket_path(identity_path: Path) -> Path:
+    """One agent per identity file: the socket's name is a digest of the file's full path."""
+    digest = hashlib.sha256(str(Path(identity_path).expanduser().resolve()).encode()).hexdigest()[:20]
+    return socket_dir() / f"agent-{digest}.sock"
+
+
+def _private_dir(folder: Path) -> bool:
+    """Make the folder (mode 700) or check one that exists is ours and private."""
+    try:
+        folder.mkdir(mode=0o700, parents=False, exist_ok=True)
+        info = folder.stat()
+    except OSError:
+        return False
+    return info.st_uid == os.getuid() and not info.st_mode & 0o077
+
+
+def _same_user(conn: socket.socket) -> bool:
+    try:
+        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    except (OSError, AttributeError):
+        return False
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return uid == os.getuid()
+
+
+def _ask(path: Path, request: bytes, timeout: float = 1.0) -> bytes | None:
+    if not _private_dir(path.parent):
+        return None
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(timeout)
+            conn.connect(str(path))
+            conn.sendall(request)
+            chunks = []
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                if sum(map(len, chunks)) > MAX_IDENTITY:
+                    return None
+            return b"".join(chunks)
+    except OSError:
+        return None
+
+
+def fetch(identity_path: Path) -> str | None:
+    """The identity's text from a running agent, or None (no agent, or it does not answer)."""
+    answer = _ask(socket_path(identity_path), b"KEY\n")
+    if not answer or not answer.startswith(b"OK\n"):
+        return None
+    return answer[3:].decode("utf-8", "replace")
+
+
+def status(identity_path: Path) -> int | None:
+    """Seconds until the agent for this identity forgets it, or None when none runs."""
+    answer = _ask(socket_path(identity_path), b"STATUS\n")
+    if not answer or not answer.startswith(b"OK "):
+        return None
+    try:
+        return int(answer[3:].strip())
+    except ValueError:
+        return None
+
+
+def lock(identity_path: Path) -> bool:
+    """Tell the agent to forget the identity and stop; True when one was running."""
+    answer = _ask(socket_path(identity_path), b"LOCK\n")
+    return bool(answer and answer.startswith(b"OK"))
+
+
+def start(identity_path: Path, identity_text: str, seconds: int) -> None:
+    """Start an agent holding `identity_text` for `seconds` (one that runs for the same identity
+    is stopped first). The text goes to the new process through a pipe, never a file."""
+    import subprocess
+
+    path = socket_path(identity_path)
+    if not _private_dir(path.parent):
+        raise OSError(f"the agent's folder {path.parent} is not private to you")
+    lock(identity_path)
+    process = subprocess.Popen([sys.executable, "-m", "cpcm.crypto.agent", str(path), str(int(seconds))],
+                               stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True, close_fds=True)
+    assert process.stdin is not None
+    process.stdin.write(identity_text.encode("utf-8"))
+    process.stdin.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if status(identity_path) is not None:
+            return
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise OSError("the agent did not start")
+
+
+def _boottime() -> float:
+    clock = getattr(time, "CLOCK_BOOTTIME", None)
+    return time.clock_gettime(clock) if clock is not None else time.monotonic()
+
+
+def slept(monotonic_elapsed: float, boot_elapsed: float) -> bool:
+    """Whether the computer was suspended between two looks at the clocks: the boot-time clock
+    counts a suspend and the monotonic clock does not."""
+    return boot_elapsed - monotonic_elapsed > SLEEP_GAP
+
+
+def serve(path: Path, identity: bytes, seconds: int) -> None:
+    """The agent's loop (in its own process)."""
+    ends = time.monotonic() + seconds
+    last_mono, last_boot = time.monotonic(), _boottime()
+    old_umask = os.umask(0o177)
+    try:
+        path.unlink(missing_ok=True)
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(str(path))
+    finally:
+        os.umask(old_umask)
+    identity_stat = path.stat()
+    server.listen(8)
+    server.settimeout(POLL)
+    try:
+        while True:
+            now_mono, now_boot = time.monotonic(), _boottime()
+            if now_mono >= ends or slept(now_mono - last_mono, now_boot - last_boot):
+                return
+            last_mono, last_boot = now_mono, now_boot
+            try:
+                current = path.stat()
+            except OSError:
+                return  # the socket was removed: stop
+            if (current.st_ino, current.st_dev) != (identity_stat.st_ino, identity_stat.st_dev):
+                return
+            try:
+                conn, _ = server.accept()
+            except socket.timeout:
+                continue
+            with conn:
+                conn.settimeout(2.0)
+                if not _same_user(conn):
+                    continue
+                try:
+                    request = conn.recv(64)
+                except OSError:
+                    continue
+                if request == b"KEY\n":
+                    conn.sendall(b"OK\n" + identity)
+                elif request == b"STATUS\n":
+                    conn.sendall(f"OK {int(ends - time.monotonic())}\n".encode())
+                elif request == b"LOCK\n":
+                    conn.sendall(b"OK\n")
+                    return
+    finally:
+        identity = b""
+        server.close()
+        try:
+            if (path.stat().st_ino, path.stat().st_dev) == (identity_stat.st_ino, identity_stat.st_dev):
+                path.unlink()
+        except OSError:
+            pass
+
+
+def main(argv: list[str]) -> None:
+    path, seconds = Path(argv[0]), int(argv[1])
+    identity = sys.stdin.buffer.read(MAX_IDENTITY + 1)
+    sys.stdin.close()
+    if not identity or len(identity) > MAX_IDENTITY:
+        sys.exit(2)
+    serve(path, identity, seconds)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

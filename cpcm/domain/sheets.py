@@ -1,0 +1,225 @@
+"""A register sheet's rows as registration documents: which column holds which field, and each
+row's cells turned into the values the registration form validates. Pure: the sheet arrives as
+headers and rows of cell values (text, numbers, dates), already read from the file.
+
+A mapping (YAML, written by `cpcm import template`) says what cannot be guessed::
+
+    columns: {"Jina": child.name, "Admitted": at}      # column heading -> field key, or `at`
+    values: {child.sex: {F: female, M: male}}         # a cell as written -> the form's word
+    defaults: {identified_by: authority}              # a field every row shares
+    date_format: "%d/%m/%Y"                            # dates written as text (ISO is always read)
+    sheet: Register                                    # which sheet of a workbook
+
+Headings the mapping does not name map by themselves when they are a field's key, one of its
+labels (en, sw), or a common heading of a children's home register (COMMON below).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Iterable, Mapping
+
+from cpcm.domain.forms import Form
+from cpcm.errors import FieldError
+
+AT = "at"  # the registration's date: the record's `at` (the date of admission or registration)
+
+# common headings of a register (normalised: lower case, letters and digits separated by one space)
+COMMON = {
+    "name": "child.name", "names": "child.name", "child": "child.name", "child name": "child.name", "full name": "child.name",
+    "name of child": "child.name", "other names": "child.other_names", "nickname": "child.other_names", "alias": "child.other_names",
+    "sex": "child.sex", "gender": "child.sex",
+    "dob": "child.date_of_birth", "d o b": "child.date_of_birth", "date of birth": "child.date_of_birth", "birth date": "child.date_of_birth",
+    "age": "child.age_estimate", "age years": "child.age_estimate",
+    "birth certificate": "child.birth_certificate", "birth certificate no": "child.birth_certificate",
+    "birth certificate number": "child.birth_certificate", "disability": "child.disability",
+    "date of admission": AT, "admission date": AT, "date admitted": AT, "admitted": AT, "admitted on": AT,
+    "date of registration": AT, "registration date": AT, "date registered": AT,
+    "reason for admission": "concerns", "reason for referral": "concerns", "concern": "concerns", "concerns": "concerns",
+    "caregiver": "caregiver.name", "caregiver name": "caregiver.name", "guardian": "caregiver.name", "parent guardian": "caregiver.name",
+    "parent or guardian": "caregiver.name", "relationship": "caregiver.relationship", "caregiver relationship": "caregiver.relationship",
+    "location": "location", "home": "location", "home area": "location", "village": "location", "address": "location",
+    "residence": "location", "lives with": "lives_with", "living with": "lives_with",
+    "phone": "contact", "telephone": "contact", "contact": "contact", "contacts": "contact",
+    "referred by": "identified_by", "identified by": "identified_by", "risk": "risk", "risk level": "risk",
+    "worker": "worker", "case worker": "worker", "caseworker": "worker", "social worker": "worker",
+    "notes": "notes", "remarks": "notes", "comments": "notes", "registration place": "registration_place",
+    "place of registration": "registration_place",
+    "child consent": "consent.child", "child assent": "consent.child", "caregiver consent": "consent.caregiver",
+    "consent explained": "consent.explained", "immediate needs": "immediate_needs",
+}
+# cells as registers write them -> the form's word, per field
+_YES_NO = {"y": "yes", "n": "no", "ndiyo": "yes", "hapana": "no", "?": "unknown"}
+COMMON_VALUES = {
+    "child.sex": {"f": "female", "m": "male", "girl": "female", "boy": "male", "femme": "female", "homme": "male",
+            "mke": "female", "kike": "female", "me": "male", "kiume": "male"},
+    "child.disability": _YES_NO,
+}
+
+
+def heading_key(text: Any) -> str:
+    """A heading as compared: lower case, words of letters and digits separated by one space."""
+    return " ".join(re.findall(r"[^\W_]+", str(text or "").lower()))
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    columns: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    date_format: str | None = None
+    sheet: str | None = None
+
+
+MAPPING_KEYS = ("columns", "values", "defaults", "date_format", "sheet")
+
+
+def parse_mapping(data: Any) -> tuple[ColumnMapping, list[FieldError]]:
+    """A mapping from its YAML document; errors name the key, never a value."""
+    if data is None:
+        return ColumnMapping(), []
+    if not isinstance(data, Mapping):
+        return ColumnMapping(), [FieldError("mapping", "must be a mapping with columns, values, defaults, date_format, sheet")]
+    errors = [FieldError("mapping", "has a key that is not one of: " + ", ".join(MAPPING_KEYS)) for k in data if k not in MAPPING_KEYS][:1]
+    columns, values, defaults = data.get("columns") or {}, data.get("values") or {}, data.get("defaults") or {}
+    for name, value in (("columns", columns), ("values", values), ("defaults", defaults)):
+        if not isinstance(value, Mapping):
+            errors.append(FieldError(f"mapping: {name}", "must be a mapping (key: value)"))
+    if isinstance(values, Mapping) and any(not isinstance(v, Mapping) for v in values.values()):
+        errors.append(FieldError("mapping: values", "each field's entry must map a cell as written to the form's word"))
+    date_format = data.get("date_format")
+    if date_format is not None and (not isinstance(date_format, str) or "%" not in date_format):
+        errors.append(FieldError("mapping: date_format", "must be a strftime pattern such as %d/%m/%Y"))
+    if errors:
+        return ColumnMapping(), errors
+    return ColumnMapping(
+        columns={str(k): str(v) for k, v in columns.items() if v not in (None, "")},
+        values={str(k): {heading_key(c): str(w) for c, w in v.items()} for k, v in values.items()},
+        defaults=dict(defaults), date_format=date_format, sheet=str(data["sheet"]) if data.get("sheet") else None,
+    ), []
+
+
+def field_keys(form: Form) -> set[str]:
+    return {f.key for f in form.fields if f.type != "list"} | {AT}
+
+
+def plan_columns(headers: list[Any], mapping: ColumnMapping, form: Form) -> tuple[dict[int, str], list[str], list[FieldError]]:
+    """({column index: field key}, headings left unmapped, errors): a column maps to a field by
+    the mapping, else by itself (a field's key or label, or a common heading)."""
+    keys = field_keys(form)
+    by_heading = {heading_key(k): k for k in keys}
+    for f in form.fields:
+        for label in f.label.values():
+            by_heading.setdefault(heading_key(label), f.key)
+    for heading, key in COMMON.items():
+        if key in keys:
+            by_heading.setdefault(heading, key)
+    given = {heading_key(h): k for h, k in mapping.columns.items()}
+    errors = []
+    for heading, key in mapping.columns.items():
+        if key not in keys:
+            errors.append(FieldError(f"mapping: columns: {heading}", f"maps to '{key}', which is not a registration field or 'at' "
+                                     "(cpcm form blank registration lists them)") if re.fullmatch(r"[a-z_.]{1,60}", key)
+                          else FieldError(f"mapping: columns: {heading}", "maps to something that is not a registration field or 'at'"))
+    present = {heading_key(h) for h in headers}
+    errors += [FieldError(f"mapping: columns: {h}", "names a column the sheet does not have") for h in mapping.columns
+               if heading_key(h) not in present]
+    plan: dict[int, str] = {}
+    unmapped: list[str] = []
+    taken: dict[str, str] = {}
+    for index, raw in enumerate(headers):
+        heading = heading_key(raw)
+        if not heading:
+            continue
+        key = given.get(heading) or by_heading.get(heading)
+        if key is None:
+            unmapped.append(str(raw))
+            continue
+        if key in taken:
+            errors.append(FieldError(f"column {raw}", f"maps to '{key}' as column {taken[key]} does: map one of them elsewhere "
+                                     "in the mapping file, or to nothing"))
+            continue
+        taken[key] = str(raw)
+        plan[index] = key
+    for key in mapping.defaults:
+        if key not in keys:
+            errors.append(FieldError("mapping: defaults", "names a field that is not a registration field"))
+    return plan, unmapped, errors
+
+
+def cell_value(value: Any, key: str, form: Form, mapping: ColumnMapping) -> tuple[Any, str | None]:
+    """A cell as the form reads it (None for an empty cell), or the reason it cannot be read."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    form_field = form.field(key)
+    kind = "date" if key == AT else (form_field.type if form_field else "text")
+    if kind == "date":
+        return _date(value, mapping.date_format)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()[:10], None
+    words = mapping.values.get(key, {})
+    common = COMMON_VALUES.get(key, {})
+    if kind == "choices":
+        parts = [p.strip() for p in re.split(r"[;,/]", str(value)) if p.strip()]
+        return [words.get(heading_key(p)) or common.get(heading_key(p)) or p for p in parts], None
+    if kind == "choice":
+        text = str(value).strip()
+        return words.get(heading_key(text)) or common.get(heading_key(text)) or text, None
+    return value, None
+
+
+def _date(value: Any, date_format: str | None) -> tuple[Any, str | None]:
+    if isinstance(value, datetime):
+        return value.date(), None
+    if isinstance(value, date):
+        return value, None
+    text = str(value).strip()
+    try:
+        return date.fromisoformat(text[:10]), None
+    except ValueError:
+        pass
+    if date_format:
+        try:
+            return datetime.strptime(text, date_format).date(), None
+        except ValueError:
+            return None, "is not a date in the mapping's date_format, nor YYYY-MM-DD"
+    return None, "is not a date (YYYY-MM-DD; for another way of writing dates set date_format in the mapping)"
+
+
+@dataclass(frozen=True)
+class Row:
+    number: int                     # as the spreadsheet numbers it (the heading row is 1)
+    document: dict[str, Any]        # the registration document (nested), before validation
+    at: date | None                 # the date of admission or registration, when a column gives it
+    columns: Mapping[str, str]      # field key -> the heading of the column it came from
+    errors: tuple[FieldError, ...]  # cells that could not be read, named by column
+
+
+def rows(headers: list[Any], cells: Iterable[list[Any]], plan: Mapping[int, str], mapping: ColumnMapping, form: Form,
+         first_number: int = 2) -> Iterable[Row]:
+    """One Row per non-empty line of the sheet."""
+    from cpcm.domain.records import set_path
+
+    for offset, line in enumerate(cells):
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in line):
+            continue
+        document: dict[str, Any] = {}
+        for key, value in mapping.defaults.items():
+            set_path(document, key, value)
+        at, errors, columns = None, [], {}
+        for index, key in plan.items():
+            value = line[index] if index < len(line) else None
+            clean, reason = cell_value(value, key, form, mapping)
+            columns[key] = str(headers[index])
+            if reason:
+                errors.append(FieldError(f"column {headers[index]}", reason))
+            elif clean is None:
+                continue
+            elif key == AT:
+                at = clean
+            else:
+                set_path(document, key, clean)
+        yield Row(first_number + offset, document, at, columns, tuple(errors))

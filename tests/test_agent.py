@@ -1,0 +1,124 @@
+"""Unlock once (`cpcm unlock`): an agent holds the decrypted identity in memory only and gives it
+to commands of the same user, until `cpcm lock`, its time, or a suspend."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+from conftest import NOW, Cli
+
+pytestmark = pytest.mark.e2e
+
+PASSPHRASE = "correct horse battery staple"
+
+
+@pytest.fixture
+def runtime(monkeypatch):
+    """A private XDG_RUNTIME_DIR with a short path (a Unix socket's path is at most 107 bytes)."""
+    folder = tempfile.mkdtemp(prefix="cpcm-rt-")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", folder)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def protected(tmp_env, runtime):
+    secret = tmp_env / "pass.txt"
+    secret.write_text(PASSPHRASE + "\n")
+    secret.chmod(0o600)
+    key = tmp_env / "keys" / "protected"
+    made = Cli({"CPCM_IDENTITY": str(key), "CPCM_PASSPHRASE_FILE": str(secret)})("key", "new", "--json")
+    assert made.code == 0, made.stderr
+    env = {"CPCM_IDENTITY": str(key), "CPCM_NOW": NOW, "XDG_RUNTIME_DIR": runtime}
+    yield key, secret, made.json()["recipient"], env
+    Cli(env)("lock")
+
+
+def without_passphrase(env: dict) -> dict:
+    full = {k: v for k, v in os.environ.items() if k != "CPCM_PASSPHRASE_FILE"}
+    full.update(env)
+    return full
+
+
+def run(env: dict, *args: str) -> subprocess.CompletedProcess:
+    """cpcm in its own process, with no terminal and no passphrase file: it cannot ask."""
+    return subprocess.run([sys.executable, "-m", "cpcm", *args], env=without_passphrase(env), capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL)
+
+
+def test_unlock_once_then_no_passphrase_until_lock(protected):
+    key, secret, recipient, env = protected
+    assert run(env, "key", "show").returncode == 5  # locked: no passphrase, no terminal
+    unlocked = run({**env, "CPCM_PASSPHRASE_FILE": str(secret)}, "unlock", "--for", "10min")
+    assert unlocked.returncode == 0, unlocked.stderr
+    shown = run(env, "key", "show")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == recipient
+    locked = run(env, "lock")
+    assert locked.returncode == 0 and "locked" in locked.stderr + locked.stdout
+    assert run(env, "key", "show").returncode == 5
+
+
+def test_the_agent_is_private_and_keeps_the_key_off_disk(protected, runtime, tmp_env):
+    key, secret, recipient, env = protected
+    assert run({**env, "CPCM_PASSPHRASE_FILE": str(secret)}, "unlock").returncode == 0
+    from cpcm.crypto import agent
+
+    sock = agent.socket_path(key)
+    assert sock.parent.stat().st_mode & 0o777 == 0o700
+    assert sock.stat().st_mode & 0o777 == 0o600
+    from cpcm.crypto import identity
+
+    secret_line = identity.secret_text(identity.load(key, lambda: PASSPHRASE)).strip().encode()
+    for folder in (runtime, str(tmp_env)):
+        for root, _, files in os.walk(folder):
+            for name in files:
+                path = os.path.join(root, name)
+                if os.path.isfile(path):
+                    with open(path, "rb") as handle:
+                        assert secret_line not in handle.read(), path
+    # a folder others may open is not trusted: the key is not asked of an agent there
+    os.chmod(sock.parent, 0o777)
+    try:
+        assert agent.fetch(key) is None
+    finally:
+        os.chmod(sock.parent, 0o700)
+    assert agent.fetch(key) is not None
+
+
+def test_the_agent_forgets_when_its_time_is_up(protected):
+    key, secret, recipient, env = protected
+    from cpcm.crypto import agent, identity
+
+    agent.start(key, identity.secret_text(identity.load(key, lambda: PASSPHRASE)), 1)
+    deadline = time.monotonic() + 30
+    while agent.status(key) is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert agent.status(key) is None
+    assert not agent.socket_path(key).exists()
+    assert run(env, "key", "show").returncode == 5
+
+
+@pytest.mark.pure
+def test_a_suspend_is_seen_from_the_two_clocks():
+    from cpcm.crypto.agent import SLEEP_GAP, slept
+
+    assert not slept(2.0, 2.0)
+    assert not slept(2.0, 2.0 + SLEEP_GAP)        # exactly the gap: not yet
+    assert slept(2.0, 2.0 + SLEEP_GAP + 0.5)       # asleep for longer than the gap
+
+
+def test_refusals(protected, tmp_env):
+    key, secret, recipient, env = protected
+    assert run({**env, "CPCM_PASSPHRASE_FILE": str(secret)}, "unlock", "--for", "3d").returncode == 2
+    assert run({**env, "CPCM_PASSPHRASE_FILE": str(secret)}, "unlock", "--for", "soon").returncode == 2
+    plain = tmp_env / "keys" / "plain"
+    assert Cli({"CPCM_IDENTITY": str(plain)})("key", "new", "--no-passphrase").code == 0
+    refused = run({**env, "CPCM_IDENTITY": str(plain)}, "unlock")
+    assert refused.returncode == 4 and "nothing to unlock" in refused.stderr

@@ -1,0 +1,115 @@
+"""Returns upward without pooling children's data: each agency writes its unsuppressed counts
+encrypted to the county (`report statistics --for-aggregation`); the county adds them up and
+only then hides small cells (`report combine`)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import NOW, Cli, make_identity, register
+
+pytestmark = pytest.mark.e2e
+
+PERIOD = ("--from", "2026-01-01", "--to", "2026-06-30")
+CHILDREN = [  # (sex, date of birth, disability, concerns, registered)
+    ("female", "2015-04-01", "no", ["neglect"], "2026-01-10"),
+    ("male", "2012-09-12", "yes", ["child_labour"], "2026-02-03"),
+    ("female", "2010-01-20", "unknown", ["sexual_abuse"], "2026-02-20"),
+    ("male", "2020-05-05", "no", ["abandonment"], "2026-03-15"),
+    ("female", "2013-11-30", "no", ["neglect"], "2026-04-01"),
+    ("female", "2016-02-14", "yes", ["out_of_school"], "2026-05-09"),
+    ("male", "2009-07-07", "no", ["street_connected"], "2026-06-02"),
+]
+AGENCIES = {"KSM": CHILDREN[0:2], "NBI": CHILDREN[2:5], "MSA": CHILDREN[5:7]}
+
+
+def new_repo(tmp_env, code: str) -> Cli:
+    key = tmp_env / "keys" / f"{code}.txt"
+    make_identity(key)
+    cli = Cli({"CPCM_REPO": str(tmp_env / code), "CPCM_IDENTITY": str(key), "CPCM_NOW": NOW})
+    made = cli("init", "--agency", code, "--name", f"Agency {code}", "--worker", "w", "--role", "caseworker", "--role", "supervisor")
+    assert made.code == 0, made.stderr
+    return cli
+
+
+def fill(cli: Cli, children) -> None:
+    for number, (sex, born, disability, concerns, at) in enumerate(children):
+        register(cli, "--at", f"{at}T09:00:00+00:00", child={"name": f"Child {number}", "sex": sex, "date_of_birth": born,
+                                                              "disability": disability}, concerns=concerns)
+
+
+@pytest.fixture
+def county(tmp_env):
+    path = tmp_env / "keys" / "county.txt"
+    return path, make_identity(path)
+
+
+def test_combined_returns_equal_the_statistics_of_one_repository_holding_every_case(tmp_env, county):
+    county_key, county_recipient = county
+    returns = []
+    for code, children in AGENCIES.items():
+        cli = new_repo(tmp_env, code)
+        fill(cli, children)
+        out = tmp_env / f"{code}.return.age"
+        made = cli("report", "statistics", *PERIOD, "--for-aggregation", "--recipient", county_recipient, "--out", str(out))
+        assert made.code == 0, made.stderr
+        assert out.read_bytes().startswith(b"age-encryption.org/v1")
+        returns.append(out)
+
+    together = new_repo(tmp_env, "ALL")
+    fill(together, CHILDREN)
+    expected = together("report", "statistics", *PERIOD, "--json")
+    assert expected.code == 0, expected.stderr
+
+    as_county = Cli({"CPCM_IDENTITY": str(county_key), "CPCM_NOW": NOW})
+    combined = as_county("report", "combine", *map(str, returns), "--json")
+    assert combined.code == 0, combined.stderr
+    got, want = json.loads(combined.stdout), json.loads(expected.stdout)
+    assert got["sections"] == want["sections"]
+    assert got["tables"] == want["tables"]
+    assert got["combined"] == {"agencies": ["KSM", "MSA", "NBI"], "returns": 3}
+    # small cells were hidden after the sum: the county's 7 registrations show, each agency's 2-3 would not
+    summary = {row[0]: row[1] for row in got["tables"][0]["rows"]}
+    assert summary["Registrations"] == 7
+    single = new_repo(tmp_env, "ONE")
+    fill(single, AGENCIES["KSM"])
+    alone = json.loads(single("report", "statistics", *PERIOD, "--json").stdout)
+    assert {row[0]: row[1] for row in alone["tables"][0]["rows"]}["Registrations"] == "<5"
+
+
+def test_a_return_holds_counts_only_and_opens_only_with_the_countys_key(tmp_env, county):
+    county_key, county_recipient = county
+    cli = new_repo(tmp_env, "KSM")
+    fill(cli, AGENCIES["KSM"])
+    out = tmp_env / "ksm.return.age"
+    assert cli("report", "statistics", *PERIOD, "--for-aggregation", "--recipient", county_recipient, "--out", str(out)).code == 0
+    from cpcm.crypto import cipher, identity
+
+    plain = cipher.decrypt(out.read_bytes(), identity.load(county_key, lambda: None).keys).decode()
+    document = json.loads(plain)
+    assert document["format"] == "cpcm-statistics-return" and document["agency"] == "KSM"
+    assert document["measures"]["registrations"] == [[None, None, "female", "10-14", "no", 1], [None, None, "male", "10-14", "yes", 1]]
+    assert "Child 0" not in plain and "CP-" not in plain and "2026-01-10" not in plain
+    # the agency's own key does not open it: it is for the county
+    own = cli("report", "combine", str(out), str(out))
+    assert own.code == 5, own.stderr
+
+
+def test_refusals(tmp_env, county):
+    county_key, county_recipient = county
+    cli = new_repo(tmp_env, "KSM")
+    fill(cli, AGENCIES["KSM"])
+    no_recipient = cli("report", "statistics", *PERIOD, "--for-aggregation", "--out", str(tmp_env / "r.age"))
+    assert no_recipient.code == 2 and "--recipient" in no_recipient.stderr
+    first, other_period = tmp_env / "a.age", tmp_env / "b.age"
+    assert cli("report", "statistics", *PERIOD, "--for-aggregation", "--recipient", county_recipient, "--out", str(first)).code == 0
+    as_county = Cli({"CPCM_IDENTITY": str(county_key), "CPCM_NOW": NOW})
+    twice = as_county("report", "combine", str(first), str(first))
+    assert twice.code == 4 and "both from agency KSM" in twice.stderr
+    nbi = new_repo(tmp_env, "NBI")
+    assert nbi("report", "statistics", "--from", "2026-01-01", "--to", "2026-03-31", "--for-aggregation", "--recipient",
+               county_recipient, "--out", str(other_period)).code == 0
+    periods = as_county("report", "combine", str(first), str(other_period))
+    assert periods.code == 4 and "different periods" in periods.stderr
+    assert as_county("report", "combine", str(first)).code == 2

@@ -1,0 +1,213 @@
+"""cpcm import cases / import template: a register in, one case a row, in one commit; any bad row
+and nothing is written, every bad cell named (never its value); duplicates flagged."""
+from __future__ import annotations
+
+import csv
+import zipfile
+from datetime import date, timedelta
+
+import pytest
+
+from conftest import commit_count, register, stray_files
+
+pytestmark = pytest.mark.e2e
+
+CANARY = "Zawadi Canarywood"
+HEADINGS = ["Name", "Sex", "DOB", "Date of admission", "Reason for admission", "Home area", "Lives with",
+            "Identified by", "Risk", "Child consent", "Caregiver consent"]
+
+
+def child(n: int) -> list:
+    born = date(2010, 1, 1) + timedelta(days=17 * n)
+    admitted = date(2024, 1, 1) + timedelta(days=n)
+    return [f"Child Number{n:03d} Example", "F" if n % 2 else "M", born, admitted, "neglect" if n % 3 else "Abandonment; out of school",
+            f"Ward {n % 7}", "institution", "authority", ("medium", "high", "low")[n % 3], "given", "not_possible"]
+
+
+def spoil(rows: list[list]) -> dict[int, str]:
+    """Three bad cells, each holding the canary (so no error may repeat it): {spreadsheet row: column}."""
+    rows[4][1] = CANARY             # Sex
+    rows[50][2] = CANARY            # DOB
+    rows[120][8] = CANARY           # Risk
+    return {6: "Sex", 52: "DOB", 122: "Risk"}
+
+
+def write_xlsx(path, rows) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Register"
+    sheet.append(HEADINGS)
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+
+
+def write_csv(path, rows) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADINGS)
+        writer.writerows([v.isoformat() if isinstance(v, date) else v for v in row] for row in rows)
+
+
+def case_count(cli) -> int:
+    result = cli("list", "--json")
+    assert result.code == 0, result.stderr
+    return len(result.json())
+
+
+@pytest.mark.parametrize("writer, suffix", [(write_xlsx, "xlsx"), (write_csv, "csv")])
+def test_a_200_row_register_goes_in_whole_or_not_at_all(cli, repo, tmp_env, writer, suffix):
+    rows = [child(n) for n in range(200)]
+    bad = spoil(rows)
+    path = tmp_env / f"register.{suffix}"
+    writer(path, rows)
+    before = commit_count(repo)
+
+    refused = cli("import", "cases", str(path))
+    assert refused.code == 4, refused.stderr
+    for number, column in bad.items():
+        assert f"row {number}: column {column}" in refused.stderr
+    if suffix == "xlsx":
+        assert "sheet Register, row 6" in refused.stderr
+    assert CANARY not in refused.stderr + refused.stdout
+    assert commit_count(repo) == before and case_count(cli) == 0 and not stray_files(repo)
+
+    rows = [child(n) for n in range(200)]
+    writer(path, rows)
+    checked = cli("import", "cases", str(path), "--dry-run", "--json")
+    assert checked.code == 0, checked.stderr
+    assert checked.json()["checked"] == 200 and checked.json()["imported"] == 0
+    assert commit_count(repo) == before
+
+    done = cli("import", "cases", str(path), "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["imported"] == 200
+    assert commit_count(repo) == before + 1
+    assert case_count(cli) == 200
+    # each row became its case: the name, sex, birth date and admission date as the register gave them
+    entry = next(e for e in done.json()["cases"] if e["row"] == 2 + 7)
+    shown = cli("show", entry["case_id"], "--json").json()
+    assert shown["child"]["name"] == "Child Number007 Example"
+    assert shown["child"]["sex"] == "female"
+    assert shown["child"]["date_of_birth"] == (date(2010, 1, 1) + timedelta(days=17 * 7)).isoformat()
+    assert shown["registered_at"].startswith((date(2024, 1, 1) + timedelta(days=7)).isoformat())
+
+
+def test_headings_map_by_name_and_by_the_mapping_file(cli, tmp_env):
+    path = tmp_env / "register.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Jina la mtoto", "GENDER", "d.o.b.", "Admitted", "Why here", "Kijiji", "Stays with", "Found by",
+                         "Risk level", "Child consent", "Caregiver consent", "Shoe size"])
+        writer.writerow(["Amani Example", "Girl", "03/02/2013", "2025-01-05", "Orphaned", "Kondele", "relatives", "family", "high",
+                         "given", "given", "32"])
+    mapping = tmp_env / "mapping.yaml"
+    mapping.write_text("columns:\n  Admitted: at\n  Why here: concerns\n  Kijiji: location\n  Stays with: lives_with\n"
+                       "  Found by: identified_by\nvalues:\n  concerns: {Orphaned: abandonment}\ndate_format: '%d/%m/%Y'\n")
+    without = cli("import", "cases", str(path), "--json")
+    assert without.code == 4
+    assert "row 2: location: is required" in without.stderr  # no column maps to it by itself
+    assert "Kondele" not in without.stderr and "Amani" not in without.stderr
+    done = cli("import", "cases", str(path), "--mapping", str(mapping), "--json")
+    assert done.code == 0, done.stderr
+    result = done.json()
+    assert result["columns"] == {"Jina la mtoto": "child.name", "GENDER": "child.sex", "d.o.b.": "child.date_of_birth", "Admitted": "at",
+                                 "Why here": "concerns", "Kijiji": "location", "Stays with": "lives_with", "Found by": "identified_by",
+                                 "Risk level": "risk", "Child consent": "consent.child", "Caregiver consent": "consent.caregiver"}
+    assert result["not_imported"] == ["Shoe size"]
+    shown = cli("show", result["cases"][0]["case_id"], "--json").json()
+    assert shown["child"]["sex"] == "female" and shown["child"]["date_of_birth"] == "2013-02-03"
+    assert shown["concerns"] == ["abandonment"]
+
+
+def test_a_mapping_that_names_no_field_is_refused(cli, tmp_env):
+    rows = [child(1)]
+    path = tmp_env / "register.csv"
+    write_csv(path, rows)
+    mapping = tmp_env / "mapping.yaml"
+    mapping.write_text("columns:\n  Name: child.nmae\n  Missing column: notes\n")
+    result = cli("import", "cases", str(path), "--mapping", str(mapping))
+    assert result.code == 4
+    assert "mapping: columns: Name" in result.stderr and "not a registration field" in result.stderr
+    assert "mapping: columns: Missing column" in result.stderr and "the sheet does not have" in result.stderr
+
+
+def test_duplicates_are_flagged_against_the_repository_and_between_rows(cli, tmp_env):
+    existing = register(cli, child={"name": "Child Number001 Example", "sex": "female", "date_of_birth": "2010-01-18"})
+    rows = [child(1), child(2), child(1)]
+    path = tmp_env / "register.csv"
+    write_csv(path, rows)
+    done = cli("import", "cases", str(path), "--json")
+    assert done.code == 0, done.stderr
+    found = done.json()["possible_duplicates"]
+    assert {"row": 2, "case_id": existing, "reason": "same or similar name and the same birth year"} in found
+    assert {"row": 4, "row_before": 2, "reason": "possibly the same child"} in found
+    text = cli("import", "cases", str(path))
+    assert f"row 2: possibly the same child as {existing}" in text.stderr
+
+
+def test_the_template_imports_as_it_is(cli, tmp_env):
+    out = tmp_env / "import"
+    out.mkdir()
+    made = cli("import", "template", "--out-dir", str(out))
+    assert made.code == 0, made.stderr
+    again = cli("import", "template", "--out-dir", str(out))
+    assert again.code == 2  # never over a file without --force
+    done = cli("import", "cases", str(out / "register-example.csv"), "--mapping", str(out / "mapping.yaml"), "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["imported"] == 3
+
+
+def test_an_ods_workbook(cli, tmp_env):
+    """A minimal OpenDocument spreadsheet, as LibreOffice saves one."""
+    rows = [HEADINGS, ["Child Ods Example", "F", "2012-05-01", "2025-01-02", "neglect", "Ward 1", "institution", "authority",
+                       "medium", "given", "not_possible"]]
+
+    def cell(value):
+        return f'<table:table-cell office:value-type="string"><text:p>{value}</text:p></table:table-cell>'
+
+    body = "".join("<table:table-row>" + "".join(cell(v) for v in row) + "</table:table-row>" for row in rows)
+    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+               'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+               'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+               f'<office:body><office:spreadsheet><table:table table:name="Watoto">{body}</table:table>'
+               '</office:spreadsheet></office:body></office:document-content>')
+    path = tmp_env / "register.ods"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", compress_type=zipfile.ZIP_STORED)
+        archive.writestr("content.xml", content)
+        archive.writestr("META-INF/manifest.xml", '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+                         'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+                         '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+                         '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>')
+    done = cli("import", "cases", str(path), "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["imported"] == 1
+    wrong_sheet = cli("import", "cases", str(path), "--sheet", "Nope")
+    assert wrong_sheet.code == 2 and "Watoto" in wrong_sheet.stderr
+
+
+def test_no_child_data_in_plaintext_on_disk_or_in_git(cli, repo, tmp_env):
+    rows = [child(1)]
+    rows[0][0] = CANARY
+    path = tmp_env / "register.csv"
+    write_csv(path, rows)
+    done = cli("import", "cases", str(path))
+    assert done.code == 0, done.stderr
+    for file in repo.rglob("*"):
+        if file.is_file():
+            assert CANARY.encode() not in file.read_bytes(), file
+    for file in (tmp_env / "tmp").rglob("*"):
+        assert not file.is_file() or CANARY.encode() not in file.read_bytes()
+
+
+def test_a_file_that_is_not_a_register(cli, tmp_env):
+    path = tmp_env / "register.xlsx"
+    path.write_bytes(b"not a zip at all")
+    result = cli("import", "cases", str(path))
+    assert result.code == 2 and "cannot be read as a spreadsheet" in result.stderr
+    other = tmp_env / "register.pdf"
+    other.write_bytes(b"%PDF")
+    assert cli("import", "cases", str(other)).code == 2
