@@ -126,6 +126,11 @@ BASE = {
     "correct": ["correct", "{case}", "plan", "--reason", "mistyped", "--set", "contingency=kin"],
     "repair": ["repair", "{case}", "{record}", "--reason", "damaged"],
     "readiness": ["readiness", "{case}", "--no-input", "--occasion", "closure", "--consulted", "child"],
+    "placement": ["placement", "{case}", "--no-input", "--care-type", "temporary_shelter", "--institution", "Shelter",
+                  "--override-reason", "emergency"],
+    "tracing": ["tracing", "{case}", "--no-input", "--outcome", "ongoing", "--source", "child"],
+    "family-assessment": ["family-assessment", "{case}", "--no-input", "--family", "extended_family", "--recommendation", "reunify"],
+    "preparation": ["preparation", "{case}", "--no-input", "--with", "child", "--method", "home_visit", "--done", "a visit"],
     "transfer": ["transfer", "{case}", "--to", "clinic", "--reason", "moved", "--out", "{tmp}/bundle-{n}.age"],
     "receive": ["receive", "{tmp}/missing.age"], "transfer-ack": ["transfer-ack", "{tmp}/missing-receipt.age"],
     "due": ["due", "--within", "7"], "check": ["check"],
@@ -287,7 +292,8 @@ def canary_files(base: Path, kind: str | None) -> list[Path]:
 FORM_OF = {"register": "registration", "assess": "assessment-initial", "plan": "plan", "consent": "consent",
            "followup": "followup", "review": "review", "close": "closure", "service add": "service",
            "conference minutes": "conference-minutes", "update": "registration", "readiness": "readiness",
-           "sign-off": "sign-off", "transfer": "transfer-kenya"}
+           "sign-off": "sign-off", "transfer": "transfer-kenya",
+           "placement": "placement", "tracing": "tracing", "family-assessment": "family-assessment", "preparation": "preparation"}
 
 
 def file_cases():

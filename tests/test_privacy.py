@@ -24,7 +24,8 @@ TEMPLATES = re.compile(
     r"|assign CP-[0-9A-Z]{4}-[0-9A-Z]{4} [0-9A-Z]{26}"
     r"|team (add|remove) [a-z0-9._-]+"
     r"|team sync [0-9]+ cases"
-    r"|(assess|plan|withdraw|approve|reject|consent|refer|referral|followup|review|readiness|close|reopen|continue|note|update|correct) "
+    r"|(assess|plan|withdraw|approve|reject|consent|refer|referral|followup|review|readiness|close|reopen|continue|note|update|correct"
+    r"|placement|tracing|family-assessment|preparation) "
     r"CP-[0-9A-Z]{4}-[0-9A-Z]{4} [0-9A-Z]{26}( [0-9A-Z]{26})?( \(cover ended\))?"
     r"|service (add [a-z0-9_-]+|import [0-9]+ services)"
     r"|conference (new|attend|minutes|close|render|update) CC-[0-9A-Z]{4}-[0-9A-Z]{4}( [0-9A-Z]{26})?"
@@ -222,6 +223,7 @@ def run_the_cycle(s: "Session", base: Path, amina, sup, case_id: str) -> None:
     s.run(amina, "readiness", case_id, "--set", "occasion=review", "--set", f"benchmarks.education.b1_travels_safely={CANARY}",
           "--no-input", expect=4)
     s.run(amina, "show", case_id, names_allowed=True)
+    run_placements(s, base, amina, sup, case_id)
     review = {"chair": "sup", "attended": {"child": "no", "family": "yes"}, "absent_reason": f"{CANARY} kept the child away",
               "plan_still_right": "yes", "decisions": [f"talk to {CANARY}"], "outcome": "continue"}
     s.run(amina, "review", case_id, "--from-file", "-", input=json.dumps(review))
@@ -311,6 +313,39 @@ def run_the_cycle(s: "Session", base: Path, amina, sup, case_id: str) -> None:
     s.run(sup, "verify", "--json")
 
 
+def run_placements(s: "Session", base: Path, amina, sup, case_id: str) -> None:
+    """Placements and the steps of reintegration, with the canary in every free text: the
+    institution, the court order, the caregiver, the address, the people traced, the family
+    assessed, what was done to prepare, an override's reason; then due, the register and show."""
+    bid = {"decision": "alternative_care_placement", "care_away_needed": "yes", "family_support_tried": [f"{CANARY} helped"],
+           "options": [{"kind": "institutional_care", "assessment": f"{CANARY} cannot keep her"}], "chosen": "institutional_care",
+           "why_least_harmful": f"{CANARY} is away", "child_views": f"misses {CANARY}", "outcome_explained_to_child": "yes"}
+    s.run(amina, "assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(bid))
+    s.run(amina, "placement", case_id, "--care-type", "institutional_care", "--institution", f"{CANARY} home", "--court-order",
+          f"{CANARY} 12", "--court-order-expires", "2027-01-10", "--reason", f"{CANARY} asked", "--json")
+    s.run(amina, "placement", case_id, "--care-type", CANARY, "--caregiver", f"{CANARY} aunt", "--best-interests", CANARY,
+          "--court-order-expires", CANARY, "--cci-exit", CANARY, expect=4)
+    s.run(amina, "placement", case_id, "--care-type", "kinship", "--caregiver", f"{CANARY} aunt", "--address", f"{CANARY} village",
+          "--cci-exit", "family_reintegration", "--override-reason", f"{CANARY} is ready", expect=4)  # no best interests since
+    tracing = {"sources": ["child"], "outcome": "family_found", "notes": f"{CANARY} helped",
+               "people": [{"name": f"{CANARY} aunt", "relationship": "aunt", "found": "yes", "location": f"{CANARY} village"}]}
+    s.run(amina, "tracing", case_id, "--from-file", "-", input=json.dumps(tracing))
+    s.run(amina, "tracing", case_id, "--from-file", "-", expect=4, input=json.dumps(dict(tracing, outcome=CANARY)))
+    family = {"family": "extended_family", "caregiver": {"name": f"{CANARY} aunt", "relationship": "aunt"},
+              "domains": {"caregiving_capacity": {"rating": "adequate", "notes": f"{CANARY} cooks"},
+                          **{d: {"rating": "strength"} for d in ("social_cultural_context", "family_members_needs", "economic_factors",
+                                                                 "community_and_family_support")}},
+              "family_willing": "yes", "child_views": f"likes {CANARY}", "recommendation": "reunify"}
+    s.run(amina, "family-assessment", case_id, "--from-file", "-", "--json", input=json.dumps(family))
+    s.run(amina, "preparation", case_id, "--with", "child", "--method", "home_visit", "--done", f"met {CANARY}", "--child-agrees", "yes")
+    s.run(sup, "placement", case_id, "--care-type", "kinship", "--caregiver", f"{CANARY} aunt", "--address", f"{CANARY} village",
+          "--cci-exit", "family_reintegration", "--override-reason", f"{CANARY} is ready")
+    s.run(amina, "due", "--ics", str(base / "tmp" / "due-placements.ics"), "--within", "400")
+    s.run(sup, "report", "placements", "--format", "json", names_allowed=True)  # the register says where each child lives
+    s.run(sup, "report", "placements", "--out", str(base / "tmp" / "register.html.age"))
+    assert CANARY in s.run(amina, "show", case_id, "placement", names_allowed=True).stdout
+
+
 def test_privacy__canary_nowhere_in_the_casefile_repository_files(world):
     _, repo, _ = world
     assert (repo / ".git").is_dir() and list((repo / ".cpcm" / "cache").iterdir())
@@ -371,8 +406,10 @@ def test_commit_messages__follow_the_fixed_templates(world):
     messages = [m.strip() for m in messages if m.strip()]
     # init, team add x2, register x2, assign x2, team remove, team add, then the cycle: 23 commands
     # that write, one commit each (a render of a conference document is recorded too)
-    r"|(assess|plan|withdraw|approve|reject|consent|refer|referral|followup|review|readiness|close|reopen|continue|note|update|correct) "
-    r"CP-[0-9A-Z]{4}-[0-9A-Z]{4} [0-9A-Z]{26}( [0-9A-Z]{26})?( \(cover ended\))?"
+    # two updates, two corrections, a readiness record, two plan revisions, a withdrawal, an approval and a --done; a
+    # conference update, a Form 5 signature, a bar and its lifting, two renders of Form 5; a cover used and ended; best
+    # interests, two placements and the three steps of reintegration
+    assert len(messages) == 59
     assert [m for m in messages if not TEMPLATES.match(m)] == []
 
 

@@ -19,14 +19,15 @@ MODULES = {
     "assess": "assess", "plan": "assess", "approve": "assess", "reject": "assess",
     "consent": "referrals", "service": "referrals", "refer": "referrals", "referral": "referrals",
     "followup": "followup", "review": "followup", "readiness": "readiness",
+    "placement": "placements", "tracing": "placements", "family-assessment": "placements", "preparation": "placements",
     "close": "followup", "sign-off": "followup", "reopen": "followup", "continue": "followup",
     "note": "followup", "conference": "conference", "transfer": "transfer", "receive": "transfer", "transfer-ack": "transfer",
     "due": "workflow", "check": "workflow", "policy": "workflow", "form": "form", "render": "render",
     "report": "report", "export": "report", "repair": "repair", "completion": "completion",
     "import": "imports", "remote": "sync", "sync": "sync", "bundle": "sync", "merge-cases": "sync",
 }
-ORDER = ("keys", "repo", "register", "cases", "update", "correct", "assess", "referrals", "followup", "readiness", "conference",
-         "transfer", "workflow", "form", "render", "report", "imports", "repair", "sync", "completion")
+ORDER = ("keys", "repo", "register", "cases", "update", "correct", "assess", "referrals", "followup", "readiness", "placements",
+         "conference", "transfer", "workflow", "form", "render", "report", "imports", "repair", "sync", "completion")
 
 
 def build(command: str | None = None) -> typer.Typer:

@@ -209,6 +209,12 @@ def print_case(data: dict, zone=None) -> None:
         from cpcm.service.reintegration import words
 
         rows.append(("readiness (latest)", words(data["readiness"])))
+    if data.get("placement"):
+        from cpcm.service.placements import words as placement_words
+
+        rows.append(("placement", placement_words(data["placement"])))
+    if data.get("reintegration"):
+        rows += reintegration_rows(data["reintegration"], data["case_id"])
     print_table(["field", "value"], rows, title=f"Case {data['case_id']}")
     if data["consents"]:
         print_table(["purpose", "agency", "from", "answer", "on", "until", "state"],
@@ -270,3 +276,24 @@ def _kind(entry) -> str:
     if not entry.unreadable:
         return entry.kind
     return f"{entry.kind} (unreadable{', superseded by ' + entry.superseded_by if entry.superseded_by else ''})"
+
+
+def reintegration_rows(path: dict, case_id: str) -> list[tuple[str, str]]:
+    """Where the case stands on the path of reintegration: each step done or not, then what is next."""
+    done = []
+    later = ("monitoring", "readiness", "closure")
+    for step in path["steps"]:
+        if step.get("skipped") or (step["step"] in later and not path.get("reunified") and not step["done"]):
+            continue
+        if step["done"]:
+            times = f" x{step['count']}" if step["count"] > 1 else ""
+            found = " (family found)" if step.get("family_found") else ""
+            done.append(f"{step['step'].replace('_', ' ')}{times} {str(step['last'])[:10]}{found}")
+        else:
+            done.append(f"{step['step'].replace('_', ' ')}: not yet")
+    rows = [("reintegration", "; ".join(done))]
+    following = path.get("next")
+    if following:
+        due = f" (due {following['due'][:10]})" if following.get("due") else ""
+        rows.append(("reintegration next", f"{following['title']}{due}: {following['command'].replace('CASE', case_id)}"))
+    return rows

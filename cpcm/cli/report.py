@@ -28,7 +28,7 @@ SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".c
 def register(app: typer.Typer) -> None:
     @app.command("report")
     def report(
-        kind: str = typer.Argument(..., help="caseload, timeliness, statistics, or combine (a county: add up agencies' returns)."),
+        kind: str = typer.Argument(..., help="caseload, timeliness, statistics, placements, or combine (a county: add up agencies' returns)."),
         returns: Optional[List[Path]] = typer.Argument(None, help="For combine: the agencies' returns (files from --for-aggregation).", show_default=False),
         from_: Optional[str] = typer.Option(None, "--from", help="First day of the period (YYYY-MM-DD; default: the first day of the month 11 months ago).", show_default=False),
         to: Optional[str] = typer.Option(None, "--to", help="Last day of the period (YYYY-MM-DD; default: today).", show_default=False),
@@ -42,14 +42,16 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Management reports over every case you can read: the caseload per worker (a snapshot
         now), the timeliness of each clock of the policy, and statistics safe to share outside
-        the agency (counts by sex, age band and disability; small counts hidden). A county office
-        adds up agencies' statistics returns with `combine`, hiding small cells only after the sum.
+        the agency (counts by sex, age band and disability; small counts hidden), and the
+        alternative-care register (placements: children in care now, those who left a CCI). A county
+        office adds up agencies' statistics returns with `combine`, hiding small cells only after the sum.
 
         Example: cpcm report caseload
         Example: cpcm report timeliness --from 2026-01-01 --to 2026-06-30 --format html --out timeliness.html.age
         Example: cpcm report statistics --from 2026-07-01 --to 2026-09-30 --format html --out county-q3.html
         Example: cpcm report statistics --from 2026-07-01 --to 2026-09-30 --for-aggregation --recipient age1... --out ksm-q3.return.age
         Example: cpcm report combine ksm-q3.return.age nbi-q3.return.age --format html --out county-q3.html
+        Example: cpcm report placements --format html --out register.html.age
         """
         from cpcm import service
         from cpcm.reports import REPORTS

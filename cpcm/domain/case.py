@@ -46,11 +46,17 @@ class Case:
     registration: Mapping[str, Any] = field(default_factory=dict)  # the registration's fields, with every update applied
     links: tuple[str, ...] = ()                  # other case IDs of the same child (merge-cases, a re-identified ID)
     conflicts: tuple[Mapping[str, Any], ...] = ()  # what a sync found written apart: code, records, settled or not
+    placements: tuple[Mapping[str, Any], ...] = ()  # where the child lived, each from its date (cpcm placement)
 
     def referral(self, ref: str) -> Mapping[str, Any] | None:
         """A referral by its short reference (R1) or its record id."""
         ref = ref.strip().upper()
         return next((r for r in self.referrals if r["ref"] == ref or r["record_id"] == ref), None)
+
+    @property
+    def placement(self) -> Mapping[str, Any] | None:
+        """Where the child lives now: the latest placement (by its date), or None."""
+        return max(self.placements, key=lambda p: (p["at"], p["record_id"])) if self.placements else None
 
     def last(self, event: str, since: str | None = None) -> str | None:
         """When `event` last happened (at or after `since`, when given)."""
@@ -107,4 +113,5 @@ class Case:
         values["referrals"] = tuple(values.get("referrals", ()))
         values["links"] = tuple(values.get("links", ()))
         values["conflicts"] = tuple(values.get("conflicts", ()))
+        values["placements"] = tuple(values.get("placements", ()))
         return cls(**values)

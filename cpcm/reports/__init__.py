@@ -9,6 +9,8 @@ the policy and the dates, and returns a plain dict: the view model its templates
 - `timeliness(cases, policy, start, end, now)`: each clock of the policy, how often it was met.
 - `statistics(cases, policy, start, end)`: counts safe to share outside the agency (no names,
   no case IDs, no worker ids; small cells suppressed).
+- `placements(cases, policy, start, end, now)`: the alternative-care register: children in care
+  now, where, since when, under which order; children who left residential care; counts.
 
 Every view carries `tables` (titled rows for the terminal, Markdown and CSV) and `charts`
 (bars for the HTML report). Adding a report is a function here and its templates.
@@ -18,9 +20,10 @@ Must not import: service, store, crypto, cli, render (reports take data and retu
 from __future__ import annotations
 
 from cpcm.reports.caseload import caseload
+from cpcm.reports.placements import placements
 from cpcm.reports.statistics import statistics
 from cpcm.reports.timeliness import timeliness
 
-REPORTS = ("caseload", "timeliness", "statistics")
+REPORTS = ("caseload", "timeliness", "statistics", "placements")
 
-__all__ = ["REPORTS", "caseload", "statistics", "timeliness"]
+__all__ = ["REPORTS", "caseload", "placements", "statistics", "timeliness"]

@@ -6,7 +6,7 @@ it never prints or exits (the CLI does).
 
 - `context`: the session (`Context`, `open_repo`) and the public helpers every module shares;
 - one module per command group: `team`, `cases`, `planning`, `referrals`, `followups`,
-  `closure`, `reintegration` (readiness), `conferences`, `transfers`, `documents` (render), `worklist` (due, check,
+  `closure`, `reintegration` (readiness, tracing, family assessment, preparation), `placements`, `conferences`, `transfers`, `documents` (render), `worklist` (due, check,
   policy), `integrity` (verify), `reports` (report, export);
 - `results`: what a writing function returns.
 
@@ -31,7 +31,8 @@ from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, case_conten
 from cpcm.service.followups import followup, review, review_batch
 from cpcm.service.imports import import_cases, import_template
 from cpcm.service.integrity import verify
-from cpcm.service.reintegration import readiness
+from cpcm.service.placements import placement
+from cpcm.service.reintegration import family_assessment, preparation, readiness, tracing
 from cpcm.service.planning import approve, assess, plan, plan_current, plan_revise, plan_withdraw, reject
 from cpcm.service.referrals import (check_consent, consent, consent_override, refer, referral, service_add, service_gaps,
                                     service_get, service_import)
@@ -59,7 +60,9 @@ __all__ = [
     "consent", "consent_override", "check_consent", "service_add", "service_import", "service_get", "service_gaps", "refer",
     "referral",
     # following up, closing
-    "followup", "review", "review_batch", "readiness", "unfinished", "close", "sign_off", "reopen", "continue_",
+from cpcm.service.placements import placement
+from cpcm.service.reintegration import family_assessment, preparation, readiness, tracing
+from cpcm.service.planning import approve, assess, plan, plan_current, plan_revise, plan_withdraw, reject
     # conferences, transfers
     "conferences", "parse_conference_id", "transfer", "transfer_batch", "receive", "transfer_ack", "bundle_recipients",
     # documents

@@ -246,6 +246,11 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["open_actions"] = open_actions(current, folded, ctx.now, ctx.policy)
     in_force = cover_rules.in_force(case_covers(ctx, case_id), ctx.now)
     data["covers"] = [dict(c, in_force=c["worker"] in in_force) for c in cover_rules.latest_covers(current)]
+    from cpcm.service.placements import current_placement
+    from cpcm.workflow.placements import pathway
+
+    data["placement"] = current_placement(folded.placement)
+    data["reintegration"] = pathway(folded, ctx.policy, ctx.now)
     return data
 
 
@@ -380,7 +385,8 @@ def _form_name(ctx: Context, record: Record) -> str | None:
         return form_for(ctx, "registration")
     if record.kind == "assessment":
         return form_for(ctx, str(record.body.get("type", "initial")))
-    if record.kind in ("plan", "consent", "followup", "review", "closure", "readiness", "sign_off"):
+    if record.kind in ("plan", "consent", "followup", "review", "closure", "readiness", "sign_off", "placement", "tracing",
+                       "family_assessment", "preparation"):
         return form_for(ctx, record.kind)
     return None
 
@@ -456,6 +462,14 @@ def describe(record: Record, referral_refs: Mapping[str, str] | None = None, pla
         what = "changed: " + ", ".join(sorted(b.get("changes") or {}))
     elif kind == "sign_off":
         what = f"{b.get('subject')} by {b.get('party')}: {str(b.get('decision') or '').replace('_', ' ')}"
+    elif kind == "placement":
+        what = str(b.get("care_type") or "") + (f", left a CCI ({b['cci_exit']})" if b.get("cci_exit") else "")
+    elif kind == "tracing":
+        what = str(b.get("outcome") or "")
+    elif kind == "family_assessment":
+        what = f"{b.get('family')}: {b.get('recommendation')}"
+    elif kind == "preparation":
+        what = "with " + ", ".join(str(w) for w in b.get("with") or [])
     elif kind in ("transfer_request", "transfer"):
         what = f"to {b.get('to')}"
     else:

@@ -93,3 +93,46 @@ def words(summary: Mapping[str, Any] | None) -> str:
                        for d in summary["domains"])
     verdict = "ready for closure" if summary["ready_for_closure"] else "not ready for closure"
     return f"{str(summary['at'])[:10]}: {scores}: {verdict}"
+
+
+# -- the steps of reintegration: tracing, family assessment, preparation ---------------------------
+# (ESARO Box 2, the CTWWC brief; the placement decision is the best-interests assessment, the
+# reunification a placement: cpcm.service.placements; the monitoring, follow-ups)
+STEP_KINDS = {"tracing": "family tracing", "family_assessment": "family assessment", "preparation": "preparation"}
+
+
+def _step(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: datetime | None) -> Written:
+    from cpcm.workflow import placements as path_rules
+
+    case = load_case(ctx, case_id)
+    body = validate_form(ctx, form_for(ctx, kind), data, f"{STEP_KINDS[kind]} of {case_id}")
+    record = append(ctx, case, kind.replace("_", "-"), kind, body, at)
+    after = load_case(ctx, case_id)
+    path = path_rules.pathway(after, ctx.policy, ctx.now)
+    steps = []
+    if kind == "tracing" and body.get("outcome") == "not_found":
+        steps.append("no family found: consider family-based alternative care (kinship, foster care, guardianship) in the "
+                     f"best-interests assessment: cpcm assess {case_id} --type best-interests")
+    if path and path["next"]:
+        steps.append(f"next on the path of reintegration: {path['next']['title']}: {path['next']['command'].replace('CASE', case_id)}")
+    return Written(case_id, record.id, kind, next_steps=tuple(steps), extra={"pathway": path})
+
+
+@writes
+def tracing(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
+    """Record family tracing: who was traced, from what, and the outcome (family found, not found
+    with the proof of no trace, ongoing)."""
+    return _step(ctx, case_id, "tracing", data, at)
+
+
+@writes
+def family_assessment(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
+    """Record a family assessment: the caregiving capacity and the family and environmental
+    factors (ESARO), each rated, the family's willingness, the child's views, the recommendation."""
+    return _step(ctx, case_id, "family_assessment", data, at)
+
+
+@writes
+def preparation(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
+    """Record a session preparing the child, the family or the community for reintegration."""
+    return _step(ctx, case_id, "preparation", data, at)

@@ -32,8 +32,8 @@ class Report:
 
 
 def report(ctx: Context, kind: str, start: date, end: date, fmt: str | None = None) -> Report:
-    """A management report over every case you can read (`kind`: caseload, timeliness or
-    statistics) for the period from `start` to `end`; rendered as `fmt` when given."""
+    """A management report over every case you can read (`kind`: caseload, timeliness,
+    statistics or placements) for the period from `start` to `end`; rendered as `fmt` when given."""
     ctx.need_worker()
     cases = list(load_cases(ctx).values())
     view = _build(ctx, kind, cases, start, end)
@@ -200,6 +200,8 @@ def _build(ctx: Context, kind: str, cases: list, start: date, end: date) -> dict
 
     if kind == "caseload":
         view = reports.caseload(cases, ctx.team, ctx.policy, ctx.now)
+    elif kind == "placements":
+        view = reports.placements(cases, ctx.policy, start, end, ctx.now)
     elif kind == "timeliness":
         view = reports.timeliness(cases, ctx.policy, start, end, ctx.now)
     else:

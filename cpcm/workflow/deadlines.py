@@ -304,9 +304,41 @@ def _urgent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     return items
 
 
+def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    """The next step of reintegration while the child is in residential care; the next monitoring
+    visit after reunification or a family-based placement; the expiry of the court order behind
+    the current placement (cpcm.workflow.placements)."""
+    from cpcm.workflow import placements
+
+    items = []
+    step = placements.next_step_due(case, policy, now)
+    if step is not None:
+        due, following, since = step
+        limit = policy.duration("reintegration_steps", "limit")
+        items.append(Deadline(case.id, "reintegration-step", f"reintegration: {following['title']}", due, None, case.worker,
+                              "reintegration_steps", f"the child is in residential care: the next step of reintegration within "
+                              f"{limit.words()} of the last ({following['command'].replace('CASE', case.id)})",
+                              policy.source("reintegration_steps"), case.risk))
+    visit = placements.monitoring_visit(case, policy, now)
+    if visit is not None:
+        items.append(Deadline(case.id, "monitoring-visit", f"monitoring visit {visit.number} after reunification", visit.due, None,
+                              case.worker, "placement_monitoring",
+                              f"a home visit every {visit.interval} after the placement of {visit.since[:10]} "
+                              f"(cpcm followup {case.id} --method home_visit --purpose monitoring)",
+                              policy.source("placement_monitoring"), case.risk))
+    order = placements.court_order_expiry(case, policy, now)
+    if order is not None:
+        items.append(Deadline(case.id, "court-order", "court order expires: renew it or end the placement", order.expires,
+                              order.target, case.worker, "court_order",
+                              "the court order behind the current placement lapses on this day; record the renewed order "
+                              f"(cpcm placement {case.id} ... --court-order-expires DATE) or the new placement",
+                              policy.source("court_order"), case.risk))
+    return items
+
+
 RULES: tuple[Callable, ...] = (
     _initial_assessment, _risk_response, _comprehensive_assessment, _case_plan, _approvals, _post_closure_visit, _referrals, _urgent,
-    _review, _turning_18, _plan_actions,
+    _review, _turning_18, _plan_actions, _placements,
 )
 
 

@@ -207,9 +207,25 @@ def _case_link(case: Case, record: Record) -> Case:
     return replace(case, links=case.links + (other,)) if other and other not in case.links else case
 
 
+def _placement(case: Case, record: Record) -> Case:
+    body = record.body
+    decision = body.get("decision") or {}
+    caregiver = body.get("caregiver") or {}
+    entry = {
+        "record_id": record.id, "at": utc(record.at), "by": record.by, "care_type": body.get("care_type"),
+        "setting": body.get("setting"), "formal": body.get("formal"), "institution": body.get("institution"),
+        "address": body.get("address"), "caregiver_name": caregiver.get("name"), "caregiver_relationship": caregiver.get("relationship"),
+        "best_interests": decision.get("best_interests"), "best_interests_override": bool(body.get("best_interests_override")),
+        "court_order": dict(decision.get("court_order") or {}) or None, "acc": decision.get("acc"),
+        "cci_exit": body.get("cci_exit"), "reunification": bool(body.get("reunification")),
+    }
+    return replace(case, placements=case.placements + (entry,))
+
+
 REDUCERS: dict[str, Callable[[Case, Record], Case]] = {
     "sync_conflict": _sync_conflict,
     "case_link": _case_link,
+    "placement": _placement,
     "referral": _referral,
     "referral_update": _referral_update,
     "registration": _registration,
@@ -247,6 +263,12 @@ def derived_events(record: Record, command: str) -> list[str]:
         extra.append("crisis_response")
     if command == "readiness":  # `stops`: the answers the form marks as a stop, as the service found them
         extra.append("readiness_stop" if body.get("stops") else "readiness_clear")
+    if command == "placement" and body.get("reunification"):  # a family- or community-based placement, as the service found it
+        extra.append("reunification")
+    if command == "followup" and body.get("method") == "home_visit":
+        extra.append("home_visit")
+    if command == "tracing" and body.get("outcome") == "family_found":
+        extra.append("family_found")
     if command in ("approval.closure", "closure.immediate"):
         extra.append("closed")
     if command == "consent" and body.get("status") in ("refused", "not_possible"):

@@ -52,6 +52,10 @@ _allow(["planned", "implementation"], "review", "implementation")
 # reintegration readiness (Form 7A): recorded at a review or a follow-up, wherever either may be,
 # and it leaves the stage as it is (it is not a reassessment: no clock restarts)
 _allow(_ACTIVE + ("closure_requested",), "readiness")
+# placements and the steps of reintegration (tracing, family assessment, preparation): recorded
+# while the case is open, and they leave the stage as it is
+for _command in ("placement", "tracing", "family_assessment", "preparation"):
+    _allow(_ACTIVE + ("closure_requested",), _command)
 _allow(["closure_requested"], "followup")
 _allow(["closure_requested"], "referral_update")
 _allow(["closure_requested"], "review")
@@ -102,8 +106,8 @@ _WORDS = {"assessment.initial": "assess --type initial", "assessment.comprehensi
           "approval.transfer": "approve transfer", "rejection.transfer": "reject transfer", "closure": "close",
           "closure.immediate": "close", "followup.post_closure": "followup --purpose post_closure", "assignment": "assign", "cover": "assign --cover",
           "continuation": "continue", "referral": "refer", "referral_update": "referral", "consent_override": "consent --override",
-          "transfer_request": "transfer", "transfer_in": "receive", "sign_off": "sign-off", "transfer_ack": "transfer-ack", "registration": "register",
-          "withdrawal": "plan --withdraw"}
+          "transfer_request": "transfer", "family_assessment": "family-assessment", "transfer_in": "receive", "sign_off": "sign-off",
+          "transfer_ack": "transfer-ack", "registration": "register", "withdrawal": "plan --withdraw"}
 
 
 def _words(command: str) -> str:

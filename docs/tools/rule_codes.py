@@ -79,6 +79,9 @@ MEANINGS = {
     "closure-readiness": "closing for goals_met where the policy's `closure_readiness` rule applies (the kenya profile) needs a "
                          "recent readiness record (Form 7A) that meets the closure rule; a supervisor or manager may close "
                          "without one with `--override-readiness REASON`",
+    "placement-best-interests": "a placement into care, out of it or between placements needs a best-interests record made "
+                                "since the current placement began (ESARO Principle 2); a supervisor or manager may place "
+                                "without one with `--override-reason REASON`",
     "nothing-to-report": "the document asked for has nothing to report: no closure, or no transfer, on the case",
     "conference-closed": "the conference is closed: nothing more can be recorded in it",
     "conference-confidentiality-agreement": "a member who has not signed the confidentiality agreement cannot be recorded as present",

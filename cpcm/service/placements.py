@@ -1,0 +1,162 @@
+"""Placements: cpcm placement (where and with whom the child lives from a date), and what show
+and the placements register read of them.
+
+A placement into care, out of it or between placements rests on a best-interests record made
+since the current placement began (ESARO Principle 2); a supervisor or manager may place without
+one, with a reason. A placement with a family or in the community starts the reviews and the
+monitoring visits after reunification. The rules are cpcm.workflow.placements; the care types
+and their settings are the policy's (`placement`).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Mapping
+
+from cpcm.domain.records import utc
+from cpcm.errors import Corrupt, FieldError, InvalidInput, Refused
+from cpcm.service.context import Context, append, form_for, load_records, validate_form, writes
+from cpcm.service.results import Written
+from cpcm.store import forms
+from cpcm.workflow import placements as rules
+from cpcm.workflow.fold import effective, fold
+
+KIND = "placement"
+RULE = "placement-best-interests"
+
+
+def care_types(ctx: Context) -> tuple[str, ...]:
+    """The care types of the placement form, each of which the policy must put in a setting."""
+    name = form_for(ctx, KIND)
+    form = forms.load(name, ctx.root)
+    field = form.field("care_type")
+    choices = field.choices if field else ()
+    missing = rules.unclassified(choices, ctx.policy)
+    if missing:
+        raise Corrupt(f"the policy's placement rule puts {len(missing)} care type(s) of form {name} in no setting: "
+                      f"{', '.join(missing)}", name, "Add them to placement.family, family_based, community_based or residential.")
+    return choices
+
+
+@writes
+def placement(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None,
+              override_reason: str | None = None) -> Written:
+    """Record where and with whom the child lives from `at` (default now): the care type, the
+    caregiver, the address, how it was decided (a best-interests record, a court order, an ACC
+    decision) and, for a child leaving residential care, the CCI exit kind."""
+    worker = ctx.need_worker()
+    policy = ctx.policy
+    records = load_records(ctx, case_id)
+    case = fold(case_id, records)
+    what = f"placement of {case_id}"
+    care_types(ctx)
+    body = validate_form(ctx, form_for(ctx, KIND), data, what)
+    when = utc((at or ctx.now).isoformat())
+    setting = rules.setting_of(body["care_type"], policy)
+    earlier = [p for p in case.placements if p["at"] <= when]
+    current = max(earlier, key=lambda p: (p["at"], p["record_id"])) if earlier else None
+    errors = []
+    problem = rules.cci_exit_problem(current, setting, body.get("cci_exit"))
+    if problem:
+        errors.append(FieldError("cci_exit", problem))
+    order = (body.get("decision") or {}).get("court_order") or {}
+    if order and not order.get("number"):
+        errors.append(FieldError("decision.court_order.number", "is required with a court order's date or expiry"))
+    if order.get("expires") and order.get("date") and order["expires"] <= order["date"]:
+        errors.append(FieldError("decision.court_order.expires", "is not after the order's date"))
+    bids = [(r.id, utc(r.at)) for r in effective(records) if r.kind == "assessment" and r.body.get("type") == "best_interests"]
+    needed = rules.needs_best_interests(current, body, policy)
+    given = (body.get("decision") or {}).get("best_interests")
+    if given:
+        given = given.strip().upper()
+        match = next((b for b in bids if b[0] == given), None)
+        if match is None:
+            errors.append(FieldError("decision.best_interests", f"is not a best-interests assessment of this case "
+                                                                f"(cpcm show {case_id} assessment@best-interests)"))
+        elif match[1] > when:
+            errors.append(FieldError("decision.best_interests", "was made after this placement's date"))
+        elif needed and current is not None and (match[1], match[0]) < (current["at"], current["record_id"]):
+            errors.append(FieldError("decision.best_interests", "was made before the current placement began: this decision "
+                                                                "needs its own best-interests record"))
+        body["decision"]["best_interests"] = given
+    if errors:
+        raise InvalidInput(errors, what)
+    if not given:
+        found = rules.best_interests_for(current, bids, when)
+        if found and needed:
+            body.setdefault("decision", {})["best_interests"] = found
+    warnings = []
+    reason = (override_reason or "").strip()
+    if needed and not (body.get("decision") or {}).get("best_interests"):
+        roles = tuple(policy.get("placement", "override_roles") or rules.OVERRIDE_ROLES)
+        since = f" since the current placement began ({current['at'][:10]})" if current else ""
+        if not reason:
+            raise Refused(f"{what}: a placement into care, out of it or between placements needs a best-interests record first "
+                          f"(ESARO Principle 2); {case_id} has none{since}",
+                          f"Record it: cpcm assess {case_id} --type best-interests; or a {' or '.join(roles)} places the child "
+                          "with --override-reason TEXT.", rule=RULE)
+        if not worker.has_role(*roles):
+            raise Refused(f"only a {' or '.join(roles)} can place a child without a best-interests record",
+                          f"Record it first: cpcm assess {case_id} --type best-interests; or ask your supervisor.", rule=RULE)
+        body["best_interests_override"] = {"reason": reason, "by": worker.id}
+        warnings.append("placed without a best-interests record, on a supervisor's reason: record one as soon as you can")
+    elif reason:
+        warnings.append("--override-reason was not needed (a best-interests record is on file, or none is needed) "
+                        "and is not recorded")
+    body["setting"] = setting
+    if rules.starts_monitoring(current, setting, body["care_type"]):
+        body["reunification"] = True
+    record = append(ctx, case, "placement", KIND, body, at)
+    return Written(case_id, record.id, KIND, tuple(warnings), tuple(_next_steps(ctx, case_id, body, current)),
+                   extra={"care_type": body["care_type"], "setting": setting, "reunification": bool(body.get("reunification")),
+                          "best_interests": (body.get("decision") or {}).get("best_interests")})
+
+
+def _next_steps(ctx: Context, case_id: str, body: Mapping[str, Any], current) -> list[str]:
+    policy, steps = ctx.policy, []
+    if body.get("reunification"):
+        period = policy.duration("review_after_reunification", "period")
+        interval = policy.duration("review_after_reunification", "interval")
+        start = datetime(2000, 1, 1)
+        if period.after(start) > start:
+            steps.append(f"a review every {interval.words()} for {period.words()} (review_after_reunification)")
+        if "placement_monitoring" in policy.rules and policy.duration("placement_monitoring", "period").after(start) > start:
+            first, then = policy.duration("placement_monitoring", "first"), policy.duration("placement_monitoring", "then")
+            first_period = policy.duration("placement_monitoring", "first_period")
+            steps.append(f"monitoring visits: a home visit every {first.words()} for the first {first_period.words()}, then "
+                         f"every {then.words()}: cpcm followup {case_id} --method home_visit --purpose monitoring "
+                         "(on cpcm due)")
+    order = (body.get("decision") or {}).get("court_order") or {}
+    if order.get("expires"):
+        steps.append(f"the court order expires on {order['expires']}: it is on cpcm due (renew it or end the placement)")
+    if body.get("setting") == "residential" and (current is None or current.get("setting") != "residential"):
+        steps.append(f"work toward reunification starts at admission: cpcm tracing {case_id}")
+    return steps
+
+
+def current_placement(placement: Mapping[str, Any] | None) -> dict | None:
+    """The current placement as `show` gives it (None when none is recorded)."""
+    if not placement:
+        return None
+    return {k: placement.get(k) for k in ("record_id", "at", "care_type", "setting", "formal", "institution", "address",
+                                          "caregiver_name", "caregiver_relationship", "best_interests", "best_interests_override",
+                                          "court_order", "acc", "cci_exit", "reunification")}
+
+
+def words(placement: Mapping[str, Any] | None) -> str:
+    """One line for a worker: the care type, where, with whom, since when, under which order."""
+    if not placement:
+        return "no placement recorded"
+    parts = [str(placement.get("care_type") or "").replace("_", " ")]
+    where = placement.get("institution") or placement.get("address")
+    if where:
+        parts.append(f"at {where}")
+    if placement.get("caregiver_name"):
+        rel = f" ({placement['caregiver_relationship']})" if placement.get("caregiver_relationship") else ""
+        parts.append(f"with {placement['caregiver_name']}{rel}")
+    parts.append(f"since {str(placement.get('at'))[:10]}")
+    order = placement.get("court_order") or {}
+    if order.get("number"):
+        parts.append(f"court order {order['number']}" + (f" until {order['expires']}" if order.get("expires") else ""))
+    if placement.get("best_interests_override"):
+        parts.append("(placed without a best-interests record, on a supervisor's reason)")
+    return " ".join(parts)

@@ -1,0 +1,240 @@
+"""Placements and the reintegration path, pure: which setting a care type is in, when a placement
+needs a best-interests record first (ESARO Principle 2), when it starts the monitoring after
+reunification, the CCI exit it must name, the monitoring visits and the court order's expiry
+that `cpcm due` lists, and where a case stands on the path of reintegration (ESARO Box 2, the
+CTWWC brief): admission, tracing, family assessment, best interests, preparation, reunification,
+monitoring, readiness, closure.
+
+The care types and their settings are the policy's (`placement`); the schedule of visits is
+`placement_monitoring`; `now` is always an argument.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Iterable, Mapping
+
+from cpcm.domain.case import Case
+from cpcm.domain.dates import parse_datetime
+from cpcm.domain.durations import add_months
+from cpcm.domain.policy import Policy
+
+SETTINGS = ("family", "family_based", "community_based", "residential")
+# the settings a child lives in with a family or in the community: a placement into one of them
+# from elsewhere starts the reviews and visits after reunification
+MONITORED = ("family", "family_based", "community_based")
+OVERRIDE_ROLES = ("supervisor", "manager")
+
+
+def setting_of(care_type: str | None, policy: Policy) -> str | None:
+    """The policy's setting of a care type (family, family_based, community_based, residential)."""
+    for setting in SETTINGS:
+        if care_type in (policy.get("placement", setting) or ()):
+            return setting
+    return None
+
+
+def unclassified(choices: Iterable[str], policy: Policy) -> list[str]:
+    """The care types of the form that the policy puts in no setting (a mistake in either)."""
+    return [c for c in choices if setting_of(c, policy) is None]
+
+
+def in_care(placement: Mapping[str, Any] | None) -> bool:
+    """Whether a placement is alternative care (anything but the child's own family)."""
+    return bool(placement) and placement.get("setting") not in (None, "family")
+
+
+def needs_best_interests(current: Mapping[str, Any] | None, new: Mapping[str, Any], policy: Policy) -> bool:
+    """A placement into care, out of it or between placements needs a best-interests record
+    first: the first placement recorded, a change of care type, of caregiver or of institution.
+    Recording the same placement again (an order renewed, a new address with the same caregiver)
+    does not."""
+    if not policy.get("placement", "best_interests_required", True):
+        return False
+    if current is None:
+        return True
+    if current.get("care_type") != new.get("care_type"):
+        return True
+    caregiver = (new.get("caregiver") or {}).get("name")
+    if caregiver and current.get("caregiver_name") and caregiver.strip().lower() != str(current["caregiver_name"]).strip().lower():
+        return True
+    institution = new.get("institution")
+    return bool(institution and current.get("institution")
+                and institution.strip().lower() != str(current["institution"]).strip().lower())
+
+
+def best_interests_for(current: Mapping[str, Any] | None, assessments: Iterable[tuple[str, str]], at: str) -> str | None:
+    """The best-interests record a placement at `at` rests on: the latest one (record id, its
+    time in UTC) made after the current placement began and not after `at`."""
+    since = (current["at"], current["record_id"]) if current else None  # the record id orders two at the same time
+    found = [(when, rid) for rid, when in assessments if when <= at and (since is None or (when, rid) > since)]
+    return max(found)[1] if found else None
+
+
+def starts_monitoring(current: Mapping[str, Any] | None, setting: str | None, care_type: str | None) -> bool:
+    """A placement with a family or in the community, from anywhere else (residential care, the
+    street, another care type), starts the reviews and visits after reunification."""
+    if setting not in MONITORED:
+        return False
+    return current is None or current.get("care_type") != care_type
+
+
+def cci_exit_problem(current: Mapping[str, Any] | None, setting: str | None, cci_exit: str | None) -> str | None:
+    """What is wrong with the CCI exit kind given (or not given) for this move, or None."""
+    leaving = bool(current) and current.get("setting") == "residential" and setting != "residential"
+    if leaving and not cci_exit:
+        return ("is required: the child leaves residential care (family_reintegration, alternative_family_based_care "
+                "or community_based_care)")
+    if cci_exit and not leaving:
+        return "is only for a child leaving residential care (the current placement is not residential care)"
+    return None
+
+
+# -- what is due ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Visit:
+    due: datetime
+    number: int          # the visit's number since the placement (1 for the first)
+    interval: str        # in words: '1 month'
+    since: str           # the placement (UTC)
+
+
+def monitoring_visit(case: Case, policy: Policy, now: datetime) -> Visit | None:
+    """The next monitoring visit after reunification or a family- or community-based placement:
+    every `first` during `first_period`, then every `then`, until `period` has passed (a home
+    visit, `cpcm followup --method home_visit`, meets it). None where the policy has no such
+    period, the case is not open, or the child is back in residential care."""
+    rule = policy.rules.get("placement_monitoring")
+    start = case.last("reunification")
+    if not rule or not start or case.status != "open":
+        return None
+    current = case.placement
+    if current is not None and current.get("setting") not in MONITORED and current["at"] >= start:
+        return None
+    zone = now.tzinfo or timezone.utc
+    begin = parse_datetime(start).astimezone(zone)
+    end = policy.duration("placement_monitoring", "period").after(begin)
+    if end <= begin:
+        return None
+    visits = [t for t in case.events.get("home_visit", ()) if t >= start]
+    base = parse_datetime(max(visits)).astimezone(zone) if visits else begin
+    first_end = policy.duration("placement_monitoring", "first_period").after(begin)
+    first = policy.duration("placement_monitoring", "first")
+    # every `first` while the next visit still falls in the first period, then every `then`
+    interval = first if first.after(base).date() <= first_end.date() else policy.duration("placement_monitoring", "then")
+    due = interval.after(base)
+    if due > end:
+        return None
+    return Visit(due, len(visits) + 1, interval.words(), start)
+
+
+@dataclass(frozen=True)
+class OrderExpiry:
+    expires: datetime
+    target: datetime | None
+    placement: str       # the placement's record id
+
+
+def court_order_expiry(case: Case, policy: Policy, now: datetime) -> OrderExpiry | None:
+    """The expiry of the court order behind the current placement (open cases): renew it, or end
+    the placement, before it lapses (the start of its expiry day, in the zone of `now`)."""
+    current = case.placement
+    if case.status != "open" or not current or not (current.get("court_order") or {}).get("expires"):
+        return None
+    zone = now.tzinfo or timezone.utc
+    expires = datetime.combine(date.fromisoformat(str(current["court_order"]["expires"])[:10]), time(0, 0), tzinfo=zone)
+    target = None
+    if policy.get("court_order", "target"):
+        ahead = policy.duration("court_order", "target")  # how long before the expiry: calendar months back
+        target = add_months(expires, -ahead.months) - timedelta(days=ahead.days, minutes=ahead.minutes)
+    return OrderExpiry(expires, target, current["record_id"])
+
+
+# -- the path of reintegration -------------------------------------------------------------------
+STEPS = (
+    ("admission", "admission to residential care", "cpcm placement CASE --care-type institutional_care"),
+    ("tracing", "family tracing", "cpcm tracing CASE"),
+    ("family_assessment", "family assessment", "cpcm family-assessment CASE"),
+    ("best_interests", "best-interests decision on the placement", "cpcm assess CASE --type best-interests"),
+    ("preparation", "preparation of the child and family", "cpcm preparation CASE"),
+    ("reunification", "reunification or family-based placement", "cpcm placement CASE --care-type family"),
+    ("monitoring", "monitoring visits", "cpcm followup CASE --method home_visit --purpose monitoring"),
+    ("readiness", "readiness benchmarks (Form 7A)", "cpcm readiness CASE"),
+    ("closure", "closure", "cpcm close CASE --reason goals_met"),
+)
+EVENTS = {"tracing": "tracing", "family_assessment": "family_assessment", "best_interests": "assessment.best_interests",
+          "preparation": "preparation", "reunification": "reunification", "monitoring": "home_visit", "readiness": "readiness",
+          "closure": "closed"}
+
+
+def admission(case: Case) -> Mapping[str, Any] | None:
+    """The admission the path runs from: the first placement of the latest stay in residential
+    care (the child may have left it since); None when the child was never in residential care."""
+    start, inside = None, False
+    for placement in sorted(case.placements, key=lambda p: (p["at"], p["record_id"])):
+        residential = placement.get("setting") == "residential"
+        if residential and not inside:
+            start = placement
+        inside = residential
+    return start
+
+
+def pathway(case: Case, policy: Policy, now: datetime) -> dict | None:
+    """Where the case stands on the path of reintegration, and what is next: each step done
+    (when, how many) or not, from the admission to residential care (or, without one, from the
+    registration once a step was recorded). None for a case with no step of the path."""
+    entry = admission(case)
+    since = entry["at"] if entry else None
+    if entry is None and not any(case.events.get(EVENTS[k]) for k in ("tracing", "family_assessment", "preparation")) \
+            and not case.last("reunification"):
+        return None
+    reunified = case.last("reunification", since)
+    steps = []
+    for key, title, command in STEPS:
+        if key == "admission":
+            times = (entry["at"],) if entry else ()
+        else:
+            event = EVENTS[key]
+            after = reunified if key in ("monitoring", "readiness", "closure") and reunified else since
+            before = reunified if key in ("tracing", "family_assessment", "best_interests", "preparation") and reunified else None
+            strict = key == "best_interests"  # the admission's own decision does not count for the way home
+            times = tuple(t for t in case.events.get(event, ())
+                          if (after is None or t > after or (t == after and not strict)) and (before is None or t <= before))
+        step = {"step": key, "title": title, "done": bool(times), "count": len(times), "last": max(times) if times else None,
+                "command": command}
+        if key == "tracing" and times:
+            step["family_found"] = any((since is None or t >= since) for t in case.events.get("family_found", ()))
+        steps.append(step)
+    by_key = {s["step"]: s for s in steps}
+    if not entry:
+        by_key["admission"]["skipped"] = True
+    next_step = None
+    if case.status == "closed":
+        next_step = None
+    elif not reunified:
+        next_step = next((s for s in steps[1:6] if not s["done"]), by_key["reunification"])
+    else:
+        visit = monitoring_visit(case, policy, now)
+        if visit is not None:
+            next_step = dict(by_key["monitoring"], due=visit.due.isoformat(timespec="minutes"), number=visit.number)
+        else:
+            next_step = by_key["readiness"] if not by_key["readiness"]["done"] else by_key["closure"]
+    return {"since": since, "reunified": reunified, "steps": steps,
+            "next": {k: next_step[k] for k in ("step", "title", "command", "due", "number") if k in next_step} if next_step else None}
+
+
+def next_step_due(case: Case, policy: Policy, now: datetime) -> tuple[datetime, Mapping[str, Any], str] | None:
+    """While the child is in residential care after an admission, the next step of the path is due
+    `reintegration_steps.limit` after the last step (or the admission): (due, the step, since)."""
+    current = case.placement
+    if case.status != "open" or not current or current.get("setting") != "residential" \
+            or "reintegration_steps" not in policy.rules:
+        return None
+    path = pathway(case, policy, now)
+    if path is None or path["next"] is None or path["reunified"]:
+        return None
+    done = [s["last"] for s in path["steps"] if s["done"] and s["last"]]
+    last = max(done) if done else path["since"]
+    zone = now.tzinfo or timezone.utc
+    due = policy.duration("reintegration_steps", "limit").after(parse_datetime(last).astimezone(zone))
+    return due, path["next"], last

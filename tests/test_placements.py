@@ -1,0 +1,365 @@
+"""Placements and the steps of reintegration: the rules (pure), the service over the memory store,
+and the command line. A placement into or out of care needs a best-interests record first (a
+supervisor may override with a reason, a caseworker may not); a family-based placement starts the
+monitoring visits and the 6-monthly reviews (kenya); a court order's expiry is on `due`; the
+alternative-care register lists the children in care and those who left residential care."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+
+from conftest import NOW, Cli, commit_count, register
+from memory_repo import MemoryRepo
+from test_assess_plan import INITIAL_DATA, COMPREHENSIVE, plan_doc
+
+from cpcm import service
+from cpcm.domain.records import Record
+from cpcm.errors import InvalidInput, Refused
+from cpcm.store import forms, policies
+from cpcm.workflow import placements as rules
+from cpcm.workflow.deadlines import deadlines
+from cpcm.workflow.fold import fold
+
+KENYA, INTER = policies.load("kenya"), policies.load("inter-agency")
+T0 = datetime.fromisoformat(NOW)
+
+BID = {"decision": "reintegration", "care_away_needed": "no", "family_support_tried": ["cash transfer"],
+       "options": [{"kind": "kinship", "assessment": "grandmother willing"}, {"kind": "foster_care", "assessment": "none nearby"}],
+       "chosen": "kinship", "why_least_harmful": "stays in the family and the school", "child_views": "wants her grandmother",
+       "outcome_explained_to_child": "yes"}
+ADMISSION = {"care_type": "institutional_care", "institution": "Tumaini Children's Home", "formal": "formal",
+             "decision": {"court_order": {"number": "CC 12/2026", "date": "2026-01-10", "expires": "2026-07-10"}}}
+KINSHIP = {"care_type": "kinship", "caregiver": {"name": "Grace Achieng", "relationship": "grandmother"},
+           "address": "Nyakach, Kisumu", "cci_exit": "family_reintegration"}
+
+
+def at(days: float) -> datetime:
+    return T0 + timedelta(days=days)
+
+
+# -- the rules (pure) ------------------------------------------------------------------------------
+def test_care_types__every_care_type_of_the_form_has_a_setting_in_both_profiles_with_a_source():
+    choices = forms.load("placement").field("care_type").choices
+    assert {"aftercare", "emergency_care", "kinship", "family", "institutional_care", "temporary_shelter"} <= set(choices)
+    for policy in (KENYA, INTER):
+        assert rules.unclassified(choices, policy) == []
+        assert "ESARO Principle 2" in policy.source("placement") and "glossary" in policy.source("placement")
+    assert rules.setting_of("institutional_care", KENYA) == "residential"
+    assert rules.setting_of("kinship", KENYA) == "family_based" and rules.setting_of("family", KENYA) == "family"
+    assert "cpcm's choice" in KENYA.source("placement_monitoring")
+    assert KENYA.get("placement_monitoring", "period") == "2y" and INTER.get("placement_monitoring", "period") == "0d"
+
+
+@pytest.mark.parametrize("current, new, needed", [
+    (None, {"care_type": "family"}, True),                                    # the first placement recorded
+    ({"care_type": "institutional_care"}, {"care_type": "kinship"}, True),    # out of care
+    ({"care_type": "family"}, {"care_type": "temporary_shelter"}, True),      # into care
+    ({"care_type": "institutional_care", "institution": "A"}, {"care_type": "institutional_care", "institution": "A"}, False),
+    ({"care_type": "institutional_care", "institution": "A"}, {"care_type": "institutional_care", "institution": "B"}, True),
+    ({"care_type": "foster_care", "caregiver_name": "X"}, {"care_type": "foster_care", "caregiver": {"name": "Y"}}, True),
+    ({"care_type": "kinship", "caregiver_name": "X"}, {"care_type": "kinship", "caregiver": {"name": "x "}, "address": "new"}, False),
+])
+def test_needs_best_interests__into_out_of_and_between_placements_not_the_same_one_again(current, new, needed):
+    assert rules.needs_best_interests(current, new, KENYA) is needed
+
+
+def test_cci_exit__required_leaving_residential_care_and_refused_otherwise():
+    cci = {"care_type": "institutional_care", "setting": "residential"}
+    assert "is required" in rules.cci_exit_problem(cci, "family_based", None)
+    assert rules.cci_exit_problem(cci, "family_based", "family_reintegration") is None
+    assert "only for a child leaving" in rules.cci_exit_problem({"setting": "family_based"}, "family", "family_reintegration")
+    assert rules.cci_exit_problem(cci, "residential", None) is None
+
+
+def rec(kind: str, when: datetime, **body) -> Record:
+    from cpcm.domain.ids import RecordIds
+
+    return Record(kind=kind, schema=1, id=RecordIds().new(int(when.timestamp() * 1000)), case="CP-TEST-0001",
+                  at=when.isoformat(), recorded_at=when.isoformat(), by="amina", body=body)
+
+
+def reunified_records(plan_first=True):
+    """A registration, a plan in force (no approval in these records: the policy below needs none),
+    and a kinship placement out of a CCI 10 days later."""
+    records = [rec("registration", T0, child={"name": "x"}, risk="high", worker="amina"),
+               rec("placement", at(1), care_type="institutional_care", setting="residential"),
+               rec("placement", at(10), care_type="kinship", setting="family_based", reunification=True,
+                   cci_exit="family_reintegration")]
+    return records
+
+
+def codes(case, policy, now):
+    return {d.code: d for d in deadlines(case, policy, now)}
+
+
+def test_monitoring_visits__monthly_for_three_months_then_quarterly_until_two_years_kenya_only():
+    records = reunified_records()  # reunified on 2026-12-03 09:00 (+03:00)
+    first = rules.monitoring_visit(fold("CP-TEST-0001", records), KENYA, at(11))
+    assert (first.number, first.due.isoformat(), first.interval) == (1, "2027-01-03T09:00:00+03:00", "1 month")
+    assert rules.monitoring_visit(fold("CP-TEST-0001", records), INTER, at(11)) is None  # inter-agency: no schedule (period 0d)
+    for day in ("2027-01-03", "2027-02-03", "2027-03-02"):  # a home visit each month
+        records.append(rec("followup", datetime.fromisoformat(f"{day}T10:00:00+03:00"), method="home_visit", purpose="monitoring"))
+    third = rules.monitoring_visit(fold("CP-TEST-0001", records[:-1]), KENYA, at(80))
+    assert (third.number, third.due.date().isoformat()) == (3, "2027-03-03")
+    fourth = rules.monitoring_visit(fold("CP-TEST-0001", records), KENYA, at(100))
+    # a month after the third visit would fall after the first 3 months: quarterly from here
+    assert (fourth.number, fourth.due.date().isoformat(), fourth.interval) == (4, "2027-06-02", "3 months")
+    records.append(rec("followup", datetime.fromisoformat("2027-06-01T10:00:00+03:00"), method="home_visit", purpose="monitoring"))
+    fifth = rules.monitoring_visit(fold("CP-TEST-0001", records), KENYA, at(200))
+    assert (fifth.number, fifth.due.date().isoformat(), fifth.interval) == (5, "2027-09-01", "3 months")
+    phone = records + [rec("followup", datetime.fromisoformat("2027-07-01T10:00:00+03:00"), method="phone", purpose="monitoring")]
+    assert rules.monitoring_visit(fold("CP-TEST-0001", phone), KENYA, at(230)).due == fifth.due  # a call is not a visit
+    late = records + [rec("followup", datetime.fromisoformat("2028-10-01T10:00:00+03:00"), method="home_visit")]
+    assert rules.monitoring_visit(fold("CP-TEST-0001", late), KENYA, at(700)) is None  # the next would fall after 2 years
+
+
+def test_monitoring_visits__stop_when_the_child_goes_back_to_residential_care_or_the_case_closes():
+    records = reunified_records() + [rec("placement", at(40), care_type="temporary_shelter", setting="residential")]
+    assert rules.monitoring_visit(fold("CP-TEST-0001", records), KENYA, at(41)) is None
+    assert "monitoring-visit" not in codes(fold("CP-TEST-0001", records), KENYA, at(41))
+
+
+def test_court_order__its_expiry_is_due_with_a_target_a_month_before():
+    records = [rec("registration", T0, child={"name": "x"}, risk="high", worker="amina"),
+               rec("placement", at(1), care_type="institutional_care", setting="residential",
+                   decision={"court_order": {"number": "CC 1", "expires": "2027-03-01"}})]
+    item = codes(fold("CP-TEST-0001", records), KENYA, at(2))["court-order"]
+    assert item.due.date().isoformat() == "2027-03-01" and item.target.date().isoformat() == "2027-02-01"
+    assert item.state(at(2), timedelta(days=7)) == "upcoming"
+    assert item.state(datetime.fromisoformat("2027-02-15T09:00:00+03:00"), timedelta(days=7)) == "target_missed"
+    assert item.state(datetime.fromisoformat("2027-03-01T09:00:00+03:00"), timedelta(days=7)) == "overdue"
+    renewed = records + [rec("placement", at(60), care_type="institutional_care", setting="residential",
+                             decision={"court_order": {"number": "CC 2", "expires": "2027-09-01"}})]
+    assert codes(fold("CP-TEST-0001", renewed), KENYA, at(61))["court-order"].due.date().isoformat() == "2027-09-01"
+    home = records + [rec("placement", at(60), care_type="family", setting="family", reunification=True, cci_exit="family_reintegration")]
+    assert "court-order" not in codes(fold("CP-TEST-0001", home), KENYA, at(61))
+
+
+def test_pathway__says_what_is_next_from_admission_to_closure():
+    records = [rec("registration", T0, child={"name": "x"}, risk="high", worker="amina"),
+               rec("placement", at(1), care_type="institutional_care", setting="residential")]
+    path = rules.pathway(fold("CP-TEST-0001", records), KENYA, at(2))
+    assert path["next"]["step"] == "tracing" and [s["done"] for s in path["steps"]][:2] == [True, False]
+    step = rules.next_step_due(fold("CP-TEST-0001", records), KENYA, at(2))
+    assert step[1]["step"] == "tracing" and step[0].isoformat() == "2026-12-24T09:00:00+03:00"
+    records += [rec("tracing", at(5), outcome="family_found"), rec("family_assessment", at(8)),
+                rec("assessment", at(9), type="best_interests")]
+    path = rules.pathway(fold("CP-TEST-0001", records), KENYA, at(10))
+    assert path["next"]["step"] == "preparation" and path["steps"][1]["family_found"]
+    assert rules.next_step_due(fold("CP-TEST-0001", records), KENYA, at(10))[0] > at(9)
+    records += [rec("preparation", at(11)), rec("preparation", at(12)),
+                rec("placement", at(14), care_type="kinship", setting="family_based", reunification=True)]
+    case = fold("CP-TEST-0001", records)
+    path = rules.pathway(case, KENYA, at(15))
+    assert path["next"]["step"] == "monitoring" and path["next"]["number"] == 1
+    assert next(s for s in path["steps"] if s["step"] == "preparation")["count"] == 2
+    assert rules.next_step_due(case, KENYA, at(15)) is None  # out of residential care: the visits are what is due
+    assert rules.pathway(fold("CP-TEST-0001", records[:1]), KENYA, at(2)) is None
+
+
+# -- the service over the memory store -------------------------------------------------------------
+def kenya_case(mem: MemoryRepo) -> str:
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    service.assess(amina, case_id, "initial", dict(INITIAL_DATA, risk="high"))
+    return case_id
+
+
+def test_placement__without_best_interests_refused_and_nothing_written():
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    commits = mem.commits()
+    with pytest.raises(Refused) as refused:
+        service.placement(mem.as_("amina"), case_id, ADMISSION)
+    assert refused.value.rule == "placement-best-interests" and "ESARO Principle 2" in refused.value.message
+    assert f"cpcm assess {case_id} --type best-interests" in refused.value.hint
+    assert mem.commits() == commits
+
+
+def test_placement__a_supervisor_overrides_with_a_reason_a_caseworker_cannot():
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    with pytest.raises(Refused) as refused:
+        service.placement(mem.as_("amina"), case_id, ADMISSION, override_reason="brought by police at night")
+    assert "only a supervisor or manager" in refused.value.message
+    done = service.placement(mem.as_("sup"), case_id, ADMISSION, override_reason="brought by police at night")
+    assert any("without a best-interests record" in w for w in done.warnings)
+    shown = service.show(mem.as_("sup"), case_id)
+    assert shown["placement"]["best_interests_override"] and shown["placement"]["care_type"] == "institutional_care"
+    record = service.show(mem.as_("sup"), case_id, "placement")
+    assert record["fields"]["best_interests_override"] == {"reason": "brought by police at night", "by": "sup"}
+
+
+def test_placement__uses_the_best_interests_record_made_since_the_current_placement():
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    amina = mem.as_("amina")
+    first = service.assess(amina, case_id, "best-interests", BID)
+    admitted = service.placement(amina, case_id, ADMISSION)
+    assert admitted.extra["best_interests"] == first.record_id and admitted.extra["setting"] == "residential"
+    assert not admitted.extra["reunification"]
+    later = mem.as_("amina", now=at(20))
+    with pytest.raises(Refused):  # the admission's record does not license the next move
+        service.placement(later, case_id, KINSHIP)
+    with pytest.raises(InvalidInput) as bad:
+        service.placement(later, case_id, dict(KINSHIP, decision={"best_interests": first.record_id}))
+    assert [e.field for e in bad.value.errors] == ["decision.best_interests"]
+    second = service.assess(later, case_id, "best-interests", BID)
+    without_exit = dict(KINSHIP)
+    del without_exit["cci_exit"]
+    with pytest.raises(InvalidInput) as no_exit:
+        service.placement(later, case_id, without_exit)
+    assert [e.field for e in no_exit.value.errors] == ["cci_exit"]
+    home = service.placement(later, case_id, KINSHIP)
+    assert home.extra["best_interests"] == second.record_id and home.extra["reunification"]
+    again = service.placement(mem.as_("amina", now=at(30)), case_id, dict(KINSHIP, address="Oyugis", cci_exit=None))
+    assert again.extra["best_interests"] is None and not again.extra["reunification"]  # the same placement, a new address
+    case = service.load_case(mem.as_("sup"), case_id)
+    assert [p["care_type"] for p in case.placements] == ["institutional_care", "kinship", "kinship"]
+    assert case.stage == "initial_assessment"  # placements never change the stage
+
+
+def test_steps__tracing_family_assessment_preparation_are_records_show_follows():
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    sup = mem.as_("sup")
+    service.placement(sup, case_id, ADMISSION, override_reason="emergency admission")
+    traced = service.tracing(mem.as_("amina"), case_id, TRACING)
+    assert traced.kind == "tracing" and "family assessment" in traced.next_steps[-1]
+    with pytest.raises(InvalidInput) as bad:
+        service.tracing(mem.as_("amina"), case_id, dict(TRACING, outcome="not_found"))
+    assert [e.field for e in bad.value.errors] == ["no_trace_proof"]
+    service.family_assessment(mem.as_("amina"), case_id, FAMILY)
+    shown = service.show(sup, case_id)
+    path = shown["reintegration"]
+    assert [s["step"] for s in path["steps"] if s["done"]] == ["admission", "tracing", "family_assessment"]
+    assert path["next"]["step"] == "best_interests"
+    assert "reintegration-step" in {d["code"] for d in shown["due"]}
+
+
+TRACING = {"sources": ["child", "fieldwork"], "outcome": "family_found",
+           "people": [{"name": "Grace Achieng", "relationship": "grandmother", "found": "yes", "willing": "yes",
+                       "location": "Nyakach"}]}
+FAMILY = {"family": "extended_family", "caregiver": {"name": "Grace Achieng", "relationship": "grandmother"},
+          "domains": {d: {"rating": "adequate"} for d in ("caregiving_capacity", "social_cultural_context", "family_members_needs",
+                                                           "economic_factors", "community_and_family_support")},
+          "family_willing": "yes", "child_views": "wants to live with her grandmother", "recommendation": "reunify_with_support"}
+PREPARATION = {"with": ["child", "family"], "method": "home_visit", "what_was_done": "a day visit home; school change talked through",
+               "child_agrees": "yes", "family_agrees": "yes"}
+
+
+# -- the command line --------------------------------------------------------------------------------
+from test_readiness import kenya  # noqa: E402,F401  (the kenya repository fixture)
+
+
+def placed(cli: Cli, case_id: str, doc: dict, *extra: str):
+    return cli("placement", case_id, "--from-file", "-", "--json", *extra, input=json.dumps(doc))
+
+
+def test_cli__placement_without_best_interests_exits_4_with_the_rule_and_writes_nothing(kenya):
+    amina = kenya("amina")
+    case_id = register(amina)
+    commits = commit_count(kenya.root)
+    refused = placed(amina, case_id, ADMISSION)
+    assert refused.code == 4 and refused.json()["rule"] == "placement-best-interests"
+    flags = amina("placement", case_id, "--care-type", "temporary_shelter", "--institution", "Kisumu place of safety")
+    assert flags.code == 4 and "best-interests record first" in flags.stderr and "--override-reason" in flags.stderr
+    worker = amina("placement", case_id, "--care-type", "temporary_shelter", "--override-reason", "police brought her at night")
+    assert worker.code == 4 and "only a supervisor or manager" in worker.stderr
+    assert commit_count(kenya.root) == commits
+    sup = kenya("sup")
+    done = sup("placement", case_id, "--care-type", "temporary_shelter", "--institution", "Kisumu place of safety",
+               "--override-reason", "police brought her at night", "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["setting"] == "residential" and commit_count(kenya.root) == commits + 1
+    assert any("without a best-interests record" in w for w in done.json()["warnings"])
+    shown = amina("show", case_id)
+    assert "temporary shelter at Kisumu place of safety since 2026-11-23" in shown.stdout
+    assert "placed without a best-interests record" in shown.stdout
+
+
+def test_cli__court_order_expiry_and_monitoring_visits_on_due_and_in_ics(kenya, tmp_path):
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = register(amina)
+    assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    admitted = amina("placement", case_id, "--care-type", "institutional_care", "--institution", "Tumaini Children's Home",
+                     "--court-order", "CC 12/2026", "--court-order-date", "2026-11-20", "--court-order-expires", "2026-12-20", "--json")
+    assert admitted.code == 0, admitted.stderr
+    assert any("court order expires on 2026-12-20" in s for s in admitted.json()["next_steps"])
+    due = {i["code"]: i for i in amina("due", "--within", "60", "--json").json() if i["case_id"] == case_id}
+    assert due["court-order"]["due"].startswith("2026-12-20T00:00") and due["court-order"]["target"].startswith("2026-11-20")
+    assert due["court-order"]["state"] == "target_missed" and due["reintegration-step"]["title"] == "reintegration: family tracing"
+    ics = tmp_path / "due.ics"
+    assert amina("due", "--within", "60", "--ics", str(ics)).code == 0
+    calendar = ics.read_text()
+    assert "court order expires" in calendar and "CC 12/2026" not in calendar
+    later = kenya("amina", now="2026-12-01T09:00:00+03:00")
+    assert later("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    home = placed(later, case_id, KINSHIP)
+    assert home.code == 0, home.stderr
+    assert home.json()["reunification"] and any("every 1 month for the first 3 months" in s for s in home.json()["next_steps"])
+    due = {i["code"]: i for i in later("due", "--within", "40", "--json").json() if i["case_id"] == case_id}
+    assert "court-order" not in due and "reintegration-step" not in due
+    assert due["monitoring-visit"]["due"].startswith("2027-01-01T09:00") and due["monitoring-visit"]["rule"] == "placement_monitoring"
+    ics2 = tmp_path / "due2.ics"
+    assert later("due", "--within", "40", "--ics", str(ics2)).code == 0
+    assert "monitoring visit 1 after reunification" in ics2.read_text()
+
+
+def test_cli__the_register_lists_children_in_care_and_those_who_left_with_counts(kenya, tmp_path):
+    amina, sup = kenya("amina"), kenya("sup")
+    ids = [register(amina) for _ in range(3)]
+    for case_id in ids:
+        assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+        assert placed(amina, case_id, ADMISSION).code == 0
+    assert placed(sup, ids[2], {"care_type": "foster_care", "caregiver": {"name": "A Foster", "relationship": "foster parent"}},
+                  "--override-reason", "emergency move").code == 4  # no exit kind given for a child leaving the CCI
+    later = kenya("amina", now="2026-12-05T09:00:00+03:00")
+    assert later("assess", ids[0], "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    assert placed(later, ids[0], KINSHIP).code == 0
+    assert placed(kenya("sup", now="2026-12-06T09:00:00+03:00"), ids[2],
+                  {"care_type": "foster_care", "caregiver": {"name": "A Foster", "relationship": "foster parent"},
+                   "address": "Kondele", "cci_exit": "alternative_family_based_care"}, "--override-reason", "emergency move").code == 0
+    report = kenya("sup", now="2026-12-07T09:00:00+03:00")("report", "placements", "--format", "json")
+    assert report.code == 0, report.stderr
+    view = report.json()
+    in_care = {r["case_id"]: r for r in view["in_care"]}
+    assert set(in_care) == set(ids)
+    assert in_care[ids[1]]["care_type"] == "institutional_care" and in_care[ids[1]]["order"] == "CC 12/2026 (expires 2026-07-10)"
+    assert in_care[ids[1]]["place"] == "Tumaini Children's Home" and in_care[ids[1]]["since"] == "2026-11-23"
+    assert in_care[ids[0]]["care_type"] == "kinship" and in_care[ids[0]]["place"] == "Nyakach, Kisumu"
+    assert [(r["case_id"], r["left_on"], r["to"], r["cci_exit"]) for r in view["left"]] == [
+        (ids[0], "2026-12-05", "kinship", "family_reintegration"), (ids[2], "2026-12-06", "foster_care", "alternative_family_based_care")]
+    assert view["counts"]["by_care_type"]["institutional_care"] == 1 and view["counts"]["by_care_type"]["kinship"] == 1
+    assert view["counts"]["by_care_type"]["foster_care"] == 1 and view["counts"]["by_exit"]["family_reintegration"] == 1
+    plain = kenya("sup", now="2026-12-07T09:00:00+03:00")("report", "placements")
+    assert "# Children in alternative care now (3)" in plain.stdout and "# Children who left residential care" in plain.stdout
+    out = tmp_path / "register.html.age"
+    assert sup("report", "placements", "--out", str(out)).code == 0
+    assert out.read_bytes().startswith(b"age-encryption.org/v1")  # encrypted like the caseload report
+    for fmt in ("md", "html", "csv"):
+        rendered = sup("report", "placements", "--format", fmt)
+        assert rendered.code == 0 and ids[1] in rendered.stdout, fmt
+
+
+def test_cli__steps_and_show_tell_where_the_case_stands_and_what_is_next(kenya):
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = register(amina)
+    assert sup("placement", case_id, "--care-type", "institutional_care", "--override-reason", "court committal").code == 0
+    assert amina("tracing", case_id, "--from-file", "-", input=json.dumps(TRACING)).code == 0
+    assessed = amina("family-assessment", case_id, "--from-file", "-", "--json", input=json.dumps(FAMILY))
+    assert assessed.code == 0, assessed.stderr
+    assert assessed.json()["pathway"]["next"]["step"] == "best_interests"
+    prepared = amina("preparation", case_id, "--with", "child", "--with", "family", "--method", "home_visit", "--done",
+                     "day visit home", "--child-agrees", "yes", "--family-agrees", "yes")
+    assert prepared.code == 0, prepared.stderr
+    shown = amina("show", case_id)
+    assert "reintegration\tadmission 2026-11-23; tracing 2026-11-23 (family found); family assessment 2026-11-23; " \
+           "best interests: not yet; preparation 2026-11-23" in shown.stdout
+    assert f"reintegration next\tbest-interests decision on the placement: cpcm assess {case_id} --type best-interests" in shown.stdout
+    log = amina("log", case_id, "--json").json()
+    assert [e["kind"] for e in log][-4:] == ["placement", "tracing", "family_assessment", "preparation"]
+    blank = amina("form", "blank", "family-assessment")
+    assert blank.code == 0 and "Parenting and caregiving capacity: rating" in blank.stdout
