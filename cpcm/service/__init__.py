@@ -50,7 +50,8 @@ __all__ = [
     # results
     "Written", "LogEntry",
     # keys, repository, team
-    "key_new", "key_show", "init", "team_add", "team_remove", "team_sync", "team_list",
+    "key_new", "key_show", "unlock", "lock", "unlocked_for", "init", "team_add", "team_remove", "team_sync", "team_list",
+    "import_cases", "import_template",
     # cases
     "validate_registration", "register", "assign", "assign_cover", "show", "case_summary", "list_", "log", "note", "update", "correct",
     "repair", "find_record", "SHORT_FORMS",
@@ -60,13 +61,13 @@ __all__ = [
     "consent", "consent_override", "check_consent", "service_add", "service_import", "service_get", "service_gaps", "refer",
     "referral",
     # following up, closing
-from cpcm.service.placements import placement
-from cpcm.service.reintegration import family_assessment, preparation, readiness, tracing
-from cpcm.service.planning import approve, assess, plan, plan_current, plan_revise, plan_withdraw, reject
+    "followup", "review", "review_batch", "readiness", "unfinished", "close", "sign_off", "reopen", "continue_",
+    # placements and the steps of reintegration
+    "placement", "tracing", "family_assessment", "preparation",
     # conferences, transfers
     "conferences", "parse_conference_id", "transfer", "transfer_batch", "receive", "transfer_ack", "bundle_recipients",
     # documents
     "render", "Document",
     # due, rules, verify, exports
-    "due", "check", "policy_rows", "verify", "report", "export", "Report", "Exported",
+    "due", "check", "policy_rows", "verify", "report", "report_return", "report_combine", "export", "Report", "Exported",
 ]
