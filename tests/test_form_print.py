@@ -50,9 +50,10 @@ def test_form_print__every_form_in_each_language_holds_every_field_label(cli, na
 
 def test_form_print__every_choice_of_every_form_has_words_in_every_language():
     """A choice value is printed from the form's own choice_labels (the national case
-    categories) or from _choices.j2, whose words the catalogs translate (test_catalogs): none is
-    printed as a bare code."""
-    known = set(re.findall(r'^  "([a-z0-9_]+)": pgettext\("choice"', CHOICES.read_text(), re.M))
+    categories) or from the one word list, _values.j2 (which _choices.j2 takes), whose words the
+    catalogs translate (test_catalogs): none is printed as a bare code."""
+    assert '{% set choice = values.codes %}' in CHOICES.read_text()
+    known = set(re.findall(r'^  "([a-z0-9_]+)": (?:_|pgettext)\(', (CHOICES.parent / "_values.j2").read_text(), re.M))
     for name in forms.available():
         labels = forms.choice_labels(name)
         for field in forms.load(name).fields:
