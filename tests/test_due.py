@@ -136,7 +136,8 @@ def test_kenya_profile__repository_made_with_it_uses_its_caseload(tmp_env, team)
 
     root = tmp_env / "kenya"
     sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
-    assert sup("init", "--agency", "KE", "--name", "Kenya test", "--worker", "sup", "--role", "supervisor", "--policy", "kenya").code == 0
+    assert sup("init", "--agency", "KE", "--name", "Kenya test", "--worker", "sup", "--role", "supervisor", "--policy", "kenya",
+               "--timezone", "Africa/Nairobi").code == 0
     rows = sup("policy", "show", "--json").json()
     assert rows["profile"] == "kenya"
     cap = next(r for r in rows["rules"] if r["rule"] == "caseload" and r["key"] == "cap")

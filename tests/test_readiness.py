@@ -299,7 +299,8 @@ def kenya(tmp_env, team):
     """A casefile repository made with --policy kenya; 'amina' is a caseworker. Returns cli_as."""
     root = tmp_env / "kenya"
     sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
-    made = sup("init", "--agency", "KE", "--name", "Kenya test", "--worker", "sup", "--role", "supervisor", "--policy", "kenya")
+    made = sup("init", "--agency", "KE", "--name", "Kenya test", "--worker", "sup", "--role", "supervisor", "--policy", "kenya",
+               "--timezone", "Africa/Nairobi")
     assert made.code == 0, made.stderr
     assert sup("team", "add", "amina", "--role", "caseworker", "--recipient", team["amina"][1]).code == 0
 

@@ -10,7 +10,7 @@ import json
 from conftest import register
 from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
 from test_placements import BID, FAMILY, TRACING
-from test_readiness import GOALS_MET, REVIEW, answers, failing, kenya  # noqa: F401  (kenya: the repository fixture)
+from test_readiness import KENYA_GOALS_MET, REVIEW, answers, failing, kenya  # noqa: F401  (kenya: the repository fixture)
 
 from cpcm.workflow.transitions import STAGES
 
@@ -99,13 +99,17 @@ def test_kenya__a_full_reintegration_from_admission_to_the_post_closure_visit(ke
                                            input=json.dumps({"occasion": "followup", **answers(no=failing("relationship"))})))
     assert not failed.json()["readiness"]["ready_for_closure"]
     show("2027-02-08")
-    refused = as_("amina", "2027-02-09")("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "plan done", "--json")
+    # Form 9A item 5: the Sub-County Children's Officer's final approval, entered by the supervisor
+    ok(as_("sup", "2027-02-08")("sign-off", case_id, "--for", "closure", "--party", "scco", "--name", "J. Mwangi", "--title",
+                                "Sub-County Children's Officer", "--date", "2027-02-08"))
+    refused = as_("amina", "2027-02-09")("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "plan done",
+                                         "--json")
     assert refused.code == 4 and refused.json()["rule"] == "closure-readiness"
     passed = ok(as_("amina", "2027-02-15")("readiness", case_id, "--from-file", "-", "--json",
                                            input=json.dumps({"occasion": "review", **answers()})))
     assert passed.json()["readiness"]["ready_for_closure"]
     show("2027-02-15")
-    closing = ok(as_("amina", "2027-02-16")("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "plan done"))
+    closing = ok(as_("amina", "2027-02-16")("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "plan done"))
     assert "closing now ends those reviews early" in closing.stderr
     show("2027-02-16")
     ok(as_("sup", "2027-02-17")("approve", case_id, "closure", "--note", "reintegration sustainable"))
