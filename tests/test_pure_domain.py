@@ -612,3 +612,30 @@ def test_days__own_maximum():
     with pytest.raises(UsageError) as error:
         text.days(31, "--days", maximum=30)
     assert error.value.message == "--days takes a number of days from 0 to 30"
+
+
+# --- survivors of the first mutation run, killed -----------------------------------------------
+
+def test_new_conference_id__uses_the_bits_given():
+    assert ids.new_conference_id(_fixed(0)) == "CC-0000-0000"
+    assert ids.new_case_id(_fixed(0)) == "CP-0000-0000"
+
+
+def test_check_text__messages_name_the_input():
+    with pytest.raises(UsageError) as bad:
+        text.check_text(BAD, "standard input")
+    assert bad.value.message == "standard input is not valid UTF-8 text (the byte at offset 2 cannot be read)"
+    with pytest.raises(UsageError) as big:
+        text.check_text("abcd", "standard input", limit=3)
+    assert big.value.hint == "Split it into smaller files; nothing was written."
+    assert text.check_text("x" * text.MIB, "stdin") == "x" * text.MIB
+
+
+def test_put__a_deeper_group_is_named_whole():
+    with pytest.raises(UsageError) as error:
+        text.put({"a": {"b": {"c": 1}}}, "a.b", "x", "--set")
+    assert error.value.message == "--set: a.b is a group of fields and cannot be given one value"
+
+
+def test_csv_rows__a_line_break_inside_a_quoted_cell_is_kept_as_written():
+    assert text.csv_rows('a,b\n"x\r\ny",2\n', "file") == [{"a": "x\r\ny", "b": "2"}]
