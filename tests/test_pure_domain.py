@@ -639,3 +639,35 @@ def test_put__a_deeper_group_is_named_whole():
 
 def test_csv_rows__a_line_break_inside_a_quoted_cell_is_kept_as_written():
     assert text.csv_rows('a,b\n"x\r\ny",2\n', "file") == [{"a": "x\r\ny", "b": "2"}]
+
+
+def test_record_ids__ask_for_80_random_bits_and_16_past_the_floor():
+    asked = []
+    minted = ids.RecordIds(lambda bits: asked.append(bits) or 0)
+    minted.new(5000)
+    minted.new(5000)
+    assert asked == [80, 80, 16]
+
+
+def test_check_data__a_bad_field_name_gets_the_utf8_hint():
+    with pytest.raises(UsageError) as error:
+        text.check_data({BAD: 1}, "record")
+    assert error.value.hint == text.UTF8_HINT
+
+
+@pytest.fixture
+def nairobi_local_time(monkeypatch):
+    """The machine's local zone set to UTC+3, so that a time read or written as local differs from UTC."""
+    import time
+    if not hasattr(time, "tzset"):
+        pytest.skip("no time.tzset on this platform")
+    monkeypatch.setenv("TZ", "EAT-3")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_utc__does_not_depend_on_the_machine_zone(nairobi_local_time):
+    assert utc("2026-11-23T09:00:00") == "2026-11-23T09:00:00+00:00"
+    assert utc("2026-11-23T09:00:00+03:00") == "2026-11-23T06:00:00+00:00"
