@@ -234,3 +234,16 @@ def test_names_found__the_field_and_the_case_never_the_name():
     assert conf.names_found({"x": "Baraka"}, patterns) == ["x (a name registered for CP-B)"]
     assert conf.names_found({"x": "nothing here"}, patterns) == []
     assert list(conf._texts(["a", {"b": "c"}])) == [("[1]", "a"), ("[2].b", "c")]
+
+
+def test_participants_warning__reads_the_policy_numbers():
+    own = Policy("t", "t", {"conference": {"participants_min": 3, "participants_max": 8, "source": "S"}})
+    assert conf.participants_warning(3, own) is None and conf.participants_warning(8, own) is None
+    assert conf.participants_warning(2, own) == ("conference.participants: 2 participant(s) recorded as present; "
+                                                 "the SOP asks for 3-8 (S §5.3-5.5)")
+    assert conf.participants_warning(9, own) is not None
+
+
+def test_to_dict__the_cases_nominated():
+    c = conf.fold("CC-1", [rec("conference", "01A", type="internal"), rec("nomination", "01B", case_id="CP-A", reason="r")])
+    assert c.to_dict()["cases"] == [{"case_id": "CP-A", "reason": "r", "record_id": "01B", "by": "sup"}]
