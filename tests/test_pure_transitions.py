@@ -90,3 +90,13 @@ def test_clock_events__the_plan_in_force_is_its_approval_or_its_writing():
     assert clocks.start_events("review", free) == ("plan", "review")
     assert clocks.done_events("case-plan", needs) == ("approval.plan",)
     assert clocks.done_events("initial-assessment", needs) == ("assessment.initial", "assessment.comprehensive")
+
+
+@pytest.mark.parametrize("subject, starts, text", [("plan", "plan", "a plan version"), ("closure", "closure", "a closure request"),
+                                                   ("transfer", "transfer_request", "a transfer request")])
+def test_approval_clocks__every_field(subject, starts, text):
+    expected = clocks.Clock(f"{subject}-approval", f"{subject}_approval", f"{subject.capitalize()} approval", (starts,), text,
+                            (f"approval.{subject}", f"rejection.{subject}"), "a supervisor's or manager's approval or rejection",
+                            f"{subject}_approval", "approval_response", "supervisors", subject=subject)
+    assert clocks.BY_CODE[f"{subject}-approval"] == expected
+    assert clocks._approval(subject, starts, text) == expected  # the table's builder, called after import
