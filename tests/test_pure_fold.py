@@ -256,3 +256,10 @@ def test_fold__events_in_order_as_utc():
     assert case.events["followup"] == ("2026-11-24T06:00:00+00:00", "2026-11-25T12:00:00+00:00")
     assert case.events["risk_checked"] == ("2026-11-24T06:00:00+00:00",)
     assert case.events["concern"] == ("2026-11-25T12:00:00+00:00",)
+
+
+def test_fold__a_referral_outcome_keeps_the_feedback():
+    referral = rec("referral", "01B", service="clinic")
+    declined = rec("referral_update", "01C", referral="01B", status="declined", feedback="full")
+    (entry,) = fold(CASE, [REG, referral, declined]).referrals
+    assert (entry["status"], entry["feedback"], entry["start"]) == ("declined", "full", None)

@@ -552,3 +552,8 @@ def test_check_case__each_late_deadline_is_a_problem_with_its_code():
         got = [(p.code, p.severity, p.message, p.rule, p.source, p.case_id, p.worker) for p in rules.check_case(case, SHIPPED, now)]
         assert got == expected
     assert "overdue" in seen
+
+
+def test_consent__a_refusal_is_exactly_false():
+    result = consent.check([], "referral", "health-1", BOTH, NOW)
+    assert result.ok is False and result.override is None
