@@ -247,3 +247,7 @@ def test_participants_warning__reads_the_policy_numbers():
 def test_to_dict__the_cases_nominated():
     c = conf.fold("CC-1", [rec("conference", "01A", type="internal"), rec("nomination", "01B", case_id="CP-A", reason="r")])
     assert c.to_dict()["cases"] == [{"case_id": "CP-A", "reason": "r", "record_id": "01B", "by": "sup"}]
+
+
+def test_name_patterns__no_name_no_pattern():
+    assert conf.name_patterns([None, "", "  "]) == []

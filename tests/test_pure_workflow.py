@@ -557,3 +557,46 @@ def test_check_case__each_late_deadline_is_a_problem_with_its_code():
 def test_consent__a_refusal_is_exactly_false():
     result = consent.check([], "referral", "health-1", BOTH, NOW)
     assert result.ok is False and result.override is None
+
+
+def test_similar__an_empty_name_is_never_similar_whatever_the_threshold():
+    assert not duplicates.similar("a", "", threshold=0) and not duplicates.similar("", "a", threshold=0)
+
+
+def test_check_case__each_problem_cites_its_rule_source():
+    case = Case("CP-0000-0000", worker="amina", plan={"version": 2, "at": "2026-11-23T08:00:00+03:00", "by": "amina"},
+                child={"date_of_birth": "2000-01-01"}, anomalies=("01X",))
+    sources = {p.code: p.source for p in rules.check_case(case, SHIPPED, NOW)}
+    assert sources["plan-missing-closure-criteria"] == SHIPPED.source("case_plan")
+    assert sources["plan-not-approved"] == SHIPPED.source("plan_approval")
+    assert sources["reached-18-without-justification"] == SHIPPED.source("child_age_limit")
+    assert sources["transition-out-of-order"] == "the case-management steps (IAG Figure 1)"
+    assert all(sources.values())
+
+
+def test_check_case__the_age_limit_is_the_policy_s_and_18_without_one():
+    younger, errors = build(policies.chain("inter-agency"), {"rules": {"child_age_limit": {"years": 17}}}, ".cpcm/policy.yaml")
+    assert errors == []
+    case = Case("CP-0000-0000", worker="amina", child={"date_of_birth": "2009-11-23"})
+    assert [p.message for p in rules.check_case(case, younger, NOW) if p.rule == "child_age_limit"] == [
+        "the child is 17 or older and the case is open with no recorded justification"]
+    assert [p for p in rules.check_case(case, SHIPPED, NOW) if p.rule == "child_age_limit"] == []
+    bare = Policy("t", "t", {k: v for k, v in SHIPPED.rules.items() if k != "child_age_limit"}, SHIPPED.origins)
+    eighteen = Case("CP-0000-0000", worker="amina", child={"date_of_birth": "2008-11-23"}, events={"turning_18": ()})
+    assert [p.code for p in rules.check_case(eighteen, bare, NOW) if p.code == "reached-18-without-justification"] == [
+        "reached-18-without-justification"]
+    not_yet = Case("CP-0000-0000", worker="amina", child={"date_of_birth": "2008-11-24"})
+    assert [p for p in rules.check_case(not_yet, bare, NOW) if p.code == "reached-18-without-justification"] == []
+
+
+def test_check_case__a_waiting_approval_does_not_hide_the_late_items_after_it():
+    from cpcm.workflow.clocks import SUPERVISORS
+    from cpcm.workflow.deadlines import deadlines, soon_window
+    case = Case("CP-0000-0000", worker="amina", registered_at="2026-10-01T09:00:00+03:00",
+                plan={"version": 1, "at": "2026-10-01T10:00:00+03:00", "by": "amina", "closure_criteria": True})
+    items = deadlines(case, SHIPPED, NOW)
+    soon = soon_window(SHIPPED, NOW)
+    late = {f"{i.code}-{'overdue' if i.state(NOW, soon) == 'overdue' else 'target-missed'}" for i in items
+            if i.owner != SUPERVISORS and i.state(NOW, soon) in ("overdue", "target_missed")}
+    assert late and any(i.owner == SUPERVISORS for i in items)
+    assert late <= {p.code for p in rules.check_case(case, SHIPPED, NOW)}
