@@ -251,3 +251,8 @@ def test_to_dict__the_cases_nominated():
 
 def test_name_patterns__no_name_no_pattern():
     assert conf.name_patterns([None, "", "  "]) == []
+
+
+def test_days_before__counts_calendar_months_and_years_from_a_fixed_day():
+    assert conf.days_before(Policy("t", "t", {"conference": {"notice": "1mo"}}), "notice") == 31
+    assert conf.days_before(Policy("t", "t", {"conference": {"notice": "1y"}}), "notice") == 366

@@ -263,3 +263,20 @@ def test_fold__a_referral_outcome_keeps_the_feedback():
     declined = rec("referral_update", "01C", referral="01B", status="declined", feedback="full")
     (entry,) = fold(CASE, [REG, referral, declined]).referrals
     assert (entry["status"], entry["feedback"], entry["start"]) == ("declined", "full", None)
+
+
+def test_fold__a_decided_transfer_keeps_its_request_and_a_reopening_clears_the_next_review():
+    request = rec("transfer_request", "01B", to="AGENCY")
+    decided = fold(CASE, [REG, request, rec("approval", "01C", by="sup", subject="transfer")]).transfer_request
+    assert (decided["record_id"], decided["to"], decided["by"]) == ("01B", "AGENCY", "amina")
+    records = [REG, rec("plan", "01B"), rec("review", "01C", next_review="2027-02-01"), rec("closure", "01D", immediate=True),
+               rec("reopen", "01E")]
+    assert fold(CASE, records[:4]).next_review == "2027-02-01"
+    assert fold(CASE, records).next_review is None
+
+
+def test_fold__a_new_referral_has_every_field_of_its_status():
+    (entry,) = fold(CASE, [REG, rec("referral", "01B", at="2026-11-24T09:00:00+03:00")]).referrals
+    assert entry["status_at"] == "2026-11-24T06:00:00+00:00"
+    assert {k: entry[k] for k in ("start", "expected_duration", "feedback")} == {"start": None, "expected_duration": None,
+                                                                                 "feedback": None}

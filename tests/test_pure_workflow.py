@@ -600,3 +600,9 @@ def test_check_case__a_waiting_approval_does_not_hide_the_late_items_after_it():
             if i.owner != SUPERVISORS and i.state(NOW, soon) in ("overdue", "target_missed")}
     assert late and any(i.owner == SUPERVISORS for i in items)
     assert late <= {p.code for p in rules.check_case(case, SHIPPED, NOW)}
+
+
+def test_probable_duplicates__cases_skipped_before_a_match_do_not_end_the_search():
+    new = child("CP-NEW", "Amina Otieno", "2016-03-01")
+    cases = [child("CP-NEW", "Amina Otieno", "2016-03-01"), child("CP-0", "", "2016-03-01"), child("CP-1", "Amina Otieno", "2016-05-01")]
+    assert duplicates.probable_duplicates(new, cases) == [("CP-1", "same or similar name and the same birth year")]
