@@ -1,0 +1,258 @@
+"""Pure tests of case conferences: the fold of a conference's records and the SOP's checks at
+their boundaries, with the exact warnings (docs/testing.md). The policy here is written out,
+so the tests pin the code's behaviour, not the shipped numbers."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from cpcm.domain.policy import Policy
+from cpcm.domain.records import Record
+from cpcm.workflow import conferences as conf
+
+EAT = timezone(timedelta(hours=3))
+RULES = {"notice": "7d", "invitations": "1w", "confirmation": "3d", "report": "24h", "participants_min": 5,
+         "participants_max": 10, "max_cases": {"internal": 6, "external": 4}, "start_time": "08:30",
+         "source": "SOP §4; Form 3 (more)"}
+POLICY = Policy("t", "t", {"conference": RULES})
+DAY = date(2026, 12, 10)
+
+
+def rec(kind, id_, at="2026-12-01T09:00:00+03:00", by="sup", recorded_at="2026-12-01T06:00:00+00:00", **body):
+    return Record(kind, 1, id_, "CC-0000-0000", at, recorded_at, by, body)
+
+
+def test_fold__a_conference_as_its_records_stand():
+    records = [
+        rec("nomination", "01C", case_id="CP-A", reason="especially_difficult", by="amina"),
+        rec("conference", "01A", type="internal", date="2026-12-10", chair="sup", venue="Hall", notice_sent="2026-12-01",
+            other="ignored"),
+        rec("nomination", "01D", case_id="CP-B"),
+        rec("nomination", "01E", case_id="CP-A", reason="unresolved_protection_concern"),
+        rec("attendance", "01F", name="Jane  Doe", institution="Health", present=True),
+        rec("attendance", "01G", name="john", institution="School", present=False),
+        rec("attendance", "01H", name="jane doe", institution=" health ", present=False),
+        rec("attendance", "01I", name="Ann", institution="Police", present=True),
+    ]
+    c = conf.fold("CC-0000-0000", records)
+    assert (c.id, c.kind, c.date, c.chair, c.venue, c.created_by) == ("CC-0000-0000", "internal", "2026-12-10", "sup", "Hall", "sup")
+    assert c.created_at == "2026-12-01T06:00:00+00:00"
+    assert c.checklist == {"notice_sent": "2026-12-01", "invitations_sent": None, "attendance_confirmed": None}
+    assert c.case_ids == ["CP-B", "CP-A"]
+    assert c.cases[1] == {"case_id": "CP-A", "reason": "unresolved_protection_concern", "record_id": "01E", "by": "sup"}
+    assert [(a["name"], a["present"], a["record_id"]) for a in c.attendees] == [
+        ("john", False, "01G"), ("jane doe", False, "01H"), ("Ann", True, "01I")]
+    assert [a["name"] for a in c.present] == ["Ann"]
+    assert c.status == "planned" and c.minutes is None and c.closed_at is None
+    assert [h[0] for h in c.history] == ["01A", "01C", "01D", "01E", "01F", "01G", "01H", "01I"]
+    assert c.history[0] == ("01A", "conference", "2026-12-01T09:00:00+03:00", "sup")
+
+
+def test_fold__minutes_close_and_the_report():
+    records = [rec("conference", "01A", type="external", date="2026-12-10"),
+               rec("rendered", "01B", template="conference-report", recorded_at="2026-12-10T05:00:00+00:00"),
+               rec("minutes", "01C", decisions=["d"]),
+               rec("conference_close", "01D", at="2026-12-10T12:00:00+03:00", by="chair"),
+               rec("rendered", "01E", template="agenda", recorded_at="2026-12-10T10:00:00+00:00")]
+    c = conf.fold("CC-1", records[:3])
+    assert c.status == "minuted" and c.minutes == {"decisions": ["d"]} and c.minutes_id == "01C"
+    assert c.report_rendered_at == "2026-12-10T05:00:00+00:00"  # open: any report counts
+    closed = conf.fold("CC-1", records)
+    assert closed.status == "closed" and closed.closed_at == "2026-12-10T09:00:00+00:00" and closed.closed_by == "chair"
+    assert closed.report_rendered_at is None  # a report rendered before closing does not count, nor another template
+    at_close = conf.fold("CC-1", records + [rec("rendered", "01F", template="conference-report", recorded_at="2026-12-10T09:00:00+00:00")])
+    assert at_close.report_rendered_at == "2026-12-10T09:00:00+00:00"
+    later = records + [rec("rendered", "01F", template="conference-report", recorded_at="2026-12-10T09:00:00+00:00"),
+                       rec("rendered", "01G", template="conference-report", recorded_at="2026-12-11T09:00:00+00:00")]
+    assert conf.fold("CC-1", later).report_rendered_at == "2026-12-11T09:00:00+00:00"
+    assert closed.renders[1] == {"template": "agenda", "at": "2026-12-10T10:00:00+00:00", "by": "sup"}
+
+
+def test_to_dict():
+    c = conf.fold("CC-1", [rec("conference", "01A", type="internal", date="2026-12-10", chair="sup"),
+                           rec("attendance", "01B", name="A", present=True), rec("minutes", "01C", x=1)])
+    data = c.to_dict()
+    assert data == {
+        "conference_id": "CC-1", "kind": "internal", "date": "2026-12-10", "chair": "sup", "venue": None, "status": "minuted",
+        "created_at": "2026-12-01T06:00:00+00:00", "created_by": "sup",
+        "checklist": {"notice_sent": None, "invitations_sent": None, "attendance_confirmed": None}, "cases": [],
+        "attendees": [{"name": "A", "present": True, "record_id": "01B"}], "participants": 1, "minutes": {"x": 1},
+        "closed_at": None, "closed_by": None, "report_rendered_at": None,
+        "history": [{"record_id": "01A", "kind": "conference", "at": "2026-12-01T09:00:00+03:00", "by": "sup"},
+                    {"record_id": "01B", "kind": "attendance", "at": "2026-12-01T09:00:00+03:00", "by": "sup"},
+                    {"record_id": "01C", "kind": "minutes", "at": "2026-12-01T09:00:00+03:00", "by": "sup"}],
+    }
+    assert conf.Conference("CC-2").to_dict()["minutes"] is None
+
+
+def test_member_key():
+    assert conf.member_key({"name": " Jane   DOE ", "institution": "Min.  Health"}) == ("jane doe", "min. health")
+    assert conf.member_key({}) == ("", "")
+
+
+def test_meeting_day_and_days_before():
+    assert conf.meeting_day(conf.Conference("C", date="2026-12-10T14:00:00+03:00")) == DAY
+    assert conf.meeting_day({"date": "2026-12-10"}) == DAY
+    assert conf.days_before(POLICY, "notice") == 7 and conf.days_before(POLICY, "invitations") == 7
+    assert conf.days_before(POLICY, "confirmation") == 3
+    assert conf.days_before(Policy("t", "t", {"conference": {"notice": "36h"}}), "notice") == 1
+    assert conf.days_before(Policy("t", "t", {"conference": {"notice": "0d"}}), "notice") == 0
+
+
+def test_timeline_warnings__each_item_at_its_boundary():
+    on_time = {"notice_sent": "2026-12-03", "invitations_sent": "2026-12-03T10:00:00+03:00", "attendance_confirmed": "2026-12-07"}
+    assert conf.timeline_warnings(on_time, DAY, POLICY, date(2026, 12, 8)) == []
+    late = {"notice_sent": "2026-12-04", "invitations_sent": "2026-12-03", "attendance_confirmed": "2026-12-08"}
+    assert conf.timeline_warnings(late, DAY, POLICY, date(2026, 12, 9)) == [
+        "conference.notice: participants told on 2026-12-04, 6 day(s) before the meeting on 2026-12-10; "
+        "the SOP asks for at least 7 day(s) (SOP §4)",
+        "conference.confirmation: attendance confirmed on 2026-12-08, 2 day(s) before the meeting on 2026-12-10; "
+        "the SOP asks for at least 3 day(s) (SOP §4)",
+    ]
+
+
+def test_timeline_warnings__an_item_not_done_yet_counts_from_today():
+    assert conf.timeline_warnings({}, DAY, POLICY, date(2026, 12, 3)) == []
+    assert conf.timeline_warnings({"notice_sent": "2026-12-01", "invitations_sent": "2026-12-01"}, DAY, POLICY,
+                                  date(2026, 12, 8)) == [
+        "conference.confirmation: attendance confirmed not yet (today is 2026-12-08), 2 day(s) before the meeting on "
+        "2026-12-10; the SOP asks for at least 3 day(s) (SOP §4)"]
+    assert len(conf.timeline_warnings({}, DAY, POLICY, date(2026, 12, 4))) == 2
+
+
+@pytest.mark.parametrize("kind, count, limit", [("internal", 6, 6), ("external", 4, 4)])
+def test_cases_warning__at_and_above_the_limit(kind, count, limit):
+    assert conf.cases_warning(kind, count, POLICY) is None
+    assert conf.cases_warning(kind, count + 1, POLICY) == (
+        f"conference.max_cases.{kind}: {count + 1} cases nominated for an {kind} conference; the SOP asks for at most "
+        f"{limit} (SOP §4 §5.3-5.5)")
+
+
+def test_max_cases__a_kind_without_a_limit():
+    assert conf.max_cases(POLICY, "aac") is None
+    assert conf.cases_warning("aac", 99, POLICY) is None
+    assert conf.max_cases(Policy("t", "t", {"conference": {}}), "internal") is None
+    assert conf.max_cases(Policy("t", "t", {"conference": {"max_cases": {"internal": "3"}}}), "internal") == 3
+
+
+@pytest.mark.parametrize("count, warned", [(4, True), (5, False), (10, False), (11, True), (0, True)])
+def test_participants_warning__boundaries(count, warned):
+    warning = conf.participants_warning(count, POLICY)
+    if warned:
+        assert warning == (f"conference.participants: {count} participant(s) recorded as present; the SOP asks for 5-10 "
+                           "(SOP §4 §5.3-5.5)")
+    else:
+        assert warning is None
+
+
+def test_participants_warning__defaults():
+    bare = Policy("t", "t", {"conference": {}})
+    assert conf.participants_warning(5, bare) is None and conf.participants_warning(10, bare) is None
+    assert conf.participants_warning(4, bare) is not None and conf.participants_warning(11, bare) is not None
+
+
+def test_report_due__after_closing_until_rendered():
+    closed = conf.Conference("CC-1", chair="sup", closed_at="2026-12-10T09:00:00+00:00")
+    item = conf.report_due(closed, POLICY)
+    assert item.due == datetime(2026, 12, 11, 9, 0, tzinfo=timezone.utc)
+    assert (item.case_id, item.code, item.title, item.target, item.owner, item.rule) == (
+        "CC-1", "conference-report", "conference report due", None, "sup", "conference")
+    assert item.why == ("the report with the action points within 24 hours of the conference: "
+                        "cpcm render conference-report CC-1")
+    assert item.source == POLICY.source("conference")
+    local = conf.report_due(closed, POLICY, tz=EAT)
+    assert local.due == datetime(2026, 12, 11, 12, 0, tzinfo=EAT) and local.due.utcoffset() == timedelta(hours=3)
+    assert conf.report_due(conf.Conference("CC-1"), POLICY) is None
+    rendered = conf.Conference("CC-1", closed_at="2026-12-10T09:00:00+00:00",
+                               renders=({"template": "conference-report", "at": "2026-12-10T10:00:00+00:00"},))
+    assert conf.report_due(rendered, POLICY) is None
+
+
+def test_agenda__clock_times_and_the_cases_share():
+    items = conf.agenda("internal", datetime(2026, 12, 10, 9, 0), ["CP-A", "CP-B", "CP-C", "CP-D"])
+    assert [(i["item"], i["start"], i["end"], i["minutes_min"], i["minutes_max"]) for i in items] == [
+        ("welcome", "09:00", "09:10", 10, 10), ("updates", "09:10", "09:30", 15, 20), ("debrief", "09:30", "09:50", 15, 20),
+        ("cases", "09:50", "11:20", 90, 90), ("trends", "11:20", "11:40", 15, 20), ("actions", "11:40", "11:50", 10, 10),
+        ("next_meeting", "11:50", "11:55", 5, 5)]
+    assert items[3]["cases"] == [{"id": "CP-A", "start": "09:50", "minutes": 22}, {"id": "CP-B", "start": "10:12", "minutes": 22},
+                                 {"id": "CP-C", "start": "10:34", "minutes": 22}, {"id": "CP-D", "start": "10:56", "minutes": 22}]
+    assert all(i["cases"] == [] for i in items if i["item"] != "cases")
+
+
+def test_agenda__external_unknown_kind_and_no_cases():
+    external = conf.agenda("external", datetime(2026, 12, 10, 14, 0), [])
+    assert [i["end"] for i in external][-1] == "16:50"
+    assert external[3]["cases"] == [] and external[3]["start"] == "15:05"
+    assert conf.agenda("odd", datetime(2026, 12, 10, 14, 0), []) == external
+    many = conf.agenda("external", datetime(2026, 12, 10, 9, 0), [f"CP-{i}" for i in range(70)])
+    assert many[3]["cases"][1] == {"id": "CP-1", "start": "10:06", "minutes": 1}
+    assert conf.AGENDA["aac"] == conf.AGENDA["external"]
+
+
+def test_start_of__a_time_given_or_the_policy_start():
+    assert conf.start_of(conf.Conference("C", date="2026-12-10T14:15:00+03:00"), POLICY) == datetime(2026, 12, 10, 14, 15, tzinfo=EAT)
+    assert conf.start_of(conf.Conference("C", date="2026-12-10"), POLICY) == datetime(2026, 12, 10, 8, 30)
+    assert conf.start_of(conf.Conference("C", date="2026-12-10"), Policy("t", "t", {"conference": {}})) == datetime(2026, 12, 10, 9, 0)
+
+
+def _hits(names, text):
+    return [p.pattern for p in conf.name_patterns(names) if p.search(text)]
+
+
+def test_name_patterns__a_full_name_in_any_case_and_spacing():
+    patterns = conf.name_patterns(["Amani Otieno"])
+    assert len(patterns) == 3  # the phrase, then each word
+    assert any(p.search("met amani   otieno today") for p in patterns)
+    assert not any(p.search("the amaniotieno account") for p in patterns)
+
+
+def test_name_patterns__a_single_word_only_as_a_name():
+    patterns = conf.name_patterns(["Amani"])
+    assert any(p.search("Amani came") for p in patterns)
+    assert any(p.search("AMANI came") for p in patterns)
+    assert not any(p.search("amani (peace) for all") for p in patterns)
+    assert not any(p.search("Amanis") for p in patterns) and not any(p.search("XAmani") for p in patterns)
+
+
+def test_name_patterns__short_words_of_long_names_and_odd_input():
+    patterns = conf.name_patterns(["Jo Ann Lee", None, "", "Bo"])
+    words = [p for p in patterns if "\\s+" not in p.pattern]
+    assert any(p.search("Ann said") for p in patterns) and any(p.search("Lee said") for p in patterns)
+    assert not any(p.search("Jo said") for p in words)  # two letters in a longer name: not alone
+    assert any(p.search("Bo said") for p in patterns)  # a one-word name, however short
+    assert any(p.search("jo ann lee") for p in patterns)
+    assert any(p.search("7x") for p in conf.name_patterns(["7x"]))  # a first character with no case
+
+
+def test_names_found__the_field_and_the_case_never_the_name():
+    patterns = {"CP-A": conf.name_patterns(["Amani Otieno"]), "CP-B": conf.name_patterns(["Baraka"])}
+    minutes = {"decisions": ["Otieno to attend", "nothing"], "summary": {"text": "Baraka and Amani"}, "n": 3,
+               "other": "clean"}
+    assert conf.names_found(minutes, patterns) == ["decisions[1] (a name registered for CP-A)",
+                                                   "summary.text (a name registered for CP-A)"]
+    assert conf.names_found({"x": "Baraka"}, patterns) == ["x (a name registered for CP-B)"]
+    assert conf.names_found({"x": "nothing here"}, patterns) == []
+    assert list(conf._texts(["a", {"b": "c"}])) == [("[1]", "a"), ("[2].b", "c")]
+
+
+def test_participants_warning__reads_the_policy_numbers():
+    own = Policy("t", "t", {"conference": {"participants_min": 3, "participants_max": 8, "source": "S"}})
+    assert conf.participants_warning(3, own) is None and conf.participants_warning(8, own) is None
+    assert conf.participants_warning(2, own) == ("conference.participants: 2 participant(s) recorded as present; "
+                                                 "the SOP asks for 3-8 (S §5.3-5.5)")
+    assert conf.participants_warning(9, own) is not None
+
+
+def test_to_dict__the_cases_nominated():
+    c = conf.fold("CC-1", [rec("conference", "01A", type="internal"), rec("nomination", "01B", case_id="CP-A", reason="r")])
+    assert c.to_dict()["cases"] == [{"case_id": "CP-A", "reason": "r", "record_id": "01B", "by": "sup"}]
+
+
+def test_name_patterns__no_name_no_pattern():
+    assert conf.name_patterns([None, "", "  "]) == []
+
+
+def test_days_before__counts_calendar_months_and_years_from_a_fixed_day():
+    assert conf.days_before(Policy("t", "t", {"conference": {"notice": "1mo"}}), "notice") == 31
+    assert conf.days_before(Policy("t", "t", {"conference": {"notice": "1y"}}), "notice") == 366

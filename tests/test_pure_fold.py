@@ -1,0 +1,282 @@
+"""Pure tests of the fold: corrections standing in for what they supersede, registration
+updates, each reducer, the events a record implies, and the stage (docs/testing.md).
+Each reducer's fields are checked one by one, so that new fields do not break the tests."""
+from __future__ import annotations
+
+import pytest
+
+from cpcm.domain.records import Record
+from cpcm.workflow.fold import apply_update, derived_events, effective, fold, superseded_ids
+
+CASE = "CP-0000-0000"
+
+
+def rec(kind, id_, at="2026-11-23T09:00:00+03:00", by="amina", **body):
+    return Record(kind, 1, id_, CASE, at, "2026-11-23T06:00:00+00:00", by, body)
+
+
+REG = rec("registration", "01A", child={"name": "Asha", "sex": "f"}, caregiver={"name": "Mama"}, location="Kibera",
+          contact="0700", concerns=["neglect"], risk="high")
+
+
+# --- effective -----------------------------------------------------------------------------
+
+def test_effective__a_correction_stands_in_the_place_of_what_it_supersedes():
+    note = rec("note", "01B")
+    fix = rec("registration", "01C", supersedes="01A", child={"name": "Asha B"})
+    assert [r.id for r in effective([fix, note, REG])] == ["01C", "01B"]
+
+
+def test_effective__two_corrections_of_one_record_the_later_wins():
+    first = rec("registration", "01C", supersedes="01A")
+    second = rec("registration", "01D", supersedes="01A")
+    note = rec("note", "01B")
+    assert [r.id for r in effective([REG, note, first, second])] == ["01D", "01B"]
+    chained = rec("registration", "01E", supersedes="01C")
+    assert [r.id for r in effective([REG, note, first, chained])] == ["01E", "01B"]
+
+
+def test_effective__a_supersedes_that_is_not_an_earlier_record_of_the_case_is_ignored():
+    later = rec("note", "01B", supersedes="01C")
+    unknown = rec("note", "01C", supersedes="01Z")
+    number = rec("note", "01D", supersedes=1)
+    itself = rec("note", "01E", supersedes="01E")
+    assert [r.id for r in effective([REG, later, unknown, number, itself])] == ["01A", "01B", "01C", "01D", "01E"]
+
+
+def test_effective__references_to_a_superseded_record_follow_it():
+    referral = rec("referral", "01B", service="S")
+    fixed = rec("referral", "01C", supersedes="01B", service="T")
+    fixed_again = rec("referral", "01D", supersedes="01C", service="U")
+    update = rec("referral_update", "01E", referral="01B", status="accepted")
+    approval = rec("approval", "01F", target="01B", subject="plan")
+    other = rec("note", "01G", referral="01B")
+    out = {r.id: r for r in effective([REG, referral, fixed, fixed_again, update, approval, other])}
+    assert out["01E"].body == {"referral": "01D", "status": "accepted"}
+    assert out["01F"].body["target"] == "01D"
+    assert out["01G"].body["referral"] == "01B"  # not a reference the fold reads
+    untouched = rec("referral_update", "01H", referral="01X")
+    assert effective([untouched])[0] is untouched
+
+
+def test_superseded_ids():
+    assert superseded_ids([rec("repair", "01B", supersedes="01A"), rec("note", "01C"), rec("x", "01D", supersedes="")]) == {"01A"}
+
+
+# --- updates -------------------------------------------------------------------------------
+
+def test_apply_update__set_replace_and_remove_paths():
+    registration = {"child": {"name": "A", "sex": "f", "names": {"other": "B"}}, "location": "X"}
+    assert apply_update(registration, {"child.name": "C", "contact": "0700"}) == {
+        "child": {"name": "C", "sex": "f", "names": {"other": "B"}}, "location": "X", "contact": "0700"}
+    assert apply_update(registration, {"child.names": None, "location": None}) == {"child": {"name": "A", "sex": "f"}}
+    assert apply_update(registration, {"child.names": "plain"}) == {"child": {"name": "A", "sex": "f", "names": "plain"}, "location": "X"}
+    assert apply_update(registration, {"child.na": None}) == registration  # a prefix of a name is not its path
+    assert apply_update({}, {}) == {}
+
+
+# --- derived events ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command, body, events", [
+    ("assessment.initial", {"immediate_actions": ["x"]}, ["response", "risk_checked"]),
+    ("assessment.initial", {"immediate_actions": []}, ["risk_checked"]),
+    ("assessment.comprehensive", {"immediate_actions": ["x"]}, ["risk_checked"]),
+    ("plan", {"reason": "reunification_done"}, ["reunification"]),
+    ("plan", {"reason": "review"}, []),
+    ("plan", {"participants": {"child": "yes"}}, ["plan_with_child"]),
+    ("plan", {"participants": {"child": "no"}}, []),
+    ("followup", {"risk_increased": "yes", "risk": "high", "concern": "yes", "purpose": "crisis"},
+     ["risk_increased", "risk_checked", "concern", "crisis_response"]),
+    ("followup", {"risk_increased": "no", "concern": "no", "purpose": "routine"}, []),
+    ("followup.post_closure", {"risk_increased": "yes", "risk": "low", "concern": "yes", "purpose": "crisis"},
+     ["risk_increased", "risk_checked", "concern"]),
+    ("readiness", {"stops": ["q1"]}, ["readiness_stop"]),
+    ("readiness", {"stops": []}, ["readiness_clear"]),
+    ("approval.closure", {}, ["closed"]),
+    ("closure.immediate", {}, ["closed"]),
+    ("closure", {}, []),
+    ("consent", {"status": "refused"}, ["consent_refused"]),
+    ("consent", {"status": "not_possible"}, ["consent_refused"]),
+    ("consent", {"status": "given"}, []),
+    ("review", {"attended": {"child": "yes"}}, ["review_with_child"]),
+    ("review", {"attended": {"child": "no"}}, []),
+    ("review", {}, []),
+    ("note", {"immediate_actions": [1], "stops": [1], "status": "refused"}, []),
+])
+def test_derived_events(command, body, events):
+    assert derived_events(rec("x", "01B", **body), command) == events
+
+
+# --- the fold ------------------------------------------------------------------------------
+
+def test_fold__registration():
+    case = fold(CASE, [REG])
+    assert (case.id, case.stage, case.status, case.risk, case.worker) == (CASE, "registered", "open", "high", "amina")
+    assert case.registered_at == "2026-11-23T09:00:00+03:00"
+    assert case.child == {"name": "Asha", "sex": "f"} and case.caregiver_name == "Mama"
+    assert (case.location, case.contact, case.concerns) == ("Kibera", "0700", ("neglect",))
+    assert case.registration["location"] == "Kibera"
+    assert case.events == {"registration": ("2026-11-23T06:00:00+00:00",)}
+    assert case.history[0].id == "01A" and case.history[0].kind == "registration" and case.history[0].by == "amina"
+    assert case.history[0].recorded_at == "2026-11-23T06:00:00+00:00" and case.history[0].at == REG.at
+    assert fold(CASE, [rec("registration", "01A", worker="otieno")]).worker == "otieno"
+    bare = fold(CASE, [rec("registration", "01A")])
+    assert bare.child == {} and bare.caregiver_name is None and bare.concerns == ()
+
+
+def test_fold__a_corrected_registration_drops_its_bookkeeping():
+    fix = rec("registration", "01B", supersedes="01A", correction_reason="typo", child={"name": "Asha B"})
+    case = fold(CASE, [REG, fix])
+    assert case.child == {"name": "Asha B"}
+    assert "supersedes" not in case.registration and "correction_reason" not in case.registration
+    assert [e.id for e in case.history] == ["01B"]
+
+
+def test_fold__update_and_assignment():
+    update = rec("update", "01B", changes={"child.name": "Asha K", "caregiver.name": "Baba", "location": None, "concerns": ["x"]})
+    case = fold(CASE, [REG, update, rec("assignment", "01C", worker="otieno")])
+    assert case.child == {"name": "Asha K", "sex": "f"} and case.caregiver_name == "Baba"
+    assert case.location is None and case.concerns == ("x",) and case.contact == "0700"
+    assert case.worker == "otieno" and case.stage == "registered"
+    assert fold(CASE, [REG, rec("update", "01B")]).child == {"name": "Asha", "sex": "f"}
+
+
+def test_fold__assessment_and_followup_change_the_risk_only_when_given():
+    case = fold(CASE, [REG, rec("assessment", "01B", type="initial", risk="medium")])
+    assert case.risk == "medium" and case.stage == "initial_assessment"
+    assert fold(CASE, [REG, rec("assessment", "01B", type="initial")]).risk == "high"
+    assert fold(CASE, [REG, rec("followup", "01B", risk="low")]).risk == "low"
+    assert fold(CASE, [REG, rec("followup", "01B")]).risk == "high"
+
+
+def test_fold__plan_versions_approval_and_rejection():
+    plan1 = rec("plan", "01B", at="2026-11-24T09:00:00+03:00", reason="initial", closure_criteria=["x"], review_date="2027-01-01")
+    case = fold(CASE, [REG, plan1])
+    plan = case.plan
+    assert (plan["record_id"], plan["at"], plan["by"], plan["version"]) == ("01B", "2026-11-24T06:00:00+00:00", "amina", 1)
+    assert (plan["reason"], plan["closure_criteria"], plan["review_date"]) == ("initial", True, "2027-01-01")
+    assert (plan["approved_at"], plan["approved_by"], plan["rejected_at"]) == (None, None, None)
+    approve = rec("approval", "01C", at="2026-11-25T09:00:00+03:00", by="sup", subject="plan", target="01B")
+    approved = fold(CASE, [REG, plan1, approve]).plan
+    assert (approved["approved_at"], approved["approved_by"], approved["rejected_at"]) == ("2026-11-25T06:00:00+00:00", "sup", None)
+    reject = rec("rejection", "01C", at="2026-11-25T09:00:00+03:00", by="sup", subject="plan")
+    rejected = fold(CASE, [REG, plan1, reject]).plan
+    assert (rejected["approved_at"], rejected["approved_by"], rejected["rejected_at"]) == (None, None, "2026-11-25T06:00:00+00:00")
+    stale = rec("approval", "01D", by="sup", subject="plan", target="01X")
+    assert fold(CASE, [REG, plan1, stale]).plan["approved_at"] is None
+    plan2 = rec("plan", "01E", closure_criteria=[])
+    second = fold(CASE, [REG, plan1, approve, plan2]).plan
+    assert second["version"] == 2 and second["closure_criteria"] is False and second["approved_at"] is None
+    assert fold(CASE, [REG, rec("approval", "01B", subject="plan")]).plan is None
+
+
+def test_fold__closure_requested_approved_rejected_and_reopened():
+    plan = rec("plan", "01B")
+    close = rec("closure", "01C", at="2026-11-26T09:00:00+03:00", reason="goals_met")
+    requested = fold(CASE, [REG, plan, close])
+    assert requested.stage == "closure_requested" and requested.status == "open"
+    assert requested.closure == {"record_id": "01C", "at": "2026-11-26T06:00:00+00:00", "by": "amina", "reason": "goals_met",
+                                 "decided_at": None, "approved": None}
+    approve = rec("approval", "01D", at="2026-11-27T09:00:00+03:00", by="sup", subject="closure")
+    closed = fold(CASE, [REG, plan, close, approve])
+    assert closed.stage == "closed" and closed.status == "closed"
+    assert closed.closure["decided_at"] == "2026-11-27T06:00:00+00:00" and closed.closure["decided_by"] == "sup"
+    assert closed.closure["approved"] is True
+    assert closed.events["closed"] == ("2026-11-27T06:00:00+00:00",)
+    assert closed.events["closed.goals_met"] == ("2026-11-27T06:00:00+00:00",)
+    reject = rec("rejection", "01D", by="sup", subject="closure")
+    back = fold(CASE, [REG, plan, close, reject])
+    assert back.stage == "implementation" and back.closure["approved"] is False
+    reopened = fold(CASE, [REG, plan, close, approve, rec("reopen", "01E", at="2027-01-01T09:00:00+03:00")])
+    assert reopened.stage == "reopened" and reopened.status == "open" and reopened.closure is None
+    assert reopened.next_review is None and reopened.events["closed.goals_met"] == ("2026-11-27T06:00:00+00:00",)
+    immediate = fold(CASE, [REG, rec("closure", "01C", immediate=True, reason="died")])
+    assert immediate.stage == "closed" and "closed.died" in immediate.events
+    assert fold(CASE, [REG, rec("approval", "01B", subject="closure")]).closure is None
+
+
+def test_fold__transfer_request_and_decision():
+    request = rec("transfer_request", "01B", at="2026-11-26T09:00:00+03:00", to="AGENCY")
+    case = fold(CASE, [REG, request])
+    assert case.transfer_request == {"record_id": "01B", "at": "2026-11-26T06:00:00+00:00", "by": "amina", "to": "AGENCY",
+                                     "decided_at": None, "approved": None}
+    decided = fold(CASE, [REG, request, rec("approval", "01C", at="2026-11-27T09:00:00+03:00", by="sup", subject="transfer")])
+    assert decided.transfer_request["decided_at"] == "2026-11-27T06:00:00+00:00"
+    assert decided.transfer_request["decided_by"] == "sup" and decided.transfer_request["approved"] is True
+    refused = fold(CASE, [REG, request, rec("rejection", "01C", by="sup", subject="transfer")])
+    assert refused.transfer_request["approved"] is False
+    assert fold(CASE, [REG, rec("approval", "01B", subject="transfer")]).transfer_request is None
+    assert fold(CASE, [REG, rec("approval", "01B", subject="other")]).plan is None
+
+
+def test_fold__review_sets_the_next_review():
+    plan = rec("plan", "01B")
+    case = fold(CASE, [REG, plan, rec("review", "01C", next_review="2027-02-01")])
+    assert case.next_review == "2027-02-01"
+    assert fold(CASE, [REG, plan, rec("review", "01C", next_review="2027-02-01"), rec("review", "01D")]).next_review is None
+
+
+def test_fold__referrals_and_their_updates():
+    referral = rec("referral", "01B", at="2026-11-24T09:00:00+03:00", service="clinic", sector="health", need="care",
+                   urgent="yes", plan_action={"action": "A2"})
+    second = rec("referral", "01C", service="school")
+    update = rec("referral_update", "01D", at="2026-11-25T09:00:00+03:00", by="otieno", referral="01B", status="accepted",
+                 start="2026-12-01", expected_duration="3mo", feedback="")
+    case = fold(CASE, [REG, referral, second, update])
+    r1, r2 = case.referrals
+    assert (r1["record_id"], r1["ref"], r1["service"], r1["sector"], r1["need"], r1["urgent"]) == (
+        "01B", "R1", "clinic", "health", "care", True)
+    assert r1["at"] == "2026-11-24T06:00:00+00:00" and r1["plan_action"] == "A2"
+    assert (r1["status"], r1["status_at"], r1["start"], r1["expected_duration"], r1["feedback"]) == (
+        "accepted", "2026-11-25T06:00:00+00:00", "2026-12-01", "3mo", None)
+    assert r1["history"] == [{"status": "sent", "at": "2026-11-24T09:00:00+03:00", "by": "amina"},
+                             {"status": "accepted", "at": "2026-11-25T09:00:00+03:00", "by": "otieno"}]
+    assert (r2["ref"], r2["status"], r2["urgent"], r2["plan_action"], r2["start"]) == ("R2", "sent", False, None, None)
+    assert r2["history"] == [{"status": "sent", "at": "2026-11-23T09:00:00+03:00", "by": "amina"}]
+    assert case.stage == "registered"
+    assert case.referral("R1") is r1
+
+
+def test_fold__stage_anomalies_and_unknown_kinds():
+    plan = rec("plan", "01B")
+    case = fold(CASE, [REG, rec("closure", "01B", immediate=True, reason="x"), rec("plan", "01C"), rec("future_kind", "01D")])
+    assert case.stage == "closed" and case.status == "closed"
+    assert case.anomalies == ("01C",)  # future_kind is not a command of the table: not an anomaly
+    assert [e.kind for e in case.history] == ["registration", "closure", "plan", "future_kind"]
+    assert case.events["future_kind"] == ("2026-11-23T06:00:00+00:00",)
+    assert case.plan is not None  # the reducer still applies
+    assert fold(CASE, []).stage == "registered" and fold(CASE, []).history == ()
+    assert fold(CASE, [plan]).anomalies == ("01B",)
+
+
+def test_fold__events_in_order_as_utc():
+    records = [REG, rec("followup", "01B", at="2026-11-24T09:00:00+03:00", risk="low"),
+               rec("followup", "01C", at="2026-11-25T12:00:00+00:00", concern="yes")]
+    case = fold(CASE, records)
+    assert case.events["followup"] == ("2026-11-24T06:00:00+00:00", "2026-11-25T12:00:00+00:00")
+    assert case.events["risk_checked"] == ("2026-11-24T06:00:00+00:00",)
+    assert case.events["concern"] == ("2026-11-25T12:00:00+00:00",)
+
+
+def test_fold__a_referral_outcome_keeps_the_feedback():
+    referral = rec("referral", "01B", service="clinic")
+    declined = rec("referral_update", "01C", referral="01B", status="declined", feedback="full")
+    (entry,) = fold(CASE, [REG, referral, declined]).referrals
+    assert (entry["status"], entry["feedback"], entry["start"]) == ("declined", "full", None)
+
+
+def test_fold__a_decided_transfer_keeps_its_request_and_a_reopening_clears_the_next_review():
+    request = rec("transfer_request", "01B", to="AGENCY")
+    decided = fold(CASE, [REG, request, rec("approval", "01C", by="sup", subject="transfer")]).transfer_request
+    assert (decided["record_id"], decided["to"], decided["by"]) == ("01B", "AGENCY", "amina")
+    records = [REG, rec("plan", "01B"), rec("review", "01C", next_review="2027-02-01"), rec("closure", "01D", immediate=True),
+               rec("reopen", "01E")]
+    assert fold(CASE, records[:4]).next_review == "2027-02-01"
+    assert fold(CASE, records).next_review is None
+
+
+def test_fold__a_new_referral_has_every_field_of_its_status():
+    (entry,) = fold(CASE, [REG, rec("referral", "01B", at="2026-11-24T09:00:00+03:00")]).referrals
+    assert entry["status_at"] == "2026-11-24T06:00:00+00:00"
+    assert {k: entry[k] for k in ("start", "expected_duration", "feedback")} == {"start": None, "expected_duration": None,
+                                                                                 "feedback": None}

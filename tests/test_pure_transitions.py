@@ -1,0 +1,102 @@
+"""Pure tests of the transition table's functions and the clocks' event names: the command a
+record performs, the refusal's words, the status of a stage (docs/testing.md)."""
+from __future__ import annotations
+
+import pytest
+
+from cpcm.domain.policy import Policy
+from cpcm.errors import Refused
+from cpcm.workflow import clocks, transitions
+
+
+@pytest.mark.parametrize("kind, body, command", [
+    ("assessment", {}, "assessment.initial"),
+    ("assessment", {"type": "comprehensive"}, "assessment.comprehensive"),
+    ("approval", {}, "approval.plan"),
+    ("approval", {"subject": "closure"}, "approval.closure"),
+    ("rejection", {}, "rejection.plan"),
+    ("rejection", {"subject": "transfer"}, "rejection.transfer"),
+    ("followup", {"purpose": "post_closure"}, "followup.post_closure"),
+    ("followup", {"purpose": "crisis"}, "followup"),
+    ("followup", {}, "followup"),
+    ("closure", {"immediate": True}, "closure.immediate"),
+    ("closure", {"immediate": False}, "closure"),
+    ("closure", {}, "closure"),
+    ("note", {"type": "x", "subject": "y", "purpose": "post_closure", "immediate": True}, "note"),
+])
+def test_command_of(kind, body, command):
+    assert transitions.command_of(kind, body) == command
+
+
+def test_next_stage_and_allowed():
+    assert transitions.next_stage(None, "registration") == "registered"
+    assert transitions.next_stage("registered", "assessment.initial") == "initial_assessment"
+    assert transitions.next_stage("planned", "review") == "implementation"
+    assert transitions.next_stage("closed", "plan") is None
+    assert transitions.allowed(None) == ["registration"]
+    assert transitions.allowed("transferred") == ["note", "reopen", "repair", "sharing", "transfer_ack"]
+    assert transitions.allowed("closed") == ["followup.post_closure", "note", "reopen", "repair", "sharing"]
+
+
+def test_advance__the_next_stage():
+    assert transitions.advance("registered", "assessment.initial", "CP-0000-0000") == "initial_assessment"
+    assert transitions.advance("closure_requested", "approval.closure") == "closed"
+
+
+def test_advance__refusal_at_an_open_stage_names_the_case_stage_and_what_is_allowed():
+    with pytest.raises(Refused) as error:
+        transitions.advance("closure_requested", "assessment.initial", "CP-0000-0000")
+    assert error.value.message == "CP-0000-0000 is at stage 'closure_requested': 'assessment initial' is not allowed there"
+    assert error.value.rule == "transition-not-allowed"
+    assert error.value.hint == (
+        "Allowed now: approve closure, approve transfer, assign, consent, consent --override, continue, followup, note, "
+        "readiness, receive, referral, reject closure, reject transfer, repair, review, sharing, transfer, update.")
+
+
+def test_advance__refusal_without_a_case_id():
+    with pytest.raises(Refused) as error:
+        transitions.advance(None, "note")
+    assert error.value.message == "at stage 'None': 'note' is not allowed there"
+    assert error.value.hint == "Allowed now: register."
+
+
+@pytest.mark.parametrize("stage", ["closed", "transferred"])
+def test_advance__refusal_on_a_closed_or_transferred_case(stage):
+    with pytest.raises(Refused) as error:
+        transitions.advance(stage, "plan", "CP-0000-0000")
+    assert error.value.message == f"CP-0000-0000 is at stage '{stage}': 'plan' is not allowed there"
+    assert error.value.hint == "Closed and transferred cases take only reopening, post-closure visits and notes."
+
+
+def test_status_of():
+    assert transitions.status_of("closed") == "closed"
+    assert transitions.status_of("transferred") == "transferred"
+    assert transitions.status_of("reopened") == "open"
+    assert transitions.status_of(None) == "open"
+
+
+def test_words_of_every_command_is_what_the_user_types():
+    assert transitions._words("transfer_request") == "transfer"
+    assert transitions._words("review") == "review"
+
+
+def test_clock_events__the_plan_in_force_is_its_approval_or_its_writing():
+    needs = Policy("t", "t", {"plan_approval": {"required": True}})
+    free = Policy("t", "t", {"plan_approval": {"required": False}})
+    names = (clocks.PLAN_IN_FORCE, "review")
+    assert clocks.events(names, needs) == ("approval.plan", "review")
+    assert clocks.events(names, free) == ("plan", "review")
+    assert clocks.events((), needs) == ()
+    assert clocks.start_events("review", free) == ("plan", "review")
+    assert clocks.done_events("case-plan", needs) == ("approval.plan",)
+    assert clocks.done_events("initial-assessment", needs) == ("assessment.initial", "assessment.comprehensive")
+
+
+@pytest.mark.parametrize("subject, starts, text", [("plan", "plan", "a plan version"), ("closure", "closure", "a closure request"),
+                                                   ("transfer", "transfer_request", "a transfer request")])
+def test_approval_clocks__every_field(subject, starts, text):
+    expected = clocks.Clock(f"{subject}-approval", f"{subject}_approval", f"{subject.capitalize()} approval", (starts,), text,
+                            (f"approval.{subject}", f"rejection.{subject}"), "a supervisor's or manager's approval or rejection",
+                            f"{subject}_approval", "approval_response", "supervisors", subject=subject)
+    assert clocks.BY_CODE[f"{subject}-approval"] == expected
+    assert clocks._approval(subject, starts, text) == expected  # the table's builder, called after import
