@@ -449,9 +449,10 @@ def recover(store: CaseStore) -> dict | None:
 
     Call only while holding the repository lock. The lock is what proves that no cpcm writer is
     alive. cpcm is the only program that writes a casefile repository, and it runs git commands
-    that take `.git/index.lock` (add, commit, reset, checkout) only while holding that lock;
+    that take `.git/index.lock` (add, write-tree, reset, checkout) only while holding that lock;
     its read-only git commands run with GIT_OPTIONAL_LOCKS=0 and take no lock. So an
-    `index.lock` found here, with the write note left, is a killed cpcm's, and is removed.
+    `index.lock` found here, with the write note left, is a killed cpcm's, and is removed; so is
+    a branch's `.lock` (from `git update-ref`, the last step of a commit).
     (Whether some other git process is using the repository cannot be known in general; a
     person running git by hand in a casefile repository while cpcm writes is outside this.)
     """
@@ -469,6 +470,8 @@ def recover(store: CaseStore) -> dict | None:
     if index_lock.exists():
         _remove(index_lock)
         note["index_lock_removed"] = True
+    for ref_lock in (store.root / ".git" / "HEAD.lock", *(store.root / ".git" / "refs" / "heads").glob("*.lock")):
+        _remove(ref_lock)  # a killed `git update-ref`'s, like the index.lock above
     paths = [p for p in MANAGED if (store.root / p).exists()]
     left = []
     if paths and store.git.head() is not None:
