@@ -107,3 +107,24 @@ def test_a_record_that_json_would_change_is_not_kept(tmp_path):
     assert cache_mod.plain_json({"a": [1, "x", None, True, 2.5]})
     assert not cache_mod.plain_json({"a": (1, 2)}) and not cache_mod.plain_json({1: "x"})
     assert not cache_mod.plain_json({"a": float("nan")})
+
+
+def test_the_cold_fill_parses_on_worker_processes_and_reports_progress(tmp_path):
+    from pyrage import x25519
+
+    from cpcm.store import parallel
+
+    key = x25519.Identity.generate()
+    docs = [{"kind": "note", "id": f"R{n}", "body": {"text": f"note {n}", "when": "2026-01-02"}} for n in range(150)]
+    items = [(f"{n:040x}", cipher.encrypt(codec_dumps(doc), [str(key.to_public())])) for n, doc in enumerate(docs)]
+    items.append(("f" * 40, b"age-encryption.org/v1\ndamaged"))  # unreadable: left out, for the read that follows to report
+    seen = []
+    parsed = dict(parallel.parse_all(items, [key], lambda done, total: seen.append((done, total))))
+    assert parsed == {f"{n:040x}": doc for n, doc in enumerate(docs)}
+    assert seen and seen[-1] == (len(items), len(items)) and seen == sorted(seen)
+
+
+def codec_dumps(doc):
+    from cpcm.store import codec
+
+    return codec.dumps(doc)
