@@ -59,7 +59,7 @@ def ensure(size: int, out: Path, synthetic_child) -> tuple[Path, dict]:
             os.replace(name + ".gpg", store / (Path(name).name + ".gpg"))
     subprocess.run(["git", "add", "-A"], cwd=store, env=e, check=True, capture_output=True)
     subprocess.run(["git", "commit", "-q", "-m", f"{size} entries"], cwd=store, env=e, check=True, capture_output=True)
-    subprocess.run(["git", "gc", "-q"], cwd=store, env=e, check=True, capture_output=True)
+    subprocess.run(["git", "gc", "-q"], cwd=store, env=e, capture_output=True)  # git commit may have started one already
     base = subprocess.run(["git", "rev-parse", "HEAD"], cwd=store, env=e, check=True, capture_output=True, text=True).stdout.strip()
     done.write_text(json.dumps({"size": size, "base": base}))
     return home, e

@@ -295,18 +295,28 @@ class CaseStore:
         cache = self.record_cache
         if cache is None or not cache.usable(keys):
             return 0
+        ids = list(case_ids)
+
+        def live() -> list[bytes]:
+            found = []
+            for case_id in ids:
+                for path in self._files_live(case_id, CASES):
+                    try:
+                        found.append(path.read_bytes())
+                    except OSError:
+                        continue
+            return found
+
+        def committed(view: Snapshot) -> list[bytes]:
+            rels = [self.rel(p) for case_id in ids for p in self._files_committed(view, case_id, CASES)]
+            return list(view.read_many(rels).values())
         wanted: list[tuple[str, bytes]] = []
         seen: set[str] = set()
-        for case_id in case_ids:
-            for path in self.record_files(case_id):
-                try:
-                    data = self.read_bytes(path)
-                except OSError:
-                    continue
-                blob = blob_id(data)
-                if blob not in seen and not cache.has(blob):
-                    seen.add(blob)
-                    wanted.append((blob, data))
+        for data in self._read(live, committed):  # one look at the write generation for them all
+            blob = blob_id(data)
+            if blob not in seen and not cache.has(blob):
+                seen.add(blob)
+                wanted.append((blob, data))
         if len(wanted) < parallel.WORTH_IT:
             return 0
         for blob, loaded in parallel.parse_all(wanted, keys, progress):
