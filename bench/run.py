@@ -416,6 +416,7 @@ def measure_peer(command: str, size: int, runs: int, out: Path) -> dict | None:
             walls.append(wall)
             cpus.append(cpu)
             peaks.append(PEAK.get("last", 0.0))
+    subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, capture_output=True)  # the store's own agent
     return {"command": name, "size": size, "median": round(statistics.median(walls), 4),
             "cpu_median": round(statistics.median(cpus), 4), "peak_mb": round(statistics.median(peaks), 1)}
 
