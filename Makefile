@@ -12,7 +12,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# Bytecode compiled at install: with PYTHONDONTWRITEBYTECODE set, an editable install would
+# otherwise compile cpcm again at every start of every command (about 0.1 s). Only stale files
+# are compiled again.
 install: $(STAMP)
+	@$(BIN)/python -m compileall -q cpcm > /dev/null
 
 # System tools the tests use: the reference `age` command (interop tests).
 tools:

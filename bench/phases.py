@@ -103,15 +103,17 @@ def main() -> None:
     warm = Timer()
     with warm("git rev-parse + git ls-tree (tree ids)"):
         trees = ctx.store.git.tree_ids(CASES)
+    summary = root / ".cpcm" / "cache" / worker.id / "summary"
     with warm("read cache file"):
-        path = root / ".cpcm" / "cache" / f"{worker.id}.age"
-        raw = path.read_bytes()
+        raws = [p.read_bytes() for p in sorted(summary.glob("*.age"))]
     with warm("age-decrypt cache"):
-        plain = cipher.decrypt(raw, ctx.keys)
+        plains = [cipher.decrypt(raw, ctx.keys) for raw in raws]
     with warm("json.loads cache"):
-        json.loads(plain)
+        for plain in plains:
+            json.loads(plain)
     with warm("SummaryCache() again (what load_cases does: read + decrypt + json)"):
         cache = SummaryCache(root, worker.id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
+        cache.summary.load()
     with warm("scandir cases/ (case_ids)"):
         ids = ctx.store.case_ids()
     cases = {}
@@ -130,6 +132,7 @@ def main() -> None:
 
     # -- cold: no cache, every record decrypted and parsed --------------------------------------------
     shutil.rmtree(cache_dir, ignore_errors=True)
+    ctx.store.record_cache = None  # the records as parsed too: every record decrypted and parsed, one by one
     cold = Timer()
     with cold("git rev-parse + git ls-tree (tree ids)"):
         trees = ctx.store.git.tree_ids(CASES)

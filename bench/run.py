@@ -49,6 +49,8 @@ HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 if str(PROJECT) not in sys.path:
     sys.path.insert(0, str(PROJECT))
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
 
 BIN = Path(sys.executable).parent
 CPCM = BIN / "cpcm" if (BIN / "cpcm").exists() else PROJECT / ".venv" / "bin" / "cpcm"
@@ -292,7 +294,17 @@ def cpcm_env(root: Path, identity: Path, tty: bool) -> dict:
     return env
 
 
-def run_process(argv: list[str], env: dict, tty: bool) -> tuple[float, float, int, bytes, bytes]:
+PEAK: dict[str, float] = {}  # the peak RSS (MB) of the last run_process, from wait4 (the process or a child it waited for)
+
+
+def _wait(proc: subprocess.Popen) -> int:
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    PEAK["last"] = usage.ru_maxrss / 1024
+    return proc.returncode
+
+
+def run_process(argv: list[str], env: dict, tty: bool, stdin: bytes | None = None) -> tuple[float, float, int, bytes, bytes]:
     """(wall seconds, CPU seconds of the process and its children, exit code, stdout, stderr)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryFile() as err:
@@ -311,16 +323,20 @@ def run_process(argv: list[str], env: dict, tty: bool) -> tuple[float, float, in
                 if not chunk:
                     break
                 chunks.append(chunk)
-            code = proc.wait(TIMEOUT)
+            code = _wait(proc)
             wall = time.perf_counter() - started
             os.close(master)
             out = b"".join(chunks)
         else:
             started = time.perf_counter()
-            proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
-            out, _ = proc.communicate(timeout=TIMEOUT)
+            proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=err)
+            if stdin is not None:
+                proc.stdin.write(stdin)
+                proc.stdin.close()
+            out = proc.stdout.read()
+            code = _wait(proc)
             wall = time.perf_counter() - started
-            code = proc.returncode
         err.seek(0)
         errors = err.read()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -340,7 +356,7 @@ def child_file(out: Path, size: int, run: int) -> Path:
 def measure(command: Command, size: int, runs: int, root: Path, identity: Path, meta: dict, out: Path) -> dict:
     env = cpcm_env(root, identity, command.tty)
     cache = root / ".cpcm" / "cache"
-    walls, cpus, notes = [], [], []
+    walls, cpus, peaks, notes = [], [], [], []
     for run in range(-1, runs):  # run -1 is the unmeasured warm-up
         values = placeholders(size, run + 1, meta, out, root)
         try:
@@ -362,16 +378,62 @@ def measure(command: Command, size: int, runs: int, root: Path, identity: Path, 
         if run >= 0:
             walls.append(wall)
             cpus.append(cpu)
+            peaks.append(PEAK.get("last", 0.0))
     applies = command.target is not None and (command.target_upto is None or size <= command.target_upto)
     median = statistics.median(walls)
     return {
         "command": command.name, "argv": list(command.argv), "size": size, "runs": len(walls),
         "median": round(median, 4), "min": round(min(walls), 4), "max": round(max(walls), 4),
         "cpu_median": round(statistics.median(cpus), 4), "walls": [round(w, 4) for w in walls],
-        "cpus": [round(c, 4) for c in cpus],
+        "cpus": [round(c, 4) for c in cpus], "peak_mb": round(statistics.median(peaks), 1),
         "target": command.target if applies else None,
         "met": (median < command.target) if applies else None, "notes": notes,
     }
+
+
+# -- the peer: pass -------------------------------------------------------------------------
+PEERS = {"show": ("pass show", lambda n, run: (["pass", "show", f"e{n // 2}"], None)),
+         "register": ("pass insert", lambda n, run: (["pass", "insert", "-m", f"new{run}"],
+                                                     json.dumps(synthetic_child(random.Random(run), date.today())).encode()))}
+
+
+def measure_peer(command: str, size: int, runs: int, out: Path) -> dict | None:
+    """The peer's figure for a cpcm command, measured like cpcm's (a warm-up, then `runs`)."""
+    import peer
+
+    if command not in PEERS or not peer.available():
+        return None
+    home, env = peer.ensure(size, out, synthetic_child)
+    name, make = PEERS[command]
+    walls, cpus, peaks = [], [], []
+    for run in range(-1, runs):
+        argv, stdin = make(size, run + 1)
+        wall, cpu, code, _, stderr = run_process(argv, env, False, stdin)
+        peer.reset(home, env)
+        if code != 0:
+            raise RuntimeError(f"{name} exited {code}: {stderr.decode('utf-8', 'replace')[-300:]}")
+        if run >= 0:
+            walls.append(wall)
+            cpus.append(cpu)
+            peaks.append(PEAK.get("last", 0.0))
+    subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, capture_output=True)  # the store's own agent
+    return {"command": name, "size": size, "median": round(statistics.median(walls), 4),
+            "cpu_median": round(statistics.median(cpus), 4), "peak_mb": round(statistics.median(peaks), 1)}
+
+
+def print_side_by_side(results: list[dict]) -> None:
+    rows = [r for r in results if r.get("peer")]
+    if not rows:
+        return
+    print("\nside by side with pass (medians; CPU = user + sys incl. children; peak = max RSS)")
+    header = f"{'cases':>7}  {'cpcm':<12} {'CPU s':>7} {'peak MB':>8}   {'peer':<12} {'CPU s':>7} {'peak MB':>8}  {'CPU ratio':>9}"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        p = r["peer"]
+        ratio = r["cpu_median"] / p["cpu_median"] if p["cpu_median"] else float("nan")
+        print(f"{r['size']:>7,}  {r['command']:<12} {r['cpu_median']:>7.3f} {r.get('peak_mb', 0):>8.0f}   {p['command']:<12} "
+              f"{p['cpu_median']:>7.3f} {p['peak_mb']:>8.0f}  {ratio:>8.1f}x")
 
 
 # -- reporting ------------------------------------------------------------------------------
@@ -440,8 +502,12 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated command names to measure (default: all)")
     parser.add_argument("--no-profile", action="store_true", help="skip the phase timing of `cpcm list`")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached repositories")
+    parser.add_argument("--scale", type=int, default=None, help="one large size, e.g. 100000 (built once under OUT, re-used)")
+    parser.add_argument("--no-peer", action="store_true", help="do not measure pass next to show and register")
     args = parser.parse_args()
     sizes = [50, 200] if args.quick else [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    if args.scale:
+        sizes = [args.scale]
     runs = 3 if args.quick else args.runs
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -461,6 +527,8 @@ def main() -> None:
             print(f"  {size:>7,} cases: {command.name} x{n} ...", file=sys.stderr, flush=True)
             try:
                 results.append(measure(command, size, n, root, identity, meta, out))
+                if not args.no_peer:
+                    results[-1]["peer"] = measure_peer(command.argv[0], size, n, out)
             except (RuntimeError, subprocess.TimeoutExpired) as exc:  # one broken command does not stop the bench
                 print(f"    FAILED: {exc}", file=sys.stderr, flush=True)
                 reset(root, meta["base"])
@@ -480,6 +548,7 @@ def main() -> None:
     }, indent=2))
     print()
     print_table(results)
+    print_side_by_side(results)
     print(f"\nload average {info['load_average_at_start']} at the start, {info['load_average_at_end']} at the end "
           f"({info['cores']} cores). Wall time well above CPU time means the machine was busy with other work; "
           "CPU s (user + sys of cpcm and its git) is the steadier figure.")

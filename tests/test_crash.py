@@ -6,7 +6,8 @@ readers read the last commit and leave the leftovers alone.
 
 The steps are the crash points of cpcm/store (faults.py): each atomic file write (data written,
 fsynced, renamed or linked, folder fsynced) of the write note, the recipients file and the
-record; git add and git commit (before and after); the note's removal. One kill per step.
+record; each git command of the commit (add, write-tree, commit-tree, update-ref: before and after);
+the note's removal. One kill per step.
 A kill inside `git add` (git itself killed while it holds .git/index.lock) uses git's fsmonitor
 hook, which git runs while it holds that lock.
 """
@@ -31,8 +32,9 @@ STEPS = [
     ("atomic-written#2", False), ("atomic-fsynced#2", False), ("atomic-renamed#2", False), ("atomic-dir-fsynced#2", False),
     ("atomic-written#3", False), ("atomic-fsynced#3", False), ("atomic-linked#1", False), ("atomic-renamed#3", False),
     ("atomic-dir-fsynced#3", False),
-    ("git-add", False), ("git-add-done", False), ("git-commit", False),
-    ("git-commit-done", True), ("journal-removed", True),
+    ("git-add", False), ("git-add-done", False), ("git-write-tree", False), ("git-write-tree-done", False),
+    ("git-commit-tree", False), ("git-commit-tree-done", False), ("git-update-ref", False),
+    ("git-update-ref-done", True), ("journal-removed", True),
 ]
 
 KILL_GIT_ADD = """#!/bin/sh
@@ -156,3 +158,18 @@ def test_index_lock__not_left_by_cpcm_is_named_with_what_to_do(cli, repo):
     assert head(repo) == before
     assert git_status(repo) == [] and stray_files(repo) == []
     assert (repo / ".git" / "index.lock").exists()  # left for the person to judge
+
+
+def test_a_branch_lock_left_by_a_killed_commit_is_removed_by_the_next_command(cli, repo):
+    """A write killed inside `git update-ref` (a power cut) can leave the branch's .lock: the next
+    command's recovery removes it with the rest, and the next write lands."""
+    register(cli)
+    count = commit_count(repo)
+    done = run_killed(cli, {"CPCM_TEST_CRASH_AT": "git-update-ref"}, "register", "--from-file", "-", input=canary_doc())
+    assert done.returncode == -signal.SIGKILL
+    lock = repo / ".git" / "refs" / "heads" / "main.lock"
+    lock.write_text("")
+    assert commit_count(repo) == count
+    register(cli)
+    assert not lock.exists() and commit_count(repo) == count + 1
+    assert leftovers(repo) == []

@@ -3,6 +3,7 @@ or field at fault, writes nothing, and shows no traceback unless --debug."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -104,8 +105,7 @@ def test_list__lists_the_other_cases_then_a_problem_line_and_exit_1_for_a_damage
     good, bad = register(cli), register(cli)
     (path,) = record_files(repo, bad)
     damage(path, "truncated")
-    for cache in (repo / ".cpcm" / "cache").glob("*"):
-        cache.unlink()  # a cold cache: every case is read from its files
+    shutil.rmtree(repo / ".cpcm" / "cache")  # a cold cache: every case is read from its files
     result = cli("list")
     assert result.code == 1
     assert good in result.stdout and bad not in result.stdout

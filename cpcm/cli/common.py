@@ -146,7 +146,19 @@ def open_ctx(repo: Path | None, identity: Path | None, need_identity: bool = Tru
     except CpcmError as exc:
         raise typed_paths(exc, **{"--repo": repo, "--identity": identity}) from None
     _opened.append(ctx)
+    if sys.stderr.isatty() and os.environ.get("TERM") != "dumb":
+        ctx.progress = progress_bar
     return ctx
+
+
+def progress_bar(done: int, total: int) -> None:
+    """A progress bar on the terminal (stderr) while a cold cache is filled; gone when done."""
+    width = 30
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\rreading records [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}")
+    if done >= total:
+        sys.stderr.write("\r\033[K")
+    sys.stderr.flush()
 
 
 def parse_at(value: str | None, field: str = "at", zone=None) -> datetime | None:

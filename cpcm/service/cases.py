@@ -16,7 +16,7 @@ from cpcm.domain.records import Record, flatten, utc
 from cpcm.domain.dates import is_date_only, parse_datetime
 from cpcm.errors import CpcmError, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service.context import (Context, append, case_content, caseload_warnings, check_readable, form_for, keys_for, load_case,
-                                  load_cases, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
+                                  load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
 from cpcm.service.context import case_covers, check_cover, end_expired_covers, note_clock
 from cpcm.service.results import Written
@@ -53,7 +53,7 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) 
         case_id = new_case_id()
     record = new_record(ctx, "registration", case_id, body, at)
     case = fold(case_id, [record])
-    cases = load_cases(ctx)
+    cases = load_index(ctx)  # the duplicate and caseload checks read only the cache's small index
     duplicates = tuple(probable_duplicates(case, cases.values()))
     warnings = caseload_warnings(ctx, case.worker, cases)
     readers = readers_for(ctx, case)

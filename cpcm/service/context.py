@@ -64,6 +64,8 @@ class Context:
     # the write generation (store/lock.py) the team, configuration and records read so far are of:
     # a write that starts or ends moves it, so a transaction knows whether they are still current
     basis: int | None = None
+    # called as a cold cache is filled (done, total), to draw a progress bar; None: nothing is shown
+    progress: Callable[[int, int], None] | None = None
 
     _policy: Any = None
     _locked: bool = False  # inside `locked(ctx)`: holding the repository lock, state re-read
@@ -368,19 +370,60 @@ def load_case(ctx: Context, case_id: str) -> Case:
 def load_cases(ctx: Context) -> dict[str, Case]:
     """Every case the worker can read, folded; through the summary cache. A damaged case is
     left out and noted in `ctx.problems`, so the others still list."""
+    return _load_cases(ctx, index_only=False)
+
+
+def load_index(ctx: Context) -> dict[str, Case]:
+    """Every case the worker can read, with only the fields of `case_index` (what the duplicate
+    and caseload checks read), from the cache's small index: a write does not load every folded
+    case. A damaged case is left out and noted in `ctx.problems`."""
+    return _load_cases(ctx, index_only=True)
+
+
+INDEX_CHILD = ("name", "date_of_birth", "age_estimate")
+
+
+def case_index(case: Case) -> dict:
+    """The fields of a case that every write may need: who holds it and whether it is open (the
+    caseload), and the child's name, birth and caregiver (the duplicate check)."""
+    return {"id": case.id, "status": case.status, "worker": case.worker, "registered_at": case.registered_at,
+            "caregiver_name": case.caregiver_name, "child": {k: case.child[k] for k in INDEX_CHILD if k in case.child}}
+
+
+PREFETCH_FROM = 200  # cases missing from the cache before their records are read on every core
+
+
+def _load_cases(ctx: Context, index_only: bool) -> dict[str, Case]:
     worker = ctx.need_worker()
     trees = ctx.store.versions(CASES)
     cache = ctx.store.summaries(worker.id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
     ids = ctx.store.case_ids()
     cases: dict[str, Case] = {}
+    missing: list[str] = []
     for case_id in ids:
         tree = trees.get(case_id)
+        if index_only:
+            entry = cache.get_index(case_id, tree)
+            if entry is not None:
+                if entry["index"] is not None:
+                    cases[case_id] = Case.from_dict(entry["index"])
+                continue
         entry = cache.get(case_id, tree)
         if entry is not None:
             if entry["case"] is not None:
-                cases[case_id] = Case.from_dict(entry["case"])
+                case = Case.from_dict(entry["case"])
+                cases[case_id] = case
+                cache.put_index(case_id, tree, case_index(case))
+            else:
+                cache.put_index(case_id, tree, None)
             continue
-        if worker.id not in ctx.store.recipients(case_id):
+        missing.append(case_id)
+    readable = [c for c in missing if worker.id in ctx.store.recipients(c)]
+    if len(readable) >= PREFETCH_FROM:
+        ctx.store.prefetch(readable, ctx.keys, ctx.progress)
+    for case_id in missing:
+        tree = trees.get(case_id)
+        if case_id not in readable:
             cache.put(case_id, tree, None)
             continue
         try:
@@ -389,13 +432,13 @@ def load_cases(ctx: Context) -> dict[str, Case]:
             ctx.problems.append(exc)
             continue
         cases[case_id] = case
-        cache.put(case_id, tree, case.to_dict())
+        cache.put(case_id, tree, case.to_dict(), case_index(case))
     cache.prune(set(ids))
     try:
         cache.save()
     except OSError:
         pass  # a read never fails because the local cache cannot be written
-    return cases
+    return {case_id: cases[case_id] for case_id in ids if case_id in cases}  # in the order of the case ids
 
 
 def parse_case_id(text: str) -> str:
@@ -431,7 +474,7 @@ def caseload_warnings(ctx: Context, worker_id: str, cases: dict[str, Case] | Non
     member = ctx.team.get(worker_id)
     if member is not None and not member.has_role("caseworker"):
         return []
-    count = rules.caseloads((load_cases(ctx) if cases is None else cases).values()).get(worker_id, 0)
+    count = rules.caseloads((load_index(ctx) if cases is None else cases).values()).get(worker_id, 0)
     verdict, message = rules.caseload_decision(count, ctx.policy)
     if verdict == "refuse":
         raise Refused(f"caseload: {worker_id} {message}", "Assign the case to another worker, or close or transfer cases first.",

@@ -1,8 +1,22 @@
-"""The local summary cache: each readable case's folded state, keyed by the git tree id of
-its folder, so an entry can never be stale (any change to the case changes the tree id).
+"""The local cache: each readable case's folded state, a small index of what every write needs,
+and each record as parsed, all encrypted to the local worker only (the cache holds the same
+personal data as the records it is made from) in `.cpcm/cache/<worker>/` (git-ignored).
 
-The cache lives in `.cpcm/cache/<worker>.age` (git-ignored), encrypted to the local worker
-only, and holds the same personal data as the records it summarises.
+Three tables, each a folder of encrypted segments (`Table`):
+
+- `summary`: case id -> the folded case, with the git tree id of the case's folder it was made
+  from. An entry is used only for exactly that tree, so it can never be stale (any change to the
+  case changes the tree id). Made by the fold: tagged with the fold's fingerprint.
+- `index`: case id -> the few fields the duplicate and caseload checks read (the service
+  decides which), keyed by tree id like the summary, so a write does not load every folded case.
+  Names stay encrypted in it, as in the summary.
+- `records` (16 shards by blob id): a record file's blob id (the hash git gives its bytes) ->
+  the record as its YAML parsed. Made by the codec alone, so an upgrade of cpcm that changes the
+  fold (and empties the summaries) re-folds from these with no decryption and no YAML.
+
+A change is written as a new segment holding only what changed; a table is merged into one file
+when it has many segments. Concurrent commands may each add a segment; a merge removes only
+the segments it read. Whatever is lost that way is a cache miss, never a wrong answer.
 
 When a case's folder differs from the last commit (a record damaged, edited or deleted on disk,
 an interrupted write), its entry is neither used nor stored: the case is read from its files, so
@@ -10,15 +24,21 @@ an interrupted write), its entry is neither used nor stored: the case is read fr
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import math
+import os
+import secrets
+import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from cpcm.crypto import cipher
-from cpcm.store import atomic
-from cpcm.store.layout import CACHE_DIR, CASES
+from cpcm.store.layout import CACHE_DIR, CASES, TMP_PREFIX
 
-VERSION = 1
+VERSION = 2
+MERGE_FROM = 12  # segments in a table before a save merges them into one
+SHARDS = "0123456789abcdef"
 
 
 def dirty_cases(root: Path) -> set[str]:
@@ -43,52 +63,256 @@ def dirty_cases(root: Path) -> set[str]:
     return folders
 
 
-class SummaryCache:
-    def __init__(self, root: Path, worker: str, recipient: str, keys: Sequence, fingerprint: str):
-        """`fingerprint` names the code that folds a case (the service's `fold_fingerprint`): a
-        cache made by other code is dropped, so a change to the fold can never leave stale
-        summaries behind, same version or not."""
-        self.path = root / CACHE_DIR / f"{worker}.age"
+def blob_id(data: bytes) -> str:
+    """git's id of a file with these bytes (what `git hash-object` prints)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def plain_json(value: Any) -> bool:
+    """The value reads back from JSON exactly as it is (no tuple, date, non-text key, NaN)."""
+    if isinstance(value, str) or value is None or isinstance(value, bool) or isinstance(value, int):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and plain_json(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(plain_json(v) for v in value)
+    return False
+
+
+class Table:
+    """A map of JSON values kept in encrypted segment files in one folder, read lazily. Entries
+    are merged in the order of the segments' names (the time they were written); a deleted entry
+    is written as null."""
+
+    def __init__(self, folder: Path, recipient: str, keys: Sequence, tag: str):
+        self.folder = folder
         self.recipient = recipient
         self.keys = keys
-        self.entries: dict[str, dict[str, Any]] = {}
-        self.changed = False
-        self.fingerprint = fingerprint
-        self.dirty = dirty_cases(root)
-        self._load()
+        self.tag = tag
+        self.entries: dict[str, Any] = {}
+        self.pending: dict[str, Any] = {}
+        self.files: list[str] = []   # the segments read
+        self.stale = False           # a segment of other code, another key or damaged: merge at the next save
+        self.loaded = False
 
-    def _load(self) -> None:
+    def load(self) -> "Table":
+        if self.loaded:
+            return self
+        self.loaded = True
         try:
-            data = json.loads(cipher.decrypt(self.path.read_bytes(), self.keys))
-        except (OSError, ValueError, cipher.NotARecipient, cipher.Damaged):
-            return  # a missing or unreadable cache is rebuilt
-        if data.get("version") == VERSION and data.get("fold") == self.fingerprint:
-            self.entries = data.get("cases", {})
+            names = sorted(n for n in os.listdir(self.folder) if n.endswith(".age") and not n.startswith(TMP_PREFIX))
+        except OSError:
+            return self
+        for name in names:
+            try:
+                raw = (self.folder / name).read_bytes()
+            except FileNotFoundError:
+                continue  # merged away by another command meanwhile
+            except OSError:
+                self.stale = True
+                continue
+            self.files.append(name)
+            try:
+                data = json.loads(cipher.decrypt(raw, self.keys))
+            except (ValueError, cipher.NotARecipient, cipher.Damaged):
+                self.stale = True
+                continue
+            if not isinstance(data, dict) or data.get("version") != VERSION or data.get("tag") != self.tag:
+                self.stale = True
+                continue
+            for key, value in (data.get("entries") or {}).items():
+                if value is None:
+                    self.entries.pop(key, None)
+                else:
+                    self.entries[key] = value
+        return self
 
-    def get(self, case_id: str, tree: str | None) -> dict[str, Any] | None:
-        """The cached entry when it was made from exactly this tree."""
-        if case_id in self.dirty:
-            return None
-        entry = self.entries.get(case_id)
-        if entry is not None and tree is not None and entry.get("tree") == tree:
-            return entry
-        return None
+    def get(self, key: str) -> Any:
+        return self.load().entries.get(key)
 
-    def put(self, case_id: str, tree: str | None, case: dict | None) -> None:
-        if tree is None or case_id in self.dirty:
-            return
-        self.entries[case_id] = {"tree": tree, "case": case}
-        self.changed = True
+    def set(self, key: str, value: Any) -> None:
+        self.load()
+        self.entries[key] = value
+        self.pending[key] = value
 
-    def prune(self, case_ids: set[str]) -> None:
-        for gone in set(self.entries) - case_ids:
-            del self.entries[gone]
-            self.changed = True
+    def delete(self, key: str) -> None:
+        self.load()
+        if key in self.entries:
+            del self.entries[key]
+            self.pending[key] = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.pending) or (self.stale and self.loaded)
 
     def save(self) -> None:
         if not self.changed:
             return
-        payload = json.dumps({"version": VERSION, "fold": self.fingerprint, "cases": self.entries}, separators=(",", ":"))
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic.write(self.path, cipher.encrypt(payload.encode(), [self.recipient]), mode=0o600)
-        self.changed = False
+        merge = self.stale or len(self.files) + 1 >= MERGE_FROM
+        entries = self.entries if merge else self.pending
+        payload = json.dumps({"version": VERSION, "tag": self.tag, "entries": entries}, separators=(",", ":"))
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        name = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(3)}.age"
+        tmp = self.folder / f"{TMP_PREFIX}{secrets.token_hex(8)}"
+        # no fsync: a cache lost in a power cut is rebuilt; the rename keeps a reader from seeing half a file
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(cipher.encrypt(payload.encode(), [self.recipient]))
+            os.replace(tmp, self.folder / name)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+        if merge:
+            for old in self.files:
+                try:
+                    os.unlink(self.folder / old)
+                except FileNotFoundError:
+                    pass
+            self.files = [name]
+            self.stale = False
+        else:
+            self.files.append(name)
+        self.pending = {}
+
+
+def codec_fingerprint() -> str:
+    """A digest of the code that parses a record's YAML: records parsed by other code are not used."""
+    from cpcm.store import codec
+
+    return hashlib.sha256(Path(codec.__file__).read_bytes()).hexdigest()[:16]
+
+
+def _publics(keys: Sequence) -> set[str]:
+    try:
+        return {str(k.to_public()) for k in keys}
+    except AttributeError:
+        return {repr(k) for k in keys}
+
+
+class RecordCache:
+    """Each record file's YAML as parsed, by the file's blob id, in 16 shards read as needed. Used
+    only with the keys it was made for (`usable`): a hit is a file this worker has decrypted."""
+
+    def __init__(self, folder: Path, recipient: str, keys: Sequence):
+        self.keys = keys
+        self._also: Sequence | None = None
+        tag = codec_fingerprint()
+        self.shards = {s: Table(folder / s, recipient, keys, tag) for s in SHARDS}
+
+    def usable(self, keys: Sequence) -> bool:
+        if keys is self.keys or keys is self._also:
+            return True
+        if _publics(keys) == _publics(self.keys):
+            self._also = keys  # the same identity, loaded again
+            return True
+        return False
+
+    def get(self, blob: str) -> Any:
+        return self.shards[blob[0]].get(blob)
+
+    def has(self, blob: str) -> bool:
+        return blob in self.shards[blob[0]].load().entries
+
+    def put(self, blob: str, loaded: Any) -> None:
+        if plain_json(loaded):
+            self.shards[blob[0]].set(blob, loaded)
+
+    @property
+    def changed(self) -> bool:
+        return any(shard.changed for shard in self.shards.values())
+
+    def save(self) -> None:
+        for shard in self.shards.values():
+            shard.save()
+
+
+class SummaryCache:
+    def __init__(self, root: Path, worker: str, recipient: str, keys: Sequence, fingerprint: str):
+        """`fingerprint` names the code that folds a case (the service's `fold_fingerprint`): a
+        summary or index made by other code is not used, so a change to the fold can never leave
+        stale summaries behind, same version or not. The record table does not depend on it."""
+        self.root = root
+        self.folder = root / CACHE_DIR / worker
+        self.legacy = root / CACHE_DIR / f"{worker}.age"  # the one-file cache of earlier versions
+        self.recipient = recipient
+        self.keys = keys
+        self.fingerprint = fingerprint
+        self.summary = Table(self.folder / "summary", recipient, keys, fingerprint)
+        self.index = Table(self.folder / "index", recipient, keys, fingerprint)
+        self.records = RecordCache(self.folder / "records", recipient, keys)
+        self._dirty: set[str] | None = None
+
+    @property
+    def dirty(self) -> set[str]:
+        """The cases changed on disk since the last commit (`git status`: a look at every file,
+        so asked only when a summary is read or an entry stored, not for an index entry, which
+        describes the last commit)."""
+        if self._dirty is None:
+            self._dirty = dirty_cases(self.root)
+        return self._dirty
+
+    @property
+    def entries(self) -> dict[str, dict[str, Any]]:
+        return self.summary.load().entries
+
+    @property
+    def changed(self) -> bool:
+        return self.summary.changed or self.index.changed or self.records.changed
+
+    def get(self, case_id: str, tree: str | None) -> dict[str, Any] | None:
+        """The cached entry ({"tree", "case"}) when it was made from exactly this tree."""
+        if case_id in self.dirty or tree is None:
+            return None
+        entry = self.summary.get(case_id)
+        if entry is not None and entry.get("tree") == tree:
+            return entry
+        return None
+
+    def get_index(self, case_id: str, tree: str | None) -> dict[str, Any] | None:
+        """The index entry ({"tree", "index"}) when it was made from exactly this tree, without
+        reading the summaries. It describes the case as last committed, even when its files
+        were changed on disk since (`list` and `verify` report those)."""
+        if tree is None:
+            return None
+        entry = self.index.get(case_id)
+        if entry is not None and entry.get("tree") == tree:
+            return entry
+        return None
+
+    def put(self, case_id: str, tree: str | None, case: dict | None, index: dict | None = None) -> None:
+        """Store a case's folded state (None: the worker does not read it) and, when given or
+        when the case is not readable, its index entry."""
+        if tree is None or case_id in self.dirty:
+            return
+        self.summary.set(case_id, {"tree": tree, "case": case})
+        if index is not None or case is None:
+            self.put_index(case_id, tree, index)
+
+    def put_index(self, case_id: str, tree: str | None, index: dict | None) -> None:
+        if tree is None or case_id in self.dirty:
+            return
+        current = self.index.get(case_id)
+        if current is None or current.get("tree") != tree or current.get("index") != index:
+            self.index.set(case_id, {"tree": tree, "index": index})
+
+    def prune(self, case_ids: set[str]) -> None:
+        """Forget the cases not in `case_ids` (in the tables read so far)."""
+        for table in (self.summary, self.index):
+            if table.loaded:
+                for gone in set(table.entries) - case_ids:
+                    table.delete(gone)
+
+    def save(self) -> None:
+        self.summary.save()
+        self.index.save()
+        self.records.save()
+        try:
+            os.unlink(self.legacy)
+        except OSError:
+            pass

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from cpcm.crypto import cipher
-from cpcm.domain.records import Record
+from cpcm.domain.records import Record, plain
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.store import atomic, codec
-from cpcm.store.cache import SummaryCache
+from cpcm.store.cache import RecordCache, SummaryCache, blob_id
 from cpcm.store.faults import crash_point
 from cpcm.store.git import INDEX_LOCK, Commit, Git, GitError
 from cpcm.store.layout import (CASES, CONFIG, CPCM_DIR, PENDING, POLICY, RECIPIENTS, RECORD_FILE, SERVICES, TEAM, LOCK,
@@ -50,6 +50,7 @@ class CaseStore:
         self.recovery_error: GitError | None = None
         self._writing = False  # inside this process's own transaction: read the working tree
         self._held: RepoLock | None = None  # the lock `locked()` holds; transactions inside reuse it
+        self.record_cache: RecordCache | None = None  # records as parsed, by blob id (set by `summaries`)
 
     # -- opening -------------------------------------------------------------------------
     def open_for_read(self) -> None:
@@ -196,12 +197,26 @@ class CaseStore:
         return self._decode_raw(path, data, keys)
 
     def _decode(self, path: Path, data: bytes, keys: Sequence) -> Record:
-        return self._decode_raw(path, data, keys)[0]
+        cache = self.record_cache
+        if cache is None or not cache.usable(keys):
+            return self._decode_raw(path, data, keys)[0]
+        blob = blob_id(data)
+        loaded = cache.get(blob)
+        if loaded is None:
+            loaded = self._parse(path, self._decrypt(path, data, keys))
+            record = self._checked(path, loaded)
+            cache.put(blob, plain(loaded))  # only a record that read whole is kept
+            return record
+        return self._checked(path, loaded)
 
     def _decode_raw(self, path: Path, data: bytes, keys: Sequence) -> tuple[Record, bytes]:
+        plaintext = self._decrypt(path, data, keys)
+        return self._checked(path, self._parse(path, plaintext)), plaintext
+
+    def _decrypt(self, path: Path, data: bytes, keys: Sequence) -> bytes:
         rel = self.rel(path)
         try:
-            plaintext = cipher.decrypt(data, keys)
+            return cipher.decrypt(data, keys)
         except cipher.NotARecipient:
             raise CannotDecrypt(
                 f"{rel} is not encrypted to your key",
@@ -209,16 +224,25 @@ class CaseStore:
             ) from None
         except cipher.Damaged as exc:
             raise Corrupt(f"{rel} is damaged or truncated ({exc})", rel, "Restore it from git: git checkout -- " + rel) from None
+
+    def _parse(self, path: Path, plaintext: bytes):
         try:
-            record = Record.from_dict(codec.loads(plaintext))
+            return codec.loads(plaintext)
         except codec.BadYaml as exc:
+            rel = self.rel(path)
             raise Corrupt(f"{rel} decrypts but is not a valid record ({exc})", rel) from None
+
+    def _checked(self, path: Path, loaded) -> Record:
+        """The record a file's parsed YAML holds, checked against the file's name."""
+        rel = self.rel(path)
+        try:
+            record = Record.from_dict(loaded)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise Corrupt(f"{rel} decrypts but is not a valid record (missing or bad '{exc}')", rel) from None
         match = RECORD_FILE.match(path.name)
         if not match or match["id"] != record.id or path.parent.name != record.case:
             raise Corrupt(f"{rel} holds a record whose id or case does not match its file name", rel)
-        return record, plaintext
+        return record
 
     def read_records(self, case_id: str, keys: Sequence, top: str = CASES) -> list[Record]:
         """A case's records, all from one state: the working tree with no write under way, or
@@ -255,7 +279,49 @@ class CaseStore:
         return self.git.tree_ids(top)
 
     def summaries(self, worker: str, recipient: str, keys: Sequence, fingerprint: str) -> SummaryCache:
-        return SummaryCache(self.root, worker, recipient, keys, fingerprint)
+        """The worker's cache; from here on this store reads the records it decrypts with `keys`
+        through the cache's record table (by blob id: no decryption, no YAML for a file seen before)."""
+        cache = SummaryCache(self.root, worker, recipient, keys, fingerprint)
+        self.record_cache = cache.records
+        return cache
+
+    def prefetch(self, case_ids: Iterable[str], keys: Sequence, progress: Callable[[int, int], None] | None = None) -> int:
+        """Decrypt and parse, on every core, the records of `case_ids` the record cache lacks
+        (a cold cache: the first use, a new identity), so that reading them next costs no
+        decryption and no YAML. Returns how many were parsed. `progress(done, total)` is called
+        as they come in. What cannot be read is left to the reads that follow, which report it."""
+        from cpcm.store import parallel
+
+        cache = self.record_cache
+        if cache is None or not cache.usable(keys):
+            return 0
+        ids = list(case_ids)
+
+        def live() -> list[bytes]:
+            found = []
+            for case_id in ids:
+                for path in self._files_live(case_id, CASES):
+                    try:
+                        found.append(path.read_bytes())
+                    except OSError:
+                        continue
+            return found
+
+        def committed(view: Snapshot) -> list[bytes]:
+            rels = [self.rel(p) for case_id in ids for p in self._files_committed(view, case_id, CASES)]
+            return list(view.read_many(rels).values())
+        wanted: list[tuple[str, bytes]] = []
+        seen: set[str] = set()
+        for data in self._read(live, committed):  # one look at the write generation for them all
+            blob = blob_id(data)
+            if blob not in seen and not cache.has(blob):
+                seen.add(blob)
+                wanted.append((blob, data))
+        if len(wanted) < parallel.WORTH_IT:
+            return 0
+        for blob, loaded in parallel.parse_all(wanted, keys, progress):
+            cache.put(blob, loaded)
+        return len(wanted)
 
     def log(self, paths: Sequence[str] = (), added_only: bool = False, limit: int | None = None) -> list[Commit]:
         return self.git.log(paths, added_only, limit)
@@ -415,9 +481,10 @@ def recover(store: CaseStore) -> dict | None:
 
     Call only while holding the repository lock. The lock is what proves that no cpcm writer is
     alive. cpcm is the only program that writes a casefile repository, and it runs git commands
-    that take `.git/index.lock` (add, commit, reset, checkout) only while holding that lock;
+    that take `.git/index.lock` (add, write-tree, reset, checkout) only while holding that lock;
     its read-only git commands run with GIT_OPTIONAL_LOCKS=0 and take no lock. So an
-    `index.lock` found here, with the write note left, is a killed cpcm's, and is removed.
+    `index.lock` found here, with the write note left, is a killed cpcm's, and is removed; so is
+    a branch's `.lock` (from `git update-ref`, the last step of a commit).
     (Whether some other git process is using the repository cannot be known in general; a
     person running git by hand in a casefile repository while cpcm writes is outside this.)
     """
@@ -435,6 +502,8 @@ def recover(store: CaseStore) -> dict | None:
     if index_lock.exists():
         _remove(index_lock)
         note["index_lock_removed"] = True
+    for ref_lock in (store.root / ".git" / "HEAD.lock", *(store.root / ".git" / "refs" / "heads").glob("*.lock")):
+        _remove(ref_lock)  # a killed `git update-ref`'s, like the index.lock above
     paths = [p for p in MANAGED if (store.root / p).exists()]
     left = []
     if paths and store.git.head() is not None:

@@ -45,7 +45,13 @@ class Summaries(Protocol):
 
     def get(self, case_id: str, version: str | None) -> dict[str, Any] | None: ...
 
-    def put(self, case_id: str, version: str | None, case: dict | None) -> None: ...
+    def get_index(self, case_id: str, version: str | None) -> dict[str, Any] | None:
+        """The small index entry ({"tree", "index"}) of a case, made from exactly `version`."""
+        ...
+
+    def put(self, case_id: str, version: str | None, case: dict | None, index: dict | None = None) -> None: ...
+
+    def put_index(self, case_id: str, version: str | None, index: dict | None) -> None: ...
 
     def prune(self, case_ids: set[str]) -> None: ...
 
@@ -118,6 +124,11 @@ class Store(Protocol):
     def summaries(self, worker: str, recipient: str, keys: Sequence, fingerprint: str) -> Summaries:
         """The summary cache of `worker`; `fingerprint` names the code that folds a case, so a
         cache made by other code is not used."""
+        ...
+
+    def prefetch(self, case_ids: Iterable[str], keys: Sequence, progress: Any = None) -> int:
+        """Make reading the records of `case_ids` with `keys` cheap (a cold cache filled on
+        every core); returns how many files it parsed."""
         ...
 
     def log(self, paths: Sequence[str] = (), added_only: bool = False, limit: int | None = None) -> list[Commit]:

@@ -158,6 +158,9 @@ class MemoryStore:
                 out.append(Commit(commit.sha, commit.author, commit.email, commit.date, commit.message, files))
         return out[:limit] if limit else out
 
+    def prefetch(self, case_ids, keys: Sequence, progress=None) -> int:
+        return 0  # the records are in memory already
+
     def summaries(self, worker: str, recipient: str, keys: Sequence, fingerprint: str) -> "MemorySummaries":
         return MemorySummaries(self._caches.setdefault(f"{worker} {fingerprint}", {}))
 
@@ -262,9 +265,22 @@ class MemorySummaries:
             return entry
         return None
 
-    def put(self, case_id: str, version: str | None, case: dict | None) -> None:
+    def get_index(self, case_id: str, version: str | None) -> dict[str, Any] | None:
+        entry = self.get(case_id, version)
+        if entry is None or "index" not in entry:
+            return None
+        return {"tree": version, "index": entry["index"]}
+
+    def put(self, case_id: str, version: str | None, case: dict | None, index: dict | None = None) -> None:
         if version is not None:
             self.entries[case_id] = {"tree": version, "case": case}
+            if index is not None or case is None:
+                self.entries[case_id]["index"] = index
+
+    def put_index(self, case_id: str, version: str | None, index: dict | None) -> None:
+        entry = self.get(case_id, version)
+        if entry is not None:
+            entry["index"] = index
 
     def prune(self, case_ids: set[str]) -> None:
         for gone in set(self.entries) - case_ids:
