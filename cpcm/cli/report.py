@@ -104,6 +104,7 @@ def register(app: typer.Typer) -> None:
         fields: Optional[str] = typer.Option(None, "--fields", help="Fields, comma-separated, or 'all' (default: every field that does not identify the child; see docs/commands/reports.md).", show_default=False),
         agency: Optional[str] = typer.Option(None, "--agency", help="Who receives the export (a service id): needed for identifying fields, which leave only for cases with consent for sharing with it.", show_default=False),
         primero: bool = typer.Option(False, "--primero", help="Primero (CPIMS+) column names and values (docs/primero-mapping.md)."),
+        cpims: bool = typer.Option(False, "--cpims", help="Kenya's CPIMS list codes for sex, risk, case categories, closure reasons and CCI exits (docs/cpims-mapping.md)."),
         status: Optional[str] = typer.Option(None, "--status", help="Only cases with this status: open, closed or transferred.", show_default=False),
         force: ForceOpt = False,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
@@ -115,6 +116,7 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm export --format csv --recipient age1... --out cases.csv.age
         Example: cpcm export --format csv --primero --agency county-cpims --recipient age1... --out primero.csv.age
+        Example: cpcm export --format csv --cpims --recipient age1... --out cpims.csv.age
         Example: cpcm export --format json --fields case_id,status,risk,sex,age_band --plaintext --out ~/analysis.json
         """
         from cpcm import service
@@ -129,6 +131,8 @@ def register(app: typer.Typer) -> None:
                              "Or write it unencrypted with --plaintext, if you must; it holds case data.")
         if plaintext and recipient:
             raise UsageError("--plaintext and --recipient do not go together", "Recipients are for an encrypted file.")
+        if primero and cpims:
+            raise UsageError("--primero and --cpims do not go together", "One national system's codes per file.")
         if status and status not in ("open", "closed", "transferred"):
             raise UsageError("--status is open, closed or transferred")
         try:
@@ -142,7 +146,7 @@ def register(app: typer.Typer) -> None:
                              "Name the agency (a service id), or leave those fields out with --fields.")
         ctx = open_ctx(repo, identity)
         done = service.export(ctx, fmt, chosen, lambda data: write_output(ctx, out, data, not plaintext, recipient, include_self=False, force=force),
-                              agency, primero, status)
+                              agency, primero, status, cpims)
         path, encrypted, readers, left_out = done.path, done.encrypted, done.readers, done.left_out
         if encrypted:
             say(f"exported {done.cases} case(s) to the --out file: age-encrypted to {readers} recipient{'s' if readers > 1 else ''} "

@@ -147,3 +147,54 @@ def csv_value(value: Any) -> str:
         value = LIST_SEPARATOR.join(str(v) for v in value)
     text = str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+# -- CPIMS (Kenya's Child Protection Information Management System) ------------------------------
+# cpcm's values as the codes of the DCS CPIMS lists (kenya-forms-facts §1, §4.2-4.3, §5.2, §5.4;
+# docs/cpims-mapping.md lists each). A value with no CPIMS code is exported empty, with cpcm's own
+# value kept in a cpcm_ column, never guessed.
+CPIMS_COLUMNS: dict[str, str] = {
+    "case_id": "case_id", "sex": "sex_id", "risk": "risk_level_id", "concerns": "case_category_id",
+    "closure_reason": "case_closure_reason", "registered_at": "date_of_registration", "closed_at": "date_of_closure",
+}
+CPIMS_SEX = {"female": "SFEM", "male": "SMAL"}  # list sex_id; 'other' and 'unknown' have no code (SINT is intersex)
+CPIMS_RISK = {"low": "RLLW", "medium": "RLMD", "high": "RLHG", "immediate": "RLHG"}  # risk_level_id has no 'immediate'
+CPIMS_CLOSURE = {"goals_met": "CCCPA", "death": "CCDEA", "transferred": "CCCTR"}  # case_closure_reasons (Form 9A); others CCOTH
+CPIMS_CLOSURE_OTHER = "CCOTH"
+CPIMS_CCI_EXITS = {"family_reintegration": "CEFR", "alternative_family_based_care": "CEFC", "community_based_care": "CECC"}
+# cpcm's protection concerns -> case_category_id, where one category says the same thing; the
+# national categories a kenya registration records (case_categories) are used first
+CPIMS_CONCERNS = {
+    "physical_abuse": "CSNG", "sexual_abuse": "CSRG", "emotional_abuse": "CCEA", "neglect": "CSIC", "abandonment": "CDIS",
+    "separated_unaccompanied": "CHCP", "child_labour": "CTRF", "child_marriage": "CCCM", "female_genital_mutilation": "CSCS",
+    "trafficking": "CSTC", "online_exploitation": "CCOA", "street_connected": "CCIP", "child_headed_household": "COSR",
+    "out_of_school": "CSAD", "conflict_with_the_law": "CSAB", "custody_dispute": "CCCP",
+}
+
+
+def cpims_row(case: Case, values: Mapping[str, Any], category_codes: Mapping[str, str]) -> dict[str, Any]:
+    """A row with CPIMS's column names and codes. `category_codes`: the national case
+    categories' codes (registration-kenya's `codes.case_category`)."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        column = CPIMS_COLUMNS.get(name, f"cpcm_{name}")
+        if name == "sex":
+            out[column] = CPIMS_SEX.get(value)
+            out["cpcm_sex"] = value
+        elif name == "risk":
+            out[column] = CPIMS_RISK.get(value) if value else None
+            out["case_nature_emergency"] = value == "immediate"
+        elif name == "concerns":
+            national = [category_codes[c] for c in case.registration.get("case_categories") or () if c in category_codes]
+            mapped = [CPIMS_CONCERNS[c] for c in value or () if c in CPIMS_CONCERNS]
+            out[column] = list(dict.fromkeys(national or mapped))
+            out["cpcm_concerns"] = list(value or ())
+        elif name == "closure_reason":
+            out[column] = (CPIMS_CLOSURE.get(value, CPIMS_CLOSURE_OTHER) if value else None)
+            out["cpcm_closure_reason"] = value
+        else:
+            out[column] = value
+    exit_kind = next((p.get("cci_exit") for p in sorted(case.placements, key=lambda p: (p["at"], p["record_id"]), reverse=True)
+                      if p.get("cci_exit")), None)
+    out["cci_exit"] = CPIMS_CCI_EXITS.get(exit_kind) if exit_kind else None
+    return out

@@ -119,7 +119,7 @@ class Exported:
 
 @writes
 def export(ctx: Context, fmt: str, fields: list[str], write: Callable[[bytes], tuple[Path, bool, int]], agency: str | None = None,
-           primero: bool = False, status: str | None = None) -> Exported:
+           primero: bool = False, status: str | None = None, cpims: bool = False) -> Exported:
     """Export case data, one row per case (`fmt`: csv or json), through `write` (which writes
     the bytes, encrypted or not, and returns the path, whether it is encrypted and to how many
     recipients). Identifying fields leave only for cases with consent for sharing with
@@ -133,10 +133,16 @@ def export(ctx: Context, fmt: str, fields: list[str], write: Callable[[bytes], t
     rows = [export_mod.row(c, fields, ctx.now) for c in cases]
     if primero:
         rows = [export_mod.primero_row(r) for r in rows]
-    columns = list(rows[0]) if rows else [export_mod.PRIMERO_COLUMNS[f] for f in fields] if primero else list(fields)
+    if cpims:  # the national codes; the categories' codes come from the kenya registration form
+        from cpcm.store import forms
+
+        category_codes = forms.codes("registration-kenya", ctx.root).get("case_category") or {}
+        rows = [export_mod.cpims_row(c, r, category_codes) for c, r in zip(cases, rows)]
+    columns = (list(rows[0]) if rows else [export_mod.PRIMERO_COLUMNS[f] for f in fields] if primero
+               else [export_mod.CPIMS_COLUMNS.get(f, f"cpcm_{f}") for f in fields] if cpims else list(fields))
     if primero and "risk" in fields and "urgent_protection_concern" not in columns:
         columns.append("urgent_protection_concern")
-    path, encrypted, readers = write(_export_bytes(fmt, columns, rows, ctx, agency, primero))
+    path, encrypted, readers = write(_export_bytes(fmt, columns, rows, ctx, agency, "primero" if primero else "cpims" if cpims else "cpcm"))
     if identifying and cases:
         try:  # each case notes the disclosure and the consent it used; no record, no file
             _record_sharing(ctx, cases, uses, agency, identifying)
@@ -278,7 +284,7 @@ def _to_json(value) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
-def _export_bytes(fmt: str, columns: list[str], rows: list[dict], ctx: Context, agency: str | None, primero: bool) -> bytes:
+def _export_bytes(fmt: str, columns: list[str], rows: list[dict], ctx: Context, agency: str | None, target: str) -> bytes:
     import csv
     import io
     import json
@@ -286,7 +292,7 @@ def _export_bytes(fmt: str, columns: list[str], rows: list[dict], ctx: Context, 
     from cpcm.reports.export import csv_value
 
     if fmt == "json":
-        document = {"format": "primero-case-export" if primero else "cpcm-case-export", "version": 1,
+        document = {"format": f"{target}-case-export", "version": 1,
                     "agency": ctx.config.agency_code, "exported_at": ctx.now.isoformat(timespec="seconds"),
                     "shared_with": agency, "fields": columns, "cases": rows}
         return (json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")

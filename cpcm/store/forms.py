@@ -86,6 +86,13 @@ def choice_labels(form_name: str, root: Path | None = None) -> dict:
     return dict(data.get("choice_labels") or {}) if data else {}
 
 
+def codes(form_name: str, root: Path | None = None) -> dict:
+    """The `codes` of a form definition (and the one it extends): {list: {value: national code}}
+    (the CPIMS code of each national case category); {} when it has none."""
+    data = _definition(form_name, root)
+    return dict(data.get("codes") or {}) if data else {}
+
+
 def _definition(form_name: str, root: Path | None, seen: tuple[str, ...] = ()) -> dict | None:
     """A definition's raw data with what it `extends:` laid under it (see _extend)."""
     if not NAME.fullmatch(form_name or "") or form_name in seen:
