@@ -78,7 +78,7 @@ def test_to_dict():
         "created_at": "2026-12-01T06:00:00+00:00", "created_by": "sup",
         "checklist": {"notice_sent": None, "invitations_sent": None, "attendance_confirmed": None}, "cases": [],
         "attendees": [{"name": "A", "present": True, "record_id": "01B"}], "participants": 1, "minutes": {"x": 1},
-        "closed_at": None, "closed_by": None, "report_rendered_at": None,
+        "closed_at": None, "closed_by": None, "report_rendered_at": None, "co_chair": None, "external_chair": None, "updates": [],
         "history": [{"record_id": "01A", "kind": "conference", "at": "2026-12-01T09:00:00+03:00", "by": "sup"},
                     {"record_id": "01B", "kind": "attendance", "at": "2026-12-01T09:00:00+03:00", "by": "sup"},
                     {"record_id": "01C", "kind": "minutes", "at": "2026-12-01T09:00:00+03:00", "by": "sup"}],
@@ -153,18 +153,19 @@ def test_participants_warning__defaults():
 
 
 def test_report_due__after_closing_until_rendered():
-    closed = conf.Conference("CC-1", chair="sup", closed_at="2026-12-10T09:00:00+00:00")
+    # the clock runs from the meeting's start (Form 3 item 8), not from closing it in cpcm
+    closed = conf.Conference("CC-1", chair="sup", date="2026-12-10T09:00:00+00:00", closed_at="2026-12-10T15:00:00+00:00")
     item = conf.report_due(closed, POLICY)
     assert item.due == datetime(2026, 12, 11, 9, 0, tzinfo=timezone.utc)
     assert (item.case_id, item.code, item.title, item.target, item.owner, item.rule) == (
         "CC-1", "conference-report", "conference report due", None, "sup", "conference")
-    assert item.why == ("the report with the action points within 24 hours of the conference: "
+    assert item.why == ("the report with the action points within 24 hours of the meeting (2026-12-10 09:00): "
                         "cpcm render conference-report CC-1")
     assert item.source == POLICY.source("conference")
     local = conf.report_due(closed, POLICY, tz=EAT)
     assert local.due == datetime(2026, 12, 11, 12, 0, tzinfo=EAT) and local.due.utcoffset() == timedelta(hours=3)
-    assert conf.report_due(conf.Conference("CC-1"), POLICY) is None
-    rendered = conf.Conference("CC-1", closed_at="2026-12-10T09:00:00+00:00",
+    assert conf.report_due(conf.Conference("CC-1", date="2026-12-10T09:00:00+00:00"), POLICY) is None
+    rendered = conf.Conference("CC-1", date="2026-12-10T09:00:00+00:00", closed_at="2026-12-10T09:00:00+00:00",
                                renders=({"template": "conference-report", "at": "2026-12-10T10:00:00+00:00"},))
     assert conf.report_due(rendered, POLICY) is None
 
