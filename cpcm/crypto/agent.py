@@ -193,7 +193,6 @@ def serve(path: Path, identity: bytes, seconds: int) -> None:
                     conn.sendall(b"OK\n")
                     return
     finally:
-        identity = b""
         server.close()
         try:
             if (path.stat().st_ino, path.stat().st_dev) == (identity_stat.st_ino, identity_stat.st_dev):
