@@ -113,3 +113,15 @@ def test_refusals(tmp_env, county):
     periods = as_county("report", "combine", str(first), str(other_period))
     assert periods.code == 4 and "different periods" in periods.stderr
     assert as_county("report", "combine", str(first)).code == 2
+
+
+def test_a_file_too_large_for_a_return_is_refused_by_its_number(tmp_env, county):
+    county_key, _ = county
+    big, small = tmp_env / "big.age", tmp_env / "small.age"
+    with open(big, "wb") as handle:  # sparse: 17 MiB of nothing, read no further than the limit
+        handle.truncate(17 * 1024 * 1024)
+    small.write_bytes(b"x")
+    as_county = Cli({"CPCM_IDENTITY": str(county_key), "CPCM_NOW": NOW})
+    refused = as_county("report", "combine", str(big), str(small))
+    assert refused.code == 4 and "file 1" in refused.stderr and "too large" in refused.stderr, refused.stderr
+    assert str(big) not in refused.stderr

@@ -455,6 +455,14 @@ def test_caseload_decision__refuse_when_the_policy_says_so():
     assert rules.caseload_decision(1, refuse)[0] == "warn"
 
 
+def test_caseload_verdict__only_a_holder_with_a_cap_is_warned_or_refused():
+    refuse = policy(caseload={"cap": 2, "warn_from": 1, "over_cap": "refuse", "source": "S"})
+    assert rules.caseload_verdict(AMINA, 2, refuse)[0] == "refuse"
+    assert rules.caseload_verdict(None, 2, refuse)[0] == "refuse"  # an id not in the team counts as a caseworker
+    assert rules.caseload_verdict(SUP, 2, refuse) == ("ok", "")
+    assert rules.caseload_verdict(MGR, 50, CAP) == ("ok", "")
+
+
 def _open(id_, worker, status="open"):
     return Case(id_, worker=worker, status=status)
 

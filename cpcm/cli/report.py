@@ -194,8 +194,9 @@ def _combine(returns: list[Path], format_, out, recipient, force, identity, json
         raise UsageError("combine needs the returns of at least two agencies", "cpcm report combine FILE FILE ...")
     data = []
     for number, path in enumerate(returns, start=1):
-        try:
-            data.append(path.read_bytes())
+        try:  # one byte over the limit is enough for the service to refuse a file as too large
+            with open(path, "rb") as handle:
+                data.append(handle.read(service.MAX_RETURN_BYTES + 1))
         except OSError:
             raise UsageError(f"file {number} cannot be read") from None
     key = identity_mod.load(identity_path(identity), ask_passphrase)

@@ -36,7 +36,7 @@ from cpcm.service.reintegration import family_assessment, preparation, readiness
 from cpcm.service.planning import approve, assess, plan, plan_current, plan_revise, plan_withdraw, reject
 from cpcm.service.referrals import (check_consent, consent, consent_override, refer, referral, service_add, service_gaps,
                                     service_get, service_import)
-from cpcm.service.reports import Exported, Report, export, report, report_combine, report_return
+from cpcm.service.reports import MAX_RETURN_BYTES, Exported, Report, export, report, report_combine, report_return
 from cpcm.service.results import Written
 from cpcm.service.team import init, key_new, key_show, lock, team_add, team_list, team_remove, team_sync, unlock, unlocked_for
 from cpcm.service.transfers import bundle_recipients, receive, transfer, transfer_ack, transfer_batch
@@ -69,5 +69,5 @@ __all__ = [
     # documents
     "render", "Document",
     # due, rules, verify, exports
-    "due", "check", "policy_rows", "verify", "report", "report_return", "report_combine", "export", "Report", "Exported",
+    "due", "check", "policy_rows", "verify", "report", "report_return", "report_combine", "MAX_RETURN_BYTES", "export", "Report", "Exported",
 ]

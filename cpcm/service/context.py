@@ -471,11 +471,8 @@ def validate_form(ctx: Context, form_name: str, data: Mapping[str, Any], what: s
 def caseload_warnings(ctx: Context, worker_id: str, cases: dict[str, Case] | None = None) -> list[str]:
     """Giving a worker one more case: a warning near or over the cap; Refused over the cap
     where the policy says so."""
-    member = ctx.team.get(worker_id)
-    if member is not None and not member.has_role("caseworker"):
-        return []
     count = rules.caseloads((load_index(ctx) if cases is None else cases).values()).get(worker_id, 0)
-    verdict, message = rules.caseload_decision(count, ctx.policy)
+    verdict, message = rules.caseload_verdict(ctx.team.get(worker_id), count, ctx.policy)
     if verdict == "refuse":
         raise Refused(f"caseload: {worker_id} {message}", "Assign the case to another worker, or close or transfer cases first.",
                       rule="caseload-over-cap")

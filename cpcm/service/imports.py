@@ -130,10 +130,7 @@ def _caseload(ctx: Context, new: list[Case], cases: Mapping[str, Case]) -> list[
     added = rules.caseloads(new)
     found = []
     for worker, count in sorted(added.items()):
-        member = ctx.team.get(worker)
-        if member is not None and not rules.has_cap(member):
-            continue
-        verdict, message = rules.caseload_decision(before.get(worker, 0) + count - 1, ctx.policy)
+        verdict, message = rules.caseload_verdict(ctx.team.get(worker), before.get(worker, 0) + count - 1, ctx.policy)
         if verdict != "ok":
             found.append(f"caseload: {worker} {message}")
     return found

@@ -146,3 +146,8 @@ def caseload_decision(count_before: int, policy: Policy) -> tuple[str, str]:
     if state == "near_cap":
         return "warn", f"this makes {after} open cases (cap {cap}, warning from {warn_from})"
     return "ok", ""
+
+
+def caseload_verdict(member: Worker | None, count_before: int, policy: Policy) -> tuple[str, str]:
+    """`caseload_decision` for a given holder: always 'ok' for one without a cap."""
+    return caseload_decision(count_before, policy) if has_cap(member) else ("ok", "")
