@@ -400,3 +400,39 @@ def test_assign_cover__over_the_memory_store_one_commit_and_the_readers():
     service.note(later, case_id, "back")
     assert mem.store.recipients(case_id) == ["amina", "sup"]
     assert mem.store.commits[-1].message.endswith("(cover ended)")
+
+
+def test_cover__a_review_batch_after_the_end_takes_the_colleague_off_in_its_commit():
+    from dataclasses import replace
+
+    from cpcm import service
+    from memory_repo import MemoryRepo
+    from test_followup_close import REVIEW, planned_cases
+
+    mem = MemoryRepo()
+    mem.config = replace(mem.config, timezone="Africa/Nairobi")
+    amina = mem.as_("amina")
+    covered, other = planned_cases(amina, 2)
+    service.assign_cover(amina, covered, "otieno", "2026-11-30")
+    assert mem.store.recipients(covered) == ["amina", "otieno", "sup"]
+    later = mem.as_("amina", now="2026-12-01T08:00:00+03:00")
+    service.review_batch(later, [dict(REVIEW, case=covered), dict(REVIEW, case=other)])
+    assert mem.store.recipients(covered) == ["amina", "sup"]
+    assert mem.store.commits[-1].message == "review batch 2 cases (cover ended)"
+
+
+def test_cover__writes_to_many_cases_end_an_ended_cover_and_verify_accepts_them(nairobi):
+    from cpcm import clock, service
+    from test_followup_close import REVIEW, planned_cases
+
+    root = nairobi.root
+    amina = service.open_repo(root, nairobi.keys["amina"], now=clock.parse_datetime("2026-11-24T09:00:00+03:00"))
+    covered, other = planned_cases(amina, 2)
+    assert nairobi("amina")("assign", covered, "--cover", "baraka", "--until", "2026-11-30").code == 0
+    later = service.open_repo(root, nairobi.keys["amina"], now=clock.parse_datetime("2026-12-01T08:00:00+03:00"))
+    service.review_batch(later, [dict(REVIEW, case=covered), dict(REVIEW, case=other)])
+    assert git(root, "log", "-1", "--format=%s").strip() == "review batch 2 cases (cover ended)"
+    assert "baraka" not in (root / "cases" / covered / "recipients").read_text()
+    assert nairobi("baraka", CPCM_NOW="2026-12-01T09:00:00+03:00")("show", covered).code == 5
+    verified = nairobi("sup", CPCM_NOW="2026-12-01T09:00:00+03:00")("verify")
+    assert verified.code == 0, verified.stdout + verified.stderr

@@ -679,9 +679,12 @@ def close(ctx, conference_id: str) -> Written:
     warnings = _meeting_warnings(ctx, conference)
     written = []
     with context.transaction(ctx, "conference-close") as tx:
+        ended = ""
         for case, plan_body, entry, nomination in planned:
             after = case.history[-1].id if case.history else ""
-            keys = context.keys_for(ctx, ctx.store.recipients(case.id))
+            readers, ended_here = context.end_expired_covers(ctx, tx, case)
+            ended = ended or ended_here
+            keys = context.keys_for(ctx, readers)
             plan_id = None
             if plan_body is not None:
                 plan_record = context.new_record(ctx, "plan", case.id, plan_body, after=after)
@@ -698,7 +701,7 @@ def close(ctx, conference_id: str) -> Written:
                             "actions": len(entry.get("actions") or []), "interim": case.id in interim})
         record = _record(ctx, "conference_close", conference_id, {"cases": written}, after=_last_id(conference))
         tx.write_record(record, context.keys_for(ctx, ctx.store.recipients(conference_id, CONFERENCES)), CONFERENCES)
-        tx.commit(f"conference close {conference_id}")
+        tx.commit(f"conference close {conference_id}{ended}")
     limit = ctx.policy.duration(rules.RULE, "report")
     steps = [f"the report with the action points is due within {limit.words()}: cpcm render conference-report {conference_id}"]
     steps += [f"{w['case_id']}: plan version with {w['actions']} conference action(s) waits for a supervisor's approval"

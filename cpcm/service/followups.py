@@ -8,7 +8,7 @@ from cpcm.domain.case import Case
 from cpcm.domain.ids import normalise_case_id
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service import reintegration
-from cpcm.service.context import (Context, append, form_for, keys_for, load_case, load_records, new_record, transaction,
+from cpcm.service.context import (Context, append, end_expired_covers, form_for, keys_for, load_case, load_records, new_record, transaction,
                                   validate_form, writes)
 from cpcm.service.results import Written
 from cpcm.workflow import deadlines as deadlines_mod
@@ -151,13 +151,16 @@ def review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool = Fa
     written = []
     if not dry_run:
         with transaction(ctx, "review-batch") as tx:
+            ended = ""
             for case, body in planned:
+                readers, ended_here = end_expired_covers(ctx, tx, case)
+                ended = ended or ended_here
                 record = new_record(ctx, "review", case.id, body, after=case.history[-1].id if case.history else "")
-                tx.write_record(record, keys_for(ctx, ctx.store.recipients(case.id)))
+                tx.write_record(record, keys_for(ctx, readers))
                 written.append({"case_id": case.id, "record_id": record.id})
                 if progress:
                     progress(1)
-            tx.commit(f"review batch {len(written)} cases")
+            tx.commit(f"review batch {len(written)} cases{ended}")
     return Written(None, tuple(w["record_id"] for w in written), "review", tuple(warnings),
                    extra={"reviewed": len(written), "checked": len(planned), "dry_run": dry_run,
                           "records": written or [{"case_id": c.id} for c, _ in planned]},

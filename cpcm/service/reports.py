@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.errors import CannotDecrypt, Corrupt
-from cpcm.service.context import Context, keys_for, load_cases, new_record, transaction, writes
+from cpcm.service.context import Context, end_expired_covers, keys_for, load_cases, new_record, transaction, writes
 from cpcm.workflow.fold import fold
 
 
@@ -190,13 +190,16 @@ def _record_sharing(ctx: Context, cases: Iterable[Case], uses: Mapping[str, list
     fields = list(fields)
     written = 0
     with transaction(ctx, "export") as tx:
+        ended = ""
         for case in cases:
+            readers, ended_here = end_expired_covers(ctx, tx, case)
+            ended = ended or ended_here
             body = {"purpose": "export", "agency": agency, "fields": fields, "consent_ids": uses.get(case.id, [])}
             record = new_record(ctx, "sharing", case.id, body, after=case.history[-1].id if case.history else "")
-            tx.write_record(record, keys_for(ctx, ctx.store.recipients(case.id)))
+            tx.write_record(record, keys_for(ctx, readers))
             written += 1
         if written:
-            tx.commit(f"export {written} cases")
+            tx.commit(f"export {written} cases{ended}")
     return written
 
 

@@ -47,6 +47,8 @@ REENCRYPTIONS = (
     (re.compile(rf"^conference share (?P<folder>{_ID})$"), CONFERENCES),
     # a write to a case that also took a cover whose time had passed off it (service/context.py)
     (re.compile(rf"^[a-z][a-z-]* (?P<folder>{_ID})( {_REC})+ \(cover ended\)$"), CASES),
+    (re.compile(r"^(review batch|export) \d+ cases \(cover ended\)$"), CASES),  # the same, in a write to many cases
+    (re.compile(rf"^conference close {_ID} \(cover ended\)$"), CASES),
     (re.compile(r"^sync reencrypt \d+ cases$"), CASES),
     (re.compile(r"^sync reencrypt \d+ cases$"), CONFERENCES),
 )
