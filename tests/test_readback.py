@@ -300,6 +300,16 @@ def test_update__from_a_file_and_the_latest_value_wins(cli):
     assert ok(cli("show", case_id, "update@1", "--json")).json()["fields"]["changes"] == {"location": "First move"}
 
 
+def test_update_and_correct__a_file_that_is_not_a_mapping_is_named_by_its_option_not_its_path(cli, tmp_path):
+    case_id = register(cli)
+    path = tmp_path / "Amina Wanjiru visit.yaml"  # a file name may hold a child's name
+    path.write_text("- a list, not a mapping\n")
+    for args in (("update", case_id), ("correct", case_id, "registration@1", "--reason", "typo")):
+        refused = cli(*args, "--from-file", str(path))
+        assert refused.code == 2 and "--from-file" in refused.stderr, refused.stderr
+        assert "Wanjiru" not in refused.stderr
+
+
 # -- correct -----------------------------------------------------------------------------------------
 def test_correct__the_fold_uses_the_correction_log_keeps_the_original(cli, repo):
     case_id = register(cli)

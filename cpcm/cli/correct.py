@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         if from_file:
             loaded = read_yaml_input(from_file)
             if loaded is not None and not isinstance(loaded, dict):
-                raise UsageError(f"{from_file}: a correction is a YAML mapping of the record's fields (key: value)",
+                raise UsageError("--from-file: a correction is a YAML mapping of the record's fields (key: value)",
                                  f"cpcm show {case_id} RECORD --json lists them under 'fields'.")
             data = loaded or {}
         for pair in sets or []:

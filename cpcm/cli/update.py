@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
         if from_file:
             loaded = read_yaml_input(from_file)
             if loaded is not None and not isinstance(loaded, dict):
-                raise UsageError(f"{from_file}: an update is a YAML mapping of registration fields (key: value)",
+                raise UsageError("--from-file: an update is a YAML mapping of registration fields (key: value)",
                                  "cpcm form blank registration lists the fields.")
             data = loaded or {}
             if "reason" in data and reason is None:

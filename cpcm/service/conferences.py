@@ -83,7 +83,7 @@ def load(ctx, conference_id: str) -> rules.Conference:
 
 
 def list_conferences(ctx) -> list[rules.Conference]:
-    """Every conference you can read, by date."""
+    """Every conference you can read, by date (one that cannot be read is kept in ctx.problems)."""
     me = ctx.need_worker()
     found = []
     for conference_id in conference_ids(ctx):
@@ -721,15 +721,7 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
     a CCI not yet taken to a conference after the reassessment (`conference_after_admission`)."""
     from cpcm.workflow.deadlines import for_worker
 
-    me = ctx.need_worker()
-    found = []
-    for conference_id in conference_ids(ctx):
-        if me.id not in ctx.store.recipients(conference_id, CONFERENCES):
-            continue
-        try:
-            found.append(load(ctx, conference_id))
-        except (Corrupt, CannotDecrypt) as exc:
-            ctx.problems.append(exc)
+    found = list_conferences(ctx)
     items = [item for item in (rules.report_due(c, ctx.policy, ctx.now.tzinfo, ctx.now) for c in found) if item is not None]
     items += rules.cadence_due(found, ctx.policy, ctx.now)
     if cases:
