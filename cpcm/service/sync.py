@@ -336,6 +336,9 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
             result.notes.extend(notes)
             merged[path] = Entry(FILE_MODE, objects.put(data))
     team = _team(git, merged, objects)
+    # each side's team: a record a side holds is encrypted to its readers' keys in that side's team
+    # (a key rotated on the other copy makes it stale though its readers are the same worker ids)
+    side_teams = (_team(git, base, objects), _team(git, ours, objects), _team(git, theirs, objects))
     touched_ours = {_folder(p) for p in set(base) | set(ours) if base.get(p) != ours.get(p)} - {None}
     touched_theirs = {_folder(p) for p in set(base) | set(theirs) if base.get(p) != theirs.get(p)} - {None}
     folders = sorted(touched_ours | touched_theirs)
@@ -363,7 +366,7 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
         both_sides = folder in touched_ours and folder in touched_theirs and not fast_forward
         new_records = _conflicts(ctx, folder, base, ours, theirs, result) if both_sides and folder.startswith(CASES) else []
         reencrypted += _recipients(ctx, folder, sorted(in_folder.get(folder, ())), base, ours, theirs, merged, both_records,
-                                   team, readers, new_records, result, objects, recipient_blobs)
+                                   team, readers, new_records, result, objects, recipient_blobs, side_teams)
     objects.flush()
     return merged, reencrypted
 
@@ -457,7 +460,7 @@ def _assigned(folder: str, base: Tree, ours: Tree, theirs: Tree, readers) -> str
 
 def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: Tree, theirs: Tree, merged: dict[str, Entry],
                 both_records: set[str], team: Team, readers, new_records: list, result: Synced, objects,
-                known: dict[str, bytes]) -> int:
+                known: dict[str, bytes], side_teams: tuple[Team, Team, Team] | None = None) -> int:
     """Work out the folder's readers again; re-encrypt the records encrypted to others. 1 when
     records were re-encrypted."""
     git = _git(ctx)
@@ -474,13 +477,19 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
     else:
         wanted = list(dict.fromkeys(r_ours + r_theirs))
     stale = []
+    team_base, team_ours, team_theirs = side_teams or (team, team, team)
+    merged_keys = team.recipients_of(wanted)
     for path in paths:
         entry = merged[path]
-        side = r_ours if ours.get(path) == entry else r_theirs if theirs.get(path) == entry else r_base
-        if path in both_records or side != wanted:
+        side, side_team = ((r_ours, team_ours) if ours.get(path) == entry else (r_theirs, team_theirs) if theirs.get(path) == entry
+                           else (r_base, team_base))
+        if path in both_records or side != wanted or side_team.recipients_of(side) != merged_keys:
             stale.append(path)
     listed = wanted
-    keys = keys_for(ctx, wanted)
+
+    def team_keys(ids: list[str]) -> list[str]:  # the merged team's keys: this copy's team may be out of date
+        return team.recipients_of(ids) + list(ctx.config.recovery_recipients)
+    keys = team_keys(wanted)
     if stale:
         contents = remote.read_blobs(git, [merged[p].blob for p in stale])
         fresh = {}
@@ -497,7 +506,7 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
             # the records stay readable by whom they were written to: the file names all of them
             listed = list(dict.fromkeys(wanted + r_ours + r_theirs))
             result.not_reencrypted.append(subject)
-            keys = keys_for(ctx, listed)
+            keys = team_keys(listed)
     for record in new_records:
         data = cipher.encrypt(codec.dumps(record.to_dict()), keys)
         merged[f"{folder}/{record_name(record.id, record.kind)}"] = Entry(FILE_MODE, objects.put(data))
