@@ -190,3 +190,36 @@ def test_key_rotate__a_sync_re_encrypts_records_written_offline_to_the_old_key(r
     assert not any(reads(p, old_copy) for p in mine.glob("*.yaml.age"))
     verify = laptops.cli("sup")("verify")
     assert verify.code == 0, verify.stdout
+
+
+def test_key_rotate__a_second_laptop_with_the_old_key_syncs_once_more(repo, team, tmp_env):
+    """Records amina wrote offline on another laptop, with her old key: its next sync re-encrypts
+    them to her new key and is pushed; then the old key is refused, with what to do."""
+    import subprocess
+
+    laptops = Laptops(repo, team, tmp_env)
+    amina = laptops.laptop("amina")
+    case_id = register(amina)
+    laptops.sync("amina")
+    old_copy = tmp_env / "old-amina.txt"
+    old_copy.write_bytes(team["amina"][0].read_bytes())
+    os.chmod(old_copy, 0o600)
+    second = tmp_env / "laptop2"
+    subprocess.run(["git", "clone", "-q", str(laptops.bare), str(second)], check=True, capture_output=True)
+    two = Cli({"CPCM_REPO": str(second), "CPCM_IDENTITY": str(old_copy), "CPCM_NOW": NOW})
+    assert two("followup", case_id, *VISIT).code == 0
+    written = sorted((second / "cases" / case_id).glob("*.yaml.age"))[-1].name
+    assert amina("key", "rotate", "--no-passphrase").code == 0
+    laptops.sync("amina")
+    done = two("sync", "--json")
+    assert done.code == 0, done.stdout + done.stderr
+    assert done.json()["pushed"] and case_id in done.json()["reencrypted"]
+    assert any("your key was replaced" in n for n in done.json()["notes"])
+    laptops.sync("amina")
+    visit = laptops.clones["amina"] / "cases" / case_id / written
+    assert reads(visit, team["amina"][0]) and not reads(visit, old_copy)
+    again = two("list")
+    assert again.code == 5 and "your key was replaced" in again.stderr
+    laptops.sync("sup")
+    verify = laptops.cli("sup")("verify")
+    assert verify.code == 0, verify.stdout

@@ -127,6 +127,10 @@ def _member(team: Team, ident: identity_mod.Identity, recovery: Iterable[str] = 
     if worker is None and ident.recipients & set(recovery):
         acting = team.get(acting_for) if acting_for else None
         return acting or Worker(id=RECOVERY_READER, name="the agency's recovery key", roles=(), recipient=ident.recipient)
+    replaced = next((w for w in team.workers for k in w.past_keys if k.recipient in ident.recipients), None)
+    if worker is None and replaced is not None:
+        raise CannotDecrypt(f"your key was replaced: it is an earlier key of '{replaced.id}' (cpcm key rotate)",
+                            "Use the new identity (cpcm key rotate put it where the old one was: copy it to this computer).")
     if worker is None:
         raise CannotDecrypt(
             f"your key ({ident.recipient[:16]}…) is not a member of this team",

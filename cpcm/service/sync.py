@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Iterator
 from cpcm.crypto import cipher
 from cpcm.domain.ids import new_case_id
 from cpcm.domain.team import Team
-from cpcm.errors import CpcmError, NotFound, Refused, UsageError
+from cpcm.errors import CannotDecrypt, CpcmError, NotFound, Refused, UsageError
 from cpcm.service import context
 from cpcm.service.context import Context, keys_for, locked, new_record, recipients_bytes
 from cpcm.store import codec, remote
@@ -257,7 +257,16 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
             result.merged = True
     progress("updating files")
     tx.move_to(new)
-    context.refresh(ctx)
+    try:
+        context.refresh(ctx)
+    except CannotDecrypt:
+        # the merge brought a new key of this worker (cpcm key rotate on another copy): this sync
+        # with the old key re-encrypted what only it could read; it is pushed, and that is all
+        mine = ctx.team.get(ctx.worker.id) if ctx.worker and ctx.identity else None
+        if mine is None or not any(k.recipient in ctx.identity.recipients for k in mine.past_keys):
+            raise
+        result.notes.append("your key was replaced on another copy (cpcm key rotate): this sync is done; use your new "
+                            "identity from now on")
 
 
 def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
