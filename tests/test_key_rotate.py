@@ -223,3 +223,30 @@ def test_key_rotate__a_second_laptop_with_the_old_key_syncs_once_more(repo, team
     laptops.sync("sup")
     verify = laptops.cli("sup")("verify")
     assert verify.code == 0, verify.stdout
+
+
+def test_key_rotate__records_to_the_old_key_that_amina_cannot_read_are_re_encrypted_by_their_writer(repo, team, tmp_env):
+    """The supervisor's offline note reaches amina (new key) first: she cannot re-encrypt it and
+    says so; the supervisor's next sync does."""
+    laptops = Laptops(repo, team, tmp_env)
+    amina = laptops.laptop("amina")
+    case_id = register(amina)
+    laptops.sync("amina")
+    laptops.sync("sup")
+    old_copy = tmp_env / "old-amina.txt"
+    old_copy.write_bytes(team["amina"][0].read_bytes())
+    assert amina("key", "rotate", "--no-passphrase").code == 0  # not synced yet
+    sup = laptops.cli("sup")
+    assert sup("note", case_id, "--text", "called the school").code == 0
+    note = sorted((laptops.clones["sup"] / "cases" / case_id).glob("*.yaml.age"))[-1].name
+    # the supervisor pushes first (before the rotation reached the remote)
+    pushed = laptops.sync("sup")
+    assert pushed["pushed"]
+    merged = laptops.sync("amina")
+    assert case_id in merged["not_reencrypted"]
+    assert not reads(laptops.clones["amina"] / "cases" / case_id / note, team["amina"][0])
+    fixed = laptops.sync("sup")
+    assert case_id in fixed["reencrypted"]
+    laptops.sync("amina")
+    assert reads(laptops.clones["amina"] / "cases" / case_id / note, team["amina"][0])
+    assert amina("show", case_id).code == 0
