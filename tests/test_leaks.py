@@ -165,6 +165,8 @@ BASE = {
     "remote remove": ["remote", "remove", "nothere"], "sync": ["sync", "nothere"],
     "bundle create": ["bundle", "create", "{tmp}/sync-{n}.bundle"], "bundle apply": ["bundle", "apply", "{tmp}/missing.bundle"],
     "merge-cases": ["merge-cases", "{case}", "{case}"],
+    "key rotate": ["key", "rotate", "--worker", "nobody", "--recipient", "{newcomer}", "--reason", "lost"],
+    "team recover": ["team", "recover", "nobody", "--recipient", "{newcomer}", "--recovery-identity", "{tmp}/missing.key"],
 }
 
 PATH_TYPES = (click.Path,)

@@ -215,7 +215,11 @@ def print_case(data: dict, zone=None) -> None:
         rows.append(("placement", placement_words(data["placement"])))
     if data.get("reintegration"):
         rows += reintegration_rows(data["reintegration"], data["case_id"])
+    rows += [("linked case", link["text"]) for link in data.get("links") or []]
     print_table(["field", "value"], rows, title=f"Case {data['case_id']}")
+    if data.get("problems"):
+        print_table(["problem", "severity", "what", "rule"],
+                    [[p["code"], p["severity"], p["message"], p["rule"]] for p in data["problems"]], title="Problems (cpcm check)")
     if data["consents"]:
         print_table(["purpose", "agency", "from", "answer", "on", "until", "state"],
                     [[c["purpose"], c["agency"] or "", c["given_by"] or f"override ({c['basis']})", c["status"] or "",

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from cpcm.cli.common import IdentityOpt, JsonOpt, ask_passphrase, identity_path, print_json, say, stdin_is_terminal, warn
+from cpcm.cli.common import IdentityOpt, JsonOpt, RepoOpt, ask_passphrase, identity_path, print_json, say, stdin_is_terminal, warn
 
 
 def register(app: typer.Typer) -> None:
@@ -24,26 +24,10 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm key new   (then give the printed age1... recipient to your supervisor)
         """
-        import os
-
         from cpcm import clock, service
-        from cpcm.errors import UsageError
 
         path = identity_path(out)
-        passphrase = None
-        if no_passphrase:
-            warn("the identity is not protected by a passphrase: anyone who copies the file can read your cases")
-        else:
-            from cpcm.crypto.identity import passphrase_from_file
-
-            passphrase = passphrase_from_file() if os.environ.get("CPCM_PASSPHRASE_FILE") else None
-            if passphrase is None:
-                if not stdin_is_terminal():
-                    raise UsageError("a passphrase is needed and there is no terminal to ask for it",
-                                     "Set $CPCM_PASSPHRASE_FILE, or use --no-passphrase for a scripted key on a trusted machine.")
-                passphrase = typer.prompt("New passphrase", hide_input=True, confirmation_prompt=True)
-            if len(passphrase) < 8:
-                raise UsageError("the passphrase is shorter than 8 characters", "Choose a longer one: a few words are easy to remember.")
+        passphrase = new_passphrase(no_passphrase)
         from cpcm.cli.common import typed_paths
         from cpcm.errors import CpcmError
 
@@ -77,6 +61,8 @@ def register(app: typer.Typer) -> None:
             print_json({"path": str(path), "recipient": recipient})
         else:
             typer.echo(recipient)
+
+    key.command("rotate")(rotate)
 
     @app.command("unlock")
     def unlock(
@@ -125,3 +111,79 @@ def register(app: typer.Typer) -> None:
             print_json({"was_unlocked": held})
         else:
             say("your key is locked" if held else "your key was not unlocked")
+
+
+def new_passphrase(no_passphrase: bool) -> str | None:
+    """The passphrase of a new identity (`key new`, `key rotate`): from $CPCM_PASSPHRASE_FILE, else
+    asked twice on the terminal; None with --no-passphrase (with a warning)."""
+    import os
+
+    from cpcm.crypto.identity import passphrase_from_file
+    from cpcm.errors import UsageError
+
+    if no_passphrase:
+        warn("the identity is not protected by a passphrase: anyone who copies the file can read your cases")
+        return None
+    passphrase = passphrase_from_file() if os.environ.get("CPCM_PASSPHRASE_FILE") else None
+    if passphrase is None:
+        if not stdin_is_terminal():
+            raise UsageError("a passphrase is needed and there is no terminal to ask for it",
+                             "Set $CPCM_PASSPHRASE_FILE, or use --no-passphrase for a scripted key on a trusted machine.")
+        passphrase = typer.prompt("New passphrase", hide_input=True, confirmation_prompt=True)
+    if len(passphrase) < 8:
+        raise UsageError("the passphrase is shorter than 8 characters", "Choose a longer one: a few words are easy to remember.")
+    return passphrase
+
+
+def rotate(
+    worker: Optional[str] = typer.Option(None, "--worker", help="Another worker whose key is replaced (a supervisor or manager; "
+                                         "with --recipient)."),
+    recipient: Optional[str] = typer.Option(None, "--recipient", help="With --worker: their new public key (age1...), from "
+                                            "'cpcm key new --out FILE' on their laptop."),
+    reason: str = typer.Option("routine", "--reason", help="routine, lost, stolen, compromised or forgotten-passphrase."),
+    no_passphrase: bool = typer.Option(False, "--no-passphrase", help="Leave the new identity unprotected (scripts on a trusted "
+                                       "machine)."),
+    repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+) -> None:
+    """Replace your age identity with a new one; every case you read is re-encrypted to it.
+
+    The team records your new key, the cases and conferences you read are encrypted again to it
+    in one commit, and your old identity file is kept beside the new one (identity.old-DATE):
+    destroy it once every laptop of the team has synced. A supervisor or manager replaces
+    another worker's key with --worker and the --recipient they made with 'cpcm key new --out'.
+
+    Example: cpcm key rotate
+    """
+    from cpcm import service
+    from cpcm.cli.common import open_ctx, typed_paths
+    from cpcm.errors import CpcmError, UsageError
+
+    if (worker is None) != (recipient is None):
+        raise UsageError("--worker and --recipient go together", "Your own key: cpcm key rotate. Someone else's: cpcm key rotate "
+                         "--worker ID --recipient age1...")
+    ctx = open_ctx(repo, identity)
+    if worker is not None:
+        if no_passphrase:
+            raise UsageError("--no-passphrase: the new key of another worker is made on their laptop", "Leave it out.")
+        result = service.key_rotate(ctx, worker, recipient, reason)
+    else:
+        passphrase = new_passphrase(no_passphrase)
+        try:
+            result = service.key_rotate_own(ctx, identity_path(identity), passphrase, reason)
+        except CpcmError as exc:
+            raise typed_paths(exc, **{"--identity": identity}) from None
+    extra = result.extra
+    if json_out:
+        print_json(dict(extra))
+        return
+    cases, conferences = len(extra["reencrypted"]["cases"]), len(extra["reencrypted"]["conferences"])
+    say(f"'{extra['worker']}' has a new key; {cases} case(s) and {conferences} conference(s) re-encrypted to it")
+    if extra["not_reencrypted"]:
+        warn(f"{len(extra['not_reencrypted'])} folder(s) you cannot read keep their records encrypted to the old key (new "
+             "records use the new one): " + ", ".join(extra["not_reencrypted"][:5]))
+    if "old_identity" in extra:
+        say(f"your old identity is kept beside the new one as {Path(extra['old_identity']).name}: destroy it once every laptop "
+            "of the team has synced (see docs/security.md for what it still reads)")
+        typer.echo(extra["recipient"])
+    else:
+        say(f"'{extra['worker']}' now uses the key made on their laptop; the old one can be destroyed once every laptop has synced")

@@ -99,6 +99,39 @@ def register(app: typer.Typer) -> None:
         if not json_out:
             warn("copies of old records in git history stay readable with the removed worker's key (see docs/security.md)")
 
+    @team.command("recover")
+    def recover(
+        worker: str = typer.Argument(..., help="The supervisor or manager whose key is put back."),
+        recipient: str = typer.Option(..., "--recipient", help="Their new public key (age1...), from 'cpcm key new' on their laptop."),
+        recovery_identity: Path = typer.Option(..., "--recovery-identity", help="The agency's recovery identity file (init "
+                                               "--recovery), kept offline."),
+        reason: str = typer.Option("lost", "--reason", help="lost, stolen, compromised, forgotten-passphrase or routine."),
+        repo: RepoOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """When every supervisor's and manager's key is lost: the agency's recovery key gives one of them a new key.
+
+        Recorded as their key change (recovered: true, the reason), by them, in one commit; every
+        case and conference they read is re-encrypted to the new key. See docs/team.md, "Recovery drill".
+
+        Example: cpcm team recover wanjiru --recipient age1... --recovery-identity /media/safe/recovery.key
+        """
+        from cpcm import service
+        from cpcm.cli.common import typed_paths
+        from cpcm.errors import CpcmError
+        from cpcm.store.config import resolve_repo
+
+        try:
+            result = service.team_recover(resolve_repo(str(repo) if repo else None), worker, recipient, recovery_identity,
+                                          ask_passphrase, reason)
+        except CpcmError as exc:
+            raise typed_paths(exc, **{"--repo": repo, "--recovery-identity": recovery_identity}) from None
+        if json_out:
+            print_json(dict(result.extra))
+            return
+        extra = result.extra
+        say(f"'{worker}' has a new key ({len(extra['reencrypted']['cases'])} case(s), "
+            f"{len(extra['reencrypted']['conferences'])} conference(s) re-encrypted); put the recovery identity back offline")
+
     @team.command("sync")
     def sync(repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
         """Re-encrypt the cases you can read whose readers differ from what the team needs.

@@ -25,7 +25,7 @@ from cpcm.store import forms
 from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import cover as cover_rules
-from cpcm.workflow import open_items, transitions
+from cpcm.workflow import open_items, rules, transitions
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow.duplicates import probable_duplicates
 from cpcm.workflow.fold import apply_update, effective, fold, superseded_ids
@@ -251,7 +251,35 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
 
     data["placement"] = current_placement(folded.placement)
     data["reintegration"] = pathway(folded, ctx.policy, ctx.now)
+    data["links"] = case_links(current)
+    data["problems"] = [p.to_json() for p in rules.check_case(folded, ctx.policy, ctx.now)]
     return data
+
+
+# how a case_link record relates its case to the other: `merge-cases KEEP OTHER` writes `alias: OTHER`
+# in KEEP and `merged_into: KEEP` in OTHER; a sync that gives a case a new ID writes `alias: OLD`
+# with the reason `same-id` in the renumbered case (service/sync.py)
+LINK_WORDS = {"merged_with": "merged with {case}: {case} is its alias", "alias_of": "alias of {case}: merged into it, "
+              "work goes on there", "former_id": "was {case} (a sync gave it a new ID: that one was taken)"}
+
+
+def case_links(records: list[Record]) -> list[dict]:
+    """The case's links to other cases of the same child, from its case_link records: the other
+    case, the relation (merged_with, alias_of, former_id), the reason, and the record."""
+    links = []
+    for record in sorted(records, key=lambda r: r.id):
+        if record.kind != "case_link":
+            continue
+        body = record.body
+        if body.get("merged_into"):
+            other, relation = body["merged_into"], "alias_of"
+        elif body.get("alias"):
+            other, relation = body["alias"], "former_id" if body.get("reason") == "same-id" else "merged_with"
+        else:
+            continue
+        links.append({"case_id": str(other), "relation": relation, "reason": body.get("reason"), "record_id": record.id,
+                      "at": record.at, "by": record.by, "text": LINK_WORDS[relation].format(case=other)})
+    return links
 
 
 def consents_on_file(records: list[Record], now: datetime) -> list[dict]:

@@ -32,7 +32,7 @@ from cpcm.domain.forms import validate
 from cpcm.domain.ids import RecordIds, normalise_case_id
 from cpcm.domain.policy import Policy
 from cpcm.domain.records import HEADER, Record, changed_fields
-from cpcm.domain.team import Team, Worker
+from cpcm.domain.team import RECOVERY_READER, Team, Worker
 from cpcm.errors import Busy, CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.store import forms
 from cpcm.store.casestore import CONFERENCES, CaseStore
@@ -66,6 +66,9 @@ class Context:
     basis: int | None = None
     # called as a cold cache is filled (done, total), to draw a progress bar; None: nothing is shown
     progress: Callable[[int, int], None] | None = None
+
+    # `cpcm team recover WORKER`: the agency's recovery key acts as that worker (only there)
+    recovering_for: str = ""
 
     _policy: Any = None
     _locked: bool = False  # inside `locked(ctx)`: holding the repository lock, state re-read
@@ -103,7 +106,7 @@ def open_repo(root: Path, identity_path: Path | None = None, ask_passphrase: Cal
     ctx = Context(root=root, config=config, team=load_team(root), store=store, now=agency_now(config, now), basis=basis)
     if need_identity:
         ident = identity_mod.load(identity_path or identity_mod.default_path(), ask_passphrase)
-        ctx.identity, ctx.worker = ident, _member(ctx.team, ident)
+        ctx.identity, ctx.worker = ident, _member(ctx.team, ident, ctx.config.recovery_recipients)
     return ctx
 
 
@@ -116,8 +119,18 @@ def agency_now(config: Config, now: datetime | None = None) -> datetime:
     return moment.astimezone(zone) if zone is not None else moment
 
 
-def _member(team: Team, ident: identity_mod.Identity) -> Worker:
+def _member(team: Team, ident: identity_mod.Identity, recovery: Iterable[str] = (), acting_for: str = "") -> Worker:
+    """The team member whose key this is; for the agency's recovery key (`init --recovery`), a
+    reader who reads every case and writes nothing (`RECOVERY_READER`), or, in `cpcm team
+    recover`, the worker it acts for."""
     worker = team.by_recipient(ident.recipients)
+    if worker is None and ident.recipients & set(recovery):
+        acting = team.get(acting_for) if acting_for else None
+        return acting or Worker(id=RECOVERY_READER, name="the agency's recovery key", roles=(), recipient=ident.recipient)
+    replaced = next((w for w in team.workers for k in w.past_keys if k.recipient in ident.recipients), None)
+    if worker is None and replaced is not None:
+        raise CannotDecrypt(f"your key was replaced: it is an earlier key of '{replaced.id}' (cpcm key rotate)",
+                            "Use the new identity (cpcm key rotate put it where the old one was: copy it to this computer).")
     if worker is None:
         raise CannotDecrypt(
             f"your key ({ident.recipient[:16]}…) is not a member of this team",
@@ -135,7 +148,7 @@ def refresh(ctx: Context) -> None:
         ctx.team = load_team(ctx.root)
         ctx._policy = None
     if ctx.identity is not None:
-        ctx.worker = _member(ctx.team, ctx.identity)
+        ctx.worker = _member(ctx.team, ctx.identity, ctx.config.recovery_recipients, ctx.recovering_for)
     ctx.basis = ctx.store.generation()
 
 
@@ -184,7 +197,10 @@ def transaction(ctx: Context, verb: str):
     `locked(ctx)` (every `writes` function) they were. Outside it, the lock is taken here and the
     write goes ahead only if no write started or ended since this command read the repository
     (the write generation is its `basis`); otherwise Busy (exit 6) and nothing is written."""
-    ctx.need_worker()
+    if ctx.need_worker().id == RECOVERY_READER:
+        raise Refused("the agency's recovery key reads every case but writes nothing",
+                      "Put a manager's key back with cpcm team recover WORKER --recipient age1... --recovery-identity FILE.",
+                      rule="recovery-reads-only")
     crash_point("write-begin")  # the checks are made, the write begins (a pause point for the race tests)
     with locked(ctx) if ctx._locked else _still_current(ctx):
         worker = ctx.need_worker()
@@ -326,7 +342,7 @@ def check_readable(ctx: Context, case_id: str) -> None:
     worker = ctx.need_worker()
     if not ctx.store.exists(case_id):
         raise NotFound(f"no case {case_id} in this casefile repository", "See cpcm list for the cases you can read.")
-    if worker.id not in ctx.store.recipients(case_id):
+    if worker.id not in ctx.store.recipients(case_id) and worker.id != RECOVERY_READER:
         raise CannotDecrypt(f"you ({worker.id}) are not a recipient of {case_id}",
                             "Only the case's worker, supervisors and managers read it; ask a supervisor to assign it to you.")
 
@@ -418,7 +434,7 @@ def _load_cases(ctx: Context, index_only: bool) -> dict[str, Case]:
                 cache.put_index(case_id, tree, None)
             continue
         missing.append(case_id)
-    readable = [c for c in missing if worker.id in ctx.store.recipients(c)]
+    readable = [c for c in missing if worker.id in ctx.store.recipients(c) or worker.id == RECOVERY_READER]
     if len(readable) >= PREFETCH_FROM:
         ctx.store.prefetch(readable, ctx.keys, ctx.progress)
     for case_id in missing:
@@ -544,5 +560,5 @@ def open_memory(store: Store, config: Config, team: Team, policy: Policy, identi
     ctx = Context(root=None, config=config, team=team, store=store, now=agency_now(config, now), basis=store.generation(),
                   _policy=policy)
     if identity is not None:
-        ctx.identity, ctx.worker = identity, _member(team, identity)
+        ctx.identity, ctx.worker = identity, _member(team, identity, config.recovery_recipients)
     return ctx

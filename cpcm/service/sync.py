@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Iterator
 from cpcm.crypto import cipher
 from cpcm.domain.ids import new_case_id
 from cpcm.domain.team import Team
-from cpcm.errors import CpcmError, NotFound, Refused, UsageError
+from cpcm.errors import CannotDecrypt, CpcmError, NotFound, Refused, UsageError
 from cpcm.service import context
 from cpcm.service.context import Context, keys_for, locked, new_record, recipients_bytes
 from cpcm.store import codec, remote
@@ -257,7 +257,16 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
             result.merged = True
     progress("updating files")
     tx.move_to(new)
-    context.refresh(ctx)
+    try:
+        context.refresh(ctx)
+    except CannotDecrypt:
+        # the merge brought a new key of this worker (cpcm key rotate on another copy): this sync
+        # with the old key re-encrypted what only it could read; it is pushed, and that is all
+        mine = ctx.team.get(ctx.worker.id) if ctx.worker and ctx.identity else None
+        if mine is None or not any(k.recipient in ctx.identity.recipients for k in mine.past_keys):
+            raise
+        result.notes.append("your key was replaced on another copy (cpcm key rotate): this sync is done; use your new "
+                            "identity from now on")
 
 
 def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
@@ -336,6 +345,9 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
             result.notes.extend(notes)
             merged[path] = Entry(FILE_MODE, objects.put(data))
     team = _team(git, merged, objects)
+    # each side's team: a record a side holds is encrypted to its readers' keys in that side's team
+    # (a key rotated on the other copy makes it stale though its readers are the same worker ids)
+    side_teams = (_team(git, base, objects), _team(git, ours, objects), _team(git, theirs, objects))
     touched_ours = {_folder(p) for p in set(base) | set(ours) if base.get(p) != ours.get(p)} - {None}
     touched_theirs = {_folder(p) for p in set(base) | set(theirs) if base.get(p) != theirs.get(p)} - {None}
     folders = sorted(touched_ours | touched_theirs)
@@ -363,7 +375,7 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
         both_sides = folder in touched_ours and folder in touched_theirs and not fast_forward
         new_records = _conflicts(ctx, folder, base, ours, theirs, result) if both_sides and folder.startswith(CASES) else []
         reencrypted += _recipients(ctx, folder, sorted(in_folder.get(folder, ())), base, ours, theirs, merged, both_records,
-                                   team, readers, new_records, result, objects, recipient_blobs)
+                                   team, readers, new_records, result, objects, recipient_blobs, side_teams)
     objects.flush()
     return merged, reencrypted
 
@@ -457,7 +469,7 @@ def _assigned(folder: str, base: Tree, ours: Tree, theirs: Tree, readers) -> str
 
 def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: Tree, theirs: Tree, merged: dict[str, Entry],
                 both_records: set[str], team: Team, readers, new_records: list, result: Synced, objects,
-                known: dict[str, bytes]) -> int:
+                known: dict[str, bytes], side_teams: tuple[Team, Team, Team] | None = None) -> int:
     """Work out the folder's readers again; re-encrypt the records encrypted to others. 1 when
     records were re-encrypted."""
     git = _git(ctx)
@@ -474,13 +486,19 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
     else:
         wanted = list(dict.fromkeys(r_ours + r_theirs))
     stale = []
+    team_base, team_ours, team_theirs = side_teams or (team, team, team)
+    merged_keys = team.recipients_of(wanted)
     for path in paths:
         entry = merged[path]
-        side = r_ours if ours.get(path) == entry else r_theirs if theirs.get(path) == entry else r_base
-        if path in both_records or side != wanted:
+        side, side_team = ((r_ours, team_ours) if ours.get(path) == entry else (r_theirs, team_theirs) if theirs.get(path) == entry
+                           else (r_base, team_base))
+        if path in both_records or side != wanted or side_team.recipients_of(side) != merged_keys:
             stale.append(path)
     listed = wanted
-    keys = keys_for(ctx, wanted)
+
+    def team_keys(ids: list[str]) -> list[str]:  # the merged team's keys: this copy's team may be out of date
+        return team.recipients_of(ids) + list(ctx.config.recovery_recipients)
+    keys = team_keys(wanted)
     if stale:
         contents = remote.read_blobs(git, [merged[p].blob for p in stale])
         fresh = {}
@@ -497,7 +515,7 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
             # the records stay readable by whom they were written to: the file names all of them
             listed = list(dict.fromkeys(wanted + r_ours + r_theirs))
             result.not_reencrypted.append(subject)
-            keys = keys_for(ctx, listed)
+            keys = team_keys(listed)
     for record in new_records:
         data = cipher.encrypt(codec.dumps(record.to_dict()), keys)
         merged[f"{folder}/{record_name(record.id, record.kind)}"] = Entry(FILE_MODE, objects.put(data))

@@ -1,6 +1,7 @@
 """Keys, the repository and its team: cpcm key, init and team."""
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -10,9 +11,9 @@ from cpcm import clock
 from cpcm.crypto import cipher
 from cpcm.crypto import identity as identity_mod
 from cpcm.domain.ids import AGENCY_CODE, WORKER_ID
-from cpcm.domain.team import ROLES, Team, Worker
+from cpcm.domain.team import KEY_REASONS, ROLES, Team, Worker
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
-from cpcm.service.context import Context, case_covers, commit_email, load_cases, reencrypt, transaction, writes
+from cpcm.service.context import Context, case_covers, commit_email, keys_for, load_cases, reencrypt, transaction, writes
 from cpcm.service.results import Written
 from cpcm.store import atomic
 from cpcm.store.config import Config, config_bytes, team_bytes
@@ -225,3 +226,144 @@ def _reencrypt_all(ctx: Context, tx, case_ids: Iterable[str]) -> list[str]:
 def team_list(ctx: Context, include_removed: bool = False) -> list[dict]:
     workers = ctx.team.workers if include_removed else ctx.team.active
     return [w.to_dict() for w in workers]
+
+
+# -- keys that change: cpcm key rotate, cpcm team recover ------------------------------------------
+@writes
+def key_rotate(ctx: Context, worker_id: str, recipient: str, reason: str = "routine") -> Written:
+    """The team change of a new key for a worker: the new recipient in the team (the old one kept
+    in the worker's `past_keys`), and every case and conference folder the worker reads encrypted
+    again to the readers' keys as they are now, in one commit (`team rotate WORKER`, or `team
+    recover WORKER` when the agency's recovery key acts for the worker: `team_recover`). The
+    worker rotates their own key; a supervisor or manager rotates anyone's. A folder the acting
+    key cannot read is left as it is and listed in `not_reencrypted`."""
+    actor = ctx.need_worker()
+    recovered = bool(ctx.recovering_for) and ctx.recovering_for == actor.id == worker_id
+    worker = ctx.team.get(worker_id)
+    if worker is None:
+        if ctx.team.get(worker_id, include_removed=True):
+            raise Refused(f"worker '{worker_id}' was removed from the team", "A removed worker's key is not replaced; "
+                          "add them again under a new id (cpcm team add).", rule="key-rotate-removed")
+        raise NotFound("no worker by that id in the team", "See cpcm team list.")
+    if worker.id != actor.id and not actor.has_role("supervisor", "manager"):
+        raise Refused("only a supervisor or manager replaces another worker's key",
+                      "Each worker rotates their own with cpcm key rotate; ask a supervisor for someone else's.",
+                      rule="key-rotate-needs-supervisor")
+    if reason not in KEY_REASONS:
+        raise InvalidInput([FieldError("reason", f"is one of: {', '.join(KEY_REASONS)}")], "reason")
+    _check_recipient(recipient)
+    owner = ctx.team.key_owner(recipient)
+    if owner is not None and owner.id != worker.id:
+        raise Refused("that recipient is (or was) the key of another worker in the team", "Each worker has a key of their own: "
+                      "make a new one with cpcm key new --out FILE.", rule="recipient-exists")
+    if owner is not None or recipient in ctx.config.recovery_recipients:
+        raise Refused("that recipient is the worker's current or an earlier key, or an agency recovery key",
+                      "A rotation needs a new key: make one with cpcm key new --out FILE.", rule="key-reused")
+    team = Team(tuple(w.rekeyed(recipient, clock.iso(ctx.now), reason, actor.id, recovered) if w.id == worker.id else w
+                      for w in ctx.team.workers))
+    old_team, ctx.team = ctx.team, team
+    try:
+        with transaction(ctx, "team-recover" if recovered else "team-rotate") as tx:
+            tx.replace_file(TEAM, team_bytes(team))
+            done, skipped = _reencrypt_readers_of(ctx, tx, worker.id)
+            tx.commit(f"team {'recover' if recovered else 'rotate'} {worker.id}")
+    except BaseException:
+        ctx.team = old_team
+        raise
+    return Written(None, extra={"worker": worker.id, "recipient": recipient, "reason": reason, "recovered": recovered,
+                                "reencrypted": done, "not_reencrypted": skipped}, json_keys=())
+
+
+def _reencrypt_readers_of(ctx: Context, tx, worker_id: str) -> tuple[dict[str, list[str]], list[str]]:
+    """Encrypt again, to the keys of the team in `ctx`, every record of each case and conference
+    whose readers include `worker_id` (its `recipients` file is unchanged: worker ids). Returns
+    the folders done ({"cases": [...], "conferences": [...]}) and those the acting key cannot read."""
+    from cpcm.store.casestore import CONFERENCES
+
+    done: dict[str, list[str]] = {CASES: [], CONFERENCES: []}
+    skipped: list[str] = []
+    for top in (CASES, CONFERENCES):
+        for folder in ctx.store.case_ids(top):
+            readers = ctx.store.recipients(folder, top)
+            if worker_id not in readers:
+                continue
+            paths = ctx.store.record_files(folder, top)
+            try:
+                plain = [cipher.decrypt(ctx.store.read_bytes(p), ctx.keys) for p in paths]
+            except (cipher.NotARecipient, cipher.Damaged):
+                skipped.append(folder)
+                continue
+            keys = keys_for(ctx, readers)
+            for path, data in zip(paths, plain):
+                tx.replace_file(ctx.store.rel(path), cipher.encrypt(data, keys))
+            done[top].append(folder)
+    return done, skipped
+
+
+def key_rotate_own(ctx: Context, identity_path: Path, passphrase: str | None, reason: str = "routine") -> Written:
+    """`cpcm key rotate`: a new identity for the acting worker, recorded by `key_rotate`; the old
+    identity file is kept beside it as `<name>.old-<date>` (0600) until every laptop has synced.
+    The new identity is written (to `<name>.new-<time>`) before the commit, so a commit never
+    names a key that was not kept; when the change is refused it is deleted and nothing changed."""
+    worker = ctx.need_worker()
+    stamp = ctx.now.strftime("%Y%m%dT%H%M%S")
+    pending = identity_path.with_name(f"{identity_path.name}.new-{stamp}")
+    text, public = identity_mod.generate(clock.iso(ctx.now), f"cpcm key rotate ({worker.id})")
+    identity_mod.save(pending, text, passphrase)
+    try:
+        result = key_rotate(ctx, worker.id, public, reason)
+    except BaseException:
+        pending.unlink(missing_ok=True)
+        raise
+    kept = identity_path.with_name(f"{identity_path.name}.old-{ctx.now.date().isoformat()}")
+    if kept.exists():
+        kept = identity_path.with_name(f"{identity_path.name}.old-{stamp}")
+    _keep_copy(identity_path, kept)
+    os.replace(pending, identity_path)
+    os.chmod(kept, 0o600)
+    try:
+        identity_mod.public_path(identity_path).write_text(public + "\n", encoding="utf-8")
+    except OSError:
+        pass
+    lock(identity_path)  # an unlocked agent holds the old key: forget it
+    return replace(result, extra={**result.extra, "identity": str(identity_path), "old_identity": str(kept)})
+
+
+def team_recover(root: Path, worker_id: str, recipient: str, recovery_identity: Path,
+                 ask_passphrase: Callable[[], str | None], reason: str = "lost", now: datetime | None = None) -> Written:
+    """`cpcm team recover`: when the keys of the team's supervisors and managers are lost, the
+    agency's recovery key (`init --recovery`; its identity kept offline) gives one of them a new
+    key. Recorded as that worker's key change (`recovered: true`, with the reason), by that
+    worker, in one commit; every folder they read is encrypted again to the new key."""
+    from cpcm.service.context import open_repo
+
+    ctx = open_repo(root, need_identity=False, now=now)
+    ident = identity_mod.load(recovery_identity, ask_passphrase)
+    if not ident.recipients & set(ctx.config.recovery_recipients):
+        raise Refused("--recovery-identity is not one of the agency's recovery keys (init --recovery)",
+                      "Use the recovery identity the agency keeps offline.", rule="recover-not-recovery-key")
+    worker = ctx.team.get(worker_id)
+    if worker is None:
+        if ctx.team.get(worker_id, include_removed=True):
+            raise Refused(f"worker '{worker_id}' was removed from the team", rule="key-rotate-removed")
+        raise NotFound("no worker by that id in the team", "See cpcm team list.")
+    overseers = [w.id for w in ctx.team.active if w.has_role("supervisor", "manager")]
+    if overseers and worker.id not in overseers:
+        raise Refused("the recovery key puts back a supervisor or manager only",
+                      f"Recover one of {', '.join(overseers)}; they then replace the others' keys (cpcm key rotate --worker).",
+                      rule="recover-needs-supervisor")
+    ctx.identity, ctx.recovering_for = ident, worker.id
+    ctx.worker = worker
+    return key_rotate(ctx, worker.id, recipient, reason)
+
+
+def _keep_copy(path: Path, kept: Path) -> None:
+    """`kept` as a second name of the identity file (0600), never over an existing file."""
+    try:
+        os.link(path, kept)
+    except OSError:  # a file system without hard links: a copy
+        fd = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(path.read_bytes())
+            handle.flush()
+            os.fsync(handle.fileno())

@@ -42,6 +42,9 @@ REENCRYPTIONS = (
     (re.compile(rf"^assign (?P<folder>{_ID}) {_REC}$"), CASES),
     (re.compile(rf"^team (add|remove) {_WORKER}$"), CASES),
     (re.compile(r"^team sync \d+ cases$"), CASES),
+    # a worker's new key (cpcm key rotate, cpcm team recover): every folder they read, conferences too
+    (re.compile(rf"^team (rotate|recover) {_WORKER}$"), CASES),
+    (re.compile(rf"^team (rotate|recover) {_WORKER}$"), CONFERENCES),
     (re.compile(rf"^conference add-case (?P<folder>{_ID}) {_ID}$"), CONFERENCES),
     (re.compile(rf"^conference (sign|bar|lift) (?P<folder>{_ID}) {_REC}$"), CONFERENCES),  # the Form 5 register, shared with the team
     (re.compile(rf"^conference share (?P<folder>{_ID})$"), CONFERENCES),

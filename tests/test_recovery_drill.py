@@ -1,0 +1,111 @@
+"""The recovery drill (docs/team.md, "Recovery drill"): the agency's recovery key (`init
+--recovery`) reads every case; when every manager's key is lost, it puts one back with `cpcm team
+recover`, and the manager with the new key works on as before."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import NOW, Cli, commit_count, git, git_status, head, make_identity, record_files, register
+from test_conference import new_conference
+from test_sync import VISIT
+from cpcm.crypto import cipher
+from cpcm.crypto import identity as identity_mod
+
+
+@pytest.fixture
+def agency(tmp_env):
+    """A repository made by the manager 'mgr' with a recovery recipient; 'amina' is a caseworker.
+    Returns (root, {name: identity path}, recovery identity path)."""
+    keys = {w: tmp_env / "keys" / f"{w}.txt" for w in ("mgr", "amina")}
+    recipients = {w: make_identity(p) for w, p in keys.items()}
+    recovery = tmp_env / "safe" / "recovery.key"
+    recovery_recipient = make_identity(recovery)
+    root = tmp_env / "casefiles"
+    mgr = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(keys["mgr"]), "CPCM_NOW": NOW})
+    assert mgr("init", "--agency", "TEST", "--name", "Test Agency", "--worker", "mgr", "--role", "manager", "--timezone",
+               "Africa/Nairobi", "--recovery", recovery_recipient).code == 0
+    assert mgr("team", "add", "amina", "--role", "caseworker", "--recipient", recipients["amina"]).code == 0
+    return root, keys, recovery
+
+
+def as_key(root, path) -> Cli:
+    return Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(path), "CPCM_NOW": NOW})
+
+
+def test_recovery_drill__every_key_lost_the_recovery_key_puts_the_manager_back(agency, tmp_env):
+    root, keys, recovery = agency
+    amina, mgr = as_key(root, keys["amina"]), as_key(root, keys["mgr"])
+    cases = [register(amina), register(amina)]
+    assert amina("followup", cases[0], *VISIT).code == 0
+    conf = new_conference(mgr)
+    assert mgr("conference", "add-case", conf, cases[0], "--reason", "especially_difficult").code == 0
+    for path in keys.values():  # every laptop lost
+        path.unlink()
+
+    # the recovery key reads every case, and writes nothing
+    reader = as_key(root, recovery)
+    shown = reader("show", cases[0], "--json")
+    assert shown.code == 0, shown.stderr
+    assert shown.json()["case_id"] == cases[0] and [h["kind"] for h in shown.json()["history"]] == ["registration", "followup"]
+    assert sorted(c["case_id"] for c in reader("list", "--json").json()) == sorted(cases)
+    before = head(root)
+    refused = reader("note", cases[0], "--text", "checked", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "recovery-reads-only"
+    assert head(root) == before and git_status(root) == []
+
+    # the manager makes a new key on a new laptop; the agency puts it in the team with the recovery key
+    new_key = tmp_env / "laptop2" / "identity"
+    new_recipient = as_key(root, new_key)("key", "new", "--out", str(new_key), "--no-passphrase", "--json").json()["recipient"]
+    count = commit_count(root)
+    done = Cli({"CPCM_REPO": str(root), "CPCM_NOW": NOW})(
+        "team", "recover", "mgr", "--recipient", new_recipient, "--recovery-identity", str(recovery), "--reason", "lost", "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["recovered"] is True and sorted(done.json()["reencrypted"]["cases"]) == sorted(cases)
+    assert done.json()["reencrypted"]["conferences"] == [conf]
+    assert commit_count(root) == count + 1
+    assert git(root, "log", "-1", "--format=%s %ae").strip() == "team recover mgr mgr@test.cpcm.invalid"
+    team = json.loads(Cli({"CPCM_REPO": str(root)})("team", "list", "--json").stdout)
+    manager = next(w for w in team if w["id"] == "mgr")
+    assert manager["recipient"] == new_recipient
+    assert manager["past_keys"][0]["recovered"] is True and manager["past_keys"][0]["reason"] == "lost"
+    new_keys = identity_mod.load(new_key, lambda: None).keys
+    for case_id in cases:
+        for path in record_files(root, case_id):
+            cipher.decrypt(path.read_bytes(), new_keys)
+
+    # the manager works normally with the new key: reads, writes, changes the team
+    mgr = as_key(root, new_key)
+    assert mgr("show", cases[1]).code == 0
+    assert mgr("followup", cases[1], *VISIT).code == 0
+    assert mgr("conference", "show", conf).code == 0
+    otieno_key = tmp_env / "laptop3" / "identity"
+    otieno = make_identity(otieno_key)
+    assert mgr("team", "add", "otieno", "--role", "supervisor", "--recipient", otieno).code == 0
+    assert as_key(root, otieno_key)("show", cases[0]).code == 0
+    # and gives the caseworker a new key of her own
+    amina_key = tmp_env / "laptop4" / "identity"
+    assert mgr("key", "rotate", "--worker", "amina", "--recipient", make_identity(amina_key), "--reason", "lost").code == 0
+    assert as_key(root, amina_key)("followup", cases[0], *VISIT).code == 0
+    verify = mgr("verify")
+    assert verify.code == 0, verify.stdout
+
+
+def test_recovery__refused_without_the_recovery_key_or_for_a_caseworker(agency, tmp_env):
+    root, keys, recovery = agency
+    register(as_key(root, keys["amina"]))
+    stranger = tmp_env / "stranger.key"
+    make_identity(stranger)
+    fresh = make_identity(tmp_env / "fresh.key")
+    before = head(root), (root / ".cpcm" / "team.yaml").read_bytes()
+    nobody = Cli({"CPCM_REPO": str(root), "CPCM_NOW": NOW})
+    wrong = nobody("team", "recover", "mgr", "--recipient", fresh, "--recovery-identity", str(stranger), "--json")
+    assert wrong.code == 4 and wrong.json()["rule"] == "recover-not-recovery-key"
+    caseworker = nobody("team", "recover", "amina", "--recipient", fresh, "--recovery-identity", str(recovery), "--json")
+    assert caseworker.code == 4 and caseworker.json()["rule"] == "recover-needs-supervisor"
+    taken = nobody("team", "recover", "mgr", "--recipient", identity_mod.load(keys["amina"], lambda: None).recipient,
+                   "--recovery-identity", str(recovery), "--json")
+    assert taken.code == 4 and taken.json()["rule"] == "recipient-exists"
+    assert (head(root), (root / ".cpcm" / "team.yaml").read_bytes()) == before
+    assert git_status(root) == []

@@ -1,0 +1,58 @@
+"""`cpcm show CASE` tells the case's links to other cases of the same child (merge-cases:
+"merged with", "alias of") and its open `check` problems (a sync's conflicts), as JSON, plain
+text and a terminal's table."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import register
+from test_sync import CLOSE, Laptops, merge_both, shared_case
+
+
+def show_text(cli, case_id, monkeypatch, terminal: bool) -> str:
+    from cpcm.cli import common
+
+    monkeypatch.setattr(common, "stdout_is_terminal", lambda: terminal)
+    monkeypatch.setenv("COLUMNS", "200")
+    done = cli("show", case_id)
+    assert done.code == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_show__the_links_of_two_merged_cases(cli_as, monkeypatch, terminal):
+    sup = cli_as("sup")
+    keep, other = register(cli_as("amina")), register(cli_as("amina"))
+    assert sup("merge-cases", keep, other).code == 0
+    kept, merged = sup("show", keep, "--json").json(), sup("show", other, "--json").json()
+    assert [(link["case_id"], link["relation"], link["reason"]) for link in kept["links"]] == [(other, "merged_with", "duplicate")]
+    assert [(link["case_id"], link["relation"]) for link in merged["links"]] == [(keep, "alias_of")]
+    assert register(cli_as("amina")) and sup("show", keep, "--json").json()["links"] == kept["links"]
+    text = show_text(sup, keep, monkeypatch, terminal)
+    assert f"merged with {other}" in text
+    assert f"alias of {keep}" in show_text(sup, other, monkeypatch, terminal)
+
+
+def test_show__a_case_without_links_or_problems_says_none(cli_as, monkeypatch):
+    case_id = register(cli_as("amina"))
+    shown = cli_as("amina")("show", case_id, "--json").json()
+    assert shown["links"] == [] and shown["problems"] == []
+    text = show_text(cli_as("amina"), case_id, monkeypatch, False)
+    assert "merged with" not in text and "two-closures" not in text
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_show__the_conflicts_of_a_sync_until_settled(repo, team, tmp_env, monkeypatch, terminal):
+    laptops = Laptops(repo, team, tmp_env)
+    amina, sup, case_id = shared_case(laptops)
+    assert sup("close", case_id, *CLOSE).code == 0
+    assert amina("close", case_id, *CLOSE).code == 0
+    merge_both(laptops)
+    problems = sup("show", case_id, "--json").json()["problems"]
+    assert "two-closures" in [p["code"] for p in problems]
+    assert all(p["case_id"] == case_id for p in problems)
+    assert "two-closures" in show_text(sup, case_id, monkeypatch, terminal)
+    assert "two-closures" in show_text(amina, case_id, monkeypatch, terminal)
+    assert sup("approve", case_id, "closure").code == 0
+    assert "two-closures" not in [p["code"] for p in sup("show", case_id, "--json").json()["problems"]]
+    assert "two-closures" not in show_text(sup, case_id, monkeypatch, terminal)
