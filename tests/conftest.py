@@ -202,6 +202,8 @@ class Repo:
     def __call__(self, worker: str, now: str = NOW) -> Cli:
         return Cli({"CPCM_REPO": str(self.root), "CPCM_IDENTITY": str(self.keys[worker][0]), "CPCM_NOW": now})
 
+    as_ = __call__
+
 
 def build_reunified(kenya: Repo) -> str:
     """A kenya case reunified with its family (a plan for reunification_done, approved), reviewed
@@ -264,6 +266,39 @@ def kenya(tmp_env, team, kenya_template, request) -> Repo:
     caseworker (a copy of the template). `kenya("amina")` runs cpcm as amina; see reunified()."""
     return Repo(kenya_template.copy_repo(tmp_env / "kenya"), team, kenya_template,
                 lambda: request.getfixturevalue("reunified_template"))
+
+
+# -- a transfer between two agencies: this test repository sends, a second one receives ---------------
+@pytest.fixture(scope="session")
+def receiving_template(tmp_path_factory) -> Template:
+    """The receiving agency's keys and repository, made once per test process."""
+    base = tmp_path_factory.mktemp("receiving")
+    with private_env(base):
+        keys = {}
+        for worker in ("kim", "wanjiru"):
+            path = base / "keys-recv" / f"{worker}.txt"
+            keys[worker] = (path, make_identity(path))
+        root = make_repo(base / "casefiles-recv", keys, agency="RECV", name="Receiving Agency",
+                         workers={"kim": "supervisor", "wanjiru": "caseworker"}, timezone=None)
+    return Template(keys, root)
+
+
+@pytest.fixture
+def receiving(tmp_env, receiving_template) -> Repo:
+    """A second casefile repository with its own team and keys: 'kim' (supervisor) made it,
+    'wanjiru' is a caseworker (a copy of the template, in this test's folder)."""
+    keys = receiving_template.copy_keys(tmp_env / "keys-recv")
+    return Repo(receiving_template.copy_repo(tmp_env / "casefiles-recv"), keys, receiving_template)
+
+
+@pytest.fixture
+def sending(repo, team, cli_as, receiving) -> Repo:
+    """The test repository ('sup', 'amina', 'otieno'), with the receiving agency in its service
+    directory under the id 'recv' and the receiving caseworker's key."""
+    added = cli_as("sup")("service", "add", "recv", "--provider", "Receiving Agency", "--sector", "alternative_care",
+                          "--offers", "case management", "--recipient", receiving.keys["wanjiru"][1])
+    assert added.code == 0, added.stderr
+    return Repo(repo, team)
 
 
 @pytest.fixture

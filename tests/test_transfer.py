@@ -3,15 +3,13 @@ encrypted to the receiving agency only, verified, imported, and acknowledged bac
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from pyrage import x25519
 
-from conftest import (CANARY, NOW, Cli, Template, commit_count, git, git_status, last_commit, make_identity, make_repo,
-                      private_env, register)
+from conftest import CANARY, commit_count, git, git_status, last_commit, register
 from cpcm import service
 from cpcm.errors import InvalidInput, Refused, UsageError
 from memory_repo import MemoryRepo, directory_in_memory
@@ -45,47 +43,6 @@ def decrypt(data: bytes, key_path: Path) -> bytes:
     from cpcm.crypto import cipher
 
     return cipher.decrypt(data, keys_of(key_path))
-
-
-@dataclass
-class Agency:
-    root: Path
-    keys: dict
-
-    def as_(self, worker: str) -> Cli:
-        return Cli({"CPCM_REPO": str(self.root), "CPCM_IDENTITY": str(self.keys[worker][0]), "CPCM_NOW": NOW})
-
-
-@pytest.fixture(scope="session")
-def receiving_template(tmp_path_factory) -> Template:
-    """The receiving agency's keys and repository, made once per test process."""
-    base = tmp_path_factory.mktemp("receiving")
-    with private_env(base):
-        keys = {}
-        for worker in ("kim", "wanjiru"):
-            path = base / "keys-recv" / f"{worker}.txt"
-            keys[worker] = (path, make_identity(path))
-        root = make_repo(base / "casefiles-recv", keys, agency="RECV", name="Receiving Agency",
-                         workers={"kim": "supervisor", "wanjiru": "caseworker"}, timezone=None)
-    return Template(keys, root)
-
-
-@pytest.fixture
-def receiving(tmp_env, receiving_template):
-    """A second casefile repository with its own team and keys: 'kim' (supervisor) made it,
-    'wanjiru' is a caseworker (a copy of the template, in this test's folder)."""
-    keys = receiving_template.copy_keys(tmp_env / "keys-recv")
-    return Agency(receiving_template.copy_repo(tmp_env / "casefiles-recv"), keys)
-
-
-@pytest.fixture
-def sending(repo, team, cli_as, receiving):
-    """The test repository ('sup', 'amina', 'otieno'), with the receiving agency in its service
-    directory under the id 'recv' and the receiving caseworker's key."""
-    added = cli_as("sup")("service", "add", "recv", "--provider", "Receiving Agency", "--sector", "alternative_care",
-                          "--offers", "case management", "--recipient", receiving.keys["wanjiru"][1])
-    assert added.code == 0, added.stderr
-    return Agency(repo, team)
 
 
 def consent(cli, case_id, agency="recv"):
