@@ -184,6 +184,29 @@ def repo_template(tmp_path_factory) -> Template:
     return Template(keys, root)
 
 
+# -- a repository a module's tests share, and the steps its cases are built with ----------------------
+CLINIC = ["service", "add", "clinic", "--provider", "County Clinic", "--sector", "health", "--offers", "care"]
+
+
+@contextlib.contextmanager
+def shared_repo(tmp_path_factory, repo_template: "Template", name: str):
+    """For a module-scoped fixture: a copy of the template repository and keys in a folder of its
+    own (`repo.root.parent`), with TMPDIR, HOME and XDG_CONFIG_HOME inside that folder while the
+    fixture is in use. Yields a Repo: `repo("amina")` runs cpcm as amina on it."""
+    base = tmp_path_factory.mktemp(name)
+    with private_env(base):
+        keys = repo_template.copy_keys(base / "keys")
+        yield Repo(repo_template.copy_repo(base / "casefiles"), keys, repo_template)
+
+
+def consent_both(cli: Cli, case_id: str, *extra: str, purpose: str = "referral", agency: str = "clinic") -> None:
+    """The child's assent and the caregiver's consent (one command each), everything explained."""
+    for giver in ("child", "caregiver"):
+        result = cli("consent", case_id, "--purpose", purpose, "--agency", agency, "--by", giver, "--status", "given",
+                     "--explained", "all", *extra)
+        assert result.code == 0, result.stderr
+
+
 # -- the kenya profile: a repository made with --policy kenya, and a case reunified in it -------------
 SCCO = ["--for", "closure", "--party", "scco", "--name", "J. Mwangi", "--title", "Sub-County Children's Officer", "--date", "2026-11-20"]
 REVIEW = {"chair": "sup", "attended": {"child": "yes", "family": "yes"}, "plan_still_right": "yes",
