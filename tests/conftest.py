@@ -11,10 +11,12 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,6 +34,42 @@ class Result:
         return json.loads(self.stdout)
 
 
+_APPS: dict = {}  # the command's module name (None: every module) -> its Typer application
+_COMMANDS: dict = {}  # id(application) -> (application, its click command tree)
+
+
+@contextlib.contextmanager
+def built_once():
+    """`cpcm.cli.main` as a process runs it, once per process: a `cpcm` process builds the click
+    command tree of the command it runs once (cli.app.build, typer's get_command: a tenth of a
+    second), and so does each test process here, keeping it for the next in-process run instead
+    of building it again at each. Nothing else of `main` changes: its arguments check, error
+    handling and exit codes run every time."""
+    import typer.main
+
+    from cpcm.cli import app as app_module
+
+    real_build, real_get_command = app_module.build, typer.main.get_command
+
+    def build(command: str | None = None):
+        key = command if command in app_module.MODULES else None  # what build() itself goes by
+        if key not in _APPS:
+            _APPS[key] = real_build(command)
+        return _APPS[key]
+
+    def get_command(application):
+        known = _COMMANDS.get(id(application))
+        if known is None or known[0] is not application:
+            known = _COMMANDS[id(application)] = (application, real_get_command(application))
+        return known[1]
+
+    app_module.build, typer.main.get_command = build, get_command
+    try:
+        yield
+    finally:
+        app_module.build, typer.main.get_command = real_build, real_get_command
+
+
 class Cli:
     def __init__(self, env: dict[str, str]):
         self.env = env
@@ -47,7 +85,7 @@ class Cli:
         sys.stdin = io.StringIO(input or "")
         code = 0
         try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            with built_once(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 try:
                     main(list(args))
                 except SystemExit as exc:
@@ -77,6 +115,215 @@ def make_identity(path: Path) -> str:
     return public
 
 
+# -- the template: what every test's team and repository start from, made once per test process ------
+TEAM = {"sup": "supervisor", "amina": "caseworker", "otieno": "caseworker"}
+
+
+def make_repo(root: Path, keys: dict[str, tuple[Path, str]], *init_args: str, agency: str = "TEST",
+              name: str = "Test Agency", workers: dict[str, str] | None = None, timezone: str | None = "Africa/Nairobi",
+              now: str = NOW) -> Path:
+    """A casefile repository made through the CLI as a user makes one: `cpcm init` by the first
+    worker of `workers` (default: the test team, 'sup' a supervisor), then `cpcm team add` for the
+    others. `keys`: {worker: (identity path, recipient)}; `init_args`: more `cpcm init` options.
+    The agency's zone is fixed by default (the tests' NOW is +03:00), whatever the zone of the
+    machine; `timezone=None` leaves it to `cpcm init`."""
+    workers = dict(workers or TEAM)
+    first, *others = workers
+    made = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(keys[first][0]), "CPCM_NOW": now})
+    result = made("init", "--agency", agency, "--name", name, "--worker", first, "--role", workers[first], *init_args,
+                  *(("--timezone", timezone) if timezone else ()))
+    assert result.code == 0, result.stderr
+    for worker in others:
+        added = made("team", "add", worker, "--role", workers[worker], "--recipient", keys[worker][1])
+        assert added.code == 0, added.stderr
+    return root
+
+
+@dataclass
+class Template:
+    """The test team's identity files and the repository they made, built once per test process
+    (`cpcm init`, two `cpcm team add`, three keys: about a second and a half a test otherwise).
+    Each test gets its own copy, so no test sees another's writes."""
+    keys: dict[str, tuple[Path, str]]
+    root: Path
+    case_id: str | None = None  # a case the template holds, where it was made with one
+
+    def copy_keys(self, folder: Path) -> dict[str, tuple[Path, str]]:
+        folder.mkdir(parents=True, exist_ok=True)
+        copied = {}
+        for worker, (path, recipient) in self.keys.items():
+            shutil.copy2(path, folder / path.name)  # with its mode: identity files are private
+            copied[worker] = (folder / path.name, recipient)
+        return copied
+
+    def copy_repo(self, root: Path) -> Path:
+        shutil.copytree(self.root, root, symlinks=True)
+        return root
+
+
+@contextlib.contextmanager
+def private_env(base: Path):
+    """TMPDIR, HOME and XDG_CONFIG_HOME inside `base`, for fixtures wider than one test."""
+    (base / "tmp").mkdir(exist_ok=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TMPDIR", str(base / "tmp"))
+        mp.setenv("HOME", str(base / "home"))
+        mp.setenv("XDG_CONFIG_HOME", str(base / "home" / ".config"))
+        yield mp
+
+
+@pytest.fixture(scope="session")
+def repo_template(tmp_path_factory) -> Template:
+    base = tmp_path_factory.mktemp("template")
+    with private_env(base):
+        keys = {}
+        for worker in TEAM:
+            path = base / "keys" / f"{worker}.txt"
+            keys[worker] = (path, make_identity(path))
+        root = make_repo(base / "casefiles", keys)
+    return Template(keys, root)
+
+
+# -- a repository a module's tests share, and the steps its cases are built with ----------------------
+CLINIC = ["service", "add", "clinic", "--provider", "County Clinic", "--sector", "health", "--offers", "care"]
+
+
+@contextlib.contextmanager
+def shared_repo(tmp_path_factory, repo_template: "Template", name: str):
+    """For a module-scoped fixture: a copy of the template repository and keys in a folder of its
+    own (`repo.root.parent`), with TMPDIR, HOME and XDG_CONFIG_HOME inside that folder while the
+    fixture is in use. Yields a Repo: `repo("amina")` runs cpcm as amina on it."""
+    base = tmp_path_factory.mktemp(name)
+    with private_env(base):
+        keys = repo_template.copy_keys(base / "keys")
+        yield Repo(repo_template.copy_repo(base / "casefiles"), keys, repo_template)
+
+
+def consent_both(cli: Cli, case_id: str, *extra: str, purpose: str = "referral", agency: str = "clinic") -> None:
+    """The child's assent and the caregiver's consent (one command each), everything explained."""
+    for giver in ("child", "caregiver"):
+        result = cli("consent", case_id, "--purpose", purpose, "--agency", agency, "--by", giver, "--status", "given",
+                     "--explained", "all", *extra)
+        assert result.code == 0, result.stderr
+
+
+# -- the kenya profile: a repository made with --policy kenya, and a case reunified in it -------------
+SCCO = ["--for", "closure", "--party", "scco", "--name", "J. Mwangi", "--title", "Sub-County Children's Officer", "--date", "2026-11-20"]
+REVIEW = {"chair": "sup", "attended": {"child": "yes", "family": "yes"}, "plan_still_right": "yes",
+          "decisions": ["continue the plan"], "outcome": "continue"}
+
+
+@dataclass
+class Repo:
+    """A test's casefile repository: `repo("amina")` (or `repo("amina", now)`) is cpcm as that
+    worker on it; `repo.root` its folder."""
+    root: Path
+    keys: dict[str, tuple[Path, str]]
+    made_from: Template | None = None  # the template it is a copy of
+    reunified_template: Any = None  # () -> the template holding a reunified case (made on first use)
+
+    def __call__(self, worker: str, now: str = NOW) -> Cli:
+        return Cli({"CPCM_REPO": str(self.root), "CPCM_IDENTITY": str(self.keys[worker][0]), "CPCM_NOW": now})
+
+    as_ = __call__
+
+
+def build_reunified(kenya: Repo) -> str:
+    """A kenya case reunified with its family (a plan for reunification_done, approved), reviewed
+    once: at stage implementation, with a monitoring visit since the plan. Through the CLI."""
+    from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
+
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = register(amina)
+    assert amina("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+    assert amina("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
+    assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    assert sup("approve", case_id, "plan").code == 0
+    assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc("reunification_done"))).code == 0
+    assert sup("approve", case_id, "plan").code == 0
+    assert amina("review", case_id, "--from-file", "-", input=json.dumps(REVIEW)).code == 0
+    assert amina("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check school",
+                 "--visited-by", "professional", "--risk-increased", "no").code == 0
+    return case_id
+
+
+def reunified(kenya: Repo, sign_off: bool = True) -> str:
+    """The `kenya` repository with a reunified case (build_reunified) and, with `sign_off`, the
+    Sub-County Children's Officer's sign-off of its closure (Form 9A). The case is built once per
+    test process and the test's repository becomes a copy of that one: call it before writing
+    anything else to the repository."""
+    assert kenya.made_from is not None and head(kenya.root) == head(kenya.made_from.root), \
+        "reunified() starts from the kenya repository as made: call it first"
+    template = kenya.reunified_template()
+    shutil.rmtree(kenya.root)
+    template.copy_repo(kenya.root)
+    if sign_off:
+        assert kenya("sup")("sign-off", template.case_id, *SCCO).code == 0
+    return template.case_id
+
+
+@pytest.fixture(scope="session")
+def kenya_template(tmp_path_factory, repo_template) -> Template:
+    """A casefile repository made with --policy kenya by 'sup' (supervisor); 'amina' is a caseworker."""
+    base = tmp_path_factory.mktemp("kenya")
+    keys = {w: repo_template.keys[w] for w in ("sup", "amina")}
+    with private_env(base):
+        root = make_repo(base / "kenya", keys, "--policy", "kenya", agency="KE", name="Kenya test",
+                         workers={"sup": "supervisor", "amina": "caseworker"})
+    return Template(keys, root)
+
+
+@pytest.fixture(scope="session")
+def reunified_template(tmp_path_factory, kenya_template) -> Template:
+    """The kenya repository with one case built by build_reunified."""
+    base = tmp_path_factory.mktemp("reunified")
+    with private_env(base):
+        made = Repo(kenya_template.copy_repo(base / "kenya"), kenya_template.keys)
+        case_id = build_reunified(made)
+    return Template(kenya_template.keys, made.root, case_id)
+
+
+@pytest.fixture
+def kenya(tmp_env, team, kenya_template, request) -> Repo:
+    """A casefile repository made with --policy kenya: 'sup' (supervisor) made it, 'amina' is a
+    caseworker (a copy of the template). `kenya("amina")` runs cpcm as amina; see reunified()."""
+    return Repo(kenya_template.copy_repo(tmp_env / "kenya"), team, kenya_template,
+                lambda: request.getfixturevalue("reunified_template"))
+
+
+# -- a transfer between two agencies: this test repository sends, a second one receives ---------------
+@pytest.fixture(scope="session")
+def receiving_template(tmp_path_factory) -> Template:
+    """The receiving agency's keys and repository, made once per test process."""
+    base = tmp_path_factory.mktemp("receiving")
+    with private_env(base):
+        keys = {}
+        for worker in ("kim", "wanjiru"):
+            path = base / "keys-recv" / f"{worker}.txt"
+            keys[worker] = (path, make_identity(path))
+        root = make_repo(base / "casefiles-recv", keys, agency="RECV", name="Receiving Agency",
+                         workers={"kim": "supervisor", "wanjiru": "caseworker"}, timezone=None)
+    return Template(keys, root)
+
+
+@pytest.fixture
+def receiving(tmp_env, receiving_template) -> Repo:
+    """A second casefile repository with its own team and keys: 'kim' (supervisor) made it,
+    'wanjiru' is a caseworker (a copy of the template, in this test's folder)."""
+    keys = receiving_template.copy_keys(tmp_env / "keys-recv")
+    return Repo(receiving_template.copy_repo(tmp_env / "casefiles-recv"), keys, receiving_template)
+
+
+@pytest.fixture
+def sending(repo, team, cli_as, receiving) -> Repo:
+    """The test repository ('sup', 'amina', 'otieno'), with the receiving agency in its service
+    directory under the id 'recv' and the receiving caseworker's key."""
+    added = cli_as("sup")("service", "add", "recv", "--provider", "Receiving Agency", "--sector", "alternative_care",
+                          "--offers", "case management", "--recipient", receiving.keys["wanjiru"][1])
+    assert added.code == 0, added.stderr
+    return Repo(repo, team)
+
+
 @pytest.fixture
 def tmp_env(tmp_path, monkeypatch):
     """Keep temp files of this test inside its own folder, so tests can inspect them."""
@@ -89,28 +336,17 @@ def tmp_env(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def team(tmp_env):
-    """Identity files for a supervisor and two caseworkers: {worker id: (path, recipient)}."""
-    keys = {}
-    for worker in ("sup", "amina", "otieno"):
-        path = tmp_env / "keys" / f"{worker}.txt"
-        keys[worker] = (path, make_identity(path))
-    return keys
+def team(tmp_env, repo_template):
+    """Identity files for a supervisor and two caseworkers: {worker id: (path, recipient)}.
+    Copies of the template's (made once per test process), in this test's own folder."""
+    return repo_template.copy_keys(tmp_env / "keys")
 
 
 @pytest.fixture
-def repo(tmp_env, team):
-    """A casefile repository: 'sup' (supervisor) made it; 'amina' and 'otieno' are caseworkers."""
-    root = tmp_env / "casefiles"
-    sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
-    # the agency's zone is fixed (the tests' NOW is +03:00), whatever the zone of the machine running them
-    result = sup("init", "--agency", "TEST", "--name", "Test Agency", "--worker", "sup", "--role", "supervisor",
-                 "--timezone", "Africa/Nairobi")
-    assert result.code == 0, result.stderr
-    for worker in ("amina", "otieno"):
-        added = sup("team", "add", worker, "--role", "caseworker", "--recipient", team[worker][1])
-        assert added.code == 0, added.stderr
-    return root
+def repo(tmp_env, team, repo_template):
+    """A casefile repository: 'sup' (supervisor) made it; 'amina' and 'otieno' are caseworkers.
+    A copy of the template's (`cpcm init` and two `cpcm team add` run once per test process)."""
+    return repo_template.copy_repo(tmp_env / "casefiles")
 
 
 @pytest.fixture
@@ -150,6 +386,26 @@ def register(cli: Cli, *extra: str, **overrides) -> str:
     result = cli("register", "--from-file", "-", "--json", *extra, input=json.dumps(registration(**overrides)))
     assert result.code == 0, result.stderr
     return result.json()["case_id"]
+
+
+def library_session(cli: Cli):
+    """A service session (`service.open_repo`) on `cli`'s repository, as its worker, at its time."""
+    from datetime import datetime
+
+    from cpcm import service
+
+    env = cli.env
+    return service.open_repo(Path(env["CPCM_REPO"]), Path(env["CPCM_IDENTITY"]),
+                             now=datetime.fromisoformat(env["CPCM_NOW"]) if env.get("CPCM_NOW") else None)
+
+
+def register_many(cli: Cli, count: int, **overrides) -> list[str]:
+    """`count` registrations as `cli`'s worker, one commit each, through the library in one session
+    (setting up for tests whose subject is not registration: a CLI run per case costs a second)."""
+    from cpcm import service
+
+    ctx = library_session(cli)
+    return [service.register(ctx, json.loads(json.dumps(registration(**overrides)))).subject_id for _ in range(count)]
 
 
 # -- helpers for the store, privacy and interoperability suites --------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CANARY, NOW, Cli, make_identity, registration
+from conftest import CANARY, CLINIC, consent_both, registration, shared_repo
 
 from test_readback import BID, COMPREHENSIVE, FOLLOWUP, INITIAL, REVIEW
 
@@ -45,25 +45,13 @@ def ok(result):
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory, repo_template):
     """One case (the canary child) with a record of every kind a worker writes, some written out of
     the order they happened in: (base, root, case_id, as_)."""
-    base = tmp_path_factory.mktemp("casefile")
-    (base / "tmp").mkdir()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TMPDIR", str(base / "tmp"))
-        mp.setenv("HOME", str(base / "home"))
-        keys = {w: base / "keys" / f"{w}.txt" for w in ("sup", "amina")}
-        recipients = {w: make_identity(path) for w, path in keys.items()}
-        root = base / "casefiles"
-
-        def as_(worker: str, now: str = NOW) -> Cli:
-            return Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(keys[worker]), "CPCM_NOW": now})
-
+    with shared_repo(tmp_path_factory, repo_template, "casefile") as repo:
+        base, root, as_ = repo.root.parent, repo.root, repo
         sup, amina = as_("sup"), as_("amina")
-        ok(sup("init", "--agency", "TEST", "--name", "Test Agency", "--worker", "sup", "--role", "supervisor"))
-        ok(sup("team", "add", "amina", "--role", "caseworker", "--recipient", recipients["amina"]))
-        ok(sup("service", "add", "clinic", "--provider", "County Clinic", "--sector", "health", "--offers", "care"))
+        ok(sup(*CLINIC))
         reg = registration(child={"name": CANARY, "sex": "female", "date_of_birth": "2015-04-01"},
                            location=f"{CANARY} village", notes="found at the market")
         case_id = ok(amina("register", "--from-file", "-", "--json", "--at", "2026-11-01T09:00:00+03:00",
@@ -78,9 +66,7 @@ def world(tmp_path_factory):
         write(("assess", case_id, "--type", "best-interests"), BID, AT["bid"])
         write(("plan", case_id), PLAN, AT["plan"])
         ok(sup("approve", case_id, "plan", "--note", "fine"))
-        for giver in ("child", "caregiver"):
-            write(("consent", case_id, "--purpose", "referral", "--agency", "clinic", "--by", giver, "--status", "given",
-                   "--explained", "all", "--until", "2027-06-30"), at=AT["consent"])
+        consent_both(amina, case_id, "--until", "2027-06-30", "--at", AT["consent"])
         write(("refer", case_id, "--service", "clinic", "--need", "a check-up", "--check", "all"), at=AT["refer"])
         write(("referral", case_id, "R1", "--status", "accepted", "--start", "2026-11-12",
                "--expected-duration", "3mo", "--feedback", "seen on Monday"))

@@ -140,20 +140,6 @@ def test_register__signs_once_the_first_signature_stands_and_a_bar_holds_until_l
 
 
 # -- end to end ---------------------------------------------------------------------------------------------
-@pytest.fixture
-def kenya(tmp_env, team):
-    root = tmp_env / "kenya"
-    sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
-    assert sup("init", "--agency", "KE", "--name", "Kenya test", "--worker", "sup", "--role", "supervisor", "--policy", "kenya",
-               "--timezone", "Africa/Nairobi").code == 0
-    assert sup("team", "add", "amina", "--role", "caseworker", "--recipient", team["amina"][1]).code == 0
-
-    def make(worker: str, now: str = NOW) -> Cli:
-        return Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team[worker][0]), "CPCM_NOW": now})
-    make.root = root
-    return make
-
-
 def due_codes(cli, *extra) -> list[dict]:
     result = cli("due", "--json", "--within", "120", *extra)
     assert result.code == 0, result.stderr

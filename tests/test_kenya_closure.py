@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 
 from conftest import commit_count, register
-from test_readiness import KENYA_GOALS_MET, SCCO, answers, kenya, record, reunified  # noqa: F401 (kenya is a fixture)
+from conftest import SCCO, reunified
+from test_readiness import KENYA_GOALS_MET, answers, record
 
 from cpcm.store import policies
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 from conftest import registration
-from test_readiness import kenya  # noqa: F401 (a fixture)
 
 from cpcm.store import codec, forms, policies
 

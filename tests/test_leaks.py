@@ -21,7 +21,7 @@ from pathlib import Path
 import click
 import pytest
 
-from conftest import NOW, Cli, make_identity, registration
+from conftest import CLINIC, consent_both, make_identity, registration, shared_repo
 
 CANARY = "Qjxleak Vwzcanary"
 WORD = "Qjxleak"  # either half alone, in any case, is a leak
@@ -40,32 +40,17 @@ def leaked(text: str) -> list[str]:
 
 # -- the world: one repository with a case, a plan, a service, a referral and a conference -------------
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    base = tmp_path_factory.mktemp("leaks")
-    (base / "tmp").mkdir()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TMPDIR", str(base / "tmp"))
-        mp.setenv("HOME", str(base / "home"))
-        mp.setenv("XDG_CONFIG_HOME", str(base / "home" / ".config"))
-        keys = {w: base / "keys" / f"{w}.txt" for w in ("sup", "amina")}
-        recipients = {w: make_identity(path) for w, path in keys.items()}
-        root = base / "casefiles"
-
-        def cli_as(worker: str) -> Cli:
-            return Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(keys[worker]), "CPCM_NOW": NOW})
-
-        sup, amina = cli_as("sup"), cli_as("amina")
-        assert sup("init", "--agency", "TEST", "--name", "Test Agency", "--worker", "sup", "--role", "supervisor").code == 0
-        assert sup("team", "add", "amina", "--role", "caseworker", "--recipient", recipients["amina"]).code == 0
+def world(tmp_path_factory, repo_template):
+    with shared_repo(tmp_path_factory, repo_template, "leaks") as repo:
+        base, root, keys = repo.root.parent, repo.root, {w: repo.keys[w][0] for w in ("sup", "amina")}
+        sup, amina = repo("sup"), repo("amina")
         case = amina("register", "--from-file", "-", "--json", input=json.dumps(registration())).json()["case_id"]
         plan = {"reason": "initial", "goals": [{"term": "short", "goal": "safe at home", "need": "safety"}],
                 "actions": [{"what": "visit", "who": "caseworker", "by": "2027-01-10", "mode": "direct"}],
                 "closure_criteria": ["safe"], "contingency": "kinship care", "participants": {"child": "yes", "caregivers": "yes"}}
         assert amina("plan", case, "--from-file", "-", input=json.dumps(plan)).code == 0
-        assert sup("service", "add", "clinic", "--provider", "County Clinic", "--sector", "health", "--offers", "care").code == 0
-        for giver in ("child", "caregiver"):
-            assert amina("consent", case, "--purpose", "referral", "--agency", "clinic", "--by", giver, "--status", "given",
-                         "--explained", "all").code == 0
+        assert sup(*CLINIC).code == 0
+        consent_both(amina, case)
         assert amina("refer", case, "--service", "clinic", "--need", "treatment", "--check", "all").code == 0
         conf = sup("conference", "new", "--kind", "internal", "--date", "2026-12-10", "--json").json()["conference_id"]
         assert sup("conference", "add-case", conf, case, "--reason", "especially_difficult").code == 0

@@ -251,7 +251,6 @@ PREPARATION = {"with": ["child", "family"], "method": "home_visit", "what_was_do
 
 
 # -- the command line --------------------------------------------------------------------------------
-from test_readiness import kenya  # noqa: E402,F401  (the kenya repository fixture)
 
 
 def placed(cli: Cli, case_id: str, doc: dict, *extra: str):

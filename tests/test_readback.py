@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOW, Cli, make_identity, register, registration
+from conftest import CLINIC, consent_both, register, registration, shared_repo
 
 INITIAL = {"safe": "no", "safety_concerns": "the uncle hits the child", "basic_needs": {"food": "no", "shelter": "yes", "medical": "yes"},
            "interim_plan_needed": "no", "outcome": "proceed", "risk": "high"}
@@ -61,24 +61,13 @@ def decrypted(root: Path, case_id: str, record_id: str, key: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory, repo_template):
     """One case with a record of every kind a worker writes: (root, keys, case_id, {kind: (record id, what was typed)})."""
-    base = tmp_path_factory.mktemp("readback")
-    (base / "tmp").mkdir()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TMPDIR", str(base / "tmp"))
-        mp.setenv("HOME", str(base / "home"))
-        keys = {w: base / "keys" / f"{w}.txt" for w in ("sup", "amina")}
-        recipients = {w: make_identity(path) for w, path in keys.items()}
-        root = base / "casefiles"
-
-        def as_(worker: str) -> Cli:
-            return Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(keys[worker]), "CPCM_NOW": NOW})
-
+    with shared_repo(tmp_path_factory, repo_template, "readback") as repo:
+        root, as_ = repo.root, repo
+        keys = {w: repo.keys[w][0] for w in ("sup", "amina")}
         sup, amina = as_("sup"), as_("amina")
-        ok(sup("init", "--agency", "TEST", "--name", "Test Agency", "--worker", "sup", "--role", "supervisor"))
-        ok(sup("team", "add", "amina", "--role", "caseworker", "--recipient", recipients["amina"]))
-        ok(sup("service", "add", "clinic", "--provider", "County Clinic", "--sector", "health", "--offers", "care"))
+        ok(sup(*CLINIC))
         reg = registration(child={"name": "Test Child", "other_names": "Tess", "sex": "female", "date_of_birth": "2015-04-01",
                                   "birth_certificate": "BC-1234"},
                            immediate_needs=["food", "school uniform"], registration_place="Kisumu children's office",
@@ -97,9 +86,7 @@ def world(tmp_path_factory):
         write("plan", "plan", case_id, data=PLAN)
         ok(sup("approve", case_id, "plan", "--note", "fine"))
         written["approval"] = {"subject": "plan", "note": "fine"}
-        for giver in ("child", "caregiver"):
-            ok(amina("consent", case_id, "--purpose", "referral", "--agency", "clinic", "--by", giver, "--status", "given",
-                     "--explained", "all", "--until", "2027-06-30"))
+        consent_both(amina, case_id, "--until", "2027-06-30")
         written["consent"] = {"purpose": "referral", "agency": "clinic", "given_by": "caregiver", "status": "given", "until": "2027-06-30"}
         ok(amina("refer", case_id, "--service", "clinic", "--need", "a check-up", "--check", "all", "--action", "A2"))
         written["R1"] = {"service": "clinic", "plan_action": {"action": "A2"}}  # the action's ID

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from conftest import NOW, Cli, commit_count, register
+from conftest import NOW, REVIEW, SCCO, Cli, commit_count, register, reunified  # noqa: F401 (REVIEW, SCCO: used by other modules)
 from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
 
 from cpcm.domain.records import Record
@@ -294,52 +294,13 @@ def test_profiles__the_readiness_rules_with_their_sources():
 
 
 # -- end to end -------------------------------------------------------------------------------
-@pytest.fixture
-def kenya(tmp_env, team):
-    """A casefile repository made with --policy kenya; 'amina' is a caseworker. Returns cli_as."""
-    root = tmp_env / "kenya"
-    sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
-    made = sup("init", "--agency", "KE", "--name", "Kenya test", "--worker", "sup", "--role", "supervisor", "--policy", "kenya",
-               "--timezone", "Africa/Nairobi")
-    assert made.code == 0, made.stderr
-    assert sup("team", "add", "amina", "--role", "caseworker", "--recipient", team["amina"][1]).code == 0
-
-    def make(worker: str, now: str = NOW) -> Cli:
-        return Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team[worker][0]), "CPCM_NOW": now})
-    make.root = root
-    return make
-
-
-REVIEW = {"chair": "sup", "attended": {"child": "yes", "family": "yes"}, "plan_still_right": "yes",
-          "decisions": ["continue the plan"], "outcome": "continue"}
 GOALS_MET = ["--check", "child_safe", "--check", "wellbeing_supported", "--check", "no_further_concerns",
              "--check", "monitoring_followups_done", "--check", "child_and_family_took_part"]
 # the kenya profile closes goals_met on Form 9A: its checklist, the feedback, and the SCCO's sign-off
-# (recorded on the case by reunified() below)
+# (recorded on the case by conftest.reunified)
 KENYA_GOALS_MET = ["--check", "final_visit_scheduled", "--check", "closure_recommended_and_acc_approved",
                    "--check", "referrals_completed_and_plans_made", "--check", "future_support_explained",
                    "--set", "feedback.child_given=no", "--set", "feedback.caregiver_given=no"]
-SCCO = ["--for", "closure", "--party", "scco", "--name", "J. Mwangi", "--title", "Sub-County Children's Officer", "--date", "2026-11-20"]
-
-
-def reunified(kenya, sign_off: bool = True) -> str:
-    """A kenya case reunified with its family (a plan for reunification_done, approved), reviewed
-    once: at stage implementation, with a monitoring visit since the plan (and, with `sign_off`,
-    the Sub-County Children's Officer's sign-off of its closure, Form 9A)."""
-    amina, sup = kenya("amina"), kenya("sup")
-    case_id = register(amina)
-    assert amina("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
-    assert amina("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
-    assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
-    assert sup("approve", case_id, "plan").code == 0
-    assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc("reunification_done"))).code == 0
-    assert sup("approve", case_id, "plan").code == 0
-    assert amina("review", case_id, "--from-file", "-", input=json.dumps(REVIEW)).code == 0
-    assert amina("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check school",
-                 "--visited-by", "professional", "--risk-increased", "no").code == 0
-    if sign_off:
-        assert sup("sign-off", case_id, *SCCO).code == 0
-    return case_id
 
 
 def record(cli: Cli, case_id: str, body: dict, *extra: str):

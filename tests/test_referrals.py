@@ -1,83 +1,127 @@
-"""Consent, the service directory and referrals tracked to an outcome."""
+"""Consent, the service directory and referrals tracked to an outcome.
+
+The rules at the service level over a repository in memory (tests/memory_repo.py: fixed `now`,
+no disk, git or age; the service directory read from the memory store); the CSV import, exit
+codes, the --json shape and one commit per command end to end through the CLI, git and age."""
 from __future__ import annotations
 
 import json
-import subprocess
+from datetime import datetime
 
-from conftest import CANARY, register
+import pytest
+
+from conftest import CANARY, commit_count, register
+from cpcm import service
+from cpcm.errors import InvalidInput, NotFound, Refused
+from cpcm.workflow.referrals import CHECKS
+from memory_repo import MemoryRepo, directory_in_memory
 
 CLINIC = ["service", "add", "clinic", "--provider", "County Clinic", "--sector", "health", "--offers", "child health",
           "--offers", "nutrition", "--cost", "free"]
 CONSENT = ["--purpose", "referral", "--agency", "clinic", "--status", "given", "--explained", "all"]
+CLINIC_ENTRY = {"id": "clinic", "provider": "County Clinic", "sector": "health", "services": ["child health", "nutrition"],
+                "cost": "free"}
+EXPLAINED = {"information": True, "use": True, "sharing": True, "confidentiality_limits": True}
+ALL_CHECKS = CHECKS[:4]  # what `--check all` stands for
 
 
-def commits(repo) -> int:
-    return int(subprocess.run(["git", "rev-list", "--count", "HEAD"], cwd=repo, capture_output=True, text=True).stdout)
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
-def refer(cli, case_id, need="treatment for malnutrition"):
-    return cli("refer", case_id, "--service", "clinic", "--need", need, "--check", "all")
+@pytest.fixture
+def mem(monkeypatch) -> MemoryRepo:
+    """A repository in memory with the clinic in its service directory."""
+    repo = MemoryRepo()
+    directory_in_memory(repo, monkeypatch)
+    service.service_add(repo.as_("amina"), CLINIC_ENTRY)
+    return repo
 
 
-def test_refer__refused_without_consent_accepted_with_it_refused_after_one_off_use(cli, repo):
-    assert cli(*CLINIC).code == 0
-    case_id = register(cli)
-    refused = refer(cli, case_id)
-    assert refused.code == 4 and "consent" in refused.stderr
+def consented(ctx, case_id: str, agency: str = "clinic", when: datetime | None = None, **extra) -> None:
+    """The child's assent and the caregiver's consent to a referral to `agency`, one record each."""
     for giver in ("child", "caregiver"):
-        assert cli("consent", case_id, *CONSENT, "--by", giver, "--one-off").code == 0
-    assert refer(cli, case_id).code == 0
-    again = refer(cli, case_id)
-    assert again.code == 4 and "already used" in again.stderr
+        service.consent(ctx, case_id, {"purpose": "referral", "agency": agency, "given_by": giver, "status": "given",
+                                       "explained": EXPLAINED, **extra}, when)
 
 
-def test_refer__expired_consent_counts_as_none(cli):
-    cli(*CLINIC)
-    case_id = register(cli)
-    for giver in ("child", "caregiver"):
-        assert cli("consent", case_id, *CONSENT, "--by", giver, "--until", "2026-11-01").code == 0
-    result = refer(cli, case_id)
-    assert result.code == 4 and "expired" in result.stderr
+def refer(ctx, case_id: str, need: str = "treatment for malnutrition", checks=ALL_CHECKS, when: datetime | None = None):
+    return service.refer(ctx, case_id, "clinic", need, checks=checks, at=when)
 
 
-def test_refer__consent_for_another_agency_does_not_count(cli):
-    cli(*CLINIC)
-    cli("service", "add", "school", "--provider", "Primary School", "--sector", "education", "--offers", "schooling")
-    case_id = register(cli)
-    for giver in ("child", "caregiver"):
-        cli("consent", case_id, "--purpose", "referral", "--agency", "school", "--status", "given", "--explained", "all", "--by", giver)
-    assert refer(cli, case_id).code == 4
+# -- the rules, at the service level ---------------------------------------------------------------
+def test_refer__refused_without_consent_accepted_with_it_refused_after_one_off_use(mem):
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    before = mem.commits()
+    with pytest.raises(Refused) as refused:
+        refer(amina, case_id)
+    assert refused.value.rule == "consent-required" and "consent" in refused.value.message
+    assert mem.commits() == before
+    consented(amina, case_id, one_off=True)
+    written = refer(amina, case_id)
+    assert written.kind == "referral" and mem.commits() == before + 3
+    with pytest.raises(Refused) as again:
+        refer(amina, case_id)
+    assert again.value.rule == "consent-required" and "already used" in again.value.message
 
 
-def test_refer__a_supervisors_override_stands_in_once(cli, cli_as):
-    cli(*CLINIC)
-    case_id = register(cli)
-    cli("consent", case_id, *CONSENT[:4], "--status", "refused", "--explained", "all", "--by", "caregiver", "--reason", "distrust")
-    own = cli("consent", case_id, "--override", "--purpose", "referral", "--agency", "clinic", "--basis", "best_interests", "--reason", "x")
-    assert own.code == 4 and "supervisor" in own.stderr
-    sup = cli_as("sup")
-    bad = sup("consent", case_id, "--override", "--purpose", "referral", "--agency", "clinic", "--basis", "whim", "--reason", "x")
-    assert bad.code == 4 and "basis" in bad.stderr
-    ok = sup("consent", case_id, "--override", "--purpose", "referral", "--agency", "clinic", "--basis", "best_interests",
-             "--reason", "the child is malnourished and needs treatment now")
-    assert ok.code == 0, ok.stderr
-    done = refer(cli, case_id)
-    assert done.code == 0 and "overridden" in done.stderr
-    assert refer(cli, case_id).code == 4  # the override was used
+def test_refer__expired_consent_counts_as_none(mem):
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    consented(amina, case_id, until="2026-11-01")
+    with pytest.raises(Refused) as refused:
+        refer(amina, case_id)
+    assert refused.value.rule == "consent-required" and "expired" in refused.value.message
 
 
-def test_referral__carries_only_what_the_sharing_rule_allows(cli, repo):
-    cli(*CLINIC)
-    case_id = register(cli, child={"name": CANARY, "sex": "female", "date_of_birth": "2015-04-01", "disability": "yes"},
-                       notes="private note about the family", concerns=["sexual_abuse"])
-    for giver in ("child", "caregiver"):
-        cli("consent", case_id, *CONSENT, "--by", giver)
-    assert refer(cli, case_id).code == 0
-    from cpcm import service
-    from conftest import Cli
+def test_refer__consent_for_another_agency_does_not_count(mem):
+    amina = mem.as_("amina")
+    service.service_add(amina, {"id": "school", "provider": "Primary School", "sector": "education", "services": ["schooling"]})
+    case_id = mem.register(amina)
+    consented(amina, case_id, agency="school")
+    with pytest.raises(Refused) as refused:
+        refer(amina, case_id)
+    assert refused.value.rule == "consent-required"
 
-    ctx = service.open_repo(repo, __import__("pathlib").Path(cli.env["CPCM_IDENTITY"]))
-    referral = next(r for r in service.load_records(ctx, case_id) if r.kind == "referral")
+
+def test_consent__for_an_agency_not_in_the_directory_is_refused(mem):
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    before = mem.commits()
+    with pytest.raises(InvalidInput) as refused:
+        consented(amina, case_id, agency="nowhere")
+    assert {e.field for e in refused.value.errors} == {"agency"}
+    assert mem.commits() == before
+
+
+def test_refer__a_supervisors_override_stands_in_once(mem):
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = mem.register(amina)
+    service.consent(amina, case_id, {"purpose": "referral", "agency": "clinic", "given_by": "caregiver", "status": "refused",
+                                     "explained": EXPLAINED, "reason": "distrust"})
+    with pytest.raises(Refused) as own:
+        service.consent_override(amina, case_id, "referral", "best_interests", "x", "clinic")
+    assert own.value.rule == "consent-override-needs-supervisor" and "supervisor" in own.value.message
+    with pytest.raises(InvalidInput) as bad:
+        service.consent_override(sup, case_id, "referral", "whim", "x", "clinic")
+    assert {e.field for e in bad.value.errors} == {"basis"}
+    service.consent_override(sup, case_id, "referral", "best_interests", "the child is malnourished and needs treatment now",
+                             "clinic")
+    done = refer(amina, case_id)
+    assert any("overridden" in w for w in done.warnings)
+    with pytest.raises(Refused) as used:  # the override was used
+        refer(amina, case_id)
+    assert used.value.rule == "consent-required"
+
+
+def test_referral__carries_only_what_the_sharing_rule_allows(mem):
+    amina = mem.as_("amina")
+    case_id = mem.register(amina, child={"name": CANARY, "sex": "female", "date_of_birth": "2015-04-01", "disability": "yes"},
+                           notes="private note about the family", concerns=["sexual_abuse"])
+    consented(amina, case_id)
+    refer(amina, case_id)
+    referral = next(r for r in service.load_records(amina, case_id) if r.kind == "referral")
     shared = referral.body["shared"]
     assert set(shared) == {"identity", "contact", "need", "urgency", "medical"}  # health: the default and medical
     text = json.dumps(shared)
@@ -85,44 +129,92 @@ def test_referral__carries_only_what_the_sharing_rule_allows(cli, repo):
     assert "sexual_abuse" not in text and "private note" not in text and "date_of_birth" not in text
 
 
-def test_referral__lifecycle_refuses_jumps_and_needs_start_and_duration(cli):
-    cli(*CLINIC)
+def test_referral__lifecycle_refuses_jumps_and_needs_start_and_duration(mem):
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    consented(amina, case_id)
+    refer(amina, case_id)
+    before = mem.commits()
+    with pytest.raises(Refused) as jump:
+        service.referral(amina, case_id, "R1", "delivered", feedback="done")
+    assert jump.value.rule == "referral-lifecycle"
+    assert "cannot become 'delivered'" in jump.value.message and "accepted" in jump.value.hint
+    with pytest.raises(InvalidInput) as bare:
+        service.referral(amina, case_id, "R1", "accepted")
+    assert {e.field for e in bare.value.errors} == {"start", "expected_duration"}
+    assert mem.commits() == before
+    service.referral(amina, case_id, "R1", "accepted", start="2026-11-25", expected_duration="6w")
+    service.referral(amina, case_id, "R1", "delivered", feedback="treated")
+    shown = service.show(amina, case_id)
+    assert [h["status"] for h in shown["referrals"][0]["history"]] == ["sent", "accepted", "delivered"]
+    with pytest.raises(NotFound):
+        service.referral(amina, case_id, "R9", "closed")
+
+
+def test_due__referral_waiting_for_feedback_past_the_policy_time_and_declines_raise_a_follow_up(mem):
+    amina = mem.as_("amina")
+    case_id = mem.register(amina, at="2026-10-01T09:00:00+03:00")
+    consented(amina, case_id, when=at("2026-10-01T10:00:00+03:00"))
+    refer(amina, case_id, need="x", when=at("2026-10-02T09:00:00+03:00"))
+    items = {i.code: i for i in service.due(amina) if i.case_id == case_id}
+    feedback = items["referral-feedback"]
+    assert feedback.due.date().isoformat() == "2026-10-16" and feedback.due < amina.now  # overdue
+    service.referral(amina, case_id, "R1", "declined", feedback="no places")
+    codes = {i.code for i in service.due(amina) if i.case_id == case_id}
+    assert "referral-feedback" not in codes and "referral-follow-up" in codes
+
+
+def test_refer__the_six_checks_are_asked_for(mem):
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    with pytest.raises(InvalidInput) as refused:
+        refer(amina, case_id, need="x", checks=["eligibility_known"])
+    assert {e.field for e in refused.value.errors} == {f"check.{c}" for c in ("need_matched", "cost_distance_considered",
+                                                                                "provider_told")}
+
+
+def test_service_gaps__needs_no_provider_answers(mem):
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    service.assess(amina, case_id, "comprehensive", {
+        "dimensions": {"physical": {"risks": "x"}}, "child_views": "x", "outcome_explained_to_child": "yes",
+        "consulted": ["child"], "needs": ["nutrition support", "birth certificate"]})
+    gaps = {g["need"]: g["cases"] for g in service.service_gaps(amina)}
+    assert gaps == {"birth certificate": 1}
+
+
+# -- end to end: the CLI, git and age --------------------------------------------------------------
+def test_cli__consent_refer_referral_exit_codes_json_and_one_commit_each(cli, cli_as, repo):
+    before = commit_count(repo)
+    assert cli(*CLINIC).code == 0
+    assert commit_count(repo) == before + 1
     case_id = register(cli)
+    before = commit_count(repo)
+    refused = cli("refer", case_id, "--service", "clinic", "--need", "treatment", "--check", "all", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "consent-required" and "consent" in refused.json()["message"]
+    missing = cli("refer", case_id, "--service", "clinic", "--need", "x", "--check", "eligibility_known")
+    assert missing.code == 4 and "check.provider_told" in missing.stderr
+    own = cli("consent", case_id, "--override", "--purpose", "referral", "--agency", "clinic", "--basis", "best_interests",
+              "--reason", "x")
+    assert own.code == 4 and "supervisor" in own.stderr
+    assert commit_count(repo) == before
     for giver in ("child", "caregiver"):
-        cli("consent", case_id, *CONSENT, "--by", giver)
-    refer(cli, case_id)
+        assert cli("consent", case_id, *CONSENT, "--by", giver).code == 0
+    assert commit_count(repo) == before + 2
+    sent = cli("refer", case_id, "--service", "clinic", "--need", "treatment", "--check", "all", "--json")
+    assert sent.code == 0, sent.stderr
+    assert sent.json()["kind"] == "referral" and sent.json()["case_id"] == case_id
+    assert set(sent.json()) == {"case_id", "record_id", "kind", "warnings", "next_steps"}
+    assert any(f"cpcm referral {case_id} R1" in s for s in sent.json()["next_steps"])
+    assert commit_count(repo) == before + 3
     jump = cli("referral", case_id, "R1", "--status", "delivered", "--feedback", "done")
     assert jump.code == 4 and "cannot become 'delivered'" in jump.stderr and "accepted" in jump.stderr
-    bare = cli("referral", case_id, "R1", "--status", "accepted")
-    assert bare.code == 4 and "start" in bare.stderr and "expected_duration" in bare.stderr
-    assert cli("referral", case_id, "R1", "--status", "accepted", "--start", "2026-11-25", "--expected-duration", "6w").code == 0
-    assert cli("referral", case_id, "R1", "--status", "delivered", "--feedback", "treated").code == 0
-    shown = cli("show", case_id, "--json").json()
-    assert [h["status"] for h in shown["referrals"][0]["history"]] == ["sent", "accepted", "delivered"]
+    accepted = cli("referral", case_id, "R1", "--status", "accepted", "--start", "2026-11-25", "--expected-duration", "6w")
+    assert accepted.code == 0, accepted.stderr
+    assert commit_count(repo) == before + 4
     assert cli("referral", case_id, "R9", "--status", "closed").code == 3
-
-
-def test_due__referral_waiting_for_feedback_past_the_policy_time_and_declines_raise_a_follow_up(cli):
-    cli(*CLINIC)
-    case_id = register(cli, "--at", "2026-10-01T09:00:00+03:00")
-    for giver in ("child", "caregiver"):
-        cli("consent", case_id, *CONSENT, "--by", giver, "--at", "2026-10-01T10:00:00+03:00")
-    assert cli("refer", case_id, "--service", "clinic", "--need", "x", "--check", "all", "--at", "2026-10-02T09:00:00+03:00").code == 0
-    items = {i["code"]: i for i in cli("due", "--json").json() if i["case_id"] == case_id}
-    assert items["referral-feedback"]["state"] == "overdue"
-    assert items["referral-feedback"]["due"].startswith("2026-10-16")
-    cli("referral", case_id, "R1", "--status", "declined", "--feedback", "no places")
-    items = {i["code"] for i in cli("due", "--json").json() if i["case_id"] == case_id}
-    assert "referral-feedback" not in items and "referral-follow-up" in items
-
-
-def test_refer__the_six_checks_are_asked_for(cli):
-    cli(*CLINIC)
-    case_id = register(cli)
-    result = cli("refer", case_id, "--service", "clinic", "--need", "x", "--check", "eligibility_known")
-    assert result.code == 4
-    for check in ("need_matched", "cost_distance_considered", "provider_told"):
-        assert check in result.stderr
+    assert [h["status"] for h in cli("show", case_id, "--json").json()["referrals"][0]["history"]] == ["sent", "accepted"]
+    assert commit_count(repo) == before + 4
 
 
 def test_service_import__good_file_and_three_bad_rows_nothing_written(cli, repo, tmp_path):
@@ -130,9 +222,9 @@ def test_service_import__good_file_and_three_bad_rows_nothing_written(cli, repo,
     good.write_text("id,provider,sector,services,cost,languages\n"
                     "clinic,County Clinic,health,child health;nutrition,free,English;Kiswahili\n"
                     "school,Primary School,education,schooling,free,Kiswahili\n")
-    before = commits(repo)
+    before = commit_count(repo)
     assert cli("service", "import", str(good)).code == 0
-    assert commits(repo) == before + 1
+    assert commit_count(repo) == before + 1
     listed = cli("service", "list", "--json").json()
     assert {s["id"] for s in listed} == {"clinic", "school"}
     assert next(s for s in listed if s["id"] == "clinic")["services"] == ["child health", "nutrition"]
@@ -146,15 +238,5 @@ def test_service_import__good_file_and_three_bad_rows_nothing_written(cli, repo,
     assert result.code == 4
     for row, field in (("row 3", "id"), ("row 4", "sector"), ("row 5", "sector")):
         assert f"{row}: {field}" in result.stderr
-    assert commits(repo) == before + 1
+    assert commit_count(repo) == before + 1
     assert {s["id"] for s in cli("service", "list", "--json").json()} == {"clinic", "school"}
-
-
-def test_service_gaps__needs_no_provider_answers(cli):
-    cli(*CLINIC)
-    case_id = register(cli)
-    cli("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps({
-        "dimensions": {"physical": {"risks": "x"}}, "child_views": "x", "outcome_explained_to_child": "yes",
-        "consulted": ["child"], "needs": ["nutrition support", "birth certificate"]}))
-    gaps = {g["need"]: g["cases"] for g in cli("service", "gaps", "--json").json()}
-    assert gaps == {"birth certificate": 1}

@@ -10,7 +10,7 @@ import json
 from conftest import register
 from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
 from test_placements import BID, FAMILY, TRACING
-from test_readiness import KENYA_GOALS_MET, REVIEW, answers, failing, kenya  # noqa: F401  (kenya: the repository fixture)
+from test_readiness import KENYA_GOALS_MET, REVIEW, answers, failing
 
 from cpcm.workflow.transitions import STAGES
 

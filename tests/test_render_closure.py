@@ -18,7 +18,7 @@ import pytest
 
 from conftest import CANARY, register
 from test_render import check_golden, normalise as normalise_case_id, planned_case
-from test_transfer import REASON, consent, receiving, sending  # noqa: F401 - fixtures
+from test_transfer import REASON, consent
 
 RECORD_ID = re.compile(r"\b[0-9A-HJKMNP-TV-Z]{26}\b")
 SHA256 = re.compile(r"\b[0-9a-f]{64}\b")

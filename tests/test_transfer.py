@@ -3,12 +3,16 @@ encrypted to the receiving agency only, verified, imported, and acknowledged bac
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from conftest import CANARY, NOW, Cli, commit_count, git, git_status, last_commit, make_identity, register
+from pyrage import x25519
+
+from conftest import CANARY, commit_count, git, git_status, last_commit, register
+from cpcm import service
+from cpcm.errors import InvalidInput, Refused, UsageError
+from memory_repo import MemoryRepo, directory_in_memory
 
 MARKERS = tuple(part.lower().encode() for part in CANARY.split())
 REASON = ["--to", "recv", "--reason", "the family moved to the receiving agency's area", "--reason-code", "relocation"]
@@ -39,41 +43,6 @@ def decrypt(data: bytes, key_path: Path) -> bytes:
     from cpcm.crypto import cipher
 
     return cipher.decrypt(data, keys_of(key_path))
-
-
-@dataclass
-class Agency:
-    root: Path
-    keys: dict
-
-    def as_(self, worker: str) -> Cli:
-        return Cli({"CPCM_REPO": str(self.root), "CPCM_IDENTITY": str(self.keys[worker][0]), "CPCM_NOW": NOW})
-
-
-@pytest.fixture
-def receiving(tmp_env):
-    """A second casefile repository with its own team and keys: 'kim' (supervisor) made it,
-    'wanjiru' is a caseworker."""
-    keys = {}
-    for worker in ("kim", "wanjiru"):
-        path = tmp_env / "keys-recv" / f"{worker}.txt"
-        keys[worker] = (path, make_identity(path))
-    agency = Agency(tmp_env / "casefiles-recv", keys)
-    kim = agency.as_("kim")
-    done = kim("init", "--agency", "RECV", "--name", "Receiving Agency", "--worker", "kim", "--role", "supervisor")
-    assert done.code == 0, done.stderr
-    assert kim("team", "add", "wanjiru", "--role", "caseworker", "--recipient", keys["wanjiru"][1]).code == 0
-    return agency
-
-
-@pytest.fixture
-def sending(repo, team, cli_as, receiving):
-    """The test repository ('sup', 'amina', 'otieno'), with the receiving agency in its service
-    directory under the id 'recv' and the receiving caseworker's key."""
-    added = cli_as("sup")("service", "add", "recv", "--provider", "Receiving Agency", "--sector", "alternative_care",
-                          "--offers", "case management", "--recipient", receiving.keys["wanjiru"][1])
-    assert added.code == 0, added.stderr
-    return Agency(repo, team)
 
 
 def consent(cli, case_id, agency="recv"):
@@ -303,33 +272,135 @@ def test_rewrite_case__changes_only_the_case_line_or_says_it_wrote_the_record_ag
     assert not in_place and codec.loads(again)["case"] == "CP-BBBB-BBBB"
 
 
-# -- what the policy refuses ---------------------------------------------------------------------------
-def test_transfer__refused_when_the_only_reason_is_that_the_case_is_difficult(sending, cli_as, tmp_env):
-    amina = cli_as("amina")
-    case_id = register(amina)
-    consent(amina, case_id)
-    before = commit_count(sending.root)
-    result = amina("transfer", case_id, "--to", "recv", "--reason", "too many problems", "--reason-code", "difficult_case",
-                   "--check", "all", "--out", str(tmp_env / "b.age"), "--json")
-    assert result.code == 4 and result.json()["rule"] == "transfer-reason-refused"
-    assert "better service" in result.json()["hint"]
-    assert commit_count(sending.root) == before and not (tmp_env / "b.age").exists()
+# -- what the policy refuses, at the service level over a repository in memory ----------------------------
+RECV_KEY = str(x25519.Identity.generate().to_public())  # the receiving caseworker's key (the bundle is never made here)
+RECV_ENTRY = {"id": "recv", "provider": "Receiving Agency", "sector": "alternative_care", "services": ["case management"],
+              "recipient": RECV_KEY}
+EXPLAINED = {"information": True, "use": True, "sharing": True, "confidentiality_limits": True}
+WHY = "the family moved to the receiving agency's area"
 
 
-def test_transfer__refused_without_consent_for_that_agency_and_allowed_with_a_supervisors_override(sending, cli_as):
+@pytest.fixture
+def mem(monkeypatch) -> MemoryRepo:
+    """The sending agency in memory, with the receiving agency (and its key) in its service directory."""
+    repo = MemoryRepo()
+    directory_in_memory(repo, monkeypatch)
+    service.service_add(repo.as_("sup"), RECV_ENTRY)
+    return repo
+
+
+def consented_in(ctx, case_id: str, agency: str = "recv") -> None:
+    for giver in ("child", "caregiver"):
+        service.consent(ctx, case_id, {"purpose": "transfer", "agency": agency, "given_by": giver, "status": "given",
+                                       "explained": EXPLAINED})
+
+
+def transfer_in(ctx, case_id: str, to: str = "recv", reason_code: str = "relocation", checks=("all",), **options):
+    return service.transfer(ctx, case_id, to, WHY, reason_code, checks, **options)
+
+
+def test_transfer__refused_when_the_only_reason_is_that_the_case_is_difficult(mem):
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    consented_in(amina, case_id)
+    before = mem.commits()
+    with pytest.raises(Refused) as refused:
+        transfer_in(amina, case_id, reason_code="difficult_case")
+    assert refused.value.rule == "transfer-reason-refused" and "better service" in refused.value.hint
+    assert mem.commits() == before
+
+
+def test_transfer__refused_without_consent_for_that_agency_and_allowed_with_a_supervisors_override(mem):
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = mem.register(amina)
+    consented_in(amina, case_id, agency="recv")
+    with pytest.raises(Refused) as other:
+        transfer_in(amina, case_id, to="elsewhere")
+    assert other.value.rule == "consent-required"
+    case_id = mem.register(amina)
+    before = mem.commits()
+    with pytest.raises(Refused) as refused:
+        transfer_in(amina, case_id)
+    assert refused.value.rule == "consent-required"
+    assert mem.commits() == before
+    service.consent_override(sup, case_id, "transfer", "best_interests", "the child is safer with the receiving agency", "recv")
+    assert transfer_in(amina, case_id).kind == "transfer_request"
+
+
+def test_transfer__refused_without_the_whole_checklist(mem):
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    consented_in(amina, case_id)
+    before = mem.commits()
+    with pytest.raises(InvalidInput) as refused:
+        transfer_in(amina, case_id, checks=("file_complete", "consent_recorded"))
+    assert {e.field for e in refused.value.errors} == {"check.handover_plan_agreed", "check.child_and_family_told",
+                                                         "check.receiving_worker_named"}
+    assert mem.commits() == before
+
+
+def test_transfer__refused_before_approval_a_request_is_recorded_decided_by_someone_else(mem):
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = mem.register(amina)
+    consented_in(amina, case_id)
+    requested = transfer_in(amina, case_id)
+    assert requested.kind == "transfer_request" and requested.extra["bundle_written"] is False
+    assert any(f"cpcm approve {case_id} transfer" in s for s in requested.next_steps)
+    assert service.load_records(amina, case_id)[-1].kind == "transfer_request"
+    assert any(d.code == "transfer-approval" for d in service.due(sup, worker="all"))
+    with pytest.raises(Refused) as waiting:
+        transfer_in(amina, case_id)
+    assert waiting.value.rule == "transfer-approval-pending"
+    with pytest.raises(Refused):  # not by the one who asked
+        service.approve(amina, case_id, "transfer")
+    service.reject(sup, case_id, "transfer", note="agree a handover plan first")
+    again = transfer_in(amina, case_id)
+    assert again.kind == "transfer_request" and "rejected" in again.warnings[0]
+    service.approve(sup, case_id, "transfer")
+    before = mem.commits()
+    with pytest.raises(UsageError) as no_file:  # approved: this run would write the bundle, and needs where
+        transfer_in(amina, case_id)
+    assert "--out" in no_file.value.message
+    assert mem.commits() == before
+
+
+def test_transfer__the_bundle_is_never_for_the_senders_own_key(mem):
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = mem.register(amina)
+    consented_in(amina, case_id)
+    transfer_in(amina, case_id)
+    service.approve(sup, case_id, "transfer")
+    before = mem.commits()
+    with pytest.raises(Refused) as refused:
+        transfer_in(amina, case_id, recipients=[mem.identities["amina"].recipient])
+    assert refused.value.rule == "transfer-recipient-not-receiving"
+    assert mem.commits() == before
+
+
+# -- the same end to end: exit codes, --json, one commit per command, the bundle file -------------------
+def test_cli__request_approve_send_exit_codes_json_and_one_commit_each(sending, cli_as, tmp_env):
     amina, sup = cli_as("amina"), cli_as("sup")
     case_id = register(amina)
-    consent(amina, case_id, agency="recv")
-    other = amina("transfer", case_id, "--to", "elsewhere", *REASON[2:], "--check", "all", "--json")
-    assert other.code == 4 and other.json()["rule"] == "consent-required"
-    case_id = register(amina)
+    consent(amina, case_id)
+    bundle = tmp_env / "b.age"
+    difficult = amina("transfer", case_id, "--to", "recv", "--reason", "too many problems", "--reason-code", "difficult_case",
+                      "--check", "all", "--out", str(bundle), "--json")
+    assert difficult.code == 4 and difficult.json()["rule"] == "transfer-reason-refused"
+    partial = amina("transfer", case_id, *REASON, "--check", "file_complete")
+    assert partial.code == 4 and "check.receiving_worker_named" in partial.stderr and "check.file_complete" not in partial.stderr
     before = commit_count(sending.root)
-    refused = amina("transfer", case_id, *REASON, "--check", "all", "--json")
-    assert refused.code == 4 and refused.json()["rule"] == "consent-required"
-    assert commit_count(sending.root) == before
-    assert sup("consent", case_id, "--override", "--purpose", "transfer", "--agency", "recv", "--basis", "best_interests",
-               "--reason", "the child is safer with the receiving agency").code == 0
-    assert amina("transfer", case_id, *REASON, "--check", "all", "--json").json()["kind"] == "transfer_request"
+    requested = amina("transfer", case_id, *REASON, "--check", "all", "--out", str(bundle), "--json")
+    assert requested.code == 0 and requested.json()["kind"] == "transfer_request" and not bundle.exists()
+    assert set(requested.json()) >= {"case_id", "record_id", "kind", "warnings", "next_steps", "bundle_written"}
+    assert commit_count(sending.root) == before + 1
+    assert amina("approve", case_id, "transfer").code == 4  # not by the one who asked
+    assert sup("approve", case_id, "transfer").code == 0
+    assert commit_count(sending.root) == before + 2
+    done = amina("transfer", case_id, *REASON, "--check", "all", "--out", str(bundle), "--json")
+    assert done.code == 0 and done.json()["kind"] == "transfer" and bundle.is_file()
+    assert commit_count(sending.root) == before + 3
+    assert amina("transfer", case_id, *REASON, "--check", "all", "--out", str(tmp_env / "c.age")).code == 4  # transferred already
+    assert commit_count(sending.root) == before + 3
 
 
 def test_transfer__to_an_agency_code_outside_the_directory_with_an_override_and_its_key(sending, receiving, cli_as, tmp_env):
@@ -347,47 +418,6 @@ def test_transfer__to_an_agency_code_outside_the_directory_with_an_override_and_
     assert done.code == 0, done.stderr
     assert any("consent overridden" in w for w in done.json()["warnings"])
     assert receiving.as_("wanjiru")("receive", str(bundle)).code == 0
-
-
-def test_transfer__refused_without_the_whole_checklist(sending, cli_as):
-    amina = cli_as("amina")
-    case_id = register(amina)
-    consent(amina, case_id)
-    before = commit_count(sending.root)
-    result = amina("transfer", case_id, *REASON, "--check", "file_complete", "--check", "consent_recorded")
-    assert result.code == 4
-    for missing in ("check.handover_plan_agreed", "check.child_and_family_told", "check.receiving_worker_named"):
-        assert missing in result.stderr
-    assert "check.file_complete" not in result.stderr
-    assert commit_count(sending.root) == before
-
-
-def test_transfer__refused_before_approval_a_request_is_recorded_allowed_after(sending, cli_as, tmp_env):
-    amina, sup = cli_as("amina"), cli_as("sup")
-    case_id = register(amina)
-    consent(amina, case_id)
-    bundle = tmp_env / "b.age"
-    requested = amina("transfer", case_id, *REASON, "--check", "all", "--out", str(bundle), "--json")
-    assert requested.code == 0 and requested.json()["kind"] == "transfer_request" and not bundle.exists()
-    assert [e["kind"] for e in amina("log", case_id, "--json").json()][-1] == "transfer_request"
-    assert any(d["code"] == "transfer-approval" for d in sup("due", "--worker", "all", "--json").json())
-    assert amina("approve", case_id, "transfer").code == 4  # not by the one who asked
-    assert sup("reject", case_id, "transfer", "--note", "agree a handover plan first").code == 0
-    again = amina("transfer", case_id, *REASON, "--check", "all", "--out", str(bundle), "--json")
-    assert again.json()["kind"] == "transfer_request" and "rejected" in again.json()["warnings"][0]
-    assert sup("approve", case_id, "transfer").code == 0
-    done = amina("transfer", case_id, *REASON, "--check", "all", "--out", str(bundle), "--json")
-    assert done.code == 0 and done.json()["kind"] == "transfer" and bundle.is_file()
-    assert amina("transfer", case_id, *REASON, "--check", "all", "--out", str(tmp_env / "c.age")).code == 4  # transferred already
-
-
-def test_transfer__the_bundle_is_never_for_the_senders_own_key(sending, team, cli_as, tmp_env):
-    amina, sup = cli_as("amina"), cli_as("sup")
-    case_id = approved_case(amina, sup)
-    result = amina("transfer", case_id, *REASON, "--check", "all", "--recipient", team["amina"][1], "--out", str(tmp_env / "b.age"),
-                   "--json")
-    assert result.code == 4 and result.json()["rule"] == "transfer-recipient-not-receiving"
-    assert not (tmp_env / "b.age").exists()
 
 
 def test_transferred_case__refuses_an_assessment_but_takes_a_note_or_reopening(sending, cli_as, tmp_env):
