@@ -1,6 +1,8 @@
 """Loading rule profiles (shipped data in `cpcm/policies/`) and an agency's overrides (.cpcm/policy.yaml)."""
 from __future__ import annotations
 
+import copy
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +29,18 @@ def _err(field: str, reason: str):
     return FieldError(field, reason)
 
 
+@lru_cache(maxsize=8)
+def _shipped(path: str, _mtime: int) -> Any:
+    """A shipped profile's parsed text, once per process and file version (a process that opens
+    several repositories, or a test run, does not parse the same YAML again)."""
+    return _read(Path(path))
+
+
 def chain(profile: str) -> list[tuple[str, dict]]:
     if profile not in PROFILES:
         raise NotFound("no policy profile by that name", f"Profiles: {', '.join(PROFILES)}.")
-    data = _read(HERE / f"{profile}.yaml") or {}
+    path = HERE / f"{profile}.yaml"
+    data = copy.deepcopy(_shipped(str(path), path.stat().st_mtime_ns)) or {}
     parent = data.get("extends")
     return (chain(parent) if parent else []) + [(profile, data)]
 
