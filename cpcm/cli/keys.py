@@ -1,4 +1,4 @@
-"""cpcm key new / key show: a worker's age identity."""
+"""cpcm key new / key show / key publish: a worker's age identity and the signing key derived from it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from cpcm.cli.common import IdentityOpt, JsonOpt, ask_passphrase, identity_path, print_json, say, stdin_is_terminal, warn
+from cpcm.cli.common import IdentityOpt, JsonOpt, RepoOpt, ask_passphrase, identity_path, print_json, say, stdin_is_terminal, warn
 
 
 def register(app: typer.Typer) -> None:
@@ -59,7 +59,10 @@ def register(app: typer.Typer) -> None:
 
     @key.command("show")
     def show(identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
-        """Print your public recipient (age1...), the part you give to your team.
+        """Print your public recipient (age1...) and your signing key (ssh-ed25519 ...): what you give to your team.
+
+        The signing key is derived from your identity (no second secret): every commit you make
+        with cpcm is signed with it.
 
         Example: cpcm key show
         """
@@ -70,13 +73,36 @@ def register(app: typer.Typer) -> None:
 
         path = identity_path(identity)
         try:
-            recipient = service.key_show(path, ask_passphrase)
+            recipient, line = service.key_signing(path, ask_passphrase, _worker_of(path))
         except CpcmError as exc:
             raise typed_paths(exc, **{"--identity": identity}) from None
         if json_out:
-            print_json({"path": str(path), "recipient": recipient})
+            print_json({"path": str(path), "recipient": recipient, "signing_key": line})
         else:
             typer.echo(recipient)
+            typer.echo(line)
+
+    @key.command("publish")
+    def publish(
+        worker: Optional[str] = typer.Option(None, "--worker", help="Another worker's id (a supervisor or manager records their key)."),
+        signing_key: str = typer.Option("", "--signing-key", help="Their signing key line from 'cpcm key show' (ssh-ed25519 AAAA...)."),
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """Record a signing key in the team: yours, once, if none is recorded for you (trust on first use).
+
+        A supervisor or manager records another worker's key with --worker and --signing-key.
+
+        Example: cpcm key publish
+        """
+        from cpcm import service
+        from cpcm.cli.common import open_ctx
+
+        ctx = open_ctx(repo, identity)
+        result = service.key_publish(ctx, worker, signing_key)
+        if json_out:
+            print_json(result.to_json())
+        else:
+            say(f"signing key of '{result.extra['worker']}' recorded in the team")
 
     @app.command("unlock")
     def unlock(
@@ -125,3 +151,17 @@ def register(app: typer.Typer) -> None:
             print_json({"was_unlocked": held})
         else:
             say("your key is locked" if held else "your key was not unlocked")
+
+
+def _worker_of(path: Path) -> str:
+    """The worker id of this identity in the casefile repository at hand (for the key line's
+    comment), read from its public half without the passphrase; '' when there is none."""
+    try:
+        from cpcm.crypto.identity import public_path
+        from cpcm.store.config import load_team, resolve_repo
+
+        recipient = public_path(path).read_text(encoding="utf-8").strip()
+        worker = load_team(resolve_repo(None)).by_recipient([recipient])
+        return worker.id if worker else ""
+    except Exception:  # noqa: BLE001 - only a comment: no repository, no public file
+        return ""

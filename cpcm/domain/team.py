@@ -1,11 +1,43 @@
 """Who works in a casefile repository, and who may read a case."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Iterable
 
 ROLES = ("caseworker", "supervisor", "manager")
 OVERSIGHT = ("supervisor", "manager")
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """One public signing key of a worker (an OpenSSH `ssh-ed25519 AAAA...` line, no comment) and
+    when it is valid: from `since`; until `until` (a later key replaced it) or `revoked` (lost or
+    stolen: nothing it signs after that date is accepted)."""
+    key: str
+    since: str = ""
+    until: str = ""
+    revoked: str = ""
+
+    def to_dict(self) -> dict:
+        data = {"key": self.key, "since": self.since}
+        if self.until:
+            data["until"] = self.until
+        if self.revoked:
+            data["revoked"] = self.revoked
+        return data
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "SigningKey":
+        return cls(key=str(raw["key"]), since=str(raw.get("since", "") or ""), until=str(raw.get("until", "") or ""),
+                   revoked=str(raw.get("revoked", "") or ""))
+
+
+def _seconds(moment: str) -> float | None:
+    try:
+        return datetime.fromisoformat(moment).timestamp() if moment else None
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -16,6 +48,7 @@ class Worker:
     recipient: str
     since: str = ""
     removed: str = ""
+    signing_keys: tuple[SigningKey, ...] = ()  # oldest first; a new key (a rotation) is appended
 
     @property
     def active(self) -> bool:
@@ -28,7 +61,67 @@ class Worker:
         data = {"id": self.id, "name": self.name, "roles": list(self.roles), "recipient": self.recipient, "since": self.since}
         if self.removed:
             data["removed"] = self.removed
+        if self.signing_keys:
+            data["signing_keys"] = [k.to_dict() for k in self.signing_keys]
         return data
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "Worker":
+        """A worker entry of the team file (KeyError, TypeError or ValueError when one is damaged);
+        a file written before signing has no `signing_keys`."""
+        roles = tuple(r for r in (raw.get("roles") or ()) if r in ROLES)
+        keys = tuple(SigningKey.from_dict(k) for k in (raw.get("signing_keys") or ()))
+        return cls(id=str(raw["id"]), name=str(raw.get("name") or raw["id"]), roles=roles,
+                   recipient=str(raw["recipient"]), since=str(raw.get("since", "")),
+                   removed=str(raw.get("removed", "") or ""), signing_keys=keys)
+
+    @property
+    def signing_key(self) -> SigningKey | None:
+        """The key the worker signs with now (the newest neither replaced nor revoked)."""
+        current = [k for k in self.signing_keys if not k.until and not k.revoked]
+        return current[-1] if current else None
+
+    def with_signing_key(self, key: str, since: str) -> "Worker":
+        return replace(self, signing_keys=self.signing_keys + (SigningKey(key, since),))
+
+    def revoke_signing_keys(self, moment: str) -> "Worker":
+        """Every key not already revoked earlier is revoked from `moment`."""
+        at = _seconds(moment)
+        keys = tuple(k if (k.revoked and at is not None and (_seconds(k.revoked) or at) <= at) else replace(k, revoked=moment)
+                     for k in self.signing_keys)
+        return replace(self, signing_keys=keys)
+
+
+# why a signature by a known key is not accepted at a moment (None: it is)
+REVOKED, NOT_ACTIVE = "revoked-key", "not-active"
+
+
+def key_standing(worker: Worker, key: SigningKey, when: float) -> str | None:
+    """Whether a signature made at unix time `when` by `worker`'s `key` stands: REVOKED when the
+    key was revoked by then, NOT_ACTIVE when the key was replaced or the worker removed by then."""
+    revoked = _seconds(key.revoked)
+    if revoked is not None and when >= revoked:
+        return REVOKED
+    for end in (key.until, worker.removed):
+        limit = _seconds(end)
+        if limit is not None and when >= limit:
+            return NOT_ACTIVE
+    return None
+
+
+def merge_signing_keys(mine: list | None, other: list | None) -> list[dict]:
+    """Two copies' `signing_keys` of one worker (a key published on one, revoked on the other):
+    every key of either, in order of `since`; a date set on either side is kept, the earlier when both."""
+    merged: dict[str, dict] = {}
+    for entry in [*(mine or []), *(other or [])]:
+        if not isinstance(entry, dict) or "key" not in entry:
+            continue
+        have = merged.setdefault(str(entry["key"]), dict(entry))
+        for name in ("since", "until", "revoked"):
+            values = [v for v in (have.get(name), entry.get(name)) if v]
+            if values:
+                have[name] = min(str(v) for v in values)
+    return sorted(merged.values(), key=lambda e: (str(e.get("since", "")), str(e["key"])))
 
 
 @dataclass(frozen=True)
@@ -54,6 +147,14 @@ class Team:
         ids = [w for w in dict.fromkeys(assigned) if self.get(w)]
         ids += [w.id for w in self.active if w.has_role(*OVERSIGHT) and w.id not in ids]
         return ids
+
+    def signer(self, key: str) -> tuple[Worker, SigningKey] | None:
+        """The worker (active or removed) whose recorded signing key is `key` (type and base64)."""
+        for worker in self.workers:
+            for entry in worker.signing_keys:
+                if entry.key == key:
+                    return worker, entry
+        return None
 
     def recipients_of(self, worker_ids: Iterable[str]) -> list[str]:
         return [w.recipient for w in (self.get(i) for i in worker_ids) if w is not None]

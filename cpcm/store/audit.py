@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from cpcm.crypto import cipher
-from cpcm.domain.team import ROLES, Team, Worker
+from cpcm.domain.team import OVERSIGHT, ROLES, SigningKey, Team, Worker
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.store import atomic, codec
 from cpcm.store.git import Git, GitError, git_env
@@ -117,7 +117,8 @@ def team_from(data: bytes) -> Team | None:
             roles = tuple(r for r in (entry.get("roles") or ()) if r in ROLES)
             workers.append(Worker(id=str(entry["id"]), name=str(entry.get("name") or entry["id"]), roles=roles,
                                   recipient=str(entry.get("recipient", "")), since=str(entry.get("since", "")),
-                                  removed=str(entry.get("removed", "") or "")))
+                                  removed=str(entry.get("removed", "") or ""),
+                                  signing_keys=tuple(SigningKey.from_dict(k) for k in (entry.get("signing_keys") or ()))))
         return Team(tuple(workers))
     except Exception:  # a damaged team file in history: nobody is a member by it
         return None

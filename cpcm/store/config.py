@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cpcm.domain.team import ROLES, Team, Worker
+from cpcm.domain.team import SigningKey, ROLES, Team, Worker
 from cpcm.errors import Corrupt, NotFound
 from cpcm.store import codec
 from cpcm.store.layout import CONFIG, TEAM, find_root
@@ -94,6 +94,7 @@ def load_team(root: Path) -> Team:
             workers.append(Worker(
                 id=str(raw["id"]), name=str(raw.get("name") or raw["id"]), roles=roles,
                 recipient=str(raw["recipient"]), since=str(raw.get("since", "")), removed=str(raw.get("removed", "") or ""),
+                signing_keys=tuple(SigningKey.from_dict(k) for k in (raw.get("signing_keys") or ())),
             ))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise Corrupt(f"{TEAM}: worker {index + 1} is missing or has a bad '{exc}'", TEAM) from None
