@@ -77,6 +77,24 @@ def make_identity(path: Path) -> str:
     return public
 
 
+def signing_line(path: Path) -> str:
+    """The public signing key of the identity at `path` (what `cpcm key show` prints on its second line)."""
+    from cpcm.crypto import identity, signing
+
+    return signing.for_identity(identity.load(path, lambda: None)).line()
+
+
+def signed_commit(repo: Path, worker: str, message: str, *paths: str, agency: str = "test", key: Path | None = None) -> str:
+    """A commit made by hand in a test (the files as they are on disk), with `worker`'s cpcm address
+    and signed with the key of `key` (default: the test's keys/<worker>.txt; none there: unsigned)."""
+    from cpcm.crypto import identity, signing
+    from cpcm.store.git import Git
+
+    path = key or repo.parent / "keys" / f"{worker}.txt"
+    signer = signing.for_identity(identity.load(path, lambda: None)) if path.exists() else None
+    return Git(repo, signer).commit(list(paths), message, worker, f"{worker}@{agency.lower()}.cpcm.invalid")
+
+
 @pytest.fixture
 def tmp_env(tmp_path, monkeypatch):
     """Keep temp files of this test inside its own folder, so tests can inspect them."""
@@ -108,7 +126,8 @@ def repo(tmp_env, team):
                  "--timezone", "Africa/Nairobi")
     assert result.code == 0, result.stderr
     for worker in ("amina", "otieno"):
-        added = sup("team", "add", worker, "--role", "caseworker", "--recipient", team[worker][1])
+        added = sup("team", "add", worker, "--role", "caseworker", "--recipient", team[worker][1],
+                    "--signing-key", signing_line(team[worker][0]))
         assert added.code == 0, added.stderr
     return root
 

@@ -92,6 +92,30 @@ class Worker:
         return replace(self, signing_keys=keys)
 
 
+# record kinds only these roles write (workflow/approvals.py: a supervisor or manager decides)
+ROLE_KINDS = {"approval": OVERSIGHT, "rejection": OVERSIGHT}
+# repository files only a manager changes by hand (no command writes them after init)
+MANAGER_FILES = (".cpcm/config.yaml", ".cpcm/policy.yaml")
+
+
+def keyring(*teams: "Team | None") -> "Team":
+    """One team holding every worker of `teams` with every signing key any of them records; a
+    date that ends a key or a membership (revoked, until, removed) set in any of them is kept,
+    the earliest when several: what a signature is checked against when copies meet."""
+    merged: dict[str, Worker] = {}
+    for team in teams:
+        for worker in (team.workers if team else ()):
+            have = merged.get(worker.id)
+            if have is None:
+                merged[worker.id] = worker
+                continue
+            keys = merge_signing_keys([k.to_dict() for k in have.signing_keys], [k.to_dict() for k in worker.signing_keys])
+            ends = [e for e in (have.removed, worker.removed) if e]
+            merged[worker.id] = replace(have, signing_keys=tuple(SigningKey.from_dict(k) for k in keys),
+                                        removed=min(ends, key=lambda e: _seconds(e) or 0) if ends else "")
+    return Team(tuple(merged.values()))
+
+
 # why a signature by a known key is not accepted at a moment (None: it is)
 REVOKED, NOT_ACTIVE = "revoked-key", "not-active"
 
@@ -120,7 +144,7 @@ def merge_signing_keys(mine: list | None, other: list | None) -> list[dict]:
         for name in ("since", "until", "revoked"):
             values = [v for v in (have.get(name), entry.get(name)) if v]
             if values:
-                have[name] = min(str(v) for v in values)
+                have[name] = min((str(v) for v in values), key=lambda v: (_seconds(v) or 0, v))
     return sorted(merged.values(), key=lambda e: (str(e.get("since", "")), str(e["key"])))
 
 
