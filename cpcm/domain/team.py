@@ -117,20 +117,24 @@ def keyring(*teams: "Team | None") -> "Team":
 
 
 # why a signature by a known key is not accepted at a moment (None: it is)
-REVOKED, NOT_ACTIVE = "revoked-key", "not-active"
+REVOKED = "revoked-key"
 
 
 def key_standing(worker: Worker, key: SigningKey, when: float) -> str | None:
-    """Whether a signature made at unix time `when` by `worker`'s `key` stands: REVOKED when the
-    key was revoked by then, NOT_ACTIVE when the key was replaced or the worker removed by then."""
+    """Whether a signature made at unix time `when` (the commit's own date) by `worker`'s `key`
+    stands: REVOKED when the key was revoked by then. A key replaced (`until`) or a worker removed
+    is judged by the team the commit was made on (`retired_in`, membership), not by dates:
+    a commit's date is what its maker's clock said."""
     revoked = _seconds(key.revoked)
     if revoked is not None and when >= revoked:
         return REVOKED
-    for end in (key.until, worker.removed):
-        limit = _seconds(end)
-        if limit is not None and when >= limit:
-            return NOT_ACTIVE
     return None
+
+
+def retired_in(team: "Team", key: str) -> bool:
+    """Whether `team` records `key` as replaced by a later one (its `until` is set)."""
+    found = team.signer(key)
+    return bool(found and found[1].until)
 
 
 def merge_signing_keys(mine: list | None, other: list | None) -> list[dict]:

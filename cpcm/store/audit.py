@@ -245,7 +245,7 @@ def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, signed_b
     commit's own), whose role allows what the commit records, and who is its author.
     `signed_below`: for parents outside `commits`, whether signing had begun there."""
     from cpcm.crypto import signing
-    from cpcm.domain.team import MANAGER_FILES, NOT_ACTIVE, ROLE_KINDS, key_standing
+    from cpcm.domain.team import MANAGER_FILES, ROLE_KINDS, key_standing, retired_in
 
     raw = read_blobs(root, [c.sha for c in commits], kind=b"commit")
     states = team_blobs(root, commits)
@@ -286,13 +286,13 @@ def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, signed_b
             continue
         worker, entry = found
         sig.signer = worker.id
-        standing = key_standing(keys.get(worker.id, include_removed=True) or worker, entry, when)
-        if standing is not None:
-            add(REVOKED if standing != NOT_ACTIVE else UNKNOWN,
-                f"commit {short} is signed by {worker.id}'s key after it was "
-                + ("revoked" if standing != NOT_ACTIVE else "retired or the worker left the team"))
+        if key_standing(worker, entry, when) is not None:
+            add(REVOKED, f"commit {short} is signed by {worker.id}'s key at a time after it was revoked")
             continue
         team_then = before if before is not None else after
+        if team_then is not None and retired_in(team_then, entry.key):
+            add(UNKNOWN, f"commit {short} is signed by a key of {worker.id} that a newer key had replaced")
+            continue
         member = team_then.get(worker.id) if team_then is not None else None
         if member is None:
             add(UNKNOWN, f"commit {short} is signed by {worker.id}, who was not an active team member then")
