@@ -222,6 +222,13 @@ def test_an_unsigned_commit(laptops, team):
     rel = forge_record(root, case_id, "note", "amina", {"text": "seen"})
     sha = hand_commit(root, "amina", f"note {case_id} {Path(rel).name.split('.')[0]}", [rel], None)
     assert "unsigned-commit" in codes(amina)
+    # the log shows who signed each record's commit, and that this one is not signed
+    entries = {e["record_id"]: e for e in amina("log", case_id, "--json").json()}
+    forged = entries.pop(Path(rel).name.split(".")[0])
+    assert (forged["signed_by"], forged["signature"]) == (None, "unsigned-commit")
+    assert [(e["signed_by"], e["signature"]) for e in entries.values()] == [("sup", "good")]
+    table = amina("log", case_id).stdout
+    assert "sup, good" in table and "unsigned-commit" in table
     push(root)
     refused_by_sync(laptops, sha, "unsigned-commit")
 

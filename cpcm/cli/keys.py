@@ -160,7 +160,7 @@ def _worker_of(path: Path) -> str:
         from cpcm.crypto.identity import public_path
         from cpcm.store.config import load_team, resolve_repo
 
-        recipient = public_path(path).read_text(encoding="utf-8").strip()
+        recipient = (public_path(path).read_text(encoding="utf-8").split() or [""])[0]
         worker = load_team(resolve_repo(None)).by_recipient([recipient])
         return worker.id if worker else ""
     except Exception:  # noqa: BLE001 - only a comment: no repository, no public file

@@ -352,6 +352,33 @@ def incoming(root: Path, agency_code: str, ours: str, theirs: str, local: Team) 
     return [(sha[:10], code, message) for sha, sig in checked.items() for code, message in sig.problems]
 
 
+def signers(root: Path, shas: Iterable[str], keys: Team) -> dict[str, tuple[str | None, str]]:
+    """sha -> (the worker whose recorded key signed it, "good" or why not: unsigned-commit,
+    bad-signature, unknown-signer, revoked-key), for `cpcm log`: the signature alone (verify also
+    checks membership and roles)."""
+    from cpcm.crypto import signing
+    from cpcm.domain.team import key_standing
+
+    found: dict[str, tuple[str | None, str]] = {}
+    for sha, data in read_blobs(root, shas, kind=b"commit").items():
+        payload, armored = signing.split_commit(data)
+        if armored is None:
+            found[sha] = (None, UNSIGNED)
+            continue
+        try:
+            raw_key = signing.verify(armored, payload)
+        except signing.BadSignature:
+            found[sha] = (None, BAD)
+            continue
+        owner = keys.signer(signing.public_line(raw_key))
+        if owner is None:
+            found[sha] = (None, UNKNOWN)
+            continue
+        when, _ = signing.ident_time(signing.commit_fields(data).get("committer", ""))
+        found[sha] = (owner[0].id, REVOKED if key_standing(owner[0], owner[1], when) else "good")
+    return found
+
+
 def _team_at(root: Path, rev: str) -> Team | None:
     out = _git_bytes(root, ["cat-file", "--batch"], f"{rev}:{TEAM}\n".encode())
     header, _, rest = out.partition(b"\n")
