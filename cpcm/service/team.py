@@ -79,7 +79,7 @@ def key_publish(ctx: Context, worker_id: str | None = None, line: str = "") -> W
         raise NotFound("no active worker by that id in the team", "See cpcm team list.")
     if target.signing_keys:
         raise Refused(f"worker '{target_id}' already has a signing key recorded",
-                      "A key is recorded once; a new identity replaces it with cpcm key rotate.", rule="signing-key-recorded")
+                      "A signing key is recorded once for a worker; see cpcm team list --json.", rule="signing-key-recorded")
     _key_taken(ctx.team, key, target_id)
     team = Team(tuple(w.with_signing_key(key, clock.iso(ctx.now)) if w.id == target_id else w for w in ctx.team.workers))
     with transaction(ctx, "key-publish") as tx:

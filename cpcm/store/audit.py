@@ -183,10 +183,15 @@ def _unquote(path: str) -> str:
 
 
 # -- signatures ----------------------------------------------------------------------------------
-UNSIGNED, UNKNOWN, BAD, NOT_ALLOWED, BY_NOT_SIGNER, REVOKED = (
-    "unsigned-commit", "unknown-signer", "bad-signature", "signer-not-allowed", "by-not-signer", "revoked-key")
+UNSIGNED = "unsigned-commit"
+UNKNOWN = "unknown-signer"
+BAD = "bad-signature"
+NOT_ALLOWED = "signer-not-allowed"
+BY_NOT_SIGNER = "by-not-signer"
+REVOKED = "revoked-key"
 SIGNATURE_CODES = (UNSIGNED, UNKNOWN, BAD, NOT_ALLOWED, BY_NOT_SIGNER, REVOKED)
 PRE_SIGNING = "history-before-signing"
+SIGNING = "signing"  # the rule of the signature problems (docs/security.md#signed-history)
 
 
 @dataclass
@@ -595,11 +600,10 @@ class Audit:
         before = sum(1 for sig in self.signed.values() if sig.pre_signing)
         if before:
             self.problems.append(problem(PRE_SIGNING, f"history before signing began: {before} commit(s), not signed (made "
-                                         "by a cpcm that did not sign); every later commit is checked", rule="signing",
-                                         severity="note"))
+                                         "by a cpcm that did not sign); every later commit is checked", None, SIGNING, "note"))
         for sig in self.signed.values():
             for code, message in sig.problems:
-                self.add(code, message, rule="signing")
+                self.add(code, message, None, SIGNING)
 
     def moved(self, name: str) -> Added | None:
         """Where a record file of this name was first added (a sync moves the records of a case
@@ -702,7 +706,7 @@ class Audit:
             if signer is not None and signer.signer and record.by != signer.signer:
                 self.add(BY_NOT_SIGNER, f"{self.store.rel(path)} says it was written by "
                          f"'{record.by if WORKER_ID.match(str(record.by)) else '(not a worker id)'}' but commit "
-                         f"{added.sha[:10]} that added it is signed by {signer.signer}", folder, rule="signing")
+                         f"{added.sha[:10]} that added it is signed by {signer.signer}", folder, SIGNING)
             elif record.by != added.author:
                 self.add("record-author-mismatch", f"{self.store.rel(path)} says it was written by "
                          f"'{record.by if WORKER_ID.match(str(record.by)) else '(not a worker id)'}' but commit "
