@@ -23,7 +23,8 @@ from cpcm.store.layout import CASES, CONFIG, RECIPIENTS, RECORD_FILE, TEAM, cove
 from cpcm.domain.problems import Problem
 
 CONFERENCES = "conferences"
-VERIFIED = "cpcm-verified.json"  # in git's own folder (.git/): local, never committed; the last verified head only
+VERIFIED = "cpcm-verified.json"
+SIGNATURES = "cpcm-signatures"  # in .git/ too: commits whose signature was found good (a commit id names its bytes)  # in git's own folder (.git/): local, never committed; the last verified head only
 DOC = "docs/commands/cases.md#cpcm-verify"
 
 _ID = r"[A-Z]{2}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}"
@@ -242,17 +243,20 @@ def team_blobs(root: Path, commits: Sequence[Commit]) -> dict[str, tuple[str | N
     return states
 
 
-def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, signed_below: dict[str, bool] | None = None
-                     ) -> dict[str, Signature]:
+def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, signed_below: dict[str, bool] | None = None,
+                     memo: dict[str, tuple[bytes, int]] | None = None) -> dict[str, Signature]:
     """Each commit's signature (read in one `git cat-file --batch`, checked here): made by a
     signing key that `keys` records (crypto/signing.py), not revoked or ended at the commit's
     time, of a worker who was a team member then (the team of the commit's parent; the first
     commit's own), whose role allows what the commit records, and who is its author.
-    `signed_below`: for parents outside `commits`, whether signing had begun there."""
+    `signed_below`: for parents outside `commits`, whether signing had begun there. `memo`: the
+    signatures already found good (sha -> (raw public key, commit time)): a commit id names its
+    bytes, signature included, so they are not read or checked again; the new ones are added."""
     from cpcm.crypto import signing
     from cpcm.domain.team import MANAGER_FILES, ROLE_KINDS, key_standing, retired_in
 
-    raw = read_blobs(root, [c.sha for c in commits], kind=b"commit")
+    memo = memo if memo is not None else {}
+    raw = read_blobs(root, [c.sha for c in commits if c.sha not in memo], kind=b"commit")
     states = team_blobs(root, commits)
     teams = {blob: team_from(data) for blob, data in read_blobs(root, {b for pair in states.values() for b in pair if b}).items()}
     below = dict(signed_below or {})
@@ -260,11 +264,15 @@ def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, signed_b
     for commit in commits:
         sig = Signature(commit.sha)
         result[commit.sha] = sig
-        data = raw.get(commit.sha, b"")
-        payload, armored = signing.split_commit(data)
         began = any(below.get(p, False) for p in commit.parents)
-        below[commit.sha] = began or armored is not None
         short = commit.sha[:10]
+        known = memo.get(commit.sha)
+        if known is None:
+            data = raw.get(commit.sha, b"")
+            payload, armored = signing.split_commit(data)
+        else:
+            data, payload, armored = b"", b"", "(checked before)"
+        below[commit.sha] = began or armored is not None
 
         def add(code: str, message: str) -> None:
             sig.problems.append((code, message))
@@ -276,13 +284,16 @@ def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, signed_b
             else:
                 sig.pre_signing = True
             continue
-        try:
-            raw_key = signing.verify(armored, payload)
-        except signing.BadSignature as exc:
-            add(BAD, f"commit {short}: {exc}")
-            continue
-        fields = signing.commit_fields(data)
-        when, _ = signing.ident_time(fields.get("committer", ""))
+        if known is not None:
+            raw_key, when = known
+        else:
+            try:
+                raw_key = signing.verify(armored, payload)
+            except signing.BadSignature as exc:
+                add(BAD, f"commit {short}: {exc}")
+                continue
+            when, _ = signing.ident_time(signing.commit_fields(data).get("committer", ""))
+            memo[commit.sha] = (raw_key, when)
         before_blob, after_blob = states.get(commit.sha, (None, None))
         before, after = teams.get(before_blob) if before_blob else None, teams.get(after_blob) if after_blob else None
         found = keys.signer(signing.public_line(raw_key)) or (after.signer(signing.public_line(raw_key)) if after else None)
@@ -596,7 +607,11 @@ class Audit:
         history began to be signed are one note, not problems."""
         from cpcm.domain.team import keyring
 
-        self.signed = check_signatures(self.root, commits, keyring(self.team))
+        memo = self.signature_memo()
+        known = len(memo)
+        self.signed = check_signatures(self.root, commits, keyring(self.team), memo=memo)
+        if len(memo) != known:
+            self.remember_signatures(memo)
         before = sum(1 for sig in self.signed.values() if sig.pre_signing)
         if before:
             self.problems.append(problem(PRE_SIGNING, f"history before signing began: {before} commit(s), not signed (made "
@@ -604,6 +619,30 @@ class Audit:
         for sig in self.signed.values():
             for code, message in sig.problems:
                 self.add(code, message, None, SIGNING)
+
+    def signature_memo(self) -> dict[str, tuple[bytes, int]]:
+        """The signatures an earlier run found good (.git/cpcm-signatures: local, never committed;
+        a line per commit: id, public key, commit time). Losing it costs only time."""
+        try:
+            text = (self.root / self.git.run(["rev-parse", "--git-path", SIGNATURES]).strip()).read_text()
+        except (OSError, GitError):
+            return {}
+        memo = {}
+        for line in text.splitlines():
+            parts = line.split()
+            if len(parts) == 3 and len(parts[0]) == 40 and len(parts[1]) == 64:
+                try:
+                    memo[parts[0]] = (bytes.fromhex(parts[1]), int(parts[2]))
+                except ValueError:
+                    continue
+        return memo
+
+    def remember_signatures(self, memo: dict[str, tuple[bytes, int]]) -> None:
+        try:
+            path = self.root / self.git.run(["rev-parse", "--git-path", SIGNATURES]).strip()
+            atomic.write(path, "".join(f"{sha} {key.hex()} {when}\n" for sha, (key, when) in memo.items()).encode(), mode=0o644)
+        except (OSError, GitError):
+            pass  # verifying never fails because the local memo cannot be written
 
     def moved(self, name: str) -> Added | None:
         """Where a record file of this name was first added (a sync moves the records of a case
