@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOW, Cli, make_identity, register, registration
+from conftest import NOW, Cli, make_identity, register, registration, signing_line
 
 INITIAL = {"safe": "no", "safety_concerns": "the uncle hits the child", "basic_needs": {"food": "no", "shelter": "yes", "medical": "yes"},
            "interim_plan_needed": "no", "outcome": "proceed", "risk": "high"}
@@ -77,7 +77,8 @@ def world(tmp_path_factory):
 
         sup, amina = as_("sup"), as_("amina")
         ok(sup("init", "--agency", "TEST", "--name", "Test Agency", "--worker", "sup", "--role", "supervisor"))
-        ok(sup("team", "add", "amina", "--role", "caseworker", "--recipient", recipients["amina"]))
+        ok(sup("team", "add", "amina", "--role", "caseworker", "--recipient", recipients["amina"],
+               "--signing-key", signing_line(keys["amina"])))
         ok(sup("service", "add", "clinic", "--provider", "County Clinic", "--sector", "health", "--offers", "care"))
         reg = registration(child={"name": "Test Child", "other_names": "Tess", "sex": "female", "date_of_birth": "2015-04-01",
                                   "birth_certificate": "BC-1234"},
