@@ -347,7 +347,13 @@ def test_history_before_signing_is_one_note(tmp_env, team):
     assert result.code == 0, result.stdout
     assert [(p["code"], p["severity"]) for p in result.json()] == [("history-before-signing", "note")]
     assert "1 commit" in result.json()[0]["message"]
-    # an unsigned commit after signing began is a problem
+    # an unsigned commit after signing began is a problem, and so is one made on a branch from
+    # the old history (it is no ancestor of the first signed commit)
+    first = git(root, "rev-list", "--max-parents=0", "HEAD").strip()
+    git(root, "checkout", "-q", "-b", "side", first)
     (root / "cases" / ".keep").write_text("x")
-    hand_commit(root, "sup", "repair", ["cases/.keep"], None)
-    assert "unsigned-commit" in codes(sup)
+    side = hand_commit(root, "sup", "repair", ["cases/.keep"], None)
+    git(root, "checkout", "-q", "main")
+    git(root, "-c", "user.name=x", "-c", "user.email=x@x", "merge", "-q", "--no-edit", "side")
+    messages = [p["message"] for p in sup("verify", "--json").json() if p["code"] == "unsigned-commit"]
+    assert any(side[:10] in m for m in messages) and len(messages) == 2  # the side commit and git's merge

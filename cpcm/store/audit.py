@@ -243,13 +243,14 @@ def team_blobs(root: Path, commits: Sequence[Commit]) -> dict[str, tuple[str | N
     return states
 
 
-def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, signed_below: dict[str, bool] | None = None,
+def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, strict: bool = False,
                      memo: dict[str, tuple[bytes, int]] | None = None) -> dict[str, Signature]:
     """Each commit's signature (read in one `git cat-file --batch`, checked here): made by a
     signing key that `keys` records (crypto/signing.py), not revoked or ended at the commit's
     time, of a worker who was a team member then (the team of the commit's parent; the first
     commit's own), whose role allows what the commit records, and who is its author.
-    `signed_below`: for parents outside `commits`, whether signing had begun there. `memo`: the
+    An unsigned commit is a problem unless it is an ancestor of the first signed commit (history
+    from before signing), and always when `strict` (signing began below `commits`). `memo`: the
     signatures already found good (sha -> (raw public key, commit time)): a commit id names its
     bytes, signature included, so they are not read or checked again; the new ones are added."""
     from cpcm.crypto import signing
@@ -259,12 +260,12 @@ def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, signed_b
     raw = read_blobs(root, [c.sha for c in commits if c.sha not in memo], kind=b"commit")
     states = team_blobs(root, commits)
     teams = {blob: team_from(data) for blob, data in read_blobs(root, {b for pair in states.values() for b in pair if b}).items()}
-    below = dict(signed_below or {})
+    signed = {sha for sha in memo} | {sha for sha, data in raw.items() if signing.split_commit(data)[1] is not None}
+    before_signing = set() if strict else _ancestors(commits, next((c.sha for c in commits if c.sha in signed), None))
     result: dict[str, Signature] = {}
     for commit in commits:
         sig = Signature(commit.sha)
         result[commit.sha] = sig
-        began = any(below.get(p, False) for p in commit.parents)
         short = commit.sha[:10]
         known = memo.get(commit.sha)
         if known is None:
@@ -272,17 +273,16 @@ def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, signed_b
             payload, armored = signing.split_commit(data)
         else:
             data, payload, armored = b"", b"", "(checked before)"
-        below[commit.sha] = began or armored is not None
 
         def add(code: str, message: str) -> None:
             sig.problems.append((code, message))
             if sig.code is None:
                 sig.code = code
         if armored is None:
-            if began:
-                add(UNSIGNED, f"commit {short} is not signed (every commit cpcm makes is)")
-            else:
+            if commit.sha in before_signing or (not strict and not signed):
                 sig.pre_signing = True
+            else:
+                add(UNSIGNED, f"commit {short} is not signed (every commit cpcm makes is)")
             continue
         if known is not None:
             raw_key, when = known
@@ -332,6 +332,19 @@ def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, signed_b
     return result
 
 
+def _ancestors(commits: Sequence[Commit], sha: str | None) -> set[str]:
+    """The commits of `commits` below `sha` (the history from before signing began)."""
+    parents = {c.sha: c.parents for c in commits}
+    seen: set[str] = set()
+    todo = list(parents.get(sha, ())) if sha else []
+    while todo:
+        current = todo.pop()
+        if current not in seen and current in parents:
+            seen.add(current)
+            todo.extend(parents[current])
+    return seen
+
+
 def _team_change_allowed(before: Team, after: Team | None, member: Worker) -> bool:
     """A supervisor or manager changes the team (or anyone, while it has neither: service/team.py);
     anyone else only records their own first signing key (`cpcm key publish`)."""
@@ -357,14 +370,12 @@ def incoming(root: Path, agency_code: str, ours: str, theirs: str, local: Team) 
     commits = history(root, agency_code, [theirs, f"^{ours}"])
     if not commits:
         return []
-    theirs_team = _team_at(root, theirs)
-    below = {}
     from cpcm.crypto import signing
 
-    outside = {p for c in commits for p in c.parents} - {c.sha for c in commits}
-    for sha, data in read_blobs(root, outside, kind=b"commit").items():
-        below[sha] = signing.split_commit(data)[1] is not None
-    checked = check_signatures(root, commits, keyring(local, theirs_team), below)
+    theirs_team = _team_at(root, theirs)
+    # signing began on this copy (its last commit is signed): every commit brought in must be
+    strict = any(signing.split_commit(data)[1] is not None for data in read_blobs(root, [ours], kind=b"commit").values())
+    checked = check_signatures(root, commits, keyring(local, theirs_team), strict)
     return [(sha[:10], code, message) for sha, sig in checked.items() for code, message in sig.problems]
 
 
