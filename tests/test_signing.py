@@ -357,3 +357,23 @@ def test_history_before_signing_is_one_note(tmp_env, team):
     git(root, "-c", "user.name=x", "-c", "user.email=x@x", "merge", "-q", "--no-edit", "side")
     messages = [p["message"] for p in sup("verify", "--json").json() if p["code"] == "unsigned-commit"]
     assert any(side[:10] in m for m in messages) and len(messages) == 2  # the side commit and git's merge
+
+
+def test_two_copies_that_changed_one_workers_signing_keys_merge_to_both():
+    """A key added on one copy and the same worker's key revoked on the other: the merge keeps
+    every key and the revocation, whichever side is whose."""
+    from cpcm.domain.team import SigningKey, Team, Worker
+    from cpcm.store.audit import team_from
+    from cpcm.store.config import team_bytes
+    from cpcm.store.merge import merge_team
+
+    base = Worker("amina", "Amina", ("caseworker",), "age1x", "2026-01-01T00:00:00+00:00",
+                  signing_keys=(SigningKey("ssh-ed25519 AAAA1", "2026-01-01T00:00:00+00:00"),))
+    revoked = base.revoke_signing_keys("2026-03-01T00:00:00+03:00")
+    grown = base.with_signing_key("ssh-ed25519 AAAA2", "2026-02-01T00:00:00+00:00")
+    for ours, theirs in ((revoked, grown), (grown, revoked)):
+        data, _ = merge_team(team_bytes(Team((base,))), team_bytes(Team((ours,))), team_bytes(Team((theirs,))))
+        keys = team_from(data).get("amina").signing_keys
+        # the key published apart was not known to the revocation: it stays as published
+        assert [(k.key, k.revoked) for k in keys] == [("ssh-ed25519 AAAA1", "2026-03-01T00:00:00+03:00"),
+                                                      ("ssh-ed25519 AAAA2", "")]
