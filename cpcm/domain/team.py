@@ -94,7 +94,8 @@ class Worker:
 
 # record kinds only these roles write (workflow/approvals.py: a supervisor or manager decides)
 ROLE_KINDS = {"approval": OVERSIGHT, "rejection": OVERSIGHT}
-# repository files only a manager changes by hand (no command writes them after init)
+# repository files only a supervisor or manager changes (by hand: no command writes them after
+# init), as only they change the team (service/team.py)
 MANAGER_FILES = (".cpcm/config.yaml", ".cpcm/policy.yaml")
 
 

@@ -325,8 +325,8 @@ def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, strict: 
             if record and status == "A" and record["kind"] in ROLE_KINDS and not member.has_role(*ROLE_KINDS[record["kind"]]):
                 add(NOT_ALLOWED, f"commit {short} adds an {record['kind']} record ({match['folder']}) but its signer "
                     f"{worker.id} is not a {' or '.join(ROLE_KINDS[record['kind']])}")
-            elif path in MANAGER_FILES and before is not None and not member.has_role("manager"):
-                add(NOT_ALLOWED, f"commit {short} changes {path} but its signer {worker.id} is not a manager")
+            elif path in MANAGER_FILES and before is not None and not member.has_role(*OVERSIGHT):
+                add(NOT_ALLOWED, f"commit {short} changes {path} but its signer {worker.id} is not a supervisor or manager")
             elif path == TEAM and before is not None and not _team_change_allowed(before, after, member):
                 add(NOT_ALLOWED, f"commit {short} changes the team but its signer {worker.id} is not a supervisor or manager")
     return result
