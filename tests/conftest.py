@@ -134,7 +134,8 @@ def make_repo(root: Path, keys: dict[str, tuple[Path, str]], *init_args: str, ag
                   *(("--timezone", timezone) if timezone else ()))
     assert result.code == 0, result.stderr
     for worker in others:
-        added = made("team", "add", worker, "--role", workers[worker], "--recipient", keys[worker][1])
+        added = made("team", "add", worker, "--role", workers[worker], "--recipient", keys[worker][1],
+                     "--signing-key", signing_line(keys[worker][0]))
         assert added.code == 0, added.stderr
     return root
 
@@ -322,6 +323,24 @@ def sending(repo, team, cli_as, receiving) -> Repo:
                           "--offers", "case management", "--recipient", receiving.keys["wanjiru"][1])
     assert added.code == 0, added.stderr
     return Repo(repo, team)
+
+
+def signing_line(path: Path) -> str:
+    """The public signing key of the identity at `path` (what `cpcm key show` prints on its second line)."""
+    from cpcm.crypto import identity, signing
+
+    return signing.for_identity(identity.load(path, lambda: None)).line()
+
+
+def signed_commit(repo: Path, worker: str, message: str, *paths: str, agency: str = "test", key: Path | None = None) -> str:
+    """A commit made by hand in a test (the files as they are on disk), with `worker`'s cpcm address
+    and signed with the key of `key` (default: the test's keys/<worker>.txt; none there: unsigned)."""
+    from cpcm.crypto import identity, signing
+    from cpcm.store.git import Git
+
+    path = key or repo.parent / "keys" / f"{worker}.txt"
+    signer = signing.for_identity(identity.load(path, lambda: None)) if path.exists() else None
+    return Git(repo, signer).commit(list(paths), message, worker, f"{worker}@{agency.lower()}.cpcm.invalid")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import pytest
 
-from conftest import CANARY, NOW, Cli, commit_count, git, register
+from conftest import CANARY, NOW, Cli, commit_count, git, register, signing_line
 from test_assess_plan import COMPREHENSIVE, INITIAL
 from test_conference import CLOSE_NOW, minutes_doc, new_conference, planned_case
 
@@ -363,7 +363,8 @@ def test_form5__a_newcomer_checks_the_register_once_a_supervisor_shares_it(cli_a
     conf = new_conference(sup)
     assert attend(sup, conf, "Member One", "--confidentiality-signed", "yes").code == 0
     key = tmp_env / "keys" / "wanjiru.txt"
-    assert sup("team", "add", "wanjiru", "--role", "caseworker", "--recipient", make_identity(key)).code == 0
+    assert sup("team", "add", "wanjiru", "--role", "caseworker", "--recipient", make_identity(key),
+               "--signing-key", signing_line(key)).code == 0
     wanjiru = Cli({"CPCM_REPO": str(repo), "CPCM_IDENTITY": str(key), "CPCM_NOW": NOW})
     mine = wanjiru("conference", "new", "--kind", "internal", "--date", "2026-11-30", "--json").json()["conference_id"]
     before = commit_count(repo)

@@ -6,7 +6,7 @@ readers read the last commit and leave the leftovers alone.
 
 The steps are the crash points of cpcm/store (faults.py): each atomic file write (data written,
 fsynced, renamed or linked, folder fsynced) of the write note, the recipients file and the
-record; each git command of the commit (add, write-tree, commit-tree, update-ref: before and after);
+record; each git command of the commit (add, write-tree, hash-object, update-ref: before and after);
 the note's removal. One kill per step.
 A kill inside `git add` (git itself killed while it holds .git/index.lock) uses git's fsmonitor
 hook, which git runs while it holds that lock.
@@ -33,7 +33,7 @@ STEPS = [
     ("atomic-written#3", False), ("atomic-fsynced#3", False), ("atomic-linked#1", False), ("atomic-renamed#3", False),
     ("atomic-dir-fsynced#3", False),
     ("git-add", False), ("git-add-done", False), ("git-write-tree", False), ("git-write-tree-done", False),
-    ("git-commit-tree", False), ("git-commit-tree-done", False), ("git-update-ref", False),
+    ("git-hash-object", False), ("git-hash-object-done", False), ("git-update-ref", False),
     ("git-update-ref-done", True), ("journal-removed", True),
 ]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CANARY, NOW, Cli, git, make_identity, registration
+from conftest import CANARY, NOW, Cli, git, make_identity, registration, signing_line
 
 # each half on its own and in any case: a name split into tokens or lower-cased still leaks
 MARKERS = tuple(part.lower().encode() for part in CANARY.split())
@@ -99,7 +99,8 @@ def world(tmp_path_factory):
         sup = cli_as("sup")
         assert sup("init", "--agency", "TEST", "--name", "Test Agency", "--worker", "sup", "--role", "supervisor").code == 0
         for worker in ("amina", "otieno"):
-            assert sup("team", "add", worker, "--role", "caseworker", "--recipient", recipients[worker]).code == 0
+            assert sup("team", "add", worker, "--role", "caseworker", "--recipient", recipients[worker],
+                       "--signing-key", signing_line(keys[worker])).code == 0
         session = run_every_command(base, cli_as)
         yield base, root, session
 
@@ -130,7 +131,8 @@ def run_every_command(base: Path, cli_as) -> "Session":
     s.run(sup, "assign", case_id, "--worker", "amina", "--json")
     s.run(sup, "team", "remove", "otieno")
     sup2 = base / "keys" / "sup2.txt"
-    s.run(sup, "team", "add", "sup2", "--role", "supervisor", "--recipient", make_identity(sup2), "--name", "Second Supervisor")
+    s.run(sup, "team", "add", "sup2", "--role", "supervisor", "--recipient", make_identity(sup2), "--name", "Second Supervisor",
+          "--signing-key", signing_line(sup2))
     s.run(sup, "team", "list")
     s.run(sup, "team", "list", "--all", "--json")
     s.run(sup, "team", "sync")
@@ -267,7 +269,7 @@ def run_the_cycle(s: "Session", base: Path, amina, sup, case_id: str) -> None:
     s.run(sup, "report", "statistics", "--format", "json")
     # cover for a colleague: granted, used, shown on their list, ended by the next write after it
     kamau = base / "keys" / "kamau.txt"
-    s.run(sup, "team", "add", "kamau", "--role", "caseworker", "--recipient", make_identity(kamau))
+    s.run(sup, "team", "add", "kamau", "--role", "caseworker", "--recipient", make_identity(kamau), "--signing-key", signing_line(kamau))
     as_kamau = Cli(dict(amina.env, CPCM_IDENTITY=str(kamau)))
     s.run(amina, "assign", case_id, "--cover", "kamau", "--until", "2026-11-30", "--json")
     s.run(amina, "assign", case_id, "--cover", CANARY, "--until", "2026-11-30", expect=4)

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import NOW, CANARY, Cli, git, git_status, make_identity, record_files, register, stray_files
+from conftest import NOW, CANARY, Cli, git, git_status, make_identity, record_files, register, signed_commit, stray_files
 
 BROKEN = f"text: {CANARY} [never closed\n  - : {{".encode() + b"\xff\n"  # decrypts, but is not YAML
 
@@ -27,9 +27,7 @@ def damage(repo, team, case_id: str, worker: str = "amina") -> tuple[str, str]:
     record_id = RecordIds().new(int(time.time() * 1000), after=after)
     rel = f"cases/{case_id}/{record_name(record_id, 'note')}"
     (repo / rel).write_bytes(cipher.encrypt(BROKEN, [team[r][1] for r in readers]))
-    git(repo, "add", rel)
-    git(repo, "-c", f"user.name={worker}", "-c", f"user.email={worker}@test.cpcm.invalid", "commit", "-q",
-        "-m", f"note {case_id} {record_id}")
+    signed_commit(repo, worker, f"note {case_id} {record_id}", rel)  # signed by the worker, as cpcm would
     return record_id, rel
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOW, Cli, git, git_status, head, register
+from conftest import NOW, Cli, git, git_status, head, register, signed_commit
 from test_assess_plan import plan_doc
 
 VISIT = ("--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check school", "--visited-by",
@@ -164,9 +164,7 @@ def test_a_settings_conflict_refuses_and_changes_nothing(laptops):
     amina = laptops.laptop("amina")
     for root, value in ((laptops.clones["amina"], 30), (laptops.repo, 12)):
         (root / ".cpcm" / "policy.yaml").write_text(f"caseload:\n  cap: {value}\n")
-        git(root, "add", ".cpcm/policy.yaml")
-        subprocess.run(["git", "-c", "user.name=x", "-c", "user.email=sup@test.cpcm.invalid", "commit", "-qm", "policy"],
-                       cwd=root, check=True)
+        signed_commit(root, "sup", "policy", ".cpcm/policy.yaml", key=laptops.keys["sup"][0])
     laptops.sync("amina")
     before = tree_state(laptops.repo)
     refused = laptops.cli("sup")("sync")
@@ -378,9 +376,7 @@ def test_an_edit_by_hand_in_a_file_the_sync_would_update_is_kept_and_the_sync_re
     amina = laptops.laptop("amina")
     root = laptops.clones["amina"]
     (root / ".cpcm" / "services.yaml").write_text("services: []\n")
-    git(root, "add", ".cpcm/services.yaml")
-    subprocess.run(["git", "-c", "user.name=x", "-c", "user.email=amina@test.cpcm.invalid", "commit", "-qm", "services"],
-                   cwd=root, check=True)
+    signed_commit(root, "amina", "services", ".cpcm/services.yaml", key=laptops.keys["amina"][0])
     laptops.sync("amina")
     register(laptops.cli("sup"))
     edited = laptops.repo / ".gitattributes"

@@ -11,7 +11,7 @@ import random
 import subprocess
 from pathlib import Path
 
-from conftest import NOW, Cli, git_status, head, make_identity
+from conftest import NOW, Cli, git_status, head, make_identity, signing_line
 from test_assess_plan import plan_doc
 
 DAYS = 8
@@ -92,7 +92,8 @@ def simulate(repo: Path, keys: dict, tmp: Path, workers: list[str], days: int, s
             acknowledged |= record_names(clones[worker])
         if day == 2:  # the team grows while everyone is apart
             key = make_identity(tmp / "keys" / "newcomer.txt")
-            assert cli(boss)("team", "add", "newcomer", "--role", "caseworker", "--recipient", key).code == 0
+            assert cli(boss)("team", "add", "newcomer", "--role", "caseworker", "--recipient", key,
+                             "--signing-key", signing_line(tmp / "keys" / "newcomer.txt")).code == 0
         if day == 4:  # the supervisor and a caseworker both write a plan for one of the caseworker's open cases, apart
             sync(workers[1])
             sync(boss)

@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from conftest import CANARY, Cli, commit_count, git, make_identity, register
+from conftest import CANARY, Cli, commit_count, git, make_identity, register, signing_line
 from test_conference import minutes_doc, new_conference, planned_case
 
 NOW = "2026-11-23T09:00:00+03:00"
@@ -44,7 +44,8 @@ def nairobi(tmp_env):
     assert made.code == 0, made.stderr
     assert made.json()["timezone"] == "Africa/Nairobi"
     for worker in ("amina", "otieno", "baraka"):
-        assert sup("team", "add", worker, "--role", "caseworker", "--recipient", public[worker]).code == 0
+        assert sup("team", "add", worker, "--role", "caseworker", "--recipient", public[worker],
+                   "--signing-key", signing_line(keys[worker])).code == 0
     as_.root = root
     as_.keys = keys
     return as_

@@ -16,19 +16,18 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOW, Cli, git, make_identity, register
+from conftest import NOW, Cli, git, make_identity, register, signing_line
 from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
 
 AGENCY = "test"  # the repository fixture's agency code, as it appears in commit addresses
 
 
 def commit_as(repo: Path, worker: str, message: str, *paths: str) -> str:
-    """Stage `paths` (added, changed or deleted) and commit them with `worker`'s cpcm address."""
-    env = dict(os.environ, GIT_AUTHOR_NAME=worker, GIT_AUTHOR_EMAIL=f"{worker}@{AGENCY}.cpcm.invalid",
-               GIT_COMMITTER_NAME=worker, GIT_COMMITTER_EMAIL=f"{worker}@{AGENCY}.cpcm.invalid")
-    subprocess.run(["git", "add", "-A", "--", *paths], cwd=repo, check=True, env=env)
-    subprocess.run(["git", "commit", "-q", "--no-verify", "-m", message], cwd=repo, check=True, env=env, capture_output=True)
-    return git(repo, "rev-parse", "HEAD").strip()
+    """Stage `paths` (added, changed or deleted) and commit them with `worker`'s cpcm address,
+    signed with their key (a stranger without a key file: unsigned)."""
+    from conftest import signed_commit
+
+    return signed_commit(repo, worker, message, *paths, agency=AGENCY)
 
 
 def codes(result) -> set[str]:
@@ -132,8 +131,8 @@ def test_verify__a_reset_or_rebase_below_the_last_verified_head(cli, repo):
     # a rebase that drops the middle commit (the first note)
     git(repo, "-c", "user.name=x", "-c", "user.email=x@x", "rebase", "-q", "--onto", "HEAD~2", "HEAD~1")
     found = verify(cli)
-    assert found == {"history-rewritten"}
-    assert verify(cli) == {"history-rewritten"}  # still reported: the marker stays where it was
+    assert found == {"history-rewritten", "unsigned-commit"}  # git rebase wrote its commit unsigned
+    assert verify(cli) == {"history-rewritten", "unsigned-commit"}  # still reported: the marker stays where it was
     # put back as it was (from the reflog): clean again
     old = json.loads((repo / ".git" / "cpcm-verified.json").read_text())["head"]
     git(repo, "reset", "-q", "--hard", old)
@@ -149,13 +148,14 @@ def test_verify__a_forged_record_by_someone_else_or_a_stranger(cli, repo, team):
     rel = forge(repo, case_id, "amina", readers_keys(repo, case_id))
     commit_as(repo, "otieno", f"note {case_id} {Path(rel).name.split('.')[0]}", rel)  # otieno writes as amina
     problems = cli("verify", "--json").json()
-    assert [(p["code"], p["case_id"]) for p in problems] == [("record-author-mismatch", case_id)]
+    # otieno's own signature is good, but the record names amina: the record's `by` is not its signer
+    assert [(p["code"], p["case_id"]) for p in problems] == [("by-not-signer", case_id)]
     assert "otieno" in problems[0]["message"] and "amina" in problems[0]["message"]
     # a commit by an address that is no worker of the team, its record claiming to be by one
     rel = forge(repo, case_id, "mallory", readers_keys(repo, case_id))
     commit_as(repo, "mallory", f"note {case_id} {Path(rel).name.split('.')[0]}", rel)
     found = verify(cli)
-    assert {"commit-author-not-member", "record-author-mismatch"} <= found
+    assert {"commit-author-not-member", "unsigned-commit", "by-not-signer"} <= found
 
 
 def test_verify__a_removed_worker_is_not_a_member_any_more(cli, sup, repo):
@@ -164,7 +164,8 @@ def test_verify__a_removed_worker_is_not_a_member_any_more(cli, sup, repo):
     assert verify(sup) == set()
     rel = forge(repo, case_id, "otieno", readers_keys(repo, case_id))
     commit_as(repo, "otieno", f"note {case_id} {Path(rel).name.split('.')[0]}", rel)
-    assert verify(sup) == {"commit-author-not-member"}
+    # signed with otieno's key after he left: neither a member nor a key that still stands
+    assert verify(sup) == {"commit-author-not-member", "unknown-signer"}
 
 
 def test_verify__a_re_encryption_that_adds_a_strangers_key(cli, repo, tmp_path):
@@ -305,7 +306,8 @@ def test_verify__clean_after_many_mixed_commands(cli_as, repo, team, tmp_path):
     rng = random.Random(11)
     sup, amina, otieno = cli_as("sup"), cli_as("amina"), cli_as("otieno")
     grace_key = tmp_path / "keys" / "grace.txt"
-    assert sup("team", "add", "grace", "--role", "supervisor", "--recipient", make_identity(grace_key)).code == 0
+    assert sup("team", "add", "grace", "--role", "supervisor", "--recipient", make_identity(grace_key),
+               "--signing-key", signing_line(grace_key)).code == 0
     grace = Cli({"CPCM_REPO": str(repo), "CPCM_IDENTITY": str(grace_key), "CPCM_NOW": NOW})
     assert sup("service", "add", "clinic", "--provider", "Clinic", "--sector", "health", "--offers", "care").code == 0
     cases: list[str] = [register(amina), register(otieno)]

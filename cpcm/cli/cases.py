@@ -68,7 +68,8 @@ def register(app: typer.Typer) -> None:
     def log(case: str = typer.Argument(..., help="Case ID."), repo: RepoOpt = None, identity: IdentityOpt = None,
             json_out: JsonOpt = False) -> None:
         """The audit trail of a case: every record (corrected ones too) by when it happened,
-        what it is, who made it, its place in the order written (#) and the commit behind it.
+        what it is, who made it, its place in the order written (#), the commit behind it and
+        who signed that commit ("sup, good"; or why the signature does not stand).
 
         Example: cpcm log CP-4F7K-9X2M
         """
@@ -79,9 +80,9 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json([e.to_json() for e in entries])
             return
-        print_table(["at", "#", "kind", "what", "by", "record", "recorded", "commit"],
+        print_table(["at", "#", "kind", "what", "by", "record", "recorded", "commit", "signed"],
                     [[local_text(e.at, ctx.zone), e.order, _kind(e), e.what + (f" [corrected by {e.superseded_by}]" if e.superseded_by and not e.unreadable else ""),
-                      e.by, e.record_id, local_text(e.recorded_at, ctx.zone), (e.commit or "uncommitted")[:10]] for e in entries])
+                      e.by, e.record_id, local_text(e.recorded_at, ctx.zone), (e.commit or "uncommitted")[:10], _signed(e)] for e in entries])
 
     @app.command("assign")
     def assign(case: str = typer.Argument(..., help="Case ID."),
@@ -130,8 +131,9 @@ def register_verify(app: typer.Typer) -> None:
         """Check the repository: every record you can read decrypts and is valid; nothing is
         uncommitted (policy and config included); git's objects are whole; records were only
         added (or re-encrypted), by their own worker, to their readers' keys; no plaintext file
-        was ever committed; the history below the last verified commit is unchanged. Exit 1
-        when something is wrong (the codes: docs/commands/cases.md).
+        was ever committed; the history below the last verified commit is unchanged; every
+        commit is signed by a team member active then, whose role allows what it records. Exit 1
+        when something is wrong (the codes: docs/commands/cases.md); a note alone exits 0.
 
         Example: cpcm verify
         """
@@ -144,8 +146,17 @@ def register_verify(app: typer.Typer) -> None:
         else:
             print_table(["code", "case", "problem"], [[p.code, p.case_id or "", p.message] for p in problems],
                         title=f"{len(problems)} problem(s)")
-        if problems:
+        if any(p.severity != "note" for p in problems):
             raise typer.Exit(1)
+
+
+def _signed(entry) -> str:
+    """The log's `signed` column: the signer and "good", or why the signature does not stand."""
+    if not entry.commit:
+        return ""
+    if entry.signature == "good":
+        return f"{entry.signed_by}, good"
+    return f"{entry.signed_by}, {entry.signature}" if entry.signed_by else entry.signature
 
 
 def _value(value) -> str:

@@ -1,4 +1,4 @@
-"""cpcm key new / key show: a worker's age identity."""
+"""cpcm key new / key show / key publish: a worker's age identity and the signing key derived from it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -42,10 +42,15 @@ def register(app: typer.Typer) -> None:
             typer.echo(recipient)
 
     @key.command("show")
-    def show(identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
-        """Print your public recipient (age1...), the part you give to your team.
+    def show(identity: IdentityOpt = None,
+             signing: bool = typer.Option(False, "--signing", help="Print your signing key (ssh-ed25519 ...) instead."),
+             json_out: JsonOpt = False) -> None:
+        """Print your public recipient (age1...), or with --signing your signing key: what you give to your team.
 
-        Example: cpcm key show
+        The signing key is derived from your identity (no second secret): every commit you make
+        with cpcm is signed with it. One line each, so that a script can take it whole.
+
+        Example: cpcm team add amina --role caseworker --recipient "$(cpcm key show)" --signing-key "$(cpcm key show --signing)"
         """
         from cpcm import service
 
@@ -54,13 +59,35 @@ def register(app: typer.Typer) -> None:
 
         path = identity_path(identity)
         try:
-            recipient = service.key_show(path, ask_passphrase)
+            recipient, line = service.key_signing(path, ask_passphrase, _worker_of(path))
         except CpcmError as exc:
             raise typed_paths(exc, **{"--identity": identity}) from None
         if json_out:
-            print_json({"path": str(path), "recipient": recipient})
+            print_json({"path": str(path), "recipient": recipient, "signing_key": line})
         else:
-            typer.echo(recipient)
+            typer.echo(line if signing else recipient)
+
+    @key.command("publish")
+    def publish(
+        worker: Optional[str] = typer.Option(None, "--worker", help="Another worker's id (a supervisor or manager records their key)."),
+        signing_key: str = typer.Option("", "--signing-key", help="Their signing key line from 'cpcm key show' (ssh-ed25519 AAAA...)."),
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """Record a signing key in the team: yours, once, if none is recorded for you (trust on first use).
+
+        A supervisor or manager records another worker's key with --worker and --signing-key.
+
+        Example: cpcm key publish
+        """
+        from cpcm import service
+        from cpcm.cli.common import open_ctx
+
+        ctx = open_ctx(repo, identity)
+        result = service.key_publish(ctx, worker, signing_key)
+        if json_out:
+            print_json(result.to_json())
+        else:
+            say(f"signing key of '{result.extra['worker']}' recorded in the team")
 
     key.command("rotate")(rotate)
 
@@ -140,6 +167,8 @@ def rotate(
                                          "with --recipient)."),
     recipient: Optional[str] = typer.Option(None, "--recipient", help="With --worker: their new public key (age1...), from "
                                             "'cpcm key new --out FILE' on their laptop."),
+    signing_key: str = typer.Option("", "--signing-key", help="With --worker: their new signing key ('cpcm key show --signing' "
+                                    "with the new key); else they record it with 'cpcm key publish'."),
     reason: str = typer.Option("routine", "--reason", help="routine, lost, stolen, compromised or forgotten-passphrase."),
     no_passphrase: bool = typer.Option(False, "--no-passphrase", help="Leave the new identity unprotected (scripts on a trusted "
                                        "machine)."),
@@ -158,6 +187,8 @@ def rotate(
     from cpcm.cli.common import open_ctx, typed_paths
     from cpcm.errors import CpcmError, UsageError
 
+    if signing_key and worker is None:
+        raise UsageError("--signing-key goes with --worker", "Your own new key's signing key is recorded by itself.")
     if (worker is None) != (recipient is None):
         raise UsageError("--worker and --recipient go together", "Your own key: cpcm key rotate. Someone else's: cpcm key rotate "
                          "--worker ID --recipient age1...")
@@ -165,7 +196,7 @@ def rotate(
     if worker is not None:
         if no_passphrase:
             raise UsageError("--no-passphrase: the new key of another worker is made on their laptop", "Leave it out.")
-        result = service.key_rotate(ctx, worker, recipient, reason)
+        result = service.key_rotate(ctx, worker, recipient, reason, signing_key)
     else:
         passphrase = new_passphrase(no_passphrase)
         try:
@@ -187,3 +218,15 @@ def rotate(
         typer.echo(extra["recipient"])
     else:
         say(f"'{extra['worker']}' now uses the key made on their laptop; the old one can be destroyed once every laptop has synced")
+def _worker_of(path: Path) -> str:
+    """The worker id of this identity in the casefile repository at hand (for the key line's
+    comment), read from its public half without the passphrase; '' when there is none."""
+    try:
+        from cpcm.crypto.identity import public_path
+        from cpcm.store.config import load_team, resolve_repo
+
+        recipient = (public_path(path).read_text(encoding="utf-8").split() or [""])[0]
+        worker = load_team(resolve_repo(None)).by_recipient([recipient])
+        return worker.id if worker else ""
+    except Exception:  # noqa: BLE001 - only a comment: no repository, no public file
+        return ""

@@ -51,8 +51,11 @@ def register(app: typer.Typer) -> None:
         try:
             ident = identity_mod.load(identity_path(identity), ask_passphrase)
             worker_id = worker or _default_worker_id()
+            from cpcm.crypto import signing
+
             config = service.init(root, agency, name, worker_id, worker_name, role, ident.recipient, clock.now(), policy=policy,
-                                  language=language, recovery_recipients=recovery, timezone=timezone)
+                                  language=language, recovery_recipients=recovery, timezone=timezone,
+                                  signer=signing.for_identity(ident))
         except CpcmError as exc:
             raise typed_paths(exc, **{"PATH": path, "--repo": repo, "--identity": identity}) from None
         if json_out:
@@ -72,16 +75,17 @@ def register(app: typer.Typer) -> None:
         role: List[str] = typer.Option(..., "--role", help="caseworker, supervisor or manager (repeat for several)."),
         recipient: str = typer.Option(..., "--recipient", help="Their public key, from 'cpcm key show' (age1...)."),
         name: str = typer.Option("", "--name", help="Their name as colleagues know it."),
+        signing_key: str = typer.Option("", "--signing-key", help="Their signing key, the ssh-ed25519 line 'cpcm key show' prints (else they run 'cpcm key publish')."),
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Add a worker. A new supervisor or manager is given access to every case (re-encrypted).
 
-        Example: cpcm team add otieno --role caseworker --recipient age1... --name "J. Otieno"
+        Example: cpcm team add otieno --role caseworker --recipient age1... --signing-key "ssh-ed25519 AAAA..." --name "J. Otieno"
         """
         from cpcm import service
 
         ctx = open_ctx(repo, identity)
-        result = service.team_add(ctx, worker, role, recipient, name)
+        result = service.team_add(ctx, worker, role, recipient, name, signing_key)
         _report_team_change(result, json_out, f"'{worker}' added")
 
     @team.command("remove")
@@ -106,6 +110,8 @@ def register(app: typer.Typer) -> None:
         recovery_identity: Path = typer.Option(..., "--recovery-identity", help="The agency's recovery identity file (init "
                                                "--recovery), kept offline."),
         reason: str = typer.Option("lost", "--reason", help="lost, stolen, compromised, forgotten-passphrase or routine."),
+        signing_key: str = typer.Option("", "--signing-key", help="Their new signing key ('cpcm key show --signing' with the new "
+                                        "key); else they record it with 'cpcm key publish'."),
         repo: RepoOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """When every supervisor's and manager's key is lost: the agency's recovery key gives one of them a new key.
@@ -122,7 +128,7 @@ def register(app: typer.Typer) -> None:
 
         try:
             result = service.team_recover(resolve_repo(str(repo) if repo else None), worker, recipient, recovery_identity,
-                                          ask_passphrase, reason)
+                                          ask_passphrase, reason, signing_key=signing_key)
         except CpcmError as exc:
             raise typed_paths(exc, **{"--repo": repo, "--recovery-identity": recovery_identity}) from None
         if json_out:
@@ -131,6 +137,40 @@ def register(app: typer.Typer) -> None:
         extra = result.extra
         say(f"'{worker}' has a new key ({len(extra['reencrypted']['cases'])} case(s), "
             f"{len(extra['reencrypted']['conferences'])} conference(s) re-encrypted); put the recovery identity back offline")
+    @team.command("revoke")
+    def revoke(
+        worker: str = typer.Argument(..., help="The worker's id."),
+        lost: bool = typer.Option(False, "--lost", help="Their laptop (their key) is lost or stolen: say so to confirm."),
+        from_: Optional[str] = typer.Option(None, "--from", help="When the key was lost: a date or date-time (default: now)."),
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """A lost laptop: remove the worker and revoke their signing key from a date.
+
+        As 'team remove' (the cases they could read are re-encrypted away from them), and any
+        commit signed with their key at or after --from is refused by sync and reported by verify.
+
+        Example: cpcm team revoke otieno --lost --from 2026-03-14
+        """
+        from cpcm import service
+        from cpcm.cli.common import parse_at
+        from cpcm.errors import UsageError
+
+        if not lost:
+            raise UsageError("--lost: say that the worker's key is lost or stolen", "Use cpcm team remove for a worker who leaves.")
+        ctx = open_ctx(repo, identity)
+        since = parse_at(from_, "--from", ctx.zone)
+        result = service.team_revoke(ctx, worker, since)
+        _report_team_change(result, json_out, f"'{worker}' removed; their signing key is revoked from {result.extra['revoked_from']}")
+
+    @team.command("signers")
+    def signers(repo: RepoOpt = None) -> None:
+        """Print the team's allowed-signers file, for checking cpcm's commits with plain git.
+
+        Example: cpcm team signers > signers && git -c gpg.format=ssh -c gpg.ssh.allowedSignersFile=signers verify-commit HEAD
+        """
+        from cpcm import service
+
+        typer.echo(service.team_signers(open_ctx(repo, None, need_identity=False)), nl=False)
 
     @team.command("sync")
     def sync(repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:

@@ -1,7 +1,8 @@
 """Who works in a casefile repository, and who may read a case."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Iterable
 
 ROLES = ("caseworker", "supervisor", "manager")
@@ -31,6 +32,42 @@ class PastKey:
             data["recovered"] = True
         return data
 
+    @classmethod
+    def from_dict(cls, raw: dict) -> "PastKey":
+        return cls(str(raw["recipient"]), str(raw.get("until", "")), str(raw.get("reason", "routine")),
+                   str(raw.get("by", "")), bool(raw.get("recovered", False)))
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """One public signing key of a worker (an OpenSSH `ssh-ed25519 AAAA...` line, no comment) and
+    when it is valid: from `since`; until `until` (a later key replaced it) or `revoked` (lost or
+    stolen: nothing it signs after that date is accepted)."""
+    key: str
+    since: str = ""
+    until: str = ""
+    revoked: str = ""
+
+    def to_dict(self) -> dict:
+        data = {"key": self.key, "since": self.since}
+        if self.until:
+            data["until"] = self.until
+        if self.revoked:
+            data["revoked"] = self.revoked
+        return data
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "SigningKey":
+        return cls(key=str(raw["key"]), since=str(raw.get("since", "") or ""), until=str(raw.get("until", "") or ""),
+                   revoked=str(raw.get("revoked", "") or ""))
+
+
+def _seconds(moment: str) -> float | None:
+    try:
+        return datetime.fromisoformat(moment).timestamp() if moment else None
+    except ValueError:
+        return None
+
 
 @dataclass(frozen=True)
 class Worker:
@@ -41,6 +78,7 @@ class Worker:
     since: str = ""
     removed: str = ""
     past_keys: tuple[PastKey, ...] = ()
+    signing_keys: tuple[SigningKey, ...] = ()  # oldest first; a new key (a rotation) is appended
 
     @property
     def active(self) -> bool:
@@ -55,14 +93,108 @@ class Worker:
             data["removed"] = self.removed
         if self.past_keys:
             data["past_keys"] = [k.to_dict() for k in self.past_keys]
+        if self.signing_keys:
+            data["signing_keys"] = [k.to_dict() for k in self.signing_keys]
         return data
 
-    def rekeyed(self, recipient: str, until: str, reason: str, by: str, recovered: bool = False) -> "Worker":
-        """This worker with a new key; the old one kept in `past_keys` (never reused)."""
-        from dataclasses import replace
-
+    def rekeyed(self, recipient: str, until: str, reason: str, by: str, recovered: bool = False,
+                signing_key: str = "") -> "Worker":
+        """This worker with a new key; the old one kept in `past_keys` (never reused). The signing
+        key derived from the new identity (`signing_key`) starts at `until`, where the keys in
+        use end."""
         past = PastKey(self.recipient, until, reason, by, recovered)
-        return replace(self, recipient=recipient, past_keys=self.past_keys + (past,))
+        keys = self.signing_keys
+        if signing_key:
+            keys = tuple(k if (k.until or k.revoked) else replace(k, until=until) for k in keys) + (SigningKey(signing_key, until),)
+        return replace(self, recipient=recipient, past_keys=self.past_keys + (past,), signing_keys=keys)
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "Worker":
+        """A worker entry of the team file (KeyError, TypeError or ValueError when one is damaged);
+        a file written before signing has no `signing_keys`."""
+        roles = tuple(r for r in (raw.get("roles") or ()) if r in ROLES)
+        keys = tuple(SigningKey.from_dict(k) for k in (raw.get("signing_keys") or ()))
+        return cls(id=str(raw["id"]), name=str(raw.get("name") or raw["id"]), roles=roles,
+                   recipient=str(raw["recipient"]), since=str(raw.get("since", "")),
+                   removed=str(raw.get("removed", "") or ""), signing_keys=keys,
+                   past_keys=tuple(PastKey.from_dict(k) for k in (raw.get("past_keys") or ())))
+
+    @property
+    def signing_key(self) -> SigningKey | None:
+        """The key the worker signs with now (the newest neither replaced nor revoked)."""
+        current = [k for k in self.signing_keys if not k.until and not k.revoked]
+        return current[-1] if current else None
+
+    def with_signing_key(self, key: str, since: str) -> "Worker":
+        return replace(self, signing_keys=self.signing_keys + (SigningKey(key, since),))
+
+    def revoke_signing_keys(self, moment: str) -> "Worker":
+        """Every key not already revoked earlier is revoked from `moment`."""
+        at = _seconds(moment)
+        keys = tuple(k if (k.revoked and at is not None and (_seconds(k.revoked) or at) <= at) else replace(k, revoked=moment)
+                     for k in self.signing_keys)
+        return replace(self, signing_keys=keys)
+
+
+# record kinds only these roles write (workflow/approvals.py: a supervisor or manager decides)
+ROLE_KINDS = {"approval": OVERSIGHT, "rejection": OVERSIGHT}
+# repository files only a supervisor or manager changes (by hand: no command writes them after
+# init), as only they change the team (service/team.py)
+MANAGER_FILES = (".cpcm/config.yaml", ".cpcm/policy.yaml")
+
+
+def keyring(*teams: "Team | None") -> "Team":
+    """One team holding every worker of `teams` with every signing key any of them records; a
+    date that ends a key or a membership (revoked, until, removed) set in any of them is kept,
+    the earliest when several: what a signature is checked against when copies meet."""
+    merged: dict[str, Worker] = {}
+    for team in teams:
+        for worker in (team.workers if team else ()):
+            have = merged.get(worker.id)
+            if have is None:
+                merged[worker.id] = worker
+                continue
+            keys = merge_signing_keys([k.to_dict() for k in have.signing_keys], [k.to_dict() for k in worker.signing_keys])
+            ends = [e for e in (have.removed, worker.removed) if e]
+            merged[worker.id] = replace(have, signing_keys=tuple(SigningKey.from_dict(k) for k in keys),
+                                        removed=min(ends, key=lambda e: _seconds(e) or 0) if ends else "")
+    return Team(tuple(merged.values()))
+
+
+# why a signature by a known key is not accepted at a moment (None: it is)
+REVOKED = "revoked-key"
+
+
+def key_standing(worker: Worker, key: SigningKey, when: float) -> str | None:
+    """Whether a signature made at unix time `when` (the commit's own date) by `worker`'s `key`
+    stands: REVOKED when the key was revoked by then. A key replaced (`until`) or a worker removed
+    is judged by the team the commit was made on (`retired_in`, membership), not by dates:
+    a commit's date is what its maker's clock said."""
+    revoked = _seconds(key.revoked)
+    if revoked is not None and when >= revoked:
+        return REVOKED
+    return None
+
+
+def retired_in(team: "Team", key: str) -> bool:
+    """Whether `team` records `key` as replaced by a later one (its `until` is set)."""
+    found = team.signer(key)
+    return bool(found and found[1].until)
+
+
+def merge_signing_keys(mine: list | None, other: list | None) -> list[dict]:
+    """Two copies' `signing_keys` of one worker (a key published on one, revoked on the other):
+    every key of either, in order of `since`; a date set on either side is kept, the earlier when both."""
+    merged: dict[str, dict] = {}
+    for entry in [*(mine or []), *(other or [])]:
+        if not isinstance(entry, dict) or "key" not in entry:
+            continue
+        have = merged.setdefault(str(entry["key"]), dict(entry))
+        for name in ("since", "until", "revoked"):
+            values = [v for v in (have.get(name), entry.get(name)) if v]
+            if values:
+                have[name] = min((str(v) for v in values), key=lambda v: (_seconds(v) or 0, v))
+    return sorted(merged.values(), key=lambda e: (str(e.get("since", "")), str(e["key"])))
 
 
 @dataclass(frozen=True)
@@ -93,6 +225,14 @@ class Team:
         ids = [w for w in dict.fromkeys(assigned) if self.get(w)]
         ids += [w.id for w in self.active if w.has_role(*OVERSIGHT) and w.id not in ids]
         return ids
+
+    def signer(self, key: str) -> tuple[Worker, SigningKey] | None:
+        """The worker (active or removed) whose recorded signing key is `key` (type and base64)."""
+        for worker in self.workers:
+            for entry in worker.signing_keys:
+                if entry.key == key:
+                    return worker, entry
+        return None
 
     def recipients_of(self, worker_ids: Iterable[str]) -> list[str]:
         return [w.recipient for w in (self.get(i) for i in worker_ids) if w is not None]

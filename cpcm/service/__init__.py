@@ -38,8 +38,8 @@ from cpcm.service.referrals import (check_consent, consent, consent_override, re
                                     service_get, service_import)
 from cpcm.service.reports import MAX_RETURN_BYTES, Exported, Report, export, report, report_combine, report_return
 from cpcm.service.results import Written
-from cpcm.service.team import (init, key_new, key_rotate, key_rotate_own, key_show, lock, team_add, team_list, team_recover, team_remove,
-                               team_sync, unlock, unlocked_for)
+from cpcm.service.team import (init, key_new, key_publish, key_rotate, key_rotate_own, key_show, key_signing, lock, team_add, team_list,
+                               team_recover, team_remove, team_revoke, team_signers, team_sync, unlock, unlocked_for)
 from cpcm.service.transfers import bundle_recipients, receive, transfer, transfer_ack, transfer_batch
 from cpcm.service.worklist import check, due, policy_rows
 
@@ -51,7 +51,8 @@ __all__ = [
     # results
     "Written", "LogEntry",
     # keys, repository, team
-    "key_new", "key_show", "key_rotate", "key_rotate_own", "team_recover", "unlock", "lock", "unlocked_for", "init", "team_add", "team_remove", "team_sync", "team_list",
+    "key_new", "key_show", "key_signing", "key_publish", "key_rotate", "key_rotate_own", "team_recover", "team_revoke", "team_signers",
+    "unlock", "lock", "unlocked_for", "init", "team_add", "team_remove", "team_sync", "team_list",
     "import_cases", "import_template",
     # cases
     "validate_registration", "register", "assign", "assign_cover", "show", "case_summary", "list_", "log", "note", "update", "correct",

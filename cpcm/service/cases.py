@@ -163,6 +163,8 @@ class LogEntry:
     supersedes: str | None = None      # a correction or repair: the record it replaces
     superseded_by: str | None = None   # a record a later one corrected or repaired
     unreadable: bool = False           # a damaged record: its kind is its file name's; at, recorded_at and by are unknown
+    signed_by: str | None = None       # the worker whose key signed the commit
+    signature: str = ""                # "good", or why not (unsigned-commit, bad-signature, unknown-signer, revoked-key)
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -192,7 +194,22 @@ def log(ctx: Context, case_id: str) -> list[LogEntry]:
         else:
             entries.append(LogEntry(record.id, record.kind, record.at, record.recorded_at, record.by, sha, date, message,
                                     described[record.id], order, _supersedes(record), superseded.get(record.id)))
+    entries = _signatures(ctx, entries)
     return sorted(entries, key=lambda e: (utc(e.at) if e.at else _written_at(e.record_id), e.order))
+
+
+def _signatures(ctx: Context, entries: list[LogEntry]) -> list[LogEntry]:
+    """Who signed each entry's commit and whether the signature is good (store/audit.py `signers`)."""
+    root = ctx.store.root if getattr(ctx.store, "git", None) is not None else None
+    shas = {e.commit for e in entries if e.commit}
+    if not root or not shas:
+        return entries
+    from dataclasses import replace
+
+    from cpcm.store.audit import signers
+
+    found = signers(root, shas, ctx.team)
+    return [replace(e, signed_by=found[e.commit][0], signature=found[e.commit][1]) if e.commit in found else e for e in entries]
 
 
 def _written_at(record_id: str) -> str:

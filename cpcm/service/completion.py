@@ -33,7 +33,7 @@ def public_key(identity_path: Path) -> str | None:
         except CpcmError:
             return None
     try:
-        text = identity_mod.public_path(identity_path).read_text(encoding="utf-8").strip()
+        text = (identity_mod.public_path(identity_path).read_text(encoding="utf-8").split() or [""])[0]  # the age1 line
     except OSError:
         return None
     return text if text.startswith("age1") else None

@@ -204,11 +204,21 @@ def transaction(ctx: Context, verb: str):
     crash_point("write-begin")  # the checks are made, the write begins (a pause point for the race tests)
     with locked(ctx) if ctx._locked else _still_current(ctx):
         worker = ctx.need_worker()
+        sign_as(ctx)
         try:
             with ctx.store.transaction(verb, worker.id, worker.name, commit_email(ctx.config, worker)) as tx:
                 yield tx
         finally:
             ctx.basis = ctx.store.generation()  # this command's own write: what it read stays current
+
+
+def sign_as(ctx: Context) -> None:
+    """Every commit of this command is signed with the acting worker's key (crypto/signing.py)."""
+    git = getattr(ctx.store, "git", None)
+    if git is not None and ctx.identity is not None:
+        from cpcm.crypto import signing
+
+        git.signer = signing.for_identity(ctx.identity)
 
 
 @contextmanager

@@ -31,6 +31,7 @@ from cpcm.errors import CannotDecrypt, CpcmError, NotFound, Refused, UsageError
 from cpcm.service import context
 from cpcm.service.context import Context, keys_for, locked, new_record, recipients_bytes
 from cpcm.store import codec, remote
+from cpcm.store import audit
 from cpcm.store.audit import team_from
 from cpcm.store.git import GitError
 from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, TEAM, record_name
@@ -234,6 +235,7 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
     if base is None:
         raise Refused("the other copy is a different casefile repository (no common history)",
                       "Sync only copies of one repository: clone it (git clone) to start a new copy.", rule="sync-unrelated")
+    _refuse_unverified(ctx, ours, theirs)
     progress("merging")
     _arrivals(git, ours, theirs, result)
     fast_forward = base == ours
@@ -267,6 +269,19 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
             raise
         result.notes.append("your key was replaced on another copy (cpcm key rotate): this sync is done; use your new "
                             "identity from now on")
+
+
+def _refuse_unverified(ctx: Context, ours: str, theirs: str) -> None:
+    """Every commit the other copy brings must be signed by a team member active then whose role
+    allows what it records (store/audit.py `incoming`, the checks of `cpcm verify`); otherwise
+    nothing is merged. Names the commits by short id and problem code only."""
+    found = audit.incoming(_git(ctx).root, ctx.config.agency_code, ours, theirs, ctx.team)
+    if found:
+        listed = ", ".join(f"{sha} {code}" for sha, code, _ in found[:10]) + (" …" if len(found) > 10 else "")
+        raise Refused(f"the other copy brings {len({sha for sha, _, _ in found})} commit(s) that do not verify: {listed}; "
+                      "nothing was merged",
+                      "Ask a supervisor: the other copy holds commits not signed by a team member who may make them "
+                      "(docs/security.md#signed-history). Your copy is unchanged.", rule="sync-unverified")
 
 
 def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:

@@ -10,8 +10,9 @@ from typing import Callable, Iterable
 from cpcm import clock
 from cpcm.crypto import cipher
 from cpcm.crypto import identity as identity_mod
+from cpcm.crypto import signing
 from cpcm.domain.ids import AGENCY_CODE, WORKER_ID
-from cpcm.domain.team import KEY_REASONS, ROLES, Team, Worker
+from cpcm.domain.team import KEY_REASONS, OVERSIGHT, ROLES, Team, Worker
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import Context, case_covers, commit_email, keys_for, load_cases, reencrypt, transaction, writes
 from cpcm.service.results import Written
@@ -34,6 +35,59 @@ def key_new(path: Path, passphrase: str | None, now: datetime, label: str = "") 
 
 def key_show(path: Path, ask_passphrase: Callable[[], str | None]) -> str:
     return identity_mod.load(path, ask_passphrase).recipient
+
+
+def key_signing(path: Path, ask_passphrase: Callable[[], str | None], worker_id: str = "") -> tuple[str, str]:
+    """(age recipient, OpenSSH public line of the signing key derived from the identity)."""
+    ident = identity_mod.load(path, ask_passphrase)
+    return ident.recipient, signing.for_identity(ident).line(f"cpcm:{worker_id}" if worker_id else "cpcm")
+
+
+def _check_signing_key(line: str, field_name: str = "signing-key") -> str:
+    try:
+        return signing.canonical(line)
+    except ValueError as exc:
+        raise InvalidInput([FieldError(field_name, str(exc))], field_name) from None
+
+
+def _key_taken(team: Team, key: str, worker_id: str) -> None:
+    found = team.signer(key)
+    if found is not None and found[0].id != worker_id:
+        raise Refused("that signing key already belongs to another worker", "Each worker signs with a key of their own.",
+                      rule="signing-key-exists")
+
+
+@writes
+def key_publish(ctx: Context, worker_id: str | None = None, line: str = "") -> Written:
+    """Record a signing key in the team: your own (derived from your identity), once, when none is
+    recorded for you (trust on first use: docs/security.md); or, by a supervisor or manager, the
+    key of a worker who has none recorded (the line their `cpcm key show` prints)."""
+    actor = ctx.need_worker()
+    target_id = worker_id or actor.id
+    if target_id == actor.id and not line:
+        key = signing.for_identity(ctx.identity).line()
+    else:
+        if target_id != actor.id and not actor.has_role(*OVERSIGHT):
+            raise Refused("only a supervisor or manager records another worker's signing key", rule="team-change-needs-supervisor")
+        if not line:
+            raise UsageError("--signing-key: give the worker's line from cpcm key show (ssh-ed25519 AAAA...)")
+        key = _check_signing_key(line)
+        if target_id == actor.id and key != signing.for_identity(ctx.identity).line():
+            raise Refused("--signing-key: that is not the key of your identity", "Leave --signing-key out to record your own.",
+                          rule="signing-key-not-yours")
+    target = ctx.team.get(target_id)
+    if target is None:
+        raise NotFound("no active worker by that id in the team", "See cpcm team list.")
+    if target.signing_key is not None:  # one in use (a rotation without the new line ends it)
+        raise Refused(f"worker '{target_id}' already has a signing key recorded",
+                      "A signing key is recorded once for a worker; see cpcm team list --json.", rule="signing-key-recorded")
+    _key_taken(ctx.team, key, target_id)
+    team = Team(tuple(w.with_signing_key(key, clock.iso(ctx.now)) if w.id == target_id else w for w in ctx.team.workers))
+    with transaction(ctx, "key-publish") as tx:
+        tx.replace_file(TEAM, team_bytes(team))
+        tx.commit(f"key publish {target_id}")
+    ctx.team = team
+    return Written(None, extra={"worker": target_id, "signing_key": key}, json_keys=())
 
 
 def unlock(path: Path, ask_passphrase: Callable[[], str | None], seconds: int) -> str:
@@ -72,9 +126,10 @@ def unlocked_for(path: Path) -> int | None:
 
 def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_name: str, roles: Iterable[str],
          recipient: str, now: datetime, policy: str = "inter-agency", language: str = "en",
-         recovery_recipients: Iterable[str] = (), timezone: str | None = None) -> Config:
+         recovery_recipients: Iterable[str] = (), timezone: str | None = None, signer=None) -> Config:
     """A new casefile repository with one worker. `timezone`: the agency's IANA time zone
-    (default: the system's, else UTC)."""
+    (default: the system's, else UTC). `signer`: the founder's signing key (crypto/signing.py),
+    recorded in the team and signing the first commit."""
     if (root / CONFIG).exists():
         raise Refused(f"{root} is already a casefile repository", "Use it as it is; cpcm init never overwrites one.", rule="init-exists")
     if root.exists() and any(p.name not in (".git",) for p in root.iterdir()):
@@ -95,8 +150,10 @@ def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_
                     recovery_recipients=tuple(recovery_recipients), timezone=zone_name)
     worker = Worker(id=worker_id, name=worker_name or worker_id, roles=tuple(dict.fromkeys(roles)), recipient=recipient,
                     since=clock.iso(now))
+    if signer is not None:
+        worker = worker.with_signing_key(signer.line(), clock.iso(now))
     root.mkdir(parents=True, exist_ok=True)
-    git = Git(root)
+    git = Git(root, signer)
     if not (root / ".git").exists():
         git.init()
     (root / CASES).mkdir(exist_ok=True)
@@ -149,15 +206,22 @@ def _need_team_manager(ctx: Context) -> Worker:
 
 
 @writes
-def team_add(ctx: Context, worker_id: str, roles: Iterable[str], recipient: str, name: str = "") -> Written:
+def team_add(ctx: Context, worker_id: str, roles: Iterable[str], recipient: str, name: str = "",
+             signing_key: str = "") -> Written:
+    """Add a worker; `signing_key`: their public signing key (the ssh-ed25519 line `cpcm key show`
+    prints), else they record it themselves with `cpcm key publish`."""
     actor = _need_team_manager(ctx)
     roles = list(dict.fromkeys(roles))
     _check_worker_fields(worker_id, roles, recipient)
+    key = _check_signing_key(signing_key) if signing_key else ""
     if ctx.team.get(worker_id, include_removed=True):
         raise Refused(f"worker '{worker_id}' is already in the team", "Choose another id; ids are never reused.", rule="worker-exists")
     if ctx.team.by_recipient([recipient]):
         raise Refused("that recipient already belongs to a worker in the team", "Each worker has a key of their own.", rule="recipient-exists")
     worker = Worker(id=worker_id, name=name or worker_id, roles=tuple(roles), recipient=recipient, since=clock.iso(ctx.now))
+    if key:
+        _key_taken(ctx.team, key, worker_id)
+        worker = worker.with_signing_key(key, clock.iso(ctx.now))
     team = Team(ctx.team.workers + (worker,))
     return _change_team(ctx, actor, team, f"team add {worker_id}")
 
@@ -179,6 +243,62 @@ def team_remove(ctx: Context, worker_id: str) -> Written:
     removed = replace(worker, removed=clock.iso(ctx.now))
     team = Team(tuple(removed if w.id == worker_id else w for w in ctx.team.workers))
     return _change_team(ctx, actor, team, f"team remove {worker_id}")
+
+
+@writes
+def team_revoke(ctx: Context, worker_id: str, since: datetime | None = None) -> Written:
+    """A lost or stolen laptop: remove the worker (as `team_remove`, with re-encryption) and revoke
+    their signing keys from `since` (default now): a commit signed by them at or after it is
+    refused by sync and reported by verify."""
+    actor = _need_team_manager(ctx)
+    worker = ctx.team.get(worker_id, include_removed=True)
+    if worker is None:
+        raise NotFound("no worker by that id in the team", "See cpcm team list --all.")
+    moment = clock.iso(since or ctx.now)
+    if since is not None and since > ctx.now:
+        raise InvalidInput([FieldError("from", "is a date not later than now")], "from")
+    if worker.active:
+        if worker.id == actor.id:
+            raise Refused("you cannot revoke your own key", "Ask another supervisor or manager.", rule="revoke-self")
+        if len(ctx.team.active) == 1:
+            raise Refused("the last worker of a team cannot be removed", rule="team-last-worker")
+        assigned = [c.id for c in load_cases(ctx).values() if c.worker == worker_id and c.status == "open"]
+        if assigned:
+            raise Refused(
+                f"worker '{worker_id}' is assigned {len(assigned)} open case(s): {', '.join(assigned[:5])}{'…' if len(assigned) > 5 else ''}",
+                "Assign them to someone else first: cpcm assign CASE --worker OTHER", rule="worker-has-cases",
+            )
+        worker = replace(worker, removed=clock.iso(ctx.now))
+    revoked = worker.revoke_signing_keys(moment)
+    team = Team(tuple(revoked if w.id == worker_id else w for w in ctx.team.workers))
+    result = _change_team(ctx, actor, team, f"team revoke {worker_id}")
+    result.extra["revoked_from"] = moment
+    result.extra["signing_keys_revoked"] = len(revoked.signing_keys)
+    return result
+
+
+def team_signers(ctx: Context) -> str:
+    """The team's allowed-signers file (git's `gpg.ssh.allowedSignersFile` format): each worker's
+    signing keys, with the dates each is valid, so that plain git checks cpcm's commits:
+    git -c gpg.format=ssh -c gpg.ssh.allowedSignersFile=FILE verify-commit COMMIT"""
+    lines = ["# cpcm team signers: git -c gpg.format=ssh -c gpg.ssh.allowedSignersFile=THIS-FILE verify-commit COMMIT"]
+    for worker in ctx.team.workers:
+        for entry in worker.signing_keys:
+            options = ['namespaces="git"']
+            if entry.since:
+                options.append(f'valid-after="{_signers_time(entry.since)}"')
+            ends = [e for e in (entry.revoked, entry.until, worker.removed) if e]
+            if ends:
+                options.append(f'valid-before="{min(_signers_time(e) for e in ends)}"')
+            lines.append(f"{commit_email(ctx.config, worker)} {','.join(options)} {entry.key}")
+    return "\n".join(lines) + "\n"
+
+
+def _signers_time(moment: str) -> str:
+    """An allowed-signers time: YYYYMMDDHHMMSSZ in UTC (ssh-keygen reads a trailing Z as UTC)."""
+    from datetime import timezone
+
+    return datetime.fromisoformat(moment).astimezone(timezone.utc).strftime("%Y%m%d%H%M%SZ")
 
 
 def _change_team(ctx: Context, actor: Worker, team: Team, message: str) -> Written:
@@ -230,13 +350,16 @@ def team_list(ctx: Context, include_removed: bool = False) -> list[dict]:
 
 # -- keys that change: cpcm key rotate, cpcm team recover ------------------------------------------
 @writes
-def key_rotate(ctx: Context, worker_id: str, recipient: str, reason: str = "routine") -> Written:
+def key_rotate(ctx: Context, worker_id: str, recipient: str, reason: str = "routine", signing_key: str = "") -> Written:
     """The team change of a new key for a worker: the new recipient in the team (the old one kept
     in the worker's `past_keys`), and every case and conference folder the worker reads encrypted
     again to the readers' keys as they are now, in one commit (`team rotate WORKER`, or `team
     recover WORKER` when the agency's recovery key acts for the worker: `team_recover`). The
     worker rotates their own key; a supervisor or manager rotates anyone's. A folder the acting
-    key cannot read is left as it is and listed in `not_reencrypted`."""
+    key cannot read is left as it is and listed in `not_reencrypted`. `signing_key`: the public
+    signing line of the new identity (`cpcm key show --signing` on the worker's laptop): the
+    signing key in use ends with the rotation and this one starts; without it, the worker records
+    it from the new key with `cpcm key publish`."""
     actor = ctx.need_worker()
     recovered = bool(ctx.recovering_for) and ctx.recovering_for == actor.id == worker_id
     worker = ctx.team.get(worker_id)
@@ -252,6 +375,9 @@ def key_rotate(ctx: Context, worker_id: str, recipient: str, reason: str = "rout
     if reason not in KEY_REASONS:
         raise InvalidInput([FieldError("reason", f"is one of: {', '.join(KEY_REASONS)}")], "reason")
     _check_recipient(recipient)
+    line = _check_signing_key(signing_key) if signing_key else ""
+    if line:
+        _key_taken(ctx.team, line, "")
     owner = ctx.team.key_owner(recipient)
     if owner is not None and owner.id != worker.id:
         raise Refused("that recipient is (or was) the key of another worker in the team", "Each worker has a key of their own: "
@@ -259,7 +385,7 @@ def key_rotate(ctx: Context, worker_id: str, recipient: str, reason: str = "rout
     if owner is not None or recipient in ctx.config.recovery_recipients:
         raise Refused("that recipient is the worker's current or an earlier key, or an agency recovery key",
                       "A rotation needs a new key: make one with cpcm key new --out FILE.", rule="key-reused")
-    team = Team(tuple(w.rekeyed(recipient, clock.iso(ctx.now), reason, actor.id, recovered) if w.id == worker.id else w
+    team = Team(tuple(w.rekeyed(recipient, clock.iso(ctx.now), reason, actor.id, recovered, line) if w.id == worker.id else w
                       for w in ctx.team.workers))
     old_team, ctx.team = ctx.team, team
     try:
@@ -309,9 +435,10 @@ def key_rotate_own(ctx: Context, identity_path: Path, passphrase: str | None, re
     stamp = ctx.now.strftime("%Y%m%dT%H%M%S")
     pending = identity_path.with_name(f"{identity_path.name}.new-{stamp}")
     text, public = identity_mod.generate(clock.iso(ctx.now), f"cpcm key rotate ({worker.id})")
+    new_signing = signing.for_identity(identity_mod.parse(text, str(pending))).line()
     identity_mod.save(pending, text, passphrase)
     try:
-        result = key_rotate(ctx, worker.id, public, reason)
+        result = key_rotate(ctx, worker.id, public, reason, new_signing)
     except BaseException:
         pending.unlink(missing_ok=True)
         raise
@@ -330,7 +457,8 @@ def key_rotate_own(ctx: Context, identity_path: Path, passphrase: str | None, re
 
 
 def team_recover(root: Path, worker_id: str, recipient: str, recovery_identity: Path,
-                 ask_passphrase: Callable[[], str | None], reason: str = "lost", now: datetime | None = None) -> Written:
+                 ask_passphrase: Callable[[], str | None], reason: str = "lost", now: datetime | None = None,
+                 signing_key: str = "") -> Written:
     """`cpcm team recover`: when the keys of the team's supervisors and managers are lost, the
     agency's recovery key (`init --recovery`; its identity kept offline) gives one of them a new
     key. Recorded as that worker's key change (`recovered: true`, with the reason), by that
@@ -354,7 +482,7 @@ def team_recover(root: Path, worker_id: str, recipient: str, recovery_identity: 
                       rule="recover-needs-supervisor")
     ctx.identity, ctx.recovering_for = ident, worker.id
     ctx.worker = worker
-    return key_rotate(ctx, worker.id, recipient, reason)
+    return key_rotate(ctx, worker.id, recipient, reason, signing_key)
 
 
 def _keep_copy(path: Path, kept: Path) -> None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from cpcm.crypto import cipher
-from cpcm.domain.team import ROLES, Team, Worker
+from cpcm.domain.team import OVERSIGHT, ROLES, SigningKey, Team, Worker
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.store import atomic, codec
 from cpcm.store.git import Git, GitError, git_env
@@ -23,7 +23,8 @@ from cpcm.store.layout import CASES, CONFIG, RECIPIENTS, RECORD_FILE, TEAM, cove
 from cpcm.domain.problems import Problem
 
 CONFERENCES = "conferences"
-VERIFIED = "cpcm-verified.json"  # in git's own folder (.git/): local, never committed; the last verified head only
+VERIFIED = "cpcm-verified.json"
+SIGNATURES = "cpcm-signatures"  # in .git/ too: commits whose signature was found good (a commit id names its bytes)  # in git's own folder (.git/): local, never committed; the last verified head only
 DOC = "docs/commands/cases.md#cpcm-verify"
 
 _ID = r"[A-Z]{2}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}"
@@ -40,7 +41,7 @@ CONFIG_FILES = re.compile(r"^(\.gitignore|\.gitattributes|\.cpcm/.*)$")
 # (docs/case-format.md#git-one-commit-per-command)
 REENCRYPTIONS = (
     (re.compile(rf"^assign (?P<folder>{_ID}) {_REC}$"), CASES),
-    (re.compile(rf"^team (add|remove) {_WORKER}$"), CASES),
+    (re.compile(rf"^team (add|remove|revoke) {_WORKER}$"), CASES),
     (re.compile(r"^team sync \d+ cases$"), CASES),
     # a worker's new key (cpcm key rotate, cpcm team recover): every folder they read, conferences too
     (re.compile(rf"^team (rotate|recover) {_WORKER}$"), CASES),
@@ -77,8 +78,8 @@ def _git_bytes(root: Path, args: Sequence[str], data: bytes | None = None) -> by
     return done.stdout
 
 
-def read_blobs(root: Path, shas: Iterable[str]) -> dict[str, bytes]:
-    """Blob id -> content, in one `git cat-file --batch`."""
+def read_blobs(root: Path, shas: Iterable[str], kind: bytes = b"blob") -> dict[str, bytes]:
+    """Blob id (or commit id, with `kind` b"commit") -> content, in one `git cat-file --batch`."""
     wanted = list(dict.fromkeys(s for s in shas if s and s != _ZERO))
     if not wanted:
         return {}
@@ -88,7 +89,7 @@ def read_blobs(root: Path, shas: Iterable[str]) -> dict[str, bytes]:
         end = out.index(b"\n", pos)
         header = out[pos:end].split()
         pos = end + 1
-        if len(header) == 3 and header[1] == b"blob":
+        if len(header) == 3 and header[1] == kind:
             size = int(header[2])
             blobs[sha] = out[pos:pos + size]
             pos += size + 1
@@ -117,13 +118,7 @@ def stanzas(data: bytes) -> list[str] | None:
 def team_from(data: bytes) -> Team | None:
     try:
         raw = codec.loads(data) or {}
-        workers = []
-        for entry in raw.get("workers") or []:
-            roles = tuple(r for r in (entry.get("roles") or ()) if r in ROLES)
-            workers.append(Worker(id=str(entry["id"]), name=str(entry.get("name") or entry["id"]), roles=roles,
-                                  recipient=str(entry.get("recipient", "")), since=str(entry.get("since", "")),
-                                  removed=str(entry.get("removed", "") or "")))
-        return Team(tuple(workers))
+        return Team(tuple(Worker.from_dict(entry) for entry in raw.get("workers") or []))
     except Exception:  # a damaged team file in history: nobody is a member by it
         return None
 
@@ -150,11 +145,12 @@ class Commit:
     merge_changes: list[tuple[str, str, str]]  # (statuses, new blob, path): changes a merge made itself
 
 
-def history(root: Path, agency_code: str) -> list[Commit]:
-    """Every commit, parents first, with the files it changed (one `git log`)."""
+def history(root: Path, agency_code: str, revs: Sequence[str] = ()) -> list[Commit]:
+    """Every commit (of `revs`, default HEAD's history), parents first, with the files it changed
+    (one `git log`)."""
     fmt = _REC_SEP + _SEP.join(["%H", "%P", "%ae", "%s"])
     out = _git_bytes(root, ["log", "--reverse", "--topo-order", "--no-renames", "--raw", "--no-abbrev", "--cc",
-                            f"--format={fmt}"]).decode("utf-8", "replace")
+                            f"--format={fmt}", *revs, "--"]).decode("utf-8", "replace")
     suffix = f"@{agency_code.lower()}.cpcm.invalid"
     commits = []
     for chunk in out.split(_REC_SEP)[1:]:
@@ -185,6 +181,258 @@ def _unquote(path: str) -> str:
     return path
 
 
+# -- signatures ----------------------------------------------------------------------------------
+UNSIGNED = "unsigned-commit"
+UNKNOWN = "unknown-signer"
+BAD = "bad-signature"
+NOT_ALLOWED = "signer-not-allowed"
+BY_NOT_SIGNER = "by-not-signer"
+REVOKED = "revoked-key"
+SIGNATURE_CODES = (UNSIGNED, UNKNOWN, BAD, NOT_ALLOWED, BY_NOT_SIGNER, REVOKED)
+PRE_SIGNING = "history-before-signing"
+SIGNING = "signing"  # the rule of the signature problems (docs/security.md#signed-history)
+
+
+@dataclass
+class Signature:
+    """Who signed a commit and whether the signature stands (docs/security.md#signed-history)."""
+
+    sha: str
+    signer: str | None = None     # the worker whose recorded key made the signature
+    good: bool = False            # the signature verifies with a key of a member active then
+    code: str | None = None       # the first problem with the signature, when not good
+    pre_signing: bool = False     # unsigned, made before this repository's history began to be signed
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (code, message)
+
+
+def team_blobs(root: Path, commits: Sequence[Commit]) -> dict[str, tuple[str | None, str | None]]:
+    """sha -> (the team file's blob in its first parent's tree, in its own tree), from the changes
+    of the commits walked, and one `git cat-file --batch-check` for what they cannot tell (a
+    parent outside `commits`, a merge's result)."""
+    seen: set[str] = set()
+    lookups: list[str] = []
+    for commit in commits:
+        if commit.parents and commit.parents[0] not in seen:
+            lookups.append(commit.parents[0])
+        if len(commit.parents) > 1:
+            lookups.append(commit.sha)
+        seen.add(commit.sha)
+    found: dict[str, str | None] = {}
+    wanted = list(dict.fromkeys(lookups))
+    if wanted:
+        out = _git_bytes(root, ["cat-file", "--batch-check"], "".join(f"{sha}:{TEAM}\n" for sha in wanted).encode())
+        for sha, line in zip(wanted, out.decode("utf-8", "replace").splitlines()):
+            parts = line.split()
+            found[sha] = parts[0] if len(parts) == 3 and parts[1] == "blob" else None
+    after: dict[str, str | None] = {}
+    states = {}
+    for commit in commits:
+        first = commit.parents[0] if commit.parents else None
+        before = (after[first] if first in after else found.get(first)) if first else None
+        now = before
+        if len(commit.parents) > 1:
+            now = found.get(commit.sha)
+        else:
+            for status, _, new, path in commit.changes:
+                if path == TEAM:
+                    now = None if status == "D" else new
+        after[commit.sha] = now
+        states[commit.sha] = (before, now)
+    return states
+
+
+def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, strict: bool = False,
+                     memo: dict[str, tuple[bytes, int]] | None = None) -> dict[str, Signature]:
+    """Each commit's signature (read in one `git cat-file --batch`, checked here): made by a
+    signing key that `keys` records (crypto/signing.py), not revoked or ended at the commit's
+    time, of a worker who was a team member then (the team of the commit's parent; the first
+    commit's own), whose role allows what the commit records, and who is its author.
+    An unsigned commit is a problem unless it is an ancestor of the first signed commit (history
+    from before signing), and always when `strict` (signing began below `commits`). `memo`: the
+    signatures already found good (sha -> (raw public key, commit time)): a commit id names its
+    bytes, signature included, so they are not read or checked again; the new ones are added."""
+    from cpcm.crypto import signing
+    from cpcm.domain.team import MANAGER_FILES, ROLE_KINDS, key_standing, retired_in
+
+    memo = memo if memo is not None else {}
+    raw = read_blobs(root, [c.sha for c in commits if c.sha not in memo], kind=b"commit")
+    states = team_blobs(root, commits)
+    teams = {blob: team_from(data) for blob, data in read_blobs(root, {b for pair in states.values() for b in pair if b}).items()}
+    signed = {sha for sha in memo} | {sha for sha, data in raw.items() if signing.split_commit(data)[1] is not None}
+    before_signing = set() if strict else _ancestors(commits, next((c.sha for c in commits if c.sha in signed), None))
+    result: dict[str, Signature] = {}
+    for commit in commits:
+        sig = Signature(commit.sha)
+        result[commit.sha] = sig
+        short = commit.sha[:10]
+        known = memo.get(commit.sha)
+        if known is None:
+            data = raw.get(commit.sha, b"")
+            payload, armored = signing.split_commit(data)
+        else:
+            data, payload, armored = b"", b"", "(checked before)"
+
+        def add(code: str, message: str) -> None:
+            sig.problems.append((code, message))
+            if sig.code is None:
+                sig.code = code
+        if armored is None:
+            if commit.sha in before_signing or (not strict and not signed):
+                sig.pre_signing = True
+            else:
+                add(UNSIGNED, f"commit {short} is not signed (every commit cpcm makes is)")
+            continue
+        if known is not None:
+            raw_key, when = known
+        else:
+            try:
+                raw_key = signing.verify(armored, payload)
+            except signing.BadSignature as exc:
+                add(BAD, f"commit {short}: {exc}")
+                continue
+            when, _ = signing.ident_time(signing.commit_fields(data).get("committer", ""))
+            memo[commit.sha] = (raw_key, when)
+        before_blob, after_blob = states.get(commit.sha, (None, None))
+        before, after = teams.get(before_blob) if before_blob else None, teams.get(after_blob) if after_blob else None
+        found = keys.signer(signing.public_line(raw_key)) or (after.signer(signing.public_line(raw_key)) if after else None)
+        if found is None:
+            add(UNKNOWN, f"commit {short} is signed by a key that no team member has ({signing.fingerprint(raw_key)})")
+            continue
+        worker, entry = found
+        sig.signer = worker.id
+        if key_standing(worker, entry, when) is not None:
+            add(REVOKED, f"commit {short} is signed by {worker.id}'s key at a time after it was revoked")
+            continue
+        team_then = before if before is not None else after
+        if team_then is not None and retired_in(team_then, entry.key):
+            add(UNKNOWN, f"commit {short} is signed by a key of {worker.id} that a newer key had replaced")
+            continue
+        member = team_then.get(worker.id) if team_then is not None else None
+        if member is None:
+            add(UNKNOWN, f"commit {short} is signed by {worker.id}, who was not an active team member then")
+            continue
+        sig.good = True
+        if commit.author != worker.id:
+            add(BY_NOT_SIGNER, f"commit {short} is signed by {worker.id} but its author is "
+                f"{commit.author or 'not a cpcm worker address'}")
+        if len(commit.parents) > 1:
+            continue  # a merge takes its content from its parents, each checked itself
+        for status, _, _new, path in commit.changes:
+            match = FOLDER_FILE.match(path)
+            record = RECORD_FILE.match(match["name"]) if match else None
+            if record and status == "A" and record["kind"] in ROLE_KINDS and not member.has_role(*ROLE_KINDS[record["kind"]]):
+                add(NOT_ALLOWED, f"commit {short} adds an {record['kind']} record ({match['folder']}) but its signer "
+                    f"{worker.id} is not a {' or '.join(ROLE_KINDS[record['kind']])}")
+            elif path in MANAGER_FILES and before is not None and not member.has_role(*OVERSIGHT):
+                add(NOT_ALLOWED, f"commit {short} changes {path} but its signer {worker.id} is not a supervisor or manager")
+            elif path == TEAM and before is not None and not _team_change_allowed(before, after, member):
+                add(NOT_ALLOWED, f"commit {short} changes the team but its signer {worker.id} is not a supervisor or manager")
+    return result
+
+
+def _ancestors(commits: Sequence[Commit], sha: str | None) -> set[str]:
+    """The commits of `commits` below `sha` (the history from before signing began)."""
+    parents = {c.sha: c.parents for c in commits}
+    seen: set[str] = set()
+    todo = list(parents.get(sha, ())) if sha else []
+    while todo:
+        current = todo.pop()
+        if current not in seen and current in parents:
+            seen.add(current)
+            todo.extend(parents[current])
+    return seen
+
+
+def _team_change_allowed(before: Team, after: Team | None, member: Worker) -> bool:
+    """A supervisor or manager changes the team (or anyone, while it has neither: service/team.py);
+    anyone else only records their own first signing key (`cpcm key publish`)."""
+    if member.has_role(*OVERSIGHT) or not any(w.has_role(*OVERSIGHT) for w in before.active):
+        return True
+    if after is not None and _own_rotation(member, after.get(member.id)) and \
+            [w for w in after.workers if w.id != member.id] == [w for w in before.workers if w.id != member.id]:
+        return True
+    if after is None or member.signing_keys:
+        return False
+    mine = after.get(member.id)
+    if mine is None or len(mine.signing_keys) != 1:
+        return False
+    from dataclasses import replace
+
+    return replace(mine, signing_keys=()) == member and \
+        [w for w in after.workers if w.id != member.id] == [w for w in before.workers if w.id != member.id]
+
+
+def _own_rotation(member: Worker, mine: Worker | None) -> bool:
+    """`cpcm key rotate` of one's own key: a new recipient, the old one added to `past_keys` by the
+    worker (not a recovery), the signing keys in use ended and at most one new one; nothing else
+    of the entry changed."""
+    from dataclasses import replace
+
+    if mine is None or mine.recipient == member.recipient or len(mine.past_keys) != len(member.past_keys) + 1:
+        return False
+    past = mine.past_keys[-1]
+    if mine.past_keys[:-1] != member.past_keys or past.recipient != member.recipient or past.by != member.id or past.recovered:
+        return False
+    kept, added = mine.signing_keys[:len(member.signing_keys)], mine.signing_keys[len(member.signing_keys):]
+    if len(added) > 1 or [replace(k, until="") for k in kept] != [replace(k, until="") for k in member.signing_keys]:
+        return False
+    return replace(mine, recipient=member.recipient, past_keys=member.past_keys, signing_keys=member.signing_keys) == member
+
+
+def incoming(root: Path, agency_code: str, ours: str, theirs: str, local: Team) -> list[tuple[str, str, str]]:
+    """The problems of the commits `theirs` brings that `ours` lacks, each (short sha, code,
+    message): what a sync refuses. Keys are those either copy's team records (a revocation on
+    either side counts)."""
+    from cpcm.domain.team import keyring
+
+    commits = history(root, agency_code, [theirs, f"^{ours}"])
+    if not commits:
+        return []
+    from cpcm.crypto import signing
+
+    theirs_team = _team_at(root, theirs)
+    # signing began on this copy (its last commit is signed): every commit brought in must be
+    strict = any(signing.split_commit(data)[1] is not None for data in read_blobs(root, [ours], kind=b"commit").values())
+    checked = check_signatures(root, commits, keyring(local, theirs_team), strict)
+    return [(sha[:10], code, message) for sha, sig in checked.items() for code, message in sig.problems]
+
+
+def signers(root: Path, shas: Iterable[str], keys: Team) -> dict[str, tuple[str | None, str]]:
+    """sha -> (the worker whose recorded key signed it, "good" or why not: unsigned-commit,
+    bad-signature, unknown-signer, revoked-key), for `cpcm log`: the signature alone (verify also
+    checks membership and roles)."""
+    from cpcm.crypto import signing
+    from cpcm.domain.team import key_standing
+
+    found: dict[str, tuple[str | None, str]] = {}
+    for sha, data in read_blobs(root, shas, kind=b"commit").items():
+        payload, armored = signing.split_commit(data)
+        if armored is None:
+            found[sha] = (None, UNSIGNED)
+            continue
+        try:
+            raw_key = signing.verify(armored, payload)
+        except signing.BadSignature:
+            found[sha] = (None, BAD)
+            continue
+        owner = keys.signer(signing.public_line(raw_key))
+        if owner is None:
+            found[sha] = (None, UNKNOWN)
+            continue
+        when, _ = signing.ident_time(signing.commit_fields(data).get("committer", ""))
+        found[sha] = (owner[0].id, REVOKED if key_standing(owner[0], owner[1], when) else "good")
+    return found
+
+
+def _team_at(root: Path, rev: str) -> Team | None:
+    out = _git_bytes(root, ["cat-file", "--batch"], f"{rev}:{TEAM}\n".encode())
+    header, _, rest = out.partition(b"\n")
+    parts = header.split()
+    if len(parts) != 3 or parts[1] != b"blob":
+        return None
+    return team_from(rest[:int(parts[2])])
+
+
 # -- the audit -----------------------------------------------------------------------------------
 @dataclass
 class Added:
@@ -204,6 +452,7 @@ class Audit:
         self.keys = keys
         self.problems: list[Problem] = []
         self.added: dict[str, Added] = {}  # record path -> the commit that (last) added it
+        self.signed: dict[str, Signature] = {}  # commit sha -> its signature (check_signatures)
 
     def add(self, code: str, message: str, case_id: str | None = None, rule: str = "history") -> None:
         self.problems.append(problem(code, message, case_id, rule))
@@ -285,6 +534,7 @@ class Audit:
     # every commit: what it may change, who made it, and whom each record version is encrypted to
     def walk(self, head: str) -> None:
         commits = history(self.root, self.config.agency_code)
+        self.signatures(commits)
         team: Team | None = None
         recovery: tuple[str, ...] = tuple(self.config.recovery_recipients)
         team_blobs, config_blobs = {}, {}
@@ -380,6 +630,48 @@ class Audit:
                 self.add("record-deleted", f"{path} was added to the history but is not in the last commit (records are never "
                          "deleted)", match["folder"] if match else None)
         self.headers(versions)
+
+    def signatures(self, commits: Sequence[Commit]) -> None:
+        """Every commit's signature (check_signatures); the commits made before this repository's
+        history began to be signed are one note, not problems."""
+        from cpcm.domain.team import keyring
+
+        memo = self.signature_memo()
+        known = len(memo)
+        self.signed = check_signatures(self.root, commits, keyring(self.team), memo=memo)
+        if len(memo) != known:
+            self.remember_signatures(memo)
+        before = sum(1 for sig in self.signed.values() if sig.pre_signing)
+        if before:
+            self.problems.append(problem(PRE_SIGNING, f"history before signing began: {before} commit(s), not signed (made "
+                                         "by a cpcm that did not sign); every later commit is checked", None, SIGNING, "note"))
+        for sig in self.signed.values():
+            for code, message in sig.problems:
+                self.add(code, message, None, SIGNING)
+
+    def signature_memo(self) -> dict[str, tuple[bytes, int]]:
+        """The signatures an earlier run found good (.git/cpcm-signatures: local, never committed;
+        a line per commit: id, public key, commit time). Losing it costs only time."""
+        try:
+            text = (self.root / self.git.run(["rev-parse", "--git-path", SIGNATURES]).strip()).read_text()
+        except (OSError, GitError):
+            return {}
+        memo = {}
+        for line in text.splitlines():
+            parts = line.split()
+            if len(parts) == 3 and len(parts[0]) == 40 and len(parts[1]) == 64:
+                try:
+                    memo[parts[0]] = (bytes.fromhex(parts[1]), int(parts[2]))
+                except ValueError:
+                    continue
+        return memo
+
+    def remember_signatures(self, memo: dict[str, tuple[bytes, int]]) -> None:
+        try:
+            path = self.root / self.git.run(["rev-parse", "--git-path", SIGNATURES]).strip()
+            atomic.write(path, "".join(f"{sha} {key.hex()} {when}\n" for sha, (key, when) in memo.items()).encode(), mode=0o644)
+        except (OSError, GitError):
+            pass  # verifying never fails because the local memo cannot be written
 
     def moved(self, name: str) -> Added | None:
         """Where a record file of this name was first added (a sync moves the records of a case
@@ -478,7 +770,12 @@ class Audit:
             added = self.added.get(self.store.rel(path))
             if added is None or (added.receive_from and record.id < added.receive_from):
                 continue  # not committed (reported above), or imported from another agency by `receive`
-            if record.by != added.author:
+            signer = self.signed.get(added.sha)
+            if signer is not None and signer.signer and record.by != signer.signer:
+                self.add(BY_NOT_SIGNER, f"{self.store.rel(path)} says it was written by "
+                         f"'{record.by if WORKER_ID.match(str(record.by)) else '(not a worker id)'}' but commit "
+                         f"{added.sha[:10]} that added it is signed by {signer.signer}", folder, SIGNING)
+            elif record.by != added.author:
                 self.add("record-author-mismatch", f"{self.store.rel(path)} says it was written by "
                          f"'{record.by if WORKER_ID.match(str(record.by)) else '(not a worker id)'}' but commit "
                          f"{added.sha[:10]} that added it is by {added.author or 'someone who is not a cpcm worker'}", folder)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cpcm.domain.team import ROLES, PastKey, Team, Worker
+from cpcm.domain.team import ROLES, Team, Worker
 from cpcm.errors import Corrupt, NotFound
 from cpcm.store import codec
 from cpcm.store.layout import CONFIG, TEAM, find_root
@@ -91,13 +91,7 @@ def load_team(root: Path) -> Team:
             roles = tuple(raw.get("roles") or ())
             if not roles or any(r not in ROLES for r in roles):
                 raise ValueError("roles")
-            workers.append(Worker(
-                id=str(raw["id"]), name=str(raw.get("name") or raw["id"]), roles=roles,
-                recipient=str(raw["recipient"]), since=str(raw.get("since", "")), removed=str(raw.get("removed", "") or ""),
-                past_keys=tuple(PastKey(str(k["recipient"]), str(k.get("until", "")), str(k.get("reason", "routine")),
-                                        str(k.get("by", "")), bool(k.get("recovered", False)))
-                                for k in (raw.get("past_keys") or [])),
-            ))
+            workers.append(Worker.from_dict(raw))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise Corrupt(f"{TEAM}: worker {index + 1} is missing or has a bad '{exc}'", TEAM) from None
     return Team(tuple(workers))

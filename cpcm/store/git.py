@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -69,14 +70,29 @@ for _n, (_key, _value) in enumerate(_SETTINGS):
     _CONFIG[f"GIT_CONFIG_KEY_{_n}"], _CONFIG[f"GIT_CONFIG_VALUE_{_n}"] = _key, _value
 
 
+def _ident_name(name: str) -> str:
+    """A name as git writes it in an author line (git's own clean-up: no '<', '>' or line break,
+    no leading or trailing space or punctuation)."""
+    cleaned = "".join(c for c in name if c not in "<>\n\r\0")
+    return cleaned.strip(" .,:;'\"\\\t") or "cpcm"
+
+
+def _utc_offset() -> str:
+    offset = int(time.localtime().tm_gmtoff or 0) // 60
+    sign = "-" if offset < 0 else "+"
+    return f"{sign}{abs(offset) // 60:02d}{abs(offset) % 60:02d}"
+
+
 _SEP = "\x1f"
 _FORMAT = _SEP.join(["%H", "%an", "%ae", "%aI", "%s"])
 
 
 class Git:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, signer=None):
         self.root = root
         self.rev = "HEAD"  # the commit readers read (a pinned commit while another cpcm writes)
+        # the acting worker's signing key (crypto/signing.py SigningKey): every commit is signed with it
+        self.signer = signer
 
     def command(self, args: Sequence[str]) -> list[str]:
         root = os.path.abspath(self.root)
@@ -122,25 +138,36 @@ class Git:
 
         Plumbing, not `git commit` (which looks at every file of the working tree again): stage
         the paths (`git add`, which writes the split index: a small file), write the tree from the
-        index (`write-tree`), make the commit (`commit-tree`), then move the branch to it
+        index (`write-tree`), make the signed commit object (`commit_object`), then move the branch to it
         (`update-ref`, given the commit it must still point at). The commit exists for readers
         only once `update-ref` is done; a crash before that leaves staged files that the next
         command's recovery rolls back (store/casestore.py `recover`)."""
         paths = sorted(set(paths))
-        env = {
-            "GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": email,
-            "GIT_COMMITTER_NAME": author, "GIT_COMMITTER_EMAIL": email,
-        }
         for start in range(0, len(paths), 2000):
             self.run(["add", "-A", "--", *paths[start:start + 2000]])
         parent, parent_tree = self._head_and_tree()
         tree = self.run(["write-tree"]).strip()
         if tree == parent_tree:
             raise GitError("git commit failed: nothing to commit")
-        sha = self.run(["commit-tree", tree, *(["-p", parent] if parent else []), "-m", message], env=env).strip()
+        sha = self.commit_object(tree, [parent] if parent else [], message, author, email)
+        env = {"GIT_COMMITTER_NAME": _ident_name(author), "GIT_COMMITTER_EMAIL": email}
         self.run(["update-ref", "-m", f"commit: {message}", "HEAD", sha, parent or "0" * 40], env=env)
         self._gc_when_due()
         return sha
+
+    def commit_object(self, tree: str, parents: Sequence[str], message: str, author: str, email: str) -> str:
+        """Write a commit object (what `git commit-tree` makes), signed by `self.signer` when there
+        is one: the object's text is built here and its SSH signature added as the `gpgsig`
+        header, exactly as git does with `gpg.format=ssh`, then `git hash-object` stores it. No
+        process signs and no secret key is written anywhere."""
+        stamp = f"{_ident_name(author)} <{email}> {int(time.time())} {_utc_offset()}"
+        lines = [f"tree {tree}", *(f"parent {p}" for p in parents), f"author {stamp}", f"committer {stamp}"]
+        payload = ("\n".join(lines) + "\n\n" + message.rstrip("\n") + "\n").encode("utf-8")
+        if self.signer is not None:
+            from cpcm.crypto.signing import commit_with_signature
+
+            payload = commit_with_signature(payload, self.signer.sign(payload))
+        return self.run(["hash-object", "-t", "commit", "-w", "--stdin"], input=payload).strip()
 
     def _gc_when_due(self) -> None:
         """Pack loose objects when git would (`git commit` runs `gc --auto`; the plumbing does not):

@@ -24,6 +24,7 @@ from typing import Any, Callable, Mapping
 
 from cpcm.errors import Refused
 from cpcm.store import codec
+from cpcm.domain.team import merge_signing_keys
 from cpcm.store.layout import CONFIG, POLICY, SERVICES, TEAM
 
 
@@ -88,6 +89,8 @@ def merge_team(base: bytes | None, ours: bytes | None, theirs: bytes | None) -> 
         def decide(key: str, mine: Any, other: Any) -> Any:
             if key == "removed":
                 return min([v for v in (mine, other) if v], default=None)
+            if key == "signing_keys":
+                return merge_signing_keys(mine, other)
             notes.append(f"team: worker '{worker_id}' has two values of '{key}'; one is kept on every copy")
             return _smallest(key, mine, other)
         return decide

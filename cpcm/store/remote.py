@@ -223,11 +223,8 @@ def write_tree(git: Git, base: str, changes: Mapping[str, Entry | None]) -> str:
 
 
 def commit_tree(git: Git, tree_id: str, parents: Iterable[str], message: str, author: str, email: str) -> str:
-    env = {"GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": author, "GIT_COMMITTER_EMAIL": email}
-    args = ["commit-tree", tree_id]
-    for parent in parents:
-        args += ["-p", parent]
-    return git.run([*args, "-m", message], env=env).strip()
+    """A commit object, signed by the acting worker (store/git.py `commit_object`)."""
+    return git.commit_object(tree_id, list(parents), message, author, email)
 
 
 def changed_paths(git: Git, old: str, new: str) -> list[str]:

@@ -30,6 +30,14 @@ MEANINGS = {
                        "or a note; docs/team.md)",
     "caseload-near-cap": "a caseworker has reached the caseload warning level (warning, `cpcm check` over every case)",
     # cpcm verify
+    "unsigned-commit": "a commit made after the history began to be signed has no signature; `cpcm sync` refuses it too",
+    "bad-signature": "a commit's signature does not match the commit; `cpcm sync` refuses it too",
+    "unknown-signer": "a commit is signed by a key no team member has, or by a worker who was not an active member then; "
+                      "`cpcm sync` refuses it too",
+    "revoked-key": "a commit is signed by a key revoked (`cpcm team revoke --lost`) at or before its date; `cpcm sync` refuses it too",
+    "signer-not-allowed": "the signer's role does not allow what the commit records (an approval by a caseworker, a team change "
+                          "by a caseworker, a policy change by a caseworker); `cpcm sync` refuses it too",
+    "by-not-signer": "a commit's author, or a record's `by`, is not the worker whose key signed it; `cpcm sync` refuses the commit too",
     "uncommitted-change": "a file differs from the last commit: an interrupted write, or an edit by hand",
     "record-rewritten": "a record file was changed after it was written, other than by a re-encryption",
     "recipients-missing": "a case's recipients file is missing or empty",
@@ -53,6 +61,11 @@ MEANINGS = {
     "agent-failed": "the agent of `cpcm unlock` could not start; commands still ask for the passphrase",
     "init-not-empty": "`cpcm init` needs an empty or new folder",
     "team-change-needs-supervisor": "only a supervisor or manager changes the team",
+    "revoke-self": "a supervisor cannot revoke their own signing key: another supervisor or manager does",
+    "signing-key-exists": "that signing key is already recorded for another worker",
+    "signing-key-not-yours": "`key publish --signing-key` for yourself names a key that is not your identity's",
+    "signing-key-recorded": "the worker already has a signing key recorded: `key publish` records a first key only",
+    "sync-unverified": "the other copy brings commits that do not verify (named by short id and code); nothing was merged",
     "worker-exists": "the worker id is already in the team (ids are never reused)",
     "recipient-exists": "that age recipient is (or, for a key change, was) the key of another worker in the team",
     "key-rotate-needs-supervisor": "a caseworker tried to replace another worker's key (`key rotate --worker`): a supervisor or "

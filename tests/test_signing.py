@@ -1,0 +1,379 @@
+"""Signed history: every commit cpcm makes is signed with the worker's key (derived from their age
+identity), git itself accepts the signatures, and verify and sync refuse what a team member could
+not have signed: a forged approval, an unsigned commit, a revoked key, a record by someone else.
+
+The forged commits are built by hand here, as an attacker would build them: git objects with the
+caseworker's own (good) key, or none."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from conftest import NOW, Cli, git, head, make_identity, register, signing_line
+from test_sync import Laptops, tree_state
+
+PAST = "2020-01-06T09:00:00+03:00"  # a clock before any real commit date (git checks a key's valid-after)
+needs_ssh_keygen = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="ssh-keygen (openssh-client) is not installed")
+
+
+def key_of(path: Path):
+    from cpcm.crypto import identity, signing
+
+    return signing.for_identity(identity.load(path, lambda: None))
+
+
+def hand_commit(root: Path, worker: str, message: str, paths: list[str], key_path: Path | None, when: int | None = None) -> str:
+    """A commit made without cpcm: staged with git, its object written by hand (signed with the key
+    of `key_path`, or unsigned), at `when` (unix seconds; default now), on top of HEAD."""
+    from cpcm.crypto import signing
+
+    git(root, "add", "-A", "--", *paths)
+    tree = git(root, "write-tree").strip()
+    parent = head(root)
+    stamp = f"{worker} <{worker}@test.cpcm.invalid> {when or int(time.time())} +0000"
+    payload = f"tree {tree}\nparent {parent}\nauthor {stamp}\ncommitter {stamp}\n\n{message}\n".encode()
+    if key_path is not None:
+        payload = signing.commit_with_signature(payload, key_of(key_path).sign(payload))
+    done = subprocess.run(["git", "hash-object", "-t", "commit", "-w", "--stdin"], cwd=root, input=payload,
+                          capture_output=True, check=True)
+    sha = done.stdout.decode().strip()
+    git(root, "update-ref", "HEAD", sha, parent)
+    return sha
+
+
+def forge_record(root: Path, case_id: str, kind: str, by: str, body: dict) -> str:
+    """A valid record file of `kind` claiming to be by `by`, encrypted to the case's readers; not committed."""
+    from cpcm.crypto import cipher
+    from cpcm.domain.ids import RecordIds
+    from cpcm.domain.records import Record
+    from cpcm.store import codec
+    from cpcm.store.config import load_team
+
+    folder = root / "cases" / case_id
+    last = sorted(folder.glob("*.yaml.age"))[-1].name.split(".")[0]
+    readers = [r for r in (folder / "recipients").read_text().splitlines() if r and not r.startswith("#")]
+    record_id = RecordIds().new(int(time.time() * 1000), after=last)
+    record = Record(kind=kind, schema=1, id=record_id, case=case_id, at=NOW, recorded_at=NOW, by=by, body=body)
+    rel = f"cases/{case_id}/{record_id}.{kind}.yaml.age"
+    (root / rel).write_bytes(cipher.encrypt(codec.dumps(record.to_dict()), load_team(root).recipients_of(readers)))
+    return rel
+
+
+def codes(cli: Cli) -> set[str]:
+    result = cli("verify", "--json")
+    return {p["code"] for p in result.json() if p["severity"] != "note"}
+
+
+def push(root: Path) -> None:
+    git(root, "push", "-q", "origin", "HEAD:main")
+
+
+# -- the key ---------------------------------------------------------------------------------------
+def test_the_signing_key_is_derived_from_the_identity(tmp_path):
+    from cpcm.crypto import signing
+
+    path = tmp_path / "id.txt"
+    make_identity(path)
+    first, again = key_of(path), key_of(path)
+    assert first.line() == again.line() and first.line().startswith("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI")
+    other = tmp_path / "other.txt"
+    make_identity(other)
+    assert key_of(other).line() != first.line()
+    # HKDF-SHA256 as RFC 5869 defines it (its test case 3: no salt, no info)
+    okm = signing.hkdf_sha256(bytes.fromhex("0b" * 22), b"", 42)
+    assert okm.hex() == ("8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d"
+                         "9d201395faa4b61a96c8")
+    signature = first.sign(b"data")
+    assert signing.verify(signature, b"data") == first.public
+    with pytest.raises(signing.BadSignature):
+        signing.verify(signature, b"other data")
+    with pytest.raises(signing.BadSignature):
+        signing.verify(first.sign(b"data", namespace="file"), b"data")
+
+
+def test_key_show_prints_the_signing_key(tmp_env, team):
+    cli = Cli({"CPCM_IDENTITY": str(team["amina"][0])})
+    shown = cli("key", "show", "--json")
+    assert shown.code == 0, shown.stderr
+    assert shown.json()["signing_key"].startswith(signing_line(team["amina"][0]) + " cpcm")
+    assert cli("key", "show").stdout == team["amina"][1] + "\n"  # one line: a script takes it whole
+    assert cli("key", "show", "--signing").stdout == shown.json()["signing_key"] + "\n"
+
+
+@needs_ssh_keygen
+def test_signatures_are_byte_for_byte_what_ssh_keygen_makes(tmp_path):
+    from cryptography.hazmat.primitives import serialization
+
+    path = tmp_path / "id.txt"
+    make_identity(path)
+    key = key_of(path)
+    private = tmp_path / "ssh" / "key"
+    private.parent.mkdir(mode=0o700)
+    private.write_bytes(key.private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                                  serialization.NoEncryption()))
+    private.chmod(0o600)
+    message = tmp_path / "payload"
+    message.write_bytes(b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\nhello\n")
+    subprocess.run(["ssh-keygen", "-q", "-Y", "sign", "-f", str(private), "-n", "git", str(message)], check=True,
+                   capture_output=True)
+    assert (tmp_path / "payload.sig").read_text() == key.sign(message.read_bytes())
+
+
+@needs_ssh_keygen
+def test_git_itself_accepts_every_commit_cpcm_signs(tmp_env, team):
+    root = tmp_env / "past"
+    sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": PAST})
+    assert sup("init", "--agency", "TEST", "--name", "T", "--worker", "sup", "--role", "supervisor",
+               "--timezone", "Africa/Nairobi").code == 0
+    assert sup("team", "add", "amina", "--role", "caseworker", "--recipient", team["amina"][1],
+               "--signing-key", signing_line(team["amina"][0])).code == 0
+    amina = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["amina"][0]), "CPCM_NOW": PAST})
+    case_id = register(amina)
+    assert amina("note", case_id, "--text", "visited").code == 0
+    signers = tmp_env / "allowed_signers"
+    signers.write_text(sup("team", "signers").stdout)
+    commits = git(root, "rev-list", "HEAD").split()
+    assert len(commits) == 4
+    for sha in commits:
+        done = subprocess.run(["git", "-c", "gpg.format=ssh", "-c", f"gpg.ssh.allowedSignersFile={signers}",
+                               "verify-commit", sha], cwd=root, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert "Good \"git\" signature" in done.stderr
+    assert "amina@test.cpcm.invalid" in subprocess.run(
+        ["git", "-c", "gpg.format=ssh", "-c", f"gpg.ssh.allowedSignersFile={signers}", "verify-commit", commits[0]],
+        cwd=root, capture_output=True, text=True).stderr
+    # a commit changed after signing is refused by git too
+    raw = subprocess.run(["git", "cat-file", "commit", commits[0]], cwd=root, capture_output=True, check=True).stdout
+    tampered = raw.replace(b"\n\nnote ", b"\n\nnotE ")
+    bad = subprocess.run(["git", "hash-object", "-t", "commit", "-w", "--stdin"], cwd=root, input=tampered,
+                         capture_output=True, check=True).stdout.decode().strip()
+    assert subprocess.run(["git", "-c", "gpg.format=ssh", "-c", f"gpg.ssh.allowedSignersFile={signers}", "verify-commit", bad],
+                          cwd=root, capture_output=True).returncode != 0
+
+
+def test_every_commit_of_a_repository_is_signed_and_verify_is_clean(cli, cli_as, repo):
+    case_id = register(cli)
+    assert cli("note", case_id, "--text", "seen").code == 0
+    for sha in git(repo, "rev-list", "HEAD").split():
+        assert "gpgsig -----BEGIN SSH SIGNATURE-----" in git(repo, "cat-file", "commit", sha)
+    result = cli_as("sup")("verify", "--json")
+    assert result.code == 0 and result.json() == [], result.stdout
+    listed = cli_as("sup")("team", "list", "--json").json()
+    assert all(w["signing_keys"][0]["key"].startswith("ssh-ed25519 ") for w in listed)
+
+
+# -- what verify and sync refuse -------------------------------------------------------------------
+@pytest.fixture
+def laptops(repo, team, tmp_env):
+    return Laptops(repo, team, tmp_env)
+
+
+def refused_by_sync(laptops: Laptops, sha: str, code: str) -> None:
+    """The supervisor's sync refuses the pushed commit `sha`, names it and its code, and changes nothing."""
+    sup = laptops.cli("sup")
+    before = tree_state(laptops.repo)
+    done = sup("sync", "--json")
+    assert done.code == 4, (done.stdout, done.stderr)
+    assert f"{sha[:10]} {code}" in done.stderr
+    assert tree_state(laptops.repo) == before
+    assert sup("verify", "--json").code == 0
+
+
+def test_a_caseworkers_forged_approval(laptops, team):
+    sup = laptops.cli("sup")
+    case_id = register(sup, "--worker", "amina")
+    laptops.sync("sup")
+    amina = laptops.laptop("amina")
+    root = laptops.clones["amina"]
+    rel = forge_record(root, case_id, "approval", "sup", {"subject": "closure", "decision": "approved"})
+    sha = hand_commit(root, "amina", f"approve {case_id} {Path(rel).name.split('.')[0]}", [rel], team["amina"][0])
+    found = codes(amina)
+    assert {"signer-not-allowed", "by-not-signer"} <= found, found
+    push(root)
+    refused_by_sync(laptops, sha, "signer-not-allowed")
+
+
+def test_an_approval_by_a_supervisor_is_accepted(laptops, team):
+    """The same hand-made commit, signed by the supervisor: nothing to report (so the test above
+    fails for the caseworker's role, not for the way the commit is built)."""
+    sup = laptops.cli("sup")
+    case_id = register(sup, "--worker", "amina")
+    laptops.sync("sup")
+    otieno = laptops.laptop("otieno")
+    root = laptops.clones["otieno"]
+    rel = forge_record(root, case_id, "approval", "sup", {"subject": "closure", "decision": "approved"})
+    hand_commit(root, "sup", f"approve {case_id} {Path(rel).name.split('.')[0]}", [rel], team["sup"][0])
+    assert codes(otieno) == set()
+    push(root)
+    assert sup("sync").code == 0
+
+
+def test_an_unsigned_commit(laptops, team):
+    sup = laptops.cli("sup")
+    case_id = register(sup, "--worker", "amina")
+    laptops.sync("sup")
+    amina = laptops.laptop("amina")
+    root = laptops.clones["amina"]
+    rel = forge_record(root, case_id, "note", "amina", {"text": "seen"})
+    sha = hand_commit(root, "amina", f"note {case_id} {Path(rel).name.split('.')[0]}", [rel], None)
+    assert "unsigned-commit" in codes(amina)
+    # the log shows who signed each record's commit, and that this one is not signed
+    entries = {e["record_id"]: e for e in amina("log", case_id, "--json").json()}
+    forged = entries.pop(Path(rel).name.split(".")[0])
+    assert (forged["signed_by"], forged["signature"]) == (None, "unsigned-commit")
+    assert [(e["signed_by"], e["signature"]) for e in entries.values()] == [("sup", "good")]
+    table = amina("log", case_id).stdout
+    assert "sup, good" in table and "unsigned-commit" in table
+    push(root)
+    refused_by_sync(laptops, sha, "unsigned-commit")
+
+
+def test_a_commit_signed_by_a_stranger(laptops, team, tmp_env):
+    sup = laptops.cli("sup")
+    case_id = register(sup, "--worker", "amina")
+    laptops.sync("sup")
+    amina = laptops.laptop("amina")
+    root = laptops.clones["amina"]
+    stranger = tmp_env / "keys" / "mallory.txt"
+    make_identity(stranger)
+    rel = forge_record(root, case_id, "note", "amina", {"text": "seen"})
+    sha = hand_commit(root, "amina", f"note {case_id} {Path(rel).name.split('.')[0]}", [rel], stranger)
+    assert "unknown-signer" in codes(amina)
+    push(root)
+    refused_by_sync(laptops, sha, "unknown-signer")
+
+
+def test_a_record_whose_by_is_someone_else(laptops, team):
+    sup = laptops.cli("sup")
+    case_id = register(sup, "--worker", "amina")
+    laptops.sync("sup")
+    amina = laptops.laptop("amina")
+    root = laptops.clones["amina"]
+    rel = forge_record(root, case_id, "note", "otieno", {"text": "seen"})
+    hand_commit(root, "amina", f"note {case_id} {Path(rel).name.split('.')[0]}", [rel], team["amina"][0])
+    problems = [p for p in amina("verify", "--json").json() if p["code"] == "by-not-signer"]
+    assert len(problems) == 1 and problems[0]["case_id"] == case_id
+    assert "otieno" in problems[0]["message"] and "amina" in problems[0]["message"]
+    # a commit whose author address is not its signer: refused by sync too (no need to read the record)
+    rel = forge_record(root, case_id, "note", "otieno", {"text": "seen"})
+    sha = hand_commit(root, "otieno", f"note {case_id} {Path(rel).name.split('.')[0]}", [rel], team["amina"][0])
+    push(root)
+    refused_by_sync(laptops, sha, "by-not-signer")
+
+
+def test_a_revoked_key(laptops, team, tmp_env):
+    """otieno's laptop is lost: the supervisor revokes his key from a date. The thief, on the lost
+    laptop (which never saw the revocation, where otieno is still a member), writes a commit
+    signed with his key after that date and hands it over as a bundle: refused; and verify
+    reports it in a copy that took it in by plain git."""
+    sup = laptops.cli("sup")
+    case_id = register(sup, "--worker", "amina")
+    laptops.sync("sup")
+    laptops.laptop("otieno")
+    root = laptops.clones["otieno"]
+    later = Cli({**sup.env, "CPCM_NOW": "2099-01-01T09:00:00+03:00"})
+    done = later("team", "revoke", "otieno", "--lost", "--from", "2098-06-01", "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["revoked_from"].startswith("2098-06-01")
+    listed = {w["id"]: w for w in later("team", "list", "--all", "--json").json()}
+    assert listed["otieno"]["removed"] and listed["otieno"]["signing_keys"][0]["revoked"].startswith("2098-06-01")
+    assert 'valid-before="20980531210000Z"' in later("team", "signers").stdout
+    assert later("verify", "--json").code == 0  # his commits before the date still stand
+    # the thief writes after the revocation date, on the copy that never saw it
+    rel = forge_record(root, case_id, "note", "otieno", {"text": "seen"})
+    when = int(datetime.fromisoformat("2098-07-01T00:00:00+00:00").timestamp())
+    sha = hand_commit(root, "otieno", f"note {case_id} {Path(rel).name.split('.')[0]}", [rel], team["otieno"][0], when)
+    bundle = tmp_env / "stolen.bundle"
+    assert laptops.cli("otieno")("bundle", "create", str(bundle)).code == 0
+    before = tree_state(laptops.repo)
+    done = sup("bundle", "apply", str(bundle))
+    assert done.code == 4 and f"{sha[:10]} revoked-key" in done.stderr, done.stderr
+    assert case_id not in done.stderr
+    assert tree_state(laptops.repo) == before
+    # the same commit taken in by plain git: verify reports it
+    git(laptops.repo, "fetch", "-q", str(root), "main")
+    git(laptops.repo, "-c", "user.name=x", "-c", "user.email=x@x", "merge", "-q", "--no-edit", "FETCH_HEAD")
+    assert "revoked-key" in codes(sup)
+
+
+def test_a_worker_records_their_own_key_once(tmp_env, team, repo, cli_as):
+    sup = cli_as("sup")
+    path = tmp_env / "keys" / "njeri.txt"
+    recipient = make_identity(path)
+    assert sup("team", "add", "njeri", "--role", "caseworker", "--recipient", recipient).code == 0
+    njeri = Cli({"CPCM_REPO": str(repo), "CPCM_IDENTITY": str(path), "CPCM_NOW": NOW})
+    amina = cli_as("amina")
+    assert amina("key", "publish", "--worker", "njeri", "--signing-key", signing_line(path)).code == 4  # not a supervisor
+    done = njeri("key", "publish", "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["signing_key"] == signing_line(path)
+    assert njeri("key", "publish").code == 4  # once
+    other = tmp_env / "keys" / "other.txt"
+    make_identity(other)
+    assert sup("key", "publish", "--worker", "njeri", "--signing-key", signing_line(other)).code == 4  # recorded already
+    case_id = register(njeri)
+    assert njeri("note", case_id, "--text", "seen").code == 0
+    result = sup("verify", "--json")
+    assert result.code == 0 and result.json() == [], result.stdout
+    # a caseworker who changes anything else in the team is refused by verify's role check
+    from cpcm.store.config import load_team
+    from cpcm.store.layout import TEAM
+
+    text = (repo / TEAM).read_text().replace("- caseworker\n  recipient: " + recipient, "- supervisor\n  recipient: " + recipient)
+    assert "supervisor\n  recipient: " + recipient in text
+    (repo / TEAM).write_text(text)
+    assert load_team(repo).get("njeri").has_role("supervisor")
+    hand_commit(repo, "njeri", "team add njeri", [TEAM], path)
+    assert "signer-not-allowed" in codes(sup)
+
+
+def test_history_before_signing_is_one_note(tmp_env, team):
+    """A repository made before cpcm signed: its old commits are a note, not problems; once the
+    founder records their key every new commit is checked."""
+    from cpcm import clock, service
+
+    root = tmp_env / "old"
+    service.init(root, "TEST", "T", "sup", "", ["supervisor"], team["sup"][1], clock.now(), timezone="UTC")
+    sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    assert "unsigned-commit" not in codes(sup)
+    assert sup("key", "publish").code == 0
+    register(sup)
+    result = sup("verify", "--json")
+    assert result.code == 0, result.stdout
+    assert [(p["code"], p["severity"]) for p in result.json()] == [("history-before-signing", "note")]
+    assert "1 commit" in result.json()[0]["message"]
+    # an unsigned commit after signing began is a problem, and so is one made on a branch from
+    # the old history (it is no ancestor of the first signed commit)
+    first = git(root, "rev-list", "--max-parents=0", "HEAD").strip()
+    git(root, "checkout", "-q", "-b", "side", first)
+    (root / "cases" / ".keep").write_text("x")
+    side = hand_commit(root, "sup", "repair", ["cases/.keep"], None)
+    git(root, "checkout", "-q", "main")
+    git(root, "-c", "user.name=x", "-c", "user.email=x@x", "merge", "-q", "--no-edit", "side")
+    messages = [p["message"] for p in sup("verify", "--json").json() if p["code"] == "unsigned-commit"]
+    assert any(side[:10] in m for m in messages) and len(messages) == 2  # the side commit and git's merge
+
+
+def test_two_copies_that_changed_one_workers_signing_keys_merge_to_both():
+    """A key added on one copy and the same worker's key revoked on the other: the merge keeps
+    every key and the revocation, whichever side is whose."""
+    from cpcm.domain.team import SigningKey, Team, Worker
+    from cpcm.store.audit import team_from
+    from cpcm.store.config import team_bytes
+    from cpcm.store.merge import merge_team
+
+    base = Worker("amina", "Amina", ("caseworker",), "age1x", "2026-01-01T00:00:00+00:00",
+                  signing_keys=(SigningKey("ssh-ed25519 AAAA1", "2026-01-01T00:00:00+00:00"),))
+    revoked = base.revoke_signing_keys("2026-03-01T00:00:00+03:00")
+    grown = base.with_signing_key("ssh-ed25519 AAAA2", "2026-02-01T00:00:00+00:00")
+    for ours, theirs in ((revoked, grown), (grown, revoked)):
+        data, _ = merge_team(team_bytes(Team((base,))), team_bytes(Team((ours,))), team_bytes(Team((theirs,))))
+        keys = team_from(data).get("amina").signing_keys
+        # the key published apart was not known to the revocation: it stays as published
+        assert [(k.key, k.revoked) for k in keys] == [("ssh-ed25519 AAAA1", "2026-03-01T00:00:00+03:00"),
+                                                      ("ssh-ed25519 AAAA2", "")]
