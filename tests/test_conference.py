@@ -89,10 +89,10 @@ def test_full_conference__actions_reach_each_case_plan_and_the_documents_hold_no
     members = [("Children's office", "Officer One", "SCCO"), ("Health centre", "Nurse Two", "Nurse"),
                ("School", "Teacher Three", "Head teacher"), ("Agency", "Worker Four", "Social worker"),
                ("Agency", "Worker Five", "Case manager")]
+    closer = cli_as("sup", CPCM_NOW=CLOSE_NOW)  # attendance, minutes and closing once the meeting has started
     for institution, name, position in members:
-        one_commit(repo, lambda: sup("conference", "attend", conf, "--institution", institution, "--name", name, "--position", position,
-                                     "--contact", "0700 000000", "--confidentiality-signed", "yes"))
-    closer = cli_as("sup", CPCM_NOW=CLOSE_NOW)  # minutes and closing once the meeting has started
+        one_commit(repo, lambda: closer("conference", "attend", conf, "--institution", institution, "--name", name, "--position", position,
+                                        "--contact", "0700 000000", "--confidentiality-signed", "yes"))
     one_commit(repo, lambda: closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc(cases))))
     closed = one_commit(repo, lambda: closer("conference", "close", conf, "--json"))
     assert git(repo, "log", "-1", "--format=%s").strip() == f"conference close {conf}"
@@ -193,6 +193,7 @@ def test_timeline__missing_dates_are_checked_as_of_today(cli_as):
 def test_attendance__a_member_without_a_signed_agreement_cannot_be_present(cli_as, repo):
     sup = cli_as("sup")
     conf = new_conference(sup)
+    sup = cli_as("sup", CPCM_NOW=CLOSE_NOW)  # at the meeting
     before = commit_count(repo)
     refused = sup("conference", "attend", conf, "--institution", "School", "--name", "Teacher", "--position", "Teacher",
                   "--contact", "0700 000000", "--confidentiality-signed", "no")
@@ -210,10 +211,10 @@ def test_participants__outside_five_to_ten_is_warned_at_minutes_and_close(cli, c
     sup = cli_as("sup")
     conf = new_conference(sup)
     assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
-    for n in range(4):
-        assert sup("conference", "attend", conf, "--institution", "Agency", "--name", f"Member {n}", "--position", "Staff",
-                   "--contact", "x", "--confidentiality-signed", "yes").code == 0
     at_meeting = cli_as("sup", CPCM_NOW=CLOSE_NOW)
+    for n in range(4):
+        assert at_meeting("conference", "attend", conf, "--institution", "Agency", "--name", f"Member {n}", "--position", "Staff",
+                          "--contact", "x", "--confidentiality-signed", "yes").code == 0
     minuted = at_meeting("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id])))
     assert minuted.code == 0 and "conference.participants: 4" in minuted.stderr
     closed = at_meeting("conference", "close", conf)

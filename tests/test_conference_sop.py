@@ -281,8 +281,9 @@ def test_close__actions_for_a_case_without_a_plan_start_an_interim_plan(cli_as, 
 
 # -- Form 5: the standing register ------------------------------------------------------------------------------
 def attend(cli, conf, name, *extra):
+    """Attendance on the day of the meeting (new_conference's 2026-11-30): refused before it."""
     return cli("conference", "attend", conf, "--institution", "Agency", "--name", name, "--position", "Officer", "--contact", "0700",
-               *extra)
+               *extra, env={"CPCM_NOW": CLOSE_NOW})
 
 
 def test_form5__a_member_signs_once_for_every_conference(cli_as, repo):
@@ -295,7 +296,7 @@ def test_form5__a_member_signs_once_for_every_conference(cli_as, repo):
     shown = sup("conference", "show", second, "--json").json()
     assert shown["attendees"][0]["confidentiality_signed"] == "yes" and shown["participants"] == 1
     listed = sup("conference", "register", "--json").json()
-    assert [(r["name"], r["signed_on"], r["how"]) for r in listed] == [("Member One", "2026-11-23", "signed")]
+    assert [(r["name"], r["signed_on"], r["how"]) for r in listed] == [("Member One", "2026-11-30", "signed")]
     again = sup("conference", "sign", "--name", "Member One", "--institution", "agency", "--position", "Officer", "--json")
     assert again.code == 4 and again.json()["rule"] == "conference-already-signed"
     # never signed: must say so, or sign first

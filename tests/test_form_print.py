@@ -17,6 +17,10 @@ from cpcm.store import codec, forms, policies
 
 PAPER = ["registration", "initial", "comprehensive", "best-interests", "readiness", "followup", "review", "consent", "closure",
          "plan", "sign-off", "conference-minutes"]
+# the Kenya case-conferencing SOP's forms (Form 5 prints with `cpcm render form-5`, Form 7 is the minutes)
+SOP_FORMS = {"conference-presentation": "1", "conference-preparation": "2", "conference-checklist": "3",
+             "conference-agenda": "4", "conference-attendance": "6", "conference-minutes": "7", "conference-report": "8"}
+CONFERENCE_HEADED = set(SOP_FORMS) - {"conference-presentation", "conference-preparation"}
 KENYA_ONLY = ["transfer-kenya", "registration-kenya"]
 CHOICES = Path(__file__).resolve().parents[1] / "templates" / "_choices.j2"
 
@@ -32,7 +36,7 @@ def _labels(name: str, lang: str) -> list[str]:
     return [f.label.get(lang) or f.label["en"] for f in form.fields if f.key != "checklist"]
 
 
-@pytest.mark.parametrize("name", PAPER + KENYA_ONLY)
+@pytest.mark.parametrize("name", PAPER + KENYA_ONLY + sorted(set(SOP_FORMS) - set(PAPER)))
 @pytest.mark.parametrize("lang", ["en", "sw"])
 def test_form_print__every_form_in_each_language_holds_every_field_label(cli, name, lang):
     """Outside a repository too (the profile given): each field's label in the language asked
@@ -43,7 +47,11 @@ def test_form_print__every_form_in_each_language_holds_every_field_label(cli, na
     assert page.startswith("<!DOCTYPE html>") and f'<html lang="{lang}">' in page
     for label in _labels(chosen, lang):
         assert label in page, (chosen, lang, label)
-    assert ("Case ID" in page) == (lang == "en") and ("Namba ya kesi" in page) == (lang == "sw")
+    if chosen in CONFERENCE_HEADED:  # a conference's form: its ID, the date and the chair at the top
+        assert ("Conference ID" in page) == (lang == "en") and ("Namba ya mkutano" in page) == (lang == "sw")
+        assert ("Chair/facilitator" in page) == (lang == "en") and ("Mwenyekiti/mwezeshaji" in page) == (lang == "sw")
+    else:
+        assert ("Case ID" in page) == (lang == "en") and ("Namba ya kesi" in page) == (lang == "sw")
     markdown = printed(cli, name, "--lang", lang, "--profile", "kenya", "--format", "md")
     assert markdown.startswith("# ") and _labels(chosen, lang)[0] in html.unescape(markdown)
 
@@ -99,7 +107,8 @@ def test_form_blank__kept_and_follows_the_kenya_profile_only_when_asked_by_name(
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed: run `make test`")
-@pytest.mark.parametrize("name,lang", [("registration", "sw"), ("readiness", "en"), ("closure", "sw")])
+@pytest.mark.parametrize("name,lang", [("registration", "sw"), ("readiness", "en"), ("closure", "sw"), ("conference-report", "sw"),
+                                       ("conference-checklist", "en")])
 def test_form_print__in_chromium_no_console_message_a4_pages_and_nothing_wider_than_the_page(cli, tmp_path, name, lang):
     page = tmp_path / f"{name}-{lang}.html"
     page.write_text(printed(cli, name, "--lang", lang, "--profile", "kenya"), encoding="utf-8")
@@ -119,3 +128,71 @@ def test_form_print__in_chromium_no_console_message_a4_pages_and_nothing_wider_t
     shot = tmp_path / f"{name}-{lang}.png"
     chromium(tmp_path, page, f"--screenshot={shot}", "--window-size=794,1123")
     print(f"screenshot of the printed {name} form: {shot}")
+
+
+def _texts(definition: dict) -> list[tuple[str, dict]]:
+    """Every label, help, title, intro and choice label of a form definition, with where it is."""
+    found = [("title", definition["title"])]
+    paper = definition.get("paper") or {}
+    found += [(f"paper.{key}", paper[key]) for key in ("intro", "typed_in") if key in paper]
+    found += [(f"paper.sections.{key}", value) for key, value in (paper.get("sections") or {}).items()]
+    found += [(f"choice_labels.{name}.{value}", words) for name, values in (definition.get("choice_labels") or {}).items()
+              for value, words in values.items()]
+
+    def fields(entries, where):
+        for field in entries:
+            found.append((f"{where}{field['key']}.label", field["label"]))
+            if "help" in field:
+                found.append((f"{where}{field['key']}.help", field["help"]))
+            fields(field.get("item") or [], f"{where}{field['key']}.")
+    fields(definition.get("fields") or [], "")
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(SOP_FORMS))
+def test_form_print__the_sop_forms_say_their_source_and_every_word_in_english_and_kiswahili(name):
+    definition = codec.loads((forms.HERE / f"{name}.yaml").read_bytes())
+    assert f"Form {SOP_FORMS[name]}" in definition["source"] and "SOP for Case Conferencing" in definition["source"]
+    assert str(definition["paper"]["sop_form"]) == SOP_FORMS[name]
+    missing = [where for where, words in _texts(definition) if not (words.get("en") and words.get("sw"))]
+    assert not missing, missing
+    assert f"(SOP Form {SOP_FORMS[name]})" in definition["title"]["en"] and f"(Fomu {SOP_FORMS[name]} ya SOP)" in definition["title"]["sw"]
+
+
+def test_form_list__shows_the_sop_forms_with_their_number(cli):
+    done = cli("form", "list")
+    assert done.code == 0, done.stderr
+    lines = {line.split()[0]: line for line in done.stdout.splitlines()}
+    for name, number in SOP_FORMS.items():
+        assert lines[name].endswith(f"SOP Form {number}"), lines[name]
+    assert lines["registration"] == "registration"  # a form that is no SOP form: its name alone
+    listed = cli("form", "list", "--json")
+    assert listed.code == 0 and set(SOP_FORMS) <= set(codec.loads(listed.stdout.encode()))
+
+
+def test_form_print__the_sop_forms_print_what_the_sop_asks(cli):
+    """Form 3's items as the SOP numbers them (no item 5), each with its status and a comment;
+    Form 6's register with room for a meeting; Form 2's 26 prompts under their headings; Form
+    8's two parts; how each gets into cpcm instead of 'cpcm form blank'."""
+    checklist = html.unescape(printed(cli, "conference-checklist"))
+    numbers = re.findall(r"<h2>(\d)\. ", checklist)
+    assert numbers == ["1", "2", "3", "4", "6", "7", "8", "9"], numbers
+    assert checklist.count("done (√)") == 8 and checklist.count("not done (X)") == 8 and checklist.count(">Comments<") == 8
+    assert "within 24 hours after" in checklist and "at least 3 days before" in checklist
+    assert "cpcm form blank" not in checklist and "cpcm conference new or update" in checklist
+    attendance = html.unescape(printed(cli, "conference-attendance", "--lang", "sw"))
+    register = attendance.split("Mahudhurio</div>")[1]
+    assert len(re.findall(r"<tr><td>\d+</td>", register)) == 16 and "Taasisi/shirika" in register and "Mawasiliano" in register
+    assert "cpcm conference attend" in attendance
+    preparation = html.unescape(printed(cli, "conference-preparation", "--format", "md"))
+    prompts = re.findall(r"^\*\*(\d+)\. ", preparation, re.M)
+    assert prompts == [str(n) for n in range(1, 27)], prompts
+    assert "## Open discussion" in preparation and "Notes from discussion" in preparation
+    report = html.unescape(printed(cli, "conference-report"))
+    assert "Part I: Preparations" in report and "Part II: Case conference notes" in report
+    part1, part2 = report.split("Part II")
+    assert len(re.findall(r"<tr><td>\d+</td>", part1)) == 5 and len(re.findall(r"<tr><td>\d+</td>", part2)) == 3
+    assert "Location of case (district, ward, village)" in part1 and "Resources needed" in part2
+    assert report.count('<table class="entries tall">') == 2  # room to write by hand in each row
+    presentation = html.unescape(printed(cli, "conference-presentation", "--lang", "sw"))
+    assert presentation.index("1. Kujitambulisha") < presentation.index("6. Hatua zinazopendekezwa")

@@ -3,6 +3,7 @@
 registration (IAG Step 1) is recorded; the inter-agency profile does not take them."""
 from __future__ import annotations
 
+import html
 import json
 
 from conftest import registration
@@ -76,3 +77,23 @@ def test_update__the_categories_are_validated_against_the_national_list(kenya):
 def test_inter_agency__the_national_categories_are_not_a_field(cli):
     refused = cli("register", "--from-file", "-", "--json", input=json.dumps(registration(case_categories=["abandoned"])))
     assert refused.code == 4 and "is not a field of the registration form" in refused.stdout
+
+
+def test_case_file__prints_the_national_categories_in_words_with_their_cpims_code(kenya):
+    """render case-file prints each national case category as the form names it, in the
+    document's language, with its CPIMS code in brackets; never the bare key; the update
+    that changes them too, before and after."""
+    amina = kenya("amina")
+    doc = registration(case_categories=["abandoned", "children_on_the_streets"], registration_place="Tumaini CCI office")
+    case_id = amina("register", "--from-file", "-", "--json", input=json.dumps(doc)).json()["case_id"]
+    assert amina("update", case_id, "--set", "case_categories=child_labour", "--reason", "intake review").code == 0
+    labels = forms.choice_labels("registration-kenya")["case_category"]
+    codes = forms.codes("registration-kenya")["case_category"]
+    for lang in ("en", "sw"):
+        for fmt in ("md", "html"):
+            done = amina("render", "case-file", case_id, "--lang", lang, "--format", fmt)
+            assert done.code == 0, done.stderr
+            text = html.unescape(done.stdout)
+            for key in ("abandoned", "children_on_the_streets", "child_labour"):
+                assert f"{labels[key][lang]} ({codes[key]})" in text, (lang, fmt, key)
+                assert key not in text and key.replace("_", " ") not in text, (lang, fmt, key)

@@ -319,16 +319,16 @@ def conference(cli_as):
     case = register(amina, caregiver={"name": FAMILY["caregiver"], "relationship": "mother"}, contact=FAMILY["phone"])
     conf = sup("conference", "new", "--kind", "internal", "--date", "2026-12-10", "--json").json()["conference_id"]
     assert sup("conference", "add-case", conf, case, "--reason", "especially_difficult").code == 0
+    held = cli_as("sup", CPCM_NOW="2026-12-10T12:00:00+03:00")  # attendance and minutes once the meeting has started
     for n in range(5):
-        assert sup("conference", "attend", conf, "--institution", "Sub-county office", "--name", f"Officer Number{n}",
-                   "--position", "SCCO", "--contact", f"07000000{n}", "--confidentiality-signed", "yes").code == 0
-    assert sup("conference", "attend", conf, "--institution", "Family", "--name", FAMILY["caregiver"], "--position", "mother",
-               "--contact", "+254 712 345 678", "--confidentiality-signed", "verbal").code == 0
-    assert sup("conference", "attend", conf, "--family", "--name", FAMILY["relative"]).code == 0
+        assert held("conference", "attend", conf, "--institution", "Sub-county office", "--name", f"Officer Number{n}",
+                    "--position", "SCCO", "--contact", f"07000000{n}", "--confidentiality-signed", "yes").code == 0
+    assert held("conference", "attend", conf, "--institution", "Family", "--name", FAMILY["caregiver"], "--position", "mother",
+                "--contact", "+254 712 345 678", "--confidentiality-signed", "verbal").code == 0
+    assert held("conference", "attend", conf, "--family", "--name", FAMILY["relative"]).code == 0
     minutes = {"key_issues": "<script>alert(1)</script> & <b>bold</b>",
                "cases": [{"case": case, "discussion": "progress is slow <img src=x onerror=alert(1)>", "decisions": ["continue"],
                           "actions": [{"need": "safety", "action": "joint visit", "responsible": "amina", "timeline": "2026-12-20"}]}]}
-    held = cli_as("sup", CPCM_NOW="2026-12-10T12:00:00+03:00")  # minutes once the meeting has started
     assert held("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes)).code == 0
     return sup, conf
 

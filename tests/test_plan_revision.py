@@ -336,10 +336,10 @@ def test_cli__the_only_supervisor_closing_a_conference_is_told_and_can_withdraw_
     assert sup("approve", case_id, "plan", "--note", "ok").code == 0
     conf = new_conference(sup)
     assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+    closer = cli_as("sup", CPCM_NOW=CLOSE_NOW)  # attendance, minutes and closing once the meeting has started
     for n in range(5):
-        assert sup("conference", "attend", conf, "--institution", "Agency", "--name", f"Member {n}", "--position", "Officer",
-                   "--contact", "0700", "--confidentiality-signed", "yes").code == 0
-    closer = cli_as("sup", CPCM_NOW=CLOSE_NOW)  # minutes and closing once the meeting has started
+        assert closer("conference", "attend", conf, "--institution", "Agency", "--name", f"Member {n}", "--position", "Officer",
+                      "--contact", "0700", "--confidentiality-signed", "yes").code == 0
     assert closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id]))).code == 0
     closed = closer("conference", "close", conf, "--json")
     assert closed.code == 0, closed.stderr

@@ -136,10 +136,10 @@ def test_the_conference_report_gives_its_due_time_in_local_time(nairobi):
     sup = nairobi("sup")
     conf = new_conference(sup)
     assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
-    for n in range(5):
-        assert sup("conference", "attend", conf, "--institution", "Agency", "--name", f"Member {n}", "--position", "Officer",
-                   "--contact", "0700", "--confidentiality-signed", "yes").code == 0
     closer = nairobi("sup", CPCM_NOW="2026-11-30T11:00:00Z")  # 14:00 in Nairobi, after the meeting at 09:00 local
+    for n in range(5):
+        assert closer("conference", "attend", conf, "--institution", "Agency", "--name", f"Member {n}", "--position", "Officer",
+                      "--contact", "0700", "--confidentiality-signed", "yes").code == 0
     assert closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id]))).code == 0
     assert closer("conference", "close", conf).code == 0
     due = [i for i in closer("due", "--json").json() if i["code"] == "conference-report"]

@@ -354,9 +354,9 @@ def test_verify__clean_after_many_mixed_commands(cli_as, repo, team, tmp_path):
             chosen = sorted(set(rng.sample(planned, min(2, len(planned)))))
             for each in chosen:
                 ok(sup("conference", "add-case", conf, each, "--reason", "especially_difficult"), "add-case")
-            ok(sup("conference", "attend", conf, "--institution", "School", "--name", "Teacher", "--position", "Head",
-                   "--contact", "0700 000000", "--confidentiality-signed", "yes"), "attend")
-            at_meeting = cli_as("sup", CPCM_NOW="2026-11-30T13:00:00+03:00")  # minutes and closing once the meeting has started
+            at_meeting = cli_as("sup", CPCM_NOW="2026-11-30T13:00:00+03:00")  # attendance, minutes, closing once the meeting has started
+            ok(at_meeting("conference", "attend", conf, "--institution", "School", "--name", "Teacher", "--position", "Head",
+                          "--contact", "0700 000000", "--confidentiality-signed", "yes"), "attend")
             ok(at_meeting("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc(chosen))), "minutes")
             ok(at_meeting("conference", "close", conf), "close")
             ran += 3 + len(chosen)

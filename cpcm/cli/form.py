@@ -68,7 +68,8 @@ def register(app: typer.Typer) -> None:
 
     @form.command("list")
     def list_(repo: RepoOpt = None, json_out: JsonOpt = False) -> None:
-        """The forms available (shipped, and the agency's own in .cpcm/forms/).
+        """The forms available (shipped, and the agency's own in .cpcm/forms/); the Kenya
+        case-conferencing SOP's forms with their number.
 
         Example: cpcm form list
         """
@@ -77,8 +78,12 @@ def register(app: typer.Typer) -> None:
         from cpcm.store.config import resolve_repo
 
         root = resolve_repo(str(repo) if repo else None)
-        names = forms.available(root if root.exists() else None)
+        here = root if root.exists() else None
+        names = forms.available(here)
         if json_out:
             print_json(names)
-        else:
-            typer.echo("\n".join(names))
+            return
+        width = max(len(n) for n in names)
+        for name in names:  # the case-conferencing SOP's forms with their number (Forms 1-8)
+            sop = forms.paper(name, here).get("sop_form")
+            typer.echo(f"{name:<{width}}  SOP Form {sop}" if sop is not None else name)

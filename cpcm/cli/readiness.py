@@ -16,6 +16,9 @@ def register(app: typer.Typer) -> None:
         occasion: Optional[str] = typer.Option(None, "--occasion", help="review, followup, case_conference or other: when it was done."),
         consulted: List[str] = typer.Option([], "--consulted", help="Who took part (repeat): child, caregiver, other_family, school, ..."),
         notes: Optional[str] = typer.Option(None, "--notes"),
+        form: Optional[str] = typer.Option(None, "--form", help="The readiness form: readiness-8a for a young person in supported "
+                                                                "independent living or a child-headed household (DCS Form 8A); "
+                                                                "default the profile's (Form 7A).", show_default=False),
         from_file: FromFileOpt = None, set_: SetOpt = None, at: AtOpt = None, no_input: NoInputOpt = False,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
@@ -24,24 +27,27 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm form blank readiness > form7a.yaml; cpcm readiness CP-4F7K-9X2M --from-file form7a.yaml
         Example: cpcm readiness CP-4F7K-9X2M --occasion review   (on a terminal: asks domain by domain)
+        Example: cpcm form blank readiness-8a > form8a.yaml; cpcm readiness CP-4F7K-9X2M --form readiness-8a --from-file form8a.yaml
         """
         from cpcm import service
+        from cpcm.service import reintegration
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
+        name = reintegration.readiness_form(ctx, form.strip().lower() if form else None)
         flags = {"occasion": occasion, "consulted": list(consulted) or None, "notes": notes}
         guided = not no_input and not from_file and stdin_is_terminal()
-        data = gather(ctx, service.form_for(ctx, "readiness"), from_file, set_, flags, True)
+        data = gather(ctx, name, from_file, set_, flags, True)
         if guided:
             from cpcm.domain import text
             from cpcm.errors import UsageError
 
             try:
-                data = _guided(ctx, data)
+                data = _guided(ctx, data, name)
             except UnicodeDecodeError:
                 raise UsageError("an answer typed is not valid UTF-8 text", text.UTF8_HINT) from None
             text.check_data(data, "the input")
-        result = service.readiness(ctx, case_id, data, parse_at(at))
+        result = reintegration.readiness(ctx, case_id, data, parse_at(at), form=name)
         if not json_out:
             _print_score(result.extra["readiness"])
         report_written(result, json_out, f"readiness recorded for {case_id}")
@@ -55,13 +61,12 @@ def _print_score(ready: dict) -> None:
                 title=f"Readiness {ready['at'][:10]}: {ready['domains_passed']} of {len(ready['domains'])} domains pass: {verdict}")
 
 
-def _guided(ctx, data: dict) -> dict:
+def _guided(ctx, data: dict, name: str) -> dict:
     """Domain by domain on a terminal: review it now or leave it; each item yes, no or na; a stop
     answer says at once what it means; the domain's score against its pass mark after each; then
     the other fields of the form."""
     from dataclasses import replace
 
-    from cpcm import service
     from cpcm.cli.prompts import fill
     from cpcm.domain.forms import coerce
     from cpcm.domain.records import flatten, set_path
@@ -70,8 +75,8 @@ def _guided(ctx, data: dict) -> dict:
     from cpcm.workflow import readiness as rules
 
     lang = ctx.config.language or "en"
-    form = forms.load(service.form_for(ctx, "readiness"), ctx.root)
-    table = reintegration.scoring(ctx)
+    form = forms.load(name, ctx.root)
+    table = reintegration.scoring(ctx, name)
     prefix = str(table.get("prefix") or "")
     stops = {str(s["item"]): s for s in table.get("stops") or ()}
     given = flatten(data)

@@ -56,21 +56,50 @@ def _section(key: str) -> str:
     return key.rpartition(".")[0]
 
 
+def _paper(paper: Mapping[str, Any] | None, lang: str) -> dict:
+    """What a form made for paper only says of itself (its `paper:` section): the SOP form it
+    is, the words printed above its fields, the title of each section, the heading boxes (a
+    case's or a conference's), the number of rows of a table and which tables have tall rows,
+    and how its content gets into cpcm (instead of `cpcm form blank`)."""
+    paper = paper or {}
+    titles = {str(k): _text(v, lang) for k, v in (paper.get("sections") or {}).items()}
+    return {
+        "sop_form": str(paper["sop_form"]) if paper.get("sop_form") is not None else None,
+        "intro": _text(paper.get("intro") or {}, lang, fallback=(lang == "en")) or None,
+        "typed_in": _text(paper.get("typed_in") or {}, lang, fallback=(lang == "en")) or None,
+        "heading": "conference" if paper.get("heading") == "conference" else "case",
+        "titles": titles,
+        "rows": {str(k): int(v) for k, v in (paper.get("rows") or {}).items()},
+        "tall": {str(k) for k in paper.get("tall_rows") or ()},
+    }
+
+
 def form_view(form: Form, name: str, lang: str, *, labels: Mapping[str, Any] | None = None,
               checklists: Mapping[str, list[str]] | None = None, profile: str | None = None,
-              today: date | None = None) -> dict:
+              today: date | None = None, paper: Mapping[str, Any] | None = None) -> dict:
     """The printable blank of `form` (named `name`) in `lang`: its title, its fields grouped in
     sections (consecutive fields sharing a key prefix), and for the closure form the checklist
-    of each reason under the policy (`checklists`: reason -> items)."""
+    of each reason under the policy (`checklists`: reason -> items). `paper`: the definition's
+    `paper:` section, for a form made to be filled on paper only (the case-conferencing SOP's
+    forms): see _paper."""
+    meta = _paper(paper, lang)
     fields = [_field(form, f, lang, labels or {}) for f in form.fields
               if not (checklists and f.key == "checklist")]  # printed below as each reason's items
+    for entry in fields:
+        if entry["type"] == "list" and entry["key"] in meta["rows"]:
+            entry["rows"] = meta["rows"][entry["key"]]
+        entry["tall"] = entry["key"] in meta["tall"]  # rows with room for a few lines of handwriting
     sections: list[dict] = []
     for entry in fields:
         group = _section(entry["key"])
         if not sections or sections[-1]["key"] != group:
-            sections.append({"key": group, "fields": []})
+            sections.append({"key": group, "title": meta["titles"].get(group), "fields": []})
         sections[-1]["fields"].append(entry)
     return {
+        "sop_form": meta["sop_form"],
+        "intro": meta["intro"],
+        "typed_in": meta["typed_in"],
+        "heading": meta["heading"],
         "lang": lang,
         "name": name,
         "kind": form.kind,

@@ -760,11 +760,32 @@ def _value(value: Any) -> dict:
     return {"kind": "text", "value": text}
 
 
-def _answer(answer: Mapping[str, Any]) -> dict:
+def _answer(answer: Mapping[str, Any], words: Mapping[str, str] | None = None) -> dict:
+    """One answer for a document; `words`: the words of its choices where its form names them
+    (the national case categories' choice_labels), in the document's language."""
     out = {"field": str(answer.get("field") or ""), "label": answer.get("label") or None, **_value(answer.get("value"))}
+    out["words"] = dict(words) if words else None
     previous = answer.get("previous")
-    out["previous"] = dict(_value(previous), field=out["field"], label=out["label"]) if previous is not None else None
+    out["previous"] = dict(_value(previous), field=out["field"], label=out["label"], words=out["words"]) if previous is not None else None
     out["changed"] = "previous" in answer and out["field"] != "reason"
+    return out
+
+
+def choice_words(labels: Mapping[str, Mapping[str, Mapping[str, str]]], codes: Mapping[str, Mapping[str, str]],
+                 field_lists: Mapping[str, str], lang: str) -> dict[str, dict[str, str]]:
+    """{field: {value: words}} for the fields of a form whose list the form names in words
+    (`labels`: its choice_labels, {list: {value: {lang: text}}}): the label in `lang` (else
+    English), with the national code in brackets where the form has one (`codes`: {list: {value:
+    code}}, the CPIMS code of a case category)."""
+    out: dict[str, dict[str, str]] = {}
+    for field, list_name in field_lists.items():
+        named = labels.get(list_name) or {}
+        if not named:
+            continue
+        coded = codes.get(list_name) or {}
+        out[field] = {str(value): (str(text.get(lang) or text.get("en") or value)
+                                   + (f" ({coded[value]})" if coded.get(value) else ""))
+                      for value, text in named.items() if isinstance(text, Mapping)}
     return out
 
 
@@ -787,7 +808,8 @@ def _when(at: str) -> dict:
 
 def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, *, today: date,
                    names: Mapping[str, str] | None = None, services: Mapping[str, str] | None = None,
-                   agency: Mapping[str, str] | None = None, next_review: str | None = None) -> dict:
+                   agency: Mapping[str, str] | None = None, next_review: str | None = None,
+                   choices: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None) -> dict:
     """The whole case file, as a supervisor reviews it or a court asks for it: the child as the
     case now stands, then every record (corrected and repaired ones too) in order of `at` (the
     order written where two have the same time), each with every answer and its question's label
@@ -795,8 +817,10 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
 
     `entries`: each record's readable form, as `cpcm show CASE RECORD --json` gives it
     (service.cases.record_view: kind, what, at, by, supersedes, superseded_by, answers...).
+    `choices`: {form: {field: {value: words}}} (choice_words) for the choices a form names in
+    words, printed in words instead of their codes.
     """
-    names, services = names or {}, services or {}
+    names, services, choices = names or {}, services or {}, choices or {}
     rows = sorted(entries, key=lambda e: (_moment(e["at"]), e["record_id"]))
     at_of = {e["record_id"]: e["at"] for e in rows}
     plan_ids = [e["record_id"] for e in rows if e["kind"] == "plan" and not e.get("supersedes")]
@@ -825,7 +849,8 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
             "supersedes": {"record_id": e["supersedes"], "at": _when(at_of.get(e["supersedes"], ""))} if e.get("supersedes") else None,
             "correction_reason": _text(e.get("correction_reason")) or None,
             "superseded_by": e.get("superseded_by") or None,
-            "answers": [_answer(a) for a in e.get("answers") or [] if _shown(e["kind"], a)],
+            "answers": [_answer(a, (choices.get(e.get("form") or "") or {}).get(str(a.get("field") or "")))
+                        for a in e.get("answers") or [] if _shown(e["kind"], a)],
         })
     registration = case.registration or {}
     return {

@@ -333,6 +333,13 @@ def attend(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
     earlier conference (or with `cpcm conference sign`) needs no --confidentiality-signed; one
     who signs now (yes or verbal) is added to the register in the same commit."""
     conference = _open(ctx, conference_id, "attend")
+    early = rules.attendance_too_early(conference, ctx.now)
+    if early:
+        raise Refused(early + "; nothing was written",
+                      f"Record attendance on the day of the meeting or after it. If the meeting moved, change its date first: "
+                      f"cpcm conference update {conference_id} --date DATE --reason TEXT; a participant's confirmation before "
+                      f"the meeting goes on the conference: cpcm conference update {conference_id} --attendance-confirmed DATE",
+                      rule="conference-attendance-before-meeting")
     errors = []
     body: dict[str, Any] = {}
     family = data.get("role") == "family"  # a child or family member: counted in the documents, never named

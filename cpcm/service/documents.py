@@ -142,9 +142,27 @@ def case_file(ctx: Context, case_id: str, lang: str, fmt: str) -> str:
     view = views.case_file_view(
         case, entries, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
         services=_service_names(ctx), agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
-        next_review=_next_review(ctx, case),
+        next_review=_next_review(ctx, case), choices=_choice_words(ctx, {e.get("form") for e in entries}, lang),
     )
     return env.render(views.CASE_FILE, lang, fmt, view, ctx.root)
+
+
+def _choice_words(ctx: Context, names, lang: str) -> dict:
+    """{form: {field: {value: words}}} for the forms of a case's records whose choices the form
+    names in words (the kenya registration's national case categories), in `lang`."""
+    from cpcm.render import views
+    from cpcm.store import forms
+
+    out = {}
+    for name in sorted(n for n in names if n):
+        labels = forms.choice_labels(name, ctx.root)
+        if not labels:
+            continue
+        form = forms.load(name, ctx.root)
+        field_lists = {f.key: list_name for f in form.fields for list_name, values in form.lists.items()
+                       if list_name in labels and tuple(values) == f.choices}
+        out[name] = views.choice_words(labels, forms.codes(name, ctx.root), field_lists, lang)
+    return out
 
 
 def _next_review(ctx: Context, case) -> str | None:

@@ -41,6 +41,7 @@ def form_print(name: str, lang: str = "en", fmt: str = "html", *, policy: Policy
     form = forms.load(chosen, root)
     view = paper.form_view(form, chosen, lang, labels=forms.choice_labels(chosen, root),
                            checklists=closure_checklists(policy) if form.kind == "closure" else None,
-                           profile=policy.profile if policy is not None else None, today=today)
+                           profile=policy.profile if policy is not None else None, today=today,
+                           paper=forms.paper(chosen, root))
     text = env.render("form-print", lang, fmt, view, root)
     return text if text.endswith("\n") else text + "\n"

@@ -20,14 +20,29 @@ from cpcm.workflow import readiness as rules
 KIND = "readiness"
 
 
-def scoring(ctx: Context) -> dict:
-    """The scoring data of the readiness form the policy names (pass marks, closure rule, stops)."""
-    name = form_for(ctx, KIND)
+def scoring(ctx: Context, name: str | None = None) -> dict:
+    """The scoring data of a readiness form (pass marks, closure rule, stops): the one named
+    (`cpcm readiness --form`, e.g. readiness-8a, the young-person review), else the one the
+    policy names."""
+    name = name or form_for(ctx, KIND)
     data = forms.scoring(name, ctx.root)
     problems = rules.check_scoring(data) if data is not None else ["the form has no scoring section"]
     if problems:
         raise Corrupt(f"form definition {name}: scoring: {'; '.join(problems)}", name)
     return data
+
+
+def readiness_form(ctx: Context, form: str | None = None) -> str:
+    """The readiness form to record on: `form` when it is one (exit 2 otherwise, naming them),
+    else the one the policy names."""
+    if form is None:
+        return form_for(ctx, KIND)
+    from cpcm.errors import UsageError
+
+    choices = readiness_forms(ctx)
+    if form not in choices:
+        raise UsageError("--form names a readiness form", f"Readiness forms: {', '.join(choices)}.")
+    return form
 
 
 def recorded(records: Iterable[Record]) -> bool:
@@ -37,34 +52,66 @@ def recorded(records: Iterable[Record]) -> bool:
 
 def latest(ctx: Context, records: Iterable[Record]) -> rules.Latest | None:
     """The case's latest readiness record, scored (a readiness record, or a comprehensive
-    assessment holding the answers the old way); None when there is none it can score."""
+    assessment holding the answers the old way); None when there is none it can score. A record
+    made on another readiness form (Form 8A, the young person's) is scored with that form's
+    pass marks, found by the benchmark version it records."""
     data = scoring(ctx)
-    return latest_of(data, records)
+    records = list(records)
+    versions = {str(r.body.get("version") or "") for r in records if r.kind == KIND} - {"", str(data.get("version") or "")}
+    if not versions:
+        return latest_of(data, records)
+    tables = {str(data.get("version") or ""): data}
+    for name in readiness_forms(ctx):
+        other = forms.scoring(name, ctx.root) or {}
+        tables.setdefault(str(other.get("version") or ""), other)
+    return latest_of(data, records, tables)
 
 
-def latest_of(data: Mapping[str, Any], records: Iterable[Record]) -> rules.Latest | None:
+def readiness_forms(ctx: Context) -> list[str]:
+    """The readiness forms there are (Form 7A, the young person's Form 8A, an agency's own): the
+    forms of kind readiness with a scoring section."""
+    found = []
+    for name in forms.available(ctx.root):
+        try:
+            if forms.load(name, ctx.root).kind == KIND and forms.scoring(name, ctx.root):
+                found.append(name)
+        except (Corrupt, ValueError):
+            continue
+    return found
+
+
+def latest_of(data: Mapping[str, Any], records: Iterable[Record],
+              tables: Mapping[str, Mapping[str, Any]] | None = None) -> rules.Latest | None:
+    """The latest record scored with `data`, or with the scoring of `tables` (version -> scoring)
+    its recorded version names."""
     found = None
     for record in sorted(records, key=lambda r: (r.at, r.id)):
         legacy = record.kind == "assessment" and bool(record.body.get("readiness"))
         if record.kind != KIND and not legacy:
             continue
+        table = data
+        if tables and not legacy:
+            table = tables.get(str(record.body.get("version") or ""), data)
         try:
-            result = rules.score(data, record.body, legacy=legacy)
+            result = rules.score(table, record.body, legacy=legacy)
         except ValueError:  # another version of the benchmarks, or answers this scoring does not know
             continue
         if legacy and not result.answered:
             continue
-        found = rules.Latest(record.id, record.at, record.kind, result, rules.stops(data, record.body, legacy=legacy))
+        found = rules.Latest(record.id, record.at, record.kind, result, rules.stops(table, record.body, legacy=legacy))
     return found
 
 
 @writes
-def readiness(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
-    """Record the readiness benchmarks (Form 7A): the score per domain against its pass mark,
-    whether the closure rule is met, and what to do now for an answer the form marks as a stop."""
+def readiness(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None,
+              form: str | None = None) -> Written:
+    """Record the readiness benchmarks (Form 7A, or the form named: readiness-8a, the young
+    person's Form 8A): the score per domain against its pass mark, whether the closure rule is
+    met, and what to do now for an answer the form marks as a stop."""
     case = load_case(ctx, case_id)
-    table = scoring(ctx)
-    body = validate_form(ctx, form_for(ctx, KIND), data, f"readiness of {case_id}")
+    name = readiness_form(ctx, form)
+    table = scoring(ctx, name)
+    body = validate_form(ctx, name, data, f"readiness of {case_id}")
     body.setdefault("version", str(table.get("version") or ""))
     result = rules.score(table, body)
     found = rules.stops(table, body)

@@ -86,6 +86,13 @@ def choice_labels(form_name: str, root: Path | None = None) -> dict:
     return dict(data.get("choice_labels") or {}) if data else {}
 
 
+def paper(form_name: str, root: Path | None = None) -> dict:
+    """The `paper` section of a form definition made to be filled on paper (the SOP form it is,
+    its intro, section titles, table rows, how its content gets into cpcm); {} when it has none."""
+    data = _definition(form_name, root)
+    return dict(data.get("paper") or {}) if data else {}
+
+
 def codes(form_name: str, root: Path | None = None) -> dict:
     """The `codes` of a form definition (and the one it extends): {list: {value: national code}}
     (the CPIMS code of each national case category); {} when it has none."""

@@ -227,6 +227,16 @@ def not_held_yet(conference: Conference, policy: Policy, now: datetime, verb: st
             "meeting has started")
 
 
+def attendance_too_early(conference: Conference, now: datetime) -> str | None:
+    """Why attendance (Form 6) cannot be recorded yet: the meeting's day has not come (None on
+    the day, before or after the start: members sign the register as they arrive, and after)."""
+    day = meeting_day(conference)
+    if now.date() >= day:
+        return None
+    return (f"date: {conference.id} meets on {day.isoformat()}, after today ({now.date().isoformat()}): attendance (Form 6) "
+            "records who came to the meeting and cannot be recorded before the meeting's date")
+
+
 def report_due(conference: Conference, policy: Policy, tz=None, now: datetime | None = None) -> Deadline | None:
     """Form 3 item 8: the report with the action points within 24 hours of the meeting. The clock
     counts from the meeting's start (its date and time), not from closing it in cpcm; it is on the

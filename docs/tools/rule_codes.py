@@ -110,6 +110,8 @@ MEANINGS = {
     "conference-close-needs-reader": "the person closing a conference must be able to read every case whose plan it updates",
     "conference-not-held-yet": "minutes and closing wait for the meeting to start (its date and time); `cpcm conference update "
                                "CONF --date` moves a meeting that was rescheduled",
+    "conference-attendance-before-meeting": "attendance (Form 6) records who came: it is refused before the meeting's date; "
+                                            "`cpcm conference update CONF --date` moves a meeting that was rescheduled",
     "conference-case-nominated": "the case is already nominated for this conference: a case is nominated once",
     "conference-date-after-minutes": "a conference with minutes took place: its date cannot move (plan a new conference)",
     "conference-member-barred": "the member was barred after a breach of the confidentiality agreement (Form 5) and cannot be "
