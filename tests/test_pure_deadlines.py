@@ -209,6 +209,9 @@ def test_case_plan__from_the_comprehensive_assessment():
         "CP-0000-0000", "case-plan", "case plan", "2026-12-01T09:00:00+03:00", None, "amina", "case_plan",
         "case plan in force within 10 days of the comprehensive assessment", "S-plan", "high", None, (), None)]
     assert of(dl._case_plan, case()) == []
+    # an assessment before a reopening does not start the new cycle's clock
+    reopened = {"assessment.comprehensive": (ASSESSED,), "reopen": ("2026-11-22T06:00:00+00:00",)}
+    assert of(dl._case_plan, case(events=reopened)) == []
     assert of(dl._case_plan, case(status="closed", events={"assessment.comprehensive": (ASSESSED,)})) == []
 
 
@@ -312,8 +315,8 @@ def test_approvals__none_when_nothing_waits_or_the_case_is_closed_or_no_approval
 
 def test_plan_actions__each_open_action_with_a_date():
     plan = {"version": 4, "at": REQ, "approved_at": REQ, "record_id": "01P",
-            "actions": [{"id": "A1", "by": "2026-12-01", "who": "teacher"}, {"id": "A2", "by": "2026-12-05"},
-                        {"id": "A3"}, {"id": "A4", "by": "not a date"}, {"id": "A5", "by": "2026-12-09"}],
+            "actions": [{"id": "A1", "by": "2026-12-01", "who": "teacher"}, {"id": "A3"}, {"id": "A4", "by": "not a date"},
+                        {"id": "A2", "by": "2026-12-05"}, {"id": "A5", "by": "2026-12-09"}],
             "status": {"A5": {"status": "done"}}}
     assert of(dl._plan_actions, case(plan=plan)) == [
         ("CP-0000-0000", "plan-action", "plan action A1 (teacher)", "2026-12-01T23:59:00+03:00", None, "amina", "case_plan",
@@ -542,3 +545,15 @@ def test_for_worker__the_case_worker_or_an_approver_not_barred():
     assert dl.for_worker(approval, "baraka", False) is False
     assert dl.for_worker(approval, "amina", True) is False
     assert dl.for_worker(approval, "supervisors", False) is False
+
+
+def test_turning_18__the_notice_is_compared_in_utc_whatever_the_machines_zone(monkeypatch):
+    import time as clock
+    before = case(child={"date_of_birth": "2009-02-20"}, events={"continuation": ("2026-11-22T20:59:59+00:00",)})
+    monkeypatch.setenv("TZ", "EST5")   # a machine west of UTC: its local time text sorts before UTC's
+    clock.tzset()
+    try:
+        assert len(of(dl._turning_18, before)) == 1
+    finally:
+        monkeypatch.undo()
+        clock.tzset()
