@@ -333,3 +333,18 @@ def test_get():
     assert rd._get({"a": {"b": 2}}, "a.c") is None
     assert rd._get({"a": 5}, "a.b") is None
     assert rd._get({"a": {"b": 0}}, "a.b") == 0
+
+
+def test_score__without_a_version_field_nothing_in_the_body_is_read_as_one():
+    assert rd.score(scoring(version_field=None), {"": "v2", **body()}).version == "v1"
+
+
+def test_stops__a_missing_answer_is_no_answer_even_where_a_stop_names_none():
+    odd = scoring(points={"yes": 1, "none": 0}, stops=[{"item": "safe_home.s1", "answers": ["none"], "action": {"en": "x"}}])
+    assert rd.stops(odd, {"b": {"safe_home": {}}}) == ()
+    assert [s.answer for s in rd.stops(odd, {"b": {"safe_home": {"s1": "None"}}})] == ["none"]
+
+
+def test_closure_problems__reasons_without_required_gate_nothing():
+    unset = Policy("t", "T", {"closure_readiness": {"max_age": "3mo", "reasons": ["goals_met"]}})
+    assert rd.closure_problems(None, "goals_met", unset, NOW) == []
