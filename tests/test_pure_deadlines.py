@@ -557,3 +557,15 @@ def test_turning_18__the_notice_is_compared_in_utc_whatever_the_machines_zone(mo
     finally:
         monkeypatch.undo()
         clock.tzset()
+
+
+def test_review__a_review_before_a_reopening_does_not_count():
+    c = case(registered_at=OLD, stage="planned", plan=IN_FORCE,
+             events={"review": ("2026-10-01T06:00:00+00:00",), "reopen": ("2026-10-15T06:00:00+00:00",)})
+    assert [d[3] for d in of(dl._review, c)] == ["2026-12-02T09:00:00+03:00"]
+
+
+def test_review__a_set_date_given_with_a_time_is_due_at_the_end_of_that_day():
+    c = case(registered_at=OLD, stage="planned", plan=IN_FORCE, events={"review": ("2026-10-01T06:00:00+00:00",)},
+             next_review="2026-11-15T06:00:00+00:00")
+    assert [d[3] for d in of(dl._review, c)] == ["2026-11-15T23:59:59+03:00"]
