@@ -199,3 +199,23 @@ def test_rows__documents_dates_and_errors_by_column():
     ]
     assert [r.number for r in sh.rows(headers, cells, plan, mapping, FORM, first_number=10)] == [10, 12, 13]
     assert list(sh.rows(headers, [], plan, mapping, FORM)) == []
+
+
+def test_plan_columns__a_fields_key_as_heading_whatever_its_label():
+    assert sh.plan_columns(["Child.Name", "AT"], sh.ColumnMapping(), FORM)[0] == {0: "child.name", 1: "at"}
+
+
+def test_plan_columns__columns_after_a_duplicate_still_map():
+    plan, unmapped, errs = sh.plan_columns(["Name", "Child name", "Sex", "Other"], sh.ColumnMapping(), FORM)
+    assert plan == {0: "child.name", 2: "child.sex"} and unmapped == ["Other"] and len(errs) == 1
+
+
+def test_plan_columns__defaults_that_are_fields_are_no_error():
+    mapping = sh.parse_mapping({"defaults": {"location": "y", "child.sex": "female"}})[0]
+    assert sh.plan_columns(["Name"], mapping, FORM)[2] == []
+
+
+def test_cell_value__the_common_words_in_a_list_of_choices():
+    form = parse_form({"kind": "registration", "fields": [
+        {"key": "child.disability", "type": "choices", "choices": ["yes", "no", "unknown"]}]})
+    assert sh.cell_value("Ndiyo; Hapana", "child.disability", form, sh.ColumnMapping()) == (["yes", "no"], None)
