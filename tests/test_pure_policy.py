@@ -277,3 +277,9 @@ def test_build__each_kind_of_error_stops_it():
 def test_profiles_and_meta():
     assert pr.PROFILES == ("inter-agency", "kenya")
     assert pr.META == ("source", "choice", "note")
+
+
+def test_check_override__keys_after_a_source_are_still_checked():
+    base = {"review": {"interval": "3mo", "source": "s"}}
+    assert errors(pr.check_override(base, {"review": {"source": "x", "intervl": "1mo"}})) == [
+        ("review.intervl", "is not a rule of the profile; did you mean 'review.interval'?")]
