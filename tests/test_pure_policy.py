@@ -283,3 +283,10 @@ def test_check_override__keys_after_a_source_are_still_checked():
     base = {"review": {"interval": "3mo", "source": "s"}}
     assert errors(pr.check_override(base, {"review": {"source": "x", "intervl": "1mo"}})) == [
         ("review.intervl", "is not a rule of the profile; did you mean 'review.interval'?")]
+
+
+def test_upgrade__a_key_given_twice_does_not_stop_the_next_from_moving():
+    given = {"rules": {"transfer": {"approval_required": False, "self_approval": True}, "transfer_approval": {"required": True}}}
+    moved, notes, errs = pr.upgrade(given)
+    assert [e.field for e in errs] == ["rules.transfer.approval_required"]
+    assert len(notes) == 1 and moved["rules"]["transfer_approval"] == {"required": True, "self_approval": True}
