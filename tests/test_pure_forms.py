@@ -1,0 +1,452 @@
+"""Pure tests of form definitions (cpcm.domain.forms) on a small definition of their own: the
+parsing of a definition and its errors, each field type's coercion at its edges, validation
+with its rules and lists of entries, and the blank skeleton line by line, every message in
+full (docs/testing.md, "Mutation testing")."""
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+import pytest
+
+from cpcm.domain import forms as fm
+from cpcm.domain.forms import Field, parse_form
+
+TODAY = date(2026, 11, 23)
+
+
+def field(type_, **extra) -> Field:
+    values = dict(key="k", type=type_, required=False, choices=(), label={"en": "K"}, help={})
+    values.update(extra)
+    return Field(**values)
+
+
+def errors(found) -> list[tuple[str, str]]:
+    return [(e.field, e.reason) for e in found]
+
+
+# --- parsing a definition --------------------------------------------------------------------------
+
+DEFINITION = {
+    "kind": "visit", "schema": 2, "title": {"en": "Visit", "sw": "Ziara"},
+    "lists": {"dims": ["safe_home", "food"], "sex": ["female", "male"]},
+    "labels": {"food": {"en": "Food", "sw": "Chakula"}},
+    "fields": [
+        {"key": "child.sex", "type": "choice", "list": "sex", "required": True, "label": {"en": "Sex", "sw": "Jinsia"},
+         "help": {"en": "as the child says"}},
+        {"repeat": {"prefix": "wellbeing", "over": "dims", "fields": [
+            {"key": "score", "type": "integer", "min": 1, "max": 4, "label": {"en": "Score", "sw": "Alama"}},
+            {"key": "note", "type": "text"}]}},
+        {"key": "people", "type": "list", "min_items": 2, "item": [{"key": "name", "type": "text", "required": True},
+                                                                   {"key": "age", "type": "integer"}]},
+        {"key": "seen", "type": "date", "not_future": True, "max_length": 10},
+    ],
+    "rules": [{"require_one_of": ["child.sex", "seen"]}],
+}
+
+
+def test_parse_form__every_part():
+    form = parse_form(DEFINITION)
+    assert (form.kind, form.schema, form.title) == ("visit", 2, {"en": "Visit", "sw": "Ziara"})
+    assert form.lists == {"dims": ("safe_home", "food"), "sex": ("female", "male")}
+    assert form.rules == ({"require_one_of": ["child.sex", "seen"]},)
+    assert [f.key for f in form.fields] == ["child.sex", "wellbeing.safe_home.score", "wellbeing.safe_home.note",
+                                            "wellbeing.food.score", "wellbeing.food.note", "people", "seen"]
+    sex = form.field("child.sex")
+    assert sex == Field("child.sex", "choice", True, ("female", "male"), {"en": "Sex", "sw": "Jinsia"}, {"en": "as the child says"})
+    score = form.field("wellbeing.food.score")
+    assert (score.label, score.minimum, score.maximum, score.required) == ({"en": "Food: Score", "sw": "Chakula: Alama"}, 1, 4, False)
+    assert form.field("wellbeing.safe_home.score").label == {"en": "safe home: Score", "sw": "safe home: Alama"}
+    assert form.field("wellbeing.food.note").label == {"en": "Food: note"}
+    people = form.field("people")
+    assert (people.min_items, [f.key for f in people.item], people.item[0].required) == (2, ["name", "age"], True)
+    seen = form.field("seen")
+    assert (seen.not_future, seen.max_length, seen.label, seen.help, seen.choices, seen.item, seen.min_items) == (
+        True, 10, {"en": "seen"}, {}, (), (), 0)
+    assert form.field("nothing") is None
+
+
+def test_parse_form__defaults():
+    form = parse_form({"fields": [{"key": 5, "type": "choices", "choices": [1, 2]}]})
+    assert (form.kind, form.schema, form.title, form.rules, form.lists) == ("None", 1, {}, (), {})
+    assert form.fields[0].key == "5" and form.fields[0].choices == ("1", "2") and form.fields[0].label == {"en": 5}
+    assert parse_form({"kind": "x"}).fields == ()
+    assert parse_form({"kind": "x", "schema": "3"}).schema == 3
+
+
+@pytest.mark.parametrize("definition, message", [
+    ({"fields": [{"key": "a"}]}, "src: fields[0]: every field needs 'key' and 'type'"),
+    ({"fields": [{"type": "text"}]}, "src: fields[0]: every field needs 'key' and 'type'"),
+    ({"fields": [{"key": "a", "type": "text"}, {"key": "b", "type": "words"}]},
+     "src: fields[1]: type 'words' is not one of boolean, choice, choices, date, integer, list, longtext, text, text_list, worker"),
+    ({"fields": [{"key": "a", "type": "choice", "list": "nope"}]}, "src: fields[0]: list 'nope' is not defined under 'lists'"),
+    ({"fields": [{"key": "a", "type": "choice"}]}, "src: fields[0]: a choice field needs 'choices' or 'list'"),
+    ({"fields": [{"key": "a", "type": "choices", "choices": []}]}, "src: fields[0]: a choices field needs 'choices' or 'list'"),
+    ({"fields": [{"key": "a", "type": "list"}]}, "src: fields[0]: a list field needs 'item' (the fields of each entry)"),
+    ({"fields": [{"key": "a", "type": "list", "item": [{"key": "b", "type": "text"}, {"key": "c"}]}]},
+     "src: fields[0].item[1]: every field needs 'key' and 'type'"),
+    ({"fields": [{"repeat": {"prefix": "w", "over": "dims", "fields": []}}]}, "src: repeat over 'dims', which is not defined under 'lists'"),
+])
+def test_parse_form__a_bad_definition_names_where(definition, message):
+    with pytest.raises(ValueError) as raised:
+        parse_form(definition, "src")
+    assert str(raised.value) == message
+
+
+def test_parse_form__the_default_source_name():
+    with pytest.raises(ValueError) as raised:
+        parse_form({"fields": [{"key": "a"}]})
+    assert str(raised.value) == "form: fields[0]: every field needs 'key' and 'type'"
+
+
+def test_parse_form__a_list_with_empty_choices_given_by_a_list():
+    form = parse_form({"lists": {"x": ["a"]}, "fields": [{"key": "a", "type": "text", "list": "x", "choices": ["z"]}]})
+    assert form.fields[0].choices == ("a",)
+    with pytest.raises(ValueError) as raised:
+        parse_form({"lists": {"x": []}, "fields": [{"key": "a", "type": "choice", "list": "x"}]}, "s")
+    assert str(raised.value) == "s: fields[0]: a choice field needs 'choices' or 'list'"
+
+
+def test_parse_form__a_repeat_without_fields_adds_none():
+    assert parse_form({"lists": {"d": ["a"]}, "fields": [{"repeat": {"prefix": "p", "over": "d"}}]}).fields == ()
+
+
+def test_field_text():
+    f = field("text", label={"en": "Name", "sw": "Jina"})
+    assert (f.text(f.label, "sw"), f.text(f.label, "fr"), f.text({}, "en"), f.text({"sw": "x"}, "en")) == ("Jina", "Name", "", "")
+
+
+# --- coercion ---------------------------------------------------------------------------------------
+
+def test_scalar():
+    assert [fm._scalar(v) for v in ("x", 1, 1.5, date(2020, 1, 1), True)] == [True] * 5
+    assert [fm._scalar(v) for v in (math.inf, math.nan, [1], {}, None, b"x", {1})] == [False] * 7
+
+
+def test_coerce__text():
+    f = field("text", max_length=5)
+    assert fm.coerce(f, " abcde ", TODAY) == ("abcde", None)
+    assert fm.coerce(f, "abcdef", TODAY) == (None, "is longer than 5 characters")
+    assert fm.coerce(f, 12, TODAY) == ("12", None)
+    assert fm.coerce(field("longtext"), date(2020, 1, 2), TODAY) == ("2020-01-02", None)
+    assert fm.coerce(field("text"), "x" * 1000, TODAY) == ("x" * 1000, None)
+    assert fm.coerce(f, True, TODAY) == (None, "must be text (put it in quotes)")
+    assert fm.coerce(f, ["a"], TODAY) == (None, "must be text")
+    assert fm.coerce(f, math.nan, TODAY) == (None, "must be text")
+
+
+def test_coerce__text_list():
+    f = field("text_list")
+    assert fm.coerce(f, "a; b;;  ", TODAY) == (["a", "b"], None)
+    assert fm.coerce(f, [" a ", 2, date(2020, 1, 2), ""], TODAY) == (["a", "2", "2020-01-02"], None)
+    assert fm.coerce(f, 7, TODAY) == (["7"], None)
+    for bad in ({"a": 1}, [True], [["a"]], None, [None]):
+        assert fm.coerce(f, bad, TODAY) == (None, "must be a list of short texts"), bad
+
+
+def test_coerce__date():
+    f = field("date", not_future=True)
+    assert fm.coerce(f, "2026-11-23", TODAY) == ("2026-11-23", None)
+    assert fm.coerce(f, " 2026-11-23T10:00 ", TODAY) == ("2026-11-23", None)
+    assert fm.coerce(f, "2026-11-24", TODAY) == (None, "is in the future (today is 2026-11-23)")
+    assert fm.coerce(field("date"), "2026-11-24", TODAY) == ("2026-11-24", None)
+    assert fm.coerce(f, date(2020, 1, 2), TODAY) == ("2020-01-02", None)
+    assert fm.coerce(f, datetime(2020, 1, 2, 23, 0), TODAY) == ("2020-01-02", None)
+    for bad in ("2020-13-01", "soon", True, ["2020-01-01"], 5):
+        assert fm.coerce(f, bad, TODAY) == (None, "is not a date (use YYYY-MM-DD)"), bad
+
+
+def test_coerce__integer():
+    f = field("integer", minimum=0, maximum=17)
+    assert fm.coerce(f, " 0 ", TODAY) == (0, None)
+    assert fm.coerce(f, 17, TODAY) == (17, None)
+    assert fm.coerce(f, -1, TODAY) == (None, "must be at least 0")
+    assert fm.coerce(f, "18", TODAY) == (None, "must be at most 17")
+    assert fm.coerce(field("integer"), -100, TODAY) == (-100, None)
+    assert fm.coerce(field("integer", maximum=0), 0, TODAY) == (0, None)
+    for bad in ("1.5", "x", True, date(2020, 1, 1), [1], 1.5):
+        assert fm.coerce(f, bad, TODAY) == (None, "is not a whole number"), bad
+
+
+def test_coerce__boolean():
+    f = field("boolean")
+    assert [fm.coerce(f, v, TODAY)[0] for v in (True, False, " Yes ", "y", "TRUE", "1", 1, "no", "n", "false", "0", 0)] == \
+        [True, False, True, True, True, True, True, False, False, False, False, False]
+    assert fm.coerce(f, "maybe", TODAY) == (None, "is not yes or no")
+    assert fm.coerce(f, ["yes"], TODAY) == (None, "is not yes or no")
+
+
+CHOICE = field("choice", choices=("female", "male", "not_known"))
+
+
+def test_coerce__choice():
+    assert fm.coerce(CHOICE, " Not-Known ", TODAY) == ("not_known", None)
+    assert fm.coerce(CHOICE, "not known", TODAY) == ("not_known", None)
+    assert fm.coerce(CHOICE, "femal", TODAY) == (None, "is not one of: female, male, not_known; did you mean 'female'?")
+    assert fm.coerce(CHOICE, "zz", TODAY) == (None, "is not one of: female, male, not_known")
+    assert fm.coerce(CHOICE, ["female"], TODAY) == (None, "is not one of: female, male, not_known")
+
+
+def test_coerce__choices():
+    f = field("choices", choices=("a_b", "c"))
+    assert fm.coerce(f, "A B; c, a-b,,", TODAY) == (["a_b", "c"], None)
+    assert fm.coerce(f, ["c", " a_b "], TODAY) == (["c", "a_b"], None)
+    assert fm.coerce(f, "c, x", TODAY) == (None, "is not one of: a_b, c")
+    assert fm.coerce(f, {"a": 1}, TODAY) == (None, "must be a list of: a_b, c")
+    assert fm.coerce(f, [["c"]], TODAY) == (None, "must be a list of: a_b, c")
+    assert fm.coerce(f, "", TODAY) == ([], None)
+
+
+def test_coerce__list_worker_and_an_unknown_type():
+    assert fm.coerce(field("list"), [{}], TODAY) == (None, "is a list of entries: give it in a YAML file (--from-file)")
+    w = field("worker")
+    assert fm.coerce(w, " amina ", TODAY, ["baraka", "amina"]) == ("amina", None)
+    assert fm.coerce(w, "zed", TODAY, iter(["baraka", "amina"])) == (None, "is not a member of the team (amina, baraka)")
+    assert fm.coerce(w, "anyone", TODAY) == ("anyone", None)
+    assert fm.coerce(w, 5, TODAY) == (None, "must be a worker id")
+    assert fm.coerce(field("odd"), "x", TODAY) == (None, "unknown field type odd")
+
+
+def test_is_empty():
+    assert [fm.is_empty(v) for v in (None, "", [], {})] == [True] * 4
+    assert [fm.is_empty(v) for v in (0, False, " ", [None], "x")] == [False] * 5
+
+
+# --- validation -------------------------------------------------------------------------------------
+
+FORM = parse_form({"kind": "visit", "lists": {"sex": ["female", "male"]}, "fields": [
+    {"key": "child.name", "type": "text", "required": True, "label": {"en": "Child's name"}},
+    {"key": "child.sex", "type": "choice", "list": "sex"},
+    {"key": "child.dob", "type": "date", "not_future": True},
+    {"key": "child.age", "type": "integer", "min": 0, "max": 17},
+    {"key": "concerns", "type": "choices", "choices": ["neglect", "other"]},
+    {"key": "concern_other", "type": "text"},
+    {"key": "words", "type": "text_list", "required": True},
+    {"key": "people", "type": "list", "min_items": 1,
+     "item": [{"key": "name", "type": "text", "required": True}, {"key": "rel.kind", "type": "text"}]},
+], "rules": [
+    {"require_one_of": ["child.dob", "child.age"]},
+    {"not_both": ["child.dob", "child.age"], "message": "one or the other"},
+    {"required_if": {"field": "concern_other", "when": {"field": "concerns", "in": ["other"]}}},
+]})
+
+GOOD = {"child": {"name": "A", "sex": "Female", "dob": "2020-01-02"}, "words": "x", "people": [{"name": "B", "rel": {"kind": "aunt"}}]}
+
+
+def test_validate__a_sound_document():
+    body, errs = fm.validate(FORM, GOOD, TODAY)
+    assert errs == []
+    assert body == {"child": {"name": "A", "sex": "female", "dob": "2020-01-02"}, "words": ["x"],
+                    "people": [{"name": "B", "rel": {"kind": "aunt"}}]}
+
+
+def test_validate__not_a_mapping():
+    assert fm.validate(FORM, [], TODAY) == ({}, [fm.FieldError("(document)", "must be a mapping of fields (key: value)")])
+
+
+def test_validate__unknown_keys_with_and_without_a_hint():
+    doc = dict(GOOD, child={**GOOD["child"], "nmae": "x"}, zzz=1, **{"Weird Key!": 2})
+    _, errs = fm.validate(FORM, doc, TODAY)
+    assert errors(errs) == [
+        ("child.nmae", "is not a field of the visit form; did you mean 'child.name'?"),
+        ("…", "is not a field of the visit form (cpcm form blank visit lists them)"),
+        ("…", "is not a field of the visit form (cpcm form blank visit lists them)"),
+    ]
+    # a group of fields is not unknown; a near miss that is no field name is not repeated
+    assert fm.validate(FORM, dict(GOOD, child={**GOOD["child"], "Name!": "x"}), TODAY)[1][0].field == "…"
+
+
+def test_validate__required_fields_empty_or_empty_once_clean():
+    _, errs = fm.validate(FORM, {"child": {"dob": "2020-01-02"}, "words": " ; ", "people": [{"name": "B"}]}, TODAY)
+    assert errors(errs) == [("child.name", "is required (Child's name)"), ("words", "is required (words)")]
+    _, errs = fm.validate(FORM, {"child": {"name": "", "dob": "2020-01-02"}, "people": [{"name": "B"}]}, TODAY)
+    assert errors(errs) == [("child.name", "is required (Child's name)"), ("words", "is required (words)")]
+
+
+def test_validate__bad_values_and_empty_optional_values():
+    doc = dict(GOOD, child={"name": "A", "sex": "x", "dob": "2020-01-02", "age": ""}, concerns=[])
+    body, errs = fm.validate(FORM, doc, TODAY)
+    assert errors(errs) == [("child.sex", "is not one of: female, male")]
+    assert "age" not in body["child"] and "concerns" not in body and "sex" not in body["child"]
+
+
+def test_validate__the_rules():
+    base = {"child": {"name": "A"}, "words": "x", "people": [{"name": "B"}]}
+    assert errors(fm.validate(FORM, base, TODAY)[1]) == [("child.dob", "give one of: child.dob, child.age")]
+    both = dict(base, child={"name": "A", "dob": "2020-01-02", "age": 3})
+    assert errors(fm.validate(FORM, both, TODAY)[1]) == [("child.age", "one or the other")]
+    other = dict(base, child={"name": "A", "age": 3}, concerns="other")
+    assert errors(fm.validate(FORM, other, TODAY)[1]) == [("concern_other", "is required when concerns is ['other']")]
+    said = dict(other, concern_other="x")
+    assert fm.validate(FORM, said, TODAY)[1] == []
+
+
+def test_validate__a_rule_about_a_refused_field_is_not_repeated():
+    doc = {"child": {"name": "A", "age": 30}, "words": "x", "people": [{"name": "B"}]}
+    assert errors(fm.validate(FORM, doc, TODAY)[1]) == [("child.age", "must be at most 17")]
+
+
+def test_validate__lists_of_entries():
+    doc = dict(GOOD, people=[{"rel": {"kind": "x"}}, "B", {"name": "C", "odd": 1}])
+    body, errs = fm.validate(FORM, doc, TODAY)
+    assert errors(errs) == [
+        ("people[1].name", "is required (name)"),
+        ("people[2]", "must be a mapping of fields (key: value)"),
+        ("people[3].…", "is not a field of the visit form (cpcm form blank visit lists them)"),
+    ]
+    assert body["people"] == [{"rel": {"kind": "x"}}, {}, {"name": "C"}]
+    assert errors(fm.validate(FORM, dict(GOOD, people="B"), TODAY)[1]) == [
+        ("people", "must be a list of entries (each starting with '- ')")]
+    assert errors(fm.validate(FORM, dict(GOOD, people=[]), TODAY)[1]) == []
+    assert "people" not in fm.validate(FORM, dict(GOOD, people=[]), TODAY)[0]
+
+
+def test_validate__at_least_some_entries():
+    two = parse_form({"kind": "k", "fields": [{"key": "p", "type": "list", "min_items": 2, "item": [{"key": "n", "type": "text"}]}]})
+    assert errors(fm.validate(two, {"p": [{"n": "a"}]}, TODAY)[1]) == [("p", "needs at least 2 entries")]
+    assert fm.validate(two, {"p": [{"n": "a"}, {"n": "b"}]}, TODAY)[1] == []
+    one = parse_form({"kind": "k", "fields": [{"key": "p", "type": "list", "min_items": 1, "item": [{"key": "n", "type": "text"}]}]})
+    assert errors(fm.validate(one, {"p": ["x"]}, TODAY)[1]) == [("p[1]", "must be a mapping of fields (key: value)")]
+    assert errors(fm.validate(one, {"p": [{"z": 1}]}, TODAY)[1]) == [
+        ("p[1].…", "is not a field of the k form (cpcm form blank k lists them)")]
+
+
+def test_validate__workers_are_passed_on():
+    form = parse_form({"kind": "k", "fields": [{"key": "w", "type": "worker"}]})
+    assert errors(fm.validate(form, {"w": "zed"}, TODAY, iter(["amina"]))[1]) == [("w", "is not a member of the team (amina)")]
+    entries = parse_form({"kind": "k", "fields": [{"key": "p", "type": "list", "item": [{"key": "w", "type": "worker"}]}]})
+    assert errors(fm.validate(entries, {"p": [{"w": "zed"}]}, TODAY, ["amina"])[1]) == [
+        ("p[1].w", "is not a member of the team (amina)")]
+
+
+def test_rule_fields():
+    assert fm._rule_fields({"require_one_of": ["a", "b"]}) == ["a", "b"]
+    assert fm._rule_fields({"not_both": ["c", "d"]}) == ["c", "d"]
+    assert fm._rule_fields({"required_if": {"field": "e", "when": {"field": "f"}}}) == ["e", "f"]
+    assert fm._rule_fields({"at_least_one_of_prefix": "g"}) == []
+
+
+def test_flatten_until():
+    data = {"a": {"b": 1, "c": {"d": 2}}, "e": {"f": 3}, "g": 4}
+    assert fm._flatten_until(data, {"a.c"}) == {"a.b": 1, "a.c": {"d": 2}, "e.f": 3, "g": 4}
+    assert fm._flatten_until(data, set()) == {"a.b": 1, "a.c.d": 2, "e.f": 3, "g": 4}
+
+
+def test_check_rule__each_kind_with_and_without_a_message():
+    prefix = {"at_least_one_of_prefix": "wb"}
+    assert errors(fm._check_rule(prefix, {"wb.a": "", "wbx": 1, "x.wb.y": 1})) == [("wb", "give at least one")]
+    assert fm._check_rule(prefix, {"wb.a": 0}) == []
+    assert errors(fm._check_rule(dict(prefix, message="m"), {})) == [("wb", "m")]
+    assert errors(fm._check_rule({"require_one_of": ["a", "b"], "message": "m"}, {"a": []})) == [("a", "m")]
+    assert fm._check_rule({"require_one_of": ["a", "b"]}, {"b": 0}) == []
+    assert errors(fm._check_rule({"not_both": ["a", "b"]}, {"a": 1, "b": 0})) == [("b", "give only one of: a, b")]
+    assert fm._check_rule({"not_both": ["a", "b"]}, {"a": 1, "b": ""}) == []
+    cond = {"required_if": {"field": "x", "when": {"field": "y", "in": ["p", "q"]}}}
+    assert errors(fm._check_rule(cond, {"y": "q"})) == [("x", "is required when y is q")]
+    assert errors(fm._check_rule(cond, {"y": ["z", "p"], "x": ""})) == [("x", "is required when y is ['z', 'p']")]
+    assert fm._check_rule(cond, {"y": ["z"]}) == []
+    assert fm._check_rule(cond, {"y": "q", "x": "set"}) == []
+    assert fm._check_rule({"required_if": {"field": "x", "when": {"field": "y"}}}, {"y": "q"}) == []
+    assert errors(fm._check_rule(dict(cond, message="m"), {"y": "p"})) == [("x", "m")]
+    assert fm._check_rule({}, {}) == []
+
+
+def test_check_rule__the_first_kind_that_fails_is_reported():
+    both = {"at_least_one_of_prefix": "wb", "require_one_of": ["a"]}
+    assert errors(fm._check_rule(both, {"wb.x": 1})) == [("a", "give one of: a")]
+    assert errors(fm._check_rule({"require_one_of": ["a"], "not_both": ["b", "c"]}, {"a": 1, "b": 1, "c": 1})) == [
+        ("c", "give only one of: b, c")]
+    assert errors(fm._check_rule({"not_both": ["b", "c"], "required_if": {"field": "x", "when": {"field": "y", "in": [1]}}},
+                                 {"b": 1, "y": 1})) == [("x", "is required when y is 1")]
+
+
+# --- the blank skeleton -------------------------------------------------------------------------------
+
+SKELETON_FORM = parse_form({"kind": "visit", "title": {"en": "Home visit", "sw": "Ziara"}, "lists": {"sex": ["f", "m"]}, "fields": [
+    {"key": "child.name", "type": "text", "required": True, "label": {"en": "Name", "sw": "Jina"},
+     "help": {"en": "as written\nin full"}},
+    {"key": "child.sex", "type": "choice", "list": "sex"},
+    {"key": "seen", "type": "date", "not_future": True},
+    {"key": "tags", "type": "choices", "choices": ["a", "b"]},
+    {"key": "words", "type": "text_list"},
+    {"key": "said", "type": "longtext"},
+    {"key": "said.sw", "type": "longtext"},
+    {"key": "people", "type": "list", "min_items": 1, "label": {"en": "People"},
+     "item": [{"key": "name", "type": "text", "help": {"en": "who"}}, {"key": "rel.kind", "type": "text"}]},
+]})
+
+
+def test_skeleton__line_by_line():
+    assert fm.skeleton(SKELETON_FORM).splitlines() == [
+        "# Home visit: fill in and give to cpcm with --from-file FILE",
+        "# Lines starting with # are comments. Leave a field empty when it does not apply.",
+        "",
+        "child:",
+        "  # Name (required, text)",
+        "  #   as written",
+        "  #   in full",
+        "  name:",
+        "  # child.sex (optional, one of: f, m)",
+        "  sex:",
+        "# seen (optional, a date, YYYY-MM-DD, not in the future)",
+        "seen:",
+        "# tags (optional, a list of: a, b)",
+        "tags: []",
+        "# words (optional, a list of short texts)",
+        "words: []",
+        "# said (optional, text)",
+        "# said: give one text here, or one per language below",
+        "said:",
+        "  # said.sw (optional, text)",
+        "  sw:",
+        "# People (optional, a list; each entry has the fields below, at least 1)",
+        "people:",
+        "  # name (optional, text)",
+        "  #   who",
+        "  - name:",
+        "    rel:",
+        "      # rel.kind (optional, text)",
+        "      kind:",
+    ]
+    assert fm.skeleton(SKELETON_FORM).endswith("kind:\n")
+
+
+def test_skeleton__in_another_language_and_without_a_title():
+    lines = fm.skeleton(SKELETON_FORM, "sw").splitlines()
+    assert lines[0] == "# Ziara: fill in and give to cpcm with --from-file FILE"
+    assert lines[4:6] == ["  # Jina (required, text)", "  #   as written"]
+    assert fm.skeleton(SKELETON_FORM, "fr").splitlines()[0] == "# Home visit: fill in and give to cpcm with --from-file FILE"
+    untitled = parse_form({"kind": "note", "fields": [{"key": "x", "type": "text"}]})
+    assert fm.skeleton(untitled) == ("# note: fill in and give to cpcm with --from-file FILE\n"
+                                     "# Lines starting with # are comments. Leave a field empty when it does not apply.\n\n"
+                                     "# x (optional, text)\nx:\n")
+
+
+def test_skeleton__an_entry_whose_first_field_is_nested():
+    form = parse_form({"kind": "k", "fields": [
+        {"key": "outer.people", "type": "list", "item": [{"key": "rel.kind", "type": "text"}, {"key": "n", "type": "integer"}]}]})
+    assert fm.skeleton(form).splitlines()[3:] == [
+        "outer:",
+        "  # outer.people (optional, a list; each entry has the fields below)",
+        "  people:",
+        "    - rel:",
+        "        # rel.kind (optional, text)",
+        "        kind:",
+        "      # n (optional, a whole number)",
+        "      n:",
+    ]
+
+
+@pytest.mark.parametrize("raw, text", [
+    ({"type": "integer", "min": 0, "max": 17}, "a whole number from 0 to 17"),
+    ({"type": "integer", "min": 1}, "a whole number from 1"),
+    ({"type": "integer", "max": 0}, "a whole number to 0"),
+    ({"type": "integer"}, "a whole number"),
+    ({"type": "boolean"}, "yes or no"),
+    ({"type": "worker"}, "a worker id from the team"),
+    ({"type": "date"}, "a date, YYYY-MM-DD"),
+    ({"type": "text"}, "text"),
+    ({"type": "list", "item": [{"key": "a", "type": "text"}]}, "a list; each entry has the fields below"),
+])
+def test_describe(raw, text):
+    assert fm._describe(fm._parse_field(dict(raw, key="k"), {}, "w")) == text

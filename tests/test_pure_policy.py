@@ -1,0 +1,292 @@
+"""Pure tests of the policy value (cpcm.domain.policy), a problem (cpcm.domain.problems) and the
+profiles' merge and checks (cpcm.domain.profiles): each lookup, each message in full, each
+edge (docs/testing.md, "Mutation testing")."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from cpcm.domain import profiles as pr
+from cpcm.domain.policy import RISK_ORDER, Policy, risk_rank
+from cpcm.domain.problems import Problem
+
+RULES = {
+    "initial_assessment": {"limit": "72h", "target": "24h", "source": "IAG Step 2; within 3 days (or sooner)"},
+    "risk_response": {"limit": {"high": "2d", "low": None}, "source": "IAG (risk) x"},
+    "review": {"interval": "3mo", "choice": True, "source": "S-review"},
+    "risk_levels": {"levels": ["a", "b"]},
+    "plain": {"x": 1},
+}
+
+
+def test_risk_rank():
+    assert RISK_ORDER == ("immediate", "high", "medium", "low")
+    assert [risk_rank(r) for r in ("immediate", "high", "medium", "low", None, "other")] == [0, 1, 2, 3, 4, 4]
+    assert risk_rank("b", ("a", "b")) == 1 and risk_rank("high", ("a", "b")) == 2
+
+
+def test_get_and_duration():
+    p = Policy("p", "P", RULES)
+    assert p.get("review", "interval") == "3mo"
+    assert p.get("review", "nothing") is None and p.get("nothing", "x", 7) == 7 and p.get("review", "nothing", 5) == 5
+    assert p.duration("review", "interval").months == 3
+    with pytest.raises(KeyError):
+        p.duration("nothing", "interval")
+
+
+def test_risk_response():
+    p = Policy("p", "P", RULES)
+    assert p.risk_response("high").days == 2
+    assert p.risk_response("low") is None and p.risk_response("other") is None
+
+
+def test_source__as_written_the_agencys_change_or_the_projects_choice():
+    p = Policy("p", "P", RULES, origins={"review.interval": "profile kenya", "initial_assessment.limit": ".cpcm/policy.yaml",
+                                         "initial_assessment_x.limit": ".cpcm/policy.yaml"})
+    assert p.source("initial_assessment") == "IAG Step 2; within 3 days (or sooner) (changed by this agency in .cpcm/policy.yaml)"
+    assert p.source("review") == "S-review (cpcm's choice where the guidance gives no number)"
+    assert p.source("risk_response") == "IAG (risk) x"
+    assert p.source("nothing") == ""
+    changed = Policy("p", "P", RULES, origins={"review.interval": ".cpcm/policy.yaml"})
+    assert changed.source("review") == "S-review (changed by this agency in .cpcm/policy.yaml)"
+    # a rule whose name another begins with is not changed by the other's override
+    assert Policy("p", "P", RULES, origins={"reviewer.x": ".cpcm/policy.yaml"}).source("review") == \
+        "S-review (cpcm's choice where the guidance gives no number)"
+
+
+def test_short_source():
+    p = Policy("p", "P", RULES)
+    assert p.short_source("initial_assessment") == "IAG Step 2"
+    assert p.short_source("risk_response") == "IAG"
+    assert p.short_source("review") == "S-review"
+    assert p.short_source("nothing") == ""
+    assert Policy("p", "P", {"r": {"source": " A ; b"}}).short_source("r") == "A"
+
+
+def test_risk_levels_and_defaults():
+    p = Policy("p", "P", RULES)
+    assert p.risk_levels == ("a", "b")
+    assert p.origins == {} and p.notes == ()
+
+
+def test_problem_to_json():
+    problem = Problem("code-x", "error", "msg", "rule", "src", "CP-1", "amina")
+    assert problem.to_json() == {"code": "code-x", "severity": "error", "message": "msg", "rule": "rule", "source": "src",
+                                 "case_id": "CP-1", "worker": "amina"}
+    assert Problem("c", "warning", "m", "r", "s").to_json()["case_id"] is None
+    assert Problem("c", "warning", "m", "r", "s").worker is None
+
+
+# --- profiles ---------------------------------------------------------------------------------------
+
+def errors(found) -> list[tuple[str, str]]:
+    return [(e.field, e.reason) for e in found]
+
+
+def test_merge__deep_with_where_each_value_was_set():
+    origins: dict[str, str] = {}
+    base = {"a": {"x": 1, "y": {"z": 2}}, "b": [1]}
+    out = pr.merge(base, {"a": {"y": {"z": 3}, "w": 4}, "b": [2], "c": {"k": 5}}, "agency", origins, "rules.")
+    assert out == {"a": {"x": 1, "y": {"z": 3}, "w": 4}, "b": [2], "c": {"k": 5}}
+    assert origins == {"rules.a.y.z": "agency", "rules.a.w": "agency", "rules.b": "agency", "rules.c": "agency"}
+    assert base == {"a": {"x": 1, "y": {"z": 2}}, "b": [1]}             # the base is not changed
+    override = {"c": {"k": [1]}}
+    merged = pr.merge({}, override, "o", {}, "")
+    merged["c"]["k"].append(2)
+    assert override == {"c": {"k": [1]}}                                  # nor is the override
+
+
+def test_check_override():
+    base = {"rules": {"review": {"interval": "3mo", "source": "s"}, "caseload": {"cap": 20}}}
+    assert pr.check_override(base, {"rules": {"review": {"interval": "1mo", "source": "x", "note": "n"}}}) == []
+    assert errors(pr.check_override(base, {"rules": {"reveiw": {"interval": "1mo"}, "caseload": {"capp": 3, "choice": 1}}})) == [
+        ("rules.reveiw", "is not a rule of the profile; did you mean 'rules.review'?"),
+        ("rules.caseload.capp", "is not a rule of the profile; did you mean 'rules.caseload.cap'?"),
+    ]
+    assert errors(pr.check_override(base, {"rules": {"zzzzzz": 1}})) == [("rules.zzzzzz", "is not a rule of the profile")]
+    assert errors(pr.check_override(base, [])) == [("(top)", "must be a mapping of rules")]
+    assert errors(pr.check_override(base, {"rules": {"review": 5}})) == [("rules.review", "must be a mapping of rules")]
+    assert errors(pr.check_override(base, {"rules": {"caseload": {"cap": {"x": 1}}}})) == []
+
+
+BASE = {
+    "review": {"interval": "3mo", "source": "s", "note": 5},
+    "caseload": {"cap": 20, "warn_from": 15, "over_cap": "warn"},
+    "plan_approval": {"required": True},
+    "consent": {"required_from": ["child"]},
+    "title": {"text": "words"},
+}
+
+
+def test_check_values__sound():
+    assert pr.check_values(BASE) == []
+    assert pr.check_values({"review": {"interval": "2w"}, "caseload": {"cap": 0, "over_cap": "refuse"}}, BASE) == []
+    assert pr.check_values({"new": {"x": "anything"}}, BASE) == []
+
+
+def test_check_values__each_type():
+    bad = {"review": {"interval": "3 fortnights"}, "caseload": {"cap": -1, "warn_from": 1.5, "over_cap": "ignore"},
+           "plan_approval": {"required": "yes"}, "consent": {"required_from": []}, "title": "x"}
+    assert errors(pr.check_values(bad, BASE, "rules.")) == [
+        ("rules.review.interval", str(_duration_error("3 fortnights"))),
+        ("rules.caseload.cap", "must not be negative"),
+        ("rules.caseload.warn_from", "must be a whole number"),
+        ("rules.caseload.over_cap", "must be one of: warn, refuse"),
+        ("rules.plan_approval.required", "must be true or false"),
+        ("rules.consent.required_from", "must be a non-empty list of names"),
+        ("rules.title", "must be a mapping"),
+    ]
+    assert errors(pr.check_values({"caseload": {"cap": True}}, BASE)) == [("caseload.cap", "must be a whole number")]
+    assert errors(pr.check_values({"plan_approval": {"required": 1}}, BASE)) == [("plan_approval.required", "must be true or false")]
+    assert errors(pr.check_values({"consent": {"required_from": "child"}}, BASE)) == [
+        ("consent.required_from", "must be a non-empty list of names")]
+    assert errors(pr.check_values({"consent": {"required_from": ["child", 3]}}, BASE)) == [
+        ("consent.required_from", "must be a non-empty list of names")]
+    assert errors(pr.check_values({"review": {"interval": "-1d"}}, BASE)) == [
+        ("review.interval", str(_duration_error("-1d")))]
+
+
+def _duration_error(text):
+    from cpcm.domain.durations import parse_duration
+    try:
+        parse_duration(text)
+    except ValueError as exc:
+        return exc
+    raise AssertionError(text)
+
+
+def test_check_values__the_enum_at_the_top_level_path_too():
+    assert errors(pr.check_values({"caseload.over_cap": "x"}, {"caseload.over_cap": "warn"})) == [
+        ("caseload.over_cap", "must be one of: warn, refuse")]
+    assert errors(pr.check_values({"over_cap": "x"}, {"over_cap": "warn"}, "caseload.")) == [
+        ("caseload.over_cap", "must be one of: warn, refuse")]
+    assert pr.check_values({"over_cap": "refuse"}, {"over_cap": "warn"}, "rules.caseload.") == []
+
+
+def test_is_duration():
+    assert pr._is_duration("3mo") is True and pr._is_duration("words") is False
+
+
+def test_check_consistency():
+    rules = {"risk_levels": {"levels": ["high", "low"]}, "risk_response": {"limit": {"high": "1d", "odd": "2d"}},
+             "caseload": {"warn_from": 21, "cap": 20},
+             "initial_assessment": {"target": "4d", "limit": "3d"}, "comprehensive_assessment": {"target": "1mo", "limit": "30d"}}
+    assert errors(pr.check_consistency(rules)) == [
+        ("rules.risk_response.limit.low", "risk level 'low' has no response time"),
+        ("rules.risk_response.limit.odd", "'odd' is not a risk level (high, low)"),
+        ("rules.caseload.warn_from", "is above the cap"),
+        ("rules.initial_assessment.target", "is later than the limit"),
+        ("rules.comprehensive_assessment.target", "is later than the limit"),
+    ]
+    sound = {"caseload": {"warn_from": 20, "cap": 20}, "initial_assessment": {"target": "3d", "limit": "3d"},
+             "comprehensive_assessment": {"target": "bad", "limit": "30d"}}
+    assert pr.check_consistency(sound) == []
+    assert pr.check_consistency({"caseload": {"warn_from": 21, "cap": "20"}, "initial_assessment": {"limit": "1d"}}) == []
+    assert pr.check_consistency({"caseload": {"warn_from": "21", "cap": 20}}) == []
+    assert pr.check_consistency({}) == []
+
+
+def test_check_consistency__the_target_is_counted_in_calendar_months():
+    # from 1 January 2000 one month is 31 days; from 1 February it would be 29
+    assert pr.check_consistency({"initial_assessment": {"target": "1mo", "limit": "31d"}}) == []
+    assert errors(pr.check_consistency({"initial_assessment": {"target": "1mo", "limit": "30d"}})) == [
+        ("rules.initial_assessment.target", "is later than the limit")]
+
+
+def test_upgrade__old_names_moved_with_a_note():
+    note = ("rules.transfer.approval_required is the old name of rules.transfer_approval.required: it is read as "
+            "rules.transfer_approval.required; rename it (the old name will be refused in a later version)")
+    override = {"rules": {"transfer": {"approval_required": False, "checklist": ["a"]}}, "other": 1}
+    assert pr.upgrade(override) == ({"rules": {"transfer": {"checklist": ["a"]}, "transfer_approval": {"required": False}},
+                                     "other": 1}, [note], [])
+    assert override == {"rules": {"transfer": {"approval_required": False, "checklist": ["a"]}}, "other": 1}
+    both = {"rules": {"transfer": {"approval_required": False, "self_approval": True}}}
+    moved, notes, errs = pr.upgrade(both)
+    assert moved == {"rules": {"transfer_approval": {"required": False, "self_approval": True}}}
+    assert len(notes) == 2 and notes[1].startswith("rules.transfer.self_approval is the old name of rules.transfer_approval.self_approval")
+    joined = {"rules": {"transfer": {"self_approval": True}, "transfer_approval": {"required": True}}}
+    assert pr.upgrade(joined)[0] == {"rules": {"transfer_approval": {"required": True, "self_approval": True}}}
+    odd = {"rules": {"transfer": {"self_approval": True}, "transfer_approval": 5}}
+    assert pr.upgrade(odd)[0] == {"rules": {"transfer_approval": 5}}
+
+
+def test_upgrade__both_names_given_is_an_error():
+    both = {"rules": {"transfer": {"approval_required": False}, "transfer_approval": {"required": True}}}
+    moved, notes, errs = pr.upgrade(both)
+    assert errors(errs) == [("rules.transfer.approval_required", "is the old name of 'rules.transfer_approval.required', "
+                                                                 "which is also given: keep only 'rules.transfer_approval.required'")]
+    assert notes == [] and moved == both
+
+
+def test_upgrade__nothing_to_move():
+    assert pr.upgrade(None) == (None, [], [])
+    assert pr.upgrade({"rules": 5}) == ({"rules": 5}, [], [])
+    assert pr.upgrade({"x": 1}) == ({"x": 1}, [], [])
+    assert pr.upgrade({"rules": {"transfer": 5}}) == ({"rules": {"transfer": 5}}, [], [])
+    assert pr.upgrade({"rules": {"transfer": {"checklist": []}}}) == ({"rules": {"transfer": {"checklist": []}}}, [], [])
+
+
+CHAIN = [
+    ("inter-agency", {"title": "Inter-agency", "rules": {
+        "review": {"interval": "3mo", "source": "S"}, "caseload": {"warn_from": 15, "cap": 20},
+        "transfer_approval": {"required": True}, "transfer": {"checklist": ["a"]}}}),
+    ("kenya", {"rules": {"review": {"interval": "6mo"}}}),
+]
+
+
+def test_build__the_chain_then_the_override():
+    policy, errs = pr.build(CHAIN, {"rules": {"caseload": {"cap": 25}}}, "agency.yaml")
+    assert errs == []
+    assert (policy.profile, policy.title) == ("kenya", "Inter-agency")
+    assert policy.rules["review"] == {"interval": "6mo", "source": "S"} and policy.rules["caseload"] == {"warn_from": 15, "cap": 25}
+    assert policy.origins == {"review": "profile inter-agency", "caseload": "profile inter-agency",
+                              "transfer_approval": "profile inter-agency", "transfer": "profile inter-agency",
+                              "review.interval": "profile kenya", "caseload.cap": "agency.yaml"}
+    assert policy.notes == ()
+    titled = pr.build(CHAIN[:1] + [("kenya", {"title": "Kenya", "rules": None})], None)[0]
+    assert (titled.title, titled.rules["review"]["interval"]) == ("Kenya", "3mo")
+    assert pr.build(CHAIN, None)[0].origins["caseload"] == "profile inter-agency"
+
+
+def test_build__the_default_override_name_and_notes():
+    policy, errs = pr.build(CHAIN, {"rules": {"transfer": {"approval_required": False}}})
+    assert errs == [] and policy.rules["transfer_approval"] == {"required": False}
+    assert policy.origins["transfer_approval.required"] == ".cpcm/policy.yaml"
+    assert len(policy.notes) == 1 and policy.notes[0].startswith("rules.transfer.approval_required is the old name")
+
+
+def test_build__each_kind_of_error_stops_it():
+    both = {"rules": {"transfer": {"approval_required": False}, "transfer_approval": {"required": True}}}
+    assert [e.field for e in pr.build(CHAIN, both)[1]] == ["rules.transfer.approval_required"]
+    assert pr.build(CHAIN, both)[0] is None
+    assert errors(pr.build(CHAIN, {"rules": {"reviews": {}}})[1]) == [
+        ("rules.reviews", "is not a rule of the profile; did you mean 'rules.review'?")]
+    assert pr.build(CHAIN, {"rules": {"reviews": {}}})[0] is None
+    assert errors(pr.build(CHAIN, {"rules": {"caseload": {"cap": -2}}})[1]) == [
+        ("rules.caseload.cap", "must not be negative"), ("rules.caseload.warn_from", "is above the cap")]
+    assert pr.build(CHAIN, {"rules": {"caseload": {"cap": 10}}}) == (None, [
+        pr.FieldError("rules.caseload.warn_from", "is above the cap")])
+    bad_base = [("x", {"rules": {"caseload": {"cap": 5, "warn_from": 6}, "review": {"interval": "3mo"}}})]
+    assert errors(pr.build(bad_base, None)[1]) == [("rules.caseload.warn_from", "is above the cap")]
+    assert errors(pr.build(bad_base, {})[1]) == [("rules.caseload.warn_from", "is above the cap")]
+    assert errors(pr.build(CHAIN, {"rules": None})[1]) == [("rules", "must be a mapping of rules")]
+    assert pr.build(CHAIN, {"rules": {}})[0].rules["caseload"]["cap"] == 20
+
+
+def test_profiles_and_meta():
+    assert pr.PROFILES == ("inter-agency", "kenya")
+    assert pr.META == ("source", "choice", "note")
+
+
+def test_check_override__keys_after_a_source_are_still_checked():
+    base = {"review": {"interval": "3mo", "source": "s"}}
+    assert errors(pr.check_override(base, {"review": {"source": "x", "intervl": "1mo"}})) == [
+        ("review.intervl", "is not a rule of the profile; did you mean 'review.interval'?")]
+
+
+def test_upgrade__a_key_given_twice_does_not_stop_the_next_from_moving():
+    given = {"rules": {"transfer": {"approval_required": False, "self_approval": True}, "transfer_approval": {"required": True}}}
+    moved, notes, errs = pr.upgrade(given)
+    assert [e.field for e in errs] == ["rules.transfer.approval_required"]
+    assert len(notes) == 1 and moved["rules"]["transfer_approval"] == {"required": True, "self_approval": True}

@@ -1,0 +1,221 @@
+"""Pure tests of reading a register sheet (cpcm.domain.sheets): the mapping file's checks, which
+column maps to which field and why, each cell as the form reads it, and the rows, with every
+message in full (docs/testing.md, "Mutation testing")."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from cpcm.domain import sheets as sh
+from cpcm.domain.forms import parse_form
+from cpcm.errors import FieldError
+
+FORM = parse_form({"kind": "registration", "lists": {"sex": ["female", "male"], "yn": ["yes", "no", "unknown"]}, "fields": [
+    {"key": "child.name", "type": "text", "label": {"en": "Child's name", "sw": "Jina la mtoto"}},
+    {"key": "child.sex", "type": "choice", "list": "sex", "label": {"en": "Sex", "sw": "Jinsia"}},
+    {"key": "child.date_of_birth", "type": "date", "label": {"en": "Born"}},
+    {"key": "child.disability", "type": "choice", "list": "yn"},
+    {"key": "concerns", "type": "choices", "choices": ["neglect", "abuse", "other"]},
+    {"key": "location", "type": "text", "label": {"en": "Home area"}},
+    {"key": "child.age_estimate", "type": "integer"},
+    {"key": "notes", "type": "longtext", "label": {"en": "Child's name"}},
+    {"key": "siblings", "type": "list", "item": [{"key": "name", "type": "text"}]},
+]})
+
+
+def errors(found) -> list[tuple[str, str]]:
+    return [(e.field, e.reason) for e in found]
+
+
+def test_heading_key():
+    assert sh.heading_key("  D.O.B ") == "d o b"
+    assert sh.heading_key("Child_Name (full)") == "child name full"
+    assert sh.heading_key("Jina la Mtoto") == "jina la mtoto"
+    assert sh.heading_key(None) == "" and sh.heading_key(2024) == "2024"
+    assert sh.heading_key("Ñame") == "ñame"
+
+
+def test_common_headings_and_values():
+    assert sh.AT == "at"
+    assert sh.COMMON["date of admission"] == "at" and sh.COMMON["d o b"] == "child.date_of_birth"
+    assert sh.COMMON_VALUES["child.sex"]["mke"] == "female" and sh.COMMON_VALUES["child.disability"]["ndiyo"] == "yes"
+    assert sh.MAPPING_KEYS == ("columns", "values", "defaults", "date_format", "sheet")
+
+
+# --- the mapping file ---------------------------------------------------------------------------------
+
+def test_parse_mapping__none_is_the_empty_mapping():
+    mapping, errs = sh.parse_mapping(None)
+    assert errs == [] and mapping == sh.ColumnMapping()
+    assert (mapping.columns, mapping.values, mapping.defaults, mapping.date_format, mapping.sheet) == ({}, {}, {}, None, None)
+
+
+def test_parse_mapping__a_sound_one():
+    mapping, errs = sh.parse_mapping({"columns": {"Jina": "child.name", "Skip": "", "Gone": None, 5: "notes"},
+                                      "values": {"child.sex": {"F (girl)": "female", "M": 1}},
+                                      "defaults": {"identified_by": "authority"}, "date_format": "%d/%m/%Y", "sheet": 2024})
+    assert errs == []
+    assert mapping.columns == {"Jina": "child.name", "5": "notes"}
+    assert mapping.values == {"child.sex": {"f girl": "female", "m": "1"}}
+    assert mapping.defaults == {"identified_by": "authority"}
+    assert (mapping.date_format, mapping.sheet) == ("%d/%m/%Y", "2024")
+    assert sh.parse_mapping({"sheet": ""})[0].sheet is None
+
+
+def test_parse_mapping__each_error_names_its_key():
+    assert errors(sh.parse_mapping([])[1]) == [("mapping", "must be a mapping with columns, values, defaults, date_format, sheet")]
+    assert errors(sh.parse_mapping({"colums": {}, "other": 1})[1]) == [
+        ("mapping", "has a key that is not one of: columns, values, defaults, date_format, sheet")]
+    mapping, errs = sh.parse_mapping({"columns": ["a"], "values": "x", "defaults": 3, "date_format": "dd/mm"})
+    assert mapping == sh.ColumnMapping()
+    assert errors(errs) == [("mapping: columns", "must be a mapping (key: value)"), ("mapping: values", "must be a mapping (key: value)"),
+                            ("mapping: defaults", "must be a mapping (key: value)"),
+                            ("mapping: date_format", "must be a strftime pattern such as %d/%m/%Y")]
+    assert errors(sh.parse_mapping({"values": {"child.sex": "female"}})[1]) == [
+        ("mapping: values", "each field's entry must map a cell as written to the form's word")]
+    assert errors(sh.parse_mapping({"date_format": 5})[1]) == [("mapping: date_format", "must be a strftime pattern such as %d/%m/%Y")]
+
+
+# --- which column is which field -------------------------------------------------------------------------
+
+def test_field_keys__every_field_but_a_list_and_the_date():
+    assert sh.field_keys(FORM) == {"child.name", "child.sex", "child.date_of_birth", "child.disability", "concerns", "location",
+                                   "child.age_estimate", "notes", "at"}
+
+
+def test_plan_columns__by_key_label_common_heading_and_mapping():
+    headers = ["Jina la Mtoto", "SEX", "D.O.B", "Date of admission", "Home area", None, "Other column", "child.age_estimate",
+               "Mystery"]
+    mapping = sh.parse_mapping({"columns": {"Mystery": "concerns"}})[0]
+    plan, unmapped, errs = sh.plan_columns(headers, mapping, FORM)
+    assert plan == {0: "child.name", 1: "child.sex", 2: "child.date_of_birth", 3: "at", 4: "location", 7: "child.age_estimate",
+                    8: "concerns"}
+    assert unmapped == ["Other column"]
+    assert errs == []
+
+
+def test_plan_columns__the_first_label_wins_and_a_key_before_any_label():
+    # "Child's name" is the label of child.name and of notes: the first field keeps it
+    plan = sh.plan_columns(["Child's name", "notes"], sh.ColumnMapping(), FORM)[0]
+    assert plan == {0: "child.name", 1: "notes"}
+    # a common heading never takes a heading a field already has, nor maps to a field the form lacks
+    plan, unmapped, _ = sh.plan_columns(["Phone", "Gender"], sh.ColumnMapping(), FORM)
+    assert plan == {1: "child.sex"} and unmapped == ["Phone"]
+
+
+def test_plan_columns__the_mapping_overrides_what_a_heading_would_map_to():
+    mapping = sh.parse_mapping({"columns": {"Sex": "notes"}})[0]
+    assert sh.plan_columns(["Sex"], mapping, FORM)[0] == {0: "notes"}
+
+
+def test_plan_columns__errors_of_the_mapping_and_of_the_sheet():
+    mapping = sh.parse_mapping({"columns": {"Jina": "child.nam", "Kwa": "Not A Field!", "Absent": "notes"},
+                                "defaults": {"identified_by": "x", "location": "y"}})[0]
+    plan, unmapped, errs = sh.plan_columns(["Jina", "Kwa", "Name", "Child name"], mapping, FORM)
+    assert errors(errs) == [
+        ("mapping: columns: Jina", "maps to 'child.nam', which is not a registration field or 'at' (cpcm form blank registration "
+                                   "lists them)"),
+        ("mapping: columns: Kwa", "maps to something that is not a registration field or 'at'"),
+        ("mapping: columns: Absent", "names a column the sheet does not have"),
+        ("column Child name", "maps to 'child.name' as column Name does: map one of them elsewhere in the mapping file, or to nothing"),
+        ("mapping: defaults", "names a field that is not a registration field"),
+    ]
+    assert plan == {0: "child.nam", 1: "Not A Field!", 2: "child.name"} and unmapped == []
+
+
+def test_plan_columns__a_long_key_is_not_repeated():
+    mapping = sh.parse_mapping({"columns": {"A": "a" * 61}})[0]
+    assert errors(sh.plan_columns(["A"], mapping, FORM)[2]) == [
+        ("mapping: columns: A", "maps to something that is not a registration field or 'at'")]
+    mapping = sh.parse_mapping({"columns": {"A": "a" * 60}})[0]
+    assert errors(sh.plan_columns(["A"], mapping, FORM)[2])[0][1].startswith("maps to '")
+
+
+# --- cells --------------------------------------------------------------------------------------------
+
+M = sh.parse_mapping({"values": {"child.sex": {"Msichana": "female"}, "concerns": {"Ukatili": "abuse"}},
+                      "date_format": "%d/%m/%Y"})[0]
+
+
+def test_cell_value__empty_cells():
+    for empty in (None, "", "   "):
+        assert sh.cell_value(empty, "child.name", FORM, M) == (None, None)
+    assert sh.cell_value(0, "child.age_estimate", FORM, M) == (0, None)
+
+
+def test_cell_value__numbers_text_and_dates_in_a_text_field():
+    assert sh.cell_value(12.0, "child.age_estimate", FORM, M) == (12, None)
+    assert type(sh.cell_value(12.0, "child.age_estimate", FORM, M)[0]) is int
+    assert sh.cell_value(12.5, "child.age_estimate", FORM, M) == (12.5, None)
+    assert sh.cell_value(" Amina ", "child.name", FORM, M) == (" Amina ", None)
+    assert sh.cell_value(date(2020, 1, 2), "location", FORM, M) == ("2020-01-02", None)
+    assert sh.cell_value(datetime(2020, 1, 2, 10, 0), "location", FORM, M) == ("2020-01-02", None)
+    assert sh.cell_value("x", "unknown.field", FORM, M) == ("x", None)
+
+
+def test_cell_value__choices_by_the_mapping_then_the_common_words():
+    assert sh.cell_value(" Msichana ", "child.sex", FORM, M) == ("female", None)
+    assert sh.cell_value("M", "child.sex", FORM, M) == ("male", None)
+    assert sh.cell_value("Other", "child.sex", FORM, M) == ("Other", None)
+    assert sh.cell_value("Ndiyo", "child.disability", FORM, M) == ("yes", None)
+    assert sh.cell_value("M", "child.sex", FORM, sh.parse_mapping({"values": {"child.sex": {"m": "female"}}})[0]) == ("female", None)
+    assert sh.cell_value("Ukatili; neglect, , x/ y ", "concerns", FORM, M) == (["abuse", "neglect", "x", "y"], None)
+
+
+def test_cell_value__dates():
+    assert sh.cell_value("2020-01-02", "child.date_of_birth", FORM, M) == (date(2020, 1, 2), None)
+    assert sh.cell_value("2020-01-02T10:00", "at", FORM, M) == (date(2020, 1, 2), None)
+    assert sh.cell_value("02/01/2020", "at", FORM, M) == (date(2020, 1, 2), None)
+    assert sh.cell_value(datetime(2020, 1, 2, 23, 0), "at", FORM, M) == (date(2020, 1, 2), None)
+    assert sh.cell_value(date(2020, 1, 2), "at", FORM, M) == (date(2020, 1, 2), None)
+    assert sh.cell_value("2 Jan", "at", FORM, M) == (None, "is not a date in the mapping's date_format, nor YYYY-MM-DD")
+    assert sh.cell_value("02/01/2020", "at", FORM, sh.ColumnMapping()) == (
+        None, "is not a date (YYYY-MM-DD; for another way of writing dates set date_format in the mapping)")
+    assert sh.cell_value(" 02/01/2020 ", "at", FORM, M) == (date(2020, 1, 2), None)
+
+
+# --- rows -----------------------------------------------------------------------------------------------
+
+def test_rows__documents_dates_and_errors_by_column():
+    headers = ["Name", "Sex", "Admitted", "Age", "Blank"]
+    mapping = sh.parse_mapping({"defaults": {"identified_by": "authority", "child.sex": "female"}, "date_format": "%d/%m/%Y"})[0]
+    plan = {0: "child.name", 1: "child.sex", 2: "at", 3: "child.age_estimate"}
+    cells = [
+        ["Amina", "M", "02/01/2020", 12.0],
+        [None, "  ", None, None, None],
+        ["Baraka", None, "soon"],
+        ["", "", "", "", "x"],
+    ]
+    found = list(sh.rows(headers, cells, plan, mapping, FORM))
+    assert [(r.number, r.document, r.at, dict(r.columns), errors(r.errors)) for r in found] == [
+        (2, {"identified_by": "authority", "child": {"sex": "male", "name": "Amina", "age_estimate": 12}}, date(2020, 1, 2),
+         {"child.name": "Name", "child.sex": "Sex", "at": "Admitted", "child.age_estimate": "Age"}, []),
+        (4, {"identified_by": "authority", "child": {"sex": "female", "name": "Baraka"}}, None,
+         {"child.name": "Name", "child.sex": "Sex", "at": "Admitted", "child.age_estimate": "Age"},
+         [("column Admitted", "is not a date in the mapping's date_format, nor YYYY-MM-DD")]),
+        (5, {"identified_by": "authority", "child": {"sex": "female"}}, None,
+         {"child.name": "Name", "child.sex": "Sex", "at": "Admitted", "child.age_estimate": "Age"}, []),
+    ]
+    assert [r.number for r in sh.rows(headers, cells, plan, mapping, FORM, first_number=10)] == [10, 12, 13]
+    assert list(sh.rows(headers, [], plan, mapping, FORM)) == []
+
+
+def test_plan_columns__a_fields_key_as_heading_whatever_its_label():
+    assert sh.plan_columns(["Child.Name", "AT"], sh.ColumnMapping(), FORM)[0] == {0: "child.name", 1: "at"}
+
+
+def test_plan_columns__columns_after_a_duplicate_still_map():
+    plan, unmapped, errs = sh.plan_columns(["Name", "Child name", "Sex", "Other"], sh.ColumnMapping(), FORM)
+    assert plan == {0: "child.name", 2: "child.sex"} and unmapped == ["Other"] and len(errs) == 1
+
+
+def test_plan_columns__defaults_that_are_fields_are_no_error():
+    mapping = sh.parse_mapping({"defaults": {"location": "y", "child.sex": "female"}})[0]
+    assert sh.plan_columns(["Name"], mapping, FORM)[2] == []
+
+
+def test_cell_value__the_common_words_in_a_list_of_choices():
+    form = parse_form({"kind": "registration", "fields": [
+        {"key": "child.disability", "type": "choices", "choices": ["yes", "no", "unknown"]}]})
+    assert sh.cell_value("Ndiyo; Hapana", "child.disability", form, sh.ColumnMapping()) == (["yes", "no"], None)
