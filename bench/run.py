@@ -325,6 +325,7 @@ def build_repo(size: int, dest: Path, seed: int = 2026, jobs: int | None = None)
             if len(seen) != size:
                 raise RuntimeError(f"{size - len(seen)} case ids were drawn twice: build again")
             tx.commit(f"register {size} synthetic cases")
+    git(root, "gc", "-q")  # packed, as a repository in use is (gc --auto): 100,000 loose objects slow every write
     ids = sorted(seen)
     meta = {
         "size": size, "bench_format": BENCH_FORMAT, "cpcm": __version__, "base": git(root, "rev-parse", "HEAD"),
