@@ -238,12 +238,12 @@ def fast_dumps(check: int = 200):
         codec.dumps = pure
 
 
-def _write_cases(root: Path, identity_path: Path, size: int, seed: int, part: int, parts: int, planned_from: int,
+def _write_cases(root: Path, identity_path: Path, case_ids: list[str], seed: int, part: int, planned_from: int,
                  now_iso: str) -> tuple[list[str], list[str], list[str]]:
-    """Write the cases numbered part, part + parts, ... below `size` (files only, no commit):
-    (the files written, the case ids, the planned case ids). Run in a worker process."""
+    """Write the cases `case_ids` (drawn by the parent, so no two workers draw the same id;
+    files only, no commit): (the files written, the case ids, the planned case ids). The first
+    `planned_from` of them also get assessments and an approved plan. Run in a worker process."""
     from cpcm import clock, service
-    from cpcm.domain.ids import new_case_id
     from cpcm.store import atomic, codec
     from cpcm.crypto import cipher
     from cpcm.store.layout import CASES, RECIPIENTS, record_name
@@ -254,11 +254,10 @@ def _write_cases(root: Path, identity_path: Path, size: int, seed: int, part: in
     rng = random.Random(f"{seed}-{part}")
     written, ids, planned = [], [], []
     with no_fsync(), fast_dumps():
-        for n in range(part, size, parts):
+        for n, case_id in enumerate(case_ids):
             data = synthetic_child(rng, now.date())
             data["worker"] = rng.choice(("amina", "otieno"))
             body = service.validate_registration(ctx, data)
-            case_id = new_case_id()
             at = now - timedelta(minutes=rng.randint(60, 2 * 365 * 24 * 60))
             record = service.new_record(ctx, "registration", case_id, body, at)
             readers = service.readers_for(ctx, fold(case_id, [record]))
@@ -267,7 +266,7 @@ def _write_cases(root: Path, identity_path: Path, size: int, seed: int, part: in
             atomic.write(root / rel, service.recipients_bytes(readers))
             written.append(rel)
             records = [record]
-            if n < planned_from:  # assessed and planned, with the plan approved: ready for review
+            if n < planned_from and len(planned) < PLANNED:  # assessed and planned, with the plan approved: ready for review
                 after = record.id
                 for kind, extra_data in PLAN_RECORDS:
                     extra = service.new_record(ctx, kind, case_id, extra_data, at + timedelta(days=1), after=after)
@@ -292,6 +291,7 @@ def build_repo(size: int, dest: Path, seed: int = 2026, jobs: int | None = None)
 
     from cpcm import __version__, clock, service
     from cpcm.crypto import identity as identity_mod
+    from cpcm.domain.ids import new_case_id
 
     started = time.perf_counter()
     tmp = dest.with_name(dest.name + ".building")
@@ -313,17 +313,20 @@ def build_repo(size: int, dest: Path, seed: int = 2026, jobs: int | None = None)
         seen: set[str] = set()
         planned: list[str] = []
         with service.transaction(ctx, "register") as tx:  # what service.register writes, N times, one commit
-            planned_from = min(PLANNED, size)
+            drawn: set[str] = set()
+            while len(drawn) < size:  # unique ids, drawn here: two workers must never write one case
+                drawn.add(new_case_id())
+            ordered = sorted(drawn)
+            random.Random(seed + size).shuffle(ordered)
+            planned_each = -(-min(PLANNED, size) // jobs)
             with ProcessPoolExecutor(jobs) as pool:
-                parts = [pool.submit(_write_cases, root, identity_path, size, seed + size, part, jobs, planned_from, clock.iso(now))
-                         for part in range(jobs)]
+                parts = [pool.submit(_write_cases, root, identity_path, ordered[part::jobs], seed + size, part, planned_each,
+                                     clock.iso(now)) for part in range(jobs)]
                 for future in parts:
-                    _, ids, part_planned = future.result()
+                    written, ids, part_planned = future.result()
+                    tx.written.extend(written)
                     seen.update(ids)
                     planned.extend(part_planned)
-            tx.written.append("cases")  # one `git add -A -- cases` for every file the workers wrote
-            if len(seen) != size:
-                raise RuntimeError(f"{size - len(seen)} case ids were drawn twice: build again")
             tx.commit(f"register {size} synthetic cases")
     git(root, "gc", "-q")  # packed, as a repository in use is (gc --auto): 100,000 loose objects slow every write
     ids = sorted(seen)
