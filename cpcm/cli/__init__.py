@@ -22,18 +22,25 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args or os.environ.get("CPCM_DEBUG") == "1"
     if "--debug" in args:
         args = [a for a in args if a != "--debug"]
-    from cpcm.cli.app import build
+    from cpcm.cli import fast
 
-    # `cpcm COMMAND ...` builds only COMMAND's module; `cpcm --help` and the like build them all
-    app = build(args[0] if args and not args[0].startswith("-") else None)
+    run = fast.parse(args)  # `cpcm show CASE`: no typer, no click (cli/fast.py); None: parse as below
+    if run is None:
+        from cpcm.cli.app import build
+
+        # `cpcm COMMAND ...` builds only COMMAND's module; `cpcm --help` and the like build them all
+        app = build(args[0] if args and not args[0].startswith("-") else None)
     try:
-        from typer.main import get_command
+        if run is not None:
+            returned = run()
+        else:
+            from typer.main import get_command
 
-        from cpcm.cli.common import check_arguments
+            from cpcm.cli.common import check_arguments
 
-        command = get_command(app)
-        check_arguments(command)  # the input gate for arguments: valid UTF-8 or exit 2
-        returned = command(args=args, prog_name="cpcm", standalone_mode=False)
+            command = get_command(app)
+            check_arguments(command)  # the input gate for arguments: valid UTF-8 or exit 2
+            returned = command(args=args, prog_name="cpcm", standalone_mode=False)
     except SystemExit as exc:
         _notices()
         sys.exit(exc.code)

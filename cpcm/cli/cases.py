@@ -1,16 +1,43 @@
 """cpcm show / list / log / assign: reading cases and their audit trail."""
 from __future__ import annotations
 
-from typing import Optional
-
-import typer
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
 
 from cpcm.domain.dates import local_text
-from cpcm.cli.common import (AtOpt, IdentityOpt, JsonOpt, RepoOpt, open_ctx, parse_at, print_json, print_table, report_problems,
-                             say, warn)
+from cpcm.cli.common import open_ctx, parse_at, print_json, print_table, report_problems, say, warn
+
+if TYPE_CHECKING:
+    import typer
+
+
+def _typer() -> None:
+    """typer and the shared options, as globals of this module (the commands' annotations are
+    read from them), imported only when the commands are built: `show_case` needs neither."""
+    import typer
+
+    from cpcm.cli.common import AtOpt, IdentityOpt, JsonOpt, RepoOpt
+
+    globals().update(typer=typer, AtOpt=AtOpt, IdentityOpt=IdentityOpt, JsonOpt=JsonOpt, RepoOpt=RepoOpt)
+
+
+def show_case(case: str, record: str | None, repo: Path | None, identity: Path | None, json_out: bool) -> None:
+    """What `cpcm show` does, once its arguments are parsed (by typer, or by the fast path in
+    `cpcm.cli.fast`, which gives the same output without building the command line)."""
+    from cpcm import service
+
+    ctx = open_ctx(repo, identity)
+    data = service.show(ctx, service.parse_case_id(case), record)
+    if json_out:
+        print_json(data)
+    elif record is not None:
+        print_record(data, ctx.zone)
+    else:
+        print_case(data, ctx.zone)
 
 
 def register(app: typer.Typer) -> None:
+    _typer()
     register_verify(app)
 
     @app.command("show")
@@ -25,16 +52,7 @@ def register(app: typer.Typer) -> None:
         Example: cpcm show CP-4F7K-9X2M
         Example: cpcm show CP-4F7K-9X2M assessment@comprehensive
         """
-        from cpcm import service
-
-        ctx = open_ctx(repo, identity)
-        data = service.show(ctx, service.parse_case_id(case), record)
-        if json_out:
-            print_json(data)
-        elif record is not None:
-            print_record(data, ctx.zone)
-        else:
-            print_case(data, ctx.zone)
+        show_case(case, record, repo, identity, json_out)
 
     @app.command("list")
     def list_(
@@ -126,6 +144,8 @@ def register(app: typer.Typer) -> None:
 
 
 def register_verify(app: typer.Typer) -> None:
+    _typer()
+
     @app.command("verify")
     def verify(repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
         """Check the repository: every record you can read decrypts and is valid; nothing is

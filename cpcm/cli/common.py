@@ -13,17 +13,31 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Iterable, Optional, Sequence
 
-import typer
-
 from cpcm import clock
 
-RepoOpt = Annotated[Optional[Path], typer.Option("--repo", help="Casefile repository (default: $CPCM_REPO, the nearest parent with .cpcm/, or ./casefiles).", show_default=False)]
-IdentityOpt = Annotated[Optional[Path], typer.Option("--identity", "-i", help="Your age identity file (default: $CPCM_IDENTITY or ~/.config/cpcm/identity).", show_default=False)]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts (stable snake_case keys).")]
-AtOpt = Annotated[Optional[str], typer.Option("--at", help="When it happened (ISO date or date-time; default now).", show_default=False)]
-FromFileOpt = Annotated[Optional[str], typer.Option("--from-file", "-f", help="Read the record from a YAML file ('-' for standard input).", show_default=False)]
-NoInputOpt = Annotated[bool, typer.Option("--no-input", help="Never prompt, even on a terminal.")]
-ForceOpt = Annotated[bool, typer.Option("--force", help="With --out: replace a file that already exists (atomically).")]
+
+def __getattr__(name: str) -> Any:
+    """The options every command shares (`RepoOpt`, `JsonOpt`, ...), made on first use: typer is
+    imported only by a command that builds its parameters, not by the fast path of `cpcm show`."""
+    if name not in _OPTIONS:
+        raise AttributeError(f"module 'cpcm.cli.common' has no attribute {name!r}")
+    import typer
+
+    options = {
+        "RepoOpt": Annotated[Optional[Path], typer.Option("--repo", help="Casefile repository (default: $CPCM_REPO, the nearest parent with .cpcm/, or ./casefiles).", show_default=False)],
+        "IdentityOpt": Annotated[Optional[Path], typer.Option("--identity", "-i", help="Your age identity file (default: $CPCM_IDENTITY or ~/.config/cpcm/identity).", show_default=False)],
+        "JsonOpt": Annotated[bool, typer.Option("--json", help="Print JSON for scripts (stable snake_case keys).")],
+        "AtOpt": Annotated[Optional[str], typer.Option("--at", help="When it happened (ISO date or date-time; default now).", show_default=False)],
+        "FromFileOpt": Annotated[Optional[str], typer.Option("--from-file", "-f", help="Read the record from a YAML file ('-' for standard input).", show_default=False)],
+        "NoInputOpt": Annotated[bool, typer.Option("--no-input", help="Never prompt, even on a terminal.")],
+        "ForceOpt": Annotated[bool, typer.Option("--force", help="With --out: replace a file that already exists (atomically).")],
+        "SetOpt": Annotated[Optional[list[str]], typer.Option("--set", help="Set any field of the form: --set path.to.field=value (repeat).", show_default=False)],
+    }
+    globals().update(options)
+    return options[name]
+
+
+_OPTIONS = ("RepoOpt", "IdentityOpt", "JsonOpt", "AtOpt", "FromFileOpt", "NoInputOpt", "ForceOpt", "SetOpt")
 
 
 def stdout_is_terminal() -> bool:
@@ -94,6 +108,8 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: st
 def ask_passphrase() -> str | None:
     if not stdin_is_terminal():
         return None
+    import typer
+
     return typer.prompt("Passphrase for your cpcm identity", hide_input=True)
 
 
@@ -279,10 +295,10 @@ def report_problems(ctx) -> None:
         else:
             say(f"problem: {problem.message}; left out (cpcm verify)", "red")
     if ctx.problems:
+        import typer
+
         raise typer.Exit(1)
 
-
-SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Set any field of the form: --set path.to.field=value (repeat).", show_default=False)]
 
 
 def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, flags: dict[str, Any], no_input: bool) -> dict:

@@ -19,29 +19,33 @@ it takes PEP 8's trailing underscore: `cpcm list` is `service.list_`, `cpcm cont
 """
 from __future__ import annotations
 
-from cpcm.service import completion, conferences
-from cpcm.service.cases import (SHORT_FORMS, LogEntry, assign, assign_cover, case_summary, correct, find_record, list_, log, note,
-                                register, repair, show, update, validate_registration)
-from cpcm.service.closure import close, continue_, reopen, sign_off, unfinished
-from cpcm.service.conferences import parse_conference_id
-from cpcm.service.documents import Document, render
-from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, case_content, caseload_warnings, check_readable, commit_email, form_for,
-                                  keys_for, load_case, load_cases, load_records, locked, new_record, open_repo, parse_case_id, read_case,
-                                  readers_for, recipients_bytes, reencrypt, transaction, validate_form, writes)
-from cpcm.service.followups import followup, review, review_batch
-from cpcm.service.imports import import_cases, import_template
-from cpcm.service.integrity import verify
-from cpcm.service.placements import placement
-from cpcm.service.reintegration import family_assessment, preparation, readiness, tracing
-from cpcm.service.planning import approve, assess, plan, plan_current, plan_revise, plan_withdraw, reject
-from cpcm.service.referrals import (check_consent, consent, consent_override, refer, referral, service_add, service_gaps,
-                                    service_get, service_import)
-from cpcm.service.reports import MAX_RETURN_BYTES, Exported, Report, export, report, report_combine, report_return
-from cpcm.service.results import Written
-from cpcm.service.team import (init, key_new, key_publish, key_rotate, key_rotate_own, key_show, key_signing, lock, team_add, team_list,
-                               team_recover, team_remove, team_revoke, team_signers, team_sync, unlock, unlocked_for)
-from cpcm.service.transfers import bundle_recipients, receive, transfer, transfer_ack, transfer_batch
-from cpcm.service.worklist import check, due, policy_rows
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what the names below are; imported on first use (`__getattr__`), not at start-up
+    from cpcm.service import completion, conferences
+    from cpcm.service.cases import (SHORT_FORMS, LogEntry, assign, assign_cover, case_summary, correct, find_record, list_, log, note,
+                                    register, repair, show, update, validate_registration)
+    from cpcm.service.closure import close, continue_, reopen, sign_off, unfinished
+    from cpcm.service.conferences import parse_conference_id
+    from cpcm.service.documents import Document, render
+    from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, case_content, caseload_warnings, check_readable, commit_email, form_for,
+                                      keys_for, load_case, load_cases, load_records, locked, new_record, open_repo, parse_case_id, read_case,
+                                      readers_for, recipients_bytes, reencrypt, transaction, validate_form, writes)
+    from cpcm.service.followups import followup, review, review_batch
+    from cpcm.service.imports import import_cases, import_template
+    from cpcm.service.integrity import verify
+    from cpcm.service.placements import placement
+    from cpcm.service.reintegration import family_assessment, preparation, readiness, tracing
+    from cpcm.service.planning import approve, assess, plan, plan_current, plan_revise, plan_withdraw, reject
+    from cpcm.service.referrals import (check_consent, consent, consent_override, refer, referral, service_add, service_gaps,
+                                        service_get, service_import)
+    from cpcm.service.reports import MAX_RETURN_BYTES, Exported, Report, export, report, report_combine, report_return
+    from cpcm.service.results import Written
+    from cpcm.service.team import (init, key_new, key_publish, key_rotate, key_rotate_own, key_show, key_signing, lock, team_add,
+                                   team_list, team_recover, team_remove, team_revoke, team_signers, team_sync, unlock, unlocked_for)
+    from cpcm.service.transfers import bundle_recipients, receive, transfer, transfer_ack, transfer_batch
+    from cpcm.service.worklist import check, due, policy_rows
 
 __all__ = [
     # the session
@@ -73,3 +77,45 @@ __all__ = [
     # due, rules, verify, exports
     "due", "check", "policy_rows", "verify", "report", "report_return", "report_combine", "MAX_RETURN_BYTES", "export", "Report", "Exported",
 ]
+
+# each name above -> the module that defines it: a command imports only the modules it uses
+# (`cpcm show` does not pay for the reports, sync or conference code at every start)
+_MODULES = {
+    "completion": None, "conferences": None, "parse_conference_id": "conferences",
+    **dict.fromkeys(("SHORT_FORMS", "LogEntry", "assign", "assign_cover", "case_summary", "correct", "find_record", "list_", "log",
+                     "note", "register", "repair", "show", "update", "validate_registration"), "cases"),
+    **dict.fromkeys(("close", "continue_", "reopen", "sign_off", "unfinished"), "closure"),
+    **dict.fromkeys(("Document", "render"), "documents"),
+    **dict.fromkeys(("ASSESSMENT_FORMS", "Context", "append", "case_content", "caseload_warnings", "check_readable", "commit_email",
+                     "form_for", "keys_for", "load_case", "load_cases", "load_records", "locked", "new_record", "open_repo",
+                     "parse_case_id", "read_case", "readers_for", "recipients_bytes", "reencrypt", "transaction", "validate_form",
+                     "writes"), "context"),
+    **dict.fromkeys(("followup", "review", "review_batch"), "followups"),
+    **dict.fromkeys(("import_cases", "import_template"), "imports"),
+    "verify": "integrity", "placement": "placements",
+    **dict.fromkeys(("family_assessment", "preparation", "readiness", "tracing"), "reintegration"),
+    **dict.fromkeys(("approve", "assess", "plan", "plan_current", "plan_revise", "plan_withdraw", "reject"), "planning"),
+    **dict.fromkeys(("check_consent", "consent", "consent_override", "refer", "referral", "service_add", "service_gaps",
+                     "service_get", "service_import"), "referrals"),
+    **dict.fromkeys(("MAX_RETURN_BYTES", "Exported", "Report", "export", "report", "report_combine", "report_return"), "reports"),
+    "Written": "results",
+    **dict.fromkeys(("init", "key_new", "key_publish", "key_rotate", "key_rotate_own", "key_show", "key_signing", "lock", "team_add",
+                     "team_list", "team_recover", "team_remove", "team_revoke", "team_signers", "team_sync", "unlock", "unlocked_for"),
+                    "team"),
+    **dict.fromkeys(("bundle_recipients", "receive", "transfer", "transfer_ack", "transfer_batch"), "transfers"),
+    **dict.fromkeys(("check", "due", "policy_rows"), "worklist"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """A name of the service API, imported from its module on first use."""
+    if name not in _MODULES:
+        raise AttributeError(f"module 'cpcm.service' has no attribute {name!r}")
+    module = importlib.import_module(f"cpcm.service.{_MODULES[name] or name}")
+    value = module if _MODULES[name] is None else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_MODULES))

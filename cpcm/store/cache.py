@@ -12,7 +12,10 @@ Three tables, each a folder of encrypted segments (`Table`):
   Names stay encrypted in it, as in the summary.
 - `records` (16 shards by blob id): a record file's blob id (the hash git gives its bytes) ->
   the record as its YAML parsed. Made by the codec alone, so an upgrade of cpcm that changes the
-  fold (and empties the summaries) re-folds from these with no decryption and no YAML.
+  fold (and empties the summaries) re-folds from these with no decryption and no YAML. When a
+  shard's segments are merged, the records no longer in the last commit (re-encrypted to new
+  readers, a case merged or transferred away) are left out: the table does not grow with
+  every re-encryption.
 
 A change is written as a new segment holding only what changed; a table is merged into one file
 when it has many segments. Concurrent commands may each add a segment; a merge removes only
@@ -31,7 +34,7 @@ import os
 import secrets
 import time
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from cpcm.crypto import cipher
 from cpcm.store.layout import CACHE_DIR, CASES, TMP_PREFIX
@@ -86,8 +89,11 @@ class Table:
     are merged in the order of the segments' names (the time they were written); a deleted entry
     is written as null."""
 
-    def __init__(self, folder: Path, recipient: str, keys: Sequence, tag: str):
+    def __init__(self, folder: Path, recipient: str, keys: Sequence, tag: str,
+                 keep: Callable[[], set[str] | None] | None = None):
+        """`keep()`: the keys worth keeping when the segments are merged (None: all of them)."""
         self.folder = folder
+        self.keep = keep
         self.recipient = recipient
         self.keys = keys
         self.tag = tag
@@ -151,6 +157,10 @@ class Table:
         if not self.changed:
             return
         merge = self.stale or len(self.files) + 1 >= MERGE_FROM
+        if merge and self.keep is not None:
+            live = self.keep()
+            if live is not None:
+                self.entries = {k: v for k, v in self.entries.items() if k in live}
         entries = self.entries if merge else self.pending
         payload = json.dumps({"version": VERSION, "tag": self.tag, "entries": entries}, separators=(",", ":"))
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -199,11 +209,23 @@ class RecordCache:
     """Each record file's YAML as parsed, by the file's blob id, in 16 shards read as needed. Used
     only with the keys it was made for (`usable`): a hit is a file this worker has decrypted."""
 
-    def __init__(self, folder: Path, recipient: str, keys: Sequence):
+    def __init__(self, folder: Path, recipient: str, keys: Sequence, live: Callable[[], set[str] | None] | None = None):
+        """`live()`: the blob id of every record file in the last commit (None when it cannot be
+        said); a shard keeps only these when its segments are merged. Asked once at most."""
         self.keys = keys
         self._also: Sequence | None = None
+        self._live = live
+        self._live_ids: set[str] | None = None
+        self._asked = False
         tag = codec_fingerprint()
-        self.shards = {s: Table(folder / s, recipient, keys, tag) for s in SHARDS}
+        keep = self._keep if live is not None else None
+        self.shards = {s: Table(folder / s, recipient, keys, tag, keep) for s in SHARDS}
+
+    def _keep(self) -> set[str] | None:
+        if not self._asked and self._live is not None:
+            self._asked = True
+            self._live_ids = self._live()
+        return self._live_ids
 
     def usable(self, keys: Sequence) -> bool:
         if keys is self.keys or keys is self._also:
@@ -230,13 +252,21 @@ class RecordCache:
     def save(self) -> None:
         for shard in self.shards.values():
             shard.save()
+        if self._live_ids is not None:  # a shard was merged: the others read so far are pruned too
+            for shard in self.shards.values():
+                if shard.loaded and not self._live_ids.issuperset(shard.entries):
+                    shard.stale = True
+                    shard.save()
 
 
 class SummaryCache:
-    def __init__(self, root: Path, worker: str, recipient: str, keys: Sequence, fingerprint: str):
+    def __init__(self, root: Path, worker: str, recipient: str, keys: Sequence, fingerprint: str,
+                 live_blobs: Callable[[], set[str] | None] | None = None):
         """`fingerprint` names the code that folds a case (the service's `fold_fingerprint`): a
         summary or index made by other code is not used, so a change to the fold can never leave
-        stale summaries behind, same version or not. The record table does not depend on it."""
+        stale summaries behind, same version or not. The record table does not depend on it.
+        `live_blobs()`: the blob ids of the record files in the last commit, for pruning the
+        record table (RecordCache)."""
         self.root = root
         self.folder = root / CACHE_DIR / worker
         self.legacy = root / CACHE_DIR / f"{worker}.age"  # the one-file cache of earlier versions
@@ -245,7 +275,7 @@ class SummaryCache:
         self.fingerprint = fingerprint
         self.summary = Table(self.folder / "summary", recipient, keys, fingerprint)
         self.index = Table(self.folder / "index", recipient, keys, fingerprint)
-        self.records = RecordCache(self.folder / "records", recipient, keys)
+        self.records = RecordCache(self.folder / "records", recipient, keys, live_blobs)
         self._dirty: set[str] | None = None
 
     @property

@@ -281,9 +281,23 @@ class CaseStore:
     def summaries(self, worker: str, recipient: str, keys: Sequence, fingerprint: str) -> SummaryCache:
         """The worker's cache; from here on this store reads the records it decrypts with `keys`
         through the cache's record table (by blob id: no decryption, no YAML for a file seen before)."""
-        cache = SummaryCache(self.root, worker, recipient, keys, fingerprint)
+        cache = SummaryCache(self.root, worker, recipient, keys, fingerprint, self.live_blobs)
         self.record_cache = cache.records
         return cache
+
+    def live_blobs(self) -> set[str] | None:
+        """The blob id of every file under cases/ and conferences/ in the commit readers read
+        (one `git ls-tree`); None when git cannot say (no commit yet)."""
+        try:
+            out = self.git.run(["ls-tree", "-r", "-z", self.git.rev, "--", CASES, CONFERENCES])
+        except GitError:
+            return None
+        blobs = set()
+        for entry in out.split("\0"):
+            meta = entry.partition("\t")[0].split(" ")
+            if len(meta) == 3 and meta[1] == "blob":
+                blobs.add(meta[2])
+        return blobs
 
     def prefetch(self, case_ids: Iterable[str], keys: Sequence, progress: Callable[[int, int], None] | None = None) -> int:
         """Decrypt and parse, on every core, the records of `case_ids` the record cache lacks

@@ -1,0 +1,67 @@
+"""The fast path of the most frequent read, `cpcm show CASE [RECORD] [--json] [--repo R]
+[--identity I]`: its arguments parsed here, without importing typer and click or building the
+command line (about a tenth of a second of every `show`). The command itself is the same
+function the typer command calls (`cli.cases.show_case`), so output, errors and exit codes are
+the same; `main` handles errors for both paths alike.
+
+Anything this parser does not know for certain (help, `--`, an unknown or repeated option, an
+option without its value, too many or too few arguments) returns None, and the command line
+is parsed by typer as before, with its own messages.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+# the value options of `show`: each name -> the parameter (and the name an input error gives)
+_VALUES = {"--repo": "--repo", "--identity": "--identity", "-i": "--identity"}
+
+
+def parse(args: list[str]) -> Callable[[], None] | None:
+    """The command to run for `args` when the fast path serves them, else None."""
+    if not args or args[0] != "show":
+        return None
+    positional: list[str] = []
+    values: dict[str, str] = {}
+    json_out = False
+    rest = args[1:]
+    i = 0
+    while i < len(rest):
+        word = rest[i]
+        if word == "--json":
+            if json_out:
+                return None
+            json_out = True
+        elif word.startswith("-"):
+            name, eq, value = word.partition("=")
+            if name not in _VALUES or (eq and name == "-i"):
+                return None  # --help, --, an unknown option, -iFILE: typer decides
+            if not eq:
+                if i + 1 >= len(rest):
+                    return None
+                i += 1
+                value = rest[i]
+            key = _VALUES[name]
+            if key in values or not value or value.startswith("-"):
+                return None
+            values[key] = value
+        else:
+            positional.append(word)
+        i += 1
+    if not 1 <= len(positional) <= 2:
+        return None
+
+    def run() -> None:
+        from cpcm.cli.cases import show_case
+        from cpcm.cli.common import check_argument
+
+        # the input gate typer's path applies (common.check_arguments), with the same names
+        check_argument("CASE", positional[0])
+        check_argument("RECORD", positional[1] if len(positional) > 1 else None)
+        for option in ("--repo", "--identity"):
+            if option in values:
+                check_argument(option, Path(values[option]))
+        repo, identity = values.get("--repo"), values.get("--identity")
+        show_case(positional[0], positional[1] if len(positional) > 1 else None, Path(repo) if repo else None,
+                  Path(identity) if identity else None, json_out)
+    return run
