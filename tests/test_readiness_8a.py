@@ -11,7 +11,8 @@ import re
 import pytest
 
 from conftest import commit_count
-from test_readiness import KENYA_GOALS_MET, due_codes, kenya, reunified  # noqa: F401 (kenya is a fixture)
+from conftest import reunified
+from test_readiness import KENYA_GOALS_MET, due_codes
 
 from cpcm.store import codec, forms
 from cpcm.workflow import readiness

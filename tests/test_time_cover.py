@@ -427,10 +427,10 @@ def test_cover__writes_to_many_cases_end_an_ended_cover_and_verify_accepts_them(
     from test_followup_close import REVIEW, planned_cases
 
     root = nairobi.root
-    amina = service.open_repo(root, nairobi.keys["amina"], now=clock.parse_datetime("2026-11-24T09:00:00+03:00"))
-    covered, other = planned_cases(amina, 2)
-    assert nairobi("amina")("assign", covered, "--cover", "baraka", "--until", "2026-11-30").code == 0
-    later = service.open_repo(root, nairobi.keys["amina"], now=clock.parse_datetime("2026-12-01T08:00:00+03:00"))
+    sup = service.open_repo(root, nairobi.keys["sup"], now=clock.parse_datetime("2026-11-24T09:00:00+03:00"))
+    covered, other = planned_cases(sup, 2)  # written by the supervisor, who may approve their plans
+    assert nairobi("sup")("assign", covered, "--cover", "baraka", "--until", "2026-11-30").code == 0
+    later = service.open_repo(root, nairobi.keys["sup"], now=clock.parse_datetime("2026-12-01T08:00:00+03:00"))
     service.review_batch(later, [dict(REVIEW, case=covered), dict(REVIEW, case=other)])
     assert git(root, "log", "-1", "--format=%s").strip() == "review batch 2 cases (cover ended)"
     assert "baraka" not in (root / "cases" / covered / "recipients").read_text()
