@@ -25,7 +25,7 @@ def agency(tmp_env):
     root = tmp_env / "casefiles"
     mgr = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(keys["mgr"]), "CPCM_NOW": NOW})
     assert mgr("init", "--agency", "TEST", "--name", "Test Agency", "--worker", "mgr", "--role", "manager", "--timezone",
-               "Africa/Nairobi", "--recovery", recovery_recipient).code == 0
+               "Africa/Nairobi", "--recovery", recovery_recipient, "--recovery-signing-key", signing_line(recovery)).code == 0
     assert mgr("team", "add", "amina", "--role", "caseworker", "--recipient", recipients["amina"],
                "--signing-key", signing_line(keys["amina"])).code == 0
     return root, keys, recovery
@@ -91,11 +91,9 @@ def test_recovery_drill__every_key_lost_the_recovery_key_puts_the_manager_back(a
     assert mgr("key", "rotate", "--worker", "amina", "--recipient", make_identity(amina_key), "--reason", "lost",
                "--signing-key", signing_line(amina_key)).code == 0
     assert as_key(root, amina_key)("followup", cases[0], *VISIT).code == 0
-    # the recovery commit is signed with the recovery key, which the team does not record: verify
-    # names it (and another copy's sync refuses it) until that is built; every later commit verifies
-    verify = mgr("verify", "--json")
-    recovered = git(root, "log", "--format=%H", "--grep", "^team recover mgr$").split()
-    assert [(p["code"], p["message"].split()[1]) for p in verify.json()] == [("unknown-signer", recovered[0][:10])], verify.stdout
+    # the recovery commit is signed with the recovery key's signing key, which init recorded
+    verify = mgr("verify")
+    assert verify.code == 0, verify.stdout
 
 
 def test_recovery__refused_without_the_recovery_key_or_for_a_caseworker(agency, tmp_env):
@@ -115,3 +113,48 @@ def test_recovery__refused_without_the_recovery_key_or_for_a_caseworker(agency, 
     assert taken.code == 4 and taken.json()["rule"] == "recipient-exists"
     assert (head(root), (root / ".cpcm" / "team.yaml").read_bytes()) == before
     assert git_status(root) == []
+
+
+def _recover_on_a_copy(tmp_env, root, keys, recovery) -> tuple[Cli, Cli]:
+    """A second copy (a colleague's laptop, a clone with the shared remote); the recovery is made
+    on the first copy and pushed. Returns (the first copy's cpcm as the recovered manager, the
+    second copy's cpcm as amina)."""
+    shared = tmp_env / "usb.git"
+    mgr = as_key(root, keys["mgr"])
+    assert mgr("remote", "add", "usb", str(shared), "--create").code == 0 and mgr("sync", "usb").code == 0
+    other = tmp_env / "laptop-amina"
+    git(tmp_env, "clone", "-q", str(shared), str(other))
+    amina = as_key(other, keys["amina"])
+    assert amina("remote", "add", "usb", str(shared)).code == 0
+    new_key = tmp_env / "laptop2" / "identity"
+    recipient = make_identity(new_key)
+    done = Cli({"CPCM_REPO": str(root), "CPCM_NOW": NOW})(
+        "team", "recover", "mgr", "--recipient", recipient, "--recovery-identity", str(recovery), "--signing-key", signing_line(new_key))
+    assert done.code == 0, done.stderr
+    manager = as_key(root, new_key)
+    assert manager("sync", "usb").code == 0
+    return manager, amina
+
+
+def test_recovery__a_copy_syncs_the_recovery_signed_with_the_recorded_recovery_key(agency, tmp_env):
+    root, keys, recovery = agency
+    manager, amina = _recover_on_a_copy(tmp_env, root, keys, recovery)
+    synced = amina("sync", "usb")
+    assert synced.code == 0, synced.stderr
+    assert amina("verify").code == 0
+
+
+def test_recovery__without_the_recovery_signing_key_recorded_the_recovery_is_refused_by_a_copy(tmp_env):
+    keys = {w: tmp_env / "keys" / f"{w}.txt" for w in ("mgr", "amina")}
+    recipients = {w: make_identity(p) for w, p in keys.items()}
+    recovery = tmp_env / "safe" / "recovery.key"
+    root = tmp_env / "casefiles"
+    mgr = as_key(root, keys["mgr"])
+    assert mgr("init", "--agency", "TEST", "--name", "Test Agency", "--worker", "mgr", "--role", "manager", "--timezone",
+               "Africa/Nairobi", "--recovery", make_identity(recovery)).code == 0
+    assert mgr("team", "add", "amina", "--role", "caseworker", "--recipient", recipients["amina"],
+               "--signing-key", signing_line(keys["amina"])).code == 0
+    manager, amina = _recover_on_a_copy(tmp_env, root, keys, recovery)
+    refused = amina("sync", "usb")
+    assert refused.code == 4 and "unknown-signer" in refused.stderr, refused.stderr
+    assert manager("verify").code == 1

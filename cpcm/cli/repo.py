@@ -31,6 +31,8 @@ def register(app: typer.Typer) -> None:
         role: List[str] = typer.Option(["caseworker"], "--role", help="Your role(s): caseworker, supervisor, manager (repeat for several)."),
         language: str = typer.Option("en", "--language", help="Default language of documents: en or sw."),
         recovery: List[str] = typer.Option([], "--recovery", help="An agency recovery recipient (age1...), added to every case."),
+        recovery_signing_key: List[str] = typer.Option([], "--recovery-signing-key", help="The recovery identity's signing key "
+                                                       "('cpcm key show --signing' with it): what signs a 'team recover'."),
         timezone: Optional[str] = typer.Option(None, "--timezone", help="The agency's time zone, an IANA name such as Africa/Nairobi (default: the system's, else UTC). Every time is shown in it.", show_default=False),
         repo: RepoOpt = None,
         identity: IdentityOpt = None,
@@ -55,7 +57,7 @@ def register(app: typer.Typer) -> None:
 
             config = service.init(root, agency, name, worker_id, worker_name, role, ident.recipient, clock.now(), policy=policy,
                                   language=language, recovery_recipients=recovery, timezone=timezone,
-                                  signer=signing.for_identity(ident))
+                                  signer=signing.for_identity(ident), recovery_signing_keys=recovery_signing_key)
         except CpcmError as exc:
             raise typed_paths(exc, **{"PATH": path, "--repo": repo, "--identity": identity}) from None
         if json_out:

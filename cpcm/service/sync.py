@@ -275,7 +275,7 @@ def _refuse_unverified(ctx: Context, ours: str, theirs: str) -> None:
     """Every commit the other copy brings must be signed by a team member active then whose role
     allows what it records (store/audit.py `incoming`, the checks of `cpcm verify`); otherwise
     nothing is merged. Names the commits by short id and problem code only."""
-    found = audit.incoming(_git(ctx).root, ctx.config.agency_code, ours, theirs, ctx.team)
+    found = audit.incoming(_git(ctx).root, ctx.config.agency_code, ours, theirs, ctx.team, ctx.config.recovery_signing_keys)
     if found:
         listed = ", ".join(f"{sha} {code}" for sha, code, _ in found[:10]) + (" …" if len(found) > 10 else "")
         raise Refused(f"the other copy brings {len({sha for sha, _, _ in found})} commit(s) that do not verify: {listed}; "

@@ -126,7 +126,8 @@ def unlocked_for(path: Path) -> int | None:
 
 def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_name: str, roles: Iterable[str],
          recipient: str, now: datetime, policy: str = "inter-agency", language: str = "en",
-         recovery_recipients: Iterable[str] = (), timezone: str | None = None, signer=None) -> Config:
+         recovery_recipients: Iterable[str] = (), timezone: str | None = None, signer=None,
+         recovery_signing_keys: Iterable[str] = ()) -> Config:
     """A new casefile repository with one worker. `timezone`: the agency's IANA time zone
     (default: the system's, else UTC). `signer`: the founder's signing key (crypto/signing.py),
     recorded in the team and signing the first commit."""
@@ -139,6 +140,7 @@ def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_
     _check_worker_fields(worker_id, roles, recipient)
     for extra in recovery_recipients:
         _check_recipient(extra, "recovery")
+    recovery_signing_keys = tuple(_check_signing_key(k, "recovery-signing-key") for k in recovery_signing_keys)
     _check_policy_name(policy)
     zone_name = (timezone or "").strip() or clock.system_zone_name()
     try:
@@ -147,7 +149,7 @@ def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_
         raise InvalidInput([FieldError("timezone", "is not a known IANA time zone name (e.g. Africa/Nairobi, UTC)")],
                            "time zone") from None
     config = Config(agency_code=agency_code, agency_name=agency_name, policy=policy, language=language,
-                    recovery_recipients=tuple(recovery_recipients), timezone=zone_name)
+                    recovery_recipients=tuple(recovery_recipients), timezone=zone_name, recovery_signing_keys=recovery_signing_keys)
     worker = Worker(id=worker_id, name=worker_name or worker_id, roles=tuple(dict.fromkeys(roles)), recipient=recipient,
                     since=clock.iso(now))
     if signer is not None:

@@ -241,8 +241,11 @@ def team_blobs(root: Path, commits: Sequence[Commit]) -> dict[str, tuple[str | N
     return states
 
 
+RECOVER = re.compile(rf"^team recover {_WORKER}$")
+
+
 def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, strict: bool = False,
-                     memo: dict[str, tuple[bytes, int]] | None = None) -> dict[str, Signature]:
+                     memo: dict[str, tuple[bytes, int]] | None = None, recovery_keys: Iterable[str] = ()) -> dict[str, Signature]:
     """Each commit's signature (read in one `git cat-file --batch`, checked here): made by a
     signing key that `keys` records (crypto/signing.py), not revoked or ended at the commit's
     time, of a worker who was a team member then (the team of the commit's parent; the first
@@ -259,6 +262,7 @@ def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, strict: 
     states = team_blobs(root, commits)
     teams = {blob: team_from(data) for blob, data in read_blobs(root, {b for pair in states.values() for b in pair if b}).items()}
     signed = {sha for sha in memo} | {sha for sha, data in raw.items() if signing.split_commit(data)[1] is not None}
+    recovery = {signing.canonical(k) for k in recovery_keys}
     before_signing = set() if strict else _ancestors(commits, next((c.sha for c in commits if c.sha in signed), None))
     result: dict[str, Signature] = {}
     for commit in commits:
@@ -296,6 +300,8 @@ def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, strict: 
         before, after = teams.get(before_blob) if before_blob else None, teams.get(after_blob) if after_blob else None
         found = keys.signer(signing.public_line(raw_key)) or (after.signer(signing.public_line(raw_key)) if after else None)
         if found is None:
+            if signing.public_line(raw_key) in recovery and RECOVER.match(commit.message):
+                continue  # the agency's recovery key puts a worker back (`team recover`; config's recovery_signing_keys)
             add(UNKNOWN, f"commit {short} is signed by a key that no team member has ({signing.fingerprint(raw_key)})")
             continue
         worker, entry = found
@@ -379,7 +385,8 @@ def _own_rotation(member: Worker, mine: Worker | None) -> bool:
     return replace(mine, recipient=member.recipient, past_keys=member.past_keys, signing_keys=member.signing_keys) == member
 
 
-def incoming(root: Path, agency_code: str, ours: str, theirs: str, local: Team) -> list[tuple[str, str, str]]:
+def incoming(root: Path, agency_code: str, ours: str, theirs: str, local: Team,
+             recovery_keys: Iterable[str] = ()) -> list[tuple[str, str, str]]:
     """The problems of the commits `theirs` brings that `ours` lacks, each (short sha, code,
     message): what a sync refuses. Keys are those either copy's team records (a revocation on
     either side counts)."""
@@ -393,7 +400,7 @@ def incoming(root: Path, agency_code: str, ours: str, theirs: str, local: Team) 
     theirs_team = _team_at(root, theirs)
     # signing began on this copy (its last commit is signed): every commit brought in must be
     strict = any(signing.split_commit(data)[1] is not None for data in read_blobs(root, [ours], kind=b"commit").values())
-    checked = check_signatures(root, commits, keyring(local, theirs_team), strict)
+    checked = check_signatures(root, commits, keyring(local, theirs_team), strict, recovery_keys=recovery_keys)
     return [(sha[:10], code, message) for sha, sig in checked.items() for code, message in sig.problems]
 
 
@@ -638,7 +645,8 @@ class Audit:
 
         memo = self.signature_memo()
         known = len(memo)
-        self.signed = check_signatures(self.root, commits, keyring(self.team), memo=memo)
+        self.signed = check_signatures(self.root, commits, keyring(self.team), memo=memo,
+                                       recovery_keys=self.config.recovery_signing_keys)
         if len(memo) != known:
             self.remember_signatures(memo)
         before = sum(1 for sig in self.signed.values() if sig.pre_signing)

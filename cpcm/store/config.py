@@ -23,6 +23,9 @@ class Config:
     format: int = 1
     extra: dict = field(default_factory=dict)
     timezone: str = ""  # the agency's IANA time zone ('Africa/Nairobi'); '' = the system's, else UTC
+    # the signing keys of the recovery identities (`init --recovery-signing-key`): what a `team
+    # recover` commit may be signed with (store/audit.py)
+    recovery_signing_keys: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = {
@@ -34,6 +37,8 @@ class Config:
         }
         if self.timezone:
             data["timezone"] = self.timezone
+        if self.recovery_signing_keys:
+            data["recovery_signing_keys"] = list(self.recovery_signing_keys)
         data.update(self.extra)
         return data
 
@@ -71,12 +76,13 @@ def load_config(root: Path) -> Config:
         ) from None
     if not isinstance(data, dict) or not isinstance(data.get("agency"), dict):
         raise Corrupt(f"{CONFIG} has no 'agency' section", CONFIG)
-    known = {"format", "agency", "policy", "language", "recovery_recipients", "timezone"}
+    known = {"format", "agency", "policy", "language", "recovery_recipients", "timezone", "recovery_signing_keys"}
     return Config(
         agency_code=str(data["agency"].get("code", "")), agency_name=str(data["agency"].get("name", "")),
         policy=str(data.get("policy", "inter-agency")), language=str(data.get("language", "en")),
         recovery_recipients=tuple(data.get("recovery_recipients") or ()), format=int(data.get("format", 1)),
         extra={k: v for k, v in data.items() if k not in known}, timezone=str(data.get("timezone") or ""),
+        recovery_signing_keys=tuple(str(k) for k in data.get("recovery_signing_keys") or ()),
     )
 
 
