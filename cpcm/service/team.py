@@ -228,12 +228,8 @@ def team_add(ctx: Context, worker_id: str, roles: Iterable[str], recipient: str,
     return _change_team(ctx, actor, team, f"team add {worker_id}")
 
 
-@writes
-def team_remove(ctx: Context, worker_id: str) -> Written:
-    actor = _need_team_manager(ctx)
-    worker = ctx.team.get(worker_id)
-    if worker is None:
-        raise NotFound("no active worker by that id in the team", "See cpcm team list.")
+def _check_removable(ctx: Context, worker_id: str) -> None:
+    """Refused for the team's last worker, or one still assigned open cases."""
     if len(ctx.team.active) == 1:
         raise Refused("the last worker of a team cannot be removed", rule="team-last-worker")
     assigned = [c.id for c in load_cases(ctx).values() if c.worker == worker_id and c.status == "open"]
@@ -242,6 +238,15 @@ def team_remove(ctx: Context, worker_id: str) -> Written:
             f"worker '{worker_id}' is assigned {len(assigned)} open case(s): {', '.join(assigned[:5])}{'…' if len(assigned) > 5 else ''}",
             "Assign them to someone else first: cpcm assign CASE --worker OTHER", rule="worker-has-cases",
         )
+
+
+@writes
+def team_remove(ctx: Context, worker_id: str) -> Written:
+    actor = _need_team_manager(ctx)
+    worker = ctx.team.get(worker_id)
+    if worker is None:
+        raise NotFound("no active worker by that id in the team", "See cpcm team list.")
+    _check_removable(ctx, worker_id)
     removed = replace(worker, removed=clock.iso(ctx.now))
     team = Team(tuple(removed if w.id == worker_id else w for w in ctx.team.workers))
     return _change_team(ctx, actor, team, f"team remove {worker_id}")
@@ -262,14 +267,7 @@ def team_revoke(ctx: Context, worker_id: str, since: datetime | None = None) -> 
     if worker.active:
         if worker.id == actor.id:
             raise Refused("you cannot revoke your own key", "Ask another supervisor or manager.", rule="revoke-self")
-        if len(ctx.team.active) == 1:
-            raise Refused("the last worker of a team cannot be removed", rule="team-last-worker")
-        assigned = [c.id for c in load_cases(ctx).values() if c.worker == worker_id and c.status == "open"]
-        if assigned:
-            raise Refused(
-                f"worker '{worker_id}' is assigned {len(assigned)} open case(s): {', '.join(assigned[:5])}{'…' if len(assigned) > 5 else ''}",
-                "Assign them to someone else first: cpcm assign CASE --worker OTHER", rule="worker-has-cases",
-            )
+        _check_removable(ctx, worker_id)
         worker = replace(worker, removed=clock.iso(ctx.now))
     revoked = worker.revoke_signing_keys(moment)
     team = Team(tuple(revoked if w.id == worker_id else w for w in ctx.team.workers))
