@@ -159,6 +159,7 @@ def test_cell_value__choices_by_the_mapping_then_the_common_words():
     assert sh.cell_value("M", "child.sex", FORM, M) == ("male", None)
     assert sh.cell_value("Other", "child.sex", FORM, M) == ("Other", None)
     assert sh.cell_value("Ndiyo", "child.disability", FORM, M) == ("yes", None)
+    assert sh.cell_value(" ? ", "child.disability", FORM, M) == ("unknown", None)  # a register's "don't know" mark
     assert sh.cell_value("M", "child.sex", FORM, sh.parse_mapping({"values": {"child.sex": {"m": "female"}}})[0]) == ("female", None)
     assert sh.cell_value("Ukatili; neglect, , x/ y ", "concerns", FORM, M) == (["abuse", "neglect", "x", "y"], None)
 

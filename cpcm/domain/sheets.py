@@ -167,7 +167,8 @@ def cell_value(value: Any, key: str, form: Form, mapping: ColumnMapping) -> tupl
         return [words.get(heading_key(p)) or common.get(heading_key(p)) or p for p in parts], None
     if kind == "choice":
         text = str(value).strip()
-        return words.get(heading_key(text)) or common.get(heading_key(text)) or text, None
+        # a mark such as "?" has no letters, so its heading key is empty: looked up as written
+        return words.get(heading_key(text)) or common.get(heading_key(text)) or common.get(text) or text, None
     return value, None
 
 
