@@ -20,7 +20,7 @@ FORM = parse_form({"kind": "registration", "lists": {"sex": ["female", "male"], 
     {"key": "location", "type": "text", "label": {"en": "Home area"}},
     {"key": "child.age_estimate", "type": "integer"},
     {"key": "notes", "type": "longtext", "label": {"en": "Child's name"}},
-    {"key": "siblings", "type": "list", "item": [{"key": "name", "type": "text"}]},
+    {"key": "siblings", "type": "list", "label": {"en": "Brothers and sisters"}, "item": [{"key": "name", "type": "text"}]},
 ]})
 
 
@@ -102,6 +102,13 @@ def test_plan_columns__the_first_label_wins_and_a_key_before_any_label():
     # a common heading never takes a heading a field already has, nor maps to a field the form lacks
     plan, unmapped, _ = sh.plan_columns(["Phone", "Gender"], sh.ColumnMapping(), FORM)
     assert plan == {1: "child.sex"} and unmapped == ["Phone"]
+
+
+def test_plan_columns__a_list_fields_label_maps_no_column():
+    """A list field (rows of its own) cannot come from one cell: a column under its label is
+    left unmapped and reported, as the mapping could not name it either."""
+    plan, unmapped, errs = sh.plan_columns(["Brothers and sisters", "Sex"], sh.ColumnMapping(), FORM)
+    assert plan == {1: "child.sex"} and unmapped == ["Brothers and sisters"] and errs == []
 
 
 def test_plan_columns__the_mapping_overrides_what_a_heading_would_map_to():

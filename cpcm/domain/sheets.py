@@ -110,8 +110,9 @@ def plan_columns(headers: list[Any], mapping: ColumnMapping, form: Form) -> tupl
     keys = field_keys(form)
     by_heading = {heading_key(k): k for k in keys}
     for f in form.fields:
-        for label in f.label.values():
-            by_heading.setdefault(heading_key(label), f.key)
+        if f.key in keys:  # a list field has no single cell to come from: its label maps nothing
+            for label in f.label.values():
+                by_heading.setdefault(heading_key(label), f.key)
     for heading, key in COMMON.items():
         if key in keys:
             by_heading.setdefault(heading, key)
