@@ -511,3 +511,21 @@ def pytest_runtest_call(item):
         yield
     finally:
         subprocess.Popen.__init__ = saved
+
+
+# -- fsync: a no-op in the test processes -----------------------------------------------------------
+# Every write of cpcm fsyncs the file and its folder (cpcm/store/atomic.py): what keeps a record
+# whole through a power cut. A test cannot cut the power; what it checks of a write (whole or not
+# there at all, after a crash at each step) is done by crash points in real `cpcm` processes
+# (tests/test_crash.py), which keep the real fsync. In this process fsync only waits for the
+# disk, a few milliseconds each, four a write, thousands of writes a run. tests/test_atomic.py
+# checks that each write asks for both fsyncs, in their place.
+REAL_FSYNC = os.fsync
+
+
+def pytest_sessionstart(session):
+    os.fsync = lambda fd: None
+
+
+def pytest_sessionfinish(session, exitstatus):
+    os.fsync = REAL_FSYNC

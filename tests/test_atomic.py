@@ -261,3 +261,30 @@ def test_git_environment__global_configuration_is_not_read(cli, repo, tmp_env):
     assert commit_count(repo) == before + 1
     assert git(repo, "ls-tree", "--name-only", "HEAD", f"cases/{case_id}/").strip()
     assert git_status(repo) == [] and stray_files(repo) == []
+
+
+def test_write__fsyncs_the_file_before_it_takes_the_name_then_the_folder(tmp_path, monkeypatch):
+    """What survives a power cut: the data reaches the disk before the name points at it, and the
+    folder's new entry after. (The test processes make fsync a no-op, tests/conftest.py: this
+    test watches the calls instead.)"""
+    from pathlib import Path
+
+    from cpcm.store import atomic
+
+    steps = []
+    monkeypatch.setattr(os, "fsync", lambda fd: steps.append(("fsync", os.readlink(f"/proc/self/fd/{fd}"))))
+    real_replace, real_link = os.replace, os.link
+    monkeypatch.setattr(os, "replace", lambda a, b: (steps.append(("replace", str(b))), real_replace(a, b)))
+    monkeypatch.setattr(os, "link", lambda a, b: (steps.append(("link", str(b))), real_link(a, b)))
+    target = tmp_path / "folder" / "record.age"
+    atomic.write(target, b"one")
+    atomic.write(target, b"two")
+    atomic.write(tmp_path / "folder" / "new.age", b"three", exclusive=True)
+    folder = str(tmp_path / "folder")
+    temp = [path for kind, path in steps if kind == "fsync" and path != folder]
+    assert all(Path(path).name.startswith(".tmp-") for path in temp) and len(temp) == 3
+    assert [(kind, path if kind != "fsync" or path == folder else "temp") for kind, path in steps] == [
+        ("fsync", "temp"), ("replace", str(target)), ("fsync", folder),
+        ("fsync", "temp"), ("replace", str(target)), ("fsync", folder),
+        ("fsync", "temp"), ("link", folder + "/new.age"), ("fsync", folder)]
+    assert target.read_bytes() == b"two" and (tmp_path / "folder" / "new.age").read_bytes() == b"three"
