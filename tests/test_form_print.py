@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from test_reports_browser import CHROMIUM, chromium, console_messages
+from test_reports_browser import CHROMIUM, chromium, console_messages, screenshot
 
 from cpcm.render import env
 from cpcm.store import codec, forms, policies
@@ -125,9 +125,7 @@ def test_form_print__in_chromium_no_console_message_a4_pages_and_nothing_wider_t
     dom = chromium(tmp_path, probe, "--dump-dom", "--window-size=794,1123")
     found = re.search(r"<title>W(\d+)/(\d+)</title>", dom.stdout)
     assert found and int(found.group(1)) <= int(found.group(2)), found and found.group(0)
-    shot = tmp_path / f"{name}-{lang}.png"
-    chromium(tmp_path, page, f"--screenshot={shot}", "--window-size=794,1123")
-    print(f"screenshot of the printed {name} form: {shot}")
+    screenshot(tmp_path, page, "794,1123")
 
 
 def _texts(definition: dict) -> list[tuple[str, dict]]:

@@ -1,6 +1,7 @@
 """The HTML reports in a real browser: headless Chromium opens each one from disk (offline),
 logs no console message (an SVG attribute it cannot read is one), draws one bar per value
-in each chart, and leaves a screenshot to look at in the test's tmp folder.
+in each chart. With CPCM_SCREENSHOTS=1 it also leaves a screenshot of each page to look at in the
+test's tmp folder (a Chromium run each: not in every `make test`).
 
 `make test` installs Chromium (scripts/ensure-tools); without it these tests are skipped.
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import register
+from conftest import register, shared_repo
 
 CHROMIUM = next((found for name in ("chromium", "chromium-browser") if (found := shutil.which(name))), None)
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed: run `make test`, whose setup "
@@ -42,14 +43,30 @@ def chromium(tmp_path: Path, page: Path, *action: str) -> subprocess.CompletedPr
     return done
 
 
+def screenshot(tmp_path: Path, page: Path, size: str) -> None:
+    """With CPCM_SCREENSHOTS=1, a PNG of `page` at `size` beside it, for a person to look at."""
+    if os.environ.get("CPCM_SCREENSHOTS") != "1":
+        return
+    shot = page.with_suffix(".png")
+    chromium(tmp_path, page, f"--screenshot={shot}", f"--window-size={size}")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    print(f"screenshot: {shot}")
+
+
 def console_messages(done: subprocess.CompletedProcess) -> list[str]:
     return [line for line in done.stderr.splitlines() if CONSOLE.search(line)]
 
 
-@pytest.fixture
-def worked_repo(cli, cli_as):
+@pytest.fixture(scope="module")
+def worked_repo(tmp_path_factory, repo_template):
     """Cases registered from September, some assessed on time and some late, one planned and
-    waiting for approval: every chart has bars."""
+    waiting for approval: every chart has bars. Made once; the tests only read it."""
+    with shared_repo(tmp_path_factory, repo_template, "reports-browser") as repo:
+        yield _work(repo)
+
+
+def _work(repo):
+    cli_as = repo
     sup = cli_as("sup")
     ids = []
     for number, (day, worker, risk) in enumerate([("2026-09-01", "amina", "high"), ("2026-09-15", "amina", "medium"),
@@ -99,7 +116,4 @@ def test_html_report__opens_offline_without_console_errors_with_one_bar_per_valu
     if report != "statistics":
         assert all(count > 0 for count in charts.values()), charts
 
-    shot = tmp_path / f"{report}.png"
-    chromium(tmp_path, page, f"--screenshot={shot}", "--window-size=1200,1600")
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    print(f"screenshot of the {report} report: {shot}")
+    screenshot(tmp_path, page, "1200,1600")
