@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -184,7 +185,13 @@ class Git:
                 pass  # packing is an optimisation; the commit is made
 
     def _head_and_tree(self) -> tuple[str | None, str | None]:
-        """The commit HEAD names and its tree (None, None before the first commit)."""
+        """The commit HEAD names and its tree (None, None before the first commit). Read from the
+        files when they are as cpcm's own writes leave them (HEAD naming a branch whose ref is a
+        loose file or in packed-refs, the commit a loose object): one git process less a write.
+        Anything else asks git."""
+        known = _read_head_and_tree(os.path.join(os.path.abspath(self.root), ".git"))
+        if known is not None:
+            return known
         try:
             out = self.run(["rev-parse", "HEAD", "HEAD^{tree}"]).split()
         except GitError:
@@ -238,3 +245,45 @@ class Git:
     def dirty(self, paths: Sequence[str] = ()) -> list[str]:
         out = self.run(["status", "--porcelain", "--untracked-files=all", "--", *paths])
         return [line[3:] for line in out.splitlines() if line.strip()]
+
+
+_SHA = frozenset("0123456789abcdef")
+
+
+def _is_sha(text: str) -> bool:
+    return len(text) == 40 and set(text) <= _SHA
+
+
+def _read_head_and_tree(git_dir: str) -> tuple[str | None, str | None] | None:
+    """(HEAD's commit, its tree) read from the repository's files, (None, None) on an unborn
+    branch, None when they are not plainly readable (git answers then)."""
+    try:
+        with open(os.path.join(git_dir, "HEAD"), "rb") as handle:
+            head = handle.read().decode("ascii").strip()
+        if not head.startswith("ref: refs/heads/"):
+            return None
+        ref = head[5:]
+        sha = None
+        try:
+            with open(os.path.join(git_dir, *ref.split("/")), "rb") as handle:
+                sha = handle.read().decode("ascii").strip()
+        except FileNotFoundError:
+            try:
+                with open(os.path.join(git_dir, "packed-refs"), "rb") as handle:
+                    packed = handle.read().decode("ascii", "replace").splitlines()
+            except FileNotFoundError:
+                packed = []
+            sha = next((line[:40] for line in packed if line[41:] == ref and _is_sha(line[:40])), None)
+            if sha is None:
+                return None if packed else (None, None)  # no packed ref and no file: the branch is unborn
+        if not _is_sha(sha):
+            return None
+        with open(os.path.join(git_dir, "objects", sha[:2], sha[2:]), "rb") as handle:
+            raw = zlib.decompressobj().decompress(handle.read(), 64)
+    except (OSError, ValueError, zlib.error):
+        return None  # packed, unusual, or unreadable: git knows
+    header, _, body = raw.partition(b"\0")
+    tree = body[5:45].decode("ascii", "replace")
+    if not header.startswith(b"commit ") or body[:5] != b"tree " or not _is_sha(tree):
+        return None
+    return sha, tree

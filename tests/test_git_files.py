@@ -1,0 +1,55 @@
+"""HEAD and its tree read from the repository's files (cpcm/store/git.py) agree with what git
+says, in each form git leaves them in; anything else is left to git (None)."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from cpcm.store.git import Git, _read_head_and_tree, git_env
+
+
+def git(root: Path, *args: str) -> str:
+    env = git_env({"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+                   "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"})
+    return subprocess.run(["git", "-C", str(root), *args], env=env, check=True, capture_output=True, text=True).stdout
+
+
+def said_by_git(root: Path) -> tuple[str, str]:
+    head, tree = git(root, "rev-parse", "HEAD", "HEAD^{tree}").split()
+    return head, tree
+
+
+def test_head_and_tree__loose_packed_ref_unborn_and_packed_objects(tmp_path):
+    root = tmp_path / "repo"
+    root.mkdir()
+    assert _read_head_and_tree(str(root / ".git")) is None  # not a repository: git says so
+    git(root, "init", "-q", "-b", "main")
+    assert _read_head_and_tree(str(root / ".git")) == (None, None)  # unborn
+    assert Git(root)._head_and_tree() == (None, None)
+    for n in range(3):
+        (root / f"f{n}").write_text(str(n))
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", f"c{n}")
+        assert _read_head_and_tree(str(root / ".git")) == said_by_git(root)
+    git(root, "pack-refs", "--all")  # the branch's ref moves into packed-refs
+    assert not (root / ".git" / "refs" / "heads" / "main").exists()
+    assert _read_head_and_tree(str(root / ".git")) == said_by_git(root)
+    git(root, "gc", "-q")  # the commit moves into a pack: git answers
+    assert _read_head_and_tree(str(root / ".git")) is None
+    assert Git(root)._head_and_tree() == said_by_git(root)
+    git(root, "checkout", "-q", "--detach")  # HEAD names no branch: git answers
+    assert _read_head_and_tree(str(root / ".git")) is None
+    assert Git(root)._head_and_tree() == said_by_git(root)
+
+
+def test_head_and_tree__a_new_branch_beside_packed_refs_is_unborn_to_git_too(tmp_path):
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / "f").write_text("x")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "c")
+    git(root, "pack-refs", "--all")
+    git(root, "symbolic-ref", "HEAD", "refs/heads/other")  # a branch with no commit yet
+    assert _read_head_and_tree(str(root / ".git")) is None
+    assert Git(root)._head_and_tree() == (None, None)
