@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 from cpcm.crypto import cipher
 from cpcm.domain.records import Record, plain
 from cpcm.errors import CannotDecrypt, Corrupt
-from cpcm.store import atomic, codec
+from cpcm.store import atomic, codec, memo
 from cpcm.store.cache import RecordCache, SummaryCache, blob_id
 from cpcm.store.faults import crash_point
 from cpcm.store.git import INDEX_LOCK, Commit, Git, GitError
@@ -198,7 +198,7 @@ class CaseStore:
 
     def _decode(self, path: Path, data: bytes, keys: Sequence) -> Record:
         cache = self.record_cache
-        if cache is None or not cache.usable(keys):
+        if cache is None or not cache.usable(keys) or memo.RECORDS.get((blob_id(data), _readers(keys))) is not None:
             return self._decode_raw(path, data, keys)[0]
         blob = blob_id(data)
         loaded = cache.get(blob)
@@ -210,8 +210,14 @@ class CaseStore:
         return self._checked(path, loaded)
 
     def _decode_raw(self, path: Path, data: bytes, keys: Sequence) -> tuple[Record, bytes]:
-        plaintext = self._decrypt(path, data, keys)
-        return self._checked(path, self._parse(path, plaintext)), plaintext
+        key = (blob_id(data), _readers(keys))
+        known = memo.RECORDS.get(key)  # decrypted and parsed before in this process, by these keys
+        if known is None:
+            plaintext = self._decrypt(path, data, keys)
+            known = plaintext, self._parse(path, plaintext)
+        record = self._checked(path, known[1])  # a new Record (and body) each time
+        memo.RECORDS.put(key, known)  # only a record that read whole is kept
+        return record, known[0]
 
     def _decrypt(self, path: Path, data: bytes, keys: Sequence) -> bytes:
         rel = self.rel(path)
@@ -446,6 +452,21 @@ class Transaction:
         crash_point("sync-checked-out")
         git.run(["update-ref", "-m", "cpcm sync", "HEAD", commit, old])
         self._committed = True
+
+
+_PUBLIC = memo.Bounded(16)  # id(identity) -> (the identity, kept so that its id stays its own; its public key)
+
+
+def _readers(keys: Sequence) -> frozenset[str]:
+    """The public keys of the identities a record is decrypted with: part of its memo key."""
+    found = []
+    for key in keys:
+        known = _PUBLIC.get(id(key))
+        if known is None or known[0] is not key:
+            known = key, str(key.to_public())
+            _PUBLIC.put(id(key), known)
+        found.append(known[1])
+    return frozenset(found)
 
 
 def _remove(path: Path) -> None:

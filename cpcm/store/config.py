@@ -2,6 +2,7 @@
 personal data about children)."""
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 from cpcm.domain.team import ROLES, Team, Worker
 from cpcm.errors import Corrupt, NotFound
-from cpcm.store import codec
+from cpcm.store import codec, memo
 from cpcm.store.layout import CONFIG, TEAM, find_root
 
 
@@ -57,13 +58,20 @@ def resolve_repo(option: str | None) -> Path:
 
 
 def _read_yaml(root: Path, rel: str) -> Any:
+    """The file's parsed YAML (a copy: the caller may change it), parsed once per version of the file."""
     path = root / rel
-    try:
-        return codec.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise
-    except codec.BadYaml as exc:
-        raise Corrupt(f"{rel}: {exc}", rel, f"Fix {rel} by hand or restore it: git checkout -- {rel}") from None
+    key = memo.file_key(path)
+    known = memo.FILES.get(key) if key else None
+    if known is None:
+        try:
+            known = codec.loads(path.read_bytes())
+        except FileNotFoundError:
+            raise
+        except codec.BadYaml as exc:
+            raise Corrupt(f"{rel}: {exc}", rel, f"Fix {rel} by hand or restore it: git checkout -- {rel}") from None
+        if key is not None and key == memo.file_key(path):  # not replaced while it was read
+            memo.FILES.put(key, known)
+    return copy.deepcopy(known)
 
 
 def load_config(root: Path) -> Config:

@@ -62,7 +62,7 @@ def scoring(form_name: str, root: Path | None = None) -> dict | None:
     return None
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=128)  # more than the shipped forms: a process that reads them all keeps them all
 def _raw(path: str, _mtime: int) -> dict:
     from cpcm.store import codec
 

@@ -9,6 +9,7 @@ from typing import Any
 from cpcm.errors import Corrupt, InvalidInput, NotFound
 from cpcm.domain.policy import Policy
 from cpcm.domain.profiles import PROFILES, build
+from cpcm.store import memo
 
 HERE = Path(__file__).parent.parent / "policies"  # the shipped profiles (package data)
 OVERRIDE = ".cpcm/policy.yaml"
@@ -50,6 +51,10 @@ def load(profile: str, root: Path | None = None, override_path: Path | None = No
     naming every bad key when the override is wrong."""
     override = None
     path = override_path or (root / OVERRIDE if root is not None else None)
+    key = (profile, bool(override_path), memo.file_key(path) if path is not None else None)
+    known = memo.POLICIES.get(key)
+    if known is not None:
+        return known
     if path is not None and path.is_file():
         override = _read(path) or {}
     name = "FILE" if override_path else OVERRIDE  # the path typed is not repeated
@@ -57,4 +62,6 @@ def load(profile: str, root: Path | None = None, override_path: Path | None = No
     if errors:
         raise InvalidInput(errors, f"the policy ({profile} with {name})" if override else f"the policy profile {profile}",
                            hint=f"Correct {name}; 'cpcm policy show' lists every rule and its value.")
+    if key == (profile, bool(override_path), memo.file_key(path) if path is not None else None):
+        memo.POLICIES.put(key, policy)  # the same Policy again while its files stay as they are
     return policy

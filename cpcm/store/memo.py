@@ -1,0 +1,60 @@
+"""What this process has already read, kept in its memory only (never on disk) so that reading it
+again costs nothing: a command reads a case's records, the team and the policy more than once,
+and a process that runs several commands (a test run, the unlock agent) reads them again.
+
+Each entry is keyed by what makes it right: a file by its identity on disk (inode, size and
+times: cpcm replaces a file by renaming a new one over it, so any write changes the inode), a
+record by its ciphertext's digest and the public keys of the identity that decrypted it (a worker
+never gets from here what their own key could not decrypt)."""
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from typing import Any, Hashable
+
+
+class Bounded:
+    """A dictionary that forgets its least recently used entries beyond `size`."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable) -> Any:
+        try:
+            self._data.move_to_end(key)
+        except KeyError:
+            return None
+        return self._data[key]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        self._data[key] = value
+        self._data.move_to_end(key)
+        while len(self._data) > self.size:
+            self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def file_key(path: os.PathLike | str) -> tuple | None:
+    """A file's identity as it is now: (path, inode, size, mtime, ctime), None when it is not there."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (os.fspath(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+RECORDS = Bounded(4096)  # (ciphertext digest, readers' public keys) -> (plaintext, parsed YAML)
+FILES = Bounded(64)  # file_key -> parsed YAML of a plaintext file (configuration, team)
+POLICIES = Bounded(16)  # (profile, override file_key) -> Policy
+
+
+def forget() -> None:
+    """Drop everything kept (the unlock agent calls it when it locks)."""
+    for memo in (RECORDS, FILES, POLICIES):
+        memo.clear()

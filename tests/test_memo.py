@@ -1,0 +1,63 @@
+"""What a process keeps of what it has read (cpcm/store/memo.py) never gives a worker what their
+own key cannot read, and never outlives a change of the file it came from."""
+from __future__ import annotations
+
+from conftest import library_session, register
+from cpcm.store import memo
+
+
+def test_a_record_read_by_one_worker_is_not_given_to_another_who_cannot_decrypt_it(cli_as):
+    """Straight from the store, past the commands' own check of the case's readers."""
+    import pytest
+
+    from cpcm.errors import CannotDecrypt
+
+    amina, sup, otieno = cli_as("amina"), cli_as("sup"), cli_as("otieno")
+    case_id = register(amina)
+    assert sup("note", case_id, "--text", "seen").code == 0
+    as_sup, as_otieno = library_session(sup), library_session(otieno)
+    read = as_sup.store.read_records(case_id, as_sup.keys)  # decrypted, parsed and kept, as sup
+    assert len(read) == 2 and len(memo.RECORDS) >= 2
+    with pytest.raises(CannotDecrypt):  # otieno's key is no reader's: nothing kept is handed over
+        as_otieno.store.read_records(case_id, as_otieno.keys)
+    again = as_sup.store.read_records(case_id, as_sup.keys)
+    assert again == read and again[0] is not read[0] and again[0].body is not read[0].body  # copies, not the kept ones
+
+
+def test_a_changed_policy_file_is_read_again(repo, cli_as):
+    sup = cli_as("sup")
+    override = repo / ".cpcm" / "policy.yaml"
+
+    def cap() -> int:
+        shown = sup("policy", "show", "--json")
+        assert shown.code == 0, shown.stderr
+        return next(row["value"] for row in shown.json()["rules"] if (row["rule"], row["key"]) == ("caseload", "cap"))
+
+    first = cap()
+    override.parent.mkdir(exist_ok=True)
+    override.write_text("rules:\n  caseload:\n    cap: 31\n")
+    assert cap() == 31
+    override.write_text("rules:\n  caseload:\n    cap: 32\n")  # the same size, written in place
+    assert cap() == 32
+    override.unlink()
+    assert cap() == first
+
+
+def test_a_changed_team_file_is_read_again(repo, cli_as):
+    sup = cli_as("sup")
+
+    def members() -> list[str]:
+        return [worker["id"] for worker in sup("team", "list", "--json").json()]
+
+    assert members() == ["sup", "amina", "otieno"]
+    assert sup("team", "remove", "otieno").code == 0
+    assert members() == ["sup", "amina"]
+
+
+def test_the_kept_parsed_yaml_is_a_copy_each_time(tmp_path):
+    from cpcm.store import config
+
+    (tmp_path / "config.yaml").write_text("agency: {code: X, name: Y}\n")
+    first = config._read_yaml(tmp_path, "config.yaml")
+    first["agency"]["code"] = "changed by the caller"
+    assert config._read_yaml(tmp_path, "config.yaml")["agency"]["code"] == "X"
