@@ -240,7 +240,7 @@ class TestStoreContract:
         data = "services:\n- id: clinic\n  provider: Kliniki ya Kaunti — ñ\n".encode()
         with subject.store.transaction("service-add", "amina", "Amina", "amina@test.cpcm.invalid") as tx:
             tx.replace_file(rel, data)
-            assert subject.store.read_plain(rel) == data  # the writer reads what it wrote
+            assert subject.store.read_plain(rel) == data and subject.store.has_file(rel)  # the writer reads what it wrote
             tx.commit("service add")
         assert subject.store.read_plain(rel) == data and subject.store.has_file(rel)
         with subject.store.transaction("service-add", "amina", "Amina", "amina@test.cpcm.invalid") as tx:
