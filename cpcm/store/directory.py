@@ -17,7 +17,11 @@ LIST_COLUMNS = ("services", "languages")
 def load(store: Store) -> list[dict[str, Any]]:
     """The directory as the store's readers see it (the same file, `.cpcm/services.yaml`, in the
     git store and in memory); empty when there is none."""
-    text = store.read_plain(SERVICES)
+    return parse(store.read_plain(SERVICES))
+
+
+def parse(text: bytes | None) -> list[dict[str, Any]]:
+    """The services in the bytes of `.cpcm/services.yaml` (None: there is no file, so none)."""
     if text is None:
         return []
     try:
