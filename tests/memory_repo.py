@@ -54,25 +54,3 @@ class MemoryRepo:
     def commits(self) -> int:
         return len(self.store.commits)
 
-
-def directory_in_memory(mem: MemoryRepo, monkeypatch) -> None:
-    """The service directory for a repository in memory. cpcm reads `.cpcm/services.yaml` under
-    the repository's folder (`store.directory.load(ctx.root)`); a session in memory has no folder
-    (`ctx.root` is None), so for it the same file is read from the memory store, where `service
-    add` and `service import` write it through their transaction. Only where the file is read
-    from is stood in for: its format, the checks, the consent and referral rules are cpcm's own."""
-    from cpcm.store import codec, directory
-    from cpcm.store.layout import SERVICES
-
-    real = directory.load
-
-    def load(root):
-        if root is not None:
-            return real(root)
-        try:
-            data = mem.store.read_bytes(mem.store.root / SERVICES)
-        except FileNotFoundError:
-            return []
-        return list((codec.loads(data) or {}).get("services") or [])
-
-    monkeypatch.setattr(directory, "load", load)

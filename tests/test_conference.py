@@ -1,22 +1,74 @@
-"""Case conferences end to end: plan, nominate, attendance, minutes, close into each case's plan,
-documents with case IDs only, the SOP's rules at their boundaries, one commit per command."""
+"""Case conferences: plan, nominate, attendance, minutes, close into each case's plan, documents
+with case IDs only, the SOP's rules at their boundaries, one commit per command.
+
+The rules at the service level over a repository in memory (tests/memory_repo.py: fixed `now`,
+no disk, git or age); exit codes, the --json shape, one commit per command and what reaches the
+disk end to end through the CLI, git and age (the `test_cli__` tests)."""
 from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from conftest import CANARY, commit_count, git, library_session, register, register_many
+from conftest import CANARY, commit_count, git, register
 from cpcm import service
-from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
+from cpcm.errors import NotFound, Refused
+from cpcm.service import conferences
+from cpcm.store.casestore import CONFERENCES
+from memory_repo import MemoryRepo
+from test_assess_plan import COMPREHENSIVE, INITIAL, INITIAL_DATA, plan_doc
 
 GOLDEN = Path(__file__).parent / "golden"
 CLOSE_NOW = "2026-11-30T13:00:00+03:00"
 LATER = "2026-11-30T15:00:00+03:00"
+MEMBERS = [("Children's office", "Officer One", "SCCO"), ("Health centre", "Nurse Two", "Nurse"),
+           ("School", "Teacher Three", "Head teacher"), ("Agency", "Worker Four", "Social worker"),
+           ("Agency", "Worker Five", "Case manager")]
 
 
+# -- in memory ----------------------------------------------------------------------------------------
+def planned_in(mem: MemoryRepo, name: str = "Test Child", worker: str = "amina") -> str:
+    """A registered case (named `name`), assessed, with a plan, in the memory repository."""
+    ctx = mem.as_(worker)
+    case_id = mem.register(ctx, child={"name": name, "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"})
+    service.assess(ctx, case_id, "initial", dict(INITIAL_DATA, risk="high"))
+    service.assess(ctx, case_id, "comprehensive", COMPREHENSIVE)
+    service.plan(ctx, case_id, plan_doc())
+    return case_id
+
+
+def conference_in(ctx, kind: str = "internal", when: str = "2026-11-30", **extra) -> str:
+    """A conference planned the way `new_conference` plans one through the CLI."""
+    options = {"venue": "Meeting room", "notice_sent": "2026-11-23", "invitations_sent": "2026-11-23", **extra}
+    return conferences.new(ctx, kind, when, **options).subject_id
+
+
+def member(institution: str, name: str, position: str, signed: str | None = "yes", present: str = "yes") -> dict:
+    """An attendance entry as `cpcm conference attend` passes it."""
+    return {"institution": institution, "name": name, "position": position, "contact": "0700 000000",
+            "confidentiality_signed": signed, "present": present, "role": None}
+
+
+def in_one_commit(mem: MemoryRepo, run):
+    """`run()`, which must make exactly one commit; returns what it returned."""
+    before = mem.commits()
+    result = run()
+    assert mem.commits() == before + 1
+    return result
+
+
+def last_message(mem: MemoryRepo) -> str:
+    return mem.store.commits[-1].message
+
+
+def warned(written) -> str:
+    return "\n".join(written.warnings)
+
+
+# -- through the CLI ----------------------------------------------------------------------------------
 def planned_case(cli, name: str) -> str:
     """A registered case (with a canary name), assessed, with a plan."""
     case_id = register(cli, child={"name": name, "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"})
@@ -72,34 +124,31 @@ def normalise(text: str) -> str:
     return re.sub(r"\b(CC|CP)-[0-9A-Z]{4}-[0-9A-Z]{4}\b", sub, text)
 
 
-def test_full_conference__actions_reach_each_case_plan_and_the_documents_hold_no_names(cli, cli_as, repo):
-    cases = [planned_case(cli, f"{CANARY} {n}") for n in range(4)]
-    sup = cli_as("sup")
-    before = commit_count(repo)
-    conf = new_conference(sup)
-    assert commit_count(repo) == before + 1
-    assert git(repo, "log", "-1", "--format=%s").strip() == f"conference new {conf}"
+# -- the rules, at the service level ------------------------------------------------------------------
+def test_full_conference__actions_reach_each_case_plan_and_the_documents_hold_no_names():
+    mem = MemoryRepo()
+    cases = [planned_in(mem, f"{CANARY} {n}") for n in range(4)]
+    sup = mem.as_("sup")
+    conf = in_one_commit(mem, lambda: conference_in(sup))
+    assert last_message(mem) == f"conference new {conf}"
     for case_id in cases:
-        added = one_commit(repo, lambda: sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult"))
-        assert "Form 1" in added.stderr  # the presentation prompts
-        assert git(repo, "log", "-1", "--format=%s").strip() == f"conference add-case {conf} {case_id}"
+        added = in_one_commit(mem, lambda: conferences.add_case(sup, conf, case_id, "especially_difficult"))
+        assert any("Form 1" in line for line in added.extra["prompts"])  # the presentation prompts
+        assert last_message(mem) == f"conference add-case {conf} {case_id}"
     # the caseworker of the cases is now a reader of the conference
-    assert "amina" in (repo / "conferences" / conf / "recipients").read_text()
-    assert cli("conference", "show", conf, "--json").json()["cases"][0]["case_id"] == cases[0]
-    members = [("Children's office", "Officer One", "SCCO"), ("Health centre", "Nurse Two", "Nurse"),
-               ("School", "Teacher Three", "Head teacher"), ("Agency", "Worker Four", "Social worker"),
-               ("Agency", "Worker Five", "Case manager")]
-    closer = cli_as("sup", CPCM_NOW=CLOSE_NOW)  # attendance, minutes and closing once the meeting has started
-    for institution, name, position in members:
-        one_commit(repo, lambda: closer("conference", "attend", conf, "--institution", institution, "--name", name, "--position", position,
-                                        "--contact", "0700 000000", "--confidentiality-signed", "yes"))
-    one_commit(repo, lambda: closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc(cases))))
-    closed = one_commit(repo, lambda: closer("conference", "close", conf, "--json"))
-    assert git(repo, "log", "-1", "--format=%s").strip() == f"conference close {conf}"
-    assert closed.json()["conference_id"] == conf
-    changed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
+    assert "amina" in mem.store.recipients(conf, CONFERENCES)
+    assert conferences.load(mem.as_("amina"), conf).cases[0]["case_id"] == cases[0]
+    closer = mem.as_("sup", now=CLOSE_NOW)  # attendance, minutes and closing once the meeting has started
+    for institution, name, position in MEMBERS:
+        in_one_commit(mem, lambda: conferences.attend(closer, conf, member(institution, name, position)))
+    in_one_commit(mem, lambda: conferences.minutes(closer, conf, minutes_doc(cases)))
+    closed = in_one_commit(mem, lambda: conferences.close(closer, conf))
+    assert last_message(mem) == f"conference close {conf}"
+    assert closed.subject_id == conf
+    changed = mem.store.commits[-1].files
+    amina = mem.as_("amina", now=CLOSE_NOW)
     for n, case_id in enumerate(cases, start=1):
-        shown = cli("show", case_id, "--json").json()
+        shown = service.show(amina, case_id)
         plan = shown["plan"]
         assert plan["version"] == 2 and plan["reason"] == "conference_decision"
         actions = plan["content"]["actions"]
@@ -112,133 +161,175 @@ def test_full_conference__actions_reach_each_case_plan_and_the_documents_hold_no
         assert kinds[-2:] == ["plan", "conference"]
         assert any(path.startswith(f"cases/{case_id}/") for path in changed)
     # the report is due for the chair, and goes once rendered
-    due = [i for i in closer("due", "--json").json() if i["code"] == "conference-report"]
-    assert [(i["case_id"], i["owner"]) for i in due] == [(conf, "sup")]
-    assert not [i for i in cli_as("amina", CPCM_NOW=CLOSE_NOW)("due", "--json").json() if i["code"] == "conference-report"]
-    later = cli_as("sup", CPCM_NOW=LATER)
-    minutes = one_commit(repo, lambda: later("render", "minutes", conf))
-    assert [i for i in later("due", "--json").json() if i["code"] == "conference-report"]  # minutes are not the report
-    report = one_commit(repo, lambda: later("render", "conference-report", conf))
-    assert not [i for i in later("due", "--json").json() if i["code"] == "conference-report"]
-    assert git(repo, "log", "-1", "--format=%s").strip().startswith(f"conference render {conf} ")
-    for text in (minutes.stdout, report.stdout, later("render", "agenda", conf).stdout):
+    due = [i for i in service.due(closer) if i.code == "conference-report"]
+    assert [(i.case_id, i.owner) for i in due] == [(conf, "sup")]
+    assert not [i for i in service.due(amina) if i.code == "conference-report"]
+    later = mem.as_("sup", now=LATER)
+    minutes = in_one_commit(mem, lambda: service.render(later, "minutes", conf)).text
+    assert [i for i in service.due(later) if i.code == "conference-report"]  # minutes are not the report
+    report = in_one_commit(mem, lambda: service.render(later, "conference-report", conf)).text
+    assert not [i for i in service.due(later) if i.code == "conference-report"]
+    assert last_message(mem).startswith(f"conference render {conf} ")
+    for text in (minutes, report, service.render(later, "agenda", conf).text):
         assert "Zqxcanary" not in text and "Wbvmarker" not in text
     for case_id in cases:
-        assert case_id in minutes.stdout and case_id in report.stdout
-    golden = GOLDEN / "conference-minutes.en.md"
-    assert normalise(minutes.stdout) == golden.read_text(encoding="utf-8")
+        assert case_id in minutes and case_id in report
+    assert normalise(minutes) == (GOLDEN / "conference-minutes.en.md").read_text(encoding="utf-8")
     # every format and language renders
     for lang in ("en", "sw"):
         for fmt in ("md", "html"):
             for template in ("agenda", "minutes", "conference-report", "form-5"):
-                result = later("render", template, conf, "--lang", lang, "--format", fmt)
-                assert result.code == 0, (template, lang, fmt, result.stderr)
-                assert "Zqxcanary" not in result.stdout
-    # nothing about the children in plaintext in the conference folder
-    for path in (repo / "conferences" / conf).iterdir():
-        assert b"Zqxcanary" not in path.read_bytes()
-    assert "Zqxcanary" not in git(repo, "log", "--format=%B")
+                assert "Zqxcanary" not in service.render(later, template, conf, lang=lang, fmt=fmt).text, (template, lang, fmt)
+    # no name in any of the conference's records (their plaintext), nor in a commit message
+    for path in mem.store.record_files(conf, CONFERENCES):
+        assert b"Zqxcanary" not in mem.store.read_raw(path, later.keys)[1]
+    assert not [c for c in mem.store.commits if "Zqxcanary" in c.message]
 
 
-def test_meeting_documents__the_view_has_no_name_field_for_children(cli, cli_as):
-    from cpcm.render.views import conference_view as document_view
-    from cpcm.workflow.conferences import fold
-
-    cli_as("sup")  # the repository exists
-    from cpcm.store import policies
+def test_meeting_documents__the_view_has_no_name_field_for_children():
     from cpcm.domain.records import Record
+    from cpcm.render.views import conference_view as document_view
+    from cpcm.store import policies
+    from cpcm.workflow.conferences import fold
 
     records = [Record("conference", 1, "01JD0000000000000000000001", "CC-0000-0000", "2026-11-23T09:00:00+03:00",
                       "2026-11-23T09:00:00+03:00", "sup", {"type": "internal", "date": "2026-11-30", "chair": "sup"}),
                Record("nomination", 1, "01JD0000000000000000000002", "CC-0000-0000", "2026-11-23T09:00:00+03:00",
                       "2026-11-23T09:00:00+03:00", "sup", {"case_id": "CP-0000-0000", "reason": "especially_difficult"})]
-    view = document_view(fold("CC-0000-0000", records), policies.load("kenya"), "en", __import__("datetime").date(2026, 11, 23), {})
+    view = document_view(fold("CC-0000-0000", records), policies.load("kenya"), "en", date(2026, 11, 23), {})
     assert set(view["cases"][0]) == {"id", "reason", "presentation", "worker", "opened", "risk", "stage", "summary", "discussion",
                                      "decisions", "actions", "minuted", "progress"}
 
 
-@pytest.mark.parametrize("kind,count,warned", [("internal", 6, False), ("internal", 7, True), ("external", 4, False), ("external", 5, True)])
-def test_case_limit__warned_past_the_sops_limit(cli_as, repo, kind, count, warned):
-    sup = cli_as("sup")
-    cases = register_many(sup, count)
-    conf = sup("conference", "new", "--kind", kind, "--date", "2026-12-10", "--json").json()["conference_id"]
-    ctx = library_session(sup)  # all but the last through the library, one session: the CLI's share is the last
-    earlier = [service.conferences.add_case(ctx, conf, c, "service_options_exhausted") for c in cases[:-1]]
+@pytest.mark.parametrize("kind,count,warned_past", [("internal", 6, False), ("internal", 7, True), ("external", 4, False),
+                                                    ("external", 5, True)])
+def test_case_limit__warned_past_the_sops_limit(kind, count, warned_past):
+    mem = MemoryRepo()
+    sup = mem.as_("sup")
+    cases = [mem.register(sup) for _ in range(count)]
+    conf = conferences.new(sup, kind, "2026-12-10").subject_id
+    earlier = [conferences.add_case(sup, conf, c, "service_options_exhausted") for c in cases[:-1]]
     assert all("max_cases" not in w for r in earlier for w in r.warnings)
-    last = sup("conference", "add-case", conf, cases[-1], "--reason", "service_options_exhausted")
-    assert last.code == 0, last.stderr
-    assert ("conference.max_cases" in last.stderr) is warned
-    if warned:
-        assert "SOP" in last.stderr
+    last = conferences.add_case(sup, conf, cases[-1], "service_options_exhausted")
+    assert ("conference.max_cases" in warned(last)) is warned_past
+    if warned_past:
+        assert "SOP" in warned(last)
 
 
-@pytest.mark.parametrize("notice,warned", [("2026-11-23", False), ("2026-11-24", True)])
-def test_notice__seven_days_ahead_is_fine_six_is_warned(cli_as, notice, warned):
-    sup = cli_as("sup")
-    result = sup("conference", "new", "--kind", "external", "--date", "2026-11-30", "--notice-sent", notice,
-                 "--invitations-sent", "2026-11-23", "--attendance-confirmed", "2026-11-23")
-    assert result.code == 0, result.stderr
-    assert ("conference.notice" in result.stderr) is warned
-    if warned:
-        assert "6 day(s)" in result.stderr and "SOP" in result.stderr
+@pytest.mark.parametrize("notice,warned_late", [("2026-11-23", False), ("2026-11-24", True)])
+def test_notice__seven_days_ahead_is_fine_six_is_warned(notice, warned_late):
+    mem = MemoryRepo()
+    written = conferences.new(mem.as_("sup"), "external", "2026-11-30", notice_sent=notice, invitations_sent="2026-11-23",
+                              attendance_confirmed="2026-11-23")
+    assert ("conference.notice" in warned(written)) is warned_late
+    if warned_late:
+        assert "6 day(s)" in warned(written) and "SOP" in warned(written)
 
 
-def test_timeline__missing_dates_are_checked_as_of_today(cli_as):
-    sup = cli_as("sup")
-    soon = sup("conference", "new", "--kind", "internal", "--date", "2026-11-25")
-    assert soon.code == 0
-    assert "conference.notice" in soon.stderr and "conference.confirmation" in soon.stderr
+def test_timeline__missing_dates_are_checked_as_of_today():
+    mem = MemoryRepo()
+    soon = conferences.new(mem.as_("sup"), "internal", "2026-11-25")
+    assert "conference.notice" in warned(soon) and "conference.confirmation" in warned(soon)
 
 
-def test_attendance__a_member_without_a_signed_agreement_cannot_be_present(cli_as, repo):
-    sup = cli_as("sup")
-    conf = new_conference(sup)
-    sup = cli_as("sup", CPCM_NOW=CLOSE_NOW)  # at the meeting
-    before = commit_count(repo)
-    refused = sup("conference", "attend", conf, "--institution", "School", "--name", "Teacher", "--position", "Teacher",
-                  "--contact", "0700 000000", "--confidentiality-signed", "no")
-    assert refused.code == 4
-    assert "confidentiality agreement" in refused.stderr and "Form 5" in refused.stderr
-    assert commit_count(repo) == before
-    absent = sup("conference", "attend", conf, "--institution", "School", "--name", "Teacher", "--position", "Teacher",
-                 "--contact", "0700 000000", "--confidentiality-signed", "no", "--present", "no")
-    assert absent.code == 0
-    assert sup("conference", "show", conf, "--json").json()["participants"] == 0
+def test_attendance__a_member_without_a_signed_agreement_cannot_be_present():
+    mem = MemoryRepo()
+    conf = conference_in(mem.as_("sup"))
+    sup = mem.as_("sup", now=CLOSE_NOW)  # at the meeting
+    before = mem.commits()
+    with pytest.raises(Refused) as refused:
+        conferences.attend(sup, conf, member("School", "Teacher", "Teacher", signed="no"))
+    assert refused.value.rule == conferences.REMINDER_RULE
+    assert "confidentiality agreement" in refused.value.message and "Form 5" in refused.value.hint
+    assert mem.commits() == before
+    in_one_commit(mem, lambda: conferences.attend(sup, conf, member("School", "Teacher", "Teacher", signed="no", present="no")))
+    assert len(conferences.load(sup, conf).present) == 0
 
 
-def test_participants__outside_five_to_ten_is_warned_at_minutes_and_close(cli, cli_as):
-    case_id = planned_case(cli, "Test Child")
-    sup = cli_as("sup")
-    conf = new_conference(sup)
-    assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
-    at_meeting = cli_as("sup", CPCM_NOW=CLOSE_NOW)
+def test_participants__outside_five_to_ten_is_warned_at_minutes_and_close():
+    mem = MemoryRepo()
+    case_id = planned_in(mem)
+    conf = conference_in(mem.as_("sup"))
+    conferences.add_case(mem.as_("sup"), conf, case_id, "especially_difficult")
+    at_meeting = mem.as_("sup", now=CLOSE_NOW)
     for n in range(4):
-        assert at_meeting("conference", "attend", conf, "--institution", "Agency", "--name", f"Member {n}", "--position", "Staff",
-                          "--contact", "x", "--confidentiality-signed", "yes").code == 0
-    minuted = at_meeting("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id])))
-    assert minuted.code == 0 and "conference.participants: 4" in minuted.stderr
-    closed = at_meeting("conference", "close", conf)
-    assert closed.code == 0 and "conference.participants" in closed.stderr
+        conferences.attend(at_meeting, conf, member("Agency", f"Member {n}", "Staff"))
+    minuted = conferences.minutes(at_meeting, conf, minutes_doc([case_id]))
+    assert "conference.participants: 4" in warned(minuted)
+    assert "conference.participants" in warned(conferences.close(at_meeting, conf))
 
 
-def test_minutes__refused_when_they_hold_a_childs_name(cli, cli_as, repo):
-    case_id = planned_case(cli, CANARY)
-    sup = cli_as("sup")
-    conf = new_conference(sup)
-    assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+def test_minutes__refused_when_they_hold_a_childs_name():
+    mem = MemoryRepo()
+    case_id = planned_in(mem, CANARY)
+    conf = conference_in(mem.as_("sup"))
+    conferences.add_case(mem.as_("sup"), conf, case_id, "especially_difficult")
     doc = minutes_doc([case_id])
     doc["cases"][0]["discussion"] = "Zqxcanary is doing better at school."
-    before = commit_count(repo)
-    refused = cli_as("sup", CPCM_NOW=CLOSE_NOW)("conference", "minutes", conf, "--from-file", "-", input=json.dumps(doc))
-    assert refused.code == 4 and "cases[1].discussion" in refused.stderr
-    assert "Zqxcanary" not in refused.stderr
-    assert commit_count(repo) == before
+    before = mem.commits()
+    with pytest.raises(Refused) as refused:
+        conferences.minutes(mem.as_("sup", now=CLOSE_NOW), conf, doc)
+    assert refused.value.rule == "conference-no-names" and "cases[1].discussion" in refused.value.message
+    assert "Zqxcanary" not in refused.value.message + (refused.value.hint or "")
+    assert mem.commits() == before
 
 
-def test_list_and_show(cli_as):
+def test_list_and_show():
+    mem = MemoryRepo()
+    sup = mem.as_("sup")
+    conf = conference_in(sup)
+    assert [c.id for c in conferences.list_conferences(sup)] == [conf]
+    assert conferences.load(sup, conf).status == "planned"
+    with pytest.raises(NotFound):
+        conferences.load(sup, "CC-0000-0001")
+
+
+# -- through the CLI, git and age ---------------------------------------------------------------------
+def test_cli__a_conference_one_commit_per_command_with_its_json_and_no_names_on_disk(cli, cli_as, repo):
+    case_id = planned_case(cli, CANARY)
     sup = cli_as("sup")
+    before = commit_count(repo)
     conf = new_conference(sup)
-    listed = sup("conference", "list", "--json").json()
-    assert [c["conference_id"] for c in listed] == [conf]
-    assert sup("conference", "show", conf, "--json").json()["status"] == "planned"
+    assert commit_count(repo) == before + 1
+    assert git(repo, "log", "-1", "--format=%s").strip() == f"conference new {conf}"
+    added = one_commit(repo, lambda: sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult"))
+    assert "Form 1" in added.stderr  # the presentation prompts
+    assert git(repo, "log", "-1", "--format=%s").strip() == f"conference add-case {conf} {case_id}"
+    assert "amina" in (repo / "conferences" / conf / "recipients").read_text()
+    assert cli("conference", "show", conf, "--json").json()["cases"][0]["case_id"] == case_id
+    assert [c["conference_id"] for c in sup("conference", "list", "--json").json()] == [conf]
+    closer = cli_as("sup", CPCM_NOW=CLOSE_NOW)
+    for institution, name, position in MEMBERS:
+        attended = one_commit(repo, lambda: closer("conference", "attend", conf, "--institution", institution, "--name", name,
+                                                   "--position", position, "--contact", "0700 000000",
+                                                   "--confidentiality-signed", "yes", "--json"))
+    assert attended.json()["conference_id"] == conf
+    one_commit(repo, lambda: closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id]))))
+    closed = one_commit(repo, lambda: closer("conference", "close", conf, "--json"))
+    assert git(repo, "log", "-1", "--format=%s").strip() == f"conference close {conf}"
+    assert closed.json()["conference_id"] == conf and closed.json()["cases"][0]["case_id"] == case_id
+    shown = cli("show", case_id, "--json").json()
+    assert shown["plan"]["version"] == 2 and shown["plan"]["reason"] == "conference_decision"
+    due = [i for i in closer("due", "--json").json() if i["code"] == "conference-report"]
+    assert [(i["case_id"], i["owner"]) for i in due] == [(conf, "sup")]
+    later = cli_as("sup", CPCM_NOW=LATER)
+    report = one_commit(repo, lambda: later("render", "conference-report", conf))
+    assert git(repo, "log", "-1", "--format=%s").strip().startswith(f"conference render {conf} ")
+    assert case_id in report.stdout and "Zqxcanary" not in report.stdout
+    assert not [i for i in later("due", "--json").json() if i["code"] == "conference-report"]
+    # nothing about the children in plaintext in the conference folder or the history
+    for path in (repo / "conferences" / conf).iterdir():
+        assert b"Zqxcanary" not in path.read_bytes()
+    assert "Zqxcanary" not in git(repo, "log", "--format=%B")
     assert sup("conference", "show", "CC-0000-0001").code == 2
+
+
+def test_cli__a_refused_attendance_exits_4_with_its_rule_and_commits_nothing(cli_as, repo):
+    conf = new_conference(cli_as("sup"))
+    sup = cli_as("sup", CPCM_NOW=CLOSE_NOW)
+    before = commit_count(repo)
+    refused = sup("conference", "attend", conf, "--institution", "School", "--name", "Teacher", "--position", "Teacher",
+                  "--contact", "0700 000000", "--confidentiality-signed", "no", "--json")
+    assert refused.code == 4
+    assert refused.json()["rule"] == conferences.REMINDER_RULE and "Form 5" in refused.stderr + refused.stdout
+    assert commit_count(repo) == before

@@ -6,18 +6,26 @@ the actions of a case without a plan, and the standing Form 5 register (sign onc
 refused, the printable form)."""
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import pytest
+from pyrage import x25519
 
-from conftest import CANARY, NOW, Cli, commit_count, git, register, signing_line
-from test_assess_plan import COMPREHENSIVE, INITIAL
-from test_conference import CLOSE_NOW, minutes_doc, new_conference, planned_case
-
+from conftest import NOW, Cli, commit_count, git, signing_line
+from cpcm import service
+from cpcm.crypto.identity import Identity
 from cpcm.domain.records import Record
+from cpcm.domain.team import Team, Worker
+from cpcm.errors import InvalidInput, Refused
+from cpcm.service import conferences
 from cpcm.store import policies
+from cpcm.store.casestore import CONFERENCES
 from cpcm.workflow import conferences as rules
+from cpcm.workflow.deadlines import soon_window
+from memory_repo import MemoryRepo
+from test_assess_plan import COMPREHENSIVE, INITIAL_DATA, fields
+from test_conference import (CLOSE_NOW, conference_in, in_one_commit, last_message, minutes_doc, new_conference, one_commit,
+                             planned_in)
 
 KENYA, INTER = policies.load("kenya"), policies.load("inter-agency")
 
@@ -139,79 +147,259 @@ def test_register__signs_once_the_first_signature_stands_and_a_bar_holds_until_l
     assert rules.register_entry(lifted, {"name": "Officer One", "institution": "Office"})["barred"] is None
 
 
-# -- end to end ---------------------------------------------------------------------------------------------
-def due_codes(cli, *extra) -> list[dict]:
-    result = cli("due", "--json", "--within", "120", *extra)
-    assert result.code == 0, result.stderr
-    return [i for i in result.json() if i["code"].startswith("conference")]
+# -- at the service level, over a repository in memory ------------------------------------------------------
+def due_conference_items(ctx) -> list[dict]:
+    """The conference items of `cpcm due --within 120` for the acting worker, as its --json gives them."""
+    soon = soon_window(ctx.policy, ctx.now)
+    return [i.to_json(ctx.now, soon) for i in service.due(ctx, within_days=120) if i.code.startswith("conference")]
 
 
-def test_due__kenya_internal_monthly_and_acc_quarterly_through_the_command_line(kenya):
-    sup = kenya("sup")
-    items = due_codes(sup)
+def test_due__kenya_internal_monthly_and_acc_quarterly():
+    mem = MemoryRepo(profile="kenya")
+    sup = mem.as_("sup")
+    items = due_conference_items(sup)
     assert [(i["case_id"], i["title"], i["owner"]) for i in items] == [("conference", "internal (staff only) conference to hold",
                                                                          "supervisors")]
-    internal = sup("conference", "new", "--kind", "internal", "--date", "2026-11-20T10:00", "--json").json()["conference_id"]
-    acc = sup("conference", "new", "--kind", "acc", "--date", "2026-11-21", "--json").json()["conference_id"]
-    after = due_codes(kenya("sup", "2026-11-25T09:00:00+03:00"))
+    internal = conferences.new(sup, "internal", "2026-11-20T10:00").subject_id
+    acc = conferences.new(sup, "acc", "2026-11-21").subject_id
+    after = due_conference_items(mem.as_("sup", now="2026-11-25T09:00:00+03:00"))
     cadence = {i["title"]: i["due"] for i in after if i["code"] == "conference-cadence"}
     assert cadence["internal (staff only) conference to hold"] == "2026-12-20T10:00+03:00"
     assert cadence["alternative care committee (ACC) conference to hold"] == "2027-02-21T09:00+03:00"
     # the report of each meeting is due 24 hours after it, though neither is closed
     reports = {i["case_id"]: i["due"] for i in after if i["code"] == "conference-report"}
     assert reports == {internal: "2026-11-21T10:00+03:00", acc: "2026-11-22T09:00+03:00"}
-    assert not due_codes(kenya("amina", "2026-11-25T09:00:00+03:00"))  # the chair's and the supervisors' items
+    assert not due_conference_items(mem.as_("amina", now="2026-11-25T09:00:00+03:00"))  # the chair's and the supervisors' items
 
 
-def test_due__a_child_admitted_to_a_cci_is_due_for_a_conference_after_the_reassessment(kenya):
-    amina, sup = kenya("amina"), kenya("sup")
-    case_id = register(amina, lives_with="institution")
-    other = register(amina)  # living with relatives: no admission
-    assert not [i for i in due_codes(amina) if i["code"] == "conference-after-admission"]  # not yet reassessed
+def test_due__a_child_admitted_to_a_cci_is_due_for_a_conference_after_the_reassessment():
+    mem = MemoryRepo(profile="kenya")
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = mem.register(amina, lives_with="institution")
+    other = mem.register(amina)  # living with relatives: no admission
+    assert not [i for i in due_conference_items(amina) if i["code"] == "conference-after-admission"]  # not yet reassessed
     for each in (case_id, other):
-        assert amina("assess", each, "--type", "initial", "--risk", "high", *INITIAL).code == 0
-        assert amina("assess", each, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
-    items = [i for i in due_codes(amina) if i["code"] == "conference-after-admission"]
+        service.assess(amina, each, "initial", dict(INITIAL_DATA, risk="high"))
+        service.assess(amina, each, "comprehensive", COMPREHENSIVE)
+    items = [i for i in due_conference_items(amina) if i["code"] == "conference-after-admission"]
     assert [(i["case_id"], i["owner"], i["due"]) for i in items] == [(case_id, "amina", "2026-12-23T09:00+03:00")]
     assert "§5.3" in items[0]["source"]
-    conf = sup("conference", "new", "--kind", "internal", "--date", "2026-12-01", "--json").json()["conference_id"]
-    assert sup("conference", "add-case", conf, case_id, "--reason", "reintegration_decision").code == 0
-    assert not [i for i in due_codes(amina) if i["code"] == "conference-after-admission"]
+    conf = conferences.new(sup, "internal", "2026-12-01").subject_id
+    conferences.add_case(sup, conf, case_id, "reintegration_decision")
+    assert not [i for i in due_conference_items(amina) if i["code"] == "conference-after-admission"]
 
 
-def test_minutes_and_close__refused_before_the_meeting_with_the_rule_and_what_to_do(cli, cli_as, repo):
-    case_id = planned_case(cli, "Test Child")
-    sup = cli_as("sup")
-    conf = sup("conference", "new", "--kind", "internal", "--date", "2026-11-30T10:00", "--json").json()["conference_id"]
-    assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
-    before = commit_count(repo)
-    early = cli_as("sup", CPCM_NOW="2026-11-30T09:59:00+03:00")
-    refused = early("conference", "minutes", conf, "--from-file", "-", "--json", input=json.dumps(minutes_doc([case_id])))
-    assert refused.code == 4 and refused.json()["rule"] == "conference-not-held-yet"
-    assert "cpcm conference update" in refused.stderr or "cpcm conference update" in json.dumps(refused.json())
-    closing = early("conference", "close", conf)
-    assert closing.code == 4 and "2026-11-30 at 10:00" in closing.stderr and "conference update" in closing.stderr
-    assert commit_count(repo) == before
-    started = cli_as("sup", CPCM_NOW="2026-11-30T10:00:00+03:00")
-    assert started("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id]))).code == 0
+def test_minutes_and_close__refused_before_the_meeting_with_the_rule_and_what_to_do():
+    mem = MemoryRepo()
+    case_id = planned_in(mem)
+    sup = mem.as_("sup")
+    conf = conferences.new(sup, "internal", "2026-11-30T10:00").subject_id
+    conferences.add_case(sup, conf, case_id, "especially_difficult")
+    before = mem.commits()
+    early = mem.as_("sup", now="2026-11-30T09:59:00+03:00")
+    with pytest.raises(Refused) as refused:
+        conferences.minutes(early, conf, minutes_doc([case_id]))
+    assert refused.value.rule == "conference-not-held-yet" and "cpcm conference update" in refused.value.hint
+    with pytest.raises(Refused) as closing:
+        conferences.close(early, conf)
+    assert closing.value.rule == "conference-not-held-yet"
+    assert "2026-11-30 at 10:00" in closing.value.message and "conference update" in closing.value.hint
+    assert mem.commits() == before
+    started = mem.as_("sup", now="2026-11-30T10:00:00+03:00")
+    assert conferences.minutes(started, conf, minutes_doc([case_id])).kind == "minutes"
 
 
-def test_add_case__nominating_a_case_twice_is_refused(cli, cli_as, repo):
-    case_id = planned_case(cli, "Test Child")
-    sup = cli_as("sup")
-    conf = new_conference(sup)
-    assert sup("conference", "add-case", conf, case_id, "--reason", "reintegration_decision").code == 0
-    before = commit_count(repo)
-    again = sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult", "--json")
-    assert again.code == 4 and again.json()["rule"] == "conference-case-nominated"
-    assert commit_count(repo) == before
-    shown = sup("conference", "show", conf, "--json").json()
-    assert [(c["case_id"], c["reason"]) for c in shown["cases"]] == [(case_id, "reintegration_decision")]
-    agenda = sup("render", "agenda", conf).stdout
-    assert "reintegration decision" in agenda
+def test_add_case__nominating_a_case_twice_is_refused():
+    mem = MemoryRepo()
+    case_id = planned_in(mem)
+    sup = mem.as_("sup")
+    conf = conference_in(sup)
+    conferences.add_case(sup, conf, case_id, "reintegration_decision")
+    before = mem.commits()
+    with pytest.raises(Refused) as again:
+        conferences.add_case(sup, conf, case_id, "especially_difficult")
+    assert again.value.rule == "conference-case-nominated"
+    assert mem.commits() == before
+    shown = conferences.load(sup, conf)
+    assert [(c["case_id"], c["reason"]) for c in shown.cases] == [(case_id, "reintegration_decision")]
+    assert "reintegration decision" in service.render(mem.as_("sup"), "agenda", conf).text
 
 
-def test_update__form_3_dates_venue_and_a_reschedule_are_records(cli_as, repo):
+def test_update__form_3_dates_venue_and_a_reschedule_are_records():
+    mem = MemoryRepo()
+    sup = mem.as_("sup")
+    conf = conferences.new(sup, "external", "2026-12-03", venue="Room 1").subject_id
+    files = [p.name for p in mem.store.record_files(conf, CONFERENCES)]
+    before = mem.commits()
+    with pytest.raises(InvalidInput) as no_reason:
+        conferences.update(sup, conf, {"date": "2026-12-10T10:00"})
+    assert "reason" in fields(no_reason.value) and mem.commits() == before
+    moved = conferences.update(sup, conf, {"date": "2026-12-10T10:00", "venue": "Hall",
+                                           "co_chair": ("A. Officer", "Sub-County Children's Officer")}, "the SCCO is away")
+    assert mem.commits() == before + 1
+    assert last_message(mem) == f"conference update {conf} {moved.record_ids[0]}"
+    # append-only: the first record is untouched, one new record
+    after = [p.name for p in mem.store.record_files(conf, CONFERENCES)]
+    assert set(files) < set(after) and len(after) == len(files) + 1
+    conferences.update(sup, conf, {"attendance_confirmed": "2026-12-06", "invitations_sent": "2026-12-01"})
+    shown = conferences.load(sup, conf).to_dict()
+    assert shown["date"] == "2026-12-10T10:00" and shown["venue"] == "Hall"
+    assert shown["co_chair"] == {"name": "A. Officer", "title": "Sub-County Children's Officer"}
+    assert shown["checklist"]["attendance_confirmed"] == "2026-12-06"
+    assert [u["previous"].get("date") for u in shown["updates"]] == ["2026-12-03", None]
+    assert shown["updates"][0]["reason"] == "the SCCO is away"
+    agenda = service.render(mem.as_("sup"), "agenda", conf).text
+    assert "Co-chair" in agenda and "A. Officer" in agenda and "10:00" in agenda
+    with pytest.raises(Refused) as same:
+        conferences.update(sup, conf, {"venue": "Hall"})
+    assert same.value.rule == "nothing-to-update" and "nothing to update" in same.value.message
+    with pytest.raises(InvalidInput) as half:
+        conferences.update(sup, conf, {"external_chair": ("B. Officer", None)})
+    assert "external-chair-title" in fields(half.value)
+    # the date cannot move once minutes are recorded
+    case_id = mem.register(sup)
+    conferences.add_case(sup, conf, case_id, "especially_difficult")
+    held = mem.as_("sup", now="2026-12-10T12:00:00+03:00")
+    conferences.minutes(held, conf, minutes_doc([case_id]) | {"cases": [{"case": case_id, "discussion": "Discussed."}]})
+    with pytest.raises(Refused) as late:
+        conferences.update(held, conf, {"date": "2026-12-12"}, "typo")
+    assert late.value.rule == "conference-date-after-minutes"
+
+
+def test_close__actions_for_a_case_without_a_plan_start_an_interim_plan():
+    mem = MemoryRepo()
+    sup = mem.as_("sup")
+    case_id = mem.register(sup)
+    conf = conference_in(sup)
+    added = conferences.add_case(sup, conf, case_id, "especially_difficult")
+    assert "interim plan" in "\n".join(added.warnings)
+    doc = minutes_doc([case_id])
+    for action in doc["cases"][0]["actions"]:
+        action.pop("goal", None)
+    at_meeting = mem.as_("sup", now=CLOSE_NOW)
+    conferences.minutes(at_meeting, conf, doc)
+    closed = in_one_commit(mem, lambda: conferences.close(at_meeting, conf))
+    assert closed.extra["cases"][0]["interim"] is True
+    shown = service.show(sup, case_id)
+    plan = shown["plan"]
+    assert plan["version"] == 1 and plan["reason"] == "conference_decision"
+    content = plan["content"]
+    assert content["interim"] is True and [g["id"] for g in content["goals"]] == ["G1"]
+    assert [a["what"] for a in content["actions"]] == ["Enrol in school (1)", "Food support referral (1)"]
+    assert all(a["goal"] == "G1" for a in content["actions"])
+    assert shown["stage"] == "registered"  # an interim plan before the assessments keeps the stage
+    assert any("cpcm plan" in step for step in closed.next_steps)
+
+
+# -- Form 5: the standing register, in memory ----------------------------------------------------------------
+def attend_in(mem: MemoryRepo, worker: str, conf: str, name: str, signed: str | None = None, present: str = "yes"):
+    """Attendance on the day of the meeting (conference_in's 2026-11-30): refused before it."""
+    return conferences.attend(mem.as_(worker, now=CLOSE_NOW), conf, {
+        "institution": "Agency", "name": name, "position": "Officer", "contact": "0700", "confidentiality_signed": signed,
+        "present": present, "role": None})
+
+
+def test_form5__a_member_signs_once_for_every_conference():
+    mem = MemoryRepo()
+    sup = mem.as_("sup")
+    first, second = conference_in(sup), conference_in(sup)
+    attend_in(mem, "sup", first, "Member One", "yes")
+    # signed at the first meeting: on the register, nothing to give at the second
+    attend_in(mem, "sup", second, "member one")
+    shown = conferences.load(sup, second)
+    assert shown.attendees[0]["confidentiality_signed"] == "yes" and len(shown.present) == 1
+    listed = conferences.register_list(sup)
+    assert [(r["name"], r["signed_on"], r["how"]) for r in listed] == [("Member One", "2026-11-30", "signed")]
+    with pytest.raises(Refused) as again:
+        conferences.sign(sup, {"name": "Member One", "institution": "agency", "position": "Officer"})
+    assert again.value.rule == "conference-already-signed"
+    # never signed: must say so, or sign first
+    with pytest.raises(InvalidInput) as unsigned:
+        attend_in(mem, "sup", second, "Member Two")
+    assert "confidentiality_signed" in fields(unsigned.value)
+    in_one_commit(mem, lambda: conferences.sign(sup, {"name": "Member Two", "institution": "Agency", "position": "Nurse",
+                                                      "how": "verbal", "signed_on": "2026-11-20"}))
+    assert last_message(mem).startswith(f"conference sign {rules.REGISTER_ID} ")
+    attend_in(mem, "sup", second, "Member Two")
+    assert conferences.load(sup, second).attendees[1]["confidentiality_signed"] == "verbal"
+    assert rules.REGISTER_ID not in [c.id for c in conferences.list_conferences(sup)]
+
+
+def test_form5__a_barred_member_cannot_attend_and_only_a_supervisor_bars():
+    mem = MemoryRepo()
+    sup, amina = mem.as_("sup"), mem.as_("amina")
+    conf = conference_in(sup)
+    attend_in(mem, "sup", conf, "Member One", "yes")
+    one = {"name": "Member One", "institution": "Agency"}
+    with pytest.raises(Refused) as by_worker:
+        conferences.bar(amina, one, "breach")
+    assert by_worker.value.rule == "conference-bar-needs-supervisor"
+    with pytest.raises(InvalidInput) as no_reason:
+        conferences.bar(sup, one, None)
+    assert "reason" in fields(no_reason.value)
+    conferences.bar(sup, one, "discussed a case at the market")
+    other = conference_in(sup)
+    before = mem.commits()
+    with pytest.raises(Refused) as refused:
+        attend_in(mem, "sup", other, "Member One", "yes")
+    assert refused.value.rule == "conference-member-barred"
+    assert mem.commits() == before
+    attend_in(mem, "sup", other, "Member One", present="no")  # invited, not present: the register shows it
+    listed = conferences.register_list(sup)
+    assert listed[0]["barred"] is True and listed[0]["barred_since"] == "2026-11-23"
+    assert "Member One" not in service.render(mem.as_("sup"), "form-5", other).text  # a barred member is not offered the form
+    conferences.bar(sup, one, "retrained", lift=True)
+    attend_in(mem, "sup", other, "Member One")
+
+
+def test_form5__the_printable_form_lists_who_signed_and_blank_lines_in_both_languages():
+    mem = MemoryRepo()
+    sup = mem.as_("sup")
+    conf = conference_in(sup, co_chair=("A. Officer", "SCCO"))
+    attend_in(mem, "sup", conf, "Member One", "yes")
+    attend_in(mem, "sup", conf, "Member Two", "no", present="no")
+    for lang, words in (("en", ("Confidentiality agreement (Form 5)", "on file: signed", "Name of member")),
+                        ("sw", ("Makubaliano ya usiri (Fomu 5)", "Jina la mwanachama"))):
+        for fmt in ("md", "html"):
+            text = service.render(mem.as_("sup"), "form-5", conf, lang=lang, fmt=fmt).text
+            for word in words:
+                assert word in text, (lang, fmt, word)
+            assert "Member One" in text and "Member Two" in text and "A. Officer" in text
+    md = service.render(mem.as_("sup"), "form-5", conf).text
+    assert md.count("| | | | | |") == 8  # up to ten lines: the two members and eight blank ones
+
+
+def test_form5__a_newcomer_checks_the_register_once_a_supervisor_shares_it():
+    mem = MemoryRepo()
+    conf = conference_in(mem.as_("sup"))
+    attend_in(mem, "sup", conf, "Member One", "yes")
+    newcomer = Identity(keys=(x25519.Identity.generate(),), path="(in memory)")
+    mem.identities["wanjiru"] = newcomer
+    mem.team = Team(mem.team.workers + (Worker(id="wanjiru", name="wanjiru", roles=("caseworker",), recipient=newcomer.recipient,
+                                               since="2026-11-23T09:00:00+03:00"),))
+    mine = conference_in(mem.as_("wanjiru"))
+    before = mem.commits()
+    with pytest.raises(Refused) as refused:
+        attend_in(mem, "wanjiru", mine, "Member One")
+    assert refused.value.rule == "conference-register-unreadable"
+    assert mem.commits() == before
+    attend_in(mem, "wanjiru", mine, "Member Two", "yes", present="no")  # invited only
+    in_one_commit(mem, lambda: conferences.share_register(mem.as_("sup")))
+    assert last_message(mem) == f"conference share {rules.REGISTER_ID}"
+    attend_in(mem, "wanjiru", mine, "Member One")
+    with pytest.raises(Refused) as shared:
+        conferences.share_register(mem.as_("sup"))  # nothing to share any more
+    assert shared.value.rule == "nothing-to-update"
+
+
+# -- through the CLI, git and age ------------------------------------------------------------------------------
+def attend(cli, conf, name, *extra):
+    """Attendance on the day of the meeting (new_conference's 2026-11-30): refused before it."""
+    return cli("conference", "attend", conf, "--institution", "Agency", "--name", name, "--position", "Officer", "--contact", "0700",
+               *extra, env={"CPCM_NOW": CLOSE_NOW})
+
+
+def test_cli__update_is_one_commit_of_one_record_and_show_prints_the_change(cli_as, repo):
     sup = cli_as("sup")
     conf = sup("conference", "new", "--kind", "external", "--date", "2026-12-03", "--venue", "Room 1", "--json").json()["conference_id"]
     files = sorted(p.name for p in (repo / "conferences" / conf).iterdir())
@@ -224,158 +412,48 @@ def test_update__form_3_dates_venue_and_a_reschedule_are_records(cli_as, repo):
     assert moved.code == 0, moved.stderr
     assert commit_count(repo) == before + 1
     assert git(repo, "log", "-1", "--format=%s").strip() == f"conference update {conf} {moved.json()['record_id']}"
-    # append-only: the first record is untouched, one new record
     after = sorted(p.name for p in (repo / "conferences" / conf).iterdir())
     assert set(files) < set(after) and len(after) == len(files) + 1
-    assert sup("conference", "update", conf, "--attendance-confirmed", "2026-12-06", "--invitations-sent", "2026-12-01").code == 0
-    shown = sup("conference", "show", conf, "--json").json()
-    assert shown["date"] == "2026-12-10T10:00" and shown["venue"] == "Hall"
-    assert shown["co_chair"] == {"name": "A. Officer", "title": "Sub-County Children's Officer"}
-    assert shown["checklist"]["attendance_confirmed"] == "2026-12-06"
-    assert [u["previous"].get("date") for u in shown["updates"]] == ["2026-12-03", None]
-    assert shown["updates"][0]["reason"] == "the SCCO is away"
+    assert sup("conference", "show", conf, "--json").json()["updates"][0]["reason"] == "the SCCO is away"
     text = sup("conference", "show", conf).stdout
     assert "2026-12-03 → 2026-12-10T10:00" in text and "A. Officer, Sub-County Children's Officer" in text
-    agenda = sup("render", "agenda", conf).stdout
-    assert "Co-chair" in agenda and "A. Officer" in agenda and "10:00" in agenda
-    same = sup("conference", "update", conf, "--venue", "Hall")
-    assert same.code == 4 and "nothing to update" in same.stderr
     half = sup("conference", "update", conf, "--external-chair", "B. Officer")
     assert half.code == 4 and "external-chair-title" in half.stderr
-    # the date cannot move once minutes are recorded
-    case_id = register(sup)
-    assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
-    held = cli_as("sup", CPCM_NOW="2026-12-10T12:00:00+03:00")
-    assert held("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id]) | {"cases": [
-        {"case": case_id, "discussion": "Discussed."}]})).code == 0
-    late = held("conference", "update", conf, "--date", "2026-12-12", "--reason", "typo", "--json")
-    assert late.code == 4 and late.json()["rule"] == "conference-date-after-minutes"
 
 
-def test_close__actions_for_a_case_without_a_plan_start_an_interim_plan(cli_as, repo):
-    sup = cli_as("sup")
-    case_id = register(sup)
-    conf = new_conference(sup)
-    added = sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult")
-    assert added.code == 0 and "interim plan" in added.stderr
-    doc = minutes_doc([case_id])
-    for action in doc["cases"][0]["actions"]:
-        action.pop("goal", None)
-    at_meeting = cli_as("sup", CPCM_NOW=CLOSE_NOW)
-    assert at_meeting("conference", "minutes", conf, "--from-file", "-", input=json.dumps(doc)).code == 0
+def test_cli__the_form5_register_sign_bar_and_share_one_commit_each_and_verify_accepts_them(cli_as, repo, team, tmp_env):
+    from conftest import make_identity
+
+    sup, amina = cli_as("sup"), cli_as("amina")
     before = commit_count(repo)
-    closed = at_meeting("conference", "close", conf, "--json")
-    assert closed.code == 0, closed.stderr
-    assert commit_count(repo) == before + 1
-    assert closed.json()["cases"][0]["interim"] is True
-    shown = sup("show", case_id, "--json").json()
-    plan = shown["plan"]
-    assert plan["version"] == 1 and plan["reason"] == "conference_decision"
-    content = plan["content"]
-    assert content["interim"] is True and [g["id"] for g in content["goals"]] == ["G1"]
-    assert [a["what"] for a in content["actions"]] == ["Enrol in school (1)", "Food support referral (1)"]
-    assert all(a["goal"] == "G1" for a in content["actions"])
-    assert shown["stage"] == "registered"  # an interim plan before the assessments keeps the stage
-    assert "cpcm plan" in closed.stderr or any("cpcm plan" in s for s in closed.json().get("next_steps", []))
-
-
-# -- Form 5: the standing register ------------------------------------------------------------------------------
-def attend(cli, conf, name, *extra):
-    """Attendance on the day of the meeting (new_conference's 2026-11-30): refused before it."""
-    return cli("conference", "attend", conf, "--institution", "Agency", "--name", name, "--position", "Officer", "--contact", "0700",
-               *extra, env={"CPCM_NOW": CLOSE_NOW})
-
-
-def test_form5__a_member_signs_once_for_every_conference(cli_as, repo):
-    sup = cli_as("sup")
-    first, second = new_conference(sup), new_conference(sup)
-    assert attend(sup, first, "Member One", "--confidentiality-signed", "yes").code == 0
-    # signed at the first meeting: on the register, nothing to give at the second
-    at_second = attend(sup, second, "member one")
-    assert at_second.code == 0, at_second.stderr
-    shown = sup("conference", "show", second, "--json").json()
-    assert shown["attendees"][0]["confidentiality_signed"] == "yes" and shown["participants"] == 1
-    listed = sup("conference", "register", "--json").json()
-    assert [(r["name"], r["signed_on"], r["how"]) for r in listed] == [("Member One", "2026-11-30", "signed")]
-    again = sup("conference", "sign", "--name", "Member One", "--institution", "agency", "--position", "Officer", "--json")
-    assert again.code == 4 and again.json()["rule"] == "conference-already-signed"
-    # never signed: must say so, or sign first
-    unsigned = attend(sup, second, "Member Two")
-    assert unsigned.code == 4 and "confidentiality_signed" in unsigned.stderr
-    before = commit_count(repo)
-    signed = sup("conference", "sign", "--name", "Member Two", "--institution", "Agency", "--position", "Nurse", "--verbal",
-                 "--date", "2026-11-20")
+    signed = sup("conference", "sign", "--name", "Member One", "--institution", "Agency", "--position", "Officer", "--json")
     assert signed.code == 0, signed.stderr
     assert commit_count(repo) == before + 1
     assert git(repo, "log", "-1", "--format=%s").strip().startswith(f"conference sign {rules.REGISTER_ID} ")
-    assert attend(sup, second, "Member Two").code == 0
-    assert sup("conference", "show", second, "--json").json()["attendees"][1]["confidentiality_signed"] == "verbal"
-    assert rules.REGISTER_ID not in [c["conference_id"] for c in sup("conference", "list", "--json").json()]
-    assert sup("verify").code == 0
-
-
-def test_form5__a_barred_member_cannot_attend_and_only_a_supervisor_bars(cli_as, repo):
-    sup, amina = cli_as("sup"), cli_as("amina")
-    conf = new_conference(sup)
-    assert attend(sup, conf, "Member One", "--confidentiality-signed", "yes").code == 0
+    again = sup("conference", "sign", "--name", "Member One", "--institution", "agency", "--position", "Officer", "--json")
+    assert again.code == 4 and again.json()["rule"] == "conference-already-signed"
+    listed = sup("conference", "register", "--json").json()
+    assert [(r["name"], r["signed_on"], r["how"]) for r in listed] == [("Member One", "2026-11-23", "signed")]
     by_worker = amina("conference", "register", "--bar", "--name", "Member One", "--institution", "Agency", "--reason", "breach",
                       "--json")
     assert by_worker.code == 4 and by_worker.json()["rule"] == "conference-bar-needs-supervisor"
-    no_reason = sup("conference", "register", "--bar", "--name", "Member One", "--institution", "Agency")
-    assert no_reason.code == 4 and "reason" in no_reason.stderr
-    assert sup("conference", "register", "--bar", "--name", "Member One", "--institution", "Agency",
-               "--reason", "discussed a case at the market").code == 0
-    other = new_conference(sup)
+    one_commit(repo, lambda: sup("conference", "register", "--bar", "--name", "Member One", "--institution", "Agency",
+                                 "--reason", "discussed a case at the market"))
+    assert git(repo, "log", "-1", "--format=%s").strip().startswith(f"conference bar {rules.REGISTER_ID} ")
+    conf = new_conference(sup)
     before = commit_count(repo)
-    refused = attend(sup, other, "Member One", "--confidentiality-signed", "yes", "--json")
+    refused = attend(sup, conf, "Member One", "--confidentiality-signed", "yes", "--json")
     assert refused.code == 4 and refused.json()["rule"] == "conference-member-barred"
     assert commit_count(repo) == before
-    assert attend(sup, other, "Member One", "--present", "no").code == 0  # invited, not present: the register shows it
-    listed = sup("conference", "register", "--json").json()
-    assert listed[0]["barred"] is True and listed[0]["barred_since"] == "2026-11-23"
-    form5 = sup("render", "form-5", other).stdout
-    assert "Member One" not in form5  # a barred member is not offered the form
-    assert sup("conference", "register", "--lift", "--name", "Member One", "--institution", "Agency", "--reason", "retrained").code == 0
-    assert attend(sup, other, "Member One").code == 0
-    assert sup("verify").code == 0
-
-
-def test_form5__the_printable_form_lists_who_signed_and_blank_lines_in_both_languages(cli_as):
-    sup = cli_as("sup")
-    conf = new_conference(sup, "--co-chair", "A. Officer", "--co-chair-title", "SCCO")
-    assert attend(sup, conf, "Member One", "--confidentiality-signed", "yes").code == 0
-    assert attend(sup, conf, "Member Two", "--confidentiality-signed", "no", "--present", "no").code == 0
-    for lang, words in (("en", ("Confidentiality agreement (Form 5)", "on file: signed", "Name of member")),
-                        ("sw", ("Makubaliano ya usiri (Fomu 5)", "Jina la mwanachama"))):
-        for fmt in ("md", "html"):
-            result = sup("render", "form-5", conf, "--lang", lang, "--format", fmt)
-            assert result.code == 0, result.stderr
-            for word in words:
-                assert word in result.stdout, (lang, fmt, word)
-            assert "Member One" in result.stdout and "Member Two" in result.stdout and "A. Officer" in result.stdout
-    md = sup("render", "form-5", conf).stdout
-    assert md.count("| | | | | |") == 8  # up to ten lines: the two members and eight blank ones
-
-
-def test_form5__a_newcomer_checks_the_register_once_a_supervisor_shares_it(cli_as, repo, team, tmp_env):
-    from conftest import make_identity
-
-    sup = cli_as("sup")
-    conf = new_conference(sup)
-    assert attend(sup, conf, "Member One", "--confidentiality-signed", "yes").code == 0
+    assert sup("conference", "register", "--share").code == 4  # every member reads it already
     key = tmp_env / "keys" / "wanjiru.txt"
     assert sup("team", "add", "wanjiru", "--role", "caseworker", "--recipient", make_identity(key),
                "--signing-key", signing_line(key)).code == 0
     wanjiru = Cli({"CPCM_REPO": str(repo), "CPCM_IDENTITY": str(key), "CPCM_NOW": NOW})
-    mine = wanjiru("conference", "new", "--kind", "internal", "--date", "2026-11-30", "--json").json()["conference_id"]
-    before = commit_count(repo)
-    refused = attend(wanjiru, mine, "Member One", "--json")
-    assert refused.code == 4 and refused.json()["rule"] == "conference-register-unreadable"
-    assert commit_count(repo) == before
-    assert attend(wanjiru, mine, "Member Two", "--confidentiality-signed", "yes", "--present", "no").code == 0  # invited only
-    shared = sup("conference", "register", "--share")
-    assert shared.code == 0, shared.stderr
+    mine = new_conference(wanjiru)
+    unreadable = attend(wanjiru, mine, "Member Two", "--confidentiality-signed", "yes", "--json")
+    assert unreadable.code == 4 and unreadable.json()["rule"] == "conference-register-unreadable"
+    one_commit(repo, lambda: sup("conference", "register", "--share"))
     assert git(repo, "log", "-1", "--format=%s").strip() == f"conference share {rules.REGISTER_ID}"
-    assert attend(wanjiru, mine, "Member One").code == 0
-    assert sup("conference", "register", "--share").code == 4  # nothing to share any more
+    assert attend(wanjiru, mine, "Member Two", "--confidentiality-signed", "yes").code == 0
     assert sup("verify").code == 0

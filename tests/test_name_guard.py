@@ -3,13 +3,12 @@ name of two or more words in any case, a single word only written as a name (a c
 letter). An ordinary word that is also a name ("amani", Kiswahili for peace) stays usable."""
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from conftest import commit_count, register
-from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
-from test_conference import CLOSE_NOW, minutes_doc, new_conference
+from cpcm.errors import Refused
+from cpcm.service import conferences
+from memory_repo import MemoryRepo
+from test_conference import CLOSE_NOW, conference_in, minutes_doc
 
 from cpcm.workflow.conferences import name_patterns, names_found
 
@@ -51,30 +50,25 @@ def test_names_found__names_the_field_and_the_case_never_the_name():
     assert hits == ["cases[1].discussion (a name registered for CP-TEST)"]
 
 
-def _planned(cli) -> str:
-    case_id = register(cli, child={"name": "Zqxcanary Wbvmarker", "sex": "female", "date_of_birth": "2015-04-01",
-                                   "disability": "no"},
-                       caregiver={"name": "Amani Otieno", "relationship": "mother"})
-    assert cli("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
-    assert cli("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
-    assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
-    return case_id
-
-
-def test_minutes__amani_as_a_word_is_accepted_the_caregivers_full_name_is_refused(cli, cli_as, repo):
-    case_id = _planned(cli)
-    sup = cli_as("sup")
-    conf = new_conference(sup)
-    assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+def test_minutes__amani_as_a_word_is_accepted_the_caregivers_full_name_is_refused():
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = mem.register(amina, child={"name": "Zqxcanary Wbvmarker", "sex": "female", "date_of_birth": "2015-04-01",
+                                         "disability": "no"},
+                           caregiver={"name": "Amani Otieno", "relationship": "mother"})
+    sup = mem.as_("sup")
+    conf = conference_in(sup)
+    conferences.add_case(sup, conf, case_id, "especially_difficult")
     doc = minutes_doc([case_id])
     doc["cases"][0]["discussion"] = "The caregiver Amani Otieno says the home is calm."
-    before = commit_count(repo)
-    sup = cli_as("sup", CPCM_NOW=CLOSE_NOW)  # the minutes of a meeting that has started
-    refused = sup("conference", "minutes", conf, "--from-file", "-", input=json.dumps(doc))
-    assert refused.code == 4 and "cases[1].discussion" in refused.stderr
-    assert "Amani" not in refused.stderr and "Otieno" not in refused.stderr
-    assert commit_count(repo) == before
+    before = mem.commits()
+    at_meeting = mem.as_("sup", now=CLOSE_NOW)  # the minutes of a meeting that has started
+    with pytest.raises(Refused) as refused:
+        conferences.minutes(at_meeting, conf, doc)
+    assert refused.value.rule == "conference-no-names" and "cases[1].discussion" in refused.value.message
+    said = refused.value.message + (refused.value.hint or "")
+    assert "Amani" not in said and "Otieno" not in said
+    assert mem.commits() == before
     doc["cases"][0]["discussion"] = "Nyumbani kuna amani sasa; the caregiver says the home is calm."
-    accepted = sup("conference", "minutes", conf, "--from-file", "-", input=json.dumps(doc))
-    assert accepted.code == 0, accepted.stderr
-    assert commit_count(repo) == before + 1
+    conferences.minutes(at_meeting, conf, doc)
+    assert mem.commits() == before + 1

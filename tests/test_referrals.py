@@ -14,7 +14,7 @@ from conftest import CANARY, commit_count, register
 from cpcm import service
 from cpcm.errors import InvalidInput, NotFound, Refused
 from cpcm.workflow.referrals import CHECKS
-from memory_repo import MemoryRepo, directory_in_memory
+from memory_repo import MemoryRepo
 
 CLINIC = ["service", "add", "clinic", "--provider", "County Clinic", "--sector", "health", "--offers", "child health",
           "--offers", "nutrition", "--cost", "free"]
@@ -30,10 +30,9 @@ def at(text: str) -> datetime:
 
 
 @pytest.fixture
-def mem(monkeypatch) -> MemoryRepo:
+def mem() -> MemoryRepo:
     """A repository in memory with the clinic in its service directory."""
     repo = MemoryRepo()
-    directory_in_memory(repo, monkeypatch)
     service.service_add(repo.as_("amina"), CLINIC_ENTRY)
     return repo
 

@@ -19,7 +19,7 @@ from cpcm.store import codec
 from cpcm.store.casestore import CaseStore
 from cpcm.store.contract import Store
 from cpcm.store.git import GitError
-from cpcm.store.layout import CASES, RECIPIENTS, TEAM
+from cpcm.store.layout import CASES, CPCM_DIR, RECIPIENTS, TEAM
 from cpcm.store.memory import MemoryStore
 
 WORKERS = ("sup", "amina", "otieno")
@@ -233,3 +233,33 @@ class TestStoreContract:
         assert again.get(case_id, version)["case"] == {"id": case_id}
         assert again.get(case_id, "another version") is None and again.get(case_id, None) is None
         assert subject.store.summaries("amina", subject.recipient("amina"), keys, "fold-2").get(case_id, version) is None
+
+    def test_a_plain_file_reads_back_byte_for_byte_and_a_missing_one_is_none(self, subject):
+        rel = f"{CPCM_DIR}/contract-test.yaml"
+        assert subject.store.read_plain(rel) is None and not subject.store.has_file(rel)
+        data = "services:\n- id: clinic\n  provider: Kliniki ya Kaunti — ñ\n".encode()
+        with subject.store.transaction("service-add", "amina", "Amina", "amina@test.cpcm.invalid") as tx:
+            tx.replace_file(rel, data)
+            assert subject.store.read_plain(rel) == data and subject.store.has_file(rel)  # the writer reads what it wrote
+            tx.commit("service add")
+        assert subject.store.read_plain(rel) == data and subject.store.has_file(rel)
+        with subject.store.transaction("service-add", "amina", "Amina", "amina@test.cpcm.invalid") as tx:
+            tx.replace_file(rel, b"services: []\n")  # left without its commit
+        assert subject.store.read_plain(rel) == data
+        assert subject.store.read_plain(f"{CPCM_DIR}/no-such-file.yaml") is None
+
+    def test_has_file_finds_a_folders_recipients_and_records_under_either_top(self, subject):
+        case_id, record = subject.add_case("amina")
+        [path] = subject.store.record_files(case_id)
+        assert subject.store.has_file(f"{CASES}/{case_id}/{RECIPIENTS}") and subject.store.has_file(subject.store.rel(path))
+        assert not subject.store.has_file(f"{CASES}/{case_id}") and not subject.store.has_file(f"{CASES}/{new_case_id()}/{RECIPIENTS}")
+        conference = "CC-0000-0000"
+        with subject.store.transaction("conference-new", "sup", "Sup", "sup@test.cpcm.invalid") as tx:
+            tx.replace_file(f"conferences/{conference}/{RECIPIENTS}", b"sup\n")
+            tx.write_record(subject.record(conference, "conference"), [subject.recipient("sup")], "conferences")
+            tx.commit(f"conference new {conference}")
+        assert subject.store.has_file(f"conferences/{conference}/{RECIPIENTS}")
+        assert not subject.store.has_file(f"conferences/CC-0000-0001/{RECIPIENTS}")
+        assert not subject.store.exists(conference)  # a case's `exists` does not look among conferences
+        with pytest.raises(ValueError):
+            subject.store.read_plain(subject.store.rel(path))  # a record file is not a plain file

@@ -12,7 +12,7 @@ from pyrage import x25519
 from conftest import CANARY, commit_count, git, git_status, last_commit, register
 from cpcm import service
 from cpcm.errors import InvalidInput, Refused, UsageError
-from memory_repo import MemoryRepo, directory_in_memory
+from memory_repo import MemoryRepo
 
 MARKERS = tuple(part.lower().encode() for part in CANARY.split())
 REASON = ["--to", "recv", "--reason", "the family moved to the receiving agency's area", "--reason-code", "relocation"]
@@ -281,10 +281,9 @@ WHY = "the family moved to the receiving agency's area"
 
 
 @pytest.fixture
-def mem(monkeypatch) -> MemoryRepo:
+def mem() -> MemoryRepo:
     """The sending agency in memory, with the receiving agency (and its key) in its service directory."""
     repo = MemoryRepo()
-    directory_in_memory(repo, monkeypatch)
     service.service_add(repo.as_("sup"), RECV_ENTRY)
     return repo
 

@@ -137,7 +137,7 @@ def register(app: typer.Typer) -> None:
         from cpcm.store import directory as directory_mod
 
         ctx = open_ctx(repo, None, need_identity=False)
-        services = [s for s in directory_mod.load(ctx.root) if not sector or s.get("sector") == sector]
+        services = [s for s in directory_mod.load(ctx.store) if not sector or s.get("sector") == sector]
         if json_out:
             print_json(services)
         else:

@@ -15,8 +15,8 @@ from pathlib import Path
 from cpcm.crypto import identity as identity_mod
 from cpcm.errors import CpcmError
 from cpcm.store.config import load_team
-from cpcm.store.directory import load as load_services
-from cpcm.store.layout import CASES, RECIPIENTS
+from cpcm.store import directory
+from cpcm.store.layout import CASES, RECIPIENTS, SERVICES
 
 CONFERENCES = "conferences"
 
@@ -89,7 +89,8 @@ def worker_ids(root: Path, prefix: str) -> list[str]:
 
 def service_ids(root: Path, prefix: str) -> list[str]:
     try:
-        services = load_services(root)
+        path = root / SERVICES  # read from the folder, as every completion is: no store, no waiting
+        services = directory.parse(path.read_bytes() if path.is_file() else None)
     except (CpcmError, OSError):
         return []
     return sorted(str(s.get("id")) for s in services if str(s.get("id", "")).startswith(prefix))

@@ -66,7 +66,7 @@ def conference_ids(ctx) -> list[str]:
 
 def _check_readable(ctx, conference_id: str) -> None:
     worker = ctx.need_worker()
-    if not (ctx.root / CONFERENCES / conference_id / RECIPIENTS).is_file():
+    if not ctx.store.has_file(f"{CONFERENCES}/{conference_id}/{RECIPIENTS}"):
         raise NotFound(f"no conference {conference_id} in this casefile repository", "See cpcm conference list.")
     if worker.id not in ctx.store.recipients(conference_id, CONFERENCES):
         raise CannotDecrypt(f"you ({worker.id}) are not a recipient of {conference_id}",

@@ -118,7 +118,7 @@ def referral_letter(ctx: Context, case_id: str, ref: str | None, lang: str, fmt:
     if entry is None:
         raise NotFound(f"{case_id} has no referral by that reference", f"Its referrals: {', '.join(r['ref'] for r in case.referrals) or 'none'}.")
     record = next(r for r in records if r.id == entry["record_id"])
-    provider = directory.find(directory.load(ctx.root), entry["service"])
+    provider = directory.find(directory.load(ctx.store), entry["service"])
     limit = ctx.policy.duration("referral_feedback", "limit")
     view = views.referral_letter_view(
         case, record, provider, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
@@ -176,4 +176,4 @@ def _next_review(ctx: Context, case) -> str | None:
 
 def _service_names(ctx: Context) -> dict[str, str]:
     """Service id -> provider name, from the service directory (for referrals and transfers)."""
-    return {str(s.get("id")): str(s.get("provider") or "") for s in directory.load(ctx.root) if s.get("id")}
+    return {str(s.get("id")): str(s.get("provider") or "") for s in directory.load(ctx.store) if s.get("id")}

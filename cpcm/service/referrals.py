@@ -89,7 +89,7 @@ def _consent_body(ctx: Context, data: Mapping[str, Any], what: str) -> dict:
     purposes = ctx.policy.get("consent", "purposes")
     if purposes and body["purpose"] not in purposes:
         raise InvalidInput([FieldError("purpose", f"is one of the policy's purposes: {', '.join(purposes)}")], what)
-    if body.get("agency") and body["purpose"] != "transfer" and directory.find(directory.load(ctx.root), body["agency"]) is None:
+    if body.get("agency") and body["purpose"] != "transfer" and directory.find(directory.load(ctx.store), body["agency"]) is None:
         raise InvalidInput([FieldError("agency", "is not a service id in the directory (cpcm service list)")], what)
     if body.get("until") and body.get("one_off"):
         raise InvalidInput([FieldError("until", "give a date or one-off, not both")], what)
@@ -160,7 +160,7 @@ def check_consent(ctx: Context, case_id: str, purpose: str, agency: str | None =
 @writes
 def service_add(ctx: Context, data: Mapping[str, Any]) -> dict:
     ctx.need_worker()
-    services = directory.load(ctx.root)
+    services = directory.load(ctx.store)
     entry = validate_form(ctx, form_for(ctx, "service"), data, "service")
     errors = directory.check_entry(entry, services)
     if errors:
@@ -175,7 +175,7 @@ def service_add(ctx: Context, data: Mapping[str, Any]) -> dict:
 def service_import(ctx: Context, text: str, dry_run: bool = False) -> list[dict]:
     """Import many services from CSV: every row is checked first; one bad row and nothing is written."""
     ctx.need_worker()
-    services = directory.load(ctx.root)
+    services = directory.load(ctx.store)
     form = forms.load(form_for(ctx, "service"), ctx.root)
     entries, errors = [], []
     for number, row in enumerate(directory.read_csv(text), start=2):  # row 1 is the header
@@ -195,7 +195,7 @@ def service_import(ctx: Context, text: str, dry_run: bool = False) -> list[dict]
 
 
 def service_get(ctx: Context, service_id: str) -> dict:
-    found = directory.find(directory.load(ctx.root), service_id)
+    found = directory.find(directory.load(ctx.store), service_id)
     if found is None:
         raise NotFound("no service by that id in the directory", "See cpcm service list.")
     return found
@@ -204,7 +204,7 @@ def service_get(ctx: Context, service_id: str) -> dict:
 def service_gaps(ctx: Context) -> list[dict]:
     """Needs in open cases' latest assessments and plans that no service in the directory
     answers: the gaps to raise with the referral network (counts only)."""
-    services = directory.load(ctx.root)
+    services = directory.load(ctx.store)
     counts: dict[str, set[str]] = {}
     for case in load_cases(ctx).values():
         if case.status != "open":

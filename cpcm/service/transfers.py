@@ -23,7 +23,7 @@ from cpcm.service import context
 from cpcm.service.referrals import check_consent
 from cpcm.service.results import Written
 from cpcm.store import directory
-from cpcm.store import atomic, codec
+from cpcm.store import atomic
 from cpcm.store.bundle import (BUNDLE_SUFFIX, BundleError, build_bundle, build_receipt, open_bundle, read_receipt, rewrite_case,
                                summary_of)
 from cpcm.store.layout import CASES, RECIPIENTS, record_name
@@ -72,7 +72,7 @@ def bundle_recipients(ctx: context.Context, to: str, given: Iterable[str]) -> tu
     if errors:
         raise InvalidInput(errors, "transfer")
     if not given:
-        entry = directory.find(directory.load(ctx.root), to)
+        entry = directory.find(directory.load(ctx.store), to)
         if entry and entry.get("recipient"):
             given = [str(entry["recipient"]).strip()]
     me = ctx.need_worker()
@@ -297,15 +297,18 @@ def _decrypt(ctx: context.Context, data: bytes, what: str) -> bytes:
 def _already_received(ctx: context.Context, digest: str) -> str | None:
     """The case here that a bundle with this manifest was already received into, if you can read it."""
     me = ctx.need_worker()
-    for path in sorted((ctx.root / CASES).glob("*/*.transfer_in.yaml.age")):
-        if me.id not in ctx.store.recipients(path.parent.name):
+    for case_id in ctx.store.case_ids():
+        if me.id not in ctx.store.recipients(case_id):
             continue
-        try:
-            body = codec.loads(cipher.decrypt(path.read_bytes(), ctx.keys)) or {}
-        except (OSError, cipher.NotARecipient, cipher.Damaged, codec.BadYaml):
-            continue
-        if isinstance(body, dict) and body.get("manifest_sha256") == digest:
-            return path.parent.name
+        for path in ctx.store.record_files(case_id):
+            if not path.name.endswith(".transfer_in.yaml.age"):
+                continue
+            try:
+                body = ctx.store.read_file(path, ctx.keys).body
+            except (Corrupt, CannotDecrypt):
+                continue
+            if body.get("manifest_sha256") == digest:
+                return case_id
     return None
 
 
@@ -346,7 +349,7 @@ def receive(ctx: context.Context, data: bytes, worker: str | None = None, receip
                           "Receive it without --receipt and tell the sending agency another way.") from None
     case_id = old_id
     taken = set(ctx.store.case_ids())
-    while case_id in taken or (ctx.root / CASES / case_id).exists():
+    while case_id in taken:
         case_id = new_case_id()
     alias = old_id if case_id != old_id else None
     imported = fold(old_id, [r for r, _ in bundle.records])
@@ -392,7 +395,7 @@ def receive(ctx: context.Context, data: bytes, worker: str | None = None, receip
     with context.transaction(ctx, "receive") as tx:
         made = None
         try:
-            if ctx.store.exists(case_id) or (ctx.root / CASES / case_id).exists():
+            if ctx.store.exists(case_id) or case_id in ctx.store.case_ids():
                 raise Busy(f"{case_id} appeared while the bundle was being received; nothing was written", "Run the command again.")
             tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", context.recipients_bytes(readers))
             for rel, ciphertext in files:

@@ -273,6 +273,21 @@ class CaseStore:
         """Every record of a case with its plaintext bytes as stored, each read once."""
         return [self.read_raw(path, keys) for path in self.record_files(case_id, top)]
 
+    def has_file(self, rel: str) -> bool:
+        """Whether the repository holds the file `rel` (repository-relative), as readers see it."""
+        return self._read(lambda: (self.root / rel).is_file(), lambda view: view.is_file(rel))
+
+    def read_plain(self, rel: str) -> bytes | None:
+        """A plain shared file's bytes as stored (`.cpcm/services.yaml`), as readers see it;
+        None when there is none. Not for a record file (its bytes are ciphertext: `read_raw`)."""
+        if RECORD_FILE.match(Path(rel).name):
+            raise ValueError(f"{rel} is a record file, not a plain file")
+
+        def live() -> bytes | None:
+            path = self.root / rel
+            return path.read_bytes() if path.is_file() else None
+        return self._read(live, lambda view: view.read(rel) if view.is_file(rel) else None)
+
     def rel(self, path: Path) -> str:
         try:
             return str(path.relative_to(self.root))

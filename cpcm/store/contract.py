@@ -15,6 +15,8 @@ What a store promises:
   `recipients` file.
 - Inside its own transaction a writer reads what it has written so far; the versions of
   `versions` and the commits of `log` change only with a commit.
+- Plain files (`.cpcm/services.yaml` …) read back, with `read_plain`, exactly as written; whether
+  a file is there (a conference exists when its `recipients` file does) is `has_file`.
 
 Paths: a record file is named by a `Path` (`record_files`), whose `.name` is the record's
 file name (`<record id>.<kind>.yaml.age`) and which `rel` turns into the repository-relative
@@ -111,6 +113,18 @@ class Store(Protocol):
     def read_raw(self, path: Path, keys: Sequence) -> tuple[Record, bytes]: ...
 
     def read_records(self, case_id: str, keys: Sequence, top: str = CASES) -> list[Record]: ...
+
+    def has_file(self, rel: str) -> bool:
+        """Whether the repository holds the file `rel` (repository-relative: a conference's
+        `conferences/<CONF-ID>/recipients`, `.cpcm/services.yaml`), as readers see it."""
+        ...
+
+    def read_plain(self, rel: str) -> bytes | None:
+        """The bytes of a plain shared file (`.cpcm/services.yaml`), by its repository-relative
+        name, exactly as written with `replace_file`, as readers see it (the last commit while
+        another cpcm writes); None when there is none. A record file is not a plain file:
+        ValueError."""
+        ...
 
     def read_records_raw(self, case_id: str, keys: Sequence, top: str = CASES) -> list[tuple[Record, bytes]]: ...
 

@@ -3,23 +3,29 @@ shared with the team (it holds no child's data), validated by the `service` form
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 from cpcm.errors import Corrupt, FieldError
 from cpcm.store import codec
+from cpcm.store.contract import Store
 from cpcm.store.layout import SERVICES
 
 SERVICE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 LIST_COLUMNS = ("services", "languages")
 
 
-def load(root: Path) -> list[dict[str, Any]]:
-    path = root / SERVICES
-    if not path.is_file():
+def load(store: Store) -> list[dict[str, Any]]:
+    """The directory as the store's readers see it (the same file, `.cpcm/services.yaml`, in the
+    git store and in memory); empty when there is none."""
+    return parse(store.read_plain(SERVICES))
+
+
+def parse(text: bytes | None) -> list[dict[str, Any]]:
+    """The services in the bytes of `.cpcm/services.yaml` (None: there is no file, so none)."""
+    if text is None:
         return []
     try:
-        data = codec.loads(path.read_bytes()) or {}
+        data = codec.loads(text) or {}
     except codec.BadYaml as exc:
         raise Corrupt(f"{SERVICES}: {exc}", SERVICES) from None
     return list(data.get("services") or [])

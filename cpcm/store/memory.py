@@ -136,6 +136,16 @@ class MemoryStore:
     def read_records_raw(self, case_id: str, keys: Sequence, top: str = CASES) -> list[tuple[Record, bytes]]:
         return [self.read_raw(path, keys) for path in self.record_files(case_id, top)]
 
+    def has_file(self, rel: str) -> bool:
+        return rel in self._view()
+
+    def read_plain(self, rel: str) -> bytes | None:
+        """A plain file's bytes as written (`replace_file`); None when there is none."""
+        if RECORD_FILE.match(PurePosixPath(rel).name):
+            raise ValueError(f"{rel} is a record file, not a plain file")
+        entry = self._view().get(rel)
+        return entry if isinstance(entry, bytes) else None
+
     # -- history ---------------------------------------------------------------------------
     def versions(self, top: str = CASES) -> dict[str, str]:
         """Each folder under `top` with the id of the last commit that changed it."""
