@@ -442,3 +442,17 @@ def test_shipped_templates__every_document_in_every_language_and_format():
     found = available()
     for document in documents():
         assert found[document] == {(lang, fmt) for lang in ("en", "sw") for fmt in ("md", "html")}
+
+
+def test_render__a_template_changed_while_the_process_runs_is_compiled_again(tmp_path):
+    """Templates are compiled once per process (render/env.py): an agency's template edited
+    between two renders gives the new text, not the compiled old one."""
+    from cpcm.render.env import AGENCY_DIR, render
+
+    folder = tmp_path / AGENCY_DIR
+    folder.mkdir(parents=True)
+    template = folder / "letter.md"
+    template.write_text("Dear {{ name }},\n", encoding="utf-8")
+    assert render("letter", "en", "md", {"name": "A"}, tmp_path) == "Dear A,\n"
+    template.write_text("Hello {{ name }}!\n", encoding="utf-8")
+    assert render("letter", "en", "md", {"name": "B"}, tmp_path) == "Hello B!\n"

@@ -144,6 +144,27 @@ class _Loader:
         return Loader()
 
 
+_BYTECODE: dict[str, bytes] = {}  # template file -> its compiled code, for this process (no case data in it)
+
+
+def _bytecode_cache():
+    """Templates compiled once per process: Jinja keys each by its file and checks the source's
+    checksum before using it, so a changed template is compiled again. Every environment made
+    here has the same settings, so what one compiled is right for the others."""
+    from jinja2 import BytecodeCache
+
+    class InMemory(BytecodeCache):
+        def load_bytecode(self, bucket):
+            code = _BYTECODE.get(bucket.key)
+            if code is not None:
+                bucket.bytecode_from_string(code)
+
+        def dump_bytecode(self, bucket):
+            _BYTECODE[bucket.key] = bucket.bytecode_to_string()
+
+    return InMemory()
+
+
 def environment(root: Path | None = None, lang: str | None = None):
     """A fresh environment for the repository at `root` (None: shipped templates only), its
     words in `lang` (None: as written in the templates)."""
@@ -151,6 +172,7 @@ def environment(root: Path | None = None, lang: str | None = None):
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     env = ImmutableSandboxedEnvironment(
+        bytecode_cache=_bytecode_cache(),
         loader=_Loader(search_path(root), lang),
         undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=("html", "htm"), default_for_string=False, default=False),
