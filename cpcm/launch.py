@@ -9,15 +9,18 @@ stderr, and the same exit code, as running the command here. Anything else, no a
 from other code (an upgrade or an edit since `cpcm unlock`), a refusal or a connection that fails
 before the command ran: the command runs in this process, as without an agent.
 
-This module imports only what Python has already imported at start (os, sys) and socket and
-struct: the point is to start small. `python -m cpcm` runs cpcm.__main__, which uses it too.
+This module imports only what Python has already imported at start (os, sys), struct, and the
+C modules under socket and hashlib (`socket` itself builds enums at import, `hashlib` loads
+OpenSSL: together about 15 ms, a third of the client). The point is to start small.
+`python -m cpcm` runs cpcm.__main__, which uses it too.
 """
 from __future__ import annotations
 
 import os
-import socket
 import struct
 import sys
+
+import _socket as socket  # the socket type itself, without socket.py's enums
 
 # the commands the agent may run: reads and register, none that asks for a passphrase, edits a
 # file in $EDITOR or reads a table from standard input (`register` only without its prompts)
@@ -84,8 +87,10 @@ def identity_file(args: list[str]) -> str | None:
 def socket_file(identity: str) -> str | None:
     """The agent's socket for that identity (crypto/agent.py names it the same way), when its
     folder is private to this user."""
-    from hashlib import sha256
-
+    try:
+        from _sha256 import sha256  # Python 3.11: built in, without OpenSSL
+    except ImportError:
+        from hashlib import sha256
     try:
         digest = sha256(identity.encode()).hexdigest()[:20]
     except UnicodeEncodeError:
@@ -178,7 +183,7 @@ def run_in_agent(args: list[str]) -> int | None:
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     except OSError:
         return None
-    with conn:
+    try:
         try:
             conn.settimeout(PATIENCE)
             conn.connect(path)
@@ -194,6 +199,8 @@ def run_in_agent(args: list[str]) -> int | None:
         except (OSError, ValueError):
             return None
         return _answer(conn, writes=args[0] == "register")
+    finally:
+        conn.close()
 
 
 def _answer(conn: socket.socket, writes: bool) -> int | None:
