@@ -329,7 +329,14 @@ def build_repo(size: int, dest: Path, seed: int = 2026, jobs: int | None = None)
                     seen.update(ids)
                     planned.extend(part_planned)
             tx.commit(f"register {size} synthetic cases")
-    git(root, "gc", "-q")  # packed, as a repository in use is (gc --auto): 100,000 loose objects slow every write
+    for attempt in range(120):  # packed, as a repository in use is (gc --auto): 100,000 loose objects slow every write
+        try:
+            git(root, "gc", "-q")
+            break
+        except RuntimeError as exc:  # the commit's own `gc --auto` runs in the background: wait for it
+            if "already running" not in str(exc) or attempt == 119:
+                raise
+            time.sleep(5)
     ids = sorted(seen)
     meta = {
         "size": size, "bench_format": BENCH_FORMAT, "cpcm": __version__, "base": git(root, "rev-parse", "HEAD"),

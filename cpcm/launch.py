@@ -29,6 +29,7 @@ AGENT_COMMANDS = frozenset({"show", "list", "due", "report", "register", "log", 
 # process they run in, completion is a shell hook, CPCM_NO_AGENT=1 turns the agent's use off
 LOCAL_ONLY = ("CPCM_NO_AGENT", "CPCM_TEST_CRASH_AT", "CPCM_TEST_PAUSE_AT", "_CPCM_COMPLETE")
 TAG = b"cpcm-run-1"
+MAX_REQUEST = 4 * 1024 * 1024  # as crypto/agent.py reads at most
 PATIENCE = 1.0   # seconds to wait for a busy agent to take the command; then it runs here
 
 
@@ -194,6 +195,8 @@ def run_in_agent(args: list[str]) -> int | None:
             if _exactly(conn, 3) != b"GO\n":
                 return None  # a busy agent, an agent that runs no commands: nothing ran
             body = request(args)
+            if len(body) > MAX_REQUEST:
+                return None
             conn.settimeout(None)  # from here the agent runs the command: wait for it
             conn.sendall(struct.pack("!I", len(body)) + body)
         except (OSError, ValueError):

@@ -124,22 +124,28 @@ def _run_here(args: list[str], env: dict, cwd: str, umask: int, out, err, stdin)
     from cpcm.cli import main
 
     saved_env, saved_cwd, saved_streams, saved_argv = dict(os.environ), os.getcwd(), (sys.stdin, sys.stdout, sys.stderr), sys.argv
+    try:
+        os.chdir(cwd)
+    except OSError:
+        return 0, True  # a folder the agent cannot enter (removed since): the client says so itself
     saved_filters = list(warnings.filters)
     saved_umask = os.umask(umask)
     elsewhere = False
     code = 0
     try:
         _replace_environ(env)
-        os.chdir(cwd)
         _forget()
         sys.stdin, sys.stdout, sys.stderr, sys.argv = stdin, out, err, ["cpcm", *args]
         try:
             main(args)
         except SystemExit as exc:
             code = _exit_status(exc.code, err)
-        except BaseException:  # noqa: BLE001 - main turns every error into an exit code; this is its own failure
-            elsewhere = True
-        elsewhere = elsewhere or agent.asked_elsewhere()  # main turned it into an internal error
+        except BaseException:  # noqa: BLE001 - main turns every error into an exit code: this is a failure of main itself
+            import traceback
+
+            traceback.print_exc(file=err)  # as Python prints it, with its exit status
+            code = 1
+        elsewhere = agent.asked_elsewhere()  # main turned agent.Elsewhere into an internal error
         for stream in (out, err):
             try:
                 stream.flush()

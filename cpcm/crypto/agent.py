@@ -278,9 +278,10 @@ def _read_request(conn: socket.socket) -> bytes | None:
         if head is None:
             return None
         (size,) = struct.unpack("!I", head)
-        if size > MAX_REQUEST:
-            return None
-        return _recv_exactly(conn, size)
+        body = _recv_exactly(conn, size) if size <= MAX_REQUEST else None
+        if body is None:
+            conn.sendall(b"NO\n")  # nothing runs: the client runs it itself, if it still waits
+        return body
     except OSError:
         return None
 
