@@ -30,7 +30,7 @@ AGENT_COMMANDS = frozenset({"show", "list", "due", "report", "register", "log", 
 LOCAL_ONLY = ("CPCM_NO_AGENT", "CPCM_TEST_CRASH_AT", "CPCM_TEST_PAUSE_AT", "_CPCM_COMPLETE")
 TAG = b"cpcm-run-1"
 MAX_REQUEST = 4 * 1024 * 1024  # as crypto/agent.py reads at most
-PATIENCE = 1.0   # seconds to wait for a busy agent to take the command; then it runs here
+PATIENCE = 5.0   # seconds to wait for the agent to take the command (it may be busy, the machine loaded); then it runs here
 
 
 def main() -> None:
