@@ -510,13 +510,20 @@ class Agent:
     pid: int
 
     def cpu(self) -> float:
-        """User + system CPU seconds of the agent and of the processes it waited for (git)."""
+        """CPU seconds of the agent (its threads' run time, in nanoseconds, from schedstat; the
+        100 Hz ticks of /proc/PID/stat are too coarse for a `show`) and of the processes it
+        waited for (git; in ticks)."""
         try:
             fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             return 0.0
-        ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime, stime, cutime, cstime
-        return ticks / os.sysconf("SC_CLK_TCK")
+        tick = os.sysconf("SC_CLK_TCK")
+        children = (int(fields[13]) + int(fields[14])) / tick  # cutime, cstime
+        try:
+            own = sum(int((task / "schedstat").read_text().split()[0]) for task in Path(f"/proc/{self.pid}/task").iterdir()) / 1e9
+        except (OSError, ValueError, IndexError):
+            own = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        return own + children
 
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
@@ -711,7 +718,9 @@ def main() -> None:
                         help="the cpcm command to measure (default .venv/bin/cpcm, an editable install; a plain "
                              "`pip install .` starts faster, e.g. .venv/smoke/bin/cpcm made by `make smoke`)")
     parser.add_argument("--agent", action="store_true",
-                        help="also run each command the unlock agent runs through it (`cpcm unlock` of a protected copy of the key)")
+                        help="run every command the unlock agent runs through it too (`cpcm unlock` of a protected copy of "
+                             "the key); by default only show and register, the commands measured next to pass")
+    parser.add_argument("--no-agent", action="store_true", help="run no command through the unlock agent")
     args = parser.parse_args()
     global CPCM
     if args.cpcm:
@@ -734,11 +743,12 @@ def main() -> None:
     for size in sizes:
         root, identity, meta = ensure_repo(size, out, args.rebuild)
         n = args.runs_large if (args.runs_large and size >= 10_000) else runs
-        served = start_agent(identity, out) if args.agent else None
+        through = set() if args.no_agent else AGENT_COMMANDS if args.agent else set(PEERS)
+        served = start_agent(identity, out) if any(c.argv[0] in through for c in commands) else None
         try:
             for command in commands:
                 print(f"  {size:>7,} cases: {command.name} x{n} ...", file=sys.stderr, flush=True)
-                ways = [None] + ([served] if served and command.argv[0] in AGENT_COMMANDS else [])
+                ways = [None] + ([served] if served and command.argv[0] in through else [])
                 peer_figure = None
                 for way in ways:
                     try:

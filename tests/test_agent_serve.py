@@ -273,3 +273,31 @@ def test_the_client_sends_only_command_lines_that_need_no_input():
     assert not eligible(["show", "CP-4F7K-9X2M"], False, {"CPCM_NO_AGENT": "1"})
     assert not eligible(["show", "CP-4F7K-9X2M"], False, {"CPCM_TEST_CRASH_AT": "commit"})
     assert not eligible([], False, {})
+
+
+def test_the_agent_runs_the_installed_code_whatever_folder_unlock_ran_in(tmp_env, team, repo):
+    """`python -m` puts the current folder first on the path: an agent started there would run a
+    `cpcm` folder found in it. The agent starts from / without it."""
+    script = Path(sys.executable).parent / "cpcm"
+    if not script.exists():
+        pytest.skip("no cpcm command next to this Python")
+    runtime = tempfile.mkdtemp(prefix="cpcm-rt-")
+    (tmp_env / "work" / "cpcm").mkdir(parents=True)
+    (tmp_env / "work" / "cpcm" / "__init__.py").write_text("raise SystemExit('not the installed cpcm')\n")
+    from cpcm.crypto import identity
+
+    key = tmp_env / "keys" / "amina-protected.txt"
+    identity.save(key, identity.secret_text(identity.load(team["amina"][0], lambda: None)), PASSPHRASE)
+    (tmp_env / "pass.txt").write_text(PASSPHRASE)
+    (tmp_env / "pass.txt").chmod(0o600)
+    env = {k: v for k, v in os.environ.items() if k not in ("CPCM_PASSPHRASE_FILE", "CPCM_NO_AGENT")}
+    env.update(CPCM_REPO=str(repo), CPCM_IDENTITY=str(key), CPCM_NOW=NOW, XDG_RUNTIME_DIR=runtime, PROBE_FILE=str(tmp_env / "probe"))
+    try:
+        unlocked = subprocess.run([str(script), "unlock", "--for", "5min"], cwd=tmp_env / "work", capture_output=True, text=True,
+                                  env={**env, "CPCM_PASSPHRASE_FILE": str(tmp_env / "pass.txt")}, stdin=subprocess.DEVNULL)
+        assert unlocked.returncode == 0, unlocked.stderr
+        out, err, code, who = run(env, "list", "--json")
+        assert code == 0 and who == "agent", err
+    finally:
+        subprocess.run([str(script), "lock"], env=env, capture_output=True, stdin=subprocess.DEVNULL)
+        shutil.rmtree(runtime, ignore_errors=True)

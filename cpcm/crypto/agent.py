@@ -164,9 +164,12 @@ def start(identity_path: Path, identity_text: str, seconds: int, program: str = 
     if not _private_dir(path.parent):
         raise OSError(f"the agent's folder {path.parent} is not private to you")
     lock(identity_path)
-    process = subprocess.Popen([sys.executable, "-m", program, str(path), str(int(seconds))],
+    # from /, and without the current folder on its path (-P): `python -m` would otherwise import
+    # whatever `cpcm` package the folder `cpcm unlock` ran in holds, not the installed one
+    safe_path = ["-P"] if sys.version_info >= (3, 11) else []
+    process = subprocess.Popen([sys.executable, *safe_path, "-m", program, str(path), str(int(seconds))],
                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True, close_fds=True)
+                               start_new_session=True, close_fds=True, cwd="/")
     assert process.stdin is not None
     process.stdin.write(identity_text.encode("utf-8"))
     process.stdin.close()
