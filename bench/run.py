@@ -20,6 +20,10 @@ What it does:
    what dominates.
 4. Prints a table and writes OUT/results.json (and OUT/list-profile-N.txt).
 
+`show` and `register` are also run through a `cpcm unlock` agent (rows "(agent)"; --agent: every
+command the agent runs, --no-agent: none), their CPU counted with the agent's share.
+bench/agent.py interleaves them run by run with `pass`.
+
 To add a command to the bench, add one line to COMMANDS.
 """
 from __future__ import annotations
