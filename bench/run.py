@@ -20,6 +20,10 @@ What it does:
    what dominates.
 4. Prints a table and writes OUT/results.json (and OUT/list-profile-N.txt).
 
+`show` and `register` are also run through a `cpcm unlock` agent (rows "(agent)"; --agent: every
+command the agent runs, --no-agent: none), their CPU counted with the agent's share.
+bench/agent.py interleaves them run by run with `pass`.
+
 To add a command to the bench, add one line to COMMANDS.
 """
 from __future__ import annotations
@@ -34,6 +38,7 @@ import pty
 import random
 import resource
 import shutil
+import socket
 import statistics
 import struct
 import subprocess
@@ -328,7 +333,14 @@ def build_repo(size: int, dest: Path, seed: int = 2026, jobs: int | None = None)
                     seen.update(ids)
                     planned.extend(part_planned)
             tx.commit(f"register {size} synthetic cases")
-    git(root, "gc", "-q")  # packed, as a repository in use is (gc --auto): 100,000 loose objects slow every write
+    for attempt in range(120):  # packed, as a repository in use is (gc --auto): 100,000 loose objects slow every write
+        try:
+            git(root, "gc", "-q")
+            break
+        except RuntimeError as exc:  # the commit's own `gc --auto` runs in the background: wait for it
+            if "already running" not in str(exc) or attempt == 119:
+                raise
+            time.sleep(5)
     ids = sorted(seen)
     meta = {
         "size": size, "bench_format": BENCH_FORMAT, "cpcm": __version__, "base": git(root, "rev-parse", "HEAD"),
@@ -438,10 +450,16 @@ def child_file(out: Path, size: int, run: int) -> Path:
     return path
 
 
-def measure(command: Command, size: int, runs: int, root: Path, identity: Path, meta: dict, out: Path) -> dict:
-    env = cpcm_env(root, identity, command.tty)
+def measure(command: Command, size: int, runs: int, root: Path, identity: Path, meta: dict, out: Path,
+            agent: "Agent | None" = None) -> dict:
+    """`command` run `runs` times (after a warm-up). With `agent`, through the unlock agent: the
+    CPU time of a run is the client's (and its children's) plus what the agent spent on it."""
+    env = cpcm_env(root, agent.identity if agent else identity, command.tty)
+    if agent:
+        env.update(agent.env)
     cache = root / ".cpcm" / "cache"
     walls, cpus, peaks, notes = [], [], [], []
+    agent_cpus: list[float] = []
     for run in range(-1, runs):  # run -1 is the unmeasured warm-up
         values = placeholders(size, run + 1, meta, out, root)
         try:
@@ -450,7 +468,12 @@ def measure(command: Command, size: int, runs: int, root: Path, identity: Path, 
             raise RuntimeError(f"{command.name}: no placeholder {exc} (add it to placeholders())") from None
         if command.cache == "cold":
             shutil.rmtree(cache, ignore_errors=True)
+        before = agent.cpu() if agent else 0.0
         wall, cpu, code, stdout, stderr = run_process(argv, env, command.tty)
+        served = (agent.cpu() - before) if agent else 0.0
+        if agent and served <= 0 and run >= 0:
+            notes.append("the agent did not run it")
+        cpu += served
         if command.mutates:
             reset(root, meta["base"])
         if code != 0:
@@ -464,16 +487,94 @@ def measure(command: Command, size: int, runs: int, root: Path, identity: Path, 
             walls.append(wall)
             cpus.append(cpu)
             peaks.append(PEAK.get("last", 0.0))
+            agent_cpus.append(served)
     applies = command.target is not None and (command.target_upto is None or size <= command.target_upto)
     median = statistics.median(walls)
+    extra = {"agent": True, "agent_cpu_median": round(statistics.median(agent_cpus), 4), "agent_rss_mb": agent.rss_mb()} if agent else {}
     return {
-        "command": command.name, "argv": list(command.argv), "size": size, "runs": len(walls),
+        "command": command.name + (" (agent)" if agent else ""), "argv": list(command.argv), "size": size, "runs": len(walls), **extra,
         "median": round(median, 4), "min": round(min(walls), 4), "max": round(max(walls), 4),
         "cpu_median": round(statistics.median(cpus), 4), "walls": [round(w, 4) for w in walls],
         "cpus": [round(c, 4) for c in cpus], "peak_mb": round(statistics.median(peaks), 1),
         "target": command.target if applies else None,
         "met": (median < command.target) if applies else None, "notes": notes,
     }
+
+
+# -- through the unlock agent -----------------------------------------------------------------
+AGENT_COMMANDS = {"show", "list", "due", "report", "register", "log", "check"}  # as cpcm/launch.py
+AGENT_PASSPHRASE = "bench passphrase, synthetic data only"
+
+
+@dataclass
+class Agent:
+    """A `cpcm unlock` agent for a passphrase-protected copy of the bench identity."""
+    identity: Path          # the protected copy: commands name it, so the client finds its agent
+    env: dict               # XDG_RUNTIME_DIR: where its socket is
+    pid: int
+
+    def cpu(self) -> float:
+        """CPU seconds of the agent (its threads' run time, in nanoseconds, from schedstat; the
+        100 Hz ticks of /proc/PID/stat are too coarse for a `show`) and of the processes it
+        waited for (git; in ticks)."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        tick = os.sysconf("SC_CLK_TCK")
+        children = (int(fields[13]) + int(fields[14])) / tick  # cutime, cstime
+        try:
+            own = sum(int((task / "schedstat").read_text().split()[0]) for task in Path(f"/proc/{self.pid}/task").iterdir()) / 1e9
+        except (OSError, ValueError, IndexError):
+            own = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        return own + children
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+        return 0.0
+
+    def stop(self) -> None:
+        subprocess.run([str(CPCM), "lock"], env={**os.environ, **self.env, "CPCM_IDENTITY": str(self.identity)},
+                       capture_output=True, stdin=subprocess.DEVNULL)
+        shutil.rmtree(self.env["XDG_RUNTIME_DIR"], ignore_errors=True)
+
+
+def start_agent(identity: Path, out: Path) -> Agent:
+    """`cpcm unlock` of a protected copy of `identity` (the same key), its agent's process id
+    from the socket's peer credentials."""
+    from cpcm.crypto import agent, identity as identities
+
+    folder = out / "agent"
+    folder.mkdir(parents=True, exist_ok=True)
+    protected = folder / f"identity-{identity.parent.name}.txt"
+    protected.unlink(missing_ok=True)
+    identities.save(protected, identities.secret_text(identities.load(identity, lambda: None)), AGENT_PASSPHRASE)
+    secret = folder / "passphrase.txt"
+    secret.write_text(AGENT_PASSPHRASE + "\n")
+    secret.chmod(0o600)
+    runtime = tempfile.mkdtemp(prefix="cpcm-bench-rt-")  # short: a socket's path is at most 107 bytes
+    env = {"XDG_RUNTIME_DIR": runtime}
+    done = subprocess.run([str(CPCM), "unlock", "--for", "4h"], capture_output=True, stdin=subprocess.DEVNULL,
+                          env={**os.environ, **env, "CPCM_IDENTITY": str(protected), "CPCM_PASSPHRASE_FILE": str(secret)})
+    if done.returncode != 0:
+        raise RuntimeError(f"cpcm unlock failed: {done.stderr.decode('utf-8', 'replace')[-300:]}")
+    saved = os.environ.get("XDG_RUNTIME_DIR")
+    os.environ["XDG_RUNTIME_DIR"] = runtime
+    try:
+        path = agent.socket_path(protected)
+    finally:
+        if saved is None:
+            os.environ.pop("XDG_RUNTIME_DIR")
+        else:
+            os.environ["XDG_RUNTIME_DIR"] = saved
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(str(path))
+        pid, _, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+        conn.sendall(b"STATUS\n")
+        conn.recv(64)
+    return Agent(protected, env, pid)
 
 
 # -- the peer: pass -------------------------------------------------------------------------
@@ -490,10 +591,13 @@ def measure_peer(command: str, size: int, runs: int, out: Path) -> dict | None:
         return None
     home, env = peer.ensure(size, out, synthetic_child)
     name, make = PEERS[command]
-    walls, cpus, peaks = [], [], []
+    walls, cpus, peaks, with_agent = [], [], [], []
+    gpg_agent = None
     for run in range(-1, runs):
         argv, stdin = make(size, run + 1)
+        before = gpg_agent.cpu() if gpg_agent else 0.0
         wall, cpu, code, _, stderr = run_process(argv, env, False, stdin)
+        agent_cpu = (gpg_agent.cpu() - before) if gpg_agent else 0.0
         peer.reset(home, env)
         if code != 0:
             raise RuntimeError(f"{name} exited {code}: {stderr.decode('utf-8', 'replace')[-300:]}")
@@ -501,24 +605,49 @@ def measure_peer(command: str, size: int, runs: int, out: Path) -> dict | None:
             walls.append(wall)
             cpus.append(cpu)
             peaks.append(PEAK.get("last", 0.0))
+            with_agent.append(cpu + agent_cpu)
+        if gpg_agent is None:
+            gpg_agent = _gpg_agent(env)  # started by the warm-up run
     subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, capture_output=True)  # the store's own agent
     return {"command": name, "size": size, "median": round(statistics.median(walls), 4),
-            "cpu_median": round(statistics.median(cpus), 4), "peak_mb": round(statistics.median(peaks), 1)}
+            "cpu_median": round(statistics.median(cpus), 4), "peak_mb": round(statistics.median(peaks), 1),
+            "cpu_with_agent_median": round(statistics.median(with_agent), 4) if gpg_agent else None}
+
+
+def _gpg_agent(env: dict) -> "Agent | None":
+    """The store's gpg-agent (it does the private-key half of each decryption), to count its CPU
+    time as the unlock agent's is counted: the process whose command line names the store's
+    GNUPGHOME."""
+    home = env.get("GNUPGHOME", "")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            words = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if words and words[0].endswith(b"gpg-agent") and any(home.encode() in w for w in words):
+            return Agent(Path(), {}, int(entry.name))
+    return None
 
 
 def print_side_by_side(results: list[dict]) -> None:
     rows = [r for r in results if r.get("peer")]
     if not rows:
         return
-    print("\nside by side with pass (medians; CPU = user + sys incl. children; peak = max RSS)")
-    header = f"{'cases':>7}  {'cpcm':<12} {'CPU s':>7} {'peak MB':>8}   {'peer':<12} {'CPU s':>7} {'peak MB':>8}  {'CPU ratio':>9}"
+    print("\nside by side with pass (medians; CPU = user + sys incl. children; peak = max RSS; through the agent, CPU adds"
+          "\nthe agent's share and wall is the client's; pass+agent adds what its gpg-agent spent)")
+    header = (f"{'cases':>7}  {'cpcm':<20} {'wall s':>7} {'CPU s':>7} {'peak MB':>8}   {'peer':<12} {'wall s':>7} {'CPU s':>7} "
+              f"{'+agent':>7} {'peak MB':>8}  {'CPU ratio':>9}")
     print(header)
     print("-" * len(header))
     for r in rows:
         p = r["peer"]
         ratio = r["cpu_median"] / p["cpu_median"] if p["cpu_median"] else float("nan")
-        print(f"{r['size']:>7,}  {r['command']:<12} {r['cpu_median']:>7.3f} {r.get('peak_mb', 0):>8.0f}   {p['command']:<12} "
-              f"{p['cpu_median']:>7.3f} {p['peak_mb']:>8.0f}  {ratio:>8.1f}x")
+        with_agent = p.get("cpu_with_agent_median")
+        print(f"{r['size']:>7,}  {r['command']:<20} {r['median']:>7.3f} {r['cpu_median']:>7.3f} {r.get('peak_mb', 0):>8.0f}   "
+              f"{p['command']:<12} {p['median']:>7.3f} {p['cpu_median']:>7.3f} "
+              f"{'' if with_agent is None else f'{with_agent:.3f}':>7} {p['peak_mb']:>8.0f}  {ratio:>8.1f}x")
 
 
 # -- reporting ------------------------------------------------------------------------------
@@ -554,16 +683,16 @@ def _cpu_model() -> str:
 
 
 def print_table(results: list[dict]) -> None:
-    header = f"{'cases':>7}  {'command':<20} {'median s':>9} {'min s':>7} {'max s':>7} {'CPU s':>7}  {'target':<8}"
+    header = f"{'cases':>7}  {'command':<26} {'median s':>9} {'min s':>7} {'max s':>7} {'CPU s':>7}  {'target':<8}"
     print(header)
     print("-" * len(header))
     for r in results:
         if "error" in r:
-            print(f"{r['size']:>7,}  {r['command']:<20} FAILED: {r['error'][:80]}")
+            print(f"{r['size']:>7,}  {r['command']:<26} FAILED: {r['error'][:80]}")
             continue
         target = "" if r["target"] is None else f"<{r['target']:g} " + ("ok" if r["met"] else "MISSED")
         note = f"  ({'; '.join(r['notes'])})" if r["notes"] else ""
-        print(f"{r['size']:>7,}  {r['command']:<20} {r['median']:>9.3f} {r['min']:>7.3f} {r['max']:>7.3f} {r['cpu_median']:>7.3f}  {target:<8}{note}")
+        print(f"{r['size']:>7,}  {r['command']:<26} {r['median']:>9.3f} {r['min']:>7.3f} {r['max']:>7.3f} {r['cpu_median']:>7.3f}  {target:<8}{note}")
 
 
 def profile_list(root: Path, identity: Path, size: int, out: Path) -> dict:
@@ -589,7 +718,17 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached repositories")
     parser.add_argument("--scale", type=int, default=None, help="one large size, e.g. 100000 (built once under OUT, re-used)")
     parser.add_argument("--no-peer", action="store_true", help="do not measure pass next to show and register")
+    parser.add_argument("--cpcm", default=None,
+                        help="the cpcm command to measure (default .venv/bin/cpcm, an editable install; a plain "
+                             "`pip install .` starts faster, e.g. .venv/smoke/bin/cpcm made by `make smoke`)")
+    parser.add_argument("--agent", action="store_true",
+                        help="run every command the unlock agent runs through it too (`cpcm unlock` of a protected copy of "
+                             "the key); by default only show and register, the commands measured next to pass")
+    parser.add_argument("--no-agent", action="store_true", help="run no command through the unlock agent")
     args = parser.parse_args()
+    global CPCM
+    if args.cpcm:
+        CPCM = Path(args.cpcm).absolute()
     sizes = [50, 200] if args.quick else [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     if args.scale:
         sizes = [args.scale]
@@ -608,16 +747,27 @@ def main() -> None:
     for size in sizes:
         root, identity, meta = ensure_repo(size, out, args.rebuild)
         n = args.runs_large if (args.runs_large and size >= 10_000) else runs
-        for command in commands:
-            print(f"  {size:>7,} cases: {command.name} x{n} ...", file=sys.stderr, flush=True)
-            try:
-                results.append(measure(command, size, n, root, identity, meta, out))
-                if not args.no_peer:
-                    results[-1]["peer"] = measure_peer(command.argv[0], size, n, out)
-            except (RuntimeError, subprocess.TimeoutExpired) as exc:  # one broken command does not stop the bench
-                print(f"    FAILED: {exc}", file=sys.stderr, flush=True)
-                reset(root, meta["base"])
-                results.append({"command": command.name, "argv": list(command.argv), "size": size, "error": str(exc)})
+        through = set() if args.no_agent else AGENT_COMMANDS if args.agent else set(PEERS)
+        served = start_agent(identity, out) if any(c.argv[0] in through for c in commands) else None
+        try:
+            for command in commands:
+                print(f"  {size:>7,} cases: {command.name} x{n} ...", file=sys.stderr, flush=True)
+                ways = [None] + ([served] if served and command.argv[0] in through else [])
+                peer_figure = None
+                for way in ways:
+                    try:
+                        results.append(measure(command, size, n, root, identity, meta, out, agent=way))
+                        if not args.no_peer:
+                            if peer_figure is None:
+                                peer_figure = measure_peer(command.argv[0], size, n, out)
+                            results[-1]["peer"] = peer_figure
+                    except (RuntimeError, subprocess.TimeoutExpired) as exc:  # one broken command does not stop the bench
+                        print(f"    FAILED: {exc}", file=sys.stderr, flush=True)
+                        reset(root, meta["base"])
+                        results.append({"command": command.name, "argv": list(command.argv), "size": size, "error": str(exc)})
+        finally:
+            if served:
+                served.stop()
         reset(root, meta["base"])
     if not args.no_profile and sizes:
         size = max(sizes)

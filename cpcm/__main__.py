@@ -1,3 +1,3 @@
-from cpcm.cli import main
+from cpcm.launch import main
 
 main()

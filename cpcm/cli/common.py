@@ -60,6 +60,13 @@ def err_console():
     return _err_console
 
 
+def forget_console() -> None:
+    """Drop the stderr console: the next message makes one for the terminal (and environment)
+    of the command running then (the unlock agent runs several commands in one process)."""
+    global _err_console
+    _err_console = None
+
+
 def with_progress(work, total: int, label: str):
     """Run `work(tick)` with a progress bar on a terminal (`tick(n)` advances it), quietly otherwise."""
     if not stdout_is_terminal():

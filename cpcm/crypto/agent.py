@@ -14,6 +14,12 @@ user (checked with SO_PEERCRED). It forgets the identity and exits:
 Every command works without it, as before. What it does not protect against: while it runs, a
 program running as the same user can ask it for the identity (as it could read an unprotected
 identity file). docs/security.md says so.
+
+Started by `cpcm unlock`, the agent also runs commands for the same user (`RUN`): the small
+client of `cpcm` (cpcm/launch.py) sends a command line, and the command runs inside the agent,
+where the code is already imported (cpcm/cli/resident.py). This layer only carries the request:
+it answers `RUN` with `GO`, reads the request and hands it to the runner it was given, and while
+a command runs `fetch` answers from memory for the identity it holds.
 """
 from __future__ import annotations
 
@@ -24,11 +30,42 @@ import struct
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 DEFAULT_SECONDS = 8 * 3600
 SLEEP_GAP = 60.0     # seconds of suspend after which the agent forgets the identity
 POLL = 2.0
+LOCK_WAIT = 60.0     # seconds `cpcm lock` waits for an agent that is running a command
 MAX_IDENTITY = 64 * 1024
+MAX_REQUEST = 4 * 1024 * 1024  # a command line, its folder and its environment
+
+# While the agent runs a command in its own process: (socket path, identity text). `fetch` answers
+# from here for that identity, and refuses (raises Elsewhere) for any other protected identity, so
+# the command runs where a passphrase can be asked: the client's own process.
+_holding: tuple[Path, str] | None = None
+
+
+_elsewhere = False
+
+
+class Elsewhere(BaseException):
+    """Raised inside a command the agent runs when it needs what only the client's own process
+    has (another protected identity's passphrase, standard input): the command stops before it
+    writes anything, and the client runs it itself. Remembered even when caught (`asked_elsewhere`)."""
+
+    def __init__(self, *args) -> None:
+        global _elsewhere
+        super().__init__(*args)
+        _elsewhere = True
+
+
+def asked_elsewhere(reset: bool = False) -> bool:
+    """Whether a command the agent ran needed the client's own process (since the last reset)."""
+    global _elsewhere
+    asked = _elsewhere
+    if reset:
+        _elsewhere = False
+    return asked
 
 
 def socket_dir() -> Path:
@@ -88,6 +125,10 @@ def _ask(path: Path, request: bytes, timeout: float = 1.0) -> bytes | None:
 
 def fetch(identity_path: Path) -> str | None:
     """The identity's text from a running agent, or None (no agent, or it does not answer)."""
+    if _holding is not None:  # inside the agent, running a command: never ask a socket (not even its own)
+        if socket_path(identity_path) == _holding[0]:
+            return _holding[1]
+        raise Elsewhere("another protected identity")
     answer = _ask(socket_path(identity_path), b"KEY\n")
     if not answer or not answer.startswith(b"OK\n"):
         return None
@@ -106,27 +147,33 @@ def status(identity_path: Path) -> int | None:
 
 
 def lock(identity_path: Path) -> bool:
-    """Tell the agent to forget the identity and stop; True when one was running."""
-    answer = _ask(socket_path(identity_path), b"LOCK\n")
+    """Tell the agent to forget the identity and stop; True when one was running. An agent
+    running a command answers when the command is done."""
+    answer = _ask(socket_path(identity_path), b"LOCK\n", timeout=LOCK_WAIT)
     return bool(answer and answer.startswith(b"OK"))
 
 
-def start(identity_path: Path, identity_text: str, seconds: int) -> None:
+def start(identity_path: Path, identity_text: str, seconds: int, program: str = "cpcm.crypto.agent") -> None:
     """Start an agent holding `identity_text` for `seconds` (one that runs for the same identity
-    is stopped first). The text goes to the new process through a pipe, never a file."""
+    is stopped first). The text goes to the new process through a pipe, never a file. `program`
+    is the module the agent runs as (`python -m`): this one holds the key only;
+    `cpcm.cli.resident` also runs commands."""
     import subprocess
 
     path = socket_path(identity_path)
     if not _private_dir(path.parent):
         raise OSError(f"the agent's folder {path.parent} is not private to you")
     lock(identity_path)
-    process = subprocess.Popen([sys.executable, "-m", "cpcm.crypto.agent", str(path), str(int(seconds))],
+    # from /, and without the current folder on its path (-P): `python -m` would otherwise import
+    # whatever `cpcm` package the folder `cpcm unlock` ran in holds, not the installed one
+    safe_path = ["-P"] if sys.version_info >= (3, 11) else []
+    process = subprocess.Popen([sys.executable, *safe_path, "-m", program, str(path), str(int(seconds))],
                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True, close_fds=True)
+                               start_new_session=True, close_fds=True, cwd="/")
     assert process.stdin is not None
     process.stdin.write(identity_text.encode("utf-8"))
     process.stdin.close()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30  # an agent that runs commands imports them first
     while time.monotonic() < deadline:
         if status(identity_path) is not None:
             return
@@ -147,8 +194,10 @@ def slept(monotonic_elapsed: float, boot_elapsed: float) -> bool:
     return boot_elapsed - monotonic_elapsed > SLEEP_GAP
 
 
-def serve(path: Path, identity: bytes, seconds: int) -> None:
-    """The agent's loop (in its own process)."""
+def serve(path: Path, identity: bytes, seconds: int, runner: Callable[[bytes], bytes] | None = None) -> None:
+    """The agent's loop (in its own process). With a `runner`, it also answers `RUN`: the
+    request's bytes go to `runner`, whose answer goes back to the client."""
+    global _holding
     ends = time.monotonic() + seconds
     last_mono, last_boot = time.monotonic(), _boottime()
     old_umask = os.umask(0o177)
@@ -161,23 +210,31 @@ def serve(path: Path, identity: bytes, seconds: int) -> None:
     identity_stat = path.stat()
     server.listen(8)
     server.settimeout(POLL)
+
+    def expired() -> bool:
+        """Time up, or the computer slept since the last look, or the socket is not ours any more."""
+        nonlocal last_mono, last_boot
+        now_mono, now_boot = time.monotonic(), _boottime()
+        if now_mono >= ends or slept(now_mono - last_mono, now_boot - last_boot):
+            return True
+        last_mono, last_boot = now_mono, now_boot
+        try:
+            current = path.stat()
+        except OSError:
+            return True  # the socket was removed: stop
+        return (current.st_ino, current.st_dev) != (identity_stat.st_ino, identity_stat.st_dev)
+
     try:
         while True:
-            now_mono, now_boot = time.monotonic(), _boottime()
-            if now_mono >= ends or slept(now_mono - last_mono, now_boot - last_boot):
-                return
-            last_mono, last_boot = now_mono, now_boot
-            try:
-                current = path.stat()
-            except OSError:
-                return  # the socket was removed: stop
-            if (current.st_ino, current.st_dev) != (identity_stat.st_ino, identity_stat.st_dev):
+            if expired():
                 return
             try:
                 conn, _ = server.accept()
             except socket.timeout:
                 continue
             with conn:
+                if expired():  # looked at again: a request can arrive the moment the computer wakes
+                    return
                 conn.settimeout(2.0)
                 if not _same_user(conn):
                     continue
@@ -192,6 +249,20 @@ def serve(path: Path, identity: bytes, seconds: int) -> None:
                 elif request == b"LOCK\n":
                     conn.sendall(b"OK\n")
                     return
+                elif request == b"RUN\n" and runner is not None:
+                    body = _read_request(conn)
+                    if body is None:
+                        continue  # the client went away before sending it: nothing runs
+                    _holding = (path, identity.decode("utf-8", "replace"))
+                    try:
+                        answer = runner(body)
+                    finally:
+                        _holding = None
+                    try:
+                        conn.settimeout(30.0)
+                        conn.sendall(answer)
+                    except OSError:
+                        pass  # the client is gone (interrupted): the command ran, as it would have
     finally:
         server.close()
         try:
@@ -201,13 +272,46 @@ def serve(path: Path, identity: bytes, seconds: int) -> None:
             pass
 
 
-def main(argv: list[str]) -> None:
-    path, seconds = Path(argv[0]), int(argv[1])
+def _read_request(conn: socket.socket) -> bytes | None:
+    """After `GO`, the request: its length (4 bytes, big-endian), then that many bytes. None when
+    the client closed the connection (it stopped waiting) or sent too much."""
+    try:
+        conn.sendall(b"GO\n")
+        head = _recv_exactly(conn, 4)
+        if head is None:
+            return None
+        (size,) = struct.unpack("!I", head)
+        body = _recv_exactly(conn, size) if size <= MAX_REQUEST else None
+        if body is None:
+            conn.sendall(b"NO\n")  # nothing runs: the client runs it itself, if it still waits
+        return body
+    except OSError:
+        return None
+
+
+def _recv_exactly(conn: socket.socket, size: int) -> bytes | None:
+    chunks, got = [], 0
+    while got < size:
+        chunk = conn.recv(min(size - got, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def read_identity() -> bytes:
+    """The identity's text from the pipe `start` wrote it to (the agent's standard input)."""
     identity = sys.stdin.buffer.read(MAX_IDENTITY + 1)
     sys.stdin.close()
     if not identity or len(identity) > MAX_IDENTITY:
         sys.exit(2)
-    serve(path, identity, seconds)
+    return identity
+
+
+def main(argv: list[str]) -> None:
+    path, seconds = Path(argv[0]), int(argv[1])
+    serve(path, read_identity(), seconds)
 
 
 if __name__ == "__main__":

@@ -90,9 +90,10 @@ def key_publish(ctx: Context, worker_id: str | None = None, line: str = "") -> W
     return Written(None, extra={"worker": target_id, "signing_key": key}, json_keys=())
 
 
-def unlock(path: Path, ask_passphrase: Callable[[], str | None], seconds: int) -> str:
+def unlock(path: Path, ask_passphrase: Callable[[], str | None], seconds: int, program: str = "cpcm.crypto.agent") -> str:
     """Decrypt the identity once and hand it to an agent that holds it in memory for `seconds`
-    (`cpcm lock` or a suspend ends it sooner); returns its recipient."""
+    (`cpcm lock` or a suspend ends it sooner); returns its recipient. `program`: the agent's
+    module (`cpcm.cli.resident` also runs commands)."""
     from cpcm.crypto import agent
 
     try:
@@ -104,7 +105,7 @@ def unlock(path: Path, ask_passphrase: Callable[[], str | None], seconds: int) -
                       rule="unlock-unprotected")
     identity = identity_mod.load(path, ask_passphrase)
     try:
-        agent.start(path, identity_mod.secret_text(identity), seconds)
+        agent.start(path, identity_mod.secret_text(identity), seconds, program)
     except OSError as exc:
         raise Refused(f"the agent could not start: {exc}", "Commands still work; each asks for the passphrase.", rule="agent-failed") from None
     return identity.recipient

@@ -1,0 +1,303 @@
+"""After `cpcm unlock`, the agent also runs commands (cpcm/launch.py, cpcm/cli/resident.py): a
+command it runs prints exactly what the command prints in its own process (stdout, stderr, exit
+code, piped or on a terminal), writes what it writes (one signed commit by the worker), writes no
+case data anywhere else, and every command still runs without it: after `cpcm lock`, with an
+agent of other code, a dead socket, or a command line that needs standard input."""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pty
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conftest import CANARY, NOW, commit_count, last_commit, registration
+
+pytestmark = pytest.mark.external
+
+PASSPHRASE = "correct horse battery staple"
+# the real entry point (cpcm.launch.main); at exit it notes in $PROBE_FILE whether this process
+# imported the command line (it ran the command itself) or not (the agent ran it)
+PROBE = textwrap.dedent("""
+    import atexit, os, sys
+    atexit.register(lambda: open(os.environ["PROBE_FILE"], "w").write("local" if "cpcm.cli" in sys.modules else "agent"))
+    from cpcm.launch import main
+    main()
+""")
+
+
+@pytest.fixture
+def served(tmp_env, team, repo):
+    """amina's key, protected by a passphrase, unlocked by `cpcm unlock`: an agent that runs
+    commands. Yields (env for the commands, the protected key file)."""
+    runtime = tempfile.mkdtemp(prefix="cpcm-rt-")  # a socket's path is at most 107 bytes
+    from cpcm.crypto import identity
+
+    key = tmp_env / "keys" / "amina-protected.txt"
+    identity.save(key, identity.secret_text(identity.load(team["amina"][0], lambda: None)), PASSPHRASE)
+    secret = tmp_env / "pass.txt"
+    secret.write_text(PASSPHRASE + "\n")
+    secret.chmod(0o600)
+    env = {k: v for k, v in os.environ.items() if k not in ("CPCM_PASSPHRASE_FILE", "COLUMNS", "LINES", "CPCM_NO_AGENT")}
+    env.update(CPCM_REPO=str(repo), CPCM_IDENTITY=str(key), CPCM_NOW=NOW, XDG_RUNTIME_DIR=runtime,
+               PROBE_FILE=str(tmp_env / "probe"))
+    unlocked = subprocess.run([sys.executable, "-m", "cpcm", "unlock", "--for", "10min"], env={**env, "CPCM_PASSPHRASE_FILE": str(secret)},
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert unlocked.returncode == 0, unlocked.stderr
+    yield env, key
+    subprocess.run([sys.executable, "-m", "cpcm", "lock"], env=env, capture_output=True, stdin=subprocess.DEVNULL)
+    shutil.rmtree(runtime, ignore_errors=True)
+
+
+def run(env: dict, *args, local: bool = False, stdin: bytes = b"") -> tuple[bytes, bytes, int, str]:
+    """(stdout, stderr, exit code, who ran it: 'agent' or 'local'); local=True: without the agent."""
+    full = {**env, "CPCM_NO_AGENT": "1"} if local else env
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], env=full, input=stdin, capture_output=True)
+    return done.stdout, done.stderr, done.returncode, Path(env["PROBE_FILE"]).read_text()
+
+
+def on_terminal(env: dict, *args, local: bool = False) -> tuple[bytes, int, str]:
+    """stdout and stderr on one pseudo-terminal of 60 columns (no $COLUMNS: the size is the
+    terminal's), as a person at a terminal sees them, in the order they were written."""
+    full = {**env, "CPCM_NO_AGENT": "1"} if local else dict(env)
+    full.update(TERM="xterm-256color")
+    full.pop("NO_COLOR", None)
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 60, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-c", PROBE, *args], env=full, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    code = proc.wait()
+    os.close(master)
+    return b"".join(chunks), code, Path(env["PROBE_FILE"]).read_text()
+
+
+def register_via_agent(env: dict, tmp_env: Path, **overrides) -> str:
+    child = tmp_env / "child.json"
+    child.write_text(json.dumps(registration(**overrides)))
+    out, err, code, who = run(env, "register", "--from-file", str(child), "--no-input", "--json")
+    child.unlink()
+    assert code == 0 and who == "agent", err
+    return json.loads(out)["case_id"]
+
+
+def test_the_agent_prints_what_the_command_prints(served, tmp_env, repo):
+    env, key = served
+    case = register_via_agent(env, tmp_env)
+    missing = tmp_env / "nowhere"
+    lines = [("show", case), ("show", case, "--json"), ("show", case, "last"), ("show", case, "registration", "--json"),
+             ("list",), ("list", "--json"), ("list", "--names"), ("list", "--risk", "high", "--worker", "amina"),
+             ("due",), ("due", "--json"), ("due", "--worker", "all", "--within", "30"),
+             ("report", "statistics"), ("report", "caseload", "--json"), ("log", case), ("check", case),
+             ("show", case, "--repo", str(repo)), ("show", case, "-i", str(key)), ("show", case, "--identity", str(key), "--json")]
+    errors = [("show", "not-a-case"), ("show", "not-a-case", "--json"), ("show", "CP-4F7K-9X2M"), ("show", case, "no-such-record"),
+              ("show", case, "--repo", str(missing)), ("list", "--repo", str(missing), "--json"), ("list", "--status"),
+              ("list", "--no-such-option"), ("report", "no-such-report"), ("due", "--within", "soon"),
+              ("register", "--from-file", str(missing), "--no-input"), ("show", os.fsdecode(b"\xff"))]
+    for args in lines + errors:
+        served_out, served_err, served_code, who = run(env, *args)
+        assert who == "agent", args
+        out, err, code, who = run(env, *args, local=True)
+        assert who == "local", args
+        assert (served_out, served_err, served_code) == (out, err, code), args
+        assert (code == 0) == (args in lines), (args, code, err)
+    assert b"2 case(s)" not in run(env, "list")[0]  # one case: the agent read the repository as it is now
+
+
+def test_on_a_terminal_the_agent_prints_what_the_command_prints(served, tmp_env):
+    env, key = served
+    case = register_via_agent(env, tmp_env)
+    for args in [("list",), ("show", case), ("due", "--worker", "all"), ("report", "statistics"), ("show", "not-a-case"),
+                 ("register", "--from-file", str(tmp_env / "nowhere"), "--no-input")]:
+        served_screen, served_code, who = on_terminal(env, *args)
+        assert who == "agent", args
+        screen, code, who = on_terminal(env, *args, local=True)
+        assert who == "local", args
+        assert (served_screen, served_code) == (screen, code), args
+    table = on_terminal(env, "list")[0]
+    assert "┃".encode() in table or "│".encode() in table  # rich's table: the command knew it was on a terminal
+    visible = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", table.decode())
+    assert 50 < max(len(line) for line in visible.splitlines()) <= 60  # drawn to the terminal's width, not rich's default 80
+
+
+def test_a_register_the_agent_runs_is_one_commit_signed_by_the_worker(served, tmp_env, repo):
+    env, key = served
+    before = commit_count(repo)
+    case = register_via_agent(env, tmp_env)
+    assert commit_count(repo) == before + 1
+    commit = last_commit(repo)
+    assert commit["author"] == "amina" and commit["subject"].startswith(f"register {case} ")
+    out, err, code, who = run(env, "verify", "--json")  # every commit's signature checked (run here: verify is not the agent's)
+    assert code == 0 and who == "local", err
+    second = register_via_agent(env, tmp_env)  # the agent sees the first: a probable duplicate, and a new commit
+    assert second != case and commit_count(repo) == before + 2
+    listed = json.loads(run(env, "list", "--json")[0])
+    assert {row["case_id"] for row in listed} == {case, second}
+
+
+def test_no_case_data_on_disk_from_the_agent(served, tmp_env, repo):
+    env, key = served
+    case = register_via_agent(env, tmp_env, child={"name": CANARY, "sex": "female", "date_of_birth": "2015-04-01"},
+                              location=f"{CANARY} village")
+    out, err, code, who = run(env, "show", case)
+    assert CANARY.encode() in out and who == "agent"
+    assert CANARY.encode() in run(env, "list", "--names")[0]
+    markers = [part.lower().encode() for part in CANARY.split()]
+    assert env["TMPDIR"].startswith(str(tmp_env)) and env["HOME"].startswith(str(tmp_env))  # the agent's and the commands'
+    scanned = [Path(env["XDG_RUNTIME_DIR"]), tmp_env]
+    for folder in scanned:
+        for root, _, files in os.walk(folder):
+            if ".git" in Path(root).parts:
+                continue
+            for name in files:
+                path = Path(root) / name
+                if path.is_file() and not path.is_symlink():
+                    data = path.read_bytes().lower()
+                    assert not any(m in data for m in markers), path
+    objects = subprocess.run(["git", "cat-file", "--batch-all-objects", "--batch"], cwd=repo, capture_output=True).stdout.lower()
+    assert not any(m in objects for m in markers)
+
+
+def test_an_agent_of_other_code_refuses_and_the_command_runs_here(tmp_env, team, repo, monkeypatch):
+    """An agent started before an upgrade (here: one whose code fingerprint differs) still holds
+    the key, but runs no command: the client runs it, with the key from the agent."""
+    runtime = tempfile.mkdtemp(prefix="cpcm-rt-")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", runtime)
+    (tmp_env / "older").mkdir()
+    (tmp_env / "older" / "older_agent.py").write_text(
+        "import sys\nfrom cpcm import launch\nlaunch.fingerprint = lambda: b'cpcm 0.0.9 before the upgrade'\n"
+        "from cpcm.cli import resident\nresident.main(sys.argv[1:])\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_env / "older"))
+    from cpcm.crypto import agent, identity
+
+    key = tmp_env / "keys" / "amina-protected.txt"
+    identity.save(key, identity.secret_text(identity.load(team["amina"][0], lambda: None)), PASSPHRASE)
+    agent.start(key, identity.secret_text(identity.load(key, lambda: PASSPHRASE)), 600, program="older_agent")
+    try:
+        env = {k: v for k, v in os.environ.items() if k not in ("CPCM_PASSPHRASE_FILE", "PYTHONPATH")}
+        env.update(CPCM_REPO=str(repo), CPCM_IDENTITY=str(key), CPCM_NOW=NOW, PROBE_FILE=str(tmp_env / "probe"))
+        out, err, code, who = run(env, "list", "--json")
+        assert code == 0 and who == "local", err  # refused, then run here, without asking for a passphrase
+        assert json.loads(out) == []
+    finally:
+        agent.lock(key)
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+def test_after_lock_or_with_a_dead_socket_commands_run_here(served, tmp_env):
+    env, key = served
+    assert run(env, "list")[3] == "agent"
+    out, err, code, who = run(env, "lock", local=True)
+    assert code == 0 and b"locked" in err + out
+    out, err, code, who = run(env, "list")
+    assert code == 5 and who == "local"  # locked: no passphrase and no terminal, as before
+    secret = tmp_env / "pass.txt"
+    out, err, code, who = run({**env, "CPCM_PASSPHRASE_FILE": str(secret)}, "list", "--json")
+    assert code == 0 and who == "local" and json.loads(out) == []
+    from cpcm.crypto import agent
+
+    dead = agent.socket_path(key)  # a socket file nobody listens on (an agent that was killed)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as orphan:
+        orphan.bind(str(dead))
+    out, err, code, who = run({**env, "CPCM_PASSPHRASE_FILE": str(secret)}, "list", "--json")
+    assert code == 0 and who == "local", err
+    dead.unlink()
+
+
+def test_what_needs_standard_input_or_a_prompt_runs_here(served, tmp_env):
+    env, key = served
+    out, err, code, who = run(env, "register", "--from-file", "-", "--json", stdin=json.dumps(registration()).encode())
+    assert code == 0 and who == "local", err
+    assert run(env, "show", json.loads(out)["case_id"], "--help")[3] == "local"
+    assert run(env, "note", json.loads(out)["case_id"], "--text", "seen")[3] == "local"  # not a command the agent runs
+
+
+def test_a_command_needing_another_protected_identity_is_refused_before_it_runs(tmp_env, team, repo, monkeypatch):
+    """In the agent, a command that asks for a protected identity other than the one it holds, or
+    reads standard input, stops before doing anything, and the agent answers NO."""
+    from cpcm import launch
+    from cpcm.cli import resident
+    from cpcm.crypto import agent, identity
+
+    other = tmp_env / "keys" / "other-protected.txt"
+    identity.save(other, identity.secret_text(identity.load(team["otieno"][0], lambda: None)), PASSPHRASE)
+    monkeypatch.setattr(resident, "_FINGERPRINT", launch.fingerprint())
+    monkeypatch.setenv("CPCM_REPO", str(repo))
+    monkeypatch.setenv("CPCM_NOW", NOW)
+    monkeypatch.setenv("CPCM_PASSPHRASE_FILE", str(tmp_env / "pass.txt"))
+    (tmp_env / "pass.txt").write_text(PASSPHRASE)
+    (tmp_env / "pass.txt").chmod(0o600)
+    monkeypatch.setattr(agent, "_holding", (agent.socket_path(tmp_env / "keys" / "held.txt"), "AGE-SECRET-KEY-NOT-USED"))
+    before = commit_count(repo)
+    assert resident.run(launch.request(["list", "--identity", str(other)])) == b"NO\n"
+    monkeypatch.setattr(agent, "_holding", (agent.socket_path(team["amina"][0]), "not used: the file is not protected"))
+    answer = resident.run(launch.request(["list", "--identity", str(team["amina"][0]), "--json"]))
+    assert answer.startswith(b"OK\n") and answer.endswith(b"X" + struct.pack("!i", 0))
+    assert resident.run(launch.request(["list", "--json"])[:-1]) == b"NO\n"  # a request cut short
+    assert commit_count(repo) == before
+
+
+@pytest.mark.pure
+def test_the_client_sends_only_command_lines_that_need_no_input():
+    from cpcm.launch import eligible
+
+    assert eligible(["show", "CP-4F7K-9X2M"], True, {})
+    assert eligible(["register", "--from-file", "c.yaml"], True, {})
+    assert eligible(["register", "--no-input", "--name", "x"], True, {})
+    assert eligible(["register"], False, {})  # no terminal: register does not prompt
+    assert not eligible(["register"], True, {})  # on a terminal: its prompts
+    assert not eligible(["register", "--from-file", "-"], False, {})
+    assert not eligible(["register", "--from-file=-"], False, {})
+    assert not eligible(["register", "-f-"], False, {})
+    assert not eligible(["show", "--help"], False, {})
+    assert not eligible(["note", "CP-4F7K-9X2M", "--text", "x"], False, {})
+    assert not eligible(["show", "CP-4F7K-9X2M"], False, {"CPCM_NO_AGENT": "1"})
+    assert not eligible(["show", "CP-4F7K-9X2M"], False, {"CPCM_TEST_CRASH_AT": "commit"})
+    assert not eligible([], False, {})
+
+
+def test_the_agent_runs_the_installed_code_whatever_folder_unlock_ran_in(tmp_env, team, repo):
+    """`python -m` puts the current folder first on the path: an agent started there would run a
+    `cpcm` folder found in it. The agent starts from / without it."""
+    script = Path(sys.executable).parent / "cpcm"
+    if not script.exists():
+        pytest.skip("no cpcm command next to this Python")
+    runtime = tempfile.mkdtemp(prefix="cpcm-rt-")
+    (tmp_env / "work" / "cpcm").mkdir(parents=True)
+    (tmp_env / "work" / "cpcm" / "__init__.py").write_text("raise SystemExit('not the installed cpcm')\n")
+    from cpcm.crypto import identity
+
+    key = tmp_env / "keys" / "amina-protected.txt"
+    identity.save(key, identity.secret_text(identity.load(team["amina"][0], lambda: None)), PASSPHRASE)
+    (tmp_env / "pass.txt").write_text(PASSPHRASE)
+    (tmp_env / "pass.txt").chmod(0o600)
+    env = {k: v for k, v in os.environ.items() if k not in ("CPCM_PASSPHRASE_FILE", "CPCM_NO_AGENT")}
+    env.update(CPCM_REPO=str(repo), CPCM_IDENTITY=str(key), CPCM_NOW=NOW, XDG_RUNTIME_DIR=runtime, PROBE_FILE=str(tmp_env / "probe"))
+    try:
+        unlocked = subprocess.run([str(script), "unlock", "--for", "5min"], cwd=tmp_env / "work", capture_output=True, text=True,
+                                  env={**env, "CPCM_PASSPHRASE_FILE": str(tmp_env / "pass.txt")}, stdin=subprocess.DEVNULL)
+        assert unlocked.returncode == 0, unlocked.stderr
+        out, err, code, who = run(env, "list", "--json")
+        assert code == 0 and who == "agent", err
+    finally:
+        subprocess.run([str(script), "lock"], env=env, capture_output=True, stdin=subprocess.DEVNULL)
+        shutil.rmtree(runtime, ignore_errors=True)
