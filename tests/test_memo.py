@@ -61,3 +61,13 @@ def test_the_kept_parsed_yaml_is_a_copy_each_time(tmp_path):
     first = config._read_yaml(tmp_path, "config.yaml")
     first["agency"]["code"] = "changed by the caller"
     assert config._read_yaml(tmp_path, "config.yaml")["agency"]["code"] == "X"
+
+
+def test_the_agent_keeps_no_record_from_one_command_to_the_next(cli_as):
+    from cpcm.cli import resident
+
+    case_id = register(cli_as("amina"))
+    assert cli_as("amina")("show", case_id).code == 0
+    assert len(memo.RECORDS) > 0
+    resident._forget()  # what the agent does before and after each command it runs
+    assert len(memo.RECORDS) == 0

@@ -54,7 +54,8 @@ FILES = Bounded(64)  # file_key -> parsed YAML of a plaintext file (configuratio
 POLICIES = Bounded(16)  # (profile, override file_key) -> Policy
 
 
-def forget() -> None:
-    """Drop everything kept (the unlock agent calls it when it locks)."""
-    for memo in (RECORDS, FILES, POLICIES):
-        memo.clear()
+def forget_records() -> None:
+    """Drop every decrypted record kept: the unlock agent does after each command it runs, so no
+    case data outlives the command that read it. (The configuration, team and policy kept hold
+    none, and stay right by their files' identity.)"""
+    RECORDS.clear()
