@@ -70,9 +70,7 @@ def register(app: typer.Typer) -> None:
         from cpcm import service
 
         ctx = open_ctx(repo, identity)
-        cases = service.list_(ctx, status=status, risk=risk, worker=worker, stage=stage)
-        today = ctx.now.date()
-        rows = [service.case_summary(c, today, names) for c in cases]
+        rows = service.list_rows(ctx, status=status, risk=risk, worker=worker, stage=stage, names=names)
         if json_out:
             print_json(rows)
         else:

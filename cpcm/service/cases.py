@@ -148,6 +148,17 @@ def list_(ctx: Context, status: str | None = None, risk: str | None = None, work
     return sorted(selected, key=lambda c: (c.registered_at or "", c.id))
 
 
+def list_rows(ctx: Context, status: str | None = None, risk: str | None = None, worker: str | None = None,
+              stage: str | None = None, names: bool = False) -> list[dict]:
+    """What `cpcm list` prints: `case_summary` of each case `list_` gives, in its order, made
+    from the cache's compact row table (service/fill.py) without folding or building the cases."""
+    from cpcm.service import fill
+
+    today = ctx.now.date()
+    rows = fill.rows_matching(fill.case_rows(ctx).items(), status, risk, worker, stage)
+    return [fill.summary_of(row, case_id, today, names) for case_id, row in rows]
+
+
 @dataclass(frozen=True)
 class LogEntry:
     record_id: str
