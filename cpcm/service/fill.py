@@ -29,6 +29,7 @@ from cpcm.domain.case import Case
 from cpcm.domain.team import RECOVERY_READER
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.service.context import Context, case_index, fold_fingerprint, read_case
+from cpcm.store import cache as cache_mod
 from cpcm.store.cache import SHARDS, Appender, SummaryCache, Table, plain_json
 from cpcm.workflow.fold import fold
 
@@ -173,7 +174,7 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
     source = cache.records if usable and _records_small(cache) else None
     writers = {t.name: Appender(cache.folder / t.name, cache.recipient, cache.fingerprint) for t in TABLES
                if t.name not in direct and _segments(cache.folder / t.name) < PILE_UP}
-    shards = {s: Appender(table.folder, cache.recipient, table.tag, limit=1 << 20)
+    shards = {s: Appender(table.folder, cache.recipient, table.tag, limit=cache_mod.APPEND_LIMIT // 4)
               for s, table in (cache.records.shards.items() if usable else ()) if _segments(table.folder) < PILE_UP}
     dirty = cache.dirty if case_ids else set()
     total, done = len(case_ids), 0
@@ -251,7 +252,8 @@ def case_rows(ctx: Context) -> dict[str, list]:
                 rows[case_id] = entry["row"]
         else:
             missing.append(case_id)
-    for item in fill(ctx, cache, trees, missing, direct={ROWS.name: table}, spread=len(missing) >= FILL_FROM):
+    cold = len(missing) >= FILL_FROM  # written in segments as the cases come; a few: with the table's own save
+    for item in fill(ctx, cache, trees, missing, direct={} if cold else {ROWS.name: table}, spread=cold):
         if item.values is not None:
             rows[item.case_id] = value(item, ROWS)
     for gone in set(entries) - set(ids):

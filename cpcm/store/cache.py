@@ -208,11 +208,11 @@ class Appender:
     as its JSON text (made where the value was made, in a worker process). A table left with
     many segments is merged by the next `Table.save` that changes it."""
 
-    def __init__(self, folder: Path, recipient: str, tag: str, limit: int = APPEND_LIMIT):
+    def __init__(self, folder: Path, recipient: str, tag: str, limit: int | None = None):
         self.folder = folder
         self.recipient = recipient
         self.tag = tag
-        self.limit = limit
+        self.limit = APPEND_LIMIT if limit is None else limit
         self.parts: list[str] = []
         self.size = 0
         self.written: list[str] = []  # the segments written, by name
