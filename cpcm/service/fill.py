@@ -2,7 +2,8 @@
 compact table `cpcm list` reads.
 
 Every table a fill writes is a `CaseTable`: a folder of the worker's cache and a function that
-makes, from a folded case, the JSON value kept for it; an entry is `{"tree": TREE, FIELD: value}`
+makes, from a folded case, the value kept for it (JSON-compatible; a dataclass is kept as its
+fields); an entry is `{"tree": TREE, FIELD: value}`
 (value None: the worker does not read the case), used only while the case's folder has that git
 tree id. `TABLES` lists them: the summaries and the index (as `load_cases` and `load_index` read
 them) and the rows `cpcm list` prints. **A new table is filled with the others by adding a
@@ -21,9 +22,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, is_dataclass
 from datetime import date
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from cpcm.domain.case import Case
 from cpcm.domain.team import RECOVERY_READER
@@ -56,9 +57,22 @@ def list_row(ctx: Context, case: Case) -> list:
             born.isoformat() if born else None, len(case.history), case.last_at, case.name]
 
 
+def _dataclass_json(value: Any) -> Any:
+    if is_dataclass(value):
+        return vars(value)  # its fields, in order: what `asdict` gives, without copying it first
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def dumps(value: Any) -> str:
+    """A table value as JSON text; a dataclass (the folded `Case`) as `Case.to_dict()` would give it."""
+    return json.dumps(value, separators=(",", ":"), default=_dataclass_json)
+
+
 ROWS = CaseTable("rows", "row", list_row)
 TABLES: list[CaseTable] = [
-    CaseTable("summary", "case", lambda ctx, case: case.to_dict()),
+    CaseTable("summary", "case", lambda ctx, case: case),  # the case itself, as `Case.to_dict()`: see `dumps`
     CaseTable("index", "index", lambda ctx, case: case_index(case)),
     ROWS,
 ]
@@ -116,7 +130,7 @@ def read_one(ctx: Context, case_id: str, tables: Sequence[CaseTable], source=Non
     finally:
         store.record_cache = held
     case = fold(case_id, records)
-    values = {t.name: json.dumps(t.make(ctx, case), separators=(",", ":")) for t in tables}
+    values = {t.name: dumps(t.make(ctx, case)) for t in tables}
     return Filled(case_id, values, collect.found)
 
 
