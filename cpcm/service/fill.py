@@ -263,13 +263,13 @@ def case_rows(ctx: Context) -> dict[str, list]:
         tree = trees.get(case_id)
         if entry is not None and tree is not None and entry["tree"] == tree and case_id not in dirty:
             if entry["row"] is not None:
-                rows[case_id] = entry["row"]
+                rows[case_id] = _shared(entry["row"])
         else:
             missing.append(case_id)
     cold = len(missing) >= FILL_FROM  # written in segments as the cases come; a few: with the table's own save
     for item in fill(ctx, cache, trees, missing, direct={} if cold else {ROWS.name: table}, spread=cold):
         if item.values is not None:
-            rows[item.case_id] = value(item, ROWS)
+            rows[item.case_id] = _shared(value(item, ROWS))
     for gone in set(entries) - set(ids):
         table.delete(gone)
     try:
@@ -277,6 +277,19 @@ def case_rows(ctx: Context) -> dict[str, list]:
     except OSError:
         pass  # a read never fails because the local cache cannot be written
     return {case_id: rows[case_id] for case_id in ids if case_id in rows}
+
+
+_COMMON: dict = {}
+
+
+def _shared(row: list) -> list:
+    """The row with one string object for each value of its few-valued columns (status, stage,
+    risk, worker, sex): 100,000 rows hold a handful of strings, not 500,000."""
+    for column in (0, 1, 2, 3, 5):
+        text = row[column]
+        if text is not None:
+            row[column] = _COMMON.setdefault(text, text)
+    return row
 
 
 def summary_of(row: list, case_id: str, today: date, names: bool) -> dict:
