@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import abc
 from dataclasses import dataclass, is_dataclass
 from datetime import date
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
@@ -304,6 +305,27 @@ def summary_of(row: list, case_id: str, today: date, names: bool) -> dict:
     if names:
         data["name"] = name
     return data
+
+
+class Summaries(abc.Sequence):
+    """`summary_of` each of the rows, made as they are read: printing 100,000 rows holds one
+    summary at a time, not 100,000 dictionaries."""
+
+    def __init__(self, rows: list[tuple[str, list]], today: date, names: bool):
+        self.rows, self.today, self.names = rows, today, names
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [summary_of(row, case_id, self.today, self.names) for case_id, row in self.rows[index]]
+        case_id, row = self.rows[index]
+        return summary_of(row, case_id, self.today, self.names)
+
+    def __iter__(self):
+        for case_id, row in self.rows:
+            yield summary_of(row, case_id, self.today, self.names)
 
 
 def rows_matching(rows: Iterable[tuple[str, list]], status: str | None, risk: str | None, worker: str | None,
