@@ -178,6 +178,15 @@ def no_fsync():
         os.fsync = saved
 
 
+def wait_for_gc(root: Path, limit: float = 3600) -> None:
+    """Wait while a `git gc` runs in `root` (git's own gc.pid lock), for at most `limit` seconds."""
+    lock = root / ".git" / "gc.pid"
+    waited = 0.0
+    while lock.exists() and waited < limit:
+        time.sleep(1)
+        waited += 1
+
+
 def git(root: Path, *args: str) -> str:
     done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"})
     if done.returncode != 0:
@@ -333,14 +342,8 @@ def build_repo(size: int, dest: Path, seed: int = 2026, jobs: int | None = None)
                     seen.update(ids)
                     planned.extend(part_planned)
             tx.commit(f"register {size} synthetic cases")
-    for attempt in range(120):  # packed, as a repository in use is (gc --auto): 100,000 loose objects slow every write
-        try:
-            git(root, "gc", "-q")
-            break
-        except RuntimeError as exc:  # the commit's own `gc --auto` runs in the background: wait for it
-            if "already running" not in str(exc) or attempt == 119:
-                raise
-            time.sleep(5)
+    wait_for_gc(root)  # the commit may have started `git gc --auto` in the background: a second gc would fail
+    git(root, "gc", "-q")  # packed, as a repository in use is (gc --auto): 100,000 loose objects slow every write
     ids = sorted(seen)
     meta = {
         "size": size, "bench_format": BENCH_FORMAT, "cpcm": __version__, "base": git(root, "rev-parse", "HEAD"),

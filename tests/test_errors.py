@@ -259,7 +259,7 @@ def test_internal_error__exit_70_without_traceback(cli, repo, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("something unexpected")
 
-    monkeypatch.setattr(cpcm.service, "list_", broken)
+    monkeypatch.setattr(cpcm.service, "list_rows", broken)
     result = cli("list")
     assert result.code == 70
     assert "Traceback" not in result.stderr and "--debug" in result.stderr

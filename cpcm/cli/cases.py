@@ -70,15 +70,13 @@ def register(app: typer.Typer) -> None:
         from cpcm import service
 
         ctx = open_ctx(repo, identity)
-        cases = service.list_(ctx, status=status, risk=risk, worker=worker, stage=stage)
-        today = ctx.now.date()
-        rows = [service.case_summary(c, today, names) for c in cases]
+        rows = service.list_rows(ctx, status=status, risk=risk, worker=worker, stage=stage, names=names)
         if json_out:
-            print_json(rows)
+            print_json(list(rows))
         else:
             columns = ["case_id", "status", "stage", "risk", "worker", "sex", "age", "registered_at"] + (["name"] if names else [])
             print_table([c.replace("_", " ") for c in columns],
-                        [[r[c] if c != "registered_at" else (r[c] or "")[:10] for c in columns] for r in rows],
+                        ([r[c] if c != "registered_at" else (r[c] or "")[:10] for c in columns] for r in rows),
                         title=f"{len(rows)} case(s)")
         report_problems(ctx)
 

@@ -14,6 +14,13 @@ HEADER = ("kind", "schema", "id", "case", "at", "recorded_at", "by")
 
 def plain(value: Any) -> Any:
     """YAML timestamps and other scalars as JSON-friendly values; dates as ISO strings."""
+    kind = type(value)
+    if kind is str or kind is int or value is None or kind is bool or kind is float:
+        return value  # the common cases first: `isinstance(value, Mapping)` is slow
+    if kind is dict:
+        return {k if type(k) is str else str(k): plain(v) for k, v in value.items()}
+    if kind is list:
+        return [plain(v) for v in value]
     if isinstance(value, datetime):
         return value.isoformat(timespec="seconds")
     if isinstance(value, date):

@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from cpcm.domain.case import Case
 from cpcm.domain.forms import Form, is_empty, validate
@@ -146,6 +146,17 @@ def list_(ctx: Context, status: str | None = None, risk: str | None = None, work
             continue
         selected.append(case)
     return sorted(selected, key=lambda c: (c.registered_at or "", c.id))
+
+
+def list_rows(ctx: Context, status: str | None = None, risk: str | None = None, worker: str | None = None,
+              stage: str | None = None, names: bool = False) -> Sequence[dict]:
+    """What `cpcm list` prints: `case_summary` of each case `list_` gives, in its order, made
+    from the cache's compact row table (service/fill.py) without folding or building the cases
+    (each summary made as it is read)."""
+    from cpcm.service import fill
+
+    rows = fill.rows_matching(fill.case_rows(ctx).items(), status, risk, worker, stage)
+    return fill.Summaries(rows, ctx.now.date(), names)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from cpcm.domain.records import HEADER, Record, changed_fields
 from cpcm.domain.team import RECOVERY_READER, Team, Worker
 from cpcm.errors import Busy, CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.store import forms
+from cpcm.store.cache import SummaryCache
 from cpcm.store.casestore import CONFERENCES, CaseStore
 from cpcm.store.contract import Store
 from cpcm.store.config import Config, load_config, load_team
@@ -444,9 +445,9 @@ def _load_cases(ctx: Context, index_only: bool) -> dict[str, Case]:
                 cache.put_index(case_id, tree, None)
             continue
         missing.append(case_id)
+    if len(missing) >= PREFETCH_FROM and isinstance(cache, SummaryCache):
+        missing = _fill_cases(ctx, cache, trees, missing, cases)
     readable = [c for c in missing if worker.id in ctx.store.recipients(c) or worker.id == RECOVERY_READER]
-    if len(readable) >= PREFETCH_FROM:
-        ctx.store.prefetch(readable, ctx.keys, ctx.progress)
     for case_id in missing:
         tree = trees.get(case_id)
         if case_id not in readable:
@@ -465,6 +466,21 @@ def _load_cases(ctx: Context, index_only: bool) -> dict[str, Case]:
     except OSError:
         pass  # a read never fails because the local cache cannot be written
     return {case_id: cases[case_id] for case_id in ids if case_id in cases}  # in the order of the case ids
+
+
+def _fill_cases(ctx: Context, cache: SummaryCache, trees: dict[str, str], missing: list[str], cases: dict[str, Case]) -> list[str]:
+    """A cold fill of the cases missing from the cache (service/fill.py: on every core, every
+    table written as the cases come); the folded cases go into `cases`. Returns the cases left
+    to read one by one (none)."""
+    from cpcm.service import fill
+
+    summary = fill.TABLES[0]
+    for item in fill.fill(ctx, cache, trees, missing):
+        for table in (cache.summary, cache.index):
+            table.entries.pop(item.case_id, None)  # the fill wrote newer entries: a merge must not put these back
+        if item.values is not None:
+            cases[item.case_id] = Case.from_dict(fill.value(item, summary))
+    return []
 
 
 def parse_case_id(text: str) -> str:

@@ -163,21 +163,7 @@ class Table:
                 self.entries = {k: v for k, v in self.entries.items() if k in live}
         entries = self.entries if merge else self.pending
         payload = json.dumps({"version": VERSION, "tag": self.tag, "entries": entries}, separators=(",", ":"))
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        name = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(3)}.age"
-        tmp = self.folder / f"{TMP_PREFIX}{secrets.token_hex(8)}"
-        # no fsync: a cache lost in a power cut is rebuilt; the rename keeps a reader from seeing half a file
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(cipher.encrypt(payload.encode(), [self.recipient]))
-            os.replace(tmp, self.folder / name)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        name = write_segment(self.folder, self.recipient, payload.encode())
         if merge:
             for old in self.files:
                 try:
@@ -189,6 +175,61 @@ class Table:
         else:
             self.files.append(name)
         self.pending = {}
+
+
+def write_segment(folder: Path, recipient: str, payload: bytes) -> str:
+    """Write one encrypted segment of a table (the JSON `payload`) into `folder`; its name."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    name = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(3)}.age"
+    tmp = folder / f"{TMP_PREFIX}{secrets.token_hex(8)}"
+    # no fsync: a cache lost in a power cut is rebuilt; the rename keeps a reader from seeing half a file
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(cipher.encrypt(payload, [recipient]))
+        os.replace(tmp, folder / name)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return name
+
+
+APPEND_LIMIT = 4 << 20  # characters of JSON an Appender holds before it writes them as a segment
+
+
+class Appender:
+    """Entries added to a table without reading it (a cold fill: thousands of cases, none of
+    them in the table): the entries go to new segments of at most about `limit` characters,
+    written as they fill, so memory stays flat however many are added; a fill interrupted
+    midway leaves the segments written so far, which the next command uses. Each value is given
+    as its JSON text (made where the value was made, in a worker process). A table left with
+    many segments is merged by the next `Table.save` that changes it."""
+
+    def __init__(self, folder: Path, recipient: str, tag: str, limit: int | None = None):
+        self.folder = folder
+        self.recipient = recipient
+        self.tag = tag
+        self.limit = APPEND_LIMIT if limit is None else limit
+        self.parts: list[str] = []
+        self.size = 0
+        self.written: list[str] = []  # the segments written, by name
+
+    def add(self, key: str, value_json: str) -> None:
+        part = json.dumps(key) + ":" + value_json
+        self.parts.append(part)
+        self.size += len(part)
+        if self.size >= self.limit:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.parts:
+            return
+        payload = '{"version":%d,"tag":%s,"entries":{%s}}' % (VERSION, json.dumps(self.tag), ",".join(self.parts))
+        self.parts, self.size = [], 0
+        self.written.append(write_segment(self.folder, self.recipient, payload.encode()))
 
 
 def codec_fingerprint() -> str:

@@ -220,15 +220,16 @@ class CaseStore:
         return record, known[0]
 
     def _decrypt(self, path: Path, data: bytes, keys: Sequence) -> bytes:
-        rel = self.rel(path)
         try:
             return cipher.decrypt(data, keys)
         except cipher.NotARecipient:
+            rel = self.rel(path)
             raise CannotDecrypt(
                 f"{rel} is not encrypted to your key",
                 "Only the case's worker, supervisors and managers can read it; check --identity.",
             ) from None
         except cipher.Damaged as exc:
+            rel = self.rel(path)
             raise Corrupt(f"{rel} is damaged or truncated ({exc})", rel, "Restore it from git: git checkout -- " + rel) from None
 
     def _parse(self, path: Path, plaintext: bytes):
@@ -240,13 +241,14 @@ class CaseStore:
 
     def _checked(self, path: Path, loaded) -> Record:
         """The record a file's parsed YAML holds, checked against the file's name."""
-        rel = self.rel(path)
         try:
             record = Record.from_dict(loaded)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            rel = self.rel(path)
             raise Corrupt(f"{rel} decrypts but is not a valid record (missing or bad '{exc}')", rel) from None
         match = RECORD_FILE.match(path.name)
         if not match or match["id"] != record.id or path.parent.name != record.case:
+            rel = self.rel(path)
             raise Corrupt(f"{rel} holds a record whose id or case does not match its file name", rel)
         return record
 

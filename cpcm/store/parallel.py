@@ -1,11 +1,13 @@
-"""Decrypting and parsing many record files on every core (a cold cache: the first use, a new
-identity). The worker processes are forked: they inherit the identity's keys in memory, and
-send back the parsed records through a pipe; nothing is written to disk."""
+"""Work spread over every core (a cold cache: the first use, a new identity, an upgrade):
+decrypting and parsing many record files (`parse_all`), or any job over chunks of cases
+(`run_chunks`). The worker processes are forked: they inherit the identity's keys in memory, and
+send back what they made through a pipe; nothing is written to disk."""
 from __future__ import annotations
 
 import multiprocessing
 import os
-from typing import Any, Callable, Iterator, Sequence
+import queue
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from cpcm.crypto import cipher
 from cpcm.domain.records import plain
@@ -58,3 +60,51 @@ def parse_all(items: list[tuple[str, bytes]], keys: Sequence,
                 pool.join()
     finally:
         _KEYS = ()
+
+
+_JOB: Callable[[Any], Any] | None = None
+
+
+def _run(chunk: Any) -> Any:
+    assert _JOB is not None
+    return _JOB(chunk)
+
+
+def run_chunks(job: Callable[[Any], Any], chunks: Iterable[Any], window: int = 0) -> Iterator[Any]:
+    """`job(chunk)` for each chunk on every core (forked worker processes, which inherit what
+    `job` needs in memory: the identity's keys too; nothing is written to disk), yielded in the
+    order they finish. At most `window` chunks (default: four per worker) are handed out and
+    not yet taken by the caller, so a slow caller holds a bounded number of results however
+    many chunks there are. On one core, or where processes cannot be forked, run here in turn."""
+    global _JOB
+    count = workers()
+    if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        yield from map(job, chunks)
+        return
+    window = window or 4 * count
+    done: queue.SimpleQueue = queue.SimpleQueue()
+    _JOB = job
+    pool = multiprocessing.get_context("fork").Pool(count)
+    try:
+        todo = iter(chunks)
+        out = 0
+        for chunk in todo:
+            pool.apply_async(_run, (chunk,), callback=lambda r: done.put((True, r)), error_callback=lambda e: done.put((False, e)))
+            out += 1
+            if out < window:
+                continue
+            ok, result = done.get()
+            out -= 1
+            if not ok:
+                raise result
+            yield result
+        while out:
+            ok, result = done.get()
+            out -= 1
+            if not ok:
+                raise result
+            yield result
+    finally:
+        _JOB = None
+        pool.terminate()
+        pool.join()

@@ -1,0 +1,337 @@
+"""Filling the local cache's per-case tables (store/cache.py) from the case files, and the
+compact table `cpcm list` reads.
+
+Every table a fill writes is a `CaseTable`: a folder of the worker's cache and a function that
+makes, from a folded case, the value kept for it (JSON-compatible; a dataclass is kept as its
+fields); an entry is `{"tree": TREE, FIELD: value}`
+(value None: the worker does not read the case), used only while the case's folder has that git
+tree id. `TABLES` lists them: the summaries and the index (as `load_cases` and `load_index` read
+them) and the rows `cpcm list` prints. **A new table is filled with the others by adding a
+`CaseTable` to `TABLES` (`add_table`)**: its `make(ctx, case)` runs for every case a fill reads,
+in the worker processes during a cold fill.
+
+A cold fill (`fill`: many cases missing, the first use, a new identity, an upgrade of cpcm that
+changed the fold) reads cases in chunks on every core (store/parallel.py `run_chunks`): a worker
+process checks the case is readable, decrypts and parses its records, folds it and makes every
+table's value as JSON text. The parent writes each value as it comes to new segments of each
+table (`cache.Appender`, a segment every few MB), and each record as parsed to the record table,
+holding nothing else: memory stays flat in the number of cases, and a fill interrupted midway
+leaves the segments written so far, which the next command uses.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections import abc
+from dataclasses import dataclass, is_dataclass
+from datetime import date
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+from cpcm.domain.case import Case
+from cpcm.domain.team import RECOVERY_READER
+from cpcm.errors import CannotDecrypt, Corrupt
+from cpcm.service.context import Context, case_index, fold_fingerprint, read_case
+from cpcm.store import cache as cache_mod
+from cpcm.store.cache import SHARDS, Appender, SummaryCache, Table, plain_json
+from cpcm.workflow.fold import fold
+
+CHUNK = 16            # cases a worker process reads at a time
+RECORDS_SHARED_UPTO = 32 << 20  # bytes of record table up to which the workers look records up in it
+FILL_FROM = 200       # cases missing before they are read on every core
+PILE_UP = 24          # segments of a table beyond which a fill leaves it to its own reader
+
+
+@dataclass(frozen=True)
+class CaseTable:
+    """A table of the cache with one entry per case: `{"tree": TREE, field: make(ctx, case)}`."""
+
+    name: str
+    field: str
+    make: Callable[[Context, Case], Any]
+
+
+def list_row(ctx: Context, case: Case) -> list:
+    """What `cpcm list` prints and filters on (service.cases.case_summary), the age as the date
+    of birth it is counted from (the age depends on the day)."""
+    born = case.birth_date()
+    return [case.status, case.stage, case.risk, case.worker, case.registered_at, case.child.get("sex"),
+            born.isoformat() if born else None, len(case.history), case.last_at, case.name]
+
+
+def _dataclass_json(value: Any) -> Any:
+    if is_dataclass(value):
+        return vars(value)  # its fields, in order: what `asdict` gives, without copying it first
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def dumps(value: Any) -> str:
+    """A table value as JSON text; a dataclass (the folded `Case`) as `Case.to_dict()` would give it."""
+    return json.dumps(value, separators=(",", ":"), default=_dataclass_json)
+
+
+ROWS = CaseTable("rows", "row", list_row)
+TABLES: list[CaseTable] = [
+    CaseTable("summary", "case", lambda ctx, case: case),  # the case itself, as `Case.to_dict()`: see `dumps`
+    CaseTable("index", "index", lambda ctx, case: case_index(case)),
+    ROWS,
+]
+
+
+def add_table(table: CaseTable) -> None:
+    """Have a cold fill (and `table_values`) fill this table too."""
+    if all(t.name != table.name for t in TABLES):
+        TABLES.append(table)
+
+
+@dataclass
+class Filled:
+    """A case read by a fill: `values` (table name -> JSON text of its value), None when the
+    worker does not read the case; `records`: (blob id, JSON text) of each record parsed afresh;
+    `keep`: False when a write may have landed while it was read (not stored, only used)."""
+
+    case_id: str
+    values: dict[str, str] | None
+    records: list[tuple[str, str]]
+    keep: bool = True
+
+
+class _Collect:
+    """Stands in for the store's record cache while a fill reads a case: a record the table
+    holds is used (when `source` is given), a record parsed afresh is collected to be written."""
+
+    def __init__(self, source):
+        self.source = source
+        self.found: list[tuple[str, str]] = []
+
+    def usable(self, keys: Sequence) -> bool:
+        return True
+
+    def get(self, blob: str):
+        return self.source.get(blob) if self.source is not None else None
+
+    def put(self, blob: str, loaded) -> None:
+        if plain_json(loaded):
+            self.found.append((blob, json.dumps(loaded, separators=(",", ":"))))
+
+
+def read_one(ctx: Context, case_id: str, tables: Sequence[CaseTable], source=None) -> Filled:
+    """Read, fold and make the tables' values of one case; Corrupt or CannotDecrypt as
+    `read_case` raises them. `source`: the record table to look records up in (None: decrypt)."""
+    me = ctx.need_worker()
+    if me.id != RECOVERY_READER and me.id not in ctx.store.recipients(case_id):
+        return Filled(case_id, None, [])
+    store = ctx.store
+    collect = _Collect(source)
+    held = getattr(store, "record_cache", None)
+    store.record_cache = collect
+    try:
+        records = read_case(ctx, case_id)[0]
+    finally:
+        store.record_cache = held
+    case = fold(case_id, records)
+    values = {t.name: dumps(t.make(ctx, case)) for t in tables}
+    return Filled(case_id, values, collect.found)
+
+
+def _chunk_job(ctx: Context, basis: int, source) -> Callable[[list[str]], list[Filled | str]]:
+    def job(case_ids: list[str]) -> list[Filled | str]:
+        done: list[Filled | str] = []
+        for case_id in case_ids:
+            try:
+                filled = read_one(ctx, case_id, TABLES, source)
+            except (Corrupt, CannotDecrypt):
+                done.append(case_id)  # read again by the parent, which reports it
+                continue
+            except Exception:  # noqa: BLE001 - anything else: the parent reads it and raises it there
+                done.append(case_id)
+                continue
+            filled.keep = ctx.store.generation() == basis
+            done.append(filled)
+        return done
+    return job
+
+
+def _records_small(cache: SummaryCache) -> bool:
+    total = 0
+    for shard in SHARDS:
+        try:
+            with os.scandir(cache.records.shards[shard].folder) as entries:
+                total += sum(e.stat().st_size for e in entries if e.is_file())
+        except OSError:
+            continue
+    return total <= RECORDS_SHARED_UPTO
+
+
+def _segments(folder) -> int:
+    try:
+        return sum(1 for name in os.listdir(folder) if name.endswith(".age"))
+    except OSError:
+        return 0
+
+
+def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Sequence[str],
+         direct: dict[str, Table] | None = None, spread: bool = True) -> Iterator[Filled]:
+    """Read every case of `case_ids` (on every core when `spread`), write its entry in every
+    table of `TABLES` and its records in the record table, and yield it. `direct`: tables (by
+    name) loaded by the caller, into which entries are set rather than appended. A table that
+    already has many segments (`PILE_UP`) waiting for its reader to merge them is not appended
+    to: its reader fills its own misses. A case that cannot be read is noted in `ctx.problems`
+    and not yielded."""
+    from cpcm.store import parallel
+
+    direct = direct or {}
+    basis = ctx.store.generation()
+    if basis % 2:
+        basis = -1  # a write under way: what is read is used, not stored
+    usable = cache.records.usable(ctx.keys)
+    source = cache.records if usable and _records_small(cache) else None
+    writers = {t.name: Appender(cache.folder / t.name, cache.recipient, cache.fingerprint) for t in TABLES
+               if t.name not in direct and _segments(cache.folder / t.name) < PILE_UP}
+    shards = {s: Appender(table.folder, cache.recipient, table.tag, limit=cache_mod.APPEND_LIMIT // 4)
+              for s, table in (cache.records.shards.items() if usable else ()) if _segments(table.folder) < PILE_UP}
+    dirty = cache.dirty if case_ids else set()
+    total, done = len(case_ids), 0
+    chunks = [list(case_ids[n:n + CHUNK]) for n in range(0, total, CHUNK)]
+    job = _chunk_job(ctx, basis, source)
+    try:
+        for results in parallel.run_chunks(job, chunks) if spread else map(job, chunks):
+            for item in results:
+                if isinstance(item, str):  # the worker could not read it: read here, and report it
+                    try:
+                        item = read_one(ctx, item, TABLES)
+                    except (Corrupt, CannotDecrypt) as exc:
+                        ctx.problems.append(exc)
+                        continue
+                    item.keep = ctx.store.generation() == basis
+                tree = trees.get(item.case_id)
+                if item.keep and tree is not None and item.case_id not in dirty:
+                    _store(item, tree, writers, direct, shards)
+                yield item
+            done += len(results)
+            if spread and ctx.progress is not None:
+                ctx.progress(done, total)
+    finally:
+        for writer in (*writers.values(), *shards.values()):
+            try:
+                writer.flush()
+            except OSError:
+                pass  # a read never fails because the local cache cannot be written
+
+
+def _store(item: Filled, tree: str, writers: dict[str, Appender], direct: dict[str, Table],
+           shards: dict[str, Appender]) -> None:
+    tree_json = json.dumps(tree)
+    for table in TABLES:
+        text = "null" if item.values is None else item.values[table.name]
+        if table.name in direct:
+            direct[table.name].set(item.case_id, {"tree": tree, table.field: json.loads(text)})
+        elif table.name in writers:
+            writers[table.name].add(item.case_id, '{"tree":%s,"%s":%s}' % (tree_json, table.field, text))
+    for blob, text in item.records:
+        if blob[0] in shards:
+            shards[blob[0]].add(blob, text)
+
+
+def value(item: Filled, table: CaseTable) -> Any:
+    """The value a fill made of `table` for a case (None: not readable)."""
+    return None if item.values is None else json.loads(item.values[table.name])
+
+
+def case_rows(ctx: Context) -> dict[str, list]:
+    """Every case the worker can read -> its `list_row`, in the order of the case ids, from the
+    cache's row table: no case is folded but those changed since the table was written (a cold
+    table is filled on every core, with every other table). A damaged case is left out and noted
+    in `ctx.problems`."""
+    from cpcm.store.layout import CASES
+
+    worker = ctx.need_worker()
+    cache = ctx.store.summaries(worker.id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
+    if not isinstance(cache, SummaryCache):  # a repository in memory: no files to keep tables in
+        from cpcm.service.context import load_cases
+
+        return {case_id: list_row(ctx, case) for case_id, case in load_cases(ctx).items()}
+    trees = ctx.store.versions(CASES)
+    ids = ctx.store.case_ids()
+    table = Table(cache.folder / ROWS.name, cache.recipient, cache.keys, cache.fingerprint).load()
+    entries = table.entries
+    dirty = cache.dirty
+    rows: dict[str, list] = {}
+    missing = []
+    for case_id in ids:
+        entry = entries.get(case_id)
+        tree = trees.get(case_id)
+        if entry is not None and tree is not None and entry["tree"] == tree and case_id not in dirty:
+            if entry["row"] is not None:
+                rows[case_id] = _shared(entry["row"])
+        else:
+            missing.append(case_id)
+    cold = len(missing) >= FILL_FROM  # written in segments as the cases come; a few: with the table's own save
+    for item in fill(ctx, cache, trees, missing, direct={} if cold else {ROWS.name: table}, spread=cold):
+        if item.values is not None:
+            rows[item.case_id] = _shared(value(item, ROWS))
+    for gone in set(entries) - set(ids):
+        table.delete(gone)
+    try:
+        table.save()
+    except OSError:
+        pass  # a read never fails because the local cache cannot be written
+    return {case_id: rows[case_id] for case_id in ids if case_id in rows}
+
+
+_COMMON: dict = {}
+
+
+def _shared(row: list) -> list:
+    """The row with one string object for each value of its few-valued columns (status, stage,
+    risk, worker, sex): 100,000 rows hold a handful of strings, not 500,000."""
+    for column in (0, 1, 2, 3, 5):
+        text = row[column]
+        if text is not None:
+            row[column] = _COMMON.setdefault(text, text)
+    return row
+
+
+def summary_of(row: list, case_id: str, today: date, names: bool) -> dict:
+    """`case_summary` of a case from its `list_row`: the same keys, values and order."""
+    status, stage, risk, worker, registered_at, sex, born, records, last_at, name = row
+    age = None
+    if born is not None:
+        b = date.fromisoformat(born)
+        age = today.year - b.year - ((today.month, today.day) < (b.month, b.day))
+    data = {"case_id": case_id, "status": status, "stage": stage, "risk": risk, "worker": worker,
+            "registered_at": registered_at, "sex": sex, "age": age, "records": records, "last_at": last_at}
+    if names:
+        data["name"] = name
+    return data
+
+
+class Summaries(abc.Sequence):
+    """`summary_of` each of the rows, made as they are read: printing 100,000 rows holds one
+    summary at a time, not 100,000 dictionaries."""
+
+    def __init__(self, rows: list[tuple[str, list]], today: date, names: bool):
+        self.rows, self.today, self.names = rows, today, names
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [summary_of(row, case_id, self.today, self.names) for case_id, row in self.rows[index]]
+        case_id, row = self.rows[index]
+        return summary_of(row, case_id, self.today, self.names)
+
+    def __iter__(self):
+        for case_id, row in self.rows:
+            yield summary_of(row, case_id, self.today, self.names)
+
+
+def rows_matching(rows: Iterable[tuple[str, list]], status: str | None, risk: str | None, worker: str | None,
+                  stage: str | None) -> list[tuple[str, list]]:
+    """The rows `cpcm list` shows with these filters, in its order (registered, then case id)."""
+    selected = [(case_id, row) for case_id, row in rows
+                if (not status or row[0] == status) and (not risk or row[2] == risk)
+                and (not worker or row[3] == worker) and (not stage or row[1] == stage)]
+    return sorted(selected, key=lambda item: (item[1][4] or "", item[0]))
