@@ -346,3 +346,12 @@ class SummaryCache:
             os.unlink(self.legacy)
         except OSError:
             pass
+
+
+def derived_table(root: Path, worker: str, name: str, recipient: str, keys: Sequence, tag: str,
+                  keep: Callable[[], set[str] | None] | None = None) -> Table:
+    """A table of values made from each case (the service's due and statistics rows, by case
+    id), in the worker's cache folder next to the summaries and encrypted like them. `tag` names
+    everything the values depend on besides the case's tree (which each entry carries): a table
+    of another tag is not read, and is replaced at its next save."""
+    return Table(root / CACHE_DIR / worker / name, recipient, keys, tag, keep)
