@@ -17,6 +17,10 @@ Three tables, each a folder of encrypted segments (`Table`):
   readers, a case merged or transferred away) are left out: the table does not grow with
   every re-encryption.
 
+Beside them, tables of values the service derives from each case (`derived_table`: `due` and
+`statistics`, made by cpcm/service/tables.py), keyed by case id and tree like the summary, in
+the same folder and encrypted the same way.
+
 A change is written as a new segment holding only what changed; a table is merged into one file
 when it has many segments. Concurrent commands may each add a segment; a merge removes only
 the segments it read. Whatever is lost that way is a cache miss, never a wrong answer.
