@@ -13,6 +13,7 @@ registration).
 """
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, timezone, tzinfo
 from typing import Iterable
 
@@ -51,8 +52,9 @@ ROW_KEYS = ("category", "sex", "age", "disability", "outcome")  # a row: [measur
 
 
 def case_rows(case: Case, zone: tzinfo | None = None) -> list[list]:
-    """Every event of a case the report counts, whatever the period: [measure, the event's day in
-    `zone` (ISO), category, sex, age band, disability (, outcome for a referral)]. What a period
+    """Every event of a case the report counts, whatever the period: [measure (its place in
+    MEASURE_KEYS), the event's day in `zone` (ISO), category, sex, age band, disability (, outcome
+    for a referral)]. What a period
     counts is the rows whose day falls in it (`rows_in`). Holds no identifier and no time of
     day; still kept encrypted (it is a case's history in outline)."""
     period = Period(date.min, date.max, zone or timezone.utc)
@@ -60,7 +62,7 @@ def case_rows(case: Case, zone: tzinfo | None = None) -> list[list]:
 
     def add(measure: str, when: str, category: str | None = None, outcome: str | None = None) -> None:
         item = _item(case, when, period, category)
-        rows.append([measure, period.local(when).date().isoformat(), *(item[k] for k in ROW_KEYS[:4])]
+        rows.append([MEASURE_KEYS.index(measure), period.local(when).date().isoformat(), *(item[k] for k in ROW_KEYS[:4])]
                     + ([outcome] if outcome is not None else []))
 
     if case.registered_at:
@@ -85,13 +87,18 @@ def case_rows(case: Case, zone: tzinfo | None = None) -> list[list]:
 
 def rows_in(rows: Iterable[Iterable[list]], period: Period) -> dict[str, list[dict]]:
     """The items of `rows` (each case's `case_rows`, made in the zone of `period`) dated in the period."""
-    found: dict[str, list[dict]] = {key: [] for key in MEASURE_KEYS}
+    lists: list[list[dict]] = [[] for _ in MEASURE_KEYS]
     first, last = period.start.isoformat(), period.end.isoformat()
+    items: dict[tuple, dict] = {}  # one item for equal rows: items are only read
     for case in rows:
         for row in case:
             if first <= row[1] <= last:
-                found[row[0]].append(dict(zip(ROW_KEYS, row[2:])))
-    return found
+                key = tuple(row[2:])
+                item = items.get(key)
+                if item is None:
+                    item = items[key] = dict(zip(ROW_KEYS, key))
+                lists[row[0]].append(item)
+    return dict(zip(MEASURE_KEYS, lists))
 
 
 def _events(cases: list[Case], period: Period) -> dict[str, list[dict]]:
@@ -105,7 +112,8 @@ def _ages(items: list[dict]) -> list[str]:
 
 def _matrix(items: list[dict], row_key: str, rows: list[str], col_key: str, cols: Iterable[str]) -> list[list[int]]:
     cols = list(cols)
-    return [[sum(1 for i in items if i[row_key] == r and i[col_key] == c) for c in cols] for r in rows]
+    counted = Counter((i[row_key], i[col_key]) for i in items)  # one pass, not one per cell
+    return [[counted[(r, c)] for c in cols] for r in rows]
 
 
 SEX_LABELS = {"female": "female", "male": "male", "other_or_unknown": "other or not recorded"}

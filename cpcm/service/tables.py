@@ -160,6 +160,7 @@ class _Session:
     staged: dict[str, dict[str, list | None]] = field(default_factory=dict)  # kind -> case id -> entry (None: not kept)
     texts: dict[str, list] = field(default_factory=dict)  # the due texts made here, by id
     text_ids: dict[tuple, str] = field(default_factory=dict)  # and their ids, by the texts
+    ids: list[str] | None = None  # the case ids of the repository, once read
 
     def table(self, ctx, kind: str) -> Table:
         if kind == "due":
@@ -175,22 +176,29 @@ class _Session:
 
                 tag = _digest("due", str(VERSION), fold_fingerprint(), code_fingerprint(), policy_fingerprint(ctx.policy),
                               self.zone_key)
-                self._due = derived_table(self.root, self.worker, "due", self.recipient, self.keys, tag, self._keep_due)
+                self._due = derived_table(self.root, self.worker, "due", self.recipient, self.keys, tag,
+                                          lambda: self._keep("due"))
             return self._due
         if self._stats is None:
             from cpcm.service.context import fold_fingerprint
 
             tag = _digest("statistics", str(VERSION), fold_fingerprint(), code_fingerprint(), self.zone_key)
-            self._stats = derived_table(self.root, self.worker, "statistics", self.recipient, self.keys, tag)
+            self._stats = derived_table(self.root, self.worker, "statistics", self.recipient, self.keys, tag,
+                                        lambda: self._keep("statistics"))
         return self._stats
 
-    def _keep_due(self) -> set[str]:
-        """When the due table's segments are merged: its entries and the texts they use."""
-        entries = self._due.entries if self._due is not None else {}
-        keep = {k for k in entries if not k.startswith(TEXT)}
-        for key in list(keep):
-            for piece in entries[key][2:]:
-                keep.update(TEXT + text_id for text_id in piece[3::3])
+    def _keep(self, kind: str) -> set[str] | None:
+        """When a table's segments are merged: the entries of the cases in the repository (when
+        this command listed them) and the texts they use."""
+        table = self._due if kind == "due" else self._stats
+        if self.ids is None or table is None:
+            return None
+        keep = set(self.ids).intersection(table.entries)
+        if kind == "due":
+            entries = table.entries
+            for key in list(keep):
+                for piece in entries[key][2:]:
+                    keep.update(TEXT + text_id for text_id in piece[3::3])
         return keep
 
     def dirty(self) -> set[str]:
@@ -229,7 +237,7 @@ def _session(ctx) -> _Session | None:
 # An entry is a list (JSON arrays read back fastest): [tree] for a case the worker does not read;
 # due: [tree, worker, piece, ...], each piece [lo, hi, n, text id, due, target, ...] (lo and hi as
 # `instant`s, None unbounded; the first n triples are the case's deadlines, the rest the conference
-# after an admission); statistics: [tree, row, ...] (`case_rows`).
+# after an admission); statistics: [tree, [row, ...]] (`case_rows`).
 TREE = 20  # hex digits of the case's tree id kept (80 bits: an entry of another tree is never taken for it)
 TEXT_ID = 10  # hex digits of a text's digest; two texts with one id are detected and the case is not kept
 
@@ -282,7 +290,7 @@ def _statistics_entry(session: _Session, case: Case, tree: str) -> list:
     rows = case_rows(case, session.zone)
     if not plain_json(rows):
         raise _NotKept
-    return [tree[:TREE], *rows]
+    return [tree[:TREE], rows]
 
 
 def _entry(ctx, session: _Session, kind: str, tree: str, case: Case | None) -> list | None:
@@ -413,8 +421,7 @@ def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[
     table = session.table(ctx, kind).load()
     entries = table.entries
     dirty = session.dirty()
-    for gone in {k for k in entries if not k.startswith(TEXT)}.difference(ids):  # cases merged or transferred away
-        table.delete(gone)
+    session.ids = ids  # a merge of the table's segments keeps these cases' entries only (`_keep`)
 
     def stored(case_id: str) -> list | None:
         entry = entries.get(case_id)
@@ -427,7 +434,7 @@ def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[
     missing: list[str] = []
     for case_id in ids:  # `stored`, written out: this loop runs for every case
         entry = entries.get(case_id)
-        if entry is not None and case_id not in dirty:
+        if entry is not None and (not dirty or case_id not in dirty):
             tree = trees.get(case_id)
             if tree is not None and entry[0] == tree[:TREE]:
                 if len(entry) == 1:  # a case this worker does not read
@@ -536,7 +543,7 @@ def statistics_rows(ctx) -> tuple[list[list[list]], tzinfo] | None:
         return None
 
     def use(entry: list, case_id: str) -> list[list]:
-        return entry[1:]
+        return entry[1]
 
     def make(case: Case, tree: str | None) -> list[list]:
         from cpcm.reports.statistics import case_rows
