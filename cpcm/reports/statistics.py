@@ -13,7 +13,8 @@ registration).
 """
 from __future__ import annotations
 
-from datetime import tzinfo
+from collections import Counter
+from datetime import date, timezone, tzinfo
 from typing import Iterable
 
 from cpcm.domain.case import Case
@@ -45,29 +46,63 @@ def _closure_reason(case: Case, when: str, latest: str) -> str:
     return REASON_NOT_KEPT
 
 
+MEASURE_KEYS = ("registrations", "closures", "reopenings", "transfers", "referrals", "consent_overrides", "consent_refusals",
+                "plans", "plans_with_child", "reviews", "reviews_with_child")
+ROW_KEYS = ("category", "sex", "age", "disability", "outcome")  # a row: [measure, local day, *these]; outcome for referrals
+
+
+def case_rows(case: Case, zone: tzinfo | None = None) -> list[list]:
+    """Every event of a case the report counts, whatever the period: [measure (its place in
+    MEASURE_KEYS), the event's day in `zone` (ISO), category, sex, age band, disability (, outcome
+    for a referral)]. What a period
+    counts is the rows whose day falls in it (`rows_in`). Holds no identifier and no time of
+    day; still kept encrypted (it is a case's history in outline)."""
+    period = Period(date.min, date.max, zone or timezone.utc)
+    rows: list[list] = []
+
+    def add(measure: str, when: str, category: str | None = None, outcome: str | None = None) -> None:
+        item = _item(case, when, period, category)
+        rows.append([MEASURE_KEYS.index(measure), period.local(when).date().isoformat(), *(item[k] for k in ROW_KEYS[:4])]
+                    + ([outcome] if outcome is not None else []))
+
+    if case.registered_at:
+        add("registrations", case.registered_at)
+    closures = sorted(case.events.get("closed", ()))
+    for when in closures:
+        if when:
+            add("closures", when, _closure_reason(case, when, closures[-1]))
+    for name, key in (("reopen", "reopenings"), ("transfer", "transfers"), ("consent_override", "consent_overrides"),
+                      ("consent_refused", "consent_refusals"), ("plan", "plans"), ("plan_with_child", "plans_with_child"),
+                      ("review", "reviews"), ("review_with_child", "reviews_with_child")):
+        for when in case.events.get(name, ()):
+            if when:
+                add(key, when)
+    for referral in case.referrals:
+        if referral.get("at"):
+            status = referral.get("status")
+            outcome = next((name for name, statuses in REFERRAL_OUTCOMES if status in statuses), UNKNOWN)
+            add("referrals", referral["at"], referral.get("sector") or UNKNOWN, outcome)
+    return rows
+
+
+def rows_in(rows: Iterable[Iterable[list]], period: Period) -> dict[str, list[dict]]:
+    """The items of `rows` (each case's `case_rows`, made in the zone of `period`) dated in the period."""
+    lists: list[list[dict]] = [[] for _ in MEASURE_KEYS]
+    first, last = period.start.isoformat(), period.end.isoformat()
+    items: dict[tuple, dict] = {}  # one item for equal rows: items are only read
+    for case in rows:
+        for row in case:
+            if first <= row[1] <= last:
+                key = tuple(row[2:])
+                item = items.get(key)
+                if item is None:
+                    item = items[key] = dict(zip(ROW_KEYS, key))
+                lists[row[0]].append(item)
+    return dict(zip(MEASURE_KEYS, lists))
+
+
 def _events(cases: list[Case], period: Period) -> dict[str, list[dict]]:
-    found: dict[str, list[dict]] = {"registrations": [], "closures": [], "reopenings": [], "transfers": [], "referrals": [],
-                                    "consent_overrides": [], "consent_refusals": [], "plans": [], "plans_with_child": [],
-                                    "reviews": [], "reviews_with_child": []}
-    for case in cases:
-        if period.holds(case.registered_at):
-            found["registrations"].append(_item(case, case.registered_at, period))
-        closures = sorted(case.events.get("closed", ()))
-        for when in closures:
-            if period.holds(when):
-                found["closures"].append(_item(case, when, period, _closure_reason(case, when, closures[-1])))
-        for name, key in (("reopen", "reopenings"), ("transfer", "transfers"), ("consent_override", "consent_overrides"),
-                          ("consent_refused", "consent_refusals"), ("plan", "plans"), ("plan_with_child", "plans_with_child"),
-                          ("review", "reviews"), ("review_with_child", "reviews_with_child")):
-            found[key] += [_item(case, when, period) for when in case.events.get(name, ()) if period.holds(when)]
-        for referral in case.referrals:
-            if period.holds(referral.get("at")):
-                status = referral.get("status")
-                outcome = next((name for name, statuses in REFERRAL_OUTCOMES if status in statuses), UNKNOWN)
-                item = _item(case, referral["at"], period, referral.get("sector") or UNKNOWN)
-                item["outcome"] = outcome
-                found["referrals"].append(item)
-    return found
+    return rows_in((case_rows(case, period.zone) for case in cases), period)
 
 
 def _ages(items: list[dict]) -> list[str]:
@@ -77,7 +112,8 @@ def _ages(items: list[dict]) -> list[str]:
 
 def _matrix(items: list[dict], row_key: str, rows: list[str], col_key: str, cols: Iterable[str]) -> list[list[int]]:
     cols = list(cols)
-    return [[sum(1 for i in items if i[row_key] == r and i[col_key] == c) for c in cols] for r in rows]
+    counted = Counter((i[row_key], i[col_key]) for i in items)  # one pass, not one per cell
+    return [[counted[(r, c)] for c in cols] for r in rows]
 
 
 SEX_LABELS = {"female": "female", "male": "male", "other_or_unknown": "other or not recorded"}
@@ -125,6 +161,12 @@ def statistics(cases: Iterable[Case], policy: Policy, start, end, zone: tzinfo |
     return _view(_events(list(cases), period), period, policy)
 
 
+def statistics_of_rows(rows: Iterable[Iterable[list]], policy: Policy, start, end, zone: tzinfo | None = None) -> dict:
+    """`statistics` from each case's `case_rows` (made in the same zone) instead of the cases."""
+    period = Period.of(start, end, zone)
+    return _view(rows_in(rows, period), period, policy)
+
+
 # A return for aggregation (`report statistics --for-aggregation`): the same counts before any
 # cell is hidden, so that a county can add up several agencies' returns and only then hide small
 # cells (`report combine`). Never published as it is: it is encrypted to the county's key.
@@ -136,7 +178,16 @@ def counts(cases: Iterable[Case], start, end, zone: tzinfo | None = None) -> dic
     """The unsuppressed counts of the period, as cells: {measure: [[category, outcome, sex, age,
     disability, count], ...]}. No names, IDs, dates of single events or places."""
     period = Period.of(start, end, zone)
-    found = _events(list(cases), period)
+    return _counts(_events(list(cases), period), period)
+
+
+def counts_of_rows(rows: Iterable[Iterable[list]], start, end, zone: tzinfo | None = None) -> dict:
+    """`counts` from each case's `case_rows` (made in the same zone) instead of the cases."""
+    period = Period.of(start, end, zone)
+    return _counts(rows_in(rows, period), period)
+
+
+def _counts(found: dict[str, list[dict]], period: Period) -> dict:
     measures = {}
     for measure, items in found.items():
         tally: dict[tuple, int] = {}

@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import re
 from datetime import date, datetime, timezone
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from cpcm.domain.ids import new_conference_id, normalise_case_id, normalise_conference_id
 from cpcm.domain.records import Record
@@ -721,23 +721,28 @@ def close(ctx, conference_id: str) -> Written:
 
 
 # -- the due list -----------------------------------------------------------------------------------
-def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, cases: Mapping[str, Any] | None = None) -> list:
+def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, cases: Mapping[str, Any] | None = None,
+              admission: Callable[[Mapping[str, list[str]]], list] | None = None) -> list:
     """Conference items for `whose` ('all': every item you can see): the report due after a
     meeting until it is rendered; the next conference to hold, by kind (the policy's
     `conference_cadence`); and, per case (`cases`: the folded cases you read), a child admitted to
-    a CCI not yet taken to a conference after the reassessment (`conference_after_admission`)."""
+    a CCI not yet taken to a conference after the reassessment (`conference_after_admission`).
+    `admission`: those items given the conferences each case was taken to, instead of `cases`
+    (the due table's, service/tables.py)."""
     from cpcm.workflow.deadlines import for_worker
 
     found = list_conferences(ctx)
     items = [item for item in (rules.report_due(c, ctx.policy, ctx.now.tzinfo, ctx.now) for c in found) if item is not None]
     items += rules.cadence_due(found, ctx.policy, ctx.now)
-    if cases:
+    if cases or admission is not None:
         conferenced: dict[str, list[str]] = {}
         for conference in found:
             start = rules.meeting_start(conference, ctx.policy, ctx.now.tzinfo).astimezone(timezone.utc).isoformat()
             for case_id in conference.case_ids:
                 conferenced.setdefault(case_id, []).append(start)
-        for case in cases.values():
+        if admission is not None:
+            items += admission(conferenced)
+        for case in (cases or {}).values():
             items += rules.admission_conference_due(case, ctx.policy, ctx.now, conferenced.get(case.id, ()))
     worker = ctx.team.get(whose, include_removed=True) if whose != "all" else None
     oversees = approvals.oversees(worker) if worker else False

@@ -421,6 +421,8 @@ PREFETCH_FROM = 200  # cases missing from the cache before their records are rea
 
 
 def _load_cases(ctx: Context, index_only: bool) -> dict[str, Case]:
+    from cpcm.service import tables
+
     worker = ctx.need_worker()
     trees = ctx.store.versions(CASES)
     cache = ctx.store.summaries(worker.id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
@@ -452,6 +454,7 @@ def _load_cases(ctx: Context, index_only: bool) -> dict[str, Case]:
         tree = trees.get(case_id)
         if case_id not in readable:
             cache.put(case_id, tree, None)
+            tables.put(ctx, cache, case_id, tree, None)  # and its rows for due and statistics (service/tables.py)
             continue
         try:
             case = fold(case_id, read_case(ctx, case_id)[0])
@@ -460,11 +463,13 @@ def _load_cases(ctx: Context, index_only: bool) -> dict[str, Case]:
             continue
         cases[case_id] = case
         cache.put(case_id, tree, case.to_dict(), case_index(case))
+        tables.put(ctx, cache, case_id, tree, case)
     cache.prune(set(ids))
     try:
         cache.save()
     except OSError:
         pass  # a read never fails because the local cache cannot be written
+    tables.save(ctx)
     return {case_id: cases[case_id] for case_id in ids if case_id in cases}  # in the order of the case ids
 
 

@@ -15,6 +15,7 @@ from typing import Callable, Iterable, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.errors import CannotDecrypt, Corrupt
+from cpcm.service import tables
 from cpcm.service.context import Context, end_expired_covers, keys_for, load_cases, new_record, transaction, writes
 from cpcm.workflow.fold import fold
 
@@ -35,8 +36,14 @@ def report(ctx: Context, kind: str, start: date, end: date, fmt: str | None = No
     """A management report over every case you can read (`kind`: caseload, timeliness,
     statistics or placements) for the period from `start` to `end`; rendered as `fmt` when given."""
     ctx.need_worker()
-    cases = list(load_cases(ctx).values())
-    view = _build(ctx, kind, cases, start, end)
+    found = tables.statistics_rows(ctx) if kind == "statistics" else None
+    if found is not None:  # each case's rows from the statistics table, not every folded case
+        from cpcm.reports.statistics import statistics_of_rows
+
+        rows, zone = found
+        view = _with_meta(ctx, kind, statistics_of_rows(rows, ctx.policy, start, end, zone), len(rows))
+    else:
+        view = _build(ctx, kind, list(load_cases(ctx).values()), start, end)
     return Report(kind, view, _render(ctx, kind, fmt, view) if fmt else None)
 
 
@@ -46,10 +53,12 @@ def report_return(ctx: Context, start: date, end: date) -> bytes:
     The caller encrypts it to the county office that combines returns (`report_combine`)."""
     import json
 
-    from cpcm.reports.statistics import counts
+    from cpcm.reports.statistics import counts, counts_of_rows
 
     ctx.need_worker()
-    document = counts(load_cases(ctx).values(), start, end, ctx.now.tzinfo)
+    found = tables.statistics_rows(ctx)
+    document = counts_of_rows(found[0], start, end, found[1]) if found is not None else \
+        counts(load_cases(ctx).values(), start, end, ctx.now.tzinfo)
     document.update({"agency": ctx.config.agency_code, "agency_name": ctx.config.agency_name, "profile": ctx.policy.profile,
                      "made_at": ctx.now.isoformat(timespec="minutes")})
     return (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
@@ -215,12 +224,17 @@ def _build(ctx: Context, kind: str, cases: list, start: date, end: date) -> dict
         view = reports.timeliness(cases, ctx.policy, start, end, ctx.now)
     else:
         view = reports.statistics(cases, ctx.policy, start, end, ctx.now.tzinfo)
+    return _with_meta(ctx, kind, view, len(cases))
+
+
+def _with_meta(ctx: Context, kind: str, view: dict, read: int) -> dict:
+    """The view with what the templates show about where it comes from (`read`: the cases read)."""
     total = len(ctx.store.case_ids())
-    coverage = (f"All {total} cases of the repository" if len(cases) == total
-                else f"The {len(cases)} cases you can read, of {total} in the repository")
+    coverage = (f"All {total} cases of the repository" if read == total
+                else f"The {read} cases you can read, of {total} in the repository")
     meta = {"agency": {"code": ctx.config.agency_code, "name": ctx.config.agency_name},
             "generated_at": ctx.now.isoformat(timespec="minutes"), "coverage": coverage,
-            "cases_read": len(cases), "cases_in_repository": total}
+            "cases_read": read, "cases_in_repository": total}
     if kind not in SHAREABLE:
         meta["generated_by"] = ctx.worker.id  # statistics name no worker
     view["meta"] = meta

@@ -7,7 +7,7 @@ from typing import Mapping
 
 from cpcm.domain.case import Case
 from cpcm.errors import NotFound
-from cpcm.service import conferences
+from cpcm.service import conferences, tables
 from cpcm.service.context import Context, case_covers, load_case, load_cases
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow import approvals, rules
@@ -17,7 +17,9 @@ from cpcm.workflow import cover as cover_rules
 def due(ctx: Context, worker: str | None = None, within_days: float | None = None, overdue_only: bool = False,
         case: Case | None = None) -> list[deadlines_mod.Deadline]:
     """What is due or overdue, most urgent first. `worker`: whose list (default: yours);
-    'all' for every case you can read."""
+    'all' for every case you can read. Each case's deadlines come from the due table kept with
+    the cache (service/tables.py: what workflow/deadlines.py computed when the case was last
+    read, for the times it holds), else from the folded cases."""
     me = ctx.need_worker()
     now, policy = ctx.now, ctx.policy
     soon = deadlines_mod.soon_window(policy, now)
@@ -26,26 +28,53 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     if whose != "all" and whose != me.id and ctx.team.get(whose, include_removed=True) is None:
         raise NotFound("--worker: no worker by that id in the team", "See cpcm team list.")
     oversees = approvals.oversees(ctx.team.get(whose))
-    one = case is not None
+
+    last = tables.instant(horizon)
+
+    def listed(item, when: int, covered: bool, case_worker: str | None) -> tuple[bool, str | None]:
+        """Whether a case's item goes on the list, by whom it is for and `when` (its target, else
+        its due time, as a `tables.instant`), and who it names as covering the case."""
+        if when > last:
+            return False, None
+        if whose == "all" or deadlines_mod.for_worker(item, whose, oversees):
+            return True, None
+        if covered and item.owner == case_worker:
+            return True, whose
+        return False, None
+
+    def overdue(item) -> bool:
+        return item.state(now, soon) == "overdue"
+
+    if case is not None:  # one case: everything on it, whoever it is for and however far ahead
+        items = [item for item in deadlines_mod.deadlines(case, policy, now) if not overdue_only or overdue(item)]
+        return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
+    rows = tables.due_rows(ctx)
     items = []
-    cases = {} if one else load_cases(ctx)
-    for each in [case] if one else cases.values():
+    if rows is None:  # no table: from every folded case
+        cases = load_cases(ctx)
+        for each in cases.values():
+            covered = (not oversees and whose not in ("all", each.worker)
+                       and cover_rules.covering(case_covers(ctx, each.id), whose, now))
+            for item in deadlines_mod.deadlines(each, policy, now):
+                keep, covered_by = listed(item, tables.instant(item.target or item.due), covered, each.worker)
+                if keep and (not overdue_only or overdue(item)):
+                    items.append(replace(item, covered_by=covered_by) if covered_by else item)
+        items += conferences.due_items(ctx, whose, horizon, overdue_only, soon, cases)
+        return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
+    for row in rows:
         # a colleague covering the case has its worker's items on their list, marked so (a
         # supervisor or manager never covers: they read every case already)
-        covered = (not one and not oversees and whose not in ("all", each.worker)
-                   and cover_rules.covering(case_covers(ctx, each.id), whose, now))
-        for item in deadlines_mod.deadlines(each, policy, now):
-            if whose != "all" and not one and not deadlines_mod.for_worker(item, whose, oversees):
-                if not (covered and item.owner == each.worker):
-                    continue
-                item = replace(item, covered_by=whose)
-            if overdue_only and item.state(now, soon) != "overdue":
-                continue
-            if not one and (item.target or item.due) > horizon:
-                continue
-            items.append(item)
-    if not one:  # conference items (the report after a meeting, the next conference to hold, a child admitted to a CCI)
-        items += conferences.due_items(ctx, whose, horizon, overdue_only, soon, cases)
+        covered = (not oversees and whose not in ("all", row.worker)
+                   and cover_rules.covering(case_covers(ctx, row.case_id), whose, now))
+        for entry in row.items:
+            keep, covered_by = listed(entry[0], row.instant_of(entry), covered, row.worker)
+            if keep:
+                item = row.deadline(entry, covered_by)
+                if not overdue_only or overdue(item):
+                    items.append(item)
+    # conference items (the report after a meeting, the next conference to hold, a child admitted to a CCI)
+    items += conferences.due_items(ctx, whose, horizon, overdue_only, soon,
+                                   admission=lambda conferenced: tables.admission_items(ctx, rows, conferenced))
     return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
 
 

@@ -17,6 +17,10 @@ Three tables, each a folder of encrypted segments (`Table`):
   readers, a case merged or transferred away) are left out: the table does not grow with
   every re-encryption.
 
+Beside them, tables of values the service derives from each case (`derived_table`: `due` and
+`statistics`, made by cpcm/service/tables.py), keyed by case id and tree like the summary, in
+the same folder and encrypted the same way.
+
 A change is written as a new segment holding only what changed; a table is merged into one file
 when it has many segments. Concurrent commands may each add a segment; a merge removes only
 the segments it read. Whatever is lost that way is a cache miss, never a wrong answer.
@@ -387,3 +391,12 @@ class SummaryCache:
             os.unlink(self.legacy)
         except OSError:
             pass
+
+
+def derived_table(root: Path, worker: str, name: str, recipient: str, keys: Sequence, tag: str,
+                  keep: Callable[[], set[str] | None] | None = None) -> Table:
+    """A table of values made from each case (the service's due and statistics rows, by case
+    id), in the worker's cache folder next to the summaries and encrypted like them. `tag` names
+    everything the values depend on besides the case's tree (which each entry carries): a table
+    of another tag is not read, and is replaced at its next save."""
+    return Table(root / CACHE_DIR / worker / name, recipient, keys, tag, keep)

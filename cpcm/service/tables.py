@@ -1,0 +1,556 @@
+"""What each case gives `cpcm due` and `cpcm report statistics`, kept next to the summary cache
+(`.cpcm/cache/<worker>/due/` and `.../statistics/`, encrypted to the worker like it), so that
+these commands read a small row per case instead of building every folded case.
+
+- due: case id -> the case's deadlines as `workflow/deadlines.py` computed them (and the
+  conference after an admission to a CCI, `workflow/conferences.py`), for every time over which
+  they stay the same (`workflow/intervals.py`). A deadline is a time computed from the case's
+  records and the policy; of the rules, only two depend on `now`, and only by comparing it with
+  a time of the case (the turning-18 item appears when its notice opens; the review interval
+  after a reunification changes when that period ends). An entry holds the deadlines for the
+  time it was made and for the times just after (and before) each such change; a time outside
+  them is a miss and the case's deadlines are computed again. Whether an item is overdue, due
+  soon or inside the `--within` window is decided when `due` runs, from the stored times.
+- statistics: case id -> the events the statistics report counts (`reports/statistics.py`
+  `case_rows`), each with its day in the agency's zone: a period is a filter of these rows.
+
+Each entry is made from exactly one git tree of the case's folder, as a summary is (a case
+changed on disk is read from its files and not stored); each table's tag names the code that
+makes its rows (the fold, the workflow and domain modules, the statistics report, this module),
+the time zone of `now` and, for due, the policy in force: a change to any of them empties the
+table, which is filled again as cases are read. Nothing is decided here: a row is what the
+workflow or the report returned, encoded, and read back into the same values.
+
+Filled where a case is folded for the summary cache (`context._load_cases` calls `put` and
+`save`), and by `due_rows` and `statistics_rows` for the cases they miss.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import weakref
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from cpcm.domain.case import Case
+from cpcm.domain.team import RECOVERY_READER
+from cpcm.errors import CannotDecrypt, Corrupt
+from cpcm.store.cache import Table, derived_table, dirty_cases, plain_json
+from cpcm.store.layout import CASES
+from cpcm.workflow.deadlines import Deadline
+
+VERSION = 1
+BULK_FROM = 300  # rows made by a command that did not read the table: stored from this many (a cold cache)
+FILE_COST = 100  # a case read from its files costs about as much as this many from the summary cache
+TEXT = "~"       # keys of the due table's shared texts start with this (case ids never do)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_TICK = timedelta(microseconds=1)
+# the fields of a Deadline, in order: a table made for other fields is not used (see `_session`)
+DEADLINE_FIELDS = ("case_id", "code", "title", "due", "target", "owner", "rule", "why", "source", "risk", "requested_by",
+                   "barred", "covered_by")
+_STATIC = ("code", "title", "owner", "rule", "why", "source", "risk", "requested_by", "barred")
+
+
+class _NotKept(Exception):
+    """A case's answer that cannot be stored exactly: it is computed each time instead."""
+
+
+# -- keys -------------------------------------------------------------------------------------------
+def zone_key(zone: tzinfo | None) -> str | None:
+    """A name for a time zone that is the same in every process, or None (then nothing is kept)."""
+    from zoneinfo import ZoneInfo
+
+    if isinstance(zone, ZoneInfo) and zone.key:
+        return f"zone:{zone.key}"
+    if isinstance(zone, timezone):
+        return f"fixed:{zone!r}"
+    return None
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
+
+
+_code: str | None = None
+
+
+def code_fingerprint() -> str:
+    """A digest of the code the rows come from: the domain and workflow modules (the fold, the
+    deadlines, the rules they read), the statistics report and this module."""
+    global _code
+    if _code is None:
+        import cpcm
+
+        package = Path(cpcm.__file__).parent
+        digest = hashlib.sha256()
+        files = sorted((package / "domain").glob("*.py")) + sorted((package / "workflow").glob("*.py"))
+        for path in files + [package / "reports" / "common.py", package / "reports" / "statistics.py", Path(__file__)]:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        _code = digest.hexdigest()[:24]
+    return _code
+
+
+def policy_fingerprint(policy) -> str:
+    """A digest of the policy in force (its rules and where each was set, which its sources name)."""
+    text = json.dumps([policy.profile, policy.title, policy.rules, policy.origins], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+# -- times ------------------------------------------------------------------------------------------
+def instant(moment: datetime) -> int:
+    """An aware time as microseconds since 1970 (UTC): what the table compares."""
+    return (moment - _EPOCH) // _TICK
+
+
+_SECOND = 1_000_000
+
+
+def _time_code(moment: datetime | None, zone: tzinfo) -> Any:
+    """A deadline's time as stored, read back in `zone` as the same local time: its instant in
+    seconds (an int) when it falls on a whole second, else [microseconds]; [microseconds, local
+    time, fold] where the instant would read back as another local time (in a gap of daylight
+    saving)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is not zone:
+        raise _NotKept
+    micro = instant(moment)
+    seconds, part = divmod(micro, _SECOND)
+    code: Any = seconds if part == 0 else [micro]
+    if type(zone) is timezone:  # a fixed offset: always the same local time
+        return code
+    back = _time_of(code, zone)
+    if back.replace(tzinfo=None) == moment.replace(tzinfo=None) and back.fold == moment.fold:
+        return code
+    return [micro, (moment.replace(tzinfo=None) - _NAIVE_EPOCH) // _TICK, moment.fold]
+
+
+def _time_of(code: Any, zone: tzinfo) -> datetime | None:
+    if code is None:
+        return None
+    if type(code) is int:
+        return datetime.fromtimestamp(code, zone)
+    if len(code) == 1:
+        return (_EPOCH + timedelta(microseconds=code[0])).astimezone(zone)
+    return (_NAIVE_EPOCH + timedelta(microseconds=code[1])).replace(tzinfo=zone, fold=code[2])
+
+
+def _code_instant(code: Any) -> int:
+    """A stored time as an `instant`."""
+    return code * _SECOND if type(code) is int else code[0]
+
+
+# -- the session's tables ---------------------------------------------------------------------------
+@dataclass
+class _Session:
+    root: Path
+    worker: str
+    recipient: str
+    keys: Any
+    zone: tzinfo
+    zone_key: str
+    _due: Table | None = None
+    _policy: Any = None
+    _stats: Table | None = None
+    _dirty: set[str] | None = None
+    staged: dict[str, dict[str, list | None]] = field(default_factory=dict)  # kind -> case id -> entry (None: not kept)
+    texts: dict[str, list] = field(default_factory=dict)  # the due texts made here, by id
+    text_ids: dict[tuple, str] = field(default_factory=dict)  # and their ids, by the texts
+    ids: list[str] | None = None  # the case ids of the repository, once read
+
+    def table(self, ctx, kind: str) -> Table:
+        if kind == "due":
+            if self._due is not None and ctx.policy is not self._policy:  # the policy was read again (a write)
+                try:
+                    self._due.save()
+                except OSError:
+                    pass
+                self._due = None
+            if self._due is None:
+                self._policy = ctx.policy
+                from cpcm.service.context import fold_fingerprint
+
+                tag = _digest("due", str(VERSION), fold_fingerprint(), code_fingerprint(), policy_fingerprint(ctx.policy),
+                              self.zone_key)
+                self._due = derived_table(self.root, self.worker, "due", self.recipient, self.keys, tag,
+                                          lambda: self._keep("due"))
+            return self._due
+        if self._stats is None:
+            from cpcm.service.context import fold_fingerprint
+
+            tag = _digest("statistics", str(VERSION), fold_fingerprint(), code_fingerprint(), self.zone_key)
+            self._stats = derived_table(self.root, self.worker, "statistics", self.recipient, self.keys, tag,
+                                        lambda: self._keep("statistics"))
+        return self._stats
+
+    def _keep(self, kind: str) -> set[str] | None:
+        """When a table's segments are merged: the entries of the cases in the repository (when
+        this command listed them) and the texts they use."""
+        table = self._due if kind == "due" else self._stats
+        if self.ids is None or table is None:
+            return None
+        keep = set(self.ids).intersection(table.entries)
+        if kind == "due":
+            entries = table.entries
+            for key in list(keep):
+                for piece in entries[key][2:]:
+                    keep.update(TEXT + text_id for text_id in piece[3::3])
+        return keep
+
+    def dirty(self) -> set[str]:
+        if self._dirty is None:
+            self._dirty = dirty_cases(self.root)
+        return self._dirty
+
+
+_SESSIONS: dict[int, tuple[weakref.ref, _Session | None]] = {}
+
+
+def _plain_deadline() -> bool:
+    """Whether a Deadline is what the due table stores and makes: these fields, kept in the
+    instance's __dict__, with nothing run after __init__."""
+    return (tuple(f.name for f in fields(Deadline)) == DEADLINE_FIELDS and not hasattr(Deadline, "__post_init__")
+            and not hasattr(Deadline, "__slots__"))
+
+
+def _session(ctx) -> _Session | None:
+    """The tables of this session: None for a repository in memory, a `now` in a zone without a
+    lasting name, or a Deadline of other fields than the table stores."""
+    key = id(ctx)
+    found = _SESSIONS.get(key)
+    if found is not None and found[0]() is ctx:
+        return found[1]
+    session = None
+    zone = ctx.now.tzinfo
+    name = zone_key(zone)
+    if ctx.root is not None and ctx.identity is not None and ctx.worker is not None and name is not None and _plain_deadline():
+        session = _Session(ctx.root, ctx.worker.id, ctx.identity.recipient, ctx.keys, zone, name)
+    _SESSIONS[key] = (weakref.ref(ctx, lambda _ref, key=key: _SESSIONS.pop(key, None)), session)
+    return session
+
+
+# -- making rows ------------------------------------------------------------------------------------
+# An entry is a list (JSON arrays read back fastest): [tree] for a case the worker does not read;
+# due: [tree, worker, piece, ...], each piece [lo, hi, n, text id, due, target, ...] (lo and hi as
+# `instant`s, None unbounded; the first n triples are the case's deadlines, the rest the conference
+# after an admission); statistics: [tree, [row, ...]] (`case_rows`).
+TREE = 20  # hex digits of the case's tree id kept (80 bits: an entry of another tree is never taken for it)
+TEXT_ID = 10  # hex digits of a text's digest; two texts with one id are detected and the case is not kept
+
+
+def _case_answer(case: Case, policy) -> Callable[[datetime], tuple[list[Deadline], list[Deadline]]]:
+    from cpcm.workflow import conferences as conference_rules
+    from cpcm.workflow import deadlines
+
+    def answer(now: datetime) -> tuple[list[Deadline], list[Deadline]]:
+        return deadlines.deadlines(case, policy, now), conference_rules.admission_conference_due(case, policy, now, ())
+    return answer
+
+
+def _due_entry(ctx, session: _Session, case: Case, tree: str) -> list:
+    """The due table's entry of a folded case; its texts go to `session.texts`. _NotKept when the
+    deadlines depend on `now` other than by comparison, or hold a time in another zone."""
+    from cpcm.workflow import intervals
+
+    found = intervals.pieces(_case_answer(case, ctx.policy), ctx.now)
+    if found is None:
+        raise _NotKept
+    texts = session.texts
+    zone = session.zone
+    entry: list = [tree[:TREE], case.worker]
+    for piece in found:
+        items, admission = piece.answer
+        flat: list = [None if piece.lo is None else instant(piece.lo), None if piece.hi is None else instant(piece.hi), len(items)]
+        for item in items + admission:
+            if item.case_id != case.id or item.covered_by is not None:
+                raise _NotKept
+            static = (item.code, item.title, item.owner, item.rule, item.why, item.source, item.risk, item.requested_by,
+                      item.barred)
+            text_id = session.text_ids.get(static)
+            if text_id is None:
+                if not all(v is None or type(v) is str for v in static[:-1]) or not all(type(v) is str for v in item.barred):
+                    raise _NotKept
+                value = [*static[:-1], list(item.barred)]
+                text_id = hashlib.sha256(json.dumps(value, separators=(",", ":")).encode()).hexdigest()[:TEXT_ID]
+                if texts.setdefault(text_id, value) != value:
+                    raise _NotKept  # two texts with one id
+                session.text_ids[static] = text_id
+            flat += [text_id, _time_code(item.due, zone), _time_code(item.target, zone)]
+        entry.append(flat)
+    return entry
+
+
+def _statistics_entry(session: _Session, case: Case, tree: str) -> list:
+    from cpcm.reports.statistics import case_rows
+
+    rows = case_rows(case, session.zone)
+    if not plain_json(rows):
+        raise _NotKept
+    return [tree[:TREE], rows]
+
+
+def _entry(ctx, session: _Session, kind: str, tree: str, case: Case | None) -> list | None:
+    """A case's entry in table `kind`; None when the rules fail on the case (they fail again where
+    the case is used, which reports it) or their answer cannot be stored exactly."""
+    if case is None:
+        return [tree[:TREE]]
+    try:
+        if kind == "due":
+            return _due_entry(ctx, session, case, tree)
+        return _statistics_entry(session, case, tree)
+    except Exception:  # noqa: BLE001 - see the docstring
+        return None
+
+
+def _store(session: _Session, table: Table, case_id: str, entry: list | None) -> None:
+    if entry is None:
+        table.delete(case_id)
+        return
+    if len(entry) > 1 and table is session._due:
+        for piece in entry[2:]:
+            for text_id in piece[3::3]:
+                key = TEXT + text_id
+                current = table.entries.get(key)
+                if current is None:
+                    table.set(key, session.texts[text_id])
+                elif current != session.texts[text_id]:  # the id of another text, stored by another command
+                    table.delete(case_id)
+                    return
+    table.set(case_id, entry)
+
+
+def _put(ctx, session: _Session, case_id: str, tree: str, case: Case | None, kind: str) -> None:
+    _store(session, session.table(ctx, kind), case_id, _entry(ctx, session, kind, tree, case))
+
+
+def put(ctx, cache, case_id: str, tree: str | None, case: Case | None) -> None:
+    """A case's rows for both tables, made as its summary is stored (`case`: None when the worker
+    does not read it), kept until `save`. Nothing for a case changed on disk or a session with no
+    tables."""
+    session = _session(ctx)
+    if session is None or tree is None or case_id in cache.dirty:
+        return
+    for kind in ("due", "statistics"):
+        session.staged.setdefault(kind, {})[case_id] = _entry(ctx, session, kind, tree, case)
+
+
+def save(ctx) -> None:
+    """Store the rows made since the last save and write what changed. The rows of a few cases
+    are stored only in a table this command has read (`due` reads its own; the `list` or the
+    `register` after a write does not load a whole table for the cases it changed: `due` reads
+    those few from their files); the rows of many (a cold cache) are always stored. A read never
+    fails because of the cache."""
+    session = _session(ctx)
+    if session is None:
+        return
+    for kind, staged in session.staged.items():
+        current = session._due if kind == "due" else session._stats
+        if not staged or ((current is None or not current.loaded) and len(staged) < BULK_FROM):
+            continue
+        table = session.table(ctx, kind)
+        for case_id, entry in staged.items():
+            _store(session, table, case_id, entry)
+    session.staged = {}
+    for table in (session._due, session._stats):
+        if table is not None:
+            try:
+                table.save()
+            except OSError:
+                pass
+
+
+# -- reading rows -----------------------------------------------------------------------------------
+@dataclass(slots=True)
+class CaseDue:
+    """A case's deadlines at `now`: `items` and `admission` (the conference after an admission,
+    computed without the conferences) as (a Deadline with the case's texts, due, target): the
+    times as stored (`zone` set) or, for a case computed now, None (the Deadline holds them)."""
+
+    case_id: str
+    worker: str | None
+    items: list[tuple[Deadline, Any, Any]]
+    admission: list[tuple[Deadline, Any, Any]]
+    case: Case | None = None  # the folded case, when it was read to compute them
+    zone: tzinfo | None = None  # the zone stored times are read in
+
+    def deadline(self, entry: tuple[Deadline, Any, Any], covered_by: str | None = None) -> Deadline:
+        item, due, target = entry
+        if self.zone is None:  # computed now
+            return replace(item, covered_by=covered_by) if covered_by else item
+        # the item's texts with this case's id and times: the fields set as Deadline's __init__
+        # sets them (a frozen dataclass of plain fields, checked in `_session`), at a fifth of its cost
+        values = dict(item.__dict__)
+        values.update(case_id=self.case_id, due=_time_of(due, self.zone), target=_time_of(target, self.zone),
+                      covered_by=covered_by)
+        made = object.__new__(Deadline)
+        object.__setattr__(made, "__dict__", values)
+        return made
+
+    def instant_of(self, entry: tuple[Deadline, Any, Any]) -> int:
+        """The instant `due` compares with its window: the target where there is one, else the due time."""
+        item, due, target = entry
+        if self.zone is None:
+            return instant(item.target or item.due)
+        return _code_instant(target if target is not None else due)
+
+
+def _live(case: Case, ctx) -> CaseDue:
+    items, admission = _case_answer(case, ctx.policy)(ctx.now)
+    return CaseDue(case.id, case.worker, [(i, None, None) for i in items], [(i, None, None) for i in admission], case)
+
+
+def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[Case, str | None], Any]) -> list[Any] | None:
+    """The value of every case the worker reads, in the order of the case ids: `use(entry, id)`
+    of its table entry (None: a miss), else `make(case, tree)` of the case read from its files
+    (or, when they are many for the size of the repository, through the summary cache, which
+    keeps them for the next command). A damaged case is left out and noted in
+    `ctx.problems`, as `load_cases` does. None when the session keeps no tables."""
+    from cpcm.service.context import load_cases, read_case
+    from cpcm.workflow.fold import fold
+
+    session = _session(ctx)
+    if session is None:
+        return None
+    worker = ctx.need_worker()
+    trees = ctx.store.versions(CASES)
+    ids = ctx.store.case_ids()
+    table = session.table(ctx, kind).load()
+    entries = table.entries
+    dirty = session.dirty()
+    session.ids = ids  # a merge of the table's segments keeps these cases' entries only (`_keep`)
+
+    def stored(case_id: str) -> list | None:
+        entry = entries.get(case_id)
+        tree = trees.get(case_id)
+        if entry is None or tree is None or entry[0] != tree[:TREE] or case_id in dirty:
+            return None
+        return entry
+
+    values: dict[str, Any] = {}
+    missing: list[str] = []
+    for case_id in ids:  # `stored`, written out: this loop runs for every case
+        entry = entries.get(case_id)
+        if entry is not None and (not dirty or case_id not in dirty):
+            tree = trees.get(case_id)
+            if tree is not None and entry[0] == tree[:TREE]:
+                if len(entry) == 1:  # a case this worker does not read
+                    continue
+                value = use(entry, case_id)
+                if value is not None:
+                    values[case_id] = value
+                    continue
+        missing.append(case_id)
+    readable = [c for c in missing if worker.id in ctx.store.recipients(c) or worker.id == RECOVERY_READER]
+    for case_id in set(missing).difference(readable):
+        if case_id not in dirty and trees.get(case_id) is not None:
+            _put(ctx, session, case_id, trees[case_id], None, kind)
+    if readable and len(readable) * FILE_COST >= len(ids):  # many: through the summary cache (decrypted once for every command)
+        cases = load_cases(ctx)  # stores the rows of every case it folds from its files
+        for case_id in readable:
+            if case_id not in cases:
+                continue
+            entry = stored(case_id)  # stored just now by load_cases?
+            value = use(entry, case_id) if entry is not None and len(entry) > 1 else None
+            values[case_id] = value if value is not None else make(cases[case_id], trees.get(case_id))
+    else:
+        for case_id in readable:
+            try:
+                case = fold(case_id, read_case(ctx, case_id)[0])
+            except (Corrupt, CannotDecrypt) as exc:
+                ctx.problems.append(exc)
+                continue
+            values[case_id] = make(case, trees.get(case_id))
+    save(ctx)
+    return list(values.values()) if not missing else [values[c] for c in ids if c in values]
+
+
+def due_rows(ctx) -> list[CaseDue] | None:
+    """Every readable case's deadlines at `ctx.now`, in the order of the case ids; None when the
+    session keeps no tables (then `due` computes them from the folded cases)."""
+    session = _session(ctx)
+    if session is None:
+        return None
+    now = instant(ctx.now)
+    table = session.table(ctx, "due")
+    zone = session.zone
+    texts: dict[str, Deadline] = {}
+
+    def text(text_id: str) -> Deadline | None:
+        static = table.entries.get(TEXT + text_id)
+        if static is None:
+            return None
+        code, title, owner, rule, why, source, risk, requested_by, barred = static
+        found = texts[text_id] = Deadline("", code, title, None, None, owner, rule, why, source, risk, requested_by,
+                                          tuple(barred))
+        return found
+
+    def use(entry: list, case_id: str) -> CaseDue | None:
+        for piece in entry[2:]:
+            lo, hi = piece[0], piece[1]
+            if (lo is None or now >= lo) and (hi is None or now < hi):
+                triples = []
+                for i in range(3, len(piece), 3):
+                    item = texts.get(piece[i]) or text(piece[i])
+                    if item is None:
+                        return None  # its text is not in the table (another command's segment was lost)
+                    triples.append((item, piece[i + 1], piece[i + 2]))
+                n = piece[2]
+                if n == len(triples):
+                    return CaseDue(case_id, entry[1], triples, [], None, zone)
+                return CaseDue(case_id, entry[1], triples[:n], triples[n:], None, zone)
+        return None
+
+    def make(case: Case, tree: str | None) -> CaseDue:
+        if tree is not None and case.id not in session.dirty():
+            _put(ctx, session, case.id, tree, case, "due")
+            entry = table.entries.get(case.id)
+            found = use(entry, case.id) if entry is not None and len(entry) > 1 else None
+            if found is not None:
+                found.case = case
+                return found
+        return _live(case, ctx)
+
+    return _read_rows(ctx, "due", use, make)
+
+
+def admission_items(ctx, rows: list[CaseDue], conferenced: Mapping[str, Iterable[str]]) -> list[Deadline]:
+    """The conference-after-admission items of `rows` given the conferences each case was taken
+    to (`conferenced`: case id -> meeting times): a case taken to one is computed again with them."""
+    from cpcm.service.context import load_case
+    from cpcm.workflow import conferences as conference_rules
+
+    items: list[Deadline] = []
+    for row in rows:
+        if not row.admission:
+            continue
+        if row.case_id in conferenced:
+            case = row.case or load_case(ctx, row.case_id)
+            items += conference_rules.admission_conference_due(case, ctx.policy, ctx.now, conferenced[row.case_id])
+        else:
+            items += [row.deadline(entry) for entry in row.admission]
+    return items
+
+
+def statistics_rows(ctx) -> tuple[list[list[list]], tzinfo] | None:
+    """Every readable case's statistics rows (`reports.statistics.case_rows`), in the order of
+    the case ids, and the zone they were made in; None when the session keeps no tables."""
+    session = _session(ctx)
+    if session is None:
+        return None
+
+    def use(entry: list, case_id: str) -> list[list]:
+        return entry[1]
+
+    def make(case: Case, tree: str | None) -> list[list]:
+        from cpcm.reports.statistics import case_rows
+
+        if tree is not None and case.id not in session.dirty():
+            _put(ctx, session, case.id, tree, case, "statistics")
+        return case_rows(case, session.zone)
+
+    rows = _read_rows(ctx, "statistics", use, make)
+    return (rows, session.zone) if rows is not None else None
