@@ -154,9 +154,9 @@ def test_link__the_latest_version_read_from_its_actions_where_no_versions_are_ke
 
 def test_marks__a_reviews_progress_and_the_actions_done_of_a_followup_or_review():
     by_position = {"record_id": "P2", "actions": [{"id": "A2"}, {"id": "A3"}], "stored_ids": False}
-    review = rec("review", "R1", progress=[{"item": "a1", "status": " done "}, {"item": "A2", "status": "in_progress"},
-                                           {"item": "A5", "status": "dropped"}, {"item": "G1", "status": "done"},
-                                           {"item": "A2", "status": None}, "A1 done"],
+    review = rec("review", "R1", progress=["A1 done", {"item": "G1", "status": "done"}, {"item": "A2", "status": None},
+                                           {"item": "a1", "status": " done "}, {"item": "A2", "status": "in_progress"},
+                                           {"item": "A5", "status": "dropped"}],
                  actions_done=["a7 ", "G2", "x"])
     assert pa.marks(review, by_position) == {"A2": "done", "A3": "in_progress", "A5": "dropped", "A7": "done"}
     assert pa.marks(review, dict(by_position, stored_ids=True)) == {"A1": "done", "A2": "in_progress", "A5": "dropped",
@@ -300,3 +300,22 @@ def test_revise__each_problem_names_its_path_and_why():
     ]
     _, empty = pa.revise({}, {}, {"actions": {"A1": {"by": "x"}}})
     assert empty == [("actions.A1", "no action with that ID in the current version (none; new, new1 … for a new one)")]
+
+
+def test_revise__plan_fields_after_the_items_in_the_changes_are_applied_too():
+    out, problems = pa.revise(BODY, IDS, {"actions": {"A1": {"by": "2027-01-15"}}, "goals": {}, "reason": "review",
+                                          "review_date": ""})
+    assert problems == [] and out["reason"] == "review" and "review_date" not in out
+    assert out["actions"][0]["by"] == "2027-01-15"
+
+
+def test_revise__a_new_item_without_fields_and_a_key_matching_no_id_whatever_the_ids_are():
+    _, problems = pa.revise(BODY, IDS, {"actions": {"new": "Night visit"}, "goals": {"NEW1": ["x"]}})
+    assert problems == [("goals.NEW1", "takes fields (e.g. goals.NEW1.goal=...)"),
+                        ("actions.new", "takes fields (e.g. actions.new.by=...)")]
+    named = {"goals": [{"id": "None", "goal": "x"}, {"id": "safety", "goal": "y"}]}
+    out, problems = pa.revise(named, {"goals": ["None", "safety"]}, {"goals": {"G7": {"goal": "z"}, "Safety": {"term": "long"}}})
+    assert problems == [("goals.G7", "no goal with that ID in the current version (None, safety; new, new1 … for a new one)")]
+    assert out["goals"] == [{"id": "None", "goal": "x"}, {"id": "safety", "goal": "y", "term": "long"}]
+    _, problems = pa.revise(BODY, IDS, {"goals": {"None": {"goal": "z"}}})
+    assert problems == [("goals (a key)", "no goal with that ID in the current version (G1, G2; new, new1 … for a new one)")]
