@@ -319,3 +319,17 @@ def test_revise__a_new_item_without_fields_and_a_key_matching_no_id_whatever_the
     assert out["goals"] == [{"id": "None", "goal": "x"}, {"id": "safety", "goal": "y", "term": "long"}]
     _, problems = pa.revise(BODY, IDS, {"goals": {"None": {"goal": "z"}}})
     assert problems == [("goals (a key)", "no goal with that ID in the current version (G1, G2; new, new1 … for a new one)")]
+
+
+def test_number__the_next_number_follows_the_highest_used_even_when_its_text_is_no_longer_known():
+    numbered = pa.number({"goals": [{"goal": "g"}], "actions": [{"what": "x"}]}, {"last": {"A": 5, "G": 3}})
+    assert [g["id"] for g in numbered["goals"]] == ["G4"] and [a["id"] for a in numbered["actions"]] == ["A6"]
+    assert numbered["last"] == {"A": 6, "G": 4}
+
+
+def test_number__a_text_written_twice_keeps_its_id_once_and_a_goals_short_id_found_by_its_text_takes_no_number():
+    before = pa.number({"goals": [{"id": "safety", "goal": "Safe"}], "actions": [{"what": "Clinic"}]}, None)
+    numbered = pa.number({"goals": [{"goal": "safe"}, {"goal": "School"}], "actions": [{"what": "clinic"}, {"what": "Clinic"}]},
+                         before)
+    assert [g["id"] for g in numbered["goals"]] == ["safety", "G1"]
+    assert [a["id"] for a in numbered["actions"]] == ["A1", "A2"]
