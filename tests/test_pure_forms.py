@@ -450,3 +450,43 @@ def test_skeleton__an_entry_whose_first_field_is_nested():
 ])
 def test_describe(raw, text):
     assert fm._describe(fm._parse_field(dict(raw, key="k"), {}, "w")) == text
+
+
+def test_skeleton__groups_three_deep_a_field_after_a_list_and_help_and_entries_in_the_language_asked():
+    form = parse_form({"kind": "k", "fields": [
+        {"key": "home.address.town", "type": "text", "help": {"en": "the town", "sw": "mji"}},
+        {"key": "home.phone.main", "type": "text"},
+        {"key": "people", "type": "list", "item": [
+            {"key": "contact.phone.main", "type": "text", "label": {"en": "Phone", "sw": "Simu"}}]},
+        {"key": "after", "type": "boolean"},
+    ]})
+    assert fm.skeleton(form, "sw").splitlines()[3:] == [
+        "home:",
+        "  address:",
+        "    # home.address.town (optional, text)",
+        "    #   mji",
+        "    town:",
+        "  phone:",
+        "    # home.phone.main (optional, text)",
+        "    main:",
+        "# people (optional, a list; each entry has the fields below)",
+        "people:",
+        "  - contact:",
+        "      phone:",
+        "        # Simu (optional, text)",
+        "        main:",
+        "# after (optional, yes or no)",
+        "after:",
+    ]
+
+
+def test_validate__a_date_in_an_entry_of_a_list_is_not_in_the_future():
+    form = parse_form({"kind": "k", "fields": [{"key": "visits", "type": "list", "item": [
+        {"key": "on", "type": "date", "not_future": True}]}]})
+    body, found = fm.validate(form, {"visits": [{"on": "2026-11-23"}, {"on": "2026-11-24"}]}, TODAY)
+    assert errors(found) == [("visits[2].on", "is in the future (today is 2026-11-23)")]
+    assert body == {"visits": [{"on": "2026-11-23"}, {}]}
+
+
+def test_check_rule__required_if_without_a_list_of_values_is_never_met_by_a_list_either():
+    assert fm._check_rule({"required_if": {"field": "x", "when": {"field": "y"}}}, {"y": ["q"]}) == []
