@@ -490,3 +490,20 @@ def test_validate__a_date_in_an_entry_of_a_list_is_not_in_the_future():
 
 def test_check_rule__required_if_without_a_list_of_values_is_never_met_by_a_list_either():
     assert fm._check_rule({"required_if": {"field": "x", "when": {"field": "y"}}}, {"y": ["q"]}) == []
+
+
+def test_validate__a_field_after_a_list_a_mapping_for_a_list_and_one_text_per_language():
+    form = parse_form({"kind": "k", "fields": [
+        {"key": "people", "type": "list", "item": [{"key": "name", "type": "text"}]},
+        {"key": "seen", "type": "date", "required": True},
+        {"key": "said", "type": "text"}, {"key": "said.sw", "type": "text"}]})
+    body, found = fm.validate(form, {"people": [{"name": "A"}], "said": {"sw": "ndiyo"}}, TODAY)
+    assert errors(found) == [("seen", "is required (seen)")] and body == {"people": [{"name": "A"}], "said": {"sw": "ndiyo"}}
+    _, found = fm.validate(form, {"people": {"name": "A"}, "seen": "2026-11-01"}, TODAY)
+    assert errors(found) == [("people", "must be a list of entries (each starting with '- ')")]
+
+
+def test_parse_form__an_entry_of_a_list_takes_its_choices_from_the_forms_lists():
+    form = parse_form({"kind": "k", "lists": {"sex": ["f", "m"]}, "fields": [
+        {"key": "people", "type": "list", "item": [{"key": "sex", "type": "choice", "list": "sex"}]}]})
+    assert form.field("people").item[0].choices == ("f", "m")
