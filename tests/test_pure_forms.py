@@ -507,3 +507,10 @@ def test_parse_form__an_entry_of_a_list_takes_its_choices_from_the_forms_lists()
     form = parse_form({"kind": "k", "lists": {"sex": ["f", "m"]}, "fields": [
         {"key": "people", "type": "list", "item": [{"key": "sex", "type": "choice", "list": "sex"}]}]})
     assert form.field("people").item[0].choices == ("f", "m")
+
+
+def test_coerce__a_date_and_time_as_text_is_written_in_iso_form_and_an_empty_choice_is_skipped():
+    moment = datetime(2026, 11, 23, 10, 30)
+    assert fm.coerce(field("text"), moment, TODAY) == ("2026-11-23T10:30:00", None)
+    assert fm.coerce(field("text_list"), [moment, "b"], TODAY) == (["2026-11-23T10:30:00", "b"], None)
+    assert fm.coerce(field("choices", choices=("a", "b")), "a,,b", TODAY) == (["a", "b"], None)
