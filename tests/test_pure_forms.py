@@ -450,3 +450,67 @@ def test_skeleton__an_entry_whose_first_field_is_nested():
 ])
 def test_describe(raw, text):
     assert fm._describe(fm._parse_field(dict(raw, key="k"), {}, "w")) == text
+
+
+def test_skeleton__groups_three_deep_a_field_after_a_list_and_help_and_entries_in_the_language_asked():
+    form = parse_form({"kind": "k", "fields": [
+        {"key": "home.address.town", "type": "text", "help": {"en": "the town", "sw": "mji"}},
+        {"key": "home.phone.main", "type": "text"},
+        {"key": "people", "type": "list", "item": [
+            {"key": "contact.phone.main", "type": "text", "label": {"en": "Phone", "sw": "Simu"}}]},
+        {"key": "after", "type": "boolean"},
+    ]})
+    assert fm.skeleton(form, "sw").splitlines()[3:] == [
+        "home:",
+        "  address:",
+        "    # home.address.town (optional, text)",
+        "    #   mji",
+        "    town:",
+        "  phone:",
+        "    # home.phone.main (optional, text)",
+        "    main:",
+        "# people (optional, a list; each entry has the fields below)",
+        "people:",
+        "  - contact:",
+        "      phone:",
+        "        # Simu (optional, text)",
+        "        main:",
+        "# after (optional, yes or no)",
+        "after:",
+    ]
+
+
+def test_validate__a_date_in_an_entry_of_a_list_is_not_in_the_future():
+    form = parse_form({"kind": "k", "fields": [{"key": "visits", "type": "list", "item": [
+        {"key": "on", "type": "date", "not_future": True}]}]})
+    body, found = fm.validate(form, {"visits": [{"on": "2026-11-23"}, {"on": "2026-11-24"}]}, TODAY)
+    assert errors(found) == [("visits[2].on", "is in the future (today is 2026-11-23)")]
+    assert body == {"visits": [{"on": "2026-11-23"}, {}]}
+
+
+def test_check_rule__required_if_without_a_list_of_values_is_never_met_by_a_list_either():
+    assert fm._check_rule({"required_if": {"field": "x", "when": {"field": "y"}}}, {"y": ["q"]}) == []
+
+
+def test_validate__a_field_after_a_list_a_mapping_for_a_list_and_one_text_per_language():
+    form = parse_form({"kind": "k", "fields": [
+        {"key": "people", "type": "list", "item": [{"key": "name", "type": "text"}]},
+        {"key": "seen", "type": "date", "required": True},
+        {"key": "said", "type": "text"}, {"key": "said.sw", "type": "text"}]})
+    body, found = fm.validate(form, {"people": [{"name": "A"}], "said": {"sw": "ndiyo"}}, TODAY)
+    assert errors(found) == [("seen", "is required (seen)")] and body == {"people": [{"name": "A"}], "said": {"sw": "ndiyo"}}
+    _, found = fm.validate(form, {"people": {"name": "A"}, "seen": "2026-11-01"}, TODAY)
+    assert errors(found) == [("people", "must be a list of entries (each starting with '- ')")]
+
+
+def test_parse_form__an_entry_of_a_list_takes_its_choices_from_the_forms_lists():
+    form = parse_form({"kind": "k", "lists": {"sex": ["f", "m"]}, "fields": [
+        {"key": "people", "type": "list", "item": [{"key": "sex", "type": "choice", "list": "sex"}]}]})
+    assert form.field("people").item[0].choices == ("f", "m")
+
+
+def test_coerce__a_date_and_time_as_text_is_written_in_iso_form_and_an_empty_choice_is_skipped():
+    moment = datetime(2026, 11, 23, 10, 30)
+    assert fm.coerce(field("text"), moment, TODAY) == ("2026-11-23T10:30:00", None)
+    assert fm.coerce(field("text_list"), [moment, "b"], TODAY) == (["2026-11-23T10:30:00", "b"], None)
+    assert fm.coerce(field("choices", choices=("a", "b")), "a,,b", TODAY) == (["a", "b"], None)

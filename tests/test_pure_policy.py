@@ -290,3 +290,31 @@ def test_upgrade__a_key_given_twice_does_not_stop_the_next_from_moving():
     moved, notes, errs = pr.upgrade(given)
     assert [e.field for e in errs] == ["rules.transfer.approval_required"]
     assert len(notes) == 1 and moved["rules"]["transfer_approval"] == {"required": True, "self_approval": True}
+
+
+def test_merge__the_result_shares_nothing_with_the_base():
+    base = {"consent": {"required_from": ["child"]}, "levels": ["high"]}
+    merged = pr.merge(base, {}, "o", {}, "")
+    merged["consent"]["required_from"].append("caregiver")
+    merged["levels"].append("low")
+    assert base == {"consent": {"required_from": ["child"]}, "levels": ["high"]}
+
+
+def test_check_values__keys_after_a_source_are_still_checked_and_a_value_at_the_top_level_too():
+    assert errors(pr.check_values({"review": {"source": "s", "interval": "soon"}}, BASE)) == [
+        ("review.interval", str(_duration_error("soon")))]
+    assert pr.check_values({"cap": 3}, {"cap": 2}) == []
+    assert errors(pr.check_values({"cap": -3}, {"cap": 2})) == [("cap", "must not be negative")]
+
+
+def test_check_consistency__the_comprehensive_assessment_is_checked_when_the_initial_one_cannot_be():
+    assert errors(pr.check_consistency({"initial_assessment": {"target": "1d"},
+                                        "comprehensive_assessment": {"target": "2mo", "limit": "30d"}})) == [
+        ("rules.comprehensive_assessment.target", "is later than the limit")]
+
+
+def test_build__a_profile_without_a_title_and_a_bad_value_in_the_profile_itself():
+    policy, errs = pr.build([("x", {"rules": {"review": {"interval": "3mo"}}})], None)
+    assert errs == [] and (policy.profile, policy.title) == ("x", "")
+    assert errors(pr.build([("x", {"rules": {"caseload": {"cap": -1}}})], None)[1]) == [
+        ("rules.caseload.cap", "must not be negative")]
