@@ -256,6 +256,16 @@ def test_validate__unknown_keys_with_and_without_a_hint():
     assert fm.validate(FORM, dict(GOOD, child={**GOOD["child"], "Name!": "x"}), TODAY)[1][0].field == "…"
 
 
+def test_validate__a_value_for_a_group_of_fields_is_refused_not_dropped():
+    """`rel: aunt` where the form has rel.kind: refused, naming the group and its fields (the
+    value is not repeated), never stored or silently left out."""
+    body, errs = fm.validate(FORM, dict(GOOD, people=[{"name": "B", "rel": "aunt"}]), TODAY)
+    assert errors(errs) == [("people[1].rel", "is a group of fields, not one value: give its fields under it (kind)")]
+    _, errs = fm.validate(FORM, dict(GOOD, child="Asha"), TODAY)
+    assert ("child", "is a group of fields, not one value: give its fields under it (age, dob, name, …)") in errors(errs)
+    assert fm.validate(FORM, dict(GOOD, people=[{"name": "B", "rel": None}]), TODAY)[1] == []  # empty: nothing given
+
+
 def test_validate__required_fields_empty_or_empty_once_clean():
     _, errs = fm.validate(FORM, {"child": {"dob": "2020-01-02"}, "words": " ; ", "people": [{"name": "B"}]}, TODAY)
     assert errors(errs) == [("child.name", "is required (Child's name)"), ("words", "is required (words)")]

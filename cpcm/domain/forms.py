@@ -254,7 +254,11 @@ def _validate_fields(fields: tuple[Field, ...], rules, kind: str, data: Mapping[
     flat = _flatten_until(data, list_keys)
     known = {f.key for f in fields}
     for key in flat:
-        if key not in known and not any(k.startswith(key + ".") for k in known):
+        group = [k[len(key) + 1:] for k in sorted(known) if k.startswith(key + ".")] if key not in known else []
+        if group and not is_empty(flat[key]):  # `child: Asha` where the form has child.name: a value for a group
+            errors.append(FieldError(prefix + key, "is a group of fields, not one value: give its fields under it ("
+                                     + ", ".join(group[:3]) + (", …" if len(group) > 3 else "") + ")"))
+        elif key not in known and not group:
             close = difflib.get_close_matches(key, sorted(known), n=1)
             hint = f"; did you mean '{prefix}{close[0]}'?" if close else ""
             errors.append(FieldError(prefix + (key if close and FIELD_NAME.fullmatch(key) else "…"),  # a typo of a field is named; other keys are not
