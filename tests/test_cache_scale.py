@@ -15,6 +15,7 @@ from conftest import CANARY, Cli, library_session, register, register_many
 import cpcm.service
 from cpcm.crypto import cipher
 from cpcm.service import context, fill
+from cpcm.service import tables as tables_mod
 from cpcm.store import cache as cache_mod
 
 
@@ -24,6 +25,7 @@ def few(monkeypatch):
     for a large one)."""
     monkeypatch.setattr(fill, "FILL_FROM", 2)
     monkeypatch.setattr(context, "PREFETCH_FROM", 2)
+    monkeypatch.setattr(tables_mod, "BULK_FROM", 2)  # and the due and statistics rows of a fill are stored
 
 
 def session(cli: Cli):
@@ -75,15 +77,15 @@ def test_the_cold_fill_on_workers_writes_the_tables_reading_case_by_case_writes(
     drop_cache(cli)
     assert listed(cli) == expected  # the cold fill, on worker processes
     filled = tables(cli)
-    assert {"summary", "index", "rows"} <= set(filled) and any(k.startswith("records/") for k in filled)
-    assert set(filled["rows"]) == set(ids)
+    assert {"summary", "index", "rows", "due", "statistics"} <= set(filled) and any(k.startswith("records/") for k in filled)
+    assert set(filled["rows"]) == set(ids) and set(ids) <= set(filled["due"]) and set(ids) <= set(filled["statistics"])
     drop_cache(cli)
     monkeypatch.setattr(fill, "FILL_FROM", 10_000)
     monkeypatch.setattr(context, "PREFETCH_FROM", 10_000)
     context.load_cases(session(cli))  # the summaries and the index, case by case as before
     assert listed(cli) == expected  # the rows, case by case
     one_by_one = tables(cli)
-    for name in ("summary", "index", "rows"):
+    for name in ("summary", "index", "rows", "due", "statistics"):  # due and statistics: made as the fill goes
         assert filled[name] == one_by_one[name], name
     records = lambda found: {k: v for name, t in found.items() if name.startswith("records/") for k, v in t.items()}
     assert records(filled) == records(one_by_one)

@@ -179,6 +179,7 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
     already has many segments (`PILE_UP`) waiting for its reader to merge them is not appended
     to: its reader fills its own misses. A case that cannot be read is noted in `ctx.problems`
     and not yielded."""
+    from cpcm.service import tables
     from cpcm.store import parallel
 
     direct = direct or {}
@@ -208,6 +209,8 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
                 tree = trees.get(item.case_id)
                 if item.keep and tree is not None and item.case_id not in dirty:
                     _store(item, tree, writers, direct, shards)
+                    # and its rows for due and statistics (service/tables.py), made here from the folded case
+                    tables.put(ctx, cache, item.case_id, tree, None if item.values is None else Case.from_dict(value(item, TABLES[0])))
                 yield item
             done += len(results)
             if spread and ctx.progress is not None:
@@ -218,6 +221,7 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
                 writer.flush()
             except OSError:
                 pass  # a read never fails because the local cache cannot be written
+        tables.save(ctx)
 
 
 def _store(item: Filled, tree: str, writers: dict[str, Appender], direct: dict[str, Table],
