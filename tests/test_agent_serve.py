@@ -37,15 +37,33 @@ PROBE = textwrap.dedent("""
 """)
 
 
+_PROTECTED: dict[bytes, bytes] = {}  # a key file's bytes -> the same key protected by PASSPHRASE
+
+
+def protected(plain: Path, to: Path) -> None:
+    """`plain`'s key protected by PASSPHRASE, at `to`: scrypt run once per key and test process
+    (about a second each), the file copied after that (with its private mode)."""
+    from cpcm.crypto import identity
+
+    source = plain.read_bytes()
+    if source not in _PROTECTED:
+        made = to.parent / (to.name + ".made")
+        identity.save(made, identity.secret_text(identity.load(plain, lambda: None)), PASSPHRASE)
+        _PROTECTED[source] = made.read_bytes()
+        made.unlink()
+    to.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(to, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(_PROTECTED[source])
+
+
 @pytest.fixture
 def served(tmp_env, team, repo):
     """amina's key, protected by a passphrase, unlocked by `cpcm unlock`: an agent that runs
     commands. Yields (env for the commands, the protected key file)."""
     runtime = tempfile.mkdtemp(prefix="cpcm-rt-")  # a socket's path is at most 107 bytes
-    from cpcm.crypto import identity
-
     key = tmp_env / "keys" / "amina-protected.txt"
-    identity.save(key, identity.secret_text(identity.load(team["amina"][0], lambda: None)), PASSPHRASE)
+    protected(team["amina"][0], key)
     secret = tmp_env / "pass.txt"
     secret.write_text(PASSPHRASE + "\n")
     secret.chmod(0o600)
@@ -190,7 +208,7 @@ def test_an_agent_of_other_code_refuses_and_the_command_runs_here(tmp_env, team,
     from cpcm.crypto import agent, identity
 
     key = tmp_env / "keys" / "amina-protected.txt"
-    identity.save(key, identity.secret_text(identity.load(team["amina"][0], lambda: None)), PASSPHRASE)
+    protected(team["amina"][0], key)
     agent.start(key, identity.secret_text(identity.load(key, lambda: PASSPHRASE)), 600, program="older_agent")
     try:
         env = {k: v for k, v in os.environ.items() if k not in ("CPCM_PASSPHRASE_FILE", "PYTHONPATH")}
@@ -239,7 +257,7 @@ def test_a_command_needing_another_protected_identity_is_refused_before_it_runs(
     from cpcm.crypto import agent, identity
 
     other = tmp_env / "keys" / "other-protected.txt"
-    identity.save(other, identity.secret_text(identity.load(team["otieno"][0], lambda: None)), PASSPHRASE)
+    protected(team["otieno"][0], other)
     monkeypatch.setattr(resident, "_FINGERPRINT", launch.fingerprint())
     monkeypatch.setenv("CPCM_REPO", str(repo))
     monkeypatch.setenv("CPCM_NOW", NOW)
@@ -284,10 +302,8 @@ def test_the_agent_runs_the_installed_code_whatever_folder_unlock_ran_in(tmp_env
     runtime = tempfile.mkdtemp(prefix="cpcm-rt-")
     (tmp_env / "work" / "cpcm").mkdir(parents=True)
     (tmp_env / "work" / "cpcm" / "__init__.py").write_text("raise SystemExit('not the installed cpcm')\n")
-    from cpcm.crypto import identity
-
     key = tmp_env / "keys" / "amina-protected.txt"
-    identity.save(key, identity.secret_text(identity.load(team["amina"][0], lambda: None)), PASSPHRASE)
+    protected(team["amina"][0], key)
     (tmp_env / "pass.txt").write_text(PASSPHRASE)
     (tmp_env / "pass.txt").chmod(0o600)
     env = {k: v for k, v in os.environ.items() if k not in ("CPCM_PASSPHRASE_FILE", "CPCM_NO_AGENT")}
