@@ -479,12 +479,11 @@ def _fill_cases(ctx: Context, cache: SummaryCache, trees: dict[str, str], missin
     to read one by one (none)."""
     from cpcm.service import fill
 
-    summary = fill.TABLES[0]
     for item in fill.fill(ctx, cache, trees, missing):
         for table in (cache.summary, cache.index):
             table.entries.pop(item.case_id, None)  # the fill wrote newer entries: a merge must not put these back
-        if item.values is not None:
-            cases[item.case_id] = Case.from_dict(fill.value(item, summary))
+        if item.case is not None:
+            cases[item.case_id] = item.case
     return []
 
 

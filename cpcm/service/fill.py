@@ -25,6 +25,7 @@ import os
 from collections import abc
 from dataclasses import dataclass, is_dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from cpcm.domain.case import Case
@@ -95,6 +96,11 @@ class Filled:
     values: dict[str, str] | None
     records: list[tuple[str, str]]
     keep: bool = True
+
+    @cached_property
+    def case(self) -> Case | None:
+        """The folded case (from the summary table's value), made once; None when not readable."""
+        return None if self.values is None else Case.from_dict(value(self, TABLES[0]))
 
 
 class _Collect:
@@ -210,7 +216,7 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
                 if item.keep and tree is not None and item.case_id not in dirty:
                     _store(item, tree, writers, direct, shards)
                     # and its rows for due and statistics (service/tables.py), made here from the folded case
-                    tables.put(ctx, cache, item.case_id, tree, None if item.values is None else Case.from_dict(value(item, TABLES[0])))
+                    tables.put(ctx, cache, item.case_id, tree, item.case)
                 yield item
             done += len(results)
             if spread and ctx.progress is not None:

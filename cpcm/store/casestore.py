@@ -198,9 +198,9 @@ class CaseStore:
 
     def _decode(self, path: Path, data: bytes, keys: Sequence) -> Record:
         cache = self.record_cache
-        if cache is None or not cache.usable(keys) or memo.RECORDS.get((blob_id(data), _readers(keys))) is not None:
-            return self._decode_raw(path, data, keys)[0]
         blob = blob_id(data)
+        if cache is None or not cache.usable(keys) or memo.RECORDS.get((blob, _readers(keys))) is not None:
+            return self._decode_raw(path, data, keys, blob)[0]
         loaded = cache.get(blob)
         if loaded is None:
             loaded = self._parse(path, self._decrypt(path, data, keys))
@@ -209,8 +209,8 @@ class CaseStore:
             return record
         return self._checked(path, loaded)
 
-    def _decode_raw(self, path: Path, data: bytes, keys: Sequence) -> tuple[Record, bytes]:
-        key = (blob_id(data), _readers(keys))
+    def _decode_raw(self, path: Path, data: bytes, keys: Sequence, blob: str | None = None) -> tuple[Record, bytes]:
+        key = (blob or blob_id(data), _readers(keys))
         known = memo.RECORDS.get(key)  # decrypted and parsed before in this process, by these keys
         if known is None:
             plaintext = self._decrypt(path, data, keys)
