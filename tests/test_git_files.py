@@ -53,3 +53,33 @@ def test_head_and_tree__a_new_branch_beside_packed_refs_is_unborn_to_git_too(tmp
     git(root, "symbolic-ref", "HEAD", "refs/heads/other")  # a branch with no commit yet
     assert _read_head_and_tree(str(root / ".git")) is None
     assert Git(root)._head_and_tree() == (None, None)
+
+
+def test_tree_id_and_changed_names__a_folder_checked_whole_and_what_changed_named(tmp_path):
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    store = Git(root)
+    assert store.tree_id("cases") is None  # before the first commit
+    for name in ("a", "b", "c"):
+        (root / "cases" / name).mkdir(parents=True)
+        (root / "cases" / name / "r.age").write_text(name)
+    (root / "other").write_text("x")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "one")
+    first = store.tree_id("cases")
+    assert first == git(root, "rev-parse", "HEAD:cases").strip()
+    assert store.tree_id("nowhere") is None
+    (root / "other").write_text("y")  # outside the folder: its tree id stays
+    (root / "cases" / "b" / "r.age").write_text("changed")
+    (root / "cases" / "d").mkdir()
+    (root / "cases" / "d" / "r.age").write_text("d")
+    (root / "cases" / "c" / "r.age").unlink()
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "two")
+    second = store.tree_id("cases")
+    assert second != first
+    assert store.changed_names(first, second) == {"b", "c", "d"}  # changed, removed, added; not "a"
+    assert store.changed_names(second, second) == set()
+    store.rev = "HEAD~1"  # the commit readers read, when pinned
+    assert store.tree_id("cases") == first

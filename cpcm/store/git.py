@@ -242,6 +242,24 @@ class Git:
                 trees[name] = parts[2]
         return trees
 
+    def tree_id(self, folder: str) -> str | None:
+        """The git tree id of `folder` at the commit readers read; None before the first commit or
+        when the commit has no such folder. One git process, whatever the number of cases: a
+        table that records the tree it describes is checked as a whole against it."""
+        if self.head() is None:
+            return None
+        try:
+            return self.run(["rev-parse", "--verify", "-q", f"{self.rev}:{folder}"]).strip() or None
+        except GitError:
+            return None
+
+    def changed_names(self, old_tree: str, new_tree: str) -> set[str]:
+        """The names directly under two versions of one folder (two tree ids, as `tree_id` gives)
+        whose content differs: added, removed or changed. Proportional to what changed, not to
+        the folder (git compares sub-tree ids and descends only where they differ)."""
+        out = self.run(["diff-tree", "--name-only", "-z", old_tree, new_tree])
+        return {name for name in out.split("\0") if name}
+
     def dirty(self, paths: Sequence[str] = ()) -> list[str]:
         out = self.run(["status", "--porcelain", "--untracked-files=all", "--", *paths])
         return [line[3:] for line in out.splitlines() if line.strip()]
