@@ -19,6 +19,7 @@ from cpcm.service.context import (Context, append, case_content, caseload_warnin
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
 from cpcm.service.context import case_covers, check_cover, end_expired_covers, note_clock
+from cpcm.service import lookup
 from cpcm.service.results import Written
 from cpcm.service.worklist import due
 from cpcm.store import forms
@@ -27,7 +28,7 @@ from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import open_items, rules, transitions
 from cpcm.workflow import deadlines as deadlines_mod
-from cpcm.workflow.duplicates import probable_duplicates
+from cpcm.workflow.duplicates import key_of, probable_duplicates
 from cpcm.workflow.fold import apply_update, effective, fold, superseded_ids
 
 
@@ -47,23 +48,39 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) 
     body = validate_registration(ctx, data)
     if at is not None and at > ctx.now:
         raise InvalidInput([FieldError("at", "is in the future")], "registration")
-    existing = set(ctx.store.case_ids())
     case_id = new_case_id()
-    while case_id in existing:
+    while _taken(ctx, case_id):
         case_id = new_case_id()
     record = new_record(ctx, "registration", case_id, body, at)
     case = fold(case_id, [record])
-    cases = load_index(ctx)  # the duplicate and caseload checks read only the cache's small index
-    duplicates = tuple(probable_duplicates(case, cases.values()))
-    warnings = caseload_warnings(ctx, case.worker, cases)
+    look = lookup.current(ctx) if lookup.usable(ctx) else None
+    if look is not None:  # the split index (service/lookup.py): the new child's buckets and the caseloads
+        duplicates = tuple(look.duplicates(key_of(case), exclude=case_id))
+        warnings = caseload_warnings(ctx, case.worker, count=lookup.caseload(look, case.worker) if case.worker else 0)
+    else:
+        cases = load_index(ctx)  # every case, with only the fields of the checks
+        duplicates = tuple(probable_duplicates(case, cases.values()))
+        warnings = caseload_warnings(ctx, case.worker, cases)
     readers = readers_for(ctx, case)
     with transaction(ctx, "register") as tx:
         tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", recipients_bytes(readers))
         tx.write_record(record, keys_for(ctx, readers))
         tx.commit(f"register {case_id} {record.id}")
+    if look is not None:
+        try:
+            lookup.after_register(ctx, look, case_id, case, ctx.need_worker().id in readers)
+        except OSError:
+            pass  # the index is a cache: the next registration brings it up to date
     return Written(case_id, record.id, "registration", tuple(warnings),
                    extra={"possible_duplicates": [{"case_id": c, "reason": r} for c, r in duplicates]},
                    json_keys=("subject", "record_id", "warnings"))
+
+
+def _taken(ctx: Context, case_id: str) -> bool:
+    """A case (or a folder of that name) exists already: the one id drawn is looked up, not every case."""
+    if ctx.root is not None and (ctx.root / CASES / case_id).exists():
+        return True
+    return ctx.store.exists(case_id) or (ctx.root is None and case_id in ctx.store.case_ids())
 
 
 @writes

@@ -514,10 +514,18 @@ def validate_form(ctx: Context, form_name: str, data: Mapping[str, Any], what: s
     return body
 
 
-def caseload_warnings(ctx: Context, worker_id: str, cases: dict[str, Case] | None = None) -> list[str]:
+def caseload_warnings(ctx: Context, worker_id: str, cases: dict[str, Case] | None = None, count: int | None = None) -> list[str]:
     """Giving a worker one more case: a warning near or over the cap; Refused over the cap
-    where the policy says so."""
-    count = rules.caseloads((load_index(ctx) if cases is None else cases).values()).get(worker_id, 0)
+    where the policy says so. The worker's open cases are `count` when given, else counted in
+    `cases`, else taken from the split index of a write (service/lookup.py), else counted in
+    `load_index`."""
+    if count is None and cases is None:
+        from cpcm.service import lookup
+
+        if lookup.usable(ctx):
+            count = lookup.caseload(lookup.current(ctx), worker_id)
+    if count is None:
+        count = rules.caseloads((load_index(ctx) if cases is None else cases).values()).get(worker_id, 0)
     verdict, message = rules.caseload_verdict(ctx.team.get(worker_id), count, ctx.policy)
     if verdict == "refuse":
         raise Refused(f"caseload: {worker_id} {message}", "Assign the case to another worker, or close or transfer cases first.",

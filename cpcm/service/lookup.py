@@ -1,0 +1,360 @@
+"""The split index a registration reads: what the duplicate and caseload checks need, without
+loading every case.
+
+In the worker's cache folder (`.cpcm/cache/<worker>/lookup/`, git-ignored), every file
+encrypted to the worker like the rest of the cache (the names in it are personal data):
+
+- `head`: the git tree id of `cases/` the index describes, the fingerprint of the code that made
+  it, a random key for the bucket hashes, the open cases of each worker (the caseload), and the
+  cases that could not be read (read again at every update, so that each command reports them
+  as `load_index` does);
+- year buckets `y-NN`: case id -> its duplicate key (duplicates.Key: normalised name, normalised
+  caregiver, birth year) for each readable case with a name and a known or estimated birth
+  year, in the bucket of a keyed hash of that year (a child is compared by name similarity only
+  with those born the same year);
+- name buckets `n-NN`: the same, for each case with a name and a caregiver, in the bucket of a
+  keyed hash of its normalised name and caregiver (the other test: same name and caregiver, in
+  any year);
+- map shards `m-NN` (by case id): which buckets each case is in and the worker whose caseload it
+  counts in, so that a case that changed is taken out of the buckets it was in.
+
+The hashes are keyed (HMAC with the key in `head`) so that which file a write touched does not
+tell a birth year or a name. A registration reads `head`, the year bucket and the name bucket of
+the new child, and, when the repository changed since the index was made, the map shards and
+buckets of the cases that changed (`git diff-tree` between the tree the index describes and the
+current one: proportional to the change) and those cases' records. Memory and time do not grow
+with the number of cases, only with the cases born the same year.
+
+The index is rebuilt from every case (`load_index`, through the summary cache) when there is
+none, when it was made by other code or with another key, when a file of it cannot be read, or
+when more than `REBUILD_FROM` cases changed at once (a sync bringing many cases). While it is
+being brought up to date `head` is removed first and written last: an update interrupted midway
+leaves no head, and the next command rebuilds. Only a command holding the repository lock
+writes it (every write does); anything else reads the cases as before.
+
+Like the summary index, it describes the cases as last committed: a record file damaged or
+edited on disk after its commit is reported by `list` and `verify`, not here."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import zlib
+from pathlib import Path
+from typing import Any
+
+from cpcm.crypto import cipher
+from cpcm.domain.case import Case
+from cpcm.domain.team import RECOVERY_READER
+from cpcm.errors import CannotDecrypt, Corrupt
+from cpcm.store.layout import CACHE_DIR, CASES, TMP_PREFIX
+from cpcm.workflow import duplicates
+from cpcm.workflow.duplicates import Key
+
+FORMAT = 1
+YEAR_BUCKETS = 64
+NAME_BUCKETS = 256
+MAP_SHARDS = 64
+REBUILD_FROM = 200  # cases changed since the index was made from which it is rebuilt from the summary cache
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's id of a tree with nothing in it
+
+
+class Unusable(Exception):
+    """A file of the index cannot be read (another key, damaged, of other code): rebuild it."""
+
+
+def fingerprint() -> str:
+    """The code the index depends on: the fold (as the summary cache) and the duplicate key."""
+    from cpcm.service.context import fold_fingerprint
+
+    digest = hashlib.sha256(fold_fingerprint().encode())
+    for path in (duplicates.__file__, __file__):
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def counted_worker(case: Case) -> str | None:
+    """The worker whose caseload the case counts in (rules.caseloads): open cases only."""
+    return case.worker if case.status == "open" and case.worker else None
+
+
+class Lookup:
+    """The index files of one worker; files read as needed and written by `save`."""
+
+    def __init__(self, folder: Path, recipient: str, keys, tag: str):
+        self.folder = folder
+        self.recipient = recipient
+        self.keys = keys
+        self.tag = tag
+        self.tree: str | None = None
+        self.key = b""
+        self.counts: dict[str, int] = {}
+        self.damaged: set[str] = set()
+        self.files: dict[str, dict[str, Any]] = {}
+        self.changed: set[str] = set()
+
+    # -- files ---------------------------------------------------------------------------
+    def _read(self, name: str) -> dict[str, Any] | None:
+        try:
+            raw = (self.folder / f"{name}.age").read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise Unusable(name) from exc
+        try:
+            data = json.loads(cipher.decrypt(raw, self.keys))
+        except (ValueError, cipher.NotARecipient, cipher.Damaged) as exc:
+            raise Unusable(name) from exc
+        if not isinstance(data, dict):
+            raise Unusable(name)
+        return data
+
+    def _file(self, name: str) -> dict[str, Any]:
+        if name not in self.files:
+            self.files[name] = self._read(name) or {}
+        return self.files[name]
+
+    def _write(self, name: str, data: dict[str, Any]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = self.folder / f"{TMP_PREFIX}{secrets.token_hex(8)}"
+        # no fsync: a cache lost in a power cut is rebuilt; the rename keeps a reader from seeing half a file
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(cipher.encrypt(json.dumps(data, separators=(",", ":")).encode(), [self.recipient]))
+            os.replace(tmp, self.folder / f"{name}.age")
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+
+    def open(self) -> bool:
+        """Read `head`; False when there is none usable (of other code or format)."""
+        head = self._read("head")
+        if head is None or head.get("format") != FORMAT or head.get("tag") != self.tag:
+            return False
+        self.tree = head.get("tree")
+        self.key = bytes.fromhex(head["key"])
+        self.counts = {w: int(n) for w, n in (head.get("counts") or {}).items()}
+        self.damaged = set(head.get("damaged") or ())
+        return True
+
+    def clear(self) -> None:
+        """Start empty, with a new key: every file of the index is removed."""
+        try:
+            names = os.listdir(self.folder)
+        except OSError:
+            names = []
+        for name in names:
+            try:
+                os.unlink(self.folder / name)
+            except OSError:
+                pass
+        self.tree, self.key, self.counts, self.damaged = None, secrets.token_bytes(32), {}, set()
+        self.files, self.changed = {}, set()
+
+    def save(self, tree: str | None) -> None:
+        """Write what changed, `head` last (removed first: an interrupted save leaves no head)."""
+        self.tree = tree
+        try:
+            os.unlink(self.folder / "head.age")
+        except FileNotFoundError:
+            pass
+        for name in sorted(self.changed):
+            self._write(name, self.files[name])
+        self.changed = set()
+        self._write("head", {"format": FORMAT, "tag": self.tag, "tree": tree, "key": self.key.hex(),
+                             "counts": {w: n for w, n in self.counts.items() if n}, "damaged": sorted(self.damaged)})
+
+    # -- buckets -------------------------------------------------------------------------
+    def _bucket(self, kind: bytes, text: str, buckets: int) -> int:
+        digest = hmac.new(self.key, kind + b"\0" + text.encode("utf-8"), hashlib.sha256).digest()
+        return int.from_bytes(digest[:4], "big") % buckets
+
+    def year_bucket(self, key: Key) -> str | None:
+        if not key.name or key.year is None:
+            return None
+        return f"y-{self._bucket(b'year', str(key.year), YEAR_BUCKETS):02x}"
+
+    def name_bucket(self, key: Key) -> str | None:
+        if not key.name or not key.caregiver:
+            return None
+        return f"n-{self._bucket(b'name', key.name + chr(0) + key.caregiver, NAME_BUCKETS):02x}"
+
+    @staticmethod
+    def map_shard(case_id: str) -> str:
+        return f"m-{hashlib.sha256(case_id.encode()).digest()[0] % MAP_SHARDS:02x}"
+
+    def _set(self, name: str, case_id: str, value: Any) -> None:
+        entries = self._file(name)
+        if value is None:
+            if case_id not in entries:
+                return
+            del entries[case_id]
+        else:
+            entries[case_id] = value
+        self.changed.add(name)
+
+    def add(self, case_id: str, case: Case) -> None:
+        """A readable case, as it is now (after `remove` of what it was)."""
+        key = duplicates.key_of(case)
+        value = [key.name, key.caregiver, key.year]
+        year, name, worker = self.year_bucket(key), self.name_bucket(key), counted_worker(case)
+        for bucket in (year, name):
+            if bucket is not None:
+                self._set(bucket, case_id, value)
+        if worker:
+            self.counts[worker] = self.counts.get(worker, 0) + 1
+        self._set(self.map_shard(case_id), case_id, [year, name, worker])
+
+    def remove(self, case_id: str) -> None:
+        """Take a case out of the buckets and the caseload it was counted in."""
+        self.damaged.discard(case_id)
+        where = self._file(self.map_shard(case_id)).get(case_id)
+        if where is None:
+            return
+        year, name, worker = where
+        for bucket in (year, name):
+            if bucket is not None:
+                self._set(bucket, case_id, None)
+        if worker:
+            self.counts[worker] = self.counts.get(worker, 0) - 1
+        self._set(self.map_shard(case_id), case_id, None)
+
+    def candidates(self, key: Key) -> list[tuple[str, Key]]:
+        """The cases `duplicates.matches` may report for a child of this key (those born the
+        same year, and those with the same name and caregiver), in case id order as the full
+        scan gives them."""
+        found: dict[str, Key] = {}
+        year, name = self.year_bucket(key), self.name_bucket(key)
+        if year is not None:
+            for case_id, (n, c, y) in self._file(year).items():
+                if y == key.year:
+                    found[case_id] = Key(n, c, y)
+        if name is not None:
+            for case_id, (n, c, y) in self._file(name).items():
+                if n == key.name and c == key.caregiver:
+                    found[case_id] = Key(n, c, y)
+        return sorted(found.items())
+
+    def duplicates(self, key: Key, exclude: str = "") -> list[tuple[str, str]]:
+        return duplicates.matches(key, [(c, k) for c, k in self.candidates(key) if c != exclude])
+
+
+# -- the tree of cases/ ----------------------------------------------------------------------------
+def _loose_object(git_dir: str, sha: str, kind: bytes) -> bytes | None:
+    try:
+        with open(os.path.join(git_dir, "objects", sha[:2], sha[2:]), "rb") as handle:
+            data = zlib.decompress(handle.read())
+    except (OSError, zlib.error):
+        return None
+    header, _, body = data.partition(b"\0")
+    return body if header.split(b" ")[0] == kind else None
+
+
+def cases_tree(git) -> str | None:
+    """The tree id of `cases/` in the last commit (None when there is none). Read from git's
+    files when the root tree is a loose object, as a cpcm commit leaves it; otherwise one
+    `git rev-parse`."""
+    head, root = git._head_and_tree()
+    if head is None:
+        return None
+    if root:
+        body = _loose_object(os.path.join(os.path.abspath(git.root), ".git"), root, b"tree")
+        if body is not None:
+            at, name = 0, CASES.encode()
+            while at < len(body):
+                space = body.index(b" ", at)
+                nul = body.index(b"\0", space)
+                if body[space + 1:nul] == name:
+                    return body[nul + 1:nul + 21].hex() if body[at:space] == b"40000" else None
+                at = nul + 21
+            return None
+    return git.tree_id(CASES)
+
+
+# -- brought up to date ----------------------------------------------------------------------------
+def usable(ctx) -> bool:
+    """The index serves this command: a repository in git, the acting worker's identity, and
+    the repository lock held (the index is written only under it)."""
+    return (ctx.root is not None and getattr(ctx.store, "git", None) is not None and ctx.identity is not None
+            and ctx.worker is not None and ctx._locked and ctx.worker.id != RECOVERY_READER)
+
+
+def current(ctx) -> Lookup:
+    """The worker's index brought up to date with the last commit (`usable(ctx)` must hold)."""
+    from cpcm.store.git import GitError
+
+    git = ctx.store.git
+    tree = cases_tree(git)
+    look = Lookup(ctx.root / CACHE_DIR / ctx.worker.id / "lookup", ctx.identity.recipient, ctx.keys, fingerprint())
+    try:
+        if look.open():
+            if look.tree == tree and not look.damaged:
+                return look
+            changed = set(look.damaged)
+            if look.tree != tree:
+                changed |= git.changed_names(look.tree or EMPTY_TREE, tree or EMPTY_TREE)
+            if len(changed) < REBUILD_FROM:
+                for case_id in sorted(changed):
+                    look.remove(case_id)
+                    case = _read_one(ctx, case_id, look)
+                    if case is not None:
+                        look.add(case_id, case)
+                look.save(tree)
+                return look
+    except (Unusable, GitError, KeyError, ValueError, TypeError):
+        pass
+    return rebuild(ctx, look, tree)
+
+
+def rebuild(ctx, look: Lookup, tree: str | None) -> Lookup:
+    """The index made again from every case the worker reads (through the summary cache)."""
+    from cpcm.service.context import load_index
+
+    look.clear()
+    cases = load_index(ctx)
+    for case_id, case in cases.items():
+        look.add(case_id, case)
+    look.damaged = {c for c in ctx.store.case_ids() if c not in cases and _readable(ctx, c)}
+    look.save(tree)
+    return look
+
+
+def _readable(ctx, case_id: str) -> bool:
+    return ctx.worker.id in ctx.store.recipients(case_id)
+
+
+def _read_one(ctx, case_id: str, look: Lookup) -> Case | None:
+    """A case that changed, folded from its records; None when it is gone or not the worker's to
+    read; a damaged case is noted in `ctx.problems` and in `look.damaged` (read again next time)."""
+    from cpcm.service.context import read_case
+    from cpcm.workflow.fold import fold
+
+    if not (ctx.root / CASES / case_id).is_dir() or case_id.startswith(".") or not _readable(ctx, case_id):
+        return None
+    try:
+        return fold(case_id, read_case(ctx, case_id)[0])
+    except (Corrupt, CannotDecrypt) as exc:
+        ctx.problems.append(exc)
+        look.damaged.add(case_id)
+        return None
+
+
+def after_register(ctx, look: Lookup, case_id: str, case: Case, readable: bool) -> None:
+    """The index moved on to the commit a registration just made: the tree it described and the
+    new case, nothing else (the repository lock was held throughout): nothing to read next time."""
+    tree = cases_tree(ctx.store.git)
+    if tree is None or tree == look.tree:
+        return
+    if readable:
+        look.add(case_id, case)
+    look.save(tree)
+
+
+def caseload(look: Lookup, worker_id: str) -> int:
+    return look.counts.get(worker_id, 0)
