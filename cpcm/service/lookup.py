@@ -168,7 +168,7 @@ class Lookup:
             self._write(name, self.files[name])
         self.changed = set()
         self._write("head", {"format": FORMAT, "tag": self.tag, "tree": tree, "key": self.key.hex(),
-                             "counts": {w: n for w, n in self.counts.items() if n}, "damaged": sorted(self.damaged)})
+                             "counts": self.counts, "damaged": sorted(self.damaged)})
 
     # -- buckets -------------------------------------------------------------------------
     def _bucket(self, kind: bytes, text: str, buckets: int) -> int:
@@ -222,7 +222,11 @@ class Lookup:
             if bucket is not None:
                 self._set(bucket, case_id, None)
         if worker:
-            self.counts[worker] = self.counts.get(worker, 0) - 1
+            left = self.counts.get(worker, 0) - 1
+            if left > 0:
+                self.counts[worker] = left
+            else:
+                self.counts.pop(worker, None)
         self._set(self.map_shard(case_id), case_id, None)
 
     def candidates(self, key: Key) -> list[tuple[str, Key]]:

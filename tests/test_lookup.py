@@ -1,0 +1,256 @@
+"""The split index a registration reads (cpcm/service/lookup.py): after every kind of change to
+the cases (registrations, updates, assignments, closures, merges, transfers away, a sync
+bringing cases from another copy, no index at all) it gives exactly the duplicate and caseload
+answers of the full scan of every case (`load_index`, `duplicates.matches`, `rules.caseloads`),
+brought up to date from the cases that changed, and it holds no name or birth year in plaintext."""
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+import string
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import CANARY, library_session, register, register_many, registration
+
+from cpcm.crypto import cipher
+from cpcm.service import context, lookup
+from cpcm.workflow import duplicates, rules
+from cpcm.workflow.duplicates import Key
+
+CHILDREN = [  # (child, caregiver name or None)
+    ({"name": "Amina Otieno", "sex": "female", "date_of_birth": "2015-04-01"}, "Grace Achieng"),
+    ({"name": "Amina Otiendo", "sex": "female", "date_of_birth": "2015-09-09"}, "Grace Achieng"),  # similar, same year
+    ({"name": "Amina Otieno", "sex": "female", "date_of_birth": "2012-01-01"}, "Grace Achieng"),   # same name and caregiver
+    ({"name": "Otieno  Amína", "sex": "female", "age_estimate": 9}, "grace achieng"),              # normalised alike, estimated age
+    ({"name": "Brian Kip", "sex": "male", "age_estimate": 11}, None),
+    ({"name": "Brian Kipp", "sex": "male", "date_of_birth": "2015-02-02"}, None),
+    ({"name": "Wanjiru Kamau", "sex": "female", "date_of_birth": "2010-10-10"}, "Peter Kamau"),
+]
+
+
+def doc(child: dict, caregiver: str | None) -> dict:
+    data = registration(child={"disability": "no", **child})
+    if caregiver is None:
+        del data["caregiver"]
+        data["lives_with"] = "alone"
+        data["consent"] = {"child": "given", "caregiver": "not_possible", "explained": True}
+    else:
+        data["caregiver"] = {"name": caregiver, "relationship": "grandmother"}
+    return data
+
+
+def register_doc(cli, data: dict) -> dict:
+    done = cli("register", "--from-file", "-", "--json", input=json.dumps(data))
+    assert done.code == 0, done.stderr
+    return done.json()
+
+
+def probes(keys: list[tuple[str, Key]]) -> list[Key]:
+    """Children to check against the index: each case's own key, and keys near it (another year,
+    no year, a letter changed, no caregiver, another caregiver)."""
+    found = [Key("nobody known", "", 2001), Key("", "grace achieng", 2015)]
+    for _, key in keys:
+        other_year = (key.year or 2000) + 3
+        changed = key.name[:-1] + ("x" if key.name[-1] != "x" else "y") if key.name else key.name
+        found += [key, key._replace(year=other_year), key._replace(year=None), key._replace(name=changed),
+                  key._replace(caregiver=""), key._replace(caregiver="someone else", year=other_year)]
+    return found
+
+
+def full_scan(cli) -> list[tuple[str, Key]]:
+    """(case id, duplicate key) of every case the worker reads, from every case, in case id order."""
+    return [(case.id, duplicates.key_of(case)) for case in context.load_index(library_session(cli)).values()]
+
+
+def agrees(cli) -> lookup.Lookup:
+    """The worker's split index, brought up to date, answers as the full scan does."""
+    ctx = library_session(cli)
+    with context.locked(ctx):
+        assert lookup.usable(ctx)
+        look = lookup.current(ctx)
+        full = context.load_index(ctx)
+    keys = [(case.id, duplicates.key_of(case)) for case in full.values()]
+    assert look.counts == {w: n for w, n in rules.caseloads(full.values()).items() if n}
+    for probe in probes(keys):
+        assert look.duplicates(probe) == duplicates.matches(probe, keys), probe
+    return look
+
+
+@pytest.fixture
+def incremental(monkeypatch):
+    """After `allow()`, a rebuild of an index that exists fails the test: it must follow changes."""
+    real = lookup.rebuild
+    state = {"allowed": True}
+
+    def rebuild(ctx, look, tree):
+        assert state["allowed"], "the index was rebuilt instead of brought up to date"
+        return real(ctx, look, tree)
+    monkeypatch.setattr(lookup, "rebuild", rebuild)
+    return lambda allowed=False: state.update(allowed=allowed)
+
+
+def test_registrations_and_updates_give_the_answers_of_the_full_scan(cli, cli_as, incremental):
+    sup = cli_as("sup")
+    first = register_doc(cli, doc(*CHILDREN[0]))
+    assert first["possible_duplicates"] == []
+    agrees(cli), agrees(sup)
+    incremental()
+    ids = [first["case_id"]]
+    for child, caregiver in CHILDREN[1:]:
+        keys = full_scan(cli)
+        done = register_doc(cli, doc(child, caregiver))
+        key = duplicates.key_of(context.load_case(library_session(cli), done["case_id"]))
+        assert [(d["case_id"], d["reason"]) for d in done["possible_duplicates"]] == duplicates.matches(key, keys)
+        ids.append(done["case_id"])
+        agrees(cli)
+    found = {d["case_id"] for d in register_doc(cli, doc(*CHILDREN[0]))["possible_duplicates"]}
+    assert found == set(ids[:4])  # the first four are the same child three ways
+    agrees(cli), agrees(sup)
+    assert cli("update", ids[5], "--set", "child.date_of_birth=2011-06-06", "--reason", "birth certificate seen").code == 0
+    assert cli("update", ids[0], "--caregiver", "Someone Else", "--reason", "moved to an aunt").code == 0
+    agrees(cli), agrees(sup)
+
+
+def test_assignments_closures_and_merges(cli, cli_as, incremental):
+    sup, otieno = cli_as("sup"), cli_as("otieno")
+    ids = [register_doc(cli, doc(child, caregiver))["case_id"] for child, caregiver in CHILDREN[:4]]
+    for who in (cli, sup, otieno):
+        agrees(who)
+    incremental()
+    assert sup("assign", ids[0], "--worker", "otieno").code == 0  # amina no longer reads it
+    assert "amina" in agrees(sup).counts and agrees(otieno).counts == {"otieno": 1}
+    assert ids[0] not in {c for c, _ in agrees(cli).candidates(Key("amina otieno", "achieng grace", 2015))}
+    assert cli("close", ids[1], "--reason", "registered_in_error", "--check", "error_confirmed").code == 0
+    agrees(sup)
+    assert sup("approve", ids[1], "closure").code == 0
+    assert agrees(sup).counts == {"amina": 2, "otieno": 1}
+    assert sup("merge-cases", ids[2], ids[3]).code == 0
+    for who in (cli, sup, otieno):
+        agrees(who)
+    assert sup("assign", ids[0], "--worker", "amina").code == 0
+    assert agrees(cli).counts == agrees(sup).counts
+
+
+def test_a_transfer_away(cli, cli_as, tmp_path, incremental):
+    from pyrage import x25519
+
+    from test_transfer import REASON, approved_case
+
+    sup = cli_as("sup")
+    register(cli)
+    agrees(cli)
+    incremental()
+    case_id = approved_case(cli, sup)
+    agrees(cli)
+    agency = str(x25519.Identity.generate().to_public())
+    sent = cli("transfer", case_id, *REASON, "--check", "all", "--out", str(tmp_path / "bundle"), "--recipient", agency, "--json")
+    assert sent.code == 0, sent.stderr
+    look = agrees(cli)
+    assert look.counts == {"amina": 1}  # the case transferred away is no longer open
+
+
+def test_a_sync_bringing_cases_from_another_copy(repo, team, tmp_env, incremental):
+    from test_sync import Laptops
+
+    laptops = Laptops(repo, team, tmp_env)
+    sup = laptops.cli("sup")
+    amina = laptops.laptop("amina")
+    register_doc(amina, doc(*CHILDREN[0]))
+    agrees(sup), agrees(amina)
+    incremental()
+    for child, caregiver in CHILDREN[1:4]:
+        register_doc(amina, doc(child, caregiver))
+    assert amina("sync").code == 0 and sup("sync").code == 0
+    assert len(agrees(sup).counts) == 1 and agrees(sup).counts["amina"] == 4
+    found = register_doc(sup, doc(*CHILDREN[0]))["possible_duplicates"]
+    assert len(found) == 4
+    assert amina("sync").code == 0
+    agrees(amina)
+
+
+def test_a_cold_start_an_interrupted_update_and_a_damaged_file_rebuild_the_index(cli, repo):
+    register_many(cli, 2, child={"name": "Same Child", "sex": "female", "date_of_birth": "2014-01-01", "disability": "no"})
+    folder = repo / ".cpcm" / "cache" / "amina" / "lookup"
+    shutil.rmtree(folder, ignore_errors=True)
+    assert len(register_doc(cli, doc({"name": "Same Child", "sex": "male", "date_of_birth": "2014-05-05"}, "Test Caregiver"))
+               ["possible_duplicates"]) == 2
+    assert (folder / "head.age").exists()
+    agrees(cli)
+    (folder / "head.age").unlink()  # an update stopped before its head was written
+    buckets = sorted(p for p in folder.iterdir() if p.name.startswith("y-"))
+    buckets[0].write_bytes(b"damaged")
+    agrees(cli)
+    buckets[0].write_bytes(b"damaged")
+    look = agrees(cli)  # a damaged bucket: rebuilt, with a new key
+    assert len(look.duplicates(Key("child same", "caregiver test", 2014))) == 3
+
+
+def test_the_index_after_many_changes_at_once_is_rebuilt_from_the_cache(cli, monkeypatch):
+    monkeypatch.setattr(lookup, "REBUILD_FROM", 3)
+    register(cli)
+    agrees(cli)
+    folder = library_session(cli).root / ".cpcm" / "cache" / "amina" / "lookup"
+    shutil.copytree(folder, folder.parent / "saved")
+    calls = []
+    real = lookup.rebuild
+    monkeypatch.setattr(lookup, "rebuild", lambda *a: calls.append(1) or real(*a))
+    register_many(cli, 4)  # each write moves the index on with its own case: nothing to rebuild
+    assert calls == []
+    shutil.rmtree(folder)
+    shutil.copytree(folder.parent / "saved", folder)  # 4 cases behind
+    agrees(cli)
+    assert calls == [1]
+
+
+def test_no_name_or_year_in_plaintext_in_the_index(cli, team):
+    for year in ("2011", "2015"):
+        register(cli, child={"name": CANARY, "sex": "female", "date_of_birth": f"{year}-04-01", "disability": "no"},
+                 caregiver={"name": f"{CANARY} senior", "relationship": "grandmother"})
+    folder = library_session(cli).root / ".cpcm" / "cache" / "amina" / "lookup"
+    names = sorted(p.name for p in folder.iterdir())
+    assert names and all(re.fullmatch(r"head\.age|[ymn]-[0-9a-f]{2}\.age", n) for n in names), names
+    keys = context.identity_mod.load(team["amina"][0], lambda: None).keys
+    seen, normalised = b"", duplicates.normalise_name(CANARY).encode()
+    for path in folder.iterdir():
+        data = path.read_bytes()
+        assert CANARY.encode() not in data and normalised not in data and b"2011" not in data and b"2015" not in data
+        assert data.startswith(b"age-encryption.org/v1")
+        seen += cipher.decrypt(data, keys)
+    assert normalised in seen and b"2011" in seen  # the normalised name and the year are in it, encrypted
+
+
+# -- the faster similarity check gives the same answers ------------------------------------------------
+def near(rng: random.Random, name: str) -> str:
+    chars = list(name)
+    for _ in range(rng.randint(0, 3)):
+        what = rng.random()
+        at = rng.randrange(len(chars) + 1)
+        if what < 0.4 and chars:
+            chars[min(at, len(chars) - 1)] = rng.choice(string.ascii_lowercase)
+        elif what < 0.7:
+            chars.insert(at, rng.choice(string.ascii_lowercase + " "))
+        elif chars:
+            del chars[min(at, len(chars) - 1)]
+    return "".join(chars)
+
+
+def test_similar_to_answers_as_similar_on_names_near_and_far():
+    rng = random.Random(7)
+    words = ["amina", "otieno", "achieng", "kamau", "wanjiru", "brian", "kip", "aa", "ab", "mohamed", "mohammed"]
+    for _ in range(300):
+        name = " ".join(rng.sample(words, rng.randint(1, 3)))
+        alike = duplicates.SimilarTo(name)
+        for other in [near(rng, name) for _ in range(20)] + [" ".join(rng.sample(words, 2)), "", name]:
+            assert alike(other) == duplicates.similar(name, other), (name, other)
+            assert alike(other) == duplicates.similar(name, other)  # and when remembered
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="abcde xyz", max_size=12), st.text(alphabet="abcde xyz", max_size=12))
+def test_similar_to_answers_as_similar(a, b):
+    assert duplicates.SimilarTo(a)(b) == duplicates.similar(a, b)
