@@ -8,8 +8,8 @@ from cpcm.domain.case import Case
 from cpcm.domain.ids import normalise_case_id
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service import reintegration
-from cpcm.service.context import (Context, append, end_expired_covers, form_for, keys_for, load_case, load_records, new_record, transaction,
-                                  validate_form, writes)
+from cpcm.service.context import (Context, append, end_expired_covers, form_for, keys_for, load_case, load_records, new_record,
+                                  record_table, transaction, validate_form, writes)
 from cpcm.service.results import Written
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow import transitions
@@ -113,6 +113,7 @@ def review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool = Fa
     """Review many cases from one file: every row is checked first; one bad row and nothing is
     written; otherwise all reviews go in one commit."""
     ctx.need_worker()
+    cache = record_table(ctx)
     errors, planned, warnings = [], [], []
     seen: set[str] = set()
     for number, row in enumerate(rows, start=1):
@@ -144,6 +145,10 @@ def review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool = Fa
         planned.append((case, body))
         if progress:
             progress(1)
+    try:
+        cache.save()  # the records decrypted here, for the next command
+    except OSError:
+        pass  # a read never fails because the local cache cannot be written
     if errors:
         raise InvalidInput(errors, f"the batch ({len(rows)} rows)", "Correct the rows named above; nothing was written.")
     if not planned:

@@ -37,6 +37,7 @@ CONFERENCES = "conferences"  # conferences/<CONF-ID>/: records of a case confere
 MANAGED = (CASES, CONFERENCES, TEAM, SERVICES, CONFIG, POLICY, ".gitignore", ".gitattributes")
 
 T = TypeVar("T")
+DURABLE_EACH = 8  # files of a transaction fsynced one by one; the rest of a batch is flushed at once before its commit
 
 
 class CaseStore:
@@ -380,6 +381,7 @@ class Transaction:
         self._own_lock = store._held is None  # inside `store.locked()` the lock is already held
         self._lock = RepoLock(store.root / LOCK) if self._own_lock else store._held
         self._committed = False
+        self._unflushed = False  # files written without their own fsync (a batch), flushed before the commit
 
     def __enter__(self) -> "Transaction":
         if self._own_lock:
@@ -420,9 +422,17 @@ class Transaction:
         conference's records); never overwrites."""
         rel = f"{top}/{record.case}/{record_name(record.id, record.kind)}"
         data = cipher.encrypt(codec.dumps(record.to_dict()), recipients)
-        atomic.write(self.store.root / rel, data, exclusive=True)
+        atomic.write(self.store.root / rel, data, exclusive=True, durable=self._durable_each())
         self.written.append(rel)
         return rel
+
+    def _durable_each(self) -> bool:
+        """Each of the first few files of a transaction is made durable as it is written; past
+        them (a batch) they are flushed together before the commit (atomic.py)."""
+        if len(self.written) < DURABLE_EACH:
+            return True
+        self._unflushed = True
+        return False
 
     def reencrypt(self, path: Path, keys: Sequence, recipients: Iterable[str]) -> str:
         """Encrypt the record file at `path` (read with `keys`) again, to `recipients` only."""
@@ -430,7 +440,7 @@ class Transaction:
         return self.replace_file(self.store.rel(path), cipher.encrypt(plaintext, recipients))
 
     def replace_file(self, rel: str, data: bytes) -> str:
-        atomic.write(self.store.root / rel, data)
+        atomic.write(self.store.root / rel, data, durable=self._durable_each())
         self.written.append(rel)
         return rel
 
@@ -440,6 +450,9 @@ class Transaction:
         return rel
 
     def commit(self, message: str) -> str:
+        if self._unflushed:
+            atomic.flush_file_system(self.store.root)
+            crash_point("batch-flushed")
         sha = self.store.git.commit(self.written, message, self.author, self.email)
         self._committed = True
         return sha
