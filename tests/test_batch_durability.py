@@ -77,3 +77,24 @@ def test_flush_file_system_makes_the_files_durable_with_one_call(tmp_path, monke
     atomic.write(tmp_path / "a", b"x", durable=False)
     atomic.flush_file_system(tmp_path)
     assert len(calls) == 1 and (tmp_path / "a").read_bytes() == b"x"
+
+
+def test_a_large_batch_is_encrypted_on_every_core_and_reads_back(cli, repo, batch, monkeypatch):
+    from cpcm.store import casestore, parallel
+
+    used = []
+    real = parallel.run_chunks
+    monkeypatch.setattr(casestore, "SPREAD_FROM", 2)
+    monkeypatch.setattr(casestore, "SPREAD_CHUNK", 3)
+    monkeypatch.setattr(parallel, "run_chunks", lambda job, chunks, *a: (used.append(job), real(job, chunks, *a))[1])
+    count = commit_count(repo)
+    result = cli("review", "--batch", str(batch[1]), "--json")
+    assert result.code == 0, result.stderr
+    assert casestore._seal_chunk in used
+    assert commit_count(repo) == count + 1 and leftovers(repo) == []
+    records = {r["case_id"]: r["record_id"] for r in result.json()["records"]}
+    assert list(records) == batch[0]  # in row order
+    for case_id, record_id in records.items():
+        shown = cli("show", case_id, record_id, "--json")
+        assert shown.code == 0, shown.stderr
+        assert shown.json()["kind"] == "review" and shown.json()["fields"]["chair"] == "sup"

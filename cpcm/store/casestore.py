@@ -369,6 +369,15 @@ class CaseStore:
         return Transaction(self, verb, worker, author, email)
 
 
+SPREAD_FROM = 200  # records of a batch from which they are encrypted on every core
+SPREAD_CHUNK = 100
+
+
+def _seal_chunk(chunk: list[tuple[int, tuple[Record, list[str]]]]) -> list[tuple[int, bytes]]:
+    """Records as `write_record` writes them (YAML, then age to the recipients), by position."""
+    return [(n, cipher.encrypt(codec.dumps(record.to_dict()), recipients)) for n, (record, recipients) in chunk]
+
+
 class Transaction:
     def __init__(self, store: CaseStore, verb: str, worker: str, author: str, email: str):
         self.store = store
@@ -425,6 +434,27 @@ class Transaction:
         atomic.write(self.store.root / rel, data, exclusive=True, durable=self._durable_each())
         self.written.append(rel)
         return rel
+
+    def write_records(self, items: Sequence[tuple[Record, Iterable[str]]], top: str = CASES) -> list[str]:
+        """`write_record` for each (record, recipients) of a batch, in order; from `SPREAD_FROM`
+        records on, written as YAML and encrypted on every core (store/parallel.py), then
+        written to disk here."""
+        from cpcm.store import parallel
+
+        items = [(record, list(recipients)) for record, recipients in items]
+        if len(items) < SPREAD_FROM:
+            return [self.write_record(record, recipients, top) for record, recipients in items]
+        chunks = [list(enumerate(items))[n:n + SPREAD_CHUNK] for n in range(0, len(items), SPREAD_CHUNK)]
+        sealed: dict[int, bytes] = {}
+        for done in parallel.run_chunks(_seal_chunk, chunks):
+            sealed.update(done)
+        names = []
+        for n, (record, _) in enumerate(items):
+            rel = f"{top}/{record.case}/{record_name(record.id, record.kind)}"
+            atomic.write(self.store.root / rel, sealed[n], exclusive=True, durable=self._durable_each())
+            self.written.append(rel)
+            names.append(rel)
+        return names
 
     def _durable_each(self) -> bool:
         """Each of the first few files of a transaction is made durable as it is written; past
