@@ -131,8 +131,8 @@ def _check_review_row(ctx: Context, number: int, case_id: str, data: dict) -> tu
 
 def _checked_rows(ctx: Context, rows: list[tuple[int, str, dict]], progress: Callable[[int], None] | None) -> list[tuple]:
     """Every row checked, in row order: on every core for a large batch (forked workers, which
-    inherit the keys and the loaded record table; a row a worker could not check for any other
-    reason is checked here again, so that its error is raised here)."""
+    inherit the keys and the store; a row a worker could not check for any other reason is
+    checked here again, so that its error is raised here)."""
     from cpcm.store import parallel
 
     def job(chunk: list[tuple[int, str, dict]]) -> list[tuple]:

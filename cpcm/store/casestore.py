@@ -429,8 +429,10 @@ class Transaction:
     def write_record(self, record: Record, recipients: Iterable[str], top: str = CASES) -> str:
         """Encrypt and write one new record file under `top` (cases/, or conferences/ for a
         conference's records); never overwrites."""
+        return self._write_sealed(record, cipher.encrypt(codec.dumps(record.to_dict()), recipients), top)
+
+    def _write_sealed(self, record: Record, data: bytes, top: str) -> str:
         rel = f"{top}/{record.case}/{record_name(record.id, record.kind)}"
-        data = cipher.encrypt(codec.dumps(record.to_dict()), recipients)
         atomic.write(self.store.root / rel, data, exclusive=True, durable=self._durable_each())
         self.written.append(rel)
         return rel
@@ -444,17 +446,11 @@ class Transaction:
         items = [(record, list(recipients)) for record, recipients in items]
         if len(items) < SPREAD_FROM:
             return [self.write_record(record, recipients, top) for record, recipients in items]
-        chunks = [list(enumerate(items))[n:n + SPREAD_CHUNK] for n in range(0, len(items), SPREAD_CHUNK)]
+        numbered = list(enumerate(items))
         sealed: dict[int, bytes] = {}
-        for done in parallel.run_chunks(_seal_chunk, chunks):
+        for done in parallel.run_chunks(_seal_chunk, [numbered[n:n + SPREAD_CHUNK] for n in range(0, len(items), SPREAD_CHUNK)]):
             sealed.update(done)
-        names = []
-        for n, (record, _) in enumerate(items):
-            rel = f"{top}/{record.case}/{record_name(record.id, record.kind)}"
-            atomic.write(self.store.root / rel, sealed[n], exclusive=True, durable=self._durable_each())
-            self.written.append(rel)
-            names.append(rel)
-        return names
+        return [self._write_sealed(record, sealed[n], top) for n, (record, _) in numbered]
 
     def _durable_each(self) -> bool:
         """Each of the first few files of a transaction is made durable as it is written; past
