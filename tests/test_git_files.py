@@ -83,3 +83,35 @@ def test_tree_id_and_changed_names__a_folder_checked_whole_and_what_changed_name
     assert store.changed_names(second, second) == set()
     store.rev = "HEAD~1"  # the commit readers read, when pinned
     assert store.tree_id("cases") == first
+
+
+def test_commit_of_many_files__the_tree_git_add_makes_and_no_loose_blob(tmp_path, monkeypatch):
+    from cpcm.store import git as git_mod
+
+    trees = []
+    for bulk in (True, False):
+        root = tmp_path / f"repo-{bulk}"
+        root.mkdir()
+        git(root, "init", "-q", "-b", "main")
+        for n in range(120):
+            (root / "cases" / f"c{n:03}").mkdir(parents=True)
+            (root / "cases" / f"c{n:03}" / "r.age").write_bytes(b"first %d" % n)
+        store = Git(root)
+        store.commit([f"cases/c{n:03}/r.age" for n in range(120)], "one", "Amina", "amina@example.org")
+        changed = []
+        for n in range(0, 120, 2):  # changed, added, deleted, and one rewritten with the same bytes
+            (root / "cases" / f"c{n:03}" / "r.age").write_bytes(b"second %d" % n)
+            (root / "cases" / f"c{n:03}" / "new.age").write_bytes(b"new %d" % n)
+            changed += [f"cases/c{n:03}/r.age", f"cases/c{n:03}/new.age"]
+        (root / "cases" / "c001" / "r.age").unlink()
+        (root / "cases" / "c003" / "r.age").write_bytes(b"first 3")
+        changed += ["cases/c001/r.age", "cases/c003/r.age"]
+        monkeypatch.setattr(git_mod, "BULK_FROM", 64 if bulk else 10**6)
+        store.commit(changed, "two", "Amina", "amina@example.org")
+        trees.append(git(root, "rev-parse", "HEAD^{tree}").strip())
+        assert git(root, "status", "--porcelain") == ""  # the index knows every file as it is on disk
+        loose = [f"{d.name}{f.name}" for d in (root / ".git" / "objects").iterdir() if len(d.name) == 2 for f in d.iterdir()]
+        kinds = {git(root, "cat-file", "-t", sha).strip() for sha in loose}
+        assert ("blob" in kinds) is not bulk  # staged together: every new blob in one pack, none loose
+        git(root, "fsck", "--strict")
+    assert trees[0] == trees[1]

@@ -99,6 +99,24 @@ class TestStoreContract:
         assert again == Record.from_dict(codec.loads(plaintext))  # what the YAML text gives back, in both stores
         assert again.body["date"] == "2026-12-20" and again.body["text"] == "yes" and again.body["nested"]["tuple"] == ["a", "b"]
 
+    @pytest.mark.parametrize("spread", [False, True], ids=["one-by-one", "on-every-core"])
+    def test_a_batch_of_records_is_written_in_order_each_to_its_readers(self, subject, spread, monkeypatch):
+        from cpcm.store import casestore
+
+        monkeypatch.setattr(casestore, "SPREAD_FROM", 2 if spread else 10**6)
+        first, _ = subject.add_case("amina")
+        second, _ = subject.add_case("amina", "otieno")
+        notes = [subject.record(first, text="one"), subject.record(second, text="two"), subject.record(first, text="three")]
+        readers = [["amina"], ["amina", "otieno"], ["amina"]]
+        with subject.store.transaction("note", "amina", "Amina", "amina@test.cpcm.invalid") as tx:
+            names = tx.write_records([(n, [subject.recipient(r) for r in who]) for n, who in zip(notes, readers)])
+            tx.commit("notes")
+        assert names == [f"{CASES}/{n.case}/{n.id}.note.yaml.age" for n in notes]
+        assert subject.store.read_records(first, subject.keys["amina"])[1:] == [notes[0], notes[2]]
+        assert subject.store.read_records(second, subject.keys["otieno"])[1:] == [notes[1]]
+        with pytest.raises(CannotDecrypt):
+            subject.store.read_records(first, subject.keys["otieno"])
+
     def test_cases_their_readers_and_their_records_are_listed(self, subject):
         first, _ = subject.add_case("amina", "sup")
         second, _ = subject.add_case("otieno", "sup")

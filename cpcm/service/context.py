@@ -390,6 +390,14 @@ def read_case(ctx: Context, case_id: str, strict: bool = True) -> tuple[list[Rec
     return records, damaged
 
 
+def record_table(ctx: Context):
+    """From here on, the store reads the records it decrypts with `ctx.keys` through the worker's
+    record table (by blob id: a record read before needs no decryption and no YAML). For a
+    command that reads many cases one by one (a batch); `save()` the returned cache after."""
+    worker = ctx.need_worker()
+    return ctx.store.summaries(worker.id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
+
+
 def load_case(ctx: Context, case_id: str) -> Case:
     return fold(case_id, load_records(ctx, case_id))
 

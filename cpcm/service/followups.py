@@ -8,8 +8,8 @@ from cpcm.domain.case import Case
 from cpcm.domain.ids import normalise_case_id
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service import reintegration
-from cpcm.service.context import (Context, append, end_expired_covers, form_for, keys_for, load_case, load_records, new_record, transaction,
-                                  validate_form, writes)
+from cpcm.service.context import (Context, append, end_expired_covers, form_for, keys_for, load_case, load_records, new_record,
+                                  record_table, transaction, validate_form, writes)
 from cpcm.service.results import Written
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow import transitions
@@ -107,59 +107,103 @@ def review(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | N
     return Written(case_id, record.id, "review", tuple(warnings), steps, extra=extra)
 
 
+SPREAD_FROM = 200  # rows of a batch from which their checks run on every core
+SPREAD_CHUNK = 50
+
+
+def _check_review_row(ctx: Context, number: int, case_id: str, data: dict) -> tuple:
+    """One row of a batch checked: (number, case, body, warnings, errors); case and body are None
+    when errors name what is wrong."""
+    try:
+        records = load_records(ctx, case_id)
+        case = fold(case_id, records)
+        body, row_warnings = _review_body(ctx, case, data)
+        transitions.advance(case.stage, "review", case_id)
+        latest = reintegration.latest(ctx, records) if reintegration.recorded(records) else None
+        if latest is not None:
+            body["readiness"] = latest.summary()
+    except InvalidInput as exc:
+        return number, None, None, [], [FieldError(f"row {number}: {e.field}", e.reason) for e in exc.errors]
+    except (Refused, NotFound, CannotDecrypt) as exc:
+        return number, None, None, [], [FieldError(f"row {number}: case", exc.message)]
+    return number, case, body, row_warnings, []
+
+
+def _checked_rows(ctx: Context, rows: list[tuple[int, str, dict]], progress: Callable[[int], None] | None) -> list[tuple]:
+    """Every row checked, in row order: on every core for a large batch (forked workers, which
+    inherit the keys and the store; a row a worker could not check for any other reason is
+    checked here again, so that its error is raised here)."""
+    from cpcm.store import parallel
+
+    def job(chunk: list[tuple[int, str, dict]]) -> list[tuple]:
+        done = []
+        for number, case_id, data in chunk:
+            try:
+                done.append(_check_review_row(ctx, number, case_id, data))
+            except Exception:  # noqa: BLE001 - anything else (a damaged record): checked again by the parent
+                done.append((number, case_id, data))
+        return done
+
+    chunks = [rows[n:n + SPREAD_CHUNK] for n in range(0, len(rows), SPREAD_CHUNK)]
+    results = []
+    for done in parallel.run_chunks(job, chunks) if len(rows) >= SPREAD_FROM else map(job, chunks):
+        for item in done:
+            results.append(_check_review_row(ctx, *item) if len(item) == 3 else item)
+        if progress:
+            progress(len(done))
+    return sorted(results, key=lambda item: item[0])
+
+
 @writes
 def review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool = False,
                  progress: Callable[[int], None] | None = None) -> Written:
     """Review many cases from one file: every row is checked first; one bad row and nothing is
     written; otherwise all reviews go in one commit."""
     ctx.need_worker()
-    errors, planned, warnings = [], [], []
+    cache = record_table(ctx)
+    errors: list[tuple[int, FieldError]] = []
+    planned, warnings = [], []
     seen: set[str] = set()
+    wanted: list[tuple[int, str, dict]] = []
     for number, row in enumerate(rows, start=1):
         data = dict(row)
         raw_case = str(data.pop("case", "") or "").strip()
         case_id = normalise_case_id(raw_case) if raw_case else None
         if case_id is None:
-            errors.append(FieldError(f"row {number}: case", "is missing or not a valid case ID"))
+            errors.append((number, FieldError(f"row {number}: case", "is missing or not a valid case ID")))
             continue
         if case_id in seen:
-            errors.append(FieldError(f"row {number}: case", f"{case_id} appears twice in the batch"))
+            errors.append((number, FieldError(f"row {number}: case", f"{case_id} appears twice in the batch")))
             continue
         seen.add(case_id)
-        try:
-            records = load_records(ctx, case_id)
-            case = fold(case_id, records)
-            body, row_warnings = _review_body(ctx, case, data)
-            transitions.advance(case.stage, "review", case_id)
-            latest = reintegration.latest(ctx, records) if reintegration.recorded(records) else None
-            if latest is not None:
-                body["readiness"] = latest.summary()
-        except InvalidInput as exc:
-            errors += [FieldError(f"row {number}: {e.field}", e.reason) for e in exc.errors]
-            continue
-        except (Refused, NotFound, CannotDecrypt) as exc:
-            errors.append(FieldError(f"row {number}: case", exc.message))
-            continue
-        warnings += row_warnings
-        planned.append((case, body))
-        if progress:
-            progress(1)
+        wanted.append((number, case_id, data))
+    for number, case, body, row_warnings, row_errors in _checked_rows(ctx, wanted, progress):
+        errors += [(number, e) for e in row_errors]
+        if case is not None:
+            warnings += row_warnings
+            planned.append((case, body))
+    try:
+        cache.save()  # the records decrypted here, for the next command
+    except OSError:
+        pass  # a read never fails because the local cache cannot be written
     if errors:
-        raise InvalidInput(errors, f"the batch ({len(rows)} rows)", "Correct the rows named above; nothing was written.")
+        raise InvalidInput([e for _, e in sorted(errors, key=lambda item: item[0])], f"the batch ({len(rows)} rows)",
+                           "Correct the rows named above; nothing was written.")
     if not planned:
         raise InvalidInput([FieldError("rows", "the batch holds no rows")], "the batch")
     written = []
     if not dry_run:
         with transaction(ctx, "review-batch") as tx:
-            ended = ""
+            ended, records = "", []
             for case, body in planned:
                 readers, ended_here = end_expired_covers(ctx, tx, case)
                 ended = ended or ended_here
                 record = new_record(ctx, "review", case.id, body, after=case.history[-1].id if case.history else "")
-                tx.write_record(record, keys_for(ctx, readers))
+                records.append((record, keys_for(ctx, readers)))
                 written.append({"case_id": case.id, "record_id": record.id})
-                if progress:
-                    progress(1)
+            tx.write_records(records)
+            if progress:
+                progress(len(records))
             tx.commit(f"review batch {len(written)} cases{ended}")
     return Written(None, tuple(w["record_id"] for w in written), "review", tuple(warnings),
                    extra={"reviewed": len(written), "checked": len(planned), "dry_run": dry_run,

@@ -1,8 +1,14 @@
 """Atomic file writes: a temp file in the same folder, fsync, rename (or link when the file
 must not exist yet), then fsync the folder. A crash leaves the old file or the new one whole,
-never half; a stray temp file holds only what was being written (ciphertext for records)."""
+never half; a stray temp file holds only what was being written (ciphertext for records).
+
+A transaction that writes many files (a batch) writes them with `durable=False` and makes them
+durable together with one `flush_file_system` before its commit: one flush instead of two
+fsyncs a file (on a laptop's disk 3-5 ms each, so seconds for a batch of 1,000). Until that
+commit the files belong to an unfinished transaction, which the next command rolls back."""
 from __future__ import annotations
 
+import ctypes
 import os
 import secrets
 from pathlib import Path
@@ -19,8 +25,30 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write(path: Path, data: bytes, exclusive: bool = False, mode: int = 0o644) -> None:
-    """Write `data` to `path` atomically; with `exclusive`, FileExistsError if it exists."""
+def flush_file_system(folder: Path) -> None:
+    """Make every file written on `folder`'s file system durable: syncfs(2) on Linux, sync(2)
+    where that is missing."""
+    syncfs = getattr(_LIBC, "syncfs", None) if _LIBC is not None else None
+    if syncfs is None:
+        os.sync()
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        if syncfs(fd) != 0:
+            os.sync()  # the call failed: the whole system's flush does the same, slower
+    finally:
+        os.close(fd)
+
+
+try:
+    _LIBC = ctypes.CDLL(None, use_errno=True)
+except OSError:  # pragma: no cover - no C library to load: sync(2) instead
+    _LIBC = None
+
+
+def write(path: Path, data: bytes, exclusive: bool = False, mode: int = 0o644, durable: bool = True) -> None:
+    """Write `data` to `path` atomically; with `exclusive`, FileExistsError if it exists.
+    `durable=False`: no fsync of the file or its folder (the caller flushes them all later)."""
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f"{TMP_PREFIX}{secrets.token_hex(8)}"
@@ -30,8 +58,9 @@ def write(path: Path, data: bytes, exclusive: bool = False, mode: int = 0o644) -
             handle.write(data)
             handle.flush()
             crash_point("atomic-written")
-            os.fsync(handle.fileno())
-            crash_point("atomic-fsynced")
+            if durable:
+                os.fsync(handle.fileno())
+                crash_point("atomic-fsynced")
         if exclusive:
             os.link(tmp, path)  # fails if the name is taken: never overwrite a record
             crash_point("atomic-linked")
@@ -45,8 +74,9 @@ def write(path: Path, data: bytes, exclusive: bool = False, mode: int = 0o644) -
         except FileNotFoundError:
             pass
         raise
-    fsync_dir(folder)
-    crash_point("atomic-dir-fsynced")
+    if durable:
+        fsync_dir(folder)
+        crash_point("atomic-dir-fsynced")
 
 
 def remove_strays(folder: Path) -> list[Path]:

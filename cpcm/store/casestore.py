@@ -37,6 +37,7 @@ CONFERENCES = "conferences"  # conferences/<CONF-ID>/: records of a case confere
 MANAGED = (CASES, CONFERENCES, TEAM, SERVICES, CONFIG, POLICY, ".gitignore", ".gitattributes")
 
 T = TypeVar("T")
+DURABLE_EACH = 8  # files of a transaction fsynced one by one; the rest of a batch is flushed at once before its commit
 
 
 class CaseStore:
@@ -368,6 +369,15 @@ class CaseStore:
         return Transaction(self, verb, worker, author, email)
 
 
+SPREAD_FROM = 200  # records of a batch from which they are encrypted on every core
+SPREAD_CHUNK = 100
+
+
+def _seal_chunk(chunk: list[tuple[int, tuple[Record, list[str]]]]) -> list[tuple[int, bytes]]:
+    """Records as `write_record` writes them (YAML, then age to the recipients), by position."""
+    return [(n, cipher.encrypt(codec.dumps(record.to_dict()), recipients)) for n, (record, recipients) in chunk]
+
+
 class Transaction:
     def __init__(self, store: CaseStore, verb: str, worker: str, author: str, email: str):
         self.store = store
@@ -380,6 +390,7 @@ class Transaction:
         self._own_lock = store._held is None  # inside `store.locked()` the lock is already held
         self._lock = RepoLock(store.root / LOCK) if self._own_lock else store._held
         self._committed = False
+        self._unflushed = False  # files written without their own fsync (a batch), flushed before the commit
 
     def __enter__(self) -> "Transaction":
         if self._own_lock:
@@ -418,11 +429,36 @@ class Transaction:
     def write_record(self, record: Record, recipients: Iterable[str], top: str = CASES) -> str:
         """Encrypt and write one new record file under `top` (cases/, or conferences/ for a
         conference's records); never overwrites."""
+        return self._write_sealed(record, cipher.encrypt(codec.dumps(record.to_dict()), recipients), top)
+
+    def _write_sealed(self, record: Record, data: bytes, top: str) -> str:
         rel = f"{top}/{record.case}/{record_name(record.id, record.kind)}"
-        data = cipher.encrypt(codec.dumps(record.to_dict()), recipients)
-        atomic.write(self.store.root / rel, data, exclusive=True)
+        atomic.write(self.store.root / rel, data, exclusive=True, durable=self._durable_each())
         self.written.append(rel)
         return rel
+
+    def write_records(self, items: Sequence[tuple[Record, Iterable[str]]], top: str = CASES) -> list[str]:
+        """`write_record` for each (record, recipients) of a batch, in order; from `SPREAD_FROM`
+        records on, written as YAML and encrypted on every core (store/parallel.py), then
+        written to disk here."""
+        from cpcm.store import parallel
+
+        items = [(record, list(recipients)) for record, recipients in items]
+        if len(items) < SPREAD_FROM:
+            return [self.write_record(record, recipients, top) for record, recipients in items]
+        numbered = list(enumerate(items))
+        sealed: dict[int, bytes] = {}
+        for done in parallel.run_chunks(_seal_chunk, [numbered[n:n + SPREAD_CHUNK] for n in range(0, len(items), SPREAD_CHUNK)]):
+            sealed.update(done)
+        return [self._write_sealed(record, sealed[n], top) for n, (record, _) in numbered]
+
+    def _durable_each(self) -> bool:
+        """Each of the first few files of a transaction is made durable as it is written; past
+        them (a batch) they are flushed together before the commit (atomic.py)."""
+        if len(self.written) < DURABLE_EACH:
+            return True
+        self._unflushed = True
+        return False
 
     def reencrypt(self, path: Path, keys: Sequence, recipients: Iterable[str]) -> str:
         """Encrypt the record file at `path` (read with `keys`) again, to `recipients` only."""
@@ -430,7 +466,7 @@ class Transaction:
         return self.replace_file(self.store.rel(path), cipher.encrypt(plaintext, recipients))
 
     def replace_file(self, rel: str, data: bytes) -> str:
-        atomic.write(self.store.root / rel, data)
+        atomic.write(self.store.root / rel, data, durable=self._durable_each())
         self.written.append(rel)
         return rel
 
@@ -440,6 +476,9 @@ class Transaction:
         return rel
 
     def commit(self, message: str) -> str:
+        if self._unflushed:
+            atomic.flush_file_system(self.store.root)
+            crash_point("batch-flushed")
         sha = self.store.git.commit(self.written, message, self.author, self.email)
         self._committed = True
         return sha

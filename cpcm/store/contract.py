@@ -75,6 +75,11 @@ class StoreTransaction(Protocol):
         Returns its repository-relative name."""
         ...
 
+    def write_records(self, items: Sequence[tuple[Record, Iterable[str]]], top: str = CASES) -> list[str]:
+        """`write_record` for each (record, recipients) of a batch, in order (the store may encrypt
+        them on every core). Returns their names."""
+        ...
+
     def reencrypt(self, path: Path, keys: Sequence, recipients: Iterable[str]) -> str:
         """Make the existing record at `path` (read with `keys`) readable by `recipients` only,
         unchanged otherwise."""

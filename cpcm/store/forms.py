@@ -28,8 +28,14 @@ def check_name(kind: str, root: Path | None = None) -> str:
     return kind
 
 
+@lru_cache(maxsize=1)
+def _shipped() -> frozenset[str]:
+    """The forms shipped with cpcm (package data: the same for the life of a process)."""
+    return frozenset(p.stem for p in HERE.glob("*.yaml"))
+
+
 def available(root: Path | None = None) -> list[str]:
-    names = {p.stem for p in HERE.glob("*.yaml")}
+    names = set(_shipped())
     if root is not None and (root / ".cpcm" / "forms").is_dir():
         names |= {p.stem for p in (root / ".cpcm" / "forms").glob("*.yaml")}
     return sorted(names)

@@ -244,6 +244,9 @@ class MemoryTransaction:
             raise FileExistsError(rel)  # records are never overwritten
         return self._stage(rel, sealed)
 
+    def write_records(self, items: Sequence[tuple[Record, Iterable[str]]], top: str = CASES) -> list[str]:
+        return [self.write_record(record, recipients, top) for record, recipients in items]
+
     def reencrypt(self, path, keys: Sequence, recipients: Iterable[str]) -> str:
         _record, entry = self.store._unseal(path, keys)  # only a reader can give a record to new readers
         return self._stage(self.store.rel(path), Sealed(entry.source, recipients, entry._plaintext))

@@ -1,0 +1,100 @@
+"""A batch (many files in one transaction) fsyncs its first files one by one and flushes the rest
+of them together before its commit (cpcm/store/atomic.py); killed anywhere before the commit, the
+next command rolls the whole batch back, as for a single write."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+
+from conftest import commit_count, head
+from cpcm import service
+from cpcm.store import atomic
+from cpcm.store.casestore import DURABLE_EACH
+from test_crash import leftovers, listed, run_killed
+from test_followup_close import REVIEW, _planned_cases
+
+CASES = DURABLE_EACH + 4  # more records than are fsynced one by one
+
+
+@pytest.fixture
+def batch(cli, repo, team, tmp_path):
+    ids = _planned_cases(repo, team["amina"][0], CASES)
+    path = tmp_path / "reviews.json"
+    path.write_text(json.dumps([dict(REVIEW, case=case_id) for case_id in ids]))
+    return ids, path
+
+
+def test_a_batch_fsyncs_its_first_files_and_flushes_the_rest_once_before_its_commit(cli, repo, batch, monkeypatch):
+    from cpcm.store.git import Git
+
+    steps = []
+    real_commit = Git.commit
+    monkeypatch.setattr(os, "fsync", lambda fd: steps.append("fsync"))
+    monkeypatch.setattr(atomic, "flush_file_system", lambda folder: steps.append(("flush", str(folder))))
+    monkeypatch.setattr(Git, "commit", lambda self, *a, **k: (steps.append("commit"), real_commit(self, *a, **k))[1])
+    result = cli("review", "--batch", str(batch[1]), "--json")
+    assert result.code == 0, result.stderr
+    assert result.json()["reviewed"] == CASES
+    # the journal, then each of the first files and its folder; one flush of the rest; then the commit
+    write_steps = steps[steps.index("commit") - 2 * DURABLE_EACH - 1:steps.index("commit")]
+    assert write_steps == ["fsync"] * (2 * DURABLE_EACH) + [("flush", str(repo))]
+    assert steps.count("commit") == 1 and steps.count(("flush", str(repo))) == 1
+
+
+def test_a_single_write_is_never_left_to_a_flush(cli, repo, monkeypatch):
+    from conftest import register
+
+    flushed = []
+    monkeypatch.setattr(atomic, "flush_file_system", lambda folder: flushed.append(folder))
+    register(cli)
+    assert flushed == []
+
+
+@pytest.mark.parametrize("step", [f"atomic-renamed#{DURABLE_EACH + 2}", "batch-flushed"])
+def test_a_batch_killed_before_its_commit_is_rolled_back_by_the_next_command(cli, repo, batch, step):
+    before_head, before = head(repo), listed(cli)
+    done = run_killed(cli, {"CPCM_TEST_CRASH_AT": step}, "review", "--batch", str(batch[1]))
+    assert done.returncode == -signal.SIGKILL, f"did not reach {step}: {done.returncode} {done.stderr}"
+    assert head(repo) == before_head
+    assert listed(cli) == before  # the reader recovers: no review of the batch is left
+    assert leftovers(repo) == []
+    count = commit_count(repo)
+    again = cli("review", "--batch", str(batch[1]), "--json")
+    assert again.code == 0 and again.json()["reviewed"] == CASES
+    assert commit_count(repo) == count + 1 and leftovers(repo) == []
+
+
+def test_flush_file_system_makes_the_files_durable_with_one_call(tmp_path, monkeypatch):
+    calls = []
+    if atomic._LIBC is not None and hasattr(atomic._LIBC, "syncfs"):
+        real = atomic._LIBC.syncfs
+        monkeypatch.setattr(atomic, "_LIBC", type("C", (), {"syncfs": staticmethod(lambda fd: (calls.append(fd), real(fd))[1])})())
+    else:
+        monkeypatch.setattr(os, "sync", lambda: calls.append("sync"))
+    atomic.write(tmp_path / "a", b"x", durable=False)
+    atomic.flush_file_system(tmp_path)
+    assert len(calls) == 1 and (tmp_path / "a").read_bytes() == b"x"
+
+
+def test_a_large_batch_is_encrypted_on_every_core_and_reads_back(cli, repo, batch, monkeypatch):
+    from cpcm.store import casestore, parallel
+
+    used = []
+    real = parallel.run_chunks
+    monkeypatch.setattr(casestore, "SPREAD_FROM", 2)
+    monkeypatch.setattr(casestore, "SPREAD_CHUNK", 3)
+    monkeypatch.setattr(parallel, "run_chunks", lambda job, chunks, *a: (used.append(job), real(job, chunks, *a))[1])
+    count = commit_count(repo)
+    result = cli("review", "--batch", str(batch[1]), "--json")
+    assert result.code == 0, result.stderr
+    assert casestore._seal_chunk in used
+    assert commit_count(repo) == count + 1 and leftovers(repo) == []
+    records = {r["case_id"]: r["record_id"] for r in result.json()["records"]}
+    assert list(records) == batch[0]  # in row order
+    for case_id, record_id in records.items():
+        shown = cli("show", case_id, record_id, "--json")
+        assert shown.code == 0, shown.stderr
+        assert shown.json()["kind"] == "review" and shown.json()["fields"]["chair"] == "sup"

@@ -1,0 +1,69 @@
+"""A large review batch checks its rows on every core (forked workers): the same answers, the
+same errors in row order, the same one commit as when the rows are checked one by one."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from cpcm import service
+from cpcm.errors import InvalidInput
+from cpcm.service import followups
+from memory_repo import MemoryRepo
+from test_followup_close import REVIEW, planned_cases
+
+
+def rows_for(ids: list[str]) -> list[dict]:
+    rows = [dict(REVIEW, case=case_id) for case_id in ids]
+    rows[2] = dict(REVIEW, case=ids[2], attended={"child": "no", "family": "yes"})  # absent child, no reason
+    rows[5] = dict(REVIEW, case=ids[5], plan_still_right="maybe")                   # bad choice
+    rows[6] = dict(REVIEW, case="CP-0000-0000")                                     # not a case ID
+    rows.append(dict(REVIEW, case=ids[1]))                                          # twice
+    return rows
+
+
+def refused(amina, rows) -> list[str]:
+    with pytest.raises(InvalidInput) as caught:
+        service.review_batch(amina, rows)
+    return [str(e) for e in caught.value.errors]
+
+
+def test_rows_checked_on_every_core_give_the_errors_in_row_order_and_the_same_batch(monkeypatch):
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    ids = planned_cases(amina, 9)
+    rows = rows_for(ids)
+    one_by_one = refused(amina, rows)
+    assert [e.split(":")[0] for e in one_by_one] == ["row 3", "row 6", "row 7", "row 10"]
+    spread = []
+    real = followups._check_review_row
+    monkeypatch.setattr(followups, "SPREAD_FROM", 2)
+    monkeypatch.setattr(followups, "SPREAD_CHUNK", 2)
+    monkeypatch.setattr(followups, "_check_review_row", lambda ctx, *a: (spread.append(os.getpid()), real(ctx, *a))[1])
+    assert refused(amina, rows) == one_by_one
+    before = mem.commits()
+    good = [dict(REVIEW, case=case_id) for case_id in ids]
+    done = service.review_batch(amina, good)
+    assert done.extra["reviewed"] == 9 and mem.commits() == before + 1
+    assert [r["case_id"] for r in done.extra["records"]] == ids  # written in row order
+    assert spread == []  # every check ran in a worker process, none in this one
+    assert all(service.show(amina, case_id)["stage"] == "implementation" for case_id in ids)
+
+
+def test_a_row_a_worker_cannot_check_is_checked_again_here(monkeypatch):
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    ids = planned_cases(amina, 4)
+    parent = os.getpid()
+    real = followups._check_review_row
+
+    def flaky(ctx, number, case_id, data):
+        if os.getpid() != parent and number == 3:
+            raise RuntimeError("a worker cannot check this row")
+        return real(ctx, number, case_id, data)
+
+    monkeypatch.setattr(followups, "SPREAD_FROM", 2)
+    monkeypatch.setattr(followups, "SPREAD_CHUNK", 2)
+    monkeypatch.setattr(followups, "_check_review_row", flaky)
+    done = service.review_batch(amina, [dict(REVIEW, case=case_id) for case_id in ids])
+    assert done.extra["reviewed"] == 4
