@@ -262,8 +262,13 @@ def case_rows(ctx: Context) -> dict[str, list]:
         from cpcm.service.context import load_cases
 
         return {case_id: list_row(ctx, case) for case_id, case in load_cases(ctx).items()}
-    trees = ctx.store.versions(CASES)
-    ids = ctx.store.case_ids()
+    return rows_of(ctx, cache, ctx.store.versions(CASES), ctx.store.case_ids())
+
+
+def rows_of(ctx: Context, cache: SummaryCache, trees: dict[str, str], ids: list[str],
+            failed: set[str] | None = None) -> dict[str, list]:
+    """`case_rows` of the cases `ids` (their tree ids in `trees`), through `cache`'s row table;
+    the readable cases that could not be read are added to `failed`."""
     table = Table(cache.folder / ROWS.name, cache.recipient, cache.keys, cache.fingerprint).load()
     entries = table.entries
     dirty = cache.dirty
@@ -278,9 +283,13 @@ def case_rows(ctx: Context) -> dict[str, list]:
         else:
             missing.append(case_id)
     cold = len(missing) >= FILL_FROM  # written in segments as the cases come; a few: with the table's own save
+    read = set()
     for item in fill(ctx, cache, trees, missing, direct={} if cold else {ROWS.name: table}, spread=cold):
+        read.add(item.case_id)
         if item.values is not None:
             rows[item.case_id] = _shared(value(item, ROWS))
+    if failed is not None:
+        failed.update(c for c in missing if c not in read)
     for gone in set(entries) - set(ids):
         table.delete(gone)
     try:
