@@ -133,12 +133,21 @@ def test_due_and_statistics_are_the_same_with_the_tables_after_every_kind_of_wri
 
 
 def test_a_case_changed_on_disk_is_read_from_its_files_and_its_damage_reported(cli, repo, without_tables, reads):
+    """`due` reads a case changed on disk from its files and reports the damage; `report statistics`
+    counts the last commit (service/views.py; docs/security.md)."""
     case_id = register(cli)
     settled(cli, reads)
+    committed = {args: cli("report", "statistics", *args) for args in STATISTICS}
     record = sorted((repo / "cases" / case_id).glob("*.age"))[0]
     record.write_bytes(b"damaged")
-    outputs(cli, without_tables)
+    for args in DUE:
+        kept, computed = cli("due", *args), without_tables(cli, "due", *args)
+        assert (kept.code, kept.stdout, kept.stderr) == (computed.code, computed.stdout, computed.stderr), args
+    for args in STATISTICS:
+        now = cli("report", "statistics", *args)
+        assert (now.code, now.stdout, now.stderr) == (0, committed[args].stdout, committed[args].stderr), args
     assert case_id in cli("due").stderr  # reported, as without the tables
+    assert case_id in cli("check").stderr
 
 
 def test_a_policy_change_recomputes_every_case(cli, repo, without_tables, reads):

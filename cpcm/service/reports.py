@@ -36,15 +36,27 @@ def report(ctx: Context, kind: str, start: date, end: date, fmt: str | None = No
     """A management report over every case you can read (`kind`: caseload, timeliness,
     statistics or placements) for the period from `start` to `end`; rendered as `fmt` when given."""
     ctx.need_worker()
-    found = tables.statistics_rows(ctx) if kind == "statistics" else None
-    if found is not None:  # each case's rows from the statistics table, not every folded case
+    found = _statistics_rows(ctx) if kind == "statistics" else None
+    if found is not None:  # each case's rows from the statistics view or table, not every folded case
         from cpcm.reports.statistics import statistics_of_rows
 
-        rows, zone = found
-        view = _with_meta(ctx, kind, statistics_of_rows(rows, ctx.policy, start, end, zone), len(rows))
+        rows, zone, count = found
+        view = _with_meta(ctx, kind, statistics_of_rows(rows, ctx.policy, start, end, zone), count)
     else:
         view = _build(ctx, kind, list(load_cases(ctx).values()), start, end)
     return Report(kind, view, _render(ctx, kind, fmt, view) if fmt else None)
+
+
+def _statistics_rows(ctx: Context) -> tuple[list, object, int] | None:
+    """Every readable case's statistics rows (grouped), their zone and the number of cases: from
+    the view of the last commit (service/views.py), else the per-case table; None without either."""
+    from cpcm.service import views
+
+    found = views.statistics_rows(ctx)
+    if found is not None:
+        return found
+    found = tables.statistics_rows(ctx)
+    return None if found is None else (found[0], found[1], len(found[0]))
 
 
 def report_return(ctx: Context, start: date, end: date) -> bytes:
@@ -56,7 +68,7 @@ def report_return(ctx: Context, start: date, end: date) -> bytes:
     from cpcm.reports.statistics import counts, counts_of_rows
 
     ctx.need_worker()
-    found = tables.statistics_rows(ctx)
+    found = _statistics_rows(ctx)
     document = counts_of_rows(found[0], start, end, found[1]) if found is not None else \
         counts(load_cases(ctx).values(), start, end, ctx.now.tzinfo)
     document.update({"agency": ctx.config.agency_code, "agency_name": ctx.config.agency_name, "profile": ctx.policy.profile,

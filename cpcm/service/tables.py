@@ -403,12 +403,15 @@ def _live(case: Case, ctx) -> CaseDue:
     return CaseDue(case.id, case.worker, [(i, None, None) for i in items], [(i, None, None) for i in admission], case)
 
 
-def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[Case, str | None], Any]) -> list[Any] | None:
+def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[Case, str | None], Any],
+               info: dict | None = None) -> list[Any] | None:
     """The value of every case the worker reads, in the order of the case ids: `use(entry, id)`
     of its table entry (None: a miss), else `make(case, tree)` of the case read from its files
     (or, when they are many for the size of the repository, through the summary cache, which
     keeps them for the next command). A damaged case is left out and noted in
-    `ctx.problems`, as `load_cases` does. None when the session keeps no tables."""
+    `ctx.problems`, as `load_cases` does. None when the session keeps no tables. `info`, when
+    given, gets "values" (case id -> value), "failed" (the readable cases that could not be
+    read) and "clean" (no case read from files that differ from the last commit)."""
     from cpcm.service.context import load_cases, read_case
     from cpcm.workflow.fold import fold
 
@@ -465,6 +468,9 @@ def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[
                 continue
             values[case_id] = make(case, trees.get(case_id))
     save(ctx)
+    if info is not None:
+        info.update(values=values, failed={c for c in readable if c not in values},
+                    clean=set(ids) == set(trees) and not (dirty & set(ids)))
     return list(values.values()) if not missing else [values[c] for c in ids if c in values]
 
 
@@ -535,9 +541,10 @@ def admission_items(ctx, rows: list[CaseDue], conferenced: Mapping[str, Iterable
     return items
 
 
-def statistics_rows(ctx) -> tuple[list[list[list]], tzinfo] | None:
+def statistics_rows(ctx, info: dict | None = None) -> tuple[list[list[list]], tzinfo] | None:
     """Every readable case's statistics rows (`reports.statistics.case_rows`), in the order of
-    the case ids, and the zone they were made in; None when the session keeps no tables."""
+    the case ids, and the zone they were made in; None when the session keeps no tables.
+    `info`: as `_read_rows` fills it."""
     session = _session(ctx)
     if session is None:
         return None
@@ -552,5 +559,5 @@ def statistics_rows(ctx) -> tuple[list[list[list]], tzinfo] | None:
             _put(ctx, session, case.id, tree, case, "statistics")
         return case_rows(case, session.zone)
 
-    rows = _read_rows(ctx, "statistics", use, make)
+    rows = _read_rows(ctx, "statistics", use, make, info)
     return (rows, session.zone) if rows is not None else None

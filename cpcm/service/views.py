@@ -416,3 +416,92 @@ def list_view(ctx, status: str | None, risk: str | None, worker: str | None, sta
         except OSError:
             pass  # a read never fails because the local cache cannot be written
     return ListView(head, texts.__getitem__, lambda: rows, today, names, filters)
+
+
+# -- cpcm report statistics -------------------------------------------------------------------------------
+# Two files, as for list. `statistics.view`: its head {version, tag, tree, retry, stamp, cases (how
+# many cases the worker reads)}, then every distinct statistics row of those cases
+# (`reports.statistics.case_rows`) with how many times it occurs, [[*row, count], ...] as JSON: a
+# period counts the rows dated in it, whichever case they come from. `statistics-cases.view`: the
+# head {version, tag, stamp}, then each case's rows {case id: rows} (to bring the view up to date).
+STATISTICS = "statistics"
+
+
+def _tally(per_case: dict[str, list[list]]) -> list[list]:
+    counted: dict[str, int] = {}
+    for rows in per_case.values():
+        for row in rows:
+            key = _dumps(row)
+            counted[key] = counted.get(key, 0) + 1
+    return [[*json.loads(key), n] for key, n in sorted(counted.items())]
+
+
+def _statistics_made(place: _Place, kept: tuple[dict, Callable[[], dict]] | None) -> tuple[dict, set[str], bool] | None:
+    from cpcm.reports.statistics import case_rows
+    from cpcm.service import tables
+
+    ctx = place.ctx
+    changes = _changes(place, kept[0]["tree"], kept[0]["retry"]) if kept is not None else None
+    if changes is None:  # anew, from the per-case statistics table
+        info: dict = {}
+        if tables.statistics_rows(ctx, info) is None:
+            return None
+        return dict(info["values"]), info["failed"], info["clean"]
+    per_case = kept[1]()
+    for case_id in changes.gone | set(changes.cases) | changes.failed:
+        per_case.pop(case_id, None)
+    zone = place.ctx.now.tzinfo
+    for case_id, case in changes.cases.items():
+        if case is not None:
+            rows = case_rows(case, zone)
+            per_case[case_id] = json.loads(_dumps(rows))  # as read back from the file
+    return per_case, changes.failed, changes.clean
+
+
+def statistics_rows(ctx) -> tuple[list[list[list]], Any, int] | None:
+    """The statistics rows of every case the worker reads, as groups of equal rows (what
+    `reports.statistics.statistics_of_rows` and `counts_of_rows` take), the zone they were made
+    in, and how many cases they come from; None when the session keeps no views."""
+    from cpcm.service import tables
+
+    session = tables._session(ctx)
+    if session is None:
+        return None
+    place = _place(ctx, STATISTICS, session.zone_key)
+    if place is None:
+        return None
+    found = _read(place.path, ctx.keys)
+    kept = None
+    if found is not None and found[0].get("tag") == place.tag:
+        head, body = found
+        if head["tree"] == place.tree and not head["retry"]:
+            return _groups(json.loads(bytes(body))), session.zone, head["cases"]
+        cases_file = place.path.with_name(f"{STATISTICS}-cases.view")
+
+        def per_case() -> dict:
+            found = _read(cases_file, ctx.keys)
+            if found is not None and found[0].get("stamp") == head["stamp"] and found[0].get("tag") == place.tag:
+                return json.loads(bytes(found[1]))
+            made = _statistics_made(place, None)
+            return made[0] if made is not None else {}
+        kept = (head, per_case)
+    made = _statistics_made(place, kept)
+    if made is None:
+        return None
+    per_case, failed, clean = made
+    tally = _tally(per_case)
+    head = {"version": VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(failed), "stamp": secrets.token_hex(8),
+            "cases": len(per_case)}
+    if clean and _still(place):
+        try:
+            _write(place.path.with_name(f"{STATISTICS}-cases.view"), place.cache.recipient,
+                   {"version": VERSION, "tag": place.tag, "stamp": head["stamp"]}, _dumps(per_case).encode())
+            _write(place.path, place.cache.recipient, head, _dumps(tally).encode())
+        except OSError:
+            pass  # a read never fails because the local cache cannot be written
+    return _groups(tally), session.zone, len(per_case)
+
+
+def _groups(tally: list[list]) -> list[list[list]]:
+    """[[*row, count], ...] as groups of equal rows, each `count` times the same row."""
+    return [[row[:-1]] * row[-1] for row in tally]
