@@ -411,7 +411,7 @@ def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[
     keeps them for the next command). A damaged case is left out and noted in
     `ctx.problems`, as `load_cases` does. None when the session keeps no tables. `info`, when
     given, gets "values" (case id -> value), "failed" (the readable cases that could not be
-    read) and "clean" (no case read from files that differ from the last commit)."""
+    read), "total" (the case folders) and "clean" (no case read from files that differ from the last commit)."""
     from cpcm.service.context import load_cases, read_case
     from cpcm.workflow.fold import fold
 
@@ -469,7 +469,7 @@ def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[
             values[case_id] = make(case, trees.get(case_id))
     save(ctx)
     if info is not None:
-        info.update(values=values, failed={c for c in readable if c not in values},
+        info.update(values=values, failed={c for c in readable if c not in values}, total=len(ids),
                     clean=set(ids) == set(trees) and not (dirty & set(ids)))
     return list(values.values()) if not missing else [values[c] for c in ids if c in values]
 

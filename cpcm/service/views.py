@@ -178,14 +178,16 @@ class _Changes:
     gone: set[str] = field(default_factory=set)
     failed: set[str] = field(default_factory=set)
     clean: bool = True
+    added: int = 0  # case folders now, less before, among those changed
 
 
-def _tree_ids(git, names: Sequence[str]) -> dict[str, str]:
-    """The tree id of each of these case folders at the commit readers read (absent: not there)."""
+def _tree_ids(git, names: Sequence[str], tree: str | None = None) -> dict[str, str]:
+    """The tree id of each of these case folders at the commit readers read, or in the `cases`
+    tree `tree` (absent: not there)."""
     found: dict[str, str] = {}
     names = list(names)
     for start in range(0, len(names), 500):
-        out = git.run(["ls-tree", "-z", f"{git.rev}:{CASES}", "--", *names[start:start + 500]])
+        out = git.run(["ls-tree", "-z", tree or f"{git.rev}:{CASES}", "--", *names[start:start + 500]])
         for entry in out.split("\0"):
             meta, _, name = entry.partition("\t")
             parts = meta.split()
@@ -210,9 +212,10 @@ def _changes(place: _Place, old_tree: str, retry: Sequence[str]) -> _Changes | N
         if len(names) > SMALL:
             return None
         present = _tree_ids(git, sorted(names)) if names else {}
+        before = _tree_ids(git, sorted(names), old_tree) if names else {}
     except GitError:
         return None
-    found = _Changes(gone=names - set(present))
+    found = _Changes(gone=names - set(present), added=len(present) - len(before))
     if not present:
         return found
     found.clean = not dirty_cases(ctx.root, present)
@@ -436,7 +439,9 @@ def _tally(per_case: dict[str, list[list]]) -> list[list]:
     return [[*json.loads(key), n] for key, n in sorted(counted.items())]
 
 
-def _statistics_made(place: _Place, kept: tuple[dict, Callable[[], dict]] | None) -> tuple[dict, set[str], bool] | None:
+def _statistics_made(place: _Place, kept: tuple[dict, Callable[[], dict]] | None) -> tuple[dict, set[str], bool, int] | None:
+    """Each case's rows for the tree now, the cases that could not be read, whether they may be
+    stored, and how many case folders there are."""
     from cpcm.reports.statistics import case_rows
     from cpcm.service import tables
 
@@ -446,7 +451,7 @@ def _statistics_made(place: _Place, kept: tuple[dict, Callable[[], dict]] | None
         info: dict = {}
         if tables.statistics_rows(ctx, info) is None:
             return None
-        return dict(info["values"]), info["failed"], info["clean"]
+        return dict(info["values"]), info["failed"], info["clean"], info["total"]
     per_case = kept[1]()
     for case_id in changes.gone | set(changes.cases) | changes.failed:
         per_case.pop(case_id, None)
@@ -455,13 +460,14 @@ def _statistics_made(place: _Place, kept: tuple[dict, Callable[[], dict]] | None
         if case is not None:
             rows = case_rows(case, zone)
             per_case[case_id] = json.loads(_dumps(rows))  # as read back from the file
-    return per_case, changes.failed, changes.clean
+    return per_case, changes.failed, changes.clean, kept[0]["total"] + changes.added
 
 
-def statistics_rows(ctx) -> tuple[list[list[list]], Any, int] | None:
+def statistics_rows(ctx) -> tuple[list[list[list]], Any, int, int] | None:
     """The statistics rows of every case the worker reads, as groups of equal rows (what
     `reports.statistics.statistics_of_rows` and `counts_of_rows` take), the zone they were made
-    in, and how many cases they come from; None when the session keeps no views."""
+    in, how many cases they come from and how many case folders there are; None when the
+    session keeps no views."""
     from cpcm.service import tables
 
     session = tables._session(ctx)
@@ -475,7 +481,7 @@ def statistics_rows(ctx) -> tuple[list[list[list]], Any, int] | None:
     if found is not None and found[0].get("tag") == place.tag:
         head, body = found
         if head["tree"] == place.tree and not head["retry"]:
-            return _groups(json.loads(bytes(body))), session.zone, head["cases"]
+            return _groups(json.loads(bytes(body))), session.zone, head["cases"], head["total"]
         cases_file = place.path.with_name(f"{STATISTICS}-cases.view")
 
         def per_case() -> dict:
@@ -488,10 +494,10 @@ def statistics_rows(ctx) -> tuple[list[list[list]], Any, int] | None:
     made = _statistics_made(place, kept)
     if made is None:
         return None
-    per_case, failed, clean = made
+    per_case, failed, clean, total = made
     tally = _tally(per_case)
     head = {"version": VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(failed), "stamp": secrets.token_hex(8),
-            "cases": len(per_case)}
+            "cases": len(per_case), "total": total}
     if clean and _still(place):
         try:
             _write(place.path.with_name(f"{STATISTICS}-cases.view"), place.cache.recipient,
@@ -499,7 +505,7 @@ def statistics_rows(ctx) -> tuple[list[list[list]], Any, int] | None:
             _write(place.path, place.cache.recipient, head, _dumps(tally).encode())
         except OSError:
             pass  # a read never fails because the local cache cannot be written
-    return _groups(tally), session.zone, len(per_case)
+    return _groups(tally), session.zone, len(per_case), total
 
 
 def _groups(tally: list[list]) -> list[list[list]]:
