@@ -202,6 +202,8 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
     total, done = len(case_ids), 0
     chunks = [list(case_ids[n:n + CHUNK]) for n in range(0, total, CHUNK)]
     job = _chunk_job(ctx, basis, source)
+    # the due and statistics rows: to new segments as they come when many (and not read by this command)
+    rows_writer = tables.bulk(ctx, cache) if spread and total >= tables.BULK_FROM else None
     try:
         for results in parallel.run_chunks(job, chunks) if spread else map(job, chunks):
             for item in results:
@@ -216,13 +218,13 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
                 if item.keep and tree is not None and item.case_id not in dirty:
                     _store(item, tree, writers, direct, shards)
                     # and its rows for due and statistics (service/tables.py), made here from the folded case
-                    tables.put(ctx, cache, item.case_id, tree, item.case)
+                    tables.put_bulk(ctx, cache, rows_writer, item.case_id, tree, item.case)
                 yield item
             done += len(results)
             if spread and ctx.progress is not None:
                 ctx.progress(done, total)
     finally:
-        for writer in (*writers.values(), *shards.values()):
+        for writer in (*writers.values(), *shards.values(), *([rows_writer] if rows_writer is not None else [])):
             try:
                 writer.flush()
             except OSError:

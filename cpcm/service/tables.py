@@ -172,20 +172,27 @@ class _Session:
                 self._due = None
             if self._due is None:
                 self._policy = ctx.policy
-                from cpcm.service.context import fold_fingerprint
-
-                tag = _digest("due", str(VERSION), fold_fingerprint(), code_fingerprint(), policy_fingerprint(ctx.policy),
-                              self.zone_key)
-                self._due = derived_table(self.root, self.worker, "due", self.recipient, self.keys, tag,
+                self._due = derived_table(self.root, self.worker, "due", self.recipient, self.keys, self.tag(ctx, "due"),
                                           lambda: self._keep("due"))
             return self._due
         if self._stats is None:
-            from cpcm.service.context import fold_fingerprint
-
-            tag = _digest("statistics", str(VERSION), fold_fingerprint(), code_fingerprint(), self.zone_key)
-            self._stats = derived_table(self.root, self.worker, "statistics", self.recipient, self.keys, tag,
-                                        lambda: self._keep("statistics"))
+            self._stats = derived_table(self.root, self.worker, "statistics", self.recipient, self.keys,
+                                        self.tag(ctx, "statistics"), lambda: self._keep("statistics"))
         return self._stats
+
+    def tag(self, ctx, kind: str) -> str:
+        """What table `kind`'s rows depend on besides each case's tree: the code, the zone, and for
+        due the policy in force."""
+        from cpcm.service.context import fold_fingerprint
+
+        if kind == "due":
+            return _digest("due", str(VERSION), fold_fingerprint(), code_fingerprint(), policy_fingerprint(ctx.policy),
+                           self.zone_key)
+        return _digest("statistics", str(VERSION), fold_fingerprint(), code_fingerprint(), self.zone_key)
+
+    def loaded(self, kind: str) -> bool:
+        table = self._due if kind == "due" else self._stats
+        return table is not None and table.loaded
 
     def _keep(self, kind: str) -> set[str] | None:
         """When a table's segments are merged: the entries of the cases in the repository (when
@@ -336,6 +343,64 @@ def put(ctx, cache, case_id: str, tree: str | None, case: Case | None) -> None:
         return
     for kind in ("due", "statistics"):
         session.staged.setdefault(kind, {})[case_id] = _entry(ctx, session, kind, tree, case)
+
+
+class Bulk:
+    """The due and statistics rows of a cold fill, written to new segments of each table as the
+    fill goes (`cache.Appender`, like the fill's other tables) instead of kept until it ends:
+    memory stays flat in the number of cases. Used for a table this command has not read (a
+    command that read it stores its rows there, `put`). A due text is written before the first
+    entry that uses it, so every segment written holds the texts of its entries or follows one
+    that does."""
+
+    def __init__(self, ctx, session: _Session, cache, kinds: Iterable[str]):
+        from cpcm.store.cache import Appender
+
+        self.ctx, self.session = ctx, session
+        self.writers = {kind: Appender(cache.folder / kind, cache.recipient, session.tag(ctx, kind)) for kind in kinds}
+        self.sent: set[str] = set()  # the due texts written
+
+    def add(self, case_id: str, tree: str, case: Case | None) -> None:
+        session = self.session
+        for kind, writer in self.writers.items():
+            entry = _entry(self.ctx, session, kind, tree, case)
+            if entry is None:
+                continue  # not kept: a miss, computed where it is used
+            if kind == "due":
+                for piece in entry[2:]:
+                    for text_id in piece[3::3]:
+                        if text_id not in self.sent:
+                            self.sent.add(text_id)
+                            writer.add(TEXT + text_id, json.dumps(session.texts[text_id], separators=(",", ":")))
+            writer.add(case_id, json.dumps(entry, separators=(",", ":")))
+
+    def flush(self) -> None:
+        for writer in self.writers.values():
+            writer.flush()
+
+
+def bulk(ctx, cache) -> Bulk | None:
+    """A `Bulk` writer of the tables this command has not read, for a cold fill of many cases;
+    None when the session keeps no tables or has read both."""
+    session = _session(ctx)
+    if session is None:
+        return None
+    kinds = [kind for kind in ("due", "statistics") if not session.loaded(kind)]
+    return Bulk(ctx, session, cache, kinds) if kinds else None
+
+
+def put_bulk(ctx, cache, writer: Bulk | None, case_id: str, tree: str | None, case: Case | None) -> None:
+    """`put`, with the rows of the tables `writer` writes appended there."""
+    if writer is None:
+        put(ctx, cache, case_id, tree, case)
+        return
+    session = writer.session
+    if tree is None or case_id in cache.dirty:
+        return
+    writer.add(case_id, tree, case)
+    for kind in ("due", "statistics"):
+        if kind not in writer.writers:
+            session.staged.setdefault(kind, {})[case_id] = _entry(ctx, session, kind, tree, case)
 
 
 def save(ctx) -> None:
