@@ -539,9 +539,10 @@ def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[
     return list(values.values()) if not missing else [values[c] for c in ids if c in values]
 
 
-def due_rows(ctx) -> list[CaseDue] | None:
+def due_rows(ctx, info: dict | None = None) -> list[CaseDue] | None:
     """Every readable case's deadlines at `ctx.now`, in the order of the case ids; None when the
-    session keeps no tables (then `due` computes them from the folded cases)."""
+    session keeps no tables (then `due` computes them from the folded cases). `info`: as
+    `_read_rows` fills it."""
     session = _session(ctx)
     if session is None:
         return None
@@ -585,7 +586,7 @@ def due_rows(ctx) -> list[CaseDue] | None:
                 return found
         return _live(case, ctx)
 
-    return _read_rows(ctx, "due", use, make)
+    return _read_rows(ctx, "due", use, make, info)
 
 
 def admission_items(ctx, rows: list[CaseDue], conferenced: Mapping[str, Iterable[str]]) -> list[Deadline]:
