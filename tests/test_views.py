@@ -179,3 +179,24 @@ def context_session(cli: Cli):
     from conftest import library_session
 
     return library_session(cli)
+
+
+def test_items_computed_each_time_take_their_place_in_the_order(cli, monkeypatch, without_views):
+    """The conference items (and a case's items that cannot be kept) are computed at each `due` and
+    put where `deadlines.urgency` sorts them: after the kept items they tie with."""
+    from dataclasses import replace
+
+    from cpcm.service import conferences, worklist
+
+    ids = register_many(cli, 3)
+    ctx = context_session(cli)
+    kept = worklist.due(ctx, worker="all", within_days=400)
+    assert kept
+    tie = replace(kept[1], code="conference-report", title="conference report")  # ties with a kept item
+    before = replace(kept[0], code="conference-report", title="first", due=kept[0].due.replace(year=2020))
+    other = replace(kept[-1], case_id="CF-0000-0000", title="last", owner="amina")
+    monkeypatch.setattr(conferences, "due_items", lambda *a, **k: [tie, other, before])
+    same(cli, without_views, [("due", "--worker", "all", "--within", "400"), ("due", "--within", "400"), ("due", "--overdue"),
+                              ("due", "--worker", "all", "--within", "400", "--json")])
+    listed = cli("due", "--worker", "all", "--within", "400").stdout
+    assert listed.index("\tfirst\t") < listed.index(ids[0]) and "conference report" in listed and "\tlast\t" in listed
