@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import sys
 from bisect import bisect_right
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator, Sequence
@@ -35,11 +36,29 @@ from cpcm.workflow.deadlines import STATES, Deadline
 
 DUE = "due"
 _TICK = timedelta(microseconds=1)
-_COLUMNS = ("lo", "hi", "due", "target", "rank", "case", "owner", "why", "text", "codes")
 
 
 def _cell(value: Any) -> str:
     return "" if value is None else str(value).replace("\t", " ").replace("\n", " ")
+
+
+NONE_LO, NONE_HI = -(2 ** 63), 2 ** 63 - 1  # an unbounded piece, in the columns of 64-bit instants
+NO_TARGET = -(2 ** 63)
+_INSTANTS = ("lo", "hi", "due", "target", "span_lo", "span_hi")  # columns of 64-bit ints ('q')
+_NUMBERS = ("rank", "case", "owner", "why", "static", "worker")  # columns of ints ('i')
+
+
+def _code_of(at: int, odd: Any) -> Any:
+    """A stored time's code (tables._time_code) from its instant, or as kept when it is odd."""
+    if odd is not None:
+        return odd
+    seconds, part = divmod(at, 1_000_000)
+    return seconds if part == 0 else [at]
+
+
+def _odd(code: Any) -> Any:
+    """The code when the instant alone does not give it back (a local time in a gap of daylight saving)."""
+    return code if isinstance(code, list) and len(code) == 3 else None
 
 
 class _Builder:
@@ -47,7 +66,7 @@ class _Builder:
 
     def __init__(self, ctx, zone):
         self.ctx, self.zone = ctx, zone
-        self.cases: list[list] = []  # [case id, worker, covers, lo, hi]: lo and hi where its pieces reach
+        self.cases: list[tuple] = []  # (case id, worker, covers, lo, hi): lo and hi where its pieces reach
         self.items: list[tuple] = []
         self.owners: dict[str, int] = {}
         self.whys: dict[str, int] = {}
@@ -65,7 +84,9 @@ class _Builder:
 
         index = len(self.cases)
         first, last = span if span is not None else (pieces[0][0], pieces[-1][1])
-        self.cases.append([case_id, worker, covers, first, last])
+        if "\n" in case_id:
+            raise tables._NotKept
+        self.cases.append((case_id, worker, covers, first, last))
         if first is not None and (self.lo is None or first > self.lo):
             self.lo = first
         if last is not None and (self.hi is None or last < self.hi):
@@ -76,24 +97,30 @@ class _Builder:
                 code, title, owner, rule, why, source, risk, requested_by, barred = static
                 if not isinstance(owner, str):
                     raise tables._NotKept  # `due` prints the owner as text
-                at = tables._code_instant(due)
-                text = "\t".join((_cell(case_id), _cell(title),
-                                  _cell(local_text(tables._time_of(due, self.zone), self.zone))))
+                local = _cell(local_text(tables._time_of(due, self.zone), self.zone))
                 reason = _cell(f"{why} ({self.ctx.policy.short_source(rule)})")
                 key = json.dumps(static, separators=(",", ":"))
-                self.items.append((at, risk_rank(risk), case_id, position, lo, hi,
-                                   None if target is None else tables._code_instant(target), index,
+                self.items.append((tables._code_instant(due), risk_rank(risk), case_id, position,
+                                   NONE_LO if lo is None else lo, NONE_HI if hi is None else hi,
+                                   NO_TARGET if target is None else tables._code_instant(target), index,
                                    self.owners.setdefault(owner, len(self.owners)), self.whys.setdefault(reason, len(self.whys)),
-                                   text, [self.texts.setdefault(key, len(self.texts)), due, target]))
+                                   self.texts.setdefault(key, len(self.texts)), local, _odd(due), _odd(target)))
             if len(triples) > n:
                 admission.append([lo, hi, [[*static, due, target] for static, due, target in triples[n:]]])
         if admission:
             self.admission.append([case_id, worker, admission])
 
-    def body(self) -> dict:
+    def body(self) -> tuple[dict, bytes]:
+        """The view's head (its small parts, JSON) and its columns laid end to end."""
+        from array import array
+
         self.items.sort(key=lambda item: item[:4])
-        columns = {name: [] for name in _COLUMNS}
-        for at, rank, _case, _position, lo, hi, target, index, owner, why, text, codes in self.items:
+        columns = {name: array("q") for name in _INSTANTS}
+        columns.update({name: array("i") for name in _NUMBERS})
+        local: list[str] = []
+        odd: dict[str, list] = {}
+        for k, (at, rank, _case, _position, lo, hi, target, index, owner, why, static, text, odd_due, odd_target) in \
+                enumerate(self.items):
             columns["lo"].append(lo)
             columns["hi"].append(hi)
             columns["due"].append(at)
@@ -102,11 +129,66 @@ class _Builder:
             columns["case"].append(index)
             columns["owner"].append(owner)
             columns["why"].append(why)
-            columns["text"].append(text)
-            columns["codes"].append(codes)
-        columns["text"] = "\n".join(columns["text"])
-        return {"items": columns, "cases": self.cases, "owners": list(self.owners), "whys": list(self.whys),
-                "texts": [json.loads(key) for key in self.texts], "admission": self.admission}
+            columns["static"].append(static)
+            local.append(text)
+            if odd_due is not None or odd_target is not None:
+                odd[str(k)] = [odd_due, odd_target]
+        workers: dict[str, int] = {}
+        covers: dict[str, dict] = {}
+        for index, (case_id, worker, cover, first, last) in enumerate(self.cases):
+            columns["worker"].append(workers.setdefault(worker, len(workers)))
+            columns["span_lo"].append(NONE_LO if first is None else first)
+            columns["span_hi"].append(NONE_HI if last is None else last)
+            if cover:
+                covers[str(index)] = cover
+        statics = [json.loads(key) for key in self.texts]
+        texts = {"local": "\n".join(local), "ids": "\n".join(case[0] for case in self.cases)}
+        where, data = views._sections({**{name: column.tobytes() for name, column in columns.items()},
+                                       **{name: text.encode() for name, text in texts.items()}})
+        small = {"owners": list(self.owners), "whys": list(self.whys), "texts": statics,
+                 "titles": [_cell(static[1]) for static in statics], "workers": list(workers), "covers": covers,
+                 "admission": self.admission, "odd": odd, "sections": where, "items": len(self.items),
+                 "cases": len(self.cases)}
+        return small, data
+
+
+class _Body:
+    """A view's columns as read back: `items` (each column by name), the case ids, and its small parts."""
+
+    def __init__(self, small: dict, data):
+        from array import array
+
+        self.small = small
+        where = small["sections"]
+        self.items: dict[str, Any] = {}
+        for name in (*_INSTANTS, *_NUMBERS):
+            column = array("q" if name in _INSTANTS else "i")
+            start, end = where[name]
+            column.frombytes(data[start:end])
+            self.items[name] = column
+        start, end = where["ids"]
+        text = str(data[start:end], "utf-8")
+        self.ids = text.split("\n") if text else []
+        self._data, self._local = data, None
+        self.owners, self.whys, self.texts = small["owners"], small["whys"], small["texts"]
+        self.titles, self.workers, self.admission, self.odd = small["titles"], small["workers"], small["admission"], small["odd"]
+        self.covers = {int(k): v for k, v in small["covers"].items()}
+
+    @property
+    def local(self) -> list[str]:
+        if self._local is None:
+            start, end = self.small["sections"]["local"]
+            text = str(self._data[start:end], "utf-8")
+            self._local = text.split("\n") if text else []
+        return self._local
+
+    def worker(self, index: int) -> str:
+        return self.workers[self.items["worker"][index]]
+
+    def codes(self, k: int) -> tuple[Any, Any]:
+        odd = self.odd.get(str(k)) or (None, None)
+        target = self.items["target"][k]
+        return _code_of(self.items["due"][k], odd[0]), None if target == NO_TARGET else _code_of(target, odd[1])
 
 
 def _pieces(entry: list, texts: dict) -> list[tuple] | None:
@@ -137,56 +219,49 @@ class DueView:
     (made as read, for --json, --ics and a table on a terminal) and `plain_text`, the printed
     lines made from the text kept ready."""
 
-    def __init__(self, body: dict, zone, now: datetime, soon: timedelta, horizon: datetime, whose: str, oversees: bool,
+    def __init__(self, body: _Body, zone, now: datetime, soon: timedelta, horizon: datetime, whose: str, oversees: bool,
                  overdue_only: bool, extra: list[Deadline], covering: Callable[[dict], bool]):
-        self.body, self.zone, self.now, self.soon = body, zone, now, soon
-        items = body["items"]
-        self.items = items
-        self._text: list[str] | None = None
+        self.body, self.zone, self.now, self.soon, self.whose = body, zone, now, soon, whose
+        items = body.items
         now_us, last, soon_us = tables.instant(now), tables.instant(horizon), soon // _TICK
-        owners = body["owners"]
+        owners = body.owners
         whose_index = owners.index(whose) if whose in owners else -1
         sup_index = owners.index(SUPERVISORS) if SUPERVISORS in owners else -1
-        texts = body["texts"]
-        cases = body["cases"]
+        texts = body.texts
         # the cases whose worker's items go on this list as covered (a colleague covering the case)
-        covered_cases: set[int] = set()
+        covered_cases: dict[int, int] = {}  # case -> its worker's number among the owners
         if not oversees and whose != "all":
-            for index, (_case_id, worker, covers, _lo, _hi) in enumerate(cases):
-                if covers and whose != worker and covering(covers):
-                    covered_cases.add(index)
-        case_worker_owner = [owners.index(worker) if worker in owners else -2 for _c, worker, *_rest in cases] \
-            if covered_cases else None
+            for index, covers in body.covers.items():
+                worker = body.worker(index)
+                if whose != worker and covering(covers):
+                    covered_cases[index] = owners.index(worker) if worker in owners else -2
         everyone = whose == "all"
         buckets: list[list] = [[], [], [], []]
-        los, his, dues, targets, owner_of, case_of, codes = (items["lo"], items["hi"], items["due"], items["target"],
-                                                             items["owner"], items["case"], items["codes"])
+        los, his, dues, targets, owner_of, case_of, static_of = (items["lo"], items["hi"], items["due"], items["target"],
+                                                                 items["owner"], items["case"], items["static"])
         for k in range(len(dues)):
-            lo = los[k]
-            if lo is not None and now_us < lo:
-                continue
-            hi = his[k]
-            if hi is not None and now_us >= hi:
-                continue
+            if now_us < los[k] or now_us >= his[k]:
+                continue  # not the piece of now
             due, target = dues[k], targets[k]
-            if (due if target is None else target) > last:
+            aim = due if target == NO_TARGET else target
+            if aim > last:
                 continue
             covered = False
             if not everyone:
                 owner = owner_of[k]
                 if owner == whose_index:
                     pass
-                elif owner == sup_index and oversees and whose not in texts[codes[k][0]][8]:
+                elif owner == sup_index and oversees and whose not in texts[static_of[k]][8]:
                     pass
-                elif covered_cases and case_of[k] in covered_cases and owner == case_worker_owner[case_of[k]]:
+                elif covered_cases and covered_cases.get(case_of[k]) == owner:
                     covered = True
                 else:
                     continue
             if now_us > due:
                 state = 0
-            elif target is not None and now_us > target:
+            elif target != NO_TARGET and now_us > target:
                 state = 1
-            elif (due if target is None else target) - now_us <= soon_us:
+            elif aim - now_us <= soon_us:
                 state = 2
             else:
                 state = 3
@@ -201,15 +276,14 @@ class DueView:
             bucket = buckets[state]
             bucket.insert(bisect_right(bucket, key, key=self._key), (key, item))
         self.selected = [x for bucket in buckets for x in bucket]
-        self.whose = whose
         self.states = [state for state, bucket in enumerate(buckets) for _ in bucket]
 
     def _key(self, x) -> tuple:
         if isinstance(x, tuple):
             return x[0]
         k = ~x if x < 0 else x
-        items = self.items
-        return (items["due"][k], items["rank"][k], self.body["cases"][items["case"][k]][0])
+        items = self.body.items
+        return (items["due"][k], items["rank"][k], self.body.ids[items["case"][k]])
 
     def __len__(self) -> int:
         return len(self.selected)
@@ -218,10 +292,10 @@ class DueView:
         if isinstance(x, tuple):
             return x[1]
         k = ~x if x < 0 else x
-        items = self.items
-        text, due, target = items["codes"][k]
-        code, title, owner, rule, why, source, risk, requested_by, barred = self.body["texts"][text]
-        return Deadline(self.body["cases"][items["case"][k]][0], code, title, tables._time_of(due, self.zone),
+        body = self.body
+        due, target = body.codes(k)
+        code, title, owner, rule, why, source, risk, requested_by, barred = body.texts[body.items["static"][k]]
+        return Deadline(body.ids[body.items["case"][k]], code, title, tables._time_of(due, self.zone),
                         tables._time_of(target, self.zone), owner, rule, why, source, risk, requested_by, tuple(barred),
                         self.whose if x < 0 else None)
 
@@ -240,30 +314,36 @@ class DueView:
         state's label (`labels`, in the order of deadlines.STATES), the case, what, the due time,
         `when(hours until due)`, the owner and why. `row(item)`: the cells of an item computed
         each time."""
-        if self._text is None:
-            self._text = self.items["text"].split("\n") if self.items["text"] else []
-        text, dues, owners, whys = self._text, self.items["due"], self.body["owners"], self.body["whys"]
-        owner_of, why_of = self.items["owner"], self.items["why"]
+        body = self.body
+        items = body.items
+        local, dues, ids, titles, whys = body.local, items["due"], body.ids, body.titles, body.whys
+        owner_of, why_of, case_of, static_of = items["owner"], items["why"], items["case"], items["static"]
         now_us = tables.instant(self.now)
-        cells = [_cell(owner) for owner in owners]
-        covered = [_cell(f"{owner} (covered by {self.whose})") for owner in owners]
+        cells = [_cell(owner) for owner in body.owners]
+        covered = [_cell(f"{owner} (covered by {self.whose})") for owner in body.owners]
         lines = [header]
+        append = lines.append
         for x, state in zip(self.selected, self.states):
-            if isinstance(x, tuple):
-                lines.append("\t".join(_cell(v) for v in row(x[1])))
+            if x.__class__ is tuple:
+                append("\t".join(_cell(v) for v in row(x[1])))
                 continue
-            k = ~x if x < 0 else x
-            lines.append(f"{labels[state]}\t{text[k]}\t{when((dues[k] - now_us) / 10**6 / 3600)}\t"
-                         f"{(covered if x < 0 else cells)[owner_of[k]]}\t{whys[why_of[k]]}")
+            if x < 0:
+                k = ~x
+                owner = covered[owner_of[k]]
+            else:
+                k = x
+                owner = cells[owner_of[k]]
+            append(f"{labels[state]}\t{ids[case_of[k]]}\t{titles[static_of[k]]}\t{local[k]}\t"
+                   f"{when((dues[k] - now_us) / 10**6 / 3600)}\t{owner}\t{whys[why_of[k]]}")
         return "\n".join(lines) + "\n"
 
 
-def _load(place, keys) -> tuple[dict, Callable[[], dict]] | None:
+def _load(place, keys) -> tuple[dict, Callable[[], _Body]] | None:
     found = views._read(place.path, keys)
     if found is None or found[0].get("tag") != place.tag:
         return None
-    head, body = found
-    return head, lambda: json.loads(bytes(body))
+    head, data = found
+    return head, lambda: _Body(head["body"], data)
 
 
 def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta, overdue_only: bool) -> DueView | None:
@@ -276,7 +356,7 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
     session = tables._session(ctx)
     if session is None:
         return None
-    place = views._place(ctx, DUE, session.tag(ctx, "due"))
+    place = views._place(ctx, DUE, session.tag(ctx, "due") + sys.byteorder)  # columns in the machine's byte order
     if place is None:
         return None
     now = ctx.now
@@ -303,7 +383,7 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
             keep, covered_by = _listed(item, ctx, whose, oversees, horizon, soon, overdue_only, row.worker)
             if keep:
                 extra.append(row.deadline(entry, covered_by))
-    admission_rows = [_admission_row(body, row, session.zone, now_us) for row in body["admission"]]
+    admission_rows = [_admission_row(row, session.zone, now_us) for row in body.admission]
     admission_rows = [row for row in admission_rows if row is not None] + [row for row in live if row.admission]
     extra += conferences.due_items(ctx, whose, horizon, overdue_only, soon,
                                    admission=lambda conferenced: tables.admission_items(ctx, admission_rows, conferenced))
@@ -331,7 +411,7 @@ def _listed(item: Deadline, ctx, whose: str, oversees: bool, horizon: datetime, 
     return False, None
 
 
-def _admission_row(body: dict, row: list, zone, now_us: int) -> tables.CaseDue | None:
+def _admission_row(row: list, zone, now_us: int) -> tables.CaseDue | None:
     case_id, worker, pieces = row
     for lo, hi, triples in pieces:
         if (lo is None or now_us >= lo) and (hi is None or now_us < hi):
@@ -344,7 +424,7 @@ def _admission_row(body: dict, row: list, zone, now_us: int) -> tables.CaseDue |
     return None
 
 
-def _made(ctx, session, place, loaded) -> tuple[dict, list] | None:
+def _made(ctx, session, place, loaded) -> tuple[_Body, list] | None:
     """The view's body for the tree now (stored when it may be), and the rows computed now
     (`tables.CaseDue`, not kept); None when the session keeps no tables."""
     from cpcm.service.context import case_covers
@@ -392,36 +472,42 @@ def _made(ctx, session, place, loaded) -> tuple[dict, list] | None:
                 live.append(tables._live(case, ctx))
         retry |= changes.failed
         clean = changes.clean
-    body = builder.body()
+    small, data = builder.body()
     window = [builder.lo, builder.hi]
     if clean and views._still(place):
         head = {"version": views.VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(retry), "window": window,
-                "stamp": secrets.token_hex(8)}
+                "stamp": secrets.token_hex(8), "body": small}
         try:
-            views._write(place.path, place.cache.recipient, head, views._dumps(body).encode())
+            views._write(place.path, place.cache.recipient, head, data)
         except OSError:
             pass  # a read never fails because the local cache cannot be written
-    return body, live
+    return _Body(small, memoryview(data)), live
 
 
-def _old_cases(body: dict, drop: set[str]) -> dict[str, tuple]:
+def _old_cases(body: _Body, drop: set[str]) -> dict[str, tuple]:
     """The cases of a view's body not in `drop`, as `_Builder.add` takes them (in case order)."""
-    items = body["items"]
-    texts = body["texts"]
+    items = body.items
+    texts = body.texts
     found: dict[int, dict[tuple, list]] = {}
+    los, his = items["lo"], items["hi"]
     for k in range(len(items["due"])):
         index = items["case"][k]
         pieces = found.setdefault(index, {})
-        text, due, target = items["codes"][k]
-        pieces.setdefault((items["lo"][k], items["hi"][k]), []).append((texts[text], due, target))
+        due, target = body.codes(k)
+        lo, hi = los[k], his[k]
+        bounds = (None if lo == NONE_LO else lo, None if hi == NONE_HI else hi)
+        pieces.setdefault(bounds, []).append((texts[items["static"][k]], due, target))
     out: dict[str, tuple] = {}
-    admission = {row[0]: row[2] for row in body["admission"]}
-    for index, (case_id, worker, covers, first, last) in enumerate(body["cases"]):
+    admission = {row[0]: row[2] for row in body.admission}
+    span_lo, span_hi = items["span_lo"], items["span_hi"]
+    for index, case_id in enumerate(body.ids):
         if case_id in drop:
             continue
         own = found.get(index, {})
         extra = {(lo, hi): [(values[:9], values[9], values[10]) for values in triples] for lo, hi, triples in admission.get(case_id, ())}
         bounds = sorted(set(own) | set(extra), key=lambda b: (b[0] is not None, b[0] or 0))
         pieces = [(lo, hi, len(own.get((lo, hi), [])), own.get((lo, hi), []) + extra.get((lo, hi), [])) for lo, hi in bounds]
-        out[case_id] = (worker, covers, pieces, (first, last))
+        first, last = span_lo[index], span_hi[index]
+        out[case_id] = (body.worker(index), body.covers.get(index, {}), pieces,
+                        (None if first == NONE_LO else first, None if last == NONE_HI else last))
     return out

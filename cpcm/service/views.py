@@ -87,11 +87,11 @@ def _write(path: Path, recipient: str, head: dict, body: bytes) -> None:
         raise
 
 
-def _sections(texts: dict[str, str]) -> tuple[dict[str, list[int]], bytes]:
-    """Texts laid end to end: where each is (byte offsets), and the bytes."""
+def _sections(texts: dict[str, str | bytes]) -> tuple[dict[str, list[int]], bytes]:
+    """Texts (or bytes) laid end to end: where each is (byte offsets), and the bytes."""
     where, chunks, at = {}, [], 0
     for name, text in texts.items():
-        data = text.encode()
+        data = text if isinstance(text, bytes) else text.encode()
         where[name] = [at, at + len(data)]
         chunks.append(data)
         at += len(data)
