@@ -122,7 +122,8 @@ def print_text(rows: Any, columns: Sequence[str], *args: Any) -> bool:
     text = plain("\t".join(columns), *args)
     if text is None:
         return False
-    sys.stdout.write(text)
+    for piece in [text] if isinstance(text, str) else text:  # a long list in pieces: never all of it at once
+        sys.stdout.write(piece)
     return True
 
 

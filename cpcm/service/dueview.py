@@ -45,7 +45,7 @@ def _cell(value: Any) -> str:
 NONE_LO, NONE_HI = -(2 ** 63), 2 ** 63 - 1  # an unbounded piece, in the columns of 64-bit instants
 NO_TARGET = -(2 ** 63)
 _INSTANTS = ("lo", "hi", "due", "target", "span_lo", "span_hi")  # columns of 64-bit ints ('q')
-_NUMBERS = ("rank", "case", "owner", "why", "static", "worker")  # columns of ints ('i')
+_NUMBERS = ("rank", "case", "owner", "why", "static", "worker", "tail")  # columns of ints ('i')
 
 
 def _code_of(at: int, odd: Any) -> Any:
@@ -97,7 +97,7 @@ class _Builder:
                 code, title, owner, rule, why, source, risk, requested_by, barred = static
                 if not isinstance(owner, str):
                     raise tables._NotKept  # `due` prints the owner as text
-                local = _cell(local_text(tables._time_of(due, self.zone), self.zone))
+                local = "\t".join((_cell(case_id), _cell(title), _cell(local_text(tables._time_of(due, self.zone), self.zone))))
                 reason = _cell(f"{why} ({self.ctx.policy.short_source(rule)})")
                 key = json.dumps(static, separators=(",", ":"))
                 self.items.append((tables._code_instant(due), risk_rank(risk), case_id, position,
@@ -119,6 +119,7 @@ class _Builder:
         columns.update({name: array("i") for name in _NUMBERS})
         local: list[str] = []
         odd: dict[str, list] = {}
+        tails: dict[tuple[int, int], int] = {}
         for k, (at, rank, _case, _position, lo, hi, target, index, owner, why, static, text, odd_due, odd_target) in \
                 enumerate(self.items):
             columns["lo"].append(lo)
@@ -130,6 +131,7 @@ class _Builder:
             columns["owner"].append(owner)
             columns["why"].append(why)
             columns["static"].append(static)
+            columns["tail"].append(tails.setdefault((owner, why), len(tails)))
             local.append(text)
             if odd_due is not None or odd_target is not None:
                 odd[str(k)] = [odd_due, odd_target]
@@ -145,8 +147,9 @@ class _Builder:
         texts = {"local": "\n".join(local), "ids": "\n".join(case[0] for case in self.cases)}
         where, data = views._sections({**{name: column.tobytes() for name, column in columns.items()},
                                        **{name: text.encode() for name, text in texts.items()}})
-        small = {"owners": list(self.owners), "whys": list(self.whys), "texts": statics,
-                 "titles": [_cell(static[1]) for static in statics], "workers": list(workers), "covers": covers,
+        owners, whys = list(self.owners), list(self.whys)
+        small = {"owners": owners, "whys": whys, "texts": statics, "tails": [[o, w] for o, w in tails],
+                 "workers": list(workers), "covers": covers,
                  "admission": self.admission, "odd": odd, "sections": where, "items": len(self.items),
                  "cases": len(self.cases)}
         return small, data
@@ -171,11 +174,13 @@ class _Body:
         self.ids = text.split("\n") if text else []
         self._data, self._local = data, None
         self.owners, self.whys, self.texts = small["owners"], small["whys"], small["texts"]
-        self.titles, self.workers, self.admission, self.odd = small["titles"], small["workers"], small["admission"], small["odd"]
+        self.workers, self.admission, self.odd = small["workers"], small["admission"], small["odd"]
+        self.tails = small["tails"]
         self.covers = {int(k): v for k, v in small["covers"].items()}
 
     @property
     def local(self) -> list[str]:
+        """Each item's case, title and due time as printed (tab-separated)."""
         if self._local is None:
             start, end = self.small["sections"]["local"]
             text = str(self._data[start:end], "utf-8")
@@ -309,33 +314,34 @@ class DueView:
             yield self.deadline(x)
 
     def plain_text(self, header: str, labels: Sequence[str], when: Callable[[float], str],
-                   row: Callable[[Deadline], list[str]]) -> str:
-        """The lines `print_table` prints when it draws no table: `header`, then per item its
-        state's label (`labels`, in the order of deadlines.STATES), the case, what, the due time,
-        `when(hours until due)`, the owner and why. `row(item)`: the cells of an item computed
-        each time."""
+                   row: Callable[[Deadline], list[str]]) -> Iterator[str]:
+        """The lines `print_table` prints when it draws no table, in pieces: `header`, then per
+        item its state's label (`labels`, in the order of deadlines.STATES), the case, what, the
+        due time, `when(hours until due)`, the owner and why. `row(item)`: the cells of an item
+        computed each time."""
         body = self.body
         items = body.items
-        local, dues, ids, titles, whys = body.local, items["due"], body.ids, body.titles, body.whys
-        owner_of, why_of, case_of, static_of = items["owner"], items["why"], items["case"], items["static"]
+        middle, dues, tail_of, owner_of = body.local, items["due"], items["tail"], items["owner"]
         now_us = tables.instant(self.now)
-        cells = [_cell(owner) for owner in body.owners]
+        owners = [_cell(owner) for owner in body.owners]
+        tails = [f"{owners[o]}\t{body.whys[w]}" for o, w in body.tails]
         covered = [_cell(f"{owner} (covered by {self.whose})") for owner in body.owners]
         lines = [header]
         append = lines.append
         for x, state in zip(self.selected, self.states):
             if x.__class__ is tuple:
                 append("\t".join(_cell(v) for v in row(x[1])))
-                continue
-            if x < 0:
-                k = ~x
-                owner = covered[owner_of[k]]
+            elif x >= 0:
+                append(f"{labels[state]}\t{middle[x]}\t{when((dues[x] - now_us) / 10**6 / 3600)}\t{tails[tail_of[x]]}")
             else:
-                k = x
-                owner = cells[owner_of[k]]
-            append(f"{labels[state]}\t{ids[case_of[k]]}\t{titles[static_of[k]]}\t{local[k]}\t"
-                   f"{when((dues[k] - now_us) / 10**6 / 3600)}\t{owner}\t{whys[why_of[k]]}")
-        return "\n".join(lines) + "\n"
+                k = ~x
+                append(f"{labels[state]}\t{middle[k]}\t{when((dues[k] - now_us) / 10**6 / 3600)}\t{covered[owner_of[k]]}"
+                       f"\t{body.whys[items['why'][k]]}")
+            if len(lines) >= 20_000:
+                yield "\n".join(lines) + "\n"
+                lines.clear()
+        if lines:
+            yield "\n".join(lines) + "\n"
 
 
 def _load(place, keys) -> tuple[dict, Callable[[], _Body]] | None:
