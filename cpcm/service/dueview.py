@@ -356,7 +356,6 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
     """The items `cpcm due` lists (see `worklist.due`), from the due view brought up to date;
     None when the session keeps no views."""
     from cpcm.service import conferences
-    from cpcm.service.context import case_covers
     from cpcm.workflow import cover as cover_rules
 
     session = tables._session(ctx)
@@ -376,8 +375,17 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
         if (window[0] is not None and now_us < window[0]) or (window[1] is not None and now_us >= window[1]):
             loaded = None  # `now` is beyond where the cases' pieces reach: made anew
     if loaded is not None and head["tree"] == place.tree and not head["retry"]:
-        body = loaded[1]()
-    else:
+        try:
+            body = loaded[1]()
+        except (KeyError, TypeError, ValueError):  # a view of another layout under the same tag: made anew
+            body, loaded = None, None
+    if body is None:
+        if loaded is not None:
+            try:
+                old = loaded[1]()
+                loaded = (loaded[0], lambda: old)
+            except (KeyError, TypeError, ValueError):
+                loaded = None
         made = _made(ctx, session, place, loaded)
         if made is None:
             return None

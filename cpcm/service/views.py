@@ -112,14 +112,14 @@ _code: str | None = None
 
 def _code_fingerprint() -> str:
     """The code a view's rows come from: the fold (`fold_fingerprint`), the list row (fill.py), the
-    due and statistics rows (tables.py's fingerprint) and this module."""
+    due and statistics rows (tables.py's fingerprint), the due view (dueview.py) and this module."""
     global _code
     if _code is None:
-        from cpcm.service import fill, tables
+        from cpcm.service import dueview, fill, tables
         from cpcm.service.context import fold_fingerprint
 
         digest = hashlib.sha256(f"{VERSION}\0{fold_fingerprint()}\0{tables.code_fingerprint()}".encode())
-        for module in (fill, tables):
+        for module in (fill, tables, dueview):
             digest.update(Path(module.__file__).read_bytes())
         digest.update(Path(__file__).read_bytes())
         _code = digest.hexdigest()[:24]
