@@ -410,15 +410,18 @@ def list_view(ctx, status: str | None, risk: str | None, worker: str | None, sta
     where, body = _sections(texts)
     head = {"version": VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(failed), "exact": exact,
             "stamp": secrets.token_hex(8), "sections": where}
+    read_rows: Callable[[], list] = lambda: rows  # noqa: E731
     if clean and _still(place):
         main, rows_file = _list_files(place)
         try:  # the rows first: a reader of the new head finds them
             _write(rows_file, place.cache.recipient, {"version": VERSION, "tag": place.tag, "stamp": head["stamp"]},
                    _dumps(rows).encode())
             _write(main, place.cache.recipient, head, body)
+            read_rows = _rows_reader(place, head["stamp"])  # read again if asked: not held while the lines are printed
         except OSError:
             pass  # a read never fails because the local cache cannot be written
-    return ListView(head, texts.__getitem__, lambda: rows, today, names, filters)
+    del rows, body
+    return ListView(head, texts.__getitem__, read_rows, today, names, filters)
 
 
 # -- cpcm report statistics -------------------------------------------------------------------------------
