@@ -30,7 +30,7 @@ def without_views(monkeypatch):
     """Run a command as before the views (and the due and statistics tables): from every case."""
     def run(cli: Cli, *args: str, **kw):
         with monkeypatch.context() as patch:
-            patch.setattr(views, "_place", lambda *a, **k: None)
+            patch.setattr(views, "place_for", lambda *a, **k: None)
             patch.setattr(tables_mod, "_session", lambda ctx: None)
             return cli(*args, **kw)
     return run
@@ -201,3 +201,21 @@ def test_items_computed_each_time_take_their_place_in_the_order(cli, monkeypatch
     listed = cli("due", "--worker", "all", "--within", "400").stdout
     lines = listed.splitlines()
     assert "\tfirst\t" in lines[1] and "conference report" in listed and "\tlast\t" in listed and ids[0] in listed
+
+
+def test_a_case_whose_deadlines_cannot_be_kept_is_computed_at_each_due(cli, monkeypatch, without_views, reads):
+    ids = register_many(cli, 3)
+    odd = ids[1]
+    real = tables_mod._due_entry
+
+    def entry(ctx, session, case, tree):
+        if case.id == odd:
+            raise tables_mod._NotKept  # as for a case whose rules use `now` otherwise than by comparing it
+        return real(ctx, session, case, tree)
+    monkeypatch.setattr(tables_mod, "_due_entry", entry)
+    for _ in range(2):
+        same(cli, without_views, [("due", *a) for a in DUE])
+    reads.clear()
+    assert cli("due", "--worker", "all").code == 0
+    assert reads == [odd]  # that case only, from its files; the view is not written again
+    assert odd in cli("due", "--worker", "all").stdout

@@ -85,7 +85,7 @@ class _Builder:
         index = len(self.cases)
         first, last = span if span is not None else (pieces[0][0], pieces[-1][1])
         if "\n" in case_id:
-            raise tables._NotKept
+            raise tables.NotKept
         self.cases.append((case_id, worker, covers, first, last))
         if first is not None and (self.lo is None or first > self.lo):
             self.lo = first
@@ -96,13 +96,13 @@ class _Builder:
             for position, (static, due, target) in enumerate(triples[:n]):
                 code, title, owner, rule, why, source, risk, requested_by, barred = static
                 if not isinstance(owner, str):
-                    raise tables._NotKept  # `due` prints the owner as text
-                local = "\t".join((_cell(case_id), _cell(title), _cell(local_text(tables._time_of(due, self.zone), self.zone))))
+                    raise tables.NotKept  # `due` prints the owner as text
+                local = "\t".join((_cell(case_id), _cell(title), _cell(local_text(tables.time_of(due, self.zone), self.zone))))
                 reason = _cell(f"{why} ({self.ctx.policy.short_source(rule)})")
                 key = json.dumps(static, separators=(",", ":"))
-                self.items.append((tables._code_instant(due), risk_rank(risk), case_id, position,
+                self.items.append((tables.code_instant(due), risk_rank(risk), case_id, position,
                                    NONE_LO if lo is None else lo, NONE_HI if hi is None else hi,
-                                   NO_TARGET if target is None else tables._code_instant(target), index,
+                                   NO_TARGET if target is None else tables.code_instant(target), index,
                                    self.owners.setdefault(owner, len(self.owners)), self.whys.setdefault(reason, len(self.whys)),
                                    self.texts.setdefault(key, len(self.texts)), local, _odd(due), _odd(target)))
             if len(triples) > n:
@@ -145,7 +145,7 @@ class _Builder:
                 covers[str(index)] = cover
         statics = [json.loads(key) for key in self.texts]
         texts = {"local": "\n".join(local), "ids": "\n".join(case[0] for case in self.cases)}
-        where, data = views._sections({**{name: column.tobytes() for name, column in columns.items()},
+        where, data = views.sections({**{name: column.tobytes() for name, column in columns.items()},
                                        **{name: text.encode() for name, text in texts.items()}})
         owners, whys = list(self.owners), list(self.whys)
         small = {"owners": owners, "whys": whys, "texts": statics, "tails": [[o, w] for o, w in tails],
@@ -213,7 +213,7 @@ def _pieces(entry: list, texts: dict) -> list[tuple] | None:
 def _case_pieces(ctx, session, case) -> list[tuple] | None:
     """A folded case's pieces as `_Builder.add` takes them; None when they cannot be kept."""
     try:
-        entry = tables._due_entry(ctx, session, case, "")
+        entry = tables.due_entry(ctx, session, case, "")
     except Exception:  # noqa: BLE001 - as tables._entry: computed each time instead
         return None
     return _pieces(entry, {tables.TEXT + k: v for k, v in session.texts.items()})
@@ -300,8 +300,8 @@ class DueView:
         body = self.body
         due, target = body.codes(k)
         code, title, owner, rule, why, source, risk, requested_by, barred = body.texts[body.items["static"][k]]
-        return Deadline(body.ids[body.items["case"][k]], code, title, tables._time_of(due, self.zone),
-                        tables._time_of(target, self.zone), owner, rule, why, source, risk, requested_by, tuple(barred),
+        return Deadline(body.ids[body.items["case"][k]], code, title, tables.time_of(due, self.zone),
+                        tables.time_of(target, self.zone), owner, rule, why, source, risk, requested_by, tuple(barred),
                         self.whose if x < 0 else None)
 
     def __getitem__(self, index):
@@ -345,7 +345,7 @@ class DueView:
 
 
 def _load(place, keys) -> tuple[dict, Callable[[], _Body]] | None:
-    found = views._read(place.path, keys)
+    found = views.read_view(place.path, keys)
     if found is None or found[0].get("tag") != place.tag:
         return None
     head, data = found
@@ -358,10 +358,10 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
     from cpcm.service import conferences
     from cpcm.workflow import cover as cover_rules
 
-    session = tables._session(ctx)
+    session = tables.session(ctx)
     if session is None:
         return None
-    place = views._place(ctx, DUE, session.tag(ctx, "due") + sys.byteorder)  # columns in the machine's byte order
+    place = views.place_for(ctx, DUE, session.tag(ctx, "due") + sys.byteorder)  # columns in the machine's byte order
     if place is None:
         return None
     now = ctx.now
@@ -374,11 +374,13 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
         window = head["window"]
         if (window[0] is not None and now_us < window[0]) or (window[1] is not None and now_us >= window[1]):
             loaded = None  # `now` is beyond where the cases' pieces reach: made anew
-    if loaded is not None and head["tree"] == place.tree and not head["retry"]:
+    if loaded is not None and views.unchanged(place, head):
         try:
             body = loaded[1]()
         except (KeyError, TypeError, ValueError):  # a view of another layout under the same tag: made anew
             body, loaded = None, None
+        else:
+            live = _live_rows(ctx, head.get("live", ()))
     if body is None:
         if loaded is not None:
             try:
@@ -447,7 +449,8 @@ def _made(ctx, session, place, loaded) -> tuple[_Body, list] | None:
     builder = _Builder(ctx, zone)
     retry: set[str] = set()
     live: list = []
-    changes = views._changes(place, loaded[0]["tree"], loaded[0]["retry"]) if loaded is not None else None
+    changes = views.changes_since(place, loaded[0]["tree"], sorted({*loaded[0]["retry"], *loaded[0].get("live", ())})) \
+        if loaded is not None else None
     if changes is None:  # anew, from the due table (which computes what it misses)
         info: dict = {}
         if tables.due_rows(ctx, info) is None:
@@ -462,7 +465,7 @@ def _made(ctx, session, place, loaded) -> tuple[_Body, list] | None:
                 continue
             try:
                 builder.add(case_id, row.worker, case_covers(ctx, case_id), pieces)
-            except tables._NotKept:
+            except tables.NotKept:
                 retry.add(case_id)
                 live.append(row)
         retry |= info["failed"]
@@ -479,23 +482,49 @@ def _made(ctx, session, place, loaded) -> tuple[_Body, list] | None:
             pieces = _case_pieces(ctx, session, case)
             try:
                 if pieces is None:
-                    raise tables._NotKept
+                    raise tables.NotKept
                 builder.add(case_id, case.worker, case_covers(ctx, case_id), pieces)
-            except tables._NotKept:
+            except tables.NotKept:
                 retry.add(case_id)
-                live.append(tables._live(case, ctx))
+                live.append(tables.live(case, ctx))
         retry |= changes.failed
         clean = changes.clean
     small, data = builder.body()
     window = [builder.lo, builder.hi]
-    if clean and views._still(place):
-        head = {"version": views.VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(retry), "window": window,
-                "stamp": secrets.token_hex(8), "body": small}
+    if clean and views.still(place):
+        live_ids = {row.case_id for row in live}
+        head = {"version": views.VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(retry - live_ids),
+                "live": sorted(live_ids), "window": window, "stamp": secrets.token_hex(8), "body": small}
         try:
-            views._write(place.path, place.cache.recipient, head, data)
+            views.write_view(place.path, place.cache.recipient, head, data)
         except OSError:
             pass  # a read never fails because the local cache cannot be written
     return _Body(small, memoryview(data)), live
+
+
+def _live_rows(ctx, case_ids) -> list:
+    """The deadlines now of the cases whose answer is not kept (`tables.CaseDue`), read from their
+    files; a case that cannot be read is reported and left out."""
+    from cpcm.errors import CannotDecrypt, Corrupt
+    from cpcm.service.context import read_case
+    from cpcm.service.fill import Collector
+    from cpcm.workflow.fold import fold
+
+    rows = []
+    store = ctx.store
+    held = store.record_cache
+    store.record_cache = Collector(None)
+    try:
+        for case_id in case_ids:
+            try:
+                case = fold(case_id, read_case(ctx, case_id)[0])
+            except (Corrupt, CannotDecrypt) as exc:
+                ctx.problems.append(exc)
+                continue
+            rows.append(tables.live(case, ctx))
+    finally:
+        store.record_cache = held
+    return rows
 
 
 def _old_cases(body: _Body, drop: set[str]) -> dict[str, tuple]:

@@ -240,6 +240,23 @@ def _session(ctx) -> _Session | None:
     return session
 
 
+# What service/views.py and service/dueview.py share with this module (each calls the name here,
+# so a test that replaces it replaces it for them too).
+NotKept = _NotKept
+
+
+def session(ctx) -> "_Session | None":
+    return _session(ctx)
+
+
+def time_of(code: Any, zone: tzinfo) -> datetime | None:
+    return _time_of(code, zone)
+
+
+def code_instant(code: Any) -> int:
+    return _code_instant(code)
+
+
 # -- making rows ------------------------------------------------------------------------------------
 # An entry is a list (JSON arrays read back fastest): [tree] for a case the worker does not read;
 # due: [tree, worker, piece, ...], each piece [lo, hi, n, text id, due, target, ...] (lo and hi as
@@ -328,6 +345,16 @@ def _store(session: _Session, table: Table, case_id: str, entry: list | None) ->
                     table.delete(case_id)
                     return
     table.set(case_id, entry)
+
+
+def due_entry(ctx, session: _Session, case: Case, tree: str) -> list:
+    """`_due_entry`, for the due view."""
+    return _due_entry(ctx, session, case, tree)
+
+
+def live(case: Case, ctx) -> "CaseDue":
+    """A case's deadlines now, computed (`_live`)."""
+    return _live(case, ctx)
 
 
 def _put(ctx, session: _Session, case_id: str, tree: str, case: Case | None, kind: str) -> None:

@@ -48,7 +48,7 @@ FOLDER = "views"
 
 
 # -- the file -----------------------------------------------------------------------------------------
-def _read(path: Path, keys: Sequence) -> tuple[dict, bytes] | None:
+def read_view(path: Path, keys: Sequence) -> tuple[dict, bytes] | None:
     """The view's head (a JSON line) and the bytes after it, None when there is none or it cannot
     be read."""
     try:
@@ -69,7 +69,7 @@ def _read(path: Path, keys: Sequence) -> tuple[dict, bytes] | None:
     return head, memoryview(data)[end + 1:]
 
 
-def _write(path: Path, recipient: str, head: dict, body: bytes) -> None:
+def write_view(path: Path, recipient: str, head: dict, body: bytes) -> None:
     """Replace the view with `head` (JSON: json.dumps writes no raw line break) and `body`."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.parent / f"{TMP_PREFIX}{secrets.token_hex(8)}"
@@ -87,7 +87,7 @@ def _write(path: Path, recipient: str, head: dict, body: bytes) -> None:
         raise
 
 
-def _sections(texts: dict[str, str | bytes]) -> tuple[dict[str, list[int]], bytes]:
+def sections(texts: dict[str, str | bytes]) -> tuple[dict[str, list[int]], bytes]:
     """Texts (or bytes) laid end to end: where each is (byte offsets), and the bytes."""
     where, chunks, at = {}, [], 0
     for name, text in texts.items():
@@ -138,12 +138,13 @@ class _Place:
     tag: str
     generation: int
     worker: str
+    memo: dict = field(default_factory=dict)  # `_changes` found, by (tree, retry)
 
     def reads(self, case_id: str) -> bool:
         return self.worker == RECOVERY_READER or self.worker in self.ctx.store.recipients(case_id)
 
 
-def _place(ctx, name: str, tag: str = "") -> _Place | None:
+def place_for(ctx, name: str, tag: str = "") -> _Place | None:
     """None when the session keeps no views (a repository in memory, no commit yet)."""
     from cpcm.service.context import fold_fingerprint
     from cpcm.store.cache import SummaryCache
@@ -196,11 +197,29 @@ def _tree_ids(git, names: Sequence[str], tree: str | None = None) -> dict[str, s
     return found
 
 
-def _changes(place: _Place, old_tree: str, retry: Sequence[str]) -> _Changes | None:
+def changes_since(place: _Place, old_tree: str, retry: Sequence[str]) -> _Changes | None:
     """What changed in `cases` since `old_tree`, the cases of `retry` read again too; None when
-    too many changed (or git cannot say): the view is then made anew."""
+    too many changed (or git cannot say): the view is then made anew. Read once per place."""
+    key = (old_tree, tuple(retry))
+    if key not in place.memo:
+        place.memo[key] = _readchanges_since(place, old_tree, retry)
+    return place.memo[key]
+
+
+def unchanged(place: _Place, head: dict) -> bool:
+    """Whether the view of `head` holds for the tree now: the same tree, and the cases it could not
+    read still cannot be read (read again, so that each command reports them)."""
+    if head["tree"] != place.tree:
+        return False
+    if not head["retry"]:
+        return True
+    found = changes_since(place, head["tree"], head["retry"])
+    return found is not None and not found.cases and not found.gone and found.failed == set(head["retry"])
+
+
+def _readchanges_since(place: _Place, old_tree: str, retry: Sequence[str]) -> _Changes | None:
     from cpcm.service.context import read_case
-    from cpcm.service.fill import _Collect
+    from cpcm.service.fill import Collector
     from cpcm.store.cache import dirty_cases
     from cpcm.store.git import GitError
     from cpcm.workflow.fold import fold
@@ -221,7 +240,7 @@ def _changes(place: _Place, old_tree: str, retry: Sequence[str]) -> _Changes | N
     found.clean = not dirty_cases(ctx.root, present)
     store = ctx.store
     held = store.record_cache
-    store.record_cache = _Collect(None)  # a few cases: decrypted, without loading the record table's shards
+    store.record_cache = Collector(None)  # a few cases: decrypted, without loading the record table's shards
     try:
         for case_id in sorted(present):
             if not place.reads(case_id):
@@ -237,7 +256,7 @@ def _changes(place: _Place, old_tree: str, retry: Sequence[str]) -> _Changes | N
     return found
 
 
-def _still(place: _Place) -> bool:
+def still(place: _Place) -> bool:
     """No write started or ended since the place was found (what was read is of one commit)."""
     return place.ctx.store.generation() == place.generation and place.generation % 2 == 0
 
@@ -360,7 +379,7 @@ def _rows_reader(place: _Place, stamp: str) -> Callable[[], list]:
     """The rows of the view of `stamp`, read when asked; made from the per-case tables when the
     rows file is of another view (replaced by another command meanwhile)."""
     def read() -> list:
-        found = _read(_list_files(place)[1], place.ctx.keys)
+        found = read_view(_list_files(place)[1], place.ctx.keys)
         if found is not None and found[0].get("stamp") == stamp and found[0].get("tag") == place.tag:
             return json.loads(bytes(found[1]))
         return _made(place, None)[0]
@@ -373,7 +392,7 @@ def _made(place: _Place, kept: tuple[dict, Callable[[], list]] | None) -> tuple[
     from cpcm.service import fill
 
     ctx = place.ctx
-    changes = _changes(place, kept[0]["tree"], kept[0]["retry"]) if kept is not None else None
+    changes = changes_since(place, kept[0]["tree"], kept[0]["retry"]) if kept is not None else None
     if changes is None:  # made anew from the per-case row table
         failed: set[str] = set()
         trees = ctx.store.versions(CASES)
@@ -392,31 +411,31 @@ def list_view(ctx, status: str | None, risk: str | None, worker: str | None, sta
               names: bool) -> ListView | None:
     """What `cpcm list` prints, from the list view (brought up to date first); None when the
     session keeps no views."""
-    place = _place(ctx, LIST)
+    place = place_for(ctx, LIST)
     if place is None:
         return None
     today = ctx.now.date()
     filters = (status, risk, worker, stage)
-    found = _read(place.path, ctx.keys)
+    found = read_view(place.path, ctx.keys)
     kept = None
     if found is not None and found[0].get("tag") == place.tag:
         head, body = found
-        if head["tree"] == place.tree and not head["retry"]:
+        if unchanged(place, head):
             return ListView(head, lambda name: _section(head, body, name), _rows_reader(place, head["stamp"]), today, names,
                             filters)
         kept = (head, _rows_reader(place, head["stamp"]))
     rows, failed, clean = _made(place, kept)
     texts, exact = _list_text(rows)
-    where, body = _sections(texts)
+    where, body = sections(texts)
     head = {"version": VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(failed), "exact": exact,
             "stamp": secrets.token_hex(8), "sections": where}
     read_rows: Callable[[], list] = lambda: rows  # noqa: E731
-    if clean and _still(place):
+    if clean and still(place):
         main, rows_file = _list_files(place)
         try:  # the rows first: a reader of the new head finds them
-            _write(rows_file, place.cache.recipient, {"version": VERSION, "tag": place.tag, "stamp": head["stamp"]},
+            write_view(rows_file, place.cache.recipient, {"version": VERSION, "tag": place.tag, "stamp": head["stamp"]},
                    _dumps(rows).encode())
-            _write(main, place.cache.recipient, head, body)
+            write_view(main, place.cache.recipient, head, body)
             read_rows = _rows_reader(place, head["stamp"])  # read again if asked: not held while the lines are printed
         except OSError:
             pass  # a read never fails because the local cache cannot be written
@@ -449,7 +468,7 @@ def _statistics_made(place: _Place, kept: tuple[dict, Callable[[], dict]] | None
     from cpcm.service import tables
 
     ctx = place.ctx
-    changes = _changes(place, kept[0]["tree"], kept[0]["retry"]) if kept is not None else None
+    changes = changes_since(place, kept[0]["tree"], kept[0]["retry"]) if kept is not None else None
     if changes is None:  # anew, from the per-case statistics table
         info: dict = {}
         if tables.statistics_rows(ctx, info) is None:
@@ -473,22 +492,22 @@ def statistics_rows(ctx) -> tuple[list[list[list]], Any, int, int] | None:
     session keeps no views."""
     from cpcm.service import tables
 
-    session = tables._session(ctx)
+    session = tables.session(ctx)
     if session is None:
         return None
-    place = _place(ctx, STATISTICS, session.zone_key)
+    place = place_for(ctx, STATISTICS, session.zone_key)
     if place is None:
         return None
-    found = _read(place.path, ctx.keys)
+    found = read_view(place.path, ctx.keys)
     kept = None
     if found is not None and found[0].get("tag") == place.tag:
         head, body = found
-        if head["tree"] == place.tree and not head["retry"]:
+        if unchanged(place, head):
             return _groups(json.loads(bytes(body))), session.zone, head["cases"], head["total"]
         cases_file = place.path.with_name(f"{STATISTICS}-cases.view")
 
         def per_case() -> dict:
-            found = _read(cases_file, ctx.keys)
+            found = read_view(cases_file, ctx.keys)
             if found is not None and found[0].get("stamp") == head["stamp"] and found[0].get("tag") == place.tag:
                 return json.loads(bytes(found[1]))
             made = _statistics_made(place, None)
@@ -501,11 +520,11 @@ def statistics_rows(ctx) -> tuple[list[list[list]], Any, int, int] | None:
     tally = _tally(per_case)
     head = {"version": VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(failed), "stamp": secrets.token_hex(8),
             "cases": len(per_case), "total": total}
-    if clean and _still(place):
+    if clean and still(place):
         try:
-            _write(place.path.with_name(f"{STATISTICS}-cases.view"), place.cache.recipient,
+            write_view(place.path.with_name(f"{STATISTICS}-cases.view"), place.cache.recipient,
                    {"version": VERSION, "tag": place.tag, "stamp": head["stamp"]}, _dumps(per_case).encode())
-            _write(place.path, place.cache.recipient, head, _dumps(tally).encode())
+            write_view(place.path, place.cache.recipient, head, _dumps(tally).encode())
         except OSError:
             pass  # a read never fails because the local cache cannot be written
     return _groups(tally), session.zone, len(per_case), total
