@@ -240,7 +240,7 @@ def _readchanges_since(place: _Place, old_tree: str, retry: Sequence[str]) -> _C
     found.clean = not dirty_cases(ctx.root, present)
     store = ctx.store
     held = store.record_cache
-    store.record_cache = Collector(None)  # a few cases: decrypted, without loading the record table's shards
+    collect = store.record_cache = Collector(None)  # a few cases: decrypted, without loading the record table's shards
     try:
         for case_id in sorted(present):
             if not place.reads(case_id):
@@ -253,7 +253,37 @@ def _readchanges_since(place: _Place, old_tree: str, retry: Sequence[str]) -> _C
                 found.failed.add(case_id)
     finally:
         store.record_cache = held
+    if found.clean:
+        _keep_records(place, collect.found)
     return found
+
+
+def _keep_records(place: _Place, records: list[tuple[str, str]]) -> None:
+    """The records parsed here, added to the record table (a small segment per shard, not read):
+    an upgrade that changes the fold refolds them without decrypting, as the fill's."""
+    from cpcm.service.fill import PILE_UP
+    from cpcm.store.cache import Appender
+
+    table = place.cache.records
+    if not records or not table.usable(place.ctx.keys) or not still(place):
+        return
+    writers: dict[str, Appender] = {}
+    for blob, text in records:
+        shard = table.shards[blob[0]]
+        if blob[0] not in writers:
+            try:
+                piled = sum(1 for name in os.listdir(shard.folder) if name.endswith(".age"))
+            except OSError:
+                piled = 0
+            if piled >= PILE_UP:
+                continue  # left to the shard's next reader, which merges it
+            writers[blob[0]] = Appender(shard.folder, place.cache.recipient, shard.tag)
+        writers[blob[0]].add(blob, text)
+    for writer in writers.values():
+        try:
+            writer.flush()
+        except OSError:
+            pass  # a read never fails because the local cache cannot be written
 
 
 def still(place: _Place) -> bool:
