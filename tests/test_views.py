@@ -219,3 +219,16 @@ def test_a_case_whose_deadlines_cannot_be_kept_is_computed_at_each_due(cli, monk
     assert cli("due", "--worker", "all").code == 0
     assert reads == [odd]  # that case only, from its files; the view is not written again
     assert odd in cli("due", "--worker", "all").stdout
+
+
+def test_a_view_not_stored_still_prints_every_form(cli, repo, without_views):
+    """While a case differs on disk from the commit, a view made anew is used by that command but
+    not stored (it would hold what is not committed): every form of the output still prints."""
+    import shutil
+
+    ids = register_many(cli, 3)
+    (path,) = sorted((repo / "cases" / ids[0]).glob("*.age"))
+    path.write_bytes(path.read_bytes()[:-10])
+    shutil.rmtree(repo / ".cpcm" / "cache" / "amina" / views.FOLDER, ignore_errors=True)
+    same(cli, without_views, [("list", "--json"), ("list",), ("list", "--names", "--risk", "high")])
+    assert not (repo / ".cpcm" / "cache" / "amina" / views.FOLDER / "list.view").exists()
