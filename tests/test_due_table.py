@@ -132,13 +132,22 @@ def test_due_and_statistics_are_the_same_with_the_tables_after_every_kind_of_wri
         outputs(sup, without_tables, now)
 
 
-def test_a_case_changed_on_disk_is_read_from_its_files_and_its_damage_reported(cli, repo, without_tables, reads):
+def test_a_case_changed_on_disk_is_listed_as_committed_and_check_reports_it(cli, repo, without_tables, reads):
+    """`due` and `report statistics` describe the last commit (service/views.py, dueview.py;
+    docs/security.md): a record damaged on disk since changes neither; `check` and `show` report it."""
     case_id = register(cli)
     settled(cli, reads)
+    commands = [("due", *args) for args in DUE] + [("report", "statistics", *args) for args in STATISTICS]
+    committed = {args: cli(*args) for args in commands}
     record = sorted((repo / "cases" / case_id).glob("*.age"))[0]
     record.write_bytes(b"damaged")
-    outputs(cli, without_tables)
-    assert case_id in cli("due").stderr  # reported, as without the tables
+    for args in commands:
+        now = cli(*args)
+        assert (now.code, now.stdout, now.stderr) == (0, committed[args].stdout, committed[args].stderr), args
+    assert case_id in without_tables(cli, "due").stderr  # read from the files where nothing is kept
+    for args in (("check",), ("show", case_id)):
+        found = cli(*args)
+        assert found.code != 0 and record.name in found.stderr, args
 
 
 def test_a_policy_change_recomputes_every_case(cli, repo, without_tables, reads):

@@ -112,6 +112,21 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: st
             print("\t".join(v.replace("\t", " ").replace("\n", " ") for v in row))
 
 
+def print_text(rows: Any, columns: Sequence[str], *args: Any) -> bool:
+    """Print `rows` as `print_table` prints a long or piped list, from the lines the service made
+    ready (`rows.plain_text(header, *args)`); False when it has none, or a table is to be drawn
+    on a terminal."""
+    plain = getattr(rows, "plain_text", None)
+    if plain is None or (stdout_is_terminal() and len(rows) <= 200):
+        return False
+    text = plain("\t".join(columns), *args)
+    if text is None:
+        return False
+    for piece in [text] if isinstance(text, str) else text:  # a long list in pieces: never all of it at once
+        sys.stdout.write(piece)
+    return True
+
+
 def ask_passphrase() -> str | None:
     if not stdin_is_terminal():
         return None

@@ -6,14 +6,16 @@ from typing import Optional
 
 import typer
 
-from cpcm.cli.common import ForceOpt, IdentityOpt, JsonOpt, RepoOpt, open_ctx, print_json, print_table, report_problems, say
+from cpcm.cli.common import ForceOpt, IdentityOpt, JsonOpt, RepoOpt, open_ctx, print_json, print_table, print_text, report_problems, say
 
 STATE_LABEL = {"overdue": "OVERDUE", "target_missed": "target missed", "due_soon": "due soon", "upcoming": "upcoming"}
 
 
 def _when(item, now) -> str:
-    delta = item.due - now
-    hours = delta.total_seconds() / 3600
+    return _when_hours((item.due - now).total_seconds() / 3600)
+
+
+def _when_hours(hours: float) -> str:
     if hours < 0:
         late = -hours
         return f"{late:.0f} h late" if late < 48 else f"{late / 24:.0f} days late"
@@ -38,12 +40,17 @@ def register(app: typer.Typer) -> None:
         from cpcm import service
         from cpcm.domain.dates import local_text
         from cpcm.domain.text import days
-        from cpcm.workflow.deadlines import soon_window
+        from cpcm.workflow.deadlines import STATES, soon_window
 
         within = days(within, "--within")
         ctx = open_ctx(repo, identity)
-        items = service.due(ctx, worker=worker, within_days=within, overdue_only=overdue)
+        items = service.due_list(ctx, worker=worker, within_days=within, overdue_only=overdue)
         now, soon = ctx.now, soon_window(ctx.policy, ctx.now)
+
+        def row(i) -> list:
+            return [STATE_LABEL[i.state(now, soon)], i.case_id, i.title, local_text(i.due, ctx.zone), _when(i, now),
+                    i.owner + (f" (covered by {i.covered_by})" if getattr(i, "covered_by", None) else ""),
+                    f"{i.why} ({ctx.policy.short_source(i.rule)})"]
         if ics:
             from cpcm.cli.common import write_plain
             from cpcm.render.ics import calendar
@@ -53,11 +60,10 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json([i.to_json(now, soon) for i in items])
         else:
-            print_table(["state", "case", "what", "due", "when", "worker", "why"],
-                        [[STATE_LABEL[i.state(now, soon)], i.case_id, i.title, local_text(i.due, ctx.zone), _when(i, now),
-                          i.owner + (f" (covered by {i.covered_by})" if getattr(i, "covered_by", None) else ""),
-                          f"{i.why} ({ctx.policy.short_source(i.rule)})"] for i in items],
-                        title=f"{len(items)} item(s) due")
+            columns = ["state", "case", "what", "due", "when", "worker", "why"]
+            labels = [STATE_LABEL[state] for state in STATES]
+            if not print_text(items, columns, labels, _when_hours, row):
+                print_table(columns, [row(i) for i in items], title=f"{len(items)} item(s) due")
         report_problems(ctx)
 
     @app.command("check")

@@ -170,8 +170,11 @@ def list_rows(ctx: Context, status: str | None = None, risk: str | None = None, 
     """What `cpcm list` prints: `case_summary` of each case `list_` gives, in its order, made
     from the cache's compact row table (service/fill.py) without folding or building the cases
     (each summary made as it is read)."""
-    from cpcm.service import fill
+    from cpcm.service import fill, views
 
+    found = views.list_view(ctx, status, risk, worker, stage, names)  # the rows kept for the last commit
+    if found is not None:
+        return found
     rows = fill.rows_matching(fill.case_rows(ctx).items(), status, risk, worker, stage)
     return fill.Summaries(rows, ctx.now.date(), names)
 

@@ -122,6 +122,9 @@ class _Collect:
             self.found.append((blob, json.dumps(loaded, separators=(",", ":"))))
 
 
+Collector = _Collect  # for reading a few cases without loading the record table's shards (service/views.py)
+
+
 def read_one(ctx: Context, case_id: str, tables: Sequence[CaseTable], source=None) -> Filled:
     """Read, fold and make the tables' values of one case; Corrupt or CannotDecrypt as
     `read_case` raises them. `source`: the record table to look records up in (None: decrypt)."""
@@ -202,6 +205,8 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
     total, done = len(case_ids), 0
     chunks = [list(case_ids[n:n + CHUNK]) for n in range(0, total, CHUNK)]
     job = _chunk_job(ctx, basis, source)
+    # the due and statistics rows: to new segments as they come when many (and not read by this command)
+    rows_writer = tables.bulk(ctx, cache) if spread and total >= tables.BULK_FROM else None
     try:
         for results in parallel.run_chunks(job, chunks) if spread else map(job, chunks):
             for item in results:
@@ -216,13 +221,13 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
                 if item.keep and tree is not None and item.case_id not in dirty:
                     _store(item, tree, writers, direct, shards)
                     # and its rows for due and statistics (service/tables.py), made here from the folded case
-                    tables.put(ctx, cache, item.case_id, tree, item.case)
+                    tables.put_bulk(ctx, cache, rows_writer, item.case_id, tree, item.case)
                 yield item
             done += len(results)
             if spread and ctx.progress is not None:
                 ctx.progress(done, total)
     finally:
-        for writer in (*writers.values(), *shards.values()):
+        for writer in (*writers.values(), *shards.values(), *([rows_writer] if rows_writer is not None else [])):
             try:
                 writer.flush()
             except OSError:
@@ -262,8 +267,13 @@ def case_rows(ctx: Context) -> dict[str, list]:
         from cpcm.service.context import load_cases
 
         return {case_id: list_row(ctx, case) for case_id, case in load_cases(ctx).items()}
-    trees = ctx.store.versions(CASES)
-    ids = ctx.store.case_ids()
+    return rows_of(ctx, cache, ctx.store.versions(CASES), ctx.store.case_ids())
+
+
+def rows_of(ctx: Context, cache: SummaryCache, trees: dict[str, str], ids: list[str],
+            failed: set[str] | None = None) -> dict[str, list]:
+    """`case_rows` of the cases `ids` (their tree ids in `trees`), through `cache`'s row table;
+    the readable cases that could not be read are added to `failed`."""
     table = Table(cache.folder / ROWS.name, cache.recipient, cache.keys, cache.fingerprint).load()
     entries = table.entries
     dirty = cache.dirty
@@ -278,9 +288,13 @@ def case_rows(ctx: Context) -> dict[str, list]:
         else:
             missing.append(case_id)
     cold = len(missing) >= FILL_FROM  # written in segments as the cases come; a few: with the table's own save
+    read = set()
     for item in fill(ctx, cache, trees, missing, direct={} if cold else {ROWS.name: table}, spread=cold):
+        read.add(item.case_id)
         if item.values is not None:
             rows[item.case_id] = _shared(value(item, ROWS))
+    if failed is not None:
+        failed.update(c for c in missing if c not in read)
     for gone in set(entries) - set(ids):
         table.delete(gone)
     try:

@@ -36,15 +36,28 @@ def report(ctx: Context, kind: str, start: date, end: date, fmt: str | None = No
     """A management report over every case you can read (`kind`: caseload, timeliness,
     statistics or placements) for the period from `start` to `end`; rendered as `fmt` when given."""
     ctx.need_worker()
-    found = tables.statistics_rows(ctx) if kind == "statistics" else None
-    if found is not None:  # each case's rows from the statistics table, not every folded case
+    found = _statistics_rows(ctx) if kind == "statistics" else None
+    if found is not None:  # each case's rows from the statistics view or table, not every folded case
         from cpcm.reports.statistics import statistics_of_rows
 
-        rows, zone = found
-        view = _with_meta(ctx, kind, statistics_of_rows(rows, ctx.policy, start, end, zone), len(rows))
+        rows, zone, count, total = found
+        view = _with_meta(ctx, kind, statistics_of_rows(rows, ctx.policy, start, end, zone), count, total)
     else:
         view = _build(ctx, kind, list(load_cases(ctx).values()), start, end)
     return Report(kind, view, _render(ctx, kind, fmt, view) if fmt else None)
+
+
+def _statistics_rows(ctx: Context) -> tuple[list, object, int, int | None] | None:
+    """Every readable case's statistics rows (grouped), their zone, the number of cases they come
+    from and of case folders (None: count them): from the view of the last commit
+    (service/views.py), else the per-case table; None without either."""
+    from cpcm.service import views
+
+    found = views.statistics_rows(ctx)
+    if found is not None:
+        return found
+    found = tables.statistics_rows(ctx)
+    return None if found is None else (found[0], found[1], len(found[0]), None)
 
 
 def report_return(ctx: Context, start: date, end: date) -> bytes:
@@ -56,7 +69,7 @@ def report_return(ctx: Context, start: date, end: date) -> bytes:
     from cpcm.reports.statistics import counts, counts_of_rows
 
     ctx.need_worker()
-    found = tables.statistics_rows(ctx)
+    found = _statistics_rows(ctx)
     document = counts_of_rows(found[0], start, end, found[1]) if found is not None else \
         counts(load_cases(ctx).values(), start, end, ctx.now.tzinfo)
     document.update({"agency": ctx.config.agency_code, "agency_name": ctx.config.agency_name, "profile": ctx.policy.profile,
@@ -227,9 +240,11 @@ def _build(ctx: Context, kind: str, cases: list, start: date, end: date) -> dict
     return _with_meta(ctx, kind, view, len(cases))
 
 
-def _with_meta(ctx: Context, kind: str, view: dict, read: int) -> dict:
-    """The view with what the templates show about where it comes from (`read`: the cases read)."""
-    total = len(ctx.store.case_ids())
+def _with_meta(ctx: Context, kind: str, view: dict, read: int, total: int | None = None) -> dict:
+    """The view with what the templates show about where it comes from (`read`: the cases read;
+    `total`: the cases in the repository, counted when not given)."""
+    if total is None:
+        total = len(ctx.store.case_ids())
     coverage = (f"All {total} cases of the repository" if read == total
                 else f"The {read} cases you can read, of {total} in the repository")
     meta = {"agency": {"code": ctx.config.agency_code, "name": ctx.config.agency_name},

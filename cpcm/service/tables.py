@@ -172,20 +172,27 @@ class _Session:
                 self._due = None
             if self._due is None:
                 self._policy = ctx.policy
-                from cpcm.service.context import fold_fingerprint
-
-                tag = _digest("due", str(VERSION), fold_fingerprint(), code_fingerprint(), policy_fingerprint(ctx.policy),
-                              self.zone_key)
-                self._due = derived_table(self.root, self.worker, "due", self.recipient, self.keys, tag,
+                self._due = derived_table(self.root, self.worker, "due", self.recipient, self.keys, self.tag(ctx, "due"),
                                           lambda: self._keep("due"))
             return self._due
         if self._stats is None:
-            from cpcm.service.context import fold_fingerprint
-
-            tag = _digest("statistics", str(VERSION), fold_fingerprint(), code_fingerprint(), self.zone_key)
-            self._stats = derived_table(self.root, self.worker, "statistics", self.recipient, self.keys, tag,
-                                        lambda: self._keep("statistics"))
+            self._stats = derived_table(self.root, self.worker, "statistics", self.recipient, self.keys,
+                                        self.tag(ctx, "statistics"), lambda: self._keep("statistics"))
         return self._stats
+
+    def tag(self, ctx, kind: str) -> str:
+        """What table `kind`'s rows depend on besides each case's tree: the code, the zone, and for
+        due the policy in force."""
+        from cpcm.service.context import fold_fingerprint
+
+        if kind == "due":
+            return _digest("due", str(VERSION), fold_fingerprint(), code_fingerprint(), policy_fingerprint(ctx.policy),
+                           self.zone_key)
+        return _digest("statistics", str(VERSION), fold_fingerprint(), code_fingerprint(), self.zone_key)
+
+    def loaded(self, kind: str) -> bool:
+        table = self._due if kind == "due" else self._stats
+        return table is not None and table.loaded
 
     def _keep(self, kind: str) -> set[str] | None:
         """When a table's segments are merged: the entries of the cases in the repository (when
@@ -231,6 +238,23 @@ def _session(ctx) -> _Session | None:
         session = _Session(ctx.root, ctx.worker.id, ctx.identity.recipient, ctx.keys, zone, name)
     _SESSIONS[key] = (weakref.ref(ctx, lambda _ref, key=key: _SESSIONS.pop(key, None)), session)
     return session
+
+
+# What service/views.py and service/dueview.py share with this module (each calls the name here,
+# so a test that replaces it replaces it for them too).
+NotKept = _NotKept
+
+
+def session(ctx) -> "_Session | None":
+    return _session(ctx)
+
+
+def time_of(code: Any, zone: tzinfo) -> datetime | None:
+    return _time_of(code, zone)
+
+
+def code_instant(code: Any) -> int:
+    return _code_instant(code)
 
 
 # -- making rows ------------------------------------------------------------------------------------
@@ -323,6 +347,16 @@ def _store(session: _Session, table: Table, case_id: str, entry: list | None) ->
     table.set(case_id, entry)
 
 
+def due_entry(ctx, session: _Session, case: Case, tree: str) -> list:
+    """`_due_entry`, for the due view."""
+    return _due_entry(ctx, session, case, tree)
+
+
+def live(case: Case, ctx) -> "CaseDue":
+    """A case's deadlines now, computed (`_live`)."""
+    return _live(case, ctx)
+
+
 def _put(ctx, session: _Session, case_id: str, tree: str, case: Case | None, kind: str) -> None:
     _store(session, session.table(ctx, kind), case_id, _entry(ctx, session, kind, tree, case))
 
@@ -336,6 +370,64 @@ def put(ctx, cache, case_id: str, tree: str | None, case: Case | None) -> None:
         return
     for kind in ("due", "statistics"):
         session.staged.setdefault(kind, {})[case_id] = _entry(ctx, session, kind, tree, case)
+
+
+class Bulk:
+    """The due and statistics rows of a cold fill, written to new segments of each table as the
+    fill goes (`cache.Appender`, like the fill's other tables) instead of kept until it ends:
+    memory stays flat in the number of cases. Used for a table this command has not read (a
+    command that read it stores its rows there, `put`). A due text is written before the first
+    entry that uses it, so every segment written holds the texts of its entries or follows one
+    that does."""
+
+    def __init__(self, ctx, session: _Session, cache, kinds: Iterable[str]):
+        from cpcm.store.cache import Appender
+
+        self.ctx, self.session = ctx, session
+        self.writers = {kind: Appender(cache.folder / kind, cache.recipient, session.tag(ctx, kind)) for kind in kinds}
+        self.sent: set[str] = set()  # the due texts written
+
+    def add(self, case_id: str, tree: str, case: Case | None) -> None:
+        session = self.session
+        for kind, writer in self.writers.items():
+            entry = _entry(self.ctx, session, kind, tree, case)
+            if entry is None:
+                continue  # not kept: a miss, computed where it is used
+            if kind == "due":
+                for piece in entry[2:]:
+                    for text_id in piece[3::3]:
+                        if text_id not in self.sent:
+                            self.sent.add(text_id)
+                            writer.add(TEXT + text_id, json.dumps(session.texts[text_id], separators=(",", ":")))
+            writer.add(case_id, json.dumps(entry, separators=(",", ":")))
+
+    def flush(self) -> None:
+        for writer in self.writers.values():
+            writer.flush()
+
+
+def bulk(ctx, cache) -> Bulk | None:
+    """A `Bulk` writer of the tables this command has not read, for a cold fill of many cases;
+    None when the session keeps no tables or has read both."""
+    session = _session(ctx)
+    if session is None:
+        return None
+    kinds = [kind for kind in ("due", "statistics") if not session.loaded(kind)]
+    return Bulk(ctx, session, cache, kinds) if kinds else None
+
+
+def put_bulk(ctx, cache, writer: Bulk | None, case_id: str, tree: str | None, case: Case | None) -> None:
+    """`put`, with the rows of the tables `writer` writes appended there."""
+    if writer is None:
+        put(ctx, cache, case_id, tree, case)
+        return
+    session = writer.session
+    if tree is None or case_id in cache.dirty:
+        return
+    writer.add(case_id, tree, case)
+    for kind in ("due", "statistics"):
+        if kind not in writer.writers:
+            session.staged.setdefault(kind, {})[case_id] = _entry(ctx, session, kind, tree, case)
 
 
 def save(ctx) -> None:
@@ -403,12 +495,15 @@ def _live(case: Case, ctx) -> CaseDue:
     return CaseDue(case.id, case.worker, [(i, None, None) for i in items], [(i, None, None) for i in admission], case)
 
 
-def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[Case, str | None], Any]) -> list[Any] | None:
+def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[Case, str | None], Any],
+               info: dict | None = None) -> list[Any] | None:
     """The value of every case the worker reads, in the order of the case ids: `use(entry, id)`
     of its table entry (None: a miss), else `make(case, tree)` of the case read from its files
     (or, when they are many for the size of the repository, through the summary cache, which
     keeps them for the next command). A damaged case is left out and noted in
-    `ctx.problems`, as `load_cases` does. None when the session keeps no tables."""
+    `ctx.problems`, as `load_cases` does. None when the session keeps no tables. `info`, when
+    given, gets "values" (case id -> value), "failed" (the readable cases that could not be
+    read), "total" (the case folders) and "clean" (no case read from files that differ from the last commit)."""
     from cpcm.service.context import load_cases, read_case
     from cpcm.workflow.fold import fold
 
@@ -465,12 +560,16 @@ def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[
                 continue
             values[case_id] = make(case, trees.get(case_id))
     save(ctx)
+    if info is not None:
+        info.update(values=values, failed={c for c in readable if c not in values}, total=len(ids),
+                    clean=set(ids) == set(trees) and not (dirty & set(ids)))
     return list(values.values()) if not missing else [values[c] for c in ids if c in values]
 
 
-def due_rows(ctx) -> list[CaseDue] | None:
+def due_rows(ctx, info: dict | None = None) -> list[CaseDue] | None:
     """Every readable case's deadlines at `ctx.now`, in the order of the case ids; None when the
-    session keeps no tables (then `due` computes them from the folded cases)."""
+    session keeps no tables (then `due` computes them from the folded cases). `info`: as
+    `_read_rows` fills it."""
     session = _session(ctx)
     if session is None:
         return None
@@ -514,7 +613,7 @@ def due_rows(ctx) -> list[CaseDue] | None:
                 return found
         return _live(case, ctx)
 
-    return _read_rows(ctx, "due", use, make)
+    return _read_rows(ctx, "due", use, make, info)
 
 
 def admission_items(ctx, rows: list[CaseDue], conferenced: Mapping[str, Iterable[str]]) -> list[Deadline]:
@@ -535,9 +634,10 @@ def admission_items(ctx, rows: list[CaseDue], conferenced: Mapping[str, Iterable
     return items
 
 
-def statistics_rows(ctx) -> tuple[list[list[list]], tzinfo] | None:
+def statistics_rows(ctx, info: dict | None = None) -> tuple[list[list[list]], tzinfo] | None:
     """Every readable case's statistics rows (`reports.statistics.case_rows`), in the order of
-    the case ids, and the zone they were made in; None when the session keeps no tables."""
+    the case ids, and the zone they were made in; None when the session keeps no tables.
+    `info`: as `_read_rows` fills it."""
     session = _session(ctx)
     if session is None:
         return None
@@ -552,5 +652,5 @@ def statistics_rows(ctx) -> tuple[list[list[list]], tzinfo] | None:
             _put(ctx, session, case.id, tree, case, "statistics")
         return case_rows(case, session.zone)
 
-    rows = _read_rows(ctx, "statistics", use, make)
+    rows = _read_rows(ctx, "statistics", use, make, info)
     return (rows, session.zone) if rows is not None else None

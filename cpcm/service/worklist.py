@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from cpcm.domain.case import Case
 from cpcm.errors import NotFound
@@ -20,14 +20,8 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     'all' for every case you can read. Each case's deadlines come from the due table kept with
     the cache (service/tables.py: what workflow/deadlines.py computed when the case was last
     read, for the times it holds), else from the folded cases."""
-    me = ctx.need_worker()
     now, policy = ctx.now, ctx.policy
-    soon = deadlines_mod.soon_window(policy, now)
-    horizon = now + (timedelta(days=within_days) if within_days is not None else soon)
-    whose = worker or me.id
-    if whose != "all" and whose != me.id and ctx.team.get(whose, include_removed=True) is None:
-        raise NotFound("--worker: no worker by that id in the team", "See cpcm team list.")
-    oversees = approvals.oversees(ctx.team.get(whose))
+    whose, oversees, horizon, soon = _window(ctx, worker, within_days)
 
     last = tables.instant(horizon)
 
@@ -76,6 +70,29 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     items += conferences.due_items(ctx, whose, horizon, overdue_only, soon,
                                    admission=lambda conferenced: tables.admission_items(ctx, rows, conferenced))
     return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
+
+
+def _window(ctx: Context, worker: str | None, within_days: float | None):
+    """Whose list `due` makes, whether they oversee others' cases, how far ahead it looks, and
+    the policy's due-soon window."""
+    me = ctx.need_worker()
+    soon = deadlines_mod.soon_window(ctx.policy, ctx.now)
+    horizon = ctx.now + (timedelta(days=within_days) if within_days is not None else soon)
+    whose = worker or me.id
+    if whose != "all" and whose != me.id and ctx.team.get(whose, include_removed=True) is None:
+        raise NotFound("--worker: no worker by that id in the team", "See cpcm team list.")
+    return whose, approvals.oversees(ctx.team.get(whose)), horizon, soon
+
+
+def due_list(ctx: Context, worker: str | None = None, within_days: float | None = None,
+             overdue_only: bool = False) -> Sequence[deadlines_mod.Deadline]:
+    """`due` as a Sequence, from the due view of the last commit (service/dueview.py: its
+    `plain_text` prints the lines kept ready); `due`'s list when the session keeps no views."""
+    from cpcm.service import dueview
+
+    whose, oversees, horizon, soon = _window(ctx, worker, within_days)
+    found = dueview.due_view(ctx, whose, oversees, horizon, soon, overdue_only)
+    return found if found is not None else due(ctx, worker, within_days, overdue_only)
 
 
 def check(ctx: Context, case_id: str | None = None) -> list[rules.Problem]:

@@ -48,14 +48,18 @@ MERGE_FROM = 12  # segments in a table before a save merges them into one
 SHARDS = "0123456789abcdef"
 
 
-def dirty_cases(root: Path) -> set[str]:
+def dirty_cases(root: Path, names: Iterable[str] | None = None) -> set[str]:
     """The case folders with a committed file changed or deleted on disk (or staged). Files
     never committed are not looked for: scanning 10,000 folders for them would double the
-    cost, and they cannot make a committed summary wrong (`cpcm verify` reports them)."""
+    cost, and they cannot make a committed summary wrong (`cpcm verify` reports them).
+    `names`: look only at these case folders (git looks at their files only)."""
     from cpcm.store.git import Git, GitError
 
+    paths = [CASES] if names is None else [f"{CASES}/{name}" for name in names]
+    if not paths:
+        return set()
     try:
-        out = Git(root).run(["status", "--porcelain=v1", "-z", "--untracked-files=no", "--", CASES])
+        out = Git(root).run(["status", "--porcelain=v1", "-z", "--untracked-files=no", "--", *paths])
     except GitError:
         return set()  # no commit yet, or git cannot say: nothing is cached without a tree id anyway
     folders, skip = set(), False

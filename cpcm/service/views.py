@@ -1,0 +1,569 @@
+"""Views of the whole `cases` folder, kept in the local cache for one version of it: what
+`cpcm list` prints (its rows in their order, the printed text ready) and what `cpcm report
+statistics` counts (every case's events added up), so that these commands read one small file
+instead of an entry per case.
+
+A view records the git tree id of `cases` it describes (`Git.tree_id`: one `git rev-parse`)
+and is used as a whole when that is the tree of the commit readers read. When the tree moved
+(a write, a sync), `Git.changed_names` gives the case folders that differ, and only those are
+read again (their files, decrypted: a few cases, no table of every case); when many changed, or
+there is no view yet, it is made from the per-case tables (service/fill.py, service/tables.py),
+which fill what they miss. A case that cannot be read is kept out, its id noted in the view and
+read again (and reported) by every command.
+
+**A view describes the last commit.** The case folders are not compared with it file by file
+(`git status` looks at every file: over a second at 100,000 cases): a record changed or damaged
+on disk since the last commit is reported by `cpcm show`, `cpcm check`, `cpcm due` and
+`cpcm verify`, not by `list` or `report statistics` (docs/security.md). A write cpcm left
+half-done is rolled back before any command reads (store/casestore.py `open_for_read`), and a
+write under way makes readers read the last commit. What a view holds is made from committed
+files only: a case changed on disk is read (and shown) but the view is not stored while it is.
+
+Each view is one file, `.cpcm/cache/<worker>/views/<name>.view`, age-encrypted to the worker like
+the rest of the cache, replaced whole (atomically) when it changes. Its tag names the code its rows
+come from (the fold, the list row, the statistics rows, this module) and, for statistics, the
+time zone of `now`: a view of another tag is made again. Nothing here decides anything: a view
+holds what the per-case functions returned, and is read back into the same values.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from cpcm.crypto import cipher
+from cpcm.domain.case import Case
+from cpcm.domain.team import RECOVERY_READER
+from cpcm.errors import CannotDecrypt, Corrupt
+from cpcm.store.layout import CACHE_DIR, CASES, TMP_PREFIX
+
+VERSION = 1
+SMALL = 200  # changed cases read one by one when a view is brought up to date; more: from the per-case tables
+FOLDER = "views"
+
+
+# -- the file -----------------------------------------------------------------------------------------
+def read_view(path: Path, keys: Sequence) -> tuple[dict, bytes] | None:
+    """The view's head (a JSON line) and the bytes after it, None when there is none or it cannot
+    be read."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        data = cipher.decrypt(raw, keys)
+    except (cipher.NotARecipient, cipher.Damaged, ValueError):
+        return None
+    end = data.find(b"\n")
+    try:
+        head = json.loads(data[:end])
+    except ValueError:
+        return None
+    if not isinstance(head, dict) or head.get("version") != VERSION:
+        return None
+    return head, memoryview(data)[end + 1:]
+
+
+def write_view(path: Path, recipient: str, head: dict, body: bytes) -> None:
+    """Replace the view with `head` (JSON: json.dumps writes no raw line break) and `body`."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.parent / f"{TMP_PREFIX}{secrets.token_hex(8)}"
+    # no fsync: a view lost in a power cut is made again; the rename keeps a reader from seeing half a file
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(cipher.encrypt(_dumps(head).encode() + b"\n" + body, [recipient]))
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def sections(texts: dict[str, str | bytes]) -> tuple[dict[str, list[int]], bytes]:
+    """Texts (or bytes) laid end to end: where each is (byte offsets), and the bytes."""
+    where, chunks, at = {}, [], 0
+    for name, text in texts.items():
+        data = text if isinstance(text, bytes) else text.encode()
+        where[name] = [at, at + len(data)]
+        chunks.append(data)
+        at += len(data)
+    return where, b"".join(chunks)
+
+
+def _section(head: dict, body: memoryview, name: str) -> str:
+    start, end = head["sections"][name]
+    return str(body[start:end], "utf-8")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+_code: str | None = None
+
+
+def _code_fingerprint() -> str:
+    """The code a view's rows come from: the fold (`fold_fingerprint`), the list row (fill.py), the
+    due and statistics rows (tables.py's fingerprint), the due view (dueview.py) and this module."""
+    global _code
+    if _code is None:
+        from cpcm.service import dueview, fill, tables
+        from cpcm.service.context import fold_fingerprint
+
+        digest = hashlib.sha256(f"{VERSION}\0{fold_fingerprint()}\0{tables.code_fingerprint()}".encode())
+        for module in (fill, tables, dueview):
+            digest.update(Path(module.__file__).read_bytes())
+        digest.update(Path(__file__).read_bytes())
+        _code = digest.hexdigest()[:24]
+    return _code
+
+
+# -- where a view stands ----------------------------------------------------------------------------------
+@dataclass
+class _Place:
+    """A session's view of `name`: the cache it lives in, the tree of `cases` now, its file."""
+
+    ctx: Any
+    cache: Any
+    tree: str
+    path: Path
+    tag: str
+    generation: int
+    worker: str
+    memo: dict = field(default_factory=dict)  # `_changes` found, by (tree, retry)
+
+    def reads(self, case_id: str) -> bool:
+        return self.worker == RECOVERY_READER or self.worker in self.ctx.store.recipients(case_id)
+
+
+def place_for(ctx, name: str, tag: str = "") -> _Place | None:
+    """None when the session keeps no views (a repository in memory, no commit yet)."""
+    from cpcm.service.context import fold_fingerprint
+    from cpcm.store.cache import SummaryCache
+
+    git = getattr(ctx.store, "git", None)
+    if git is None or ctx.root is None or ctx.identity is None:
+        return None
+    worker = ctx.need_worker()
+    generation = ctx.store.generation()
+    tree = git.tree_id(CASES)
+    if tree is None:
+        return None
+    cache = ctx.store.summaries(worker.id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
+    if not isinstance(cache, SummaryCache):
+        return None
+    return _Place(ctx, cache, tree, ctx.root / CACHE_DIR / worker.id / FOLDER / f"{name}.view",
+                  _digest(name, _code_fingerprint(), tag), generation, worker.id)
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
+
+
+@dataclass
+class _Changes:
+    """The cases to read again to bring a view of tree `old` to the tree now: `gone` left the
+    folder; `cases` (id -> folded case, None when the worker does not read it) were read;
+    `failed` could not be read (reported in ctx.problems); `clean`: none of them differs on disk
+    from the commit, and no write landed meanwhile (the view may be stored)."""
+
+    cases: dict[str, Case | None] = field(default_factory=dict)
+    gone: set[str] = field(default_factory=set)
+    failed: set[str] = field(default_factory=set)
+    clean: bool = True
+    added: int = 0  # case folders now, less before, among those changed
+
+
+def _tree_ids(git, names: Sequence[str], tree: str | None = None) -> dict[str, str]:
+    """The tree id of each of these case folders at the commit readers read, or in the `cases`
+    tree `tree` (absent: not there)."""
+    found: dict[str, str] = {}
+    names = list(names)
+    for start in range(0, len(names), 500):
+        out = git.run(["ls-tree", "-z", tree or f"{git.rev}:{CASES}", "--", *names[start:start + 500]])
+        for entry in out.split("\0"):
+            meta, _, name = entry.partition("\t")
+            parts = meta.split()
+            if len(parts) == 3 and parts[1] == "tree":
+                found[name] = parts[2]
+    return found
+
+
+def changes_since(place: _Place, old_tree: str, retry: Sequence[str]) -> _Changes | None:
+    """What changed in `cases` since `old_tree`, the cases of `retry` read again too; None when
+    too many changed (or git cannot say): the view is then made anew. Read once per place."""
+    key = (old_tree, tuple(retry))
+    if key not in place.memo:
+        place.memo[key] = _readchanges_since(place, old_tree, retry)
+    return place.memo[key]
+
+
+def unchanged(place: _Place, head: dict) -> bool:
+    """Whether the view of `head` holds for the tree now: the same tree, and the cases it could not
+    read still cannot be read (read again, so that each command reports them)."""
+    if head["tree"] != place.tree:
+        return False
+    if not head["retry"]:
+        return True
+    found = changes_since(place, head["tree"], head["retry"])
+    return found is not None and not found.cases and not found.gone and found.failed == set(head["retry"])
+
+
+def _readchanges_since(place: _Place, old_tree: str, retry: Sequence[str]) -> _Changes | None:
+    from cpcm.service.context import read_case
+    from cpcm.service.fill import Collector
+    from cpcm.store.cache import dirty_cases
+    from cpcm.store.git import GitError
+    from cpcm.workflow.fold import fold
+
+    ctx = place.ctx
+    git = ctx.store.git
+    try:
+        names = (git.changed_names(old_tree, place.tree) if old_tree != place.tree else set()) | set(retry)
+        if len(names) > SMALL:
+            return None
+        present = _tree_ids(git, sorted(names)) if names else {}
+        before = _tree_ids(git, sorted(names), old_tree) if names else {}
+    except GitError:
+        return None
+    found = _Changes(gone=names - set(present), added=len(present) - len(before))
+    if not present:
+        return found
+    found.clean = not dirty_cases(ctx.root, present)
+    store = ctx.store
+    held = store.record_cache
+    collect = store.record_cache = Collector(None)  # a few cases: decrypted, without loading the record table's shards
+    try:
+        for case_id in sorted(present):
+            if not place.reads(case_id):
+                found.cases[case_id] = None
+                continue
+            try:
+                found.cases[case_id] = fold(case_id, read_case(ctx, case_id)[0])
+            except (Corrupt, CannotDecrypt) as exc:
+                ctx.problems.append(exc)
+                found.failed.add(case_id)
+    finally:
+        store.record_cache = held
+    if found.clean:
+        _keep_records(place, collect.found)
+    return found
+
+
+def _keep_records(place: _Place, records: list[tuple[str, str]]) -> None:
+    """The records parsed here, added to the record table (a small segment per shard, not read):
+    an upgrade that changes the fold refolds them without decrypting, as the fill's."""
+    from cpcm.service.fill import PILE_UP
+    from cpcm.store.cache import Appender
+
+    table = place.cache.records
+    if not records or not table.usable(place.ctx.keys) or not still(place):
+        return
+    writers: dict[str, Appender] = {}
+    for blob, text in records:
+        shard = table.shards[blob[0]]
+        if blob[0] not in writers:
+            try:
+                piled = sum(1 for name in os.listdir(shard.folder) if name.endswith(".age"))
+            except OSError:
+                piled = 0
+            if piled >= PILE_UP:
+                continue  # left to the shard's next reader, which merges it
+            writers[blob[0]] = Appender(shard.folder, place.cache.recipient, shard.tag)
+        writers[blob[0]].add(blob, text)
+    for writer in writers.values():
+        try:
+            writer.flush()
+        except OSError:
+            pass  # a read never fails because the local cache cannot be written
+
+
+def still(place: _Place) -> bool:
+    """No write started or ended since the place was found (what was read is of one commit)."""
+    return place.ctx.store.generation() == place.generation and place.generation % 2 == 0
+
+
+# -- cpcm list -------------------------------------------------------------------------------------------
+# Two files. `list.view`: its head {version, tag, tree, retry: [case id], exact: bool, stamp,
+# sections}, then the text of each section: "pre" (each line's start: case id ... sex, as printed),
+# "born" (ISO dates), "post" (registered, as printed), "name" (as printed), each the rows' values
+# joined by "\n", in the order `cpcm list` prints them (registered, then case id). `exact`: no
+# status, stage, risk or worker holds a tab or a line break, so the printed text filters as the
+# values do. `list-rows.view`: the head {version, tag, stamp}, then the rows as JSON,
+# [[case id, list_row], ...] in the same order (for --json, a table on a terminal, and bringing the
+# view up to date); `stamp` ties the two files.
+LIST = "list"
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value).replace("\t", " ").replace("\n", " ")
+
+
+def _list_text(rows: list[list]) -> tuple[dict[str, str], bool]:
+    pre, born, post, name = [], [], [], []
+    exact = True
+    for case_id, row in rows:
+        status, stage, risk, worker, registered_at, sex, birth, _records, _last, child = row
+        for value in (status, stage, risk, worker):
+            if value is not None and (not isinstance(value, str) or "\t" in value or "\n" in value):
+                exact = False
+        pre.append("\t".join((_cell(case_id), _cell(status), _cell(stage), _cell(risk), _cell(worker), _cell(sex))))
+        born.append(birth or "")
+        post.append(_cell((registered_at or "")[:10]))
+        name.append(_cell(child))
+    return {"pre": "\n".join(pre), "born": "\n".join(born), "post": "\n".join(post), "name": "\n".join(name)}, exact
+
+
+def _sort_key(item: list) -> tuple:
+    return (item[1][4] or "", item[0])
+
+
+class ListView:
+    """What `cpcm list` prints from the view: a Sequence of `case_summary` dicts (made as read, from
+    the rows, for --json and a table on a terminal), and `plain_text` (the printed lines, made
+    from the text kept ready)."""
+
+    def __init__(self, head: dict, text: Callable[[str], str], rows: Callable[[], list], today: date, names: bool,
+                 filters: tuple):
+        self.head, self._text, self._rows, self.today, self.names, self.filters = head, text, rows, today, names, filters
+        self._texts: dict[str, list[str]] = {}
+        self._selected: list[int] | None = None
+        self._summaries = None
+
+    def column(self, name: str) -> list[str]:
+        if name not in self._texts:
+            text = self._text(name)
+            self._texts[name] = text.split("\n") if text else []
+        return self._texts[name]
+
+    def _all_rows(self) -> list:
+        if callable(self._rows):
+            self._rows = self._rows()
+        return self._rows
+
+    def _index(self) -> list[int] | None:
+        """The positions of the rows the filters keep (None: every row)."""
+        if self._selected is None:
+            status, risk, worker, stage = self.filters
+            if not (status or risk or worker or stage):
+                return None
+            if self.head.get("exact"):
+                wanted = [(col, value) for col, value in ((1, status), (2, stage), (3, risk), (4, worker)) if value]
+                self._selected = [n for n, line in enumerate(self.column("pre"))
+                                  if all(cells[col] == value for cells in (line.split("\t"),) for col, value in wanted)]
+            else:
+                self._selected = [n for n, (_, row) in enumerate(self._all_rows())
+                                  if (not status or row[0] == status) and (not risk or row[2] == risk)
+                                  and (not worker or row[3] == worker) and (not stage or row[1] == stage)]
+        return self._selected
+
+    def summaries(self):
+        from cpcm.service.fill import Summaries
+
+        if self._summaries is None:
+            rows = self._all_rows()
+            index = self._index()
+            self._summaries = Summaries(rows if index is None else [rows[n] for n in index], self.today, self.names)
+        return self._summaries
+
+    def __len__(self) -> int:
+        index = self._index()
+        return len(self.column("pre")) if index is None else len(index)
+
+    def __getitem__(self, index):
+        return self.summaries()[index]
+
+    def __iter__(self) -> Iterator[dict]:
+        return iter(self.summaries())
+
+    def plain_text(self, header: str) -> str:
+        """The lines `print_table` prints when it does not draw a table: `header`, then a line per
+        row (case id, status, stage, risk, worker, sex, age, registered, and name with --names)."""
+        columns = [self.column("pre"), self.column("born"), self.column("post")] + ([self.column("name")] if self.names else [])
+        index = self._index()
+        if index is not None:
+            columns = [[column[n] for n in index] for column in columns]
+        if not columns[0]:
+            return header + "\n"
+        today = self.today
+        year, day = today.year, today.isoformat()[5:]
+        # the age as `summary_of` counts it: whole years from the date of birth to today
+        ages = {b: (str(year - int(b[:4]) - (day < b[5:])) if b else "") for b in set(columns[1])}
+        columns[1] = map(ages.__getitem__, columns[1])
+        return header + "\n" + "\n".join(map("\t".join(["{}"] * len(columns)).format, *columns)) + "\n"
+
+
+def _held(value: Any) -> Callable[[], Any]:
+    return lambda: value
+
+
+def _list_files(place: _Place) -> tuple[Path, Path]:
+    return place.path, place.path.with_name(f"{LIST}-rows.view")
+
+
+def _rows_reader(place: _Place, stamp: str) -> Callable[[], list]:
+    """The rows of the view of `stamp`, read when asked; made from the per-case tables when the
+    rows file is of another view (replaced by another command meanwhile)."""
+    def read() -> list:
+        found = read_view(_list_files(place)[1], place.ctx.keys)
+        if found is not None and found[0].get("stamp") == stamp and found[0].get("tag") == place.tag:
+            return json.loads(bytes(found[1]))
+        return _made(place, None)[0]
+    return read
+
+
+def _made(place: _Place, kept: tuple[dict, Callable[[], list]] | None) -> tuple[list, set[str], bool]:
+    """The rows of the tree now, in order, the cases that could not be read, and whether they may
+    be stored: from the view `kept` (its head, its rows) and the cases changed since, or anew."""
+    from cpcm.service import fill
+
+    ctx = place.ctx
+    changes = changes_since(place, kept[0]["tree"], kept[0]["retry"]) if kept is not None else None
+    if changes is None:  # made anew from the per-case row table
+        failed: set[str] = set()
+        trees = ctx.store.versions(CASES)
+        ids = ctx.store.case_ids()
+        found = fill.rows_of(ctx, place.cache, trees, ids, failed)
+        rows = sorted(([case_id, row] for case_id, row in found.items()), key=_sort_key)
+        return rows, failed, set(ids) == set(trees) and not (place.cache.dirty & set(ids))
+    drop = changes.gone | set(changes.cases) | changes.failed
+    rows = [item for item in kept[1]() if item[0] not in drop]
+    rows += [[case_id, fill.list_row(ctx, case)] for case_id, case in changes.cases.items() if case is not None]
+    rows.sort(key=_sort_key)
+    return rows, changes.failed, changes.clean
+
+
+def list_view(ctx, status: str | None, risk: str | None, worker: str | None, stage: str | None,
+              names: bool) -> ListView | None:
+    """What `cpcm list` prints, from the list view (brought up to date first); None when the
+    session keeps no views."""
+    place = place_for(ctx, LIST)
+    if place is None:
+        return None
+    today = ctx.now.date()
+    filters = (status, risk, worker, stage)
+    found = read_view(place.path, ctx.keys)
+    kept = None
+    if found is not None and found[0].get("tag") == place.tag:
+        head, body = found
+        if unchanged(place, head):
+            return ListView(head, lambda name: _section(head, body, name), _rows_reader(place, head["stamp"]), today, names,
+                            filters)
+        kept = (head, _rows_reader(place, head["stamp"]))
+    rows, failed, clean = _made(place, kept)
+    texts, exact = _list_text(rows)
+    where, body = sections(texts)
+    head = {"version": VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(failed), "exact": exact,
+            "stamp": secrets.token_hex(8), "sections": where}
+    read_rows: Callable[[], list] = _held(rows)
+    if clean and still(place):
+        main, rows_file = _list_files(place)
+        try:  # the rows first: a reader of the new head finds them
+            write_view(rows_file, place.cache.recipient, {"version": VERSION, "tag": place.tag, "stamp": head["stamp"]},
+                   _dumps(rows).encode())
+            write_view(main, place.cache.recipient, head, body)
+            read_rows = _rows_reader(place, head["stamp"])  # read again if asked: not held while the lines are printed
+        except OSError:
+            pass  # a read never fails because the local cache cannot be written
+    del rows, body
+    return ListView(head, texts.__getitem__, read_rows, today, names, filters)
+
+
+# -- cpcm report statistics -------------------------------------------------------------------------------
+# Two files, as for list. `statistics.view`: its head {version, tag, tree, retry, stamp, cases (how
+# many cases the worker reads)}, then every distinct statistics row of those cases
+# (`reports.statistics.case_rows`) with how many times it occurs, [[*row, count], ...] as JSON: a
+# period counts the rows dated in it, whichever case they come from. `statistics-cases.view`: the
+# head {version, tag, stamp}, then each case's rows {case id: rows} (to bring the view up to date).
+STATISTICS = "statistics"
+
+
+def _tally(per_case: dict[str, list[list]]) -> list[list]:
+    counted: dict[str, int] = {}
+    for rows in per_case.values():
+        for row in rows:
+            key = _dumps(row)
+            counted[key] = counted.get(key, 0) + 1
+    return [[*json.loads(key), n] for key, n in sorted(counted.items())]
+
+
+def _statistics_made(place: _Place, kept: tuple[dict, Callable[[], dict]] | None) -> tuple[dict, set[str], bool, int] | None:
+    """Each case's rows for the tree now, the cases that could not be read, whether they may be
+    stored, and how many case folders there are."""
+    from cpcm.reports.statistics import case_rows
+    from cpcm.service import tables
+
+    ctx = place.ctx
+    changes = changes_since(place, kept[0]["tree"], kept[0]["retry"]) if kept is not None else None
+    if changes is None:  # anew, from the per-case statistics table
+        info: dict = {}
+        if tables.statistics_rows(ctx, info) is None:
+            return None
+        return dict(info["values"]), info["failed"], info["clean"], info["total"]
+    per_case = kept[1]()
+    for case_id in changes.gone | set(changes.cases) | changes.failed:
+        per_case.pop(case_id, None)
+    zone = place.ctx.now.tzinfo
+    for case_id, case in changes.cases.items():
+        if case is not None:
+            rows = case_rows(case, zone)
+            per_case[case_id] = json.loads(_dumps(rows))  # as read back from the file
+    return per_case, changes.failed, changes.clean, kept[0]["total"] + changes.added
+
+
+def statistics_rows(ctx) -> tuple[list[list[list]], Any, int, int] | None:
+    """The statistics rows of every case the worker reads, as groups of equal rows (what
+    `reports.statistics.statistics_of_rows` and `counts_of_rows` take), the zone they were made
+    in, how many cases they come from and how many case folders there are; None when the
+    session keeps no views."""
+    from cpcm.service import tables
+
+    session = tables.session(ctx)
+    if session is None:
+        return None
+    place = place_for(ctx, STATISTICS, session.zone_key)
+    if place is None:
+        return None
+    found = read_view(place.path, ctx.keys)
+    kept = None
+    if found is not None and found[0].get("tag") == place.tag:
+        head, body = found
+        if unchanged(place, head):
+            return _groups(json.loads(bytes(body))), session.zone, head["cases"], head["total"]
+        cases_file = place.path.with_name(f"{STATISTICS}-cases.view")
+
+        def per_case() -> dict:
+            found = read_view(cases_file, ctx.keys)
+            if found is not None and found[0].get("stamp") == head["stamp"] and found[0].get("tag") == place.tag:
+                return json.loads(bytes(found[1]))
+            made = _statistics_made(place, None)
+            return made[0] if made is not None else {}
+        kept = (head, per_case)
+    made = _statistics_made(place, kept)
+    if made is None:
+        return None
+    per_case, failed, clean, total = made
+    tally = _tally(per_case)
+    head = {"version": VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(failed), "stamp": secrets.token_hex(8),
+            "cases": len(per_case), "total": total}
+    if clean and still(place):
+        try:
+            write_view(place.path.with_name(f"{STATISTICS}-cases.view"), place.cache.recipient,
+                   {"version": VERSION, "tag": place.tag, "stamp": head["stamp"]}, _dumps(per_case).encode())
+            write_view(place.path, place.cache.recipient, head, _dumps(tally).encode())
+        except OSError:
+            pass  # a read never fails because the local cache cannot be written
+    return _groups(tally), session.zone, len(per_case), total
+
+
+def _groups(tally: list[list]) -> list[list[list]]:
+    """[[*row, count], ...] as groups of equal rows, each `count` times the same row."""
+    return [[row[:-1]] * row[-1] for row in tally]
