@@ -78,9 +78,13 @@ def test_tree_id_and_changed_names__a_folder_checked_whole_and_what_changed_name
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "two")
     second = store.tree_id("cases")
-    assert second != first
+    assert second != first and second == git(root, "rev-parse", "HEAD:cases").strip()
+    assert store.tree_id("other") is None  # a file, not a folder
     assert store.changed_names(first, second) == {"b", "c", "d"}  # changed, removed, added; not "a"
     assert store.changed_names(second, second) == set()
+    assert git(root, "cat-file", "-t", second) == "tree\n"
+    git(root, "gc", "-q")  # the trees move into a pack: git answers, the same
+    assert store.tree_id("cases") == second and store.tree_id("nowhere") is None and store.tree_id("other") is None
     store.rev = "HEAD~1"  # the commit readers read, when pinned
     assert store.tree_id("cases") == first
 

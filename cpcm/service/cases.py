@@ -55,7 +55,8 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) 
     case = fold(case_id, [record])
     look = lookup.current(ctx) if lookup.usable(ctx) else None
     if look is not None:  # the split index (service/lookup.py): the new child's buckets and the caseloads
-        duplicates = tuple(look.duplicates(key_of(case), exclude=case_id))
+        look, found = lookup.duplicates_of(ctx, look, key_of(case), exclude=case_id)
+        duplicates = tuple(found)
         warnings = caseload_warnings(ctx, case.worker, count=lookup.caseload(look, case.worker) if case.worker else 0)
     else:
         cases = load_index(ctx)  # every case, with only the fields of the checks
@@ -69,8 +70,8 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) 
     if look is not None:
         try:
             lookup.after_register(ctx, look, case_id, case, ctx.need_worker().id in readers)
-        except OSError:
-            pass  # the index is a cache: the next registration brings it up to date
+        except (OSError, lookup.Unusable):
+            pass  # the index is a cache: the next registration brings it up to date, or makes it again
     return Written(case_id, record.id, "registration", tuple(warnings),
                    extra={"possible_duplicates": [{"case_id": c, "reason": r} for c, r in duplicates]},
                    json_keys=("subject", "record_id", "warnings"))

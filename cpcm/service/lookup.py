@@ -41,7 +41,6 @@ import hmac
 import json
 import os
 import secrets
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +48,8 @@ from cpcm.crypto import cipher
 from cpcm.domain.case import Case
 from cpcm.domain.team import RECOVERY_READER
 from cpcm.errors import CannotDecrypt, Corrupt
-from cpcm.store.layout import CACHE_DIR, CASES, TMP_PREFIX
+from cpcm.store import atomic
+from cpcm.store.layout import CACHE_DIR, CASES
 from cpcm.workflow import duplicates
 from cpcm.workflow.duplicates import Key
 
@@ -117,20 +117,9 @@ class Lookup:
         return self.files[name]
 
     def _write(self, name: str, data: dict[str, Any]) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.folder / f"{TMP_PREFIX}{secrets.token_hex(8)}"
-        # no fsync: a cache lost in a power cut is rebuilt; the rename keeps a reader from seeing half a file
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(cipher.encrypt(json.dumps(data, separators=(",", ":")).encode(), [self.recipient]))
-            os.replace(tmp, self.folder / f"{name}.age")
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        # no fsync: a cache lost in a power cut is rebuilt
+        atomic.write_local(self.folder / f"{name}.age",
+                           cipher.encrypt(json.dumps(data, separators=(",", ":")).encode(), [self.recipient]))
 
     def open(self) -> bool:
         """Read `head`; False when there is none usable (of other code or format)."""
@@ -249,38 +238,6 @@ class Lookup:
         return duplicates.matches(key, [(c, k) for c, k in self.candidates(key) if c != exclude])
 
 
-# -- the tree of cases/ ----------------------------------------------------------------------------
-def _loose_object(git_dir: str, sha: str, kind: bytes) -> bytes | None:
-    try:
-        with open(os.path.join(git_dir, "objects", sha[:2], sha[2:]), "rb") as handle:
-            data = zlib.decompress(handle.read())
-    except (OSError, zlib.error):
-        return None
-    header, _, body = data.partition(b"\0")
-    return body if header.split(b" ")[0] == kind else None
-
-
-def cases_tree(git) -> str | None:
-    """The tree id of `cases/` in the last commit (None when there is none). Read from git's
-    files when the root tree is a loose object, as a cpcm commit leaves it; otherwise one
-    `git rev-parse`."""
-    head, root = git._head_and_tree()
-    if head is None:
-        return None
-    if root:
-        body = _loose_object(os.path.join(os.path.abspath(git.root), ".git"), root, b"tree")
-        if body is not None:
-            at, name = 0, CASES.encode()
-            while at < len(body):
-                space = body.index(b" ", at)
-                nul = body.index(b"\0", space)
-                if body[space + 1:nul] == name:
-                    return body[nul + 1:nul + 21].hex() if body[at:space] == b"40000" else None
-                at = nul + 21
-            return None
-    return git.tree_id(CASES)
-
-
 # -- brought up to date ----------------------------------------------------------------------------
 def usable(ctx) -> bool:
     """The index serves this command: a repository in git, the acting worker's identity, and
@@ -294,7 +251,7 @@ def current(ctx) -> Lookup:
     from cpcm.store.git import GitError
 
     git = ctx.store.git
-    tree = cases_tree(git)
+    tree = git.tree_id(CASES)
     look = Lookup(ctx.root / CACHE_DIR / ctx.worker.id / "lookup", ctx.identity.recipient, ctx.keys, fingerprint())
     try:
         if look.open():
@@ -314,6 +271,17 @@ def current(ctx) -> Lookup:
     except (Unusable, GitError, KeyError, ValueError, TypeError):
         pass
     return rebuild(ctx, look, tree)
+
+
+def duplicates_of(ctx, look: Lookup, key: Key, exclude: str = "") -> tuple[Lookup, list[tuple[str, str]]]:
+    """The index's answer for a child of `key`, and the index that gave it: a bucket found
+    damaged only now (`current` reads only the buckets of the cases that changed) makes the index
+    again, which is asked again."""
+    try:
+        return look, look.duplicates(key, exclude)
+    except Unusable:
+        look = rebuild(ctx, look, look.tree)
+        return look, look.duplicates(key, exclude)
 
 
 def rebuild(ctx, look: Lookup, tree: str | None) -> Lookup:
@@ -352,7 +320,7 @@ def _read_one(ctx, case_id: str, look: Lookup) -> Case | None:
 def after_register(ctx, look: Lookup, case_id: str, case: Case, readable: bool) -> None:
     """The index moved on to the commit a registration just made: the tree it described and the
     new case, nothing else (the repository lock was held throughout): nothing to read next time."""
-    tree = cases_tree(ctx.store.git)
+    tree = ctx.store.git.tree_id(CASES)
     if tree is None or tree == look.tree:
         return
     if readable:

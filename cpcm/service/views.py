@@ -40,7 +40,8 @@ from cpcm.crypto import cipher
 from cpcm.domain.case import Case
 from cpcm.domain.team import RECOVERY_READER
 from cpcm.errors import CannotDecrypt, Corrupt
-from cpcm.store.layout import CACHE_DIR, CASES, TMP_PREFIX
+from cpcm.store import atomic
+from cpcm.store.layout import CACHE_DIR, CASES
 
 VERSION = 1
 SMALL = 200  # changed cases read one by one when a view is brought up to date; more: from the per-case tables
@@ -71,20 +72,8 @@ def read_view(path: Path, keys: Sequence) -> tuple[dict, bytes] | None:
 
 def write_view(path: Path, recipient: str, head: dict, body: bytes) -> None:
     """Replace the view with `head` (JSON: json.dumps writes no raw line break) and `body`."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.parent / f"{TMP_PREFIX}{secrets.token_hex(8)}"
-    # no fsync: a view lost in a power cut is made again; the rename keeps a reader from seeing half a file
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(cipher.encrypt(_dumps(head).encode() + b"\n" + body, [recipient]))
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    # no fsync: a view lost in a power cut is made again
+    atomic.write_local(path, cipher.encrypt(_dumps(head).encode() + b"\n" + body, [recipient]))
 
 
 def sections(texts: dict[str, str | bytes]) -> tuple[dict[str, list[int]], bytes]:

@@ -46,9 +46,11 @@ except OSError:  # pragma: no cover - no C library to load: sync(2) instead
     _LIBC = None
 
 
-def write(path: Path, data: bytes, exclusive: bool = False, mode: int = 0o644, durable: bool = True) -> None:
+def write(path: Path, data: bytes, exclusive: bool = False, mode: int = 0o644, durable: bool = True,
+          step=crash_point) -> None:
     """Write `data` to `path` atomically; with `exclusive`, FileExistsError if it exists.
-    `durable=False`: no fsync of the file or its folder (the caller flushes them all later)."""
+    `durable=False`: no fsync of the file or its folder (the caller flushes them all later).
+    `step`: called at each step (the crash points of the fault-injection tests)."""
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f"{TMP_PREFIX}{secrets.token_hex(8)}"
@@ -57,17 +59,17 @@ def write(path: Path, data: bytes, exclusive: bool = False, mode: int = 0o644, d
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            crash_point("atomic-written")
+            step("atomic-written")
             if durable:
                 os.fsync(handle.fileno())
-                crash_point("atomic-fsynced")
+                step("atomic-fsynced")
         if exclusive:
             os.link(tmp, path)  # fails if the name is taken: never overwrite a record
-            crash_point("atomic-linked")
+            step("atomic-linked")
             os.unlink(tmp)
         else:
             os.replace(tmp, path)
-        crash_point("atomic-renamed")
+        step("atomic-renamed")
     except BaseException:
         try:
             os.unlink(tmp)
@@ -76,7 +78,19 @@ def write(path: Path, data: bytes, exclusive: bool = False, mode: int = 0o644, d
         raise
     if durable:
         fsync_dir(folder)
-        crash_point("atomic-dir-fsynced")
+        step("atomic-dir-fsynced")
+
+
+def write_local(path: Path, data: bytes) -> None:
+    """Replace a local file that is made again when lost (the cache: never committed): written
+    whole under a temp name and renamed, so that a reader never sees half of it, readable by the
+    user only; no fsync, and not a step of a write (no crash points)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    write(path, data, mode=0o600, durable=False, step=_no_step)
+
+
+def _no_step(name: str) -> None:
+    pass
 
 
 def remove_strays(folder: Path) -> list[Path]:

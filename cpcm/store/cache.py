@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from cpcm.crypto import cipher
+from cpcm.store import atomic
 from cpcm.store.layout import CACHE_DIR, CASES, TMP_PREFIX
 
 VERSION = 2
@@ -187,21 +188,8 @@ class Table:
 
 def write_segment(folder: Path, recipient: str, payload: bytes) -> str:
     """Write one encrypted segment of a table (the JSON `payload`) into `folder`; its name."""
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     name = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(3)}.age"
-    tmp = folder / f"{TMP_PREFIX}{secrets.token_hex(8)}"
-    # no fsync: a cache lost in a power cut is rebuilt; the rename keeps a reader from seeing half a file
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(cipher.encrypt(payload, [recipient]))
-        os.replace(tmp, folder / name)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic.write_local(folder / name, cipher.encrypt(payload, [recipient]))  # no fsync: a cache lost in a power cut is rebuilt
     return name
 
 

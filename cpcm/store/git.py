@@ -269,15 +269,24 @@ class Git:
         return trees
 
     def tree_id(self, folder: str) -> str | None:
-        """The git tree id of `folder` at the commit readers read; None before the first commit or
-        when the commit has no such folder. One git process, whatever the number of cases: a
-        table that records the tree it describes is checked as a whole against it."""
-        if self.head() is None:
-            return None
+        """The git tree id of `folder` (a top-level folder such as cases/) at the commit readers
+        read; None before the first commit or when the commit has no such folder. Read from git's
+        files when the last commit's tree is a loose object, as a cpcm commit leaves it (no
+        process); otherwise one `git ls-tree`. A table that records the tree it describes is
+        checked as a whole against it, whatever the number of cases."""
+        if self.rev == "HEAD":
+            head, root = self._head_and_tree()
+            if head is None:
+                return None
+            if root and "/" not in folder:
+                found = _tree_entry(os.path.join(os.path.abspath(self.root), ".git"), root, folder)
+                if found is not False:
+                    return found
         try:
-            return self.run(["rev-parse", "--verify", "-q", f"{self.rev}:{folder}"]).strip() or None
+            meta = self.run(["ls-tree", "-z", self.rev, "--", folder]).partition("\t")[0].split()
         except GitError:
             return None
+        return meta[2] if len(meta) == 3 and meta[1] == "tree" else None
 
     def changed_names(self, old_tree: str, new_tree: str) -> set[str]:
         """The names directly under two versions of one folder (two tree ids, as `tree_id` gives)
@@ -296,6 +305,30 @@ _SHA = frozenset("0123456789abcdef")
 
 def _is_sha(text: str) -> bool:
     return len(text) == 40 and set(text) <= _SHA
+
+
+def _tree_entry(git_dir: str, tree: str, name: str) -> str | None | bool:
+    """The id of the folder `name` in the tree object `tree`, read from its loose file; None when
+    the tree has no such folder; False when the object is not a plain loose file (git answers)."""
+    try:
+        with open(os.path.join(git_dir, "objects", tree[:2], tree[2:]), "rb") as handle:
+            data = zlib.decompress(handle.read())
+    except (OSError, zlib.error):
+        return False
+    header, _, body = data.partition(b"\0")
+    if not header.startswith(b"tree "):
+        return False
+    at, wanted = 0, name.encode("utf-8")
+    try:
+        while at < len(body):  # entries: "<mode> <name>\0<20-byte id>"
+            space = body.index(b" ", at)
+            nul = body.index(b"\0", space)
+            if body[space + 1:nul] == wanted:
+                return body[nul + 1:nul + 21].hex() if body[at:space] == b"40000" else None
+            at = nul + 21
+    except ValueError:
+        return False  # not a tree as git writes it
+    return None
 
 
 def _read_head_and_tree(git_dir: str) -> tuple[str | None, str | None] | None:
