@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -64,8 +65,10 @@ def world(tmp_path_factory, repo_template):
                "newcomer": newcomer, "record": record.get("record_id") or record.get("id")}
 
 
-def commands():
-    """(path, click command) for every command of the application."""
+@functools.cache
+def commands() -> tuple:
+    """(path, click command) for every command of the application (built once per process: the
+    application does not change while the tests run)."""
     from typer.main import get_command
 
     from cpcm.cli.app import build
@@ -77,7 +80,7 @@ def commands():
         else:
             yield " ".join(path), command
 
-    return list(walk(get_command(build()), []))
+    return tuple(walk(get_command(build()), []))
 
 
 def text_params(command) -> list[click.Parameter]:
