@@ -58,11 +58,18 @@ def protected(plain: Path, to: Path) -> None:
         handle.write(_PROTECTED[source])
 
 
+def unlock(env: dict, secret: Path) -> None:
+    """`cpcm unlock` for the identity of `env`, with the passphrase in `secret`."""
+    unlocking = subprocess.run([sys.executable, "-m", "cpcm", "unlock", "--for", "10min"], env={**env, "CPCM_PASSPHRASE_FILE": str(secret)},
+                               capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert unlocking.returncode == 0, unlocking.stderr
+
+
 @contextlib.contextmanager
 def unlocked(folder: Path, plain_key: Path, repo: Path):
-    """`plain_key` protected by a passphrase (in `folder`), unlocked by `cpcm unlock`: an agent
-    that runs commands on `repo`. Yields (env for the commands, the protected key file); locks
-    the agent at the end."""
+    """`plain_key` protected by a passphrase (in `folder`, with the passphrase in folder/pass.txt),
+    unlocked by `cpcm unlock`: an agent that runs commands on `repo`. Yields (env for the commands,
+    the protected key file); locks the agent at the end."""
     runtime = tempfile.mkdtemp(prefix="cpcm-rt-")  # a socket's path is at most 107 bytes
     key = folder / "keys" / "amina-protected.txt"
     protected(plain_key, key)
@@ -72,9 +79,7 @@ def unlocked(folder: Path, plain_key: Path, repo: Path):
     env = {k: v for k, v in os.environ.items() if k not in ("CPCM_PASSPHRASE_FILE", "COLUMNS", "LINES", "CPCM_NO_AGENT")}
     env.update(CPCM_REPO=str(repo), CPCM_IDENTITY=str(key), CPCM_NOW=NOW, XDG_RUNTIME_DIR=runtime,
                PROBE_FILE=str(folder / "probe"))
-    unlocking = subprocess.run([sys.executable, "-m", "cpcm", "unlock", "--for", "10min"], env={**env, "CPCM_PASSPHRASE_FILE": str(secret)},
-                               capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    assert unlocking.returncode == 0, unlocking.stderr
+    unlock(env, secret)
     try:
         yield env, key
     finally:
@@ -82,23 +87,30 @@ def unlocked(folder: Path, plain_key: Path, repo: Path):
         shutil.rmtree(runtime, ignore_errors=True)
 
 
-@pytest.fixture
-def served(tmp_env, team, repo):
-    """amina's key, protected by a passphrase, unlocked by `cpcm unlock`: an agent of this test's
-    own (for a test that locks it). Yields (env for the commands, the protected key file)."""
-    with unlocked(tmp_env, team["amina"][0], repo) as made:
-        yield made
-
-
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory, repo_template):
-    """One agent as `served` for the module's tests that leave it running: (env, key, the folder
-    holding the repository, keys, TMPDIR and HOME the agent and the commands use). Its tests add
-    cases of their own, so each compares the cases it sees with those there before it."""
+def module_agent(tmp_path_factory, repo_template):
+    """amina's key, protected by a passphrase, unlocked by `cpcm unlock`: an agent that runs
+    commands, one for the module: (env for the commands, the protected key file, the folder
+    holding the repository, the keys, pass.txt, and the TMPDIR and HOME of the agent and the
+    commands). The tests add cases of their own, so each compares the cases it sees with those
+    there before it."""
     with shared_repo(tmp_path_factory, repo_template, "served") as made:
         folder = made.root.parent
         with unlocked(folder, made.keys["amina"][0], made.root) as (env, key):
             yield env, key, folder
+
+
+@pytest.fixture
+def shared(module_agent):
+    """The module's agent, running: unlocked again if a test before this one locked it."""
+    from cpcm.crypto import agent
+
+    env, key, folder = module_agent
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_RUNTIME_DIR", env["XDG_RUNTIME_DIR"])
+        if agent.status(key) is None:
+            unlock(env, folder / "pass.txt")
+    return module_agent
 
 
 def case_ids(env: dict) -> set[str]:
@@ -255,32 +267,34 @@ def test_an_agent_of_other_code_refuses_and_the_command_runs_here(tmp_env, team,
         shutil.rmtree(runtime, ignore_errors=True)
 
 
-def test_after_lock_or_with_a_dead_socket_commands_run_here(served, tmp_env):
-    env, key = served
-    assert run(env, "list")[3] == "agent"
-    out, err, code, who = run(env, "lock", local=True)
-    assert code == 0 and b"locked" in err + out
-    out, err, code, who = run(env, "list")
-    assert code == 5 and who == "local"  # locked: no passphrase and no terminal, as before
-    secret = tmp_env / "pass.txt"
-    out, err, code, who = run({**env, "CPCM_PASSPHRASE_FILE": str(secret)}, "list", "--json")
-    assert code == 0 and who == "local" and json.loads(out) == []
-    from cpcm.crypto import agent
-
-    dead = agent.socket_path(key)  # a socket file nobody listens on (an agent that was killed)
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as orphan:
-        orphan.bind(str(dead))
-    out, err, code, who = run({**env, "CPCM_PASSPHRASE_FILE": str(secret)}, "list", "--json")
-    assert code == 0 and who == "local", err
-    dead.unlink()
-
-
 def test_what_needs_standard_input_or_a_prompt_runs_here(shared):
     env, key, folder = shared
     out, err, code, who = run(env, "register", "--from-file", "-", "--json", stdin=json.dumps(registration()).encode())
     assert code == 0 and who == "local", err
     assert run(env, "show", json.loads(out)["case_id"], "--help")[3] == "local"
     assert run(env, "note", json.loads(out)["case_id"], "--text", "seen")[3] == "local"  # not a command the agent runs
+
+
+def test_after_lock_or_with_a_dead_socket_commands_run_here(shared, monkeypatch):
+    env, key, folder = shared
+    before = case_ids(env)
+    out, err, code, who = run(env, "lock", local=True)
+    assert code == 0 and b"locked" in err + out
+    out, err, code, who = run(env, "list")
+    assert code == 5 and who == "local"  # locked: no passphrase and no terminal, as before
+    secret = folder / "pass.txt"
+    out, err, code, who = run({**env, "CPCM_PASSPHRASE_FILE": str(secret)}, "list", "--json")
+    assert code == 0 and who == "local" and {row["case_id"] for row in json.loads(out)} == before
+    from cpcm.crypto import agent
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", env["XDG_RUNTIME_DIR"])  # the folder the commands look in
+    dead = agent.socket_path(key)  # a socket file nobody listens on (an agent that was killed)
+    assert not dead.exists()  # the agent that was locked took its own away
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as orphan:
+        orphan.bind(str(dead))
+    out, err, code, who = run({**env, "CPCM_PASSPHRASE_FILE": str(secret)}, "list", "--json")
+    assert code == 0 and who == "local", err
+    dead.unlink()
 
 
 def test_a_command_needing_another_protected_identity_is_refused_before_it_runs(tmp_env, team, repo, monkeypatch):
