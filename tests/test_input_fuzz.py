@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from conftest import NOW, Cli, built_once, git_status, head, make_identity, registration
+from conftest import NOW, Cli, built_once, git_status, head, make_identity, registration, restore_environ
 
 CORPUS = Path(__file__).parent / "fuzz_corpus"
 MARK = "Zqxcanary"  # in every corpus input where a value would be; never in a message
@@ -54,8 +54,7 @@ class World:
                     code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         finally:
             sys.stdin = saved_stdin
-            os.environ.clear()
-            os.environ.update(saved_env)
+            restore_environ(saved_env)
         return code, out.getvalue(), err.getvalue()
 
     def head(self) -> str:
