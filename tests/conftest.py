@@ -70,6 +70,19 @@ def built_once():
         app_module.build, typer.main.get_command = real_build, real_get_command
 
 
+def restore_environ(saved: dict[str, str]) -> None:
+    """os.environ exactly as `saved` again (after a run that set its own variables, or whose
+    command set some): only what differs is set or removed, not every variable."""
+    now = dict(os.environ)
+    if now == saved:
+        return
+    for name in now.keys() - saved.keys():
+        del os.environ[name]
+    for name, value in saved.items():
+        if now.get(name) != value:
+            os.environ[name] = value
+
+
 class Cli:
     def __init__(self, env: dict[str, str]):
         self.env = env
@@ -92,8 +105,7 @@ class Cli:
                     code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         finally:
             sys.stdin = saved_stdin
-            os.environ.clear()
-            os.environ.update(saved_env)
+            restore_environ(saved_env)
         return Result(code, out.getvalue(), err.getvalue())
 
     def process(self, *args: str, input: str | None = None, env: dict | None = None, wait: bool = True):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -27,16 +28,32 @@ def runtime(monkeypatch):
     shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture
-def protected(tmp_env, runtime):
-    secret = tmp_env / "pass.txt"
+def passphrase_file(folder: Path) -> Path:
+    secret = folder / "pass.txt"
     secret.write_text(PASSPHRASE + "\n")
     secret.chmod(0o600)
-    key = tmp_env / "keys" / "protected"
-    made = Cli({"CPCM_IDENTITY": str(key), "CPCM_PASSPHRASE_FILE": str(secret)})("key", "new", "--json")
+    return secret
+
+
+@pytest.fixture(scope="module")
+def made_key(tmp_path_factory) -> tuple[Path, str]:
+    """A passphrase-protected identity made by `cpcm key new` (its scrypt: about a second), once
+    for the module: (the file, its recipient). Each test gets a copy of the file."""
+    folder = tmp_path_factory.mktemp("agent-key")
+    key = folder / "keys" / "protected"
+    made = Cli({"CPCM_IDENTITY": str(key), "CPCM_PASSPHRASE_FILE": str(passphrase_file(folder))})("key", "new", "--json")
     assert made.code == 0, made.stderr
+    return key, made.json()["recipient"]
+
+
+@pytest.fixture
+def protected(tmp_env, runtime, made_key):
+    secret = passphrase_file(tmp_env)
+    key = tmp_env / "keys" / "protected"
+    key.parent.mkdir()
+    shutil.copy2(made_key[0], key)  # with its private mode
     env = {"CPCM_IDENTITY": str(key), "CPCM_NOW": NOW, "XDG_RUNTIME_DIR": runtime}
-    yield key, secret, made.json()["recipient"], env
+    yield key, secret, made_key[1], env
     Cli(env)("lock")
 
 

@@ -5,6 +5,7 @@ case data anywhere else, and every command still runs without it: after `cpcm lo
 agent of other code, a dead socket, or a command line that needs standard input."""
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CANARY, NOW, commit_count, last_commit, registration
+from conftest import CANARY, NOW, commit_count, last_commit, registration, shared_repo
 
 pytestmark = pytest.mark.external
 
@@ -57,25 +58,66 @@ def protected(plain: Path, to: Path) -> None:
         handle.write(_PROTECTED[source])
 
 
-@pytest.fixture
-def served(tmp_env, team, repo):
-    """amina's key, protected by a passphrase, unlocked by `cpcm unlock`: an agent that runs
-    commands. Yields (env for the commands, the protected key file)."""
+def unlock(env: dict, secret: Path) -> None:
+    """`cpcm unlock` for the identity of `env`, with the passphrase in `secret`."""
+    unlocking = subprocess.run([sys.executable, "-m", "cpcm", "unlock", "--for", "10min"], env={**env, "CPCM_PASSPHRASE_FILE": str(secret)},
+                               capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert unlocking.returncode == 0, unlocking.stderr
+
+
+@contextlib.contextmanager
+def unlocked(folder: Path, plain_key: Path, repo: Path):
+    """`plain_key` protected by a passphrase (in `folder`, with the passphrase in folder/pass.txt),
+    unlocked by `cpcm unlock`: an agent that runs commands on `repo`. Yields (env for the commands,
+    the protected key file); locks the agent at the end."""
     runtime = tempfile.mkdtemp(prefix="cpcm-rt-")  # a socket's path is at most 107 bytes
-    key = tmp_env / "keys" / "amina-protected.txt"
-    protected(team["amina"][0], key)
-    secret = tmp_env / "pass.txt"
+    key = folder / "keys" / "amina-protected.txt"
+    protected(plain_key, key)
+    secret = folder / "pass.txt"
     secret.write_text(PASSPHRASE + "\n")
     secret.chmod(0o600)
     env = {k: v for k, v in os.environ.items() if k not in ("CPCM_PASSPHRASE_FILE", "COLUMNS", "LINES", "CPCM_NO_AGENT")}
     env.update(CPCM_REPO=str(repo), CPCM_IDENTITY=str(key), CPCM_NOW=NOW, XDG_RUNTIME_DIR=runtime,
-               PROBE_FILE=str(tmp_env / "probe"))
-    unlocked = subprocess.run([sys.executable, "-m", "cpcm", "unlock", "--for", "10min"], env={**env, "CPCM_PASSPHRASE_FILE": str(secret)},
-                              capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    assert unlocked.returncode == 0, unlocked.stderr
-    yield env, key
-    subprocess.run([sys.executable, "-m", "cpcm", "lock"], env=env, capture_output=True, stdin=subprocess.DEVNULL)
-    shutil.rmtree(runtime, ignore_errors=True)
+               PROBE_FILE=str(folder / "probe"))
+    unlock(env, secret)
+    try:
+        yield env, key
+    finally:
+        subprocess.run([sys.executable, "-m", "cpcm", "lock"], env=env, capture_output=True, stdin=subprocess.DEVNULL)
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def module_agent(tmp_path_factory, repo_template):
+    """amina's key, protected by a passphrase, unlocked by `cpcm unlock`: an agent that runs
+    commands, one for the module: (env for the commands, the protected key file, the folder
+    holding the repository, the keys, pass.txt, and the TMPDIR and HOME of the agent and the
+    commands). The tests add cases of their own, so each compares the cases it sees with those
+    there before it."""
+    with shared_repo(tmp_path_factory, repo_template, "served") as made:
+        folder = made.root.parent
+        with unlocked(folder, made.keys["amina"][0], made.root) as (env, key):
+            yield env, key, folder
+
+
+@pytest.fixture
+def shared(module_agent):
+    """The module's agent, running: unlocked again if a test before this one locked it."""
+    from cpcm.crypto import agent
+
+    env, key, folder = module_agent
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_RUNTIME_DIR", env["XDG_RUNTIME_DIR"])
+        if agent.status(key) is None:
+            unlock(env, folder / "pass.txt")
+    return module_agent
+
+
+def case_ids(env: dict) -> set[str]:
+    """The cases `cpcm list` shows, as the agent runs it."""
+    out, err, code, who = run(env, "list", "--json")
+    assert code == 0 and who == "agent", err
+    return {row["case_id"] for row in json.loads(out)}
 
 
 def run(env: dict, *args, local: bool = False, stdin: bytes = b"") -> tuple[bytes, bytes, int, str]:
@@ -118,8 +160,10 @@ def register_via_agent(env: dict, tmp_env: Path, **overrides) -> str:
     return json.loads(out)["case_id"]
 
 
-def test_the_agent_prints_what_the_command_prints(served, tmp_env, repo):
-    env, key = served
+def test_the_agent_prints_what_the_command_prints(shared, tmp_env):
+    env, key, folder = shared
+    repo = Path(env["CPCM_REPO"])
+    before = case_ids(env)
     case = register_via_agent(env, tmp_env)
     missing = tmp_env / "nowhere"
     lines = [("show", case), ("show", case, "--json"), ("show", case, "last"), ("show", case, "registration", "--json"),
@@ -138,11 +182,11 @@ def test_the_agent_prints_what_the_command_prints(served, tmp_env, repo):
         assert who == "local", args
         assert (served_out, served_err, served_code) == (out, err, code), args
         assert (code == 0) == (args in lines), (args, code, err)
-    assert b"2 case(s)" not in run(env, "list")[0]  # one case: the agent read the repository as it is now
+    assert case_ids(env) == before | {case}  # one case more: the agent read the repository as it is now
 
 
-def test_on_a_terminal_the_agent_prints_what_the_command_prints(served, tmp_env):
-    env, key = served
+def test_on_a_terminal_the_agent_prints_what_the_command_prints(shared, tmp_env):
+    env, key, folder = shared
     case = register_via_agent(env, tmp_env)
     for args in [("list",), ("show", case), ("due", "--worker", "all"), ("report", "statistics"), ("show", "not-a-case"),
                  ("register", "--from-file", str(tmp_env / "nowhere"), "--no-input")]:
@@ -157,8 +201,10 @@ def test_on_a_terminal_the_agent_prints_what_the_command_prints(served, tmp_env)
     assert 50 < max(len(line) for line in visible.splitlines()) <= 60  # drawn to the terminal's width, not rich's default 80
 
 
-def test_a_register_the_agent_runs_is_one_commit_signed_by_the_worker(served, tmp_env, repo):
-    env, key = served
+def test_a_register_the_agent_runs_is_one_commit_signed_by_the_worker(shared, tmp_env):
+    env, key, folder = shared
+    repo = Path(env["CPCM_REPO"])
+    listed_before = case_ids(env)
     before = commit_count(repo)
     case = register_via_agent(env, tmp_env)
     assert commit_count(repo) == before + 1
@@ -168,20 +214,20 @@ def test_a_register_the_agent_runs_is_one_commit_signed_by_the_worker(served, tm
     assert code == 0 and who == "local", err
     second = register_via_agent(env, tmp_env)  # the agent sees the first: a probable duplicate, and a new commit
     assert second != case and commit_count(repo) == before + 2
-    listed = json.loads(run(env, "list", "--json")[0])
-    assert {row["case_id"] for row in listed} == {case, second}
+    assert case_ids(env) == listed_before | {case, second}
 
 
-def test_no_case_data_on_disk_from_the_agent(served, tmp_env, repo):
-    env, key = served
+def test_no_case_data_on_disk_from_the_agent(shared, tmp_env):
+    env, key, folder = shared
+    repo = Path(env["CPCM_REPO"])
     case = register_via_agent(env, tmp_env, child={"name": CANARY, "sex": "female", "date_of_birth": "2015-04-01"},
                               location=f"{CANARY} village")
     out, err, code, who = run(env, "show", case)
     assert CANARY.encode() in out and who == "agent"
     assert CANARY.encode() in run(env, "list", "--names")[0]
     markers = [part.lower().encode() for part in CANARY.split()]
-    assert env["TMPDIR"].startswith(str(tmp_env)) and env["HOME"].startswith(str(tmp_env))  # the agent's and the commands'
-    scanned = [Path(env["XDG_RUNTIME_DIR"]), tmp_env]
+    assert env["TMPDIR"].startswith(str(folder)) and env["HOME"].startswith(str(folder))  # the agent's and the commands'
+    scanned = [Path(env["XDG_RUNTIME_DIR"]), folder, tmp_env]
     for folder in scanned:
         for root, _, files in os.walk(folder):
             if ".git" in Path(root).parts:
@@ -221,32 +267,34 @@ def test_an_agent_of_other_code_refuses_and_the_command_runs_here(tmp_env, team,
         shutil.rmtree(runtime, ignore_errors=True)
 
 
-def test_after_lock_or_with_a_dead_socket_commands_run_here(served, tmp_env):
-    env, key = served
-    assert run(env, "list")[3] == "agent"
+def test_what_needs_standard_input_or_a_prompt_runs_here(shared):
+    env, key, folder = shared
+    out, err, code, who = run(env, "register", "--from-file", "-", "--json", stdin=json.dumps(registration()).encode())
+    assert code == 0 and who == "local", err
+    assert run(env, "show", json.loads(out)["case_id"], "--help")[3] == "local"
+    assert run(env, "note", json.loads(out)["case_id"], "--text", "seen")[3] == "local"  # not a command the agent runs
+
+
+def test_after_lock_or_with_a_dead_socket_commands_run_here(shared, monkeypatch):
+    env, key, folder = shared
+    before = case_ids(env)
     out, err, code, who = run(env, "lock", local=True)
     assert code == 0 and b"locked" in err + out
     out, err, code, who = run(env, "list")
     assert code == 5 and who == "local"  # locked: no passphrase and no terminal, as before
-    secret = tmp_env / "pass.txt"
+    secret = folder / "pass.txt"
     out, err, code, who = run({**env, "CPCM_PASSPHRASE_FILE": str(secret)}, "list", "--json")
-    assert code == 0 and who == "local" and json.loads(out) == []
+    assert code == 0 and who == "local" and {row["case_id"] for row in json.loads(out)} == before
     from cpcm.crypto import agent
 
+    monkeypatch.setenv("XDG_RUNTIME_DIR", env["XDG_RUNTIME_DIR"])  # the folder the commands look in
     dead = agent.socket_path(key)  # a socket file nobody listens on (an agent that was killed)
+    assert not dead.exists()  # the agent that was locked took its own away
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as orphan:
         orphan.bind(str(dead))
     out, err, code, who = run({**env, "CPCM_PASSPHRASE_FILE": str(secret)}, "list", "--json")
     assert code == 0 and who == "local", err
     dead.unlink()
-
-
-def test_what_needs_standard_input_or_a_prompt_runs_here(served, tmp_env):
-    env, key = served
-    out, err, code, who = run(env, "register", "--from-file", "-", "--json", stdin=json.dumps(registration()).encode())
-    assert code == 0 and who == "local", err
-    assert run(env, "show", json.loads(out)["case_id"], "--help")[3] == "local"
-    assert run(env, "note", json.loads(out)["case_id"], "--text", "seen")[3] == "local"  # not a command the agent runs
 
 
 def test_a_command_needing_another_protected_identity_is_refused_before_it_runs(tmp_env, team, repo, monkeypatch):

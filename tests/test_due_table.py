@@ -43,6 +43,30 @@ def without_tables(monkeypatch):
     return run
 
 
+_SUPPRESSED: dict = {}  # a table's suppression, by its arguments (see suppressed_once)
+
+
+@pytest.fixture(autouse=True)
+def suppressed_once(monkeypatch):
+    """`disclosure.suppress` remembered by its arguments. It is a pure function (the same counts,
+    threshold, width and forced cells give the same hidden cells) and the costliest step of
+    `report statistics`, which these tests run with and without the tables on the same counts,
+    step after step: each distinct table is still suppressed by the code, once a process, and
+    every output compared is still made in full from it."""
+    from cpcm.reports import disclosure
+
+    real = disclosure.suppress
+
+    def suppress(matrix, threshold, width=None, forced=()):
+        key = (tuple(map(tuple, matrix)), threshold, width, frozenset(forced))
+        if key not in _SUPPRESSED:
+            _SUPPRESSED[key] = real(matrix, threshold, width, forced)
+        grid, primary, secondary = _SUPPRESSED[key]
+        return [list(row) for row in grid], set(primary), set(secondary)
+
+    monkeypatch.setattr(disclosure, "suppress", suppress)
+
+
 @pytest.fixture
 def reads(monkeypatch):
     """The case ids read from their files from here on."""

@@ -2,6 +2,7 @@
 cpcm's source is documented. `make docs` rewrites them (docs/tools/generate.py)."""
 from __future__ import annotations
 
+import functools
 import shutil
 import sys
 from pathlib import Path
@@ -14,6 +15,30 @@ sys.path.insert(0, str(ROOT / "docs" / "tools"))
 import codes  # noqa: E402
 import generate  # noqa: E402
 import rule_codes  # noqa: E402
+
+_REAL_SCAN = codes.scan
+
+
+@functools.cache
+def _source_scanned() -> tuple:
+    found, suffixes = _REAL_SCAN()
+    return tuple(found), tuple(suffixes)
+
+
+def _scan(package: Path = codes.PACKAGE):
+    if Path(package) != codes.PACKAGE:
+        return _REAL_SCAN(package)
+    found, suffixes = _source_scanned()
+    return list(found), list(suffixes)
+
+
+@pytest.fixture(autouse=True)
+def source_scanned_once(monkeypatch):
+    """`codes.scan` of cpcm's own source (each of its modules parsed: the costly part of the
+    generator and of these tests) made once per process, as cpcm's files do not change while the
+    tests run; the scan of any other folder (the test of the scan itself) runs each time."""
+    monkeypatch.setattr(codes, "scan", _scan)
+
 
 CONFERENCE_CODES = {"conference-closed", "conference-minutes-required", "conference-close-needs-reader",
                     "conference-no-names", "conference-confidentiality-agreement", "conference-not-held-yet",

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from conftest import NOW, Cli, git_status, head, make_identity, registration
+from conftest import NOW, Cli, built_once, git_status, head, make_identity, registration, restore_environ
 
 CORPUS = Path(__file__).parent / "fuzz_corpus"
 MARK = "Zqxcanary"  # in every corpus input where a value would be; never in a message
@@ -47,25 +47,33 @@ class World:
         sys.stdin = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8")
         code = 0
         try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            with built_once(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 try:
                     main(list(args))
                 except SystemExit as exc:
                     code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         finally:
             sys.stdin = saved_stdin
-            os.environ.clear()
-            os.environ.update(saved_env)
+            restore_environ(saved_env)
         return code, out.getvalue(), err.getvalue()
 
+    def head(self) -> str:
+        """The commit HEAD names, read from its files (what `git rev-parse HEAD` reads, without
+        starting git twice a run); git itself where the branch is not a file of its own."""
+        named = (self.root / ".git" / "HEAD").read_text().strip()
+        ref = self.root / ".git" / named.removeprefix("ref: ") if named.startswith("ref: ") else None
+        if ref is not None and ref.is_file():
+            return ref.read_text().strip()
+        return head(self.root)
+
     def refused(self, *args: str, stdin: bytes = b"", codes=CLEAN, secret: str = MARK) -> str:
-        before = head(self.root)
+        before = self.head()
         code, out, err = self.run(*args, stdin=stdin)
         shown = [a if len(a) < 60 else a[:60] + "…" for a in args]
         assert code in codes, (shown, code, err)
         assert "internal error" not in err and "Traceback" not in err, (shown, err)
         assert secret not in err and secret not in out, (shown, err)
-        assert head(self.root) == before, shown
+        assert self.head() == before, shown
         return err
 
     def assert_clean(self) -> None:

@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -64,8 +65,10 @@ def world(tmp_path_factory, repo_template):
                "newcomer": newcomer, "record": record.get("record_id") or record.get("id")}
 
 
-def commands():
-    """(path, click command) for every command of the application."""
+@functools.cache
+def commands() -> tuple:
+    """(path, click command) for every command of the application (built once per process: the
+    application does not change while the tests run)."""
     from typer.main import get_command
 
     from cpcm.cli.app import build
@@ -77,7 +80,7 @@ def commands():
         else:
             yield " ".join(path), command
 
-    return list(walk(get_command(build()), []))
+    return tuple(walk(get_command(build()), []))
 
 
 def text_params(command) -> list[click.Parameter]:
@@ -309,17 +312,25 @@ def test_leaks__a_file_holding_the_canary_never_comes_back_in_a_message(world, p
 FAMILY = {"caregiver": "Wanjiru Kamau", "phone": "0712345678", "relative": "Baraka Otieno"}
 
 
-@pytest.fixture
-def conference(cli_as):
+@pytest.fixture(scope="module")
+def conference(tmp_path_factory, repo_template):
     """A conference on a case whose caregiver (name and phone registered) attended, recorded as
-    if she were a professional, and a relative recorded with --family; minutes with raw HTML."""
+    if she were a professional, and a relative recorded with --family; minutes with raw HTML.
+    Made once for the module: its tests only read it."""
+    from conftest import Cli
+
+    with shared_repo(tmp_path_factory, repo_template, "meeting") as repo:
+        sup = repo("sup")
+        yield _meeting(repo("amina"), sup, Cli({**sup.env, "CPCM_NOW": "2026-12-10T12:00:00+03:00"}))
+
+
+def _meeting(amina, sup, held):
+    """(sup, the conference id): see `conference`. `held`: sup once the meeting has started."""
     from conftest import register
 
-    amina, sup = cli_as("amina"), cli_as("sup")
     case = register(amina, caregiver={"name": FAMILY["caregiver"], "relationship": "mother"}, contact=FAMILY["phone"])
     conf = sup("conference", "new", "--kind", "internal", "--date", "2026-12-10", "--json").json()["conference_id"]
     assert sup("conference", "add-case", conf, case, "--reason", "especially_difficult").code == 0
-    held = cli_as("sup", CPCM_NOW="2026-12-10T12:00:00+03:00")  # attendance and minutes once the meeting has started
     for n in range(5):
         assert held("conference", "attend", conf, "--institution", "Sub-county office", "--name", f"Officer Number{n}",
                     "--position", "SCCO", "--contact", f"07000000{n}", "--confidentiality-signed", "yes").code == 0
