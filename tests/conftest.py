@@ -391,6 +391,18 @@ def cli_as(repo, team):
 
 
 @pytest.fixture
+def reads(monkeypatch):
+    """The case ids read from their files from here on."""
+    from cpcm.store.casestore import CaseStore
+
+    found: list[str] = []
+    original = CaseStore.read_records
+    monkeypatch.setattr(CaseStore, "read_records",
+                        lambda self, case_id, keys, *a, **k: found.append(case_id) or original(self, case_id, keys, *a, **k))
+    return found
+
+
+@pytest.fixture
 def cli(cli_as):
     """cpcm as the caseworker 'amina'."""
     return cli_as("amina")

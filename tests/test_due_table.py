@@ -67,18 +67,6 @@ def suppressed_once(monkeypatch):
     monkeypatch.setattr(disclosure, "suppress", suppress)
 
 
-@pytest.fixture
-def reads(monkeypatch):
-    """The case ids read from their files from here on."""
-    from cpcm.store.casestore import CaseStore
-
-    found: list[str] = []
-    original = CaseStore.read_records
-    monkeypatch.setattr(CaseStore, "read_records",
-                        lambda self, case_id, keys, *a, **k: found.append(case_id) or original(self, case_id, keys, *a, **k))
-    return found
-
-
 def outputs(cli: Cli, run_without, now: str = NOW) -> None:
     """Every form of `due` and `report statistics`, with the tables and without: the same."""
     env = {"CPCM_NOW": now}

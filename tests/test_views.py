@@ -36,18 +36,6 @@ def without_views(monkeypatch):
     return run
 
 
-@pytest.fixture
-def reads(monkeypatch):
-    """The case ids read from their files from here on."""
-    from cpcm.store.casestore import CaseStore
-
-    found: list[str] = []
-    original = CaseStore.read_records
-    monkeypatch.setattr(CaseStore, "read_records",
-                        lambda self, case_id, keys, *a, **k: found.append(case_id) or original(self, case_id, keys, *a, **k))
-    return found
-
-
 def same(cli: Cli, without_views, commands=COMMANDS, env: dict | None = None) -> None:
     for args in commands:
         kept, computed = cli(*args, env=env), without_views(cli, *args, env=env)
