@@ -398,6 +398,16 @@ def record_table(ctx: Context):
     return ctx.store.summaries(worker.id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
 
 
+def folded_or_noted(ctx: Context, case_id: str) -> Case | None:
+    """A case folded from its records; None when one of them is damaged or not readable by you,
+    which is noted in `ctx.problems` (a listing goes on with the other cases)."""
+    try:
+        return fold(case_id, read_case(ctx, case_id)[0])
+    except (Corrupt, CannotDecrypt) as exc:
+        ctx.problems.append(exc)
+        return None
+
+
 def load_case(ctx: Context, case_id: str) -> Case:
     return fold(case_id, load_records(ctx, case_id))
 
@@ -464,10 +474,8 @@ def _load_cases(ctx: Context, index_only: bool) -> dict[str, Case]:
             cache.put(case_id, tree, None)
             tables.put(ctx, cache, case_id, tree, None)  # and its rows for due and statistics (service/tables.py)
             continue
-        try:
-            case = fold(case_id, read_case(ctx, case_id)[0])
-        except (Corrupt, CannotDecrypt) as exc:
-            ctx.problems.append(exc)
+        case = folded_or_noted(ctx, case_id)
+        if case is None:
             continue
         cases[case_id] = case
         cache.put(case_id, tree, case.to_dict(), case_index(case))

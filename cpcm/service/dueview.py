@@ -505,10 +505,8 @@ def _made(ctx, session, place, loaded) -> tuple[_Body, list] | None:
 def _live_rows(ctx, case_ids) -> list:
     """The deadlines now of the cases whose answer is not kept (`tables.CaseDue`), read from their
     files; a case that cannot be read is reported and left out."""
-    from cpcm.errors import CannotDecrypt, Corrupt
-    from cpcm.service.context import read_case
+    from cpcm.service.context import folded_or_noted
     from cpcm.service.fill import Collector
-    from cpcm.workflow.fold import fold
 
     rows = []
     store = ctx.store
@@ -516,12 +514,9 @@ def _live_rows(ctx, case_ids) -> list:
     store.record_cache = Collector(None)
     try:
         for case_id in case_ids:
-            try:
-                case = fold(case_id, read_case(ctx, case_id)[0])
-            except (Corrupt, CannotDecrypt) as exc:
-                ctx.problems.append(exc)
-                continue
-            rows.append(tables.live(case, ctx))
+            case = folded_or_noted(ctx, case_id)
+            if case is not None:
+                rows.append(tables.live(case, ctx))
     finally:
         store.record_cache = held
     return rows

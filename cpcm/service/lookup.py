@@ -47,7 +47,6 @@ from typing import Any
 from cpcm.crypto import cipher
 from cpcm.domain.case import Case
 from cpcm.domain.team import RECOVERY_READER
-from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.store import atomic
 from cpcm.store.layout import CACHE_DIR, CASES
 from cpcm.workflow import duplicates
@@ -304,17 +303,14 @@ def _readable(ctx, case_id: str) -> bool:
 def _read_one(ctx, case_id: str, look: Lookup) -> Case | None:
     """A case that changed, folded from its records; None when it is gone or not the worker's to
     read; a damaged case is noted in `ctx.problems` and in `look.damaged` (read again next time)."""
-    from cpcm.service.context import read_case
-    from cpcm.workflow.fold import fold
+    from cpcm.service.context import folded_or_noted
 
     if not (ctx.root / CASES / case_id).is_dir() or case_id.startswith(".") or not _readable(ctx, case_id):
         return None
-    try:
-        return fold(case_id, read_case(ctx, case_id)[0])
-    except (Corrupt, CannotDecrypt) as exc:
-        ctx.problems.append(exc)
+    case = folded_or_noted(ctx, case_id)
+    if case is None:
         look.damaged.add(case_id)
-        return None
+    return case
 
 
 def after_register(ctx, look: Lookup, case_id: str, case: Case, readable: bool) -> None:

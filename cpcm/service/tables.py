@@ -36,7 +36,6 @@ from typing import Any, Callable, Iterable, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.domain.team import RECOVERY_READER
-from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.store.cache import Table, derived_table, dirty_cases, plain_json
 from cpcm.store.layout import CASES
 from cpcm.workflow.deadlines import Deadline
@@ -504,8 +503,7 @@ def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[
     `ctx.problems`, as `load_cases` does. None when the session keeps no tables. `info`, when
     given, gets "values" (case id -> value), "failed" (the readable cases that could not be
     read), "total" (the case folders) and "clean" (no case read from files that differ from the last commit)."""
-    from cpcm.service.context import load_cases, read_case
-    from cpcm.workflow.fold import fold
+    from cpcm.service.context import folded_or_noted, load_cases
 
     session = _session(ctx)
     if session is None:
@@ -553,12 +551,9 @@ def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[
             values[case_id] = value if value is not None else make(cases[case_id], trees.get(case_id))
     else:
         for case_id in readable:
-            try:
-                case = fold(case_id, read_case(ctx, case_id)[0])
-            except (Corrupt, CannotDecrypt) as exc:
-                ctx.problems.append(exc)
-                continue
-            values[case_id] = make(case, trees.get(case_id))
+            case = folded_or_noted(ctx, case_id)
+            if case is not None:
+                values[case_id] = make(case, trees.get(case_id))
     save(ctx)
     if info is not None:
         info.update(values=values, failed={c for c in readable if c not in values}, total=len(ids),

@@ -39,7 +39,6 @@ from typing import Any, Callable, Iterator, Sequence
 from cpcm.crypto import cipher
 from cpcm.domain.case import Case
 from cpcm.domain.team import RECOVERY_READER
-from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.store import atomic
 from cpcm.store.layout import CACHE_DIR, CASES
 
@@ -191,7 +190,7 @@ def changes_since(place: _Place, old_tree: str, retry: Sequence[str]) -> _Change
     too many changed (or git cannot say): the view is then made anew. Read once per place."""
     key = (old_tree, tuple(retry))
     if key not in place.memo:
-        place.memo[key] = _readchanges_since(place, old_tree, retry)
+        place.memo[key] = _read_changes_since(place, old_tree, retry)
     return place.memo[key]
 
 
@@ -206,12 +205,11 @@ def unchanged(place: _Place, head: dict) -> bool:
     return found is not None and not found.cases and not found.gone and found.failed == set(head["retry"])
 
 
-def _readchanges_since(place: _Place, old_tree: str, retry: Sequence[str]) -> _Changes | None:
-    from cpcm.service.context import read_case
+def _read_changes_since(place: _Place, old_tree: str, retry: Sequence[str]) -> _Changes | None:
+    from cpcm.service.context import folded_or_noted
     from cpcm.service.fill import Collector
     from cpcm.store.cache import dirty_cases
     from cpcm.store.git import GitError
-    from cpcm.workflow.fold import fold
 
     ctx = place.ctx
     git = ctx.store.git
@@ -235,11 +233,11 @@ def _readchanges_since(place: _Place, old_tree: str, retry: Sequence[str]) -> _C
             if not place.reads(case_id):
                 found.cases[case_id] = None
                 continue
-            try:
-                found.cases[case_id] = fold(case_id, read_case(ctx, case_id)[0])
-            except (Corrupt, CannotDecrypt) as exc:
-                ctx.problems.append(exc)
+            case = folded_or_noted(ctx, case_id)
+            if case is None:
                 found.failed.add(case_id)
+            else:
+                found.cases[case_id] = case
     finally:
         store.record_cache = held
     if found.clean:
