@@ -13,6 +13,8 @@ items whose piece holds `now` and that are for the worker asked for, inside the 
 decides each one's state from the instants: since the items are in the order of (due time, risk,
 case), each state's items come out in the order `deadlines.urgency` sorts them, with no sort.
 The view is used while `now` lies where every case's pieces reach; outside, it is made again.
+What `due` picks from it for `now`, and how it prints the lines, is service/duelines.py (not part
+of the tag: how `due` reads a view never makes it again).
 
 What cannot be kept exactly is computed each time: a case whose deadlines depend on `now`
 otherwise than by comparison (tables.py gives no entry), a case that cannot be read; the
@@ -25,17 +27,18 @@ from __future__ import annotations
 import json
 import secrets
 import sys
-from bisect import bisect_right
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable
 
 from cpcm.domain.policy import risk_rank
 from cpcm.service import tables, views
 from cpcm.workflow.clocks import SUPERVISORS
-from cpcm.workflow.deadlines import STATES, Deadline
+from cpcm.workflow.deadlines import Deadline
+
+if TYPE_CHECKING:
+    from cpcm.service.duelines import DueView
 
 DUE = "due"
-_TICK = timedelta(microseconds=1)
 
 
 def _cell(value: Any) -> str:
@@ -219,131 +222,6 @@ def _case_pieces(ctx, session, case) -> list[tuple] | None:
     return _pieces(entry, {tables.TEXT + k: v for k, v in session.texts.items()})
 
 
-class DueView:
-    """What `cpcm due` lists, from the view: a Sequence of Deadlines in `deadlines.urgency` order
-    (made as read, for --json, --ics and a table on a terminal) and `plain_text`, the printed
-    lines made from the text kept ready."""
-
-    def __init__(self, body: _Body, zone, now: datetime, soon: timedelta, horizon: datetime, whose: str, oversees: bool,
-                 overdue_only: bool, extra: list[Deadline], covering: Callable[[dict], bool]):
-        self.body, self.zone, self.now, self.soon, self.whose = body, zone, now, soon, whose
-        items = body.items
-        now_us, last, soon_us = tables.instant(now), tables.instant(horizon), soon // _TICK
-        owners = body.owners
-        whose_index = owners.index(whose) if whose in owners else -1
-        sup_index = owners.index(SUPERVISORS) if SUPERVISORS in owners else -1
-        texts = body.texts
-        # the cases whose worker's items go on this list as covered (a colleague covering the case)
-        covered_cases: dict[int, int] = {}  # case -> its worker's number among the owners
-        if not oversees and whose != "all":
-            for index, covers in body.covers.items():
-                worker = body.worker(index)
-                if whose != worker and covering(covers):
-                    covered_cases[index] = owners.index(worker) if worker in owners else -2
-        everyone = whose == "all"
-        buckets: list[list] = [[], [], [], []]
-        los, his, dues, targets, owner_of, case_of, static_of = (items["lo"], items["hi"], items["due"], items["target"],
-                                                                 items["owner"], items["case"], items["static"])
-        for k in range(len(dues)):
-            if now_us < los[k] or now_us >= his[k]:
-                continue  # not the piece of now
-            due, target = dues[k], targets[k]
-            aim = due if target == NO_TARGET else target
-            if aim > last:
-                continue
-            covered = False
-            if not everyone:
-                owner = owner_of[k]
-                if owner == whose_index:
-                    pass
-                elif owner == sup_index and oversees and whose not in texts[static_of[k]][8]:
-                    pass
-                elif covered_cases and covered_cases.get(case_of[k]) == owner:
-                    covered = True
-                else:
-                    continue
-            if now_us > due:
-                state = 0
-            elif target != NO_TARGET and now_us > target:
-                state = 1
-            elif aim - now_us <= soon_us:
-                state = 2
-            else:
-                state = 3
-            if overdue_only and state:
-                continue
-            buckets[state].append(~k if covered else k)
-        # what is computed each time, in its place: after the kept items it ties with (they come first in
-        # the order `due` lists before sorting: the cases' rows, then the conference items)
-        for item in extra:
-            state = STATES.index(item.state(now, soon))
-            key = (tables.instant(item.due), risk_rank(item.risk), item.case_id)
-            bucket = buckets[state]
-            bucket.insert(bisect_right(bucket, key, key=self._key), (key, item))
-        self.selected = [x for bucket in buckets for x in bucket]
-        self.states = [state for state, bucket in enumerate(buckets) for _ in bucket]
-
-    def _key(self, x) -> tuple:
-        if isinstance(x, tuple):
-            return x[0]
-        k = ~x if x < 0 else x
-        items = self.body.items
-        return (items["due"][k], items["rank"][k], self.body.ids[items["case"][k]])
-
-    def __len__(self) -> int:
-        return len(self.selected)
-
-    def deadline(self, x) -> Deadline:
-        if isinstance(x, tuple):
-            return x[1]
-        k = ~x if x < 0 else x
-        body = self.body
-        due, target = body.codes(k)
-        code, title, owner, rule, why, source, risk, requested_by, barred = body.texts[body.items["static"][k]]
-        return Deadline(body.ids[body.items["case"][k]], code, title, tables.time_of(due, self.zone),
-                        tables.time_of(target, self.zone), owner, rule, why, source, risk, requested_by, tuple(barred),
-                        self.whose if x < 0 else None)
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return [self.deadline(x) for x in self.selected[index]]
-        return self.deadline(self.selected[index])
-
-    def __iter__(self) -> Iterator[Deadline]:
-        for x in self.selected:
-            yield self.deadline(x)
-
-    def plain_text(self, header: str, labels: Sequence[str], when: Callable[[float], str],
-                   row: Callable[[Deadline], list[str]]) -> Iterator[str]:
-        """The lines `print_table` prints when it draws no table, in pieces: `header`, then per
-        item its state's label (`labels`, in the order of deadlines.STATES), the case, what, the
-        due time, `when(hours until due)`, the owner and why. `row(item)`: the cells of an item
-        computed each time."""
-        body = self.body
-        items = body.items
-        middle, dues, tail_of, owner_of = body.local, items["due"], items["tail"], items["owner"]
-        now_us = tables.instant(self.now)
-        owners = [_cell(owner) for owner in body.owners]
-        tails = [f"{owners[o]}\t{body.whys[w]}" for o, w in body.tails]
-        covered = [_cell(f"{owner} (covered by {self.whose})") for owner in body.owners]
-        lines = [header]
-        append = lines.append
-        for x, state in zip(self.selected, self.states):
-            if x.__class__ is tuple:
-                append("\t".join(_cell(v) for v in row(x[1])))
-            elif x >= 0:
-                append(f"{labels[state]}\t{middle[x]}\t{when((dues[x] - now_us) / 10**6 / 3600)}\t{tails[tail_of[x]]}")
-            else:
-                k = ~x
-                append(f"{labels[state]}\t{middle[k]}\t{when((dues[k] - now_us) / 10**6 / 3600)}\t{covered[owner_of[k]]}"
-                       f"\t{body.whys[items['why'][k]]}")
-            if len(lines) >= 20_000:
-                yield "\n".join(lines) + "\n"
-                lines.clear()
-        if lines:
-            yield "\n".join(lines) + "\n"
-
-
 def _load(place, keys) -> tuple[dict, Callable[[], _Body]] | None:
     found = views.read_view(place.path, keys)
     if found is None or found[0].get("tag") != place.tag:
@@ -403,6 +281,8 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
     admission_rows = [row for row in admission_rows if row is not None] + [row for row in live if row.admission]
     extra += conferences.due_items(ctx, whose, horizon, overdue_only, soon,
                                    admission=lambda conferenced: tables.admission_items(ctx, admission_rows, conferenced))
+    from cpcm.service.duelines import DueView
+
     return DueView(body, session.zone, now, soon, horizon, whose, oversees, overdue_only, extra,
                    lambda covers: cover_rules.covering(covers, whose, now))
 
