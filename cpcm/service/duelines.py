@@ -177,30 +177,32 @@ class DueView:
 
     def plain_text(self, header: str, labels: Sequence[str], when: Callable[[float], str],
                    row: Callable[[Deadline], list[str]]) -> Iterator[str]:
-        """The lines `print_table` prints when it draws no table, in pieces of about PIECE lines:
+        """The lines `print_table` prints when it draws no table, in pieces of at most PIECE lines:
         `header`, then per item its state's label (`labels`, in the order of deadlines.STATES), the
         case, what, the due time, `when(hours until due)`, the owner and why. `when` must give each
         text over one interval of hours (it is asked once per stretch of equal texts). `row(item)`:
         the cells of an item computed each time."""
         body = self.body
-        middle, tails = body.local, [f"{_cell(body.owners[o])}\t{body.whys[w]}" for o, w in body.tails]
-        lines = [header]
+        middle = body.local
+        tails = [f"{_cell(body.owners[o])}\t{body.whys[w]}\n" for o, w in body.tails]
+        yield header + "\n"
         for state, bucket in enumerate(self.buckets):
             label = labels[state]
+            alone: list[str] = []
             for run in (self._runs(bucket) if self.special[state] else [bucket]):
                 if run.__class__ is not list:
-                    lines.append(self._line(run, label, when, row))
-                else:
-                    for start in range(0, len(run), PIECE):
-                        lines += self._bulk(run[start:start + PIECE], label, when, middle, tails)
-                        if len(lines) >= PIECE:
-                            yield "\n".join(lines) + "\n"
-                            lines = []
-                if len(lines) >= PIECE:
-                    yield "\n".join(lines) + "\n"
-                    lines = []
-        if lines:
-            yield "\n".join(lines) + "\n"
+                    alone.append(self._line(run, label, when, row) + "\n")
+                    if len(alone) >= PIECE:
+                        yield "".join(alone)
+                        alone.clear()
+                    continue
+                if alone:
+                    yield "".join(alone)
+                    alone.clear()
+                for start in range(0, len(run), PIECE):
+                    yield self._bulk(run[start:start + PIECE], label, when, middle, tails)
+            if alone:
+                yield "".join(alone)
 
     @staticmethod
     def _runs(bucket: list) -> Iterator[Any]:
@@ -229,8 +231,9 @@ class DueView:
         return f"{label}\t{body.local[k]}\t{when(hours)}\t{owner}\t{body.whys[items['why'][k]]}"
 
     def _bulk(self, run: list[int], label: str, when: Callable[[float], str], middle: list[str],
-              tails: list[str]) -> list[str]:
-        """The lines of view items `run` (in the view's order: their due times only grow)."""
+              tails: list[str]) -> str:
+        """The lines of view items `run` (in the view's order: their due times only grow), each
+        ending in a line break. `tails`: each (owner, why) pair's end of line."""
         now_us = tables.instant(self.now)
         dues = list(map(self.body.items["due"].__getitem__, run))
         tail_of = self.body.items["tail"]
@@ -238,15 +241,19 @@ class DueView:
         def text(i: int) -> str:
             return when((dues[i] - now_us) / 10**6 / 3600)
 
+        head = f"{label}\t"
         made: list[str] = []
         start, count = 0, len(run)
         while start < count:
             said = text(start)
             # the first item after `start` whose text differs (the texts are in stretches)
             end = bisect_right(range(count), False, lo=start + 1, key=lambda i: text(i) != said)
-            head, mid = f"{label}\t", f"\t{said}\t"
             part = run[start:end]
-            made += [head + m + mid + t for m, t in zip(map(middle.__getitem__, part),
-                                                        map(tails.__getitem__, map(tail_of.__getitem__, part)))]
+            size = len(part)
+            cells: list[str] = [head] * (4 * size)  # per line: the label, the text kept, the when, the tail
+            cells[1::4] = map(middle.__getitem__, part)
+            cells[2::4] = [f"\t{said}\t"] * size
+            cells[3::4] = map(tails.__getitem__, map(tail_of.__getitem__, part))
+            made.append("".join(cells))
             start = end
-        return made
+        return "".join(made)
