@@ -3,27 +3,28 @@ their printed lines, made in bulk.
 
 The view's items are in the order of (due time, risk, case, place in the case), in columns of
 numbers (`array`). Which of them `due` lists, and in which state, is decided over whole columns
-with `map`, `compress` and `bisect` (the loops run in C): the items whose piece holds `now`, inside
-the window, for the worker asked for (covers of the case included). An item is overdue when its
-due time has passed: those are a prefix of the order (`bisect`). Of the others, its target passed
-(where there is one) or within the due-soon window or later is decided from its "aim", the target
-where there is one, else the due time. Each state's items stay in the view's order, which is the
-order `deadlines.urgency` sorts them in; what is computed each time (conference items, a case whose
-answer is not kept) is put in its place (bisect, after the kept items it ties with).
+with `map`, `compress` and `bisect` (the loops run in C): the items whose piece of time holds
+`now` (decided once per distinct piece), inside the window, for the worker asked for (covers of
+the case included). An item is overdue when its due time has passed: those are a prefix of the
+order (`bisect`). Of the others, its target passed (where there is one) or within the due-soon
+window or later is decided from its "aim", the target where there is one, else the due time.
+Each state's items stay in the view's order, which is the order `deadlines.urgency` sorts them
+in; what is computed each time (conference items, a case whose answer is not kept) is put in its
+place (bisect, after the kept items it ties with).
 
-The plain lines: an item's line is its state's label, the text the view keeps ready (case,
-title, due time), the "when" (hours or days to or since the due time), and its owner and reason.
-Within a state the due times only grow, and the "when" text is the same over one stretch of due
-times (`when` gives each text over one interval of hours, as the CLI's does), so it is computed
-once per stretch (bisect by the text) and the lines of a stretch are made by one list
-comprehension of string joins: no call or object per item.
+The plain lines: an item's line is its state's label, its case, the title and due time the view
+keeps as printed (a day with the title, and a clock, each text once), the "when" (hours or days
+to or since the due time), and its owner and reason. Within a state the due times only grow, and
+the "when" text is the same over one stretch of due times (`when` gives each text over one
+interval of hours, as the CLI's does), so it is computed once per stretch (bisect by the text)
+and the lines of a stretch are one join of their cells, laid out by slice assignments from the
+columns: no call, format or object per line.
 
 This module only reads a view: it is not part of the view's tag (views.py), so changing how
 `due` prints never makes a view again.
 """
 from __future__ import annotations
 
-from array import array
 from bisect import bisect_left, bisect_right
 from datetime import datetime, timedelta
 from itertools import compress
@@ -32,22 +33,12 @@ from typing import Any, Callable, Iterator, Sequence
 
 from cpcm.domain.policy import risk_rank
 from cpcm.service import tables
-from cpcm.service.dueview import NO_TARGET, _Body, _cell
+from cpcm.service.dueview import _Body, _cell
 from cpcm.workflow.clocks import SUPERVISORS
 from cpcm.workflow.deadlines import STATES, Deadline
 
 _TICK = timedelta(microseconds=1)
 PIECE = 20_000  # lines written at once: the output is never held whole
-
-
-def aims(body: _Body) -> array:
-    """Each item's target where it has one, else its due time (what `due` compares with its window)."""
-    items = body.items
-    dues, targets = items["due"], items["target"]
-    found = array("q", targets)
-    for k in compress(range(len(targets)), map(NO_TARGET.__eq__, targets)):
-        found[k] = dues[k]
-    return found
 
 
 class DueView:
@@ -62,9 +53,10 @@ class DueView:
         now_us, last, soon_us = tables.instant(now), tables.instant(horizon), soon // _TICK
         dues = items["due"]
         n = len(dues)
-        aim = aims(body)
-        # the piece of now, inside the window: lo <= now < hi, aim <= last
-        keep: Any = map(and_, map(and_, map(now_us.__ge__, items["lo"]), map(now_us.__lt__, items["hi"])), map(last.__ge__, aim))
+        aim = items["aim"]
+        # the piece of now (lo <= now < hi: decided once per piece), inside the window (aim <= last)
+        now_in = [lo <= now_us < hi for lo, hi in zip(items["piece_lo"], items["piece_hi"])]
+        keep: Any = map(and_, map(now_in.__getitem__, items["piece"]), map(last.__ge__, aim))
         covered: set[int] = set()
         if whose != "all":
             inside = list(keep)
@@ -183,7 +175,6 @@ class DueView:
         text over one interval of hours (it is asked once per stretch of equal texts). `row(item)`:
         the cells of an item computed each time."""
         body = self.body
-        middle = body.local
         tails = [f"{_cell(body.owners[o])}\t{body.whys[w]}\n" for o, w in body.tails]
         yield header + "\n"
         for state, bucket in enumerate(self.buckets):
@@ -200,7 +191,7 @@ class DueView:
                     yield "".join(alone)
                     alone.clear()
                 for start in range(0, len(run), PIECE):
-                    yield self._bulk(run[start:start + PIECE], label, when, middle, tails)
+                    yield self._bulk(run[start:start + PIECE], label, when, tails)
             if alone:
                 yield "".join(alone)
 
@@ -228,15 +219,17 @@ class DueView:
         items = body.items
         hours = (items["due"][k] - tables.instant(self.now)) / 10**6 / 3600
         owner = _cell(f"{body.owners[items['owner'][k]]} (covered by {self.whose})")
-        return f"{label}\t{body.local[k]}\t{when(hours)}\t{owner}\t{body.whys[items['why'][k]]}"
+        return f"{label}\t{body.text(k)}\t{when(hours)}\t{owner}\t{body.whys[items['why'][k]]}"
 
-    def _bulk(self, run: list[int], label: str, when: Callable[[float], str], middle: list[str],
-              tails: list[str]) -> str:
+    def _bulk(self, run: list[int], label: str, when: Callable[[float], str], tails: list[str]) -> str:
         """The lines of view items `run` (in the view's order: their due times only grow), each
         ending in a line break. `tails`: each (owner, why) pair's end of line."""
+        body = self.body
+        items = body.items
         now_us = tables.instant(self.now)
-        dues = list(map(self.body.items["due"].__getitem__, run))
-        tail_of = self.body.items["tail"]
+        dues = list(map(items["due"].__getitem__, run))
+        ids, starts, clocks = body.ids, body.starts, body.clocks
+        case_of, start_of, clock_of, tail_of = items["case"], items["start"], items["clock"], items["tail"]
 
         def text(i: int) -> str:
             return when((dues[i] - now_us) / 10**6 / 3600)
@@ -250,10 +243,13 @@ class DueView:
             end = bisect_right(range(count), False, lo=start + 1, key=lambda i: text(i) != said)
             part = run[start:end]
             size = len(part)
-            cells: list[str] = [head] * (4 * size)  # per line: the label, the text kept, the when, the tail
-            cells[1::4] = map(middle.__getitem__, part)
-            cells[2::4] = [f"\t{said}\t"] * size
-            cells[3::4] = map(tails.__getitem__, map(tail_of.__getitem__, part))
+            # per line: the label, the case, the title and the due time's day, its clock, the when, the tail
+            cells: list[str] = [head] * (6 * size)
+            cells[1::6] = map(ids.__getitem__, map(case_of.__getitem__, part))
+            cells[2::6] = map(starts.__getitem__, map(start_of.__getitem__, part))
+            cells[3::6] = map(clocks.__getitem__, map(clock_of.__getitem__, part))
+            cells[4::6] = [f"\t{said}\t"] * size
+            cells[5::6] = map(tails.__getitem__, map(tail_of.__getitem__, part))
             made.append("".join(cells))
             start = end
         return "".join(made)
