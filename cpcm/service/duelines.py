@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from cpcm.domain.policy import risk_rank
 from cpcm.service import tables
-from cpcm.service.dueview import _Body, _cell
+from cpcm.service.dueview import ViewBody, cell
 from cpcm.workflow.clocks import SUPERVISORS
 from cpcm.workflow.deadlines import STATES, Deadline
 
@@ -46,7 +46,7 @@ class DueView:
     (made as read, for --json, --ics and a table on a terminal) and `plain_text`, the printed
     lines made from the text kept ready."""
 
-    def __init__(self, body: _Body, zone, now: datetime, soon: timedelta, horizon: datetime, whose: str, oversees: bool,
+    def __init__(self, body: ViewBody, zone, now: datetime, soon: timedelta, horizon: datetime, whose: str, oversees: bool,
                  overdue_only: bool, extra: list[Deadline], covering: Callable[[dict], bool]):
         self.body, self.zone, self.now, self.soon, self.whose = body, zone, now, soon, whose
         items = body.items
@@ -96,7 +96,7 @@ class DueView:
         self._selected: list | None = None
 
     @staticmethod
-    def _mine(body: _Body, whose: str, oversees: bool) -> list[bool]:
+    def _mine(body: ViewBody, whose: str, oversees: bool) -> list[bool]:
         """Per item: whether it is for `whose` (theirs, or an approval they may decide)."""
         items = body.items
         owners = body.owners
@@ -111,7 +111,7 @@ class DueView:
         return list(mine)
 
     @staticmethod
-    def _covered(body: _Body, whose: str, oversees: bool, covering: Callable[[dict], bool], mine: list[bool]) -> set[int]:
+    def _covered(body: ViewBody, whose: str, oversees: bool, covering: Callable[[dict], bool], mine: list[bool]) -> set[int]:
         """The items on the list as covered: their case's worker's, while `whose` covers the case
         (a colleague covering it; a supervisor or manager never covers: they read every case)."""
         if oversees:
@@ -175,7 +175,7 @@ class DueView:
         text over one interval of hours (it is asked once per stretch of equal texts). `row(item)`:
         the cells of an item computed each time."""
         body = self.body
-        tails = [f"{_cell(body.owners[o])}\t{body.whys[w]}\n" for o, w in body.tails]
+        tails = [f"{cell(body.owners[o])}\t{body.whys[w]}\n" for o, w in body.tails]
         yield header + "\n"
         for state, bucket in enumerate(self.buckets):
             label = labels[state]
@@ -213,12 +213,12 @@ class DueView:
     def _line(self, x, label: str, when: Callable[[float], str], row: Callable[[Deadline], list[str]]) -> str:
         """The line of an item computed now, or of a view item listed as covered."""
         if x.__class__ is tuple:
-            return "\t".join(_cell(v) for v in row(x[1]))
+            return "\t".join(cell(v) for v in row(x[1]))
         body = self.body
         k = ~x
         items = body.items
         hours = (items["due"][k] - tables.instant(self.now)) / 10**6 / 3600
-        owner = _cell(f"{body.owners[items['owner'][k]]} (covered by {self.whose})")
+        owner = cell(f"{body.owners[items['owner'][k]]} (covered by {self.whose})")
         return f"{label}\t{body.text(k)}\t{when(hours)}\t{owner}\t{body.whys[items['why'][k]]}"
 
     def _bulk(self, run: list[int], label: str, when: Callable[[float], str], tails: list[str]) -> str:

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 DUE = "due"
 
 
-def _cell(value: Any) -> str:
+def cell(value: Any) -> str:
     return "" if value is None else str(value).replace("\t", " ").replace("\n", " ")
 
 
@@ -108,9 +108,9 @@ class _Builder:
                 if not isinstance(owner, str):
                     raise tables.NotKept  # `due` prints the owner as text
                 # the line's text after the case: the title, the due time's day, its clock (with the offset)
-                day, space, clock = _cell(local_text(tables.time_of(due, self.zone), self.zone)).partition(" ")
-                start = f"\t{_cell(title)}\t{day}{space}"
-                reason = _cell(f"{why} ({self.ctx.policy.short_source(rule)})")
+                day, space, clock = cell(local_text(tables.time_of(due, self.zone), self.zone)).partition(" ")
+                start = f"\t{cell(title)}\t{day}{space}"
+                reason = cell(f"{why} ({self.ctx.policy.short_source(rule)})")
                 key = json.dumps(static, separators=(",", ":"))
                 bounds = (NONE_LO if lo is None else lo, NONE_HI if hi is None else hi)
                 self.items.append((tables.code_instant(due), risk_rank(risk), case_id, position,
@@ -172,7 +172,7 @@ class _Builder:
         return small, data
 
 
-class _Body:
+class ViewBody:
     """A view's columns as read back: `items` (each column by name), the case ids, and its small parts."""
 
     def __init__(self, small: dict, data):
@@ -232,12 +232,12 @@ def _case_pieces(ctx, session, case) -> list[tuple] | None:
     return _pieces(entry, {tables.TEXT + k: v for k, v in session.texts.items()})
 
 
-def _load(place, keys) -> tuple[dict, Callable[[], _Body]] | None:
+def _load(place, keys) -> tuple[dict, Callable[[], ViewBody]] | None:
     found = views.read_view(place.path, keys)
     if found is None or found[0].get("tag") != place.tag:
         return None
     head, data = found
-    return head, lambda: _Body(head["body"], data)
+    return head, lambda: ViewBody(head["body"], data)
 
 
 def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta, overdue_only: bool) -> DueView | None:
@@ -330,7 +330,7 @@ def _admission_row(row: list, zone, now_us: int) -> tables.CaseDue | None:
     return None
 
 
-def _made(ctx, session, place, loaded) -> tuple[_Body, list] | None:
+def _made(ctx, session, place, loaded) -> tuple[ViewBody, list] | None:
     """The view's body for the tree now (stored when it may be), and the rows computed now
     (`tables.CaseDue`, not kept); None when the session keeps no tables."""
     from cpcm.service.context import case_covers
@@ -389,7 +389,7 @@ def _made(ctx, session, place, loaded) -> tuple[_Body, list] | None:
             views.write_view(place.path, place.cache.recipient, head, data)
         except OSError:
             pass  # a read never fails because the local cache cannot be written
-    return _Body(small, memoryview(data)), live
+    return ViewBody(small, memoryview(data)), live
 
 
 def _live_rows(ctx, case_ids) -> list:
@@ -412,7 +412,7 @@ def _live_rows(ctx, case_ids) -> list:
     return rows
 
 
-def _old_cases(body: _Body, drop: set[str]) -> dict[str, tuple]:
+def _old_cases(body: ViewBody, drop: set[str]) -> dict[str, tuple]:
     """The cases of a view's body not in `drop`, as `_Builder.add` takes them (in case order)."""
     items = body.items
     texts = body.texts
