@@ -12,9 +12,9 @@ Each state's items stay in the view's order, which is the order `deadlines.urgen
 in; what is computed each time (conference items, a case whose answer is not kept) is put in its
 place (bisect, after the kept items it ties with).
 
-The plain lines: an item's line is its state's label, its case, the title and due time the view
-keeps as printed (a day with the title, and a clock, each text once), the "when" (hours or days
-to or since the due time), and its owner and reason. Within a state the due times only grow, and
+The plain lines: an item's line is its state's label, its case, title and due time as the view
+keeps them printed, the "when" (hours or days to or since the due time), and its owner and
+reason. Within a state the due times only grow, and
 the "when" text is the same over one stretch of due times (`when` gives each text over one
 interval of hours, as the CLI's does), so it is computed once per stretch (bisect by the text)
 and the lines of a stretch are one join of their cells, laid out by slice assignments from the
@@ -219,7 +219,7 @@ class DueView:
         items = body.items
         hours = (items["due"][k] - tables.instant(self.now)) / 10**6 / 3600
         owner = cell(f"{body.owners[items['owner'][k]]} (covered by {self.whose})")
-        return f"{label}\t{body.text(k)}\t{when(hours)}\t{owner}\t{body.whys[items['why'][k]]}"
+        return f"{label}\t{body.local[k]}\t{when(hours)}\t{owner}\t{body.whys[items['why'][k]]}"
 
     def _bulk(self, run: list[int], label: str, when: Callable[[float], str], tails: list[str]) -> str:
         """The lines of view items `run` (in the view's order: their due times only grow), each
@@ -228,8 +228,7 @@ class DueView:
         items = body.items
         now_us = tables.instant(self.now)
         dues = list(map(items["due"].__getitem__, run))
-        ids, starts, clocks = body.ids, body.starts, body.clocks
-        case_of, start_of, clock_of, tail_of = items["case"], items["start"], items["clock"], items["tail"]
+        middle, tail_of = body.local, items["tail"]
 
         def text(i: int) -> str:
             return when((dues[i] - now_us) / 10**6 / 3600)
@@ -243,13 +242,11 @@ class DueView:
             end = bisect_right(range(count), False, lo=start + 1, key=lambda i: text(i) != said)
             part = run[start:end]
             size = len(part)
-            # per line: the label, the case, the title and the due time's day, its clock, the when, the tail
-            cells: list[str] = [head] * (6 * size)
-            cells[1::6] = map(ids.__getitem__, map(case_of.__getitem__, part))
-            cells[2::6] = map(starts.__getitem__, map(start_of.__getitem__, part))
-            cells[3::6] = map(clocks.__getitem__, map(clock_of.__getitem__, part))
-            cells[4::6] = [f"\t{said}\t"] * size
-            cells[5::6] = map(tails.__getitem__, map(tail_of.__getitem__, part))
+            # per line: the label, the text kept (case, title, due time), the when, the owner and why
+            cells: list[str] = [head] * (4 * size)
+            cells[1::4] = map(middle.__getitem__, part)
+            cells[2::4] = [f"\t{said}\t"] * size
+            cells[3::4] = map(tails.__getitem__, map(tail_of.__getitem__, part))
             made.append("".join(cells))
             start = end
         return "".join(made)
