@@ -6,7 +6,8 @@ deadline for what it prints.
 What it holds is the due table's (service/tables.py): each case's deadlines as
 `workflow/deadlines.py` computed them, for every time over which they stay the same
 (`workflow/intervals.py`: a piece [lo, hi) of time per answer). Every deadline of every piece is
-one item, with its piece's bounds, its due time and target as instants, its risk rank, its case,
+one item, with its piece (the bounds kept once per distinct piece), its due time, target and aim
+(the target, else the due time) as instants, its risk rank, its case,
 its owner, and the text `cpcm due` prints for it that does not depend on `now` (the case, the
 title, the due time in the agency's zone; the reason with the rule's source). `due` keeps the
 items whose piece holds `now` and that are for the worker asked for, inside the window, and
