@@ -77,7 +77,7 @@ class DueView:
             edge = now_us + soon_us
             buckets[1] = list(compress(rest, map(now_us.__gt__, rest_aims)))
             buckets[2] = list(compress(rest, map(and_, map(now_us.__le__, rest_aims), map(edge.__ge__, rest_aims))))
-            buckets[3] = list(compress(rest, map(edge.__lt__, rest_aims)))
+            buckets[3] = list(compress(rest, map(and_, map(now_us.__le__, rest_aims), map(edge.__lt__, rest_aims))))
         self.special = [False] * 4  # whether a state's list holds an item not printed in bulk
         if covered:
             for state, bucket in enumerate(buckets):
