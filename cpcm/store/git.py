@@ -75,6 +75,14 @@ for _n, (_key, _value) in enumerate(_SETTINGS):
     _CONFIG[f"GIT_CONFIG_KEY_{_n}"], _CONFIG[f"GIT_CONFIG_VALUE_{_n}"] = _key, _value
 
 
+def _with_settings(*settings: tuple[str, str]) -> dict[str, str]:
+    """The environment that adds `settings` to `_SETTINGS` for one git command."""
+    env = {"GIT_CONFIG_COUNT": str(len(_SETTINGS) + len(settings))}
+    for n, (key, value) in enumerate(settings, start=len(_SETTINGS)):
+        env[f"GIT_CONFIG_KEY_{n}"], env[f"GIT_CONFIG_VALUE_{n}"] = key, value
+    return env
+
+
 def _ident_name(name: str) -> str:
     """A name as git writes it in an author line (git's own clean-up: no '<', '>' or line break,
     no leading or trailing space or punctuation)."""
@@ -192,8 +200,10 @@ class Git:
             stream += (b"commit %s\ncommitter cpcm <cpcm> 0 +0000\ndata 0\nfrom %s\n" % (TREES_REF, parent.encode())
                        + b"".join(changes) + b"\nreset %s\nfrom %s\n\n" % (TREES_REF, b"0" * 40))
         if stream:
-            # --depth=0: no delta search (encrypted files have no deltas; the trees are small and gc packs them later)
-            self.run(["fast-import", "--quiet", "--done", "--depth=0"], input=bytes(stream) + b"done\n")
+            # neither delta search nor compression: encrypted files have no deltas and do not compress (half of
+            # the import's time went to trying); gc packs the trees better later
+            self.run(["fast-import", "--quiet", "--done", "--depth=0"], input=bytes(stream) + b"done\n",
+                     env=_with_settings(("pack.compression", "0")))
         self.run(["update-index", "--add", "--remove", "--info-only", "-z", "--stdin"],
                  input=b"".join(p.encode("utf-8") + b"\0" for p in paths))
 
