@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ruamel.yaml import YAML
+
 from cpcm.domain.records import HEADER
 from cpcm.store import codec
 
@@ -31,10 +33,12 @@ _LONGEST = 1000  # characters of plain text written here; longer text goes to co
 _INDENT = 64  # levels deeper than this go to codec.dumps
 
 
-# what YAML reads a plain scalar as, by its first character: the dumper's own rules (its
-# resolver's table, taken once: asking the resolver costs 20 µs a value)
-_IMPLICIT = {first: tuple(rules) for first, rules in codec._DUMPER.resolver.versioned_resolver.items()}
+# what YAML reads a plain scalar as, by its first character: the rules of a safe YAML 1.2
+# dumper like codec's (its resolver's table, taken once: asking the resolver costs 20 µs a value)
+_IMPLICIT = {first: tuple(rules) for first, rules in YAML(typ="safe").resolver.versioned_resolver.items()}
 _ANY_FIRST = _IMPLICIT.get(None, ())
+# the words codec's representer writes in single quotes (a YAML 1.1 reader takes them for true/false)
+_YAML11_WORDS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
 
 
 class _Other(Exception):
@@ -56,7 +60,7 @@ def dumps(data: dict[str, Any]) -> bytes:
 
 
 def _text(value: str) -> str:
-    if not value or value.lower() in codec._YAML11_WORDS:
+    if not value or value.lower() in _YAML11_WORDS:
         return f"'{value}'"  # as codec's representer writes them
     if len(value) > _LONGEST or ": " in value or not _PLAIN.fullmatch(value) or not value.isprintable() \
             or max(value) > "\uffff":
