@@ -1,15 +1,20 @@
 """Records are written with ruamel's C emitter when it is installed (a quarter of the pure
 emitter's time) and the pure one otherwise: both must write text that reads back as the same
-record, whatever a person typed."""
+record, whatever a person typed. Record files are written by `emit.dumps`, which writes the
+plain values most records hold itself and must write exactly the bytes `codec.dumps` writes."""
 from __future__ import annotations
 
 import io
 
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from ruamel.yaml.emitter import Emitter
 
-from cpcm.store import codec
-from test_roundtrip import TRICKY, records
+from cpcm.store import codec, emit
+from test_roundtrip import TRICKY, keys, records
+
+REVIEW_HEADER = {"kind": "review", "schema": 1, "id": "01M84N0603RNRR0YKKTW6RR3CG", "case": "CP-4F7K-9X2M",
+                 "at": "2026-11-23T09:00:00+03:00", "recorded_at": "2026-11-23T09:00:00+03:00", "by": "amina"}
 
 PURE = codec._yaml(pure=True)
 PURE.representer.add_representer(str, codec._str)
@@ -38,3 +43,42 @@ def test_text_a_person_types_reads_back_from_either_emitter():
             "lines": "one\n\n  two\n", "tab": "a\tb"}
     assert codec.loads(codec.dumps(body)) == body
     assert codec.loads(pure_dumps(body)) == body
+
+
+# -- emit.dumps: records without ruamel's representer, byte for byte what codec.dumps writes -----
+
+WORDS = st.from_regex(r"[A-Za-z][A-Za-z0-9 _.,;:()/+'-]{0,30}", fullmatch=True)
+PLAIN_VALUES = st.recursive(
+    st.one_of(WORDS, st.sampled_from(TRICKY), st.integers(-(2**63), 2**63), st.booleans(), st.none()),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(["a", "y", "n", "yes", "null", "Null", "nULL", "_k"]) | keys, inner, max_size=4)),
+    max_leaves=15)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records())
+def test_the_light_writer_writes_any_record_as_codec_dumps_does(record):
+    data = record.to_dict()
+    assert emit.dumps(data) == codec.dumps(data)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(keys, PLAIN_VALUES, max_size=8))
+def test_the_light_writer_writes_the_values_it_knows_as_codec_dumps_does(body):
+    data = dict(REVIEW_HEADER, **body)
+    assert emit.dumps(data) == codec.dumps(data)
+
+
+def test_the_light_writer_writes_a_review_itself_and_leaves_other_text_to_codec(monkeypatch):
+    review = dict(REVIEW_HEADER, chair="grace", attended={"child": "yes", "family": "no"}, plan_still_right="yes",
+                  decisions=["continue the plan", "visit school (term 2)"], outcome="continue", next_review="2027-02-23",
+                  score=3, flags=[], extra={}, note=None, done=True)
+    given_to_codec = []
+    real = codec.dumps
+    monkeypatch.setattr(codec, "dumps", lambda data: (given_to_codec.append(data), real(data))[1])
+    text = emit.dumps(review)
+    assert given_to_codec == [] and text == real(review)
+    assert codec.loads(text) == review
+    for other in ("two\nlines", "a: b", " lead", "x" * 2000, "tab\there", "Özdemir — 子供 😀", 1.5):
+        given_to_codec.clear()
+        assert emit.dumps(dict(review, note=other)) == real(dict(review, note=other))
+        assert len(given_to_codec) == 1

@@ -111,11 +111,16 @@ def test_commit_of_many_files__the_tree_git_add_makes_and_no_loose_blob(tmp_path
         (root / "cases" / "c003" / "r.age").write_bytes(b"first 3")
         changed += ["cases/c001/r.age", "cases/c003/r.age"]
         monkeypatch.setattr(git_mod, "BULK_FROM", 64 if bulk else 10**6)
+
+        def loose() -> set[str]:
+            return {f"{d.name}{f.name}" for d in (root / ".git" / "objects").iterdir() if len(d.name) == 2 for f in d.iterdir()}
+        before = loose()
         store.commit(changed, "two", "Amina", "amina@example.org")
         trees.append(git(root, "rev-parse", "HEAD^{tree}").strip())
         assert git(root, "status", "--porcelain") == ""  # the index knows every file as it is on disk
-        loose = [f"{d.name}{f.name}" for d in (root / ".git" / "objects").iterdir() if len(d.name) == 2 for f in d.iterdir()]
-        kinds = {git(root, "cat-file", "-t", sha).strip() for sha in loose}
-        assert ("blob" in kinds) is not bulk  # staged together: every new blob in one pack, none loose
+        kinds = {git(root, "cat-file", "-t", sha).strip() for sha in loose() - before}
+        # staged together: every new blob and every changed folder's tree in one pack, none loose
+        assert kinds == ({"commit"} if bulk else {"blob", "tree", "commit"})
+        assert git(root, "for-each-ref", "--format=%(refname)").split() == ["refs/heads/main"]  # the import's own ref is gone
         git(root, "fsck", "--strict")
     assert trees[0] == trees[1]

@@ -57,13 +57,32 @@ def test_a_row_a_worker_cannot_check_is_checked_again_here(monkeypatch):
     parent = os.getpid()
     real = followups._check_review_row
 
-    def flaky(ctx, number, case_id, data):
+    def flaky(ctx, number, case_id, data, form=None):
         if os.getpid() != parent and number == 3:
             raise RuntimeError("a worker cannot check this row")
-        return real(ctx, number, case_id, data)
+        return real(ctx, number, case_id, data, form)
 
     monkeypatch.setattr(followups, "SPREAD_FROM", 2)
     monkeypatch.setattr(followups, "SPREAD_CHUNK", 2)
     monkeypatch.setattr(followups, "_check_review_row", flaky)
     done = service.review_batch(amina, [dict(REVIEW, case=case_id) for case_id in ids])
     assert done.extra["reviewed"] == 4
+
+
+def test_the_progress_moves_as_the_reviews_are_written_and_ends_with_the_commit(monkeypatch):
+    from cpcm.store.memory import MemoryTransaction
+
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    ids = planned_cases(amina, 7)
+    steps = []
+    real_commit, real_write = MemoryTransaction.commit, MemoryTransaction.write_sealed
+    monkeypatch.setattr(followups, "WRITE_TICK", 2)
+    monkeypatch.setattr(MemoryTransaction, "commit", lambda self, message: (steps.append("commit"), real_commit(self, message))[1])
+    monkeypatch.setattr(MemoryTransaction, "write_sealed", lambda self, *a: (steps.append("write"), real_write(self, *a))[1])
+    service.review_batch(amina, [dict(REVIEW, case=case_id) for case_id in ids], progress=lambda n: steps.append(n))
+    checked = steps[:steps.index("write")]
+    writing = steps[steps.index("write"):]
+    assert sum(checked) == 7  # one tick a row checked
+    assert [s for s in writing if s not in ("write", "commit")] == [2, 2, 2, 1]  # as they are written; the last after the commit
+    assert writing.index(2) < writing.index("commit") and writing[-1] == 1 and writing[-2] == "commit"

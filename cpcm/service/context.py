@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 from cpcm import clock
 from cpcm.crypto import identity as identity_mod
 from cpcm.domain.case import Case
-from cpcm.domain.forms import validate
+from cpcm.domain.forms import Form, validate
 from cpcm.domain.ids import RecordIds, normalise_case_id
 from cpcm.domain.policy import Policy
 from cpcm.domain.records import HEADER, Record, changed_fields
@@ -521,9 +521,10 @@ def form_for(ctx: Context, kind: str) -> str:
     return str(ctx.policy.get("forms", kind) or ASSESSMENT_FORMS.get(kind) or kind)
 
 
-def validate_form(ctx: Context, form_name: str, data: Mapping[str, Any], what: str) -> dict:
-    """The record body `data` makes under the form, or InvalidInput naming every bad field."""
-    form = forms.load(form_name, ctx.root)
+def validate_form(ctx: Context, form_name: str | Form, data: Mapping[str, Any], what: str) -> dict:
+    """The record body `data` makes under the form (by name, or loaded once by a caller that
+    validates many rows), or InvalidInput naming every bad field."""
+    form = forms.load(form_name, ctx.root) if isinstance(form_name, str) else form_name
     body, errors = validate(form, data, ctx.now.date(), [w.id for w in ctx.team.active])
     if errors:
         raise InvalidInput(errors, what)

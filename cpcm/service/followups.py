@@ -1,16 +1,21 @@
 """Following a case: cpcm followup and review (one case, or a batch in one commit)."""
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from cpcm.domain.case import Case
+from cpcm.domain.forms import Form
 from cpcm.domain.ids import normalise_case_id
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service import reintegration
-from cpcm.service.context import (Context, append, end_expired_covers, form_for, keys_for, load_case, load_records, new_record,
-                                  record_table, transaction, validate_form, writes)
+from cpcm.service.context import (Context, append, case_covers, end_expired_covers, form_for, keys_for, load_case, load_records,
+                                  new_record, record_table, transaction, validate_form, writes)
+from cpcm.store import forms
 from cpcm.service.results import Written
+from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow import transitions
 from cpcm.workflow.fold import fold
@@ -63,9 +68,10 @@ def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
     return Written(case_id, record.id, "followup", tuple(warnings), tuple(steps))
 
 
-def _review_body(ctx: Context, case: Case, data: Mapping[str, Any]) -> tuple[dict, list[str]]:
-    """A validated review and its warnings; InvalidInput naming every bad field."""
-    body = validate_form(ctx, form_for(ctx, "review"), data, f"review of {case.id}")
+def _review_body(ctx: Context, case: Case, data: Mapping[str, Any], form: Form | None = None) -> tuple[dict, list[str]]:
+    """A validated review and its warnings; InvalidInput naming every bad field. `form`: the
+    review form when the caller has it loaded (a batch loads it once)."""
+    body = validate_form(ctx, form or form_for(ctx, "review"), data, f"review of {case.id}")
     warnings = []
     if body.get("chair") == case.worker:
         warnings.append(f"{case.id}: the chair is the case's own worker; the guidelines ask for a manager or someone not involved")
@@ -109,15 +115,16 @@ def review(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | N
 
 SPREAD_FROM = 200  # rows of a batch from which their checks run on every core
 SPREAD_CHUNK = 50
+WRITE_TICK = 100  # records written between two ticks of the progress bar
 
 
-def _check_review_row(ctx: Context, number: int, case_id: str, data: dict) -> tuple:
+def _check_review_row(ctx: Context, number: int, case_id: str, data: dict, form: Form | None = None) -> tuple:
     """One row of a batch checked: (number, case, body, warnings, errors); case and body are None
-    when errors name what is wrong."""
+    when errors name what is wrong. `form`: the review form, loaded once for the batch."""
     try:
         records = load_records(ctx, case_id)
         case = fold(case_id, records)
-        body, row_warnings = _review_body(ctx, case, data)
+        body, row_warnings = _review_body(ctx, case, data, form)
         transitions.advance(case.stage, "review", case_id)
         latest = reintegration.latest(ctx, records) if reintegration.recorded(records) else None
         if latest is not None:
@@ -129,17 +136,50 @@ def _check_review_row(ctx: Context, number: int, case_id: str, data: dict) -> tu
     return number, case, body, row_warnings, []
 
 
-def _checked_rows(ctx: Context, rows: list[tuple[int, str, dict]], progress: Callable[[int], None] | None) -> list[tuple]:
-    """Every row checked, in row order: on every core for a large batch (forked workers, which
-    inherit the keys and the store; a row a worker could not check for any other reason is
-    checked here again, so that its error is raised here)."""
+def _readers_kept(ctx: Context, case: Case) -> list[str] | None:
+    """The case's readers when no cover of it has ended (what `end_expired_covers` keeps); None
+    when one has: that case's review is written in the transaction, which takes the cover off."""
+    covers = case_covers(ctx, case.id)
+    if covers and cover_rules.in_force(covers, ctx.now) != covers:
+        return None
+    return ctx.store.recipients(case.id)
+
+
+def _sealed_review(ctx: Context, checked: tuple) -> tuple:
+    """A checked row as the write needs it: (number, case id, warnings, errors, what to write),
+    what to write being ("sealed", record, bytes) for a review made and encrypted here, or
+    ("case", case, body) for one the transaction makes (an ended cover comes off first)."""
+    number, case, body, warnings, errors = checked
+    if case is None:
+        return number, None, warnings, errors, None
+    readers = _readers_kept(ctx, case)
+    if readers is None:
+        return number, case.id, warnings, errors, ("case", case, body)
+    record = new_record(ctx, "review", case.id, body, after=case.history[-1].id if case.history else "")
+    return number, case.id, warnings, errors, ("sealed", record, ctx.store.seal(record, keys_for(ctx, readers)))
+
+
+def _checked_rows(ctx: Context, rows: list[tuple[int, str, dict]], progress: Callable[[int], None] | None,
+                  seal: bool = True) -> list[tuple]:
+    """Every row checked and, with `seal`, its review made and encrypted (`_sealed_review`), in
+    row order: on every core for a large batch (forked workers, which inherit the keys, the store
+    and its record table; a row a worker could not check for any other reason is checked here
+    again, so that its error is raised here)."""
     from cpcm.store import parallel
+
+    form = forms.load(form_for(ctx, "review"), ctx.root)
+
+    def one(number: int, case_id: str, data: dict) -> tuple:
+        checked = _check_review_row(ctx, number, case_id, data, form)
+        if not seal or checked[1] is None:
+            return checked[0], checked[1] and checked[1].id, checked[3], checked[4], None
+        return _sealed_review(ctx, checked)
 
     def job(chunk: list[tuple[int, str, dict]]) -> list[tuple]:
         done = []
         for number, case_id, data in chunk:
             try:
-                done.append(_check_review_row(ctx, number, case_id, data))
+                done.append(one(number, case_id, data))
             except Exception:  # noqa: BLE001 - anything else (a damaged record): checked again by the parent
                 done.append((number, case_id, data))
         return done
@@ -148,18 +188,39 @@ def _checked_rows(ctx: Context, rows: list[tuple[int, str, dict]], progress: Cal
     results = []
     for done in parallel.run_chunks(job, chunks) if len(rows) >= SPREAD_FROM else map(job, chunks):
         for item in done:
-            results.append(_check_review_row(ctx, *item) if len(item) == 3 else item)
+            results.append(one(*item) if len(item) == 3 else item)
         if progress:
             progress(len(done))
     return sorted(results, key=lambda item: item[0])
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused for a batch: the record table's million objects made each
+    of its passes slow (a third of loading the table went to it). What the batch makes is freed
+    by reference counting as usual; the collector runs again when it ends."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @writes
 def review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool = False,
                  progress: Callable[[int], None] | None = None) -> Written:
     """Review many cases from one file: every row is checked first; one bad row and nothing is
-    written; otherwise all reviews go in one commit."""
+    written; otherwise all reviews go in one commit. `progress(n)`: called as rows are checked
+    (one tick a row) and, unless `dry_run`, as their reviews are written (one a review; the last
+    ones once the commit is made)."""
     ctx.need_worker()
+    with _no_cycle_collection():
+        return _review_batch(ctx, rows, dry_run, progress)
+
+
+def _review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, progress: Callable[[int], None] | None) -> Written:
     cache = record_table(ctx)
     errors: list[tuple[int, FieldError]] = []
     planned, warnings = [], []
@@ -177,11 +238,14 @@ def review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool = Fa
             continue
         seen.add(case_id)
         wanted.append((number, case_id, data))
-    for number, case, body, row_warnings, row_errors in _checked_rows(ctx, wanted, progress):
+    if len(wanted) >= SPREAD_FROM:
+        # the record table loaded here, once, for the workers to inherit; a cold one filled on every core
+        ctx.store.prefetch([case_id for _, case_id, _ in wanted], ctx.keys, ctx.progress)
+    for number, case_id, row_warnings, row_errors, write in _checked_rows(ctx, wanted, progress, seal=not errors and not dry_run):
         errors += [(number, e) for e in row_errors]
-        if case is not None:
+        if not row_errors:
             warnings += row_warnings
-            planned.append((case, body))
+            planned.append((case_id, write))
     try:
         cache.save()  # the records decrypted here, for the next command
     except OSError:
@@ -193,19 +257,34 @@ def review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool = Fa
         raise InvalidInput([FieldError("rows", "the batch holds no rows")], "the batch")
     written = []
     if not dry_run:
-        with transaction(ctx, "review-batch") as tx:
-            ended, records = "", []
-            for case, body in planned:
+        written = _write_reviews(ctx, planned, progress)
+    return Written(None, tuple(w["record_id"] for w in written), "review", tuple(warnings),
+                   extra={"reviewed": len(written), "checked": len(planned), "dry_run": dry_run,
+                          "records": written or [{"case_id": case_id} for case_id, _ in planned]},
+                   json_keys=("warnings",))
+
+
+def _write_reviews(ctx: Context, planned: list[tuple[str, tuple]], progress: Callable[[int], None] | None) -> list[dict]:
+    """Write the checked reviews in one commit, in row order: the sealed ones as they are, the
+    others made here (their case's ended cover taken off first)."""
+    written, ticks = [], 0
+    with transaction(ctx, "review-batch") as tx:
+        ended = ""
+        for case_id, (what, *made) in planned:
+            if what == "sealed":
+                record, sealed = made
+                tx.write_sealed(record, sealed)
+            else:
+                case, body = made
                 readers, ended_here = end_expired_covers(ctx, tx, case)
                 ended = ended or ended_here
                 record = new_record(ctx, "review", case.id, body, after=case.history[-1].id if case.history else "")
-                records.append((record, keys_for(ctx, readers)))
-                written.append({"case_id": case.id, "record_id": record.id})
-            tx.write_records(records)
-            if progress:
-                progress(len(records))
-            tx.commit(f"review batch {len(written)} cases{ended}")
-    return Written(None, tuple(w["record_id"] for w in written), "review", tuple(warnings),
-                   extra={"reviewed": len(written), "checked": len(planned), "dry_run": dry_run,
-                          "records": written or [{"case_id": c.id} for c, _ in planned]},
-                   json_keys=("warnings",))
+                tx.write_record(record, keys_for(ctx, readers))
+            written.append({"case_id": case_id, "record_id": record.id})
+            if progress and len(written) % WRITE_TICK == 0 and len(written) < len(planned):
+                progress(WRITE_TICK)
+                ticks += WRITE_TICK
+        tx.commit(f"review batch {len(written)} cases{ended}")
+    if progress:
+        progress(len(written) - ticks)  # the rest once the commit is made
+    return written

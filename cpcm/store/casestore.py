@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 from cpcm.crypto import cipher
 from cpcm.domain.records import Record, plain
 from cpcm.errors import CannotDecrypt, Corrupt
-from cpcm.store import atomic, codec, memo
+from cpcm.store import atomic, codec, emit, memo
 from cpcm.store.cache import RecordCache, SummaryCache, blob_id
 from cpcm.store.faults import crash_point
 from cpcm.store.git import INDEX_LOCK, Commit, Git, GitError
@@ -119,8 +119,8 @@ class CaseStore:
     def _read(self, live: Callable[[], T], committed: Callable[[Snapshot], T]) -> T:
         """`live()` from the working tree when no write is under way before or during it (the
         generation is even and unchanged); otherwise `committed(snapshot)` of the last commit."""
-        if self._writing:
-            return live()
+        if self._writing or self._held is not None:
+            return live()  # this process's own write, or holding the lock: the working tree is the state
         if self.view is None:
             lock_path = self.root / LOCK
             before = generation(lock_path)
@@ -324,42 +324,46 @@ class CaseStore:
         return blobs
 
     def prefetch(self, case_ids: Iterable[str], keys: Sequence, progress: Callable[[int, int], None] | None = None) -> int:
-        """Decrypt and parse, on every core, the records of `case_ids` the record cache lacks
-        (a cold cache: the first use, a new identity), so that reading them next costs no
-        decryption and no YAML. Returns how many were parsed. `progress(done, total)` is called
-        as they come in. What cannot be read is left to the reads that follow, which report it."""
+        """Load the record table, and decrypt and parse on every core the records of `case_ids`
+        it lacks (a cold table: the first use, a new identity), so that reading them next costs no
+        decryption and no YAML. Returns how many were parsed. The files are found by their blob
+        ids in the commit readers read (one `git ls-tree`, no file read for a record the table
+        holds); a file changed on disk since is left to the read of its case, as is anything that
+        cannot be read (the read reports it). `progress(done, total)` is called as they come in."""
         from cpcm.store import parallel
 
         cache = self.record_cache
         if cache is None or not cache.usable(keys):
             return 0
-        ids = list(case_ids)
-
-        def live() -> list[bytes]:
-            found = []
-            for case_id in ids:
-                for path in self._files_live(case_id, CASES):
-                    try:
-                        found.append(path.read_bytes())
-                    except OSError:
-                        continue
-            return found
-
-        def committed(view: Snapshot) -> list[bytes]:
-            rels = [self.rel(p) for case_id in ids for p in self._files_committed(view, case_id, CASES)]
-            return list(view.read_many(rels).values())
-        wanted: list[tuple[str, bytes]] = []
-        seen: set[str] = set()
-        for data in self._read(live, committed):  # one look at the write generation for them all
-            blob = blob_id(data)
-            if blob not in seen and not cache.has(blob):
-                seen.add(blob)
-                wanted.append((blob, data))
-        if len(wanted) < parallel.WORTH_IT:
+        wanted = set(case_ids)
+        try:
+            out = self.git.run(["ls-tree", "-r", "-z", self.git.rev, "--", CASES])
+        except GitError:
             return 0
-        for blob, loaded in parallel.parse_all(wanted, keys, progress):
+        missing: dict[str, str] = {}
+        for entry in out.split("\0"):
+            meta, _, rel = entry.partition("\t")
+            parts = rel.split("/")
+            fields = meta.split(" ")
+            if len(parts) == 3 and parts[1] in wanted and len(fields) == 3 and RECORD_FILE.match(parts[2]) \
+                    and not cache.has(fields[2]):
+                missing.setdefault(fields[2], rel)
+        if len(missing) < parallel.WORTH_IT:
+            return 0
+
+        def live() -> dict[str, bytes]:
+            found = {}
+            for rel in missing.values():
+                try:
+                    found[rel] = (self.root / rel).read_bytes()
+                except OSError:
+                    continue
+            return found
+        found = self._read(live, lambda view: view.read_many(missing.values()))
+        todo = [(blob, found[rel]) for blob, rel in missing.items() if rel in found and blob_id(found[rel]) == blob]
+        for blob, loaded in parallel.parse_all(todo, keys, progress):
             cache.put(blob, loaded)
-        return len(wanted)
+        return len(todo)
 
     def log(self, paths: Sequence[str] = (), added_only: bool = False, limit: int | None = None) -> list[Commit]:
         return self.git.log(paths, added_only, limit)
@@ -368,14 +372,25 @@ class CaseStore:
     def transaction(self, verb: str, worker: str, author: str, email: str) -> "Transaction":
         return Transaction(self, verb, worker, author, email)
 
+    def seal(self, record: Record, recipients: Iterable[str]) -> bytes:
+        """The bytes `Transaction.write_sealed` writes for `record`, readable by `recipients`:
+        made outside the transaction, in any process (a batch seals its records on every core)."""
+        return seal(record, recipients)
+
 
 SPREAD_FROM = 200  # records of a batch from which they are encrypted on every core
 SPREAD_CHUNK = 100
 
 
+def seal(record: Record, recipients: Iterable[str]) -> bytes:
+    """A record file's bytes: the record as YAML (`emit.dumps`: the same text as `codec.dumps`),
+    encrypted with age to `recipients`."""
+    return cipher.encrypt(emit.dumps(record.to_dict()), recipients)
+
+
 def _seal_chunk(chunk: list[tuple[int, tuple[Record, list[str]]]]) -> list[tuple[int, bytes]]:
     """Records as `write_record` writes them (YAML, then age to the recipients), by position."""
-    return [(n, cipher.encrypt(codec.dumps(record.to_dict()), recipients)) for n, (record, recipients) in chunk]
+    return [(n, seal(record, recipients)) for n, (record, recipients) in chunk]
 
 
 class Transaction:
@@ -429,7 +444,12 @@ class Transaction:
     def write_record(self, record: Record, recipients: Iterable[str], top: str = CASES) -> str:
         """Encrypt and write one new record file under `top` (cases/, or conferences/ for a
         conference's records); never overwrites."""
-        return self._write_sealed(record, cipher.encrypt(codec.dumps(record.to_dict()), recipients), top)
+        return self._write_sealed(record, seal(record, recipients), top)
+
+    def write_sealed(self, record: Record, sealed: bytes, top: str = CASES) -> str:
+        """Write one new record file whose bytes `CaseStore.seal` made (in a worker process, say);
+        never overwrites."""
+        return self._write_sealed(record, sealed, top)
 
     def _write_sealed(self, record: Record, data: bytes, top: str) -> str:
         rel = f"{top}/{record.case}/{record_name(record.id, record.kind)}"

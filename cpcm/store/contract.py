@@ -80,6 +80,11 @@ class StoreTransaction(Protocol):
         them on every core). Returns their names."""
         ...
 
+    def write_sealed(self, record: Record, sealed: Any, top: str = CASES) -> str:
+        """Write one new record as `Store.seal` made it (outside the transaction, in any process);
+        never over an existing one. Returns its repository-relative name."""
+        ...
+
     def reencrypt(self, path: Path, keys: Sequence, recipients: Iterable[str]) -> str:
         """Make the existing record at `path` (read with `keys`) readable by `recipients` only,
         unchanged otherwise."""
@@ -164,3 +169,9 @@ class Store(Protocol):
         ...
 
     def transaction(self, verb: str, worker: str, author: str, email: str) -> StoreTransaction: ...
+
+    def seal(self, record: Record, recipients: Iterable[str]) -> Any:
+        """`record` made ready for `StoreTransaction.write_sealed`, readable by the age `recipients`
+        (the store's file for it: encrypted YAML): the costly part of writing a record, which a
+        batch does on every core before its transaction."""
+        ...

@@ -188,6 +188,9 @@ class MemoryStore:
     def generation(self) -> int:
         return self._generation
 
+    def seal(self, record: Record, recipients: Iterable[str]) -> Sealed:
+        return Sealed(record.to_dict(), recipients)
+
     def transaction(self, verb: str, worker: str, author: str, email: str) -> "MemoryTransaction":
         return MemoryTransaction(self, verb, worker, author, email)
 
@@ -246,6 +249,12 @@ class MemoryTransaction:
 
     def write_records(self, items: Sequence[tuple[Record, Iterable[str]]], top: str = CASES) -> list[str]:
         return [self.write_record(record, recipients, top) for record, recipients in items]
+
+    def write_sealed(self, record: Record, sealed: Sealed, top: str = CASES) -> str:
+        rel = f"{top}/{record.case}/{record_name(record.id, record.kind)}"
+        if rel in self.store._view():
+            raise FileExistsError(rel)  # records are never overwritten
+        return self._stage(rel, sealed)
 
     def reencrypt(self, path, keys: Sequence, recipients: Iterable[str]) -> str:
         _record, entry = self.store._unseal(path, keys)  # only a reader can give a record to new readers
