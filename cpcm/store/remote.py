@@ -198,10 +198,9 @@ def trees_of_change(git: Git, base: str, ours: str, theirs: str, folder_of, alwa
             listing = found.get(f"{commit}:{top}")
             if listing is None:
                 continue
-            wanted = {folder.split("/", 1)[1] for folder in folders if folder.startswith(top + "/")}
-            for mode, name, sha in _tree_entries(listing):
-                if name in wanted and mode == "40000":
-                    folder_ids[(commit, f"{top}/{name}")] = sha
+            wanted = [folder.split("/", 1)[1] for folder in folders if folder.startswith(top + "/")]
+            for name, sha in _sub_trees(listing, wanted).items():
+                folder_ids[(commit, f"{top}/{name}")] = sha
     listings = _batch(git, sorted(set(folder_ids.values())))
     trees = []
     for commit in commits:
@@ -231,6 +230,23 @@ def _tree_entries(data: bytes) -> Iterator[tuple[str, str, str]]:
         nul = data.index(b"\0", space)
         yield data[pos:space].decode(), data[space + 1:nul].decode("utf-8", "surrogateescape"), data[nul + 1:nul + 21].hex()
         pos = nul + 21
+
+
+def _sub_trees(data: bytes, names: Iterable[str]) -> dict[str, str]:
+    """The ids of the sub-trees `names` in a raw tree object, found in one forward pass: git
+    keeps a tree's entries sorted by name (a sub-tree's name as if it ended in "/"), so each
+    name is looked for after the one before. No per-entry work in Python: at 100,000 cases the
+    `cases` tree has 100,000 entries, and a merge wants a few of them."""
+    found, pos = {}, 0
+    for name in sorted(names, key=lambda n: n.encode("utf-8") + b"/"):
+        needle = b"40000 " + name.encode("utf-8") + b"\0"
+        at = data.find(needle, pos)
+        if at < 0 or (at > 0 and at < 21):  # not there (an entry starts at 0 or after a 20-byte id)
+            continue
+        start = at + len(needle)
+        found[name] = data[start:start + 20].hex()
+        pos = start + 20
+    return found
 
 
 def _batch(git: Git, names: list[str]) -> dict[str, bytes]:
