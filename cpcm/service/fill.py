@@ -181,13 +181,14 @@ def _segments(folder) -> int:
 
 
 def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Sequence[str],
-         direct: dict[str, Table] | None = None, spread: bool = True) -> Iterator[Filled]:
+         direct: dict[str, Table] | None = None, spread: bool = True, rows=None) -> Iterator[Filled]:
     """Read every case of `case_ids` (on every core when `spread`), write its entry in every
     table of `TABLES` and its records in the record table, and yield it. `direct`: tables (by
     name) loaded by the caller, into which entries are set rather than appended. A table that
     already has many segments (`PILE_UP`) waiting for its reader to merge them is not appended
     to: its reader fills its own misses. A case that cannot be read is noted in `ctx.problems`
-    and not yielded."""
+    and not yielded. `rows`: the `tables.Bulk` the due and statistics rows go to (default: one
+    of the tables this command has not read, for many cases on every core)."""
     from cpcm.service import tables
     from cpcm.store import parallel
 
@@ -206,7 +207,7 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
     chunks = [list(case_ids[n:n + CHUNK]) for n in range(0, total, CHUNK)]
     job = _chunk_job(ctx, basis, source)
     # the due and statistics rows: to new segments as they come when many (and not read by this command)
-    rows_writer = tables.bulk(ctx, cache) if spread and total >= tables.BULK_FROM else None
+    rows_writer = rows if rows is not None else tables.bulk(ctx, cache) if spread and total >= tables.BULK_FROM else None
     try:
         for results in parallel.run_chunks(job, chunks) if spread else map(job, chunks):
             for item in results:

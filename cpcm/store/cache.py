@@ -38,7 +38,7 @@ import os
 import secrets
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from cpcm.crypto import cipher
 from cpcm.store import atomic
@@ -129,12 +129,8 @@ class Table:
                 self.stale = True
                 continue
             self.files.append(name)
-            try:
-                data = json.loads(cipher.decrypt(raw, self.keys))
-            except (ValueError, cipher.NotARecipient, cipher.Damaged):
-                self.stale = True
-                continue
-            if not isinstance(data, dict) or data.get("version") != VERSION or data.get("tag") != self.tag:
+            data = _segment(raw, self.keys, self.tag)
+            if data is None:
                 self.stale = True
                 continue
             for key, value in (data.get("entries") or {}).items():
@@ -143,6 +139,55 @@ class Table:
                 else:
                     self.entries[key] = value
         return self
+
+    def segments(self) -> list[str]:
+        """The names of the table's segments on disk, oldest first."""
+        try:
+            return sorted(n for n in os.listdir(self.folder) if n.endswith(".age") and not n.startswith(TMP_PREFIX))
+        except OSError:
+            return []
+
+    def stream(self, wanted: set[str]) -> Iterator[tuple[str, Any]]:
+        """(key, value) of each key of `wanted` the table holds, as `load` would give it, read one
+        segment at a time, newest first (memory: one segment's entries, not the table's). A key
+        deleted in a newer segment is not given; nothing is kept in `entries`."""
+        seen: set[str] = set()
+        for name in reversed(self.segments()):
+            try:
+                raw = (self.folder / name).read_bytes()
+            except OSError:
+                continue  # merged away by another command meanwhile: its entries are in the merged one
+            data = _segment(raw, self.keys, self.tag)
+            if data is None:
+                continue
+            for key, value in (data.get("entries") or {}).items():
+                if key in wanted and key not in seen:
+                    seen.add(key)
+                    if value is not None:
+                        yield key, value
+            del data
+
+    def drop_stale(self) -> bool:
+        """Remove the segments of other code, another key or damaged, when none is of this table
+        (a table made by an earlier version: nothing in it can be used); whether it did. A table
+        with a segment of its own is left as it is (its next merge leaves the others out)."""
+        names = self.segments()
+        for name in names:
+            try:
+                raw = (self.folder / name).read_bytes()
+            except OSError:
+                continue
+            if _segment(raw, self.keys, self.tag, head_only=True) is not None:
+                return False
+        for name in names:
+            try:
+                os.unlink(self.folder / name)
+            except OSError:
+                pass
+        self.files = [f for f in self.files if f not in names]
+        if not self.files:
+            self.stale = False
+        return bool(names)
 
     def get(self, key: str) -> Any:
         return self.load().entries.get(key)
@@ -184,6 +229,29 @@ class Table:
         else:
             self.files.append(name)
         self.pending = {}
+
+
+def _segment(raw: bytes, keys: Sequence, tag: str, head_only: bool = False) -> dict | None:
+    """A segment's content when it is of this version and `tag` (None: another, damaged, not
+    ours). Every writer puts the version and tag first, so a segment of other code is known
+    without parsing its entries (an upgrade finds whole tables of them). `head_only`: only say
+    whether it is (an empty dict)."""
+    try:
+        text = cipher.decrypt(raw, keys)
+    except (ValueError, cipher.NotARecipient, cipher.Damaged):
+        return None
+    head = b'{"version":%d,"tag":%s,' % (VERSION, json.dumps(tag).encode())
+    if not text.startswith(head):
+        return None  # of another version or tag (or not JSON): not read further
+    if head_only:
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("version") != VERSION or data.get("tag") != tag:
+        return None
+    return data
 
 
 def write_segment(folder: Path, recipient: str, payload: bytes) -> str:
