@@ -573,6 +573,10 @@ def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[
             case = folded_or_noted(ctx, case_id)
             if case is not None:
                 values[case_id] = make(case, trees.get(case_id))
+    present = set(ids)
+    table = session.table(ctx, kind)
+    for gone in [k for k in table.entries if k not in present and not k.startswith(TEXT)]:
+        table.delete(gone)  # a case that left the folder (its texts are left out when the table is merged)
     save(ctx)
     if info is not None:
         info.update(values=values, failed={c for c in (*readable, *tried) if c not in values}, total=len(ids),
