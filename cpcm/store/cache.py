@@ -32,6 +32,7 @@ an interrupted write), its entry is neither used nor stored: the case is read fr
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import os
@@ -259,6 +260,52 @@ def write_segment(folder: Path, recipient: str, payload: bytes) -> str:
     name = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(3)}.age"
     atomic.write_local(folder / name, cipher.encrypt(payload, [recipient]))  # no fsync: a cache lost in a power cut is rebuilt
     return name
+
+
+class _Pieces(io.RawIOBase):
+    """A reader of the bytes of `pieces` one after the other, none joined (what `encrypt_io` reads)."""
+
+    def __init__(self, pieces: Iterable[bytes]):
+        self._pieces = iter(pieces)
+        self._left = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not len(self._left):
+            piece = next(self._pieces, None)
+            if piece is None:
+                return 0
+            self._left = memoryview(piece).cast("B")
+        n = min(len(buffer), len(self._left))
+        buffer[:n] = self._left[:n]
+        self._left = self._left[n:]
+        return n
+
+
+def write_encrypted(path: Path, recipient: str, pieces: Iterable[bytes]) -> None:
+    """Replace a local file of the cache with the bytes of `pieces` (in order), encrypted to
+    `recipient` as they are read: neither the whole plaintext nor the whole ciphertext is held
+    in memory (a view of 100,000 cases is tens of MB). Written under a temp name and renamed
+    (readable by the user only, no fsync: a cache file lost in a power cut is made again), as
+    `atomic.write_local`; the temp file holds ciphertext only."""
+    import pyrage
+
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = folder / f"{TMP_PREFIX}{secrets.token_hex(8)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            pyrage.encrypt_io(io.BufferedReader(_Pieces(pieces), 1 << 20), handle, [cipher.parse_recipient(recipient)])
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
 
 
 APPEND_LIMIT = 4 << 20  # characters of JSON an Appender holds before it writes them as a segment
