@@ -190,3 +190,25 @@ def test_kept_up_to_date_case_by_case_the_tables_drop_the_rows_of_a_case_gone_wh
     assert cli("report", "statistics").code == 0
     pruned(cli, ids, transferred, trees)
     same(cli, without_tables)
+
+
+@pytest.mark.parametrize("whole", [False, True], ids=["a segment at a time", "read whole and merged"])
+def test_the_list_made_anew_from_the_row_table_forgets_a_case_gone(cli, repo, small, monkeypatch, whole):
+    """`list` made anew (service/fill.py `rows_of`) reads the row table a segment at a time, or
+    whole when it has many segments (then merges them): the same list, and a case that left the
+    folder is forgotten by the table either way."""
+    ids = register_many(cli, 4)
+    drop(cli, "rows", "views")
+    listed = cli("list", "--json", "--names").json()
+    assert {r["case_id"] for r in listed} == set(ids)
+    if whole:
+        monkeypatch.setattr(cache_mod, "MERGE_FROM", 1)
+    git(repo, "rm", "-r", "-q", f"cases/{ids[0]}")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "remove a case folder")
+    drop(cli, "views")
+    assert cli("list", "--json", "--names").json() == [r for r in listed if r["case_id"] != ids[0]]
+    keys = context.identity_mod.load(Path(cli.env["CPCM_IDENTITY"]), lambda: None).keys
+    fingerprint = context.fold_fingerprint()
+    rows = cache_mod.Table(_folder(cli) / "rows", "", keys, fingerprint).load().entries
+    assert set(rows) == set(ids[1:])
+    assert (len(segments(cli, "rows")) == 1) == whole  # merged when read whole; a segment of the deletion added otherwise

@@ -275,7 +275,43 @@ def rows_of(ctx: Context, cache: SummaryCache, trees: dict[str, str], ids: list[
             failed: set[str] | None = None) -> dict[str, list]:
     """`case_rows` of the cases `ids` (their tree ids in `trees`), through `cache`'s row table;
     the readable cases that could not be read are added to `failed`."""
-    table = Table(cache.folder / ROWS.name, cache.recipient, cache.keys, cache.fingerprint).load()
+    table = Table(cache.folder / ROWS.name, cache.recipient, cache.keys, cache.fingerprint)
+    if len(table.segments()) + 1 >= cache_mod.MERGE_FROM:  # many segments: read whole, and merged when saved
+        return _rows_loaded(ctx, cache, table.load(), trees, ids, failed)
+    dirty = cache.dirty
+    rows: dict[str, list] = {}
+    gone: set[str] = set()
+    for case_id, entry in table.stream(set(ids), gone):  # a segment at a time: no table held beside the rows
+        if entry["tree"] == trees.get(case_id) and case_id not in dirty and entry["row"] is not None:
+            rows[case_id] = _shared(entry["row"])
+        elif entry["tree"] == trees.get(case_id) and case_id not in dirty:
+            rows[case_id] = None  # a case the worker does not read
+    missing = [case_id for case_id in ids if case_id not in rows]
+    if table.stale and not rows:
+        table.drop_stale()  # an earlier version's table: nothing of it is read again
+    for case_id in [c for c, row in rows.items() if row is None]:
+        del rows[case_id]
+    read = set()
+    for item in fill(ctx, cache, trees, missing, spread=len(missing) >= FILL_FROM):  # new segments of every table
+        read.add(item.case_id)
+        if item.values is not None:
+            rows[item.case_id] = _shared(value(item, ROWS))
+    if failed is not None:
+        failed.update(c for c in missing if c not in read)
+    if gone:  # cases that left the folder: forgotten (a segment of deletions)
+        writer = Appender(table.folder, cache.recipient, cache.fingerprint)
+        for case_id in sorted(gone):
+            writer.add(case_id, "null")
+        try:
+            writer.flush()
+        except OSError:
+            pass  # a read never fails because the local cache cannot be written
+    return {case_id: rows[case_id] for case_id in ids if case_id in rows}
+
+
+def _rows_loaded(ctx: Context, cache: SummaryCache, table: Table, trees: dict[str, str], ids: list[str],
+                 failed: set[str] | None) -> dict[str, list]:
+    """`rows_of` through the whole row table, merged when saved."""
     entries = table.entries
     dirty = cache.dirty
     rows: dict[str, list] = {}

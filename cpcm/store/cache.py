@@ -148,10 +148,12 @@ class Table:
         except OSError:
             return []
 
-    def stream(self, wanted: set[str]) -> Iterator[tuple[str, Any]]:
+    def stream(self, wanted: set[str], others: set[str] | None = None) -> Iterator[tuple[str, Any]]:
         """(key, value) of each key of `wanted` the table holds, as `load` would give it, read one
         segment at a time, newest first (memory: one segment's entries, not the table's). A key
-        deleted in a newer segment is not given; nothing is kept in `entries`."""
+        deleted in a newer segment is not given; nothing is kept in `entries`. `others`: gets the
+        keys held that are not wanted. A segment that cannot be read, or of other code, marks the
+        table `stale` (its next merge leaves it out)."""
         seen: set[str] = set()
         for name in reversed(self.segments()):
             try:
@@ -160,12 +162,17 @@ class Table:
                 continue  # merged away by another command meanwhile: its entries are in the merged one
             data = _segment(raw, self.keys, self.tag)
             if data is None:
+                self.stale = True
                 continue
             for key, value in (data.get("entries") or {}).items():
-                if key in wanted and key not in seen:
-                    seen.add(key)
-                    if value is not None:
-                        yield key, value
+                if key in seen:
+                    continue
+                seen.add(key)
+                if key not in wanted:
+                    if others is not None and value is not None:
+                        others.add(key)
+                elif value is not None:
+                    yield key, value
             del data
 
     def drop_stale(self) -> bool:
