@@ -212,3 +212,21 @@ def test_the_list_made_anew_from_the_row_table_forgets_a_case_gone(cli, repo, sm
     rows = cache_mod.Table(_folder(cli) / "rows", "", keys, fingerprint).load().entries
     assert set(rows) == set(ids[1:])
     assert (len(segments(cli, "rows")) == 1) == whole  # merged when read whole; a segment of the deletion added otherwise
+
+
+def test_a_cold_list_whose_rows_cannot_be_written_still_lists_every_case(cli, small, monkeypatch):
+    """The cold fill's rows are read back from the row table when it ends (not held while it
+    reads); when the cache cannot be written, they are read again and listed all the same."""
+    ids = register_many(cli, 5)
+    expected = cli("list", "--json", "--names").json()
+    drop(cli, "rows", "views", "summary", "index", "due", "statistics", "records")
+
+    def full(*args, **kw):
+        raise OSError(28, "No space left on device")
+    with monkeypatch.context() as patch:
+        patch.setattr(cache_mod, "write_segment", full)
+        patch.setattr(cache_mod, "write_encrypted", full)
+        assert cli("list", "--json", "--names").json() == expected
+    assert not segments(cli, "rows")
+    assert cli("list", "--json", "--names").json() == expected  # then written, and read back
+    assert segments(cli, "rows") and {r["case_id"] for r in expected} == set(ids)

@@ -292,10 +292,25 @@ def rows_of(ctx: Context, cache: SummaryCache, trees: dict[str, str], ids: list[
     for case_id in [c for c, row in rows.items() if row is None]:
         del rows[case_id]
     read = set()
-    for item in fill(ctx, cache, trees, missing, spread=len(missing) >= FILL_FROM):  # new segments of every table
+    cold = len(missing) >= FILL_FROM
+    later: set[str] = set()  # rows the fill writes to the table: read back when it ends, not held while it reads
+    for item in fill(ctx, cache, trees, missing, spread=cold):  # new segments of every table
         read.add(item.case_id)
-        if item.values is not None:
+        if item.values is None:
+            continue
+        if cold and item.keep and trees.get(item.case_id) is not None and item.case_id not in dirty:
+            later.add(item.case_id)
+        else:
             rows[item.case_id] = _shared(value(item, ROWS))
+    if later:
+        for case_id, entry in Table(table.folder, cache.recipient, cache.keys, cache.fingerprint).stream(set(later)):
+            if entry["tree"] == trees.get(case_id) and entry["row"] is not None:
+                rows[case_id] = _shared(entry["row"])
+                later.discard(case_id)
+        if later:  # not in the table (it could not be written): read again, and held
+            for item in fill(ctx, cache, trees, sorted(later), spread=len(later) >= FILL_FROM):
+                if item.values is not None:
+                    rows[item.case_id] = _shared(value(item, ROWS))
     if failed is not None:
         failed.update(c for c in missing if c not in read)
     if gone:  # cases that left the folder: forgotten (a segment of deletions)
