@@ -96,6 +96,7 @@ class Filled:
     values: dict[str, str] | None
     records: list[tuple[str, str]]
     keep: bool = True
+    rows: dict | None = None  # the due and statistics entries made with it (`tables.made_rows`), when asked
 
     @cached_property
     def case(self) -> Case | None:
@@ -125,12 +126,17 @@ class _Collect:
 Collector = _Collect  # for reading a few cases without loading the record table's shards (service/views.py)
 
 
-def read_one(ctx: Context, case_id: str, tables: Sequence[CaseTable], source=None) -> Filled:
+def read_one(ctx: Context, case_id: str, tables: Sequence[CaseTable], source=None, kinds: Sequence[str] = (),
+             tree: str | None = None) -> Filled:
     """Read, fold and make the tables' values of one case; Corrupt or CannotDecrypt as
-    `read_case` raises them. `source`: the record table to look records up in (None: decrypt)."""
+    `read_case` raises them. `source`: the record table to look records up in (None: decrypt).
+    `kinds` (with the case's `tree`): the due and statistics entries to make too."""
+    from cpcm.service import tables as rows_mod
+
     me = ctx.need_worker()
     if me.id != RECOVERY_READER and me.id not in ctx.store.recipients(case_id):
-        return Filled(case_id, None, [])
+        made = rows_mod.made_rows(ctx, kinds, tree, None) if kinds and tree is not None else None
+        return Filled(case_id, None, [], rows=made)
     store = ctx.store
     collect = _Collect(source)
     held = getattr(store, "record_cache", None)
@@ -141,15 +147,21 @@ def read_one(ctx: Context, case_id: str, tables: Sequence[CaseTable], source=Non
         store.record_cache = held
     case = fold(case_id, records)
     values = {t.name: dumps(t.make(ctx, case)) for t in tables}
-    return Filled(case_id, values, collect.found)
+    made = rows_mod.made_rows(ctx, kinds, tree, case) if kinds and tree is not None else None
+    return Filled(case_id, values, collect.found, rows=made)
 
 
-def _chunk_job(ctx: Context, basis: int, source) -> Callable[[list[str]], list[Filled | str]]:
+def _chunk_job(ctx: Context, basis: int, source, trees: Mapping[str, str] | None = None,
+               kinds: Sequence[str] = ()) -> Callable[[list[str]], list[Filled | str]]:
+    """What a worker process does with a chunk of case ids; with `kinds`, the due and statistics
+    entries of each case are made there too (`tables.made_rows`)."""
+    from cpcm.service import tables
+
     def job(case_ids: list[str]) -> list[Filled | str]:
         done: list[Filled | str] = []
         for case_id in case_ids:
             try:
-                filled = read_one(ctx, case_id, TABLES, source)
+                filled = read_one(ctx, case_id, TABLES, source, kinds=kinds, tree=(trees or {}).get(case_id))
             except (Corrupt, CannotDecrypt):
                 done.append(case_id)  # read again by the parent, which reports it
                 continue
@@ -205,9 +217,10 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
     dirty = cache.dirty if case_ids else set()
     total, done = len(case_ids), 0
     chunks = [list(case_ids[n:n + CHUNK]) for n in range(0, total, CHUNK)]
-    job = _chunk_job(ctx, basis, source)
-    # the due and statistics rows: to new segments as they come when many (and not read by this command)
+    # the due and statistics rows: to new segments as they come when many (and not read by this command),
+    # made in the worker processes
     rows_writer = rows if rows is not None else tables.bulk(ctx, cache) if spread and total >= tables.BULK_FROM else None
+    job = _chunk_job(ctx, basis, source, trees, list(rows_writer.writers) if rows_writer is not None and spread else ())
     try:
         for results in parallel.run_chunks(job, chunks) if spread else map(job, chunks):
             for item in results:
@@ -222,7 +235,7 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
                 if item.keep and tree is not None and item.case_id not in dirty:
                     _store(item, tree, writers, direct, shards)
                     # and its rows for due and statistics (service/tables.py), made here from the folded case
-                    tables.put_bulk(ctx, cache, rows_writer, item.case_id, tree, item.case)
+                    tables.put_made(ctx, cache, rows_writer, item, tree)
                 yield item
             done += len(results)
             if spread and ctx.progress is not None:

@@ -402,9 +402,49 @@ class Bulk:
                             writer.add(TEXT + text_id, json.dumps(session.texts[text_id], separators=(",", ":")))
             writer.add(case_id, json.dumps(entry, separators=(",", ":")))
 
+    def add_made(self, case_id: str, made: dict[str, tuple[str | None, dict]]) -> None:
+        """`add`, with each table's entry made elsewhere (`made_rows`, in a fill's worker process):
+        its JSON text (None: not kept) and the due texts it uses."""
+        for kind, writer in self.writers.items():
+            text, texts = made[kind]
+            if text is not None and kind == "due":
+                for text_id, value in texts.items():
+                    known = self.session.texts.setdefault(text_id, value)
+                    if known != value:  # two texts with one id
+                        text = None
+                        break
+            if text is None:
+                self.missed[kind].add(case_id)
+                continue
+            if kind == "due":
+                for text_id in texts:
+                    if text_id not in self.sent:
+                        self.sent.add(text_id)
+                        writer.add(TEXT + text_id, json.dumps(self.session.texts[text_id], separators=(",", ":")))
+            writer.add(case_id, text)
+
     def flush(self) -> None:
         for writer in self.writers.values():
             writer.flush()
+
+
+def made_rows(ctx, kinds: Iterable[str], tree: str, case: Case | None) -> dict[str, tuple[str | None, dict]]:
+    """Each table's entry of a case as `Bulk.add_made` takes it, made where the case was folded
+    (a fill's worker process: the rules run on every core, and the parent builds no `Case`)."""
+    session = _session(ctx)
+    made: dict[str, tuple[str | None, dict]] = {}
+    for kind in kinds:
+        entry = _entry(ctx, session, kind, tree, case)
+        if entry is None:
+            made[kind] = (None, {})
+            continue
+        texts = {}
+        if kind == "due":
+            for piece in entry[2:]:
+                for text_id in piece[3::3]:
+                    texts[text_id] = session.texts[text_id]
+        made[kind] = (json.dumps(entry, separators=(",", ":")), texts)
+    return made
 
 
 def bulk(ctx, cache) -> Bulk | None:
@@ -429,6 +469,19 @@ def put_bulk(ctx, cache, writer: Bulk | None, case_id: str, tree: str | None, ca
     for kind in ("due", "statistics"):
         if kind not in writer.writers:
             session.staged.setdefault(kind, {})[case_id] = _entry(ctx, session, kind, tree, case)
+
+
+def put_made(ctx, cache, writer: Bulk | None, item, tree: str | None) -> None:
+    """`put_bulk` of a case a fill read (`fill.Filled`): the rows its worker process made
+    (`item.rows`, for the tables `writer` writes) when there are, else from its folded case."""
+    made = getattr(item, "rows", None)
+    if writer is None or made is None or set(made) != set(writer.writers) or tree is None or item.case_id in cache.dirty:
+        put_bulk(ctx, cache, writer, item.case_id, tree, item.case)
+        return
+    writer.add_made(item.case_id, made)
+    for kind in ("due", "statistics"):
+        if kind not in writer.writers:
+            writer.session.staged.setdefault(kind, {})[item.case_id] = _entry(ctx, writer.session, kind, tree, item.case)
 
 
 def save(ctx) -> None:
