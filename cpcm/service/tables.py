@@ -22,7 +22,10 @@ table, which is filled again as cases are read. Nothing is decided here: a row i
 workflow or the report returned, encoded, and read back into the same values.
 
 Filled where a case is folded for the summary cache (`context._load_cases` calls `put` and
-`save`), and by `due_rows` and `statistics_rows` for the cases they miss.
+`save`), by a cold fill (`Bulk`, the entries made in its worker processes), and by `due_rows` and
+`statistics_rows` for the cases they miss: a few read from their files, many (an upgrade that
+changed this code, a first use) made again in segments from the summary table (`_rebuild`), so
+that memory does not grow with the number of cases.
 """
 from __future__ import annotations
 
@@ -600,8 +603,9 @@ def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[
 
     missing = stored_values(ids)
     tried: set[str] = set()
-    if len(missing) >= REBUILD_FROM:  # many (an upgrade, a first use): made again in segments, then read back
-        made = _rebuild(ctx, session, kind, [c for c in missing if c not in dirty and c in trees], trees, make)
+    again = [c for c in missing if c not in dirty and c in trees] if len(missing) >= REBUILD_FROM else []
+    if len(again) >= REBUILD_FROM:  # many (an upgrade, a first use): made again in segments, then read back
+        made = _rebuild(ctx, session, kind, again, trees, make)
         if made is not None:
             extra, tried = made
             table = session.table(ctx, kind).load()
