@@ -31,9 +31,11 @@ smoke:
 
 # PYTHONDONTWRITEBYTECODE is cleared for pytest: with it set, every test process rewrites and
 # compiles every test module again at each run (about 8 s of a core each); without it, pytest
-# keeps them in tests/__pycache__ (ignored by git) until a test file changes.
+# keeps them in tests/__pycache__ (ignored by git) until a test file changes. --maxschedchunk 4:
+# a worker is handed a few tests at a time, so the long tests, which run first (tests/conftest.py
+# run_order), spread over both workers instead of queueing on one.
 test: install tools smoke
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n auto
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n auto --maxschedchunk 4
 
 # Rewrite every generated table in docs/ (stages, clocks, rule codes); a test fails when one is stale.
 docs: install

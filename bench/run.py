@@ -59,7 +59,7 @@ if str(HERE) not in sys.path:
 
 BIN = Path(sys.executable).parent
 CPCM = BIN / "cpcm" if (BIN / "cpcm").exists() else PROJECT / ".venv" / "bin" / "cpcm"
-BENCH_FORMAT = 2  # bump to rebuild every cached repository (e.g. when the synthetic data changes)
+BENCH_FORMAT = 3  # bump to rebuild every cached repository (e.g. when the synthetic data changes)
 TIMEOUT = 900
 
 
@@ -259,7 +259,7 @@ def build_repo(size: int, dest: Path, seed: int = 2026, jobs: int | None = None)
     from concurrent.futures import ProcessPoolExecutor
 
     from cpcm import __version__, clock, service
-    from cpcm.crypto import identity as identity_mod
+    from cpcm.crypto import identity as identity_mod, signing
     from cpcm.domain.ids import new_case_id
 
     started = time.perf_counter()
@@ -272,12 +272,14 @@ def build_repo(size: int, dest: Path, seed: int = 2026, jobs: int | None = None)
     identity_mod.save(identity_path, text, None)
     root = tmp / "casefiles"
     jobs = jobs or min(os.cpu_count() or 1, 8)
-    with no_fsync():
+    with no_fsync():  # signing keys recorded as `cpcm init` and `cpcm team add` record them: a sync checks them
         service.init(root, "BENCH", "Bench agency (synthetic data)", "amina", "Amina (bench)",
-                     ["caseworker", "supervisor"], recipient, now)
+                     ["caseworker", "supervisor"], recipient, now,
+                     signer=signing.for_identity(identity_mod.parse(text, str(identity_path))))
         ctx = service.open_repo(root, identity_path)
-        _, other = identity_mod.generate(clock.iso(now))
-        service.team_add(ctx, "otieno", ["caseworker"], other, "Otieno (bench)")
+        other_text, other = identity_mod.generate(clock.iso(now))
+        service.team_add(ctx, "otieno", ["caseworker"], other, "Otieno (bench)",
+                         signing_key=signing.for_identity(identity_mod.parse(other_text, "otieno")).line())
         ctx = service.open_repo(root, identity_path)
         seen: set[str] = set()
         planned: list[str] = []

@@ -2,20 +2,24 @@
 """Sync and bundles at size: two laptops, each with 1,000 new records written apart, coming together.
 
     .venv/bin/python bench/sync.py [--size 10000] [--records 1000] [--out bench/out]
+    .venv/bin/python bench/sync.py --size 1000,10000,100000 --records 10,100,1000
 
 Builds (or re-uses) the bench repository of bench/run.py at `--size` cases, pushes it to a bare
-remote and makes two clones, A and B. Each clone writes `--records` notes (one per case, on
-different cases, through cpcm's own transaction, one commit), then, each timed as a user runs
-it (a fresh `cpcm` process):
+remote and makes three clones, A, B and C. Each clone writes `--records` notes (one per case, on
+different cases, through cpcm's own transaction, one commit) and runs `list` once (its views
+made, as on a laptop in use); then, each timed as a user runs it (a fresh `cpcm` process):
 
 - `sync` on A: pushes its records (nothing to merge);
 - `sync` on B: fetches A's records, merges them with its own (a merge commit, recipients
   worked out again for every case touched) and pushes;
 - `sync` on A again: takes B's merge (a fast-forward);
 - `bundle create --since BASE` on a third clone C with its own new records, and `bundle apply` of
-  it on A (a merge).
+  it on A (a merge);
+- `list` on A: its views brought up to date with the cases that arrived.
 
-Prints the figures and writes OUT/sync-results.json. docs/performance.md has the last run.
+Several sizes and record counts (comma-separated) run one after another: the table shows whether a
+sync costs what arrived or what the repository holds. Prints the figures and writes
+OUT/sync-results.json. docs/performance.md has the last run.
 
     .venv/bin/python bench/sync.py --simulate [--workers 5] [--days 60]
 
@@ -73,6 +77,7 @@ def timed(root: Path, identity: Path, *args: str) -> dict:
         raise SystemExit(f"cpcm {' '.join(args)} failed: {done.stderr}")
     cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
     out = json.loads(done.stdout) if done.stdout.strip() else {}
+    out = out if isinstance(out, dict) else {}
     return {"command": " ".join(args[:2]), "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
             "records": out.get("records"), "merged": out.get("merged"), "fast_forward": out.get("fast_forward")}
 
@@ -100,10 +105,47 @@ def simulate(workers: int, days: int, out: Path) -> None:
     print(json.dumps(stats, indent=2))
 
 
+def measure(size: int, records: int, out: Path) -> dict:
+    """The five steps of the docstring at one size, with `records` new records on each clone."""
+    root, identity, meta = bench_run.ensure_repo(size, out, rebuild=False)
+    work = out / "sync"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    bare = work / "remote.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(root), str(bare)], check=True)
+    laptops = {name: clone(bare, work / name) for name in ("a", "b", "c")}
+    cache = root / ".cpcm" / "cache"
+    if cache.is_dir():  # the laptops have used cpcm before: their caches as the bench repository's
+        for laptop in laptops.values():
+            shutil.copytree(cache, laptop / ".cpcm" / "cache", symlinks=True)
+    ids = sorted(p.name for p in (root / "cases").iterdir() if p.is_dir())
+    random.Random(7).shuffle(ids)
+    n = records
+    if len(ids) < 3 * n:
+        raise SystemExit(f"--records {n} needs at least {3 * n} cases")
+    for index, name in enumerate(("a", "b", "c")):
+        write_notes(laptops[name], identity, ids[index * n:(index + 1) * n])
+    for name in ("a", "b", "c"):  # each laptop has used its copy before (its views made), as a worker's has
+        timed(laptops[name], identity, "list")
+    results = [
+        timed(laptops["a"], identity, "sync"),                 # pushes A's records
+        timed(laptops["b"], identity, "sync"),                 # merges A's with B's, pushes
+        timed(laptops["a"], identity, "sync"),                 # takes B's merge
+    ]
+    bundle = work / "c.bundle"
+    results.append(timed(laptops["c"], identity, "bundle", "create", str(bundle), "--since", meta["base"]))
+    results.append(timed(laptops["a"], identity, "bundle", "apply", str(bundle)))
+    results.append(timed(laptops["a"], identity, "list"))   # the views brought up to what arrived
+    return {"size": size, "records_each": n, "results": results, "bundle_bytes": bundle.stat().st_size}
+
+
+STEPS = ("sync (push)", "sync (merge)", "sync (take)", "bundle create", "bundle apply", "list after")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=10000)
-    parser.add_argument("--records", type=int, default=1000)
+    parser.add_argument("--size", default="10000", help="cases; several, comma-separated, to compare sizes")
+    parser.add_argument("--records", default="1000", help="new records on each clone; several, comma-separated")
     parser.add_argument("--out", type=Path, default=HERE / "out")
     parser.add_argument("--simulate", action="store_true", help="Run the team simulation instead.")
     parser.add_argument("--workers", type=int, default=5)
@@ -113,35 +155,16 @@ def main() -> None:
     if args.simulate:
         simulate(args.workers, args.days, out)
         return
-    root, identity, meta = bench_run.ensure_repo(args.size, out, rebuild=False)
-    work = out / "sync"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    bare = work / "remote.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(root), str(bare)], check=True)
-    laptops = {name: clone(bare, work / name) for name in ("a", "b", "c")}
-    ids = sorted(p.name for p in (root / "cases").iterdir() if p.is_dir())
-    random.Random(7).shuffle(ids)
-    n = args.records
-    if len(ids) < 3 * n:
-        raise SystemExit(f"--records {n} needs at least {3 * n} cases")
-    for index, name in enumerate(("a", "b", "c")):
-        write_notes(laptops[name], identity, ids[index * n:(index + 1) * n])
-    results = [
-        timed(laptops["a"], identity, "sync"),                 # pushes A's records
-        timed(laptops["b"], identity, "sync"),                 # merges A's with B's, pushes
-        timed(laptops["a"], identity, "sync"),                 # takes B's merge
-    ]
-    bundle = work / "c.bundle"
-    results.append(timed(laptops["c"], identity, "bundle", "create", str(bundle), "--since", meta["base"]))
-    results.append(timed(laptops["a"], identity, "bundle", "apply", str(bundle)))
-    report = {"size": args.size, "records_each": n, "machine": bench_run.machine(), "results": results,
-              "bundle_bytes": bundle.stat().st_size}
+    runs = [measure(size, records, out) for size in map(int, args.size.split(","))
+            for records in map(int, args.records.split(","))]
+    report = {"machine": bench_run.machine(), "runs": runs}
     (out / "sync-results.json").write_text(json.dumps(report, indent=2))
-    print(f"{'command':<16} {'wall s':>7} {'cpu s':>7}  records arrived")
-    for row in results:
-        print(f"{row['command']:<16} {row['wall_s']:>7} {row['cpu_s']:>7}  {row['records'] if row['records'] is not None else ''}")
-    print(f"bundle of {n} records: {report['bundle_bytes']:,} bytes")
+    print(f"{'cases':>8} {'records':>8}  " + "  ".join(f"{step:>20}" for step in STEPS) + "   (CPU s / wall s)")
+    for run in runs:
+        cells = [f"{row['cpu_s']:>9} / {row['wall_s']:<8}" for row in run["results"]]
+        print(f"{run['size']:>8,} {run['records_each']:>8,}  " + "  ".join(f"{cell:>20}" for cell in cells))
+    for run in runs:
+        print(f"bundle of {run['records_each']:,} records at {run['size']:,} cases: {run['bundle_bytes']:,} bytes")
 
 
 if __name__ == "__main__":

@@ -514,6 +514,28 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.e2e)
         else:
             item.add_marker(pytest.mark.pure)
+    items.sort(key=run_order)
+
+
+# The order tests run in: the modules holding the longest tests first (longest first), then the
+# other end-to-end and external tests as collected, then the pure tests (milliseconds each). With
+# `pytest -n auto` each worker takes the next tests in this order as it becomes free (the Makefile
+# passes --maxschedchunk so none is handed a long queue), so a long test starts early instead of
+# keeping one worker busy at the end while the other waits, and the run ends on short tests.
+# A module's tests keep their order and stay together, so its module-scoped fixtures are made at
+# most once per worker. Only the order changes: no test depends on another's having run.
+LONG_FIRST = ("test_agent_serve.py", "test_due_table.py", "test_sync_simulation.py", "test_verify.py", "test_agent.py",
+              "test_privacy.py", "test_import.py", "test_completion.py", "test_crash.py", "test_views.py",
+              "test_generated_docs.py", "test_roundtrip.py", "test_errors.py", "test_architecture.py", "test_git_files.py",
+              "test_cache_scale.py", "test_smoke.py", "test_form_print.py", "test_interop.py", "test_render_closure.py",
+              "test_reports_browser.py", "test_races.py")
+
+
+def run_order(item) -> tuple[int, int]:
+    if item.get_closest_marker("pure"):
+        return (2, 0)
+    name = item.path.name
+    return (0, LONG_FIRST.index(name)) if name in LONG_FIRST else (1, 0)
 
 
 class _NoProcess(Exception):

@@ -67,3 +67,50 @@ def test_show__the_fast_path_imports_no_typer(cli, repo, team):
     assert "typer imported: False" in shown.stderr
     listed = subprocess.run([sys.executable, "-c", probe, "list"], env=env, capture_output=True, text=True)
     assert listed.returncode == 0 and "typer imported: True" in listed.stderr
+
+
+def test_due__fast_path_prints_what_typer_prints(cli, cli_as, repo, team, monkeypatch):
+    register(cli)
+    register(cli, child={"name": "Second Child", "sex": "male", "date_of_birth": "2012-05-05", "disability": "no"})
+    for args in [("due",), ("due", "--json"), ("due", "--worker", "all"), ("due", "--worker=all", "--within", "400"),
+                 ("due", "--within=30", "--json"), ("due", "--overdue"), ("due", "--within", "0.5", "--overdue", "--json"),
+                 ("due", "--worker", "otieno"), ("due", "--repo", str(repo)), ("due", f"--repo={repo}", "--worker", "all"),
+                 ("due", "-i", str(team["amina"][0])), ("due", "--identity", str(team["amina"][0]), "--json")]:
+        for now in ("2026-11-23T10:00:00+03:00", "2026-12-20T09:00:00+03:00"):
+            quick, slow = both(cli_as("amina", CPCM_NOW=now), monkeypatch, *args)
+            assert quick.code == slow.code == 0, (args, quick.stderr, slow.stderr)
+            assert quick.stdout == slow.stdout and quick.stderr == slow.stderr, args
+            assert quick.stdout.strip()
+
+
+def test_due__fast_path_errors_and_exit_codes_are_typers(cli, repo, monkeypatch, tmp_path):
+    register(cli)
+    missing_repo = tmp_path / "nowhere"
+    for args in [("due", "--worker", "nobody"), ("due", "--worker", "nobody", "--json"), ("due", "--within", "nan"),
+                 ("due", "--within", "1e9"), ("due", "--worker", "\udcff"), ("due", "--repo", str(missing_repo)),
+                 ("due", "--repo", str(missing_repo), "--json"), ("due", "--identity", str(tmp_path / "no-key"))]:
+        quick, slow = both(cli, monkeypatch, *args)
+        assert quick.code == slow.code != 0, (args, quick.code, slow.code)
+        assert quick.stdout == slow.stdout and quick.stderr == slow.stderr, args
+
+
+@pytest.mark.parametrize("args", [
+    ["due", "--help"], ["due", "-h"], ["due", "--ics", "x.ics"], ["due", "--force"], ["due", "CP-4F7K-9X2M"], ["due", "--within"],
+    ["due", "--within", "abc"], ["due", "--within", "-1"], ["due", "--overdue", "--overdue"], ["due", "--json", "--json"],
+    ["due", "--worker", "a", "--worker", "b"], ["due", "--worker="], ["due", "-iFILE"], ["due", "--names"], ["due", "--"],
+])
+def test_due__fast_path_leaves_to_typer_what_it_does_not_know(args):
+    assert fast.parse(args) is None
+
+
+def test_due__the_fast_path_imports_no_typer(cli, repo, team):
+    register(cli)
+    probe = ("import atexit, sys\n"
+             "atexit.register(lambda: sys.stderr.write('\\ntyper imported: %s, rich imported: %s\\n'"
+             " % ('typer' in sys.modules, 'rich' in sys.modules)))\n"
+             "from cpcm.cli import main\nmain(sys.argv[1:])\n")
+    env = {**os.environ, "CPCM_REPO": str(repo), "CPCM_IDENTITY": str(team["amina"][0])}
+    for args in (["due"], ["due", "--worker", "all", "--within", "30", "--json"]):
+        done = subprocess.run([sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert "typer imported: False, rich imported: False" in done.stderr  # piped: plain text

@@ -387,3 +387,33 @@ def test_an_edit_by_hand_in_a_file_the_sync_would_update_is_kept_and_the_sync_re
     assert refused.code == 6 and "differ from the last commit" in refused.stderr
     assert tree_state(laptops.repo) == before
     del amina
+
+
+def test_the_duplicate_check_after_a_sync_gives_the_same_answer_from_the_index_as_from_every_case(laptops):
+    from conftest import library_session
+    from cpcm.service import context, sync as sync_service
+
+    amina = laptops.laptop("amina")
+    sup = laptops.cli("sup")
+    mine = register(amina)
+    theirs = register(sup, "--worker", "amina")
+    other = register(sup, "--worker", "amina", child={"name": "Zawadi Otieno", "sex": "female",
+                                                        "date_of_birth": "2011-02-03", "disability": "no"})
+    laptops.sync("amina")
+    laptops.sync("sup")
+    ctx = library_session(sup)
+
+    def after(locked: bool) -> list[dict]:
+        result = sync_service.Synced(registered=sorted([mine, other]))
+        if locked:  # the split index serves the check (what a sync does)
+            with context.locked(ctx):
+                sync_service._after(ctx, result)
+        else:       # every case folded (no index for this command)
+            sync_service._after(ctx, result)
+        return result.duplicates
+
+    expected = [{"case": min(mine, theirs), "other": max(mine, theirs),
+                 "reason": "same or similar name and the same birth year"}]
+    assert after(True) == after(False) == expected
+    assert sup("merge-cases", mine, theirs).code == 0
+    assert after(True) == after(False) == []   # linked now: not reported again

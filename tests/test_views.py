@@ -220,3 +220,49 @@ def test_a_view_not_stored_still_prints_every_form(cli, repo, without_views):
     shutil.rmtree(repo / ".cpcm" / "cache" / "amina" / views.FOLDER, ignore_errors=True)
     same(cli, without_views, [("list", "--json"), ("list",), ("list", "--names", "--risk", "high")])
     assert not (repo / ".cpcm" / "cache" / "amina" / views.FOLDER / "list.view").exists()
+
+
+def test_due_lines_made_in_bulk_are_the_printed_table(cli, cli_as, monkeypatch, without_views):
+    """`due` makes a state's lines in bulk from the text the view keeps (service/duelines.py), the
+    "when" once per stretch of equal texts, and writes them in pieces: byte for byte what
+    `print_table` prints for the same items, in every state, across stretches of hours and of days,
+    late and ahead, with covered items and items computed each time among them."""
+    from cpcm.service import duelines
+
+    for at in ("2026-11-20T14:37:00+03:00", "2026-11-22T23:05:00+03:00", "2026-11-23T09:00:00+03:00"):
+        register_many(cli_as("amina", CPCM_NOW=at), 3)
+    covered = register_many(cli_as("amina", CPCM_NOW="2026-11-21T08:10:00+03:00"), 2)
+    register_many(cli_as("otieno", CPCM_NOW="2026-11-22T10:20:00+03:00"), 2)
+    register_many(cli, 1, child={"name": "Near Eighteen", "sex": "male", "date_of_birth": "2008-12-20", "disability": "no"})
+    for case_id in covered:
+        assert cli("assign", case_id, "--cover", "otieno", "--until", "2026-12-31").code == 0
+    monkeypatch.setattr(duelines, "PIECE", 3)  # many pieces, stretches cut across them
+    commands = [("due", *a) for a in (*DUE, ("--within", "0"), ("--within", "30"), ("--overdue",), ("--within", "400"))]
+    for now in ("2026-11-23T10:00:00+03:00", "2026-11-24T18:30:00+03:00", "2026-11-26T09:15:00+03:00",
+                "2026-12-08T12:00:00+03:00", "2027-02-01T09:00:00+03:00"):
+        for worker in ("amina", "otieno", "sup"):
+            same(cli_as(worker), without_views, commands, env={"CPCM_NOW": now})
+    otieno = cli_as("otieno", CPCM_NOW="2026-11-24T18:30:00+03:00")
+    lines = otieno("due", "--within", "30").stdout.splitlines()
+    assert any("amina (covered by otieno)" in line for line in lines)  # covered items among otieno's own
+    assert any("\totieno\t" in line for line in lines)
+    cells = [line.split("\t") for now in ("2026-11-23T10:00:00+03:00", "2026-11-24T18:30:00+03:00", "2026-12-08T12:00:00+03:00")
+             for line in cli("due", "--worker", "all", "--within", "400", env={"CPCM_NOW": now}).stdout.splitlines()[1:]]
+    assert {c[0] for c in cells} == {"OVERDUE", "target missed", "due soon", "upcoming"}
+    whens = {c[4].split()[-1] if c[4].startswith("in ") else c[4].split(" ", 1)[1] for c in cells}
+    assert whens == {"h", "days", "h late", "days late"}  # stretches of each kind
+    assert len({c[4] for c in cells}) >= 10
+
+
+def test_due_when_gives_each_text_over_one_interval_of_hours():
+    """What lets `due` ask for the "when" once per stretch of items (duelines.DueView._bulk):
+    over growing hours, a text once left never comes back."""
+    from cpcm.cli.workflow import _when_hours
+
+    seen: list[str] = []
+    for step in range(-400_000, 400_000, 7):
+        text = _when_hours(step / 100)
+        if not seen or seen[-1] != text:
+            assert text not in seen, text
+            seen.append(text)
+    assert "48 h late" in seen and "2 days late" in seen and "in 0 h" in seen and "in 47 h" in seen and "in 2 days" in seen

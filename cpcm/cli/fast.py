@@ -1,8 +1,9 @@
-"""The fast path of the most frequent read, `cpcm show CASE [RECORD] [--json] [--repo R]
-[--identity I]`: its arguments parsed here, without importing typer and click or building the
-command line (about a tenth of a second of every `show`). The command itself is the same
-function the typer command calls (`cli.cases.show_case`), so output, errors and exit codes are
-the same; `main` handles errors for both paths alike.
+"""The fast path of the most frequent reads, `cpcm show CASE [RECORD] [--json] [--repo R]
+[--identity I]` and `cpcm due [--within DAYS] [--worker W] [--overdue] [--json] [--repo R]
+[--identity I]`: their arguments parsed here, without importing typer and click or building the
+command line (about a tenth of a second of every command). The command itself is the same
+function the typer command calls (`cli.cases.show_case`, `cli.workflow.due_command`), so output,
+errors and exit codes are the same; `main` handles errors for both paths alike.
 
 Anything this parser does not know for certain (help, `--`, an unknown or repeated option, an
 option without its value, too many or too few arguments) returns None, and the command line
@@ -19,6 +20,8 @@ _VALUES = {"--repo": "--repo", "--identity": "--identity", "-i": "--identity"}
 
 def parse(args: list[str]) -> Callable[[], None] | None:
     """The command to run for `args` when the fast path serves them, else None."""
+    if args and args[0] == "due":
+        return _due(args[1:])
     if not args or args[0] != "show":
         return None
     positional: list[str] = []
@@ -64,4 +67,55 @@ def parse(args: list[str]) -> Callable[[], None] | None:
         repo, identity = values.get("--repo"), values.get("--identity")
         show_case(positional[0], positional[1] if len(positional) > 1 else None, Path(repo) if repo else None,
                   Path(identity) if identity else None, json_out)
+    return run
+
+
+# `cpcm due [--within DAYS] [--worker W] [--overdue] [--json] [--repo R] [--identity I]`, the
+# command of every morning, the same way: the value options -> the parameter they set
+_DUE_VALUES = {"--within": "--within", "--worker": "--worker", **_VALUES}
+_DUE_FLAGS = ("--overdue", "--json")
+
+
+def _due(rest: list[str]) -> Callable[[], None] | None:
+    values: dict[str, str] = {}
+    flags: set[str] = set()
+    i = 0
+    while i < len(rest):
+        word = rest[i]
+        if word in _DUE_FLAGS:
+            if word in flags:
+                return None
+            flags.add(word)
+        else:
+            name, eq, value = word.partition("=")
+            if name not in _DUE_VALUES or (eq and name == "-i"):
+                return None  # --help, --ics, --force, an argument, an unknown option: typer decides
+            if not eq:
+                if i + 1 >= len(rest):
+                    return None
+                i += 1
+                value = rest[i]
+            key = _DUE_VALUES[name]
+            if key in values or not value or value.startswith("-"):
+                return None
+            values[key] = value
+        i += 1
+    within = None
+    if "--within" in values:
+        try:
+            within = float(values["--within"])  # as click reads a float option; a value it refuses: typer's message
+        except ValueError:
+            return None
+
+    def run() -> None:
+        from cpcm.cli.common import check_argument
+        from cpcm.cli.workflow import due_command
+
+        # the input gate typer's path applies (common.check_arguments), with the same names
+        for option in ("--worker", "--repo", "--identity"):
+            if option in values:
+                check_argument(option, values[option] if option == "--worker" else Path(values[option]))
+        repo, identity = values.get("--repo"), values.get("--identity")
+        due_command(within, values.get("--worker"), "--overdue" in flags, None, False, Path(repo) if repo else None,
+                    Path(identity) if identity else None, "--json" in flags)
     return run

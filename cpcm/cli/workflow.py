@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import typer
+from cpcm.cli.common import open_ctx, print_json, print_table, print_text, report_problems, say
 
-from cpcm.cli.common import ForceOpt, IdentityOpt, JsonOpt, RepoOpt, open_ctx, print_json, print_table, print_text, report_problems, say
+if TYPE_CHECKING:
+    import typer
 
 STATE_LABEL = {"overdue": "OVERDUE", "target_missed": "target missed", "due_soon": "due soon", "upcoming": "upcoming"}
 
@@ -16,13 +17,61 @@ def _when(item, now) -> str:
 
 
 def _when_hours(hours: float) -> str:
+    """How long until (or since) the due time, as `due` prints it. Each text holds over one
+    interval of hours (`due` asks once per stretch of items: service/duelines.py)."""
     if hours < 0:
         late = -hours
         return f"{late:.0f} h late" if late < 48 else f"{late / 24:.0f} days late"
     return f"in {hours:.0f} h" if hours < 48 else f"in {hours / 24:.0f} days"
 
 
+def _typer() -> None:
+    """typer and the shared options, as globals of this module (the commands' annotations are
+    read from them), imported only when the commands are built: `due_command` needs neither."""
+    import typer
+
+    from cpcm.cli.common import ForceOpt, IdentityOpt, JsonOpt, RepoOpt
+
+    globals().update(typer=typer, ForceOpt=ForceOpt, IdentityOpt=IdentityOpt, JsonOpt=JsonOpt, RepoOpt=RepoOpt)
+
+
+def due_command(within: float | None, worker: str | None, overdue: bool, ics: Path | None, force: bool,
+                repo: Path | None, identity: Path | None, json_out: bool) -> None:
+    """What `cpcm due` does, once its arguments are parsed (by typer, or by the fast path in
+    `cpcm.cli.fast`, which gives the same output without building the command line)."""
+    from cpcm import service
+    from cpcm.domain.dates import local_text
+    from cpcm.domain.text import days
+    from cpcm.workflow.deadlines import STATES, soon_window
+
+    within = days(within, "--within")
+    ctx = open_ctx(repo, identity)
+    items = service.due_list(ctx, worker=worker, within_days=within, overdue_only=overdue)
+    now, soon = ctx.now, soon_window(ctx.policy, ctx.now)
+
+    def row(i) -> list:
+        return [STATE_LABEL[i.state(now, soon)], i.case_id, i.title, local_text(i.due, ctx.zone), _when(i, now),
+                i.owner + (f" (covered by {i.covered_by})" if getattr(i, "covered_by", None) else ""),
+                f"{i.why} ({ctx.policy.short_source(i.rule)})"]
+    if ics:
+        from cpcm.cli.common import write_plain
+        from cpcm.render.ics import calendar
+
+        write_plain(ctx.root, ics, "--ics", calendar(items, now, ctx.config.agency_code).encode(), force)
+        say(f"{len(items)} event(s) written to the --ics file")
+    if json_out:
+        print_json([i.to_json(now, soon) for i in items])
+    else:
+        columns = ["state", "case", "what", "due", "when", "worker", "why"]
+        labels = [STATE_LABEL[state] for state in STATES]
+        if not print_text(items, columns, labels, _when_hours, row):
+            print_table(columns, [row(i) for i in items], title=f"{len(items)} item(s) due")
+    report_problems(ctx)
+
+
 def register(app: typer.Typer) -> None:
+    _typer()
+
     @app.command("due")
     def due(
         within: Optional[float] = typer.Option(None, "--within", help="Look this many days ahead (default: the policy's due_soon, 7 days)."),
@@ -37,34 +86,7 @@ def register(app: typer.Typer) -> None:
         Example: cpcm due            (every morning)
         Example: cpcm due --worker all --within 14 --json
         """
-        from cpcm import service
-        from cpcm.domain.dates import local_text
-        from cpcm.domain.text import days
-        from cpcm.workflow.deadlines import STATES, soon_window
-
-        within = days(within, "--within")
-        ctx = open_ctx(repo, identity)
-        items = service.due_list(ctx, worker=worker, within_days=within, overdue_only=overdue)
-        now, soon = ctx.now, soon_window(ctx.policy, ctx.now)
-
-        def row(i) -> list:
-            return [STATE_LABEL[i.state(now, soon)], i.case_id, i.title, local_text(i.due, ctx.zone), _when(i, now),
-                    i.owner + (f" (covered by {i.covered_by})" if getattr(i, "covered_by", None) else ""),
-                    f"{i.why} ({ctx.policy.short_source(i.rule)})"]
-        if ics:
-            from cpcm.cli.common import write_plain
-            from cpcm.render.ics import calendar
-
-            write_plain(ctx.root, ics, "--ics", calendar(items, now, ctx.config.agency_code).encode(), force)
-            say(f"{len(items)} event(s) written to the --ics file")
-        if json_out:
-            print_json([i.to_json(now, soon) for i in items])
-        else:
-            columns = ["state", "case", "what", "due", "when", "worker", "why"]
-            labels = [STATE_LABEL[state] for state in STATES]
-            if not print_text(items, columns, labels, _when_hours, row):
-                print_table(columns, [row(i) for i in items], title=f"{len(items)} item(s) due")
-        report_problems(ctx)
+        due_command(within, worker, overdue, ics, force, repo, identity, json_out)
 
     @app.command("check")
     def check(case: Optional[str] = typer.Argument(None, help="One case (default: every case you can read, and caseloads)."),

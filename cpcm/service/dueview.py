@@ -6,13 +6,16 @@ deadline for what it prints.
 What it holds is the due table's (service/tables.py): each case's deadlines as
 `workflow/deadlines.py` computed them, for every time over which they stay the same
 (`workflow/intervals.py`: a piece [lo, hi) of time per answer). Every deadline of every piece is
-one item, with its piece's bounds, its due time and target as instants, its risk rank, its case,
+one item, with its piece (the bounds kept once per distinct piece), its due time, target and aim
+(the target, else the due time) as instants, its risk rank, its case,
 its owner, and the text `cpcm due` prints for it that does not depend on `now` (the case, the
 title, the due time in the agency's zone; the reason with the rule's source). `due` keeps the
 items whose piece holds `now` and that are for the worker asked for, inside the window, and
 decides each one's state from the instants: since the items are in the order of (due time, risk,
 case), each state's items come out in the order `deadlines.urgency` sorts them, with no sort.
 The view is used while `now` lies where every case's pieces reach; outside, it is made again.
+What `due` picks from it for `now`, and how it prints the lines, is service/duelines.py (not part
+of the tag: how `due` reads a view never makes it again).
 
 What cannot be kept exactly is computed each time: a case whose deadlines depend on `now`
 otherwise than by comparison (tables.py gives no entry), a case that cannot be read; the
@@ -25,27 +28,32 @@ from __future__ import annotations
 import json
 import secrets
 import sys
-from bisect import bisect_right
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable
 
 from cpcm.domain.policy import risk_rank
 from cpcm.service import tables, views
 from cpcm.workflow.clocks import SUPERVISORS
-from cpcm.workflow.deadlines import STATES, Deadline
+from cpcm.workflow.deadlines import Deadline
+
+if TYPE_CHECKING:
+    from cpcm.service.duelines import DueView
 
 DUE = "due"
-_TICK = timedelta(microseconds=1)
 
 
-def _cell(value: Any) -> str:
+def cell(value: Any) -> str:
     return "" if value is None else str(value).replace("\t", " ").replace("\n", " ")
 
 
 NONE_LO, NONE_HI = -(2 ** 63), 2 ** 63 - 1  # an unbounded piece, in the columns of 64-bit instants
 NO_TARGET = -(2 ** 63)
-_INSTANTS = ("lo", "hi", "due", "target", "span_lo", "span_hi")  # columns of 64-bit ints ('q')
-_NUMBERS = ("rank", "case", "owner", "why", "static", "worker", "tail")  # columns of ints ('i')
+# columns of 64-bit ints ('q'): per item its due time, target (NO_TARGET: none) and aim (the target,
+# else the due time); per case where its pieces reach; per piece of time its bounds
+_INSTANTS = ("due", "target", "aim", "span_lo", "span_hi", "piece_lo", "piece_hi")
+# columns of ints ('i'): per item its risk rank, case, owner, reason, static texts, (owner, reason)
+# pair and piece; per case its worker
+_NUMBERS = ("rank", "case", "owner", "why", "static", "worker", "tail", "piece")
 
 
 def _code_of(at: int, odd: Any) -> Any:
@@ -71,6 +79,7 @@ class _Builder:
         self.owners: dict[str, int] = {}
         self.whys: dict[str, int] = {}
         self.texts: dict[str, int] = {}  # a text's JSON -> its number
+        self.pieces: dict[tuple[int, int], int] = {}  # a piece's bounds -> its number
         self.admission: list[list] = []
         self.lo: int | None = None  # the view holds while every case's pieces reach
         self.hi: int | None = None
@@ -97,11 +106,12 @@ class _Builder:
                 code, title, owner, rule, why, source, risk, requested_by, barred = static
                 if not isinstance(owner, str):
                     raise tables.NotKept  # `due` prints the owner as text
-                local = "\t".join((_cell(case_id), _cell(title), _cell(local_text(tables.time_of(due, self.zone), self.zone))))
-                reason = _cell(f"{why} ({self.ctx.policy.short_source(rule)})")
+                local = "\t".join((cell(case_id), cell(title), cell(local_text(tables.time_of(due, self.zone), self.zone))))
+                reason = cell(f"{why} ({self.ctx.policy.short_source(rule)})")
                 key = json.dumps(static, separators=(",", ":"))
+                bounds = (NONE_LO if lo is None else lo, NONE_HI if hi is None else hi)
                 self.items.append((tables.code_instant(due), risk_rank(risk), case_id, position,
-                                   NONE_LO if lo is None else lo, NONE_HI if hi is None else hi,
+                                   self.pieces.setdefault(bounds, len(self.pieces)),
                                    NO_TARGET if target is None else tables.code_instant(target), index,
                                    self.owners.setdefault(owner, len(self.owners)), self.whys.setdefault(reason, len(self.whys)),
                                    self.texts.setdefault(key, len(self.texts)), local, _odd(due), _odd(target)))
@@ -120,12 +130,12 @@ class _Builder:
         local: list[str] = []
         odd: dict[str, list] = {}
         tails: dict[tuple[int, int], int] = {}
-        for k, (at, rank, _case, _position, lo, hi, target, index, owner, why, static, text, odd_due, odd_target) in \
+        for k, (at, rank, _case, _position, piece, target, index, owner, why, static, text, odd_due, odd_target) in \
                 enumerate(self.items):
-            columns["lo"].append(lo)
-            columns["hi"].append(hi)
+            columns["piece"].append(piece)
             columns["due"].append(at)
             columns["target"].append(target)
+            columns["aim"].append(at if target == NO_TARGET else target)
             columns["rank"].append(rank)
             columns["case"].append(index)
             columns["owner"].append(owner)
@@ -143,6 +153,9 @@ class _Builder:
             columns["span_hi"].append(NONE_HI if last is None else last)
             if cover:
                 covers[str(index)] = cover
+        for lo, hi in self.pieces:
+            columns["piece_lo"].append(lo)
+            columns["piece_hi"].append(hi)
         statics = [json.loads(key) for key in self.texts]
         texts = {"local": "\n".join(local), "ids": "\n".join(case[0] for case in self.cases)}
         where, data = views.sections({**{name: column.tobytes() for name, column in columns.items()},
@@ -155,7 +168,7 @@ class _Builder:
         return small, data
 
 
-class _Body:
+class ViewBody:
     """A view's columns as read back: `items` (each column by name), the case ids, and its small parts."""
 
     def __init__(self, small: dict, data):
@@ -180,7 +193,9 @@ class _Body:
 
     @property
     def local(self) -> list[str]:
-        """Each item's case, title and due time as printed (tab-separated)."""
+        """Each item's case, title and due time as printed (tab-separated), in the items' order:
+        one text split at once, so the strings lie in memory in the order `due` prints them (made
+        from parts kept once, they were read all over memory: twice as slow at 100,000 cases)."""
         if self._local is None:
             start, end = self.small["sections"]["local"]
             text = str(self._data[start:end], "utf-8")
@@ -219,137 +234,12 @@ def _case_pieces(ctx, session, case) -> list[tuple] | None:
     return _pieces(entry, {tables.TEXT + k: v for k, v in session.texts.items()})
 
 
-class DueView:
-    """What `cpcm due` lists, from the view: a Sequence of Deadlines in `deadlines.urgency` order
-    (made as read, for --json, --ics and a table on a terminal) and `plain_text`, the printed
-    lines made from the text kept ready."""
-
-    def __init__(self, body: _Body, zone, now: datetime, soon: timedelta, horizon: datetime, whose: str, oversees: bool,
-                 overdue_only: bool, extra: list[Deadline], covering: Callable[[dict], bool]):
-        self.body, self.zone, self.now, self.soon, self.whose = body, zone, now, soon, whose
-        items = body.items
-        now_us, last, soon_us = tables.instant(now), tables.instant(horizon), soon // _TICK
-        owners = body.owners
-        whose_index = owners.index(whose) if whose in owners else -1
-        sup_index = owners.index(SUPERVISORS) if SUPERVISORS in owners else -1
-        texts = body.texts
-        # the cases whose worker's items go on this list as covered (a colleague covering the case)
-        covered_cases: dict[int, int] = {}  # case -> its worker's number among the owners
-        if not oversees and whose != "all":
-            for index, covers in body.covers.items():
-                worker = body.worker(index)
-                if whose != worker and covering(covers):
-                    covered_cases[index] = owners.index(worker) if worker in owners else -2
-        everyone = whose == "all"
-        buckets: list[list] = [[], [], [], []]
-        los, his, dues, targets, owner_of, case_of, static_of = (items["lo"], items["hi"], items["due"], items["target"],
-                                                                 items["owner"], items["case"], items["static"])
-        for k in range(len(dues)):
-            if now_us < los[k] or now_us >= his[k]:
-                continue  # not the piece of now
-            due, target = dues[k], targets[k]
-            aim = due if target == NO_TARGET else target
-            if aim > last:
-                continue
-            covered = False
-            if not everyone:
-                owner = owner_of[k]
-                if owner == whose_index:
-                    pass
-                elif owner == sup_index and oversees and whose not in texts[static_of[k]][8]:
-                    pass
-                elif covered_cases and covered_cases.get(case_of[k]) == owner:
-                    covered = True
-                else:
-                    continue
-            if now_us > due:
-                state = 0
-            elif target != NO_TARGET and now_us > target:
-                state = 1
-            elif aim - now_us <= soon_us:
-                state = 2
-            else:
-                state = 3
-            if overdue_only and state:
-                continue
-            buckets[state].append(~k if covered else k)
-        # what is computed each time, in its place: after the kept items it ties with (they come first in
-        # the order `due` lists before sorting: the cases' rows, then the conference items)
-        for item in extra:
-            state = STATES.index(item.state(now, soon))
-            key = (tables.instant(item.due), risk_rank(item.risk), item.case_id)
-            bucket = buckets[state]
-            bucket.insert(bisect_right(bucket, key, key=self._key), (key, item))
-        self.selected = [x for bucket in buckets for x in bucket]
-        self.states = [state for state, bucket in enumerate(buckets) for _ in bucket]
-
-    def _key(self, x) -> tuple:
-        if isinstance(x, tuple):
-            return x[0]
-        k = ~x if x < 0 else x
-        items = self.body.items
-        return (items["due"][k], items["rank"][k], self.body.ids[items["case"][k]])
-
-    def __len__(self) -> int:
-        return len(self.selected)
-
-    def deadline(self, x) -> Deadline:
-        if isinstance(x, tuple):
-            return x[1]
-        k = ~x if x < 0 else x
-        body = self.body
-        due, target = body.codes(k)
-        code, title, owner, rule, why, source, risk, requested_by, barred = body.texts[body.items["static"][k]]
-        return Deadline(body.ids[body.items["case"][k]], code, title, tables.time_of(due, self.zone),
-                        tables.time_of(target, self.zone), owner, rule, why, source, risk, requested_by, tuple(barred),
-                        self.whose if x < 0 else None)
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return [self.deadline(x) for x in self.selected[index]]
-        return self.deadline(self.selected[index])
-
-    def __iter__(self) -> Iterator[Deadline]:
-        for x in self.selected:
-            yield self.deadline(x)
-
-    def plain_text(self, header: str, labels: Sequence[str], when: Callable[[float], str],
-                   row: Callable[[Deadline], list[str]]) -> Iterator[str]:
-        """The lines `print_table` prints when it draws no table, in pieces: `header`, then per
-        item its state's label (`labels`, in the order of deadlines.STATES), the case, what, the
-        due time, `when(hours until due)`, the owner and why. `row(item)`: the cells of an item
-        computed each time."""
-        body = self.body
-        items = body.items
-        middle, dues, tail_of, owner_of = body.local, items["due"], items["tail"], items["owner"]
-        now_us = tables.instant(self.now)
-        owners = [_cell(owner) for owner in body.owners]
-        tails = [f"{owners[o]}\t{body.whys[w]}" for o, w in body.tails]
-        covered = [_cell(f"{owner} (covered by {self.whose})") for owner in body.owners]
-        lines = [header]
-        append = lines.append
-        for x, state in zip(self.selected, self.states):
-            if x.__class__ is tuple:
-                append("\t".join(_cell(v) for v in row(x[1])))
-            elif x >= 0:
-                append(f"{labels[state]}\t{middle[x]}\t{when((dues[x] - now_us) / 10**6 / 3600)}\t{tails[tail_of[x]]}")
-            else:
-                k = ~x
-                append(f"{labels[state]}\t{middle[k]}\t{when((dues[k] - now_us) / 10**6 / 3600)}\t{covered[owner_of[k]]}"
-                       f"\t{body.whys[items['why'][k]]}")
-            if len(lines) >= 20_000:
-                yield "\n".join(lines) + "\n"
-                lines.clear()
-        if lines:
-            yield "\n".join(lines) + "\n"
-
-
-def _load(place, keys) -> tuple[dict, Callable[[], _Body]] | None:
+def _load(place, keys) -> tuple[dict, Callable[[], ViewBody]] | None:
     found = views.read_view(place.path, keys)
     if found is None or found[0].get("tag") != place.tag:
         return None
     head, data = found
-    return head, lambda: _Body(head["body"], data)
+    return head, lambda: ViewBody(head["body"], data)
 
 
 def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta, overdue_only: bool) -> DueView | None:
@@ -403,6 +293,8 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
     admission_rows = [row for row in admission_rows if row is not None] + [row for row in live if row.admission]
     extra += conferences.due_items(ctx, whose, horizon, overdue_only, soon,
                                    admission=lambda conferenced: tables.admission_items(ctx, admission_rows, conferenced))
+    from cpcm.service.duelines import DueView
+
     return DueView(body, session.zone, now, soon, horizon, whose, oversees, overdue_only, extra,
                    lambda covers: cover_rules.covering(covers, whose, now))
 
@@ -440,7 +332,7 @@ def _admission_row(row: list, zone, now_us: int) -> tables.CaseDue | None:
     return None
 
 
-def _made(ctx, session, place, loaded) -> tuple[_Body, list] | None:
+def _made(ctx, session, place, loaded) -> tuple[ViewBody, list] | None:
     """The view's body for the tree now (stored when it may be), and the rows computed now
     (`tables.CaseDue`, not kept); None when the session keeps no tables."""
     from cpcm.service.context import case_covers
@@ -499,7 +391,7 @@ def _made(ctx, session, place, loaded) -> tuple[_Body, list] | None:
             views.write_view(place.path, place.cache.recipient, head, data)
         except OSError:
             pass  # a read never fails because the local cache cannot be written
-    return _Body(small, memoryview(data)), live
+    return ViewBody(small, memoryview(data)), live
 
 
 def _live_rows(ctx, case_ids) -> list:
@@ -522,17 +414,17 @@ def _live_rows(ctx, case_ids) -> list:
     return rows
 
 
-def _old_cases(body: _Body, drop: set[str]) -> dict[str, tuple]:
+def _old_cases(body: ViewBody, drop: set[str]) -> dict[str, tuple]:
     """The cases of a view's body not in `drop`, as `_Builder.add` takes them (in case order)."""
     items = body.items
     texts = body.texts
     found: dict[int, dict[tuple, list]] = {}
-    los, his = items["lo"], items["hi"]
+    los, his, piece_of = items["piece_lo"], items["piece_hi"], items["piece"]
     for k in range(len(items["due"])):
         index = items["case"][k]
         pieces = found.setdefault(index, {})
         due, target = body.codes(k)
-        lo, hi = los[k], his[k]
+        lo, hi = los[piece_of[k]], his[piece_of[k]]
         bounds = (None if lo == NONE_LO else lo, None if hi == NONE_HI else hi)
         pieces.setdefault(bounds, []).append((texts[items["static"][k]], due, target))
     out: dict[str, tuple] = {}

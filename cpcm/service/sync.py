@@ -168,7 +168,7 @@ def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> 
         else:
             raise GitError("the remote kept changing while this sync pushed (three tries); nothing is lost: "
                            "the merge is in your copy", "Run cpcm sync again.")
-    _after(ctx, result)
+        _after(ctx, result)
     return result
 
 
@@ -212,13 +212,14 @@ def bundle_apply(ctx: Context, data: bytes, progress: Progress = _quiet) -> Sync
     except cipher.Damaged:
         raise Refused("the bundle file is damaged or not a cpcm bundle", rule="bundle-damaged") from None
     result = Synced()
-    with locked(ctx), context.transaction(ctx, "sync") as tx:
-        try:
-            theirs = remote.bundle_read(git, plain)
-            _integrate(ctx, tx, theirs, result, progress)
-        finally:
-            remote.drop_ref(git, remote.INCOMING)
-    _after(ctx, result)
+    with locked(ctx):
+        with context.transaction(ctx, "sync") as tx:
+            try:
+                theirs = remote.bundle_read(git, plain)
+                _integrate(ctx, tx, theirs, result, progress)
+            finally:
+                remote.drop_ref(git, remote.INCOMING)
+        _after(ctx, result)
     return result
 
 
@@ -239,7 +240,8 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
     progress("merging")
     _arrivals(git, ours, theirs, result)
     fast_forward = base == ours
-    trees = remote.tree(git, base), remote.tree(git, ours), remote.tree(git, theirs)
+    # only what either side changed (and the team file, which decides who reads what)
+    trees = remote.trees_of_change(git, base, ours, theirs, _folder, always=(TEAM,))
     merged, message_counts = _merge(ctx, *trees, fast_forward, result)
     parent_tree = trees[2] if fast_forward else trees[1]
     changes: dict[str, Entry | None] = {p: e for p, e in merged.items() if parent_tree.get(p) != e}
@@ -553,9 +555,8 @@ def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree,
     other = ours if later is theirs else theirs
     moving = sorted(p for p in (f"{folder}/{n}" for n in _names(later, folder)) if other.get(p) != later[p])
     contents = remote.read_blobs(git, [later[p].blob for p in moving])
-    taken = _folders(base) | _folders(ours) | _folders(theirs)
     new = new_case_id()
-    while f"{CASES}/{new}" in taken:
+    while any(tree.has_folder(f"{CASES}/{new}") for tree in (base, ours, theirs)):
         new = new_case_id()
     readers_entry = later.get(f"{folder}/{RECIPIENTS}")
     readers = _readers(remote.read_blobs(git, [readers_entry.blob])[readers_entry.blob]) if readers_entry else []
@@ -587,28 +588,49 @@ def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree,
 
 # -- after a sync ----------------------------------------------------------------------------------
 def _after(ctx: Context, result: Synced) -> None:
-    """The duplicate check over the cases registered on the other copy (those this worker can read)."""
+    """The duplicate check over the cases registered on the other copy (those this worker can
+    read), under the repository lock: asked of the worker's split index (service/lookup.py, brought
+    up to date with the cases that changed), so it reads the arrived cases and their matches, not
+    every case."""
     arrived = set(result.registered) | {r["new"] for r in result.reidentified}
     if not arrived:
         return
-    from cpcm.workflow.duplicates import probable_duplicates
+    from cpcm.service import lookup
+    from cpcm.workflow.duplicates import key_of, probable_duplicates
 
+    found: list[tuple[str, str, str]] = []  # (arrived case, other case, reason)
     try:
-        cases = context.load_cases(ctx)
-    except CpcmError:
+        if lookup.usable(ctx):
+            look = lookup.current(ctx)
+            for case in _registered(ctx, arrived, context.load_case):
+                look, matched = lookup.duplicates_of(ctx, look, key_of(case), exclude=case.id)
+                found.extend((case.id, other, reason) for other, reason in matched)
+            linked = {c: _linked(context.load_case(ctx, c)) for c in {x for pair in found for x in pair[:2]}}
+        else:
+            cases = context.load_cases(ctx)
+            for case in _registered(ctx, arrived, lambda _, case_id: cases[case_id]):
+                found.extend((case.id, other, reason) for other, reason in probable_duplicates(case, cases.values()))
+            linked = {c: _linked(cases[c]) for c in {x for pair in found for x in pair[:2]}}
+    except (CpcmError, lookup.Unusable, OSError):
         return
     seen = set()
-    for case_id in sorted(arrived):
-        case = cases.get(case_id)
-        if case is None or not case.history or case.history[0].kind != "registration":
+    for case_id, other, reason in found:
+        pair = tuple(sorted((case_id, other)))
+        if pair in seen or other in linked[case_id] or case_id in linked[other]:
             continue
-        linked = _linked(case)
-        for other, reason in probable_duplicates(case, cases.values()):
-            pair = tuple(sorted((case_id, other)))
-            if pair in seen or other in linked or case_id in _linked(cases[other]):
-                continue
-            seen.add(pair)
-            result.duplicates.append({"case": pair[0], "other": pair[1], "reason": reason})
+        seen.add(pair)
+        result.duplicates.append({"case": pair[0], "other": pair[1], "reason": reason})
+
+
+def _registered(ctx: Context, case_ids: set[str], load) -> Iterator:
+    """The arrived cases this worker reads whose history begins with their registration, in id order."""
+    for case_id in sorted(case_ids):
+        try:
+            case = load(ctx, case_id)
+        except (CpcmError, KeyError):  # not for this worker (or damaged: verify names it)
+            continue
+        if case.history and case.history[0].kind == "registration":
+            yield case
 
 
 def _linked(case) -> set[str]:

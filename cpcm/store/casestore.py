@@ -492,19 +492,26 @@ class Transaction:
         old = git.head()
         if old is None:
             raise GitError("sync needs a repository with at least one commit")
-        changed = git.run(["diff", "--no-renames", "--name-only", "-z", old, commit]).split("\0")[:-1]
-        dirty = sorted(set(git.dirty()) & set(changed))
+        changed = git.changes(old, commit)
+        dirty = git.edited(changed)
         if dirty:  # an edit by hand: never overwritten, and never rolled back over
             raise GitError(f"{len(dirty)} file(s) the sync would update differ from the last commit (first: {dirty[0]}); "
                            "nothing was changed", "Commit the edit (git add; git commit) or undo it (git checkout -- FILE), "
                            "then sync again.")
         self.written.extend(changed)
         crash_point("sync-checkout")
-        try:  # stat data of files rewritten with the same bytes (re-encryption, the team file): not a change
-            git.run(["update-index", "-q", "--refresh"])
-        except GitError:
-            pass  # a file that differs is caught above; read-tree names anything else
-        git.run(["read-tree", "-m", "-u", old, commit])
+        try:  # read-tree checks, before it changes anything, the index entries of the files it updates
+            git.run(["read-tree", "-m", "-u", old, commit])
+        except GitError as exc:
+            if "not uptodate" not in exc.message:
+                raise
+            # stat data of files rewritten with the same bytes (re-encryption, the team file): not
+            # a change, once the index looks again (a stat of every file: only when needed)
+            try:
+                git.run(["update-index", "-q", "--refresh"])
+            except GitError:
+                pass  # a file that differs is caught above; read-tree names anything else
+            git.run(["read-tree", "-m", "-u", old, commit])
         crash_point("sync-checked-out")
         git.run(["update-ref", "-m", "cpcm sync", "HEAD", commit, old])
         self._committed = True

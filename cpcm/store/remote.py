@@ -15,7 +15,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Iterable, Iterator, Mapping
 
 from cpcm.store.git import Git, GitError, git_env
 
@@ -32,9 +32,13 @@ class Entry:
 
 
 class Tree(dict):
-    """path -> Entry, with each case and conference folder's file names indexed once."""
+    """path -> Entry, with each case and conference folder's file names indexed once.
+
+    A tree from `trees_of_change` holds only the part of its commit that a merge can change
+    (`source` is then the repository and the commit, to ask about anything else)."""
 
     _index: dict[str, set[str]] | None = None
+    source: tuple[Git, str] | None = None
 
     def names(self, folder: str) -> set[str]:
         """The file names in `folder` (cases/ID or conferences/ID)."""
@@ -51,6 +55,18 @@ class Tree(dict):
         self.names("")
         assert self._index is not None
         return set(self._index)
+
+    def has_folder(self, folder: str) -> bool:
+        """Whether the commit has the folder (asked of git when this tree holds only a part)."""
+        if folder in self.folders():
+            return True
+        if self.source is None:
+            return False
+        git, commit = self.source
+        try:
+            return git.run(["cat-file", "-t", f"{commit}:{folder}"]).strip() == "tree"
+        except GitError:
+            return False
 
 
 class Objects:
@@ -164,38 +180,88 @@ def merge_base(git: Git, a: str, b: str) -> str | None:
         return None
 
 
-def tree(git: Git, commit: str | None) -> Tree:
-    """Every file of a commit: path -> Entry."""
-    if not commit:
-        return Tree()
-    out = git.run(["ls-tree", "-r", "-z", "--full-tree", commit])
-    found = Tree()
-    for item in out.split("\0"):
-        meta, _, path = item.partition("\t")
-        parts = meta.split()
-        if len(parts) == 3 and parts[1] == "blob":
-            found[path] = Entry(parts[0], parts[2])
+def trees_of_change(git: Git, base: str, ours: str, theirs: str, folder_of, always: Iterable[str] = ()) -> tuple[Tree, Tree, Tree]:
+    """The three trees of a merge, each holding only what the merge can change: every file of
+    each folder (`folder_of(path)`: cases/ID, conferences/ID, or None) that either side changed,
+    every other file either side changed, and the files `always`. Files neither side touched
+    stay as they are in both sides and are left out, so a merge costs what arrived and what was
+    written here, not the size of the repository. Five git processes, whatever the sizes."""
+    paths = set(git.changes(base, ours)) | set(git.changes(base, theirs))
+    folders = sorted({f for f in map(folder_of, paths) if f})
+    loose = sorted({p for p in paths if not folder_of(p)} | set(always))
+    commits = (base, ours, theirs)
+    tops = sorted({folder.split("/", 1)[0] for folder in folders})
+    found = _batch(git, [f"{commit}:{top}" for commit in commits for top in tops])
+    folder_ids: dict[tuple[str, str], str] = {}  # (commit, folder) -> tree id
+    for commit in commits:
+        for top in tops:
+            listing = found.get(f"{commit}:{top}")
+            if listing is None:
+                continue
+            wanted = {folder.split("/", 1)[1] for folder in folders if folder.startswith(top + "/")}
+            for mode, name, sha in _tree_entries(listing):
+                if name in wanted and mode == "40000":
+                    folder_ids[(commit, f"{top}/{name}")] = sha
+    listings = _batch(git, sorted(set(folder_ids.values())))
+    trees = []
+    for commit in commits:
+        tree = Tree()
+        tree.source = (git, commit)
+        for folder in folders:
+            sha = folder_ids.get((commit, folder))
+            for mode, name, blob in _tree_entries(listings[sha]) if sha else ():
+                if mode != "40000":
+                    tree[f"{folder}/{name}"] = Entry(mode, blob)
+        if loose:
+            out = git.run(["ls-tree", "-r", "-z", "--full-tree", commit, "--", *loose])
+            for item in out.split("\0"):
+                meta, _, path = item.partition("\t")
+                parts = meta.split()
+                if len(parts) == 3 and parts[1] == "blob":
+                    tree[path] = Entry(parts[0], parts[2])
+        trees.append(tree)
+    return trees[0], trees[1], trees[2]
+
+
+def _tree_entries(data: bytes) -> Iterator[tuple[str, str, str]]:
+    """(mode, name, object id) of each entry of a raw tree object."""
+    pos, end = 0, len(data)
+    while pos < end:
+        space = data.index(b" ", pos)
+        nul = data.index(b"\0", space)
+        yield data[pos:space].decode(), data[space + 1:nul].decode("utf-8", "surrogateescape"), data[nul + 1:nul + 21].hex()
+        pos = nul + 21
+
+
+def _batch(git: Git, names: list[str]) -> dict[str, bytes]:
+    """The contents of objects named as `git cat-file --batch` reads them (an id, or
+    COMMIT:PATH), in one process; a name git cannot find is left out."""
+    if not names:
+        return {}
+    done = subprocess.run(git.command(["cat-file", "--batch"]), cwd=git.root, env=git_env(),
+                          input="".join(f"{name}\n" for name in names).encode(), capture_output=True)
+    if done.returncode != 0:
+        raise GitError("git cat-file failed while reading objects for a merge")
+    out, pos, found = done.stdout, 0, {}
+    for name in names:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        if len(header) != 3:  # "NAME missing" (or ambiguous): no such object
+            pos = end + 1
+            continue
+        size = int(header[2])
+        found[name] = out[end + 1:end + 1 + size]
+        pos = end + 1 + size + 1
     return found
 
 
 def read_blobs(git: Git, blobs: Iterable[str]) -> dict[str, bytes]:
     """Blob contents in one `git cat-file --batch` (in memory)."""
     wanted = list(dict.fromkeys(blobs))
-    if not wanted:
-        return {}
-    done = subprocess.run(git.command(["cat-file", "--batch"]), cwd=git.root, env=git_env(),
-                          input="".join(f"{b}\n" for b in wanted).encode(), capture_output=True)
-    if done.returncode != 0:
-        raise GitError("git cat-file failed while reading objects for a merge")
-    out, pos, found = done.stdout, 0, {}
+    found = _batch(git, wanted)
     for blob in wanted:
-        end = out.index(b"\n", pos)
-        header = out[pos:end].split()
-        if len(header) != 3:
+        if blob not in found:
             raise GitError(f"git cat-file could not read object {blob[:10]}")
-        size = int(header[2])
-        found[blob] = out[end + 1:end + 1 + size]
-        pos = end + 1 + size + 1
     return found
 
 
@@ -225,11 +291,6 @@ def write_tree(git: Git, base: str, changes: Mapping[str, Entry | None]) -> str:
 def commit_tree(git: Git, tree_id: str, parents: Iterable[str], message: str, author: str, email: str) -> str:
     """A commit object, signed by the acting worker (store/git.py `commit_object`)."""
     return git.commit_object(tree_id, list(parents), message, author, email)
-
-
-def changed_paths(git: Git, old: str, new: str) -> list[str]:
-    out = git.run(["diff", "--no-renames", "--name-only", "-z", old, new])
-    return [p for p in out.split("\0") if p]
 
 
 @dataclass(frozen=True)

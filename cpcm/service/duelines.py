@@ -1,0 +1,252 @@
+"""What `cpcm due` lists from the due view (service/dueview.py), for `now`: the items picked and
+their printed lines, made in bulk.
+
+The view's items are in the order of (due time, risk, case, place in the case), in columns of
+numbers (`array`). Which of them `due` lists, and in which state, is decided over whole columns
+with `map`, `compress` and `bisect` (the loops run in C): the items whose piece of time holds
+`now` (decided once per distinct piece), inside the window, for the worker asked for (covers of
+the case included). An item is overdue when its due time has passed: those are a prefix of the
+order (`bisect`). Of the others, its target passed (where there is one) or within the due-soon
+window or later is decided from its "aim", the target where there is one, else the due time.
+Each state's items stay in the view's order, which is the order `deadlines.urgency` sorts them
+in; what is computed each time (conference items, a case whose answer is not kept) is put in its
+place (bisect, after the kept items it ties with).
+
+The plain lines: an item's line is its state's label, its case, title and due time as the view
+keeps them printed, the "when" (hours or days to or since the due time), and its owner and
+reason. Within a state the due times only grow, and
+the "when" text is the same over one stretch of due times (`when` gives each text over one
+interval of hours, as the CLI's does), so it is computed once per stretch (bisect by the text)
+and the lines of a stretch are one join of their cells, laid out by slice assignments from the
+columns: no call, format or object per line.
+
+This module only reads a view: it is not part of the view's tag (views.py), so changing how
+`due` prints never makes a view again.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from datetime import datetime, timedelta
+from itertools import compress
+from operator import and_, or_
+from typing import Any, Callable, Iterator, Sequence
+
+from cpcm.domain.policy import risk_rank
+from cpcm.service import tables
+from cpcm.service.dueview import ViewBody, cell
+from cpcm.workflow.clocks import SUPERVISORS
+from cpcm.workflow.deadlines import STATES, Deadline
+
+_TICK = timedelta(microseconds=1)
+PIECE = 20_000  # lines written at once: the output is never held whole
+
+
+class DueView:
+    """What `cpcm due` lists, from the view: a Sequence of Deadlines in `deadlines.urgency` order
+    (made as read, for --json, --ics and a table on a terminal) and `plain_text`, the printed
+    lines made from the text kept ready."""
+
+    def __init__(self, body: ViewBody, zone, now: datetime, soon: timedelta, horizon: datetime, whose: str, oversees: bool,
+                 overdue_only: bool, extra: list[Deadline], covering: Callable[[dict], bool]):
+        self.body, self.zone, self.now, self.soon, self.whose = body, zone, now, soon, whose
+        items = body.items
+        now_us, last, soon_us = tables.instant(now), tables.instant(horizon), soon // _TICK
+        dues = items["due"]
+        n = len(dues)
+        aim = items["aim"]
+        # the piece of now (lo <= now < hi: decided once per piece), inside the window (aim <= last)
+        now_in = [lo <= now_us < hi for lo, hi in zip(items["piece_lo"], items["piece_hi"])]
+        keep: Any = map(and_, map(now_in.__getitem__, items["piece"]), map(last.__ge__, aim))
+        covered: set[int] = set()
+        if whose != "all":
+            inside = list(keep)
+            mine = self._mine(body, whose, oversees)
+            covered = self._covered(body, whose, oversees, covering, mine)
+            keep = list(map(and_, inside, mine))
+            for k in covered:
+                keep[k] = inside[k]
+        picked = list(compress(range(n), keep))
+        # overdue (due < now) is a prefix of the order; of the rest, by the aim: target missed
+        # (aim < now, only where there is a target: else the aim is the due time, not passed),
+        # due soon (aim - now <= soon), upcoming
+        split = bisect_left(picked, bisect_left(dues, now_us))
+        buckets: list[list] = [picked[:split], [], [], []]
+        if not overdue_only:
+            rest = picked[split:]
+            rest_aims = list(map(aim.__getitem__, rest))
+            edge = now_us + soon_us
+            buckets[1] = list(compress(rest, map(now_us.__gt__, rest_aims)))
+            buckets[2] = list(compress(rest, map(and_, map(now_us.__le__, rest_aims), map(edge.__ge__, rest_aims))))
+            buckets[3] = list(compress(rest, map(and_, map(now_us.__le__, rest_aims), map(edge.__lt__, rest_aims))))
+        self.special = [False] * 4  # whether a state's list holds an item not printed in bulk
+        if covered:
+            for state, bucket in enumerate(buckets):
+                if not covered.isdisjoint(bucket):
+                    buckets[state] = [~k if k in covered else k for k in bucket]
+                    self.special[state] = True
+        # what is computed each time, in its place: after the kept items it ties with (they come first in
+        # the order `due` lists before sorting: the cases' rows, then the conference items)
+        for item in extra:
+            state = STATES.index(item.state(now, soon))
+            key = (tables.instant(item.due), risk_rank(item.risk), item.case_id)
+            bucket = buckets[state]
+            bucket.insert(bisect_right(bucket, key, key=self._key), (key, item))
+            self.special[state] = True
+        self.buckets = buckets
+        self._selected: list | None = None
+
+    @staticmethod
+    def _mine(body: ViewBody, whose: str, oversees: bool) -> list[bool]:
+        """Per item: whether it is for `whose` (theirs, or an approval they may decide)."""
+        items = body.items
+        owners = body.owners
+        owner_of = items["owner"]
+        whose_index = owners.index(whose) if whose in owners else -1
+        mine = map(whose_index.__eq__, owner_of)
+        sup_index = owners.index(SUPERVISORS) if SUPERVISORS in owners else -1
+        if oversees and sup_index >= 0:
+            allowed = [whose not in static[8] for static in body.texts]
+            decides = map(and_, map(sup_index.__eq__, owner_of), map(allowed.__getitem__, items["static"]))
+            mine = map(or_, mine, decides)
+        return list(mine)
+
+    @staticmethod
+    def _covered(body: ViewBody, whose: str, oversees: bool, covering: Callable[[dict], bool], mine: list[bool]) -> set[int]:
+        """The items on the list as covered: their case's worker's, while `whose` covers the case
+        (a colleague covering it; a supervisor or manager never covers: they read every case)."""
+        if oversees:
+            return set()
+        owners = body.owners
+        cases: dict[int, int] = {}  # case -> its worker's number among the owners
+        for index, covers in body.covers.items():
+            worker = body.worker(index)
+            if whose != worker and covering(covers):
+                cases[index] = owners.index(worker) if worker in owners else -2
+        if not cases:
+            return set()
+        items = body.items
+        case_of, owner_of = items["case"], items["owner"]
+        return {k for k in compress(range(len(case_of)), map(cases.__contains__, case_of))
+                if not mine[k] and cases[case_of[k]] == owner_of[k]}
+
+    def _key(self, x) -> tuple:
+        if isinstance(x, tuple):
+            return x[0]
+        k = ~x if x < 0 else x
+        items = self.body.items
+        return (items["due"][k], items["rank"][k], self.body.ids[items["case"][k]])
+
+    @property
+    def selected(self) -> list:
+        """The items listed, in order: a number k for the view's item k (~k: listed as covered), or
+        (key, Deadline) for one computed now."""
+        if self._selected is None:
+            self._selected = [x for bucket in self.buckets for x in bucket]
+        return self._selected
+
+    def __len__(self) -> int:
+        return sum(map(len, self.buckets))
+
+    def deadline(self, x) -> Deadline:
+        if isinstance(x, tuple):
+            return x[1]
+        k = ~x if x < 0 else x
+        body = self.body
+        due, target = body.codes(k)
+        code, title, owner, rule, why, source, risk, requested_by, barred = body.texts[body.items["static"][k]]
+        return Deadline(body.ids[body.items["case"][k]], code, title, tables.time_of(due, self.zone),
+                        tables.time_of(target, self.zone), owner, rule, why, source, risk, requested_by, tuple(barred),
+                        self.whose if x < 0 else None)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self.deadline(x) for x in self.selected[index]]
+        return self.deadline(self.selected[index])
+
+    def __iter__(self) -> Iterator[Deadline]:
+        for x in self.selected:
+            yield self.deadline(x)
+
+    def plain_text(self, header: str, labels: Sequence[str], when: Callable[[float], str],
+                   row: Callable[[Deadline], list[str]]) -> Iterator[str]:
+        """The lines `print_table` prints when it draws no table, in pieces of at most PIECE lines:
+        `header`, then per item its state's label (`labels`, in the order of deadlines.STATES), the
+        case, what, the due time, `when(hours until due)`, the owner and why. `when` must give each
+        text over one interval of hours (it is asked once per stretch of equal texts). `row(item)`:
+        the cells of an item computed each time."""
+        body = self.body
+        tails = [f"{cell(body.owners[o])}\t{body.whys[w]}\n" for o, w in body.tails]
+        yield header + "\n"
+        for state, bucket in enumerate(self.buckets):
+            label = labels[state]
+            alone: list[str] = []
+            for run in (self._runs(bucket) if self.special[state] else [bucket]):
+                if run.__class__ is not list:
+                    alone.append(self._line(run, label, when, row) + "\n")
+                    if len(alone) >= PIECE:
+                        yield "".join(alone)
+                        alone.clear()
+                    continue
+                if alone:
+                    yield "".join(alone)
+                    alone.clear()
+                for start in range(0, len(run), PIECE):
+                    yield self._bulk(run[start:start + PIECE], label, when, tails)
+            if alone:
+                yield "".join(alone)
+
+    @staticmethod
+    def _runs(bucket: list) -> Iterator[Any]:
+        """A state's items: lists of view items printed in bulk, and each other item alone."""
+        run: list[int] = []
+        for x in bucket:
+            if x.__class__ is int and x >= 0:
+                run.append(x)
+                continue
+            if run:
+                yield run
+                run = []
+            yield x
+        if run:
+            yield run
+
+    def _line(self, x, label: str, when: Callable[[float], str], row: Callable[[Deadline], list[str]]) -> str:
+        """The line of an item computed now, or of a view item listed as covered."""
+        if x.__class__ is tuple:
+            return "\t".join(cell(v) for v in row(x[1]))
+        body = self.body
+        k = ~x
+        items = body.items
+        hours = (items["due"][k] - tables.instant(self.now)) / 10**6 / 3600
+        owner = cell(f"{body.owners[items['owner'][k]]} (covered by {self.whose})")
+        return f"{label}\t{body.local[k]}\t{when(hours)}\t{owner}\t{body.whys[items['why'][k]]}"
+
+    def _bulk(self, run: list[int], label: str, when: Callable[[float], str], tails: list[str]) -> str:
+        """The lines of view items `run` (in the view's order: their due times only grow), each
+        ending in a line break. `tails`: each (owner, why) pair's end of line."""
+        body = self.body
+        items = body.items
+        now_us = tables.instant(self.now)
+        dues = list(map(items["due"].__getitem__, run))
+        middle, tail_of = body.local, items["tail"]
+
+        def text(i: int) -> str:
+            return when((dues[i] - now_us) / 10**6 / 3600)
+
+        head = f"{label}\t"
+        made: list[str] = []
+        start, count = 0, len(run)
+        while start < count:
+            said = text(start)
+            # the first item after `start` whose text differs (the texts are in stretches)
+            end = bisect_right(range(count), False, lo=start + 1, key=lambda i: text(i) != said)
+            part = run[start:end]
+            size = len(part)
+            # per line: the label, the text kept (case, title, due time), the when, the owner and why
+            cells: list[str] = [head] * (4 * size)
+            cells[1::4] = map(middle.__getitem__, part)
+            cells[2::4] = [f"\t{said}\t"] * size
+            cells[3::4] = map(tails.__getitem__, map(tail_of.__getitem__, part))
+            made.append("".join(cells))
+            start = end
+        return "".join(made)

@@ -1,0 +1,103 @@
+"""A sync reads what either side changed, not the whole repository (issue 17: `sync`
+proportional to what arrived). The merge's three trees hold only the folders and files either
+side changed (and the team file), read with a fixed number of git processes; the check for
+edits by hand reads only the files the sync would update."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import git
+from cpcm.service.sync import _folder
+from cpcm.store import remote
+from cpcm.store.git import Git
+from cpcm.store.layout import TEAM
+
+
+def write(root: Path, rel: str, text: str) -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def commit(root: Path, message: str) -> str:
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "-q", "-m", message)
+    return git(root, "rev-parse", "HEAD").strip()
+
+
+@pytest.fixture
+def sides(tmp_path):
+    """base: cases A, B and U (untouched) and the team; ours changes A and the services file;
+    theirs adds C, removes B's note and changes the team."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    for case in ("A", "B", "U"):
+        write(root, f"cases/{case}/recipients", "amina\n")
+        write(root, f"cases/{case}/01.note.yaml.age", f"{case} one")
+    write(root, "cases/B/02.note.yaml.age", "B two")
+    write(root, TEAM, "team: 1\n")
+    write(root, ".cpcm/services.yaml", "services: []\n")
+    base = commit(root, "base")
+    write(root, "cases/A/03.note.yaml.age", "A three")
+    write(root, ".cpcm/services.yaml", "services: [x]\n")
+    ours = commit(root, "ours")
+    git(root, "checkout", "-q", "-b", "other", base)
+    write(root, "cases/C/recipients", "amina\n")
+    write(root, "cases/C/01.registration.yaml.age", "C one")
+    (root / "cases/B/02.note.yaml.age").unlink()
+    write(root, TEAM, "team: 2\n")
+    theirs = commit(root, "theirs")
+    git(root, "checkout", "-q", "main")
+    return Git(root), base, ours, theirs
+
+
+def full(root: Path, sha: str) -> dict[str, remote.Entry]:
+    out = git(root, "ls-tree", "-r", "-z", "--full-tree", sha)
+    found = {}
+    for item in filter(None, out.split("\0")):
+        meta, _, path = item.partition("\t")
+        mode, _, blob = meta.split()
+        found[path] = remote.Entry(mode, blob)
+    return found
+
+
+def test_the_trees_of_a_merge_hold_every_file_of_each_changed_folder_and_nothing_untouched(sides):
+    g, base, ours, theirs = sides
+    trees = remote.trees_of_change(g, base, ours, theirs, _folder, always=(TEAM,))
+    wanted = ("cases/A/", "cases/B/", "cases/C/", TEAM, ".cpcm/services.yaml")
+    for tree, sha in zip(trees, (base, ours, theirs)):
+        whole = full(g.root, sha)
+        assert dict(tree) == {p: e for p, e in whole.items() if p.startswith(wanted)}
+        assert not any(p.startswith("cases/U/") for p in tree)
+    base_tree, ours_tree, theirs_tree = trees
+    assert "cases/C/01.registration.yaml.age" in theirs_tree and "cases/C/01.registration.yaml.age" not in base_tree
+    assert "cases/B/02.note.yaml.age" in ours_tree and "cases/B/02.note.yaml.age" not in theirs_tree
+    assert ours_tree.names("cases/A") == {"recipients", "01.note.yaml.age", "03.note.yaml.age"}
+
+
+def test_a_folder_left_out_of_a_merge_tree_is_still_known_to_exist(sides):
+    g, base, ours, theirs = sides
+    base_tree, _, theirs_tree = remote.trees_of_change(g, base, ours, theirs, _folder, always=(TEAM,))
+    assert "cases/U" not in base_tree.folders()
+    assert base_tree.has_folder("cases/U") and theirs_tree.has_folder("cases/C")
+    assert not base_tree.has_folder("cases/C") and not base_tree.has_folder("cases/NONE")
+
+
+def test_the_files_a_sync_would_update_are_compared_by_content_and_only_those(sides):
+    g, base, ours, theirs = sides
+    root = g.root
+    changes = g.changes(ours, theirs)
+    assert changes["cases/C/01.registration.yaml.age"] is None           # not in ours: a new file
+    assert changes[TEAM] == full(root, ours)[TEAM].blob
+    assert "cases/U/01.note.yaml.age" not in changes
+    assert g.edited(changes) == []
+    (root / "cases/A/03.note.yaml.age").touch()                      # the same bytes again: not an edit
+    (root / "cases/U/01.note.yaml.age").write_text("by hand")          # not one the sync updates
+    assert g.edited(changes) == []
+    write(root, "cases/C/01.registration.yaml.age", "by hand")         # where the sync adds one
+    (root / TEAM).write_text("team: mine\n")                           # changed by hand
+    (root / "cases/A/03.note.yaml.age").unlink()                       # deleted by hand
+    assert g.edited(changes) == sorted([TEAM, "cases/A/03.note.yaml.age", "cases/C/01.registration.yaml.age"])
