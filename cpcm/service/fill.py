@@ -96,6 +96,7 @@ class Filled:
     values: dict[str, str] | None
     records: list[tuple[str, str]]
     keep: bool = True
+    rows: dict | None = None  # the due and statistics entries made with it (`tables.made_rows`), when asked
 
     @cached_property
     def case(self) -> Case | None:
@@ -125,12 +126,17 @@ class _Collect:
 Collector = _Collect  # for reading a few cases without loading the record table's shards (service/views.py)
 
 
-def read_one(ctx: Context, case_id: str, tables: Sequence[CaseTable], source=None) -> Filled:
+def read_one(ctx: Context, case_id: str, tables: Sequence[CaseTable], source=None, kinds: Sequence[str] = (),
+             tree: str | None = None) -> Filled:
     """Read, fold and make the tables' values of one case; Corrupt or CannotDecrypt as
-    `read_case` raises them. `source`: the record table to look records up in (None: decrypt)."""
+    `read_case` raises them. `source`: the record table to look records up in (None: decrypt).
+    `kinds` (with the case's `tree`): the due and statistics entries to make too."""
+    from cpcm.service import tables as rows_mod
+
     me = ctx.need_worker()
     if me.id != RECOVERY_READER and me.id not in ctx.store.recipients(case_id):
-        return Filled(case_id, None, [])
+        made = rows_mod.made_rows(ctx, kinds, tree, None) if kinds and tree is not None else None
+        return Filled(case_id, None, [], rows=made)
     store = ctx.store
     collect = _Collect(source)
     held = getattr(store, "record_cache", None)
@@ -141,15 +147,21 @@ def read_one(ctx: Context, case_id: str, tables: Sequence[CaseTable], source=Non
         store.record_cache = held
     case = fold(case_id, records)
     values = {t.name: dumps(t.make(ctx, case)) for t in tables}
-    return Filled(case_id, values, collect.found)
+    made = rows_mod.made_rows(ctx, kinds, tree, case) if kinds and tree is not None else None
+    return Filled(case_id, values, collect.found, rows=made)
 
 
-def _chunk_job(ctx: Context, basis: int, source) -> Callable[[list[str]], list[Filled | str]]:
+def _chunk_job(ctx: Context, basis: int, source, trees: Mapping[str, str] | None = None,
+               kinds: Sequence[str] = ()) -> Callable[[list[str]], list[Filled | str]]:
+    """What a worker process does with a chunk of case ids; with `kinds`, the due and statistics
+    entries of each case are made there too (`tables.made_rows`)."""
+    from cpcm.service import tables
+
     def job(case_ids: list[str]) -> list[Filled | str]:
         done: list[Filled | str] = []
         for case_id in case_ids:
             try:
-                filled = read_one(ctx, case_id, TABLES, source)
+                filled = read_one(ctx, case_id, TABLES, source, kinds=kinds, tree=(trees or {}).get(case_id))
             except (Corrupt, CannotDecrypt):
                 done.append(case_id)  # read again by the parent, which reports it
                 continue
@@ -181,13 +193,14 @@ def _segments(folder) -> int:
 
 
 def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Sequence[str],
-         direct: dict[str, Table] | None = None, spread: bool = True) -> Iterator[Filled]:
+         direct: dict[str, Table] | None = None, spread: bool = True, rows=None) -> Iterator[Filled]:
     """Read every case of `case_ids` (on every core when `spread`), write its entry in every
     table of `TABLES` and its records in the record table, and yield it. `direct`: tables (by
     name) loaded by the caller, into which entries are set rather than appended. A table that
     already has many segments (`PILE_UP`) waiting for its reader to merge them is not appended
     to: its reader fills its own misses. A case that cannot be read is noted in `ctx.problems`
-    and not yielded."""
+    and not yielded. `rows`: the `tables.Bulk` the due and statistics rows go to (default: one
+    of the tables this command has not read, for many cases on every core)."""
     from cpcm.service import tables
     from cpcm.store import parallel
 
@@ -204,9 +217,10 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
     dirty = cache.dirty if case_ids else set()
     total, done = len(case_ids), 0
     chunks = [list(case_ids[n:n + CHUNK]) for n in range(0, total, CHUNK)]
-    job = _chunk_job(ctx, basis, source)
-    # the due and statistics rows: to new segments as they come when many (and not read by this command)
-    rows_writer = tables.bulk(ctx, cache) if spread and total >= tables.BULK_FROM else None
+    # the due and statistics rows: to new segments as they come when many (and not read by this command),
+    # made in the worker processes
+    rows_writer = rows if rows is not None else tables.bulk(ctx, cache) if spread and total >= tables.BULK_FROM else None
+    job = _chunk_job(ctx, basis, source, trees, list(rows_writer.writers) if rows_writer is not None and spread else ())
     try:
         for results in parallel.run_chunks(job, chunks) if spread else map(job, chunks):
             for item in results:
@@ -221,7 +235,7 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
                 if item.keep and tree is not None and item.case_id not in dirty:
                     _store(item, tree, writers, direct, shards)
                     # and its rows for due and statistics (service/tables.py), made here from the folded case
-                    tables.put_bulk(ctx, cache, rows_writer, item.case_id, tree, item.case)
+                    tables.put_made(ctx, cache, rows_writer, item, tree)
                 yield item
             done += len(results)
             if spread and ctx.progress is not None:
@@ -274,7 +288,58 @@ def rows_of(ctx: Context, cache: SummaryCache, trees: dict[str, str], ids: list[
             failed: set[str] | None = None) -> dict[str, list]:
     """`case_rows` of the cases `ids` (their tree ids in `trees`), through `cache`'s row table;
     the readable cases that could not be read are added to `failed`."""
-    table = Table(cache.folder / ROWS.name, cache.recipient, cache.keys, cache.fingerprint).load()
+    table = Table(cache.folder / ROWS.name, cache.recipient, cache.keys, cache.fingerprint)
+    if len(table.segments()) + 1 >= cache_mod.MERGE_FROM:  # many segments: read whole, and merged when saved
+        return _rows_loaded(ctx, cache, table.load(), trees, ids, failed)
+    dirty = cache.dirty
+    rows: dict[str, list] = {}
+    gone: set[str] = set()
+    for case_id, entry in table.stream(set(ids), gone):  # a segment at a time: no table held beside the rows
+        if entry["tree"] == trees.get(case_id) and case_id not in dirty and entry["row"] is not None:
+            rows[case_id] = _shared(entry["row"])
+        elif entry["tree"] == trees.get(case_id) and case_id not in dirty:
+            rows[case_id] = None  # a case the worker does not read
+    missing = [case_id for case_id in ids if case_id not in rows]
+    if table.stale and not rows:
+        table.drop_stale()  # an earlier version's table: nothing of it is read again
+    for case_id in [c for c, row in rows.items() if row is None]:
+        del rows[case_id]
+    read = set()
+    cold = len(missing) >= FILL_FROM
+    later: set[str] = set()  # rows the fill writes to the table: read back when it ends, not held while it reads
+    for item in fill(ctx, cache, trees, missing, spread=cold):  # new segments of every table
+        read.add(item.case_id)
+        if item.values is None:
+            continue
+        if cold and item.keep and trees.get(item.case_id) is not None and item.case_id not in dirty:
+            later.add(item.case_id)
+        else:
+            rows[item.case_id] = _shared(value(item, ROWS))
+    if later:
+        for case_id, entry in Table(table.folder, cache.recipient, cache.keys, cache.fingerprint).stream(set(later)):
+            if entry["tree"] == trees.get(case_id) and entry["row"] is not None:
+                rows[case_id] = _shared(entry["row"])
+                later.discard(case_id)
+        if later:  # not in the table (it could not be written): read again, and held
+            for item in fill(ctx, cache, trees, sorted(later), spread=len(later) >= FILL_FROM):
+                if item.values is not None:
+                    rows[item.case_id] = _shared(value(item, ROWS))
+    if failed is not None:
+        failed.update(c for c in missing if c not in read)
+    if gone:  # cases that left the folder: forgotten (a segment of deletions)
+        writer = Appender(table.folder, cache.recipient, cache.fingerprint)
+        for case_id in sorted(gone):
+            writer.add(case_id, "null")
+        try:
+            writer.flush()
+        except OSError:
+            pass  # a read never fails because the local cache cannot be written
+    return {case_id: rows[case_id] for case_id in ids if case_id in rows}
+
+
+def _rows_loaded(ctx: Context, cache: SummaryCache, table: Table, trees: dict[str, str], ids: list[str],
+                 failed: set[str] | None) -> dict[str, list]:
+    """`rows_of` through the whole row table, merged when saved."""
     entries = table.entries
     dirty = cache.dirty
     rows: dict[str, list] = {}

@@ -22,7 +22,10 @@ table, which is filled again as cases are read. Nothing is decided here: a row i
 workflow or the report returned, encoded, and read back into the same values.
 
 Filled where a case is folded for the summary cache (`context._load_cases` calls `put` and
-`save`), and by `due_rows` and `statistics_rows` for the cases they miss.
+`save`), by a cold fill (`Bulk`, the entries made in its worker processes), and by `due_rows` and
+`statistics_rows` for the cases they miss: a few read from their files, many (an upgrade that
+changed this code, a first use) made again in segments from the summary table (`_rebuild`), so
+that memory does not grow with the number of cases.
 """
 from __future__ import annotations
 
@@ -385,12 +388,14 @@ class Bulk:
         self.ctx, self.session = ctx, session
         self.writers = {kind: Appender(cache.folder / kind, cache.recipient, session.tag(ctx, kind)) for kind in kinds}
         self.sent: set[str] = set()  # the due texts written
+        self.missed: dict[str, set[str]] = {kind: set() for kind in kinds}  # the cases whose rows are not kept
 
     def add(self, case_id: str, tree: str, case: Case | None) -> None:
         session = self.session
         for kind, writer in self.writers.items():
             entry = _entry(self.ctx, session, kind, tree, case)
             if entry is None:
+                self.missed[kind].add(case_id)
                 continue  # not kept: a miss, computed where it is used
             if kind == "due":
                 for piece in entry[2:]:
@@ -400,9 +405,49 @@ class Bulk:
                             writer.add(TEXT + text_id, json.dumps(session.texts[text_id], separators=(",", ":")))
             writer.add(case_id, json.dumps(entry, separators=(",", ":")))
 
+    def add_made(self, case_id: str, made: dict[str, tuple[str | None, dict]]) -> None:
+        """`add`, with each table's entry made elsewhere (`made_rows`, in a fill's worker process):
+        its JSON text (None: not kept) and the due texts it uses."""
+        for kind, writer in self.writers.items():
+            text, texts = made[kind]
+            if text is not None and kind == "due":
+                for text_id, value in texts.items():
+                    known = self.session.texts.setdefault(text_id, value)
+                    if known != value:  # two texts with one id
+                        text = None
+                        break
+            if text is None:
+                self.missed[kind].add(case_id)
+                continue
+            if kind == "due":
+                for text_id in texts:
+                    if text_id not in self.sent:
+                        self.sent.add(text_id)
+                        writer.add(TEXT + text_id, json.dumps(self.session.texts[text_id], separators=(",", ":")))
+            writer.add(case_id, text)
+
     def flush(self) -> None:
         for writer in self.writers.values():
             writer.flush()
+
+
+def made_rows(ctx, kinds: Iterable[str], tree: str, case: Case | None) -> dict[str, tuple[str | None, dict]]:
+    """Each table's entry of a case as `Bulk.add_made` takes it, made where the case was folded
+    (a fill's worker process: the rules run on every core, and the parent builds no `Case`)."""
+    session = _session(ctx)
+    made: dict[str, tuple[str | None, dict]] = {}
+    for kind in kinds:
+        entry = _entry(ctx, session, kind, tree, case)
+        if entry is None:
+            made[kind] = (None, {})
+            continue
+        texts = {}
+        if kind == "due":
+            for piece in entry[2:]:
+                for text_id in piece[3::3]:
+                    texts[text_id] = session.texts[text_id]
+        made[kind] = (json.dumps(entry, separators=(",", ":")), texts)
+    return made
 
 
 def bulk(ctx, cache) -> Bulk | None:
@@ -427,6 +472,19 @@ def put_bulk(ctx, cache, writer: Bulk | None, case_id: str, tree: str | None, ca
     for kind in ("due", "statistics"):
         if kind not in writer.writers:
             session.staged.setdefault(kind, {})[case_id] = _entry(ctx, session, kind, tree, case)
+
+
+def put_made(ctx, cache, writer: Bulk | None, item, tree: str | None) -> None:
+    """`put_bulk` of a case a fill read (`fill.Filled`): the rows its worker process made
+    (`item.rows`, for the tables `writer` writes) when there are, else from its folded case."""
+    made = getattr(item, "rows", None)
+    if writer is None or made is None or set(made) != set(writer.writers) or tree is None or item.case_id in cache.dirty:
+        put_bulk(ctx, cache, writer, item.case_id, tree, item.case)
+        return
+    writer.add_made(item.case_id, made)
+    for kind in ("due", "statistics"):
+        if kind not in writer.writers:
+            writer.session.staged.setdefault(kind, {})[item.case_id] = _entry(ctx, writer.session, kind, tree, item.case)
 
 
 def save(ctx) -> None:
@@ -524,19 +582,37 @@ def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[
         return entry
 
     values: dict[str, Any] = {}
-    missing: list[str] = []
-    for case_id in ids:  # `stored`, written out: this loop runs for every case
-        entry = entries.get(case_id)
-        if entry is not None and (not dirty or case_id not in dirty):
-            tree = trees.get(case_id)
-            if tree is not None and entry[0] == tree[:TREE]:
-                if len(entry) == 1:  # a case this worker does not read
-                    continue
-                value = use(entry, case_id)
-                if value is not None:
-                    values[case_id] = value
-                    continue
-        missing.append(case_id)
+
+    def stored_values(case_ids: Iterable[str]) -> list[str]:
+        """`use` of each case's entry into `values`; the cases with none (`stored`, written out:
+        this loop runs for every case)."""
+        missing: list[str] = []
+        for case_id in case_ids:
+            entry = entries.get(case_id)
+            if entry is not None and (not dirty or case_id not in dirty):
+                tree = trees.get(case_id)
+                if tree is not None and entry[0] == tree[:TREE]:
+                    if len(entry) == 1:  # a case this worker does not read
+                        continue
+                    value = use(entry, case_id)
+                    if value is not None:
+                        values[case_id] = value
+                        continue
+            missing.append(case_id)
+        return missing
+
+    missing = stored_values(ids)
+    tried: set[str] = set()
+    again = [c for c in missing if c not in dirty and c in trees] if len(missing) >= REBUILD_FROM else []
+    if len(again) >= REBUILD_FROM:  # many (an upgrade, a first use): made again in segments, then read back
+        made = _rebuild(ctx, session, kind, again, trees, make)
+        if made is not None:
+            extra, tried = made
+            table = session.table(ctx, kind).load()
+            entries = table.entries
+            missing = stored_values(missing)
+            values.update((c, v) for c, v in extra.items() if c in trees)
+            missing = [c for c in missing if c not in extra and c not in tried]
     readable = [c for c in missing if worker.id in ctx.store.recipients(c) or worker.id == RECOVERY_READER]
     for case_id in set(missing).difference(readable):
         if case_id not in dirty and trees.get(case_id) is not None:
@@ -554,11 +630,80 @@ def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[
             case = folded_or_noted(ctx, case_id)
             if case is not None:
                 values[case_id] = make(case, trees.get(case_id))
+    present = set(ids)
+    table = session.table(ctx, kind)
+    for gone in [k for k in table.entries if k not in present and not k.startswith(TEXT)]:
+        table.delete(gone)  # a case that left the folder (its texts are left out when the table is merged)
     save(ctx)
     if info is not None:
-        info.update(values=values, failed={c for c in readable if c not in values}, total=len(ids),
+        info.update(values=values, failed={c for c in (*readable, *tried) if c not in values}, total=len(ids),
                     clean=set(ids) == set(trees) and not (dirty & set(ids)))
-    return list(values.values()) if not missing else [values[c] for c in ids if c in values]
+    return list(values.values()) if not missing and not tried else [values[c] for c in ids if c in values]
+
+
+REBUILD_FROM = 300  # cases missing from a table (an upgrade that changed its code, a first use) made again in segments
+
+
+def _rebuild(ctx, session: _Session, kind: str, case_ids: list[str], trees: dict[str, str],
+             make: Callable[[Case, str | None], Any]) -> tuple[dict[str, Any], set[str]] | None:
+    """Make the rows of table `kind` for `case_ids` (committed, not changed on disk) as a cold fill
+    does: each folded case taken from the summary table one segment at a time (or, for the cases
+    it misses, read on every core by `fill.fill`), its rows written to new segments of the table
+    as they come (`Bulk`): memory stays flat in the number of cases, whatever the table held
+    before. The other table (due or statistics) is written in the same pass when it holds nothing
+    of this code either (the next command finds it ready). Returns the values (`make`) of the cases
+    whose rows cannot be kept (or were not stored), and the cases that could not be read (noted in
+    `ctx.problems`); None when there is no summary table (a repository in memory)."""
+    from cpcm.service import fill
+    from cpcm.service.context import fold_fingerprint
+    from cpcm.store.cache import SummaryCache
+
+    worker = ctx.need_worker()
+    cache = ctx.store.summaries(worker.id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
+    if not isinstance(cache, SummaryCache):
+        return None
+    kinds = [kind]
+    for other in ("due", "statistics"):
+        if other != kind and not session.loaded(other):
+            table = session.table(ctx, other)
+            if table.drop_stale() or not table.segments():  # nothing of this code in it: written in this pass too
+                kinds.append(other)
+    table = session.table(ctx, kind)
+    if not table.entries:
+        table.drop_stale()  # an earlier version's table: nothing in it is read again
+    writer = Bulk(ctx, session, cache, kinds)
+    missed = writer.missed[kind]
+    extra: dict[str, Any] = {}
+    wanted = set(case_ids)
+    failed: set[str] = set()
+    try:
+        for case_id, entry in cache.summary.stream(wanted):
+            tree = trees[case_id]
+            if entry.get("tree") != tree:
+                continue
+            wanted.discard(case_id)
+            case = None if entry["case"] is None else Case.from_dict(entry["case"])
+            writer.add(case_id, tree, case)
+            if case is not None and case_id in missed:
+                extra[case_id] = make(case, None)
+        if wanted:  # not in the summary table (a new fold, a first use): read from the files, on every core when many
+            rest = [c for c in case_ids if c in wanted]
+            failed = set(rest)
+            for item in fill.fill(ctx, cache, trees, rest, spread=len(rest) >= fill.FILL_FROM, rows=writer):
+                failed.discard(item.case_id)
+                if item.case is not None and (item.case_id in missed or not item.keep):  # not stored: its value here
+                    extra[item.case_id] = make(item.case, None)
+    finally:
+        try:
+            writer.flush()
+        except OSError:
+            pass  # a read never fails because the local cache cannot be written
+    for name in kinds:  # read again from the segments just written
+        if name == "due":
+            session._due = None
+        else:
+            session._stats = None
+    return extra, failed
 
 
 def due_rows(ctx, info: dict | None = None) -> list[CaseDue] | None:
@@ -569,12 +714,11 @@ def due_rows(ctx, info: dict | None = None) -> list[CaseDue] | None:
     if session is None:
         return None
     now = instant(ctx.now)
-    table = session.table(ctx, "due")
     zone = session.zone
     texts: dict[str, Deadline] = {}
 
     def text(text_id: str) -> Deadline | None:
-        static = table.entries.get(TEXT + text_id)
+        static = session.table(ctx, "due").entries.get(TEXT + text_id)  # the table as read last (`_rebuild` reads it again)
         if static is None:
             return None
         code, title, owner, rule, why, source, risk, requested_by, barred = static
@@ -601,7 +745,7 @@ def due_rows(ctx, info: dict | None = None) -> list[CaseDue] | None:
     def make(case: Case, tree: str | None) -> CaseDue:
         if tree is not None and case.id not in session.dirty():
             _put(ctx, session, case.id, tree, case, "due")
-            entry = table.entries.get(case.id)
+            entry = session.table(ctx, "due").entries.get(case.id)
             found = use(entry, case.id) if entry is not None and len(entry) > 1 else None
             if found is not None:
                 found.case = case

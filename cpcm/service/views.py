@@ -28,18 +28,18 @@ holds what the per-case functions returned, and is read back into the same value
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from cpcm.crypto import cipher
 from cpcm.domain.case import Case
 from cpcm.domain.team import RECOVERY_READER
-from cpcm.store import atomic
 from cpcm.store.layout import CACHE_DIR, CASES
 
 VERSION = 1
@@ -69,10 +69,21 @@ def read_view(path: Path, keys: Sequence) -> tuple[dict, bytes] | None:
     return head, memoryview(data)[end + 1:]
 
 
-def write_view(path: Path, recipient: str, head: dict, body: bytes) -> None:
-    """Replace the view with `head` (JSON: json.dumps writes no raw line break) and `body`."""
-    # no fsync: a view lost in a power cut is made again
-    atomic.write_local(path, cipher.encrypt(_dumps(head).encode() + b"\n" + body, [recipient]))
+def write_view(path: Path, recipient: str, head: dict, body: bytes | Iterable[bytes]) -> None:
+    """Replace the view with `head` (JSON: json.dumps writes no raw line break) and `body` (bytes,
+    or pieces of it), encrypted as written: no copy of the whole (store/cache.py `write_encrypted`)."""
+    from cpcm.store.cache import write_encrypted
+
+    pieces = [body] if isinstance(body, (bytes, bytearray, memoryview)) else body
+    write_encrypted(path, recipient, itertools.chain([_dumps(head).encode() + b"\n"], pieces))
+
+
+def json_pieces(values: list, size: int = 5000) -> Iterator[bytes]:
+    """`_dumps(values).encode()` of a list, made a few thousand values at a time."""
+    yield b"["
+    for start in range(0, len(values), size):
+        yield (b"," if start else b"") + _dumps(values[start:start + size])[1:-1].encode()
+    yield b"]"
 
 
 def sections(texts: dict[str, str | bytes]) -> tuple[dict[str, list[int]], bytes]:
@@ -455,7 +466,7 @@ def list_view(ctx, status: str | None, risk: str | None, worker: str | None, sta
         main, rows_file = _list_files(place)
         try:  # the rows first: a reader of the new head finds them
             write_view(rows_file, place.cache.recipient, {"version": VERSION, "tag": place.tag, "stamp": head["stamp"]},
-                   _dumps(rows).encode())
+                   json_pieces(rows))
             write_view(main, place.cache.recipient, head, body)
             read_rows = _rows_reader(place, head["stamp"])  # read again if asked: not held while the lines are printed
         except OSError:

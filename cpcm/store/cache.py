@@ -32,13 +32,14 @@ an interrupted write), its entry is neither used nor stored: the case is read fr
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import os
 import secrets
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from cpcm.crypto import cipher
 from cpcm.store import atomic
@@ -129,12 +130,8 @@ class Table:
                 self.stale = True
                 continue
             self.files.append(name)
-            try:
-                data = json.loads(cipher.decrypt(raw, self.keys))
-            except (ValueError, cipher.NotARecipient, cipher.Damaged):
-                self.stale = True
-                continue
-            if not isinstance(data, dict) or data.get("version") != VERSION or data.get("tag") != self.tag:
+            data = _segment(raw, self.keys, self.tag)
+            if data is None:
                 self.stale = True
                 continue
             for key, value in (data.get("entries") or {}).items():
@@ -143,6 +140,62 @@ class Table:
                 else:
                     self.entries[key] = value
         return self
+
+    def segments(self) -> list[str]:
+        """The names of the table's segments on disk, oldest first."""
+        try:
+            return sorted(n for n in os.listdir(self.folder) if n.endswith(".age") and not n.startswith(TMP_PREFIX))
+        except OSError:
+            return []
+
+    def stream(self, wanted: set[str], others: set[str] | None = None) -> Iterator[tuple[str, Any]]:
+        """(key, value) of each key of `wanted` the table holds, as `load` would give it, read one
+        segment at a time, newest first (memory: one segment's entries, not the table's). A key
+        deleted in a newer segment is not given; nothing is kept in `entries`. `others`: gets the
+        keys held that are not wanted. A segment that cannot be read, or of other code, marks the
+        table `stale` (its next merge leaves it out)."""
+        seen: set[str] = set()
+        for name in reversed(self.segments()):
+            try:
+                raw = (self.folder / name).read_bytes()
+            except OSError:
+                continue  # merged away by another command meanwhile: its entries are in the merged one
+            data = _segment(raw, self.keys, self.tag)
+            if data is None:
+                self.stale = True
+                continue
+            for key, value in (data.get("entries") or {}).items():
+                if key in seen:
+                    continue
+                seen.add(key)
+                if key not in wanted:
+                    if others is not None and value is not None:
+                        others.add(key)
+                elif value is not None:
+                    yield key, value
+            del data
+
+    def drop_stale(self) -> bool:
+        """Remove the segments of other code, another key or damaged, when none is of this table
+        (a table made by an earlier version: nothing in it can be used); whether it did. A table
+        with a segment of its own is left as it is (its next merge leaves the others out)."""
+        names = self.segments()
+        for name in names:
+            try:
+                raw = (self.folder / name).read_bytes()
+            except OSError:
+                continue
+            if _segment(raw, self.keys, self.tag, head_only=True) is not None:
+                return False
+        for name in names:
+            try:
+                os.unlink(self.folder / name)
+            except OSError:
+                pass
+        self.files = [f for f in self.files if f not in names]
+        if not self.files:
+            self.stale = False
+        return bool(names)
 
     def get(self, key: str) -> Any:
         return self.load().entries.get(key)
@@ -186,11 +239,80 @@ class Table:
         self.pending = {}
 
 
+def _segment(raw: bytes, keys: Sequence, tag: str, head_only: bool = False) -> dict | None:
+    """A segment's content when it is of this version and `tag` (None: another, damaged, not
+    ours). Every writer puts the version and tag first, so a segment of other code is known
+    without parsing its entries (an upgrade finds whole tables of them). `head_only`: only say
+    whether it is (an empty dict)."""
+    try:
+        text = cipher.decrypt(raw, keys)
+    except (ValueError, cipher.NotARecipient, cipher.Damaged):
+        return None
+    head = b'{"version":%d,"tag":%s,' % (VERSION, json.dumps(tag).encode())
+    if not text.startswith(head):
+        return None  # of another version or tag (or not JSON): not read further
+    if head_only:
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("version") != VERSION or data.get("tag") != tag:
+        return None
+    return data
+
+
 def write_segment(folder: Path, recipient: str, payload: bytes) -> str:
     """Write one encrypted segment of a table (the JSON `payload`) into `folder`; its name."""
     name = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(3)}.age"
     atomic.write_local(folder / name, cipher.encrypt(payload, [recipient]))  # no fsync: a cache lost in a power cut is rebuilt
     return name
+
+
+class _Pieces(io.RawIOBase):
+    """A reader of the bytes of `pieces` one after the other, none joined (what `encrypt_io` reads)."""
+
+    def __init__(self, pieces: Iterable[bytes]):
+        self._pieces = iter(pieces)
+        self._left = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not len(self._left):
+            piece = next(self._pieces, None)
+            if piece is None:
+                return 0
+            self._left = memoryview(piece).cast("B")
+        n = min(len(buffer), len(self._left))
+        buffer[:n] = self._left[:n]
+        self._left = self._left[n:]
+        return n
+
+
+def write_encrypted(path: Path, recipient: str, pieces: Iterable[bytes]) -> None:
+    """Replace a local file of the cache with the bytes of `pieces` (in order), encrypted to
+    `recipient` as they are read: neither the whole plaintext nor the whole ciphertext is held
+    in memory (a view of 100,000 cases is tens of MB). Written under a temp name and renamed
+    (readable by the user only, no fsync: a cache file lost in a power cut is made again), as
+    `atomic.write_local`; the temp file holds ciphertext only."""
+    import pyrage
+
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = folder / f"{TMP_PREFIX}{secrets.token_hex(8)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            pyrage.encrypt_io(io.BufferedReader(_Pieces(pieces), 1 << 20), handle, [cipher.parse_recipient(recipient)])
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
 
 
 APPEND_LIMIT = 4 << 20  # characters of JSON an Appender holds before it writes them as a segment
