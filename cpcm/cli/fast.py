@@ -36,18 +36,9 @@ def parse(args: list[str]) -> Callable[[], None] | None:
                 return None
             json_out = True
         elif word.startswith("-"):
-            name, eq, value = word.partition("=")
-            if name not in _VALUES or (eq and name == "-i"):
-                return None  # --help, --, an unknown option, -iFILE: typer decides
-            if not eq:
-                if i + 1 >= len(rest):
-                    return None
-                i += 1
-                value = rest[i]
-            key = _VALUES[name]
-            if key in values or not value or value.startswith("-"):
+            i = _option(rest, i, _VALUES, values)  # None: --help, --, an unknown option, -iFILE: typer decides
+            if i is None:
                 return None
-            values[key] = value
         else:
             positional.append(word)
         i += 1
@@ -87,18 +78,9 @@ def _due(rest: list[str]) -> Callable[[], None] | None:
                 return None
             flags.add(word)
         else:
-            name, eq, value = word.partition("=")
-            if name not in _DUE_VALUES or (eq and name == "-i"):
-                return None  # --help, --ics, --force, an argument, an unknown option: typer decides
-            if not eq:
-                if i + 1 >= len(rest):
-                    return None
-                i += 1
-                value = rest[i]
-            key = _DUE_VALUES[name]
-            if key in values or not value or value.startswith("-"):
+            i = _option(rest, i, _DUE_VALUES, values)  # None: --help, --ics, --force, an argument, an unknown option
+            if i is None:
                 return None
-            values[key] = value
         i += 1
     within = None
     if "--within" in values:
@@ -119,3 +101,22 @@ def _due(rest: list[str]) -> Callable[[], None] | None:
         due_command(within, values.get("--worker"), "--overdue" in flags, None, False, Path(repo) if repo else None,
                     Path(identity) if identity else None, "--json" in flags)
     return run
+
+
+def _option(rest: list[str], i: int, known: dict[str, str], values: dict[str, str]) -> int | None:
+    """Read the option at rest[i] (`--name value` or `--name=value`) into `values`; the index of
+    its last word, or None when typer must decide (an option not in `known`, `-iFILE`, a value
+    missing, empty, given twice or looking like an option)."""
+    name, eq, value = rest[i].partition("=")
+    if name not in known or (eq and name == "-i"):
+        return None
+    if not eq:
+        if i + 1 >= len(rest):
+            return None
+        i += 1
+        value = rest[i]
+    key = known[name]
+    if key in values or not value or value.startswith("-"):
+        return None
+    values[key] = value
+    return i
