@@ -575,3 +575,16 @@ def pytest_sessionstart(session):
 
 def pytest_sessionfinish(session, exitstatus):
     os.fsync = REAL_FSYNC
+
+
+@pytest.fixture
+def without_views(monkeypatch):
+    """Run a command as before the views (and the due and statistics tables): from every case."""
+    from cpcm.service import tables as tables_mod, views
+
+    def run(cli: Cli, *args: str, **kw):
+        with monkeypatch.context() as patch:
+            patch.setattr(views, "place_for", lambda *a, **k: None)
+            patch.setattr(tables_mod, "_session", lambda ctx: None)
+            return cli(*args, **kw)
+    return run

@@ -25,17 +25,6 @@ COMMANDS = [("due", "--worker", "all"), ("due",), ("due", "--worker", "all", "--
 
 
 @pytest.fixture
-def without_tables(monkeypatch):
-    """A command as computed from every folded case: no view, no table."""
-    def run(cli: Cli, *args: str, **kw):
-        with monkeypatch.context() as patch:
-            patch.setattr(views, "place_for", lambda *a, **k: None)
-            patch.setattr(tables_mod, "_session", lambda ctx: None)
-            return cli(*args, **kw)
-    return run
-
-
-@pytest.fixture
 def small(monkeypatch):
     """A rebuild, a cold fill on worker processes and stored rows from two cases on (a repository
     of a few cases stands in for a large one)."""
@@ -70,9 +59,9 @@ def drop(cli: Cli, *names: str) -> None:
         shutil.rmtree(_folder(cli) / name, ignore_errors=True)
 
 
-def same(cli: Cli, without_tables) -> None:
+def same(cli: Cli, without_views) -> None:
     for args in COMMANDS:
-        kept, computed = cli(*args), without_tables(cli, *args)
+        kept, computed = cli(*args), without_views(cli, *args)
         assert (kept.code, kept.stdout, kept.stderr) == (computed.code, computed.stdout, computed.stderr), args
 
 
@@ -97,14 +86,14 @@ def upgrade(monkeypatch) -> None:
 
 
 def test_after_an_upgrade_the_tables_are_made_again_with_the_rows_made_case_by_case(cli, cli_as, small, monkeypatch,
-                                                                                   without_tables, reads):
+                                                                                   without_views, reads):
     ids = register_many(cli, 4)
     register(cli, child={"name": "Near Eighteen", "sex": "male", "date_of_birth": "2008-12-10", "disability": "no"})
     register(cli_as("otieno"), child={"name": "Other Child", "sex": "female", "date_of_birth": "2012-02-02"})
     assert cli("assess", ids[0], "--type", "initial", "--risk", "high", "--set", "safe=yes", "--set", "basic_needs.food=no",
                "--set", "basic_needs.shelter=yes", "--set", "basic_needs.medical=yes", "--set", "interim_plan_needed=no",
                "--outcome", "proceed").code == 0
-    same(cli, without_tables)
+    same(cli, without_views)
     due, statistics = case_by_case(cli, monkeypatch)
     assert len([k for k in due if not k.startswith(tables_mod.TEXT)]) == 6 and len(statistics) == 6
 
@@ -118,7 +107,7 @@ def test_after_an_upgrade_the_tables_are_made_again_with_the_rows_made_case_by_c
     assert table(cli, "statistics") == statistics  # made in the same pass
     reads.clear()
     assert cli("report", "statistics").code == 0 and reads == []
-    same(cli, without_tables)
+    same(cli, without_views)
 
     # an upgrade that changes the fold too: the summaries are gone, the cases are read on worker processes
     upgrade(monkeypatch)
@@ -127,10 +116,10 @@ def test_after_an_upgrade_the_tables_are_made_again_with_the_rows_made_case_by_c
     assert table(cli, "statistics") == statistics and table(cli, "due") == due
     reads.clear()
     assert cli("due", "--worker", "all").code == 0 and reads == []
-    same(cli, without_tables)
+    same(cli, without_views)
 
 
-def gone_unread_and_merged(cli: Cli, cli_as, repo: Path, without_tables, tmp_path: Path) -> tuple[list[str], str, dict]:
+def gone_unread_and_merged(cli: Cli, cli_as, repo: Path, without_views, tmp_path: Path) -> tuple[list[str], str, dict]:
     """Cases of which amina's tables hold rows, then: one folder removed from the last commit, one
     assigned to otieno (re-encrypted away: amina no longer reads it), one merged into another, one
     transferred away (closed here). The case ids, the transferred one and each folder's tree now."""
@@ -139,7 +128,7 @@ def gone_unread_and_merged(cli: Cli, cli_as, repo: Path, without_tables, tmp_pat
     sup = cli_as("sup")
     ids = register_many(cli, 5)
     transferred = approved_case(cli, sup)
-    same(cli, without_tables)
+    same(cli, without_views)
     assert set(ids) | {transferred} <= set(table(cli, "due")) and set(ids) <= set(table(cli, "statistics"))
     git(repo, "rm", "-r", "-q", f"cases/{ids[0]}")
     git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "remove a case folder")
@@ -171,17 +160,17 @@ def pruned(cli: Cli, ids: list[str], transferred: str, trees: dict) -> None:
 
 
 def test_made_again_after_an_upgrade_the_tables_keep_no_row_of_a_case_gone_unread_or_of_an_earlier_tree(
-        cli, cli_as, repo, small, monkeypatch, without_tables, tmp_path):
-    ids, transferred, trees = gone_unread_and_merged(cli, cli_as, repo, without_tables, tmp_path)
+        cli, cli_as, repo, small, monkeypatch, without_views, tmp_path):
+    ids, transferred, trees = gone_unread_and_merged(cli, cli_as, repo, without_views, tmp_path)
     upgrade(monkeypatch)
     assert cli("due", "--worker", "all").code == 0
     pruned(cli, ids, transferred, trees)
-    same(cli, without_tables)
+    same(cli, without_views)
 
 
 def test_kept_up_to_date_case_by_case_the_tables_drop_the_rows_of_a_case_gone_when_merged(
-        cli, cli_as, repo, small, monkeypatch, without_tables, tmp_path):
-    ids, transferred, trees = gone_unread_and_merged(cli, cli_as, repo, without_tables, tmp_path)
+        cli, cli_as, repo, small, monkeypatch, without_views, tmp_path):
+    ids, transferred, trees = gone_unread_and_merged(cli, cli_as, repo, without_views, tmp_path)
     monkeypatch.setattr(tables_mod, "REBUILD_FROM", 10**9)
     monkeypatch.setattr(cache_mod, "MERGE_FROM", 1)  # every save merges the table's segments
     drop(cli, "views")  # the tables are read (a view brought up to date reads only the changed cases)
@@ -189,7 +178,7 @@ def test_kept_up_to_date_case_by_case_the_tables_drop_the_rows_of_a_case_gone_wh
     drop(cli, "views")
     assert cli("report", "statistics").code == 0
     pruned(cli, ids, transferred, trees)
-    same(cli, without_tables)
+    same(cli, without_views)
 
 
 @pytest.mark.parametrize("whole", [False, True], ids=["a segment at a time", "read whole and merged"])

@@ -25,17 +25,6 @@ STATISTICS = [(), ("--from", "2026-01-01", "--to", "2026-12-31", "--json")]
 COMMANDS = [("list", *a) for a in LIST] + [("due", *a) for a in DUE] + [("report", "statistics", *a) for a in STATISTICS]
 
 
-@pytest.fixture
-def without_views(monkeypatch):
-    """Run a command as before the views (and the due and statistics tables): from every case."""
-    def run(cli: Cli, *args: str, **kw):
-        with monkeypatch.context() as patch:
-            patch.setattr(views, "place_for", lambda *a, **k: None)
-            patch.setattr(tables_mod, "_session", lambda ctx: None)
-            return cli(*args, **kw)
-    return run
-
-
 def same(cli: Cli, without_views, commands=COMMANDS, env: dict | None = None) -> None:
     for args in commands:
         kept, computed = cli(*args, env=env), without_views(cli, *args, env=env)
