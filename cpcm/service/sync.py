@@ -602,10 +602,12 @@ def _after(ctx: Context, result: Synced) -> None:
     try:
         if lookup.usable(ctx):
             look = lookup.current(ctx)
-            for case in _registered(ctx, arrived, context.load_case):
+            loaded = {case.id: case for case in _registered(ctx, arrived, context.load_case)}
+            for case in loaded.values():
                 look, matched = lookup.duplicates_of(ctx, look, key_of(case), exclude=case.id)
                 found.extend((case.id, other, reason) for other, reason in matched)
-            linked = {c: _linked(context.load_case(ctx, c)) for c in {x for pair in found for x in pair[:2]}}
+            linked = {c: _linked(loaded[c] if c in loaded else context.load_case(ctx, c))
+                      for c in {x for pair in found for x in pair[:2]}}
         else:
             cases = context.load_cases(ctx)
             for case in _registered(ctx, arrived, lambda _, case_id: cases[case_id]):
