@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from ruamel.yaml.emitter import Emitter
 
 from cpcm.store import codec, emit
-from test_roundtrip import TRICKY, keys, records
+from test_roundtrip import TRICKY, keys, records, spelled
 
 REVIEW_HEADER = {"kind": "review", "schema": 1, "id": "01M84N0603RNRR0YKKTW6RR3CG", "case": "CP-4F7K-9X2M",
                  "at": "2026-11-23T09:00:00+03:00", "recorded_at": "2026-11-23T09:00:00+03:00", "by": "amina"}
@@ -47,7 +47,8 @@ def test_text_a_person_types_reads_back_from_either_emitter():
 
 # -- emit.dumps: records without ruamel's representer, byte for byte what codec.dumps writes -----
 
-WORDS = st.from_regex(r"[A-Za-z][A-Za-z0-9 _.,;:()/+'-]{0,30}", fullmatch=True)
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+WORDS = spelled(LETTERS, LETTERS + "0123456789 _.,;:()/+'-", 30)
 PLAIN_VALUES = st.recursive(
     st.one_of(WORDS, st.sampled_from(TRICKY), st.integers(-(2**63), 2**63), st.booleans(), st.none()),
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(["a", "y", "n", "yes", "null", "Null", "nULL", "_k"]) | keys, inner, max_size=4)),
