@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -168,10 +169,23 @@ class Git:
         if tree == parent_tree:
             raise GitError("git commit failed: nothing to commit")
         sha = self.commit_object(tree, [parent] if parent else [], message, author, email)
-        env = {"GIT_COMMITTER_NAME": _ident_name(author), "GIT_COMMITTER_EMAIL": email}
-        self.run(["update-ref", "-m", f"commit: {message}", "HEAD", sha, parent or "0" * 40], env=env)
+        self._move_head(sha, parent, f"commit: {message}", _ident_name(author), email)
         self._gc_when_due()
         return sha
+
+    def _move_head(self, sha: str, parent: str | None, message: str, name: str, email: str) -> None:
+        """Move the branch HEAD names from `parent` (None: no commit yet) to `sha`, as `git
+        update-ref -m <message> HEAD <sha> <parent>` does, by `name <email>` in the reflogs.
+        Done here, in git's own way (no process), when the repository is as cpcm leaves it
+        (`_move_ref_as_git`); anything else, including a lock held or the branch moved meanwhile,
+        is left to git (which fails as it does)."""
+        git_dir = os.path.join(os.path.abspath(self.root), ".git")
+        crash_point("git-update-ref")
+        if _move_ref_as_git(git_dir, sha, parent, message, name, email):
+            crash_point("git-update-ref-done")
+            return
+        env = {"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
+        self.run(["update-ref", "-m", message, "HEAD", sha, parent or "0" * 40], env=env)
 
     def _stage_many(self, paths: Sequence[str], parent: str | None = None) -> None:
         """Stage many files at once (a batch): their contents go into git as one pack (`git
@@ -506,6 +520,100 @@ def _write_loose(git_dir: str, kind: bytes, payload: bytes) -> str:
     finally:
         os.unlink(temp)
     return sha
+
+
+_REF_NAME = re.compile(r"refs/heads/[A-Za-z0-9][A-Za-z0-9_-]*")
+_CRUD = frozenset(".,:;<>\"\\'" + "".join(map(chr, range(33))))  # what git trims from the ends of an ident's parts
+
+
+def _trimmed(text: str) -> bool:
+    """`text` has nothing git would trim from its ends in an ident (and is not empty)."""
+    return bool(text) and text[0] not in _CRUD and text[-1] not in _CRUD
+
+
+def _move_ref_as_git(git_dir: str, sha: str, old: str | None, message: str, name: str, email: str) -> bool:
+    """Move the branch HEAD names from `old` (None: unborn) to `sha` as git's files backend does
+    for `update-ref -m`: lock HEAD and the branch (`<ref>.lock`, created exclusively), check the
+    branch still points at `old`, write the new id in the branch's lock file, append the same
+    line to the reflogs of the branch and of HEAD, then rename the lock file into place and drop
+    HEAD's lock. False, having changed nothing, whenever git would do anything else or fail
+    (unusual repository, settings, identity or refs; a lock held; the branch moved): git then
+    runs and answers."""
+    try:
+        with open(os.path.join(git_dir, "config"), "rb") as handle:
+            config = handle.read().lower().replace(b" ", b"").replace(b"\t", b"")
+    except OSError:
+        return False
+    lines = config.splitlines()
+    if any(word in config for word in (b"bare=true", b"refstorage", b"fsync", b"sharedrepository", b"objectformat")) \
+            or any(line.startswith(b"logallrefupdates") and line != b"logallrefupdates=true" for line in lines):
+        return False  # `git init` writes logallrefupdates=true: git's default, reflogs for HEAD and branches
+    if not _trimmed(name) or not _trimmed(email) or any(c in name + email for c in "<>\n\r\0") \
+            or not _is_sha(sha) or (old is not None and not _is_sha(old)):
+        return False
+    locks: list[str] = []
+
+    def lock(path: str) -> bool:
+        try:
+            fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        except OSError:
+            return False
+        os.close(fd)
+        locks.append(path + ".lock")
+        return True
+
+    try:
+        head_path = os.path.join(git_dir, "HEAD")
+        if not lock(head_path):
+            return False
+        with open(head_path, "rb") as handle:
+            head = handle.read().decode("ascii", "replace")
+        ref = head[5:].strip() if head.startswith("ref: ") and head.endswith("\n") else ""
+        if not _REF_NAME.fullmatch(ref) or not os.path.isfile(os.path.join(git_dir, "objects", sha[:2], sha[2:])):
+            return False
+        ref_path = os.path.join(git_dir, *ref.split("/"))
+        if not os.path.isdir(os.path.dirname(ref_path)) or not lock(ref_path):
+            return False
+        try:
+            with open(ref_path, "rb") as handle:
+                current = handle.read().decode("ascii", "replace")
+            if not current.endswith("\n") or not _is_sha(current[:-1]):
+                return False  # a symbolic or damaged ref: git says what it is
+            current = current[:-1]
+        except FileNotFoundError:
+            try:
+                with open(os.path.join(git_dir, "packed-refs"), "rb") as handle:
+                    packed = handle.read().decode("ascii", "replace").splitlines()
+            except FileNotFoundError:
+                packed = []
+            current = next((line[:40] for line in packed if line[41:] == ref and _is_sha(line[:40])), None)
+        if current != old:
+            return False
+        text = _reflog_message(message)
+        line = (f"{old or '0' * 40} {sha} {name} <{email}> {int(time.time())} {_utc_offset()}"
+                + (f"\t{text}" if text else "") + "\n").encode("utf-8")
+        try:
+            with open(locks[-1], "wb") as handle:
+                handle.write(sha.encode() + b"\n")
+            for log in (os.path.join(git_dir, "logs", "HEAD"), os.path.join(git_dir, "logs", *ref.split("/"))):
+                os.makedirs(os.path.dirname(log), exist_ok=True)
+                with open(log, "ab") as handle:
+                    handle.write(line)
+        except OSError:
+            return False  # git tries, and fails as it does
+        os.rename(locks.pop(), ref_path)
+        return True
+    finally:
+        for path in locks:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
+def _reflog_message(message: str) -> str:
+    """A reflog message as git writes it: each run of white space one space, none at the ends."""
+    return re.sub(r"[ \t\n\r]+", " ", message).strip(" ")
 
 
 def _tree_entry(git_dir: str, tree: str, name: str) -> str | None | bool:
