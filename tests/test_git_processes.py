@@ -180,3 +180,75 @@ def test_a_register_and_a_note_start_few_git_processes(cli, repo, monkeypatch):
     assert not started.keys() - {"add", "write-tree", "status"}, started
     assert started["add"] == 1 and started["write-tree"] == 1, started
     assert sum(started.values()) <= 3, started
+
+
+def status_folders(root: Path) -> set[str]:
+    """The case folders `git status` names (what cache.dirty_cases asked git before)."""
+    out = git(root, "status", "--porcelain=v1", "-z", "--untracked-files=no", "--", "cases",
+              GIT_CONFIG_COUNT="2", GIT_CONFIG_KEY_0="core.splitIndex", GIT_CONFIG_VALUE_0="true",
+              GIT_CONFIG_KEY_1="index.version", GIT_CONFIG_VALUE_1="4")
+    return {entry[3:].split("/")[1] for entry in out.split("\0") if entry.count("/") >= 2}
+
+
+def test_the_folders_changed_on_disk_are_those_git_status_names(tmp_path, monkeypatch):
+    root = new_repo(tmp_path / "repo")
+    store = Git(root)
+    for name in "ABCDEFGH":
+        (root / "cases" / name).mkdir(parents=True)
+        for n in range(3):
+            (root / "cases" / name / f"r{n}.age").write_text(name * (n + 1))
+    (root / "cases" / "loose-file").write_text("x")
+    (root / ".gitattributes").write_text("# as cpcm writes it\n*.age binary -diff\n")
+    store.commit(["cases", ".gitattributes"], "register", "Amina", "amina@example.org")
+    for name in "AB":  # a second commit: the split index now replaces entries of its shared index
+        (root / "cases" / name / "r3.age").write_text("new")
+    (root / "cases" / "C" / "r0.age").unlink()
+    store.commit(["cases/A", "cases/B", "cases/C"], "note", "Amina", "amina@example.org")
+    assert list(root.joinpath(".git").glob("sharedindex.*"))
+    started = count_git(monkeypatch)
+    assert store.changed_on_disk("cases") == set() == status_folders(root)
+
+    def same(names=None) -> set[str]:
+        mine = store.changed_on_disk("cases", names)
+        theirs = status_folders(root)
+        assert mine == (theirs if names is None else theirs & set(names))
+        return mine
+
+    os.utime(root / "cases" / "D" / "r0.age")  # touched, the same bytes: unchanged
+    assert same() == set()
+    (root / "cases" / "A" / "r3.age").write_text("edited by hand")
+    (root / "cases" / "E" / "r1.age").write_text("XY")  # the same size, other bytes
+    (root / "cases" / "F" / "r2.age").unlink()
+    (root / "cases" / "G" / "r0.age").chmod(0o755)
+    (root / "cases" / "H" / "stray.age").write_text("never committed")  # untracked: not looked for
+    (root / "cases" / "loose-file").write_text("y")  # in no case folder
+    assert same() == {"A", "E", "F", "G"}
+    assert same(["A", "B", "F"]) == {"A", "F"}
+    stat = (root / "cases" / "B" / "r0.age").stat()
+    (root / "cases" / "B" / "r0.age").write_text("BX")  # edited, its times put back: its ctime tells, as to git
+    os.utime(root / "cases" / "B" / "r0.age", ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert same() == {"A", "B", "E", "F", "G"}
+    assert not started  # all of that from the files
+    (root / ".gitattributes").write_text("*.age text eol=crlf\n")  # line endings converted: git answers
+    assert store.changed_on_disk("cases") is None
+    (root / ".gitattributes").write_text("*.age binary -diff\n")
+    assert same() == {"A", "B", "E", "F", "G"}
+    git(root, "add", "cases/A/r3.age")  # staged, not committed: git answers
+    assert store.changed_on_disk("cases") is None
+    assert "A" in status_folders(root)
+
+
+def test_a_list_after_a_register_asks_git_nothing_and_still_sees_a_hand_edit(cli, repo, monkeypatch, without_views):
+    case_id = register(cli)
+    assert cli("list").code == 0
+    started = count_git(monkeypatch)
+    clean = cli("list")
+    assert clean.code == 0 and case_id in clean.stdout and cli("show", case_id).code == 0
+    assert not started, started
+    records = sorted((repo / "cases" / case_id).glob("*.age"))
+    # damaged by hand: a list from the cases (not from a view of the last commit) reports it instead of
+    # using the summary cached for the case's committed tree
+    records[0].write_bytes(b"age-encryption.org/v1\ndamaged by hand")
+    shown = without_views(cli, "list")
+    assert shown.code != 0 and case_id in shown.stderr, shown
+    assert not started, started

@@ -13,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import struct
 import subprocess
 import tempfile
 import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import Iterable, Mapping, Sequence
 
 from cpcm.errors import CpcmError
@@ -381,6 +383,76 @@ class Git:
             return None
         return meta[2] if len(meta) == 3 and meta[1] == "tree" else None
 
+    def changed_on_disk(self, folder: str, names: Iterable[str] | None = None) -> set[str] | None:
+        """The sub-folders of `folder` (a top-level folder such as cases/) holding a committed file
+        changed or deleted on disk, or staged: what `git status --untracked-files=no -- <folder>`
+        names, read from git's index here (no process). Only when the repository is as cpcm's
+        own writes leave it: HEAD a loose commit, the index's cached tree of `folder` valid and
+        equal to HEAD's (nothing staged), plain files, no attributes or settings that change how
+        git compares a file, an index of at most `INDEX_READ_LIMIT` bytes. None otherwise: git
+        answers. A file whose stat data differ from the index's, or that was written in the same
+        instant as the index (git's "racy" case), is compared by its content, as git does.
+        `names`: only these sub-folders."""
+        git_dir = os.path.join(os.path.abspath(self.root), ".git")
+        known = _read_head_and_tree(git_dir)
+        if known is None or known[1] is None:
+            return None
+        committed = _tree_entry(git_dir, known[1], folder)
+        if not committed or "/" in folder:
+            return None
+        wanted = None
+        if names is not None:
+            wanted = {name.encode("utf-8") for name in names}
+            if any(not name or set(name.decode("utf-8", "replace")) & _PATHSPEC for name in wanted):
+                return None
+        if not _index_comparable(self.root, git_dir):
+            return None
+        try:
+            merged = _read_index(git_dir)
+        except (OSError, ValueError, struct.error, IndexError):
+            return None
+        if merged is None:
+            return None
+        entries, extensions, written = merged
+        try:
+            cached = _cache_tree_child(extensions.get(b"TREE", b""), folder.encode("utf-8"))
+        except (ValueError, IndexError):
+            return None
+        if cached != committed or set(extensions) - _KNOWN_EXTENSIONS:
+            return None
+        prefix, top = folder.encode("utf-8") + b"/", os.fsencode(os.path.abspath(self.root))
+        found: set[bytes] = set()
+        for path, (stat, sha, flags, extended) in entries.items():
+            if not path.startswith(prefix):
+                continue
+            sub, slash, _ = path[len(prefix):].partition(b"/")
+            if not slash or sub in found or (wanted is not None and sub not in wanted):
+                continue  # a file directly in `folder` is no sub-folder's (git status names it; it is not asked)
+            if flags & 0xB000 or extended & 0x6000 or stat[6] not in (0o100644, 0o100755):
+                return None  # assumed unchanged, skipped, a conflict, intended to add, not a plain file
+            try:
+                now = os.lstat(top + b"/" + path)
+            except (FileNotFoundError, NotADirectoryError):
+                found.add(sub)  # deleted
+                continue
+            except OSError:
+                return None
+            if not S_ISREG(now.st_mode) or bool(now.st_mode & 0o100) != (stat[6] == 0o100755):
+                found.add(sub)  # a folder or a link where the file was, or its executable bit changed
+                continue
+            seen = (*divmod(now.st_ctime_ns, 10 ** 9), *divmod(now.st_mtime_ns, 10 ** 9))
+            if seen == stat[:4] and (now.st_ino & 0xFFFFFFFF, now.st_uid, now.st_gid, now.st_size & 0xFFFFFFFF) \
+                    == (stat[5], stat[7], stat[8], stat[9]) and stat[2] * 10 ** 9 + stat[3] < written:
+                continue  # as the index saw it, and written before the index: unchanged
+            try:
+                with open(top + b"/" + path, "rb") as handle:
+                    data = handle.read()
+            except OSError:
+                return None
+            if hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() != sha:
+                found.add(sub)
+        return {sub.decode("utf-8", "replace") for sub in found}
+
     def changed_names(self, old_tree: str, new_tree: str) -> set[str]:
         """The names directly under two versions of one folder (two tree ids, as `tree_id` gives)
         whose content differs: added, removed or changed. Proportional to what changed, not to
@@ -614,6 +686,184 @@ def _move_ref_as_git(git_dir: str, sha: str, old: str | None, message: str, name
 def _reflog_message(message: str) -> str:
     """A reflog message as git writes it: each run of white space one space, none at the ends."""
     return re.sub(r"[ \t\n\r]+", " ", message).strip(" ")
+
+
+INDEX_READ_LIMIT = 1 << 20  # bytes of index (and shared index) read in Python; git reads a larger one faster
+_PATHSPEC = frozenset("*?[]\\/:!")  # characters a pathspec would read as more than a name
+_PLAIN_ATTRIBUTES = frozenset({b"binary", b"-diff", b"-merge", b"-text"})
+_KNOWN_EXTENSIONS = frozenset({b"TREE", b"link", b"REUC", b"UNTR", b"EOIE", b"IEOT"})
+# repository settings that change how git compares a file with the index: git answers then
+_COMPARE_SETTINGS = (b"autocrlf", b"filemode=false", b"fsmonitor", b"sparsecheckout", b"ignorestat", b"checkstat",
+                     b"trustctime", b"attributesfile", b"eol", b"safecrlf", b"worktreeconfig", b"precomposeunicode",
+                     b"bare=true", b"objectformat", b"symlinks")
+
+
+def _index_comparable(root, git_dir: str) -> bool:
+    """Whether files compare with the index as plain bytes: no setting or attributes file that
+    converts them (line endings, filters) or changes what git checks."""
+    try:
+        with open(os.path.join(git_dir, "config"), "rb") as handle:
+            config = handle.read().lower().replace(b" ", b"").replace(b"\t", b"")
+        sizes = os.stat(os.path.join(git_dir, "index")).st_size
+    except OSError:
+        return False
+    if any(word in config for word in _COMPARE_SETTINGS) or sizes > INDEX_READ_LIMIT \
+            or os.path.lexists(os.path.join(git_dir, "info", "attributes")):
+        return False
+    try:
+        with open(os.path.join(root, ".gitattributes"), "rb") as handle:
+            lines = handle.read().splitlines()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    # the attributes cpcm writes (`*.age binary -diff`: no diff, no merge, no line-ending conversion)
+    # leave a file's bytes as they are; any other attribute may not
+    return all(set(line.split()[1:]) <= _PLAIN_ATTRIBUTES for line in lines
+               if line.strip() and not line.lstrip().startswith(b"#"))
+
+
+def _index_file(path: str) -> tuple[list[tuple], dict[bytes, bytes]] | None:
+    """The entries of one index file (path bytes, the ten stat fields, object id, flags,
+    extended flags) in order, and its extensions; None when it is not an index git 2.x writes
+    (version 2, 3 or 4), or its checksum does not match."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if len(data) < 32 or data[:4] != b"DIRC" or hashlib.sha1(data[:-20]).digest() != data[-20:]:
+        return None
+    version, count = struct.unpack_from(">II", data, 4)
+    if version not in (2, 3, 4):
+        return None
+    at, end, entries, previous = 12, len(data) - 20, [], b""
+    for _ in range(count):
+        start = at
+        fields = struct.unpack_from(">10I20sH", data, at)
+        at += 62
+        flags, extended = fields[11], 0
+        if flags & 0x4000:
+            if version < 3:
+                return None
+            extended = struct.unpack_from(">H", data, at)[0]
+            at += 2
+        if version == 4:  # the path: how many bytes of the previous one to drop (git's varint), then the rest
+            byte = data[at]
+            at += 1
+            strip = byte & 0x7F
+            while byte & 0x80:
+                byte = data[at]
+                at += 1
+                strip = ((strip + 1) << 7) | (byte & 0x7F)
+            if strip > len(previous):
+                return None
+            nul = data.index(b"\0", at)
+            name = previous[:len(previous) - strip] + data[at:nul]
+            at = nul + 1
+        else:  # the path, then NULs up to a multiple of 8 bytes
+            nul = data.index(b"\0", at)
+            name = data[at:nul]
+            at = start + ((nul - start) // 8 + 1) * 8
+        previous = name
+        entries.append((name, fields[:10], fields[10].hex(), flags, extended))
+    extensions = {}
+    while at + 8 <= end:
+        size = struct.unpack_from(">I", data, at + 4)[0]
+        extensions[data[at:at + 4]] = data[at + 8:at + 8 + size]
+        at += 8 + size
+    return (entries, extensions) if at == end else None
+
+
+def _ewah(data: bytes, at: int) -> tuple[list[int], int]:
+    """The set bits of the EWAH bitmap at data[at:] (git's split index), and where it ends."""
+    size, count = struct.unpack_from(">II", data, at)
+    words = struct.unpack_from(">%dQ" % count, data, at + 8)
+    bits, pos, i = [], 0, 0
+    while i < count:
+        marker = words[i]
+        run, literals = (marker >> 1) & 0xFFFFFFFF, marker >> 33
+        if marker & 1:
+            bits.extend(range(pos, pos + 64 * run))
+        pos += 64 * run
+        for word in words[i + 1:i + 1 + literals]:
+            while word:
+                low = word & -word
+                bits.append(pos + low.bit_length() - 1)
+                word ^= low
+            pos += 64
+        i += 1 + literals
+    return [bit for bit in bits if bit < size], at + 8 + 8 * count + 4
+
+
+def _read_index(git_dir: str) -> tuple[dict[bytes, tuple], dict[bytes, bytes], int] | None:
+    """The index as git reads it: path -> (stat fields, object id, flags, extended flags), the
+    shared index of a split index merged in (its entries replaced and deleted as the main index
+    says); the main index's extensions; and the earliest time (ns) either file was written."""
+    path = os.path.join(git_dir, "index")
+    written = [os.stat(path).st_mtime_ns]
+    main = _index_file(path)
+    if main is None:
+        return None
+    entries, extensions = main
+    link = extensions.get(b"link")
+    if link is None:
+        return {name: tuple(rest) for name, *rest in entries}, extensions, written[0]
+    if len(link) == 20:
+        deleted, replaced = [], []
+    else:
+        deleted, at = _ewah(link, 20)
+        replaced, at = _ewah(link, at)
+        if at != len(link):
+            return None
+    shared_path = os.path.join(git_dir, f"sharedindex.{link[:20].hex()}")
+    if os.stat(shared_path).st_size > INDEX_READ_LIMIT:
+        return None
+    written.append(os.stat(shared_path).st_mtime_ns)
+    shared = _index_file(shared_path)
+    if shared is None or b"link" in shared[1]:
+        return None
+    base = list(shared[0])
+    if len(replaced) > len(entries) or any(pos >= len(base) for pos in deleted + replaced):
+        return None
+    for number, pos in enumerate(replaced):  # the main index's first entries, nameless, replace these
+        name, *rest = entries[number]
+        if name:
+            return None
+        base[pos] = (base[pos][0], *rest)
+    gone = set(deleted)
+    merged = {entry[0]: tuple(entry[1:]) for pos, entry in enumerate(base) if pos not in gone}
+    for name, *rest in entries[len(replaced):]:  # then the entries added since the shared index
+        if not name:
+            return None
+        merged[name] = tuple(rest)
+    return merged, extensions, min(written)
+
+
+def _cache_tree_child(data: bytes, name: bytes) -> str | None:
+    """The tree id the index's cached trees (its TREE extension) hold for the top-level folder
+    `name`; None when it is not cached or not valid (changed since the last `write-tree`)."""
+    at = 0
+
+    def node() -> tuple[bytes, str | None, int]:
+        nonlocal at
+        nul = data.index(b"\0", at)
+        newline = data.index(b"\n", nul)
+        count, subtrees = data[nul + 1:newline].split(b" ")
+        path, at = data[at:nul], newline + 1
+        sha = None
+        if int(count) >= 0:
+            sha, at = data[at:at + 20].hex(), at + 20
+        return path, sha, int(subtrees)
+
+    if not data:
+        return None
+    _, _, children = node()
+    for _ in range(children):
+        path, sha, pending = node()
+        if path == name:
+            return sha
+        while pending:  # skip this child's own sub-trees (written in pre-order)
+            _, _, more = node()
+            pending += more - 1
+    return None
 
 
 def _tree_entry(git_dir: str, tree: str, name: str) -> str | None | bool:
