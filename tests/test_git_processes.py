@@ -252,3 +252,35 @@ def test_a_list_after_a_register_asks_git_nothing_and_still_sees_a_hand_edit(cli
     shown = without_views(cli, "list")
     assert shown.code != 0 and case_id in shown.stderr, shown
     assert not started, started
+
+
+def test_the_names_changed_between_two_trees_are_those_git_names(tmp_path, monkeypatch):
+    root = new_repo(tmp_path / "repo")
+    store = Git(root)
+    for name in ("a", "b", "c", "d"):
+        (root / "cases" / name).mkdir(parents=True)
+        (root / "cases" / name / "r.age").write_text(name)
+    store.commit(["cases"], "one", "Amina", "amina@example.org")
+    first = store.tree_id("cases")
+    (root / "cases" / "b" / "r.age").write_text("changed")
+    for path in (root / "cases" / "c").iterdir():
+        path.unlink()
+    (root / "cases" / "c").rmdir()
+    (root / "cases" / "c").write_text("a file where the folder was")
+    (root / "cases" / "e").mkdir()
+    (root / "cases" / "e" / "r.age").write_text("e")
+    (root / "cases" / "d" / "r.age").chmod(0o755)
+    store.commit(["cases"], "two", "Amina", "amina@example.org")
+    second = store.tree_id("cases")
+    empty = gitmod._EMPTY_TREE
+
+    def by_git(old: str, new: str) -> set[str]:
+        return set(git(root, "diff-tree", "--name-only", "-z", old, new).split("\0")) - {""}
+
+    started = count_git(monkeypatch)
+    for old, new in ((first, second), (second, first), (first, first), (empty, second), (second, empty)):
+        assert store.changed_names(old, new) == by_git(old, new)
+    assert store.changed_names(first, second) == {"b", "c", "d", "e"}
+    assert not started
+    git(root, "gc", "-q")  # packed: git answers, the same
+    assert store.changed_names(first, second) == {"b", "c", "d", "e"} and started["diff-tree"] == 1

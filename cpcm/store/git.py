@@ -456,7 +456,14 @@ class Git:
     def changed_names(self, old_tree: str, new_tree: str) -> set[str]:
         """The names directly under two versions of one folder (two tree ids, as `tree_id` gives)
         whose content differs: added, removed or changed. Proportional to what changed, not to
-        the folder (git compares sub-tree ids and descends only where they differ)."""
+        the folder (git compares sub-tree ids and descends only where they differ). Read from
+        the two trees' loose files when both are (as cpcm's commits leave them); else git."""
+        git_dir = os.path.join(os.path.abspath(self.root), ".git")
+        old, new = _loose_tree(git_dir, old_tree), _loose_tree(git_dir, new_tree)
+        if old is not None and new is not None:
+            before = {name: (mode, sha) for mode, name, sha in old}
+            after = {name: (mode, sha) for mode, name, sha in new}
+            return {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
         out = self.run(["diff-tree", "--name-only", "-z", old_tree, new_tree])
         return {name for name in out.split("\0") if name}
 
@@ -504,9 +511,14 @@ def _is_sha(text: str) -> bool:
 _QUOTED = frozenset('"\\' + "".join(map(chr, range(32))) + "\x7f")
 
 
+_EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git knows it without a file
+
+
 def _loose_tree(git_dir: str, tree: str) -> list[tuple[bytes, str, str]] | None:
     """The entries (mode, name, id) of the tree object `tree`, read from its loose file; None
     when it is not a plain loose file holding a tree as git writes it (git answers then)."""
+    if tree == _EMPTY_TREE:
+        return []
     if not _is_sha(tree):
         return None
     try:
