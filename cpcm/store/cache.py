@@ -54,14 +54,21 @@ def dirty_cases(root: Path, names: Iterable[str] | None = None) -> set[str]:
     """The case folders with a committed file changed or deleted on disk (or staged). Files
     never committed are not looked for: scanning 10,000 folders for them would double the
     cost, and they cannot make a committed summary wrong (`cpcm verify` reports them).
-    `names`: look only at these case folders (git looks at their files only)."""
+    `names`: look only at these case folders (git looks at their files only).
+    Read from git's index and the files when the repository is as cpcm's writes leave it (no
+    process: `Git.changed_on_disk`); otherwise `git status` answers."""
     from cpcm.store.git import Git, GitError
 
-    paths = [CASES] if names is None else [f"{CASES}/{name}" for name in names]
+    wanted = None if names is None else list(names)
+    paths = [CASES] if wanted is None else [f"{CASES}/{name}" for name in wanted]
     if not paths:
         return set()
+    git = Git(root)
+    found = git.changed_on_disk(CASES, wanted)
+    if found is not None:
+        return found
     try:
-        out = Git(root).run(["status", "--porcelain=v1", "-z", "--untracked-files=no", "--", *paths])
+        out = git.run(["status", "--porcelain=v1", "-z", "--untracked-files=no", "--", *paths])
     except GitError:
         return set()  # no commit yet, or git cannot say: nothing is cached without a tree id anyway
     folders, skip = set(), False

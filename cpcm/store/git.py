@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import struct
 import subprocess
+import tempfile
 import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import Iterable, Mapping, Sequence
 
 from cpcm.errors import CpcmError
@@ -167,10 +171,23 @@ class Git:
         if tree == parent_tree:
             raise GitError("git commit failed: nothing to commit")
         sha = self.commit_object(tree, [parent] if parent else [], message, author, email)
-        env = {"GIT_COMMITTER_NAME": _ident_name(author), "GIT_COMMITTER_EMAIL": email}
-        self.run(["update-ref", "-m", f"commit: {message}", "HEAD", sha, parent or "0" * 40], env=env)
+        self._move_head(sha, parent, f"commit: {message}", _ident_name(author), email)
         self._gc_when_due()
         return sha
+
+    def _move_head(self, sha: str, parent: str | None, message: str, name: str, email: str) -> None:
+        """Move the branch HEAD names from `parent` (None: no commit yet) to `sha`, as `git
+        update-ref -m <message> HEAD <sha> <parent>` does, by `name <email>` in the reflogs.
+        Done here, in git's own way (no process), when the repository is as cpcm leaves it
+        (`_move_ref_as_git`); anything else, including a lock held or the branch moved meanwhile,
+        is left to git (which fails as it does)."""
+        git_dir = os.path.join(os.path.abspath(self.root), ".git")
+        crash_point("git-update-ref")
+        if _move_ref_as_git(git_dir, sha, parent, message, name, email):
+            crash_point("git-update-ref-done")
+            return
+        env = {"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
+        self.run(["update-ref", "-m", message, "HEAD", sha, parent or "0" * 40], env=env)
 
     def _stage_many(self, paths: Sequence[str], parent: str | None = None) -> None:
         """Stage many files at once (a batch): their contents go into git as one pack (`git
@@ -220,7 +237,19 @@ class Git:
             from cpcm.crypto.signing import commit_with_signature
 
             payload = commit_with_signature(payload, self.signer.sign(payload))
-        return self.run(["hash-object", "-t", "commit", "-w", "--stdin"], input=payload).strip()
+        return self._store_object(b"commit", payload)
+
+    def _store_object(self, kind: bytes, payload: bytes) -> str:
+        """Store an object in git and return its id, as `git hash-object -t <kind> -w --stdin`
+        does: written here as a loose object file, in git's own format and way (no process),
+        when the repository is one cpcm made (`_loose_writable`); otherwise by git."""
+        git_dir = os.path.join(os.path.abspath(self.root), ".git")
+        if not _loose_writable(git_dir):
+            return self.run(["hash-object", "-t", kind.decode(), "-w", "--stdin"], input=payload).strip()
+        crash_point("git-hash-object")
+        sha = _write_loose(git_dir, kind, payload)
+        crash_point("git-hash-object-done")
+        return sha
 
     def _gc_when_due(self) -> None:
         """Pack loose objects when git would (`git commit` runs `gc --auto`; the plumbing does not):
@@ -251,6 +280,12 @@ class Git:
         return (out[0], out[1]) if len(out) == 2 else (None, None)
 
     def head(self) -> str | None:
+        """The commit HEAD names (None before the first commit), whatever commit readers are
+        pinned to. Read from the files when they are as cpcm's own writes leave them
+        (`_read_head_and_tree`); otherwise git answers."""
+        known = _read_head_and_tree(os.path.join(os.path.abspath(self.root), ".git"))
+        if known is not None:
+            return known[0]
         try:
             return self.run(["rev-parse", "--verify", "-q", "HEAD"]).strip() or None
         except GitError:
@@ -282,6 +317,9 @@ class Git:
         the commit pinned while another cpcm writes); empty before the first commit."""
         if self.head() is None:
             return {}
+        entries = self._loose_folder(folder)
+        if entries is not None:
+            return {name: sha for mode, name, sha in entries if mode == b"40000"}
         try:
             out = self.run(["ls-tree", f"{self.rev}:{folder}"])
         except GitError:
@@ -293,6 +331,31 @@ class Git:
             if len(parts) == 3 and parts[1] == "tree":
                 trees[name] = parts[2]
         return trees
+
+    def _loose_folder(self, folder: str) -> list[tuple[bytes, str, str]] | None:
+        """The entries (mode, name, id) of `folder` at the commit readers read, read from loose
+        object files (the commit, its tree and each tree down to the folder), as a cpcm commit
+        leaves them; an empty list when the commit has no such folder. None when an object is
+        not a plain loose file, or a name is one git prints quoted: git answers then."""
+        git_dir = os.path.join(os.path.abspath(self.root), ".git")
+        if self.rev == "HEAD":
+            known = _read_head_and_tree(git_dir)
+            tree = known[1] if known is not None else None
+        else:
+            tree = _commit_tree(git_dir, self.rev)
+        if tree is None:
+            return None
+        for name in [part for part in folder.split("/") if part]:
+            entries = _loose_tree(git_dir, tree)
+            if entries is None:
+                return None
+            tree = next((sha for mode, entry, sha in entries if entry == name and mode == b"40000"), None)
+            if tree is None:
+                return []  # no such folder (or a file there): git lists nothing
+        entries = _loose_tree(git_dir, tree)
+        if entries is None or any(_QUOTED.intersection(name) for _, name, _ in entries):
+            return None
+        return entries
 
     def tree_id(self, folder: str) -> str | None:
         """The git tree id of `folder` (a top-level folder such as cases/) at the commit readers
@@ -308,16 +371,99 @@ class Git:
                 found = _tree_entry(os.path.join(os.path.abspath(self.root), ".git"), root, folder)
                 if found is not False:
                     return found
+        elif "/" not in folder:
+            git_dir = os.path.join(os.path.abspath(self.root), ".git")
+            root = _commit_tree(git_dir, self.rev)
+            found = _tree_entry(git_dir, root, folder) if root else False
+            if found is not False:
+                return found
         try:
             meta = self.run(["ls-tree", "-z", self.rev, "--", folder]).partition("\t")[0].split()
         except GitError:
             return None
         return meta[2] if len(meta) == 3 and meta[1] == "tree" else None
 
+    def changed_on_disk(self, folder: str, names: Iterable[str] | None = None) -> set[str] | None:
+        """The sub-folders of `folder` (a top-level folder such as cases/) holding a committed file
+        changed or deleted on disk, or staged: what `git status --untracked-files=no -- <folder>`
+        names, read from git's index here (no process). Only when the repository is as cpcm's
+        own writes leave it: HEAD a loose commit, the index's cached tree of `folder` valid and
+        equal to HEAD's (nothing staged), plain files, no attributes or settings that change how
+        git compares a file, an index of at most `INDEX_READ_LIMIT` bytes. None otherwise: git
+        answers. A file whose stat data differ from the index's, or that was written in the same
+        instant as the index (git's "racy" case), is compared by its content, as git does.
+        `names`: only these sub-folders."""
+        git_dir = os.path.join(os.path.abspath(self.root), ".git")
+        known = _read_head_and_tree(git_dir)
+        if known is None or known[1] is None:
+            return None
+        committed = _tree_entry(git_dir, known[1], folder)
+        if not committed or "/" in folder:
+            return None
+        wanted = None
+        if names is not None:
+            wanted = {name.encode("utf-8") for name in names}
+            if any(not name or set(name.decode("utf-8", "replace")) & _PATHSPEC for name in wanted):
+                return None
+        if not _index_comparable(self.root, git_dir):
+            return None
+        try:
+            merged = _read_index(git_dir)
+        except (OSError, ValueError, struct.error, IndexError):
+            return None
+        if merged is None:
+            return None
+        entries, extensions, written = merged
+        try:
+            cached = _cache_tree_child(extensions.get(b"TREE", b""), folder.encode("utf-8"))
+        except (ValueError, IndexError):
+            return None
+        if cached != committed or set(extensions) - _KNOWN_EXTENSIONS:
+            return None
+        prefix, top = folder.encode("utf-8") + b"/", os.fsencode(os.path.abspath(self.root))
+        found: set[bytes] = set()
+        for path, (stat, sha, flags, extended) in entries.items():
+            if not path.startswith(prefix):
+                continue
+            sub, slash, _ = path[len(prefix):].partition(b"/")
+            if not slash or sub in found or (wanted is not None and sub not in wanted):
+                continue  # a file directly in `folder` is no sub-folder's (git status names it; it is not asked)
+            if flags & 0xB000 or extended & 0x6000 or stat[6] not in (0o100644, 0o100755):
+                return None  # assumed unchanged, skipped, a conflict, intended to add, not a plain file
+            try:
+                now = os.lstat(top + b"/" + path)
+            except (FileNotFoundError, NotADirectoryError):
+                found.add(sub)  # deleted
+                continue
+            except OSError:
+                return None
+            if not S_ISREG(now.st_mode) or bool(now.st_mode & 0o100) != (stat[6] == 0o100755):
+                found.add(sub)  # a folder or a link where the file was, or its executable bit changed
+                continue
+            seen = (*divmod(now.st_ctime_ns, 10 ** 9), *divmod(now.st_mtime_ns, 10 ** 9))
+            if seen == stat[:4] and (now.st_ino & 0xFFFFFFFF, now.st_uid, now.st_gid, now.st_size & 0xFFFFFFFF) \
+                    == (stat[5], stat[7], stat[8], stat[9]) and stat[2] * 10 ** 9 + stat[3] < written:
+                continue  # as the index saw it, and written before the index: unchanged
+            try:
+                with open(top + b"/" + path, "rb") as handle:
+                    data = handle.read()
+            except OSError:
+                return None
+            if hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() != sha:
+                found.add(sub)
+        return {sub.decode("utf-8", "replace") for sub in found}
+
     def changed_names(self, old_tree: str, new_tree: str) -> set[str]:
         """The names directly under two versions of one folder (two tree ids, as `tree_id` gives)
         whose content differs: added, removed or changed. Proportional to what changed, not to
-        the folder (git compares sub-tree ids and descends only where they differ)."""
+        the folder (git compares sub-tree ids and descends only where they differ). Read from
+        the two trees' loose files when both are (as cpcm's commits leave them); else git."""
+        git_dir = os.path.join(os.path.abspath(self.root), ".git")
+        old, new = _loose_tree(git_dir, old_tree), _loose_tree(git_dir, new_tree)
+        if old is not None and new is not None:
+            before = {name: (mode, sha) for mode, name, sha in old}
+            after = {name: (mode, sha) for mode, name, sha in new}
+            return {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
         out = self.run(["diff-tree", "--name-only", "-z", old_tree, new_tree])
         return {name for name in out.split("\0") if name}
 
@@ -359,6 +505,377 @@ _SHA = frozenset("0123456789abcdef")
 
 def _is_sha(text: str) -> bool:
     return len(text) == 40 and set(text) <= _SHA
+
+
+# characters git prints quoted in a path (`core.quotepath=off` leaves other bytes as they are)
+_QUOTED = frozenset('"\\' + "".join(map(chr, range(32))) + "\x7f")
+
+
+_EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git knows it without a file
+
+
+def _loose_tree(git_dir: str, tree: str) -> list[tuple[bytes, str, str]] | None:
+    """The entries (mode, name, id) of the tree object `tree`, read from its loose file; None
+    when it is not a plain loose file holding a tree as git writes it (git answers then)."""
+    if tree == _EMPTY_TREE:
+        return []
+    if not _is_sha(tree):
+        return None
+    try:
+        with open(os.path.join(git_dir, "objects", tree[:2], tree[2:]), "rb") as handle:
+            data = zlib.decompress(handle.read())
+    except (OSError, zlib.error):
+        return None
+    header, _, body = data.partition(b"\0")
+    if not header.startswith(b"tree ") or header[5:] != str(len(body)).encode():
+        return None
+    entries, at = [], 0
+    try:
+        while at < len(body):  # entries: "<mode> <name>\0<20-byte id>"
+            space = body.index(b" ", at)
+            nul = body.index(b"\0", space)
+            if nul + 21 > len(body):
+                return None
+            entries.append((body[at:space], body[space + 1:nul].decode("utf-8", "replace"), body[nul + 1:nul + 21].hex()))
+            at = nul + 21
+    except ValueError:
+        return None
+    return entries
+
+
+def _commit_tree(git_dir: str, commit: str) -> str | None:
+    """The tree of the commit `commit` (its full id), read from its loose file; None when it is
+    not a plain loose file (git answers then)."""
+    if not _is_sha(commit):
+        return None
+    try:
+        with open(os.path.join(git_dir, "objects", commit[:2], commit[2:]), "rb") as handle:
+            raw = zlib.decompressobj().decompress(handle.read(), 64)
+    except (OSError, zlib.error):
+        return None
+    header, _, body = raw.partition(b"\0")
+    tree = body[5:45].decode("ascii", "replace")
+    if not header.startswith(b"commit ") or body[:5] != b"tree " or not _is_sha(tree):
+        return None
+    return tree
+
+
+# settings of a repository's own configuration that change how git writes a loose object
+_WRITE_SETTINGS = (b"sharedrepository", b"objectformat", b"fsync", b"compatobjectformat")
+
+
+def _loose_writable(git_dir: str) -> bool:
+    """True when an object can be written as git writes it with nothing but this module: the
+    repository is a plain folder with its own objects folder, and its configuration sets nothing
+    that changes how git writes one (shared permissions, another hash, fsync)."""
+    try:
+        with open(os.path.join(git_dir, "config"), "rb") as handle:
+            config = handle.read().lower()
+    except OSError:
+        return False
+    return os.path.isdir(os.path.join(git_dir, "objects")) and not any(word in config for word in _WRITE_SETTINGS)
+
+
+def _write_loose(git_dir: str, kind: bytes, payload: bytes) -> str:
+    """Write an object as git writes a loose one and return its id: `<kind> <size>\\0<payload>`
+    deflated by zlib in `objects/<2 hex>/<38 hex>`, where the id is the SHA-1 of the inflated
+    bytes. As git: a temp file in that folder, made read-only (0444), then linked into place
+    (an object already there is kept, its time refreshed as git does)."""
+    data = b"%s %d\0" % (kind, len(payload)) + payload
+    sha = hashlib.sha1(data).hexdigest()
+    folder = os.path.join(git_dir, "objects", sha[:2])
+    path = os.path.join(folder, sha[2:])
+    if os.path.isfile(path):
+        try:
+            os.utime(path)
+        except OSError:
+            pass
+        return sha
+    os.makedirs(folder, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix="tmp_obj_", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(zlib.compress(data, 1))
+        os.chmod(temp, 0o444)
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            pass  # written meanwhile by another process: the same bytes
+    finally:
+        os.unlink(temp)
+    return sha
+
+
+_REF_NAME = re.compile(r"refs/heads/[A-Za-z0-9][A-Za-z0-9_-]*")
+_CRUD = frozenset(".,:;<>\"\\'" + "".join(map(chr, range(33))))  # what git trims from the ends of an ident's parts
+
+
+def _trimmed(text: str) -> bool:
+    """`text` has nothing git would trim from its ends in an ident (and is not empty)."""
+    return bool(text) and text[0] not in _CRUD and text[-1] not in _CRUD
+
+
+def _move_ref_as_git(git_dir: str, sha: str, old: str | None, message: str, name: str, email: str) -> bool:
+    """Move the branch HEAD names from `old` (None: unborn) to `sha` as git's files backend does
+    for `update-ref -m`: lock HEAD and the branch (`<ref>.lock`, created exclusively), check the
+    branch still points at `old`, write the new id in the branch's lock file, append the same
+    line to the reflogs of the branch and of HEAD, then rename the lock file into place and drop
+    HEAD's lock. False, having changed nothing, whenever git would do anything else or fail
+    (unusual repository, settings, identity or refs; a lock held; the branch moved): git then
+    runs and answers."""
+    try:
+        with open(os.path.join(git_dir, "config"), "rb") as handle:
+            config = handle.read().lower().replace(b" ", b"").replace(b"\t", b"")
+    except OSError:
+        return False
+    lines = config.splitlines()
+    if any(word in config for word in (b"bare=true", b"refstorage", b"fsync", b"sharedrepository", b"objectformat")) \
+            or any(line.startswith(b"logallrefupdates") and line != b"logallrefupdates=true" for line in lines):
+        return False  # `git init` writes logallrefupdates=true: git's default, reflogs for HEAD and branches
+    if not _trimmed(name) or not _trimmed(email) or any(c in name + email for c in "<>\n\r\0") \
+            or not _is_sha(sha) or (old is not None and not _is_sha(old)):
+        return False
+    locks: list[str] = []
+
+    def lock(path: str) -> bool:
+        try:
+            fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        except OSError:
+            return False
+        os.close(fd)
+        locks.append(path + ".lock")
+        return True
+
+    try:
+        head_path = os.path.join(git_dir, "HEAD")
+        if not lock(head_path):
+            return False
+        with open(head_path, "rb") as handle:
+            head = handle.read().decode("ascii", "replace")
+        ref = head[5:].strip() if head.startswith("ref: ") and head.endswith("\n") else ""
+        if not _REF_NAME.fullmatch(ref) or not os.path.isfile(os.path.join(git_dir, "objects", sha[:2], sha[2:])):
+            return False
+        ref_path = os.path.join(git_dir, *ref.split("/"))
+        if not os.path.isdir(os.path.dirname(ref_path)) or not lock(ref_path):
+            return False
+        try:
+            with open(ref_path, "rb") as handle:
+                current = handle.read().decode("ascii", "replace")
+            if not current.endswith("\n") or not _is_sha(current[:-1]):
+                return False  # a symbolic or damaged ref: git says what it is
+            current = current[:-1]
+        except FileNotFoundError:
+            try:
+                with open(os.path.join(git_dir, "packed-refs"), "rb") as handle:
+                    packed = handle.read().decode("ascii", "replace").splitlines()
+            except FileNotFoundError:
+                packed = []
+            current = next((line[:40] for line in packed if line[41:] == ref and _is_sha(line[:40])), None)
+        if current != old:
+            return False
+        text = _reflog_message(message)
+        line = (f"{old or '0' * 40} {sha} {name} <{email}> {int(time.time())} {_utc_offset()}"
+                + (f"\t{text}" if text else "") + "\n").encode("utf-8")
+        try:
+            with open(locks[-1], "wb") as handle:
+                handle.write(sha.encode() + b"\n")
+            for log in (os.path.join(git_dir, "logs", "HEAD"), os.path.join(git_dir, "logs", *ref.split("/"))):
+                os.makedirs(os.path.dirname(log), exist_ok=True)
+                with open(log, "ab") as handle:
+                    handle.write(line)
+        except OSError:
+            return False  # git tries, and fails as it does
+        os.rename(locks.pop(), ref_path)
+        return True
+    finally:
+        for path in locks:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
+def _reflog_message(message: str) -> str:
+    """A reflog message as git writes it: each run of white space one space, none at the ends."""
+    return re.sub(r"[ \t\n\r]+", " ", message).strip(" ")
+
+
+INDEX_READ_LIMIT = 1 << 20  # bytes of index (and shared index) read in Python; git reads a larger one faster
+_PATHSPEC = frozenset("*?[]\\/:!")  # characters a pathspec would read as more than a name
+_PLAIN_ATTRIBUTES = frozenset({b"binary", b"-diff", b"-merge", b"-text"})
+_KNOWN_EXTENSIONS = frozenset({b"TREE", b"link", b"REUC", b"UNTR", b"EOIE", b"IEOT"})
+# repository settings that change how git compares a file with the index: git answers then
+_COMPARE_SETTINGS = (b"autocrlf", b"filemode=false", b"fsmonitor", b"sparsecheckout", b"ignorestat", b"checkstat",
+                     b"trustctime", b"attributesfile", b"eol", b"safecrlf", b"worktreeconfig", b"precomposeunicode",
+                     b"bare=true", b"objectformat", b"symlinks")
+
+
+def _index_comparable(root, git_dir: str) -> bool:
+    """Whether files compare with the index as plain bytes: no setting or attributes file that
+    converts them (line endings, filters) or changes what git checks."""
+    try:
+        with open(os.path.join(git_dir, "config"), "rb") as handle:
+            config = handle.read().lower().replace(b" ", b"").replace(b"\t", b"")
+        sizes = os.stat(os.path.join(git_dir, "index")).st_size
+    except OSError:
+        return False
+    if any(word in config for word in _COMPARE_SETTINGS) or sizes > INDEX_READ_LIMIT \
+            or os.path.lexists(os.path.join(git_dir, "info", "attributes")):
+        return False
+    try:
+        with open(os.path.join(root, ".gitattributes"), "rb") as handle:
+            lines = handle.read().splitlines()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    # the attributes cpcm writes (`*.age binary -diff`: no diff, no merge, no line-ending conversion)
+    # leave a file's bytes as they are; any other attribute may not
+    return all(set(line.split()[1:]) <= _PLAIN_ATTRIBUTES for line in lines
+               if line.strip() and not line.lstrip().startswith(b"#"))
+
+
+def _index_file(path: str) -> tuple[list[tuple], dict[bytes, bytes]] | None:
+    """The entries of one index file (path bytes, the ten stat fields, object id, flags,
+    extended flags) in order, and its extensions; None when it is not an index git 2.x writes
+    (version 2, 3 or 4), or its checksum does not match."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if len(data) < 32 or data[:4] != b"DIRC" or hashlib.sha1(data[:-20]).digest() != data[-20:]:
+        return None
+    version, count = struct.unpack_from(">II", data, 4)
+    if version not in (2, 3, 4):
+        return None
+    at, end, entries, previous = 12, len(data) - 20, [], b""
+    for _ in range(count):
+        start = at
+        fields = struct.unpack_from(">10I20sH", data, at)
+        at += 62
+        flags, extended = fields[11], 0
+        if flags & 0x4000:
+            if version < 3:
+                return None
+            extended = struct.unpack_from(">H", data, at)[0]
+            at += 2
+        if version == 4:  # the path: how many bytes of the previous one to drop (git's varint), then the rest
+            byte = data[at]
+            at += 1
+            strip = byte & 0x7F
+            while byte & 0x80:
+                byte = data[at]
+                at += 1
+                strip = ((strip + 1) << 7) | (byte & 0x7F)
+            if strip > len(previous):
+                return None
+            nul = data.index(b"\0", at)
+            name = previous[:len(previous) - strip] + data[at:nul]
+            at = nul + 1
+        else:  # the path, then NULs up to a multiple of 8 bytes
+            nul = data.index(b"\0", at)
+            name = data[at:nul]
+            at = start + ((nul - start) // 8 + 1) * 8
+        previous = name
+        entries.append((name, fields[:10], fields[10].hex(), flags, extended))
+    extensions = {}
+    while at + 8 <= end:
+        size = struct.unpack_from(">I", data, at + 4)[0]
+        extensions[data[at:at + 4]] = data[at + 8:at + 8 + size]
+        at += 8 + size
+    return (entries, extensions) if at == end else None
+
+
+def _ewah(data: bytes, at: int) -> tuple[list[int], int]:
+    """The set bits of the EWAH bitmap at data[at:] (git's split index), and where it ends."""
+    size, count = struct.unpack_from(">II", data, at)
+    words = struct.unpack_from(">%dQ" % count, data, at + 8)
+    bits, pos, i = [], 0, 0
+    while i < count:
+        marker = words[i]
+        run, literals = (marker >> 1) & 0xFFFFFFFF, marker >> 33
+        if marker & 1:
+            bits.extend(range(pos, pos + 64 * run))
+        pos += 64 * run
+        for word in words[i + 1:i + 1 + literals]:
+            while word:
+                low = word & -word
+                bits.append(pos + low.bit_length() - 1)
+                word ^= low
+            pos += 64
+        i += 1 + literals
+    return [bit for bit in bits if bit < size], at + 8 + 8 * count + 4
+
+
+def _read_index(git_dir: str) -> tuple[dict[bytes, tuple], dict[bytes, bytes], int] | None:
+    """The index as git reads it: path -> (stat fields, object id, flags, extended flags), the
+    shared index of a split index merged in (its entries replaced and deleted as the main index
+    says); the main index's extensions; and the earliest time (ns) either file was written."""
+    path = os.path.join(git_dir, "index")
+    written = [os.stat(path).st_mtime_ns]
+    main = _index_file(path)
+    if main is None:
+        return None
+    entries, extensions = main
+    link = extensions.get(b"link")
+    if link is None:
+        return {name: tuple(rest) for name, *rest in entries}, extensions, written[0]
+    if len(link) == 20:
+        deleted, replaced = [], []
+    else:
+        deleted, at = _ewah(link, 20)
+        replaced, at = _ewah(link, at)
+        if at != len(link):
+            return None
+    shared_path = os.path.join(git_dir, f"sharedindex.{link[:20].hex()}")
+    if os.stat(shared_path).st_size > INDEX_READ_LIMIT:
+        return None
+    written.append(os.stat(shared_path).st_mtime_ns)
+    shared = _index_file(shared_path)
+    if shared is None or b"link" in shared[1]:
+        return None
+    base = list(shared[0])
+    if len(replaced) > len(entries) or any(pos >= len(base) for pos in deleted + replaced):
+        return None
+    for number, pos in enumerate(replaced):  # the main index's first entries, nameless, replace these
+        name, *rest = entries[number]
+        if name:
+            return None
+        base[pos] = (base[pos][0], *rest)
+    gone = set(deleted)
+    merged = {entry[0]: tuple(entry[1:]) for pos, entry in enumerate(base) if pos not in gone}
+    for name, *rest in entries[len(replaced):]:  # then the entries added since the shared index
+        if not name:
+            return None
+        merged[name] = tuple(rest)
+    return merged, extensions, min(written)
+
+
+def _cache_tree_child(data: bytes, name: bytes) -> str | None:
+    """The tree id the index's cached trees (its TREE extension) hold for the top-level folder
+    `name`; None when it is not cached or not valid (changed since the last `write-tree`)."""
+    at = 0
+
+    def node() -> tuple[bytes, str | None, int]:
+        nonlocal at
+        nul = data.index(b"\0", at)
+        newline = data.index(b"\n", nul)
+        count, subtrees = data[nul + 1:newline].split(b" ")
+        path, at = data[at:nul], newline + 1
+        sha = None
+        if int(count) >= 0:
+            sha, at = data[at:at + 20].hex(), at + 20
+        return path, sha, int(subtrees)
+
+    if not data:
+        return None
+    _, _, children = node()
+    for _ in range(children):
+        path, sha, pending = node()
+        if path == name:
+            return sha
+        while pending:  # skip this child's own sub-trees (written in pre-order)
+            _, _, more = node()
+            pending += more - 1
+    return None
 
 
 def _tree_entry(git_dir: str, tree: str, name: str) -> str | None | bool:

@@ -1,0 +1,286 @@
+"""What cpcm does with git's files itself rather than through a git process (cpcm/store/git.py):
+each answer equals git's, each object and ref is what git would have written (git reads it back,
+`git fsck` is clean), anything unusual is left to git; and how many git processes a command
+starts (a count, not a time)."""
+from __future__ import annotations
+
+import os
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from cpcm.store import git as gitmod
+from cpcm.store.git import Git, GitError, git_env
+from tests.conftest import register
+
+
+def git(root: Path, *args: str, input: bytes | None = None, **env: str) -> str:
+    full = git_env({"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+                    "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org", **env})
+    return subprocess.run(["git", "-C", str(root), *args], env=full, check=True, capture_output=True,
+                          input=input).stdout.decode()
+
+
+def new_repo(root: Path) -> Path:
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    return root
+
+
+def test_a_commit_object_is_written_as_git_writes_it(tmp_path):
+    root = new_repo(tmp_path / "repo")
+    (root / "f").write_text("x")
+    git(root, "add", "f")
+    tree = git(root, "write-tree").strip()
+    store = Git(root)
+    sha = store.commit_object(tree, [], "register CP-TEST record R1", "Amina", "amina@example.org")
+    payload = git(root, "cat-file", "commit", sha).encode()
+    assert git(root, "hash-object", "-t", "commit", "--stdin", input=payload).strip() == sha
+    assert git(root, "cat-file", "-t", sha).strip() == "commit"
+    path = root / ".git" / "objects" / sha[:2] / sha[2:]
+    assert path.is_file() and (path.stat().st_mode & 0o777) == 0o444
+    assert not [p for p in path.parent.iterdir() if p.name.startswith("tmp_obj_")]  # the temp file is gone
+    again = store.commit_object(tree, [sha], "note CP-TEST record R2", "Amina", "amina@example.org")
+    git(root, "update-ref", "HEAD", again)
+    assert git(root, "rev-list", "HEAD").split() == [again, sha]
+    assert subprocess.run(["git", "-C", str(root), "fsck", "--strict", "--no-dangling"], env=git_env(),
+                          capture_output=True).returncode == 0
+    # the same object written twice: one file, the same id
+    assert gitmod._write_loose(str(root / ".git"), b"commit", payload) == sha
+
+
+def test_an_object_is_left_to_git_in_a_repository_cpcm_did_not_make_plainly(tmp_path, monkeypatch):
+    root = new_repo(tmp_path / "repo")
+    git(root, "config", "core.sharedRepository", "group")
+    (root / "f").write_text("x")
+    git(root, "add", "f")
+    tree = git(root, "write-tree").strip()
+    started = count_git(monkeypatch)
+    sha = Git(root).commit_object(tree, [], "register CP-TEST record R1", "Amina", "amina@example.org")
+    assert started["hash-object"] == 1  # git writes it, with the shared permissions
+    assert git(root, "cat-file", "-t", sha).strip() == "commit"
+
+
+def twin_commits(tmp_path: Path) -> tuple[Path, Path, str, str]:
+    """Two identical repositories with one commit, and a second commit object in each."""
+    roots = []
+    for name in ("ours", "git"):
+        root = new_repo(tmp_path / name)
+        (root / "f").write_text("x")
+        git(root, "add", "f")
+        git(root, "commit", "-q", "-m", "first", GIT_AUTHOR_DATE="1700000000 +0000", GIT_COMMITTER_DATE="1700000000 +0000")
+        (root / "f").write_text("y")
+        git(root, "add", "f")
+        tree = git(root, "write-tree").strip()
+        second = git(root, "commit-tree", tree, "-p", "HEAD", "-m", "second",
+                     GIT_AUTHOR_DATE="1700000001 +0000", GIT_COMMITTER_DATE="1700000001 +0000").strip()
+        roots.append(root)
+    return roots[0], roots[1], git(roots[0], "rev-parse", "HEAD").strip(), second
+
+
+def test_moving_the_branch_writes_the_ref_and_reflogs_git_writes(tmp_path, monkeypatch):
+    ours, theirs, first, second = twin_commits(tmp_path)
+    assert git(theirs, "rev-parse", "HEAD").strip() == first
+    monkeypatch.setattr(gitmod.time, "time", lambda: 1700000005)
+    monkeypatch.setattr(gitmod, "_utc_offset", lambda: "+0300")
+    started = count_git(monkeypatch)
+    message = "commit: note  CP-TEST\trecord R2 "
+    Git(ours)._move_head(second, first, message, "Amina Otieno", "amina@example.org")
+    assert not started  # no git process
+    git(theirs, "update-ref", "-m", message, "HEAD", second, first,
+        GIT_COMMITTER_NAME="Amina Otieno", GIT_COMMITTER_EMAIL="amina@example.org",
+        GIT_COMMITTER_DATE="1700000005 +0300")
+    for rel in ("refs/heads/main", "logs/HEAD", "logs/refs/heads/main", "HEAD"):
+        assert (ours / ".git" / rel).read_bytes() == (theirs / ".git" / rel).read_bytes(), rel
+    assert not list((ours / ".git").rglob("*.lock"))
+    assert git(ours, "rev-parse", "HEAD").strip() == second
+
+
+def test_moving_the_branch_is_left_to_git_when_it_moved_or_is_locked(tmp_path, monkeypatch):
+    ours, _, first, second = twin_commits(tmp_path)
+    store = Git(ours)
+    with pytest.raises(GitError):  # the branch is not at the commit given: git refuses, as before
+        store._move_head(second, second, "commit: x", "Amina", "amina@example.org")
+    (ours / ".git" / "HEAD.lock").write_text("")
+    with pytest.raises(GitError):  # another git holds HEAD: git says so
+        store._move_head(second, first, "commit: x", "Amina", "amina@example.org")
+    assert (ours / ".git" / "HEAD.lock").exists()  # not ours: left in place
+    (ours / ".git" / "HEAD.lock").unlink()
+    assert git(ours, "rev-parse", "HEAD").strip() == first
+    git(ours, "pack-refs", "--all")  # the branch only in packed-refs: moved all the same
+    started = count_git(monkeypatch)
+    store._move_head(second, first, "commit: x", "Amina", "amina@example.org")
+    assert not started
+    assert git(ours, "rev-parse", "HEAD").strip() == second
+    assert git(ours, "reflog", "-1", "--format=%gs").strip() == "commit: x"
+
+
+def test_head_and_folders_read_from_loose_objects_are_what_git_says(tmp_path, monkeypatch):
+    root = new_repo(tmp_path / "repo")
+    store = Git(root)
+    assert store.head() is None and store.tree_ids("cases") == {}
+    for name in ("a", "b"):
+        (root / "cases" / name).mkdir(parents=True)
+        (root / "cases" / name / "r.age").write_text(name)
+    (root / "cases" / "file").write_text("not a folder")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "one")
+    first = git(root, "rev-parse", "HEAD").strip()
+    (root / "cases" / "c").mkdir()
+    (root / "cases" / "c" / "r.age").write_text("c")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "two")
+
+    def by_git(rev: str, folder: str) -> dict[str, str]:
+        out = git(root, "ls-tree", f"{rev}:{folder}")
+        return {line.split("\t")[1]: line.split()[2] for line in out.splitlines() if line.split()[1] == "tree"}
+
+    started = count_git(monkeypatch)
+    assert store.head() == git(root, "rev-parse", "HEAD").strip()
+    assert store.tree_ids("cases") == by_git("HEAD", "cases") and set(store.tree_ids("cases")) == {"a", "b", "c"}
+    assert store.tree_ids("nowhere") == {} and store.tree_ids("cases/file") == {}
+    store.rev = first  # pinned to an older commit
+    assert store.tree_ids("cases") == by_git(first, "cases")
+    assert store.tree_id("cases") == git(root, "rev-parse", f"{first}:cases").strip()
+    assert not started  # all from the files
+    git(root, "gc", "-q")  # everything packed: git answers, the same
+    assert store.tree_ids("cases") == by_git(first, "cases")
+    store.rev = "HEAD"
+    assert store.head() == git(root, "rev-parse", "HEAD").strip()
+    assert store.tree_ids("cases") == by_git("HEAD", "cases")
+    assert started["ls-tree"] == 2 and started["rev-parse"] >= 1
+
+
+def count_git(monkeypatch) -> Counter:
+    """The git subcommands cpcm starts from here on, by name (not this module's own `git -C`)."""
+    started: Counter = Counter()
+    original = subprocess.Popen.__init__
+
+    def counting(self, args, *a, **k):
+        if isinstance(args, (list, tuple)) and args and os.path.basename(str(args[0])) == "git" and args[1] != "-C":
+            started[next(x for x in args[1:] if not x.startswith("--") and x not in ("-c", "core.quotepath=off"))] += 1
+        original(self, args, *a, **k)
+    monkeypatch.setattr(subprocess.Popen, "__init__", counting)
+    return started
+
+
+def test_a_register_and_a_note_start_few_git_processes(cli, repo, monkeypatch):
+    register(cli)
+    assert cli("list").code == 0
+    started = count_git(monkeypatch)
+    case_id = register(cli, child={"name": "Another Child", "sex": "male", "date_of_birth": "2012-02-02"})
+    # staging and the tree are git's (`add`, `write-tree`); the commit object, the branch's move,
+    # HEAD and the case folders' trees are read and written from git's files
+    assert not started.keys() - {"add", "write-tree", "status"}, started
+    assert started["add"] == 1 and started["write-tree"] == 1 and sum(started.values()) <= 3, started
+    started.clear()
+    assert cli("note", case_id, "--text", "visited the family").code == 0
+    assert not started.keys() - {"add", "write-tree", "status"}, started
+    assert started["add"] == 1 and started["write-tree"] == 1, started
+    assert sum(started.values()) <= 3, started
+
+
+def status_folders(root: Path) -> set[str]:
+    """The case folders `git status` names (what cache.dirty_cases asked git before)."""
+    out = git(root, "status", "--porcelain=v1", "-z", "--untracked-files=no", "--", "cases",
+              GIT_CONFIG_COUNT="2", GIT_CONFIG_KEY_0="core.splitIndex", GIT_CONFIG_VALUE_0="true",
+              GIT_CONFIG_KEY_1="index.version", GIT_CONFIG_VALUE_1="4")
+    return {entry[3:].split("/")[1] for entry in out.split("\0") if entry.count("/") >= 2}
+
+
+def test_the_folders_changed_on_disk_are_those_git_status_names(tmp_path, monkeypatch):
+    root = new_repo(tmp_path / "repo")
+    store = Git(root)
+    for name in "ABCDEFGH":
+        (root / "cases" / name).mkdir(parents=True)
+        for n in range(3):
+            (root / "cases" / name / f"r{n}.age").write_text(name * (n + 1))
+    (root / "cases" / "loose-file").write_text("x")
+    (root / ".gitattributes").write_text("# as cpcm writes it\n*.age binary -diff\n")
+    store.commit(["cases", ".gitattributes"], "register", "Amina", "amina@example.org")
+    for name in "AB":  # a second commit: the split index now replaces entries of its shared index
+        (root / "cases" / name / "r3.age").write_text("new")
+    (root / "cases" / "C" / "r0.age").unlink()
+    store.commit(["cases/A", "cases/B", "cases/C"], "note", "Amina", "amina@example.org")
+    assert list(root.joinpath(".git").glob("sharedindex.*"))
+    started = count_git(monkeypatch)
+    assert store.changed_on_disk("cases") == set() == status_folders(root)
+
+    def same(names=None) -> set[str]:
+        mine = store.changed_on_disk("cases", names)
+        theirs = status_folders(root)
+        assert mine == (theirs if names is None else theirs & set(names))
+        return mine
+
+    os.utime(root / "cases" / "D" / "r0.age")  # touched, the same bytes: unchanged
+    assert same() == set()
+    (root / "cases" / "A" / "r3.age").write_text("edited by hand")
+    (root / "cases" / "E" / "r1.age").write_text("XY")  # the same size, other bytes
+    (root / "cases" / "F" / "r2.age").unlink()
+    (root / "cases" / "G" / "r0.age").chmod(0o755)
+    (root / "cases" / "H" / "stray.age").write_text("never committed")  # untracked: not looked for
+    (root / "cases" / "loose-file").write_text("y")  # in no case folder
+    assert same() == {"A", "E", "F", "G"}
+    assert same(["A", "B", "F"]) == {"A", "F"}
+    stat = (root / "cases" / "B" / "r0.age").stat()
+    (root / "cases" / "B" / "r0.age").write_text("BX")  # edited, its times put back: its ctime tells, as to git
+    os.utime(root / "cases" / "B" / "r0.age", ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert same() == {"A", "B", "E", "F", "G"}
+    assert not started  # all of that from the files
+    (root / ".gitattributes").write_text("*.age text eol=crlf\n")  # line endings converted: git answers
+    assert store.changed_on_disk("cases") is None
+    (root / ".gitattributes").write_text("*.age binary -diff\n")
+    assert same() == {"A", "B", "E", "F", "G"}
+    git(root, "add", "cases/A/r3.age")  # staged, not committed: git answers
+    assert store.changed_on_disk("cases") is None
+    assert "A" in status_folders(root)
+
+
+def test_a_list_after_a_register_asks_git_nothing_and_still_sees_a_hand_edit(cli, repo, monkeypatch, without_views):
+    case_id = register(cli)
+    assert cli("list").code == 0
+    started = count_git(monkeypatch)
+    clean = cli("list")
+    assert clean.code == 0 and case_id in clean.stdout and cli("show", case_id).code == 0
+    assert not started, started
+    records = sorted((repo / "cases" / case_id).glob("*.age"))
+    # damaged by hand: a list from the cases (not from a view of the last commit) reports it instead of
+    # using the summary cached for the case's committed tree
+    records[0].write_bytes(b"age-encryption.org/v1\ndamaged by hand")
+    shown = without_views(cli, "list")
+    assert shown.code != 0 and case_id in shown.stderr, shown
+    assert not started, started
+
+
+def test_the_names_changed_between_two_trees_are_those_git_names(tmp_path, monkeypatch):
+    root = new_repo(tmp_path / "repo")
+    store = Git(root)
+    for name in ("a", "b", "c", "d"):
+        (root / "cases" / name).mkdir(parents=True)
+        (root / "cases" / name / "r.age").write_text(name)
+    store.commit(["cases"], "one", "Amina", "amina@example.org")
+    first = store.tree_id("cases")
+    (root / "cases" / "b" / "r.age").write_text("changed")
+    for path in (root / "cases" / "c").iterdir():
+        path.unlink()
+    (root / "cases" / "c").rmdir()
+    (root / "cases" / "c").write_text("a file where the folder was")
+    (root / "cases" / "e").mkdir()
+    (root / "cases" / "e" / "r.age").write_text("e")
+    (root / "cases" / "d" / "r.age").chmod(0o755)
+    store.commit(["cases"], "two", "Amina", "amina@example.org")
+    second = store.tree_id("cases")
+    empty = gitmod._EMPTY_TREE
+
+    def by_git(old: str, new: str) -> set[str]:
+        return set(git(root, "diff-tree", "--name-only", "-z", old, new).split("\0")) - {""}
+
+    started = count_git(monkeypatch)
+    for old, new in ((first, second), (second, first), (first, first), (empty, second), (second, empty)):
+        assert store.changed_names(old, new) == by_git(old, new)
+    assert store.changed_names(first, second) == {"b", "c", "d", "e"}
+    assert not started
+    git(root, "gc", "-q")  # packed: git answers, the same
+    assert store.changed_names(first, second) == {"b", "c", "d", "e"} and started["diff-tree"] == 1
