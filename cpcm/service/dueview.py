@@ -369,6 +369,7 @@ def _made(ctx, session, place, loaded) -> tuple[ViewBody, list] | None:
         clean = changes.clean
     small, data = builder.body()
     window = [builder.lo, builder.hi]
+    del builder  # its items, before the view is read back
     if clean and views.still(place):
         live_ids = {row.case_id for row in live}
         head = {"version": views.VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(retry - live_ids),
@@ -430,6 +431,7 @@ def _old_cases(body: ViewBody, drop: set[str]) -> dict[str, tuple]:
 
 
 # -- the view made anew, case by case ---------------------------------------------------------------
+LINES = 10_000  # the printed texts of this many items encoded at once
 class _Streamed:
     """The items of a view made anew from the due table, case by case as its entries are read
     (`tables.due_stream`), in columns of numbers: per item its due time, target, text (a number
@@ -548,7 +550,7 @@ class _Streamed:
         statics: dict[int, int] = {}  # a text's number -> its number in the view
         tails: dict[tuple[int, int], int] = {}
         odd: dict[str, list] = {}
-        local: list[bytes] = []
+        data = bytearray()  # the printed texts first, made as the items are laid out; the columns after
         chunk: list[str] = []
         last_at: int | None = None
         when = ""
@@ -576,12 +578,13 @@ class _Streamed:
                 when = cell(local_text(tables.time_of(due_code, zone), zone))
                 last_at = at if found is None else None
             chunk.append("\t".join((cell(self.ids[self.case[k]]), cell(self.texts[by_no[text]][1]), when)))
-            if len(chunk) >= 10_000:
-                local.append("\n".join(chunk).encode())
+            if len(chunk) >= LINES:
+                data += (b"\n" if position >= len(chunk) else b"") + "\n".join(chunk).encode()
                 chunk = []
         if chunk:
-            local.append("\n".join(chunk).encode())
+            data += (b"\n" if len(order) > len(chunk) else b"") + "\n".join(chunk).encode()
         del chunk
+        where: dict[str, list[int]] = {"local": [0, len(data)]}
         workers: dict[str | None, int] = {}
         worker_names = list(self.workers)
         covers: dict[str, dict] = {}
@@ -599,19 +602,10 @@ class _Streamed:
         for lo, hi in self.pieces:
             columns["piece_lo"].append(lo)
             columns["piece_hi"].append(hi)
-        data = bytearray()
-        where: dict[str, list[int]] = {}
         for name, column in columns.items():
             where[name] = [len(data), len(data) + len(column) * column.itemsize]
             data += column.tobytes()
         del columns
-        start = len(data)
-        for n, part in enumerate(local):
-            if n:
-                data += b"\n"
-            data += part
-        where["local"] = [start, len(data)]
-        del local
         start = len(data)
         data += "\n".join(self.ids[index] for index in kept).encode()
         where["ids"] = [start, len(data)]
