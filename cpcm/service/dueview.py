@@ -525,16 +525,13 @@ class _Streamed:
                 self.lo = first
             if last != NONE_HI and (self.hi is None or last < self.hi):
                 self.hi = last
-        # each text's rank; its owner and reason numbered as the items are laid out
+        # each text's risk rank (its owner and reason are numbered once the items are in order)
         by_no = list(self.text_no)
         ranks = [0] * len(by_no)
         for no, text_id in enumerate(by_no):
             static = self.texts.get(text_id)
             if static is not None:
                 ranks[no] = risk_rank(static[6])
-        owner_no, why_no = array("i", [-1]) * len(by_no), array("i", [-1]) * len(by_no)
-        owners: dict[str, int] = {}
-        whys: dict[str, int] = {}
         # the order of (due time, risk, case, place), ties in the order read: one number per item
         count = len(self.due)
         ranks_n, cases_n = max(ranks, default=0) + 1, max(len(kept), 1)
@@ -545,45 +542,54 @@ class _Streamed:
         keys.sort()
         order = array("i", [key % count for key in keys]) if count else array("i")
         del keys
+        # each column in that order, taken over the whole column (the loops run in C)
+        text_of = array("i", map(self.text.__getitem__, order))
+        statics = {text: n for n, text in enumerate(dict.fromkeys(text_of))}  # a text's number -> its number in the view
+        owners: dict[str, int] = {}
+        whys: dict[str, int] = {}
+        tails: dict[tuple[int, int], int] = {}
+        owner_no, why_no, tail_no = {}, {}, {}
+        for text in statics:
+            code, title, owner, rule, why, source, risk, requested_by, barred = self.texts[by_no[text]]
+            owner_no[text] = owners.setdefault(owner, len(owners))
+            why_no[text] = whys.setdefault(cell(f"{why} ({policy.short_source(rule)})"), len(whys))
+            tail_no[text] = tails.setdefault((owner_no[text], why_no[text]), len(tails))
         columns = {name: array("q") for name in _INSTANTS}
         columns.update({name: array("i") for name in _NUMBERS})
-        statics: dict[int, int] = {}  # a text's number -> its number in the view
-        tails: dict[tuple[int, int], int] = {}
+        columns["piece"] = array("i", map(self.piece.__getitem__, order))
+        dues = columns["due"] = array("q", map(self.due.__getitem__, order))
+        targets = columns["target"] = array("q", map(self.target.__getitem__, order))
+        columns["aim"] = array("q", [at if target == NO_TARGET else target for at, target in zip(dues, targets)])
+        columns["rank"] = array("i", map(ranks.__getitem__, text_of))
+        cases = columns["case"] = array("i", map(new_index.__getitem__, map(self.case.__getitem__, order)))
+        columns["owner"] = array("i", map(owner_no.__getitem__, text_of))
+        columns["why"] = array("i", map(why_no.__getitem__, text_of))
+        columns["static"] = array("i", map(statics.__getitem__, text_of))
+        columns["tail"] = array("i", map(tail_no.__getitem__, text_of))
         odd: dict[str, list] = {}
-        data = bytearray()  # the printed texts first, made as the items are laid out; the columns after
-        chunk: list[str] = []
+        if self.odd:
+            for position, k in enumerate(order):
+                if k in self.odd:
+                    odd[str(position)] = self.odd[k]
+        # the printed texts (case, title, due time), a piece at a time, straight into the body
+        case_cells = [cell(self.ids[index]) for index in kept]
+        title_cells = {text: cell(self.texts[by_no[text]][1]) for text in statics}
+        data = bytearray()  # the printed texts first; the columns after
         last_at: int | None = None
         when = ""
-        for position, k in enumerate(order):
-            at, target, text = self.due[k], self.target[k], self.text[k]
-            if owner_no[text] < 0:
-                code, title, owner, rule, why, source, risk, requested_by, barred = self.texts[by_no[text]]
-                owner_no[text] = owners.setdefault(owner, len(owners))
-                why_no[text] = whys.setdefault(cell(f"{why} ({policy.short_source(rule)})"), len(whys))
-            columns["piece"].append(self.piece[k])
-            columns["due"].append(at)
-            columns["target"].append(target)
-            columns["aim"].append(at if target == NO_TARGET else target)
-            columns["rank"].append(ranks[text])
-            columns["case"].append(new_index[self.case[k]])
-            columns["owner"].append(owner_no[text])
-            columns["why"].append(why_no[text])
-            columns["static"].append(statics.setdefault(text, len(statics)))
-            columns["tail"].append(tails.setdefault((owner_no[text], why_no[text]), len(tails)))
-            found = self.odd.get(k)
-            due_code = _code_of(at, found[0] if found else None)
-            if found is not None:
-                odd[str(position)] = found
-            if found is not None or at != last_at:  # the items come in the order of their due times
-                when = cell(local_text(tables.time_of(due_code, zone), zone))
-                last_at = at if found is None else None
-            chunk.append("\t".join((cell(self.ids[self.case[k]]), cell(self.texts[by_no[text]][1]), when)))
-            if len(chunk) >= LINES:
-                data += (b"\n" if position >= len(chunk) else b"") + "\n".join(chunk).encode()
-                chunk = []
-        if chunk:
-            data += (b"\n" if len(order) > len(chunk) else b"") + "\n".join(chunk).encode()
-        del chunk
+        for start in range(0, len(order), LINES):
+            whens = []
+            for position in range(start, min(start + LINES, len(order))):
+                at = dues[position]
+                found = odd.get(str(position)) if odd else None
+                if found is not None or at != last_at:  # the items come in the order of their due times
+                    when = cell(local_text(tables.time_of(_code_of(at, found[0] if found else None), zone), zone))
+                    last_at = at if found is None else None
+                whens.append(when)
+            end = start + len(whens)
+            lines = map("\t".join, zip(map(case_cells.__getitem__, cases[start:end]),
+                                       map(title_cells.__getitem__, text_of[start:end]), whens))
+            data += (b"\n" if start else b"") + "\n".join(lines).encode()
         where: dict[str, list[int]] = {"local": [0, len(data)]}
         workers: dict[str | None, int] = {}
         worker_names = list(self.workers)
@@ -609,7 +615,7 @@ class _Streamed:
         start = len(data)
         data += "\n".join(self.ids[index] for index in kept).encode()
         where["ids"] = [start, len(data)]
-        texts = [self.texts[by_no[no]] for no in statics]  # in the order of their numbers in the view
+        texts = [self.texts[by_no[text]] for text in statics]  # in the order of their numbers in the view
         small = {"owners": list(owners), "whys": list(whys), "texts": texts, "tails": [[o, w] for o, w in tails],
                  "workers": list(workers), "covers": covers, "admission": admission, "odd": odd, "sections": where,
                  "items": len(order), "cases": len(kept)}
