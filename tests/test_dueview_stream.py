@@ -8,14 +8,13 @@ What is compared is output and content: no time is measured here."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from conftest import Cli, git, register, register_many
 from cpcm.crypto import cipher
-from cpcm.service import context, dueview, fill, views
+from cpcm.service import context, dueview, views
 from cpcm.service import tables as tables_mod
 from cpcm.store import cache as cache_mod
 from test_table_rebuild import table, upgrade

@@ -432,6 +432,8 @@ def _old_cases(body: ViewBody, drop: set[str]) -> dict[str, tuple]:
 
 # -- the view made anew, case by case ---------------------------------------------------------------
 LINES = 10_000  # the printed texts of this many items encoded at once
+
+
 class _Streamed:
     """The items of a view made anew from the due table, case by case as its entries are read
     (`tables.due_stream`), in columns of numbers: per item its due time, target, text (a number
