@@ -343,25 +343,11 @@ def _made(ctx, session, place, loaded) -> tuple[ViewBody, list] | None:
     live: list = []
     changes = views.changes_since(place, loaded[0]["tree"], sorted({*loaded[0]["retry"], *loaded[0].get("live", ())})) \
         if loaded is not None else None
-    if changes is None:  # anew, from the due table (which computes what it misses)
-        info: dict = {}
-        if tables.due_rows(ctx, info) is None:
+    if changes is None:  # anew, from the due table case by case (which computes what it misses)
+        made = _made_anew(ctx, session)
+        if made is None:
             return None
-        entries = session.table(ctx, "due").entries
-        for case_id, row in info["values"].items():
-            entry = entries.get(case_id)
-            pieces = _pieces(entry, entries) if row.zone is not None and entry is not None and len(entry) > 1 else None
-            if pieces is None:
-                retry.add(case_id)
-                live.append(row)
-                continue
-            try:
-                builder.add(case_id, row.worker, case_covers(ctx, case_id), pieces)
-            except tables.NotKept:
-                retry.add(case_id)
-                live.append(row)
-        retry |= info["failed"]
-        clean = info["clean"]
+        builder, retry, live, clean = made
     else:
         old = loaded[1]()
         drop = changes.gone | set(changes.cases) | changes.failed
@@ -383,6 +369,7 @@ def _made(ctx, session, place, loaded) -> tuple[ViewBody, list] | None:
         clean = changes.clean
     small, data = builder.body()
     window = [builder.lo, builder.hi]
+    del builder  # its items, before the view is read back
     if clean and views.still(place):
         live_ids = {row.case_id for row in live}
         head = {"version": views.VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(retry - live_ids),
@@ -441,3 +428,286 @@ def _old_cases(body: ViewBody, drop: set[str]) -> dict[str, tuple]:
         out[case_id] = (body.worker(index), body.covers.get(index, {}), pieces,
                         (None if first == NONE_LO else first, None if last == NONE_HI else last))
     return out
+
+
+# -- the view made anew, case by case ---------------------------------------------------------------
+LINES = 10_000  # the printed texts of this many items encoded at once
+
+
+class _Streamed:
+    """The items of a view made anew from the due table, case by case as its entries are read
+    (`tables.due_stream`), in columns of numbers: per item its due time, target, text (a number
+    per text id: a text may be read after an entry that uses it), case, place and piece; the
+    rest (risk rank, owner, reason, the printed text) made from the texts once every entry is
+    read (`body`), when the items are put in order. Memory: about 40 bytes an item, not an
+    object per item, per case or per entry. Gives the same view as `_Builder` given the same
+    cases (tests/test_dueview_stream.py)."""
+
+    def __init__(self, ctx, zone):
+        from array import array
+
+        self.ctx, self.zone = ctx, zone
+        self.texts: dict[str, list] = {}  # text id -> text, as the table has it
+        self.text_no: dict[str, int] = {}  # text id -> its number in the items
+        self.ids: list[str] = []
+        self.workers: dict[str | None, int] = {}
+        self.worker_of = array("i")
+        self.span_lo, self.span_hi = array("q"), array("q")
+        self.covers: dict[int, dict] = {}
+        self.admission: dict[int, list] = {}  # case -> its conference after an admission, text ids unresolved
+        self.due, self.target = array("q"), array("q")
+        self.text, self.case, self.place, self.piece = array("i"), array("i"), array("i"), array("i")
+        self.odd: dict[int, list] = {}  # item -> [due code, target code] where the instant does not give them back
+        self.pieces: dict[tuple[int, int], int] = {}
+        self.lo: int | None = None
+        self.hi: int | None = None
+        self.leave: set[str] = set()  # the cases left out of the view (`left_out`)
+
+    def add(self, case_id: str, worker: str | None, covers: dict, entry: list) -> None:
+        """A case's due table entry ([tree, worker, [lo, hi, n, text id, due, target, ...], ...])."""
+        index = len(self.ids)
+        self.ids.append(case_id)
+        self.worker_of.append(self.workers.setdefault(worker, len(self.workers)))
+        first, last = entry[2][0], entry[-1][1]
+        self.span_lo.append(NONE_LO if first is None else first)
+        self.span_hi.append(NONE_HI if last is None else last)
+        if covers:
+            self.covers[index] = covers
+        text_no = self.text_no
+        admission = []
+        for piece in entry[2:]:
+            lo, hi, n = piece[0], piece[1], piece[2]
+            bounds = (NONE_LO if lo is None else lo, NONE_HI if hi is None else hi)
+            piece_no = self.pieces.setdefault(bounds, len(self.pieces))
+            for position, i in enumerate(range(3, 3 + 3 * n, 3)):
+                due, target = piece[i + 1], piece[i + 2]
+                odd_due, odd_target = _odd(due), _odd(target)
+                if odd_due is not None or odd_target is not None:
+                    self.odd[len(self.due)] = [odd_due, odd_target]
+                self.due.append(tables.code_instant(due))
+                self.target.append(NO_TARGET if target is None else tables.code_instant(target))
+                self.text.append(text_no.setdefault(piece[i], len(text_no)))
+                self.case.append(index)
+                self.place.append(position)
+                self.piece.append(piece_no)
+            if len(piece) > 3 + 3 * n:
+                admission.append([lo, hi, [piece[i:i + 3] for i in range(3 + 3 * n, len(piece), 3)]])
+        if admission:
+            self.admission[index] = admission
+
+    def left_out(self) -> set[str]:
+        """The cases whose entry cannot be kept in the view: a text it uses is not in the table, an
+        item's owner is no text (`due` prints it as text), a line break in the case id."""
+        from itertools import compress
+
+        by_no = list(self.text_no)
+        bad_no = [self.texts.get(text_id) is None or not isinstance(self.texts[text_id][2], str) for text_id in by_no]
+        cases = {self.case[k] for k in compress(range(len(self.text)), map(bad_no.__getitem__, self.text))}
+        for index, admission in self.admission.items():
+            if any(self.texts.get(triple[0]) is None for _lo, _hi, triples in admission for triple in triples):
+                cases.add(index)
+        return {self.ids[index] for index in cases} | {case_id for case_id in self.ids if "\n" in case_id}
+
+    def body(self) -> tuple[dict, bytearray]:
+        """The view's head (its small parts) and its columns laid end to end, as `_Builder.body`
+        lays them; the cases of `leave` left out."""
+        from array import array
+
+        from cpcm.domain.dates import local_text
+
+        zone, policy, leave = self.zone, self.ctx.policy, self.leave
+        # the cases kept, in the order of their ids (the order of the items between cases)
+        kept = sorted((i for i, case_id in enumerate(self.ids) if case_id not in leave), key=self.ids.__getitem__)
+        new_index = array("i", [-1]) * len(self.ids)
+        for position, index in enumerate(kept):
+            new_index[index] = position
+        for index in kept:
+            first, last = self.span_lo[index], self.span_hi[index]
+            if first != NONE_LO and (self.lo is None or first > self.lo):
+                self.lo = first
+            if last != NONE_HI and (self.hi is None or last < self.hi):
+                self.hi = last
+        # each text's risk rank (its owner and reason are numbered once the items are in order)
+        by_no = list(self.text_no)
+        ranks = [0] * len(by_no)
+        for no, text_id in enumerate(by_no):
+            static = self.texts.get(text_id)
+            if static is not None:
+                ranks[no] = risk_rank(static[6])
+        # the order of (due time, risk, case, place), ties in the order read: one number per item
+        count = len(self.due)
+        ranks_n, cases_n = max(ranks, default=0) + 1, max(len(kept), 1)
+        places_n = max(self.place, default=0) + 1
+        keys = [(((due * ranks_n + ranks[text]) * cases_n + new_index[case]) * places_n + place) * count + k
+                for k, (due, text, case, place) in enumerate(zip(self.due, self.text, self.case, self.place))
+                if new_index[case] >= 0]
+        keys.sort()
+        order = array("i", [key % count for key in keys]) if count else array("i")
+        del keys
+        # each column in that order, taken over the whole column (the loops run in C)
+        text_of = array("i", map(self.text.__getitem__, order))
+        statics = {text: n for n, text in enumerate(dict.fromkeys(text_of))}  # a text's number -> its number in the view
+        owners: dict[str, int] = {}
+        whys: dict[str, int] = {}
+        tails: dict[tuple[int, int], int] = {}
+        owner_no, why_no, tail_no = {}, {}, {}
+        for text in statics:
+            code, title, owner, rule, why, source, risk, requested_by, barred = self.texts[by_no[text]]
+            owner_no[text] = owners.setdefault(owner, len(owners))
+            why_no[text] = whys.setdefault(cell(f"{why} ({policy.short_source(rule)})"), len(whys))
+            tail_no[text] = tails.setdefault((owner_no[text], why_no[text]), len(tails))
+        columns = {name: array("q") for name in _INSTANTS}
+        columns.update({name: array("i") for name in _NUMBERS})
+        columns["piece"] = array("i", map(self.piece.__getitem__, order))
+        dues = columns["due"] = array("q", map(self.due.__getitem__, order))
+        targets = columns["target"] = array("q", map(self.target.__getitem__, order))
+        columns["aim"] = array("q", [at if target == NO_TARGET else target for at, target in zip(dues, targets)])
+        columns["rank"] = array("i", map(ranks.__getitem__, text_of))
+        cases = columns["case"] = array("i", map(new_index.__getitem__, map(self.case.__getitem__, order)))
+        columns["owner"] = array("i", map(owner_no.__getitem__, text_of))
+        columns["why"] = array("i", map(why_no.__getitem__, text_of))
+        columns["static"] = array("i", map(statics.__getitem__, text_of))
+        columns["tail"] = array("i", map(tail_no.__getitem__, text_of))
+        odd: dict[str, list] = {}
+        if self.odd:
+            for position, k in enumerate(order):
+                if k in self.odd:
+                    odd[str(position)] = self.odd[k]
+        # the printed texts (case, title, due time), a piece at a time, straight into the body
+        case_cells = [cell(self.ids[index]) for index in kept]
+        title_cells = {text: cell(self.texts[by_no[text]][1]) for text in statics}
+        data = bytearray()  # the printed texts first; the columns after
+        last_at: int | None = None
+        when = ""
+        for start in range(0, len(order), LINES):
+            whens = []
+            for position in range(start, min(start + LINES, len(order))):
+                at = dues[position]
+                found = odd.get(str(position)) if odd else None
+                if found is not None or at != last_at:  # the items come in the order of their due times
+                    when = cell(local_text(tables.time_of(_code_of(at, found[0] if found else None), zone), zone))
+                    last_at = at if found is None else None
+                whens.append(when)
+            end = start + len(whens)
+            lines = map("\t".join, zip(map(case_cells.__getitem__, cases[start:end]),
+                                       map(title_cells.__getitem__, text_of[start:end]), whens))
+            data += (b"\n" if start else b"") + "\n".join(lines).encode()
+        where: dict[str, list[int]] = {"local": [0, len(data)]}
+        workers: dict[str | None, int] = {}
+        worker_names = list(self.workers)
+        covers: dict[str, dict] = {}
+        admission = []
+        for position, index in enumerate(kept):
+            columns["worker"].append(workers.setdefault(worker_names[self.worker_of[index]], len(workers)))
+            columns["span_lo"].append(self.span_lo[index])
+            columns["span_hi"].append(self.span_hi[index])
+            if index in self.covers:
+                covers[str(position)] = self.covers[index]
+            if index in self.admission:
+                admission.append([self.ids[index], worker_names[self.worker_of[index]],
+                                  [[lo, hi, [[*self.texts[text_id], due, target] for text_id, due, target in triples]]
+                                   for lo, hi, triples in self.admission[index]]])
+        for lo, hi in self.pieces:
+            columns["piece_lo"].append(lo)
+            columns["piece_hi"].append(hi)
+        for name, column in columns.items():
+            where[name] = [len(data), len(data) + len(column) * column.itemsize]
+            data += column.tobytes()
+        del columns
+        start = len(data)
+        data += "\n".join(self.ids[index] for index in kept).encode()
+        where["ids"] = [start, len(data)]
+        texts = [self.texts[by_no[text]] for text in statics]  # in the order of their numbers in the view
+        small = {"owners": list(owners), "whys": list(whys), "texts": texts, "tails": [[o, w] for o, w in tails],
+                 "workers": list(workers), "covers": covers, "admission": admission, "odd": odd, "sections": where,
+                 "items": len(order), "cases": len(kept)}
+        return small, data
+
+
+def _covers_reader(ctx, dirty: set[str]) -> Callable[[str], dict]:
+    """Each case's covers (`context.case_covers`) from one place: the `recipients` file of every
+    case folder at the commit readers read, listed by one `git ls-tree` (read as it comes) and
+    each distinct file read once (`git cat-file`: most cases share a few), instead of a file read
+    per case. A case changed on disk, or not in that commit, is read from its file."""
+    import subprocess
+
+    from cpcm.service.context import case_covers
+    from cpcm.store.git import GitError, git_env
+    from cpcm.store.layout import CASES, RECIPIENTS, covers_from
+
+    git = ctx.store.git
+    by_blob: dict[str, list[str]] = {}
+    ending = b"/" + RECIPIENTS.encode()
+    try:
+        process = subprocess.Popen(git.command(["ls-tree", "-r", "-z", f"{git.rev}:{CASES}"]), cwd=git.root,
+                                   env=git_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert process.stdout is not None
+        left = b""
+        while True:
+            chunk = process.stdout.read(1 << 20)
+            if not chunk:
+                break
+            entries = (left + chunk).split(b"\0")
+            left = entries.pop()
+            for entry in entries:
+                if entry.endswith(ending):
+                    meta, _, path = entry.partition(b"\t")
+                    case_id = path[:-len(ending)].decode("utf-8", "replace")
+                    if "/" not in case_id:
+                        by_blob.setdefault(meta[-40:].decode(), []).append(case_id)
+        if process.wait() != 0:
+            by_blob = {}
+        found: dict[str, dict] = {}
+        listed: set[str] = set()
+        if by_blob:
+            blobs = list(by_blob)
+            out = subprocess.run(git.command(["cat-file", "--batch"]), cwd=git.root, env=git_env(),
+                                 input="".join(f"{blob}\n" for blob in blobs).encode(), capture_output=True, check=True).stdout
+            at = 0
+            for blob in blobs:
+                end = out.index(b"\n", at)
+                name, kind, size = out[at:end].split(b" ")
+                if name.decode() != blob or kind != b"blob":
+                    raise ValueError(blob)
+                text = out[end + 1:end + 1 + int(size)].decode("utf-8", "replace")
+                at = end + 1 + int(size) + 1
+                covers = covers_from(text)
+                for case_id in by_blob[blob]:
+                    listed.add(case_id)
+                    if covers:
+                        found[case_id] = covers
+    except (OSError, ValueError, subprocess.CalledProcessError, GitError):
+        return lambda case_id: case_covers(ctx, case_id)
+    del by_blob
+
+    def covers_of(case_id: str) -> dict:
+        if case_id in dirty or case_id not in listed:
+            return case_covers(ctx, case_id)
+        return found.get(case_id, {})
+    return covers_of
+
+
+def _made_anew(ctx, session) -> tuple[_Streamed, set[str], list, set[str]] | None:
+    """The view made anew from the due table (`tables.due_stream`, which makes what it misses),
+    case by case: its items, the cases read again by every command (`retry`), the rows computed
+    now (`tables.CaseDue`, in the order of the case ids) and whether the view may be stored."""
+    info: dict = {}
+    stream = tables.due_stream(ctx, info)
+    if stream is None:
+        return None
+    covers_of = _covers_reader(ctx, session.dirty())
+    builder = _Streamed(ctx, session.zone)
+    live: dict[str, Any] = {}
+    for kind, key, value in stream:
+        if kind == "text":
+            builder.texts[key] = value
+        elif kind == "entry":
+            builder.add(key, value[1], covers_of(key), value)
+        else:
+            live[key] = value
+    leave = builder.leave = builder.left_out()
+    retry = set(info["failed"])
+    for row in _live_rows(ctx, sorted(leave)):  # their answer cannot be kept: computed each time
+        live[row.case_id] = row
+    retry |= leave - set(live)
+    return builder, retry | set(live), [live[case_id] for case_id in sorted(live)], info["clean"]

@@ -35,7 +35,7 @@ import weakref
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.domain.team import RECOVERY_READER
@@ -793,3 +793,120 @@ def statistics_rows(ctx, info: dict | None = None) -> tuple[list[list[list]], tz
 
     rows = _read_rows(ctx, "statistics", use, make, info)
     return (rows, session.zone) if rows is not None else None
+
+
+def due_stream(ctx, info: dict) -> Iterator[tuple[str, str, Any]] | None:
+    """The due table's entries of every readable case, for making the due view case by case
+    (service/dueview.py): read one segment and one entry at a time (`cache.newest_entries`),
+    never the table whole; the cases the table misses made as `due_rows` makes them (many: again
+    in segments, `_rebuild`; a few: read from their files, their entries appended to the table).
+    Gives ("text", text id, text) for each text of the table or made here (a text may come after
+    an entry that uses it), ("entry", case id, entry) for each case whose entry holds for its
+    tree and for `now` (a case the worker does not read is left out), and ("live", case id,
+    `CaseDue`) for a case whose answer cannot be kept. Rows of cases that left the folder are
+    deleted from the table (appended as deletions). When done, `info` holds "failed" (the
+    readable cases that could not be read, noted in `ctx.problems`), "total" (the case folders)
+    and "clean" (as `_read_rows` says it). None when the session keeps no tables."""
+    session = _session(ctx)
+    if session is None:
+        return None
+    return _due_stream(ctx, session, info)
+
+
+def _due_stream(ctx, session: _Session, info: dict) -> Iterator[tuple[str, str, Any]]:
+    from cpcm.service.context import folded_or_noted
+    from cpcm.store.cache import Appender, newest_entries
+
+    worker = ctx.need_worker()
+    trees = ctx.store.versions(CASES)
+    ids = ctx.store.case_ids()
+    dirty = session.dirty()
+    session.ids = ids
+    present = set(ids)
+    now = instant(ctx.now)
+    given: set[str] = set()  # the cases given (or not read by the worker)
+    text_ids: set[str] = set()  # the texts given
+    stored: set[str] = set()  # the texts in the table (read from it, or appended here)
+    gone: list[str] = []
+
+    def holds(entry: list) -> bool:
+        for piece in entry[2:]:
+            if (piece[0] is None or now >= piece[0]) and (piece[1] is None or now < piece[1]):
+                return True
+        return False
+
+    def entries(source: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, str, Any]]:
+        for key, value in source:
+            if key.startswith(TEXT):
+                text_ids.add(key[len(TEXT):])
+                stored.add(key[len(TEXT):])
+                yield "text", key[len(TEXT):], value
+                continue
+            if key not in present:
+                gone.append(key)
+                continue
+            if key in given or key in dirty:
+                continue
+            tree = trees.get(key)
+            if tree is None or value[0] != tree[:TREE]:
+                continue
+            if len(value) == 1:  # a case this worker does not read
+                given.add(key)
+            elif holds(value):
+                given.add(key)
+                yield "entry", key, value
+
+    table = session.table(ctx, "due")
+    yield from entries(table.entries.items() if table.loaded else newest_entries(table))
+    missing = [c for c in ids if c not in given]
+    tried: set[str] = set()
+    again = [c for c in missing if c not in dirty and c in trees]
+    if len(again) >= REBUILD_FROM or (again and len(again) * FILE_COST >= len(ids)):
+        before = set(table.segments())
+        made = _rebuild(ctx, session, "due", again, trees, lambda case, tree: _live(case, ctx))
+        if made is not None:
+            extra, tried = made
+            for case_id, row in extra.items():
+                given.add(case_id)
+                yield "live", case_id, row
+            table = session.table(ctx, "due")
+            yield from entries(newest_entries(table, [n for n in table.segments() if n not in before]))
+            missing = [c for c in missing if c not in given and c not in tried]
+    writer = Appender(table.folder, session.recipient, table.tag)
+    readable = []
+    for case_id in missing:
+        if worker.id in ctx.store.recipients(case_id) or worker.id == RECOVERY_READER:
+            readable.append(case_id)
+        elif case_id not in dirty and case_id in trees:
+            writer.add(case_id, json.dumps([trees[case_id][:TREE]]))
+    failed: set[str] = set(tried)
+    for case_id in readable:
+        case = folded_or_noted(ctx, case_id)
+        if case is None:
+            failed.add(case_id)
+            continue
+        tree = trees.get(case_id)
+        kept = tree is not None and case_id not in dirty
+        entry = _entry(ctx, session, "due", tree or "", case)
+        if entry is None:
+            yield "live", case_id, _live(case, ctx)
+            continue
+        for piece in entry[2:]:
+            for text_id in piece[3::3]:
+                if kept and text_id not in stored:  # written before the first entry that uses it
+                    stored.add(text_id)
+                    writer.add(TEXT + text_id, json.dumps(session.texts[text_id], separators=(",", ":")))
+                if text_id not in text_ids:
+                    text_ids.add(text_id)
+                    yield "text", text_id, session.texts[text_id]
+        if kept:
+            writer.add(case_id, json.dumps(entry, separators=(",", ":")))
+        yield "entry", case_id, entry
+    for case_id in gone:  # a case that left the folder (its texts are left out when the table is merged)
+        writer.add(case_id, "null")
+    try:
+        writer.flush()
+    except OSError:
+        pass  # a read never fails because the local cache cannot be written
+    save(ctx)
+    info.update(failed=failed, total=len(ids), clean=set(ids) == set(trees) and not (dirty & present))

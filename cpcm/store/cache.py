@@ -521,3 +521,95 @@ def derived_table(root: Path, worker: str, name: str, recipient: str, keys: Sequ
     everything the values depend on besides the case's tree (which each entry carries): a table
     of another tag is not read, and is replaced at its next save."""
     return Table(root / CACHE_DIR / worker / name, recipient, keys, tag, keep)
+
+
+_SCAN = json.JSONDecoder().raw_decode
+_WHITE = " \t\n\r"
+
+
+def newest_entries(table: Table, names: Sequence[str] | None = None) -> Iterator[tuple[str, Any]]:
+    """(key, value) of every key the table holds, as `Table.load` would give it, read one segment
+    at a time, newest first, and within a segment one entry at a time: memory is one segment's
+    text and one value, not a segment's entries (a merged segment holds a whole table). A key
+    deleted in a newer segment is not given. `names`: only these segments (of `table.segments()`).
+    A segment that cannot be read, or of other code, marks the table `stale`, as `stream` does.
+    Within a segment each key is given once, at its first place (`Table.save` and `Appender`
+    write each key once)."""
+    seen: set[str] = set()
+    head = b'{"version":%d,"tag":%s,"entries":{' % (VERSION, json.dumps(table.tag).encode())
+    for name in reversed(table.segments() if names is None else list(names)):
+        try:
+            raw = (table.folder / name).read_bytes()
+        except OSError:
+            continue  # merged away by another command meanwhile: its entries are in the merged one
+        try:
+            plain = cipher.decrypt(raw, table.keys)
+        except (ValueError, cipher.NotARecipient, cipher.Damaged):
+            table.stale = True
+            continue
+        del raw
+        if not plain.startswith(head):
+            data = _parsed(plain, table.tag)  # of other code (or written otherwise): read whole, as `_segment` does
+            if data is None:
+                table.stale = True
+                continue
+            found: Iterable[tuple[str, Any]] = (data.get("entries") or {}).items()
+        else:
+            try:
+                found = _entries_of(plain.decode("utf-8"), len(head))
+            except UnicodeDecodeError:
+                table.stale = True
+                continue
+        del plain
+        try:
+            for key, value in found:
+                if key in seen:
+                    continue
+                seen.add(key)
+                if value is not None:
+                    yield key, value
+        except (ValueError, IndexError):
+            table.stale = True  # not JSON after all: what it gave stands, as any cache miss would
+        data = found = None
+
+
+def _parsed(plain: bytes, tag: str) -> dict | None:
+    """A segment's decrypted text parsed whole when it is of this version and `tag`."""
+    if not plain.startswith(b'{"version":%d,"tag":%s,' % (VERSION, json.dumps(tag).encode())):
+        return None
+    try:
+        data = json.loads(plain)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("version") != VERSION or data.get("tag") != tag:
+        return None
+    return data
+
+
+def _entries_of(text: str, pos: int) -> Iterator[tuple[str, Any]]:
+    """The entries of a segment's JSON text from `pos` (just after `"entries":{`), one at a time."""
+    end = len(text)
+    while pos < end and text[pos] in _WHITE:
+        pos += 1
+    if pos < end and text[pos] == "}":
+        return
+    while pos < end:
+        key, pos = _SCAN(text, pos)
+        while text[pos] in _WHITE:
+            pos += 1
+        if text[pos] != ":" or not isinstance(key, str):
+            raise ValueError("not a table segment")
+        pos += 1
+        while text[pos] in _WHITE:
+            pos += 1
+        value, pos = _SCAN(text, pos)
+        yield key, value
+        while text[pos] in _WHITE:
+            pos += 1
+        if text[pos] == "}":
+            return
+        if text[pos] != ",":
+            raise ValueError("not a table segment")
+        pos += 1
+        while text[pos] in _WHITE:
+            pos += 1
