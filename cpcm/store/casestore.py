@@ -496,10 +496,16 @@ class Transaction:
         return rel
 
     def commit(self, message: str) -> str:
-        if self._unflushed:
-            atomic.flush_file_system(self.store.root)
-            crash_point("batch-flushed")
-        sha = self.store.git.commit(self.written, message, self.author, self.email)
+        if not self._unflushed:
+            sha = self.store.git.commit(self.written, message, self.author, self.email)
+        else:
+            # a batch: its files are flushed to disk while git stages them (the flush waits on the disk,
+            # git on the processor), and the branch moves only once the flush is done
+            flush = _Flush(self.store.root)
+            try:
+                sha = self.store.git.commit(self.written, message, self.author, self.email, ready=flush.wait)
+            finally:
+                flush.join()
         self._committed = True
         return sha
 
@@ -535,6 +541,34 @@ class Transaction:
         crash_point("sync-checked-out")
         git.run(["update-ref", "-m", "cpcm sync", "HEAD", commit, old])
         self._committed = True
+
+
+class _Flush:
+    """`atomic.flush_file_system` of a batch's files, run in a thread from the moment it is made
+    (the call waits on the disk and lets Python run meanwhile). `wait()` returns once it is done,
+    raising what it raised; then the commit may name the files (crash point `batch-flushed`)."""
+
+    def __init__(self, root: Path):
+        import threading
+
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(root,), name="cpcm-flush", daemon=True)
+        self.thread.start()
+
+    def _run(self, root: Path) -> None:
+        try:
+            atomic.flush_file_system(root)
+        except BaseException as exc:  # noqa: BLE001 - raised again by wait(), in the committing thread
+            self.error = exc
+
+    def join(self) -> None:
+        self.thread.join()
+
+    def wait(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        crash_point("batch-flushed")
 
 
 _PUBLIC = memo.Bounded(16)  # id(identity) -> (the identity, kept so that its id stays its own; its public key)

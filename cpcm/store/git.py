@@ -17,7 +17,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from cpcm.errors import CpcmError
 from cpcm.store.faults import crash_point
@@ -147,7 +147,8 @@ class Git:
         if done.returncode != 0:
             raise self._failed(["init"], done.returncode, done.stderr)
 
-    def commit(self, paths: Iterable[str], message: str, author: str, email: str) -> str:
+    def commit(self, paths: Iterable[str], message: str, author: str, email: str,
+               ready: Callable[[], None] | None = None) -> str:
         """Stage `paths` (added, changed or deleted) and commit them as one commit by `author`.
 
         Plumbing, not `git commit` (which looks at every file of the working tree again): stage
@@ -155,7 +156,8 @@ class Git:
         index (`write-tree`), make the signed commit object (`commit_object`), then move the branch to it
         (`update-ref`, given the commit it must still point at). The commit exists for readers
         only once `update-ref` is done; a crash before that leaves staged files that the next
-        command's recovery rolls back (store/casestore.py `recover`)."""
+        command's recovery rolls back (store/casestore.py `recover`). `ready()`: called just before
+        `update-ref` (a batch waits there for its files' flush, which ran while git staged them)."""
         paths = sorted(set(paths))
         parent, parent_tree = self._head_and_tree()
         if len(paths) >= BULK_FROM and not any(os.path.isdir(os.path.join(self.root, p)) for p in paths):
@@ -167,6 +169,8 @@ class Git:
         if tree == parent_tree:
             raise GitError("git commit failed: nothing to commit")
         sha = self.commit_object(tree, [parent] if parent else [], message, author, email)
+        if ready is not None:
+            ready()
         env = {"GIT_COMMITTER_NAME": _ident_name(author), "GIT_COMMITTER_EMAIL": email}
         self.run(["update-ref", "-m", f"commit: {message}", "HEAD", sha, parent or "0" * 40], env=env)
         self._gc_when_due()
