@@ -86,3 +86,27 @@ def test_the_progress_moves_as_the_reviews_are_written_and_ends_with_the_commit(
     assert sum(checked) == 7  # one tick a row checked
     assert [s for s in writing if s not in ("write", "commit")] == [2, 2, 2, 1]  # as they are written; the last after the commit
     assert writing.index(2) < writing.index("commit") and writing[-1] == 1 and writing[-2] == "commit"
+
+
+@pytest.mark.parametrize("spread", [False, True])
+def test_a_row_for_a_case_not_there_or_not_yours_names_the_same_error_as_a_single_review(monkeypatch, spread):
+    from cpcm.domain.ids import new_case_id
+    from cpcm.errors import CannotDecrypt, NotFound
+
+    mem = MemoryRepo()
+    ids = planned_cases(mem.as_("amina"), 3)
+    missing = new_case_id()
+    otieno = mem.as_("otieno")
+    single = []
+    for case_id in (ids[0], missing):
+        with pytest.raises((CannotDecrypt, NotFound)) as caught:
+            service.review(otieno, case_id, dict(REVIEW))
+        single.append(caught.value.message)
+    if spread:
+        monkeypatch.setattr(followups, "SPREAD_FROM", 2)
+        monkeypatch.setattr(followups, "SPREAD_CHUNK", 1)
+    errors = refused(otieno, [dict(REVIEW, case=ids[0]), dict(REVIEW, case=missing)])
+    assert errors == [f"row 1: case: {single[0]}", f"row 2: case: {single[1]}"]
+    before = mem.commits()
+    done = service.review_batch(mem.as_("sup"), [dict(REVIEW, case=case_id) for case_id in ids])  # a supervisor reads them
+    assert done.extra["reviewed"] == 3 and mem.commits() == before + 1

@@ -11,8 +11,10 @@ from cpcm.domain.forms import Form
 from cpcm.domain.ids import normalise_case_id
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service import reintegration
+from cpcm.domain.team import RECOVERY_READER
 from cpcm.service.context import (Context, append, case_covers, end_expired_covers, form_for, keys_for, load_case, load_records,
-                                  new_record, record_table, transaction, validate_form, writes)
+                                  new_record, read_case, record_table, transaction, validate_form, writes)
+from cpcm.store.layout import CASES, RECIPIENTS, covers_from
 from cpcm.store import forms
 from cpcm.service.results import Written
 from cpcm.workflow import cover as cover_rules
@@ -118,11 +120,30 @@ SPREAD_CHUNK = 50
 WRITE_TICK = 100  # records written between two ticks of the progress bar
 
 
-def _check_review_row(ctx: Context, number: int, case_id: str, data: dict, form: Form | None = None) -> tuple:
-    """One row of a batch checked: (number, case, body, warnings, errors); case and body are None
-    when errors name what is wrong. `form`: the review form, loaded once for the batch."""
+def _case_access(ctx: Context, case_id: str) -> tuple[list[str], dict[str, str]] | None:
+    """The case's readers and covers from one read of its `recipients` file (the file that
+    `check_readable`, `case_covers` and the store's `recipients` each read again), when the acting
+    worker is one of its readers; None when anything is otherwise (no such case, not a reader, a
+    file that is not text): the caller then makes the usual checks, which say what is wrong."""
     try:
-        records = load_records(ctx, case_id)
+        text = ctx.store.read_bytes(ctx.store.root / CASES / case_id / RECIPIENTS).decode("utf-8")
+    except (OSError, KeyError, ValueError):
+        return None
+    readers = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    me = ctx.need_worker().id
+    if me not in readers and me != RECOVERY_READER:
+        return None
+    return readers, covers_from(text)
+
+
+def _check_review_row(ctx: Context, number: int, case_id: str, data: dict, form: Form | None = None) -> tuple:
+    """One row of a batch checked: (number, case, body, warnings, errors, access); case and body
+    are None when errors name what is wrong; access: the case's readers and covers (`_case_access`)
+    or None. `form`: the review form, loaded once for the batch."""
+    access = None
+    try:
+        access = _case_access(ctx, case_id)
+        records = load_records(ctx, case_id) if access is None else read_case(ctx, case_id)[0]
         case = fold(case_id, records)
         body, row_warnings = _review_body(ctx, case, data, form)
         transitions.advance(case.stage, "review", case_id)
@@ -130,29 +151,30 @@ def _check_review_row(ctx: Context, number: int, case_id: str, data: dict, form:
         if latest is not None:
             body["readiness"] = latest.summary()
     except InvalidInput as exc:
-        return number, None, None, [], [FieldError(f"row {number}: {e.field}", e.reason) for e in exc.errors]
+        return number, None, None, [], [FieldError(f"row {number}: {e.field}", e.reason) for e in exc.errors], None
     except (Refused, NotFound, CannotDecrypt) as exc:
-        return number, None, None, [], [FieldError(f"row {number}: case", exc.message)]
-    return number, case, body, row_warnings, []
+        return number, None, None, [], [FieldError(f"row {number}: case", exc.message)], None
+    return number, case, body, row_warnings, [], access
 
 
-def _readers_kept(ctx: Context, case: Case) -> list[str] | None:
+def _readers_kept(ctx: Context, case: Case, access: tuple[list[str], dict[str, str]] | None = None) -> list[str] | None:
     """The case's readers when no cover of it has ended (what `end_expired_covers` keeps); None
-    when one has: that case's review is written in the transaction, which takes the cover off."""
-    covers = case_covers(ctx, case.id)
+    when one has: that case's review is written in the transaction, which takes the cover off.
+    `access`: the readers and covers read when the row was checked (else they are read here)."""
+    covers = case_covers(ctx, case.id) if access is None else access[1]
     if covers and cover_rules.in_force(covers, ctx.now) != covers:
         return None
-    return ctx.store.recipients(case.id)
+    return ctx.store.recipients(case.id) if access is None else access[0]
 
 
 def _sealed_review(ctx: Context, checked: tuple) -> tuple:
     """A checked row as the write needs it: (number, case id, warnings, errors, what to write),
     what to write being ("sealed", record, bytes) for a review made and encrypted here, or
     ("case", case, body) for one the transaction makes (an ended cover comes off first)."""
-    number, case, body, warnings, errors = checked
+    number, case, body, warnings, errors, access = checked
     if case is None:
         return number, None, warnings, errors, None
-    readers = _readers_kept(ctx, case)
+    readers = _readers_kept(ctx, case, access)
     if readers is None:
         return number, case.id, warnings, errors, ("case", case, body)
     record = new_record(ctx, "review", case.id, body, after=case.history[-1].id if case.history else "")
