@@ -111,3 +111,28 @@ def test_a_large_batch_is_encrypted_on_every_core_and_reads_back(cli, repo, batc
         shown = cli("show", case_id, record_id, "--json")
         assert shown.code == 0, shown.stderr
         assert shown.json()["kind"] == "review" and shown.json()["fields"]["chair"] == "sup"
+
+
+@pytest.mark.parametrize("spread", [False, True])
+def test_reviews_written_before_a_later_row_is_found_wrong_are_taken_back(cli, repo, batch, monkeypatch, tmp_path, spread):
+    from cpcm.service import followups
+    from cpcm.store.casestore import Transaction
+
+    ids, _ = batch
+    rows = [dict(REVIEW, case=case_id) for case_id in ids]
+    rows[-1] = dict(REVIEW, case=ids[-1], plan_still_right="maybe")  # a bad choice, in the last chunk
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(rows))
+    written = []
+    real = Transaction.write_sealed
+    monkeypatch.setattr(Transaction, "write_sealed", lambda self, *a: (written.append(1), real(self, *a))[1])
+    monkeypatch.setattr(followups, "SPREAD_CHUNK", 3)
+    if spread:
+        monkeypatch.setattr(followups, "SPREAD_FROM", 2)
+    before_head, count = head(repo), commit_count(repo)
+    result = cli("review", "--batch", str(path), "--json")
+    assert result.code != 0 and f"row {CASES}" in result.stderr and "nothing was written" in result.stderr
+    if not spread:
+        assert written  # the chunks come back in order: the first ones were written before the last was checked
+    assert head(repo) == before_head and commit_count(repo) == count
+    assert leftovers(repo) == []  # no file, no staged entry, no note
