@@ -27,7 +27,7 @@ from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.store import atomic, codec, emit, memo
 from cpcm.store.cache import RecordCache, SummaryCache, blob_id
 from cpcm.store.faults import crash_point
-from cpcm.store.git import INDEX_LOCK, Commit, Git, GitError
+from cpcm.store.git import INDEX_LOCK, Background, Commit, Git, GitError
 from cpcm.store.layout import (CASES, CONFIG, CPCM_DIR, PENDING, POLICY, RECIPIENTS, RECORD_FILE, SERVICES, TEAM, LOCK,
                                TMP_PREFIX, case_dir, record_name)
 from cpcm.store.lock import RepoLock, generation
@@ -336,8 +336,11 @@ class CaseStore:
         if cache is None or not cache.usable(keys):
             return 0
         wanted = set(case_ids)
+        listing = Background(self.git.run, ["ls-tree", "-r", "-z", self.git.rev, "--", CASES])
+        for shard in cache.shards.values():  # the table loaded while git lists the files
+            shard.load()
         try:
-            out = self.git.run(["ls-tree", "-r", "-z", self.git.rev, "--", CASES])
+            out = listing.result()
         except GitError:
             return 0
         missing: dict[str, str] = {}
@@ -501,9 +504,13 @@ class Transaction:
         else:
             # a batch: its files are flushed to disk while git stages them (the flush waits on the disk,
             # git on the processor), and the branch moves only once the flush is done
-            flush = _Flush(self.store.root)
+            flush = Background(atomic.flush_file_system, self.store.root)
+
+            def flushed() -> None:
+                flush.result()
+                crash_point("batch-flushed")
             try:
-                sha = self.store.git.commit(self.written, message, self.author, self.email, ready=flush.wait)
+                sha = self.store.git.commit(self.written, message, self.author, self.email, ready=flushed)
             finally:
                 flush.join()
         self._committed = True
@@ -541,34 +548,6 @@ class Transaction:
         crash_point("sync-checked-out")
         git.run(["update-ref", "-m", "cpcm sync", "HEAD", commit, old])
         self._committed = True
-
-
-class _Flush:
-    """`atomic.flush_file_system` of a batch's files, run in a thread from the moment it is made
-    (the call waits on the disk and lets Python run meanwhile). `wait()` returns once it is done,
-    raising what it raised; then the commit may name the files (crash point `batch-flushed`)."""
-
-    def __init__(self, root: Path):
-        import threading
-
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, args=(root,), name="cpcm-flush", daemon=True)
-        self.thread.start()
-
-    def _run(self, root: Path) -> None:
-        try:
-            atomic.flush_file_system(root)
-        except BaseException as exc:  # noqa: BLE001 - raised again by wait(), in the committing thread
-            self.error = exc
-
-    def join(self) -> None:
-        self.thread.join()
-
-    def wait(self) -> None:
-        self.join()
-        if self.error is not None:
-            raise self.error
-        crash_point("batch-flushed")
 
 
 _PUBLIC = memo.Bounded(16)  # id(identity) -> (the identity, kept so that its id stays its own; its public key)

@@ -101,7 +101,7 @@ _SEP = "\x1f"
 _FORMAT = _SEP.join(["%H", "%an", "%ae", "%aI", "%s"])
 
 
-class _Background:
+class Background:
     """`function(*args, **kwargs)` run in a thread from the moment this is made (a git command:
     the thread waits on the process); `result()` waits for it and returns or raises what it did."""
 
@@ -236,7 +236,7 @@ class Git:
         if stream:
             # neither delta search nor compression: encrypted files have no deltas and do not compress (half of
             # the import's time went to trying); gc packs the trees better later
-            importing = _Background(self.run, ["fast-import", "--quiet", "--done", "--depth=0"], input=bytes(stream) + b"done\n",
+            importing = Background(self.run, ["fast-import", "--quiet", "--done", "--depth=0"], input=bytes(stream) + b"done\n",
                                     env=_with_settings(("pack.compression", "0")))
         try:
             # meanwhile (the index names objects by their ids, which need not be stored yet: `write-tree`,
