@@ -110,3 +110,40 @@ def test_a_row_for_a_case_not_there_or_not_yours_names_the_same_error_as_a_singl
     before = mem.commits()
     done = service.review_batch(mem.as_("sup"), [dict(REVIEW, case=case_id) for case_id in ids])  # a supervisor reads them
     assert done.extra["reviewed"] == 3 and mem.commits() == before + 1
+
+
+def test_review_batch__fast_path_prints_what_typer_prints_and_imports_no_typer(cli, repo, team, monkeypatch, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from cpcm.cli import fast
+    from test_fast_path import both
+    from test_followup_close import _planned_cases
+
+    ids = _planned_cases(repo, team["amina"][0], 3)
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps([dict(REVIEW, case=case_id) for case_id in ids]))
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([dict(REVIEW, case=ids[0]), dict(REVIEW, case=ids[1], plan_still_right="maybe")]))
+    for args in [("review", "--batch", str(good), "--dry-run"), ("review", "--dry-run", f"--batch={good}", "--json"),
+                 ("review", "--batch", str(good)), ("review", "--batch", str(good), "--repo", str(repo)),
+                 ("review", "--batch", str(good), "-i", str(team["amina"][0]))]:
+        quick, slow = both(cli, monkeypatch, *args)
+        assert quick.code == slow.code == 0, (args, quick.stderr, slow.stderr)
+        assert quick.stdout == slow.stdout and quick.stderr == slow.stderr, args
+    for args in [("review", "--batch", str(bad)), ("review", "--batch", str(bad), "--json"), ("review", "--batch", str(tmp_path / "none.json")),
+                 ("review", "--batch", str(tmp_path / "\udcff.json")), ("review", "--batch", str(good), "--repo", str(tmp_path / "nowhere"))]:
+        quick, slow = both(cli, monkeypatch, *args)
+        assert quick.code == slow.code != 0, (args, quick.code, slow.code)
+        assert quick.stdout == slow.stdout and quick.stderr == slow.stderr, args
+    for args in (["review", "CP-4F7K-9X2M"], ["review", "--batch", "f", "--done", "A1"], ["review", "--batch"],
+                 ["review", "--batch", "f", "--json", "--json"], ["review", "--batch", "f", "--help"], ["review", "--dry-run"]):
+        assert fast.parse(args) is None, args
+    probe = ("import atexit, sys\n"
+             "atexit.register(lambda: sys.stderr.write('\\ntyper imported: %s\\n' % ('typer' in sys.modules)))\n"
+             "from cpcm.cli import main\nmain(sys.argv[1:])\n")
+    env = {**os.environ, "CPCM_REPO": str(repo), "CPCM_IDENTITY": str(team["amina"][0])}
+    done = subprocess.run([sys.executable, "-c", probe, "review", "--batch", str(good)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "typer imported: False" in done.stderr and "3 review(s) checked, 3 written in one commit" in done.stderr
