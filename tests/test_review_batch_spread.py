@@ -147,3 +147,52 @@ def test_review_batch__fast_path_prints_what_typer_prints_and_imports_no_typer(c
     done = subprocess.run([sys.executable, "-c", probe, "review", "--batch", str(good)], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "typer imported: False" in done.stderr and "3 review(s) checked, 3 written in one commit" in done.stderr
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20)
+
+
+def _both_readers(tmp_path, text: str):
+    """(the JSON reader's value or None, the YAML reader's value or its error's text)."""
+    from cpcm.cli import batch
+    from cpcm.cli.common import read_yaml_input
+    from cpcm.errors import CpcmError
+
+    path = tmp_path / "rows.json"
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    try:
+        fast = batch._json_rows(path)
+    except CpcmError as exc:
+        fast = ("error", exc.message)
+    try:
+        slow = read_yaml_input(str(path), "--batch")
+    except CpcmError as exc:
+        slow = ("error", exc.message)
+    return fast, slow
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_JSON_VALUES, indent=st.sampled_from([None, 1, 2]))
+def test_a_json_batch_read_without_yaml_reads_as_the_yaml_reader_reads_it(tmp_path_factory, value, indent):
+    import json
+
+    fast, slow = _both_readers(tmp_path_factory.mktemp("rows"), json.dumps([value], indent=indent, ensure_ascii=indent is None))
+    if fast is not None:
+        assert fast == slow and type(fast) is type(slow)
+        assert json.dumps(fast) == json.dumps(slow)  # the same kinds of numbers too
+
+
+@pytest.mark.parametrize("text", [
+    '[{"case": "a",\t"x": 1}]', '[{"case": "a", "case": "b"}]', '[{"x": NaN}]', '[{"x": 1e400}]', '[{"x": "\\ud800"}]',
+    '[{"x": "a\x7fb"}]', '[{"x": "a\x85b"}]', "[" * 40 + "]" * 40, '\ufeff[{"x": 1}]', '[{"x": "\\u0007"}]', '{"x": 1}',
+    '[{"x": 1}] [', "[{x: 1}]", '[{"%s": 1}]' % ("k" * 1100), '[{"x": 1.5e3, "y": -0, "z": 10000000000000000000000}]',
+])
+def test_json_the_yaml_reader_would_refuse_or_read_otherwise_is_left_to_it(tmp_path, text):
+    fast, slow = _both_readers(tmp_path, text)
+    assert fast is None or fast == slow, (fast, slow)
