@@ -196,3 +196,28 @@ def test_a_json_batch_read_without_yaml_reads_as_the_yaml_reader_reads_it(tmp_pa
 def test_json_the_yaml_reader_would_refuse_or_read_otherwise_is_left_to_it(tmp_path, text):
     fast, slow = _both_readers(tmp_path, text)
     assert fast is None or fast == slow, (fast, slow)
+
+
+def test_a_batch_gives_the_cycle_collector_back_with_nothing_young_to_look_at():
+    import gc
+
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    ids = planned_cases(amina, 3)
+    assert gc.isenabled()
+    seen = []
+
+    def during(ctx, number, case_id, data, form=None):
+        seen.append(gc.isenabled())
+        return real(ctx, number, case_id, data, form)
+    real = followups._check_review_row
+    followups._check_review_row = during
+    try:
+        done = service.review_batch(amina, [dict(REVIEW, case=case_id) for case_id in ids])
+    finally:
+        followups._check_review_row = real
+    assert seen == [False] * 3  # paused while the rows are checked
+    # back on, with what the batch made counted as old (the oldest generation): the next passes do not
+    # look at it all again
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert gc.is_tracked(done.extra) and any(o is done.extra for o in gc.get_objects(generation=2))
