@@ -28,20 +28,30 @@ def batch(cli, repo, team, tmp_path):
 
 
 def test_a_batch_fsyncs_its_first_files_and_flushes_the_rest_once_before_its_commit(cli, repo, batch, monkeypatch):
+    import threading
+    import time
+
     from cpcm.store.git import Git
 
     steps = []
-    real_commit = Git.commit
+    real_run = Git.run
     monkeypatch.setattr(os, "fsync", lambda fd: steps.append("fsync"))
-    monkeypatch.setattr(atomic, "flush_file_system", lambda folder: steps.append(("flush", str(folder))))
-    monkeypatch.setattr(Git, "commit", lambda self, *a, **k: (steps.append("commit"), real_commit(self, *a, **k))[1])
+
+    def slow_flush(folder):  # a slow disk: the branch must still wait for the flush to end
+        time.sleep(0.3)
+        steps.append(("flush", str(folder), threading.current_thread() is threading.main_thread()))
+    monkeypatch.setattr(atomic, "flush_file_system", slow_flush)
+    monkeypatch.setattr(Git, "run", lambda self, args, *a, **k: (steps.append(args[0]), real_run(self, args, *a, **k))[1])
     result = cli("review", "--batch", str(batch[1]), "--json")
     assert result.code == 0, result.stderr
     assert result.json()["reviewed"] == CASES
-    # the journal, then each of the first files and its folder; one flush of the rest; then the commit
-    write_steps = steps[steps.index("commit") - 2 * DURABLE_EACH - 1:steps.index("commit")]
-    assert write_steps == ["fsync"] * (2 * DURABLE_EACH) + [("flush", str(repo))]
-    assert steps.count("commit") == 1 and steps.count(("flush", str(repo))) == 1
+    flush = ("flush", str(repo), False)  # in a thread of its own, while git stages the files
+    assert steps.count(flush) == 1 and not any(s[0] == "flush" for s in steps if isinstance(s, tuple) and s != flush)
+    # the journal and its folder, then each of the first files and its folder; the flush of the rest before the
+    # branch moves
+    assert steps[:steps.index(flush)].count("fsync") == 2 + 2 * DURABLE_EACH
+    assert steps.index(flush) < steps.index("update-ref") and steps.count("update-ref") == 1
+    assert "fsync" not in steps[steps.index(flush):steps.index("update-ref")]
 
 
 def test_a_single_write_is_never_left_to_a_flush(cli, repo, monkeypatch):
@@ -101,3 +111,28 @@ def test_a_large_batch_is_encrypted_on_every_core_and_reads_back(cli, repo, batc
         shown = cli("show", case_id, record_id, "--json")
         assert shown.code == 0, shown.stderr
         assert shown.json()["kind"] == "review" and shown.json()["fields"]["chair"] == "sup"
+
+
+@pytest.mark.parametrize("spread", [False, True])
+def test_reviews_written_before_a_later_row_is_found_wrong_are_taken_back(cli, repo, batch, monkeypatch, tmp_path, spread):
+    from cpcm.service import followups
+    from cpcm.store.casestore import Transaction
+
+    ids, _ = batch
+    rows = [dict(REVIEW, case=case_id) for case_id in ids]
+    rows[-1] = dict(REVIEW, case=ids[-1], plan_still_right="maybe")  # a bad choice, in the last chunk
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(rows))
+    written = []
+    real = Transaction.write_sealed
+    monkeypatch.setattr(Transaction, "write_sealed", lambda self, *a: (written.append(1), real(self, *a))[1])
+    monkeypatch.setattr(followups, "SPREAD_CHUNK", 3)
+    if spread:
+        monkeypatch.setattr(followups, "SPREAD_FROM", 2)
+    before_head, count = head(repo), commit_count(repo)
+    result = cli("review", "--batch", str(path), "--json")
+    assert result.code != 0 and f"row {CASES}" in result.stderr and "nothing was written" in result.stderr
+    if not spread:
+        assert written  # the chunks come back in order: the first ones were written before the last was checked
+    assert head(repo) == before_head and commit_count(repo) == count
+    assert leftovers(repo) == []  # no file, no staged entry, no note

@@ -86,3 +86,138 @@ def test_the_progress_moves_as_the_reviews_are_written_and_ends_with_the_commit(
     assert sum(checked) == 7  # one tick a row checked
     assert [s for s in writing if s not in ("write", "commit")] == [2, 2, 2, 1]  # as they are written; the last after the commit
     assert writing.index(2) < writing.index("commit") and writing[-1] == 1 and writing[-2] == "commit"
+
+
+@pytest.mark.parametrize("spread", [False, True])
+def test_a_row_for_a_case_not_there_or_not_yours_names_the_same_error_as_a_single_review(monkeypatch, spread):
+    from cpcm.domain.ids import new_case_id
+    from cpcm.errors import CannotDecrypt, NotFound
+
+    mem = MemoryRepo()
+    ids = planned_cases(mem.as_("amina"), 3)
+    missing = new_case_id()
+    otieno = mem.as_("otieno")
+    single = []
+    for case_id in (ids[0], missing):
+        with pytest.raises((CannotDecrypt, NotFound)) as caught:
+            service.review(otieno, case_id, dict(REVIEW))
+        single.append(caught.value.message)
+    if spread:
+        monkeypatch.setattr(followups, "SPREAD_FROM", 2)
+        monkeypatch.setattr(followups, "SPREAD_CHUNK", 1)
+    errors = refused(otieno, [dict(REVIEW, case=ids[0]), dict(REVIEW, case=missing)])
+    assert errors == [f"row 1: case: {single[0]}", f"row 2: case: {single[1]}"]
+    before = mem.commits()
+    done = service.review_batch(mem.as_("sup"), [dict(REVIEW, case=case_id) for case_id in ids])  # a supervisor reads them
+    assert done.extra["reviewed"] == 3 and mem.commits() == before + 1
+
+
+def test_review_batch__fast_path_prints_what_typer_prints_and_imports_no_typer(cli, repo, team, monkeypatch, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from cpcm.cli import fast
+    from test_fast_path import both
+    from test_followup_close import _planned_cases
+
+    ids = _planned_cases(repo, team["amina"][0], 3)
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps([dict(REVIEW, case=case_id) for case_id in ids]))
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([dict(REVIEW, case=ids[0]), dict(REVIEW, case=ids[1], plan_still_right="maybe")]))
+    for args in [("review", "--batch", str(good), "--dry-run"), ("review", "--dry-run", f"--batch={good}", "--json"),
+                 ("review", "--batch", str(good)), ("review", "--batch", str(good), "--repo", str(repo)),
+                 ("review", "--batch", str(good), "-i", str(team["amina"][0]))]:
+        quick, slow = both(cli, monkeypatch, *args)
+        assert quick.code == slow.code == 0, (args, quick.stderr, slow.stderr)
+        assert quick.stdout == slow.stdout and quick.stderr == slow.stderr, args
+    for args in [("review", "--batch", str(bad)), ("review", "--batch", str(bad), "--json"), ("review", "--batch", str(tmp_path / "none.json")),
+                 ("review", "--batch", str(tmp_path / "\udcff.json")), ("review", "--batch", str(good), "--repo", str(tmp_path / "nowhere"))]:
+        quick, slow = both(cli, monkeypatch, *args)
+        assert quick.code == slow.code != 0, (args, quick.code, slow.code)
+        assert quick.stdout == slow.stdout and quick.stderr == slow.stderr, args
+    for args in (["review", "CP-4F7K-9X2M"], ["review", "--batch", "f", "--done", "A1"], ["review", "--batch"],
+                 ["review", "--batch", "f", "--json", "--json"], ["review", "--batch", "f", "--help"], ["review", "--dry-run"]):
+        assert fast.parse(args) is None, args
+    probe = ("import atexit, sys\n"
+             "atexit.register(lambda: sys.stderr.write('\\ntyper imported: %s\\n' % ('typer' in sys.modules)))\n"
+             "from cpcm.cli import main\nmain(sys.argv[1:])\n")
+    env = {**os.environ, "CPCM_REPO": str(repo), "CPCM_IDENTITY": str(team["amina"][0])}
+    done = subprocess.run([sys.executable, "-c", probe, "review", "--batch", str(good)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "typer imported: False" in done.stderr and "3 review(s) checked, 3 written in one commit" in done.stderr
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20)
+
+
+def _both_readers(tmp_path, text: str):
+    """(the JSON reader's value or None, the YAML reader's value or its error's text)."""
+    from cpcm.cli import batch
+    from cpcm.cli.common import read_yaml_input
+    from cpcm.errors import CpcmError
+
+    path = tmp_path / "rows.json"
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    try:
+        fast = batch._json_rows(path)
+    except CpcmError as exc:
+        fast = ("error", exc.message)
+    try:
+        slow = read_yaml_input(str(path), "--batch")
+    except CpcmError as exc:
+        slow = ("error", exc.message)
+    return fast, slow
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_JSON_VALUES, indent=st.sampled_from([None, 1, 2]))
+def test_a_json_batch_read_without_yaml_reads_as_the_yaml_reader_reads_it(tmp_path_factory, value, indent):
+    import json
+
+    fast, slow = _both_readers(tmp_path_factory.mktemp("rows"), json.dumps([value], indent=indent, ensure_ascii=indent is None))
+    if fast is not None:
+        assert fast == slow and type(fast) is type(slow)
+        assert json.dumps(fast) == json.dumps(slow)  # the same kinds of numbers too
+
+
+@pytest.mark.parametrize("text", [
+    '[{"case": "a",\t"x": 1}]', '[{"case": "a", "case": "b"}]', '[{"x": NaN}]', '[{"x": 1e400}]', '[{"x": "\\ud800"}]',
+    '[{"x": "a\x7fb"}]', '[{"x": "a\x85b"}]', "[" * 40 + "]" * 40, '\ufeff[{"x": 1}]', '[{"x": "\\u0007"}]', '{"x": 1}',
+    '[{"x": 1}] [', "[{x: 1}]", '[{"%s": 1}]' % ("k" * 1100), '[{"x": 1.5e3, "y": -0, "z": 10000000000000000000000}]',
+])
+def test_json_the_yaml_reader_would_refuse_or_read_otherwise_is_left_to_it(tmp_path, text):
+    fast, slow = _both_readers(tmp_path, text)
+    assert fast is None or fast == slow, (fast, slow)
+
+
+def test_a_batch_gives_the_cycle_collector_back_with_nothing_young_to_look_at():
+    import gc
+
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    ids = planned_cases(amina, 3)
+    assert gc.isenabled()
+    seen = []
+
+    def during(ctx, number, case_id, data, form=None):
+        seen.append(gc.isenabled())
+        return real(ctx, number, case_id, data, form)
+    real = followups._check_review_row
+    followups._check_review_row = during
+    try:
+        done = service.review_batch(amina, [dict(REVIEW, case=case_id) for case_id in ids])
+    finally:
+        followups._check_review_row = real
+    assert seen == [False] * 3  # paused while the rows are checked
+    # back on, with what the batch made counted as old (the oldest generation): the next passes do not
+    # look at it all again
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert gc.is_tracked(done.extra) and any(o is done.extra for o in gc.get_objects(generation=2))

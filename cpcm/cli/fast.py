@@ -1,6 +1,7 @@
 """The fast path of the most frequent reads, `cpcm show CASE [RECORD] [--json] [--repo R]
 [--identity I]` and `cpcm due [--within DAYS] [--worker W] [--overdue] [--json] [--repo R]
-[--identity I]`: their arguments parsed here, without importing typer and click or building the
+[--identity I]`, and of `cpcm review --batch FILE [--dry-run] [--json] [--repo R] [--identity I]`
+(cli/batch.py): their arguments parsed here, without importing typer and click or building the
 command line (about a tenth of a second of every command). The command itself is the same
 function the typer command calls (`cli.cases.show_case`, `cli.workflow.due_command`), so output,
 errors and exit codes are the same; `main` handles errors for both paths alike.
@@ -22,6 +23,8 @@ def parse(args: list[str]) -> Callable[[], None] | None:
     """The command to run for `args` when the fast path serves them, else None."""
     if args and args[0] == "due":
         return _due(args[1:])
+    if args and args[0] == "review":
+        return _review_batch(args[1:])
     if not args or args[0] != "show":
         return None
     positional: list[str] = []
@@ -100,6 +103,43 @@ def _due(rest: list[str]) -> Callable[[], None] | None:
         repo, identity = values.get("--repo"), values.get("--identity")
         due_command(within, values.get("--worker"), "--overdue" in flags, None, False, Path(repo) if repo else None,
                     Path(identity) if identity else None, "--json" in flags)
+    return run
+
+
+# `cpcm review --batch FILE [--dry-run] [--json] [--repo R] [--identity I]`: a batch of reviews
+_BATCH_VALUES = {"--batch": "--batch", **_VALUES}
+_BATCH_FLAGS = ("--dry-run", "--json")
+
+
+def _review_batch(rest: list[str]) -> Callable[[], None] | None:
+    values: dict[str, str] = {}
+    flags: set[str] = set()
+    i = 0
+    while i < len(rest):
+        word = rest[i]
+        if word in _BATCH_FLAGS:
+            if word in flags:
+                return None
+            flags.add(word)
+        else:
+            i = _option(rest, i, _BATCH_VALUES, values)  # None: a case, --done, --help, an unknown option
+            if i is None:
+                return None
+        i += 1
+    if "--batch" not in values:
+        return None
+
+    def run() -> None:
+        from cpcm.cli.batch import review_batch_command
+        from cpcm.cli.common import check_argument
+
+        # the input gate typer's path applies (common.check_arguments), with the same names
+        for option in ("--batch", "--repo", "--identity"):
+            if option in values:
+                check_argument(option, Path(values[option]))
+        repo, identity = values.get("--repo"), values.get("--identity")
+        review_batch_command(Path(values["--batch"]), "--dry-run" in flags, Path(repo) if repo else None,
+                             Path(identity) if identity else None, "--json" in flags)
     return run
 
 

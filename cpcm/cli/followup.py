@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
-                             print_json, read_yaml_input, report_written, say, warn, with_progress)
+                             report_written)
 
 
 def register(app: typer.Typer) -> None:
@@ -59,20 +59,13 @@ def register(app: typer.Typer) -> None:
         from cpcm import service
         from cpcm.errors import UsageError
 
+        if batch is not None and not done:
+            from cpcm.cli.batch import review_batch_command
+
+            return review_batch_command(batch, dry_run, repo, identity, json_out)
         ctx = open_ctx(repo, identity)
         if batch is not None and done:
             raise UsageError("--done goes with one case, not with --batch")
-        if batch is not None:
-            rows = _read_rows(batch)
-            result = with_progress(lambda tick: service.review_batch(ctx, rows, dry_run, tick), len(rows) * (1 if dry_run else 2), "reviews")
-            for message in result.warnings:
-                warn(message)
-            if json_out:
-                print_json(result.to_json())
-            else:
-                say(f"{result.extra['checked']} review(s) checked"
-                    + (", nothing written (--dry-run)" if dry_run else f", {result.extra['reviewed']} written in one commit"))
-            return
         if not case:
             raise UsageError("give a case ID, or --batch FILE")
         case_id = service.parse_case_id(case)
@@ -184,26 +177,3 @@ def register(app: typer.Typer) -> None:
         case_id = service.parse_case_id(case)
         body = read_input("-", "--text (standard input)") if text == "-" else (text or "")
         report_written(service.note(ctx, case_id, body, parse_at(at)), json_out, f"note added to {case_id}")
-
-
-def _read_rows(path: Path) -> list[dict]:
-    """Rows of a batch file: a YAML list of mappings, or CSV with dotted column names
-    (attended.child) and ';' between the items of a list (decisions)."""
-    from cpcm.cli.common import read_table
-    from cpcm.domain.text import put
-    from cpcm.errors import UsageError
-
-    if path.suffix.lower() == ".csv":
-        rows = []
-        for number, raw in enumerate(read_table(path, "--batch"), start=2):
-            row: dict = {}
-            for key, value in raw.items():
-                if key and isinstance(value, str) and value.strip():
-                    put(row, key.strip(), value.strip(), f"--batch: row {number}")
-            rows.append(row)
-        return rows
-    data = read_yaml_input(str(path), "--batch")
-    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-        raise UsageError("--batch: a batch is a YAML list of mappings (one per case) or a CSV file")
-    return data
-

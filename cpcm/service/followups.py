@@ -9,11 +9,13 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from cpcm.domain.case import Case
 from cpcm.domain.forms import Form
 from cpcm.domain.ids import normalise_case_id
+from cpcm.domain.team import RECOVERY_READER
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service import reintegration
 from cpcm.service.context import (Context, append, case_covers, end_expired_covers, form_for, keys_for, load_case, load_records,
-                                  new_record, record_table, transaction, validate_form, writes)
+                                  new_record, read_case, record_table, transaction, validate_form, writes)
 from cpcm.store import forms
+from cpcm.store.layout import CASES, RECIPIENTS, covers_from
 from cpcm.service.results import Written
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import deadlines as deadlines_mod
@@ -118,11 +120,30 @@ SPREAD_CHUNK = 50
 WRITE_TICK = 100  # records written between two ticks of the progress bar
 
 
-def _check_review_row(ctx: Context, number: int, case_id: str, data: dict, form: Form | None = None) -> tuple:
-    """One row of a batch checked: (number, case, body, warnings, errors); case and body are None
-    when errors name what is wrong. `form`: the review form, loaded once for the batch."""
+def _case_access(ctx: Context, case_id: str) -> tuple[list[str], dict[str, str]] | None:
+    """The case's readers and covers from one read of its `recipients` file (the file that
+    `check_readable`, `case_covers` and the store's `recipients` each read again), when the acting
+    worker is one of its readers; None when anything is otherwise (no such case, not a reader, a
+    file that is not text): the caller then makes the usual checks, which say what is wrong."""
     try:
-        records = load_records(ctx, case_id)
+        text = ctx.store.read_bytes(ctx.store.root / CASES / case_id / RECIPIENTS).decode("utf-8")
+    except (OSError, KeyError, ValueError):
+        return None
+    readers = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    me = ctx.need_worker().id
+    if me not in readers and me != RECOVERY_READER:
+        return None
+    return readers, covers_from(text)
+
+
+def _check_review_row(ctx: Context, number: int, case_id: str, data: dict, form: Form | None = None) -> tuple:
+    """One row of a batch checked: (number, case, body, warnings, errors, access); case and body
+    are None when errors name what is wrong; access: the case's readers and covers (`_case_access`)
+    or None. `form`: the review form, loaded once for the batch."""
+    access = None
+    try:
+        access = _case_access(ctx, case_id)
+        records = load_records(ctx, case_id) if access is None else read_case(ctx, case_id)[0]
         case = fold(case_id, records)
         body, row_warnings = _review_body(ctx, case, data, form)
         transitions.advance(case.stage, "review", case_id)
@@ -130,29 +151,30 @@ def _check_review_row(ctx: Context, number: int, case_id: str, data: dict, form:
         if latest is not None:
             body["readiness"] = latest.summary()
     except InvalidInput as exc:
-        return number, None, None, [], [FieldError(f"row {number}: {e.field}", e.reason) for e in exc.errors]
+        return number, None, None, [], [FieldError(f"row {number}: {e.field}", e.reason) for e in exc.errors], None
     except (Refused, NotFound, CannotDecrypt) as exc:
-        return number, None, None, [], [FieldError(f"row {number}: case", exc.message)]
-    return number, case, body, row_warnings, []
+        return number, None, None, [], [FieldError(f"row {number}: case", exc.message)], None
+    return number, case, body, row_warnings, [], access
 
 
-def _readers_kept(ctx: Context, case: Case) -> list[str] | None:
+def _readers_kept(ctx: Context, case: Case, access: tuple[list[str], dict[str, str]] | None = None) -> list[str] | None:
     """The case's readers when no cover of it has ended (what `end_expired_covers` keeps); None
-    when one has: that case's review is written in the transaction, which takes the cover off."""
-    covers = case_covers(ctx, case.id)
+    when one has: that case's review is written in the transaction, which takes the cover off.
+    `access`: the readers and covers read when the row was checked (else they are read here)."""
+    covers = case_covers(ctx, case.id) if access is None else access[1]
     if covers and cover_rules.in_force(covers, ctx.now) != covers:
         return None
-    return ctx.store.recipients(case.id)
+    return ctx.store.recipients(case.id) if access is None else access[0]
 
 
 def _sealed_review(ctx: Context, checked: tuple) -> tuple:
     """A checked row as the write needs it: (number, case id, warnings, errors, what to write),
     what to write being ("sealed", record, bytes) for a review made and encrypted here, or
     ("case", case, body) for one the transaction makes (an ended cover comes off first)."""
-    number, case, body, warnings, errors = checked
+    number, case, body, warnings, errors, access = checked
     if case is None:
         return number, None, warnings, errors, None
-    readers = _readers_kept(ctx, case)
+    readers = _readers_kept(ctx, case, access)
     if readers is None:
         return number, case.id, warnings, errors, ("case", case, body)
     record = new_record(ctx, "review", case.id, body, after=case.history[-1].id if case.history else "")
@@ -160,11 +182,12 @@ def _sealed_review(ctx: Context, checked: tuple) -> tuple:
 
 
 def _checked_rows(ctx: Context, rows: list[tuple[int, str, dict]], progress: Callable[[int], None] | None,
-                  seal: bool = True) -> list[tuple]:
+                  seal: bool = True, arrived: Callable[[list[tuple]], None] | None = None) -> list[tuple]:
     """Every row checked and, with `seal`, its review made and encrypted (`_sealed_review`), in
     row order: on every core for a large batch (forked workers, which inherit the keys, the store
     and its record table; a row a worker could not check for any other reason is checked here
-    again, so that its error is raised here)."""
+    again, so that its error is raised here). `arrived(results)`: called with each chunk's
+    results as they come in (in the order the chunks are done), while the others are checked."""
     from cpcm.store import parallel
 
     form = forms.load(form_for(ctx, "review"), ctx.root)
@@ -187,10 +210,12 @@ def _checked_rows(ctx: Context, rows: list[tuple[int, str, dict]], progress: Cal
     chunks = [rows[n:n + SPREAD_CHUNK] for n in range(0, len(rows), SPREAD_CHUNK)]
     results = []
     for done in parallel.run_chunks(job, chunks) if len(rows) >= SPREAD_FROM else map(job, chunks):
-        for item in done:
-            results.append(one(*item) if len(item) == 3 else item)
+        done = [one(*item) if len(item) == 3 else item for item in done]
+        results += done
         if progress:
             progress(len(done))
+        if arrived:
+            arrived(done)
     return sorted(results, key=lambda item: item[0])
 
 
@@ -198,14 +223,23 @@ def _checked_rows(ctx: Context, rows: list[tuple[int, str, dict]], progress: Cal
 def _no_cycle_collection() -> Iterator[None]:
     """Python's cycle collector paused for a batch: the record table's million objects made each
     of its passes slow (a third of loading the table went to it). What the batch makes is freed
-    by reference counting as usual; the collector runs again when it ends."""
+    by reference counting as usual; the collector runs again when it ends, without first going
+    through everything made meanwhile: that first pass would look at each of the table's objects
+    (a third of a second), so they are set aside as the collector's oldest (`freeze`, then
+    `unfreeze`, which hands them to its oldest generation, looked at only when it grows by a
+    quarter)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
-            gc.enable()
+            if gc.get_freeze_count() == 0:  # none set aside by anyone else, which would be handed back too
+                gc.freeze()
+                gc.enable()
+                gc.unfreeze()
+            else:
+                gc.enable()
 
 
 @writes
@@ -223,7 +257,6 @@ def review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool = Fa
 def _review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, progress: Callable[[int], None] | None) -> Written:
     cache = record_table(ctx)
     errors: list[tuple[int, FieldError]] = []
-    planned, warnings = [], []
     seen: set[str] = set()
     wanted: list[tuple[int, str, dict]] = []
     for number, row in enumerate(rows, start=1):
@@ -241,11 +274,29 @@ def _review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, pr
     if len(wanted) >= SPREAD_FROM:
         # the record table loaded here, once, for the workers to inherit; a cold one filled on every core
         ctx.store.prefetch([case_id for _, case_id, _ in wanted], ctx.keys, ctx.progress)
-    for number, case_id, row_warnings, row_errors, write in _checked_rows(ctx, wanted, progress, seal=not errors and not dry_run):
+    if errors or dry_run or not wanted:
+        planned, warnings = _planned(ctx, cache, rows, errors, _checked_rows(ctx, wanted, progress, seal=False))
+        return _batch_written(rows, planned, warnings, [], dry_run)
+    # the reviews are written as their rows come back checked, while the others are checked; a row
+    # found wrong and nothing more is written, and the transaction takes back what was
+    with transaction(ctx, "review-batch") as tx:
+        writer = _ReviewWriter(ctx, tx, progress, len(wanted))
+        planned, warnings = _planned(ctx, cache, rows, errors, _checked_rows(ctx, wanted, progress, arrived=writer.arrived))
+        written = writer.finish(planned)
+    if progress:
+        progress(len(written) - writer.ticks)  # the rest once the commit is made
+    return _batch_written(rows, planned, warnings, written, dry_run)
+
+
+def _planned(ctx: Context, cache, rows: list, errors: list[tuple[int, FieldError]], checked: list[tuple]) -> tuple[list, list]:
+    """The checked rows as (number, case id, what to write), and their warnings; InvalidInput
+    naming every bad row when there is one (or no row at all)."""
+    planned, warnings = [], []
+    for number, case_id, row_warnings, row_errors, write in checked:
         errors += [(number, e) for e in row_errors]
         if not row_errors:
             warnings += row_warnings
-            planned.append((case_id, write))
+            planned.append((number, case_id, write))
     try:
         cache.save()  # the records decrypted here, for the next command
     except OSError:
@@ -255,36 +306,60 @@ def _review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, pr
                            "Correct the rows named above; nothing was written.")
     if not planned:
         raise InvalidInput([FieldError("rows", "the batch holds no rows")], "the batch")
-    written = []
-    if not dry_run:
-        written = _write_reviews(ctx, planned, progress)
+    return planned, warnings
+
+
+def _batch_written(rows: list, planned: list, warnings: list, written: list[dict], dry_run: bool) -> Written:
     return Written(None, tuple(w["record_id"] for w in written), "review", tuple(warnings),
                    extra={"reviewed": len(written), "checked": len(planned), "dry_run": dry_run,
-                          "records": written or [{"case_id": case_id} for case_id, _ in planned]},
+                          "records": written or [{"case_id": case_id} for _, case_id, _ in planned]},
                    json_keys=("warnings",))
 
 
-def _write_reviews(ctx: Context, planned: list[tuple[str, tuple]], progress: Callable[[int], None] | None) -> list[dict]:
-    """Write the checked reviews in one commit, in row order: the sealed ones as they are, the
-    others made here (their case's ended cover taken off first)."""
-    written, ticks = [], 0
-    with transaction(ctx, "review-batch") as tx:
+class _ReviewWriter:
+    """Writes a batch's sealed reviews in its transaction as their rows come back checked (so the
+    files are written while the other rows are checked), until a row is found wrong; `finish`
+    writes the rest in row order (a case whose cover has ended: its review is made here, after
+    the cover comes off) and commits."""
+
+    def __init__(self, ctx: Context, tx, progress: Callable[[int], None] | None, expected: int):
+        self.ctx, self.tx, self.progress, self.expected = ctx, tx, progress, expected
+        self.ids: dict[int, str] = {}  # row number -> the id of the review written
+        self.wrong = False
+        self.ticks = 0
+
+    def arrived(self, done: list[tuple]) -> None:
+        self.wrong = self.wrong or any(item[3] for item in done)
+        if self.wrong:
+            return  # nothing more is written: the batch is refused once every row is checked
+        for number, _case_id, _warnings, _errors, write in done:
+            if write is not None and write[0] == "sealed":
+                self._write(number, *write[1:])
+
+    def _write(self, number: int, record, sealed: bytes | None = None, readers: list[str] | None = None) -> None:
+        if sealed is None:
+            self.tx.write_record(record, keys_for(self.ctx, readers or []))
+        else:
+            self.tx.write_sealed(record, sealed)
+        self.ids[number] = record.id
+        count = len(self.ids)
+        if self.progress and count % WRITE_TICK == 0 and count < self.expected:
+            self.progress(WRITE_TICK)
+            self.ticks += WRITE_TICK
+
+    def finish(self, planned: list[tuple[int, str, tuple]]) -> list[dict]:
         ended = ""
-        for case_id, (what, *made) in planned:
+        for number, case_id, (what, *made) in planned:
+            if number in self.ids:
+                continue
             if what == "sealed":
-                record, sealed = made
-                tx.write_sealed(record, sealed)
+                self._write(number, *made)
             else:
                 case, body = made
-                readers, ended_here = end_expired_covers(ctx, tx, case)
+                readers, ended_here = end_expired_covers(self.ctx, self.tx, case)
                 ended = ended or ended_here
-                record = new_record(ctx, "review", case.id, body, after=case.history[-1].id if case.history else "")
-                tx.write_record(record, keys_for(ctx, readers))
-            written.append({"case_id": case_id, "record_id": record.id})
-            if progress and len(written) % WRITE_TICK == 0 and len(written) < len(planned):
-                progress(WRITE_TICK)
-                ticks += WRITE_TICK
-        tx.commit(f"review batch {len(written)} cases{ended}")
-    if progress:
-        progress(len(written) - ticks)  # the rest once the commit is made
-    return written
+                record = new_record(self.ctx, "review", case.id, body, after=case.history[-1].id if case.history else "")
+                self._write(number, record, readers=readers)
+        written = [{"case_id": case_id, "record_id": self.ids[number]} for number, case_id, _ in planned]
+        self.tx.commit(f"review batch {len(written)} cases{ended}")
+        return written

@@ -27,7 +27,7 @@ from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.store import atomic, codec, emit, memo
 from cpcm.store.cache import RecordCache, SummaryCache, blob_id
 from cpcm.store.faults import crash_point
-from cpcm.store.git import INDEX_LOCK, Commit, Git, GitError
+from cpcm.store.git import INDEX_LOCK, Background, Commit, Git, GitError
 from cpcm.store.layout import (CASES, CONFIG, CPCM_DIR, PENDING, POLICY, RECIPIENTS, RECORD_FILE, SERVICES, TEAM, LOCK,
                                TMP_PREFIX, case_dir, record_name)
 from cpcm.store.lock import RepoLock, generation
@@ -336,8 +336,11 @@ class CaseStore:
         if cache is None or not cache.usable(keys):
             return 0
         wanted = set(case_ids)
+        listing = Background(self.git.run, ["ls-tree", "-r", "-z", self.git.rev, "--", CASES])
+        for shard in cache.shards.values():  # the table loaded while git lists the files
+            shard.load()
         try:
-            out = self.git.run(["ls-tree", "-r", "-z", self.git.rev, "--", CASES])
+            out = listing.result()
         except GitError:
             return 0
         missing: dict[str, str] = {}
@@ -496,10 +499,20 @@ class Transaction:
         return rel
 
     def commit(self, message: str) -> str:
-        if self._unflushed:
-            atomic.flush_file_system(self.store.root)
-            crash_point("batch-flushed")
-        sha = self.store.git.commit(self.written, message, self.author, self.email)
+        if not self._unflushed:
+            sha = self.store.git.commit(self.written, message, self.author, self.email)
+        else:
+            # a batch: its files are flushed to disk while git stages them (the flush waits on the disk,
+            # git on the processor), and the branch moves only once the flush is done
+            flush = Background(atomic.flush_file_system, self.store.root)
+
+            def flushed() -> None:
+                flush.result()
+                crash_point("batch-flushed")
+            try:
+                sha = self.store.git.commit(self.written, message, self.author, self.email, ready=flushed)
+            finally:
+                flush.join()
         self._committed = True
         return sha
 

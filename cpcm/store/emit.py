@@ -59,7 +59,22 @@ def dumps(data: dict[str, Any]) -> bytes:
     return "".join(out).encode("utf-8")
 
 
+_SEEN: dict[str, str] = {}  # short text written before (keys, names, choices repeat from record to record) -> as written
+_SEEN_MAX = 4096
+_SEEN_LONGEST = 64
+
+
 def _text(value: str) -> str:
+    known = _SEEN.get(value)
+    if known is not None:
+        return known
+    written = _written(value)
+    if len(value) <= _SEEN_LONGEST and len(_SEEN) < _SEEN_MAX:
+        _SEEN[value] = written
+    return written
+
+
+def _written(value: str) -> str:
     if not value or value.lower() in _YAML11_WORDS:
         return f"'{value}'"  # as codec's representer writes them
     if len(value) > _LONGEST or ": " in value or not _PLAIN.fullmatch(value) or not value.isprintable() \

@@ -21,7 +21,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from cpcm.errors import CpcmError
 from cpcm.store.faults import crash_point
@@ -105,6 +105,34 @@ _SEP = "\x1f"
 _FORMAT = _SEP.join(["%H", "%an", "%ae", "%aI", "%s"])
 
 
+class Background:
+    """`function(*args, **kwargs)` run in a thread from the moment this is made (a git command:
+    the thread waits on the process); `result()` waits for it and returns or raises what it did."""
+
+    def __init__(self, function: Callable, *args, **kwargs):
+        import threading
+
+        self._out: tuple = (None, None)
+        self._thread = threading.Thread(target=self._run, args=(function, args, kwargs), daemon=True)
+        self._thread.start()
+
+    def _run(self, function: Callable, args: tuple, kwargs: dict) -> None:
+        try:
+            self._out = (function(*args, **kwargs), None)
+        except BaseException as exc:  # noqa: BLE001 - raised again by result(), in the caller's thread
+            self._out = (None, exc)
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def result(self):
+        self._thread.join()
+        value, error = self._out
+        if error is not None:
+            raise error
+        return value
+
+
 class Git:
     def __init__(self, root: Path, signer=None):
         self.root = root
@@ -151,7 +179,8 @@ class Git:
         if done.returncode != 0:
             raise self._failed(["init"], done.returncode, done.stderr)
 
-    def commit(self, paths: Iterable[str], message: str, author: str, email: str) -> str:
+    def commit(self, paths: Iterable[str], message: str, author: str, email: str,
+               ready: Callable[[], None] | None = None) -> str:
         """Stage `paths` (added, changed or deleted) and commit them as one commit by `author`.
 
         Plumbing, not `git commit` (which looks at every file of the working tree again): stage
@@ -159,7 +188,8 @@ class Git:
         index (`write-tree`), make the signed commit object (`commit_object`), then move the branch to it
         (`update-ref`, given the commit it must still point at). The commit exists for readers
         only once `update-ref` is done; a crash before that leaves staged files that the next
-        command's recovery rolls back (store/casestore.py `recover`)."""
+        command's recovery rolls back (store/casestore.py `recover`). `ready()`: called just before
+        `update-ref` (a batch waits there for its files' flush, which ran while git staged them)."""
         paths = sorted(set(paths))
         parent, parent_tree = self._head_and_tree()
         if len(paths) >= BULK_FROM and not any(os.path.isdir(os.path.join(self.root, p)) for p in paths):
@@ -171,6 +201,8 @@ class Git:
         if tree == parent_tree:
             raise GitError("git commit failed: nothing to commit")
         sha = self.commit_object(tree, [parent] if parent else [], message, author, email)
+        if ready is not None:
+            ready()
         self._move_head(sha, parent, f"commit: {message}", _ident_name(author), email)
         self._gc_when_due()
         return sha
@@ -191,7 +223,7 @@ class Git:
 
     def _stage_many(self, paths: Sequence[str], parent: str | None = None) -> None:
         """Stage many files at once (a batch): their contents go into git as one pack (`git
-        fast-import`) rather than a loose object file each, then `update-index --info-only` reads
+        fast-import`) rather than a loose object file each, while `update-index --info-only` reads
         the paths from its input (`git add` matches each of its arguments against every entry of
         the index: minutes for 10,000 files in a large repository), hashes each file and keeps its
         stat data, writing no object. A deleted file leaves the index (`--remove`). `write-tree`
@@ -217,13 +249,23 @@ class Git:
         if parent and not any("\n" in rel or rel.startswith('"') for rel in paths):
             stream += (b"commit %s\ncommitter cpcm <cpcm> 0 +0000\ndata 0\nfrom %s\n" % (TREES_REF, parent.encode())
                        + b"".join(changes) + b"\nreset %s\nfrom %s\n\n" % (TREES_REF, b"0" * 40))
+        importing = None
         if stream:
             # neither delta search nor compression: encrypted files have no deltas and do not compress (half of
             # the import's time went to trying); gc packs the trees better later
-            self.run(["fast-import", "--quiet", "--done", "--depth=0"], input=bytes(stream) + b"done\n",
-                     env=_with_settings(("pack.compression", "0")))
-        self.run(["update-index", "--add", "--remove", "--info-only", "-z", "--stdin"],
-                 input=b"".join(p.encode("utf-8") + b"\0" for p in paths))
+            importing = Background(self.run, ["fast-import", "--quiet", "--done", "--depth=0"], input=bytes(stream) + b"done\n",
+                                    env=_with_settings(("pack.compression", "0")))
+        try:
+            # meanwhile (the index names objects by their ids, which need not be stored yet: `write-tree`,
+            # after both, is what needs them)
+            self.run(["update-index", "--add", "--remove", "--info-only", "-z", "--stdin"],
+                     input=b"".join(p.encode("utf-8") + b"\0" for p in paths))
+        except BaseException:
+            if importing is not None:
+                importing.join()  # its own error, if any, is not the one to report
+            raise
+        if importing is not None:
+            importing.result()
 
     def commit_object(self, tree: str, parents: Sequence[str], message: str, author: str, email: str) -> str:
         """Write a commit object (what `git commit-tree` makes), signed by `self.signer` when there
