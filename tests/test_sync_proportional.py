@@ -172,3 +172,23 @@ def test_a_change_staged_by_hand_is_left_to_read_tree_which_refuses(sides):
     assert (g.root / TEAM).read_text() == full_text
     assert git(g.root, "diff", "--cached", "--name-only") == f"{TEAM}\n"
     assert not (g.root / "cases/C").exists()
+
+
+def test_the_transfer_settings_reach_the_git_that_packs_on_either_side(sides, tmp_path, monkeypatch):
+    g, base, ours, theirs = sides
+    bare = tmp_path / "remote.git"
+    remote.init_bare(bare)
+    assert remote.push(g, str(bare), base)
+    assert remote._is_folder(g, str(bare)) and not remote._is_folder(g, "ssh://host/remote.git")
+    assert not remote._is_folder(g, "host:remote.git")
+    # a setting pack-objects refuses shows where it arrives: the push packs here, a fetch in the remote's git
+    monkeypatch.setattr(remote, "TRANSFER", (("pack.window", "not-a-number"),))
+    with pytest.raises(remote.GitError):
+        remote.push(g, str(bare), ours)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(bare), str(clone))
+    git(g.root, "push", "-q", str(bare), f"{ours}:refs/heads/main")  # the remote moves on (plain git)
+    with pytest.raises(remote.GitError):
+        remote.fetch(Git(clone), str(bare))
+    monkeypatch.setattr(remote, "TRANSFER", (("pack.useSparse", "false"),))
+    assert remote.fetch(Git(clone), str(bare)) == ours

@@ -26,6 +26,12 @@ MERGE_TREE_REF = b"refs/cpcm/merge-tree"  # the ref of `tree_of`'s import while 
 NO_INDEX = "cpcm-no-index"           # a file that is never made: the index of git commands that compare trees only
 FILE_MODES = {"100644": 0o666, "100755": 0o777}  # what git checks out (before the umask)
 REMOTE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+# git's settings for the `pack-objects` that finds the objects to send (a push's here; a fetch's in
+# the remote's git, given them by `--upload-pack` when the remote is a folder). Without the "sparse"
+# walk it takes about two-thirds of the time at 100,000 cases (0.6 s of CPU against 0.9 s): that walk
+# keeps every path of the `cases` folder (100,000 names) in a table to find the few folders that
+# changed, where the plain one looks up each sub-folder's id in the older tree.
+TRANSFER = (("pack.useSparse", "false"),)
 
 
 @dataclass(frozen=True)
@@ -132,7 +138,11 @@ def init_bare(path: Path) -> None:
 def fetch(git: Git, url: str) -> str | None:
     """Fetch the remote's branch into INCOMING; its commit, or None when the remote is empty."""
     try:
-        git.run(["fetch", "-q", "--no-tags", "--no-write-fetch-head", url, f"+refs/heads/{BRANCH}:{INCOMING}"])
+        # no submodules in a casefile repository: without saying so git reads the whole index to look for them
+        args = ["fetch", "-q", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules"]
+        if _is_folder(git, url):  # (over ssh the other side runs git-upload-pack, as its server allows)
+            args.append("--upload-pack=git " + " ".join(f"-c {key}={value}" for key, value in TRANSFER) + " upload-pack")
+        git.run([*args, url, f"+refs/heads/{BRANCH}:{INCOMING}"])
     except GitError as exc:
         if "couldn't find remote ref" in exc.message:
             return None
@@ -140,10 +150,16 @@ def fetch(git: Git, url: str) -> str | None:
     return rev(git, INCOMING)
 
 
+def _is_folder(git: Git, url: str) -> bool:
+    """Whether git reaches the remote at `url` as a folder on this machine (a USB stick, a shared
+    folder), not over a network protocol."""
+    return "://" not in url and os.path.isdir(os.path.join(os.path.abspath(git.root), url))
+
+
 def push(git: Git, url: str, commit: str) -> bool:
     """Push `commit` as the remote's branch (never forced); False when the remote moved on."""
     try:
-        git.run(["push", "-q", url, f"{commit}:refs/heads/{BRANCH}"])
+        git.run(["push", "-q", url, f"{commit}:refs/heads/{BRANCH}"], env=_with_settings(*TRANSFER))
         return True
     except GitError as exc:
         text = exc.message
