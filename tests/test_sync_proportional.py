@@ -128,7 +128,9 @@ def _commit_tree(g: Git, tree: str, parent: str) -> str:
                  env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}).strip()
 
 
-def test_the_check_out_leaves_the_index_and_files_as_read_tree_does(sides, tmp_path):
+@pytest.mark.parametrize("named", [200, 0])  # the index entries asked for by path, or read whole
+def test_the_check_out_leaves_the_index_and_files_as_read_tree_does(sides, tmp_path, monkeypatch, named):
+    monkeypatch.setattr(remote, "PATHS_NAMED", named)
     g, base, ours, theirs = sides
     changes = {p: c.new for p, c in remote.changed_files(g, base, theirs).items()}
     changes["cases/A/01.note.yaml.age"] = None                     # with cases/A/recipients left: the folder stays
@@ -157,11 +159,15 @@ def test_the_check_out_leaves_the_index_and_files_as_read_tree_does(sides, tmp_p
     assert files(g.root) == files(twin)
     assert sorted(p.name for p in (g.root / "cases").iterdir()) == sorted(p.name for p in (twin / "cases").iterdir()) == ["A", "C", "U"]
     assert not (g.root / "cases/B/02.note.yaml.age").exists() and (g.root / "cases/C/recipients").read_text() == "amina\n"
-    assert git(g.root, "diff-files") == ""                          # stat data recorded: no file to look at again
+    written = ["cases/C/recipients", "cases/C/01.registration.yaml.age", TEAM]
+    debug = git(g.root, "ls-files", "--debug", "--", *written)     # stat data recorded, as git's check-out does
+    assert debug.count("  mtime: ") == 3 and "  mtime: 0:0" not in debug and "ino: 0\t" not in debug
     assert git(g.root, "status", "--porcelain", "--untracked-files=all") == ""
 
 
-def test_a_change_staged_by_hand_is_left_to_read_tree_which_refuses(sides):
+@pytest.mark.parametrize("named", [200, 0])
+def test_a_change_staged_by_hand_is_left_to_read_tree_which_refuses(sides, monkeypatch, named):
+    monkeypatch.setattr(remote, "PATHS_NAMED", named)
     g, base, ours, theirs = sides
     new = _commit_tree(g, remote.tree_of(g, ours, {p: c.new for p, c in remote.changed_files(g, base, theirs).items()}), ours)
     write(g.root, TEAM, "team: staged\n")

@@ -25,6 +25,7 @@ MERGE_INDEX = "cpcm-merge-index"     # the temporary index a merge tree is built
 MERGE_TREE_REF = b"refs/cpcm/merge-tree"  # the ref of `tree_of`'s import while it runs: deleted in the same import
 NO_INDEX = "cpcm-no-index"           # a file that is never made: the index of git commands that compare trees only
 FILE_MODES = {"100644": 0o666, "100755": 0o777}  # what git checks out (before the umask)
+PATHS_NAMED = 200  # `check_out` asks git for the index entries of up to this many paths by name
 REMOTE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 # git's settings for the `pack-objects` that finds the objects to send (a push's here; a fetch's in
 # the remote's git, given them by `--upload-pack` when the remote is a folder). Without the "sparse"
@@ -484,14 +485,15 @@ def check_out(git: Git, old: str, new: str, changed: Mapping[str, Change]) -> No
         return read_tree(git, old, new)
     paths = sorted(changed)
     literal = {"GIT_LITERAL_PATHSPECS": "1"}
-    staged = {}
-    for start in range(0, len(paths), 2000):
-        out = git.run(["ls-files", "-s", "-z", "--", *paths[start:start + 2000]], env=literal)
-        for item in out.split("\0"):
-            meta, _, path = item.partition("\t")
-            parts = meta.split()
-            if len(parts) == 3:
-                staged.setdefault(path, []).append((parts[0], parts[1], parts[2]))
+    staged: dict[str, list] = {}
+    # git matches every entry against every path given: past a few hundred, the whole list is cheaper
+    out = git.run(["ls-files", "-s", "-z", "--", *paths] if len(paths) <= PATHS_NAMED else ["ls-files", "-s", "-z"],
+                  env=literal)
+    for item in out.split("\0"):
+        meta, _, path = item.partition("\t")
+        parts = meta.split()
+        if len(parts) == 3 and path in changed:
+            staged.setdefault(path, []).append((parts[0], parts[1], parts[2]))
     for path in paths:
         change, entries = changed[path], staged.get(path, [])
         wanted = [[(e.mode, e.blob, "0")] if e else [] for e in (change.old, change.new)]
