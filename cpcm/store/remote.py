@@ -24,7 +24,7 @@ INCOMING = "refs/cpcm/incoming"      # what a fetch or a bundle brought, until t
 MERGE_INDEX = "cpcm-merge-index"     # the temporary index a merge tree is built in (inside .git/)
 MERGE_TREE_REF = b"refs/cpcm/merge-tree"  # the ref of `tree_of`'s import while it runs: deleted in the same import
 NO_INDEX = "cpcm-no-index"           # a file that is never made: the index of git commands that compare trees only
-FILE_MODES = {"100644": 0o666, "100755": 0o777}  # what git checks out (before the umask)
+FILE_MODES = ("100644", "100755")  # plain files, which `check_out` moves itself (anything else: read-tree)
 PATHS_NAMED = 200  # `check_out` asks git for the index entries of up to this many paths by name
 REMOTE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 # git's settings for the `pack-objects` that finds the objects to send (a push's here; a fetch's in
