@@ -101,3 +101,100 @@ def test_the_files_a_sync_would_update_are_compared_by_content_and_only_those(si
     (root / TEAM).write_text("team: mine\n")                           # changed by hand
     (root / "cases/A/03.note.yaml.age").unlink()                       # deleted by hand
     assert g.edited(changes) == sorted([TEAM, "cases/A/03.note.yaml.age", "cases/C/01.registration.yaml.age"])
+
+
+def test_the_merge_tree_is_the_base_tree_with_the_changes_and_no_ref_is_left(sides):
+    g, base, ours, theirs = sides
+    blob = full(g.root, theirs)["cases/C/01.registration.yaml.age"].blob
+    changes = {
+        "cases/C/01.registration.yaml.age": remote.Entry("100644", blob),    # a new folder
+        "cases/A/03.note.yaml.age": None,                                      # a file removed
+        "cases/B/01.note.yaml.age": None, "cases/B/02.note.yaml.age": None,
+        "cases/B/recipients": None,                                            # a folder emptied: gone
+        TEAM: remote.Entry("100644", full(g.root, theirs)[TEAM].blob),         # a file changed
+        "cases/U/run.sh": remote.Entry("100755", blob),                        # another mode
+    }
+    made = remote.tree_of(g, ours, changes)
+    assert made == remote.write_tree(g, ours, changes)   # the temporary index's tree, built from the whole base
+    tree = full(g.root, made)
+    assert "cases/B/recipients" not in tree and not any(p.startswith("cases/B/") for p in tree)
+    assert tree["cases/U/run.sh"] == remote.Entry("100755", blob) and tree[TEAM] == full(g.root, theirs)[TEAM]
+    assert git(g.root, "for-each-ref", "refs/cpcm") == ""
+    assert remote.tree_of(g, ours, {}) == git(g.root, "rev-parse", f"{ours}^{{tree}}").strip()
+
+
+def _commit_tree(g: Git, tree: str, parent: str) -> str:
+    return g.run(["commit-tree", tree, "-p", parent, "-m", "merge"],
+                 env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}).strip()
+
+
+@pytest.mark.parametrize("named", [200, 0])  # the index entries asked for by path, or read whole
+def test_the_check_out_leaves_the_index_and_files_as_read_tree_does(sides, tmp_path, monkeypatch, named):
+    monkeypatch.setattr(remote, "PATHS_NAMED", named)
+    g, base, ours, theirs = sides
+    changes = {p: c.new for p, c in remote.changed_files(g, base, theirs).items()}
+    changes["cases/A/01.note.yaml.age"] = None                     # with cases/A/recipients left: the folder stays
+    changes.update({"cases/B/01.note.yaml.age": None, "cases/B/recipients": None})  # B emptied: its folder goes
+    new = _commit_tree(g, remote.tree_of(g, ours, changes), ours)
+    twin = tmp_path / "twin"                                        # the same move by git's own two-tree merge
+    git(tmp_path, "clone", "-q", str(g.root), str(twin))
+    (twin / "cases/A/03.note.yaml.age").touch()                    # the same bytes, other stat data: not a change
+    git(twin, "fetch", "-q", str(g.root), new)
+    git(twin, "read-tree", "-m", "-u", ours, new)
+
+    (g.root / "cases/A/03.note.yaml.age").touch()
+    changed = remote.changed_files(g, ours, new)
+    assert set(changed) == {"cases/A/01.note.yaml.age", "cases/B/01.note.yaml.age", "cases/B/02.note.yaml.age",
+                            "cases/B/recipients", "cases/C/recipients", "cases/C/01.registration.yaml.age", TEAM}
+    assert changed[TEAM].old == full(g.root, ours)[TEAM] and changed[TEAM].new == full(g.root, theirs)[TEAM]
+    assert changed["cases/C/recipients"].old is None and changed["cases/B/02.note.yaml.age"].new is None
+    remote.check_out(g, ours, new, changed)
+    git(g.root, "update-ref", "HEAD", new, ours)
+
+    def files(root: Path) -> dict:
+        return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mode) for p in root.rglob("*")
+                if p.is_file() and ".git" not in p.relative_to(root).parts[:1]}
+
+    assert git(g.root, "ls-files", "-s") == git(twin, "ls-files", "-s")
+    assert files(g.root) == files(twin)
+    assert sorted(p.name for p in (g.root / "cases").iterdir()) == sorted(p.name for p in (twin / "cases").iterdir()) == ["A", "C", "U"]
+    assert not (g.root / "cases/B/02.note.yaml.age").exists() and (g.root / "cases/C/recipients").read_text() == "amina\n"
+    written = ["cases/C/recipients", "cases/C/01.registration.yaml.age", TEAM]
+    debug = git(g.root, "ls-files", "--debug", "--", *written)     # stat data recorded, as git's check-out does
+    assert debug.count("  mtime: ") == 3 and "  mtime: 0:0" not in debug and "ino: 0\t" not in debug
+    assert git(g.root, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+@pytest.mark.parametrize("named", [200, 0])
+def test_a_change_staged_by_hand_is_left_to_read_tree_which_refuses(sides, monkeypatch, named):
+    monkeypatch.setattr(remote, "PATHS_NAMED", named)
+    g, base, ours, theirs = sides
+    new = _commit_tree(g, remote.tree_of(g, ours, {p: c.new for p, c in remote.changed_files(g, base, theirs).items()}), ours)
+    write(g.root, TEAM, "team: staged\n")
+    git(g.root, "add", TEAM)
+    write(g.root, TEAM, full_text := "team: 1\n")                   # the file as the last commit has it, the index not
+    with pytest.raises(remote.GitError):
+        remote.check_out(g, ours, new, remote.changed_files(g, ours, new))
+    assert (g.root / TEAM).read_text() == full_text
+    assert git(g.root, "diff", "--cached", "--name-only") == f"{TEAM}\n"
+    assert not (g.root / "cases/C").exists()
+
+
+def test_the_transfer_settings_reach_the_git_that_packs_on_either_side(sides, tmp_path, monkeypatch):
+    g, base, ours, theirs = sides
+    bare = tmp_path / "remote.git"
+    remote.init_bare(bare)
+    assert remote.push(g, str(bare), base)
+    assert remote._is_folder(g, str(bare)) and not remote._is_folder(g, "ssh://host/remote.git")
+    assert not remote._is_folder(g, "host:remote.git")
+    # a setting pack-objects refuses shows where it arrives: the push packs here, a fetch in the remote's git
+    monkeypatch.setattr(remote, "TRANSFER", (("pack.window", "not-a-number"),))
+    with pytest.raises(remote.GitError):
+        remote.push(g, str(bare), ours)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(bare), str(clone))
+    git(g.root, "push", "-q", str(bare), f"{ours}:refs/heads/main")  # the remote moves on (plain git)
+    with pytest.raises(remote.GitError):
+        remote.fetch(Git(clone), str(bare))
+    monkeypatch.setattr(remote, "TRANSFER", (("pack.useSparse", "false"),))
+    assert remote.fetch(Git(clone), str(bare)) == ours

@@ -252,7 +252,7 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
         new = theirs
         result.fast_forward = True
     else:
-        tree_id = remote.write_tree(git, theirs if fast_forward else ours, changes)
+        tree_id = remote.tree_of(git, theirs if fast_forward else ours, changes)
         if fast_forward:
             new = remote.commit_tree(git, tree_id, [theirs], f"sync reencrypt {message_counts} cases", worker.name, email)
             result.fast_forward = True

@@ -518,33 +518,25 @@ class Transaction:
 
     def move_to(self, commit: str) -> None:
         """Make `commit` (a sync's merge, built as git objects, a descendant of HEAD) the last
-        commit: the index and working tree first (`read-tree -m -u`), then the branch, in one
-        step (`update-ref` with the old value). Killed or failing before the branch moves, the
-        transaction rolls the files back to the old commit; after, it is done."""
+        commit: the index and working tree first (the files that differ only: store/remote.py
+        `check_out`), then the branch, in one step (`update-ref` with the old value). Killed or
+        failing before the branch moves, the transaction rolls the files back to the old commit;
+        after, it is done."""
+        from cpcm.store import remote
+
         git = self.store.git
         old = git.head()
         if old is None:
             raise GitError("sync needs a repository with at least one commit")
-        changed = git.changes(old, commit)
-        dirty = git.edited(changed)
+        changed = remote.changed_files(git, old, commit)
+        dirty = git.edited({path: change.old.blob if change.old else None for path, change in changed.items()})
         if dirty:  # an edit by hand: never overwritten, and never rolled back over
             raise GitError(f"{len(dirty)} file(s) the sync would update differ from the last commit (first: {dirty[0]}); "
                            "nothing was changed", "Commit the edit (git add; git commit) or undo it (git checkout -- FILE), "
                            "then sync again.")
         self.written.extend(changed)
         crash_point("sync-checkout")
-        try:  # read-tree checks, before it changes anything, the index entries of the files it updates
-            git.run(["read-tree", "-m", "-u", old, commit])
-        except GitError as exc:
-            if "not uptodate" not in exc.message:
-                raise
-            # stat data of files rewritten with the same bytes (re-encryption, the team file): not
-            # a change, once the index looks again (a stat of every file: only when needed)
-            try:
-                git.run(["update-index", "-q", "--refresh"])
-            except GitError:
-                pass  # a file that differs is caught above; read-tree names anything else
-            git.run(["read-tree", "-m", "-u", old, commit])
+        remote.check_out(git, old, commit, changed)
         crash_point("sync-checked-out")
         git.run(["update-ref", "-m", "cpcm sync", "HEAD", commit, old])
         self._committed = True
