@@ -172,3 +172,16 @@ def test_read_steady_raises_a_damaged_read_only_when_no_write_moved_the_generati
         writer.__exit__(None, None, None)
     assert store.read_steady(lambda: "read", basis) == (None, False)  # the generation moved since `basis`
     assert store.read_steady(lambda: "read", store.generation()) == ("read", True)
+
+
+def test_plain_json_says_of_nested_values_what_json_would_change():
+    from datetime import date
+
+    class Text(str):
+        pass
+
+    plain = cache_mod.plain_json
+    assert plain({"a": [{"b": [1, "x", None, True, {"c": 2.5}]}], Text("k"): Text("v")})
+    for changed in ({"a": [{"b": [1, (2, 3)]}]}, {"a": [{"b": {1: "x"}}]}, {"a": [[float("inf")]]},
+                    [{"when": date(2026, 1, 1)}], {"a": {"b": {"c": {None: 1}}}}, [[[float("nan")]]]):
+        assert not plain(changed), changed

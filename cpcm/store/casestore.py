@@ -40,6 +40,23 @@ T = TypeVar("T")
 DURABLE_EACH = 8  # files of a transaction fsynced one by one; the rest of a batch is flushed at once before its commit
 
 
+def _read_all(path: Path | str) -> bytes:
+    """A file's bytes, with open, read and close alone (a cold fill reads tens of thousands of
+    small files: `Path.read_bytes` adds a stat, a terminal check and two seeks to each)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        data = os.read(fd, 1 << 16)
+        if data:
+            pieces = [data]
+            while piece := os.read(fd, 1 << 16):
+                pieces.append(piece)
+            if len(pieces) > 1:
+                data = b"".join(pieces)
+        return data
+    finally:
+        os.close(fd)
+
+
 class CaseStore:
     """The store of a casefile repository: age-encrypted record files in git (the contract it
     honours is store/contract.py)."""
@@ -188,7 +205,7 @@ class CaseStore:
 
         def live() -> str:
             try:
-                return (self.root / rel).read_text()
+                return _read_all(self.root / rel).decode("utf-8")
             except FileNotFoundError:
                 return ""
 
@@ -293,7 +310,7 @@ class CaseStore:
             records = []
             for path in self._files_live(case_id, top):
                 try:
-                    data = path.read_bytes()
+                    data = _read_all(path)
                 except OSError as exc:
                     raise Corrupt(f"cannot read {self.rel(path)}: {exc.strerror}", self.rel(path)) from None
                 records.append(self._decode(path, data, keys))
