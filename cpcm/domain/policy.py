@@ -5,6 +5,7 @@ reports and the documents, which receive it as an argument.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Mapping
 
 from cpcm.domain.durations import Duration, parse_duration
@@ -40,11 +41,21 @@ class Policy:
     def source(self, rule: str) -> str:
         block = self.rules.get(rule, {})
         text = str(block.get("source", ""))
-        if any(origin.startswith(".cpcm") for key, origin in self.origins.items() if key.startswith(rule + ".")):
+        if rule in self._changed_here:
             text += " (changed by this agency in .cpcm/policy.yaml)"
         elif block.get("choice"):
             text += " (cpcm's choice where the guidance gives no number)"
         return text
+
+    @cached_property
+    def _changed_here(self) -> frozenset[str]:
+        """Every `rule` for which a key `rule.…` was set by the agency (an origin under .cpcm):
+        each part of such a key before a dot. Made once (the deadline rules ask at every item)."""
+        found = set()
+        for key, origin in self.origins.items():
+            if origin.startswith(".cpcm"):
+                found.update(key[:at] for at, char in enumerate(key) if char == ".")
+        return frozenset(found)
 
     def short_source(self, rule: str) -> str:
         """The citation alone ('IAG §3 Step 2 [L796]'), for tables."""

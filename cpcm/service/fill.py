@@ -154,10 +154,11 @@ def read_one(ctx: Context, case_id: str, tables: Sequence[CaseTable], source=Non
 def _chunk_job(ctx: Context, basis: int, source, trees: Mapping[str, str] | None = None,
                kinds: Sequence[str] = ()) -> Callable[[list[str]], list[Filled | str]]:
     """What a worker process does with a chunk of case ids; with `kinds`, the due and statistics
-    entries of each case are made there too (`tables.made_rows`)."""
-    from cpcm.service import tables
-
-    def job(case_ids: list[str]) -> list[Filled | str]:
+    entries of each case are made there too (`tables.made_rows`). The chunk is read from the
+    working tree with the write generation checked once around it (`CaseStore.read_steady`);
+    when a write started or ended meanwhile, it is read again case by case, each read checked
+    (the last commit from then on) and each case kept only when the generation is still `basis`."""
+    def read(case_ids: list[str], checked: bool) -> list[Filled | str]:
         done: list[Filled | str] = []
         for case_id in case_ids:
             try:
@@ -168,9 +169,18 @@ def _chunk_job(ctx: Context, basis: int, source, trees: Mapping[str, str] | None
             except Exception:  # noqa: BLE001 - anything else: the parent reads it and raises it there
                 done.append(case_id)
                 continue
-            filled.keep = ctx.store.generation() == basis
+            if checked:
+                filled.keep = ctx.store.generation() == basis
             done.append(filled)
         return done
+
+    def job(case_ids: list[str]) -> list[Filled | str]:
+        steady = getattr(ctx.store, "read_steady", None)
+        if steady is not None:
+            done, held = steady(lambda: read(case_ids, False), basis)
+            if held:
+                return done  # every case read while the generation stayed `basis`: kept
+        return read(case_ids, True)
     return job
 
 
@@ -192,13 +202,24 @@ def _segments(folder) -> int:
         return 0
 
 
+def _appendable(folder, recipient: str, keys, tag: str) -> bool:
+    """Whether a fill appends to the table in `folder`: it has fewer than `PILE_UP` segments, or
+    only segments of other code (an upgrade that changed the fold or the codec: nothing in them
+    can be used), which are removed first. A table piled up with segments of its own is left to
+    its reader, which merges them."""
+    if _segments(folder) < PILE_UP:
+        return True
+    return Table(folder, recipient, keys, tag).drop_stale()
+
+
 def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Sequence[str],
          direct: dict[str, Table] | None = None, spread: bool = True, rows=None) -> Iterator[Filled]:
     """Read every case of `case_ids` (on every core when `spread`), write its entry in every
     table of `TABLES` and its records in the record table, and yield it. `direct`: tables (by
     name) loaded by the caller, into which entries are set rather than appended. A table that
     already has many segments (`PILE_UP`) waiting for its reader to merge them is not appended
-    to: its reader fills its own misses. A case that cannot be read is noted in `ctx.problems`
+    to: its reader fills its own misses; one whose segments are all of other code (an upgrade)
+    is emptied and written. A case that cannot be read is noted in `ctx.problems`
     and not yielded. `rows`: the `tables.Bulk` the due and statistics rows go to (default: one
     of the tables this command has not read, for many cases on every core)."""
     from cpcm.service import tables
@@ -211,9 +232,10 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
     usable = cache.records.usable(ctx.keys)
     source = cache.records if usable and _records_small(cache) else None
     writers = {t.name: Appender(cache.folder / t.name, cache.recipient, cache.fingerprint) for t in TABLES
-               if t.name not in direct and _segments(cache.folder / t.name) < PILE_UP}
+               if t.name not in direct and _appendable(cache.folder / t.name, cache.recipient, cache.keys, cache.fingerprint)}
     shards = {s: Appender(table.folder, cache.recipient, table.tag, limit=cache_mod.APPEND_LIMIT // 4)
-              for s, table in (cache.records.shards.items() if usable else ()) if _segments(table.folder) < PILE_UP}
+              for s, table in (cache.records.shards.items() if usable else ())
+              if _appendable(table.folder, cache.recipient, cache.keys, table.tag)}
     dirty = cache.dirty if case_ids else set()
     total, done = len(case_ids), 0
     chunks = [list(case_ids[n:n + CHUNK]) for n in range(0, total, CHUNK)]

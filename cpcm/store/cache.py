@@ -88,8 +88,32 @@ def blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
+_PLAIN = frozenset((str, int, bool, type(None)))  # types that read back from JSON as they are
+
+
 def plain_json(value: Any) -> bool:
-    """The value reads back from JSON exactly as it is (no tuple, date, non-text key, NaN)."""
+    """The value reads back from JSON exactly as it is (no tuple, date, non-text key, NaN). A
+    parsed record's dicts, lists and scalars are taken by their exact type first (every record
+    of a cold fill is checked); anything else as `_plain_json` says."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return True
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str and not isinstance(key, str):
+                return False
+            if type(item) not in _PLAIN and not plain_json(item):
+                return False
+        return True
+    if kind is list:
+        for item in value:
+            if type(item) not in _PLAIN and not plain_json(item):
+                return False
+        return True
+    return _plain_json(value)
+
+
+def _plain_json(value: Any) -> bool:
     if isinstance(value, str) or value is None or isinstance(value, bool) or isinstance(value, int):
         return True
     if isinstance(value, float):
