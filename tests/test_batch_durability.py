@@ -42,6 +42,8 @@ def test_a_batch_fsyncs_its_first_files_and_flushes_the_rest_once_before_its_com
         steps.append(("flush", str(folder), threading.current_thread() is threading.main_thread()))
     monkeypatch.setattr(atomic, "flush_file_system", slow_flush)
     monkeypatch.setattr(Git, "run", lambda self, args, *a, **k: (steps.append(args[0]), real_run(self, args, *a, **k))[1])
+    real_move = Git._move_head  # the branch moved: written as git does, or by `git update-ref`
+    monkeypatch.setattr(Git, "_move_head", lambda self, *a, **k: (steps.append("move"), real_move(self, *a, **k))[1])
     result = cli("review", "--batch", str(batch[1]), "--json")
     assert result.code == 0, result.stderr
     assert result.json()["reviewed"] == CASES
@@ -50,8 +52,8 @@ def test_a_batch_fsyncs_its_first_files_and_flushes_the_rest_once_before_its_com
     # the journal and its folder, then each of the first files and its folder; the flush of the rest before the
     # branch moves
     assert steps[:steps.index(flush)].count("fsync") == 2 + 2 * DURABLE_EACH
-    assert steps.index(flush) < steps.index("update-ref") and steps.count("update-ref") == 1
-    assert "fsync" not in steps[steps.index(flush):steps.index("update-ref")]
+    assert steps.index(flush) < steps.index("move") and steps.count("move") == 1
+    assert "fsync" not in steps[steps.index(flush):steps.index("move")]
 
 
 def test_a_single_write_is_never_left_to_a_flush(cli, repo, monkeypatch):
