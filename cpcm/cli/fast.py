@@ -71,20 +71,10 @@ _DUE_FLAGS = ("--overdue", "--json")
 
 
 def _due(rest: list[str]) -> Callable[[], None] | None:
-    values: dict[str, str] = {}
-    flags: set[str] = set()
-    i = 0
-    while i < len(rest):
-        word = rest[i]
-        if word in _DUE_FLAGS:
-            if word in flags:
-                return None
-            flags.add(word)
-        else:
-            i = _option(rest, i, _DUE_VALUES, values)  # None: --help, --ics, --force, an argument, an unknown option
-            if i is None:
-                return None
-        i += 1
+    read = _options(rest, _DUE_FLAGS, _DUE_VALUES)  # None: --help, --ics, --force, an argument, an unknown option
+    if read is None:
+        return None
+    values, flags = read
     within = None
     if "--within" in values:
         try:
@@ -112,22 +102,10 @@ _BATCH_FLAGS = ("--dry-run", "--json")
 
 
 def _review_batch(rest: list[str]) -> Callable[[], None] | None:
-    values: dict[str, str] = {}
-    flags: set[str] = set()
-    i = 0
-    while i < len(rest):
-        word = rest[i]
-        if word in _BATCH_FLAGS:
-            if word in flags:
-                return None
-            flags.add(word)
-        else:
-            i = _option(rest, i, _BATCH_VALUES, values)  # None: a case, --done, --help, an unknown option
-            if i is None:
-                return None
-        i += 1
-    if "--batch" not in values:
+    read = _options(rest, _BATCH_FLAGS, _BATCH_VALUES)  # None: a case, --done, --help, an unknown option
+    if read is None or "--batch" not in read[0]:
         return None
+    values, flags = read
 
     def run() -> None:
         from cpcm.cli.batch import review_batch_command
@@ -141,6 +119,26 @@ def _review_batch(rest: list[str]) -> Callable[[], None] | None:
         review_batch_command(Path(values["--batch"]), "--dry-run" in flags, Path(repo) if repo else None,
                              Path(identity) if identity else None, "--json" in flags)
     return run
+
+
+def _options(rest: list[str], flag_names: tuple[str, ...], known: dict[str, str]) -> tuple[dict[str, str], set[str]] | None:
+    """The flags and option values of a command's words, each given at most once; None when typer
+    must decide (anything else: an argument, an unknown option, --help, a flag given twice)."""
+    values: dict[str, str] = {}
+    flags: set[str] = set()
+    i = 0
+    while i < len(rest):
+        word = rest[i]
+        if word in flag_names:
+            if word in flags:
+                return None
+            flags.add(word)
+        else:
+            i = _option(rest, i, known, values)
+            if i is None:
+                return None
+        i += 1
+    return values, flags
 
 
 def _option(rest: list[str], i: int, known: dict[str, str], values: dict[str, str]) -> int | None:

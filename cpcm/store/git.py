@@ -707,12 +707,7 @@ def _move_ref_as_git(git_dir: str, sha: str, old: str | None, message: str, name
                 return False  # a symbolic or damaged ref: git says what it is
             current = current[:-1]
         except FileNotFoundError:
-            try:
-                with open(os.path.join(git_dir, "packed-refs"), "rb") as handle:
-                    packed = handle.read().decode("ascii", "replace").splitlines()
-            except FileNotFoundError:
-                packed = []
-            current = next((line[:40] for line in packed if line[41:] == ref and _is_sha(line[:40])), None)
+            current = _packed_ref(git_dir, ref)[0]
         if current != old:
             return False
         text = _reflog_message(message)
@@ -944,6 +939,16 @@ def _tree_entry(git_dir: str, tree: str, name: str) -> str | None | bool:
     return None
 
 
+def _packed_ref(git_dir: str, ref: str) -> tuple[str | None, bool]:
+    """The commit `ref` names in packed-refs (None: not there), and whether there are packed refs."""
+    try:
+        with open(os.path.join(git_dir, "packed-refs"), "rb") as handle:
+            packed = handle.read().decode("ascii", "replace").splitlines()
+    except FileNotFoundError:
+        return None, False
+    return next((line[:40] for line in packed if line[41:] == ref and _is_sha(line[:40])), None), bool(packed)
+
+
 def _read_head_and_tree(git_dir: str) -> tuple[str | None, str | None] | None:
     """(HEAD's commit, its tree) read from the repository's files, (None, None) on an unborn
     branch, None when they are not plainly readable (git answers then)."""
@@ -958,12 +963,7 @@ def _read_head_and_tree(git_dir: str) -> tuple[str | None, str | None] | None:
             with open(os.path.join(git_dir, *ref.split("/")), "rb") as handle:
                 sha = handle.read().decode("ascii").strip()
         except FileNotFoundError:
-            try:
-                with open(os.path.join(git_dir, "packed-refs"), "rb") as handle:
-                    packed = handle.read().decode("ascii", "replace").splitlines()
-            except FileNotFoundError:
-                packed = []
-            sha = next((line[:40] for line in packed if line[41:] == ref and _is_sha(line[:40])), None)
+            sha, packed = _packed_ref(git_dir, ref)
             if sha is None:
                 return None if packed else (None, None)  # no packed ref and no file: the branch is unborn
         if not _is_sha(sha):
