@@ -279,18 +279,14 @@ def _segment(raw: bytes, keys: Sequence, tag: str, head_only: bool = False) -> d
         text = cipher.decrypt(raw, keys)
     except (ValueError, cipher.NotARecipient, cipher.Damaged):
         return None
-    head = b'{"version":%d,"tag":%s,' % (VERSION, json.dumps(tag).encode())
-    if not text.startswith(head):
-        return None  # of another version or tag (or not JSON): not read further
     if head_only:
-        return {}
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or data.get("version") != VERSION or data.get("tag") != tag:
-        return None
-    return data
+        return {} if text.startswith(_head(tag)) else None
+    return _parsed(text, tag)
+
+
+def _head(tag: str) -> bytes:
+    """How every segment of this version and `tag` begins (`Appender` and `Table.save` write it first)."""
+    return b'{"version":%d,"tag":%s,' % (VERSION, json.dumps(tag).encode())
 
 
 def write_segment(folder: Path, recipient: str, payload: bytes) -> str:
@@ -560,7 +556,7 @@ def newest_entries(table: Table, names: Sequence[str] | None = None) -> Iterator
     Within a segment each key is given once, at its first place (`Table.save` and `Appender`
     write each key once)."""
     seen: set[str] = set()
-    head = b'{"version":%d,"tag":%s,"entries":{' % (VERSION, json.dumps(table.tag).encode())
+    head = _head(table.tag) + b'"entries":{'
     for name in reversed(table.segments() if names is None else list(names)):
         try:
             raw = (table.folder / name).read_bytes()
@@ -599,8 +595,8 @@ def newest_entries(table: Table, names: Sequence[str] | None = None) -> Iterator
 
 def _parsed(plain: bytes, tag: str) -> dict | None:
     """A segment's decrypted text parsed whole when it is of this version and `tag`."""
-    if not plain.startswith(b'{"version":%d,"tag":%s,' % (VERSION, json.dumps(tag).encode())):
-        return None
+    if not plain.startswith(_head(tag)):
+        return None  # of another version or tag (or not JSON): not read further
     try:
         data = json.loads(plain)
     except ValueError:

@@ -918,25 +918,10 @@ def _cache_tree_child(data: bytes, name: bytes) -> str | None:
 def _tree_entry(git_dir: str, tree: str, name: str) -> str | None | bool:
     """The id of the folder `name` in the tree object `tree`, read from its loose file; None when
     the tree has no such folder; False when the object is not a plain loose file (git answers)."""
-    try:
-        with open(os.path.join(git_dir, "objects", tree[:2], tree[2:]), "rb") as handle:
-            data = zlib.decompress(handle.read())
-    except (OSError, zlib.error):
+    entries = _loose_tree(git_dir, tree)
+    if entries is None:
         return False
-    header, _, body = data.partition(b"\0")
-    if not header.startswith(b"tree "):
-        return False
-    at, wanted = 0, name.encode("utf-8")
-    try:
-        while at < len(body):  # entries: "<mode> <name>\0<20-byte id>"
-            space = body.index(b" ", at)
-            nul = body.index(b"\0", space)
-            if body[space + 1:nul] == wanted:
-                return body[nul + 1:nul + 21].hex() if body[at:space] == b"40000" else None
-            at = nul + 21
-    except ValueError:
-        return False  # not a tree as git writes it
-    return None
+    return next((sha if mode == b"40000" else None for mode, entry, sha in entries if entry == name), None)
 
 
 def _packed_ref(git_dir: str, ref: str) -> tuple[str | None, bool]:
