@@ -158,31 +158,26 @@ _JSON_VALUES = st.recursive(
     max_leaves=20)
 
 
-def _both_readers(tmp_path, text: str):
+def _both_readers(text: str):
     """(the JSON reader's value or None, the YAML reader's value or its error's text)."""
-    from cpcm.cli import batch
-    from cpcm.cli.common import read_yaml_input
-    from cpcm.errors import CpcmError
+    from cpcm.store import codec
 
-    path = tmp_path / "rows.json"
-    path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    fast = codec._plain_json(text)
+    if fast is codec._NOT_JSON:
+        fast = None
     try:
-        fast = batch._json_rows(path)
-    except CpcmError as exc:
-        fast = ("error", exc.message)
-    try:
-        slow = read_yaml_input(str(path), "--batch")
-    except CpcmError as exc:
-        slow = ("error", exc.message)
+        slow = codec._read_yaml(text)
+    except codec.BadYaml as exc:
+        slow = ("error", str(exc))
     return fast, slow
 
 
 @settings(max_examples=300, deadline=None)
 @given(value=_JSON_VALUES, indent=st.sampled_from([None, 1, 2]))
-def test_a_json_batch_read_without_yaml_reads_as_the_yaml_reader_reads_it(tmp_path_factory, value, indent):
+def test_json_read_without_yaml_reads_as_the_yaml_reader_reads_it(value, indent):
     import json
 
-    fast, slow = _both_readers(tmp_path_factory.mktemp("rows"), json.dumps([value], indent=indent, ensure_ascii=indent is None))
+    fast, slow = _both_readers(json.dumps([value], indent=indent, ensure_ascii=indent is None))
     if fast is not None:
         assert fast == slow and type(fast) is type(slow)
         assert json.dumps(fast) == json.dumps(slow)  # the same kinds of numbers too
@@ -193,8 +188,8 @@ def test_a_json_batch_read_without_yaml_reads_as_the_yaml_reader_reads_it(tmp_pa
     '[{"x": "a\x7fb"}]', '[{"x": "a\x85b"}]', "[" * 40 + "]" * 40, '\ufeff[{"x": 1}]', '[{"x": "\\u0007"}]', '{"x": 1}',
     '[{"x": 1}] [', "[{x: 1}]", '[{"%s": 1}]' % ("k" * 1100), '[{"x": 1.5e3, "y": -0, "z": 10000000000000000000000}]',
 ])
-def test_json_the_yaml_reader_would_refuse_or_read_otherwise_is_left_to_it(tmp_path, text):
-    fast, slow = _both_readers(tmp_path, text)
+def test_json_the_yaml_reader_would_refuse_or_read_otherwise_is_left_to_it(text):
+    fast, slow = _both_readers(text)
     assert fast is None or fast == slow, (fast, slow)
 
 
@@ -221,3 +216,17 @@ def test_a_batch_gives_the_cycle_collector_back_with_nothing_young_to_look_at():
     # look at it all again
     assert gc.isenabled() and gc.get_freeze_count() == 0
     assert gc.is_tracked(done.extra) and any(o is done.extra for o in gc.get_objects(generation=2))
+
+
+def test_every_input_of_plain_json_is_read_without_the_yaml_reader_and_the_rest_by_it(monkeypatch):
+    from cpcm.store import codec
+
+    def no_yaml(text):
+        raise AssertionError("read by the YAML reader")
+    monkeypatch.setattr(codec, "_read_yaml", no_yaml)
+    assert codec.load_input('{"child": {"name": "A"}, "decisions": ["x", 2, 1.5, null, true]}') == {
+        "child": {"name": "A"}, "decisions": ["x", 2, 1.5, None, True]}
+    monkeypatch.undo()
+    with pytest.raises(codec.BadYaml, match="line 1"):
+        codec.load_input('{"x": 1, "x": 2}')  # a key given twice: the YAML reader names the line
+    assert codec.load_input('{"a":\t1}') == {"a": 1}  # a tab: read by the YAML reader, to the same value

@@ -3,7 +3,6 @@
 function, so output, errors and exit codes are the same either way."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 
@@ -40,78 +39,7 @@ def read_rows(path: Path) -> list[dict]:
                     put(row, key.strip(), value.strip(), f"--batch: row {number}")
             rows.append(row)
         return rows
-    data = _json_rows(path) if path.suffix.lower() == ".json" else None
-    if data is None:
-        data = read_yaml_input(str(path), "--batch")
+    data = read_yaml_input(str(path), "--batch")
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise UsageError("--batch: a batch is a YAML list of mappings (one per case) or a CSV file")
-    return data
-
-
-# characters YAML does not take as they are in a stream (it takes them escaped), reads as line breaks
-# (U+0085, U+2028, U+2029) or as a byte order mark, and the tab, which it does not take everywhere JSON
-# does; a lone surrogate (from a JSON escape) is not text
-_NOT_YAML_TEXT = re.compile("[^\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # JSON writes a character past U+FFFF as two of them; YAML does not
-
-
-class _NotPlain(Exception):
-    """JSON that the YAML reader might read otherwise, or refuse: left to it."""
-
-
-def _pairs(pairs: list) -> dict:
-    data = dict(pairs)
-    if len(data) != len(pairs):
-        raise _NotPlain  # a key given twice: the YAML reader names it
-    return data
-
-
-def _refuse(_value: str):
-    raise _NotPlain  # NaN, Infinity: the YAML reader refuses them
-
-
-def _json_rows(path: Path) -> object | None:
-    """A JSON batch file read with Python's json module, when the YAML reader (`codec.load_input`,
-    20 times slower) would read it to exactly the same value: JSON without tabs, duplicate keys,
-    escaped surrogates, non-finite numbers, long keys, lone surrogates, and within the reader's limits of nesting and
-    size. None for anything else (or when it does not read as JSON): the YAML reader reads it,
-    and says what is wrong with it."""
-    import json
-    import math
-
-    from cpcm.cli.common import read_input
-    from cpcm.store import codec
-
-    text = read_input(str(path), "--batch")
-    if len(text) > codec.MAX_CHARS or _NOT_YAML_TEXT.search(text) or _SURROGATE_ESCAPE.search(text):
-        return None
-    try:
-        data = json.loads(text, object_pairs_hook=_pairs, parse_constant=_refuse)
-    except (ValueError, RecursionError, _NotPlain):
-        return None
-    count = 0
-    todo = [(data, 0)]
-    while todo:
-        value, depth = todo.pop()
-        count += 1
-        if count > codec.MAX_NODES:
-            return None
-        if isinstance(value, (dict, list)):
-            if depth >= codec.MAX_DEPTH:
-                return None
-            if isinstance(value, dict):
-                for key in value:
-                    if len(key) > 1000 or _SURROGATE.search(key):
-                        return None
-                    count += 1
-                items = value.values()
-            else:
-                items = value
-            todo.extend((item, depth + 1) for item in items)
-        elif isinstance(value, str):
-            if _SURROGATE.search(value):
-                return None
-        elif isinstance(value, float) and not math.isfinite(value):
-            return None
     return data

@@ -211,6 +211,73 @@ class _Frame:
         self.key = None
 
 
+# characters YAML does not take as they are in a stream (it takes them escaped), reads as line breaks
+# (U+0085, U+2028, U+2029) or as a byte order mark, and the tab, which it does not take everywhere JSON
+# does; a lone surrogate (from a JSON escape) is not text
+_NOT_YAML_TEXT = re.compile("[^\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # JSON writes a character past U+FFFF as two of them; YAML does not
+
+
+_NOT_JSON = object()  # what `_plain_json` gives for text it leaves to the YAML reader
+
+
+class _NotPlain(Exception):
+    """JSON that the YAML reader might read otherwise, or refuse: left to it."""
+
+
+def _pairs(pairs: list) -> dict:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        raise _NotPlain  # a key given twice: the YAML reader names it
+    return data
+
+
+def _refuse(_value: str):
+    raise _NotPlain  # NaN, Infinity: the YAML reader refuses them
+
+
+def _plain_json(text: str) -> Any:
+    """`text` read with Python's json module, when the YAML reader (`_read_yaml`, 20 times slower)
+    would read it to exactly the same value: JSON without tabs, duplicate keys, escaped
+    surrogates, non-finite numbers, long keys, lone surrogates, and within the reader's limits of
+    nesting and size. _NOT_JSON for anything else (or when it does not read as JSON): the YAML
+    reader reads it, and says what is wrong with it."""
+    import json
+
+    if len(text) > MAX_CHARS or _NOT_YAML_TEXT.search(text) or _SURROGATE_ESCAPE.search(text):
+        return _NOT_JSON
+    try:
+        data = json.loads(text, object_pairs_hook=_pairs, parse_constant=_refuse)
+    except (ValueError, RecursionError, _NotPlain):
+        return _NOT_JSON
+    count = 0
+    todo = [(data, 0)]
+    while todo:
+        value, depth = todo.pop()
+        count += 1
+        if count > MAX_NODES:
+            return _NOT_JSON
+        if isinstance(value, (dict, list)):
+            if depth >= MAX_DEPTH:
+                return _NOT_JSON
+            if isinstance(value, dict):
+                for key in value:
+                    if len(key) > 1000 or _SURROGATE.search(key):
+                        return _NOT_JSON
+                    count += 1
+                items = value.values()
+            else:
+                items = value
+            todo.extend((item, depth + 1) for item in items)
+        elif isinstance(value, str):
+            if _SURROGATE.search(value):
+                return _NOT_JSON
+        elif isinstance(value, float) and not math.isfinite(value):
+            return _NOT_JSON
+    return data
+
+
 def load_input(text: str, max_chars: int | None = MAX_CHARS) -> Any:
     """YAML typed by a person, read with limits; BadYaml (naming the line and field, never a
     value) for anything else.
@@ -221,12 +288,24 @@ def load_input(text: str, max_chars: int | None = MAX_CHARS) -> Any:
     name, a duplicate key, an alias to a structure that holds itself, nesting deeper than
     MAX_DEPTH, more than MAX_NODES values once aliases are expanded (the "billion laughs"), more
     than MAX_CHARS characters. Parsed event by event (no recursion), so nothing can exhaust
-    the stack. Aliases are expanded into copies: the data holds no shared objects."""
+    the stack. Aliases are expanded into copies: the data holds no shared objects.
+
+    JSON (a list or a mapping) that the YAML reader would read to exactly the same value is read
+    by Python's json module instead, twenty times faster (`_plain_json`)."""
+    if max_chars is not None and len(text) > max_chars:
+        raise BadYaml(f"larger than {max_chars // (1024 * 1024)} MiB")
+    if text[:1] in ("[", "{"):
+        value = _plain_json(text)
+        if value is not _NOT_JSON:
+            return value
+    return _read_yaml(text)
+
+
+def _read_yaml(text: str) -> Any:
+    """`load_input`'s reader of YAML, event by event."""
     from ruamel.yaml import events as ev
     from ruamel.yaml.nodes import ScalarNode
 
-    if max_chars is not None and len(text) > max_chars:
-        raise BadYaml(f"larger than {max_chars // (1024 * 1024)} MiB")
     helper = _scalar_helper()
     stack: list[_Frame] = []
     anchors: dict[str, tuple[Any, int]] = {}
