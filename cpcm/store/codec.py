@@ -215,7 +215,6 @@ class _Frame:
 # (U+0085, U+2028, U+2029) or as a byte order mark, and the tab, which it does not take everywhere JSON
 # does; a lone surrogate (from a JSON escape) is not text
 _NOT_YAML_TEXT = re.compile("[^\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # JSON writes a character past U+FFFF as two of them; YAML does not
 
 
@@ -263,7 +262,7 @@ def _plain_json(text: str) -> Any:
                 return _NOT_JSON
             if isinstance(value, dict):
                 for key in value:
-                    if len(key) > 1000 or _SURROGATE.search(key):
+                    if len(key) > 1000 or _has_surrogate(key):
                         return _NOT_JSON
                     count += 1
                 items = value.values()
@@ -271,7 +270,7 @@ def _plain_json(text: str) -> Any:
                 items = value
             todo.extend((item, depth + 1) for item in items)
         elif isinstance(value, str):
-            if _SURROGATE.search(value):
+            if _has_surrogate(value):
                 return _NOT_JSON
         elif isinstance(value, float) and not math.isfinite(value):
             return _NOT_JSON
