@@ -98,6 +98,23 @@ def test_a_table_merges_its_segments_when_there_are_many(tmp_path):
     assert cache_mod.Table(folder, str(key.to_public()), [key], "other").load().entries == {}  # other code's: not used
 
 
+def test_an_encrypted_cache_file_cut_short_leaves_the_old_one_and_no_temp_file(tmp_path):
+    from pyrage import x25519
+
+    key = x25519.Identity.generate()
+    path = tmp_path / "view" / "list.age"
+    cache_mod.write_encrypted(path, str(key.to_public()), [b"old ", b"rows"])
+
+    def pieces():
+        yield b"new rows, "
+        raise OSError("disk full")
+    with pytest.raises(Exception, match="disk full"):
+        cache_mod.write_encrypted(path, str(key.to_public()), pieces())
+    assert [p.name for p in path.parent.iterdir()] == ["list.age"]
+    assert cipher.decrypt(path.read_bytes(), [key]) == b"old rows"
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
 def test_a_record_that_json_would_change_is_not_kept(tmp_path):
     assert cache_mod.plain_json({"a": [1, "x", None, True, 2.5]})
     assert not cache_mod.plain_json({"a": (1, 2)}) and not cache_mod.plain_json({1: "x"})

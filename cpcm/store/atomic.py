@@ -12,6 +12,7 @@ import ctypes
 import os
 import secrets
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 from cpcm.store.faults import crash_point
 from cpcm.store.layout import TMP_PREFIX
@@ -51,13 +52,19 @@ def write(path: Path, data: bytes, exclusive: bool = False, mode: int = 0o644, d
     """Write `data` to `path` atomically; with `exclusive`, FileExistsError if it exists.
     `durable=False`: no fsync of the file or its folder (the caller flushes them all later).
     `step`: called at each step (the crash points of the fault-injection tests)."""
+    write_with(path, lambda handle: handle.write(data), exclusive, mode, durable, step)
+
+
+def write_with(path: Path, fill: Callable[[BinaryIO], object], exclusive: bool = False, mode: int = 0o644,
+               durable: bool = True, step=crash_point) -> None:
+    """`write`, with the file's bytes written by `fill(handle)` (a stream too large to hold whole)."""
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f"{TMP_PREFIX}{secrets.token_hex(8)}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            fill(handle)
             handle.flush()
             step("atomic-written")
             if durable:
@@ -81,12 +88,14 @@ def write(path: Path, data: bytes, exclusive: bool = False, mode: int = 0o644, d
         step("atomic-dir-fsynced")
 
 
-def write_local(path: Path, data: bytes) -> None:
+def write_local(path: Path, data: bytes | Callable[[BinaryIO], object]) -> None:
     """Replace a local file that is made again when lost (the cache: never committed): written
     whole under a temp name and renamed, so that a reader never sees half of it, readable by the
-    user only; no fsync, and not a step of a write (no crash points)."""
+    user only; no fsync, and not a step of a write (no crash points). `data`: the bytes, or a
+    function that writes them to the file (`write_with`)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    write(path, data, mode=0o600, durable=False, step=_no_step)
+    fill = data if callable(data) else (lambda handle: handle.write(data))
+    write_with(path, fill, mode=0o600, durable=False, step=_no_step)
 
 
 def _no_step(name: str) -> None:

@@ -321,25 +321,12 @@ class _Pieces(io.RawIOBase):
 def write_encrypted(path: Path, recipient: str, pieces: Iterable[bytes]) -> None:
     """Replace a local file of the cache with the bytes of `pieces` (in order), encrypted to
     `recipient` as they are read: neither the whole plaintext nor the whole ciphertext is held
-    in memory (a view of 100,000 cases is tens of MB). Written under a temp name and renamed
-    (readable by the user only, no fsync: a cache file lost in a power cut is made again), as
-    `atomic.write_local`; the temp file holds ciphertext only."""
+    in memory (a view of 100,000 cases is tens of MB). Written by `atomic.write_local` (a temp
+    name renamed, readable by the user only, no fsync); the temp file holds ciphertext only."""
     import pyrage
 
-    folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = folder / f"{TMP_PREFIX}{secrets.token_hex(8)}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            pyrage.encrypt_io(io.BufferedReader(_Pieces(pieces), 1 << 20), handle, [cipher.parse_recipient(recipient)])
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic.write_local(path, lambda handle: pyrage.encrypt_io(
+        io.BufferedReader(_Pieces(pieces), 1 << 20), handle, [cipher.parse_recipient(recipient)]))
 
 
 APPEND_LIMIT = 4 << 20  # characters of JSON an Appender holds before it writes them as a segment
