@@ -235,8 +235,8 @@ def _case_pieces(ctx, session, case) -> list[tuple] | None:
 
 
 def _load(place, keys) -> tuple[dict, Callable[[], ViewBody]] | None:
-    found = views.read_view(place.path, keys)
-    if found is None or found[0].get("tag") != place.tag:
+    found = views.read_view(place.path, keys, place.tag)  # of another tag (an upgrade): its first chunk read, no more
+    if found is None:
         return None
     head, data = found
     return head, lambda: ViewBody(head["body"], data)
