@@ -1,0 +1,158 @@
+"""The list view made and printed a batch at a time (service/views.py): rows kept as one text each
+while they are put in order, the rows file and the printed sections made as the rows pass, the
+lines printed a few thousand at a time; a view of another tag read no further than its head.
+What `list` prints is compared with the list computed without views, byte for byte; no time or
+memory is measured here."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from pyrage import x25519
+
+from conftest import Cli, register, register_many
+from cpcm.service import context, fill, views
+from cpcm.service import tables as tables_mod
+from cpcm.store import cache as cache_mod
+from test_views import LIST, same
+
+
+def _folder(cli: Cli) -> Path:
+    return Path(cli.env["CPCM_REPO"]) / ".cpcm" / "cache" / "amina"
+
+
+@pytest.fixture
+def batches_of_two(monkeypatch):
+    """Two rows a batch: every list of a few cases is laid out, written and printed in several."""
+    monkeypatch.setattr(views, "LINES", 2)
+
+
+def test_a_list_made_and_printed_in_batches_is_the_list_printed_whole(cli, without_views, batches_of_two):
+    ids = register_many(cli, 4, child={"name": "Tab\tIn Name", "sex": "female", "date_of_birth": "2016-11-23"})
+    register(cli, child={"name": "No Birth", "sex": "male", "age_estimate": 7})
+    commands = [("list", *a) for a in LIST] + [("list", "--names", "--worker", "amina")]
+    shutil.rmtree(_folder(cli) / views.FOLDER, ignore_errors=True)
+    same(cli, without_views, commands)  # made anew, then read from the view
+    assert cli("note", ids[1], "--text", "visited").code == 0
+    register(cli, child={"name": "Later Child", "sex": "female", "date_of_birth": "2012-05-05"})
+    same(cli, without_views, commands)  # brought up to date: the changed rows merged into the rows file's
+    shutil.rmtree(_folder(cli), ignore_errors=True)
+    same(cli, without_views, commands)  # a cold cache
+
+
+def test_one_row_with_empty_values_is_printed_as_its_line():
+    """A view of one row whose "born" and "name" sections are empty texts prints the row (an empty
+    section of one row is one empty line, not no line), filtered or not, in batches or not."""
+    from datetime import date
+
+    texts = {"pre": "CP-1\topen\tregistered\thigh\tamina\tfemale", "born": "", "post": "2024-01-01", "name": ""}
+    for filters in ((None, None, None, None), ("open", None, None, None)):
+        view = views.ListView({"exact": True}, texts.__getitem__, lambda: [], date(2026, 12, 1), True, filters)
+        assert len(view) == 1
+        assert "".join(view.plain_text("h")) == "h\nCP-1\topen\tregistered\thigh\tamina\tfemale\t\t2024-01-01\t\n"
+
+
+@pytest.mark.parametrize("whole", [False, True], ids=["a segment at a time", "read whole"])
+def test_the_row_table_gives_each_row_shaped_as_it_is_read(cli, monkeypatch, whole):
+    """`fill.rows_of(..., shape=)` keeps `shape(case id, row)` of every row, whether read from the
+    table, made by a cold fill and read back, or with the table read whole: the list view holds
+    no list of values per case while it sorts them."""
+    monkeypatch.setattr(fill, "FILL_FROM", 2)
+    monkeypatch.setattr(tables_mod, "BULK_FROM", 2)
+    monkeypatch.setattr(context, "PREFETCH_FROM", 2)
+    if whole:
+        monkeypatch.setattr(cache_mod, "MERGE_FROM", 1)
+    register_many(cli, 5)
+    from conftest import library_session
+    from cpcm.store.layout import CASES
+
+    def both():
+        ctx = library_session(cli)
+        worker = ctx.need_worker()
+        cache = ctx.store.summaries(worker.id, ctx.identity.recipient, ctx.keys, context.fold_fingerprint())
+        trees, ids = ctx.store.versions(CASES), ctx.store.case_ids()
+        shaped = fill.rows_of(ctx, cache, trees, ids, shape=lambda case_id, row: ("shaped", case_id, json.dumps(row)))
+        return shaped, fill.rows_of(ctx, cache, trees, ids)
+
+    for _ in range(2):  # cold (filled, then read back), then from the table
+        shutil.rmtree(_folder(cli), ignore_errors=True) if _ == 0 else None
+        shaped, plain = both()
+        assert len(plain) == 5
+        assert shaped == {case_id: ("shaped", case_id, json.dumps(row)) for case_id, row in plain.items()}
+
+
+def test_the_made_anew_list_keeps_one_text_per_row(cli, without_views, monkeypatch):
+    register_many(cli, 3)
+    kept: list = []
+    original = fill.rows_of
+
+    def spy(*args, **kw):
+        found = original(*args, **kw)
+        kept.append(list(found.values()))
+        return found
+    monkeypatch.setattr(fill, "rows_of", spy)
+    shutil.rmtree(_folder(cli) / views.FOLDER, ignore_errors=True)
+    assert cli("list").code == 0
+    (values,) = kept
+    assert len(values) == 3 and all(type(value) is str for value in values)
+    same(cli, without_views, [("list",)])
+
+
+ROWS = [
+    ("CP-1", [None, None, None, None, "2024-01-01T09:00:00+03:00", None, None, 1, None, None]),
+    ("CP-10", [None, None, None, None, "2024-01-01T09:00:00+03:00", None, None, 1, None, None]),
+    ("CP-2", [None, None, None, None, "2024-01-01", None, None, 1, None, None]),
+    ("CP-3", [None, None, None, None, "2024", None, None, 1, None, None]),
+    ("CP-4", [None, None, None, None, None, None, None, 1, None, None]),
+    ("CP-5", [None, None, None, None, "", None, None, 1, None, None]),
+    ("CP-0", [None, None, None, None, "2024-01-01T09:00:00+03:00", None, None, 1, None, "Ẓ𝔘 name"]),
+    ("CP-6", [None, None, None, None, "2024-\u00e9", None, None, 1, None, None]),
+    ("CP-7", [None, None, None, None, "2023-12-31T23:59:59+03:00", None, None, 1, None, None]),
+    ("CP-11", [None, None, None, None, "2024\x01x", None, None, 1, None, None]),
+    ("CP-12", [None, None, None, None, "2024\tx", None, None, 1, None, None]),
+]
+
+
+@pytest.mark.parametrize("rows", [ROWS, ROWS + [("CP-8", [None, None, None, None, "2024\0odd", None, None, 1, None, None]),
+                                                 ("CP-9", [None, None, None, None, "2024", None, None, 1, None, None])]],
+                         ids=["texts", "a NUL in a key"])
+def test_rows_kept_as_texts_come_in_the_order_of_the_sort_key(rows):
+    expected = [views._dumps(item) for item in sorted([[c, r] for c, r in rows], key=views._sort_key)]
+    packed = [views._packed(c, r) for c, r in reversed(rows)]
+    got = list(views._in_order(packed))
+    assert [text for _item, text in got] == expected
+    assert [item for item, _text in got] == [json.loads(text) for text in expected]
+    assert packed == []  # emptied as read
+
+
+def test_a_rows_file_is_read_one_row_at_a_time_as_written():
+    rows = [[c, r] for c, r in ROWS]
+    data = b"".join(views.json_pieces(rows, size=3))
+    assert [item for item, _text in views._items(memoryview(data))] == rows
+    assert [text for _item, text in views._items(memoryview(data))] == [views._dumps(item) for item in rows]
+    assert list(views._items(memoryview(b"[]"))) == [] and list(views._items(memoryview(b" [ ] "))) == []
+    layout = views._Layout()
+    assert b"".join(views._passed(views._items(memoryview(data)), layout)) == data
+    assert layout.count == len(rows) and layout.texts() == views._list_text(rows)[0]
+
+
+def test_a_view_of_another_tag_is_read_no_further_than_its_head(tmp_path, monkeypatch):
+    identity = x25519.Identity.generate()
+    path = tmp_path / "list.view"
+    body = bytes(range(256)) * 8192  # 2 MB
+    views.write_view(path, str(identity.to_public()), {"version": views.VERSION, "tag": "old", "stamp": "s"}, [body])
+    given: list[int] = []
+    original = views._Plain.write
+    monkeypatch.setattr(views._Plain, "write", lambda self, chunk: given.append(len(chunk)) or original(self, chunk))
+    assert views.read_view(path, [identity], "new") is None
+    assert 0 < sum(given) < 1 << 20  # stopped at the head's chunk: not decrypted whole
+    given.clear()
+    head, data = views.read_view(path, [identity], "old")
+    assert head["stamp"] == "s" and bytes(data) == body and sum(given) > len(body)
+    head, data = views.read_view(path, [identity])
+    assert bytes(data) == body
+    assert views.read_view(path, [x25519.Identity.generate()], "old") is None  # not ours
+    path.write_bytes(path.read_bytes()[:-100])
+    assert views.read_view(path, [identity], "old") is None  # cut short: damaged
