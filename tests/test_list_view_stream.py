@@ -156,3 +156,88 @@ def test_a_view_of_another_tag_is_read_no_further_than_its_head(tmp_path, monkey
     assert views.read_view(path, [x25519.Identity.generate()], "old") is None  # not ours
     path.write_bytes(path.read_bytes()[:-100])
     assert views.read_view(path, [identity], "old") is None  # cut short: damaged
+
+
+def _due_table(cli: Cli) -> tuple[dict, set[str]]:
+    """The due table as loaded whole (each key's newest entry), and its segments' names."""
+    keys = context.identity_mod.load(Path(cli.env["CPCM_IDENTITY"]), lambda: None).keys
+    folder = _folder(cli) / "due"
+    names = {p.name for p in folder.glob("*.age")}
+    tags = {json.loads(views.cipher.decrypt((folder / n).read_bytes(), keys))["tag"] for n in names}
+    (tag,) = tags
+    return cache_mod.Table(folder, "", keys, tag).load().entries, names
+
+
+def test_due_merges_the_due_table_when_a_view_made_anew_finds_it_in_many_segments(cli, repo, without_views, monkeypatch):
+    """Each view made anew that misses a case appends a segment to the due table; when they are
+    `MERGE_FROM` (and more than the table's size fills), `due` merges them as it reads them: the
+    same entries (each key's newest) in fewer segments, a case gone from the folder left out, and
+    the same `due` after."""
+    from conftest import git
+
+    monkeypatch.setattr(cache_mod, "MERGE_FROM", 4)
+    ids = register_many(cli, 4)
+    commands = [("due",), ("due", "--worker", "all"), ("due", "--json")]
+    same(cli, without_views, commands)
+    counts = []
+    for n in range(3):  # a case changed, the view made anew: a segment appended for it
+        assert cli("note", ids[n], "--text", "visited").code == 0
+        shutil.rmtree(_folder(cli) / views.FOLDER)
+        assert cli("due", "--worker", "all").code == 0
+        counts.append(len(_due_table(cli)[1]))
+    assert counts == [2, 3, 1]  # merged on the fourth segment
+    entries, _names = _due_table(cli)
+    assert {k for k in entries if not k.startswith(tables_mod.TEXT)} == set(ids)
+    same(cli, without_views, commands)
+    before = _due_table(cli)[0]
+    git(repo, "rm", "-r", "-q", f"cases/{ids[3]}")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "remove a case folder")
+    counts = []
+    for n in range(2):
+        assert cli("note", ids[n], "--text", "again").code == 0
+        shutil.rmtree(_folder(cli) / views.FOLDER)
+        assert cli("due", "--worker", "all").code == 0
+        counts.append(len(_due_table(cli)[1]))
+    assert counts == [3, 1]  # the case's rows and the deletion of the case gone; then merged
+    entries, names = _due_table(cli)
+    assert {k for k in entries if not k.startswith(tables_mod.TEXT)} == set(ids[:3])
+    assert all(entries[k] == before[k] for k in entries if k.startswith(tables_mod.TEXT) and k in before)
+    same(cli, without_views, commands)
+
+
+def test_a_due_table_merge_that_cannot_write_leaves_the_table_as_it_was(cli, without_views, monkeypatch):
+    from cpcm.service import dueview
+
+    ids = register_many(cli, 3)
+    assert cli("due").code == 0
+    assert cli("note", ids[0], "--text", "visited").code == 0
+    shutil.rmtree(_folder(cli) / views.FOLDER)
+    assert cli("due").code == 0
+    entries, names = _due_table(cli)
+    assert len(names) >= 2
+    monkeypatch.setattr(cache_mod, "MERGE_FROM", 2)
+    original = cache_mod.write_segment
+    written = []
+
+    def full(folder, recipient, payload):
+        if folder.name == "due":
+            if written:
+                raise OSError(28, "No space left on device")
+            written.append(original(folder, recipient, payload))  # the first segment of the merge, then the disk is full
+            return written[-1]
+        return original(folder, recipient, payload)
+    merged = []
+    real_merge = dueview.merge_due_table
+    monkeypatch.setattr(dueview, "merge_due_table", lambda ctx, session: merged.append(real_merge(ctx, session)) or merged[-1])
+    appender = cache_mod.Appender
+    monkeypatch.setattr(cache_mod, "Appender", lambda folder, recipient, tag, limit=None: appender(folder, recipient, tag, 200))
+    monkeypatch.setattr(cache_mod, "write_segment", full)
+    shutil.rmtree(_folder(cli) / views.FOLDER)
+    same(cli, without_views, [("due", "--worker", "all")])
+    assert merged == [False] and len(written) == 1
+    assert _due_table(cli) == (entries, names)  # the segment written removed, the others kept
+    monkeypatch.setattr(cache_mod, "write_segment", original)
+    monkeypatch.setattr(cache_mod, "Appender", appender)
+    shutil.rmtree(_folder(cli) / views.FOLDER)
+    same(cli, without_views, [("due", "--worker", "all")])
+    assert merged[-1] is True and _due_table(cli)[0] == entries
