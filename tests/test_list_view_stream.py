@@ -241,3 +241,26 @@ def test_a_due_table_merge_that_cannot_write_leaves_the_table_as_it_was(cli, wit
     shutil.rmtree(_folder(cli) / views.FOLDER)
     same(cli, without_views, [("due", "--worker", "all")])
     assert merged[-1] is True and _due_table(cli)[0] == entries
+
+
+def test_a_cold_fill_hands_its_freed_memory_back_once_it_ends(cli, monkeypatch):
+    """A cold fill on every core gives back what it freed (`fill.give_back`) when it ends, before
+    the list reads its rows back and lays them out; a fill of a few cases in the command's own
+    process does not."""
+    monkeypatch.setattr(fill, "FILL_FROM", 2)
+    monkeypatch.setattr(tables_mod, "BULK_FROM", 2)
+    monkeypatch.setattr(context, "PREFETCH_FROM", 2)
+    ids = register_many(cli, 4)
+    given: list[str] = []
+    original = fill.give_back
+    monkeypatch.setattr(fill, "give_back", lambda: given.append("given") or original())
+    read_back = []
+    newest = cache_mod.newest_entries
+    monkeypatch.setattr(cache_mod, "newest_entries", lambda table, *a: read_back.append(list(given)) or newest(table, *a))
+    shutil.rmtree(_folder(cli))
+    assert {r["case_id"] for r in cli("list", "--json").json()} == set(ids)
+    assert given == ["given"] and read_back and read_back[0] == ["given"]  # given back before the rows are read back
+    assert cli("note", ids[0], "--text", "visited").code == 0
+    shutil.rmtree(_folder(cli) / views.FOLDER)
+    assert cli("list").code == 0 and given == ["given"]  # one case read again: no fill on every core
+    original()  # callable where the C library has it, a no-op elsewhere
