@@ -129,10 +129,11 @@ def test_rows_kept_as_texts_come_in_the_order_of_the_sort_key(rows):
 
 def test_a_rows_file_is_read_one_row_at_a_time_as_written():
     rows = [[c, r] for c, r in ROWS]
-    data = b"".join(views.json_pieces(rows, size=3))
+    data = views._dumps(rows).encode()
     assert [item for item, _text in views._items(memoryview(data))] == rows
     assert [text for _item, text in views._items(memoryview(data))] == [views._dumps(item) for item in rows]
     assert list(views._items(memoryview(b"[]"))) == [] and list(views._items(memoryview(b" [ ] "))) == []
+    assert [item for item, _text in views._items(memoryview(json.dumps(rows, indent=1).encode()))] == rows  # spaced too
     layout = views._Layout()
     assert b"".join(views._passed(views._items(memoryview(data)), layout)) == data
     assert layout.count == len(rows) and layout.texts() == views._list_text(rows)[0]

@@ -127,14 +127,6 @@ def write_view(path: Path, recipient: str, head: dict, body: bytes | Iterable[by
     write_encrypted(path, recipient, itertools.chain([_dumps(head).encode() + b"\n"], pieces))
 
 
-def json_pieces(values: list, size: int = 5000) -> Iterator[bytes]:
-    """`_dumps(values).encode()` of a list, made a few thousand values at a time."""
-    yield b"["
-    for start in range(0, len(values), size):
-        yield (b"," if start else b"") + _dumps(values[start:start + size])[1:-1].encode()
-    yield b"]"
-
-
 def sections(texts: dict[str, str | bytes]) -> tuple[dict[str, list[int]], bytes]:
     """Texts (or bytes) laid end to end: where each is (byte offsets), and the bytes."""
     where, chunks, at = {}, [], 0
@@ -486,10 +478,6 @@ def _batches(text: str, count: int, size: int) -> Iterator[list[str]]:
         yield lines
 
 
-def _held(value: Any) -> Callable[[], Any]:
-    return lambda: value
-
-
 def _list_files(place: _Place) -> tuple[Path, Path]:
     return place.path, place.path.with_name(f"{LIST}-rows.view")
 
@@ -612,8 +600,8 @@ class _Layout:
 
 
 def _passed(rows: Iterable[tuple[list, str]], layout: _Layout) -> Iterator[bytes]:
-    """The rows file's JSON ([[case id, row], ...], as `json_pieces` writes it), a few thousand rows
-    at a time, each batch laid out in `layout` as it passes."""
+    """The rows file's JSON (`_dumps` of [[case id, row], ...]), a few thousand rows at a time,
+    each batch laid out in `layout` as it passes."""
     yield b"["
     first = True
     batch: list[tuple[list, str]] = []
