@@ -265,3 +265,23 @@ def test_a_cold_fill_hands_its_freed_memory_back_once_it_ends(cli, monkeypatch):
     shutil.rmtree(_folder(cli) / views.FOLDER)
     assert cli("list").code == 0 and given == ["given"]  # one case read again: no fill on every core
     original()  # callable where the C library has it, a no-op elsewhere
+
+
+def test_the_due_view_columns_are_read_in_place_in_its_bytes(cli):
+    """`dueview.ViewBody` reads each column in the view's bytes (no copy of it), giving the values
+    the arrays it was written from hold."""
+    from array import array
+
+    from cpcm.service import dueview
+
+    register_many(cli, 3)
+    assert cli("due", "--worker", "all").code == 0
+    keys = context.identity_mod.load(Path(cli.env["CPCM_IDENTITY"]), lambda: None).keys
+    head, data = views.read_view(_folder(cli) / views.FOLDER / "due.view", keys)
+    body = dueview.ViewBody(head["body"], data)
+    assert body.items["due"] and body.items["case"]
+    for name, column in body.items.items():
+        start, end = head["body"]["sections"][name]
+        copied = array(column.format)
+        copied.frombytes(bytes(data[start:end]))
+        assert column.obj is data.obj and list(column) == list(copied), name  # the file's buffer, not a copy

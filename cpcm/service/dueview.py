@@ -169,19 +169,19 @@ class _Builder:
 
 
 class ViewBody:
-    """A view's columns as read back: `items` (each column by name), the case ids, and its small parts."""
+    """A view's columns as read back: `items` (each column by name), the case ids, and its small
+    parts. The columns are read in place in the view's bytes (`memoryview.cast`: indexed, sliced
+    and iterated as the arrays they were written from), not copied out: about 14 MB at 233,000
+    items."""
 
     def __init__(self, small: dict, data):
-        from array import array
-
         self.small = small
         where = small["sections"]
         self.items: dict[str, Any] = {}
+        whole = memoryview(data).cast("B")
         for name in (*_INSTANTS, *_NUMBERS):
-            column = array("q" if name in _INSTANTS else "i")
             start, end = where[name]
-            column.frombytes(data[start:end])
-            self.items[name] = column
+            self.items[name] = whole[start:end].cast("q" if name in _INSTANTS else "i")  # TypeError: not whole items
         start, end = where["ids"]
         text = str(data[start:end], "utf-8")
         self.ids = text.split("\n") if text else []
