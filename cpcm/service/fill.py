@@ -269,6 +269,29 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
             except OSError:
                 pass  # a read never fails because the local cache cannot be written
         tables.save(ctx)
+        if spread:
+            give_back()
+
+
+def give_back() -> None:
+    """Hand the memory a cold fill freed back to the system. The C library keeps the heap pages
+    of the large buffers it freed (segments written, results received: about 40 MB at 100,000
+    cases) and Python's small objects never reuse them, so whatever the command does after the
+    fill would count on top of them in its peak. Where the C library has no `malloc_trim`
+    (not glibc), nothing is done."""
+    global _TRIM
+    if _TRIM is None:
+        try:
+            import ctypes
+
+            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _TRIM = False
+    if _TRIM:
+        _TRIM(0)
+
+
+_TRIM: Any = None
 
 
 def _store(item: Filled, tree: str, writers: dict[str, Appender], direct: dict[str, Table],
@@ -307,18 +330,20 @@ def case_rows(ctx: Context) -> dict[str, list]:
 
 
 def rows_of(ctx: Context, cache: SummaryCache, trees: dict[str, str], ids: list[str],
-            failed: set[str] | None = None) -> dict[str, list]:
+            failed: set[str] | None = None, shape: Callable[[str, list], Any] | None = None) -> dict[str, Any]:
     """`case_rows` of the cases `ids` (their tree ids in `trees`), through `cache`'s row table;
-    the readable cases that could not be read are added to `failed`."""
+    the readable cases that could not be read are added to `failed`. `shape(case_id, row)`: what
+    is kept of each row as it is read (default: the row itself; service/views.py keeps one text)."""
+    keep = _keeper(shape)
     table = Table(cache.folder / ROWS.name, cache.recipient, cache.keys, cache.fingerprint)
     if len(table.segments()) + 1 >= cache_mod.MERGE_FROM:  # many segments: read whole, and merged when saved
-        return _rows_loaded(ctx, cache, table.load(), trees, ids, failed)
+        return _rows_loaded(ctx, cache, table.load(), trees, ids, failed, keep)
     dirty = cache.dirty
     rows: dict[str, list] = {}
     gone: set[str] = set()
     for case_id, entry in table.stream(set(ids), gone):  # a segment at a time: no table held beside the rows
         if entry["tree"] == trees.get(case_id) and case_id not in dirty and entry["row"] is not None:
-            rows[case_id] = _shared(entry["row"])
+            rows[case_id] = keep(case_id, entry["row"])
         elif entry["tree"] == trees.get(case_id) and case_id not in dirty:
             rows[case_id] = None  # a case the worker does not read
     missing = [case_id for case_id in ids if case_id not in rows]
@@ -336,16 +361,17 @@ def rows_of(ctx: Context, cache: SummaryCache, trees: dict[str, str], ids: list[
         if cold and item.keep and trees.get(item.case_id) is not None and item.case_id not in dirty:
             later.add(item.case_id)
         else:
-            rows[item.case_id] = _shared(value(item, ROWS))
+            rows[item.case_id] = keep(item.case_id, value(item, ROWS))
     if later:
-        for case_id, entry in Table(table.folder, cache.recipient, cache.keys, cache.fingerprint).stream(set(later)):
-            if entry["tree"] == trees.get(case_id) and entry["row"] is not None:
-                rows[case_id] = _shared(entry["row"])
+        written = Table(table.folder, cache.recipient, cache.keys, cache.fingerprint)
+        for case_id, entry in cache_mod.newest_entries(written):  # an entry at a time: no segment parsed whole
+            if case_id in later and entry["tree"] == trees.get(case_id) and entry["row"] is not None:
+                rows[case_id] = keep(case_id, entry["row"])
                 later.discard(case_id)
         if later:  # not in the table (it could not be written): read again, and held
             for item in fill(ctx, cache, trees, sorted(later), spread=len(later) >= FILL_FROM):
                 if item.values is not None:
-                    rows[item.case_id] = _shared(value(item, ROWS))
+                    rows[item.case_id] = keep(item.case_id, value(item, ROWS))
     if failed is not None:
         failed.update(c for c in missing if c not in read)
     if gone:  # cases that left the folder: forgotten (a segment of deletions)
@@ -360,7 +386,7 @@ def rows_of(ctx: Context, cache: SummaryCache, trees: dict[str, str], ids: list[
 
 
 def _rows_loaded(ctx: Context, cache: SummaryCache, table: Table, trees: dict[str, str], ids: list[str],
-                 failed: set[str] | None) -> dict[str, list]:
+                 failed: set[str] | None, keep: Callable[[str, list], Any]) -> dict[str, Any]:
     """`rows_of` through the whole row table, merged when saved."""
     entries = table.entries
     dirty = cache.dirty
@@ -371,7 +397,7 @@ def _rows_loaded(ctx: Context, cache: SummaryCache, table: Table, trees: dict[st
         tree = trees.get(case_id)
         if entry is not None and tree is not None and entry["tree"] == tree and case_id not in dirty:
             if entry["row"] is not None:
-                rows[case_id] = _shared(entry["row"])
+                rows[case_id] = keep(case_id, entry["row"])
         else:
             missing.append(case_id)
     cold = len(missing) >= FILL_FROM  # written in segments as the cases come; a few: with the table's own save
@@ -379,7 +405,7 @@ def _rows_loaded(ctx: Context, cache: SummaryCache, table: Table, trees: dict[st
     for item in fill(ctx, cache, trees, missing, direct={} if cold else {ROWS.name: table}, spread=cold):
         read.add(item.case_id)
         if item.values is not None:
-            rows[item.case_id] = _shared(value(item, ROWS))
+            rows[item.case_id] = keep(item.case_id, value(item, ROWS))
     if failed is not None:
         failed.update(c for c in missing if c not in read)
     for gone in set(entries) - set(ids):
@@ -392,6 +418,12 @@ def _rows_loaded(ctx: Context, cache: SummaryCache, table: Table, trees: dict[st
 
 
 _COMMON: dict = {}
+
+
+def _keeper(shape: Callable[[str, list], Any] | None) -> Callable[[str, list], Any]:
+    if shape is None:
+        return lambda case_id, row: _shared(row)
+    return shape
 
 
 def _shared(row: list) -> list:

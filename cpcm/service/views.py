@@ -28,6 +28,8 @@ holds what the per-case functions returned, and is read back into the same value
 from __future__ import annotations
 
 import hashlib
+import heapq
+import io
 import itertools
 import json
 import os
@@ -36,6 +38,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import pyrage
 
 from cpcm.crypto import cipher
 from cpcm.domain.case import Case
@@ -48,23 +52,68 @@ FOLDER = "views"
 
 
 # -- the file -----------------------------------------------------------------------------------------
-def read_view(path: Path, keys: Sequence) -> tuple[dict, bytes] | None:
+def read_view(path: Path, keys: Sequence, tag: str | None = None) -> tuple[dict, memoryview] | None:
     """The view's head (a JSON line) and the bytes after it, None when there is none or it cannot
-    be read."""
+    be read. `tag`: None too when the head is of another tag, known from the file's first chunk
+    (a view of other code, after an upgrade, is not decrypted whole to be dropped)."""
     try:
-        raw = path.read_bytes()
+        handle = open(path, "rb")
     except OSError:
         return None
+    with handle:
+        try:
+            if handle.read(len(cipher.MAGIC)) != cipher.MAGIC:  # armored, or damaged: read whole
+                handle.seek(0)
+                return _parsed_view(cipher.decrypt(handle.read(), keys), tag)
+            handle.seek(0)
+            plain = _Plain(tag)
+            pyrage.decrypt_io(handle, plain, list(keys))
+        except (OSError, cipher.NotARecipient, cipher.Damaged, ValueError, pyrage.DecryptError, _OtherView):
+            return None
+    return _parsed_view(plain.data, tag)
+
+
+class _OtherView(Exception):
+    """The view being read is of another version or tag: it is not read further."""
+
+
+class _Plain(io.RawIOBase):
+    """Where a view is decrypted to: its bytes, the head checked as soon as its line is whole."""
+
+    def __init__(self, tag: str | None):
+        self.data = bytearray()
+        self.tag = tag
+        self.checked = tag is None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, chunk) -> int:
+        start = len(self.data)
+        self.data += chunk
+        if not self.checked:
+            end = self.data.find(b"\n", start)
+            if end >= 0:
+                self.checked = True
+                if _head_of(bytes(self.data[:end]), self.tag) is None:
+                    raise _OtherView
+        return len(chunk)
+
+
+def _head_of(line: bytes, tag: str | None) -> dict | None:
     try:
-        data = cipher.decrypt(raw, keys)
-    except (cipher.NotARecipient, cipher.Damaged, ValueError):
-        return None
-    end = data.find(b"\n")
-    try:
-        head = json.loads(data[:end])
+        head = json.loads(line)
     except ValueError:
         return None
-    if not isinstance(head, dict) or head.get("version") != VERSION:
+    if not isinstance(head, dict) or head.get("version") != VERSION or (tag is not None and head.get("tag") != tag):
+        return None
+    return head
+
+
+def _parsed_view(data: bytes | bytearray, tag: str | None) -> tuple[dict, memoryview] | None:
+    end = data.find(b"\n")
+    head = _head_of(bytes(data[:end]), tag) if end >= 0 else None
+    if head is None:
         return None
     return head, memoryview(data)[end + 1:]
 
@@ -76,14 +125,6 @@ def write_view(path: Path, recipient: str, head: dict, body: bytes | Iterable[by
 
     pieces = [body] if isinstance(body, (bytes, bytearray, memoryview)) else body
     write_encrypted(path, recipient, itertools.chain([_dumps(head).encode() + b"\n"], pieces))
-
-
-def json_pieces(values: list, size: int = 5000) -> Iterator[bytes]:
-    """`_dumps(values).encode()` of a list, made a few thousand values at a time."""
-    yield b"["
-    for start in range(0, len(values), size):
-        yield (b"," if start else b"") + _dumps(values[start:start + size])[1:-1].encode()
-    yield b"]"
 
 
 def sections(texts: dict[str, str | bytes]) -> tuple[dict[str, list[int]], bytes]:
@@ -327,20 +368,27 @@ def _sort_key(item: list) -> tuple:
 class ListView:
     """What `cpcm list` prints from the view: a Sequence of `case_summary` dicts (made as read, from
     the rows, for --json and a table on a terminal), and `plain_text` (the printed lines, made
-    from the text kept ready)."""
+    from the text kept ready, a few thousand at a time)."""
 
     def __init__(self, head: dict, text: Callable[[str], str], rows: Callable[[], list], today: date, names: bool,
-                 filters: tuple):
+                 filters: tuple, count: int | None = None):
         self.head, self._text, self._rows, self.today, self.names, self.filters = head, text, rows, today, names, filters
         self._texts: dict[str, list[str]] = {}
         self._selected: list[int] | None = None
         self._summaries = None
+        self._count = count
 
     def column(self, name: str) -> list[str]:
         if name not in self._texts:
-            text = self._text(name)
-            self._texts[name] = text.split("\n") if text else []
+            self._texts[name] = _split(self._text(name), self.count())
         return self._texts[name]
+
+    def count(self) -> int:
+        """How many rows the view holds (each row's "pre" holds its case id: never empty)."""
+        if self._count is None:
+            pre = self._text("pre")
+            self._count = pre.count("\n") + 1 if pre else 0
+        return self._count
 
     def _all_rows(self) -> list:
         if callable(self._rows):
@@ -374,7 +422,7 @@ class ListView:
 
     def __len__(self) -> int:
         index = self._index()
-        return len(self.column("pre")) if index is None else len(index)
+        return self.count() if index is None else len(index)
 
     def __getitem__(self, index):
         return self.summaries()[index]
@@ -382,25 +430,52 @@ class ListView:
     def __iter__(self) -> Iterator[dict]:
         return iter(self.summaries())
 
-    def plain_text(self, header: str) -> str:
+    def plain_text(self, header: str) -> Iterator[str]:
         """The lines `print_table` prints when it does not draw a table: `header`, then a line per
-        row (case id, status, stage, risk, worker, sex, age, registered, and name with --names)."""
-        columns = [self.column("pre"), self.column("born"), self.column("post")] + ([self.column("name")] if self.names else [])
+        row (case id, status, stage, risk, worker, sex, age, registered, and name with --names),
+        given `LINES` rows at a time (never the whole list's text, nor its sections split at once)."""
+        names = ["pre", "born", "post"] + (["name"] if self.names else [])
         index = self._index()
         if index is not None:
-            columns = [[column[n] for n in index] for column in columns]
-        if not columns[0]:
-            return header + "\n"
+            picked = [[column[n] for n in index] for column in map(self.column, names)]
+            batches: Iterator[list[list[str]]] = (
+                [column[start:start + LINES] for column in picked] for start in range(0, len(index), LINES))
+        else:
+            count = self.count()
+            batches = zip(*(_batches(self._text(name), count, LINES) for name in names))
         today = self.today
         year, day = today.year, today.isoformat()[5:]
-        # the age as `summary_of` counts it: whole years from the date of birth to today
-        ages = {b: (str(year - int(b[:4]) - (day < b[5:])) if b else "") for b in set(columns[1])}
-        columns[1] = map(ages.__getitem__, columns[1])
-        return header + "\n" + "\n".join(map("\t".join(["{}"] * len(columns)).format, *columns)) + "\n"
+        ages: dict[str, str] = {}
+        line = "\t".join(["{}"] * len(names)).format
+        yield header + "\n"
+        for columns in batches:
+            columns = list(columns)
+            for b in set(columns[1]).difference(ages):
+                # the age as `summary_of` counts it: whole years from the date of birth to today
+                ages[b] = str(year - int(b[:4]) - (day < b[5:])) if b else ""
+            columns[1] = map(ages.__getitem__, columns[1])
+            yield "\n".join(map(line, *columns)) + "\n"
 
 
-def _held(value: Any) -> Callable[[], Any]:
-    return lambda: value
+LINES = 10_000  # rows of the list laid out (or printed) at a time
+
+
+def _split(text: str, count: int) -> list[str]:
+    """A section's lines: `count` of them (one row with an empty value is one empty line)."""
+    return text.split("\n") if count else []
+
+
+def _batches(text: str, count: int, size: int) -> Iterator[list[str]]:
+    """A section's `count` lines, `size` at a time (the rest of the text split as it goes)."""
+    rest, left = text, count
+    while left > 0:
+        if left <= size:
+            lines, rest = rest.split("\n"), ""
+        else:
+            lines = rest.split("\n", size)
+            rest = lines.pop()
+        left -= len(lines)
+        yield lines
 
 
 def _list_files(place: _Place) -> tuple[Path, Path]:
@@ -411,32 +486,160 @@ def _rows_reader(place: _Place, stamp: str) -> Callable[[], list]:
     """The rows of the view of `stamp`, read when asked; made from the per-case tables when the
     rows file is of another view (replaced by another command meanwhile)."""
     def read() -> list:
-        found = read_view(_list_files(place)[1], place.ctx.keys)
-        if found is not None and found[0].get("stamp") == stamp and found[0].get("tag") == place.tag:
-            return json.loads(bytes(found[1]))
-        return _made(place, None)[0]
+        found = _rows_file(place, stamp)
+        if found is not None:
+            return json.loads(bytes(found))
+        made = _made(place, None)
+        return [item for item, _text in made.rows]
     return read
 
 
-def _made(place: _Place, kept: tuple[dict, Callable[[], list]] | None) -> tuple[list, set[str], bool]:
-    """The rows of the tree now, in order, the cases that could not be read, and whether they may
-    be stored: from the view `kept` (its head, its rows) and the cases changed since, or anew."""
+def _rows_file(place: _Place, stamp: str) -> memoryview | None:
+    """The JSON of the rows file of the view of `stamp`, None when it is of another view."""
+    found = read_view(_list_files(place)[1], place.ctx.keys)
+    if found is not None and found[0].get("stamp") == stamp and found[0].get("tag") == place.tag:
+        return found[1]
+    return None
+
+
+# -- the rows of a list view, in order ---------------------------------------------------------------------
+# Made anew (a cold cache, many cases changed), the rows are kept while they are read as one text
+# each (`_packed`): the sort key, then the JSON the rows file holds, so that 100,000 rows are
+# 100,000 strings sorted as strings (about 200 bytes each) and not lists of values (about 500).
+# Brought up to date, the rows file is read one row at a time and the changed rows merged in.
+# Either way the rows file and the printed sections are then made as the rows pass, in order.
+def _packed(case_id: str, row: list) -> str | tuple[None, str]:
+    """A row as kept until the rows are in order: "registered NUL case id NUL JSON", where JSON is
+    [case id, row] as the rows file holds it. NUL is below every other character, so these texts
+    sort as (registered, case id) do (`_sort_key`); a key that holds a NUL, or is not text, is
+    kept as (None, JSON), and the rows are then sorted by `_sort_key` itself."""
+    text = _dumps([case_id, row])
+    registered = row[4] or ""
+    if type(registered) is str and type(case_id) is str and "\0" not in registered and "\0" not in case_id:
+        return f"{registered}\0{case_id}\0{text}"
+    return (None, text)
+
+
+def _json_of(packed: str | tuple[None, str]) -> str:
+    return packed[1] if type(packed) is tuple else packed.split("\0", 2)[2]
+
+
+def _in_order(packed: list) -> Iterator[tuple[list, str]]:
+    """(row, its JSON) of each packed row, in the order `cpcm list` prints them; the list is
+    emptied as it is read."""
+    if all(type(p) is str for p in packed):
+        packed.sort()
+    else:
+        packed.sort(key=lambda p: _sort_key(json.loads(_json_of(p))))
+    packed.reverse()
+    while packed:  # each row's text freed as it is read
+        text = _json_of(packed.pop())
+        yield json.loads(text), text
+
+
+def _items(data: memoryview) -> Iterator[tuple[list, str]]:
+    """(row, its JSON) of each row of a rows file's JSON ([[case id, row], ...]), one at a time."""
+    text = str(data, "utf-8")
+    del data
+    scan = _SCAN
+    pos = text.index("[") + 1
+    end = len(text)
+    while pos < end and text[pos] in _WHITE:
+        pos += 1
+    if pos < end and text[pos] == "]":
+        return
+    while pos < end:
+        item, stop = scan(text, pos)
+        yield item, text[pos:stop]
+        pos = stop
+        while text[pos] in _WHITE:
+            pos += 1
+        if text[pos] == "]":
+            return
+        if text[pos] != ",":
+            raise ValueError("not a rows file")
+        pos += 1
+        while text[pos] in _WHITE:
+            pos += 1
+
+
+_SCAN = json.JSONDecoder().raw_decode
+_WHITE = " \t\n\r"
+
+
+@dataclass
+class _Rows:
+    """The rows of the tree now, in order (`rows`: (row, its JSON), read once), the cases that
+    could not be read, and whether the view may be stored."""
+
+    rows: Iterator[tuple[list, str]]
+    failed: set[str]
+    clean: bool
+
+
+class _Layout:
+    """The list view's sections ("pre", "born", "post", "name") made from the rows as they pass,
+    `LINES` at a time, and whether they filter exactly (`_list_text`)."""
+
+    def __init__(self):
+        self.parts: dict[str, list[str]] = {"pre": [], "born": [], "post": [], "name": []}
+        self.exact = True
+        self.count = 0
+
+    def take(self, items: list[list]) -> None:
+        texts, exact = _list_text(items)
+        self.exact = self.exact and exact
+        for name, text in texts.items():
+            self.parts[name].append(text)
+        self.count += len(items)
+
+    def texts(self) -> dict[str, str]:
+        texts = {name: "\n".join(parts) for name, parts in self.parts.items()}
+        self.parts = {}
+        return texts
+
+
+def _passed(rows: Iterable[tuple[list, str]], layout: _Layout) -> Iterator[bytes]:
+    """The rows file's JSON (`_dumps` of [[case id, row], ...]), a few thousand rows at a time,
+    each batch laid out in `layout` as it passes."""
+    yield b"["
+    first = True
+    batch: list[tuple[list, str]] = []
+    for pair in itertools.chain(rows, [None]):
+        if pair is not None:
+            batch.append(pair)
+            if len(batch) < LINES:
+                continue
+        if batch:
+            layout.take([item for item, _text in batch])
+            yield (b"" if first else b",") + ",".join(text for _item, text in batch).encode()
+            first = False
+            batch = []
+    yield b"]"
+
+
+def _made(place: _Place, kept: tuple[dict, Callable[[], memoryview | None]] | None) -> _Rows:
+    """The rows of the tree now, in order: from the view `kept` (its head, its rows file's JSON)
+    and the cases changed since, or anew."""
     from cpcm.service import fill
 
     ctx = place.ctx
     changes = changes_since(place, kept[0]["tree"], kept[0]["retry"]) if kept is not None else None
-    if changes is None:  # made anew from the per-case row table
+    data = kept[1]() if changes is not None else None
+    if changes is None or data is None:  # made anew from the per-case row table
         failed: set[str] = set()
         trees = ctx.store.versions(CASES)
         ids = ctx.store.case_ids()
-        found = fill.rows_of(ctx, place.cache, trees, ids, failed)
-        rows = sorted(([case_id, row] for case_id, row in found.items()), key=_sort_key)
-        return rows, failed, set(ids) == set(trees) and not (place.cache.dirty & set(ids))
+        packed = list(fill.rows_of(ctx, place.cache, trees, ids, failed, shape=_packed).values())
+        clean = set(ids) == set(trees) and not (place.cache.dirty & set(ids))
+        del trees, ids
+        return _Rows(_in_order(packed), failed, clean)
     drop = changes.gone | set(changes.cases) | changes.failed
-    rows = [item for item in kept[1]() if item[0] not in drop]
-    rows += [[case_id, fill.list_row(ctx, case)] for case_id, case in changes.cases.items() if case is not None]
-    rows.sort(key=_sort_key)
-    return rows, changes.failed, changes.clean
+    old = ((item, text) for item, text in _items(data) if item[0] not in drop)
+    del data
+    new = sorted(((item, _dumps(item)) for item in ([case_id, fill.list_row(ctx, case)] for case_id, case in changes.cases.items()
+                                                     if case is not None)), key=lambda pair: _sort_key(pair[0]))
+    return _Rows(heapq.merge(old, new, key=lambda pair: _sort_key(pair[0])), changes.failed, changes.clean)
 
 
 def list_view(ctx, status: str | None, risk: str | None, worker: str | None, stage: str | None,
@@ -448,31 +651,45 @@ def list_view(ctx, status: str | None, risk: str | None, worker: str | None, sta
         return None
     today = ctx.now.date()
     filters = (status, risk, worker, stage)
-    found = read_view(place.path, ctx.keys)
+    found = read_view(place.path, ctx.keys, place.tag)
     kept = None
-    if found is not None and found[0].get("tag") == place.tag:
+    if found is not None:
         head, body = found
         if unchanged(place, head):
             return ListView(head, lambda name: _section(head, body, name), _rows_reader(place, head["stamp"]), today, names,
                             filters)
-        kept = (head, _rows_reader(place, head["stamp"]))
-    rows, failed, clean = _made(place, kept)
-    texts, exact = _list_text(rows)
+        old_stamp = head["stamp"]
+        kept = (head, lambda: _rows_file(place, old_stamp))
+        del found, body
+    made = _made(place, kept)
+    del kept
+    layout = _Layout()
+    stamp = secrets.token_hex(8)
+    rows_head = {"version": VERSION, "tag": place.tag, "stamp": stamp}
+    stored = False
+    if made.clean and still(place):
+        try:  # the rows first (laid out as they are written): a reader of the new head finds them
+            write_view(_list_files(place)[1], place.cache.recipient, rows_head, _passed(made.rows, layout))
+            stored = True
+        except OSError:  # a read never fails because the local cache cannot be written
+            made, layout = _made(place, None), _Layout()  # the rows passed to the write that failed: read again
+    read_rows: Callable[[], list]
+    if stored:
+        read_rows = _rows_reader(place, stamp)  # read again if asked: not held while the lines are printed
+    else:  # the rows' JSON held, for --json and a table on a terminal
+        held = b"".join(_passed(made.rows, layout))
+        read_rows = lambda: json.loads(held)  # noqa: E731
+    texts = layout.texts()
     where, body = sections(texts)
-    head = {"version": VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(failed), "exact": exact,
-            "stamp": secrets.token_hex(8), "sections": where}
-    read_rows: Callable[[], list] = _held(rows)
-    if clean and still(place):
-        main, rows_file = _list_files(place)
-        try:  # the rows first: a reader of the new head finds them
-            write_view(rows_file, place.cache.recipient, {"version": VERSION, "tag": place.tag, "stamp": head["stamp"]},
-                   json_pieces(rows))
-            write_view(main, place.cache.recipient, head, body)
-            read_rows = _rows_reader(place, head["stamp"])  # read again if asked: not held while the lines are printed
+    head = {"version": VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(made.failed), "exact": layout.exact,
+            "stamp": stamp, "sections": where}
+    if stored:
+        try:
+            write_view(place.path, place.cache.recipient, head, body)
         except OSError:
             pass  # a read never fails because the local cache cannot be written
-    del rows, body
-    return ListView(head, texts.__getitem__, read_rows, today, names, filters)
+    del body
+    return ListView(head, texts.__getitem__, read_rows, today, names, filters, layout.count)
 
 
 # -- cpcm report statistics -------------------------------------------------------------------------------
@@ -530,9 +747,9 @@ def statistics_rows(ctx) -> tuple[list[list[list]], Any, int, int] | None:
     place = place_for(ctx, STATISTICS, session.zone_key)
     if place is None:
         return None
-    found = read_view(place.path, ctx.keys)
+    found = read_view(place.path, ctx.keys, place.tag)
     kept = None
-    if found is not None and found[0].get("tag") == place.tag:
+    if found is not None:
         head, body = found
         if unchanged(place, head):
             return _groups(json.loads(bytes(body))), session.zone, head["cases"], head["total"]
