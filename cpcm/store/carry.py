@@ -148,7 +148,8 @@ def _plain(git_dir: str) -> dict[str, str]:
         if key:
             settings[key.lower()] = value.strip().lower()
     if settings.get("core.repositoryformatversion", "0") not in ("0", "1") or \
-            any(key.startswith(("extensions.", "core.hookspath", "core.sharedrepository")) for key in settings):
+            any(key.startswith(("extensions.", "include.", "includeif.", "core.hookspath", "core.sharedrepository"))
+                for key in settings):
         raise NotHere("repository extensions or shared permissions")
     return settings
 
@@ -202,7 +203,7 @@ class Change:
         lines = dict.fromkeys([*self.commits, *self.trees])
         for mode, sha, path in self.entries:
             if mode != GITLINK:
-                lines.setdefault(sha, path)
+                lines.setdefault(sha, path if "\n" not in path else None)  # (one line each: no hint then)
         return [f"{sha} {path}" if path else sha for sha, path in lines.items()]
 
 
@@ -264,7 +265,10 @@ def carry(sender: Repo, receiver: Repo, tip: str, sent: Change, receiver_nots: S
     objects into `receiver`'s store. NotHere (and nothing left in `receiver`) when any step fails."""
     objects = os.path.join(receiver.git_dir, "objects")
     _clear_stale(objects)
-    folder = tempfile.mkdtemp(prefix=QUARANTINE, dir=objects)
+    try:
+        folder = tempfile.mkdtemp(prefix=QUARANTINE, dir=objects)
+    except OSError:
+        raise NotHere("the receiving object store is not writable") from None
     try:
         quarantine = receiver.quarantined(folder)
         lines = sent.objects()
@@ -274,6 +278,8 @@ def carry(sender: Repo, receiver: Repo, tip: str, sent: Change, receiver_nots: S
         check(quarantine, tip, receiver_nots)
         crash_point("carry-checked")
         _migrate(folder, objects)
+    except OSError:
+        raise NotHere("the objects could not be moved into the store") from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
