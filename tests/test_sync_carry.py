@@ -347,6 +347,32 @@ def test_what_the_fast_way_does_not_handle_goes_through_git(history, tmp_path, c
         fsck(Path(url))
 
 
+def test_a_branch_that_is_a_symbolic_ref_goes_through_git(history):
+    work, bare, commits = history
+    run(bare, "update-ref", "refs/heads/other", commits["theirs"])
+    run(bare, "symbolic-ref", BRANCH, "refs/heads/other")
+    with pytest.raises(carry.NotHere):
+        carry.push(work, str(bare), BRANCH, commits["merged"])
+    with pytest.raises(carry.NotHere):
+        carry.fetch(work, str(bare), BRANCH, remote.INCOMING)
+
+
+def test_an_object_missing_from_the_remote_is_not_carried(history, tmp_path):
+    work, bare, commits = history
+    laptop = tmp_path / "laptop"
+    run(tmp_path, "clone", "-q", "--no-local", str(bare), str(laptop))
+    run(laptop, "reset", "-q", "--hard", commits["base"])
+    assert carry.push(work, str(bare), BRANCH, commits["merged"])
+    blob = run(work, "rev-parse", f"{commits['merged']}:cases/D/01.note.yaml.age").strip()
+    (bare / "objects" / blob[:2] / blob[2:]).unlink()  # a remote damaged on disk
+    before = refs(laptop / ".git")
+    with pytest.raises(carry.NotHere):
+        carry.fetch(laptop, str(bare), BRANCH, remote.INCOMING)
+    assert refs(laptop / ".git") == before and quarantines(laptop / ".git") == []
+    with pytest.raises(GitError):  # and git's own fetch, which the sync falls back to, refuses it too
+        remote.fetch(Git(laptop), str(bare))
+
+
 def test_nothing_in_common_goes_through_git_fetch(history, tmp_path):
     work, bare, commits = history
     lone = tmp_path / "lone"
