@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -122,8 +123,18 @@ def copy(path: Path, name: str) -> Path:
 
 
 # -- the same result as git's transport ------------------------------------------------------------
-def test_a_carried_push_gives_what_git_push_gives(history):
+@pytest.fixture(params=["loose", "pack"])
+def stored(request, monkeypatch):
+    """Both ways the receiving side stores what it reads: loose objects (`unpack-objects`, a small
+    change) and a kept pack (`index-pack`, from `UNPACK_LIMIT` objects on)."""
+    if request.param == "pack":
+        monkeypatch.setattr(carry, "UNPACK_LIMIT", 1)
+    return request.param
+
+
+def test_a_carried_push_gives_what_git_push_gives(history, stored):
     work, bare, commits = history
+    packs_before = len(list((bare / "objects" / "pack").glob("*.idx")))
     by_git = copy(bare, "by-git.git")
     assert carry.push(work, str(bare), BRANCH, commits["merged"]) is True
     run(work, "push", "-q", str(by_git), f"{commits['merged']}:{BRANCH}")
@@ -132,11 +143,11 @@ def test_a_carried_push_gives_what_git_push_gives(history):
     fsck(bare)
     fsck(work)
     assert quarantines(bare) == []
-    # pushing again changes nothing; the merge's entries taken from theirs were not needed to be sent
-    assert carry.push(work, str(bare), BRANCH, commits["merged"]) is True
+    assert len(list((bare / "objects" / "pack").glob("*.idx"))) == packs_before + (stored == "pack")
+    assert carry.push(work, str(bare), BRANCH, commits["merged"]) is True  # again: nothing to do
 
 
-def test_a_carried_fetch_gives_what_git_fetch_gives(history, tmp_path):
+def test_a_carried_fetch_gives_what_git_fetch_gives(history, tmp_path, stored):
     work, bare, commits = history
     assert carry.push(work, str(bare), BRANCH, commits["merged"])
     laptop = tmp_path / "laptop"
@@ -345,6 +356,17 @@ def test_what_the_fast_way_does_not_handle_goes_through_git(history, tmp_path, c
         assert remote.push(Git(work), url, commits["merged"])
         assert run(Path(url), "rev-parse", BRANCH).strip() == commits["merged"]
         fsck(Path(url))
+
+
+def test_a_quarantine_folder_a_killed_sync_left_in_a_remote_goes_after_an_hour(history):
+    work, bare, commits = history
+    old, fresh = bare / "objects" / f"{carry.QUARANTINE}old", bare / "objects" / f"{carry.QUARANTINE}fresh"
+    for folder in (old, fresh):
+        (folder / "pack").mkdir(parents=True)
+    stamp = time.time() - carry.STALE_SECONDS - 60
+    os.utime(old, (stamp, stamp))
+    assert carry.push(work, str(bare), BRANCH, commits["merged"])
+    assert quarantines(bare) == [fresh.name]  # another copy may be carrying into the remote right now
 
 
 def test_a_branch_that_is_a_symbolic_ref_goes_through_git(history):

@@ -363,6 +363,7 @@ def _migrate(folder: str, objects: str) -> None:
                 _finalize(os.path.join(source, item), os.path.join(target_dir, item))
     pack_dir = os.path.join(folder, "pack")
     if os.path.isdir(pack_dir):
+        os.makedirs(os.path.join(objects, "pack"), exist_ok=True)
         order = {".pack": 0, ".rev": 1, ".bitmap": 2, ".idx": 3}
         names = [n for n in os.listdir(pack_dir) if os.path.splitext(n)[1] in order]
         for name in sorted(names, key=lambda n: (order[os.path.splitext(n)[1]], n)):
