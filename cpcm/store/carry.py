@@ -431,7 +431,8 @@ def set_ref(repo: Repo, ref: str, new: str, old: str | None = None) -> bool:
 def push(root, path: str, ref: str, commit: str) -> bool:
     """Make `commit` the remote's `ref` (a fast-forward only, as `git push` without force): True
     when it is (or already was), False when the remote's branch is not in `commit`'s history or
-    moved while this ran. NotHere before anything in the remote changed: use `git push`."""
+    moved while this ran. NotHere when the remote's branch was not moved (objects checked and moved
+    into its store stay there unnamed, as after a push git refused): use `git push`."""
     here, there = local(root), bare(path)
     old = branch(there, ref)
     if old == commit:
@@ -467,6 +468,8 @@ def fetch(root, path: str, ref: str, into: str) -> str:
 
 def _gc(repo: Repo) -> None:
     try:
-        subprocess.run(repo.command(["gc", "--auto", "--quiet"]), cwd=repo.git_dir, env=repo.env(), capture_output=True)
+        # (when gc is due it goes on in the background, as after git's push: no pipe is kept waiting for it)
+        subprocess.run(repo.command(["gc", "--auto", "--quiet"]), cwd=repo.git_dir, env=repo.env(),
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except OSError:
         pass
