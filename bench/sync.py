@@ -17,6 +17,8 @@ made, as on a laptop in use); then, each timed as a user runs it (a fresh `cpcm`
   it on A (a merge);
 - `list` on A: its views brought up to date with the cases that arrived.
 
+The remote is a folder, so a sync carries the objects itself (store/carry.py) rather than through
+git's fetch and push; CPU time counts cpcm and every git it starts, the remote's side included.
 Several sizes and record counts (comma-separated) run one after another: the table shows whether a
 sync costs what arrived or what the repository holds. Prints the figures and writes
 OUT/sync-results.json. docs/performance.md has the last run.

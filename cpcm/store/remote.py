@@ -137,7 +137,16 @@ def init_bare(path: Path) -> None:
 
 
 def fetch(git: Git, url: str) -> str | None:
-    """Fetch the remote's branch into INCOMING; its commit, or None when the remote is empty."""
+    """Fetch the remote's branch into INCOMING; its commit, or None when the remote is empty.
+    From a remote that is a folder the objects are carried without git's transport when it can
+    be done safely (store/carry.py); otherwise, and over a network, by `git fetch`."""
+    if _carried(git, url):
+        from cpcm.store import carry
+
+        try:
+            return carry.fetch(git.root, _folder_path(git, url), f"refs/heads/{BRANCH}", INCOMING)
+        except carry.NotHere:
+            pass  # git's fetch, as before
     try:
         # no submodules in a casefile repository: without saying so git reads the whole index to look for them
         args = ["fetch", "-q", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules"]
@@ -167,8 +176,29 @@ def _is_folder(git: Git, url: str) -> bool:
     return "://" not in url and os.path.isdir(os.path.join(os.path.abspath(git.root), url))
 
 
+def _folder_path(git: Git, url: str) -> str:
+    """The remote's folder (a path relative to the repository, as git takes it, made absolute)."""
+    return os.path.join(os.path.abspath(git.root), url)
+
+
+def _carried(git: Git, url: str) -> bool:
+    """Whether the objects may be carried by store/carry.py: a folder, and a URL git also reads as
+    a path (git reads `host:path`, a colon before any slash, as ssh)."""
+    colon, slash = url.find(":"), url.find("/")
+    return _is_folder(git, url) and (colon < 0 or 0 <= slash < colon)
+
+
 def push(git: Git, url: str, commit: str) -> bool:
-    """Push `commit` as the remote's branch (never forced); False when the remote moved on."""
+    """Push `commit` as the remote's branch (never forced); False when the remote moved on.
+    To a remote that is a folder the objects are carried without git's transport when it can be
+    done safely (store/carry.py); otherwise, and over a network, by `git push`."""
+    if _carried(git, url):
+        from cpcm.store import carry
+
+        try:
+            return carry.push(git.root, _folder_path(git, url), f"refs/heads/{BRANCH}", commit)
+        except carry.NotHere:
+            pass  # git's push, as before: nothing in the remote was changed
     try:
         git.run(["push", "-q", url, f"{commit}:refs/heads/{BRANCH}"], env=_settings(*TRANSFER))
         return True
