@@ -285,3 +285,24 @@ def test_the_due_view_columns_are_read_in_place_in_its_bytes(cli):
         copied = array(column.format)
         copied.frombytes(bytes(data[start:end]))
         assert column.obj is data.obj and list(column) == list(copied), name  # the file's buffer, not a copy
+
+
+def test_a_view_brought_up_to_date_that_cannot_be_written_reads_only_the_changed_cases(cli, without_views, monkeypatch):
+    ids = register_many(cli, 4)
+    assert cli("list").code == 0  # the view of this commit
+    assert cli("note", ids[2], "--text", "visited").code == 0
+    anew: list = []
+    real_rows_of = fill.rows_of
+    monkeypatch.setattr(fill, "rows_of", lambda *a, **kw: anew.append(1) or real_rows_of(*a, **kw))
+    real_write = views.write_view
+
+    def full_disk(path, *args, **kw):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(views, "write_view", full_disk)
+    printed = cli("list")
+    assert anew == []  # not made anew from every case: the kept rows and the changed case
+    monkeypatch.setattr(fill, "rows_of", real_rows_of)
+    expected = without_views(cli, "list")
+    assert (printed.code, printed.stdout, printed.stderr) == (expected.code, expected.stdout, expected.stderr)
+    monkeypatch.setattr(views, "write_view", real_write)
+    same(cli, without_views, [("list",)])

@@ -662,7 +662,6 @@ def list_view(ctx, status: str | None, risk: str | None, worker: str | None, sta
         kept = (head, lambda: _rows_file(place, old_stamp))
         del found, body
     made = _made(place, kept)
-    del kept
     layout = _Layout()
     stamp = secrets.token_hex(8)
     rows_head = {"version": VERSION, "tag": place.tag, "stamp": stamp}
@@ -672,7 +671,10 @@ def list_view(ctx, status: str | None, risk: str | None, worker: str | None, sta
             write_view(_list_files(place)[1], place.cache.recipient, rows_head, _passed(made.rows, layout))
             stored = True
         except OSError:  # a read never fails because the local cache cannot be written
-            made, layout = _made(place, None), _Layout()  # the rows passed to the write that failed: read again
+            # the rows passed to the write that failed: made again, from the view kept when there is one
+            # (its rows file is the one the failed write left in place)
+            made, layout = _made(place, kept), _Layout()
+    del kept
     read_rows: Callable[[], list]
     if stored:
         read_rows = _rows_reader(place, stamp)  # read again if asked: not held while the lines are printed
