@@ -358,7 +358,7 @@ def test_what_the_fast_way_does_not_handle_goes_through_git(history, tmp_path, c
         fsck(Path(url))
 
 
-def test_a_quarantine_folder_a_killed_sync_left_in_a_remote_goes_after_an_hour(history):
+def test_a_quarantine_folder_a_killed_sync_left_in_a_remote_goes_after_a_day(history):
     work, bare, commits = history
     old, fresh = bare / "objects" / f"{carry.QUARANTINE}old", bare / "objects" / f"{carry.QUARANTINE}fresh"
     for folder in (old, fresh):
@@ -367,6 +367,80 @@ def test_a_quarantine_folder_a_killed_sync_left_in_a_remote_goes_after_an_hour(h
     os.utime(old, (stamp, stamp))
     assert carry.push(work, str(bare), BRANCH, commits["merged"])
     assert quarantines(bare) == [fresh.name]  # another copy may be carrying into the remote right now
+
+
+def a_step(monkeypatch, step: str, store: Path, action) -> None:
+    """Run `action(quarantine folder)` on each quarantine folder in object store `store` when a
+    carry reaches crash point `step`."""
+    real = carry.crash_point
+
+    def hook(name: str) -> None:
+        if name == step:
+            for folder in sorted(store.iterdir()):
+                if folder.name.startswith(carry.QUARANTINE):
+                    action(folder)
+        real(name)
+    monkeypatch.setattr(carry, "crash_point", hook)
+
+
+def test_an_object_file_gone_from_the_quarantine_before_it_is_moved_refuses_the_push(history, stored, monkeypatch):
+    """Another process (a copy sweeping a shared remote) removes part of the quarantine folder
+    after the check: the branch is not moved, the remote stays whole."""
+    work, bare, commits = history
+    gone = []
+
+    def remove_one(folder: Path) -> None:
+        parts = sorted(p for p in folder.iterdir() if p.name == "pack" or len(p.name) == 2)
+        assert parts
+        shutil.rmtree(parts[-1])
+        gone.append(parts[-1].name)
+    a_step(monkeypatch, "carry-checked", bare / "objects", remove_one)
+    with pytest.raises(carry.NotHere):
+        carry.push(work, str(bare), BRANCH, commits["merged"])
+    assert gone == ["pack"] if stored == "pack" else len(gone) == 1
+    assert run(bare, "rev-parse", BRANCH).strip() == commits["theirs"]
+    fsck(bare)
+    assert quarantines(bare) == []
+    monkeypatch.undo()
+    assert remote.push(Git(work), str(bare), commits["merged"])  # git's push then, or the carry again
+    fsck(bare)
+
+
+def test_an_object_missing_from_the_store_after_the_move_refuses_the_push(history, stored, monkeypatch):
+    """The objects are looked for in the store itself after the move, before the branch moves."""
+    work, bare, commits = history
+    real = carry._finalize
+    lost = []
+
+    def loses_one(source: str, target: str) -> None:
+        real(source, target)
+        if not lost and not target.endswith(".idx"):
+            os.unlink(target)  # (a loose object, or the pack: its index then names what is not there)
+            lost.append(target)
+    monkeypatch.setattr(carry, "_finalize", loses_one)
+    with pytest.raises(carry.NotHere):
+        carry.push(work, str(bare), BRANCH, commits["merged"])
+    assert lost
+    assert run(bare, "rev-parse", BRANCH).strip() == commits["theirs"]
+    fsck(bare)
+
+
+def test_a_quarantine_folder_in_use_is_not_taken_by_another_copy_sweeping_the_remote(history, monkeypatch):
+    """Its time is renewed at each step: a folder whose time looks old (a slow stick, another
+    computer's clock) is left alone while the carry goes on."""
+    work, bare, commits = history
+    stamp = time.time() - carry.STALE_SECONDS - 60
+    a_step(monkeypatch, "carry-read", bare / "objects", lambda folder: os.utime(folder, (stamp, stamp)))
+    real = carry.crash_point
+
+    def and_sweep(name: str) -> None:
+        real(name)
+        if name == "carry-checked":
+            carry._clear_stale(str(bare / "objects"))  # what another copy's push does first
+    monkeypatch.setattr(carry, "crash_point", and_sweep)
+    assert carry.push(work, str(bare), BRANCH, commits["merged"]) is True
+    assert run(bare, "rev-parse", BRANCH).strip() == commits["merged"]
+    fsck(bare)
 
 
 def test_a_branch_that_is_a_symbolic_ref_goes_through_git(history):

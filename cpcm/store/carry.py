@@ -45,7 +45,7 @@ from cpcm.store.faults import crash_point
 from cpcm.store.git import git_env
 
 QUARANTINE = "tmp_objdir-cpcm-"  # git's `prune` removes `tmp_*` in the object store after two weeks
-STALE_SECONDS = 3600  # a quarantine folder this old in a remote is left by a killed sync: removed
+STALE_SECONDS = 86400  # a quarantine folder untouched this long in a remote is left by a killed sync: removed
 UNPACK_LIMIT = 100  # git's transfer.unpackLimit: fewer objects are stored loose, more are kept as a pack
 HAVES = 64  # a fetch offers the remote this many of this copy's newest commits to start from
 NO_INDEX = "cpcm-no-index"  # a file that is never made: none of these commands needs an index
@@ -261,8 +261,10 @@ def _is_id(text: str) -> bool:
 # -- moving the objects ------------------------------------------------------------------------------
 def carry(sender: Repo, receiver: Repo, tip: str, sent: Change, receiver_nots: Sequence[str]) -> None:
     """Pack `sent`'s objects in `sender`, read the pack into a quarantine folder of `receiver`,
-    check there that `tip`'s history is complete against what `receiver_nots` reach, and move the
-    objects into `receiver`'s store. NotHere (and nothing left in `receiver`) when any step fails."""
+    check there that `tip`'s history is complete against what `receiver_nots` reach, move the
+    objects into `receiver`'s store and check the same objects there (a file that left the
+    quarantine folder on the way is refused, not skipped). NotHere (and nothing left in
+    `receiver`'s refs) when any step fails."""
     objects = os.path.join(receiver.git_dir, "objects")
     _clear_stale(objects)
     try:
@@ -274,14 +276,24 @@ def carry(sender: Repo, receiver: Repo, tip: str, sent: Change, receiver_nots: S
         lines = sent.objects()
         if lines:
             _pipe(sender, quarantine, lines)
+        files = _listing(folder)  # what the pack brought: every one of them is moved, or the carry refused
+        _in_use(folder)
         crash_point("carry-read")
-        check(quarantine, tip, receiver_nots)
+        wanted = check(quarantine, tip, receiver_nots)
+        _in_use(folder)
         crash_point("carry-checked")
-        _migrate(folder, objects)
+        _migrate(folder, objects, files)
+        _missing(receiver, wanted)  # in the store itself now, without the quarantine folder
     except OSError:
         raise NotHere("the objects could not be moved into the store") from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _in_use(folder: str) -> None:
+    """Mark the quarantine folder as in use (its time: another copy sweeping a shared remote takes
+    only a folder left untouched for `STALE_SECONDS`)."""
+    os.utime(folder)
 
 
 def _pipe(sender: Repo, receiver: Repo, lines: list[str]) -> None:
@@ -324,18 +336,27 @@ def _pipe(sender: Repo, receiver: Repo, lines: list[str]) -> None:
         raise NotHere("the pack was not made or not read")
 
 
-def check(repo: Repo, tip: str, nots: Sequence[str]) -> None:
+def check(repo: Repo, tip: str, nots: Sequence[str]) -> dict[str, str]:
     """That everything `tip` names is in `repo` (its quarantine folder included), checked in
     proportion to what is new: every commit `nots` do not reach has its tree's entries that are
-    not a parent's there, each with the type its mode says. NotHere when anything is missing."""
+    not a parent's there, each with the type its mode says. NotHere when anything is missing;
+    the objects checked (id: type)."""
     new = change(repo, tip, nots)  # fails on a missing commit or a missing tree on a changed path
-    wanted: dict[str, str] = {tree: "tree" for tree in new.trees}
+    wanted: dict[str, str] = {sha: "commit" for sha in new.commits}
+    for tree in new.trees:
+        wanted.setdefault(tree, "tree")
     for mode, sha, _path in new.entries:
         if mode == GITLINK:
             continue  # a submodule's commit is not part of this repository's history
         kind = "tree" if mode == TREE_MODE else "blob"
         if wanted.setdefault(sha, kind) != kind:
             raise NotHere("an object is named with two types")
+    _missing(repo, wanted)
+    return wanted
+
+
+def _missing(repo: Repo, wanted: dict[str, str]) -> None:
+    """NotHere unless `repo` holds each of `wanted` (id: type) with its type."""
     if not wanted:
         return
     out = repo.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"],
@@ -350,24 +371,37 @@ def check(repo: Repo, tip: str, nots: Sequence[str]) -> None:
             raise NotHere(f"object {sha[:10]} is missing")
 
 
-def _migrate(folder: str, objects: str) -> None:
-    """Move what the quarantine folder holds into the object store, as git's own quarantine is
-    moved: loose objects each to its place (kept when already there), then each pack with its
-    index last (a pack is used once its index is there)."""
+PACK_ORDER = {".pack": 0, ".rev": 1, ".bitmap": 2, ".idx": 3}  # a pack is used once its index is there
+
+
+def _listing(folder: str) -> list[str]:
+    """The object files in a quarantine folder (paths in it), in the order they are moved: loose
+    objects, then each pack with its index last."""
+    loose, packs = [], []
     for name in sorted(os.listdir(folder)):
         source = os.path.join(folder, name)
         if len(name) == 2 and os.path.isdir(source):
-            target_dir = os.path.join(objects, name)
-            os.makedirs(target_dir, exist_ok=True)
-            for item in os.listdir(source):
-                _finalize(os.path.join(source, item), os.path.join(target_dir, item))
+            loose.extend(f"{name}/{item}" for item in sorted(os.listdir(source)))
     pack_dir = os.path.join(folder, "pack")
     if os.path.isdir(pack_dir):
-        os.makedirs(os.path.join(objects, "pack"), exist_ok=True)
-        order = {".pack": 0, ".rev": 1, ".bitmap": 2, ".idx": 3}
-        names = [n for n in os.listdir(pack_dir) if os.path.splitext(n)[1] in order]
-        for name in sorted(names, key=lambda n: (order[os.path.splitext(n)[1]], n)):
-            _finalize(os.path.join(pack_dir, name), os.path.join(objects, "pack", name))
+        names = [n for n in os.listdir(pack_dir) if os.path.splitext(n)[1] in PACK_ORDER]
+        packs = [f"pack/{n}" for n in sorted(names, key=lambda n: (PACK_ORDER[os.path.splitext(n)[1]], n))]
+    return loose + packs
+
+
+def _migrate(folder: str, objects: str, files: Sequence[str]) -> None:
+    """Move `files` (from `_listing`) from the quarantine folder into the object store, as git's
+    own quarantine is moved: loose objects each to its place (kept when already there), then each
+    pack with its index last. NotHere when one of them is no longer there (another process removed
+    it): the store may then lack an object the branch would name."""
+    for rel in files:
+        source = os.path.join(folder, rel)
+        if not os.path.lexists(source):
+            raise NotHere("an object file left the quarantine folder")
+        target_dir = os.path.join(objects, os.path.dirname(rel))
+        if not os.path.isdir(target_dir):
+            os.makedirs(target_dir, exist_ok=True)
+        _finalize(source, os.path.join(target_dir, os.path.basename(rel)))
 
 
 def _finalize(source: str, target: str) -> None:
@@ -377,6 +411,8 @@ def _finalize(source: str, target: str) -> None:
         os.link(source, target)
     except FileExistsError:
         pass
+    except FileNotFoundError:
+        raise NotHere("an object file left the quarantine folder") from None
     except OSError:
         os.replace(source, target)
         return
@@ -384,8 +420,9 @@ def _finalize(source: str, target: str) -> None:
 
 
 def _clear_stale(objects: str) -> None:
-    """Remove quarantine folders a killed sync left (an hour old or more: another copy may be
-    carrying objects into a shared remote right now)."""
+    """Remove quarantine folders a killed sync left (untouched for a day or more: another copy
+    may be carrying objects into a shared remote right now, and the clocks of the computers that
+    share a folder need not agree)."""
     try:
         names = [n for n in os.listdir(objects) if n.startswith(QUARANTINE)]
     except OSError:
