@@ -443,6 +443,52 @@ def test_a_quarantine_folder_in_use_is_not_taken_by_another_copy_sweeping_the_re
     fsck(bare)
 
 
+def test_a_carried_push_is_on_the_remote_s_disk_before_its_branch_moves(history, stored, monkeypatch):
+    """The remote may be a stick pulled right after "pushed": the object files are fsynced by git
+    (its settings on the command that reads the pack), the folders they were placed in here, all
+    before the branch moves; then the branch's file (by `update-ref`) and its folder."""
+    work, bare, commits = history
+    store = bare / "objects"
+
+    def loose() -> set[str]:
+        return {f"{d.name}/{f.name}" for d in store.iterdir() if len(d.name) == 2 for f in d.iterdir()}
+    folders_before = {d.name for d in store.iterdir()}
+    loose_before = loose()
+    commands, synced, at_ref = [], [], []
+    real_command = carry.Repo.command
+
+    def command(self, args):
+        commands.append(list(args))
+        return real_command(self, args)
+    monkeypatch.setattr(carry.Repo, "command", command)
+    monkeypatch.setattr(carry, "fsync_dir", lambda folder: synced.append(os.path.normpath(folder)))
+    real_step = carry.crash_point
+
+    def step(name: str) -> None:
+        if name == "carry-push-ref":
+            at_ref.extend(synced)
+        real_step(name)
+    monkeypatch.setattr(carry, "crash_point", step)
+    assert carry.push(work, str(bare), BRANCH, commits["merged"]) is True
+    fsck(bare)
+    new_loose = loose() - loose_before
+    needed = {os.path.normpath(store / rel.split("/")[0]) for rel in new_loose}
+    if stored == "pack":
+        assert not new_loose
+        needed.add(os.path.normpath(store / "pack"))
+    else:
+        assert new_loose
+    if {d.name for d in store.iterdir()} - folders_before:
+        needed.add(os.path.normpath(store))  # a folder made in the store: its name too
+    assert needed and needed <= set(at_ref)
+    assert os.path.normpath(bare / "refs" / "heads") in synced[len(at_ref):]
+    reader = next(c for c in commands if "unpack-objects" in c or "index-pack" in c)
+    assert ("unpack-objects" if stored == "loose" else "index-pack") in reader
+    assert "core.fsync=loose-object,pack" in reader and "core.fsyncMethod=fsync" in reader
+    update = next(c for c in commands if "update-ref" in c)
+    assert "core.fsync=reference" in update[:update.index("update-ref")]
+
+
 def test_a_branch_that_is_a_symbolic_ref_goes_through_git(history):
     work, bare, commits = history
     run(bare, "update-ref", "refs/heads/other", commits["theirs"])

@@ -33,6 +33,7 @@ object. Messages and file names hold object ids and fixed text only.
 """
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
@@ -41,6 +42,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from cpcm.store.atomic import fsync_dir
 from cpcm.store.faults import crash_point
 from cpcm.store.git import git_env
 
@@ -50,6 +52,11 @@ UNPACK_LIMIT = 100  # git's transfer.unpackLimit: fewer objects are stored loose
 HAVES = 64  # a fetch offers the remote this many of this copy's newest commits to start from
 NO_INDEX = "cpcm-no-index"  # a file that is never made: none of these commands needs an index
 ZERO = "0" * 40
+# each object file the receiving side writes is on disk before the branch names it (git's default
+# leaves loose objects to the system's write-back: a stick pulled after "pushed" could lack them);
+# the folders they are moved into are fsynced here, the branch's file by `update-ref`
+DURABLE_OBJECTS = ("-c", "core.fsync=loose-object,pack", "-c", "core.fsyncMethod=fsync")
+DURABLE_REF = ("-c", "core.fsync=reference", "-c", "core.fsyncMethod=fsync")
 GITLINK = "160000"
 TREE_MODE = "040000"
 # hooks git runs on the receiving side of a push: a remote with any of them gets git's push
@@ -303,10 +310,10 @@ def _pipe(sender: Repo, receiver: Repo, lines: list[str]) -> None:
     if len(lines) < UNPACK_LIMIT:
         # stored as they come (no compression): a new `cases` tree is 4 MB at 100,000 cases, which
         # zlib makes 3 MB in 0.1 s of CPU; gc compresses it later (as a merge's trees, store/remote.py)
-        reader = ["-c", "core.looseCompression=0", "unpack-objects", "-q"]
+        reader = [*DURABLE_OBJECTS, "-c", "core.looseCompression=0", "unpack-objects", "-q"]
     else:
         os.makedirs(os.path.join(receiver.objects or "", "pack"), exist_ok=True)
-        reader = ["index-pack", "--stdin"]
+        reader = [*DURABLE_OBJECTS, "index-pack", "--stdin"]
     try:
         # no compression either between the two (a pipe on one machine; records are ciphertext, which
         # does not compress): deltas between the objects sent are still looked for (two `cases` trees)
@@ -393,7 +400,9 @@ def _migrate(folder: str, objects: str, files: Sequence[str]) -> None:
     """Move `files` (from `_listing`) from the quarantine folder into the object store, as git's
     own quarantine is moved: loose objects each to its place (kept when already there), then each
     pack with its index last. NotHere when one of them is no longer there (another process removed
-    it): the store may then lack an object the branch would name."""
+    it): the store may then lack an object the branch would name. Every folder a file was placed
+    in (and the store's own, where a folder was made) is fsynced before this returns."""
+    touched: dict[str, None] = {}
     for rel in files:
         source = os.path.join(folder, rel)
         if not os.path.lexists(source):
@@ -401,7 +410,21 @@ def _migrate(folder: str, objects: str, files: Sequence[str]) -> None:
         target_dir = os.path.join(objects, os.path.dirname(rel))
         if not os.path.isdir(target_dir):
             os.makedirs(target_dir, exist_ok=True)
+            touched[objects] = None
         _finalize(source, os.path.join(target_dir, os.path.basename(rel)))
+        touched[target_dir] = None
+    for place in sorted(touched, key=len, reverse=True):  # a made folder's own entries, then its name
+        _sync_folder(place)
+
+
+def _sync_folder(folder: str) -> None:
+    """fsync a folder (its entries durable); a file system that cannot fsync a folder says so
+    with EINVAL, and has nothing more to give."""
+    try:
+        fsync_dir(folder)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
 
 
 def _finalize(source: str, target: str) -> None:
@@ -450,10 +473,17 @@ def clear_quarantines(objects: str) -> None:
 
 # -- push and fetch ----------------------------------------------------------------------------------
 def set_ref(repo: Repo, ref: str, new: str, old: str | None = None) -> bool:
-    """`update-ref REF NEW [OLD]`: False when the ref is no longer `old` (another writer moved it)."""
-    args = ["update-ref", "-m", "cpcm sync", ref, new] + ([old] if old else [])
+    """`update-ref REF NEW [OLD]`: False when the ref is no longer `old` (another writer moved it).
+    The ref's file is fsynced by git, and its folder here."""
+    args = [*DURABLE_REF, "update-ref", "-m", "cpcm sync", ref, new] + ([old] if old else [])
     done = subprocess.run(repo.command(args), cwd=repo.git_dir, env=repo.env(), capture_output=True)
     if done.returncode == 0:
+        loose = os.path.join(repo.git_dir, *ref.split("/"))
+        if os.path.exists(loose):
+            try:
+                _sync_folder(os.path.dirname(loose))
+            except OSError:
+                pass  # the branch is set: at worst a stick pulled now shows the old one, which loses nothing
         return True
     if old is not None:
         try:
