@@ -489,6 +489,38 @@ def test_a_carried_push_is_on_the_remote_s_disk_before_its_branch_moves(history,
     assert "core.fsync=reference" in update[:update.index("update-ref")]
 
 
+def test_a_reader_that_cannot_be_started_ends_the_packer(history, monkeypatch):
+    """The packer is ended (not waited for with its input still open, which would wait for ever)
+    when the reading side's git cannot be started."""
+    work, bare, commits = history
+    real = subprocess.Popen
+    started, left_open = [], []
+
+    def popen(args, **kwargs):
+        if "pack-objects" not in args and "unpack-objects" not in args and "index-pack" not in args:
+            return real(args, **kwargs)  # (subprocess.run's, for the other git commands)
+        if started:
+            raise OSError("no second process")
+        process = real(args, **kwargs)
+        started.append(process)
+        wait = process.wait
+
+        def checked_wait(timeout=None):
+            if process.poll() is None and not process.stdin.closed:
+                left_open.append(True)  # (the wait would never end: closed here so that this test ends)
+                process.stdin.close()
+            return wait(timeout)
+        process.wait = checked_wait
+        return process
+    monkeypatch.setattr(carry.subprocess, "Popen", popen)
+    with pytest.raises(carry.NotHere):
+        carry.push(work, str(bare), BRANCH, commits["merged"])
+    assert len(started) == 1 and "pack-objects" in started[0].args
+    assert not left_open
+    assert started[0].returncode is not None and started[0].stdout.closed
+    assert run(bare, "rev-parse", BRANCH).strip() == commits["theirs"] and quarantines(bare) == []
+
+
 def test_a_branch_that_is_a_symbolic_ref_goes_through_git(history):
     work, bare, commits = history
     run(bare, "update-ref", "refs/heads/other", commits["theirs"])

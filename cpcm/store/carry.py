@@ -322,10 +322,18 @@ def _pipe(sender: Repo, receiver: Repo, lines: list[str]) -> None:
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     except OSError:
         raise NotHere("git could not be started") from None
+    assert packer.stdout is not None and packer.stdin is not None
     try:
-        assert packer.stdout is not None and packer.stdin is not None
-        taker = subprocess.Popen(receiver.command(reader), cwd=receiver.git_dir, env=receiver.env(),
-                                 stdin=packer.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            taker = subprocess.Popen(receiver.command(reader), cwd=receiver.git_dir, env=receiver.env(),
+                                     stdin=packer.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except BaseException as exc:
+            packer.kill()  # nothing reads its pack: ended, or the wait below would wait for ever
+            packer.stdin.close()
+            packer.stdout.close()
+            if isinstance(exc, OSError):
+                raise NotHere("git could not be started") from None
+            raise
         packer.stdout.close()  # the taker holds the pipe's reading end now: it sees the end when the packer ends
         try:
             packer.stdin.write("".join(f"{line}\n" for line in lines).encode("utf-8", "surrogateescape"))
