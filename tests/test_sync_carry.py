@@ -6,6 +6,7 @@ nothing; a damaged or incomplete pack is refused and leaves nothing behind; and 
 way does not handle goes through git's transport as before."""
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
@@ -250,7 +251,7 @@ def corrupt_packs(monkeypatch, at: int) -> None:
 
 
 @pytest.mark.parametrize("at", [1, 30])  # the pack's checksum; an object's data
-def test_a_damaged_pack_is_refused_and_leaves_nothing(history, monkeypatch, at):
+def test_a_damaged_pack_is_refused_and_leaves_nothing(history, monkeypatch, at, stored):
     work, bare, commits = history
     before = (refs(bare), loose_and_packed(bare))
     corrupt_packs(monkeypatch, at)
@@ -301,8 +302,19 @@ def test_a_refused_carry_falls_back_to_git_push(laptops, monkeypatch):
     amina = laptops.laptop("amina")
     register(amina)
     corrupt_packs(monkeypatch, 1)
+    real, tried = carry._pipe, []
+
+    def pipe(sender, receiver, lines):
+        try:
+            real(sender, receiver, lines)
+        except carry.NotHere:
+            tried.append(receiver.git_dir)
+            raise
+        tried.append(None)
+    monkeypatch.setattr(carry, "_pipe", pipe)
     sent = laptops.sync("amina")
     assert sent["pushed"]
+    assert tried == [str(laptops.bare)]  # the carry was tried, refused the damaged pack; git's push then
     assert run(laptops.bare, "rev-parse", BRANCH).strip() == run(laptops.clones["amina"], "rev-parse", "HEAD").strip()
     fsck(laptops.bare)
     assert quarantines(laptops.bare) == []
@@ -521,6 +533,26 @@ def test_a_reader_that_cannot_be_started_ends_the_packer(history, monkeypatch):
     assert run(bare, "rev-parse", BRANCH).strip() == commits["theirs"] and quarantines(bare) == []
 
 
+def test_a_remote_without_hard_links_gets_the_objects_renamed_into_place(history, stored, monkeypatch):
+    """A FAT-formatted stick has no hard links (EPERM): each object file is renamed into place."""
+    work, bare, commits = history
+    by_git = copy(bare, "by-git.git")
+    refused = []
+
+    def no_link(source, target, **kwargs):
+        refused.append(target)
+        raise PermissionError(errno.EPERM, "no hard links here")
+    monkeypatch.setattr(carry.os, "link", no_link)
+    assert carry.push(work, str(bare), BRANCH, commits["merged"]) is True
+    monkeypatch.undo()
+    assert refused and all(os.path.exists(target) for target in refused)
+    run(work, "push", "-q", str(by_git), f"{commits['merged']}:{BRANCH}")
+    assert refs(bare) == refs(by_git)
+    assert reachable(bare) == reachable(by_git)
+    fsck(bare)
+    assert quarantines(bare) == []
+
+
 def test_a_branch_that_is_a_symbolic_ref_goes_through_git(history):
     work, bare, commits = history
     run(bare, "update-ref", "refs/heads/other", commits["theirs"])
@@ -560,7 +592,8 @@ def test_nothing_in_common_goes_through_git_fetch(history, tmp_path):
 
 
 # -- a sync killed while carrying ------------------------------------------------------------------
-@pytest.mark.parametrize("step", ["carry-read", "carry-checked", "carry-push-ref"])
+# (the first carry is the fetch's; `#2`: the push's, after the merge)
+@pytest.mark.parametrize("step", ["carry-read", "carry-checked", "carry-read#2", "carry-checked#2", "carry-push-ref"])
 def test_a_sync_killed_while_carrying_leaves_both_copies_whole(laptops, step):
     amina = laptops.laptop("amina")
     register(amina)
@@ -571,12 +604,16 @@ def test_a_sync_killed_while_carrying_leaves_both_copies_whole(laptops, step):
     crashed = laptops.cli("sup").process("sync", env={"CPCM_TEST_CRASH_AT": step})
     assert crashed.code != 0
     assert refs(laptops.bare) == remote_before
-    if step != "carry-push-ref":  # killed in the fetch: the copy is as it was, once the next command rolls back
+    pushing = step.endswith("#2") or step == "carry-push-ref"
+    if not pushing:  # killed in the fetch: the copy is as it was, once the next command rolls back
         assert laptops.cli("sup")("list", "--json").code == 0
         assert tree_state(laptops.repo) == before
+    left = quarantines(laptops.bare)
+    assert len(left) == (1 if step.endswith("#2") else 0)  # killed in the push's carry: its quarantine folder stays
     fsck(laptops.bare)
     again = laptops.sync("sup")
     assert again["pushed"]
+    assert quarantines(laptops.bare) == left  # (fresh: another copy may be using it; it goes after a day)
     assert quarantines(laptops.repo / ".git") == []
     assert run(laptops.bare, "rev-parse", BRANCH).strip() == run(laptops.repo, "rev-parse", "HEAD").strip()
     fsck(laptops.bare)
