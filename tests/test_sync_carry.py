@@ -273,7 +273,7 @@ def test_an_incomplete_pack_is_refused_and_leaves_nothing(history, monkeypatch):
         if len(calls) == 1:  # the sender's list: one new record left out
             kept = tuple(e for e in found.entries if not e[2].endswith("03.note.yaml.age"))
             assert len(kept) == len(found.entries) - 1
-            return carry.Change(found.commits, found.trees, kept)
+            return carry.NewObjects(found.commits, found.trees, kept)
         return found
     monkeypatch.setattr(carry, "change", without_a_blob)
     with pytest.raises(carry.NotHere):
@@ -290,7 +290,7 @@ def test_a_pack_without_a_changed_tree_is_refused(history, monkeypatch):
     def without_a_tree(repo, tip, nots):
         found = real(repo, tip, nots)
         if repo.git_dir == str(work / ".git"):
-            return carry.Change(found.commits, found.trees, tuple(e for e in found.entries if e[2] != "cases/D"))
+            return carry.NewObjects(found.commits, found.trees, tuple(e for e in found.entries if e[2] != "cases/D"))
         return found
     monkeypatch.setattr(carry, "change", without_a_tree)
     with pytest.raises(carry.NotHere):
@@ -448,7 +448,7 @@ def test_a_quarantine_folder_in_use_is_not_taken_by_another_copy_sweeping_the_re
     def and_sweep(name: str) -> None:
         real(name)
         if name == "carry-checked":
-            carry._clear_stale(str(bare / "objects"))  # what another copy's push does first
+            carry.clear_quarantines(str(bare / "objects"), carry.STALE_SECONDS)  # what another copy's push does first
     monkeypatch.setattr(carry, "crash_point", and_sweep)
     assert carry.push(work, str(bare), BRANCH, commits["merged"]) is True
     assert run(bare, "rev-parse", BRANCH).strip() == commits["merged"]

@@ -44,13 +44,13 @@ from typing import Iterable, Sequence
 
 from cpcm.store.atomic import fsync_dir
 from cpcm.store.faults import crash_point
-from cpcm.store.git import git_env
+from cpcm.store.git import _is_sha, git_env
+from cpcm.store.remote import NO_INDEX
 
 QUARANTINE = "tmp_objdir-cpcm-"  # git's `prune` removes `tmp_*` in the object store after two weeks
 STALE_SECONDS = 86400  # a quarantine folder untouched this long in a remote is left by a killed sync: removed
 UNPACK_LIMIT = 100  # git's transfer.unpackLimit: fewer objects are stored loose, more are kept as a pack
 HAVES = 64  # a fetch offers the remote this many of this copy's newest commits to start from
-NO_INDEX = "cpcm-no-index"  # a file that is never made: none of these commands needs an index
 ZERO = "0" * 40
 # each object file the receiving side writes is on disk before the branch names it (git's default
 # leaves loose objects to the system's write-back: a stick pulled after "pushed" could lack them);
@@ -168,7 +168,7 @@ def branch(repo: Repo, ref: str) -> str:
     for line in out.decode("utf-8", "replace").splitlines():
         name, sha, kind, symref = (line.split("\0") + ["", "", ""])[:4]
         if name == ref:
-            if kind != "commit" or symref or not _is_id(sha):
+            if kind != "commit" or symref or not _is_sha(sha):
                 raise NotHere("the branch is not as expected")
             return sha
     raise NotHere("no branch there yet")
@@ -196,7 +196,7 @@ def present_commits(repo: Repo, ids: Iterable[str]) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Change:
+class NewObjects:
     """What a span of commits brought: the commits, their root trees, and each entry (mode, id,
     path) that differs from every parent of its commit."""
 
@@ -214,7 +214,7 @@ class Change:
         return [f"{sha} {path}" if path else sha for sha, path in lines.items()]
 
 
-def change(repo: Repo, tip: str, nots: Sequence[str]) -> Change:
+def change(repo: Repo, tip: str, nots: Sequence[str]) -> NewObjects:
     """The commits in `tip`'s history that `nots` (commits, or `--all`) do not reach, and the
     entries of their trees that are new against every parent. Two git processes; what they read
     is the commits and the trees on the changed paths (the `cases` tree of each commit, read
@@ -223,15 +223,15 @@ def change(repo: Repo, tip: str, nots: Sequence[str]) -> Change:
     commits, trees = [], []
     for line in out.decode("ascii", "replace").splitlines():
         parts = line.split()
-        if len(parts) != 2 or not (_is_id(parts[0]) and _is_id(parts[1])):
+        if len(parts) != 2 or not (_is_sha(parts[0]) and _is_sha(parts[1])):
             raise NotHere("git rev-list gave what it should not")
         commits.append(parts[0])
         trees.append(parts[1])
     if not commits:
-        return Change((), (), ())
+        return NewObjects((), (), ())
     out = repo.run(["diff-tree", "--stdin", "-c", "-r", "-t", "--root", "-z", "--no-renames", "--no-commit-id"],
                    input="".join(f"{c}\n" for c in commits).encode())
-    return Change(tuple(commits), tuple(trees), tuple(_entries(out)))
+    return NewObjects(tuple(commits), tuple(trees), tuple(_entries(out)))
 
 
 def _entries(out: bytes) -> list[tuple[str, str, str]]:
@@ -255,25 +255,21 @@ def _entries(out: bytes) -> list[tuple[str, str, str]]:
         mode, sha = parts[colons], parts[2 * (colons + 1) - 1]
         if sha == ZERO or set(mode) == {"0"}:
             continue  # gone from this commit
-        if not _is_id(sha):
+        if not _is_sha(sha):
             raise NotHere("git diff-tree gave what it should not")
         found.append((mode, sha, path))
     return found
 
 
-def _is_id(text: str) -> bool:
-    return len(text) == 40 and all(c in "0123456789abcdef" for c in text)
-
-
 # -- moving the objects ------------------------------------------------------------------------------
-def carry(sender: Repo, receiver: Repo, tip: str, sent: Change, receiver_nots: Sequence[str]) -> None:
+def carry(sender: Repo, receiver: Repo, tip: str, sent: NewObjects, receiver_nots: Sequence[str]) -> None:
     """Pack `sent`'s objects in `sender`, read the pack into a quarantine folder of `receiver`,
     check there that `tip`'s history is complete against what `receiver_nots` reach, move the
     objects into `receiver`'s store and check the same objects there (a file that left the
     quarantine folder on the way is refused, not skipped). NotHere (and nothing left in
     `receiver`'s refs) when any step fails."""
     objects = os.path.join(receiver.git_dir, "objects")
-    _clear_stale(objects)
+    clear_quarantines(objects, STALE_SECONDS)
     try:
         folder = tempfile.mkdtemp(prefix=QUARANTINE, dir=objects)
     except OSError:
@@ -450,10 +446,11 @@ def _finalize(source: str, target: str) -> None:
     os.unlink(source)
 
 
-def _clear_stale(objects: str) -> None:
-    """Remove quarantine folders a killed sync left (untouched for a day or more: another copy
-    may be carrying objects into a shared remote right now, and the clocks of the computers that
-    share a folder need not agree)."""
+def clear_quarantines(objects: str, older_than: float = 0) -> None:
+    """Remove the quarantine folders a killed sync left in object store `objects`: every one (this
+    repository's own store, under its lock: no other sync of it runs), or only those untouched for
+    `older_than` seconds (a remote's: another copy may be carrying objects into a shared remote
+    right now, and the clocks of the computers that share a folder need not agree)."""
     try:
         names = [n for n in os.listdir(objects) if n.startswith(QUARANTINE)]
     except OSError:
@@ -462,21 +459,10 @@ def _clear_stale(objects: str) -> None:
     for name in names:
         path = os.path.join(objects, name)
         try:
-            if now - os.stat(path).st_mtime >= STALE_SECONDS:
+            if older_than <= 0 or now - os.stat(path).st_mtime >= older_than:
                 shutil.rmtree(path, ignore_errors=True)
         except OSError:
             pass
-
-
-def clear_quarantines(objects: str) -> None:
-    """Remove every quarantine folder of this repository's own store (under its lock, no other
-    sync of it runs)."""
-    try:
-        names = [n for n in os.listdir(objects) if n.startswith(QUARANTINE)]
-    except OSError:
-        return
-    for name in names:
-        shutil.rmtree(os.path.join(objects, name), ignore_errors=True)
 
 
 # -- push and fetch ----------------------------------------------------------------------------------
@@ -533,7 +519,7 @@ def fetch(root, path: str, ref: str, into: str) -> str:
         # what this copy has that the remote may have too: the newest commits of its branches (the
         # remote's branch as the last sync left it among them), as git's negotiation offers them
         out = here.run(["rev-list", f"--max-count={HAVES}", "HEAD", "--branches", "--remotes"])
-        haves = present_commits(there, [line for line in out.decode("ascii", "replace").split() if _is_id(line)])
+        haves = present_commits(there, [line for line in out.decode("ascii", "replace").split() if _is_sha(line)])
         if not haves:
             raise NotHere("nothing in common to start from")
         carry(there, here, tip, change(there, tip, haves), ["--all"])
