@@ -44,7 +44,7 @@ from typing import Iterable, Sequence
 
 from cpcm.store.atomic import fsync_dir
 from cpcm.store.faults import crash_point
-from cpcm.store.git import _is_sha, git_env
+from cpcm.store.git import git_env
 from cpcm.store.remote import NO_INDEX
 
 QUARANTINE = "tmp_objdir-cpcm-"  # git's `prune` removes `tmp_*` in the object store after two weeks
@@ -168,7 +168,7 @@ def branch(repo: Repo, ref: str) -> str:
     for line in out.decode("utf-8", "replace").splitlines():
         name, sha, kind, symref = (line.split("\0") + ["", "", ""])[:4]
         if name == ref:
-            if kind != "commit" or symref or not _is_sha(sha):
+            if kind != "commit" or symref or not _is_id(sha):
                 raise NotHere("the branch is not as expected")
             return sha
     raise NotHere("no branch there yet")
@@ -223,7 +223,7 @@ def change(repo: Repo, tip: str, nots: Sequence[str]) -> NewObjects:
     commits, trees = [], []
     for line in out.decode("ascii", "replace").splitlines():
         parts = line.split()
-        if len(parts) != 2 or not (_is_sha(parts[0]) and _is_sha(parts[1])):
+        if len(parts) != 2 or not (_is_id(parts[0]) and _is_id(parts[1])):
             raise NotHere("git rev-list gave what it should not")
         commits.append(parts[0])
         trees.append(parts[1])
@@ -255,10 +255,14 @@ def _entries(out: bytes) -> list[tuple[str, str, str]]:
         mode, sha = parts[colons], parts[2 * (colons + 1) - 1]
         if sha == ZERO or set(mode) == {"0"}:
             continue  # gone from this commit
-        if not _is_sha(sha):
+        if not _is_id(sha):
             raise NotHere("git diff-tree gave what it should not")
         found.append((mode, sha, path))
     return found
+
+
+def _is_id(text: str) -> bool:
+    return len(text) == 40 and all(c in "0123456789abcdef" for c in text)
 
 
 # -- moving the objects ------------------------------------------------------------------------------
@@ -519,7 +523,7 @@ def fetch(root, path: str, ref: str, into: str) -> str:
         # what this copy has that the remote may have too: the newest commits of its branches (the
         # remote's branch as the last sync left it among them), as git's negotiation offers them
         out = here.run(["rev-list", f"--max-count={HAVES}", "HEAD", "--branches", "--remotes"])
-        haves = present_commits(there, [line for line in out.decode("ascii", "replace").split() if _is_sha(line)])
+        haves = present_commits(there, [line for line in out.decode("ascii", "replace").split() if _is_id(line)])
         if not haves:
             raise NotHere("nothing in common to start from")
         carry(there, here, tip, change(there, tip, haves), ["--all"])
