@@ -6,6 +6,7 @@ nothing; a damaged or incomplete pack is refused and leaves nothing behind; and 
 way does not handle goes through git's transport as before."""
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
@@ -250,7 +251,7 @@ def corrupt_packs(monkeypatch, at: int) -> None:
 
 
 @pytest.mark.parametrize("at", [1, 30])  # the pack's checksum; an object's data
-def test_a_damaged_pack_is_refused_and_leaves_nothing(history, monkeypatch, at):
+def test_a_damaged_pack_is_refused_and_leaves_nothing(history, monkeypatch, at, stored):
     work, bare, commits = history
     before = (refs(bare), loose_and_packed(bare))
     corrupt_packs(monkeypatch, at)
@@ -272,7 +273,7 @@ def test_an_incomplete_pack_is_refused_and_leaves_nothing(history, monkeypatch):
         if len(calls) == 1:  # the sender's list: one new record left out
             kept = tuple(e for e in found.entries if not e[2].endswith("03.note.yaml.age"))
             assert len(kept) == len(found.entries) - 1
-            return carry.Change(found.commits, found.trees, kept)
+            return carry.NewObjects(found.commits, found.trees, kept)
         return found
     monkeypatch.setattr(carry, "change", without_a_blob)
     with pytest.raises(carry.NotHere):
@@ -289,7 +290,7 @@ def test_a_pack_without_a_changed_tree_is_refused(history, monkeypatch):
     def without_a_tree(repo, tip, nots):
         found = real(repo, tip, nots)
         if repo.git_dir == str(work / ".git"):
-            return carry.Change(found.commits, found.trees, tuple(e for e in found.entries if e[2] != "cases/D"))
+            return carry.NewObjects(found.commits, found.trees, tuple(e for e in found.entries if e[2] != "cases/D"))
         return found
     monkeypatch.setattr(carry, "change", without_a_tree)
     with pytest.raises(carry.NotHere):
@@ -301,8 +302,19 @@ def test_a_refused_carry_falls_back_to_git_push(laptops, monkeypatch):
     amina = laptops.laptop("amina")
     register(amina)
     corrupt_packs(monkeypatch, 1)
+    real, tried = carry._pipe, []
+
+    def pipe(sender, receiver, lines):
+        try:
+            real(sender, receiver, lines)
+        except carry.NotHere:
+            tried.append(receiver.git_dir)
+            raise
+        tried.append(None)
+    monkeypatch.setattr(carry, "_pipe", pipe)
     sent = laptops.sync("amina")
     assert sent["pushed"]
+    assert tried == [str(laptops.bare)]  # the carry was tried, refused the damaged pack; git's push then
     assert run(laptops.bare, "rev-parse", BRANCH).strip() == run(laptops.clones["amina"], "rev-parse", "HEAD").strip()
     fsck(laptops.bare)
     assert quarantines(laptops.bare) == []
@@ -358,7 +370,7 @@ def test_what_the_fast_way_does_not_handle_goes_through_git(history, tmp_path, c
         fsck(Path(url))
 
 
-def test_a_quarantine_folder_a_killed_sync_left_in_a_remote_goes_after_an_hour(history):
+def test_a_quarantine_folder_a_killed_sync_left_in_a_remote_goes_after_a_day(history):
     work, bare, commits = history
     old, fresh = bare / "objects" / f"{carry.QUARANTINE}old", bare / "objects" / f"{carry.QUARANTINE}fresh"
     for folder in (old, fresh):
@@ -367,6 +379,178 @@ def test_a_quarantine_folder_a_killed_sync_left_in_a_remote_goes_after_an_hour(h
     os.utime(old, (stamp, stamp))
     assert carry.push(work, str(bare), BRANCH, commits["merged"])
     assert quarantines(bare) == [fresh.name]  # another copy may be carrying into the remote right now
+
+
+def a_step(monkeypatch, step: str, store: Path, action) -> None:
+    """Run `action(quarantine folder)` on each quarantine folder in object store `store` when a
+    carry reaches crash point `step`."""
+    real = carry.crash_point
+
+    def hook(name: str) -> None:
+        if name == step:
+            for folder in sorted(store.iterdir()):
+                if folder.name.startswith(carry.QUARANTINE):
+                    action(folder)
+        real(name)
+    monkeypatch.setattr(carry, "crash_point", hook)
+
+
+def test_an_object_file_gone_from_the_quarantine_before_it_is_moved_refuses_the_push(history, stored, monkeypatch):
+    """Another process (a copy sweeping a shared remote) removes part of the quarantine folder
+    after the check: the branch is not moved, the remote stays whole."""
+    work, bare, commits = history
+    gone = []
+
+    def remove_one(folder: Path) -> None:
+        parts = sorted(p for p in folder.iterdir() if p.name == "pack" or len(p.name) == 2)
+        assert parts
+        shutil.rmtree(parts[-1])
+        gone.append(parts[-1].name)
+    a_step(monkeypatch, "carry-checked", bare / "objects", remove_one)
+    with pytest.raises(carry.NotHere):
+        carry.push(work, str(bare), BRANCH, commits["merged"])
+    assert gone == ["pack"] if stored == "pack" else len(gone) == 1
+    assert run(bare, "rev-parse", BRANCH).strip() == commits["theirs"]
+    fsck(bare)
+    assert quarantines(bare) == []
+    monkeypatch.undo()
+    assert remote.push(Git(work), str(bare), commits["merged"])  # git's push then, or the carry again
+    fsck(bare)
+
+
+def test_an_object_missing_from_the_store_after_the_move_refuses_the_push(history, stored, monkeypatch):
+    """The objects are looked for in the store itself after the move, before the branch moves."""
+    work, bare, commits = history
+    real = carry._finalize
+    lost = []
+
+    def loses_one(source: str, target: str) -> None:
+        real(source, target)
+        if not lost and not target.endswith(".idx"):
+            os.unlink(target)  # (a loose object, or the pack: its index then names what is not there)
+            lost.append(target)
+    monkeypatch.setattr(carry, "_finalize", loses_one)
+    with pytest.raises(carry.NotHere):
+        carry.push(work, str(bare), BRANCH, commits["merged"])
+    assert lost
+    assert run(bare, "rev-parse", BRANCH).strip() == commits["theirs"]
+    fsck(bare)
+
+
+def test_a_quarantine_folder_in_use_is_not_taken_by_another_copy_sweeping_the_remote(history, monkeypatch):
+    """Its time is renewed at each step: a folder whose time looks old (a slow stick, another
+    computer's clock) is left alone while the carry goes on."""
+    work, bare, commits = history
+    stamp = time.time() - carry.STALE_SECONDS - 60
+    a_step(monkeypatch, "carry-read", bare / "objects", lambda folder: os.utime(folder, (stamp, stamp)))
+    real = carry.crash_point
+
+    def and_sweep(name: str) -> None:
+        real(name)
+        if name == "carry-checked":
+            carry.clear_quarantines(str(bare / "objects"), carry.STALE_SECONDS)  # what another copy's push does first
+    monkeypatch.setattr(carry, "crash_point", and_sweep)
+    assert carry.push(work, str(bare), BRANCH, commits["merged"]) is True
+    assert run(bare, "rev-parse", BRANCH).strip() == commits["merged"]
+    fsck(bare)
+
+
+def test_a_carried_push_is_on_the_remote_s_disk_before_its_branch_moves(history, stored, monkeypatch):
+    """The remote may be a stick pulled right after "pushed": the object files are fsynced by git
+    (its settings on the command that reads the pack), the folders they were placed in here, all
+    before the branch moves; then the branch's file (by `update-ref`) and its folder."""
+    work, bare, commits = history
+    store = bare / "objects"
+
+    def loose() -> set[str]:
+        return {f"{d.name}/{f.name}" for d in store.iterdir() if len(d.name) == 2 for f in d.iterdir()}
+    folders_before = {d.name for d in store.iterdir()}
+    loose_before = loose()
+    commands, synced, at_ref = [], [], []
+    real_command = carry.Repo.command
+
+    def command(self, args):
+        commands.append(list(args))
+        return real_command(self, args)
+    monkeypatch.setattr(carry.Repo, "command", command)
+    monkeypatch.setattr(carry, "fsync_dir", lambda folder: synced.append(os.path.normpath(folder)))
+    real_step = carry.crash_point
+
+    def step(name: str) -> None:
+        if name == "carry-push-ref":
+            at_ref.extend(synced)
+        real_step(name)
+    monkeypatch.setattr(carry, "crash_point", step)
+    assert carry.push(work, str(bare), BRANCH, commits["merged"]) is True
+    fsck(bare)
+    new_loose = loose() - loose_before
+    needed = {os.path.normpath(store / rel.split("/")[0]) for rel in new_loose}
+    if stored == "pack":
+        assert not new_loose
+        needed.add(os.path.normpath(store / "pack"))
+    else:
+        assert new_loose
+    if {d.name for d in store.iterdir()} - folders_before:
+        needed.add(os.path.normpath(store))  # a folder made in the store: its name too
+    assert needed and needed <= set(at_ref)
+    assert os.path.normpath(bare / "refs" / "heads") in synced[len(at_ref):]
+    reader = next(c for c in commands if "unpack-objects" in c or "index-pack" in c)
+    assert ("unpack-objects" if stored == "loose" else "index-pack") in reader
+    assert "core.fsync=loose-object,pack" in reader and "core.fsyncMethod=fsync" in reader
+    update = next(c for c in commands if "update-ref" in c)
+    assert "core.fsync=reference" in update[:update.index("update-ref")]
+
+
+def test_a_reader_that_cannot_be_started_ends_the_packer(history, monkeypatch):
+    """The packer is ended (not waited for with its input still open, which would wait for ever)
+    when the reading side's git cannot be started."""
+    work, bare, commits = history
+    real = subprocess.Popen
+    started, left_open = [], []
+
+    def popen(args, **kwargs):
+        if "pack-objects" not in args and "unpack-objects" not in args and "index-pack" not in args:
+            return real(args, **kwargs)  # (subprocess.run's, for the other git commands)
+        if started:
+            raise OSError("no second process")
+        process = real(args, **kwargs)
+        started.append(process)
+        wait = process.wait
+
+        def checked_wait(timeout=None):
+            if process.poll() is None and not process.stdin.closed:
+                left_open.append(True)  # (the wait would never end: closed here so that this test ends)
+                process.stdin.close()
+            return wait(timeout)
+        process.wait = checked_wait
+        return process
+    monkeypatch.setattr(carry.subprocess, "Popen", popen)
+    with pytest.raises(carry.NotHere):
+        carry.push(work, str(bare), BRANCH, commits["merged"])
+    assert len(started) == 1 and "pack-objects" in started[0].args
+    assert not left_open
+    assert started[0].returncode is not None and started[0].stdout.closed
+    assert run(bare, "rev-parse", BRANCH).strip() == commits["theirs"] and quarantines(bare) == []
+
+
+def test_a_remote_without_hard_links_gets_the_objects_renamed_into_place(history, stored, monkeypatch):
+    """A FAT-formatted stick has no hard links (EPERM): each object file is renamed into place."""
+    work, bare, commits = history
+    by_git = copy(bare, "by-git.git")
+    refused = []
+
+    def no_link(source, target, **kwargs):
+        refused.append(target)
+        raise PermissionError(errno.EPERM, "no hard links here")
+    monkeypatch.setattr(carry.os, "link", no_link)
+    assert carry.push(work, str(bare), BRANCH, commits["merged"]) is True
+    monkeypatch.undo()
+    assert refused and all(os.path.exists(target) for target in refused)
+    run(work, "push", "-q", str(by_git), f"{commits['merged']}:{BRANCH}")
+    assert refs(bare) == refs(by_git)
+    assert reachable(bare) == reachable(by_git)
+    fsck(bare)
+    assert quarantines(bare) == []
 
 
 def test_a_branch_that_is_a_symbolic_ref_goes_through_git(history):
@@ -408,7 +592,8 @@ def test_nothing_in_common_goes_through_git_fetch(history, tmp_path):
 
 
 # -- a sync killed while carrying ------------------------------------------------------------------
-@pytest.mark.parametrize("step", ["carry-read", "carry-checked", "carry-push-ref"])
+# (the first carry is the fetch's; `#2`: the push's, after the merge)
+@pytest.mark.parametrize("step", ["carry-read", "carry-checked", "carry-read#2", "carry-checked#2", "carry-push-ref"])
 def test_a_sync_killed_while_carrying_leaves_both_copies_whole(laptops, step):
     amina = laptops.laptop("amina")
     register(amina)
@@ -419,12 +604,16 @@ def test_a_sync_killed_while_carrying_leaves_both_copies_whole(laptops, step):
     crashed = laptops.cli("sup").process("sync", env={"CPCM_TEST_CRASH_AT": step})
     assert crashed.code != 0
     assert refs(laptops.bare) == remote_before
-    if step != "carry-push-ref":  # killed in the fetch: the copy is as it was, once the next command rolls back
+    pushing = step.endswith("#2") or step == "carry-push-ref"
+    if not pushing:  # killed in the fetch: the copy is as it was, once the next command rolls back
         assert laptops.cli("sup")("list", "--json").code == 0
         assert tree_state(laptops.repo) == before
+    left = quarantines(laptops.bare)
+    assert len(left) == (1 if step.endswith("#2") else 0)  # killed in the push's carry: its quarantine folder stays
     fsck(laptops.bare)
     again = laptops.sync("sup")
     assert again["pushed"]
+    assert quarantines(laptops.bare) == left  # (fresh: another copy may be using it; it goes after a day)
     assert quarantines(laptops.repo / ".git") == []
     assert run(laptops.bare, "rev-parse", BRANCH).strip() == run(laptops.repo, "rev-parse", "HEAD").strip()
     fsck(laptops.bare)

@@ -33,6 +33,7 @@ object. Messages and file names hold object ids and fixed text only.
 """
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
@@ -41,15 +42,21 @@ import time
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from cpcm.store.atomic import fsync_dir
 from cpcm.store.faults import crash_point
 from cpcm.store.git import git_env
+from cpcm.store.remote import NO_INDEX
 
 QUARANTINE = "tmp_objdir-cpcm-"  # git's `prune` removes `tmp_*` in the object store after two weeks
-STALE_SECONDS = 3600  # a quarantine folder this old in a remote is left by a killed sync: removed
+STALE_SECONDS = 86400  # a quarantine folder untouched this long in a remote is left by a killed sync: removed
 UNPACK_LIMIT = 100  # git's transfer.unpackLimit: fewer objects are stored loose, more are kept as a pack
 HAVES = 64  # a fetch offers the remote this many of this copy's newest commits to start from
-NO_INDEX = "cpcm-no-index"  # a file that is never made: none of these commands needs an index
 ZERO = "0" * 40
+# each object file the receiving side writes is on disk before the branch names it (git's default
+# leaves loose objects to the system's write-back: a stick pulled after "pushed" could lack them);
+# the folders they are moved into are fsynced here, the branch's file by `update-ref`
+DURABLE_OBJECTS = ("-c", "core.fsync=loose-object,pack", "-c", "core.fsyncMethod=fsync")
+DURABLE_REF = ("-c", "core.fsync=reference", "-c", "core.fsyncMethod=fsync")
 GITLINK = "160000"
 TREE_MODE = "040000"
 # hooks git runs on the receiving side of a push: a remote with any of them gets git's push
@@ -189,7 +196,7 @@ def present_commits(repo: Repo, ids: Iterable[str]) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Change:
+class NewObjects:
     """What a span of commits brought: the commits, their root trees, and each entry (mode, id,
     path) that differs from every parent of its commit."""
 
@@ -207,7 +214,7 @@ class Change:
         return [f"{sha} {path}" if path else sha for sha, path in lines.items()]
 
 
-def change(repo: Repo, tip: str, nots: Sequence[str]) -> Change:
+def change(repo: Repo, tip: str, nots: Sequence[str]) -> NewObjects:
     """The commits in `tip`'s history that `nots` (commits, or `--all`) do not reach, and the
     entries of their trees that are new against every parent. Two git processes; what they read
     is the commits and the trees on the changed paths (the `cases` tree of each commit, read
@@ -221,10 +228,10 @@ def change(repo: Repo, tip: str, nots: Sequence[str]) -> Change:
         commits.append(parts[0])
         trees.append(parts[1])
     if not commits:
-        return Change((), (), ())
+        return NewObjects((), (), ())
     out = repo.run(["diff-tree", "--stdin", "-c", "-r", "-t", "--root", "-z", "--no-renames", "--no-commit-id"],
                    input="".join(f"{c}\n" for c in commits).encode())
-    return Change(tuple(commits), tuple(trees), tuple(_entries(out)))
+    return NewObjects(tuple(commits), tuple(trees), tuple(_entries(out)))
 
 
 def _entries(out: bytes) -> list[tuple[str, str, str]]:
@@ -259,12 +266,14 @@ def _is_id(text: str) -> bool:
 
 
 # -- moving the objects ------------------------------------------------------------------------------
-def carry(sender: Repo, receiver: Repo, tip: str, sent: Change, receiver_nots: Sequence[str]) -> None:
+def carry(sender: Repo, receiver: Repo, tip: str, sent: NewObjects, receiver_nots: Sequence[str]) -> None:
     """Pack `sent`'s objects in `sender`, read the pack into a quarantine folder of `receiver`,
-    check there that `tip`'s history is complete against what `receiver_nots` reach, and move the
-    objects into `receiver`'s store. NotHere (and nothing left in `receiver`) when any step fails."""
+    check there that `tip`'s history is complete against what `receiver_nots` reach, move the
+    objects into `receiver`'s store and check the same objects there (a file that left the
+    quarantine folder on the way is refused, not skipped). NotHere (and nothing left in
+    `receiver`'s refs) when any step fails."""
     objects = os.path.join(receiver.git_dir, "objects")
-    _clear_stale(objects)
+    clear_quarantines(objects, STALE_SECONDS)
     try:
         folder = tempfile.mkdtemp(prefix=QUARANTINE, dir=objects)
     except OSError:
@@ -274,14 +283,24 @@ def carry(sender: Repo, receiver: Repo, tip: str, sent: Change, receiver_nots: S
         lines = sent.objects()
         if lines:
             _pipe(sender, quarantine, lines)
+        files = _listing(folder)  # what the pack brought: every one of them is moved, or the carry refused
+        _in_use(folder)
         crash_point("carry-read")
-        check(quarantine, tip, receiver_nots)
+        wanted = check(quarantine, tip, receiver_nots)
+        _in_use(folder)
         crash_point("carry-checked")
-        _migrate(folder, objects)
+        _migrate(folder, objects, files)
+        _missing(receiver, wanted)  # in the store itself now, without the quarantine folder
     except OSError:
         raise NotHere("the objects could not be moved into the store") from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _in_use(folder: str) -> None:
+    """Mark the quarantine folder as in use (its time: another copy sweeping a shared remote takes
+    only a folder left untouched for `STALE_SECONDS`)."""
+    os.utime(folder)
 
 
 def _pipe(sender: Repo, receiver: Repo, lines: list[str]) -> None:
@@ -291,10 +310,10 @@ def _pipe(sender: Repo, receiver: Repo, lines: list[str]) -> None:
     if len(lines) < UNPACK_LIMIT:
         # stored as they come (no compression): a new `cases` tree is 4 MB at 100,000 cases, which
         # zlib makes 3 MB in 0.1 s of CPU; gc compresses it later (as a merge's trees, store/remote.py)
-        reader = ["-c", "core.looseCompression=0", "unpack-objects", "-q"]
+        reader = [*DURABLE_OBJECTS, "-c", "core.looseCompression=0", "unpack-objects", "-q"]
     else:
         os.makedirs(os.path.join(receiver.objects or "", "pack"), exist_ok=True)
-        reader = ["index-pack", "--stdin"]
+        reader = [*DURABLE_OBJECTS, "index-pack", "--stdin"]
     try:
         # no compression either between the two (a pipe on one machine; records are ciphertext, which
         # does not compress): deltas between the objects sent are still looked for (two `cases` trees)
@@ -303,10 +322,18 @@ def _pipe(sender: Repo, receiver: Repo, lines: list[str]) -> None:
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     except OSError:
         raise NotHere("git could not be started") from None
+    assert packer.stdout is not None and packer.stdin is not None
     try:
-        assert packer.stdout is not None and packer.stdin is not None
-        taker = subprocess.Popen(receiver.command(reader), cwd=receiver.git_dir, env=receiver.env(),
-                                 stdin=packer.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            taker = subprocess.Popen(receiver.command(reader), cwd=receiver.git_dir, env=receiver.env(),
+                                     stdin=packer.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except BaseException as exc:
+            packer.kill()  # nothing reads its pack: ended, or the wait below would wait for ever
+            packer.stdin.close()
+            packer.stdout.close()
+            if isinstance(exc, OSError):
+                raise NotHere("git could not be started") from None
+            raise
         packer.stdout.close()  # the taker holds the pipe's reading end now: it sees the end when the packer ends
         try:
             packer.stdin.write("".join(f"{line}\n" for line in lines).encode("utf-8", "surrogateescape"))
@@ -324,18 +351,27 @@ def _pipe(sender: Repo, receiver: Repo, lines: list[str]) -> None:
         raise NotHere("the pack was not made or not read")
 
 
-def check(repo: Repo, tip: str, nots: Sequence[str]) -> None:
+def check(repo: Repo, tip: str, nots: Sequence[str]) -> dict[str, str]:
     """That everything `tip` names is in `repo` (its quarantine folder included), checked in
     proportion to what is new: every commit `nots` do not reach has its tree's entries that are
-    not a parent's there, each with the type its mode says. NotHere when anything is missing."""
+    not a parent's there, each with the type its mode says. NotHere when anything is missing;
+    the objects checked (id: type)."""
     new = change(repo, tip, nots)  # fails on a missing commit or a missing tree on a changed path
-    wanted: dict[str, str] = {tree: "tree" for tree in new.trees}
+    wanted: dict[str, str] = {sha: "commit" for sha in new.commits}
+    for tree in new.trees:
+        wanted.setdefault(tree, "tree")
     for mode, sha, _path in new.entries:
         if mode == GITLINK:
             continue  # a submodule's commit is not part of this repository's history
         kind = "tree" if mode == TREE_MODE else "blob"
         if wanted.setdefault(sha, kind) != kind:
             raise NotHere("an object is named with two types")
+    _missing(repo, wanted)
+    return wanted
+
+
+def _missing(repo: Repo, wanted: dict[str, str]) -> None:
+    """NotHere unless `repo` holds each of `wanted` (id: type) with its type."""
     if not wanted:
         return
     out = repo.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"],
@@ -350,24 +386,53 @@ def check(repo: Repo, tip: str, nots: Sequence[str]) -> None:
             raise NotHere(f"object {sha[:10]} is missing")
 
 
-def _migrate(folder: str, objects: str) -> None:
-    """Move what the quarantine folder holds into the object store, as git's own quarantine is
-    moved: loose objects each to its place (kept when already there), then each pack with its
-    index last (a pack is used once its index is there)."""
+PACK_ORDER = {".pack": 0, ".rev": 1, ".bitmap": 2, ".idx": 3}  # a pack is used once its index is there
+
+
+def _listing(folder: str) -> list[str]:
+    """The object files in a quarantine folder (paths in it), in the order they are moved: loose
+    objects, then each pack with its index last."""
+    loose, packs = [], []
     for name in sorted(os.listdir(folder)):
         source = os.path.join(folder, name)
         if len(name) == 2 and os.path.isdir(source):
-            target_dir = os.path.join(objects, name)
-            os.makedirs(target_dir, exist_ok=True)
-            for item in os.listdir(source):
-                _finalize(os.path.join(source, item), os.path.join(target_dir, item))
+            loose.extend(f"{name}/{item}" for item in sorted(os.listdir(source)))
     pack_dir = os.path.join(folder, "pack")
     if os.path.isdir(pack_dir):
-        os.makedirs(os.path.join(objects, "pack"), exist_ok=True)
-        order = {".pack": 0, ".rev": 1, ".bitmap": 2, ".idx": 3}
-        names = [n for n in os.listdir(pack_dir) if os.path.splitext(n)[1] in order]
-        for name in sorted(names, key=lambda n: (order[os.path.splitext(n)[1]], n)):
-            _finalize(os.path.join(pack_dir, name), os.path.join(objects, "pack", name))
+        names = [n for n in os.listdir(pack_dir) if os.path.splitext(n)[1] in PACK_ORDER]
+        packs = [f"pack/{n}" for n in sorted(names, key=lambda n: (PACK_ORDER[os.path.splitext(n)[1]], n))]
+    return loose + packs
+
+
+def _migrate(folder: str, objects: str, files: Sequence[str]) -> None:
+    """Move `files` (from `_listing`) from the quarantine folder into the object store, as git's
+    own quarantine is moved: loose objects each to its place (kept when already there), then each
+    pack with its index last. NotHere when one of them is no longer there (another process removed
+    it): the store may then lack an object the branch would name. Every folder a file was placed
+    in (and the store's own, where a folder was made) is fsynced before this returns."""
+    touched: dict[str, None] = {}
+    for rel in files:
+        source = os.path.join(folder, rel)
+        if not os.path.lexists(source):
+            raise NotHere("an object file left the quarantine folder")
+        target_dir = os.path.join(objects, os.path.dirname(rel))
+        if not os.path.isdir(target_dir):
+            os.makedirs(target_dir, exist_ok=True)
+            touched[objects] = None
+        _finalize(source, os.path.join(target_dir, os.path.basename(rel)))
+        touched[target_dir] = None
+    for place in sorted(touched, key=len, reverse=True):  # a made folder's own entries, then its name
+        _sync_folder(place)
+
+
+def _sync_folder(folder: str) -> None:
+    """fsync a folder (its entries durable); a file system that cannot fsync a folder says so
+    with EINVAL, and has nothing more to give."""
+    try:
+        fsync_dir(folder)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
 
 
 def _finalize(source: str, target: str) -> None:
@@ -377,15 +442,19 @@ def _finalize(source: str, target: str) -> None:
         os.link(source, target)
     except FileExistsError:
         pass
+    except FileNotFoundError:
+        raise NotHere("an object file left the quarantine folder") from None
     except OSError:
         os.replace(source, target)
         return
     os.unlink(source)
 
 
-def _clear_stale(objects: str) -> None:
-    """Remove quarantine folders a killed sync left (an hour old or more: another copy may be
-    carrying objects into a shared remote right now)."""
+def clear_quarantines(objects: str, older_than: float = 0) -> None:
+    """Remove the quarantine folders a killed sync left in object store `objects`: every one (this
+    repository's own store, under its lock: no other sync of it runs), or only those untouched for
+    `older_than` seconds (a remote's: another copy may be carrying objects into a shared remote
+    right now, and the clocks of the computers that share a folder need not agree)."""
     try:
         names = [n for n in os.listdir(objects) if n.startswith(QUARANTINE)]
     except OSError:
@@ -394,29 +463,25 @@ def _clear_stale(objects: str) -> None:
     for name in names:
         path = os.path.join(objects, name)
         try:
-            if now - os.stat(path).st_mtime >= STALE_SECONDS:
+            if older_than <= 0 or now - os.stat(path).st_mtime >= older_than:
                 shutil.rmtree(path, ignore_errors=True)
         except OSError:
             pass
 
 
-def clear_quarantines(objects: str) -> None:
-    """Remove every quarantine folder of this repository's own store (under its lock, no other
-    sync of it runs)."""
-    try:
-        names = [n for n in os.listdir(objects) if n.startswith(QUARANTINE)]
-    except OSError:
-        return
-    for name in names:
-        shutil.rmtree(os.path.join(objects, name), ignore_errors=True)
-
-
 # -- push and fetch ----------------------------------------------------------------------------------
 def set_ref(repo: Repo, ref: str, new: str, old: str | None = None) -> bool:
-    """`update-ref REF NEW [OLD]`: False when the ref is no longer `old` (another writer moved it)."""
-    args = ["update-ref", "-m", "cpcm sync", ref, new] + ([old] if old else [])
+    """`update-ref REF NEW [OLD]`: False when the ref is no longer `old` (another writer moved it).
+    The ref's file is fsynced by git, and its folder here."""
+    args = [*DURABLE_REF, "update-ref", "-m", "cpcm sync", ref, new] + ([old] if old else [])
     done = subprocess.run(repo.command(args), cwd=repo.git_dir, env=repo.env(), capture_output=True)
     if done.returncode == 0:
+        loose = os.path.join(repo.git_dir, *ref.split("/"))
+        if os.path.exists(loose):
+            try:
+                _sync_folder(os.path.dirname(loose))
+            except OSError:
+                pass  # the branch is set: at worst a stick pulled now shows the old one, which loses nothing
         return True
     if old is not None:
         try:
