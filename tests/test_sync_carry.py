@@ -18,6 +18,7 @@ import pytest
 
 from conftest import register
 from test_sync import VISIT, Laptops, tree_state
+from test_sync_proportional import commit, write
 from cpcm.store import carry, remote
 from cpcm.store.git import Git, GitError
 
@@ -33,18 +34,6 @@ def run(root: Path, *args: str, input: bytes | None = None) -> str:
     done = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", *args], cwd=root, input=input,
                           capture_output=True, check=True)
     return done.stdout.decode()
-
-
-def write(root: Path, rel: str, text: str) -> None:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-
-
-def commit(root: Path, message: str) -> str:
-    run(root, "add", "-A")
-    run(root, "commit", "-q", "-m", message)
-    return run(root, "rev-parse", "HEAD").strip()
 
 
 def reachable(git_dir: Path) -> list[str]:
