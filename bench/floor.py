@@ -11,7 +11,8 @@ and what it would be in wall time spread over the machine's cores. `--sample N`:
 drawn at random (a quicker estimate) instead of all of them. `--jobs N`: run it the way a cold
 fill does, in N forked processes at once (0: one per core), each timing its own share: CPU time
 of work done side by side on a loaded machine is not the CPU time of the same work done alone,
-so a fill is compared with the floor measured the same way.
+so a fill is compared with the floor measured the same way. `--slow-way`: pyrage and ruamel's
+constructor for every record, as before the quick ways (the floor the goal was first set against).
 """
 from __future__ import annotations
 
@@ -63,10 +64,18 @@ def main() -> None:
     parser.add_argument("identity", type=Path)
     parser.add_argument("--sample", type=int, default=0, help="time this many records drawn at random (0: all)")
     parser.add_argument("--jobs", type=int, default=1, help="processes side by side, as a cold fill runs (0: one per core)")
+    parser.add_argument("--slow-way", action="store_true",
+                        help="open every file with pyrage and build the YAML with ruamel's constructor, as cpcm did "
+                             "before the quick ways (crypto/agefile.py, codec's quick construction): the floor the "
+                             "cold fill's goal was first set against")
     args = parser.parse_args()
 
     from cpcm.crypto import cipher, identity
     from cpcm.store import codec
+
+    if args.slow_way:
+        cipher.QUICK_FROM = float("inf")
+        codec._QUICK = False
 
     keys = identity.load(args.identity, lambda: None).keys
     files, cases = record_files(args.repo)

@@ -77,6 +77,90 @@ except ImportError:  # pragma: no cover - without the C extension
     _CLoader = None
 
 
+# -- the quick construction ----------------------------------------------------------------------
+# ruamel's constructor in Python was more than half of a record's decrypt+parse time (a cold fill
+# reads every record): for each value a tag object, a tag lookup, a generator per mapping. Records
+# are lists, mappings and strings with a few numbers, dates and booleans, so `loads` builds those
+# itself from the nodes the C loader composes and leaves each other value to ruamel's constructor
+# (the same call ruamel makes). Anything else (a merge key `<<`, a key that is a list or a mapping,
+# a key given twice, a tag on a list or a mapping, an error) is built again by ruamel's own
+# constructor from the start, so what `loads` gives or refuses is exactly what ruamel gives or refuses.
+
+class _Unusual(Exception):
+    pass
+
+
+if _CLoader is not None:
+    from ruamel.yaml.nodes import MappingNode, ScalarNode
+    from ruamel.yaml.resolver import Resolver
+    from ruamel.yaml.tag import Tag
+
+    _STR_TAG, _MAP_TAG, _SEQ_TAG = Resolver.DEFAULT_SCALAR_TAG, Resolver.DEFAULT_MAPPING_TAG, Resolver.DEFAULT_SEQUENCE_TAG
+    _TAGS: dict[str, Tag] = {}
+    # the scalars whose ruamel constructor makes the value at once (a set, an omap... are made later, from a mapping)
+    _SCALARS = {"tag:yaml.org,2002:" + name for name in ("str", "int", "float", "bool", "null", "timestamp", "binary")}
+
+    def _tag(name: str) -> Tag:
+        found = _TAGS.get(name)
+        if found is None:
+            found = _TAGS[name] = Tag(suffix=name)
+        return found
+
+    class _QuickLoader(_CLoader):  # type: ignore[misc,valid-type]
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            """What ruamel's `BaseResolver.resolve` gives (the same table of implicit resolvers,
+            read at each call), with one tag object per tag rather than one per value. Used only
+            where ruamel's own would give the same: no path resolvers and no resolver for every
+            first character (`_QUICK`)."""
+            if kind is ScalarNode:
+                if implicit[0]:
+                    for name, regexp in self.yaml_implicit_resolvers.get(value[0] if value else "", ()):
+                        if regexp.match(value):
+                            return _tag(name)
+                return _STR_TAG
+            return _MAP_TAG if kind is MappingNode else _SEQ_TAG
+
+    def _built(loader: Any, node: Any) -> Any:
+        tag = node.ctag
+        if tag is _STR_TAG:
+            return node.value
+        if tag is _MAP_TAG:
+            mapping: dict = {}
+            for key_node, value_node in node.value:
+                if key_node.ctag is _STR_TAG:
+                    key = key_node.value
+                elif type(key_node) is ScalarNode and str(key_node.ctag) in _SCALARS:  # not a merge key `<<`
+                    key = loader.construct_object(key_node)
+                else:
+                    raise _Unusual
+                if key in mapping:
+                    raise _Unusual
+                mapping[key] = _built(loader, value_node)
+            return mapping
+        if tag is _SEQ_TAG:
+            return [_built(loader, item) for item in node.value]
+        if type(node) is ScalarNode and str(tag) in _SCALARS:
+            return loader.construct_object(node)
+        raise _Unusual
+
+    def _quick(data: bytes | str) -> Any:
+        """The document built from the C loader's nodes; _Unusual when ruamel's constructor is
+        to build it instead."""
+        loader = _QuickLoader(data)
+        try:
+            try:
+                node = loader.get_single_node()
+                return None if node is None else _built(loader, node)
+            except Exception:  # noqa: BLE001 - ruamel's constructor builds it again, and raises its own error
+                raise _Unusual from None
+        finally:
+            loader.dispose()
+
+    _QUICK = not Resolver.yaml_path_resolvers and None not in Resolver.yaml_implicit_resolvers
+else:  # pragma: no cover - without the C extension
+    _QUICK = False
+
+
 def loads(data: bytes | str) -> Any:
     """A document cpcm wrote (a record, the configuration, the team), with the fast C loader.
 
@@ -100,13 +184,18 @@ def loads(data: bytes | str) -> Any:
             if not _plain_keys(loaded):
                 raise BadYaml("a mapping key is a list or a mapping; keys are plain names")
             return loaded
-        loader = _CLoader(data)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # ruamel warns of YAML 1.1 float spellings, quoting the value
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ruamel warns of YAML 1.1 float spellings, quoting the value
+            if _QUICK:
+                try:
+                    return _quick(data)
+                except _Unusual:
+                    pass
+            loader = _CLoader(data)
+            try:
                 loaded = loader.get_single_data()
-        finally:
-            loader.dispose()
+            finally:
+                loader.dispose()
         if not _plain_keys(loaded):
             raise BadYaml("a mapping key is a list or a mapping; keys are plain names")
         return loaded
@@ -116,8 +205,8 @@ def loads(data: bytes | str) -> Any:
         if not isinstance(exc, ConstructorError) or isinstance(exc, DuplicateKeyError):
             raise BadYaml(_malformed(exc)) from None
         failed = exc  # a constructor's message quotes the value: the limited reader's does not
-    except (ValueError, TypeError, OverflowError) as exc:
-        failed = exc  # a constructor's own error (an impossible date, !!float on text, a 5,000-digit number)
+    except (ValueError, TypeError, OverflowError, IndexError, KeyError, AttributeError) as exc:
+        failed = exc  # a constructor's own error (an impossible date, !!float on text, a 5,000-digit number, an empty !!int)
     if failed is not None:
         # the limited reader names the line and the field, never the value
         try:
