@@ -365,10 +365,22 @@ class Appender:
 
 
 def codec_fingerprint() -> str:
-    """A digest of the code that parses a record's YAML: records parsed by other code are not used."""
+    """What a record's entry in the record table depends on: the form `codec.loads` reads text to
+    (`codec.PARSED_FORM`) and the YAML library (ruamel.yaml's version and its libyaml's). Records
+    parsed otherwise are not used. A new release of cpcm whose reading is the same keeps the table,
+    so the next command folds cases again from it (no decryption, no YAML) instead of filling cold."""
+    import ruamel.yaml
+
     from cpcm.store import codec
 
-    return hashlib.sha256(Path(codec.__file__).read_bytes()).hexdigest()[:16]
+    try:
+        import _ruamel_yaml
+
+        libyaml = _ruamel_yaml.get_version_string()
+    except ImportError:  # pragma: no cover - without the C extension
+        libyaml = "none"
+    form = f"{codec.PARSED_FORM} ruamel.yaml {ruamel.yaml.__version__} libyaml {libyaml}"
+    return hashlib.sha256(form.encode()).hexdigest()[:16]
 
 
 def _publics(keys: Sequence) -> set[str]:
