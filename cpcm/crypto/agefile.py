@@ -130,7 +130,10 @@ def _bech32_secret(text: str) -> bytes:
     return bytes(out)
 
 
-_KEYS: dict[int, tuple[Any, _Key | None]] = {}  # id(identity) -> (the identity, kept so the id is not reused; its key)
+# id(identity) -> (the identity, kept so that its id is not reused; its key). Held, like the keys a
+# command is given, for the process's life: a cpcm process ends with its command, the unlock agent's
+# with its key (pyrage's identities take no weak references).
+_KEYS: dict[int, tuple[Any, _Key | None]] = {}
 
 
 def _key(identity: Any) -> _Key | None:

@@ -96,6 +96,10 @@ class _Unusual(Exception):
     pass
 
 
+class _TooDeep(Exception):
+    """Lists and mappings nested deeper than MAX_DEPTH: the limited reader says where."""
+
+
 if _CLoader is not None:
     from ruamel.yaml.nodes import MappingNode, ScalarNode
     from ruamel.yaml.resolver import Resolver
@@ -126,10 +130,12 @@ if _CLoader is not None:
                 return _STR_TAG
             return _MAP_TAG if kind is MappingNode else _SEQ_TAG
 
-    def _built(loader: Any, node: Any) -> Any:
+    def _built(loader: Any, node: Any, depth: int = 1) -> Any:
         tag = node.ctag
         if tag is _STR_TAG:
             return node.value
+        if depth > MAX_DEPTH:
+            raise _Unusual  # ruamel's way finds it too deep, or finds what else is wrong first
         if tag is _MAP_TAG:
             mapping: dict = {}
             for key_node, value_node in node.value:
@@ -141,10 +147,10 @@ if _CLoader is not None:
                     raise _Unusual
                 if key in mapping:
                     raise _Unusual
-                mapping[key] = _built(loader, value_node)
+                mapping[key] = _built(loader, value_node, depth + 1)
             return mapping
         if tag is _SEQ_TAG:
-            return [_built(loader, item) for item in node.value]
+            return [_built(loader, item, depth + 1) for item in node.value]
         if type(node) is ScalarNode and str(tag) in _SCALARS:
             return loader.construct_object(node)
         raise _Unusual
@@ -213,6 +219,8 @@ def loads(data: bytes | str) -> Any:
         failed = exc  # a constructor's message quotes the value: the limited reader's does not
     except (ValueError, TypeError, OverflowError, IndexError, KeyError, AttributeError) as exc:
         failed = exc  # a constructor's own error (an impossible date, !!float on text, a 5,000-digit number, an empty !!int)
+    except (_TooDeep, RecursionError) as exc:
+        failed = exc  # nested deeper than anything cpcm writes (a forged file): the limited reader refuses it
     if failed is not None:
         # the limited reader names the line and the field, never the value
         try:
@@ -225,11 +233,22 @@ def loads(data: bytes | str) -> Any:
 
 def _plain_keys(value: Any) -> bool:
     """No key is a list or mapping (the C loader makes them tuples): messages name keys, and a
-    key typed as `? [a value]` would be echoed."""
-    if isinstance(value, dict):
-        return all(not isinstance(k, (tuple, frozenset)) and _plain_keys(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_plain_keys(v) for v in value)
+    key typed as `? [a value]` would be echoed. _TooDeep when lists and mappings nest deeper than
+    MAX_DEPTH (what `load_input` refuses too): a forged file must not overflow a reader of it.
+    Depth first in the document's order, without recursion."""
+    todo = [(value, 1)]
+    while todo:
+        value, depth = todo.pop()
+        if isinstance(value, dict):
+            if depth > MAX_DEPTH:
+                raise _TooDeep
+            if any(isinstance(k, (tuple, frozenset)) for k in value):
+                return False
+            todo.extend((v, depth + 1) for v in reversed(value.values()))
+        elif isinstance(value, list):
+            if depth > MAX_DEPTH:
+                raise _TooDeep
+            todo.extend((v, depth + 1) for v in reversed(value))
     return True
 
 
