@@ -18,6 +18,7 @@ from cpcm.domain.case import Case, Entry
 from cpcm.domain.records import Record, flatten, set_path, utc
 from cpcm.workflow import plan_actions, transitions
 
+
 def _plain(cls) -> bool:
     """Whether `dataclasses.replace` of a `cls` is what `_changed` does: every attribute a field
     set by __init__ as given, nothing run after it, kept in the instance's __dict__."""
@@ -36,6 +37,8 @@ def _changed(case: Case, **changes: Any) -> Case:
     if type(case) is not Case or not _CASE_PLAIN or not changes.keys() <= _CASE_FIELDS:
         return replace(case, **changes)
     values = dict(case.__dict__)
+    if len(values) != len(_CASE_FIELDS):  # something besides its fields, which `replace` would not carry over
+        return replace(case, **changes)
     values.update(changes)
     made = object.__new__(Case)
     object.__setattr__(made, "__dict__", values)
