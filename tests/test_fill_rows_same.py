@@ -41,6 +41,7 @@ ZONES = {  # two pairs equal as values (==, one hash) that name their times apar
     "plus3": timezone(timedelta(hours=3)), "plus3-named": timezone(timedelta(hours=3), "EAT"),
     "new-york": ZoneInfo("America/New_York"), "utc": timezone.utc,
 }
+ALL_ZONES = {**ZONES, "santiago": ZoneInfo("America/Santiago")}  # and one whose clock skips midnight, for one test
 NOWS = (datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc), datetime(2027, 3, 14, 7, 30, tzinfo=timezone.utc))
 OFFSETS = ("+03:00", "+00:00", "-05:00", "Z")
 TICK = timedelta(microseconds=1)
@@ -281,7 +282,7 @@ def compare(case: Case, policy_name: str, zone_name: str, now: datetime, session
     computation: the statistics rows; the due entry (made again plainly with a session of its
     own); and each piece's deadlines against those evaluated directly at times across it.
     Returns what was compared."""
-    policy, zone = POLICIES[policy_name], ZONES[zone_name]
+    policy, zone = POLICIES[policy_name], ALL_ZONES[zone_name]
     ctx = SimpleNamespace(policy=policy, now=now.astimezone(zone))
     monkeypatch.setattr(tables, "_session", lambda ctx: session)
     made = tables.made_rows(ctx, ("due", "statistics"), "ab" * 20, case)
@@ -340,8 +341,6 @@ def test_made_rows__times_in_an_hour_a_clock_repeats_or_skips(plainly, monkeypat
     at once: that time, fold=1) and a review three months after a plan approved then; a court
     order and an 18th birthday on the day Santiago's clock skips midnight: each stored so as to
     read back as the same local time, as the plain computation gives it."""
-    ZONES.setdefault("santiago", ZoneInfo("America/Santiago"))
-
     def rec(kind, id_, at, **body):
         return Record(kind, 1, id_, "CP-TEST-9000", at, at, "amina", body)
 
@@ -365,7 +364,7 @@ def test_made_rows__times_in_an_hour_a_clock_repeats_or_skips(plainly, monkeypat
                {"care_type": "kinship", "setting": "family_based", "decision": {"court_order": {"expires": "2026-09-06"}}}),
     ])
     seen = compare(skipped, "inter-agency", "santiago", datetime(2026, 8, 20, 12, 0, tzinfo=timezone.utc), _session(
-        ZONES["santiago"], "santiago"), plainly, monkeypatch)
+        ALL_ZONES["santiago"], "santiago"), plainly, monkeypatch)
     gap = [v for v in seen["values"] if v[3][0].startswith("2026-09-06T00:00")]
     assert {v[1] for v in gap} == {"turning-18", "court-order"}
 
