@@ -60,7 +60,12 @@ class Case:
 
     def last(self, event: str, since: str | None = None) -> str | None:
         """When `event` last happened (at or after `since`, when given)."""
-        times = [t for t in self.events.get(event, ()) if since is None or t >= since]
+        times = self.events.get(event, ())
+        if not times:
+            return None
+        if since is None:
+            return max(times)
+        times = [t for t in times if t >= since]
         return max(times) if times else None
 
     def first(self, event: str, since: str | None = None) -> str | None:

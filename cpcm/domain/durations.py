@@ -36,11 +36,22 @@ class Duration:
         """For people: '72 hours', '3 months', 'the same day'."""
         if self.same_day:
             return "the same day"
-        parts = []
-        for number, unit in _PART.findall(self.text):
-            name = _UNITS[unit]
-            parts.append(f"{number} {name[:-1] if number == '1' else name}")
-        return " ".join(parts) or "0 days"
+        if type(self.text) is str:
+            return _words(self.text)
+        return _words_of(self.text)
+
+
+@lru_cache(maxsize=256)
+def _words(text: str) -> str:
+    return _words_of(text)
+
+
+def _words_of(text) -> str:
+    parts = []
+    for number, unit in _PART.findall(text):
+        name = _UNITS[unit]
+        parts.append(f"{number} {name[:-1] if number == '1' else name}")
+    return " ".join(parts) or "0 days"
 
 
 def parse_duration(text) -> Duration:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from typing import Any, Mapping
 
 HEADER = ("kind", "schema", "id", "case", "at", "recorded_at", "by")
@@ -70,6 +71,17 @@ class Record:
 def utc(text: str) -> str:
     """An ISO date-time as UTC, so that times written with different offsets compare in the
     order they happened (a naive time counts as UTC)."""
+    if type(text) is str:
+        return _utc_text(text)  # the same text gives the same answer: the fold and the rules ask again and again
+    return _utc(text)
+
+
+@lru_cache(maxsize=4096)
+def _utc_text(text: str) -> str:
+    return _utc(text)
+
+
+def _utc(text: Any) -> str:
     moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)

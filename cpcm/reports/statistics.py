@@ -33,11 +33,6 @@ REFERRAL_OUTCOMES = (("waiting", ("sent", "acknowledged")), ("accepted", ("accep
 NOT_AVAILABLE: tuple = ()
 
 
-def _item(case: Case, when: str, period: Period, category: str | None = None) -> dict:
-    return {"category": category, "sex": sex_group(case.child.get("sex")), "age": age_band(case.age_on(period.local(when).date())),
-            "disability": disability_group(case.child.get("disability"))}
-
-
 def _closure_reason(case: Case, when: str, latest: str) -> str:
     """The reason of the closure at `when` (the fold keeps an event per closure and reason)."""
     for name, times in case.events.items():
@@ -59,10 +54,11 @@ def case_rows(case: Case, zone: tzinfo | None = None) -> list[list]:
     day; still kept encrypted (it is a case's history in outline)."""
     period = Period(date.min, date.max, zone or timezone.utc)
     rows: list[list] = []
+    sex, disability = sex_group(case.child.get("sex")), disability_group(case.child.get("disability"))
 
     def add(measure: str, when: str, category: str | None = None, outcome: str | None = None) -> None:
-        item = _item(case, when, period, category)
-        rows.append([MEASURE_KEYS.index(measure), period.local(when).date().isoformat(), *(item[k] for k in ROW_KEYS[:4])]
+        day = period.local(when).date()  # the event's local day; then the columns of ROW_KEYS[:4], in that order
+        rows.append([MEASURE_KEYS.index(measure), day.isoformat(), category, sex, age_band(case.age_on(day)), disability]
                     + ([outcome] if outcome is not None else []))
 
     if case.registered_at:

@@ -69,7 +69,12 @@ def _dataclass_json(value: Any) -> Any:
 
 def dumps(value: Any) -> str:
     """A table value as JSON text; a dataclass (the folded `Case`) as `Case.to_dict()` would give it."""
-    return json.dumps(value, separators=(",", ":"), default=_dataclass_json)
+    return _dumps(value)
+
+
+# json.dumps(value, separators=(",", ":"), default=...): the encoder made once, not at every call
+_dumps = json.JSONEncoder(separators=(",", ":"), default=_dataclass_json).encode
+_compact = json.JSONEncoder(separators=(",", ":")).encode
 
 
 ROWS = CaseTable("rows", "row", list_row)
@@ -120,7 +125,7 @@ class _Collect:
 
     def put(self, blob: str, loaded) -> None:
         if plain_json(loaded):
-            self.found.append((blob, json.dumps(loaded, separators=(",", ":"))))
+            self.found.append((blob, _compact(loaded)))
 
 
 Collector = _Collect  # for reading a few cases without loading the record table's shards (service/views.py)

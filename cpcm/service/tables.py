@@ -55,6 +55,7 @@ _TICK = timedelta(microseconds=1)
 DEADLINE_FIELDS = ("case_id", "code", "title", "due", "target", "owner", "rule", "why", "source", "risk", "requested_by",
                    "barred", "covered_by")
 _STATIC = ("code", "title", "owner", "rule", "why", "source", "risk", "requested_by", "barred")
+_compact = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(value, separators=(",", ":")), its encoder made once
 
 
 class _NotKept(Exception):
@@ -126,7 +127,10 @@ def _time_code(moment: datetime | None, zone: tzinfo) -> Any:
     if type(zone) is timezone:  # a fixed offset: always the same local time
         return code
     back = _time_of(code, zone)
-    if back.replace(tzinfo=None) == moment.replace(tzinfo=None) and back.fold == moment.fold:
+    if back.tzinfo is zone:  # both in this zone object: == compares the local times as written (not the instants)
+        if back == moment and back.fold == moment.fold:
+            return code
+    elif back.replace(tzinfo=None) == moment.replace(tzinfo=None) and back.fold == moment.fold:
         return code
     return [micro, (moment.replace(tzinfo=None) - _NAIVE_EPOCH) // _TICK, moment.fold]
 
@@ -301,7 +305,7 @@ def _due_entry(ctx, session: _Session, case: Case, tree: str) -> list:
                 if not all(v is None or type(v) is str for v in static[:-1]) or not all(type(v) is str for v in item.barred):
                     raise _NotKept
                 value = [*static[:-1], list(item.barred)]
-                text_id = hashlib.sha256(json.dumps(value, separators=(",", ":")).encode()).hexdigest()[:TEXT_ID]
+                text_id = hashlib.sha256(_compact(value).encode()).hexdigest()[:TEXT_ID]
                 if texts.setdefault(text_id, value) != value:
                     raise _NotKept  # two texts with one id
                 session.text_ids[static] = text_id
@@ -402,8 +406,8 @@ class Bulk:
                     for text_id in piece[3::3]:
                         if text_id not in self.sent:
                             self.sent.add(text_id)
-                            writer.add(TEXT + text_id, json.dumps(session.texts[text_id], separators=(",", ":")))
-            writer.add(case_id, json.dumps(entry, separators=(",", ":")))
+                            writer.add(TEXT + text_id, _compact(session.texts[text_id]))
+            writer.add(case_id, _compact(entry))
 
     def add_made(self, case_id: str, made: dict[str, tuple[str | None, dict]]) -> None:
         """`add`, with each table's entry made elsewhere (`made_rows`, in a fill's worker process):
@@ -423,7 +427,7 @@ class Bulk:
                 for text_id in texts:
                     if text_id not in self.sent:
                         self.sent.add(text_id)
-                        writer.add(TEXT + text_id, json.dumps(self.session.texts[text_id], separators=(",", ":")))
+                        writer.add(TEXT + text_id, _compact(self.session.texts[text_id]))
             writer.add(case_id, text)
 
     def flush(self) -> None:
@@ -446,7 +450,7 @@ def made_rows(ctx, kinds: Iterable[str], tree: str, case: Case | None) -> dict[s
             for piece in entry[2:]:
                 for text_id in piece[3::3]:
                     texts[text_id] = session.texts[text_id]
-        made[kind] = (json.dumps(entry, separators=(",", ":")), texts)
+        made[kind] = (_compact(entry), texts)
     return made
 
 
@@ -895,12 +899,12 @@ def _due_stream(ctx, session: _Session, info: dict) -> Iterator[tuple[str, str, 
             for text_id in piece[3::3]:
                 if kept and text_id not in stored:  # written before the first entry that uses it
                     stored.add(text_id)
-                    writer.add(TEXT + text_id, json.dumps(session.texts[text_id], separators=(",", ":")))
+                    writer.add(TEXT + text_id, _compact(session.texts[text_id]))
                 if text_id not in text_ids:
                     text_ids.add(text_id)
                     yield "text", text_id, session.texts[text_id]
         if kept:
-            writer.add(case_id, json.dumps(entry, separators=(",", ":")))
+            writer.add(case_id, _compact(entry))
         yield "entry", case_id, entry
     for case_id in gone:  # a case that left the folder (its texts are left out when the table is merged)
         writer.add(case_id, "null")

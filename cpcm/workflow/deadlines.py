@@ -62,7 +62,25 @@ def zone_of(now: datetime) -> tzinfo:
 
 def _t(text: str | None, zone: tzinfo) -> datetime | None:
     """A stored time (UTC) in the zone of `now`, so that 'the same day' is the worker's day."""
-    return parse_datetime(text).astimezone(zone) if text else None
+    if not text:
+        return None
+    if type(text) is not str:
+        return parse_datetime(text).astimezone(zone)
+    key = (text, id(zone))
+    found = _TIMES.get(key)
+    if found is not None and found[0] is zone:  # this very zone (zones equal as values may name their times apart)
+        return found[1]
+    moment = parse_datetime(text).astimezone(zone)
+    if len(_TIMES) >= _TIMES_KEPT:
+        _TIMES.clear()
+    _TIMES[key] = (zone, moment)  # the zone held with it: its id is not reused while the entry lasts
+    return moment
+
+
+# `_t`'s answers: every rule (and every run of the rules over a case's intervals) reads a case's
+# times again. Keyed by the text and the zone object; emptied when full.
+_TIMES: dict[tuple[str, int], tuple[tzinfo, datetime]] = {}
+_TIMES_KEPT = 4096
 
 
 def _after_start(start: str, duration, zone: tzinfo) -> datetime:

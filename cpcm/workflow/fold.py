@@ -11,12 +11,39 @@ registration fields; the latest value of each field wins.
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any, Callable, Iterable, Mapping
 
 from cpcm.domain.case import Case, Entry
 from cpcm.domain.records import Record, flatten, set_path, utc
 from cpcm.workflow import plan_actions, transitions
+
+
+def _plain(cls) -> bool:
+    """Whether `dataclasses.replace` of a `cls` is what `_changed` does: every attribute a field
+    set by __init__ as given, nothing run after it, kept in the instance's __dict__."""
+    names = tuple(f.name for f in fields(cls))
+    return (names == tuple(cls.__dataclass_fields__) and all(f.init for f in fields(cls))
+            and not hasattr(cls, "__post_init__") and "__slots__" not in cls.__dict__)
+
+
+_CASE_PLAIN = _plain(Case)
+_CASE_FIELDS = frozenset(f.name for f in fields(Case))
+
+
+def _changed(case: Case, **changes: Any) -> Case:
+    """`dataclasses.replace(case, **changes)` at a fraction of its cost (the fold makes a new
+    Case for nearly every record): the same fields, in the same order, holding the same values."""
+    if type(case) is not Case or not _CASE_PLAIN or not changes.keys() <= _CASE_FIELDS:
+        return replace(case, **changes)
+    values = dict(case.__dict__)
+    if len(values) != len(_CASE_FIELDS):  # something besides its fields, which `replace` would not carry over
+        return replace(case, **changes)
+    values.update(changes)
+    made = object.__new__(Case)
+    object.__setattr__(made, "__dict__", values)
+    return made
+
 
 # the body key of each kind that names another record of the case: read through a correction
 REFERENCES = {"referral_update": "referral", "approval": "target", "rejection": "target", "withdrawal": "target"}
@@ -59,7 +86,7 @@ def effective(records: Iterable[Record]) -> list[Record]:
 
 # the case fields a registration (and each update of it) sets
 def _from_registration(case: Case, body: Mapping[str, Any]) -> Case:
-    return replace(
+    return _changed(
         case,
         registration=dict(body),
         child=dict(body.get("child") or {}),
@@ -72,7 +99,7 @@ def _from_registration(case: Case, body: Mapping[str, Any]) -> Case:
 
 def _registration(case: Case, record: Record) -> Case:
     body = record.body
-    case = replace(case, risk=body.get("risk"), worker=body.get("worker") or record.by, registered_at=record.at)
+    case = _changed(case, risk=body.get("risk"), worker=body.get("worker") or record.by, registered_at=record.at)
     return _from_registration(case, {k: v for k, v in body.items() if k not in ("supersedes", "correction_reason")})
 
 
@@ -97,22 +124,22 @@ def _update(case: Case, record: Record) -> Case:
 
 
 def _assignment(case: Case, record: Record) -> Case:
-    return replace(case, worker=record.body.get("worker"))
+    return _changed(case, worker=record.body.get("worker"))
 
 
 def _assessment(case: Case, record: Record) -> Case:
     risk = record.body.get("risk")
-    return replace(case, risk=risk) if risk else case
+    return _changed(case, risk=risk) if risk else case
 
 
 def _followup(case: Case, record: Record) -> Case:
     risk = record.body.get("risk")
-    return replace(case, risk=risk) if risk else case
+    return _changed(case, risk=risk) if risk else case
 
 
 def _plan(case: Case, record: Record) -> Case:
     # the version, its goals and actions with their IDs, and the version in force while it waits
-    return replace(case, plan=plan_actions.summary(record, case.plan))
+    return _changed(case, plan=plan_actions.summary(record, case.plan))
 
 
 def _decision(case: Case, record: Record) -> Case:
@@ -123,31 +150,31 @@ def _decision(case: Case, record: Record) -> Case:
         plan = dict(case.plan, **{f"{key}_at": utc(record.at)})
         if approved:
             plan["approved_by"] = record.by
-        return replace(case, plan=plan)
+        return _changed(case, plan=plan)
     if subject == "closure" and case.closure:
-        return replace(case, closure=dict(case.closure, decided_at=utc(record.at), decided_by=record.by, approved=approved))
+        return _changed(case, closure=dict(case.closure, decided_at=utc(record.at), decided_by=record.by, approved=approved))
     if subject == "transfer" and case.transfer_request:
-        return replace(case, transfer_request=dict(case.transfer_request, decided_at=utc(record.at), decided_by=record.by,
+        return _changed(case, transfer_request=dict(case.transfer_request, decided_at=utc(record.at), decided_by=record.by,
                                                    approved=approved))
     return case
 
 
 def _transfer_request(case: Case, record: Record) -> Case:
-    return replace(case, transfer_request={"record_id": record.id, "at": utc(record.at), "by": record.by,
+    return _changed(case, transfer_request={"record_id": record.id, "at": utc(record.at), "by": record.by,
                                            "to": record.body.get("to"), "decided_at": None, "approved": None})
 
 
 def _review(case: Case, record: Record) -> Case:
-    return replace(case, next_review=record.body.get("next_review"))
+    return _changed(case, next_review=record.body.get("next_review"))
 
 
 def _closure(case: Case, record: Record) -> Case:
-    return replace(case, closure={"record_id": record.id, "at": utc(record.at), "by": record.by,
+    return _changed(case, closure={"record_id": record.id, "at": utc(record.at), "by": record.by,
                                   "reason": record.body.get("reason"), "decided_at": None, "approved": None})
 
 
 def _reopen(case: Case, record: Record) -> Case:
-    return replace(case, closure=None, next_review=None)
+    return _changed(case, closure=None, next_review=None)
 
 
 def _referral(case: Case, record: Record) -> Case:
@@ -159,7 +186,7 @@ def _referral(case: Case, record: Record) -> Case:
         "history": [{"status": "sent", "at": record.at, "by": record.by}],
         "plan_action": plan_actions.link(case.plan, body.get("plan_action")),  # an action ID (A2)
     }
-    return replace(case, referrals=case.referrals + (entry,))
+    return _changed(case, referrals=case.referrals + (entry,))
 
 
 def _referral_update(case: Case, record: Record) -> Case:
@@ -173,7 +200,7 @@ def _referral_update(case: Case, record: Record) -> Case:
                 if body.get(key):
                     entry[key] = body[key]
         updated.append(entry)
-    return replace(case, referrals=tuple(updated))
+    return _changed(case, referrals=tuple(updated))
 
 
 # the record kinds that settle a conflict a sync found (docs/team.md): a later one of these, or a note
@@ -190,7 +217,7 @@ def _sync_conflict(case: Case, record: Record) -> Case:
              "at": utc(record.at), "by": record.by, "settled_by": None}
     if any(c["code"] == entry["code"] and c["records"] == entry["records"] for c in case.conflicts):
         return case  # the same conflict found by two merges of the same copies
-    return replace(case, conflicts=case.conflicts + (entry,))
+    return _changed(case, conflicts=case.conflicts + (entry,))
 
 
 def settle_conflicts(case: Case, record: Record) -> Case:
@@ -199,12 +226,12 @@ def settle_conflicts(case: Case, record: Record) -> Case:
         return case
     settled = tuple(dict(c, settled_by=record.id) if c["settled_by"] is None and
                     (record.kind == "note" or record.kind in SETTLES.get(c["code"], ())) else c for c in case.conflicts)
-    return replace(case, conflicts=settled)
+    return _changed(case, conflicts=settled)
 
 
 def _case_link(case: Case, record: Record) -> Case:
     other = record.body.get("alias") or record.body.get("merged_into")
-    return replace(case, links=case.links + (other,)) if other and other not in case.links else case
+    return _changed(case, links=case.links + (other,)) if other and other not in case.links else case
 
 
 def _placement(case: Case, record: Record) -> Case:
@@ -219,7 +246,7 @@ def _placement(case: Case, record: Record) -> Case:
         "court_order": dict(decision.get("court_order") or {}) or None, "acc": decision.get("acc"),
         "cci_exit": body.get("cci_exit"), "reunification": bool(body.get("reunification")),
     }
-    return replace(case, placements=case.placements + (entry,))
+    return _changed(case, placements=case.placements + (entry,))
 
 
 REDUCERS: dict[str, Callable[[Case, Record], Case]] = {
@@ -301,14 +328,14 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
         if reducer is not None:
             case = reducer(case, record)
         if case.plan and record.kind in ("followup", "review", "withdrawal"):  # actions marked done; a withdrawn version
-            case = replace(case, plan=plan_actions.track(case.plan, record))
+            case = _changed(case, plan=plan_actions.track(case.plan, record))
         if after is not None:
-            case = replace(case, stage=after, status=transitions.status_of(after))
+            case = _changed(case, stage=after, status=transitions.status_of(after))
         for event in [command, *derived_events(record, command)]:
             events.setdefault(event, []).append(utc(record.at))
         if command in ("approval.closure", "closure.immediate") and case.closure:
             # each closure's reason, kept past a reopening (which clears case.closure)
             events.setdefault(f"closed.{case.closure.get('reason')}", []).append(utc(record.at))
         history.append(Entry(record.id, record.kind, record.at, record.recorded_at, record.by))
-    return replace(case, history=tuple(history), events={k: tuple(v) for k, v in events.items()},
+    return _changed(case, history=tuple(history), events={k: tuple(v) for k, v in events.items()},
                    anomalies=tuple(anomalies), stage=case.stage or "registered")
