@@ -30,6 +30,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
+from cpcm.crypto.signing import hkdf_sha256
+
 VERSION_LINE = b"age-encryption.org/v1\n"
 X25519_LABEL = b"age-encryption.org/v1/X25519"
 CHUNK = 64 * 1024
@@ -42,12 +44,6 @@ _BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 
 class _Unusual(Exception):
     """Not a file this module opens: pyrage opens it, or says why it cannot."""
-
-
-def _hkdf(ikm: bytes, salt: bytes, info: bytes) -> bytes:
-    """HKDF-SHA-256 (RFC 5869) of 32 bytes: one block of expansion."""
-    prk = hmac.new(salt or bytes(32), ikm, hashlib.sha256).digest()
-    return hmac.new(prk, info + b"\x01", hashlib.sha256).digest()
 
 
 def _base64(text: bytes) -> bytes:
@@ -107,7 +103,7 @@ class _Key:
             shared = self.private.exchange(X25519PublicKey.from_public_bytes(share))
         except ValueError:  # a share of low order: age refuses the file
             raise _Unusual from None
-        wrap_key = _hkdf(shared, share + self.public, X25519_LABEL)
+        wrap_key = hkdf_sha256(shared, X25519_LABEL, salt=share + self.public)
         try:
             return ChaCha20Poly1305(wrap_key).decrypt(_ZERO_NONCE, wrapped, None)
         except InvalidTag:
@@ -115,7 +111,7 @@ class _Key:
 
 
 def _bech32_secret(text: str) -> bytes:
-    """The 32 bytes of an `AGE-SECRET-KEY-1…` string (its checksum was checked where it was read)."""
+    """The 32 bytes of an age identity's bech32 text (its checksum was checked where it was read)."""
     data = text.lower().rpartition("1")[2][:-6]
     acc = bits = 0
     out = bytearray()
@@ -176,12 +172,12 @@ def open_x25519(data: bytes, identities: Sequence[Any]) -> bytes | None:
                 file_key = key.file_key(share, body)
                 if file_key is None:
                     continue
-                if not hmac.compare_digest(hmac.new(_hkdf(file_key, b"", b"header"), covered, hashlib.sha256).digest(), mac):
+                if not hmac.compare_digest(hmac.new(hkdf_sha256(file_key, b"header"), covered, hashlib.sha256).digest(), mac):
                     return None
                 nonce, sealed = data[start:start + 16], data[start + 16:]
                 if len(nonce) != 16 or not TAG <= len(sealed) <= CHUNK + TAG:
                     return None  # cut short, or more than one chunk
-                return ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload")).decrypt(_LAST_CHUNK_NONCE, sealed, None)
+                return ChaCha20Poly1305(hkdf_sha256(file_key, b"payload", salt=nonce)).decrypt(_LAST_CHUNK_NONCE, sealed, None)
         return None
     except (_Unusual, InvalidTag):
         return None
