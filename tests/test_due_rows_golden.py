@@ -10,7 +10,7 @@ replace `GOLDEN`, saying in the commit why the entries changed.
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 from cpcm.service import tables
@@ -91,3 +91,36 @@ GOLDEN = {  # made by the code before (commit f3968f0)
 
 def test_made_rows__byte_for_byte_as_before():
     assert digests() == GOLDEN
+
+
+def test_policy_parts__each_policy_object_its_own():
+    """The parts kept per policy (`deadlines._parts`) follow the policy object: a policy read
+    again with other limits, risk levels, an age limit or sources, used after and between runs
+    with the first, gives its own items; and the kept policies stay few."""
+    from dataclasses import replace
+
+    from cpcm.workflow import deadlines
+
+    case = fold_module.fold(*shapes(1, 5)[0])
+    case = replace(case, status="open", child={"date_of_birth": "2009-01-10"}, risk="high",
+                   registered_at="2026-11-01T08:00:00+00:00", events={})
+    first = POLICIES["kenya"]
+    rules = {name: dict(block) for name, block in first.rules.items()}
+    rules["initial_assessment"].update(limit="9d", target="4d", source="Another source")
+    rules["risk_response"]["limit"] = {**rules["risk_response"]["limit"], "high": "5d"}
+    rules["child_age_limit"] = {**rules.get("child_age_limit", {}), "years": 17}
+    second = replace(first, rules=rules)
+    now = datetime(2026, 11, 2, 9, 0, tzinfo=ALL_ZONES["nairobi"])
+
+    def view(policy):
+        return [(d.code, d.title, d.due, d.target, d.why, d.source) for d in deadlines.deadlines(case, policy, now)]
+
+    before = view(first)
+    other = view(second)
+    assert view(first) == before and view(second) == other and other != before
+    initial = {d[0]: d for d in other}["initial-assessment"]
+    assert initial[2] == datetime(2026, 11, 10, 11, 0, tzinfo=now.tzinfo) and "9 days" in initial[4] and initial[5] == "Another source"
+    for _ in range(deadlines._PARTS_KEPT + 3):
+        view(replace(first))  # a policy read again each time: equal, another object
+    assert len(deadlines._PARTS) <= deadlines._PARTS_KEPT
+    assert view(first) == before

@@ -44,6 +44,8 @@ class _Notes:
 
 
 def _utc(other: Any) -> datetime | None:
+    if type(other) is datetime:  # the usual case: astimezone gives a datetime in timezone.utc itself
+        return None if other.utcoffset() is None else other.astimezone(timezone.utc)
     if not isinstance(other, datetime) or other.tzinfo is None or other.utcoffset() is None:
         return None
     return other.astimezone(timezone.utc).replace(tzinfo=timezone.utc)
@@ -188,6 +190,8 @@ def pieces(function: Callable[[datetime], Any], now: datetime, reach: timedelta 
     if first is None:
         return None
     found = [first]
+    if first.lo is None and first.hi is None:  # the same answer at every time
+        return found
     zone = now.tzinfo
     try:
         until, since = now + reach, now - reach
