@@ -23,11 +23,14 @@ class Duration:
     same_day: bool = False
     text: str = ""
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_step", timedelta(days=self.days, minutes=self.minutes))  # what `after` adds to the months
+
     def after(self, start: datetime) -> datetime:
         if self.same_day:
             return datetime.combine(start.date() + timedelta(days=1), datetime.min.time(), tzinfo=start.tzinfo)
         moment = add_months(start, self.months) if self.months else start
-        return moment + timedelta(days=self.days, minutes=self.minutes)
+        return moment + self._step
 
     def __str__(self) -> str:
         return self.text
@@ -88,8 +91,14 @@ def _parse(text: str) -> Duration:
     return Duration(months=months, days=days, minutes=minutes, text=compact)
 
 
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def add_months(moment: datetime, months: int) -> datetime:
     index = moment.month - 1 + months
     year, month = moment.year + index // 12, index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
+    day = moment.day
+    if day > 28:  # the month may be shorter
+        last = 29 if month == 2 and calendar.isleap(year) else _MONTH_DAYS[month - 1]
+        day = min(day, last)
     return moment.replace(year=year, month=month, day=day)

@@ -41,6 +41,8 @@ from cpcm.domain.case import Case
 from cpcm.domain.team import RECOVERY_READER
 from cpcm.store.cache import Table, derived_table, dirty_cases, plain_json
 from cpcm.store.layout import CASES
+from cpcm.workflow import conferences as conference_rules
+from cpcm.workflow import deadlines, intervals
 from cpcm.workflow.deadlines import Deadline
 
 VERSION = 1
@@ -273,9 +275,6 @@ TEXT_ID = 10  # hex digits of a text's digest; two texts with one id are detecte
 
 
 def _case_answer(case: Case, policy) -> Callable[[datetime], tuple[list[Deadline], list[Deadline]]]:
-    from cpcm.workflow import conferences as conference_rules
-    from cpcm.workflow import deadlines
-
     def answer(now: datetime) -> tuple[list[Deadline], list[Deadline]]:
         return deadlines.deadlines(case, policy, now), conference_rules.admission_conference_due(case, policy, now, ())
     return answer
@@ -284,8 +283,6 @@ def _case_answer(case: Case, policy) -> Callable[[datetime], tuple[list[Deadline
 def _due_entry(ctx, session: _Session, case: Case, tree: str) -> list:
     """The due table's entry of a folded case; its texts go to `session.texts`. _NotKept when the
     deadlines depend on `now` other than by comparison, or hold a time in another zone."""
-    from cpcm.workflow import intervals
-
     found = intervals.pieces(_case_answer(case, ctx.policy), ctx.now)
     if found is None:
         raise _NotKept
@@ -763,7 +760,6 @@ def admission_items(ctx, rows: list[CaseDue], conferenced: Mapping[str, Iterable
     """The conference-after-admission items of `rows` given the conferences each case was taken
     to (`conferenced`: case id -> meeting times): a case taken to one is computed again with them."""
     from cpcm.service.context import load_case
-    from cpcm.workflow import conferences as conference_rules
 
     items: list[Deadline] = []
     for row in rows:

@@ -14,7 +14,7 @@ from typing import Callable
 
 from cpcm.domain.case import Case
 from cpcm.domain.dates import end_of_day, is_date_only, local, parse_datetime
-from cpcm.domain.durations import parse_duration
+from cpcm.domain.durations import Duration, parse_duration
 from cpcm.domain.policy import Policy, risk_rank
 from cpcm.workflow import approvals, plan_actions
 from cpcm.workflow.clocks import BY_CODE, SUPERVISORS, done_events
@@ -83,6 +83,61 @@ _TIMES: dict[tuple[str, int], tuple[tzinfo, datetime]] = {}
 _TIMES_KEPT = 4096
 
 
+class _PolicyParts:
+    """What the rules read of the policy alone (its durations, the sources of its rules, the
+    events that meet each clock, texts made of these), each made once per policy and kept with
+    it (`_parts`): every case asks the same."""
+
+    __slots__ = ("policy", "_durations", "_sources", "_done", "_texts")
+
+    def __init__(self, policy: Policy):
+        self.policy = policy
+        self._durations: dict[tuple[str, str], Duration] = {}
+        self._sources: dict[str, str] = {}
+        self._done: dict[str, tuple[str, ...]] = {}
+        self._texts: dict[tuple, object] = {}
+
+    def duration(self, rule: str, key: str) -> Duration:
+        found = self._durations.get((rule, key))
+        if found is None:
+            found = self._durations[(rule, key)] = self.policy.duration(rule, key)
+        return found
+
+    def source(self, rule: str) -> str:
+        found = self._sources.get(rule)
+        if found is None:
+            found = self._sources[rule] = self.policy.source(rule)
+        return found
+
+    def done(self, code: str) -> tuple[str, ...]:
+        found = self._done.get(code)
+        if found is None:
+            found = self._done[code] = done_events(code, self.policy)
+        return found
+
+    def text(self, key: tuple, make: Callable[[], object]) -> object:
+        """`make()`, kept under `key` (a text made of this policy's parts only)."""
+        found = self._texts.get(key)
+        if found is None:
+            found = self._texts[key] = make()
+        return found
+
+
+def _parts(policy: Policy) -> _PolicyParts:
+    found = _PARTS.get(id(policy))
+    if found is None or found.policy is not policy:
+        if len(_PARTS) >= _PARTS_KEPT:
+            _PARTS.clear()
+        found = _PARTS[id(policy)] = _PolicyParts(policy)  # holds the policy: its id is not reused while kept
+    return found
+
+
+# `_parts` of the policies in use, by the policy object (a policy is a value: it is never changed;
+# one read again is another object); emptied when full.
+_PARTS: dict[int, _PolicyParts] = {}
+_PARTS_KEPT = 8
+
+
 def _after_start(start: str, duration, zone: tzinfo) -> datetime:
     """The end of a period from a start: from a date alone (a service started on 14 January),
     the end of the local day the period ends on (two weeks: 28 January, 23:59:59 local), not
@@ -94,7 +149,10 @@ def _after_start(start: str, duration, zone: tzinfo) -> datetime:
 
 def _done(case: Case, code: str, policy: Policy, since: str | None) -> bool:
     """Whether an event that meets clock `code` happened at or after `since`."""
-    return any(case.last(event, since) for event in done_events(code, policy))
+    for event in _parts(policy).done(code):
+        if case.last(event, since):
+            return True
+    return False
 
 
 def plan_in_force_at(case: Case, policy: Policy) -> str | None:
@@ -113,22 +171,40 @@ def _initial_assessment(case: Case, policy: Policy, now: datetime) -> list[Deadl
     if case.status != "open" or not start or _done(case, "initial-assessment", policy, start):
         return []
     begin = _t(start, zone_of(now))
-    limit, target = policy.duration("initial_assessment", "limit"), policy.duration("initial_assessment", "target")
+    limit, target, why, source = _parts(policy).text(("initial_assessment",), lambda: _assessment_texts(
+        policy, "initial_assessment", "initial assessment within {} of registration (target {})"))
     return [Deadline(case.id, "initial-assessment", "initial assessment", limit.after(begin), target.after(begin), case.worker,
-                     "initial_assessment", f"initial assessment within {limit.words()} of registration (target {target.words()})",
-                     policy.source("initial_assessment"), case.risk)]
+                     "initial_assessment", why, source, case.risk)]
+
+
+def _assessment_texts(policy: Policy, rule: str, why: str) -> tuple[Duration, Duration, str, str]:
+    """An assessment's limit and target, why it is due and the rule's source."""
+    parts = _parts(policy)
+    limit, target = parts.duration(rule, "limit"), parts.duration(rule, "target")
+    return limit, target, why.format(limit.words(), target.words()), parts.source(rule)
 
 
 def _risk_response(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     assessed = case.last("assessment.initial", case.cycle_start)
     if case.status != "open" or not assessed or not case.risk or _done(case, "risk-response", policy, assessed):
         return []
-    limit = policy.risk_response(case.risk)
-    if limit is None:
+    found = _parts(policy).text(("risk_response", case.risk), lambda: _risk_response_texts(policy, case.risk))
+    if found is None:
         return []
-    return [Deadline(case.id, "risk-response", f"respond to {case.risk} risk", limit.after(_t(assessed, zone_of(now))), None, case.worker,
-                     "risk_response", f"{case.risk} risk: respond {'on the same day as' if limit.same_day else 'within ' + limit.words() + ' of'} the initial assessment "
-                     "(a follow-up, referral, plan or protection action)", policy.source("risk_response"), case.risk)]
+    limit, title, why, source = found
+    return [Deadline(case.id, "risk-response", title, limit.after(_t(assessed, zone_of(now))), None, case.worker,
+                     "risk_response", why, source, case.risk)]
+
+
+def _risk_response_texts(policy: Policy, risk: str) -> tuple[Duration, str, str, str] | None:
+    """The response limit of a risk level (None: the policy sets none), the item's title, why it
+    is due and the rule's source."""
+    limit = policy.risk_response(risk)
+    if limit is None:
+        return None
+    return (limit, f"respond to {risk} risk",
+            f"{risk} risk: respond {'on the same day as' if limit.same_day else 'within ' + limit.words() + ' of'} the initial assessment "
+            "(a follow-up, referral, plan or protection action)", _parts(policy).source("risk_response"))
 
 
 def _comprehensive_assessment(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
@@ -136,11 +212,10 @@ def _comprehensive_assessment(case: Case, policy: Policy, now: datetime) -> list
     if case.status != "open" or not start or _done(case, "comprehensive-assessment", policy, start):
         return []
     begin = _t(start, zone_of(now))
-    limit, target = policy.duration("comprehensive_assessment", "limit"), policy.duration("comprehensive_assessment", "target")
+    limit, target, why, source = _parts(policy).text(("comprehensive_assessment",), lambda: _assessment_texts(
+        policy, "comprehensive_assessment", "comprehensive assessment within {} of registration (target {}; no drift)"))
     return [Deadline(case.id, "comprehensive-assessment", "comprehensive assessment", limit.after(begin), target.after(begin),
-                     case.worker, "comprehensive_assessment",
-                     f"comprehensive assessment within {limit.words()} of registration (target {target.words()}; no drift)",
-                     policy.source("comprehensive_assessment"), case.risk)]
+                     case.worker, "comprehensive_assessment", why, source, case.risk)]
 
 
 def _case_plan(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
@@ -150,13 +225,13 @@ def _case_plan(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     in_force = plan_actions.in_force(case.plan, policy)
     if in_force and in_force["at"] >= assessed:
         return []
-    limit = policy.duration("case_plan", "limit")
+    limit = _parts(policy).duration("case_plan", "limit")
     pending = case.plan and case.plan["at"] >= assessed and not case.plan.get("rejected_at")
     why = f"case plan in force within {limit.words()} of the comprehensive assessment"
     if pending:
         why += " (a plan is written and waits for a supervisor's approval)"
     return [Deadline(case.id, "case-plan", "case plan", limit.after(_t(assessed, zone_of(now))), None, case.worker, "case_plan", why,
-                     policy.source("case_plan"), case.risk)]
+                     _parts(policy).source("case_plan"), case.risk)]
 
 
 def review_interval(case: Case, policy: Policy, now: datetime):
@@ -164,10 +239,10 @@ def review_interval(case: Case, policy: Policy, now: datetime):
     (counted in the zone of `now`)."""
     reunified = case.last("reunification")
     if reunified:
-        period = policy.duration("review_after_reunification", "period")
+        period = _parts(policy).duration("review_after_reunification", "period")
         if now < period.after(_t(reunified, zone_of(now))):
-            return policy.duration("review_after_reunification", "interval"), "review_after_reunification"
-    return policy.duration("review", "interval"), "review"
+            return _parts(policy).duration("review_after_reunification", "interval"), "review_after_reunification"
+    return _parts(policy).duration("review", "interval"), "review"
 
 
 def _review(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
@@ -183,14 +258,14 @@ def _review(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     if case.next_review and last_review and _t(case.next_review, zone) < due:
         due = end_of_day(date.fromisoformat(case.next_review[:10]), zone)
         why = "review on the date the last review set"
-    return [Deadline(case.id, "review", "case review", due, None, case.worker, rule, why, policy.source(rule), case.risk)]
+    return [Deadline(case.id, "review", "case review", due, None, case.worker, rule, why, _parts(policy).source(rule), case.risk)]
 
 
 def _approvals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     """Each request waiting for a decision, for any supervisor or manager the policy lets
     decide it (approvals.barred names who may not)."""
     items = []
-    limit = policy.duration("approval_response", "limit")
+    limit = _parts(policy).duration("approval_response", "limit")
     zone = zone_of(now)
     titles = {"plan": "approve or reject the case plan", "closure": "approve or reject the closure",
               "transfer": "approve or reject the transfer"}
@@ -206,7 +281,7 @@ def _approvals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
             why = f"a transfer to {request.get('to')} waits for a supervisor or manager"
         rule = approvals.rule_of(subject)
         items.append(Deadline(case.id, f"{subject}-approval", titles[subject], limit.after(_t(request["at"], zone)), None,
-                              SUPERVISORS, rule, why, policy.source(rule), case.risk, requested_by=request.get("by"),
+                              SUPERVISORS, rule, why, _parts(policy).source(rule), case.risk, requested_by=request.get("by"),
                               barred=tuple(sorted(approvals.barred(policy, subject, case)))))
     return items
 
@@ -230,7 +305,7 @@ def _plan_actions(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
         who = f" ({action['who']})" if action.get("who") else ""
         items.append(Deadline(case.id, "plan-action", f"plan action {action['id']}{who}", due, None, case.worker, "case_plan",
                               f"the case plan (version {version}) sets action {action['id']} for {action['by']}; when it is done: "
-                              f"cpcm followup {case.id} ... --done {action['id']}", policy.source("case_plan"), case.risk))
+                              f"cpcm followup {case.id} ... --done {action['id']}", _parts(policy).source("case_plan"), case.risk))
     return items
 
 
@@ -238,29 +313,30 @@ def _post_closure_visit(case: Case, policy: Policy, now: datetime) -> list[Deadl
     closed = case.last("closed")
     if case.status != "closed" or not closed or _done(case, "post-closure-visit", policy, closed):
         return []
-    limit = policy.duration("post_closure_visit", "limit")
+    limit = _parts(policy).duration("post_closure_visit", "limit")
     return [Deadline(case.id, "post-closure-visit", "post-closure visit", limit.after(_t(closed, zone_of(now))), None, case.worker,
                      "post_closure_visit", f"a visit within {limit.words()} of closure, collecting the child's and family's feedback",
-                     policy.source("post_closure_visit"), case.risk)]
+                     _parts(policy).source("post_closure_visit"), case.risk)]
 
 
 def _turning_18(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     born = case.birth_date()
     if case.status != "open" or born is None:
         return []
-    years = int(policy.get("child_age_limit", "years", 18))
+    parts = _parts(policy)
+    years = parts.text(("child_age_limit",), lambda: int(policy.get("child_age_limit", "years", 18)))
     try:
         birthday = born.replace(year=born.year + years)
     except ValueError:
         birthday = born.replace(year=born.year + years, day=28)
     due = datetime.combine(birthday, time(0, 0), tzinfo=now.tzinfo)
-    notice = policy.duration("turning_18", "notice")
+    notice = parts.duration("turning_18", "notice")
     opens = due - (notice.after(due) - due)
     if now < opens or _done(case, "turning-18", policy, opens.astimezone(timezone.utc).isoformat(timespec="seconds")):
         return []
     return [Deadline(case.id, "turning-18", f"turns {years}: propose closure (reached_18) or record why the case stays open", due,
                      None, case.worker, "turning_18", f"the child turns {years} on {birthday.isoformat()}",
-                     policy.source("turning_18"), case.risk)]
+                     parts.source("turning_18"), case.risk)]
 
 
 def _referrals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
@@ -268,19 +344,19 @@ def _referrals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
         return []
     items = []
     zone = zone_of(now)
-    limit = policy.duration("referral_feedback", "limit")
+    limit = _parts(policy).duration("referral_feedback", "limit")
     feedback, follow_up, outcome = BY_CODE["referral-feedback"], BY_CODE["referral-follow-up"], BY_CODE["referral-outcome"]
     for ref in case.referrals:
         name = f"referral {ref['ref']} ({ref.get('service')})"
         if ref["status"] not in feedback.done:
             items.append(Deadline(case.id, "referral-feedback", f"feedback on {name}", limit.after(_t(ref["at"], zone)), None, case.worker,
                                   "referral_feedback", f"the provider's feedback is expected within {limit.words()} of the referral; "
-                                  "follow it up (the caseworker stays responsible)", policy.source("referral_feedback"), case.risk))
+                                  "follow it up (the caseworker stays responsible)", _parts(policy).source("referral_feedback"), case.risk))
         elif ref["status"] in follow_up.starts:
             items.append(Deadline(case.id, "referral-follow-up", f"{name} was {ref['status'].replace('_', ' ')}: find another way",
                                   _t(ref["status_at"], zone), None, case.worker, "referral_feedback",
                                   "a declined or undelivered referral needs another service or a new plan; close it with the reason",
-                                  policy.source("referral_feedback"), case.risk))
+                                  _parts(policy).source("referral_feedback"), case.risk))
         elif ref["status"] in outcome.starts and ref.get("start") and ref.get("expected_duration"):
             try:
                 end = _after_start(ref["start"], parse_duration(ref["expected_duration"]), zone)
@@ -288,7 +364,7 @@ def _referrals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
                 continue
             items.append(Deadline(case.id, "referral-outcome", f"outcome of {name}", end, None, case.worker, "referral_checks",
                                   "the service's expected end: record whether it was delivered (tracked to an outcome)",
-                                  policy.source("referral_checks"), case.risk))
+                                  _parts(policy).source("referral_checks"), case.risk))
     return items
 
 
@@ -303,22 +379,22 @@ def _urgent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     if increased and not _done(case, "risk-increased", policy, increased):
         items.append(Deadline(case.id, "risk-increased", "URGENT: the risk has increased: re-rate it and act", _t(increased, zone), None,
                               case.worker, "risk_response", "a follow-up found the risk increased; re-rate it (cpcm assess) and respond",
-                              policy.source("risk_response"), case.risk))
+                              _parts(policy).source("risk_response"), case.risk))
     concern = case.last("concern")
     if concern and not any(t > concern for event in done_events("concern", policy) for t in case.events.get(event, ())):
-        limit = policy.duration("volunteer_concern", "limit")
+        limit = _parts(policy).duration("volunteer_concern", "limit")
         items.append(Deadline(case.id, "concern", "a concern reported at a follow-up: look into it", limit.after(_t(concern, zone)), None,
                               case.worker, "volunteer_concern", f"follow up a reported concern within {limit.words()}",
-                              policy.source("volunteer_concern"), case.risk))
+                              _parts(policy).source("volunteer_concern"), case.risk))
     stop = case.last("readiness_stop")
     if stop and not _done(case, "readiness-stop", policy, stop):
-        limit = policy.duration("readiness_stop", "limit") if "readiness_stop" in policy.rules else parse_duration("same_day")
+        limit = _parts(policy).duration("readiness_stop", "limit") if "readiness_stop" in policy.rules else parse_duration("same_day")
         items.append(Deadline(case.id, "readiness-stop", "URGENT: a readiness stop answer: act on it now", limit.after(_t(stop, zone)),
                               None, case.worker, "readiness_stop",
                               "the readiness record (Form 7A) gave an answer the form marks as a stop (the child not free of "
                               "violence: start the child-protection reporting protocol; not travelling safely to school: the case "
                               "cannot be closed); record what was done: cpcm followup --purpose crisis",
-                              policy.source("readiness_stop"), case.risk))
+                              _parts(policy).source("readiness_stop"), case.risk))
     return items
 
 
@@ -332,25 +408,25 @@ def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     step = placements.next_step_due(case, policy, now)
     if step is not None:
         due, following, since = step
-        limit = policy.duration("reintegration_steps", "limit")
+        limit = _parts(policy).duration("reintegration_steps", "limit")
         items.append(Deadline(case.id, "reintegration-step", f"reintegration: {following['title']}", due, None, case.worker,
                               "reintegration_steps", f"the child is in residential care: the next step of reintegration within "
                               f"{limit.words()} of the last ({following['command'].replace('CASE', case.id)})",
-                              policy.source("reintegration_steps"), case.risk))
+                              _parts(policy).source("reintegration_steps"), case.risk))
     visit = placements.monitoring_visit(case, policy, now)
     if visit is not None:
         items.append(Deadline(case.id, "monitoring-visit", f"monitoring visit {visit.number} after reunification", visit.due, None,
                               case.worker, "placement_monitoring",
                               f"a home visit every {visit.interval} after the placement of {visit.since[:10]} "
                               f"(cpcm followup {case.id} --method home_visit --purpose monitoring)",
-                              policy.source("placement_monitoring"), case.risk))
+                              _parts(policy).source("placement_monitoring"), case.risk))
     order = placements.court_order_expiry(case, policy, now)
     if order is not None:
         items.append(Deadline(case.id, "court-order", "court order expires: renew it or end the placement", order.expires,
                               order.target, case.worker, "court_order",
                               "the court order behind the current placement lapses on this day; record the renewed order "
                               f"(cpcm placement {case.id} ... --court-order-expires DATE) or the new placement",
-                              policy.source("court_order"), case.risk))
+                              _parts(policy).source("court_order"), case.risk))
     return items
 
 
@@ -369,7 +445,7 @@ def deadlines(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
 
 
 def soon_window(policy: Policy, now: datetime) -> timedelta:
-    return policy.duration("due_soon", "within").after(now) - now
+    return _parts(policy).duration("due_soon", "within").after(now) - now
 
 
 def urgency(item: Deadline, now: datetime, soon: timedelta) -> tuple:

@@ -24,7 +24,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 _TICK = timedelta(microseconds=1)  # datetime's resolution: `now <= t` is `now < t + _TICK`
-_ALLOWED = frozenset(("tzinfo", "_notes", "_plain"))
 
 
 class _Notes:
@@ -45,26 +44,26 @@ class _Notes:
 
 
 def _utc(other: Any) -> datetime | None:
+    if type(other) is datetime:  # the usual case: astimezone gives a datetime in timezone.utc itself
+        return None if other.utcoffset() is None else other.astimezone(timezone.utc)
     if not isinstance(other, datetime) or other.tzinfo is None or other.utcoffset() is None:
         return None
     return other.astimezone(timezone.utc).replace(tzinfo=timezone.utc)
 
 
 class _Watched(datetime):
-    """A `now` that notes what is done with it (see the module's docstring)."""
+    """A `now` that notes what is done with it (see the module's docstring). Its own attribute
+    `tzinfo` is read as a datetime's; every other attribute of a datetime (`_opaque_attribute`,
+    set on the class below) and every operation but comparing notes that `now` was used."""
+
+    __slots__ = ("_notes", "_plain")
 
     def __new__(cls, moment: datetime, notes: _Notes):
         self = datetime.__new__(cls, moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
                                 moment.microsecond, moment.tzinfo, fold=moment.fold)
-        object.__setattr__(self, "_notes", notes)
-        object.__setattr__(self, "_plain", moment)
+        self._notes = notes
+        self._plain = moment
         return self
-
-    def __getattribute__(self, name: str) -> Any:
-        if name in _ALLOWED or name in _OWN:
-            return object.__getattribute__(self, name)
-        object.__getattribute__(self, "_notes").opaque = True
-        return getattr(object.__getattribute__(self, "_plain"), name)
 
     def _compared(self, op: str, other: Any, result: Any) -> Any:
         at = _utc(other)
@@ -145,7 +144,17 @@ class _Watched(datetime):
         return self._opaque().__reduce_ex__(protocol)
 
 
-_OWN = frozenset(_Watched.__dict__)  # its own methods, which note what they are used for
+def _opaque_attribute(name: str) -> property:
+    def read(self: _Watched) -> Any:
+        self._notes.opaque = True
+        return getattr(self._plain, name)
+    return property(read)
+
+
+for _name in dir(datetime):  # year, date(), astimezone(), isoformat(), ...: all but tzinfo
+    if not _name.startswith("_") and _name != "tzinfo":
+        setattr(_Watched, _name, _opaque_attribute(_name))
+del _name
 
 
 @dataclass(frozen=True)
@@ -181,6 +190,8 @@ def pieces(function: Callable[[datetime], Any], now: datetime, reach: timedelta 
     if first is None:
         return None
     found = [first]
+    if first.lo is None and first.hi is None:  # the same answer at every time
+        return found
     zone = now.tzinfo
     try:
         until, since = now + reach, now - reach
