@@ -213,11 +213,11 @@ def test_reads__a_write_that_starts_while_a_case_is_read_sends_the_reader_to_the
     real_decode = CaseStore._decode
     started = []
 
-    def decode(self, path, data, keys):
+    def decode(self, *args, **kwargs):
         if self is reader and not started:  # a writer starts between the reader's two files
             started.append(writer.__enter__())
             writer.replace_file(writer.store.rel(files[1]), b"age-encryption.org/v1\n-> X25519 half")
-        return real_decode(self, path, data, keys)
+        return real_decode(self, *args, **kwargs)
 
     monkeypatch.setattr(CaseStore, "_decode", decode)
     try:

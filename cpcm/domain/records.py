@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 HEADER = ("kind", "schema", "id", "case", "at", "recorded_at", "by")
+_HEADER_KEYS = frozenset(HEADER)
 
 
 def plain(value: Any) -> Any:
@@ -47,11 +48,22 @@ class Record:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Record":
         """Raises KeyError naming the first missing header key."""
-        data = plain(data)
-        missing = [key for key in HEADER if key not in data]
-        if missing:
-            raise KeyError(missing[0])
-        body = {k: v for k, v in data.items() if k not in HEADER}
+        return cls.from_plain(plain(data))
+
+    @classmethod
+    def from_plain(cls, data: Any) -> "Record":
+        """`from_dict` of what `plain` made of a record's data: the same record and the same
+        errors, without making it plain again. The record's body holds `data`'s own lists and
+        dictionaries (not copies): `data` is not to be changed afterwards."""
+        if type(data) is dict and _HEADER_KEYS <= data.keys():  # the usual shape: every header key there
+            body = data.copy()
+            for key in HEADER:
+                del body[key]
+        else:
+            missing = [key for key in HEADER if key not in data]
+            if missing:
+                raise KeyError(missing[0])
+            body = {k: v for k, v in data.items() if k not in HEADER}
         return cls(
             kind=str(data["kind"]), schema=int(data["schema"]), id=str(data["id"]),
             case=str(data["case"]), at=str(data["at"]), recorded_at=str(data["recorded_at"]),

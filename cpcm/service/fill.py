@@ -33,7 +33,7 @@ from cpcm.domain.team import RECOVERY_READER
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.service.context import Context, case_index, fold_fingerprint, read_case
 from cpcm.store import cache as cache_mod
-from cpcm.store.cache import SHARDS, Appender, SummaryCache, Table, plain_json
+from cpcm.store.cache import SHARDS, Appender, SummaryCache, Table
 from cpcm.workflow.fold import fold
 
 CHUNK = 16            # cases a worker process reads at a time
@@ -74,7 +74,7 @@ def dumps(value: Any) -> str:
 
 # json.dumps(value, separators=(",", ":"), default=...): the encoder made once, not at every call
 _dumps = json.JSONEncoder(separators=(",", ":"), default=_dataclass_json).encode
-_compact = json.JSONEncoder(separators=(",", ":")).encode
+_compact = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode  # refuses NaN and infinities: `_Collect.put`
 
 
 ROWS = CaseTable("rows", "row", list_row)
@@ -113,6 +113,8 @@ class _Collect:
     """Stands in for the store's record cache while a fill reads a case: a record the table
     holds is used (when `source` is given), a record parsed afresh is collected to be written."""
 
+    keeps_values = False  # what `put` is given is made text at once: the store need not copy it
+
     def __init__(self, source):
         self.source = source
         self.found: list[tuple[str, str]] = []
@@ -124,8 +126,15 @@ class _Collect:
         return self.source.get(blob) if self.source is not None else None
 
     def put(self, blob: str, loaded) -> None:
-        if plain_json(loaded):
-            self.found.append((blob, _compact(loaded)))
+        """Collect a record as `plain` made it, as JSON text, when it reads back from JSON
+        exactly as it is (`plain_json`). Of a value `plain` made (no tuple, every key text),
+        that is when the encoder takes it without a float that is not finite or a value of
+        another type: its refusal is the check, and the value is walked once."""
+        try:
+            text = _compact(loaded)
+        except (ValueError, TypeError):
+            return
+        self.found.append((blob, text))
 
 
 Collector = _Collect  # for reading a few cases without loading the record table's shards (service/views.py)

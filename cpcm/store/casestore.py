@@ -57,6 +57,12 @@ def _read_all(path: Path | str) -> bytes:
         os.close(fd)
 
 
+def _one_name(name: str) -> bool:
+    """`name` joined to a path with "/" gives the same text as pathlib's `path / name` (one
+    component that pathlib keeps as it is)."""
+    return "/" not in name and name != "." and name != ""
+
+
 class CaseStore:
     """The store of a casefile repository: age-encrypted record files in git (the contract it
     honours is store/contract.py)."""
@@ -203,9 +209,12 @@ class CaseStore:
         CONFERENCES for a conference."""
         rel = f"{folder}/{case_id}/{RECIPIENTS}"
 
+        # as text when it is the same path (pathlib's joins cost more than the read, case after case)
+        on_disk = f"{self.root}/{rel}" if _one_name(folder) and _one_name(case_id) else self.root / rel
+
         def live() -> str:
             try:
-                return _read_all(self.root / rel).decode("utf-8")
+                return _read_all(on_disk).decode("utf-8")
             except FileNotFoundError:
                 return ""
 
@@ -219,12 +228,18 @@ class CaseStore:
 
     def _files_live(self, case_id: str, top: str) -> list[Path]:
         folder = self.root / top / case_id
-        try:
-            with os.scandir(folder) as entries:
-                names = sorted(e.name for e in entries if RECORD_FILE.match(e.name))
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        return [folder / name for name in names]
+        return [folder / name for name in _record_names(folder)]
+
+    def _places_live(self, case_id: str, top: str) -> list[tuple[str, str, str, os.PathLike | str]]:
+        """The record files of a case in the working tree, in order, as (path in the repository,
+        file name, name of its folder, path on disk): what `_files_live` lists, in text when that
+        is the same path (a cold fill opens tens of thousands of files: pathlib's joins cost more
+        than the reads)."""
+        if not (_one_name(top) and _one_name(case_id)):
+            return [(self.rel(path), path.name, path.parent.name, path) for path in self._files_live(case_id, top)]
+        folder = f"{top}/{case_id}"
+        on_disk = f"{self.root}/{folder}"
+        return [(f"{folder}/{name}", name, case_id, f"{on_disk}/{name}") for name in _record_names(on_disk)]
 
     def _files_committed(self, view: Snapshot, case_id: str, top: str) -> list[Path]:
         return [self.root / top / case_id / name for name in view.names(f"{top}/{case_id}") if RECORD_FILE.match(name)]
@@ -245,81 +260,92 @@ class CaseStore:
             data = self._read(path.read_bytes, lambda view: view.read(rel))
         except OSError as exc:
             raise Corrupt(f"cannot read {rel}: {exc.strerror or 'not in the last commit'}", rel) from None
-        return self._decode_raw(path, data, keys)
+        return self._decode_raw(rel, path.name, path.parent.name, data, keys)
 
-    def _decode(self, path: Path, data: bytes, keys: Sequence) -> Record:
+    # A record file is named to these by its path in the repository (`rel`, as messages name it),
+    # its file name and the name of the folder it is in (the case's id, which the record must hold).
+    def _decode(self, rel: str, name: str, folder: str, data: bytes, keys: Sequence,
+                readers: frozenset[str] | None = None) -> Record:
         cache = self.record_cache
         blob = blob_id(data)
-        if cache is None or not cache.usable(keys) or memo.RECORDS.get((blob, _readers(keys))) is not None:
-            return self._decode_raw(path, data, keys, blob)[0]
+        if readers is None:
+            readers = _readers(keys)
+        if cache is None or not cache.usable(keys) or memo.RECORDS.get((blob, readers)) is not None:
+            return self._decode_raw(rel, name, folder, data, keys, blob, readers)[0]
         loaded = cache.get(blob)
         if loaded is None:
-            loaded = self._parse(path, self._decrypt(path, data, keys))
-            record = self._checked(path, loaded)
-            cache.put(blob, plain(loaded))  # only a record that read whole is kept
+            loaded = self._parse(rel, self._decrypt(rel, data, keys))
+            record, value = self._record(rel, name, folder, loaded)
+            # only a record that read whole is kept; the record holds the lists and mappings of `value`,
+            # so a cache that keeps what it is given gets its own copy
+            cache.put(blob, plain(value) if getattr(cache, "keeps_values", True) else value)
             return record
-        return self._checked(path, loaded)
+        return self._checked(rel, name, folder, loaded)
 
-    def _decode_raw(self, path: Path, data: bytes, keys: Sequence, blob: str | None = None) -> tuple[Record, bytes]:
-        key = (blob or blob_id(data), _readers(keys))
+    def _decode_raw(self, rel: str, name: str, folder: str, data: bytes, keys: Sequence, blob: str | None = None,
+                    readers: frozenset[str] | None = None) -> tuple[Record, bytes]:
+        key = (blob or blob_id(data), _readers(keys) if readers is None else readers)
         known = memo.RECORDS.get(key)  # decrypted and parsed before in this process, by these keys
         if known is None:
-            plaintext = self._decrypt(path, data, keys)
-            known = plaintext, self._parse(path, plaintext)
-        record = self._checked(path, known[1])  # a new Record (and body) each time
+            plaintext = self._decrypt(rel, data, keys)
+            known = plaintext, self._parse(rel, plaintext)
+        record = self._checked(rel, name, folder, known[1])  # a new Record (and body) each time
         memo.RECORDS.put(key, known)  # only a record that read whole is kept
         return record, known[0]
 
-    def _decrypt(self, path: Path, data: bytes, keys: Sequence) -> bytes:
+    def _decrypt(self, rel: str, data: bytes, keys: Sequence) -> bytes:
         try:
             return cipher.decrypt(data, keys)
         except cipher.NotARecipient:
-            rel = self.rel(path)
             raise CannotDecrypt(
                 f"{rel} is not encrypted to your key",
                 "Only the case's worker, supervisors and managers can read it; check --identity.",
             ) from None
         except cipher.Damaged as exc:
-            rel = self.rel(path)
             raise Corrupt(f"{rel} is damaged or truncated ({exc})", rel, "Restore it from git: git checkout -- " + rel) from None
 
-    def _parse(self, path: Path, plaintext: bytes):
+    def _parse(self, rel: str, plaintext: bytes):
         try:
             return codec.loads(plaintext)
         except codec.BadYaml as exc:
-            rel = self.rel(path)
             raise Corrupt(f"{rel} decrypts but is not a valid record ({exc})", rel) from None
 
-    def _checked(self, path: Path, loaded) -> Record:
+    def _checked(self, rel: str, name: str, folder: str, loaded) -> Record:
         """The record a file's parsed YAML holds, checked against the file's name."""
+        return self._record(rel, name, folder, loaded)[0]
+
+    def _record(self, rel: str, name: str, folder: str, loaded) -> tuple[Record, object]:
+        """`_checked`, with `plain(loaded)`, which the record's body shares (`Record.from_plain`)."""
         try:
-            record = Record.from_dict(loaded)
+            value = plain(loaded)
+            record = Record.from_plain(value)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            rel = self.rel(path)
             raise Corrupt(f"{rel} decrypts but is not a valid record (missing or bad '{exc}')", rel) from None
-        match = RECORD_FILE.match(path.name)
-        if not match or match["id"] != record.id or path.parent.name != record.case:
-            rel = self.rel(path)
+        match = RECORD_FILE.match(name)
+        if not match or match["id"] != record.id or folder != record.case:
             raise Corrupt(f"{rel} holds a record whose id or case does not match its file name", rel)
-        return record
+        return record, value
 
     def read_records(self, case_id: str, keys: Sequence, top: str = CASES) -> list[Record]:
         """A case's records, all from one state: the working tree with no write under way, or
         the last commit."""
         def live() -> list[Record]:
             records = []
-            for path in self._files_live(case_id, top):
+            readers = None
+            for rel, name, folder, on_disk in self._places_live(case_id, top):
                 try:
-                    data = _read_all(path)
+                    data = _read_all(on_disk)
                 except OSError as exc:
-                    raise Corrupt(f"cannot read {self.rel(path)}: {exc.strerror}", self.rel(path)) from None
-                records.append(self._decode(path, data, keys))
+                    raise Corrupt(f"cannot read {rel}: {exc.strerror}", rel) from None
+                if readers is None:
+                    readers = _readers(keys)
+                records.append(self._decode(rel, name, folder, data, keys, readers))
             return records
 
         def committed(view: Snapshot) -> list[Record]:
             paths = self._files_committed(view, case_id, top)
             found = view.read_many(self.rel(p) for p in paths)
-            return [self._decode(p, found[self.rel(p)], keys) for p in paths]
+            return [self._decode(self.rel(p), p.name, p.parent.name, found[self.rel(p)], keys) for p in paths]
         return self._read(live, committed)
 
     def read_records_raw(self, case_id: str, keys: Sequence, top: str = CASES) -> list[tuple[Record, bytes]]:
@@ -593,6 +619,15 @@ class Transaction:
 
 
 _PUBLIC = memo.Bounded(16)  # id(identity) -> (the identity, kept so that its id stays its own; its public key)
+
+
+def _record_names(folder: os.PathLike | str) -> list[str]:
+    """The names of the record files in `folder`, in order; none when there is no such folder."""
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(e.name for e in entries if RECORD_FILE.match(e.name))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def _readers(keys: Sequence) -> frozenset[str]:

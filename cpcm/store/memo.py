@@ -13,6 +13,9 @@ from collections import OrderedDict
 from typing import Any, Hashable
 
 
+_ABSENT = object()
+
+
 class Bounded:
     """A dictionary that forgets its least recently used entries beyond `size`."""
 
@@ -21,11 +24,11 @@ class Bounded:
         self._data: OrderedDict[Hashable, Any] = OrderedDict()
 
     def get(self, key: Hashable) -> Any:
-        try:
-            self._data.move_to_end(key)
-        except KeyError:
+        value = self._data.get(key, _ABSENT)  # a miss costs no exception (a cold fill misses every record)
+        if value is _ABSENT:
             return None
-        return self._data[key]
+        self._data.move_to_end(key)
+        return value
 
     def put(self, key: Hashable, value: Any) -> None:
         self._data[key] = value
