@@ -64,3 +64,22 @@ def test_a_result_that_cannot_be_sent_is_an_error_that_names_no_content():
 def test_one_worker_runs_the_chunks_here_in_turn(monkeypatch):
     monkeypatch.setattr(parallel, "workers", lambda: 1)
     assert [pid for pid, _ in parallel.run_chunks(_square_sum, [[1], [2]])] == [os.getpid(), os.getpid()]
+
+
+def _echo(chunk):
+    return chunk * 2
+
+
+def test_large_chunks_and_large_results_pass_through_the_pipes_both_ways():
+    """Chunks and results far larger than a pipe holds: a worker busy sending its result is never
+    sent a chunk it has no room for (the parent would wait for it as it waits for the parent)."""
+    chunks = [[str(n) * 100_000] for n in range(12)]
+    done = list(parallel.run_chunks(_echo, chunks))
+    assert sorted(d[0] for d in done) == sorted(c[0] for c in chunks)
+
+
+def test_small_and_large_chunks_mixed_are_each_answered_once():
+    chunks = [[n] if n % 3 else [n, "x" * 50_000] for n in range(40)]
+    done = list(parallel.run_chunks(_echo, chunks, window=8))
+    assert sorted(d[0] for d in done) == list(range(40))
+    assert multiprocessing.active_children() == []

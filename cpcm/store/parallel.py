@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import signal
 from multiprocessing import connection
+from multiprocessing.reduction import ForkingPickler
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from cpcm.crypto import cipher
@@ -18,6 +19,7 @@ from cpcm.store import codec
 
 WORTH_IT = 200  # fewer files than this are read one by one: starting the workers costs more
 CHUNK = 64
+SMALL = 16 << 10  # bytes: a chunk this small may wait in a worker's pipe beside another (a pipe holds far more)
 
 _KEYS: Sequence = ()
 
@@ -98,17 +100,32 @@ def run_chunks(job: Callable[[Any], Any], chunks: Iterable[Any], window: int = 0
 
     Each worker has a pipe of its own, which the caller's thread reads itself: no threads in
     the parent beside it, so the parent's share of the cores goes to what the caller does with
-    the results. A worker is handed its next chunk before its result is given to the caller, so
-    it is never idle while the caller works."""
+    the results. A worker is handed its next chunk before its result is given to the caller, and
+    a small chunk (`SMALL`) waits in its pipe while it works on the one before, so it is seldom
+    idle. A larger chunk goes only to a worker with nothing to do: the parent never waits to
+    write to a worker that is itself waiting for the parent to read its result."""
     count = workers()
     if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
         yield from map(job, chunks)
         return
     ahead = max(1, (window or 2 * count) // count)  # chunks handed to each worker ahead of its results
     context = multiprocessing.get_context("fork")
-    todo = iter(chunks)
+    todo = (bytes(ForkingPickler.dumps(chunk)) for chunk in chunks)  # what `Connection.send` writes
+    waiting: list[bytes] = []  # a large chunk taken from `todo`, for the next worker with nothing to do
     started: list[tuple[Any, Any]] = []  # (process, the parent's end of its pipe)
     out: dict[Any, int] = {}  # a worker's pipe -> its chunks not yet answered
+
+    def hand(conn: Any) -> None:
+        while out[conn] < ahead:
+            data = waiting.pop() if waiting else next(todo, None)
+            if data is None:
+                return
+            if out[conn] and len(data) > SMALL:
+                waiting.append(data)
+                return
+            conn.send_bytes(data)
+            out[conn] += 1
+
     try:
         gc.freeze()  # what the parent holds is not scanned by the workers' collector (nor copied by it)
         try:
@@ -122,9 +139,7 @@ def run_chunks(job: Callable[[Any], Any], chunks: Iterable[Any], window: int = 0
             gc.unfreeze()
         for _, conn in started:
             out[conn] = 0
-            for chunk in itertools.islice(todo, ahead):
-                conn.send(chunk)
-                out[conn] += 1
+            hand(conn)
         while any(out.values()):
             for conn in connection.wait([c for c, n in out.items() if n]):
                 try:
@@ -132,9 +147,7 @@ def run_chunks(job: Callable[[Any], Any], chunks: Iterable[Any], window: int = 0
                 except EOFError:
                     raise RuntimeError("a worker process ended before it finished its work") from None
                 out[conn] -= 1
-                for chunk in itertools.islice(todo, 1):
-                    conn.send(chunk)
-                    out[conn] += 1
+                hand(conn)
                 if not ok:
                     raise result
                 yield result
