@@ -332,6 +332,10 @@ def write_encrypted(path: Path, recipient: str, pieces: Iterable[bytes]) -> None
 APPEND_LIMIT = 4 << 20  # characters of JSON an Appender holds before it writes them as a segment
 
 
+# json.dumps of a string, without its checks of the arguments and the encoder made at every call
+quoted = json.encoder.encode_basestring_ascii
+
+
 class Appender:
     """Entries added to a table without reading it (a cold fill: thousands of cases, none of
     them in the table): the entries go to new segments of at most about `limit` characters,
@@ -350,7 +354,7 @@ class Appender:
         self.written: list[str] = []  # the segments written, by name
 
     def add(self, key: str, value_json: str) -> None:
-        part = json.dumps(key) + ":" + value_json
+        part = (quoted(key) if type(key) is str else json.dumps(key)) + ":" + value_json
         self.parts.append(part)
         self.size += len(part)
         if self.size >= self.limit:

@@ -4,9 +4,13 @@ decrypting and parsing many record files (`parse_all`), or any job over chunks o
 send back what they made through a pipe; nothing is written to disk."""
 from __future__ import annotations
 
+import gc
+import itertools
 import multiprocessing
 import os
-import queue
+import signal
+from multiprocessing import connection
+from multiprocessing.reduction import ForkingPickler
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from cpcm.crypto import cipher
@@ -15,6 +19,7 @@ from cpcm.store import codec
 
 WORTH_IT = 200  # fewer files than this are read one by one: starting the workers costs more
 CHUNK = 64
+SMALL = 16 << 10  # bytes: a chunk this small may wait in a worker's pipe beside another (a pipe holds far more)
 
 _KEYS: Sequence = ()
 
@@ -62,49 +67,93 @@ def parse_all(items: list[tuple[str, bytes]], keys: Sequence,
         _KEYS = ()
 
 
-_JOB: Callable[[Any], Any] | None = None
-
-
-def _run(chunk: Any) -> Any:
-    assert _JOB is not None
-    return _JOB(chunk)
+def _serve(conn: Any, job: Callable[[Any], Any]) -> None:
+    """A worker process of `run_chunks`: `job(chunk)` of each chunk received, sent back as
+    (True, result), or (False, the exception it raised), until the parent sends None or goes.
+    Ctrl-C is the parent's to handle: it ends the workers."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while True:
+        try:
+            chunk = conn.recv()
+        except (EOFError, OSError):
+            return
+        if chunk is None:
+            return
+        try:
+            answer = (True, job(chunk))
+        except Exception as exc:  # noqa: BLE001 - raised again in the parent
+            answer = (False, exc)
+        try:
+            conn.send(answer)
+        except (EOFError, OSError):
+            return
+        except Exception as exc:  # noqa: BLE001 - what it made cannot be pickled: said so, without its content
+            conn.send((False, RuntimeError(f"a worker process could not send its result ({type(exc).__name__})")))
 
 
 def run_chunks(job: Callable[[Any], Any], chunks: Iterable[Any], window: int = 0) -> Iterator[Any]:
     """`job(chunk)` for each chunk on every core (forked worker processes, which inherit what
     `job` needs in memory: the identity's keys too; nothing is written to disk), yielded in the
-    order they finish. At most `window` chunks (default: four per worker) are handed out and
+    order they finish. At most `window` chunks (default: two per worker) are handed out and
     not yet taken by the caller, so a slow caller holds a bounded number of results however
-    many chunks there are. On one core, or where processes cannot be forked, run here in turn."""
-    global _JOB
+    many chunks there are. On one core, or where processes cannot be forked, run here in turn.
+
+    Each worker has a pipe of its own, which the caller's thread reads itself: no threads in
+    the parent beside it, so the parent's share of the cores goes to what the caller does with
+    the results. A worker is handed its next chunk before its result is given to the caller, and
+    a small chunk (`SMALL`) waits in its pipe while it works on the one before, so it is seldom
+    idle. A larger chunk goes only to a worker with nothing to do: the parent never waits to
+    write to a worker that is itself waiting for the parent to read its result."""
     count = workers()
     if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
         yield from map(job, chunks)
         return
-    window = window or 4 * count
-    done: queue.SimpleQueue = queue.SimpleQueue()
-    _JOB = job
-    pool = multiprocessing.get_context("fork").Pool(count)
+    ahead = max(1, (window or 2 * count) // count)  # chunks handed to each worker ahead of its results
+    context = multiprocessing.get_context("fork")
+    todo = (bytes(ForkingPickler.dumps(chunk)) for chunk in chunks)  # what `Connection.send` writes
+    waiting: list[bytes] = []  # a large chunk taken from `todo`, for the next worker with nothing to do
+    started: list[tuple[Any, Any]] = []  # (process, the parent's end of its pipe)
+    out: dict[Any, int] = {}  # a worker's pipe -> its chunks not yet answered
+
+    def hand(conn: Any) -> None:
+        while out[conn] < ahead:
+            data = waiting.pop() if waiting else next(todo, None)
+            if data is None:
+                return
+            if out[conn] and len(data) > SMALL:
+                waiting.append(data)
+                return
+            conn.send_bytes(data)
+            out[conn] += 1
+
     try:
-        todo = iter(chunks)
-        out = 0
-        for chunk in todo:
-            pool.apply_async(_run, (chunk,), callback=lambda r: done.put((True, r)), error_callback=lambda e: done.put((False, e)))
-            out += 1
-            if out < window:
-                continue
-            ok, result = done.get()
-            out -= 1
-            if not ok:
-                raise result
-            yield result
-        while out:
-            ok, result = done.get()
-            out -= 1
-            if not ok:
-                raise result
-            yield result
+        gc.freeze()  # what the parent holds is not scanned by the workers' collector (nor copied by it)
+        try:
+            for _ in range(count):
+                here, there = context.Pipe()
+                process = context.Process(target=_serve, args=(there, job), daemon=True)
+                process.start()
+                there.close()
+                started.append((process, here))
+        finally:
+            gc.unfreeze()
+        for _, conn in started:
+            out[conn] = 0
+            hand(conn)
+        while any(out.values()):
+            for conn in connection.wait([c for c, n in out.items() if n]):
+                try:
+                    ok, result = conn.recv()
+                except EOFError:
+                    raise RuntimeError("a worker process ended before it finished its work") from None
+                out[conn] -= 1
+                hand(conn)
+                if not ok:
+                    raise result
+                yield result
     finally:
-        _JOB = None
-        pool.terminate()
-        pool.join()
+        for process, conn in started:
+            process.terminate()
+        for process, conn in started:
+            process.join()
+            conn.close()

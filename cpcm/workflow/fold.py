@@ -72,6 +72,8 @@ def effective(records: Iterable[Record]) -> list[Record]:
             original[record.id] = target
             # two corrections of one record (offline copies merged): the later replaces the earlier
             replaced_by[follow(target, replaced_by)] = record.id
+    if not original:
+        return ordered  # nothing superseded (nearly every case): the order written
 
     out = []
     for record in ordered:
@@ -85,22 +87,20 @@ def effective(records: Iterable[Record]) -> list[Record]:
 
 
 # the case fields a registration (and each update of it) sets
-def _from_registration(case: Case, body: Mapping[str, Any]) -> Case:
-    return _changed(
-        case,
-        registration=dict(body),
-        child=dict(body.get("child") or {}),
-        location=body.get("location"),
-        caregiver_name=(body.get("caregiver") or {}).get("name"),
-        contact=body.get("contact"),
-        concerns=tuple(body.get("concerns") or ()),
-    )
+def _registered(body: dict) -> dict[str, Any]:
+    """`body`: a dict of the caller's own, kept as the registration (not copied again)."""
+    return {"registration": body, "child": dict(body.get("child") or {}), "location": body.get("location"),
+            "caregiver_name": (body.get("caregiver") or {}).get("name"), "contact": body.get("contact"),
+            "concerns": tuple(body.get("concerns") or ())}
 
 
 def _registration(case: Case, record: Record) -> Case:
     body = record.body
-    case = _changed(case, risk=body.get("risk"), worker=body.get("worker") or record.by, registered_at=record.at)
-    return _from_registration(case, {k: v for k, v in body.items() if k not in ("supersedes", "correction_reason")})
+    if "supersedes" in body or "correction_reason" in body:
+        fields = _registered({k: v for k, v in body.items() if k not in ("supersedes", "correction_reason")})
+    else:
+        fields = _registered(dict(body))
+    return _changed(case, risk=body.get("risk"), worker=body.get("worker") or record.by, registered_at=record.at, **fields)
 
 
 def apply_update(registration: Mapping[str, Any], changes: Mapping[str, Any]) -> dict:
@@ -120,7 +120,7 @@ def apply_update(registration: Mapping[str, Any], changes: Mapping[str, Any]) ->
 
 def _update(case: Case, record: Record) -> Case:
     changes = record.body.get("changes") or {}
-    return _from_registration(case, apply_update(case.registration or {}, changes))
+    return _changed(case, **_registered(apply_update(case.registration or {}, changes)))
 
 
 def _assignment(case: Case, record: Record) -> Case:
@@ -314,28 +314,41 @@ def superseded_ids(records: Iterable[Record]) -> set[str]:
 
 
 def fold(case_id: str, records: Iterable[Record]) -> Case:
-    records = list(records)
-    case = Case(id=case_id, stage=None)  # type: ignore[arg-type]
+    """The case its records make. The stage and status are kept aside while the records apply (no
+    reducer reads them) and set once at the end: a new Case is made only when a reducer changes
+    something, not for every record's stage."""
+    case = _changed(_EMPTY, id=case_id, child={}, events={}, registration={})  # Case(id=case_id, stage=None)
+    stage, status = None, case.status
     history, anomalies = [], []
     events: dict[str, list[str]] = {}
+    next_stage, status_of, commands = transitions.next_stage, transitions.status_of, transitions.COMMANDS
     for record in effective(records):
-        command = transitions.command_of(record.kind, dict(record.body))
-        after = transitions.next_stage(case.stage, command)
-        if after is None and command in transitions.COMMANDS:
+        kind = record.kind
+        command = transitions.command_of(kind, record.body)
+        after = next_stage(stage, command)
+        if after is None and command in commands:
             anomalies.append(record.id)
-        case = settle_conflicts(case, record)
-        reducer = REDUCERS.get(record.kind)
+        if case.conflicts:
+            case = settle_conflicts(case, record)
+        reducer = REDUCERS.get(kind)
         if reducer is not None:
             case = reducer(case, record)
-        if case.plan and record.kind in ("followup", "review", "withdrawal"):  # actions marked done; a withdrawn version
-            case = _changed(case, plan=plan_actions.track(case.plan, record))
+        if case.plan and kind in ("followup", "review", "withdrawal"):  # actions marked done; a withdrawn version
+            plan = plan_actions.track(case.plan, record)
+            if plan is not case.plan:
+                case = _changed(case, plan=plan)
         if after is not None:
-            case = _changed(case, stage=after, status=transitions.status_of(after))
-        for event in [command, *derived_events(record, command)]:
-            events.setdefault(event, []).append(utc(record.at))
+            stage, status = after, status_of(after)
+        at = utc(record.at)
+        events.setdefault(command, []).append(at)
+        for event in derived_events(record, command):
+            events.setdefault(event, []).append(at)
         if command in ("approval.closure", "closure.immediate") and case.closure:
             # each closure's reason, kept past a reopening (which clears case.closure)
-            events.setdefault(f"closed.{case.closure.get('reason')}", []).append(utc(record.at))
-        history.append(Entry(record.id, record.kind, record.at, record.recorded_at, record.by))
+            events.setdefault(f"closed.{case.closure.get('reason')}", []).append(at)
+        history.append(Entry(record.id, kind, record.at, record.recorded_at, record.by))
     return _changed(case, history=tuple(history), events={k: tuple(v) for k, v in events.items()},
-                   anomalies=tuple(anomalies), stage=case.stage or "registered")
+                    anomalies=tuple(anomalies), stage=stage or "registered", status=status)
+
+
+_EMPTY = Case(id="", stage=None)  # type: ignore[arg-type]  # each fold starts from a copy, with mutable fields of its own

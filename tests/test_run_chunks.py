@@ -1,0 +1,85 @@
+"""store/parallel.py `run_chunks` on forked worker processes: every chunk's result once, an
+exception in a worker raised in the caller, and no worker left behind when the caller stops
+early or fails."""
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+import pytest
+
+from cpcm.store import parallel
+
+pytestmark = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork here")
+
+
+@pytest.fixture(autouse=True)
+def two(monkeypatch):
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+
+
+def _square_sum(chunk):
+    return os.getpid(), sum(n * n for n in chunk)
+
+
+def test_every_chunk_is_answered_once_by_the_worker_processes():
+    chunks = [list(range(n, n + 7)) for n in range(0, 700, 7)]
+    done = list(parallel.run_chunks(_square_sum, chunks))
+    assert sorted(total for _, total in done) == sorted(sum(n * n for n in chunk) for chunk in chunks)
+    assert os.getpid() not in {pid for pid, _ in done}
+    assert multiprocessing.active_children() == []
+
+
+def test_no_chunks_and_fewer_chunks_than_workers():
+    assert list(parallel.run_chunks(_square_sum, [])) == []
+    assert [total for _, total in parallel.run_chunks(_square_sum, [[3]])] == [9]
+
+
+def _fails_on_five(chunk):
+    if 5 in chunk:
+        raise LookupError("chunk with five")
+    return chunk
+
+
+def test_an_exception_in_a_worker_is_raised_in_the_caller_and_the_workers_end():
+    with pytest.raises(LookupError, match="chunk with five"):
+        list(parallel.run_chunks(_fails_on_five, [[n] for n in range(20)]))
+    assert multiprocessing.active_children() == []
+
+
+def test_a_caller_that_stops_early_leaves_no_worker_behind():
+    results = parallel.run_chunks(_square_sum, [[n] for n in range(1000)], window=4)
+    first = next(results)
+    assert first[1] in {n * n for n in range(1000)}
+    results.close()
+    assert multiprocessing.active_children() == []
+
+
+def test_a_result_that_cannot_be_sent_is_an_error_that_names_no_content():
+    with pytest.raises(RuntimeError, match="could not send its result") as raised:
+        list(parallel.run_chunks(lambda chunk: (lambda: chunk), [["private text"]]))
+    assert "private" not in str(raised.value)
+
+
+def test_one_worker_runs_the_chunks_here_in_turn(monkeypatch):
+    monkeypatch.setattr(parallel, "workers", lambda: 1)
+    assert [pid for pid, _ in parallel.run_chunks(_square_sum, [[1], [2]])] == [os.getpid(), os.getpid()]
+
+
+def _echo(chunk):
+    return chunk * 2
+
+
+def test_large_chunks_and_large_results_pass_through_the_pipes_both_ways():
+    """Chunks and results far larger than a pipe holds: a worker busy sending its result is never
+    sent a chunk it has no room for (the parent would wait for it as it waits for the parent)."""
+    chunks = [[str(n) * 100_000] for n in range(12)]
+    done = list(parallel.run_chunks(_echo, chunks))
+    assert sorted(d[0] for d in done) == sorted(c[0] for c in chunks)
+
+
+def test_small_and_large_chunks_mixed_are_each_answered_once():
+    chunks = [[n] if n % 3 else [n, "x" * 50_000] for n in range(40)]
+    done = list(parallel.run_chunks(_echo, chunks, window=8))
+    assert sorted(d[0] for d in done) == list(range(40))
+    assert multiprocessing.active_children() == []
