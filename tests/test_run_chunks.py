@@ -83,3 +83,57 @@ def test_small_and_large_chunks_mixed_are_each_answered_once():
     done = list(parallel.run_chunks(_echo, chunks, window=8))
     assert sorted(d[0] for d in done) == list(range(40))
     assert multiprocessing.active_children() == []
+
+
+_KILLED_PARENT = """
+import os, sys, time
+from cpcm.store import parallel
+parallel.workers = lambda: 2
+def job(chunk):
+    time.sleep(0.05)
+    return chunk
+for _ in parallel.run_chunks(job, [[n] for n in range(10_000)]):
+    import multiprocessing
+    print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+    time.sleep(600)
+"""
+
+
+def _ended(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"  # ended, not yet waited for
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="no /proc here")
+def test_workers_end_when_the_parent_is_killed(tmp_path):
+    """The parent killed (the OOM killer, kill -9) while its workers work: each worker finds its
+    pipe ended and stops, rather than waiting for ever for a chunk (holding the identity's keys
+    in memory)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = str(Path(parallel.__file__).resolve().parents[2])
+    parent = subprocess.Popen([sys.executable, "-c", _KILLED_PARENT], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": root})
+    try:
+        pids = [int(pid) for pid in parent.stdout.readline().split()]
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    assert len(pids) == 2
+    try:
+        for _ in range(600):  # up to a minute on a busy machine; it takes a few milliseconds
+            if all(_ended(pid) for pid in pids):
+                break
+            time.sleep(0.1)
+        assert all(_ended(pid) for pid in pids), "a worker outlived its parent"
+    finally:
+        for pid in pids:
+            if not _ended(pid):
+                os.kill(pid, signal.SIGKILL)

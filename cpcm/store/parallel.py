@@ -67,10 +67,14 @@ def parse_all(items: list[tuple[str, bytes]], keys: Sequence,
         _KEYS = ()
 
 
-def _serve(conn: Any, job: Callable[[Any], Any]) -> None:
+def _serve(conn: Any, job: Callable[[Any], Any], theirs: Sequence[Any] = ()) -> None:
     """A worker process of `run_chunks`: `job(chunk)` of each chunk received, sent back as
     (True, result), or (False, the exception it raised), until the parent sends None or goes.
-    Ctrl-C is the parent's to handle: it ends the workers."""
+    Ctrl-C is the parent's to handle: it ends the workers. `theirs`: the parent's ends of the
+    pipes, inherited by the fork, closed here: a pipe reads as ended only when every copy of its
+    other end is closed, so a worker holding them would wait for ever once the parent is gone."""
+    for other in theirs:
+        other.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
@@ -131,7 +135,7 @@ def run_chunks(job: Callable[[Any], Any], chunks: Iterable[Any], window: int = 0
         try:
             for _ in range(count):
                 here, there = context.Pipe()
-                process = context.Process(target=_serve, args=(there, job), daemon=True)
+                process = context.Process(target=_serve, args=(there, job, [here, *(c for _, c in started)]), daemon=True)
                 process.start()
                 there.close()
                 started.append((process, here))
