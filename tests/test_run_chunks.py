@@ -137,3 +137,25 @@ def test_workers_end_when_the_parent_is_killed(tmp_path):
         for pid in pids:
             if not _ended(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+_WIDE_WINDOW = """
+from cpcm.store import parallel
+parallel.workers = lambda: 2
+def job(chunk):
+    return "r" * 1_000_000
+print(sum(1 for _ in parallel.run_chunks(job, [["x" * 8000] for _ in range(200)], window=100)))
+"""
+
+
+def test_a_wide_window_with_large_results_does_not_deadlock(tmp_path):
+    """However wide the window, no more small chunks wait in a worker's pipe than it holds: else
+    the parent waits to write to a worker that waits to write its result to the parent."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(parallel.__file__).resolve().parents[2])
+    done = subprocess.run([sys.executable, "-c", _WIDE_WINDOW], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": root})
+    assert (done.returncode, done.stdout.strip()) == (0, "200"), done.stderr

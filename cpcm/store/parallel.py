@@ -98,9 +98,9 @@ def _serve(conn: Any, job: Callable[[Any], Any], theirs: Sequence[Any] = ()) -> 
 def run_chunks(job: Callable[[Any], Any], chunks: Iterable[Any], window: int = 0) -> Iterator[Any]:
     """`job(chunk)` for each chunk on every core (forked worker processes, which inherit what
     `job` needs in memory: the identity's keys too; nothing is written to disk), yielded in the
-    order they finish. At most `window` chunks (default: two per worker) are handed out and
-    not yet taken by the caller, so a slow caller holds a bounded number of results however
-    many chunks there are. On one core, or where processes cannot be forked, run here in turn.
+    order they finish. At most `window` chunks (two per worker at most, the default) are handed
+    out and not yet taken by the caller, so a slow caller holds a bounded number of results
+    however many chunks there are. On one core, or where processes cannot be forked, run here in turn.
 
     Each worker has a pipe of its own, which the caller's thread reads itself: no threads in
     the parent beside it, so the parent's share of the cores goes to what the caller does with
@@ -112,7 +112,8 @@ def run_chunks(job: Callable[[Any], Any], chunks: Iterable[Any], window: int = 0
     if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
         yield from map(job, chunks)
         return
-    ahead = max(1, (window or 2 * count) // count)  # chunks handed to each worker ahead of its results
+    # chunks handed to each worker ahead of its results: one at work, at most one more waiting in its pipe
+    ahead = min(2, max(1, (window or 2 * count) // count))
     context = multiprocessing.get_context("fork")
     todo = (bytes(ForkingPickler.dumps(chunk)) for chunk in chunks)  # what `Connection.send` writes
     waiting: list[bytes] = []  # a large chunk taken from `todo`, for the next worker with nothing to do
