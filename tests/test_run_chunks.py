@@ -159,3 +159,18 @@ def test_a_wide_window_with_large_results_does_not_deadlock(tmp_path):
     done = subprocess.run([sys.executable, "-c", _WIDE_WINDOW], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": root})
     assert (done.returncode, done.stdout.strip()) == (0, "200"), done.stderr
+
+
+def _killed_on_five(chunk):
+    if chunk[0] == 5:
+        os.kill(os.getpid(), 9)  # as the out-of-memory killer does
+    return chunk * chunk[1]
+
+
+@pytest.mark.parametrize("size", [1, 200_000], ids=["small", "large"])
+def test_a_worker_killed_mid_chunk_is_an_error_saying_so(size):
+    """Whether its pipe reads as ended, is reset (a chunk left unread in it) or is broken (the
+    parent writing the next chunk), a worker killed while it works is the same error."""
+    with pytest.raises(RuntimeError, match="a worker process ended before it finished its work"):
+        list(parallel.run_chunks(_killed_on_five, [[n, size] for n in range(40)]))
+    assert multiprocessing.active_children() == []

@@ -95,6 +95,9 @@ def _serve(conn: Any, job: Callable[[Any], Any], theirs: Sequence[Any] = ()) -> 
             conn.send((False, RuntimeError(f"a worker process could not send its result ({type(exc).__name__})")))
 
 
+_ENDED = "a worker process ended before it finished its work"  # killed (by the out-of-memory killer, say)
+
+
 def run_chunks(job: Callable[[Any], Any], chunks: Iterable[Any], window: int = 0) -> Iterator[Any]:
     """`job(chunk)` for each chunk on every core (forked worker processes, which inherit what
     `job` needs in memory: the identity's keys too; nothing is written to disk), yielded in the
@@ -128,7 +131,10 @@ def run_chunks(job: Callable[[Any], Any], chunks: Iterable[Any], window: int = 0
             if out[conn] and len(data) > SMALL:
                 waiting.append(data)
                 return
-            conn.send_bytes(data)
+            try:
+                conn.send_bytes(data)
+            except OSError:  # the worker has ended: its pipe is broken
+                raise RuntimeError(_ENDED) from None
             out[conn] += 1
 
     try:
@@ -149,8 +155,8 @@ def run_chunks(job: Callable[[Any], Any], chunks: Iterable[Any], window: int = 0
             for conn in connection.wait([c for c, n in out.items() if n]):
                 try:
                     ok, result = conn.recv()
-                except EOFError:
-                    raise RuntimeError("a worker process ended before it finished its work") from None
+                except (EOFError, OSError):  # OSError: it ended with a chunk unread in its pipe (reset)
+                    raise RuntimeError(_ENDED) from None
                 out[conn] -= 1
                 hand(conn)
                 if not ok:
