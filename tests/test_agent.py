@@ -134,6 +134,7 @@ def test_a_suspend_is_seen_from_the_two_clocks():
 def test_refusals(protected, tmp_env):
     key, secret, recipient, env = protected
     assert run({**env, "CPCM_PASSPHRASE_FILE": str(secret)}, "unlock", "--for", "3d").returncode == 2
+    assert run({**env, "CPCM_PASSPHRASE_FILE": str(secret)}, "unlock", "--for", "1000000000d").returncode == 2  # no date so far
     assert run({**env, "CPCM_PASSPHRASE_FILE": str(secret)}, "unlock", "--for", "soon").returncode == 2
     plain = tmp_env / "keys" / "plain"
     assert Cli({"CPCM_IDENTITY": str(plain)})("key", "new", "--no-passphrase").code == 0

@@ -98,6 +98,16 @@ def test_parse_duration__reads_a_number_given_as_a_number():
     assert parse_duration(" 7D ").days == 7
 
 
+def test_parse_duration__longer_than_any_calendar_parses_and_after_overflows():
+    """Parsing takes any number of days or hours (a caller's range check says what is allowed:
+    `cpcm unlock --for`); only `after` finds that no date is that far."""
+    for written in ("1000000000d", "99999999999999h"):
+        parsed = parse_duration(written)
+        assert str(parsed) == written
+        with pytest.raises(OverflowError):
+            parsed.after(T)
+
+
 def test_duration_after__calendar_months_and_minutes():
     assert parse_duration("1mo").after(T) == datetime(2026, 2, 28, 10, 0, tzinfo=EAT)
     assert parse_duration("1mo1d").after(T) == datetime(2026, 3, 1, 10, 0, tzinfo=EAT)

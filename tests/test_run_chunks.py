@@ -83,3 +83,94 @@ def test_small_and_large_chunks_mixed_are_each_answered_once():
     done = list(parallel.run_chunks(_echo, chunks, window=8))
     assert sorted(d[0] for d in done) == list(range(40))
     assert multiprocessing.active_children() == []
+
+
+_KILLED_PARENT = """
+import os, sys, time
+from cpcm.store import parallel
+parallel.workers = lambda: 2
+def job(chunk):
+    time.sleep(0.05)
+    return chunk
+for _ in parallel.run_chunks(job, [[n] for n in range(10_000)]):
+    import multiprocessing
+    print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+    time.sleep(600)
+"""
+
+
+def _ended(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"  # ended, not yet waited for
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="no /proc here")
+def test_workers_end_when_the_parent_is_killed(tmp_path):
+    """The parent killed (the OOM killer, kill -9) while its workers work: each worker finds its
+    pipe ended and stops, rather than waiting for ever for a chunk (holding the identity's keys
+    in memory)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = str(Path(parallel.__file__).resolve().parents[2])
+    parent = subprocess.Popen([sys.executable, "-c", _KILLED_PARENT], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": root})
+    try:
+        pids = [int(pid) for pid in parent.stdout.readline().split()]
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    assert len(pids) == 2
+    try:
+        for _ in range(600):  # up to a minute on a busy machine; it takes a few milliseconds
+            if all(_ended(pid) for pid in pids):
+                break
+            time.sleep(0.1)
+        assert all(_ended(pid) for pid in pids), "a worker outlived its parent"
+    finally:
+        for pid in pids:
+            if not _ended(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+_WIDE_WINDOW = """
+from cpcm.store import parallel
+parallel.workers = lambda: 2
+def job(chunk):
+    return "r" * 1_000_000
+print(sum(1 for _ in parallel.run_chunks(job, [["x" * 8000] for _ in range(200)], window=100)))
+"""
+
+
+def test_a_wide_window_with_large_results_does_not_deadlock(tmp_path):
+    """However wide the window, no more small chunks wait in a worker's pipe than it holds: else
+    the parent waits to write to a worker that waits to write its result to the parent."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(parallel.__file__).resolve().parents[2])
+    done = subprocess.run([sys.executable, "-c", _WIDE_WINDOW], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": root})
+    assert (done.returncode, done.stdout.strip()) == (0, "200"), done.stderr
+
+
+def _killed_on_five(chunk):
+    if chunk[0] == 5:
+        os.kill(os.getpid(), 9)  # as the out-of-memory killer does
+    return chunk * chunk[1]
+
+
+@pytest.mark.parametrize("size", [1, 200_000], ids=["small", "large"])
+def test_a_worker_killed_mid_chunk_is_an_error_saying_so(size):
+    """Whether its pipe reads as ended, is reset (a chunk left unread in it) or is broken (the
+    parent writing the next chunk), a worker killed while it works is the same error."""
+    with pytest.raises(RuntimeError, match="a worker process ended before it finished its work"):
+        list(parallel.run_chunks(_killed_on_five, [[n, size] for n in range(40)]))
+    assert multiprocessing.active_children() == []

@@ -24,13 +24,17 @@ class Duration:
     text: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_step", timedelta(days=self.days, minutes=self.minutes))  # what `after` adds to the months
+        try:
+            step = timedelta(days=self.days, minutes=self.minutes)  # what `after` adds to the months
+        except OverflowError:  # longer than any calendar: `after` says so (OverflowError), as it always did
+            step = None
+        object.__setattr__(self, "_step", step)
 
     def after(self, start: datetime) -> datetime:
         if self.same_day:
             return datetime.combine(start.date() + timedelta(days=1), datetime.min.time(), tzinfo=start.tzinfo)
         moment = add_months(start, self.months) if self.months else start
-        return moment + self._step
+        return moment + (self._step if self._step is not None else timedelta(days=self.days, minutes=self.minutes))
 
     def __str__(self) -> str:
         return self.text

@@ -67,10 +67,14 @@ def parse_all(items: list[tuple[str, bytes]], keys: Sequence,
         _KEYS = ()
 
 
-def _serve(conn: Any, job: Callable[[Any], Any]) -> None:
+def _serve(conn: Any, job: Callable[[Any], Any], theirs: Sequence[Any] = ()) -> None:
     """A worker process of `run_chunks`: `job(chunk)` of each chunk received, sent back as
     (True, result), or (False, the exception it raised), until the parent sends None or goes.
-    Ctrl-C is the parent's to handle: it ends the workers."""
+    Ctrl-C is the parent's to handle: it ends the workers. `theirs`: the parent's ends of the
+    pipes, inherited by the fork, closed here: a pipe reads as ended only when every copy of its
+    other end is closed, so a worker holding them would wait for ever once the parent is gone."""
+    for other in theirs:
+        other.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
@@ -91,12 +95,15 @@ def _serve(conn: Any, job: Callable[[Any], Any]) -> None:
             conn.send((False, RuntimeError(f"a worker process could not send its result ({type(exc).__name__})")))
 
 
+_ENDED = "a worker process ended before it finished its work"  # killed (by the out-of-memory killer, say)
+
+
 def run_chunks(job: Callable[[Any], Any], chunks: Iterable[Any], window: int = 0) -> Iterator[Any]:
     """`job(chunk)` for each chunk on every core (forked worker processes, which inherit what
     `job` needs in memory: the identity's keys too; nothing is written to disk), yielded in the
-    order they finish. At most `window` chunks (default: two per worker) are handed out and
-    not yet taken by the caller, so a slow caller holds a bounded number of results however
-    many chunks there are. On one core, or where processes cannot be forked, run here in turn.
+    order they finish. At most `window` chunks (two per worker at most, the default) are handed
+    out and not yet taken by the caller, so a slow caller holds a bounded number of results
+    however many chunks there are. On one core, or where processes cannot be forked, run here in turn.
 
     Each worker has a pipe of its own, which the caller's thread reads itself: no threads in
     the parent beside it, so the parent's share of the cores goes to what the caller does with
@@ -108,7 +115,8 @@ def run_chunks(job: Callable[[Any], Any], chunks: Iterable[Any], window: int = 0
     if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
         yield from map(job, chunks)
         return
-    ahead = max(1, (window or 2 * count) // count)  # chunks handed to each worker ahead of its results
+    # chunks handed to each worker ahead of its results: one at work, at most one more waiting in its pipe
+    ahead = min(2, max(1, (window or 2 * count) // count))
     context = multiprocessing.get_context("fork")
     todo = (bytes(ForkingPickler.dumps(chunk)) for chunk in chunks)  # what `Connection.send` writes
     waiting: list[bytes] = []  # a large chunk taken from `todo`, for the next worker with nothing to do
@@ -123,7 +131,10 @@ def run_chunks(job: Callable[[Any], Any], chunks: Iterable[Any], window: int = 0
             if out[conn] and len(data) > SMALL:
                 waiting.append(data)
                 return
-            conn.send_bytes(data)
+            try:
+                conn.send_bytes(data)
+            except OSError:  # the worker has ended: its pipe is broken
+                raise RuntimeError(_ENDED) from None
             out[conn] += 1
 
     try:
@@ -131,7 +142,7 @@ def run_chunks(job: Callable[[Any], Any], chunks: Iterable[Any], window: int = 0
         try:
             for _ in range(count):
                 here, there = context.Pipe()
-                process = context.Process(target=_serve, args=(there, job), daemon=True)
+                process = context.Process(target=_serve, args=(there, job, [here, *(c for _, c in started)]), daemon=True)
                 process.start()
                 there.close()
                 started.append((process, here))
@@ -144,8 +155,8 @@ def run_chunks(job: Callable[[Any], Any], chunks: Iterable[Any], window: int = 0
             for conn in connection.wait([c for c, n in out.items() if n]):
                 try:
                     ok, result = conn.recv()
-                except EOFError:
-                    raise RuntimeError("a worker process ended before it finished its work") from None
+                except (EOFError, OSError):  # OSError: it ended with a chunk unread in its pipe (reset)
+                    raise RuntimeError(_ENDED) from None
                 out[conn] -= 1
                 hand(conn)
                 if not ok:
