@@ -10,7 +10,7 @@ from pyrage import x25519
 
 MAGIC = b"age-encryption.org/v1\n"
 ARMOR = b"-----BEGIN AGE ENCRYPTED FILE-----"
-HEADER_LIMIT = 16 * 1024  # bytes of header (its stanzas: about 100 bytes a reader); see `_header_fits`
+HEADER_LIMIT = 64 * 1024  # bytes of header (its stanzas: about 100 bytes a reader); see `_header_fits`
 
 
 class NotARecipient(Exception):
@@ -36,8 +36,11 @@ def encrypt(plaintext: bytes, recipients: Iterable[str]) -> bytes:
         raise ValueError("no recipients to encrypt to")
     ciphertext = pyrage.encrypt(plaintext, parsed)
     if not _header_fits(ciphertext):
-        raise ValueError(f"{len(parsed)} readers are more than one file can be encrypted to "
-                         f"(its header would pass {HEADER_LIMIT // 1024} KiB)")
+        from cpcm.errors import Refused
+
+        raise Refused(f"{len(parsed)} readers are more than one file can be encrypted to "
+                      f"(its header would pass {HEADER_LIMIT // 1024} KiB, about 600 readers)",
+                      "Remove the team members who have left (cpcm team remove) and try again.")
     return ciphertext
 
 
@@ -45,7 +48,8 @@ def _header_fits(ciphertext: bytes) -> bool:
     """Whether an age file's header ends within `HEADER_LIMIT` bytes (or the file is shorter).
     The age library's header reader takes time quadratic in the header's length (a forged file
     with a 15 KB header: 0.6 s, 40 KB: 6 s, 120 KB: 37 s), so a longer header is refused before
-    it is read; `encrypt` never writes one (the limit is about 160 readers)."""
+    it is read: a forged file then costs a read at most about 13 s, twice what the largest file
+    cpcm writes costs (600 readers); `encrypt` never writes a longer one."""
     if ciphertext.startswith(ARMOR):
         body = ciphertext[len(ARMOR):]
         end = body.find(b"-----END")
