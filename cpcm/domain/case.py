@@ -75,7 +75,12 @@ class Case:
     @property
     def cycle_start(self) -> str | None:
         """The registration, or the latest reopening (as UTC, like every event): clocks run from here."""
-        return self.last("reopen") or (utc(self.registered_at) if self.registered_at else None)
+        reopened = self.events.get("reopen")  # self.last("reopen"), without the call: the rules ask it again and again
+        if reopened:
+            latest = max(reopened)
+            if latest:
+                return latest
+        return utc(self.registered_at) if self.registered_at else None
 
     @property
     def name(self) -> str:

@@ -16,13 +16,13 @@ from cpcm.domain.case import Case
 from cpcm.domain.dates import end_of_day, is_date_only, local, parse_datetime
 from cpcm.domain.durations import Duration, parse_duration
 from cpcm.domain.policy import Policy, risk_rank
-from cpcm.workflow import approvals, plan_actions
+from cpcm.workflow import approvals, placements, plan_actions
 from cpcm.workflow.clocks import BY_CODE, SUPERVISORS, done_events
 
 STATES = ("overdue", "target_missed", "due_soon", "upcoming")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Deadline:
     case_id: str
     code: str
@@ -37,6 +37,17 @@ class Deadline:
     requested_by: str | None = None
     barred: tuple[str, ...] = ()  # for an approval: who may not decide it (approvals.barred)
     covered_by: str | None = None  # on a covering worker's list: who covers the case (workflow/cover.py)
+
+    def __init__(self, case_id: str, code: str, title: str, due: datetime, target: datetime | None, owner: str | None, rule: str,
+                 why: str, source: str, risk: str | None = None, requested_by: str | None = None, barred: tuple[str, ...] = (),
+                 covered_by: str | None = None):
+        # what the frozen dataclass's own __init__ does (each field set in order, nothing run after),
+        # in one step instead of an object.__setattr__ per field: the rules make a few for every case
+        # (tests/test_deadline_init.py holds it to the dataclass's)
+        object.__setattr__(self, "__dict__", {
+            "case_id": case_id, "code": code, "title": title, "due": due, "target": target, "owner": owner, "rule": rule,
+            "why": why, "source": source, "risk": risk, "requested_by": requested_by, "barred": barred,
+            "covered_by": covered_by})
 
     def state(self, now: datetime, soon: timedelta) -> str:
         if now > self.due:
@@ -149,8 +160,13 @@ def _after_start(start: str, duration, zone: tzinfo) -> datetime:
 
 def _done(case: Case, code: str, policy: Policy, since: str | None) -> bool:
     """Whether an event that meets clock `code` happened at or after `since`."""
+    if not since:
+        return any(case.last(event, since) for event in _parts(policy).done(code))
+    events = case.events
     for event in _parts(policy).done(code):
-        if case.last(event, since):
+        # `case.last(event, since)` without taking the latest: each time compared, as there (`since`
+        # is a time, so any time at or after it is one)
+        if any([moment >= since for moment in events.get(event, ())]):
             return True
     return False
 
@@ -402,8 +418,6 @@ def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     """The next step of reintegration while the child is in residential care; the next monitoring
     visit after reunification or a family-based placement; the expiry of the court order behind
     the current placement (cpcm.workflow.placements)."""
-    from cpcm.workflow import placements
-
     items = []
     step = placements.next_step_due(case, policy, now)
     if step is not None:

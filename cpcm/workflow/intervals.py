@@ -72,23 +72,22 @@ class _Watched(datetime):
             if result is not NotImplemented and op not in ("==", "!="):
                 notes.opaque = True
             return result
-        after = at + _TICK
         truth = bool(result) if op != "!=" else not result
         if op == "<":
             notes.until(at) if truth else notes.from_(at)
-        elif op == "<=":
-            notes.until(after) if truth else notes.from_(after)
-        elif op == ">":
-            notes.from_(after) if truth else notes.until(after)
         elif op == ">=":
             notes.from_(at) if truth else notes.until(at)
+        elif op == "<=":
+            notes.until(at + _TICK) if truth else notes.from_(at + _TICK)
+        elif op == ">":
+            notes.from_(at + _TICK) if truth else notes.until(at + _TICK)
         elif truth:  # == (or != that was false)
             notes.from_(at)
-            notes.until(after)
+            notes.until(at + _TICK)
         elif self._plain < other:
             notes.until(at)
         else:
-            notes.from_(after)
+            notes.from_(at + _TICK)
         return result
 
     def __lt__(self, other):
