@@ -14,10 +14,11 @@ registration).
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, timezone, tzinfo
+from datetime import date, datetime, timezone, tzinfo
 from typing import Iterable
 
 from cpcm.domain.case import Case
+from cpcm.domain.dates import parse_datetime
 from cpcm.reports.common import (AGE_BANDS, DISABILITY_GROUPS, OVER_AGE, SEX_GROUPS, UNKNOWN, Period, age_band,
                                  disability_group, sex_group)
 from cpcm.reports.disclosure import SECONDARY, linked_tables, marker
@@ -52,13 +53,19 @@ def case_rows(case: Case, zone: tzinfo | None = None) -> list[list]:
     for a referral)]. What a period
     counts is the rows whose day falls in it (`rows_in`). Holds no identifier and no time of
     day; still kept encrypted (it is a case's history in outline)."""
-    period = Period(date.min, date.max, zone or timezone.utc)
+    zone = zone or timezone.utc
     rows: list[list] = []
     sex, disability = sex_group(case.child.get("sex")), disability_group(case.child.get("disability"))
+    born: list = []  # the date of birth (`case.birth_date()`), once a row needs it
 
     def add(measure: str, when: str, category: str | None = None, outcome: str | None = None) -> None:
-        day = period.local(when).date()  # the event's local day; then the columns of ROW_KEYS[:4], in that order
-        rows.append([MEASURE_KEYS.index(measure), day.isoformat(), category, sex, age_band(case.age_on(day)), disability]
+        # the event's local day (`Period.local`: every `when` here is set); then the columns of ROW_KEYS[:4], in that order
+        day = (when if isinstance(when, datetime) else parse_datetime(when)).astimezone(zone).date()
+        if not born:
+            born.append(case.birth_date())
+        birth = born[0]  # the age as `case.age_on(day)` counts it
+        age = None if birth is None else day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+        rows.append([MEASURE_KEYS.index(measure), day.isoformat(), category, sex, age_band(age), disability]
                     + ([outcome] if outcome is not None else []))
 
     if case.registered_at:
