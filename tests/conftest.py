@@ -185,6 +185,17 @@ def private_env(base: Path):
         yield mp
 
 
+@pytest.fixture
+def few(monkeypatch):
+    """A fill on worker processes from two missing cases on (a repository of a few cases stands in
+    for a large one), its due and statistics rows stored as a large fill stores them."""
+    from cpcm.service import context, fill, tables
+
+    monkeypatch.setattr(fill, "FILL_FROM", 2)
+    monkeypatch.setattr(context, "PREFETCH_FROM", 2)
+    monkeypatch.setattr(tables, "BULK_FROM", 2)
+
+
 @pytest.fixture(scope="session")
 def repo_template(tmp_path_factory) -> Template:
     base = tmp_path_factory.mktemp("template")

@@ -14,18 +14,9 @@ from conftest import library_session, register_many
 import cpcm.service
 from cpcm.crypto import identity
 from cpcm.service import context, fill
-from cpcm.service import tables as tables_mod
 from cpcm.store import cache as cache_mod
 from cpcm.store import casestore, lock
 from cpcm.store.layout import CASES
-
-
-@pytest.fixture
-def few(monkeypatch):
-    """A fill on worker processes from two missing cases on (a few cases stand in for many)."""
-    monkeypatch.setattr(fill, "FILL_FROM", 2)
-    monkeypatch.setattr(context, "PREFETCH_FROM", 2)
-    monkeypatch.setattr(tables_mod, "BULK_FROM", 2)
 
 
 def _cache_dir(cli) -> pathlib.Path:

@@ -15,17 +15,7 @@ from conftest import CANARY, Cli, library_session, register, register_many
 import cpcm.service
 from cpcm.crypto import cipher
 from cpcm.service import context, fill
-from cpcm.service import tables as tables_mod
 from cpcm.store import cache as cache_mod
-
-
-@pytest.fixture
-def few(monkeypatch):
-    """A fill on worker processes from two missing cases on (a repository of a few cases stands in
-    for a large one)."""
-    monkeypatch.setattr(fill, "FILL_FROM", 2)
-    monkeypatch.setattr(context, "PREFETCH_FROM", 2)
-    monkeypatch.setattr(tables_mod, "BULK_FROM", 2)  # and the due and statistics rows of a fill are stored
 
 
 def session(cli: Cli):

@@ -14,7 +14,6 @@ import pathlib
 import random
 from dataclasses import replace
 
-import pytest
 
 from conftest import library_session, register_many
 from test_fill_rows_same import shapes
@@ -23,7 +22,6 @@ from cpcm.crypto import cipher, identity
 from cpcm.domain.case import Case, Entry
 from cpcm.domain.records import Record, utc
 from cpcm.service import context, fill
-from cpcm.service import tables as tables_mod
 from cpcm.store import cache as cache_mod
 from cpcm.store import parallel
 from cpcm.workflow import fold as fold_module
@@ -171,14 +169,6 @@ def test_the_key_is_quoted_as_json_dumps_quotes_it():
 
 
 # -- a cold fill, old and new -----------------------------------------------------------------------
-@pytest.fixture
-def few(monkeypatch):
-    """A fill on worker processes from two missing cases on (a few cases stand in for many)."""
-    monkeypatch.setattr(fill, "FILL_FROM", 2)
-    monkeypatch.setattr(context, "PREFETCH_FROM", 2)
-    monkeypatch.setattr(tables_mod, "BULK_FROM", 2)
-
-
 def _cache(cli) -> pathlib.Path:
     return pathlib.Path(cli.env["CPCM_REPO"]) / ".cpcm" / "cache"
 
