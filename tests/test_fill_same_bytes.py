@@ -14,7 +14,6 @@ import pathlib
 import random
 from dataclasses import replace
 
-
 from conftest import library_session, register_many
 from test_fill_rows_same import shapes
 
