@@ -310,7 +310,7 @@ _TRIM: Any = None
 
 def _store(item: Filled, tree: str, writers: dict[str, Appender], direct: dict[str, Table],
            shards: dict[str, Appender]) -> None:
-    tree_json = cache_mod.quoted(tree) if type(tree) is str else json.dumps(tree)
+    tree_json = cache_mod.quoted(tree)
     for table in TABLES:
         text = "null" if item.values is None else item.values[table.name]
         if table.name in direct:

@@ -332,8 +332,10 @@ def write_encrypted(path: Path, recipient: str, pieces: Iterable[bytes]) -> None
 APPEND_LIMIT = 4 << 20  # characters of JSON an Appender holds before it writes them as a segment
 
 
-# json.dumps of a string, without its checks of the arguments and the encoder made at every call
-quoted = json.encoder.encode_basestring_ascii
+def quoted(key) -> str:
+    """`json.dumps(key)`; of a string (a table's key, a tree id) without its checks of the
+    arguments and the encoder made at every call."""
+    return json.encoder.encode_basestring_ascii(key) if type(key) is str else json.dumps(key)
 
 
 class Appender:
@@ -354,7 +356,7 @@ class Appender:
         self.written: list[str] = []  # the segments written, by name
 
     def add(self, key: str, value_json: str) -> None:
-        part = (quoted(key) if type(key) is str else json.dumps(key)) + ":" + value_json
+        part = quoted(key) + ":" + value_json
         self.parts.append(part)
         self.size += len(part)
         if self.size >= self.limit:

@@ -99,39 +99,27 @@ class _PolicyParts:
     events that meet each clock, texts made of these), each made once per policy and kept with
     it (`_parts`): every case asks the same."""
 
-    __slots__ = ("policy", "_durations", "_sources", "_done", "_texts")
+    __slots__ = ("policy", "_kept")
 
     def __init__(self, policy: Policy):
         self.policy = policy
-        self._durations: dict[tuple[str, str], Duration] = {}
-        self._sources: dict[str, str] = {}
-        self._done: dict[str, tuple[str, ...]] = {}
-        self._texts: dict[tuple, object] = {}
-
-    def duration(self, rule: str, key: str) -> Duration:
-        found = self._durations.get((rule, key))
-        if found is None:
-            found = self._durations[(rule, key)] = self.policy.duration(rule, key)
-        return found
-
-    def source(self, rule: str) -> str:
-        found = self._sources.get(rule)
-        if found is None:
-            found = self._sources[rule] = self.policy.source(rule)
-        return found
-
-    def done(self, code: str) -> tuple[str, ...]:
-        found = self._done.get(code)
-        if found is None:
-            found = self._done[code] = done_events(code, self.policy)
-        return found
+        self._kept: dict[tuple, object] = {}
 
     def text(self, key: tuple, make: Callable[[], object]) -> object:
-        """`make()`, kept under `key` (a text made of this policy's parts only)."""
-        found = self._texts.get(key)
+        """`make()`, kept under `key` (made of this policy's parts only)."""
+        found = self._kept.get(key)
         if found is None:
-            found = self._texts[key] = make()
+            found = self._kept[key] = make()
         return found
+
+    def duration(self, rule: str, key: str) -> Duration:
+        return self.text(("duration", rule, key), lambda: self.policy.duration(rule, key))
+
+    def source(self, rule: str) -> str:
+        return self.text(("source", rule), lambda: self.policy.source(rule))
+
+    def done(self, code: str) -> tuple[str, ...]:
+        return self.text(("done", code), lambda: done_events(code, self.policy))
 
 
 def _parts(policy: Policy) -> _PolicyParts:
