@@ -15,7 +15,7 @@ from cpcm.store.casestore import CaseStore
 def record_table(repo, worker: str, identity_path) -> set[str]:
     ident = identity_mod.load(identity_path, lambda: None)
     table = cache_mod.RecordCache(repo / ".cpcm" / "cache" / worker / "records", ident.recipient, ident.keys)
-    return {blob for shard in table.shards.values() for blob in shard.load().entries}
+    return {blob for shard in table.every_shard() for blob in shard.load().entries}
 
 
 def test_merging_the_record_table_leaves_out_records_no_longer_committed(cli, cli_as, repo, team, monkeypatch):
@@ -35,9 +35,9 @@ def test_merging_the_record_table_leaves_out_records_no_longer_committed(cli, cl
     monkeypatch.setattr(cache_mod, "MERGE_FROM", 1)  # the next save merges
     ctx = cpcm.service.open_repo(repo, team["sup"][0])
     cache = ctx.store.summaries("sup", ctx.identity.recipient, ctx.keys, context.fold_fingerprint())
-    for shard in cache.records.shards.values():
+    for shard in cache.records.every_shard():
         shard.load()  # every shard read by this command ...
-    cache.records.put("0" * 40, {"a": 1})  # ... and one merged
+    cache.records.put("0" * 40, {"a": 1}, case_id)  # ... and one merged
     cache.save()
     after = record_table(repo, "sup", team["sup"][0])
     assert after and after <= live

@@ -21,7 +21,7 @@ from cpcm.domain.records import HEADER, Record, plain
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.service import fill
 from cpcm.store import codec, memo
-from cpcm.store.cache import blob_id, plain_json
+from cpcm.store.cache import blob_id, plain_json, record_shard
 from cpcm.store.casestore import CaseStore
 from cpcm.store.layout import CASES, RECORD_FILE
 
@@ -42,7 +42,7 @@ def old_from_dict(data) -> Record:
 
 
 def old_read(root: pathlib.Path, case_id: str, keys, top: str = CASES):
-    """(records, [(blob id, JSON text)] for the record table) as the earlier code read a case."""
+    """(records, [(case id, blob id, JSON text)] for the record table) as the earlier code read a case."""
     folder = root / top / case_id
     try:
         with os.scandir(folder) as entries:
@@ -73,7 +73,7 @@ def old_read(root: pathlib.Path, case_id: str, keys, top: str = CASES):
             raise Corrupt(f"{rel} holds a record whose id or case does not match its file name", rel)
         value = plain(loaded)
         if plain_json(value):
-            found.append((blob_id(data), _OLD_COMPACT(value)))
+            found.append((case_id, blob_id(data), _OLD_COMPACT(value)))
         records.append(record)
     return records, found
 
@@ -224,10 +224,10 @@ def test_a_record_table_that_keeps_values_gets_its_own_copy(odd_repo):
         def usable(self, keys):
             return True
 
-        def get(self, blob):
+        def get(self, blob, case_id):
             return None
 
-        def put(self, blob, loaded):
+        def put(self, blob, loaded, case_id):
             self.kept[blob] = loaded
 
     store = CaseStore(root)
@@ -315,8 +315,8 @@ def test_the_collector_keeps_what_plain_json_kept_with_the_same_text():
     for value in values:
         value = plain(value)  # what the store gives it
         collect = fill._Collect(None)
-        collect.put("blob", value)
-        expected = [("blob", _OLD_COMPACT(value))] if plain_json(value) else []
+        collect.put("blob", value, "CP-0000-0000")
+        expected = [("CP-0000-0000", "blob", _OLD_COMPACT(value))] if plain_json(value) else []
         assert collect.found == expected, value
 
 
@@ -346,19 +346,20 @@ def test_a_cold_fill_writes_each_record_to_the_record_table_with_the_text_of_bef
     git(root, "-c", "user.name=t", "-c", "user.email=t@test.invalid", "commit", "-q", "-m", "notes")
     expected = {}
     for case_id in registered:
-        expected.update(old_read(root, case_id, keys)[1])
+        expected.update({blob: (case_id, text) for _, blob, text in old_read(root, case_id, keys)[1]})
     assert len(expected) == 4 + 2  # the note with NaN is not kept
     result = cli("list", "--json")
     assert result.code == 0, result.stderr
     ctx = library_session(cli)
     cache = ctx.store.summaries(ctx.worker.id, ctx.identity.recipient, ctx.keys, fill.fold_fingerprint())
     written = {}
-    for shard in cache.records.shards.values():
+    for shard in cache.records.every_shard():
         for name in shard.segments():
             text = cipher.decrypt((shard.folder / name).read_bytes(), keys).decode()
             entries = json.loads(text)["entries"]
             for blob in entries:
-                written[blob] = text
+                written[blob] = shard.folder.name, text
     assert set(written) == set(expected)
-    for blob, value_text in expected.items():
-        assert f'{json.dumps(blob)}:{value_text}' in written[blob]
+    for blob, (case_id, value_text) in expected.items():
+        assert written[blob][0] == record_shard(case_id)  # in its case's shard
+        assert f'{json.dumps(blob)}:{value_text}' in written[blob][1]

@@ -16,7 +16,10 @@ process checks the case is readable, decrypts and parses its records, folds it a
 table's value as JSON text. The parent writes each value as it comes to new segments of each
 table (`cache.Appender`, a segment every few MB), and each record as parsed to the record table,
 holding nothing else: memory stays flat in the number of cases, and a fill interrupted midway
-leaves the segments written so far, which the next command uses.
+leaves the segments written so far, which the next command uses. Its chunks are cut along the
+record table's shards (by case: `cache.record_shard`), so a worker looks records up in one
+small shard at a time: after an upgrade that changed the fold, every case is folded again from
+the records as parsed, without decrypting, however large the table.
 """
 from __future__ import annotations
 
@@ -33,11 +36,11 @@ from cpcm.domain.team import RECOVERY_READER
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.service.context import Context, case_index, fold_fingerprint, read_case
 from cpcm.store import cache as cache_mod
-from cpcm.store.cache import SHARDS, Appender, SummaryCache, Table
+from cpcm.store.cache import Appender, SummaryCache, Table, record_shard
 from cpcm.workflow.fold import fold
 
-CHUNK = 16            # cases a worker process reads at a time
-RECORDS_SHARED_UPTO = 32 << 20  # bytes of record table up to which the workers look records up in it
+CHUNK = 16            # cases a worker process reads at a time (at least, on every core: whole shards)
+LARGEST_CHUNK = 1024  # cases of one shard beyond which it is read in more than one chunk
 FILL_FROM = 200       # cases missing before they are read on every core
 PILE_UP = 24          # segments of a table beyond which a fill leaves it to its own reader
 
@@ -94,12 +97,12 @@ def add_table(table: CaseTable) -> None:
 @dataclass
 class Filled:
     """A case read by a fill: `values` (table name -> JSON text of its value), None when the
-    worker does not read the case; `records`: (blob id, JSON text) of each record parsed afresh;
+    worker does not read the case; `records`: (case id, blob id, JSON text) of each record parsed afresh;
     `keep`: False when a write may have landed while it was read (not stored, only used)."""
 
     case_id: str
     values: dict[str, str] | None
-    records: list[tuple[str, str]]
+    records: list[tuple[str, str, str]]
     keep: bool = True
     rows: dict | None = None  # the due and statistics entries made with it (`tables.made_rows`), when asked
 
@@ -111,21 +114,22 @@ class Filled:
 
 class _Collect:
     """Stands in for the store's record cache while a fill reads a case: a record the table
-    holds is used (when `source` is given), a record parsed afresh is collected to be written."""
+    holds is used (when `source` is given: looked up one shard at a time), a record parsed afresh
+    is collected to be written."""
 
     keeps_values = False  # what `put` is given is made text at once: the store need not copy it
 
     def __init__(self, source):
         self.source = source
-        self.found: list[tuple[str, str]] = []
+        self.found: list[tuple[str, str, str]] = []  # (case id, blob id, JSON text)
 
     def usable(self, keys: Sequence) -> bool:
         return True
 
-    def get(self, blob: str):
-        return self.source.get(blob) if self.source is not None else None
+    def get(self, blob: str, case_id: str):
+        return self.source.lookup(blob, case_id) if self.source is not None else None
 
-    def put(self, blob: str, loaded) -> None:
+    def put(self, blob: str, loaded, case_id: str) -> None:
         """Collect a record as `plain` made it, as JSON text, when it reads back from JSON
         exactly as it is (`plain_json`). Of a value `plain` made (no tuple, every key text),
         that is when the encoder takes it without a float that is not finite or a value of
@@ -134,7 +138,7 @@ class _Collect:
             text = _compact(loaded)
         except (ValueError, TypeError):
             return
-        self.found.append((blob, text))
+        self.found.append((case_id, blob, text))
 
 
 Collector = _Collect  # for reading a few cases without loading the record table's shards (service/views.py)
@@ -198,15 +202,28 @@ def _chunk_job(ctx: Context, basis: int, source, trees: Mapping[str, str] | None
     return job
 
 
-def _records_small(cache: SummaryCache) -> bool:
-    total = 0
-    for shard in SHARDS:
-        try:
-            with os.scandir(cache.records.shards[shard].folder) as entries:
-                total += sum(e.stat().st_size for e in entries if e.is_file())
-        except OSError:
-            continue
-    return total <= RECORDS_SHARED_UPTO
+def chunks_of(case_ids: Sequence[str], spread: bool) -> list[list[str]]:
+    """The chunks a fill reads `case_ids` in: of `CHUNK` cases in their order when read here;
+    on every core, whole shards of the record table (`record_shard`) of at least `CHUNK` cases
+    together, a shard of more than `LARGEST_CHUNK` cases in pieces, so that a worker looks
+    records up in one shard at a time and the parent writes each shard's new records at once."""
+    if not spread:
+        return [list(case_ids[n:n + CHUNK]) for n in range(0, len(case_ids), CHUNK)]
+    by_shard: dict[str, list[str]] = {}
+    for case_id in case_ids:
+        by_shard.setdefault(record_shard(case_id), []).append(case_id)
+    chunks: list[list[str]] = []
+    chunk: list[str] = []
+    for name in sorted(by_shard):
+        ids = by_shard[name]
+        for n in range(0, len(ids), LARGEST_CHUNK):
+            chunk.extend(ids[n:n + LARGEST_CHUNK])
+            if len(chunk) >= CHUNK:
+                chunks.append(chunk)
+                chunk = []
+    if chunk:
+        chunks.append(chunk)
+    return chunks
 
 
 def _segments(folder) -> int:
@@ -243,16 +260,13 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
     basis = ctx.store.generation()
     if basis % 2:
         basis = -1  # a write under way: what is read is used, not stored
-    usable = cache.records.usable(ctx.keys)
-    source = cache.records if usable and _records_small(cache) else None
+    source = cache.records if cache.records.usable(ctx.keys) else None
     writers = {t.name: Appender(cache.folder / t.name, cache.recipient, cache.fingerprint) for t in TABLES
                if t.name not in direct and _appendable(cache.folder / t.name, cache.recipient, cache.keys, cache.fingerprint)}
-    shards = {s: Appender(table.folder, cache.recipient, table.tag, limit=cache_mod.APPEND_LIMIT // 4)
-              for s, table in (cache.records.shards.items() if usable else ())
-              if _appendable(table.folder, cache.recipient, cache.keys, table.tag)}
+    shards = RecordWriters(cache) if source is not None else None
     dirty = cache.dirty if case_ids else set()
     total, done = len(case_ids), 0
-    chunks = [list(case_ids[n:n + CHUNK]) for n in range(0, total, CHUNK)]
+    chunks = chunks_of(case_ids, spread)
     # the due and statistics rows: to new segments as they come when many (and not read by this command),
     # made in the worker processes
     rows_writer = rows if rows is not None else tables.bulk(ctx, cache) if spread and total >= tables.BULK_FROM else None
@@ -274,10 +288,13 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
                     tables.put_made(ctx, cache, rows_writer, item, tree)
                 yield item
             done += len(results)
+            if spread and shards is not None:
+                shards.flush()  # a chunk's shards are whole: each written as one segment
             if spread and ctx.progress is not None:
                 ctx.progress(done, total)
     finally:
-        for writer in (*writers.values(), *shards.values(), *([rows_writer] if rows_writer is not None else [])):
+        for writer in (*writers.values(), *([shards] if shards is not None else []),
+                       *([rows_writer] if rows_writer is not None else [])):
             try:
                 writer.flush()
             except OSError:
@@ -308,8 +325,40 @@ def give_back() -> None:
 _TRIM: Any = None
 
 
+class RecordWriters:
+    """The records a fill parsed, to new segments of their shards of the record table: a shard
+    piled up with segments (`PILE_UP`) is left to its reader, which merges them."""
+
+    def __init__(self, cache: SummaryCache):
+        self.records = cache.records
+        self.recipient = cache.recipient
+        self.keys = cache.keys
+        self.writers: dict[str, Appender | None] = {}
+
+    def add(self, case_id: str, blob: str, text: str) -> None:
+        name = record_shard(case_id)
+        writer = self.writers.get(name, False)
+        if writer is False:
+            table = self.records.shard(name)
+            writer = self.writers[name] = Appender(table.folder, self.recipient, table.tag, limit=cache_mod.APPEND_LIMIT // 4) \
+                if _appendable(table.folder, self.recipient, self.keys, table.tag) else None
+        if writer is not None:
+            try:
+                writer.add(blob, text)  # which writes a segment when it is full
+            except OSError:
+                pass  # a read never fails because the local cache cannot be written
+
+    def flush(self) -> None:
+        for writer in self.writers.values():
+            if writer is not None:
+                try:
+                    writer.flush()
+                except OSError:
+                    pass  # as above; what it held is dropped
+
+
 def _store(item: Filled, tree: str, writers: dict[str, Appender], direct: dict[str, Table],
-           shards: dict[str, Appender]) -> None:
+           shards: RecordWriters | None) -> None:
     tree_json = cache_mod.quoted(tree)
     for table in TABLES:
         text = "null" if item.values is None else item.values[table.name]
@@ -317,9 +366,9 @@ def _store(item: Filled, tree: str, writers: dict[str, Appender], direct: dict[s
             direct[table.name].set(item.case_id, {"tree": tree, table.field: json.loads(text)})
         elif table.name in writers:
             writers[table.name].add(item.case_id, '{"tree":%s,"%s":%s}' % (tree_json, table.field, text))
-    for blob, text in item.records:
-        if blob[0] in shards:
-            shards[blob[0]].add(blob, text)
+    if shards is not None:
+        for case_id, blob, text in item.records:
+            shards.add(case_id, blob, text)
 
 
 def value(item: Filled, table: CaseTable) -> Any:

@@ -32,7 +32,6 @@ import heapq
 import io
 import itertools
 import json
-import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import date
@@ -297,32 +296,18 @@ def _read_changes_since(place: _Place, old_tree: str, retry: Sequence[str]) -> _
     return found
 
 
-def _keep_records(place: _Place, records: list[tuple[str, str]]) -> None:
-    """The records parsed here, added to the record table (a small segment per shard, not read):
-    an upgrade that changes the fold refolds them without decrypting, as the fill's."""
-    from cpcm.service.fill import PILE_UP
-    from cpcm.store.cache import Appender
+def _keep_records(place: _Place, records: list[tuple[str, str, str]]) -> None:
+    """The records parsed here ((case id, blob id, JSON text)), added to the record table (a small
+    segment per shard, not read): an upgrade that changes the fold refolds them without
+    decrypting, as the fill's."""
+    from cpcm.service.fill import RecordWriters
 
-    table = place.cache.records
-    if not records or not table.usable(place.ctx.keys) or not still(place):
+    if not records or not place.cache.records.usable(place.ctx.keys) or not still(place):
         return
-    writers: dict[str, Appender] = {}
-    for blob, text in records:
-        shard = table.shards[blob[0]]
-        if blob[0] not in writers:
-            try:
-                piled = sum(1 for name in os.listdir(shard.folder) if name.endswith(".age"))
-            except OSError:
-                piled = 0
-            if piled >= PILE_UP:
-                continue  # left to the shard's next reader, which merges it
-            writers[blob[0]] = Appender(shard.folder, place.cache.recipient, shard.tag)
-        writers[blob[0]].add(blob, text)
-    for writer in writers.values():
-        try:
-            writer.flush()
-        except OSError:
-            pass  # a read never fails because the local cache cannot be written
+    writers = RecordWriters(place.cache)
+    for case_id, blob, text in records:
+        writers.add(case_id, blob, text)
+    writers.flush()
 
 
 def still(place: _Place) -> bool:

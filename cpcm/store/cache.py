@@ -10,8 +10,8 @@ Three tables, each a folder of encrypted segments (`Table`):
 - `index`: case id -> the few fields the duplicate and caseload checks read (the service
   decides which), keyed by tree id like the summary, so a write does not load every folded case.
   Names stay encrypted in it, as in the summary.
-- `records` (16 shards by blob id): a record file's blob id (the hash git gives its bytes) ->
-  the record as its YAML parsed. Made by the codec alone, so an upgrade of cpcm that changes the
+- `records` (256 shards by case: `record_shard`): a record file's blob id (the hash git gives
+  its bytes) -> the record as its YAML parsed. Made by the codec alone, so an upgrade of cpcm that changes the
   fold (and empties the summaries) re-folds from these with no decryption and no YAML. When a
   shard's segments are merged, the records no longer in the last commit (re-encrypted to new
   readers, a case merged or transferred away) are left out: the table does not grow with
@@ -37,7 +37,9 @@ import json
 import math
 import os
 import secrets
+import shutil
 import time
+import zlib
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -47,7 +49,6 @@ from cpcm.store.layout import CACHE_DIR, CASES, TMP_PREFIX
 
 VERSION = 2
 MERGE_FROM = 12  # segments in a table before a save merges them into one
-SHARDS = "0123456789abcdef"
 
 
 def dirty_cases(root: Path, names: Iterable[str] | None = None) -> set[str]:
@@ -396,21 +397,45 @@ def _publics(keys: Sequence) -> set[str]:
         return {repr(k) for k in keys}
 
 
+RECORD_SHARDS = 256  # shards of the record table, by case
+
+
+def record_shard(case_id: str) -> str:
+    """The shard of the record table that holds the records of the case (or conference) whose
+    folder is `case_id`: every record of a case in one shard, so reading a case, or a fill's
+    chunk of cases, loads one small shard, not a part of every shard."""
+    return "%02x" % (zlib.crc32(case_id.encode()) % RECORD_SHARDS)
+
+
 class RecordCache:
-    """Each record file's YAML as parsed, by the file's blob id, in 16 shards read as needed. Used
-    only with the keys it was made for (`usable`): a hit is a file this worker has decrypted."""
+    """Each record file's YAML as parsed, by the file's blob id, in `RECORD_SHARDS` shards by the
+    case the file is in (`record_shard`), each read as needed. Used only with the keys it was made
+    for (`usable`): a hit is a file this worker has decrypted."""
 
     def __init__(self, folder: Path, recipient: str, keys: Sequence, live: Callable[[], set[str] | None] | None = None):
         """`live()`: the blob id of every record file in the last commit (None when it cannot be
         said); a shard keeps only these when its segments are merged. Asked once at most."""
+        self.folder = folder
+        self.recipient = recipient
         self.keys = keys
+        self.tag = codec_fingerprint()
         self._also: Sequence | None = None
         self._live = live
         self._live_ids: set[str] | None = None
         self._asked = False
-        tag = codec_fingerprint()
-        keep = self._keep if live is not None else None
-        self.shards = {s: Table(folder / s, recipient, keys, tag, keep) for s in SHARDS}
+        self._held: str | None = None  # `lookup`'s shard
+        self.shards: dict[str, Table] = {}  # the shards used so far, by name
+        _drop_blob_shards(folder)
+
+    def shard(self, name: str) -> Table:
+        table = self.shards.get(name)
+        if table is None:
+            table = self.shards[name] = Table(self.folder / name, self.recipient, self.keys, self.tag,
+                                              self._keep if self._live is not None else None)
+        return table
+
+    def every_shard(self) -> list[Table]:
+        return [self.shard("%02x" % n) for n in range(RECORD_SHARDS)]
 
     def _keep(self) -> set[str] | None:
         if not self._asked and self._live is not None:
@@ -426,15 +451,27 @@ class RecordCache:
             return True
         return False
 
-    def get(self, blob: str) -> Any:
-        return self.shards[blob[0]].get(blob)
+    def get(self, blob: str, case_id: str) -> Any:
+        return self.shard(record_shard(case_id)).get(blob)
 
-    def has(self, blob: str) -> bool:
-        return blob in self.shards[blob[0]].load().entries
+    def lookup(self, blob: str, case_id: str) -> Any:
+        """`get`, holding no other shard loaded than this case's: the shard used before is let go
+        unless it has changes to save. A fill's worker reads its cases shard by shard, so its
+        memory is one shard, not the table."""
+        name = record_shard(case_id)
+        if name != self._held:
+            before = self.shards.get(self._held) if self._held is not None else None
+            if before is not None and not before.changed:
+                del self.shards[self._held]
+            self._held = name
+        return self.shard(name).get(blob)
 
-    def put(self, blob: str, loaded: Any) -> None:
+    def has(self, blob: str, case_id: str) -> bool:
+        return blob in self.shard(record_shard(case_id)).load().entries
+
+    def put(self, blob: str, loaded: Any, case_id: str) -> None:
         if plain_json(loaded):
-            self.shards[blob[0]].set(blob, loaded)
+            self.shard(record_shard(case_id)).set(blob, loaded)
 
     @property
     def changed(self) -> bool:
@@ -448,6 +485,15 @@ class RecordCache:
                 if shard.loaded and not self._live_ids.issuperset(shard.entries):
                     shard.stale = True
                     shard.save()
+
+
+def _drop_blob_shards(folder: Path) -> None:
+    """Remove the record table of earlier versions, in 16 shards by the first digit of the blob
+    id (`records/0` to `records/f`): nothing reads it (the shards are by case now)."""
+    if not os.path.isdir(folder / "0"):
+        return
+    for digit in "0123456789abcdef":
+        shutil.rmtree(folder / digit, ignore_errors=True)
 
 
 class SummaryCache:

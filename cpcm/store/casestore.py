@@ -25,7 +25,7 @@ from cpcm.crypto import cipher
 from cpcm.domain.records import Record, plain
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.store import atomic, codec, emit, memo
-from cpcm.store.cache import RecordCache, SummaryCache, blob_id
+from cpcm.store.cache import RecordCache, SummaryCache, blob_id, record_shard
 from cpcm.store.faults import crash_point
 from cpcm.store.git import INDEX_LOCK, Background, Commit, Git, GitError
 from cpcm.store.layout import (CASES, CONFIG, CPCM_DIR, PENDING, POLICY, RECIPIENTS, RECORD_FILE, SERVICES, TEAM, LOCK,
@@ -272,13 +272,13 @@ class CaseStore:
             readers = _readers(keys)
         if cache is None or not cache.usable(keys) or memo.RECORDS.get((blob, readers)) is not None:
             return self._decode_raw(rel, name, folder, data, keys, blob, readers)[0]
-        loaded = cache.get(blob)
+        loaded = cache.get(blob, folder)
         if loaded is None:
             loaded = self._parse(rel, self._decrypt(rel, data, keys))
             record, value = self._record(rel, name, folder, loaded)
             # only a record that read whole is kept; the record holds the lists and mappings of `value`,
             # so a cache that keeps what it is given gets its own copy
-            cache.put(blob, plain(value) if getattr(cache, "keeps_values", True) else value)
+            cache.put(blob, plain(value) if getattr(cache, "keeps_values", True) else value, folder)
             return record
         return self._checked(rel, name, folder, loaded)
 
@@ -400,8 +400,8 @@ class CaseStore:
         return blobs
 
     def prefetch(self, case_ids: Iterable[str], keys: Sequence, progress: Callable[[int, int], None] | None = None) -> int:
-        """Load the record table, and decrypt and parse on every core the records of `case_ids`
-        it lacks (a cold table: the first use, a new identity), so that reading them next costs no
+        """Load the record table's shards of `case_ids`, and decrypt and parse on every core the
+        records of those cases it lacks (a cold table: the first use, a new identity), so that reading them next costs no
         decryption and no YAML. Returns how many were parsed. The files are found by their blob
         ids in the commit readers read (one `git ls-tree`, no file read for a record the table
         holds); a file changed on disk since is left to the read of its case, as is anything that
@@ -413,8 +413,8 @@ class CaseStore:
             return 0
         wanted = set(case_ids)
         listing = Background(self.git.run, ["ls-tree", "-r", "-z", self.git.rev, "--", CASES])
-        for shard in cache.shards.values():  # the table loaded while git lists the files
-            shard.load()
+        for shard in {record_shard(case_id) for case_id in wanted}:  # the cases' shards loaded while git lists the files
+            cache.shard(shard).load()
         try:
             out = listing.result()
         except GitError:
@@ -425,7 +425,7 @@ class CaseStore:
             parts = rel.split("/")
             fields = meta.split(" ")
             if len(parts) == 3 and parts[1] in wanted and len(fields) == 3 and RECORD_FILE.match(parts[2]) \
-                    and not cache.has(fields[2]):
+                    and not cache.has(fields[2], parts[1]):
                 missing.setdefault(fields[2], rel)
         if len(missing) < parallel.WORTH_IT:
             return 0
@@ -441,7 +441,7 @@ class CaseStore:
         found = self._read(live, lambda view: view.read_many(missing.values()))
         todo = [(blob, found[rel]) for blob, rel in missing.items() if rel in found and blob_id(found[rel]) == blob]
         for blob, loaded in parallel.parse_all(todo, keys, progress):
-            cache.put(blob, loaded)
+            cache.put(blob, loaded, missing[blob].split("/")[1])
         return len(todo)
 
     def log(self, paths: Sequence[str] = (), added_only: bool = False, limit: int | None = None) -> list[Commit]:
