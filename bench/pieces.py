@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Where a cold fill's CPU time goes: a cold `cpcm list` run in this one process (the cache
 removed first, no worker processes), with process-CPU timers around the functions named.
+With `--upgrade`, only the tables made by the fold are removed, as an upgrade of cpcm that
+changes the fold leaves the cache: the record table stays, and the cases are folded from it.
 
-    .venv/bin/python bench/pieces.py REPO IDENTITY module:function [module:Class.method ...]
+    .venv/bin/python bench/pieces.py [--upgrade] REPO IDENTITY module:function [module:Class.method ...]
 
     e.g. bench/pieces.py bench/out/repos/10000/casefiles bench/out/repos/10000/identity.txt \\
          cpcm.crypto.cipher:decrypt cpcm.store.codec:loads cpcm.service.tables:made_rows
@@ -54,9 +56,16 @@ def main() -> None:
     parser.add_argument("repo", type=Path)
     parser.add_argument("identity", type=Path)
     parser.add_argument("functions", nargs="*", help="module:function or module:Class.method")
+    parser.add_argument("--upgrade", action="store_true", help="keep the record table (run a cold `cpcm list` first)")
     args = parser.parse_args()
     os.environ.update(CPCM_REPO=str(args.repo), CPCM_IDENTITY=str(args.identity))
-    shutil.rmtree(args.repo / ".cpcm" / "cache", ignore_errors=True)
+    cache = args.repo / ".cpcm" / "cache"
+    if args.upgrade:
+        for table in cache.glob("*/*"):
+            if table.name != "records":
+                shutil.rmtree(table, ignore_errors=True)
+    else:
+        shutil.rmtree(cache, ignore_errors=True)
 
     from cpcm.store import parallel
 
@@ -73,7 +82,8 @@ def main() -> None:
     with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):
         cpcm()
     total = time.process_time() - start
-    print(f"cold list: {total:.2f} s CPU in one process; load {os.getloadavg()[0]:.1f}")
+    print(f"{'list after an upgrade' if args.upgrade else 'cold list'}: {total:.2f} s CPU in one process; "
+          f"load {os.getloadavg()[0]:.1f}")
     for spec, seconds in sorted(spent.items(), key=lambda item: -item[1]):
         print(f"  {spec:55s} {seconds:7.2f} s own")
     print(f"  {'everything else':55s} {total - sum(spent.values()):7.2f} s")

@@ -1,7 +1,8 @@
 """`codec.loads` builds lists, mappings and strings itself from the C loader's nodes (the quick
-construction) and leaves everything else to ruamel's constructor: whatever the text, it must give
-exactly what ruamel's own construction gives (the same values of the same types, keys in the same
-order) or refuse it with the same message."""
+construction), and reads the text cpcm's own writer makes without ruamel (`emit.read`), leaving
+everything else to ruamel's constructor: whatever the text, it must give exactly what ruamel's own
+construction gives (the same values of the same types, keys in the same order) or refuse it with
+the same message. tests/test_codec_subset.py tries the reader of cpcm's own text harder."""
 from __future__ import annotations
 
 import math
@@ -20,13 +21,14 @@ pytestmark = pytest.mark.skipif(not codec._QUICK, reason="ruamel's C loader is n
 
 
 def ruamel_loads(data):
-    """`codec.loads` with ruamel's own construction only (the code before the quick one)."""
-    held = codec._QUICK
-    codec._QUICK = False
+    """`codec.loads` with ruamel's own construction only (the code before the quick one and
+    before the reader of cpcm's own text, `emit.read`)."""
+    held = codec._QUICK, codec._SUBSET
+    codec._QUICK = codec._SUBSET = False
     try:
         return outcome(codec.loads, data)
     finally:
-        codec._QUICK = held
+        codec._QUICK, codec._SUBSET = held
 
 
 def outcome(load, data):
