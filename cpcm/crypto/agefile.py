@@ -37,6 +37,7 @@ X25519_LABEL = b"age-encryption.org/v1/X25519"
 CHUNK = 64 * 1024
 TAG = 16
 _BASE64_LINE = re.compile(rb"[A-Za-z0-9+/]{0,64}")
+_ARGUMENT = re.compile(rb"[\x21-\x7e]+")
 _ZERO_NONCE = bytes(12)
 _LAST_CHUNK_NONCE = bytes(11) + b"\x01"
 _BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
@@ -73,7 +74,7 @@ def _header(data: bytes) -> tuple[list[tuple[list[bytes], bytes]], bytes, bytes,
         if not line.startswith(b"-> "):
             raise _Unusual
         args = line[3:].split(b" ")
-        if not all(args) or any(c < 0x21 or c > 0x7E for arg in args for c in arg):
+        if not all(_ARGUMENT.fullmatch(arg) for arg in args):  # each of one or more visible ASCII characters
             raise _Unusual
         body = []
         pos = end + 1
@@ -172,7 +173,7 @@ def open_x25519(data: bytes, identities: Sequence[Any]) -> bytes | None:
                 file_key = key.file_key(share, body)
                 if file_key is None:
                     continue
-                if not hmac.compare_digest(hmac.new(hkdf_sha256(file_key, b"header"), covered, hashlib.sha256).digest(), mac):
+                if not hmac.compare_digest(hmac.digest(hkdf_sha256(file_key, b"header"), covered, "sha256"), mac):
                     return None
                 nonce, sealed = data[start:start + 16], data[start + 16:]
                 if len(nonce) != 16 or not TAG <= len(sealed) <= CHUNK + TAG:
