@@ -403,8 +403,9 @@ RECORD_SHARDS = 256  # shards of the record table, by case
 def record_shard(case_id: str) -> str:
     """The shard of the record table that holds the records of the case (or conference) whose
     folder is `case_id`: every record of a case in one shard, so reading a case, or a fill's
-    chunk of cases, loads one small shard, not a part of every shard."""
-    return "%02x" % (zlib.crc32(case_id.encode()) % RECORD_SHARDS)
+    chunk of cases, loads one small shard, not a part of every shard. Any folder name has one
+    (a name that is not UTF-8 comes as lone surrogates: their code points are hashed)."""
+    return "%02x" % (zlib.crc32(case_id.encode("utf-8", "surrogatepass")) % RECORD_SHARDS)
 
 
 class RecordCache:
@@ -489,11 +490,19 @@ class RecordCache:
 
 def _drop_blob_shards(folder: Path) -> None:
     """Remove the record table of earlier versions, in 16 shards by the first digit of the blob
-    id (`records/0` to `records/f`): nothing reads it (the shards are by case now)."""
-    if not os.path.isdir(folder / "0"):
+    id (`records/0` to `records/f`): nothing reads it (the shards are by case now). Those
+    versions made a shard's folder only when a record went into it, and a removal may have been
+    cut short: any of the 16 found is removed, and nothing else."""
+    try:
+        with os.scandir(folder) as entries:
+            old = [e.name for e in entries if len(e.name) == 1 and e.name in _BLOB_DIGITS and e.is_dir(follow_symlinks=False)]
+    except OSError:
         return
-    for digit in "0123456789abcdef":
+    for digit in old:
         shutil.rmtree(folder / digit, ignore_errors=True)
+
+
+_BLOB_DIGITS = "0123456789abcdef"
 
 
 class SummaryCache:
