@@ -19,7 +19,9 @@ holding nothing else: memory stays flat in the number of cases, and a fill inter
 leaves the segments written so far, which the next command uses. Its chunks are cut along the
 record table's shards (by case: `cache.record_shard`), so a worker looks records up in one
 small shard at a time: after an upgrade that changed the fold, every case is folded again from
-the records as parsed, without decrypting, however large the table.
+the records as parsed, without decrypting, however large the table. A chunk is then a shard's
+cases (about 400 at 100,000 cases), never more than `LARGEST_CHUNK`: the results waiting for the
+parent (two chunks a worker at most) stay bounded whatever the number of cases.
 """
 from __future__ import annotations
 
