@@ -74,7 +74,8 @@ class Command:
     argv: tuple[str, ...]
     target: float | None = None       # seconds (the target)
     target_upto: int | None = None    # the target holds for repositories up to this many cases (None: any)
-    cache: str = "warm"               # "warm": the summary cache as the warm-up run left it; "cold": deleted before each run
+    cache: str = "warm"               # "warm": the summary cache as the warm-up run left it; "cold": deleted before each run;
+    #                                   "upgrade": every table but the record table deleted (an upgrade that changed the fold)
     mutates: bool = False             # reset the repository to its built commit after each run
     tty: bool = False                 # stdout is a terminal (the rich table) instead of a pipe
     rows: bool = False                # stdout is one line per case (plus a header): check the count
@@ -86,6 +87,7 @@ COMMANDS = [
     Command("list", ("list",), target=1.0, target_upto=1_000, rows=True),
     Command("list (terminal)", ("list",), target=1.0, target_upto=1_000, tty=True),
     Command("list (cold cache)", ("list",), target=1.0, target_upto=1_000, cache="cold", rows=True),
+    Command("list (after an upgrade)", ("list",), cache="upgrade", rows=True),
     Command("register", ("register", "--from-file", "{child}", "--no-input"), target=0.3, target_upto=10_000, mutates=True),
     Command("due --worker all", ("due", "--worker", "all"), target=1.5, target_upto=1_000),
     Command("review --batch", ("review", "--batch", "{batch}"), target=3, target_upto=1_000, mutates=True),
@@ -428,6 +430,10 @@ def measure(command: Command, size: int, runs: int, root: Path, identity: Path, 
             raise RuntimeError(f"{command.name}: no placeholder {exc} (add it to placeholders())") from None
         if command.cache == "cold":
             shutil.rmtree(cache, ignore_errors=True)
+        elif command.cache == "upgrade":
+            for table in cache.glob("*/*"):
+                if table.name != "records":
+                    shutil.rmtree(table, ignore_errors=True)
         before = agent.cpu() if agent else 0.0
         wall, cpu, code, stdout, stderr = run_process(argv, env, command.tty)
         served = (agent.cpu() - before) if agent else 0.0
