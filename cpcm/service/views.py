@@ -126,11 +126,11 @@ def write_view(path: Path, recipient: str, head: dict, body: bytes | Iterable[by
     write_encrypted(path, recipient, itertools.chain([_dumps(head).encode() + b"\n"], pieces))
 
 
-def sections(texts: dict[str, str | bytes]) -> tuple[dict[str, list[int]], bytes]:
-    """Texts (or bytes) laid end to end: where each is (byte offsets), and the bytes."""
+def sections(texts: dict[str, Any]) -> tuple[dict[str, list[int]], bytes]:
+    """Texts (or bytes, or an array's items) laid end to end: where each is (byte offsets), and the bytes."""
     where, chunks, at = {}, [], 0
     for name, text in texts.items():
-        data = text if isinstance(text, bytes) else text.encode()
+        data = text.encode() if isinstance(text, str) else memoryview(text).cast("B")
         where[name] = [at, at + len(data)]
         chunks.append(data)
         at += len(data)

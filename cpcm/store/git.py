@@ -575,7 +575,8 @@ def _tree_raw(git_dir: str, tree: str) -> list[tuple[bytes, bytes, bytes]] | Non
     if not header.startswith(b"tree ") or header[5:] != str(len(body)).encode():
         return None
     entries = _TREE_ENTRY.findall(body)
-    if sum(len(mode) + len(name) for mode, name, _ in entries) + 22 * len(entries) != len(body):
+    modes, names, _ = zip(*entries) if entries else ((), (), ())
+    if sum(map(len, modes)) + sum(map(len, names)) + 22 * len(entries) != len(body):
         return None  # something between or after the entries: not as git writes a tree
     return entries
 

@@ -1,0 +1,94 @@
+"""The due view brought up to date after a write (service/dueview.py `_spliced`): the old view's
+items kept as they are, the changed cases' put in their places. What is checked: the view holds
+what a view made whole from the same cases holds (the same items in the same order, by name), and
+`due` prints after writes what it prints without views and from a view made anew."""
+from __future__ import annotations
+
+import json
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from conftest import register_many
+from cpcm.service import dueview
+from test_dueview_stream import DUE, _builder_pieces, _folder, ctx, described, entries, same  # noqa: F401 - ctx: a fixture
+from cpcm.service import views
+
+ZONE = ZoneInfo("Africa/Nairobi")
+COVERS = {"CP-CCCC-0003": {"otieno": "2027-01-01"}}
+
+
+def _whole(ctx, cases: dict[str, list], order: list[str]) -> dueview._Builder:
+    builder = dueview._Builder(ctx, ZONE)
+    for case_id in order:
+        builder.add(case_id, cases[case_id][1], COVERS.get(case_id, {}), _builder_pieces(cases[case_id]))
+    return builder
+
+
+def _moved(entry: list, days: int) -> list:
+    """The entry with every due time `days` later (a case changed by a write)."""
+    moved = json.loads(json.dumps(entry))
+    for piece in moved[2:]:
+        for i in range(4, len(piece), 3):
+            if isinstance(piece[i], int):
+                piece[i] += days * 86_400
+    return moved
+
+
+@pytest.mark.parametrize("dropped, changed", [
+    (set(), {}),
+    ({"CP-BBBB-0002"}, {"CP-BBBB-0002": 1}),
+    ({"CP-CCCC-0003"}, {"CP-CCCC-0003": -2}),  # a case with times kept with their local time
+    ({"CP-AAAA-0001"}, {}),  # a case gone
+    (set(), {"CP-DDDD-0005": 0}),  # a new case
+    ({"CP-BBBB-0002", "CP-0000-0004", "CP-AAAA-0001", "CP-CCCC-0003"}, {"CP-0000-0004": 3}),
+])
+def test_a_spliced_view_holds_what_the_view_made_whole_holds(ctx, dropped, changed):
+    before = entries()
+    old_order = sorted(before)
+    old = _whole(ctx, before, old_order)
+    small, data = old.body()
+    body = dueview.ViewBody(json.loads(json.dumps(small)), memoryview(bytes(data)))
+    after = {k: v for k, v in before.items() if k not in dropped}
+    fresh = dueview._Builder(ctx, ZONE)
+    for case_id, days in changed.items():
+        source = before.get(case_id, before["CP-BBBB-0002"])
+        after[case_id] = _moved(source, days)
+        fresh.add(case_id, after[case_id][1], COVERS.get(case_id, {}), _builder_pieces(after[case_id]))
+    got_small, got_data, window = dueview._spliced(body, dropped | set(changed), fresh)
+    whole = _whole(ctx, after, [c for c in old_order if c not in dropped and c not in changed] + list(changed))
+    assert described(got_small, got_data) == described(*whole.body())
+    assert window == [whole.lo, whole.hi]
+
+
+def _spliced_calls(monkeypatch) -> list:
+    calls = []
+    real = dueview._spliced
+
+    def counted(*args):
+        calls.append(1)
+        return real(*args)
+    monkeypatch.setattr(dueview, "_spliced", counted)
+    return calls
+
+
+def test_due_after_writes_prints_what_it_prints_without_views_and_from_a_view_made_anew(cli, cli_as, without_views,
+                                                                                         monkeypatch):
+    ids = register_many(cli, 4)
+    register_many(cli_as("otieno"), 2)
+    assert cli("due", "--worker", "all").code == 0  # the view made
+    calls = _spliced_calls(monkeypatch)
+    sup = cli_as("sup")
+    writes = [lambda: cli("note", ids[0], "--text", "visited the family"),
+              lambda: sup("assign", ids[1], "--worker", "otieno"),
+              lambda: cli("note", ids[3], "--text", "school visit")]
+    for write in writes:
+        done = write()
+        assert done.code == 0, done.stderr
+        same(cli, without_views)
+        for now in ("2026-11-24T08:00:00+03:00", "2027-01-15T10:00:00+03:00"):
+            same(cli, without_views, DUE[:2], env={"CPCM_NOW": now})
+    assert calls  # brought up to date by splicing, not made anew
+    printed = {args: cli(*args).stdout for args in DUE}
+    (_folder(cli) / views.FOLDER / "due.view").unlink()
+    assert {args: cli(*args).stdout for args in DUE} == printed
