@@ -92,3 +92,38 @@ def test_due_after_writes_prints_what_it_prints_without_views_and_from_a_view_ma
     printed = {args: cli(*args).stdout for args in DUE}
     (_folder(cli) / views.FOLDER / "due.view").unlink()
     assert {args: cli(*args).stdout for args in DUE} == printed
+
+
+# -- the statistics view: its tally brought up to date -------------------------------------------------
+def test_a_tally_brought_up_to_date_is_the_tally_made_whole():
+    import random
+
+    rng = random.Random(3)
+    rows = [["2026-01", "registered", "female", "0-4"], ["2026-01", "closed", "male", "5-9"], ["2026-02", "registered", "x", None],
+            ["2026-02", "referral", "female", "10-14", "health"], ["2026-03", "registered", "male", "15-17"]]
+    before = {f"CP-{n:04d}": [rng.choice(rows) for _ in range(rng.randint(0, 4))] for n in range(60)}
+    for turn in range(30):  # cases changed (taken out, put in again), gone (taken out), new (put in)
+        removed = {c: before[c] for c in rng.sample(sorted(before), rng.randint(0, 5))}
+        added = {c: [rng.choice(rows) for _ in range(rng.randint(0, 4))] for c in [*list(removed)[1:], f"CP-NEW{turn}"]}
+        after = {c: r for c, r in before.items() if c not in removed}
+        after.update(added)
+        earlier = views._tally(before)
+        counted = {views._dumps(row[:-1]): row[-1] for row in earlier}
+        assert views._tally(added, counted, removed) == views._tally(after)
+        before = after
+
+
+def test_report_statistics_after_writes_is_brought_up_to_date_without_counting_every_case(cli, without_views, monkeypatch):
+    ids = register_many(cli, 5)
+    args = ("report", "statistics")
+    assert cli(*args).code == 0  # the view made
+    whole = []
+    real = views._tally
+    monkeypatch.setattr(views, "_tally", lambda per_case, *more: whole.append(not more) or real(per_case, *more))
+    for write in (lambda: cli("note", ids[0], "--text", "visited"), lambda: register_many(cli, 1),
+                  lambda: cli("note", ids[1], "--text", "school visit")):
+        done = write()
+        assert not hasattr(done, "code") or done.code == 0, done.stderr
+        kept, computed = cli(*args), without_views(cli, *args)
+        assert (kept.code, kept.stdout, kept.stderr) == (computed.code, computed.stdout, computed.stderr)
+    assert whole and not any(whole)  # brought up to date from the earlier tally each time

@@ -688,8 +688,19 @@ def list_view(ctx, status: str | None, risk: str | None, worker: str | None, sta
 STATISTICS = "statistics"
 
 
-def _tally(per_case: dict[str, list[list]]) -> list[list]:
-    counted: dict[str, int] = {}
+def _tally(per_case: dict[str, list[list]], counted: dict[str, int] | None = None,
+           removed: dict[str, list[list]] | None = None) -> list[list]:
+    """Every distinct row of `per_case` with how many times it occurs, [[*row, count], ...] in the
+    order of the rows' JSON. `counted`: the counts of an earlier tally (row's JSON -> count) to
+    start from, less the rows of `removed` (then `per_case` holds only the cases added)."""
+    counted = {} if counted is None else counted
+    for rows in (removed or {}).values():
+        for row in rows:
+            key = _dumps(row)
+            if counted[key] == 1:
+                del counted[key]
+            else:
+                counted[key] -= 1
     for rows in per_case.values():
         for row in rows:
             key = _dumps(row)
@@ -697,9 +708,11 @@ def _tally(per_case: dict[str, list[list]]) -> list[list]:
     return [[*json.loads(key), n] for key, n in sorted(counted.items())]
 
 
-def _statistics_made(place: _Place, kept: tuple[dict, Callable[[], dict]] | None) -> tuple[dict, set[str], bool, int] | None:
+def _statistics_made(place: _Place, kept: tuple[dict, Callable[[], dict]] | None
+                     ) -> tuple[dict, set[str], bool, int, tuple[dict, dict] | None] | None:
     """Each case's rows for the tree now, the cases that could not be read, whether they may be
-    stored, and how many case folders there are."""
+    stored, how many case folders there are, and, when brought up to date from `kept`, the rows
+    it took out (by case) and put in (by case)."""
     from cpcm.reports.statistics import case_rows
     from cpcm.service import tables
 
@@ -709,16 +722,18 @@ def _statistics_made(place: _Place, kept: tuple[dict, Callable[[], dict]] | None
         info: dict = {}
         if tables.statistics_rows(ctx, info) is None:
             return None
-        return dict(info["values"]), info["failed"], info["clean"], info["total"]
+        return dict(info["values"]), info["failed"], info["clean"], info["total"], None
     per_case = kept[1]()
+    removed, added = {}, {}
     for case_id in changes.gone | set(changes.cases) | changes.failed:
-        per_case.pop(case_id, None)
+        if case_id in per_case:
+            removed[case_id] = per_case.pop(case_id)
     zone = place.ctx.now.tzinfo
     for case_id, case in changes.cases.items():
         if case is not None:
             rows = case_rows(case, zone)
-            per_case[case_id] = json.loads(_dumps(rows))  # as read back from the file
-    return per_case, changes.failed, changes.clean, kept[0]["total"] + changes.added
+            per_case[case_id] = added[case_id] = json.loads(_dumps(rows))  # as read back from the file
+    return per_case, changes.failed, changes.clean, kept[0]["total"] + changes.added, (removed, added)
 
 
 def statistics_rows(ctx) -> tuple[list[list[list]], Any, int, int] | None:
@@ -736,6 +751,7 @@ def statistics_rows(ctx) -> tuple[list[list[list]], Any, int, int] | None:
         return None
     found = read_view(place.path, ctx.keys, place.tag)
     kept = None
+    earlier: list = []  # the tally of the view kept, when its per-case file is of the same stamp
     if found is not None:
         head, body = found
         if unchanged(place, head):
@@ -745,6 +761,7 @@ def statistics_rows(ctx) -> tuple[list[list[list]], Any, int, int] | None:
         def per_case() -> dict:
             found = read_view(cases_file, ctx.keys)
             if found is not None and found[0].get("stamp") == head["stamp"] and found[0].get("tag") == place.tag:
+                earlier.append(json.loads(bytes(body)))
                 return json.loads(bytes(found[1]))
             made = _statistics_made(place, None)
             return made[0] if made is not None else {}
@@ -752,8 +769,15 @@ def statistics_rows(ctx) -> tuple[list[list[list]], Any, int, int] | None:
     made = _statistics_made(place, kept)
     if made is None:
         return None
-    per_case, failed, clean, total = made
-    tally = _tally(per_case)
+    per_case, failed, clean, total, changed = made
+    tally = None
+    if changed is not None and earlier:  # the earlier tally less the rows taken out, with the rows put in
+        try:
+            tally = _tally(changed[1], {_dumps(row[:-1]): row[-1] for row in earlier[0]}, changed[0])
+        except KeyError:  # a row taken out that the tally does not count: the two files disagree
+            tally = None
+    if tally is None:
+        tally = _tally(per_case)
     head = {"version": VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(failed), "stamp": secrets.token_hex(8),
             "cases": len(per_case), "total": total}
     if clean and still(place):
