@@ -92,3 +92,27 @@ def test_due_after_writes_prints_what_it_prints_without_views_and_from_a_view_ma
     printed = {args: cli(*args).stdout for args in DUE}
     (_folder(cli) / views.FOLDER / "due.view").unlink()
     assert {args: cli(*args).stdout for args in DUE} == printed
+
+
+def test_a_view_brought_up_to_date_keeps_no_text_of_a_case_the_worker_no_longer_reads(cli, cli_as, monkeypatch):
+    """A case assigned away (re-encrypted: amina no longer reads it): the view spliced keeps none
+    of its texts (a referral's service names the case's need), as a view made anew keeps none."""
+    from conftest import CLINIC, consent_both
+    from test_dueview_stream import due_view_bytes
+
+    sup = cli_as("sup")
+    assert sup(*CLINIC).code == 0
+    ids = register_many(cli, 2)
+    consent_both(cli, ids[0])
+    done = cli("refer", ids[0], "--service", "clinic", "--need", "a check-up", "--check", "all")
+    assert done.code == 0, done.stderr
+    assert cli("due", "--worker", "all").code == 0  # the view made
+    assert b"clinic" in due_view_bytes(cli)
+    calls = _spliced_calls(monkeypatch)
+    assert sup("assign", ids[0], "--worker", "otieno").code == 0
+    assert cli("due", "--worker", "all").code == 0
+    assert calls  # brought up to date by splicing
+    view = due_view_bytes(cli)
+    assert ids[0].encode() not in view
+    assert b"clinic" not in view
+
