@@ -116,3 +116,26 @@ def test_a_view_brought_up_to_date_keeps_no_text_of_a_case_the_worker_no_longer_
     assert ids[0].encode() not in view
     assert b"clinic" not in view
 
+
+
+def test_a_changed_case_that_cannot_be_kept_leaves_nothing_in_the_view_spliced(ctx):
+    """A changed case whose second piece has an owner that is no text (`add` raises NotKept: it is
+    computed each time instead): none of its items, nor the case, goes into the view, or `due`
+    would list its first piece's items twice (from the view and computed)."""
+    from cpcm.service import tables as tables_mod
+    from test_dueview_stream import TEXTS
+
+    before = entries()
+    old = _whole(ctx, before, sorted(before))
+    small, data = old.body()
+    body = dueview.ViewBody(json.loads(json.dumps(small)), memoryview(bytes(data)))
+    fresh = dueview._Builder(ctx, ZONE)
+    pieces = _builder_pieces(before["CP-BBBB-0002"])
+    lo, hi, n, triples = pieces[1]
+    no_owner = [*TEXTS["t2"][:2], None, *TEXTS["t2"][3:]]
+    pieces[1] = (lo, hi, n, [(no_owner, *triples[0][1:]), *triples[1:]])
+    with pytest.raises(tables_mod.NotKept):
+        fresh.add("CP-BBBB-0002", "amina", {}, pieces)
+    got_small, got_data, _ = dueview._spliced(body, {"CP-BBBB-0002"}, fresh)
+    got = described(got_small, got_data)
+    assert "CP-BBBB-0002" not in got["cases"] and all(item[4] != "CP-BBBB-0002" for item in got["items"])

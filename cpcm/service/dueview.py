@@ -92,8 +92,8 @@ class _Builder:
 
         index = len(self.cases)
         first, last = pieces[0][0], pieces[-1][1]
-        if "\n" in case_id:
-            raise tables.NotKept
+        if "\n" in case_id or not all(isinstance(static[2], str) for _lo, _hi, n, triples in pieces for static, _, _ in triples[:n]):
+            raise tables.NotKept  # before anything is added: a case not kept leaves nothing (`due` prints the owner as text)
         self.cases.append((case_id, worker, covers, first, last))
         if first is not None and (self.lo is None or first > self.lo):
             self.lo = first
@@ -103,8 +103,6 @@ class _Builder:
         for lo, hi, n, triples in pieces:
             for position, (static, due, target) in enumerate(triples[:n]):
                 code, title, owner, rule, why, source, risk, requested_by, barred = static
-                if not isinstance(owner, str):
-                    raise tables.NotKept  # `due` prints the owner as text
                 local = "\t".join((cell(case_id), cell(title), cell(local_text(tables.time_of(due, self.zone), self.zone))))
                 reason = cell(f"{why} ({self.ctx.policy.short_source(rule)})")
                 key = json.dumps(static, separators=(",", ":"))
