@@ -139,3 +139,30 @@ def test_a_changed_case_that_cannot_be_kept_leaves_nothing_in_the_view_spliced(c
     got_small, got_data, _ = dueview._spliced(body, {"CP-BBBB-0002"}, fresh)
     got = described(got_small, got_data)
     assert "CP-BBBB-0002" not in got["cases"] and all(item[4] != "CP-BBBB-0002" for item in got["items"])
+
+
+def test_due_after_covers_assignments_and_a_case_assigned_back_prints_what_a_view_made_anew_prints(
+        cli, cli_as, without_views, monkeypatch):
+
+    ids = []
+    for at in ("2026-11-20T14:37:00+03:00", "2026-11-22T23:05:00+03:00"):
+        ids += register_many(cli_as("amina", CPCM_NOW=at), 3)
+    ids += register_many(cli_as("otieno", CPCM_NOW="2026-11-22T10:20:00+03:00"), 2)
+    assert cli("assign", ids[0], "--cover", "otieno", "--until", "2026-12-31").code == 0
+    assert cli("due", "--worker", "all").code == 0  # the view made
+    calls = _spliced_calls(monkeypatch)
+    sup = cli_as("sup")
+    writes = [lambda: cli("assign", ids[1], "--cover", "otieno", "--until", "2026-12-31"),
+              lambda: sup("assign", ids[2], "--worker", "otieno"),
+              lambda: sup("assign", ids[2], "--worker", "amina"),  # dropped, then back
+              lambda: cli("note", ids[0], "--text", "visited"),
+              lambda: sup("assign", ids[0], "--worker", "otieno")]
+    for write in writes:
+        done = write()
+        assert done.code == 0, done.stderr
+        same(cli, without_views)
+        same(cli, without_views, [("due", "--worker", "otieno"), ("due", "--worker", "otieno", "--json")])
+        printed = {args: cli(*args).stdout for args in DUE}
+        (_folder(cli) / views.FOLDER / "due.view").unlink()
+        assert {args: cli(*args).stdout for args in DUE} == printed
+    assert calls
