@@ -127,3 +127,77 @@ def test_report_statistics_after_writes_is_brought_up_to_date_without_counting_e
         kept, computed = cli(*args), without_views(cli, *args)
         assert (kept.code, kept.stdout, kept.stderr) == (computed.code, computed.stdout, computed.stderr)
     assert whole and not any(whole)  # brought up to date from the earlier tally each time
+
+
+def test_a_view_brought_up_to_date_keeps_no_text_of_a_case_the_worker_no_longer_reads(cli, cli_as, monkeypatch):
+    """A case assigned away (re-encrypted: amina no longer reads it): the view spliced keeps none
+    of its texts (a referral's service names the case's need), as a view made anew keeps none."""
+    from conftest import CLINIC, consent_both
+    from test_dueview_stream import due_view_bytes
+
+    sup = cli_as("sup")
+    assert sup(*CLINIC).code == 0
+    ids = register_many(cli, 2)
+    consent_both(cli, ids[0])
+    done = cli("refer", ids[0], "--service", "clinic", "--need", "a check-up", "--check", "all")
+    assert done.code == 0, done.stderr
+    assert cli("due", "--worker", "all").code == 0  # the view made
+    assert b"clinic" in due_view_bytes(cli)
+    calls = _spliced_calls(monkeypatch)
+    assert sup("assign", ids[0], "--worker", "otieno").code == 0
+    assert cli("due", "--worker", "all").code == 0
+    assert calls  # brought up to date by splicing
+    view = due_view_bytes(cli)
+    assert ids[0].encode() not in view
+    assert b"clinic" not in view
+
+
+
+def test_a_changed_case_that_cannot_be_kept_leaves_nothing_in_the_view_spliced(ctx):
+    """A changed case whose second piece has an owner that is no text (`add` raises NotKept: it is
+    computed each time instead): none of its items, nor the case, goes into the view, or `due`
+    would list its first piece's items twice (from the view and computed)."""
+    from cpcm.service import tables as tables_mod
+    from test_dueview_stream import TEXTS
+
+    before = entries()
+    old = _whole(ctx, before, sorted(before))
+    small, data = old.body()
+    body = dueview.ViewBody(json.loads(json.dumps(small)), memoryview(bytes(data)))
+    fresh = dueview._Builder(ctx, ZONE)
+    pieces = _builder_pieces(before["CP-BBBB-0002"])
+    lo, hi, n, triples = pieces[1]
+    no_owner = [*TEXTS["t2"][:2], None, *TEXTS["t2"][3:]]
+    pieces[1] = (lo, hi, n, [(no_owner, *triples[0][1:]), *triples[1:]])
+    with pytest.raises(tables_mod.NotKept):
+        fresh.add("CP-BBBB-0002", "amina", {}, pieces)
+    got_small, got_data, _ = dueview._spliced(body, {"CP-BBBB-0002"}, fresh)
+    got = described(got_small, got_data)
+    assert "CP-BBBB-0002" not in got["cases"] and all(item[4] != "CP-BBBB-0002" for item in got["items"])
+
+
+def test_due_after_covers_assignments_and_a_case_assigned_back_prints_what_a_view_made_anew_prints(
+        cli, cli_as, without_views, monkeypatch):
+
+    ids = []
+    for at in ("2026-11-20T14:37:00+03:00", "2026-11-22T23:05:00+03:00"):
+        ids += register_many(cli_as("amina", CPCM_NOW=at), 3)
+    ids += register_many(cli_as("otieno", CPCM_NOW="2026-11-22T10:20:00+03:00"), 2)
+    assert cli("assign", ids[0], "--cover", "otieno", "--until", "2026-12-31").code == 0
+    assert cli("due", "--worker", "all").code == 0  # the view made
+    calls = _spliced_calls(monkeypatch)
+    sup = cli_as("sup")
+    writes = [lambda: cli("assign", ids[1], "--cover", "otieno", "--until", "2026-12-31"),
+              lambda: sup("assign", ids[2], "--worker", "otieno"),
+              lambda: sup("assign", ids[2], "--worker", "amina"),  # dropped, then back
+              lambda: cli("note", ids[0], "--text", "visited"),
+              lambda: sup("assign", ids[0], "--worker", "otieno")]
+    for write in writes:
+        done = write()
+        assert done.code == 0, done.stderr
+        same(cli, without_views)
+        same(cli, without_views, [("due", "--worker", "otieno"), ("due", "--worker", "otieno", "--json")])
+        printed = {args: cli(*args).stdout for args in DUE}
+        (_folder(cli) / views.FOLDER / "due.view").unlink()
+        assert {args: cli(*args).stdout for args in DUE} == printed
+    assert calls

@@ -69,7 +69,8 @@ def test_an_object_not_as_git_writes_a_tree_is_left_to_git(tmp_path):
     git_dir = str(root / ".git")
     path = os.path.join(git_dir, "objects", tree[:2], tree[2:])
     body = zlib.decompress(open(path, "rb").read()).partition(b"\0")[2]
-    for odd in (body + b"junk", b"x" + body, body[:-1], body.replace(b"100644 a", b"100644 "), body.replace(b"100644", b"10064x")):
+    for odd in (body + b"junk", b"x" + body, body[:-1], body.replace(b"100644 a", b"100644 "), body.replace(b"100644", b"10064x"),
+                body.replace(b"100644 a", b"0100644 a")):  # a zero-padded mode: git compares it as 100644
         os.chmod(path, 0o644)
         with open(path, "wb") as handle:
             handle.write(zlib.compress(b"tree %d\0" % len(odd) + odd))

@@ -92,8 +92,8 @@ class _Builder:
 
         index = len(self.cases)
         first, last = pieces[0][0], pieces[-1][1]
-        if "\n" in case_id:
-            raise tables.NotKept
+        if "\n" in case_id or not all(isinstance(static[2], str) for _lo, _hi, n, triples in pieces for static, _, _ in triples[:n]):
+            raise tables.NotKept  # before anything is added: a case not kept leaves nothing (`due` prints the owner as text)
         self.cases.append((case_id, worker, covers, first, last))
         if first is not None and (self.lo is None or first > self.lo):
             self.lo = first
@@ -103,8 +103,6 @@ class _Builder:
         for lo, hi, n, triples in pieces:
             for position, (static, due, target) in enumerate(triples[:n]):
                 code, title, owner, rule, why, source, risk, requested_by, barred = static
-                if not isinstance(owner, str):
-                    raise tables.NotKept  # `due` prints the owner as text
                 local = "\t".join((cell(case_id), cell(title), cell(local_text(tables.time_of(due, self.zone), self.zone))))
                 reason = cell(f"{why} ({self.ctx.policy.short_source(rule)})")
                 key = json.dumps(static, separators=(",", ":"))
@@ -406,7 +404,8 @@ def _spliced(old: ViewBody, drop: set[str], new: _Builder) -> tuple[dict, bytes,
     it, and its window: the old items kept as they are and in their order (their columns copied,
     nothing made again), the new ones put in their places by (due time, risk, case). What the
     items number (owners, reasons, texts, owner and reason pairs, pieces, workers) keeps its old
-    numbers and adds the new ones. `due` prints from it what it prints from a view made anew (an
+    numbers and adds the new ones, then loses what nothing uses any more (nothing of a case the
+    worker no longer reads stays). `due` prints from it what it prints from a view made anew (an
     item's place among the items of other cases is decided by that key alone; tests/test_views.py).
     A write changes a case or two: at 100,000 cases, this instead of making every case's items
     again (14 s)."""
@@ -526,6 +525,16 @@ def _spliced(old: ViewBody, drop: set[str], new: _Builder) -> tuple[dict, bytes,
         columns["span_hi"].append(NONE_HI if last is None else last)
         if cover:
             covers[str(count + index)] = cover
+    # what no item (or case) uses any more is left out: a case dropped takes its texts, reasons and
+    # the rest with it, as from a view made anew (no text of a case the worker no longer reads is
+    # kept), and the tables do not grow with every write (one pass over each column)
+    owners, owner_map = _compacted(owners, columns, "owner")
+    whys, why_map = _compacted(whys, columns, "why")
+    statics, _ = _compacted(statics, columns, "static")
+    bounds, _ = _compacted(bounds, columns, "piece")
+    workers, _ = _compacted(workers, columns, "worker")
+    tails, _ = _compacted(tails, columns, "tail")
+    tails = [(owner_map[o] if owner_map else o, why_map[w] if why_map else w) for o, w in tails]
     columns["piece_lo"] = array("q", (lo for lo, _ in bounds))
     columns["piece_hi"] = array("q", (hi for _, hi in bounds))
     firsts = [lo for lo in columns["span_lo"] if lo != NONE_LO]
@@ -540,6 +549,22 @@ def _spliced(old: ViewBody, drop: set[str], new: _Builder) -> tuple[dict, bytes,
              "tails": [[o, w] for o, w in tails], "workers": workers, "covers": covers, "admission": admission, "odd": odd,
              "sections": where, "items": len(columns["due"]), "cases": len(case_ids)}
     return small, data, window
+
+
+def _compacted(table: list, columns: dict, name: str) -> tuple[list, list[int] | None]:
+    """`table` without the entries the column `name` does not number, that column renumbered to
+    match, and the new number of each old one (None: all in use, nothing changed)."""
+    from array import array
+
+    used = set(columns[name])
+    if len(used) == len(table):
+        return table, None
+    renumbered = [-1] * len(table)
+    kept = sorted(used)
+    for n, k in enumerate(kept):
+        renumbered[k] = n
+    columns[name] = array(columns[name].typecode, map(renumbered.__getitem__, columns[name]))
+    return [table[k] for k in kept], renumbered
 
 
 # -- the view made anew, case by case ---------------------------------------------------------------

@@ -554,7 +554,7 @@ _QUOTED = frozenset('"\\' + "".join(map(chr, range(32))) + "\x7f")
 _EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git knows it without a file
 
 
-_TREE_ENTRY = re.compile(rb"([0-7]+) ([^\0]+)\0(.{20})", re.S)  # "<mode> <name>\0<20-byte id>"
+_TREE_ENTRY = re.compile(rb"([1-7][0-7]*) ([^\0]+)\0(.{20})", re.S)  # "<mode> <name>\0<20-byte id>" (git pads no mode with 0)
 
 
 def _tree_raw(git_dir: str, tree: str) -> list[tuple[bytes, bytes, bytes]] | None:
