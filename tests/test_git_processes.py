@@ -13,7 +13,7 @@ import pytest
 
 from cpcm.store import git as gitmod
 from cpcm.store.git import Git, GitError, git_env
-from tests.conftest import register
+from conftest import register
 
 
 def git(root: Path, *args: str, input: bytes | None = None, **env: str) -> str:
