@@ -401,8 +401,8 @@ class CaseStore:
 
     def prefetch(self, case_ids: Iterable[str], keys: Sequence, progress: Callable[[int, int], None] | None = None) -> int:
         """Load the record table's shards of `case_ids`, and decrypt and parse on every core the
-        records of those cases it lacks (a cold table: the first use, a new identity), so that reading them next costs no
-        decryption and no YAML. Returns how many were parsed. The files are found by their blob
+        records of those cases it lacks (a cold table: the first use, a new identity), so that
+        reading them next costs no decryption and no YAML. Returns how many were parsed. The files are found by their blob
         ids in the commit readers read (one `git ls-tree`, no file read for a record the table
         holds); a file changed on disk since is left to the read of its case, as is anything that
         cannot be read (the read reports it). `progress(done, total)` is called as they come in."""
