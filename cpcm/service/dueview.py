@@ -29,11 +29,10 @@ import json
 import secrets
 import sys
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from cpcm.domain.policy import risk_rank
 from cpcm.service import tables, views
-from cpcm.workflow.clocks import SUPERVISORS
 from cpcm.workflow.deadlines import Deadline
 
 if TYPE_CHECKING:
@@ -435,28 +434,13 @@ def _spliced(old: ViewBody, drop: set[str], new: _Builder) -> tuple[dict, bytes,
         if start < end:
             yield start, end
 
-    def merged(table: list, index: dict, theirs: dict) -> list[int]:
-        """`new`'s numbering (name -> number) as numbers of `table`, added to it where missing."""
-        out = [0] * len(theirs)
-        for name, k in theirs.items():
-            found = index.get(name)
-            if found is None:
-                found = index[name] = len(table)
-                table.append(name)
-            out[k] = found
-        return out
-
-    owners, whys = list(old.owners), list(old.whys)
-    owner_of = merged(owners, {o: n for n, o in enumerate(owners)}, new.owners)
-    why_of = merged(whys, {w: n for n, w in enumerate(whys)}, new.whys)
-    statics = [json.dumps(text, separators=(",", ":")) for text in old.texts]  # as `add` keys them
-    static_of = merged(statics, {t: n for n, t in enumerate(statics)}, new.texts)
-    bounds = list(zip(items["piece_lo"], items["piece_hi"]))
-    piece_of = merged(bounds, {b: n for n, b in enumerate(bounds)}, new.pieces)
-    tails = [tuple(pair) for pair in old.tails]
-    tail_no = {pair: n for n, pair in enumerate(tails)}
-    workers = list(old.workers)
-    worker_no = {w: n for n, w in enumerate(workers)}
+    # the old numbers kept, `new`'s (its dicts number their keys in order) turned into them
+    owners, whys = _Numbering(old.owners), _Numbering(old.whys)
+    statics = _Numbering(json.dumps(text, separators=(",", ":")) for text in old.texts)  # as `add` keys them
+    bounds = _Numbering(zip(items["piece_lo"], items["piece_hi"]))
+    tails, workers = _Numbering(tuple(pair) for pair in old.tails), _Numbering(old.workers)
+    owner_of, why_of = [owners.of(o) for o in new.owners], [whys.of(w) for w in new.whys]
+    static_of, piece_of = [statics.of(t) for t in new.texts], [bounds.of(b) for b in new.pieces]
 
     fresh = sorted(new.items, key=lambda item: item[:4])
     due, rank, case = items["due"], items["rank"], items["case"]
@@ -492,10 +476,7 @@ def _spliced(old: ViewBody, drop: set[str], new: _Builder) -> tuple[dict, bytes,
             break
         at, risk, _case, _position, piece, target, index, owner, why, static, text, _odd_due, _odd_target = item
         owner, why = owner_of[owner], why_of[why]
-        tail = tail_no.get((owner, why))
-        if tail is None:
-            tail = tail_no[(owner, why)] = len(tails)
-            tails.append((owner, why))
+        tail = tails.of((owner, why))
         for name, value in (("due", at), ("target", target), ("aim", at if target == NO_TARGET else target), ("rank", risk),
                             ("owner", owner), ("why", why), ("static", static_of[static]), ("tail", tail),
                             ("piece", piece_of[piece]), ("case", count + index)):
@@ -516,11 +497,7 @@ def _spliced(old: ViewBody, drop: set[str], new: _Builder) -> tuple[dict, bytes,
     columns["span_hi"] = array("q", compress(items["span_hi"], keep_case))
     covers = {str(number[index]): cover for index, cover in old.covers.items() if number[index] >= 0}
     for index, (case_id, worker, cover, first, last) in enumerate(new.cases):
-        found = worker_no.get(worker)
-        if found is None:
-            found = worker_no[worker] = len(workers)
-            workers.append(worker)
-        columns["worker"].append(found)
+        columns["worker"].append(workers.of(worker))
         columns["span_lo"].append(NONE_LO if first is None else first)
         columns["span_hi"].append(NONE_HI if last is None else last)
         if cover:
@@ -528,27 +505,44 @@ def _spliced(old: ViewBody, drop: set[str], new: _Builder) -> tuple[dict, bytes,
     # what no item (or case) uses any more is left out: a case dropped takes its texts, reasons and
     # the rest with it, as from a view made anew (no text of a case the worker no longer reads is
     # kept), and the tables do not grow with every write (one pass over each column)
-    owners, owner_map = _compacted(owners, columns, "owner")
-    whys, why_map = _compacted(whys, columns, "why")
-    statics, _ = _compacted(statics, columns, "static")
-    bounds, _ = _compacted(bounds, columns, "piece")
-    workers, _ = _compacted(workers, columns, "worker")
-    tails, _ = _compacted(tails, columns, "tail")
-    tails = [(owner_map[o] if owner_map else o, why_map[w] if why_map else w) for o, w in tails]
-    columns["piece_lo"] = array("q", (lo for lo, _ in bounds))
-    columns["piece_hi"] = array("q", (hi for _, hi in bounds))
+    owner_list, owner_map = _compacted(owners.values, columns, "owner")
+    why_list, why_map = _compacted(whys.values, columns, "why")
+    static_list, _ = _compacted(statics.values, columns, "static")
+    bound_list, _ = _compacted(bounds.values, columns, "piece")
+    worker_list, _ = _compacted(workers.values, columns, "worker")
+    tail_list, _ = _compacted(tails.values, columns, "tail")
+    tail_list = [(owner_map[o] if owner_map else o, why_map[w] if why_map else w) for o, w in tail_list]
+    columns["piece_lo"] = array("q", (lo for lo, _ in bound_list))
+    columns["piece_hi"] = array("q", (hi for _, hi in bound_list))
     firsts = [lo for lo in columns["span_lo"] if lo != NONE_LO]
     lasts = [hi for hi in columns["span_hi"] if hi != NONE_HI]
     window = [max(firsts) if firsts else None, min(lasts) if lasts else None]
     case_ids = [*compress(ids, keep_case), *(case[0] for case in new.cases)]
     texts = {"local": "\n".join(local), "ids": "\n".join(case_ids)}
-    del local, kept_items
+    del local
+    kept_items.clear()  # its memory given back (`runs` and `place_of` still name it)
     where, data = views.sections({**{name: columns[name] for name in (*_INSTANTS, *_NUMBERS)}, **texts})
     admission = [row for row in old.admission if row[0] not in drop] + new.admission
-    small = {"owners": owners, "whys": whys, "texts": [json.loads(text) for text in statics],
-             "tails": [[o, w] for o, w in tails], "workers": workers, "covers": covers, "admission": admission, "odd": odd,
+    small = {"owners": owner_list, "whys": why_list, "texts": [json.loads(text) for text in static_list],
+             "tails": [[o, w] for o, w in tail_list], "workers": worker_list, "covers": covers, "admission": admission, "odd": odd,
              "sections": where, "items": len(columns["due"]), "cases": len(case_ids)}
     return small, data, window
+
+
+class _Numbering:
+    """Values numbered in the order they were first given (`of`: a value's number, a new one
+    added at the end)."""
+
+    def __init__(self, values: Iterable):
+        self.values = list(values)
+        self._number = {value: n for n, value in enumerate(self.values)}
+
+    def of(self, value: Any) -> int:
+        found = self._number.get(value)
+        if found is None:
+            found = self._number[value] = len(self.values)
+            self.values.append(value)
+        return found
 
 
 def _compacted(table: list, columns: dict, name: str) -> tuple[list, list[int] | None]:
