@@ -122,6 +122,43 @@ def test_the_agent_forgets_when_its_time_is_up(protected):
     assert run(env, "key", "show").returncode == 5
 
 
+@pytest.mark.parametrize("ending", ["lock", "time"])
+def test_an_agent_seen_gone_has_taken_its_socket_away(runtime, monkeypatch, ending):
+    """Whoever finds the agent gone (`lock` answered, a closed connection, a refused one) finds
+    its socket gone too: the agent removes the socket before it closes the last connection and
+    its listener. The agent's loop runs in a thread here, and every close in that thread notes
+    whether the socket was still there."""
+    import socket
+    import threading
+
+    from cpcm.crypto import agent
+
+    path = agent.socket_path(Path(runtime) / "identity")
+    assert agent._private_dir(path.parent)
+    closes: list[bool] = []
+    original = socket.socket.close
+
+    def noting_close(self):
+        if threading.current_thread() is loop:
+            closes.append(path.exists())
+        original(self)
+
+    monkeypatch.setattr(socket.socket, "close", noting_close)
+    loop = threading.Thread(target=agent.serve, args=(path, b"AGE-SECRET-KEY-1TEST", 1 if ending == "time" else 60))
+    loop.start()
+    deadline = time.monotonic() + 10
+    while agent._ask(path, b"STATUS\n") is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # until it listens
+    if ending == "lock":
+        assert agent._ask(path, b"LOCK\n") == b"OK\n"
+    loop.join(30)
+    assert not loop.is_alive()
+    assert closes[0] is True            # an answered request: the agent goes on
+    assert closes[-1] is False          # the listener, closed after the socket went
+    if ending == "lock":
+        assert closes[-2] is False      # the connection `lock` waits on
+
+
 @pytest.mark.pure
 def test_a_suspend_is_seen_from_the_two_clocks():
     from cpcm.crypto.agent import SLEEP_GAP, slept

@@ -211,6 +211,16 @@ def serve(path: Path, identity: bytes, seconds: int, runner: Callable[[bytes], b
     server.listen(8)
     server.settimeout(POLL)
 
+    def remove_socket() -> None:
+        """Remove the socket (when it is still ours) before any client is answered with a closed
+        connection: whoever sees the agent gone also sees its socket gone."""
+        try:
+            current = path.stat()
+            if (current.st_ino, current.st_dev) == (identity_stat.st_ino, identity_stat.st_dev):
+                path.unlink()
+        except OSError:
+            pass
+
     def expired() -> bool:
         """Time up, or the computer slept since the last look, or the socket is not ours any more."""
         nonlocal last_mono, last_boot
@@ -234,6 +244,7 @@ def serve(path: Path, identity: bytes, seconds: int, runner: Callable[[bytes], b
                 continue
             with conn:
                 if expired():  # looked at again: a request can arrive the moment the computer wakes
+                    remove_socket()
                     return
                 conn.settimeout(2.0)
                 if not _same_user(conn):
@@ -247,6 +258,7 @@ def serve(path: Path, identity: bytes, seconds: int, runner: Callable[[bytes], b
                 elif request == b"STATUS\n":
                     conn.sendall(f"OK {int(ends - time.monotonic())}\n".encode())
                 elif request == b"LOCK\n":
+                    remove_socket()
                     conn.sendall(b"OK\n")
                     return
                 elif request == b"RUN\n" and runner is not None:
@@ -264,12 +276,8 @@ def serve(path: Path, identity: bytes, seconds: int, runner: Callable[[bytes], b
                     except OSError:
                         pass  # the client is gone (interrupted): the command ran, as it would have
     finally:
+        remove_socket()
         server.close()
-        try:
-            if (path.stat().st_ino, path.stat().st_dev) == (identity_stat.st_ino, identity_stat.st_dev):
-                path.unlink()
-        except OSError:
-            pass
 
 
 def _read_request(conn: socket.socket) -> bytes | None:
