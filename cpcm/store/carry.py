@@ -44,8 +44,7 @@ from typing import Iterable, Sequence
 
 from cpcm.store.atomic import fsync_dir
 from cpcm.store.faults import crash_point
-from cpcm.store.git import git_env
-from cpcm.store.remote import NO_INDEX
+from cpcm.store.git import NO_INDEX, git_env
 
 QUARANTINE = "tmp_objdir-cpcm-"  # git's `prune` removes `tmp_*` in the object store after two weeks
 STALE_SECONDS = 86400  # a quarantine folder untouched this long in a remote is left by a killed sync: removed

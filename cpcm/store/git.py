@@ -495,23 +495,25 @@ class Git:
                 found.add(sub)
         return {sub.decode("utf-8", "replace") for sub in found}
 
+    def tree_only(self) -> dict[str, str]:
+        """The environment of a git command that compares trees and needs no index: git reads the
+        index at start-up all the same (0.15 s at 100,000 cases, 240,000 entries) unless it is
+        pointed at one that does not exist."""
+        return {"GIT_INDEX_FILE": os.path.join(os.path.abspath(self.root), ".git", NO_INDEX)}
+
     def changed_names(self, old_tree: str, new_tree: str) -> set[str]:
         """The names directly under two versions of one folder (two tree ids, as `tree_id` gives)
-        whose content differs: added, removed or changed. Read from the two trees' loose files
-        when both are (as cpcm's commits leave them: about a tenth of a second for two `cases`
-        trees of 100,000 entries, no process); else git (`diff-tree`)."""
-        git_dir = os.path.join(os.path.abspath(self.root), ".git")
-        old, new = _tree_raw(git_dir, old_tree), _tree_raw(git_dir, new_tree)
-        if old is not None and new is not None:  # an entry in one and not the other: its name was added, removed or changed
-            return {name.decode("utf-8", "replace") for _, name, _ in set(old).symmetric_difference(new)}
-        out = self.run(["diff-tree", "--name-only", "-z", old_tree, new_tree])
+        whose content differs: added, removed or changed. git's `diff-tree` without an index:
+        0.09 s for two `cases` trees of 100,000 entries, 0.01 s at 10,000 (reading both trees'
+        loose files here took 0.4-0.5 s and 0.035 s)."""
+        out = self.run(["diff-tree", "--name-only", "-z", old_tree, new_tree], env=self.tree_only())
         return {name for name in out.split("\0") if name}
 
     def changes(self, old: str, new: str) -> dict[str, str | None]:
         """The files that differ between two commits (added, removed or changed): path -> its
         blob id in `old` (None: not in `old`). Proportional to the change, not to the repository
         (git descends only into the sub-trees whose ids differ)."""
-        fields = self.run(["diff-tree", "-r", "-z", "--no-renames", old, new]).split("\0")
+        fields = self.run(["diff-tree", "-r", "-z", "--no-renames", old, new], env=self.tree_only()).split("\0")
         found: dict[str, str | None] = {}
         for meta, path in zip(fields[0::2], fields[1::2]):
             blob = meta.split()[2]
@@ -552,6 +554,7 @@ _QUOTED = frozenset('"\\' + "".join(map(chr, range(32))) + "\x7f")
 
 
 _EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git knows it without a file
+NO_INDEX = "cpcm-no-index"  # a file that is never made: the index of git commands that compare trees only
 
 
 _TREE_ENTRY = re.compile(rb"([1-7][0-7]*) ([^\0]+)\0(.{20})", re.S)  # "<mode> <name>\0<20-byte id>" (git pads no mode with 0)

@@ -23,7 +23,6 @@ BRANCH = "main"
 INCOMING = "refs/cpcm/incoming"      # what a fetch or a bundle brought, until the sync ends
 MERGE_INDEX = "cpcm-merge-index"     # the temporary index a merge tree is built in (inside .git/)
 MERGE_TREE_REF = b"refs/cpcm/merge-tree"  # the ref of `tree_of`'s import while it runs: deleted in the same import
-NO_INDEX = "cpcm-no-index"           # a file that is never made: the index of git commands that compare trees only
 FILE_MODES = ("100644", "100755")  # plain files, which `check_out` moves itself (anything else: read-tree)
 PATHS_NAMED = 200  # `check_out` asks git for the index entries of up to this many paths by name
 REMOTE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -452,13 +451,6 @@ def _has_commit(git: Git, sha: str) -> bool:
 
 
 # -- a merge's tree and check-out, in proportion to what changed -----------------------------------
-def _tree_only(git: Git) -> dict[str, str]:
-    """The environment of a git command that compares trees and needs no index: git reads the
-    index at start-up all the same (0.15 s at 100,000 cases, 240,000 entries) unless it is
-    pointed at one that does not exist."""
-    return {"GIT_INDEX_FILE": os.path.join(os.path.abspath(git.root), ".git", NO_INDEX)}
-
-
 @dataclass(frozen=True)
 class Change:
     """A file that differs between two commits: its entry in the older one and in the newer one
@@ -471,7 +463,7 @@ def changed_files(git: Git, old: str, new: str) -> dict[str, Change]:
     """The files that differ between two commits (added, removed or changed), with both entries.
     Proportional to the change, not to the repository: git descends only into the sub-trees whose
     ids differ, and reads no index."""
-    fields = git.run(["diff-tree", "-r", "-z", "--no-renames", old, new], env=_tree_only(git)).split("\0")
+    fields = git.run(["diff-tree", "-r", "-z", "--no-renames", old, new], env=git.tree_only()).split("\0")
     found: dict[str, Change] = {}
     for meta, path in zip(fields[0::2], fields[1::2]):
         parts = meta.lstrip(":").split()
