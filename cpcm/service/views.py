@@ -27,6 +27,7 @@ holds what the per-case functions returned, and is read back into the same value
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import heapq
 import io
@@ -688,24 +689,48 @@ def list_view(ctx, status: str | None, risk: str | None, worker: str | None, sta
 STATISTICS = "statistics"
 
 
-def _tally(per_case: dict[str, list[list]], counted: dict[str, int] | None = None,
-           removed: dict[str, list[list]] | None = None) -> list[list]:
+def _tally(per_case: dict[str, list[list]]) -> list[list]:
     """Every distinct row of `per_case` with how many times it occurs, [[*row, count], ...] in the
-    order of the rows' JSON. `counted`: the counts of an earlier tally (row's JSON -> count) to
-    start from, less the rows of `removed` (then `per_case` holds only the cases added)."""
-    counted = {} if counted is None else counted
-    for rows in (removed or {}).values():
-        for row in rows:
-            key = _dumps(row)
-            if counted[key] == 1:
-                del counted[key]
-            else:
-                counted[key] -= 1
+    order of the rows' JSON."""
+    counted: dict[str, int] = {}
     for rows in per_case.values():
         for row in rows:
             key = _dumps(row)
             counted[key] = counted.get(key, 0) + 1
     return [[*json.loads(key), n] for key, n in sorted(counted.items())]
+
+
+def _tally_updated(earlier: list[list], removed: dict[str, list[list]], added: dict[str, list[list]]) -> list[list]:
+    """The tally `earlier` (as `_tally` makes it) less the rows of `removed`, with the rows of
+    `added`: what `_tally` makes of the cases now. Each row changed is found by halving the tally
+    (it is in the order of the rows' JSON), so only those rows are made JSON, not every row of
+    the tally (about 20,000 at 100,000 cases). KeyError: a row taken out that `earlier` does not
+    count (the view's two files disagree)."""
+    tally = list(earlier)
+
+    def key(item: list) -> str:
+        return _dumps(item[:-1])
+
+    for rows in removed.values():
+        for row in rows:
+            wanted = _dumps(row)
+            at = bisect.bisect_left(tally, wanted, key=key)
+            if at == len(tally) or key(tally[at]) != wanted:
+                raise KeyError(wanted)
+            count = tally[at][-1]
+            if count == 1:
+                del tally[at]
+            else:
+                tally[at] = [*tally[at][:-1], count - 1]
+    for rows in added.values():
+        for row in rows:
+            wanted = _dumps(row)
+            at = bisect.bisect_left(tally, wanted, key=key)
+            if at < len(tally) and key(tally[at]) == wanted:
+                tally[at] = [*tally[at][:-1], tally[at][-1] + 1]
+            else:
+                tally.insert(at, [*json.loads(wanted), 1])  # as read back from the file
+    return tally
 
 
 def _statistics_made(place: _Place, kept: tuple[dict, Callable[[], dict]] | None
@@ -773,7 +798,7 @@ def statistics_rows(ctx) -> tuple[list[list[list]], Any, int, int] | None:
     tally = None
     if changed is not None and earlier:  # the earlier tally less the rows taken out, with the rows put in
         try:
-            tally = _tally(changed[1], {_dumps(row[:-1]): row[-1] for row in earlier[0]}, changed[0])
+            tally = _tally_updated(earlier[0], changed[0], changed[1])
         except KeyError:  # a row taken out that the tally does not count: the two files disagree
             tally = None
     if tally is None:
