@@ -190,6 +190,43 @@ def status_folders(root: Path) -> set[str]:
     return {entry[3:].split("/")[1] for entry in out.split("\0") if entry.count("/") >= 2}
 
 
+def test_a_few_case_folders_are_checked_from_their_files_without_gits_index(tmp_path, monkeypatch):
+    """`dirty_cases` of a few named folders, where git's index cannot be read here (a file staged,
+    or an index larger than cpcm reads): their files against the last commit's, as `git status`
+    names them, with one `ls-tree` and no read of the index."""
+    from cpcm.store import cache
+
+    root = new_repo(tmp_path / "repo")
+    store = Git(root)
+    for name in "ABCDEFGH":
+        (root / "cases" / name).mkdir(parents=True)
+        for n in range(3):
+            (root / "cases" / name / f"r{n}.age").write_text(name * (n + 1))
+    store.commit(["cases"], "register", "Amina", "amina@example.org")
+    (root / "cases" / "A" / "r2.age").write_text("edited by hand")
+    (root / "cases" / "E" / "r1.age").write_text("XY")  # the same size, other bytes
+    (root / "cases" / "F" / "r2.age").unlink()
+    (root / "cases" / "G" / "r0.age").chmod(0o755)
+    os.utime(root / "cases" / "D" / "r0.age")  # touched, the same bytes: unchanged
+    git(root, "add", "cases/B/r0.age")  # staged as it was committed: unchanged
+    (root / "cases" / "C" / "r0.age").write_text("staged")
+    git(root, "add", "cases/C/r0.age")  # staged, not committed: the file differs from the commit
+    changed = status_folders(root)
+    assert changed == {"A", "C", "E", "F", "G"}
+    (root / "cases" / "H" / "01ARZ3NDEKTSV4RRFFQ69G5FAV.note.yaml.age").write_text("a record never committed")
+    named = [f"cases/{name}" for name in "ABCDEFGH"]
+    index = (root / ".git" / "index").read_bytes()
+    (root / ".git" / "index").write_bytes(b"not an index")
+    started = count_git(monkeypatch)
+    assert cache._few_changed(store, named) == changed | {"H"}  # and a record a fill would read, not in the commit
+    assert cache._few_changed(store, ["cases/A", "cases/D", "cases/nowhere"]) == {"A"}
+    assert started == {"ls-tree": 2}
+    (root / ".git" / "index").write_bytes(index)
+    assert cache.dirty_cases(root, list("ABD")) == {"A"}  # git's index holds a staged file: read from the files
+    assert "status" not in started
+    assert cache.dirty_cases(root) == changed  # every folder: git answers
+
+
 def test_the_folders_changed_on_disk_are_those_git_status_names(tmp_path, monkeypatch):
     root = new_repo(tmp_path / "repo")
     store = Git(root)
