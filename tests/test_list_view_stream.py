@@ -136,7 +136,7 @@ def test_a_rows_file_is_read_one_row_at_a_time_as_written():
     assert [item for item, _text in views._items(memoryview(json.dumps(rows, indent=1).encode()))] == rows  # spaced too
     layout = views._Layout()
     assert b"".join(views._passed(views._items(memoryview(data)), layout)) == data
-    assert layout.count == len(rows) and layout.texts() == views._list_text(rows)[0]
+    assert layout.count == len(rows) and layout.texts() == {**views._list_text(rows)[0], "key": "\n".join(views._keys(rows))}
 
 
 def test_a_view_of_another_tag_is_read_no_further_than_its_head(tmp_path, monkeypatch):

@@ -324,8 +324,17 @@ def still(place: _Place) -> bool:
 # status, stage, risk or worker holds a tab or a line break, so the printed text filters as the
 # values do. `list-rows.view`: the head {version, tag, stamp}, then the rows as JSON,
 # [[case id, list_row], ...] in the same order (for --json, a table on a terminal, and bringing the
-# view up to date); `stamp` ties the two files.
+# view up to date); `stamp` ties the two files. A "key" section ("registered NUL case id", the order
+# the rows are in) when every row's key can be written so (`keyed` in the head): the view can then
+# be brought up to date by a third file, `list-changes.view`: its head {version, tag, base (the
+# stamp of the view it changes), tree, retry, exact}, then {"rows": [[case id, list_row], ...] of
+# the cases changed since that view, in order, "gone": [case id, ...] whose row in it is left out}.
+# Read, the view's lines are taken with the rows gone left out and the changed rows put in their
+# places (`_merged`); a write touches only that small file, until more than `CHANGES_MAX` cases
+# changed, or a changed case left the folder or the worker's readers: then the view is made again
+# whole (so that no row of a case the worker no longer reads stays in it).
 LIST = "list"
+CHANGES_MAX = 100  # cases changed since the list view was made whole, kept in its changes file
 
 
 def _cell(value: Any) -> str:
@@ -468,16 +477,106 @@ def _list_files(place: _Place) -> tuple[Path, Path]:
     return place.path, place.path.with_name(f"{LIST}-rows.view")
 
 
-def _rows_reader(place: _Place, stamp: str) -> Callable[[], list]:
-    """The rows of the view of `stamp`, read when asked; made from the per-case tables when the
-    rows file is of another view (replaced by another command meanwhile)."""
+def _rows_reader(place: _Place, stamp: str, changes: dict | None = None) -> Callable[[], list]:
+    """The rows of the view of `stamp` (with `changes`: its changes file's), read when asked; made
+    from the per-case tables when the rows file is of another view (replaced by another command
+    meanwhile)."""
     def read() -> list:
         found = _rows_file(place, stamp)
         if found is not None:
-            return json.loads(bytes(found))
+            rows = json.loads(bytes(found))
+            return rows if changes is None else _with_changes(rows, changes)
         made = _made(place, None)
         return [item for item, _text in made.rows]
     return read
+
+
+# -- the list view's changes file ----------------------------------------------------------------------------
+def _changes_path(place: _Place) -> Path:
+    return place.path.with_name(f"{LIST}-changes.view")
+
+
+def _changes_of(place: _Place, head: dict) -> dict | None:
+    """The changes file of the view of `head`, its head with its "rows" and "gone"; None when
+    there is none for that view."""
+    if not head.get("keyed"):
+        return None
+    found = read_view(_changes_path(place), place.ctx.keys, place.tag)
+    if found is None or found[0].get("base") != head["stamp"]:
+        return None
+    try:
+        body = json.loads(bytes(found[1]))
+    except ValueError:
+        return None
+    if _keys(body["rows"]) is None:
+        return None
+    return {**found[0], "rows": body["rows"], "gone": body["gone"]}
+
+
+def _changed(place: _Place, head: dict, state: dict, changes: dict | None) -> tuple[dict, bool] | None:
+    """The changes file of the view of `head` for the tree now: the one read (`changes`, or none:
+    `state` is then `head`) with the cases changed since `state`'s tree, and whether it may be
+    stored. None when the view is to be made again whole: more than `CHANGES_MAX` cases changed
+    since it was, a case left the folder or the worker's readers, a key cannot be written."""
+    from cpcm.service import fill
+
+    found = changes_since(place, state["tree"], state["retry"])
+    if found is None or found.gone or any(case is None for case in found.cases.values()):
+        return None
+    rows = {} if changes is None else {case_id: row for case_id, row in changes["rows"]}
+    gone = set() if changes is None else set(changes["gone"])
+    for case_id in (*found.cases, *found.failed):
+        rows.pop(case_id, None)
+        gone.add(case_id)
+    if len(gone) > CHANGES_MAX:
+        return None
+    for case_id, case in found.cases.items():
+        rows[case_id] = fill.list_row(place.ctx, case)
+    items = sorted(([case_id, row] for case_id, row in rows.items()), key=_sort_key)
+    if _keys(items) is None:
+        return None
+    new = {"version": VERSION, "tag": place.tag, "base": head["stamp"], "tree": place.tree, "retry": sorted(found.failed),
+           "exact": _list_text(items)[1], "rows": items, "gone": sorted(gone)}
+    return new, found.clean and still(place)
+
+
+def _with_changes(rows: list, changes: dict) -> list:
+    """The rows of a view (in order) with its changes: the rows gone left out, the changed rows
+    put in their places."""
+    gone = set(changes["gone"])
+    rows = [item for item in rows if item[0] not in gone]
+    for item in changes["rows"]:
+        rows.insert(bisect.bisect_left(rows, _sort_key(item), key=_sort_key), item)
+    return rows
+
+
+def _merged(head: dict, body: memoryview, changes: dict) -> tuple[dict, dict[str, str], int]:
+    """The view of `head` with its `changes`: the head they make, the sections' texts (the rows
+    gone left out, the changed rows in their places by their keys), and how many rows."""
+    pre = _section(head, body, "pre")
+    count = pre.count("\n") + 1 if pre else 0
+    keys = _split(_section(head, body, "key"), count)
+    gone = set(changes["gone"])
+    keep = [n for n, key in enumerate(keys) if key.partition("\0")[2] not in gone]
+    kept_keys = [keys[n] for n in keep]
+    rows = changes["rows"]
+    texts = _list_text(rows)[0]
+    texts["key"] = "\n".join(_keys(rows))
+    places = [bisect.bisect_left(kept_keys, key) for key in _split(texts["key"], len(rows))]
+    merged = {}
+    for name in ("pre", "born", "post", "name", "key"):
+        lines = _split(pre if name == "pre" else _section(head, body, name), count)
+        kept = [lines[n] for n in keep]
+        out: list[str] = []
+        at = 0
+        for place, line in zip(places, _split(texts[name], len(rows))):
+            out += kept[at:place]
+            out.append(line)
+            at = place
+        out += kept[at:]
+        merged[name] = "\n".join(out)
+    merged_head = {**head, "tree": changes["tree"], "retry": changes["retry"], "exact": head["exact"] and changes["exact"]}
+    return merged_head, merged, len(keep) + len(rows)
 
 
 def _rows_file(place: _Place, stamp: str) -> memoryview | None:
@@ -568,8 +667,9 @@ class _Layout:
     `LINES` at a time, and whether they filter exactly (`_list_text`)."""
 
     def __init__(self):
-        self.parts: dict[str, list[str]] = {"pre": [], "born": [], "post": [], "name": []}
+        self.parts: dict[str, list[str]] = {"pre": [], "born": [], "post": [], "name": [], "key": []}
         self.exact = True
+        self.keyed = True
         self.count = 0
 
     def take(self, items: list[list]) -> None:
@@ -577,12 +677,35 @@ class _Layout:
         self.exact = self.exact and exact
         for name, text in texts.items():
             self.parts[name].append(text)
+        if self.keyed:
+            keys = _keys(items)
+            if keys is None:
+                self.keyed = False
+                self.parts["key"] = []
+            else:
+                self.parts["key"].append("\n".join(keys))
         self.count += len(items)
 
     def texts(self) -> dict[str, str]:
-        texts = {name: "\n".join(parts) for name, parts in self.parts.items()}
+        texts = {name: "\n".join(parts) for name, parts in self.parts.items() if name != "key" or self.keyed}
         self.parts = {}
         return texts
+
+
+def _keys(items: list[list]) -> list[str] | None:
+    """Each row's place in the list as text, "registered NUL case id" (NUL is below every other
+    character: these texts sort as `_sort_key` does); None when a key is not text or holds a NUL
+    or a line break."""
+    keys = []
+    for case_id, row in items:
+        registered = row[4] or ""
+        if type(registered) is not str or type(case_id) is not str:
+            return None
+        key = f"{registered}\0{case_id}"
+        if key.count("\0") != 1 or "\n" in key:
+            return None
+        keys.append(key)
+    return keys
 
 
 def _passed(rows: Iterable[tuple[list, str]], layout: _Layout) -> Iterator[bytes]:
@@ -641,7 +764,24 @@ def list_view(ctx, status: str | None, risk: str | None, worker: str | None, sta
     kept = None
     if found is not None:
         head, body = found
-        if unchanged(place, head):
+        changes = _changes_of(place, head)
+        current = unchanged(place, head if changes is None else changes)
+        if not current and head.get("keyed"):  # brought up to date in its changes file, when few changed
+            brought = _changed(place, head, head if changes is None else changes, changes)
+            if brought is not None:
+                changes, current = brought[0], True
+                if brought[1]:
+                    try:
+                        write_view(_changes_path(place), place.cache.recipient,
+                                   {k: v for k, v in changes.items() if k not in ("rows", "gone")},
+                                   _dumps({"rows": changes["rows"], "gone": changes["gone"]}).encode())
+                    except OSError:
+                        pass  # a read never fails because the local cache cannot be written
+        if current and changes is not None:
+            merged_head, texts, count = _merged(head, body, changes)
+            return ListView(merged_head, texts.__getitem__, _rows_reader(place, head["stamp"], changes), today, names,
+                            filters, count)
+        if current:
             return ListView(head, lambda name: _section(head, body, name), _rows_reader(place, head["stamp"]), today, names,
                             filters)
         old_stamp = head["stamp"]
@@ -670,10 +810,11 @@ def list_view(ctx, status: str | None, risk: str | None, worker: str | None, sta
     texts = layout.texts()
     where, body = sections(texts)
     head = {"version": VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(made.failed), "exact": layout.exact,
-            "stamp": stamp, "sections": where}
+            "keyed": layout.keyed, "stamp": stamp, "sections": where}
     if stored:
         try:
             write_view(place.path, place.cache.recipient, head, body)
+            _changes_path(place).unlink(missing_ok=True)  # of the view replaced: no longer read
         except OSError:
             pass  # a read never fails because the local cache cannot be written
     del body
