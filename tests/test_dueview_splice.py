@@ -115,6 +115,25 @@ def test_a_tally_brought_up_to_date_is_the_tally_made_whole():
         views._tally_updated(views._tally(before), {"CP-X": [["2027-01", "registered", "female", "0-4"]]}, {})
 
 
+def test_entries_found_in_a_per_case_file_and_replaced_are_the_mapping_changed():
+    import random
+
+    rng = random.Random(5)
+    ids = ["CP-1", "CP-10", "CP-1A", 'CP-"q"', "CP-\u00e9", "CP-\\", "X", "CP-1:"]
+    values = [[], [["2026-01", "registered"]], [["CP-1", '"CP-1":', None, 3]], [["a,b", "}{"]], [[":", ","]]]
+    for _ in range(300):
+        before = {case_id: rng.choice(values) for case_id in rng.sample(ids, rng.randint(0, len(ids)))}
+        text = views._dumps(before)
+        asked = set(rng.sample(ids, rng.randint(0, len(ids))))
+        found = views._case_entries(text, asked)
+        assert {case_id: rows for case_id, (_s, _e, rows) in found.items()} == {c: before[c] for c in asked if c in before}
+        added = {case_id: rng.choice(values) for case_id in rng.sample(sorted(asked), rng.randint(0, len(asked)))}
+        spliced = views._spliced_cases(text, [(start, end) for start, end, _rows in found.values()], added)
+        after = {c: r for c, r in before.items() if c not in asked}
+        after.update(added)
+        assert json.loads(spliced) == after and len(json.loads(spliced)) == len(after)
+
+
 def test_report_statistics_after_writes_is_brought_up_to_date_without_counting_every_case(cli, without_views, monkeypatch):
     ids = register_many(cli, 5)
     args = ("report", "statistics")
@@ -123,6 +142,13 @@ def test_report_statistics_after_writes_is_brought_up_to_date_without_counting_e
     real, real_updated = views._tally, views._tally_updated
     monkeypatch.setattr(views, "_tally", lambda per_case: whole.append(1) or real(per_case))
     monkeypatch.setattr(views, "_tally_updated", lambda *args: updated.append(1) or real_updated(*args))
+    spliced, real_spliced = [], views._statistics_spliced
+
+    def noting(*args):
+        done = real_spliced(*args)
+        spliced.append(done is not None)
+        return done
+    monkeypatch.setattr(views, "_statistics_spliced", noting)
     for write in (lambda: cli("note", ids[0], "--text", "visited"), lambda: register_many(cli, 1),
                   lambda: cli("note", ids[1], "--text", "school visit")):
         done = write()
@@ -130,6 +156,7 @@ def test_report_statistics_after_writes_is_brought_up_to_date_without_counting_e
         kept, computed = cli(*args), without_views(cli, *args)
         assert (kept.code, kept.stdout, kept.stderr) == (computed.code, computed.stdout, computed.stderr)
     assert len(updated) == 3 and not whole  # brought up to date from the earlier tally each time
+    assert spliced == [True] * 3  # and its per-case file's entries replaced in its text, not read whole
 
 
 def test_a_view_brought_up_to_date_keeps_no_text_of_a_case_the_worker_no_longer_reads(cli, cli_as, monkeypatch):

@@ -923,6 +923,9 @@ def statistics_rows(ctx) -> tuple[list[list[list]], Any, int, int] | None:
         if unchanged(place, head):
             return _groups(json.loads(bytes(body))), session.zone, head["cases"], head["total"]
         cases_file = place.path.with_name(f"{STATISTICS}-cases.view")
+        spliced = _statistics_spliced(place, head, body, cases_file, session.zone)
+        if spliced is not None:
+            return spliced
 
         def per_case() -> dict:
             found = read_view(cases_file, ctx.keys)
@@ -954,6 +957,73 @@ def statistics_rows(ctx) -> tuple[list[list[list]], Any, int, int] | None:
         except OSError:
             pass  # a read never fails because the local cache cannot be written
     return _groups(tally), session.zone, len(per_case), total
+
+
+def _statistics_spliced(place: _Place, head: dict, body: memoryview, cases_file: Path, zone
+                       ) -> tuple[list[list[list]], Any, int, int] | None:
+    """`statistics_rows` brought up to date from the view of `head` without reading its per-case
+    file whole: the changed cases' entries found in its text (`_case_entries`) and replaced there
+    (`_spliced_cases`), the tally brought up to date in place (`_tally_updated`). None when it
+    cannot be (too many changed, the files of other views, an entry not found): the caller
+    reads the per-case file whole."""
+    from cpcm.reports.statistics import case_rows
+
+    changes = changes_since(place, head["tree"], head["retry"])
+    if changes is None:
+        return None
+    found = read_view(cases_file, place.ctx.keys)
+    if found is None or found[0].get("stamp") != head["stamp"] or found[0].get("tag") != place.tag:
+        return None
+    try:
+        text = str(found[1], "utf-8")
+        entries = _case_entries(text, changes.gone | set(changes.cases) | changes.failed)
+        added = {case_id: json.loads(_dumps(case_rows(case, zone)))  # as read back from the file
+                 for case_id, case in changes.cases.items() if case is not None}
+        tally = _tally_updated(json.loads(bytes(body)), {case_id: rows for case_id, (_s, _e, rows) in entries.items()},
+                               added)
+    except (ValueError, KeyError):
+        return None
+    count, total = head["cases"] - len(entries) + len(added), head["total"] + changes.added
+    new = {"version": VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(changes.failed),
+           "stamp": secrets.token_hex(8), "cases": count, "total": total}
+    if changes.clean and still(place):
+        try:
+            write_view(cases_file, place.cache.recipient, {"version": VERSION, "tag": place.tag, "stamp": new["stamp"]},
+                       _spliced_cases(text, [(start, end) for start, end, _rows in entries.values()], added).encode())
+            write_view(place.path, place.cache.recipient, new, _dumps(tally).encode())
+        except OSError:
+            pass  # a read never fails because the local cache cannot be written
+    return _groups(tally), zone, count, total
+
+
+def _case_entries(text: str, case_ids: Iterable[str]) -> dict[str, tuple[int, int, list]]:
+    """Where the entries of these cases are in a per-case file's JSON text ({case id: rows}, as
+    `_dumps` writes it): case id -> (start, end, its rows); a case with no entry is left out.
+    A key is found by its JSON text and a colon, which no value's text holds (a quote in a
+    value's text is escaped) and only a key's place is followed by; ValueError when what follows
+    is not JSON."""
+    found = {}
+    for case_id in case_ids:
+        needle = _dumps(case_id) + ":"
+        at = text.find(needle)
+        while at > 0 and text[at - 1] not in "{,":
+            at = text.find(needle, at + 1)
+        if at > 0:
+            rows, end = _SCAN(text, at + len(needle))
+            found[case_id] = (at, end, rows)
+    return found
+
+
+def _spliced_cases(text: str, spans: Iterable[tuple[int, int]], added: dict[str, list]) -> str:
+    """A per-case file's JSON text with the entries at `spans` taken out and those of `added` put
+    in (at the end: the file is read as a mapping)."""
+    parts, at = [], 1
+    for start, end in sorted(spans):
+        parts.append(text[at:start].strip(","))  # between entries: the separators at its ends dropped
+        at = end
+    parts.append(text[at:len(text) - 1].strip(","))
+    parts += [f"{_dumps(case_id)}:{_dumps(rows)}" for case_id, rows in added.items()]
+    return "{" + ",".join(part for part in parts if part) + "}"
 
 
 def _groups(tally: list[list]) -> list[list[list]]:
