@@ -190,18 +190,23 @@ def status_folders(root: Path) -> set[str]:
     return {entry[3:].split("/")[1] for entry in out.split("\0") if entry.count("/") >= 2}
 
 
+def _eight_cases(tmp_path: Path) -> tuple[Path, Git]:
+    """A repository with case folders A to H of three files each, not yet committed."""
+    root = new_repo(tmp_path / "repo")
+    for name in "ABCDEFGH":
+        (root / "cases" / name).mkdir(parents=True)
+        for n in range(3):
+            (root / "cases" / name / f"r{n}.age").write_text(name * (n + 1))
+    return root, Git(root)
+
+
 def test_a_few_case_folders_are_checked_from_their_files_without_gits_index(tmp_path, monkeypatch):
     """`dirty_cases` of a few named folders, where git's index cannot be read here (a file staged,
     or an index larger than cpcm reads): their files against the last commit's, as `git status`
     names them, with one `ls-tree` and no read of the index."""
     from cpcm.store import cache
 
-    root = new_repo(tmp_path / "repo")
-    store = Git(root)
-    for name in "ABCDEFGH":
-        (root / "cases" / name).mkdir(parents=True)
-        for n in range(3):
-            (root / "cases" / name / f"r{n}.age").write_text(name * (n + 1))
+    root, store = _eight_cases(tmp_path)
     store.commit(["cases"], "register", "Amina", "amina@example.org")
     (root / "cases" / "A" / "r2.age").write_text("edited by hand")
     (root / "cases" / "E" / "r1.age").write_text("XY")  # the same size, other bytes
@@ -228,12 +233,7 @@ def test_a_few_case_folders_are_checked_from_their_files_without_gits_index(tmp_
 
 
 def test_the_folders_changed_on_disk_are_those_git_status_names(tmp_path, monkeypatch):
-    root = new_repo(tmp_path / "repo")
-    store = Git(root)
-    for name in "ABCDEFGH":
-        (root / "cases" / name).mkdir(parents=True)
-        for n in range(3):
-            (root / "cases" / name / f"r{n}.age").write_text(name * (n + 1))
+    root, store = _eight_cases(tmp_path)
     (root / "cases" / "loose-file").write_text("x")
     (root / ".gitattributes").write_text("# as cpcm writes it\n*.age binary -diff\n")
     store.commit(["cases", ".gitattributes"], "register", "Amina", "amina@example.org")
