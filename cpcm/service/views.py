@@ -874,39 +874,23 @@ def _tally_updated(earlier: list[list], removed: dict[str, list[list]], added: d
     return tally
 
 
-def _statistics_made(place: _Place, kept: tuple[dict, Callable[[], dict]] | None
-                     ) -> tuple[dict, set[str], bool, int, tuple[dict, dict] | None] | None:
-    """Each case's rows for the tree now, the cases that could not be read, whether they may be
-    stored, how many case folders there are, and, when brought up to date from `kept`, the rows
-    it took out (by case) and put in (by case)."""
-    from cpcm.reports.statistics import case_rows
+def _statistics_made(place: _Place) -> tuple[dict, set[str], bool, int] | None:
+    """Each case's rows for the tree now (from the per-case statistics table), the cases that could
+    not be read, whether they may be stored, and how many case folders there are."""
     from cpcm.service import tables
 
-    ctx = place.ctx
-    changes = changes_since(place, kept[0]["tree"], kept[0]["retry"]) if kept is not None else None
-    if changes is None:  # anew, from the per-case statistics table
-        info: dict = {}
-        if tables.statistics_rows(ctx, info) is None:
-            return None
-        return dict(info["values"]), info["failed"], info["clean"], info["total"], None
-    per_case = kept[1]()
-    removed, added = {}, {}
-    for case_id in changes.gone | set(changes.cases) | changes.failed:
-        if case_id in per_case:
-            removed[case_id] = per_case.pop(case_id)
-    zone = place.ctx.now.tzinfo
-    for case_id, case in changes.cases.items():
-        if case is not None:
-            rows = case_rows(case, zone)
-            per_case[case_id] = added[case_id] = json.loads(_dumps(rows))  # as read back from the file
-    return per_case, changes.failed, changes.clean, kept[0]["total"] + changes.added, (removed, added)
+    info: dict = {}
+    if tables.statistics_rows(place.ctx, info) is None:
+        return None
+    return dict(info["values"]), info["failed"], info["clean"], info["total"]
 
 
 def statistics_rows(ctx) -> tuple[list[list[list]], Any, int, int] | None:
     """The statistics rows of every case the worker reads, as groups of equal rows (what
     `reports.statistics.statistics_of_rows` and `counts_of_rows` take), the zone they were made
     in, how many cases they come from and how many case folders there are; None when the
-    session keeps no views."""
+    session keeps no views. The view kept is brought up to date in place when it can be
+    (`_statistics_spliced`), else made anew."""
     from cpcm.service import tables
 
     session = tables.session(ctx)
@@ -915,44 +899,27 @@ def statistics_rows(ctx) -> tuple[list[list[list]], Any, int, int] | None:
     place = place_for(ctx, STATISTICS, session.zone_key)
     if place is None:
         return None
+    cases_file = place.path.with_name(f"{STATISTICS}-cases.view")
     found = read_view(place.path, ctx.keys, place.tag)
-    kept = None
-    earlier: list = []  # the tally of the view kept, when its per-case file is of the same stamp
     if found is not None:
         head, body = found
         if unchanged(place, head):
             return _groups(json.loads(bytes(body))), session.zone, head["cases"], head["total"]
-        cases_file = place.path.with_name(f"{STATISTICS}-cases.view")
         spliced = _statistics_spliced(place, head, body, cases_file, session.zone)
         if spliced is not None:
             return spliced
-
-        def per_case() -> dict:
-            found = read_view(cases_file, ctx.keys)
-            if found is not None and found[0].get("stamp") == head["stamp"] and found[0].get("tag") == place.tag:
-                earlier.append(json.loads(bytes(body)))
-                return json.loads(bytes(found[1]))
-            made = _statistics_made(place, None)
-            return made[0] if made is not None else {}
-        kept = (head, per_case)
-    made = _statistics_made(place, kept)
+        del found, body
+    made = _statistics_made(place)
     if made is None:
         return None
-    per_case, failed, clean, total, changed = made
-    tally = None
-    if changed is not None and earlier:  # the earlier tally less the rows taken out, with the rows put in
-        try:
-            tally = _tally_updated(earlier[0], changed[0], changed[1])
-        except KeyError:  # a row taken out that the tally does not count: the two files disagree
-            tally = None
-    if tally is None:
-        tally = _tally(per_case)
+    per_case, failed, clean, total = made
+    tally = _tally(per_case)
     head = {"version": VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(failed), "stamp": secrets.token_hex(8),
             "cases": len(per_case), "total": total}
     if clean and still(place):
         try:
-            write_view(place.path.with_name(f"{STATISTICS}-cases.view"), place.cache.recipient,
-                   {"version": VERSION, "tag": place.tag, "stamp": head["stamp"]}, _dumps(per_case).encode())
+            write_view(cases_file, place.cache.recipient, {"version": VERSION, "tag": place.tag, "stamp": head["stamp"]},
+                       _dumps(per_case).encode())
             write_view(place.path, place.cache.recipient, head, _dumps(tally).encode())
         except OSError:
             pass  # a read never fails because the local cache cannot be written
