@@ -190,6 +190,27 @@ def status_folders(root: Path) -> set[str]:
     return {entry[3:].split("/")[1] for entry in out.split("\0") if entry.count("/") >= 2}
 
 
+def test_trees_are_compared_where_the_git_folder_is_kept_elsewhere(tmp_path):
+    """`.git` a file naming the git folder (`--separate-git-dir`, a linked work tree): there is no
+    `.git/` to point the index at, and git's own is read."""
+    from cpcm.store import remote
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main", "--separate-git-dir", str(tmp_path / "elsewhere"))
+    assert (root / ".git").is_file()
+    store = Git(root)
+    (root / "cases" / "A").mkdir(parents=True)
+    (root / "cases" / "A" / "r.age").write_text("1")
+    store.commit(["cases"], "one", "Amina", "amina@example.org")
+    first, first_commit = store.tree_id("cases"), git(root, "rev-parse", "HEAD").strip()
+    (root / "cases" / "B").mkdir()
+    (root / "cases" / "B" / "r.age").write_text("2")
+    store.commit(["cases"], "two", "Amina", "amina@example.org")
+    assert store.changed_names(first, store.tree_id("cases")) == {"B"}
+    assert set(remote.changed_files(store, first_commit, git(root, "rev-parse", "HEAD").strip())) == {"cases/B/r.age"}
+
+
 def _eight_cases(tmp_path: Path) -> tuple[Path, Git]:
     """A repository with case folders A to H of three files each, not yet committed."""
     root = new_repo(tmp_path / "repo")
