@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from conftest import Cli, register_many
+from conftest import Cli, git, register, register_many
 from cpcm.crypto import cipher
 from cpcm.service import context, views
 from test_views import LIST, same
@@ -106,3 +106,33 @@ def test_a_case_assigned_away_leaves_no_row_behind(cli, cli_as, without_views):
     assert not (_views(cli) / "list-changes.view").exists()
     assert b"Moved Away" not in _plain(_views(cli) / "list.view", cli)
     assert away.encode() not in _plain(_views(cli) / "list.view", cli)
+
+
+def test_a_case_the_worker_never_read_changes_nothing_in_the_view(cli, cli_as, without_views):
+    """Another worker's new case (which this worker does not read): the view and its changes file
+    are left as they are, as in a team most writes are to others' cases."""
+    ids = register_many(cli, 3)
+    same(cli, without_views, COMMANDS)
+    assert cli("note", ids[0], "--text", "visited").code == 0
+    same(cli, without_views, COMMANDS)
+    base = (_views(cli) / "list.view").read_bytes()
+    register(cli_as("otieno"), child={"name": "Other Child", "sex": "male", "date_of_birth": "2012-02-02"})
+    same(cli, without_views, COMMANDS)
+    assert (_views(cli) / "list.view").read_bytes() == base
+    assert b"Other Child" not in _plain(_views(cli) / "list-changes.view", cli)
+
+
+def test_a_damaged_case_is_reported_once_when_the_changes_file_gives_way_to_a_whole_view(cli, repo, without_views):
+    ids = register_many(cli, 4)
+    assert cli("list").code == 0  # the view made whole
+    assert cli("note", ids[0], "--text", "visited").code == 0
+    assert cli("list").code == 0  # and a changes file
+    assert (_views(cli) / "list-changes.view").exists()
+    damaged = sorted((repo / "cases" / ids[1]).glob("*.age"))[0]
+    damaged.write_bytes(b"damaged")
+    git(repo, "rm", "-r", "-q", f"cases/{ids[2]}")  # a case with a row leaves: the view is made whole
+    git(repo, "add", "-A", "cases")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "by hand")
+    kept, computed = cli("list"), without_views(cli, "list")
+    assert computed.stderr.count(damaged.name) == 1
+    assert (kept.code, kept.stdout, kept.stderr) == (computed.code, computed.stdout, computed.stderr)

@@ -513,31 +513,69 @@ def _changes_of(place: _Place, head: dict) -> dict | None:
     return {**found[0], "rows": body["rows"], "gone": body["gone"]}
 
 
-def _changed(place: _Place, head: dict, state: dict, changes: dict | None) -> tuple[dict, bool] | None:
-    """The changes file of the view of `head` for the tree now: the one read (`changes`, or none:
-    `state` is then `head`) with the cases changed since `state`'s tree, and whether it may be
-    stored. None when the view is to be made again whole: more than `CHANGES_MAX` cases changed
-    since it was, a case left the folder or the worker's readers, a key cannot be written."""
+def _changed(place: _Place, head: dict, body: memoryview, state: dict, changes: dict | None) -> dict | None:
+    """The changes file of the view of `head` for the tree now (stored when it may be): the one
+    read (`changes`, or none: `state` is then `head`) with the cases changed since `state`'s tree.
+    None when the view is to be made again whole: more than `CHANGES_MAX` cases changed since it
+    was, a key cannot be written, or a case that has a row in the view or its changes left the
+    folder or the worker's readers (no row of it may stay). A case that never had a row there
+    (another worker's) changes nothing."""
     from cpcm.service import fill
 
     found = changes_since(place, state["tree"], state["retry"])
-    if found is None or found.gone or any(case is None for case in found.cases.values()):
+    if found is None:
         return None
     rows = {} if changes is None else {case_id: row for case_id, row in changes["rows"]}
     gone = set() if changes is None else set(changes["gone"])
-    for case_id in (*found.cases, *found.failed):
+    left = found.gone | {case_id for case_id, case in found.cases.items() if case is None}
+    if left:
+        listed = {key.partition("\0")[2] for key in _split(_section(head, body, "key"), _count(head, body))}
+        if any(case_id in listed or case_id in rows for case_id in left):
+            return None
+    for case_id in (*(c for c in found.cases if c not in left), *found.failed):
         rows.pop(case_id, None)
         gone.add(case_id)
     if len(gone) > CHANGES_MAX:
         return None
     for case_id, case in found.cases.items():
-        rows[case_id] = fill.list_row(place.ctx, case)
+        if case is not None:
+            rows[case_id] = fill.list_row(place.ctx, case)
     items = sorted(([case_id, row] for case_id, row in rows.items()), key=_sort_key)
     if _keys(items) is None:
         return None
     new = {"version": VERSION, "tag": place.tag, "base": head["stamp"], "tree": place.tree, "retry": sorted(found.failed),
-           "exact": _list_text(items)[1], "rows": items, "gone": sorted(gone)}
-    return new, found.clean and still(place)
+           "exact": _list_text(items)[1]}
+    if found.clean and still(place):
+        try:
+            write_view(_changes_path(place), place.cache.recipient, new, _dumps({"rows": items, "gone": sorted(gone)}).encode())
+        except OSError:
+            pass  # a read never fails because the local cache cannot be written
+    return {**new, "rows": items, "gone": sorted(gone)}
+
+
+def _count(head: dict, body: memoryview) -> int:
+    """How many rows a list view holds (each row's "pre" holds its case id: never empty)."""
+    pre = _section(head, body, "pre")
+    return pre.count("\n") + 1 if pre else 0
+
+
+def _kept_list(place: _Place, head: dict, body: memoryview, today: date, names: bool, filters: tuple
+               ) -> tuple[ListView | None, bool]:
+    """The list from the view kept (with its changes file, brought up to date there when few
+    cases changed), and whether cases were read for a changes file: (None, ...) when the view
+    is to be made whole."""
+    changes = _changes_of(place, head)
+    state = head if changes is None else changes
+    if not unchanged(place, state):
+        changes = _changed(place, head, body, state, changes) if head.get("keyed") else None
+        if changes is None:
+            return None, state is not head
+    if changes is None:
+        return ListView(head, lambda name: _section(head, body, name), _rows_reader(place, head["stamp"]), today, names,
+                        filters), False
+    merged_head, texts, count = _merged(head, body, changes)
+    return ListView(merged_head, texts.__getitem__, _rows_reader(place, head["stamp"], changes), today, names, filters,
+                    count), True
 
 
 def _with_changes(rows: list, changes: dict) -> list:
@@ -553,8 +591,7 @@ def _with_changes(rows: list, changes: dict) -> list:
 def _merged(head: dict, body: memoryview, changes: dict) -> tuple[dict, dict[str, str], int]:
     """The view of `head` with its `changes`: the head they make, the sections' texts (the rows
     gone left out, the changed rows in their places by their keys), and how many rows."""
-    pre = _section(head, body, "pre")
-    count = pre.count("\n") + 1 if pre else 0
+    count = _count(head, body)
     keys = _split(_section(head, body, "key"), count)
     gone = set(changes["gone"])
     keep = [n for n, key in enumerate(keys) if key.partition("\0")[2] not in gone]
@@ -565,7 +602,7 @@ def _merged(head: dict, body: memoryview, changes: dict) -> tuple[dict, dict[str
     places = [bisect.bisect_left(kept_keys, key) for key in _split(texts["key"], len(rows))]
     merged = {}
     for name in ("pre", "born", "post", "name", "key"):
-        lines = _split(pre if name == "pre" else _section(head, body, name), count)
+        lines = _split(_section(head, body, name), count)
         kept = [lines[n] for n in keep]
         out: list[str] = []
         at = 0
@@ -764,26 +801,12 @@ def list_view(ctx, status: str | None, risk: str | None, worker: str | None, sta
     kept = None
     if found is not None:
         head, body = found
-        changes = _changes_of(place, head)
-        current = unchanged(place, head if changes is None else changes)
-        if not current and head.get("keyed"):  # brought up to date in its changes file, when few changed
-            brought = _changed(place, head, head if changes is None else changes, changes)
-            if brought is not None:
-                changes, current = brought[0], True
-                if brought[1]:
-                    try:
-                        write_view(_changes_path(place), place.cache.recipient,
-                                   {k: v for k, v in changes.items() if k not in ("rows", "gone")},
-                                   _dumps({"rows": changes["rows"], "gone": changes["gone"]}).encode())
-                    except OSError:
-                        pass  # a read never fails because the local cache cannot be written
-        if current and changes is not None:
-            merged_head, texts, count = _merged(head, body, changes)
-            return ListView(merged_head, texts.__getitem__, _rows_reader(place, head["stamp"], changes), today, names,
-                            filters, count)
-        if current:
-            return ListView(head, lambda name: _section(head, body, name), _rows_reader(place, head["stamp"]), today, names,
-                            filters)
+        noted = len(ctx.problems)
+        view, read_for_changes = _kept_list(place, head, body, today, names, filters)
+        if view is not None:
+            return view
+        if read_for_changes:  # the cases read then are read again below, and what they hold is noted there
+            del ctx.problems[noted:]
         old_stamp = head["stamp"]
         kept = (head, lambda: _rows_file(place, old_stamp))
         del found, body
