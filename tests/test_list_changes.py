@@ -136,3 +136,16 @@ def test_a_damaged_case_is_reported_once_when_the_changes_file_gives_way_to_a_wh
     kept, computed = cli("list"), without_views(cli, "list")
     assert computed.stderr.count(damaged.name) == 1
     assert (kept.code, kept.stdout, kept.stderr) == (computed.code, computed.stdout, computed.stderr)
+
+
+def test_when_every_case_leaves_the_folder_no_view_keeps_a_row(cli, repo, without_views):
+    from test_views import COMMANDS as ALL, view_files
+
+    ids = register_many(cli, 2, child={"name": "Gone Child", "sex": "male", "date_of_birth": "2014-01-01"})
+    same(cli, without_views, ALL)
+    assert cli("note", ids[0], "--text", "visited").code == 0
+    same(cli, without_views, ALL)
+    git(repo, "rm", "-r", "-q", "cases")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "every case removed")
+    same(cli, without_views, ALL)
+    assert not [name for name, data in view_files(cli).items() if b"Gone Child" in data or ids[0].encode() in data]

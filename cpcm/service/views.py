@@ -34,6 +34,7 @@ import io
 import itertools
 import json
 import secrets
+import shutil
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -195,7 +196,8 @@ def place_for(ctx, name: str, tag: str = "") -> _Place | None:
     worker = ctx.need_worker()
     generation = ctx.store.generation()
     tree = git.tree_id(CASES)
-    if tree is None:
+    if tree is None:  # no case in the last commit (or no commit): no view holds anything of one
+        shutil.rmtree(ctx.root / CACHE_DIR / worker.id / FOLDER, ignore_errors=True)
         return None
     cache = ctx.store.summaries(worker.id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
     if not isinstance(cache, SummaryCache):
