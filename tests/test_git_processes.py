@@ -234,21 +234,24 @@ def test_a_few_case_folders_are_checked_from_their_files_without_gits_index(tmp_
     (root / "cases" / "F" / "r2.age").unlink()
     (root / "cases" / "G" / "r0.age").chmod(0o755)
     os.utime(root / "cases" / "D" / "r0.age")  # touched, the same bytes: unchanged
+    (tmp_path / "same.age").write_bytes((root / "cases" / "D" / "r1.age").read_bytes())
+    (root / "cases" / "D" / "r1.age").unlink()
+    (root / "cases" / "D" / "r1.age").symlink_to(tmp_path / "same.age")  # the same bytes, not a plain file: changed
     git(root, "add", "cases/B/r0.age")  # staged as it was committed: unchanged
     (root / "cases" / "C" / "r0.age").write_text("staged")
     git(root, "add", "cases/C/r0.age")  # staged, not committed: the file differs from the commit
     changed = status_folders(root)
-    assert changed == {"A", "C", "E", "F", "G"}
+    assert changed == {"A", "C", "D", "E", "F", "G"}
     (root / "cases" / "H" / "01ARZ3NDEKTSV4RRFFQ69G5FAV.note.yaml.age").write_text("a record never committed")
     named = [f"cases/{name}" for name in "ABCDEFGH"]
     index = (root / ".git" / "index").read_bytes()
     (root / ".git" / "index").write_bytes(b"not an index")
     started = count_git(monkeypatch)
     assert cache._few_changed(store, named) == changed | {"H"}  # and a record a fill would read, not in the commit
-    assert cache._few_changed(store, ["cases/A", "cases/D", "cases/nowhere"]) == {"A"}
+    assert cache._few_changed(store, ["cases/A", "cases/B", "cases/nowhere"]) == {"A"}
     assert started == {"ls-tree": 2}
     (root / ".git" / "index").write_bytes(index)
-    assert cache.dirty_cases(root, list("ABD")) == {"A"}  # git's index holds a staged file: read from the files
+    assert cache.dirty_cases(root, list("ABH")) == {"A", "H"}  # named: from the files, whatever git's index holds
     assert "status" not in started
     assert cache.dirty_cases(root) == changed  # every folder: git answers
 

@@ -38,6 +38,7 @@ import math
 import os
 import secrets
 import shutil
+import stat
 import time
 import zlib
 from pathlib import Path
@@ -57,8 +58,9 @@ def dirty_cases(root: Path, names: Iterable[str] | None = None) -> set[str]:
     cost, and they cannot make a committed summary wrong (`cpcm verify` reports them).
     `names`: look only at these case folders (git looks at their files only).
     Read from git's index and the files when the repository is as cpcm's writes leave it (no
-    process: `Git.changed_on_disk`); for a few named folders, from their files and the commit's
-    (`_few_changed`); otherwise `git status` answers."""
+    process: `Git.changed_on_disk`), or for a few named folders from their files and the commit's
+    (`_few_changed`, which also finds a record file on disk that the commit does not hold);
+    otherwise `git status` answers."""
     from cpcm.store.git import Git, GitError
 
     wanted = None if names is None else list(names)
@@ -66,9 +68,9 @@ def dirty_cases(root: Path, names: Iterable[str] | None = None) -> set[str]:
     if not paths:
         return set()
     git = Git(root)
-    found = git.changed_on_disk(CASES, wanted)
-    if found is None and wanted is not None and len(wanted) <= FEW:
-        found = _few_changed(git, paths)
+    found = _few_changed(git, paths) if wanted is not None and len(wanted) <= FEW else None
+    if found is None:
+        found = git.changed_on_disk(CASES, wanted)
     if found is not None:
         return found
     try:
@@ -116,11 +118,12 @@ def _few_changed(git, paths: list[str]) -> set[str] | None:
             return None
         expected[path], executable[path] = parts[2], parts[0] == "100755"
     edited = set(git.edited(expected))
-    for path in expected.keys() - edited:  # the same bytes: its mode, as git compares it (the owner's x bit)
+    for path in expected.keys() - edited:  # the same bytes: a plain file, with its mode as git compares it (the x bit)
         try:
-            if bool(os.stat(os.path.join(git.root, path)).st_mode & 0o100) != executable[path]:
-                edited.add(path)
+            mode = os.lstat(os.path.join(git.root, path)).st_mode
         except OSError:
+            mode = 0
+        if not stat.S_ISREG(mode) or bool(mode & 0o100) != executable[path]:
             edited.add(path)
     found = {path.split("/")[1] for path in edited}
     for folder in paths:
