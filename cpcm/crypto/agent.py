@@ -211,15 +211,22 @@ def serve(path: Path, identity: bytes, seconds: int, runner: Callable[[bytes], b
     server.listen(8)
     server.settimeout(POLL)
 
+    def ours() -> bool:
+        """The socket file is still the one this agent made (not removed, nor replaced by another's)."""
+        try:
+            current = path.stat()
+        except OSError:
+            return False
+        return (current.st_ino, current.st_dev) == (identity_stat.st_ino, identity_stat.st_dev)
+
     def remove_socket() -> None:
         """Remove the socket (when it is still ours) before any client is answered with a closed
         connection: whoever sees the agent gone also sees its socket gone."""
-        try:
-            current = path.stat()
-            if (current.st_ino, current.st_dev) == (identity_stat.st_ino, identity_stat.st_dev):
+        if ours():
+            try:
                 path.unlink()
-        except OSError:
-            pass
+            except OSError:
+                pass
 
     def expired() -> bool:
         """Time up, or the computer slept since the last look, or the socket is not ours any more."""
@@ -228,11 +235,7 @@ def serve(path: Path, identity: bytes, seconds: int, runner: Callable[[bytes], b
         if now_mono >= ends or slept(now_mono - last_mono, now_boot - last_boot):
             return True
         last_mono, last_boot = now_mono, now_boot
-        try:
-            current = path.stat()
-        except OSError:
-            return True  # the socket was removed: stop
-        return (current.st_ino, current.st_dev) != (identity_stat.st_ino, identity_stat.st_dev)
+        return not ours()
 
     try:
         while True:
