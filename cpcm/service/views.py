@@ -33,6 +33,7 @@ import heapq
 import io
 import itertools
 import json
+import re
 import secrets
 import shutil
 from dataclasses import dataclass, field
@@ -991,19 +992,37 @@ def _statistics_spliced(place: _Place, head: dict, body: memoryview, cases_file:
 def _case_entries(text: str, case_ids: Iterable[str]) -> dict[str, tuple[int, int, list]]:
     """Where the entries of these cases are in a per-case file's JSON text ({case id: rows}, as
     `_dumps` writes it): case id -> (start, end, its rows); a case with no entry is left out.
-    A key is found by its JSON text and a colon, which no value's text holds (a quote in a
-    value's text is escaped) and only a key's place is followed by; ValueError when what follows
-    is not JSON."""
+    A key is found by its JSON text and a colon after a brace or comma: inside a value's text a
+    quote is escaped, and after a value's closing quote comes a separator, never a letter or a
+    digit, so a case id that starts with one is found only where it is a key. ValueError for a
+    case id that does not (a folder named by hand), or when what follows is not JSON."""
     found = {}
-    for case_id in case_ids:
-        needle = _dumps(case_id) + ":"
-        at = text.find(needle)
-        while at > 0 and text[at - 1] not in "{,":
-            at = text.find(needle, at + 1)
-        if at > 0:
-            rows, end = _SCAN(text, at + len(needle))
-            found[case_id] = (at, end, rows)
+    wanted = set(case_ids)
+    if not all(case_id[:1].isascii() and case_id[:1].isalnum() for case_id in wanted):
+        raise ValueError("a case id that does not start with a letter or digit")  # see below
+    if len(wanted) > FIND_EACH:  # many: every key found in one pass over the text (a search per case costs a pass each)
+        starts = {}
+        for match in _KEY.finditer(text):
+            case_id = json.loads(match[1])
+            if case_id in wanted:
+                starts[case_id] = match.start(1)
+    else:
+        starts = {}
+        for case_id in wanted:
+            needle = _dumps(case_id) + ":"
+            at = text.find(needle)
+            while at > 0 and text[at - 1] not in "{,":
+                at = text.find(needle, at + 1)
+            if at > 0:
+                starts[case_id] = at
+    for case_id, at in starts.items():
+        rows, end = _SCAN(text, at + len(_dumps(case_id)) + 1)
+        found[case_id] = (at, end, rows)
     return found
+
+
+FIND_EACH = 16  # cases whose entries `_case_entries` looks for one by one; more: in one pass
+_KEY = re.compile(r'[{,]("(?:[^"\\]|\\.)*"):')  # a key of a mapping in compact JSON, after the brace or comma before it
 
 
 def _spliced_cases(text: str, spans: Iterable[tuple[int, int]], added: dict[str, list]) -> str:
