@@ -40,9 +40,15 @@ def test_both_emitters_write_what_reads_back_as_the_record(record):
 
 def test_text_a_person_types_reads_back_from_either_emitter():
     body = {"tricky": TRICKY, "long": "x" * 5000, "quotes": "'q' and \"dq\"", "separators": "a\u2028b\x85c",
-            "lines": "one\n\n  two\n", "tab": "a\tb"}
+            "lines": "one\n\n  two\n", "tab": "a\tb", "tab_first": "\tindented\nnext", "tab_line": "\t\n",
+            "tabs_later": "a\n\tb\n"}
     assert codec.loads(codec.dumps(body)) == body
     assert codec.loads(pure_dumps(body)) == body
+    # a tab with line breaks: double-quoted by both (the pure emitter's literal block of a first line
+    # that starts with a tab does not read back)
+    for name in ("tab_first", "tab_line", "tabs_later"):
+        assert codec.dumps({name: body[name]}) == pure_dumps({name: body[name]})
+        assert codec.dumps({name: body[name]}).startswith(f'{name}: "'.encode())
 
 
 # -- emit.dumps: records without ruamel's representer, byte for byte what codec.dumps writes -----

@@ -25,9 +25,11 @@ _YAML11_WORDS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
 
 
 def _str(representer: SafeRepresenter, value: str):
-    if not value.replace("\n", "").replace("\t", "").isprintable():
+    if not value.replace("\n", "").replace("\t", "").isprintable() or ("\n" in value and "\t" in value):
         # control characters, CR, NEL, line/paragraph separators...: a literal block or single
-        # quotes would write them raw (unreadable, or read back changed); double quotes escape them
+        # quotes would write them raw (unreadable, or read back changed); double quotes escape them.
+        # Tabs with line breaks too: the C emitter writes them so, and the pure one's literal block
+        # does not read back when its first line starts with a tab
         style = '"'
     elif "\n" in value:
         style = "|"
