@@ -89,7 +89,7 @@ def test_a_folder_left_out_of_a_merge_tree_is_still_known_to_exist(sides):
 def test_the_files_a_sync_would_update_are_compared_by_content_and_only_those(sides):
     g, base, ours, theirs = sides
     root = g.root
-    changes = g.changes(ours, theirs)
+    changes = {path: change.old.blob if change.old else None for path, change in remote.changed_files(g, ours, theirs).items()}
     assert changes["cases/C/01.registration.yaml.age"] is None           # not in ours: a new file
     assert changes[TEAM] == full(root, ours)[TEAM].blob
     assert "cases/U/01.note.yaml.age" not in changes

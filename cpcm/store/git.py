@@ -511,17 +511,6 @@ class Git:
         out = self.run(["diff-tree", "--name-only", "-z", old_tree, new_tree], env=self.tree_only())
         return {name for name in out.split("\0") if name}
 
-    def changes(self, old: str, new: str) -> dict[str, str | None]:
-        """The files that differ between two commits (added, removed or changed): path -> its
-        blob id in `old` (None: not in `old`). Proportional to the change, not to the repository
-        (git descends only into the sub-trees whose ids differ)."""
-        fields = self.run(["diff-tree", "-r", "-z", "--no-renames", old, new], env=self.tree_only()).split("\0")
-        found: dict[str, str | None] = {}
-        for meta, path in zip(fields[0::2], fields[1::2]):
-            blob = meta.split()[2]
-            found[path] = None if blob.strip("0") == "" else blob
-        return found
-
     def edited(self, expected: Mapping[str, str | None]) -> list[str]:
         """The files of the working tree that are not as `expected` (path -> blob id; None: no
         file there): edited, deleted or added by hand. Reads those files only, not the whole tree
