@@ -940,16 +940,23 @@ def statistics_rows(ctx) -> tuple[list[list[list]], Any, int, int] | None:
         return None
     per_case, failed, clean, total = made
     tally = _tally(per_case)
-    head = {"version": VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(failed), "stamp": secrets.token_hex(8),
-            "cases": len(per_case), "total": total}
     if clean and still(place):
-        try:
-            write_view(cases_file, place.cache.recipient, {"version": VERSION, "tag": place.tag, "stamp": head["stamp"]},
-                       _dumps(per_case).encode())
-            write_view(place.path, place.cache.recipient, head, _dumps(tally).encode())
-        except OSError:
-            pass  # a read never fails because the local cache cannot be written
+        _statistics_stored(place, cases_file, failed, len(per_case), total, lambda: _dumps(per_case), tally)
     return _groups(tally), session.zone, len(per_case), total
+
+
+def _statistics_stored(place: _Place, cases_file: Path, failed: Iterable[str], count: int, total: int,
+                       cases_json: Callable[[], str], tally: list[list]) -> None:
+    """The statistics view of the tree now written: its per-case file (`cases_json()`: the JSON
+    text {case id: rows}) first, then the tally with the head that names it."""
+    head = {"version": VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(failed), "stamp": secrets.token_hex(8),
+            "cases": count, "total": total}
+    try:
+        write_view(cases_file, place.cache.recipient, {"version": VERSION, "tag": place.tag, "stamp": head["stamp"]},
+                   cases_json().encode())
+        write_view(place.path, place.cache.recipient, head, _dumps(tally).encode())
+    except OSError:
+        pass  # a read never fails because the local cache cannot be written
 
 
 def _statistics_spliced(place: _Place, head: dict, body: memoryview, cases_file: Path, zone
@@ -977,15 +984,9 @@ def _statistics_spliced(place: _Place, head: dict, body: memoryview, cases_file:
     except (ValueError, KeyError):
         return None
     count, total = head["cases"] - len(entries) + len(added), head["total"] + changes.added
-    new = {"version": VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(changes.failed),
-           "stamp": secrets.token_hex(8), "cases": count, "total": total}
     if changes.clean and still(place):
-        try:
-            write_view(cases_file, place.cache.recipient, {"version": VERSION, "tag": place.tag, "stamp": new["stamp"]},
-                       _spliced_cases(text, [(start, end) for start, end, _rows in entries.values()], added).encode())
-            write_view(place.path, place.cache.recipient, new, _dumps(tally).encode())
-        except OSError:
-            pass  # a read never fails because the local cache cannot be written
+        _statistics_stored(place, cases_file, changes.failed, count, total,
+                           lambda: _spliced_cases(text, [(start, end) for start, end, _rows in entries.values()], added), tally)
     return _groups(tally), zone, count, total
 
 

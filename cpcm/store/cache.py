@@ -53,9 +53,9 @@ MERGE_FROM = 12  # segments in a table before a save merges them into one
 
 
 def dirty_cases(root: Path, names: Iterable[str] | None = None) -> set[str]:
-    """The case folders with a committed file changed or deleted on disk (or staged). Files
-    never committed are not looked for: scanning 10,000 folders for them would double the
-    cost, and they cannot make a committed summary wrong (`cpcm verify` reports them).
+    """The case folders with a committed file changed or deleted on disk (or staged). Over every
+    folder, files never committed are not looked for: scanning 10,000 folders for them would
+    double the cost (`cpcm verify` reports them); in a few named folders they are.
     `names`: look only at these case folders (git looks at their files only).
     Read from git's index and the files when the repository is as cpcm's writes leave it (no
     process: `Git.changed_on_disk`), or for a few named folders from their files and the commit's
