@@ -639,10 +639,17 @@ def _packed(case_id: str, row: list) -> str | tuple[None, str]:
     sort as (registered, case id) do (`_sort_key`); a key that holds a NUL, or is not text, is
     kept as (None, JSON), and the rows are then sorted by `_sort_key` itself."""
     text = _dumps([case_id, row])
+    key = _key(case_id, row)
+    return (None, text) if key is None else f"{key}\0{text}"
+
+
+def _key(case_id: Any, row: list) -> str | None:
+    """A row's place in the list as text, "registered NUL case id" (NUL is below every other
+    character: these texts sort as `_sort_key` does); None when a part is not text or holds a NUL."""
     registered = row[4] or ""
     if type(registered) is str and type(case_id) is str and "\0" not in registered and "\0" not in case_id:
-        return f"{registered}\0{case_id}\0{text}"
-    return (None, text)
+        return f"{registered}\0{case_id}"
+    return None
 
 
 def _json_of(packed: str | tuple[None, str]) -> str:
@@ -733,16 +740,11 @@ class _Layout:
 
 
 def _keys(items: list[list]) -> list[str] | None:
-    """Each row's place in the list as text, "registered NUL case id" (NUL is below every other
-    character: these texts sort as `_sort_key` does); None when a key is not text or holds a NUL
-    or a line break."""
+    """Each row's `_key`, one a line; None when one has none or holds a line break."""
     keys = []
     for case_id, row in items:
-        registered = row[4] or ""
-        if type(registered) is not str or type(case_id) is not str:
-            return None
-        key = f"{registered}\0{case_id}"
-        if key.count("\0") != 1 or "\n" in key:
+        key = _key(case_id, row)
+        if key is None or "\n" in key:
             return None
         keys.append(key)
     return keys
