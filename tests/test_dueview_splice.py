@@ -55,7 +55,8 @@ def test_a_spliced_view_holds_what_the_view_made_whole_holds(ctx, dropped, chang
         source = before.get(case_id, before["CP-BBBB-0002"])
         after[case_id] = _moved(source, days)
         fresh.add(case_id, after[case_id][1], COVERS.get(case_id, {}), _builder_pieces(after[case_id]))
-    got_small, got_data, window = dueview._spliced(body, dropped | set(changed), fresh)
+    got_small, parts, window, _ = dueview._spliced(body, dropped | set(changed), fresh)
+    got_data = b"".join(parts.values())
     whole = _whole(ctx, after, [c for c in old_order if c not in dropped and c not in changed] + list(changed))
     assert described(got_small, got_data) == described(*whole.body())
     assert window == [whole.lo, whole.hi]
@@ -208,7 +209,8 @@ def test_a_changed_case_that_cannot_be_kept_leaves_nothing_in_the_view_spliced(c
     pieces[1] = (lo, hi, n, [(no_owner, *triples[0][1:]), *triples[1:]])
     with pytest.raises(tables_mod.NotKept):
         fresh.add("CP-BBBB-0002", "amina", {}, pieces)
-    got_small, got_data, _ = dueview._spliced(body, {"CP-BBBB-0002"}, fresh)
+    got_small, parts, _, _ = dueview._spliced(body, {"CP-BBBB-0002"}, fresh)
+    got_data = b"".join(parts.values())
     got = described(got_small, got_data)
     assert "CP-BBBB-0002" not in got["cases"] and all(item[4] != "CP-BBBB-0002" for item in got["items"])
 

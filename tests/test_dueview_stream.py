@@ -71,9 +71,10 @@ def _builder_pieces(entry: list) -> list[tuple]:
     return dueview._pieces(entry, {tables_mod.TEXT + k: v for k, v in TEXTS.items()})
 
 
-def described(small: dict, data) -> dict:
-    """What a view's body says, by name rather than number: its items in order, its cases, the window."""
-    body = dueview.ViewBody(json.loads(json.dumps(small)), memoryview(bytes(data)))
+def described(small: dict, data, parts: dict | None = None) -> dict:
+    """What a view's body says, by name rather than number: its items in order, its cases, the window
+    (`parts`: the body in its sections, `data` None)."""
+    body = dueview.ViewBody(json.loads(json.dumps(small)), None if data is None else memoryview(bytes(data)), parts=parts)
     items = body.items
     listed = []
     for k in range(len(items["due"])):

@@ -250,6 +250,14 @@ def test_a_few_case_folders_are_checked_from_their_files_without_gits_index(tmp_
     assert cache._few_changed(store, named) == changed | {"H"}  # and a record a fill would read, not in the commit
     assert cache._few_changed(store, ["cases/A", "cases/B", "cases/nowhere"]) == {"A"}
     assert started == {"ls-tree": 2}
+    # given each folder's tree id (a view has them from `diff-tree`): those small trees listed, the same answer
+    trees = {entry.split("\t")[1]: entry.split()[2] for entry in git(root, "ls-tree", "HEAD:cases").splitlines()}
+    started.clear()
+    assert cache._few_changed(store, named, trees) == changed | {"H"}
+    assert started == {"ls-tree": len(named)}
+    started.clear()
+    assert cache._few_changed(store, ["cases/A", "cases/nowhere"], trees) == {"A"}  # one without its id: the commit's listing
+    assert started == {"ls-tree": 1}
     (root / ".git" / "index").write_bytes(index)
     assert cache.dirty_cases(root, list("ABH")) == {"A", "H"}  # named: from the files, whatever git's index holds
     assert "status" not in started
@@ -351,3 +359,15 @@ def test_the_names_changed_between_two_trees_are_those_git_names(tmp_path, monke
     (root / ".git" / "index").write_bytes(index)
     git(root, "gc", "-q")  # packed: the same
     assert store.changed_names(first, second) == {"b", "c", "d", "e"}
+    # with each name's folder id on both sides, from the same one process
+    def folder(tree: str, name: str) -> str | None:
+        meta = git(root, "ls-tree", tree, "--", name).split("\t")[0].split()
+        return meta[2] if meta and meta[1] == "tree" else None
+
+    for old, new in pairs:
+        started.clear()
+        entries = store.changed_entries(old, new)
+        assert started == {"diff-tree": 1}
+        assert entries == {name: (folder(old, name), folder(new, name)) for name in by_git(old, new)}
+    assert store.changed_entries(first, second)["c"] == (folder(first, "c"), None)  # a folder, then a file
+    assert store.changed_entries(second, first)["c"][1] == folder(first, "c") is not None

@@ -29,7 +29,7 @@ import json
 import secrets
 import sys
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from cpcm.domain.policy import risk_rank
 from cpcm.service import tables, views
@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from cpcm.service.duelines import DueView
 
 DUE = "due"
+
+
+_text_key = json.JSONEncoder(separators=(",", ":")).encode  # a static text's key, and its line in the view
 
 
 def cell(value: Any) -> str:
@@ -104,7 +107,7 @@ class _Builder:
                 code, title, owner, rule, why, source, risk, requested_by, barred = static
                 local = "\t".join((cell(case_id), cell(title), cell(local_text(tables.time_of(due, self.zone), self.zone))))
                 reason = cell(f"{why} ({self.ctx.policy.short_source(rule)})")
-                key = json.dumps(static, separators=(",", ":"))
+                key = _text_key(static)
                 bounds = (NONE_LO if lo is None else lo, NONE_HI if hi is None else hi)
                 self.items.append((tables.code_instant(due), risk_rank(risk), case_id, position,
                                    self.pieces.setdefault(bounds, len(self.pieces)),
@@ -152,12 +155,11 @@ class _Builder:
         for lo, hi in self.pieces:
             columns["piece_lo"].append(lo)
             columns["piece_hi"].append(hi)
-        statics = [json.loads(key) for key in self.texts]
-        texts = {"local": "\n".join(local), "ids": "\n".join(case[0] for case in self.cases)}
+        texts = {"local": "\n".join(local), "ids": "\n".join(case[0] for case in self.cases), "texts": "\n".join(self.texts)}
         where, data = views.sections({**{name: column.tobytes() for name, column in columns.items()},
                                        **{name: text.encode() for name, text in texts.items()}})
         owners, whys = list(self.owners), list(self.whys)
-        small = {"owners": owners, "whys": whys, "texts": statics, "tails": [[o, w] for o, w in tails],
+        small = {"owners": owners, "whys": whys, "tails": [[o, w] for o, w in tails],
                  "workers": list(workers), "covers": covers,
                  "admission": self.admission, "odd": odd, "sections": where, "items": len(self.items),
                  "cases": len(self.cases)}
@@ -170,19 +172,20 @@ class ViewBody:
     and iterated as the arrays they were written from), not copied out: about 14 MB at 233,000
     items."""
 
-    def __init__(self, small: dict, data):
+    def __init__(self, small: dict, data, local: list[str] | None = None, parts: dict[str, Any] | None = None):
+        """`data`: the view's body, or None with `parts`, its sections' bytes by name (`views.laid_out`);
+        `local`: the printed texts when they are at hand."""
         self.small = small
-        where = small["sections"]
-        self.items: dict[str, Any] = {}
-        whole = memoryview(data).cast("B")
-        for name in (*_INSTANTS, *_NUMBERS):
-            start, end = where[name]
-            self.items[name] = whole[start:end].cast("q" if name in _INSTANTS else "i")  # TypeError: not whole items
-        start, end = where["ids"]
-        text = str(data[start:end], "utf-8")
-        self.ids = text.split("\n") if text else []
-        self._data, self._local = data, None
-        self.owners, self.whys, self.texts = small["owners"], small["whys"], small["texts"]
+        if parts is None:
+            whole = memoryview(data).cast("B")
+            parts = {name: whole[start:end] for name, (start, end) in small["sections"].items()}
+        self._parts = parts
+        # TypeError: not whole items
+        self.items: dict[str, Any] = {name: memoryview(parts[name]).cast("B").cast("q" if name in _INSTANTS else "i")
+                                      for name in (*_INSTANTS, *_NUMBERS)}
+        self.ids = self._lines("ids")
+        self._local, self._texts = local, None
+        self.owners, self.whys = small["owners"], small["whys"]
         self.workers, self.admission, self.odd = small["workers"], small["admission"], small["odd"]
         self.tails = small["tails"]
         self.covers = {int(k): v for k, v in small["covers"].items()}
@@ -193,10 +196,25 @@ class ViewBody:
         one text split at once, so the strings lie in memory in the order `due` prints them (made
         from parts kept once, they were read all over memory: twice as slow at 100,000 cases)."""
         if self._local is None:
-            start, end = self.small["sections"]["local"]
-            text = str(self._data[start:end], "utf-8")
-            self._local = text.split("\n") if text else []
+            self._local = self._lines("local")
         return self._local
+
+    def _lines(self, name: str) -> list[str]:
+        text = str(self._parts[name], "utf-8")
+        return text.split("\n") if text else []
+
+    @property
+    def text_keys(self) -> list[str]:
+        """Each static text as its JSON (`_text_key`), by its number."""
+        return self._lines("texts")
+
+    @property
+    def texts(self) -> list[list]:
+        """Each static text (code, title, owner, rule, reason, source, risk, requested by, barred),
+        by its number: read from the view once asked for (one parse of all)."""
+        if self._texts is None:
+            self._texts = json.loads(b"[" + bytes(self._parts["texts"]).replace(b"\n", b",") + b"]")
+        return self._texts
 
     def worker(self, index: int) -> str:
         return self.workers[self.items["worker"][index]]
@@ -362,9 +380,10 @@ def _made(ctx, session, place, loaded) -> tuple[ViewBody, list] | None:
         clean = changes.clean
     if changes is None:
         small, data = builder.body()
-        window = [builder.lo, builder.hi]
+        window, local, parts = [builder.lo, builder.hi], None, None
     else:
-        small, data, window = _spliced(old, drop, builder)
+        small, parts, window, local = _spliced(old, drop, builder)
+        data = None
         del old
     del builder  # its items, before the view is read back
     if clean and views.still(place):
@@ -372,10 +391,10 @@ def _made(ctx, session, place, loaded) -> tuple[ViewBody, list] | None:
         head = {"version": views.VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(retry - live_ids),
                 "live": sorted(live_ids), "window": window, "stamp": secrets.token_hex(8), "body": small}
         try:
-            views.write_view(place.path, place.cache.recipient, head, data)
+            views.write_view(place.path, place.cache.recipient, head, data if parts is None else parts.values())
         except OSError:
             pass  # a read never fails because the local cache cannot be written
-    return ViewBody(small, memoryview(data)), live
+    return ViewBody(small, data, local, parts), live
 
 
 def _live_rows(ctx, case_ids) -> list:
@@ -398,10 +417,41 @@ def _live_rows(ctx, case_ids) -> list:
     return rows
 
 
-def _spliced(old: ViewBody, drop: set[str], new: _Builder) -> tuple[dict, bytes, list]:
+FEW = 64  # up to this many cases dropped from a view: looked for one by one (else in one pass)
+
+
+def _positions(column, values: Sequence[int], first: bool = False) -> list[int]:
+    """Where a column of ints ('i': an array or a memoryview) holds any of `values`, in order (with
+    `first`: only the first place of each): each value looked for in the column's bytes (a few
+    cases' items: no pass over the column in Python), or one pass when there are many."""
+    from array import array
+
+    if len(values) > FEW:
+        wanted = set(values)
+        found = [k for k, value in enumerate(column) if value in wanted]
+        return sorted({column[k]: k for k in reversed(found)}.values()) if first else found
+    raw, size = bytes(memoryview(column).cast("B")), column.itemsize
+    found = []
+    for value in values:
+        pattern = array("i", [value]).tobytes()
+        at = raw.find(pattern)
+        while at >= 0:
+            if at % size == 0:
+                found.append(at // size)
+                if first:
+                    break
+            at = raw.find(pattern, at + 1)
+    found.sort()
+    return found
+
+
+def _spliced(old: ViewBody, drop: set[str], new: _Builder) -> tuple[dict, dict[str, Any], list, list[str]]:
     """The view `old` without the cases of `drop` and with the cases `new` holds, as `body` gives
-    it, and its window: the old items kept as they are and in their order (their columns copied,
-    nothing made again), the new ones put in their places by (due time, risk, case). What the
+    it but in parts (`views.laid_out`), its window, and its printed texts (`ViewBody.local`): the old items kept as they are and in
+    their order (their columns copied in runs, nothing made again), the new ones put in their places
+    by (due time, risk, case). A new case takes the number of a case dropped (a case written is
+    dropped and added again: its number stays), a case dropped and not replaced gives its number
+    to one of the last cases, so that the kept items' case numbers are copied with them. What the
     items number (owners, reasons, texts, owner and reason pairs, pieces, workers) keeps its old
     numbers and adds the new ones, then loses what nothing uses any more (nothing of a case the
     worker no longer reads stays). `due` prints from it what it prints from a view made anew (an
@@ -410,33 +460,23 @@ def _spliced(old: ViewBody, drop: set[str], new: _Builder) -> tuple[dict, bytes,
     again (14 s)."""
     from array import array
     from bisect import bisect_left, bisect_right
-    from itertools import compress
 
-    items = old.items
-    keep_case = [case_id not in drop for case_id in old.ids]
-    number, count = [], 0  # an old case's number in the view spliced (-1: dropped)
-    for kept in keep_case:
-        number.append(count if kept else -1)
-        count += kept
-    kept_items = list(compress(range(len(items["due"])), map(keep_case.__getitem__, items["case"])))
-    gone_case = [not kept for kept in keep_case]
-    dropped = list(compress(range(len(items["due"])), map(gone_case.__getitem__, items["case"])))
-
-    def runs(a: int, b: int):
-        """The kept items from the a-th to before the b-th, as runs of old items [start, end)."""
-        if a >= b:
-            return
-        start, end = kept_items[a], kept_items[b - 1] + 1
-        for gap in dropped[bisect_left(dropped, start):bisect_left(dropped, end)]:
-            if gap > start:
-                yield start, gap
-            start = gap + 1
-        if start < end:
-            yield start, end
+    items, ids = old.items, old.ids
+    n_cases, n_items = len(ids), len(items["due"])
+    if len(drop) <= FEW:
+        gone = sorted(ids.index(case_id) for case_id in drop if case_id in ids)
+    else:
+        gone = [index for index, case_id in enumerate(ids) if case_id in drop]
+    dropped = _positions(items["case"], gone)  # their items
+    added = new.cases
+    slot = [gone[j] if j < len(gone) else n_cases + j - len(gone) for j in range(len(added))]  # a new case's number
+    count = n_cases - len(gone) + len(added)
+    gone_set = set(gone)
+    moved = dict(zip((index for index in range(count, n_cases) if index not in gone_set),
+                     (hole for hole in gone[len(added):] if hole < count)))  # a last case -> the number it takes
 
     # the old numbers kept, `new`'s (its dicts number their keys in order) turned into them
-    owners, whys = _Numbering(old.owners), _Numbering(old.whys)
-    statics = _Numbering(json.dumps(text, separators=(",", ":")) for text in old.texts)  # as `add` keys them
+    owners, whys, statics = _Numbering(old.owners), _Numbering(old.whys), _Numbering(old.text_keys)
     bounds = _Numbering(zip(items["piece_lo"], items["piece_hi"]))
     tails, workers = _Numbering(tuple(pair) for pair in old.tails), _Numbering(old.workers)
     owner_of, why_of = [owners.of(o) for o in new.owners], [whys.of(w) for w in new.whys]
@@ -444,15 +484,13 @@ def _spliced(old: ViewBody, drop: set[str], new: _Builder) -> tuple[dict, bytes,
 
     fresh = sorted(new.items, key=lambda item: item[:4])
     due, rank, case = items["due"], items["rank"], items["case"]
-    ids = old.ids
 
     def place_of(key: tuple) -> int:
-        """How many kept items come before an item of `key` (no kept item has its case)."""
-        lo, hi = 0, len(kept_items)
+        """How many old items come before an item of `key` (no kept item has its case)."""
+        lo, hi = 0, n_items
         while lo < hi:
             mid = (lo + hi) // 2
-            k = kept_items[mid]
-            if (due[k], rank[k], ids[case[k]]) < key:
+            if (due[mid], rank[mid], ids[case[mid]]) < key:
                 lo = mid + 1
             else:
                 hi = mid
@@ -460,73 +498,98 @@ def _spliced(old: ViewBody, drop: set[str], new: _Builder) -> tuple[dict, bytes,
 
     places = [place_of((item[0], item[1], item[2])) for item in fresh]
 
-    columns = {name: array("q") for name in _INSTANTS if not name.startswith(("span", "piece_"))}
-    columns.update({name: array("i") for name in _NUMBERS if name != "worker"})
+    def runs(a: int, b: int):
+        """The old items from the a-th to before the b-th that are kept, as runs [start, end)."""
+        start = a
+        for gap in dropped[bisect_left(dropped, a):bisect_left(dropped, b)]:
+            if gap > start:
+                yield start, gap
+            start = gap + 1
+        if start < b:
+            yield start, b
+
+    copied = ("due", "target", "aim", "rank", "owner", "why", "static", "tail", "piece", "case")
+    columns = {name: array(items[name].format) for name in copied}
     local: list[str] = []
     old_local = old.local
     done = 0
-    for place, item in [*zip(places, fresh), (len(kept_items), None)]:
-        for start, end in runs(done, place):  # copied as they are (a case's number: renumbered)
-            for name in ("due", "target", "aim", "rank", "owner", "why", "static", "tail", "piece"):
+    for place, item in [*zip(places, fresh), (n_items, None)]:
+        for start, end in runs(done, place):  # copied as they are
+            for name in copied:
                 columns[name].frombytes(items[name][start:end].cast("B"))
-            columns["case"].extend(map(number.__getitem__, case[start:end]))
             local.extend(old_local[start:end])
         done = place
         if item is None:
             break
         at, risk, _case, _position, piece, target, index, owner, why, static, text, _odd_due, _odd_target = item
         owner, why = owner_of[owner], why_of[why]
-        tail = tails.of((owner, why))
         for name, value in (("due", at), ("target", target), ("aim", at if target == NO_TARGET else target), ("rank", risk),
-                            ("owner", owner), ("why", why), ("static", static_of[static]), ("tail", tail),
-                            ("piece", piece_of[piece]), ("case", count + index)):
+                            ("owner", owner), ("why", why), ("static", static_of[static]), ("tail", tails.of((owner, why))),
+                            ("piece", piece_of[piece]), ("case", slot[index])):
             columns[name].append(value)
         local.append(text)
+    if moved:
+        numbers = columns["case"]
+        for k in _positions(numbers, list(moved)):
+            numbers[k] = moved[numbers[k]]
     odd: dict[str, list] = {}
-    for key, codes in old.odd.items():  # an old item's place: after the new items put before it
+    for key, codes in old.odd.items():  # an old item's place: less the dropped before it, after the new put before it
         k = int(key)
-        j = bisect_left(kept_items, k)
-        if j < len(kept_items) and kept_items[j] == k:
-            odd[str(j + bisect_right(places, j))] = codes
+        j = bisect_left(dropped, k)
+        if j == len(dropped) or dropped[j] != k:
+            odd[str(k - j + bisect_right(places, k))] = codes
     for i, item in enumerate(fresh):
         if item[11] is not None or item[12] is not None:
-            odd[str(places[i] + i)] = [item[11], item[12]]
+            odd[str(places[i] - bisect_left(dropped, places[i]) + i)] = [item[11], item[12]]
 
-    columns["worker"] = array("i", compress(items["worker"], keep_case))
-    columns["span_lo"] = array("q", compress(items["span_lo"], keep_case))
-    columns["span_hi"] = array("q", compress(items["span_hi"], keep_case))
-    covers = {str(number[index]): cover for index, cover in old.covers.items() if number[index] >= 0}
-    for index, (case_id, worker, cover, first, last) in enumerate(new.cases):
-        columns["worker"].append(workers.of(worker))
-        columns["span_lo"].append(NONE_LO if first is None else first)
-        columns["span_hi"].append(NONE_HI if last is None else last)
+    # per case: the new cases in their numbers, the last cases moved into the numbers left
+    case_ids = list(ids)
+    per_case = {name: array(items[name].format, items[name].cast("B").tobytes()) for name in ("worker", "span_lo", "span_hi")}
+    covers = {index: cover for index, cover in old.covers.items() if index not in gone_set}
+    for (case_id, worker, cover, first, last), at in zip(added, slot):
+        values = ((case_ids, case_id), (per_case["worker"], workers.of(worker)),
+                  (per_case["span_lo"], NONE_LO if first is None else first), (per_case["span_hi"], NONE_HI if last is None else last))
+        for column, value in values:
+            if at < n_cases:
+                column[at] = value
+            else:
+                column.append(value)
         if cover:
-            covers[str(count + index)] = cover
+            covers[at] = cover
+    for last, hole in moved.items():
+        for column in (case_ids, *per_case.values()):
+            column[hole] = column[last]
+        if last in covers:
+            covers[hole] = covers.pop(last)
+    for column in (case_ids, *per_case.values()):
+        del column[count:]
+    columns.update(per_case)
     # what no item (or case) uses any more is left out: a case dropped takes its texts, reasons and
     # the rest with it, as from a view made anew (no text of a case the worker no longer reads is
-    # kept), and the tables do not grow with every write (one pass over each column)
-    owner_list, owner_map = _compacted(owners.values, columns, "owner")
-    why_list, why_map = _compacted(whys.values, columns, "why")
-    static_list, _ = _compacted(statics.values, columns, "static")
-    bound_list, _ = _compacted(bounds.values, columns, "piece")
-    worker_list, _ = _compacted(workers.values, columns, "worker")
-    tail_list, _ = _compacted(tails.values, columns, "tail")
+    # kept), and the tables do not grow with every write. Only what the cases dropped used may have
+    # gone out of use: when all of it is still used, nothing is renumbered
+    def compacted(table: list, name: str, rows: Sequence[int]) -> tuple[list, list[int] | None]:
+        was = items[name]
+        return _compacted(table, columns, name, None if len(rows) > FEW else {was[k] for k in rows})
+
+    owner_list, owner_map = compacted(owners.values, "owner", dropped)
+    why_list, why_map = compacted(whys.values, "why", dropped)
+    static_list, _ = compacted(statics.values, "static", dropped)
+    bound_list, _ = compacted(bounds.values, "piece", dropped)
+    worker_list, _ = compacted(workers.values, "worker", gone)
+    tail_list, _ = compacted(tails.values, "tail", dropped)
     tail_list = [(owner_map[o] if owner_map else o, why_map[w] if why_map else w) for o, w in tail_list]
     columns["piece_lo"] = array("q", (lo for lo, _ in bound_list))
     columns["piece_hi"] = array("q", (hi for _, hi in bound_list))
-    firsts = [lo for lo in columns["span_lo"] if lo != NONE_LO]
-    lasts = [hi for hi in columns["span_hi"] if hi != NONE_HI]
-    window = [max(firsts) if firsts else None, min(lasts) if lasts else None]
-    case_ids = [*compress(ids, keep_case), *(case[0] for case in new.cases)]
-    texts = {"local": "\n".join(local), "ids": "\n".join(case_ids)}
-    del local
-    kept_items.clear()  # its memory given back (`runs` and `place_of` still name it)
-    where, data = views.sections({**{name: columns[name] for name in (*_INSTANTS, *_NUMBERS)}, **texts})
+    first, last = max(columns["span_lo"], default=NONE_LO), min(columns["span_hi"], default=NONE_HI)  # the unbounded: extremes
+    window = [None if first == NONE_LO else first, None if last == NONE_HI else last]
+    texts = {"local": "\n".join(local), "ids": "\n".join(case_ids), "texts": "\n".join(static_list)}
+    where, parts = views.laid_out({**{name: columns[name] for name in (*_INSTANTS, *_NUMBERS)}, **texts})
     admission = [row for row in old.admission if row[0] not in drop] + new.admission
-    small = {"owners": owner_list, "whys": why_list, "texts": [json.loads(text) for text in static_list],
-             "tails": [[o, w] for o, w in tail_list], "workers": worker_list, "covers": covers, "admission": admission, "odd": odd,
+    small = {"owners": owner_list, "whys": why_list, "tails": [[o, w] for o, w in tail_list], "workers": worker_list,
+             "covers": {str(index): cover for index, cover in covers.items()}, "admission": admission, "odd": odd,
              "sections": where, "items": len(columns["due"]), "cases": len(case_ids)}
-    return small, data, window
+    return small, parts, window, local
 
 
 class _Numbering:
@@ -545,11 +608,14 @@ class _Numbering:
         return found
 
 
-def _compacted(table: list, columns: dict, name: str) -> tuple[list, list[int] | None]:
+def _compacted(table: list, columns: dict, name: str, maybe: set[int] | None = None) -> tuple[list, list[int] | None]:
     """`table` without the entries the column `name` does not number, that column renumbered to
-    match, and the new number of each old one (None: all in use, nothing changed)."""
+    match, and the new number of each old one (None: all in use, nothing changed). `maybe`: the
+    only numbers that may be out of use (each looked for in the column's bytes), when known."""
     from array import array
 
+    if maybe is not None and len(_positions(columns[name], sorted(maybe), first=True)) == len(maybe):
+        return table, None
     used = set(columns[name])
     if len(used) == len(table):
         return table, None
@@ -748,8 +814,10 @@ class _Streamed:
         start = len(data)
         data += "\n".join(self.ids[index] for index in kept).encode()
         where["ids"] = [start, len(data)]
-        texts = [self.texts[by_no[text]] for text in statics]  # in the order of their numbers in the view
-        small = {"owners": list(owners), "whys": list(whys), "texts": texts, "tails": [[o, w] for o, w in tails],
+        start = len(data)
+        data += "\n".join(_text_key(self.texts[by_no[text]]) for text in statics).encode()  # in the order of their numbers
+        where["texts"] = [start, len(data)]
+        small = {"owners": list(owners), "whys": list(whys), "tails": [[o, w] for o, w in tails],
                  "workers": list(workers), "covers": covers, "admission": admission, "odd": odd, "sections": where,
                  "items": len(order), "cases": len(kept)}
         return small, data

@@ -131,13 +131,20 @@ def write_view(path: Path, recipient: str, head: dict, body: bytes | Iterable[by
 
 def sections(texts: dict[str, Any]) -> tuple[dict[str, list[int]], bytes]:
     """Texts (or bytes, or an array's items) laid end to end: where each is (byte offsets), and the bytes."""
-    where, chunks, at = {}, [], 0
+    where, parts = laid_out(texts)
+    return where, b"".join(parts.values())
+
+
+def laid_out(texts: dict[str, Any]) -> tuple[dict[str, list[int]], dict[str, Any]]:
+    """`sections` without joining them: where each would be, and each one's bytes (`memoryview`
+    or `bytes`; written one after the other, in this order)."""
+    where, parts, at = {}, {}, 0
     for name, text in texts.items():
         data = text.encode() if isinstance(text, str) else memoryview(text).cast("B")
         where[name] = [at, at + len(data)]
-        chunks.append(data)
+        parts[name] = data
         at += len(data)
-    return where, b"".join(chunks)
+    return where, parts
 
 
 def _section(head: dict, body: memoryview, name: str) -> str:
@@ -225,13 +232,12 @@ class _Changes:
     added: int = 0  # case folders now, less before, among those changed
 
 
-def _tree_ids(git, names: Sequence[str], tree: str | None = None) -> dict[str, str]:
-    """The tree id of each of these case folders at the commit readers read, or in the `cases`
-    tree `tree` (absent: not there)."""
+def _tree_ids(git, names: Sequence[str]) -> dict[str, str]:
+    """The tree id of each of these case folders at the commit readers read (absent: not there)."""
     found: dict[str, str] = {}
     names = list(names)
     for start in range(0, len(names), 500):
-        out = git.run(["ls-tree", "-z", tree or f"{git.rev}:{CASES}", "--", *names[start:start + 500]])
+        out = git.run(["ls-tree", "-z", f"{git.rev}:{CASES}", "--", *names[start:start + 500]])
         for entry in out.split("\0"):
             meta, _, name = entry.partition("\t")
             parts = meta.split()
@@ -269,17 +275,20 @@ def _read_changes_since(place: _Place, old_tree: str, retry: Sequence[str]) -> _
     ctx = place.ctx
     git = ctx.store.git
     try:
-        names = (git.changed_names(old_tree, place.tree) if old_tree != place.tree else set()) | set(retry)
+        changed = git.changed_entries(old_tree, place.tree) if old_tree != place.tree else {}
+        names = set(changed) | set(retry)
         if len(names) > SMALL:
             return None
-        present = _tree_ids(git, sorted(names)) if names else {}
-        before = _tree_ids(git, sorted(names), old_tree) if names else {}
+        present = {name: now for name, (_was, now) in changed.items() if now is not None}
+        again = sorted(set(retry) - set(changed))  # not changed: the same folder in both trees, or none
+        if again:
+            present.update(_tree_ids(git, again))
     except GitError:
         return None
-    found = _Changes(gone=names - set(present), added=len(present) - len(before))
+    found = _Changes(gone=names - set(present), added=sum((now is not None) - (was is not None) for was, now in changed.values()))
     if not present:
         return found
-    found.clean = not dirty_cases(ctx.root, present)
+    found.clean = not dirty_cases(ctx.root, present, present if git.rev == "HEAD" else None)
     store = ctx.store
     held = store.record_cache
     collect = store.record_cache = Collector(None)  # a few cases: decrypted, without loading the record table's shards

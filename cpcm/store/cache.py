@@ -42,7 +42,7 @@ import stat
 import time
 import zlib
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from cpcm.crypto import cipher
 from cpcm.store import atomic
@@ -52,11 +52,13 @@ VERSION = 2
 MERGE_FROM = 12  # segments in a table before a save merges them into one
 
 
-def dirty_cases(root: Path, names: Iterable[str] | None = None) -> set[str]:
+def dirty_cases(root: Path, names: Iterable[str] | None = None, trees: Mapping[str, str] | None = None) -> set[str]:
     """The case folders with a committed file changed or deleted on disk (or staged). Over every
     folder, files never committed are not looked for: scanning 10,000 folders for them would
     double the cost (`cpcm verify` reports them); in a few named folders they are.
-    `names`: look only at these case folders (git looks at their files only).
+    `names`: look only at these case folders (git looks at their files only); `trees`: their
+    tree ids in the last commit, when the caller has them (then git reads those small trees
+    rather than the `cases` tree, 4 MB at 100,000 cases).
     Read from git's index and the files when the repository is as cpcm's writes leave it (no
     process: `Git.changed_on_disk`), or for a few named folders from their files and the commit's
     (`_few_changed`, which also finds a record file on disk that the commit does not hold);
@@ -68,7 +70,7 @@ def dirty_cases(root: Path, names: Iterable[str] | None = None) -> set[str]:
     if not paths:
         return set()
     git = Git(root)
-    found = _few_changed(git, paths) if wanted is not None and len(wanted) <= FEW else None
+    found = _few_changed(git, paths, trees) if wanted is not None and len(wanted) <= FEW else None
     if found is None:
         found = git.changed_on_disk(CASES, wanted)
     if found is not None:
@@ -90,9 +92,10 @@ def dirty_cases(root: Path, names: Iterable[str] | None = None) -> set[str]:
 
 
 FEW = 64  # case folders named beyond which `dirty_cases` leaves them to git's index
+FEW_TREES = 8  # case folders up to which each one's tree is listed on its own (one git each)
 
 
-def _few_changed(git, paths: list[str]) -> set[str] | None:
+def _few_changed(git, paths: list[str], trees: Mapping[str, str] | None = None) -> set[str] | None:
     """The folders of `paths` (cases/ID) with a committed file changed or deleted on disk, or a
     record file or readers' list on disk that the last commit does not hold (a fill would read
     it): each file of the commit there compared with its bytes on disk (`Git.edited`), without
@@ -103,16 +106,22 @@ def _few_changed(git, paths: list[str]) -> set[str] | None:
     from cpcm.store.git import GitError
     from cpcm.store.layout import RECIPIENTS, RECORD_FILE
 
+    folders = [path.split("/", 1)[1] for path in paths]
     try:
-        out = git.run(["ls-tree", "-r", "-z", "HEAD", "--", *paths], env=git.tree_only())
+        if trees is not None and len(paths) <= FEW_TREES and all(name in trees for name in folders):
+            listed = [(f"{CASES}/{name}/", git.run(["ls-tree", "-r", "-z", trees[name]], env=git.tree_only()))
+                      for name in folders]
+        else:
+            listed = [("", git.run(["ls-tree", "-r", "-z", "HEAD", "--", *paths], env=git.tree_only()))]
     except GitError:
         return None
     expected: dict[str, str | None] = {}
     executable: dict[str, bool] = {}
-    for entry in out.split("\0"):
+    for prefix, entry in ((prefix, entry) for prefix, out in listed for entry in out.split("\0")):
         if not entry:
             continue
         meta, _, path = entry.partition("\t")
+        path = prefix + path
         parts = meta.split()
         if len(parts) != 3 or parts[1] != "blob" or parts[0] not in ("100644", "100755"):
             return None
