@@ -11,7 +11,7 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Iterable, Optional, Sequence
+from typing import Annotated, Any, Callable, Iterable, Optional, Sequence
 
 from cpcm import clock
 
@@ -92,6 +92,17 @@ def warn(message: str) -> None:
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def print_json_of(rows: Any, data: Callable[[], Any]) -> None:
+    """`print_json(data())`, from the text the service made ready (`rows.json_text()`, in pieces)
+    when it has it."""
+    ready = getattr(rows, "json_text", None)
+    if ready is None:
+        print_json(data())
+        return
+    for piece in ready():
+        sys.stdout.write(piece)
 
 
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:

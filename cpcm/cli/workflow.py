@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from cpcm.cli.common import open_ctx, print_json, print_table, print_text, report_problems, say
+from cpcm.cli.common import open_ctx, print_json, print_json_of, print_table, print_text, report_problems, say
 
 if TYPE_CHECKING:
     import typer
@@ -60,7 +60,7 @@ def due_command(within: float | None, worker: str | None, overdue: bool, ics: Pa
         write_plain(ctx.root, ics, "--ics", calendar(items, now, ctx.config.agency_code).encode(), force)
         say(f"{len(items)} event(s) written to the --ics file")
     if json_out:
-        print_json([i.to_json(now, soon) for i in items])
+        print_json_of(items, lambda: [i.to_json(now, soon) for i in items])
     else:
         columns = ["state", "case", "what", "due", "when", "worker", "why"]
         labels = [STATE_LABEL[state] for state in STATES]

@@ -1,0 +1,71 @@
+"""`due --json` from the due view (service/duelines.py `DueView.json_text`): exactly the text
+`json.dumps` gives of each item's `to_json`, over random views (time codes kept apart where the
+instant does not give them back, covers, targets, every state, computed items among them, case
+ids and texts that JSON escapes), whole and in pieces."""
+from __future__ import annotations
+
+import json
+import random
+from datetime import datetime, timedelta
+
+import pytest
+
+from cpcm.service import dueview, duelines
+from cpcm.workflow.deadlines import Deadline
+from test_dueview_splice import ZONE, _builder_pieces
+from test_dueview_splice_random import T0, _covers, _entry
+from test_dueview_stream import ctx  # noqa: F401 - a fixture
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_due_json_from_the_view_is_json_dumps_of_each_item(ctx, monkeypatch, seed):
+    rng = random.Random(seed)
+    if seed % 2:
+        monkeypatch.setattr(duelines, "PIECE", 3)  # the text in pieces of three items
+    builder = dueview._Builder(ctx, ZONE)
+    for i in range(rng.randint(0, 9)):
+        entry = _entry(rng)
+        for piece in entry[2:]:  # a time kept with its local time (as in a gap of daylight saving): at the
+            for code in piece[3:]:  # instant of other items, printed a minute later (which no state tells apart here)
+                if isinstance(code, list):
+                    code[0] -= 3_600 * 10**6
+                    local = datetime.fromtimestamp(code[0] / 10**6 + 60, ZONE).replace(tzinfo=None)
+                    code[1:] = [(local - datetime(1970, 1, 1)) // timedelta(microseconds=1), 0]
+        builder.add(f'CP-{i:04d}-\u00e9"\\', entry[1], _covers(rng), _builder_pieces(entry))
+    small, data = builder.body()
+    body = dueview.ViewBody(json.loads(json.dumps(small)), memoryview(bytes(data)))
+    now = datetime.fromtimestamp(T0 + rng.choice([-86_400, 0, 3_600, 2 * 86_400]), ZONE)
+    computed = [Deadline("CP-9999-ZZZZ", "cc", "conference\t\u00e9", now + timedelta(hours=h), None, "amina", "conference",
+                         "meet", "KE SOP", "high") for h in rng.sample([-30, -1, 2, 50, 300], rng.randint(0, 2))]
+    for whose, oversees in (("all", True), ("amina", False), ("otieno", False), ("sup", True)):
+        view = duelines.DueView(body, ZONE, now, timedelta(days=7), now + timedelta(days=rng.choice([7, 400])), whose,
+                                oversees, rng.random() < 0.3, list(computed),
+                                lambda covers, whose=whose: whose in covers)
+        expected = json.dumps([item.to_json(now, view.soon) for item in view], indent=2, ensure_ascii=False,
+                              default=str) + "\n"
+        assert "".join(view.json_text()) == expected, whose
+
+
+@pytest.mark.parametrize("zone", ["Africa/Nairobi", "Europe/London", "America/Santiago", "Australia/Lord_Howe", "Asia/Kathmandu"])
+def test_times_written_by_arithmetic_are_those_isoformat_writes(zone):
+    """`iso_minutes`: every instant as `isoformat(timespec="minutes")` in the zone gives it, around
+    changes of the offset (daylight saving, half-hour ones, the local mean time of the old days,
+    whose offsets hold seconds) and in between."""
+    from zoneinfo import ZoneInfo
+
+    from cpcm.service import tables
+
+    place = ZoneInfo(zone)
+    text = duelines.iso_minutes(place)
+    rng = random.Random(zone)
+    starts = [datetime(year, month, 1, tzinfo=place) for year in (1900, 1928, 1986, 2026, 2027) for month in (1, 3, 4, 9, 10, 12)]
+    for start in starts:
+        base = tables.instant(start)
+        samples = [base + rng.randrange(-40 * 86_400, 40 * 86_400) * 10**6 + rng.choice([0, 0, rng.randrange(10**6)])
+                   for _ in range(400)]
+        for hour in range(-40 * 24, 40 * 24):  # every minute of an hour in which the offset changes
+            first = (base // (3_600 * 10**6) + hour) * 3_600 * 10**6  # hours of UTC, as `iso_minutes` keeps them
+            if tables.time_of([first], place).utcoffset() != tables.time_of([first + 3_599 * 10**6], place).utcoffset():
+                samples += [first + minute * 60 * 10**6 + second * 10**6 for minute in range(60) for second in (0, 29, 59)]
+        for at in samples:
+            assert text(at) == tables.time_of([at], place).isoformat(timespec="minutes"), at
