@@ -96,6 +96,9 @@ COMMANDS = [
     Command("due --worker all (after a note)", ("due", "--worker", "all"), target=1.0, mutates=True, before=NOTE),
     Command("report statistics (after a note)", ("report", "statistics"), target=1.0, mutates=True, before=NOTE),
     Command("due --worker all", ("due", "--worker", "all"), target=1.5, target_upto=1_000),
+    # what a script reads (a county office's morning run): written a piece at a time, peak memory as `due`'s
+    Command("due --json", ("due", "--json"), target=1.0),
+    Command("list --json", ("list", "--json")),
     Command("review --batch", ("review", "--batch", "{batch}"), target=3, target_upto=1_000, mutates=True),
     Command("report statistics", ("report", "statistics"), target=10, target_upto=10_000),
     # every check of verify: git fsck, the history walk, every record version's age header, and
