@@ -1,4 +1,4 @@
-"""`due --json` from the due view (service/duelines.py `DueView.json_text`): exactly the text
+"""`due --json` from the due view (service/duelines.py `DueView.json_items`, written by `cli.common.write_json_list`): exactly the text
 `json.dumps` gives of each item's `to_json`, over random views (time codes kept apart where the
 instant does not give them back, covers, targets, every state, computed items among them, case
 ids and texts that JSON escapes), whole and in pieces."""
@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from cpcm.cli import common
 from cpcm.service import dueview, duelines
 from cpcm.workflow.deadlines import Deadline
 from test_dueview_splice import ZONE, _builder_pieces
@@ -18,10 +19,10 @@ from test_dueview_stream import ctx  # noqa: F401 - a fixture
 
 
 @pytest.mark.parametrize("seed", range(16))
-def test_due_json_from_the_view_is_json_dumps_of_each_item(ctx, monkeypatch, seed):
+def test_due_json_from_the_view_is_json_dumps_of_each_item(ctx, monkeypatch, capsys, seed):
     rng = random.Random(seed)
     if seed % 2:
-        monkeypatch.setattr(duelines, "PIECE", 3)  # the text in pieces of three items
+        monkeypatch.setattr(common, "JSON_PIECE", 3)  # the text in pieces of three items
     builder = dueview._Builder(ctx, ZONE)
     for i in range(rng.randint(0, 9)):
         entry = _entry(rng)
@@ -43,7 +44,8 @@ def test_due_json_from_the_view_is_json_dumps_of_each_item(ctx, monkeypatch, see
                                 lambda covers, whose=whose: whose in covers)
         expected = json.dumps([item.to_json(now, view.soon) for item in view], indent=2, ensure_ascii=False,
                               default=str) + "\n"
-        assert "".join(view.json_text()) == expected, whose
+        common.write_json_list(view.json_items())
+        assert capsys.readouterr().out == expected, whose
 
 
 @pytest.mark.parametrize("zone", ["Africa/Nairobi", "Europe/London", "America/Santiago", "Australia/Lord_Howe", "Asia/Kathmandu"])

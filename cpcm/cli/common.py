@@ -94,37 +94,16 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
-JSON_PIECE = 2_000  # items written at once by `print_json_items`
+JSON_PIECE = 2_000  # items of a JSON list written at once
 
 
-def print_json_items(items: Iterable[Any]) -> None:
-    """`print_json(list(items))`, the same text, written a piece at a time: neither the list nor its
-    whole text is held (`list --json` at 100,000 cases held both: 400 MB). An object whose keys
-    are text and whose values are text, whole numbers, booleans or null is laid out here, each
-    value written as json writes it; anything else is given to `json.dumps` as it is."""
-    from json.encoder import encode_basestring
-
-    whole = json.JSONEncoder(indent=2, ensure_ascii=False, default=str).encode
-    written: dict[type, Callable[[Any], str]] = {str: encode_basestring, int: int.__repr__, type(None): lambda _: "null",
-                                                 bool: lambda value: "true" if value else "false"}
-    keys: dict[str, str] = {}
+def write_json_list(items: Iterable[str]) -> None:
+    """A JSON list as `json.dumps(list, indent=2)` writes it, from its items' texts as they stand
+    in it (each indented by two spaces), written JSON_PIECE items at a time: neither the items
+    nor the whole text is held."""
     lead, made = "[\n", []
-    for item in items:
-        fields: list[str] | None = [] if item.__class__ is dict and item else None
-        if fields is not None:
-            for key, value in item.items():
-                write = written.get(value.__class__)
-                if write is None or key.__class__ is not str:
-                    fields = None
-                    break
-                quoted = keys.get(key)
-                if quoted is None:
-                    quoted = keys[key] = f"    {encode_basestring(key)}: "
-                fields.append(quoted + write(value))
-        if fields is not None:
-            made.append("  {\n" + ",\n".join(fields) + "\n  }")
-        else:
-            made.append("  " + whole(item).replace("\n", "\n  "))  # json writes no line break inside a value
+    for text in items:
+        made.append(text)
         if len(made) >= JSON_PIECE:
             sys.stdout.write(lead + ",\n".join(made))
             lead = ",\n"
@@ -135,15 +114,44 @@ def print_json_items(items: Iterable[Any]) -> None:
         sys.stdout.write("[]\n" if lead == "[\n" else "\n]\n")
 
 
+def print_json_items(items: Iterable[Any]) -> None:
+    """`print_json(list(items))`, the same text, a piece at a time (`write_json_list`: `list --json`
+    at 100,000 cases held the list and its text, 400 MB). An object whose keys are text and whose
+    values are text, whole numbers, booleans or null is laid out here, each value written as json
+    writes it; anything else is given to `json.dumps` as it is."""
+    from json.encoder import encode_basestring
+
+    whole = json.JSONEncoder(indent=2, ensure_ascii=False, default=str).encode
+    written: dict[type, Callable[[Any], str]] = {str: encode_basestring, int: int.__repr__, type(None): lambda _: "null",
+                                                 bool: lambda value: "true" if value else "false"}
+    keys: dict[str, str] = {}
+
+    def text(item: Any) -> str:
+        if item.__class__ is dict and item:
+            fields = []
+            for key, value in item.items():
+                write = written.get(value.__class__)
+                if write is None or key.__class__ is not str:
+                    break
+                quoted = keys.get(key)
+                if quoted is None:
+                    quoted = keys[key] = f"    {encode_basestring(key)}: "
+                fields.append(quoted + write(value))
+            else:
+                return "  {\n" + ",\n".join(fields) + "\n  }"
+        return "  " + whole(item).replace("\n", "\n  ")  # json writes no line break inside a value
+
+    write_json_list(map(text, items))
+
+
 def print_json_of(rows: Any, data: Callable[[], Any]) -> None:
-    """`print_json(data())`, from the text the service made ready (`rows.json_text()`, in pieces)
-    when it has it."""
-    ready = getattr(rows, "json_text", None)
+    """`print_json(data())`, from the items' texts the service made ready (`rows.json_items()`,
+    written by `write_json_list`) when it has them."""
+    ready = getattr(rows, "json_items", None)
     if ready is None:
         print_json(data())
-        return
-    for piece in ready():
-        sys.stdout.write(piece)
+    else:
+        write_json_list(ready())
 
 
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:

@@ -226,12 +226,13 @@ class DueView:
             if alone:
                 yield "".join(alone)
 
-    def json_text(self) -> Iterator[str]:
-        """What `due --json` prints, exactly `json.dumps([item.to_json(now, soon) for item in self],
-        indent=2, ensure_ascii=False) + "\n"`, in pieces of at most PIECE items: a view item's
-        object made from parts turned into JSON once (its static text's fields, its case id, its
-        due and target times), not a Deadline and a dict per item (at 100,000 cases the whole list
-        held as objects and then as one text took 4-6 s and 400-700 MB)."""
+    def json_items(self) -> Iterator[str]:
+        """What `due --json` prints, item by item: each item's object as `json.dumps([item.to_json(now,
+        soon) for item in self], indent=2, ensure_ascii=False)` writes it inside the list (see
+        `cli.common.write_json_list`). A view item's object is made from parts turned into JSON once
+        (its static text's fields, its case id, its due and target times), not a Deadline and a dict
+        per item (at 100,000 cases the whole list held as objects and then as one text took 4-6 s
+        and 400-700 MB)."""
         import json
         from json.encoder import encode_basestring
 
@@ -269,24 +270,14 @@ class DueView:
                 when = f'"{minutes(due_of[k])}",\n    "target": ' + ("null" if target == NO_TARGET else f'"{minutes(target)}"')
             return f'  {{\n    "case_id": {case_id}{static[0]}{when}{state}{static[1]}{end}'
 
-        if not len(self):
-            yield "[]\n"
-            return
-        made: list[str] = []
-        lead = "[\n"
         for state, bucket in enumerate(self.buckets):
             state_field = f',\n    "state": "{STATES[state]}"'
             for x in bucket:
                 if x.__class__ is tuple:  # computed now: its own object
-                    made.append("  " + json.dumps(x[1].to_json(self.now, self.soon), indent=2, ensure_ascii=False,
-                                                  default=str).replace("\n", "\n  "))
+                    yield "  " + json.dumps(x[1].to_json(self.now, self.soon), indent=2, ensure_ascii=False,
+                                            default=str).replace("\n", "\n  ")
                 else:
-                    made.append(item(~x, state_field, covered) if x < 0 else item(x, state_field, "\n  }"))
-                if len(made) >= PIECE:
-                    yield lead + ",\n".join(made)
-                    lead = ",\n"
-                    made.clear()
-        yield lead + ",\n".join(made) + "\n]\n" if made else "\n]\n"
+                    yield item(~x, state_field, covered) if x < 0 else item(x, state_field, "\n  }")
 
     @staticmethod
     def _runs(bucket: list) -> Iterator[Any]:
