@@ -94,7 +94,7 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         entries = service.log(ctx, service.parse_case_id(case))
         if json_out:
-            print_json([e.to_json() for e in entries])
+            print_json_items(e.to_json() for e in entries)
             return
         print_table(["at", "#", "kind", "what", "by", "record", "recorded", "commit", "signed"],
                     [[local_text(e.at, ctx.zone), e.order, _kind(e), e.what + (f" [corrected by {e.superseded_by}]" if e.superseded_by and not e.unreadable else ""),
@@ -160,7 +160,7 @@ def register_verify(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         problems = service.verify(ctx)
         if json_out:
-            print_json([p.to_json() for p in problems])
+            print_json_items(p.to_json() for p in problems)
         else:
             print_table(["code", "case", "problem"], [[p.code, p.case_id or "", p.message] for p in problems],
                         title=f"{len(problems)} problem(s)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from cpcm.cli.common import open_ctx, print_json, print_json_of, print_table, print_text, report_problems, say
+from cpcm.cli.common import open_ctx, print_json, print_json_items, print_json_of, print_table, print_text, report_problems, say
 
 if TYPE_CHECKING:
     import typer
@@ -101,7 +101,7 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         problems = service.check(ctx, service.parse_case_id(case) if case else None)
         if json_out:
-            print_json([p.to_json() for p in problems])
+            print_json_items(p.to_json() for p in problems)
         else:
             print_table(["severity", "code", "case", "worker", "problem", "source"],
                         [[p.severity, p.code, p.case_id or "", p.worker or "", p.message, ctx.policy.short_source(p.rule) or p.source]
