@@ -50,7 +50,8 @@ def test_due_json_from_the_view_is_json_dumps_of_each_item(ctx, monkeypatch, cap
 
 @pytest.mark.parametrize("zone", ["Africa/Nairobi", "Europe/London", "America/Santiago", "Australia/Lord_Howe", "Asia/Kathmandu"])
 def test_times_written_by_arithmetic_are_those_isoformat_writes(zone):
-    """`iso_minutes`: every instant as `isoformat(timespec="minutes")` in the zone gives it, around
+    """`LocalClock`: every instant as `isoformat(timespec="minutes")` in the zone writes it, and its
+    clock time as the datetime's without its zone, around
     changes of the offset (daylight saving, half-hour ones, the local mean time of the old days,
     whose offsets hold seconds) and in between."""
     from zoneinfo import ZoneInfo
@@ -58,7 +59,7 @@ def test_times_written_by_arithmetic_are_those_isoformat_writes(zone):
     from cpcm.service import tables
 
     place = ZoneInfo(zone)
-    text = duelines.iso_minutes(place)
+    clock = duelines.LocalClock(place)
     rng = random.Random(zone)
     starts = [datetime(year, month, 1, tzinfo=place) for year in (1900, 1928, 1986, 2026, 2027) for month in (1, 3, 4, 9, 10, 12)]
     for start in starts:
@@ -66,8 +67,50 @@ def test_times_written_by_arithmetic_are_those_isoformat_writes(zone):
         samples = [base + rng.randrange(-40 * 86_400, 40 * 86_400) * 10**6 + rng.choice([0, 0, rng.randrange(10**6)])
                    for _ in range(400)]
         for hour in range(-40 * 24, 40 * 24):  # every minute of an hour in which the offset changes
-            first = (base // (3_600 * 10**6) + hour) * 3_600 * 10**6  # hours of UTC, as `iso_minutes` keeps them
+            first = (base // (3_600 * 10**6) + hour) * 3_600 * 10**6  # hours of UTC, as `LocalClock` keeps them
             if tables.time_of([first], place).utcoffset() != tables.time_of([first + 3_599 * 10**6], place).utcoffset():
                 samples += [first + minute * 60 * 10**6 + second * 10**6 for minute in range(60) for second in (0, 29, 59)]
         for at in samples:
-            assert text(at) == tables.time_of([at], place).isoformat(timespec="minutes"), at
+            moment = tables.time_of([at], place)
+            assert clock.text(at) == moment.isoformat(timespec="minutes"), at
+            assert clock.wall(at) == (moment.replace(tzinfo=None) - datetime(1970, 1, 1)) // timedelta(microseconds=1), at
+
+
+def _one_item_view(ctx, zone, static: list, due: datetime, now: datetime, soon: timedelta) -> duelines.DueView:
+    builder = dueview._Builder(ctx, zone)
+    builder.add("CP-0001-AAAA", "amina", {}, [(None, None, 1, [(static, int(due.timestamp()), None)])])
+    small, data = builder.body()
+    body = dueview.ViewBody(json.loads(json.dumps(small)), memoryview(bytes(data)))
+    return duelines.DueView(body, zone, now, soon, now + timedelta(days=400), "all", True, False, [], lambda covers: False)
+
+
+@pytest.mark.parametrize("zone, now, due", [
+    ("Europe/London", datetime(2026, 10, 20, 12, 0), datetime(2026, 10, 27, 11, 30)),  # clocks back within the week
+    ("Europe/London", datetime(2026, 3, 22, 12, 0), datetime(2026, 3, 29, 12, 30)),  # clocks forward
+    ("Europe/London", datetime(2026, 10, 25, 1, 30, fold=0), datetime(2026, 10, 25, 1, 10, fold=1)),  # the hour repeated
+    ("Africa/Nairobi", datetime(2026, 10, 20, 12, 0), datetime(2026, 10, 27, 11, 59)),
+])
+def test_due_json_gives_the_state_to_json_gives_across_a_change_of_the_clocks(ctx, capsys, zone, now, due):
+    """`Deadline.state` compares `now` with the item's times on the clock when they share the zone
+    (Python's rule for one tzinfo): near `now` and the due-soon edge, across a change of the
+    clocks, that is not what the view's instants say, and `--json` says what `to_json` says."""
+    from zoneinfo import ZoneInfo
+
+    place = ZoneInfo(zone)
+    now, due = now.replace(tzinfo=place), due.replace(tzinfo=place)
+    static = ["ia", "initial assessment", "amina", "initial_assessment", "assess", "IAG", "high", None, []]
+    for later in (timedelta(0), timedelta(minutes=-45), timedelta(minutes=45)):
+        view = _one_item_view(ctx, place, static, due + later, now, timedelta(days=7))
+        common.write_json_list(view.json_items())
+        assert capsys.readouterr().out == json.dumps([i.to_json(now, view.soon) for i in view], indent=2,
+                                                     ensure_ascii=False, default=str) + "\n"
+
+
+def test_a_field_that_is_not_text_is_written_as_json_writes_it_in_the_list(ctx, capsys):
+    """A risk read from a record as a list (a hand-made record): laid out over lines, as json does."""
+    static = ["review", "case review", "amina", "review", "review", "IAG", ["high", {"a": 1}], None, []]
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=ZONE)
+    view = _one_item_view(ctx, ZONE, static, now + timedelta(days=1), now, timedelta(days=7))
+    common.write_json_list(view.json_items())
+    assert capsys.readouterr().out == json.dumps([i.to_json(now, view.soon) for i in view], indent=2,
+                                                 ensure_ascii=False, default=str) + "\n"

@@ -41,32 +41,59 @@ _TICK = timedelta(microseconds=1)
 PIECE = 20_000  # lines written at once: the output is never held whole
 
 
-def iso_minutes(zone) -> Callable[[int], str]:
-    """An instant (`tables.instant`) as `datetime.isoformat(timespec="minutes")` writes it in
-    `zone`: the zone's offset looked up once per hour of time (where it is the same over the whole
-    hour; else each instant asks the zone), each day's date once, the rest by arithmetic (a
-    fifth of the time of a datetime per instant)."""
-    hours: dict[int, Any] = {}  # an hour since 1970 -> (its offset in microseconds, the offset's text) or None
-    dates: dict[int, str] = {}  # a local day since 1970 -> its date
-    clock = [f"{hour:02d}:{minute:02d}" for hour in range(24) for minute in range(60)]
-    hour_us, day_us, minute_us = 3_600_000_000, 86_400_000_000, 60_000_000
+class LocalClock:
+    """Instants (`tables.instant`) in `zone`, by arithmetic: the zone's offset looked up once per
+    hour of time (where it is the same over the whole hour; else each instant asks the zone) and
+    each day's date once (a fifth of the time of a datetime per instant)."""
 
-    def text(at: int) -> str:
-        hour = at // hour_us
-        found = hours.get(hour, False)
+    HOUR, DAY, MINUTE = 3_600_000_000, 86_400_000_000, 60_000_000
+
+    def __init__(self, zone):
+        self.zone = zone
+        self._hours: dict[int, Any] = {}  # an hour since 1970 -> (its offset in microseconds, the offset's text) or None
+        self._dates: dict[int, str] = {}  # a local day since 1970 -> its date
+        self._clock = [f"{hour:02d}:{minute:02d}" for hour in range(24) for minute in range(60)]
+
+    def _hour(self, at: int) -> tuple[int, str] | None:
+        hour = at // self.HOUR
+        found = self._hours.get(hour, False)
         if found is False:
-            first = datetime.fromtimestamp(hour * 3600, zone)
-            last = datetime.fromtimestamp(hour * 3600 + 3599, zone)
-            found = hours[hour] = (first.utcoffset() // _TICK, first.isoformat(timespec="minutes")[16:]) \
-                if first.utcoffset() == last.utcoffset() and len(hours) < 100_000 else None
+            first = datetime.fromtimestamp(hour * 3600, self.zone)
+            last = datetime.fromtimestamp(hour * 3600 + 3599, self.zone)
+            found = (first.utcoffset() // _TICK, first.isoformat(timespec="minutes")[16:]) \
+                if first.utcoffset() == last.utcoffset() else None
+            if len(self._hours) < 100_000:
+                self._hours[hour] = found
+        return found
+
+    def text(self, at: int) -> str:
+        """As `datetime.isoformat(timespec="minutes")` writes the instant in the zone."""
+        found = self._hour(at)
         if found is None:
-            return tables.time_of([at], zone).isoformat(timespec="minutes")
-        day, rest = divmod(at + found[0], day_us)
-        date = dates.get(day)
+            return tables.time_of([at], self.zone).isoformat(timespec="minutes")
+        day, rest = divmod(at + found[0], self.DAY)
+        date = self._dates.get(day)
         if date is None:
-            date = dates[day] = (_NAIVE_EPOCH + timedelta(days=day)).date().isoformat()
-        return f"{date}T{clock[rest // minute_us]}{found[1]}"
-    return text
+            date = self._dates[day] = (_NAIVE_EPOCH + timedelta(days=day)).date().isoformat()
+        return f"{date}T{self._clock[rest // self.MINUTE]}{found[1]}"
+
+    def wall(self, at: int) -> int:
+        """The instant's local time (the clock on the wall) as microseconds since 1970-01-01 00:00."""
+        found = self._hour(at)
+        if found is None:
+            return (tables.time_of([at], self.zone).replace(tzinfo=None) - _NAIVE_EPOCH) // _TICK
+        return at + found[0]
+
+
+def wall_state(due: int, target: int | None, now: int, soon: int) -> str:
+    """`Deadline.state` on local times (microseconds, `LocalClock.wall`): what it gives when `now`
+    and the deadline's times share one tzinfo, as Python then compares and subtracts them by
+    their clock times, not as instants (a change of the clocks between them moves the edges)."""
+    if now > due:
+        return "overdue"
+    if target is not None and now > target:
+        return "target_missed"
+    return "due_soon" if (due if target is None else target) - now <= soon else "upcoming"
 
 
 _NAIVE_EPOCH = datetime(1970, 1, 1)
@@ -236,13 +263,31 @@ class DueView:
         import json
         from json.encoder import encode_basestring
 
-        def quoted(value: Any) -> str:  # as json.dumps(value, ensure_ascii=False), without its checks per call
-            return encode_basestring(value) if value.__class__ is str else json.dumps(value, ensure_ascii=False)
+        def quoted(value: Any) -> str:  # a field's value as json.dumps(the list, indent=2, ensure_ascii=False) writes it
+            if value.__class__ is str:
+                return encode_basestring(value)
+            return json.dumps(value, indent=2, ensure_ascii=False, default=str).replace("\n", "\n    ")
 
         body, zone = self.body, self.zone
-        minutes = iso_minutes(zone)
+        clock = LocalClock(zone)
+        minutes = clock.text
         items, odd, ids, texts = body.items, body.odd, body.ids, body.texts
         due_of, target_of, static_of, case_of = items["due"], items["target"], items["static"], items["case"]
+        # an item's state is its list's (decided on instants); `to_json` decides it on clock times when `now`
+        # has the view's zone: the two differ only near `now` or the due-soon edge, across a change of the
+        # clocks (offsets differ by a day at most), so there it is decided again as `to_json` does
+        now_us, soon_us, aims = tables.instant(self.now), self.soon // _TICK, items["aim"]
+        near = 2 * clock.DAY if self.now.tzinfo is zone else 0
+        edge, now_wall = now_us + soon_us, clock.wall(now_us)
+
+        def state_near(k: int, x: int) -> str:
+            if odd and str(k) in odd:
+                found = self.deadline(x).state(self.now, self.soon)
+            else:
+                target = target_of[k]
+                found = wall_state(clock.wall(due_of[k]), None if target == NO_TARGET else clock.wall(target), now_wall, soon_us)
+            return f',\n    "state": "{found}"'
+
         statics: dict[int, tuple[str, str]] = {}  # a static text's number -> its fields before and after the times
         cases: dict[int, str] = {}
         covered = f',\n    "covered_by": {quoted(self.whose)}\n  }}'
@@ -250,7 +295,7 @@ class DueView:
         def iso(code: Any) -> str:
             return "null" if code is None else f'"{tables.time_of(code, zone).isoformat(timespec="minutes")}"'
 
-        def item(k: int, state: str, end: str) -> str:
+        def item(k: int, x: int, state: str, end: str) -> str:
             static = statics.get(static_of[k])
             if static is None:
                 code, title, owner, rule, why, source, risk, _requested_by, _barred = texts[static_of[k]]
@@ -268,6 +313,9 @@ class DueView:
             else:
                 target = target_of[k]
                 when = f'"{minutes(due_of[k])}",\n    "target": ' + ("null" if target == NO_TARGET else f'"{minutes(target)}"')
+            aim = aims[k]
+            if -near < aim - now_us < near or -near < aim - edge < near or -near < due_of[k] - now_us < near:
+                state = state_near(k, x)
             return f'  {{\n    "case_id": {case_id}{static[0]}{when}{state}{static[1]}{end}'
 
         for state, bucket in enumerate(self.buckets):
@@ -277,7 +325,7 @@ class DueView:
                     yield "  " + json.dumps(x[1].to_json(self.now, self.soon), indent=2, ensure_ascii=False,
                                             default=str).replace("\n", "\n  ")
                 else:
-                    yield item(~x, state_field, covered) if x < 0 else item(x, state_field, "\n  }")
+                    yield item(~x, x, state_field, covered) if x < 0 else item(x, x, state_field, "\n  }")
 
     @staticmethod
     def _runs(bucket: list) -> Iterator[Any]:
