@@ -88,6 +88,7 @@ def _one_item_view(ctx, zone, static: list, due: datetime, now: datetime, soon: 
     ("Europe/London", datetime(2026, 10, 20, 12, 0), datetime(2026, 10, 27, 11, 30)),  # clocks back within the week
     ("Europe/London", datetime(2026, 3, 22, 12, 0), datetime(2026, 3, 29, 12, 30)),  # clocks forward
     ("Europe/London", datetime(2026, 10, 25, 1, 30, fold=0), datetime(2026, 10, 25, 1, 10, fold=1)),  # the hour repeated
+    ("Europe/London", datetime(2026, 3, 29, 1, 30), datetime(2026, 3, 29, 2, 10)),  # `now` a time the clocks skip
     ("Africa/Nairobi", datetime(2026, 10, 20, 12, 0), datetime(2026, 10, 27, 11, 59)),
 ])
 def test_due_json_gives_the_state_to_json_gives_across_a_change_of_the_clocks(ctx, capsys, zone, now, due):

@@ -278,7 +278,7 @@ class DueView:
         # clocks (offsets differ by a day at most), so there it is decided again as `to_json` does
         now_us, soon_us, aims = tables.instant(self.now), self.soon // _TICK, items["aim"]
         near = 2 * clock.DAY if self.now.tzinfo is zone else 0
-        edge, now_wall = now_us + soon_us, clock.wall(now_us)
+        edge, now_wall = now_us + soon_us, (self.now.replace(tzinfo=None) - _NAIVE_EPOCH) // _TICK  # as `now` reads on its clock
 
         def state_near(k: int, x: int) -> str:
             if odd and str(k) in odd:
