@@ -144,12 +144,12 @@ def print_json_items(items: Iterable[Any]) -> None:
     write_json_list(map(text, items))
 
 
-def print_json_of(rows: Any, data: Callable[[], Any]) -> None:
-    """`print_json(data())`, from the items' texts the service made ready (`rows.json_items()`,
-    written by `write_json_list`) when it has them."""
+def print_json_of(rows: Any, items: Callable[[], Iterable[Any]]) -> None:
+    """`print_json(list(items()))`, from the items' texts the service made ready
+    (`rows.json_items()`) when it has them, else from `items()` (`print_json_items`)."""
     ready = getattr(rows, "json_items", None)
     if ready is None:
-        print_json(data())
+        print_json_items(items())
     else:
         write_json_list(ready())
 

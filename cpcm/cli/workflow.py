@@ -60,7 +60,7 @@ def due_command(within: float | None, worker: str | None, overdue: bool, ics: Pa
         write_plain(ctx.root, ics, "--ics", calendar(items, now, ctx.config.agency_code).encode(), force)
         say(f"{len(items)} event(s) written to the --ics file")
     if json_out:
-        print_json_of(items, lambda: [i.to_json(now, soon) for i in items])
+        print_json_of(items, lambda: (i.to_json(now, soon) for i in items))
     else:
         columns = ["state", "case", "what", "due", "when", "worker", "why"]
         labels = [STATE_LABEL[state] for state in STATES]
