@@ -115,3 +115,18 @@ def test_a_field_that_is_not_text_is_written_as_json_writes_it_in_the_list(ctx, 
     common.write_json_list(view.json_items())
     assert capsys.readouterr().out == json.dumps([i.to_json(now, view.soon) for i in view], indent=2,
                                                  ensure_ascii=False, default=str) + "\n"
+
+
+def test_an_item_covered_by_nobody_named_has_no_covered_by(ctx, capsys):
+    """`to_json` leaves out an empty `covered_by` (a caller of the view that names no worker)."""
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=ZONE)
+    static = ["ia", "initial assessment", "amina", "initial_assessment", "assess", "IAG", "high", None, []]
+    builder = dueview._Builder(ctx, ZONE)
+    builder.add("CP-0001-AAAA", "amina", {"": "x"}, [(None, None, 1, [(static, int(now.timestamp()) + 3_600, None)])])
+    small, data = builder.body()
+    body = dueview.ViewBody(json.loads(json.dumps(small)), memoryview(bytes(data)))
+    view = duelines.DueView(body, ZONE, now, timedelta(days=7), now + timedelta(days=400), "", False, False, [],
+                            lambda covers: "" in covers)
+    common.write_json_list(view.json_items())
+    assert capsys.readouterr().out == json.dumps([i.to_json(now, view.soon) for i in view], indent=2,
+                                                 ensure_ascii=False, default=str) + "\n"

@@ -290,7 +290,7 @@ class DueView:
 
         statics: dict[int, tuple[str, str]] = {}  # a static text's number -> its fields before and after the times
         cases: dict[int, str] = {}
-        covered = f',\n    "covered_by": {quoted(self.whose)}\n  }}'
+        covered = f',\n    "covered_by": {quoted(self.whose)}\n  }}' if self.whose else "\n  }"  # to_json leaves out an empty one
 
         def iso(code: Any) -> str:
             return "null" if code is None else f'"{tables.time_of(code, zone).isoformat(timespec="minutes")}"'
