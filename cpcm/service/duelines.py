@@ -295,7 +295,9 @@ class DueView:
         def iso(code: Any) -> str:
             return "null" if code is None else f'"{tables.time_of(code, zone).isoformat(timespec="minutes")}"'
 
-        def item(k: int, x: int, state: str, end: str) -> str:
+        def item(x: int, state: str) -> str:
+            """View item x's object (~k: item k, listed as covered)."""
+            k, end = (~x, covered) if x < 0 else (x, "\n  }")
             static = statics.get(static_of[k])
             if static is None:
                 code, title, owner, rule, why, source, risk, _requested_by, _barred = texts[static_of[k]]
@@ -325,7 +327,7 @@ class DueView:
                     yield "  " + json.dumps(x[1].to_json(self.now, self.soon), indent=2, ensure_ascii=False,
                                             default=str).replace("\n", "\n  ")
                 else:
-                    yield item(~x, x, state_field, covered) if x < 0 else item(x, x, state_field, "\n  }")
+                    yield item(x, state_field)
 
     @staticmethod
     def _runs(bucket: list) -> Iterator[Any]:

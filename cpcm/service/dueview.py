@@ -29,7 +29,7 @@ import json
 import secrets
 import sys
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from cpcm.domain.policy import risk_rank
 from cpcm.service import tables, views
@@ -445,11 +445,20 @@ def _positions(column, values: Sequence[int], first: bool = False) -> list[int]:
     return found
 
 
+def _index_of(ids: list[str], wanted: Iterable[str]) -> Iterator[int]:
+    """The places of those of `wanted` that `ids` holds (each once: a view's case ids are unique)."""
+    for case_id in wanted:
+        try:
+            yield ids.index(case_id)
+        except ValueError:
+            pass
+
+
 def _spliced(old: ViewBody, drop: set[str], new: _Builder) -> tuple[dict, dict[str, Any], list, list[str]]:
     """The view `old` without the cases of `drop` and with the cases `new` holds, as `body` gives
-    it but in parts (`views.laid_out`), its window, and its printed texts (`ViewBody.local`): the old items kept as they are and in
-    their order (their columns copied in runs, nothing made again), the new ones put in their places
-    by (due time, risk, case). A new case takes the number of a case dropped (a case written is
+    it but in parts (`views.laid_out`), its window, and its printed texts (`ViewBody.local`): the
+    old items kept as they are and in their order (their columns copied in runs, nothing made
+    again), the new ones put in their places by (due time, risk, case). A new case takes the number of a case dropped (a case written is
     dropped and added again: its number stays), a case dropped and not replaced gives its number
     to one of the last cases, so that the kept items' case numbers are copied with them. What the
     items number (owners, reasons, texts, owner and reason pairs, pieces, workers) keeps its old
@@ -463,10 +472,7 @@ def _spliced(old: ViewBody, drop: set[str], new: _Builder) -> tuple[dict, dict[s
 
     items, ids = old.items, old.ids
     n_cases, n_items = len(ids), len(items["due"])
-    if len(drop) <= FEW:
-        gone = sorted(ids.index(case_id) for case_id in drop if case_id in ids)
-    else:
-        gone = [index for index, case_id in enumerate(ids) if case_id in drop]
+    gone = sorted(_index_of(ids, drop)) if len(drop) <= FEW else [index for index, case_id in enumerate(ids) if case_id in drop]
     dropped = _positions(items["case"], gone)  # their items
     added = new.cases
     slot = [gone[j] if j < len(gone) else n_cases + j - len(gone) for j in range(len(added))]  # a new case's number
