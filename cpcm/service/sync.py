@@ -168,6 +168,7 @@ def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> 
         else:
             raise GitError("the remote kept changing while this sync pushed (three tries); nothing is lost: "
                            "the merge is in your copy", "Run cpcm sync again.")
+        git.pack_when_due()  # the merge's trees, as a commit's
         _after(ctx, result)
     return result
 
@@ -219,6 +220,7 @@ def bundle_apply(ctx: Context, data: bytes, progress: Progress = _quiet) -> Sync
                 _integrate(ctx, tx, theirs, result, progress)
             finally:
                 remote.drop_ref(git, remote.INCOMING)
+        git.pack_when_due()
         _after(ctx, result)
     return result
 

@@ -204,7 +204,7 @@ class Git:
         if ready is not None:
             ready()
         self._move_head(sha, parent, f"commit: {message}", _ident_name(author), email)
-        self._gc_when_due()
+        self.pack_when_due(tree)
         return sha
 
     def _move_head(self, sha: str, parent: str | None, message: str, name: str, email: str) -> None:
@@ -293,17 +293,29 @@ class Git:
         crash_point("git-hash-object-done")
         return sha
 
-    def _gc_when_due(self) -> None:
-        """Pack loose objects when git would (`git commit` runs `gc --auto`; the plumbing does not):
-        tens of thousands of loose objects make every later write slower. Looks at one of the 256
-        object folders, as git itself does."""
+    def pack_when_due(self, tree: str | None = None) -> None:
+        """Pack loose objects when git would (`git commit` runs `gc --auto`; the plumbing does not),
+        or sooner when each write leaves large trees: tens of thousands of loose objects make every
+        later write slower, and at 100,000 cases each write leaves a 3 MB `cases` tree, so git's
+        6,700 objects would be some 4 GB of disk. Looks at one of the 256 object folders, as git
+        itself does; `tree`: the root tree just committed (default: HEAD's). git packs in the
+        background (`gc.autoDetach`): the command does not wait for it."""
+        git_dir = os.path.join(os.path.abspath(self.root), ".git")
         try:
-            loose = len(os.listdir(os.path.join(self.root, ".git", "objects", "17")))
+            loose = len(os.listdir(os.path.join(git_dir, "objects", "17")))
         except OSError:
             return
-        if loose * 256 > 6700:  # git's gc.auto
+        if loose <= GC_MIN_OBJECTS // 256:
+            return  # (the common case: one folder listed, nothing read)
+        try:
+            if time.time() - os.stat(os.path.join(git_dir, "gc.log")).st_mtime < GC_LOG_EXPIRY:
+                return  # git's last gc in the background warned (e.g. of unreachable objects): git skips it for a day
+        except OSError:
+            pass
+        limit = _gc_limit(git_dir, tree if tree is not None else self._head_and_tree()[1])
+        if loose > -(-(limit or GC_AUTO) // 256):  # as git counts: more than gc.auto/256 (rounded up) in the folder
             try:
-                self.run(["gc", "--auto", "--quiet"])
+                self.run(["gc", "--auto", "--quiet"], env=None if limit is None else _with_settings(("gc.auto", str(limit))))
             except GitError:
                 pass  # packing is an optimisation; the commit is made
 
@@ -611,6 +623,37 @@ def _commit_tree(git_dir: str, commit: str) -> str | None:
     if not header.startswith(b"commit ") or body[:5] != b"tree " or not _is_sha(tree):
         return None
     return tree
+
+
+GC_AUTO = 6700  # git's gc.auto: loose objects before `gc --auto` packs them
+GC_LOOSE_BYTES = 128 << 20  # about this much of loose objects on disk, at most, when a write's trees are large
+GC_MIN_OBJECTS = 256  # git reads gc.auto in 256ths (one folder of 256 counted): no fewer than that
+GC_LOG_EXPIRY = 24 * 3600  # git's gc.logExpiry: a warning of the last gc --auto holds the next ones back this long
+_OBJECTS_PER_WRITE = 5  # a record, its case's folder, `cases`, the root tree, the commit
+
+
+def _gc_limit(git_dir: str, tree: str | None) -> int | None:
+    """The gc.auto (loose objects) for this repository: git's own (None) unless a write's trees
+    are large, then as many objects as leave about GC_LOOSE_BYTES on disk, going by the loose
+    sub-trees of `tree` (the root tree just committed: `cases` is the one that grows with the
+    repository). git's own when the repository sets anything about gc (it is then the user's)."""
+    try:
+        with open(os.path.join(git_dir, "config"), "rb") as handle:
+            if b"[gc" in handle.read().lower():
+                return None
+    except OSError:
+        return None
+    entries = _tree_raw(git_dir, tree) if tree else None
+    size = 0
+    for mode, _name, sha in entries or ():
+        if mode == b"40000":
+            hexed = sha.hex()
+            try:
+                size += os.stat(os.path.join(git_dir, "objects", hexed[:2], hexed[2:])).st_size
+            except OSError:
+                pass  # packed, or written by another process meanwhile: not this write's
+    limit = _OBJECTS_PER_WRITE * GC_LOOSE_BYTES // max(size, 1)
+    return None if limit >= GC_AUTO else max(limit, GC_MIN_OBJECTS)
 
 
 # settings of a repository's own configuration that change how git writes a loose object

@@ -1,0 +1,189 @@
+"""Loose objects packed when git would, or sooner when each write leaves large trees
+(store/git.py `pack_when_due`): at 100,000 cases each write leaves a 3 MB `cases` tree, and
+git's count of 6,700 loose objects would be some 4 GB of disk before `gc --auto` packed them.
+
+The large repository is played by a small one with the budget of loose bytes made small
+(`GC_LOOSE_BYTES`); git's count is made to pass or not by objects put in the folder git counts
+(`objects/17`), as many writes would."""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from cpcm.store import git as gitmod
+from cpcm.store.git import Git, git_env
+from conftest import register
+from test_sync import Laptops
+
+
+def git(root: Path, *args: str, input: bytes | None = None) -> str:
+    return subprocess.run(["git", "-C", str(root), *args], env=git_env(), check=True, capture_output=True,
+                          input=input).stdout.decode()
+
+
+def in_folder_17(root: Path) -> int:
+    folder = root / ".git" / "objects" / "17"
+    return len(os.listdir(folder)) if folder.is_dir() else 0
+
+
+def fill_folder_17(root: Path, count: int) -> None:
+    """Loose blobs in `objects/17` until it holds `count` (as the writes of other cases would leave)."""
+    n = 0
+    while in_folder_17(root) < count:
+        content = b"%d" % n
+        if hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest().startswith("17"):
+            git(root, "hash-object", "-w", "--stdin", input=content)
+        n += 1
+
+
+def repo_with_cases(tmp_path: Path, cases: int) -> tuple[Path, Git, str]:
+    """A repository of `cases` case folders committed by cpcm's Git; returns the root tree."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    paths = []
+    for i in range(cases):
+        folder = root / "cases" / f"CP-{i:04d}"
+        folder.mkdir(parents=True)
+        (folder / "recipients").write_text(f"worker{i % 7}\n")
+        paths.append(f"cases/CP-{i:04d}/recipients")
+    store = Git(root)
+    store.commit(paths, "register CP-0000 record R1", "Amina", "amina@example.org")
+    return root, store, git(root, "rev-parse", "HEAD^{tree}").strip()
+
+
+def loose_trees(root: Path, tree: str) -> int:
+    """Bytes on disk of the loose sub-trees of `tree` (what one write left)."""
+    total = 0
+    for line in git(root, "ls-tree", tree).splitlines():
+        mode, kind, sha = line.split("\t")[0].split()
+        path = root / ".git" / "objects" / sha[:2] / sha[2:]
+        if kind == "tree" and path.is_file():
+            total += path.stat().st_size
+    return total
+
+
+def gc_calls(monkeypatch) -> list[dict]:
+    """Each `gc` git is asked to run: the settings it was given (gc.auto)."""
+    calls: list[dict] = []
+    real = Git.run
+
+    def run(self, args, env=None, input=None):
+        if args and args[0] == "gc":
+            given = env or {}
+            calls.append({given[k]: given[k.replace("KEY", "VALUE")] for k in given if k.startswith("GIT_CONFIG_KEY_")})
+        return real(self, args, env=env, input=input)
+
+    monkeypatch.setattr(Git, "run", run)
+    return calls
+
+
+def packed(root: Path, timeout: float = 60.0) -> bool:
+    """Waits for git's gc, which goes on in the background, and says whether the commit's trees
+    are in a pack (and no longer loose)."""
+    deadline = time.monotonic() + timeout
+    tree = git(root, "rev-parse", "HEAD^{tree}").strip()
+    while time.monotonic() < deadline:
+        if not (root / ".git" / "gc.pid").exists() and not (root / ".git" / "objects" / tree[:2] / tree[2:]).exists():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_small_trees_keep_gits_own_count(tmp_path, monkeypatch):
+    root, store, tree = repo_with_cases(tmp_path, 20)
+    assert gitmod._gc_limit(str(root / ".git"), tree) is None  # 5 writes of these trees: far below the budget
+    calls = gc_calls(monkeypatch)
+    fill_folder_17(root, 27)  # git's 6,700: more than 27 in the folder
+    store.pack_when_due(tree)
+    assert calls == []
+    fill_folder_17(root, 28)
+    store.pack_when_due(tree)
+    assert calls == [{}]  # git's gc --auto with git's own count
+    assert packed(root)
+
+
+def test_large_trees_are_packed_after_fewer_writes(tmp_path, monkeypatch):
+    root, store, tree = repo_with_cases(tmp_path, 300)
+    size = loose_trees(root, tree)
+    assert size > 1000  # the `cases` tree of 300 folders, compressed, loose
+    git_dir = str(root / ".git")
+    # a budget of 200 such writes: 1,000 objects, git counts 4 in its folder of 256
+    monkeypatch.setattr(gitmod, "GC_LOOSE_BYTES", 200 * size)
+    assert gitmod._gc_limit(git_dir, tree) == 1000
+    # a budget of 20 writes: 100 objects, fewer than git can count (one folder of 256): 256
+    monkeypatch.setattr(gitmod, "GC_LOOSE_BYTES", 20 * size)
+    assert gitmod._gc_limit(git_dir, tree) == 256
+    calls = gc_calls(monkeypatch)
+    fill_folder_17(root, 1)
+    store.pack_when_due(tree)
+    assert calls == []  # as git: more than 256/256 in the folder
+    fill_folder_17(root, 2)
+    store.pack_when_due()  # HEAD's tree when not given
+    assert calls == [{"gc.auto": "256"}]
+    assert packed(root)
+    assert git(root, "fsck", "--no-dangling") == ""
+
+
+def test_a_commit_packs_when_its_trees_are_large(tmp_path, monkeypatch):
+    root, store, tree = repo_with_cases(tmp_path, 300)
+    monkeypatch.setattr(gitmod, "GC_LOOSE_BYTES", 20 * loose_trees(root, tree))
+    fill_folder_17(root, 2)
+    calls = gc_calls(monkeypatch)
+    (root / "cases" / "CP-0001" / "recipients").write_text("worker9\n")
+    store.commit(["cases/CP-0001/recipients"], "assign CP-0001 record R2", "Amina", "amina@example.org")
+    assert calls == [{"gc.auto": "256"}]
+    assert packed(root)
+    # the same commit with git's own budget: nothing packed
+    monkeypatch.setattr(gitmod, "GC_LOOSE_BYTES", 128 << 20)
+    (root / "cases" / "CP-0002" / "recipients").write_text("worker9\n")
+    calls.clear()
+    store.commit(["cases/CP-0002/recipients"], "assign CP-0002 record R3", "Amina", "amina@example.org")
+    assert calls == []
+
+
+def test_a_repository_that_sets_gc_itself_keeps_its_settings(tmp_path, monkeypatch):
+    root, store, tree = repo_with_cases(tmp_path, 300)
+    monkeypatch.setattr(gitmod, "GC_LOOSE_BYTES", 20 * loose_trees(root, tree))
+    git(root, "config", "gc.auto", "0")  # packing turned off by the user
+    assert gitmod._gc_limit(str(root / ".git"), tree) is None
+    calls = gc_calls(monkeypatch)
+    fill_folder_17(root, 2)
+    store.pack_when_due(tree)
+    assert calls == []
+
+
+@pytest.mark.parametrize("how", ["sync", "bundle"])
+def test_a_sync_packs_its_merge_as_a_commit_does(repo, team, tmp_env, monkeypatch, how):
+    laptops = Laptops(repo, team, tmp_env)
+    amina = laptops.laptop("amina")
+    register(amina)
+    bundle = tmp_env / "amina.bundle"
+    sent = amina("sync") if how == "sync" else amina("bundle", "create", str(bundle))
+    assert sent.code == 0, sent.stderr
+    asked: list[str | None] = []
+    monkeypatch.setattr(Git, "pack_when_due", lambda self, tree=None: asked.append(tree))
+    sup = laptops.cli("sup")
+    done = sup("sync") if how == "sync" else sup("bundle", "apply", str(bundle))
+    assert done.code == 0, done.stderr
+    assert asked and asked[-1] is None  # after the merge (HEAD's tree)
+
+
+def test_no_git_started_while_gits_last_gc_warning_holds(tmp_path, monkeypatch):
+    root, store, tree = repo_with_cases(tmp_path, 300)
+    monkeypatch.setattr(gitmod, "GC_LOOSE_BYTES", 20 * loose_trees(root, tree))
+    fill_folder_17(root, 2)  # e.g. unreachable objects git's gc leaves for two weeks
+    log = root / ".git" / "gc.log"
+    log.write_text("warning: There are too many unreachable loose objects; run 'git prune' to remove them.\n")
+    calls = gc_calls(monkeypatch)
+    store.pack_when_due(tree)
+    assert calls == []  # git would skip it (its gc.logExpiry, a day): no process started for nothing
+    day_ago = time.time() - gitmod.GC_LOG_EXPIRY - 60
+    os.utime(log, (day_ago, day_ago))
+    store.pack_when_due(tree)
+    assert calls == [{"gc.auto": "256"}]
