@@ -68,28 +68,33 @@ def loose_trees(root: Path, tree: str) -> int:
     return total
 
 
-def gc_calls(monkeypatch) -> list[dict]:
-    """Each `gc` git is asked to run: the settings it was given (gc.auto)."""
-    calls: list[dict] = []
-    real = Git.run
+def git_started(monkeypatch) -> list[str]:
+    """The packing git is asked for: "gc" (git's gc --auto, waited for) or "repack" (started in the background)."""
+    calls: list[str] = []
+    real_run, real_popen = Git.run, subprocess.Popen
 
     def run(self, args, env=None, input=None):
         if args and args[0] == "gc":
-            given = env or {}
-            calls.append({given[k]: given[k.replace("KEY", "VALUE")] for k in given if k.startswith("GIT_CONFIG_KEY_")})
-        return real(self, args, env=env, input=input)
+            assert not env  # git's own count and settings
+            calls.append("gc")
+        return real_run(self, args, env=env, input=input)
+
+    def popen(command, *args, **kwargs):
+        if "repack" in command:
+            calls.append("repack")
+        return real_popen(command, *args, **kwargs)
 
     monkeypatch.setattr(Git, "run", run)
+    monkeypatch.setattr(subprocess, "Popen", popen)
     return calls
 
 
-def packed(root: Path, timeout: float = 60.0) -> bool:
-    """Waits for git's gc, which goes on in the background, and says whether the commit's trees
-    are in a pack (and no longer loose)."""
+def packed(root: Path, tree: str, timeout: float = 60.0) -> bool:
+    """Waits for git packing in the background, and says whether `tree` is in a pack (no longer loose)."""
     deadline = time.monotonic() + timeout
-    tree = git(root, "rev-parse", "HEAD^{tree}").strip()
     while time.monotonic() < deadline:
-        if not (root / ".git" / "gc.pid").exists() and not (root / ".git" / "objects" / tree[:2] / tree[2:]).exists():
+        if not (root / ".git" / "objects" / tree[:2] / tree[2:]).exists() and not (root / ".git" / "gc.pid").exists():
+            git(root, "cat-file", "-e", tree)  # still there, in a pack
             return True
         time.sleep(0.05)
     return False
@@ -98,14 +103,14 @@ def packed(root: Path, timeout: float = 60.0) -> bool:
 def test_small_trees_keep_gits_own_count(tmp_path, monkeypatch):
     root, store, tree = repo_with_cases(tmp_path, 20)
     assert gitmod._gc_limit(str(root / ".git"), tree) is None  # 5 writes of these trees: far below the budget
-    calls = gc_calls(monkeypatch)
+    calls = git_started(monkeypatch)
     fill_folder_17(root, 27)  # git's 6,700: more than 27 in the folder
     store.pack_when_due(tree)
     assert calls == []
     fill_folder_17(root, 28)
     store.pack_when_due(tree)
-    assert calls == [{}]  # git's gc --auto with git's own count
-    assert packed(root)
+    assert calls == ["gc"]  # git's gc --auto with git's own count
+    assert packed(root, tree)
 
 
 def test_large_trees_are_packed_after_fewer_writes(tmp_path, monkeypatch):
@@ -119,30 +124,70 @@ def test_large_trees_are_packed_after_fewer_writes(tmp_path, monkeypatch):
     # a budget of 20 writes: 100 objects, fewer than git can count (one folder of 256): 256
     monkeypatch.setattr(gitmod, "GC_LOOSE_BYTES", 20 * size)
     assert gitmod._gc_limit(git_dir, tree) == 256
-    calls = gc_calls(monkeypatch)
+    calls = git_started(monkeypatch)
     fill_folder_17(root, 1)
     store.pack_when_due(tree)
     assert calls == []  # as git: more than 256/256 in the folder
     fill_folder_17(root, 2)
     store.pack_when_due()  # HEAD's tree when not given
-    assert calls == [{"gc.auto": "256"}]
-    assert packed(root)
+    assert calls == ["repack"]
+    assert packed(root, tree)
     assert git(root, "fsck", "--no-dangling") == ""
+    assert not (root / ".git" / "gc.log").exists()
+
+
+def test_what_a_pack_leaves_loose_does_not_start_packing_again(tmp_path, monkeypatch):
+    """The objects git keeps loose though nothing reaches them (two weeks) are not counted: they
+    would start a packing at every write, which would leave them again."""
+    root, store, tree = repo_with_cases(tmp_path, 300)
+    monkeypatch.setattr(gitmod, "GC_LOOSE_BYTES", 20 * loose_trees(root, tree))
+    monkeypatch.setattr(gitmod, "PACKING_FOR", 0)
+    fill_folder_17(root, 3)  # nothing reaches these
+    calls = git_started(monkeypatch)
+    store.pack_when_due(tree)
+    assert calls == ["repack"] and packed(root, tree)
+    assert in_folder_17(root) == 3  # left loose by git
+    for _ in range(3):  # asked again: no packing while only what the pack left is in the folder
+        store.pack_when_due()
+    time.sleep(0.02)
+    (root / "cases" / "CP-0001" / "recipients").write_text("worker8\n")  # a write (its trees loose, large)
+    store.commit(["cases/CP-0001/recipients"], "assign CP-0001 record R1", "Amina", "amina@example.org")
+    assert calls == ["repack"]  # (its few objects seldom fall in the folder git counts: one more would not do)
+    calls.clear()
+    time.sleep(0.02)
+    fill_folder_17(root, in_folder_17(root) + 2)  # new loose objects since the pack (other writes)
+    (root / "cases" / "CP-0001" / "recipients").write_text("worker9\n")
+    store.commit(["cases/CP-0001/recipients"], "assign CP-0001 record R2", "Amina", "amina@example.org")
+    assert calls == ["repack"] and packed(root, git(root, "rev-parse", "HEAD^{tree}").strip())  # packed again
+
+
+def test_a_second_packing_is_not_started_while_one_may_run(tmp_path, monkeypatch):
+    root, store, tree = repo_with_cases(tmp_path, 300)
+    monkeypatch.setattr(gitmod, "GC_LOOSE_BYTES", 20 * loose_trees(root, tree))
+    fill_folder_17(root, 2)
+    calls = git_started(monkeypatch)
+    store.pack_when_due(tree)
+    store.pack_when_due(tree)  # at once: the first may not be done
+    assert calls == ["repack"]
+    assert packed(root, tree)
 
 
 def test_a_commit_packs_when_its_trees_are_large(tmp_path, monkeypatch):
     root, store, tree = repo_with_cases(tmp_path, 300)
     monkeypatch.setattr(gitmod, "GC_LOOSE_BYTES", 20 * loose_trees(root, tree))
     fill_folder_17(root, 2)
-    calls = gc_calls(monkeypatch)
+    calls = git_started(monkeypatch)
     (root / "cases" / "CP-0001" / "recipients").write_text("worker9\n")
     store.commit(["cases/CP-0001/recipients"], "assign CP-0001 record R2", "Amina", "amina@example.org")
-    assert calls == [{"gc.auto": "256"}]
-    assert packed(root)
-    # the same commit with git's own budget: nothing packed
-    monkeypatch.setattr(gitmod, "GC_LOOSE_BYTES", 128 << 20)
+    assert calls == ["repack"]
+    assert packed(root, git(root, "rev-parse", "HEAD^{tree}").strip())
+
+
+def test_the_same_commit_with_gits_budget_packs_nothing(tmp_path, monkeypatch):
+    root, store, tree = repo_with_cases(tmp_path, 300)
+    fill_folder_17(root, 2)
+    calls = git_started(monkeypatch)
     (root / "cases" / "CP-0002" / "recipients").write_text("worker9\n")
-    calls.clear()
     store.commit(["cases/CP-0002/recipients"], "assign CP-0002 record R3", "Amina", "amina@example.org")
     assert calls == []
 
@@ -152,10 +197,83 @@ def test_a_repository_that_sets_gc_itself_keeps_its_settings(tmp_path, monkeypat
     monkeypatch.setattr(gitmod, "GC_LOOSE_BYTES", 20 * loose_trees(root, tree))
     git(root, "config", "gc.auto", "0")  # packing turned off by the user
     assert gitmod._gc_limit(str(root / ".git"), tree) is None
-    calls = gc_calls(monkeypatch)
+    calls = git_started(monkeypatch)
     fill_folder_17(root, 2)
     store.pack_when_due(tree)
     assert calls == []
+
+
+def test_too_many_packs_are_left_to_gits_gc(tmp_path, monkeypatch):
+    root, store, tree = repo_with_cases(tmp_path, 20)
+    monkeypatch.setattr(gitmod, "GC_AUTO_PACK_LIMIT", 2)
+    for n in range(3):  # writes, each packed on its own, as packing in the background leaves them
+        (root / "cases" / "CP-0001" / "recipients").write_text(f"worker{n}\n")
+        store.commit(["cases/CP-0001/recipients"], f"assign CP-0001 record R{n}", "Amina", "amina@example.org")
+        git(root, "repack", "-d", "-q")
+    assert gitmod._packs(str(root / ".git")) == 3
+    calls = git_started(monkeypatch)
+    store.pack_when_due(tree)
+    assert calls == ["gc"]
+
+
+def test_no_git_started_while_gits_last_gc_warning_holds(tmp_path, monkeypatch):
+    root, store, tree = repo_with_cases(tmp_path, 20)
+    fill_folder_17(root, 28)
+    log = root / ".git" / "gc.log"
+    log.write_text("warning: There are too many unreachable loose objects; run 'git prune' to remove them.\n")
+    calls = git_started(monkeypatch)
+    monkeypatch.setattr(Git, "run", lambda self, args, env=None, input=None: calls.append(args[0]))
+    store.pack_when_due(tree)
+    assert calls == []  # git would skip it (its gc.logExpiry, a day): no process started for nothing
+    log.write_text("")  # an empty log: git ignores it
+    store.pack_when_due(tree)
+    assert calls == ["gc"]
+    day_ago = time.time() - gitmod.GC_LOG_EXPIRY - 60
+    log.write_text("warning: ...\n")
+    os.utime(log, (day_ago, day_ago))
+    store.pack_when_due(tree)
+    assert calls == ["gc", "gc"]
+
+
+def test_an_object_folder_removed_while_an_object_is_written_is_made_again(tmp_path, monkeypatch):
+    """git packing in the background removes the object folders it empties: one removed between
+    cpcm making it and writing into it is made again (git's own writes are run once more)."""
+    root, store, tree = repo_with_cases(tmp_path, 3)
+    real = gitmod.tempfile.mkstemp
+    raced = []
+
+    def mkstemp(*args, **kwargs):
+        if not raced:
+            raced.append(kwargs["dir"])
+            os.rmdir(kwargs["dir"]) if not os.listdir(kwargs["dir"]) else None
+            raise FileNotFoundError(kwargs["dir"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gitmod.tempfile, "mkstemp", mkstemp)
+    sha = store.commit_object(tree, [], "register CP-0009 record R9", "Amina", "amina@example.org")
+    assert raced and git(root, "cat-file", "-t", sha).strip() == "commit"
+
+
+def test_a_git_write_that_lost_its_folder_is_run_again(tmp_path, monkeypatch):
+    root, store, tree = repo_with_cases(tmp_path, 3)
+    real = subprocess.run
+    runs = []
+
+    def run(command, *args, **kwargs):
+        runs.append(command)
+        if "write-tree" in command and len(runs) == 1:
+            return subprocess.CompletedProcess(command, 128, b"", b"error: unable to create temporary file: No such file or "
+                                               b"directory\nfatal: git-write-tree: error building trees\n")
+        return real(command, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", run)
+    assert store.run(["write-tree"]).strip() == tree
+    assert len(runs) == 2
+    runs.clear()
+    monkeypatch.setattr(subprocess, "run", lambda command, *a, **k: subprocess.CompletedProcess(
+        command, 128, b"", b"fatal: unable to create temporary file"))
+    with pytest.raises(gitmod.GitError):  # a command not known to be safe to run again: not run again
+        store.run(["commit-tree", tree, "-m", "x"])
 
 
 @pytest.mark.parametrize("how", ["sync", "bundle"])
@@ -172,18 +290,3 @@ def test_a_sync_packs_its_merge_as_a_commit_does(repo, team, tmp_env, monkeypatc
     done = sup("sync") if how == "sync" else sup("bundle", "apply", str(bundle))
     assert done.code == 0, done.stderr
     assert asked and asked[-1] is None  # after the merge (HEAD's tree)
-
-
-def test_no_git_started_while_gits_last_gc_warning_holds(tmp_path, monkeypatch):
-    root, store, tree = repo_with_cases(tmp_path, 300)
-    monkeypatch.setattr(gitmod, "GC_LOOSE_BYTES", 20 * loose_trees(root, tree))
-    fill_folder_17(root, 2)  # e.g. unreachable objects git's gc leaves for two weeks
-    log = root / ".git" / "gc.log"
-    log.write_text("warning: There are too many unreachable loose objects; run 'git prune' to remove them.\n")
-    calls = gc_calls(monkeypatch)
-    store.pack_when_due(tree)
-    assert calls == []  # git would skip it (its gc.logExpiry, a day): no process started for nothing
-    day_ago = time.time() - gitmod.GC_LOG_EXPIRY - 60
-    os.utime(log, (day_ago, day_ago))
-    store.pack_when_due(tree)
-    assert calls == [{"gc.auto": "256"}]

@@ -133,6 +133,12 @@ class Background:
         return value
 
 
+# git commands that write objects and may be run again as they are, when an object folder was
+# removed just as they wrote into it (git packing in the background removes the folders it empties)
+_RETRIED = frozenset({"add", "write-tree", "update-index", "hash-object", "mktree"})
+_RACED = b"unable to create temporary file"
+
+
 class Git:
     def __init__(self, root: Path, signer=None):
         self.root = root
@@ -148,6 +154,8 @@ class Git:
         crash_point(f"git-{args[0]}")
         try:
             done = subprocess.run(self.command(args), cwd=self.root, env=git_env(env), input=input, capture_output=True)
+            if done.returncode != 0 and args[0] in _RETRIED and _RACED in done.stderr:
+                done = subprocess.run(self.command(args), cwd=self.root, env=git_env(env), input=input, capture_output=True)
         except FileNotFoundError:
             raise GitError("git is not installed", "Install git (apt-get install git) and try again.") from None
         if done.returncode != 0:
@@ -298,26 +306,56 @@ class Git:
         or sooner when each write leaves large trees: tens of thousands of loose objects make every
         later write slower, and at 100,000 cases each write leaves a 3 MB `cases` tree, so git's
         6,700 objects would be some 4 GB of disk. Looks at one of the 256 object folders, as git
-        itself does; `tree`: the root tree just committed (default: HEAD's). git packs in the
-        background (`gc.autoDetach`): the command does not wait for it."""
+        itself does; `tree`: the root tree just committed (default: HEAD's). Either way git packs
+        in the background: the command does not wait for it."""
         git_dir = os.path.join(os.path.abspath(self.root), ".git")
         try:
-            loose = len(os.listdir(os.path.join(git_dir, "objects", "17")))
+            loose = [name for name in os.listdir(os.path.join(git_dir, "objects", "17")) if len(name) == 38]
         except OSError:
+            loose = []  # none there (or no such repository: git says so if asked)
+        if len(loose) > -(-GC_AUTO // 256) or _packs(git_dir) > GC_AUTO_PACK_LIMIT:
+            if not _gc_log_holds(git_dir):  # (git would only print it again)
+                try:
+                    self.run(["gc", "--auto", "--quiet"])  # git's own rules and settings; it goes on detached
+                except GitError:
+                    pass  # packing is an optimisation; the commit is made
             return
-        if loose <= GC_MIN_OBJECTS // 256:
+        if len(loose) <= GC_MIN_OBJECTS // 256:
             return  # (the common case: one folder listed, nothing read)
+        limit = _gc_limit(git_dir, tree if tree is not None else self._head_and_tree()[1])
+        if limit is None:
+            return
+        # the loose objects since the last pack: what it left is what git keeps though nothing
+        # reaches it (two weeks), which packing again would not take either
+        since = _newest_pack(git_dir)
+        fresh = 0
+        for name in loose:
+            try:
+                fresh += os.stat(os.path.join(git_dir, "objects", "17", name)).st_mtime > since
+            except OSError:
+                pass
+        if fresh > -(-limit // 256):  # as git counts: more than gc.auto/256 (rounded up) in the folder
+            self._pack_in_background(git_dir)
+
+    def _pack_in_background(self, git_dir: str) -> None:
+        """Start git packing the loose objects as `gc --auto` does (`repack -d -l`), detached, and
+        not again for PACKING_FOR (the marker file `.git/cpcm-packing`, its time when started).
+        Not `gc --auto` with a lower count: git would then warn of the unreachable objects it keeps
+        (more than the lower count of them in the folder) and hold off every gc for a day."""
+        marker = os.path.join(git_dir, PACKING)
         try:
-            if time.time() - os.stat(os.path.join(git_dir, "gc.log")).st_mtime < GC_LOG_EXPIRY:
-                return  # git's last gc in the background warned (e.g. of unreachable objects): git skips it for a day
+            if time.time() - os.stat(marker).st_mtime < PACKING_FOR:
+                return
         except OSError:
             pass
-        limit = _gc_limit(git_dir, tree if tree is not None else self._head_and_tree()[1])
-        if loose > -(-(limit or GC_AUTO) // 256):  # as git counts: more than gc.auto/256 (rounded up) in the folder
-            try:
-                self.run(["gc", "--auto", "--quiet"], env=None if limit is None else _with_settings(("gc.auto", str(limit))))
-            except GitError:
-                pass  # packing is an optimisation; the commit is made
+        try:
+            with open(marker, "wb"):
+                pass
+            subprocess.Popen(self.command(["repack", "-d", "-l", "-q", "--no-write-bitmap-index"]), cwd=self.root,
+                             env=git_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+        except OSError:
+            pass  # packing is an optimisation; the commit is made
 
     def _head_and_tree(self) -> tuple[str | None, str | None]:
         """The commit HEAD names and its tree (None, None before the first commit). Read from the
@@ -629,14 +667,47 @@ GC_AUTO = 6700  # git's gc.auto: loose objects before `gc --auto` packs them
 GC_LOOSE_BYTES = 128 << 20  # about this much of loose objects on disk, at most, when a write's trees are large
 GC_MIN_OBJECTS = 256  # git reads gc.auto in 256ths (one folder of 256 counted): no fewer than that
 GC_LOG_EXPIRY = 24 * 3600  # git's gc.logExpiry: a warning of the last gc --auto holds the next ones back this long
+GC_AUTO_PACK_LIMIT = 50  # git's gc.autoPackLimit: packs before `gc --auto` makes them one
+PACKING = "cpcm-packing"  # in .git: when cpcm last started git packing in the background (empty)
+PACKING_FOR = 600  # seconds: no second packing started meanwhile
 _OBJECTS_PER_WRITE = 5  # a record, its case's folder, `cases`, the root tree, the commit
 
 
+def _packs(git_dir: str) -> int:
+    """The packs git's `gc --auto` counts (those without a .keep file)."""
+    try:
+        names = set(os.listdir(os.path.join(git_dir, "objects", "pack")))
+    except OSError:
+        return 0
+    return sum(1 for name in names if name.endswith(".pack") and name[:-5] + ".keep" not in names)
+
+
+def _newest_pack(git_dir: str) -> float:
+    """The time of the newest pack's index (0 when there is none)."""
+    folder = os.path.join(git_dir, "objects", "pack")
+    try:
+        return max((os.stat(os.path.join(folder, name)).st_mtime for name in os.listdir(folder) if name.endswith(".idx")),
+                   default=0.0)
+    except OSError:
+        return 0.0
+
+
+def _gc_log_holds(git_dir: str) -> bool:
+    """Whether git's last gc in the background left a warning (`.git/gc.log`, not empty) within
+    the last day: git's `gc --auto` then only prints it again."""
+    try:
+        found = os.stat(os.path.join(git_dir, "gc.log"))
+    except OSError:
+        return False
+    return found.st_size > 0 and time.time() - found.st_mtime < GC_LOG_EXPIRY
+
+
 def _gc_limit(git_dir: str, tree: str | None) -> int | None:
-    """The gc.auto (loose objects) for this repository: git's own (None) unless a write's trees
-    are large, then as many objects as leave about GC_LOOSE_BYTES on disk, going by the loose
-    sub-trees of `tree` (the root tree just committed: `cases` is the one that grows with the
-    repository). git's own when the repository sets anything about gc (it is then the user's)."""
+    """How many loose objects cpcm lets pile up before it has git pack them (counted as git counts
+    for gc.auto): None (git's own gc.auto alone) unless a write's trees are large, then as many
+    as leave about GC_LOOSE_BYTES on disk, going by the loose sub-trees of `tree` (the root tree
+    just committed: `cases` is the one that grows with the repository). None too when the
+    repository's configuration sets anything about gc (it is then the user's)."""
     try:
         with open(os.path.join(git_dir, "config"), "rb") as handle:
             if b"[gc" in handle.read().lower():
@@ -687,8 +758,14 @@ def _write_loose(git_dir: str, kind: bytes, payload: bytes) -> str:
         except OSError:
             pass
         return sha
-    os.makedirs(folder, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix="tmp_obj_", dir=folder)
+    for attempt in range(3):
+        os.makedirs(folder, exist_ok=True)
+        try:
+            fd, temp = tempfile.mkstemp(prefix="tmp_obj_", dir=folder)
+            break
+        except FileNotFoundError:  # the folder removed meanwhile by git packing in the background (it removes those it empties)
+            if attempt == 2:
+                raise
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(zlib.compress(data, 1))
