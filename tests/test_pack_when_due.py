@@ -3,8 +3,8 @@
 git's count of 6,700 loose objects would be some 4 GB of disk before `gc --auto` packed them.
 
 The large repository is played by a small one with the budget of loose bytes made small
-(`GC_LOOSE_BYTES`); git's count is made to pass or not by objects put in the folder git counts
-(`objects/17`), as many writes would."""
+(`GC_LOOSE_BYTES`) or cpcm's count given (`_gc_limit`); the counts are made to pass or not by
+objects put in the folders counted (git's: `objects/17`, one of cpcm's 16), as many writes would."""
 from __future__ import annotations
 
 import hashlib
@@ -50,7 +50,7 @@ def repo_with_cases(tmp_path: Path, cases: int) -> tuple[Path, Git, str]:
     for i in range(cases):
         folder = root / "cases" / f"CP-{i:04d}"
         folder.mkdir(parents=True)
-        (folder / "recipients").write_text(f"worker{i % 7}\n")
+        (folder / "recipients").write_text(f"worker{i}\n")  # (each folder its own tree, as cases are)
         paths.append(f"cases/CP-{i:04d}/recipients")
     store = Git(root)
     store.commit(paths, "register CP-0000 record R1", "Amina", "amina@example.org")
@@ -68,10 +68,14 @@ def loose_trees(root: Path, tree: str) -> int:
     return total
 
 
+processes: list[subprocess.Popen] = []  # the packings started in the background by the last `git_started`
+
+
 def git_started(monkeypatch) -> list[str]:
     """The packing git is asked for: "gc" (git's gc --auto, waited for) or "repack" (started in the background)."""
     calls: list[str] = []
     real_run, real_popen = Git.run, subprocess.Popen
+    processes.clear()
 
     def run(self, args, env=None, input=None):
         if args and args[0] == "gc":
@@ -80,9 +84,11 @@ def git_started(monkeypatch) -> list[str]:
         return real_run(self, args, env=env, input=input)
 
     def popen(command, *args, **kwargs):
+        started = real_popen(command, *args, **kwargs)
         if "repack" in command:
             calls.append("repack")
-        return real_popen(command, *args, **kwargs)
+            processes.append(started)
+        return started
 
     monkeypatch.setattr(Git, "run", run)
     monkeypatch.setattr(subprocess, "Popen", popen)
@@ -90,14 +96,15 @@ def git_started(monkeypatch) -> list[str]:
 
 
 def packed(root: Path, tree: str, timeout: float = 60.0) -> bool:
-    """Waits for git packing in the background, and says whether `tree` is in a pack (no longer loose)."""
+    """Waits for git packing in the background (cpcm's, or git's gc), and says whether `tree` is
+    in a pack (no longer loose)."""
+    for process in processes:
+        process.wait(timeout=timeout)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not (root / ".git" / "objects" / tree[:2] / tree[2:]).exists() and not (root / ".git" / "gc.pid").exists():
-            git(root, "cat-file", "-e", tree)  # still there, in a pack
-            return True
+    while (root / ".git" / "gc.pid").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    return False
+    git(root, "cat-file", "-e", tree)  # still there
+    return not (root / ".git" / "objects" / tree[:2] / tree[2:]).exists()
 
 
 def test_small_trees_keep_gits_own_count(tmp_path, monkeypatch):
@@ -118,77 +125,102 @@ def test_large_trees_are_packed_after_fewer_writes(tmp_path, monkeypatch):
     size = loose_trees(root, tree)
     assert size > 1000  # the `cases` tree of 300 folders, compressed, loose
     git_dir = str(root / ".git")
-    # a budget of 200 such writes: 1,000 objects, git counts 4 in its folder of 256
-    monkeypatch.setattr(gitmod, "GC_LOOSE_BYTES", 200 * size)
+    monkeypatch.setattr(gitmod, "GC_LOOSE_BYTES", 200 * size)  # a budget of 200 such writes: 1,000 objects
     assert gitmod._gc_limit(git_dir, tree) == 1000
-    # a budget of 20 writes: 100 objects, fewer than git can count (one folder of 256): 256
-    monkeypatch.setattr(gitmod, "GC_LOOSE_BYTES", 20 * size)
-    assert gitmod._gc_limit(git_dir, tree) == 256
+    monkeypatch.setattr(gitmod, "GC_LOOSE_BYTES", 10 * size)  # of 10 writes: 50 objects, fewer than cpcm packs
+    assert gitmod._gc_limit(git_dir, tree) == gitmod.GC_MIN_OBJECTS == 100
+    assert gitmod._fresh_objects(git_dir) > 100  # the first write's 300 folders: none packed yet
     calls = git_started(monkeypatch)
-    fill_folder_17(root, 1)
-    store.pack_when_due(tree)
-    assert calls == []  # as git: more than 256/256 in the folder
-    fill_folder_17(root, 2)
     store.pack_when_due()  # HEAD's tree when not given
     assert calls == ["repack"]
     assert packed(root, tree)
     assert git(root, "fsck", "--no-dangling") == ""
     assert not (root / ".git" / "gc.log").exists()
+    assert gitmod._fresh_objects(git_dir) == 0
 
 
-def test_what_a_pack_leaves_loose_does_not_start_packing_again(tmp_path, monkeypatch):
-    """The objects git keeps loose though nothing reaches them (two weeks) are not counted: they
-    would start a packing at every write, which would leave them again."""
+def fill_fresh(root: Path, count: int) -> None:
+    """Loose blobs in `objects/17` (one of the folders cpcm counts) written now, until cpcm counts more than `count`."""
+    time.sleep(0.02)  # (after what they are compared with, on any file system's clock)
+    while gitmod._fresh_objects(str(root / ".git")) <= count:
+        fill_folder_17(root, in_folder_17(root) + 1)
+
+
+def commit_one(root: Path, store: Git, n: int) -> str:
+    (root / "cases" / "CP-0001" / "recipients").write_text(f"changed {n}\n")
+    store.commit(["cases/CP-0001/recipients"], f"assign CP-0001 record R{n}", "Amina", "amina@example.org")
+    return git(root, "rev-parse", "HEAD^{tree}").strip()
+
+
+def test_what_packing_leaves_loose_is_not_counted_again(tmp_path, monkeypatch):
+    """The objects git keeps loose though nothing reaches them (two weeks) are not counted after
+    a packing: they would start one at every write, which would leave them again."""
     root, store, tree = repo_with_cases(tmp_path, 300)
     monkeypatch.setattr(gitmod, "GC_LOOSE_BYTES", 20 * loose_trees(root, tree))
-    monkeypatch.setattr(gitmod, "PACKING_FOR", 0)
-    fill_folder_17(root, 3)  # nothing reaches these
+    fill_folder_17(root, 12)  # nothing reaches these: 12 of 16 folders' worth, 192 objects
     calls = git_started(monkeypatch)
     store.pack_when_due(tree)
     assert calls == ["repack"] and packed(root, tree)
-    assert in_folder_17(root) == 3  # left loose by git
-    for _ in range(3):  # asked again: no packing while only what the pack left is in the folder
-        store.pack_when_due()
+    assert in_folder_17(root) == 12  # left loose by git
     time.sleep(0.02)
-    (root / "cases" / "CP-0001" / "recipients").write_text("worker8\n")  # a write (its trees loose, large)
-    store.commit(["cases/CP-0001/recipients"], "assign CP-0001 record R1", "Amina", "amina@example.org")
-    assert calls == ["repack"]  # (its few objects seldom fall in the folder git counts: one more would not do)
-    calls.clear()
-    time.sleep(0.02)
-    fill_folder_17(root, in_folder_17(root) + 2)  # new loose objects since the pack (other writes)
-    (root / "cases" / "CP-0001" / "recipients").write_text("worker9\n")
-    store.commit(["cases/CP-0001/recipients"], "assign CP-0001 record R2", "Amina", "amina@example.org")
-    assert calls == ["repack"] and packed(root, git(root, "rev-parse", "HEAD^{tree}").strip())  # packed again
+    commit_one(root, store, 1)  # a write: its few objects, not the 192 left
+    assert calls == ["repack"]
+    fill_fresh(root, 100)  # more than 100 written since (other writes)
+    head = commit_one(root, store, 2)
+    assert calls == ["repack", "repack"] and packed(root, head)  # packed again
 
 
-def test_a_second_packing_is_not_started_while_one_may_run(tmp_path, monkeypatch):
+def test_a_packing_that_found_nothing_to_pack_is_not_started_again_for_what_it_left(tmp_path, monkeypatch):
     root, store, tree = repo_with_cases(tmp_path, 300)
-    monkeypatch.setattr(gitmod, "GC_LOOSE_BYTES", 20 * loose_trees(root, tree))
-    fill_folder_17(root, 2)
+    git(root, "repack", "-a", "-d", "-q")  # everything packed
+    monkeypatch.setattr(gitmod, "_gc_limit", lambda git_dir, tree: 100)
+    fill_fresh(root, 100)  # loose objects nothing reaches (a rolled-back write's), more than 100 of them
+    calls = git_started(monkeypatch)
+    packs = gitmod._packs(str(root / ".git"))
+    store.pack_when_due(tree)
+    assert calls == ["repack"]
+    assert processes[0].wait(timeout=60) == 0
+    assert gitmod._packs(str(root / ".git")) == packs  # nothing to pack: no new pack
+    store.pack_when_due(tree)
+    assert calls == ["repack"]  # what it left is not counted again
+
+
+def test_a_second_packing_is_not_started_while_the_first_runs(tmp_path, monkeypatch):
+    root, store, tree = repo_with_cases(tmp_path, 300)
+    monkeypatch.setattr(gitmod, "_gc_limit", lambda git_dir, tree: 100)
     calls = git_started(monkeypatch)
     store.pack_when_due(tree)
-    store.pack_when_due(tree)  # at once: the first may not be done
+    marker = root / ".git" / gitmod.PACKING
+    assert marker.read_text() == f"{processes[0].pid}\n"
+    fill_fresh(root, 100)  # as many written again meanwhile
+    store.pack_when_due(tree)  # the first's process is there (not yet waited for, if done)
     assert calls == ["repack"]
+    assert packed(root, tree)  # (waited for)
+    store.pack_when_due(tree)  # ended: the next one starts
+    assert calls == ["repack", "repack"]
+    assert packed(root, tree)
+    marker.write_text(f"{os.getpid()}\n")  # a process that runs, named by a marker older than PACKING_FOR
+    old = time.time() - gitmod.PACKING_FOR - 60
+    os.utime(marker, (old, old))
+    fill_fresh(root, 100)
+    store.pack_when_due(tree)
+    assert calls == ["repack", "repack", "repack"]
     assert packed(root, tree)
 
 
 def test_a_commit_packs_when_its_trees_are_large(tmp_path, monkeypatch):
     root, store, tree = repo_with_cases(tmp_path, 300)
     monkeypatch.setattr(gitmod, "GC_LOOSE_BYTES", 20 * loose_trees(root, tree))
-    fill_folder_17(root, 2)
     calls = git_started(monkeypatch)
-    (root / "cases" / "CP-0001" / "recipients").write_text("worker9\n")
-    store.commit(["cases/CP-0001/recipients"], "assign CP-0001 record R2", "Amina", "amina@example.org")
+    head = commit_one(root, store, 1)  # with the first write's objects: more than 100 loose
     assert calls == ["repack"]
-    assert packed(root, git(root, "rev-parse", "HEAD^{tree}").strip())
+    assert packed(root, head)
 
 
 def test_the_same_commit_with_gits_budget_packs_nothing(tmp_path, monkeypatch):
     root, store, tree = repo_with_cases(tmp_path, 300)
-    fill_folder_17(root, 2)
     calls = git_started(monkeypatch)
-    (root / "cases" / "CP-0002" / "recipients").write_text("worker9\n")
-    store.commit(["cases/CP-0002/recipients"], "assign CP-0002 record R3", "Amina", "amina@example.org")
+    commit_one(root, store, 1)
     assert calls == []
 
 
@@ -198,7 +230,6 @@ def test_a_repository_that_sets_gc_itself_keeps_its_settings(tmp_path, monkeypat
     git(root, "config", "gc.auto", "0")  # packing turned off by the user
     assert gitmod._gc_limit(str(root / ".git"), tree) is None
     calls = git_started(monkeypatch)
-    fill_folder_17(root, 2)
     store.pack_when_due(tree)
     assert calls == []
 

@@ -305,9 +305,10 @@ class Git:
         """Pack loose objects when git would (`git commit` runs `gc --auto`; the plumbing does not),
         or sooner when each write leaves large trees: tens of thousands of loose objects make every
         later write slower, and at 100,000 cases each write leaves a 3 MB `cases` tree, so git's
-        6,700 objects would be some 4 GB of disk. Looks at one of the 256 object folders, as git
-        itself does; `tree`: the root tree just committed (default: HEAD's). Either way git packs
-        in the background: the command does not wait for it."""
+        6,700 objects would be some 4 GB of disk. git's count is of one of its 256 object folders,
+        as git makes it; cpcm's sooner one (`_gc_limit`) of 16 (`_fresh_objects`), only when a
+        write's trees are large. `tree`: the root tree just committed (default: HEAD's). Either
+        way git packs in the background: the command does not wait for it."""
         git_dir = os.path.join(os.path.abspath(self.root), ".git")
         try:
             loose = [name for name in os.listdir(os.path.join(git_dir, "objects", "17")) if len(name) == 38]
@@ -320,40 +321,25 @@ class Git:
                 except GitError:
                     pass  # packing is an optimisation; the commit is made
             return
-        if len(loose) <= GC_MIN_OBJECTS // 256:
-            return  # (the common case: one folder listed, nothing read)
         limit = _gc_limit(git_dir, tree if tree is not None else self._head_and_tree()[1])
-        if limit is None:
-            return
-        # the loose objects since the last pack: what it left is what git keeps though nothing
-        # reaches it (two weeks), which packing again would not take either
-        since = _newest_pack(git_dir)
-        fresh = 0
-        for name in loose:
-            try:
-                fresh += os.stat(os.path.join(git_dir, "objects", "17", name)).st_mtime > since
-            except OSError:
-                pass
-        if fresh > -(-limit // 256):  # as git counts: more than gc.auto/256 (rounded up) in the folder
+        if limit is not None and _fresh_objects(git_dir) > limit:
             self._pack_in_background(git_dir)
 
     def _pack_in_background(self, git_dir: str) -> None:
-        """Start git packing the loose objects as `gc --auto` does (`repack -d -l`), detached, and
-        not again for PACKING_FOR (the marker file `.git/cpcm-packing`, its time when started).
-        Not `gc --auto` with a lower count: git would then warn of the unreachable objects it keeps
-        (more than the lower count of them in the folder) and hold off every gc for a day."""
+        """Start git packing the loose objects as `gc --auto` does (`repack -d -l`), detached,
+        unless the one cpcm started last still runs (its process id in `.git/cpcm-packing`, whose
+        time is when it started). Not `gc --auto` with a lower count: git would then warn of the
+        unreachable objects it keeps (more than the lower count of them in the folder) and hold
+        off every gc for a day."""
         marker = os.path.join(git_dir, PACKING)
+        if _still_packing(marker):
+            return
         try:
-            if time.time() - os.stat(marker).st_mtime < PACKING_FOR:
-                return
-        except OSError:
-            pass
-        try:
-            with open(marker, "wb"):
-                pass
-            subprocess.Popen(self.command(["repack", "-d", "-l", "-q", "--no-write-bitmap-index"]), cwd=self.root,
-                             env=git_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True)
+            started = subprocess.Popen(self.command(["repack", "-d", "-l", "-q", "--no-write-bitmap-index"]), cwd=self.root,
+                                       env=git_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL, start_new_session=True)
+            with open(marker, "w", encoding="ascii") as handle:
+                handle.write(f"{started.pid}\n")
         except OSError:
             pass  # packing is an optimisation; the commit is made
 
@@ -665,11 +651,11 @@ def _commit_tree(git_dir: str, commit: str) -> str | None:
 
 GC_AUTO = 6700  # git's gc.auto: loose objects before `gc --auto` packs them
 GC_LOOSE_BYTES = 128 << 20  # about this much of loose objects on disk, at most, when a write's trees are large
-GC_MIN_OBJECTS = 256  # git reads gc.auto in 256ths (one folder of 256 counted): no fewer than that
+GC_MIN_OBJECTS = 100  # loose objects at the least before cpcm packs (some 20 writes)
 GC_LOG_EXPIRY = 24 * 3600  # git's gc.logExpiry: a warning of the last gc --auto holds the next ones back this long
 GC_AUTO_PACK_LIMIT = 50  # git's gc.autoPackLimit: packs before `gc --auto` makes them one
-PACKING = "cpcm-packing"  # in .git: when cpcm last started git packing in the background (empty)
-PACKING_FOR = 600  # seconds: no second packing started meanwhile
+PACKING = "cpcm-packing"  # in .git: the process id of the packing cpcm last started, and (its time) when
+PACKING_FOR = 3600  # seconds after which a packing started is taken to have ended, whatever its process id says
 _OBJECTS_PER_WRITE = 5  # a record, its case's folder, `cases`, the root tree, the commit
 
 
@@ -692,6 +678,49 @@ def _newest_pack(git_dir: str) -> float:
         return 0.0
 
 
+_SAMPLED = tuple(f"{n:x}7" for n in range(16))  # 16 of git's 256 object folders (git itself counts one: 17)
+
+
+def _fresh_objects(git_dir: str) -> int:
+    """About how many loose objects were written since the newest pack or since cpcm last started
+    packing, from 16 of the 256 object folders (git counts one, which at a count of a few
+    hundred is off by half or more). What packing leaves loose is not counted: it is what nothing
+    reaches, which git keeps two weeks and packing again would not take."""
+    since = _newest_pack(git_dir)
+    try:  # what was loose when cpcm last started packing was packed then, or is left as above
+        since = max(since, os.stat(os.path.join(git_dir, PACKING)).st_mtime)
+    except OSError:
+        pass
+    objects = os.path.join(git_dir, "objects")
+    found = 0
+    for folder in _SAMPLED:
+        try:
+            names = os.listdir(os.path.join(objects, folder))
+        except OSError:
+            continue
+        for name in names:
+            if len(name) == 38:  # (not git's temp files)
+                try:
+                    found += os.stat(os.path.join(objects, folder, name)).st_mtime > since
+                except OSError:
+                    pass  # packed meanwhile
+    return found * (256 // len(_SAMPLED))
+
+
+def _still_packing(marker: str) -> bool:
+    """Whether the packing the marker file names (its process id) still runs: started less than
+    PACKING_FOR ago and its process there (a process id is used again only after it ended)."""
+    try:
+        with open(marker, encoding="ascii") as handle:
+            pid = int(handle.read().strip() or 0)
+        if pid <= 0 or time.time() - os.stat(marker).st_mtime >= PACKING_FOR:
+            return False
+        os.kill(pid, 0)
+    except (OSError, ValueError):  # no marker, no such process (or not ours to signal: not the packing)
+        return False
+    return True
+
+
 def _gc_log_holds(git_dir: str) -> bool:
     """Whether git's last gc in the background left a warning (`.git/gc.log`, not empty) within
     the last day: git's `gc --auto` then only prints it again."""
@@ -703,8 +732,8 @@ def _gc_log_holds(git_dir: str) -> bool:
 
 
 def _gc_limit(git_dir: str, tree: str | None) -> int | None:
-    """How many loose objects cpcm lets pile up before it has git pack them (counted as git counts
-    for gc.auto): None (git's own gc.auto alone) unless a write's trees are large, then as many
+    """How many loose objects cpcm lets pile up since the last pack before it has git pack them:
+    None (git's own gc.auto alone) unless a write's trees are large, then as many
     as leave about GC_LOOSE_BYTES on disk, going by the loose sub-trees of `tree` (the root tree
     just committed: `cases` is the one that grows with the repository). None too when the
     repository's configuration sets anything about gc (it is then the user's)."""
