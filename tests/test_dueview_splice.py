@@ -240,3 +240,41 @@ def test_due_after_covers_assignments_and_a_case_assigned_back_prints_what_a_vie
         (_folder(cli) / views.FOLDER / "due.view").unlink()
         assert {args: cli(*args).stdout for args in DUE} == printed
     assert calls
+
+
+def test_due_after_a_few_writes_lists_their_cases_over_the_view_as_it_is(cli, cli_as, without_views, monkeypatch):
+    """Up to OVERLAY cases changed since the view's commit: `due` takes them from their files
+    (computed now) over the view as it is, which it neither splices nor writes; one more, and the
+    view is spliced and stored. Printed the same throughout, for the worker and for a colleague
+    covering one of the cases, at other times too. Below OVERLAY_FROM items the view is spliced
+    at once (the tests above)."""
+    from test_sync import VISIT
+
+    monkeypatch.setattr(dueview, "OVERLAY_FROM", 0)  # (a view of 50,000 items and more)
+    ids = register_many(cli, 2 + dueview.OVERLAY)
+    register_many(cli_as("otieno"), 2)
+    assert cli("assign", ids[0], "--cover", "otieno", "--until", "2026-12-31").code == 0
+    otieno = cli_as("otieno")
+    views_of = {"amina": _folder(cli) / views.FOLDER / "due.view",
+                "otieno": _folder(cli).parent / "otieno" / views.FOLDER / "due.view"}
+    for who in (cli, otieno):
+        assert who("due", "--worker", "all").code == 0  # each one's view made
+    stored = {name: path.read_bytes() for name, path in views_of.items()}
+    calls = _spliced_calls(monkeypatch)
+    writes = [lambda: cli("followup", ids[0], *VISIT),  # the case otieno covers
+              lambda: otieno("note", ids[0], "--text", "covering: called the school"),
+              lambda: cli("followup", ids[1], *VISIT)]
+    writes += [lambda case_id=case_id: cli("note", case_id, "--text", "visited") for case_id in ids[2:dueview.OVERLAY]]
+    for write in writes:
+        done = write()
+        assert done.code == 0, done.stderr
+        same(cli, without_views)
+        same(otieno, without_views, [("due",), ("due", "--json"), ("due", "--worker", "all")])
+        same(cli, without_views, DUE[:3], env={"CPCM_NOW": "2027-01-15T10:00:00+03:00"})
+    assert calls == [] and {name: path.read_bytes() for name, path in views_of.items()} == stored  # neither spliced nor written
+    assert cli("followup", ids[dueview.OVERLAY], *VISIT).code == 0  # one case more than OVERLAY changed
+    same(cli, without_views)
+    assert calls and views_of["amina"].read_bytes() != stored["amina"]  # the view spliced and stored
+    calls.clear()
+    same(cli, without_views)
+    assert calls == []  # and read as it is

@@ -105,7 +105,7 @@ class DueView:
     lines made from the text kept ready."""
 
     def __init__(self, body: ViewBody, zone, now: datetime, soon: timedelta, horizon: datetime, whose: str, oversees: bool,
-                 overdue_only: bool, extra: list[Deadline], covering: Callable[[dict], bool]):
+                 overdue_only: bool, extra: list[Deadline], covering: Callable[[dict], bool], hidden: Sequence[int] = ()):
         self.body, self.zone, self.now, self.soon, self.whose = body, zone, now, soon, whose
         items = body.items
         now_us, last, soon_us = tables.instant(now), tables.instant(horizon), soon // _TICK
@@ -123,6 +123,10 @@ class DueView:
             keep = list(map(and_, inside, mine))
             for k in covered:
                 keep[k] = inside[k]
+        if hidden:  # the items of cases changed since the view was written (theirs are in `extra`)
+            keep = list(keep)
+            for k in hidden:
+                keep[k] = False
         picked = list(compress(range(n), keep))
         # overdue (due < now) is a prefix of the order; of the rest, by the aim: target missed
         # (aim < now, only where there is a target: else the aim is the due time, not passed),

@@ -278,6 +278,8 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
         window = head["window"]
         if (window[0] is not None and now_us < window[0]) or (window[1] is not None and now_us >= window[1]):
             loaded = None  # `now` is beyond where the cases' pieces reach: made anew
+    hidden: list[int] = []
+    changed: set[str] = set()
     if loaded is not None and views.unchanged(place, head):
         try:
             body = loaded[1]()
@@ -285,6 +287,10 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
             body, loaded = None, None
         else:
             live = _live_rows(ctx, head.get("live", ()))
+    elif loaded is not None:
+        overlaid = _overlaid(ctx, place, loaded)
+        if overlaid is not None:
+            body, live, hidden, changed = overlaid
     if body is None:
         if loaded is not None:
             try:
@@ -303,14 +309,49 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
             keep, covered_by = _listed(item, ctx, whose, oversees, horizon, soon, overdue_only, row.worker)
             if keep:
                 extra.append(row.deadline(entry, covered_by))
-    admission_rows = [_admission_row(row, session.zone, now_us) for row in body.admission]
+    admission_rows = [_admission_row(row, session.zone, now_us) for row in body.admission if row[0] not in changed]
     admission_rows = [row for row in admission_rows if row is not None] + [row for row in live if row.admission]
     extra += conferences.due_items(ctx, whose, horizon, overdue_only, soon,
                                    admission=lambda conferenced: tables.admission_items(ctx, admission_rows, conferenced))
     from cpcm.service.duelines import DueView
 
     return DueView(body, session.zone, now, soon, horizon, whose, oversees, overdue_only, extra,
-                   lambda covers: cover_rules.covering(covers, whose, now))
+                   lambda covers: cover_rules.covering(covers, whose, now), hidden)
+
+
+OVERLAY = 8  # cases changed since the due view's commit that `due` takes from their files over the view as it is
+OVERLAY_FROM = 50_000  # items in the view from which that is worth it (below, splicing and writing it costs less than 0.1 s)
+
+
+def _overlaid(ctx, place, loaded) -> tuple[ViewBody, list, list[int], set[str]] | None:
+    """The view as it is with the cases changed since its commit taken from their files instead:
+    the body, their rows computed now (`tables.CaseDue`, as for a case whose answer is not kept),
+    the view's items of those cases (to be left out) and their ids; None when more than OVERLAY
+    changed, when a case left the folder, cannot be read or is no longer the worker's (nothing of
+    it stays in the stored view), when the view is small (OVERLAY_FROM items), or when it cannot
+    be read: `_made` splices the view and stores it. So `due` right
+    after a write or a few neither splices nor writes the whole view (at 100,000 cases 0.35 s of
+    1.2); each `due` until then reads the few cases again (from the cache's tables) and asks git
+    what changed (`diff-tree`: 0.09 s at 100,000 cases, nothing at 1,000)."""
+    head = loaded[0]
+    was_live = set(head.get("live", ()))
+    changes = views.changes_since(place, head["tree"], sorted({*head["retry"], *was_live}))
+    if changes is None:
+        return None
+    changed = {case_id for case_id, case in changes.cases.items() if case is not None}
+    if changes.failed or len(changed - was_live) > OVERLAY:
+        return None
+    if head["body"].get("items", 0) < OVERLAY_FROM:
+        return None
+    try:
+        body = loaded[1]()
+    except (KeyError, TypeError, ValueError):  # a view of another layout under the same tag: made anew
+        return None
+    if any(True for _ in _index_of(body.ids, changes.gone | (set(changes.cases) - changed))):
+        return None  # a case of the view gone or no longer the worker's: taken out of the stored view (`_made`)
+    live = [tables.live(changes.cases[case_id], ctx) for case_id in sorted(changed)]
+    hidden = _positions(body.items["case"], sorted(_index_of(body.ids, changed)))
+    return body, live, hidden, changed
 
 
 def _listed(item: Deadline, ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta, overdue_only: bool,
