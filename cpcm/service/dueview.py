@@ -329,10 +329,10 @@ def _overlaid(ctx, place, loaded) -> tuple[ViewBody, list, list[int], set[str]] 
     the view's items of those cases (to be left out) and their ids; None when more than OVERLAY
     changed, when a case left the folder, cannot be read or is no longer the worker's (nothing of
     it stays in the stored view), when the view is small (OVERLAY_FROM items), or when it cannot
-    be read: `_made` splices the view and stores it. So `due` right
-    after a write or a few neither splices nor writes the whole view (at 100,000 cases 0.35 s of
-    1.2); each `due` until then reads the few cases again (from the cache's tables) and asks git
-    what changed (`diff-tree`: 0.09 s at 100,000 cases, nothing at 1,000)."""
+    be read: `_made` splices the view and stores it. So `due` right after a write or a few
+    neither splices nor writes the whole view (at 100,000 cases 0.35 s of 1.2); each `due` until
+    then reads the few cases from their files again and asks git what changed (`diff-tree`:
+    0.09 s at 100,000 cases)."""
     head = loaded[0]
     was_live = set(head.get("live", ()))
     changes = views.changes_since(place, head["tree"], sorted({*head["retry"], *was_live}))
