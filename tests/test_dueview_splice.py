@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import register_many
+from conftest import git, register_many
 from cpcm.service import dueview
 from test_dueview_stream import DUE, _builder_pieces, _folder, ctx, described, entries, same  # noqa: F401 - ctx: a fixture
 from cpcm.service import views
@@ -278,3 +278,63 @@ def test_due_after_a_few_writes_lists_their_cases_over_the_view_as_it_is(cli, cl
     calls.clear()
     same(cli, without_views)
     assert calls == []  # and read as it is
+
+
+def _due_overlaid(monkeypatch) -> list[bool]:
+    """Per `due`: whether it listed over the view as it is (`_overlaid` gave it)."""
+    found: list[bool] = []
+    real = dueview._overlaid
+
+    def overlaid(*args):
+        got = real(*args)
+        found.append(got is not None)
+        return got
+    monkeypatch.setattr(dueview, "_overlaid", overlaid)
+    return found
+
+
+def test_due_over_the_view_as_it_is_adds_the_records_read_to_the_record_table_once(cli, without_views, monkeypatch):
+    monkeypatch.setattr(dueview, "OVERLAY_FROM", 0)
+    ids = register_many(cli, 4)
+    assert cli("due", "--worker", "all").code == 0
+    assert cli("note", ids[0], "--text", "visited").code == 0
+    records = _folder(cli) / "records"
+    counts = []
+    overlaid = _due_overlaid(monkeypatch)
+    for _ in range(3):
+        assert cli("due", "--worker", "all").code == 0
+        counts.append(sum(1 for _ in records.rglob("*.age")))
+    assert overlaid == [True] * 3 and counts[0] == counts[-1], counts  # not a segment more at every run
+    same(cli, without_views)
+
+
+def test_changes_to_cases_the_worker_does_not_read_count_toward_the_splice(cli, cli_as, without_views, monkeypatch):
+    monkeypatch.setattr(dueview, "OVERLAY_FROM", 0)
+    monkeypatch.setattr(dueview, "OVERLAY", 2)
+    register_many(cli, 3)
+    assert cli("due", "--worker", "all").code == 0
+    overlaid = _due_overlaid(monkeypatch)
+    otieno = cli_as("otieno")
+    for _ in range(3):  # cases amina does not read
+        register_many(otieno, 1)
+        assert cli("due", "--worker", "all").code == 0
+    assert overlaid == [True, True, False]  # the third: more than OVERLAY changed, spliced (not piled up)
+    same(cli, without_views)
+
+
+def test_a_case_that_cannot_be_read_does_not_keep_due_from_the_view_as_it_is(cli, repo, without_views, monkeypatch):
+    monkeypatch.setattr(dueview, "OVERLAY_FROM", 0)
+    good, bad = register_many(cli, 2)
+    assert cli("due", "--worker", "all").code == 0
+    (path,) = sorted((repo / "cases" / bad).glob("*.age"))
+    path.write_bytes(b"damaged")
+    git(repo, "add", "-A", "cases")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "damage")
+    overlaid = _due_overlaid(monkeypatch)
+    first = cli("due", "--worker", "all")  # the damaged case taken out of the view (spliced), reported
+    assert first.code == 1 and path.name in first.stderr
+    assert cli("note", good, "--text", "visited").code == 0
+    again = cli("due", "--worker", "all")
+    assert again.code == 1 and path.name in again.stderr  # still reported
+    assert overlaid == [False, True]  # and the note listed over the view as it is
+    same(cli, without_views, [("due", "--worker", "all"), ("due", "--json")])

@@ -334,21 +334,23 @@ def _overlaid(ctx, place, loaded) -> tuple[ViewBody, list, list[int], set[str]] 
     then reads the few cases from their files again and asks git what changed (`diff-tree`:
     0.09 s at 100,000 cases)."""
     head = loaded[0]
-    was_live = set(head.get("live", ()))
-    changes = views.changes_since(place, head["tree"], sorted({*head["retry"], *was_live}))
+    if head["body"].get("items", 0) < OVERLAY_FROM:
+        return None
+    was_live, retry = set(head.get("live", ())), set(head["retry"])
+    changes = views.changes_since(place, head["tree"], sorted(retry | was_live), keep=False)
     if changes is None:
         return None
-    changed = {case_id for case_id, case in changes.cases.items() if case is not None}
-    if changes.failed or len(changed - was_live) > OVERLAY:
-        return None
-    if head["body"].get("items", 0) < OVERLAY_FROM:
+    # every case changed counts (those the worker does not read too: they would pile up until the
+    # view is made anew); not those read again each time (computed each time, or unreadable)
+    if len((set(changes.cases) | changes.gone | changes.failed) - was_live - retry) > OVERLAY:
         return None
     try:
         body = loaded[1]()
     except (KeyError, TypeError, ValueError):  # a view of another layout under the same tag: made anew
         return None
-    if any(True for _ in _index_of(body.ids, changes.gone | (set(changes.cases) - changed))):
-        return None  # a case of the view gone or no longer the worker's: taken out of the stored view (`_made`)
+    changed = {case_id for case_id, case in changes.cases.items() if case is not None}
+    if any(True for _ in _index_of(body.ids, changes.gone | changes.failed | (set(changes.cases) - changed))):
+        return None  # a case of the view gone, unreadable or no longer the worker's: taken out of the stored view
     live = [tables.live(changes.cases[case_id], ctx) for case_id in sorted(changed)]
     hidden = _positions(body.items["case"], sorted(_index_of(body.ids, changed)))
     return body, live, hidden, changed

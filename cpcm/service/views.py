@@ -230,6 +230,7 @@ class _Changes:
     failed: set[str] = field(default_factory=set)
     clean: bool = True
     added: int = 0  # case folders now, less before, among those changed
+    records: list = field(default_factory=list)  # (case id, blob id, JSON) read, for the record table (`changes_since`)
 
 
 def _tree_ids(git, names: Sequence[str]) -> dict[str, str]:
@@ -246,13 +247,20 @@ def _tree_ids(git, names: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def changes_since(place: _Place, old_tree: str, retry: Sequence[str]) -> _Changes | None:
+def changes_since(place: _Place, old_tree: str, retry: Sequence[str], keep: bool = True) -> _Changes | None:
     """What changed in `cases` since `old_tree`, the cases of `retry` read again too; None when
-    too many changed (or git cannot say): the view is then made anew. Read once per place."""
+    too many changed (or git cannot say): the view is then made anew. Read once per place. The
+    records read are added to the record table (`keep`) unless the caller does not store its
+    view (`due` over a view kept as it is: it would add them again at every run)."""
     key = (old_tree, tuple(retry))
     if key not in place.memo:
         place.memo[key] = _read_changes_since(place, old_tree, retry)
-    return place.memo[key]
+    found = place.memo[key]
+    if keep and found is not None and found.records:
+        records, found.records = found.records, []
+        if found.clean:
+            _keep_records(place, records)
+    return found
 
 
 def unchanged(place: _Place, head: dict) -> bool:
@@ -304,8 +312,7 @@ def _read_changes_since(place: _Place, old_tree: str, retry: Sequence[str]) -> _
                 found.cases[case_id] = case
     finally:
         store.record_cache = held
-    if found.clean:
-        _keep_records(place, collect.found)
+    found.records = collect.found
     return found
 
 
