@@ -14,8 +14,10 @@ import pytest
 
 from conftest import register_many
 from cpcm.crypto import cipher
-from cpcm.service import context, dueview, views
+from cpcm.service import dueview, views
 from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
+from test_dueview_splice import _due_overlaid
+from test_dueview_stream import _keys
 from test_followup_close import GOALS_MET
 from test_sync import VISIT
 
@@ -34,23 +36,15 @@ def same(who, without_views, commands, env=None, label=""):
 
 
 def view_text(cli, worker):
-    keys = context.identity_mod.load(Path(cli.env["CPCM_IDENTITY"]), lambda: None).keys
     path = Path(cli.env["CPCM_REPO"]) / ".cpcm" / "cache" / worker / views.FOLDER / "due.view"
-    return cipher.decrypt(path.read_bytes(), keys) if path.exists() else b""
+    return cipher.decrypt(path.read_bytes(), _keys(cli)) if path.exists() else b""
 
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_due_over_the_view_as_it_is_prints_what_it_prints_without_views(cli, cli_as, without_views, monkeypatch, seed):
     rng = random.Random(seed)
     monkeypatch.setattr(dueview, "OVERLAY_FROM", 0)
-    overlays = []
-    real = dueview._overlaid
-
-    def noted(*a):
-        got = real(*a)
-        overlays.append(got is not None)
-        return got
-    monkeypatch.setattr(dueview, "_overlaid", noted)
+    overlays = _due_overlaid(monkeypatch)
     amina, otieno, sup = cli_as("amina"), cli_as("otieno"), cli_as("sup")
     ids = []
     for at in ("2026-11-20T14:37:00+03:00", "2026-11-22T23:05:00+03:00", "2026-11-23T08:00:00+03:00"):
