@@ -97,14 +97,17 @@ def git_started(monkeypatch) -> list[str]:
 
 def packed(root: Path, tree: str, timeout: float = 60.0) -> bool:
     """Waits for git packing in the background (cpcm's, or git's gc), and says whether `tree` is
-    in a pack (no longer loose)."""
+    in a pack (no longer loose) within `timeout`. git's detached gc leaves no `gc.pid` for a
+    moment (its parent's lock is let go before the detached one takes it again), so the loose
+    object is waited for too, not only the lock."""
     for process in processes:
         process.wait(timeout=timeout)
+    loose = root / ".git" / "objects" / tree[:2] / tree[2:]
     deadline = time.monotonic() + timeout
-    while (root / ".git" / "gc.pid").exists() and time.monotonic() < deadline:
+    while (loose.exists() or (root / ".git" / "gc.pid").exists()) and time.monotonic() < deadline:
         time.sleep(0.05)
     git(root, "cat-file", "-e", tree)  # still there
-    return not (root / ".git" / "objects" / tree[:2] / tree[2:]).exists()
+    return not loose.exists()
 
 
 def test_small_trees_keep_gits_own_count(tmp_path, monkeypatch):
