@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from cpcm.domain.dates import local_text
-from cpcm.cli.common import open_ctx, parse_at, print_json, print_json_items, print_table, print_text, report_problems, say, warn
+from cpcm.cli.common import open_ctx, parse_at, print_json, print_json_items, print_json_of, print_table, print_text, report_problems, say, warn
 
 if TYPE_CHECKING:
     import typer
@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
         rows = service.list_rows(ctx, status=status, risk=risk, worker=worker, stage=stage, names=names)
         columns = ["case_id", "status", "stage", "risk", "worker", "sex", "age", "registered_at"] + (["name"] if names else [])
         if json_out:
-            print_json_items(rows)
+            print_json_of(rows, lambda: rows)
         elif not print_text(rows, [c.replace("_", " ") for c in columns]):
             print_table([c.replace("_", " ") for c in columns],
                         ([r[c] if c != "registered_at" else (r[c] or "")[:10] for c in columns] for r in rows),

@@ -444,6 +444,9 @@ class ListView:
     def __iter__(self) -> Iterator[dict]:
         return iter(self.summaries())
 
+    def json_items(self) -> Iterator[str]:
+        return self.summaries().json_items()
+
     def plain_text(self, header: str) -> Iterator[str]:
         """The lines `print_table` prints when it does not draw a table: `header`, then a line per
         row (case id, status, stage, risk, worker, sex, age, registered, and name with --names),
