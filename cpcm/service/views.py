@@ -595,9 +595,15 @@ def _kept_list(place: _Place, head: dict, body: memoryview, today: date, names: 
     if changes is None:
         return ListView(head, lambda name: _section(head, body, name), _rows_reader(place, head["stamp"]), today, names,
                         filters), False
-    merged_head, texts, count = _merged(head, body, changes)
-    return ListView(merged_head, texts.__getitem__, _rows_reader(place, head["stamp"], changes), today, names, filters,
-                    count), True
+    merged: dict[str, str] = {}
+    held = [body]  # let go once merged
+
+    def section(name: str) -> str:  # merged when first asked for: --json reads the rows, not the printed lines
+        if not merged:
+            merged.update(_merged(head, held.pop(), changes)[1])
+        return merged[name]
+    return ListView(_merged_head(head, changes), section, _rows_reader(place, head["stamp"], changes), today, names,
+                    filters), True
 
 
 def _with_changes(rows: list, changes: dict) -> list:
@@ -608,6 +614,11 @@ def _with_changes(rows: list, changes: dict) -> list:
     for item in changes["rows"]:
         rows.insert(bisect.bisect_left(rows, _sort_key(item), key=_sort_key), item)
     return rows
+
+
+def _merged_head(head: dict, changes: dict) -> dict:
+    """The head of the view of `head` with its `changes`."""
+    return {**head, "tree": changes["tree"], "retry": changes["retry"], "exact": head["exact"] and changes["exact"]}
 
 
 def _merged(head: dict, body: memoryview, changes: dict) -> tuple[dict, dict[str, str], int]:
@@ -634,8 +645,7 @@ def _merged(head: dict, body: memoryview, changes: dict) -> tuple[dict, dict[str
             at = place
         out += kept[at:]
         merged[name] = "\n".join(out)
-    merged_head = {**head, "tree": changes["tree"], "retry": changes["retry"], "exact": head["exact"] and changes["exact"]}
-    return merged_head, merged, len(keep) + len(rows)
+    return _merged_head(head, changes), merged, len(keep) + len(rows)
 
 
 def _rows_file(place: _Place, stamp: str) -> memoryview | None:
