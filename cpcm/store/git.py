@@ -80,7 +80,7 @@ for _n, (_key, _value) in enumerate(_SETTINGS):
     _CONFIG[f"GIT_CONFIG_KEY_{_n}"], _CONFIG[f"GIT_CONFIG_VALUE_{_n}"] = _key, _value
 
 
-def _with_settings(*settings: tuple[str, str]) -> dict[str, str]:
+def with_settings(*settings: tuple[str, str]) -> dict[str, str]:
     """The environment that adds `settings` to `_SETTINGS` for one git command."""
     env = {"GIT_CONFIG_COUNT": str(len(_SETTINGS) + len(settings))}
     for n, (key, value) in enumerate(settings, start=len(_SETTINGS)):
@@ -262,7 +262,7 @@ class Git:
             # neither delta search nor compression: encrypted files have no deltas and do not compress (half of
             # the import's time went to trying); gc packs the trees better later
             importing = Background(self.run, ["fast-import", "--quiet", "--done", "--depth=0"], input=bytes(stream) + b"done\n",
-                                    env=_with_settings(("pack.compression", "0")))
+                                    env=with_settings(("pack.compression", "0")))
         try:
             # meanwhile (the index names objects by their ids, which need not be stored yet: `write-tree`,
             # after both, is what needs them)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
-from cpcm.store.git import Git, GitError, git_env
+from cpcm.store.git import Git, GitError, git_env, with_settings
 
 BRANCH = "main"
 INCOMING = "refs/cpcm/incoming"      # what a fetch or a bundle brought, until the sync ends
@@ -159,16 +159,6 @@ def fetch(git: Git, url: str) -> str | None:
     return rev(git, INCOMING)
 
 
-def _settings(*settings: tuple[str, str]) -> dict[str, str]:
-    """The environment that adds `settings` to those every git command of cpcm runs with
-    (`git_env`'s GIT_CONFIG_COUNT entries), for one command."""
-    first = int(git_env().get("GIT_CONFIG_COUNT", "0"))
-    env = {"GIT_CONFIG_COUNT": str(first + len(settings))}
-    for n, (key, value) in enumerate(settings, start=first):
-        env[f"GIT_CONFIG_KEY_{n}"], env[f"GIT_CONFIG_VALUE_{n}"] = key, value
-    return env
-
-
 def _is_folder(git: Git, url: str) -> bool:
     """Whether git reaches the remote at `url` as a folder on this machine (a USB stick, a shared
     folder), not over a network protocol."""
@@ -199,7 +189,7 @@ def push(git: Git, url: str, commit: str) -> bool:
         except carry.NotHere:
             pass  # git's push, as before: nothing in the remote was changed
     try:
-        git.run(["push", "-q", url, f"{commit}:refs/heads/{BRANCH}"], env=_settings(*TRANSFER))
+        git.run(["push", "-q", url, f"{commit}:refs/heads/{BRANCH}"], env=with_settings(*TRANSFER))
         return True
     except GitError as exc:
         text = exc.message
@@ -494,7 +484,7 @@ def tree_of(git: Git, base: str, changes: Mapping[str, Entry | None]) -> str:
     # stored as they are (no compression): the `cases` tree is 4 MB at 100,000 cases, and what reads it
     # next (the push, the next sync) then inflates nothing; gc compresses it later
     out = git.run(["fast-import", "--quiet", "--done", "--depth=0"], input=bytes(stream),
-                  env=_settings(("pack.compression", "0"), ("core.looseCompression", "0")))
+                  env=with_settings(("pack.compression", "0"), ("core.looseCompression", "0")))
     meta = out.partition("\t")[0].split()
     if len(meta) != 3 or meta[1] != "tree":
         raise GitError("git fast-import did not give the merge's tree")
