@@ -21,7 +21,6 @@ differently: tests/test_agefile.py checks that against pyrage on files made, cut
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import re
 from typing import Any, Sequence
@@ -36,8 +35,9 @@ VERSION_LINE = b"age-encryption.org/v1\n"
 X25519_LABEL = b"age-encryption.org/v1/X25519"
 CHUNK = 64 * 1024
 TAG = 16
-_BASE64_LINE = re.compile(rb"[A-Za-z0-9+/]{0,64}")
-_ARGUMENT = re.compile(rb"[\x21-\x7e]+")
+# a stanza: "-> " and its arguments (each of one or more visible ASCII characters, one space
+# between them) on a line, then its body in lines of 64 base64 characters, the last one shorter
+_STANZA = re.compile(rb"-> ([\x21-\x7e]+(?: [\x21-\x7e]+)*)\n((?:[A-Za-z0-9+/]{64}\n)*[A-Za-z0-9+/]{0,63})\n")
 _ZERO_NONCE = bytes(12)
 _LAST_CHUNK_NONCE = bytes(11) + b"\x01"
 _BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
@@ -64,32 +64,13 @@ def _header(data: bytes) -> tuple[list[tuple[list[bytes], bytes]], bytes, bytes,
         raise _Unusual
     pos = len(VERSION_LINE)
     stanzas = []
-    while True:
-        end = data.find(b"\n", pos)
-        if end < 0:
-            raise _Unusual
-        line = data[pos:end]
-        if line.startswith(b"--- "):
-            return stanzas, data[:pos + 3], _base64(line[4:]), end + 1
-        if not line.startswith(b"-> "):
-            raise _Unusual
-        args = line[3:].split(b" ")
-        if not all(_ARGUMENT.fullmatch(arg) for arg in args):  # each of one or more visible ASCII characters
-            raise _Unusual
-        body = []
-        pos = end + 1
-        while True:
-            end = data.find(b"\n", pos)
-            if end < 0:
-                raise _Unusual
-            line = data[pos:end]
-            pos = end + 1
-            if not _BASE64_LINE.fullmatch(line):
-                raise _Unusual
-            body.append(line)
-            if len(line) < 64:
-                break
-        stanzas.append((args, _base64(b"".join(body))))
+    while (stanza := _STANZA.match(data, pos)) is not None:
+        stanzas.append((stanza[1].split(b" "), _base64(stanza[2].replace(b"\n", b""))))
+        pos = stanza.end()
+    end = data.find(b"\n", pos)
+    if end < 0 or not data.startswith(b"--- ", pos):
+        raise _Unusual
+    return stanzas, data[:pos + 3], _base64(data[pos + 4:end]), end + 1
 
 
 class _Key:

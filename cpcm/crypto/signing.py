@@ -42,11 +42,11 @@ class BadSignature(ValueError):
 
 # -- keys ------------------------------------------------------------------------------------------
 def hkdf_sha256(secret: bytes, info: bytes, length: int = 32, salt: bytes = b"") -> bytes:
-    """RFC 5869 HKDF with SHA-256 (stdlib hmac): extract, then expand."""
-    prk = hmac.new(salt or b"\0" * 32, secret, hashlib.sha256).digest()
+    """RFC 5869 HKDF with SHA-256 (stdlib hmac, each step one call): extract, then expand."""
+    prk = hmac.digest(salt or b"\0" * 32, secret, "sha256")
     out, block, counter = b"", b"", 1
     while len(out) < length:
-        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
+        block = hmac.digest(prk, block + info + bytes([counter]), "sha256")
         out += block
         counter += 1
     return out[:length]
