@@ -407,9 +407,15 @@ def reads(monkeypatch):
     from cpcm.store.casestore import CaseStore
 
     found: list[str] = []
-    original = CaseStore.read_records
+    original, many = CaseStore.read_records, CaseStore.read_many
     monkeypatch.setattr(CaseStore, "read_records",
                         lambda self, case_id, keys, *a, **k: found.append(case_id) or original(self, case_id, keys, *a, **k))
+
+    def read_many(self, case_ids, keys, *args, **kwargs):
+        read, failed = many(self, case_ids, keys, *args, **kwargs)
+        found.extend(read)  # a case it could not read is read again by `read_records`, and counted there
+        return read, failed
+    monkeypatch.setattr(CaseStore, "read_many", read_many)
     return found
 
 

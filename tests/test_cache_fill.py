@@ -15,7 +15,7 @@ import cpcm.service
 from cpcm.crypto import identity
 from cpcm.service import context, fill
 from cpcm.store import cache as cache_mod
-from cpcm.store import casestore, lock
+from cpcm.store import casestore, lock, memo
 from cpcm.store.layout import CASES
 
 
@@ -63,16 +63,16 @@ def test_a_write_that_starts_during_a_chunk_is_caught_and_the_chunk_read_from_th
     root = pathlib.Path(cli.env["CPCM_REPO"])
     victim = sorted((root / CASES / ids[2]).glob("*.yaml.age"))[0]
     writer = casestore.CaseStore(root).transaction("note", "amina", "amina", "amina@test.invalid")
-    real = fill.read_one
+    real = casestore.CaseStore._places_live
     started = []
 
-    def read_one(ctx_, case_id, *args, **kwargs):
+    def places(store, case_id, *args):
         if case_id == ids[1] and not started:  # a writer starts between the chunk's first and second case
             started.append(writer.__enter__())
             writer.replace_file(writer.store.rel(victim), b"age-encryption.org/v1\n-> X25519 half")
-        return real(ctx_, case_id, *args, **kwargs)
+        return real(store, case_id, *args)
 
-    monkeypatch.setattr(fill, "read_one", read_one)
+    monkeypatch.setattr(casestore.CaseStore, "_places_live", places)
     try:
         done = job(ids)
     finally:
@@ -93,15 +93,15 @@ def test_a_fill_stores_nothing_of_a_chunk_read_while_a_write_started(cli, monkey
     root = pathlib.Path(cli.env["CPCM_REPO"])
     cache = ctx.store.summaries("amina", ctx.identity.recipient, ctx.keys, context.fold_fingerprint())
     writer = casestore.CaseStore(root).transaction("note", "amina", "amina", "amina@test.invalid")
-    real = fill.read_one
+    real = casestore.CaseStore._places_live
     started = []
 
-    def read_one(ctx_, case_id, *args, **kwargs):
+    def places(store, case_id, *args):
         if case_id == ids[4] and not started:  # in the second chunk
             started.append(writer.__enter__())
-        return real(ctx_, case_id, *args, **kwargs)
+        return real(store, case_id, *args)
 
-    monkeypatch.setattr(fill, "read_one", read_one)
+    monkeypatch.setattr(casestore.CaseStore, "_places_live", places)
     try:
         done = list(fill.fill(ctx, cache, ctx.store.versions(CASES), ids, spread=False))
     finally:
@@ -176,3 +176,39 @@ def test_plain_json_says_of_nested_values_what_json_would_change():
     for changed in ({"a": [{"b": [1, (2, 3)]}]}, {"a": [{"b": {1: "x"}}]}, {"a": [[float("inf")]]},
                     [{"when": date(2026, 1, 1)}], {"a": {"b": {"c": {None: 1}}}}, [[[float("nan")]]]):
         assert not plain(changed), changed
+
+
+def test_a_chunk_read_a_step_at_a_time_gives_what_each_case_read_alone_gives(cli, monkeypatch):
+    """`read_chunk` (each step for every case of the chunk: the store's `read_many`, the folds, the
+    values, the due and statistics entries) against `read_one` of each case: the same values,
+    records and entries; a case the worker cannot read, and a damaged one, as `read_one` has them."""
+    ids = register_many(cli, 6)
+    for case_id in ids[:3]:
+        assert cli("note", case_id, "--text", "visited the family").code == 0
+    root = pathlib.Path(cli.env["CPCM_REPO"])
+    (root / CASES / ids[3] / "recipients").write_text("someone-else\n")  # not a case this worker reads
+    damaged = sorted((root / CASES / ids[4]).glob("*.yaml.age"))[0]
+    damaged.write_bytes(b"age-encryption.org/v1\n-> X25519 half")
+    ctx, job = _job(cli, ids)
+    trees = ctx.store.versions(CASES)
+    kinds = ["due", "statistics"]
+    memo.RECORDS.clear()  # nothing decrypted before in this process: every record read afresh, and collected
+    steps = []
+    for name, module in (("decrypt", casestore.cipher), ("loads", casestore.codec)):
+        real_step = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _real=real_step, _name=name, **k: steps.append(_name) or _real(*a, **k))
+
+    chunk = fill.read_chunk(ctx, ids, fill.TABLES, None, kinds, trees)
+    assert "decrypt" not in steps[steps.index("loads"):]  # every file decrypted before the first is parsed
+    assert chunk[4] is None  # left to `read_one`, which says why
+    with pytest.raises(context.Corrupt):
+        fill.read_one(ctx, ids[4], fill.TABLES, kinds=kinds, tree=trees[ids[4]])
+    for case_id, filled in zip(ids, chunk):
+        if case_id == ids[4]:
+            continue
+        memo.RECORDS.clear()
+        alone = fill.read_one(ctx, case_id, fill.TABLES, kinds=kinds, tree=trees[case_id])
+        assert (filled.values, filled.records, filled.rows) == (alone.values, alone.records, alone.rows), case_id
+        assert (filled.values is None) == (case_id == ids[3])
+        assert len(filled.records) == (2 if case_id in ids[:3] else 0 if case_id == ids[3] else 1)
+    assert [getattr(item, "case_id", item) for item in job(ids)] == ids[:4] + [ids[4]] + ids[5:]  # the damaged one by id

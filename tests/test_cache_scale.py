@@ -129,9 +129,10 @@ def test_a_fill_stopped_midway_leaves_a_cache_the_next_list_uses(cli, few, monke
     kept = tables(cli).get("rows", {})
     assert on_disk[0] >= 8 and 12 <= len(kept) < len(ids)  # what was read before the stop is in the table
     read = []
-    real = fill.read_one
+    real_one, real_chunk = fill.read_one, fill.read_chunk
     monkeypatch.setattr(fill, "FILL_FROM", 10_000)  # read here, so the reads can be counted
-    monkeypatch.setattr(fill, "read_one", lambda ctx, case_id, *a, **k: read.append(case_id) or real(ctx, case_id, *a, **k))
+    monkeypatch.setattr(fill, "read_one", lambda ctx, case_id, *a, **k: read.append(case_id) or real_one(ctx, case_id, *a, **k))
+    monkeypatch.setattr(fill, "read_chunk", lambda ctx, case_ids, *a, **k: read.extend(case_ids) or real_chunk(ctx, case_ids, *a, **k))
     assert listed(cli) == expected
     assert sorted(read) == sorted(set(ids) - set(kept))  # only the cases the stopped fill had not written
 

@@ -26,6 +26,7 @@ from cpcm.domain.records import Record, plain
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.store import atomic, codec, emit, memo
 from cpcm.store.cache import RecordCache, SummaryCache, blob_id, record_shard
+from cpcm.store.contract import read_each
 from cpcm.store.faults import crash_point
 from cpcm.store.git import INDEX_LOCK, Background, Commit, Git, GitError
 from cpcm.store.layout import (CASES, CONFIG, CPCM_DIR, PENDING, POLICY, RECIPIENTS, RECORD_FILE, SERVICES, TEAM, LOCK,
@@ -266,21 +267,32 @@ class CaseStore:
     # its file name and the name of the folder it is in (the case's id, which the record must hold).
     def _decode(self, rel: str, name: str, folder: str, data: bytes, keys: Sequence,
                 readers: frozenset[str] | None = None) -> Record:
+        known, blob = self._known(rel, name, folder, data, keys, readers)
+        if known is not None:
+            return known
+        return self._fresh(rel, name, folder, blob, self._parse(rel, self._decrypt(rel, data, keys)))
+
+    def _known(self, rel: str, name: str, folder: str, data: bytes, keys: Sequence,
+               readers: frozenset[str] | None) -> tuple[Record | None, str]:
+        """(the record, when the record table or this process's memo gives it without decrypting it
+        here, or when there is no record table to fill; its blob id)."""
         cache = self.record_cache
         blob = blob_id(data)
         if readers is None:
             readers = _readers(keys)
         if cache is None or not cache.usable(keys) or memo.RECORDS.get((blob, readers)) is not None:
-            return self._decode_raw(rel, name, folder, data, keys, blob, readers)[0]
+            return self._decode_raw(rel, name, folder, data, keys, blob, readers)[0], blob
         loaded = cache.get(blob, folder)
-        if loaded is None:
-            loaded = self._parse(rel, self._decrypt(rel, data, keys))
-            record, value = self._record(rel, name, folder, loaded)
-            # only a record that read whole is kept; the record holds the lists and mappings of `value`,
-            # so a cache that keeps what it is given gets its own copy
-            cache.put(blob, plain(value) if getattr(cache, "keeps_values", True) else value, folder)
-            return record
-        return self._checked(rel, name, folder, loaded)
+        return (None if loaded is None else self._checked(rel, name, folder, loaded)), blob
+
+    def _fresh(self, rel: str, name: str, folder: str, blob: str, loaded) -> Record:
+        """The record of a file decrypted and parsed afresh, its parsed form given to the record table."""
+        cache = self.record_cache
+        record, value = self._record(rel, name, folder, loaded)
+        # only a record that read whole is kept; the record holds the lists and mappings of `value`,
+        # so a cache that keeps what it is given gets its own copy
+        cache.put(blob, plain(value) if getattr(cache, "keeps_values", True) else value, folder)
+        return record
 
     def _decode_raw(self, rel: str, name: str, folder: str, data: bytes, keys: Sequence, blob: str | None = None,
                     readers: frozenset[str] | None = None) -> tuple[Record, bytes]:
@@ -347,6 +359,51 @@ class CaseStore:
             found = view.read_many(self.rel(p) for p in paths)
             return [self._decode(self.rel(p), p.name, p.parent.name, found[self.rel(p)], keys) for p in paths]
         return self._read(live, committed)
+
+    def read_many(self, case_ids: Sequence[str], keys: Sequence, top: str = CASES) -> tuple[dict[str, list[Record]], list[str]]:
+        """The records of many cases (a cold fill's chunk), read as `read_records` reads each, all from
+        one state, and each step done for all of them before the next (list, read, decrypt, parse,
+        make the records): a step's code stays warm in the processor's caches (`fill.read_chunk`).
+        (records by case id, the ids of the cases that could not be read this way: `read_records`
+        of one of them raises why)."""
+        def live() -> tuple[dict[str, list[Record]], list[str]]:
+            failed: set[str] = set()
+            places = []  # (case id, path in the repository, file name, folder name, the file's bytes)
+            for case_id in case_ids:
+                for rel, name, folder, on_disk in self._places_live(case_id, top):
+                    try:
+                        places.append((case_id, rel, name, folder, _read_all(on_disk)))
+                    except OSError:
+                        failed.add(case_id)
+            readers = _readers(keys)
+            known: list[tuple[Record | None, str]] = []  # by place: (the record the table or memo gives, blob id)
+            for case_id, rel, name, folder, data in places:
+                try:
+                    known.append(self._known(rel, name, folder, data, keys, readers) if case_id not in failed else (None, ""))
+                except (Corrupt, CannotDecrypt):
+                    failed.add(case_id)
+                    known.append((None, ""))
+            fresh = {at: places[at][4] for at, (record, _) in enumerate(known) if record is None}
+            for step in (lambda at, data: self._decrypt(places[at][1], data, keys),  # each file's plaintext,
+                         lambda at, plaintext: self._parse(places[at][1], plaintext)):  # then each one parsed
+                for at, value in fresh.items():
+                    if places[at][0] not in failed:
+                        try:
+                            fresh[at] = step(at, value)
+                        except (Corrupt, CannotDecrypt):
+                            failed.add(places[at][0])
+            read: dict[str, list[Record]] = {case_id: [] for case_id in case_ids}
+            for at, (case_id, rel, name, folder, _) in enumerate(places):
+                if case_id not in failed:
+                    record, blob = known[at]
+                    try:
+                        read[case_id].append(self._fresh(rel, name, folder, blob, fresh[at]) if record is None else record)
+                    except Corrupt:
+                        failed.add(case_id)
+            return {case_id: records for case_id, records in read.items() if case_id not in failed}, \
+                [case_id for case_id in case_ids if case_id in failed]
+
+        return self._read(live, lambda view: read_each(self, case_ids, keys, top))
 
     def read_records_raw(self, case_id: str, keys: Sequence, top: str = CASES) -> list[tuple[Record, bytes]]:
         """Every record of a case with its plaintext bytes as stored, each read once."""

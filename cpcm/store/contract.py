@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, ContextManager, Iterable, Protocol, Sequence
 
 from cpcm.domain.records import Record
+from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.store.layout import CASES
 
 
@@ -124,6 +125,12 @@ class Store(Protocol):
 
     def read_records(self, case_id: str, keys: Sequence, top: str = CASES) -> list[Record]: ...
 
+    def read_many(self, case_ids: Sequence[str], keys: Sequence,
+                  top: str = CASES) -> tuple[dict[str, list[Record]], list[str]]:
+        """`read_records` of each case, all from one state: (records by case id, the ids of the
+        cases that could not be read; `read_records` of one of them raises why)."""
+        ...
+
     def has_file(self, rel: str) -> bool:
         """Whether the repository holds the file `rel` (repository-relative: a conference's
         `conferences/<CONF-ID>/recipients`, `.cpcm/services.yaml`), as readers see it."""
@@ -175,3 +182,15 @@ class Store(Protocol):
         (the store's file for it: encrypted YAML): the costly part of writing a record, which a
         batch does on every core before its transaction."""
         ...
+
+
+def read_each(store: Store, case_ids: Sequence[str], keys: Sequence,
+              top: str = CASES) -> tuple[dict[str, list[Record]], list[str]]:
+    """`Store.read_many` done case by case with `read_records`."""
+    read, failed = {}, []
+    for case_id in case_ids:
+        try:
+            read[case_id] = store.read_records(case_id, keys, top)
+        except (Corrupt, CannotDecrypt):
+            failed.append(case_id)
+    return read, failed

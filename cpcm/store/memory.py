@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from cpcm.domain.records import Record
 from cpcm.errors import Busy, CannotDecrypt, Corrupt
 from cpcm.store import codec
+from cpcm.store.contract import read_each
 from cpcm.store.git import Commit, GitError
 from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, record_name
 
@@ -132,6 +133,10 @@ class MemoryStore:
 
     def read_records(self, case_id: str, keys: Sequence, top: str = CASES) -> list[Record]:
         return [self._unseal(path, keys)[0] for path in self.record_files(case_id, top)]
+
+    def read_many(self, case_ids: Sequence[str], keys: Sequence,
+                  top: str = CASES) -> tuple[dict[str, list[Record]], list[str]]:
+        return read_each(self, case_ids, keys, top)
 
     def read_records_raw(self, case_id: str, keys: Sequence, top: str = CASES) -> list[tuple[Record, bytes]]:
         return [self.read_raw(path, keys) for path in self.record_files(case_id, top)]
