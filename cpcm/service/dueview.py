@@ -444,19 +444,14 @@ def _live_rows(ctx, case_ids) -> list:
     """The deadlines now of the cases whose answer is not kept (`tables.CaseDue`), read from their
     files; a case that cannot be read is reported and left out."""
     from cpcm.service.context import folded_or_noted
-    from cpcm.service.fill import Collector
+    from cpcm.service.fill import Collector, collecting
 
     rows = []
-    store = ctx.store
-    held = store.record_cache
-    store.record_cache = Collector(None)
-    try:
+    with collecting(ctx.store, Collector(None)):
         for case_id in case_ids:
             case = folded_or_noted(ctx, case_id)
             if case is not None:
                 rows.append(tables.live(case, ctx))
-    finally:
-        store.record_cache = held
     return rows
 
 

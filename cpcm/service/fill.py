@@ -157,7 +157,7 @@ def read_one(ctx: Context, case_id: str, tables: Sequence[CaseTable], source=Non
     if not _readable(ctx, case_id):
         return _unread(ctx, case_id, kinds, tree)
     collect = _Collect(source)
-    with _collecting(ctx.store, collect):
+    with collecting(ctx.store, collect):
         records = read_case(ctx, case_id)[0]
     case = fold(case_id, records)
     return Filled(case_id, _values(ctx, case, tables), collect.found, rows=_made(ctx, case, kinds, tree))
@@ -173,7 +173,7 @@ def read_chunk(ctx: Context, case_ids: Sequence[str], tables: Sequence[CaseTable
     trees = trees or {}
     readable = [case_id for case_id in case_ids if _readable(ctx, case_id)]
     collect = _Collect(source)
-    with _collecting(ctx.store, collect):
+    with collecting(ctx.store, collect):
         read, _ = ctx.store.read_many(readable, ctx.keys)
     found: dict[str, list[tuple[str, str, str]]] = {case_id: [] for case_id in read}
     for entry in collect.found:
@@ -198,12 +198,12 @@ def _unread(ctx: Context, case_id: str, kinds: Sequence[str], tree: str | None) 
 
 
 @contextmanager
-def _collecting(store, collect: _Collect) -> Iterator[None]:
-    """The store's reads go through `collect` instead of its record cache meanwhile."""
+def collecting(store, collect: _Collect) -> Iterator[_Collect]:
+    """The store's reads go through `collect` (a `Collector`) instead of its record cache meanwhile."""
     held = getattr(store, "record_cache", None)
     store.record_cache = collect
     try:
-        yield
+        yield collect
     finally:
         store.record_cache = held
 

@@ -276,7 +276,7 @@ def unchanged(place: _Place, head: dict) -> bool:
 
 def _read_changes_since(place: _Place, old_tree: str, retry: Sequence[str]) -> _Changes | None:
     from cpcm.service.context import folded_or_noted
-    from cpcm.service.fill import Collector
+    from cpcm.service.fill import Collector, collecting
     from cpcm.store.cache import dirty_cases
     from cpcm.store.git import GitError
 
@@ -297,10 +297,7 @@ def _read_changes_since(place: _Place, old_tree: str, retry: Sequence[str]) -> _
     if not present:
         return found
     found.clean = not dirty_cases(ctx.root, present, present if git.rev == "HEAD" else None)
-    store = ctx.store
-    held = store.record_cache
-    collect = store.record_cache = Collector(None)  # a few cases: decrypted, without loading the record table's shards
-    try:
+    with collecting(ctx.store, Collector(None)) as collect:  # a few cases: decrypted, without loading the record table's shards
         for case_id in sorted(present):
             if not place.reads(case_id):
                 found.cases[case_id] = None
@@ -310,8 +307,6 @@ def _read_changes_since(place: _Place, old_tree: str, retry: Sequence[str]) -> _
                 found.failed.add(case_id)
             else:
                 found.cases[case_id] = case
-    finally:
-        store.record_cache = held
     found.records = collect.found
     return found
 
