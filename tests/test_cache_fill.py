@@ -212,3 +212,32 @@ def test_a_chunk_read_a_step_at_a_time_gives_what_each_case_read_alone_gives(cli
         assert (filled.values is None) == (case_id == ids[3])
         assert len(filled.records) == (2 if case_id in ids[:3] else 0 if case_id == ids[3] else 1)
     assert [getattr(item, "case_id", item) for item in job(ids)] == ids[:4] + [ids[4]] + ids[5:]  # the damaged one by id
+
+
+def test_a_case_named_twice_is_read_once(cli):
+    ids = register_many(cli, 2)
+    assert cli("note", ids[0], "--text", "visited the family").code == 0
+    ctx = library_session(cli)
+    read = ctx.store.read_many([ids[0], ids[1], ids[0]], ctx.keys)
+    assert list(read) == ids and [len(records) for records in read.values()] == [2, 1]
+    assert read[ids[0]] == ctx.store.read_records(ids[0], ctx.keys)
+
+
+def test_a_group_where_a_step_raised_is_read_case_by_case_and_the_other_groups_are_not(cli, monkeypatch):
+    ids = register_many(cli, 5)
+    ctx, job = _job(cli, ids)
+    monkeypatch.setattr(fill, "STAGED", 2)
+    real_fold, real_one = fill.fold, fill.read_one
+    once: list[str] = []
+
+    def fold(case_id, records):
+        if case_id == ids[4] and not once:  # the last group's fold fails once: read again on its own
+            once.append(case_id)
+            raise ValueError("a step raised")
+        return real_fold(case_id, records)
+    alone: list[str] = []
+    monkeypatch.setattr(fill, "fold", fold)
+    monkeypatch.setattr(fill, "read_one", lambda ctx_, case_id, *a, **k: alone.append(case_id) or real_one(ctx_, case_id, *a, **k))
+    done = job(ids)
+    assert alone == [ids[4]]  # the groups (0, 1) and (2, 3) kept what they read a step at a time
+    assert [item.case_id for item in done] == ids and all(item.values is not None and item.keep for item in done)

@@ -171,10 +171,10 @@ def read_chunk(ctx: Context, case_ids: Sequence[str], tables: Sequence[CaseTable
     costs about a fifth less CPU than case after case (docs/performance.md). None in the place of a
     case that the store could not read this way (`read_one` says why)."""
     trees = trees or {}
-    readable = [case_id for case_id in case_ids if _readable(ctx, case_id)]
+    readable = {case_id for case_id in case_ids if _readable(ctx, case_id)}
     collect = _Collect(source)
     with collecting(ctx.store, collect):
-        read, _ = ctx.store.read_many(readable, ctx.keys)
+        read = ctx.store.read_many([case_id for case_id in case_ids if case_id in readable], ctx.keys)
     found: dict[str, list[tuple[str, str, str]]] = {case_id: [] for case_id in read}
     for entry in collect.found:
         if entry[0] in found:
@@ -225,15 +225,14 @@ def _chunk_job(ctx: Context, basis: int, source, trees: Mapping[str, str] | None
     working tree with the write generation checked once around it (`CaseStore.read_steady`),
     each step for every case at once (`read_chunk`); when a write started or ended meanwhile, it
     is read again case by case, each read checked (the last commit from then on) and each case
-    kept only when the generation is still `basis`. A case that `read_chunk` cannot take, or
-    any case of a chunk where it raised, is read case by case too."""
+    kept only when the generation is still `basis`. A case that `read_chunk` cannot take, and
+    every case of a group of `STAGED` where it raised, is read on its own too."""
     def read(case_ids: list[str], checked: bool) -> list[Filled | str]:
         done: list[Filled | str | None] = [None] * len(case_ids)
-        if not checked:
+        for n in range(0, len(case_ids), STAGED) if not checked else ():
             try:
-                done = [filled for n in range(0, len(case_ids), STAGED)
-                        for filled in read_chunk(ctx, case_ids[n:n + STAGED], TABLES, source, kinds, trees)]
-            except Exception:  # noqa: BLE001 - each case read on its own below, where its error is told
+                done[n:n + STAGED] = read_chunk(ctx, case_ids[n:n + STAGED], TABLES, source, kinds, trees)
+            except Exception:  # noqa: BLE001 - these cases read one by one below, where an error is told
                 pass
         for at, case_id in enumerate(case_ids):
             if done[at] is not None:

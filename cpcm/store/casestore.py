@@ -360,13 +360,14 @@ class CaseStore:
             return [self._decode(self.rel(p), p.name, p.parent.name, found[self.rel(p)], keys) for p in paths]
         return self._read(live, committed)
 
-    def read_many(self, case_ids: Sequence[str], keys: Sequence, top: str = CASES) -> tuple[dict[str, list[Record]], list[str]]:
+    def read_many(self, case_ids: Sequence[str], keys: Sequence, top: str = CASES) -> dict[str, list[Record]]:
         """The records of many cases (a cold fill's chunk), read as `read_records` reads each, all from
         one state, and each step done for all of them before the next (list, read, decrypt, parse,
         make the records): a step's code stays warm in the processor's caches (`fill.read_chunk`).
-        (records by case id, the ids of the cases that could not be read this way: `read_records`
-        of one of them raises why)."""
-        def live() -> tuple[dict[str, list[Record]], list[str]]:
+        A case that cannot be read this way is left out: `read_records` of it raises why."""
+        case_ids = list(dict.fromkeys(case_ids))
+
+        def live() -> dict[str, list[Record]]:
             failed: set[str] = set()
             places = []  # (case id, path in the repository, file name, folder name, the file's bytes)
             for case_id in case_ids:
@@ -383,15 +384,21 @@ class CaseStore:
                 except (Corrupt, CannotDecrypt):
                     failed.add(case_id)
                     known.append((None, ""))
-            fresh = {at: places[at][4] for at, (record, _) in enumerate(known) if record is None}
-            for step in (lambda at, data: self._decrypt(places[at][1], data, keys),  # each file's plaintext,
-                         lambda at, plaintext: self._parse(places[at][1], plaintext)):  # then each one parsed
-                for at, value in fresh.items():
-                    if places[at][0] not in failed:
-                        try:
-                            fresh[at] = step(at, value)
-                        except (Corrupt, CannotDecrypt):
-                            failed.add(places[at][0])
+            fresh = {}  # by place: each file no table or memo gives decrypted, then each of them parsed
+            for at, (record, _) in enumerate(known):
+                case_id, rel, _, _, data = places[at]
+                if record is None and case_id not in failed:
+                    try:
+                        fresh[at] = self._decrypt(rel, data, keys)
+                    except (Corrupt, CannotDecrypt):
+                        failed.add(case_id)
+            for at, plaintext in fresh.items():
+                case_id, rel = places[at][:2]
+                if case_id not in failed:
+                    try:
+                        fresh[at] = self._parse(rel, plaintext)
+                    except Corrupt:
+                        failed.add(case_id)
             read: dict[str, list[Record]] = {case_id: [] for case_id in case_ids}
             for at, (case_id, rel, name, folder, _) in enumerate(places):
                 if case_id not in failed:
@@ -400,8 +407,7 @@ class CaseStore:
                         read[case_id].append(self._fresh(rel, name, folder, blob, fresh[at]) if record is None else record)
                     except Corrupt:
                         failed.add(case_id)
-            return {case_id: records for case_id, records in read.items() if case_id not in failed}, \
-                [case_id for case_id in case_ids if case_id in failed]
+            return {case_id: records for case_id, records in read.items() if case_id not in failed}
 
         return self._read(live, lambda view: read_each(self, case_ids, keys, top))
 

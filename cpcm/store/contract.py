@@ -125,10 +125,9 @@ class Store(Protocol):
 
     def read_records(self, case_id: str, keys: Sequence, top: str = CASES) -> list[Record]: ...
 
-    def read_many(self, case_ids: Sequence[str], keys: Sequence,
-                  top: str = CASES) -> tuple[dict[str, list[Record]], list[str]]:
-        """`read_records` of each case, all from one state: (records by case id, the ids of the
-        cases that could not be read; `read_records` of one of them raises why)."""
+    def read_many(self, case_ids: Sequence[str], keys: Sequence, top: str = CASES) -> dict[str, list[Record]]:
+        """`read_records` of each case, all from one state; a case that cannot be read is left out
+        (`read_records` of it raises why)."""
         ...
 
     def has_file(self, rel: str) -> bool:
@@ -184,13 +183,12 @@ class Store(Protocol):
         ...
 
 
-def read_each(store: Store, case_ids: Sequence[str], keys: Sequence,
-              top: str = CASES) -> tuple[dict[str, list[Record]], list[str]]:
+def read_each(store: Store, case_ids: Sequence[str], keys: Sequence, top: str = CASES) -> dict[str, list[Record]]:
     """`Store.read_many` done case by case with `read_records`."""
-    read, failed = {}, []
+    read = {}
     for case_id in case_ids:
         try:
             read[case_id] = store.read_records(case_id, keys, top)
         except (Corrupt, CannotDecrypt):
-            failed.append(case_id)
-    return read, failed
+            pass  # left out: `read_records` of it raises why
+    return read

@@ -134,8 +134,7 @@ class MemoryStore:
     def read_records(self, case_id: str, keys: Sequence, top: str = CASES) -> list[Record]:
         return [self._unseal(path, keys)[0] for path in self.record_files(case_id, top)]
 
-    def read_many(self, case_ids: Sequence[str], keys: Sequence,
-                  top: str = CASES) -> tuple[dict[str, list[Record]], list[str]]:
+    def read_many(self, case_ids: Sequence[str], keys: Sequence, top: str = CASES) -> dict[str, list[Record]]:
         return read_each(self, case_ids, keys, top)
 
     def read_records_raw(self, case_id: str, keys: Sequence, top: str = CASES) -> list[tuple[Record, bytes]]:
