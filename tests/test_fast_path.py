@@ -1,5 +1,5 @@
-"""`cpcm show` parsed without typer (cli/fast.py) prints exactly what the typer command prints:
-the same output, errors and exit codes, for plain text and --json."""
+"""`cpcm show`, `due` and `list` parsed without typer (cli/fast.py) print exactly what the typer
+commands print: the same output, errors and exit codes, for plain text and --json."""
 from __future__ import annotations
 
 import os
@@ -50,7 +50,7 @@ def test_show__fast_path_errors_and_exit_codes_are_typers(cli, repo, monkeypatch
 @pytest.mark.parametrize("args", [
     ["show"], ["show", "--help"], ["show", "-h"], ["show", "--", "CP-4F7K-9X2M"], ["show", "A", "B", "C"],
     ["show", "A", "--json", "--json"], ["show", "A", "--repo"], ["show", "A", "--repo", "x", "--repo", "y"],
-    ["show", "A", "--names"], ["show", "A", "-iFILE"], ["show", "A", "--repo="], ["list"], ["--version"], [],
+    ["show", "A", "--names"], ["show", "A", "-iFILE"], ["show", "A", "--repo="], ["log", "A"], ["--version"], [],
 ])
 def test_fast_path__leaves_to_typer_what_it_does_not_know(args):
     assert fast.parse(args) is None
@@ -65,8 +65,8 @@ def test_show__the_fast_path_imports_no_typer(cli, repo, team):
     shown = subprocess.run([sys.executable, "-c", probe, "show", case], env=env, capture_output=True, text=True)
     assert shown.returncode == 0, shown.stderr
     assert "typer imported: False" in shown.stderr
-    listed = subprocess.run([sys.executable, "-c", probe, "list"], env=env, capture_output=True, text=True)
-    assert listed.returncode == 0 and "typer imported: True" in listed.stderr
+    logged = subprocess.run([sys.executable, "-c", probe, "log", case], env=env, capture_output=True, text=True)
+    assert logged.returncode == 0 and "typer imported: True" in logged.stderr
 
 
 def test_due__fast_path_prints_what_typer_prints(cli, cli_as, repo, team, monkeypatch):
@@ -114,3 +114,48 @@ def test_due__the_fast_path_imports_no_typer(cli, repo, team):
         done = subprocess.run([sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         assert "typer imported: False, rich imported: False" in done.stderr  # piped: plain text
+
+
+def test_list__fast_path_prints_what_typer_prints(cli, cli_as, repo, team, monkeypatch):
+    register(cli)
+    register(cli, child={"name": "Second Child", "sex": "male", "date_of_birth": "2012-05-05", "disability": "no"})
+    register(cli_as("otieno"))
+    for args in [("list",), ("list", "--json"), ("list", "--names"), ("list", "--names", "--json"), ("list", "--status", "open"),
+                 ("list", "--risk=high"), ("list", "--worker", "amina", "--stage", "registered"), ("list", "--status", "closed"),
+                 ("list", "--repo", str(repo)), ("list", f"--repo={repo}", "--json"), ("list", "-i", str(team["amina"][0])),
+                 ("list", "--identity", str(team["amina"][0]), "--names"), ("list", "--status", "pending", "--json")]:
+        quick, slow = both(cli, monkeypatch, *args)
+        assert quick.code == slow.code == 0, (args, quick.stderr, slow.stderr)
+        assert quick.stdout == slow.stdout and quick.stderr == slow.stderr, args
+        assert quick.stdout.strip()
+
+
+def test_list__fast_path_errors_and_exit_codes_are_typers(cli, repo, monkeypatch, tmp_path):
+    register(cli)
+    missing_repo = tmp_path / "nowhere"
+    for args in [("list", "--worker", "\udcff"),
+                 ("list", "--stage", "\udcff"), ("list", "--repo", str(missing_repo)), ("list", "--repo", str(missing_repo), "--json"),
+                 ("list", "--identity", str(tmp_path / "no-key"))]:
+        quick, slow = both(cli, monkeypatch, *args)
+        assert quick.code == slow.code != 0, (args, quick.code, slow.code)
+        assert quick.stdout == slow.stdout and quick.stderr == slow.stderr, args
+
+
+@pytest.mark.parametrize("args", [
+    ["list", "--help"], ["list", "-h"], ["list", "CP-4F7K-9X2M"], ["list", "--status"], ["list", "--names", "--names"],
+    ["list", "--risk", "a", "--risk", "b"], ["list", "--worker="], ["list", "-iFILE"], ["list", "--overdue"], ["list", "--"],
+])
+def test_list__fast_path_leaves_to_typer_what_it_does_not_know(args):
+    assert fast.parse(args) is None
+
+
+def test_list__the_fast_path_imports_no_typer(cli, repo, team):
+    register(cli)
+    probe = ("import atexit, sys\n"
+             "atexit.register(lambda: sys.stderr.write('\\ntyper imported: %s\\n' % ('typer' in sys.modules)))\n"
+             "from cpcm.cli import main\nmain(sys.argv[1:])\n")
+    env = {**os.environ, "CPCM_REPO": str(repo), "CPCM_IDENTITY": str(team["amina"][0])}
+    for args in (["list"], ["list", "--risk", "high", "--json"]):
+        done = subprocess.run([sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert "typer imported: False" in done.stderr

@@ -36,6 +36,24 @@ def show_case(case: str, record: str | None, repo: Path | None, identity: Path |
         print_case(data, ctx.zone)
 
 
+def list_cases(status: str | None, risk: str | None, worker: str | None, stage: str | None, names: bool,
+               repo: Path | None, identity: Path | None, json_out: bool) -> None:
+    """What `cpcm list` does, once its arguments are parsed (by typer, or by the fast path in
+    `cpcm.cli.fast`)."""
+    from cpcm import service
+
+    ctx = open_ctx(repo, identity)
+    rows = service.list_rows(ctx, status=status, risk=risk, worker=worker, stage=stage, names=names)
+    columns = ["case_id", "status", "stage", "risk", "worker", "sex", "age", "registered_at"] + (["name"] if names else [])
+    if json_out:
+        print_json_of(rows, lambda: rows)
+    elif not print_text(rows, [c.replace("_", " ") for c in columns]):
+        print_table([c.replace("_", " ") for c in columns],
+                    ([r[c] if c != "registered_at" else (r[c] or "")[:10] for c in columns] for r in rows),
+                    title=f"{len(rows)} case(s)")
+    report_problems(ctx)
+
+
 def register(app: typer.Typer) -> None:
     _typer()
     register_verify(app)
@@ -67,18 +85,7 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm list --risk high --worker amina
         """
-        from cpcm import service
-
-        ctx = open_ctx(repo, identity)
-        rows = service.list_rows(ctx, status=status, risk=risk, worker=worker, stage=stage, names=names)
-        columns = ["case_id", "status", "stage", "risk", "worker", "sex", "age", "registered_at"] + (["name"] if names else [])
-        if json_out:
-            print_json_of(rows, lambda: rows)
-        elif not print_text(rows, [c.replace("_", " ") for c in columns]):
-            print_table([c.replace("_", " ") for c in columns],
-                        ([r[c] if c != "registered_at" else (r[c] or "")[:10] for c in columns] for r in rows),
-                        title=f"{len(rows)} case(s)")
-        report_problems(ctx)
+        list_cases(status, risk, worker, stage, names, repo, identity, json_out)
 
     @app.command("log")
     def log(case: str = typer.Argument(..., help="Case ID."), repo: RepoOpt = None, identity: IdentityOpt = None,

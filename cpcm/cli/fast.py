@@ -1,10 +1,12 @@
 """The fast path of the most frequent reads, `cpcm show CASE [RECORD] [--json] [--repo R]
-[--identity I]` and `cpcm due [--within DAYS] [--worker W] [--overdue] [--json] [--repo R]
-[--identity I]`, and of `cpcm review --batch FILE [--dry-run] [--json] [--repo R] [--identity I]`
-(cli/batch.py): their arguments parsed here, without importing typer and click or building the
-command line (about a tenth of a second of every command). The command itself is the same
-function the typer command calls (`cli.cases.show_case`, `cli.workflow.due_command`), so output,
-errors and exit codes are the same; `main` handles errors for both paths alike.
+[--identity I]`, `cpcm due [--within DAYS] [--worker W] [--overdue] [--json] [--repo R]
+[--identity I]` and `cpcm list [--status S] [--risk R] [--worker W] [--stage S] [--names]
+[--json] [--repo R] [--identity I]`, and of `cpcm review --batch FILE [--dry-run] [--json]
+[--repo R] [--identity I]` (cli/batch.py): their arguments parsed here, without importing typer
+and click or building the command line (about a tenth of a second of every command). The
+command itself is the same function the typer command calls (`cli.cases.show_case`,
+`cli.workflow.due_command`, `cli.cases.list_cases`), so output, errors and exit codes are the
+same; `main` handles errors for both paths alike.
 
 Anything this parser does not know for certain (help, `--`, an unknown or repeated option, an
 option without its value, too many or too few arguments) returns None, and the command line
@@ -23,6 +25,8 @@ def parse(args: list[str]) -> Callable[[], None] | None:
     """The command to run for `args` when the fast path serves them, else None."""
     if args and args[0] == "due":
         return _due(args[1:])
+    if args and args[0] == "list":
+        return _list(args[1:])
     if args and args[0] == "review":
         return _review_batch(args[1:])
     if not args or args[0] != "show":
@@ -93,6 +97,31 @@ def _due(rest: list[str]) -> Callable[[], None] | None:
         repo, identity = values.get("--repo"), values.get("--identity")
         due_command(within, values.get("--worker"), "--overdue" in flags, None, False, Path(repo) if repo else None,
                     Path(identity) if identity else None, "--json" in flags)
+    return run
+
+
+# `cpcm list [--status S] [--risk R] [--worker W] [--stage S] [--names] [--json] [--repo R] [--identity I]`
+_LIST_VALUES = {"--status": "--status", "--risk": "--risk", "--worker": "--worker", "--stage": "--stage", **_VALUES}
+_LIST_FLAGS = ("--names", "--json")
+
+
+def _list(rest: list[str]) -> Callable[[], None] | None:
+    read = _options(rest, _LIST_FLAGS, _LIST_VALUES)  # None: --help, an argument, an unknown option
+    if read is None:
+        return None
+    values, flags = read
+
+    def run() -> None:
+        from cpcm.cli.cases import list_cases
+        from cpcm.cli.common import check_argument
+
+        # the input gate typer's path applies (common.check_arguments), with the same names
+        for option in _LIST_VALUES.values():
+            if option in values:
+                check_argument(option, Path(values[option]) if option in ("--repo", "--identity") else values[option])
+        repo, identity = values.get("--repo"), values.get("--identity")
+        list_cases(values.get("--status"), values.get("--risk"), values.get("--worker"), values.get("--stage"),
+                   "--names" in flags, Path(repo) if repo else None, Path(identity) if identity else None, "--json" in flags)
     return run
 
 
