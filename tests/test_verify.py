@@ -385,3 +385,40 @@ def test_verify__clean_after_many_mixed_commands(cli_as, repo, team, tmp_path):
     assert result.code == 0 and result.json() == [], result.stdout
     assert cli_as("amina")("verify", "--json").json() == []
     assert int(git(repo, "rev-list", "--count", "HEAD").strip()) > 100
+
+
+def test_verify__a_write_that_starts_while_the_folders_are_read(cli, repo, monkeypatch):
+    """The folders are read with the write generation checked once around each group of them
+    (`Audit.steadily`): a write that starts meanwhile and leaves a damaged file in a later case
+    sends the group to the last commit, and what the first pass found is not told twice."""
+    from cpcm.store import audit, casestore
+
+    first, second, third = sorted(register(cli) for _ in range(3))
+    damaged = records(repo, first)[0]
+    damaged.write_bytes(damaged.read_bytes()[:-10])
+    commit_as(repo, "amina", f"note {first} 01M84N5AEN51ATC26YE94JZYAV", damaged.relative_to(repo).as_posix())
+    unreadable = [(p["code"], p["case_id"]) for p in cli("verify", "--json").json() if p["code"] == "record-unreadable"]
+    assert unreadable == [("record-unreadable", first)]
+
+    writer = casestore.CaseStore(repo).transaction("note", "amina", "amina", "amina@test.invalid")
+    victim = records(repo, third)[0]
+    real_folder, real_folders = audit.Audit.folder, audit.Audit.folders
+    started = []
+
+    def folder(self, top, name):
+        if name == second and not started:  # a writer starts between the first and the second case
+            started.append(writer.__enter__())
+            writer.replace_file(writer.store.rel(victim), b"age-encryption.org/v1\n-> X25519 half")
+        return real_folder(self, top, name)
+
+    def folders(self):
+        try:
+            real_folders(self)
+        finally:
+            writer.__exit__(None, None, None)  # not committed: the victim is as it was again
+
+    monkeypatch.setattr(audit.Audit, "folder", folder)
+    monkeypatch.setattr(audit.Audit, "folders", folders)
+    during = cli("verify", "--json").json()
+    assert started
+    assert [(p["code"], p["case_id"]) for p in during if p["code"] == "record-unreadable"] == unreadable

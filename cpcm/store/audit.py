@@ -12,7 +12,7 @@ import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from cpcm.crypto import cipher
 from cpcm.domain.team import OVERSIGHT, ROLES, SigningKey, Team, Worker
@@ -26,6 +26,7 @@ CONFERENCES = "conferences"
 VERIFIED = "cpcm-verified.json"
 SIGNATURES = "cpcm-signatures"  # in .git/ too: commits whose signature was found good (a commit id names its bytes)  # in git's own folder (.git/): local, never committed; the last verified head only
 DOC = "docs/commands/cases.md#cpcm-verify"
+STEADY_FOLDERS = 64  # folders checked with the write generation read once around them (`Audit.steadily`)
 
 _ID = r"[A-Z]{2}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}"
 _REC = r"[0-9A-HJKMNP-TV-Z]{26}"
@@ -744,8 +745,21 @@ class Audit:
     # each case and conference folder as it stands: readers, and every record the runner can read
     def folders(self) -> None:
         for top in (CASES, CONFERENCES):
-            for folder in self.store.case_ids(top):
-                self.folder(top, folder)
+            names = self.store.case_ids(top)
+            for n in range(0, len(names), STEADY_FOLDERS):
+                self.steadily(lambda chunk=names[n:n + STEADY_FOLDERS]: [self.folder(top, name) for name in chunk])
+
+    def steadily(self, reads: Callable[[], object]) -> None:
+        """`reads()` with the write generation read once before and once after all its reads
+        (`CaseStore.read_steady`, as a cold fill reads a chunk) instead of around each file; when a
+        write started or ended meanwhile, what it found is dropped and it runs again the usual way,
+        each read checked (the last commit from then on)."""
+        steady = getattr(self.store, "read_steady", None)
+        found = len(self.problems)
+        if steady is not None and steady(reads, self.store.generation())[1]:
+            return
+        del self.problems[found:]
+        reads()
 
     def covers(self, case_id: str) -> dict[str, str]:
         """The covers a case's `recipients` file declares (layout.covers_from): they read it too."""
