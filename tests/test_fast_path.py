@@ -13,6 +13,19 @@ from conftest import register
 from cpcm.cli import fast
 
 
+PROBE = ("import atexit, sys\n"
+         "atexit.register(lambda: sys.stderr.write('\\ntyper imported: %s, rich imported: %s\\n'"
+         " % ('typer' in sys.modules, 'rich' in sys.modules)))\n"
+         "from cpcm.cli import main\nmain(sys.argv[1:])\n")
+
+
+def imports(repo, team, *args: str) -> subprocess.CompletedProcess:
+    """cpcm run with `args` in a fresh process as amina, its stderr ending with whether typer and
+    rich were imported."""
+    env = {**os.environ, "CPCM_REPO": str(repo), "CPCM_IDENTITY": str(team["amina"][0])}
+    return subprocess.run([sys.executable, "-c", PROBE, *args], env=env, capture_output=True, text=True)
+
+
 def both(cli, monkeypatch, *args: str):
     """(fast path's result, typer's result) for the same command line."""
     assert fast.parse(list(args)) is not None, "the fast path should serve this command line"
@@ -23,16 +36,28 @@ def both(cli, monkeypatch, *args: str):
     return quick, slow
 
 
+def same(cli, monkeypatch, *args: str) -> None:
+    """Both paths succeed with the same output (something printed) and the same messages."""
+    quick, slow = both(cli, monkeypatch, *args)
+    assert quick.code == slow.code == 0, (args, quick.stderr, slow.stderr)
+    assert quick.stdout == slow.stdout and quick.stderr == slow.stderr, args
+    assert quick.stdout.strip()
+
+
+def same_error(cli, monkeypatch, *args: str) -> None:
+    """Both paths fail with the same exit code, output and messages."""
+    quick, slow = both(cli, monkeypatch, *args)
+    assert quick.code == slow.code != 0, (args, quick.code, slow.code)
+    assert quick.stdout == slow.stdout and quick.stderr == slow.stderr, args
+
+
 def test_show__fast_path_prints_what_typer_prints(cli, repo, team, monkeypatch):
     case = register(cli)
     assert cli("note", case, "--text", "called the school").code == 0
     for args in [("show", case), ("show", case, "--json"), ("show", "--json", case), ("show", case, "last"),
                  ("show", case, "last", "--json"), ("show", case, "--repo", str(repo)), ("show", f"--repo={repo}", case),
                  ("show", case, "-i", str(team["amina"][0])), ("show", case, "--identity", str(team["amina"][0]), "--json")]:
-        quick, slow = both(cli, monkeypatch, *args)
-        assert quick.code == slow.code == 0, (args, quick.stderr, slow.stderr)
-        assert quick.stdout == slow.stdout and quick.stderr == slow.stderr, args
-        assert quick.stdout.strip()
+        same(cli, monkeypatch, *args)
 
 
 def test_show__fast_path_errors_and_exit_codes_are_typers(cli, repo, monkeypatch, tmp_path):
@@ -42,9 +67,7 @@ def test_show__fast_path_errors_and_exit_codes_are_typers(cli, repo, monkeypatch
     for args in [("show", "not-a-case"), ("show", "not-a-case", "--json"), ("show", other), ("show", other, "--json"),
                  ("show", case, "no-such-record"), ("show", case, "no-such-record", "--json"), ("show", case, "\udcff"),
                  ("show", "\udcff"), ("show", case, "--repo", str(missing_repo)), ("show", case, "--repo", str(missing_repo), "--json")]:
-        quick, slow = both(cli, monkeypatch, *args)
-        assert quick.code == slow.code != 0, (args, quick.code, slow.code)
-        assert quick.stdout == slow.stdout and quick.stderr == slow.stderr, args
+        same_error(cli, monkeypatch, *args)
 
 
 @pytest.mark.parametrize("args", [
@@ -58,14 +81,10 @@ def test_fast_path__leaves_to_typer_what_it_does_not_know(args):
 
 def test_show__the_fast_path_imports_no_typer(cli, repo, team):
     case = register(cli)
-    probe = ("import atexit, sys\n"
-             "atexit.register(lambda: sys.stderr.write('\\ntyper imported: %s\\n' % ('typer' in sys.modules)))\n"
-             "from cpcm.cli import main\nmain(sys.argv[1:])\n")
-    env = {**os.environ, "CPCM_REPO": str(repo), "CPCM_IDENTITY": str(team["amina"][0])}
-    shown = subprocess.run([sys.executable, "-c", probe, "show", case], env=env, capture_output=True, text=True)
+    shown = imports(repo, team, "show", case)
     assert shown.returncode == 0, shown.stderr
     assert "typer imported: False" in shown.stderr
-    logged = subprocess.run([sys.executable, "-c", probe, "log", case], env=env, capture_output=True, text=True)
+    logged = imports(repo, team, "log", case)
     assert logged.returncode == 0 and "typer imported: True" in logged.stderr
 
 
@@ -77,10 +96,7 @@ def test_due__fast_path_prints_what_typer_prints(cli, cli_as, repo, team, monkey
                  ("due", "--worker", "otieno"), ("due", "--repo", str(repo)), ("due", f"--repo={repo}", "--worker", "all"),
                  ("due", "-i", str(team["amina"][0])), ("due", "--identity", str(team["amina"][0]), "--json")]:
         for now in ("2026-11-23T10:00:00+03:00", "2026-12-20T09:00:00+03:00"):
-            quick, slow = both(cli_as("amina", CPCM_NOW=now), monkeypatch, *args)
-            assert quick.code == slow.code == 0, (args, quick.stderr, slow.stderr)
-            assert quick.stdout == slow.stdout and quick.stderr == slow.stderr, args
-            assert quick.stdout.strip()
+            same(cli_as("amina", CPCM_NOW=now), monkeypatch, *args)
 
 
 def test_due__fast_path_errors_and_exit_codes_are_typers(cli, repo, monkeypatch, tmp_path):
@@ -89,9 +105,7 @@ def test_due__fast_path_errors_and_exit_codes_are_typers(cli, repo, monkeypatch,
     for args in [("due", "--worker", "nobody"), ("due", "--worker", "nobody", "--json"), ("due", "--within", "nan"),
                  ("due", "--within", "1e9"), ("due", "--worker", "\udcff"), ("due", "--repo", str(missing_repo)),
                  ("due", "--repo", str(missing_repo), "--json"), ("due", "--identity", str(tmp_path / "no-key"))]:
-        quick, slow = both(cli, monkeypatch, *args)
-        assert quick.code == slow.code != 0, (args, quick.code, slow.code)
-        assert quick.stdout == slow.stdout and quick.stderr == slow.stderr, args
+        same_error(cli, monkeypatch, *args)
 
 
 @pytest.mark.parametrize("args", [
@@ -105,13 +119,8 @@ def test_due__fast_path_leaves_to_typer_what_it_does_not_know(args):
 
 def test_due__the_fast_path_imports_no_typer(cli, repo, team):
     register(cli)
-    probe = ("import atexit, sys\n"
-             "atexit.register(lambda: sys.stderr.write('\\ntyper imported: %s, rich imported: %s\\n'"
-             " % ('typer' in sys.modules, 'rich' in sys.modules)))\n"
-             "from cpcm.cli import main\nmain(sys.argv[1:])\n")
-    env = {**os.environ, "CPCM_REPO": str(repo), "CPCM_IDENTITY": str(team["amina"][0])}
     for args in (["due"], ["due", "--worker", "all", "--within", "30", "--json"]):
-        done = subprocess.run([sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True)
+        done = imports(repo, team, *args)
         assert done.returncode == 0, done.stderr
         assert "typer imported: False, rich imported: False" in done.stderr  # piped: plain text
 
@@ -124,10 +133,7 @@ def test_list__fast_path_prints_what_typer_prints(cli, cli_as, repo, team, monke
                  ("list", "--risk=high"), ("list", "--worker", "amina", "--stage", "registered"), ("list", "--status", "closed"),
                  ("list", "--repo", str(repo)), ("list", f"--repo={repo}", "--json"), ("list", "-i", str(team["amina"][0])),
                  ("list", "--identity", str(team["amina"][0]), "--names"), ("list", "--status", "pending", "--json")]:
-        quick, slow = both(cli, monkeypatch, *args)
-        assert quick.code == slow.code == 0, (args, quick.stderr, slow.stderr)
-        assert quick.stdout == slow.stdout and quick.stderr == slow.stderr, args
-        assert quick.stdout.strip()
+        same(cli, monkeypatch, *args)
 
 
 def test_list__fast_path_errors_and_exit_codes_are_typers(cli, repo, monkeypatch, tmp_path):
@@ -136,9 +142,7 @@ def test_list__fast_path_errors_and_exit_codes_are_typers(cli, repo, monkeypatch
     for args in [("list", "--worker", "\udcff"),
                  ("list", "--stage", "\udcff"), ("list", "--repo", str(missing_repo)), ("list", "--repo", str(missing_repo), "--json"),
                  ("list", "--identity", str(tmp_path / "no-key"))]:
-        quick, slow = both(cli, monkeypatch, *args)
-        assert quick.code == slow.code != 0, (args, quick.code, slow.code)
-        assert quick.stdout == slow.stdout and quick.stderr == slow.stderr, args
+        same_error(cli, monkeypatch, *args)
 
 
 @pytest.mark.parametrize("args", [
@@ -151,11 +155,7 @@ def test_list__fast_path_leaves_to_typer_what_it_does_not_know(args):
 
 def test_list__the_fast_path_imports_no_typer(cli, repo, team):
     register(cli)
-    probe = ("import atexit, sys\n"
-             "atexit.register(lambda: sys.stderr.write('\\ntyper imported: %s\\n' % ('typer' in sys.modules)))\n"
-             "from cpcm.cli import main\nmain(sys.argv[1:])\n")
-    env = {**os.environ, "CPCM_REPO": str(repo), "CPCM_IDENTITY": str(team["amina"][0])}
     for args in (["list"], ["list", "--risk", "high", "--json"]):
-        done = subprocess.run([sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True)
+        done = imports(repo, team, *args)
         assert done.returncode == 0, done.stderr
         assert "typer imported: False" in done.stderr
