@@ -229,11 +229,12 @@ def _chunk_job(ctx: Context, basis: int, source, trees: Mapping[str, str] | None
     every case of a group of `STAGED` where it raised, is read on its own too."""
     def read(case_ids: list[str], checked: bool) -> list[Filled | str]:
         done: list[Filled | str | None] = [None] * len(case_ids)
-        for n in range(0, len(case_ids), STAGED) if not checked else ():
-            try:
-                done[n:n + STAGED] = read_chunk(ctx, case_ids[n:n + STAGED], TABLES, source, kinds, trees)
-            except Exception:  # noqa: BLE001 - these cases read one by one below, where an error is told
-                pass
+        if not checked:
+            for n in range(0, len(case_ids), STAGED):
+                try:
+                    done[n:n + STAGED] = read_chunk(ctx, case_ids[n:n + STAGED], TABLES, source, kinds, trees)
+                except Exception:  # noqa: BLE001 - these cases read one by one below, where an error is told
+                    pass
         for at, case_id in enumerate(case_ids):
             if done[at] is not None:
                 continue

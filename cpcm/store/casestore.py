@@ -379,11 +379,13 @@ class CaseStore:
             readers = _readers(keys)
             known: list[tuple[Record | None, str]] = []  # by place: (the record the table or memo gives, blob id)
             for case_id, rel, name, folder, data in places:
-                try:
-                    known.append(self._known(rel, name, folder, data, keys, readers) if case_id not in failed else (None, ""))
-                except (Corrupt, CannotDecrypt):
-                    failed.add(case_id)
-                    known.append((None, ""))
+                record, blob = None, ""
+                if case_id not in failed:
+                    try:
+                        record, blob = self._known(rel, name, folder, data, keys, readers)
+                    except (Corrupt, CannotDecrypt):
+                        failed.add(case_id)
+                known.append((record, blob))
             fresh = {}  # by place: each file no table or memo gives decrypted, then each of them parsed
             for at, (record, _) in enumerate(known):
                 case_id, rel, _, _, data = places[at]
