@@ -30,6 +30,7 @@ AGENT_COMMANDS = frozenset({"show", "list", "due", "report", "register", "log", 
 LOCAL_ONLY = ("CPCM_NO_AGENT", "CPCM_TEST_CRASH_AT", "CPCM_TEST_PAUSE_AT", "_CPCM_COMPLETE")
 TAG = b"cpcm-run-1"
 MAX_REQUEST = 4 * 1024 * 1024  # as crypto/agent.py reads at most
+READER_GONE = 141  # the exit code when the reader of the output went away (`cpcm due | head`): 128 + SIGPIPE
 PATIENCE = 5.0   # seconds to wait for the agent to take the command (it may be busy, the machine loaded); then it runs here
 
 
@@ -222,7 +223,9 @@ def _answer(conn: socket.socket, writes: bool) -> int | None:
         while True:
             kind = _exactly(conn, 1)
             if kind == b"X":
-                return struct.unpack("!i", _exactly(conn, 4) or b"")[0]
+                code = struct.unpack("!i", _exactly(conn, 4) or b"")[0]
+                # as the command run here exits (cli.main): a command done whose output was cut short gives READER_GONE
+                return READER_GONE if code == 0 and 1 in _closed else code
             if kind not in (b"1", b"2"):
                 break
             (size,) = struct.unpack("!I", _exactly(conn, 4) or b"")

@@ -201,6 +201,25 @@ def test_on_a_terminal_the_agent_prints_what_the_command_prints(shared, tmp_env)
     assert 50 < max(len(line) for line in visible.splitlines()) <= 60  # drawn to the terminal's width, not rich's default 80
 
 
+def test_a_reader_that_stops_reading_ends_a_served_command_as_it_ends_one_run_here(shared, tmp_env):
+    env, key, folder = shared
+    case = register_via_agent(env, tmp_env)
+    for args in [("list",), ("due", "--json"), ("show", case), ("report", "statistics")]:
+        for local in (False, True):
+            read, write = os.pipe()
+            os.close(read)  # `cpcm list | head -0`: nobody reads what it prints
+            try:
+                done = subprocess.run([sys.executable, "-c", PROBE, *args], env={**env, "CPCM_NO_AGENT": "1"} if local else env,
+                                      stdin=subprocess.DEVNULL, stdout=write, stderr=subprocess.PIPE)
+            finally:
+                os.close(write)
+            who = Path(env["PROBE_FILE"]).read_text()
+            assert (done.returncode, who) == (141, "local" if local else "agent"), args
+            # here the command stops at its first line; the agent runs it to the end, so what it
+            # says on stderr (report statistics' legend) still comes: no error either way
+            assert done.stderr == (b"" if local else run(env, *args)[1]), args
+
+
 def test_a_register_the_agent_runs_is_one_commit_signed_by_the_worker(shared, tmp_env):
     env, key, folder = shared
     repo = Path(env["CPCM_REPO"])

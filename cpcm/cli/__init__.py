@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> None:
 
         # `cpcm COMMAND ...` builds only COMMAND's module; `cpcm --help` and the like build them all
         app = build(args[0] if args and not args[0].startswith("-") else None)
+    stdout = _identity(1)
     try:
         if run is not None:
             returned = run()
@@ -42,14 +43,75 @@ def main(argv: list[str] | None = None) -> None:
             check_arguments(command)  # the input gate for arguments: valid UTF-8 or exit 2
             returned = command(args=args, prog_name="cpcm", standalone_mode=False)
     except SystemExit as exc:
-        _notices()
-        sys.exit(exc.code)
+        if _pipe_met(stdout):  # typer or rich met the closed pipe first, and made it exit 1
+            sys.exit(_reader_gone())
+        sys.exit(_flushed(exc.code, notices=True))
+    except BrokenPipeError:
+        sys.exit(_reader_gone())
     except BaseException as exc:  # noqa: BLE001 - the one place errors become exit codes
-        _notices(print_them=type(exc).__name__ == "Exit")  # typer.Exit: the command ran (exit 1 with problems, say)
-        sys.exit(_exit_code(exc, debug, args))
-    _notices()
+        try:
+            _notices(print_them=type(exc).__name__ == "Exit")  # typer.Exit: the command ran (exit 1 with problems, say)
+            code = _exit_code(exc, debug, args)
+        except BrokenPipeError:
+            code = _reader_gone()
+        sys.exit(_flushed(code))
     # without standalone mode, click returns the code of a typer.Exit instead of raising it
-    sys.exit(returned if isinstance(returned, int) else 0)
+    sys.exit(_flushed(returned if isinstance(returned, int) else 0, notices=True))
+
+
+def _flushed(code, notices: bool = False):
+    """`code`, once what the command printed (and, with `notices`, its warnings) is written out;
+    READER_GONE when the reader of its output went away meanwhile (`_reader_gone`)."""
+    try:
+        sys.stdout.flush()
+        if notices:
+            _notices()
+    except BrokenPipeError:
+        return _reader_gone()
+    return code
+
+
+def _identity(fd: int) -> tuple[int, int] | None:
+    try:
+        found = os.fstat(fd)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+def _pipe_met(stdout: tuple[int, int] | None) -> bool:
+    """Whether a library met a closed pipe on stdout and exited 1 itself: click then wraps
+    sys.stdout to keep quiet, rich points stdout at /dev/null (stdout is then another file)."""
+    return type(sys.stdout).__name__.endswith("PacifyFlushWrapper") or _identity(1) != stdout
+
+
+def _reader_gone() -> int:
+    """The program reading cpcm's output stopped reading (`cpcm due | head -5`): the command stops
+    there, without a message, as other command-line tools do. What it wrote before stands: a
+    write is committed before anything about it is printed. The warnings it collected still go to
+    standard error when that is open."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:  # the pipe is closed: what is left unwritten goes nowhere, not to a second error at exit
+            _to_nothing(stream)
+    try:
+        _notices()
+        sys.stderr.flush()
+    except OSError:
+        _to_nothing(sys.stderr)
+    from cpcm.launch import READER_GONE
+
+    return READER_GONE
+
+
+def _to_nothing(stream) -> None:
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, stream.fileno())
+        os.close(null)
+    except (OSError, ValueError):
+        pass
 
 
 def _notices(print_them: bool = True) -> None:
@@ -75,7 +137,11 @@ def _exit_code(exc: BaseException, debug: bool, args: list[str]) -> int:
         if exc.hint:
             say(f"  {exc.hint}")
         if "--json" in args:
-            print_json(exc.to_json())
+            try:
+                print_json(exc.to_json())
+                sys.stdout.flush()
+            except BrokenPipeError:  # the error's own code still tells a script what happened
+                _reader_gone()
         return exc.exit_code
     if isinstance(exc, (typer.Abort, KeyboardInterrupt, EOFError)):
         say("interrupted: nothing was written")

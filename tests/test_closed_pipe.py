@@ -1,0 +1,53 @@
+"""A program that stops reading cpcm's output (`cpcm due | head -5`): cpcm stops there without a
+word, with 141 (128 + SIGPIPE, as a shell shows for other tools), and not as an internal error
+that says nothing was written. A write is done before anything about it is printed, so it stays
+done. An error keeps its own exit code and message."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import commit_count, register
+
+from cpcm.domain.ids import new_case_id
+from cpcm.launch import READER_GONE
+
+
+def closed_stdout(cli, *args: str) -> subprocess.CompletedProcess:
+    """cpcm run in its own process (the real entry point) with stdout a pipe nobody reads any more."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run([sys.executable, "-m", "cpcm", *args], env={**os.environ, **cli.env, "CPCM_NO_AGENT": "1"},
+                              stdin=subprocess.DEVNULL, stdout=write, stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(write)
+
+
+def test_reads_stop_quietly_when_the_reader_has_gone(cli):
+    case = register(cli)
+    for args in [("due",), ("due", "--json"), ("due", "--worker", "all"), ("list",), ("list", "--json"), ("show", case),
+                 ("show", case, "--json"), ("log", case), ("report", "statistics"), ("report", "statistics", "--json"),
+                 ("check", case), ("--help",), ("due", "--help")]:
+        done = closed_stdout(cli, *args)
+        assert (done.returncode, done.stderr) == (READER_GONE, ""), args
+
+
+def test_a_write_whose_reader_has_gone_is_done(cli, repo):
+    case = register(cli)
+    before = commit_count(repo)
+    done = closed_stdout(cli, "note", case, "--text", "called the school", "--json")
+    assert (done.returncode, done.stderr) == (READER_GONE, "")
+    assert "nothing was written" not in done.stderr
+    assert commit_count(repo) == before + 1
+    shown = json.loads(cli("show", case, "last", "--json").stdout)
+    assert shown["kind"] == "note" and "called the school" in json.dumps(shown)
+
+
+def test_an_error_keeps_its_code_and_message_when_the_reader_has_gone(cli):
+    register(cli)
+    done = closed_stdout(cli, "show", new_case_id(), "--json")
+    assert done.returncode == 3  # no such case
+    assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
