@@ -194,12 +194,12 @@ def test_a_chunk_read_a_step_at_a_time_gives_what_each_case_read_alone_gives(cli
     kinds = ["due", "statistics"]
     memo.RECORDS.clear()  # nothing decrypted before in this process: every record read afresh, and collected
     steps = []
-    for name, module in (("decrypt", casestore.cipher), ("loads", casestore.codec)):
+    for name, module in (("decrypt", casestore.cipher), ("loads_plain", casestore.codec)):
         real_step = getattr(module, name)
         monkeypatch.setattr(module, name, lambda *a, _real=real_step, _name=name, **k: steps.append(_name) or _real(*a, **k))
 
     chunk = fill.read_chunk(ctx, ids, fill.TABLES, None, kinds, trees)
-    assert "decrypt" not in steps[steps.index("loads"):]  # every file decrypted before the first is parsed
+    assert "decrypt" not in steps[steps.index("loads_plain"):]  # every file decrypted before the first is parsed
     assert chunk[4] is None  # left to `read_one`, which says why
     with pytest.raises(context.Corrupt):
         fill.read_one(ctx, ids[4], fill.TABLES, kinds=kinds, tree=trees[ids[4]])

@@ -118,3 +118,27 @@ def test_a_record_is_read_without_ruamel(monkeypatch):
     monkeypatch.setattr(codec, "_CLoader", refuse)
     monkeypatch.setattr(codec, "_QuickLoader", refuse)
     assert same(codec.loads(data), expected)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents, st.sampled_from(["emit", "ruamel"]))
+def test_loads_plain_is_plain_of_loads_and_a_document_of_its_own(document, writer):
+    """`codec.loads_plain`: `plain(codec.loads(text))`, the same values of the same types, whoever
+    reads the text (cpcm's own reader, or ruamel for text emit did not write: dates are read as
+    dates there, and made text); two reads share no list or mapping."""
+    from cpcm.domain.records import plain
+
+    data = emit.dumps(document) if writer == "emit" else codec.dumps(document) + b"read_as: 2026-01-02\n"
+    try:
+        expected = plain(codec.loads(data))
+    except codec.BadYaml:
+        with pytest.raises(codec.BadYaml):
+            codec.loads_plain(data)
+        return
+    first, second = codec.loads_plain(data), codec.loads_plain(data)
+    assert same(first, expected) and same(second, expected)
+    if writer == "ruamel":
+        assert first["read_as"] == "2026-01-02"  # a date to ruamel, text as `plain` makes it
+    if isinstance(first, dict) and first:
+        first.clear()
+        assert same(codec.loads_plain(data), expected)  # what one read gave is its own

@@ -288,7 +288,7 @@ class CaseStore:
     def _fresh(self, rel: str, name: str, folder: str, blob: str, loaded) -> Record:
         """The record of a file decrypted and parsed afresh, its parsed form given to the record table."""
         cache = self.record_cache
-        record, value = self._record(rel, name, folder, loaded)
+        record, value = self._record(rel, name, folder, loaded, own=True)
         # only a record that read whole is kept; the record holds the lists and mappings of `value`,
         # so a cache that keeps what it is given gets its own copy
         cache.put(blob, plain(value) if getattr(cache, "keeps_values", True) else value, folder)
@@ -317,19 +317,23 @@ class CaseStore:
             raise Corrupt(f"{rel} is damaged or truncated ({exc})", rel, "Restore it from git: git checkout -- " + rel) from None
 
     def _parse(self, rel: str, plaintext: bytes):
+        """The record file's YAML as `plain` makes it, a document of its own (`codec.loads_plain`)."""
         try:
-            return codec.loads(plaintext)
+            return codec.loads_plain(plaintext)
         except codec.BadYaml as exc:
             raise Corrupt(f"{rel} decrypts but is not a valid record ({exc})", rel) from None
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise Corrupt(f"{rel} decrypts but is not a valid record (missing or bad '{exc}')", rel) from None
 
     def _checked(self, rel: str, name: str, folder: str, loaded) -> Record:
         """The record a file's parsed YAML holds, checked against the file's name."""
         return self._record(rel, name, folder, loaded)[0]
 
-    def _record(self, rel: str, name: str, folder: str, loaded) -> tuple[Record, object]:
-        """`_checked`, with `plain(loaded)`, which the record's body shares (`Record.from_plain`)."""
+    def _record(self, rel: str, name: str, folder: str, loaded, own: bool = False) -> tuple[Record, object]:
+        """`_checked`, with `plain(loaded)`, which the record's body shares (`Record.from_plain`);
+        `own`: `loaded` is what `_parse` gave and nothing else holds: it is that already."""
         try:
-            value = plain(loaded)
+            value = loaded if own else plain(loaded)
             record = Record.from_plain(value)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise Corrupt(f"{rel} decrypts but is not a valid record (missing or bad '{exc}')", rel) from None

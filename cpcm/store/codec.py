@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.representer import SafeRepresenter
 
-from cpcm.domain.records import HEADER
+from cpcm.domain.records import HEADER, plain
 
 
 _YAML11_WORDS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
@@ -183,6 +183,19 @@ def loads(data: bytes | str) -> Any:
     limit. So a document that could be nested that deep (as many structural characters as
     levels) or that holds both an anchor and an alias character goes through `load_input`'s
     limits instead; cpcm itself writes neither, so that costs nothing in practice."""
+    return _load(data)[0]
+
+
+def loads_plain(data: bytes | str) -> Any:
+    """`plain(loads(data))` (domain/records.py: dates as ISO text, every key text), a document of
+    its own. What cpcm's own reader reads (`emit.read`) is of those kinds already and is not
+    copied again: a cold fill made that copy of every record."""
+    found, own = _load(data)
+    return found if own else plain(found)
+
+
+def _load(data: bytes | str) -> tuple[Any, bool]:
+    """(`loads(data)`, whether cpcm's own reader read it)."""
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     if (raw.count(b"[") + raw.count(b"{") + raw.count(b"-") + raw.count(b":") + raw.count(b"?") > _FAST_STRUCTURE
             or (b"&" in raw and b"*" in raw)):
@@ -190,11 +203,16 @@ def loads(data: bytes | str) -> Any:
             text = data if isinstance(data, str) else data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise BadYaml(f"not valid UTF-8 text (the byte at offset {exc.start} cannot be read)") from None
-        return load_input(text, max_chars=None)
+        return load_input(text, max_chars=None), False
     if _SUBSET and len(raw) <= _SUBSET_LARGEST:
         found = _emit.read(raw)  # the text cpcm's own writer makes, read without ruamel
         if found is not None:
-            return found
+            return found, True
+    return _load_yaml(data), False
+
+
+def _load_yaml(data: bytes | str) -> Any:
+    """`loads` of a document `emit.read` does not read, with ruamel's loaders."""
     failed: Exception | None = None
     try:
         if _CLoader is None:

@@ -14,7 +14,6 @@ from multiprocessing.reduction import ForkingPickler
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from cpcm.crypto import cipher
-from cpcm.domain.records import plain
 from cpcm.store import codec
 
 WORTH_IT = 200  # fewer files than this are read one by one: starting the workers costs more
@@ -27,7 +26,7 @@ _KEYS: Sequence = ()
 def _parse(item: tuple[str, bytes]) -> tuple[str, Any]:
     blob, data = item
     try:
-        return blob, plain(codec.loads(cipher.decrypt(data, _KEYS)))
+        return blob, codec.loads_plain(cipher.decrypt(data, _KEYS))
     except Exception:  # unreadable here: the read that follows reports it
         return blob, None
 
