@@ -166,3 +166,26 @@ def test_team_list__needs_no_identity(cli, repo, tmp_env):
     assert result.code == 0, result.stderr
     assert [(w["id"], w["roles"]) for w in result.json()] == [
         ("sup", ["supervisor"]), ("amina", ["caseworker"]), ("otieno", ["caseworker"])]
+
+
+def test_team_change__that_fails_leaves_the_session_with_the_team_as_it_was(monkeypatch):
+    """A team change that writes nothing (here the re-encryption fails) leaves the session's team
+    as it was, as a key rotation does: what follows in the session is not done for a worker who
+    is not in the team."""
+    from memory_repo import MemoryRepo
+    from pyrage import x25519
+
+    from cpcm import service
+    from cpcm.service import team as team_mod
+
+    mem = MemoryRepo()
+    sup = mem.as_("sup")
+    before, commits = sup.team, mem.commits()
+
+    def fails(*args, **kwargs):
+        raise OSError("the disk is full")
+    monkeypatch.setattr(team_mod, "_reencrypt_all", fails)
+    with pytest.raises(OSError):
+        service.team_add(sup, "wanjiru", ["caseworker"], str(x25519.Identity.generate().to_public()))
+    assert sup.team is before and sup.team.get("wanjiru") is None
+    assert mem.commits() == commits

@@ -400,7 +400,7 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
     for pair in sets or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--set takes path=value, e.g. --set child_views='...'")
+            raise UsageError("--set takes path=value, e.g. --set child_views='...'")
         text.put(data, key.strip(), value, "--set")
     for key, value in flags.items():
         if value is not None and value != []:

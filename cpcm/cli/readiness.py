@@ -6,7 +6,7 @@ from typing import List, Optional
 import typer
 
 from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
-                             print_json, print_table, report_written, stdin_is_terminal)
+                             print_table, report_written, stdin_is_terminal)
 
 
 def register(app: typer.Typer) -> None:

@@ -147,7 +147,7 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         done = service.export(ctx, fmt, chosen, lambda data: write_output(ctx, out, data, not plaintext, recipient, include_self=False, force=force),
                               agency, primero, status, cpims)
-        path, encrypted, readers, left_out = done.path, done.encrypted, done.readers, done.left_out
+        encrypted, readers, left_out = done.encrypted, done.readers, done.left_out
         if encrypted:
             say(f"exported {done.cases} case(s) to the --out file: age-encrypted to {readers} recipient{'s' if readers > 1 else ''} "
                 "(you read it only if you named yourself)")

@@ -14,7 +14,7 @@ registration).
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timezone, tzinfo
+from datetime import datetime, timezone, tzinfo
 from typing import Iterable
 
 from cpcm.domain.case import Case

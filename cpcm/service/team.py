@@ -305,17 +305,21 @@ def _signers_time(moment: str) -> str:
 def _change_team(ctx: Context, actor: Worker, team: Team, message: str) -> Written:
     """Write the new team and re-encrypt every case whose readers change, in one commit."""
     old_team, ctx.team = ctx.team, team
-    with transaction(ctx, message.split()[0] + "-" + message.split()[1]) as tx:
-        tx.replace_file(TEAM, team_bytes(team))
-        skipped = _reencrypt_all(ctx, tx, ctx.store.case_ids())
-        tx.commit(message)
+    try:
+        with transaction(ctx, message.split()[0] + "-" + message.split()[1]) as tx:
+            tx.replace_file(TEAM, team_bytes(team))
+            skipped = _reencrypt_all(ctx, tx, ctx.store.case_ids())
+            tx.commit(message)
+    except BaseException:
+        ctx.team = old_team  # nothing written: the session goes on with the team as it is (as key_rotate does)
+        raise
     return Written(None, extra={"team": [w.to_dict() for w in team.active], "not_reencrypted": skipped}, json_keys=())
 
 
 @writes
 def team_sync(ctx: Context) -> Written:
     """Re-encrypt every case you can read whose recipients differ from what the team needs."""
-    actor = ctx.need_worker()
+    ctx.need_worker()  # a member of the team, or refused
     with transaction(ctx, "team-sync") as tx:
         skipped = _reencrypt_all(ctx, tx, ctx.store.case_ids())
         changed = len([p for p in tx.written if p.endswith(RECIPIENTS)])

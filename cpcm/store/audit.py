@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from cpcm.crypto import cipher
-from cpcm.domain.team import OVERSIGHT, ROLES, SigningKey, Team, Worker
+from cpcm.domain.team import OVERSIGHT, Team, Worker
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.store import atomic, codec
 from cpcm.store.git import Git, GitError, git_env

@@ -5,7 +5,6 @@ send back what they made through a pipe; nothing is written to disk."""
 from __future__ import annotations
 
 import gc
-import itertools
 import multiprocessing
 import os
 import signal

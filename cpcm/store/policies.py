@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from cpcm.errors import Corrupt, InvalidInput, NotFound
+from cpcm.errors import InvalidInput, NotFound
 from cpcm.domain.policy import Policy
 from cpcm.domain.profiles import PROFILES, build
 from cpcm.store import memo

@@ -8,7 +8,7 @@ best interests) for that purpose and agency stands in, once.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable, Sequence
 
