@@ -243,6 +243,17 @@ def test_usage__unknown_option_gives_2(cli, repo):
     assert cli("list", "--colour").code == 2
 
 
+@pytest.mark.parametrize("argv, command", [(("due", "--within"), "cpcm due"), (("list", "--status"), "cpcm list"),
+                                           (("team", "add", "--role"), "cpcm team add"), (("list", "--colour"), "cpcm list"),
+                                           (("no-such-command", "--x"), "cpcm")])
+def test_usage__the_error_names_the_help_of_the_command_given(cli, repo, argv, command):
+    """An option given without its value (click says so without naming the command) points to
+    that command's help, not to cpcm's."""
+    result = cli(*argv)
+    assert result.code == 2
+    assert result.stderr.rstrip().endswith(f"Try '{command} --help'."), result.stderr
+
+
 def test_no_repository__gives_3_and_says_how_to_make_one(cli, tmp_env):
     result = cli("list", env={"CPCM_REPO": str(tmp_env / "nothing-here")})
     assert result.code == 3

@@ -153,11 +153,26 @@ def _exit_code(exc: BaseException, debug: bool, args: list[str]) -> int:
         return 2
     if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click's usage errors (bundled or not)
         say(_scrub(exc.format_message(), args), "red")
-        command = getattr(getattr(exc, "ctx", None), "command_path", "cpcm")
+        command = getattr(getattr(exc, "ctx", None), "command_path", None) or _command_path(args)
         say(f"Try '{command} --help'.")
         return 2
     say(f"internal error ({type(exc).__name__}); nothing was written. Run again with --debug for the details.", "red")
     return 70
+
+
+def _command_path(args: list[str]) -> str:
+    """`cpcm` and the command words that lead `args` (`cpcm report statistics`), for an error click
+    raised without its command (an option's value missing): only names of cpcm's own commands."""
+    from cpcm.cli.app import build
+    from typer.main import get_command
+
+    path, command = ["cpcm"], get_command(build(args[0] if args and not args[0].startswith("-") else None))
+    for word in args:
+        command = getattr(command, "commands", {}).get(word)
+        if command is None:
+            break
+        path.append(word)
+    return " ".join(path)
 
 
 def _scrub(message: str, args: list[str]) -> str:
