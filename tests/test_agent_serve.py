@@ -220,6 +220,19 @@ def test_a_reader_that_stops_reading_ends_a_served_command_as_it_ends_one_run_he
             assert done.stderr == (b"" if local else run(env, *args)[1]), args
 
 
+def test_in_a_locale_that_cannot_write_a_name_the_agent_prints_what_the_command_prints(shared, tmp_env):
+    env, key, folder = shared
+    case = register_via_agent(env, tmp_env, location="ሰላም, Kisumu")  # Ge'ez script
+    ascii_locale = {**env, "LC_ALL": "C", "LANG": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
+    for args in [("show", case), ("show", case, "--json"), ("show", case, "registration")]:
+        served_out, served_err, served_code, who = run(ascii_locale, *args)
+        assert who == "agent", args
+        out, err, code, who = run(ascii_locale, *args, local=True)
+        assert who == "local", args
+        assert (served_out, served_err, served_code) == (out, err, code), args
+        assert code == 0 and "ሰላም".encode() in out, (args, err)  # a pipe gets UTF-8 (tests/test_output_encoding.py)
+
+
 def test_a_register_the_agent_runs_is_one_commit_signed_by_the_worker(shared, tmp_env):
     env, key, folder = shared
     repo = Path(env["CPCM_REPO"])

@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args or os.environ.get("CPCM_DEBUG") == "1"
     if "--debug" in args:
         args = [a for a in args if a != "--debug"]
+    _stdout_takes_any_text()
     from cpcm.cli import fast
 
     run = fast.parse(args)  # `cpcm show CASE`: no typer, no click (cli/fast.py); None: parse as below
@@ -57,6 +58,25 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(_flushed(code))
     # without standalone mode, click returns the code of a typer.Exit instead of raising it
     sys.exit(_flushed(returned if isinstance(returned, int) else 0, notices=True))
+
+
+def _stdout_takes_any_text() -> None:
+    """What cpcm prints can hold any character (a child's name in Ge'ez script, say). Where
+    stdout's encoding cannot write them all (a Latin-1 locale; Windows' code page when output
+    goes to a file), the command would end in an error after it had done its work. So a file or
+    a pipe gets UTF-8, which JSON must be and what git writes; with PYTHONIOENCODING, the
+    encoding it names. A terminal keeps its encoding and shows '?' for a character it cannot."""
+    stream = sys.stdout
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("_", "-")
+    if encoding in ("utf-8", "utf8") or not hasattr(stream, "reconfigure"):
+        return
+    try:
+        if stream.isatty() or os.environ.get("PYTHONIOENCODING"):
+            stream.reconfigure(errors="replace")
+        else:
+            stream.reconfigure(encoding="utf-8")
+    except (OSError, ValueError):
+        pass
 
 
 def _flushed(code, notices: bool = False):

@@ -1,0 +1,58 @@
+"""Whatever the locale, cpcm prints any text a record holds (a name in Ge'ez script, say): a
+file or a pipe gets UTF-8, a terminal that cannot show a character shows '?'. Before, a locale
+whose encoding could not write a character (a Latin-1 or ASCII locale; Windows' code page when
+output goes to a file) ended the command with 'internal error; nothing was written' after it
+had read, or written, what it was asked to."""
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+
+from conftest import register
+
+TEXT = "ሰላም — the family met the social worker"
+
+
+def ascii_locale(cli) -> dict:
+    """cpcm's environment with a locale whose encoding is ASCII (no coercion to UTF-8)."""
+    env = {**os.environ, **cli.env, "CPCM_NO_AGENT": "1", "LC_ALL": "C", "LANG": "C", "PYTHONCOERCECLOCALE": "0",
+           "PYTHONUTF8": "0"}
+    env.pop("PYTHONIOENCODING", None)
+    return env
+
+
+def test_a_pipe_gets_utf8_whatever_the_locale(cli):
+    case = register(cli)
+    assert cli("note", case, "--text", TEXT).code == 0
+    for args in (("show", case, "last"), ("show", case, "last", "--json")):
+        done = subprocess.run([sys.executable, "-m", "cpcm", *args], env=ascii_locale(cli), capture_output=True,
+                              stdin=subprocess.DEVNULL)
+        assert done.returncode == 0, (args, done.stderr)
+        assert "ሰላም —".encode() in done.stdout, args
+
+
+def test_a_terminal_that_cannot_show_a_character_shows_a_question_mark(cli):
+    case = register(cli)
+    assert cli("note", case, "--text", TEXT).code == 0
+    master, slave = pty.openpty()
+    latin1 = {**ascii_locale(cli), "PYTHONIOENCODING": "latin-1"}  # a terminal in Latin-1 (click takes ASCII for a mistake)
+    proc = subprocess.Popen([sys.executable, "-m", "cpcm", "show", case, "last"], env=latin1,
+                            stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    code = proc.wait()
+    os.close(master)
+    screen = b"".join(chunks)
+    assert code == 0, screen
+    assert b"??? ? the family met the social worker" in screen
+    assert b"internal error" not in screen
