@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from conftest import NOW, Cli, git_status, head, make_identity, record_files, register, registration
+from conftest import NOW, Cli, commit_count, git_status, head, make_identity, record_files, register, registration
 
 import cpcm.service
 
@@ -279,6 +279,35 @@ def test_internal_error__exit_70_without_traceback(cli, repo, monkeypatch):
     assert "Traceback" not in result.stderr and "--debug" in result.stderr
     debug = cli("list", "--debug")
     assert debug.code == 70 and "Traceback" in debug.stderr
+
+
+def test_internal_error__after_a_write_says_the_change_stands(cli, repo, monkeypatch):
+    """A bug (or Ctrl-C) once the write is committed, while cpcm prints what it did: the message
+    says the change was saved, in which commit, not that nothing was written."""
+    import cpcm.cli.followup as followup  # where `note` prints what it did
+
+    case_id = register(cli)
+    before = commit_count(repo)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("something unexpected")
+    monkeypatch.setattr(followup, "report_written", broken)
+    result = cli("note", case_id, "--text", "called the school")
+    assert result.code == 70 and commit_count(repo) == before + 1
+    saved = head(repo)[:10]
+    assert f"after the change was saved in commit {saved}; it stands" in result.stderr
+    assert "nothing was written" not in result.stderr
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(followup, "report_written", interrupted)
+    result = cli("note", case_id, "--text", "visited the family")
+    assert result.code == 130 and commit_count(repo) == before + 2
+    assert f"interrupted after the change was saved in commit {head(repo)[:10]}" in result.stderr
+
+    monkeypatch.setattr(cpcm.service, "list_rows", broken)  # a read: nothing was written, and it says so
+    result = cli("list")
+    assert result.code == 70 and "nothing was written" in result.stderr and "saved" not in result.stderr
 
 
 # -- init ---------------------------------------------------------------------------------------

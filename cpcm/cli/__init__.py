@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
 
         # `cpcm COMMAND ...` builds only COMMAND's module; `cpcm --help` and the like build them all
         app = build(args[0] if args and not args[0].startswith("-") else None)
-    stdout = _identity(1)
+    stdout, saved = _identity(1), _saved()
     try:
         if run is not None:
             returned = run()
@@ -52,12 +52,18 @@ def main(argv: list[str] | None = None) -> None:
     except BaseException as exc:  # noqa: BLE001 - the one place errors become exit codes
         try:
             _notices(print_them=type(exc).__name__ == "Exit")  # typer.Exit: the command ran (exit 1 with problems, say)
-            code = _exit_code(exc, debug, args)
+            code = _exit_code(exc, debug, args, _saved()[len(saved):])
         except BrokenPipeError:
             code = _reader_gone()
         sys.exit(_flushed(code))
-    # without standalone mode, click returns the code of a typer.Exit instead of raising it
-    sys.exit(_flushed(returned if isinstance(returned, int) else 0, notices=True))
+    # without standalone mode, click returns the code of a typer.Exit instead of raising it; typer
+    # makes Ctrl-C such an exit, with 130
+    code = returned if isinstance(returned, int) else 0
+    if code == 130:
+        from cpcm.cli.common import say
+
+        say(f"interrupted{_after(_saved()[len(saved):])}")
+    sys.exit(_flushed(code, notices=True))
 
 
 def _stdout_takes_any_text() -> None:
@@ -142,7 +148,20 @@ def _notices(print_them: bool = True) -> None:
     common.flush_notices(print_them)
 
 
-def _exit_code(exc: BaseException, debug: bool, args: list[str]) -> int:
+def _saved() -> list[str]:
+    """The commits this process has made so far (store/casestore.py `SAVED`), when its store is loaded."""
+    store = sys.modules.get("cpcm.store.casestore")
+    return list(store.SAVED) if store is not None else []
+
+
+def _after(saved: list[str]) -> str:
+    """How a message of an interruption or a bug ends: whether the command's change was saved."""
+    return f" after the change was saved in commit {saved[-1][:10]}; it stands" if saved else "; nothing was written"
+
+
+def _exit_code(exc: BaseException, debug: bool, args: list[str], saved: list[str] = ()) -> int:
+    """The exit code of `exc`, its message said. `saved`: the commits the command made before it
+    (an interruption or a bug after a write: the write stands, and the message says so)."""
     import typer
 
     from cpcm.cli.common import print_json, say
@@ -163,8 +182,9 @@ def _exit_code(exc: BaseException, debug: bool, args: list[str]) -> int:
             except BrokenPipeError:  # the error's own code still tells a script what happened
                 _reader_gone()
         return exc.exit_code
+    after = _after(saved)
     if isinstance(exc, (typer.Abort, KeyboardInterrupt, EOFError)):
-        say("interrupted: nothing was written")
+        say(f"interrupted{after}")
         return 130
     if isinstance(exc, typer.Exit):
         return exc.exit_code
@@ -176,7 +196,7 @@ def _exit_code(exc: BaseException, debug: bool, args: list[str]) -> int:
         command = getattr(getattr(exc, "ctx", None), "command_path", None) or _command_path(args)
         say(f"Try '{command} --help'.")
         return 2
-    say(f"internal error ({type(exc).__name__}); nothing was written. Run again with --debug for the details.", "red")
+    say(f"internal error ({type(exc).__name__}){after}. Run again with --debug for the details.", "red")
     return 70
 
 

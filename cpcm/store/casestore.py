@@ -541,6 +541,9 @@ def _seal_chunk(chunk: list[tuple[int, tuple[Record, list[str]]]]) -> list[tuple
     return [(n, seal(record, recipients)) for n, (record, recipients) in chunk]
 
 
+SAVED: list[str] = []  # the commits this process's transactions made, newest last (an error after one says so: cli.main)
+
+
 class Transaction:
     def __init__(self, store: CaseStore, verb: str, worker: str, author: str, email: str):
         self.store = store
@@ -659,6 +662,7 @@ class Transaction:
             finally:
                 flush.join()
         self._committed = True
+        SAVED.append(sha)
         return sha
 
     def move_to(self, commit: str) -> None:
@@ -685,6 +689,7 @@ class Transaction:
         crash_point("sync-checked-out")
         git.run(["update-ref", "-m", "cpcm sync", "HEAD", commit, old])
         self._committed = True
+        SAVED.append(commit)
 
 
 _PUBLIC = memo.Bounded(16)  # id(identity) -> (the identity, kept so that its id stays its own; its public key)
