@@ -469,6 +469,33 @@ def register_many(cli: Cli, count: int, **overrides) -> list[str]:
 
 
 # -- helpers for the store, privacy and interoperability suites --------------------------------
+def on_terminal(argv: list[str], env: dict, columns: int | None = None) -> tuple[bytes, int]:
+    """(what `argv` wrote, its exit code), run with stdout and stderr on one pseudo-terminal (of
+    `columns` columns when given), as a person at a terminal sees them, in the order written."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    if columns:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, columns, 0, 0))
+    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    code = proc.wait()
+    os.close(master)
+    return b"".join(chunks), code
+
+
 def git(root: Path, *args: str, binary: bool = False):
     """Run git in a casefile repository (read-only uses, or a test's own commits)."""
     done = subprocess.run(["git", "-c", "core.quotepath=off", *args], cwd=root, capture_output=True, check=True)

@@ -6,10 +6,8 @@ agent of other code, a dead socket, or a command line that needs standard input.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
-import pty
 import re
 import shutil
 import socket
@@ -17,13 +15,13 @@ import struct
 import subprocess
 import sys
 import tempfile
-import termios
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from conftest import CANARY, NOW, commit_count, last_commit, registration, shared_repo
+from conftest import on_terminal as terminal
 
 pytestmark = pytest.mark.external
 
@@ -133,22 +131,8 @@ def on_terminal(env: dict, *args, local: bool = False) -> tuple[bytes, int, str]
     full = {**env, "CPCM_NO_AGENT": "1"} if local else dict(env)
     full.update(TERM="xterm-256color")
     full.pop("NO_COLOR", None)
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 60, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-c", PROBE, *args], env=full, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the process closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    code = proc.wait()
-    os.close(master)
-    return b"".join(chunks), code, Path(env["PROBE_FILE"]).read_text()
+    screen, code = terminal([sys.executable, "-c", PROBE, *args], full, columns=60)
+    return screen, code, Path(env["PROBE_FILE"]).read_text()
 
 
 def register_via_agent(env: dict, tmp_env: Path, **overrides) -> str:

@@ -6,11 +6,10 @@ had read, or written, what it was asked to."""
 from __future__ import annotations
 
 import os
-import pty
 import subprocess
 import sys
 
-from conftest import register
+from conftest import on_terminal, register
 
 TEXT = "ሰላም — the family met the social worker"
 
@@ -36,23 +35,8 @@ def test_a_pipe_gets_utf8_whatever_the_locale(cli):
 def test_a_terminal_that_cannot_show_a_character_shows_a_question_mark(cli):
     case = register(cli)
     assert cli("note", case, "--text", TEXT).code == 0
-    master, slave = pty.openpty()
     latin1 = {**ascii_locale(cli), "PYTHONIOENCODING": "latin-1"}  # a terminal in Latin-1 (click takes ASCII for a mistake)
-    proc = subprocess.Popen([sys.executable, "-m", "cpcm", "show", case, "last"], env=latin1,
-                            stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the process closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    code = proc.wait()
-    os.close(master)
-    screen = b"".join(chunks)
+    screen, code = on_terminal([sys.executable, "-m", "cpcm", "show", case, "last"], latin1)
     assert code == 0, screen
     assert b"??? ? the family met the social worker" in screen
     assert b"internal error" not in screen
