@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
 
         # `cpcm COMMAND ...` builds only COMMAND's module; `cpcm --help` and the like build them all
         app = build(args[0] if args and not args[0].startswith("-") else None)
-    stdout, saved = _identity(1), _saved()
+    stdout, saved = _identity(1), len(_saved())  # the commits made before this command (the agent runs many)
     try:
         if run is not None:
             returned = run()
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     except BaseException as exc:  # noqa: BLE001 - the one place errors become exit codes
         try:
             _notices(print_them=type(exc).__name__ == "Exit")  # typer.Exit: the command ran (exit 1 with problems, say)
-            code = _exit_code(exc, debug, args, _saved()[len(saved):])
+            code = _exit_code(exc, debug, args, _saved()[saved:])
         except BrokenPipeError:
             code = _reader_gone()
         sys.exit(_flushed(code))
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     if code == 130:
         from cpcm.cli.common import say
 
-        say(f"interrupted{_after(_saved()[len(saved):])}")
+        say(f"interrupted{_after(_saved()[saved:])}")
     sys.exit(_flushed(code, notices=True))
 
 
@@ -151,7 +151,7 @@ def _notices(print_them: bool = True) -> None:
 def _saved() -> list[str]:
     """The commits this process has made so far (store/casestore.py `SAVED`), when its store is loaded."""
     store = sys.modules.get("cpcm.store.casestore")
-    return list(store.SAVED) if store is not None else []
+    return store.SAVED if store is not None else []
 
 
 def _after(saved: list[str]) -> str:

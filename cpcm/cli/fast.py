@@ -15,7 +15,7 @@ is parsed by typer as before, with its own messages.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 # the value options of `show`: each name -> the parameter (and the name an input error gives)
 _VALUES = {"--repo": "--repo", "--identity": "--identity", "-i": "--identity"}
@@ -59,12 +59,9 @@ def parse(args: list[str]) -> Callable[[], None] | None:
         # the input gate typer's path applies (common.check_arguments), with the same names
         check_argument("CASE", positional[0])
         check_argument("RECORD", positional[1] if len(positional) > 1 else None)
-        for option in ("--repo", "--identity"):
-            if option in values:
-                check_argument(option, Path(values[option]))
-        repo, identity = values.get("--repo"), values.get("--identity")
-        show_case(positional[0], positional[1] if len(positional) > 1 else None, Path(repo) if repo else None,
-                  Path(identity) if identity else None, json_out)
+        given = _gated(values, _VALUES)
+        show_case(positional[0], positional[1] if len(positional) > 1 else None, given.get("--repo"), given.get("--identity"),
+                  json_out)
     return run
 
 
@@ -87,16 +84,11 @@ def _due(rest: list[str]) -> Callable[[], None] | None:
             return None
 
     def run() -> None:
-        from cpcm.cli.common import check_argument
         from cpcm.cli.workflow import due_command
 
-        # the input gate typer's path applies (common.check_arguments), with the same names
-        for option in ("--worker", "--repo", "--identity"):
-            if option in values:
-                check_argument(option, values[option] if option == "--worker" else Path(values[option]))
-        repo, identity = values.get("--repo"), values.get("--identity")
-        due_command(within, values.get("--worker"), "--overdue" in flags, None, False, Path(repo) if repo else None,
-                    Path(identity) if identity else None, "--json" in flags)
+        given = _gated(values, _DUE_VALUES)
+        due_command(within, given.get("--worker"), "--overdue" in flags, None, False, given.get("--repo"), given.get("--identity"),
+                    "--json" in flags)
     return run
 
 
@@ -113,15 +105,10 @@ def _list(rest: list[str]) -> Callable[[], None] | None:
 
     def run() -> None:
         from cpcm.cli.cases import list_cases
-        from cpcm.cli.common import check_argument
 
-        # the input gate typer's path applies (common.check_arguments), with the same names
-        for option in _LIST_VALUES.values():
-            if option in values:
-                check_argument(option, Path(values[option]) if option in ("--repo", "--identity") else values[option])
-        repo, identity = values.get("--repo"), values.get("--identity")
-        list_cases(values.get("--status"), values.get("--risk"), values.get("--worker"), values.get("--stage"),
-                   "--names" in flags, Path(repo) if repo else None, Path(identity) if identity else None, "--json" in flags)
+        given = _gated(values, _LIST_VALUES)
+        list_cases(given.get("--status"), given.get("--risk"), given.get("--worker"), given.get("--stage"), "--names" in flags,
+                   given.get("--repo"), given.get("--identity"), "--json" in flags)
     return run
 
 
@@ -138,16 +125,26 @@ def _review_batch(rest: list[str]) -> Callable[[], None] | None:
 
     def run() -> None:
         from cpcm.cli.batch import review_batch_command
-        from cpcm.cli.common import check_argument
 
-        # the input gate typer's path applies (common.check_arguments), with the same names
-        for option in ("--batch", "--repo", "--identity"):
-            if option in values:
-                check_argument(option, Path(values[option]))
-        repo, identity = values.get("--repo"), values.get("--identity")
-        review_batch_command(Path(values["--batch"]), "--dry-run" in flags, Path(repo) if repo else None,
-                             Path(identity) if identity else None, "--json" in flags)
+        given = _gated(values, _BATCH_VALUES)
+        review_batch_command(given["--batch"], "--dry-run" in flags, given.get("--repo"), given.get("--identity"), "--json" in flags)
     return run
+
+
+_FILES = ("--repo", "--identity", "--batch")  # options whose value is a file, given as a Path as typer gives it
+
+
+def _gated(values: dict[str, str], known: dict[str, str]) -> dict[str, Any]:
+    """The options' values through the input gate typer's path applies (common.check_arguments),
+    with the same names, in the command's order (`known`'s); a file's as a Path."""
+    from cpcm.cli.common import check_argument
+
+    gated: dict[str, Any] = {}
+    for option in dict.fromkeys(known.values()):
+        if option in values:
+            gated[option] = Path(values[option]) if option in _FILES else values[option]
+            check_argument(option, gated[option])
+    return gated
 
 
 def _options(rest: list[str], flag_names: tuple[str, ...], known: dict[str, str]) -> tuple[dict[str, str], set[str]] | None:

@@ -323,7 +323,7 @@ class CaseStore:
         except codec.BadYaml as exc:
             raise Corrupt(f"{rel} decrypts but is not a valid record ({exc})", rel) from None
         except (TypeError, ValueError, AttributeError) as exc:
-            raise Corrupt(f"{rel} decrypts but is not a valid record (missing or bad '{exc}')", rel) from None
+            raise _not_a_record(rel, exc) from None
 
     def _checked(self, rel: str, name: str, folder: str, loaded) -> Record:
         """The record a file's parsed YAML holds, checked against the file's name."""
@@ -336,7 +336,7 @@ class CaseStore:
             value = loaded if own else plain(loaded)
             record = Record.from_plain(value)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise Corrupt(f"{rel} decrypts but is not a valid record (missing or bad '{exc}')", rel) from None
+            raise _not_a_record(rel, exc) from None
         match = RECORD_FILE.match(name)
         if not match or match["id"] != record.id or folder != record.case:
             raise Corrupt(f"{rel} holds a record whose id or case does not match its file name", rel)
@@ -693,6 +693,11 @@ class Transaction:
 
 
 _PUBLIC = memo.Bounded(16)  # id(identity) -> (the identity, kept so that its id stays its own; its public key)
+
+
+def _not_a_record(rel: str, exc: Exception) -> Corrupt:
+    """A file that decrypts to YAML that is no record (a header key missing or of the wrong kind)."""
+    return Corrupt(f"{rel} decrypts but is not a valid record (missing or bad '{exc}')", rel)
 
 
 def _record_names(folder: os.PathLike | str) -> list[str]:
