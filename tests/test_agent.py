@@ -177,3 +177,49 @@ def test_refusals(protected, tmp_env):
     assert Cli({"CPCM_IDENTITY": str(plain)})("key", "new", "--no-passphrase").code == 0
     refused = run({**env, "CPCM_IDENTITY": str(plain)}, "unlock")
     assert refused.returncode == 4 and "nothing to unlock" in refused.stderr
+
+
+def typed_at_a_terminal(env: dict, answer: str, *args: str) -> tuple[str, int]:
+    """cpcm on a pseudo-terminal (stdin, stdout and stderr), `answer` typed at its passphrase
+    prompt: (what the terminal showed, the exit code)."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "cpcm", *args], env=without_passphrase(env),
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    shown, answered, deadline = b"", False, time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: every process of the terminal has closed it
+                break
+            if not chunk:
+                break
+            shown += chunk
+        if not answered and b"Passphrase" in shown:
+            os.write(master, answer.encode() + b"\n")
+            answered = True
+        if proc.poll() is not None and not ready:
+            break
+    code = proc.wait(timeout=10)
+    os.close(master)
+    return shown.decode("utf-8", "replace"), code
+
+
+def test_a_passphrase_typed_for_a_command_brings_the_tip_to_unlock(protected):
+    """Each command that asks spends seconds opening the key: the prompt's answer is followed by
+    a tip naming `cpcm unlock`; unlock's own prompt has none, and the agent spares the prompt."""
+    key, secret, recipient, env = protected
+    shown, code = typed_at_a_terminal(env, PASSPHRASE, "key", "show")
+    assert code == 0, shown
+    assert recipient in shown and "tip: 'cpcm unlock' asks for your passphrase once" in shown
+    shown, code = typed_at_a_terminal(env, PASSPHRASE, "unlock", "--for", "10min")
+    assert code == 0, shown
+    assert "unlocked for 10min" in shown and "tip:" not in shown
+    shown, code = typed_at_a_terminal(env, "never asked", "key", "show")
+    assert code == 0, shown
+    assert recipient in shown and "Passphrase" not in shown and "tip:" not in shown

@@ -187,12 +187,20 @@ def print_text(rows: Any, columns: Sequence[str], *args: Any) -> bool:
     return True
 
 
-def ask_passphrase() -> str | None:
+UNLOCK_TIP = "tip: 'cpcm unlock' asks for your passphrase once and keeps your key unlocked, in memory only, for 8 hours"
+
+
+def ask_passphrase(tip: bool = True) -> str | None:
+    """The passphrase typed at a prompt (None without a terminal). After it, `UNLOCK_TIP`: each
+    command that asks spends seconds opening the key, which the unlock agent spares."""
     if not stdin_is_terminal():
         return None
     import typer
 
-    return typer.prompt("Passphrase for your cpcm identity", hide_input=True)
+    typed = typer.prompt("Passphrase for your cpcm identity", hide_input=True)
+    if tip:
+        say(UNLOCK_TIP, "dim")
+    return typed
 
 
 def identity_path(option: Path | None) -> Path:
