@@ -71,11 +71,11 @@ def main() -> None:
     args = parser.parse_args()
 
     from cpcm.crypto import cipher, identity
-    from cpcm.store import codec
+    from cpcm.store import codec, yamllib
 
     if args.slow_way:
         cipher.QUICK_FROM = float("inf")
-        codec._QUICK = False
+        yamllib.QUICK = False
 
     keys = identity.load(args.identity, lambda: None).keys
     files, cases = record_files(args.repo)

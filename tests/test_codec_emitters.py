@@ -10,14 +10,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml.emitter import Emitter
 
-from cpcm.store import codec, emit
+from cpcm.store import codec, emit, yamllib
 from test_roundtrip import TRICKY, keys, records, spelled
 
 REVIEW_HEADER = {"kind": "review", "schema": 1, "id": "01M84N0603RNRR0YKKTW6RR3CG", "case": "CP-4F7K-9X2M",
                  "at": "2026-11-23T09:00:00+03:00", "recorded_at": "2026-11-23T09:00:00+03:00", "by": "amina"}
 
-PURE = codec._yaml(pure=True)
-PURE.representer.add_representer(str, codec._str)
+PURE = yamllib.yaml(pure=True)
+PURE.representer.add_representer(str, yamllib.represent_str)
 
 
 def pure_dumps(data) -> bytes:
@@ -27,7 +27,7 @@ def pure_dumps(data) -> bytes:
 
 
 def test_records_are_written_by_the_c_emitter_when_installed():
-    assert codec._DUMPER.Emitter is not Emitter  # the C extension is a dependency's wheel on every platform we ship to
+    assert yamllib.DUMPER.Emitter is not Emitter  # the C extension is a dependency's wheel on every platform we ship to
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])  # test_roundtrip runs 100 more through codec.dumps

@@ -14,21 +14,21 @@ from hypothesis import strategies as st
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import Resolver
 
-from cpcm.store import codec
+from cpcm.store import codec, yamllib
 from test_roundtrip import TRICKY, records, scalars, text
 
-pytestmark = pytest.mark.skipif(not codec._QUICK, reason="ruamel's C loader is not installed")
+pytestmark = pytest.mark.skipif(not yamllib.QUICK, reason="ruamel's C loader is not installed")
 
 
 def ruamel_loads(data):
     """`codec.loads` with ruamel's own construction only (the code before the quick one and
     before the reader of cpcm's own text, `emit.read`)."""
-    held = codec._QUICK, codec._SUBSET
-    codec._QUICK = codec._SUBSET = False
+    held = yamllib.QUICK, codec._SUBSET
+    yamllib.QUICK = codec._SUBSET = False
     try:
         return outcome(codec.loads, data)
     finally:
-        codec._QUICK, codec._SUBSET = held
+        yamllib.QUICK, codec._SUBSET = held
 
 
 def outcome(load, data):
@@ -141,7 +141,7 @@ def test_records_are_built_without_ruamels_constructor(monkeypatch):
 
     def refuse(*args, **kwargs):
         raise AssertionError("ruamel's constructor was used")
-    monkeypatch.setattr(codec._CLoader, "get_single_data", refuse)
+    monkeypatch.setattr(yamllib.CLoader, "get_single_data", refuse)
     assert same(codec.loads(data), expected)
 
 
@@ -149,7 +149,7 @@ def test_records_are_built_without_ruamels_constructor(monkeypatch):
                                    "2026-01-02", "2026-01-02T03:04:05Z", "<<", "=", "!", "&", "-", "+", ".", "0b2"])
 @pytest.mark.parametrize("plain", [True, False])
 def test_the_quick_resolver_gives_ruamels_tags(value, plain):
-    ours, theirs = codec._QuickLoader(""), Resolver()
+    ours, theirs = yamllib.QuickLoader(""), Resolver()
     try:
         for kind in (ScalarNode, SequenceNode, MappingNode):
             assert str(ours.resolve(kind, value, (plain, not plain))) == str(theirs.resolve(kind, value, (plain, not plain)))

@@ -480,7 +480,7 @@ class RecordCache:
         self.folder = folder
         self.recipient = recipient
         self.keys = keys
-        self.tag = codec_fingerprint()
+        self._tag: str | None = None
         self._also: Sequence | None = None
         self._live = live
         self._live_ids: set[str] | None = None
@@ -488,6 +488,14 @@ class RecordCache:
         self._held: str | None = None  # `lookup`'s shard
         self.shards: dict[str, Table] = {}  # the shards used so far, by name
         _drop_blob_shards(folder)
+
+    @property
+    def tag(self) -> str:
+        """`codec_fingerprint()`, asked when a shard is first opened (it imports ruamel, which a
+        command answered from the summary table does not need)."""
+        if self._tag is None:
+            self._tag = codec_fingerprint()
+        return self._tag
 
     def shard(self, name: str) -> Table:
         table = self.shards.get(name)

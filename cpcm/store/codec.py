@@ -1,12 +1,15 @@
-"""Records to YAML bytes and back (ruamel.yaml, safe; the C loader when installed).
+"""Records to YAML bytes and back (ruamel.yaml, safe; the C loader when installed, imported only
+when needed: store/yamllib.py).
 
-Two ways in: `loads` reads what cpcm itself wrote (records, configuration), with the C loader;
+Two ways in: `loads` reads what cpcm itself wrote (records, configuration): cpcm's own text
+without ruamel (`emit.read`), anything else with the C loader;
 `load_input` reads YAML typed by a person (`--from-file`, batch files) with limits, see there.
 One way out: `dumps`, which refuses any text that could not be read back.
 """
 from __future__ import annotations
 
 import copy
+import functools
 import io
 import math
 import re
@@ -14,46 +17,21 @@ import warnings
 from datetime import date
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-from ruamel.yaml.representer import SafeRepresenter
-
 from cpcm.domain.records import HEADER, plain
 
 
-_YAML11_WORDS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
+# the words a YAML 1.1 reader takes for true or false: written in single quotes (yamllib, emit)
+YAML11_WORDS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
 
 
-def _str(representer: SafeRepresenter, value: str):
-    if not value.replace("\n", "").replace("\t", "").isprintable() or ("\n" in value and "\t" in value):
-        # control characters, CR, NEL, line/paragraph separators...: a literal block or single
-        # quotes would write them raw (unreadable, or read back changed); double quotes escape them.
-        # Tabs with line breaks too: the C emitter writes them so, and the pure one's literal block
-        # does not read back when its first line starts with a tab
-        style = '"'
-    elif "\n" in value:
-        style = "|"
-    elif value.lower() in _YAML11_WORDS:
-        style = "'"  # a YAML 1.1 reader would take these for true/false: quoted, they read the same everywhere
-    else:
-        style = None
-    return representer.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+@functools.cache
+def _lib():
+    """ruamel.yaml's loaders and dumper (store/yamllib.py), imported when first needed: what cpcm
+    wrote itself is read without them (`emit.read`), and importing ruamel costs a command about
+    25 ms of its start."""
+    from cpcm.store import yamllib
 
-
-def _yaml(pure: bool = False) -> YAML:
-    yaml = YAML(typ="safe", pure=pure)
-    yaml.default_flow_style = False
-    yaml.sort_base_mapping_type_on_output = False  # keep the header first, as written
-    yaml.allow_unicode = True
-    yaml.width = 4096
-    return yaml
-
-
-_LOADER = _yaml()
-# the C emitter when installed (a record in a quarter of the time: a batch of 1,000 reviews spent
-# seconds in the pure one); it reads back the same, see tests/test_codec_emitters.py
-_DUMPER = _yaml()
-_DUMPER.representer.add_representer(str, _str)
+    return yamllib
 
 
 # The form `loads` gives a record in, as the record table of the local cache keeps it (store/cache.py
@@ -75,104 +53,12 @@ def dumps(data: dict[str, Any]) -> bytes:
     ordered = {k: data[k] for k in HEADER if k in data}
     ordered.update((k, v) for k, v in data.items() if k not in ordered)
     stream = io.StringIO()
-    _DUMPER.dump(ordered, stream)
+    _lib().DUMPER.dump(ordered, stream)
     return stream.getvalue().encode("utf-8")
-
-
-try:  # the C loader directly: a third of the time of the YAML() wrapper
-    from ruamel.yaml import CSafeLoader as _CLoader
-except ImportError:  # pragma: no cover - without the C extension
-    _CLoader = None
-
-
-# -- the quick construction ----------------------------------------------------------------------
-# ruamel's constructor in Python was more than half of a record's decrypt+parse time (a cold fill
-# reads every record): for each value a tag object, a tag lookup, a generator per mapping. Records
-# are lists, mappings and strings with a few numbers, dates and booleans, so `loads` builds those
-# itself from the nodes the C loader composes and leaves each other value to ruamel's constructor
-# (the same call ruamel makes). Anything else (a merge key `<<`, a key that is a list or a mapping,
-# a key given twice, a tag on a list or a mapping, an error) is built again by ruamel's own
-# constructor from the start, so what `loads` gives or refuses is exactly what ruamel gives or refuses.
-
-class _Unusual(Exception):
-    pass
 
 
 class _TooDeep(Exception):
     """Lists and mappings nested deeper than MAX_DEPTH: the limited reader says where."""
-
-
-if _CLoader is not None:
-    from ruamel.yaml.nodes import MappingNode, ScalarNode
-    from ruamel.yaml.resolver import Resolver
-    from ruamel.yaml.tag import Tag
-
-    _STR_TAG, _MAP_TAG, _SEQ_TAG = Resolver.DEFAULT_SCALAR_TAG, Resolver.DEFAULT_MAPPING_TAG, Resolver.DEFAULT_SEQUENCE_TAG
-    _TAGS: dict[str, Tag] = {}
-    # the scalars whose ruamel constructor makes the value at once (a set, an omap... are made later, from a mapping)
-    _SCALARS = {"tag:yaml.org,2002:" + name for name in ("str", "int", "float", "bool", "null", "timestamp", "binary")}
-
-    def _tag(name: str) -> Tag:
-        found = _TAGS.get(name)
-        if found is None:
-            found = _TAGS[name] = Tag(suffix=name)
-        return found
-
-    class _QuickLoader(_CLoader):  # type: ignore[misc,valid-type]
-        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-            """What ruamel's `BaseResolver.resolve` gives (the same table of implicit resolvers,
-            read at each call), with one tag object per tag rather than one per value. Used only
-            where ruamel's own would give the same: no path resolvers and no resolver for every
-            first character (`_QUICK`)."""
-            if kind is ScalarNode:
-                if implicit[0]:
-                    for name, regexp in self.yaml_implicit_resolvers.get(value[0] if value else "", ()):
-                        if regexp.match(value):
-                            return _tag(name)
-                return _STR_TAG
-            return _MAP_TAG if kind is MappingNode else _SEQ_TAG
-
-    def _built(loader: Any, node: Any, depth: int = 1) -> Any:
-        tag = node.ctag
-        if tag is _STR_TAG:
-            return node.value
-        if depth > MAX_DEPTH:
-            raise _Unusual  # ruamel's way finds it too deep, or finds what else is wrong first
-        if tag is _MAP_TAG:
-            mapping: dict = {}
-            for key_node, value_node in node.value:
-                if key_node.ctag is _STR_TAG:
-                    key = key_node.value
-                elif type(key_node) is ScalarNode and str(key_node.ctag) in _SCALARS:  # not a merge key `<<`
-                    key = loader.construct_object(key_node)
-                else:
-                    raise _Unusual
-                if key in mapping:
-                    raise _Unusual
-                mapping[key] = _built(loader, value_node, depth + 1)
-            return mapping
-        if tag is _SEQ_TAG:
-            return [_built(loader, item, depth + 1) for item in node.value]
-        if type(node) is ScalarNode and str(tag) in _SCALARS:
-            return loader.construct_object(node)
-        raise _Unusual
-
-    def _quick(data: bytes | str) -> Any:
-        """The document built from the C loader's nodes; _Unusual when ruamel's constructor is
-        to build it instead."""
-        loader = _QuickLoader(data)
-        try:
-            try:
-                node = loader.get_single_node()
-                return None if node is None else _built(loader, node)
-            except Exception:  # noqa: BLE001 - ruamel's constructor builds it again, and raises its own error
-                raise _Unusual from None
-        finally:
-            loader.dispose()
-
-    _QUICK = not Resolver.yaml_path_resolvers and None not in Resolver.yaml_implicit_resolvers
-else:  # pragma: no cover - without the C extension
-    _QUICK = False
 
 
 def loads(data: bytes | str) -> Any:
@@ -214,20 +100,21 @@ def _load(data: bytes | str) -> tuple[Any, bool]:
 def _load_yaml(data: bytes | str) -> Any:
     """`loads` of a document `emit.read` does not read, with ruamel's loaders."""
     failed: Exception | None = None
+    lib = _lib()
     try:
-        if _CLoader is None:
-            loaded = _LOADER.load(data)
+        if lib.CLoader is None:
+            loaded = lib.LOADER.load(data)
             if not _plain_keys(loaded):
                 raise BadYaml("a mapping key is a list or a mapping; keys are plain names")
             return loaded
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # ruamel warns of YAML 1.1 float spellings, quoting the value
-            if _QUICK:
+            if lib.QUICK:
                 try:
-                    return _quick(data)
-                except _Unusual:
+                    return lib.quick(data)
+                except lib.Unusual:
                     pass
-            loader = _CLoader(data)
+            loader = lib.CLoader(data)
             try:
                 loaded = loader.get_single_data()
             finally:
@@ -235,7 +122,7 @@ def _load_yaml(data: bytes | str) -> Any:
         if not _plain_keys(loaded):
             raise BadYaml("a mapping key is a list or a mapping; keys are plain names")
         return loaded
-    except YAMLError as exc:
+    except lib.YAMLError as exc:
         from ruamel.yaml.constructor import ConstructorError, DuplicateKeyError
 
         if not isinstance(exc, ConstructorError) or isinstance(exc, DuplicateKeyError):
@@ -289,7 +176,7 @@ def dump_text(data: Any) -> str:
 
     check_data(data, "a file")
     stream = io.StringIO()
-    _DUMPER.dump(data, stream)
+    _lib().DUMPER.dump(data, stream)
     return stream.getvalue()
 
 
@@ -312,8 +199,8 @@ def _scalar_helper():
     reads them (the same YAML version, the same rules for numbers, dates and booleans)."""
     global _helper
     if _helper is None:
-        if _CLoader is not None:
-            _helper = _CLoader("")
+        if _lib().CLoader is not None:
+            _helper = _lib().CLoader("")
         else:  # pragma: no cover - without the C extension
             from ruamel.yaml.loader import SafeLoader
 
@@ -322,7 +209,7 @@ def _scalar_helper():
 
 
 def _events(text: str):
-    if _CLoader is not None:
+    if _lib().CLoader is not None:
         from ruamel.yaml.clib._ruamel_yaml import CParser
 
         parser = CParser(text)
@@ -335,7 +222,7 @@ def _events(text: str):
         finally:
             parser.dispose()
     else:  # pragma: no cover - without the C extension
-        yield from _yaml(pure=True).parse(text)
+        yield from _lib().yaml(pure=True).parse(text)
 
 
 def _tag_name(tag: Any) -> str:
@@ -356,7 +243,12 @@ class _Frame:
 # characters YAML does not take as they are in a stream (it takes them escaped), reads as line breaks
 # (U+0085, U+2028, U+2029) or as a byte order mark, and the tab, which it does not take everywhere JSON
 # does; a lone surrogate (from a JSON escape) is not text
-_NOT_YAML_TEXT = re.compile("[^\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+_NOT_YAML_TEXT = "[^\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+
+
+@functools.cache
+def _not_yaml_text() -> re.Pattern:
+    return re.compile(_NOT_YAML_TEXT)  # compiled when text typed by a person is read (10 ms: not at every start)
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # JSON writes a character past U+FFFF as two of them; YAML does not
 
 
@@ -386,7 +278,7 @@ def _plain_json(text: str) -> Any:
     reader reads it, and says what is wrong with it."""
     import json
 
-    if len(text) > MAX_CHARS or _NOT_YAML_TEXT.search(text) or _SURROGATE_ESCAPE.search(text):
+    if len(text) > MAX_CHARS or _not_yaml_text().search(text) or _SURROGATE_ESCAPE.search(text):
         return _NOT_JSON
     try:
         data = json.loads(text, object_pairs_hook=_pairs, parse_constant=_refuse)
@@ -445,6 +337,7 @@ def load_input(text: str, max_chars: int | None = MAX_CHARS) -> Any:
 def _read_yaml(text: str) -> Any:
     """`load_input`'s reader of YAML, event by event."""
     from ruamel.yaml import events as ev
+    from ruamel.yaml.error import YAMLError
     from ruamel.yaml.nodes import ScalarNode
 
     helper = _scalar_helper()

@@ -18,8 +18,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ruamel.yaml import YAML
-
 from cpcm.domain.records import HEADER
 from cpcm.store import codec
 
@@ -33,12 +31,41 @@ _LONGEST = 1000  # characters of plain text written here; longer text goes to co
 _INDENT = 64  # levels deeper than this go to codec.dumps
 
 
-# what YAML reads a plain scalar as, by its first character: the rules of a safe YAML 1.2
-# dumper like codec's (its resolver's table, taken once: asking the resolver costs 20 µs a value)
-_IMPLICIT = {first: tuple(rules) for first, rules in YAML(typ="safe").resolver.versioned_resolver.items()}
-_ANY_FIRST = _IMPLICIT.get(None, ())
-# the words codec's representer writes in single quotes (a YAML 1.1 reader takes them for true/false)
-_YAML11_WORDS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
+# What a safe YAML 1.2 reader reads a plain scalar as, by its first character: the implicit
+# resolvers of ruamel's YAML 1.2 resolver, which codec's dumper quotes by (YAML 1.2's core schema),
+# kept here so that neither writing nor reading cpcm's own text imports ruamel (about 25 ms of a
+# command's start); tests/test_codec_emitters.py holds them to ruamel's table. Each: (the tag's
+# name, the first characters it applies to, verbose?, the pattern), in ruamel's order.
+_RESOLVERS = (
+    ('bool', ('t', 'T', 'f', 'F'), True,
+     '^(?:true|True|TRUE|false|False|FALSE)$'),
+    ('float', ('-', '+', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '.'), True,
+     '^(?:\n         [-+]?(?:[0-9][0-9_]*)\\.[0-9_]*(?:[eE][-+]?[0-9]+)?\n        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)\n        |[-+]?\\.[0-9_]+(?:[eE][-+][0-9]+)?\n        |[-+]?\\.(?:inf|Inf|INF)\n        |\\.(?:nan|NaN|NAN))$'),
+    ('int', ('-', '+', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'), True,
+     '^(?:[-+]?0b[0-1_]+\n        |[-+]?0o?[0-7_]+\n        |[-+]?[0-9_]+\n        |[-+]?0x[0-9a-fA-F_]+)$'),
+    ('timestamp', ('0', '1', '2', '3', '4', '5', '6', '7', '8', '9'), True,
+     '^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]\n        |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?\n        (?:[Tt]|[ \\t]+)[0-9][0-9]?\n        :[0-9][0-9] :[0-9][0-9] (?:\\.[0-9]*)?\n        (?:[ \\t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$'),
+    ('merge', ('<',), False,
+     '^(?:<<)$'),
+    ('null', ('~', 'n', 'N', ''), True,
+     '^(?: ~\n        |null|Null|NULL\n        | )$'),
+    ('value', ('=',), False,
+     '^(?:=)$'),
+    ('yaml', ('!', '&', '*'), False,
+     '^(?:!|&|\\*)$'),
+)
+_IMPLICIT: dict[str, tuple] = {}  # first character -> ((tag, compiled pattern), ...): compiled at the first use
+
+
+def implicit_rules() -> dict[str, tuple]:
+    if not _IMPLICIT:
+        for name, firsts, verbose, pattern in _RESOLVERS:
+            rule = ("tag:yaml.org,2002:" + name, re.compile(pattern, re.X if verbose else 0))
+            for first in firsts:
+                _IMPLICIT[first] = _IMPLICIT.get(first, ()) + (rule,)
+    return _IMPLICIT
+
+
 
 
 class _Other(Exception):
@@ -75,12 +102,12 @@ def _text(value: str) -> str:
 
 
 def _written(value: str) -> str:
-    if not value or value.lower() in _YAML11_WORDS:
+    if not value or value.lower() in codec.YAML11_WORDS:
         return f"'{value}'"  # as codec's representer writes them
     if len(value) > _LONGEST or ": " in value or not _PLAIN.fullmatch(value) or not value.isprintable() \
             or max(value) > "\uffff":
         raise _Other
-    for tag, rule in _IMPLICIT.get(value[0], ()) + _ANY_FIRST:
+    for tag, rule in (_IMPLICIT or implicit_rules()).get(value[0], ()):
         if rule.match(value):
             if tag != _STR:
                 return f"'{value}'"  # a number, a date, null: quoted, as text (no quote mark can be in it)

@@ -70,9 +70,9 @@ def scoring(form_name: str, root: Path | None = None) -> dict | None:
 
 @lru_cache(maxsize=128)  # more than the shipped forms: a process that reads them all keeps them all
 def _raw(path: str, _mtime: int) -> dict:
-    from cpcm.store import codec
+    from cpcm.store import shipped
 
-    return codec.loads(Path(path).read_bytes()) or {}
+    return shipped.read(Path(path)) or {}
 
 
 def _extends(path: Path) -> bool:
@@ -147,9 +147,9 @@ def _extend(base: dict, data: dict) -> dict:
 
 @lru_cache(maxsize=64)
 def _parse(path: str, _mtime: int) -> Form:
-    from cpcm.store import codec
+    from cpcm.store import codec, shipped
 
     try:
-        return parse_form(codec.loads(Path(path).read_bytes()) or {}, Path(path).name)
+        return parse_form(shipped.read(Path(path)) or {}, Path(path).name)
     except (codec.BadYaml, ValueError) as exc:
         raise Corrupt(f"form definition {Path(path).name}: {exc}", path) from None

@@ -16,10 +16,10 @@ OVERRIDE = ".cpcm/policy.yaml"
 
 
 def _read(path: Path) -> Any:
-    from cpcm.store import codec
+    from cpcm.store import codec, shipped
 
     try:
-        return codec.loads(path.read_bytes())
+        return shipped.read(path)
     except codec.BadYaml as exc:
         raise InvalidInput([_err(path.name, str(exc))], f"policy {path.name}") from None
 
