@@ -274,6 +274,16 @@ def test_build__each_kind_of_error_stops_it():
     assert pr.build(CHAIN, {"rules": {}})[0].rules["caseload"]["cap"] == 20
 
 
+def test_build__an_unknown_key_and_a_bad_value_are_named_together():
+    """One `policy check` names every problem: a key that is no rule does not hide a bad value."""
+    given = {"rules": {"caseload": {"cap": "fifteen", "nonsense": 1}, "reveiw": {}}}
+    assert errors(pr.build(CHAIN, given)[1]) == [
+        ("rules.caseload.nonsense", "is not a rule of the profile"),
+        ("rules.reveiw", "is not a rule of the profile; did you mean 'rules.review'?"),
+        ("rules.caseload.cap", "must be a whole number")]
+    assert pr.build(CHAIN, given)[0] is None
+
+
 def test_profiles_and_meta():
     assert pr.PROFILES == ("inter-agency", "kenya")
     assert pr.META == ("source", "choice", "note")

@@ -179,10 +179,11 @@ def build(chain: list[tuple[str, Mapping[str, Any]]], override: Mapping[str, Any
         override, notes, errors = upgrade(override)
         if errors:
             return None, errors
-        errors = check_override({"rules": merged}, override)
-        if errors:
-            return None, errors
-        errors = check_values(override.get("rules") or {}, merged, "rules.")
+        rules = override.get("rules") if isinstance(override, Mapping) else None
+        errors = check_values(rules, merged, "rules.") if isinstance(rules, Mapping) else []
+        unknown = check_override({"rules": merged}, override)
+        if unknown:  # the bad values named too, not only the keys that are no rule
+            return None, unknown + errors
         merged = merge(merged, override.get("rules") or {}, override_name, origins, "")
     else:
         errors = check_values(merged, prefix="rules.")
