@@ -143,6 +143,7 @@ BASE = {
     "conference sign": ["conference", "sign", "--name", "Member {n}", "--institution", "Office", "--position", "SCCO"],
     "conference register": ["conference", "register", "--bar", "--name", "Member X", "--institution", "Office", "--reason", "breach"],
     "policy show": ["policy", "show"], "policy check": ["policy", "check", "{tmp}/policy.yaml"],
+    "policy set": ["policy", "set", "{tmp}/policy.yaml"],
     "form blank": ["form", "blank", "registration"], "form list": ["form", "list"],
     "completion": ["completion", "bash"], "unlock": ["unlock", "--for", "1h"], "lock": ["lock"],
     "import cases": ["import", "cases", "{tmp}/register.csv", "--dry-run"],

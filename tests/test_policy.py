@@ -146,3 +146,56 @@ def test_policy_check__says_when_a_key_has_an_old_name(cli, repo, tmp_path):
     assert "transfer_approval.self_approval" in checked.stderr and "old name" in checked.stderr
     shown = cli("policy", "check", str(old), "--json")
     assert shown.json()["notes"] and shown.json()["changed"] == ["transfer_approval.self_approval"]
+
+
+POLICY_TEXT = ("# our agency: smaller caseloads (board minute 14/2026)\n"
+               "rules:\n  caseload:\n    cap: 15   # the board's decision\n    warn_from: 12\n")
+
+
+def test_policy_set__a_supervisor_puts_a_checked_file_in_place_in_one_signed_commit(cli, cli_as, repo, tmp_path):
+    from conftest import commit_count, git_status, last_commit
+
+    sup = cli_as("sup")
+    new = tmp_path / "new-policy.yaml"
+    new.write_text(POLICY_TEXT)
+    commits = commit_count(repo)
+    refused = cli("policy", "set", str(new))  # a caseworker
+    assert refused.code == 4 and "only a supervisor or manager" in refused.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  caseload:\n    cap: fifteen\n    capp: 1\n")
+    checked = sup("policy", "set", str(bad))
+    assert checked.code == 4
+    assert "rules.caseload.cap: must be a whole number" in checked.stderr and "rules.caseload.capp" in checked.stderr
+    assert commit_count(repo) == commits and not (repo / ".cpcm" / "policy.yaml").exists()
+    done = sup("policy", "set", str(new), "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["changed"] == ["caseload.cap", "caseload.warn_from"] and done.json()["commit"]
+    assert (repo / ".cpcm" / "policy.yaml").read_text() == POLICY_TEXT  # as written, comments and all
+    assert commit_count(repo) == commits + 1 and git_status(repo) == []
+    assert last_commit(repo)["subject"] == "policy set: caseload.cap, caseload.warn_from" and last_commit(repo)["author"] == "sup"
+    assert sup("verify").code == 0  # signed by a supervisor: what verify expects of a change to the rules
+    cap = next(r for r in cli("policy", "show", "--json").json()["rules"] if r["rule"] == "caseload" and r["key"] == "cap")
+    assert cap["value"] == 15 and cap["set_in"] == ".cpcm/policy.yaml"
+    again = sup("policy", "set", str(new))
+    assert again.code == 0 and "no change" in again.stderr and commit_count(repo) == commits + 1
+
+
+def test_policy_set__commits_a_file_put_in_place_by_hand_and_mends_a_broken_one(cli_as, repo, tmp_path):
+    from conftest import commit_count, git_status
+
+    sup = cli_as("sup")
+    assert sup("policy", "set").code == 3  # none in place, and no FILE
+    (repo / ".cpcm" / "policy.yaml").write_text(POLICY_TEXT)  # copied in by hand: not committed
+    assert "cpcm policy set commits it" in sup("verify").stdout
+    commits = commit_count(repo)
+    assert sup("policy", "set").code == 0  # the one in place, checked and committed
+    assert commit_count(repo) == commits + 1 and git_status(repo) == []
+    assert sup("verify").code == 0
+    (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  caseload:\n    cap: [\n")  # broken: every command stops
+    assert sup("due").code == 4
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("rules: {}\n")
+    mended = sup("policy", "set", str(empty))
+    assert mended.code == 0, mended.stderr
+    assert "every value is the profile's" in mended.stderr
+    assert sup("due").code == 0 and git_status(repo) == []

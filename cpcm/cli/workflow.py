@@ -136,6 +136,40 @@ def register(app: typer.Typer) -> None:
             print_table(["rule", "key", "value", "set in", "source"],
                         [[r["rule"], r["key"], r["value"], r["set_in"], r["source"]] for r in rows])
 
+    @policy.command("set")
+    def set_policy(file: Optional[Path] = typer.Argument(
+                       None, help="The override file to put in place as .cpcm/policy.yaml (default: commit the one in place)."),
+                   repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
+        """Put an override file in place as .cpcm/policy.yaml, in one signed commit (a supervisor or manager).
+
+        The file is checked first, as 'cpcm policy check FILE' checks it: when it is not valid,
+        nothing changes (exit 4, naming every bad key). It is kept as written, comments and all.
+        A file with 'rules: {}' takes every value back to the profile's. Without FILE, the
+        .cpcm/policy.yaml in place (edited by hand) is checked and committed.
+
+        Example: cpcm policy set new-policy.yaml
+        """
+        from cpcm import service
+        from cpcm.errors import NotFound
+        from cpcm.store.layout import POLICY
+
+        ctx = open_ctx(repo, identity)
+        try:
+            raw = file.read_bytes() if file is not None else (ctx.root / POLICY).read_bytes()
+        except OSError:
+            raise NotFound("FILE: no such file" if file is not None else f"no {POLICY} in place",
+                           None if file is not None else "Give the file to put in place: cpcm policy set FILE.") from None
+        result = service.policy_set(ctx, raw)
+        changed = ", ".join(result["changed"]) or "nothing: every value is the profile's"
+        if json_out:
+            print_json(result)
+        elif result["commit"] is None:
+            say(f"no change: .cpcm/policy.yaml is that file already (changing {changed})")
+        else:
+            say(f"policy set: profile {result['profile']}, changing {changed} (commit {result['commit'][:10]})")
+        for note in result["notes"]:
+            say(f"note: {note}")
+
     @policy.command("check")
     def check_policy(file: Optional[Path] = typer.Argument(None, help="An override file to check (default: the repository's .cpcm/policy.yaml)."),
                      repo: RepoOpt = None, json_out: JsonOpt = False) -> None:

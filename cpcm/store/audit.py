@@ -19,7 +19,7 @@ from cpcm.domain.team import OVERSIGHT, Team, Worker
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.store import atomic, codec
 from cpcm.store.git import Git, GitError, git_env
-from cpcm.store.layout import CASES, CONFIG, RECIPIENTS, RECORD_FILE, TEAM, covers_from
+from cpcm.store.layout import CASES, CONFIG, POLICY, RECIPIENTS, RECORD_FILE, TEAM, covers_from
 from cpcm.domain.problems import Problem
 
 CONFERENCES = "conferences"
@@ -511,8 +511,9 @@ class Audit:
             status, path = entry[:2], entry[3:]
             skip = "R" in status or "C" in status  # the next entry is the old name
             if CONFIG_FILES.match(path):
+                fix = "cpcm policy set commits it" if path == POLICY else "commit it"
                 self.add("config-uncommitted", f"{path} differs from the last commit (an edit by hand outside a commit: "
-                         "commit it, or restore it with git checkout -- " + path + ")", rule="format")
+                         f"{fix}, or restore it with git checkout -- {path})", rule="format")
             else:
                 self.add("uncommitted-change", f"{path} differs from the last commit (an interrupted write, or an edit by hand)",
                          _folder_of(path), rule="format")

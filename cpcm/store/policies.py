@@ -57,11 +57,28 @@ def load(profile: str, root: Path | None = None, override_path: Path | None = No
         return known
     if path is not None and path.is_file():
         override = _read(path) or {}
-    name = "FILE" if override_path else OVERRIDE  # the path typed is not repeated
+    policy = _built(profile, override, "FILE" if override_path else OVERRIDE)  # the path typed is not repeated
+    if key == (profile, bool(override_path), memo.file_key(path) if path is not None else None):
+        memo.POLICIES.put(key, policy)  # the same Policy again while its files stay as they are
+    return policy
+
+
+def with_override(profile: str, raw: bytes, name: str = "FILE") -> Policy:
+    """The policy `profile` with the override whose bytes are `raw` (a policy.yaml not in
+    place): InvalidInput (exit 4) naming every bad key, as `load` does."""
+    from cpcm.store import codec
+
+    try:
+        override = codec.load_input(raw.decode("utf-8")) or {}
+    except (codec.BadYaml, UnicodeDecodeError) as exc:
+        reason = str(exc) if isinstance(exc, codec.BadYaml) else "is not UTF-8 text"
+        raise InvalidInput([_err(name, reason)], f"policy {name}") from None
+    return _built(profile, override, name)
+
+
+def _built(profile: str, override: Any, name: str) -> Policy:
     policy, errors = build(chain(profile), override, name)
     if errors:
         raise InvalidInput(errors, f"the policy ({profile} with {name})" if override else f"the policy profile {profile}",
                            hint=f"Correct {name}; 'cpcm policy show' lists every rule and its value.")
-    if key == (profile, bool(override_path), memo.file_key(path) if path is not None else None):
-        memo.POLICIES.put(key, policy)  # the same Policy again while its files stay as they are
     return policy

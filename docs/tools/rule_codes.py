@@ -145,6 +145,7 @@ MEANINGS = {
     "bundle-not-for-you": "the bundle is not encrypted to your key",
     "bundle-damaged": "the bundle file is damaged or not a cpcm bundle",
     "merge-cases-needs-supervisor": "only a supervisor or manager merges cases",
+    "policy-set-needs-supervisor": "only a supervisor or manager puts the agency's rules in place (`cpcm policy set`)",
     "merge-cases-linked": "the two cases are already linked",
     "correction-changes-kind": "a correction must do what the record did (the same kind and type)",
 }
