@@ -418,3 +418,32 @@ def test_the_duplicate_check_after_a_sync_gives_the_same_answer_from_the_index_a
     assert after(True) == after(False) == expected
     assert sup("merge-cases", mine, theirs).code == 0
     assert after(True) == after(False) == []   # linked now: not reported again
+
+
+def test_a_sync_says_what_arrived_when_no_record_did(laptops, tmp_path):
+    """Commits that add no file (the agency's rules, the team, the service directory) arrive too,
+    and the worker is told: not 'nothing new arrived' while the rules changed under them."""
+    amina = laptops.laptop("amina")
+    sup = laptops.cli("sup")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("rules:\n  referral_feedback:\n    limit: 10d\n")
+    assert sup("policy", "set", str(policy)).code == 0
+    added = sup("service", "add", "clinic", "--provider", "County Clinic", "--sector", "health", "--offers", "child health")
+    assert added.code == 0, added.stderr
+    assert sup("team", "remove", "otieno").code == 0
+    laptops.sync("sup")
+    arrived = laptops.sync("amina")
+    assert arrived["commits"] == 3 and arrived["records"] == 0
+    assert arrived["rules_changes"] == ["policy set: referral_feedback.limit"]
+    assert arrived["directory_changes"] == ["service add clinic"]
+    assert arrived["team_changes"] == ["team remove otieno"]
+    assert (laptops.clones["amina"] / ".cpcm" / "policy.yaml").read_text() == policy.read_text()
+    again = amina("sync")
+    assert again.code == 0 and "nothing new arrived" in again.stderr
+    policy.write_text("rules:\n  referral_feedback:\n    limit: 9d\n")
+    assert sup("policy", "set", str(policy)).code == 0
+    laptops.sync("sup")
+    told = amina("sync")
+    assert told.code == 0, told.stderr
+    assert "1 commit(s) arrived, no new record" in told.stderr
+    assert "rules: policy set: referral_feedback.limit (cpcm policy show)" in told.stderr

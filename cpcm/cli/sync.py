@@ -31,13 +31,18 @@ def _report(result, json_out: bool, what: str) -> None:
         say(f"{what}: nothing new arrived" + (" (pushed your commits)" if result.pushed else ""))
     else:
         by = ", ".join(f"{n} from {who}" for who, n in sorted(result.by.items()))
-        say(f"{what}: {result.records} record(s) in {len(result.cases)} case(s) arrived" + (f" ({by})" if by else ""))
+        say(f"{what}: {result.records} record(s) in {len(result.cases)} case(s) arrived" + (f" ({by})" if by else "")
+            if result.records else f"{what}: {result.commits} commit(s) arrived, no new record")
         if result.cases:
             say("  cases: " + " ".join(result.cases))
         if result.conferences:
             say("  conferences: " + " ".join(result.conferences))
         for change in result.team_changes:
             say(f"  team: {change[len('team '):]}")
+        for change in result.rules_changes:
+            say(f"  rules: {change} (cpcm policy show)")
+        for change in result.directory_changes:
+            say(f"  service directory: {change}")
     for conflict in result.conflicts:
         warn(f"{conflict['case']}: {conflict['code']} ({', '.join(conflict['records'])}); see cpcm check {conflict['case']}")
     for moved in result.reidentified:

@@ -68,6 +68,8 @@ class Synced:
     conferences: list[str] = field(default_factory=list)
     by: dict[str, int] = field(default_factory=dict)        # worker id -> records that arrived from them
     team_changes: list[str] = field(default_factory=list)   # commit messages of team changes ("team add otieno")
+    rules_changes: list[str] = field(default_factory=list)  # ... of the agency's rules ("policy set: caseload.cap")
+    directory_changes: list[str] = field(default_factory=list)  # ... of the service directory ("service add clinic")
     conflicts: list[dict] = field(default_factory=list)     # {case, code, records}
     reencrypted: list[str] = field(default_factory=list)    # cases re-encrypted in the merge
     not_reencrypted: list[str] = field(default_factory=list)  # cases that need someone who can read them
@@ -294,6 +296,10 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
         result.commits += 1
         if commit.message.startswith("team "):
             result.team_changes.append(commit.message)
+        elif commit.message.startswith("policy set"):
+            result.rules_changes.append(commit.message)
+        elif commit.message.startswith("service "):
+            result.directory_changes.append(commit.message)
         for path in commit.added:
             parts = path.split("/")
             if len(parts) == 3 and RECORD_FILE.match(parts[2]):

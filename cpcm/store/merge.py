@@ -155,6 +155,8 @@ def merge_settings(rel: str, base: bytes | None, ours: bytes | None, theirs: byt
             return out
         raise MergeRefused(
             f"{rel}: '{path or 'the whole file'}' was changed two different ways on the two copies; nothing was merged",
+            "Make the rules the same on one copy (cpcm policy set FILE, with the other copy's values), then sync again."
+            if rel == POLICY else
             f"Make {rel} the same on one copy (edit it and commit), then sync again.", rule="sync-settings-conflict")
 
     o, t = _load(ours), _load(theirs)

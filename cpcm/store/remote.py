@@ -368,9 +368,11 @@ class Arrived:
 
 
 def arrived(git: Git, old: str | None, new: str) -> list[Arrived]:
-    """The commits in `new` that `old` did not have (first parents and merged sides alike)."""
+    """The commits in `new` that `old` did not have (first parents and merged sides alike), each
+    with the files it added. Every one of them: one that adds no file (a policy or team change)
+    arrived too (a filter on added files would leave it out)."""
     span = [new] if old is None else [new, f"^{old}"]
-    out = git.run(["log", "--no-renames", "--format=\x1e%ae\x1f%s", "--name-status", "--diff-filter=A", *span])
+    out = git.run(["log", "--no-renames", "--format=\x1e%ae\x1f%s", "--name-status", *span])
     found = []
     for chunk in out.split("\x1e")[1:]:
         head, _, body = chunk.partition("\n")
