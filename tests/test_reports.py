@@ -311,9 +311,18 @@ def test_report__caseload_on_the_terminal_lists_each_worker(cli_as, small_repo):
     result = cli_as("sup")("report", "caseload")
     assert result.code == 0, result.stderr
     assert "# Open cases per worker" in result.stdout
-    first = result.stdout.split("\n\n")[0]
+    head, first = result.stdout.split("\n\n")[:2]
     rows = {line.split("\t")[0]: line.split("\t") for line in first.splitlines() if "\t" in line}
     assert rows["amina"][1] == "2" and rows["otieno"][1] == "1" and rows["total"][1] == "3"
+    # what the report is, when, and whose cases, as the HTML and Markdown formats head it
+    assert head.splitlines() == ["# Caseload: as of 2026-11-23 09:00 +03:00", "# Test Agency (TEST); All 3 cases of the repository"]
+
+
+def test_report__a_printed_report_names_its_period_and_agency(cli_as, small_repo):
+    result = cli_as("sup")("report", "statistics", "--from", "2026-07-01", "--to", "2026-09-30")
+    assert result.code == 0, result.stderr
+    assert result.stdout.splitlines()[:3] == ["# Case statistics: 2026-07-01 to 2026-09-30",
+                                              "# Test Agency (TEST); All 3 cases of the repository", ""]
 
 
 @pytest.mark.parametrize("fmt", ["md", "html", "csv", "json", None])

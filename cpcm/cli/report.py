@@ -215,8 +215,11 @@ def _combine(returns: list[Path], format_, out, recipient, force, identity, json
 
 
 def print_tables(view: dict) -> None:
-    """Each table of the view: rich tables on a terminal, '# title' and tab-separated text
-    otherwise."""
+    """The report's heading (what, over which period or as of when, whose cases), then each table
+    of the view: rich tables on a terminal, '# title' and tab-separated text otherwise."""
+    for line in heading(view):
+        print(f"# {line}" if not stdout_is_terminal() else line)
+    print()
     for table in view["tables"]:
         if not stdout_is_terminal():
             print(f"# {table['title']}")
@@ -228,6 +231,22 @@ def print_tables(view: dict) -> None:
     if view.get("legend"):
         for mark, meaning in view["legend"].items():
             say(f"{mark}: {meaning}")
+
+
+def heading(view: dict) -> list[str]:
+    """What a printed report is: its title with its period (or the time it was made as of), the
+    agency and which cases it counts, as the HTML and Markdown formats head it."""
+    from cpcm.domain.dates import local_text
+
+    period, meta = view.get("period") or {}, view.get("meta") or {}
+    when = f"{period['from']} to {period['to']}" if period.get("from") else \
+        f"as of {local_text(view['as_of'], None)}" if view.get("as_of") else ""
+    lines = [f"{view.get('title') or 'Report'}: {when}" if when else str(view.get("title") or "Report")]
+    agency = meta.get("agency") or {}
+    about = [f"{agency.get('name')} ({agency.get('code')})" if agency.get("name") else "", meta.get("coverage") or ""]
+    if any(about):
+        lines.append("; ".join(part for part in about if part))
+    return lines
 
 
 # -- options -----------------------------------------------------------------------------------
