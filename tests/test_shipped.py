@@ -1,6 +1,7 @@
-"""cpcm's own YAML files (policy profiles, forms) are read from their parsed twins
-(`cpcm/*/parsed.json`, store/shipped.py) while unchanged, and a command that only reads cases
-does not import ruamel (about 25 ms of every command's start)."""
+"""What a command imports at its start: cpcm's own YAML files (policy profiles, forms) are read
+from their parsed twins (`cpcm/*/parsed.json`, store/shipped.py) while unchanged, so a command
+that only reads cases does not import ruamel (about 25 ms of every command's start); help that
+is not for a terminal is click's plain text, without rich (about 0.2 s)."""
 from __future__ import annotations
 
 import json
@@ -87,3 +88,31 @@ def test_reading_cases_does_not_import_ruamel(cli_as, repo):
         done = subprocess.run([sys.executable, "-c", probe, *args], env={**os.environ, **cli.env},
                               capture_output=True, text=True, stdin=subprocess.DEVNULL)
         assert done.stderr.strip().splitlines()[-1] in ("no ruamel 0", "no ruamel None"), (args, done.stderr)
+
+
+PROBE = ("import sys, runpy\n"
+         "sys.argv = ['cpcm', *sys.argv[1:]]\n"
+         "try:\n"
+         "    runpy.run_module('cpcm', run_name='__main__')\n"
+         "except SystemExit:\n"
+         "    pass\n"
+         "print(sorted({m.split('.')[0] for m in sys.modules} & {'rich', 'ruamel', 'markdown_it'}), file=sys.stderr)\n")
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("args", [["--help"], ["due", "--help"], ["team", "add", "--help"], ["team"]])
+def test_help_for_a_pipe_is_plain_text_without_rich(args, tmp_env):
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    *shown, imported = (done.stdout + done.stderr).strip().splitlines()  # a group given nothing: its help on stderr
+    assert shown[0].startswith("Usage: cpcm") and "Options:" in shown, shown
+    assert not set("".join(shown)) & set("╭│╰─"), shown  # no box drawing
+    assert imported == "[]", done.stderr
+
+
+@pytest.mark.e2e
+def test_help_on_a_terminal_is_drawn_with_rich(tmp_env):
+    from conftest import on_terminal
+
+    shown, code = on_terminal([sys.executable, "-m", "cpcm", "due", "--help"], dict(os.environ), columns=100)
+    assert code == 0 and "cpcm due" in shown.decode() and "╭" in shown.decode()
+
