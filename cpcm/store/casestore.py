@@ -436,7 +436,6 @@ class CaseStore:
             return path.read_bytes() if path.is_file() else None
         return self._read(live, lambda view: view.read(rel) if view.is_file(rel) else None)
 
-
     def is_committed(self, rel: str) -> bool:
         try:
             blob = self.git.run(["rev-parse", "--verify", "-q", f"HEAD:{rel}"]).strip() or None

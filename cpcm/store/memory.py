@@ -150,11 +150,10 @@ class MemoryStore:
         entry = self._view().get(rel)
         return entry if isinstance(entry, bytes) else None
 
-    # -- history ---------------------------------------------------------------------------
-
     def is_committed(self, rel: str) -> bool:
         return True  # each write here is its commit: nothing is put in place by hand
 
+    # -- history ---------------------------------------------------------------------------
     def versions(self, top: str = CASES) -> dict[str, str]:
         """Each folder under `top` with the id of the last commit that changed it."""
         found: dict[str, str] = {}
