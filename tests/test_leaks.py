@@ -144,6 +144,7 @@ BASE = {
     "conference register": ["conference", "register", "--bar", "--name", "Member X", "--institution", "Office", "--reason", "breach"],
     "policy show": ["policy", "show"], "policy check": ["policy", "check", "{tmp}/policy.yaml"],
     "policy set": ["policy", "set", "{tmp}/policy.yaml"],
+    "config set": ["config", "set", "agency.name", "A home"],
     "form blank": ["form", "blank", "registration"], "form list": ["form", "list"],
     "completion": ["completion", "bash"], "unlock": ["unlock", "--for", "1h"], "lock": ["lock"],
     "import cases": ["import", "cases", "{tmp}/register.csv", "--dry-run"],

@@ -68,6 +68,35 @@ def register(app: typer.Typer) -> None:
             say(f"casefile repository created{where} (policy {config.policy}, time zone {config.timezone}); you are "
                 f"'{worker_id}' ({', '.join(role)})")
 
+    config = typer.Typer(help="The repository's settings (.cpcm/config.yaml): time zone, language, profile, agency name.",
+                         no_args_is_help=True)
+    app.add_typer(config, name="config")
+
+    @config.command("set")
+    def config_set(
+        key: str = typer.Argument(..., help="timezone, language, policy or agency.name."),
+        value: str = typer.Argument(..., help="The new value: Africa/Nairobi, sw, kenya, \"Kisumu Children's Home\"..."),
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """Change a setting, in one signed commit (a supervisor or manager).
+
+        The value is checked first (a known time zone, a language with a catalog, a profile the
+        agency's .cpcm/policy.yaml fits, one line of text); when it is wrong nothing changes.
+        Every copy takes it at its next sync.
+
+        Example: cpcm config set timezone Africa/Nairobi
+        """
+        from cpcm import service
+
+        result = service.config_set(open_ctx(repo, identity), key, value)
+        if json_out:
+            print_json(result)
+        elif result["commit"] is None:
+            say(f"no change: {key} has that value already")
+        else:  # the value typed is not repeated, nor a name typed before
+            was = f"it was {result['before'] or 'not set'}; " if key != "agency.name" else ""
+            say(f"{key} set ({was}commit {result['commit'][:10]})")
+
     team = typer.Typer(help="Who works in this casefile repository.", no_args_is_help=True)
     app.add_typer(team, name="team")
 

@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # what the names below are; imported on first use (`__getattr
                                         service_get, service_import)
     from cpcm.service.reports import MAX_RETURN_BYTES, Exported, Report, export, report, report_combine, report_return
     from cpcm.service.results import Written
-    from cpcm.service.team import (init, key_new, key_publish, key_rotate, key_rotate_own, key_show, key_signing, lock, team_add,
+    from cpcm.service.team import (config_set, init, key_new, key_publish, key_rotate, key_rotate_own, key_show, key_signing, lock, team_add,
                                    team_list, team_recover, team_remove, team_revoke, team_signers, team_sync, unlock, unlocked_for)
     from cpcm.service.transfers import bundle_recipients, receive, transfer, transfer_ack, transfer_batch
     from cpcm.service.worklist import check, due, due_list, policy_rows, policy_set
@@ -56,7 +56,7 @@ __all__ = [
     "Written", "LogEntry",
     # keys, repository, team
     "key_new", "key_show", "key_signing", "key_publish", "key_rotate", "key_rotate_own", "team_recover", "team_revoke", "team_signers",
-    "unlock", "lock", "unlocked_for", "init", "team_add", "team_remove", "team_sync", "team_list",
+    "unlock", "lock", "unlocked_for", "init", "config_set", "team_add", "team_remove", "team_sync", "team_list",
     "import_cases", "import_template",
     # cases
     "validate_registration", "register", "assign", "assign_cover", "show", "case_summary", "list_", "list_rows", "log", "note", "update", "correct",
@@ -99,7 +99,7 @@ _MODULES = {
                      "service_get", "service_import"), "referrals"),
     **dict.fromkeys(("MAX_RETURN_BYTES", "Exported", "Report", "export", "report", "report_combine", "report_return"), "reports"),
     "Written": "results",
-    **dict.fromkeys(("init", "key_new", "key_publish", "key_rotate", "key_rotate_own", "key_show", "key_signing", "lock", "team_add",
+    **dict.fromkeys(("config_set", "init", "key_new", "key_publish", "key_rotate", "key_rotate_own", "key_show", "key_signing", "lock", "team_add",
                      "team_list", "team_recover", "team_remove", "team_revoke", "team_signers", "team_sync", "unlock", "unlocked_for"),
                     "team"),
     **dict.fromkeys(("bundle_recipients", "receive", "transfer", "transfer_ack", "transfer_batch"), "transfers"),

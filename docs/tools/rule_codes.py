@@ -85,6 +85,7 @@ MEANINGS = {
     "nothing-to-approve": "there is no plan, closure or transfer waiting for a decision",
     "self-approval": "the person who asked cannot approve it, unless the policy allows self-approval",
     "withdraw-own-only": "only the author of a plan version waiting for a decision can withdraw it (`plan --withdraw`)",
+    "config-set-needs-supervisor": "only a supervisor or manager changes the repository's settings (`cpcm config set`)",
     "consent-override-needs-supervisor": "only a supervisor or manager can override consent",
     "consent-required": "no valid consent for this purpose and agency (referral, sharing or transfer)",
     "repair-needs-supervisor-or-worker": "only a supervisor or the case's worker repairs a record",
