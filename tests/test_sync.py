@@ -434,7 +434,7 @@ def test_a_sync_says_what_arrived_when_no_record_did(laptops, tmp_path):
     laptops.sync("sup")
     arrived = laptops.sync("amina")
     assert arrived["commits"] == 3 and arrived["records"] == 0
-    assert arrived["rules_changes"] == ["policy set: referral_feedback.limit"]
+    assert arrived["settings_changes"] == ["policy set: referral_feedback.limit"]
     assert arrived["directory_changes"] == ["service add clinic"]
     assert arrived["team_changes"] == ["team remove otieno"]
     assert (laptops.clones["amina"] / ".cpcm" / "policy.yaml").read_text() == policy.read_text()
@@ -446,4 +446,7 @@ def test_a_sync_says_what_arrived_when_no_record_did(laptops, tmp_path):
     told = amina("sync")
     assert told.code == 0, told.stderr
     assert "1 commit(s) arrived, no new record" in told.stderr
-    assert "rules: policy set: referral_feedback.limit (cpcm policy show)" in told.stderr
+    assert "settings: policy set: referral_feedback.limit" in told.stderr
+    assert sup("config", "set", "timezone", "Africa/Johannesburg").code == 0
+    laptops.sync("sup")
+    assert laptops.sync("amina")["settings_changes"] == ["config set timezone"]

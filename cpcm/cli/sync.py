@@ -39,8 +39,8 @@ def _report(result, json_out: bool, what: str) -> None:
             say("  conferences: " + " ".join(result.conferences))
         for change in result.team_changes:
             say(f"  team: {change[len('team '):]}")
-        for change in result.rules_changes:
-            say(f"  rules: {change} (cpcm policy show)")
+        for change in result.settings_changes:
+            say(f"  settings: {change}")
         for change in result.directory_changes:
             say(f"  service directory: {change}")
     for conflict in result.conflicts:

@@ -68,7 +68,7 @@ class Synced:
     conferences: list[str] = field(default_factory=list)
     by: dict[str, int] = field(default_factory=dict)        # worker id -> records that arrived from them
     team_changes: list[str] = field(default_factory=list)   # commit messages of team changes ("team add otieno")
-    rules_changes: list[str] = field(default_factory=list)  # ... of the agency's rules ("policy set: caseload.cap")
+    settings_changes: list[str] = field(default_factory=list)  # ... of the rules and settings ("policy set: caseload.cap")
     directory_changes: list[str] = field(default_factory=list)  # ... of the service directory ("service add clinic")
     conflicts: list[dict] = field(default_factory=list)     # {case, code, records}
     reencrypted: list[str] = field(default_factory=list)    # cases re-encrypted in the merge
@@ -296,8 +296,8 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
         result.commits += 1
         if commit.message.startswith("team "):
             result.team_changes.append(commit.message)
-        elif commit.message.startswith("policy set"):
-            result.rules_changes.append(commit.message)
+        elif commit.message.startswith(("policy set", "config set")):
+            result.settings_changes.append(commit.message)
         elif commit.message.startswith("service "):
             result.directory_changes.append(commit.message)
         for path in commit.added:
