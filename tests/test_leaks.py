@@ -57,6 +57,7 @@ def world(tmp_path_factory, repo_template):
         assert sup("conference", "add-case", conf, case, "--reason", "especially_difficult").code == 0
         # the files the commands that read one are given when the canary is elsewhere
         (base / "tmp" / "policy.yaml").write_text("rules: {}\n")
+        (base / "tmp" / "home-form.yaml").write_text("extends: registration\nkind: registration\n")
         (base / "tmp" / "services.csv").write_text("id,provider,sector,offers\nlab,A Lab,health,tests\n")
         newcomer = make_identity(base / "keys" / "newcomer.txt")
         record = sup("log", case, "--json").json()
@@ -145,6 +146,7 @@ BASE = {
     "policy show": ["policy", "show"], "policy check": ["policy", "check", "{tmp}/policy.yaml"],
     "policy set": ["policy", "set", "{tmp}/policy.yaml"],
     "config set": ["config", "set", "agency.name", "A home"],
+    "form set": ["form", "set", "{tmp}/home-form.yaml"],
     "form blank": ["form", "blank", "registration"], "form list": ["form", "list"],
     "completion": ["completion", "bash"], "unlock": ["unlock", "--for", "1h"], "lock": ["lock"],
     "import cases": ["import", "cases", "{tmp}/register.csv", "--dry-run"],

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from cpcm.cli.common import ForceOpt, JsonOpt, RepoOpt
+from cpcm.cli.common import ForceOpt, IdentityOpt, JsonOpt, RepoOpt
 
 
 def register(app: typer.Typer) -> None:
@@ -87,3 +87,33 @@ def register(app: typer.Typer) -> None:
         for name in names:  # the case-conferencing SOP's forms with their number (Forms 1-8)
             sop = forms.paper(name, here).get("sop_form")
             typer.echo(f"{name:<{width}}  SOP Form {sop}" if sop is not None else name)
+
+    @form.command("set")
+    def set_form(file: Path = typer.Argument(..., help="The form definition to put in place (its name is the form's: registration.yaml)."),
+                 kind: Optional[str] = typer.Option(None, "--kind", help="The form it is, when the file is named otherwise."),
+                 repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
+        """Put an agency's own form in place as .cpcm/forms/KIND.yaml, in one signed commit (a supervisor or manager).
+
+        The definition is checked first (laid over the form it extends, as the commands that use
+        it read it): when it is wrong nothing changes. It is kept as written, comments and all.
+        A file in .cpcm/forms/ edited by hand is committed by giving it: cpcm form set
+        .cpcm/forms/registration.yaml
+
+        Example: cpcm form set registration.yaml
+        """
+        from cpcm import service
+        from cpcm.cli.common import open_ctx, print_json, say
+        from cpcm.errors import NotFound
+
+        try:
+            raw = file.read_bytes()
+        except OSError:
+            raise NotFound("FILE: no such file") from None
+        name = kind if kind is not None else (file.name[:-len(".yaml")] if file.name.endswith(".yaml") else file.name)
+        result = service.form_set(open_ctx(repo, identity), name, raw)
+        if json_out:
+            print_json(result)
+        elif result["commit"] is None:
+            say(f"no change: the agency's form {name} is that file already")
+        else:
+            say(f"form {name} set: {result['fields']} field(s) (commit {result['commit'][:10]}); cpcm form blank {name} shows it")

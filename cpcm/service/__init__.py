@@ -7,7 +7,7 @@ it never prints or exits (the CLI does).
 - `context`: the session (`Context`, `open_repo`) and the public helpers every module shares;
 - one module per command group: `team`, `cases`, `planning`, `referrals`, `followups`,
   `closure`, `reintegration` (readiness, tracing, family assessment, preparation), `placements`, `conferences`, `transfers`, `documents` (render), `worklist` (due, check,
-  policy), `integrity` (verify), `reports` (report, export);
+  policy show), `settings` (policy set, form set, config set), `integrity` (verify), `reports` (report, export);
 - `results`: what a writing function returns.
 
 One name per verb from the command line to here: `cpcm approve` is `service.approve`, `cpcm show`
@@ -42,10 +42,11 @@ if TYPE_CHECKING:  # what the names below are; imported on first use (`__getattr
                                         service_get, service_import)
     from cpcm.service.reports import MAX_RETURN_BYTES, Exported, Report, export, report, report_combine, report_return
     from cpcm.service.results import Written
-    from cpcm.service.team import (config_set, init, key_new, key_publish, key_rotate, key_rotate_own, key_show, key_signing, lock, team_add,
+    from cpcm.service.settings import config_set, form_set, policy_set
+    from cpcm.service.team import (init, key_new, key_publish, key_rotate, key_rotate_own, key_show, key_signing, lock, team_add,
                                    team_list, team_recover, team_remove, team_revoke, team_signers, team_sync, unlock, unlocked_for)
     from cpcm.service.transfers import bundle_recipients, receive, transfer, transfer_ack, transfer_batch
-    from cpcm.service.worklist import check, due, due_list, policy_rows, policy_set
+    from cpcm.service.worklist import check, due, due_list, policy_rows
 
 __all__ = [
     # the session
@@ -75,7 +76,7 @@ __all__ = [
     # documents
     "render", "Document",
     # due, rules, verify, exports
-    "due", "due_list", "check", "policy_rows", "policy_set", "verify", "report", "report_return", "report_combine", "MAX_RETURN_BYTES", "export", "Report", "Exported",
+    "due", "due_list", "check", "policy_rows", "policy_set", "form_set", "verify", "report", "report_return", "report_combine", "MAX_RETURN_BYTES", "export", "Report", "Exported",
 ]
 
 # each name above -> the module that defines it: a command imports only the modules it uses
@@ -99,11 +100,12 @@ _MODULES = {
                      "service_get", "service_import"), "referrals"),
     **dict.fromkeys(("MAX_RETURN_BYTES", "Exported", "Report", "export", "report", "report_combine", "report_return"), "reports"),
     "Written": "results",
-    **dict.fromkeys(("config_set", "init", "key_new", "key_publish", "key_rotate", "key_rotate_own", "key_show", "key_signing", "lock", "team_add",
+    **dict.fromkeys(("init", "key_new", "key_publish", "key_rotate", "key_rotate_own", "key_show", "key_signing", "lock", "team_add",
                      "team_list", "team_recover", "team_remove", "team_revoke", "team_signers", "team_sync", "unlock", "unlocked_for"),
                     "team"),
     **dict.fromkeys(("bundle_recipients", "receive", "transfer", "transfer_ack", "transfer_batch"), "transfers"),
-    **dict.fromkeys(("check", "due", "due_list", "policy_rows", "policy_set"), "worklist"),
+    **dict.fromkeys(("check", "due", "due_list", "policy_rows"), "worklist"),
+    **dict.fromkeys(("config_set", "form_set", "policy_set"), "settings"),
 }
 
 

@@ -296,7 +296,7 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
         result.commits += 1
         if commit.message.startswith("team "):
             result.team_changes.append(commit.message)
-        elif commit.message.startswith(("policy set", "config set")):
+        elif commit.message.startswith(("policy set", "config set", "form set")):
             result.settings_changes.append(commit.message)
         elif commit.message.startswith("service "):
             result.directory_changes.append(commit.message)

@@ -142,7 +142,7 @@ def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_
     for extra in recovery_recipients:
         _check_recipient(extra, "recovery")
     recovery_signing_keys = tuple(_check_signing_key(k, "recovery-signing-key") for k in recovery_signing_keys)
-    _check_policy_name(policy)
+    check_policy_name(policy)
     zone_name = (timezone or "").strip() or clock.system_zone_name()
     try:
         clock.check_zone_name(zone_name, "timezone")
@@ -171,59 +171,7 @@ def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_
     return config
 
 
-CONFIG_KEYS = ("timezone", "language", "policy", "agency.name")  # what `config_set` changes; the rest is set once
-
-
-@writes
-def config_set(ctx: Context, key: str, value: str) -> dict:
-    """Change one setting of .cpcm/config.yaml (`CONFIG_KEYS`) in one commit by a supervisor or
-    manager (what `cpcm verify` expects of a change to it), once the value is checked: a known
-    IANA time zone, a language documents can be written in, a profile the agency's policy
-    override fits, an agency name on one line. Nothing is written when the value is wrong or is
-    the one set already."""
-    from cpcm.render.env import languages
-    from cpcm.store import policies
-
-    worker = ctx.need_worker()
-    if not worker.has_role(*OVERSIGHT):
-        raise Refused("only a supervisor or manager changes the repository's settings",
-                      "Ask one to run cpcm config set.", rule="config-set-needs-supervisor")
-    if key not in CONFIG_KEYS:
-        raise UsageError(f"KEY: one of {', '.join(CONFIG_KEYS)}", "The other settings are made by cpcm init and do not change.")
-    value = value.strip()
-    if key == "timezone":
-        try:
-            clock.check_zone_name(value, "timezone")
-        except UsageError:
-            raise InvalidInput([FieldError("timezone", "is not a known IANA time zone name (e.g. Africa/Nairobi, UTC)")],
-                               "time zone") from None
-        changed = replace(ctx.config, timezone=value)
-    elif key == "language":
-        known = sorted(languages(ctx.root))
-        if value not in known:
-            raise InvalidInput([FieldError("language", f"is one of: {', '.join(known)} (a catalog for another: docs/translating.md)")],
-                               "language")
-        changed = replace(ctx.config, language=value)
-    elif key == "policy":
-        _check_policy_name(value)
-        policies.load(value, ctx.root)  # the agency's override must fit the new profile: InvalidInput names what does not
-        changed = replace(ctx.config, policy=value)
-    else:
-        if not value or not value.isprintable() or len(value) > 120:
-            raise InvalidInput([FieldError("agency.name", "must be one line of text, at most 120 characters")], "agency name")
-        changed = replace(ctx.config, agency_name=value)
-    before = {"timezone": ctx.config.timezone, "language": ctx.config.language, "policy": ctx.config.policy,
-              "agency.name": ctx.config.agency_name}[key]
-    result = {"key": key, "before": before if key != "agency.name" else None, "commit": None}  # no text typed comes back
-    if value == before:
-        return result
-    with transaction(ctx, "config-set") as tx:
-        tx.replace_file(CONFIG, config_bytes(changed))
-        result["commit"] = tx.commit(f"config set {key}")
-    return result
-
-
-def _check_policy_name(policy: str) -> None:
+def check_policy_name(policy: str) -> None:
     from cpcm.domain import profiles as policy_mod  # noqa: F401  (lazy: only init needs it here)
 
     if policy not in policy_mod.PROFILES:

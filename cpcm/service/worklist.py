@@ -6,11 +6,9 @@ from datetime import timedelta
 from typing import Mapping, Sequence
 
 from cpcm.domain.case import Case
-from cpcm.domain.team import OVERSIGHT
-from cpcm.errors import NotFound, Refused
+from cpcm.errors import NotFound
 from cpcm.service import conferences, tables
-from cpcm.service.context import Context, case_covers, load_case, load_cases, transaction, writes
-from cpcm.store.layout import POLICY
+from cpcm.service.context import Context, case_covers, load_case, load_cases
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow import approvals, rules
 from cpcm.workflow import cover as cover_rules
@@ -121,29 +119,6 @@ def policy_rows(policy) -> list[dict]:
                          "set_in": policy.origins.get(f"{rule}.{key}") or policy.origins.get(rule, ""),
                          "source": policy.source(rule)})
     return rows
-
-
-@writes
-def policy_set(ctx: Context, raw: bytes) -> dict:
-    """Put the agency's override in place: `raw` (the bytes of a policy file, comments and all)
-    becomes .cpcm/policy.yaml in one commit by a supervisor or manager (what `cpcm verify`
-    expects of a change to it), once it is valid as `cpcm policy check` checks it. Nothing is
-    written when it is not valid, or when it is the file in place already."""
-    from cpcm.store import policies
-
-    worker = ctx.need_worker()
-    if not worker.has_role(*OVERSIGHT):
-        raise Refused("only a supervisor or manager changes the agency's rules",
-                      "Ask one to run cpcm policy set with your file.", rule="policy-set-needs-supervisor")
-    policy = policies.with_override(ctx.config.policy, raw)
-    changed = sorted(key for key, origin in policy.origins.items() if not origin.startswith("profile"))
-    result = {"profile": policy.profile, "changed": changed, "notes": list(policy.notes), "commit": None}
-    if ctx.store.read_plain(POLICY) == raw and ctx.store.is_committed(POLICY):
-        return result  # in place and committed: nothing to do (one copied in by hand is committed now)
-    with transaction(ctx, "policy-set") as tx:
-        tx.replace_file(POLICY, raw)
-        result["commit"] = tx.commit("policy set: " + (", ".join(changed) if changed else "the profile as shipped"))
-    return result
 
 
 def _leaves(block, prefix=""):

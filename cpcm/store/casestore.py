@@ -35,7 +35,7 @@ from cpcm.store.lock import RepoLock, generation
 from cpcm.store.snapshot import Snapshot
 
 CONFERENCES = "conferences"  # conferences/<CONF-ID>/: records of a case conference, like a case's
-MANAGED = (CASES, CONFERENCES, TEAM, SERVICES, CONFIG, POLICY, ".gitignore", ".gitattributes")
+MANAGED = (CASES, CONFERENCES, TEAM, SERVICES, CONFIG, POLICY, f"{CPCM_DIR}/forms", ".gitignore", ".gitattributes")
 
 T = TypeVar("T")
 DURABLE_EACH = 8  # files of a transaction fsynced one by one; the rest of a batch is flushed at once before its commit

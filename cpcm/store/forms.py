@@ -58,6 +58,36 @@ def load(kind: str, root: Path | None = None) -> Form:
     raise NotFound("no form by that name", f"Forms: {', '.join(available(root))}.")
 
 
+def check_text(kind: str, raw: bytes, root: Path | None = None) -> Form:
+    """The form `raw` (the bytes of a definition) would make as `.cpcm/forms/<kind>.yaml`, laid
+    over the form it `extends:` as `load` lays it; InvalidInput naming what is wrong (a typed
+    value is not repeated)."""
+    from cpcm.errors import FieldError, InvalidInput
+    from cpcm.store import codec
+
+    name = f"{kind}.yaml"
+    try:
+        data = codec.load_input(raw.decode("utf-8")) or {}
+    except (codec.BadYaml, UnicodeDecodeError) as exc:
+        raise InvalidInput([FieldError(name, str(exc) if isinstance(exc, codec.BadYaml) else "is not UTF-8 text")],
+                           f"form {name}") from None
+    try:
+        if not isinstance(data, dict):
+            raise ValueError("must be a mapping (fields:, lists:, labels: ...)")
+        base_name = data.get("extends")
+        if base_name:
+            base = _definition(str(base_name), root, (kind,))  # not the file it replaces
+            if base is None:
+                raise ValueError(f"extends '{base_name}', which is not a form here" if NAME.fullmatch(str(base_name))
+                                 else "extends a name that is not a form's")
+            data = _extend(base, data)
+        return parse_form(data, name)
+    except ValueError as exc:
+        reason = str(exc)
+        raise InvalidInput([FieldError(name, reason[len(name) + 2:] if reason.startswith(name + ": ") else reason)],
+                           f"form {name}") from None
+
+
 def scoring(form_name: str, root: Path | None = None) -> dict | None:
     """The `scoring` section of a form definition (the Kenya readiness benchmarks), if any."""
     if not NAME.fullmatch(form_name):

@@ -145,6 +145,7 @@ MEANINGS = {
     "sync-same-case-id": "two copies registered two cases under one ID and you cannot read one of them: a supervisor syncs",
     "bundle-not-for-you": "the bundle is not encrypted to your key",
     "bundle-damaged": "the bundle file is damaged or not a cpcm bundle",
+    "form-set-needs-supervisor": "only a supervisor or manager puts the agency's own forms in place (`cpcm form set`)",
     "merge-cases-needs-supervisor": "only a supervisor or manager merges cases",
     "policy-set-needs-supervisor": "only a supervisor or manager puts the agency's rules in place (`cpcm policy set`)",
     "merge-cases-linked": "the two cases are already linked",

@@ -1,5 +1,6 @@
-"""`cpcm config set`: a supervisor or manager changes a setting of .cpcm/config.yaml in one signed
-commit, after the value is checked; nothing changes otherwise (a commit made by hand would be
+"""`cpcm config set` and `cpcm form set` (`cpcm policy set`: tests/test_policy.py): a supervisor or
+manager changes a setting of .cpcm/config.yaml, or puts an agency's own form in place, in one
+signed commit after it is checked; nothing changes otherwise (a commit made by hand would be
 reported by `cpcm verify` as unsigned)."""
 from __future__ import annotations
 
@@ -51,3 +52,36 @@ def test_config_set__a_profile_the_agency_override_does_not_fit_is_refused(cli_a
     back = sup("config", "set", "policy", "inter-agency")
     assert back.code == 4 and "rules.forms.transfer" in back.stderr
     assert "policy: kenya" in (repo / ".cpcm" / "config.yaml").read_text() and commit_count(repo) == commits + 2
+
+
+FORM = ("# the home's registration form: the school too\n"
+        "extends: registration\nkind: registration\n"
+        "fields:\n  - key: school\n    label: {en: School attended, sw: Shule}\n    type: text\n")
+
+
+def test_form_set__a_supervisor_puts_a_checked_form_in_place(cli, cli_as, repo, tmp_path):
+    sup = cli_as("sup")
+    new = tmp_path / "registration-home.yaml"
+    new.write_text(FORM)
+    commits = commit_count(repo)
+    assert cli("form", "set", str(new)).code == 4  # a caseworker
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("fields:\n  - key: age\n    type: colour\n")
+    wrong = sup("form", "set", str(bad), "--kind", "registration-home")
+    assert wrong.code == 4 and "registration-home.yaml: fields[0]" in wrong.stderr
+    bad.write_text("extends: nosuchform\n")
+    assert sup("form", "set", str(bad), "--kind", "registration-home").code == 4
+    assert sup("form", "set", str(new), "--kind", "Not A Name").code == 2
+    assert commit_count(repo) == commits and not (repo / ".cpcm" / "forms").exists()
+    done = sup("form", "set", str(new), "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["form"] == "registration-home" and done.json()["commit"]
+    assert (repo / ".cpcm" / "forms" / "registration-home.yaml").read_text() == FORM  # as written
+    assert last_commit(repo)["subject"] == "form set registration-home" and git_status(repo) == []
+    assert sup("verify").code == 0
+    assert "school:" in cli("form", "blank", "registration-home").stdout
+    again = sup("form", "set", str(repo / ".cpcm" / "forms" / "registration-home.yaml"))
+    assert again.code == 0 and "no change" in again.stderr and commit_count(repo) == commits + 1
+    (repo / ".cpcm" / "forms" / "registration-home.yaml").write_text(FORM + "    required: false\n")  # edited by hand
+    assert sup("form", "set", str(repo / ".cpcm" / "forms" / "registration-home.yaml")).code == 0
+    assert commit_count(repo) == commits + 2 and git_status(repo) == []

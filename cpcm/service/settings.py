@@ -1,0 +1,107 @@
+"""The agency's settings, put in place by a supervisor or manager, each change one signed commit
+(what `cpcm verify` expects of them; a file committed by hand with git is reported as unsigned):
+
+- `policy_set`: the rules' override, `.cpcm/policy.yaml` (`cpcm policy set`);
+- `form_set`: an agency's own form, `.cpcm/forms/<kind>.yaml` (`cpcm form set`);
+- `config_set`: a setting of `.cpcm/config.yaml` (`cpcm config set`).
+
+Each is checked first, as the commands that read it will read it, and nothing is written when it
+is wrong or already in place (committed).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cpcm import clock
+from cpcm.domain.team import OVERSIGHT
+from cpcm.errors import FieldError, InvalidInput, Refused, UsageError
+from cpcm.service.context import Context, transaction, writes
+from cpcm.store.layout import CONFIG, CPCM_DIR, POLICY
+
+CONFIG_KEYS = ("timezone", "language", "policy", "agency.name")  # what `config_set` changes; the rest is set once
+
+
+def _need_oversight(ctx: Context, what: str, command: str, rule: str) -> None:
+    if not ctx.need_worker().has_role(*OVERSIGHT):
+        raise Refused(f"only a supervisor or manager changes {what}", f"Ask one to run cpcm {command}.", rule=rule)
+
+
+def _put(ctx: Context, rel: str, raw: bytes, verb: str, message: str) -> str | None:
+    """`raw` as the plain file `rel`, in one commit; None when it is in place and committed
+    already (one put there by hand is committed now)."""
+    if ctx.store.read_plain(rel) == raw and ctx.store.is_committed(rel):
+        return None
+    with transaction(ctx, verb) as tx:
+        tx.replace_file(rel, raw)
+        return tx.commit(message)
+
+
+@writes
+def policy_set(ctx: Context, raw: bytes) -> dict:
+    """`raw` (a policy file's bytes, comments and all) as .cpcm/policy.yaml, once it is valid as
+    `cpcm policy check` checks it."""
+    from cpcm.store import policies
+
+    _need_oversight(ctx, "the agency's rules", "policy set", rule="policy-set-needs-supervisor")
+    policy = policies.with_override(ctx.config.policy, raw)
+    changed = sorted(key for key, origin in policy.origins.items() if not origin.startswith("profile"))
+    message = "policy set: " + (", ".join(changed) if changed else "the profile as shipped")
+    return {"profile": policy.profile, "changed": changed, "notes": list(policy.notes),
+            "commit": _put(ctx, POLICY, raw, "policy-set", message)}
+
+
+@writes
+def form_set(ctx: Context, kind: str, raw: bytes) -> dict:
+    """`raw` (a form definition's bytes) as the agency's form `kind`, .cpcm/forms/<kind>.yaml, once
+    it makes a form (laid over the one it `extends:`) as the commands that use it read it."""
+    from cpcm.store import forms
+
+    _need_oversight(ctx, "the agency's forms", "form set", rule="form-set-needs-supervisor")
+    if not isinstance(kind, str) or not forms.NAME.fullmatch(kind):
+        raise UsageError("the form's name: lower-case letters, digits, '-' or '_' (the file's name, or --kind)",
+                         "For example: cpcm form set registration.yaml")
+    form = forms.check_text(kind, raw, ctx.root)
+    return {"form": kind, "fields": len(form.fields), "commit": _put(ctx, f"{CPCM_DIR}/forms/{kind}.yaml", raw, "form-set",
+                                                                      f"form set {kind}")}
+
+
+@writes
+def config_set(ctx: Context, key: str, value: str) -> dict:
+    """One setting of .cpcm/config.yaml (`CONFIG_KEYS`), once the value is checked: a known IANA
+    time zone, a language documents can be written in, a profile the agency's policy override
+    fits, an agency name on one line. `before` is the value it had (None for the agency's name:
+    a name typed is not repeated)."""
+    from cpcm.render.env import languages
+    from cpcm.service.team import check_policy_name
+    from cpcm.store import policies
+    from cpcm.store.config import config_bytes
+
+    _need_oversight(ctx, "the repository's settings", "config set", rule="config-set-needs-supervisor")
+    if key not in CONFIG_KEYS:
+        raise UsageError(f"KEY: one of {', '.join(CONFIG_KEYS)}", "The other settings are made by cpcm init and do not change.")
+    value = value.strip()
+    if key == "timezone":
+        try:
+            clock.check_zone_name(value, "timezone")
+        except UsageError:
+            raise InvalidInput([FieldError("timezone", "is not a known IANA time zone name (e.g. Africa/Nairobi, UTC)")],
+                               "time zone") from None
+        changed = replace(ctx.config, timezone=value)
+    elif key == "language":
+        known = sorted(languages(ctx.root))
+        if value not in known:
+            raise InvalidInput([FieldError("language", f"is one of: {', '.join(known)} (a catalog for another: docs/translating.md)")],
+                               "language")
+        changed = replace(ctx.config, language=value)
+    elif key == "policy":
+        check_policy_name(value)
+        policies.load(value, ctx.root)  # the agency's override must fit the new profile: InvalidInput names what does not
+        changed = replace(ctx.config, policy=value)
+    else:
+        if not value or not value.isprintable() or len(value) > 120:
+            raise InvalidInput([FieldError("agency.name", "must be one line of text, at most 120 characters")], "agency name")
+        changed = replace(ctx.config, agency_name=value)
+    before = {"timezone": ctx.config.timezone, "language": ctx.config.language, "policy": ctx.config.policy,
+              "agency.name": ctx.config.agency_name}[key]
+    commit = None if value == before else _put(ctx, CONFIG, config_bytes(changed), "config-set", f"config set {key}")
+    return {"key": key, "before": before if key != "agency.name" else None, "commit": commit}
