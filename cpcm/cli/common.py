@@ -435,6 +435,17 @@ def report_written(result, json_out: bool, done: str) -> None:
         say(f"next: {step}")
 
 
+def report_setting(result: dict, json_out: bool, unchanged: str, done: Callable[[str], str]) -> None:
+    """What a setting command (`policy set`, `form set`, `config set`) did: its JSON, `unchanged`
+    when it made no commit, else `done` of the commit's short id."""
+    if json_out:
+        print_json(result)
+    elif result["commit"] is None:
+        say(unchanged)
+    else:
+        say(done(result["commit"][:10]))
+
+
 def check_output(root: Path | None, out: Path, option: str, force: bool, plaintext: bool) -> Path:
     """Where a file the user asked for may be written: the resolved path of `out` (symbolic
     links followed), or exit 2 for a folder or a file that exists (unless `force`), and exit 4

@@ -102,7 +102,7 @@ def register(app: typer.Typer) -> None:
         Example: cpcm form set registration.yaml
         """
         from cpcm import service
-        from cpcm.cli.common import open_ctx, print_json, say
+        from cpcm.cli.common import open_ctx, report_setting
         from cpcm.errors import NotFound
 
         try:
@@ -111,9 +111,5 @@ def register(app: typer.Typer) -> None:
             raise NotFound("FILE: no such file") from None
         name = kind if kind is not None else (file.name[:-len(".yaml")] if file.name.endswith(".yaml") else file.name)
         result = service.form_set(open_ctx(repo, identity), name, raw)
-        if json_out:
-            print_json(result)
-        elif result["commit"] is None:
-            say(f"no change: the agency's form {name} is that file already")
-        else:
-            say(f"form {name} set: {result['fields']} field(s) (commit {result['commit'][:10]}); cpcm form blank {name} shows it")
+        report_setting(result, json_out, f"no change: the agency's form {name} is that file already",
+                       lambda commit: f"form {name} set: {result['fields']} field(s) (commit {commit}); cpcm form blank {name} shows it")

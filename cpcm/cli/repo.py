@@ -87,15 +87,11 @@ def register(app: typer.Typer) -> None:
         Example: cpcm config set timezone Africa/Nairobi
         """
         from cpcm import service
+        from cpcm.cli.common import report_setting
 
         result = service.config_set(open_ctx(repo, identity), key, value)
-        if json_out:
-            print_json(result)
-        elif result["commit"] is None:
-            say(f"no change: {key} has that value already")
-        else:  # the value typed is not repeated, nor a name typed before
-            was = f"it was {result['before'] or 'not set'}; " if key != "agency.name" else ""
-            say(f"{key} set ({was}commit {result['commit'][:10]})")
+        was = f"it was {result['before'] or 'not set'}; " if key != "agency.name" else ""  # no text typed is repeated
+        report_setting(result, json_out, f"no change: {key} has that value already", lambda commit: f"{key} set ({was}commit {commit})")
 
     team = typer.Typer(help="Who works in this casefile repository.", no_args_is_help=True)
     app.add_typer(team, name="team")

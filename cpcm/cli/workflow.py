@@ -150,6 +150,7 @@ def register(app: typer.Typer) -> None:
         Example: cpcm policy set new-policy.yaml
         """
         from cpcm import service
+        from cpcm.cli.common import report_setting
         from cpcm.errors import NotFound
         from cpcm.store.layout import POLICY
 
@@ -161,12 +162,8 @@ def register(app: typer.Typer) -> None:
                            None if file is not None else "Give the file to put in place: cpcm policy set FILE.") from None
         result = service.policy_set(ctx, raw)
         changed = ", ".join(result["changed"]) or "nothing: every value is the profile's"
-        if json_out:
-            print_json(result)
-        elif result["commit"] is None:
-            say(f"no change: .cpcm/policy.yaml is that file already (changing {changed})")
-        else:
-            say(f"policy set: profile {result['profile']}, changing {changed} (commit {result['commit'][:10]})")
+        report_setting(result, json_out, f"no change: .cpcm/policy.yaml is that file already (changing {changed})",
+                       lambda commit: f"policy set: profile {result['profile']}, changing {changed} (commit {commit})")
         for note in result["notes"]:
             say(f"note: {note}")
 
