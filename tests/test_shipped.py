@@ -110,6 +110,17 @@ def test_help_for_a_pipe_is_plain_text_without_rich(args, tmp_env):
 
 
 @pytest.mark.e2e
+def test_plain_help_keeps_each_example_on_its_own_line(tmp_env):
+    """Click rewraps a paragraph into one: two examples would run together (and the second would
+    start mid-line, not to be copied)."""
+    done = subprocess.run([sys.executable, "-m", "cpcm", "close", "--help"], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL)
+    examples = [line.strip() for line in done.stdout.splitlines() if "Example:" in line]
+    assert len(examples) == 2 and all(line.startswith("Example: cpcm close CP-") for line in examples), done.stdout
+    assert examples[0].endswith("--check child_and_family_took_part")
+
+
+@pytest.mark.e2e
 def test_help_on_a_terminal_is_drawn_with_rich(tmp_env):
     from conftest import on_terminal
 

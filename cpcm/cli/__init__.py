@@ -42,6 +42,10 @@ def main(argv: list[str] | None = None) -> None:
 
             command = get_command(app)
             check_arguments(command)  # the input gate for arguments: valid UTF-8 or exit 2
+            if not sys.stdout.isatty():  # click's plain help: its examples keep their lines
+                from cpcm.cli.app import keep_example_lines
+
+                keep_example_lines(command)
             returned = command(args=args, prog_name="cpcm", standalone_mode=False)
     except SystemExit as exc:
         if _pipe_met(stdout):  # typer or rich met the closed pipe first, and made it exit 1

@@ -56,3 +56,18 @@ def build(command: str | None = None) -> typer.Typer:
     for name in names:
         importlib.import_module(f"cpcm.cli.{name}").register(app)
     return app
+
+
+def keep_example_lines(command) -> None:
+    """Click's plain help (help not for a terminal, see `build`) rewraps each paragraph of a
+    command's help into one: a paragraph with an `Example:` line keeps its lines as written
+    (click's marker, `\\b`), so that each example stays whole and can be copied."""
+    stack = [command]
+    while stack:
+        found = stack.pop()
+        if found.help and "Example:" in found.help:
+            paragraphs = found.help.split("\n\n")
+            found.help = "\n\n".join("\b\n" + text if k and any(line.lstrip().startswith("Example:") for line in text.splitlines())
+                                     else text for k, text in enumerate(paragraphs))
+        stack.extend(getattr(found, "commands", {}).values())
+

@@ -30,7 +30,7 @@ def __getattr__(name: str) -> Any:
         "AtOpt": Annotated[Optional[str], typer.Option("--at", help="When it happened (ISO date or date-time; default now).", show_default=False)],
         "FromFileOpt": Annotated[Optional[str], typer.Option("--from-file", "-f", help="Read the record from a YAML file ('-' for standard input).", show_default=False)],
         "NoInputOpt": Annotated[bool, typer.Option("--no-input", help="Never prompt, even on a terminal.")],
-        "ForceOpt": Annotated[bool, typer.Option("--force", help="With --out: replace a file that already exists (atomically).")],
+        "ForceOpt": Annotated[bool, typer.Option("--force", help="Replace the file it writes when that file exists (atomically).")],
         "SetOpt": Annotated[Optional[list[str]], typer.Option("--set", help="Set any field of the form: --set path.to.field=value (repeat).", show_default=False)],
     }
     globals().update(options)

@@ -7,7 +7,7 @@ from typing import Iterator, Optional
 
 import typer
 
-from cpcm.cli.common import (IdentityOpt, JsonOpt, RepoOpt, check_output, err_console, open_ctx, print_json, print_table,
+from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, check_output, err_console, open_ctx, print_json, print_table,
                              say, typed_paths, warn)
 
 
@@ -125,8 +125,7 @@ def register(app: typer.Typer) -> None:
     @bundle.command("create")
     def create(file: Path = typer.Argument(..., help="The bundle file to write (age-encrypted to the team)."),
                since: Optional[str] = typer.Option(None, "--since", help="Only the commits after this one (a commit id)."),
-               force: bool = typer.Option(False, "--force", help="Replace FILE when it exists (atomically)."),
-               repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
+               force: ForceOpt = False, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
         """Write this copy's history as one file, encrypted to every team member.
 
         Example: cpcm bundle create /media/usb/amina.cpcm-bundle
