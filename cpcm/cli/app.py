@@ -67,7 +67,7 @@ def keep_example_lines(command) -> None:
         found = stack.pop()
         if found.help and "Example:" in found.help:
             paragraphs = found.help.split("\n\n")
-            found.help = "\n\n".join("\b\n" + text if k and any(line.lstrip().startswith("Example:") for line in text.splitlines())
-                                     else text for k, text in enumerate(paragraphs))
+            found.help = "\n\n".join("\b\n" + text if k and not text.startswith("\b") and any(
+                line.lstrip().startswith("Example:") for line in text.splitlines()) else text for k, text in enumerate(paragraphs))
         stack.extend(getattr(found, "commands", {}).values())
 
