@@ -102,14 +102,12 @@ def register(app: typer.Typer) -> None:
         Example: cpcm form set registration.yaml
         """
         from cpcm import service
-        from cpcm.cli.common import open_ctx, report_setting
+        from cpcm.cli.common import open_ctx, read_input, report_setting
         from cpcm.errors import NotFound
 
-        try:
-            raw = file.read_bytes()
-        except OSError:
-            raise NotFound("FILE: no such file") from None
+        if not file.is_file():
+            raise NotFound("FILE: no such file")
         name = kind if kind is not None else (file.name[:-len(".yaml")] if file.name.endswith(".yaml") else file.name)
-        result = service.form_set(open_ctx(repo, identity), name, raw)
+        result = service.form_set(open_ctx(repo, identity), name, read_input(str(file), "FILE"))
         report_setting(result, json_out, f"no change: the agency's form {name} is that file already",
                        lambda commit: f"form {name} set: {result['fields']} field(s) (commit {commit}); cpcm form blank {name} shows it")

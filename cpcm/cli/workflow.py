@@ -150,17 +150,16 @@ def register(app: typer.Typer) -> None:
         Example: cpcm policy set new-policy.yaml
         """
         from cpcm import service
-        from cpcm.cli.common import report_setting
+        from cpcm.cli.common import read_input, report_setting
         from cpcm.errors import NotFound
         from cpcm.store.layout import POLICY
 
         ctx = open_ctx(repo, identity)
-        try:
-            raw = file.read_bytes() if file is not None else (ctx.root / POLICY).read_bytes()
-        except OSError:
+        path = file if file is not None else ctx.root / POLICY
+        if not path.is_file():
             raise NotFound("FILE: no such file" if file is not None else f"no {POLICY} in place",
-                           None if file is not None else "Give the file to put in place: cpcm policy set FILE.") from None
-        result = service.policy_set(ctx, raw)
+                           None if file is not None else "Give the file to put in place: cpcm policy set FILE.")
+        result = service.policy_set(ctx, read_input(str(path), "FILE" if file is not None else POLICY))
         changed = ", ".join(result["changed"]) or "nothing: every value is the profile's"
         report_setting(result, json_out, f"no change: .cpcm/policy.yaml is that file already (changing {changed})",
                        lambda commit: f"policy set: profile {result['profile']}, changing {changed} (commit {commit})")

@@ -37,31 +37,31 @@ def _put(ctx: Context, rel: str, raw: bytes, verb: str, message: str) -> str | N
 
 
 @writes
-def policy_set(ctx: Context, raw: bytes) -> dict:
-    """`raw` (a policy file's bytes, comments and all) as .cpcm/policy.yaml, once it is valid as
-    `cpcm policy check` checks it."""
+def policy_set(ctx: Context, text: str) -> dict:
+    """`text` (a policy file, comments and all, read through the input gate: `cli.common.read_input`)
+    as .cpcm/policy.yaml, once it is valid as `cpcm policy check` checks it."""
     from cpcm.store import policies
 
     _need_oversight(ctx, "the agency's rules", "policy set", rule="policy-set-needs-supervisor")
-    policy = policies.with_override(ctx.config.policy, raw)
+    policy = policies.with_override(ctx.config.policy, text)
     changed = sorted(key for key, origin in policy.origins.items() if not origin.startswith("profile"))
     message = "policy set: " + (", ".join(changed) if changed else "the profile as shipped")
     return {"profile": policy.profile, "changed": changed, "notes": list(policy.notes),
-            "commit": _put(ctx, POLICY, raw, "policy-set", message)}
+            "commit": _put(ctx, POLICY, text.encode("utf-8"), "policy-set", message)}
 
 
 @writes
-def form_set(ctx: Context, kind: str, raw: bytes) -> dict:
-    """`raw` (a form definition's bytes) as the agency's form `kind`, .cpcm/forms/<kind>.yaml, once
-    it makes a form (laid over the one it `extends:`) as the commands that use it read it."""
+def form_set(ctx: Context, kind: str, text: str) -> dict:
+    """`text` (a form definition, read through the input gate) as the agency's form `kind`,
+    .cpcm/forms/<kind>.yaml, once it makes a form (laid over the one it `extends:`) as the commands that use it read it."""
     from cpcm.store import forms
 
     _need_oversight(ctx, "the agency's forms", "form set", rule="form-set-needs-supervisor")
     if not isinstance(kind, str) or not forms.NAME.fullmatch(kind):
         raise UsageError("the form's name: lower-case letters, digits, '-' or '_' (the file's name, or --kind)",
                          "For example: cpcm form set registration.yaml")
-    form = forms.check_text(kind, raw, ctx.root)
-    return {"form": kind, "fields": len(form.fields), "commit": _put(ctx, f"{CPCM_DIR}/forms/{kind}.yaml", raw, "form-set",
+    form = forms.check_text(kind, text, ctx.root)
+    return {"form": kind, "fields": len(form.fields), "commit": _put(ctx, f"{CPCM_DIR}/forms/{kind}.yaml", text.encode("utf-8"), "form-set",
                                                                       f"form set {kind}")}
 
 

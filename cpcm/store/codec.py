@@ -243,12 +243,8 @@ class _Frame:
 # characters YAML does not take as they are in a stream (it takes them escaped), reads as line breaks
 # (U+0085, U+2028, U+2029) or as a byte order mark, and the tab, which it does not take everywhere JSON
 # does; a lone surrogate (from a JSON escape) is not text
+# (a pattern, compiled by `re` when text typed by a person is first read: 10 ms, not at every start)
 _NOT_YAML_TEXT = "[^\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-
-
-@functools.cache
-def _not_yaml_text() -> re.Pattern:
-    return re.compile(_NOT_YAML_TEXT)  # compiled when text typed by a person is read (10 ms: not at every start)
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # JSON writes a character past U+FFFF as two of them; YAML does not
 
 
@@ -278,7 +274,7 @@ def _plain_json(text: str) -> Any:
     reader reads it, and says what is wrong with it."""
     import json
 
-    if len(text) > MAX_CHARS or _not_yaml_text().search(text) or _SURROGATE_ESCAPE.search(text):
+    if len(text) > MAX_CHARS or re.search(_NOT_YAML_TEXT, text) or _SURROGATE_ESCAPE.search(text):
         return _NOT_JSON
     try:
         data = json.loads(text, object_pairs_hook=_pairs, parse_constant=_refuse)

@@ -58,8 +58,8 @@ def load(kind: str, root: Path | None = None) -> Form:
     raise NotFound("no form by that name", f"Forms: {', '.join(available(root))}.")
 
 
-def check_text(kind: str, raw: bytes, root: Path | None = None) -> Form:
-    """The form `raw` (the bytes of a definition) would make as `.cpcm/forms/<kind>.yaml`, laid
+def check_text(kind: str, text: str, root: Path | None = None) -> Form:
+    """The form `text` (a definition typed by a person) would make as `.cpcm/forms/<kind>.yaml`, laid
     over the form it `extends:` as `load` lays it; InvalidInput naming what is wrong (a typed
     value is not repeated)."""
     from cpcm.errors import FieldError, InvalidInput
@@ -67,10 +67,9 @@ def check_text(kind: str, raw: bytes, root: Path | None = None) -> Form:
 
     name = f"{kind}.yaml"
     try:
-        data = codec.load_input(raw.decode("utf-8")) or {}
-    except (codec.BadYaml, UnicodeDecodeError) as exc:
-        raise InvalidInput([FieldError(name, str(exc) if isinstance(exc, codec.BadYaml) else "is not UTF-8 text")],
-                           f"form {name}") from None
+        data = codec.load_input(text) or {}
+    except codec.BadYaml as exc:
+        raise InvalidInput([FieldError(name, str(exc))], f"form {name}") from None
     try:
         if not isinstance(data, dict):
             raise ValueError("must be a mapping (fields:, lists:, labels: ...)")

@@ -63,16 +63,15 @@ def load(profile: str, root: Path | None = None, override_path: Path | None = No
     return policy
 
 
-def with_override(profile: str, raw: bytes, name: str = "FILE") -> Policy:
-    """The policy `profile` with the override whose bytes are `raw` (a policy.yaml not in
-    place): InvalidInput (exit 4) naming every bad key, as `load` does."""
+def with_override(profile: str, text: str, name: str = "FILE") -> Policy:
+    """The policy `profile` with the override `text` (a policy file typed by a person, through the
+    input gate): InvalidInput (exit 4) naming every bad key, as `load` does."""
     from cpcm.store import codec
 
     try:
-        override = codec.load_input(raw.decode("utf-8")) or {}
-    except (codec.BadYaml, UnicodeDecodeError) as exc:
-        reason = str(exc) if isinstance(exc, codec.BadYaml) else "is not UTF-8 text"
-        raise InvalidInput([_err(name, reason)], f"policy {name}") from None
+        override = codec.load_input(text) or {}
+    except codec.BadYaml as exc:
+        raise InvalidInput([_err(name, str(exc))], f"policy {name}") from None
     return _built(profile, override, name)
 
 
