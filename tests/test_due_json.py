@@ -66,19 +66,25 @@ def test_times_written_by_arithmetic_are_those_isoformat_writes(zone):
         base = tables.instant(start)
         samples = [base + rng.randrange(-40 * 86_400, 40 * 86_400) * 10**6 + rng.choice([0, 0, rng.randrange(10**6)])
                    for _ in range(400)]
-        for hour in range(-40 * 24, 40 * 24):  # every minute of an hour in which the offset changes
-            first = (base // (3_600 * 10**6) + hour) * 3_600 * 10**6  # hours of UTC, as `LocalClock` keeps them
-            if tables.time_of([first], place).utcoffset() != tables.time_of([first + 3_599 * 10**6], place).utcoffset():
+        for hour in range(-40 * 24, 40 * 24):  # every minute of an hour in which (or at whose start) the offset changes,
+            first = (base // (3_600 * 10**6) + hour) * 3_600 * 10**6  # and the day before it (hours of UTC, as `LocalClock` keeps them)
+            if tables.time_of([first - 1], place).utcoffset() != tables.time_of([first + 3_599 * 10**6], place).utcoffset():
                 samples += [first + minute * 60 * 10**6 + second * 10**6 for minute in range(60) for second in (0, 29, 59)]
+                samples += [first - hours * 3_600 * 10**6 + minute * 60 * 10**6 for hours in range(1, 27) for minute in range(0, 60, 7)]
         for at in samples:
             moment = tables.time_of([at], place)
             assert clock.text(at) == moment.isoformat(timespec="minutes"), at
             assert clock.wall(at) == (moment.replace(tzinfo=None) - datetime(1970, 1, 1)) // timedelta(microseconds=1), at
+        for column in (samples, sorted(samples)):  # the same texts made over a whole column, in three parts (in order: by stretches)
+            parts = duelines.LocalClock(place).columns(column)
+            assert list(map("".join, zip(*parts))) == [clock.text(at) for at in column]
 
 
-def _one_item_view(ctx, zone, static: list, due: datetime, now: datetime, soon: timedelta) -> duelines.DueView:
+def _one_item_view(ctx, zone, static: list, due: datetime, now: datetime, soon: timedelta,
+                   target: datetime | None = None) -> duelines.DueView:
     builder = dueview._Builder(ctx, zone)
-    builder.add("CP-0001-AAAA", "amina", {}, [(None, None, 1, [(static, int(due.timestamp()), None)])])
+    builder.add("CP-0001-AAAA", "amina", {}, [(None, None, 1, [(static, int(due.timestamp()),
+                                                               target and int(target.timestamp()))])])
     small, data = builder.body()
     body = dueview.ViewBody(json.loads(json.dumps(small)), memoryview(bytes(data)))
     return duelines.DueView(body, zone, now, soon, now + timedelta(days=400), "all", True, False, [], lambda covers: False)
@@ -101,10 +107,13 @@ def test_due_json_gives_the_state_to_json_gives_across_a_change_of_the_clocks(ct
     now, due = now.replace(tzinfo=place), due.replace(tzinfo=place)
     static = ["ia", "initial assessment", "amina", "initial_assessment", "assess", "IAG", "high", None, []]
     for later in (timedelta(0), timedelta(minutes=-45), timedelta(minutes=45)):
-        view = _one_item_view(ctx, place, static, due + later, now, timedelta(days=7))
-        common.write_json_list(view.json_items())
-        assert capsys.readouterr().out == json.dumps([i.to_json(now, view.soon) for i in view], indent=2,
-                                                     ensure_ascii=False, default=str) + "\n"
+        # the due time near `now` without a target, or with one missed long ago; the target near it, the due time far
+        for when, target in ((due + later, None), (due + later, due - timedelta(days=20)),
+                             (due + timedelta(days=20), due + later)):
+            view = _one_item_view(ctx, place, static, when, now, timedelta(days=7), target)
+            common.write_json_list(view.json_items())
+            assert capsys.readouterr().out == json.dumps([i.to_json(now, view.soon) for i in view], indent=2,
+                                                         ensure_ascii=False, default=str) + "\n"
 
 
 def test_a_field_that_is_not_text_is_written_as_json_writes_it_in_the_list(ctx, capsys):

@@ -94,22 +94,29 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
-JSON_PIECE = 2_000  # items of a JSON list written at once
+JSON_PIECE = 2_000  # texts of a JSON list written at once, or fewer if they hold more than JSON_CHARS
+JSON_CHARS = 1 << 20
 
 
 def write_json_list(items: Iterable[str]) -> None:
     """A JSON list as `json.dumps(list, indent=2)` writes it, from its items' texts as they stand
-    in it (each indented by two spaces), written JSON_PIECE items at a time: neither the items
-    nor the whole text is held."""
-    lead, made = "[\n", []
+    in it (each indented by two spaces; a text may hold several items, joined by ",\\n"),
+    written JSON_PIECE texts or about JSON_CHARS characters at a time: neither the items nor the
+    whole text is held."""
+    lead, made, size = "[\n", [], 0
     for text in items:
         made.append(text)
-        if len(made) >= JSON_PIECE:
-            sys.stdout.write(lead + ",\n".join(made))
+        size += len(text)
+        if len(made) >= JSON_PIECE or size >= JSON_CHARS:
+            sys.stdout.write(lead)
+            sys.stdout.write(",\n".join(made))
             lead = ",\n"
             made.clear()
+            size = 0
     if made:
-        sys.stdout.write(lead + ",\n".join(made) + "\n]\n")
+        sys.stdout.write(lead)
+        sys.stdout.write(",\n".join(made))
+        sys.stdout.write("\n]\n")
     else:
         sys.stdout.write("[]\n" if lead == "[\n" else "\n]\n")
 

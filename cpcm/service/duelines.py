@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from datetime import datetime, timedelta
-from itertools import compress
-from operator import and_, or_
+from itertools import compress, islice, repeat
+from operator import add, and_, floordiv, is_, itemgetter, le, mod, or_, sub
 from typing import Any, Callable, Iterator, Sequence
 
 from cpcm.domain.policy import risk_rank
@@ -39,6 +39,7 @@ from cpcm.workflow.deadlines import STATES, Deadline
 
 _TICK = timedelta(microseconds=1)
 PIECE = 20_000  # lines written at once: the output is never held whole
+JSON_PIECE = 2_000  # objects of `due --json` made at once (about 1 MB of text)
 
 
 class LocalClock:
@@ -50,39 +51,102 @@ class LocalClock:
 
     def __init__(self, zone):
         self.zone = zone
-        self._hours: dict[int, Any] = {}  # an hour since 1970 -> (its offset in microseconds, the offset's text) or None
-        self._dates: dict[int, str] = {}  # a local day since 1970 -> its date
+        # an hour since 1970 -> (its offset in microseconds, the offset's text), or None where it changes within the hour
+        self._hours = _Table(self._offset, 100_000)
+        self._days = _Table(self._day_offset)  # a day since 1970 -> its offset as `_hours`, where it is the same all day
+        self._dates = _Table(lambda day: (_NAIVE_EPOCH + timedelta(days=day)).date().isoformat())  # a local day -> its date
         self._clock = [f"{hour:02d}:{minute:02d}" for hour in range(24) for minute in range(60)]
+        self._t_clock = ["T" + text for text in self._clock]
 
-    def _hour(self, at: int) -> tuple[int, str] | None:
-        hour = at // self.HOUR
-        found = self._hours.get(hour, False)
-        if found is False:
-            first = datetime.fromtimestamp(hour * 3600, self.zone)
-            last = datetime.fromtimestamp(hour * 3600 + 3599, self.zone)
-            found = (first.utcoffset() // _TICK, first.isoformat(timespec="minutes")[16:]) \
-                if first.utcoffset() == last.utcoffset() else None
-            if len(self._hours) < 100_000:
-                self._hours[hour] = found
-        return found
+    def _offset(self, hour: int) -> tuple[int, str] | None:
+        first = datetime.fromtimestamp(hour * 3600, self.zone)
+        last = datetime.fromtimestamp(hour * 3600 + 3599, self.zone)
+        return (first.utcoffset() // _TICK, first.isoformat(timespec="minutes")[16:]) \
+            if first.utcoffset() == last.utcoffset() else None
+
+    def _day_offset(self, day: int) -> tuple[int, str] | None:
+        """A day of UTC's offset, where it is the same at each of its hours' starts and the next
+        day's (so each hour's, as `_offset` sees it); else None."""
+        first = day * 86_400
+        if len({datetime.fromtimestamp(first + 3_600 * hour, self.zone).utcoffset() for hour in range(25)}) > 1:
+            return None
+        return self._hours[day * 24]
 
     def text(self, at: int) -> str:
         """As `datetime.isoformat(timespec="minutes")` writes the instant in the zone."""
-        found = self._hour(at)
+        found = self._hours[at // self.HOUR]
         if found is None:
             return tables.time_of([at], self.zone).isoformat(timespec="minutes")
         day, rest = divmod(at + found[0], self.DAY)
-        date = self._dates.get(day)
-        if date is None:
-            date = self._dates[day] = (_NAIVE_EPOCH + timedelta(days=day)).date().isoformat()
-        return f"{date}T{self._clock[rest // self.MINUTE]}{found[1]}"
+        return f"{self._dates[day]}T{self._clock[rest // self.MINUTE]}{found[1]}"
+
+    def columns(self, ats: Sequence[int]) -> tuple[list[str], list[str], list[str]]:
+        """`text` of each instant of `ats` in three parts whose concatenation is its text: the date,
+        "T" and the clock time, the offset. Made over whole columns (the loops run in C): a call
+        per distinct day (and hour, on a day the offset changes), not per instant; instants in
+        order (a list's due times) a stretch of one local day at a time."""
+        if all(map(le, ats, islice(ats, 1, None))):
+            return self._ordered_columns(ats)
+        days = list(map(self._days.__getitem__, map(floordiv, ats, repeat(self.DAY))))
+        odd = list(compress(range(len(days)), map(is_, days, repeat(None))))
+        for i in odd:  # a day on which the offset changes: each instant alone
+            days[i] = (0, "")
+        walls = list(map(add, ats, map(itemgetter(0), days)))
+        dates = list(map(self._dates.__getitem__, map(floordiv, walls, repeat(self.DAY))))
+        clocks = list(map(self._t_clock.__getitem__, map(floordiv, map(mod, walls, repeat(self.DAY)), repeat(self.MINUTE))))
+        offsets = list(map(itemgetter(1), days))
+        for i in odd:
+            dates[i], clocks[i], offsets[i] = self.text(ats[i]), "", ""
+        return dates, clocks, offsets
+
+    def _ordered_columns(self, ats: Sequence[int]) -> tuple[list[str], list[str], list[str]]:
+        """`columns` of instants in order: each stretch within one day of UTC and one local day
+        has one date and one offset, and its clock times are minutes since the local day began."""
+        dates: list[str] = []
+        clocks: list[str] = []
+        offsets: list[str] = []
+        i, count = 0, len(ats)
+        while i < count:
+            day = ats[i] // self.DAY
+            found = self._days[day]
+            if found is None:  # a day on which the offset changes: each instant alone
+                j = bisect_left(ats, (day + 1) * self.DAY, i)
+                dates += map(self.text, ats[i:j])
+                clocks += repeat("", j - i)
+                offsets += repeat("", j - i)
+                i = j
+                continue
+            offset, offset_text = found
+            local_day = (ats[i] + offset) // self.DAY
+            start = local_day * self.DAY - offset  # the instant the local day began
+            j = bisect_left(ats, min((day + 1) * self.DAY, start + self.DAY), i)
+            dates += repeat(self._dates[local_day], j - i)
+            clocks += map(self._t_clock.__getitem__, map(floordiv, map(sub, ats[i:j], repeat(start)), repeat(self.MINUTE)))
+            offsets += repeat(offset_text, j - i)
+            i = j
+        return dates, clocks, offsets
 
     def wall(self, at: int) -> int:
         """The instant's local time (the clock on the wall) as microseconds since 1970-01-01 00:00."""
-        found = self._hour(at)
+        found = self._hours[at // self.HOUR]
         if found is None:
             return (tables.time_of([at], self.zone).replace(tzinfo=None) - _NAIVE_EPOCH) // _TICK
         return at + found[0]
+
+
+class _Table(dict):
+    """A dictionary that makes the value of a key it lacks (`make(key)`) and keeps it while it
+    holds fewer than `most` keys: `map(table.__getitem__, keys)` calls `make` once per new key."""
+
+    def __init__(self, make: Callable[[int], Any], most: int | None = None):
+        super().__init__()
+        self.make, self.most = make, most
+
+    def __missing__(self, key: int) -> Any:
+        value = self.make(key)
+        if self.most is None or len(self) < self.most:
+            self[key] = value
+        return value
 
 
 def wall_state(due: int, target: int | None, now: int, soon: int) -> str:
@@ -292,8 +356,14 @@ class DueView:
                 found = wall_state(clock.wall(due_of[k]), None if target == NO_TARGET else clock.wall(target), now_wall, soon_us)
             return f',\n    "state": "{found}"'
 
-        statics: dict[int, tuple[str, str]] = {}  # a static text's number -> its fields before and after the times
-        cases: dict[int, str] = {}
+        def static_parts(number: int) -> tuple[str, str]:
+            """A static text's fields before the due time and after the state."""
+            code, title, owner, rule, why, source, risk, _requested_by, _barred = texts[number]
+            return (f',\n    "code": {quoted(code)},\n    "title": {quoted(title)},\n    "due": ',
+                    f',\n    "owner": {quoted(owner)},\n    "rule": {quoted(rule)},\n    "why": {quoted(why)},'
+                    f'\n    "source": {quoted(source)},\n    "risk": {quoted(risk)}')
+
+        statics = _Table(static_parts)  # a static text's number -> its fields before and after the times
         covered = f',\n    "covered_by": {quoted(self.whose)}\n  }}' if self.whose else "\n  }"  # to_json leaves out an empty one
 
         def iso(code: Any) -> str:
@@ -302,17 +372,7 @@ class DueView:
         def item(x: int, state: str) -> str:
             """View item x's object (~k: item k, listed as covered)."""
             k, end = (~x, covered) if x < 0 else (x, "\n  }")
-            static = statics.get(static_of[k])
-            if static is None:
-                code, title, owner, rule, why, source, risk, _requested_by, _barred = texts[static_of[k]]
-                static = statics[static_of[k]] = (
-                    f',\n    "code": {quoted(code)},\n    "title": {quoted(title)},\n    "due": ',
-                    f',\n    "owner": {quoted(owner)},\n    "rule": {quoted(rule)},\n    "why": {quoted(why)},'
-                    f'\n    "source": {quoted(source)},\n    "risk": {quoted(risk)}')
-            case = case_of[k]
-            case_id = cases.get(case)
-            if case_id is None:
-                case_id = cases[case] = quoted(ids[case])
+            static = statics[static_of[k]]
             if odd and str(k) in odd:  # a time kept as its local time
                 due, target = body.codes(k)
                 when = f'{iso(due)},\n    "target": {iso(target)}'
@@ -322,16 +382,57 @@ class DueView:
             aim = aims[k]
             if -near < aim - now_us < near or -near < aim - edge < near or -near < due_of[k] - now_us < near:
                 state = state_near(k, x)
-            return f'  {{\n    "case_id": {case_id}{static[0]}{when}{state}{static[1]}{end}'
+            return f'  {{\n    "case_id": {encode_basestring(ids[case_of[k]])}{static[0]}{when}{state}{static[1]}{end}'
+
+        befores = _Table(lambda number: statics[number][0] + '"')  # a static text's fields before the due time, and its quote
+        afters = _Table(lambda number: statics[number][1] + "\n  },\n")  # ... after the state, to the object's end and the comma
+        odd_items = {int(k) for k in odd} if odd else set()
+
+        def bulk(run: list[int], state: str) -> str:
+            """The objects of view items `run` as `item` makes them, each followed by ",\\n" but the
+            last: laid out over columns and joined, a call per distinct case, static text, hour and
+            day rather than per item."""
+            size, width = len(run), 12
+            dues, targets = list(map(due_of.__getitem__, run)), list(map(target_of.__getitem__, run))
+            none = list(compress(range(size), map(NO_TARGET.__eq__, targets)))
+            for i in none:
+                targets[i] = 0
+            kinds = list(map(static_of.__getitem__, run))
+            cells: list[str] = ['"' + state] * (width * size)
+            cells[0::width] = repeat('  {\n    "case_id": ', size)
+            cells[1::width] = map(encode_basestring, map(ids.__getitem__, map(case_of.__getitem__, run)))
+            cells[2::width] = map(befores.__getitem__, kinds)
+            cells[3::width], cells[4::width], cells[5::width] = clock.columns(dues)
+            cells[6::width] = repeat('",\n    "target": "', size)
+            cells[7::width], cells[8::width], cells[9::width] = clock.columns(targets)
+            cells[11::width] = map(afters.__getitem__, kinds)
+            for i in none:
+                cells[width * i + 6:width * i + 11] = ['",\n    "target": null', "", "", "", state]
+            # made whole by `item`: an item whose time is kept as its local time, and one near `now`
+            # or the due-soon edge (its state decided again)
+            again = set(compress(range(size), map(odd_items.__contains__, run))) if odd_items else set()
+            if near:  # (the due times only grow along a run)
+                again.update(range(bisect_right(dues, now_us - near), bisect_left(dues, now_us + near)))
+                aims_run = list(map(aims.__getitem__, run))
+                for lo, hi in ((now_us - near, now_us + near), (edge - near, edge + near)):
+                    again.update(compress(range(size), map(and_, map(lo.__lt__, aims_run), map(hi.__gt__, aims_run))))
+            for i in again:
+                cells[width * i:width * (i + 1)] = [item(run[i], state) + ",\n"] + [""] * (width - 1)
+            last = len(cells) - 1 if cells[-1] else len(cells) - width  # the last item's last cell: no ",\n" after it
+            cells[last] = cells[last][:-2]
+            return "".join(cells)
 
         for state, bucket in enumerate(self.buckets):
             state_field = f',\n    "state": "{STATES[state]}"'
-            for x in bucket:
-                if x.__class__ is tuple:  # computed now: its own object
-                    yield "  " + json.dumps(x[1].to_json(self.now, self.soon), indent=2, ensure_ascii=False,
+            for run in (self._runs(bucket) if self.special[state] else [bucket]):
+                if run.__class__ is list:
+                    for start in range(0, len(run), JSON_PIECE):
+                        yield bulk(run[start:start + JSON_PIECE], state_field)
+                elif run.__class__ is tuple:  # computed now: its own object
+                    yield "  " + json.dumps(run[1].to_json(self.now, self.soon), indent=2, ensure_ascii=False,
                                             default=str).replace("\n", "\n  ")
                 else:
-                    yield item(x, state_field)
+                    yield item(run, state_field)
 
     @staticmethod
     def _runs(bucket: list) -> Iterator[Any]:
