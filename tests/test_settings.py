@@ -4,9 +4,12 @@ signed commit after it is checked; nothing changes otherwise (a commit made by h
 reported by `cpcm verify` as unsigned)."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from conftest import commit_count, git_status, last_commit, register
+from conftest import commit_count, git_status, last_commit, register, registration
 
 pytestmark = pytest.mark.e2e
 
@@ -68,7 +71,7 @@ def test_form_set__a_supervisor_puts_a_checked_form_in_place(cli, cli_as, repo, 
     bad = tmp_path / "bad.yaml"
     bad.write_text("fields:\n  - key: age\n    type: colour\n")
     wrong = sup("form", "set", str(bad), "--kind", "registration-home")
-    assert wrong.code == 4 and "registration-home.yaml: fields[0]" in wrong.stderr
+    assert wrong.code == 4 and "fields[1].type: is not one of" in wrong.stderr  # counted in the file, from 1
     bad.write_text("extends: nosuchform\n")
     assert sup("form", "set", str(bad), "--kind", "registration-home").code == 4
     assert sup("form", "set", str(new), "--kind", "Not A Name").code == 2
@@ -85,3 +88,67 @@ def test_form_set__a_supervisor_puts_a_checked_form_in_place(cli, cli_as, repo, 
     (repo / ".cpcm" / "forms" / "registration-home.yaml").write_text(FORM + "    required: false\n")  # edited by hand
     assert sup("form", "set", str(repo / ".cpcm" / "forms" / "registration-home.yaml")).code == 0
     assert commit_count(repo) == commits + 2 and git_status(repo) == []
+
+
+@pytest.mark.parametrize("text, kind, named", [
+    ("", "registration", "fields: holds no field"),  # an empty file
+    ("hello: world\n", "followup", "hello: is not a key of a form definition"),
+    ("extends: registration\ncolour: blue\nfields:\n  - key: school\n    type: text\n    labl: {en: School}\n",
+     "registration", "fields[1].labl: is not a key of a field; did you mean 'label'?"),
+    ("extends: registration\ninsert_after: nosuchfield\nfields:\n  - key: school\n    type: text\n",
+     "registration", "insert_after: is not a field of the form it extends"),
+    ("extends: registration\nfields:\n  - key: risk\n    type: text\n", "registration", "risk: is optional"),
+    ("extends: registration\nfields:\n  - key: risk\n    type: text\n    required: true\n", "registration", "risk: is of type text"),
+    ("extends: registration\nfields:\n  - key: risk\n    type: choice\n    choices: [high, low]\n    required: true\n",
+     "registration", "risk: lacks immediate, medium"),
+    ("form: registration-home\nextends: registration\n", "bogus-kind", "form: names another form than the one it is set as"),
+    ("extends: registrashun\nfields:\n  - key: x\n    type: text\n", "registration", "extends: names no form here"),
+])
+def test_form_set__a_form_the_commands_could_not_use_is_refused(cli, cli_as, repo, tmp_path, text, kind, named):
+    """Nothing is put in place that no reader reads, or that leaves out what the commands read:
+    an empty form would have refused every registration of the agency."""
+    sup = cli_as("sup")
+    bad = tmp_path / "form.yaml"
+    bad.write_text(text)
+    commits = commit_count(repo)
+    refused = sup("form", "set", str(bad), "--kind", kind)
+    assert refused.code == 4 and named in refused.stderr, refused.stderr
+    assert commit_count(repo) == commits and not (repo / ".cpcm" / "forms").exists()
+    register(cli)  # registration works as before
+
+
+def test_form_set__every_problem_named_at_once_and_a_required_field_kept(cli_as, repo, tmp_path):
+    sup = cli_as("sup")
+    shipped = (Path(__file__).parent.parent / "cpcm" / "forms" / "registration.yaml").read_text()
+    without_risk = shipped.replace("  - key: risk\n", "  - key: risk_level\n")
+    assert without_risk != shipped
+    bad = tmp_path / "registration.yaml"
+    bad.write_text(without_risk + "colour: blue\n")
+    refused = sup("form", "set", str(bad))
+    assert refused.code == 4
+    assert "risk: is missing: cpcm's own registration form requires it" in refused.stderr
+    assert "colour: is not a key of a form definition" in refused.stderr
+
+
+def test_form_set__an_agency_form_extends_cpcms_own_of_its_name(cli, cli_as, repo, tmp_path):
+    """`extends: registration` in the agency's registration: cpcm's own registration with the
+    agency's fields laid over it, used by `register` and shown by `form blank`."""
+    sup = cli_as("sup")
+    ours = tmp_path / "registration.yaml"
+    ours.write_text("extends: registration\ninsert_after: location\nfields:\n"
+                    "  - key: school\n    type: text\n    label: {en: School}\n    required: true\n")
+    done = sup("form", "set", str(ours), "--json")
+    assert done.code == 0, done.stderr
+    blank = cli("form", "blank", "registration").stdout
+    assert "school:" in blank and "risk:" in blank
+    missing = cli("register", "--from-file", "-", "--json", input=json.dumps(registration()))
+    assert missing.code == 4 and "school" in missing.stderr
+    register(cli, school="Mji Primary")
+
+
+def test_every_shipped_form_passes_the_checks_of_form_set():
+    """What `form set` refuses, no shipped form holds: each, set as itself, is taken as it is."""
+    from cpcm.store import forms
+
+    for path in sorted(forms.HERE.glob("*.yaml")):
+        assert forms.check_text(path.stem, path.read_text()).fields, path.name

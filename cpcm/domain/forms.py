@@ -92,6 +92,88 @@ def parse_form(data: Mapping[str, Any], source: str = "form") -> Form:
     )
 
 
+# the keys a form definition is read by (docs/case-format.md): anything else is a typo, read by nothing
+DEFINITION_KEYS = ("form", "kind", "schema", "title", "source", "extends", "insert_after", "fields", "lists", "labels",
+                   "choice_labels", "rules", "codes", "paper", "scoring")
+FIELD_KEYS = ("key", "type", "label", "help", "required", "list", "choices", "min", "max", "not_future", "max_length",
+              "item", "min_items")
+REPEAT_KEYS = ("prefix", "over", "fields")
+
+
+def definition_problems(data: Mapping[str, Any], name: str) -> list[FieldError]:
+    """What a form definition typed by a person (`data`, as its file reads, before what it
+    `extends:` is laid under it) holds that no reader reads: unknown keys at the top, in a
+    field, a list entry's fields or a `repeat:`, every one at once; `name`: the form it is
+    set as, which a `form:` line must not contradict. Fields are counted from 1 as the file
+    has them."""
+    problems = _unknown_keys(data, DEFINITION_KEYS, "", "a form definition")
+    if "form" in data and data["form"] != name:
+        problems.append(FieldError("form", f"names another form than the one it is set as ({name}): "
+                                           "make them the same, or give the form's name with --kind"))
+    fields = data.get("fields")
+    if fields is not None and not isinstance(fields, list):
+        problems.append(FieldError("fields", "must be a list of fields (- key: ..., type: ...)"))
+    else:
+        problems += _field_problems(fields or [], "fields")
+    return problems
+
+
+def _field_problems(fields: list, where: str) -> list[FieldError]:
+    problems: list[FieldError] = []
+    for number, raw in enumerate(fields, start=1):
+        at = f"{where}[{number}]"
+        if not isinstance(raw, Mapping):
+            problems.append(FieldError(at, "must be a field (key: ..., type: ...)"))
+        elif "repeat" in raw:
+            repeat = raw["repeat"]
+            if not isinstance(repeat, Mapping):
+                problems.append(FieldError(f"{at}.repeat", "must hold prefix, over and fields"))
+                continue
+            problems += _unknown_keys(raw, ("repeat",), f"{at}.", "a repeat") + _unknown_keys(repeat, REPEAT_KEYS, f"{at}.repeat.", "a repeat")
+            problems += _field_problems(repeat.get("fields") or [], f"{at}.repeat.fields")
+        else:
+            problems += _unknown_keys(raw, FIELD_KEYS, f"{at}.", "a field")
+            if "key" not in raw or "type" not in raw:
+                problems.append(FieldError(at, "needs 'key' and 'type'"))
+            elif raw["type"] not in TYPES:
+                problems.append(FieldError(f"{at}.type", f"is not one of {', '.join(sorted(TYPES))}"))
+            if isinstance(raw.get("item"), list):
+                problems += _field_problems(raw["item"], f"{at}.item")
+    return problems
+
+
+def _unknown_keys(data: Mapping[str, Any], known: tuple[str, ...], prefix: str, what: str) -> list[FieldError]:
+    problems = []
+    for key in data:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(str(key), known, n=1)
+        named = isinstance(key, str) and FIELD_NAME.fullmatch(key)
+        problems.append(FieldError(prefix + (key if named else "…"), f"is not a key of {what}"
+                                   + (f"; did you mean '{close[0]}'?" if close else f" ({', '.join(known)})")))
+    return problems
+
+
+def kept_problems(form: Form, shipped: Form) -> list[FieldError]:
+    """The fields cpcm's own form `shipped` requires that `form` (an agency's in its place) does
+    not keep as they are: missing, optional, of another type, or without one of the choices
+    (the commands, the deadlines and the reports read them)."""
+    problems = []
+    for field in shipped.fields:
+        if not field.required:
+            continue
+        theirs = form.field(field.key)
+        why = ("is missing" if theirs is None else "is optional" if not theirs.required
+               else f"is of type {theirs.type}" if theirs.type != field.type
+               else "lacks " + ", ".join(c for c in field.choices if c not in theirs.choices) if not set(field.choices) <= set(theirs.choices)
+               else None)
+        if why:
+            problems.append(FieldError(field.key, f"{why}: cpcm's own {shipped.kind} form requires it, of type {field.type}"
+                                       + (f" ({', '.join(field.choices)})" if field.choices else "")
+                                       + ", and the commands read it; keep it so (add fields, labels and choices freely)"))
+    return problems
+
+
 def _expand(repeat: Mapping[str, Any], lists, labels, source: str) -> list[dict]:
     over = repeat.get("over")
     if over not in lists:

@@ -10,7 +10,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from cpcm.domain.forms import Form, parse_form
+from cpcm.domain.forms import Form, definition_problems, kept_problems, parse_form
 from cpcm.errors import Corrupt, NotFound, UsageError
 
 HERE = Path(__file__).parent.parent / "forms"  # the shipped definitions (package data)
@@ -60,8 +60,10 @@ def load(kind: str, root: Path | None = None) -> Form:
 
 def check_text(kind: str, text: str, root: Path | None = None) -> Form:
     """The form `text` (a definition typed by a person) would make as `.cpcm/forms/<kind>.yaml`, laid
-    over the form it `extends:` as `load` lays it; InvalidInput naming what is wrong (a typed
-    value is not repeated)."""
+    over the form it `extends:` as `load` lays it; InvalidInput naming everything wrong at once
+    (a typed value is not repeated): keys no reader reads, a `form:` that names another form, an
+    `insert_after` that is not a field, no field at all, and, in place of a form cpcm ships, a
+    field that form requires not kept as it is (`kept_problems`)."""
     from cpcm.errors import FieldError, InvalidInput
     from cpcm.store import codec
 
@@ -70,21 +72,42 @@ def check_text(kind: str, text: str, root: Path | None = None) -> Form:
         data = codec.load_input(text) or {}
     except codec.BadYaml as exc:
         raise InvalidInput([FieldError(name, str(exc))], f"form {name}") from None
+    if not isinstance(data, dict):
+        raise InvalidInput([FieldError(name, "must be a mapping (fields:, lists:, labels: ...)")], f"form {name}")
+    problems = definition_problems(data, kind)
+    form = None
     try:
-        if not isinstance(data, dict):
-            raise ValueError("must be a mapping (fields:, lists:, labels: ...)")
         base_name = data.get("extends")
         if base_name:
-            base = _definition(str(base_name), root, (kind,))  # not the file it replaces
+            base = _base(str(base_name), kind, root, (kind,))  # not the file it replaces
             if base is None:
-                raise ValueError(f"extends '{base_name}', which is not a form here" if NAME.fullmatch(str(base_name))
-                                 else "extends a name that is not a form's")
+                problems.append(FieldError("extends", f"names no form here (forms: {', '.join(available(root))})"))
+                raise InvalidInput(problems, f"form {name}")
+            after = data.get("insert_after")
+            if after is not None and after not in [f.get("key") for f in base.get("fields") or []]:
+                problems.append(FieldError("insert_after", f"is not a field of the form it extends ({base_name})"))
             data = _extend(base, data)
-        return parse_form(data, name)
-    except ValueError as exc:
-        reason = str(exc)
-        raise InvalidInput([FieldError(name, reason[len(name) + 2:] if reason.startswith(name + ": ") else reason)],
-                           f"form {name}") from None
+        form = parse_form(data, name)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        if not problems:  # else it is one of them, or shows once they are mended
+            reason = str(exc) if isinstance(exc, ValueError) else "is not laid out as a form definition (docs/case-format.md)"
+            problems.append(FieldError(name, reason[len(name) + 2:] if reason.startswith(name + ": ") else reason))
+    if form is not None:
+        if not form.fields:
+            problems.append(FieldError("fields", "holds no field: a form needs at least one (- key: ..., type: ...)"))
+        elif kind in _shipped():
+            problems += kept_problems(form, _parse(str(HERE / f"{kind}.yaml"), (HERE / f"{kind}.yaml").stat().st_mtime_ns))
+    if problems:
+        raise InvalidInput(problems, f"form {name}")
+    return form
+
+
+def _base(base_name: str, form_name: str, root: Path | None, seen: tuple[str, ...]) -> dict | None:
+    """The definition a form `extends:`: cpcm's own of that name when it extends its own name
+    (an agency's registration over cpcm's registration), else the one `load` would read."""
+    if base_name == form_name:
+        return _definition(base_name, None)
+    return _definition(base_name, root, seen)
 
 
 def scoring(form_name: str, root: Path | None = None) -> dict | None:
@@ -145,7 +168,7 @@ def _definition(form_name: str, root: Path | None, seen: tuple[str, ...] = ()) -
             base_name = data.get("extends")
             if not base_name:
                 return data
-            base = _definition(str(base_name), root, seen + (form_name,))
+            base = _base(str(base_name), form_name, root, seen + (form_name,))
             if base is None:
                 raise Corrupt(f"form definition {path.name}: extends '{base_name}', which is not a form here", str(path))
             return _extend(base, data)
