@@ -74,6 +74,22 @@ def test_invalid_policy_in_the_repository__every_command_that_needs_it_refuses(c
     result = cli("due")
     assert result.code == 4
     assert "rules.caseload.cap" in result.stderr
+    assert ".cpcm/policy.yaml" in result.stderr and "cpcm policy set" in result.stderr  # where, and how to mend it
+
+
+def test_policy_check__a_file_that_is_not_yaml_is_named_file_not_by_the_path_typed(cli, repo, tmp_path):
+    """A path may hold a child's name: the message says FILE, as `policy set` does; the repository's
+    own file, broken by hand, is named with the command that mends it."""
+    folder = tmp_path / "Zawadi Canary"
+    folder.mkdir()
+    bad = folder / "Zawadi-Canary.yaml"
+    bad.write_text("rules: [unclosed\n")
+    checked = cli("policy", "check", str(bad))
+    assert checked.code == 4 and "FILE" in checked.stderr and "Zawadi" not in checked.stderr + checked.stdout
+    (repo / ".cpcm" / "policy.yaml").write_text("rules: [unclosed\n")
+    for args in (("due",), ("policy", "check")):
+        broken = cli(*args)
+        assert broken.code == 4 and ".cpcm/policy.yaml" in broken.stderr and "cpcm policy set" in broken.stderr, broken.stderr
 
 
 def test_caseload__warns_near_the_cap_and_refuses_over_it_where_the_policy_says_so(cli, repo):

@@ -173,13 +173,17 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm policy check .cpcm/policy.yaml
         """
+        from cpcm.cli.common import read_input
         from cpcm.store import policies
         from cpcm.errors import NotFound
 
         ctx = open_ctx(repo, None, need_identity=False)
-        if file is not None and not file.is_file():
+        if file is None:
+            pol = policies.load(ctx.config.policy, ctx.root)
+        elif not file.is_file():
             raise NotFound("FILE: no such file")
-        pol = policies.load(ctx.config.policy, ctx.root, override_path=file)  # errors name the file checked
+        else:  # read as every typed file is (UTF-8, at most 1 MiB); errors name it FILE, not the path typed
+            pol = policies.with_override(ctx.config.policy, read_input(str(file), "FILE"), "FILE")
         changed = sorted(k for k, v in pol.origins.items() if not v.startswith("profile"))
         if json_out:
             print_json({"valid": True, "profile": pol.profile, "changed": changed, "notes": list(pol.notes)})

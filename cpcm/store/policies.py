@@ -15,13 +15,24 @@ HERE = Path(__file__).parent.parent / "policies"  # the shipped profiles (packag
 OVERRIDE = ".cpcm/policy.yaml"
 
 
-def _read(path: Path) -> Any:
+def _read(path: Path, name: str | None = None) -> Any:
+    """A policy file's parsed text; InvalidInput naming it `name` (default: the file's own name,
+    for a shipped profile) when it is not YAML."""
     from cpcm.store import codec, shipped
 
+    name = name or path.name
     try:
         return shipped.read(path)
     except codec.BadYaml as exc:
-        raise InvalidInput([_err(path.name, str(exc))], f"policy {path.name}") from None
+        raise InvalidInput([_err(name, str(exc))], f"policy {name}", hint=_hint(name)) from None
+
+
+def _hint(name: str) -> str:
+    """What to do when the policy file `name` is wrong."""
+    if name == OVERRIDE:
+        return (f"Correct {OVERRIDE} and commit it with 'cpcm policy set', or put a checked file in its place: "
+                "cpcm policy set FILE (a supervisor or manager). 'cpcm policy show' lists every rule and its value.")
+    return f"Correct {name}; 'cpcm policy show' lists every rule and its value."
 
 
 def _err(field: str, reason: str):
@@ -46,19 +57,19 @@ def chain(profile: str) -> list[tuple[str, dict]]:
     return (chain(parent) if parent else []) + [(profile, data)]
 
 
-def load(profile: str, root: Path | None = None, override_path: Path | None = None) -> Policy:
-    """The policy in force: the profile with the agency's overrides. InvalidInput (exit 4)
-    naming every bad key when the override is wrong."""
+def load(profile: str, root: Path | None = None) -> Policy:
+    """The policy in force: the profile with the agency's overrides (.cpcm/policy.yaml of `root`).
+    InvalidInput (exit 4) naming every bad key when the override is wrong."""
     override = None
-    path = override_path or (root / OVERRIDE if root is not None else None)
-    key = (profile, bool(override_path), memo.file_key(path) if path is not None else None)
+    path = root / OVERRIDE if root is not None else None
+    key = (profile, memo.file_key(path) if path is not None else None)
     known = memo.POLICIES.get(key)
     if known is not None:
         return known
     if path is not None and path.is_file():
-        override = _read(path) or {}
-    policy = _built(profile, override, "FILE" if override_path else OVERRIDE)  # the path typed is not repeated
-    if key == (profile, bool(override_path), memo.file_key(path) if path is not None else None):
+        override = _read(path, OVERRIDE) or {}
+    policy = _built(profile, override, OVERRIDE)
+    if key == (profile, memo.file_key(path) if path is not None else None):
         memo.POLICIES.put(key, policy)  # the same Policy again while its files stay as they are
     return policy
 
@@ -71,7 +82,7 @@ def with_override(profile: str, text: str, name: str = "FILE") -> Policy:
     try:
         override = codec.load_input(text) or {}
     except codec.BadYaml as exc:
-        raise InvalidInput([_err(name, str(exc))], f"policy {name}") from None
+        raise InvalidInput([_err(name, str(exc))], f"policy {name}", hint=_hint(name)) from None
     return _built(profile, override, name)
 
 
@@ -79,5 +90,5 @@ def _built(profile: str, override: Any, name: str) -> Policy:
     policy, errors = build(chain(profile), override, name)
     if errors:
         raise InvalidInput(errors, f"the policy ({profile} with {name})" if override else f"the policy profile {profile}",
-                           hint=f"Correct {name}; 'cpcm policy show' lists every rule and its value.")
+                           hint=_hint(name))
     return policy
