@@ -53,6 +53,16 @@ def test_override__changes_a_single_value_and_says_where(tmp_path):
     assert "changed by this agency" in policy.source("review")
 
 
+def test_policy_show__says_changed_on_the_value_changed_only(cli, repo):
+    """Of a rule with two values, the one the agency set reads "changed by this agency"; the other
+    keeps its source as it is (the rule's deadlines, which use both, say it was changed)."""
+    (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  review_after_reunification:\n    interval: 1mo\n")
+    rows = {r["key"]: r for r in cli("policy", "show", "--json").json()["rules"] if r["rule"] == "review_after_reunification"}
+    assert "changed by this agency" in rows["interval"]["source"] and rows["interval"]["set_in"] == ".cpcm/policy.yaml"
+    assert "changed by this agency" not in rows["period"]["source"] and rows["period"]["set_in"].startswith("profile")
+    assert "changed by this agency" in policies.load("inter-agency", repo).source("review_after_reunification")
+
+
 def test_policy_cli__show_lists_rules_with_sources_and_check_refuses_bad_files(cli, repo, tmp_path):
     shown = cli("policy", "show", "--json")
     assert shown.code == 0, shown.stderr

@@ -38,10 +38,12 @@ class Policy:
         value = self.rules["risk_response"]["limit"].get(risk)
         return parse_duration(value) if value is not None else None
 
-    def source(self, rule: str) -> str:
+    def source(self, rule: str, key: str | None = None) -> str:
+        """The rule's source, saying where the agency changed it: any of its keys, or the one
+        value `key` (a dotted key under the rule) when it is named."""
         block = self.rules.get(rule, {})
         text = str(block.get("source", ""))
-        if rule in self._changed_here:
+        if rule in self._changed_here if key is None else self.origins.get(f"{rule}.{key}", "").startswith(".cpcm"):
             text += " (changed by this agency in .cpcm/policy.yaml)"
         elif block.get("choice"):
             text += " (cpcm's choice where the guidance gives no number)"

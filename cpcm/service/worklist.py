@@ -117,7 +117,7 @@ def policy_rows(policy) -> list[dict]:
                 continue
             rows.append({"rule": rule, "key": key, "value": value,
                          "set_in": policy.origins.get(f"{rule}.{key}") or policy.origins.get(rule, ""),
-                         "source": policy.source(rule)})
+                         "source": policy.source(rule, key)})
     return rows
 
 
