@@ -72,7 +72,7 @@ def world(tmp_path_factory, repo_template):
                                   "birth_certificate": "BC-1234"},
                            immediate_needs=["food", "school uniform"], registration_place="Kisumu children's office",
                            notes="found at the market")
-        case_id = register(amina, **reg)
+        case_id = register(amina, "--at", "2026-11-19T09:00", **reg)  # a few days before the records written after it
         written = {"registration": reg}
 
         def write(kind, *args, data=None):
@@ -299,7 +299,7 @@ def test_update_and_correct__a_file_that_is_not_a_mapping_is_named_by_its_option
 
 # -- correct -----------------------------------------------------------------------------------------
 def test_correct__the_fold_uses_the_correction_log_keeps_the_original(cli, repo):
-    case_id = register(cli)
+    case_id = register(cli, "--at", "2026-11-01")  # registered before the visit below
     ok(cli("assess", case_id, "--type", "initial", "--from-file", "-", input=json.dumps(INITIAL)))
     ok(cli("followup", case_id, "--from-file", "-", "--at", "2026-11-02T10:00:00+03:00", input=json.dumps(FOLLOWUP)))
     original = ok(cli("show", case_id, "followup", "--json")).json()

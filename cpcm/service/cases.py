@@ -18,7 +18,7 @@ from cpcm.errors import CpcmError, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service.context import (Context, append, case_content, caseload_warnings, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
-from cpcm.service.context import case_covers, check_cover, end_expired_covers, note_clock
+from cpcm.service.context import at_errors, case_covers, check_at, check_cover, end_expired_covers, note_clock
 from cpcm.service import lookup
 from cpcm.service.results import Written
 from cpcm.service.worklist import due
@@ -92,6 +92,7 @@ def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = Non
         raise NotFound("--worker: no active worker by that id in the team", "See cpcm team list.")
     if case.worker == worker_id:
         raise Refused(f"{case_id} is already assigned to '{worker_id}'", rule="already-assigned")
+    check_at(ctx, case, at, "assign")
     transitions.advance(case.stage, "assignment", case_id)
     warnings = caseload_warnings(ctx, worker_id)
     record = new_record(ctx, "assignment", case_id, {"worker": worker_id, "previous": case.worker}, at,
@@ -128,8 +129,7 @@ def assign_cover(ctx: Context, case_id: str, worker_id: str, until: str, at: dat
     except CpcmError:
         raise InvalidInput([FieldError("until", "is not an ISO 8601 date or date-time (e.g. 2026-03-01)")], "cover") from None
     ends = cover_rules.ends(str(until).strip(), ctx.zone) if is_date_only(str(until)) else moment.astimezone(ctx.zone)
-    if at is not None and at > ctx.now:
-        raise InvalidInput([FieldError("at", "is in the future")], "cover")
+    check_at(ctx, case, at, "cover")
     errors = cover_rules.problems(ctx.team, case.worker, worker_id, ends, ctx.now)
     if errors:
         raise InvalidInput([FieldError(field, why) for field, why in errors], "cover")
@@ -688,8 +688,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     errors = []
     if not (reason or "").strip():
         errors.append(FieldError("reason", "is required: say what was wrong"))
-    if at is not None and at > ctx.now:
-        errors.append(FieldError("at", "is in the future"))
+    errors += at_errors(ctx, case, at)
     base = {k: v for k, v in original.body.items() if k not in _CORRECTION_KEYS}
     name = _form_name(ctx, original)
     if original.kind == "update":

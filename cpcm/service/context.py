@@ -248,10 +248,34 @@ def new_record(ctx: Context, kind: str, case_id: str, body: Mapping[str, Any], a
     )
 
 
+def at_errors(ctx: Context, case: Case | None, at: datetime | None) -> list[FieldError]:
+    """What is wrong with the time a record is dated at (`--at`) on `case`: in the future, or
+    before the case's cycle began (its registration, or its latest reopening), from which every
+    deadline counts: a record dated earlier would not count for them."""
+    if at is None:
+        return []
+    if at > ctx.now:
+        return [FieldError("at", "is in the future")]
+    start = case.cycle_start if case is not None else None
+    if start and at < datetime.fromisoformat(start):
+        from cpcm.domain.dates import local_text
+
+        began = "reopened" if case.events.get("reopen") else "registered"
+        return [FieldError("at", f"is before the case was {began} ({local_text(start, ctx.zone)}): "
+                                 "a record of it is dated then or later")]
+    return []
+
+
+def check_at(ctx: Context, case: Case | None, at: datetime | None, verb: str) -> None:
+    """`at_errors`, raised: nothing is written."""
+    errors = at_errors(ctx, case, at)
+    if errors:
+        raise InvalidInput(errors, verb)
+
+
 def append(ctx: Context, case: Case, verb: str, kind: str, body: Mapping[str, Any], at: datetime | None) -> Record:
     """Check the transition, then write one record to the case in one commit."""
-    if at is not None and at > ctx.now:
-        raise InvalidInput([FieldError("at", "is in the future")], verb)
+    check_at(ctx, case, at, verb)
     check_cover(ctx, case)
     with transaction(ctx, verb) as tx:  # `case` is of the state this write lands on (see transaction)
         transitions.advance(case.stage, transitions.command_of(kind, dict(body)), case.id)

@@ -36,7 +36,7 @@ def _mark_done(ctx: Context, case: Case, body: dict, done: Iterable[str], what: 
     for index, value in enumerate(done, start=1):
         action = plan_actions.parse_action(value)
         if action is None or action not in ids:
-            errors.append(FieldError(f"done[{index}]", f"is the ID of an action of the plan ({', '.join(ids) or 'no plan yet'})"))
+            errors.append(FieldError(f"done[{index}]", f"is not an action of the plan (its actions: {', '.join(ids) or 'none: no plan yet'})"))
         elif action not in wanted:
             wanted.append(action)
     if errors:
@@ -85,7 +85,25 @@ def _review_body(ctx: Context, case: Case, data: Mapping[str, Any], form: Form |
                                f"review of {case.id}")
         if body["next_review"] < ctx.now.date().isoformat():
             raise InvalidInput([FieldError("next_review", "is in the past")], f"review of {case.id}")
+    if body.get("progress"):
+        _check_progress(ctx, case, body["progress"])
     return body, warnings
+
+
+def _check_progress(ctx: Context, case: Case, progress: list) -> None:
+    """Each `progress` entry of a review is about a goal (G1) or an action (A1) of the case's
+    plan: InvalidInput naming every entry that is not."""
+    from cpcm.workflow import plan_actions
+
+    goals, actions = plan_actions.goal_ids(case.plan, ctx.policy), plan_actions.action_ids(case.plan, ctx.policy)
+    errors = []
+    for index, entry in enumerate(progress, start=1):
+        item = str(entry.get("item") or "").strip().upper()
+        if item not in goals and plan_actions.parse_action(item) not in actions:
+            errors.append(FieldError(f"progress[{index}].item", "is not a goal or action of the plan (its goals: "
+                                     f"{', '.join(goals) or 'none'}; its actions: {', '.join(actions) or 'none'})"))
+    if errors:
+        raise InvalidInput(errors, f"review of {case.id}")
 
 
 def _review_steps(case_id: str, body: Mapping[str, Any]) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from cpcm.domain.records import Record
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import (Context, append, case_content, form_for, load_case, load_cases, load_records, transaction,
                                   validate_form, writes)
-from cpcm.service.context import check_cover, end_expired_covers, keys_for, new_record, note_clock
+from cpcm.service.context import check_at, check_cover, end_expired_covers, keys_for, new_record, note_clock
 from cpcm.workflow import transitions
 from cpcm.service.results import Written
 from cpcm.store import directory, forms
@@ -52,7 +52,7 @@ def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | 
                     errors.append(FieldError(key, "goes with a caregiver's consent (--by caregiver)"))
                 entry.pop(key, None)
         try:
-            bodies.append(_consent_body(ctx, entry, what))
+            bodies.append(_consent_body(ctx, entry, what, at))
         except InvalidInput as exc:
             prefix = f"{giver}: " if len(givers) > 1 else ""
             errors += [FieldError(f"{prefix}{e.field}", e.reason) for e in exc.errors]
@@ -83,9 +83,14 @@ def _givers(value: Any) -> list[str]:
     return [value] if value is not None else [None]  # type: ignore[list-item]
 
 
-def _consent_body(ctx: Context, data: Mapping[str, Any], what: str) -> dict:
-    """One giver's consent record body: the form, the policy's purposes, the agency, the dates."""
+def _consent_body(ctx: Context, data: Mapping[str, Any], what: str, at: datetime | None = None) -> dict:
+    """One giver's consent record body: the form, the policy's purposes, the agency, the dates
+    (an end before the day it is recorded for, `at` or today, would be an ended consent)."""
     body = validate_form(ctx, form_for(ctx, "consent"), data, what)
+    day = (at or ctx.now).astimezone(ctx.zone).date().isoformat()
+    if body.get("until") and str(body["until"]) < day:
+        raise InvalidInput([FieldError("until", f"is before {day}, the day it is recorded for: give the last day it holds, "
+                                                "that day or later")], what)
     purposes = ctx.policy.get("consent", "purposes")
     if purposes and body["purpose"] not in purposes:
         raise InvalidInput([FieldError("purpose", f"is one of the policy's purposes: {', '.join(purposes)}")], what)
@@ -99,8 +104,7 @@ def _consent_body(ctx: Context, data: Mapping[str, Any], what: str) -> dict:
 def _append_together(ctx: Context, case, verb: str, kind: str, bodies: list[dict], at: datetime | None) -> list[Record]:
     """Several records of one kind on a case in one commit (`verb CASE ID ID ...`), each checked
     as `append` checks one."""
-    if at is not None and at > ctx.now:
-        raise InvalidInput([FieldError("at", "is in the future")], verb)
+    check_at(ctx, case, at, verb)
     check_cover(ctx, case)
     records: list[Record] = []
     with transaction(ctx, verb) as tx:
@@ -242,7 +246,7 @@ def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool =
         action = plan_actions.parse_action(action)
         ids = plan_actions.action_ids(case.plan, ctx.policy)
         if action not in ids:
-            raise InvalidInput([FieldError("action", f"is the ID of an action of the plan ({', '.join(ids) or 'no plan yet'})")],
+            raise InvalidInput([FieldError("action", f"is not an action of the plan (its actions: {', '.join(ids) or 'none: no plan yet'})")],
                                f"referral of {case_id}")
     consent_ok = check_consent(ctx, case_id, "referral", service_id, records)
     groups = referral_rules.fields_to_share(ctx.policy, service.get("sector", ""))

@@ -131,6 +131,7 @@ def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code:
     records = [r for r, _ in pairs]
     names = [record_name(r.id, r.kind) for r in records]
     case = fold(case_id, records)
+    context.check_at(ctx, case, at, f"transfer of {case_id}")
     transitions.advance(case.stage, "transfer", case_id)
     consent_ok = check_consent(ctx, case_id, "transfer", to, records)
     state, request = approval_state(case, records, to, approvals.required(ctx.policy, "transfer"))

@@ -312,6 +312,14 @@ def action_ids(plan: Mapping[str, Any] | None, policy: Policy) -> list[str]:
     return ids
 
 
+def goal_ids(plan: Mapping[str, Any] | None, policy: Policy) -> list[str]:
+    """The IDs of the goals of the latest plan version and of the one in force."""
+    found: list[str] = []
+    for version in (plan, in_force(plan, policy)):
+        found += [g["id"] for g in (version or {}).get("goals") or [] if isinstance(g, Mapping) and g.get("id") and g["id"] not in found]
+    return found
+
+
 def due_at(by: str, zone: tzinfo) -> datetime:
     """A date-only `by`: the end of that day in the zone of `now`."""
     return datetime.combine(date.fromisoformat(by[:10]), time(23, 59), tzinfo=zone)
