@@ -125,6 +125,20 @@ def test_review__chair_warning_absence_reason_and_the_next_review_date():
     assert item.due.date().isoformat() == "2026-12-20"
 
 
+def test_review__progress_is_on_goals_and_actions_of_the_plan():
+    """A progress entry about an item the plan does not have is refused, naming the entry and the
+    plan's goals and actions, as `--done` refuses an action the plan does not have."""
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = planned_in(mem)
+    with pytest.raises(InvalidInput) as wrong:
+        service.review(amina, case_id, dict(REVIEW, progress=[{"item": "G1", "status": "in_progress"},
+                                                             {"item": "Z9", "status": "done"}, {"item": "A9", "status": "done"}]))
+    assert fields(wrong.value) == {"progress[2].item", "progress[3].item"}
+    assert "is not a goal or action of the plan (its goals: G1" in str(wrong.value)
+    service.review(amina, case_id, dict(REVIEW, progress=[{"item": "g1", "status": "in_progress"}, {"item": "A1", "status": "done"}]))
+
+
 def test_review_batch__fifty_cases_in_one_commit_a_dry_run_in_none():
     mem = MemoryRepo()
     amina = mem.as_("amina")
