@@ -330,3 +330,14 @@ def test_init__refuses_a_folder_that_is_not_empty(tmp_env, team):
     result = sup("init", "--agency", "TEST", "--name", "Test", "--worker", "sup")
     assert result.code == 4
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+
+
+def test_a_usage_error_with_json_prints_the_error_as_json_too(cli):
+    """A script that asked for --json reads what went wrong on stdout, whatever went wrong: an
+    option cpcm does not have, a value of the wrong kind (the value typed is not repeated)."""
+    for args in (("list", "--bogus", "--json"), ("due", "--within", "Zawadi", "--json")):
+        result = cli(*args)
+        assert result.code == 2
+        error = result.json()
+        assert error["error"] == "UsageError" and error["exit_code"] == 2 and "--help" in error["hint"]
+        assert "Zawadi" not in result.stdout + result.stderr

@@ -168,7 +168,7 @@ def _exit_code(exc: BaseException, debug: bool, args: list[str], saved: list[str
     (an interruption or a bug after a write: the write stands, and the message says so)."""
     import typer
 
-    from cpcm.cli.common import print_json, say
+    from cpcm.cli.common import say
     from cpcm.errors import CpcmError
 
     if debug:
@@ -180,11 +180,7 @@ def _exit_code(exc: BaseException, debug: bool, args: list[str], saved: list[str
         if exc.hint:
             say(f"  {exc.hint}")
         if "--json" in args:
-            try:
-                print_json(exc.to_json())
-                sys.stdout.flush()
-            except BrokenPipeError:  # the error's own code still tells a script what happened
-                _reader_gone()
+            _json_error(exc.to_json())
         return exc.exit_code
     after = _after(saved)
     if isinstance(exc, (typer.Abort, KeyboardInterrupt, EOFError)):
@@ -196,12 +192,26 @@ def _exit_code(exc: BaseException, debug: bool, args: list[str], saved: list[str
         print(exc.format_message(), file=sys.stderr)
         return 2
     if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click's usage errors (bundled or not)
-        say(_scrub(exc.format_message(), args), "red")
+        message = _scrub(exc.format_message(), args)
+        say(message, "red")
         command = getattr(getattr(exc, "ctx", None), "command_path", None) or _command_path(args)
         say(f"Try '{command} --help'.")
+        if "--json" in args:  # as a CpcmError's: a script reads what went wrong on stdout
+            _json_error({"error": "UsageError", "message": message, "exit_code": 2, "hint": f"Try '{command} --help'."})
         return 2
     say(f"internal error ({type(exc).__name__}){after}. Run again with --debug for the details.", "red")
     return 70
+
+
+def _json_error(data: dict) -> None:
+    """An error as JSON on stdout (`--json`), after its message on stderr."""
+    from cpcm.cli.common import print_json
+
+    try:
+        print_json(data)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the error's own code still tells a script what happened
+        _reader_gone()
 
 
 def _command_path(args: list[str]) -> str:
