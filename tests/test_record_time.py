@@ -24,8 +24,14 @@ def test_a_record_dated_before_the_registration_is_refused(cli, repo):
         refused = cli(*args)
         assert refused.code == 4, (args, refused.stderr)
         assert "at: is before the case was registered (2026-11-23 09:00 +03:00)" in refused.stderr
+    assert f"cpcm correct {case_id} registration --at WHEN" in refused.stderr  # what to do when the case began earlier
     assert commit_count(repo) == commits
     assert cli("note", case_id, "--text", "visited", "--at", "2026-11-23T09:00").code == 0
+    # the case began earlier: its registration's time corrected, the visit is taken
+    moved = cli("correct", case_id, "registration", "--at", "2026-11-19T10:00", "--reason", "registered late")
+    assert moved.code == 0, moved.stderr
+    assert cli("show", case_id, "--json").json()["registered_at"] == "2026-11-19T10:00:00+03:00"
+    assert cli("note", case_id, "--text", "visited", "--at", "2026-11-20").code == 0
 
 
 def test_a_case_registered_with_an_earlier_date_takes_records_from_then(cli, repo):

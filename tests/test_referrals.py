@@ -68,9 +68,10 @@ def test_refer__refused_without_consent_accepted_with_it_refused_after_one_off_u
 def test_refer__expired_consent_counts_as_none(mem):
     amina = mem.as_("amina")
     case_id = mem.register(amina)
-    consented(amina, case_id, until="2026-11-01")
+    consented(amina, case_id, until="2026-11-30")
+    later = mem.as_("amina", now="2026-12-02T09:00:00+03:00")  # the last day it held has passed
     with pytest.raises(Refused) as refused:
-        refer(amina, case_id)
+        refer(later, case_id)
     assert refused.value.rule == "consent-required" and "expired" in refused.value.message
 
 

@@ -119,9 +119,9 @@ def test_due__times_are_local_even_when_the_clock_is_given_in_utc(nairobi):
 
 def test_cpcm_now_and_at_without_a_zone_are_read_in_the_agencys_zone(nairobi):
     amina = nairobi("amina", CPCM_NOW="2026-11-23T09:00:00")
-    case_id = register(amina)
+    case_id = register(amina, "--at", "2026-11-22T08:00")
     shown = amina("show", case_id, "--json").json()
-    assert shown["registered_at"] == "2026-11-23T09:00:00+03:00"
+    assert shown["registered_at"] == "2026-11-22T08:00:00+03:00"
     noted = amina("note", case_id, "--text", "called", "--at", "2026-11-23T08:15", "--json")
     assert noted.code == 0, noted.stderr
     record = amina("show", case_id, noted.json()["record_id"], "--json").json()
@@ -152,7 +152,7 @@ def test_the_conference_report_gives_its_due_time_in_local_time(nairobi):
 
 def test_a_time_earlier_than_the_cases_latest_record_is_warned_and_written(nairobi):
     amina = nairobi("amina")
-    case_id = register(amina)
+    case_id = register(amina, "--at", "2026-11-19T09:00")
     root = nairobi.root
     before = commit_count(root)
     back = nairobi("amina", CPCM_NOW="2026-11-22T09:00:00+03:00")

@@ -688,7 +688,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     errors = []
     if not (reason or "").strip():
         errors.append(FieldError("reason", "is required: say what was wrong"))
-    errors += at_errors(ctx, case, at)
+    errors += at_errors(ctx, None if original.kind == "registration" else case, at)  # a registration's time may move earlier
     base = {k: v for k, v in original.body.items() if k not in _CORRECTION_KEYS}
     name = _form_name(ctx, original)
     if original.kind == "update":

@@ -260,9 +260,12 @@ def at_errors(ctx: Context, case: Case | None, at: datetime | None) -> list[Fiel
     if start and at < datetime.fromisoformat(start):
         from cpcm.domain.dates import local_text
 
-        began = "reopened" if case.events.get("reopen") else "registered"
-        return [FieldError("at", f"is before the case was {began} ({local_text(start, ctx.zone)}): "
-                                 "a record of it is dated then or later")]
+        if case.events.get("reopen"):
+            return [FieldError("at", f"is before the case was reopened ({local_text(start, ctx.zone)}): "
+                                     "a record of it is dated then or later")]
+        return [FieldError("at", f"is before the case was registered ({local_text(start, ctx.zone)}): a record of it is "
+                                 f"dated then or later (if the case began earlier, correct the registration's time first: "
+                                 f"cpcm correct {case.id} registration --at WHEN --reason ...)")]
     return []
 
 
