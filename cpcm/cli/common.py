@@ -427,7 +427,7 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
             data = fill(forms.load(form_name, ctx.root), data, ctx.now.date(), [w.id for w in ctx.team.active], ctx.config.language)
         except UnicodeDecodeError:
             raise UsageError("an answer typed is not valid UTF-8 text", text.UTF8_HINT) from None
-    text.check_data(data, "the input")
+    text.check_data(data, "the input", controls=True)
     return data
 
 

@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
                 data = _guided(ctx, data, name)
             except UnicodeDecodeError:
                 raise UsageError("an answer typed is not valid UTF-8 text", text.UTF8_HINT) from None
-            text.check_data(data, "the input")
+            text.check_data(data, "the input", controls=True)
         result = reintegration.readiness(ctx, case_id, data, parse_at(at), form=name)
         if not json_out:
             _print_score(result.extra["readiness"])

@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
             from cpcm.cli.prompts import fill
 
             data = fill(form, data, ctx.now.date(), [w.id for w in ctx.team.active], ctx.config.language)
-        check_data(data, "the input")
+        check_data(data, "the input", controls=True)
         result = service.register(ctx, data, parse_at(at))
         for message in result.warnings:
             warn(message)

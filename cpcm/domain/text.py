@@ -30,6 +30,10 @@ MAX_CELL_CHARS = 64 * KIB        # one CSV cell
 MAX_DAYS = 3660                  # how far ahead a --within can look (ten years)
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# control characters other than tab, line feed and carriage return: never typed on purpose, and
+# some (escape) make a terminal act when the text is shown (`cpcm show` of a record from a bundle)
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CONTROL_HINT = "Remove it (a stray key press, or text pasted from another program); nothing was written."
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_ -]{0,63}$")
 UTF8_HINT = "Save or type it as UTF-8 (most editors: 'Save with encoding', UTF-8); nothing was written."
 
@@ -43,10 +47,19 @@ def invalid_offset(text: str) -> int | None:
 
 
 def check(text: str, what: str) -> str:
-    """The text itself when it is valid UTF-8; UsageError naming `what` and the offset otherwise."""
+    """The text itself when it is valid UTF-8 without control characters (`_CONTROL`); UsageError
+    naming `what` and the offset otherwise."""
     offset = invalid_offset(text)
     if offset is not None:
         raise UsageError(f"{what} is not valid UTF-8 text (the byte at offset {offset} cannot be read)", UTF8_HINT)
+    return _no_control(text, what)
+
+
+def _no_control(text: str, what: str) -> str:
+    found = _CONTROL.search(text)
+    if found is not None:
+        offset = len(text[: found.start()].encode("utf-8"))
+        raise UsageError(f"{what} holds a control character (the byte at offset {offset}), which no record keeps", CONTROL_HINT)
     return text
 
 
@@ -60,7 +73,7 @@ def decode(data: bytes, what: str, limit: int = MAX_INPUT_BYTES) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UsageError(f"{what} is not valid UTF-8 text (the byte at offset {exc.start} cannot be read)", UTF8_HINT) from None
-    return text[1:] if text.startswith("\ufeff") else text
+    return _no_control(text[1:] if text.startswith("\ufeff") else text, what)
 
 
 def check_text(text: str, what: str, limit: int = MAX_INPUT_BYTES) -> str:
@@ -72,10 +85,12 @@ def check_text(text: str, what: str, limit: int = MAX_INPUT_BYTES) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def check_data(data: Any, what: str, path: str = "") -> None:
-    """Every string in a record's data (keys and values) is valid UTF-8; the error names the field."""
+def check_data(data: Any, what: str, path: str = "", controls: bool = False) -> None:
+    """Every string in a record's data (keys and values) is valid UTF-8, and with `controls` (data
+    a person typed: a YAML escape gives any character) holds no control character; the error
+    names the field."""
     if isinstance(data, str):
-        if _SURROGATE.search(data):
+        if _SURROGATE.search(data) or (controls and _CONTROL.search(data)):
             check(data, f"{what}: {path or 'a value'}")
     elif isinstance(data, Mapping):
         for key, value in data.items():
@@ -83,10 +98,10 @@ def check_data(data: Any, what: str, path: str = "") -> None:
             where = f"{path}.{shown(name)}" if path else shown(name)
             if _SURROGATE.search(name):
                 raise UsageError(f"{what}: a field name{f' in {path}' if path else ''} is not valid UTF-8 text", UTF8_HINT)
-            check_data(value, what, where)
+            check_data(value, what, where, controls)
     elif isinstance(data, (list, tuple)):
         for index, value in enumerate(data):
-            check_data(value, what, f"{path}[{index + 1}]")
+            check_data(value, what, f"{path}[{index + 1}]", controls)
 
 
 def shown(name: str) -> str:
