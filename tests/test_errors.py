@@ -344,13 +344,13 @@ def test_a_usage_error_with_json_prints_the_error_as_json_too(cli):
 
 
 def test_a_control_character_typed_anywhere_is_refused_and_nothing_written(cli, repo):
-    """Through an argument, standard input, or a YAML escape in a file ("\\e" is the escape
-    character): exit 2 naming where, never the text."""
+    """NUL, escape or CSI through an argument, standard input, or a YAML escape in a file: exit 2
+    naming where, never the text."""
     case_id = register(cli)
     before = head(repo)
     doc = json.dumps(registration()).replace('"Test Child"', '"Zawadi\\u001b[2J"')
     for args, given in ((("note", case_id, "--text", "Zawadi\x1b[2J"), None),
-                        (("note", case_id, "--text", "-"), "Zawadi\x07 called"),
+                        (("note", case_id, "--text", "-"), "Zawadi\x00 called"),
                         (("register", "--from-file", "-"), doc)):
         result = cli(*args, input=given)
         assert result.code == 2 and "control character" in result.stderr, (args, result.stderr)

@@ -137,6 +137,9 @@ def test_review__progress_is_on_goals_and_actions_of_the_plan():
     assert fields(wrong.value) == {"progress[2].item", "progress[3].item"}
     assert "is not a goal or action of the plan (its goals: G1" in str(wrong.value)
     service.review(amina, case_id, dict(REVIEW, progress=[{"item": "g1", "status": "in_progress"}, {"item": "A1", "status": "done"}]))
+    with pytest.raises(InvalidInput) as undone:
+        service.review(amina, case_id, dict(REVIEW), done=["A9"])
+    assert "done[1]: is not an action of the plan (its actions: A1" in str(undone.value)
 
 
 def test_review_batch__fifty_cases_in_one_commit_a_dry_run_in_none():

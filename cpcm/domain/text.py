@@ -30,10 +30,11 @@ MAX_CELL_CHARS = 64 * KIB        # one CSV cell
 MAX_DAYS = 3660                  # how far ahead a --within can look (ten years)
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# control characters other than tab, line feed and carriage return: never typed on purpose, and
-# some (escape) make a terminal act when the text is shown (`cpcm show` of a record from a bundle)
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-CONTROL_HINT = "Remove it (a stray key press, or text pasted from another program); nothing was written."
+# the control characters never kept: NUL (which cuts text short in other programs) and escape and
+# CSI, which begin the sequences that make a terminal act when the text is shown (`cpcm show` of a
+# record from a bundle); other pasted ones (a bell, Word's line break) are kept as given
+_CONTROL = re.compile("[\x00\x1b\x9b]")
+CONTROL_HINT = "Remove it (text pasted from another program, or a stray key press); nothing was written."
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_ -]{0,63}$")
 UTF8_HINT = "Save or type it as UTF-8 (most editors: 'Save with encoding', UTF-8); nothing was written."
 

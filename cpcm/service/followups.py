@@ -36,7 +36,7 @@ def _mark_done(ctx: Context, case: Case, body: dict, done: Iterable[str], what: 
     for index, value in enumerate(done, start=1):
         action = plan_actions.parse_action(value)
         if action is None or action not in ids:
-            errors.append(FieldError(f"done[{index}]", f"is not an action of the plan (its actions: {', '.join(ids) or 'none: no plan yet'})"))
+            errors.append(FieldError(f"done[{index}]", plan_actions.not_an_action(ids)))
         elif action not in wanted:
             wanted.append(action)
     if errors:

@@ -246,7 +246,7 @@ def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool =
         action = plan_actions.parse_action(action)
         ids = plan_actions.action_ids(case.plan, ctx.policy)
         if action not in ids:
-            raise InvalidInput([FieldError("action", f"is not an action of the plan (its actions: {', '.join(ids) or 'none: no plan yet'})")],
+            raise InvalidInput([FieldError("action", plan_actions.not_an_action(ids))],
                                f"referral of {case_id}")
     consent_ok = check_consent(ctx, case_id, "referral", service_id, records)
     groups = referral_rules.fields_to_share(ctx.policy, service.get("sector", ""))

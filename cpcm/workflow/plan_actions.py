@@ -312,6 +312,11 @@ def action_ids(plan: Mapping[str, Any] | None, policy: Policy) -> list[str]:
     return ids
 
 
+def not_an_action(ids: list[str]) -> str:
+    """Why an action ID typed (`--done`, `--action`) is refused, with the plan's actions."""
+    return f"is not an action of the plan (its actions: {', '.join(ids) or 'none: no plan yet'})"
+
+
 def goal_ids(plan: Mapping[str, Any] | None, policy: Policy) -> list[str]:
     """The IDs of the goals of the latest plan version and of the one in force."""
     found: list[str] = []
