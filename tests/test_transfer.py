@@ -413,6 +413,9 @@ def test_transfer__to_an_agency_code_outside_the_directory_with_an_override_and_
     bundle = tmp_env / "b.age"
     missing = amina("transfer", case_id, *args, "--out", str(bundle))
     assert missing.code == 2 and "--recipient" in missing.stderr  # not in the directory: its key must be given
+    inside = amina("transfer", case_id, *args, "--recipient", receiving.keys["wanjiru"][1], "--out", str(sending.root / "b.age"))
+    assert inside.code == 2 and "--out is inside the casefile repository" in inside.stderr  # git would not track it
+    assert not (sending.root / "b.age").exists()
     done = amina("transfer", case_id, *args, "--recipient", receiving.keys["wanjiru"][1], "--out", str(bundle), "--json")
     assert done.code == 0, done.stderr
     assert any("consent overridden" in w for w in done.json()["warnings"])

@@ -89,8 +89,15 @@ def bundle_recipients(ctx: context.Context, to: str, given: Iterable[str]) -> tu
     return list(dict.fromkeys(given)), warnings
 
 
-def _check_out(path: Path | None) -> None:
-    if path is not None and path.exists():
+def _check_out(ctx: context.Context, path: Path | None, option: str = "--out") -> None:
+    """A bundle goes to a new file outside the casefile repository: inside it, it would be a file
+    git does not track, which a commit made by hand would take in."""
+    if path is None:
+        return
+    if ctx.root is not None and path.expanduser().resolve().is_relative_to(Path(ctx.root).resolve()):
+        raise UsageError(f"{option} is inside the casefile repository: a bundle is written outside it",
+                         f"Give a place outside it ({option} ~/...).")
+    if option == "--out" and path.exists():
         raise UsageError("the bundle file already exists: a bundle is never overwritten; choose a new name")
 
 
@@ -232,7 +239,7 @@ def transfer(ctx: context.Context, case_id: str, to: str, reason: str, reason_co
     _no_details(ctx, details)
     checks = check_request(ctx.policy, to, reason, reason_code, checks)
     keys, warnings = bundle_recipients(ctx, to, recipients)
-    _check_out(out)
+    _check_out(ctx, out)
     planned = _plan(ctx, case_id, to, reason, reason_code, checks, keys, at, details)
     if planned.bundle is not None:
         if out is None:
@@ -259,6 +266,7 @@ def transfer_batch(ctx: context.Context, to: str, reason: str, reason_code: str,
                          "Give --recipient age1… (repeat for each), or add the key to its entry in the service directory.")
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError("--out-dir is not a folder")
+    _check_out(ctx, out_dir, "--out-dir")
     cases = context.load_cases(ctx)
     planned, refused = [], []
     for case_id in sorted(c.id for c in cases.values() if c.status == "open"):
