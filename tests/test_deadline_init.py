@@ -99,3 +99,17 @@ def test_done_fails_as_case_last_on_a_time_that_is_not_text():
             _done_before(case, "initial-assessment", policy, since)
         with pytest.raises(TypeError):
             deadlines._done(case, "initial-assessment", policy, since)
+
+
+def test_the_assessment_clocks_say_what_they_count_from():
+    """After a reopening the assessments are due from the reopening, and say so."""
+    from cpcm.store import policies
+
+    policy = policies.load("inter-agency")
+    now = datetime(2026, 6, 10, tzinfo=timezone.utc)
+    for events, since in (({}, "of registration"), ({"reopen": ("2026-06-01T08:00:00+00:00",)}, "of the reopening")):
+        case = Case("C-1", status="open", registered_at="2026-03-01T08:00:00+00:00", events=events)
+        found = {d.code: d for d in deadlines.deadlines(case, policy, now)}
+        for code in ("initial-assessment", "comprehensive-assessment"):
+            assert since in found[code].why, found[code].why
+        assert found["initial-assessment"].due > datetime.fromisoformat(case.cycle_start)

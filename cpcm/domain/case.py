@@ -73,14 +73,15 @@ class Case:
         return min(times) if times else None
 
     @property
+    def reopened(self) -> str | None:
+        """The latest reopening (as UTC, like every event), if the case was reopened."""
+        reopened = self.events.get("reopen")  # self.last("reopen"), without the call: the rules ask it again and again
+        return (max(reopened) or None) if reopened else None
+
+    @property
     def cycle_start(self) -> str | None:
         """The registration, or the latest reopening (as UTC, like every event): clocks run from here."""
-        reopened = self.events.get("reopen")  # self.last("reopen"), without the call: the rules ask it again and again
-        if reopened:
-            latest = max(reopened)
-            if latest:
-                return latest
-        return utc(self.registered_at) if self.registered_at else None
+        return self.reopened or (utc(self.registered_at) if self.registered_at else None)
 
     @property
     def name(self) -> str:

@@ -260,7 +260,7 @@ def at_errors(ctx: Context, case: Case | None, at: datetime | None) -> list[Fiel
     if start and at < datetime.fromisoformat(start):
         from cpcm.domain.dates import local_text
 
-        if case.events.get("reopen"):
+        if case.reopened:
             return [FieldError("at", f"is before the case was reopened ({local_text(start, ctx.zone)}): "
                                      "a record of it is dated then or later")]
         return [FieldError("at", f"is before the case was registered ({local_text(start, ctx.zone)}): a record of it is "

@@ -174,11 +174,17 @@ def _initial_assessment(case: Case, policy: Policy, now: datetime) -> list[Deadl
     start = case.cycle_start
     if case.status != "open" or not start or _done(case, "initial-assessment", policy, start):
         return []
-    begin = _t(start, zone_of(now))
-    limit, target, why, source = _parts(policy).text(("initial_assessment",), lambda: _assessment_texts(
-        policy, "initial_assessment", "initial assessment within {} of registration (target {})"))
+    begin, since = _t(start, zone_of(now)), _since(case)
+    limit, target, why, source = _parts(policy).text(("initial_assessment", since), lambda: _assessment_texts(
+        policy, "initial_assessment", "initial assessment within {} of " + since + " (target {})"))
     return [Deadline(case.id, "initial-assessment", "initial assessment", limit.after(begin), target.after(begin), case.worker,
                      "initial_assessment", why, source, case.risk)]
+
+
+def _since(case: Case) -> str:
+    """What the assessment clocks count from, in words: the registration, or the latest reopening
+    (`Case.cycle_start`)."""
+    return "the reopening" if case.reopened else "registration"
 
 
 def _assessment_texts(policy: Policy, rule: str, why: str) -> tuple[Duration, Duration, str, str]:
@@ -215,9 +221,9 @@ def _comprehensive_assessment(case: Case, policy: Policy, now: datetime) -> list
     start = case.cycle_start
     if case.status != "open" or not start or _done(case, "comprehensive-assessment", policy, start):
         return []
-    begin = _t(start, zone_of(now))
-    limit, target, why, source = _parts(policy).text(("comprehensive_assessment",), lambda: _assessment_texts(
-        policy, "comprehensive_assessment", "comprehensive assessment within {} of registration (target {}; no drift)"))
+    begin, since = _t(start, zone_of(now)), _since(case)
+    limit, target, why, source = _parts(policy).text(("comprehensive_assessment", since), lambda: _assessment_texts(
+        policy, "comprehensive_assessment", "comprehensive assessment within {} of " + since + " (target {}; no drift)"))
     return [Deadline(case.id, "comprehensive-assessment", "comprehensive assessment", limit.after(begin), target.after(begin),
                      case.worker, "comprehensive_assessment", why, source, case.risk)]
 
