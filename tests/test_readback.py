@@ -361,7 +361,7 @@ def test_correct__a_referral_update_still_finds_its_corrected_referral():
     assert [r.id for r in effective(records)] == ["01A", "01F", "01C", "01E"]
 
 
-def test_correct__refused_for_decisions_and_without_a_reason(cli):
+def test_correct__refused_for_decisions_and_without_a_reason(cli, cli_as):
     case_id = register(cli)
     assert cli("correct", case_id, "registration", "--set", "location=x").code == 4
     ok(cli("note", case_id, "--text", "first"))
@@ -370,3 +370,6 @@ def test_correct__refused_for_decisions_and_without_a_reason(cli):
     assert ok(cli("show", case_id, "note", "--json")).json()["fields"]["text"] == "second"
     result = cli("correct", case_id, "nonsense", "--reason", "r")
     assert result.code == 3 and "nonsense" not in result.stderr
+    ok(cli("assign", case_id, "--worker", "sup"))
+    decision = cli_as("sup")("correct", case_id, "assignment", "--set", "worker=amina", "--reason", "r")
+    assert decision.code == 4 and "an assignment record cannot be corrected" in decision.stderr, decision.stderr

@@ -152,3 +152,8 @@ def test_every_shipped_form_passes_the_checks_of_form_set():
 
     for path in sorted(forms.HERE.glob("*.yaml")):
         assert forms.check_text(path.stem, path.read_text()).fields, path.name
+
+
+def test_config_set__an_empty_agency_name_is_required(cli_as, repo):
+    refused = cli_as("sup")("config", "set", "agency.name", "  ")
+    assert refused.code == 4 and "agency.name: is required" in refused.stderr

@@ -679,7 +679,8 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         raise Refused(f"{original.id} was already corrected by {later}", f"Correct the correction: cpcm correct {case_id} {later} ...",
                       rule="already-corrected")
     if original.kind not in CORRECTABLE:
-        raise Refused(f"a {original.kind.replace('_', ' ')} record cannot be corrected with cpcm correct",
+        kind = original.kind.replace("_", " ")
+        raise Refused(f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind} record cannot be corrected with cpcm correct",
                       "Corrected here: " + ", ".join(CORRECTABLE) + ". A decision is changed by a new decision, a referral by "
                       "cpcm referral, an assignment by cpcm assign.", rule="correction-not-supported")
     case = fold(case_id, records)

@@ -99,7 +99,8 @@ def config_set(ctx: Context, key: str, value: str) -> dict:
         changed = replace(ctx.config, policy=value)
     else:
         if not value or not value.isprintable() or len(value) > 120:
-            raise InvalidInput([FieldError("agency.name", "must be one line of text, at most 120 characters")], "agency name")
+            raise InvalidInput([FieldError("agency.name", "is required: one line of text, at most 120 characters" if not value
+                                            else "must be one line of text, at most 120 characters")], "agency name")
         changed = replace(ctx.config, agency_name=value)
     before = {"timezone": ctx.config.timezone, "language": ctx.config.language, "policy": ctx.config.policy,
               "agency.name": ctx.config.agency_name}[key]
