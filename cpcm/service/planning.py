@@ -44,19 +44,22 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
     return Written(case_id, record.id, "assessment", next_steps=tuple(steps))
 
 
-def _numbered_body(case_id: str, case: Case, body: dict) -> dict:
-    """A validated plan body with an ID on every goal and action (plan_actions: given ones kept,
-    the same text keeps its ID, new ones take the next number); InvalidInput naming each bad
-    goal link or ID."""
+def _link_errors(body: Mapping[str, Any]) -> list[FieldError]:
+    """Each bad goal link or ID of a plan (`body`: as validated, or as typed when the form found
+    other problems: entries that are not mappings are the form's to name)."""
+    def entries(key: str) -> list[tuple[int, Mapping]]:
+        items = body.get(key)
+        return [(i, e) for i, e in enumerate(items, start=1) if isinstance(e, Mapping)] if isinstance(items, list) else []
+
     errors = []
     ids = []
-    for index, goal in enumerate(body["goals"], start=1):
+    for index, goal in entries("goals"):
         provisional = str(goal.get("id") or "").strip() or f"G{index}"
         if provisional in ids:
             errors.append(FieldError(f"goals[{index}].id", f"'{provisional}' is used twice"))
         ids.append(provisional)
     seen: set[str] = set()
-    for index, action in enumerate(body["actions"], start=1):
+    for index, action in entries("actions"):
         if action.get("goal") and action["goal"] not in ids:
             errors.append(FieldError(f"actions[{index}].goal", f"no goal with id '{action['goal']}' ({', '.join(ids)})"))
         given = str(action.get("id") or "").strip().upper()
@@ -66,8 +69,22 @@ def _numbered_body(case_id: str, case: Case, body: dict) -> dict:
             errors.append(FieldError(f"actions[{index}].id", "is used twice"))
         if given:
             seen.add(given)
+    return errors
+
+
+def _numbered_body(ctx: Context, case_id: str, case: Case, data: Mapping[str, Any]) -> dict:
+    """The plan body `data` makes, with an ID on every goal and action (plan_actions: given ones
+    kept, the same text keeps its ID, new ones take the next number); InvalidInput naming every
+    bad field, goal link and ID at once."""
+    what = f"plan for {case_id}"
+    try:
+        body = validate_form(ctx, form_for(ctx, "plan"), data, what)
+    except InvalidInput as exc:
+        named = {e.field for e in exc.errors}
+        raise InvalidInput(exc.errors + [e for e in _link_errors(data) if e.field not in named], what) from None
+    errors = _link_errors(body)
     if errors:
-        raise InvalidInput(errors, f"plan for {case_id}")
+        raise InvalidInput(errors, what)
     return plan_actions.with_ids(body, case.plan)
 
 
@@ -101,8 +118,7 @@ def _write_plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetim
         if current is None or current.id != based_on:
             raise Busy(f"another version of the plan of {case_id} was written while you edited it; nothing was written",
                        f"Start again from the current version: cpcm plan {case_id} --edit")
-    body = validate_form(ctx, form_for(ctx, "plan"), data, f"plan for {case_id}")
-    body = _numbered_body(case_id, case, body)
+    body = _numbered_body(ctx, case_id, case, data)
     if body.get("interim") is None and case.stage in ("registered", "initial_assessment", "reopened"):
         body["interim"] = True
     record = append(ctx, case, "plan", "plan", body, at)
