@@ -225,3 +225,11 @@ def test_policy_set__commits_a_file_put_in_place_by_hand_and_mends_a_broken_one(
     assert mended.code == 0, mended.stderr
     assert "every value is the profile's" in mended.stderr
     assert sup("due").code == 0 and git_status(repo) == []
+
+
+def test_override__every_problem_at_once_a_misspelt_rule_and_the_checks_across_rules():
+    """A key that is no rule does not hide a bad value, nor a value that does not fit another."""
+    found = errors_for({"rules": {"reviw": {"interval": "1mo"}, "caseload": {"warn_from": 30},
+                                  "initial_assessment": {"target": "72h"}, "case_plan": {"limit": "-1d"}}})
+    assert {field for field, _ in found} >= {"rules.reviw", "rules.caseload.warn_from", "rules.initial_assessment.target",
+                                             "rules.case_plan.limit"}, found

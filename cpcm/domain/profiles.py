@@ -181,10 +181,9 @@ def build(chain: list[tuple[str, Mapping[str, Any]]], override: Mapping[str, Any
             return None, errors
         rules = override.get("rules") if isinstance(override, Mapping) else None
         errors = check_values(rules, merged, "rules.") if isinstance(rules, Mapping) else []
-        unknown = check_override({"rules": merged}, override)
-        if unknown:  # the bad values named too, not only the keys that are no rule
-            return None, unknown + errors
-        merged = merge(merged, override.get("rules") or {}, override_name, origins, "")
+        errors = check_override({"rules": merged}, override) + errors  # keys that are no rule, with the bad values
+        if isinstance(rules, Mapping):  # laid over, whatever is wrong, so that the checks across rules see it too
+            merged = merge(merged, rules, override_name, origins, "")
     else:
         errors = check_values(merged, prefix="rules.")
     errors += check_consistency(merged)
