@@ -233,10 +233,11 @@ def test_service_import__good_file_and_three_bad_rows_nothing_written(cli, repo,
                    "ok-one,Fine Provider,health,care\n"
                    "Bad Id,Provider,health,care\n"
                    "nosector,Provider,,care\n"
-                   "wrong,Provider,astrology,care\n")
+                   "wrong,Provider,astrology,care\n"
+                   "Bad Too,Provider,astrology,care\n")
     result = cli("service", "import", str(bad))
     assert result.code == 4
-    for row, field in (("row 3", "id"), ("row 4", "sector"), ("row 5", "sector")):
+    for row, field in (("row 3", "id"), ("row 4", "sector"), ("row 5", "sector"), ("row 6", "id"), ("row 6", "sector")):
         assert f"{row}: {field}" in result.stderr
     assert commit_count(repo) == before + 1
     assert {s["id"] for s in cli("service", "list", "--json").json()} == {"clinic", "school"}

@@ -165,14 +165,21 @@ def check_consent(ctx: Context, case_id: str, purpose: str, agency: str | None =
 def service_add(ctx: Context, data: Mapping[str, Any]) -> dict:
     ctx.need_worker()
     services = directory.load(ctx.store)
-    entry = validate_form(ctx, form_for(ctx, "service"), data, "service")
-    errors = directory.check_entry(entry, services)
+    entry, errors = _service_entry(forms.load(form_for(ctx, "service"), ctx.root), data, ctx.now.date(), services)
     if errors:
         raise InvalidInput(errors, "service")
     with transaction(ctx, "service-add") as tx:
         tx.replace_file(SERVICES, directory.dump(services + [entry]))
         tx.commit(f"service add {entry['id']}")
     return entry
+
+
+def _service_entry(form, data: Mapping[str, Any], today, existing: list[dict]) -> tuple[dict, list[FieldError]]:
+    """A directory entry from `data` and every problem with it at once: the form's, then the
+    directory's own (`check_entry`) on the fields the form did not already name."""
+    entry, errors = validate(form, data, today)
+    named = {e.field for e in errors}
+    return entry, errors + [e for e in directory.check_entry(entry, existing) if e.field not in named]
 
 
 @writes
@@ -183,8 +190,7 @@ def service_import(ctx: Context, text: str, dry_run: bool = False) -> list[dict]
     form = forms.load(form_for(ctx, "service"), ctx.root)
     entries, errors = [], []
     for number, row in enumerate(directory.read_csv(text), start=2):  # row 1 is the header
-        entry, row_errors = validate(form, row, ctx.now.date())
-        row_errors += directory.check_entry(entry, services + entries) if not row_errors else []
+        entry, row_errors = _service_entry(form, row, ctx.now.date(), services + entries)
         errors += [FieldError(f"row {number}: {e.field}", e.reason) for e in row_errors]
         entries.append(entry)
     if errors:
