@@ -185,6 +185,9 @@ def test_coerce__choice():
     assert fm.coerce(CHOICE, "femal", TODAY) == (None, "is not one of: female, male, not_known; did you mean 'female'?")
     assert fm.coerce(CHOICE, "zz", TODAY) == (None, "is not one of: female, male, not_known")
     assert fm.coerce(CHOICE, ["female"], TODAY) == (None, "is not one of: female, male, not_known")
+    yes_no = field("choice", choices=("yes", "no", "unknown"))  # YAML's true and false, where the answer is yes or no
+    assert fm.coerce(yes_no, False, TODAY) == ("no", None) and fm.coerce(yes_no, True, TODAY) == ("yes", None)
+    assert fm.coerce(CHOICE, False, TODAY)[0] is None  # not a yes-or-no answer
 
 
 def test_coerce__choices():

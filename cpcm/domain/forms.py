@@ -309,6 +309,8 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = ()) -
 
 
 def _choice(field: Field, value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, bool) and {"yes", "no"} <= set(field.choices):  # `true`/`false` where the answer is yes or no
+        value = "yes" if value else "no"
     word = str(value).strip().lower().replace(" ", "_").replace("-", "_")
     if word in field.choices:
         return word, None
