@@ -25,6 +25,8 @@ def test_config_set__a_supervisor_changes_a_setting_in_one_signed_commit(cli, cl
         wrong = sup("config", "set", key, value)
         assert wrong.code == 4 and f"{field}:" in wrong.stderr, (key, wrong.stderr)
     assert sup("config", "set", "format", "2").code == 2
+    cased = sup("config", "set", "timezone", "africa/nairobi")
+    assert cased.code == 4 and "did you mean Africa/Nairobi?" in cased.stderr
     assert commit_count(repo) == commits
     done = sup("config", "set", "timezone", "Africa/Johannesburg", "--json")
     assert done.code == 0, done.stderr

@@ -84,8 +84,11 @@ def config_set(ctx: Context, key: str, value: str) -> dict:
         try:
             clock.check_zone_name(value, "timezone")
         except UsageError:
-            raise InvalidInput([FieldError("timezone", "is not a known IANA time zone name (e.g. Africa/Nairobi, UTC)")],
-                               "time zone") from None
+            from zoneinfo import available_timezones
+
+            same = [name for name in available_timezones() if name.lower() == value.lower()]  # typed in the wrong case
+            raise InvalidInput([FieldError("timezone", "is not a known IANA time zone name " + (
+                f"(did you mean {same[0]}?)" if same else "(e.g. Africa/Nairobi, UTC)"))], "time zone") from None
         changed = replace(ctx.config, timezone=value)
     elif key == "language":
         known = sorted(languages(ctx.root))
