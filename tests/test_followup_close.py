@@ -296,7 +296,7 @@ def test_cli__review_batch_csv_three_bad_rows_write_nothing_and_are_all_reported
     before = commits(repo)
     result = cli("review", "--batch", str(path))
     assert result.code == 4
-    for row in ("row 3", "row 4", "row 5"):
+    for row in ("row 4", "row 5", "row 6"):  # as a spreadsheet numbers them: the header is row 1
         assert row in result.stderr
-    assert "row 1" not in result.stderr and "row 2" not in result.stderr
+    assert "row 2" not in result.stderr and "row 3" not in result.stderr
     assert commits(repo) == before

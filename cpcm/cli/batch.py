@@ -13,7 +13,9 @@ def review_batch_command(batch: Path, dry_run: bool, repo: Path | None, identity
 
     ctx = open_ctx(repo, identity)
     rows = read_rows(batch)
-    result = with_progress(lambda tick: service.review_batch(ctx, rows, dry_run, tick), len(rows) * (1 if dry_run else 2), "reviews")
+    first = 2 if batch.suffix.lower() == ".csv" else 1  # a CSV file's header is its row 1
+    result = with_progress(lambda tick: service.review_batch(ctx, rows, dry_run, tick, first), len(rows) * (1 if dry_run else 2),
+                           "reviews")
     for message in result.warnings:
         warn(message)
     if json_out:

@@ -262,22 +262,24 @@ def _no_cycle_collection() -> Iterator[None]:
 
 @writes
 def review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool = False,
-                 progress: Callable[[int], None] | None = None) -> Written:
+                 progress: Callable[[int], None] | None = None, first: int = 1) -> Written:
     """Review many cases from one file: every row is checked first; one bad row and nothing is
     written; otherwise all reviews go in one commit. `progress(n)`: called as rows are checked
     (one tick a row) and, unless `dry_run`, as their reviews are written (one a review; the last
-    ones once the commit is made)."""
+    ones once the commit is made). `first`: the number messages give the first row (2 in a CSV
+    file, whose header is row 1, as a spreadsheet numbers it)."""
     ctx.need_worker()
     with _no_cycle_collection():
-        return _review_batch(ctx, rows, dry_run, progress)
+        return _review_batch(ctx, rows, dry_run, progress, first)
 
 
-def _review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, progress: Callable[[int], None] | None) -> Written:
+def _review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, progress: Callable[[int], None] | None,
+                  first: int = 1) -> Written:
     cache = record_table(ctx)
     errors: list[tuple[int, FieldError]] = []
     seen: set[str] = set()
     wanted: list[tuple[int, str, dict]] = []
-    for number, row in enumerate(rows, start=1):
+    for number, row in enumerate(rows, start=first):
         data = dict(row)
         raw_case = str(data.pop("case", "") or "").strip()
         case_id = normalise_case_id(raw_case) if raw_case else None
