@@ -450,3 +450,22 @@ def test_a_sync_says_what_arrived_when_no_record_did(laptops, tmp_path):
     assert sup("config", "set", "timezone", "Africa/Johannesburg").code == 0
     laptops.sync("sup")
     assert laptops.sync("amina")["settings_changes"] == ["config set timezone"]
+
+
+def test_a_copy_in_a_newer_casefile_format_is_not_merged_nor_worked_in(laptops):
+    """A later release that lays cases out otherwise marks the repository's format: this one
+    merges nothing from such a copy, and refuses to work in a repository that took it."""
+    laptops.laptop("amina")
+    newer = laptops.clones["amina"]
+    config = newer / ".cpcm" / "config.yaml"
+    config.write_text(config.read_text().replace("format: 1", "format: 2"))
+    signed_commit(newer, "sup", "config set format", ".cpcm/config.yaml", key=laptops.keys["sup"][0])
+    worked = laptops.cli("amina")("list")
+    assert worked.code == 4 and "casefile format 2" in worked.stderr and "Upgrade cpcm" in worked.stderr
+    subprocess.run(["git", "-C", str(newer), "push", "-q", "origin", "HEAD"], check=True, capture_output=True)
+    register(laptops.cli("sup"))  # something to merge on this side
+    before = tree_state(laptops.repo)
+    refused = laptops.cli("sup")("sync", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "format-too-new", refused.stderr
+    assert "the other copy is in casefile format 2" in refused.stderr
+    assert tree_state(laptops.repo) == before

@@ -240,6 +240,7 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
     if base is None:
         raise Refused("the other copy is a different casefile repository (no common history)",
                       "Sync only copies of one repository: clone it (git clone) to start a new copy.", rule="sync-unrelated")
+    _refuse_newer_format(git, theirs)
     _refuse_unverified(ctx, ours, theirs)
     progress("merging")
     _arrivals(git, ours, theirs, result)
@@ -275,6 +276,21 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
             raise
         result.notes.append("your key was replaced on another copy (cpcm key rotate): this sync is done; use your new "
                             "identity from now on")
+
+
+def _refuse_newer_format(git, theirs: str) -> None:
+    """The other copy's casefile format, from its configuration: nothing is merged from a newer
+    one (`config.check_format`). A configuration that cannot be read is left to the checks after."""
+    from cpcm.store import codec
+    from cpcm.store.config import check_format
+    from cpcm.store.layout import CONFIG
+
+    try:
+        data = codec.loads(git.run(["show", f"{theirs}:{CONFIG}"]))
+    except (GitError, codec.BadYaml):
+        return
+    if isinstance(data, dict):
+        check_format(data.get("format", 1), "the other copy")
 
 
 def _refuse_unverified(ctx: Context, ours: str, theirs: str) -> None:

@@ -84,6 +84,7 @@ def load_config(root: Path) -> Config:
         ) from None
     if not isinstance(data, dict) or not isinstance(data.get("agency"), dict):
         raise Corrupt(f"{CONFIG} has no 'agency' section", CONFIG)
+    check_format(data.get("format", 1), "this casefile repository")
     known = {"format", "agency", "policy", "language", "recovery_recipients", "timezone", "recovery_signing_keys"}
     return Config(
         agency_code=str(data["agency"].get("code", "")), agency_name=str(data["agency"].get("name", "")),
@@ -92,6 +93,23 @@ def load_config(root: Path) -> Config:
         extra={k: v for k, v in data.items() if k not in known}, timezone=str(data.get("timezone") or ""),
         recovery_signing_keys=tuple(str(k) for k in data.get("recovery_signing_keys") or ()),
     )
+
+
+def check_format(value: Any, what: str) -> None:
+    """Refused when `what` (a repository, or the other copy a sync would merge) is in a casefile
+    format newer than this cpcm knows (`layout.FORMAT_VERSION`): a later release that lays cases
+    out otherwise would be misread, and a merge by this one would mix the two."""
+    from cpcm.errors import Refused
+    from cpcm.store.layout import FORMAT_VERSION
+
+    try:
+        found = int(value)
+    except (TypeError, ValueError):
+        raise Corrupt(f"{CONFIG}: format is not a whole number", CONFIG) from None
+    if found > FORMAT_VERSION:
+        raise Refused(f"{what} is in casefile format {found}; this cpcm knows format {FORMAT_VERSION} and older",
+                      "Upgrade cpcm on this computer first (every copy of a team's repository needs the release that made "
+                      "it); nothing was read or written.", rule="format-too-new")
 
 
 def load_team(root: Path) -> Team:

@@ -86,6 +86,7 @@ MEANINGS = {
     "self-approval": "the person who asked cannot approve it, unless the policy allows self-approval",
     "withdraw-own-only": "only the author of a plan version waiting for a decision can withdraw it (`plan --withdraw`)",
     "config-set-needs-supervisor": "only a supervisor or manager changes the repository's settings (`cpcm config set`)",
+    "format-too-new": "the repository, or the other copy a sync would merge, is in a casefile format newer than this cpcm: upgrade cpcm first",
     "consent-override-needs-supervisor": "only a supervisor or manager can override consent",
     "consent-required": "no valid consent for this purpose and agency (referral, sharing or transfer)",
     "repair-needs-supervisor-or-worker": "only a supervisor or the case's worker repairs a record",
