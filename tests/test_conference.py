@@ -298,6 +298,11 @@ def test_cli__a_conference_one_commit_per_command_with_its_json_and_no_names_on_
     assert "amina" in (repo / "conferences" / conf / "recipients").read_text()
     assert cli("conference", "show", conf, "--json").json()["cases"][0]["case_id"] == case_id
     assert [c["conference_id"] for c in sup("conference", "list", "--json").json()] == [conf]
+    assert "\t2026-11-30\t" in sup("conference", "list").stdout  # a date alone, as it is
+    timed = new_conference(sup, "--date", "2026-12-01T09:30")
+    listed = sup("conference", "list").stdout  # a time, local with its offset
+    assert f"{timed}\tinternal\t2026-12-01 09:30 +03:00\t" in listed, listed
+    assert "date\t2026-12-01 09:30 +03:00" in sup("conference", "show", timed).stdout
     closer = cli_as("sup", CPCM_NOW=CLOSE_NOW)
     for institution, name, position in MEMBERS:
         attended = one_commit(repo, lambda: closer("conference", "attend", conf, "--institution", institution, "--name", name,

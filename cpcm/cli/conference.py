@@ -254,7 +254,9 @@ def register(app: typer.Typer) -> None:
             print_json(rows)
         else:
             print_table(["conference", "kind", "date", "chair", "status", "cases", "present"],
-                        [list(r.values()) for r in rows], title=f"{len(rows)} conference(s)")
+                        [[r["conference_id"], r["kind"], _when(r["date"], ctx.zone), r["chair"], r["status"], r["cases"],
+                          r["participants"]] for r in rows],
+                        title=f"{len(rows)} conference(s)")
         report_problems(ctx)
 
     @group.command("show")
@@ -278,7 +280,7 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(data)
             return
-        rows = [("conference", found.id), ("kind", found.kind), ("date", found.date), ("chair", found.chair)]
+        rows = [("conference", found.id), ("kind", found.kind), ("date", _when(found.date, ctx.zone)), ("chair", found.chair)]
         rows += [(label, f"{person['name']}, {person['title']}") for label, person in
                  (("external chair", found.external_chair), ("co-chair", found.co_chair)) if person]
         rows += [("venue", found.venue or ""), ("status", found.status)]
@@ -298,3 +300,11 @@ def _shown(value) -> str:
     if isinstance(value, dict):
         return ", ".join(str(v) for v in value.values())
     return str(value) if value else "none"
+
+
+def _when(value, zone) -> str:
+    """A meeting's date as people read it: a date alone as it is, a time local with its offset
+    (never UTC, or a time without its offset, presented as local)."""
+    from cpcm.domain.dates import is_date_only, local_text
+
+    return "" if not value else str(value) if is_date_only(value) else local_text(value, zone)
