@@ -233,3 +233,11 @@ def test_override__every_problem_at_once_a_misspelt_rule_and_the_checks_across_r
                                   "initial_assessment": {"target": "72h"}, "case_plan": {"limit": "-1d"}}})
     assert {field for field, _ in found} >= {"rules.reviw", "rules.caseload.warn_from", "rules.initial_assessment.target",
                                              "rules.case_plan.limit"}, found
+
+
+@pytest.mark.parametrize("override, field", [({"rules": {"caseload": 5}}, "rules.caseload"),
+                                             ({"rules": {"risk_response": {"limit": 3}}}, "rules.risk_response.limit"),
+                                             ({"rules": {"initial_assessment": {"target": 5}}}, "rules.initial_assessment.target")])
+def test_override__a_rule_that_is_not_a_mapping_is_named_once_the_checks_across_rules_skip_it(override, field):
+    found = errors_for(override)
+    assert {f for f, _ in found} == {field}, found

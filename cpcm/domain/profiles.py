@@ -107,24 +107,32 @@ def _is_duration(text: str) -> bool:
         return False
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """A rule's block as a mapping; {} for a value that is none (check_values names it)."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def check_consistency(rules: Mapping[str, Any]) -> list[FieldError]:
+    """The checks across values of the rules, on whatever parts of them are well formed (a
+    malformed part is named by check_values and skipped here)."""
     errors = []
-    levels = rules.get("risk_levels", {}).get("levels") or []
-    responses = rules.get("risk_response", {}).get("limit") or {}
+    levels = _mapping(rules.get("risk_levels")).get("levels") or []
+    levels = levels if isinstance(levels, list) else []
+    responses = _mapping(_mapping(rules.get("risk_response")).get("limit"))
     for level in levels:
         if level not in responses:
             errors.append(FieldError(f"rules.risk_response.limit.{level}", f"risk level '{level}' has no response time"))
     for level in responses:
         if level not in levels:
             errors.append(FieldError(f"rules.risk_response.limit.{level}", f"'{level}' is not a risk level ({', '.join(levels)})"))
-    caseload = rules.get("caseload", {})
+    caseload = _mapping(rules.get("caseload"))
     if isinstance(caseload.get("warn_from"), int) and isinstance(caseload.get("cap"), int) and caseload["warn_from"] > caseload["cap"]:
         errors.append(FieldError("rules.caseload.warn_from", "is above the cap"))
     for rule in ("initial_assessment", "comprehensive_assessment"):
-        block = rules.get(rule, {})
+        block = _mapping(rules.get(rule))
         try:
             target, limit = parse_duration(block["target"]), parse_duration(block["limit"])
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, TypeError, AttributeError):
             continue
         start = datetime(2000, 1, 1, tzinfo=timezone.utc)
         if target.after(start) > limit.after(start):
@@ -186,7 +194,8 @@ def build(chain: list[tuple[str, Mapping[str, Any]]], override: Mapping[str, Any
             merged = merge(merged, rules, override_name, origins, "")
     else:
         errors = check_values(merged, prefix="rules.")
-    errors += check_consistency(merged)
+    named = {e.field for e in errors}  # a check across rules says nothing more of a part already named
+    errors += [e for e in check_consistency(merged) if not any(e.field == n or e.field.startswith(n + ".") for n in named)]
     if errors:
         return None, errors
     return Policy(profile=profile, title=title, rules=merged, origins=origins, notes=tuple(notes)), []
