@@ -459,11 +459,12 @@ def check_output(root: Path | None, out: Path, option: str, force: bool, plainte
     for a plaintext file inside the casefile repository (the repository's root resolved too).
     Messages name `option`, never the path typed."""
     from cpcm.errors import Refused, UsageError
+    from cpcm.store.layout import inside
 
     path = out.expanduser().resolve()
     if path.is_dir():
         raise UsageError(f"{option} names a folder", f"Give a file name, e.g. {option} document.html.age")
-    if plaintext and root is not None and path.is_relative_to(Path(root).resolve()):
+    if plaintext and inside(root, path):
         raise Refused("a plaintext file is never written inside the casefile repository",
                       f"Write it somewhere else ({option} ~/FILE), or encrypt it.", rule="plaintext-in-repository")
     if (path.exists() or path.is_symlink()) and not force:

@@ -26,7 +26,7 @@ from cpcm.store import directory
 from cpcm.store import atomic
 from cpcm.store.bundle import (BUNDLE_SUFFIX, BundleError, build_bundle, build_receipt, open_bundle, read_receipt, rewrite_case,
                                summary_of)
-from cpcm.store.layout import CASES, RECIPIENTS, record_name
+from cpcm.store.layout import CASES, RECIPIENTS, inside, record_name
 from cpcm.workflow import approvals, transitions
 from cpcm.workflow.fold import fold
 from cpcm.workflow.transfers import approval_state, check_request, earlier_transfers
@@ -94,7 +94,7 @@ def _check_out(ctx: context.Context, path: Path | None, option: str = "--out") -
     git does not track, which a commit made by hand would take in."""
     if path is None:
         return
-    if ctx.root is not None and path.expanduser().resolve().is_relative_to(Path(ctx.root).resolve()):
+    if inside(ctx.root, path):
         raise UsageError(f"{option} is inside the casefile repository: a bundle is written outside it",
                          f"Give a place outside it ({option} ~/...).")
     if option == "--out" and path.exists():

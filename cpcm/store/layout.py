@@ -40,6 +40,12 @@ def case_dir(root: Path, case_id: str) -> Path:
     return root / CASES / case_id
 
 
+def inside(root: Path | None, path: Path) -> bool:
+    """Whether `path` (`~` expanded, symbolic links followed) lies in the casefile repository at
+    `root` (resolved too): where a file the user asks for is not written."""
+    return root is not None and Path(path).expanduser().resolve().is_relative_to(Path(root).resolve())
+
+
 def find_root(start: Path) -> Path | None:
     """The nearest folder at or above `start` that holds .cpcm/config.yaml."""
     start = start.resolve()
