@@ -102,11 +102,16 @@ def test_check_override():
     assert pr.check_override(base, {"rules": {"review": {"interval": "1mo", "source": "x", "note": "n"}}}) == []
     assert errors(pr.check_override(base, {"rules": {"reveiw": {"interval": "1mo"}, "caseload": {"capp": 3, "choice": 1}}})) == [
         ("rules.reveiw", "is not a rule of the profile; did you mean 'rules.review'?"),
-        ("rules.caseload.capp", "is not a rule of the profile; did you mean 'rules.caseload.cap'?"),
+        ("rules.caseload.capp", "is not a setting of rules.caseload; did you mean 'rules.caseload.cap'?"),
     ]
     assert errors(pr.check_override(base, {"rules": {"zzzzzz": 1}})) == [("rules.zzzzzz", "is not a rule of the profile")]
     assert errors(pr.check_override(base, [])) == [("(top)", "must be a mapping of rules")]
-    assert errors(pr.check_override(base, {"rules": {"review": 5}})) == [("rules.review", "must be a mapping of rules")]
+    assert errors(pr.check_override(base, {"rules": 5})) == [("rules", "must be a mapping of rules")]
+    assert errors(pr.check_override(base, {"rules": {"review": 5}})) == []  # a block that is no mapping: check_values says so
+    assert errors(pr.check_override(base, {"review": {"interval": "1mo"}, "rulez": {}})) == [
+        ("review", "is a rule: put it under 'rules:' (rules.review)"),
+        ("rulez", "is not a part of a policy file; did you mean 'rules'?"),
+    ]
     assert errors(pr.check_override(base, {"rules": {"caseload": {"cap": {"x": 1}}}})) == []
 
 
@@ -135,7 +140,7 @@ def test_check_values__each_type():
         ("rules.caseload.over_cap", "must be one of: warn, refuse"),
         ("rules.plan_approval.required", "must be true or false"),
         ("rules.consent.required_from", "must be a non-empty list of names"),
-        ("rules.title", "must be a mapping"),
+        ("rules.title", "must be a mapping (text)"),
     ]
     assert errors(pr.check_values({"caseload": {"cap": True}}, BASE)) == [("caseload.cap", "must be a whole number")]
     assert errors(pr.check_values({"plan_approval": {"required": 1}}, BASE)) == [("plan_approval.required", "must be true or false")]
@@ -278,7 +283,7 @@ def test_build__an_unknown_key_and_a_bad_value_are_named_together():
     """One `policy check` names every problem: a key that is no rule does not hide a bad value."""
     given = {"rules": {"caseload": {"cap": "fifteen", "nonsense": 1}, "reveiw": {}}}
     assert errors(pr.build(CHAIN, given)[1]) == [
-        ("rules.caseload.nonsense", "is not a rule of the profile"),
+        ("rules.caseload.nonsense", "is not a setting of rules.caseload"),
         ("rules.reveiw", "is not a rule of the profile; did you mean 'rules.review'?"),
         ("rules.caseload.cap", "must be a whole number")]
     assert pr.build(CHAIN, given)[0] is None

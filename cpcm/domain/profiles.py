@@ -54,10 +54,16 @@ def check_override(base: Mapping[str, Any], override: Any, prefix: str = "") -> 
         if key not in base:
             close = difflib.get_close_matches(str(key), [str(k) for k in base], n=1)
             hint = f"; did you mean '{prefix}{close[0]}'?" if close else ""
-            errors.append(FieldError(path, f"is not a rule of the profile{hint}"))
+            if not prefix:  # the top of the file: only `rules:` (and notes) belong there
+                rule = key in (base.get("rules") or {})
+                message = f"is a rule: put it under 'rules:' (rules.{key})" if rule else f"is not a part of a policy file{hint}"
+            else:
+                what = "a rule of the profile" if prefix.count(".") < 2 else f"a setting of {prefix.rstrip('.')}"
+                message = f"is not {what}{hint}"
+            errors.append(FieldError(path, message))
             continue
-        if isinstance(base[key], Mapping):
-            errors += check_override(base[key], value, path + ".")
+        if isinstance(base[key], Mapping) and (isinstance(value, Mapping) or not prefix):
+            errors += check_override(base[key], value, path + ".")  # a rule's block that is no mapping: check_values
     return errors
 
 
@@ -73,7 +79,8 @@ def check_values(rules: Mapping[str, Any], base: Mapping[str, Any] | None = None
         model = base.get(key, value)
         if isinstance(model, Mapping):
             if not isinstance(value, Mapping):
-                errors.append(FieldError(path, "must be a mapping"))
+                keys = ", ".join(str(k) for k in model if k not in META)
+                errors.append(FieldError(path, f"must be a mapping ({keys})"))
             else:
                 errors += check_values(value, model, path + ".")
         elif path.split(".", 1)[-1] in ENUMS or path in ENUMS:
