@@ -252,8 +252,8 @@ def test_validate__unknown_keys_with_and_without_a_hint():
     _, errs = fm.validate(FORM, doc, TODAY)
     assert errors(errs) == [
         ("child.nmae", "is not a field of the visit form; did you mean 'child.name'?"),
-        ("…", "is not a field of the visit form (cpcm form blank visit lists them)"),
-        ("…", "is not a field of the visit form (cpcm form blank visit lists them)"),
+        ("…", "2 keys are not fields of the visit form (not shown, as a key may hold personal details; "
+              "cpcm form blank visit lists the fields)"),
     ]
     # a group of fields is not unknown; a near miss that is no field name is not repeated
     assert fm.validate(FORM, dict(GOOD, child={**GOOD["child"], "Name!": "x"}), TODAY)[1][0].field == "…"
@@ -305,7 +305,8 @@ def test_validate__lists_of_entries():
     assert errors(errs) == [
         ("people[1].name", "is required (name)"),
         ("people[2]", "must be a mapping of fields (key: value)"),
-        ("people[3].…", "is not a field of the visit form (cpcm form blank visit lists them)"),
+        ("people[3].…", "is not a field of the visit form (not shown, as a key may hold personal details; "
+                        "cpcm form blank visit lists the fields)"),
     ]
     assert body["people"] == [{"rel": {"kind": "x"}}, {}, {"name": "C"}]
     assert errors(fm.validate(FORM, dict(GOOD, people="B"), TODAY)[1]) == [
@@ -321,7 +322,7 @@ def test_validate__at_least_some_entries():
     one = parse_form({"kind": "k", "fields": [{"key": "p", "type": "list", "min_items": 1, "item": [{"key": "n", "type": "text"}]}]})
     assert errors(fm.validate(one, {"p": ["x"]}, TODAY)[1]) == [("p[1]", "must be a mapping of fields (key: value)")]
     assert errors(fm.validate(one, {"p": [{"z": 1}]}, TODAY)[1]) == [
-        ("p[1].…", "is not a field of the k form (cpcm form blank k lists them)")]
+        ("p[1].…", "is not a field of the k form (not shown, as a key may hold personal details; cpcm form blank k lists the fields)")]
 
 
 def test_validate__workers_are_passed_on():

@@ -27,7 +27,7 @@ import re
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from cpcm.domain.records import flatten, set_path
 from cpcm.errors import FieldError
@@ -319,6 +319,21 @@ def _choice(field: Field, value: Any) -> tuple[Any, str | None]:
     return None, f"is not one of: {', '.join(field.choices)}{hint}"
 
 
+def _near(key: str, known: Sequence[str]) -> str | None:
+    """The field a key not on the form was most likely meant as: one spelt nearly the same, else
+    one whose last part it is or nearly is (`sex` for `child.sex`, `nmae` for `child.name`): the
+    form's first such field, in the form's order."""
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    if close:
+        return close[0]
+    last = key.rsplit(".", 1)[-1]
+    by_last = {}
+    for field in known:
+        by_last.setdefault(field.rsplit(".", 1)[-1], field)
+    close = difflib.get_close_matches(last, sorted(by_last), n=1, cutoff=0.8)
+    return by_last[close[0]] if close else None
+
+
 def is_empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
@@ -337,16 +352,22 @@ def _validate_fields(fields: tuple[Field, ...], rules, kind: str, data: Mapping[
     list_keys = {f.key for f in fields if f.type == "list"}
     flat = _flatten_until(data, list_keys)
     known = {f.key for f in fields}
+    unnamed = 0  # unknown keys near no field: not repeated (a key may be a name), counted in one line
     for key in flat:
         group = [k[len(key) + 1:] for k in sorted(known) if k.startswith(key + ".")] if key not in known else []
         if group and not is_empty(flat[key]):  # `child: Asha` where the form has child.name: a value for a group
             errors.append(FieldError(prefix + key, "is a group of fields, not one value: give its fields under it ("
                                      + ", ".join(group[:3]) + (", …" if len(group) > 3 else "") + ")"))
         elif key not in known and not group:
-            close = difflib.get_close_matches(key, sorted(known), n=1)
-            hint = f"; did you mean '{prefix}{close[0]}'?" if close else ""
-            errors.append(FieldError(prefix + (key if close and FIELD_NAME.fullmatch(key) else "…"),  # a typo of a field is named; other keys are not
-                                     f"is not a field of the {kind} form{hint or f' (cpcm form blank {kind} lists them)'}"))
+            close = _near(key, [f.key for f in fields])
+            if close and FIELD_NAME.fullmatch(key):  # a typo of a field, or a field's last part (`sex`), is named
+                errors.append(FieldError(prefix + key, f"is not a field of the {kind} form; did you mean '{prefix}{close}'?"))
+            else:
+                unnamed += 1
+    if unnamed:
+        what = "is not a field" if unnamed == 1 else f"{unnamed} keys are not fields"
+        errors.append(FieldError(prefix + "…", f"{what} of the {kind} form (not shown, as a key may hold personal "
+                                 f"details; cpcm form blank {kind} lists the fields)"))
     body: dict[str, Any] = {}
     for field in fields:
         value = flat.get(field.key)
