@@ -173,6 +173,15 @@ def test_register__unknown_key_suggests_the_field_meant(cli, repo):
     assert "child.nmae: is not a field of the registration form; did you mean 'child.name'?" in result.stderr
 
 
+def test_register__an_impossible_date_in_a_file_is_named_with_the_other_problems(cli, repo):
+    before = head(repo)
+    result = cli("register", "--from-file", "-",
+                 input="child:\n  name: x\n  sex: female\n  date_of_birth: 2015-02-31\nrisk: hihg\n")
+    assert result.code == 4, result.stderr
+    assert "child.date_of_birth: is not a date" in result.stderr and "risk: is not one of" in result.stderr
+    assert_nothing_written(repo, before)
+
+
 def test_register__every_problem_is_reported_at_once_as_json(cli, repo):
     result = cli("register", "--from-file", "-", "--json",
                  input=json.dumps(registration(risk="hihg", location="", lokation="x")))

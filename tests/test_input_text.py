@@ -122,7 +122,7 @@ def test_load_input_reads_plain_documents_as_loads_does():
 
 
 @pytest.mark.parametrize("document, expected", [
-    ("child:\n  date_of_birth: 2026-02-30\n", "line 2: child.date_of_birth is not a real date or date-time (YYYY-MM-DD); quote it"),
+    ("child:\n  date_of_birth: !!timestamp 2026-02-30\n", "line 2: child.date_of_birth is not a real date or date-time (YYYY-MM-DD)"),
     ("age: !!float Secret\n", "age is not a number"),
     ("age: !!int Secret\n", "age is not a whole number"),
     ("age: .nan\n", "age is not a finite number"),
@@ -143,6 +143,15 @@ def test_load_input_reads_plain_documents_as_loads_does():
 ])
 def test_load_input_refuses_with_the_line_and_field(document, expected):
     assert expected in refused(document)
+
+
+def test_an_impossible_date_typed_is_read_as_the_text_written_and_refused_where_cpcm_wrote_it():
+    """A person's impossible date reaches the form, which names it with the document's other
+    problems; a record or configuration (`loads`) with one is refused, naming the line."""
+    assert codec.load_input("child:\n  date_of_birth: 2026-02-30\nat: 2026-13-01 10:00\n") == {
+        "child": {"date_of_birth": "2026-02-30"}, "at": "2026-13-01 10:00"}
+    with pytest.raises(codec.BadYaml, match="line 3: child.date_of_birth is not a real date or date-time .*quote it"):
+        codec.loads("kind: x\nchild:\n  date_of_birth: 2026-02-30\n")
 
 
 def test_load_input_limits_alias_expansion_depth_and_size():

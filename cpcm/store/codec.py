@@ -89,7 +89,7 @@ def _load(data: bytes | str) -> tuple[Any, bool]:
             text = data if isinstance(data, str) else data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise BadYaml(f"not valid UTF-8 text (the byte at offset {exc.start} cannot be read)") from None
-        return load_input(text, max_chars=None), False
+        return load_input(text, max_chars=None, strict_dates=True), False
     if _SUBSET and len(raw) <= _SUBSET_LARGEST:
         found = _emit.read(raw)  # the text cpcm's own writer makes, read without ruamel
         if found is not None:
@@ -136,7 +136,7 @@ def _load_yaml(data: bytes | str) -> Any:
         # the limited reader names the line and the field, never the value
         try:
             text = data if isinstance(data, str) else data.decode("utf-8")
-            load_input(text, max_chars=None)
+            load_input(text, max_chars=None, strict_dates=True)
         except (BadYaml, UnicodeDecodeError) as exc:
             raise BadYaml(str(exc)) from None
         raise BadYaml("a value cannot be read as what its YAML says it is") from None
@@ -307,13 +307,16 @@ def _plain_json(text: str) -> Any:
     return data
 
 
-def load_input(text: str, max_chars: int | None = MAX_CHARS) -> Any:
+def load_input(text: str, max_chars: int | None = MAX_CHARS, strict_dates: bool = False) -> Any:
     """YAML typed by a person, read with limits; BadYaml (naming the line and field, never a
     value) for anything else.
 
     Accepted: one document of plain mappings, lists and scalars: text, whole numbers, finite
-    numbers, true/false, null, dates and date-times. Refused: tags such as !!binary, !!set or
-    !!python/..., an impossible date (2026-02-30), .nan and .inf, a mapping key that is not a
+    numbers, true/false, null, dates and date-times. A value written as a date that is no date
+    (2026-02-30, unquoted) is read as the text written, so that a form's date field names it
+    together with every other problem of the document; with `strict_dates` (a document cpcm
+    wrote) it is refused. Refused: tags such as !!binary, !!set or
+    !!python/..., an explicitly tagged impossible date, .nan and .inf, a mapping key that is not a
     name, a duplicate key, an alias to a structure that holds itself, nesting deeper than
     MAX_DEPTH, more than MAX_NODES values once aliases are expanded (the "billion laughs"), more
     than MAX_CHARS characters. Parsed event by event (no recursion), so nothing can exhaust
@@ -327,10 +330,10 @@ def load_input(text: str, max_chars: int | None = MAX_CHARS) -> Any:
         value = _plain_json(text)
         if value is not _NOT_JSON:
             return value
-    return _read_yaml(text)
+    return _read_yaml(text, strict_dates)
 
 
-def _read_yaml(text: str) -> Any:
+def _read_yaml(text: str, strict_dates: bool = False) -> Any:
     """`load_input`'s reader of YAML, event by event."""
     from ruamel.yaml import events as ev
     from ruamel.yaml.error import YAMLError
@@ -397,7 +400,9 @@ def _read_yaml(text: str) -> Any:
             value = _BAD
         if name == "float" and value is not _BAD and not math.isfinite(value):
             raise fail(event, f"{field(path)} is not a finite number (.nan and .inf are not accepted)")
-        if value is _BAD or (name == "timestamp" and not isinstance(value, date)):
+        if name == "timestamp" and event.tag is None and not strict_dates and not isinstance(value, date):
+            value = event.value  # looks like a date and is none (2026-02-31): text, which a form's date field names with the rest
+        elif value is _BAD or (name == "timestamp" and not isinstance(value, date)):
             quote = "; quote it if it is meant as text" if event.tag is None else ""
             raise fail(event, f"{field(path)} is not {_WHAT[name]}{quote}")
         if isinstance(value, str) and _has_surrogate(value):
