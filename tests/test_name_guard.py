@@ -72,3 +72,24 @@ def test_minutes__amani_as_a_word_is_accepted_the_caregivers_full_name_is_refuse
     doc["cases"][0]["discussion"] = "Nyumbani kuna amani sasa; the caregiver says the home is calm."
     conferences.minutes(at_meeting, conf, doc)
     assert mem.commits() == before + 1
+
+
+def test_nomination__a_presentation_naming_the_child_of_another_case_of_the_conference_is_refused():
+    """Members read every presentation, whether or not they may open the case it names."""
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    first = mem.register(amina, child={"name": "Zqxcanary Wbvmarker", "sex": "female", "date_of_birth": "2015-04-01",
+                                       "disability": "no"})
+    second = mem.register(amina)
+    sup = mem.as_("sup")
+    conf = conference_in(sup)
+    conferences.add_case(sup, conf, first, "especially_difficult")
+    before = mem.commits()
+    with pytest.raises(Refused) as refused:
+        conferences.add_case(sup, conf, second, "especially_difficult", presentation="Zqxcanary Wbvmarker is her sister.")
+    assert refused.value.rule == "conference-no-names" and f"a name registered for {first}" in refused.value.message
+    assert "Zqxcanary" not in refused.value.message + (refused.value.hint or "")
+    assert mem.commits() == before
+    conferences.add_case(sup, conf, second, "especially_difficult", presentation="Her sister is on another case.")
+    assert mem.commits() == before + 1
+

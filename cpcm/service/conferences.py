@@ -305,8 +305,8 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str, presentation: s
         raise Refused(f"{case_id} is already nominated for {conference_id}; nothing was written",
                       f"A case is nominated once (see cpcm conference show {conference_id}); its discussion goes in the minutes.",
                       rule="conference-case-nominated")
-    if presentation:
-        _refuse_names(ctx, {"presentation": presentation}, [case_id], f"the nomination of {case_id}")
+    if presentation:  # members read every presentation: none names a child or caregiver of any case of the conference
+        _refuse_names(ctx, {"presentation": presentation}, [*conference.case_ids, case_id], f"the nomination of {case_id}")
     warnings = []
     count = len(conference.cases) + 1
     too_many = rules.cases_warning(conference.kind, count, ctx.policy)
