@@ -142,6 +142,32 @@ def test_review__progress_is_on_goals_and_actions_of_the_plan():
     assert "done[1]: is not an action of the plan (its actions: A1" in str(undone.value)
 
 
+def test_review__every_problem_at_once_the_form_the_next_review_the_items_and_the_time():
+    from datetime import timedelta
+
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = planned_in(mem)
+    before = mem.commits()
+    doc = dict(REVIEW, next_review="2031-01-01",
+               progress=[{"item": "G1", "status": "in_progress"}, {"item": "A1", "status": "halfway"}, {"item": "G9", "status": "done"}])
+    with pytest.raises(InvalidInput) as wrong:
+        service.review(amina, case_id, doc, at=amina.now + timedelta(days=2))
+    assert fields(wrong.value) == {"progress[2].status", "progress[3].item", "next_review", "at"}, str(wrong.value)
+    assert mem.commits() == before
+
+
+def test_assess__a_bad_field_and_a_time_in_the_future_are_named_together():
+    from datetime import timedelta
+
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = planned_in(mem)
+    with pytest.raises(InvalidInput) as wrong:
+        service.assess(amina, case_id, "comprehensive", dict(COMPREHENSIVE, risk="extreme"), at=amina.now + timedelta(days=1))
+    assert fields(wrong.value) == {"risk", "at"}, str(wrong.value)
+
+
 def test_review_batch__fifty_cases_in_one_commit_a_dry_run_in_none():
     mem = MemoryRepo()
     amina = mem.as_("amina")

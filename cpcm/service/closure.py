@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from cpcm.domain.dates import parse_datetime
 from cpcm.errors import FieldError, InvalidInput, Refused
 from cpcm.service import reintegration as readiness_mod
-from cpcm.service.context import Context, append, form_for, load_case, load_records, validate_form, writes
+from cpcm.service.context import Context, append, at_errors, form_for, load_case, load_records, validate_form, writes
 from cpcm.service.results import Written
 from cpcm.workflow import approvals, deadlines
 from cpcm.workflow import readiness as readiness_rules
@@ -21,7 +21,7 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
     (not its own worker) approves, or at once where the policy needs no approval."""
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
-    body = validate_form(ctx, form_for(ctx, "closure"), data, f"closure of {case_id}")
+    body = validate_form(ctx, form_for(ctx, "closure"), data, f"closure of {case_id}", also=at_errors(ctx, case, at))
     reason = body["reason"]
     needed = list(ctx.policy.get("closure_reasons", reason) or [])
     given = list(body.get("checklist") or [])

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 from cpcm import clock
 from cpcm.crypto import identity as identity_mod
@@ -548,13 +548,20 @@ def form_for(ctx: Context, kind: str) -> str:
     return str(ctx.policy.get("forms", kind) or ASSESSMENT_FORMS.get(kind) or kind)
 
 
-def validate_form(ctx: Context, form_name: str | Form, data: Mapping[str, Any], what: str) -> dict:
+def form_problems(ctx: Context, form_name: str | Form, data: Mapping[str, Any]) -> tuple[dict, list[FieldError]]:
     """The record body `data` makes under the form (by name, or loaded once by a caller that
-    validates many rows), or InvalidInput naming every bad field."""
+    validates many rows) and every problem of it: the caller adds its own checks and raises."""
     form = forms.load(form_name, ctx.root) if isinstance(form_name, str) else form_name
-    body, errors = validate(form, data, ctx.now.date(), [w.id for w in ctx.team.active])
-    if errors:
-        raise InvalidInput(errors, what)
+    return validate(form, data, ctx.now.date(), [w.id for w in ctx.team.active])
+
+
+def validate_form(ctx: Context, form_name: str | Form, data: Mapping[str, Any], what: str,
+                  also: Sequence[FieldError] = ()) -> dict:
+    """The record body `data` makes under the form, or InvalidInput naming every bad field,
+    together with `also` (what the caller found wrong beside the form, such as `at_errors`)."""
+    body, errors = form_problems(ctx, form_name, data)
+    if errors or also:
+        raise InvalidInput([*errors, *also], what)
     return body
 
 

@@ -12,8 +12,9 @@ from cpcm.domain.ids import normalise_case_id
 from cpcm.domain.team import RECOVERY_READER
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service import reintegration
-from cpcm.service.context import (Context, append, case_covers, end_expired_covers, form_for, keys_for, load_case, load_records,
-                                  new_record, read_case, record_table, transaction, validate_form, writes)
+from cpcm.service.context import (Context, append, at_errors, case_covers, end_expired_covers, form_for, form_problems, keys_for,
+                                  load_case, load_records, new_record, read_case, record_table, transaction, validate_form,
+                                  writes)
 from cpcm.store import forms
 from cpcm.store.layout import CASES, RECIPIENTS, covers_from
 from cpcm.service.results import Written
@@ -49,7 +50,7 @@ def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
     """Record a follow-up or monitoring contact (a post-closure visit on a closed case); `done`:
     the IDs of plan actions found done (--done A3)."""
     case = load_case(ctx, case_id)
-    body = validate_form(ctx, form_for(ctx, "followup"), data, f"follow-up of {case_id}")
+    body = validate_form(ctx, form_for(ctx, "followup"), data, f"follow-up of {case_id}", also=at_errors(ctx, case, at))
     _mark_done(ctx, case, body, done, f"follow-up of {case_id}")
     if body.get("risk") and case.risk and body["risk"] != case.risk and not body.get("risk_reason"):
         raise InvalidInput([FieldError("risk_reason", f"is required when the risk level changes (from {case.risk} to {body['risk']})")],
@@ -70,10 +71,13 @@ def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
     return Written(case_id, record.id, "followup", tuple(warnings), tuple(steps))
 
 
-def _review_body(ctx: Context, case: Case, data: Mapping[str, Any], form: Form | None = None) -> tuple[dict, list[str]]:
-    """A validated review and its warnings; InvalidInput naming every bad field. `form`: the
-    review form when the caller has it loaded (a batch loads it once)."""
-    body = validate_form(ctx, form or form_for(ctx, "review"), data, f"review of {case.id}")
+def _review_body(ctx: Context, case: Case, data: Mapping[str, Any], form: Form | None = None,
+                 at: datetime | None = None) -> tuple[dict, list[str]]:
+    """A validated review and its warnings; InvalidInput naming every bad field at once (the
+    form's, the next review's date, progress items that are not of the plan, the time `at`).
+    `form`: the review form when the caller has it loaded (a batch loads it once)."""
+    body, errors = form_problems(ctx, form or form_for(ctx, "review"), data)
+    errors += at_errors(ctx, case, at)
     warnings = []
     if body.get("chair") == case.worker:
         warnings.append(f"{case.id}: the chair is the case's own worker; the guidelines ask for a manager or someone not involved")
@@ -81,29 +85,29 @@ def _review_body(ctx: Context, case: Case, data: Mapping[str, Any], form: Form |
     latest = interval.after(ctx.now).date()
     if body.get("next_review"):
         if body["next_review"] > latest.isoformat():
-            raise InvalidInput([FieldError("next_review", f"is later than the policy allows ({interval.words()}: by {latest.isoformat()})")],
-                               f"review of {case.id}")
-        if body["next_review"] < ctx.now.date().isoformat():
-            raise InvalidInput([FieldError("next_review", "is in the past")], f"review of {case.id}")
-    if body.get("progress"):
-        _check_progress(ctx, case, body["progress"])
+            errors.append(FieldError("next_review", f"is later than the policy allows ({interval.words()}: by {latest.isoformat()})"))
+        elif body["next_review"] < ctx.now.date().isoformat():
+            errors.append(FieldError("next_review", "is in the past"))
+    errors += _progress_errors(ctx, case, body.get("progress") or [])
+    if errors:
+        raise InvalidInput(errors, f"review of {case.id}")
     return body, warnings
 
 
-def _check_progress(ctx: Context, case: Case, progress: list) -> None:
+def _progress_errors(ctx: Context, case: Case, progress: list) -> list[FieldError]:
     """Each `progress` entry of a review is about a goal (G1) or an action (A1) of the case's
-    plan: InvalidInput naming every entry that is not."""
+    plan: an error for every entry that is not (an entry the form found no item in is named
+    there already)."""
     from cpcm.workflow import plan_actions
 
     goals, actions = plan_actions.goal_ids(case.plan, ctx.policy), plan_actions.action_ids(case.plan, ctx.policy)
     errors = []
     for index, entry in enumerate(progress, start=1):
-        item = str(entry.get("item") or "").strip().upper()
-        if item not in goals and plan_actions.parse_action(item) not in actions:
+        item = str((entry or {}).get("item") or "").strip().upper()
+        if item and item not in goals and plan_actions.parse_action(item) not in actions:
             errors.append(FieldError(f"progress[{index}].item", "is not a goal or action of the plan (its goals: "
                                      f"{', '.join(goals) or 'none'}; its actions: {', '.join(actions) or 'none'})"))
-    if errors:
-        raise InvalidInput(errors, f"review of {case.id}")
+    return errors
 
 
 def _review_steps(case_id: str, body: Mapping[str, Any]) -> tuple[str, ...]:
@@ -121,7 +125,7 @@ def review(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | N
     actions found done (--done A3)."""
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
-    body, warnings = _review_body(ctx, case, data)
+    body, warnings = _review_body(ctx, case, data, at=at)
     _mark_done(ctx, case, body, done, f"review of {case_id}")
     steps = _review_steps(case_id, body)
     latest = reintegration.latest(ctx, records) if reintegration.recorded(records) else None

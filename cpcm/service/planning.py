@@ -6,8 +6,8 @@ from typing import Any, Iterable, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.errors import Busy, FieldError, InvalidInput, NotFound, Refused, UsageError
-from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, form_for, load_case, load_records, validate_form,
-                                  writes)
+from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, form_for, load_case, load_records,
+                                  validate_form, writes)
 from cpcm.service.results import Written
 from cpcm.workflow import approvals, plan_actions
 from cpcm.workflow.fold import effective, fold
@@ -20,7 +20,8 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
     if kind not in ASSESSMENT_FORMS:
         raise UsageError("--type is one of: initial, comprehensive, best-interests")
     case = load_case(ctx, case_id)
-    body = validate_form(ctx, form_for(ctx, kind), data, f"{kind.replace('_', '-')} assessment of {case_id}")
+    body = validate_form(ctx, form_for(ctx, kind), data, f"{kind.replace('_', '-')} assessment of {case_id}",
+                         also=at_errors(ctx, case, at))
     body = {"type": kind, **body}
     new_risk = body.get("risk")
     if new_risk and case.risk and new_risk != case.risk and not body.get("risk_reason"):
