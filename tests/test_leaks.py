@@ -157,6 +157,7 @@ BASE = {
     "remote add": ["remote", "add", "usb{n}", "{tmp}/remote-{n}.git"], "remote list": ["remote", "list"],
     "remote remove": ["remote", "remove", "nothere"], "sync": ["sync", "nothere"],
     "bundle create": ["bundle", "create", "{tmp}/sync-{n}.bundle"], "bundle apply": ["bundle", "apply", "{tmp}/missing.bundle"],
+    "bundle clone": ["bundle", "clone", "{tmp}/missing.bundle", "{tmp}/copy-{n}"],
     "merge-cases": ["merge-cases", "{case}", "{case}"],
     "key rotate": ["key", "rotate", "--worker", "nobody", "--recipient", "{newcomer}", "--reason", "lost"],
     "team recover": ["team", "recover", "nobody", "--recipient", "{newcomer}", "--recovery-identity", "{tmp}/missing.key"],

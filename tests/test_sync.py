@@ -211,6 +211,40 @@ def test_a_bundle_for_another_team_is_refused(laptops, tmp_env):
     assert refused.code != 0
 
 
+def test_bundle_clone__a_new_laptop_starts_its_copy_from_a_bundle_and_exchanges_bundles(laptops, tmp_env):
+    from conftest import make_identity
+
+    sup = laptops.cli("sup")
+    case_id = register(sup)
+    usb = tmp_env / "usb"
+    usb.mkdir()
+    assert sup("bundle", "create", str(usb / "office.bundle")).code == 0
+    copy = tmp_env / "amina-copy"
+    cloned = Cli({"CPCM_IDENTITY": str(laptops.keys["amina"][0]), "CPCM_NOW": NOW})(
+        "bundle", "clone", str(usb / "office.bundle"), str(copy), "--json")
+    assert cloned.code == 0, cloned.stderr
+    assert cloned.json() == {"commit": head(laptops.repo), "cases": 1, "worker": "amina"}
+    assert git_status(copy) == [] and str(copy) not in cloned.stdout
+    laptops.clones["amina"] = copy
+    amina = laptops.cli("amina")
+    assert amina("verify").code == 0
+    mine = register(amina)
+    assert amina("bundle", "create", str(usb / "amina.bundle")).code == 0
+    back = sup("bundle", "apply", str(usb / "amina.bundle"), "--json")
+    assert back.code == 0 and back.json()["cases"] == [mine], back.stderr
+    assert sup("show", mine).code == 0 and case_id != mine
+    # refused, leaving no folder: not for this key; a folder in use; a bundle made --since
+    outsider = tmp_env / "keys" / "outsider.txt"
+    make_identity(outsider)
+    stranger = Cli({"CPCM_IDENTITY": str(outsider), "CPCM_NOW": NOW})("bundle", "clone", str(usb / "office.bundle"),
+                                                                      str(tmp_env / "x"))
+    assert stranger.code == 4 and not (tmp_env / "x").exists()
+    assert laptops.cli("amina")("bundle", "clone", str(usb / "office.bundle"), str(copy)).code == 4
+    assert amina("bundle", "create", str(usb / "since.bundle"), "--since", cloned.json()["commit"]).code == 0
+    partial = laptops.cli("amina")("bundle", "clone", str(usb / "since.bundle"), str(tmp_env / "y"))
+    assert partial.code == 6 and "without --since" in partial.stderr and not (tmp_env / "y").exists()
+
+
 # -- what a merge finds: each conflict kind, built deterministically -------------------------------
 def shared_case(laptops) -> tuple[Cli, Cli, str]:
     """amina's laptop and sup's copy, both holding one case of amina's."""

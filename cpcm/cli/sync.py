@@ -7,8 +7,8 @@ from typing import Iterator, Optional
 
 import typer
 
-from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, check_output, err_console, open_ctx, print_json, print_table,
-                             say, typed_paths, warn)
+from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, ask_passphrase, check_output, err_console, identity_path,
+                             open_ctx, print_json, print_table, say, typed_paths, warn)
 
 
 @contextmanager
@@ -165,6 +165,33 @@ def register(app: typer.Typer) -> None:
         with _progress(json_out) as progress:
             result = sync.bundle_apply(ctx, data, progress)
         _report(result, json_out, "bundle")
+
+    @bundle.command("clone")
+    def clone(file: Path = typer.Argument(..., help="A bundle made by cpcm bundle create (without --since)."),
+              path: Path = typer.Argument(..., help="A new or empty folder for your copy."),
+              identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
+        """Start your copy of the team's repository from a bundle (a laptop that never meets the
+        shared place); from then on, exchange bundles with bundle create and bundle apply.
+
+        Example: cpcm bundle clone /media/usb/office.cpcm-bundle ~/casefiles/kisumu
+        """
+        from cpcm.crypto import identity as identity_mod
+        from cpcm.errors import CpcmError, NotFound
+        from cpcm.service import sync
+
+        try:
+            data = file.expanduser().read_bytes()
+        except OSError:
+            raise NotFound("FILE: cannot read the bundle file", "Check the path and that the USB stick is mounted.") from None
+        try:
+            done = sync.bundle_clone(path, identity_mod.load(identity_path(identity), ask_passphrase), data)
+        except CpcmError as exc:
+            raise typed_paths(exc, PATH=path, FILE=file, **{"--identity": identity}) from None
+        if json_out:
+            print_json(done)
+        else:
+            say(f"your copy is ready ({done['cases']} case folder(s)), as {done['worker']}; use it with --repo PATH or "
+                "$CPCM_REPO, and exchange bundles: cpcm bundle create FILE, cpcm bundle apply FILE")
 
     @app.command("merge-cases")
     def merge_cases(keep: str = typer.Argument(..., help="The case that stays in use (A)."),

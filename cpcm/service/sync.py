@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from cpcm.crypto import cipher
@@ -203,17 +204,22 @@ def bundle_create(ctx: Context, since: str | None = None) -> tuple[bytes, dict]:
     return cipher.encrypt(data, recipients), {"commit": git.head(), "since": since, "recipients": len(recipients)}
 
 
-def bundle_apply(ctx: Context, data: bytes, progress: Progress = _quiet) -> Synced:
-    """Merge a bundle made by `bundle_create` on another copy; applying it twice changes nothing."""
-    ctx.need_worker()
-    git = _git(ctx)
+def _opened_bundle(data: bytes, keys) -> bytes:
+    """A bundle file decrypted with `keys`; Refused when it is not for them or not a bundle."""
     try:
-        plain = cipher.decrypt(data, ctx.keys)
+        return cipher.decrypt(data, keys)
     except cipher.NotARecipient:
         raise Refused("the bundle is not encrypted to your key", "It was made for another team, or before you joined it.",
                       rule="bundle-not-for-you") from None
     except cipher.Damaged:
         raise Refused("the bundle file is damaged or not a cpcm bundle", rule="bundle-damaged") from None
+
+
+def bundle_apply(ctx: Context, data: bytes, progress: Progress = _quiet) -> Synced:
+    """Merge a bundle made by `bundle_create` on another copy; applying it twice changes nothing."""
+    ctx.need_worker()
+    git = _git(ctx)
+    plain = _opened_bundle(data, ctx.keys)
     result = Synced()
     with locked(ctx):
         with context.transaction(ctx, "sync") as tx:
@@ -225,6 +231,45 @@ def bundle_apply(ctx: Context, data: bytes, progress: Progress = _quiet) -> Sync
         git.pack_when_due()
         _after(ctx, result)
     return result
+
+
+def bundle_clone(root: Path, identity, data: bytes) -> dict:
+    """A new copy of the repository in `root` (a new or empty folder) from a whole bundle (made
+    without --since): a laptop joining a team it meets only through bundles. The copy is the
+    bundle's history as it is, as `git clone` of a shared place makes one. Refused, leaving no
+    folder behind, when your key is not a member of the bundle's team. {commit, cases, worker}."""
+    import shutil
+
+    from cpcm.store.git import Git
+    from cpcm.store.layout import CONFIG as CONFIG_FILE
+
+    root = Path(root).expanduser()
+    if (root / CONFIG_FILE).exists():
+        raise Refused("PATH is already a casefile repository",
+                      "Merge the bundle into it instead: cpcm bundle apply FILE --repo PATH.", rule="init-exists")
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise Refused("PATH is not empty", "Choose a new or empty folder for the copy.", rule="init-not-empty")
+    plain = _opened_bundle(data, identity.keys)
+    made = not root.exists()
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        git = Git(root)
+        git.init()
+        head = remote.bundle_read(git, plain)  # a bundle made --since: refused (exit 6), naming the commit
+        git.run(["update-ref", f"refs/heads/{remote.BRANCH}", head])
+        remote.drop_ref(git, remote.INCOMING)
+        git.run(["reset", "-q", "--hard", head])
+        opened = context.open_repo(root, need_identity=False)
+        worker = context._member(opened.team, identity, opened.config.recovery_recipients)
+    except BaseException:
+        if made:
+            shutil.rmtree(root, ignore_errors=True)
+        else:  # the empty folder given: emptied again
+            for child in root.iterdir():
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        raise
+    cases = sum(1 for p in (root / CASES).iterdir() if p.is_dir() and not p.name.startswith("."))
+    return {"commit": head, "cases": cases, "worker": worker.id}
 
 
 # -- the merge -------------------------------------------------------------------------------------
@@ -239,7 +284,8 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
     base = remote.merge_base(git, ours, theirs)
     if base is None:
         raise Refused("the other copy is a different casefile repository (no common history)",
-                      "Sync only copies of one repository: clone it (git clone) to start a new copy.", rule="sync-unrelated")
+                      "Sync only copies of one repository: start a new copy with git clone of the shared place, or "
+                      "cpcm bundle clone FILE PATH from a bundle.", rule="sync-unrelated")
     _refuse_newer_format(git, theirs)
     _refuse_unverified(ctx, ours, theirs)
     progress("merging")

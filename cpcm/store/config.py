@@ -80,7 +80,8 @@ def load_config(root: Path) -> Config:
     except FileNotFoundError:
         raise NotFound(
             f"no casefile repository at {root}",
-            "Make one with 'cpcm init', or point to yours with --repo or $CPCM_REPO.",
+            "Make one with 'cpcm init', copy your team's (git clone of the shared place, or 'cpcm bundle clone FILE PATH' "
+            "from a bundle), or point to yours with --repo or $CPCM_REPO.",
         ) from None
     if not isinstance(data, dict) or not isinstance(data.get("agency"), dict):
         raise Corrupt(f"{CONFIG} has no 'agency' section", CONFIG)
