@@ -134,6 +134,12 @@ def test_referral__linked_to_a2_in_version_1_stays_linked_to_that_action_in_vers
     assert [a["what"] for a in linked] == ["Go to school"]  # the same action as in version 1
     table = cli("show", case_id).stdout
     assert "A2 → R1" in table and "A3 → R1" not in table
+    # a second referral for A2, closed at once (a duplicate): the action still points to the open one
+    again = cli("refer", case_id, "--service", "clinic", "--need", "school fees", "--check", "all", "--action", "A2")
+    assert again.code == 0, again.stderr
+    assert cli("referral", case_id, "R2", "--status", "closed", "--feedback", "sent twice").code == 0
+    table = cli("show", case_id).stdout
+    assert "A2 → R1" in table and "A2 → R2" not in table
 
 
 # -- the approved version stays in force while a newer one waits --------------------------------------

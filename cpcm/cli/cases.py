@@ -262,9 +262,20 @@ def print_case(data: dict, zone=None) -> None:
                       c["at"][:10], c["until"] or ("one-off" if c["one_off"] else ""), c["state"]] for c in data["consents"]],
                     title="Consents on file")
     if data["open_actions"]:
-        linked = {r.get("plan_action"): r["ref"] for r in data["referrals"]}
+        from cpcm.workflow.open_items import referral_open
+
+        linked: dict[str, list[dict]] = {}
+        for referral in data["referrals"]:
+            if referral.get("plan_action"):
+                linked.setdefault(referral["plan_action"], []).append(referral)
+
+        def referred(item: str) -> str:  # an action's open referrals, else its latest one
+            found = linked.get(item) or []
+            refs = [r["ref"] for r in found if referral_open(r.get("status"))] or [r["ref"] for r in found[-1:]]
+            return f" → {', '.join(refs)}" if refs else ""
+
         print_table(["action", "what", "who", "by", "progress"],
-                    [[a["item"] + (f" → {linked[a['item']]}" if a["item"] in linked else ""), a["what"], a["who"],
+                    [[a["item"] + referred(a["item"]), a["what"], a["who"],
                       (a["by"] or "") + (" (late)" if a["late"] else ""), a["progress"] or ""] for a in data["open_actions"]],
                     title="Open plan actions")
     if items:
