@@ -388,6 +388,10 @@ def test_cli__request_approve_send_exit_codes_json_and_one_commit_each(sending, 
     partial = amina("transfer", case_id, *REASON, "--check", "file_complete")
     assert partial.code == 4 and "check.receiving_worker_named" in partial.stderr and "check.file_complete" not in partial.stderr
     before = commit_count(sending.root)
+    typo = amina("transfer", case_id, *REASON, "--check", "all", "--check", "file_complet", "--out", str(bundle), "--json")
+    assert typo.code == 4 and [f["field"] for f in typo.json()["fields"]] == ["check"]  # checked beside 'all' too
+    assert "did you mean 'file_complete'?" in typo.json()["fields"][0]["reason"]
+    assert commit_count(sending.root) == before and not bundle.exists()
     requested = amina("transfer", case_id, *REASON, "--check", "all", "--out", str(bundle), "--json")
     assert requested.code == 0 and requested.json()["kind"] == "transfer_request" and not bundle.exists()
     assert set(requested.json()) >= {"case_id", "record_id", "kind", "warnings", "next_steps", "bundle_written"}
