@@ -148,14 +148,17 @@ def consent_override(ctx: Context, case_id: str, purpose: str, basis: str, reaso
     return Written(case_id, record.id, "consent_override")
 
 
-def check_consent(ctx: Context, case_id: str, purpose: str, agency: str | None = None, records: list[Record] | None = None):
-    """The one consent rule every sharing action calls; Refused (exit 4) with the reasons."""
+def check_consent(ctx: Context, case_id: str, purpose: str, agency: str | None = None, records: list[Record] | None = None,
+                  named: str | None = None):
+    """The one consent rule every sharing action calls; Refused (exit 4) with the reasons. The
+    message names the agency as `named` (default: `agency`, a service id of the directory)."""
     from cpcm.workflow import consent as consent_rule
 
     records = load_records(ctx, case_id) if records is None else records
-    result = consent_rule.check(records, purpose, agency, ctx.policy, ctx.now)
+    result = consent_rule.check(records, purpose, agency, ctx.policy, ctx.now, named)
     if not result.ok:
-        raise Refused(f"{case_id}: no valid consent for {purpose}{' to ' + agency if agency else ''}: {result.why_not()}",
+        shown = named or agency
+        raise Refused(f"{case_id}: no valid consent for {purpose}{' to ' + shown if shown else ''}: {result.why_not()}",
                       f"Record consent (cpcm consent {case_id} --purpose {purpose} ...) or ask a supervisor for an override.",
                       rule="consent-required")
     return result
