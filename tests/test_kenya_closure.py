@@ -106,6 +106,20 @@ def test_close__kenya_asks_whether_the_child_and_the_caregiver_gave_feedback(ken
     assert no_words.code == 4 and [f["field"] for f in no_words.json()["fields"]] == ["feedback.child"]
 
 
+def test_close__a_feedback_option_combines_with_set_for_the_other_giver(kenya):
+    """The documented way: --child-feedback for the child, --set feedback.caregiver_given=no for
+    the caregiver (the option sets its own fields and keeps the other giver's)."""
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = reunified(kenya)
+    assert record(amina, case_id, answers()).code == 0
+    closed = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET[:-4], "--child-feedback", "Nimefurahi",
+                   "--set", "feedback.caregiver_given=no", "--explain-open", "none", "--json")
+    assert closed.code == 0, closed.stderr
+    feedback = sup("show", case_id, "closure", "--json").json()["fields"]["feedback"]
+    assert feedback["child"] == "Nimefurahi" and feedback["child_given"] in (True, "yes")
+    assert feedback["caregiver_given"] in (False, "no") and not feedback.get("caregiver")
+
+
 def test_inter_agency__closure_needs_no_sign_off_and_no_feedback(cli, cli_as):
     from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
     from test_readiness import GOALS_MET

@@ -69,9 +69,23 @@ def test_update__the_categories_are_validated_against_the_national_list(kenya):
     assert "not_a_category" not in bad.stdout + bad.stderr
     good = amina("update", case_id, "--set", "case_categories=neglect,child_labour", "--reason", "intake review", "--json")
     assert good.code == 0, good.stderr
-    assert amina("show", case_id, "--json").json()["case_id"] == case_id
+    assert amina("show", case_id, "--json").json()["case_categories"] == ["neglect", "child_labour"]  # as updated
     latest = amina("show", case_id, "update", "--json").json()
     assert latest["fields"]["changes"]["case_categories"] == ["neglect", "child_labour"]
+
+
+def test_show__the_case_has_a_row_and_a_key_for_the_national_categories(kenya):
+    """cpcm show CASE has a row for every registration field given, the national categories too."""
+    amina = kenya("amina")
+    doc = registration(case_categories=["neglect", "child_labour"])
+    case_id = amina("register", "--from-file", "-", "--json", input=json.dumps(doc)).json()["case_id"]
+    assert amina("show", case_id, "--json").json()["case_categories"] == ["neglect", "child_labour"]
+    shown = amina("show", case_id)
+    assert shown.code == 0, shown.stderr
+    assert "case categories\tneglect, child_labour" in shown.stdout
+    bare = amina("register", "--from-file", "-", "--json", input=json.dumps(registration())).json()["case_id"]
+    assert amina("show", bare, "--json").json()["case_categories"] == []
+    assert "case categories" not in amina("show", bare).stdout  # no row for a field not given
 
 
 def test_inter_agency__the_national_categories_are_not_a_field(cli):

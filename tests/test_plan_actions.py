@@ -302,6 +302,14 @@ def test_revise__each_problem_names_its_path_and_why():
     assert empty == [("actions.A1", "no action with that ID in the current version (none; new, new1 … for a new one)")]
 
 
+def test_revise__an_item_named_by_its_place_in_the_list_is_told_to_use_its_id():
+    out, problems = pa.revise(BODY, IDS, {"actions[1]": {"by": "2027-01-15"}, "goals[0]": {"goal": "x"}})
+    assert problems == [
+        ("actions", "takes an action by its ID, not by its place in the list: --set actions.A1.by=... (the IDs: A1, A2)"),
+        ("goals", "takes a goal by its ID, not by its place in the list: --set goals.G1.goal=... (the IDs: G1, G2)")]
+    assert "actions[1]" not in out and "goals[0]" not in out
+
+
 def test_revise__plan_fields_after_the_items_in_the_changes_are_applied_too():
     out, problems = pa.revise(BODY, IDS, {"actions": {"A1": {"by": "2027-01-15"}}, "goals": {}, "reason": "review",
                                           "review_date": ""})

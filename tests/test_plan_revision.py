@@ -266,6 +266,13 @@ def test_cli__from_current_withdraw_done_one_commit_each_due_json_and_ics_withou
     assert git(repo, "log", "-1", "--format=%s").startswith(f"plan {case_id} ")
     bad = cli("plan", case_id, "--from-current", "--reason", "review", "--set", "actions.A7.by=2027-01-01")
     assert bad.code == 4 and "actions.A7" in bad.stderr and commit_count(repo) == before + 1
+    corrected = cli("correct", case_id, "plan", "--set", "actions.A1.by=2026-12-18", "--reason", "date wrong", "--json")
+    assert corrected.code == 0, corrected.stderr  # a plan's action by its ID, as --from-current takes it
+    assert commit_count(repo) == before + 2
+    assert [a["by"] for a in cli("show", case_id, "plan", "--json").json()["fields"]["actions"]] == ["2026-12-18", "2026-12-20"]
+    by_place = cli("correct", case_id, "plan", "--set", "actions[1].by=2026-12-19", "--reason", "date wrong", "--json")
+    assert by_place.code == 4 and by_place.json()["fields"][0]["field"] == "actions"
+    assert "--set actions.A1.by=" in by_place.json()["fields"][0]["reason"] and commit_count(repo) == before + 2
     both = cli("plan", case_id, "--from-current", "--edit", "--reason", "review")
     assert both.code == 2
     withdrawn = cli("plan", case_id, "--withdraw", "--reason", "typed the wrong date")
@@ -284,6 +291,37 @@ def test_cli__from_current_withdraw_done_one_commit_each_due_json_and_ics_withou
                "--risk-increased", "no", "--done", "A1", "--done", "A2")
     assert done.code == 0, done.stderr
     assert [i for i in cli("due", "--within", "60", "--json").json() if i["code"] == "plan-action"] == []
+
+
+def test_correct__a_plan_takes_goals_and_actions_by_id_as_from_current_does():
+    """cpcm correct CASE plan --set actions.A2.by=...: the item's field changes, every other item
+    and every ID stays; an item named by its place in the list is refused, saying how to name it."""
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = approved_case(mem)
+    before = actions_of(amina, case_id)
+    fixed = service.correct(amina, case_id, "plan", {"actions": {"A2": {"by": "2027-02-01"}}, "goals": {"g1": {"goal": "In school"}}},
+                            "date wrong")
+    after = actions_of(amina, case_id)
+    assert after == [before[0], dict(before[1], by="2027-02-01")]
+    body = service.load_records(amina, case_id)[-1].body
+    assert body["supersedes"] and [a["id"] for a in body["actions"]] == ["A1", "A2"]
+    assert [(g["id"], g["goal"]) for g in body["goals"]] == [("G1", "In school"), ("G2", "Enough food")]
+    commits = mem.commits()
+    for changes, field, reason in (
+            ({"actions[2]": {"by": "2027-02-01"}}, "actions",
+             "takes an action by its ID, not by its place in the list: --set actions.A1.by=... (the IDs: A1, A2)"),
+            ({"goals[0]": {"goal": "x"}}, "goals",
+             "takes a goal by its ID, not by its place in the list: --set goals.G1.goal=... (the IDs: G1, G2)"),
+            ({"actions": {"A9": {"by": "2027-01-01"}}}, "actions.A9",
+             "no action with that ID in the current version (A1, A2; new, new1 … for a new one)")):
+        with pytest.raises(InvalidInput) as refused:
+            service.correct(amina, case_id, fixed.record_id, changes, "date wrong")
+        assert [(e.field, e.reason) for e in refused.value.errors] == [(field, reason)]
+        with pytest.raises(InvalidInput) as revised:  # the same paths, the same answer
+            service.plan_revise(amina, case_id, "review", changes)
+        assert [(e.field, e.reason) for e in revised.value.errors] == [(field, reason)]
+    assert mem.commits() == commits
 
 
 EDITOR = r'''

@@ -528,3 +528,14 @@ def test_coerce__a_date_and_time_as_text_is_written_in_iso_form_and_an_empty_cho
     assert fm.coerce(field("text"), moment, TODAY) == ("2026-11-23T10:30:00", None)
     assert fm.coerce(field("text_list"), [moment, "b"], TODAY) == (["2026-11-23T10:30:00", "b"], None)
     assert fm.coerce(field("choices", choices=("a", "b")), "a,,b", TODAY) == (["a", "b"], None)
+
+
+def test_confirmed__all_stands_for_every_item_and_a_value_beside_it_is_still_checked():
+    items = ("eligibility_known", "need_matched", "provider_told")
+    assert fm.confirmed(["all"], items, "check") == (list(items), [])
+    assert fm.confirmed(["need_matched", "all", "need_matched"], items, "check") == (list(items), [])
+    assert fm.confirmed(["provider_told", "need_matched", "provider_told"], items, "check") == (["provider_told", "need_matched"], [])
+    _, errors = fm.confirmed(["all", "eligbility", "zzz", "eligbility"], items, "check")
+    assert [str(e) for e in errors] == [
+        "check: is not one of: eligibility_known, need_matched, provider_told (or all); did you mean 'eligibility_known'?",
+        "check: is not one of: eligibility_known, need_matched, provider_told (or all)"]

@@ -44,10 +44,17 @@ def test_check_request__every_bad_field_named():
                "at most 32)"),
         ("reason", "is required: the good cause, and why the other agency will serve the child better"),
         ("reason_code", "is not one of: better_service, relocation, agency_exit, specialised_service, difficult_case, other"),
-        ("check", "is one of the transfer checklist: file_complete, consent_recorded"),
+        ("check", "is not one of: file_complete, consent_recorded (or all)"),
         ("check.consent_recorded", "is required before a transfer (file review): confirm it with --check consent_recorded"),
     ]
     assert str(raised.value).startswith("transfer is not valid (5 problems):")
+
+
+def test_check_request__a_misspelt_item_beside_all_is_refused():
+    """'all' confirms every item, but a value beside it that is not an item is still refused."""
+    with pytest.raises(InvalidInput) as raised:
+        tr.check_request(POLICY, "agency-2", "closer", "relocation", ["all", "file_complet"])
+    assert fields(raised) == [("check", "is not one of: file_complete, consent_recorded (or all); did you mean 'file_complete'?")]
 
 
 @pytest.mark.parametrize("to", [None, "", "a" * 33, "a b"])

@@ -201,6 +201,14 @@ def test_cli__consent_refer_referral_exit_codes_json_and_one_commit_each(cli, cl
     for giver in ("child", "caregiver"):
         assert cli("consent", case_id, *CONSENT, "--by", giver).code == 0
     assert commit_count(repo) == before + 2
+    for checks in (["all", "eligbility"], ["eligbility", "need_matched", "cost_distance_considered", "provider_told"]):
+        typo = cli("refer", case_id, "--service", "clinic", "--need", "treatment", *[a for c in checks for a in ("--check", c)],
+                   "--json")  # a misspelt check is refused, beside 'all' too
+        assert typo.code == 4 and [f["field"] for f in typo.json()["fields"]] == ["check"] + (
+            ["check.eligibility_known"] if "all" not in checks else [])
+        assert typo.json()["fields"][0]["reason"] == ("is not one of: eligibility_known, need_matched, cost_distance_considered, "
+                                                      "provider_told (or all); did you mean 'eligibility_known'?")
+    assert commit_count(repo) == before + 2
     sent = cli("refer", case_id, "--service", "clinic", "--need", "treatment", "--check", "all", "--json")
     assert sent.code == 0, sent.stderr
     assert sent.json()["kind"] == "referral" and sent.json()["case_id"] == case_id
@@ -215,6 +223,18 @@ def test_cli__consent_refer_referral_exit_codes_json_and_one_commit_each(cli, cl
     assert cli("referral", case_id, "R9", "--status", "closed").code == 3
     assert [h["status"] for h in cli("show", case_id, "--json").json()["referrals"][0]["history"]] == ["sent", "accepted"]
     assert commit_count(repo) == before + 4
+
+
+def test_cli__consent_a_misspelt_explained_item_is_refused_beside_all_too(cli, repo):
+    assert cli(*CLINIC).code == 0
+    case_id = register(cli)
+    before = commit_count(repo)
+    for told in (["all", "confidentiality"], ["confidentiality"]):
+        refused = cli("consent", case_id, *CONSENT[:-2], "--by", "child", *[a for t in told for a in ("--explained", t)], "--json")
+        assert refused.code == 4, refused.stderr
+        assert refused.json()["fields"] == [{"field": "explained", "reason": "is not one of: information, use, sharing, "
+                                             "confidentiality_limits (or all); did you mean 'confidentiality_limits'?"}]
+    assert commit_count(repo) == before
 
 
 def test_service_import__good_file_and_three_bad_rows_nothing_written(cli, repo, tmp_path):

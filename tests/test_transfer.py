@@ -326,6 +326,22 @@ def test_transfer__refused_without_consent_for_that_agency_and_allowed_with_a_su
     assert transfer_in(amina, case_id).kind == "transfer_request"
 
 
+def test_transfer__the_consent_refusal_repeats_no_agency_typed_outside_the_directory(mem):
+    """--to may hold a name typed by mistake: the refusal names 'the receiving agency (--to)',
+    as consent --agency repeats none; a service id of the directory is named."""
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    with pytest.raises(Refused) as typed:
+        transfer_in(amina, case_id, to="JohnOtieno")
+    assert typed.value.rule == "consent-required"
+    assert "johnotieno" not in str(typed.value).lower() + str(typed.value.hint).lower()
+    assert "no valid consent for transfer to the receiving agency (--to): no child consent for transfer for the receiving " \
+           "agency (--to) is recorded" in str(typed.value)
+    with pytest.raises(Refused) as listed:
+        transfer_in(amina, case_id)
+    assert "no valid consent for transfer to recv:" in str(listed.value)
+
+
 def test_transfer__refused_without_the_whole_checklist(mem):
     amina = mem.as_("amina")
     case_id = mem.register(amina)
@@ -388,6 +404,10 @@ def test_cli__request_approve_send_exit_codes_json_and_one_commit_each(sending, 
     partial = amina("transfer", case_id, *REASON, "--check", "file_complete")
     assert partial.code == 4 and "check.receiving_worker_named" in partial.stderr and "check.file_complete" not in partial.stderr
     before = commit_count(sending.root)
+    typo = amina("transfer", case_id, *REASON, "--check", "all", "--check", "file_complet", "--out", str(bundle), "--json")
+    assert typo.code == 4 and [f["field"] for f in typo.json()["fields"]] == ["check"]  # checked beside 'all' too
+    assert "did you mean 'file_complete'?" in typo.json()["fields"][0]["reason"]
+    assert commit_count(sending.root) == before and not bundle.exists()
     requested = amina("transfer", case_id, *REASON, "--check", "all", "--out", str(bundle), "--json")
     assert requested.code == 0 and requested.json()["kind"] == "transfer_request" and not bundle.exists()
     assert set(requested.json()) >= {"case_id", "record_id", "kind", "warnings", "next_steps", "bundle_written"}

@@ -212,6 +212,7 @@ def print_case(data: dict, zone=None) -> None:
         ("registered", local_text(data["registered_at"], zone)), ("registered at", data["registration_place"]),
         ("identified by", data["identified_by"]),
         ("concerns", ", ".join(data["concerns"]) + (f" ({data['concerns_other']})" if data.get("concerns_other") else "")),
+        ("case categories", ", ".join(data["case_categories"])),
         ("immediate needs", "; ".join(data["immediate_needs"])),
         ("registration consent", ", ".join(f"{k} {_value(v)}" for k, v in consent.items())),
         ("notes", data["notes"]), ("records", len(data["history"])),

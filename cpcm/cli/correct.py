@@ -25,6 +25,7 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm correct CP-4F7K-9X2M followup --at 2026-01-28T11:00 --reason "date mistyped"
         Example: cpcm correct CP-4F7K-9X2M assessment@comprehensive --from-file fix.yaml --reason "wrong rating"
+        Example: cpcm correct CP-4F7K-9X2M plan --set actions.A3.by=2026-12-20 --reason "date wrong"
         """
         from cpcm import service
         from cpcm.domain.records import set_path

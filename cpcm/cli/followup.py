@@ -97,13 +97,15 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
+        # each feedback option sets its own fields (feedback.child_given, feedback.child), so it
+        # combines with --set or --from-file for the other giver (--set feedback.caregiver_given=no)
         feedback = {}
         for who, text in (("child", child_feedback), ("caregiver", caregiver_feedback)):
             if text is not None:
-                feedback[f"{who}_given"], feedback[who] = "yes", text
+                feedback[f"feedback.{who}_given"], feedback[f"feedback.{who}"] = "yes", text
         data = gather(ctx, service.form_for(ctx, "closure"), from_file, set_,
                       {"reason": reason, "checklist": list(check) or None, "open_items_explained": explain, "summary": summary,
-                       "readiness_override": override_readiness, "feedback": feedback or None}, True)
+                       "readiness_override": override_readiness, **feedback}, True)
         report_written(service.close(ctx, case_id, data, parse_at(at)), json_out, f"closure recorded for {case_id}")
 
     @app.command("sign-off")

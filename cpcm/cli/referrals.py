@@ -54,11 +54,13 @@ def register(app: typer.Typer) -> None:
             result = service.consent_override(ctx, case_id, purpose, basis or "", reason or "", agency, parse_at(at))
             report_written(result, json_out, f"consent override recorded for {case_id} ({purpose})")
             return
-        told = EXPLAINED if "all" in explained else tuple(explained)
-        if any(item not in EXPLAINED for item in told):
-            from cpcm.errors import UsageError
+        from cpcm.domain.forms import confirmed
 
-            raise UsageError(f"--explained is one of: {', '.join(EXPLAINED)} (or all)")
+        told, unknown = confirmed(explained, EXPLAINED, "explained")  # 'all' for the four
+        if unknown:
+            from cpcm.errors import InvalidInput
+
+            raise InvalidInput(unknown, f"consent of {case_id}")
         flags = {"purpose": purpose, "given_by": (by[0] if len(by) == 1 else list(by)) if by else None,
                  "status": (status[0] if len(status) == 1 else list(status)) if status else None, "agency": agency,
                  "shares": list(share) or None, "how": how, "until": until, "one_off": True if one_off else None, "reason": reason,
@@ -189,12 +191,10 @@ def register(app: typer.Typer) -> None:
         Example: cpcm refer CP-4F7K-9X2M --service kisumu-clinic --need "treatment for malnutrition" --check all --action A3
         """
         from cpcm import service
-        from cpcm.workflow.referrals import CHECKS
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
-        checks = CHECKS[:4] if "all" in check else check
-        result = service.refer(ctx, case_id, service_id, need, urgent, accompany, checks, action, parse_at(at))
+        result = service.refer(ctx, case_id, service_id, need, urgent, accompany, check, action, parse_at(at))
         report_written(result, json_out, f"referral recorded for {case_id}")
 
     @app.command("referral")

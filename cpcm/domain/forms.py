@@ -314,9 +314,25 @@ def _choice(field: Field, value: Any) -> tuple[Any, str | None]:
     word = str(value).strip().lower().replace(" ", "_").replace("-", "_")
     if word in field.choices:
         return word, None
-    close = difflib.get_close_matches(word, field.choices, n=1)
+    return None, not_one_of(word, field.choices)
+
+
+def not_one_of(word: str, choices: Sequence[str], also: str = "") -> str:
+    """Why `word` is refused where one of `choices` is taken: the choices (and `also`, another
+    word taken, e.g. 'all'), with the nearest choice as a did-you-mean; never the word itself."""
+    close = difflib.get_close_matches(word, list(choices), n=1)
     hint = f"; did you mean '{close[0]}'?" if close else ""
-    return None, f"is not one of: {', '.join(field.choices)}{hint}"
+    return f"is not one of: {', '.join(choices)}{f' (or {also})' if also else ''}{hint}"
+
+
+def confirmed(given: Iterable[str], items: Sequence[str], field: str) -> tuple[list[str], list[FieldError]]:
+    """What a repeatable option that takes 'all' for every item confirms (--check, --explained):
+    every item of `items` for 'all', else the items given, once each in the order given; and a
+    FieldError naming `field` for each value given that is neither an item nor 'all'. A value
+    given beside 'all' is checked too: a misspelt item is refused, never passed over."""
+    given = [str(g) for g in given]
+    errors = [FieldError(field, not_one_of(g, items, "all")) for g in dict.fromkeys(given) if g not in items and g != "all"]
+    return (list(items) if "all" in given else list(dict.fromkeys(given))), errors
 
 
 def _near(key: str, known: Sequence[str]) -> str | None:

@@ -280,6 +280,7 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
         "lives_with": registration.get("lives_with"), "contact": folded.contact,
         "identified_by": registration.get("identified_by"), "registration_place": registration.get("registration_place"),
         "concerns": list(folded.concerns), "concerns_other": registration.get("concerns_other"),
+        "case_categories": list(registration.get("case_categories") or []),  # the kenya registration's national list
         "immediate_needs": list(registration.get("immediate_needs") or []),
         "registration_consent": dict(registration.get("consent") or {}), "notes": registration.get("notes"),
         "history": [{"record_id": e.id, "kind": e.kind, "at": e.at, "by": e.by} for e in folded.history],
@@ -665,6 +666,24 @@ def _merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict:
     return out
 
 
+def _plan_items(records: list[Record], case: Case, original: Record, base: Mapping[str, Any],
+                data: Mapping[str, Any]) -> tuple[dict, list[FieldError]]:
+    """A plan correction's goals and actions given by ID, as `plan --from-current --set` takes
+    them (`actions.A3.by=...`, `goals.G1.goal=...`): laid over the original version's items,
+    each kept with its ID, so the correction holds the whole lists. Given as lists (a file with
+    every goal or action), `data` is returned as it is."""
+    from cpcm.workflow import plan_actions
+
+    by_id = {k: v for k, v in data.items() if k in ("goals", "actions") and isinstance(v, Mapping)}
+    by_id.update({k: v for k, v in data.items() if plan_actions.POSITION.match(str(k))})
+    if not by_id:
+        return dict(data), []
+    ids = plan_actions.ids_by_version(effective(records)).get(original.id) or {"goals": [], "actions": []}
+    revised, problems = plan_actions.revise(base, ids, by_id, (), (case.plan or {}).get("last"))
+    items = {name: revised[name] for name in ("goals", "actions") if name in by_id}
+    return {**{k: v for k, v in data.items() if k not in by_id}, **items}, [FieldError(path, why) for path, why in problems]
+
+
 @writes
 def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reason: str | None, at: datetime | None = None) -> Written:
     """Correct a record: a new record of the same kind with `supersedes: <its id>` and the
@@ -703,6 +722,9 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     else:
         from cpcm.store import forms as forms_store
 
+        if original.kind == "plan":
+            data, problems = _plan_items(records, case, original, base, data)
+            errors += problems
         form = forms_store.load(name, ctx.root)
         fields = [f.key for f in form.fields]
         extras = {k: v for k, v in base.items() if not any(f == k or f.startswith(k + ".") for f in fields)}

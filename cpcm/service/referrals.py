@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 from cpcm import clock
-from cpcm.domain.forms import validate
+from cpcm.domain.forms import confirmed, validate
 from cpcm.domain.records import Record
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import (Context, append, case_content, form_for, load_case, load_cases, load_records, transaction,
@@ -148,14 +148,17 @@ def consent_override(ctx: Context, case_id: str, purpose: str, basis: str, reaso
     return Written(case_id, record.id, "consent_override")
 
 
-def check_consent(ctx: Context, case_id: str, purpose: str, agency: str | None = None, records: list[Record] | None = None):
-    """The one consent rule every sharing action calls; Refused (exit 4) with the reasons."""
+def check_consent(ctx: Context, case_id: str, purpose: str, agency: str | None = None, records: list[Record] | None = None,
+                  named: str | None = None):
+    """The one consent rule every sharing action calls; Refused (exit 4) with the reasons. The
+    message names the agency as `named` (default: `agency`, a service id of the directory)."""
     from cpcm.workflow import consent as consent_rule
 
     records = load_records(ctx, case_id) if records is None else records
-    result = consent_rule.check(records, purpose, agency, ctx.policy, ctx.now)
+    result = consent_rule.check(records, purpose, agency, ctx.policy, ctx.now, named)
     if not result.ok:
-        raise Refused(f"{case_id}: no valid consent for {purpose}{' to ' + agency if agency else ''}: {result.why_not()}",
+        shown = named or agency
+        raise Refused(f"{case_id}: no valid consent for {purpose}{' to ' + shown if shown else ''}: {result.why_not()}",
                       f"Record consent (cpcm consent {case_id} --purpose {purpose} ...) or ask a supervisor for an override.",
                       rule="consent-required")
     return result
@@ -237,10 +240,8 @@ def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool =
     service = service_get(ctx, service_id)
     if not (need or "").strip():
         raise InvalidInput([FieldError("need", "is required: the need this referral answers, as a need")], "referral")
-    checks = list(dict.fromkeys(checks))
-    unknown = [c for c in checks if c not in referral_rules.CHECKS[:4]]
+    checks, errors = confirmed(checks, referral_rules.CHECKS[:4], "check")  # 'all' for the four
     missing = [c for c in ctx.policy.get("referral_checks", "required") or () if c not in checks]
-    errors = [FieldError("check", f"is one of: {', '.join(referral_rules.CHECKS[:4])}")] if unknown else []
     errors += [FieldError(f"check.{c}", "is required before referring (ESARO S4): confirm it with --check " + c) for c in missing]
     if errors:
         raise InvalidInput(errors, f"referral of {case_id}")

@@ -140,7 +140,9 @@ def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code:
     case = fold(case_id, records)
     context.check_at(ctx, case, at, f"transfer of {case_id}")
     transitions.advance(case.stage, "transfer", case_id)
-    consent_ok = check_consent(ctx, case_id, "transfer", to, records)
+    # an agency code outside the directory is typed: not repeated (a name may have been typed there)
+    named = None if directory.find(directory.load(ctx.store), to) else "the receiving agency (--to)"
+    consent_ok = check_consent(ctx, case_id, "transfer", to, records, named)
     state, request = approval_state(case, records, to, approvals.required(ctx.policy, "transfer"))
     after = case.history[-1].id if case.history else ""
     earlier = earlier_transfers(records)

@@ -50,8 +50,11 @@ def _expired(record: Record, today: date) -> bool:
     return bool(until) and date.fromisoformat(str(until)[:10]) < today
 
 
-def check(records: Sequence[Record], purpose: str, agency: str | None, policy: Policy, now: datetime) -> ConsentCheck:
-    """Whether an action for `purpose` (towards `agency`) may go ahead, and on what."""
+def check(records: Sequence[Record], purpose: str, agency: str | None, policy: Policy, now: datetime,
+          named: str | None = None) -> ConsentCheck:
+    """Whether an action for `purpose` (towards `agency`) may go ahead, and on what. The
+    reasons name the agency as `named` (default: `agency`), for an agency typed that is not a
+    service id of the directory and so is not repeated."""
     used = used_ids(records)
     today = now.date()
     # consent given to another agency before this one received the case does not carry over
@@ -64,7 +67,7 @@ def check(records: Sequence[Record], purpose: str, agency: str | None, policy: P
     reasons, uses = [], []
     for giver in policy.get("consent", "required_from") or ():
         record = latest.get(giver)
-        target = f" for {agency}" if purpose in AGENCY_PURPOSES else ""
+        target = f" for {named or agency}" if purpose in AGENCY_PURPOSES else ""
         if record is None:
             reasons.append(f"no {giver} consent for {purpose}{target} is recorded")
         elif record.body.get("status") != "given":

@@ -38,6 +38,7 @@ from cpcm.workflow import approvals
 ACTION, GOAL = "A", "G"
 _ID = re.compile(r"^([AG])([1-9][0-9]{0,5})$")
 NEW = re.compile(r"^new[0-9]{0,3}$", re.IGNORECASE)  # a new goal or action in a revision's changes
+POSITION = re.compile(r"^(goals|actions)\[")  # an item named by its place in the list (actions[2]), not by its ID
 DONE = ("done", "dropped")  # a finished action (a review's progress status, or `--done`)
 # the keys of a plan's summary (the fold's case.plan) that belong to the case, not to one version
 CARRIED = ("last", "known", "versions", "status", "count")
@@ -400,6 +401,12 @@ def revise(body: Mapping[str, Any], ids: Mapping[str, list[str]], changes: Mappi
                     target[field] = value
     for field, value in changes.items():
         if field in ("goals", "actions"):
+            continue
+        if POSITION.match(str(field)):
+            name = POSITION.match(str(field)).group(1)
+            item, example = ("an action", "actions.A1.by") if name == "actions" else ("a goal", "goals.G1.goal")
+            problems.append((name, f"takes {item} by its ID, not by its place in the list: --set {example}=... "
+                                   f"(the IDs: {', '.join(str(i['id']) for i in lists[name]) or 'none'})"))
             continue
         if value is None or value == "":
             out.pop(field, None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Iterable, Mapping, Sequence
 
 from cpcm.domain.case import Case
+from cpcm.domain.forms import confirmed
 from cpcm.domain.ids import AGENCY_CODE
 from cpcm.domain.records import Record
 from cpcm.errors import FieldError, InvalidInput, Refused
@@ -24,7 +25,7 @@ def check_request(policy, to: str, reason: str, reason_code: str, checks: Iterab
     """The confirmed checklist, or InvalidInput naming every bad field, or Refused when the only
     reason is one the policy refuses (that the case is difficult)."""
     items = checklist_of(policy)
-    checks = list(dict.fromkeys(items if "all" in checks else checks))
+    checks, unknown = confirmed(checks, items, "check")
     errors = []
     if not AGENCY_CODE.match(to or ""):
         errors.append(FieldError("to", "names the receiving agency by its code or its service id in the directory "
@@ -33,7 +34,7 @@ def check_request(policy, to: str, reason: str, reason_code: str, checks: Iterab
         errors.append(FieldError("reason", "is required: the good cause, and why the other agency will serve the child better"))
     if reason_code not in REASON_CODES:
         errors.append(FieldError("reason_code", f"is not one of: {', '.join(REASON_CODES)}"))
-    errors += [FieldError("check", f"is one of the transfer checklist: {', '.join(items)}")] if any(c not in items for c in checks) else []
+    errors += unknown
     errors += [FieldError(f"check.{c}", "is required before a transfer (file review): confirm it with --check " + c)
                for c in items if c not in checks]
     if errors:
