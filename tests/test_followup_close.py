@@ -310,6 +310,21 @@ def test_cli__review_batch_in_one_commit(cli, repo, team, tmp_path):
     assert cli("show", ids[7], "--json").json()["stage"] == "implementation"
 
 
+def test_cli__an_option_a_batch_would_drop_and_a_dry_run_of_one_review_are_refused(cli, repo, team, tmp_path):
+    ids = _planned_cases(repo, team["amina"][0], 2)
+    path = tmp_path / "reviews.yaml"
+    path.write_text(json.dumps([dict(REVIEW, case=case_id) for case_id in ids]))
+    before = commits(repo)
+    for extra in (["--at", "2026-01-01"], [ids[0]], ["--outcome", "bogus", "--dry-run"], ["--set", "outcome=close"]):
+        refused = cli("review", "--batch", str(path), *extra, "--json")
+        assert refused.code == 2 and "not with --batch" in refused.json()["message"], (extra, refused.stdout)
+    one = tmp_path / "one.yaml"
+    one.write_text(json.dumps(REVIEW))
+    dry = cli("review", ids[0], "--from-file", str(one), "--dry-run")
+    assert dry.code == 2 and "--dry-run goes with --batch" in dry.stderr
+    assert commits(repo) == before
+
+
 def test_cli__review_batch_csv_three_bad_rows_write_nothing_and_are_all_reported(cli, repo, team, tmp_path):
     ids = _planned_cases(repo, team["amina"][0], 5)
     path = tmp_path / "reviews.csv"

@@ -59,13 +59,21 @@ def register(app: typer.Typer) -> None:
         from cpcm import service
         from cpcm.errors import UsageError
 
-        if batch is not None and not done:
+        if batch is not None:
+            # a batch takes its reviews from the file only, dated now: an option for one review would be dropped
+            one = {"CASE": case, "--chair": chair, "--outcome": outcome, "--decision": decision, "--next-review": next_review,
+                   "--done": done, "--from-file": from_file, "--set": set_, "--at": at}
+            given = [name for name, value in one.items() if value]
+            if given:
+                raise UsageError(f"{', '.join(given)} {'goes' if len(given) == 1 else 'go'} with one case, not with --batch",
+                                 "Give each review's fields as columns of the batch file; a batch is dated now.")
             from cpcm.cli.batch import review_batch_command
 
             return review_batch_command(batch, dry_run, repo, identity, json_out)
+        if dry_run:
+            raise UsageError("--dry-run goes with --batch: a review of one case is written when it is valid",
+                             "To check a review first: cpcm review --batch FILE --dry-run, with one row.")
         ctx = open_ctx(repo, identity)
-        if batch is not None and done:
-            raise UsageError("--done goes with one case, not with --batch")
         if not case:
             raise UsageError("give a case ID, or --batch FILE")
         case_id = service.parse_case_id(case)
