@@ -101,6 +101,16 @@ def test_register__busy_lock_gives_exit_6_and_writes_nothing(cli, repo, held_loc
     assert git_status(repo) == [] and stray_files(repo) == []
 
 
+@pytest.mark.parametrize("value", ["abc", "-5", "nan", "inf"])
+def test_a_lock_timeout_that_is_no_number_of_seconds_gives_a_usage_error_and_writes_nothing(cli, repo, value):
+    case_id = register(cli)
+    before = head(repo)
+    result = cli("note", case_id, "--text", "x", "--json", env={"CPCM_LOCK_TIMEOUT": value})
+    assert result.code == 2, result.stderr
+    assert "CPCM_LOCK_TIMEOUT" in result.json()["message"]
+    assert head(repo) == before
+
+
 def test_assign__busy_lock_gives_exit_6(cli_as, repo):
     case_id = register(cli_as("amina"))
     before = head(repo)

@@ -32,10 +32,27 @@ def generation(path: Path) -> int:
         return -1  # torn or damaged: never equal to a value read before, so the reader re-reads
 
 
+def _timeout_from_env() -> float:
+    """$CPCM_LOCK_TIMEOUT: how many seconds a writer waits for another's lock (default 60)."""
+    text = os.environ.get("CPCM_LOCK_TIMEOUT", "").strip()
+    if not text:
+        return 60.0
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        from cpcm.errors import UsageError
+
+        raise UsageError("$CPCM_LOCK_TIMEOUT is not a number of seconds (0 or more)",
+                         "Set it to how long a command waits for another's write, e.g. CPCM_LOCK_TIMEOUT=60, or unset it.")
+    return seconds
+
+
 class RepoLock:
     def __init__(self, path: Path, timeout: float | None = None):
         self.path = path
-        self.timeout = float(os.environ.get("CPCM_LOCK_TIMEOUT", "60")) if timeout is None else timeout
+        self.timeout = _timeout_from_env() if timeout is None else timeout
         self._fd: int | None = None
 
     def _open(self) -> int:
