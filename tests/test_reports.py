@@ -325,6 +325,15 @@ def test_report__a_printed_report_names_its_period_and_agency(cli_as, small_repo
                                               "# Test Agency (TEST); All 3 cases of the repository", ""]
 
 
+@pytest.mark.parametrize("fmt", ["md", "html", "csv"])
+def test_report__json_with_another_format_is_json_holding_the_document(cli_as, small_repo, fmt):
+    args = ["report", "statistics", "--from", "2026-01-01", "--to", "2026-12-31", "--format", fmt]
+    plain = cli_as("sup")(*args)
+    wrapped = cli_as("sup")(*args, "--json")
+    assert plain.code == wrapped.code == 0, wrapped.stderr
+    assert wrapped.json() == {"report": "statistics", "format": fmt, "out": None, "encrypted": False, "document": plain.stdout}
+
+
 @pytest.mark.parametrize("fmt", ["md", "html", "csv", "json", None])
 def test_report__statistics_has_no_case_id_no_worker_and_no_name_in_any_format(cli_as, small_repo, fmt):
     args = ["report", "statistics", "--from", "2026-01-01", "--to", "2026-12-31"] + (["--format", fmt] if fmt else [])

@@ -86,7 +86,7 @@ def register(app: typer.Typer) -> None:
         else:
             text = built.text
             if out is None:
-                sys.stdout.write(text)
+                _print(kind, fmt, text, json_out)
             else:
                 encrypt = bool(recipient) if kind in SHAREABLE else not plaintext
                 path, encrypted, readers = write_output(ctx, out, text.encode("utf-8"), encrypt, recipient, include_self=True, force=force)
@@ -207,11 +207,22 @@ def _combine(returns: list[Path], format_, out, recipient, force, identity, json
     if fmt is None:
         print_tables(built.view)
     elif out is None:
-        sys.stdout.write(built.text)
+        _print("combine", fmt, built.text, json_out)
     else:
         path, encrypted, readers = write_output(None, out, built.text.encode("utf-8"), bool(recipient), recipient, include_self=True,
                                                 force=force, me=key.recipient)
         _said_written(path, encrypted, readers, True)
+        if json_out:
+            print_json({"report": "combine", "format": fmt, "out": str(path), "encrypted": encrypted})
+
+
+def _print(kind: str, fmt: str, text: str, json_out: bool) -> None:
+    """A report printed in `fmt`; with --json in another format, JSON all the same with the
+    document in it (as render prints one)."""
+    if json_out and fmt != "json":
+        print_json({"report": kind, "format": fmt, "out": None, "encrypted": False, "document": text})
+    else:
+        sys.stdout.write(text)
 
 
 def print_tables(view: dict) -> None:
