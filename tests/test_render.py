@@ -288,6 +288,7 @@ def test_render__recipients_can_read_the_file_too(cli, cli_as, team, tmp_path):
 def test_render__plaintext_writes_plain_text_but_never_into_the_repository(cli, cli_as, repo, tmp_path):
     case_id = planned_case(cli, cli_as, name=CANARY)
     out = tmp_path / "print" / "plan.html"
+    out.parent.mkdir()
     result = cli("render", "child-plan", case_id, "--format", "html", "--out", str(out), "--plaintext", "--json")
     assert result.code == 0, result.stderr
     assert result.json()["encrypted"] is False

@@ -355,6 +355,7 @@ def test_report__statistics_has_no_case_id_no_worker_and_no_name_in_any_format(c
 
 def test_report__statistics_out_is_a_plain_shareable_file(cli_as, small_repo, tmp_path):
     out = tmp_path / "shared" / "county.html"
+    out.parent.mkdir()
     result = cli_as("sup")("report", "statistics", "--out", str(out))
     assert result.code == 0, result.stderr
     text = out.read_text(encoding="utf-8")

@@ -72,6 +72,7 @@ def test_round_trip__requested_approved_sent_received_read_and_acknowledged(send
     amina, sup = cli_as("amina"), cli_as("sup")
     wanjiru, kim = receiving.as_("wanjiru"), receiving.as_("kim")
     bundle, receipt = tmp_env / "out" / "bundle.age", tmp_env / "out" / "receipt.age"
+    bundle.parent.mkdir()
     stderr = []
     case_id = register(amina, **canary())
     consent(amina, case_id)

@@ -455,15 +455,17 @@ def report_setting(result: dict, json_out: bool, unchanged: str, done: Callable[
 
 def check_output(root: Path | None, out: Path, option: str, force: bool, plaintext: bool) -> Path:
     """Where a file the user asked for may be written: the resolved path of `out` (symbolic
-    links followed), or exit 2 for a folder or a file that exists (unless `force`), and exit 4
-    for a plaintext file inside the casefile repository (the repository's root resolved too).
-    Messages name `option`, never the path typed."""
+    links followed), or exit 2 for a folder, for a file in a folder that does not exist and for
+    a file that exists (unless `force`), and exit 4 for a plaintext file inside the casefile
+    repository (the repository's root resolved too). Messages name `option`, never the path typed."""
     from cpcm.errors import Refused, UsageError
     from cpcm.store.layout import inside
 
     path = out.expanduser().resolve()
     if path.is_dir():
         raise UsageError(f"{option} names a folder", f"Give a file name, e.g. {option} document.html.age")
+    if not path.parent.is_dir():  # a mistyped folder is not made: the file would be where nobody looks for it
+        raise UsageError(f"{option}: the folder it names does not exist", "Make the folder first, or correct the path.")
     if plaintext and inside(root, path):
         raise Refused("a plaintext file is never written inside the casefile repository",
                       f"Write it somewhere else ({option} ~/FILE), or encrypt it.", rule="plaintext-in-repository")

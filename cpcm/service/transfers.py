@@ -99,6 +99,8 @@ def _check_out(ctx: context.Context, path: Path | None, option: str = "--out") -
                          f"Give a place outside it ({option} ~/...).")
     if option == "--out" and path.exists():
         raise UsageError("the bundle file already exists: a bundle is never overwritten; choose a new name")
+    if option == "--out" and not path.expanduser().parent.is_dir():
+        raise UsageError("--out: the folder it names does not exist", "Make the folder first, or correct the path.")
 
 
 def details_form(ctx: context.Context) -> str | None:
@@ -238,10 +240,10 @@ def transfer(ctx: context.Context, case_id: str, to: str, reason: str, reason_co
     bundle may leave them out and the approved request's are used."""
     ctx.need_worker()
     _check_at(at, ctx.now)
+    _check_out(ctx, out)
     _no_details(ctx, details)
     checks = check_request(ctx.policy, to, reason, reason_code, checks)
     keys, warnings = bundle_recipients(ctx, to, recipients)
-    _check_out(ctx, out)
     planned = _plan(ctx, case_id, to, reason, reason_code, checks, keys, at, details)
     if planned.bundle is not None:
         if out is None:
