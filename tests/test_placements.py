@@ -307,6 +307,37 @@ def test_cli__court_order_expiry_and_monitoring_visits_on_due_and_in_ics(kenya, 
     assert "monitoring visit 1 after reunification" in ics2.read_text()
 
 
+def test_cli__show_gives_each_step_of_reintegration_on_its_day_in_the_agencys_zone(kenya):
+    """Steps recorded with a date alone (--at 2026-11-25: midnight in Nairobi, 21:00 UTC the day
+    before) and a placement at 01:30 show on their own days, in the text and in --json (with the
+    agency's offset), as `cpcm log` has them; so does the monitoring visit's reason."""
+    amina = kenya("amina")
+    case_id = register(amina)
+    later = kenya("amina", now="2026-12-01T09:00:00+03:00")
+    for args, doc in ((("tracing", "--at", "2026-11-25"), TRACING), (("family-assessment", "--at", "2026-11-27"), FAMILY),
+                      (("assess", "--type", "best-interests", "--at", "2026-11-28"), BID)):
+        done = later(args[0], case_id, *args[1:], "--from-file", "-", input=json.dumps(doc))
+        assert done.code == 0, done.stderr
+    assert later("preparation", case_id, "--with", "child", "--method", "home_visit", "--done", "talked it through",
+                 "--child-agrees", "yes", "--at", "2026-11-30").code == 0
+    home = placed(later, case_id, {k: v for k, v in KINSHIP.items() if k != "cci_exit"}, "--at", "2026-12-01T01:30")
+    assert home.code == 0, home.stderr
+    shown = later("show", case_id)
+    assert ("tracing 2026-11-25 (family found); family assessment 2026-11-27; best interests 2026-11-28; "
+            "preparation 2026-11-30; reunification 2026-12-01;") in shown.stdout
+    assert "kinship at Nyakach, Kisumu with Grace Achieng (grandmother) since 2026-12-01" in shown.stdout
+    path = later("show", case_id, "--json").json()["reintegration"]
+    last = {s["step"]: s["last"] for s in path["steps"] if s["done"]}
+    assert last == {"tracing": "2026-11-25T00:00:00+03:00", "family_assessment": "2026-11-27T00:00:00+03:00",
+                    "best_interests": "2026-11-28T00:00:00+03:00", "preparation": "2026-11-30T00:00:00+03:00",
+                    "reunification": "2026-12-01T01:30:00+03:00"}
+    assert path["reunified"] == "2026-12-01T01:30:00+03:00"
+    logged = [e["at"][:10] for e in later("log", case_id, "--json").json() if e["kind"] in ("tracing", "family_assessment", "preparation")]
+    assert logged == ["2026-11-25", "2026-11-27", "2026-11-30"]
+    visit = {i["code"]: i for i in later("due", "--within", "40", "--json").json() if i["case_id"] == case_id}["monitoring-visit"]
+    assert visit["due"] == "2027-01-01T01:30+03:00" and "after the placement of 2026-12-01 " in visit["why"]
+
+
 def test_cli__the_register_lists_children_in_care_and_those_who_left_with_counts(kenya, tmp_path):
     amina, sup = kenya("amina"), kenya("sup")
     ids = [register(amina) for _ in range(3)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
-from cpcm.domain.dates import parse_datetime
+from cpcm.domain.dates import local_day, parse_datetime
 from cpcm.errors import FieldError, InvalidInput, Refused
 from cpcm.service import reintegration as readiness_mod
 from cpcm.service.context import Context, append, form_for, load_case, load_records, validate_form, writes
@@ -175,7 +175,7 @@ def _readiness_gate(ctx: Context, case, records, body: dict) -> list[str]:
         ends = period.after(parse_datetime(reunified).astimezone(deadlines.zone_of(ctx.now)))
         if ctx.now < ends:
             interval = policy.duration("review_after_reunification", "interval")
-            warnings.append(f"the child was reunified on {reunified[:10]}: the policy reviews the case every {interval.words()} "
+            warnings.append(f"the child was reunified on {local_day(reunified, ctx.zone)}: the policy reviews the case every {interval.words()} "
                             f"until {ends.date().isoformat()} (review_after_reunification); closing now ends those reviews early")
     return warnings
 

@@ -423,9 +423,10 @@ def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
                               _parts(policy).source("reintegration_steps"), case.risk))
     visit = placements.monitoring_visit(case, policy, now)
     if visit is not None:
+        since = _t(visit.since, zone_of(now)).date().isoformat()  # the day in the zone of `now`, not in UTC
         items.append(Deadline(case.id, "monitoring-visit", f"monitoring visit {visit.number} after reunification", visit.due, None,
                               case.worker, "placement_monitoring",
-                              f"a home visit every {visit.interval} after the placement of {visit.since[:10]} "
+                              f"a home visit every {visit.interval} after the placement of {since} "
                               f"(cpcm followup {case.id} --method home_visit --purpose monitoring)",
                               _parts(policy).source("placement_monitoring"), case.risk))
     order = placements.court_order_expiry(case, policy, now)

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
 from cpcm.domain.case import Case
-from cpcm.domain.dates import parse_datetime
+from cpcm.domain.dates import local_iso, parse_datetime
 from cpcm.domain.durations import add_months
 from cpcm.domain.policy import Policy
 
@@ -182,7 +182,19 @@ def admission(case: Case) -> Mapping[str, Any] | None:
 def pathway(case: Case, policy: Policy, now: datetime) -> dict | None:
     """Where the case stands on the path of reintegration, and what is next: each step done
     (when, how many) or not, from the admission to residential care (or, without one, from the
-    registration once a step was recorded). None for a case with no step of the path."""
+    registration once a step was recorded). None for a case with no step of the path. Its times
+    (`since`, `reunified`, each step's `last`, the next visit's `due`) are in the zone of `now`,
+    with its offset, as every time shown is."""
+    path = _path(case, policy, now)
+    if path is None:
+        return None
+    zone = now.tzinfo or timezone.utc
+    return dict(path, since=local_iso(path["since"], zone) or None, reunified=local_iso(path["reunified"], zone) or None,
+                steps=[dict(s, last=local_iso(s["last"], zone) or None) for s in path["steps"]])
+
+
+def _path(case: Case, policy: Policy, now: datetime) -> dict | None:
+    """`pathway` with the case's own times (UTC, as the fold keeps them), for the rules to compare."""
     entry = admission(case)
     since = entry["at"] if entry else None
     if entry is None and not any(case.events.get(EVENTS[k]) for k in ("tracing", "family_assessment", "preparation")) \
@@ -230,7 +242,7 @@ def next_step_due(case: Case, policy: Policy, now: datetime) -> tuple[datetime, 
     if case.status != "open" or not current or current.get("setting") != "residential" \
             or "reintegration_steps" not in policy.rules:
         return None
-    path = pathway(case, policy, now)
+    path = _path(case, policy, now)
     if path is None or path["next"] is None or path["reunified"]:
         return None
     done = [s["last"] for s in path["steps"] if s["done"] and s["last"]]
