@@ -173,6 +173,33 @@ def test_next_step_due__none_without_the_rule_after_a_reunification_or_out_of_re
     assert rules.next_step_due(case([ADMITTED], status="closed"), KENYA, now(2)) is None
 
 
+# -- the reunification ------------------------------------------------------------------------------
+def test_reunifications__a_plan_for_reunification_done_confirms_the_placement_of_the_same_stay():
+    kinship = placed("P2", 14, "kinship", "family_based", reunification=True)
+    # the placement, then the plan that says so a day later: one reunification, the placement's
+    assert rules.reunifications([ADMITTED, kinship], [day(15)]) == (day(14),)
+    # the plan written first, the placement recorded after it: still the placement's
+    assert rules.reunifications([ADMITTED, kinship], [day(12)]) == (day(14),)
+    # written at the same moment, or long after while the child is still at home (a move to foster
+    # care since is a placement that brought the child to a family too: two, none from the plan)
+    foster = placed("P3", 40, "foster_care", "family_based", reunification=True)
+    assert rules.reunifications([ADMITTED, kinship], [day(14)]) == (day(14),)
+    assert rules.reunifications([ADMITTED, kinship, foster], [day(60)]) == (day(14), day(40))
+    # a plan alone (no placement recorded) is the reunification
+    assert rules.reunifications([], [day(15)]) == (day(15),)
+    assert rules.reunifications([ADMITTED], [day(15)]) == (day(15),)
+    assert rules.reunifications([], []) == () and rules.reunifications([ADMITTED, kinship], []) == (day(14),)
+
+
+def test_reunifications__a_stay_in_residential_care_between_them_makes_the_plan_a_reunification_of_its_own():
+    kinship = placed("P2", 14, "kinship", "family_based", reunification=True)
+    back = placed("P3", 30, "temporary_shelter", "residential")
+    # home, back into care, then a plan for reunification_done with no placement home recorded
+    assert rules.reunifications([ADMITTED, kinship, back], [day(15), day(50)]) == (day(14), day(50))
+    # a plan before the admission is not the placement's after it
+    assert rules.reunifications([placed("P0", 2, "institutional_care", "residential"), kinship], [day(1)]) == (day(1), day(14))
+
+
 # -- monitoring visits -----------------------------------------------------------------------------
 def test_monitoring_visit__a_home_visit_at_the_moment_of_the_reunification_counts():
     visited = case([ADMITTED, HOME], reunification=[14], home_visit=[14])

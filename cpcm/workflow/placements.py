@@ -79,6 +79,27 @@ def starts_monitoring(current: Mapping[str, Any] | None, setting: str | None, ca
     return current is None or current.get("care_type") != care_type
 
 
+def reunifications(placements: Iterable[Mapping[str, Any]], plans: Iterable[str]) -> tuple[str, ...]:
+    """When the child was reunified (times as the fold keeps them, UTC, in order): the one answer
+    the reviews, the monitoring visits, the path of reintegration and closure read (the fold's
+    `reunification` event). Each placement that brought the child home is one (`reunification`
+    on the placement: `starts_monitoring`). A plan version written for `reunification_done`
+    (`plans`: when each was written) confirms the reunification placement of the same stay out of
+    residential care, recorded before or after it (no placement in residential care between the
+    two), and adds none of its own; only a plan that no such placement accounts for (a return
+    home not recorded as a placement) is a reunification itself, at the plan's time."""
+    placed = list(placements)
+    homes = [p["at"] for p in placed if p.get("reunification")]
+    residential = [p["at"] for p in placed if p.get("setting") == "residential"]
+
+    def confirms(plan: str, home: str) -> bool:
+        low, high = min(plan, home), max(plan, home)
+        return not any(low < moved < high for moved in residential)
+
+    alone = [plan for plan in plans if not any(confirms(plan, home) for home in homes)]
+    return tuple(sorted(homes + alone))
+
+
 def cci_exit_problem(current: Mapping[str, Any] | None, setting: str | None, cci_exit: str | None) -> str | None:
     """What is wrong with the CCI exit kind given (or not given) for this move, or None."""
     leaving = bool(current) and current.get("setting") == "residential" and setting != "residential"
