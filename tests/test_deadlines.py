@@ -157,6 +157,54 @@ def test_review__kenya_reviews_every_6_months_for_2_years_after_reunification():
     assert items(records, KENYA, later)["review"].due == (later - D).replace(month=(later - D).month + 3)
 
 
+def _reunified_and_reviewed():
+    """Kenya: a plan for reunification_done approved on 16 November 2026, reviewed on 2 December."""
+    eat = T0.tzinfo
+    records = [registered(datetime(2026, 10, 1, 9, 0, tzinfo=eat)),
+               rec("assessment", datetime(2026, 10, 2, 9, 0, tzinfo=eat), type="initial"),
+               rec("assessment", datetime(2026, 10, 3, 9, 0, tzinfo=eat), type="comprehensive"),
+               rec("plan", datetime(2026, 11, 16, tzinfo=eat), reason="reunification_done", closure_criteria=["x"]),
+               rec("approval", datetime(2026, 11, 16, tzinfo=eat), subject="plan", by="sup"),
+               rec("review", datetime(2026, 12, 2, tzinfo=eat))]
+    return records, eat
+
+
+def test_review__a_review_due_under_the_6_month_interval_stays_due_on_that_day_when_the_2_years_end():
+    """Kenya SOP glossary: every 6 months for 2 years after reunification. The interval is the one
+    in force when the review clock starts (the last review, 2 December 2026: inside the 2 years),
+    whatever `now` is: the missed review does not move back to 3 months after it once the 2 years
+    are over (16 November 2028)."""
+    records, eat = _reunified_and_reviewed()
+    for now in (datetime(2027, 5, 1, 10, 0, tzinfo=eat), datetime(2028, 11, 10, 10, 0, tzinfo=eat),
+                datetime(2028, 11, 16, tzinfo=eat), datetime(2028, 11, 20, 10, 0, tzinfo=eat), datetime(2030, 1, 1, tzinfo=eat)):
+        review = items(records, KENYA, now)["review"]
+        assert (review.due.isoformat(), review.rule) == ("2027-06-02T00:00:00+03:00", "review_after_reunification"), now
+        assert "every 6 months" in review.why
+    assert state(records, "review", datetime(2028, 11, 20, 10, 0, tzinfo=eat), KENYA) == "overdue"
+
+
+def test_review__the_3_month_interval_counts_from_the_first_review_after_the_2_years():
+    records, eat = _reunified_and_reviewed()
+    inside = records + [rec("review", datetime(2028, 11, 15, 10, 0, tzinfo=eat))]  # the last day of the 2 years
+    review = items(inside, KENYA, datetime(2029, 2, 1, tzinfo=eat))["review"]
+    assert (review.due.isoformat(), review.rule) == ("2029-05-15T10:00:00+03:00", "review_after_reunification")
+    after = records + [rec("review", datetime(2028, 11, 20, 10, 0, tzinfo=eat))]
+    review = items(after, KENYA, datetime(2028, 11, 21, tzinfo=eat))["review"]
+    assert (review.due.isoformat(), review.rule) == ("2029-02-20T10:00:00+03:00", "review")
+    assert review.source == KENYA.source("review")
+
+
+def test_review__a_clock_started_before_the_reunification_takes_the_6_month_interval_and_inter_agency_never_does():
+    records, start = _planned()
+    home = start + 20 * D
+    records.append(rec("placement", home, care_type="kinship", setting="family_based", reunification=True))
+    assert items(records, KENYA, home + D)["review"].due == start.replace(month=start.month + 6)
+    assert items(records, KENYA, home + D)["review"].rule == "review_after_reunification"
+    # inter-agency: no separate interval (a period of 0), whenever the clock started
+    assert (items(records, INTER, home + D)["review"].due, items(records, INTER, home + D)["review"].rule) == (
+        start.replace(month=start.month + 3), "review")
+
+
 def test_post_closure_visit__within_3_months_of_closure():
     """IAG Step 6 [L944]; ESARO S6."""
     records, start = _planned()

@@ -24,7 +24,7 @@ from cpcm.service import context, fill
 from cpcm.store import cache as cache_mod
 from cpcm.store import parallel
 from cpcm.workflow import fold as fold_module
-from cpcm.workflow import plan_actions, transitions
+from cpcm.workflow import placements, plan_actions, transitions
 
 
 # -- the fold as it was ---------------------------------------------------------------------------
@@ -98,6 +98,11 @@ def old_fold(case_id, records):
         if command in ("approval.closure", "closure.immediate") and case.closure:
             events.setdefault(f"closed.{case.closure.get('reason')}", []).append(utc(record.at))
         history.append(Entry(record.id, record.kind, record.at, record.recorded_at, record.by))
+    # a change of rule made since, applied here too: the reunifications are decided once, from the
+    # placements and the plans for reunification_done (placements.reunifications)
+    reunified = placements.reunifications(case.placements, events.get("reunification_done", ()))
+    if reunified:
+        events["reunification"] = list(reunified)
     return replace(case, history=tuple(history), events={k: tuple(v) for k, v in events.items()},
                    anomalies=tuple(anomalies), stage=case.stage or "registered")
 

@@ -15,11 +15,11 @@ from memory_repo import MemoryRepo
 from test_assess_plan import INITIAL_DATA, COMPREHENSIVE, plan_doc
 
 from cpcm import service
-from cpcm.domain.records import Record
+from cpcm.domain.records import Record, utc
 from cpcm.errors import InvalidInput, Refused
 from cpcm.store import forms, policies
 from cpcm.workflow import placements as rules
-from cpcm.workflow.deadlines import deadlines
+from cpcm.workflow.deadlines import deadlines, reunification_period
 from cpcm.workflow.fold import fold
 
 KENYA, INTER = policies.load("kenya"), policies.load("inter-agency")
@@ -113,6 +113,26 @@ def test_monitoring_visits__monthly_for_three_months_then_quarterly_until_two_ye
     assert rules.monitoring_visit(fold("CP-TEST-0001", phone), KENYA, at(230)).due == fifth.due  # a call is not a visit
     late = records + [rec("followup", datetime.fromisoformat("2028-10-01T10:00:00+03:00"), method="home_visit")]
     assert rules.monitoring_visit(fold("CP-TEST-0001", late), KENYA, at(700)) is None  # the next would fall after 2 years
+
+
+def test_reunification__a_plan_for_reunification_done_in_the_same_stay_as_the_placement_is_the_same_one():
+    """The placement home (2026-12-03 09:00) and a plan for reunification_done a day later (or a
+    day before) are one reunification, the placement's: the first visit stays a month after the
+    placement, the path counts one, and the reviews after reunification run from the placement."""
+    placement_only = reunified_records()
+    for plan in (rec("plan", at(11), reason="reunification_done", closure_criteria=["x"]),
+                 rec("plan", at(9), reason="reunification_done", closure_criteria=["x"])):
+        case = fold("CP-TEST-0001", placement_only + [plan])
+        assert case.events["reunification"] == (utc(placement_only[2].at),)
+        visit = rules.monitoring_visit(case, KENYA, at(12))
+        assert (visit.number, visit.due.isoformat()) == (1, "2027-01-03T09:00:00+03:00")
+        path = rules.pathway(case, KENYA, at(12))
+        step = next(s for s in path["steps"] if s["step"] == "reunification")
+        assert (step["count"], step["last"], path["reunified"]) == (1, "2026-12-03T09:00:00+03:00", "2026-12-03T09:00:00+03:00")
+        assert codes(case, KENYA, at(12))["monitoring-visit"].why.startswith("a home visit every 1 month after the placement of 2026-12-03 ")
+        assert reunification_period(case, KENYA, at(12).tzinfo)[0] == at(10)
+    alone = fold("CP-TEST-0001", [placement_only[0], plan])  # no placement recorded: the plan is the reunification
+    assert alone.events["reunification"] == (utc(plan.at),)
 
 
 def test_monitoring_visits__stop_when_the_child_goes_back_to_residential_care_or_the_case_closes():
@@ -305,6 +325,67 @@ def test_cli__court_order_expiry_and_monitoring_visits_on_due_and_in_ics(kenya, 
     ics2 = tmp_path / "due2.ics"
     assert later("due", "--within", "40", "--ics", str(ics2)).code == 0
     assert "monitoring visit 1 after reunification" in ics2.read_text()
+
+
+def test_cli__show_gives_each_step_of_reintegration_on_its_day_in_the_agencys_zone(kenya):
+    """Steps recorded with a date alone (--at 2026-11-25: midnight in Nairobi, 21:00 UTC the day
+    before) and a placement at 01:30 show on their own days, in the text and in --json (with the
+    agency's offset), as `cpcm log` has them; so does the monitoring visit's reason."""
+    amina = kenya("amina")
+    case_id = register(amina)
+    later = kenya("amina", now="2026-12-01T09:00:00+03:00")
+    for args, doc in ((("tracing", "--at", "2026-11-25"), TRACING), (("family-assessment", "--at", "2026-11-27"), FAMILY),
+                      (("assess", "--type", "best-interests", "--at", "2026-11-28"), BID)):
+        done = later(args[0], case_id, *args[1:], "--from-file", "-", input=json.dumps(doc))
+        assert done.code == 0, done.stderr
+    assert later("preparation", case_id, "--with", "child", "--method", "home_visit", "--done", "talked it through",
+                 "--child-agrees", "yes", "--at", "2026-11-30").code == 0
+    home = placed(later, case_id, {k: v for k, v in KINSHIP.items() if k != "cci_exit"}, "--at", "2026-12-01T01:30")
+    assert home.code == 0, home.stderr
+    shown = later("show", case_id)
+    assert ("tracing 2026-11-25 (family found); family assessment 2026-11-27; best interests 2026-11-28; "
+            "preparation 2026-11-30; reunification 2026-12-01;") in shown.stdout
+    assert "kinship at Nyakach, Kisumu with Grace Achieng (grandmother) since 2026-12-01" in shown.stdout
+    path = later("show", case_id, "--json").json()["reintegration"]
+    last = {s["step"]: s["last"] for s in path["steps"] if s["done"]}
+    assert last == {"tracing": "2026-11-25T00:00:00+03:00", "family_assessment": "2026-11-27T00:00:00+03:00",
+                    "best_interests": "2026-11-28T00:00:00+03:00", "preparation": "2026-11-30T00:00:00+03:00",
+                    "reunification": "2026-12-01T01:30:00+03:00"}
+    assert path["reunified"] == "2026-12-01T01:30:00+03:00"
+    logged = [e["at"][:10] for e in later("log", case_id, "--json").json() if e["kind"] in ("tracing", "family_assessment", "preparation")]
+    assert logged == ["2026-11-25", "2026-11-27", "2026-11-30"]
+    visit = {i["code"]: i for i in later("due", "--within", "40", "--json").json() if i["case_id"] == case_id}["monitoring-visit"]
+    assert visit["due"] == "2027-01-01T01:30+03:00" and "after the placement of 2026-12-01 " in visit["why"]
+
+
+def test_cli__a_plan_for_reunification_done_confirms_the_placement_home_and_starts_no_clock_again(kenya):
+    """A kinship placement at 10:00 on 1 December, then a plan for reunification_done the next day,
+    approved: one reunification (show says it once), the first monitoring visit a month after the
+    placement, at its time, before and after the plan."""
+    amina, sup = kenya("amina", now="2026-12-01T12:00:00+03:00"), kenya("sup", now="2026-12-02T12:00:00+03:00")
+    case_id = register(kenya("amina"))
+    assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", "--at", "2026-11-30",
+                 input=json.dumps(BID)).code == 0
+    home = placed(amina, case_id, {k: v for k, v in KINSHIP.items() if k != "cci_exit"}, "--at", "2026-12-01T10:00")
+    assert home.code == 0 and home.json()["reunification"], home.stderr
+
+    def visit(now: str) -> dict:
+        items = kenya("amina", now=now)("due", "--within", "60", "--json").json()
+        return {i["code"]: i for i in items if i["case_id"] == case_id}["monitoring-visit"]
+
+    before = visit("2026-12-01T12:00:00+03:00")
+    assert before["due"] == "2027-01-01T10:00+03:00" and "after the placement of 2026-12-01 " in before["why"]
+    written = kenya("amina", now="2026-12-02T09:00:00+03:00")("plan", case_id, "--from-file", "-",
+                                                             input=json.dumps(plan_doc("reunification_done")))
+    assert written.code == 0, written.stderr
+    assert sup("approve", case_id, "plan").code == 0
+    assert visit("2026-12-02T12:00:00+03:00") == before
+    shown = kenya("amina", now="2026-12-02T12:00:00+03:00")("show", case_id)
+    assert "reunification 2026-12-01;" in shown.stdout and "reunification x2" not in shown.stdout
+    assert "monitoring visits (due 2027-01-01)" in shown.stdout
+    path = kenya("amina", now="2026-12-02T12:00:00+03:00")("show", case_id, "--json").json()["reintegration"]
+    assert path["reunified"] == "2026-12-01T10:00:00+03:00"
+    assert [(s["count"], s["last"]) for s in path["steps"] if s["step"] == "reunification"] == [(1, "2026-12-01T10:00:00+03:00")]
 
 
 def test_cli__the_register_lists_children_in_care_and_those_who_left_with_counts(kenya, tmp_path):

@@ -26,6 +26,11 @@ def now(n: float) -> datetime:
     return (T0 + timedelta(days=n)).astimezone(NAIROBI)
 
 
+def shown(n: float) -> str:
+    """Day n after T0 as the path gives it: in the zone of `now` (Nairobi), with its offset."""
+    return now(n).isoformat(timespec="seconds")
+
+
 def placed(rid: str, n: float, care_type: str, setting: str, **extra) -> dict:
     return {"record_id": rid, "at": day(n), "care_type": care_type, "setting": setting, **extra}
 
@@ -40,8 +45,7 @@ def case(placements=(), status="open", **events) -> Case:
 
 def step(key: str, times=(), **extra) -> dict:
     title, command = TITLES[key]
-    times = [day(n) for n in times]
-    return {"step": key, "title": title, "done": bool(times), "count": len(times), "last": max(times) if times else None,
+    return {"step": key, "title": title, "done": bool(times), "count": len(times), "last": shown(max(times)) if times else None,
             "command": command, **extra}
 
 
@@ -71,7 +75,7 @@ def full_path(status: str = "open") -> Case:
 def test_pathway__each_step_counts_only_inside_its_window_and_the_next_visit_is_due():
     path = rules.pathway(full_path(), KENYA, now(21))
     assert path == {
-        "since": day(1), "reunified": day(14),
+        "since": shown(1), "reunified": shown(14),
         "steps": [step("admission", [1]), step("tracing", [5], family_found=True), step("family_assessment", [8]),
                   step("best_interests", [9]), step("preparation", [11, 12, 14]), step("reunification", [14]),
                   step("monitoring", [20]), step("readiness"), step("closure")],
@@ -82,7 +86,7 @@ def test_pathway__each_step_counts_only_inside_its_window_and_the_next_visit_is_
 
 def test_pathway__a_closed_case_has_no_next_step():
     path = rules.pathway(full_path(status="closed"), KENYA, now(21))
-    assert path["next"] is None and path["reunified"] == day(14)
+    assert path["next"] is None and path["reunified"] == shown(14)
 
 
 def test_pathway__without_residential_care_it_runs_from_the_first_step_recorded():
@@ -100,7 +104,7 @@ def test_pathway__without_residential_care_it_runs_from_the_first_step_recorded(
 def test_pathway__a_reunification_alone_starts_it_and_readiness_then_closure_follow_where_no_visits_are_due():
     # inter-agency: no schedule of visits (period 0d)
     reunified = rules.pathway(case(reunification=[10]), INTER, now(11))
-    assert reunified["reunified"] == day(10) and reunified["next"] == next_of("readiness")
+    assert reunified["reunified"] == shown(10) and reunified["next"] == next_of("readiness")
     ready = rules.pathway(case(reunification=[10], readiness=[12]), INTER, now(13))
     assert ready["steps"][-2] == step("readiness", [12]) and ready["next"] == next_of("closure")
 
@@ -109,9 +113,25 @@ def test_pathway__a_new_stay_in_care_starts_the_path_again():
     again = case([ADMITTED, HOME, placed("P3", 20, "temporary_shelter", "residential")],
                  tracing=[5], reunification=[14], home_visit=[16])
     path = rules.pathway(again, KENYA, now(21))
-    assert path["since"] == day(20) and path["reunified"] is None
+    assert path["since"] == shown(20) and path["reunified"] is None
     assert [s["done"] for s in path["steps"]] == [True] + [False] * 8
     assert path["next"] == next_of("tracing")
+
+
+def test_pathway__each_time_is_in_the_zone_of_now_so_a_step_at_local_midnight_keeps_its_day():
+    """A step recorded at 00:00 in Nairobi is 21:00 UTC the day before: the path gives it on its
+    own day, with the offset of `now`, like every time shown (the fold keeps it in UTC)."""
+    midnight = datetime(2026, 10, 25, tzinfo=NAIROBI)
+    utc = midnight.astimezone(timezone.utc).isoformat(timespec="seconds")  # 2026-10-24T21:00:00+00:00
+    traced = Case(id="CP-TEST-0001", placements=(placed("P1", 1, "institutional_care", "residential"),),
+                  events={"tracing": (utc,), "reunification": (utc,)})
+    path = rules.pathway(traced, KENYA, midnight + timedelta(days=1))
+    assert path["steps"][1]["last"] == path["reunified"] == "2026-10-25T00:00:00+03:00"
+    assert rules.pathway(traced, KENYA, (midnight + timedelta(days=1)).astimezone(timezone.utc))["steps"][1]["last"] == utc
+    # the rules still compare the case's own times: the next step counts from the step, not its day
+    due, _following, since = rules.next_step_due(Case(id="CP-TEST-0001", placements=traced.placements,
+                                                      events={"tracing": (utc,)}), KENYA, midnight)
+    assert since == utc and due.isoformat() == "2026-11-25T00:00:00+03:00"
 
 
 def test_pathway__the_family_found_during_this_stay_not_before():
@@ -151,6 +171,33 @@ def test_next_step_due__none_without_the_rule_after_a_reunification_or_out_of_re
     assert rules.next_step_due(case([ADMITTED], reunification=[10]), KENYA, now(11)) is None
     assert rules.next_step_due(case([ADMITTED, HOME], tracing=[5]), KENYA, now(15)) is None
     assert rules.next_step_due(case([ADMITTED], status="closed"), KENYA, now(2)) is None
+
+
+# -- the reunification ------------------------------------------------------------------------------
+def test_reunifications__a_plan_for_reunification_done_confirms_the_placement_of_the_same_stay():
+    kinship = placed("P2", 14, "kinship", "family_based", reunification=True)
+    # the placement, then the plan that says so a day later: one reunification, the placement's
+    assert rules.reunifications([ADMITTED, kinship], [day(15)]) == (day(14),)
+    # the plan written first, the placement recorded after it: still the placement's
+    assert rules.reunifications([ADMITTED, kinship], [day(12)]) == (day(14),)
+    # written at the same moment, or long after while the child is still at home (a move to foster
+    # care since is a placement that brought the child to a family too: two, none from the plan)
+    foster = placed("P3", 40, "foster_care", "family_based", reunification=True)
+    assert rules.reunifications([ADMITTED, kinship], [day(14)]) == (day(14),)
+    assert rules.reunifications([ADMITTED, kinship, foster], [day(60)]) == (day(14), day(40))
+    # a plan alone (no placement recorded) is the reunification
+    assert rules.reunifications([], [day(15)]) == (day(15),)
+    assert rules.reunifications([ADMITTED], [day(15)]) == (day(15),)
+    assert rules.reunifications([], []) == () and rules.reunifications([ADMITTED, kinship], []) == (day(14),)
+
+
+def test_reunifications__a_stay_in_residential_care_between_them_makes_the_plan_a_reunification_of_its_own():
+    kinship = placed("P2", 14, "kinship", "family_based", reunification=True)
+    back = placed("P3", 30, "temporary_shelter", "residential")
+    # home, back into care, then a plan for reunification_done with no placement home recorded
+    assert rules.reunifications([ADMITTED, kinship, back], [day(15), day(50)]) == (day(14), day(50))
+    # a plan before the admission is not the placement's after it
+    assert rules.reunifications([placed("P0", 2, "institutional_care", "residential"), kinship], [day(1)]) == (day(1), day(14))
 
 
 # -- monitoring visits -----------------------------------------------------------------------------

@@ -496,6 +496,13 @@ def test_placements__a_monitoring_visit_after_reunification():
         "--method home_visit --purpose monitoring)", "S-monitoring", "high", None, (), None)]
 
 
+def test_placements__a_monitoring_visit_names_the_day_of_the_placement_in_the_zone_of_now():
+    p = policy(**PLACEMENT_RULES)
+    c = case(events={"reunification": ("2026-10-31T22:30:00+00:00",)})  # 01:30 on 1 November in Nairobi
+    (visit,) = of(dl._placements, c, p)
+    assert visit[3] == "2026-12-01T01:30:00+03:00" and "after the placement of 2026-11-01 " in visit[7]
+
+
 def test_placements__a_court_order_expiry():
     p = policy(**PLACEMENT_RULES)
     placed = {"record_id": "01A", "at": "2026-11-01T06:00:00+00:00", "setting": "family_based", "care_type": "foster_care",

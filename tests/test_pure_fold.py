@@ -81,7 +81,7 @@ def test_apply_update__set_replace_and_remove_paths():
     ("assessment.initial", {"immediate_actions": ["x"]}, ["response", "risk_checked"]),
     ("assessment.initial", {"immediate_actions": []}, ["risk_checked"]),
     ("assessment.comprehensive", {"immediate_actions": ["x"]}, ["risk_checked"]),
-    ("plan", {"reason": "reunification_done"}, ["reunification"]),
+    ("plan", {"reason": "reunification_done"}, ["reunification_done"]),  # the reunification: placements.reunifications
     ("plan", {"reason": "review"}, []),
     ("plan", {"participants": {"child": "yes"}}, ["plan_with_child"]),
     ("plan", {"participants": {"child": "no"}}, []),

@@ -133,3 +133,46 @@ def test_kenya__a_full_reintegration_from_admission_to_the_post_closure_visit(ke
     ranks = [ORDER.index(s) for s in stages]
     assert ranks == sorted(ranks) and set(stages) <= set(STAGES)
     assert stages[-1] == "closed"
+
+
+def test_kenya__a_review_missed_under_the_6_month_interval_stays_due_on_its_day_after_the_2_years(kenya):
+    """A plan for reunification_done approved on 1 December 2026, a review on 10 December: the next
+    review is due on 10 June 2027 (6 months), on `cpcm due`, `show` and `check` alike, before and
+    after the 2 years end (1 December 2028), and stays overdue; the first review after them makes the
+    next one due 3 months later."""
+    from conftest import REVIEW
+
+    def at(worker: str, now: str):
+        return kenya(worker, now=now)
+
+    def ok(result):
+        assert result.code == 0, result.stderr
+        return result
+
+    case_id = register(kenya("amina"))
+    amina = at("amina", "2026-11-24T10:00:00+03:00")
+    ok(amina("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL))
+    ok(amina("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)))
+    ok(at("amina", "2026-12-01T10:00:00+03:00")("plan", case_id, "--from-file", "-",
+                                               input=json.dumps(plan_doc("reunification_done"))))
+    ok(at("sup", "2026-12-01T11:00:00+03:00")("approve", case_id, "plan"))
+    ok(at("amina", "2026-12-10T10:00:00+03:00")("review", case_id, "--from-file", "-", "--at", "2026-12-10",
+                                               input=json.dumps(REVIEW)))
+
+    def review(now: str) -> dict:
+        cli = at("amina", now)
+        listed = [i for i in ok(cli("due", "--within", "400", "--json")).json() if i["case_id"] == case_id and i["code"] == "review"]
+        shown = [i for i in ok(cli("show", case_id, "--json")).json()["due"] if i["code"] == "review"]
+        assert listed == shown and len(listed) == 1
+        return listed[0]
+
+    for now in ("2027-05-01T10:00:00+03:00", "2028-11-25T10:00:00+03:00", "2028-12-05T10:00:00+03:00", "2029-03-01T10:00:00+03:00"):
+        item = review(now)
+        assert (item["due"], item["rule"]) == ("2027-06-10T00:00+03:00", "review_after_reunification"), now
+    assert review("2028-12-05T10:00:00+03:00")["state"] == "overdue"
+    checked = at("amina", "2028-12-05T10:00:00+03:00")("check", case_id, "--json")
+    assert any(p["code"] == "review-overdue" and "2027-06-10" in p["message"] for p in checked.json()), checked.stdout
+
+    ok(at("amina", "2028-12-05T10:00:00+03:00")("review", case_id, "--from-file", "-", input=json.dumps(REVIEW)))
+    item = review("2028-12-06T10:00:00+03:00")
+    assert (item["due"], item["rule"]) == ("2029-03-05T10:00+03:00", "review") and "every 3 months" in item["why"]

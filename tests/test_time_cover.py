@@ -342,7 +342,7 @@ def test_dates__a_date_alone_is_due_at_the_end_of_that_local_day():
     from datetime import date, timezone
     from zoneinfo import ZoneInfo
 
-    from cpcm.domain.dates import before_latest, due_at, end_of_day, local_text, parse_datetime
+    from cpcm.domain.dates import before_latest, due_at, end_of_day, local_day, local_text, parse_datetime
 
     nairobi = ZoneInfo("Africa/Nairobi")
     assert due_at("2026-02-20", nairobi).isoformat() == "2026-02-20T23:59:59+03:00"
@@ -353,6 +353,8 @@ def test_dates__a_date_alone_is_due_at_the_end_of_that_local_day():
     assert parse_datetime("2026-02-20T14:00", "at").isoformat() == "2026-02-20T14:00:00+00:00"  # no zone given: UTC
     assert local_text("2026-02-20T11:00:00+00:00", nairobi) == "2026-02-20 14:00 +03:00"
     assert local_text("", nairobi) == "" and local_text("not a time", nairobi) == "not a time"
+    assert local_day("2026-10-24T21:00:00+00:00", nairobi) == "2026-10-25"  # midnight in Nairobi: its own day, not UTC's
+    assert local_day("2026-10-25", nairobi) == "2026-10-25" and local_day(None, nairobi) == ""
     moment = parse_datetime("2026-02-20T14:00+03:00")
     assert before_latest(moment, ["2026-02-20T10:00+03:00", "2026-02-20T12:00:00+00:00"]) == "2026-02-20T12:00:00+00:00"
     assert before_latest(moment, ["2026-02-20T10:00+03:00", "2026-02-20T14:00:00+03:00"]) is None

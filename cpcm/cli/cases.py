@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from cpcm.domain.dates import local_text
+from cpcm.domain.dates import local_day, local_text
 from cpcm.cli.common import open_ctx, parse_at, print_json, print_json_items, print_json_of, print_table, print_text, report_problems, say, warn
 
 if TYPE_CHECKING:
@@ -249,9 +249,9 @@ def print_case(data: dict, zone=None) -> None:
     if data.get("placement"):
         from cpcm.service.placements import words as placement_words
 
-        rows.append(("placement", placement_words(data["placement"])))
+        rows.append(("placement", placement_words(data["placement"], zone)))
     if data.get("reintegration"):
-        rows += reintegration_rows(data["reintegration"], data["case_id"])
+        rows += reintegration_rows(data["reintegration"], data["case_id"], zone)
     rows += [("linked case", link["text"]) for link in data.get("links") or []]
     print_table(["field", "value"], rows, title=f"Case {data['case_id']}")
     if data.get("problems"):
@@ -330,8 +330,9 @@ def _kind(entry) -> str:
     return f"{entry.kind} (unreadable{', superseded by ' + entry.superseded_by if entry.superseded_by else ''})"
 
 
-def reintegration_rows(path: dict, case_id: str) -> list[tuple[str, str]]:
-    """Where the case stands on the path of reintegration: each step done or not, then what is next."""
+def reintegration_rows(path: dict, case_id: str, zone=None) -> list[tuple[str, str]]:
+    """Where the case stands on the path of reintegration: each step done or not, then what is next
+    (each date the day in the agency's `zone`)."""
     done = []
     later = ("monitoring", "readiness", "closure")
     for step in path["steps"]:
@@ -340,12 +341,12 @@ def reintegration_rows(path: dict, case_id: str) -> list[tuple[str, str]]:
         if step["done"]:
             times = f" x{step['count']}" if step["count"] > 1 else ""
             found = " (family found)" if step.get("family_found") else ""
-            done.append(f"{step['step'].replace('_', ' ')}{times} {str(step['last'])[:10]}{found}")
+            done.append(f"{step['step'].replace('_', ' ')}{times} {local_day(step['last'], zone)}{found}")
         else:
             done.append(f"{step['step'].replace('_', ' ')}: not yet")
     rows = [("reintegration", "; ".join(done))]
     following = path.get("next")
     if following:
-        due = f" (due {following['due'][:10]})" if following.get("due") else ""
+        due = f" (due {local_day(following['due'], zone)})" if following.get("due") else ""
         rows.append(("reintegration next", f"{following['title']}{due}: {following['command'].replace('CASE', case_id)}"))
     return rows

@@ -101,6 +101,18 @@ def local_text(value: Any, zone: tzinfo | None, seconds: bool = False) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + " " + offset_text(moment)
 
 
+def local_day(value: Any, zone: tzinfo | None) -> str:
+    """The day of a stored time in `zone` ('2026-10-25' for 2026-10-24T21:00:00+00:00 in Nairobi),
+    never the day in UTC; a stored date alone is that date. Empty for an empty value; a value that
+    is no time is returned as it is."""
+    if value in (None, ""):
+        return ""
+    try:
+        return local(value, zone).date().isoformat()
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def local_iso(value: Any, zone: tzinfo | None) -> str:
     """A stored time as ISO 8601 in `zone`, with its offset, to the second ('' when empty)."""
     if value in (None, ""):

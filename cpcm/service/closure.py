@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
-from cpcm.domain.dates import parse_datetime
 from cpcm.errors import FieldError, InvalidInput, Refused
 from cpcm.service import reintegration as readiness_mod
 from cpcm.service.context import Context, append, at_errors, form_for, load_case, load_records, validate_form, writes
@@ -169,14 +168,13 @@ def _readiness_gate(ctx: Context, case, records, body: dict) -> list[str]:
     elif override:
         del body["readiness_override"]
         warnings.append("--override-readiness was not needed (no readiness rule stops this closure) and is not recorded")
-    reunified = case.last("reunification")
-    if reason in (policy.get("closure_readiness", "reasons") or ()) and reunified:
-        period = policy.duration("review_after_reunification", "period")
-        ends = period.after(parse_datetime(reunified).astimezone(deadlines.zone_of(ctx.now)))
-        if ctx.now < ends:
-            interval = policy.duration("review_after_reunification", "interval")
-            warnings.append(f"the child was reunified on {reunified[:10]}: the policy reviews the case every {interval.words()} "
-                            f"until {ends.date().isoformat()} (review_after_reunification); closing now ends those reviews early")
+    period = deadlines.reunification_period(case, policy, deadlines.zone_of(ctx.now))
+    if reason in (policy.get("closure_readiness", "reasons") or ()) and period is not None and ctx.now < period[1]:
+        reunified, ends = period
+        interval = policy.duration("review_after_reunification", "interval")
+        warnings.append(f"the child was reunified on {reunified.date().isoformat()}: the policy reviews the case every "
+                        f"{interval.words()} until {ends.date().isoformat()} (review_after_reunification); closing now ends "
+                        "those reviews early")
     return warnings
 
 

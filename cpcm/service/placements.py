@@ -9,9 +9,10 @@ and their settings are the policy's (`placement`).
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any, Mapping
 
+from cpcm.domain.dates import local_day
 from cpcm.domain.records import utc
 from cpcm.errors import Corrupt, FieldError, InvalidInput, Refused
 from cpcm.service.context import Context, append, form_for, load_records, validate_form, writes
@@ -88,7 +89,7 @@ def placement(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
     reason = (override_reason or "").strip()
     if needed and not (body.get("decision") or {}).get("best_interests"):
         roles = tuple(policy.get("placement", "override_roles") or rules.OVERRIDE_ROLES)
-        since = f" since the current placement began ({current['at'][:10]})" if current else ""
+        since = f" since the current placement began ({local_day(current['at'], ctx.zone)})" if current else ""
         if not reason:
             raise Refused(f"{what}: a placement into care, out of it or between placements needs a best-interests record first "
                           f"(ESARO Principle 2); {case_id} has none{since}",
@@ -142,8 +143,9 @@ def current_placement(placement: Mapping[str, Any] | None) -> dict | None:
                                           "court_order", "acc", "cci_exit", "reunification")}
 
 
-def words(placement: Mapping[str, Any] | None) -> str:
-    """One line for a worker: the care type, where, with whom, since when, under which order."""
+def words(placement: Mapping[str, Any] | None, zone: tzinfo | None = None) -> str:
+    """One line for a worker: the care type, where, with whom, since when (the day in the agency's
+    `zone`), under which order."""
     if not placement:
         return "no placement recorded"
     parts = [str(placement.get("care_type") or "").replace("_", " ")]
@@ -153,7 +155,7 @@ def words(placement: Mapping[str, Any] | None) -> str:
     if placement.get("caregiver_name"):
         rel = f" ({placement['caregiver_relationship']})" if placement.get("caregiver_relationship") else ""
         parts.append(f"with {placement['caregiver_name']}{rel}")
-    parts.append(f"since {str(placement.get('at'))[:10]}")
+    parts.append(f"since {local_day(placement.get('at'), zone)}")
     order = placement.get("court_order") or {}
     if order.get("number"):
         parts.append(f"court order {order['number']}" + (f" until {order['expires']}" if order.get("expires") else ""))

@@ -5,12 +5,13 @@ these commands read a small row per case instead of building every folded case.
 - due: case id -> the case's deadlines as `workflow/deadlines.py` computed them (and the
   conference after an admission to a CCI, `workflow/conferences.py`), for every time over which
   they stay the same (`workflow/intervals.py`). A deadline is a time computed from the case's
-  records and the policy; of the rules, only two depend on `now`, and only by comparing it with
+  records and the policy; of the rules, only one depends on `now`, and only by comparing it with
   a time of the case (the turning-18 item appears when its notice opens; the review interval
-  after a reunification changes when that period ends). An entry holds the deadlines for the
-  time it was made and for the times just after (and before) each such change; a time outside
-  them is a miss and the case's deadlines are computed again. Whether an item is overdue, due
-  soon or inside the `--within` window is decided when `due` runs, from the stored times.
+  after a reunification is decided by when the review clock starts, not by `now`). An entry
+  holds the deadlines for the time it was made and for the times just after (and before) each
+  such change; a time outside them is a miss and the case's deadlines are computed again.
+  Whether an item is overdue, due soon or inside the `--within` window is decided when `due`
+  runs, from the stored times.
 - statistics: case id -> the events the statistics report counts (`reports/statistics.py`
   `case_rows`), each with its day in the agency's zone: a period is a filter of these rows.
 

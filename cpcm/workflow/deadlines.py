@@ -244,14 +244,26 @@ def _case_plan(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
                      _parts(policy).source("case_plan"), case.risk)]
 
 
-def review_interval(case: Case, policy: Policy, now: datetime):
-    """The review interval in force at `now`: the after-reunification one during its period
-    (counted in the zone of `now`)."""
+def reunification_period(case: Case, policy: Policy, zone: tzinfo) -> tuple[datetime, datetime] | None:
+    """The period after the latest reunification (`review_after_reunification.period`), its start
+    and its end, in `zone` (calendar months and years counted there); None without a reunification."""
     reunified = case.last("reunification")
-    if reunified:
-        period = _parts(policy).duration("review_after_reunification", "period")
-        if now < period.after(_t(reunified, zone_of(now))):
-            return _parts(policy).duration("review_after_reunification", "interval"), "review_after_reunification"
+    if not reunified:
+        return None
+    begin = _t(reunified, zone)
+    return begin, _parts(policy).duration("review_after_reunification", "period").after(begin)
+
+
+def review_interval(case: Case, policy: Policy, start: datetime):
+    """The review interval of a review clock that starts at `start` (the plan's coming into force
+    or the last review), and its rule: the after-reunification one when the clock starts before
+    the period after the latest reunification ends (a clock that started before the reunification
+    included), else the ordinary one. The clock's start decides, not `now`: a review that fell due
+    under the after-reunification interval stays due on that day once the period is over, and the
+    ordinary interval counts from the first clock that starts after it (docs/workflow.md)."""
+    period = reunification_period(case, policy, zone_of(start))
+    if period is not None and period[0] < period[1] and start < period[1]:
+        return _parts(policy).duration("review_after_reunification", "interval"), "review_after_reunification"
     return _parts(policy).duration("review", "interval"), "review"
 
 
@@ -261,9 +273,10 @@ def _review(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
         return []
     last_review = case.last("review", case.cycle_start)
     start = max(in_force, last_review or in_force)
-    interval, rule = review_interval(case, policy, now)
     zone = zone_of(now)
-    due = interval.after(_t(start, zone))
+    begin = _t(start, zone)
+    interval, rule = review_interval(case, policy, begin)
+    due = interval.after(begin)
     why = f"review at least every {interval.words()} from the plan's start or the last review"
     if case.next_review and last_review and _t(case.next_review, zone) < due:
         due = end_of_day(date.fromisoformat(case.next_review[:10]), zone)
@@ -423,9 +436,10 @@ def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
                               _parts(policy).source("reintegration_steps"), case.risk))
     visit = placements.monitoring_visit(case, policy, now)
     if visit is not None:
+        since = _t(visit.since, zone_of(now)).date().isoformat()  # the day in the zone of `now`, not in UTC
         items.append(Deadline(case.id, "monitoring-visit", f"monitoring visit {visit.number} after reunification", visit.due, None,
                               case.worker, "placement_monitoring",
-                              f"a home visit every {visit.interval} after the placement of {visit.since[:10]} "
+                              f"a home visit every {visit.interval} after the placement of {since} "
                               f"(cpcm followup {case.id} --method home_visit --purpose monitoring)",
                               _parts(policy).source("placement_monitoring"), case.risk))
     order = placements.court_order_expiry(case, policy, now)

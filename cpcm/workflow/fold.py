@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from cpcm.domain.case import Case, Entry
 from cpcm.domain.records import Record, flatten, set_path, utc
-from cpcm.workflow import plan_actions, transitions
+from cpcm.workflow import placements, plan_actions, transitions
 
 
 def _plain(cls) -> bool:
@@ -271,13 +271,15 @@ REDUCERS: dict[str, Callable[[Case, Record], Case]] = {
 
 
 def derived_events(record: Record, command: str) -> list[str]:
-    """Events a record implies besides its command: a protection response, a reunification."""
+    """Events a record implies besides its command: a protection response, a plan written for
+    reunification_done (what is the reunification, the fold's `reunification` event, is decided
+    once, from the placements and these: `placements.reunifications`)."""
     body = record.body
     extra = []
     if command == "assessment.initial" and body.get("immediate_actions"):
         extra.append("response")
     if command == "plan" and body.get("reason") == "reunification_done":
-        extra.append("reunification")
+        extra.append("reunification_done")
     if command.startswith("followup") and body.get("risk_increased") == "yes":
         extra.append("risk_increased")
     if command.startswith("followup") and body.get("risk"):  # the risk was re-rated
@@ -290,8 +292,6 @@ def derived_events(record: Record, command: str) -> list[str]:
         extra.append("crisis_response")
     if command == "readiness":  # `stops`: the answers the form marks as a stop, as the service found them
         extra.append("readiness_stop" if body.get("stops") else "readiness_clear")
-    if command == "placement" and body.get("reunification"):  # a family- or community-based placement, as the service found it
-        extra.append("reunification")
     if command == "followup" and body.get("method") == "home_visit":
         extra.append("home_visit")
     if command == "tracing" and body.get("outcome") == "family_found":
@@ -347,6 +347,11 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
             # each closure's reason, kept past a reopening (which clears case.closure)
             events.setdefault(f"closed.{case.closure.get('reason')}", []).append(at)
         history.append(Entry(record.id, kind, record.at, record.recorded_at, record.by))
+    # the reunifications: the placements that brought the child home, and the plans no such placement accounts for
+    if case.placements or "reunification_done" in events:
+        events["reunification"] = list(placements.reunifications(case.placements, events.get("reunification_done", ())))
+        if not events["reunification"]:
+            del events["reunification"]
     return _changed(case, history=tuple(history), events={k: tuple(v) for k, v in events.items()},
                     anomalies=tuple(anomalies), stage=stage or "registered", status=status)
 

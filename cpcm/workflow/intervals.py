@@ -3,10 +3,9 @@
 A function of the workflow (`deadlines.deadlines`, say) takes `now` as an argument. Most of its
 answer does not depend on it at all (a deadline is a time computed from the case's records and
 the policy); the rest depends on it only through comparisons (`now < birthday - notice`: the
-turning-18 item appears from that moment; `now < reunified + period`: the review interval after
-reunification ends then). `pieces` runs the function with a `now` that notes every comparison
-made with it: within the interval those comparisons allow, every run takes the same branches
-and so gives the same answer. It then runs the function again at the interval's ends, to cover
+turning-18 item appears from that moment). `pieces` runs the function with a `now` that notes
+every comparison made with it: within the interval those comparisons allow, every run takes the
+same branches and so gives the same answer. It then runs the function again at the interval's ends, to cover
 the times just after (and before), so one run stores the answer for the whole life of a case's
 current state.
 

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
 from cpcm.domain.case import Case
-from cpcm.domain.dates import parse_datetime
+from cpcm.domain.dates import local_iso, parse_datetime
 from cpcm.domain.durations import add_months
 from cpcm.domain.policy import Policy
 
@@ -77,6 +77,27 @@ def starts_monitoring(current: Mapping[str, Any] | None, setting: str | None, ca
     if setting not in MONITORED:
         return False
     return current is None or current.get("care_type") != care_type
+
+
+def reunifications(placements: Iterable[Mapping[str, Any]], plans: Iterable[str]) -> tuple[str, ...]:
+    """When the child was reunified (times as the fold keeps them, UTC, in order): the one answer
+    the reviews, the monitoring visits, the path of reintegration and closure read (the fold's
+    `reunification` event). Each placement that brought the child home is one (`reunification`
+    on the placement: `starts_monitoring`). A plan version written for `reunification_done`
+    (`plans`: when each was written) confirms the reunification placement of the same stay out of
+    residential care, recorded before or after it (no placement in residential care between the
+    two), and adds none of its own; only a plan that no such placement accounts for (a return
+    home not recorded as a placement) is a reunification itself, at the plan's time."""
+    placed = list(placements)
+    homes = [p["at"] for p in placed if p.get("reunification")]
+    residential = [p["at"] for p in placed if p.get("setting") == "residential"]
+
+    def confirms(plan: str, home: str) -> bool:
+        low, high = min(plan, home), max(plan, home)
+        return not any(low < moved < high for moved in residential)
+
+    alone = [plan for plan in plans if not any(confirms(plan, home) for home in homes)]
+    return tuple(sorted(homes + alone))
 
 
 def cci_exit_problem(current: Mapping[str, Any] | None, setting: str | None, cci_exit: str | None) -> str | None:
@@ -182,7 +203,19 @@ def admission(case: Case) -> Mapping[str, Any] | None:
 def pathway(case: Case, policy: Policy, now: datetime) -> dict | None:
     """Where the case stands on the path of reintegration, and what is next: each step done
     (when, how many) or not, from the admission to residential care (or, without one, from the
-    registration once a step was recorded). None for a case with no step of the path."""
+    registration once a step was recorded). None for a case with no step of the path. Its times
+    (`since`, `reunified`, each step's `last`, the next visit's `due`) are in the zone of `now`,
+    with its offset, as every time shown is."""
+    path = _path(case, policy, now)
+    if path is None:
+        return None
+    zone = now.tzinfo or timezone.utc
+    return dict(path, since=local_iso(path["since"], zone) or None, reunified=local_iso(path["reunified"], zone) or None,
+                steps=[dict(s, last=local_iso(s["last"], zone) or None) for s in path["steps"]])
+
+
+def _path(case: Case, policy: Policy, now: datetime) -> dict | None:
+    """`pathway` with the case's own times (UTC, as the fold keeps them), for the rules to compare."""
     entry = admission(case)
     since = entry["at"] if entry else None
     if entry is None and not any(case.events.get(EVENTS[k]) for k in ("tracing", "family_assessment", "preparation")) \
@@ -230,7 +263,7 @@ def next_step_due(case: Case, policy: Policy, now: datetime) -> tuple[datetime, 
     if case.status != "open" or not current or current.get("setting") != "residential" \
             or "reintegration_steps" not in policy.rules:
         return None
-    path = pathway(case, policy, now)
+    path = _path(case, policy, now)
     if path is None or path["next"] is None or path["reunified"]:
         return None
     done = [s["last"] for s in path["steps"] if s["done"] and s["last"]]
