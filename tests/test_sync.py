@@ -469,3 +469,51 @@ def test_a_copy_in_a_newer_casefile_format_is_not_merged_nor_worked_in(laptops):
     assert refused.code == 4 and refused.json()["rule"] == "format-too-new", refused.stderr
     assert "the other copy is in casefile format 2" in refused.stderr
     assert tree_state(laptops.repo) == before
+
+
+# -- readers after a merge: covers -----------------------------------------------------------------
+def test_a_cover_in_force_stays_through_a_sync_that_only_moves_on(laptops, team):
+    """A colleague covering a case stays one of its readers, and the cover line stays in its
+    `recipients`, when a copy takes the cover by a sync (a fast-forward makes no commit)."""
+    amina, sup, case_id = shared_case(laptops)
+    done = amina("assign", case_id, "--cover", "otieno", "--until", "2026-12-24")
+    assert done.code == 0, done.stderr
+    laptops.sync("amina")
+    before = head(laptops.clones["amina"])
+    got = laptops.sync("sup")
+    assert got["fast_forward"] and got["reencrypted"] == [] and head(laptops.repo) == before
+    recipients = (laptops.repo / "cases" / case_id / "recipients").read_text()
+    assert "# cover: otieno until 2026-12-24" in recipients and recipients.split()[-3:] == ["amina", "otieno", "sup"]
+    otieno = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["otieno"][0]), "CPCM_NOW": NOW})
+    shown = otieno("show", case_id, "--json")
+    assert shown.code == 0, shown.stderr
+    assert [c["in_force"] for c in shown.json()["covers"]] == [True]
+
+
+def test_a_cover_given_on_one_copy_stays_through_a_merge_and_ends_at_a_sync_after_its_time(laptops, team):
+    """Merged with work from another copy, a cover in force keeps its colleague a reader (what the
+    other copy wrote is re-encrypted to them too); a sync after its end takes them off, and says so."""
+    amina, sup, case_id = shared_case(laptops)
+    assert amina("assign", case_id, "--cover", "otieno", "--until", "2026-12-24").code == 0
+    assert sup("note", case_id, "--text", "spoke with the school").code == 0
+    merged = merge_both(laptops)
+    assert merged["merged"] and merged["reencrypted"] == [case_id]
+    for root in (laptops.repo, laptops.clones["amina"]):
+        recipients = (root / "cases" / case_id / "recipients").read_text()
+        assert "# cover: otieno until 2026-12-24" in recipients and recipients.split()[-3:] == ["amina", "otieno", "sup"]
+    otieno = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["otieno"][0]), "CPCM_NOW": NOW})
+    shown = otieno("show", case_id, "--json")
+    assert shown.code == 0 and "note" in [e["kind"] for e in shown.json()["history"]]
+    assert sup("verify").code == 0, sup("verify").stdout
+    # after its end: the next sync that merges the case takes the colleague off, and says it re-encrypted it
+    assert amina("note", case_id, "--text", "handed over").code == 0
+    assert sup("note", case_id, "--text", "school visit planned").code == 0
+    later = "2026-12-26T09:00:00+03:00"
+    assert laptops.cli("amina", CPCM_NOW=later)("sync").code == 0
+    told = laptops.cli("sup", CPCM_NOW=later)("sync")
+    assert told.code == 0, told.stderr
+    assert f"re-encrypted to their readers as they are now: {case_id}" in told.stderr
+    recipients = (laptops.repo / "cases" / case_id / "recipients").read_text()
+    assert "cover:" not in recipients and recipients.split()[-2:] == ["amina", "sup"]
+    assert otieno("show", case_id).code == 5
+    assert sup("verify").code == 0, sup("verify").stdout

@@ -336,9 +336,7 @@ def _reencrypt_all(ctx: Context, tx, case_ids: Iterable[str]) -> list[str]:
     for case_id in case_ids:
         current = ctx.store.recipients(case_id)
         covers = case_covers(ctx, case_id)
-        kept = cover_rules.in_force(covers, ctx.now)
-        wanted = cover_rules.readers(ctx.team, current[0] if current else None, kept, ctx.now)
-        kept = {w: u for w, u in kept.items() if w in wanted}
+        wanted, kept = cover_rules.access(ctx.team, current[0] if current else None, covers, ctx.now)
         if wanted == current and kept == covers:
             continue
         if ctx.worker.id not in current:
