@@ -517,3 +517,30 @@ def test_a_cover_given_on_one_copy_stays_through_a_merge_and_ends_at_a_sync_afte
     assert "cover:" not in recipients and recipients.split()[-2:] == ["amina", "sup"]
     assert otieno("show", case_id).code == 5
     assert sup("verify").code == 0, sup("verify").stdout
+
+
+# -- a worker removed on another copy --------------------------------------------------------------
+def test_a_removed_workers_sync_adds_nothing_says_so_and_a_supervisor_takes_his_records_by_a_bundle(laptops, tmp_env):
+    otieno = laptops.laptop("otieno")
+    sup = laptops.cli("sup")
+    assert sup("team", "remove", "otieno").code == 0
+    laptops.sync("sup")
+    case_id = register(otieno)  # offline, before the removal reached this laptop
+    before = tree_state(laptops.clones["otieno"])
+    refused = otieno("sync", "--json")
+    assert refused.code == 5, refused.stderr
+    assert "you (otieno) were removed from the team on the other copy" in refused.stderr
+    assert "nothing was merged" in refused.stderr and "team add" not in refused.stderr
+    assert "cpcm bundle create" in refused.stderr
+    assert tree_state(laptops.clones["otieno"]) == before
+    assert otieno("show", case_id).code == 0  # his record is as he wrote it
+    # what the message says to do: a bundle, applied by a supervisor, brings his records to the team
+    bundle = tmp_env / "otieno.bundle"
+    made = otieno("bundle", "create", str(bundle))
+    assert made.code == 0, made.stderr
+    applied = sup("bundle", "apply", str(bundle), "--json")
+    assert applied.code == 0, applied.stderr
+    assert applied.json()["cases"] == [case_id] and applied.json()["reencrypted"] == [case_id]
+    assert (laptops.repo / "cases" / case_id / "recipients").read_text().split()[-1:] == ["sup"]
+    assert sup("show", case_id).code == 0
+    assert sup("verify").code == 0, sup("verify").stdout
