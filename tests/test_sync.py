@@ -544,3 +544,25 @@ def test_a_removed_workers_sync_adds_nothing_says_so_and_a_supervisor_takes_his_
     assert (laptops.repo / "cases" / case_id / "recipients").read_text().split()[-1:] == ["sup"]
     assert sup("show", case_id).code == 0
     assert sup("verify").code == 0, sup("verify").stdout
+
+
+def test_a_setting_changed_two_ways_names_the_command_that_sets_it_and_that_command_settles_it(laptops):
+    """The hint of a settings conflict is the cpcm command (a signed commit), never an edit by hand
+    (an unsigned commit, which verify reports and the other copies refuse)."""
+    amina = laptops.laptop("amina")
+    sup_away = Cli({"CPCM_REPO": str(laptops.clones["amina"]), "CPCM_IDENTITY": str(laptops.keys["sup"][0]), "CPCM_NOW": NOW})
+    sup = laptops.cli("sup")
+    assert sup_away("config", "set", "timezone", "Africa/Kampala").code == 0
+    assert sup("config", "set", "timezone", "Africa/Johannesburg").code == 0
+    laptops.sync("amina")
+    before = tree_state(laptops.repo)
+    refused = sup("sync", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "sync-settings-conflict"
+    assert "'timezone' was changed two different ways" in refused.stderr
+    assert "cpcm config set timezone VALUE" in refused.json()["hint"] and "commit" not in refused.json()["hint"]
+    assert tree_state(laptops.repo) == before
+    assert sup("config", "set", "timezone", "Africa/Kampala").code == 0  # what the hint says
+    settled = laptops.sync("sup")
+    assert settled["merged"]
+    assert sup("verify").code == 0, sup("verify").stdout
+    del amina
