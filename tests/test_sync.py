@@ -566,3 +566,34 @@ def test_a_setting_changed_two_ways_names_the_command_that_sets_it_and_that_comm
     assert settled["merged"]
     assert sup("verify").code == 0, sup("verify").stdout
     del amina
+
+
+# -- readers after a merge: conferences ------------------------------------------------------------
+def test_conferences_written_on_a_copy_that_missed_a_team_change_are_re_encrypted_by_the_merge(laptops, team, tmp_env):
+    """A conference's readers after a merge are its chair and case workers still in the merged
+    team, and every supervisor and manager of it: a manager added on one copy reads the
+    conferences planned on the other; a worker removed on one copy no longer reads them."""
+    from conftest import make_identity, signing_line
+    from test_conference import new_conference
+
+    amina = laptops.laptop("amina")
+    sup = laptops.cli("sup")
+    key = tmp_env / "keys" / "mgr.txt"
+    assert sup("team", "add", "mgr", "--role", "manager", "--recipient", make_identity(key),
+               "--signing-key", signing_line(key)).code == 0
+    assert sup("team", "remove", "otieno").code == 0
+    mine = new_conference(amina)                          # offline, before the team changes reached amina's laptop
+    chaired = new_conference(amina, "--chair", "otieno")
+    merged = merge_both(laptops)
+    assert sorted(merged["reencrypted"]) == sorted([mine, chaired])
+    for root in (laptops.repo, laptops.clones["amina"]):
+        readers = {c: (root / "conferences" / c / "recipients").read_text().split()[-3:] for c in (mine, chaired)}
+        assert readers[mine] == ["amina", "sup", "mgr"] and readers[chaired][-2:] == ["sup", "mgr"]
+        assert "otieno" not in readers[chaired]
+    mgr = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(key), "CPCM_NOW": NOW})
+    for conf in (mine, chaired):
+        shown = mgr("conference", "show", conf)
+        assert shown.code == 0, shown.stderr
+    otieno = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["otieno"][0]), "CPCM_NOW": NOW})
+    assert otieno("conference", "show", chaired).code == 5
+    assert sup("verify").code == 0, sup("verify").stdout

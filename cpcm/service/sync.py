@@ -38,6 +38,7 @@ from cpcm.store.git import GitError
 from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, TEAM, covers_from, record_name
 from cpcm.store.merge import merge_file
 from cpcm.store.remote import Entry, Tree
+from cpcm.workflow import conferences as conference_rules
 from cpcm.workflow import cover as cover_rules
 
 CONFERENCES = "conferences"
@@ -569,12 +570,16 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
         # the rule of every change of a case's readers (workflow/cover.py): its worker, the covers in force, oversight
         assigned = _assigned(folder, base, ours, theirs, readers)
         wanted, kept = cover_rules.access(team, assigned, _merged_covers(folder, base, ours, theirs, covers), ctx.now)
-    elif r_ours == r_theirs or r_theirs == r_base:
-        wanted = r_ours
-    elif r_ours == r_base:
-        wanted = r_theirs
     else:
-        wanted = list(dict.fromkeys(r_ours + r_theirs))
+        # a change on one copy takes that copy's list, changed on both the readers of both; then the rule of a
+        # conference's readers with the merged team (workflow/conferences.py): a member removed goes, one added comes
+        if r_ours == r_theirs or r_theirs == r_base:
+            listed = r_ours
+        elif r_ours == r_base:
+            listed = r_theirs
+        else:
+            listed = list(dict.fromkeys(r_ours + r_theirs))
+        wanted = conference_rules.readers_as_listed(team, subject, listed)
     stale = []
     team_base, team_ours, team_theirs = side_teams or (team, team, team)
     merged_keys = team.recipients_of(wanted)
