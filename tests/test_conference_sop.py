@@ -11,14 +11,14 @@ from datetime import datetime
 import pytest
 from pyrage import x25519
 
-from conftest import NOW, Cli, commit_count, git, signing_line
+from conftest import NOW, Cli, commit_count, git, signed_commit, signing_line
 from cpcm import service
 from cpcm.crypto.identity import Identity
 from cpcm.domain.records import Record
 from cpcm.domain.team import Team, Worker
 from cpcm.errors import InvalidInput, Refused
 from cpcm.service import conferences
-from cpcm.store import policies
+from cpcm.store import codec, policies
 from cpcm.store.casestore import CONFERENCES
 from cpcm.workflow import conferences as rules
 from cpcm.workflow.deadlines import soon_window
@@ -450,10 +450,22 @@ def test_cli__the_form5_register_sign_bar_and_share_one_commit_each_and_verify_a
     assert sup("team", "add", "wanjiru", "--role", "caseworker", "--recipient", make_identity(key),
                "--signing-key", signing_line(key)).code == 0
     wanjiru = Cli({"CPCM_REPO": str(repo), "CPCM_IDENTITY": str(key), "CPCM_NOW": NOW})
-    mine = new_conference(wanjiru)
-    unreadable = attend(wanjiru, mine, "Member Two", "--confidentiality-signed", "yes", "--json")
+    assert wanjiru("conference", "register", "--json").code == 0  # the team change shared the register with her
+    assert sup("conference", "register", "--share").code == 4
+    # a member added by a team change that left the register as it was (an earlier cpcm): --share shares it
+    team_file = repo / ".cpcm" / "team.yaml"
+    data = codec.loads(team_file.read_bytes())
+    key = tmp_env / "keys" / "njeri.txt"
+    data["workers"].append({"id": "njeri", "name": "njeri", "roles": ["caseworker"], "recipient": make_identity(key),
+                            "since": "2026-11-23T09:00:00+03:00",
+                            "signing_keys": [{"key": signing_line(key), "since": "2026-11-23T09:00:00+03:00"}]})
+    team_file.write_text(codec.dump_text(data))
+    signed_commit(repo, "sup", "team add njeri", ".cpcm/team.yaml", key=team["sup"][0])
+    njeri = Cli({"CPCM_REPO": str(repo), "CPCM_IDENTITY": str(key), "CPCM_NOW": NOW})
+    mine = new_conference(njeri)
+    unreadable = attend(njeri, mine, "Member Two", "--confidentiality-signed", "yes", "--json")
     assert unreadable.code == 4 and unreadable.json()["rule"] == "conference-register-unreadable"
     one_commit(repo, lambda: sup("conference", "register", "--share"))
     assert git(repo, "log", "-1", "--format=%s").strip() == f"conference share {rules.REGISTER_ID}"
-    assert attend(wanjiru, mine, "Member Two", "--confidentiality-signed", "yes").code == 0
+    assert attend(njeri, mine, "Member Two", "--confidentiality-signed", "yes").code == 0
     assert sup("verify").code == 0

@@ -45,6 +45,15 @@ def test_readers__a_case_without_a_worker_is_read_by_its_covers_and_oversight():
     assert cover.readers(TEAM, "amina", covers, NOW) == ["amina", "baraka", "sup", "mwangi"]
 
 
+def test_access__the_readers_and_the_cover_lines_kept_one_rule_for_every_change_of_readers():
+    covers = {"baraka": "2026-03-01", "otieno": "2026-02-01", "left": "2026-03-01", "amina": "2026-03-01"}
+    # ended (otieno), no longer in the team (left), the case's own worker now (amina): neither reader nor line
+    assert cover.access(TEAM, "amina", covers, NOW) == (["amina", "baraka", "sup", "mwangi"], {"baraka": "2026-03-01"})
+    assert cover.access(TEAM, "baraka", covers, NOW) == (["baraka", "amina", "sup", "mwangi"], {"amina": "2026-03-01"})
+    assert cover.access(TEAM, "amina", {}, NOW) == (["amina", "sup", "mwangi"], {})
+    assert cover.readers(TEAM, "amina", covers, NOW) == cover.access(TEAM, "amina", covers, NOW)[0]
+
+
 def test_problems__who_may_not_cover_and_why_in_full():
     end = datetime.fromisoformat("2026-03-01T00:00:00+03:00")
     assert cover.problems(TEAM, "amina", "nobody", end, NOW) == [

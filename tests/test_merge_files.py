@@ -73,3 +73,20 @@ def test_lines_and_unknown_files():
     assert merge_lines(b"a\n", b"a\nb\n", b"a\nc\n") == b"a\nb\nc\n"
     with pytest.raises(MergeRefused):
         merge_file(".cpcm/templates/letter.html", b"x", b"y", b"z")
+
+
+def test_a_conflict_hint_names_the_command_that_sets_the_file_never_an_edit_by_hand():
+    def hint(rel: str, base: bytes, ours: bytes, theirs: bytes) -> str:
+        with pytest.raises(MergeRefused) as refused:
+            merge_file(rel, base, ours, theirs)
+        assert "edit" not in refused.value.hint
+        return refused.value.hint
+
+    config = ".cpcm/config.yaml"
+    assert "cpcm config set language VALUE" in hint(config, b"language: en\n", b"language: sw\n", b"language: fr\n")
+    assert "cpcm config set agency.name VALUE" in hint(config, b"agency:\n  name: A\n", b"agency:\n  name: B\n",
+                                                      b"agency:\n  name: C\n")
+    assert "no cpcm command changes it" in hint(config, b"agency:\n  code: A\n", b"agency:\n  code: B\n", b"agency:\n  code: C\n")
+    assert "cpcm policy set FILE" in hint(".cpcm/policy.yaml", b"a: 1\n", b"a: 2\n", b"a: 3\n")
+    assert "cpcm form set FILE --kind registration" in hint(".cpcm/forms/registration.yaml", b"a", b"b", b"c")
+    assert "No cpcm command writes" in hint(".cpcm/templates/letter.html", b"x", b"y", b"z")

@@ -503,3 +503,131 @@ def test_a_copy_in_a_newer_casefile_format_is_not_merged_nor_worked_in(laptops):
     assert refused.code == 4 and refused.json()["rule"] == "format-too-new", refused.stderr
     assert "the other copy is in casefile format 2" in refused.stderr
     assert tree_state(laptops.repo) == before
+
+
+# -- readers after a merge: covers -----------------------------------------------------------------
+def test_a_cover_in_force_stays_through_a_sync_that_only_moves_on(laptops, team):
+    """A colleague covering a case stays one of its readers, and the cover line stays in its
+    `recipients`, when a copy takes the cover by a sync (a fast-forward makes no commit)."""
+    amina, sup, case_id = shared_case(laptops)
+    done = amina("assign", case_id, "--cover", "otieno", "--until", "2026-12-24")
+    assert done.code == 0, done.stderr
+    laptops.sync("amina")
+    before = head(laptops.clones["amina"])
+    got = laptops.sync("sup")
+    assert got["fast_forward"] and got["reencrypted"] == [] and head(laptops.repo) == before
+    recipients = (laptops.repo / "cases" / case_id / "recipients").read_text()
+    assert "# cover: otieno until 2026-12-24" in recipients and recipients.split()[-3:] == ["amina", "otieno", "sup"]
+    otieno = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["otieno"][0]), "CPCM_NOW": NOW})
+    shown = otieno("show", case_id, "--json")
+    assert shown.code == 0, shown.stderr
+    assert [c["in_force"] for c in shown.json()["covers"]] == [True]
+
+
+def test_a_cover_given_on_one_copy_stays_through_a_merge_and_ends_at_a_sync_after_its_time(laptops, team):
+    """Merged with work from another copy, a cover in force keeps its colleague a reader (what the
+    other copy wrote is re-encrypted to them too); a sync after its end takes them off, and says so."""
+    amina, sup, case_id = shared_case(laptops)
+    assert amina("assign", case_id, "--cover", "otieno", "--until", "2026-12-24").code == 0
+    assert sup("note", case_id, "--text", "spoke with the school").code == 0
+    merged = merge_both(laptops)
+    assert merged["merged"] and merged["reencrypted"] == [case_id]
+    for root in (laptops.repo, laptops.clones["amina"]):
+        recipients = (root / "cases" / case_id / "recipients").read_text()
+        assert "# cover: otieno until 2026-12-24" in recipients and recipients.split()[-3:] == ["amina", "otieno", "sup"]
+    otieno = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["otieno"][0]), "CPCM_NOW": NOW})
+    shown = otieno("show", case_id, "--json")
+    assert shown.code == 0 and "note" in [e["kind"] for e in shown.json()["history"]]
+    assert sup("verify").code == 0, sup("verify").stdout
+    # after its end: the next sync that merges the case takes the colleague off, and says it re-encrypted it
+    assert amina("note", case_id, "--text", "handed over").code == 0
+    assert sup("note", case_id, "--text", "school visit planned").code == 0
+    later = "2026-12-26T09:00:00+03:00"
+    assert laptops.cli("amina", CPCM_NOW=later)("sync").code == 0
+    told = laptops.cli("sup", CPCM_NOW=later)("sync")
+    assert told.code == 0, told.stderr
+    assert f"re-encrypted to their readers as they are now: {case_id}" in told.stderr
+    recipients = (laptops.repo / "cases" / case_id / "recipients").read_text()
+    assert "cover:" not in recipients and recipients.split()[-2:] == ["amina", "sup"]
+    assert otieno("show", case_id).code == 5
+    assert sup("verify").code == 0, sup("verify").stdout
+
+
+# -- a worker removed on another copy --------------------------------------------------------------
+def test_a_removed_workers_sync_adds_nothing_says_so_and_a_supervisor_takes_his_records_by_a_bundle(laptops, tmp_env):
+    otieno = laptops.laptop("otieno")
+    sup = laptops.cli("sup")
+    assert sup("team", "remove", "otieno").code == 0
+    laptops.sync("sup")
+    case_id = register(otieno)  # offline, before the removal reached this laptop
+    before = tree_state(laptops.clones["otieno"])
+    refused = otieno("sync", "--json")
+    assert refused.code == 5, refused.stderr
+    assert "you (otieno) were removed from the team on the other copy" in refused.stderr
+    assert "nothing was merged" in refused.stderr and "team add" not in refused.stderr
+    assert "cpcm bundle create" in refused.stderr
+    assert tree_state(laptops.clones["otieno"]) == before
+    assert otieno("show", case_id).code == 0  # his record is as he wrote it
+    # what the message says to do: a bundle, applied by a supervisor, brings his records to the team
+    bundle = tmp_env / "otieno.bundle"
+    made = otieno("bundle", "create", str(bundle))
+    assert made.code == 0, made.stderr
+    applied = sup("bundle", "apply", str(bundle), "--json")
+    assert applied.code == 0, applied.stderr
+    assert applied.json()["cases"] == [case_id] and applied.json()["reencrypted"] == [case_id]
+    assert (laptops.repo / "cases" / case_id / "recipients").read_text().split()[-1:] == ["sup"]
+    assert sup("show", case_id).code == 0
+    assert sup("verify").code == 0, sup("verify").stdout
+
+
+def test_a_setting_changed_two_ways_names_the_command_that_sets_it_and_that_command_settles_it(laptops):
+    """The hint of a settings conflict is the cpcm command (a signed commit), never an edit by hand
+    (an unsigned commit, which verify reports and the other copies refuse)."""
+    amina = laptops.laptop("amina")
+    sup_away = Cli({"CPCM_REPO": str(laptops.clones["amina"]), "CPCM_IDENTITY": str(laptops.keys["sup"][0]), "CPCM_NOW": NOW})
+    sup = laptops.cli("sup")
+    assert sup_away("config", "set", "timezone", "Africa/Kampala").code == 0
+    assert sup("config", "set", "timezone", "Africa/Johannesburg").code == 0
+    laptops.sync("amina")
+    before = tree_state(laptops.repo)
+    refused = sup("sync", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "sync-settings-conflict"
+    assert "'timezone' was changed two different ways" in refused.stderr
+    assert "cpcm config set timezone VALUE" in refused.json()["hint"] and "commit" not in refused.json()["hint"]
+    assert tree_state(laptops.repo) == before
+    assert sup("config", "set", "timezone", "Africa/Kampala").code == 0  # what the hint says
+    settled = laptops.sync("sup")
+    assert settled["merged"]
+    assert sup("verify").code == 0, sup("verify").stdout
+    del amina
+
+
+# -- readers after a merge: conferences ------------------------------------------------------------
+def test_conferences_written_on_a_copy_that_missed_a_team_change_are_re_encrypted_by_the_merge(laptops, team, tmp_env):
+    """A conference's readers after a merge are its chair and case workers still in the merged
+    team, and every supervisor and manager of it: a manager added on one copy reads the
+    conferences planned on the other; a worker removed on one copy no longer reads them."""
+    from conftest import make_identity, signing_line
+    from test_conference import new_conference
+
+    amina = laptops.laptop("amina")
+    sup = laptops.cli("sup")
+    key = tmp_env / "keys" / "mgr.txt"
+    assert sup("team", "add", "mgr", "--role", "manager", "--recipient", make_identity(key),
+               "--signing-key", signing_line(key)).code == 0
+    assert sup("team", "remove", "otieno").code == 0
+    mine = new_conference(amina)                          # offline, before the team changes reached amina's laptop
+    chaired = new_conference(amina, "--chair", "otieno")
+    merged = merge_both(laptops)
+    assert sorted(merged["reencrypted"]) == sorted([mine, chaired])
+    for root in (laptops.repo, laptops.clones["amina"]):
+        readers = {c: (root / "conferences" / c / "recipients").read_text().split()[-3:] for c in (mine, chaired)}
+        assert readers[mine] == ["amina", "sup", "mgr"] and readers[chaired][-2:] == ["sup", "mgr"]
+        assert "otieno" not in readers[chaired]
+    mgr = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(key), "CPCM_NOW": NOW})
+    for conf in (mine, chaired):
+        shown = mgr("conference", "show", conf)
+        assert shown.code == 0, shown.stderr
+    otieno = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["otieno"][0]), "CPCM_NOW": NOW})
+    assert otieno("conference", "show", chaired).code == 5
+    assert sup("verify").code == 0, sup("verify").stdout

@@ -189,3 +189,70 @@ def test_team_change__that_fails_leaves_the_session_with_the_team_as_it_was(monk
         service.team_add(sup, "wanjiru", ["caseworker"], str(x25519.Identity.generate().to_public()))
     assert sup.team is before and sup.team.get("wanjiru") is None
     assert mem.commits() == commits
+
+
+# -- conferences and the confidentiality register follow the team ----------------------------------
+def conference_readers(repo, folder: str) -> list[str]:
+    text = (repo / "conferences" / folder / "recipients").read_text()
+    return [line for line in text.splitlines() if line and not line.startswith("#")]
+
+
+def test_team_changes_re_encrypt_conferences_and_the_register_in_the_same_commit(cli_as, repo, sup2):
+    """A conference is read by its chair, the workers of its cases and every supervisor and
+    manager; the Form 5 register by every active member: a team change keeps both true."""
+    from cpcm.workflow.conferences import REGISTER_ID
+    from test_conference import new_conference
+
+    sup, otieno = cli_as("sup"), cli_as("otieno")
+    conf = new_conference(sup, "--chair", "otieno")
+    assert sup("conference", "sign", "--name", "Member One", "--institution", "Agency", "--position", "Officer").code == 0
+    assert conference_readers(repo, conf) == ["otieno", "sup"]
+    assert conference_readers(repo, REGISTER_ID) == ["sup", "amina", "otieno"]
+    path, recipient, mgr = sup2
+    before = commit_count(repo)
+    added = sup("team", "add", "sup2", "--role", "manager", "--recipient", recipient, "--json")
+    assert added.code == 0, added.stderr
+    assert commit_count(repo) == before + 1 and added.json()["conferences_reencrypted"] == sorted([conf, REGISTER_ID])
+    assert conference_readers(repo, conf) == ["otieno", "sup", "sup2"]
+    assert conference_readers(repo, REGISTER_ID) == ["sup", "amina", "otieno", "sup2"]
+    shown = mgr("conference", "show", conf)
+    assert shown.code == 0, shown.stderr
+    assert mgr("conference", "register", "--json").json()[0]["name"] == "Member One"
+    before = commit_count(repo)
+    assert sup("team", "remove", "otieno").code == 0
+    assert commit_count(repo) == before + 1
+    assert conference_readers(repo, conf) == ["sup", "sup2"]
+    assert conference_readers(repo, REGISTER_ID) == ["sup", "amina", "sup2"]
+    for folder in (conf, REGISTER_ID):
+        files = sorted((repo / "conferences" / folder).glob("*.yaml.age"))
+        assert files and not any(can_decrypt(p, repo.parent / "keys" / "otieno.txt") for p in files)
+    assert otieno("conference", "show", conf).code == 5
+    assert git_status(repo) == []
+    assert sup("verify").code == 0, sup("verify").stdout
+    assert sup("team", "sync", "--json").json() == {"reencrypted": 0, "conferences_reencrypted": 0, "not_reencrypted": []}
+
+
+def test_team_sync_re_encrypts_conferences_left_behind_by_a_team_change_that_did_not(cli_as, repo, sup2):
+    """A team file changed without the conferences (by an earlier cpcm): `team sync` brings them
+    in line, in one commit that verify accepts."""
+    from conftest import signed_commit
+    from cpcm.store import codec
+    from test_conference import new_conference
+
+    sup = cli_as("sup")
+    conf = new_conference(sup)
+    path, recipient, mgr = sup2
+    team_file = repo / ".cpcm" / "team.yaml"
+    data = codec.loads(team_file.read_bytes())
+    data["workers"].append({"id": "sup2", "name": "sup2", "roles": ["manager"], "recipient": recipient,
+                            "since": "2026-11-23T09:00:00+03:00"})
+    team_file.write_text(codec.dump_text(data))
+    signed_commit(repo, "sup", "team add sup2", ".cpcm/team.yaml", key=repo.parent / "keys" / "sup.txt")
+    assert mgr("conference", "show", conf).code == 5
+    synced = sup("team", "sync")
+    assert synced.code == 0, synced.stderr
+    assert "1 conference(s)" in synced.stdout + synced.stderr
+    assert mgr("conference", "show", conf).code == 0
+    from conftest import git
+    assert git(repo, "log", "-1", "--format=%s").strip() == "team sync 0 cases 1 conferences"
+    assert sup("verify").code == 0, sup("verify").stdout

@@ -105,7 +105,7 @@ def register(app: typer.Typer) -> None:
         signing_key: str = typer.Option("", "--signing-key", help="Their signing key, the ssh-ed25519 line 'cpcm key show' prints (else they run 'cpcm key publish')."),
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
-        """Add a worker. A new supervisor or manager is given access to every case (re-encrypted).
+        """Add a worker. A new supervisor or manager is given access to every case and conference (re-encrypted).
 
         Example: cpcm team add otieno --role caseworker --recipient age1... --signing-key "ssh-ed25519 AAAA..." --name "J. Otieno"
         """
@@ -118,7 +118,7 @@ def register(app: typer.Typer) -> None:
     @team.command("remove")
     def remove(worker: str = typer.Argument(..., help="The worker's id."), repo: RepoOpt = None, identity: IdentityOpt = None,
                json_out: JsonOpt = False) -> None:
-        """Remove a worker; the cases they could read are re-encrypted away from them.
+        """Remove a worker; the cases and conferences they could read are re-encrypted away from them.
 
         Example: cpcm team remove otieno
         """
@@ -201,7 +201,7 @@ def register(app: typer.Typer) -> None:
 
     @team.command("sync")
     def sync(repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
-        """Re-encrypt the cases you can read whose readers differ from what the team needs.
+        """Re-encrypt the cases and conferences you can read whose readers differ from what the team needs.
 
         Example: cpcm team sync
         """
@@ -211,9 +211,11 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(result.to_json())
         else:
-            say(f"{result.extra['reencrypted']} case(s) re-encrypted")
+            conferences = result.extra["conferences_reencrypted"]
+            say(f"{result.extra['reencrypted']} case(s) re-encrypted" + (f", {conferences} conference(s)" if conferences else ""))
             if result.extra["not_reencrypted"]:
-                warn(f"{len(result.extra['not_reencrypted'])} case(s) need re-encrypting by someone who can read them")
+                warn(f"{len(result.extra['not_reencrypted'])} case(s) or conference(s) need re-encrypting by someone who can "
+                     "read them: " + " ".join(result.extra["not_reencrypted"]))
 
     @team.command("list")
     def list_(all_: bool = typer.Option(False, "--all", help="Include removed workers."), repo: RepoOpt = None,
@@ -239,5 +241,5 @@ def _report_team_change(result, json_out: bool, done: str) -> None:
         return
     say(done)
     if result.extra["not_reencrypted"]:
-        warn(f"{len(result.extra['not_reencrypted'])} case(s) could not be re-encrypted because you cannot read them; "
-             "their worker should run 'cpcm team sync'")
+        warn(f"{len(result.extra['not_reencrypted'])} case(s) or conference(s) could not be re-encrypted because you cannot "
+             "read them; one of their readers should run 'cpcm team sync': " + " ".join(result.extra["not_reencrypted"]))

@@ -43,6 +43,8 @@ def _report(result, json_out: bool, what: str) -> None:
             say(f"  settings: {change}")
         for change in result.directory_changes:
             say(f"  service directory: {change}")
+    if result.reencrypted:
+        say("  re-encrypted to their readers as they are now: " + " ".join(result.reencrypted))
     for conflict in result.conflicts:
         warn(f"{conflict['case']}: {conflict['code']} ({', '.join(conflict['records'])}); see cpcm check {conflict['case']}")
     for moved in result.reidentified:

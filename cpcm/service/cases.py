@@ -98,8 +98,7 @@ def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = Non
     record = new_record(ctx, "assignment", case_id, {"worker": worker_id, "previous": case.worker}, at,
                         after=case.history[-1].id if case.history else "")
     # covers in force stay (a cover of the new worker becomes their own case)
-    covers = {w: u for w, u in cover_rules.in_force(case_covers(ctx, case_id), ctx.now).items() if w != worker_id}
-    readers = cover_rules.readers(ctx.team, worker_id, covers, ctx.now)
+    readers, covers = cover_rules.access(ctx.team, worker_id, case_covers(ctx, case_id), ctx.now)
     with transaction(ctx, "assign") as tx:
         note_clock(ctx, case, at)
         reencrypt(ctx, tx, case_id, readers, covers=covers)
@@ -136,9 +135,7 @@ def assign_cover(ctx: Context, case_id: str, worker_id: str, until: str, at: dat
     transitions.advance(case.stage, "cover", case_id)
     until_text = ends.isoformat(timespec="seconds")
     check_cover(ctx, case)
-    covers = cover_rules.in_force(case_covers(ctx, case_id), ctx.now)
-    covers[worker_id] = until_text
-    readers = cover_rules.readers(ctx.team, case.worker, covers, ctx.now)
+    readers, covers = cover_rules.access(ctx.team, case.worker, {**case_covers(ctx, case_id), worker_id: until_text}, ctx.now)
     body = {"worker": worker_id, "until": until_text, "case_worker": case.worker}
     with transaction(ctx, "assign") as tx:
         note_clock(ctx, case, at)

@@ -99,13 +99,23 @@ def list_conferences(ctx) -> list[rules.Conference]:
 # -- writing ------------------------------------------------------------------------------------
 def _readers(ctx, chair: str | None, case_ids: Iterable[str]) -> list[str]:
     """The chair, the workers of the cases discussed (each case's first reader), then every
-    supervisor and manager."""
-    workers = [chair] if chair else []
+    supervisor and manager (`rules.readers`)."""
+    workers = []
     for case_id in case_ids:
         current = ctx.store.recipients(case_id)
         if current:
             workers.append(current[0])
-    return ctx.team.case_readers(workers)
+    return rules.readers(ctx.team, chair, workers)
+
+
+def readers_now(ctx, conference_id: str) -> list[str]:
+    """Who should read a conference (or the register) with the team as it stands: what a team
+    change and `cpcm team sync` re-encrypt it to. A conference's chair and cases are read from its
+    records (CannotDecrypt when you are not one of its readers)."""
+    if conference_id == rules.REGISTER_ID:
+        return _register_readers(ctx)
+    conference = load(ctx, conference_id)
+    return _readers(ctx, conference.chair, conference.case_ids)
 
 
 def _record(ctx, kind: str, conference_id: str, body: Mapping[str, Any], after: str = "") -> Record:
@@ -402,7 +412,7 @@ def attend(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
 # -- the standing confidentiality register (Form 5) ----------------------------------------------------
 def _register_readers(ctx) -> list[str]:
     """Every active member of the team: whoever records attendance checks the register."""
-    return ctx.team.case_readers([w.id for w in ctx.team.active])
+    return rules.register_readers(ctx.team)
 
 
 def _register(ctx, need: bool = True) -> dict | None:

@@ -356,12 +356,11 @@ def end_expired_covers(ctx: Context, tx, case: Case) -> tuple[list[str], str]:
     covers = case_covers(ctx, case.id)
     if not covers:
         return current, ""
-    kept = cover_rules.in_force(covers, ctx.now)
-    if kept == covers:
+    if cover_rules.in_force(covers, ctx.now) == covers:
         return current, ""
     worker = case.worker or next(iter(current), None)
-    wanted = cover_rules.readers(ctx.team, worker, kept, ctx.now)
-    reencrypt(ctx, tx, case.id, wanted, covers={w: u for w, u in kept.items() if w in wanted})
+    wanted, kept = cover_rules.access(ctx.team, worker, covers, ctx.now)
+    reencrypt(ctx, tx, case.id, wanted, covers=kept)
     return wanted, f" {COVER_ENDED}"
 
 

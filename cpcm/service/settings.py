@@ -16,9 +16,8 @@ from cpcm import clock
 from cpcm.domain.team import OVERSIGHT
 from cpcm.errors import FieldError, InvalidInput, Refused, UsageError
 from cpcm.service.context import Context, transaction, writes
+from cpcm.store.config import CONFIG_KEYS
 from cpcm.store.layout import CONFIG, CPCM_DIR, POLICY
-
-CONFIG_KEYS = ("timezone", "language", "policy", "agency.name")  # what `config_set` changes; the rest is set once
 
 
 def _need_oversight(ctx: Context, what: str, command: str, rule: str) -> None:

@@ -6,7 +6,8 @@ each file's merge is), so git never writes a conflict marker, and the branch and
 tree move to the merged commit in one step at the end; a sync that fails before that leaves the
 repository as it was. In the same commit as the merge:
 
-- each case's `recipients` is worked out again from the merged team and the latest assignment,
+- each case's `recipients` is worked out again from the merged team, the latest assignment and
+  the covers in force (workflow/cover.py `access`, the rule of every change of a case's readers),
   and the records written to other readers on either copy are re-encrypted to them (by a worker
   who can read them; otherwise the file lists every reader of its records, and the next sync of
   someone who can read the case re-encrypts them);
@@ -35,9 +36,11 @@ from cpcm.store import codec, remote
 from cpcm.store import audit
 from cpcm.store.audit import team_from
 from cpcm.store.git import GitError
-from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, TEAM, record_name
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, TEAM, covers_from, record_name
 from cpcm.store.merge import merge_file
 from cpcm.store.remote import Entry, Tree
+from cpcm.workflow import conferences as conference_rules
+from cpcm.workflow import cover as cover_rules
 
 CONFERENCES = "conferences"
 FILE_MODE = "100644"
@@ -432,6 +435,7 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
             result.notes.extend(notes)
             merged[path] = Entry(FILE_MODE, objects.put(data))
     team = _team(git, merged, objects)
+    _refuse_removed(ctx, team)
     # each side's team: a record a side holds is encrypted to its readers' keys in that side's team
     # (a key rotated on the other copy makes it stale though its readers are the same worker ids)
     side_teams = (_team(git, base, objects), _team(git, ours, objects), _team(git, theirs, objects))
@@ -445,6 +449,10 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
         entry = tree.get(f"{folder}/{RECIPIENTS}")
         return _readers(recipient_blobs.get(entry.blob)) if entry else []
 
+    def covers(tree: Tree, folder: str) -> dict[str, str]:
+        entry = tree.get(f"{folder}/{RECIPIENTS}")
+        return covers_from(recipient_blobs.get(entry.blob, b"").decode("utf-8", "replace")) if entry else {}
+
     in_folder: dict[str, list[str]] = {}
     wanted_folders = set(folders)
     for path in merged:
@@ -457,14 +465,30 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
         if folder.startswith(CASES + "/") and folder not in _folders(base) and folder in _folders(ours) \
                 and folder in _folders(theirs) and _registrations(ours, folder) != _registrations(theirs, folder) \
                 and not fast_forward:
-            _reidentify(ctx, folder, base, ours, theirs, merged, team, result, objects)
+            _reidentify(ctx, folder, base, ours, theirs, merged, team, result, objects, covers)
             continue
         both_sides = folder in touched_ours and folder in touched_theirs and not fast_forward
         new_records = _conflicts(ctx, folder, base, ours, theirs, result) if both_sides and folder.startswith(CASES) else []
         reencrypted += _recipients(ctx, folder, sorted(in_folder.get(folder, ())), base, ours, theirs, merged, both_records,
-                                   team, readers, new_records, result, objects, recipient_blobs, side_teams)
+                                   team, readers, new_records, result, objects, recipient_blobs, side_teams, covers)
     objects.flush()
     return merged, reencrypted
+
+
+def _refuse_removed(ctx: Context, team: Team) -> None:
+    """Nothing is merged by a worker whom the merged team has removed (`team remove` or `team
+    revoke` on the other copy): the merge would re-encrypt what they wrote here away from them,
+    in a commit no other copy takes from them."""
+    me = ctx.need_worker()
+    found = team.get(me.id, include_removed=True)
+    if found is None or found.active:
+        return
+    raise CannotDecrypt(
+        f"you ({me.id}) were removed from the team on the other copy; nothing was merged, and this copy no longer syncs",
+        "What you wrote here since your last sync is on this copy only: make a bundle of it (cpcm bundle create FILE) and "
+        "give it to a supervisor, who applies it (cpcm bundle apply FILE): your records join the team's copies, "
+        "re-encrypted to their readers. A worker id is never used again: to work in the team again, ask a supervisor "
+        "to add you under a new id. See docs/team.md, 'A worker removed on another copy'.")
 
 
 def _folders(tree: Tree) -> set[str]:
@@ -554,9 +578,32 @@ def _assigned(folder: str, base: Tree, ours: Tree, theirs: Tree, readers) -> str
     return min(x for x in (first["o"], first["t"]) if x) if (first["o"] or first["t"]) else None
 
 
+def _merged_covers(folder: str, base: Tree, ours: Tree, theirs: Tree, covers) -> dict[str, str]:
+    """The covers of a case after the merge (worker id -> until, from the `recipients` files):
+    a cover granted, changed or taken off on one copy takes that copy's; changed two ways, the
+    copy with the newest `cover` record decides (as the fold does: the latest cover of a worker
+    stands), the later end when that cannot tell."""
+    c_base, c_ours, c_theirs = covers(base, folder), covers(ours, folder), covers(theirs, folder)
+    newest = [max((n for n in _names(tree, folder) if _kind(n) == cover_rules.KIND), default="") for tree in (ours, theirs)]
+    out = {}
+    for worker in dict.fromkeys([*c_ours, *c_theirs]):
+        b, o, t = c_base.get(worker), c_ours.get(worker), c_theirs.get(worker)
+        if o == t or t == b:
+            value = o
+        elif o == b:
+            value = t
+        elif newest[0] != newest[1]:
+            value = o if newest[0] > newest[1] else t
+        else:
+            value = max((v for v in (o, t) if v), default=None)
+        if value:
+            out[worker] = value
+    return out
+
+
 def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: Tree, theirs: Tree, merged: dict[str, Entry],
                 both_records: set[str], team: Team, readers, new_records: list, result: Synced, objects,
-                known: dict[str, bytes], side_teams: tuple[Team, Team, Team] | None = None) -> int:
+                known: dict[str, bytes], side_teams: tuple[Team, Team, Team] | None, covers) -> int:
     """Work out the folder's readers again; re-encrypt the records encrypted to others. 1 when
     records were re-encrypted."""
     git = _git(ctx)
@@ -564,14 +611,21 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
     if not paths and not new_records:
         return 0
     r_base, r_ours, r_theirs = readers(base, folder), readers(ours, folder), readers(theirs, folder)
+    kept: dict[str, str] = {}
     if top == CASES:
-        wanted = team.case_readers([a] if (a := _assigned(folder, base, ours, theirs, readers)) else [])
-    elif r_ours == r_theirs or r_theirs == r_base:
-        wanted = r_ours
-    elif r_ours == r_base:
-        wanted = r_theirs
+        # the rule of every change of a case's readers (workflow/cover.py): its worker, the covers in force, oversight
+        assigned = _assigned(folder, base, ours, theirs, readers)
+        wanted, kept = cover_rules.access(team, assigned, _merged_covers(folder, base, ours, theirs, covers), ctx.now)
     else:
-        wanted = list(dict.fromkeys(r_ours + r_theirs))
+        # a change on one copy takes that copy's list, changed on both the readers of both; then the rule of a
+        # conference's readers with the merged team (workflow/conferences.py): a member removed goes, one added comes
+        if r_ours == r_theirs or r_theirs == r_base:
+            listed = r_ours
+        elif r_ours == r_base:
+            listed = r_theirs
+        else:
+            listed = list(dict.fromkeys(r_ours + r_theirs))
+        wanted = conference_rules.readers_as_listed(team, subject, listed)
     stale = []
     team_base, team_ours, team_theirs = side_teams or (team, team, team)
     merged_keys = team.recipients_of(wanted)
@@ -606,7 +660,7 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
     for record in new_records:
         data = cipher.encrypt(codec.dumps(record.to_dict()), keys)
         merged[f"{folder}/{record_name(record.id, record.kind)}"] = Entry(FILE_MODE, objects.put(data))
-    data = recipients_bytes(listed, top)
+    data = recipients_bytes(listed, top, kept)
     current = merged.get(f"{folder}/{RECIPIENTS}")
     if current is None or (known.get(current.blob) or objects.get(current.blob)) != data:
         merged[f"{folder}/{RECIPIENTS}"] = Entry(FILE_MODE, objects.put(data))
@@ -614,7 +668,7 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
 
 
 def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, merged: dict[str, Entry], team: Team,
-                result: Synced, objects) -> None:
+                result: Synced, objects, covers) -> None:
     """Two copies registered two cases under one ID: the case of the later registration moves
     to a new ID, its records rewritten with the new case ID, and records the old one as an alias."""
     from cpcm.store.bundle import rewrite_case
@@ -630,7 +684,7 @@ def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree,
         new = new_case_id()
     readers_entry = later.get(f"{folder}/{RECIPIENTS}")
     readers = _readers(remote.read_blobs(git, [readers_entry.blob])[readers_entry.blob]) if readers_entry else []
-    wanted = team.case_readers(readers[:1])
+    wanted, kept = cover_rules.access(team, readers[0] if readers else None, covers(later, folder), ctx.now)
     keys = keys_for(ctx, wanted)
     try:
         plain = {p: rewrite_case(cipher.decrypt(contents[later[p].blob], ctx.keys), old, new)[0] for p in moving}
@@ -651,7 +705,7 @@ def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree,
     alias = new_record(ctx, "case_link", new, {"alias": old, "reason": "same-id"})
     merged[f"{CASES}/{new}/{record_name(alias.id, alias.kind)}"] = Entry(
         FILE_MODE, objects.put(cipher.encrypt(codec.dumps(alias.to_dict()), keys)))
-    merged[f"{CASES}/{new}/{RECIPIENTS}"] = Entry(FILE_MODE, objects.put(recipients_bytes(wanted)))
+    merged[f"{CASES}/{new}/{RECIPIENTS}"] = Entry(FILE_MODE, objects.put(recipients_bytes(wanted, CASES, kept)))
     # the moved folder is not a folder of either side: left alone by the recipients pass
     result.reidentified.append({"old": old, "new": new})
 

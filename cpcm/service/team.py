@@ -303,29 +303,64 @@ def _signers_time(moment: str) -> str:
 
 
 def _change_team(ctx: Context, actor: Worker, team: Team, message: str) -> Written:
-    """Write the new team and re-encrypt every case whose readers change, in one commit."""
+    """Write the new team and re-encrypt every case and conference whose readers change, in one
+    commit."""
     old_team, ctx.team = ctx.team, team
     try:
         with transaction(ctx, message.split()[0] + "-" + message.split()[1]) as tx:
             tx.replace_file(TEAM, team_bytes(team))
             skipped = _reencrypt_all(ctx, tx, ctx.store.case_ids())
+            conferences, not_conferences = _reencrypt_conferences(ctx, tx)
             tx.commit(message)
     except BaseException:
         ctx.team = old_team  # nothing written: the session goes on with the team as it is (as key_rotate does)
         raise
-    return Written(None, extra={"team": [w.to_dict() for w in team.active], "not_reencrypted": skipped}, json_keys=())
+    return Written(None, extra={"team": [w.to_dict() for w in team.active], "not_reencrypted": skipped + not_conferences,
+                                "conferences_reencrypted": conferences}, json_keys=())
 
 
 @writes
 def team_sync(ctx: Context) -> Written:
-    """Re-encrypt every case you can read whose recipients differ from what the team needs."""
+    """Re-encrypt every case and conference you can read whose recipients differ from what the
+    team needs."""
     ctx.need_worker()  # a member of the team, or refused
     with transaction(ctx, "team-sync") as tx:
         skipped = _reencrypt_all(ctx, tx, ctx.store.case_ids())
-        changed = len([p for p in tx.written if p.endswith(RECIPIENTS)])
+        changed = len([p for p in tx.written if p.startswith(f"{CASES}/") and p.endswith(RECIPIENTS)])
+        conferences, not_conferences = _reencrypt_conferences(ctx, tx)
         if tx.written:
-            tx.commit(f"team sync {changed} cases")
-    return Written(None, extra={"reencrypted": changed, "not_reencrypted": skipped}, json_keys=())
+            tx.commit(f"team sync {changed} cases" + (f" {len(conferences)} conferences" if conferences else ""))
+    return Written(None, extra={"reencrypted": changed, "conferences_reencrypted": len(conferences),
+                                "not_reencrypted": skipped + not_conferences}, json_keys=())
+
+
+def _reencrypt_conferences(ctx: Context, tx) -> tuple[list[str], list[str]]:
+    """Bring each conference's readers, and the confidentiality register's, in line with the team
+    (workflow/conferences.py: the chair, the workers of its cases and every supervisor and manager;
+    the register: every active member). Returns the folders re-encrypted, and those that need it
+    but that you cannot read (judged from their `recipients` alone)."""
+    from cpcm.errors import CannotDecrypt, Corrupt
+    from cpcm.service import conferences
+    from cpcm.store.casestore import CONFERENCES
+    from cpcm.workflow import conferences as conference_rules
+
+    done, skipped = [], []
+    for conference_id in ctx.store.case_ids(CONFERENCES):
+        current = ctx.store.recipients(conference_id, CONFERENCES)
+        wanted = None
+        if ctx.worker.id in current:
+            try:
+                wanted = conferences.readers_now(ctx, conference_id)
+            except (CannotDecrypt, Corrupt):
+                pass  # a record you cannot read: left, as for a case
+        if wanted is None:
+            if conference_rules.readers_as_listed(ctx.team, conference_id, current) != current:
+                skipped.append(conference_id)
+            continue
+        if wanted != current:
+            reencrypt(ctx, tx, conference_id, wanted, CONFERENCES)
+            done.append(conference_id)
+    return done, skipped
 
 
 def _reencrypt_all(ctx: Context, tx, case_ids: Iterable[str]) -> list[str]:
@@ -336,9 +371,7 @@ def _reencrypt_all(ctx: Context, tx, case_ids: Iterable[str]) -> list[str]:
     for case_id in case_ids:
         current = ctx.store.recipients(case_id)
         covers = case_covers(ctx, case_id)
-        kept = cover_rules.in_force(covers, ctx.now)
-        wanted = cover_rules.readers(ctx.team, current[0] if current else None, kept, ctx.now)
-        kept = {w: u for w, u in kept.items() if w in wanted}
+        wanted, kept = cover_rules.access(ctx.team, current[0] if current else None, covers, ctx.now)
         if wanted == current and kept == covers:
             continue
         if ctx.worker.id not in current:

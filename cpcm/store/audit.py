@@ -42,8 +42,11 @@ CONFIG_FILES = re.compile(r"^(\.gitignore|\.gitattributes|\.cpcm/.*)$")
 # (docs/case-format.md#git-one-commit-per-command)
 REENCRYPTIONS = (
     (re.compile(rf"^assign (?P<folder>{_ID}) {_REC}$"), CASES),
+    # a team change and `team sync`: every case and conference whose readers change, the register too
     (re.compile(rf"^team (add|remove|revoke) {_WORKER}$"), CASES),
-    (re.compile(r"^team sync \d+ cases$"), CASES),
+    (re.compile(rf"^team (add|remove|revoke) {_WORKER}$"), CONFERENCES),
+    (re.compile(r"^team sync \d+ cases( \d+ conferences)?$"), CASES),
+    (re.compile(r"^team sync \d+ cases( \d+ conferences)?$"), CONFERENCES),
     # a worker's new key (cpcm key rotate, cpcm team recover): every folder they read, conferences too
     (re.compile(rf"^team (rotate|recover) {_WORKER}$"), CASES),
     (re.compile(rf"^team (rotate|recover) {_WORKER}$"), CONFERENCES),

@@ -14,6 +14,11 @@ from cpcm.store import codec, memo
 from cpcm.store.layout import CONFIG, TEAM, find_root
 
 
+# the settings of .cpcm/config.yaml that `cpcm config set KEY VALUE` changes (service/settings.py);
+# the others (the agency's code, the format, the recovery keys) are set once, by `cpcm init`
+CONFIG_KEYS = ("timezone", "language", "policy", "agency.name")
+
+
 @dataclass(frozen=True)
 class Config:
     agency_code: str

@@ -20,12 +20,17 @@ A file changed on one side only takes that side, as in any three-way merge.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable, Mapping
 
 from cpcm.errors import Refused
 from cpcm.store import codec
 from cpcm.domain.team import merge_signing_keys
-from cpcm.store.layout import CONFIG, POLICY, SERVICES, TEAM
+from cpcm.store.config import CONFIG_KEYS
+from cpcm.store.forms import NAME
+from cpcm.store.layout import CONFIG, CPCM_DIR, POLICY, SERVICES, TEAM
+
+FORM_FILE = re.compile(rf"^{re.escape(CPCM_DIR)}/forms/(?P<kind>{NAME.pattern})\.yaml$")  # an agency's form: `cpcm form set`
 
 
 class MergeRefused(Refused):
@@ -155,15 +160,27 @@ def merge_settings(rel: str, base: bytes | None, ours: bytes | None, theirs: byt
             return out
         raise MergeRefused(
             f"{rel}: '{path or 'the whole file'}' was changed two different ways on the two copies; nothing was merged",
-            "Make the rules the same on one copy (cpcm policy set FILE, with the other copy's values), then sync again."
-            if rel == POLICY else
-            f"Make {rel} the same on one copy (edit it and commit), then sync again.", rule="sync-settings-conflict")
+            _settings_hint(rel, path), rule="sync-settings-conflict")
 
     o, t = _load(ours), _load(theirs)
     if (ours is not None and o is None) or (theirs is not None and t is None):
         raise MergeRefused(f"{rel} is not valid YAML on one of the copies; nothing was merged",
                            f"Fix {rel} on that copy, then sync again.", rule="sync-settings-conflict")
     return codec.dump_text(merge(_load(base), o, t, "")).encode()
+
+
+def _settings_hint(rel: str, path: str) -> str:
+    """What a supervisor runs to make a setting changed two ways the same on one copy: the cpcm
+    command that sets it (a signed commit; a file edited and committed by hand is unsigned, and
+    `cpcm verify` and the other copies' syncs refuse it)."""
+    if rel == POLICY:
+        return "Make the rules the same on one copy (cpcm policy set FILE, with the other copy's values), then sync again."
+    if path in CONFIG_KEYS:
+        return (f"A supervisor gives it, on one copy, the value it has on the other (cpcm config set {path} VALUE; the "
+                f"other copy's {rel} shows it), then syncs again; a third value is set after that sync.")
+    return (f"'{path or 'the whole file'}' is set once, by cpcm init, and no cpcm command changes it: one of the copies "
+            "was changed outside cpcm (cpcm verify on each copy names the commit). Ask a supervisor which copy holds the "
+            "agency's settings, and take the repository again from it (git clone).")
 
 
 def merge_lines(base: bytes | None, ours: bytes | None, theirs: bytes | None) -> bytes:
@@ -184,5 +201,12 @@ def merge_file(rel: str, base: bytes | None, ours: bytes | None, theirs: bytes |
         return merge_settings(rel, base, ours, theirs), []
     if rel in (".gitignore", ".gitattributes"):
         return merge_lines(base, ours, theirs), []
-    raise MergeRefused(f"{rel} was changed two different ways on the two copies; nothing was merged",
-                       f"Make {rel} the same on one copy (edit it and commit), then sync again.", rule="sync-file-conflict")
+    if FORM_FILE.match(rel):
+        hint = (f"A supervisor puts the other copy's form in place on one copy (cpcm form set FILE --kind "
+                f"{FORM_FILE.match(rel)['kind']}, FILE a copy of the other's {rel}), then syncs again.")
+    else:
+        hint = (f"No cpcm command writes {rel}: the copies changed it outside cpcm (cpcm verify on each copy names those "
+                "commits). Ask a supervisor which copy's version stands, and take the repository again from that copy "
+                "(git clone).")
+    raise MergeRefused(f"{rel} was changed two different ways on the two copies; nothing was merged", hint,
+                       rule="sync-file-conflict")

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping
 from cpcm.domain.case import Case
 from cpcm.domain.durations import parse_duration
 from cpcm.domain.records import Record, utc
+from cpcm.domain.team import Team
 from cpcm.workflow.clocks import SUPERVISORS
 from cpcm.workflow.deadlines import Deadline
 from cpcm.domain.policy import Policy
@@ -417,6 +418,27 @@ def interim_plan(conference: Conference, entry: Mapping[str, Any]) -> dict:
 # per member"); a member barred after a breach attends no conference until the bar is lifted.
 REGISTER_ID = "CR-0000-0005"
 REGISTER_KINDS = ("agreement", "bar", "bar_lifted")
+
+
+# -- who reads a conference ---------------------------------------------------------------------------
+def readers(team: Team, chair: str | None, workers: Iterable[str]) -> list[str]:
+    """Who reads a conference: its chair, the workers of the cases discussed (`workers`), then
+    every supervisor and manager; active team members only. Every change of a conference's
+    readers works them out here: its commands, a team change, `cpcm team sync`, a sync's merge."""
+    return team.case_readers(([chair] if chair else []) + list(workers))
+
+
+def register_readers(team: Team) -> list[str]:
+    """Who reads the standing confidentiality register: every active member of the team
+    (whoever records attendance checks it)."""
+    return team.case_readers([w.id for w in team.active])
+
+
+def readers_as_listed(team: Team, conference_id: str, listed: Iterable[str]) -> list[str]:
+    """Who reads a conference, worked out from its `recipients` file alone (by a sync's merge, or
+    by a worker who cannot read the conference): the readers it lists that are still active
+    members stand for its chair and the workers of its cases; the register is every member's."""
+    return register_readers(team) if conference_id == REGISTER_ID else readers(team, None, listed)
 
 
 def fold_register(records: Iterable[Record]) -> dict[tuple[str, str], dict]:

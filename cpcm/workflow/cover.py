@@ -3,8 +3,8 @@ the case being taken from its worker. Pure: `now` is an argument.
 
 A cover is granted by a `cover` record (who covers, until when) and shows in the case's plaintext
 `recipients` file as a comment line, `# cover: WORKER until TIME`, so that the readers of every
-case can be kept right (`cpcm team sync`, the next write to the case, `cpcm verify`) without
-decrypting it. Once its time has passed, the covering worker is taken off the case's readers.
+case can be kept right (`cpcm team sync`, the next write to the case, a sync's merge, `cpcm
+verify`) without decrypting it. Once its time has passed, the covering worker is taken off the case's readers.
 """
 from __future__ import annotations
 
@@ -35,10 +35,19 @@ def in_force(covers: Mapping[str, str], now: datetime) -> dict[str, str]:
     return out
 
 
+def access(team: Team, worker: str | None, covers: Mapping[str, str], now: datetime) -> tuple[list[str], dict[str, str]]:
+    """Who reads a case, and the covers its `recipients` file keeps: its worker, the colleagues
+    whose cover is in force at `now` (active team members, not the case's own worker), then every
+    supervisor and manager. A cover whose time has passed, of a worker no longer in the team, or
+    of the worker the case is now assigned to, is left out of both. Every change of a case's
+    readers works them out here: a write, an assignment, a cover, a team change, a sync."""
+    kept = {w: until for w, until in in_force(covers, now).items() if w != worker and team.get(w) is not None}
+    return team.case_readers(([worker] if worker else []) + list(kept)), kept
+
+
 def readers(team: Team, worker: str | None, covers: Mapping[str, str], now: datetime) -> list[str]:
-    """The worker ids who read a case: its worker, the covers in force (active team members),
-    then every supervisor and manager."""
-    return team.case_readers(([worker] if worker else []) + list(in_force(covers, now)))
+    """The worker ids who read a case (`access`)."""
+    return access(team, worker, covers, now)[0]
 
 
 def covering(covers: Mapping[str, str], worker: str, now: datetime) -> bool:
