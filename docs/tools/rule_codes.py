@@ -84,7 +84,8 @@ MEANINGS = {
     "approval-needs-supervisor": "only a supervisor or manager approves or rejects",
     "nothing-to-approve": "there is no plan, closure or transfer waiting for a decision",
     "self-approval": "the person who asked cannot approve it, unless the policy allows self-approval",
-    "withdraw-own-only": "only the author of a plan version waiting for a decision can withdraw it (`plan --withdraw`)",
+    "withdraw-own-only": "only the author of a plan version, or the one who asked for a closure, can withdraw it while it waits "
+                         "for a decision (`plan --withdraw`, `close --withdraw`)",
     "config-set-needs-supervisor": "only a supervisor or manager changes the repository's settings (`cpcm config set`)",
     "format-too-new": "the repository, or the other copy a sync would merge, is in a casefile format newer than this cpcm: upgrade cpcm first",
     "consent-override-needs-supervisor": "only a supervisor or manager can override consent",
