@@ -319,6 +319,25 @@ def test_two_assignments_written_apart(laptops, team):
     del amina
 
 
+def test_two_assignments_written_apart_are_settled_by_assigning_the_case_again_to_the_worker_that_stands(laptops, team):
+    amina, sup, case_id = shared_case(laptops)
+    sup_away = Cli({"CPCM_REPO": str(laptops.clones["amina"]), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    assert sup_away("assign", case_id, "--worker", "otieno").code == 0
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    merge_both(laptops)
+    found = json.loads(sup("check", case_id, "--json").stdout)
+    advice = next(p["message"] for p in found if p["code"] == "two-assignments")
+    assert f"cpcm assign {case_id} --worker otieno" in advice  # the advice names what works
+    confirmed = sup("assign", case_id, "--worker", "otieno")
+    assert confirmed.code == 0, confirmed.stderr
+    assert "settles the sync conflict (two-assignments)" in confirmed.stdout + confirmed.stderr
+    assert "two-assignments" not in check_codes(sup, case_id)
+    again = sup("assign", case_id, "--worker", "otieno", "--json")  # nothing left to confirm: as before
+    assert again.code == 4 and again.json()["rule"] == "already-assigned"
+    assert sup("verify").code == 0, sup("verify").stdout
+    del amina
+
+
 def test_the_same_child_registered_on_two_laptops_is_reported_and_linked(laptops):
     amina = laptops.laptop("amina")
     sup = laptops.cli("sup")

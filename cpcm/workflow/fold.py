@@ -222,6 +222,12 @@ SETTLES = {
 }
 
 
+def settled_by(case: Case, kind: str) -> list[str]:
+    """The codes of the case's open conflicts a record of `kind` would settle (SETTLES), in the
+    order found: an assignment settles `two-assignments`."""
+    return [c["code"] for c in case.conflicts if c["settled_by"] is None and kind in SETTLES.get(c["code"], ())]
+
+
 def _sync_conflict(case: Case, record: Record) -> Case:
     entry = {"record_id": record.id, "code": record.body.get("code"), "records": list(record.body.get("records") or ()),
              "at": utc(record.at), "by": record.by, "settled_by": None}

@@ -77,7 +77,8 @@ MEANINGS = {
     "recovery-reads-only": "the agency's recovery key reads every case but writes nothing (its one write is `team recover`)",
     "team-last-worker": "the last worker of a team cannot be removed",
     "worker-has-cases": "a worker with open cases cannot be removed: reassign them first",
-    "already-assigned": "the case is already assigned to that worker",
+    "already-assigned": "the case is already assigned to that worker (allowed only to confirm the assignment that stands after "
+                        "a sync's `two-assignments`)",
     "cover-needs-worker-or-supervisor": "only the case's worker, a supervisor or a manager arranges cover for a case (`assign --cover`)",
     "cover-ended": "the colleague's cover of the case has ended: they may no longer write to it (ask for it to be extended)",
     "transition-not-allowed": "the case's stage does not allow this record (the hint lists what is allowed)",
