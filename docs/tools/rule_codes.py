@@ -152,6 +152,8 @@ MEANINGS = {
     "merge-cases-needs-supervisor": "only a supervisor or manager merges cases",
     "policy-set-needs-supervisor": "only a supervisor or manager puts the agency's rules in place (`cpcm policy set`)",
     "merge-cases-linked": "the two cases are already linked",
+    "merge-cases-merged-away": "one of the two cases was already merged into another case: a case is merged into one case "
+                               "only, and nothing is merged into a case merged away (the refusal names the case it lives on in)",
     "correction-changes-kind": "a correction must do what the record did (the same kind and type)",
 }
 
