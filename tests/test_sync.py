@@ -255,6 +255,26 @@ def test_two_closures_written_apart(laptops):
     assert sup("verify").code == 0, sup("verify").stdout
 
 
+def test_log_names_the_merge_commit_and_its_signer_for_a_record_the_merge_added(laptops):
+    amina, sup, case_id = shared_case(laptops)
+    assert sup("close", case_id, *CLOSE).code == 0
+    assert amina("close", case_id, *CLOSE).code == 0
+    merge_both(laptops)
+    merge = git(laptops.repo, "log", "-1", "--merges", "--format=%H").strip()
+    for cli in (sup, amina):  # on the copy that merged and on the one that took the merge
+        entries = cli("log", case_id, "--json").json()
+        conflict = next(e for e in entries if e["kind"] == "sync_conflict")
+        assert (conflict["commit"], conflict["signed_by"], conflict["signature"]) == (merge, "sup", "good")
+        assert conflict["message"].startswith("sync merge ")
+        # the records each copy wrote keep their own commits, not the merge
+        closures = [e for e in entries if e["kind"] == "closure"]
+        assert len(closures) == 2 and all(e["commit"] != merge and e["signature"] == "good" for e in closures)
+        assert {e["signed_by"] for e in closures} == {"sup", "amina"}
+        text = cli("log", case_id).stdout
+        assert "uncommitted" not in text and f"{merge[:10]}\tsup, good" in text
+    assert git_status(laptops.repo) == []
+
+
 def test_a_followup_written_offline_after_another_closed_the_case(laptops):
     amina, sup, case_id = shared_case(laptops)
     assert amina("close", case_id, *CLOSE).code == 0
