@@ -239,6 +239,67 @@ def test_close__the_cases_own_supervisor_worker_cannot_approve_it():
     assert refused.value.rule == "self-approval" and "own worker" in str(refused.value)
 
 
+DECLINED = {"reason": "declined", "checklist": ["decision_respected", "no_grounds_to_override", "child_safe_enough"]}
+
+
+def test_close__the_next_step_names_everyone_the_policy_bars_from_approving():
+    mem = MemoryRepo()  # one supervisor: sup; amina and otieno are caseworkers
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = mem.register(amina)
+    asked_by_sup = service.close(sup, case_id, DECLINED)
+    assert asked_by_sup.next_steps == (f"closure requested: a supervisor or manager other than sup (who asked for it) and amina "
+                                       f"(the case's worker) approves it: cpcm approve {case_id} closure",)
+    other = mem.register(amina)
+    asked_by_amina = service.close(amina, other, DECLINED)
+    assert "other than amina (who asked for it and the case's worker) approves it" in asked_by_amina.next_steps[0]
+    assert asked_by_amina.warnings == ()  # sup may approve it
+    allowed = MemoryRepo(rules={"closure_approval": {"self_approval": True}})
+    third = allowed.register(allowed.as_("amina"))
+    assert "a supervisor or manager approves it" in service.close(allowed.as_("sup"), third, DECLINED).next_steps[0]
+
+
+def test_close__the_only_supervisor_asking_is_warned_and_can_withdraw_the_request():
+    mem = MemoryRepo()
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = assessed_in(mem)
+    written = service.close(sup, case_id, DECLINED)
+    assert len(written.warnings) == 1 and "nobody in the team may approve the closure: you asked for it" in written.warnings[0]
+    assert f"cpcm close {case_id} --withdraw --reason" in written.warnings[0] and "closure_approval.self_approval" in written.warnings[0]
+    with pytest.raises(Refused) as own:
+        service.approve(sup, case_id, "closure")
+    assert own.value.rule == "self-approval"
+    before = mem.commits()
+    with pytest.raises(Refused) as not_hers:  # only the one who asked takes it back
+        service.close_withdraw(amina, case_id, "not mine")
+    assert not_hers.value.rule == "withdraw-own-only" and "(sup)" in str(not_hers.value)
+    with pytest.raises(InvalidInput) as no_reason:
+        service.close_withdraw(sup, case_id, " ")
+    assert fields(no_reason.value) == {"reason"}
+    assert mem.commits() == before  # nothing written
+    withdrawn = service.close_withdraw(sup, case_id, "asked for by mistake")
+    assert withdrawn.kind == "withdrawal" and "back at stage 'comprehensive_assessment'" in withdrawn.next_steps[0]
+    records = service.load_records(sup, case_id)
+    closure = next(r for r in records if r.kind == "closure")
+    assert (records[-1].kind, dict(records[-1].body)) == ("withdrawal", {"subject": "closure", "target": closure.id,
+                                                                        "reason": "asked for by mistake"})
+    shown = service.show(amina, case_id)
+    assert (shown["stage"], shown["status"]) == ("comprehensive_assessment", "open")
+    assert "closure-approval" not in {d["code"] for d in shown["due"]}
+    assert "closure-approval" not in {i.code for i in service.due(sup, worker="all") if i.case_id == case_id}
+    assert service.check(amina, case_id) == []
+    log = {e.record_id: e for e in service.log(amina, case_id)}
+    assert (log[withdrawn.record_id].kind, log[withdrawn.record_id].what) == ("withdrawal", "closure")
+    with pytest.raises(Refused) as nothing:  # nothing waits now
+        service.close_withdraw(sup, case_id, "again")
+    assert nothing.value.rule == "nothing-to-approve"
+    with pytest.raises(Refused):
+        service.approve(sup, case_id, "closure")
+    # the case goes on: a new request, by its worker this time, is the supervisor's to decide
+    service.close(amina, case_id, DECLINED)
+    service.approve(sup, case_id, "closure")
+    assert service.show(amina, case_id)["status"] == "closed"
+
+
 def test_reopen__restarts_the_clocks_and_keeps_the_history():
     mem = MemoryRepo()
     amina, sup = mem.as_("amina"), mem.as_("sup")

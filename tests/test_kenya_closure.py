@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import commit_count, register
+from conftest import commit_count, git, register
 from conftest import SCCO, reunified
 from test_readiness import KENYA_GOALS_MET, answers, record
 
@@ -200,3 +200,32 @@ def test_sign_off__log_says_what_was_signed_off_by_whom_without_a_name(kenya):
     assert entry["what"] == "closure by scco: approved" and "Mwangi" not in json.dumps(entry)
     shown = sup("show", case_id, "sign-off", "--json").json()
     assert shown["form"] == "sign-off" and shown["labels"]["name"]["en"] == "The approver's name"
+
+
+def test_close__the_only_supervisor_closing_a_workers_case_is_told_and_can_withdraw_the_request(kenya):
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = register(amina)
+    declined = ("--reason", "declined", "--check", "decision_respected", "--check", "no_grounds_to_override",
+                "--check", "child_safe_enough")
+    asked = sup("close", case_id, *declined, "--no-input")
+    assert asked.code == 0, asked.stderr
+    out = asked.stdout + asked.stderr
+    assert "a supervisor or manager other than sup (who asked for it) and amina (the case's worker)" in out
+    assert "nobody in the team may approve the closure" in out and f"cpcm close {case_id} --withdraw" in out
+    assert sup("approve", case_id, "closure").code == 4
+    commits = commit_count(kenya.root)
+    theirs = amina("close", case_id, "--withdraw", "--reason", "not mine", "--json")
+    assert theirs.code == 4 and theirs.json()["rule"] == "withdraw-own-only"
+    mixed = sup("close", case_id, "--withdraw", "--reason", "x", "--check", "decision_respected")
+    assert mixed.code == 2 and "--check" in mixed.stderr
+    assert commit_count(kenya.root) == commits
+    withdrawn = sup("close", case_id, "--withdraw", "--reason", "asked for by mistake", "--json")
+    assert withdrawn.code == 0, withdrawn.stderr
+    assert withdrawn.json()["kind"] == "withdrawal"
+    assert git(kenya.root, "log", "-1", "--format=%s").startswith(f"withdraw {case_id} ")
+    shown = sup("show", case_id, "--json").json()
+    assert (shown["stage"], shown["status"]) == ("registered", "open")
+    logged = sup("log", case_id, "--json").json()
+    assert [(e["kind"], e["what"]) for e in logged][-1] == ("withdrawal", "closure")
+    assert "withdrawal" in sup("log", case_id).stdout
+    assert sup("verify").code == 0

@@ -280,3 +280,15 @@ def test_fold__a_new_referral_has_every_field_of_its_status():
     assert entry["status_at"] == "2026-11-24T06:00:00+00:00"
     assert {k: entry[k] for k in ("start", "expected_duration", "feedback")} == {"start": None, "expected_duration": None,
                                                                                  "feedback": None}
+
+
+def test_settled_by__an_assignment_settles_two_assignments_and_nothing_once_settled():
+    from cpcm.workflow.fold import settled_by
+
+    conflict = rec("sync_conflict", "01D", by="sup", code="two-assignments", records=["01B", "01C"])
+    records = [REG, rec("assignment", "01B", by="sup", worker="otieno"), rec("assignment", "01C", by="sup", worker="otieno"),
+               conflict, rec("sync_conflict", "01E", by="sup", code="plans-concurrent", records=["01F", "01G"])]
+    assert settled_by(fold(CASE, records), "assignment") == ["two-assignments"]
+    assert settled_by(fold(CASE, records), "approval") == ["plans-concurrent"]
+    confirmed = fold(CASE, records + [rec("assignment", "01H", by="sup", worker="otieno", previous="otieno")])
+    assert settled_by(confirmed, "assignment") == [] and confirmed.worker == "otieno"

@@ -22,6 +22,9 @@ from cpcm.workflow import clocks, transitions
     ("closure", {"immediate": True}, "closure.immediate"),
     ("closure", {"immediate": False}, "closure"),
     ("closure", {}, "closure"),
+    ("withdrawal", {"subject": "closure"}, "withdrawal.closure"),
+    ("withdrawal", {"subject": "plan"}, "withdrawal"),
+    ("withdrawal", {}, "withdrawal"),
     ("note", {"type": "x", "subject": "y", "purpose": "post_closure", "immediate": True}, "note"),
 ])
 def test_command_of(kind, body, command):
@@ -49,7 +52,7 @@ def test_advance__refusal_at_an_open_stage_names_the_case_stage_and_what_is_allo
     assert error.value.message == "CP-0000-0000 is at stage 'closure_requested': 'assessment initial' is not allowed there"
     assert error.value.rule == "transition-not-allowed"
     assert error.value.hint == (
-        "Allowed now: approve closure, approve transfer, assign, assign --cover, consent, consent --override, continue, "
+        "Allowed now: approve closure, approve transfer, assign, assign --cover, close --withdraw, consent, consent --override, continue, "
         "family-assessment, followup, note, placement, preparation, readiness, receive, referral, reject closure, reject transfer, "
         "repair, review, sharing, sign-off, tracing, transfer, update.")
 

@@ -56,3 +56,42 @@ def test_show__the_conflicts_of_a_sync_until_settled(repo, team, tmp_env, monkey
     assert sup("approve", case_id, "closure").code == 0
     assert "two-closures" not in [p["code"] for p in sup("show", case_id, "--json").json()["problems"]]
     assert "two-closures" not in show_text(sup, case_id, monkeypatch, terminal)
+
+
+def test_merge_cases__a_case_merged_away_is_not_merged_again_nor_merged_into():
+    from cpcm import service
+    from cpcm.errors import Refused
+    from cpcm.service.sync import merge_cases
+    from memory_repo import MemoryRepo
+
+    mem = MemoryRepo()
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    a, b, c, d, e = (mem.register(amina) for _ in range(5))
+    merge_cases(sup, a, b)  # b is an alias of a
+    merge_cases(sup, a, c)  # so is c
+    before = mem.commits()
+
+    def refused(keep, other):
+        with pytest.raises(Refused) as error:
+            merge_cases(sup, keep, other)
+        assert error.value.rule == "merge-cases-merged-away"
+        return str(error.value), error.value.hint
+
+    # the report's case: c, itself an alias of a, taking b, already merged into a
+    message, hint = refused(c, b)
+    assert f"{c} was merged into {a}" in message and f"{b} was merged into {a} already" in message
+    assert f"Both cases already lead to {a}" in hint
+    # b merged again, into a case of its own
+    message, hint = refused(d, b)
+    assert message.startswith(f"{b} was merged into {a} already") and f"cpcm merge-cases {d} {a}" in hint
+    # a case merged into one that was merged away: pointed to the case it lives on in
+    message, hint = refused(b, d)
+    assert message.startswith(f"{b} was merged into {a}:") and hint == f"Merge into the case {b} lives on in: cpcm merge-cases {a} {d}"
+    assert mem.commits() == before  # nothing written
+    # a chain: a merged into e; b now lives on in e
+    merge_cases(sup, e, a)
+    message, hint = refused(b, d)
+    assert f"{b} was merged into {a} (which lives on in {e})" in message and f"cpcm merge-cases {e} {d}" in hint
+    merge_cases(sup, e, d)  # what the hint says works
+    links = {link["relation"] for link in service.show(sup, b)["links"]}
+    assert links == {"alias_of"} and len(service.show(sup, b)["links"]) == 1

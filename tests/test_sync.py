@@ -289,6 +289,26 @@ def test_two_closures_written_apart(laptops):
     assert sup("verify").code == 0, sup("verify").stdout
 
 
+def test_log_names_the_merge_commit_and_its_signer_for_a_record_the_merge_added(laptops):
+    amina, sup, case_id = shared_case(laptops)
+    assert sup("close", case_id, *CLOSE).code == 0
+    assert amina("close", case_id, *CLOSE).code == 0
+    merge_both(laptops)
+    merge = git(laptops.repo, "log", "-1", "--merges", "--format=%H").strip()
+    for cli in (sup, amina):  # on the copy that merged and on the one that took the merge
+        entries = cli("log", case_id, "--json").json()
+        conflict = next(e for e in entries if e["kind"] == "sync_conflict")
+        assert (conflict["commit"], conflict["signed_by"], conflict["signature"]) == (merge, "sup", "good")
+        assert conflict["message"].startswith("sync merge ")
+        # the records each copy wrote keep their own commits, not the merge
+        closures = [e for e in entries if e["kind"] == "closure"]
+        assert len(closures) == 2 and all(e["commit"] != merge and e["signature"] == "good" for e in closures)
+        assert {e["signed_by"] for e in closures} == {"sup", "amina"}
+        text = cli("log", case_id).stdout
+        assert "uncommitted" not in text and f"{merge[:10]}\tsup, good" in text
+    assert git_status(laptops.repo) == []
+
+
 def test_a_followup_written_offline_after_another_closed_the_case(laptops):
     amina, sup, case_id = shared_case(laptops)
     assert amina("close", case_id, *CLOSE).code == 0
@@ -350,6 +370,25 @@ def test_two_assignments_written_apart(laptops, team):
     assert "two-assignments" in check_codes(sup, case_id)
     assert sup("note", case_id, "--text", "assigned twice; otieno it is").code == 0
     assert "two-assignments" not in check_codes(sup, case_id)
+    del amina
+
+
+def test_two_assignments_written_apart_are_settled_by_assigning_the_case_again_to_the_worker_that_stands(laptops, team):
+    amina, sup, case_id = shared_case(laptops)
+    sup_away = Cli({"CPCM_REPO": str(laptops.clones["amina"]), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    assert sup_away("assign", case_id, "--worker", "otieno").code == 0
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    merge_both(laptops)
+    found = json.loads(sup("check", case_id, "--json").stdout)
+    advice = next(p["message"] for p in found if p["code"] == "two-assignments")
+    assert f"cpcm assign {case_id} --worker otieno" in advice  # the advice names what works
+    confirmed = sup("assign", case_id, "--worker", "otieno")
+    assert confirmed.code == 0, confirmed.stderr
+    assert "settles the sync conflict (two-assignments)" in confirmed.stdout + confirmed.stderr
+    assert "two-assignments" not in check_codes(sup, case_id)
+    again = sup("assign", case_id, "--worker", "otieno", "--json")  # nothing left to confirm: as before
+    assert again.code == 4 and again.json()["rule"] == "already-assigned"
+    assert sup("verify").code == 0, sup("verify").stdout
     del amina
 
 

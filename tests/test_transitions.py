@@ -28,6 +28,7 @@ RECORDS = {
     "closure": ("closure", {"reason": "goals_met"}),
     "approval.closure": ("approval", {"subject": "closure"}),
     "rejection.closure": ("rejection", {"subject": "closure"}),
+    "withdrawal.closure": ("withdrawal", {"subject": "closure"}),
     "reopen": ("reopen", {"reason": "new concern"}),
     "transfer": ("transfer", {}),
     "assignment": ("assignment", {"worker": "otieno"}),
@@ -37,11 +38,23 @@ T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def test_table__every_stage_is_reachable_and_every_target_is_a_stage():
+    # or the stage before the request, for a request taken back (RETURN)
     reached = {after for after in transitions.TABLE.values()}
-    assert reached == set(transitions.STAGES)
+    assert reached == set(transitions.STAGES) | {transitions.RETURN}
     for (stage, _command), after in transitions.TABLE.items():
         assert stage is None or stage in transitions.STAGES
-        assert after in transitions.STAGES
+        assert after in transitions.STAGES or (after == transitions.RETURN and stage == "closure_requested")
+
+
+def test_a_withdrawn_closure_request_returns_to_the_stage_it_was_requested_at():
+    assert transitions.next_stage("closure_requested", "withdrawal.closure", "planned") == "planned"
+    assert transitions.next_stage("implementation", "withdrawal.closure", "planned") is None
+    for before, commands in (("registered", ["closure"]), ("initial_assessment", ["assessment.initial", "closure"]),
+                             ("planned", ["assessment.comprehensive", "plan", "closure"])):
+        records = [Record(RECORDS[c][0], 1, f"01H{n:023d}", "CP-TEST-0000", T0.isoformat(), T0.isoformat(), "amina",
+                          dict(RECORDS[c][1])) for n, c in enumerate(["registration", *commands, "withdrawal.closure"])]
+        case = fold("CP-TEST-0000", records)
+        assert (case.stage, case.closure, case.anomalies) == (before, None, ()), before
 
 
 def test_closed_case__takes_only_reopening_post_closure_visits_and_notes():
@@ -59,15 +72,17 @@ def test_closed_case__takes_only_reopening_post_closure_visits_and_notes():
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(sorted(RECORDS)), max_size=25))
 def test_no_sequence_of_commands_leaves_the_table(commands):
-    stage = None
+    stage = before = None
     accepted = []
     for command in ["registration", *commands]:
         try:
-            after = transitions.advance(stage, command)
+            after = transitions.advance(stage, command, before=before)
         except Refused:
             assert (stage, command) not in transitions.TABLE
             continue
         assert (stage, command) in transitions.TABLE
+        if after == "closure_requested" != stage:
+            before = stage
         stage = after
         accepted.append(command)
     records = []

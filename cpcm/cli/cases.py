@@ -146,6 +146,8 @@ def register(app: typer.Typer) -> None:
             say(f"{cover} covers {case_id} until {local_text(result.extra['until'], ctx.zone)}; it stays with {result.extra['worker']}")
         else:
             say(f"{case_id} assigned to {worker}")
+            for step in result.next_steps:
+                say(f"next: {step}")
 
 
 def register_verify(app: typer.Typer) -> None:

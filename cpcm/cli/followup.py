@@ -84,7 +84,8 @@ def register(app: typer.Typer) -> None:
     @app.command("close")
     def close(
         case: str = typer.Argument(..., help="Case ID."),
-        reason: Optional[str] = typer.Option(None, "--reason", help="goals_met, declined, reached_18, death, no_longer_eligible, transferred, agency_exit, registered_in_error."),
+        reason: Optional[str] = typer.Option(None, "--reason", help="goals_met, declined, reached_18, death, no_longer_eligible, transferred, agency_exit, registered_in_error; with --withdraw: why."),
+        withdraw: bool = typer.Option(False, "--withdraw", help="Take back your own closure request that still waits for approval (with --reason); the case returns to the stage it had."),
         check: List[str] = typer.Option([], "--check", help="A checklist item confirmed (repeat); 'cpcm policy show' lists each reason's items."),
         explain: Optional[str] = typer.Option(None, "--explain-open", help="Why open referrals or unfinished actions can be left."),
         summary: Optional[str] = typer.Option(None, "--summary"),
@@ -94,17 +95,31 @@ def register(app: typer.Typer) -> None:
         from_file: FromFileOpt = None, set_: SetOpt = None, at: AtOpt = None, no_input: NoInputOpt = False,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
-        """Request closure, with the reason's checklist; a supervisor or manager approves it.
-        In the kenya profile the checklist is Form 9A's, with the child's and the caregiver's
+        """Request closure, with the reason's checklist; a supervisor or manager approves it, and
+        the one who asked may take the request back while it waits (--withdraw). In the kenya profile the checklist is Form 9A's, with the child's and the caregiver's
         feedback, and the Sub-County Children's Officer's approval recorded first (cpcm sign-off).
 
         Example: cpcm close CP-4F7K-9X2M --reason goals_met --check child_safe --check wellbeing_supported --check no_further_concerns --check monitoring_followups_done --check child_and_family_took_part
         Example: cpcm close CP-4F7K-9X2M --reason goals_met --check final_visit_scheduled --check closure_recommended_and_acc_approved --check referrals_completed_and_plans_made --check future_support_explained --child-feedback "happy at home" --set feedback.caregiver_given=no   (kenya)
+        Example: cpcm close CP-4F7K-9X2M --withdraw --reason "asked for by mistake: the family still needs support"
         """
         from cpcm import service
+        from cpcm.errors import UsageError
 
+        if withdraw:
+            given = [name for name, value in (("--check", check), ("--explain-open", explain), ("--summary", summary),
+                                              ("--override-readiness", override_readiness), ("--child-feedback", child_feedback),
+                                              ("--caregiver-feedback", caregiver_feedback), ("--from-file", from_file),
+                                              ("--set", set_)) if value]
+            if given:
+                raise UsageError(f"--withdraw takes only --reason (not {', '.join(given)})",
+                                 "Withdraw the request alone: cpcm close CASE --withdraw --reason TEXT")
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
+        if withdraw:
+            result = service.close_withdraw(ctx, case_id, reason or "", parse_at(at))
+            report_written(result, json_out, f"the closure request of {case_id} is withdrawn")
+            return
         # each feedback option sets its own fields (feedback.child_given, feedback.child), so it
         # combines with --set or --from-file for the other giver (--set feedback.caregiver_given=no)
         feedback = {}

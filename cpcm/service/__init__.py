@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # what the names below are; imported on first use (`__getattr
     from cpcm.service import completion, conferences
     from cpcm.service.cases import (SHORT_FORMS, LogEntry, assign, assign_cover, case_summary, correct, find_record, list_, list_rows, log, note,
                                     register, repair, show, update, validate_registration)
-    from cpcm.service.closure import close, continue_, reopen, sign_off, unfinished
+    from cpcm.service.closure import close, close_withdraw, continue_, reopen, sign_off, unfinished
     from cpcm.service.conferences import parse_conference_id
     from cpcm.service.documents import Document, render
     from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, case_content, caseload_warnings, check_readable, commit_email, form_for,
@@ -68,7 +68,7 @@ __all__ = [
     "consent", "consent_override", "check_consent", "service_add", "service_import", "service_get", "service_gaps", "refer",
     "referral",
     # following up, closing
-    "followup", "review", "review_batch", "readiness", "unfinished", "close", "sign_off", "reopen", "continue_",
+    "followup", "review", "review_batch", "readiness", "unfinished", "close", "close_withdraw", "sign_off", "reopen", "continue_",
     # placements and the steps of reintegration
     "placement", "tracing", "family_assessment", "preparation",
     # conferences, transfers
@@ -85,7 +85,7 @@ _MODULES = {
     "completion": None, "conferences": None, "parse_conference_id": "conferences",
     **dict.fromkeys(("SHORT_FORMS", "LogEntry", "assign", "assign_cover", "case_summary", "correct", "find_record", "list_", "list_rows", "log",
                      "note", "register", "repair", "show", "update", "validate_registration"), "cases"),
-    **dict.fromkeys(("close", "continue_", "reopen", "sign_off", "unfinished"), "closure"),
+    **dict.fromkeys(("close", "close_withdraw", "continue_", "reopen", "sign_off", "unfinished"), "closure"),
     **dict.fromkeys(("Document", "render"), "documents"),
     **dict.fromkeys(("ASSESSMENT_FORMS", "Context", "append", "case_content", "caseload_warnings", "check_readable", "commit_email",
                      "form_for", "keys_for", "load_case", "load_cases", "load_records", "locked", "new_record", "open_repo",

@@ -29,7 +29,7 @@ from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import open_items, rules, transitions
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow.duplicates import key_of, probable_duplicates
-from cpcm.workflow.fold import apply_update, effective, fold, superseded_ids
+from cpcm.workflow.fold import apply_update, effective, fold, settled_by, superseded_ids
 
 
 def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
@@ -86,15 +86,18 @@ def _taken(ctx: Context, case_id: str) -> bool:
 
 @writes
 def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = None) -> Written:
-    """Assign a case to a worker; the case is re-encrypted to its new readers."""
+    """Assign a case to a worker; the case is re-encrypted to its new readers. Assigning it again
+    to the worker it has is refused, except to confirm the assignment that stands after a sync
+    found it assigned on two copies apart (`two-assignments`): that settles the conflict."""
     case = load_case(ctx, case_id)
     if ctx.team.get(worker_id) is None:
         raise NotFound("--worker: no active worker by that id in the team", "See cpcm team list.")
-    if case.worker == worker_id:
+    confirms = settled_by(case, "assignment") if case.worker == worker_id else []
+    if case.worker == worker_id and not confirms:
         raise Refused(f"{case_id} is already assigned to '{worker_id}'", rule="already-assigned")
     check_at(ctx, case, at, "assign")
     transitions.advance(case.stage, "assignment", case_id)
-    warnings = caseload_warnings(ctx, worker_id)
+    warnings = [] if confirms else caseload_warnings(ctx, worker_id)  # a confirmation gives the worker no new case
     record = new_record(ctx, "assignment", case_id, {"worker": worker_id, "previous": case.worker}, at,
                         after=case.history[-1].id if case.history else "")
     # covers in force stay (a cover of the new worker becomes their own case)
@@ -104,7 +107,8 @@ def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = Non
         reencrypt(ctx, tx, case_id, readers, covers=covers)
         tx.write_record(record, keys_for(ctx, readers))
         tx.commit(f"assign {case_id} {record.id}")
-    return Written(case_id, record.id, "assignment", tuple(warnings), extra={"worker": worker_id},
+    steps = (f"the assignment to {worker_id} is confirmed: this settles the sync conflict ({', '.join(confirms)})",) if confirms else ()
+    return Written(case_id, record.id, "assignment", tuple(warnings), steps, extra={"worker": worker_id},
                    json_keys=("subject", "record_id", "warnings"))
 
 
@@ -519,6 +523,8 @@ def describe(record: Record, referral_refs: Mapping[str, str] | None = None, pla
         what = f"version {versions.get(record.id, '?')}" + (f" ({b['reason']})" if b.get("reason") else "")
     elif kind in ("approval", "rejection"):
         what = str(b.get("subject"))
+    elif kind == "withdrawal":  # of a plan version or a closure request
+        what = str(b.get("subject") or "plan")
     elif kind == "referral":
         what = f"{refs.get(record.id, 'R?')} to {b.get('service')}"
     elif kind == "referral_update":

@@ -7,6 +7,7 @@ from typing import Any, Mapping
 from cpcm.errors import FieldError, InvalidInput, Refused
 from cpcm.service import reintegration as readiness_mod
 from cpcm.service.context import Context, append, at_errors, form_for, load_case, load_records, validate_form, writes
+from cpcm.service.planning import approvers_warning
 from cpcm.service.results import Written
 from cpcm.workflow import approvals, deadlines
 from cpcm.workflow import readiness as readiness_rules
@@ -57,10 +58,49 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
         limit = ctx.policy.duration("post_closure_visit", "limit")
         steps = (f"the case is closed; a post-closure visit is due within {limit.words()}",)
     else:
-        who = ("a supervisor or manager" if approvals.self_allowed(ctx.policy, "closure")
-               else f"a supervisor or manager other than {case.worker}")
-        steps = (f"closure requested: {who} approves it: cpcm approve {case_id} closure",)
+        after = fold(case_id, records + [record])
+        steps = (f"closure requested: {_approver_words(ctx, after)} approves it: cpcm approve {case_id} closure",)
+        warnings += approvers_warning(ctx, case_id, after, "the closure", "closure")
     return Written(case_id, record.id, "closure", tuple(warnings), next_steps=steps)
+
+
+def _approver_words(ctx: Context, case) -> str:
+    """Who may approve the case's pending closure, in words: a supervisor or manager other than
+    those the policy bars (approvals.barred: the one who asked for it and the case's worker)."""
+    barred = approvals.barred(ctx.policy, "closure", case)
+    if not barred:
+        return "a supervisor or manager"
+    asked = (approvals.pending(case, "closure") or {}).get("by")
+    roles = {w: [role for role, who in (("who asked for it", asked), ("the case's worker", case.worker)) if who == w]
+             for w in barred}
+    named = [f"{w} ({' and '.join(roles[w])})" for w in sorted(barred, key=lambda w: (w != asked, w))]
+    return "a supervisor or manager other than " + " and ".join(named)
+
+
+@writes
+def close_withdraw(ctx: Context, case_id: str, reason: str, at: datetime | None = None) -> Written:
+    """The one who asked for a closure takes the request back while it waits for a decision (a
+    one-supervisor agency's way out when its supervisor asked for it): a `withdrawal` record of
+    the closure, and the case returns to the stage it had when the closure was requested."""
+    me = ctx.need_worker()
+    if not (reason or "").strip():
+        raise InvalidInput([FieldError("reason", "is required: say why the closure request is withdrawn")],
+                           f"withdrawal for {case_id}")
+    records = load_records(ctx, case_id)
+    case = fold(case_id, records)
+    waiting = approvals.pending(case, "closure")
+    refusal = approvals.withdrawal_refusal("closure", me, case)
+    if refusal == "nothing-to-approve":
+        raise Refused(f"{case_id} has no closure request waiting for a decision (it is at stage '{case.stage}')",
+                      "Only a closure request still waiting for a decision can be withdrawn.", rule="nothing-to-approve")
+    if refusal:
+        raise Refused(f"only the one who asked for the closure of {case_id} ({waiting.get('by')}) can withdraw it",
+                      f"A supervisor or manager decides it instead: cpcm approve|reject {case_id} closure", rule="withdraw-own-only")
+    record = append(ctx, case, "withdraw", "withdrawal", {"subject": "closure", "target": waiting["record_id"],
+                                                          "reason": reason.strip()}, at)
+    after = fold(case_id, records + [record])
+    steps = (f"the case is back at stage '{after.stage}'; request closure again when it is ready: cpcm close {case_id} --reason ...",)
+    return Written(case_id, record.id, "withdrawal", next_steps=steps)
 
 
 def sign_off_item(policy, reason: str) -> str | None:

@@ -89,16 +89,29 @@ def _numbered_body(ctx: Context, case_id: str, case: Case, data: Mapping[str, An
     return plan_actions.with_ids(body, case.plan)
 
 
-def approvers_warning(ctx: Context, case_id: str, after: Case, what: str) -> list[str]:
-    """Said at once when nobody in the team may approve the version just written (a one-supervisor
-    agency whose supervisor wrote it): approvals.deciders, the one rule."""
-    if not approvals.required(ctx.policy, "plan") or approvals.pending(after, "plan") is None:
+def approvers_warning(ctx: Context, case_id: str, after: Case, what: str, subject: str = "plan") -> list[str]:
+    """Said at once when nobody in the team may approve the plan version or the closure request
+    just written (`subject`; a one-supervisor agency whose supervisor wrote it): approvals.deciders,
+    the one rule. Names why and the ways out: withdraw it, add a supervisor, or self-approval."""
+    if not approvals.required(ctx.policy, subject) or approvals.pending(after, subject) is None:
         return []
-    if approvals.deciders(ctx.policy, "plan", after, ctx.team.active):
+    if approvals.deciders(ctx.policy, subject, after, ctx.team.active):
         return []
-    return [f"{case_id}: nobody in the team may approve {what}: you wrote it, and no other supervisor or manager is active "
-            f"(the policy's {approvals.rule_of('plan')}.self_approval is off). Withdraw it (cpcm plan {case_id} --withdraw "
-            f"--reason ...), add a supervisor (cpcm team add), or allow self-approval with a recorded reason in .cpcm/policy.yaml"]
+    withdraw = f"cpcm {'plan' if subject == 'plan' else 'close'} {case_id} --withdraw --reason ..."
+    overseers = [w for w in ctx.team.active if approvals.oversees(w)]
+    if not overseers:
+        return [f"{case_id}: nobody in the team may approve {what}: no supervisor or manager is active. Add one (cpcm team add), "
+                f"or withdraw it ({withdraw})"]
+    me = ctx.worker.id if ctx.worker else None
+    if subject == "plan":
+        why = "you wrote it"
+    else:
+        why = "you asked for it" + (" and it is your case" if after.worker == me else "")
+        if after.worker != me and any(w.id == after.worker for w in overseers):
+            why += f", {after.worker} is the case's own worker"
+    return [f"{case_id}: nobody in the team may approve {what}: {why}, and no other supervisor or manager is active "
+            f"(the policy's {approvals.rule_of(subject)}.self_approval is off). Withdraw it ({withdraw}), add a supervisor "
+            f"(cpcm team add), or allow self-approval with a recorded reason in .cpcm/policy.yaml"]
 
 
 @writes
@@ -189,10 +202,11 @@ def plan_withdraw(ctx: Context, case_id: str, reason: str, at: datetime | None =
         raise InvalidInput([FieldError("reason", "is required: say why the version is withdrawn")], f"withdrawal for {case_id}")
     case = load_case(ctx, case_id)
     waiting = approvals.pending(case, "plan")
-    if waiting is None:
+    refusal = approvals.withdrawal_refusal("plan", me, case)
+    if refusal == "nothing-to-approve":
         raise Refused(f"{case_id} has no plan version waiting for a decision", "Only a waiting version can be withdrawn.",
                       rule="nothing-to-approve")
-    if waiting.get("by") != me.id:
+    if refusal:
         raise Refused(f"only the author of plan version {waiting['version']} can withdraw it",
                       "A supervisor decides it instead: cpcm approve|reject " + case_id + " plan", rule="withdraw-own-only")
     record = append(ctx, case, "withdraw", "withdrawal", {"subject": "plan", "target": waiting["record_id"],

@@ -764,6 +764,52 @@ def _linked(case) -> set[str]:
 
 
 # -- merge-cases -----------------------------------------------------------------------------------
+def _merged_into(ctx: Context, case_id: str) -> str | None:
+    """The case `case_id` was merged into (its `case_link` with `merged_into`), or None."""
+    from cpcm.service.cases import case_links
+
+    return next((link["case_id"] for link in case_links(context.load_records(ctx, case_id))
+                 if link["relation"] == "alias_of"), None)
+
+
+def _home(ctx: Context, case_id: str) -> str:
+    """The case the work on `case_id`'s child goes on in: its merged_into links followed, as far
+    as this worker reads them."""
+    seen = {case_id}
+    while True:
+        try:
+            into = _merged_into(ctx, case_id)
+        except CpcmError:  # a case this worker cannot read (or damaged): the last one known
+            return case_id
+        if into is None or into in seen:
+            return case_id
+        seen.add(into)
+        case_id = into
+
+
+def _refuse_merged_away(ctx: Context, keep: str, other: str) -> None:
+    """A case merged into another is merged no further: neither kept (its work goes on in the
+    case it was merged into) nor merged again (it would be the alias of two cases). Refused
+    (merge-cases-merged-away) naming where each case lives now and what to type instead."""
+    keep_into, other_into = _merged_into(ctx, keep), _merged_into(ctx, other)
+    if keep_into is None and other_into is None:
+        return
+    keep_home, other_home = _home(ctx, keep), _home(ctx, other)
+    said = ([f"{keep} was merged into {keep_into}" + (f" (which lives on in {keep_home})" if keep_home != keep_into else "")]
+            if keep_into else [])
+    said += ([f"{other} was merged into {other_into} already" + (f" (which lives on in {other_home})"
+                                                                 if other_home != other_into else "")] if other_into else [])
+    message = "; ".join(said) + ": a case merged into another is not merged again; nothing was written"
+    if keep_home == other_home:
+        hint = f"Both cases already lead to {keep_home}, where the work on the child goes on: nothing to do."
+    elif other_into is None:
+        hint = f"Merge into the case {keep} lives on in: cpcm merge-cases {keep_home} {other}"
+    else:
+        hint = (f"The work on {other}'s child goes on in {other_home}; if it is the same child as {keep_home}, link the two "
+                f"cases in use: cpcm merge-cases {keep_home} {other_home} (or the other way round)")
+    raise Refused(message, hint, rule="merge-cases-merged-away")
+
+
 @context.writes
 def merge_cases(ctx: Context, keep: str, other: str) -> Any:
     """Link two cases of one child: `keep` records `other` as its alias, `other` records that it
@@ -781,6 +827,7 @@ def merge_cases(ctx: Context, keep: str, other: str) -> Any:
     first, second = context.load_case(ctx, keep), context.load_case(ctx, other)
     if other in _linked(first) or keep in _linked(second):
         raise Refused(f"{other} is already linked to {keep}", rule="merge-cases-linked")
+    _refuse_merged_away(ctx, keep, other)
     with context.transaction(ctx, "merge-cases") as tx:
         a = new_record(ctx, "case_link", keep, {"alias": other, "reason": "duplicate"},
                        after=first.history[-1].id if first.history else "")

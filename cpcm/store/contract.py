@@ -167,7 +167,8 @@ class Store(Protocol):
         ...
 
     def log(self, paths: Sequence[str] = (), added_only: bool = False, limit: int | None = None) -> list[Commit]:
-        """The commits that touched `paths`, newest first (with added_only, those that added files there)."""
+        """The commits that touched `paths`, newest first (with added_only, those that added files there: a
+        merge commit for the files new to each of its parents, those it wrote itself)."""
         ...
 
     def locked(self) -> ContextManager[None]:

@@ -372,7 +372,9 @@ class Git:
     def log(self, paths: Sequence[str] = (), added_only: bool = False, limit: int | None = None) -> list[Commit]:
         args = ["log", f"--format={_SEP}{_FORMAT}", "--name-only"]
         if added_only:
-            args.append("--diff-filter=A")
+            # -c: a merge commit lists the files it added itself (new to every parent: a sync's
+            # conflict records); a file one side brought stays with the commit that added it
+            args += ["--diff-filter=A", "-c"]
         if limit:
             args.append(f"-n{limit}")
         if self.head() is None:

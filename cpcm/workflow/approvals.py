@@ -98,6 +98,18 @@ def own_request(subject: str, actor: Worker | None, case: Case) -> bool:
     return actor.id == request.get("by") or (subject == "closure" and actor.id == case.worker)
 
 
+def withdrawal_refusal(subject: str, actor: Worker | None, case: Case) -> str | None:
+    """Why `actor` may not take back the case's pending `subject` request, as a rule code
+    (nothing-to-approve: none waits; withdraw-own-only: it is someone else's), or None: only the
+    one who asked for it takes it back (cpcm plan --withdraw, cpcm close --withdraw)."""
+    request = pending(case, subject)
+    if request is None:
+        return "nothing-to-approve"
+    if actor is None or request.get("by") != actor.id:
+        return "withdraw-own-only"
+    return None
+
+
 def deciders(policy: Policy, subject: str, case: Case, workers) -> list[str]:
     """The ids of the team members (`workers`: the active team) who may decide the case's pending
     `subject` (`may_approve`): empty when nobody may, such as a one-supervisor agency whose

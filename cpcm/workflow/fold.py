@@ -177,6 +177,16 @@ def _reopen(case: Case, record: Record) -> Case:
     return _changed(case, closure=None, next_review=None)
 
 
+def _withdrawal(case: Case, record: Record) -> Case:
+    """A closure request taken back by the one who asked for it: no closure waits any more (a
+    plan version's withdrawal is plan_actions.track's)."""
+    closure = case.closure
+    if record.body.get("subject") == "closure" and closure and closure.get("decided_at") is None \
+            and record.body.get("target") in (None, closure.get("record_id")):
+        return _changed(case, closure=None)
+    return case
+
+
 def _referral(case: Case, record: Record) -> Case:
     body = record.body
     entry = {
@@ -210,6 +220,12 @@ SETTLES = {
     "plans-concurrent": ("approval", "rejection", "plan"),
     "two-assignments": ("assignment",),
 }
+
+
+def settled_by(case: Case, kind: str) -> list[str]:
+    """The codes of the case's open conflicts a record of `kind` would settle (SETTLES), in the
+    order found: an assignment settles `two-assignments`."""
+    return [c["code"] for c in case.conflicts if c["settled_by"] is None and kind in SETTLES.get(c["code"], ())]
 
 
 def _sync_conflict(case: Case, record: Record) -> Case:
@@ -266,6 +282,7 @@ REDUCERS: dict[str, Callable[[Case, Record], Case]] = {
     "review": _review,
     "closure": _closure,
     "reopen": _reopen,
+    "withdrawal": _withdrawal,
     "transfer_request": _transfer_request,
 }
 
@@ -319,13 +336,16 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
     something, not for every record's stage."""
     case = _changed(_EMPTY, id=case_id, child={}, events={}, registration={})  # Case(id=case_id, stage=None)
     stage, status = None, case.status
+    requested_from = None  # the stage the case had when its closure was requested (a withdrawal returns to it)
     history, anomalies = [], []
     events: dict[str, list[str]] = {}
     next_stage, status_of, commands = transitions.next_stage, transitions.status_of, transitions.COMMANDS
     for record in effective(records):
         kind = record.kind
         command = transitions.command_of(kind, record.body)
-        after = next_stage(stage, command)
+        after = next_stage(stage, command, requested_from)
+        if after == "closure_requested" and stage != "closure_requested":
+            requested_from = stage
         if after is None and command in commands:
             anomalies.append(record.id)
         if case.conflicts:

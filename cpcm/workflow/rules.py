@@ -85,7 +85,8 @@ def check_conflicts(case: Case) -> list[Problem]:
                                     case.id, case.worker))
         elif code == "two-assignments":
             problems.append(Problem("two-assignments", "warning", f"the case was assigned on two copies apart ({records}); the "
-                                    "later assignment stands: assign it again to confirm, or add a note", "sync", source,
+                                    f"later assignment stands ({case.worker}): confirm it (cpcm assign {case.id} --worker "
+                                    f"{case.worker}), assign the case to another worker, or add a note", "sync", source,
                                     case.id, case.worker))
     return problems
 

@@ -15,6 +15,9 @@ STAGES = (
     "closure_requested", "closed", "transferred", "reopened",
 )
 STATUS = {"closed": "closed", "transferred": "transferred"}  # every other stage is open
+# a table entry's target for a request taken back: the stage the case had when the request was
+# made (`next_stage`'s `before`; the fold keeps it)
+RETURN = "(the stage before the request)"
 
 # commands allowed at any open stage, leaving the stage as it is
 _ANYTIME_OPEN = ("assignment", "cover", "consent", "consent_override", "note", "continuation", "transfer_request", "approval.transfer",
@@ -67,6 +70,9 @@ _allow(_ACTIVE, "closure", "closure_requested")
 _allow(_ACTIVE, "closure.immediate", "closed")  # where the policy needs no approval
 _allow(["closure_requested"], "approval.closure", "closed")
 _allow(["closure_requested"], "rejection.closure", "implementation")
+# the one who asked for the closure takes the request back while it waits for a decision: the
+# case returns to the stage it had when the closure was requested
+_allow(["closure_requested"], "withdrawal.closure", RETURN)
 _allow(_ACTIVE + ("closure_requested",), "transfer", "transferred")
 _allow(["closed", "transferred"], "reopen", "reopened")
 _allow(["closed", "transferred"], "note")
@@ -97,6 +103,8 @@ def command_of(kind: str, body: dict) -> str:
         return "followup.post_closure"
     if kind == "closure" and body.get("immediate"):
         return "closure.immediate"
+    if kind == "withdrawal" and body.get("subject") == "closure":
+        return "withdrawal.closure"
     return kind
 
 
@@ -107,7 +115,8 @@ _WORDS = {"assessment.initial": "assess --type initial", "assessment.comprehensi
           "closure.immediate": "close", "followup.post_closure": "followup --purpose post_closure", "assignment": "assign", "cover": "assign --cover",
           "continuation": "continue", "referral": "refer", "referral_update": "referral", "consent_override": "consent --override",
           "transfer_request": "transfer", "family_assessment": "family-assessment", "transfer_in": "receive", "sign_off": "sign-off",
-          "transfer_ack": "transfer-ack", "registration": "register", "withdrawal": "plan --withdraw"}
+          "transfer_ack": "transfer-ack", "registration": "register", "withdrawal": "plan --withdraw",
+          "withdrawal.closure": "close --withdraw"}
 
 
 def _words(command: str) -> str:
@@ -119,13 +128,18 @@ def allowed(stage: str | None) -> list[str]:
     return sorted(command for (at, command) in TABLE if at == stage)
 
 
-def next_stage(stage: str | None, command: str) -> str | None:
-    return TABLE.get((stage, command))
+def next_stage(stage: str | None, command: str, before: str | None = None) -> str | None:
+    """The stage after `command` at `stage`, or None where the table does not allow it. A request
+    taken back (RETURN) goes back to `before`, the stage the case had when the request was made
+    (RETURN itself when it is not given)."""
+    after = TABLE.get((stage, command))
+    return (before or after) if after == RETURN else after
 
 
-def advance(stage: str | None, command: str, case_id: str = "") -> str:
-    """The stage after `command`, or Refused naming the stage and what is allowed there."""
-    after = next_stage(stage, command)
+def advance(stage: str | None, command: str, case_id: str = "", before: str | None = None) -> str:
+    """The stage after `command` (see `next_stage`), or Refused naming the stage and what is
+    allowed there."""
+    after = next_stage(stage, command, before)
     if after is None:
         where = f"{case_id} is at stage '{stage}'" if case_id else f"at stage '{stage}'"
         status = STATUS.get(stage or "")

@@ -77,14 +77,16 @@ MEANINGS = {
     "recovery-reads-only": "the agency's recovery key reads every case but writes nothing (its one write is `team recover`)",
     "team-last-worker": "the last worker of a team cannot be removed",
     "worker-has-cases": "a worker with open cases cannot be removed: reassign them first",
-    "already-assigned": "the case is already assigned to that worker",
+    "already-assigned": "the case is already assigned to that worker (allowed only to confirm the assignment that stands after "
+                        "a sync's `two-assignments`)",
     "cover-needs-worker-or-supervisor": "only the case's worker, a supervisor or a manager arranges cover for a case (`assign --cover`)",
     "cover-ended": "the colleague's cover of the case has ended: they may no longer write to it (ask for it to be extended)",
     "transition-not-allowed": "the case's stage does not allow this record (the hint lists what is allowed)",
     "approval-needs-supervisor": "only a supervisor or manager approves or rejects",
     "nothing-to-approve": "there is no plan, closure or transfer waiting for a decision",
     "self-approval": "the person who asked cannot approve it, unless the policy allows self-approval",
-    "withdraw-own-only": "only the author of a plan version waiting for a decision can withdraw it (`plan --withdraw`)",
+    "withdraw-own-only": "only the author of a plan version, or the one who asked for a closure, can withdraw it while it waits "
+                         "for a decision (`plan --withdraw`, `close --withdraw`)",
     "config-set-needs-supervisor": "only a supervisor or manager changes the repository's settings (`cpcm config set`)",
     "format-too-new": "the repository, or the other copy a sync would merge, is in a casefile format newer than this cpcm: upgrade cpcm first",
     "consent-override-needs-supervisor": "only a supervisor or manager can override consent",
@@ -150,6 +152,8 @@ MEANINGS = {
     "merge-cases-needs-supervisor": "only a supervisor or manager merges cases",
     "policy-set-needs-supervisor": "only a supervisor or manager puts the agency's rules in place (`cpcm policy set`)",
     "merge-cases-linked": "the two cases are already linked",
+    "merge-cases-merged-away": "one of the two cases was already merged into another case: a case is merged into one case "
+                               "only, and nothing is merged into a case merged away (the refusal names the case it lives on in)",
     "correction-changes-kind": "a correction must do what the record did (the same kind and type)",
 }
 

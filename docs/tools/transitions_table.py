@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from cpcm.workflow.transitions import STAGES, TABLE  # noqa: E402
+from cpcm.workflow.transitions import RETURN, STAGES, TABLE  # noqa: E402
 
 # what a person types for each record the table knows
 COMMANDS = {
@@ -47,6 +47,7 @@ COMMANDS = {
     "closure.immediate": "`close` (no approval needed)",
     "approval.closure": "`approve closure`",
     "rejection.closure": "`reject closure`",
+    "withdrawal.closure": "`close --withdraw`",
     "reopen": "`reopen`",
     "transfer_request": "`transfer` (request)",
     "approval.transfer": "`approve transfer`",
@@ -75,6 +76,8 @@ def by_stage() -> str:
                 continue
             if after == stage:
                 stays.append(name(command))
+            elif after == RETURN:
+                moves.append(f"{name(command)} → back to the stage it had when the closure was requested")
             else:
                 moves.append(f"{name(command)} → **{after}**")
         label = "(no case yet)" if stage is None else f"**{stage}**"
