@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -161,6 +162,10 @@ def print_json_of(rows: Any, items: Callable[[], Iterable[Any]]) -> None:
         write_json_list(ready())
 
 
+# a case, conference or record ID (CP-4F7K-9X2M, 01JD...) alone in a cell
+ID_LIKE = re.compile(r"^(?:[A-Z]{2}-[0-9A-Z]{4}-[0-9A-Z]{4}|[0-9A-HJKMNP-TV-Z]{26})$")
+
+
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:
     rows = [["" if v is None else str(v) for v in row] for row in rows]
     if stdout_is_terminal() and len(rows) <= 200:  # rich costs about 1 ms a row: long lists print plain
@@ -168,8 +173,12 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: st
         from rich.table import Table
 
         table = Table(title=title, header_style="bold", show_lines=False)
-        for column in columns:
-            table.add_column(column)
+        for at, column in enumerate(columns):
+            ids = [row[at] for row in rows if at < len(row) and row[at]]
+            if ids and all(ID_LIKE.match(v) for v in ids):  # an ID is copied, never cut: the other columns wrap instead
+                table.add_column(column, no_wrap=True, min_width=max(map(len, ids)))
+            else:
+                table.add_column(column)
         for row in rows:
             table.add_row(*row)
         Console().print(table)

@@ -1,0 +1,29 @@
+"""On a narrow terminal a table's other columns wrap, and a case, conference or record ID is
+never cut: it is the one value a worker copies from the screen."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import register
+
+
+@pytest.mark.parametrize("columns", ["60", "80"])
+def test_list_on_a_narrow_terminal_keeps_each_case_id_whole(cli, monkeypatch, columns):
+    from cpcm.cli import common
+
+    ids = [register(cli) for _ in range(2)]
+    monkeypatch.setattr(common, "stdout_is_terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", columns)
+    for args in (("list",), ("due", "--worker", "all")):
+        done = cli(*args)
+        assert done.code == 0, done.stderr
+        assert all(case_id in done.stdout for case_id in ids), (args, done.stdout)
+
+
+def test_an_id_column_is_known_by_its_values():
+    from cpcm.cli.common import ID_LIKE
+
+    for value in ("CP-4F7K-9X2M", "CC-KKEP-DMJ1", "01M8TWXJS1QBEP3X24ME70Y5FY"):
+        assert ID_LIKE.match(value)
+    for value in ("A2 → R1", "amina", "2026-12-02", "CP-4F7K"):
+        assert not ID_LIKE.match(value)
