@@ -95,3 +95,19 @@ def test_rule_codes__a_code_without_a_meaning_stops_the_generator(monkeypatch):
     monkeypatch.delitem(rule_codes.MEANINGS, "conference-no-names")
     with pytest.raises(SystemExit, match="conference-no-names"):
         rule_codes.table()
+
+
+def test_due_codes__every_code_a_due_item_can_have_is_in_the_json_table():
+    """docs/commands/workflow.md lists the `code` of `cpcm due --json`: every clock's, each
+    approval's and the conference items'."""
+    import re
+
+    from cpcm.workflow.clocks import CLOCKS
+
+    row = next(line for line in (ROOT / "docs" / "commands" / "workflow.md").read_text(encoding="utf-8").splitlines()
+               if line.startswith("| `code` | which clock"))
+    listed = set(re.findall(r"`([a-z0-9-]+)`", row)) - {"code"}
+    sources = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "cpcm" / "workflow").glob("*.py"))
+    made = {c.code for c in CLOCKS} | {f"{s}-approval" for s in ("plan", "closure", "transfer")} | set(
+        re.findall(r'Deadline\([^,]+, "([a-z0-9-]+)"', sources))
+    assert made - listed == set(), made - listed
