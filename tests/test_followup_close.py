@@ -386,6 +386,28 @@ def test_cli__an_option_a_batch_would_drop_and_a_dry_run_of_one_review_are_refus
     assert commits(repo) == before
 
 
+def test_cli__review_batch_csv_headings_in_capitals_are_read_and_unknown_columns_named_by_number(cli, repo, team, tmp_path):
+    ids = _planned_cases(repo, team["amina"][0], 2)
+    good = tmp_path / "good.csv"
+    good.write_text("CASE,Chair,Attended.Child,Attended.Family,Plan_Still_Right,Decisions,Outcome\n"
+                    + "".join(f"{case_id},sup,yes,yes,yes,continue the plan,continue\n" for case_id in ids))
+    done = cli("review", "--batch", str(good), "--dry-run", "--json")
+    assert done.code == 0 and done.json()["checked"] == 2, done.stdout
+    before = commits(repo)
+    odd = tmp_path / "odd.csv"
+    odd.write_text("case,chair,attended.child,attended.family,plan_still_right,decisions,outcome,Zawadi Canarymwangi,attended.chld\n"
+                   + "".join(f"{case_id},sup,yes,yes,yes,continue,continue,x,yes\n" for case_id in ids))
+    refused = cli("review", "--batch", str(odd), "--json")
+    assert refused.code == 4, refused.stdout
+    assert [f["field"] for f in refused.json()["fields"]] == ["column 8", "column 9 (attended.chld)"]
+    assert "Canarymwangi" not in refused.stdout + refused.stderr and "did you mean 'attended.child'" in refused.stdout
+    semi = tmp_path / "semi.csv"
+    semi.write_text("case;chair;outcome\n" + "".join(f"{case_id};sup;continue\n" for case_id in ids))
+    separated = cli("review", "--batch", str(semi))
+    assert separated.code == 2 and "separated by ';'" in separated.stderr
+    assert commits(repo) == before
+
+
 def test_cli__review_batch_csv_three_bad_rows_write_nothing_and_are_all_reported(cli, repo, team, tmp_path):
     ids = _planned_cases(repo, team["amina"][0], 5)
     path = tmp_path / "reviews.csv"

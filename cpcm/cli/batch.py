@@ -13,6 +13,8 @@ def review_batch_command(batch: Path, dry_run: bool, repo: Path | None, identity
 
     ctx = open_ctx(repo, identity)
     rows = read_rows(batch)
+    if batch.suffix.lower() == ".csv" and rows:
+        check_columns(list(rows.header), service.form_for(ctx, "review"), ctx.root)
     first = 2 if batch.suffix.lower() == ".csv" else 1  # a CSV file's header is its row 1
     result = with_progress(lambda tick: service.review_batch(ctx, rows, dry_run, tick, first), len(rows) * (1 if dry_run else 2),
                            "reviews")
@@ -33,15 +35,51 @@ def read_rows(path: Path) -> list[dict]:
     from cpcm.errors import UsageError
 
     if path.suffix.lower() == ".csv":
-        rows = []
-        for number, raw in enumerate(read_table(path, "--batch"), start=2):
+        table = read_table(path, "--batch")
+        header = [key for key in (table[0] if table else {}) if key is not None]
+        if len(header) == 1 and ";" in header[0] and "," not in header[0]:
+            raise UsageError("--batch: the columns of this CSV file are separated by ';'",
+                             "Save it with ',' between columns (in a spreadsheet: CSV, comma-separated); ';' separates "
+                             "the items of a list within a cell (decisions).")
+        rows = _Rows()
+        rows.header = [key.strip().lower() for key in header]
+        for number, raw in enumerate(table, start=2):
             row: dict = {}
             for key, value in raw.items():
                 if key and isinstance(value, str) and value.strip():
-                    put(row, key.strip(), value.strip(), f"--batch: row {number}")
+                    put(row, key.strip().lower(), value.strip(), f"--batch: row {number}")
             rows.append(row)
         return rows
     data = read_yaml_input(str(path), "--batch")
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise UsageError("--batch: a batch is a YAML list of mappings (one per case) or a CSV file")
     return data
+
+
+class _Rows(list):
+    """A CSV batch's rows, with its column headings as read (trimmed, in lower case)."""
+    header: list[str] = []
+
+
+def check_columns(header: list[str], form_name: str, root) -> None:
+    """Every column of a CSV batch is `case` or a field of the form (`attended.child`): the
+    columns that are not are refused together, before any row, each by its number (and its
+    heading where it is a near miss of a field; another heading may hold personal details)."""
+    from cpcm.domain.forms import FIELD_NAME, near_field
+    from cpcm.errors import FieldError, InvalidInput
+    from cpcm.store import forms
+
+    form = forms.load(form_name, root)
+    keys = [f.key for f in form.fields]
+    problems = []
+    for number, name in enumerate(header, start=1):
+        if not name or name == "case" or name in keys or any(k.startswith(name + ".") for k in keys):
+            continue
+        close = near_field(name, keys)
+        if close and FIELD_NAME.fullmatch(name):
+            problems.append(FieldError(f"column {number} ({name})", f"is not a field of the {form.kind} form; did you mean '{close}'?"))
+        else:
+            problems.append(FieldError(f"column {number}", f"is not a field of the {form.kind} form (its heading is not shown, as "
+                                                            f"it may hold personal details; cpcm form blank {form.kind} lists the fields)"))
+    if problems:
+        raise InvalidInput(problems, "the heading row of --batch")

@@ -335,7 +335,7 @@ def confirmed(given: Iterable[str], items: Sequence[str], field: str) -> tuple[l
     return (list(items) if "all" in given else list(dict.fromkeys(given))), errors
 
 
-def _near(key: str, known: Sequence[str]) -> str | None:
+def near_field(key: str, known: Sequence[str]) -> str | None:
     """The field a key not on the form was most likely meant as: one spelt nearly the same, else
     one whose last part it is or nearly is (`sex` for `child.sex`, `nmae` for `child.name`): the
     form's first such field, in the form's order."""
@@ -375,7 +375,7 @@ def _validate_fields(fields: tuple[Field, ...], rules, kind: str, data: Mapping[
             errors.append(FieldError(prefix + key, "is a group of fields, not one value: give its fields under it ("
                                      + ", ".join(group[:3]) + (", …" if len(group) > 3 else "") + ")"))
         elif key not in known and not group:
-            close = _near(key, [f.key for f in fields])
+            close = near_field(key, [f.key for f in fields])
             if close and FIELD_NAME.fullmatch(key):  # a typo of a field, or a field's last part (`sex`), is named
                 errors.append(FieldError(prefix + key, f"is not a field of the {kind} form; did you mean '{prefix}{close}'?"))
             else:
