@@ -80,9 +80,12 @@ def old_fold(case_id, records):
     case = Case(id=case_id, stage=None)
     history, anomalies = [], []
     events: dict[str, list[str]] = {}
+    requested_from = None  # a change of rule made since, applied here too: a closure refused or withdrawn returns to the stage before
     for record in _old_effective(records):
         command = transitions.command_of(record.kind, dict(record.body))
-        after = transitions.next_stage(case.stage, command)
+        after = transitions.next_stage(case.stage, command, requested_from)
+        if after == "closure_requested" and case.stage != "closure_requested":
+            requested_from = case.stage
         if after is None and command in transitions.COMMANDS:
             anomalies.append(record.id)
         case = fold_module.settle_conflicts(case, record)

@@ -186,7 +186,7 @@ def test_fold__closure_requested_approved_rejected_and_reopened():
     assert closed.events["closed.goals_met"] == ("2026-11-27T06:00:00+00:00",)
     reject = rec("rejection", "01D", by="sup", subject="closure")
     back = fold(CASE, [REG, plan, close, reject])
-    assert back.stage == "implementation" and back.closure["approved"] is False
+    assert back.stage == "registered" and back.closure["approved"] is False  # the stage it had when the closure was asked for
     reopened = fold(CASE, [REG, plan, close, approve, rec("reopen", "01E", at="2027-01-01T09:00:00+03:00")])
     assert reopened.stage == "reopened" and reopened.status == "open" and reopened.closure is None
     assert reopened.next_review is None and reopened.events["closed.goals_met"] == ("2026-11-27T06:00:00+00:00",)

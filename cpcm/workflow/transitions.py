@@ -69,9 +69,10 @@ _allow(_ACTIVE + ("closure_requested",), "sign_off")
 _allow(_ACTIVE, "closure", "closure_requested")
 _allow(_ACTIVE, "closure.immediate", "closed")  # where the policy needs no approval
 _allow(["closure_requested"], "approval.closure", "closed")
-_allow(["closure_requested"], "rejection.closure", "implementation")
-# the one who asked for the closure takes the request back while it waits for a decision: the
-# case returns to the stage it had when the closure was requested
+# a closure refused by the approver, or taken back by the one who asked for it while it waits for
+# a decision: the case returns to the stage it had when the closure was requested (a case whose
+# closure was asked for before its assessments gets them recorded after)
+_allow(["closure_requested"], "rejection.closure", RETURN)
 _allow(["closure_requested"], "withdrawal.closure", RETURN)
 _allow(_ACTIVE + ("closure_requested",), "transfer", "transferred")
 _allow(["closed", "transferred"], "reopen", "reopened")
