@@ -26,7 +26,7 @@ def reference(cli: Cli, names: bool = True) -> list[dict]:
     """What `cpcm list --json` printed before the row table: every folded case's `case_summary`."""
     ctx = library_session(cli)
     today = ctx.now.date()
-    return [cpcm.service.case_summary(c, today, names) for c in cpcm.service.list_(ctx)]
+    return [cpcm.service.case_summary(c, today, names, ctx.zone) for c in cpcm.service.list_(ctx)]
 
 
 def _path(cli: Cli, name: str):

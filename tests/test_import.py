@@ -94,6 +94,28 @@ def test_a_200_row_register_goes_in_whole_or_not_at_all(cli, repo, tmp_env, writ
     assert shown["registered_at"].startswith((date(2024, 1, 1) + timedelta(days=7)).isoformat())
 
 
+def test_a_date_of_admission_is_midnight_in_the_agencys_zone_as_register_at_reads_it(cli, cli_as, tmp_env):
+    """In Sao Paulo (UTC-03:00), "Date of admission: 2026-03-01" is the start of 1 March there,
+    as `register --at 2026-03-01` reads it, not midnight UTC (21:00 on 28 February there); the
+    date of birth stays a date."""
+    assert cli_as("sup")("config", "set", "timezone", "America/Sao_Paulo").code == 0
+    path = tmp_env / "register.csv"
+    row = child(1)
+    row[2], row[3] = date(2014, 3, 14), date(2026, 3, 1)
+    write_csv(path, [row])
+    done = cli("import", "cases", str(path), "--json")
+    assert done.code == 0, done.stderr
+    imported = done.json()["cases"][0]["case_id"]
+    typed = register(cli, "--at", "2026-03-01", child={"name": "Another Child", "sex": "male", "date_of_birth": "2013-05-06"})
+    shown, registered = (cli("show", case_id, "--json").json() for case_id in (imported, typed))
+    assert shown["history"][0]["at"] == registered["history"][0]["at"] == "2026-03-01T00:00:00-03:00"
+    assert shown["registered_at"] == "2026-03-01T00:00:00-03:00"
+    assert shown["child"]["date_of_birth"] == "2014-03-14"
+    assert "registered\t2026-03-01 00:00 -03:00" in cli("show", imported).stdout
+    listed = {line.split("\t")[0]: line.split("\t")[7] for line in cli("list").stdout.splitlines()[1:]}
+    assert listed == {imported: "2026-03-01", typed: "2026-03-01"}
+
+
 def test_headings_map_by_name_and_by_the_mapping_file(cli, tmp_env):
     path = tmp_env / "register.csv"
     with open(path, "w", newline="", encoding="utf-8") as handle:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Cli, git, register, register_many
+from conftest import Cli, git, library_session, register, register_many
 from cpcm.crypto import cipher
 from cpcm.service import context, fill, views
 from cpcm.service import tables as tables_mod
@@ -197,8 +197,9 @@ def test_the_list_made_anew_from_the_row_table_forgets_a_case_gone(cli, repo, sm
     drop(cli, "views")
     assert cli("list", "--json", "--names").json() == [r for r in listed if r["case_id"] != ids[0]]
     keys = context.identity_mod.load(Path(cli.env["CPCM_IDENTITY"]), lambda: None).keys
-    fingerprint = context.fold_fingerprint()
-    rows = cache_mod.Table(_folder(cli) / "rows", "", keys, fingerprint).load().entries
+    ctx = library_session(cli)
+    cache = ctx.store.summaries("amina", ctx.identity.recipient, ctx.keys, context.fold_fingerprint())
+    rows = cache_mod.Table(_folder(cli) / "rows", "", keys, fill.rows_tag(ctx, cache)).load().entries
     assert set(rows) == set(ids[1:])
     assert (len(segments(cli, "rows")) == 1) == whole  # merged when read whole; a segment of the deletion added otherwise
 

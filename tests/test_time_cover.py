@@ -166,6 +166,60 @@ def test_a_time_earlier_than_the_cases_latest_record_is_warned_and_written(nairo
     assert fine.code == 0 and "earlier" not in fine.stderr
 
 
+def _listed_dates(cli) -> dict[str, str]:
+    """The registration date `cpcm list` prints (as a pipe gets it) for each case."""
+    result = cli("list")
+    assert result.code == 0, result.stderr
+    return {cells[0]: cells[7] for cells in (line.split("\t") for line in result.stdout.splitlines()[1:])}
+
+
+def test_list__registration_dates_and_json_times_are_in_the_agencys_zone(nairobi):
+    """A registration typed in UTC late on 31 March is 1 April in Nairobi: `list` prints that
+    day (as `show`, the export and the statistics count it), and `list --json` gives every time
+    with the agency's offset, the cases in the order they were registered."""
+    amina = nairobi("amina")
+    late = register(amina, "--at", "2026-03-31T22:30:00Z")  # 2026-04-01 01:30 in Nairobi
+    early = register(amina, "--at", "2026-04-01T01:00:00+03:00")  # half an hour before it
+    assert amina("note", late, "--text", "called", "--at", "2026-04-02T21:15:00Z").code == 0
+    for _ in range(2):  # the list made, then read from the cache
+        assert _listed_dates(amina) == {late: "2026-04-01", early: "2026-04-01"}
+        listed = amina("list", "--json").json()
+        assert [(r["case_id"], r["registered_at"], r["last_at"]) for r in listed] == [
+            (early, "2026-04-01T01:00:00+03:00", "2026-04-01T01:00:00+03:00"),
+            (late, "2026-04-01T01:30:00+03:00", "2026-04-03T00:15:00+03:00")]
+    shown = amina("show", late, "--json").json()
+    assert (shown["registered_at"], shown["last_at"]) == ("2026-04-01T01:30:00+03:00", "2026-04-03T00:15:00+03:00")
+    assert "registered\t2026-04-01 01:30 +03:00" in amina("show", late).stdout
+
+
+def test_list__another_time_zone_in_config_makes_the_cached_list_again(nairobi):
+    """The rows `list` keeps hold local times: a supervisor's `config set timezone` (the case
+    folders unchanged) gives them in the new zone at once."""
+    amina = nairobi("amina")
+    case_id = register(amina, "--at", "2026-03-31T22:30:00Z")
+    assert _listed_dates(amina) == {case_id: "2026-04-01"}
+    assert amina("list", "--json").json()[0]["registered_at"] == "2026-04-01T01:30:00+03:00"
+    assert nairobi("sup")("config", "set", "timezone", "America/Sao_Paulo").code == 0
+    assert _listed_dates(amina) == {case_id: "2026-03-31"}
+    assert amina("list", "--json").json()[0]["registered_at"] == "2026-03-31T19:30:00-03:00"
+
+
+def test_list__rows_kept_by_an_earlier_version_are_made_again(nairobi, monkeypatch):
+    """The list's rows are kept in the cache under a key of the code that made them: rows an
+    earlier version kept (its times as stored) are not read by this one."""
+    from cpcm.service import fill, views
+
+    amina = nairobi("amina")
+    case_id = register(amina, "--at", "2026-03-31T22:30:00Z")
+    with monkeypatch.context() as earlier:
+        earlier.setattr(fill, "json_time", lambda value, zone: value)  # the row as it was: times as stored
+        earlier.setattr(fill, "_row_code", "an earlier version")
+        earlier.setattr(views, "_code", "an earlier version")
+        assert amina("list", "--json").json()[0]["registered_at"] == "2026-03-31T22:30:00+00:00"
+    assert _listed_dates(amina) == {case_id: "2026-04-01"}
+    assert amina("list", "--json").json()[0]["registered_at"] == "2026-04-01T01:30:00+03:00"
+
+
 # -- cover for a colleague -----------------------------------------------------------------------
 def test_cover__the_colleague_writes_before_the_end_and_cannot_read_what_is_written_after(nairobi):
     root = nairobi.root

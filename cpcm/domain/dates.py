@@ -155,3 +155,9 @@ def as_date(value: Any) -> date:
         except ValueError:
             pass
     raise ValueError(f"not a date: a {type(value).__name__}")
+
+
+def json_time(value: Any, zone: tzinfo | None) -> Any:
+    """A stored time as `--json` gives it: ISO 8601 in `zone` with its offset (`local_iso`);
+    no time (None) stays null."""
+    return None if value is None else local_iso(value, zone)

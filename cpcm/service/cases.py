@@ -13,7 +13,7 @@ from cpcm.domain.case import Case
 from cpcm.domain.forms import Form, is_empty, validate
 from cpcm.domain.ids import new_case_id, record_id_millis
 from cpcm.domain.records import Record, flatten, utc
-from cpcm.domain.dates import is_date_only, parse_datetime
+from cpcm.domain.dates import is_date_only, json_time, parse_datetime
 from cpcm.errors import CpcmError, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service.context import (Context, append, case_content, caseload_warnings, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
@@ -164,7 +164,8 @@ def list_(ctx: Context, status: str | None = None, risk: str | None = None, work
         if stage and case.stage != stage:
             continue
         selected.append(case)
-    return sorted(selected, key=lambda c: (c.registered_at or "", c.id))
+    zone = ctx.zone  # in the order `cpcm list` prints them: registered (in the agency's zone, as listed), then case id
+    return sorted(selected, key=lambda c: (json_time(c.registered_at, zone) or "", c.id))
 
 
 def list_rows(ctx: Context, status: str | None = None, risk: str | None = None, worker: str | None = None,
@@ -250,12 +251,13 @@ def _written_at(record_id: str) -> str:
     return datetime.fromtimestamp(record_id_millis(record_id) / 1000, timezone.utc).isoformat(timespec="seconds")
 
 
-def case_summary(case: Case, today, names: bool) -> dict:
-    """The stable JSON shape of a case in lists; the name only when asked for."""
+def case_summary(case: Case, today, names: bool, zone) -> dict:
+    """The stable JSON shape of a case in lists; the name only when asked for. Its times are in
+    the agency's time zone `zone`, with its offset (`json_time`), as `cpcm list --json` gives them."""
     data = {
         "case_id": case.id, "status": case.status, "stage": case.stage, "risk": case.risk, "worker": case.worker,
-        "registered_at": case.registered_at, "sex": case.child.get("sex"), "age": case.age_on(today),
-        "records": len(case.history), "last_at": case.last_at,
+        "registered_at": json_time(case.registered_at, zone), "sex": case.child.get("sex"), "age": case.age_on(today),
+        "records": len(case.history), "last_at": json_time(case.last_at, zone),
     }
     if names:
         data["name"] = case.name
@@ -274,7 +276,7 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     current = effective(records)
     folded = fold(case_id, records)
     registration = folded.registration
-    data = case_summary(folded, ctx.now.date(), names=True)
+    data = case_summary(folded, ctx.now.date(), True, ctx.zone)
     data.update({
         "child": dict(folded.child), "location": folded.location, "caregiver_name": folded.caregiver_name,
         "caregiver_relationship": (registration.get("caregiver") or {}).get("relationship"),

@@ -5,8 +5,11 @@ Every table a fill writes is a `CaseTable`: a folder of the worker's cache and a
 makes, from a folded case, the value kept for it (JSON-compatible; a dataclass is kept as its
 fields); an entry is `{"tree": TREE, FIELD: value}`
 (value None: the worker does not read the case), used only while the case's folder has that git
-tree id. `TABLES` lists them: the summaries and the index (as `load_cases` and `load_index` read
-them) and the rows `cpcm list` prints. **A new table is filled with the others by adding a
+tree id. A table's tag names what else its values depend on: the fold (`fold_fingerprint`), and
+for the rows `cpcm list` prints, their code and the agency's zone too (`rows_tag`); a segment of
+another tag is not read, so an upgrade or a change of zone makes the values again. `TABLES`
+lists them: the summaries and the index (as `load_cases` and `load_index` read them) and the
+rows `cpcm list` prints. **A new table is filled with the others by adding a
 `CaseTable` to `TABLES` (`add_table`)**: its `make(ctx, case)` runs for every case a fill reads,
 in the worker processes during a cold fill.
 
@@ -26,6 +29,7 @@ at most) stay bounded whatever the number of cases.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections import abc
@@ -33,9 +37,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, is_dataclass
 from datetime import date
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from cpcm.domain.case import Case
+from cpcm.domain.dates import json_time
 from cpcm.domain.team import RECOVERY_READER
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.service.context import Context, case_index, fold_fingerprint, read_case
@@ -52,19 +58,56 @@ STAGED = 64           # cases of a chunk read a step at a time together (`read_c
 
 @dataclass(frozen=True)
 class CaseTable:
-    """A table of the cache with one entry per case: `{"tree": TREE, field: make(ctx, case)}`."""
+    """A table of the cache with one entry per case: `{"tree": TREE, field: make(ctx, case)}`.
+    `tag(ctx, cache)`: what its entries depend on besides the case's tree (default: the fold's
+    fingerprint, `cache.fingerprint`); a segment of another tag is not read."""
 
     name: str
     field: str
     make: Callable[[Context, Case], Any]
+    tag: Callable[[Context, SummaryCache], str] | None = None
+
+
+def table_tag(table: CaseTable, ctx: Context, cache: SummaryCache) -> str:
+    return cache.fingerprint if table.tag is None else table.tag(ctx, cache)
 
 
 def list_row(ctx: Context, case: Case) -> list:
     """What `cpcm list` prints and filters on (service.cases.case_summary), the age as the date
-    of birth it is counted from (the age depends on the day)."""
+    of birth it is counted from (the age depends on the day), the times (registered, the latest
+    record) in the agency's zone with its offset (`json_time`): the rows depend on the zone and
+    on this code (`rows_tag`)."""
     born = case.birth_date()
-    return [case.status, case.stage, case.risk, case.worker, case.registered_at, case.child.get("sex"),
-            born.isoformat() if born else None, len(case.history), case.last_at, case.name]
+    zone = ctx.zone
+    return [case.status, case.stage, case.risk, case.worker, json_time(case.registered_at, zone), case.child.get("sex"),
+            born.isoformat() if born else None, len(case.history), json_time(case.last_at, zone), case.name]
+
+
+_row_code: str | None = None
+
+
+def rows_tag(ctx: Context, cache: SummaryCache) -> str:
+    """The row table's tag: the fold's fingerprint, the code that makes a row (this module and
+    domain/dates.py, whose `json_time` writes its times) and the agency's zone (`ctx.zone`):
+    an upgrade that changes the row, or another zone in config.yaml, makes the rows again."""
+    global _row_code
+    from cpcm.domain import dates
+
+    if _row_code is None:
+        digest = hashlib.sha256()
+        for module_file in (__file__, dates.__file__):
+            digest.update(Path(module_file).read_bytes())
+        _row_code = digest.hexdigest()[:16]
+    return hashlib.sha256(f"{cache.fingerprint}\0{_row_code}\0{zone_name(ctx)}".encode()).hexdigest()[:24]
+
+
+def zone_name(ctx: Context) -> str:
+    """The agency's zone (`ctx.zone`) as the tags of what holds list rows name it (the row table,
+    the list view)."""
+    from cpcm.service.tables import zone_key
+
+    zone = ctx.zone
+    return zone_key(zone) or f"other:{zone!r}"
 
 
 def _dataclass_json(value: Any) -> Any:
@@ -85,7 +128,7 @@ _dumps = json.JSONEncoder(separators=(",", ":"), default=_dataclass_json).encode
 _compact = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode  # refuses NaN and infinities: `_Collect.put`
 
 
-ROWS = CaseTable("rows", "row", list_row)
+ROWS = CaseTable("rows", "row", list_row, rows_tag)
 TABLES: list[CaseTable] = [
     CaseTable("summary", "case", lambda ctx, case: case),  # the case itself, as `Case.to_dict()`: see `dumps`
     CaseTable("index", "index", lambda ctx, case: case_index(case)),
@@ -320,8 +363,9 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
     if basis % 2:
         basis = -1  # a write under way: what is read is used, not stored
     source = cache.records if cache.records.usable(ctx.keys) else None
-    writers = {t.name: Appender(cache.folder / t.name, cache.recipient, cache.fingerprint) for t in TABLES
-               if t.name not in direct and _appendable(cache.folder / t.name, cache.recipient, cache.keys, cache.fingerprint)}
+    tags = {t.name: table_tag(t, ctx, cache) for t in TABLES}
+    writers = {t.name: Appender(cache.folder / t.name, cache.recipient, tags[t.name]) for t in TABLES
+               if t.name not in direct and _appendable(cache.folder / t.name, cache.recipient, cache.keys, tags[t.name])}
     shards = RecordWriters(cache) if source is not None else None
     dirty = cache.dirty if case_ids else set()
     total, done = len(case_ids), 0
@@ -457,7 +501,7 @@ def rows_of(ctx: Context, cache: SummaryCache, trees: dict[str, str], ids: list[
     the readable cases that could not be read are added to `failed`. `shape(case_id, row)`: what
     is kept of each row as it is read (default: the row itself; service/views.py keeps one text)."""
     keep = _keeper(shape)
-    table = Table(cache.folder / ROWS.name, cache.recipient, cache.keys, cache.fingerprint)
+    table = Table(cache.folder / ROWS.name, cache.recipient, cache.keys, rows_tag(ctx, cache))
     if len(table.segments()) + 1 >= cache_mod.MERGE_FROM:  # many segments: read whole, and merged when saved
         return _rows_loaded(ctx, cache, table.load(), trees, ids, failed, keep)
     dirty = cache.dirty
@@ -485,7 +529,7 @@ def rows_of(ctx: Context, cache: SummaryCache, trees: dict[str, str], ids: list[
         else:
             rows[item.case_id] = keep(item.case_id, value(item, ROWS))
     if later:
-        written = Table(table.folder, cache.recipient, cache.keys, cache.fingerprint)
+        written = Table(table.folder, cache.recipient, cache.keys, table.tag)
         for case_id, entry in cache_mod.newest_entries(written):  # an entry at a time: no segment parsed whole
             if case_id in later and entry["tree"] == trees.get(case_id) and entry["row"] is not None:
                 rows[case_id] = keep(case_id, entry["row"])
@@ -497,7 +541,7 @@ def rows_of(ctx: Context, cache: SummaryCache, trees: dict[str, str], ids: list[
     if failed is not None:
         failed.update(c for c in missing if c not in read)
     if gone:  # cases that left the folder: forgotten (a segment of deletions)
-        writer = Appender(table.folder, cache.recipient, cache.fingerprint)
+        writer = Appender(table.folder, cache.recipient, table.tag)
         for case_id in sorted(gone):
             writer.add(case_id, "null")
         try:

@@ -64,7 +64,7 @@ def import_cases(ctx: Context, sheet: Sheet, mapping: Any = None, dry_run: bool 
             if row.at > today:
                 found.append(FieldError(f"{where}row {row.number}: " + _column(sheets.AT, row.columns), "is in the future"))
             else:
-                at = clock.parse_datetime(row.at.isoformat(), "date of registration")
+                at = clock.parse_datetime(row.at.isoformat(), "date of registration", ctx.zone)  # midnight there, as --at DATE
         errors += found
         if progress:
             progress(1)

@@ -21,8 +21,9 @@ files only: a case changed on disk is read (and shown) but the view is not store
 
 Each view is one file, `.cpcm/cache/<worker>/views/<name>.view`, age-encrypted to the worker like
 the rest of the cache, replaced whole (atomically) when it changes. Its tag names the code its rows
-come from (the fold, the list row, the statistics rows, this module) and, for statistics, the
-time zone of `now`: a view of another tag is made again. Nothing here decides anything: a view
+come from (the fold, the list row, the statistics rows, this module) and, for list and
+statistics, the time zone of `now` (the list's times are local to it): a view of another tag is
+made again. Nothing here decides anything: a view
 holds what the per-case functions returned, and is read back into the same values.
 """
 from __future__ import annotations
@@ -821,7 +822,9 @@ def list_view(ctx, status: str | None, risk: str | None, worker: str | None, sta
               names: bool) -> ListView | None:
     """What `cpcm list` prints, from the list view (brought up to date first); None when the
     session keeps no views."""
-    place = place_for(ctx, LIST)
+    from cpcm.service import fill
+
+    place = place_for(ctx, LIST, fill.zone_name(ctx))  # the rows' times are local (`fill.list_row`): another zone, another view
     if place is None:
         return None
     today = ctx.now.date()
