@@ -172,8 +172,9 @@ def test_duplicates_are_flagged_against_the_repository_and_between_rows(cli, tmp
 def test_the_template_imports_as_it_is(cli, tmp_env):
     out = tmp_env / "import"
     out.mkdir()
-    made = cli("import", "template", "--out-dir", str(out))
+    made = cli("import", "template", "--out-dir", str(out), "--json")
     assert made.code == 0, made.stderr
+    assert made.json() == {"written": [str((out / "mapping.yaml").resolve()), str((out / "register-example.csv").resolve())]}
     again = cli("import", "template", "--out-dir", str(out))
     assert again.code == 2  # never over a file without --force
     done = cli("import", "cases", str(out / "register-example.csv"), "--mapping", str(out / "mapping.yaml"), "--json")

@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
     def template(
         out_dir: Path = typer.Option(Path("."), "--out-dir", help="Where to write mapping.yaml and register-example.csv."),
         force: bool = typer.Option(False, "--force", help="Replace files of those names that already exist."),
-        repo: RepoOpt = None, identity: IdentityOpt = None,
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Write a starting mapping file and an example register (invented children) to fill in.
 
@@ -73,6 +73,9 @@ def register(app: typer.Typer) -> None:
         files = (("mapping.yaml", mapping_text), ("register-example.csv", example))
         for name, _ in files:  # both or neither
             check_output(ctx.root, out_dir / name, "--out-dir", force, plaintext=True)
-        for name, text in files:
-            write_plain(ctx.root, out_dir / name, "--out-dir", text.encode(), force)
-            say(f"wrote {name} in the --out-dir folder")
+        written = [str(write_plain(ctx.root, out_dir / name, "--out-dir", text.encode(), force)) for name, text in files]
+        if json_out:
+            print_json({"written": written})
+        else:
+            for name, _ in files:
+                say(f"wrote {name} in the --out-dir folder")
