@@ -67,6 +67,21 @@ def canary(**extra) -> dict:
             "location": f"{CANARY} village", "caregiver": {"name": f"{CANARY} senior", "relationship": "grandmother"}, **extra}
 
 
+def test_request__by_the_only_supervisor_is_warned_that_nobody_may_approve_it(sending, cli_as, tmp_env):
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina)
+    consent(amina, case_id)
+    asked = sup("transfer", case_id, *REASON, "--check", "all", "--out", str(tmp_env / "b.age"), "--json")
+    assert asked.code == 0 and asked.json()["kind"] == "transfer_request", asked.stderr
+    warned = [w for w in asked.json()["warnings"] if "nobody in the team may approve the transfer request" in w]
+    assert warned and "transfer_approval.self_approval" in warned[0] and "--withdraw" not in warned[0], asked.json()
+    # a caseworker's request has a supervisor to decide it: no such warning
+    other = register(amina)
+    consent(amina, other)
+    plain = amina("transfer", other, *REASON, "--check", "all", "--out", str(tmp_env / "c.age"), "--json")
+    assert plain.code == 0 and not any("nobody in the team" in w for w in plain.json()["warnings"]), plain.json()
+
+
 # -- the round trip -------------------------------------------------------------------------------
 def test_round_trip__requested_approved_sent_received_read_and_acknowledged(sending, receiving, cli_as, tmp_env):
     amina, sup = cli_as("amina"), cli_as("sup")

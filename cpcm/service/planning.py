@@ -97,11 +97,12 @@ def approvers_warning(ctx: Context, case_id: str, after: Case, what: str, subjec
         return []
     if approvals.deciders(ctx.policy, subject, after, ctx.team.active):
         return []
-    withdraw = f"cpcm {'plan' if subject == 'plan' else 'close'} {case_id} --withdraw --reason ..."
+    withdraw = {"plan": f"cpcm plan {case_id} --withdraw --reason ...",
+                "closure": f"cpcm close {case_id} --withdraw --reason ..."}.get(subject)  # a transfer request has none
     overseers = [w for w in ctx.team.active if approvals.oversees(w)]
     if not overseers:
-        return [f"{case_id}: nobody in the team may approve {what}: no supervisor or manager is active. Add one (cpcm team add), "
-                f"or withdraw it ({withdraw})"]
+        return [f"{case_id}: nobody in the team may approve {what}: no supervisor or manager is active. Add one (cpcm team add)"
+                + (f", or withdraw it ({withdraw})" if withdraw else "")]
     me = ctx.worker.id if ctx.worker else None
     if subject == "plan":
         why = "you wrote it"
@@ -110,8 +111,9 @@ def approvers_warning(ctx: Context, case_id: str, after: Case, what: str, subjec
         if after.worker != me and any(w.id == after.worker for w in overseers):
             why += f", {after.worker} is the case's own worker"
     return [f"{case_id}: nobody in the team may approve {what}: {why}, and no other supervisor or manager is active "
-            f"(the policy's {approvals.rule_of(subject)}.self_approval is off). Withdraw it ({withdraw}), add a supervisor "
-            f"(cpcm team add), or allow self-approval with a recorded reason in .cpcm/policy.yaml"]
+            f"(the policy's {approvals.rule_of(subject)}.self_approval is off). "
+            + (f"Withdraw it ({withdraw}), add a supervisor" if withdraw else "Add a supervisor")
+            + " (cpcm team add), or allow self-approval with a recorded reason in .cpcm/policy.yaml"]
 
 
 @writes
