@@ -107,7 +107,7 @@ def open_repo(root: Path, identity_path: Path | None = None, ask_passphrase: Cal
     ctx = Context(root=root, config=config, team=load_team(root), store=store, now=agency_now(config, now), basis=basis)
     if need_identity:
         ident = identity_mod.load(identity_path or identity_mod.default_path(), ask_passphrase)
-        ctx.identity, ctx.worker = ident, _member(ctx.team, ident, ctx.config.recovery_recipients)
+        ctx.identity, ctx.worker = ident, member_of(ctx.team, ident, ctx.config.recovery_recipients)
     return ctx
 
 
@@ -120,7 +120,7 @@ def agency_now(config: Config, now: datetime | None = None) -> datetime:
     return moment.astimezone(zone) if zone is not None else moment
 
 
-def _member(team: Team, ident: identity_mod.Identity, recovery: Iterable[str] = (), acting_for: str = "") -> Worker:
+def member_of(team: Team, ident: identity_mod.Identity, recovery: Iterable[str] = (), acting_for: str = "") -> Worker:
     """The team member whose key this is; for the agency's recovery key (`init --recovery`), a
     reader who reads every case and writes nothing (`RECOVERY_READER`), or, in `cpcm team
     recover`, the worker it acts for."""
@@ -149,7 +149,7 @@ def refresh(ctx: Context) -> None:
         ctx.team = load_team(ctx.root)
         ctx._policy = None
     if ctx.identity is not None:
-        ctx.worker = _member(ctx.team, ctx.identity, ctx.config.recovery_recipients, ctx.recovering_for)
+        ctx.worker = member_of(ctx.team, ctx.identity, ctx.config.recovery_recipients, ctx.recovering_for)
     ctx.basis = ctx.store.generation()
 
 
@@ -649,5 +649,5 @@ def open_memory(store: Store, config: Config, team: Team, policy: Policy, identi
     ctx = Context(root=None, config=config, team=team, store=store, now=agency_now(config, now), basis=store.generation(),
                   _policy=policy)
     if identity is not None:
-        ctx.identity, ctx.worker = identity, _member(team, identity, config.recovery_recipients)
+        ctx.identity, ctx.worker = identity, member_of(team, identity, config.recovery_recipients)
     return ctx

@@ -260,7 +260,7 @@ def bundle_clone(root: Path, identity, data: bytes) -> dict:
         remote.drop_ref(git, remote.INCOMING)
         git.run(["reset", "-q", "--hard", head])
         opened = context.open_repo(root, need_identity=False)
-        worker = context._member(opened.team, identity, opened.config.recovery_recipients)
+        worker = context.member_of(opened.team, identity, opened.config.recovery_recipients)
     except BaseException:
         if made:
             shutil.rmtree(root, ignore_errors=True)
