@@ -101,6 +101,9 @@ COMMANDS = [
     Command("list --json", ("list", "--json")),
     Command("review --batch", ("review", "--batch", "{batch}"), target=3, target_upto=1_000, mutates=True),
     Command("report statistics", ("report", "statistics"), target=10, target_upto=10_000),
+    # a register of 1,000 children brought in (checked only, then imported); bench/imports.py: 10,000 rows
+    Command("import --dry-run (1000 rows)", ("import", "cases", "{register}", "--dry-run")),
+    Command("import (1000 rows)", ("import", "cases", "{register}"), mutates=True),
     # every check of verify: git fsck, the history walk, every record version's age header, and
     # every record decrypted and validated (the bench identity reads every case); exit 0 = clean
     Command("verify", ("verify",), target=60, target_upto=10_000),
@@ -114,6 +117,7 @@ def placeholders(size: int, run: int, meta: dict, out: Path, root: Path) -> dict
         "child": str(child_file(out, size, run)),           # a new synthetic registration, one per run
         "repo": str(root),
         "batch": str(batch_file(out, size, meta)),          # one review per planned case, in one file
+        "register": str(register_file(out, 1_000)),         # a register of 1,000 made-up children (bench/imports.py: more)
     }
 
 
@@ -175,6 +179,56 @@ def synthetic_child(rng: random.Random, today: date) -> dict:
     if rng.random() < 0.3:
         data["notes"] = "Synthetic bench case. " * rng.randint(1, 12)
     return data
+
+
+REGISTER_COLUMNS = ["Name", "Sex", "DOB", "Age", "Date of admission", "Reason for admission", "Home area", "Lives with",
+                    "Caregiver", "Relationship", "Identified by", "Risk", "Child consent", "Caregiver consent"]
+ONSETS = ["b", "ch", "d", "f", "g", "h", "j", "k", "l", "m", "n", "ny", "ng", "p", "r", "s", "sh", "t", "w", "y", "z", "kh", "mb",
+          "nd"]
+VOWELS = ["a", "e", "i", "o", "u", "ai", "ei"]
+
+
+def made_up_name(rng: random.Random) -> str:
+    """Two or three words of two to four random syllables: varied, unlike the short lists above."""
+    return " ".join("".join(rng.choice(ONSETS) + rng.choice(VOWELS) for _ in range(rng.randint(2, 4))).capitalize()
+                    for _ in range(rng.choice((2, 3, 3))))
+
+
+def register_rows(count: int, seed: int = 2026, today: date | None = None) -> list[list[str]]:
+    """`count` rows of a register (the columns of `cpcm import template`) of made-up children,
+    no name repeated: a birth date or an estimated age, a caregiver for about half."""
+    rng = random.Random(f"import-{seed}-{count}")
+    today = today or date.today()
+    rows, seen = [], set()
+    while len(rows) < count:
+        name = made_up_name(rng)
+        if name.lower() in seen:
+            continue
+        seen.add(name.lower())
+        age = rng.randint(1, 17)
+        born = date(today.year - age - 1, rng.randint(1, 12), rng.randint(1, 28))
+        dob, estimated = (born.isoformat(), "") if rng.random() < 0.7 else ("", str(age))
+        cared = rng.random() < 0.5
+        admitted = today - timedelta(days=rng.randint(30, 2000))
+        rows.append([name, rng.choice("FM"), dob, estimated, admitted.isoformat(), rng.choice(("neglect", "abandonment")),
+                     f"Ward {rng.randint(1, 30)}", "relatives" if cared else "institution", made_up_name(rng) if cared else "",
+                     "aunt" if cared else "", "authority", rng.choice(("low", "medium", "high")), "given",
+                     "given" if cared else "not_possible"])
+    return rows
+
+
+def register_file(out: Path, count: int) -> Path:
+    """A CSV register of `count` rows under OUT/inputs (made once, then re-used)."""
+    import csv
+
+    path = out / "inputs" / f"register-{count}.csv"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(REGISTER_COLUMNS)
+            writer.writerows(register_rows(count))
+    return path
 
 
 # -- building repositories ------------------------------------------------------------------

@@ -3,12 +3,16 @@ and nothing is written, every bad cell named (never its value); duplicates flagg
 from __future__ import annotations
 
 import csv
+import fcntl
+import json
+import os
+import signal
 import zipfile
 from datetime import date, timedelta
 
 import pytest
 
-from conftest import commit_count, register, stray_files
+from conftest import commit_count, git, git_status, register, registration, stray_files
 
 pytestmark = pytest.mark.e2e
 
@@ -234,3 +238,52 @@ def test_a_file_that_is_not_a_register(cli, tmp_env):
     other = tmp_env / "register.pdf"
     other.write_bytes(b"%PDF")
     assert cli("import", "cases", str(other)).code == 2
+
+
+# -- the repository lock: taken to write, not to check --------------------------------------------
+def test_a_dry_run_takes_no_lock(cli, repo, tmp_env):
+    """Another command holds the lock (it writes): a dry run checks the register all the same."""
+    path = tmp_env / "register.csv"
+    write_csv(path, [child(n) for n in range(20)])
+    fd = os.open(repo / ".cpcm" / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        checked = cli("import", "cases", str(path), "--dry-run", "--json", env={"CPCM_LOCK_TIMEOUT": "1"})
+        busy = cli("import", "cases", str(path), "--json", env={"CPCM_LOCK_TIMEOUT": "1"})
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    assert checked.code == 0, checked.stderr
+    assert checked.json()["checked"] == 20 and checked.json()["imported"] == 0
+    assert busy.code == 6 and "busy" in busy.stderr  # the import itself waits for the lock to write
+    assert case_count(cli) == 0
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="stops a cpcm process between its checks and its write")
+def test_others_write_while_an_import_checks_its_rows_and_it_checks_again_under_the_lock(cli, repo, tmp_env):
+    """The import is stopped once its rows are checked, before it takes the lock: a registration
+    goes in meanwhile without waiting, and the import, finding that the repository changed since
+    it read it, checks its rows again under the lock, against that case too."""
+    path = tmp_env / "register.csv"
+    write_csv(path, [child(n) for n in (40, 80, 120)])
+    before = commit_count(repo)
+    proc = cli.process("import", "cases", str(path), "--json", wait=False, env={"CPCM_TEST_PAUSE_AT": "import-checked"})
+    proc.stdin.close()
+    _, status = os.waitpid(proc.pid, os.WUNTRACED)
+    try:
+        assert os.WIFSTOPPED(status), f"the import ended before its write: {proc.stderr.read()}"
+        born = child(80)[2].isoformat()
+        data = registration(child={"name": "Child Number080 Example", "sex": "female", "date_of_birth": born})
+        registered = cli("register", "--from-file", "-", "--json", input=json.dumps(data), env={"CPCM_LOCK_TIMEOUT": "1"})
+        assert registered.code == 0, registered.stderr
+        meanwhile = registered.json()["case_id"]
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
+    out, err = proc.stdout.read(), proc.stderr.read()
+    assert proc.wait(timeout=300) == 0, err
+    done = json.loads(out)
+    assert done["imported"] == 3
+    assert {"row": 3, "case_id": meanwhile, "reason": "same or similar name and the same birth year"} in done["possible_duplicates"]
+    assert commit_count(repo) == before + 2
+    assert git(repo, "log", "-1", "--format=%s").strip() == "import 3 cases"
+    assert git_status(repo) == [] and not stray_files(repo)

@@ -3,7 +3,11 @@
 Every row is read and validated first. Any bad row and nothing is written: every bad cell is
 named (sheet, row, column, why; never the value). A good file goes in as one commit. Probable
 duplicates (against the cases already in the repository, and between rows) are flagged, not
-refused: the worker decides, as at `cpcm register`.
+refused: the worker decides, as at `cpcm register`. They are found by `duplicates.matches_among`,
+which compares only the pairs that share a block, not every row with every row and case.
+
+Not `@writes`: the checks of a large register take a while, and are made without the repository
+lock; `import_cases` takes it to write (see there).
 """
 from __future__ import annotations
 
@@ -16,14 +20,17 @@ from cpcm.domain import sheets
 from cpcm.domain.case import Case
 from cpcm.domain.forms import validate
 from cpcm.domain.ids import new_case_id
+from cpcm.domain.records import Record
 from cpcm.errors import FieldError, InvalidInput
-from cpcm.service.context import (Context, keys_for, load_cases, new_record, readers_for, recipients_bytes, transaction, writes)
+from cpcm.service.context import (Context, keys_for, load_index, locked, new_record, readers_for, recipients_bytes,
+                                  transaction)
 from cpcm.service.results import Written
 from cpcm.store import forms
+from cpcm.store.faults import crash_point
 from cpcm.store.layout import CASES, RECIPIENTS
 from cpcm.store.sheets import Sheet
 from cpcm.workflow import rules
-from cpcm.workflow.duplicates import probable_duplicates
+from cpcm.workflow.duplicates import key_of, matches_among
 from cpcm.workflow.fold import fold
 
 
@@ -34,12 +41,55 @@ class Planned:
     at: datetime | None
 
 
-@writes
+@dataclass
+class Checked:
+    """A register read and checked: what to write, and what to warn of."""
+    records: list[tuple[int, Case, Record]]  # (row number, the new case, its registration)
+    warnings: list[str]
+    duplicates: list[dict[str, Any]]
+    plan: dict[int, str]
+    unmapped: list[str]
+
+
 def import_cases(ctx: Context, sheet: Sheet, mapping: Any = None, dry_run: bool = False,
                  progress: Callable[[int], None] | None = None) -> Written:
     """Register one case per row of `sheet` (the register file, read by `store.sheets.read`),
     its columns mapped by `mapping` (the mapping file's document, or None: headings map by
-    themselves). `progress(n)` is told of each row checked and each case written."""
+    themselves). `progress(n)` is told of each row checked and each case written.
+
+    The rows are checked without the repository lock, so other commands write meanwhile: a dry
+    run takes no lock at all. An import takes it to write, and then checks again only if another
+    command wrote since this one read the repository (the write generation moved): the rows are
+    then checked once more, under the lock, on the state the write lands on."""
+    ctx.need_worker()
+    basis = ctx.basis
+    checked = _check(ctx, sheet, mapping, progress)
+    crash_point("import-checked")  # the rows are checked, the lock not yet taken (a pause point for the tests)
+    written: list[dict[str, Any]] = []
+    if not dry_run:
+        with locked(ctx):
+            if basis is None or basis % 2 or ctx.store.generation() != basis:
+                checked = _check(ctx, sheet, mapping, None)
+            with transaction(ctx, "import") as tx:
+                for row_number, case, record in checked.records:
+                    readers = readers_for(ctx, case)
+                    tx.replace_file(f"{CASES}/{case.id}/{RECIPIENTS}", recipients_bytes(readers))
+                    tx.write_record(record, keys_for(ctx, readers))
+                    written.append({"row": row_number, "case_id": case.id, "record_id": record.id})
+                    if progress:
+                        progress(1)
+                tx.commit(f"import {len(written)} cases")
+    return Written(None, tuple(w["record_id"] for w in written), "registration", tuple(checked.warnings),
+                   extra={"imported": len(written), "checked": len(checked.records), "dry_run": dry_run, "cases": written,
+                          "possible_duplicates": checked.duplicates,
+                          "columns": {str(sheet.headers[i]): key for i, key in checked.plan.items()},
+                          "not_imported": checked.unmapped},
+                   json_keys=("warnings",))
+
+
+def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], None] | None) -> Checked:
+    """Every row read and validated (InvalidInput naming every bad cell when one is), made into
+    its registration record, and compared with the cases and the rows before it."""
     me = ctx.need_worker()
     form = forms.load("registration", ctx.root)
     parsed, errors = sheets.parse_mapping(mapping)
@@ -77,44 +127,30 @@ def import_cases(ctx: Context, sheet: Sheet, mapping: Any = None, dry_run: bool 
     if not planned:
         raise InvalidInput([FieldError("rows", "the register holds no rows under its headings")], "the register")
     existing = set(ctx.store.case_ids())
-    cases = load_cases(ctx)
-    warnings, duplicates, records = [], [], []
-    new_cases: list[tuple[int, Case]] = []
+    cases = load_index(ctx)  # every case, with the fields the duplicate and caseload checks read
+    records: list[tuple[int, Case, Record]] = []
     for item in planned:
         case_id = new_case_id()
         while case_id in existing:
             case_id = new_case_id()
         existing.add(case_id)
         record = new_record(ctx, "registration", case_id, item.body, item.at)
-        case = fold(case_id, [record])
-        for other, reason in probable_duplicates(case, cases.values()):
-            duplicates.append({"row": item.row, "case_id": other, "reason": reason})
-            warnings.append(f"{where}row {item.row}: possibly the same child as {other} ({reason})")
-        for row_number, earlier in new_cases:
-            if probable_duplicates(case, [earlier]):
-                duplicates.append({"row": item.row, "row_before": row_number, "reason": "possibly the same child"})
-                warnings.append(f"{where}row {item.row}: possibly the same child as row {row_number}")
-        new_cases.append((item.row, case))
-        records.append((item.row, case, record))
-    warnings += _caseload(ctx, [case for _, case in new_cases], cases)
+        records.append((item.row, fold(case_id, [record]), record))
+    warnings, duplicates = [], []
+    known = [(case.id, key_of(case)) for case in cases.values()]
+    found = matches_among([key_of(case) for _, case, _ in records], known)
+    for (row_number, _, _), (same_as_cases, same_as_rows) in zip(records, found):
+        for other, reason in same_as_cases:
+            duplicates.append({"row": row_number, "case_id": other, "reason": reason})
+            warnings.append(f"{where}row {row_number}: possibly the same child as {other} ({reason})")
+        for earlier in same_as_rows:
+            before = records[earlier][0]
+            duplicates.append({"row": row_number, "row_before": before, "reason": "possibly the same child"})
+            warnings.append(f"{where}row {row_number}: possibly the same child as row {before}")
+    warnings += _caseload(ctx, [case for _, case, _ in records], cases)
     if unmapped:
         warnings.append(f"{len(unmapped)} column(s) not imported: {', '.join(unmapped)[:300]} (map them in the mapping file if they hold a registration field)")
-    written = []
-    if not dry_run:
-        with transaction(ctx, "import") as tx:
-            for row_number, case, record in records:
-                readers = readers_for(ctx, case)
-                tx.replace_file(f"{CASES}/{case.id}/{RECIPIENTS}", recipients_bytes(readers))
-                tx.write_record(record, keys_for(ctx, readers))
-                written.append({"row": row_number, "case_id": case.id, "record_id": record.id})
-                if progress:
-                    progress(1)
-            tx.commit(f"import {len(written)} cases")
-    return Written(None, tuple(w["record_id"] for w in written), "registration", tuple(warnings),
-                   extra={"imported": len(written), "checked": len(planned), "dry_run": dry_run, "cases": written,
-                          "possible_duplicates": duplicates, "columns": {str(sheet.headers[i]): key for i, key in plan.items()},
-                          "not_imported": unmapped},
-                   json_keys=("warnings",))
+    return Checked(records, warnings, duplicates, plan, unmapped)
 
 
 def _column(field: str, columns: Mapping[str, str]) -> str:

@@ -4,18 +4,25 @@ same name and the same caregiver. Pure; compares what the registering worker can
 A case is compared through its `Key` (normalised name, normalised caregiver, birth year): the
 same key serves the full scan (`probable_duplicates`) and the split index a registration reads
 (service/lookup.py), which holds only keys and offers, for a new child, the cases born the same
-year and those with the same name and caregiver: exactly the ones `matches` can report."""
+year and those with the same name and caregiver: exactly the ones `matches` can report.
+
+Many children at once (`cpcm import cases`: the rows of a register against each other and
+against the cases) are compared by `matches_among`, which gives `matches`'s answers without
+comparing every pair: only the pairs that share a block (`Pieces`, below) are compared."""
 from __future__ import annotations
 
 import difflib
+import math
 import unicodedata
-from collections import Counter
-from typing import Iterable, NamedTuple
+from collections import Counter, defaultdict
+from functools import lru_cache
+from typing import Iterable, NamedTuple, Sequence
 
 from cpcm.domain.case import Case
 
 SAME_YEAR = "same or similar name and the same birth year"
 SAME_CAREGIVER = "same name and the same caregiver"
+THRESHOLD = 0.85  # the least similarity ratio of two names that `matches` calls similar
 
 
 def normalise_name(name: str | None) -> str:
@@ -27,7 +34,7 @@ def normalise_name(name: str | None) -> str:
     return " ".join(tokens)
 
 
-def similar(a: str, b: str, threshold: float = 0.85) -> bool:
+def similar(a: str, b: str, threshold: float = THRESHOLD) -> bool:
     """The names match exactly or nearly: difflib's similarity ratio of at least `threshold`."""
     if not a or not b:
         return False
@@ -42,7 +49,7 @@ class SimilarTo:
     repeats: difflib's real_quick_ratio and quick_ratio), and each distinct other name is
     compared once."""
 
-    def __init__(self, name: str, threshold: float = 0.85):
+    def __init__(self, name: str, threshold: float = THRESHOLD):
         self.name = name
         self.threshold = threshold
         self.counts = Counter(name)
@@ -116,3 +123,162 @@ def probable_duplicates(new: Case, cases: Iterable[Case]) -> list[tuple[str, str
         return []
     return matches(key_of(new), ((other.id, key_of(other)) for other in cases
                                  if other.id != new.id and other.child.get("name")))
+
+
+# -- many children at once -------------------------------------------------------------------------
+def matches_among(new: Sequence[Key], known: Sequence[tuple[str, Key]]) -> list[tuple[list[tuple[str, str]], list[int]]]:
+    """For each key of `new`, in order: what `matches(key, known)` reports (case id, reason, in
+    the order of `known`), and the positions in `new` of the earlier keys that `matches` reports
+    for it (ascending). The same answers as comparing every pair, but only the pairs that share a
+    block are compared:
+
+    - the same name and the same caregiver (the only pairs `matches` reports when the birth years
+      differ or one is unknown);
+    - the same birth year and a piece of one name found in the other near the same place
+      (`Pieces`: every pair of similar names has one).
+
+    The work grows with the number of keys and the pairs that share a block, not with every pair."""
+    answers: list[tuple[list[tuple[str, str]], list[int]]] = [([], []) for _ in new]
+    near_cases: list[set[int]] = [set() for _ in new]
+    near_rows: list[set[int]] = [set() for _ in new]
+    rows, cases = Pieces(), Pieces()
+    same_names: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+    for n, key in enumerate(new):
+        if key.name and key.year is not None:
+            rows.add(n, key.year, key.name)
+    for n, key in enumerate(new):
+        if not key.name:
+            continue
+        if key.caregiver:
+            same = same_names[(key.name, key.caregiver)]
+            near_rows[n].update(same)  # the earlier rows of the same name and caregiver
+            same.append(n)
+        if key.year is not None:
+            for other in rows.near(key.year, key.name):
+                if other != n:
+                    near_rows[max(n, other)].add(min(n, other))
+    years = rows.years()
+    for index, (_, key) in enumerate(known):
+        if not key.name:
+            continue
+        if key.caregiver:
+            for n in same_names.get((key.name, key.caregiver), ()):
+                near_cases[n].add(index)
+        if key.year in years:
+            cases.add(index, key.year, key.name)
+            for n in rows.near(key.year, key.name):  # rows whose name is as long as the case's or longer
+                near_cases[n].add(index)
+    for n, key in enumerate(new):
+        if not key.name:
+            continue
+        if key.year is not None:
+            near_cases[n].update(cases.near(key.year, key.name))  # cases whose name is as long as the row's or longer
+        found = matches(key, [known[i] for i in sorted(near_cases[n])]) if near_cases[n] else []
+        earlier = [i for i, _ in matches(key, [(i, new[i]) for i in sorted(near_rows[n])])] if near_rows[n] else []
+        answers[n] = (found, earlier)
+    return answers
+
+
+def most_apart(total: int, threshold: float = THRESHOLD) -> int:
+    """The most characters that two names of `total` characters together can hold outside a
+    longest sequence of characters they share (in order, not necessarily side by side) and still
+    be `similar`. difflib's ratio is 2 × M / `total`, M the characters of the blocks it matched,
+    which are such a shared sequence; so ratio ≥ threshold means the characters left out of the
+    longest one are at most total − 2 × M ≤ (1 − threshold) × total. (The slack covers the
+    rounding of floating point; a larger bound only adds pairs to compare.)"""
+    return math.floor((1.0 - threshold) * total + 1e-6)
+
+
+@lru_cache(maxsize=None)
+def pieces_of(length: int) -> tuple[tuple[int, int], ...]:
+    """(start, size) of each piece a name of `length` characters is cut into: `most_apart(2 ×
+    length) + 1` pieces side by side, as even as can be (`probes_of` says why one of them is
+    whole in any similar name no longer than it). A piece of no characters, were a name shorter
+    than its pieces, would be found in any name."""
+    count = most_apart(2 * length) + 1
+    size, longer = divmod(length, count)
+    spans, start = [], 0
+    for number in range(count):
+        width = size + (1 if number >= count - longer else 0)
+        spans.append((start, width))
+        start += width
+    return tuple(spans)
+
+
+@lru_cache(maxsize=None)
+def probes_of(length: int) -> tuple[tuple[int, int, int, int, int], ...]:
+    """Where a name of `length` characters looks for the pieces (`pieces_of`) of the names as
+    long or longer that it may be similar to: (their length, piece number, piece size, first
+    and last place in this name where that piece may start).
+
+    Lengths: two names whose lengths differ by more than `most_apart` of the two lengths cannot
+    be similar (the longer one's extra characters are left out).
+
+    Places: line this name and a similar `other` up along a longest shared sequence; `apart`
+    characters of the two are left out, at most `most_apart` of the two lengths, and so at most
+    count − 1 for the `count` pieces of `other` (`pieces_of`: its length is this one's or more).
+    Let before(n) be the characters left out ahead of piece n of `other` (of either name), growing
+    with n, and before(count) = apart. Take the last n with before(n) ≥ apart − (count − 1) + n
+    (piece 0 is one). Then before(n + 1) < apart − (count − 1) + n + 1, so before(n + 1) =
+    before(n): nothing is left out within piece n, and it is whole in this name. Where: its start
+    in `other` moved by (this name's characters left out ahead of it) − (`other`'s), so by at most
+    before(n) = apart − (count − 1) + n ≤ n − (count − 1 − most_apart), and by length − other
+    give or take the apart − before(n) = count − 1 − n characters left out after it. Of all
+    the characters left out, at most (most_apart + other − length) / 2 are `other`'s and
+    (most_apart − other + length) / 2 this name's, which bounds the move as well. Only those
+    pieces at those places are looked up: each pair of similar names is found by one of them."""
+    found = []
+    other = length
+    while other - length <= (apart := most_apart(length + other)):
+        shift = length - other  # this name's length less the other's (0 or less)
+        back, ahead = (apart - shift) // 2, (apart + shift) // 2
+        spans = pieces_of(other)
+        spare = len(spans) - 1 - apart  # more pieces than characters left out
+        for number, (start, size) in enumerate(spans):
+            before, after = number - spare, len(spans) - 1 - number
+            if before < 0:
+                continue
+            first = max(0, start - back, start - before, start + shift - after)
+            last = min(length - size, start + ahead, start + before, start + shift + after)
+            if first <= last:
+                found.append((other, number, size, first, last))
+        other += 1
+    return tuple(found)
+
+
+class Pieces:
+    """Names by birth year, cut into their pieces (`pieces_of`), to find among them the names
+    a name may be similar to without comparing it with every one: `near(year, name)` gives every
+    name added of that year, as long as `name` or longer, that `similar` can call similar to it
+    (and some that it will not). A pair of names of different lengths is found by the shorter
+    one's `near`; of the same length, by either."""
+
+    def __init__(self) -> None:
+        # (year, length, piece number) -> piece -> the names of that year and length with that piece
+        self.index: dict[tuple[int, int, int], dict[str, list[int]]] = {}
+        self.lengths: dict[int, set[int]] = {}  # year -> the lengths of its names
+
+    def add(self, ref: int, year: int, name: str) -> None:
+        length = len(name)
+        for number, (start, size) in enumerate(pieces_of(length)):
+            self.index.setdefault((year, length, number), {}).setdefault(name[start:start + size], []).append(ref)
+        self.lengths.setdefault(year, set()).add(length)
+
+    def years(self) -> set[int]:
+        return set(self.lengths)
+
+    def near(self, year: int, name: str) -> set[int]:
+        found: set[int] = set()
+        lengths = self.lengths.get(year)
+        if not lengths:
+            return found
+        index = self.index
+        for other, number, size, first, last in probes_of(len(name)):
+            if other not in lengths:
+                continue
+            pieces = index[(year, other, number)]
+            for place in range(first, last + 1):
+                refs = pieces.get(name[place:place + size])
+                if refs:
+                    found.update(refs)
+        return found
