@@ -37,7 +37,7 @@ from cpcm.store import audit
 from cpcm.store.audit import team_from
 from cpcm.store.git import GitError
 from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, TEAM, covers_from, record_name
-from cpcm.store.merge import merge_file
+from cpcm.store.merge import merge_file, pick
 from cpcm.store.remote import Entry, Tree
 from cpcm.workflow import conferences as conference_rules
 from cpcm.workflow import cover as cover_rules
@@ -587,15 +587,10 @@ def _merged_covers(folder: str, base: Tree, ours: Tree, theirs: Tree, covers) ->
     newest = [max((n for n in _names(tree, folder) if _kind(n) == cover_rules.KIND), default="") for tree in (ours, theirs)]
     out = {}
     for worker in dict.fromkeys([*c_ours, *c_theirs]):
-        b, o, t = c_base.get(worker), c_ours.get(worker), c_theirs.get(worker)
-        if o == t or t == b:
-            value = o
-        elif o == b:
-            value = t
-        elif newest[0] != newest[1]:
-            value = o if newest[0] > newest[1] else t
-        else:
-            value = max((v for v in (o, t) if v), default=None)
+        o, t = c_ours.get(worker), c_theirs.get(worker)
+        decided, value = pick(c_base.get(worker), o, t)
+        if not decided:
+            value = (o if newest[0] > newest[1] else t) if newest[0] != newest[1] else max((v for v in (o, t) if v), default=None)
         if value:
             out[worker] = value
     return out
@@ -619,11 +614,8 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
     else:
         # a change on one copy takes that copy's list, changed on both the readers of both; then the rule of a
         # conference's readers with the merged team (workflow/conferences.py): a member removed goes, one added comes
-        if r_ours == r_theirs or r_theirs == r_base:
-            listed = r_ours
-        elif r_ours == r_base:
-            listed = r_theirs
-        else:
+        decided, listed = pick(r_base, r_ours, r_theirs)
+        if not decided:
             listed = list(dict.fromkeys(r_ours + r_theirs))
         wanted = conference_rules.readers_as_listed(team, subject, listed)
     stale = []

@@ -50,7 +50,7 @@ def _key(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def _pick(base: Any, ours: Any, theirs: Any) -> tuple[bool, Any]:
+def pick(base: Any, ours: Any, theirs: Any) -> tuple[bool, Any]:
     """(decided, value) of a three-way pick: the same on both sides, or changed on one."""
     if _key(ours) == _key(theirs):
         return True, ours
@@ -67,7 +67,7 @@ def merge_entries(base: Mapping | None, ours: Mapping | None, theirs: Mapping | 
     base, ours, theirs = dict(base or {}), dict(ours or {}), dict(theirs or {})
     out = {}
     for key in list(dict.fromkeys([*ours, *theirs])):
-        decided, value = _pick(base.get(key), ours.get(key), theirs.get(key))
+        decided, value = pick(base.get(key), ours.get(key), theirs.get(key))
         if not decided:
             value = both_changed(key, ours.get(key), theirs.get(key))
         if value is not None:
@@ -147,7 +147,7 @@ def merge_services(base: bytes | None, ours: bytes | None, theirs: bytes | None)
 def merge_settings(rel: str, base: bytes | None, ours: bytes | None, theirs: bytes | None) -> bytes:
     """config.yaml or policy.yaml, key by key (nested); MergeRefused for a key changed two ways."""
     def merge(b: Any, o: Any, t: Any, path: str) -> Any:
-        decided, value = _pick(b, o, t)
+        decided, value = pick(b, o, t)
         if decided:
             return value
         if isinstance(o, Mapping) and isinstance(t, Mapping):
