@@ -54,7 +54,7 @@ def test_advance__refusal_at_an_open_stage_names_the_case_stage_and_what_is_allo
     assert error.value.hint == (
         "Allowed now: approve closure, approve transfer, assign, assign --cover, close --withdraw, consent, consent --override, continue, "
         "family-assessment, followup, note, placement, preparation, readiness, receive, referral, reject closure, reject transfer, "
-        "repair, review, sharing, sign-off, tracing, transfer, update.")
+        "repair, review, sharing, sign-off, tracing, transfer, transfer --withdraw, update.")
 
 
 def test_advance__refusal_without_a_case_id():

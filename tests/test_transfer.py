@@ -74,12 +74,54 @@ def test_request__by_the_only_supervisor_is_warned_that_nobody_may_approve_it(se
     asked = sup("transfer", case_id, *REASON, "--check", "all", "--out", str(tmp_env / "b.age"), "--json")
     assert asked.code == 0 and asked.json()["kind"] == "transfer_request", asked.stderr
     warned = [w for w in asked.json()["warnings"] if "nobody in the team may approve the transfer request" in w]
-    assert warned and "transfer_approval.self_approval" in warned[0] and "--withdraw" not in warned[0], asked.json()
+    assert warned and "transfer_approval.self_approval" in warned[0] and f"cpcm transfer {case_id} --withdraw" in warned[0], asked.json()
     # a caseworker's request has a supervisor to decide it: no such warning
     other = register(amina)
     consent(amina, other)
     plain = amina("transfer", other, *REASON, "--check", "all", "--out", str(tmp_env / "c.age"), "--json")
     assert plain.code == 0 and not any("nobody in the team" in w for w in plain.json()["warnings"]), plain.json()
+
+
+def test_withdraw__the_one_who_asked_takes_a_waiting_request_back_and_may_ask_again(sending, cli_as, tmp_env):
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina)
+    consent(amina, case_id)
+    asked = sup("transfer", case_id, *REASON, "--check", "all", "--json")  # nobody else may approve it
+    assert asked.code == 0 and asked.json()["kind"] == "transfer_request", asked.stderr
+    stage = amina("show", case_id, "--json").json()["stage"]
+    commits = commit_count(sending.root)
+
+    # refused, nothing written: no reason; someone else's request; other options beside --withdraw
+    no_reason = sup("transfer", case_id, "--withdraw", "--reason", " ", "--json")
+    assert no_reason.code == 4 and no_reason.json()["fields"][0]["field"] == "reason", no_reason.stdout
+    not_hers = amina("transfer", case_id, "--withdraw", "--reason", "not needed", "--json")
+    assert not_hers.code == 4 and not_hers.json()["rule"] == "withdraw-own-only", not_hers.stdout
+    assert "cpcm approve|reject" in not_hers.json()["hint"]
+    mixed = sup("transfer", case_id, "--withdraw", "--reason", "x", "--to", "recv", "--check", "all")
+    assert mixed.code == 2 and "--to, --check" in mixed.stderr, mixed.stderr
+    assert commit_count(sending.root) == commits
+
+    taken = sup("transfer", case_id, "--withdraw", "--reason", "the family decided to stay", "--json")
+    assert taken.code == 0 and taken.json()["kind"] == "withdrawal", taken.stderr
+    assert commit_count(sending.root) == commits + 1 and git_status(sending.root) == []
+    shown = amina("show", case_id, "--json").json()
+    assert shown["stage"] == stage and shown["status"] == "open", shown
+    assert any(h["kind"] == "withdrawal" for h in shown["history"]), shown["history"]
+    # nothing waits any more: a supervisor has nothing to decide, a second withdrawal nothing to take back
+    assert sup("approve", case_id, "transfer", "--json").json()["rule"] == "nothing-to-approve"
+    again = sup("transfer", case_id, "--withdraw", "--reason", "twice", "--json")
+    assert again.code == 4 and again.json()["rule"] == "nothing-to-approve", again.stdout
+    # a new request may be made, and is a request (not the withdrawn one's decision)
+    anew = amina("transfer", case_id, *REASON, "--check", "all", "--json")
+    assert anew.code == 0 and anew.json()["kind"] == "transfer_request", anew.stderr
+    assert not any("rejected" in w for w in anew.json()["warnings"]), anew.json()
+
+
+def test_withdraw__needs_a_case_and_to_is_needed_otherwise(sending, cli_as):
+    amina = cli_as("amina")
+    assert amina("transfer", "--withdraw", "--reason", "x").code == 2
+    no_to = amina("transfer", register(amina), "--reason", "moved")
+    assert no_to.code == 2 and "--to is needed" in no_to.stderr, no_to.stderr
 
 
 # -- the round trip -------------------------------------------------------------------------------

@@ -24,8 +24,8 @@ def register(app: typer.Typer) -> None:
     @app.command("transfer")
     def transfer(
         case: Optional[str] = typer.Argument(None, help="Case ID (none with --batch)."),
-        to: str = typer.Option(..., "--to", help="The receiving agency: its service id in the directory, or its agency code."),
-        reason: str = typer.Option(..., "--reason", help="The good cause, and why the other agency will serve the child better."),
+        to: Optional[str] = typer.Option(None, "--to", help="The receiving agency: its service id in the directory, or its agency code."),
+        reason: str = typer.Option(..., "--reason", help="The good cause, and why the other agency will serve the child better; with --withdraw: why."),
         reason_code: str = typer.Option("other", "--reason-code", help="better_service, relocation, agency_exit, specialised_service, difficult_case or other."),
         check: List[str] = typer.Option([], "--check", help="A transfer checklist item confirmed (repeat; 'all' for every item): "
                                                             "file_complete, consent_recorded, handover_plan_agreed, child_and_family_told, receiving_worker_named."),
@@ -33,6 +33,7 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", help="Where to write the encrypted bundle (a new file)."),
         batch: bool = typer.Option(False, "--batch", help="Every open case you can read (an agency leaving an area): one bundle per case."),
         out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="With --batch: the folder for the bundles (CASE-ID.transfer.age)."),
+        withdraw: bool = typer.Option(False, "--withdraw", help="Take back your own transfer request that still waits for approval (with --reason)."),
         from_file: FromFileOpt = None, set_: SetOpt = None,
         at: AtOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
@@ -45,6 +46,11 @@ def register(app: typer.Typer) -> None:
         Example: cpcm transfer CP-4F7K-9X2M --to kisumu-cci --reason "the family moved to Kisumu" --reason-code relocation --check all --out CP-4F7K-9X2M.transfer.age
         Example: cpcm transfer --batch --to county-office --recipient age1… --out-dir handover/ --reason "programme closing" --reason-code agency_exit --check all
 
+        The one who asked may take the request back while it waits (--withdraw): the case stays
+        here as it was.
+
+        Example: cpcm transfer CP-4F7K-9X2M --withdraw --reason "the family decided to stay"
+
         In the kenya profile the request also takes the Transfer form's fields (Form 10A) with
         --from-file or --set (cpcm form blank transfer-kenya); the run that writes the bundle uses
         the approved request's.
@@ -52,6 +58,21 @@ def register(app: typer.Typer) -> None:
         from cpcm import service
         from cpcm.errors import UsageError
 
+        if withdraw:
+            given = [name for name, value in (("--to", to), ("--reason-code", reason_code != "other"), ("--check", check),
+                                              ("--recipient", recipient), ("--out", out), ("--batch", batch), ("--out-dir", out_dir),
+                                              ("--from-file", from_file), ("--set", set_)) if value]
+            if given or not case:
+                raise UsageError(f"--withdraw takes only --reason (not {', '.join(given)})" if given else "--withdraw needs the case ID",
+                                 "Withdraw the request alone: cpcm transfer CASE --withdraw --reason TEXT")
+            ctx = open_ctx(repo, identity)
+            case_id = service.parse_case_id(case)
+            result = service.transfer_withdraw(ctx, case_id, reason, parse_at(at))
+            report_written(result, json_out, f"the transfer request of {case_id} is withdrawn")
+            return
+        if not to:
+            raise UsageError("--to is needed: the receiving agency (its service id in the directory, or its agency code)",
+                             "See cpcm transfer --help.")
         if batch == bool(case):
             raise UsageError("give one case ID, or --batch (with --out-dir) for every open case", "See cpcm transfer --help.")
         if batch and (out_dir is None or out is not None):

@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # what the names below are; imported on first use (`__getattr
     from cpcm.service.settings import config_set, form_set, policy_set
     from cpcm.service.team import (init, key_new, key_publish, key_rotate, key_rotate_own, key_show, key_signing, lock, team_add,
                                    team_list, team_recover, team_remove, team_revoke, team_signers, team_sync, unlock, unlocked_for)
-    from cpcm.service.transfers import bundle_recipients, receive, transfer, transfer_ack, transfer_batch
+    from cpcm.service.transfers import bundle_recipients, receive, transfer, transfer_ack, transfer_batch, transfer_withdraw
     from cpcm.service.worklist import check, due, due_list, policy_rows
 
 __all__ = [
@@ -72,7 +72,7 @@ __all__ = [
     # placements and the steps of reintegration
     "placement", "tracing", "family_assessment", "preparation",
     # conferences, transfers
-    "conferences", "parse_conference_id", "transfer", "transfer_batch", "receive", "transfer_ack", "bundle_recipients",
+    "conferences", "parse_conference_id", "transfer", "transfer_batch", "transfer_withdraw", "receive", "transfer_ack", "bundle_recipients",
     # documents
     "render", "Document",
     # due, rules, verify, exports
@@ -103,7 +103,7 @@ _MODULES = {
     **dict.fromkeys(("init", "key_new", "key_publish", "key_rotate", "key_rotate_own", "key_show", "key_signing", "lock", "team_add",
                      "team_list", "team_recover", "team_remove", "team_revoke", "team_signers", "team_sync", "unlock", "unlocked_for"),
                     "team"),
-    **dict.fromkeys(("bundle_recipients", "receive", "transfer", "transfer_ack", "transfer_batch"), "transfers"),
+    **dict.fromkeys(("bundle_recipients", "receive", "transfer", "transfer_ack", "transfer_batch", "transfer_withdraw"), "transfers"),
     **dict.fromkeys(("check", "due", "due_list", "policy_rows"), "worklist"),
     **dict.fromkeys(("config_set", "form_set", "policy_set"), "settings"),
 }

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from cpcm.errors import FieldError, InvalidInput, Refused
 from cpcm.service import reintegration as readiness_mod
 from cpcm.service.context import Context, append, at_errors, form_for, load_case, load_records, validate_form, writes
-from cpcm.service.planning import approvers_warning
+from cpcm.service.planning import approvers_warning, take_back
 from cpcm.service.results import Written
 from cpcm.workflow import approvals, deadlines
 from cpcm.workflow import readiness as readiness_rules
@@ -79,25 +79,9 @@ def _approver_words(ctx: Context, case) -> str:
 
 @writes
 def close_withdraw(ctx: Context, case_id: str, reason: str, at: datetime | None = None) -> Written:
-    """The one who asked for a closure takes the request back while it waits for a decision (a
-    one-supervisor agency's way out when its supervisor asked for it): a `withdrawal` record of
-    the closure, and the case returns to the stage it had when the closure was requested."""
-    me = ctx.need_worker()
-    if not (reason or "").strip():
-        raise InvalidInput([FieldError("reason", "is required: say why the closure request is withdrawn")],
-                           f"withdrawal for {case_id}")
-    records = load_records(ctx, case_id)
-    case = fold(case_id, records)
-    waiting = approvals.pending(case, "closure")
-    refusal = approvals.withdrawal_refusal("closure", me, case)
-    if refusal == "nothing-to-approve":
-        raise Refused(f"{case_id} has no closure request waiting for a decision (it is at stage '{case.stage}')",
-                      "Only a closure request still waiting for a decision can be withdrawn.", rule="nothing-to-approve")
-    if refusal:
-        raise Refused(f"only the one who asked for the closure of {case_id} ({waiting.get('by')}) can withdraw it",
-                      f"A supervisor or manager decides it instead: cpcm approve|reject {case_id} closure", rule="withdraw-own-only")
-    record = append(ctx, case, "withdraw", "withdrawal", {"subject": "closure", "target": waiting["record_id"],
-                                                          "reason": reason.strip()}, at)
+    """The one who asked for a closure takes the request back while it waits for a decision
+    (planning.take_back); the case returns to the stage it had when the closure was requested."""
+    records, record = take_back(ctx, case_id, "closure", reason, at)
     after = fold(case_id, records + [record])
     steps = (f"the case is back at stage '{after.stage}'; request closure again when it is ready: cpcm close {case_id} --reason ...",)
     return Written(case_id, record.id, "withdrawal", next_steps=steps)

@@ -97,12 +97,11 @@ def approvers_warning(ctx: Context, case_id: str, after: Case, what: str, subjec
         return []
     if approvals.deciders(ctx.policy, subject, after, ctx.team.active):
         return []
-    withdraw = {"plan": f"cpcm plan {case_id} --withdraw --reason ...",
-                "closure": f"cpcm close {case_id} --withdraw --reason ..."}.get(subject)  # a transfer request has none
+    withdraw = f"cpcm {'close' if subject == 'closure' else subject} {case_id} --withdraw --reason ..."
     overseers = [w for w in ctx.team.active if approvals.oversees(w)]
     if not overseers:
-        return [f"{case_id}: nobody in the team may approve {what}: no supervisor or manager is active. Add one (cpcm team add)"
-                + (f", or withdraw it ({withdraw})" if withdraw else "")]
+        return [f"{case_id}: nobody in the team may approve {what}: no supervisor or manager is active. Add one (cpcm team add), "
+                f"or withdraw it ({withdraw})"]
     me = ctx.worker.id if ctx.worker else None
     if subject == "plan":
         why = "you wrote it"
@@ -112,8 +111,8 @@ def approvers_warning(ctx: Context, case_id: str, after: Case, what: str, subjec
             why += f", {after.worker} is the case's own worker"
     return [f"{case_id}: nobody in the team may approve {what}: {why}, and no other supervisor or manager is active "
             f"(the policy's {approvals.rule_of(subject)}.self_approval is off). "
-            + (f"Withdraw it ({withdraw}), add a supervisor" if withdraw else "Add a supervisor")
-            + " (cpcm team add), or allow self-approval with a recorded reason in .cpcm/policy.yaml"]
+            f"Withdraw it ({withdraw}), add a supervisor (cpcm team add), or allow self-approval with a recorded reason "
+            "in .cpcm/policy.yaml"]
 
 
 @writes
@@ -195,25 +194,41 @@ def plan_revise(ctx: Context, case_id: str, reason: str | None, changes: Mapping
     return _write_plan(ctx, case_id, revised, at, based_on)
 
 
+# a request its author may take back, as the messages name it
+_REQUESTS = {"plan": "plan version", "closure": "closure request", "transfer": "transfer request"}
+
+
+def take_back(ctx: Context, case_id: str, subject: str, reason: str, at: datetime | None) -> tuple[list, Any]:
+    """The one who asked takes back their request still waiting for a decision (a plan version,
+    a closure or a transfer: a one-supervisor agency's way out when its supervisor asked), with
+    a reason: a `withdrawal` record of it (approvals.withdrawal_refusal says who may). Returns
+    the case's records before it and the record written."""
+    me = ctx.need_worker()
+    what = _REQUESTS[subject]
+    if not (reason or "").strip():
+        raise InvalidInput([FieldError("reason", f"is required: say why the {what} is withdrawn")], f"withdrawal for {case_id}")
+    records = load_records(ctx, case_id)
+    case = fold(case_id, records)
+    refusal = approvals.withdrawal_refusal(subject, me, case)
+    if refusal == "nothing-to-approve":
+        raise Refused(f"{case_id} has no {what} waiting for a decision (it is at stage '{case.stage}')",
+                      f"Only a {what} still waiting for a decision can be withdrawn.", rule="nothing-to-approve")
+    waiting = approvals.pending(case, subject)
+    if refusal:
+        named = f"plan version {waiting['version']}" if subject == "plan" else f"the {what}"
+        raise Refused(f"only the one who asked for {named} of {case_id} ({waiting.get('by')}) can withdraw it",
+                      f"A supervisor or manager decides it instead: cpcm approve|reject {case_id} {subject}", rule="withdraw-own-only")
+    record = append(ctx, case, "withdraw", "withdrawal", {"subject": subject, "target": waiting["record_id"],
+                                                          "reason": reason.strip()}, at)
+    return records, record
+
+
 @writes
 def plan_withdraw(ctx: Context, case_id: str, reason: str, at: datetime | None = None) -> Written:
-    """The author of a plan version still waiting for a decision takes it back (a one-supervisor
-    agency's way out when its supervisor wrote it); the version before stays in force."""
-    me = ctx.need_worker()
-    if not (reason or "").strip():
-        raise InvalidInput([FieldError("reason", "is required: say why the version is withdrawn")], f"withdrawal for {case_id}")
-    case = load_case(ctx, case_id)
-    waiting = approvals.pending(case, "plan")
-    refusal = approvals.withdrawal_refusal("plan", me, case)
-    if refusal == "nothing-to-approve":
-        raise Refused(f"{case_id} has no plan version waiting for a decision", "Only a waiting version can be withdrawn.",
-                      rule="nothing-to-approve")
-    if refusal:
-        raise Refused(f"only the author of plan version {waiting['version']} can withdraw it",
-                      "A supervisor decides it instead: cpcm approve|reject " + case_id + " plan", rule="withdraw-own-only")
-    record = append(ctx, case, "withdraw", "withdrawal", {"subject": "plan", "target": waiting["record_id"],
-                                                          "reason": reason.strip()}, at)
-    earlier = plan_actions.in_force(case.plan, ctx.policy)
+    """The author of a plan version still waiting for a decision takes it back (take_back); the
+    version before stays in force."""
+    records, record = take_back(ctx, case_id, "plan", reason, at)
+    earlier = plan_actions.in_force(fold(case_id, records).plan, ctx.policy)
     steps = ([f"version {earlier['version']} stays in force"] if earlier else
              [f"the case has no plan in force: write one (cpcm plan {case_id})"])
     return Written(case_id, record.id, "withdrawal", next_steps=tuple(steps))

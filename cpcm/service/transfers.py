@@ -20,7 +20,7 @@ from cpcm.domain.ids import new_case_id
 from cpcm.domain.records import Record
 from cpcm.errors import Busy, CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service import context
-from cpcm.service.planning import approvers_warning
+from cpcm.service.planning import approvers_warning, take_back
 from cpcm.service.referrals import check_consent
 from cpcm.service.results import Written
 from cpcm.store import directory
@@ -253,6 +253,15 @@ def transfer(ctx: context.Context, case_id: str, to: str, reason: str, reason_co
         planned.warnings[:0] = warnings
     _write(ctx, [planned], {case_id: out} if out else {}, f"transfer {case_id} {planned.record.id}")
     return planned.result()
+
+
+@context.writes
+def transfer_withdraw(ctx: context.Context, case_id: str, reason: str, at: datetime | None = None) -> Written:
+    """The one who asked for a transfer takes the request back while it waits for a decision
+    (planning.take_back): the case stays here as it is, and a new request may be made later."""
+    _, record = take_back(ctx, case_id, "transfer", reason, at)
+    return Written(case_id, record.id, "withdrawal",
+                   next_steps=(f"the case stays with this agency; ask again when a transfer is needed: cpcm transfer {case_id} --to AGENCY ...",))
 
 
 @context.writes

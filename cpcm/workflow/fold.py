@@ -178,12 +178,13 @@ def _reopen(case: Case, record: Record) -> Case:
 
 
 def _withdrawal(case: Case, record: Record) -> Case:
-    """A closure request taken back by the one who asked for it: no closure waits any more (a
-    plan version's withdrawal is plan_actions.track's)."""
-    closure = case.closure
-    if record.body.get("subject") == "closure" and closure and closure.get("decided_at") is None \
-            and record.body.get("target") in (None, closure.get("record_id")):
-        return _changed(case, closure=None)
+    """A closure or transfer request taken back by the one who asked for it: none waits any more
+    (a plan version's withdrawal is plan_actions.track's)."""
+    subject = record.body.get("subject")
+    field = {"closure": "closure", "transfer": "transfer_request"}.get(subject)
+    request = getattr(case, field) if field else None
+    if request and request.get("decided_at") is None and record.body.get("target") in (None, request.get("record_id")):
+        return _changed(case, **{field: None})
     return case
 
 

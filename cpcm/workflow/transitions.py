@@ -21,7 +21,7 @@ RETURN = "(the stage before the request)"
 
 # commands allowed at any open stage, leaving the stage as it is
 _ANYTIME_OPEN = ("assignment", "cover", "consent", "consent_override", "note", "continuation", "transfer_request", "approval.transfer",
-                 "rejection.transfer")
+                 "rejection.transfer", "withdrawal.transfer")
 _ACTIVE = ("registered", "initial_assessment", "comprehensive_assessment", "planned", "implementation", "reopened")
 
 TABLE: dict[tuple[str | None, str], str] = {(None, "registration"): "registered"}
@@ -104,8 +104,8 @@ def command_of(kind: str, body: dict) -> str:
         return "followup.post_closure"
     if kind == "closure" and body.get("immediate"):
         return "closure.immediate"
-    if kind == "withdrawal" and body.get("subject") == "closure":
-        return "withdrawal.closure"
+    if kind == "withdrawal" and body.get("subject") in ("closure", "transfer"):
+        return f"withdrawal.{body['subject']}"
     return kind
 
 
@@ -117,7 +117,7 @@ _WORDS = {"assessment.initial": "assess --type initial", "assessment.comprehensi
           "continuation": "continue", "referral": "refer", "referral_update": "referral", "consent_override": "consent --override",
           "transfer_request": "transfer", "family_assessment": "family-assessment", "transfer_in": "receive", "sign_off": "sign-off",
           "transfer_ack": "transfer-ack", "registration": "register", "withdrawal": "plan --withdraw",
-          "withdrawal.closure": "close --withdraw"}
+          "withdrawal.closure": "close --withdraw", "withdrawal.transfer": "transfer --withdraw"}
 
 
 def _words(command: str) -> str:

@@ -52,6 +52,7 @@ COMMANDS = {
     "transfer_request": "`transfer` (request)",
     "approval.transfer": "`approve transfer`",
     "rejection.transfer": "`reject transfer`",
+    "withdrawal.transfer": "`transfer --withdraw`",
     "transfer": "`transfer`",
     "transfer_ack": "`transfer-ack`",
     "transfer_in": "`receive`",
