@@ -95,6 +95,31 @@ def test_consent__for_an_agency_not_in_the_directory_is_refused(mem):
     assert mem.commits() == before
 
 
+def test_consent__to_a_transfer_names_an_agency_code_and_an_override_an_agency_it_can_use(mem):
+    """A transfer's consent names the receiving agency as `cpcm transfer --to` does (a code or a
+    service id, never words: a name typed there would stay in the record); an override of
+    consent to a referral or a sharing names a service of the directory, as consent does. The
+    value typed is not repeated."""
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = mem.register(amina)
+    before = mem.commits()
+    for typed in ("Mama Otieno's home", "nowhere near"):
+        with pytest.raises(InvalidInput) as refused:
+            consented(amina, case_id, purpose="transfer", agency=typed)
+        assert [e.field for e in refused.value.errors] == ["agency"] and "otieno" not in str(refused.value).lower()
+    with pytest.raises(InvalidInput) as override:
+        service.consent_override(sup, case_id, "transfer", "best_interests", "safer there", "Mama Otieno's home")
+    assert [e.field for e in override.value.errors] == ["agency"]
+    with pytest.raises(InvalidInput) as elsewhere:
+        service.consent_override(sup, case_id, "referral", "best_interests", "needs treatment now", "nowhere")
+    assert [e.field for e in elsewhere.value.errors] == ["agency"] and "directory" in elsewhere.value.errors[0].reason
+    assert mem.commits() == before
+    # an agency code outside the directory is a transfer's, with consent or an override
+    consented(amina, case_id, purpose="transfer", agency="KISUMU-CCI")
+    service.consent_override(sup, case_id, "transfer", "best_interests", "safer there", "NAIROBI.CO")
+    assert mem.commits() == before + 3  # the child's and the caregiver's consent, the override
+
+
 def test_refer__a_supervisors_override_stands_in_once(mem):
     amina, sup = mem.as_("amina"), mem.as_("sup")
     case_id = mem.register(amina)

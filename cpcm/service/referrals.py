@@ -16,6 +16,7 @@ from cpcm.service.results import Written
 from cpcm.store import directory, forms
 from cpcm.store.layout import SERVICES
 from cpcm.workflow.fold import fold
+from cpcm.workflow.transfers import agency_errors
 
 
 @writes
@@ -83,6 +84,19 @@ def _givers(value: Any) -> list[str]:
     return [value] if value is not None else [None]  # type: ignore[list-item]
 
 
+def _agency_errors(ctx: Context, purpose: str, agency: str | None) -> list[FieldError]:
+    """The agency a consent or an override names: for a transfer, the receiving agency's code or
+    service id (transfers.agency_errors, as `cpcm transfer --to`); otherwise a service id of the
+    directory. The value is not repeated: a name may have been typed there."""
+    if not agency:
+        return []
+    if purpose == "transfer":
+        return agency_errors(agency, "agency")
+    if directory.find(directory.load(ctx.store), agency) is None:
+        return [FieldError("agency", "is not a service id in the directory (cpcm service list)")]
+    return []
+
+
 def _consent_body(ctx: Context, data: Mapping[str, Any], what: str, at: datetime | None = None) -> dict:
     """One giver's consent record body: the form, the policy's purposes, the agency, the dates
     (an end before the day it is recorded for, `at` or today, would be an ended consent)."""
@@ -94,8 +108,9 @@ def _consent_body(ctx: Context, data: Mapping[str, Any], what: str, at: datetime
     purposes = ctx.policy.get("consent", "purposes")
     if purposes and body["purpose"] not in purposes:
         raise InvalidInput([FieldError("purpose", f"is one of the policy's purposes: {', '.join(purposes)}")], what)
-    if body.get("agency") and body["purpose"] != "transfer" and directory.find(directory.load(ctx.store), body["agency"]) is None:
-        raise InvalidInput([FieldError("agency", "is not a service id in the directory (cpcm service list)")], what)
+    errors = _agency_errors(ctx, body["purpose"], body.get("agency"))
+    if errors:
+        raise InvalidInput(errors, what)
     if body.get("until") and body.get("one_off"):
         raise InvalidInput([FieldError("until", "give a date or one-off, not both")], what)
     return body
@@ -138,6 +153,7 @@ def consent_override(ctx: Context, case_id: str, purpose: str, basis: str, reaso
         errors.append(FieldError("reason", "is required: why acting without consent is lawful or in the child's best interests"))
     if purpose in ("referral", "sharing", "transfer") and not agency:
         errors.append(FieldError("agency", f"is required for {purpose}"))
+    errors += _agency_errors(ctx, purpose, agency)
     if errors:
         raise InvalidInput(errors, f"consent override for {case_id}")
     case = load_case(ctx, case_id)

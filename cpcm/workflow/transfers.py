@@ -21,15 +21,23 @@ def checklist_of(policy) -> list[str]:
     return list(policy.get("transfer", "checklist") or [])
 
 
+def agency_errors(agency: str | None, field: str) -> list[FieldError]:
+    """A receiving agency is named by its agency code or its service id in the directory, never
+    in words (a name typed there would be kept in a record and repeated in messages): the
+    field's error, or none."""
+    if AGENCY_CODE.match(agency or ""):
+        return []
+    return [FieldError(field, "names the receiving agency by its code or its service id in the directory "
+                              "(letters, digits, '.', '_' or '-', at most 32)")]
+
+
 def check_request(policy, to: str, reason: str, reason_code: str, checks: Iterable[str]) -> list[str]:
     """The confirmed checklist, or InvalidInput naming every bad field, or Refused when the only
     reason is one the policy refuses (that the case is difficult)."""
     items = checklist_of(policy)
     checks, unknown = confirmed(checks, items, "check")
     errors = []
-    if not AGENCY_CODE.match(to or ""):
-        errors.append(FieldError("to", "names the receiving agency by its code or its service id in the directory "
-                                       "(letters, digits, '.', '_' or '-', at most 32)"))
+    errors += agency_errors(to, "to")
     if not (reason or "").strip():
         errors.append(FieldError("reason", "is required: the good cause, and why the other agency will serve the child better"))
     if reason_code not in REASON_CODES:
