@@ -207,13 +207,13 @@ def test_list__another_time_zone_in_config_makes_the_cached_list_again(nairobi):
 def test_list__rows_kept_by_an_earlier_version_are_made_again(nairobi, monkeypatch):
     """The list's rows are kept in the cache under a key of the code that made them: rows an
     earlier version kept (its times as stored) are not read by this one."""
-    from cpcm.service import fill, views
+    from cpcm.service import listrow, views
 
     amina = nairobi("amina")
     case_id = register(amina, "--at", "2026-03-31T22:30:00Z")
     with monkeypatch.context() as earlier:
-        earlier.setattr(fill, "json_time", lambda value, zone: value)  # the row as it was: times as stored
-        earlier.setattr(fill, "_row_code", "an earlier version")
+        earlier.setattr(listrow, "json_time", lambda value, zone: value)  # the row as it was: times as stored
+        earlier.setattr(listrow, "_row_code", "an earlier version")
         earlier.setattr(views, "_code", "an earlier version")
         assert amina("list", "--json").json()[0]["registered_at"] == "2026-03-31T22:30:00+00:00"
     assert _listed_dates(amina) == {case_id: "2026-04-01"}

@@ -6,7 +6,7 @@ makes, from a folded case, the value kept for it (JSON-compatible; a dataclass i
 fields); an entry is `{"tree": TREE, FIELD: value}`
 (value None: the worker does not read the case), used only while the case's folder has that git
 tree id. A table's tag names what else its values depend on: the fold (`fold_fingerprint`), and
-for the rows `cpcm list` prints, their code and the agency's zone too (`rows_tag`); a segment of
+for the rows `cpcm list` prints, their code and the agency's zone too (`listrow.rows_tag`); a segment of
 another tag is not read, so an upgrade or a change of zone makes the values again. `TABLES`
 lists them: the summaries and the index (as `load_cases` and `load_index` read them) and the
 rows `cpcm list` prints. **A new table is filled with the others by adding a
@@ -29,7 +29,6 @@ at most) stay bounded whatever the number of cases.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections import abc
@@ -37,14 +36,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, is_dataclass
 from datetime import date
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from cpcm.domain.case import Case
-from cpcm.domain.dates import json_time
 from cpcm.domain.team import RECOVERY_READER
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.service.context import Context, case_index, fold_fingerprint, read_case
+from cpcm.service.listrow import list_row, rows_tag
 from cpcm.store import cache as cache_mod
 from cpcm.store.cache import Appender, SummaryCache, Table, record_shard
 from cpcm.workflow.fold import fold
@@ -70,44 +68,6 @@ class CaseTable:
 
 def table_tag(table: CaseTable, ctx: Context, cache: SummaryCache) -> str:
     return cache.fingerprint if table.tag is None else table.tag(ctx, cache)
-
-
-def list_row(ctx: Context, case: Case) -> list:
-    """What `cpcm list` prints and filters on (service.cases.case_summary), the age as the date
-    of birth it is counted from (the age depends on the day), the times (registered, the latest
-    record) in the agency's zone with its offset (`json_time`): the rows depend on the zone and
-    on this code (`rows_tag`)."""
-    born = case.birth_date()
-    zone = ctx.zone
-    return [case.status, case.stage, case.risk, case.worker, json_time(case.registered_at, zone), case.child.get("sex"),
-            born.isoformat() if born else None, len(case.history), json_time(case.last_at, zone), case.name]
-
-
-_row_code: str | None = None
-
-
-def rows_tag(ctx: Context, cache: SummaryCache) -> str:
-    """The row table's tag: the fold's fingerprint, the code that makes a row (this module and
-    domain/dates.py, whose `json_time` writes its times) and the agency's zone (`ctx.zone`):
-    an upgrade that changes the row, or another zone in config.yaml, makes the rows again."""
-    global _row_code
-    from cpcm.domain import dates
-
-    if _row_code is None:
-        digest = hashlib.sha256()
-        for module_file in (__file__, dates.__file__):
-            digest.update(Path(module_file).read_bytes())
-        _row_code = digest.hexdigest()[:16]
-    return hashlib.sha256(f"{cache.fingerprint}\0{_row_code}\0{zone_name(ctx)}".encode()).hexdigest()[:24]
-
-
-def zone_name(ctx: Context) -> str:
-    """The agency's zone (`ctx.zone`) as the tags of what holds list rows name it (the row table,
-    the list view)."""
-    from cpcm.service.tables import zone_key
-
-    zone = ctx.zone
-    return zone_key(zone) or f"other:{zone!r}"
 
 
 def _dataclass_json(value: Any) -> Any:

@@ -161,15 +161,16 @@ _code: str | None = None
 
 
 def _code_fingerprint() -> str:
-    """The code a view's rows come from: the fold (`fold_fingerprint`), the list row (fill.py), the
-    due and statistics rows (tables.py's fingerprint), the due view (dueview.py) and this module."""
+    """The code a view's rows come from: the fold (`fold_fingerprint`), the list row (listrow.py)
+    and the fill that reads the rows (fill.py), the due and statistics rows (tables.py's
+    fingerprint), the due view (dueview.py) and this module."""
     global _code
     if _code is None:
-        from cpcm.service import dueview, fill, tables
+        from cpcm.service import dueview, fill, listrow, tables
         from cpcm.service.context import fold_fingerprint
 
         digest = hashlib.sha256(f"{VERSION}\0{fold_fingerprint()}\0{tables.code_fingerprint()}".encode())
-        for module in (fill, tables, dueview):
+        for module in (fill, listrow, tables, dueview):
             digest.update(Path(module.__file__).read_bytes())
         digest.update(Path(__file__).read_bytes())
         _code = digest.hexdigest()[:24]
@@ -538,7 +539,7 @@ def _changed(place: _Place, head: dict, body: memoryview, state: dict, changes: 
     was, a key cannot be written, or a case that has a row in the view or its changes left the
     folder or the worker's readers (no row of it may stay). A case that never had a row there
     (another worker's) changes nothing."""
-    from cpcm.service import fill
+    from cpcm.service import listrow
 
     found = changes_since(place, state["tree"], state["retry"])
     if found is None:
@@ -557,7 +558,7 @@ def _changed(place: _Place, head: dict, body: memoryview, state: dict, changes: 
         return None
     for case_id, case in found.cases.items():
         if case is not None:
-            rows[case_id] = fill.list_row(place.ctx, case)
+            rows[case_id] = listrow.list_row(place.ctx, case)
     items = sorted(([case_id, row] for case_id, row in rows.items()), key=_sort_key)
     if _keys(items) is None:
         return None
@@ -797,7 +798,7 @@ def _passed(rows: Iterable[tuple[list, str]], layout: _Layout) -> Iterator[bytes
 def _made(place: _Place, kept: tuple[dict, Callable[[], memoryview | None]] | None) -> _Rows:
     """The rows of the tree now, in order: from the view `kept` (its head, its rows file's JSON)
     and the cases changed since, or anew."""
-    from cpcm.service import fill
+    from cpcm.service import fill, listrow
 
     ctx = place.ctx
     changes = changes_since(place, kept[0]["tree"], kept[0]["retry"]) if kept is not None else None
@@ -813,7 +814,7 @@ def _made(place: _Place, kept: tuple[dict, Callable[[], memoryview | None]] | No
     drop = changes.gone | set(changes.cases) | changes.failed
     old = ((item, text) for item, text in _items(data) if item[0] not in drop)
     del data
-    new = sorted(((item, _dumps(item)) for item in ([case_id, fill.list_row(ctx, case)] for case_id, case in changes.cases.items()
+    new = sorted(((item, _dumps(item)) for item in ([case_id, listrow.list_row(ctx, case)] for case_id, case in changes.cases.items()
                                                      if case is not None)), key=lambda pair: _sort_key(pair[0]))
     return _Rows(heapq.merge(old, new, key=lambda pair: _sort_key(pair[0])), changes.failed, changes.clean)
 
@@ -822,9 +823,9 @@ def list_view(ctx, status: str | None, risk: str | None, worker: str | None, sta
               names: bool) -> ListView | None:
     """What `cpcm list` prints, from the list view (brought up to date first); None when the
     session keeps no views."""
-    from cpcm.service import fill
+    from cpcm.service import listrow
 
-    place = place_for(ctx, LIST, fill.zone_name(ctx))  # the rows' times are local (`fill.list_row`): another zone, another view
+    place = place_for(ctx, LIST, listrow.zone_name(ctx))  # the rows' times are local (`listrow.list_row`): another zone, another view
     if place is None:
         return None
     today = ctx.now.date()
