@@ -204,6 +204,22 @@ def test_list__another_time_zone_in_config_makes_the_cached_list_again(nairobi):
     assert amina("list", "--json").json()[0]["registered_at"] == "2026-03-31T19:30:00-03:00"
 
 
+def test_show_json__every_time_in_the_agency_zone_whatever_offset_it_was_typed_with(nairobi):
+    """`show --json` gives each `at` (history, consents, covers) in the agency's zone with its
+    offset, as `list --json` does: one offset across the document."""
+    amina = nairobi("amina")
+    case_id = register(amina, "--at", "2026-03-31T22:30:00Z")
+    assert amina("note", case_id, "--text", "typed in UTC", "--at", "2026-04-02T05:00:00+00:00").code == 0
+    assert amina("assign", case_id, "--cover", "baraka", "--until", "2026-11-30", "--at", "2026-04-03T06:00:00Z").code == 0
+    shown = amina("show", case_id, "--json").json()
+    assert [h["at"] for h in shown["history"]][:3] == ["2026-04-01T01:30:00+03:00", "2026-04-02T08:00:00+03:00",
+                                                        "2026-04-03T09:00:00+03:00"], shown["history"]
+    assert shown["covers"][0]["at"] == "2026-04-03T09:00:00+03:00", shown["covers"]
+    assert shown["registered_at"] == "2026-04-01T01:30:00+03:00"
+    # the record itself is shown as it was written
+    assert amina("show", case_id, "last", "--json").json()["at"].endswith("+00:00")
+
+
 def test_list__rows_kept_by_an_earlier_version_are_made_again(nairobi, monkeypatch):
     """The list's rows are kept in the cache under a key of the code that made them: rows an
     earlier version kept (its times as stored) are not read by this one."""

@@ -3,7 +3,7 @@ shell's); every function takes the value it works on."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from cpcm.errors import UsageError
 
@@ -161,3 +161,15 @@ def json_time(value: Any, zone: tzinfo | None) -> Any:
     """A stored time as `--json` gives it: ISO 8601 in `zone` with its offset (`local_iso`);
     no time (None) stays null."""
     return None if value is None else local_iso(value, zone)
+
+
+def json_times(value: Any, zone: tzinfo | None) -> Any:
+    """`value` (mappings and lists, as `--json` gives the parts of a case) with every time kept
+    under an `at` key or a `..._at` key given as `json_time` gives it: one zone and offset
+    across a document, whatever offset each time was typed with. Other values are as they are."""
+    if isinstance(value, Mapping):
+        return {key: json_time(item, zone) if (key == "at" or str(key).endswith("_at")) and isinstance(item, (str, datetime))
+                else json_times(item, zone) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_times(item, zone) for item in value]
+    return value

@@ -13,7 +13,7 @@ from cpcm.domain.case import Case
 from cpcm.domain.forms import Form, is_empty, validate
 from cpcm.domain.ids import new_case_id, record_id_millis
 from cpcm.domain.records import Record, flatten, utc
-from cpcm.domain.dates import is_date_only, json_time, parse_datetime
+from cpcm.domain.dates import is_date_only, json_time, json_times, parse_datetime
 from cpcm.errors import CpcmError, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service.context import (Context, append, case_content, caseload_warnings, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
@@ -306,7 +306,9 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["reintegration"] = pathway(folded, ctx.policy, ctx.now)
     data["links"] = case_links(current)
     data["problems"] = [p.to_json() for p in rules.check_case(folded, ctx.policy, ctx.now)]
-    return data
+    # every `at` and `..._at` time in the agency's zone, as `list --json` gives them (the due
+    # items keep their own form, as `due --json` has it)
+    return {key: value if key == "due" else json_times(value, ctx.zone) for key, value in data.items()}
 
 
 # how a case_link record relates its case to the other: `merge-cases KEEP OTHER` writes `alias: OTHER`
