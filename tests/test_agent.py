@@ -79,7 +79,8 @@ def test_unlock_once_then_no_passphrase_until_lock(protected):
     assert shown.stdout.strip() == recipient
     locked = run(env, "lock")
     assert locked.returncode == 0 and "locked" in locked.stderr + locked.stdout
-    assert run(env, "key", "show").returncode == 5
+    again = run(env, "key", "show")
+    assert again.returncode == 5 and "cpcm unlock" in again.stderr, again.stderr  # the way back is named
 
 
 def test_the_agent_is_private_and_keeps_the_key_off_disk(protected, runtime, tmp_env):

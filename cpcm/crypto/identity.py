@@ -130,7 +130,8 @@ def load(path: Path, ask_passphrase: Callable[[], str | None]) -> Identity:
     if not passphrase:
         raise CannotDecrypt(
             f"the identity at {path} is passphrase-protected and no passphrase was given",
-            "Run on a terminal to be asked, or set $CPCM_PASSPHRASE_FILE to a file holding it.",
+            "On a terminal, unlock it once for the day (cpcm unlock) or run the command to be asked; a script sets "
+            "$CPCM_PASSPHRASE_FILE to a file holding it.",
         )
     try:
         text = pyrage.passphrase.decrypt(data, passphrase).decode()
