@@ -209,6 +209,23 @@ def test_register__malformed_yaml_gives_2_and_writes_nothing(cli, repo):
         assert_nothing_written(repo, before)
 
 
+def test_register__set_gives_the_fields_without_a_flag_and_a_conflicting_path_gives_2(cli, repo):
+    """`--set PATH=VALUE` on `register`, as every command that takes a form has it: the fields
+    with no flag of their own (a birth certificate, the caregiver's relationship), read back."""
+    base = registration()
+    del base["child"]["date_of_birth"], base["caregiver"]["relationship"]
+    made = cli("register", "--from-file", "-", "--json", "--set", "child.birth_certificate=BC-1234",
+               "--set", "caregiver.relationship=grandmother", "--set", "child.age_estimate=9", input=json.dumps(base))
+    assert made.code == 0, made.stderr
+    shown = cli("show", made.json()["case_id"], "--json").json()
+    assert shown["child"]["birth_certificate"] == "BC-1234" and shown["child"]["age_estimate"] == 9, shown["child"]
+    assert shown["caregiver_relationship"] == "grandmother"
+    before = head(repo)
+    clash = cli("register", "--from-file", "-", "--set", "child=x", "--set", "child.sex=male", input=json.dumps(registration()))
+    assert clash.code == 2, clash.stderr
+    assert_nothing_written(repo, before)
+
+
 def test_register__a_yaml_list_instead_of_a_mapping_gives_2(cli, repo):
     result = cli("register", "--from-file", "-", input="- a\n- b\n")
     assert result.code == 2

@@ -5,8 +5,8 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, open_ctx, parse_at, print_json,
-                             read_yaml_input, say, stdin_is_terminal, warn)
+from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
+                             print_json, say, warn)
 
 
 def register(app: typer.Typer) -> None:
@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         worker: Optional[str] = typer.Option(None, "--worker", help="Assigned worker's id (default: you)."),
         child_consent: Optional[str] = typer.Option(None, "--child-consent", help="Child's assent: given, refused, not_possible."),
         caregiver_consent: Optional[str] = typer.Option(None, "--caregiver-consent", help="Caregiver's consent: given, refused, not_possible."),
-        from_file: FromFileOpt = None,
+        from_file: FromFileOpt = None, set_: SetOpt = None,
         at: AtOpt = None,
         no_input: NoInputOpt = False,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
@@ -39,20 +39,11 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm register --from-file child.yaml     (skeleton: cpcm form blank registration)
         Example: cpcm register    (on a terminal: guided questions)
+        Example: cpcm register --from-file child.yaml --set child.birth_certificate=12345678
         """
         from cpcm import service
-        from cpcm.domain.text import check_data, put
-        from cpcm.store import forms
 
         ctx = open_ctx(repo, identity)
-        data: dict = {}
-        if from_file:
-            loaded = read_yaml_input(from_file)
-            if loaded is not None and not isinstance(loaded, dict):
-                from cpcm.errors import UsageError
-
-                raise UsageError("--from-file: a registration is a YAML mapping (key: value)", "cpcm form blank registration prints one to fill in.")
-            data = loaded or {}
         flags = {
             "child.name": name, "child.sex": sex, "child.date_of_birth": dob, "child.age_estimate": age,
             "child.disability": disability, "location": location, "lives_with": lives_with, "caregiver.name": caregiver,
@@ -61,15 +52,7 @@ def register(app: typer.Typer) -> None:
             "consent.caregiver": caregiver_consent, "case_categories": list(case_category) or None,
             "registration_place": registration_place,
         }
-        for key, value in flags.items():
-            if value is not None:
-                put(data, key, value, "the options")
-        form = forms.load(service.form_for(ctx, "registration"), ctx.root)
-        if not no_input and not from_file and stdin_is_terminal():
-            from cpcm.cli.prompts import fill
-
-            data = fill(form, data, ctx.now.date(), [w.id for w in ctx.team.active], ctx.config.language)
-        check_data(data, "the input", controls=True)
+        data = gather(ctx, service.form_for(ctx, "registration"), from_file, set_, flags, no_input)
         result = service.register(ctx, data, parse_at(at))
         for message in result.warnings:
             warn(message)
