@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 from cpcm.domain.case import Case
+from cpcm.domain.records import Record
 from cpcm.errors import Busy, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, form_for, load_case, load_records,
                                   validate_form, writes)
@@ -198,7 +199,7 @@ def plan_revise(ctx: Context, case_id: str, reason: str | None, changes: Mapping
 _REQUESTS = {"plan": "plan version", "closure": "closure request", "transfer": "transfer request"}
 
 
-def take_back(ctx: Context, case_id: str, subject: str, reason: str, at: datetime | None) -> tuple[list, Any]:
+def take_back(ctx: Context, case_id: str, subject: str, reason: str, at: datetime | None) -> tuple[list[Record], Record]:
     """The one who asked takes back their request still waiting for a decision (a plan version,
     a closure or a transfer: a one-supervisor agency's way out when its supervisor asked), with
     a reason: a `withdrawal` record of it (approvals.withdrawal_refusal says who may). Returns
