@@ -189,6 +189,23 @@ def test_due__a_child_admitted_to_a_cci_is_due_for_a_conference_after_the_reasse
     assert not [i for i in due_conference_items(amina) if i["code"] == "conference-after-admission"]
 
 
+def test_due__a_child_placed_in_a_cci_by_cpcm_placement_is_due_for_a_conference_after_the_reassessment():
+    """Registered living on the street, then admitted with `cpcm placement --care-type
+    institutional_care`: the admission (the placement, not lives_with) starts the SOP §5.3 item."""
+    mem = MemoryRepo(profile="kenya")
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = mem.register(amina, lives_with="street")
+    service.placement(sup, case_id, {"care_type": "institutional_care", "institution": "Tumaini Children's Home",
+                                     "formal": "formal"}, override_reason="emergency admission")
+    service.assess(amina, case_id, "initial", dict(INITIAL_DATA, risk="high"))
+    service.assess(amina, case_id, "comprehensive", COMPREHENSIVE)
+    items = [i for i in due_conference_items(amina) if i["code"] == "conference-after-admission"]
+    assert [(i["case_id"], i["owner"]) for i in items] == [(case_id, "amina")]
+    conf = conferences.new(sup, "internal", "2026-12-01").subject_id
+    conferences.add_case(sup, conf, case_id, "reintegration_decision")
+    assert not [i for i in due_conference_items(amina) if i["code"] == "conference-after-admission"]
+
+
 def test_minutes_and_close__refused_before_the_meeting_with_the_rule_and_what_to_do():
     mem = MemoryRepo()
     case_id = planned_in(mem)

@@ -373,6 +373,10 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
         events["reunification"] = list(placements.reunifications(case.placements, events.get("reunification_done", ())))
         if not events["reunification"]:
             del events["reunification"]
+    # the admissions to residential care (the conference after an admission runs from them: SOP §5.3)
+    admitted = placements.admissions(case.placements)
+    if admitted:
+        events["admission"] = [p["at"] for p in admitted]
     return _changed(case, history=tuple(history), events={k: tuple(v) for k, v in events.items()},
                     anomalies=tuple(anomalies), stage=stage or "registered", status=status)
 

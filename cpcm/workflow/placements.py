@@ -188,16 +188,23 @@ EVENTS = {"tracing": "tracing", "family_assessment": "family_assessment", "best_
           "closure": "closed"}
 
 
+def admissions(entries: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The admissions to residential care: the first placement of each stay in it, oldest first
+    (the fold's `admission` event, which the conference after an admission runs from)."""
+    starts, inside = [], False
+    for placement in sorted(entries, key=lambda p: (p["at"], p["record_id"])):
+        residential = placement.get("setting") == "residential"
+        if residential and not inside:
+            starts.append(placement)
+        inside = residential
+    return starts
+
+
 def admission(case: Case) -> Mapping[str, Any] | None:
     """The admission the path runs from: the first placement of the latest stay in residential
     care (the child may have left it since); None when the child was never in residential care."""
-    start, inside = None, False
-    for placement in sorted(case.placements, key=lambda p: (p["at"], p["record_id"])):
-        residential = placement.get("setting") == "residential"
-        if residential and not inside:
-            start = placement
-        inside = residential
-    return start
+    starts = admissions(case.placements)
+    return starts[-1] if starts else None
 
 
 def pathway(case: Case, policy: Policy, now: datetime) -> dict | None:
