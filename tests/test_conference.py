@@ -186,6 +186,31 @@ def test_full_conference__actions_reach_each_case_plan_and_the_documents_hold_no
     assert not [c for c in mem.store.commits if "Zqxcanary" in c.message]
 
 
+def test_minutes_and_report__a_team_member_responsible_is_printed_by_name_not_worker_id():
+    """The minutes take the responsible person as a worker id (`amina`); the minutes (Form 7) and
+    the report (Form 8) print the name colleagues know, and an institution as written."""
+    from dataclasses import replace
+
+    mem = MemoryRepo()
+    mem.team = type(mem.team)(tuple(replace(w, name="Amina Hassan") if w.id == "amina" else w for w in mem.team.workers))
+    case_id = planned_in(mem)
+    sup = mem.as_("sup")
+    conf = conference_in(sup)
+    conferences.add_case(sup, conf, case_id, "especially_difficult")
+    closer = mem.as_("sup", now=CLOSE_NOW)
+    for institution, name, position in MEMBERS:
+        conferences.attend(closer, conf, member(institution, name, position))
+    conferences.minutes(closer, conf, minutes_doc([case_id]))
+    conferences.close(closer, conf)
+    later = mem.as_("sup", now=LATER)
+    for template in ("minutes", "conference-report"):
+        for fmt in ("md", "html"):
+            text = service.render(later, template, conf, fmt=fmt).text
+            assert "Enrol in school (1)" in text and "Amina Hassan" in text, (template, fmt)
+            assert not re.search(r"[|>] ?amina ?[|<]", text), (template, fmt)
+            assert "Ward social protection office" in text
+
+
 def test_meeting_documents__the_view_has_no_name_field_for_children():
     from cpcm.domain.records import Record
     from cpcm.render.views import conference_view as document_view

@@ -971,8 +971,11 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
     for nomination in conference.cases:
         case_id = nomination["case_id"]
         entry = by_case.get(case_id) or {}
+        # the responsible person: a team member by the name colleagues know (the form takes a worker
+        # id), anyone else (an institution, an officer) as written
         case_actions = [{"case": case_id, "need": _text(a.get("need")), "action": _text(a.get("action")),
-                         "responsible": _text(a.get("responsible")), "timeline": _text(a.get("timeline"))[:10],
+                         "responsible": names.get(_text(a.get("responsible"))) or _text(a.get("responsible")),
+                         "timeline": _text(a.get("timeline"))[:10],
                          "resources": _text(a.get("resources")) or None, "summary": _text(entry.get("summary")) or None}
                         for a in entry.get("actions") or []]
         actions += case_actions
