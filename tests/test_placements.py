@@ -259,6 +259,36 @@ def test_steps__tracing_family_assessment_preparation_are_records_show_follows()
     assert "reintegration-step" in {d["code"] for d in shown["due"]}
 
 
+def test_steps__a_mistyped_tracing_family_assessment_or_preparation_is_corrected_by_cpcm_correct():
+    """A wrong date or rating on a step of reintegration is corrected as a follow-up is: a record
+    that supersedes it, checked by the step's form (bad input writes nothing)."""
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    service.placement(mem.as_("sup"), case_id, ADMISSION, override_reason="emergency admission")
+    amina = mem.as_("amina", now="2026-11-28T09:00:00+03:00")
+    traced = service.tracing(amina, case_id, TRACING, at=datetime.fromisoformat("2026-11-25T10:00:00+03:00"))
+    assessed = service.family_assessment(amina, case_id, FAMILY)
+    prepared = service.preparation(amina, case_id, PREPARATION)
+    fixed = service.correct(amina, case_id, assessed.record_id,
+                            {"domains": {"economic_factors": {"rating": "serious_concern"}}}, "rating mistyped")
+    assert fixed.extra["supersedes"] == assessed.record_id
+    moved = service.correct(amina, case_id, traced.record_id, {}, "date mistyped",
+                            at=datetime.fromisoformat("2026-11-24T10:00:00+03:00"))
+    before = mem.commits()
+    with pytest.raises(InvalidInput) as bad:
+        service.correct(amina, case_id, prepared.record_id, {"what_was_done": None}, "emptied")
+    assert [e.field for e in bad.value.errors] == ["what_was_done"] and mem.commits() == before
+    shown = service.show(amina, case_id)
+    steps = {s["step"]: s for s in shown["reintegration"]["steps"]}
+    assert steps["tracing"]["count"] == 1 and steps["tracing"]["last"].startswith("2026-11-24")
+    assert steps["family_assessment"]["count"] == 1
+    read = service.show(amina, case_id, "family_assessment")
+    assert read["record_id"] == fixed.record_id and read["fields"]["domains"]["economic_factors"]["rating"] == "serious_concern"
+    assert read["fields"]["domains"]["caregiving_capacity"]["rating"] == "adequate"  # the rest kept
+    kinds = [h["kind"] for h in shown["history"]]
+    assert kinds.count("tracing") == 1 and kinds.count("family_assessment") == 1 and moved.record_id in [h["record_id"] for h in shown["history"]]
+
+
 TRACING = {"sources": ["child", "fieldwork"], "outcome": "family_found",
            "people": [{"name": "Grace Achieng", "relationship": "grandmother", "found": "yes", "willing": "yes",
                        "location": "Nyakach"}]}
