@@ -157,6 +157,20 @@ def kenya_transfer_case(kenya, team) -> str:
 TRANSFER = ["--to", "recv", "--reason", "the family moved to Nakuru", "--reason-code", "relocation", "--check", "all"]
 
 
+def test_transfer__kenya_a_missing_form_10a_says_how_its_fields_are_given_not_only_which(kenya, team):
+    """`--reason` is the good cause; Form 10A's own `reason` is a field of the form: the refusal
+    names the missing fields and says how to give them, and writes nothing."""
+    amina = kenya("amina")
+    case_id = kenya_transfer_case(kenya, team)
+    commits = commit_count(kenya.root)
+    bare = amina("transfer", case_id, *TRANSFER)
+    assert bare.code == 4 and "reason: is required" in bare.stderr
+    assert "--set reason=" in bare.stderr and "--from-file" in bare.stderr and "cpcm form blank transfer-kenya" in bare.stderr
+    assert "nothing was written" in bare.stderr.lower() and commit_count(kenya.root) == commits
+    fixed = amina("transfer", case_id, *TRANSFER, *[a for k, v in FORM_10A.items() for a in ("--set", f"{k}={v}")], "--json")
+    assert fixed.code == 0 and fixed.json()["kind"] == "transfer_request", fixed.stderr
+
+
 def test_transfer__kenya_takes_form_10a_and_the_summary_prints_it(kenya, team, tmp_env):
     amina, sup = kenya("amina"), kenya("sup")
     case_id = kenya_transfer_case(kenya, team)
