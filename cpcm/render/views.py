@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 from cpcm.domain.case import Case
 from cpcm.domain.records import Record
 from cpcm.errors import Refused
-from cpcm.workflow import approvals, open_items, plan_actions
+from cpcm.workflow import approvals, open_items, placements, plan_actions
 from cpcm.workflow import conferences as conference_rules
 
 YES = ("yes", True)
@@ -853,12 +853,13 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
                         for a in e.get("answers") or [] if _shown(e["kind"], a)],
         })
     registration = case.registration or {}
+    lives = placements.lives_now(case)  # where the child lives now: the latest placement's, since the registration
     return {
         "lang": lang,
         "today": today.isoformat(),
         "agency": dict(agency or {}),
-        "case": dict(_case_facts(case, today, names), location=case.location or None,
-                     caregiver=case.caregiver_name or None, closed=case.status == "closed",
+        "case": dict(_case_facts(case, today, names), location=lives["location"] or None,
+                     caregiver=lives["caregiver"] or None, closed=case.status == "closed",
                      other_names=_text((registration.get("child") or {}).get("other_names")) or None),
         "next_review": next_review,
         "counts": {"records": len(records), "corrected": len([r for r in records if r["superseded_by"]])},

@@ -44,6 +44,21 @@ def in_care(placement: Mapping[str, Any] | None) -> bool:
     return bool(placement) and placement.get("setting") not in (None, "family")
 
 
+def lives_now(case: Case) -> dict[str, Any]:
+    """Where and with whom the child lives now, and how to reach them (`location`, `caregiver`,
+    `contact`): the latest placement's (its address, or a residential placement's institution;
+    its caregiver and phone, where it names them) unless an update of the registration's
+    location, caregiver or contact came after it; else the registration's."""
+    now = {"location": case.location, "caregiver": case.caregiver_name, "contact": case.contact}
+    current = case.placement
+    updated = case.last("residence_updated")
+    if current is None or (updated is not None and updated > current["at"]):
+        return now
+    where = current.get("address") or (current.get("institution") if current.get("setting") == "residential" else None)
+    return {"location": where or now["location"], "caregiver": current.get("caregiver_name") or now["caregiver"],
+            "contact": current.get("contact") or now["contact"]}
+
+
 def needs_best_interests(current: Mapping[str, Any] | None, new: Mapping[str, Any], policy: Policy) -> bool:
     """A placement into care, out of it or between placements needs a best-interests record
     first: the first placement recorded, a change of care type, of caregiver or of institution.
