@@ -6,6 +6,7 @@ alternative-care register lists the children in care and those who left resident
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -287,6 +288,25 @@ def test_steps__a_mistyped_tracing_family_assessment_or_preparation_is_corrected
     assert read["fields"]["domains"]["caregiving_capacity"]["rating"] == "adequate"  # the rest kept
     kinds = [h["kind"] for h in shown["history"]]
     assert kinds.count("tracing") == 1 and kinds.count("family_assessment") == 1 and moved.record_id in [h["record_id"] for h in shown["history"]]
+
+
+def test_case_file__the_steps_of_reintegration_have_headings_not_kind_names():
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    sup = mem.as_("sup")
+    service.placement(sup, case_id, ADMISSION, override_reason="emergency admission")
+    amina = mem.as_("amina")
+    service.tracing(amina, case_id, TRACING)
+    service.family_assessment(amina, case_id, FAMILY)
+    service.preparation(amina, case_id, PREPARATION)
+    for lang in ("en", "sw"):
+        text = service.render(sup, "case-file", case_id, lang=lang).text
+        headings = re.findall(r"^### \d+\. (.+)$", text, re.M)
+        assert len(headings) == 6, headings
+        assert not [h for h in headings if re.fullmatch(r"[a-z_]+", h)], headings
+    english = re.findall(r"^### \d+\. (.+)$", service.render(sup, "case-file", case_id).text, re.M)
+    assert english[2:] == ["Placement (where and with whom the child lives)", "Family tracing", "Family assessment",
+                           "Preparation for reintegration"]
 
 
 TRACING = {"sources": ["child", "fieldwork"], "outcome": "family_found",
