@@ -142,6 +142,23 @@ def test_monitoring_visits__stop_when_the_child_goes_back_to_residential_care_or
     assert "monitoring-visit" not in codes(fold("CP-TEST-0001", records), KENYA, at(41))
 
 
+def test_monitoring_visits__a_visit_due_while_the_case_was_closed_counts_from_the_reopening():
+    """Closed (no visit due while closed), then reopened inside the 2 years: the visit that fell
+    due in between is not overdue at once; the next counts from the reopening."""
+    records = reunified_records()  # reunified on 2026-12-03 09:00 (+03:00)
+    records.append(rec("closure", datetime.fromisoformat("2026-12-20T10:00:00+03:00"), reason="goals_met", immediate=True))
+    assert rules.monitoring_visit(fold("CP-TEST-0001", records), KENYA, at(40)) is None  # closed: no visit
+    reopened = datetime.fromisoformat("2027-02-10T10:00:00+03:00")
+    records.append(rec("reopen", reopened, reason="new concern"))
+    case = fold("CP-TEST-0001", records)
+    assert case.status == "open"
+    visit = rules.monitoring_visit(case, KENYA, reopened + timedelta(hours=1))
+    assert visit.due > reopened + timedelta(hours=1), visit  # not overdue at the reopening (was due 2027-01-03)
+    assert visit.due.date().isoformat() == "2027-05-10" and visit.interval == "3 months"
+    assert "monitoring-visit" not in {c for c, d in codes(case, KENYA, reopened + timedelta(hours=1)).items()
+                                      if d.due <= reopened + timedelta(hours=1)}
+
+
 def test_court_order__its_expiry_is_due_with_a_target_a_month_before():
     records = [rec("registration", T0, child={"name": "x"}, risk="high", worker="amina"),
                rec("placement", at(1), care_type="institutional_care", setting="residential",

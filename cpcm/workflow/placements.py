@@ -154,6 +154,8 @@ def monitoring_visit(case: Case, policy: Policy, now: datetime) -> Visit | None:
         return None
     visits = [t for t in case.events.get("home_visit", ()) if t >= start]
     base = parse_datetime(max(visits)).astimezone(zone) if visits else begin
+    if case.reopened and case.reopened > start:  # a visit that fell due while the case was closed counts from the reopening
+        base = max(base, parse_datetime(case.reopened).astimezone(zone))
     first_end = policy.duration("placement_monitoring", "first_period").after(begin)
     first = policy.duration("placement_monitoring", "first")
     # every `first` while the next visit still falls in the first period, then every `then`
