@@ -15,7 +15,7 @@ import pytest
 
 from conftest import CANARY, commit_count, git, register
 from cpcm import service
-from cpcm.errors import NotFound, Refused
+from cpcm.errors import InvalidInput, NotFound, Refused
 from cpcm.service import conferences
 from cpcm.store.casestore import CONFERENCES
 from memory_repo import MemoryRepo
@@ -244,11 +244,27 @@ def test_case_limit__warned_past_the_sops_limit(kind, count, warned_past):
 @pytest.mark.parametrize("notice,warned_late", [("2026-11-23", False), ("2026-11-24", True)])
 def test_notice__seven_days_ahead_is_fine_six_is_warned(notice, warned_late):
     mem = MemoryRepo()
-    written = conferences.new(mem.as_("sup"), "external", "2026-11-30", notice_sent=notice, invitations_sent="2026-11-23",
-                              attendance_confirmed="2026-11-23")
+    written = conferences.new(mem.as_("sup", now="2026-11-24T12:00:00+03:00"), "external", "2026-11-30", notice_sent=notice,
+                              invitations_sent="2026-11-23", attendance_confirmed="2026-11-23")
     assert ("conference.notice" in warned(written)) is warned_late
     if warned_late:
         assert "6 day(s)" in warned(written) and "SOP" in warned(written)
+
+
+def test_timeline__a_form_3_date_still_to_come_is_refused_and_nothing_written():
+    """'When participants were told', 'invited', 'attendance confirmed' are days that have come:
+    one after today (2026-11-23) is refused, naming the field, as a record's --at in the future."""
+    mem = MemoryRepo()
+    sup = mem.as_("sup")
+    before = mem.commits()
+    with pytest.raises(InvalidInput) as ahead:
+        conferences.new(sup, "internal", "2026-12-20", notice_sent="2026-11-30", invitations_sent="2026-11-23")
+    assert [e.field for e in ahead.value.errors] == ["notice_sent"] and "in the future" in ahead.value.message
+    assert mem.commits() == before
+    conf = conferences.new(sup, "internal", "2026-12-20", notice_sent="2026-11-23").subject_id
+    with pytest.raises(InvalidInput):
+        conferences.update(sup, conf, {"invitations_sent": "2026-11-24"})
+    assert mem.commits() == before + 1
 
 
 def test_timeline__missing_dates_are_checked_as_of_today():

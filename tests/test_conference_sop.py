@@ -258,7 +258,12 @@ def test_update__form_3_dates_venue_and_a_reschedule_are_records():
     # append-only: the first record is untouched, one new record
     after = [p.name for p in mem.store.record_files(conf, CONFERENCES)]
     assert set(files) < set(after) and len(after) == len(files) + 1
-    conferences.update(sup, conf, {"attendance_confirmed": "2026-12-06", "invitations_sent": "2026-12-01"})
+    future = mem.commits()
+    with pytest.raises(InvalidInput) as ahead:  # a Form 3 date is a day that has come (now: 2026-11-23)
+        conferences.update(sup, conf, {"attendance_confirmed": "2026-12-06"})
+    assert fields(ahead.value) == {"attendance_confirmed"} and "in the future" in str(ahead.value) and mem.commits() == future
+    confirmed = mem.as_("sup", now="2026-12-06T12:00:00+03:00")
+    conferences.update(confirmed, conf, {"attendance_confirmed": "2026-12-06", "invitations_sent": "2026-12-01"})
     shown = conferences.load(sup, conf).to_dict()
     assert shown["date"] == "2026-12-10T10:00" and shown["venue"] == "Hall"
     assert shown["co_chair"] == {"name": "A. Officer", "title": "Sub-County Children's Officer"}

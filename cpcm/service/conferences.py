@@ -152,6 +152,17 @@ def _date_text(value: str | None, field_name: str, errors: list[FieldError], all
         return None
 
 
+def _done_date(value: str | None, field_name: str, errors: list[FieldError], today: date) -> str | None:
+    """A Form 3 date (participants told, invited, attendance confirmed): a day that has come; a
+    later one is refused, as a record's --at in the future is."""
+    day = _date_text(value, field_name, errors)
+    if day is not None and date.fromisoformat(day) > today:
+        errors.append(FieldError(field_name, "is in the future: give the day it was done, once it is done "
+                                             "(cpcm conference update CONF ...)"))
+        return None
+    return day
+
+
 def _person_outside(name: str | None, title: str | None, option: str, errors: list[FieldError]) -> dict | None:
     """An external chair or co-chair (DCS, the SCCO): a name with a title, both or neither."""
     name, title = (name or "").strip(), (title or "").strip()
@@ -189,7 +200,7 @@ def new(ctx, kind: str, when: str, chair: str | None = None, venue: str | None =
     chair = (chair or me.id).strip()
     if ctx.team.get(chair) is None:
         errors.append(FieldError("chair", f"is not an active member of the team ({', '.join(w.id for w in ctx.team.active)})"))
-    checklist = {key: _date_text(value, key, errors) for key, value in
+    checklist = {key: _done_date(value, key, errors, ctx.now.date()) for key, value in
                  (("notice_sent", notice_sent), ("invitations_sent", invitations_sent), ("attendance_confirmed", attendance_confirmed))}
     if venue is not None and len(venue) > 200:
         errors.append(FieldError("venue", "is longer than 200 characters"))
@@ -246,7 +257,7 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
             if day is not None:
                 new_values["date"] = day
         elif key in ("notice_sent", "invitations_sent", "attendance_confirmed"):
-            day = _date_text(value, key, errors)
+            day = _done_date(value, key, errors, ctx.now.date())
             if day is not None:
                 new_values[key] = day
         elif key == "venue":
