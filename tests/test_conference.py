@@ -211,6 +211,26 @@ def test_minutes_and_report__a_team_member_responsible_is_printed_by_name_not_wo
             assert "Ward social protection office" in text
 
 
+def test_conference_report__a_reprint_keeps_the_day_the_report_was_compiled():
+    """Form 8's "report compiled" is the day it was first compiled after closing (within the
+    SOP's 24 hours); printing it again months later does not move that day."""
+    mem = MemoryRepo()
+    case_id = planned_in(mem)
+    sup = mem.as_("sup")
+    conf = conference_in(sup)
+    conferences.add_case(sup, conf, case_id, "especially_difficult")
+    closer = mem.as_("sup", now=CLOSE_NOW)
+    for institution, name, position in MEMBERS:
+        conferences.attend(closer, conf, member(institution, name, position))
+    conferences.minutes(closer, conf, minutes_doc([case_id]))
+    conferences.close(closer, conf)
+    first = service.render(mem.as_("sup", now=LATER), "conference-report", conf).text
+    assert "**Report compiled:** 30 November 2026" in first
+    for fmt in ("md", "html"):
+        again = service.render(mem.as_("sup", now="2027-03-20T10:00:00+03:00"), "conference-report", conf, fmt=fmt).text
+        assert "30 November 2026" in again and "20 March 2027" not in again, fmt
+
+
 def test_meeting_documents__the_view_has_no_name_field_for_children():
     from cpcm.domain.records import Record
     from cpcm.render.views import conference_view as document_view

@@ -1008,6 +1008,10 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
             "co_chair": dict(conference.co_chair) if conference.co_chair else None,
             "external_chair": dict(conference.external_chair) if conference.external_chair else None,
             "closed_on": conference.closed_at[:10] if conference.closed_at else None,
+            # Form 8 "report compiled": the first print after closing (a reprint keeps its day), else today
+            "compiled_on": (datetime.fromisoformat(conference.report_compiled_at).astimezone(zone).date().isoformat()
+                            if conference.report_compiled_at and zone else
+                            (conference.report_compiled_at or today.isoformat())[:10]),
             # local to the agency's `zone`, with its offset: never UTC presented as local
             "report_by": (conference_rules.report_due(conference, policy, zone).due.isoformat(timespec="minutes")
                           if conference.closed_at and not conference.report_rendered_at else None),

@@ -82,11 +82,20 @@ class Conference:
     def present(self) -> list[Mapping[str, Any]]:
         return [a for a in self.attendees if a.get("present")]
 
+    def _report_renders(self) -> list[str]:
+        return [r["at"] for r in self.renders if r.get("template") == "conference-report"
+                and (self.closed_at is None or r["at"] >= self.closed_at)]
+
     @property
     def report_rendered_at(self) -> str | None:
-        done = [r["at"] for r in self.renders if r.get("template") == "conference-report"
-                and (self.closed_at is None or r["at"] >= self.closed_at)]
+        done = self._report_renders()
         return max(done) if done else None
+
+    @property
+    def report_compiled_at(self) -> str | None:
+        """When the report was first compiled after closing (a later print is a copy of it)."""
+        done = self._report_renders()
+        return min(done) if done else None
 
     def to_dict(self) -> dict:
         return {
