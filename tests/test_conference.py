@@ -335,6 +335,43 @@ def test_minutes__refused_when_they_hold_a_childs_name():
     assert mem.commits() == before
 
 
+def test_names__the_family_traced_placed_with_or_assessed_is_refused_too_and_counted_not_named_in_attendance():
+    """Not only the registration's names: a relative found by family tracing, the caregiver of a
+    placement or a family assessment, named in a presentation or the minutes, is refused (the
+    field and case named, never the name); a relative at the meeting, known by the phone the
+    tracing recorded, is counted in the documents, not named."""
+    mem = MemoryRepo()
+    case_id = planned_in(mem)
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    service.tracing(amina, case_id, {"sources": ["child"], "outcome": "family_found",
+                                     "people": [{"name": "Wbvaunt Qxtraced", "relationship": "aunt", "found": "yes",
+                                                 "willing": "yes", "contact": "0722 333444"}]})
+    service.placement(sup, case_id, {"care_type": "kinship", "caregiver": {"name": "Zqgran Placedwith", "relationship": "grandmother"},
+                                     "address": "Nyakach"}, override_reason="kinship care")
+    conf = conference_in(sup)
+    before = mem.commits()
+    for text in ("Wbvaunt Qxtraced was traced", "Zqgran agreed to care for the child"):
+        with pytest.raises(Refused) as refused:
+            conferences.add_case(sup, conf, case_id, "reintegration_decision", presentation=text)
+        assert refused.value.rule == "conference-no-names" and "presentation" in refused.value.message
+        assert "Wbvaunt" not in refused.value.message + (refused.value.hint or "")
+        assert "Zqgran" not in refused.value.message + (refused.value.hint or "")
+    assert mem.commits() == before
+    conferences.add_case(sup, conf, case_id, "reintegration_decision", presentation="an aunt was traced")
+    closer = mem.as_("sup", now=CLOSE_NOW)
+    for institution, name, position in MEMBERS:
+        conferences.attend(closer, conf, member(institution, name, position))
+    conferences.attend(closer, conf, dict(member("Community", "Auntie", "relative"), contact="0722333444"))
+    doc = minutes_doc([case_id])
+    doc["cases"][0]["discussion"] = "Zqgran Placedwith is coping."
+    with pytest.raises(Refused) as named:
+        conferences.minutes(closer, conf, doc)
+    assert named.value.rule == "conference-no-names" and "cases[1].discussion" in named.value.message
+    conferences.minutes(closer, conf, minutes_doc([case_id]))
+    text = service.render(closer, "minutes", conf).text
+    assert "Auntie" not in text and "0722333444" not in text
+
+
 def test_list_and_show():
     mem = MemoryRepo()
     sup = mem.as_("sup")

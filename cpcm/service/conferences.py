@@ -30,7 +30,7 @@ from cpcm.store.casestore import CONFERENCES
 from cpcm.store.layout import RECIPIENTS
 from cpcm.workflow import conferences as rules
 from cpcm.workflow import approvals, plan_actions, transitions
-from cpcm.workflow.fold import fold as fold_case
+from cpcm.workflow.fold import effective, fold as fold_case
 
 # Form 1, steps for presenting a case (SOP L1730-1742), and the main prompts of Form 2
 PRESENTATION_PROMPTS = (
@@ -578,10 +578,14 @@ def _name_patterns(ctx, case_ids: Iterable[str]) -> dict[str, list[re.Pattern]]:
     for case_id in case_ids:
         if me.id not in ctx.store.recipients(case_id):
             continue
-        case = context.load_case(ctx, case_id)
-        patterns[case_id] = rules.name_patterns(
-            [case.child.get("name"), case.caregiver_name, *(case.child.get(k) for k in ("other_names", "nickname"))])
+        patterns[case_id] = rules.name_patterns(_family(ctx, case_id)[0])
     return patterns
+
+
+def _family(ctx, case_id: str) -> tuple[list[str], list[str]]:
+    """The names and phones of the child and family the case records (rules.client_names)."""
+    records = effective(context.load_records(ctx, case_id))
+    return rules.client_names(fold_case(case_id, records), records)
 
 
 def _refuse_names(ctx, data: Mapping[str, Any], case_ids: Iterable[str], what: str) -> None:
@@ -787,9 +791,8 @@ def _clients(ctx, case_ids: Iterable[str]) -> list[dict]:
     found = []
     for case_id in case_ids:
         if me.id in ctx.store.recipients(case_id):
-            case = context.load_case(ctx, case_id)
-            found.append({"names": [case.child.get(k) for k in ("name", "other_names", "nickname")] + [case.caregiver_name],
-                          "contacts": [case.contact]})
+            names, contacts = _family(ctx, case_id)
+            found.append({"names": names, "contacts": contacts})
     return found
 
 
