@@ -723,7 +723,13 @@ def close(ctx, conference_id: str) -> Written:
                 tx.write_record(plan_record, keys)
                 plan_id = after = plan_record.id
                 folded = fold_case(case.id, records_of[case.id] + [plan_record])
-                warnings += approvers_warning(ctx, case.id, folded, f"plan version {folded.plan['version']}")
+                stuck = approvers_warning(ctx, case.id, folded, f"plan version {folded.plan['version']}")
+                if stuck and folded.worker and folded.worker != ctx.worker.id and ctx.team.get(folded.worker) is not None:
+                    # withdrawing it drops the conference's actions: the worker can carry them into a version you approve
+                    stuck.append(f"{case.id}: to keep the conference's actions, {folded.worker} (the case's worker) writes the "
+                                 f"next version from this one: cpcm plan {case.id} --from-current --reason conference_decision; "
+                                 "you approve that one")
+                warnings += stuck
             link = {"conference": conference_id, "conference_kind": conference.kind, "date": conference.date,
                     "reason": nomination.get("reason"), "summary": entry.get("summary"), "discussion": entry.get("discussion"),
                     "decisions": entry.get("decisions") or [], "actions": entry.get("actions") or [], "plan": plan_id}
