@@ -277,6 +277,20 @@ def test_steps__tracing_family_assessment_preparation_are_records_show_follows()
     assert "reintegration-step" in {d["code"] for d in shown["due"]}
 
 
+def test_steps__the_best_interests_decision_says_what_is_next_on_the_path_as_the_other_steps_do():
+    from test_readback import BID
+
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    service.placement(mem.as_("sup"), case_id, ADMISSION, override_reason="emergency admission")
+    amina = mem.as_("amina", now="2026-11-28T09:00:00+03:00")
+    service.tracing(amina, case_id, TRACING)
+    assert "best-interests" in service.family_assessment(amina, case_id, FAMILY).next_steps[-1]
+    decided = service.assess(amina, case_id, "best_interests", dict(BID, decision="reintegration"))
+    assert decided.next_steps == (f"next on the path of reintegration: preparation of the child and family: "
+                                  f"cpcm preparation {case_id}",)
+
+
 def test_steps__a_mistyped_tracing_family_assessment_or_preparation_is_corrected_by_cpcm_correct():
     """A wrong date or rating on a step of reintegration is corrected as a follow-up is: a record
     that supersedes it, checked by the step's form (bad input writes nothing)."""
