@@ -15,7 +15,7 @@ import pytest
 
 from conftest import CANARY, commit_count, git, register
 from cpcm import service
-from cpcm.errors import NotFound, Refused
+from cpcm.errors import InvalidInput, NotFound, Refused
 from cpcm.service import conferences
 from cpcm.store.casestore import CONFERENCES
 from memory_repo import MemoryRepo
@@ -186,6 +186,51 @@ def test_full_conference__actions_reach_each_case_plan_and_the_documents_hold_no
     assert not [c for c in mem.store.commits if "Zqxcanary" in c.message]
 
 
+def test_minutes_and_report__a_team_member_responsible_is_printed_by_name_not_worker_id():
+    """The minutes take the responsible person as a worker id (`amina`); the minutes (Form 7) and
+    the report (Form 8) print the name colleagues know, and an institution as written."""
+    from dataclasses import replace
+
+    mem = MemoryRepo()
+    mem.team = type(mem.team)(tuple(replace(w, name="Amina Hassan") if w.id == "amina" else w for w in mem.team.workers))
+    case_id = planned_in(mem)
+    sup = mem.as_("sup")
+    conf = conference_in(sup)
+    conferences.add_case(sup, conf, case_id, "especially_difficult")
+    closer = mem.as_("sup", now=CLOSE_NOW)
+    for institution, name, position in MEMBERS:
+        conferences.attend(closer, conf, member(institution, name, position))
+    conferences.minutes(closer, conf, minutes_doc([case_id]))
+    conferences.close(closer, conf)
+    later = mem.as_("sup", now=LATER)
+    for template in ("minutes", "conference-report"):
+        for fmt in ("md", "html"):
+            text = service.render(later, template, conf, fmt=fmt).text
+            assert "Enrol in school (1)" in text and "Amina Hassan" in text, (template, fmt)
+            assert not re.search(r"[|>] ?amina ?[|<]", text), (template, fmt)
+            assert "Ward social protection office" in text
+
+
+def test_conference_report__a_reprint_keeps_the_day_the_report_was_compiled():
+    """Form 8's "report compiled" is the day it was first compiled after closing (within the
+    SOP's 24 hours); printing it again months later does not move that day."""
+    mem = MemoryRepo()
+    case_id = planned_in(mem)
+    sup = mem.as_("sup")
+    conf = conference_in(sup)
+    conferences.add_case(sup, conf, case_id, "especially_difficult")
+    closer = mem.as_("sup", now=CLOSE_NOW)
+    for institution, name, position in MEMBERS:
+        conferences.attend(closer, conf, member(institution, name, position))
+    conferences.minutes(closer, conf, minutes_doc([case_id]))
+    conferences.close(closer, conf)
+    first = service.render(mem.as_("sup", now=LATER), "conference-report", conf).text
+    assert "**Report compiled:** 30 November 2026" in first
+    for fmt in ("md", "html"):
+        again = service.render(mem.as_("sup", now="2027-03-20T10:00:00+03:00"), "conference-report", conf, fmt=fmt).text
+        assert "30 November 2026" in again and "20 March 2027" not in again, fmt
+
+
 def test_meeting_documents__the_view_has_no_name_field_for_children():
     from cpcm.domain.records import Record
     from cpcm.render.views import conference_view as document_view
@@ -219,11 +264,27 @@ def test_case_limit__warned_past_the_sops_limit(kind, count, warned_past):
 @pytest.mark.parametrize("notice,warned_late", [("2026-11-23", False), ("2026-11-24", True)])
 def test_notice__seven_days_ahead_is_fine_six_is_warned(notice, warned_late):
     mem = MemoryRepo()
-    written = conferences.new(mem.as_("sup"), "external", "2026-11-30", notice_sent=notice, invitations_sent="2026-11-23",
-                              attendance_confirmed="2026-11-23")
+    written = conferences.new(mem.as_("sup", now="2026-11-24T12:00:00+03:00"), "external", "2026-11-30", notice_sent=notice,
+                              invitations_sent="2026-11-23", attendance_confirmed="2026-11-23")
     assert ("conference.notice" in warned(written)) is warned_late
     if warned_late:
         assert "6 day(s)" in warned(written) and "SOP" in warned(written)
+
+
+def test_timeline__a_form_3_date_still_to_come_is_refused_and_nothing_written():
+    """'When participants were told', 'invited', 'attendance confirmed' are days that have come:
+    one after today (2026-11-23) is refused, naming the field, as a record's --at in the future."""
+    mem = MemoryRepo()
+    sup = mem.as_("sup")
+    before = mem.commits()
+    with pytest.raises(InvalidInput) as ahead:
+        conferences.new(sup, "internal", "2026-12-20", notice_sent="2026-11-30", invitations_sent="2026-11-23")
+    assert [e.field for e in ahead.value.errors] == ["notice_sent"] and "in the future" in ahead.value.message
+    assert mem.commits() == before
+    conf = conferences.new(sup, "internal", "2026-12-20", notice_sent="2026-11-23").subject_id
+    with pytest.raises(InvalidInput):
+        conferences.update(sup, conf, {"invitations_sent": "2026-11-24"})
+    assert mem.commits() == before + 1
 
 
 def test_timeline__missing_dates_are_checked_as_of_today():
@@ -272,6 +333,43 @@ def test_minutes__refused_when_they_hold_a_childs_name():
     assert refused.value.rule == "conference-no-names" and "cases[1].discussion" in refused.value.message
     assert "Zqxcanary" not in refused.value.message + (refused.value.hint or "")
     assert mem.commits() == before
+
+
+def test_names__the_family_traced_placed_with_or_assessed_is_refused_too_and_counted_not_named_in_attendance():
+    """Not only the registration's names: a relative found by family tracing, the caregiver of a
+    placement or a family assessment, named in a presentation or the minutes, is refused (the
+    field and case named, never the name); a relative at the meeting, known by the phone the
+    tracing recorded, is counted in the documents, not named."""
+    mem = MemoryRepo()
+    case_id = planned_in(mem)
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    service.tracing(amina, case_id, {"sources": ["child"], "outcome": "family_found",
+                                     "people": [{"name": "Wbvaunt Qxtraced", "relationship": "aunt", "found": "yes",
+                                                 "willing": "yes", "contact": "0722 333444"}]})
+    service.placement(sup, case_id, {"care_type": "kinship", "caregiver": {"name": "Zqgran Placedwith", "relationship": "grandmother"},
+                                     "address": "Nyakach"}, override_reason="kinship care")
+    conf = conference_in(sup)
+    before = mem.commits()
+    for text in ("Wbvaunt Qxtraced was traced", "Zqgran agreed to care for the child"):
+        with pytest.raises(Refused) as refused:
+            conferences.add_case(sup, conf, case_id, "reintegration_decision", presentation=text)
+        assert refused.value.rule == "conference-no-names" and "presentation" in refused.value.message
+        assert "Wbvaunt" not in refused.value.message + (refused.value.hint or "")
+        assert "Zqgran" not in refused.value.message + (refused.value.hint or "")
+    assert mem.commits() == before
+    conferences.add_case(sup, conf, case_id, "reintegration_decision", presentation="an aunt was traced")
+    closer = mem.as_("sup", now=CLOSE_NOW)
+    for institution, name, position in MEMBERS:
+        conferences.attend(closer, conf, member(institution, name, position))
+    conferences.attend(closer, conf, dict(member("Community", "Auntie", "relative"), contact="0722333444"))
+    doc = minutes_doc([case_id])
+    doc["cases"][0]["discussion"] = "Zqgran Placedwith is coping."
+    with pytest.raises(Refused) as named:
+        conferences.minutes(closer, conf, doc)
+    assert named.value.rule == "conference-no-names" and "cases[1].discussion" in named.value.message
+    conferences.minutes(closer, conf, minutes_doc([case_id]))
+    text = service.render(closer, "minutes", conf).text
+    assert "Auntie" not in text and "0722333444" not in text
 
 
 def test_list_and_show():

@@ -189,6 +189,23 @@ def test_due__a_child_admitted_to_a_cci_is_due_for_a_conference_after_the_reasse
     assert not [i for i in due_conference_items(amina) if i["code"] == "conference-after-admission"]
 
 
+def test_due__a_child_placed_in_a_cci_by_cpcm_placement_is_due_for_a_conference_after_the_reassessment():
+    """Registered living on the street, then admitted with `cpcm placement --care-type
+    institutional_care`: the admission (the placement, not lives_with) starts the SOP §5.3 item."""
+    mem = MemoryRepo(profile="kenya")
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = mem.register(amina, lives_with="street")
+    service.placement(sup, case_id, {"care_type": "institutional_care", "institution": "Tumaini Children's Home",
+                                     "formal": "formal"}, override_reason="emergency admission")
+    service.assess(amina, case_id, "initial", dict(INITIAL_DATA, risk="high"))
+    service.assess(amina, case_id, "comprehensive", COMPREHENSIVE)
+    items = [i for i in due_conference_items(amina) if i["code"] == "conference-after-admission"]
+    assert [(i["case_id"], i["owner"]) for i in items] == [(case_id, "amina")]
+    conf = conferences.new(sup, "internal", "2026-12-01").subject_id
+    conferences.add_case(sup, conf, case_id, "reintegration_decision")
+    assert not [i for i in due_conference_items(amina) if i["code"] == "conference-after-admission"]
+
+
 def test_minutes_and_close__refused_before_the_meeting_with_the_rule_and_what_to_do():
     mem = MemoryRepo()
     case_id = planned_in(mem)
@@ -241,7 +258,12 @@ def test_update__form_3_dates_venue_and_a_reschedule_are_records():
     # append-only: the first record is untouched, one new record
     after = [p.name for p in mem.store.record_files(conf, CONFERENCES)]
     assert set(files) < set(after) and len(after) == len(files) + 1
-    conferences.update(sup, conf, {"attendance_confirmed": "2026-12-06", "invitations_sent": "2026-12-01"})
+    future = mem.commits()
+    with pytest.raises(InvalidInput) as ahead:  # a Form 3 date is a day that has come (now: 2026-11-23)
+        conferences.update(sup, conf, {"attendance_confirmed": "2026-12-06"})
+    assert fields(ahead.value) == {"attendance_confirmed"} and "in the future" in str(ahead.value) and mem.commits() == future
+    confirmed = mem.as_("sup", now="2026-12-06T12:00:00+03:00")
+    conferences.update(confirmed, conf, {"attendance_confirmed": "2026-12-06", "invitations_sent": "2026-12-01"})
     shown = conferences.load(sup, conf).to_dict()
     assert shown["date"] == "2026-12-10T10:00" and shown["venue"] == "Hall"
     assert shown["co_chair"] == {"name": "A. Officer", "title": "Sub-County Children's Officer"}

@@ -60,6 +60,25 @@ def test_close__goals_met_waits_for_the_scco_sign_off_that_a_supervisor_enters(k
     assert [o["name"] for o in shown["fields"]["sign_offs"]] == ["J. Mwangi"]
 
 
+def test_close__a_check_not_on_the_checklist_is_counted_and_the_checklist_listed_not_named_as_the_wrong_one(kenya):
+    """`--check all` (which refer and transfer take) and an item of another reason's list: the
+    refusal says how many values are not on the reason's checklist and lists that checklist
+    (Form 9A, without the sign-off's item); it never lists a required item as the wrong one."""
+    amina = kenya("amina")
+    case_id = register(amina)
+    commits = commit_count(kenya.root)
+    refused = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--check", "all", "--check", "child_safe",
+                    "--explain-open", "none", "--json")
+    assert refused.code == 4 and commit_count(kenya.root) == commits
+    reasons = [f["reason"] for f in refused.json()["fields"] if f["field"] == "checklist"]
+    assert len(reasons) == 1, refused.json()
+    assert reasons[0].startswith("2 --check value(s) given are not on the 'goals_met' checklist")
+    assert ("final_visit_scheduled, closure_recommended_and_acc_approved, referrals_completed_and_plans_made, "
+            "future_support_explained") in reasons[0]
+    assert "scco_final_approval" not in reasons[0] and "child_safe" not in reasons[0]
+    assert "'all' is not taken here" in reasons[0]
+
+
 def test_sign_off__round_trip_in_show_and_in_the_closure_report(kenya):
     amina, sup = kenya("amina"), kenya("sup")
     case_id = reunified(kenya, sign_off=False)
@@ -155,6 +174,20 @@ def kenya_transfer_case(kenya, team) -> str:
 
 
 TRANSFER = ["--to", "recv", "--reason", "the family moved to Nakuru", "--reason-code", "relocation", "--check", "all"]
+
+
+def test_transfer__kenya_a_missing_form_10a_says_how_its_fields_are_given_not_only_which(kenya, team):
+    """`--reason` is the good cause; Form 10A's own `reason` is a field of the form: the refusal
+    names the missing fields and says how to give them, and writes nothing."""
+    amina = kenya("amina")
+    case_id = kenya_transfer_case(kenya, team)
+    commits = commit_count(kenya.root)
+    bare = amina("transfer", case_id, *TRANSFER)
+    assert bare.code == 4 and "reason: is required" in bare.stderr
+    assert "--set reason=" in bare.stderr and "--from-file" in bare.stderr and "cpcm form blank transfer-kenya" in bare.stderr
+    assert "nothing was written" in bare.stderr.lower() and commit_count(kenya.root) == commits
+    fixed = amina("transfer", case_id, *TRANSFER, *[a for k, v in FORM_10A.items() for a in ("--set", f"{k}={v}")], "--json")
+    assert fixed.code == 0 and fixed.json()["kind"] == "transfer_request", fixed.stderr
 
 
 def test_transfer__kenya_takes_form_10a_and_the_summary_prints_it(kenya, team, tmp_env):

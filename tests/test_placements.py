@@ -6,6 +6,7 @@ alternative-care register lists the children in care and those who left resident
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -141,6 +142,23 @@ def test_monitoring_visits__stop_when_the_child_goes_back_to_residential_care_or
     assert "monitoring-visit" not in codes(fold("CP-TEST-0001", records), KENYA, at(41))
 
 
+def test_monitoring_visits__a_visit_due_while_the_case_was_closed_counts_from_the_reopening():
+    """Closed (no visit due while closed), then reopened inside the 2 years: the visit that fell
+    due in between is not overdue at once; the next counts from the reopening."""
+    records = reunified_records()  # reunified on 2026-12-03 09:00 (+03:00)
+    records.append(rec("closure", datetime.fromisoformat("2026-12-20T10:00:00+03:00"), reason="goals_met", immediate=True))
+    assert rules.monitoring_visit(fold("CP-TEST-0001", records), KENYA, at(40)) is None  # closed: no visit
+    reopened = datetime.fromisoformat("2027-02-10T10:00:00+03:00")
+    records.append(rec("reopen", reopened, reason="new concern"))
+    case = fold("CP-TEST-0001", records)
+    assert case.status == "open"
+    visit = rules.monitoring_visit(case, KENYA, reopened + timedelta(hours=1))
+    assert visit.due > reopened + timedelta(hours=1), visit  # not overdue at the reopening (was due 2027-01-03)
+    assert visit.due.date().isoformat() == "2027-05-10" and visit.interval == "3 months"
+    assert "monitoring-visit" not in {c for c, d in codes(case, KENYA, reopened + timedelta(hours=1)).items()
+                                      if d.due <= reopened + timedelta(hours=1)}
+
+
 def test_court_order__its_expiry_is_due_with_a_target_a_month_before():
     records = [rec("registration", T0, child={"name": "x"}, risk="high", worker="amina"),
                rec("placement", at(1), care_type="institutional_care", setting="residential",
@@ -257,6 +275,69 @@ def test_steps__tracing_family_assessment_preparation_are_records_show_follows()
     assert [s["step"] for s in path["steps"] if s["done"]] == ["admission", "tracing", "family_assessment"]
     assert path["next"]["step"] == "best_interests"
     assert "reintegration-step" in {d["code"] for d in shown["due"]}
+
+
+def test_steps__the_best_interests_decision_says_what_is_next_on_the_path_as_the_other_steps_do():
+    from test_readback import BID
+
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    service.placement(mem.as_("sup"), case_id, ADMISSION, override_reason="emergency admission")
+    amina = mem.as_("amina", now="2026-11-28T09:00:00+03:00")
+    service.tracing(amina, case_id, TRACING)
+    assert "best-interests" in service.family_assessment(amina, case_id, FAMILY).next_steps[-1]
+    decided = service.assess(amina, case_id, "best_interests", dict(BID, decision="reintegration"))
+    assert decided.next_steps == (f"next on the path of reintegration: preparation of the child and family: "
+                                  f"cpcm preparation {case_id}",)
+
+
+def test_steps__a_mistyped_tracing_family_assessment_or_preparation_is_corrected_by_cpcm_correct():
+    """A wrong date or rating on a step of reintegration is corrected as a follow-up is: a record
+    that supersedes it, checked by the step's form (bad input writes nothing)."""
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    service.placement(mem.as_("sup"), case_id, ADMISSION, override_reason="emergency admission")
+    amina = mem.as_("amina", now="2026-11-28T09:00:00+03:00")
+    traced = service.tracing(amina, case_id, TRACING, at=datetime.fromisoformat("2026-11-25T10:00:00+03:00"))
+    assessed = service.family_assessment(amina, case_id, FAMILY)
+    prepared = service.preparation(amina, case_id, PREPARATION)
+    fixed = service.correct(amina, case_id, assessed.record_id,
+                            {"domains": {"economic_factors": {"rating": "serious_concern"}}}, "rating mistyped")
+    assert fixed.extra["supersedes"] == assessed.record_id
+    moved = service.correct(amina, case_id, traced.record_id, {}, "date mistyped",
+                            at=datetime.fromisoformat("2026-11-24T10:00:00+03:00"))
+    before = mem.commits()
+    with pytest.raises(InvalidInput) as bad:
+        service.correct(amina, case_id, prepared.record_id, {"what_was_done": None}, "emptied")
+    assert [e.field for e in bad.value.errors] == ["what_was_done"] and mem.commits() == before
+    shown = service.show(amina, case_id)
+    steps = {s["step"]: s for s in shown["reintegration"]["steps"]}
+    assert steps["tracing"]["count"] == 1 and steps["tracing"]["last"].startswith("2026-11-24")
+    assert steps["family_assessment"]["count"] == 1
+    read = service.show(amina, case_id, "family_assessment")
+    assert read["record_id"] == fixed.record_id and read["fields"]["domains"]["economic_factors"]["rating"] == "serious_concern"
+    assert read["fields"]["domains"]["caregiving_capacity"]["rating"] == "adequate"  # the rest kept
+    kinds = [h["kind"] for h in shown["history"]]
+    assert kinds.count("tracing") == 1 and kinds.count("family_assessment") == 1 and moved.record_id in [h["record_id"] for h in shown["history"]]
+
+
+def test_case_file__the_steps_of_reintegration_have_headings_not_kind_names():
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    sup = mem.as_("sup")
+    service.placement(sup, case_id, ADMISSION, override_reason="emergency admission")
+    amina = mem.as_("amina")
+    service.tracing(amina, case_id, TRACING)
+    service.family_assessment(amina, case_id, FAMILY)
+    service.preparation(amina, case_id, PREPARATION)
+    for lang in ("en", "sw"):
+        text = service.render(sup, "case-file", case_id, lang=lang).text
+        headings = re.findall(r"^### \d+\. (.+)$", text, re.M)
+        assert len(headings) == 6, headings
+        assert not [h for h in headings if re.fullmatch(r"[a-z_]+", h)], headings
+    english = re.findall(r"^### \d+\. (.+)$", service.render(sup, "case-file", case_id).text, re.M)
+    assert english[2:] == ["Placement (where and with whom the child lives)", "Family tracing", "Family assessment",
+                           "Preparation for reintegration"]
 
 
 TRACING = {"sources": ["child", "fieldwork"], "outcome": "family_found",

@@ -396,3 +396,32 @@ def test_cli__the_only_supervisor_closing_a_conference_is_told_and_can_withdraw_
     assert closer("plan", case_id, "--withdraw", "--reason", "no second supervisor to approve it").code == 0
     shown = later("show", case_id, "--json").json()
     assert shown["plan"]["withdrawn_at"] and shown["plan"]["previous"]["version"] == 1
+
+
+def test_cli__the_only_supervisor_closing_a_conference_is_told_how_the_worker_keeps_its_actions(cli, cli_as, repo):
+    """Withdrawing the conference's version drops its actions: the warning also says how the
+    case's worker carries them into a version the supervisor may approve, and that works as told."""
+    from test_conference import CLOSE_NOW, minutes_doc, new_conference, planned_case
+
+    sup = cli_as("sup")
+    case_id = planned_case(cli, "Test Child Keep")
+    assert sup("approve", case_id, "plan", "--note", "ok").code == 0
+    conf = new_conference(sup)
+    assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+    closer = cli_as("sup", CPCM_NOW=CLOSE_NOW)
+    for n in range(5):
+        assert closer("conference", "attend", conf, "--institution", "Agency", "--name", f"Member {n}", "--position", "Officer",
+                      "--contact", "0700", "--confidentiality-signed", "yes").code == 0
+    assert closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id]))).code == 0
+    closed = closer("conference", "close", conf, "--json")
+    assert closed.code == 0, closed.stderr
+    hint = f"cpcm plan {case_id} --from-current --reason conference_decision"
+    told = [w for w in closed.json()["warnings"] if hint in w]
+    assert len(told) == 1 and "amina (the case's worker)" in told[0], closed.json()["warnings"]
+    amina = cli_as("amina", CPCM_NOW=CLOSE_NOW)
+    assert amina(*hint.split()[1:]).code == 0
+    assert closer("approve", case_id, "plan", "--note", "conference actions").code == 0
+    plan = amina("show", case_id, "--json").json()["plan"]
+    assert plan["version"] == 3 and plan["approved_by"] == "sup" and plan["by"] == "amina"
+    whats = [a["what"] for a in plan["content"]["actions"]]
+    assert any(w.startswith("Enrol in school") for w in whats) and any(w.startswith("Food support referral") for w in whats)

@@ -69,6 +69,27 @@ def test_referral_letter__a_group_outside_the_rule_never_appears():
     assert not re.search(r"Jina|Mlezi", text)
 
 
+def test_referral_letter_and_case_file__where_the_child_lives_now_follows_the_latest_placement():
+    """Reunified with a grandmother (`cpcm placement`), the child no longer lives where she was
+    registered: the letter's contact group and the case file's "Where the child lives now" give
+    the placement's address, caregiver and phone; an update of the registration made after the
+    placement wins again."""
+    mem = MemoryRepo()
+    case_id = referred_in(mem)
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    service.placement(sup, case_id, {"care_type": "kinship", "caregiver": {"name": "Grace Atieno", "relationship": "grandmother"},
+                                     "address": "Nyakach, Kisumu", "contact": "0711 000111"}, override_reason="kinship care")
+    letter = service.render(amina, "referral-letter", case_id, "R1").text
+    assert "Nyakach, Kisumu" in letter and "Grace Atieno" in letter and "0711 000111" in letter
+    assert "Nyalenda, Kisumu" not in letter and "Test Caregiver" not in letter
+    case_file = service.render(amina, "case-file", case_id).text
+    assert "Where the child lives now:** Nyakach, Kisumu" in case_file and "Caregiver:** Grace Atieno" in case_file
+    later = mem.as_("amina", now="2026-11-24T09:00:00+03:00")
+    service.update(later, case_id, {"location": "Kondele, Kisumu"}, "moved with the grandmother")
+    again = service.render(later, "referral-letter", case_id, "R1").text
+    assert "Kondele, Kisumu" in again and "Nyakach, Kisumu" not in again
+
+
 def test_cli__the_letter_out_is_encrypted_to_the_provider_by_default(cli, tmp_env):
     provider_key = tmp_env / "keys" / "provider.txt"
     case_id = referred(cli, tmp_env, recipient=make_identity(provider_key))

@@ -178,6 +178,18 @@ def test_timeliness__known_numbers_and_golden():
     assert sum(m["started"] for m in view["by_month"]) == view["totals"]["started"]
 
 
+def test_timeliness__the_review_limit_names_the_interval_after_reunification_where_the_policy_has_one():
+    """Kenya reviews a reunified case every 6 months for 2 years (and counts it so): the limit
+    column and its words say so, with the rule's source, not only the ordinary 3 months."""
+    kenya = timeliness(CASES, policies.load("kenya"), date(2026, 1, 1), date(2026, 10, 31), AS_OF)
+    review = {c["clock"]: c for c in kenya["clocks"]}["review"]
+    assert review["limit_short"] == "3mo; 6mo after reunification"
+    assert review["limit"] == "every 3 months; every 6 months for 2 years after reunification"
+    assert "Kenya SOP glossary" in review["source"]
+    inter = {c["clock"]: c for c in timeliness(CASES, POLICY, date(2026, 1, 1), date(2026, 10, 31), AS_OF)["clocks"]}["review"]
+    assert inter["limit_short"] == "3mo" and inter["limit"] == "every 3 months"
+
+
 def test_statistics__known_numbers_suppression_and_golden():
     view = statistics(CASES, POLICY, date(2026, 1, 1), date(2026, 12, 31))
     golden("statistics", view)

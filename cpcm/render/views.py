@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 from cpcm.domain.case import Case
 from cpcm.domain.records import Record
 from cpcm.errors import Refused
-from cpcm.workflow import approvals, open_items, plan_actions
+from cpcm.workflow import approvals, open_items, placements, plan_actions
 from cpcm.workflow import conferences as conference_rules
 
 YES = ("yes", True)
@@ -853,12 +853,13 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
                         for a in e.get("answers") or [] if _shown(e["kind"], a)],
         })
     registration = case.registration or {}
+    lives = placements.lives_now(case)  # where the child lives now: the latest placement's, since the registration
     return {
         "lang": lang,
         "today": today.isoformat(),
         "agency": dict(agency or {}),
-        "case": dict(_case_facts(case, today, names), location=case.location or None,
-                     caregiver=case.caregiver_name or None, closed=case.status == "closed",
+        "case": dict(_case_facts(case, today, names), location=lives["location"] or None,
+                     caregiver=lives["caregiver"] or None, closed=case.status == "closed",
                      other_names=_text((registration.get("child") or {}).get("other_names")) or None),
         "next_review": next_review,
         "counts": {"records": len(records), "corrected": len([r for r in records if r["superseded_by"]])},
@@ -971,8 +972,11 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
     for nomination in conference.cases:
         case_id = nomination["case_id"]
         entry = by_case.get(case_id) or {}
+        # the responsible person: a team member by the name colleagues know (the form takes a worker
+        # id), anyone else (an institution, an officer) as written
         case_actions = [{"case": case_id, "need": _text(a.get("need")), "action": _text(a.get("action")),
-                         "responsible": _text(a.get("responsible")), "timeline": _text(a.get("timeline"))[:10],
+                         "responsible": names.get(_text(a.get("responsible"))) or _text(a.get("responsible")),
+                         "timeline": _text(a.get("timeline"))[:10],
                          "resources": _text(a.get("resources")) or None, "summary": _text(entry.get("summary")) or None}
                         for a in entry.get("actions") or []]
         actions += case_actions
@@ -1004,6 +1008,10 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
             "co_chair": dict(conference.co_chair) if conference.co_chair else None,
             "external_chair": dict(conference.external_chair) if conference.external_chair else None,
             "closed_on": conference.closed_at[:10] if conference.closed_at else None,
+            # Form 8 "report compiled": the first print after closing (a reprint keeps its day), else today
+            "compiled_on": (datetime.fromisoformat(conference.report_compiled_at).astimezone(zone).date().isoformat()
+                            if conference.report_compiled_at and zone else
+                            (conference.report_compiled_at or today.isoformat())[:10]),
             # local to the agency's `zone`, with its offset: never UTC presented as local
             "report_by": (conference_rules.report_due(conference, policy, zone).due.isoformat(timespec="minutes")
                           if conference.closed_at and not conference.report_rendered_at else None),

@@ -164,6 +164,15 @@ def case_clocks(case: Case, policy: Policy) -> list[Clock]:
     return clocks
 
 
+def _after_reunification(policy: Policy):
+    """The review interval after reunification and its period, where the policy has one that
+    differs from the ordinary interval (kenya: every 6 months for 2 years); else None."""
+    interval, period = (policy.duration("review_after_reunification", key) for key in ("interval", "period"))
+    if not (period.months or period.days or period.minutes) or str(interval) == str(policy.duration("review", "interval")):
+        return None
+    return interval, period
+
+
 def _limit_short(policy: Policy, rule: str) -> tuple[str, str]:
     """The policy's own notation, for tables: '48h', '1mo'; by risk, 'same_day to 7d'."""
     if rule == "risk_response":
@@ -172,7 +181,8 @@ def _limit_short(policy: Policy, rule: str) -> tuple[str, str]:
             return "", ""
         return f"{values[0]} to {values[-1]} by risk" if str(values[0]) != str(values[-1]) else str(values[0]), ""
     if rule == "review":
-        return str(policy.duration("review", "interval")), ""
+        after = _after_reunification(policy)
+        return str(policy.duration("review", "interval")) + (f"; {after[0]} after reunification" if after else ""), ""
     block = policy.rules.get(rule, {})
     return str(policy.duration(rule, "limit")), str(policy.duration(rule, "target")) if "target" in block else ""
 
@@ -186,7 +196,9 @@ def _limit_words(policy: Policy, rule: str) -> tuple[str, str]:
                 parts.append(f"{level} {value.words()}")
         return ", ".join(parts), ""
     if rule == "review":
-        return f"every {policy.duration('review', 'interval').words()}", ""
+        after = _after_reunification(policy)
+        return (f"every {policy.duration('review', 'interval').words()}"
+                + (f"; every {after[0].words()} for {after[1].words()} after reunification" if after else "")), ""
     block = policy.rules.get(rule, {})
     limit = policy.duration(rule, "limit").words()
     target = policy.duration(rule, "target").words() if "target" in block else ""
@@ -217,7 +229,8 @@ def timeliness(cases: Iterable[Case], policy: Policy, start, end, now: datetime)
         rows.append({
             "clock": rule, "title": title, "starts_at": begins, "limit": limit, "target": target or None,
             "limit_short": limit_short, "target_short": target_short or None,
-            "source": policy.short_source(rule), **summary,
+            "source": policy.short_source(rule) + (f"; {policy.short_source('review_after_reunification')}"
+                                                   if rule == "review" and _after_reunification(policy) else ""), **summary,
             "on_target": sum(1 for c in mine if c.target is not None and c.done is not None and c.done <= c.target) if target else None,
             "median_hours": elapsed, "median_text": hours_text(elapsed),
             "median_delay_hours": delay, "median_delay_text": hours_text(delay),

@@ -655,7 +655,8 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
     return Written(case_id, record.id, "update", extra={"changed": sorted(changes)})
 
 
-CORRECTABLE = ("registration", "update", "assessment", "plan", "consent", "followup", "review", "closure", "note")
+CORRECTABLE = ("registration", "update", "assessment", "plan", "consent", "followup", "review", "closure", "note",
+               "tracing", "family_assessment", "preparation")  # the steps of reintegration: form records, as a follow-up
 _CORRECTION_KEYS = ("supersedes", "correction_reason")
 
 

@@ -33,8 +33,12 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
         errors.append(FieldError(f"checklist.{signed_item}", f"is confirmed by the recorded sign-off of the {party}, not by --check: "
                                                              f"a supervisor records it with cpcm sign-off {case_id} --for closure --party {party} ..."))
     errors += _feedback_errors(ctx.policy, reason, body)
-    errors += [FieldError("checklist", f"holds an item that is not on the '{reason}' checklist ({', '.join(needed)})")
-               for item in given[:1] if any(i not in needed for i in given)]
+    unknown = [i for i in given if i not in needed]  # never echoed: say how many, and what the checklist holds
+    if unknown:
+        errors.append(FieldError("checklist", f"{len(unknown)} --check value(s) given are not on the '{reason}' checklist, whose "
+                                              f"items are: {', '.join(i for i in needed if i != signed_item)}"
+                                              + ("; 'all' is not taken here: confirm each item with its own --check"
+                                                 if "all" in unknown else "")))
     if reason == "goals_met":
         wanted = int(ctx.policy.get("pre_closure_monitoring", "followups") or 0)
         since = (case.plan or {}).get("at")

@@ -30,7 +30,7 @@ from cpcm.store.casestore import CONFERENCES
 from cpcm.store.layout import RECIPIENTS
 from cpcm.workflow import conferences as rules
 from cpcm.workflow import approvals, plan_actions, transitions
-from cpcm.workflow.fold import fold as fold_case
+from cpcm.workflow.fold import effective, fold as fold_case
 
 # Form 1, steps for presenting a case (SOP L1730-1742), and the main prompts of Form 2
 PRESENTATION_PROMPTS = (
@@ -152,6 +152,17 @@ def _date_text(value: str | None, field_name: str, errors: list[FieldError], all
         return None
 
 
+def _done_date(value: str | None, field_name: str, errors: list[FieldError], today: date) -> str | None:
+    """A Form 3 date (participants told, invited, attendance confirmed): a day that has come; a
+    later one is refused, as a record's --at in the future is."""
+    day = _date_text(value, field_name, errors)
+    if day is not None and date.fromisoformat(day) > today:
+        errors.append(FieldError(field_name, "is in the future: give the day it was done, once it is done "
+                                             "(cpcm conference update CONF ...)"))
+        return None
+    return day
+
+
 def _person_outside(name: str | None, title: str | None, option: str, errors: list[FieldError]) -> dict | None:
     """An external chair or co-chair (DCS, the SCCO): a name with a title, both or neither."""
     name, title = (name or "").strip(), (title or "").strip()
@@ -189,7 +200,7 @@ def new(ctx, kind: str, when: str, chair: str | None = None, venue: str | None =
     chair = (chair or me.id).strip()
     if ctx.team.get(chair) is None:
         errors.append(FieldError("chair", f"is not an active member of the team ({', '.join(w.id for w in ctx.team.active)})"))
-    checklist = {key: _date_text(value, key, errors) for key, value in
+    checklist = {key: _done_date(value, key, errors, ctx.now.date()) for key, value in
                  (("notice_sent", notice_sent), ("invitations_sent", invitations_sent), ("attendance_confirmed", attendance_confirmed))}
     if venue is not None and len(venue) > 200:
         errors.append(FieldError("venue", "is longer than 200 characters"))
@@ -246,7 +257,7 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
             if day is not None:
                 new_values["date"] = day
         elif key in ("notice_sent", "invitations_sent", "attendance_confirmed"):
-            day = _date_text(value, key, errors)
+            day = _done_date(value, key, errors, ctx.now.date())
             if day is not None:
                 new_values[key] = day
         elif key == "venue":
@@ -567,10 +578,14 @@ def _name_patterns(ctx, case_ids: Iterable[str]) -> dict[str, list[re.Pattern]]:
     for case_id in case_ids:
         if me.id not in ctx.store.recipients(case_id):
             continue
-        case = context.load_case(ctx, case_id)
-        patterns[case_id] = rules.name_patterns(
-            [case.child.get("name"), case.caregiver_name, *(case.child.get(k) for k in ("other_names", "nickname"))])
+        patterns[case_id] = rules.name_patterns(_family(ctx, case_id)[0])
     return patterns
+
+
+def _family(ctx, case_id: str) -> tuple[list[str], list[str]]:
+    """The names and phones of the child and family the case records (rules.client_names)."""
+    records = effective(context.load_records(ctx, case_id))
+    return rules.client_names(fold_case(case_id, records), records)
 
 
 def _refuse_names(ctx, data: Mapping[str, Any], case_ids: Iterable[str], what: str) -> None:
@@ -708,7 +723,13 @@ def close(ctx, conference_id: str) -> Written:
                 tx.write_record(plan_record, keys)
                 plan_id = after = plan_record.id
                 folded = fold_case(case.id, records_of[case.id] + [plan_record])
-                warnings += approvers_warning(ctx, case.id, folded, f"plan version {folded.plan['version']}")
+                stuck = approvers_warning(ctx, case.id, folded, f"plan version {folded.plan['version']}")
+                if stuck and folded.worker and folded.worker != ctx.worker.id and ctx.team.get(folded.worker) is not None:
+                    # withdrawing it drops the conference's actions: the worker can carry them into a version you approve
+                    stuck.append(f"{case.id}: to keep the conference's actions, {folded.worker} (the case's worker) writes the "
+                                 f"next version from this one: cpcm plan {case.id} --from-current --reason conference_decision; "
+                                 "you approve that one")
+                warnings += stuck
             link = {"conference": conference_id, "conference_kind": conference.kind, "date": conference.date,
                     "reason": nomination.get("reason"), "summary": entry.get("summary"), "discussion": entry.get("discussion"),
                     "decisions": entry.get("decisions") or [], "actions": entry.get("actions") or [], "plan": plan_id}
@@ -776,9 +797,8 @@ def _clients(ctx, case_ids: Iterable[str]) -> list[dict]:
     found = []
     for case_id in case_ids:
         if me.id in ctx.store.recipients(case_id):
-            case = context.load_case(ctx, case_id)
-            found.append({"names": [case.child.get(k) for k in ("name", "other_names", "nickname")] + [case.caregiver_name],
-                          "contacts": [case.contact]})
+            names, contacts = _family(ctx, case_id)
+            found.append({"names": names, "contacts": contacts})
     return found
 
 

@@ -43,6 +43,11 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
     elif kind == "comprehensive":
         limit = ctx.policy.duration("case_plan", "limit")
         steps.append(f"case plan within {limit.words()}: cpcm plan {case_id}")
+    elif kind == "best_interests":  # a step of the path of reintegration, as tracing and preparation are
+        from cpcm.service.reintegration import path_next
+        from cpcm.workflow import placements
+
+        steps += path_next(placements.pathway(load_case(ctx, case_id), ctx.policy, ctx.now), case_id)
     return Written(case_id, record.id, "assessment", next_steps=tuple(steps))
 
 

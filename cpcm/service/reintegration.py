@@ -160,9 +160,15 @@ def _step(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: da
     if kind == "tracing" and body.get("outcome") == "not_found":
         steps.append("no family found: consider family-based alternative care (kinship, foster care, guardianship) in the "
                      f"best-interests assessment: cpcm assess {case_id} --type best-interests")
-    if path and path["next"]:
-        steps.append(f"next on the path of reintegration: {path['next']['title']}: {path['next']['command'].replace('CASE', case_id)}")
+    steps += path_next(path, case_id)
     return Written(case_id, record.id, kind, next_steps=tuple(steps), extra={"pathway": path})
+
+
+def path_next(path: Mapping[str, Any] | None, case_id: str) -> list[str]:
+    """The next step of the path of reintegration (placements.pathway), as a next: line."""
+    if not path or not path["next"]:
+        return []
+    return [f"next on the path of reintegration: {path['next']['title']}: {path['next']['command'].replace('CASE', case_id)}"]
 
 
 @writes

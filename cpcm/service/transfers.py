@@ -123,7 +123,14 @@ def _details(ctx: context.Context, case_id: str, given: Mapping[str, Any] | None
         earlier = next((r for r in records if r.id == request.get("record_id")), None)
         if earlier is not None and earlier.body.get("details"):
             return dict(earlier.body["details"])
-    return context.validate_form(ctx, name, dict(given or {}), f"transfer of {case_id} (the transfer form, cpcm form blank {name})")
+    body, errors = context.form_problems(ctx, name, dict(given or {}))
+    if errors:
+        # the form's own `reason` is not the good cause --reason gives: say how its fields are given
+        raise InvalidInput(errors, f"transfer of {case_id} (the transfer form, cpcm form blank {name})",
+                           f"Give the form's fields with --set FIELD=VALUE (repeat) or --from-file FILE (cpcm form blank {name}); "
+                           "its 'reason' is the form's list, given with --set reason=..., not the good cause of --reason. "
+                           "Nothing was written.")
+    return body
 
 
 def _no_details(ctx: context.Context, given: Mapping[str, Any] | None) -> None:

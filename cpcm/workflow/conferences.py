@@ -82,11 +82,20 @@ class Conference:
     def present(self) -> list[Mapping[str, Any]]:
         return [a for a in self.attendees if a.get("present")]
 
+    def _report_renders(self) -> list[str]:
+        return [r["at"] for r in self.renders if r.get("template") == "conference-report"
+                and (self.closed_at is None or r["at"] >= self.closed_at)]
+
     @property
     def report_rendered_at(self) -> str | None:
-        done = [r["at"] for r in self.renders if r.get("template") == "conference-report"
-                and (self.closed_at is None or r["at"] >= self.closed_at)]
+        done = self._report_renders()
         return max(done) if done else None
+
+    @property
+    def report_compiled_at(self) -> str | None:
+        """When the report was first compiled after closing (a later print is a copy of it)."""
+        done = self._report_renders()
+        return min(done) if done else None
 
     def to_dict(self) -> dict:
         return {
@@ -484,6 +493,29 @@ def form5_rows(conference: Conference, register: Mapping[tuple[str, str], dict],
 
 
 # -- names must not reach the minutes -------------------------------------------------------------
+def client_names(case: Case, records: Iterable[Record]) -> tuple[list[str], list[str]]:
+    """The names and phone numbers of the child and the family that a case records, which no
+    meeting document may hold: the registration's (the child's names, the caregiver, the
+    contact), each placement's caregiver and phone, the people found by family tracing, the
+    caregiver of a family assessment, a caregiver named on a consent."""
+    names = [case.child.get(k) for k in ("name", "other_names", "nickname")] + [case.caregiver_name]
+    contacts = [case.contact]
+    names += [p.get("caregiver_name") for p in case.placements]
+    contacts += [p.get("contact") for p in case.placements]
+    for record in records:
+        body = record.body
+        if record.kind == "tracing":
+            people = [p for p in body.get("people") or [] if isinstance(p, Mapping)]
+            names += [p.get("name") for p in people]
+            contacts += [p.get("contact") for p in people]
+        elif record.kind == "family_assessment":
+            names.append((body.get("caregiver") or {}).get("name"))
+        elif record.kind == "consent":
+            names.append(body.get("caregiver_name"))
+    clean = lambda values: [str(v).strip() for v in dict.fromkeys(values) if v and str(v).strip()]  # noqa: E731
+    return clean(names), clean(contacts)
+
+
 def name_patterns(names: Iterable[str | None]) -> list[re.Pattern]:
     """A case's registered names (the child's, the caregiver's, other names, a nickname) as
     patterns that match them as names, not as ordinary words (docs/commands/conference.md):

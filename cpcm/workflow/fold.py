@@ -261,7 +261,7 @@ def _placement(case: Case, record: Record) -> Case:
         "address": body.get("address"), "caregiver_name": caregiver.get("name"), "caregiver_relationship": caregiver.get("relationship"),
         "best_interests": decision.get("best_interests"), "best_interests_override": bool(body.get("best_interests_override")),
         "court_order": dict(decision.get("court_order") or {}) or None, "acc": decision.get("acc"),
-        "cci_exit": body.get("cci_exit"), "reunification": bool(body.get("reunification")),
+        "cci_exit": body.get("cci_exit"), "reunification": bool(body.get("reunification")), "contact": body.get("contact"),
     }
     return _changed(case, placements=case.placements + (entry,))
 
@@ -296,6 +296,8 @@ def derived_events(record: Record, command: str) -> list[str]:
     extra = []
     if command == "assessment.initial" and body.get("immediate_actions"):
         extra.append("response")
+    if command == "update" and any(str(k).split(".")[0] in ("location", "caregiver", "contact") for k in body.get("changes") or {}):
+        extra.append("residence_updated")  # where the child lives, told by an update after a placement (placements.lives_now)
     if command == "plan" and body.get("reason") == "reunification_done":
         extra.append("reunification_done")
     if command.startswith("followup") and body.get("risk_increased") == "yes":
@@ -373,6 +375,10 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
         events["reunification"] = list(placements.reunifications(case.placements, events.get("reunification_done", ())))
         if not events["reunification"]:
             del events["reunification"]
+    # the admissions to residential care (the conference after an admission runs from them: SOP §5.3)
+    admitted = placements.admissions(case.placements)
+    if admitted:
+        events["admission"] = [p["at"] for p in admitted]
     return _changed(case, history=tuple(history), events={k: tuple(v) for k, v in events.items()},
                     anomalies=tuple(anomalies), stage=stage or "registered", status=status)
 

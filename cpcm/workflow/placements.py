@@ -44,6 +44,21 @@ def in_care(placement: Mapping[str, Any] | None) -> bool:
     return bool(placement) and placement.get("setting") not in (None, "family")
 
 
+def lives_now(case: Case) -> dict[str, Any]:
+    """Where and with whom the child lives now, and how to reach them (`location`, `caregiver`,
+    `contact`): the latest placement's (its address, or a residential placement's institution;
+    its caregiver and phone, where it names them) unless an update of the registration's
+    location, caregiver or contact came after it; else the registration's."""
+    now = {"location": case.location, "caregiver": case.caregiver_name, "contact": case.contact}
+    current = case.placement
+    updated = case.last("residence_updated")
+    if current is None or (updated is not None and updated > current["at"]):
+        return now
+    where = current.get("address") or (current.get("institution") if current.get("setting") == "residential" else None)
+    return {"location": where or now["location"], "caregiver": current.get("caregiver_name") or now["caregiver"],
+            "contact": current.get("contact") or now["contact"]}
+
+
 def needs_best_interests(current: Mapping[str, Any] | None, new: Mapping[str, Any], policy: Policy) -> bool:
     """A placement into care, out of it or between placements needs a best-interests record
     first: the first placement recorded, a change of care type, of caregiver or of institution.
@@ -139,6 +154,8 @@ def monitoring_visit(case: Case, policy: Policy, now: datetime) -> Visit | None:
         return None
     visits = [t for t in case.events.get("home_visit", ()) if t >= start]
     base = parse_datetime(max(visits)).astimezone(zone) if visits else begin
+    if case.reopened and case.reopened > start:  # a visit that fell due while the case was closed counts from the reopening
+        base = max(base, parse_datetime(case.reopened).astimezone(zone))
     first_end = policy.duration("placement_monitoring", "first_period").after(begin)
     first = policy.duration("placement_monitoring", "first")
     # every `first` while the next visit still falls in the first period, then every `then`
@@ -188,16 +205,23 @@ EVENTS = {"tracing": "tracing", "family_assessment": "family_assessment", "best_
           "closure": "closed"}
 
 
+def admissions(entries: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The admissions to residential care: the first placement of each stay in it, oldest first
+    (the fold's `admission` event, which the conference after an admission runs from)."""
+    starts, inside = [], False
+    for placement in sorted(entries, key=lambda p: (p["at"], p["record_id"])):
+        residential = placement.get("setting") == "residential"
+        if residential and not inside:
+            starts.append(placement)
+        inside = residential
+    return starts
+
+
 def admission(case: Case) -> Mapping[str, Any] | None:
     """The admission the path runs from: the first placement of the latest stay in residential
     care (the child may have left it since); None when the child was never in residential care."""
-    start, inside = None, False
-    for placement in sorted(case.placements, key=lambda p: (p["at"], p["record_id"])):
-        residential = placement.get("setting") == "residential"
-        if residential and not inside:
-            start = placement
-        inside = residential
-    return start
+    starts = admissions(case.placements)
+    return starts[-1] if starts else None
 
 
 def pathway(case: Case, policy: Policy, now: datetime) -> dict | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from cpcm.errors import FieldError, Refused
+from cpcm.workflow import placements
 
 STATUSES = ("sent", "acknowledged", "accepted", "declined", "delivered", "not_delivered", "closed")
 LIFECYCLE: dict[str, tuple[str, ...]] = {
@@ -60,7 +61,7 @@ def shared_view(groups: list[str], case, need: str, urgent: bool, today) -> dict
     if "identity" in groups:
         out["identity"] = {"name": case.name, "sex": case.child.get("sex"), "age": case.age_on(today)}
     if "contact" in groups:
-        out["contact"] = {"location": case.location, "caregiver": case.caregiver_name, "contact": case.contact}
+        out["contact"] = placements.lives_now(case)  # the latest placement's, since the registration
     if "need" in groups:
         out["need"] = need
     if "urgency" in groups:
