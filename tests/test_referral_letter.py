@@ -73,7 +73,7 @@ def test_referral_letter_and_case_file__where_the_child_lives_now_follows_the_la
     """Reunified with a grandmother (`cpcm placement`), the child no longer lives where she was
     registered: the letter's contact group and the case file's "Where the child lives now" give
     the placement's address, caregiver and phone; an update of the registration made after the
-    placement wins again."""
+    placement wins again. `cpcm show` gives the same."""
     mem = MemoryRepo()
     case_id = referred_in(mem)
     amina, sup = mem.as_("amina"), mem.as_("sup")
@@ -84,10 +84,14 @@ def test_referral_letter_and_case_file__where_the_child_lives_now_follows_the_la
     assert "Nyalenda, Kisumu" not in letter and "Test Caregiver" not in letter
     case_file = service.render(amina, "case-file", case_id).text
     assert "Where the child lives now:** Nyakach, Kisumu" in case_file and "Caregiver:** Grace Atieno" in case_file
+    shown = service.show(amina, case_id)  # `cpcm show` says the same as the case file
+    assert (shown["location"], shown["caregiver_name"], shown["caregiver_relationship"], shown["contact"]) == \
+        ("Nyakach, Kisumu", "Grace Atieno", "grandmother", "0711 000111"), shown
     later = mem.as_("amina", now="2026-11-24T09:00:00+03:00")
     service.update(later, case_id, {"location": "Kondele, Kisumu"}, "moved with the grandmother")
     again = service.render(later, "referral-letter", case_id, "R1").text
     assert "Kondele, Kisumu" in again and "Nyakach, Kisumu" not in again
+    assert service.show(later, case_id)["location"] == "Kondele, Kisumu"
 
 
 def test_cli__the_letter_out_is_encrypted_to_the_provider_by_default(cli, tmp_env):

@@ -30,6 +30,7 @@ from cpcm.workflow import open_items, rules, transitions
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow.duplicates import key_of, probable_duplicates
 from cpcm.workflow.fold import apply_update, effective, fold, settled_by, superseded_ids
+from cpcm.workflow.placements import lives_now
 
 
 def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
@@ -277,10 +278,11 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     folded = fold(case_id, records)
     registration = folded.registration
     data = case_summary(folded, ctx.now.date(), True, ctx.zone)
+    lives = lives_now(folded)  # where and with whom the child lives now: the latest placement's, as the case file says
     data.update({
-        "child": dict(folded.child), "location": folded.location, "caregiver_name": folded.caregiver_name,
-        "caregiver_relationship": (registration.get("caregiver") or {}).get("relationship"),
-        "lives_with": registration.get("lives_with"), "contact": folded.contact,
+        "child": dict(folded.child), "location": lives["location"], "caregiver_name": lives["caregiver"],
+        "caregiver_relationship": lives["relationship"],
+        "lives_with": registration.get("lives_with"), "contact": lives["contact"],
         "identified_by": registration.get("identified_by"), "registration_place": registration.get("registration_place"),
         "concerns": list(folded.concerns), "concerns_other": registration.get("concerns_other"),
         "case_categories": list(registration.get("case_categories") or []),  # the kenya registration's national list

@@ -45,17 +45,21 @@ def in_care(placement: Mapping[str, Any] | None) -> bool:
 
 
 def lives_now(case: Case) -> dict[str, Any]:
-    """Where and with whom the child lives now, and how to reach them (`location`, `caregiver`,
-    `contact`): the latest placement's (its address, or a residential placement's institution;
-    its caregiver and phone, where it names them) unless an update of the registration's
-    location, caregiver or contact came after it; else the registration's."""
-    now = {"location": case.location, "caregiver": case.caregiver_name, "contact": case.contact}
+    """Where and with whom the child lives now, and how to reach them (`location`, `caregiver`
+    and the caregiver's `relationship`, `contact`): the latest placement's (its address, or a
+    residential placement's institution; its caregiver and phone, where it names them) unless
+    an update of the registration's location, caregiver or contact came after it; else the
+    registration's."""
+    relationship = ((case.registration or {}).get("caregiver") or {}).get("relationship")
+    now = {"location": case.location, "caregiver": case.caregiver_name, "relationship": relationship, "contact": case.contact}
     current = case.placement
     updated = case.last("residence_updated")
     if current is None or (updated is not None and updated > current["at"]):
         return now
     where = current.get("address") or (current.get("institution") if current.get("setting") == "residential" else None)
-    return {"location": where or now["location"], "caregiver": current.get("caregiver_name") or now["caregiver"],
+    caregiver = current.get("caregiver_name")
+    return {"location": where or now["location"], "caregiver": caregiver or now["caregiver"],
+            "relationship": current.get("caregiver_relationship") if caregiver else relationship,
             "contact": current.get("contact") or now["contact"]}
 
 
