@@ -427,6 +427,15 @@ def test_cli__a_conference_one_commit_per_command_with_its_json_and_no_names_on_
     assert sup("conference", "show", "CC-0000-0001").code == 2
 
 
+def test_cli__a_conference_id_given_for_a_case_names_conference_show(cli_as, repo):
+    sup = cli_as("sup")
+    conference_id = new_conference(sup)
+    for command in (("log", conference_id), ("show", conference_id)):
+        wrong = sup(*command)
+        assert wrong.code == 2 and "conference ID, not a case ID" in wrong.stderr and "cpcm conference show" in wrong.stderr, \
+            wrong.stderr
+
+
 def test_cli__a_refused_attendance_exits_4_with_its_rule_and_commits_nothing(cli_as, repo):
     conf = new_conference(cli_as("sup"))
     sup = cli_as("sup", CPCM_NOW=CLOSE_NOW)

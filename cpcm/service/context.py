@@ -29,7 +29,7 @@ from cpcm import clock
 from cpcm.crypto import identity as identity_mod
 from cpcm.domain.case import Case
 from cpcm.domain.forms import Form, validate
-from cpcm.domain.ids import RecordIds, normalise_case_id
+from cpcm.domain.ids import RecordIds, normalise_case_id, normalise_conference_id
 from cpcm.domain.policy import Policy
 from cpcm.domain.records import HEADER, Record, changed_fields
 from cpcm.domain.team import RECOVERY_READER, Team, Worker
@@ -531,6 +531,9 @@ def _fill_cases(ctx: Context, cache: SummaryCache, trees: dict[str, str], missin
 
 def parse_case_id(text: str) -> str:
     case_id = normalise_case_id(text)
+    if case_id is None and normalise_conference_id(text) is not None:
+        raise UsageError("that is a conference ID, not a case ID",
+                         "A conference is read with cpcm conference show CONF (its cases with cpcm show CASE).")
     if case_id is None:
         raise UsageError("the case ID given is not a valid case ID (it is not echoed here, in case it was something else)",
                          "Case IDs look like CP-4F7K-9X2M; the last character is a check character that catches typing slips.")
