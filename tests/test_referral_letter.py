@@ -84,6 +84,10 @@ def test_referral_letter_and_case_file__where_the_child_lives_now_follows_the_la
     assert "Nyalenda, Kisumu" not in letter and "Test Caregiver" not in letter
     case_file = service.render(amina, "case-file", case_id).text
     assert "Where the child lives now:** Nyakach, Kisumu" in case_file and "Caregiver:** Grace Atieno" in case_file
+    given = service.consent(amina, case_id, {"purpose": "sharing", "agency": "clinic", "given_by": "caregiver", "status": "given",
+                                             "explained": EXPLAINED})  # the caregiver the child lives with now gives it
+    body = service.show(amina, case_id, given.record_id)["fields"]
+    assert (body["caregiver_name"], body["caregiver_relationship"]) == ("Grace Atieno", "grandmother"), body
     shown = service.show(amina, case_id)  # `cpcm show` says the same as the case file
     assert (shown["location"], shown["caregiver_name"], shown["caregiver_relationship"], shown["contact"]) == \
         ("Nyakach, Kisumu", "Grace Atieno", "grandmother", "0711 000111"), shown

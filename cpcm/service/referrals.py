@@ -16,6 +16,7 @@ from cpcm.service.results import Written
 from cpcm.store import directory, forms
 from cpcm.store.layout import SERVICES
 from cpcm.workflow.fold import fold
+from cpcm.workflow.placements import lives_now
 from cpcm.workflow.transfers import agency_errors
 
 
@@ -25,7 +26,8 @@ def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | 
     together (`given_by: [child, caregiver]`, with one `status` for both or one per giver in
     that order): one record per giver, in one commit. A caregiver's record names the caregiver
     who gave it and their relationship to the child (`caregiver_name`, `caregiver_relationship`;
-    by default the caregiver registered for the case)."""
+    by default the caregiver the child lives with now, `placements.lives_now`: the latest
+    placement's, else the registration's)."""
     case = load_case(ctx, case_id)
     what = f"consent for {case_id}"
     givers = _givers(data.get("given_by"))
@@ -42,11 +44,11 @@ def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | 
     for giver, status in zip(givers, statuses):
         entry = {**dict(data), "given_by": giver, "status": status}
         if giver == "caregiver":
-            registered = case.registration.get("caregiver") or {}
-            if not entry.get("caregiver_name") and case.caregiver_name:
-                entry["caregiver_name"] = case.caregiver_name
-            if not entry.get("caregiver_relationship") and registered.get("relationship"):
-                entry["caregiver_relationship"] = registered.get("relationship")
+            lives = lives_now(case)  # the caregiver the child lives with now: the latest placement's, else the registration's
+            if not entry.get("caregiver_name") and lives["caregiver"]:
+                entry["caregiver_name"] = lives["caregiver"]
+                if not entry.get("caregiver_relationship") and lives["relationship"]:
+                    entry["caregiver_relationship"] = lives["relationship"]
         else:
             for key in ("caregiver_name", "caregiver_relationship"):
                 if entry.get(key) and "caregiver" not in givers:
