@@ -108,6 +108,7 @@ def test_case_file__every_record_in_order_of_at_with_labels(world):
     for kind in ("registration", "assessment", "plan", "approval", "consent", "referral", "referral_update", "followup",
                  "review", "readiness", "note", "update", "closure"):
         assert kind in kinds, kind
+    assert [e["what"] for e in log if e["kind"] == "readiness"] == ["review"]  # `log` says on what occasion it was measured
     assert "back in school" in text and "goals met" in text  # the closure, its reason in words
     # the follow-up (written after the review) comes before it; the correction after the review
     followups = [r for r in headings if by_id[r]["kind"] == "followup"]

@@ -529,8 +529,10 @@ def describe(record: Record, referral_refs: Mapping[str, str] | None = None, pla
         what = f"version {versions.get(record.id, '?')}" + (f" ({b['reason']})" if b.get("reason") else "")
     elif kind in ("approval", "rejection"):
         what = str(b.get("subject"))
-    elif kind == "withdrawal":  # of a plan version or a closure request
+    elif kind == "withdrawal":  # of a plan version, a closure request or a transfer request
         what = str(b.get("subject") or "plan")
+    elif kind == "readiness":
+        what = str(b.get("occasion") or "").replace("_", " ")
     elif kind == "referral":
         what = f"{refs.get(record.id, 'R?')} to {b.get('service')}"
     elif kind == "referral_update":
