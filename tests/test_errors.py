@@ -226,6 +226,23 @@ def test_register__set_gives_the_fields_without_a_flag_and_a_conflicting_path_gi
     assert_nothing_written(repo, before)
 
 
+def test_forms__given_only_options_off_a_terminal_the_refusal_says_how_the_fields_are_given(cli, repo):
+    """A script that gives a form command only its options (no file, no --set, no terminal to
+    ask on) is told where the form's fields go, not only to correct them."""
+    case_id = register(cli)
+    before = head(repo)
+    for command in (("readiness", case_id, "--occasion", "review"), ("assess", case_id, "--type", "initial"),
+                    ("review", case_id)):
+        refused = cli(*command)
+        assert refused.code == 4, (command, refused.stderr)
+        assert "--from-file FILE (cpcm form blank" in refused.stderr and "--set PATH=VALUE" in refused.stderr, refused.stderr
+        assert "Correct the fields named above" not in refused.stderr
+    # with a file, the fields are there to correct
+    with_file = cli("assess", case_id, "--type", "initial", "--from-file", "-", input="safe: maybe\n")
+    assert with_file.code == 4 and "Correct the fields named above" in with_file.stderr, with_file.stderr
+    assert_nothing_written(repo, before)
+
+
 def test_register__a_yaml_list_instead_of_a_mapping_gives_2(cli, repo):
     result = cli("register", "--from-file", "-", input="- a\n- b\n")
     assert result.code == 2

@@ -407,10 +407,13 @@ def report_problems(ctx) -> None:
 
 
 
-def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, flags: dict[str, Any], no_input: bool) -> dict:
+def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, flags: dict[str, Any], no_input: bool,
+           hint: bool = True) -> dict:
     """A record's fields from a YAML file, then --set pairs and flags, then (on a terminal,
     unless --no-input) guided prompts for what is still missing. Everything passes the input
-    gate: a path that conflicts with another (--set child=x --set child.name=y) is exit 2."""
+    gate: a path that conflicts with another (--set child=x --set child.name=y) is exit 2.
+    Given only options, with no questions asked, a refused form says how its fields are given
+    (`ctx.input_hint`), unless `hint` is off (a command that asks its own questions, or has no --set)."""
     from cpcm.domain import text
     from cpcm.store import forms
     from cpcm.errors import UsageError
@@ -436,6 +439,10 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
             data = fill(forms.load(form_name, ctx.root), data, ctx.now.date(), [w.id for w in ctx.team.active], ctx.config.language)
         except UnicodeDecodeError:
             raise UsageError("an answer typed is not valid UTF-8 text", text.UTF8_HINT) from None
+    elif hint and not from_file and not sets:  # only the options, and no questions asked: say how the form's fields are given
+        ctx.input_hint = (f"Only the options were given, and no questions asked: give the form's fields in a file with "
+                          f"--from-file FILE (cpcm form blank {form_name} prints one to fill in) or with --set PATH=VALUE "
+                          "(on a terminal, without --no-input, cpcm asks for them). Nothing was written.")
     text.check_data(data, "the input", controls=True)
     return data
 

@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         name = reintegration.readiness_form(ctx, form.strip().lower() if form else None)
         flags = {"occasion": occasion, "consulted": list(consulted) or None, "notes": notes}
         guided = not no_input and not from_file and stdin_is_terminal()
-        data = gather(ctx, name, from_file, set_, flags, True)
+        data = gather(ctx, name, from_file, set_, flags, True, hint=not guided)  # its own questions below
         if guided:
             from cpcm.domain import text
             from cpcm.errors import UsageError

@@ -100,7 +100,7 @@ def register(app: typer.Typer) -> None:
         flags = {"id": service_id, "provider": provider, "sector": sector, "services": list(offers) or None, "eligibility": eligibility,
                  "location": location, "coverage": coverage, "cost": cost, "contact": contact, "how_to_refer": how_to_refer,
                  "languages": list(language) or None, "recipient": recipient}
-        entry = service.service_add(ctx, gather(ctx, service.form_for(ctx, "service"), from_file, None, flags, True))
+        entry = service.service_add(ctx, gather(ctx, service.form_for(ctx, "service"), from_file, None, flags, True, hint=False))
         if json_out:
             print_json(entry)
         else:

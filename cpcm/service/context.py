@@ -67,6 +67,9 @@ class Context:
     basis: int | None = None
     # called as a cold cache is filled (done, total), to draw a progress bar; None: nothing is shown
     progress: Callable[[int, int], None] | None = None
+    # what a refused form says to do instead of "correct the fields named above": set by the
+    # command line when it could ask no questions and was given no file or --set (cli.common.gather)
+    input_hint: str | None = None
 
     # `cpcm team recover WORKER`: the agency's recovery key acts as that worker (only there)
     recovering_for: str = ""
@@ -563,7 +566,7 @@ def validate_form(ctx: Context, form_name: str | Form, data: Mapping[str, Any], 
     together with `also` (what the caller found wrong beside the form, such as `at_errors`)."""
     body, errors = form_problems(ctx, form_name, data)
     if errors or also:
-        raise InvalidInput([*errors, *also], what)
+        raise InvalidInput([*errors, *also], what, hint=ctx.input_hint if errors else None)
     return body
 
 

@@ -90,7 +90,7 @@ def _review_body(ctx: Context, case: Case, data: Mapping[str, Any], form: Form |
             errors.append(FieldError("next_review", "is in the past"))
     errors += _progress_errors(ctx, case, body.get("progress") or [])
     if errors:
-        raise InvalidInput(errors, f"review of {case.id}")
+        raise InvalidInput(errors, f"review of {case.id}", hint=ctx.input_hint)
     return body, warnings
 
 
