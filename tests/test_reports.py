@@ -158,6 +158,19 @@ def test_caseload__known_numbers_and_golden():
     assert view["charts"][0]["drawn"] == len(view["workers"])
 
 
+def test_caseload__approvals_nobody_in_the_team_may_decide_are_counted_and_said():
+    """The plans waiting were written by amina: with amina the only supervisor (sup gone), no
+    one may decide them; the supervisors' table says so in a row of its own, with the ways out."""
+    lone = Team((Worker("sup", "Supervisor", ("supervisor",), "age1sup", removed="2026-01-01T00:00:00+00:00"),
+                 Worker("amina", "Amina", ("caseworker", "supervisor"), "age1amina"),
+                 Worker("otieno", "Otieno", ("caseworker",), "age1otieno")))
+    view = caseload(CASES, lone, POLICY, AS_OF)
+    assert view["totals"]["approvals_nobody_may_decide"] == 4 and view["totals"]["approvals_waiting"] == 4
+    supervisors = next(t for t in view["tables"] if t["id"] == "supervisors")
+    assert supervisors["rows"] == [["amina", 0, 0], ["nobody may", 4, ""]] and "--withdraw" in supervisors["note"]
+    assert caseload(CASES, TEAM, POLICY, AS_OF)["totals"]["approvals_nobody_may_decide"] == 0  # sup decides them
+
+
 def test_timeliness__known_numbers_and_golden():
     view = timeliness(CASES, POLICY, date(2026, 1, 1), date(2026, 10, 31), AS_OF)
     golden("timeliness", view)

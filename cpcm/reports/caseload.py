@@ -75,11 +75,15 @@ def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime) -
         waiting_by_subject.append({"subject": subject, "waiting": len(mine), "overdue": sum(1 for i in mine if now > i.due),
                           "oldest_days": round(oldest, 1) if oldest is not None else None})
     supervisors = []
+    decidable: set[tuple[str, str]] = set()
     for member in team.active:
         if not approvals.oversees(member):
             continue
         theirs = [i for i in waiting if for_worker(i, member.id, oversees=True)]  # as on their own due list
+        decidable.update((i.case_id, i.code) for i in theirs)
         supervisors.append({"worker": member.id, "can_decide": len(theirs), "overdue": sum(1 for i in theirs if now > i.due)})
+    # what no active supervisor or manager may decide (the only one there asked for it): on nobody's due list
+    nobody = [i for i in waiting if (i.case_id, i.code) not in decidable]
 
     totals = {
         "open": len(open_cases),
@@ -88,6 +92,7 @@ def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime) -
         "by_risk": {r: sum(1 for c in open_cases if c.risk == r) for r in risks} | {NOT_RATED: sum(1 for c in open_cases if c.risk not in risks)},
         "overdue": len(overdue),
         "approvals_waiting": len(waiting),
+        "approvals_nobody_may_decide": len(nobody),
     }
     view = {
         "report": "caseload",
@@ -132,7 +137,12 @@ def _tables(view: dict, risks: tuple[str, ...]) -> list[dict]:
               ["approval", "waiting", "overdue", "oldest (days)"],
               [[a["subject"], a["waiting"], a["overdue"], "" if a["oldest_days"] is None else a["oldest_days"]] for a in view["approvals"]]),
         table("supervisors", "Approvals each supervisor or manager can decide (not their own requests)",
-              ["supervisor", "can decide", "overdue"], [[s["worker"], s["can_decide"], s["overdue"]] for s in view["supervisors"]]),
+              ["supervisor", "can decide", "overdue"], [[s["worker"], s["can_decide"], s["overdue"]] for s in view["supervisors"]]
+              + ([["nobody may", totals["approvals_nobody_may_decide"], ""]] if totals["approvals_nobody_may_decide"] else []),
+              note="nobody may: no supervisor or manager in the team may decide it (they asked for it, or it is the closure "
+                   "of their own case); the one who asked withdraws it (--withdraw), or add a supervisor, or allow "
+                   "self-approval in the policy"
+                   if totals["approvals_nobody_may_decide"] else ""),
     ]
 
 
