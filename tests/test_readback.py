@@ -361,6 +361,28 @@ def test_correct__a_referral_update_still_finds_its_corrected_referral():
     assert [r.id for r in effective(records)] == ["01A", "01F", "01C", "01E"]
 
 
+def test_correct__an_update_takes_its_fields_as_update_does_and_the_case_uses_them(cli):
+    """`cpcm correct CASE update --set location=...` corrects the value the update recorded (it
+    was kept beside the update's `changes`, unread, and the case kept the mistyped value)."""
+    case_id = register(cli)
+    ok(cli("update", case_id, "--location", "Kondele, Kisumuu", "--caregiver", "Grace A.", "--reason", "moved"))
+    ok(cli("correct", case_id, "update", "--set", "location=Kondele, Kisumu", "--reason", "typo"))
+    shown = ok(cli("show", case_id, "--json")).json()
+    assert shown["location"] == "Kondele, Kisumu" and shown["caregiver_name"] == "Grace A."
+    fields = ok(cli("show", case_id, "update", "--json")).json()["fields"]
+    assert fields["changes"] == {"location": "Kondele, Kisumu", "caregiver.name": "Grace A."} and "location" not in fields
+    # a field given empty takes it out of the update; the registered value stands again
+    ok(cli("correct", case_id, "update", "--set", "caregiver.name=", "--reason", "not traced after all"))
+    assert ok(cli("show", case_id, "--json")).json()["caregiver_name"] == registration()["caregiver"]["name"]
+    # refused, naming the field and not repeating the value: a field the update did not change, a bad value, `previous`
+    for pair, field in (("contact=Wanjiru 0700", "contact"), ("previous.location=Wanjiru", "previous.location"), ("location=", "changes")):
+        refused = cli("correct", case_id, "update", "--set", pair, "--reason", "r")
+        assert refused.code == 4 and f"{field}: " in refused.stderr and "Wanjiru" not in refused.stderr, refused.stderr
+    ok(cli("update", case_id, "--disability", "yes", "--reason", "seen by a doctor"))
+    refused = cli("correct", case_id, "update", "--set", "child.disability=Wanjiru", "--reason", "r")
+    assert refused.code == 4 and "child.disability: is not one of" in refused.stderr and "Wanjiru" not in refused.stderr
+
+
 def test_correct__refused_for_decisions_and_without_a_reason(cli, cli_as):
     case_id = register(cli)
     assert cli("correct", case_id, "registration", "--set", "location=x").code == 4

@@ -689,6 +689,43 @@ def _plan_items(records: list[Record], case: Case, original: Record, base: Mappi
     return {**{k: v for k, v in data.items() if k not in by_id}, **items}, [FieldError(path, why) for path, why in problems]
 
 
+def _update_corrected(ctx: Context, case_id: str, case: Case, base: Mapping[str, Any],
+                      data: Mapping[str, Any]) -> tuple[dict, list[FieldError]]:
+    """An update's correction: the fields given as `cpcm update` takes them (`--set location=...`,
+    `caregiver.name=...`, or under `changes.`) replace the values the update recorded; one given
+    empty takes that field out of the update. Only the fields the update changed are corrected
+    (another is a new update), `previous` is the update's own, and the values pass the
+    registration form as an update's do."""
+    changes, previous = dict(base.get("changes") or {}), dict(base.get("previous") or {})
+    body, errors, given = dict(base), [], {}
+    for path, value in flatten(data).items():
+        if path == "reason":
+            body["reason"] = value
+        elif path == "previous" or path.startswith("previous."):
+            errors.append(FieldError(path, "is the value before the update, as the update found it: it is not corrected"))
+        else:
+            given[path.removeprefix("changes.")] = value
+    for path, value in given.items():
+        if path not in changes:
+            errors.append(FieldError(path, f"was not changed by this update (it changed: {', '.join(sorted(changes))}); "
+                                           f"a new change is a new update: cpcm update {case_id} --set {path}=... --reason ..."))
+        elif is_empty(value):
+            changes.pop(path)
+            previous.pop(path, None)
+        else:
+            changes[path] = value
+    if given and not errors:
+        from cpcm.store import forms as forms_store
+
+        form = forms_store.load(form_for(ctx, "registration"), ctx.root)
+        after, problems = validate(form, apply_update(case.registration, changes), ctx.now.date(), [w.id for w in ctx.team.active])
+        errors += problems
+        checked = flatten(after)  # the values as the form reads them ('yes' for a yes/no, a date as a date)
+        changes = {path: None if value is None else checked.get(path, value) for path, value in changes.items()}
+    body["changes"], body["previous"] = changes, previous
+    return body, errors
+
+
 @writes
 def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reason: str | None, at: datetime | None = None) -> Written:
     """Correct a record: a new record of the same kind with `supersedes: <its id>` and the
@@ -717,7 +754,8 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     base = {k: v for k, v in original.body.items() if k not in _CORRECTION_KEYS}
     name = _form_name(ctx, original)
     if original.kind == "update":
-        body = _merge(base, data)
+        body, problems = _update_corrected(ctx, case_id, case, base, data)
+        errors += problems
         if not isinstance(body.get("changes"), Mapping) or not body["changes"]:
             errors.append(FieldError("changes", "must hold at least one field"))
     elif original.kind == "note":
