@@ -258,6 +258,32 @@ def test_close__the_next_step_names_everyone_the_policy_bars_from_approving():
     assert "a supervisor or manager approves it" in service.close(allowed.as_("sup"), third, DECLINED).next_steps[0]
 
 
+def test_next_step__a_lone_supervisor_allowed_to_self_approve_is_given_the_approve_with_its_note():
+    """Where the policy allows self-approval, the next: line after one's own plan, closure or
+    transfer request gives `cpcm approve ... --note ...`: without the note, followed as written,
+    the approval was refused (note: is required)."""
+    from test_transfer import consented_in, transfer_in
+
+    rules = {f"{subject}_approval": {"self_approval": True} for subject in ("plan", "closure", "transfer")}
+    mem = MemoryRepo(rules=rules)
+    sup = mem.as_("sup")
+    case_id = assessed_in(mem, "sup")
+    written = service.plan(sup, case_id, plan_doc())
+    assert written.next_steps[0].endswith(f"cpcm approve {case_id} plan --note ..."), written.next_steps
+    service.approve(sup, case_id, "plan", note="the only supervisor here")
+    service.followup(sup, case_id, VISIT)
+    closing = service.close(sup, case_id, {"reason": "goals_met", "checklist": CHECKLIST, "open_items_explained": "none left"})
+    assert closing.next_steps == (f"closure requested: a supervisor or manager approves it: cpcm approve {case_id} closure --note ...",)
+    other = mem.register(sup)
+    consented_in(sup, other)
+    asked = transfer_in(sup, other)
+    assert any(step.endswith(f"cpcm approve {other} transfer --note ...") for step in asked.next_steps), asked.next_steps
+    # someone else's request: the one who decides needs no reason, and the line gives none
+    amina = mem.as_("amina")
+    theirs = assessed_in(mem, "amina")
+    assert service.plan(amina, theirs, plan_doc()).next_steps[0].endswith(f"cpcm approve {theirs} plan")
+
+
 def test_close__the_only_supervisor_asking_is_warned_and_can_withdraw_the_request():
     mem = MemoryRepo()
     amina, sup = mem.as_("amina"), mem.as_("sup")

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from cpcm.errors import FieldError, InvalidInput, Refused
 from cpcm.service import reintegration as readiness_mod
 from cpcm.service.context import Context, append, at_errors, form_for, load_case, load_records, validate_form, writes
-from cpcm.service.planning import approvers_warning, take_back
+from cpcm.service.planning import approve_command, approvers_warning, take_back
 from cpcm.service.results import Written
 from cpcm.workflow import approvals, deadlines
 from cpcm.workflow import readiness as readiness_rules
@@ -59,7 +59,7 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
         steps = (f"the case is closed; a post-closure visit is due within {limit.words()}",)
     else:
         after = fold(case_id, records + [record])
-        steps = (f"closure requested: {_approver_words(ctx, after)} approves it: cpcm approve {case_id} closure",)
+        steps = (f"closure requested: {_approver_words(ctx, after)} approves it: {approve_command(ctx, case_id, after, 'closure')}",)
         warnings += approvers_warning(ctx, case_id, after, "the closure", "closure")
     return Written(case_id, record.id, "closure", tuple(warnings), next_steps=steps)
 

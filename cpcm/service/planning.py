@@ -89,6 +89,16 @@ def _numbered_body(ctx: Context, case_id: str, case: Case, data: Mapping[str, An
     return plan_actions.with_ids(body, case.plan)
 
 
+def approve_command(ctx: Context, case_id: str, after: Case, subject: str) -> str:
+    """The `cpcm approve` a next: line gives for the request just written: with the reason
+    (`--note`) that deciding one's own request needs where the policy allows it
+    (approvals.own_request), when the one who asked may decide it."""
+    command = f"cpcm approve {case_id} {subject}"
+    if approvals.own_request(subject, ctx.worker, after) and approvals.may_approve(ctx.policy, subject, ctx.worker, after):
+        command += " --note ..."
+    return command
+
+
 def approvers_warning(ctx: Context, case_id: str, after: Case, what: str, subject: str = "plan") -> list[str]:
     """Said at once when nobody in the team may approve the plan version or the closure request
     just written (`subject`; a one-supervisor agency whose supervisor wrote it): approvals.deciders,
@@ -141,7 +151,7 @@ def _write_plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetim
     version = after.plan["version"]
     steps = []
     if approvals.required(ctx.policy, "plan"):
-        steps.append(f"plan version {version} is in force once a supervisor approves it: cpcm approve {case_id} plan")
+        steps.append(f"plan version {version} is in force once a supervisor approves it: {approve_command(ctx, case_id, after, 'plan')}")
         earlier = plan_actions.waiting_over(after.plan, ctx.policy)
         if earlier:
             steps.append(f"until then version {earlier['version']} stays in force")
