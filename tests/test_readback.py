@@ -383,6 +383,24 @@ def test_correct__an_update_takes_its_fields_as_update_does_and_the_case_uses_th
     assert refused.code == 4 and "child.disability: is not one of" in refused.stderr and "Wanjiru" not in refused.stderr
 
 
+def test_correct__a_risk_level_changed_by_a_correction_needs_its_reason_as_the_assessment_did(cli):
+    """The initial assessment kept the registered level (high); correcting it to medium without a
+    reason was written, and the case's risk changed with no reason anywhere."""
+    case_id = register(cli)  # risk high
+    ok(cli("assess", case_id, "--type", "initial", "--from-file", "-", input=json.dumps(INITIAL)))
+    refused = cli("correct", case_id, "assessment@initial", "--set", "risk=medium", "--reason", "mistyped")
+    assert refused.code == 4 and "risk_reason: is required when the risk level changes (from high to medium)" in refused.stderr
+    assert ok(cli("show", case_id, "--json")).json()["risk"] == "high"
+    ok(cli("correct", case_id, "assessment@initial", "--set", "risk=medium", "--set", "risk_reason=the uncle moved away",
+           "--reason", "mistyped"))
+    assert ok(cli("show", case_id, "--json")).json()["risk"] == "medium"
+    # a follow-up's level likewise; back to the level before it needs none
+    ok(cli("followup", case_id, "--from-file", "-", input=json.dumps(dict(FOLLOWUP, risk="low", risk_reason="settled"))))
+    assert cli("correct", case_id, "followup", "--set", "risk=high", "--set", "risk_reason=", "--reason", "r").code == 4
+    ok(cli("correct", case_id, "followup", "--set", "risk=medium", "--set", "risk_reason=", "--reason", "no change that day"))
+    assert ok(cli("show", case_id, "--json")).json()["risk"] == "medium"
+
+
 def test_correct__refused_for_decisions_and_without_a_reason(cli, cli_as):
     case_id = register(cli)
     assert cli("correct", case_id, "registration", "--set", "location=x").code == 4

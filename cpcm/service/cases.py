@@ -18,7 +18,7 @@ from cpcm.errors import CpcmError, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service.context import (Context, append, case_content, caseload_warnings, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
-from cpcm.service.context import at_errors, case_covers, check_at, check_cover, end_expired_covers, note_clock
+from cpcm.service.context import at_errors, case_covers, check_at, check_cover, end_expired_covers, note_clock, risk_reason_errors
 from cpcm.service import lookup
 from cpcm.service.results import Written
 from cpcm.service.worklist import due
@@ -726,6 +726,13 @@ def _update_corrected(ctx: Context, case_id: str, case: Case, base: Mapping[str,
     return body, errors
 
 
+def _risk_before(case_id: str, records: Sequence[Record], original: Record) -> str | None:
+    """The case's risk level before `original` was written: the records written before it (with
+    the corrections of those, whenever written), folded."""
+    before = [r for r in records if r.id < original.id or (r.body.get("supersedes") or original.id) < original.id]
+    return fold(case_id, before).risk
+
+
 @writes
 def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reason: str | None, at: datetime | None = None) -> Written:
     """Correct a record: a new record of the same kind with `supersedes: <its id>` and the
@@ -778,6 +785,8 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         body, form_errors = validate(form, merged, ctx.now.date(), [w.id for w in ctx.team.active])
         errors += form_errors
         body = {**extras, **body}
+        if original.kind in ("assessment", "followup") and body.get("risk") != base.get("risk"):
+            errors += risk_reason_errors(_risk_before(case_id, records, original), body)
         if original.kind == "plan":
             for index, goal in enumerate(body.get("goals") or [], start=1):
                 goal.setdefault("id", f"G{index}")

@@ -6,7 +6,7 @@ from typing import Any, Iterable, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.errors import Busy, FieldError, InvalidInput, NotFound, Refused, UsageError
-from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, form_for, load_case, load_records,
+from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, form_for, load_case, load_records, risk_reason_errors,
                                   validate_form, writes)
 from cpcm.service.results import Written
 from cpcm.workflow import approvals, plan_actions
@@ -23,10 +23,8 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
     body = validate_form(ctx, form_for(ctx, kind), data, f"{kind.replace('_', '-')} assessment of {case_id}",
                          also=at_errors(ctx, case, at))
     body = {"type": kind, **body}
-    new_risk = body.get("risk")
-    if new_risk and case.risk and new_risk != case.risk and not body.get("risk_reason"):
-        raise InvalidInput([FieldError("risk_reason", f"is required when the risk level changes (from {case.risk} to {new_risk})")],
-                           f"{kind} assessment of {case_id}")
+    if errors := risk_reason_errors(case.risk, body):
+        raise InvalidInput(errors, f"{kind} assessment of {case_id}")
     record = append(ctx, case, "assess", "assessment", body, at)
     steps = []
     if kind == "initial":
