@@ -114,9 +114,11 @@ def approvers_warning(ctx: Context, case_id: str, after: Case, what: str, subjec
     if subject == "plan":
         why = "you wrote it"
     else:
-        why = "you asked for it" + (" and it is your case" if after.worker == me else "")
-        if after.worker != me and any(w.id == after.worker for w in overseers):
-            why += f", {after.worker} is the case's own worker"
+        why = "you asked for it"
+        if subject == "closure":  # only a closure bars the case's own worker too (approvals.barred)
+            why += " and it is your case" if after.worker == me else ""
+            if after.worker != me and any(w.id == after.worker for w in overseers):
+                why += f", {after.worker} is the case's own worker"
     return [f"{case_id}: nobody in the team may approve {what}: {why}, and no other supervisor or manager is active "
             f"(the policy's {approvals.rule_of(subject)}.self_approval is off). "
             f"Withdraw it ({withdraw}), add a supervisor (cpcm team add), or allow self-approval with a recorded reason "
