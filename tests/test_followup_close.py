@@ -228,6 +228,19 @@ def test_close__needs_checklist_approval_by_someone_else_and_open_items_explaine
     assert "post-closure-visit" not in {d["code"] for d in service.show(amina, case_id)["due"]}
 
 
+def test_review__replan_points_to_a_new_version_from_the_one_in_force_and_the_command_works():
+    """The next: line of a review that decides to replan said 'cpcm plan CASE --reason review',
+    which starts a plan from nothing (off a terminal: six required fields missing)."""
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = planned_in(mem)
+    written = service.review(amina, case_id, dict(REVIEW, plan_still_right="no", outcome="replan"))
+    assert written.next_steps == (f"record the new plan version from the one in force: cpcm plan {case_id} --edit --reason review "
+                                  "(or --from-current --reason review --set FIELD=VALUE ...)",)
+    revised = service.plan_revise(amina, case_id, "review", {"contingency": "The aunt takes the child in."})
+    assert revised.kind == "plan" and revised.extra["version"] == 2
+
+
 def test_close__the_cases_own_supervisor_worker_cannot_approve_it():
     mem = MemoryRepo(rules={"plan_approval": {"self_approval": True}})
     sup = mem.as_("sup")

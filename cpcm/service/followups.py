@@ -111,7 +111,8 @@ def _progress_errors(ctx: Context, case: Case, progress: list) -> list[FieldErro
 
 def _review_steps(case_id: str, body: Mapping[str, Any]) -> tuple[str, ...]:
     return {
-        "replan": (f"record the new plan version: cpcm plan {case_id} --reason review",),
+        "replan": (f"record the new plan version from the one in force: cpcm plan {case_id} --edit --reason review "
+                   f"(or --from-current --reason review --set FIELD=VALUE ...)",),
         "reassess": (f"reassess: cpcm assess {case_id} --type comprehensive",),
         "close": (f"request closure: cpcm close {case_id} --reason goals_met ...",),
     }.get(body.get("outcome"), ())
