@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
-                             report_written)
+                             report_written, risk_reason_needed)
 
 
 def register(app: typer.Typer) -> None:
@@ -35,7 +35,8 @@ def register(app: typer.Typer) -> None:
         case_id = service.parse_case_id(case)
         data = gather(ctx, service.form_for(ctx, "followup"), from_file, set_,
                       {"method": method, "purpose": purpose, "purpose_detail": purpose_detail, "visited_by": visited_by,
-                       "risk_increased": risk_increased, "risk": risk, "risk_reason": risk_reason}, no_input)
+                       "risk_increased": risk_increased, "risk": risk, "risk_reason": risk_reason}, no_input,
+                      risk_reason_needed(ctx, case_id))
         report_written(service.followup(ctx, case_id, data, parse_at(at), done), json_out, f"follow-up recorded for {case_id}")
 
     @app.command("review")
