@@ -401,6 +401,22 @@ def test_correct__a_risk_level_changed_by_a_correction_needs_its_reason_as_the_a
     assert ok(cli("show", case_id, "--json")).json()["risk"] == "medium"
 
 
+def test_show_and_correct__bid_at_n_is_the_nth_best_interests_assessment_and_assessment_at_bid_the_latest(cli):
+    """`bid@2` named the second assessment of any type (here the initial one), so `cpcm correct
+    CASE bid@2` corrected the wrong record; `assessment@bid` was refused."""
+    case_id = register(cli)
+    first = ok(cli("assess", case_id, "--type", "best-interests", "--from-file", "-", "--json", input=json.dumps(BID))).json()
+    ok(cli("assess", case_id, "--type", "initial", "--from-file", "-", input=json.dumps(INITIAL)))
+    second = ok(cli("assess", case_id, "--type", "best-interests", "--from-file", "-", "--json",
+                    input=json.dumps(dict(BID, chosen="foster_care")))).json()
+    for ref, wanted in (("bid@1", first), ("bid@2", second), ("bid", second), ("assessment@bid", second),
+                        ("best-interests@2", second)):
+        assert ok(cli("show", case_id, ref, "--json")).json()["record_id"] == wanted["record_id"], ref
+    assert cli("show", case_id, "bid@3").code == 3
+    fixed = ok(cli("correct", case_id, "bid@2", "--set", "child_views=with my aunt", "--reason", "typo", "--json")).json()
+    assert fixed["supersedes"] == second["record_id"]
+
+
 def test_correct__refused_for_decisions_and_without_a_reason(cli, cli_as):
     case_id = register(cli)
     assert cli("correct", case_id, "registration", "--set", "location=x").code == 4

@@ -443,15 +443,18 @@ def find_record(case_id: str, records: list[Record], ref: str) -> Record:
     if kind not in kinds:
         raise _not_found(case_id)
     of_kind = [r for r in current if r.kind == kind]
-    if word in ("bid", "best_interests"):
-        which = which or "best_interests"
+    if word in ("bid", "best_interests"):  # the best-interests assessments: bid, bid@2 (the second of them)
+        of_kind = [r for r in of_kind if r.body.get("type") == "best_interests"]
+        kind = "best_interests assessment"
+        if which and not which.isdigit():
+            raise _not_found(case_id)
     if which:
         if which.isdigit():
             number = int(which)
             if 1 <= number <= len(of_kind):
                 return of_kind[number - 1]
             raise _not_found(case_id, f": it has {len(of_kind)} {kind.replace('_', ' ')} record(s)")
-        variant = which.replace("-", "_")
+        variant = {"bid": "best_interests"}.get(which.replace("-", "_"), which.replace("-", "_"))
         if kind != "assessment" or variant not in ("initial", "comprehensive", "best_interests"):
             raise _not_found(case_id)
         of_kind = [r for r in of_kind if r.body.get("type", "initial") == variant]
