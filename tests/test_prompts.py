@@ -56,3 +56,36 @@ def test_fill__the_reason_for_a_changed_risk_level_is_asked_at_once(cli, monkeyp
     said = answering(monkeypatch, ["yes", "", "yes", "no", "yes", "", "high", "", "no", "proceed", "", ""])
     assert "risk_reason" not in prompts.fill(form, {}, ctx.now.date(), [], needed=risk_reason_needed(ctx, case_id))
     assert "Why the risk level changed (optional)" in said
+
+
+def test_update_on_a_terminal__the_reason_is_asked_again_and_values_are_shown_as_typed(cli, monkeypatch):
+    """`cpcm update` at a terminal: an empty reason ended the command (exit 4) after every field
+    had been gone through, the changes typed lost; a yes/no value was shown '(now: True)'."""
+    from typer.testing import CliRunner
+
+    from cpcm.cli import update
+    from cpcm.cli.app import build
+
+    case_id = register(cli)
+    said, reasons = [], ["", "moved to the aunt's"]
+
+    def prompt(text, **_):
+        said.append(text)
+        if text.startswith("Where the child lives now"):
+            return "Kondele, Kisumu"
+        return reasons.pop(0) if text.startswith("Why did the details change") else ""
+
+    monkeypatch.setattr(update, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(typer, "prompt", prompt)
+    result = CliRunner().invoke(build("update"), ["update", case_id], env=dict(cli.env, CPCM_NO_AGENT="1"))
+    assert result.exit_code == 0, result.output
+    assert [t for t in said if t.startswith("Why did the details change")] == ["Why did the details change (the reason is kept "
+                                                                               "with the update)"] * 2
+    assert any(t.endswith("were explained (now: yes)") for t in said), said
+    shown = ok_json(cli("show", case_id, "update", "--json"))
+    assert shown["fields"]["changes"] == {"location": "Kondele, Kisumu"} and shown["fields"]["reason"] == "moved to the aunt's"
+
+
+def ok_json(result):
+    assert result.code == 0, result.stderr
+    return result.json()
