@@ -699,17 +699,23 @@ def _update_corrected(ctx: Context, case_id: str, case: Case, base: Mapping[str,
     empty takes that field out of the update. Only the fields the update changed are corrected
     (another is a new update), `previous` is the update's own, and the values pass the
     registration form as an update's do."""
+    from cpcm.store import forms as forms_store
+
+    form = forms_store.load(form_for(ctx, "registration"), ctx.root)
+    known = {f.key for f in form.fields}
     changes, previous = dict(base.get("changes") or {}), dict(base.get("previous") or {})
-    body, errors, given = dict(base), [], {}
+    body, errors, given, unnamed = dict(base), [], {}, 0
     for path, value in flatten(data).items():
         if path == "reason":
             body["reason"] = value
         elif path == "previous" or path.startswith("previous."):
-            errors.append(FieldError(path, "is the value before the update, as the update found it: it is not corrected"))
+            errors.append(FieldError("previous", "is the value before the update, as the update found it: it is not corrected"))
         else:
             given[path.removeprefix("changes.")] = value
     for path, value in given.items():
-        if path not in changes:
+        if path not in changes and path not in known:  # not repeated: a key typed may hold personal details
+            unnamed += 1
+        elif path not in changes:
             errors.append(FieldError(path, f"was not changed by this update (it changed: {', '.join(sorted(changes))}); "
                                            f"a new change is a new update: cpcm update {case_id} --set {path}=... --reason ..."))
         elif is_empty(value):
@@ -717,10 +723,10 @@ def _update_corrected(ctx: Context, case_id: str, case: Case, base: Mapping[str,
             previous.pop(path, None)
         else:
             changes[path] = value
+    if unnamed:
+        errors.append(FieldError("…", f"{'is not a field' if unnamed == 1 else f'{unnamed} keys are not fields'} of the registration "
+                                      "form (not shown, as a key may hold personal details; cpcm form blank registration lists them)"))
     if given and not errors:
-        from cpcm.store import forms as forms_store
-
-        form = forms_store.load(form_for(ctx, "registration"), ctx.root)
         after, problems = validate(form, apply_update(case.registration, changes), ctx.now.date(), [w.id for w in ctx.team.active])
         errors += problems
         checked = flatten(after)  # the values as the form reads them ('yes' for a yes/no, a date as a date)
