@@ -122,7 +122,7 @@ def approvers_warning(ctx: Context, case_id: str, after: Case, what: str, subjec
     return [f"{case_id}: nobody in the team may approve {what}: {why}, and no other supervisor or manager is active "
             f"(the policy's {approvals.rule_of(subject)}.self_approval is off). "
             f"Withdraw it ({withdraw}), add a supervisor (cpcm team add), or allow self-approval with a recorded reason "
-            "in .cpcm/policy.yaml"]
+            "(.cpcm/policy.yaml, put in force with cpcm policy set)"]
 
 
 @writes
