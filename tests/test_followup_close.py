@@ -252,6 +252,21 @@ def test_close__the_cases_own_supervisor_worker_cannot_approve_it():
     assert refused.value.rule == "self-approval" and "own worker" in str(refused.value)
 
 
+def test_close__check_all_confirms_every_item_of_the_reason_as_refer_and_transfer_take_it():
+    """`cpcm close CASE --reason declined --check all` was refused ('holds an item that is not on
+    the checklist'), while refer and transfer take --check all."""
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    with pytest.raises(InvalidInput) as misspelt:  # beside all, a misspelt item is still refused
+        service.close(amina, case_id, {"reason": "declined", "checklist": ["all", "child_saf"]})
+    assert [e.field for e in misspelt.value.errors] == ["checklist"]
+    service.close(amina, case_id, {"reason": "declined", "checklist": ["all"]})
+    record = service.load_records(amina, case_id)[-1]
+    assert record.kind == "closure" and record.body["checklist"] == ["decision_respected", "no_grounds_to_override",
+                                                                     "child_safe_enough"]
+
+
 DECLINED = {"reason": "declined", "checklist": ["decision_respected", "no_grounds_to_override", "child_safe_enough"]}
 
 

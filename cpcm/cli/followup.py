@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
         case: str = typer.Argument(..., help="Case ID."),
         reason: Optional[str] = typer.Option(None, "--reason", help="goals_met, declined, reached_18, death, no_longer_eligible, transferred, agency_exit, registered_in_error; with --withdraw: why."),
         withdraw: bool = typer.Option(False, "--withdraw", help="Take back your own closure request that still waits for approval (with --reason); the case returns to the stage it had."),
-        check: List[str] = typer.Option([], "--check", help="A checklist item confirmed (repeat); 'cpcm policy show' lists each reason's items."),
+        check: List[str] = typer.Option([], "--check", help="A checklist item confirmed (repeat), or all for every item of the reason; 'cpcm policy show' lists each reason's items."),
         explain: Optional[str] = typer.Option(None, "--explain-open", help="Why open referrals or unfinished actions can be left."),
         summary: Optional[str] = typer.Option(None, "--summary"),
         override_readiness: Optional[str] = typer.Option(None, "--override-readiness", help="A supervisor's or manager's reason to close without a recent readiness record that meets the closure rule (kenya profile)."),

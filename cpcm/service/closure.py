@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
+from cpcm.domain.forms import confirmed
 from cpcm.errors import FieldError, InvalidInput, Refused
 from cpcm.service import reintegration as readiness_mod
 from cpcm.service.context import Context, append, at_errors, form_for, load_case, load_records, validate_form, writes
@@ -24,8 +25,14 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
     body = validate_form(ctx, form_for(ctx, "closure"), data, f"closure of {case_id}", also=at_errors(ctx, case, at))
     reason = body["reason"]
     needed = list(ctx.policy.get("closure_reasons", reason) or [])
-    given = list(body.get("checklist") or [])
     signed_item = sign_off_item(ctx.policy, reason)
+    typed = list(body.get("checklist") or [])
+    # '--check all' confirms every item, as refer and transfer take it (forms.confirmed, the one rule);
+    # an item the sign-off confirms is not among them
+    given, unknown = confirmed([c for c in typed if c != signed_item], [i for i in needed if i != signed_item], "checklist")
+    given += [signed_item] if signed_item in typed else []
+    if typed:
+        body["checklist"] = given
     errors = [FieldError(f"checklist.{item}", f"is required to close for '{reason}': confirm it with --check {item}")
               for item in needed if item not in given and item != signed_item]
     if signed_item and signed_item in given:
@@ -33,8 +40,8 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
         errors.append(FieldError(f"checklist.{signed_item}", f"is confirmed by the recorded sign-off of the {party}, not by --check: "
                                                              f"a supervisor records it with cpcm sign-off {case_id} --for closure --party {party} ..."))
     errors += _feedback_errors(ctx.policy, reason, body)
-    errors += [FieldError("checklist", f"holds an item that is not on the '{reason}' checklist ({', '.join(needed)})")
-               for item in given[:1] if any(i not in needed for i in given)]
+    errors += [FieldError("checklist", f"holds an item that is not on the '{reason}' checklist ({', '.join(needed)}, or all)")
+               for item in unknown[:1]]
     if reason == "goals_met":
         wanted = int(ctx.policy.get("pre_closure_monitoring", "followups") or 0)
         since = (case.plan or {}).get("at")
