@@ -400,6 +400,10 @@ def test_correct__a_risk_level_changed_by_a_correction_needs_its_reason_as_the_a
     assert cli("correct", case_id, "followup", "--set", "risk=high", "--set", "risk_reason=", "--reason", "r").code == 4
     ok(cli("correct", case_id, "followup", "--set", "risk=medium", "--set", "risk_reason=", "--reason", "no change that day"))
     assert ok(cli("show", case_id, "--json")).json()["risk"] == "medium"
+    # a correction of the correction: the level before is the registration's (high), not that of the follow-up written later
+    ok(cli("followup", case_id, "--from-file", "-", input=json.dumps(dict(FOLLOWUP, risk="high", risk_reason="the uncle is back"))))
+    back = cli("correct", case_id, "assessment@initial", "--set", "risk=high", "--set", "risk_reason=", "--reason", "high after all")
+    assert back.code == 0, back.stderr
 
 
 def test_show_and_correct__bid_at_n_is_the_nth_best_interests_assessment_and_assessment_at_bid_the_latest(cli):

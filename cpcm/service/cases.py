@@ -736,10 +736,17 @@ def _update_corrected(ctx: Context, case_id: str, case: Case, base: Mapping[str,
 
 
 def _risk_before(case_id: str, records: Sequence[Record], original: Record) -> str | None:
-    """The case's risk level before `original` was written: the records written before it (with
-    the corrections of those, whenever written), folded."""
-    before = [r for r in records if r.id < original.id or (r.body.get("supersedes") or original.id) < original.id]
-    return fold(case_id, before).risk
+    """The case's risk level before `original`: the records that apply before it (effective: a
+    correction in the place of what it corrects), folded with the records they stand in for."""
+    applied = effective(records)
+    before = applied[:applied.index(original)]
+    by_id, keep = {r.id: r for r in records}, {r.id for r in before}
+    for record in before:
+        target = record.body.get("supersedes")
+        while target in by_id and target not in keep:
+            keep.add(target)
+            target = by_id[target].body.get("supersedes")
+    return fold(case_id, [r for r in records if r.id in keep]).risk
 
 
 @writes
