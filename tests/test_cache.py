@@ -51,6 +51,18 @@ def test_register_checks_duplicates_and_caseload_from_the_index_without_reading_
     assert all(p.read_bytes() == b"damaged" for p in summary.iterdir())  # the summaries were not read, so not rebuilt
 
 
+def test_register__a_possible_duplicate_says_how_to_link_the_two_cases_and_the_command_works(cli, cli_as):
+    """The warning said only 'check before working on both', and register.md that no command
+    merges two cases; `cpcm merge-cases` links them."""
+    existing = register(cli)
+    result = cli("register", "--from-file", "-", "--json", input=json.dumps(registration()))
+    new = result.json()["case_id"]
+    hint = f"cpcm merge-cases {existing} {new}"
+    assert hint in result.stderr, result.stderr
+    merged = cli_as("sup")(*hint.split()[1:])
+    assert merged.code == 0, merged.stderr
+
+
 def open_ctx(repo, team):
     return cpcm.service.open_repo(repo, team["amina"][0])
 

@@ -50,6 +50,20 @@ def test_identity__a_protected_identity_without_a_passphrase_gives_5(cli, repo, 
     assert wrong.code == 5 and "wrong passphrase" in wrong.stderr
 
 
+def test_key_new__an_identity_already_there_is_refused_before_any_passphrase_or_warning(cli, tmp_env):
+    """Someone who runs `cpcm key new` again was asked for a new passphrase twice (or warned that
+    the key would be unprotected), and only then told that a key is already there."""
+    path = tmp_env / "keys" / "mine.txt"
+    assert cli("key", "new", "--out", str(path), "--no-passphrase").code == 0
+    kept = path.read_bytes()
+    unprotected = cli("key", "new", "--out", str(path), "--no-passphrase")
+    assert unprotected.code == 2 and "an identity already exists at the --out path" in unprotected.stderr
+    assert "not protected" not in unprotected.stderr, unprotected.stderr
+    asked = cli("key", "new", "--out", str(path), env={"CPCM_PASSPHRASE_FILE": str(tmp_env / "no-such-phrase")})
+    assert asked.code == 2 and "already exists" in asked.stderr and "CPCM_PASSPHRASE_FILE" not in asked.stderr, asked.stderr
+    assert path.read_bytes() == kept
+
+
 def test_identity__not_a_recipient_gives_5(cli_as, repo):
     case_id = register(cli_as("amina"))
     for argv in (("show", case_id), ("log", case_id)):

@@ -228,6 +228,19 @@ def test_close__needs_checklist_approval_by_someone_else_and_open_items_explaine
     assert "post-closure-visit" not in {d["code"] for d in service.show(amina, case_id)["due"]}
 
 
+def test_review__replan_points_to_a_new_version_from_the_one_in_force_and_the_command_works():
+    """The next: line of a review that decides to replan said 'cpcm plan CASE --reason review',
+    which starts a plan from nothing (off a terminal: six required fields missing)."""
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = planned_in(mem)
+    written = service.review(amina, case_id, dict(REVIEW, plan_still_right="no", outcome="replan"))
+    assert written.next_steps == (f"record the new plan version from the one in force: cpcm plan {case_id} --edit --reason review "
+                                  "(or --from-current --reason review --set FIELD=VALUE ...)",)
+    revised = service.plan_revise(amina, case_id, "review", {"contingency": "The aunt takes the child in."})
+    assert revised.kind == "plan" and revised.extra["version"] == 2
+
+
 def test_close__the_cases_own_supervisor_worker_cannot_approve_it():
     mem = MemoryRepo(rules={"plan_approval": {"self_approval": True}})
     sup = mem.as_("sup")
@@ -237,6 +250,21 @@ def test_close__the_cases_own_supervisor_worker_cannot_approve_it():
     with pytest.raises(Refused) as refused:
         service.approve(sup, case_id, "closure")
     assert refused.value.rule == "self-approval" and "own worker" in str(refused.value)
+
+
+def test_close__check_all_confirms_every_item_of_the_reason_as_refer_and_transfer_take_it():
+    """`cpcm close CASE --reason declined --check all` was refused ('holds an item that is not on
+    the checklist'), while refer and transfer take --check all."""
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    with pytest.raises(InvalidInput) as misspelt:  # beside all, a misspelt item is still refused
+        service.close(amina, case_id, {"reason": "declined", "checklist": ["all", "child_saf"]})
+    assert [e.field for e in misspelt.value.errors] == ["checklist"]
+    service.close(amina, case_id, {"reason": "declined", "checklist": ["all"]})
+    record = service.load_records(amina, case_id)[-1]
+    assert record.kind == "closure" and record.body["checklist"] == ["decision_respected", "no_grounds_to_override",
+                                                                     "child_safe_enough"]
 
 
 DECLINED = {"reason": "declined", "checklist": ["decision_respected", "no_grounds_to_override", "child_safe_enough"]}
@@ -258,6 +286,32 @@ def test_close__the_next_step_names_everyone_the_policy_bars_from_approving():
     assert "a supervisor or manager approves it" in service.close(allowed.as_("sup"), third, DECLINED).next_steps[0]
 
 
+def test_next_step__a_lone_supervisor_allowed_to_self_approve_is_given_the_approve_with_its_note():
+    """Where the policy allows self-approval, the next: line after one's own plan, closure or
+    transfer request gives `cpcm approve ... --note ...`: without the note, followed as written,
+    the approval was refused (note: is required)."""
+    from test_transfer import consented_in, transfer_in
+
+    rules = {f"{subject}_approval": {"self_approval": True} for subject in ("plan", "closure", "transfer")}
+    mem = MemoryRepo(rules=rules)
+    sup = mem.as_("sup")
+    case_id = assessed_in(mem, "sup")
+    written = service.plan(sup, case_id, plan_doc())
+    assert written.next_steps[0].endswith(f"cpcm approve {case_id} plan --note ..."), written.next_steps
+    service.approve(sup, case_id, "plan", note="the only supervisor here")
+    service.followup(sup, case_id, VISIT)
+    closing = service.close(sup, case_id, {"reason": "goals_met", "checklist": CHECKLIST, "open_items_explained": "none left"})
+    assert closing.next_steps == (f"closure requested: a supervisor or manager approves it: cpcm approve {case_id} closure --note ...",)
+    other = mem.register(sup)
+    consented_in(sup, other)
+    asked = transfer_in(sup, other)
+    assert any(step.endswith(f"cpcm approve {other} transfer --note ...") for step in asked.next_steps), asked.next_steps
+    # someone else's request: the one who decides needs no reason, and the line gives none
+    amina = mem.as_("amina")
+    theirs = assessed_in(mem, "amina")
+    assert service.plan(amina, theirs, plan_doc()).next_steps[0].endswith(f"cpcm approve {theirs} plan")
+
+
 def test_close__the_only_supervisor_asking_is_warned_and_can_withdraw_the_request():
     mem = MemoryRepo()
     amina, sup = mem.as_("amina"), mem.as_("sup")
@@ -265,6 +319,8 @@ def test_close__the_only_supervisor_asking_is_warned_and_can_withdraw_the_reques
     written = service.close(sup, case_id, DECLINED)
     assert len(written.warnings) == 1 and "nobody in the team may approve the closure: you asked for it" in written.warnings[0]
     assert f"cpcm close {case_id} --withdraw --reason" in written.warnings[0] and "closure_approval.self_approval" in written.warnings[0]
+    assert written.warnings[0].endswith("allow self-approval with a recorded reason (.cpcm/policy.yaml, put in force with "
+                                        "cpcm policy set)")  # the file edited by hand holds on one laptop only
     with pytest.raises(Refused) as own:
         service.approve(sup, case_id, "closure")
     assert own.value.rule == "self-approval"

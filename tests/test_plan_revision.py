@@ -160,6 +160,21 @@ def test_approved_plan_stays_in_force_while_version_2_waits__check_clean_review_
     assert {i.code for i in service.due(later, within_days=120) if i.case_id == case_id} >= {"review"}
 
 
+def test_a_rejected_version_over_an_approved_one__check_clean_the_approved_version_in_force():
+    """As docs/workflow.md says: `plan-not-approved` only when no version is in force. A rejected
+    review version was reported 'plan version 2 was rejected: it is not in force' while version 1
+    stayed in force."""
+    mem = MemoryRepo()
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = approved_case(mem)
+    service.plan_revise(amina, case_id, "review", {"contingency": "The grandmother takes the child in."})
+    service.reject(sup, case_id, "plan", note="one more goal")
+    assert [p.code for p in service.check(amina, case_id)] == []
+    assert service.show(amina, case_id)["plan"]["previous"]["version"] == 1
+    codes = {i.code for i in service.due(amina, within_days=120) if i.case_id == case_id}
+    assert "review" in codes and "case-plan" not in codes
+
+
 def test_conference_close_style_version_does_not_make_the_case_overdue():
     """A version appended after the approved one (as a conference's close writes) and left
     waiting: the plan in force is still the approved one, for the pure rules too."""

@@ -227,6 +227,20 @@ def test_policy_set__commits_a_file_put_in_place_by_hand_and_mends_a_broken_one(
     assert sup("due").code == 0 and git_status(repo) == []
 
 
+def test_policy_check__the_file_in_place_not_yet_committed_points_to_policy_set(cli_as, repo):
+    """A lone worker follows workflow.md: edits .cpcm/policy.yaml, runs `cpcm policy check`, and was
+    told only 'valid'; the file was in force on that laptop alone and `cpcm verify` failed."""
+    sup = cli_as("sup")
+    (repo / ".cpcm" / "policy.yaml").write_text(POLICY_TEXT)  # edited by hand
+    checked = sup("policy", "check")
+    assert checked.code == 0 and "next: .cpcm/policy.yaml is not committed" in checked.stderr, checked.stderr
+    assert "cpcm policy set" in checked.stderr and sup("policy", "check", "--json").json()["committed"] is False
+    assert sup("policy", "set").code == 0
+    again = sup("policy", "check")
+    assert again.code == 0 and "not committed" not in again.stderr and sup("policy", "check", "--json").json()["committed"] is True
+    assert sup("verify").code == 0
+
+
 def test_override__every_problem_at_once_a_misspelt_rule_and_the_checks_across_rules():
     """A key that is no rule does not hide a bad value, nor a value that does not fit another."""
     found = errors_for({"rules": {"reviw": {"interval": "1mo"}, "caseload": {"warn_from": 30},

@@ -361,6 +361,67 @@ def test_correct__a_referral_update_still_finds_its_corrected_referral():
     assert [r.id for r in effective(records)] == ["01A", "01F", "01C", "01E"]
 
 
+def test_correct__an_update_takes_its_fields_as_update_does_and_the_case_uses_them(cli):
+    """`cpcm correct CASE update --set location=...` corrects the value the update recorded (it
+    was kept beside the update's `changes`, unread, and the case kept the mistyped value)."""
+    case_id = register(cli)
+    ok(cli("update", case_id, "--location", "Kondele, Kisumuu", "--caregiver", "Grace A.", "--reason", "moved"))
+    ok(cli("correct", case_id, "update", "--set", "location=Kondele, Kisumu", "--reason", "typo"))
+    shown = ok(cli("show", case_id, "--json")).json()
+    assert shown["location"] == "Kondele, Kisumu" and shown["caregiver_name"] == "Grace A."
+    fields = ok(cli("show", case_id, "update", "--json")).json()["fields"]
+    assert fields["changes"] == {"location": "Kondele, Kisumu", "caregiver.name": "Grace A."} and "location" not in fields
+    # a field given empty takes it out of the update; the registered value stands again
+    ok(cli("correct", case_id, "update", "--set", "caregiver.name=", "--reason", "not traced after all"))
+    assert ok(cli("show", case_id, "--json")).json()["caregiver_name"] == registration()["caregiver"]["name"]
+    # refused, naming the field and not repeating the value: a field the update did not change, a bad value, `previous`
+    for pair, field in (("contact=Wanjiru 0700", "contact"), ("previous.location=Wanjiru", "previous"), ("location=", "changes"),
+                        ("Wanjiru Otieno=0700", "…"), ("previous.Wanjiru=x", "previous")):
+        refused = cli("correct", case_id, "update", "--set", pair, "--reason", "r")
+        assert refused.code == 4 and f"{field}: " in refused.stderr and "Wanjiru" not in refused.stderr, refused.stderr
+    ok(cli("update", case_id, "--disability", "yes", "--reason", "seen by a doctor"))
+    refused = cli("correct", case_id, "update", "--set", "child.disability=Wanjiru", "--reason", "r")
+    assert refused.code == 4 and "child.disability: is not one of" in refused.stderr and "Wanjiru" not in refused.stderr
+
+
+def test_correct__a_risk_level_changed_by_a_correction_needs_its_reason_as_the_assessment_did(cli):
+    """The initial assessment kept the registered level (high); correcting it to medium without a
+    reason was written, and the case's risk changed with no reason anywhere."""
+    case_id = register(cli)  # risk high
+    ok(cli("assess", case_id, "--type", "initial", "--from-file", "-", input=json.dumps(INITIAL)))
+    refused = cli("correct", case_id, "assessment@initial", "--set", "risk=medium", "--reason", "mistyped")
+    assert refused.code == 4 and "risk_reason: is required when the risk level changes (from high to medium)" in refused.stderr
+    assert ok(cli("show", case_id, "--json")).json()["risk"] == "high"
+    ok(cli("correct", case_id, "assessment@initial", "--set", "risk=medium", "--set", "risk_reason=the uncle moved away",
+           "--reason", "mistyped"))
+    assert ok(cli("show", case_id, "--json")).json()["risk"] == "medium"
+    # a follow-up's level likewise; back to the level before it needs none
+    ok(cli("followup", case_id, "--from-file", "-", input=json.dumps(dict(FOLLOWUP, risk="low", risk_reason="settled"))))
+    assert cli("correct", case_id, "followup", "--set", "risk=high", "--set", "risk_reason=", "--reason", "r").code == 4
+    ok(cli("correct", case_id, "followup", "--set", "risk=medium", "--set", "risk_reason=", "--reason", "no change that day"))
+    assert ok(cli("show", case_id, "--json")).json()["risk"] == "medium"
+    # a correction of the correction: the level before is the registration's (high), not that of the follow-up written later
+    ok(cli("followup", case_id, "--from-file", "-", input=json.dumps(dict(FOLLOWUP, risk="high", risk_reason="the uncle is back"))))
+    back = cli("correct", case_id, "assessment@initial", "--set", "risk=high", "--set", "risk_reason=", "--reason", "high after all")
+    assert back.code == 0, back.stderr
+
+
+def test_show_and_correct__bid_at_n_is_the_nth_best_interests_assessment_and_assessment_at_bid_the_latest(cli):
+    """`bid@2` named the second assessment of any type (here the initial one), so `cpcm correct
+    CASE bid@2` corrected the wrong record; `assessment@bid` was refused."""
+    case_id = register(cli)
+    first = ok(cli("assess", case_id, "--type", "best-interests", "--from-file", "-", "--json", input=json.dumps(BID))).json()
+    ok(cli("assess", case_id, "--type", "initial", "--from-file", "-", input=json.dumps(INITIAL)))
+    second = ok(cli("assess", case_id, "--type", "best-interests", "--from-file", "-", "--json",
+                    input=json.dumps(dict(BID, chosen="foster_care")))).json()
+    for ref, wanted in (("bid@1", first), ("bid@2", second), ("bid", second), ("assessment@bid", second),
+                        ("best-interests@2", second)):
+        assert ok(cli("show", case_id, ref, "--json")).json()["record_id"] == wanted["record_id"], ref
+    assert cli("show", case_id, "bid@3").code == 3
+    fixed = ok(cli("correct", case_id, "bid@2", "--set", "child_views=with my aunt", "--reason", "typo", "--json")).json()
+    assert fixed["supersedes"] == second["record_id"]
+
+
 def test_correct__refused_for_decisions_and_without_a_reason(cli, cli_as):
     case_id = register(cli)
     assert cli("correct", case_id, "registration", "--set", "location=x").code == 4

@@ -98,6 +98,25 @@ def test_referral_letter_and_case_file__where_the_child_lives_now_follows_the_la
     assert service.show(later, case_id)["location"] == "Kondele, Kisumu"
 
 
+def test_referral_letter__codes_are_words_in_the_letters_language():
+    """A school's letter in Kiswahili said 'Jinsia: female' and 'Wasiwasi: out_of_school': the
+    stored codes, not words, to a provider who never sees cpcm."""
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    service.service_add(amina, {"id": "school", "provider": "Test School", "sector": "education", "services": ["enrolment"]})
+    case_id = mem.register(amina, concerns=["out_of_school", "child_labour"])
+    for giver in ("child", "caregiver"):
+        service.consent(amina, case_id, {"purpose": "referral", "agency": "school", "given_by": giver, "status": "given",
+                                         "explained": EXPLAINED})
+    service.refer(amina, case_id, "school", "back to school", checks=CHECKS[:4])
+    for fmt in ("md", "html"):
+        swahili = service.render(amina, "referral-letter", case_id, "R1", lang="sw", fmt=fmt).text
+        assert "wa kike" in swahili and "hayuko shuleni" in swahili, swahili
+        assert not re.search(r"\bfemale\b|out_of_school|child_labour", swahili), swahili
+    english = service.render(amina, "referral-letter", case_id, "R1").text
+    assert "out of school" in english and "out_of_school" not in english
+
+
 def test_cli__the_letter_out_is_encrypted_to_the_provider_by_default(cli, tmp_env):
     provider_key = tmp_env / "keys" / "provider.txt"
     case_id = referred(cli, tmp_env, recipient=make_identity(provider_key))

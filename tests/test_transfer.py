@@ -437,6 +437,17 @@ def test_transfer__refused_before_approval_a_request_is_recorded_decided_by_some
     assert mem.commits() == before
 
 
+def test_transfer__the_lone_supervisors_warning_names_only_what_bars_a_transfer(mem):
+    """A transfer is barred to the one who asked only (a closure to the case's worker too): the
+    warning on the only supervisor's request of her own case said 'and it is your case'."""
+    sup = mem.as_("sup")
+    case_id = mem.register(sup)
+    consented_in(sup, case_id)
+    warned = [w for w in transfer_in(sup, case_id).warnings if "nobody in the team may approve" in w]
+    assert warned and "you asked for it, and no other supervisor or manager is active" in warned[0], warned
+    assert "your case" not in warned[0]
+
+
 def test_transfer__the_bundle_is_never_for_the_senders_own_key(mem):
     amina, sup = mem.as_("amina"), mem.as_("sup")
     case_id = mem.register(amina)

@@ -6,7 +6,7 @@ from typing import List, Optional
 import typer
 
 from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
-                             report_written, say)
+                             report_written, risk_reason_needed, say)
 
 FORMS = {"initial": "assessment-initial", "comprehensive": "assessment-comprehensive", "best-interests": "best-interests",
          "best_interests": "best-interests"}
@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         case_id = service.parse_case_id(case)
         data = gather(ctx, service.form_for(ctx, type_.replace("-", "_")), from_file, set_,
                       {"risk": risk, "risk_reason": risk_reason, "outcome": outcome, "immediate_actions": list(action) or None},
-                      no_input)
+                      no_input, risk_reason_needed(ctx, case_id))
         result = service.assess(ctx, case_id, type_, data, parse_at(at))
         report_written(result, json_out, f"{type_} assessment recorded for {case_id}")
 

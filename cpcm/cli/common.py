@@ -408,12 +408,14 @@ def report_problems(ctx) -> None:
 
 
 def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, flags: dict[str, Any], no_input: bool,
-           hint: bool = True) -> dict:
+           needed=None, hint: bool = True) -> dict:
     """A record's fields from a YAML file, then --set pairs and flags, then (on a terminal,
     unless --no-input) guided prompts for what is still missing. Everything passes the input
     gate: a path that conflicts with another (--set child=x --set child.name=y) is exit 2.
-    Given only options, with no questions asked, a refused form says how its fields are given
-    (`ctx.input_hint`), unless `hint` is off (a command that asks its own questions, or has no --set)."""
+    `needed(key, answers)`: why the command's own rule makes an optional field required, or None
+    (prompts.fill asks it as a required question). Given only options, with no questions asked,
+    a refused form says how its fields are given (`ctx.input_hint`), unless `hint` is off (a
+    command that asks its own questions, or has no --set)."""
     from cpcm.domain import text
     from cpcm.store import forms
     from cpcm.errors import UsageError
@@ -436,7 +438,8 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
         from cpcm.cli.prompts import fill
 
         try:
-            data = fill(forms.load(form_name, ctx.root), data, ctx.now.date(), [w.id for w in ctx.team.active], ctx.config.language)
+            data = fill(forms.load(form_name, ctx.root), data, ctx.now.date(), [w.id for w in ctx.team.active], ctx.config.language,
+                        needed)
         except UnicodeDecodeError:
             raise UsageError("an answer typed is not valid UTF-8 text", text.UTF8_HINT) from None
     elif hint and not from_file and not sets:  # only the options, and no questions asked: say how the form's fields are given
@@ -445,6 +448,20 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
                           "(on a terminal, without --no-input, cpcm asks for them). Nothing was written.")
     text.check_data(data, "the input", controls=True)
     return data
+
+
+def risk_reason_needed(ctx, case_id: str):
+    """For `gather`: the reason a re-rated risk level needs (context.risk_reason_errors, the one
+    rule), asked as soon as the level typed differs from the case's; the case is read only then."""
+    def needed(key: str, answers: dict) -> str | None:
+        if key != "risk_reason" or not answers.get("risk"):
+            return None
+        from cpcm import service
+        from cpcm.service.context import risk_reason_errors
+
+        errors = risk_reason_errors(service.load_case(ctx, case_id).risk, answers)
+        return errors[0].reason if errors else None
+    return needed
 
 
 def report_written(result, json_out: bool, done: str) -> None:

@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
-                             report_written)
+                             report_written, risk_reason_needed)
 
 
 def register(app: typer.Typer) -> None:
@@ -35,7 +35,8 @@ def register(app: typer.Typer) -> None:
         case_id = service.parse_case_id(case)
         data = gather(ctx, service.form_for(ctx, "followup"), from_file, set_,
                       {"method": method, "purpose": purpose, "purpose_detail": purpose_detail, "visited_by": visited_by,
-                       "risk_increased": risk_increased, "risk": risk, "risk_reason": risk_reason}, no_input)
+                       "risk_increased": risk_increased, "risk": risk, "risk_reason": risk_reason}, no_input,
+                      risk_reason_needed(ctx, case_id))
         report_written(service.followup(ctx, case_id, data, parse_at(at), done), json_out, f"follow-up recorded for {case_id}")
 
     @app.command("review")
@@ -86,7 +87,7 @@ def register(app: typer.Typer) -> None:
         case: str = typer.Argument(..., help="Case ID."),
         reason: Optional[str] = typer.Option(None, "--reason", help="goals_met, declined, reached_18, death, no_longer_eligible, transferred, agency_exit, registered_in_error; with --withdraw: why."),
         withdraw: bool = typer.Option(False, "--withdraw", help="Take back your own closure request that still waits for approval (with --reason); the case returns to the stage it had."),
-        check: List[str] = typer.Option([], "--check", help="A checklist item confirmed (repeat); 'cpcm policy show' lists each reason's items."),
+        check: List[str] = typer.Option([], "--check", help="A checklist item confirmed (repeat), or all for every item of the reason; 'cpcm policy show' lists each reason's items."),
         explain: Optional[str] = typer.Option(None, "--explain-open", help="Why open referrals or unfinished actions can be left."),
         summary: Optional[str] = typer.Option(None, "--summary"),
         override_readiness: Optional[str] = typer.Option(None, "--override-readiness", help="A supervisor's or manager's reason to close without a recent readiness record that meets the closure rule (kenya profile)."),

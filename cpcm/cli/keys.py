@@ -26,11 +26,16 @@ def register(app: typer.Typer) -> None:
         """
         from cpcm import clock, service
 
-        path = identity_path(out)
-        passphrase = new_passphrase(no_passphrase)
         from cpcm.cli.common import typed_paths
+        from cpcm.crypto.identity import check_free
         from cpcm.errors import CpcmError
 
+        path = identity_path(out)
+        try:
+            check_free(path)  # before the passphrase is asked for (twice) or the unprotected key is warned of
+        except CpcmError as exc:
+            raise typed_paths(exc, **{"--out": out}) from None
+        passphrase = new_passphrase(no_passphrase)
         try:
             recipient = service.key_new(path, passphrase, clock.now(), label)
         except CpcmError as exc:

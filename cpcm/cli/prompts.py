@@ -2,24 +2,32 @@
 validates, so a prompt refuses exactly what the form refuses."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import typer
 
-from cpcm.domain.forms import Form, coerce, is_empty
+from cpcm.domain.forms import Form, coerce, is_empty, required_by_rule
 from cpcm.domain.records import flatten, set_path
 
 
-def fill(form: Form, data: dict[str, Any], today, workers, lang: str = "en") -> dict[str, Any]:
-    """Ask for every field not given yet (Enter skips an optional one)."""
+def fill(form: Form, data: dict[str, Any], today, workers, lang: str = "en",
+         needed: Callable[[str, dict], str | None] | None = None) -> dict[str, Any]:
+    """Ask for every field not given yet (Enter skips an optional one). An optional field that
+    the answers before it make required (a `required_if` rule of the form, or `needed`: the
+    command's own rule, such as the reason for a changed risk level) is asked as a required one,
+    saying why, rather than refused once every question is answered."""
     given = flatten(data)
     out = dict(data)
     typer.echo(f"{form.title.get(lang) or form.kind}: answer each question; press Enter to skip an optional one.", err=True)
-    _ask_fields(form.fields, given, out, today, workers, lang)
+
+    def why(key: str) -> str | None:
+        return required_by_rule(form, key, out) or (needed(key, out) if needed else None)
+
+    _ask_fields(form.fields, given, out, today, workers, lang, why=why)
     return out
 
 
-def _ask_fields(fields, given, out, today, workers, lang, indent=""):
+def _ask_fields(fields, given, out, today, workers, lang, indent="", why=lambda key: None):
     for field in fields:
         if not is_empty(given.get(field.key)):
             continue
@@ -47,11 +55,13 @@ def _ask_fields(fields, given, out, today, workers, lang, indent=""):
             extra = " [yes/no]"
         elif field.type == "text_list":
             extra = " (several: separate with ';')"
+        because = None if field.required or indent else why(field.key)
+        required = field.required or because is not None
         while True:
-            answer = typer.prompt(f"{indent}{label}{extra}{'' if field.required else ' (optional)'}", default="", show_default=False, err=True)
+            answer = typer.prompt(f"{indent}{label}{extra}{'' if required else ' (optional)'}", default="", show_default=False, err=True)
             if not answer.strip():
-                if field.required:
-                    typer.echo("  this one is required", err=True)
+                if required:
+                    typer.echo(f"  {because}" if because else "  this one is required", err=True)
                     continue
                 break
             value, reason = coerce(field, answer, today, workers)

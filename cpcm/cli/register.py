@@ -57,7 +57,9 @@ def register(app: typer.Typer) -> None:
         for message in result.warnings:
             warn(message)
         for duplicate in result.extra["possible_duplicates"]:
-            warn(f"possible duplicate of {duplicate['case_id']} ({duplicate['reason']}); check before working on both")
+            warn(f"possible duplicate of {duplicate['case_id']} ({duplicate['reason']}); check before working on both; "
+                 f"if it is the same child, a supervisor or manager links them: cpcm merge-cases {duplicate['case_id']} "
+                 f"{result.subject_id}")
         if json_out:
             print_json(result.to_json())
         else:

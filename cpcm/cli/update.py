@@ -76,9 +76,11 @@ def register(app: typer.Typer) -> None:
         if not no_input and stdin_is_terminal():
             if not data:
                 data = ask_changes(ctx, case_id)
-            if not (reason or "").strip():
+            while data and not (reason or "").strip():  # required: asked again, so that the changes typed are not lost
                 reason = typer.prompt("Why did the details change (the reason is kept with the update)", default="", show_default=False,
                                       err=True)
+                if not reason.strip():
+                    typer.echo("  this one is required: say why the details changed", err=True)
         result = service.update(ctx, case_id, data, reason, parse_at(at))
         report_written(result, json_out, f"{case_id} updated: {', '.join(result.extra['changed'])}")
 
@@ -101,7 +103,8 @@ def ask_changes(ctx, case_id: str) -> dict[str, Any]:
         if field.key in NOT_UPDATED or field.type == "list":
             continue
         now = current.get(field.key)
-        shown = "; ".join(map(str, now)) if isinstance(now, list) else ("" if now is None else str(now))
+        shown = ("; ".join(map(str, now)) if isinstance(now, list) else "" if now is None
+                 else ("yes" if now else "no") if isinstance(now, bool) else str(now))
         extra = f" [{', '.join(field.choices)}]" if field.choices else ""
         while True:
             answer = typer.prompt(f"{field.text(field.label, lang)}{extra} (now: {shown or '-'})", default="", show_default=False,

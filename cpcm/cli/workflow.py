@@ -185,9 +185,17 @@ def register(app: typer.Typer) -> None:
         else:  # read as every typed file is (UTF-8, at most 1 MiB); errors name it FILE, not the path typed
             pol = policies.with_override(ctx.config.policy, read_input(str(file), "FILE"), "FILE")
         changed = sorted(k for k, v in pol.origins.items() if not v.startswith("profile"))
+        from cpcm.store.layout import POLICY
+
+        # the file in place, edited by hand: in force on this laptop only until it is committed
+        uncommitted = file is None and (ctx.root / POLICY).is_file() and not ctx.store.is_committed(POLICY)
         if json_out:
-            print_json({"valid": True, "profile": pol.profile, "changed": changed, "notes": list(pol.notes)})
+            print_json({"valid": True, "profile": pol.profile, "changed": changed, "notes": list(pol.notes),
+                        "committed": not uncommitted})
         else:
             say(f"valid: profile {pol.profile}" + (f", changing {', '.join(changed)}" if changed else ", no changes"))
             for note in pol.notes:
                 say(f"note: {note}")
+            if uncommitted:
+                say(f"next: {POLICY} is not committed: it holds on this copy only, and cpcm verify reports it "
+                    "(config-uncommitted); a supervisor or manager puts it in force for the team: cpcm policy set")

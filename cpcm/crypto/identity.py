@@ -55,6 +55,17 @@ def public_path(path: Path) -> Path:
     return path.with_name(path.name + ".pub")
 
 
+def _exists(path: Path) -> UsageError:
+    return UsageError(f"an identity already exists at {path}", "Choose another path with --out, or use the one you have (cpcm key show).")
+
+
+def check_free(path: Path) -> None:
+    """Refuse at once, before a passphrase is asked for, a place where an identity is already
+    (`save` refuses it again when it writes: a key is never overwritten)."""
+    if os.path.lexists(path):
+        raise _exists(path)
+
+
 def save(path: Path, text: str, passphrase: str | None) -> None:
     """Write the identity (encrypted when a passphrase is given), never over an existing one."""
     data = pyrage.passphrase.encrypt(text.encode(), passphrase) if passphrase else text.encode()
@@ -62,7 +73,7 @@ def save(path: Path, text: str, passphrase: str | None) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        raise UsageError(f"an identity already exists at {path}", "Choose another path with --out, or use the one you have (cpcm key show).") from None
+        raise _exists(path) from None
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
         handle.flush()

@@ -448,6 +448,19 @@ def _flatten_until(data: Mapping[str, Any], stop: set[str], prefix: str = "") ->
     return out
 
 
+def required_by_rule(form: Form, key: str, answers: Mapping[str, Any]) -> str | None:
+    """Why the empty field `key` is required by the answers given so far (a `required_if`
+    rule of the form: "say why the child did not attend" once the child did not), or None: the
+    same check `validate` makes at the end, for a prompt to ask it as a required question."""
+    flat = flatten(answers)
+    for rule in form.rules:
+        if (rule.get("required_if") or {}).get("field") == key:
+            found = _check_rule(rule, flat)
+            if found:
+                return found[0].reason
+    return None
+
+
 def _check_rule(rule: Mapping[str, Any], flat: Mapping[str, Any]) -> list[FieldError]:
     if "at_least_one_of_prefix" in rule:
         prefix = rule["at_least_one_of_prefix"] + "."

@@ -18,7 +18,7 @@ from cpcm.errors import CpcmError, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service.context import (Context, append, case_content, caseload_warnings, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
-from cpcm.service.context import at_errors, case_covers, check_at, check_cover, end_expired_covers, note_clock
+from cpcm.service.context import at_errors, case_covers, check_at, check_cover, end_expired_covers, note_clock, risk_reason_errors
 from cpcm.service import lookup
 from cpcm.service.results import Written
 from cpcm.service.worklist import due
@@ -447,15 +447,18 @@ def find_record(case_id: str, records: list[Record], ref: str) -> Record:
     if kind not in kinds:
         raise _not_found(case_id)
     of_kind = [r for r in current if r.kind == kind]
-    if word in ("bid", "best_interests"):
-        which = which or "best_interests"
+    if word in ("bid", "best_interests"):  # the best-interests assessments: bid, bid@2 (the second of them)
+        of_kind = [r for r in of_kind if r.body.get("type") == "best_interests"]
+        kind = "best_interests assessment"
+        if which and not which.isdigit():
+            raise _not_found(case_id)
     if which:
         if which.isdigit():
             number = int(which)
             if 1 <= number <= len(of_kind):
                 return of_kind[number - 1]
             raise _not_found(case_id, f": it has {len(of_kind)} {kind.replace('_', ' ')} record(s)")
-        variant = which.replace("-", "_")
+        variant = {"bid": "best_interests"}.get(which.replace("-", "_"), which.replace("-", "_"))
         if kind != "assessment" or variant not in ("initial", "comprehensive", "best_interests"):
             raise _not_found(case_id)
         of_kind = [r for r in of_kind if r.body.get("type", "initial") == variant]
@@ -696,6 +699,63 @@ def _plan_items(records: list[Record], case: Case, original: Record, base: Mappi
     return {**{k: v for k, v in data.items() if k not in by_id}, **items}, [FieldError(path, why) for path, why in problems]
 
 
+def _update_corrected(ctx: Context, case_id: str, case: Case, base: Mapping[str, Any],
+                      data: Mapping[str, Any]) -> tuple[dict, list[FieldError]]:
+    """An update's correction: the fields given as `cpcm update` takes them (`--set location=...`,
+    `caregiver.name=...`, or under `changes.`) replace the values the update recorded; one given
+    empty takes that field out of the update. Only the fields the update changed are corrected
+    (another is a new update), `previous` is the update's own, and the values pass the
+    registration form as an update's do."""
+    from cpcm.store import forms as forms_store
+
+    form = forms_store.load(form_for(ctx, "registration"), ctx.root)
+    known = {f.key for f in form.fields}
+    changes, previous = dict(base.get("changes") or {}), dict(base.get("previous") or {})
+    body, errors, given, unnamed = dict(base), [], {}, 0
+    for path, value in flatten(data).items():
+        if path == "reason":
+            body["reason"] = value
+        elif path == "previous" or path.startswith("previous."):
+            errors.append(FieldError("previous", "is the value before the update, as the update found it: it is not corrected"))
+        else:
+            given[path.removeprefix("changes.")] = value
+    for path, value in given.items():
+        if path not in changes and path not in known:  # not repeated: a key typed may hold personal details
+            unnamed += 1
+        elif path not in changes:
+            errors.append(FieldError(path, f"was not changed by this update (it changed: {', '.join(sorted(changes))}); "
+                                           f"a new change is a new update: cpcm update {case_id} --set {path}=... --reason ..."))
+        elif is_empty(value):
+            changes.pop(path)
+            previous.pop(path, None)
+        else:
+            changes[path] = value
+    if unnamed:
+        errors.append(FieldError("…", f"{'is not a field' if unnamed == 1 else f'{unnamed} keys are not fields'} of the registration "
+                                      "form (not shown, as a key may hold personal details; cpcm form blank registration lists them)"))
+    if given and not errors:
+        after, problems = validate(form, apply_update(case.registration, changes), ctx.now.date(), [w.id for w in ctx.team.active])
+        errors += problems
+        checked = flatten(after)  # the values as the form reads them ('yes' for a yes/no, a date as a date)
+        changes = {path: None if value is None else checked.get(path, value) for path, value in changes.items()}
+    body["changes"], body["previous"] = changes, previous
+    return body, errors
+
+
+def _risk_before(case_id: str, records: Sequence[Record], original: Record) -> str | None:
+    """The case's risk level before `original`: the records that apply before it (effective: a
+    correction in the place of what it corrects), folded with the records they stand in for."""
+    applied = effective(records)
+    before = applied[:applied.index(original)]
+    by_id, keep = {r.id: r for r in records}, {r.id for r in before}
+    for record in before:
+        target = record.body.get("supersedes")
+        while target in by_id and target not in keep:
+            keep.add(target)
+            target = by_id[target].body.get("supersedes")
+    return fold(case_id, [r for r in records if r.id in keep]).risk
+
+
 @writes
 def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reason: str | None, at: datetime | None = None) -> Written:
     """Correct a record: a new record of the same kind with `supersedes: <its id>` and the
@@ -724,7 +784,8 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     base = {k: v for k, v in original.body.items() if k not in _CORRECTION_KEYS}
     name = _form_name(ctx, original)
     if original.kind == "update":
-        body = _merge(base, data)
+        body, problems = _update_corrected(ctx, case_id, case, base, data)
+        errors += problems
         if not isinstance(body.get("changes"), Mapping) or not body["changes"]:
             errors.append(FieldError("changes", "must hold at least one field"))
     elif original.kind == "note":
@@ -747,6 +808,8 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         body, form_errors = validate(form, merged, ctx.now.date(), [w.id for w in ctx.team.active])
         errors += form_errors
         body = {**extras, **body}
+        if original.kind in ("assessment", "followup") and body.get("risk") != base.get("risk"):
+            errors += risk_reason_errors(_risk_before(case_id, records, original), body)
         if original.kind == "plan":
             for index, goal in enumerate(body.get("goals") or [], start=1):
                 goal.setdefault("id", f"G{index}")

@@ -4,10 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
+from cpcm.domain.forms import confirmed
 from cpcm.errors import FieldError, InvalidInput, Refused
 from cpcm.service import reintegration as readiness_mod
 from cpcm.service.context import Context, append, at_errors, form_for, load_case, load_records, validate_form, writes
-from cpcm.service.planning import approvers_warning, take_back
+from cpcm.service.planning import approve_command, approvers_warning, take_back
 from cpcm.service.results import Written
 from cpcm.workflow import approvals, deadlines
 from cpcm.workflow import readiness as readiness_rules
@@ -24,8 +25,14 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
     body = validate_form(ctx, form_for(ctx, "closure"), data, f"closure of {case_id}", also=at_errors(ctx, case, at))
     reason = body["reason"]
     needed = list(ctx.policy.get("closure_reasons", reason) or [])
-    given = list(body.get("checklist") or [])
     signed_item = sign_off_item(ctx.policy, reason)
+    typed = list(body.get("checklist") or [])
+    # '--check all' confirms every item, as refer and transfer take it (forms.confirmed, the one rule);
+    # an item the sign-off confirms is not among them
+    given, unknown = confirmed([c for c in typed if c != signed_item], [i for i in needed if i != signed_item], "checklist")
+    given += [signed_item] if signed_item in typed else []
+    if typed:
+        body["checklist"] = given
     errors = [FieldError(f"checklist.{item}", f"is required to close for '{reason}': confirm it with --check {item}")
               for item in needed if item not in given and item != signed_item]
     if signed_item and signed_item in given:
@@ -33,12 +40,9 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
         errors.append(FieldError(f"checklist.{signed_item}", f"is confirmed by the recorded sign-off of the {party}, not by --check: "
                                                              f"a supervisor records it with cpcm sign-off {case_id} --for closure --party {party} ..."))
     errors += _feedback_errors(ctx.policy, reason, body)
-    unknown = [i for i in given if i not in needed]  # never echoed: say how many, and what the checklist holds
-    if unknown:
+    if unknown:  # never echoed: say how many, and what the checklist holds
         errors.append(FieldError("checklist", f"{len(unknown)} --check value(s) given are not on the '{reason}' checklist, whose "
-                                              f"items are: {', '.join(i for i in needed if i != signed_item)}"
-                                              + ("; 'all' is not taken here: confirm each item with its own --check"
-                                                 if "all" in unknown else "")))
+                                              f"items are: {', '.join(i for i in needed if i != signed_item)} (or all)"))
     if reason == "goals_met":
         wanted = int(ctx.policy.get("pre_closure_monitoring", "followups") or 0)
         since = (case.plan or {}).get("at")
@@ -63,7 +67,7 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
         steps = (f"the case is closed; a post-closure visit is due within {limit.words()}",)
     else:
         after = fold(case_id, records + [record])
-        steps = (f"closure requested: {_approver_words(ctx, after)} approves it: cpcm approve {case_id} closure",)
+        steps = (f"closure requested: {_approver_words(ctx, after)} approves it: {approve_command(ctx, case_id, after, 'closure')}",)
         warnings += approvers_warning(ctx, case_id, after, "the closure", "closure")
     return Written(case_id, record.id, "closure", tuple(warnings), next_steps=steps)
 

@@ -272,6 +272,15 @@ def at_errors(ctx: Context, case: Case | None, at: datetime | None) -> list[Fiel
     return []
 
 
+def risk_reason_errors(before: str | None, body: Mapping[str, Any]) -> list[FieldError]:
+    """A record that re-rates the risk (an assessment's or a follow-up's `risk`) to a level other
+    than `before` (the case's level before it) says why, in `risk_reason`."""
+    risk = body.get("risk")
+    if risk and before and risk != before and not body.get("risk_reason"):
+        return [FieldError("risk_reason", f"is required when the risk level changes (from {before} to {risk})")]
+    return []
+
+
 def check_at(ctx: Context, case: Case | None, at: datetime | None, verb: str) -> None:
     """`at_errors`, raised: nothing is written."""
     errors = at_errors(ctx, case, at)

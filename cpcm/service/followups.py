@@ -13,8 +13,8 @@ from cpcm.domain.team import RECOVERY_READER
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service import reintegration
 from cpcm.service.context import (Context, append, at_errors, case_covers, end_expired_covers, form_for, form_problems, keys_for,
-                                  load_case, load_records, new_record, read_case, record_table, transaction, validate_form,
-                                  writes)
+                                  load_case, load_records, new_record, read_case, record_table, risk_reason_errors, transaction,
+                                  validate_form, writes)
 from cpcm.store import forms
 from cpcm.store.layout import CASES, RECIPIENTS, covers_from
 from cpcm.service.results import Written
@@ -52,9 +52,8 @@ def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
     case = load_case(ctx, case_id)
     body = validate_form(ctx, form_for(ctx, "followup"), data, f"follow-up of {case_id}", also=at_errors(ctx, case, at))
     _mark_done(ctx, case, body, done, f"follow-up of {case_id}")
-    if body.get("risk") and case.risk and body["risk"] != case.risk and not body.get("risk_reason"):
-        raise InvalidInput([FieldError("risk_reason", f"is required when the risk level changes (from {case.risk} to {body['risk']})")],
-                           f"follow-up of {case_id}")
+    if errors := risk_reason_errors(case.risk, body):
+        raise InvalidInput(errors, f"follow-up of {case_id}")
     if case.status == "closed" and body.get("purpose") != "post_closure":
         raise Refused(f"{case_id} is closed: only a post-closure visit can be recorded",
                       "Use --purpose post_closure (collecting the child's and family's feedback), or reopen the case.",
@@ -112,7 +111,8 @@ def _progress_errors(ctx: Context, case: Case, progress: list) -> list[FieldErro
 
 def _review_steps(case_id: str, body: Mapping[str, Any]) -> tuple[str, ...]:
     return {
-        "replan": (f"record the new plan version: cpcm plan {case_id} --reason review",),
+        "replan": (f"record the new plan version from the one in force: cpcm plan {case_id} --edit --reason review "
+                   f"(or --from-current --reason review --set FIELD=VALUE ...)",),
         "reassess": (f"reassess: cpcm assess {case_id} --type comprehensive",),
         "close": (f"request closure: cpcm close {case_id} --reason goals_met ...",),
     }.get(body.get("outcome"), ())

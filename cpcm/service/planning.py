@@ -7,7 +7,7 @@ from typing import Any, Iterable, Mapping
 from cpcm.domain.case import Case
 from cpcm.domain.records import Record
 from cpcm.errors import Busy, FieldError, InvalidInput, NotFound, Refused, UsageError
-from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, form_for, load_case, load_records,
+from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, form_for, load_case, load_records, risk_reason_errors,
                                   validate_form, writes)
 from cpcm.service.results import Written
 from cpcm.workflow import approvals, plan_actions
@@ -24,10 +24,8 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
     body = validate_form(ctx, form_for(ctx, kind), data, f"{kind.replace('_', '-')} assessment of {case_id}",
                          also=at_errors(ctx, case, at))
     body = {"type": kind, **body}
-    new_risk = body.get("risk")
-    if new_risk and case.risk and new_risk != case.risk and not body.get("risk_reason"):
-        raise InvalidInput([FieldError("risk_reason", f"is required when the risk level changes (from {case.risk} to {new_risk})")],
-                           f"{kind} assessment of {case_id}")
+    if errors := risk_reason_errors(case.risk, body):
+        raise InvalidInput(errors, f"{kind} assessment of {case_id}")
     record = append(ctx, case, "assess", "assessment", body, at)
     steps = []
     if kind == "initial":
@@ -95,6 +93,16 @@ def _numbered_body(ctx: Context, case_id: str, case: Case, data: Mapping[str, An
     return plan_actions.with_ids(body, case.plan)
 
 
+def approve_command(ctx: Context, case_id: str, after: Case, subject: str) -> str:
+    """The `cpcm approve` a next: line gives for the request just written: with the reason
+    (`--note`) that deciding one's own request needs where the policy allows it
+    (approvals.own_request), when the one who asked may decide it."""
+    command = f"cpcm approve {case_id} {subject}"
+    if approvals.own_request(subject, ctx.worker, after) and approvals.may_approve(ctx.policy, subject, ctx.worker, after):
+        command += " --note ..."
+    return command
+
+
 def approvers_warning(ctx: Context, case_id: str, after: Case, what: str, subject: str = "plan") -> list[str]:
     """Said at once when nobody in the team may approve the plan version or the closure request
     just written (`subject`; a one-supervisor agency whose supervisor wrote it): approvals.deciders,
@@ -112,13 +120,15 @@ def approvers_warning(ctx: Context, case_id: str, after: Case, what: str, subjec
     if subject == "plan":
         why = "you wrote it"
     else:
-        why = "you asked for it" + (" and it is your case" if after.worker == me else "")
-        if after.worker != me and any(w.id == after.worker for w in overseers):
-            why += f", {after.worker} is the case's own worker"
+        why = "you asked for it"
+        if subject == "closure":  # only a closure bars the case's own worker too (approvals.barred)
+            why += " and it is your case" if after.worker == me else ""
+            if after.worker != me and any(w.id == after.worker for w in overseers):
+                why += f", {after.worker} is the case's own worker"
     return [f"{case_id}: nobody in the team may approve {what}: {why}, and no other supervisor or manager is active "
             f"(the policy's {approvals.rule_of(subject)}.self_approval is off). "
             f"Withdraw it ({withdraw}), add a supervisor (cpcm team add), or allow self-approval with a recorded reason "
-            "in .cpcm/policy.yaml"]
+            "(.cpcm/policy.yaml, put in force with cpcm policy set)"]
 
 
 @writes
@@ -147,7 +157,7 @@ def _write_plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetim
     version = after.plan["version"]
     steps = []
     if approvals.required(ctx.policy, "plan"):
-        steps.append(f"plan version {version} is in force once a supervisor approves it: cpcm approve {case_id} plan")
+        steps.append(f"plan version {version} is in force once a supervisor approves it: {approve_command(ctx, case_id, after, 'plan')}")
         earlier = plan_actions.waiting_over(after.plan, ctx.policy)
         if earlier:
             steps.append(f"until then version {earlier['version']} stays in force")

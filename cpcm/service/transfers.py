@@ -20,7 +20,7 @@ from cpcm.domain.ids import new_case_id
 from cpcm.domain.records import Record
 from cpcm.errors import Busy, CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service import context
-from cpcm.service.planning import approvers_warning, take_back
+from cpcm.service.planning import approve_command, approvers_warning, take_back
 from cpcm.service.referrals import check_consent
 from cpcm.service.results import Written
 from cpcm.store import directory
@@ -174,9 +174,10 @@ def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code:
             planned.warnings.append("the previous transfer request was rejected: a new request is recorded")
         elif state == "other_agency":
             planned.warnings.append("the approved request was for another agency: a new request is recorded")
-        planned.next_steps += [f"a supervisor or manager approves the transfer: cpcm approve {case_id} transfer",
+        requested = fold(case_id, records + [record])
+        planned.next_steps += [f"a supervisor or manager approves the transfer: {approve_command(ctx, case_id, requested, 'transfer')}",
                                "then run the same cpcm transfer again to write the bundle"]
-        planned.warnings += approvers_warning(ctx, case_id, fold(case_id, records + [record]), "the transfer request", "transfer")
+        planned.warnings += approvers_warning(ctx, case_id, requested, "the transfer request", "transfer")
         return planned
     if not keys:
         raise UsageError("no recipient for the receiving agency: the bundle is encrypted to its key(s) only",

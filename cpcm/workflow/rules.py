@@ -40,8 +40,8 @@ def check_case(case: Case, policy: Policy, now: datetime) -> list[Problem]:
             problems.append(Problem("plan-missing-closure-criteria", "error",
                                     f"plan version {plan['version']} says nothing of when the case can close",
                                     "case_plan", policy.source("case_plan"), case.id, case.worker))
-        # a newer version waiting while an approved one stays in force is the supervisors' due item, not a fault
-        waiting_over = plan_actions.waiting_over(plan, policy) and not plan.get("rejected_at")
+        # a newer version waiting (or rejected, or withdrawn) while an approved one stays in force is not a fault
+        waiting_over = plan_actions.waiting_over(plan, policy)
         if approvals.required(policy, "plan") and not plan.get("approved_at") and not waiting_over:
             state = ("was rejected" if plan.get("rejected_at") else "was withdrawn by its author" if plan.get("withdrawn_at")
                      else "waits for approval")

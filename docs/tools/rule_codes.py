@@ -14,7 +14,8 @@ KINDS = {"check": "`cpcm check` (exit 1 when an error)", "verify": "`cpcm verify
 
 MEANINGS = {
     # cpcm check
-    "plan-not-approved": "the latest plan version waits for approval or was rejected: it is not in force (warning)",
+    "plan-not-approved": "the latest plan version waits for approval, was rejected or was withdrawn, and no earlier version is in "
+                         "force (warning)",
     "plan-missing-closure-criteria": "the latest plan says nothing of when the case can close (error)",
     "reached-18-without-justification": "the child is 18 or older, the case is open, and no justification was recorded (error)",
     "transition-out-of-order": "a record was made at a stage that does not allow it, e.g. two offline copies merged (warning)",

@@ -1,0 +1,91 @@
+"""Guided prompts on a terminal (cli/prompts.py): a question the answers before it make required
+is asked as a required one, saying why, instead of the whole record being refused once every
+question is answered (and everything typed lost)."""
+from __future__ import annotations
+
+import typer
+
+from conftest import library_session, register
+from cpcm.cli import prompts
+from cpcm.domain.forms import validate
+from cpcm.store import forms
+
+
+def answering(monkeypatch, answers):
+    """typer.prompt answered from `answers` in turn (typer.confirm: no); what was said to the
+    worker (questions and messages) as a list of lines."""
+    said, queue = [], list(answers)
+
+    def prompt(text, **_):
+        said.append(text)
+        return queue.pop(0)
+
+    monkeypatch.setattr(typer, "prompt", prompt)
+    monkeypatch.setattr(typer, "confirm", lambda text, **_: said.append(text) or False)
+    monkeypatch.setattr(typer, "echo", lambda text="", **_: said.append(str(text)))
+    return said
+
+
+def test_fill__a_field_a_form_rule_requires_is_asked_as_required(monkeypatch):
+    form = forms.load("review")
+    said = answering(monkeypatch, ["sup", "no", "yes", "", "", "the child was at school", "yes", "", "keep the plan", "",
+                                   "continue", ""])
+    data = prompts.fill(form, {}, None, ["sup"])
+    asked = [line for line in said if line.startswith("Why the child or family did not attend")]
+    assert asked == ["Why the child or family did not attend", "Why the child or family did not attend"], said
+    assert "  say why the child did not attend (the child is expected at reviews)" in said
+    assert validate(form, data, None, ["sup"])[1] == []
+    # the same form, both attending: the question stays optional
+    said = answering(monkeypatch, ["sup", "yes", "yes", "", "", "yes", "", "keep the plan", "", "continue", ""])
+    prompts.fill(form, {}, None, ["sup"])
+    assert "Why the child or family did not attend (optional)" in said
+
+
+def test_fill__the_reason_for_a_changed_risk_level_is_asked_at_once(cli, monkeypatch):
+    from cpcm.cli.common import risk_reason_needed
+
+    case_id = register(cli)  # risk high
+    ctx = library_session(cli)
+    form = forms.load("assessment-initial")
+    answers = ["yes", "", "yes", "no", "yes", "", "medium", "", "the uncle moved away", "no", "proceed", "", ""]
+    said = answering(monkeypatch, answers)
+    data = prompts.fill(form, {}, ctx.now.date(), [], needed=risk_reason_needed(ctx, case_id))
+    assert data["risk_reason"] == "the uncle moved away"
+    assert "  is required when the risk level changes (from high to medium)" in said, said
+    # the level kept: the reason stays optional
+    said = answering(monkeypatch, ["yes", "", "yes", "no", "yes", "", "high", "", "no", "proceed", "", ""])
+    assert "risk_reason" not in prompts.fill(form, {}, ctx.now.date(), [], needed=risk_reason_needed(ctx, case_id))
+    assert "Why the risk level changed (optional)" in said
+
+
+def test_update_on_a_terminal__the_reason_is_asked_again_and_values_are_shown_as_typed(cli, monkeypatch):
+    """`cpcm update` at a terminal: an empty reason ended the command (exit 4) after every field
+    had been gone through, the changes typed lost; a yes/no value was shown '(now: True)'."""
+    from typer.testing import CliRunner
+
+    from cpcm.cli import update
+    from cpcm.cli.app import build
+
+    case_id = register(cli)
+    said, reasons = [], ["", "moved to the aunt's"]
+
+    def prompt(text, **_):
+        said.append(text)
+        if text.startswith("Where the child lives now"):
+            return "Kondele, Kisumu"
+        return reasons.pop(0) if text.startswith("Why did the details change") else ""
+
+    monkeypatch.setattr(update, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(typer, "prompt", prompt)
+    result = CliRunner().invoke(build("update"), ["update", case_id], env=dict(cli.env, CPCM_NO_AGENT="1"))
+    assert result.exit_code == 0, result.output
+    assert [t for t in said if t.startswith("Why did the details change")] == ["Why did the details change (the reason is kept "
+                                                                               "with the update)"] * 2
+    assert any(t.endswith("were explained (now: yes)") for t in said), said
+    shown = ok_json(cli("show", case_id, "update", "--json"))
+    assert shown["fields"]["changes"] == {"location": "Kondele, Kisumu"} and shown["fields"]["reason"] == "moved to the aunt's"
+
+
+def ok_json(result):
+    assert result.code == 0, result.stderr
+    return result.json()
