@@ -267,3 +267,12 @@ def test_case_file__html_prints_on_a4_in_chromium(world, tmp_path):
     boxes = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", data)
     assert boxes and all(abs(float(w) - 595.3) < 2 and abs(float(h) - 841.9) < 2 for w, h in boxes), boxes  # A4 in points
     page.unlink()
+
+
+def test_show_record__an_empty_list_the_record_keeps_reads_none_not_a_blank(world):
+    """`cpcm show CASE closure`: the closure keeps which referrals and actions were open (none
+    here and there); each line says so, no label is left with nothing after it."""
+    base, root, case_id, as_ = world
+    shown = ok(as_("amina")("show", case_id, "closure")).stdout
+    assert not [line for line in shown.splitlines() if line.endswith(": ")], shown
+    assert "open items.actions: " in shown, shown

@@ -309,7 +309,7 @@ def print_record(data: dict, zone=None) -> None:
                 for part in entry:
                     put(part["label"] or part["field"], part["value"], indent + "     ")
             return
-        text = _value(value)
+        text = "none" if value == [] else _value(value)  # an empty list kept in the record (no open referral left)
         if "\n" in text.strip():
             lines.append(f"{indent}{label}:")
             lines.extend(f"{indent}    {line}" for line in text.strip().splitlines())
