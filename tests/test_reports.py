@@ -481,6 +481,9 @@ def test_export__to_a_recipient_is_an_age_file_they_can_read(cli_as, team, small
     text = cipher.decrypt(data, identity.load(team["otieno"][0], lambda: None).keys).decode("utf-8")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 3 and "name" not in rows[0] and {r["case_id"] for r in rows} == set(small_repo)
+    assert "not you: you cannot read it back" in result.stderr, result.stderr  # sup did not name herself
+    mine = cli_as("sup")("export", "--format", "csv", "--recipient", "sup", "--out", str(tmp_path / "mine.csv.age"))
+    assert mine.code == 0 and "you are one of them" in mine.stderr, mine.stderr
 
 
 def test_export__identifying_fields_leave_only_with_consent_for_sharing(cli_as, small_repo, tmp_path):

@@ -149,8 +149,10 @@ def register(app: typer.Typer) -> None:
                               agency, primero, status, cpims)
         encrypted, readers, left_out = done.encrypted, done.readers, done.left_out
         if encrypted:
+            me = {ctx.worker.id if ctx.worker else None, ctx.identity.recipient if ctx.identity else None} - {None}
+            yours = "you are one of them" if me & {r.strip() for r in recipient} else "not you: you cannot read it back"
             say(f"exported {done.cases} case(s) to the --out file: age-encrypted to {readers} recipient{'s' if readers > 1 else ''} "
-                "(you read it only if you named yourself)")
+                f"({yours})")
         else:
             warn(f"exported {done.cases} case(s) to the --out file unencrypted: it holds case data; keep it safe and delete it when done")
         if left_out:
