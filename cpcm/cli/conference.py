@@ -291,7 +291,7 @@ def register(app: typer.Typer) -> None:
                  ("report", "rendered" if found.report_rendered_at else ("due" if found.closed_at else "after closing"))]
         rows += [(f"updated {u['at'][:10]}", ", ".join(f"{k}: {_shown(u['previous'].get(k))} → {_shown(v)}" for k, v in u["changes"].items())
                   + (f" ({u['reason']})" if u.get("reason") else "")) for u in found.updates]
-        print_table(["", ""], rows)
+        print_table(["field", "value"], rows)  # as cpcm show CASE: a script reads a header, not an empty line
         for warning in data["warnings"]:
             say(f"warning: {warning}")
 
