@@ -108,6 +108,10 @@ def old_fold(case_id, records):
     reunified = placements.reunifications(case.placements, events.get("reunification_done", ()))
     if reunified:
         events["reunification"] = list(reunified)
+    # and since: an admission to residential care recorded by a placement (placements.admissions)
+    admitted = placements.admissions(case.placements)
+    if admitted:
+        events["admission"] = [p["at"] for p in admitted]
     return replace(case, history=tuple(history), events={k: tuple(v) for k, v in events.items()},
                    anomalies=tuple(anomalies), stage=case.stage or "registered")
 

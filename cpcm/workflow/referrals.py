@@ -61,7 +61,8 @@ def shared_view(groups: list[str], case, need: str, urgent: bool, today) -> dict
     if "identity" in groups:
         out["identity"] = {"name": case.name, "sex": case.child.get("sex"), "age": case.age_on(today)}
     if "contact" in groups:
-        out["contact"] = placements.lives_now(case)  # the latest placement's, since the registration
+        lives = placements.lives_now(case)  # the latest placement's, since the registration
+        out["contact"] = {key: lives[key] for key in ("location", "caregiver", "contact")}  # the group's fields, no more
     if "need" in groups:
         out["need"] = need
     if "urgency" in groups:
