@@ -415,6 +415,23 @@ def test_md_escape__is_idempotent():
     assert once == "&lt;a href='x'&gt;y&lt;/a&gt; & z" and md_escape(once) == once
 
 
+# -- a name typed where a field name belongs: the error names the place, never the key ---------------
+@pytest.mark.parametrize("document, expected", [
+    (f"child:\n  name: x\n  {CANARY}: 1\n  {CANARY}: 2\n", "the key … appears twice in child"),
+    (f"child:\n  {CANARY}: !!binary U2VjcmV0\n", "child.…: the tag !!binary is not accepted"),
+    (f'child:\n  {CANARY}: "a\\x1bb"\n', "the input: child.… holds a control character"),
+])
+def test_leaks__a_key_that_is_a_name_is_not_repeated_in_the_error(cli_as, tmp_env, document, expected):
+    """A person's name given as a YAML key (capitals, a space) is masked like any key that is not a
+    field name; a field name such as `child` is still shown."""
+    path = tmp_env / "keyed.yaml"
+    path.write_text(document, encoding="utf-8")
+    for args in (("--from-file", str(path)), ("--from-file", str(path), "--json")):
+        result = cli_as("amina")("register", *args)
+        assert result.code != 0 and expected in result.stderr, result.stderr
+        assert not leaked(result.stderr) and not leaked(result.stdout), (leaked(result.stderr), leaked(result.stdout))
+
+
 # -- output files: never over a file without --force, never plaintext inside the repository -----------
 def test_out__an_existing_file_is_refused_without_force_and_replaced_atomically_with_it(cli_as, tmp_env):
     sup = cli_as("sup")
