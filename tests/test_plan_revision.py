@@ -361,6 +361,40 @@ def test_cli__edit_opens_the_current_version_in_memory_0600_and_removes_it(cli, 
     assert commit_count(repo) == before + 1
 
 
+WAITING_EDITOR = r'''
+import os, sys, time
+with open(os.environ["EDIT_LOG"], "w") as log:
+    log.write(sys.argv[1])
+time.sleep(60)
+'''
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
+def test_cli__edit_ended_by_a_signal_removes_the_file_and_writes_nothing(cli, repo, tmp_path, signal_name):
+    """The terminal window closed (SIGHUP), or the session ended (SIGTERM), while the plan was open
+    in the editor: the plan's file in /dev/shm is removed, the editor stopped, nothing written."""
+    import signal
+    import time
+
+    case_id = assessed(cli)
+    assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    script, log = tmp_path / "editor.py", tmp_path / "edit.log"
+    script.write_text(WAITING_EDITOR)
+    before = commit_count(repo)
+    running = cli.process("plan", case_id, "--edit", "--reason", "review", wait=False,
+                          env={"EDITOR": f"{sys.executable} {script}", "EDIT_LOG": str(log)})
+    deadline = time.monotonic() + 60
+    while not (log.exists() and log.read_text()) and time.monotonic() < deadline and running.poll() is None:
+        time.sleep(0.05)
+    path = log.read_text()
+    assert path.startswith("/dev/shm/") and os.path.exists(path)
+    running.send_signal(getattr(signal, signal_name))
+    _, err = running.communicate(timeout=60)
+    assert running.returncode == 130 and "nothing was written" in err, err
+    assert not os.path.exists(os.path.dirname(path))
+    assert commit_count(repo) == before
+
+
 def test_cli__edit_refuses_where_there_is_no_memory_file_system(cli, cli_as, monkeypatch):
     from cpcm.cli import assess
 

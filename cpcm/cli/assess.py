@@ -1,6 +1,7 @@
 """cpcm assess / plan / approve / reject: assessments, versioned case plans, a supervisor's decision."""
 from __future__ import annotations
 
+import contextlib
 from typing import List, Optional
 
 import typer
@@ -149,6 +150,31 @@ def private_dir() -> str:
                      "The plan must not be written to a disk in plain text. Use --from-current with --set and --remove instead.")
 
 
+@contextlib.contextmanager
+def _hangup_as_interrupt():
+    """While the editor runs, SIGTERM and SIGHUP (the terminal window closed, the session ended)
+    end cpcm as Ctrl-C does: an exception, so that the editor is stopped and the plan's file is
+    removed on the way out. Their default action would end the process at once and leave the
+    file in /dev/shm until the computer is turned off."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    names = [name for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    saved = {name: signal.signal(getattr(signal, name), interrupt) for name in names}
+    try:
+        yield
+    finally:
+        for name, handler in saved.items():
+            signal.signal(getattr(signal, name), handler)
+
+
 def edit_in_private(content: dict, case_id: str) -> dict | None:
     """Open `content` as YAML in $VISUAL or $EDITOR, in a private folder (0700) on a memory file
     system with the file 0600, and return what was saved (None when nothing changed). The folder
@@ -176,7 +202,8 @@ def edit_in_private(content: dict, case_id: str) -> dict | None:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
         try:
-            done = subprocess.run([*shlex.split(editor), path])
+            with _hangup_as_interrupt():
+                done = subprocess.run([*shlex.split(editor), path])
         except OSError:
             raise UsageError("--edit: the editor named by $EDITOR could not be started", "Check $EDITOR (or $VISUAL).") from None
         if done.returncode != 0:
