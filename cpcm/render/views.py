@@ -755,9 +755,19 @@ def _value(value: Any) -> dict:
     if isinstance(value, Mapping):  # not flattened (a kind without a form): its items, as answers
         return {"kind": "entries", "value": [[_answer({"field": k, "label": None, "value": v}) for k, v in value.items()]]}
     text = _text(value)
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) and _real_date(text):  # '2015-02-31' typed in a text field is text
         return {"kind": "date", "value": text}
     return {"kind": "text", "value": text}
+
+
+def _real_date(text: str) -> bool:
+    from cpcm.domain.dates import as_date
+
+    try:
+        as_date(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _answer(answer: Mapping[str, Any], words: Mapping[str, str] | None = None) -> dict:
