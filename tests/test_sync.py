@@ -359,6 +359,22 @@ def test_an_assignment_on_one_side_and_a_note_on_the_other(laptops, team, who_me
     assert sup("verify").code == 0, sup("verify").stdout
 
 
+def test_one_record_corrected_on_both_copies_is_a_conflict_check_reports(laptops):
+    """The registration corrected on amina's laptop and, apart, on sup's copy: both corrections
+    are kept, the later is in force, and the earlier's change was lost from the case without a
+    word. The merge now records `corrections-concurrent`, which `cpcm check` reports until a note."""
+    amina, sup, case_id = shared_case(laptops)
+    assert amina("correct", case_id, "registration", "--set", "location=Laptop Ward", "--reason", "moved").code == 0
+    assert sup("correct", case_id, "registration", "--set", "contact=0700 000 001", "--reason", "new phone").code == 0
+    assert amina("note", case_id, "--text", "a visit").code == 0  # no conflict of itself
+    merged = merge_both(laptops)
+    conflicts = [c for c in merged["conflicts"] if c["case"] == case_id]
+    assert [c["code"] for c in conflicts] == ["corrections-concurrent"] and len(conflicts[0]["records"]) == 2
+    assert "corrections-concurrent" in check_codes(sup, case_id)
+    assert sup("note", case_id, "--text", "the phone correction stands; location corrected again").code == 0
+    assert "corrections-concurrent" not in check_codes(sup, case_id)
+
+
 def test_two_assignments_written_apart(laptops, team):
     amina, sup, case_id = shared_case(laptops)
     # the supervisor's second laptop (amina's clone, with the supervisor's key)

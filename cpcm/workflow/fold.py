@@ -220,6 +220,7 @@ SETTLES = {
     "record-after-closure": ("reopen", "approval", "rejection"),
     "plans-concurrent": ("approval", "rejection", "plan"),
     "two-assignments": ("assignment",),
+    "corrections-concurrent": (),  # a note, once the correction in force is checked
 }
 
 
