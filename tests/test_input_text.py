@@ -185,6 +185,8 @@ def test_load_input_keeps_a_number_as_typed_when_it_would_not_read_back_so():
         "contact": "0712345678", "id": "00123", "e": "1e3", "x": "0x1F", "n": 12, "m": -3, "f": 0.5}
     assert codec.load_input('{"a": 1.50, "b": 2, "c": 0.25}') == {"a": "1.50", "b": 2, "c": 0.25}
     assert codec.loads("contact: 0712345678\n") == {"contact": 712345678}  # what cpcm wrote is read as before
+    # a policy override or a form definition: its numbers are settings (cap: 030 is 30)
+    assert codec.load_input("cap: 030\nmax_length: 1e2\n", typed_numbers=False) == {"cap": 30, "max_length": 100.0}
 
 
 def test_loads_names_a_duplicate_key_but_not_its_values():
