@@ -166,7 +166,9 @@ def _hangup_as_interrupt():
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
-    names = [name for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    # a signal ignored (nohup) or handled by the caller stays as it is
+    names = [name for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+             and signal.getsignal(getattr(signal, name)) is signal.SIG_DFL]
     saved = {name: signal.signal(getattr(signal, name), interrupt) for name in names}
     try:
         yield
