@@ -392,6 +392,18 @@ def test_is_family__whole_names_and_phones_not_shared_first_names():
     assert not is_family({"name": "Amanita Officer"}, clients)
 
 
+def test_is_family__an_institution_or_position_naming_a_client_is_counted_not_named():
+    """A relative recorded as a professional, the child named in the institution or position
+    ("Family of ...", "aunt of ..."): the minutes listed that row, and the child's name with it."""
+    from cpcm.render.views import is_family
+
+    clients = [{"names": ["Amani Child", "Mary Wanjiku"], "contacts": []}]
+    assert is_family({"name": "Officer One", "institution": "Family of Amani Child", "position": "relative"}, clients)
+    assert is_family({"name": "Officer One", "institution": "Self", "position": "aunt of Amani"}, clients)
+    assert not is_family({"name": "Officer One", "institution": "County Hospital", "position": "nurse"}, clients)
+    assert not is_family({"name": "Officer One", "institution": "Ward office", "position": "amani committee"}, clients)
+
+
 # -- Markdown escapes raw HTML; HTML is escaped once -------------------------------------------------
 def test_markdown__raw_html_in_a_field_is_escaped(conference):
     sup, conf = conference
