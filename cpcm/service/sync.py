@@ -21,6 +21,7 @@ What arrived is reported with case IDs, counts and worker ids only.
 """
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +49,7 @@ FILE_MODE = "100644"
 PLACING = ("registration", "assignment", "transfer_in")
 # codes of the conflicts a merge finds between records written apart (docs/team.md)
 TWO_CLOSURES, AFTER_CLOSURE, TWO_PLANS, TWO_ASSIGNMENTS = "two-closures", "record-after-closure", "plans-concurrent", "two-assignments"
-TWO_CORRECTIONS = "corrections-concurrent"
+TWO_CORRECTIONS, TWO_UPDATES = "corrections-concurrent", "updates-concurrent"
 # kinds a closed case takes without contradiction (on the other copy, alongside a closure)
 _QUIET = ("closure", "approval", "rejection", "note", "sharing", "sync_conflict", "repair", "case_link")
 
@@ -552,6 +553,15 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
                 found.setdefault(body["supersedes"], []).append(record_id)
         return found
 
+    def changing(names: list[str], tree: Tree) -> dict[str, dict[str, str]]:
+        """{a registration field the updates of `names` changed: {update's record ID: the value it gave, as JSON}}."""
+        found: dict[str, dict[str, str]] = {}
+        for record_id, body in bodies([n for n in names if _kind(n) == "update"], tree).items():
+            changes = body.get("changes")
+            for path, value in (changes.items() if isinstance(changes, dict) else ()):
+                found.setdefault(str(path), {})[record_id] = json.dumps(value, sort_keys=True, default=str)
+        return found
+
     closed = [closing(sides[0], ours), closing(sides[1], theirs)]
     found = []
     if ids(sides[0], ["closure"]) and ids(sides[1], ["closure"]):
@@ -569,6 +579,12 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
     corrected = [correcting(sides[0], ours, both_kinds), correcting(sides[1], theirs, both_kinds)]
     for record_id in sorted(corrected[0].keys() & corrected[1].keys()):  # one record corrected on both copies
         found.append((TWO_CORRECTIONS, corrected[0][record_id] + corrected[1][record_id]))
+    if "update" in both_kinds:  # one field of the registration changed to two values apart
+        changed = [changing(sides[0], ours), changing(sides[1], theirs)]
+        clashing = [path for path in sorted(changed[0].keys() & changed[1].keys())
+                    if set(changed[0][path].values()) != set(changed[1][path].values())]
+        if clashing:
+            found.append((TWO_UPDATES, sorted({record_id for path in clashing for side in changed for record_id in side[path]})))
     records = []
     for code, record_ids in found:
         record_ids = sorted(record_ids)

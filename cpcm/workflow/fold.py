@@ -221,6 +221,7 @@ SETTLES = {
     "plans-concurrent": ("approval", "rejection", "plan"),
     "two-assignments": ("assignment",),
     "corrections-concurrent": (),  # a note, once the correction in force is checked
+    "updates-concurrent": (),  # a note, once the field is checked (and updated again where it is wrong)
 }
 
 

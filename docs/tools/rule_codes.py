@@ -30,6 +30,8 @@ MEANINGS = {
                        "or a note; docs/team.md)",
     "corrections-concurrent": "one record was corrected on two copies apart; only the later correction is in force (warning, "
                               "until a note; docs/team.md)",
+    "updates-concurrent": "one field of the registration was updated to different values on two copies apart; the later "
+                          "update is in force (warning, until a note; docs/team.md)",
     "caseload-near-cap": "a caseworker has reached the caseload warning level (warning, `cpcm check` over every case)",
     # cpcm verify
     "unsigned-commit": "a commit made after the history began to be signed has no signature; `cpcm sync` refuses it too",
