@@ -127,6 +127,26 @@ def test_register__killed_at_each_step_then_the_next_command_recovers(cli, repo,
     check_after_crash(cli, repo, tmp_env, before_head, before_cases, acknowledged, committed)
 
 
+def test_register__killed_before_the_first_file_of_a_new_case_leaves_no_empty_folder(cli, repo, tmp_env):
+    """A write killed after making a new case's folder and before its first file is in it (or a
+    recovery killed after removing that file) left an empty folder that no later command removed
+    (git does not see it) and that `verify` reported for ever as a case without recipients. Here
+    the kill leaves the temp file of the recipients file, which is then taken away: the folder
+    is as such a kill leaves it."""
+    register(cli)
+    done = run_killed(cli, {"CPCM_TEST_CRASH_AT": "atomic-written#2"}, "register", "--from-file", "-", input=canary_doc())
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    temps = [p for p in stray_files(repo) if p.name.startswith(".tmp-") and p.parent.parent.name == "cases"]
+    assert len(temps) == 1
+    temps[0].unlink()
+    folder = temps[0].parent
+    assert folder.is_dir() and not any(folder.iterdir())
+    assert cli("list").code == 0  # the next command recovers
+    assert not folder.exists() and leftovers(repo) == []
+    verified = cli("verify", "--json")
+    assert verified.code == 0, verified.stdout + verified.stderr
+
+
 def test_register__killed_inside_git_add_leaves_index_lock_then_the_next_command_recovers(cli, repo, tmp_env):
     acknowledged = register(cli)
     before_head, before_cases = head(repo), listed(cli)

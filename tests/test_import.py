@@ -54,6 +54,30 @@ def write_csv(path, rows) -> None:
         writer.writerows([v.isoformat() if isinstance(v, date) else v for v in row] for row in rows)
 
 
+def test_a_sheet_named_after_a_child_is_named_by_its_place_never_its_name(cli, repo, tmp_env):
+    """A workbook whose tabs are named after children: a wrong --sheet listed every tab's name,
+    and each bad cell or probable duplicate was named 'sheet <name>, row N'."""
+    openpyxl = pytest.importorskip("openpyxl")
+    rows = [child(n) for n in range(3)]
+    rows[1][1] = "not a sex"  # one bad cell: row 3
+    book = openpyxl.Workbook()
+    book.active.title = CANARY.split()[0]
+    register_sheet = book.create_sheet(CANARY)
+    register_sheet.append(HEADINGS)
+    for row in rows:
+        register_sheet.append(row)
+    path = tmp_env / "register.xlsx"
+    book.save(path)
+    before = commit_count(repo)
+    wrong = cli("import", "cases", str(path), "--sheet", "Nope")
+    refused = cli("import", "cases", str(path), "--sheet", CANARY, "--json")
+    assert wrong.code == 2 and "It has 2 sheet(s)" in wrong.stderr
+    assert refused.code == 4 and "sheet 2, row 3: column Sex" in refused.stderr
+    for result in (wrong, refused):
+        assert not any(part in result.stderr + result.stdout for part in CANARY.split()), result.stderr
+    assert commit_count(repo) == before
+
+
 def case_count(cli) -> int:
     result = cli("list", "--json")
     assert result.code == 0, result.stderr
@@ -73,7 +97,7 @@ def test_a_200_row_register_goes_in_whole_or_not_at_all(cli, repo, tmp_env, writ
     for number, column in bad.items():
         assert f"row {number}: column {column}" in refused.stderr
     if suffix == "xlsx":
-        assert "sheet Register, row 6" in refused.stderr
+        assert "sheet 1, row 6" in refused.stderr and "Register" not in refused.stderr
     assert CANARY not in refused.stderr + refused.stdout
     assert commit_count(repo) == before and case_count(cli) == 0 and not stray_files(repo)
 
@@ -213,7 +237,7 @@ def test_an_ods_workbook(cli, tmp_env):
     assert done.code == 0, done.stderr
     assert done.json()["imported"] == 1
     wrong_sheet = cli("import", "cases", str(path), "--sheet", "Nope")
-    assert wrong_sheet.code == 2 and "Watoto" in wrong_sheet.stderr
+    assert wrong_sheet.code == 2 and "It has 1 sheet(s)" in wrong_sheet.stderr and "Watoto" not in wrong_sheet.stderr
 
 
 def test_no_child_data_in_plaintext_on_disk_or_in_git(cli, repo, tmp_env):

@@ -392,6 +392,18 @@ def test_is_family__whole_names_and_phones_not_shared_first_names():
     assert not is_family({"name": "Amanita Officer"}, clients)
 
 
+def test_is_family__an_institution_or_position_naming_a_client_is_counted_not_named():
+    """A relative recorded as a professional, the child named in the institution or position
+    ("Family of ...", "aunt of ..."): the minutes listed that row, and the child's name with it."""
+    from cpcm.render.views import is_family
+
+    clients = [{"names": ["Amani Child", "Mary Wanjiku"], "contacts": []}]
+    assert is_family({"name": "Officer One", "institution": "Family of Amani Child", "position": "relative"}, clients)
+    assert is_family({"name": "Officer One", "institution": "Self", "position": "aunt of Amani"}, clients)
+    assert not is_family({"name": "Officer One", "institution": "County Hospital", "position": "nurse"}, clients)
+    assert not is_family({"name": "Officer One", "institution": "Ward office", "position": "amani committee"}, clients)
+
+
 # -- Markdown escapes raw HTML; HTML is escaped once -------------------------------------------------
 def test_markdown__raw_html_in_a_field_is_escaped(conference):
     sup, conf = conference
@@ -413,6 +425,23 @@ def test_md_escape__is_idempotent():
 
     once = md_escape("<a href='x'>y</a> & z")
     assert once == "&lt;a href='x'&gt;y&lt;/a&gt; & z" and md_escape(once) == once
+
+
+# -- a name typed where a field name belongs: the error names the place, never the key ---------------
+@pytest.mark.parametrize("document, expected", [
+    (f"child:\n  name: x\n  {CANARY}: 1\n  {CANARY}: 2\n", "the key … appears twice in child"),
+    (f"child:\n  {CANARY}: !!binary U2VjcmV0\n", "child.…: the tag !!binary is not accepted"),
+    (f'child:\n  {CANARY}: "a\\x1bb"\n', "the input: child.… holds a control character"),
+])
+def test_leaks__a_key_that_is_a_name_is_not_repeated_in_the_error(cli_as, tmp_env, document, expected):
+    """A person's name given as a YAML key (capitals, a space) is masked like any key that is not a
+    field name; a field name such as `child` is still shown."""
+    path = tmp_env / "keyed.yaml"
+    path.write_text(document, encoding="utf-8")
+    for args in (("--from-file", str(path)), ("--from-file", str(path), "--json")):
+        result = cli_as("amina")("register", *args)
+        assert result.code != 0 and expected in result.stderr, result.stderr
+        assert not leaked(result.stderr) and not leaked(result.stdout), (leaked(result.stderr), leaked(result.stdout))
 
 
 # -- output files: never over a file without --force, never plaintext inside the repository -----------

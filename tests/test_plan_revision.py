@@ -376,6 +376,92 @@ def test_cli__edit_opens_the_current_version_in_memory_0600_and_removes_it(cli, 
     assert commit_count(repo) == before + 1
 
 
+WAITING_EDITOR = r'''
+import os, sys, time
+with open(os.environ["EDIT_LOG"], "w") as log:
+    log.write(sys.argv[1])
+time.sleep(60)
+'''
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
+def test_cli__edit_ended_by_a_signal_removes_the_file_and_writes_nothing(cli, repo, tmp_path, signal_name):
+    """The terminal window closed (SIGHUP), or the session ended (SIGTERM), while the plan was open
+    in the editor: the plan's file in /dev/shm is removed, the editor stopped, nothing written."""
+    import signal
+    import time
+
+    case_id = assessed(cli)
+    assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    script, log = tmp_path / "editor.py", tmp_path / "edit.log"
+    script.write_text(WAITING_EDITOR)
+    before = commit_count(repo)
+    running = cli.process("plan", case_id, "--edit", "--reason", "review", wait=False,
+                          env={"EDITOR": f"{sys.executable} {script}", "EDIT_LOG": str(log)})
+    deadline = time.monotonic() + 60
+    while not (log.exists() and log.read_text()) and time.monotonic() < deadline and running.poll() is None:
+        time.sleep(0.05)
+    path = log.read_text()
+    assert path.startswith("/dev/shm/") and os.path.exists(path)
+    running.send_signal(getattr(signal, signal_name))
+    _, err = running.communicate(timeout=60)
+    assert running.returncode == 130 and "nothing was written" in err, err
+    assert not os.path.exists(os.path.dirname(path))
+    assert commit_count(repo) == before
+
+
+SLIPPING_EDITOR = r'''
+import os, sys
+path = sys.argv[1]
+with open(os.environ["EDIT_LOG"], "a") as log:
+    log.write(open(path).read() + "\n=====\n")
+with open(os.environ["EDIT_LOG"] + ".paths", "a") as paths:
+    paths.write(path + "\n")
+text = open(path).read()
+if "by hand" not in text:  # the first time: a slip beside a line typed by hand
+    text = text.replace("reason: review", "reason: revieww") + "notes: a line typed by hand\n"
+else:  # opened again with the problems at the top: the slip mended
+    text = text.replace("revieww", "review")
+open(path, "w").write(text)
+'''
+
+
+def test_edit__a_refused_save_opens_again_with_its_problems_and_nothing_typed_lost(tmp_path, monkeypatch):
+    """What was saved is refused (the form's problems): at a terminal, the worker is shown them
+    and the file opens again as it was saved, the problems at its top; once mended, it is
+    written. Off a terminal (no `again`), the refusal stands. The private folder goes either way."""
+    from cpcm.cli import assess
+    from cpcm.errors import FieldError, InvalidInput
+
+    script, log = tmp_path / "editor.py", tmp_path / "edit.log"
+    script.write_text(SLIPPING_EDITOR)
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+    monkeypatch.setenv("EDIT_LOG", str(log))
+    monkeypatch.delenv("VISUAL", raising=False)
+    written, asked = [], []
+
+    def write(data):
+        if data.get("reason") != "review":
+            raise InvalidInput([FieldError("reason", "is not one of the plan's reasons")], "plan of CP-0000-0000")
+        written.append(data)
+        return "written"
+
+    assert assess.edit_in_private({"reason": "review"}, "CP-0000-0000", write, lambda problems: asked.append(problems) or True) \
+        == "written"
+    assert written == [{"reason": "review", "notes": "a line typed by hand"}]
+    assert len(asked) == 1 and "reason: is not one of the plan's reasons" in asked[0]
+    second = log.read_text().split("\n=====\n")[1]
+    assert second.startswith("# cpcm: plan of CP-0000-0000 is not valid") and "a line typed by hand" in second
+    log.write_text("")
+    with pytest.raises(InvalidInput):  # no one to ask: refused as before
+        assess.edit_in_private({"reason": "review"}, "CP-0000-0000", write, None)
+    with pytest.raises(InvalidInput):  # the worker says no: refused, nothing written
+        assess.edit_in_private({"reason": "review"}, "CP-0000-0000", write, lambda problems: False)
+    assert len(written) == 1
+    opened = (tmp_path / "edit.log.paths").read_text().split()
+    assert len(opened) == 4 and not any(os.path.exists(os.path.dirname(path)) for path in opened)  # each folder gone
+
+
 def test_cli__edit_refuses_where_there_is_no_memory_file_system(cli, cli_as, monkeypatch):
     from cpcm.cli import assess
 

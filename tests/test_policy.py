@@ -53,6 +53,12 @@ def test_override__changes_a_single_value_and_says_where(tmp_path):
     assert "changed by this agency" in policy.source("review")
 
 
+def test_with_override__a_number_with_a_leading_zero_is_the_number():
+    """A record's text field keeps 0712 as typed (codec.load_input); a policy's numbers are
+    settings, as `policy set` and the file in place read them: cap: 030 is 30."""
+    assert policies.with_override("inter-agency", "rules:\n  caseload:\n    cap: 030\n").get("caseload", "cap") == 30
+
+
 def test_policy_show__says_changed_on_the_value_changed_only(cli, repo):
     """Of a rule with two values, the one the agency set reads "changed by this agency"; the other
     keeps its source as it is (the rule's deadlines, which use both, say it was changed)."""

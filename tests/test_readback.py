@@ -217,6 +217,24 @@ def referred(cli) -> str:
     return case_id
 
 
+def test_register__numbers_typed_unquoted_in_a_file_read_back_as_typed(cli, tmp_path):
+    """A phone number typed unquoted in a --from-file document (contact: 0712345678) was stored as
+    712345678: YAML reads it as a number, and the text field kept the number's spelling. Every
+    text field now holds what was typed; a number field still reads a number."""
+    document = ("child:\n  name: Test Child\n  sex: female\n  age_estimate: 09\n  birth_certificate: 00123\n"
+                "location: 0012\nlives_with: mother\ncontact: 0712345678\nregistration_place: 1e3\n"
+                "identified_by: self\nconcerns: [neglect]\nrisk: low\nimmediate_needs: [007, 1.50, 12]\n"
+                "consent: {child: given, caregiver: given}\n")
+    path = tmp_path / "child.yaml"
+    path.write_text(document, encoding="utf-8")
+    made = cli("register", "--from-file", str(path), "--json")
+    assert made.code == 0, made.stderr
+    shown = cli("show", made.json()["case_id"], "--json").json()
+    assert shown["child"]["birth_certificate"] == "00123" and shown["child"]["age_estimate"] == 9
+    assert (shown["location"], shown["contact"], shown["registration_place"]) == ("0012", "0712345678", "1e3")
+    assert shown["immediate_needs"] == ["007", "1.50", "12"]
+
+
 def test_update__letters_summaries_and_exports_use_the_new_values_and_log_keeps_both(cli, cli_as, tmp_path):
     case_id = referred(cli)
     letter_before = ok(cli("render", "referral-letter", case_id, "R1")).stdout

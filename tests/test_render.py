@@ -248,6 +248,18 @@ def test_render__a_template_error_names_the_template_and_no_personal_data(cli, c
 
 
 # -- the command ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_render__a_text_that_looks_like_an_impossible_date_is_written_as_typed(cli, fmt):
+    """A note reading '2015-02-31' (a date mistyped in free text, accepted as text) made the whole
+    case file fail to render (exit 7): the view took it for a date."""
+    case_id = register(cli)
+    for text in ("2015-02-31", "2026-11-20"):
+        assert cli("note", case_id, "--text", text).code == 0
+    rendered = cli("render", "case-file", case_id, "--format", fmt)
+    assert rendered.code == 0, rendered.stderr
+    assert "2015-02-31" in rendered.stdout and "20 November 2026" in rendered.stdout
+
+
 def test_render__out_without_plaintext_writes_an_age_file_for_the_worker(cli, cli_as, team, tmp_path):
     from cpcm.crypto import cipher, identity
 

@@ -505,6 +505,17 @@ def test_export__identifying_fields_leave_only_with_consent_for_sharing(cli_as, 
     assert CANARY not in result.stderr
 
 
+def test_export__an_agency_not_in_the_directory_is_refused_and_not_repeated(cli_as, small_repo, tmp_path):
+    """A name typed as --agency (a service id belongs there) was taken as the agency, and the
+    message on the cases left out repeated it twice; it is now refused, and no file written."""
+    sup = cli_as("sup")
+    for fields in ("case_id,name", "case_id,sex"):
+        out = tmp_path / "named.json"
+        refused = sup("export", "--format", "json", "--fields", fields, "--agency", CANARY, "--plaintext", "--out", str(out), "--json")
+        assert refused.code == 4 and "agency: is not a service id in the directory" in refused.stderr, refused.stderr
+        assert CANARY not in refused.stderr + refused.stdout and not out.exists()
+
+
 def test_export__primero_columns(cli_as, small_repo, tmp_path):
     out = tmp_path / "primero.csv"
     result = cli_as("sup")("export", "--format", "csv", "--primero", "--fields", "case_id,sex,age,registered_at,risk,concerns,status,worker",

@@ -359,6 +359,45 @@ def test_an_assignment_on_one_side_and_a_note_on_the_other(laptops, team, who_me
     assert sup("verify").code == 0, sup("verify").stdout
 
 
+def test_one_record_corrected_on_both_copies_is_a_conflict_check_reports(laptops):
+    """The registration corrected on amina's laptop and, apart, on sup's copy: both corrections
+    are kept, the later is in force, and the earlier's change was lost from the case without a
+    word. The merge now records `corrections-concurrent`, which `cpcm check` reports until a note."""
+    amina, sup, case_id = shared_case(laptops)
+    assert amina("correct", case_id, "registration", "--set", "location=Laptop Ward", "--reason", "moved").code == 0
+    assert sup("correct", case_id, "registration", "--set", "contact=0700 000 001", "--reason", "new phone").code == 0
+    assert amina("note", case_id, "--text", "a visit").code == 0  # no conflict of itself
+    merged = merge_both(laptops)
+    conflicts = [c for c in merged["conflicts"] if c["case"] == case_id]
+    assert [c["code"] for c in conflicts] == ["corrections-concurrent"] and len(conflicts[0]["records"]) == 2
+    assert "corrections-concurrent" in check_codes(sup, case_id)
+    assert sup("note", case_id, "--text", "the phone correction stands; location corrected again").code == 0
+    assert "corrections-concurrent" not in check_codes(sup, case_id)
+
+
+def test_one_field_updated_to_two_values_apart_is_a_conflict_other_fields_are_not(laptops):
+    """The child's location updated on amina's laptop and, apart, to another place on sup's copy:
+    the later update is in force and the other value would be lost without a word. The merge
+    records `updates-concurrent` (check reports it until a note); updates of different fields,
+    or of one field to the same value, are no conflict."""
+    amina, sup, case_id = shared_case(laptops)
+    assert amina("update", case_id, "--set", "location=Laptop Ward", "--reason", "moved").code == 0
+    assert sup("update", case_id, "--set", "location=Office Ward", "--reason", "moved").code == 0
+    assert sup("update", case_id, "--set", "contact=0700 000 002", "--reason", "new phone").code == 0
+    merged = merge_both(laptops)
+    conflicts = [c for c in merged["conflicts"] if c["case"] == case_id]
+    assert [c["code"] for c in conflicts] == ["updates-concurrent"] and len(conflicts[0]["records"]) == 2, conflicts
+    assert "updates-concurrent" in check_codes(sup, case_id)
+    assert sup("note", case_id, "--text", "the office ward is right").code == 0
+    assert "updates-concurrent" not in check_codes(sup, case_id)
+    # apart again: different fields, and one field to the same value
+    assert amina("update", case_id, "--set", "contact=0700 000 003", "--reason", "new phone").code == 0
+    assert sup("update", case_id, "--set", "location=Market Ward", "--reason", "moved").code == 0
+    assert amina("update", case_id, "--set", "caregiver.relationship=aunt", "--reason", "told").code == 0
+    assert sup("update", case_id, "--set", "caregiver.relationship=aunt", "--reason", "told").code == 0
+    assert not [c for c in merge_both(laptops)["conflicts"] if c["case"] == case_id]
+
+
 def test_two_assignments_written_apart(laptops, team):
     amina, sup, case_id = shared_case(laptops)
     # the supervisor's second laptop (amina's clone, with the supervisor's key)

@@ -1,12 +1,13 @@
 """cpcm assess / plan / approve / reject: assessments, versioned case plans, a supervisor's decision."""
 from __future__ import annotations
 
-from typing import List, Optional
+import contextlib
+from typing import Any, Callable, List, Optional
 
 import typer
 
 from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
-                             report_written, risk_reason_needed, say)
+                             report_written, risk_reason_needed, say, stdin_is_terminal)
 
 FORMS = {"initial": "assessment-initial", "comprehensive": "assessment-comprehensive", "best-interests": "best-interests",
          "best_interests": "best-interests"}
@@ -88,13 +89,16 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("--edit takes no --set: change the file in the editor")
             based_on, current = service.plan_current(ctx, case_id)
             current["reason"] = reason
-            data = edit_in_private(current, case_id)
-            if data is None:
+
+            def write(data: dict):
+                if reason and not data.get("reason"):
+                    data["reason"] = reason
+                return service.plan(ctx, case_id, data, parse_at(at), based_on=based_on)
+
+            result = edit_in_private(current, case_id, write, _edit_again if stdin_is_terminal() else None)
+            if result is None:
                 say("nothing changed: nothing was written")
                 return
-            if reason and not data.get("reason"):
-                data["reason"] = reason
-            result = service.plan(ctx, case_id, data, parse_at(at), based_on=based_on)
         else:
             data = gather(ctx, service.form_for(ctx, "plan"), from_file, set_, {"reason": reason}, no_input)
             result = service.plan(ctx, case_id, data, parse_at(at))
@@ -149,10 +153,54 @@ def private_dir() -> str:
                      "The plan must not be written to a disk in plain text. Use --from-current with --set and --remove instead.")
 
 
-def edit_in_private(content: dict, case_id: str) -> dict | None:
+@contextlib.contextmanager
+def _hangup_as_interrupt():
+    """While the editor runs, SIGTERM and SIGHUP (the terminal window closed, the session ended)
+    end cpcm as Ctrl-C does: an exception, so that the editor is stopped and the plan's file is
+    removed on the way out. Their default action would end the process at once and leave the
+    file in /dev/shm until the computer is turned off."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    # a signal ignored (nohup) or handled by the caller stays as it is
+    names = [name for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+             and signal.getsignal(getattr(signal, name)) is signal.SIG_DFL]
+    saved = {name: signal.signal(getattr(signal, name), interrupt) for name in names}
+    try:
+        yield
+    finally:
+        for name, handler in saved.items():
+            signal.signal(getattr(signal, name), handler)
+
+
+def _edit_again(problems: str) -> bool:
+    """Shown the problems of what was saved, the worker says whether to open it again."""
+    import typer
+
+    typer.echo(problems, err=True)
+    return typer.confirm("Open the plan again to correct it? (no: nothing is written, and what you typed is gone)",
+                         default=True, err=True)
+
+
+# the lines cpcm puts at the top of the file opened again, with the problems of what was saved
+_PROBLEM_LINE = "# cpcm: "
+
+
+def edit_in_private(content: dict, case_id: str, write: Callable[[dict], Any],
+                    again: Callable[[str], bool] | None = None) -> Any:
     """Open `content` as YAML in $VISUAL or $EDITOR, in a private folder (0700) on a memory file
-    system with the file 0600, and return what was saved (None when nothing changed). The folder
-    and everything the editor left in it (swap and backup files) are removed whatever happens."""
+    system with the file 0600, and `write` what was saved; None when nothing changed. When what
+    was saved is refused as input (YAML that is not well formed, or the form's problems) and
+    `again(problems)` says so (a person at the terminal), the file opens again as it was saved,
+    with the problems at its top: nothing typed is lost to a slip. The folder and everything the
+    editor left in it (swap and backup files) are removed whatever happens."""
     import os
     import shlex
     import shutil
@@ -160,7 +208,7 @@ def edit_in_private(content: dict, case_id: str) -> dict | None:
     import tempfile
 
     from cpcm.cli.common import read_yaml_input
-    from cpcm.errors import UsageError
+    from cpcm.errors import InvalidInput, UsageError
     from cpcm.store import codec
 
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
@@ -175,19 +223,31 @@ def edit_in_private(content: dict, case_id: str) -> dict | None:
         handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
-        try:
-            done = subprocess.run([*shlex.split(editor), path])
-        except OSError:
-            raise UsageError("--edit: the editor named by $EDITOR could not be started", "Check $EDITOR (or $VISUAL).") from None
-        if done.returncode != 0:
-            raise UsageError("--edit: the editor ended with an error; nothing was written")
-        with open(path, encoding="utf-8", errors="replace") as handle_in:
-            if handle_in.read() == text:
+        while True:
+            try:
+                with _hangup_as_interrupt():
+                    done = subprocess.run([*shlex.split(editor), path])
+            except OSError:
+                raise UsageError("--edit: the editor named by $EDITOR could not be started", "Check $EDITOR (or $VISUAL).") from None
+            if done.returncode != 0:
+                raise UsageError("--edit: the editor ended with an error; nothing was written")
+            with open(path, encoding="utf-8", errors="replace") as handle_in:
+                saved = handle_in.read()
+            if saved == text:
                 return None
-        data = read_yaml_input(path, "--edit")
-        if data is not None and not isinstance(data, dict):
-            raise UsageError("--edit: the plan is a YAML mapping (key: value)")
-        return data or {}
+            try:
+                data = read_yaml_input(path, "--edit")
+                if data is not None and not isinstance(data, dict):
+                    raise UsageError("--edit: the plan is a YAML mapping (key: value)")
+                return write(data or {})
+            except (InvalidInput, UsageError) as refused:
+                if again is None or not again(f"error: {refused.message}"):
+                    raise
+                kept = "".join(line for line in saved.splitlines(keepends=True) if not line.startswith(_PROBLEM_LINE))
+                problems = [line for line in refused.message.splitlines() if line.strip()]
+                text = "".join(f"{_PROBLEM_LINE}{line.strip()}\n" for line in problems) + kept
+                with open(path, "w", encoding="utf-8") as out:  # the same private file, in memory
+                    out.write(text)
     finally:
         for root, _dirs, files in os.walk(folder):
             for name in files:  # overwrite before removing (memory pages, not a disk; cheap)

@@ -35,7 +35,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 # record from a bundle); other pasted ones (a bell, Word's line break) are kept as given
 _CONTROL = re.compile("[\x00\x1b\x9b]")
 CONTROL_HINT = "Remove it (text pasted from another program, or a stray key press); nothing was written."
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_ -]{0,63}$")
+# a field name as forms, policies and CSV headers spell them (snake_case): a key with a capital or a
+# space is more likely a person's name typed where a field belongs, and is not shown
+_NAME = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,63}$")
 UTF8_HINT = "Save or type it as UTF-8 (most editors: 'Save with encoding', UTF-8); nothing was written."
 
 

@@ -755,9 +755,19 @@ def _value(value: Any) -> dict:
     if isinstance(value, Mapping):  # not flattened (a kind without a form): its items, as answers
         return {"kind": "entries", "value": [[_answer({"field": k, "label": None, "value": v}) for k, v in value.items()]]}
     text = _text(value)
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) and _real_date(text):  # '2015-02-31' typed in a text field is text
         return {"kind": "date", "value": text}
     return {"kind": "text", "value": text}
+
+
+def _real_date(text: str) -> bool:
+    from cpcm.domain.dates import as_date
+
+    try:
+        as_date(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _answer(answer: Mapping[str, Any], words: Mapping[str, str] | None = None) -> dict:
@@ -941,9 +951,13 @@ def is_family(attendee: Mapping[str, Any], clients: Iterable[Mapping[str, Any]] 
     so (`role: family`), or its name or contact is one registered for a case of the conference
     (`clients`: {"names": [...], "contacts": [...]} per case): every word of the attendee's name
     is a word of one registered name, or a registered name is within it, or the phone numbers
-    (7 digits or more) are the same."""
+    (7 digits or more) are the same; or its institution or position holds a registered name as
+    the minutes' check finds one (workflow/conferences.name_patterns)."""
     if attendee.get("role") == "family":
         return True
+    patterns = conference_rules.name_patterns(n for client in clients for n in client.get("names") or ())
+    if conference_rules.names_found({k: _text(attendee.get(k)) for k in ("institution", "position")}, {"": patterns}):
+        return True  # recorded as a professional, but "Family of <child>", "<child>'s aunt": a client's name, as the minutes see one
     words, digits = _words(attendee.get("name")), _digits(attendee.get("contact"))
     for client in clients:
         for name in client.get("names") or ():

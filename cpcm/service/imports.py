@@ -98,7 +98,7 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
     plan, unmapped, errors = sheets.plan_columns(sheet.headers, parsed, form)
     if errors:
         raise InvalidInput(errors, "the register's columns", "Correct the mapping file (cpcm import template writes one); nothing was written.")
-    where = f"sheet {sheet.name}, " if sheet.name != "CSV" else ""
+    where = f"sheet {sheet.number}, " if sheet.name != "CSV" else ""  # never its name: it may be a child's
     workers = [w.id for w in ctx.team.active]
     today = ctx.now.date()
     planned: list[Planned] = []

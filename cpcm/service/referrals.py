@@ -86,7 +86,7 @@ def _givers(value: Any) -> list[str]:
     return [value] if value is not None else [None]  # type: ignore[list-item]
 
 
-def _agency_errors(ctx: Context, purpose: str, agency: str | None) -> list[FieldError]:
+def consent_agency_errors(ctx: Context, purpose: str, agency: str | None) -> list[FieldError]:
     """The agency a consent or an override names: for a transfer, the receiving agency's code or
     service id (transfers.agency_errors, as `cpcm transfer --to`); otherwise a service id of the
     directory. The value is not repeated: a name may have been typed there."""
@@ -110,7 +110,7 @@ def _consent_body(ctx: Context, data: Mapping[str, Any], what: str, at: datetime
     purposes = ctx.policy.get("consent", "purposes")
     if purposes and body["purpose"] not in purposes:
         raise InvalidInput([FieldError("purpose", f"is one of the policy's purposes: {', '.join(purposes)}")], what)
-    errors = _agency_errors(ctx, body["purpose"], body.get("agency"))
+    errors = consent_agency_errors(ctx, body["purpose"], body.get("agency"))
     if errors:
         raise InvalidInput(errors, what)
     if body.get("until") and body.get("one_off"):
@@ -155,7 +155,7 @@ def consent_override(ctx: Context, case_id: str, purpose: str, basis: str, reaso
         errors.append(FieldError("reason", "is required: why acting without consent is lawful or in the child's best interests"))
     if purpose in ("referral", "sharing", "transfer") and not agency:
         errors.append(FieldError("agency", f"is required for {purpose}"))
-    errors += _agency_errors(ctx, purpose, agency)
+    errors += consent_agency_errors(ctx, purpose, agency)
     if errors:
         raise InvalidInput(errors, f"consent override for {case_id}")
     case = load_case(ctx, case_id)

@@ -147,8 +147,13 @@ def export(ctx: Context, fmt: str, fields: list[str], write: Callable[[bytes], t
     recipients). Identifying fields leave only for cases with consent for sharing with
     `agency`; each such case then notes the disclosure (one commit), and the file is removed
     again when that cannot be written."""
+    from cpcm.errors import InvalidInput
     from cpcm.reports import export as export_mod
+    from cpcm.service.referrals import consent_agency_errors
 
+    errors = consent_agency_errors(ctx, "sharing", agency)  # a name typed there is refused, not repeated
+    if errors:
+        raise InvalidInput(errors, "the export")
     identifying = [f for f in fields if f in export_mod.IDENTIFYING]
     cases, uses, left_out = _cases_for_export(ctx, agency, bool(identifying), status)
     cases.sort(key=lambda c: (c.registered_at or "", c.id))

@@ -21,6 +21,7 @@ What arrived is reported with case IDs, counts and worker ids only.
 """
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ FILE_MODE = "100644"
 PLACING = ("registration", "assignment", "transfer_in")
 # codes of the conflicts a merge finds between records written apart (docs/team.md)
 TWO_CLOSURES, AFTER_CLOSURE, TWO_PLANS, TWO_ASSIGNMENTS = "two-closures", "record-after-closure", "plans-concurrent", "two-assignments"
+TWO_CORRECTIONS, TWO_UPDATES = "corrections-concurrent", "updates-concurrent"
 # kinds a closed case takes without contradiction (on the other copy, alongside a closure)
 _QUIET = ("closure", "approval", "rejection", "note", "sharing", "sync_conflict", "repair", "case_link")
 
@@ -523,18 +525,41 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
     def ids(names: Iterable[str], kinds: Iterable[str] | None = None, exclude: Iterable[str] = ()) -> list[str]:
         return [n.split(".", 1)[0] for n in names if (kinds is None or _kind(n) in kinds) and _kind(n) not in exclude]
 
-    def closing(names: list[str], tree: Tree) -> list[str]:
-        """The closures, and the approvals of a closure (when this worker can read them)."""
-        found = ids(names, ["closure"])
-        approvals = [n for n in names if _kind(n) == "approval"]
-        contents = remote.read_blobs(_git(ctx), [tree[f"{folder}/{n}"].blob for n in approvals])
-        for name in approvals:
+    def bodies(names: list[str], tree: Tree) -> dict[str, dict]:
+        """The records of `names` this worker can read: {record ID: its data}."""
+        contents = remote.read_blobs(_git(ctx), [tree[f"{folder}/{n}"].blob for n in names])
+        found = {}
+        for name in names:
             try:
                 body = codec.loads(cipher.decrypt(contents[tree[f"{folder}/{name}"].blob], ctx.keys))
             except (cipher.NotARecipient, cipher.Damaged, codec.BadYaml):
                 continue
-            if isinstance(body, dict) and body.get("subject") == "closure":
-                found.append(name.split(".", 1)[0])
+            if isinstance(body, dict):
+                found[name.split(".", 1)[0]] = body
+        return found
+
+    def closing(names: list[str], tree: Tree) -> list[str]:
+        """The closures, and the approvals of a closure (when this worker can read them)."""
+        found = ids(names, ["closure"])
+        approvals = bodies([n for n in names if _kind(n) == "approval"], tree)
+        return found + [record_id for record_id, body in approvals.items() if body.get("subject") == "closure"]
+
+    def correcting(names: list[str], tree: Tree, kinds: set[str]) -> dict[str, list[str]]:
+        """{a record superseded (a correction or a repair of it): the records of `names` that
+        supersede it}, read from the records of `kinds` only (a correction is of its record's kind)."""
+        found: dict[str, list[str]] = {}
+        for record_id, body in bodies([n for n in names if _kind(n) in kinds], tree).items():
+            if isinstance(body.get("supersedes"), str):
+                found.setdefault(body["supersedes"], []).append(record_id)
+        return found
+
+    def changing(names: list[str], tree: Tree) -> dict[str, dict[str, str]]:
+        """{a registration field the updates of `names` changed: {update's record ID: the value it gave, as JSON}}."""
+        found: dict[str, dict[str, str]] = {}
+        for record_id, body in bodies([n for n in names if _kind(n) == "update"], tree).items():
+            changes = body.get("changes")
+            for path, value in (changes.items() if isinstance(changes, dict) else ()):
+                found.setdefault(str(path), {})[record_id] = json.dumps(value, sort_keys=True, default=str)
         return found
 
     closed = [closing(sides[0], ours), closing(sides[1], theirs)]
@@ -550,6 +575,16 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
         found.append((TWO_PLANS, ids(sides[0], ["plan"]) + ids(sides[1], ["plan"])))
     if ids(sides[0], ["assignment"]) and ids(sides[1], ["assignment"]):
         found.append((TWO_ASSIGNMENTS, ids(sides[0], ["assignment"]) + ids(sides[1], ["assignment"])))
+    both_kinds = {_kind(n) for n in sides[0]} & {_kind(n) for n in sides[1]}
+    corrected = [correcting(sides[0], ours, both_kinds), correcting(sides[1], theirs, both_kinds)]
+    for record_id in sorted(corrected[0].keys() & corrected[1].keys()):  # one record corrected on both copies
+        found.append((TWO_CORRECTIONS, corrected[0][record_id] + corrected[1][record_id]))
+    if "update" in both_kinds:  # one field of the registration changed to two values apart
+        changed = [changing(sides[0], ours), changing(sides[1], theirs)]
+        clashing = [path for path in sorted(changed[0].keys() & changed[1].keys())
+                    if set(changed[0][path].values()) != set(changed[1][path].values())]
+        if clashing:
+            found.append((TWO_UPDATES, sorted({record_id for path in clashing for side in changed for record_id in side[path]})))
     records = []
     for code, record_ids in found:
         record_ids = sorted(record_ids)

@@ -774,6 +774,24 @@ def _remove_strays(root: Path) -> None:
         atomic.remove_strays(folder)
 
 
+def _remove_empty_folders(root: Path) -> None:
+    """Case and conference folders an interrupted write made and left empty (killed between
+    making a new case's folder and writing its first file, or while a recovery was removing
+    them): git keeps no empty folder, so nothing would remove them, and verify would report
+    each one as a folder without recipients. Only empty folders go (rmdir)."""
+    for top in (CASES, CONFERENCES):
+        try:
+            entries = list(os.scandir(root / top))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                try:
+                    os.rmdir(entry.path)
+                except OSError:
+                    pass  # not empty: a case
+
+
 def recover(store: CaseStore) -> dict | None:
     """Roll back what an interrupted cpcm write left behind; None when there was none.
 
@@ -812,6 +830,7 @@ def recover(store: CaseStore) -> dict | None:
     for rel in stray_tmp:
         _remove_new(store.root, rel)
     rollback(store, [p for p in left if p not in stray_tmp])
+    _remove_empty_folders(store.root)
     if note.get("verb") == "sync":  # what a killed sync fetched is dropped with its merge (store/remote.py)
         from cpcm.store import remote
 

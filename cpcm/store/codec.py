@@ -15,7 +15,7 @@ import math
 import re
 import warnings
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 from cpcm.domain.records import HEADER, plain
 
@@ -266,6 +266,23 @@ def _refuse(_value: str):
     raise _NotPlain  # NaN, Infinity: the YAML reader refuses them
 
 
+def _spelled_back(value: Any, written: str) -> bool:
+    """Whether a number reads back as it was written (`str`): 12, -3, 0.5 do; 0712345678 (a
+    phone), 00123, 1e3, 1.50, 0x1F, 1_000 do not, and are kept as the text written. A text field
+    then holds what was typed; a number field reads the text as a number."""
+    return str(value) == written
+
+
+def _as_written(make: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A json number hook: the number, or _NotPlain where the YAML reader keeps the text (1e3, 1.50, -0)."""
+    def number(text: str) -> Any:
+        value = make(text)
+        if not _spelled_back(value, text):
+            raise _NotPlain
+        return value
+    return number
+
+
 def _plain_json(text: str) -> Any:
     """`text` read with Python's json module, when the YAML reader (`_read_yaml`, 20 times slower)
     would read it to exactly the same value: JSON without tabs, duplicate keys, escaped
@@ -277,7 +294,8 @@ def _plain_json(text: str) -> Any:
     if len(text) > MAX_CHARS or re.search(_NOT_YAML_TEXT, text) or _SURROGATE_ESCAPE.search(text):
         return _NOT_JSON
     try:
-        data = json.loads(text, object_pairs_hook=_pairs, parse_constant=_refuse)
+        data = json.loads(text, object_pairs_hook=_pairs, parse_constant=_refuse,
+                          parse_float=_as_written(float), parse_int=_as_written(int))
     except (ValueError, RecursionError, _NotPlain):
         return _NOT_JSON
     count = 0
@@ -307,7 +325,7 @@ def _plain_json(text: str) -> Any:
     return data
 
 
-def load_input(text: str, max_chars: int | None = MAX_CHARS, strict_dates: bool = False) -> Any:
+def load_input(text: str, max_chars: int | None = MAX_CHARS, strict_dates: bool = False, typed_numbers: bool = True) -> Any:
     """YAML typed by a person, read with limits; BadYaml (naming the line and field, never a
     value) for anything else.
 
@@ -315,7 +333,10 @@ def load_input(text: str, max_chars: int | None = MAX_CHARS, strict_dates: bool 
     numbers, true/false, null, dates and date-times. A value written as a date that is no date
     (2026-02-30, unquoted) is read as the text written, so that a form's date field names it
     together with every other problem of the document; with `strict_dates` (a document cpcm
-    wrote) it is refused. Refused: tags such as !!binary, !!set or
+    wrote) it is refused. With `typed_numbers` (a record's data; not a policy or a form
+    definition, whose numbers are settings) and without `strict_dates`, a number that would not
+    be written back as typed (0712345678, 00123, 1e3) is also the text typed: a phone number
+    keeps its 0. Refused: tags such as !!binary, !!set or
     !!python/..., an explicitly tagged impossible date, .nan and .inf, a mapping key that is not a
     name, a duplicate key, an alias to a structure that holds itself, nesting deeper than
     MAX_DEPTH, more than MAX_NODES values once aliases are expanded (the "billion laughs"), more
@@ -330,10 +351,10 @@ def load_input(text: str, max_chars: int | None = MAX_CHARS, strict_dates: bool 
         value = _plain_json(text)
         if value is not _NOT_JSON:
             return value
-    return _read_yaml(text, strict_dates)
+    return _read_yaml(text, strict_dates, typed_numbers)
 
 
-def _read_yaml(text: str, strict_dates: bool = False) -> Any:
+def _read_yaml(text: str, strict_dates: bool = False, typed_numbers: bool = True) -> Any:
     """`load_input`'s reader of YAML, event by event."""
     from ruamel.yaml import events as ev
     from ruamel.yaml.error import YAMLError
@@ -402,6 +423,9 @@ def _read_yaml(text: str, strict_dates: bool = False) -> Any:
             raise fail(event, f"{field(path)} is not a finite number (.nan and .inf are not accepted)")
         if name == "timestamp" and event.tag is None and not strict_dates and not isinstance(value, date):
             value = event.value  # looks like a date and is none (2026-02-31): text, which a form's date field names with the rest
+        elif (name in ("int", "float") and event.tag is None and typed_numbers and not strict_dates
+              and not _spelled_back(value, event.value)):
+            value = event.value  # a number its text would not give back (0712345678, 1e3, 00123): the text typed
         elif value is _BAD or (name == "timestamp" and not isinstance(value, date)):
             quote = "; quote it if it is meant as text" if event.tag is None else ""
             raise fail(event, f"{field(path)} is not {_WHAT[name]}{quote}")

@@ -69,7 +69,7 @@ def check_text(kind: str, text: str, root: Path | None = None) -> Form:
 
     name = f"{kind}.yaml"
     try:
-        data = codec.load_input(text) or {}
+        data = codec.load_input(text, typed_numbers=False) or {}  # max_length: 0200 is the number 200
     except codec.BadYaml as exc:
         raise InvalidInput([FieldError(name, str(exc))], f"form {name}") from None
     if not isinstance(data, dict):

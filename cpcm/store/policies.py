@@ -80,7 +80,7 @@ def with_override(profile: str, text: str, name: str = "FILE") -> Policy:
     from cpcm.store import codec
 
     try:
-        override = codec.load_input(text) or {}
+        override = codec.load_input(text, typed_numbers=False) or {}  # cap: 030 is the number 30
     except codec.BadYaml as exc:
         raise InvalidInput([_err(name, str(exc))], f"policy {name}", hint=_hint(name)) from None
     return _built(profile, override, name)

@@ -3,7 +3,8 @@ headings and the rows of one sheet, as cell values. Workbooks are read with pyth
 reader for every format a children's home may have; see docs/commands/import.md for why);
 CSV with the standard library, through the same UTF-8 gate as every other input.
 
-Errors name the file as "the register file" and a sheet by its name, never a cell's value.
+Errors name the file as "the register file" and a sheet by its place in the workbook (sheet 2),
+never by its name (a workbook may name a sheet after a child) nor a cell's value.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ class Sheet:
     headers: list[Any]
     rows: list[list[Any]]   # the lines under the headings, as read (empty cells are '')
     heading_row: int = 1    # the headings' line number as the spreadsheet shows it (rows follow it)
+    number: int = 1         # the sheet's place in the workbook (1: the first tab), how messages name it
 
 
 def read(path: Path, sheet: str | None = None) -> Sheet:
@@ -58,7 +60,8 @@ def _workbook(path: Path, sheet: str | None) -> Sheet:
     names = list(book.sheet_names)
     if sheet is not None and sheet not in names:
         raise UsageError("the workbook has no sheet by the name given with --sheet (or the mapping's 'sheet')",
-                         f"Its sheets: {', '.join(names)}." if len(", ".join(names)) < 300 else "")
+                         f"It has {len(names)} sheet(s): give one's name as its tab shows it (not listed here: a sheet "
+                         "may be named after a child).")
     if not names:
         raise UsageError("the workbook has no sheet")
     name = sheet or names[0]
@@ -66,7 +69,7 @@ def _workbook(path: Path, sheet: str | None) -> Sheet:
         cells = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
     except Exception:  # noqa: BLE001
         raise UsageError("a sheet of the register file cannot be read", "Save the workbook again from your spreadsheet program.") from None
-    return _table(name, [list(line) for line in cells])
+    return _table(name, [list(line) for line in cells], names.index(name) + 1)
 
 
 def _csv(path: Path) -> Sheet:
@@ -84,7 +87,7 @@ def _csv(path: Path) -> Sheet:
     return _table("CSV", lines)
 
 
-def _table(name: str, lines: list[list[Any]]) -> Sheet:
+def _table(name: str, lines: list[list[Any]], number: int = 1) -> Sheet:
     skipped = 0
     while skipped < len(lines) and all(_blank(v) for v in lines[skipped]):
         skipped += 1
@@ -95,7 +98,7 @@ def _table(name: str, lines: list[list[Any]]) -> Sheet:
         raise UsageError(f"the register file holds more than {MAX_ROWS} rows", "Split it into several files.")
     if any(len(line) > MAX_COLUMNS for line in lines):
         raise UsageError(f"the register file has more than {MAX_COLUMNS} columns", "Keep only the columns to import.")
-    return Sheet(name, list(lines[0]), [list(line) for line in lines[1:]], heading_row=skipped + 1)
+    return Sheet(name, list(lines[0]), [list(line) for line in lines[1:]], heading_row=skipped + 1, number=number)
 
 
 def _blank(value: Any) -> bool:

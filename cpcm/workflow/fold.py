@@ -220,6 +220,8 @@ SETTLES = {
     "record-after-closure": ("reopen", "approval", "rejection"),
     "plans-concurrent": ("approval", "rejection", "plan"),
     "two-assignments": ("assignment",),
+    "corrections-concurrent": (),  # a note, once the correction in force is checked
+    "updates-concurrent": (),  # a note, once the field is checked (and updated again where it is wrong)
 }
 
 

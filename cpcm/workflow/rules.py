@@ -83,6 +83,16 @@ def check_conflicts(case: Case) -> list[Problem]:
             problems.append(Problem("plans-concurrent", "warning", f"two plan versions were written apart ({records}); both are "
                                     "kept and numbered in order: approve or reject the latest, or add a note", "sync", source,
                                     case.id, case.worker))
+        elif code == "corrections-concurrent":
+            problems.append(Problem("corrections-concurrent", "warning", f"one record was corrected on two copies apart "
+                                    f"({records}); only the later correction is in force: check that it holds both changes "
+                                    f"(cpcm show {case.id} RECORD), correct it again if not, then add a note", "sync", source,
+                                    case.id, case.worker))
+        elif code == "updates-concurrent":
+            problems.append(Problem("updates-concurrent", "warning", f"one field of the registration was updated on two copies "
+                                    f"apart to different values ({records}); the later update is in force: check it "
+                                    f"(cpcm log {case.id}); where it is wrong, update it again (cpcm update {case.id} --set FIELD=VALUE "
+                                    "--reason ...); then add a note", "sync", source, case.id, case.worker))
         elif code == "two-assignments":
             problems.append(Problem("two-assignments", "warning", f"the case was assigned on two copies apart ({records}); the "
                                     f"later assignment stands ({case.worker}): confirm it (cpcm assign {case.id} --worker "

@@ -29,6 +29,10 @@ MEANINGS = {
                         "until a plan decision, a new plan or a note; docs/team.md)",
     "two-assignments": "the case was assigned on two copies apart; the later assignment stands (warning, until an assignment "
                        "or a note; docs/team.md)",
+    "corrections-concurrent": "one record was corrected on two copies apart; only the later correction is in force (warning, "
+                              "until a note; docs/team.md)",
+    "updates-concurrent": "one field of the registration was updated to different values on two copies apart; the later "
+                          "update is in force (warning, until a note; docs/team.md)",
     "caseload-near-cap": "a caseworker has reached the caseload warning level (warning, `cpcm check` over every case)",
     # cpcm verify
     "unsigned-commit": "a commit made after the history began to be signed has no signature; `cpcm sync` refuses it too",
