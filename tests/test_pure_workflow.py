@@ -537,6 +537,7 @@ def test_check_case__anomalies():
 
 
 def test_check_case__each_late_deadline_is_a_problem_with_its_code():
+    from cpcm.domain.dates import local_text
     from cpcm.workflow.deadlines import deadlines, soon_window
     case = Case("CP-0000-0000", worker="amina", risk="high", registered_at="2026-11-20T09:00:00+03:00",
                 child={"name": "A", "date_of_birth": "2015-01-01"})
@@ -549,12 +550,12 @@ def test_check_case__each_late_deadline_is_a_problem_with_its_code():
             state = item.state(now, soon)
             seen.add(state)
             if state == "overdue":
-                expected.append((f"{item.code}-overdue", "error", f"{item.title} was due {item.due:%Y-%m-%d %H:%M}: {item.why}",
+                expected.append((f"{item.code}-overdue", "error", f"{item.title} was due {local_text(item.due, EAT)}: {item.why}",
                                  item.rule, item.source, "CP-0000-0000", item.owner))
             elif state == "target_missed":
                 expected.append((f"{item.code}-target-missed", "warning",
-                                 f"{item.title}: the target ({item.target:%Y-%m-%d %H:%M}) has passed; the limit is "
-                                 f"{item.due:%Y-%m-%d %H:%M}", item.rule, item.source, "CP-0000-0000", item.owner))
+                                 f"{item.title}: the target ({local_text(item.target, EAT)}) has passed; the limit is "
+                                 f"{local_text(item.due, EAT)}", item.rule, item.source, "CP-0000-0000", item.owner))
         got = [(p.code, p.severity, p.message, p.rule, p.source, p.case_id, p.worker) for p in rules.check_case(case, SHIPPED, now)]
         assert got == expected
     assert "overdue" in seen

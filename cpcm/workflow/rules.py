@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Iterable
 
 from cpcm.domain.case import Case
+from cpcm.domain.dates import local_text
 from cpcm.domain.team import Team, Worker
 from cpcm.workflow import approvals, plan_actions
 from cpcm.workflow.clocks import SUPERVISORS
@@ -23,16 +24,18 @@ from cpcm.domain.problems import Problem
 def check_case(case: Case, policy: Policy, now: datetime) -> list[Problem]:
     problems = []
     soon = soon_window(policy, now)
+    zone = now.tzinfo  # the agency's: times in a problem are shown as everywhere else, local with their offset
     for item in deadlines(case, policy, now):
         if item.owner == SUPERVISORS:
             continue  # waiting approvals are due items, not faults of the case
         state = item.state(now, soon)
         if state == "overdue":
-            problems.append(Problem(f"{item.code}-overdue", "error", f"{item.title} was due {item.due:%Y-%m-%d %H:%M}: {item.why}",
+            problems.append(Problem(f"{item.code}-overdue", "error", f"{item.title} was due {local_text(item.due, zone)}: {item.why}",
                                     item.rule, item.source, case.id, item.owner))
         elif state == "target_missed":
             problems.append(Problem(f"{item.code}-target-missed", "warning",
-                                    f"{item.title}: the target ({item.target:%Y-%m-%d %H:%M}) has passed; the limit is {item.due:%Y-%m-%d %H:%M}",
+                                    f"{item.title}: the target ({local_text(item.target, zone)}) has passed; the limit is "
+                                    f"{local_text(item.due, zone)}",
                                     item.rule, item.source, case.id, item.owner))
     plan = case.plan
     if plan and case.status == "open":
