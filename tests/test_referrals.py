@@ -176,6 +176,37 @@ def test_referral__lifecycle_refuses_jumps_and_needs_start_and_duration(mem):
         service.referral(amina, case_id, "R9", "closed")
 
 
+def test_referral__a_start_before_the_day_it_was_sent_is_refused_naming_that_day(mem):
+    amina = mem.as_("amina", now="2026-12-02T09:00:00+03:00")
+    case_id = mem.register(amina, at="2026-11-20T09:00:00+03:00")
+    consented(amina, case_id, when=at("2026-11-30T10:00:00+03:00"))
+    refer(amina, case_id, when=at("2026-12-01T22:30:00+00:00"))  # 2 December, 01:30 in the agency's zone
+    before = mem.commits()
+    for start in ("2026-11-09", "2026-12-01"):  # the second is the day it was sent in UTC, not in the agency's zone
+        with pytest.raises(InvalidInput) as early:
+            service.referral(amina, case_id, "R1", "accepted", start=start, expected_duration="3mo")
+        assert [(e.field, e.reason) for e in early.value.errors] == [
+            ("start", "is before 2026-12-02, the day the referral was sent: give the day the service starts, that day or later")]
+        assert mem.commits() == before
+    assert service.show(amina, case_id)["referrals"][0]["status"] == "sent"
+    service.referral(amina, case_id, "R1", "accepted", start="2026-12-02", expected_duration="3mo")
+    assert mem.commits() == before + 1
+
+
+def test_cli__referral_start_before_it_was_sent_exit_4_nothing_written(cli, repo):
+    assert cli(*CLINIC).code == 0
+    case_id = register(cli)
+    for giver in ("child", "caregiver"):
+        assert cli("consent", case_id, *CONSENT, "--by", giver).code == 0
+    assert cli("refer", case_id, "--service", "clinic", "--need", "treatment", "--check", "all").code == 0
+    before = commit_count(repo)
+    early = cli("referral", case_id, "R1", "--status", "accepted", "--start", "2026-11-09", "--expected-duration", "3mo", "--json")
+    assert early.code == 4, early.stdout
+    assert [(f["field"], f["reason"]) for f in early.json()["fields"]] == [
+        ("start", "is before 2026-11-23, the day the referral was sent: give the day the service starts, that day or later")]
+    assert commit_count(repo) == before
+
+
 def test_due__referral_waiting_for_feedback_past_the_policy_time_and_declines_raise_a_follow_up(mem):
     amina = mem.as_("amina")
     case_id = mem.register(amina, at="2026-10-01T09:00:00+03:00")
