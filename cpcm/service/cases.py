@@ -617,6 +617,11 @@ def record_view(ctx: Context, case_id: str, records: list[Record], record: Recor
     }
     if record.kind == "referral":
         view["ref"] = next((r["ref"] for r in fold(case_id, records).referrals if r["record_id"] == record.id), None)
+    elif record.kind == "referral_update":  # the referral by its reference (R1), as every command names it
+        target = str(body.get("referral") or "")
+        view["ref"] = next((r["ref"] for r in fold(case_id, records).referrals if r["record_id"] == target), None)
+        if view["ref"]:  # `fields` keeps the record as written, and this answer the record id beside the reference
+            view["answers"] = [dict(a, value=view["ref"], record_id=target) if a["field"] == "referral" else a for a in answers]
     return view
 
 
