@@ -561,6 +561,30 @@ def test_check_case__each_late_deadline_is_a_problem_with_its_code():
     assert "overdue" in seen
 
 
+def test_consent_corrected_away__each_reason_and_an_override_after_the_correction_stands_in_once():
+    given = dict(purpose="referral", agency="health-1", status="given")
+    records = [rec("consent", "01A", given_by="caregiver", **given), rec("consent", "01B", given_by="child", **given),
+               rec("referral", "01C", service="health-1", consent_ids=["01A", "01B"])]
+    assert consent.corrected_away(records) == []
+    cases = {"refused": ({"status": "refused"}, "it was 'refused'"),
+             "agency": ({"agency": "health-2"}, "it was not consent to a referral to that service"),
+             "ended": ({"until": "2026-10-31"}, "it ended on 2026-10-31, before the referral was sent")}
+    for change, why in cases.values():
+        corrected = records + [rec("consent", "01D", given_by="caregiver", supersedes="01A", **{**given, **change})]
+        assert consent.corrected_away(corrected) == [{"referral": "01C", "service": "health-1", "consent": "01A",
+                                                      "correction": "01D", "giver": "caregiver", "why": why, "override": None}]
+    refused = records + [rec("consent", "01D", given_by="caregiver", supersedes="01A", **{**given, "status": "refused"})]
+    back = refused + [rec("consent", "01E", given_by="caregiver", supersedes="01D", **given)]
+    assert consent.corrected_away(back) == []  # the correction corrected back: the consent stands
+    before = [rec("consent_override", "019", purpose="referral", agency="health-1")] + refused  # recorded before the correction
+    assert consent.corrected_away(before)[0]["override"] is None
+    after = refused + [rec("consent_override", "01F", purpose="referral", agency="health-1")]
+    assert consent.corrected_away(after)[0]["override"] == "01F" and "01F" in consent.used_ids(after)
+    closed_first = refused + [rec("referral_update", "01E", referral="01C", status="closed"),
+                              rec("consent_override", "01F", purpose="referral", agency="health-1")]
+    assert consent.corrected_away(closed_first)[0]["override"] is None and "01F" not in consent.used_ids(closed_first)
+
+
 def test_consent__a_refusal_is_exactly_false():
     result = consent.check([], "referral", "health-1", BOTH, NOW)
     assert result.ok is False and result.override is None

@@ -3,7 +3,7 @@
 `cpcm check` prints them all at once; errors make it exit 1. Codes are part of the contract
 (scripts match on them): `<deadline>-overdue`, `<deadline>-target-missed`,
 `plan-missing-closure-criteria`, `plan-not-approved`, `caseload-over-cap`, `caseload-near-cap`,
-`reached-18-without-justification`, `transition-out-of-order`.
+`reached-18-without-justification`, `transition-out-of-order`, `referral-consent-corrected`.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Iterable
 from cpcm.domain.case import Case
 from cpcm.domain.dates import local_text
 from cpcm.domain.team import Team, Worker
-from cpcm.workflow import approvals, plan_actions
+from cpcm.workflow import approvals, consent, plan_actions
 from cpcm.workflow.clocks import SUPERVISORS
 from cpcm.workflow.deadlines import deadlines, soon_window
 from cpcm.domain.policy import Policy
@@ -57,6 +57,10 @@ def check_case(case: Case, policy: Policy, now: datetime) -> list[Problem]:
         problems.append(Problem("reached-18-without-justification", "error",
                                 f"the child is {limit} or older and the case is open with no recorded justification",
                                 "child_age_limit", policy.source("child_age_limit"), case.id, case.worker))
+    for referral in case.referrals:  # sent on a consent a correction took away (workflow/consent.py)
+        for item in consent.open_corrected_away(referral):
+            problems.append(Problem("referral-consent-corrected", "error", consent.corrected_away_text(case.id, referral["ref"], item),
+                                    "consent", policy.source("consent"), case.id, case.worker))
     for record_id in case.anomalies:
         problems.append(Problem("transition-out-of-order", "warning",
                                 f"record {record_id} was made at a stage that does not allow it (two offline copies merged?)",
