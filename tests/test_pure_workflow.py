@@ -537,6 +537,7 @@ def test_check_case__anomalies():
 
 
 def test_check_case__each_late_deadline_is_a_problem_with_its_code():
+    from cpcm.domain.dates import local_text
     from cpcm.workflow.deadlines import deadlines, soon_window
     case = Case("CP-0000-0000", worker="amina", risk="high", registered_at="2026-11-20T09:00:00+03:00",
                 child={"name": "A", "date_of_birth": "2015-01-01"})
@@ -549,15 +550,39 @@ def test_check_case__each_late_deadline_is_a_problem_with_its_code():
             state = item.state(now, soon)
             seen.add(state)
             if state == "overdue":
-                expected.append((f"{item.code}-overdue", "error", f"{item.title} was due {item.due:%Y-%m-%d %H:%M}: {item.why}",
+                expected.append((f"{item.code}-overdue", "error", f"{item.title} was due {local_text(item.due, EAT)}: {item.why}",
                                  item.rule, item.source, "CP-0000-0000", item.owner))
             elif state == "target_missed":
                 expected.append((f"{item.code}-target-missed", "warning",
-                                 f"{item.title}: the target ({item.target:%Y-%m-%d %H:%M}) has passed; the limit is "
-                                 f"{item.due:%Y-%m-%d %H:%M}", item.rule, item.source, "CP-0000-0000", item.owner))
+                                 f"{item.title}: the target ({local_text(item.target, EAT)}) has passed; the limit is "
+                                 f"{local_text(item.due, EAT)}", item.rule, item.source, "CP-0000-0000", item.owner))
         got = [(p.code, p.severity, p.message, p.rule, p.source, p.case_id, p.worker) for p in rules.check_case(case, SHIPPED, now)]
         assert got == expected
     assert "overdue" in seen
+
+
+def test_consent_corrected_away__each_reason_and_an_override_after_the_correction_stands_in_once():
+    given = dict(purpose="referral", agency="health-1", status="given")
+    records = [rec("consent", "01A", given_by="caregiver", **given), rec("consent", "01B", given_by="child", **given),
+               rec("referral", "01C", service="health-1", consent_ids=["01A", "01B"])]
+    assert consent.corrected_away(records) == []
+    cases = {"refused": ({"status": "refused"}, "it was 'refused'"),
+             "agency": ({"agency": "health-2"}, "it was not consent to a referral to that service"),
+             "ended": ({"until": "2026-10-31"}, "it ended on 2026-10-31, before the referral was sent")}
+    for change, why in cases.values():
+        corrected = records + [rec("consent", "01D", given_by="caregiver", supersedes="01A", **{**given, **change})]
+        assert consent.corrected_away(corrected) == [{"referral": "01C", "service": "health-1", "consent": "01A",
+                                                      "correction": "01D", "giver": "caregiver", "why": why, "override": None}]
+    refused = records + [rec("consent", "01D", given_by="caregiver", supersedes="01A", **{**given, "status": "refused"})]
+    back = refused + [rec("consent", "01E", given_by="caregiver", supersedes="01D", **given)]
+    assert consent.corrected_away(back) == []  # the correction corrected back: the consent stands
+    before = [rec("consent_override", "019", purpose="referral", agency="health-1")] + refused  # recorded before the correction
+    assert consent.corrected_away(before)[0]["override"] is None
+    after = refused + [rec("consent_override", "01F", purpose="referral", agency="health-1")]
+    assert consent.corrected_away(after)[0]["override"] == "01F" and "01F" in consent.used_ids(after)
+    closed_first = refused + [rec("referral_update", "01E", referral="01C", status="closed"),
+                              rec("consent_override", "01F", purpose="referral", agency="health-1")]
+    assert consent.corrected_away(closed_first)[0]["override"] is None and "01F" not in consent.used_ids(closed_first)
 
 
 def test_consent__a_refusal_is_exactly_false():

@@ -170,6 +170,18 @@ def test_show_record__short_forms(world):
         assert "plan@2" in result.stderr and "R1" in result.stderr and unknown not in result.stderr.replace(case_id, "")
 
 
+def test_show_record__a_referral_update_names_its_referral_by_reference(world):
+    _, _, case_id, _, as_ = world
+    amina = as_("amina")
+    referral_id = ok(amina("show", case_id, "R1", "--json")).json()["record_id"]
+    text = ok(amina("show", case_id, "referral_update")).stdout
+    assert "referral: R1" in text.splitlines() and referral_id not in text
+    shown = ok(amina("show", case_id, "referral_update", "--json")).json()
+    assert shown["ref"] == "R1" and shown["fields"]["referral"] == referral_id  # the record as written keeps the id
+    answer = next(a for a in shown["answers"] if a["field"] == "referral")
+    assert answer["value"] == "R1" and answer["record_id"] == referral_id
+
+
 def test_show__what_was_left_out_before(world):
     _, _, case_id, _, as_ = world
     data = ok(as_("amina")("show", case_id, "--json")).json()

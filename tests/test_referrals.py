@@ -140,6 +140,57 @@ def test_refer__a_supervisors_override_stands_in_once(mem):
     assert used.value.rule == "consent-required"
 
 
+def consent_problems(ctx, case_id: str) -> list:
+    return [p for p in service.check(ctx, case_id) if p.code == "referral-consent-corrected"]
+
+
+def test_correct__a_consent_a_referral_was_sent_on_corrected_to_refused_warns_and_stays_a_problem_until_dealt_with(mem):
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = mem.register(amina)
+    consented(amina, case_id)
+    refer(amina, case_id)
+    refer(amina, case_id, need="a second opinion")  # R2, on the same consent
+    assert consent_problems(amina, case_id) == []
+    caregivers = [r["record_id"] for r in service.show(amina, case_id)["consents"] if r["given_by"] == "caregiver"]
+    corrected = service.correct(amina, case_id, caregivers[0], {"status": "refused"}, "the caregiver had in fact refused")
+    assert [w.split(" was sent on ")[0] for w in corrected.warnings] == ["referral R1 (clinic)", "referral R2 (clinic)"]
+    assert all(f"caregiver's consent {caregivers[0]}" in w and f"correction {corrected.record_id} says it was 'refused'" in w
+               and "without valid consent" in w for w in corrected.warnings)
+    problems = consent_problems(amina, case_id)
+    assert [(p.severity, p.message.split(" was sent")[0]) for p in problems] == [("error", "referral R1 (clinic)"),
+                                                                                ("error", "referral R2 (clinic)")]
+    assert problems[0].message == corrected.warnings[0] and problems[0].rule == "consent"
+    shown = [p for p in service.show(amina, case_id)["problems"] if p["code"] == "referral-consent-corrected"]
+    assert shown == [p.to_json() for p in problems]
+    # R1 is closed; a supervisor's override stands in for R2's consent, once: it is not there for a new referral
+    service.referral(amina, case_id, "R1", "closed")
+    service.consent_override(sup, case_id, "referral", "best_interests", "the child needed treatment", "clinic")
+    assert consent_problems(amina, case_id) == []
+    assert [r["state"] for r in service.show(amina, case_id)["consents"] if r["kind"] == "consent_override"] == ["used"]
+    service.referral(amina, case_id, "R2", "closed")  # closed after the override stood in: the override stays used
+    assert [r["state"] for r in service.show(amina, case_id)["consents"] if r["kind"] == "consent_override"] == ["used"]
+    with pytest.raises(Refused) as again:
+        refer(amina, case_id)
+    assert again.value.rule == "consent-required"
+
+
+def test_correct__a_consent_corrected_back_to_given_or_never_relied_on_raises_nothing(mem):
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    consented(amina, case_id)
+    service.consent(amina, case_id, {"purpose": "referral", "agency": "clinic", "given_by": "child", "status": "given",
+                                     "explained": EXPLAINED})  # a later answer, relied on by no referral yet
+    refer(amina, case_id)
+    first = [r["record_id"] for r in service.show(amina, case_id)["consents"] if r["given_by"] == "child"][0]
+    unused = service.correct(amina, case_id, first, {"status": "refused"}, "wrong giver's answer")  # the referral used the later one
+    assert unused.warnings == () and consent_problems(amina, case_id) == []
+    caregiver = [r["record_id"] for r in service.show(amina, case_id)["consents"] if r["given_by"] == "caregiver"][0]
+    wrong = service.correct(amina, case_id, caregiver, {"status": "not_possible"}, "typed the wrong answer")
+    assert len(wrong.warnings) == 1 and "it was 'not_possible'" in wrong.warnings[0] and len(consent_problems(amina, case_id)) == 1
+    back = service.correct(amina, case_id, wrong.record_id, {"status": "given"}, "it was given after all")
+    assert back.warnings == () and consent_problems(amina, case_id) == []
+
+
 def test_referral__carries_only_what_the_sharing_rule_allows(mem):
     amina = mem.as_("amina")
     case_id = mem.register(amina, child={"name": CANARY, "sex": "female", "date_of_birth": "2015-04-01", "disability": "yes"},
@@ -174,6 +225,37 @@ def test_referral__lifecycle_refuses_jumps_and_needs_start_and_duration(mem):
     assert [h["status"] for h in shown["referrals"][0]["history"]] == ["sent", "accepted", "delivered"]
     with pytest.raises(NotFound):
         service.referral(amina, case_id, "R9", "closed")
+
+
+def test_referral__a_start_before_the_day_it_was_sent_is_refused_naming_that_day(mem):
+    amina = mem.as_("amina", now="2026-12-02T09:00:00+03:00")
+    case_id = mem.register(amina, at="2026-11-20T09:00:00+03:00")
+    consented(amina, case_id, when=at("2026-11-30T10:00:00+03:00"))
+    refer(amina, case_id, when=at("2026-12-01T22:30:00+00:00"))  # 2 December, 01:30 in the agency's zone
+    before = mem.commits()
+    for start in ("2026-11-09", "2026-12-01"):  # the second is the day it was sent in UTC, not in the agency's zone
+        with pytest.raises(InvalidInput) as early:
+            service.referral(amina, case_id, "R1", "accepted", start=start, expected_duration="3mo")
+        assert [(e.field, e.reason) for e in early.value.errors] == [
+            ("start", "is before 2026-12-02, the day the referral was sent: give the day the service starts, that day or later")]
+        assert mem.commits() == before
+    assert service.show(amina, case_id)["referrals"][0]["status"] == "sent"
+    service.referral(amina, case_id, "R1", "accepted", start="2026-12-02", expected_duration="3mo")
+    assert mem.commits() == before + 1
+
+
+def test_cli__referral_start_before_it_was_sent_exit_4_nothing_written(cli, repo):
+    assert cli(*CLINIC).code == 0
+    case_id = register(cli)
+    for giver in ("child", "caregiver"):
+        assert cli("consent", case_id, *CONSENT, "--by", giver).code == 0
+    assert cli("refer", case_id, "--service", "clinic", "--need", "treatment", "--check", "all").code == 0
+    before = commit_count(repo)
+    early = cli("referral", case_id, "R1", "--status", "accepted", "--start", "2026-11-09", "--expected-duration", "3mo", "--json")
+    assert early.code == 4, early.stdout
+    assert [(f["field"], f["reason"]) for f in early.json()["fields"]] == [
+        ("start", "is before 2026-11-23, the day the referral was sent: give the day the service starts, that day or later")]
+    assert commit_count(repo) == before
 
 
 def test_due__referral_waiting_for_feedback_past_the_policy_time_and_declines_raise_a_follow_up(mem):

@@ -117,6 +117,20 @@ def test_due__times_are_local_even_when_the_clock_is_given_in_utc(nairobi):
     assert "2026-11-23 09:00 +03:00" in log and "06:00" not in log
 
 
+def test_check_and_show__a_problem_gives_its_due_time_local_with_its_offset(nairobi):
+    amina = nairobi("amina", CPCM_NOW="2026-11-23T06:00:00Z")
+    case_id = register(amina)
+    later = nairobi("amina", CPCM_NOW="2026-12-01T06:00:00Z")  # the initial assessment and the target of the next are late
+    checked = later("check", case_id)
+    line = next(row for row in checked.stdout.splitlines() if "initial-assessment-overdue" in row)
+    assert "was due 2026-11-25 09:00 +03:00:" in line, line
+    missed = next(row for row in checked.stdout.splitlines() if "comprehensive-assessment-target-missed" in row)
+    assert "the target (2026-11-30 09:00 +03:00) has passed; the limit is 2026-12-23 09:00 +03:00" in missed, missed
+    problems = {p["code"]: p for p in later("show", case_id, "--json").json()["problems"]}
+    assert "was due 2026-11-25 09:00 +03:00:" in problems["initial-assessment-overdue"]["message"]
+    assert "was due 2026-11-25 09:00 +03:00:" in later("show", case_id).stdout
+
+
 def test_cpcm_now_and_at_without_a_zone_are_read_in_the_agencys_zone(nairobi):
     amina = nairobi("amina", CPCM_NOW="2026-11-23T09:00:00")
     case_id = register(amina, "--at", "2026-11-22T08:00")

@@ -294,7 +294,7 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["due"] = [i.to_json(ctx.now, soon) for i in due(ctx, case=folded)]
     details = case_content(ctx, case_id, current)
     data["assessments"] = details["assessments"]
-    data["consents"] = consents_on_file(current, ctx.now)
+    data["consents"] = consents_on_file(current, ctx.now, consent_rules.used_ids(records))  # the corrected ones too
     data["readiness"] = details["readiness"]
     data["referrals"] = [dict(r) for r in folded.referrals]
     data["plan"] = dict(folded.plan, content=details["plan"]) if folded.plan else None
@@ -339,10 +339,12 @@ def case_links(records: list[Record]) -> list[dict]:
     return links
 
 
-def consents_on_file(records: list[Record], now: datetime) -> list[dict]:
+def consents_on_file(records: list[Record], now: datetime, used: set[str] | None = None) -> list[dict]:
     """Each consent (and supervisor's override) on file: purpose, agency, who gave it, its
-    answer, until when, and whether it still holds (given, not expired, a one-off not used)."""
-    used = consent_rules.used_ids(records)
+    answer, until when, and whether it still holds (given, not expired, a one-off not used).
+    `used`: the records relied on (`consent.used_ids` of every record, corrected ones with
+    them), when `records` are only those that apply."""
+    used = consent_rules.used_ids(records) if used is None else used
     latest: dict[tuple, str] = {}
     for record in records:
         if record.kind == "consent":
@@ -617,6 +619,11 @@ def record_view(ctx: Context, case_id: str, records: list[Record], record: Recor
     }
     if record.kind == "referral":
         view["ref"] = next((r["ref"] for r in fold(case_id, records).referrals if r["record_id"] == record.id), None)
+    elif record.kind == "referral_update":  # the referral by its reference (R1), as every command names it
+        target = str(body.get("referral") or "")
+        view["ref"] = next((r["ref"] for r in fold(case_id, records).referrals if r["record_id"] == target), None)
+        if view["ref"]:  # `fields` keeps the record as written, and this answer the record id beside the reference
+            view["answers"] = [dict(a, value=view["ref"], record_id=target) if a["field"] == "referral" else a for a in answers]
     return view
 
 
@@ -829,7 +836,27 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         readers, ended = end_expired_covers(ctx, tx, folded)
         tx.write_record(record, keys_for(ctx, readers))
         tx.commit(f"correct {case_id} {record.id}{ended}")
-    return Written(case_id, record.id, original.kind, extra={"supersedes": original.id})
+    return Written(case_id, record.id, original.kind, extra={"supersedes": original.id},
+                   warnings=tuple(_consent_corrected_away(case_id, [*records, record], record.id)))
+
+
+def _consent_corrected_away(case_id: str, records: list[Record], correction: str) -> list[str]:
+    """What a consent's correction means for the referrals sent on it (workflow/consent.py
+    `corrected_away`): each one it leaves without valid consent, named by its reference."""
+    items = [i for i in consent_rules.corrected_away(records) if i["correction"] == correction]
+    if not items:
+        return []
+    referrals = {r["record_id"]: r for r in fold(case_id, records).referrals}
+    out = []
+    for item in items:
+        referral = referrals.get(item["referral"]) or {}
+        ref = referral.get("ref") or item["referral"]
+        if referral.get("status") == "closed":
+            out.append(f"referral {ref} ({item['service']}), now closed, was sent on the {item['giver']}'s consent "
+                       f"{item['consent']}, and this correction says {item['why']}: it went without valid consent")
+        else:
+            out.append(consent_rules.corrected_away_text(case_id, ref, item))
+    return out
 
 
 @writes

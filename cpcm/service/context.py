@@ -643,13 +643,14 @@ def fold_fingerprint() -> str:
     import hashlib
 
     from cpcm.domain import case, records
+    from cpcm.workflow import consent as consent_module
     from cpcm.workflow import fold as fold_module
     from cpcm.workflow import placements as placements_module
     from cpcm.workflow import plan_actions as plan_actions_module
     from cpcm.workflow import transitions as transitions_module
 
     digest = hashlib.sha256()
-    for module in (case, records, fold_module, transitions_module, plan_actions_module, placements_module):
+    for module in (case, records, fold_module, transitions_module, plan_actions_module, placements_module, consent_module):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:16]
 

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 from cpcm import clock
+from cpcm.domain.dates import local_day
 from cpcm.domain.forms import confirmed, validate
 from cpcm.domain.records import Record
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
@@ -320,7 +321,8 @@ def referral(ctx: Context, case_id: str, ref: str, status: str, start: str | Non
             errors.append(FieldError("expected_duration", str(exc)))
     if feedback:
         body["feedback"] = feedback.strip()
-    errors += [e for e in referral_rules.update_problems(status, body) if e.field not in {x.field for x in errors}]
+    sent = local_day(found["at"], ctx.zone)  # the day it was sent, in the agency's time zone
+    errors += [e for e in referral_rules.update_problems(status, body, sent) if e.field not in {x.field for x in errors}]
     if errors:
         raise InvalidInput(errors, f"referral {found['ref']} of {case_id}")
     record = append(ctx, case, "referral", "referral_update", body, at)

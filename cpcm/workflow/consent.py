@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from cpcm.domain.records import Record
 from cpcm.domain.policy import Policy
@@ -30,11 +30,89 @@ class ConsentCheck:
 
 
 def used_ids(records: Iterable[Record]) -> set[str]:
-    """Consent and override records already relied on by an action (referral, transfer …)."""
+    """Consent and override records already relied on by an action (referral, transfer …), and
+    the overrides that stand in for a consent a referral was sent on and a correction took
+    away (`corrected_away`): an override stands in once."""
+    records = list(records)
     used: set[str] = set()
     for record in records:
         used.update(record.body.get("consent_ids") or ())
+    used.update(item["override"] for item in corrected_away(records) if item["override"])
     return used
+
+
+def corrected_away(records: Sequence[Record]) -> list[dict]:
+    """The referrals sent on a consent that a later correction says did not allow them (the
+    correction says it was refused or not possible, for another purpose or agency, or ended
+    before the referral was sent): the referral went without valid consent. One entry per
+    referral and consent, in the order written: `referral`, `service`, `consent` (the record it
+    relied on), `correction` (the latest one of it), `giver`, `why` and `override`: a
+    supervisor's override for referral to that service recorded after the correction and not
+    relied on by anything else (nor recorded after the referral was closed), which stands in
+    for that consent, once, or None."""
+    if not any(r.kind == "consent" and r.body.get("supersedes") for r in records):
+        return []  # no consent corrected (nearly every case): nothing sorted
+    ordered = sorted(records, key=lambda r: r.id)
+    by_id = {r.id: r for r in ordered}
+    replaced_by: dict[str, str] = {}
+    for record in ordered:
+        target = record.body.get("supersedes")
+        if record.kind == "consent" and isinstance(target, str) and target in by_id and target < record.id:
+            while target in replaced_by:
+                target = replaced_by[target]
+            replaced_by[target] = record.id
+    if not replaced_by:
+        return []  # no consent corrected (nearly every case)
+    relied: set[str] = set()
+    closed = {r.body.get("referral"): r.id for r in ordered if r.kind == "referral_update" and r.body.get("status") == "closed"}
+    for record in ordered:
+        relied.update(record.body.get("consent_ids") or ())
+    taken: set[str] = set()
+    out = []
+    for referral in (r for r in ordered if r.kind == "referral"):
+        service = referral.body.get("service")
+        for consent_id in referral.body.get("consent_ids") or ():
+            if consent_id not in replaced_by:
+                continue
+            latest = consent_id
+            while latest in replaced_by:
+                latest = replaced_by[latest]
+            corrected = by_id[latest]
+            status = corrected.body.get("status")
+            if status != "given":
+                why = f"it was '{status}'"
+            elif not _matches(corrected, "referral", service):
+                why = "it was not consent to a referral to that service"
+            elif _expired(corrected, date.fromisoformat(referral.at[:10])):
+                why = f"it ended on {corrected.body.get('until')}, before the referral was sent"
+            else:
+                continue
+            until = closed.get(referral.id, "~")  # a referral closed takes no override recorded after it was closed
+            override = next((o.id for o in ordered if o.kind == "consent_override" and latest < o.id < until
+                             and o.id not in relied and o.id not in taken and _matches(o, "referral", service)), None)
+            if override:
+                taken.add(override)
+            out.append({"referral": referral.id, "service": service, "consent": consent_id, "correction": latest,
+                        "giver": corrected.body.get("given_by"), "why": why, "override": override})
+    return out
+
+
+def open_corrected_away(referral: Mapping[str, Any]) -> list[dict]:
+    """What of `corrected_away` a folded referral still has to deal with: its entries without
+    an override (the fold keeps those as `consent_corrected`), until the referral is closed."""
+    if referral.get("status") == "closed":
+        return []
+    return list(referral.get("consent_corrected") or ())
+
+
+def corrected_away_text(case_id: str, ref: str, item: dict) -> str:
+    """What a referral sent on a consent corrected away (`corrected_away`) means, and the two
+    ways to deal with it: what `cpcm check` says and `cpcm correct` warns."""
+    service = item["service"]
+    return (f"referral {ref} ({service}) was sent on the {item['giver']}'s consent {item['consent']}, and correction "
+            f"{item['correction']} says {item['why']}: the referral went without valid consent. Close it (cpcm referral "
+            f"{case_id} {ref} --status closed) or a supervisor records an override (cpcm consent {case_id} --override "
+            f"--purpose referral --agency {service} --basis legal_mandate|best_interests --reason ...)")
 
 
 def _matches(record: Record, purpose: str, agency: str | None) -> bool:

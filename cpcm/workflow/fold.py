@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from cpcm.domain.case import Case, Entry
 from cpcm.domain.records import Record, flatten, set_path, utc
+from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import placements, plan_actions, transitions
 
 
@@ -343,6 +344,7 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
     stage, status = None, case.status
     requested_from = None  # the stage the case had when its closure was requested (a withdrawal returns to it)
     history, anomalies = [], []
+    records = records if isinstance(records, list) else list(records)
     events: dict[str, list[str]] = {}
     next_stage, status_of, commands = transitions.next_stage, transitions.status_of, transitions.COMMANDS
     for record in effective(records):
@@ -377,6 +379,15 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
         events["reunification"] = list(placements.reunifications(case.placements, events.get("reunification_done", ())))
         if not events["reunification"]:
             del events["reunification"]
+    # the referrals sent on a consent a correction took away, until an override stands in (workflow/consent.py)
+    if case.referrals:
+        corrected: dict[str, list[dict]] = {}
+        for item in consent_rules.corrected_away(records):
+            if not item["override"]:
+                corrected.setdefault(item["referral"], []).append(item)
+        if corrected:
+            case = _changed(case, referrals=tuple(dict(r, consent_corrected=corrected[r["record_id"]])
+                                                  if r["record_id"] in corrected else r for r in case.referrals))
     # the admissions to residential care (the conference after an admission runs from them: SOP §5.3)
     admitted = placements.admissions(case.placements)
     if admitted:

@@ -34,9 +34,14 @@ def next_status(current: str, wanted: str, ref: str) -> str:
     return wanted
 
 
-def update_problems(wanted: str, body: Mapping[str, Any]) -> list[FieldError]:
-    """Acceptance needs a start date and an expected duration (check 5); an outcome needs feedback."""
+def update_problems(wanted: str, body: Mapping[str, Any], sent: str | None = None) -> list[FieldError]:
+    """Acceptance needs a start date and an expected duration (check 5); an outcome needs feedback.
+    A start date is never before `sent`, the day the referral was sent (ISO, in the agency's
+    time zone): a service does not start before it was asked for."""
     errors = []
+    if body.get("start") and sent and str(body["start"]) < sent:
+        errors.append(FieldError("start", f"is before {sent}, the day the referral was sent: give the day the service "
+                                          "starts, that day or later"))
     if wanted == "accepted":
         if not body.get("start"):
             errors.append(FieldError("start", "is required when a referral is accepted (the date the service starts)"))

@@ -3,7 +3,7 @@
 `cpcm check` prints them all at once; errors make it exit 1. Codes are part of the contract
 (scripts match on them): `<deadline>-overdue`, `<deadline>-target-missed`,
 `plan-missing-closure-criteria`, `plan-not-approved`, `caseload-over-cap`, `caseload-near-cap`,
-`reached-18-without-justification`, `transition-out-of-order`.
+`reached-18-without-justification`, `transition-out-of-order`, `referral-consent-corrected`.
 """
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Iterable
 
 from cpcm.domain.case import Case
+from cpcm.domain.dates import local_text
 from cpcm.domain.team import Team, Worker
-from cpcm.workflow import approvals, plan_actions
+from cpcm.workflow import approvals, consent, plan_actions
 from cpcm.workflow.clocks import SUPERVISORS
 from cpcm.workflow.deadlines import deadlines, soon_window
 from cpcm.domain.policy import Policy
@@ -23,16 +24,18 @@ from cpcm.domain.problems import Problem
 def check_case(case: Case, policy: Policy, now: datetime) -> list[Problem]:
     problems = []
     soon = soon_window(policy, now)
+    zone = now.tzinfo  # the agency's: times in a problem are shown as everywhere else, local with their offset
     for item in deadlines(case, policy, now):
         if item.owner == SUPERVISORS:
             continue  # waiting approvals are due items, not faults of the case
         state = item.state(now, soon)
         if state == "overdue":
-            problems.append(Problem(f"{item.code}-overdue", "error", f"{item.title} was due {item.due:%Y-%m-%d %H:%M}: {item.why}",
+            problems.append(Problem(f"{item.code}-overdue", "error", f"{item.title} was due {local_text(item.due, zone)}: {item.why}",
                                     item.rule, item.source, case.id, item.owner))
         elif state == "target_missed":
             problems.append(Problem(f"{item.code}-target-missed", "warning",
-                                    f"{item.title}: the target ({item.target:%Y-%m-%d %H:%M}) has passed; the limit is {item.due:%Y-%m-%d %H:%M}",
+                                    f"{item.title}: the target ({local_text(item.target, zone)}) has passed; the limit is "
+                                    f"{local_text(item.due, zone)}",
                                     item.rule, item.source, case.id, item.owner))
     plan = case.plan
     if plan and case.status == "open":
@@ -54,6 +57,10 @@ def check_case(case: Case, policy: Policy, now: datetime) -> list[Problem]:
         problems.append(Problem("reached-18-without-justification", "error",
                                 f"the child is {limit} or older and the case is open with no recorded justification",
                                 "child_age_limit", policy.source("child_age_limit"), case.id, case.worker))
+    for referral in case.referrals:  # sent on a consent a correction took away (workflow/consent.py)
+        for item in consent.open_corrected_away(referral):
+            problems.append(Problem("referral-consent-corrected", "error", consent.corrected_away_text(case.id, referral["ref"], item),
+                                    "consent", policy.source("consent"), case.id, case.worker))
     for record_id in case.anomalies:
         problems.append(Problem("transition-out-of-order", "warning",
                                 f"record {record_id} was made at a stage that does not allow it (two offline copies merged?)",

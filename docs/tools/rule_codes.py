@@ -34,6 +34,9 @@ MEANINGS = {
     "updates-concurrent": "one field of the registration was updated to different values on two copies apart; the later "
                           "update is in force (warning, until a note; docs/team.md)",
     "caseload-near-cap": "a caseworker has reached the caseload warning level (warning, `cpcm check` over every case)",
+    "referral-consent-corrected": "a referral was sent on a consent that a correction (`cpcm correct`) says did not allow it "
+                                  "(refused, not possible, another agency or ended): it went without valid consent (error, until "
+                                  "the referral is closed or a supervisor records an override for referral to that service)",
     # cpcm verify
     "unsigned-commit": "a commit made after the history began to be signed has no signature; `cpcm sync` refuses it too",
     "bad-signature": "a commit's signature does not match the commit; `cpcm sync` refuses it too",
