@@ -22,7 +22,7 @@ from test_roundtrip import TRICKY
 
 GOLDEN = Path(__file__).parent / "golden" / "codec-parsed-form.txt"
 UPDATE = os.environ.get("CPCM_UPDATE_GOLDEN") == "1"
-FORMS = {1: "a17f6a92d6de2b84"}  # PARSED_FORM -> digest of what the texts read to
+FORMS = {1: "e3701c97af6cf0c5"}  # PARSED_FORM -> digest of what the texts read to (a refusal as the word "refused")
 
 
 def bodies() -> list[dict]:
@@ -44,8 +44,8 @@ def texts() -> list[str]:
 def read(text: str) -> str:
     try:
         return repr(plain(codec.loads(text.encode("utf-8", "surrogatepass"))))
-    except codec.BadYaml as exc:
-        return f"refused: {exc}"
+    except codec.BadYaml:
+        return "refused"  # that it is refused, not the words saying why: a refused text is never kept in the table
 
 
 def lines() -> str:
