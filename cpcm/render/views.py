@@ -889,12 +889,17 @@ def documents() -> Iterable[str]:
 
 
 def referral_letter_view(case, referral, service: Mapping[str, Any] | None, lang: str, *, today: date,
-                         names: Mapping[str, str], agency: Mapping[str, str], feedback_days: int) -> dict:
+                         names: Mapping[str, str], agency: Mapping[str, str], feedback_days: int,
+                         signer: str | None = None) -> dict:
     """A referral letter: exactly the groups the policy let this referral carry (stored with the
     referral when it was made), the need and urgency, and who to answer. Nothing else of the
     case is put into the view, so nothing else can reach the letter. The child's details in
     those groups are the case's current ones (a `cpcm update` since the referral shows); the
-    referral record keeps what was shared when it was made."""
+    referral record keeps what was shared when it was made.
+
+    The letter is `agency`'s, signed (`from`) by `signer`, the worker of that agency who renders
+    it (default: who made the referral): a case received from another agency keeps referrals its
+    worker made there, who is not of this agency."""
     from cpcm.workflow.referrals import shared_view
 
     body = referral.body
@@ -914,7 +919,7 @@ def referral_letter_view(case, referral, service: Mapping[str, Any] | None, lang
         "sent_on": referral.at[:10],
         "to": {"id": body.get("service"), "provider": (service or {}).get("provider") or body.get("service"),
                "contact": (service or {}).get("contact"), "how_to_refer": (service or {}).get("how_to_refer")},
-        "from": {"id": referral.by, "name": names.get(referral.by, referral.by)},
+        "from": {"id": signer or referral.by, "name": names.get(signer or referral.by, signer or referral.by)},
         "groups": list(body.get("shared_groups") or []),
         "identity": shared.get("identity"),
         "contact": shared.get("contact"),
