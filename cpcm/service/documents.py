@@ -90,6 +90,7 @@ def document(ctx: Context, template: str, case_id: str, lang: str, fmt: str) -> 
         view = views.CASE_VIEWS[template](
             case, effective(records), ctx.policy, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
             services=_service_names(ctx), agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
+            **({"parties": _choice_words(ctx, {"sign-off"}, lang).get("sign-off", {}).get("party")} if template == "closure-report" else {}),
         )
         return env.render(template, lang, fmt, view, ctx.root)
     if not case.plan:
