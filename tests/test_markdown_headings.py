@@ -24,7 +24,10 @@ def unspaced(text: str) -> list[str]:
 
 
 def shipped() -> set[str]:
-    return {p.stem for p in TEMPLATES.glob("*.md") if not p.name.startswith("_") and p.name != "README.md"}
+    """The shipped Markdown templates but the shared pieces (_*.md): the documents, and the reports
+    as reports/<name>."""
+    return {str(p.relative_to(TEMPLATES).with_suffix("")) for p in TEMPLATES.rglob("*.md")
+            if not p.name.startswith("_") and p.name != "README.md"}
 
 
 def check(found: dict, name: str, lang: str, text: str, extra: str = "") -> None:
@@ -72,8 +75,8 @@ def test_markdown__every_case_document_has_a_blank_line_before_each_heading(keny
 def test_markdown__every_shipped_markdown_template_has_a_blank_line_before_each_heading(sending, receiving, cli_as,
                                                                                          tmp_path, cli):
     """Every shipped Markdown template, each rendered here: the inter-agency closure and transfer
-    (test_render_closure's cases), a referral letter, a conference's four documents and every
-    printable form."""
+    (test_render_closure's cases), a referral letter, the four reports, a conference's four
+    documents and every printable form."""
     from cpcm import service
     from cpcm.service import conferences
     from memory_repo import MemoryRepo
@@ -92,6 +95,10 @@ def test_markdown__every_shipped_markdown_template_has_a_blank_line_before_each_
             result = amina("render", name, case_id, *ref, "--lang", lang, "--format", "md")
             assert result.code == 0, (name, result.stderr)
             check(found, name, lang, result.stdout)
+    for report in ("caseload", "statistics", "timeliness", "placements"):  # in the repository's language only
+        result = cli_as("sup")("report", report, "--format", "md")
+        assert result.code == 0, (report, result.stderr)
+        check(found, f"reports/{report}", "en", result.stdout)
     mem = MemoryRepo()
     cases = [planned_in(mem, f"Test Child {n}") for n in range(2)]
     sup = mem.as_("sup")
