@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from html import unescape
 from pathlib import Path
 
 import pytest
 
-from conftest import CANARY, CLINIC, consent_both, registration, shared_repo
+from conftest import CANARY, CLINIC, consent_both, register, registration, shared_repo
 
 from test_readback import BID, COMPREHENSIVE, FOLLOWUP, INITIAL, REVIEW
 
@@ -138,6 +139,32 @@ def test_case_file__kiswahili_labels_and_values(world):
                     "b1 travels safely", "eligibility known", "Readiness"):
         assert english not in text, english
     assert "Ufuatiliaji" in text and "ziara ya nyumbani" in text and "malezi ya jamaa" in text
+
+
+def test_case_file__checklists_in_words_in_the_document_s_language(world, sending, cli_as):
+    """A closure's and a transfer request's checklists are printed in words (the closure report's and
+    the transfer summary's, templates/_checklist_words.j2), in each language; never as codes."""
+    base, root, case_id, as_ = world
+    closure = {"en": ["The child is safe from harm.", "The child's care and wellbeing are supported."],
+               "sw": ["Mtoto yuko salama dhidi ya madhara."]}
+    for lang in ("en", "sw"):
+        for fmt in ("md", "html"):
+            text = ok(as_("amina")("render", "case-file", case_id, "--lang", lang, "--format", fmt)).stdout
+            for words in closure[lang]:
+                assert words in unescape(text), (lang, fmt, words)
+            for code in GOALS_MET[1::2]:
+                assert code not in text, (lang, fmt, code)
+    from test_transfer import REASON, consent
+
+    amina = cli_as("amina")
+    transferred = register(amina)
+    consent(amina, transferred)
+    ok(amina("transfer", transferred, *REASON, "--check", "all"))
+    items = ("file_complete", "consent_recorded", "handover_plan_agreed", "child_and_family_told", "receiving_worker_named")
+    for lang, words in (("en", "The file is complete."), ("sw", "Faili limekamilika.")):
+        text = ok(amina("render", "case-file", transferred, "--lang", lang)).stdout
+        assert words in text, lang
+        assert not [code for code in items if code in text], lang
 
 
 def test_case_file__html_printable_and_encrypted_with_out(world):

@@ -113,6 +113,34 @@ def test_sign_off__round_trip_in_show_and_in_the_closure_report(kenya):
     assert sw.code == 0 and "J. Mwangi" in sw.stdout and "External sign-off" not in sw.stdout
 
 
+def test_sign_off__the_approver_is_named_in_words_in_the_refusal_and_the_documents_as_a_code_in_json(kenya):
+    """The approver (a sign-off's party) in the words of the sign-off form's choice_labels: in the
+    closure refusal, the closure report's table and the case file, in each language; the codes stay
+    in what is typed (--party scco) and in --json values."""
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = reunified(kenya, sign_off=False)
+    assert record(amina, case_id, answers()).code == 0
+    unsigned = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none")
+    assert unsigned.code == 4
+    assert "needs the final approval of the Sub-County Children's Officer (checklist item" in unsigned.stderr, unsigned.stderr
+    assert "of the scco" not in unsigned.stderr and f"cpcm sign-off {case_id} --for closure --party scco" in unsigned.stderr
+    assert sup("sign-off", case_id, "--for", "closure", "--party", "acc", "--name", "Nyalenda ACC", "--title", "Committee",
+               "--date", "2026-11-18").code == 0
+    assert sup("sign-off", case_id, *SCCO).code == 0
+    assert sup("show", case_id, "sign-off", "--json").json()["fields"]["party"] == "scco"
+    closed = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none")
+    assert closed.code == 0, closed.stderr
+    words = {"en": ("Sub-County Children's Officer", "Alternative care committee"),
+             "sw": ("Afisa wa Watoto wa Kaunti Ndogo", "Kamati ya malezi mbadala")}
+    for lang, (scco, acc) in words.items():
+        report = sup("render", "closure-report", case_id, "--lang", lang).stdout
+        rows = [line for line in report.splitlines() if "Nyalenda ACC" in line or "J. Mwangi | " in line]
+        assert len(rows) == 2 and rows[0].startswith(f"| {acc} |") and rows[1].startswith(f"| {scco} |"), (lang, rows)
+        case_file = sup("render", "case-file", case_id, "--lang", lang).stdout
+        assert f":** {acc}" in case_file and f":** {scco}" in case_file, lang
+        assert ":** acc" not in case_file and ":** scco" not in case_file, lang
+
+
 def test_close__kenya_asks_whether_the_child_and_the_caregiver_gave_feedback(kenya):
     amina = kenya("amina")
     case_id = reunified(kenya)

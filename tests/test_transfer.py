@@ -207,6 +207,33 @@ def test_round_trip__requested_approved_sent_received_read_and_acknowledged(send
     assert not any(leaks(s.encode()) for s in stderr)
 
 
+def test_received_case__a_referral_letter_is_signed_by_the_worker_of_the_agency_that_renders_it(sending, receiving, cli_as,
+                                                                                                  tmp_env):
+    """A referral made at the sending agency, its letter rendered at the receiving agency: signed by
+    the receiving worker who renders it with the receiving agency's name, never by the sending
+    agency's worker under the receiving agency's name."""
+    from conftest import CLINIC, consent_both
+
+    amina, sup = cli_as("amina"), cli_as("sup")
+    assert sup(*CLINIC).code == 0
+    case_id = register(amina)
+    consent_both(amina, case_id)
+    assert amina("refer", case_id, "--service", "clinic", "--need", "a check-up", "--check", "all").code == 0
+    assert amina("render", "referral-letter", case_id, "R1").stdout.rstrip().endswith("amina, Test Agency")
+    consent(amina, case_id)
+    assert amina("transfer", case_id, *REASON, "--check", "all").code == 0
+    assert sup("approve", case_id, "transfer").code == 0
+    bundle = tmp_env / "bundle.age"
+    assert amina("transfer", case_id, *REASON, "--check", "all", "--out", str(bundle)).code == 0
+    assert receiving.as_("wanjiru")("receive", str(bundle)).code == 0
+    for worker in ("wanjiru", "kim"):
+        for fmt in ("md", "html"):
+            letter = receiving.as_(worker)("render", "referral-letter", case_id, "R1", "--format", fmt)
+            assert letter.code == 0, letter.stderr
+            assert f"{worker}, Receiving Agency" in letter.stdout, (worker, fmt)
+            assert "amina" not in letter.stdout, (worker, fmt)
+
+
 def test_receive__a_case_id_already_used_here_gets_a_new_one_with_the_old_as_alias(sending, receiving, cli_as, tmp_env):
     amina, sup = cli_as("amina"), cli_as("sup")
     wanjiru, kim = receiving.as_("wanjiru"), receiving.as_("kim")

@@ -470,9 +470,11 @@ def _closure_readiness(body: Mapping[str, Any]) -> dict | None:
     }
 
 
-def _sign_offs(body: Mapping[str, Any]) -> list[dict]:
-    """The external sign-offs (an approver outside the team, Form 9A) a closure request kept."""
-    return [{"party": _text(o.get("party")) or None, "name": _text(o.get("name")) or None, "title": _text(o.get("title")) or None,
+def _sign_offs(body: Mapping[str, Any], parties: Mapping[str, str]) -> list[dict]:
+    """The external sign-offs (an approver outside the team, Form 9A) a closure request kept;
+    `parties`: each approver's words (the sign-off form's choice_labels), else its code."""
+    return [{"party": _text(o.get("party")) or None, "party_words": parties.get(_text(o.get("party"))) or _text(o.get("party")) or None,
+             "name": _text(o.get("name")) or None, "title": _text(o.get("title")) or None,
              "on": _day(o.get("date")), "reference": _text(o.get("reference")) or None}
             for o in body.get("sign_offs") or () if isinstance(o, Mapping)]
 
@@ -488,7 +490,7 @@ def _closure_feedback(body: Mapping[str, Any]) -> dict | None:
 
 def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str, *, today: date | None = None,
                         names: Mapping[str, str] | None = None, services: Mapping[str, str] | None = None,
-                        agency: Mapping[str, str] | None = None) -> dict:
+                        agency: Mapping[str, str] | None = None, parties: Mapping[str, str] | None = None) -> dict:
     """The worker's file copy of a case's closure: the child, the reason and its checklist, the
     closing summary, the open items left and why, who asked and who approved (or that it waits),
     the last plan's goals with the reviews' progress, the referrals and their outcomes, the
@@ -496,7 +498,8 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     the request was made on, with a supervisor's reason where it did not meet the rule.
 
     Refused (exit 4) when the case has no closure request (never closed, or reopened since).
-    `services`: service id -> provider name; `agency`: {code, name} of this agency.
+    `services`: service id -> provider name; `agency`: {code, name} of this agency; `parties`: an
+    external approver's code -> its words in `lang` (the sign-off form's choice_labels).
     """
     names, services = names or {}, services or {}
     ordered = _ordered(records)
@@ -513,7 +516,7 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     given = [str(i) for i in body.get("checklist") or []]
     checklist = [{"item": i, "confirmed": i in given} for i in needed]
     checklist += [{"item": i, "confirmed": True} for i in given if i not in needed]
-    sign_offs = _sign_offs(body)
+    sign_offs = _sign_offs(body, parties or {})
     signed_item, party = policy.get("closure_sign_off", "item"), policy.get("closure_sign_off", "party")
     for entry in checklist:  # the item an external sign-off confirms (Form 9A item 5) names who signed
         entry["sign_off"] = next((o for o in sign_offs if o["party"] == party), None) if entry["item"] == signed_item else None
@@ -899,12 +902,17 @@ def documents() -> Iterable[str]:
 
 
 def referral_letter_view(case, referral, service: Mapping[str, Any] | None, lang: str, *, today: date,
-                         names: Mapping[str, str], agency: Mapping[str, str], feedback_days: int) -> dict:
+                         names: Mapping[str, str], agency: Mapping[str, str], feedback_days: int,
+                         signer: str | None = None) -> dict:
     """A referral letter: exactly the groups the policy let this referral carry (stored with the
     referral when it was made), the need and urgency, and who to answer. Nothing else of the
     case is put into the view, so nothing else can reach the letter. The child's details in
     those groups are the case's current ones (a `cpcm update` since the referral shows); the
-    referral record keeps what was shared when it was made."""
+    referral record keeps what was shared when it was made.
+
+    The letter is `agency`'s, signed (`from`) by `signer`, the worker of that agency who renders
+    it (default: who made the referral): a case received from another agency keeps referrals its
+    worker made there, who is not of this agency."""
     from cpcm.workflow.referrals import shared_view
 
     body = referral.body
@@ -924,7 +932,7 @@ def referral_letter_view(case, referral, service: Mapping[str, Any] | None, lang
         "sent_on": referral.at[:10],
         "to": {"id": body.get("service"), "provider": (service or {}).get("provider") or body.get("service"),
                "contact": (service or {}).get("contact"), "how_to_refer": (service or {}).get("how_to_refer")},
-        "from": {"id": referral.by, "name": names.get(referral.by, referral.by)},
+        "from": {"id": signer or referral.by, "name": names.get(signer or referral.by, signer or referral.by)},
         "groups": list(body.get("shared_groups") or []),
         "identity": shared.get("identity"),
         "contact": shared.get("contact"),

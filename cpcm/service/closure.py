@@ -129,12 +129,24 @@ def _sign_off_gate(ctx: Context, case, records, body: dict, item: str | None) ->
         return
     party = str(ctx.policy.get("closure_sign_off", "party"))
     if not any(r.body.get("party") == party for r in signed):
-        raise Refused(f"closure of {case.id} for '{body['reason']}' needs the final approval of the {party} "
+        raise Refused(f"closure of {case.id} for '{body['reason']}' needs the final approval of the {party_words(ctx, party)} "
                       f"(checklist item {item}), recorded as an external sign-off: none is on the case",
                       f"A supervisor or manager records it, with the approver's name, title and date: cpcm sign-off {case.id} "
                       f"--for closure --party {party} --name NAME --title TITLE --date YYYY-MM-DD (closure_sign_off).",
                       rule="closure-sign-off")
     body["checklist"] = list(body.get("checklist") or []) + [item]
+
+
+def party_words(ctx: Context, party: str) -> str:
+    """An external approver (a sign-off's `party`) in words for a message, from the sign-off
+    form's choice_labels ("Sub-County Children's Officer", "alternative care committee"); the
+    code itself when the form does not name it."""
+    from cpcm.store import forms
+
+    words = str(((forms.choice_labels("sign-off", ctx.root).get("party") or {}).get(party) or {}).get("en") or party)
+    parts = words.split()
+    a_title = len(parts) > 1 and parts[0][:1].isupper() and parts[-1][:1].isupper()  # an office's title keeps its capitals
+    return words if a_title else words[:1].lower() + words[1:]
 
 
 def _feedback_errors(policy, reason: str, body: Mapping[str, Any]) -> list[FieldError]:

@@ -90,6 +90,7 @@ def document(ctx: Context, template: str, case_id: str, lang: str, fmt: str) -> 
         view = views.CASE_VIEWS[template](
             case, effective(records), ctx.policy, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
             services=_service_names(ctx), agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
+            **({"parties": _choice_words(ctx, {"sign-off"}, lang).get("sign-off", {}).get("party")} if template == "closure-report" else {}),
         )
         return env.render(template, lang, fmt, view, ctx.root)
     if not case.plan:
@@ -106,8 +107,9 @@ def document(ctx: Context, template: str, case_id: str, lang: str, fmt: str) -> 
 
 
 def referral_letter(ctx: Context, case_id: str, ref: str | None, lang: str, fmt: str) -> tuple[str, str | None]:
-    """A referral's letter, holding exactly what the referral was allowed to share; and the
-    provider's age recipient from the service directory, when it has one."""
+    """A referral's letter, holding exactly what the referral was allowed to share, signed by the
+    worker who renders it for this agency; and the provider's age recipient from the service
+    directory, when it has one."""
     from cpcm.render import env, views
 
     if not ref:
@@ -123,7 +125,7 @@ def referral_letter(ctx: Context, case_id: str, ref: str | None, lang: str, fmt:
     view = views.referral_letter_view(
         case, record, provider, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
         agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
-        feedback_days=(limit.after(ctx.now) - ctx.now).days,
+        feedback_days=(limit.after(ctx.now) - ctx.now).days, signer=ctx.need_worker().id,
     )
     return env.render("referral-letter", lang, fmt, view, ctx.root), (provider or {}).get("recipient")
 
