@@ -335,6 +335,30 @@ def test_minutes__refused_when_they_hold_a_childs_name():
     assert mem.commits() == before
 
 
+def test_venue__naming_a_childs_family_is_refused_on_update_and_before_the_case_joins():
+    """The venue goes on the agenda and the minutes: "Zqxcanary's home" is refused when a case of
+    the conference is that child's, and a case whose child the venue names cannot join until the
+    venue is changed. The name is never repeated."""
+    mem = MemoryRepo()
+    case_id = planned_in(mem, CANARY)
+    sup = mem.as_("sup")
+    conf = conference_in(sup)
+    conferences.update(sup, conf, {"venue": "Zqxcanary's home, Nyalenda"})  # no case yet: nothing to refuse it by
+    before = mem.commits()
+    with pytest.raises(Refused) as joining:
+        conferences.add_case(sup, conf, case_id, "especially_difficult")
+    assert joining.value.rule == "conference-no-names" and "venue" in joining.value.message
+    assert "--venue" in joining.value.hint and "Zqxcanary" not in joining.value.message + joining.value.hint
+    assert mem.commits() == before
+    conferences.update(sup, conf, {"venue": "the office meeting room"})
+    conferences.add_case(sup, conf, case_id, "especially_difficult")
+    before = mem.commits()
+    with pytest.raises(Refused) as updated:
+        conferences.update(sup, conf, {"venue": "Zqxcanary's home"})
+    assert updated.value.rule == "conference-no-names" and "Zqxcanary" not in updated.value.message
+    assert mem.commits() == before
+
+
 def test_names__the_family_traced_placed_with_or_assessed_is_refused_too_and_counted_not_named_in_attendance():
     """Not only the registration's names: a relative found by family tracing, the caregiver of a
     placement or a family assessment, named in a presentation or the minutes, is refused (the

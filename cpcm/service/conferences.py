@@ -284,6 +284,8 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
     changed = {k: v for k, v in new_values.items() if current.get(k) != v}
     if not changed:
         raise Refused(f"nothing to update in {conference_id}: every value given is already recorded", rule="nothing-to-update")
+    if "venue" in changed:  # printed on the agenda and the minutes: no child's or family's name (a family's home, say)
+        _refuse_names(ctx, {"venue": changed["venue"]}, conference.case_ids, f"the update of {conference_id}")
     if "date" in changed and conference.minutes is not None:
         raise Refused(f"{conference_id} has minutes: the meeting took place and its date cannot move; nothing was written",
                       "Plan a new conference for a later meeting: cpcm conference new --kind KIND --date DATE",
@@ -328,6 +330,9 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str, presentation: s
                       rule="conference-case-nominated")
     if presentation:  # members read every presentation: none names a child or caregiver of any case of the conference
         _refuse_names(ctx, {"presentation": presentation}, [*conference.case_ids, case_id], f"the nomination of {case_id}")
+    if conference.venue:  # the venue, set before the case joined, goes on the agenda and the minutes with it
+        _refuse_names(ctx, {"venue": conference.venue}, [case_id], f"the venue of {conference_id}",
+                      f"give the meeting another venue first (cpcm conference update {conference_id} --venue ...)")
     warnings = []
     count = len(conference.cases) + 1
     too_many = rules.cases_warning(conference.kind, count, ctx.policy)
@@ -588,13 +593,13 @@ def _family(ctx, case_id: str) -> tuple[list[str], list[str]]:
     return rules.client_names(fold_case(case_id, records), records)
 
 
-def _refuse_names(ctx, data: Mapping[str, Any], case_ids: Iterable[str], what: str) -> None:
+def _refuse_names(ctx, data: Mapping[str, Any], case_ids: Iterable[str], what: str, remedy: str = "remove the names") -> None:
     """Refused (exit 4) when a text holds a name registered for one of the cases; the message
     names the field and the case, never the name."""
     hits = rules.names_found(data, _name_patterns(ctx, case_ids))
     if hits:
         raise Refused(f"{what} holds client names: {', '.join(hits)}",
-                      "Minutes and meeting documents use case IDs only (SOP Form 7; §5.1): remove the names and run it again.",
+                      f"Minutes and meeting documents use case IDs only (SOP Form 7; §5.1): {remedy} and run it again.",
                       rule="conference-no-names")
 
 
