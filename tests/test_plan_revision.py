@@ -462,6 +462,30 @@ def test_edit__a_refused_save_opens_again_with_its_problems_and_nothing_typed_lo
     assert len(opened) == 4 and not any(os.path.exists(os.path.dirname(path)) for path in opened)  # each folder gone
 
 
+def test_cli__edit_killed_outright_its_folder_is_wiped_by_the_next_command(cli, repo, tmp_path):
+    """SIGKILL runs nothing on the way out: the plan stays in /dev/shm. The next command of the
+    same user sees that the command which made the folder has ended, and wipes it."""
+    import signal
+    import time
+
+    case_id = assessed(cli)
+    assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    script, log = tmp_path / "editor.py", tmp_path / "edit.log"
+    script.write_text(WAITING_EDITOR)
+    running = cli.process("plan", case_id, "--edit", "--reason", "review", wait=False,
+                          env={"EDITOR": f"{sys.executable} {script}", "EDIT_LOG": str(log)})
+    deadline = time.monotonic() + 60
+    while not (log.exists() and log.read_text()) and time.monotonic() < deadline and running.poll() is None:
+        time.sleep(0.05)
+    path = log.read_text()
+    assert path.startswith("/dev/shm/") and os.path.exists(path)
+    running.send_signal(signal.SIGKILL)
+    running.communicate(timeout=60)
+    assert os.path.exists(path)  # left behind
+    assert cli("show", case_id, "--json").code == 0
+    assert not os.path.exists(os.path.dirname(path))
+
+
 def test_cli__edit_refuses_where_there_is_no_memory_file_system(cli, cli_as, monkeypatch):
     from cpcm.cli import assess
 

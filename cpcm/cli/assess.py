@@ -153,6 +153,56 @@ def private_dir() -> str:
                      "The plan must not be written to a disk in plain text. Use --from-current with --set and --remove instead.")
 
 
+_FOLDER_PREFIX = "cpcm-"  # then the process id of the command that made it, then random letters
+
+
+def wipe(folder: str) -> None:
+    """Overwrite every file under `folder` (memory pages, not a disk: cheap), then remove it."""
+    import os
+    import shutil
+
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                file_path = os.path.join(root, name)
+                size = os.path.getsize(file_path)
+                with open(file_path, "r+b") as out:
+                    out.write(b"\0" * size)
+            except OSError:
+                pass
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def sweep_left_behind() -> int:
+    """Wipe the plan folders an edit left in the memory file system when its command was killed
+    outright (SIGKILL: nothing runs on the way out), so they do not stay until the computer is
+    turned off: a folder of this user whose command (the process id in its name) has ended.
+    How many were removed."""
+    import os
+
+    removed = 0
+    for folder in PRIVATE_DIRS:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            pid = entry.name[len(_FOLDER_PREFIX):].split("-", 1)[0]
+            if not entry.name.startswith(_FOLDER_PREFIX) or not pid.isdigit():
+                continue
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != os.getuid() or not entry.is_dir(follow_symlinks=False):
+                    continue
+                os.kill(int(pid), 0)
+                continue  # its command still runs (the editor is open)
+            except ProcessLookupError:
+                wipe(entry.path)
+                removed += 1
+            except OSError:  # another user's process, or the folder went meanwhile
+                continue
+    return removed
+
+
 @contextlib.contextmanager
 def _hangup_as_interrupt():
     """While the editor runs, SIGTERM and SIGHUP (the terminal window closed, the session ended)
@@ -203,7 +253,6 @@ def edit_in_private(content: dict, case_id: str, write: Callable[[dict], Any],
     editor left in it (swap and backup files) are removed whatever happens."""
     import os
     import shlex
-    import shutil
     import subprocess
     import tempfile
 
@@ -216,7 +265,8 @@ def edit_in_private(content: dict, case_id: str, write: Callable[[dict], Any],
         raise UsageError("--edit needs an editor: set $EDITOR (for example EDITOR=nano)",
                          "Or use --from-current with --set and --remove.")
     text = EDIT_HEADER.format(case=case_id) + codec.dump_text(content)
-    folder = tempfile.mkdtemp(prefix="cpcm-", dir=private_dir())
+    sweep_left_behind()
+    folder = tempfile.mkdtemp(prefix=f"{_FOLDER_PREFIX}{os.getpid()}-", dir=private_dir())
     try:
         os.chmod(folder, 0o700)
         path = os.path.join(folder, "plan.yaml")
@@ -249,13 +299,4 @@ def edit_in_private(content: dict, case_id: str, write: Callable[[dict], Any],
                 with open(path, "w", encoding="utf-8") as out:  # the same private file, in memory
                     out.write(text)
     finally:
-        for root, _dirs, files in os.walk(folder):
-            for name in files:  # overwrite before removing (memory pages, not a disk; cheap)
-                try:
-                    file_path = os.path.join(root, name)
-                    size = os.path.getsize(file_path)
-                    with open(file_path, "r+b") as wipe:
-                        wipe.write(b"\0" * size)
-                except OSError:
-                    pass
-        shutil.rmtree(folder, ignore_errors=True)
+        wipe(folder)
