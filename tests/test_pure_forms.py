@@ -156,6 +156,21 @@ def test_coerce__date():
         assert fm.coerce(f, bad, TODAY) == (None, "is not a date (use YYYY-MM-DD)"), bad
 
 
+def test_coerce__a_date_further_back_than_max_years_ago_is_a_slip_of_the_year():
+    f = field("date", not_future=True, max_years_ago=25)
+    assert fm.coerce(f, "2014-03-14", TODAY) == ("2014-03-14", None)
+    assert fm.coerce(f, "2001-11-24", TODAY) == ("2001-11-24", None)  # 25 years ago, to the day and a little more
+    assert fm.coerce(f, "0014-03-14", TODAY) == (None, "is more than 25 years ago: check the year")
+    assert fm.coerce(f, "1914-03-14", TODAY) == (None, "is more than 25 years ago: check the year")
+    assert fm._describe(f) == "a date, YYYY-MM-DD, not in the future, at most 25 years ago"
+    for wrong in ("25", True, -1):
+        with pytest.raises(ValueError, match="max_years_ago"):
+            fm.parse_form({"kind": "k", "schema": 1, "title": {"en": "K"},
+                           "fields": [{"key": "k", "type": "date", "max_years_ago": wrong}]})
+    with pytest.raises(ValueError, match="max_years_ago"):  # only a date has years
+        fm.parse_form({"kind": "k", "schema": 1, "title": {"en": "K"}, "fields": [{"key": "k", "type": "text", "max_years_ago": 3}]})
+
+
 def test_coerce__integer():
     f = field("integer", minimum=0, maximum=17)
     assert fm.coerce(f, " 0 ", TODAY) == (0, None)

@@ -48,6 +48,7 @@ class Field:
     minimum: int | None = None
     maximum: int | None = None
     not_future: bool = False
+    max_years_ago: int | None = None     # for type date: not further back than this many years (a slip of the year)
     max_length: int | None = None
     item: tuple["Field", ...] = ()       # for type list: the fields of each item
     min_items: int = 0
@@ -95,7 +96,7 @@ def parse_form(data: Mapping[str, Any], source: str = "form") -> Form:
 # the keys a form definition is read by (docs/case-format.md): anything else is a typo, read by nothing
 DEFINITION_KEYS = ("form", "kind", "schema", "title", "source", "extends", "insert_after", "fields", "lists", "labels",
                    "choice_labels", "rules", "codes", "paper", "scoring")
-FIELD_KEYS = ("key", "type", "label", "help", "required", "list", "choices", "min", "max", "not_future", "max_length",
+FIELD_KEYS = ("key", "type", "label", "help", "required", "list", "choices", "min", "max", "not_future", "max_years_ago", "max_length",
               "item", "min_items")
 REPEAT_KEYS = ("prefix", "over", "fields")
 
@@ -202,6 +203,9 @@ def _parse_field(raw: Mapping[str, Any], lists, where: str) -> Field:
         choices = lists[raw["list"]]
     if raw["type"] in ("choice", "choices") and not choices:
         raise ValueError(f"{where}: a {raw['type']} field needs 'choices' or 'list'")
+    years = raw.get("max_years_ago")
+    if years is not None and (raw["type"] != "date" or isinstance(years, bool) or not isinstance(years, int) or years < 0):
+        raise ValueError(f"{where}: max_years_ago is a whole number of years, on a date field")
     item: tuple[Field, ...] = ()
     if raw["type"] == "list":
         if not raw.get("item"):
@@ -211,7 +215,7 @@ def _parse_field(raw: Mapping[str, Any], lists, where: str) -> Field:
         key=str(raw["key"]), type=str(raw["type"]), required=bool(raw.get("required", False)),
         choices=tuple(str(c) for c in choices), label=raw.get("label") or {"en": raw["key"]},
         help=raw.get("help") or {}, minimum=raw.get("min"), maximum=raw.get("max"),
-        not_future=bool(raw.get("not_future", False)), max_length=raw.get("max_length"),
+        not_future=bool(raw.get("not_future", False)), max_years_ago=raw.get("max_years_ago"), max_length=raw.get("max_length"),
         item=item, min_items=int(raw.get("min_items", 0)),
     )
 
@@ -253,6 +257,8 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = ()) -
             return None, "is not a date (use YYYY-MM-DD)"
         if field.not_future and parsed > today:
             return None, f"is in the future (today is {today.isoformat()})"
+        if field.max_years_ago is not None and today is not None and (today - parsed).days > field.max_years_ago * 366:
+            return None, f"is more than {field.max_years_ago} years ago: check the year"
         return parsed.isoformat(), None
     if field.type == "integer":
         if not _scalar(value) or isinstance(value, (bool, date)):
@@ -532,7 +538,8 @@ def _describe(field: Field) -> str:
     if field.type == "choices":
         return "a list of: " + ", ".join(field.choices)
     if field.type == "date":
-        return "a date, YYYY-MM-DD" + (", not in the future" if field.not_future else "")
+        return ("a date, YYYY-MM-DD" + (", not in the future" if field.not_future else "")
+                + (f", at most {field.max_years_ago} years ago" if field.max_years_ago is not None else ""))
     if field.type == "integer":
         bounds = [f"from {field.minimum}" if field.minimum is not None else "", f"to {field.maximum}" if field.maximum is not None else ""]
         return ("a whole number " + " ".join(b for b in bounds if b)).strip()
