@@ -471,15 +471,18 @@ def test_cli__edit_killed_outright_its_folder_is_wiped_by_the_next_command(cli, 
     case_id = assessed(cli)
     assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
     script, log = tmp_path / "editor.py", tmp_path / "edit.log"
-    script.write_text(WAITING_EDITOR)
+    script.write_text("import os, sys, time\nopen(os.environ['EDIT_LOG'], 'w').write(f'{sys.argv[1]} {os.getpid()}')\n"
+                      "time.sleep(60)\n")
     running = cli.process("plan", case_id, "--edit", "--reason", "review", wait=False,
                           env={"EDITOR": f"{sys.executable} {script}", "EDIT_LOG": str(log)})
     deadline = time.monotonic() + 60
     while not (log.exists() and log.read_text()) and time.monotonic() < deadline and running.poll() is None:
         time.sleep(0.05)
-    path = log.read_text()
+    path, editor = log.read_text().split()
     assert path.startswith("/dev/shm/") and os.path.exists(path)
     running.send_signal(signal.SIGKILL)
+    running.wait(timeout=60)
+    os.kill(int(editor), signal.SIGKILL)  # the editor outlives it, holding the command's pipes
     running.communicate(timeout=60)
     assert os.path.exists(path)  # left behind
     assert cli("show", case_id, "--json").code == 0

@@ -232,10 +232,14 @@ def run_the_cycle(s: "Session", base: Path, amina, sup, case_id: str) -> None:
     # a meeting planned ahead: minutes refused before it; then moved to a date that has come
     conf = s.run(sup, "conference", "new", "--kind", "internal", "--date", "2026-12-10", "--venue", f"{CANARY} hall",
                  "--co-chair", f"{CANARY} officer", "--co-chair-title", "SCCO", "--json").json()["conference_id"]
+    s.run(sup, "conference", "add-case", conf, case_id, "--reason", "reintegration_decision", expect=4)  # the venue names the child
+    s.run(sup, "conference", "update", conf, "--venue", "the meeting room")
     s.run(sup, "conference", "add-case", conf, case_id, "--reason", "reintegration_decision")
     s.run(sup, "conference", "add-case", conf, case_id, "--reason", "especially_difficult", expect=4)  # nominated once
     s.run(sup, "conference", "minutes", conf, "--set", f"cases.0.discussion={CANARY}", "--no-input", expect=4)  # before the meeting
-    s.run(sup, "conference", "update", conf, "--date", "2026-11-20", "--reason", f"{CANARY} was ill", "--venue", f"{CANARY} room")
+    s.run(sup, "conference", "update", conf, "--date", "2026-11-20", "--reason", f"{CANARY} was ill", "--venue", f"{CANARY} room",
+          expect=4)  # a venue naming a child of the conference
+    s.run(sup, "conference", "update", conf, "--date", "2026-11-20", "--reason", f"{CANARY} was ill")
     s.run(sup, "conference", "update", conf, "--external-chair", f"{CANARY} chair", expect=4)  # a title is needed
     # the marker typed as a professional's name or a venue is shown on stdout by design (names_allowed); never on
     # stderr, in a file name, a commit message or plaintext on disk
@@ -427,7 +431,7 @@ def test_commit_messages__follow_the_fixed_templates(world):
     # two updates, two corrections, a readiness record, two plan revisions, a withdrawal, an approval and a --done; a
     # conference update, a Form 5 signature, a bar and its lifting, two renders of Form 5; a cover used and ended; best
     # interests, two placements and the three steps of reintegration
-    assert len(messages) == 58
+    assert len(messages) == 59
     assert [m for m in messages if not TEMPLATES.match(m)] == []
 
 

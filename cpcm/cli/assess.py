@@ -8,6 +8,7 @@ import typer
 
 from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
                              report_written, risk_reason_needed, say, stdin_is_terminal)
+from cpcm.cli.private import FOLDER_PREFIX, PRIVATE_DIRS, sweep_left_behind, wipe
 
 FORMS = {"initial": "assessment-initial", "comprehensive": "assessment-comprehensive", "best-interests": "best-interests",
          "best_interests": "best-interests"}
@@ -131,10 +132,7 @@ def _decision_command(app: typer.Typer, approve: bool) -> None:
     app.command(verb)(command)
 
 
-# -- plan --edit: the current version in an editor, never on a disk ----------------------------------
-# Where the file the editor opens may be: a memory file system only (tmpfs), as pass and gopass do
-# (/dev/shm). cpcm refuses to edit where there is none (docs/security.md, "Editing a plan").
-PRIVATE_DIRS = ("/dev/shm",)
+# -- plan --edit: the current version in an editor, never on a disk (where: cli/private.py) -----------
 EDIT_HEADER = ("# The current version of the plan of {case}. Change what needs changing and save; close without\n"
                "# saving to write nothing. Keep each goal's and action's id; leave id out for a new one; take an\n"
                "# action out by deleting it. `reason` says why this version (cpcm plan --help lists them).\n")
@@ -151,56 +149,6 @@ def private_dir() -> str:
 
     raise UsageError("--edit needs a memory file system (/dev/shm) for the file the editor opens, and this computer has none",
                      "The plan must not be written to a disk in plain text. Use --from-current with --set and --remove instead.")
-
-
-_FOLDER_PREFIX = "cpcm-"  # then the process id of the command that made it, then random letters
-
-
-def wipe(folder: str) -> None:
-    """Overwrite every file under `folder` (memory pages, not a disk: cheap), then remove it."""
-    import os
-    import shutil
-
-    for root, _dirs, files in os.walk(folder):
-        for name in files:
-            try:
-                file_path = os.path.join(root, name)
-                size = os.path.getsize(file_path)
-                with open(file_path, "r+b") as out:
-                    out.write(b"\0" * size)
-            except OSError:
-                pass
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def sweep_left_behind() -> int:
-    """Wipe the plan folders an edit left in the memory file system when its command was killed
-    outright (SIGKILL: nothing runs on the way out), so they do not stay until the computer is
-    turned off: a folder of this user whose command (the process id in its name) has ended.
-    How many were removed."""
-    import os
-
-    removed = 0
-    for folder in PRIVATE_DIRS:
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            pid = entry.name[len(_FOLDER_PREFIX):].split("-", 1)[0]
-            if not entry.name.startswith(_FOLDER_PREFIX) or not pid.isdigit():
-                continue
-            try:
-                if entry.stat(follow_symlinks=False).st_uid != os.getuid() or not entry.is_dir(follow_symlinks=False):
-                    continue
-                os.kill(int(pid), 0)
-                continue  # its command still runs (the editor is open)
-            except ProcessLookupError:
-                wipe(entry.path)
-                removed += 1
-            except OSError:  # another user's process, or the folder went meanwhile
-                continue
-    return removed
 
 
 @contextlib.contextmanager
@@ -266,7 +214,7 @@ def edit_in_private(content: dict, case_id: str, write: Callable[[dict], Any],
                          "Or use --from-current with --set and --remove.")
     text = EDIT_HEADER.format(case=case_id) + codec.dump_text(content)
     sweep_left_behind()
-    folder = tempfile.mkdtemp(prefix=f"{_FOLDER_PREFIX}{os.getpid()}-", dir=private_dir())
+    folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=private_dir())
     try:
         os.chmod(folder, 0o700)
         path = os.path.join(folder, "plan.yaml")

@@ -268,7 +268,7 @@ def open_ctx(repo: Path | None, identity: Path | None, need_identity: bool = Tru
     except CpcmError as exc:
         raise typed_paths(exc, **{"--repo": repo, "--identity": identity}) from None
     _opened.append(ctx)
-    from cpcm.cli.assess import sweep_left_behind
+    from cpcm.cli.private import sweep_left_behind
 
     sweep_left_behind()  # a plan an edit killed outright left in memory: gone at the next command
     if sys.stderr.isatty() and os.environ.get("TERM") != "dumb":
