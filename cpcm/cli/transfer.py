@@ -79,6 +79,8 @@ def register(app: typer.Typer) -> None:
             raise UsageError("--batch writes one bundle per case: give --out-dir FOLDER (not --out)")
         if not batch and out_dir is not None:
             raise UsageError("--out-dir goes with --batch; for one case give --out FILE")
+        from cpcm.service.transfers import agency_words
+
         ctx = open_ctx(repo, identity)
         details = None
         if from_file or set_:
@@ -97,16 +99,16 @@ def register(app: typer.Typer) -> None:
             rows = [[d["case_id"], "transferred", d["bundle"]] for d in done]
             rows += [[d["case_id"], "requested", d["reason"]] for d in asked]
             rows += [[d["case_id"], "not transferred", d["reason"]] for d in refused]
-            print_table(["case", "outcome", "detail"], rows, title=f"transfer to {to}")
+            print_table(["case", "outcome", "detail"], rows, title=f"transfer to {agency_words(ctx, to)}")
             say(f"{len(done)} transferred, {len(asked)} waiting for approval, {len(refused)} not transferred")
             return
         case_id = service.parse_case_id(case)
         result = service.transfer(ctx, case_id, to, reason, reason_code, check, recipient,
                                        out.expanduser() if out else None, parse_at(at), details)
         if result.kind == "transfer":
-            done = f"{case_id} transferred to {to}: the bundle is written; the case is now read-only here (notes and reopening only)"
+            done = f"{case_id} transferred to {agency_words(ctx, to)}: the bundle is written; the case is now read-only here (notes and reopening only)"
         else:
-            done = f"transfer of {case_id} to {to} requested: the bundle is written once a supervisor approves"
+            done = f"transfer of {case_id} to {agency_words(ctx, to)} requested: the bundle is written once a supervisor approves"
         report_written(result, json_out, done)
 
     @app.command("receive")

@@ -140,6 +140,12 @@ def _no_details(ctx: context.Context, given: Mapping[str, Any] | None) -> None:
                                                   "forms.transfer): give the options only")], "transfer")
 
 
+def agency_words(ctx: context.Context, to: str) -> str:
+    """The receiving agency as messages name it: its service id when the directory holds it; an
+    agency code typed outside it is not repeated (a name may have been typed there)."""
+    return to if directory.find(directory.load(ctx.store), to) else "the receiving agency (--to)"
+
+
 def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code: str, checks: list[str],
           keys: list[str], at: datetime | None, given: Mapping[str, Any] | None = None) -> _Planned:
     """What a transfer of one case would write: the request, or the transfer and its bundle;
@@ -151,7 +157,7 @@ def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code:
     context.check_at(ctx, case, at, f"transfer of {case_id}")
     transitions.advance(case.stage, "transfer", case_id)
     # an agency code outside the directory is typed: not repeated (a name may have been typed there)
-    named = None if directory.find(directory.load(ctx.store), to) else "the receiving agency (--to)"
+    named = None if agency_words(ctx, to) == to else agency_words(ctx, to)
     consent_ok = check_consent(ctx, case_id, "transfer", to, records, named)
     state, request = approval_state(case, records, to, approvals.required(ctx.policy, "transfer"))
     after = case.history[-1].id if case.history else ""
