@@ -220,7 +220,7 @@ def test_minutes_and_close__refused_before_the_meeting_with_the_rule_and_what_to
     with pytest.raises(Refused) as closing:
         conferences.close(early, conf)
     assert closing.value.rule == "conference-not-held-yet"
-    assert "2026-11-30 at 10:00" in closing.value.message and "conference update" in closing.value.hint
+    assert "2026-11-30 10:00 +03:00" in closing.value.message and "conference update" in closing.value.hint
     assert mem.commits() == before
     started = mem.as_("sup", now="2026-11-30T10:00:00+03:00")
     assert conferences.minutes(started, conf, minutes_doc([case_id])).kind == "minutes"

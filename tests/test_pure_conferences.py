@@ -159,11 +159,12 @@ def test_report_due__after_closing_until_rendered():
     assert item.due == datetime(2026, 12, 11, 9, 0, tzinfo=timezone.utc)
     assert (item.case_id, item.code, item.title, item.target, item.owner, item.rule) == (
         "CC-1", "conference-report", "conference report due", None, "sup", "conference")
-    assert item.why == ("the report with the action points within 24 hours of the meeting (2026-12-10 09:00): "
+    assert item.why == ("the report with the action points within 24 hours of the meeting (2026-12-10 09:00 +00:00): "
                         "cpcm render conference-report CC-1")
     assert item.source == POLICY.source("conference")
     local = conf.report_due(closed, POLICY, tz=EAT)
     assert local.due == datetime(2026, 12, 11, 12, 0, tzinfo=EAT) and local.due.utcoffset() == timedelta(hours=3)
+    assert "(2026-12-10 12:00 +03:00)" in local.why  # the meeting's time as the agency reads it, with its offset
     assert conf.report_due(conf.Conference("CC-1", date="2026-12-10T09:00:00+00:00"), POLICY) is None
     rendered = conf.Conference("CC-1", date="2026-12-10T09:00:00+00:00", closed_at="2026-12-10T09:00:00+00:00",
                                renders=({"template": "conference-report", "at": "2026-12-10T10:00:00+00:00"},))

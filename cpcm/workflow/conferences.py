@@ -16,6 +16,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, Iterable, Mapping
 
 from cpcm.domain.case import Case
+from cpcm.domain.dates import local_text
 from cpcm.domain.durations import parse_duration
 from cpcm.domain.records import Record, utc
 from cpcm.domain.team import Team
@@ -233,7 +234,7 @@ def not_held_yet(conference: Conference, policy: Policy, now: datetime, verb: st
     start = meeting_start(conference, policy, now.tzinfo)
     if now >= start:
         return None
-    return (f"{conference.id} meets on {start.strftime('%Y-%m-%d at %H:%M')}: its {verb} cannot be recorded before the "
+    return (f"{conference.id} meets on {local_text(start, start.tzinfo)}: its {verb} cannot be recorded before the "
             "meeting has started")
 
 
@@ -263,7 +264,7 @@ def report_due(conference: Conference, policy: Policy, tz=None, now: datetime | 
     todo = "" if conference.closed_at else f"record the minutes and close it (cpcm conference close {conference.id}), then "
     return Deadline(conference.id, "conference-report", "conference report due", limit.after(start), None, conference.chair,
                     RULE, f"the report with the action points within {limit.words()} of the meeting "
-                          f"({start.strftime('%Y-%m-%d %H:%M')}): {todo}cpcm render conference-report {conference.id}",
+                          f"({local_text(start, start.tzinfo)}): {todo}cpcm render conference-report {conference.id}",
                     policy.source(RULE))
 
 
@@ -318,7 +319,7 @@ def cadence_due(conferences: Iterable[Conference], policy: Policy, now: datetime
         if planned and planned[0][0] <= max(due, now):
             start, conference = planned[0]
             items.append(Deadline(conference.id, "conference-cadence", f"hold the {words} conference planned for "
-                                  f"{start.strftime('%Y-%m-%d %H:%M')}", start, None, conference.chair or owner, CADENCE,
+                                  f"{local_text(start, start.tzinfo)}", start, None, conference.chair or owner, CADENCE,
                                   why + f"; {conference.id} is the next", source))
             continue
         if planned:
