@@ -303,3 +303,15 @@ def test_show_record__an_empty_list_the_record_keeps_reads_none_not_a_blank(worl
     shown = ok(as_("amina")("show", case_id, "closure")).stdout
     assert not [line for line in shown.splitlines() if line.endswith(": ")], shown
     assert "open items.actions: " in shown, shown
+
+
+def test_case_file__kiswahili_names_the_fields_a_referral_and_a_closure_keep(world):
+    """The referral's shared urgency and plan, and the closure's referrals, were printed as their
+    English field names ("urgency: routine", "plan:", "referrals:") in a Kiswahili case file."""
+    base, root, case_id, as_ = world
+    text = ok(as_("amina")("render", "case-file", case_id, "--lang", "sw")).stdout
+    labels = set(re.findall(r"^\s*- \*\*([^*]+):\*\*", text, re.M))
+    for english in ("urgency", "plan", "referrals", "sign offs", "readiness problems"):
+        assert english not in labels, english
+    assert "routine" not in text and "**uharaka:** ya kawaida" in text
+    assert "**rufaa:** R1" in text
