@@ -315,3 +315,11 @@ def test_case_file__kiswahili_names_the_fields_a_referral_and_a_closure_keep(wor
         assert english not in labels, english
     assert "routine" not in text and "**uharaka:** ya kawaida" in text
     assert "**rufaa:** R1" in text
+
+
+def test_case_file__a_referral_s_expected_duration_in_words_of_the_document_s_language(world):
+    """An accepted referral's expected duration was printed as it is stored ('3mo') in the case file."""
+    base, root, case_id, as_ = world
+    for lang, words in (("en", "3 months"), ("sw", "miezi 3")):
+        text = ok(as_("amina")("render", "case-file", case_id, "--lang", lang)).stdout
+        assert "3mo" not in text and words in text, lang

@@ -778,6 +778,15 @@ def _answer(answer: Mapping[str, Any], words: Mapping[str, str] | None = None) -
     (the national case categories' choice_labels), in the document's language."""
     out = {"field": str(answer.get("field") or ""), "label": answer.get("label") or None, **_value(answer.get("value"))}
     out["words"] = dict(words) if words else None
+    if out["kind"] == "text" and out["field"].split(".")[-1] == "expected_duration":  # '3mo': in words, in the document's language
+        from cpcm.domain.durations import parse_duration
+
+        try:
+            duration = parse_duration(out["value"])
+        except ValueError:
+            duration = None
+        if duration is not None and not duration.minutes % 1440:
+            out.update(kind="duration", parts=_duration_parts(duration))
     previous = answer.get("previous")
     out["previous"] = dict(_value(previous), field=out["field"], label=out["label"], words=out["words"]) if previous is not None else None
     out["changed"] = "previous" in answer and out["field"] != "reason"
