@@ -323,3 +323,17 @@ def test_case_file__a_referral_s_expected_duration_in_words_of_the_document_s_la
     for lang, words in (("en", "3 months"), ("sw", "miezi 3")):
         text = ok(as_("amina")("render", "case-file", case_id, "--lang", lang)).stdout
         assert "3mo" not in text and words in text, lang
+
+
+def test_case_file__the_readiness_a_closure_keeps_in_words_with_its_domains(world):
+    """The readiness a closure keeps was printed with English field names ('record id', 'at',
+    'version', 'domains'), its time as stored ('2026-11-21T09:00:00+03:00') and its domains empty."""
+    base, root, case_id, as_ = world
+    text = ok(as_("amina")("render", "case-file", case_id, "--lang", "sw")).stdout
+    closure = next(part for part in text.split("\n### ") if part.split("\n")[0].endswith(". Kufunga kesi"))
+    labels = set(re.findall(r"^\s*- \*\*([^*]+):\*\*", closure, re.M))
+    for english in ("record id", "at", "version", "domains", "maximum", "pass mark", "passed", "reasons"):
+        assert english not in labels, english
+    assert "2026-11-21T" not in closure and "21 Novemba 2026 09:00" in closure
+    assert not re.search(r"^\s*- \*\*[^*]+:\*\* *\n(?! +1\.)", closure, re.M), "a field printed empty"
+    assert closure.count("**eneo:**") == 6  # every readiness domain, with its score

@@ -754,12 +754,18 @@ def _value(value: Any) -> dict:
     if isinstance(value, list):
         if value and all(isinstance(v, list) for v in value):
             return {"kind": "entries", "value": [[_answer(part) for part in entry] for entry in value]}
+        if value and all(isinstance(v, Mapping) for v in value):  # kept summaries (a closure's sign-offs, readiness domains)
+            return {"kind": "entries", "value": [[_answer({"field": k, "label": None, "value": v}) for k, v in entry.items()]
+                                                 for entry in value]}
         return {"kind": "list", "value": [_text(v) for v in value if not isinstance(v, (list, dict))]}
     if isinstance(value, Mapping):  # not flattened (a kind without a form): its items, as answers
         return {"kind": "entries", "value": [[_answer({"field": k, "label": None, "value": v}) for k, v in value.items()]]}
     text = _text(value)
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) and _real_date(text):  # '2015-02-31' typed in a text field is text
-        return {"kind": "date", "value": text}
+        return {"kind": "date", "value": text, "time": None}
+    moment = re.fullmatch(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?", text)
+    if moment and _real_date(moment.group(1)):  # a kept time ('at' of a readiness record): its day in words, its hour
+        return {"kind": "date", "value": moment.group(1), "time": moment.group(2)}
     return {"kind": "text", "value": text}
 
 
