@@ -337,3 +337,14 @@ def test_case_file__the_readiness_a_closure_keeps_in_words_with_its_domains(worl
     assert "2026-11-21T" not in closure and "21 Novemba 2026 09:00" in closure
     assert not re.search(r"^\s*- \*\*[^*]+:\*\* *\n(?! +1\.)", closure, re.M), "a field printed empty"
     assert closure.count("**eneo:**") == 6  # every readiness domain, with its score
+
+
+def test_case_file__the_readiness_domains_a_closure_keeps_in_words(world):
+    """The domains of the readiness a closure keeps were printed as codes ('protection',
+    'relationship', 'economic') in a Kiswahili case file; they read as the closure report names them."""
+    base, root, case_id, as_ = world
+    text = ok(as_("amina")("render", "case-file", case_id, "--lang", "sw")).stdout
+    closure = next(part for part in text.split("\n### ") if part.split("\n")[0].endswith(". Kufunga kesi"))
+    domains = re.findall(r"^\s*- \*\*eneo:\*\* (.+)$", closure, re.M)
+    assert len(domains) == 6 and not {"protection", "relationship", "economic", "psychosocial"} & set(domains), domains
+    assert "Uthabiti wa kiuchumi" in domains
