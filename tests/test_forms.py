@@ -257,3 +257,14 @@ def test_form_blank_and_print__in_the_repository_s_language_without_lang(cli, cl
     assert '<html lang="sw">' in page.stdout
     english = cli("form", "blank", "registration", "--lang", "en")
     assert "# Sex " in english.stdout and "Jinsia" not in english.stdout
+
+
+def test_form_blank__the_registration_the_repository_s_policy_names(cli, cli_as, repo):
+    """In a kenya-profile repository 'cpcm form blank registration' gave the inter-agency form,
+    without the national case categories that 'cpcm register --case-category' says it lists."""
+    assert "case_categories" not in cli("form", "blank", "registration").stdout
+    set_done = cli_as("sup")("config", "set", "policy", "kenya")
+    assert set_done.code == 0, set_done.stderr
+    blank = cli("form", "blank", "registration", "--lang", "sw")
+    assert blank.code == 0, blank.stderr
+    assert "case_categories:" in blank.stdout and "Fomu ya Kumbukumbu ya Kesi ya DCS" in blank.stdout

@@ -39,7 +39,13 @@ def register(app: typer.Typer) -> None:
         from cpcm.domain.forms import skeleton
 
         root = resolve_repo(str(repo) if repo else None)
-        typer.echo(skeleton(forms.load(kind, root if root.exists() else None), _language(lang, root)), nl=False)
+        name = kind
+        if (root / ".cpcm").is_dir():  # the form the repository's policy names for the record (kenya: registration-kenya)
+            from cpcm.cli.common import open_ctx
+            from cpcm.service.paper import form_name
+
+            name = form_name(open_ctx(repo, None, need_identity=False).policy, kind, root)
+        typer.echo(skeleton(forms.load(name, root if root.exists() else None), _language(lang, root)), nl=False)
 
     @form.command("print")
     def print_(name: str = typer.Argument(..., help="The form: registration, initial, comprehensive, best-interests, readiness, "
