@@ -303,3 +303,48 @@ def test_show_record__an_empty_list_the_record_keeps_reads_none_not_a_blank(worl
     shown = ok(as_("amina")("show", case_id, "closure")).stdout
     assert not [line for line in shown.splitlines() if line.endswith(": ")], shown
     assert "open items.actions: " in shown, shown
+
+
+def test_case_file__kiswahili_names_the_fields_a_referral_and_a_closure_keep(world):
+    """The referral's shared urgency and plan, and the closure's referrals, were printed as their
+    English field names ("urgency: routine", "plan:", "referrals:") in a Kiswahili case file."""
+    base, root, case_id, as_ = world
+    text = ok(as_("amina")("render", "case-file", case_id, "--lang", "sw")).stdout
+    labels = set(re.findall(r"^\s*- \*\*([^*]+):\*\*", text, re.M))
+    for english in ("urgency", "plan", "referrals", "sign offs", "readiness problems"):
+        assert english not in labels, english
+    assert "routine" not in text and "**uharaka:** ya kawaida" in text
+    assert "**rufaa:** R1" in text
+
+
+def test_case_file__a_referral_s_expected_duration_in_words_of_the_document_s_language(world):
+    """An accepted referral's expected duration was printed as it is stored ('3mo') in the case file."""
+    base, root, case_id, as_ = world
+    for lang, words in (("en", "3 months"), ("sw", "miezi 3")):
+        text = ok(as_("amina")("render", "case-file", case_id, "--lang", lang)).stdout
+        assert "3mo" not in text and words in text, lang
+
+
+def test_case_file__the_readiness_a_closure_keeps_in_words_with_its_domains(world):
+    """The readiness a closure keeps was printed with English field names ('record id', 'at',
+    'version', 'domains'), its time as stored ('2026-11-21T09:00:00+03:00') and its domains empty."""
+    base, root, case_id, as_ = world
+    text = ok(as_("amina")("render", "case-file", case_id, "--lang", "sw")).stdout
+    closure = next(part for part in text.split("\n### ") if part.split("\n")[0].endswith(". Kufunga kesi"))
+    labels = set(re.findall(r"^\s*- \*\*([^*]+):\*\*", closure, re.M))
+    for english in ("record id", "at", "version", "domains", "maximum", "pass mark", "passed", "reasons"):
+        assert english not in labels, english
+    assert "2026-11-21T" not in closure and "21 Novemba 2026 09:00" in closure
+    assert not re.search(r"^\s*- \*\*[^*]+:\*\* *\n(?! +1\.)", closure, re.M), "a field printed empty"
+    assert closure.count("**eneo:**") == 6  # every readiness domain, with its score
+
+
+def test_case_file__the_readiness_domains_a_closure_keeps_in_words(world):
+    """The domains of the readiness a closure keeps were printed as codes ('protection',
+    'relationship', 'economic') in a Kiswahili case file; they read as the closure report names them."""
+    base, root, case_id, as_ = world
+    text = ok(as_("amina")("render", "case-file", case_id, "--lang", "sw")).stdout
+    closure = next(part for part in text.split("\n### ") if part.split("\n")[0].endswith(". Kufunga kesi"))
+    domains = re.findall(r"^\s*- \*\*eneo:\*\* (.+)$", closure, re.M)
+    assert len(domains) == 6 and not {"protection", "relationship", "economic", "psychosocial"} & set(domains), domains
+    assert "Uthabiti wa kiuchumi" in domains

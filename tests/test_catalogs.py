@@ -187,3 +187,15 @@ def test_an_agency_language_file_still_wins_for_its_language(tmp_path):
     template = '{% import "_words.j2" as w %}{{ w.sex.female }}'
     assert environment(root, "sw").from_string(template).render() == "msichana mdogo"
     assert environment(root, "en").from_string(template).render() == "girl"
+
+
+def test_kiswahili_one_month_and_one_year_are_singular():
+    """A one-month duration read 'miezi 1' and a child of one 'miaka 1' in Kiswahili documents:
+    the singular noun is another word (mwezi, mwaka)."""
+    from cpcm.render.env import translations
+
+    sw = translations("sw")
+    assert sw.ngettext("%(count)s month", "%(count)s months", 1) % {"count": 1} == "mwezi 1"
+    assert sw.ngettext("%(count)s month", "%(count)s months", 3) % {"count": 3} == "miezi 3"
+    assert sw.ngettext("%(count)s year old", "%(count)s years old", 1) % {"count": 1} == "mwaka 1"
+    assert sw.ngettext("%(count)s year old", "%(count)s years old", 10) % {"count": 10} == "miaka 10"

@@ -242,3 +242,29 @@ def test_parse_form__a_bad_definition_names_the_key():
         parse_form({"kind": "x", "fields": [{"key": "a", "type": "choice", "list": "missing"}]})
     with pytest.raises(ValueError, match="needs 'choices' or 'list'"):
         parse_form({"kind": "x", "fields": [{"key": "a", "type": "choice"}]})
+
+
+def test_form_blank_and_print__in_the_repository_s_language_without_lang(cli, cli_as, repo):
+    """In a repository whose language is Kiswahili, 'cpcm form blank' and 'cpcm form print'
+    without --lang gave English; they now follow the repository, and --lang still wins."""
+    set_done = cli_as("sup")("config", "set", "language", "sw")
+    assert set_done.code == 0, set_done.stderr
+    blank = cli("form", "blank", "registration")
+    assert blank.code == 0, blank.stderr
+    assert "Jinsia" in blank.stdout and "# Sex " not in blank.stdout
+    page = cli("form", "print", "registration")
+    assert page.code == 0, page.stderr
+    assert '<html lang="sw">' in page.stdout
+    english = cli("form", "blank", "registration", "--lang", "en")
+    assert "# Sex " in english.stdout and "Jinsia" not in english.stdout
+
+
+def test_form_blank__the_registration_the_repository_s_policy_names(cli, cli_as, repo):
+    """In a kenya-profile repository 'cpcm form blank registration' gave the inter-agency form,
+    without the national case categories that 'cpcm register --case-category' says it lists."""
+    assert "case_categories" not in cli("form", "blank", "registration").stdout
+    set_done = cli_as("sup")("config", "set", "policy", "kenya")
+    assert set_done.code == 0, set_done.stderr
+    blank = cli("form", "blank", "registration", "--lang", "sw")
+    assert blank.code == 0, blank.stderr
+    assert "case_categories:" in blank.stdout and "Fomu ya Kumbukumbu ya Kesi ya DCS" in blank.stdout

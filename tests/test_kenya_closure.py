@@ -5,6 +5,7 @@ team member); the closure report prints them."""
 from __future__ import annotations
 
 import json
+import re
 
 from conftest import commit_count, git, register
 from conftest import SCCO, reunified
@@ -290,3 +291,20 @@ def test_close__the_only_supervisor_closing_a_workers_case_is_told_and_can_withd
     assert [(e["kind"], e["what"]) for e in logged][-1] == ("withdrawal", "closure")
     assert "withdrawal" in sup("log", case_id).stdout
     assert sup("verify").code == 0
+
+
+def test_case_file__the_sign_offs_a_closure_keeps_in_words(kenya):
+    """The sign-offs a closure keeps were printed as an empty 'sign offs:' in the case file; they
+    are listed, the approver in words and every field named in the document's language."""
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = reunified(kenya, sign_off=False)
+    assert record(amina, case_id, answers()).code == 0
+    assert sup("sign-off", case_id, *SCCO).code == 0
+    closed = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none")
+    assert closed.code == 0, closed.stderr
+    case_file = sup("render", "case-file", case_id, "--lang", "sw").stdout
+    closure = next(part for part in case_file.split("\n### ") if part.split("\n")[0].endswith(". Kufunga kesi"))
+    kept = closure[closure.index("**idhini za nje:**"):]
+    assert "**mwidhinishaji:** Afisa wa Watoto wa Kaunti Ndogo" in kept and "J. Mwangi" in kept
+    labels = set(re.findall(r"^\s*- \*\*([^*]+):\*\*", kept, re.M))
+    assert not labels & {"party", "title", "entered by", "reference", "record id", "sign offs"}, labels

@@ -10,13 +10,26 @@ import typer
 from cpcm.cli.common import ForceOpt, IdentityOpt, JsonOpt, RepoOpt
 
 
+def _language(lang: Optional[str], root: Optional[Path]) -> str:
+    """--lang, else the language of the repository (a Kiswahili agency's blanks in Kiswahili), else English."""
+    if lang is not None:
+        return lang
+    if root is not None and (root / ".cpcm").is_dir():
+        from cpcm.store.config import load_config
+
+        return load_config(root).language or "en"
+    return "en"
+
+
 def register(app: typer.Typer) -> None:
     form = typer.Typer(help="Form definitions and blank forms to fill in.", no_args_is_help=True)
     app.add_typer(form, name="form")
 
     @form.command("blank")
     def blank(kind: str = typer.Argument(..., help="The record kind, e.g. registration."),
-              lang: str = typer.Option("en", "--lang", help="Language of the comments: en or sw."), repo: RepoOpt = None) -> None:
+              lang: Optional[str] = typer.Option(None, "--lang", help="Language of the comments: en or sw (default: the repository's "
+                                                                       "language, else en).", show_default=False),
+              repo: RepoOpt = None) -> None:
         """Print a commented YAML skeleton for a record kind, ready to fill in.
 
         Example: cpcm form blank registration > child.yaml
@@ -26,12 +39,19 @@ def register(app: typer.Typer) -> None:
         from cpcm.domain.forms import skeleton
 
         root = resolve_repo(str(repo) if repo else None)
-        typer.echo(skeleton(forms.load(kind, root if root.exists() else None), lang), nl=False)
+        name = kind
+        if (root / ".cpcm").is_dir():  # the form the repository's policy names for the record (kenya: registration-kenya)
+            from cpcm.cli.common import open_ctx
+            from cpcm.service.paper import form_name
+
+            name = form_name(open_ctx(repo, None, need_identity=False).policy, kind, root)
+        typer.echo(skeleton(forms.load(name, root if root.exists() else None), _language(lang, root)), nl=False)
 
     @form.command("print")
     def print_(name: str = typer.Argument(..., help="The form: registration, initial, comprehensive, best-interests, readiness, "
                                                       "followup, review, consent, closure, sign-off, conference-minutes... ('cpcm form list')."),
-               lang: str = typer.Option("en", "--lang", help="The language: en or sw (any language with a catalog)."),
+               lang: Optional[str] = typer.Option(None, "--lang", help="The language: en or sw (any language with a catalog; default: "
+                                                                      "the repository's language, else en).", show_default=False),
                fmt: str = typer.Option("html", "--format", help="html (A4, to print from a browser) or md."),
                profile: Optional[str] = typer.Option(None, "--profile", help="The policy profile whose forms and closure checklists are printed "
                                                                              "(default: the repository's, else inter-agency)."),
@@ -57,7 +77,7 @@ def register(app: typer.Typer) -> None:
             policy = open_ctx(repo, None, need_identity=False).policy
         else:
             policy = policies.load("inter-agency")
-        text = form_print(name, lang.strip().lower(), fmt.strip().lower(), policy=policy, root=root)
+        text = form_print(name, _language(lang, root).strip().lower(), fmt.strip().lower(), policy=policy, root=root)
         if out is None:
             typer.echo(text, nl=False)
             return

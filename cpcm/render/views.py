@@ -745,7 +745,7 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
 
 
 # -- the whole case file: every record in order of `at` ----------------------------------------------
-def _value(value: Any) -> dict:
+def _value(value: Any, nested: Mapping[str, Mapping[str, str]] | None = None) -> dict:
     """A recorded value for a document: `kind` says how to write it (yes/no, a list of words or
     codes, a list of entries each a list of answers, a date, text); codes stay codes (the template
     has their words per language)."""
@@ -754,12 +754,18 @@ def _value(value: Any) -> dict:
     if isinstance(value, list):
         if value and all(isinstance(v, list) for v in value):
             return {"kind": "entries", "value": [[_answer(part) for part in entry] for entry in value]}
+        if value and all(isinstance(v, Mapping) for v in value):  # kept summaries (a closure's sign-offs, readiness domains)
+            return {"kind": "entries", "value": [[_answer({"field": k, "label": None, "value": v}, (nested or {}).get(k), nested)
+                                                  for k, v in entry.items() if v not in (None, "")] for entry in value]}
         return {"kind": "list", "value": [_text(v) for v in value if not isinstance(v, (list, dict))]}
     if isinstance(value, Mapping):  # not flattened (a kind without a form): its items, as answers
         return {"kind": "entries", "value": [[_answer({"field": k, "label": None, "value": v}) for k, v in value.items()]]}
     text = _text(value)
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) and _real_date(text):  # '2015-02-31' typed in a text field is text
-        return {"kind": "date", "value": text}
+        return {"kind": "date", "value": text, "time": None}
+    moment = re.fullmatch(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?", text)
+    if moment and _real_date(moment.group(1)):  # a kept time ('at' of a readiness record): its day in words, its hour
+        return {"kind": "date", "value": moment.group(1), "time": moment.group(2)}
     return {"kind": "text", "value": text}
 
 
@@ -773,11 +779,21 @@ def _real_date(text: str) -> bool:
     return True
 
 
-def _answer(answer: Mapping[str, Any], words: Mapping[str, str] | None = None) -> dict:
+def _answer(answer: Mapping[str, Any], words: Mapping[str, str] | None = None,
+            nested: Mapping[str, Mapping[str, str]] | None = None) -> dict:
     """One answer for a document; `words`: the words of its choices where its form names them
     (the national case categories' choice_labels), in the document's language."""
-    out = {"field": str(answer.get("field") or ""), "label": answer.get("label") or None, **_value(answer.get("value"))}
+    out = {"field": str(answer.get("field") or ""), "label": answer.get("label") or None, **_value(answer.get("value"), nested)}
     out["words"] = dict(words) if words else None
+    if out["kind"] == "text" and out["field"].split(".")[-1] == "expected_duration":  # '3mo': in words, in the document's language
+        from cpcm.domain.durations import parse_duration
+
+        try:
+            duration = parse_duration(out["value"])
+        except ValueError:
+            duration = None
+        if duration is not None and not duration.minutes % 1440:
+            out.update(kind="duration", parts=_duration_parts(duration))
     previous = answer.get("previous")
     out["previous"] = dict(_value(previous), field=out["field"], label=out["label"], words=out["words"]) if previous is not None else None
     out["changed"] = "previous" in answer and out["field"] != "reason"
@@ -843,6 +859,8 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
         if e["kind"] == "plan" and e.get("supersedes"):
             versions[e["record_id"]] = versions.get(e["supersedes"])
     referral_refs = {e["record_id"]: e.get("ref") for e in rows if e["kind"] == "referral"}
+    # a summary a record keeps of another (a closure's sign-offs): its choices in the words that record's form gives them
+    nested = {field: words for form in choices.values() for field, words in (form or {}).items()}
     records = []
     for number, e in enumerate(rows, start=1):
         fields = e.get("fields") or {}
@@ -862,7 +880,7 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
             "supersedes": {"record_id": e["supersedes"], "at": _when(at_of.get(e["supersedes"], ""))} if e.get("supersedes") else None,
             "correction_reason": _text(e.get("correction_reason")) or None,
             "superseded_by": e.get("superseded_by") or None,
-            "answers": [_answer(a, (choices.get(e.get("form") or "") or {}).get(str(a.get("field") or "")))
+            "answers": [_answer(a, (choices.get(e.get("form") or "") or {}).get(str(a.get("field") or "")), nested)
                         for a in e.get("answers") or [] if _shown(e["kind"], a)],
         })
     registration = case.registration or {}
