@@ -163,3 +163,23 @@ def test_fold__a_superseded_record_is_left_out():
     assert case.worker == "amina"
     assert [e.kind for e in case.history] == ["registration", "repair"]
     assert fold("CP-TEST", records[:2]).worker == "otieno"
+
+
+def test_repair__a_record_damaged_on_disk_whose_good_copy_is_committed_is_restored_not_superseded(cli, repo):
+    """A note truncated on disk after its commit: `list` says the case is left out, and `repair`
+    would supersede it, dropping the note from the case although git holds it whole. repair
+    refuses and says how to restore it; following that literally brings the note back."""
+    case_id = register(cli)
+    assert cli("note", case_id, "--text", "the visit went well").code == 0
+    path = next(p for p in record_files(repo, case_id) if p.name.endswith(".note.yaml.age"))
+    record_id, rel = path.name.split(".")[0], str(path.relative_to(repo))
+    path.write_bytes(path.read_bytes()[:100])
+    head = git(repo, "rev-parse", "HEAD")
+    refused = cli("repair", case_id, record_id, "--reason", "truncated", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "repair-restore-from-git", refused.stdout + refused.stderr
+    assert f"git checkout -- {rel}" in refused.stdout + refused.stderr
+    assert git(repo, "rev-parse", "HEAD") == head
+    git(repo, "checkout", "--", rel)
+    shown = cli("show", case_id, record_id)
+    assert shown.code == 0 and "the visit went well" in shown.stdout, shown.stderr
+    assert git_status(repo) == []

@@ -897,6 +897,11 @@ def repair(ctx: Context, case_id: str, record_id: str, reason: str, at: datetime
         raise Refused("only a supervisor or the case's worker repairs a record", "Ask a supervisor.",
                       rule="repair-needs-supervisor-or-worker")
     path = files[wanted]
+    rel = ctx.store.rel(path)
+    if ctx.store.restorable(rel):
+        raise Refused(f"{rel} differs from the last commit, which holds a copy of it: restore it instead of superseding it",
+                      f"Restore it from git: git checkout -- {rel}  (then cpcm show {case_id}; if it still cannot be "
+                      f"read, cpcm repair {case_id} {wanted} --reason TEXT)", rule="repair-restore-from-git")
     body = {"supersedes": wanted, "reason": reason.strip(), "file": path.name,
             "sha256": hashlib.sha256(ctx.store.read_bytes(path)).hexdigest()}
     record = append(ctx, case, "repair", "repair", body, at)

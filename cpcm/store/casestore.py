@@ -437,11 +437,19 @@ class CaseStore:
         return self._read(live, lambda view: view.read(rel) if view.is_file(rel) else None)
 
     def is_committed(self, rel: str) -> bool:
+        return not self.git.edited({rel: self._head_blob(rel)})
+
+    def restorable(self, rel: str) -> bool:
+        """Whether the last commit holds a copy of `rel` that the working tree's file differs from
+        (changed, truncated or deleted on disk since): `git checkout -- rel` brings it back."""
+        blob = self._head_blob(rel)
+        return blob is not None and bool(self.git.edited({rel: blob}))
+
+    def _head_blob(self, rel: str) -> str | None:
         try:
-            blob = self.git.run(["rev-parse", "--verify", "-q", f"HEAD:{rel}"]).strip() or None
+            return self.git.run(["rev-parse", "--verify", "-q", f"HEAD:{rel}"]).strip() or None
         except GitError:  # no such file in the last commit, or no commit yet
-            blob = None
-        return not self.git.edited({rel: blob})
+            return None
 
     def rel(self, path: Path) -> str:
         try:

@@ -102,6 +102,8 @@ MEANINGS = {
     "repair-needs-supervisor-or-worker": "only a supervisor or the case's worker repairs a record",
     "repair-record-readable": "the record can be read: `cpcm repair` is for a record that cannot",
     "repair-already-superseded": "a record already supersedes the record to repair",
+    "repair-restore-from-git": "the record file differs from the last commit, which holds a copy: restore it with "
+                               "`git checkout -- FILE` instead of superseding it",
     "referral-status": "not a referral status",
     "referral-lifecycle": "the referral cannot move from its status to the one asked for",
     "closure-sign-off": "closing for a reason the policy's `closure_sign_off` rule names (the kenya profile: goals_met, "
