@@ -183,3 +183,23 @@ def test_repair__a_record_damaged_on_disk_whose_good_copy_is_committed_is_restor
     shown = cli("show", case_id, record_id)
     assert shown.code == 0 and "the visit went well" in shown.stdout, shown.stderr
     assert git_status(repo) == []
+
+
+def test_a_record_deleted_on_disk_without_a_commit__show_and_writes_stop_and_name_the_restore(cli, repo):
+    """A note deleted by hand (no commit): show printed the case without it and a new note was
+    written onto the shortened case, with no word said. Now show, check CASE and writes stop
+    with exit 7, naming the file and the git command that brings it back; after it, all reads."""
+    case_id = register(cli)
+    assert cli("note", case_id, "--text", "the visit went well").code == 0
+    path = next(p for p in record_files(repo, case_id) if p.name.endswith(".note.yaml.age"))
+    rel = str(path.relative_to(repo))
+    path.unlink()
+    head = git(repo, "rev-parse", "HEAD")
+    for args in (("show", case_id), ("check", case_id), ("note", case_id, "--text", "later")):
+        stopped = cli(*args)
+        assert stopped.code == 7, (args, stopped.stderr)
+        assert rel in stopped.stderr and f"git checkout -- {rel}" in stopped.stderr and CANARY not in stopped.stderr
+    assert git(repo, "rev-parse", "HEAD") == head
+    git(repo, "checkout", "--", rel)
+    assert cli("show", case_id, path.name.split(".")[0]).code == 0
+    assert cli("note", case_id, "--text", "later").code == 0

@@ -400,7 +400,13 @@ def load_records(ctx: Context, case_id: str) -> list[Record]:
     """A case's records (a damaged record that a repair supersedes is left out); Corrupt when a
     record cannot be read and nothing supersedes it."""
     check_readable(ctx, case_id)
-    return read_case(ctx, case_id)[0]
+    records = read_case(ctx, case_id)[0]
+    missing = ctx.store.missing_records(case_id)
+    if missing:
+        rel = missing[0]
+        raise Corrupt(f"{rel} is in the last commit but missing from the case folder (deleted by hand?)", rel,
+                      f"Restore it from git: git checkout -- {rel}")
+    return records
 
 
 def read_case(ctx: Context, case_id: str, strict: bool = True) -> tuple[list[Record], dict[str, Corrupt]]:

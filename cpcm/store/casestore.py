@@ -227,6 +227,15 @@ class CaseStore:
     def record_files(self, case_id: str, top: str = CASES) -> list[Path]:
         return self._read(lambda: self._files_live(case_id, top), lambda view: self._files_committed(view, case_id, top))
 
+    def missing_records(self, case_id: str, top: str = CASES) -> list[str]:
+        """The record files of a case that the last commit holds and the working tree has not
+        (deleted on disk without a commit), repository-relative; none while reading the commit."""
+        if self.view is not None:
+            return []
+        folder = f"{top}/{case_id}"
+        return [f"{folder}/{name}" for name in self.git.file_names(folder)
+                if RECORD_FILE.match(name) and not (self.root / folder / name).exists()]
+
     def _files_live(self, case_id: str, top: str) -> list[Path]:
         folder = self.root / top / case_id
         return [folder / name for name in _record_names(folder)]
