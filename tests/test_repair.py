@@ -203,3 +203,21 @@ def test_a_record_deleted_on_disk_without_a_commit__show_and_writes_stop_and_nam
     git(repo, "checkout", "--", rel)
     assert cli("show", case_id, path.name.split(".")[0]).code == 0
     assert cli("note", case_id, "--text", "later").code == 0
+
+
+def test_a_recipients_file_edited_by_hand__writes_stop_before_encrypting_to_it(cli, cli_as, repo):
+    """A worker id added by hand to a case's `recipients` (no commit): the next note was
+    encrypted to that worker too, who could then read it. Now the write stops (exit 7), naming
+    the file and the git command that restores it; nothing is written."""
+    case_id = register(cli)
+    rel = f"cases/{case_id}/recipients"
+    with open(repo / rel, "a", encoding="utf-8") as handle:
+        handle.write("otieno\n")
+    head = git(repo, "rev-parse", "HEAD")
+    stopped = cli("note", case_id, "--text", "what the family said")
+    assert stopped.code == 7, stopped.stderr
+    assert f"git checkout -- {rel}" in stopped.stderr and CANARY not in stopped.stderr
+    assert git(repo, "rev-parse", "HEAD") == head and git_status(repo) == [f" M {rel}"]
+    git(repo, "checkout", "--", rel)
+    assert cli("note", case_id, "--text", "what the family said").code == 0
+    assert cli_as("otieno")("show", case_id, "last").code == 5

@@ -401,11 +401,11 @@ def load_records(ctx: Context, case_id: str) -> list[Record]:
     record cannot be read and nothing supersedes it."""
     check_readable(ctx, case_id)
     records = read_case(ctx, case_id)[0]
-    missing = ctx.store.missing_records(case_id)
-    if missing:
-        rel = missing[0]
-        raise Corrupt(f"{rel} is in the last commit but missing from the case folder (deleted by hand?)", rel,
-                      f"Restore it from git: git checkout -- {rel}")
+    edited = ctx.store.edited_by_hand(case_id)
+    if edited:
+        rel = edited[0]
+        raise Corrupt(f"{rel} differs from the last commit (deleted or changed by hand?): the case is not read as it is",
+                      rel, f"Restore it from git: git checkout -- {rel}")
     return records
 
 

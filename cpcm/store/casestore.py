@@ -227,14 +227,16 @@ class CaseStore:
     def record_files(self, case_id: str, top: str = CASES) -> list[Path]:
         return self._read(lambda: self._files_live(case_id, top), lambda view: self._files_committed(view, case_id, top))
 
-    def missing_records(self, case_id: str, top: str = CASES) -> list[str]:
-        """The record files of a case that the last commit holds and the working tree has not
-        (deleted on disk without a commit), repository-relative; none while reading the commit."""
+    def edited_by_hand(self, case_id: str, top: str = CASES) -> list[str]:
+        """The files of a case's folder that the last commit holds and the working tree has
+        deleted or changed since (its record files and its `recipients` file), repository-relative;
+        none while reading the commit. Files added by hand are not looked at."""
         if self.view is not None:
             return []
         folder = f"{top}/{case_id}"
-        return [f"{folder}/{name}" for name in self.git.file_names(folder)
-                if RECORD_FILE.match(name) and not (self.root / folder / name).exists()]
+        expected = {f"{folder}/{name}": blob for name, blob in self.git.file_ids(folder).items()
+                    if RECORD_FILE.match(name) or name == RECIPIENTS}
+        return self.git.edited(expected) if expected else []
 
     def _files_live(self, case_id: str, top: str) -> list[Path]:
         folder = self.root / top / case_id
