@@ -208,6 +208,11 @@ def transaction(ctx: Context, verb: str):
     crash_point("write-begin")  # the checks are made, the write begins (a pause point for the race tests)
     with locked(ctx) if ctx._locked else _still_current(ctx):
         worker = ctx.need_worker()
+        edited = ctx.store.settings_edited()
+        if edited:  # the team and the recovery keys decide whom a record is encrypted to
+            raise Corrupt(f"{edited[0]} differs from the last commit (edited by hand?); nothing was written", edited[0],
+                          f"Restore it: git checkout -- {edited[0]}  (the team changes with cpcm team ..., "
+                          "the settings with cpcm config set)")
         sign_as(ctx)
         try:
             with ctx.store.transaction(verb, worker.id, worker.name, commit_email(ctx.config, worker)) as tx:

@@ -238,6 +238,13 @@ class CaseStore:
                     if RECORD_FILE.match(name) or name == RECIPIENTS}
         return self.git.edited(expected) if expected else []
 
+    def settings_edited(self) -> list[str]:
+        """`.cpcm/team.yaml` and `.cpcm/config.yaml` when the working tree's differs from the last
+        commit's (edited by hand, outside a commit): whom records are encrypted to comes from them."""
+        committed = self.git.file_ids(CPCM_DIR)
+        expected = {rel: committed[rel.rsplit("/", 1)[1]] for rel in (TEAM, CONFIG) if rel.rsplit("/", 1)[1] in committed}
+        return self.git.edited(expected) if expected else []
+
     def _files_live(self, case_id: str, top: str) -> list[Path]:
         folder = self.root / top / case_id
         return [folder / name for name in _record_names(folder)]

@@ -152,6 +152,10 @@ class Store(Protocol):
         from (changed or deleted by hand since): `git checkout -- rel` brings it back."""
         ...
 
+    def settings_edited(self) -> list[str]:
+        """`.cpcm/team.yaml` and `.cpcm/config.yaml` when they differ from the last commit."""
+        ...
+
     def edited_by_hand(self, case_id: str, top: str = CASES) -> list[str]:
         """The record files and `recipients` file of a case that the last commit holds and the
         working tree has deleted or changed since, repository-relative."""

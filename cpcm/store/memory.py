@@ -159,6 +159,9 @@ class MemoryStore:
     def edited_by_hand(self, case_id: str, top: str = CASES) -> list[str]:
         return []
 
+    def settings_edited(self) -> list[str]:
+        return []
+
     # -- history ---------------------------------------------------------------------------
     def versions(self, top: str = CASES) -> dict[str, str]:
         """Each folder under `top` with the id of the last commit that changed it."""
