@@ -221,3 +221,18 @@ def test_a_recipients_file_edited_by_hand__writes_stop_before_encrypting_to_it(c
     git(repo, "checkout", "--", rel)
     assert cli("note", case_id, "--text", "what the family said").code == 0
     assert cli_as("otieno")("show", case_id, "last").code == 5
+
+
+def test_a_record_replaced_on_disk_by_another_case_file__show_names_the_git_restore_not_repair(cli, repo):
+    """A note overwritten on disk by a record file of another case (no commit): show said 'if git
+    holds no good copy of it: cpcm repair'; it does hold one. The hint now names the restore."""
+    case_id, other = register(cli), register(cli, child={"name": "Other Child", "sex": "male", "age_estimate": 9})
+    assert cli("note", case_id, "--text", "the visit went well").code == 0
+    path = next(p for p in record_files(repo, case_id) if p.name.endswith(".note.yaml.age"))
+    rel = str(path.relative_to(repo))
+    path.write_bytes(record_files(repo, other)[0].read_bytes())
+    shown = cli("show", case_id)
+    assert shown.code == 7 and f"git checkout -- {rel}" in shown.stderr and "cpcm repair" not in shown.stderr, shown.stderr
+    assert CANARY not in shown.stderr
+    git(repo, "checkout", "--", rel)
+    assert cli("show", case_id, path.name.split(".")[0]).code == 0

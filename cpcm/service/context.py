@@ -433,6 +433,9 @@ def read_case(ctx: Context, case_id: str, strict: bool = True) -> tuple[list[Rec
         superseded = superseded_ids(records)
         for record_id, exc in damaged.items():
             if record_id not in superseded:
+                if not exc.hint and exc.path and ctx.store.restorable(exc.path):  # damaged on disk after its commit
+                    raise Corrupt(exc.message, exc.path, f"It differs from the last commit: restore it from git: "
+                                  f"git checkout -- {exc.path}")
                 raise Corrupt(exc.message, exc.path, exc.hint or f"If git holds no good copy of it: cpcm repair {case_id} "
                               f"{record_id} --reason TEXT (the file stays in git; the case reads without it)")
         damaged = {k: v for k, v in damaged.items() if k in superseded}
