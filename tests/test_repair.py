@@ -195,7 +195,7 @@ def test_a_record_deleted_on_disk_without_a_commit__show_and_writes_stop_and_nam
     rel = str(path.relative_to(repo))
     path.unlink()
     head = git(repo, "rev-parse", "HEAD")
-    for args in (("show", case_id), ("check", case_id), ("note", case_id, "--text", "later")):
+    for args in (("show", case_id), ("check", case_id), ("log", case_id), ("note", case_id, "--text", "later")):
         stopped = cli(*args)
         assert stopped.code == 7, (args, stopped.stderr)
         assert rel in stopped.stderr and f"git checkout -- {rel}" in stopped.stderr and CANARY not in stopped.stderr

@@ -18,7 +18,7 @@ from cpcm.errors import CpcmError, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service.context import (Context, append, case_content, caseload_warnings, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
-from cpcm.service.context import at_errors, case_covers, check_at, check_cover, end_expired_covers, note_clock, risk_reason_errors
+from cpcm.service.context import at_errors, case_covers, check_at, check_cover, check_on_disk, end_expired_covers, note_clock, risk_reason_errors
 from cpcm.service import lookup
 from cpcm.service.results import Written
 from cpcm.service.worklist import due
@@ -210,6 +210,7 @@ def log(ctx: Context, case_id: str) -> list[LogEntry]:
     each with its place in the order written and the commit that added it; a damaged record too
     (from its file name and its commit, sorted by its ID)."""
     check_readable(ctx, case_id)
+    check_on_disk(ctx, case_id, deleted_only=True)  # a record deleted by hand would drop out of the trail unsaid
     records, damaged = read_case(ctx, case_id, strict=False)
     added = {}
     for commit in ctx.store.log([f"{CASES}/{case_id}"], added_only=True):

@@ -406,12 +406,20 @@ def load_records(ctx: Context, case_id: str) -> list[Record]:
     record cannot be read and nothing supersedes it."""
     check_readable(ctx, case_id)
     records = read_case(ctx, case_id)[0]
+    check_on_disk(ctx, case_id)
+    return records
+
+
+def check_on_disk(ctx: Context, case_id: str, deleted_only: bool = False) -> None:
+    """Corrupt when a record file or the `recipients` file of the case that the last commit holds
+    was deleted or changed on disk since (`deleted_only`: deleted): the case is not read as it is."""
     edited = ctx.store.edited_by_hand(case_id)
+    if deleted_only:
+        edited = [rel for rel in edited if not ctx.store.has_file(rel)]
     if edited:
         rel = edited[0]
         raise Corrupt(f"{rel} differs from the last commit (deleted or changed by hand?): the case is not read as it is",
                       rel, f"Restore it from git: git checkout -- {rel}")
-    return records
 
 
 def read_case(ctx: Context, case_id: str, strict: bool = True) -> tuple[list[Record], dict[str, Corrupt]]:
