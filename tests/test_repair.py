@@ -236,3 +236,19 @@ def test_a_record_replaced_on_disk_by_another_case_file__show_names_the_git_rest
     assert CANARY not in shown.stderr
     git(repo, "checkout", "--", rel)
     assert cli("show", case_id, path.name.split(".")[0]).code == 0
+
+
+def test_a_recipients_file_deleted_by_hand__show_names_the_restore_not_no_such_case(cli, repo):
+    """The `recipients` file of a case deleted by hand (no commit): show and every write said
+    'no case ... in this casefile repository' (exit 3), as if the case had never been. They now
+    say the file is missing and how to restore it (exit 7); after it the case reads again."""
+    case_id = register(cli)
+    rel = f"cases/{case_id}/recipients"
+    (repo / rel).unlink()
+    for args in (("show", case_id), ("note", case_id, "--text", "later")):
+        stopped = cli(*args)
+        assert stopped.code == 7, (args, stopped.stderr)
+        assert f"git checkout -- {rel}" in stopped.stderr and "no case" not in stopped.stderr
+    assert cli("show", "CP-ZZZZ-ZZZZ").code in (2, 3)
+    git(repo, "checkout", "--", rel)
+    assert cli("show", case_id).code == 0

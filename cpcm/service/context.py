@@ -395,6 +395,10 @@ def check_readable(ctx: Context, case_id: str) -> None:
     """NotFound when there is no such case; CannotDecrypt when you are not one of its readers."""
     worker = ctx.need_worker()
     if not ctx.store.exists(case_id):
+        rel = f"{CASES}/{case_id}/{RECIPIENTS}"
+        if ctx.store.restorable(rel):  # the case is there; its readers file was deleted by hand
+            raise Corrupt(f"{rel} is missing: it differs from the last commit (deleted by hand?)", rel,
+                          f"Restore it from git: git checkout -- {rel}")
         raise NotFound(f"no case {case_id} in this casefile repository", "See cpcm list for the cases you can read.")
     if worker.id not in ctx.store.recipients(case_id) and worker.id != RECOVERY_READER:
         raise CannotDecrypt(f"you ({worker.id}) are not a recipient of {case_id}",
