@@ -163,3 +163,92 @@ def test_fold__a_superseded_record_is_left_out():
     assert case.worker == "amina"
     assert [e.kind for e in case.history] == ["registration", "repair"]
     assert fold("CP-TEST", records[:2]).worker == "otieno"
+
+
+def test_repair__a_record_damaged_on_disk_whose_good_copy_is_committed_is_restored_not_superseded(cli, repo):
+    """A note truncated on disk after its commit: `list` says the case is left out, and `repair`
+    would supersede it, dropping the note from the case although git holds it whole. repair
+    refuses and says how to restore it; following that literally brings the note back."""
+    case_id = register(cli)
+    assert cli("note", case_id, "--text", "the visit went well").code == 0
+    path = next(p for p in record_files(repo, case_id) if p.name.endswith(".note.yaml.age"))
+    record_id, rel = path.name.split(".")[0], str(path.relative_to(repo))
+    path.write_bytes(path.read_bytes()[:100])
+    head = git(repo, "rev-parse", "HEAD")
+    refused = cli("repair", case_id, record_id, "--reason", "truncated", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "repair-restore-from-git", refused.stdout + refused.stderr
+    assert f"git checkout -- {rel}" in refused.stdout + refused.stderr
+    assert git(repo, "rev-parse", "HEAD") == head
+    git(repo, "checkout", "--", rel)
+    shown = cli("show", case_id, record_id)
+    assert shown.code == 0 and "the visit went well" in shown.stdout, shown.stderr
+    assert git_status(repo) == []
+
+
+def test_a_record_deleted_on_disk_without_a_commit__show_and_writes_stop_and_name_the_restore(cli, repo):
+    """A note deleted by hand (no commit): show printed the case without it and a new note was
+    written onto the shortened case, with no word said. Now show, check CASE and writes stop
+    with exit 7, naming the file and the git command that brings it back; after it, all reads."""
+    case_id = register(cli)
+    assert cli("note", case_id, "--text", "the visit went well").code == 0
+    path = next(p for p in record_files(repo, case_id) if p.name.endswith(".note.yaml.age"))
+    rel = str(path.relative_to(repo))
+    path.unlink()
+    head = git(repo, "rev-parse", "HEAD")
+    for args in (("show", case_id), ("check", case_id), ("log", case_id), ("note", case_id, "--text", "later")):
+        stopped = cli(*args)
+        assert stopped.code == 7, (args, stopped.stderr)
+        assert rel in stopped.stderr and f"git checkout -- {rel}" in stopped.stderr and CANARY not in stopped.stderr
+    assert git(repo, "rev-parse", "HEAD") == head
+    git(repo, "checkout", "--", rel)
+    assert cli("show", case_id, path.name.split(".")[0]).code == 0
+    assert cli("note", case_id, "--text", "later").code == 0
+
+
+def test_a_recipients_file_edited_by_hand__writes_stop_before_encrypting_to_it(cli, cli_as, repo):
+    """A worker id added by hand to a case's `recipients` (no commit): the next note was
+    encrypted to that worker too, who could then read it. Now the write stops (exit 7), naming
+    the file and the git command that restores it; nothing is written."""
+    case_id = register(cli)
+    rel = f"cases/{case_id}/recipients"
+    with open(repo / rel, "a", encoding="utf-8") as handle:
+        handle.write("otieno\n")
+    head = git(repo, "rev-parse", "HEAD")
+    stopped = cli("note", case_id, "--text", "what the family said")
+    assert stopped.code == 7, stopped.stderr
+    assert f"git checkout -- {rel}" in stopped.stderr and CANARY not in stopped.stderr
+    assert git(repo, "rev-parse", "HEAD") == head and git_status(repo) == [f" M {rel}"]
+    git(repo, "checkout", "--", rel)
+    assert cli("note", case_id, "--text", "what the family said").code == 0
+    assert cli_as("otieno")("show", case_id, "last").code == 5
+
+
+def test_a_record_replaced_on_disk_by_another_case_file__show_names_the_git_restore_not_repair(cli, repo):
+    """A note overwritten on disk by a record file of another case (no commit): show said 'if git
+    holds no good copy of it: cpcm repair'; it does hold one. The hint now names the restore."""
+    case_id, other = register(cli), register(cli, child={"name": "Other Child", "sex": "male", "age_estimate": 9})
+    assert cli("note", case_id, "--text", "the visit went well").code == 0
+    path = next(p for p in record_files(repo, case_id) if p.name.endswith(".note.yaml.age"))
+    rel = str(path.relative_to(repo))
+    path.write_bytes(record_files(repo, other)[0].read_bytes())
+    shown = cli("show", case_id)
+    assert shown.code == 7 and f"git checkout -- {rel}" in shown.stderr and "cpcm repair" not in shown.stderr, shown.stderr
+    assert CANARY not in shown.stderr
+    git(repo, "checkout", "--", rel)
+    assert cli("show", case_id, path.name.split(".")[0]).code == 0
+
+
+def test_a_recipients_file_deleted_by_hand__show_names_the_restore_not_no_such_case(cli, repo):
+    """The `recipients` file of a case deleted by hand (no commit): show and every write said
+    'no case ... in this casefile repository' (exit 3), as if the case had never been. They now
+    say the file is missing and how to restore it (exit 7); after it the case reads again."""
+    case_id = register(cli)
+    rel = f"cases/{case_id}/recipients"
+    (repo / rel).unlink()
+    for args in (("show", case_id), ("note", case_id, "--text", "later")):
+        stopped = cli(*args)
+        assert stopped.code == 7, (args, stopped.stderr)
+        assert f"git checkout -- {rel}" in stopped.stderr and "no case" not in stopped.stderr
+    assert cli("show", "CP-ZZZZ-ZZZZ").code in (2, 3)
+    git(repo, "checkout", "--", rel)
+    assert cli("show", case_id).code == 0

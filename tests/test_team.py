@@ -256,3 +256,26 @@ def test_team_sync_re_encrypts_conferences_left_behind_by_a_team_change_that_did
     from conftest import git
     assert git(repo, "log", "-1", "--format=%s").strip() == "team sync 0 cases 1 conferences"
     assert sup("verify").code == 0, sup("verify").stdout
+
+
+def test_a_team_file_edited_by_hand__no_write_encrypts_to_it(cli, cli_as, repo):
+    """A caseworker makes themself a supervisor in .cpcm/team.yaml by hand, without a commit:
+    the next registration was encrypted to them. Now every write stops (exit 7) before anything
+    is written, naming the file and how to restore it; after the restore the write goes ahead."""
+    import json
+
+    from conftest import git, registration
+
+    team_file = repo / ".cpcm" / "team.yaml"
+    text = team_file.read_text(encoding="utf-8")
+    at = text.index("- id: otieno")
+    team_file.write_text(text[:at] + text[at:].replace("- caseworker", "- supervisor", 1), encoding="utf-8")
+    head = git(repo, "rev-parse", "HEAD")
+    stopped = cli("register", "--from-file", "-", input=json.dumps(registration()))
+    assert stopped.code == 7, stopped.stderr
+    assert "git checkout -- .cpcm/team.yaml" in stopped.stderr
+    assert cli_as("otieno")("team", "sync").code == 7
+    assert git(repo, "rev-parse", "HEAD") == head and git_status(repo) == [" M .cpcm/team.yaml"]
+    git(repo, "checkout", "--", ".cpcm/team.yaml")
+    case_id = register(cli)
+    assert cli_as("otieno")("show", case_id).code == 5

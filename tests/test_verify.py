@@ -422,3 +422,24 @@ def test_verify__a_write_that_starts_while_the_folders_are_read(cli, repo, monke
     during = cli("verify", "--json").json()
     assert started
     assert [(p["code"], p["case_id"]) for p in during if p["code"] == "record-unreadable"] == unreadable
+
+
+def test_uncommitted_change__says_what_to_do_and_following_it_leaves_verify_clean(cli, repo):
+    """A record deleted by hand, and a file put in a case folder by hand: verify said only that
+    each 'differs from the last commit (an interrupted write, or an edit by hand)'. It now says
+    to restore the one with git checkout and to move the other out; doing so verifies clean."""
+    case_id = register(cli)
+    assert cli("note", case_id, "--text", "home visit").code == 0
+    note = next(p for p in records(repo, case_id) if p.name.endswith(".note.yaml.age"))
+    rel = str(note.relative_to(repo))
+    note.unlink()
+    stray = repo / "cases" / case_id / "scan.txt"
+    stray.write_text("a scan\n")
+    found = {p["message"] for p in cli("verify", "--json").json() if p["code"] == "uncommitted-change"}
+    assert found == {f"{rel} differs from the last commit (an interrupted write, or an edit by hand: restore it with "
+                     f"git checkout -- {rel})",
+                     f"cases/{case_id}/scan.txt differs from the last commit (an interrupted write, or an edit by hand: "
+                     "not cpcm's and not committed: move it out of the repository)"}, found
+    git(repo, "checkout", "--", rel)
+    stray.rename(repo.parent / "scan.txt")
+    assert verify(cli) <= {"history-before-signing"}

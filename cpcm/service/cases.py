@@ -18,7 +18,7 @@ from cpcm.errors import CpcmError, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service.context import (Context, append, case_content, caseload_warnings, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
-from cpcm.service.context import at_errors, case_covers, check_at, check_cover, end_expired_covers, note_clock, risk_reason_errors
+from cpcm.service.context import at_errors, case_covers, check_at, check_cover, check_on_disk, end_expired_covers, note_clock, risk_reason_errors
 from cpcm.service import lookup
 from cpcm.service.results import Written
 from cpcm.service.worklist import due
@@ -210,6 +210,7 @@ def log(ctx: Context, case_id: str) -> list[LogEntry]:
     each with its place in the order written and the commit that added it; a damaged record too
     (from its file name and its commit, sorted by its ID)."""
     check_readable(ctx, case_id)
+    check_on_disk(ctx, case_id, deleted_only=True)  # a record deleted by hand would drop out of the trail unsaid
     records, damaged = read_case(ctx, case_id, strict=False)
     added = {}
     for commit in ctx.store.log([f"{CASES}/{case_id}"], added_only=True):
@@ -897,6 +898,11 @@ def repair(ctx: Context, case_id: str, record_id: str, reason: str, at: datetime
         raise Refused("only a supervisor or the case's worker repairs a record", "Ask a supervisor.",
                       rule="repair-needs-supervisor-or-worker")
     path = files[wanted]
+    rel = ctx.store.rel(path)
+    if ctx.store.restorable(rel):
+        raise Refused(f"{rel} differs from the last commit, which holds a copy of it: restore it instead of superseding it",
+                      f"Restore it from git: git checkout -- {rel}  (then cpcm show {case_id}; if it still cannot be "
+                      f"read, cpcm repair {case_id} {wanted} --reason TEXT)", rule="repair-restore-from-git")
     body = {"supersedes": wanted, "reason": reason.strip(), "file": path.name,
             "sha256": hashlib.sha256(ctx.store.read_bytes(path)).hexdigest()}
     record = append(ctx, case, "repair", "repair", body, at)

@@ -208,6 +208,11 @@ def transaction(ctx: Context, verb: str):
     crash_point("write-begin")  # the checks are made, the write begins (a pause point for the race tests)
     with locked(ctx) if ctx._locked else _still_current(ctx):
         worker = ctx.need_worker()
+        edited = ctx.store.settings_edited()
+        if edited:  # the team and the recovery keys decide whom a record is encrypted to
+            raise Corrupt(f"{edited[0]} differs from the last commit (edited by hand?); nothing was written", edited[0],
+                          f"Restore it: git checkout -- {edited[0]}  (the team changes with cpcm team ..., "
+                          "the settings with cpcm config set)")
         sign_as(ctx)
         try:
             with ctx.store.transaction(verb, worker.id, worker.name, commit_email(ctx.config, worker)) as tx:
@@ -390,6 +395,10 @@ def check_readable(ctx: Context, case_id: str) -> None:
     """NotFound when there is no such case; CannotDecrypt when you are not one of its readers."""
     worker = ctx.need_worker()
     if not ctx.store.exists(case_id):
+        rel = f"{CASES}/{case_id}/{RECIPIENTS}"
+        if ctx.store.restorable(rel):  # the case is there; its readers file was deleted by hand
+            raise Corrupt(f"{rel} is missing: it differs from the last commit (deleted by hand?)", rel,
+                          f"Restore it from git: git checkout -- {rel}")
         raise NotFound(f"no case {case_id} in this casefile repository", "See cpcm list for the cases you can read.")
     if worker.id not in ctx.store.recipients(case_id) and worker.id != RECOVERY_READER:
         raise CannotDecrypt(f"you ({worker.id}) are not a recipient of {case_id}",
@@ -400,7 +409,21 @@ def load_records(ctx: Context, case_id: str) -> list[Record]:
     """A case's records (a damaged record that a repair supersedes is left out); Corrupt when a
     record cannot be read and nothing supersedes it."""
     check_readable(ctx, case_id)
-    return read_case(ctx, case_id)[0]
+    records = read_case(ctx, case_id)[0]
+    check_on_disk(ctx, case_id)
+    return records
+
+
+def check_on_disk(ctx: Context, case_id: str, deleted_only: bool = False) -> None:
+    """Corrupt when a record file or the `recipients` file of the case that the last commit holds
+    was deleted or changed on disk since (`deleted_only`: deleted): the case is not read as it is."""
+    edited = ctx.store.edited_by_hand(case_id)
+    if deleted_only:
+        edited = [rel for rel in edited if not ctx.store.has_file(rel)]
+    if edited:
+        rel = edited[0]
+        raise Corrupt(f"{rel} differs from the last commit (deleted or changed by hand?): the case is not read as it is",
+                      rel, f"Restore it from git: git checkout -- {rel}")
 
 
 def read_case(ctx: Context, case_id: str, strict: bool = True) -> tuple[list[Record], dict[str, Corrupt]]:
@@ -422,6 +445,9 @@ def read_case(ctx: Context, case_id: str, strict: bool = True) -> tuple[list[Rec
         superseded = superseded_ids(records)
         for record_id, exc in damaged.items():
             if record_id not in superseded:
+                if not exc.hint and exc.path and ctx.store.restorable(exc.path):  # damaged on disk after its commit
+                    raise Corrupt(exc.message, exc.path, f"It differs from the last commit: restore it from git: "
+                                  f"git checkout -- {exc.path}")
                 raise Corrupt(exc.message, exc.path, exc.hint or f"If git holds no good copy of it: cpcm repair {case_id} "
                               f"{record_id} --reason TEXT (the file stays in git; the case reads without it)")
         damaged = {k: v for k, v in damaged.items() if k in superseded}

@@ -518,8 +518,10 @@ class Audit:
                 self.add("config-uncommitted", f"{path} differs from the last commit (an edit by hand outside a commit: "
                          f"{fix}, or restore it with git checkout -- {path})", rule="format")
             else:
-                self.add("uncommitted-change", f"{path} differs from the last commit (an interrupted write, or an edit by hand)",
-                         _folder_of(path), rule="format")
+                fix = ("not cpcm's and not committed: move it out of the repository" if status == "??" else
+                       f"restore it with git checkout -- {path}")
+                self.add("uncommitted-change", f"{path} differs from the last commit (an interrupted write, or an edit by hand: "
+                         f"{fix})", _folder_of(path), rule="format")
 
     # the last verified head is still in the history
     def below_verified(self, head: str) -> bool:

@@ -227,6 +227,24 @@ class CaseStore:
     def record_files(self, case_id: str, top: str = CASES) -> list[Path]:
         return self._read(lambda: self._files_live(case_id, top), lambda view: self._files_committed(view, case_id, top))
 
+    def edited_by_hand(self, case_id: str, top: str = CASES) -> list[str]:
+        """The files of a case's folder that the last commit holds and the working tree has
+        deleted or changed since (its record files and its `recipients` file), repository-relative;
+        none while reading the commit. Files added by hand are not looked at."""
+        if self.view is not None:
+            return []
+        folder = f"{top}/{case_id}"
+        expected = {f"{folder}/{name}": blob for name, blob in self.git.file_ids(folder).items()
+                    if RECORD_FILE.match(name) or name == RECIPIENTS}
+        return self.git.edited(expected) if expected else []
+
+    def settings_edited(self) -> list[str]:
+        """`.cpcm/team.yaml` and `.cpcm/config.yaml` when the working tree's differs from the last
+        commit's (edited by hand, outside a commit): whom records are encrypted to comes from them."""
+        committed = self.git.file_ids(CPCM_DIR)
+        expected = {rel: committed[rel.rsplit("/", 1)[1]] for rel in (TEAM, CONFIG) if rel.rsplit("/", 1)[1] in committed}
+        return self.git.edited(expected) if expected else []
+
     def _files_live(self, case_id: str, top: str) -> list[Path]:
         folder = self.root / top / case_id
         return [folder / name for name in _record_names(folder)]
@@ -437,11 +455,19 @@ class CaseStore:
         return self._read(live, lambda view: view.read(rel) if view.is_file(rel) else None)
 
     def is_committed(self, rel: str) -> bool:
+        return not self.git.edited({rel: self._head_blob(rel)})
+
+    def restorable(self, rel: str) -> bool:
+        """Whether the last commit holds a copy of `rel` that the working tree's file differs from
+        (changed, truncated or deleted on disk since): `git checkout -- rel` brings it back."""
+        blob = self._head_blob(rel)
+        return blob is not None and bool(self.git.edited({rel: blob}))
+
+    def _head_blob(self, rel: str) -> str | None:
         try:
-            blob = self.git.run(["rev-parse", "--verify", "-q", f"HEAD:{rel}"]).strip() or None
+            return self.git.run(["rev-parse", "--verify", "-q", f"HEAD:{rel}"]).strip() or None
         except GitError:  # no such file in the last commit, or no commit yet
-            blob = None
-        return not self.git.edited({rel: blob})
+            return None
 
     def rel(self, path: Path) -> str:
         try:

@@ -147,6 +147,20 @@ class Store(Protocol):
         by hand, outside a commit, is not; nor is one the last commit does not hold)."""
         ...
 
+    def restorable(self, rel: str) -> bool:
+        """Whether the last commit holds a copy of `rel` that the working tree's file differs
+        from (changed or deleted by hand since): `git checkout -- rel` brings it back."""
+        ...
+
+    def settings_edited(self) -> list[str]:
+        """`.cpcm/team.yaml` and `.cpcm/config.yaml` when they differ from the last commit."""
+        ...
+
+    def edited_by_hand(self, case_id: str, top: str = CASES) -> list[str]:
+        """The record files and `recipients` file of a case that the last commit holds and the
+        working tree has deleted or changed since, repository-relative."""
+        ...
+
     def read_records_raw(self, case_id: str, keys: Sequence, top: str = CASES) -> list[tuple[Record, bytes]]: ...
 
     def rel(self, path: Path) -> str: ...

@@ -412,6 +412,27 @@ class Git:
                 trees[name] = parts[2]
         return trees
 
+    def file_ids(self, folder: str) -> dict[str, str]:
+        """name → blob id of each file (not sub-folder) in `folder` at the commit readers read;
+        empty before the first commit or when the commit has no such folder. From git's files when
+        they are loose objects, as a cpcm commit leaves them; otherwise one `git ls-tree`."""
+        if self.head() is None:
+            return {}
+        entries = self._loose_folder(folder)
+        if entries is not None:
+            return {name: sha for mode, name, sha in entries if mode != b"40000"}
+        try:
+            out = self.run(["ls-tree", f"{self.rev}:{folder}"])
+        except GitError:
+            return {}
+        files = {}
+        for line in out.splitlines():
+            meta, _, name = line.partition("\t")
+            parts = meta.split()
+            if len(parts) == 3 and parts[1] == "blob":
+                files[name] = parts[2]
+        return files
+
     def _loose_folder(self, folder: str) -> list[tuple[bytes, str, str]] | None:
         """The entries (mode, name, id) of `folder` at the commit readers read, read from loose
         object files (the commit, its tree and each tree down to the folder), as a cpcm commit

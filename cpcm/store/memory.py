@@ -153,6 +153,15 @@ class MemoryStore:
     def is_committed(self, rel: str) -> bool:
         return True  # each write here is its commit: nothing is put in place by hand
 
+    def restorable(self, rel: str) -> bool:
+        return False  # nothing here is changed by hand
+
+    def edited_by_hand(self, case_id: str, top: str = CASES) -> list[str]:
+        return []
+
+    def settings_edited(self) -> list[str]:
+        return []
+
     # -- history ---------------------------------------------------------------------------
     def versions(self, top: str = CASES) -> dict[str, str]:
         """Each folder under `top` with the id of the last commit that changed it."""
