@@ -83,6 +83,8 @@ def test_a_repository_without_timezone_keeps_working(cli, repo):
     """Repositories made before the setting: the clock's own zone (here the offset of $CPCM_NOW)."""
     config = repo / ".cpcm" / "config.yaml"
     config.write_text("\n".join(line for line in config.read_text().splitlines() if not line.startswith("timezone")) + "\n")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "a configuration written before the setting",
+        "--", ".cpcm/config.yaml")  # as such a copy has it
     case_id = register(cli)
     items = {i["code"]: i for i in cli("due", "--json").json() if i["case_id"] == case_id}
     assert items["initial-assessment"]["due"] == "2026-11-25T09:00+03:00"
