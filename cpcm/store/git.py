@@ -395,43 +395,33 @@ class Git:
     def tree_ids(self, folder: str) -> dict[str, str]:
         """name → tree id of each sub-folder of `folder` at the commit readers read (HEAD, or
         the commit pinned while another cpcm writes); empty before the first commit."""
-        if self.head() is None:
-            return {}
-        entries = self._loose_folder(folder)
-        if entries is not None:
-            return {name: sha for mode, name, sha in entries if mode == b"40000"}
-        try:
-            out = self.run(["ls-tree", f"{self.rev}:{folder}"])
-        except GitError:
-            return {}
-        trees = {}
-        for line in out.splitlines():
-            meta, _, name = line.partition("\t")
-            parts = meta.split()
-            if len(parts) == 3 and parts[1] == "tree":
-                trees[name] = parts[2]
-        return trees
+        return self._entry_ids(folder, trees=True)
 
     def file_ids(self, folder: str) -> dict[str, str]:
         """name → blob id of each file (not sub-folder) in `folder` at the commit readers read;
-        empty before the first commit or when the commit has no such folder. From git's files when
-        they are loose objects, as a cpcm commit leaves them; otherwise one `git ls-tree`."""
+        empty before the first commit or when the commit has no such folder."""
+        return self._entry_ids(folder, trees=False)
+
+    def _entry_ids(self, folder: str, trees: bool) -> dict[str, str]:
+        """`tree_ids` (`trees`) or `file_ids`: from git's files when they are loose objects, as a
+        cpcm commit leaves them; otherwise one `git ls-tree`."""
         if self.head() is None:
             return {}
         entries = self._loose_folder(folder)
         if entries is not None:
-            return {name: sha for mode, name, sha in entries if mode != b"40000"}
+            return {name: sha for mode, name, sha in entries if (mode == b"40000") == trees}
         try:
             out = self.run(["ls-tree", f"{self.rev}:{folder}"])
         except GitError:
             return {}
-        files = {}
+        kind = "tree" if trees else "blob"
+        found = {}
         for line in out.splitlines():
             meta, _, name = line.partition("\t")
             parts = meta.split()
-            if len(parts) == 3 and parts[1] == "blob":
-                files[name] = parts[2]
-        return files
+            if len(parts) == 3 and parts[1] == kind:
+                found[name] = parts[2]
+        return found
 
     def _loose_folder(self, folder: str) -> list[tuple[bytes, str, str]] | None:
         """The entries (mode, name, id) of `folder` at the commit readers read, read from loose
