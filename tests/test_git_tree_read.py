@@ -1,4 +1,4 @@
-"""Tree objects read from their loose files (`git._tree_raw`, `_loose_tree`, `changed_names`)
+"""Tree objects read from their loose files (`git._tree_raw`, `_tree_entries`, `changed_names`)
 give what git gives (`ls-tree`, `diff-tree`) for trees of any names and modes, and nothing (git
 answers instead) for an object that is not a tree as git writes it."""
 from __future__ import annotations
@@ -53,7 +53,7 @@ def test_trees_read_from_their_files_are_what_git_lists_and_what_changed_is_what
         entries = {name: rng.choice([("040000", sub), ("040000", other), ("100644", blobs[2]), ("100755", blobs[3]),
                                      ("120000", blobs[0])]) for name in chosen}
         tree = _mktree(root, entries)
-        assert git_mod._loose_tree(git_dir, tree) == _ls_tree(root, tree)
+        assert git_mod._tree_entries(git_dir, tree) == _ls_tree(root, tree)
         trees.append(tree)
     for old, new in zip(trees, trees[1:] + trees[:1]):
         expected = {name for name in git(root, "diff-tree", "--name-only", "-z", old, new).split("\0") if name}

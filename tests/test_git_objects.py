@@ -1,0 +1,165 @@
+"""git objects read from the repository's files, loose or packed (`cpcm.store.objects`), are what
+git gives (`cat-file`) for every object, through chains of deltas of both kinds; a damaged pack
+gives nothing (git answers instead), never other bytes; and the commit's folders are read without
+a git process once its objects are packed."""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+
+import pytest
+from conftest import git
+
+from cpcm.store import git as git_mod
+from cpcm.store import objects
+from cpcm.store.git import Git
+
+
+@pytest.fixture(autouse=True)
+def _forget():
+    objects._RECENT.clear()
+    objects._PACKS.clear()
+    yield
+    objects._RECENT.clear()
+    objects._PACKS.clear()
+
+
+def _history(root, commits: int = 40) -> None:
+    """A repository whose trees and files change a little from commit to commit, as a casefile
+    repository's do: packed, most of them are deltas of another."""
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    for n in range(commits):
+        folder = root / "cases" / f"CP-{n % 7:04d}-0000"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{n:04d}.note.yaml.age").write_bytes(b"line of a record\n" * (50 + n) + bytes([n]))
+        (root / "cases" / "list.txt").write_text("".join(f"entry {i}\n" for i in range(300 + n)))
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", f"note {n}")
+
+
+def _all_objects(root) -> list[str]:
+    return sorted({line.split()[0] for line in git(root, "rev-list", "--objects", "--all").splitlines() if line})
+
+
+def _cat(root, sha: str) -> tuple[bytes, bytes]:
+    kind = git(root, "cat-file", "-t", sha).strip().encode()
+    body = subprocess.run(["git", "-C", str(root), "cat-file", kind.decode(), sha], capture_output=True, check=True).stdout
+    return kind, body
+
+
+def _only_packed(root) -> None:
+    for folder in glob.glob(str(root / ".git" / "objects" / "??")):
+        shutil.rmtree(folder)
+
+
+def test_every_object_of_a_packed_repository_reads_as_git_gives_it(tmp_path):
+    root = tmp_path / "repo"
+    _history(root)
+    git(root, "gc", "-q", "--aggressive")  # offset deltas, chains of them
+    _only_packed(root)
+    assert _stored_kinds(root).count(6) > 10
+    git_dir = str(root / ".git")
+    for sha in _all_objects(root):
+        assert objects.read(git_dir, sha) == _cat(root, sha), sha
+
+
+def _stored_kinds(root) -> list[int]:
+    """The kind each object of the repository's packs is stored as (6: a delta whose base is
+    named by its offset, 7: by its id)."""
+    kinds = []
+    for idx in glob.glob(str(root / ".git" / "objects" / "pack" / "*.idx")):
+        pack = objects._Pack(idx, idx[:-4] + ".pack")
+        for n in range(pack.count):
+            at = pack.shas + 20 * n
+            kinds.append((pack.pack[pack.offset(bytes(pack.idx[at:at + 20]))] >> 4) & 7)
+    return kinds
+
+
+def test_deltas_that_name_their_base_by_id_read_as_git_gives_them(tmp_path):
+    root = tmp_path / "repo"
+    _history(root)
+    shas = _all_objects(root)
+    pack_dir = root / ".git" / "objects" / "pack"
+    # without --delta-base-offset, git names each delta's base by its id (as packs sent by
+    # older gits do)
+    subprocess.run(["git", "-C", str(root), "pack-objects", "-q", "--window=50", "--depth=50", str(pack_dir / "pack")],
+                   input="".join(f"{sha}\n" for sha in shas).encode(), check=True, capture_output=True)
+    _only_packed(root)
+    assert _stored_kinds(root).count(7) > 10
+    git_dir = str(root / ".git")
+    for sha in shas:
+        assert objects.read(git_dir, sha) == _cat(root, sha), sha
+
+
+def test_a_damaged_pack_gives_nothing_rather_than_other_bytes(tmp_path):
+    root = tmp_path / "repo"
+    _history(root, commits=12)
+    git(root, "gc", "-q")
+    _only_packed(root)
+    git_dir = str(root / ".git")
+    expected = {sha: _cat(root, sha) for sha in _all_objects(root)}
+    [pack] = glob.glob(str(root / ".git" / "objects" / "pack" / "*.pack"))
+    data = open(pack, "rb").read()
+    read = 0
+    for at in range(12, len(data) - 20, max(1, len(data) // 60)):
+        damaged = bytearray(data)
+        damaged[at] ^= 0x5A
+        os.chmod(pack, 0o644)
+        with open(pack, "wb") as handle:
+            handle.write(damaged)
+        objects._RECENT.clear()
+        objects._PACKS.clear()
+        for sha, object_ in expected.items():
+            found = objects.read(git_dir, sha)
+            assert found is None or found == object_, sha
+            read += found is not None
+    assert read  # (most objects are untouched by each change: they still read)
+    with open(pack, "wb") as handle:
+        handle.write(data)
+    # an index that sends each object's id to another's place in the pack
+    [idx] = glob.glob(str(root / ".git" / "objects" / "pack" / "*.idx"))
+    table = objects._Pack(idx, pack)
+    raw = bytearray(open(idx, "rb").read())
+    offsets = raw[table.offsets:table.large]
+    raw[table.offsets:table.large] = offsets[4:] + offsets[:4]
+    os.chmod(idx, 0o644)
+    with open(idx, "wb") as handle:
+        handle.write(raw)
+    objects._PACKS.clear()
+    objects._RECENT.clear()
+    assert all(objects.read(git_dir, sha) in (None, object_) for sha, object_ in expected.items())
+    assert objects.read(git_dir, "0" * 40) is None
+    assert objects.read(git_dir, "not an id") is None
+
+
+def test_folders_of_a_packed_commit_are_read_without_git_and_as_git_lists_them(tmp_path, monkeypatch):
+    root = tmp_path / "repo"
+    _history(root)
+    # a folder whose name holds another's entry, as a name made by hand could
+    tricky = root / "cases" / "x 40000 CP-0001-0000"
+    tricky.mkdir()
+    (tricky / "f").write_text("not a case\n")
+    alone = root / "cases" / "y 40000 CP-9999-0000"
+    alone.mkdir()
+    (alone / "g").write_text("not a case either\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "by hand")
+    git(root, "gc", "-q")
+    _only_packed(root)
+    expected = {}
+    for folder in ["cases", "cases/CP-0001-0000", "cases/CP-0003-0000", "cases/x 40000 CP-0001-0000", "cases/CP-9999-0000"]:
+        listed = git(root, "ls-tree", "-z", f"HEAD:{folder}") if folder != "cases/CP-9999-0000" else ""
+        expected[folder] = {line.partition("\t")[2]: line.split()[2] for line in listed.split("\0") if line and " blob " in line}
+    store = Git(root)
+
+    def no_git(*args, **kwargs):
+        raise AssertionError("a git process was run")
+    monkeypatch.setattr(store, "run", no_git)
+    assert store.head() == git(root, "rev-parse", "HEAD").strip()
+    assert store.tree_id("cases") == git(root, "rev-parse", "HEAD:cases").strip()
+    for folder, files in expected.items():
+        assert store.file_ids(folder) == files, folder
+    assert set(store.tree_ids("cases")) == {f"CP-{n:04d}-0000" for n in range(7)} | {tricky.name, alone.name}
