@@ -12,7 +12,6 @@ import subprocess
 import pytest
 from conftest import git
 
-from cpcm.store import git as git_mod
 from cpcm.store import objects
 from cpcm.store.git import Git
 

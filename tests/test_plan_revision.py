@@ -379,9 +379,26 @@ def test_cli__edit_opens_the_current_version_in_memory_0600_and_removes_it(cli, 
 WAITING_EDITOR = r'''
 import os, sys, time
 with open(os.environ["EDIT_LOG"], "w") as log:
-    log.write(sys.argv[1])
+    log.write(f"{sys.argv[1]} {os.getpid()}")
 time.sleep(60)
 '''
+
+
+def editing(cli, case_id: str, tmp_path):
+    """`plan CASE --edit` started with an editor that waits: (the command's process, the plan's
+    file in /dev/shm, the editor's pid) once the editor has the file open."""
+    import time
+
+    script, log = tmp_path / "editor.py", tmp_path / "edit.log"
+    script.write_text(WAITING_EDITOR)
+    running = cli.process("plan", case_id, "--edit", "--reason", "review", wait=False,
+                          env={"EDITOR": f"{sys.executable} {script}", "EDIT_LOG": str(log)})
+    deadline = time.monotonic() + 60
+    while not (log.exists() and log.read_text()) and time.monotonic() < deadline and running.poll() is None:
+        time.sleep(0.05)
+    path, editor = log.read_text().split()
+    assert path.startswith("/dev/shm/") and os.path.exists(path)
+    return running, path, int(editor)
 
 
 @pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
@@ -389,20 +406,11 @@ def test_cli__edit_ended_by_a_signal_removes_the_file_and_writes_nothing(cli, re
     """The terminal window closed (SIGHUP), or the session ended (SIGTERM), while the plan was open
     in the editor: the plan's file in /dev/shm is removed, the editor stopped, nothing written."""
     import signal
-    import time
 
     case_id = assessed(cli)
     assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
-    script, log = tmp_path / "editor.py", tmp_path / "edit.log"
-    script.write_text(WAITING_EDITOR)
     before = commit_count(repo)
-    running = cli.process("plan", case_id, "--edit", "--reason", "review", wait=False,
-                          env={"EDITOR": f"{sys.executable} {script}", "EDIT_LOG": str(log)})
-    deadline = time.monotonic() + 60
-    while not (log.exists() and log.read_text()) and time.monotonic() < deadline and running.poll() is None:
-        time.sleep(0.05)
-    path = log.read_text()
-    assert path.startswith("/dev/shm/") and os.path.exists(path)
+    running, path, _ = editing(cli, case_id, tmp_path)
     running.send_signal(getattr(signal, signal_name))
     _, err = running.communicate(timeout=60)
     assert running.returncode == 130 and "nothing was written" in err, err
@@ -466,23 +474,13 @@ def test_cli__edit_killed_outright_its_folder_is_wiped_by_the_next_command(cli, 
     """SIGKILL runs nothing on the way out: the plan stays in /dev/shm. The next command of the
     same user sees that the command which made the folder has ended, and wipes it."""
     import signal
-    import time
 
     case_id = assessed(cli)
     assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
-    script, log = tmp_path / "editor.py", tmp_path / "edit.log"
-    script.write_text("import os, sys, time\nopen(os.environ['EDIT_LOG'], 'w').write(f'{sys.argv[1]} {os.getpid()}')\n"
-                      "time.sleep(60)\n")
-    running = cli.process("plan", case_id, "--edit", "--reason", "review", wait=False,
-                          env={"EDITOR": f"{sys.executable} {script}", "EDIT_LOG": str(log)})
-    deadline = time.monotonic() + 60
-    while not (log.exists() and log.read_text()) and time.monotonic() < deadline and running.poll() is None:
-        time.sleep(0.05)
-    path, editor = log.read_text().split()
-    assert path.startswith("/dev/shm/") and os.path.exists(path)
+    running, path, editor = editing(cli, case_id, tmp_path)
     running.send_signal(signal.SIGKILL)
     running.wait(timeout=60)
-    os.kill(int(editor), signal.SIGKILL)  # the editor outlives it, holding the command's pipes
+    os.kill(editor, signal.SIGKILL)  # the editor outlives it, holding the command's pipes
     running.communicate(timeout=60)
     assert os.path.exists(path)  # left behind
     assert cli("show", case_id, "--json").code == 0
