@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 import sys
 from datetime import datetime
 
@@ -470,9 +471,11 @@ def test_edit__a_refused_save_opens_again_with_its_problems_and_nothing_typed_lo
     assert len(opened) == 4 and not any(os.path.exists(os.path.dirname(path)) for path in opened)  # each folder gone
 
 
-def test_cli__edit_killed_outright_its_folder_is_wiped_by_the_next_command(cli, repo, tmp_path):
+def test_cli__edit_killed_outright_its_folder_is_wiped_by_the_next_command(cli, repo, tmp_path, monkeypatch):
     """SIGKILL runs nothing on the way out: the plan stays in /dev/shm. The next command of the
-    same user sees that the command which made the folder has ended, and wipes it."""
+    same user sees that the command which made the folder has ended, and wipes it. (Any cpcm
+    command of this user sweeps /dev/shm, other tests' too: which one wiped the real folder is
+    not known, so the sweep itself is watched in a folder of the test's own.)"""
     import signal
 
     case_id = assessed(cli)
@@ -482,9 +485,21 @@ def test_cli__edit_killed_outright_its_folder_is_wiped_by_the_next_command(cli, 
     running.wait(timeout=60)
     os.kill(editor, signal.SIGKILL)  # the editor outlives it, holding the command's pipes
     running.communicate(timeout=60)
-    assert os.path.exists(path)  # left behind
     assert cli("show", case_id, "--json").code == 0
     assert not os.path.exists(os.path.dirname(path))
+
+    from cpcm.cli import private
+
+    shm = tmp_path / "shm"
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    left, open_now, other = (shm / f"cpcm-{ended.pid}-abc", shm / f"cpcm-{os.getpid()}-def", shm / f"other-{ended.pid}-x")
+    for folder in (left, open_now, other):
+        folder.mkdir(parents=True)
+        (folder / "plan.yaml").write_text("name: Zqxcanary\n")
+    monkeypatch.setattr(private, "PRIVATE_DIRS", (str(shm),))
+    assert cli("show", case_id, "--json").code == 0
+    assert not left.exists() and open_now.exists() and other.exists()
 
 
 def test_cli__edit_refuses_where_there_is_no_memory_file_system(cli, cli_as, monkeypatch):
