@@ -111,7 +111,10 @@ def read(git_dir: str, sha: str) -> tuple[bytes, bytes] | None:
         if found is None or hashlib.sha1(b"%s %d\0%s" % (found[0], len(found[1]), found[1])).digest() != raw:
             return None
     if len(_RECENT) >= _RECENT_MAX:
-        del _RECENT[next(iter(_RECENT))]
+        try:
+            del _RECENT[next(iter(_RECENT))]
+        except (KeyError, RuntimeError, StopIteration):
+            pass  # another thread of the unlock agent took it meanwhile
     _RECENT[raw] = found
     return found
 
