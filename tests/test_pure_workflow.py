@@ -105,6 +105,17 @@ def test_consent__one_off_is_used_once():
                          "referral", "health-1", BOTH, NOW).ok
 
 
+def test_consent__a_consent_a_correction_replaced_counts_no_more():
+    records = [given("01A", "child"), given("01B", "caregiver")]
+    moved = records + [given("01C", "caregiver", agency="health-2", supersedes="01B")]  # it was for another agency
+    result = consent.check(moved, "referral", "health-1", BOTH, NOW)
+    assert result.reasons == ("no caregiver consent for referral for health-1 is recorded",)
+    assert consent.check(moved, "referral", "health-2", policy(consent={"required_from": ["caregiver"]}), NOW).uses == ("01C",)
+    by_child = records + [given("01C", "child", supersedes="01B")]  # it was the child's answer, typed as the caregiver's
+    assert consent.check(by_child, "referral", "health-1", BOTH, NOW).reasons == (
+        "no caregiver consent for referral for health-1 is recorded",)
+
+
 def test_consent__used_ids():
     assert consent.used_ids([rec("referral", "01A", consent_ids=["x", "y"]), rec("note", "01B"),
                              rec("transfer", "01C", consent_ids=None), rec("export", "01D", consent_ids=["z"])]) == {"x", "y", "z"}

@@ -135,6 +135,9 @@ def check(records: Sequence[Record], purpose: str, agency: str | None, policy: P
     service id of the directory and so is not repeated."""
     used = used_ids(records)
     today = now.date()
+    # a consent a correction replaced counts no more: corrected to another purpose, agency or giver, it is not left standing
+    replaced = {r.body["supersedes"] for r in records if r.kind in ("consent", "consent_override") and r.body.get("supersedes")}
+    records = [r for r in records if r.id not in replaced]
     # consent given to another agency before this one received the case does not carry over
     received = max((r.id for r in records if r.kind == "transfer_in"), default="")
     records = [r for r in records if r.id > received or r.kind not in ("consent", "consent_override")]
