@@ -596,6 +596,50 @@ def test_consent_corrected_away__each_reason_and_an_override_after_the_correctio
     assert consent.corrected_away(closed_first)[0]["override"] is None and "01F" not in consent.used_ids(closed_first)
 
 
+def test_consent_corrected_away__a_transfer_request_by_the_same_rule_its_override_left_for_the_transfer():
+    given = dict(purpose="transfer", agency="recv", status="given")
+    records = [rec("consent", "01A", given_by="caregiver", **given), rec("consent", "01B", given_by="child", **given),
+               rec("transfer_request", "01C", to="recv", consent_ids=["01A", "01B"])]
+    assert consent.corrected_away(records) == [] and consent.used_ids(records) == set()  # a request uses nothing
+    cases = {"refused": ({"status": "refused"}, "it was 'refused'"),
+             "agency": ({"agency": "other"}, "it was not consent to a transfer to that agency"),
+             "ended": ({"until": "2026-10-31"}, "it ended on 2026-10-31, before the transfer was requested")}
+    for change, why in cases.values():
+        corrected = records + [rec("consent", "01D", given_by="caregiver", supersedes="01A", **{**given, **change})]
+        assert consent.corrected_away(corrected) == [{"transfer_request": "01C", "to": "recv", "consent": "01A",
+                                                      "correction": "01D", "giver": "caregiver", "why": why, "override": None}]
+    refused = records + [rec("consent", "01D", given_by="caregiver", supersedes="01A", **{**given, "status": "refused"})]
+    referral = [rec("consent_override", "01E", purpose="referral", agency="recv")]  # another purpose does not stand in
+    assert consent.corrected_away(refused + referral)[0]["override"] is None
+    after = refused + [rec("consent_override", "01F", purpose="transfer", agency="recv")]
+    assert consent.corrected_away(after)[0]["override"] == "01F"
+    assert "01F" not in consent.used_ids(after) and consent.check(after, "transfer", "recv", BOTH, NOW).uses == ("01F",)
+    text = consent.corrected_away_text("CP-0000-0000", "01C", consent.corrected_away(refused)[0])
+    assert text.startswith("transfer request 01C was made on the caregiver's consent 01A, and correction 01D says it was "
+                           "'refused'") and "recv" not in text  # the agency a request names may have been typed: not repeated
+
+
+def test_check_case__a_transfer_request_on_a_consent_corrected_away_until_it_is_carried_out_or_rejected():
+    from cpcm.workflow.fold import fold
+
+    given = dict(purpose="transfer", agency="recv", status="given")
+    records = [rec("registration", "019", child={"name": "x", "date_of_birth": "2015-01-01"}),
+               rec("consent", "01A", given_by="caregiver", **given), rec("consent", "01B", given_by="child", **given),
+               rec("transfer_request", "01C", to="recv", consent_ids=["01A", "01B"]),
+               rec("consent", "01D", given_by="caregiver", supersedes="01A", **{**given, "status": "refused"})]
+
+    def codes(extra):
+        return [p.code for p in rules.check_case(fold("CP-0000-0000", records + extra), SHIPPED, NOW)
+                if p.code.endswith("consent-corrected")]
+
+    assert codes([]) == ["transfer-consent-corrected"]
+    assert codes([rec("approval", "01E", subject="transfer", target="01C")]) == ["transfer-consent-corrected"]
+    assert codes([rec("rejection", "01E", subject="transfer", target="01C")]) == []
+    assert codes([rec("withdrawal", "01E", subject="transfer", target="01C")]) == []
+    carried_out = [rec("approval", "01E", subject="transfer", target="01C"), rec("transfer", "01F", to="recv", consent_ids=["01G"])]
+    assert codes(carried_out) == [] and codes(carried_out + [rec("reopen", "01H", reason="came back")]) == []
+
+
 def test_consent__a_refusal_is_exactly_false():
     result = consent.check([], "referral", "health-1", BOTH, NOW)
     assert result.ok is False and result.override is None
