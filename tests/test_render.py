@@ -175,6 +175,13 @@ def test_render__the_plans_give_the_review_date_cpcm_due_has_after_a_later_revie
     html = cli("render", "case-plan", case_id, "--format", "html").stdout
     assert "<tr><th>Review</th><td>Monday 1 February 2027 (the date written in the plan: 10 December 2026)</td></tr>" in html
     assert "We will meet again on **Monday 1 February 2027**." in cli("render", "child-plan", case_id).stdout
+    # the summary of a transfer asked for: the same date
+    overridden = cli_as("sup")("consent", case_id, "--override", "--purpose", "transfer", "--agency", "RECV", "--basis",
+                               "best_interests", "--reason", "the county office takes over")
+    assert overridden.code == 0, overridden.stderr
+    asked = cli("transfer", case_id, "--to", "RECV", "--reason", "the family moved", "--reason-code", "relocation", "--check", "all")
+    assert asked.code == 0, asked.stderr
+    assert "Plan version 1; next review 1 February 2027." in cli("render", "transfer-summary", case_id).stdout
     # before the review, the child's copy keeps the plan's own earlier date, the worker's the clock's with the plan's beside it
     fresh = planned_case(cli, cli_as, plan_overrides={"review_date": "2026-12-10"})
     assert "We will meet again on **Thursday 10 December 2026**." in cli("render", "child-plan", fresh).stdout

@@ -637,7 +637,7 @@ def _transfer_details(body: Mapping[str, Any]) -> list[dict] | None:
 
 def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: str, *, today: date | None = None,
                           names: Mapping[str, str] | None = None, services: Mapping[str, str] | None = None,
-                          agency: Mapping[str, str] | None = None) -> dict:
+                          agency: Mapping[str, str] | None = None, next_review: str | None = None) -> dict:
     """The summary of a case's transfer to another agency: the child, from and to, the reason,
     the file-review checklist, the consent (or override) relied on, the approval, the bundle
     (manifest checksum, number of records), whether the receipt came back, the current risk,
@@ -751,7 +751,9 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
         "plan": {
             "exists": plan_record is not None,
             "version": (case.plan or {}).get("version"),
-            "review_date": _day((plan_record.body.get("review_date") if plan_record else None) or case.next_review),
+            # the review clock's date as cpcm due has it (`next_review`, while the case is open here); once the case
+            # has left, the plan's own date or a review's
+            "review_date": _day(next_review or (plan_record.body.get("review_date") if plan_record else None) or case.next_review),
         },
         "open_actions": open_actions,
         "open_referrals": [r for r in referrals if r["open"]],

@@ -91,6 +91,7 @@ def document(ctx: Context, template: str, case_id: str, lang: str, fmt: str) -> 
             case, effective(records), ctx.policy, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
             services=_service_names(ctx), agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
             **({"parties": _choice_words(ctx, {"sign-off"}, lang).get("sign-off", {}).get("party")} if template == "closure-report" else {}),
+            **({"next_review": _next_review(ctx, case)} if template == "transfer-summary" else {}),
         )
         return env.render(template, lang, fmt, view, ctx.root)
     if not case.plan:
