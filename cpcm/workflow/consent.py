@@ -61,7 +61,7 @@ def corrected_away(records: Sequence[Record]) -> list[dict]:
     it), `giver`, `why` and `override`: a supervisor's override for that purpose and agency
     recorded after the correction and not relied on by anything else (nor recorded after a
     referral was closed), which stands in for that consent, once, or None. Whether a transfer
-    request is still to be carried out is the fold's (workflow/transfers.py `open_request`)."""
+    request is still to be carried out is the fold's (workflow/transfers.py `current_request`)."""
     if not any(r.kind == "consent" and r.body.get("supersedes") for r in records):
         return []  # no consent corrected (nearly every case): nothing sorted
     ordered = sorted(records, key=lambda r: r.id)
