@@ -93,3 +93,39 @@ def test_nomination__a_presentation_naming_the_child_of_another_case_of_the_conf
     conferences.add_case(sup, conf, second, "especially_difficult", presentation="Her sister is on another case.")
     assert mem.commits() == before + 1
 
+
+
+def test_nomination__a_case_whose_child_an_earlier_presentation_or_the_minutes_name_cannot_join():
+    """A presentation (or the minutes) written before a case joined was checked against the cases
+    of the conference then: one naming the child of a case nominated later went into the meeting
+    documents with it. The case joining is refused, naming the field and the case, never the name."""
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    first = mem.register(amina)
+    canary = mem.register(amina, child={"name": "Zqxcanary Wbvmarker", "sex": "female", "date_of_birth": "2015-04-01",
+                                        "disability": "no"})
+    sup = mem.as_("sup")
+    conf = conference_in(sup)
+    conferences.add_case(sup, conf, first, "especially_difficult", presentation="Zqxcanary Wbvmarker is her sister.")
+    before = mem.commits()
+    with pytest.raises(Refused) as refused:
+        conferences.add_case(sup, conf, canary, "especially_difficult")
+    assert refused.value.rule == "conference-no-names"
+    assert f"presentation of {first} (a name registered for {canary})" in refused.value.message
+    assert "another conference" in refused.value.hint
+    assert "zqxcanary" not in (refused.value.message + (refused.value.hint or "")).lower()
+    assert mem.commits() == before
+    # minutes recorded before the case joined are checked too; recorded again without the name, the case joins
+    other = conference_in(sup)
+    conferences.add_case(sup, other, first, "especially_difficult")
+    at_meeting = mem.as_("sup", now=CLOSE_NOW)
+    doc = minutes_doc([first])
+    doc["key_issues"] = "Zqxcanary is out of school too."
+    conferences.minutes(at_meeting, other, doc)
+    with pytest.raises(Refused) as minuted:
+        conferences.add_case(at_meeting, other, canary, "especially_difficult")
+    assert minuted.value.rule == "conference-no-names" and "minutes.key_issues" in minuted.value.message
+    assert "cpcm conference minutes" in minuted.value.hint and "zqxcanary" not in minuted.value.message.lower()
+    doc["key_issues"] = "Another child of the family is out of school too."
+    conferences.minutes(at_meeting, other, doc)
+    conferences.add_case(at_meeting, other, canary, "especially_difficult")

@@ -105,6 +105,17 @@ def test_consent__one_off_is_used_once():
                          "referral", "health-1", BOTH, NOW).ok
 
 
+def test_consent__a_consent_a_correction_replaced_counts_no_more():
+    records = [given("01A", "child"), given("01B", "caregiver")]
+    moved = records + [given("01C", "caregiver", agency="health-2", supersedes="01B")]  # it was for another agency
+    result = consent.check(moved, "referral", "health-1", BOTH, NOW)
+    assert result.reasons == ("no caregiver consent for referral for health-1 is recorded",)
+    assert consent.check(moved, "referral", "health-2", policy(consent={"required_from": ["caregiver"]}), NOW).uses == ("01C",)
+    by_child = records + [given("01C", "child", supersedes="01B")]  # it was the child's answer, typed as the caregiver's
+    assert consent.check(by_child, "referral", "health-1", BOTH, NOW).reasons == (
+        "no caregiver consent for referral for health-1 is recorded",)
+
+
 def test_consent__used_ids():
     assert consent.used_ids([rec("referral", "01A", consent_ids=["x", "y"]), rec("note", "01B"),
                              rec("transfer", "01C", consent_ids=None), rec("export", "01D", consent_ids=["z"])]) == {"x", "y", "z"}
@@ -583,6 +594,50 @@ def test_consent_corrected_away__each_reason_and_an_override_after_the_correctio
     closed_first = refused + [rec("referral_update", "01E", referral="01C", status="closed"),
                               rec("consent_override", "01F", purpose="referral", agency="health-1")]
     assert consent.corrected_away(closed_first)[0]["override"] is None and "01F" not in consent.used_ids(closed_first)
+
+
+def test_consent_corrected_away__a_transfer_request_by_the_same_rule_its_override_left_for_the_transfer():
+    given = dict(purpose="transfer", agency="recv", status="given")
+    records = [rec("consent", "01A", given_by="caregiver", **given), rec("consent", "01B", given_by="child", **given),
+               rec("transfer_request", "01C", to="recv", consent_ids=["01A", "01B"])]
+    assert consent.corrected_away(records) == [] and consent.used_ids(records) == set()  # a request uses nothing
+    cases = {"refused": ({"status": "refused"}, "it was 'refused'"),
+             "agency": ({"agency": "other"}, "it was not consent to a transfer to that agency"),
+             "ended": ({"until": "2026-10-31"}, "it ended on 2026-10-31, before the transfer was requested")}
+    for change, why in cases.values():
+        corrected = records + [rec("consent", "01D", given_by="caregiver", supersedes="01A", **{**given, **change})]
+        assert consent.corrected_away(corrected) == [{"transfer_request": "01C", "to": "recv", "consent": "01A",
+                                                      "correction": "01D", "giver": "caregiver", "why": why, "override": None}]
+    refused = records + [rec("consent", "01D", given_by="caregiver", supersedes="01A", **{**given, "status": "refused"})]
+    referral = [rec("consent_override", "01E", purpose="referral", agency="recv")]  # another purpose does not stand in
+    assert consent.corrected_away(refused + referral)[0]["override"] is None
+    after = refused + [rec("consent_override", "01F", purpose="transfer", agency="recv")]
+    assert consent.corrected_away(after)[0]["override"] == "01F"
+    assert "01F" not in consent.used_ids(after) and consent.check(after, "transfer", "recv", BOTH, NOW).uses == ("01F",)
+    text = consent.corrected_away_text("CP-0000-0000", "01C", consent.corrected_away(refused)[0])
+    assert text.startswith("transfer request 01C was made on the caregiver's consent 01A, and correction 01D says it was "
+                           "'refused'") and "recv" not in text  # the agency a request names may have been typed: not repeated
+
+
+def test_check_case__a_transfer_request_on_a_consent_corrected_away_until_it_is_carried_out_or_rejected():
+    from cpcm.workflow.fold import fold
+
+    given = dict(purpose="transfer", agency="recv", status="given")
+    records = [rec("registration", "019", child={"name": "x", "date_of_birth": "2015-01-01"}),
+               rec("consent", "01A", given_by="caregiver", **given), rec("consent", "01B", given_by="child", **given),
+               rec("transfer_request", "01C", to="recv", consent_ids=["01A", "01B"]),
+               rec("consent", "01D", given_by="caregiver", supersedes="01A", **{**given, "status": "refused"})]
+
+    def codes(extra):
+        return [p.code for p in rules.check_case(fold("CP-0000-0000", records + extra), SHIPPED, NOW)
+                if p.code.endswith("consent-corrected")]
+
+    assert codes([]) == ["transfer-consent-corrected"]
+    assert codes([rec("approval", "01E", subject="transfer", target="01C")]) == ["transfer-consent-corrected"]
+    assert codes([rec("rejection", "01E", subject="transfer", target="01C")]) == []
+    assert codes([rec("withdrawal", "01E", subject="transfer", target="01C")]) == []
+    carried_out = [rec("approval", "01E", subject="transfer", target="01C"), rec("transfer", "01F", to="recv", consent_ids=["01G"])]
+    assert codes(carried_out) == [] and codes(carried_out + [rec("reopen", "01H", reason="came back")]) == []
 
 
 def test_consent__a_refusal_is_exactly_false():

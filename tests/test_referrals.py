@@ -174,6 +174,20 @@ def test_correct__a_consent_a_referral_was_sent_on_corrected_to_refused_warns_an
     assert again.value.rule == "consent-required"
 
 
+def test_refer__refused_on_a_consent_corrected_to_another_service(mem):
+    """A consent corrected to name another service (or giver) no longer counts for the one it
+    first named: the referral was allowed on the record the correction replaced."""
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    consented(amina, case_id)
+    caregiver = [r["record_id"] for r in service.show(amina, case_id)["consents"] if r["given_by"] == "caregiver"][0]
+    service.correct(amina, case_id, caregiver, {"agency": "school"}, "the caregiver agreed to the school only")
+    with pytest.raises(Refused) as refused:
+        refer(amina, case_id)
+    assert refused.value.rule == "consent-required"
+    assert "no caregiver consent for referral for clinic is recorded" in refused.value.message
+
+
 def test_correct__a_consent_corrected_back_to_given_or_never_relied_on_raises_nothing(mem):
     amina = mem.as_("amina")
     case_id = mem.register(amina)

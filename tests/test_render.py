@@ -81,14 +81,14 @@ PLAN = {
 DOCUMENTS = [(doc, lang, fmt) for doc in ("case-plan", "child-plan") for lang in ("en", "sw") for fmt in ("md", "html")]
 
 
-def planned_case(cli, cli_as, approve: bool = True, name: str = "Neema Achieng Otieno") -> str:
+def planned_case(cli, cli_as, approve: bool = True, name: str = "Neema Achieng Otieno", plan_overrides: dict | None = None) -> str:
     """A registered, assessed case with a plan (approved by the supervisor unless told not)."""
     case_id = register(cli, "--at", "2026-11-02T10:00:00+03:00",
                        child={"name": name, "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"})
     steps = [
         ("assess", case_id, "--type", "initial", "--from-file", "-", "--at", "2026-11-03T09:30:00+03:00", INITIAL),
         ("assess", case_id, "-t", "comprehensive", "--from-file", "-", "--at", "2026-11-09T11:00:00+03:00", COMPREHENSIVE),
-        ("plan", case_id, "--from-file", "-", "--at", "2026-11-16T14:00:00+03:00", PLAN),
+        ("plan", case_id, "--from-file", "-", "--at", "2026-11-16T14:00:00+03:00", dict(PLAN, **(plan_overrides or {}))),
     ]
     for *args, data in steps:
         result = cli(*args, input=json.dumps(data))
@@ -157,6 +157,36 @@ def test_render__uses_the_latest_plan_version(cli, cli_as, planned):
     assert "### G1. Neema eats at school and at home." in shown
     assert "Waiting for a supervisor's approval" in shown
     assert "G2." not in shown
+
+
+def test_render__the_plans_give_the_review_date_cpcm_due_has_after_a_later_review_moved_it(cli, cli_as):
+    """The plan set 10 December; a review on 20 November set the next one for 1 February: the
+    worker's and the child's copies said 10 December (the plan's own date), cpcm due 1 February."""
+    case_id = planned_case(cli, cli_as, plan_overrides={"review_date": "2026-12-10"})
+    review = {"chair": "sup", "attended": {"child": "yes", "family": "yes"}, "plan_still_right": "yes",
+              "decisions": ["continue the plan"], "outcome": "continue", "next_review": "2027-02-01"}
+    reviewed = cli("review", case_id, "--from-file", "-", "--at", "2026-11-20T10:00:00+03:00", input=json.dumps(review))
+    assert reviewed.code == 0, reviewed.stderr
+    due = [i["due"][:10] for i in cli("show", case_id, "--json").json()["due"] if i["code"] == "review"]
+    assert due == ["2027-02-01"]
+    worker_copy = cli("render", "case-plan", case_id).stdout
+    assert "- **Review:** Monday 1 February 2027 (the date written in the plan: 10 December 2026)" in worker_copy
+    assert "The plan will be reviewed on **Monday 1 February 2027**" in worker_copy
+    html = cli("render", "case-plan", case_id, "--format", "html").stdout
+    assert "<tr><th>Review</th><td>Monday 1 February 2027 (the date written in the plan: 10 December 2026)</td></tr>" in html
+    assert "We will meet again on **Monday 1 February 2027**." in cli("render", "child-plan", case_id).stdout
+    # the summary of a transfer asked for: the same date
+    overridden = cli_as("sup")("consent", case_id, "--override", "--purpose", "transfer", "--agency", "RECV", "--basis",
+                               "best_interests", "--reason", "the county office takes over")
+    assert overridden.code == 0, overridden.stderr
+    asked = cli("transfer", case_id, "--to", "RECV", "--reason", "the family moved", "--reason-code", "relocation", "--check", "all")
+    assert asked.code == 0, asked.stderr
+    assert "Plan version 1; next review 1 February 2027." in cli("render", "transfer-summary", case_id).stdout
+    # before the review, the child's copy keeps the plan's own earlier date, the worker's the clock's with the plan's beside it
+    fresh = planned_case(cli, cli_as, plan_overrides={"review_date": "2026-12-10"})
+    assert "We will meet again on **Thursday 10 December 2026**." in cli("render", "child-plan", fresh).stdout
+    assert "- **Review:** Thursday 18 February 2027 (the date written in the plan: 10 December 2026)" in \
+        cli("render", "case-plan", fresh).stdout
 
 
 # -- the environment: strict and sandboxed ---------------------------------------------------------

@@ -464,6 +464,76 @@ def test_transfer__refused_before_approval_a_request_is_recorded_decided_by_some
     assert mem.commits() == before
 
 
+def consent_problems(ctx, case_id: str) -> list:
+    return [p for p in service.check(ctx, case_id) if p.code == "transfer-consent-corrected"]
+
+
+def caregivers_consent(ctx, case_id: str) -> str:
+    return [r["record_id"] for r in service.show(ctx, case_id)["consents"] if r["given_by"] == "caregiver"][-1]
+
+
+def test_correct__a_consent_a_transfer_request_relied_on_corrected_to_refused_warns_until_withdrawn_or_overridden(mem, tmp_path):
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    # waiting for a decision: the correction warns, check and show give the error until the request is withdrawn
+    case_id = mem.register(amina)
+    consented_in(amina, case_id)
+    asked = transfer_in(amina, case_id)
+    assert asked.kind == "transfer_request" and consent_problems(amina, case_id) == []
+    consent_id = caregivers_consent(amina, case_id)
+    corrected = service.correct(amina, case_id, consent_id, {"status": "refused"}, "the caregiver had in fact refused")
+    assert len(corrected.warnings) == 1, corrected.warnings
+    warned = corrected.warnings[0]
+    assert warned.startswith(f"transfer request {asked.record_id} was made on the caregiver's consent {consent_id}, and correction "
+                             f"{corrected.record_id} says it was 'refused'"), warned
+    assert f"cpcm transfer {case_id} --withdraw" in warned and "--override --purpose transfer" in warned
+    problems = consent_problems(amina, case_id)
+    assert [(p.severity, p.rule, p.message) for p in problems] == [("error", "consent", warned)]
+    shown = [p for p in service.show(amina, case_id)["problems"] if p["code"] == "transfer-consent-corrected"]
+    assert shown == [p.to_json() for p in problems]
+    service.transfer_withdraw(amina, case_id, "the caregiver refused")
+    assert consent_problems(amina, case_id) == []
+    # a rejected request asks for nothing any more
+    case_id = mem.register(amina)
+    consented_in(amina, case_id)
+    transfer_in(amina, case_id)
+    service.correct(amina, case_id, caregivers_consent(amina, case_id), {"status": "not_possible"}, "the caregiver was away")
+    assert len(consent_problems(amina, case_id)) == 1
+    service.reject(sup, case_id, "transfer", note="no consent")
+    assert consent_problems(amina, case_id) == []
+    # approved, not carried out: the error stays until a supervisor's override for transfer to that agency stands in; the
+    # override is left for the transfer, which is then carried out on it
+    case_id = mem.register(amina)
+    consented_in(amina, case_id)
+    transfer_in(amina, case_id)
+    service.approve(sup, case_id, "transfer")
+    consent_id = caregivers_consent(amina, case_id)
+    assert service.correct(amina, case_id, consent_id, {"agency": "elsewhere"}, "it was for another agency").warnings
+    assert ["it was not consent to a transfer to that agency" in p.message for p in consent_problems(amina, case_id)] == [True]
+    service.consent_override(sup, case_id, "transfer", "best_interests", "the child is safer with the receiving agency", "elsewhere")
+    assert len(consent_problems(amina, case_id)) == 1  # an override for another agency does not stand in
+    service.consent_override(sup, case_id, "transfer", "best_interests", "the child is safer with the receiving agency", "recv")
+    assert consent_problems(amina, case_id) == []
+    sent = transfer_in(amina, case_id, out=tmp_path / "b.age")
+    assert sent.kind == "transfer" and consent_problems(amina, case_id) == []
+    overrides = [r for r in service.show(amina, case_id)["consents"] if r["kind"] == "consent_override" and r["agency"] == "recv"]
+    assert [r["state"] for r in overrides] == ["used"]
+    assert service.load_records(amina, case_id)[-1].body["consent_override"] == overrides[0]["record_id"]
+
+
+def test_correct__a_consent_no_open_transfer_request_relies_on_raises_nothing(mem):
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    consented_in(amina, case_id)
+    transfer_in(amina, case_id)
+    service.transfer_withdraw(amina, case_id, "the family stays")
+    done = service.correct(amina, case_id, caregivers_consent(amina, case_id), {"status": "refused"}, "refused after all")
+    assert done.warnings == () and consent_problems(amina, case_id) == []
+    back = service.correct(amina, case_id, done.record_id, {"status": "given"}, "it was given")
+    assert back.warnings == ()
+    asked = transfer_in(amina, case_id)  # a new request on the consent corrected back, then one-off: still the transfer's
+    assert asked.kind == "transfer_request" and consent_problems(amina, case_id) == []
+
+
 def test_transfer__the_lone_supervisors_warning_names_only_what_bars_a_transfer(mem):
     """A transfer is barred to the one who asked only (a closure to the case's worker too): the
     warning on the only supervisor's request of her own case said 'and it is your case'."""

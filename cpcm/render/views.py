@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any, Iterable, Mapping
 
 from cpcm.domain.case import Case
-from cpcm.domain.records import Record
+from cpcm.domain.records import Record, utc
 from cpcm.errors import Refused
 from cpcm.workflow import approvals, open_items, placements, plan_actions
 from cpcm.workflow import conferences as conference_rules
@@ -121,13 +121,18 @@ def _age(case: Case, on: date) -> dict:
 
 
 def case_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | None = None,
-                   names: Mapping[str, str] | None = None, approval_required: bool = True) -> dict:
+                   names: Mapping[str, str] | None = None, approval_required: bool = True,
+                   next_review: str | None = None) -> dict:
     """The worker's copy of a case plan version: who the child is, the plan's version, reason
     and approval, its goals each with its actions, review date, closure criteria, contingency and
     who took part.
 
     `today`: the date ages are given on and the document is dated (default: the plan's date);
     `names`: worker id -> display name; `approval_required`: the policy's plan_approval.required.
+    The review: `review_on`, the date the case is next due for review (`next_review`, the
+    review clock's date as `cpcm due` has it, given by the service), or the plan's own
+    `review_date` where no review clock runs (a plan waiting for approval); `review_set_in_plan`,
+    the plan's own date when it says another day than the clock (a later review moved it).
     """
     names = names or {}
     body = plan_record.body
@@ -137,6 +142,8 @@ def case_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | 
              for goal, raw in zip(_goals(body, actions), body.get("goals") or [])]
     goal_ids = {g["id"] for g in goals}
     participants = body.get("participants") or {}
+    planned_review = _text(body.get("review_date"))[:10] or None
+    next_review = next_review[:10] if next_review else None
     return {
         "lang": lang,
         "today": today.isoformat(),
@@ -156,7 +163,9 @@ def case_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | 
             "written_on": plan_record.at[:10],
             "written_by": _person(plan_record.by, names),
             "permanency_goal": _text(body.get("permanency_goal")) or None,
-            "review_date": _text(body.get("review_date"))[:10] or None,
+            "review_date": planned_review,
+            "review_on": next_review or planned_review,
+            "review_set_in_plan": planned_review if next_review and planned_review and planned_review != next_review else None,
             "closure_criteria": [_text(c) for c in body.get("closure_criteria") or [] if _text(c)],
             "contingency": _text(body.get("contingency")) or None,
             "participants": {
@@ -245,14 +254,16 @@ def child_plan_view(case: Case, plan_record: Record, lang: str, *, today: date |
     is left out for want of words is counted (`untold`), so the child is told there is more.
 
     When we meet again: the review clock's date (`next_review`, from the clock table as `cpcm due`
-    has it), or the plan's own review date when it is earlier and not past.
+    has it), or the plan's own review date when it is earlier and not past and no review was
+    held since the plan was written (a review held since set the next date).
 
     For what to do if something goes wrong: `contingency_child_words` (per language or plain)
     when the plan has it, else (in the language the worker types in) the contingency's short
     sentences without jargon, and any telephone numbers it gives.
     """
     names = names or {}
-    worker = case_plan_view(case, plan_record, lang, today=today, names=names, approval_required=approval_required)
+    worker = case_plan_view(case, plan_record, lang, today=today, names=names, approval_required=approval_required,
+                            next_review=next_review)
     body = plan_record.body
     plan = worker["plan"]
     typed = (typed_lang or "en") == lang
@@ -306,7 +317,8 @@ def child_plan_view(case: Case, plan_record: Record, lang: str, *, today: date |
         "you_will": you_will,
         "helpers": helpers,
         "untold": untold,
-        "next_meeting": _next_meeting(next_review, plan["review_date"], case, worker["today"]),
+        "next_meeting": _next_meeting(next_review, plan["review_date"], case, worker["today"],
+                                      reviewed=bool(case.last("review", utc(plan_record.at)))),
         "closed": case.status == "closed",
         "if_wrong": {
             "sentences": sentences,
@@ -318,10 +330,12 @@ def child_plan_view(case: Case, plan_record: Record, lang: str, *, today: date |
     }
 
 
-def _next_meeting(clock: str | None, planned: str | None, case: Case, today: str) -> str | None:
+def _next_meeting(clock: str | None, planned: str | None, case: Case, today: str, reviewed: bool = False) -> str | None:
     """The next review: the review clock's date, or the plan's own date when earlier and not
-    past; where no clock runs (a plan waiting for approval), the plan's date or a review's."""
-    dates = [d for d in (clock, planned if planned and planned >= today else None) if d]
+    past and the case was not `reviewed` since the plan was written (a review held since set the
+    next date, and the clock has it); where no clock runs (a plan waiting for approval), the
+    plan's date or a review's."""
+    dates = [d for d in (clock, planned if planned and planned >= today and not (reviewed and clock) else None) if d]
     if dates:
         return min(d[:10] for d in dates)
     if case.status != "open":
@@ -623,7 +637,7 @@ def _transfer_details(body: Mapping[str, Any]) -> list[dict] | None:
 
 def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: str, *, today: date | None = None,
                           names: Mapping[str, str] | None = None, services: Mapping[str, str] | None = None,
-                          agency: Mapping[str, str] | None = None) -> dict:
+                          agency: Mapping[str, str] | None = None, next_review: str | None = None) -> dict:
     """The summary of a case's transfer to another agency: the child, from and to, the reason,
     the file-review checklist, the consent (or override) relied on, the approval, the bundle
     (manifest checksum, number of records), whether the receipt came back, the current risk,
@@ -737,7 +751,9 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
         "plan": {
             "exists": plan_record is not None,
             "version": (case.plan or {}).get("version"),
-            "review_date": _day((plan_record.body.get("review_date") if plan_record else None) or case.next_review),
+            # the review clock's date as cpcm due has it (`next_review`, while the case is open here); once the case
+            # has left, the plan's own date or a review's
+            "review_date": _day(next_review or (plan_record.body.get("review_date") if plan_record else None) or case.next_review),
         },
         "open_actions": open_actions,
         "open_referrals": [r for r in referrals if r["open"]],

@@ -842,14 +842,21 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
 
 
 def _consent_corrected_away(case_id: str, records: list[Record], correction: str) -> list[str]:
-    """What a consent's correction means for the referrals sent on it (workflow/consent.py
-    `corrected_away`): each one it leaves without valid consent, named by its reference."""
+    """What a consent's correction means for the referrals sent on it and the transfer request
+    still to be carried out on it (workflow/consent.py `corrected_away`): each one it leaves
+    without valid consent, a referral named by its reference, a request by its record id."""
     items = [i for i in consent_rules.corrected_away(records) if i["correction"] == correction]
     if not items:
         return []
-    referrals = {r["record_id"]: r for r in fold(case_id, records).referrals}
+    case = fold(case_id, records)
+    referrals = {r["record_id"]: r for r in case.referrals}
+    request = (case.transfer_request or {}).get("record_id")
     out = []
     for item in items:
+        if "transfer_request" in item:  # a request withdrawn, rejected or carried out asks for nothing any more
+            if item in consent_rules.open_corrected_away(case.transfer_request):
+                out.append(consent_rules.corrected_away_text(case_id, request, item))
+            continue
         referral = referrals.get(item["referral"]) or {}
         ref = referral.get("ref") or item["referral"]
         if referral.get("status") == "closed":

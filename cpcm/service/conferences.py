@@ -333,6 +333,16 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str, presentation: s
     if conference.venue:  # the venue, set before the case joined, goes on the agenda and the minutes with it
         _refuse_names(ctx, {"venue": conference.venue}, [case_id], f"the venue of {conference_id}",
                       f"give the meeting another venue first (cpcm conference update {conference_id} --venue ...)")
+    # the presentations written before the case joined go into the minutes and the report with it: the guard did not
+    # know this case's names then
+    earlier = {f"presentation of {c['case_id']}": c["presentation"] for c in conference.cases if c.get("presentation")}
+    if earlier:
+        _refuse_names(ctx, earlier, [case_id], f"a presentation of {conference_id}",
+                      f"a presentation stays as it was recorded with its nomination, so take {case_id} to another conference "
+                      f"(cpcm conference new ...) and tell the chair which presentation names a client", again="")
+    if conference.minutes:  # minutes recorded before the case joined: recorded again, a later version replaces them
+        _refuse_names(ctx, {"minutes": conference.minutes}, [case_id], f"the minutes of {conference_id}",
+                      f"record the minutes again without the names first (cpcm conference minutes {conference_id} ...)")
     warnings = []
     count = len(conference.cases) + 1
     too_many = rules.cases_warning(conference.kind, count, ctx.policy)
@@ -593,13 +603,14 @@ def _family(ctx, case_id: str) -> tuple[list[str], list[str]]:
     return rules.client_names(fold_case(case_id, records), records)
 
 
-def _refuse_names(ctx, data: Mapping[str, Any], case_ids: Iterable[str], what: str, remedy: str = "remove the names") -> None:
+def _refuse_names(ctx, data: Mapping[str, Any], case_ids: Iterable[str], what: str, remedy: str = "remove the names",
+                  again: str = " and run it again") -> None:
     """Refused (exit 4) when a text holds a name registered for one of the cases; the message
     names the field and the case, never the name."""
     hits = rules.names_found(data, _name_patterns(ctx, case_ids))
     if hits:
         raise Refused(f"{what} holds client names: {', '.join(hits)}",
-                      f"Minutes and meeting documents use case IDs only (SOP Form 7; §5.1): {remedy} and run it again.",
+                      f"Minutes and meeting documents use case IDs only (SOP Form 7; §5.1): {remedy}{again}.",
                       rule="conference-no-names")
 
 

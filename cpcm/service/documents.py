@@ -91,14 +91,15 @@ def document(ctx: Context, template: str, case_id: str, lang: str, fmt: str) -> 
             case, effective(records), ctx.policy, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
             services=_service_names(ctx), agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
             **({"parties": _choice_words(ctx, {"sign-off"}, lang).get("sign-off", {}).get("party")} if template == "closure-report" else {}),
+            **({"next_review": _next_review(ctx, case)} if template == "transfer-summary" else {}),
         )
         return env.render(template, lang, fmt, view, ctx.root)
     if not case.plan:
         raise NotFound(f"{case_id} has no case plan yet", f"Record one first: cpcm plan {case_id}")
     plan_record = next(r for r in records if r.id == case.plan["record_id"])
-    extra = {}
-    if template == "child-plan":  # when we meet again: the review clock, as cpcm due has it
-        extra = {"next_review": _next_review(ctx, case), "typed_lang": ctx.config.language or "en"}
+    extra = {"next_review": _next_review(ctx, case)}  # when the case is next reviewed: the review clock, as cpcm due has it
+    if template == "child-plan":
+        extra["typed_lang"] = ctx.config.language or "en"
     view = views.VIEWS[template](
         case, plan_record, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
         approval_required=approvals.required(ctx.policy, "plan"), **extra,

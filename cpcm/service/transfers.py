@@ -171,7 +171,10 @@ def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code:
     details = _details(ctx, case_id, given, records, request if state == "approved" else None)
     if state != "approved" and state != "not_required":
         transitions.advance(case.stage, "transfer_request", case_id)
-        body = {"to": to, "reason": reason.strip(), "reason_code": reason_code, "checklist": checks, "earlier_transfers": earlier}
+        # the consent (or override) it is asked on: a correction that takes it away is then named (cpcm check); the
+        # transfer that carries it out is checked again and relies on its own (workflow/consent.py used_ids)
+        body = {"to": to, "reason": reason.strip(), "reason_code": reason_code, "checklist": checks, "earlier_transfers": earlier,
+                "consent_ids": list(consent_ok.uses)}
         if details:
             body["details"] = details
         record = context.new_record(ctx, "transfer_request", case_id, body, at, after=after)

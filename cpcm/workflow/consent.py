@@ -32,24 +32,36 @@ class ConsentCheck:
 def used_ids(records: Iterable[Record]) -> set[str]:
     """Consent and override records already relied on by an action (referral, transfer …), and
     the overrides that stand in for a consent a referral was sent on and a correction took
-    away (`corrected_away`): an override stands in once."""
+    away (`corrected_away`): an override stands in once. A transfer request's `consent_ids`
+    (what it was asked on) use nothing: the request shares nothing, and the transfer that
+    carries it out is checked again and relies on its own; so is an override standing in for
+    a request's consent, left for that transfer."""
     records = list(records)
     used: set[str] = set()
     for record in records:
-        used.update(record.body.get("consent_ids") or ())
-    used.update(item["override"] for item in corrected_away(records) if item["override"])
+        if record.kind != "transfer_request":
+            used.update(record.body.get("consent_ids") or ())
+    used.update(item["override"] for item in corrected_away(records) if item["override"] and "referral" in item)
     return used
 
 
+# the actions that rely on consent a correction can take away: the record's kind, the purpose of
+# the consent it relies on, the field naming that purpose's agency, and what the action did
+RELYING = {"referral": ("referral", "service", "the referral was sent"),
+           "transfer_request": ("transfer", "to", "the transfer was requested")}
+
+
 def corrected_away(records: Sequence[Record]) -> list[dict]:
-    """The referrals sent on a consent that a later correction says did not allow them (the
-    correction says it was refused or not possible, for another purpose or agency, or ended
-    before the referral was sent): the referral went without valid consent. One entry per
-    referral and consent, in the order written: `referral`, `service`, `consent` (the record it
-    relied on), `correction` (the latest one of it), `giver`, `why` and `override`: a
-    supervisor's override for referral to that service recorded after the correction and not
-    relied on by anything else (nor recorded after the referral was closed), which stands in
-    for that consent, once, or None."""
+    """The referrals sent, and the transfer requests made, on a consent that a later correction
+    says did not allow them (the correction says it was refused or not possible, for another
+    purpose or agency, or ended before the action): the action went without valid consent. One
+    entry per action and consent, in the order written: the action's record id under its kind
+    (`referral` or `transfer_request`) and its agency under the field that names it (`service`
+    or `to`, RELYING), `consent` (the record it relied on), `correction` (the latest one of
+    it), `giver`, `why` and `override`: a supervisor's override for that purpose and agency
+    recorded after the correction and not relied on by anything else (nor recorded after a
+    referral was closed), which stands in for that consent, once, or None. Whether a transfer
+    request is still to be carried out is the fold's (workflow/transfers.py `current_request`)."""
     if not any(r.kind == "consent" and r.body.get("supersedes") for r in records):
         return []  # no consent corrected (nearly every case): nothing sorted
     ordered = sorted(records, key=lambda r: r.id)
@@ -69,9 +81,10 @@ def corrected_away(records: Sequence[Record]) -> list[dict]:
         relied.update(record.body.get("consent_ids") or ())
     taken: set[str] = set()
     out = []
-    for referral in (r for r in ordered if r.kind == "referral"):
-        service = referral.body.get("service")
-        for consent_id in referral.body.get("consent_ids") or ():
+    for action in (r for r in ordered if r.kind in RELYING):
+        purpose, field, done = RELYING[action.kind]
+        agency = action.body.get(field)
+        for consent_id in action.body.get("consent_ids") or ():
             if consent_id not in replaced_by:
                 continue
             latest = consent_id
@@ -81,33 +94,43 @@ def corrected_away(records: Sequence[Record]) -> list[dict]:
             status = corrected.body.get("status")
             if status != "given":
                 why = f"it was '{status}'"
-            elif not _matches(corrected, "referral", service):
-                why = "it was not consent to a referral to that service"
-            elif _expired(corrected, date.fromisoformat(referral.at[:10])):
-                why = f"it ended on {corrected.body.get('until')}, before the referral was sent"
+            elif not _matches(corrected, purpose, agency):
+                why = f"it was not consent to a {purpose} to that {'service' if field == 'service' else 'agency'}"
+            elif _expired(corrected, date.fromisoformat(action.at[:10])):
+                why = f"it ended on {corrected.body.get('until')}, before {done}"
             else:
                 continue
-            until = closed.get(referral.id, "~")  # a referral closed takes no override recorded after it was closed
+            until = closed.get(action.id, "~")  # a referral closed takes no override recorded after it was closed
             override = next((o.id for o in ordered if o.kind == "consent_override" and latest < o.id < until
-                             and o.id not in relied and o.id not in taken and _matches(o, "referral", service)), None)
+                             and o.id not in relied and o.id not in taken and _matches(o, purpose, agency)), None)
             if override:
                 taken.add(override)
-            out.append({"referral": referral.id, "service": service, "consent": consent_id, "correction": latest,
+            out.append({action.kind: action.id, field: agency, "consent": consent_id, "correction": latest,
                         "giver": corrected.body.get("given_by"), "why": why, "override": override})
     return out
 
 
-def open_corrected_away(referral: Mapping[str, Any]) -> list[dict]:
-    """What of `corrected_away` a folded referral still has to deal with: its entries without
-    an override (the fold keeps those as `consent_corrected`), until the referral is closed."""
-    if referral.get("status") == "closed":
+def open_corrected_away(action: Mapping[str, Any] | None) -> list[dict]:
+    """What of `corrected_away` a folded referral or transfer request still has to deal with:
+    its entries without an override (the fold keeps those as `consent_corrected`), until the
+    referral is closed; a transfer request's while it waits for a decision or is approved and
+    not carried out (the fold keeps them on that request only), not once it is rejected."""
+    if not action or action.get("status") == "closed" or (action.get("decided_at") and not action.get("approved")):
         return []
-    return list(referral.get("consent_corrected") or ())
+    return list(action.get("consent_corrected") or ())
 
 
 def corrected_away_text(case_id: str, ref: str, item: dict) -> str:
-    """What a referral sent on a consent corrected away (`corrected_away`) means, and the two
-    ways to deal with it: what `cpcm check` says and `cpcm correct` warns."""
+    """What an action on a consent corrected away (`corrected_away`) means, and the ways to
+    deal with it: what `cpcm check` says and `cpcm correct` warns. A referral is named by its
+    reference and service; a transfer request by its record id, never by the agency it names
+    (typed outside the directory, that may be a name: workflow/transfers.py agency_errors)."""
+    if "transfer_request" in item:
+        return (f"transfer request {ref} was made on the {item['giver']}'s consent {item['consent']}, and correction "
+                f"{item['correction']} says {item['why']}: the request has no valid consent and cannot be carried out on it. "
+                f"Withdraw it while it waits for a decision (cpcm transfer {case_id} --withdraw --reason ...), or a "
+                f"supervisor records an override for transfer to the agency it names (cpcm consent {case_id} --override "
+                f"--purpose transfer --agency AGENCY --basis legal_mandate|best_interests --reason ...)")
     service = item["service"]
     return (f"referral {ref} ({service}) was sent on the {item['giver']}'s consent {item['consent']}, and correction "
             f"{item['correction']} says {item['why']}: the referral went without valid consent. Close it (cpcm referral "
@@ -135,6 +158,9 @@ def check(records: Sequence[Record], purpose: str, agency: str | None, policy: P
     service id of the directory and so is not repeated."""
     used = used_ids(records)
     today = now.date()
+    # a consent a correction replaced counts no more: corrected to another purpose, agency or giver, it is not left standing
+    replaced = {r.body["supersedes"] for r in records if r.kind in ("consent", "consent_override") and r.body.get("supersedes")}
+    records = [r for r in records if r.id not in replaced]
     # consent given to another agency before this one received the case does not carry over
     received = max((r.id for r in records if r.kind == "transfer_in"), default="")
     records = [r for r in records if r.id > received or r.kind not in ("consent", "consent_override")]

@@ -18,6 +18,7 @@ from cpcm.domain.case import Case, Entry
 from cpcm.domain.records import Record, flatten, set_path, utc
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import placements, plan_actions, transitions
+from cpcm.workflow import transfers as transfer_rules
 
 
 def _plain(cls) -> bool:
@@ -379,15 +380,19 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
         events["reunification"] = list(placements.reunifications(case.placements, events.get("reunification_done", ())))
         if not events["reunification"]:
             del events["reunification"]
-    # the referrals sent on a consent a correction took away, until an override stands in (workflow/consent.py)
-    if case.referrals:
+    # the referrals sent, and the transfer request still to be carried out, on a consent a correction
+    # took away, until an override stands in (workflow/consent.py)
+    request = transfer_rules.current_request(case, records) if case.transfer_request else None
+    if case.referrals or request:
         corrected: dict[str, list[dict]] = {}
         for item in consent_rules.corrected_away(records):
             if not item["override"]:
-                corrected.setdefault(item["referral"], []).append(item)
-        if corrected:
+                corrected.setdefault(item.get("referral") or item.get("transfer_request"), []).append(item)
+        if corrected and case.referrals:
             case = _changed(case, referrals=tuple(dict(r, consent_corrected=corrected[r["record_id"]])
                                                   if r["record_id"] in corrected else r for r in case.referrals))
+        if request and request["record_id"] in corrected:
+            case = _changed(case, transfer_request=dict(request, consent_corrected=corrected[request["record_id"]]))
     # the admissions to residential care (the conference after an admission runs from them: SOP §5.3)
     admitted = placements.admissions(case.placements)
     if admitted:

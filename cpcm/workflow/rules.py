@@ -3,7 +3,8 @@
 `cpcm check` prints them all at once; errors make it exit 1. Codes are part of the contract
 (scripts match on them): `<deadline>-overdue`, `<deadline>-target-missed`,
 `plan-missing-closure-criteria`, `plan-not-approved`, `caseload-over-cap`, `caseload-near-cap`,
-`reached-18-without-justification`, `transition-out-of-order`, `referral-consent-corrected`.
+`reached-18-without-justification`, `transition-out-of-order`, `referral-consent-corrected`,
+`transfer-consent-corrected`.
 """
 from __future__ import annotations
 
@@ -61,6 +62,10 @@ def check_case(case: Case, policy: Policy, now: datetime) -> list[Problem]:
         for item in consent.open_corrected_away(referral):
             problems.append(Problem("referral-consent-corrected", "error", consent.corrected_away_text(case.id, referral["ref"], item),
                                     "consent", policy.source("consent"), case.id, case.worker))
+    request = case.transfer_request  # asked for on a consent a correction took away: the same rule
+    for item in consent.open_corrected_away(request):
+        problems.append(Problem("transfer-consent-corrected", "error", consent.corrected_away_text(case.id, request["record_id"], item),
+                                "consent", policy.source("consent"), case.id, case.worker))
     for record_id in case.anomalies:
         problems.append(Problem("transition-out-of-order", "warning",
                                 f"record {record_id} was made at a stage that does not allow it (two offline copies merged?)",

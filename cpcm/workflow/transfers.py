@@ -61,9 +61,8 @@ def approval_state(case: Case, records: Sequence[Record], to: str, required: boo
     before the case's latest transfer (out, or in from another agency) no longer counts."""
     if not required:
         return "not_required", None
-    boundary = max((r.id for r in records if r.kind in ("transfer", "transfer_in")), default="")
-    request = case.transfer_request
-    if not request or request["record_id"] <= boundary:
+    request = current_request(case, records)
+    if request is None:
         return "none", None
     if request.get("decided_at") is None:
         return "pending", request
@@ -72,6 +71,16 @@ def approval_state(case: Case, records: Sequence[Record], to: str, required: boo
     if request.get("to") != to:
         return "other_agency", request
     return "approved", request
+
+
+def current_request(case: Case, records: Iterable[Record]) -> Mapping | None:
+    """The case's latest transfer request (`case.transfer_request`: waiting, or decided) when it
+    was made after the case's latest transfer (out of here, or in from another agency), else
+    None: a request the bundle was written for, or made at the agency the case came from, no
+    longer counts here."""
+    request = case.transfer_request
+    boundary = max((r.id for r in records if r.kind in ("transfer", "transfer_in")), default="")
+    return request if request and request["record_id"] > boundary else None
 
 
 def earlier_transfers(records: Iterable[Record]) -> int:

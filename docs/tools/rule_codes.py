@@ -37,6 +37,10 @@ MEANINGS = {
     "referral-consent-corrected": "a referral was sent on a consent that a correction (`cpcm correct`) says did not allow it "
                                   "(refused, not possible, another agency or ended): it went without valid consent (error, until "
                                   "the referral is closed or a supervisor records an override for referral to that service)",
+    "transfer-consent-corrected": "a transfer request, waiting for a decision or approved and not carried out, was made on a "
+                                  "consent that a correction (`cpcm correct`) says did not allow it (refused, not possible, "
+                                  "another agency or ended): it has no valid consent (error, until the request is withdrawn, "
+                                  "rejected or carried out, or a supervisor records an override for transfer to that agency)",
     # cpcm verify
     "unsigned-commit": "a commit made after the history began to be signed has no signature; `cpcm sync` refuses it too",
     "bad-signature": "a commit's signature does not match the commit; `cpcm sync` refuses it too",
