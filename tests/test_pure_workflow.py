@@ -105,6 +105,20 @@ def test_consent__one_off_is_used_once():
                          "referral", "health-1", BOTH, NOW).ok
 
 
+def test_consent__a_one_off_consent_corrected_after_its_use_stays_used():
+    """A correction is the same consent written again (a date mended, say): what its first
+    version was used for, the corrected one was too, through any number of corrections."""
+    records = [given("01A", "child", one_off=True), given("01B", "caregiver"), rec("referral", "01C", consent_ids=["01A", "01B"]),
+               given("01D", "child", one_off=True, until="2027-06-30", supersedes="01A")]
+    result = consent.check(records, "referral", "health-1", BOTH, NOW)
+    assert result.reasons == ("the child's one-off consent for referral for health-1 was already used",)
+    again = records + [given("01E", "child", one_off=True, until="2027-07-31", supersedes="01D")]
+    assert not consent.check(again, "referral", "health-1", BOTH, NOW).ok
+    # a correction of a one-off consent not yet used leaves it to be used once
+    fresh = [given("01A", "child", one_off=True), given("01B", "caregiver"), given("01D", "child", one_off=True, supersedes="01A")]
+    assert consent.check(fresh, "referral", "health-1", BOTH, NOW).uses == ("01D", "01B")
+
+
 def test_consent__a_consent_a_correction_replaced_counts_no_more():
     records = [given("01A", "child"), given("01B", "caregiver")]
     moved = records + [given("01C", "caregiver", agency="health-2", supersedes="01B")]  # it was for another agency

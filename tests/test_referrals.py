@@ -65,6 +65,24 @@ def test_refer__refused_without_consent_accepted_with_it_refused_after_one_off_u
     assert again.value.rule == "consent-required" and "already used" in again.value.message
 
 
+def test_refer__a_one_off_consent_corrected_after_its_use_is_not_used_again(mem):
+    """The child's one-off consent used by a referral, then its date corrected: the corrected
+    consent is the same consent, used (it was relied on again before)."""
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    consented(amina, case_id, one_off=True)
+    refer(amina, case_id)
+    child = [r["record_id"] for r in service.show(amina, case_id)["consents"] if r["given_by"] == "child"][0]
+    service.correct(amina, case_id, child, {"until": "2027-06-30"}, "the end date was typed wrong")
+    before = mem.commits()
+    with pytest.raises(Refused) as again:
+        refer(amina, case_id, need="a second opinion")
+    assert again.value.rule == "consent-required" and "the child's one-off consent for referral for clinic was already used" \
+        in again.value.message
+    assert mem.commits() == before
+    assert [c["state"] for c in service.show(amina, case_id)["consents"]] == ["used", "used"]  # as show reads it back
+
+
 def test_refer__expired_consent_counts_as_none(mem):
     amina = mem.as_("amina")
     case_id = mem.register(amina)

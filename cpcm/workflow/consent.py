@@ -35,13 +35,17 @@ def used_ids(records: Iterable[Record]) -> set[str]:
     away (`corrected_away`): an override stands in once. A transfer request's `consent_ids`
     (what it was asked on) use nothing: the request shares nothing, and the transfer that
     carries it out is checked again and relies on its own; so is an override standing in for
-    a request's consent, left for that transfer."""
+    a request's consent, left for that transfer. A correction of a record used is used too."""
     records = list(records)
     used: set[str] = set()
     for record in records:
         if record.kind != "transfer_request":
             used.update(record.body.get("consent_ids") or ())
     used.update(item["override"] for item in corrected_away(records) if item["override"] and "referral" in item)
+    # a correction is the consent written again: used when what it corrects was (a correction comes after it)
+    for record in sorted(records, key=lambda r: r.id):
+        if record.kind in ("consent", "consent_override") and record.body.get("supersedes") in used:
+            used.add(record.id)
     return used
 
 
