@@ -140,7 +140,7 @@ def test_kiswahili__a_name_of_common_words_only_or_a_common_word_that_is_a_name_
 
 
 def test_common_words__are_the_document_language_s_only():
-    """A repository in English has no Kiswahili common words: 'Mtoto' is read as a name there."""
+    """A repository in English reads no Kiswahili common words: 'Mtoto' is read as a name there."""
     assert found_in("Mtoto anaendelea vizuri shuleni.", lang="en")
     assert found_in("Mtoto anaendelea vizuri shuleni.", lang=None)
     from cpcm.store import policies
@@ -173,3 +173,19 @@ def test_minutes__in_a_kiswahili_kenya_repository_mtoto_passes_the_child_s_name_
     taken = at_meeting("conference", "minutes", conf, "--from-file", "-", input=json.dumps(doc))
     assert taken.code == 0, taken.stderr
     assert commit_count(kenya.root) == before + 1
+
+
+def test_common_words__an_agency_sets_its_own_for_english_or_kiswahili():
+    from cpcm.domain.profiles import build
+    from cpcm.store import policies
+    from cpcm.workflow.conferences import common_words
+
+    policy, errors = build(policies.chain("kenya"), {"rules": {"conference_names": {"common_words": {"en": ["kid"]}}}},
+                           ".cpcm/policy.yaml")
+    assert not errors and common_words(policy, "en") == ("kid",) and "mtoto" in common_words(policy, "sw")
+    patterns = name_patterns(["Wanjiru Kid"], common_words(policy, "en"))
+    assert not names_found({"discussion": "Kid attends school."}, {"CP-TEST": patterns})
+    assert names_found({"discussion": "Kid Wanjiru attends school."}, {"CP-TEST": patterns})
+    _, wrong = build(policies.chain("kenya"), {"rules": {"conference_names": {"common_words": {"sw": "mtoto"}}}},
+                     ".cpcm/policy.yaml")
+    assert wrong  # a list, not a word
