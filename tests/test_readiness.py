@@ -483,6 +483,10 @@ def test_close__an_override_keeps_why_as_codes_and_a_kiswahili_case_file_says_it
     earlier = _closure_sections(text)[0]  # the sentences an older closure kept: as they are
     assert "**kwa nini kanuni ya utayari haikutimizwa:** " + old_words in earlier
     assert "**sababu:** Education scores 10 of 11 and must reach 11" in earlier
+    html = sup("render", "case-file", case_id, "--format", "html")  # stdout: HTML is written to the terminal too
+    assert html.code == 0, html.stderr
+    assert "haikutimiza kanuni ya kufunga kesi: Elimu: alama 10 kati ya 11" in html.stdout, html.stdout[-3000:]
+    assert html.stdout.count("must reach") == 2  # the older closure's two sentences, as they are
     english = _closure_sections(sup("render", "case-file", case_id, "--lang", "en").stdout)[-1]
     assert ("the latest readiness record (23 November 2026) did not meet the closure rule: Education scores 10 of 11 "
             "and must reach 11 (required for closure)") in english
