@@ -129,3 +129,99 @@ def test_nomination__a_case_whose_child_an_earlier_presentation_or_the_minutes_n
     doc["key_issues"] = "Another child of the family is out of school too."
     conferences.minutes(at_meeting, other, doc)
     conferences.add_case(at_meeting, other, canary, "especially_difficult")
+
+
+# -- a word of a name that is also a common word of the document's language ----------------------------
+SWAHILI = ["Wanjiru Mtoto", "Amani Otieno"]  # the child (surname Mtoto: "child"), the caregiver
+
+
+def found_in(text: str, names=SWAHILI, lang: str = "sw") -> bool:
+    from cpcm.store import policies
+    from cpcm.workflow.conferences import common_words
+
+    common = common_words(policies.load("kenya"), lang)
+    return bool(names_found({"discussion": text}, {"CP-TEST": name_patterns(names, common)}))
+
+
+@pytest.mark.parametrize("text", [
+    "Mtoto anaendelea vizuri shuleni.",         # "The child is doing well at school": the word, at a sentence's start
+    "MTOTO ANAENDELEA VIZURI.",
+    "Watoto wote wawili wako shuleni. Mtoto wa kwanza ana miaka 11.",
+    "Mtoto anaishi kwa amani sasa.",            # amani: peace, a word of the caregiver's name, not of the child's
+])
+def test_kiswahili__mtoto_alone_is_the_word_child(text):
+    """The name guard refused minutes holding the ordinary word 'Mtoto' (child) at the start of a
+    sentence when a child's surname was Mtoto: in a Kiswahili repository almost every minute."""
+    assert not found_in(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Wanjiru Mtoto anaendelea vizuri.",         # the full name
+    "wanjiru mtoto anaendelea vizuri.",         # in lower case
+    "Mtoto Wanjiru anaendelea vizuri.",         # the other word of the name, written as a name
+    "Mtoto anaendelea vizuri; wanjiru alisema hivyo.",  # the common word with another word of the name, in lower case
+    "Wanjiru anaendelea vizuri.",               # the distinctive word alone, as a name
+    "Amani Otieno alikuja.",                    # the caregiver, as before
+])
+def test_kiswahili__the_name_is_still_found(text):
+    assert found_in(text)
+
+
+def test_kiswahili__a_name_of_common_words_only_or_a_common_word_that_is_a_name_on_its_own_stays_a_name():
+    """Privacy first: where nothing else would tell the name, the common word is read as one."""
+    assert found_in("Mtoto anaendelea vizuri.", names=["Mama Mtoto"])           # every word of the name is a common word
+    assert found_in("Mtoto anaendelea vizuri.", names=["Wanjiru Kamau", "Mtoto"])  # a one-word nickname
+    assert found_in("Mtoto anaendelea vizuri.", names=["Wanjiru Mtoto", "Mtoto"])  # the word is also a name on its own
+    assert not found_in("mtoto anaendelea vizuri.", names=["Mama Mtoto"])       # in lower case: a word, as always
+
+
+def test_common_words__are_the_document_language_s_only():
+    """A repository in English reads no Kiswahili common words: 'Mtoto' is read as a name there."""
+    assert found_in("Mtoto anaendelea vizuri shuleni.", lang="en")
+    assert found_in("Mtoto anaendelea vizuri shuleni.", lang=None)
+    from cpcm.store import policies
+    from cpcm.workflow.conferences import common_words
+
+    assert "mtoto" in common_words(policies.load("inter-agency"), "sw")
+
+
+def test_minutes__in_a_kiswahili_kenya_repository_mtoto_passes_the_child_s_name_is_refused(kenya):
+    """Through the CLI, in a kenya-profile repository whose language is Kiswahili."""
+    import json
+
+    from conftest import commit_count, register
+    from test_conference import new_conference
+
+    sup, amina = kenya("sup"), kenya("amina")
+    assert sup("config", "set", "language", "sw").code == 0
+    case_id = register(amina, child={"name": "Wanjiru Mtoto", "sex": "female", "date_of_birth": "2015-04-01",
+                                     "disability": "no"})
+    conf = new_conference(sup)
+    assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+    at_meeting = kenya("sup", now=CLOSE_NOW)
+    doc = minutes_doc([case_id])
+    doc["cases"][0]["discussion"] = "Mtoto Wanjiru anaendelea vizuri shuleni."
+    before = commit_count(kenya.root)
+    refused = at_meeting("conference", "minutes", conf, "--from-file", "-", input=json.dumps(doc))
+    assert refused.code == 4 and "cases[1].discussion" in refused.stderr and "Wanjiru" not in refused.stderr
+    assert commit_count(kenya.root) == before
+    doc["cases"][0]["discussion"] = "Mtoto anaendelea vizuri shuleni. Mtoto na mlezi walihudhuria."
+    taken = at_meeting("conference", "minutes", conf, "--from-file", "-", input=json.dumps(doc))
+    assert taken.code == 0, taken.stderr
+    assert commit_count(kenya.root) == before + 1
+
+
+def test_common_words__an_agency_sets_its_own_for_english_or_kiswahili():
+    from cpcm.domain.profiles import build
+    from cpcm.store import policies
+    from cpcm.workflow.conferences import common_words
+
+    policy, errors = build(policies.chain("kenya"), {"rules": {"conference_names": {"common_words": {"en": ["kid"]}}}},
+                           ".cpcm/policy.yaml")
+    assert not errors and common_words(policy, "en") == ("kid",) and "mtoto" in common_words(policy, "sw")
+    patterns = name_patterns(["Wanjiru Kid"], common_words(policy, "en"))
+    assert not names_found({"discussion": "Kid attends school."}, {"CP-TEST": patterns})
+    assert names_found({"discussion": "Kid Wanjiru attends school."}, {"CP-TEST": patterns})
+    _, wrong = build(policies.chain("kenya"), {"rules": {"conference_names": {"common_words": {"sw": "mtoto"}}}},
+                     ".cpcm/policy.yaml")
+    assert wrong  # a list, not a word

@@ -191,7 +191,8 @@ def test_latest__json_and_summary():
         "domains": [{"domain": "edu_x", "score": 4, "maximum": 6, "pass_mark": 3, "passed": True},
                     {"domain": "safe_home", "score": 0, "maximum": 4, "pass_mark": 2, "passed": False},
                     {"domain": "econ", "score": 1, "maximum": 2, "pass_mark": 1, "passed": True}],
-        "reasons": ["safe home scores 0 of 4 and must reach 2 (required for closure)"], "stops": ["safe_home.s1"]}
+        "reasons": [{"code": "domain_below_pass_mark", "domain": "safe_home", "score": 0, "maximum": 4, "pass_mark": 2,
+                     "answered": 2, "items": 2}], "stops": ["safe_home.s1"]}
 
 
 GATED = Policy("t", "T", {"closure_readiness": {"required": True, "max_age": "3mo", "reasons": ["goals_met"]}})

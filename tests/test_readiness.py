@@ -434,6 +434,67 @@ def test_close__a_supervisor_overrides_with_a_reason_a_caseworker_cannot(kenya):
     assert "not ready for closure" in report.stdout
 
 
+def _closure_sections(text: str) -> list[str]:
+    return [part for part in text.split("\n### ") if part.split("\n")[0].endswith((". Kufunga kesi", ". Closure"))]
+
+
+def test_close__an_override_keeps_why_as_codes_and_a_kiswahili_case_file_says_it_in_kiswahili(kenya, team):
+    """A supervisor's override kept why the readiness rule was not met as cpcm's English sentences
+    ('the latest readiness record (...) does not meet the closure rule: Education scores 10 of 11
+    ...'), printed as such in a Kiswahili case file. The closure keeps codes and numbers, each
+    document words them in its language; the supervisor's reason stays as typed; a closure
+    written with the sentences (before the codes) still prints them as they are."""
+    from cpcm import service
+
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = reunified(kenya)
+    assert sup("config", "set", "language", "sw").code == 0
+    assert record(amina, case_id, answers(no=failing("education"))).code == 0
+    old_words = "the latest readiness record (2026-11-23) does not meet the closure rule: Education scores 10 of 11"
+    # a closure request written before the codes (its author is amina, so sup may reject it)
+    ctx = service.open_repo(kenya.root, team["amina"][0], now=datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc))
+    old = {"reason": "goals_met", "checklist": ["final_visit_scheduled"], "explain_open": "none",
+           "readiness_override": "family moved", "readiness": {"record_id": "01R", "at": "2026-11-23T09:00:00+03:00",
+                                                               "reasons": ["Education scores 10 of 11 and must reach 11 "
+                                                                           "(required for closure)"]},
+           "readiness_problems": [old_words + " and must reach 11 (required for closure)"]}
+    service.append(ctx, service.load_case(ctx, case_id), "close", "closure", old, None)
+    assert sup("reject", case_id, "closure", "--note", "again").code == 0
+
+    done = sup("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none",
+               "--override-readiness", "familia ilihamia kaunti nyingine", "--json")
+    assert done.code == 0, done.stderr
+    assert "Education scores 10 of 11" in done.stderr  # the message stays in English words
+    kept = sup("show", case_id, done.json()["record_id"], "--json").json()["fields"]
+    assert kept["readiness_override"] == "familia ilihamia kaunti nyingine"
+    assert kept["readiness_problems"] == [{"code": "readiness_record_not_ready", "record_at": kept["readiness"]["at"][:10],
+                                           "reasons": kept["readiness"]["reasons"]}]
+    assert kept["readiness"]["reasons"] == [{"code": "domain_below_pass_mark", "domain": "education", "score": 10,
+                                             "maximum": 11, "pass_mark": 11, "answered": 11, "items": 11}]
+
+    text = sup("render", "case-file", case_id).stdout
+    swahili = _closure_sections(text)[-1]
+    for english in ("scores", "must reach", "closure rule", "latest readiness record", "required for closure"):
+        assert english not in swahili, english
+    assert ("**kwa nini kanuni ya utayari haikutimizwa:** rekodi ya karibuni ya utayari (23 Novemba 2026) haikutimiza "
+            "kanuni ya kufunga kesi: Elimu: alama 10 kati ya 11, inapaswa kufikia 11") in swahili
+    assert "**sababu:** Elimu: alama 10 kati ya 11, inapaswa kufikia 11" in swahili
+    assert "familia ilihamia kaunti nyingine" in swahili
+    earlier = _closure_sections(text)[0]  # the sentences an older closure kept: as they are
+    assert "**kwa nini kanuni ya utayari haikutimizwa:** " + old_words in earlier
+    assert "**sababu:** Education scores 10 of 11 and must reach 11" in earlier
+    html = sup("render", "case-file", case_id, "--format", "html")  # stdout: HTML is written to the terminal too
+    assert html.code == 0, html.stderr
+    assert "haikutimiza kanuni ya kufunga kesi: Elimu: alama 10 kati ya 11" in html.stdout, html.stdout[-3000:]
+    assert html.stdout.count("must reach") == 2  # the older closure's two sentences, as they are
+    english = _closure_sections(sup("render", "case-file", case_id, "--lang", "en").stdout)[-1]
+    assert ("the latest readiness record (23 November 2026) did not meet the closure rule: Education scores 10 of 11 "
+            "and must reach 11 (required for closure)") in english
+    shown = sup("show", case_id, done.json()["record_id"]).stdout
+    assert "readiness problems: " + old_words in shown  # cpcm show: in English words, not the codes
+    assert "readiness.reasons: Education scores 10 of 11 and must reach 11 (required for closure)" in shown
+
+
 def test_readiness_recorded_the_old_way_is_still_read(kenya, team):
     """A comprehensive assessment holding the Form 7A answers (how the kenya profile recorded
     them before readiness was its own record) still counts for show and for the closure rule."""

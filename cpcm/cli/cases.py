@@ -316,9 +316,14 @@ def print_record(data: dict, zone=None) -> None:
         else:
             lines.append(f"{indent}{label}: {text}")
 
+    from cpcm.workflow import readiness
+
     for answer in data["answers"]:
         label = answer["label"] or answer["field"].replace("_", " ")
-        if "previous" in answer and answer["field"] != "reason":
+        if answer["field"] in (readiness.KEPT_REASONS, readiness.KEPT_PROBLEMS) and isinstance(answer["value"], list) and answer["value"]:
+            words = readiness.reason_words if answer["field"] == readiness.KEPT_REASONS else readiness.problem_words
+            put(label, "; ".join(words(item) for item in answer["value"]))  # kept as codes: in words
+        elif "previous" in answer and answer["field"] != "reason":
             put(label, f"{_value(answer['value']) or '(removed)'}   (before: {_value(answer['previous']) or '(none)'})")
         else:
             put(label, answer["value"])

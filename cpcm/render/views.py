@@ -18,6 +18,7 @@ from cpcm.domain.records import Record, utc
 from cpcm.errors import Refused
 from cpcm.workflow import approvals, open_items, placements, plan_actions
 from cpcm.workflow import conferences as conference_rules
+from cpcm.workflow import readiness as readiness_rules
 
 YES = ("yes", True)
 NO = ("no", False)
@@ -795,6 +796,33 @@ def _real_date(text: str) -> bool:
     return True
 
 
+# What a closure (or a review) keeps of why the readiness rule was not met: codes and numbers
+# (workflow/readiness.py: closure_gaps, Readiness.why_not), which templates/_values.j2 words in the
+# document's language; a closure written before the codes keeps English sentences, printed as they are.
+READINESS_WHY = (readiness_rules.KEPT_REASONS, readiness_rules.KEPT_PROBLEMS)
+
+
+def _readiness_why(item: Any) -> dict:
+    """One reason a readiness record does not meet the closure rule, or one problem a closure
+    was made with: {code, ...its numbers}; a kept sentence as {code: None, text}."""
+    if not isinstance(item, Mapping):
+        return {"code": None, "text": _text(item)}
+    out = {str(k): v for k, v in item.items() if k != "reasons"}
+    out["code"] = _text(item.get("code")) or None
+    if "reasons" in item:
+        out["reasons"] = [_readiness_why(r) for r in item.get("reasons") or ()]
+    if item.get("max_age") is not None:
+        from cpcm.domain.durations import parse_duration
+
+        try:
+            age = parse_duration(_text(item.get("max_age")))
+        except ValueError:
+            age = None
+        out["max_age"] = _duration_parts(age) if age is not None and not age.minutes % 1440 else None
+        out["max_age_text"] = _text(item.get("max_age"))
+    return out
+
+
 def _answer(answer: Mapping[str, Any], words: Mapping[str, str] | None = None,
             nested: Mapping[str, Mapping[str, str]] | None = None) -> dict:
     """One answer for a document; `words`: the words of its choices where its form names them
@@ -810,6 +838,8 @@ def _answer(answer: Mapping[str, Any], words: Mapping[str, str] | None = None,
             duration = None
         if duration is not None and not duration.minutes % 1440:
             out.update(kind="duration", parts=_duration_parts(duration))
+    if out["field"] in READINESS_WHY and isinstance(answer.get("value"), list):  # codes: the template words them
+        out.update(kind="readiness_why", value=[_readiness_why(v) for v in answer["value"]])
     previous = answer.get("previous")
     out["previous"] = dict(_value(previous), field=out["field"], label=out["label"], words=out["words"]) if previous is not None else None
     out["changed"] = "previous" in answer and out["field"] != "reason"

@@ -193,7 +193,7 @@ def _readiness_gate(ctx: Context, case, records, body: dict) -> list[str]:
     latest = readiness_mod.latest(ctx, records) if _needs_readiness(policy) or readiness_mod.recorded(records) else None
     if latest is not None:
         body["readiness"] = latest.summary()
-    problems = readiness_rules.closure_problems(latest, reason, policy, ctx.now)
+    problems = readiness_rules.closure_problems(latest, reason, policy, ctx.now)  # in English, for the messages
     override = body.get("readiness_override")
     warnings = []
     if problems and not override:
@@ -206,7 +206,8 @@ def _readiness_gate(ctx: Context, case, records, body: dict) -> list[str]:
         if not worker.has_role(*roles):
             raise Refused(f"only a {' or '.join(roles)} can close without a readiness record that meets the closure rule",
                           "Ask your supervisor, or record the benchmarks: cpcm readiness " + case.id, rule="closure-readiness")
-        body["readiness_problems"] = problems
+        # as codes, not the messages' English: a document says them in its own language
+        body["readiness_problems"] = readiness_rules.closure_gaps(latest, reason, policy, ctx.now)
         warnings.append("closing without a readiness record that meets the closure rule, on a supervisor's reason: "
                         + "; ".join(problems))
     elif override:

@@ -587,13 +587,15 @@ def register_list(ctx) -> list[dict]:
 
 # -- names must not reach the minutes ----------------------------------------------------------------
 def _name_patterns(ctx, case_ids: Iterable[str]) -> dict[str, list[re.Pattern]]:
-    """For each case you can read: the patterns of its registered names."""
-    patterns: dict[str, list[re.Pattern]] = {}
+    """For each case you can read: the patterns of its registered names (a common word of the
+    repository's language, the language its documents are written in, read as name_patterns says)."""
+    patterns: dict[str, list] = {}
     me = ctx.need_worker()
+    common = rules.common_words(ctx.policy, ctx.config.language)  # the words of the documents' language
     for case_id in case_ids:
         if me.id not in ctx.store.recipients(case_id):
             continue
-        patterns[case_id] = rules.name_patterns(_family(ctx, case_id)[0])
+        patterns[case_id] = rules.name_patterns(_family(ctx, case_id)[0], common)
     return patterns
 
 

@@ -517,7 +517,41 @@ def client_names(case: Case, records: Iterable[Record]) -> tuple[list[str], list
     return clean(names), clean(contacts)
 
 
-def name_patterns(names: Iterable[str | None]) -> list[re.Pattern]:
+NAMES_RULE = "conference_names"  # the common words of a language that a name may also be (policy)
+
+
+@dataclass(frozen=True)
+class WithAnother:
+    """A word of a registered name that is also a common word of the document's language
+    ("Mtoto", child, as a surname): found only where the text also holds another word of the same
+    name (in any case), as `name_patterns` explains. Searched like a pattern."""
+    word: re.Pattern
+    others: re.Pattern
+
+    def search(self, text: str) -> re.Match | None:
+        found = self.word.search(text)
+        return found if found and self.others.search(text) else None
+
+
+def common_words(policy: Policy, lang: str | None) -> tuple[str, ...]:
+    """The common words of a language (the policy's `conference_names.common_words`) that the
+    name guard does not take, alone, for a word of a longer name (name_patterns)."""
+    words = (policy.get(NAMES_RULE, "common_words") or {}).get(lang or "en") or ()
+    return tuple(str(w) for w in words)
+
+
+def _whole(word: str) -> str:
+    return r"(?<!\w)" + re.escape(word) + r"(?!\w)"
+
+
+def _as_a_name(word: str) -> re.Pattern:
+    """`word` as a name is written: the first letter in capitals, the rest in any case."""
+    first, rest = word[0], word[1:]
+    head = f"[{re.escape(first.upper())}]" if first.upper() != first.lower() else re.escape(first)
+    return re.compile(r"(?<!\w)" + head + "(?i:" + re.escape(rest) + r")(?!\w)")
+
+
+def name_patterns(names: Iterable[str | None], common: Iterable[str] = ()) -> list[re.Pattern | WithAnother]:
     """A case's registered names (the child's, the caregiver's, other names, a nickname) as
     patterns that match them as names, not as ordinary words (docs/commands/conference.md):
 
@@ -525,21 +559,33 @@ def name_patterns(names: Iterable[str | None]) -> list[re.Pattern]:
     - a single word (a one-word name or nickname, or a word of three letters or more of a
       longer name) is matched as a whole word written as a name: starting with a capital letter
       ("Amani", "AMANI"). In lower case inside a sentence it is an ordinary word: "amani"
-      (Kiswahili: peace) stays usable when a caregiver is called Amani.
+      (Kiswahili: peace) stays usable when a caregiver is called Amani;
+    - a word of a longer name that is one of `common` (the common words of the document's
+      language, policy `conference_names`: "mtoto", child) is matched as a name only where the
+      text also holds another word of that name that is not a common word, in any case
+      ("Mtoto ... wanjiru" for Wanjiru Mtoto): "Mtoto anaendelea vizuri" stays usable. A name
+      every word of which is a common word keeps them all as names (nothing else would tell it).
     """
-    phrases, words = set(), set()
+    common = {str(w).casefold() for w in common}
+    phrases, words, paired = set(), set(), {}
     for name in names:
         parts = str(name or "").split()
         if len(parts) > 1:
             phrases.add(" ".join(parts))
-        words.update(w for w in parts if len(w) >= 3 or len(parts) == 1)
-    patterns = [re.compile(r"(?<!\w)" + r"\s+".join(re.escape(p) for p in phrase.split()) + r"(?!\w)", re.IGNORECASE)
-                for phrase in sorted(phrases)]
-    for word in sorted(words):
-        # the first letter in capitals, the rest in any case: a name as it is written
-        first, rest = word[0], word[1:]
-        head = f"[{re.escape(first.upper())}]" if first.upper() != first.lower() else re.escape(first)
-        patterns.append(re.compile(r"(?<!\w)" + head + "(?i:" + re.escape(rest) + r")(?!\w)"))
+        own = [w for w in parts if len(w) >= 3 or len(parts) == 1]
+        distinct = [w for w in own if w.casefold() not in common]
+        for word in own:
+            if word in distinct or not distinct or len(parts) == 1:
+                words.add(word)
+            else:
+                paired.setdefault(word, set()).update(distinct)
+    patterns: list[re.Pattern | WithAnother] = [
+        re.compile(r"(?<!\w)" + r"\s+".join(re.escape(p) for p in phrase.split()) + r"(?!\w)", re.IGNORECASE)
+        for phrase in sorted(phrases)]
+    patterns += [_as_a_name(word) for word in sorted(words)]
+    for word in sorted(set(paired) - words):  # a word that is a name on its own elsewhere stays one
+        others = "|".join(_whole(w) for w in sorted(paired[word]))
+        patterns.append(WithAnother(_as_a_name(word), re.compile(others, re.IGNORECASE)))
     return patterns
 
 
@@ -554,7 +600,7 @@ def _texts(value: Any, path: str = ""):
         yield path, value
 
 
-def names_found(data: Mapping[str, Any], patterns: Mapping[str, list[re.Pattern]]) -> list[str]:
+def names_found(data: Mapping[str, Any], patterns: Mapping[str, list[re.Pattern | WithAnother]]) -> list[str]:
     """Where a text of `data` holds a name registered for one of the cases (`patterns`: per
     case ID, from `name_patterns`): the field and the case, never the name."""
     hits = []

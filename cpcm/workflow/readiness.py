@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from cpcm.domain.dates import parse_datetime
+from cpcm.domain.durations import parse_duration
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ class Readiness:
     min_domains_passed: int
     ready_for_closure: bool
     failed_required: tuple[str, ...]   # keys of required domains that do not pass
-    reasons: tuple[str, ...]           # why the case is not ready; empty when it is
+    reasons: tuple[str, ...]           # why the case is not ready, in English words (messages); empty when it is
+    why_not: tuple[Mapping[str, Any], ...] = ()  # the same as codes and numbers (what records keep: reason_words)
 
     def domain(self, key: str) -> DomainScore:
         return next(d for d in self.domains if d.key == key)
@@ -119,20 +121,72 @@ def score(scoring: Mapping[str, Any], body: Mapping[str, Any], legacy: bool = Fa
     passed = sum(d.passed for d in domains)
     minimum = int(closure.get("min_domains_passed", 0))
     failed = tuple(d.key for d in domains if d.required and not d.passed)
-    reasons = [_failed_reason(d) for d in domains if d.key in failed]
+    why_not = [_failed_reason(d) for d in domains if d.key in failed]
     if passed < minimum:
-        reasons.append(f"{passed} of {len(domains)} domains pass; at least {minimum} must")
+        why_not.append({"code": TOO_FEW_DOMAINS, "passed": passed, "domains": len(domains), "minimum": minimum})
+    names = {d.key: d.name() for d in domains}
     return Readiness(version=version, domains=tuple(domains), domains_passed=passed, min_domains_passed=minimum,
-                     ready_for_closure=not failed and passed >= minimum, failed_required=failed, reasons=tuple(reasons))
+                     ready_for_closure=not failed and passed >= minimum, failed_required=failed,
+                     reasons=tuple(reason_words(r, names) for r in why_not), why_not=tuple(why_not))
 
 
-def _failed_reason(domain: DomainScore) -> str:
-    text = f"{domain.name()} scores {domain.score} of {domain.maximum} and must reach {domain.pass_mark} (required for closure)"
-    if domain.answered == 0:
-        return text + "; not answered"
-    if not domain.complete:
-        return text + f"; {domain.answered} of {domain.items} items answered"
-    return text
+# Why a readiness record does not meet the closure rule, and why a closure may not go ahead on it,
+# as records keep them: a code and its numbers, never sentences, so that a document says them in
+# its own language (templates/_values.j2: readiness_reason, readiness_problem). Records written
+# before these codes hold the English sentences; reason_words and problem_words give those as
+# they are.
+KEPT_REASONS, KEPT_PROBLEMS = "readiness.reasons", "readiness_problems"  # where a review or a closure keeps them
+DOMAIN_BELOW_PASS_MARK = "domain_below_pass_mark"
+TOO_FEW_DOMAINS = "too_few_domains_passed"
+NO_RECORD = "no_readiness_record"
+RECORD_TOO_OLD = "readiness_record_too_old"
+RECORD_NOT_READY = "readiness_record_not_ready"
+
+
+def _failed_reason(domain: DomainScore) -> dict:
+    return {"code": DOMAIN_BELOW_PASS_MARK, "domain": domain.key, "score": domain.score, "maximum": domain.maximum,
+            "pass_mark": domain.pass_mark, "answered": domain.answered, "items": domain.items}
+
+
+def reason_words(reason: Any, names: Mapping[str, str] | None = None) -> str:
+    """A reason a readiness record does not meet the closure rule, in English (`names`: each
+    domain's name, else its key in words); a sentence an older record kept, as it is."""
+    if not isinstance(reason, Mapping):
+        return str(reason)
+    code = reason.get("code")
+    if code == DOMAIN_BELOW_PASS_MARK:
+        key = str(reason.get("domain"))
+        name = (names or {}).get(key) or key.replace("_", " ").capitalize()
+        text = (f"{name} scores {reason.get('score')} of {reason.get('maximum')} and must reach {reason.get('pass_mark')} "
+                "(required for closure)")
+        if reason.get("answered") == 0:
+            return text + "; not answered"
+        if reason.get("answered") != reason.get("items"):
+            return text + f"; {reason.get('answered')} of {reason.get('items')} items answered"
+        return text
+    if code == TOO_FEW_DOMAINS:
+        return f"{reason.get('passed')} of {reason.get('domains')} domains pass; at least {reason.get('minimum')} must"
+    return str(code)
+
+
+def problem_words(problem: Any, names: Mapping[str, str] | None = None) -> str:
+    """Why a closure may not go ahead on the latest readiness record (closure_gaps), in English;
+    a sentence an older closure kept, as it is."""
+    if not isinstance(problem, Mapping):
+        return str(problem)
+    code, at = problem.get("code"), problem.get("record_at")
+    if code == NO_RECORD:
+        return "no readiness record (Form 7A) is on the case: record one with cpcm readiness"
+    if code == RECORD_TOO_OLD:
+        try:
+            age = parse_duration(str(problem.get("max_age"))).words()
+        except ValueError:
+            age = str(problem.get("max_age"))
+        return f"the latest readiness record ({at}) is older than {age}: record it again"
+    if code == RECORD_NOT_READY:
+        return (f"the latest readiness record ({at}) does not meet the closure rule: "
+                + "; ".join(reason_words(r, names) for r in problem.get("reasons") or ()))
+    return str(code)
 
 
 @dataclass(frozen=True)
@@ -185,28 +239,34 @@ class Latest:
                 "ready_for_closure": self.result.ready_for_closure, "domains_passed": self.result.domains_passed,
                 "domains": [{"domain": d.key, "score": d.score, "maximum": d.maximum, "pass_mark": d.pass_mark,
                              "passed": d.passed} for d in self.result.domains],
-                "reasons": list(self.result.reasons), "stops": [s.item for s in self.stops]}
+                "reasons": [dict(r) for r in self.result.why_not], "stops": [s.item for s in self.stops]}
 
 
-def closure_problems(latest: Latest | None, reason: str | None, policy, now: datetime) -> list[str]:
+def closure_gaps(latest: Latest | None, reason: str | None, policy, now: datetime) -> list[dict]:
     """Why closing for `reason` may not go ahead under the policy's `closure_readiness` rule
-    (empty when it may): no readiness record, a record that does not meet the closure rule, or
-    one older than `max_age` at `now`."""
+    (empty when it may), as codes a record keeps: no readiness record, a record that does not
+    meet the closure rule, or one older than `max_age` at `now`."""
     if not policy.get("closure_readiness", "required", False):
         return []
     if reason not in (policy.get("closure_readiness", "reasons") or ()):
         return []
     if latest is None:
-        return ["no readiness record (Form 7A) is on the case: record one with cpcm readiness"]
+        return [{"code": NO_RECORD}]
     problems = []
     when = parse_datetime(latest.at)
     max_age = policy.duration("closure_readiness", "max_age")
     if max_age.after(when) < now:
-        problems.append(f"the latest readiness record ({latest.at[:10]}) is older than {max_age.words()}: record it again")
+        problems.append({"code": RECORD_TOO_OLD, "record_at": latest.at[:10], "max_age": str(max_age)})
     if not latest.result.ready_for_closure:
-        problems.append(f"the latest readiness record ({latest.at[:10]}) does not meet the closure rule: "
-                        + "; ".join(latest.result.reasons))
+        problems.append({"code": RECORD_NOT_READY, "record_at": latest.at[:10],
+                         "reasons": [dict(r) for r in latest.result.why_not]})
     return problems
+
+
+def closure_problems(latest: Latest | None, reason: str | None, policy, now: datetime) -> list[str]:
+    """closure_gaps in English words, for messages."""
+    names = {d.key: d.name() for d in latest.result.domains} if latest is not None else {}
+    return [problem_words(p, names) for p in closure_gaps(latest, reason, policy, now)]
 
 
 def check_scoring(scoring: Any) -> list[str]:
