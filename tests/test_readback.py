@@ -112,6 +112,21 @@ def test_show_record__every_kind_reads_back_field_for_field(world):
             assert same(value, got[key]), (ref, key, got[key])
 
 
+def test_show_record__a_kept_field_of_entries_reads_in_words_not_as_code(capsys):
+    """A field cpcm keeps beside the form's (a closure's readiness domains, a list of mappings)
+    reads as its keys and values, not as Python's notation of them."""
+    from cpcm.cli.cases import print_record
+
+    print_record({"kind": "closure", "what": "", "record_id": "01R", "case_id": "CP-TEST", "at": "2026-12-01T10:00:00+03:00",
+                  "by": "sup", "recorded_at": "2026-12-01T10:00:00+03:00",
+                  "answers": [{"field": "domains", "label": "", "value": [{"domain": "education", "score": 10, "pass_mark": 11},
+                                                                          {"domain": "health", "score": 12, "pass_mark": 11}]},
+                              {"field": "scored", "label": "", "value": {"total": 22, "met": False}}]})
+    out = capsys.readouterr().out
+    assert "domains: domain: education, score: 10, pass mark: 11; domain: health, score: 12, pass mark: 11" in out
+    assert "scored: total: 22, met: no" in out and "{" not in out and "'" not in out
+
+
 def same(typed, stored) -> bool:
     """What was typed is what is stored: a yes/no typed is stored as a boolean where the form
     says so; a list entry may gain what the command adds (a goal's id), never lose a field."""

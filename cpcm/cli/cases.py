@@ -193,6 +193,8 @@ def _value(value) -> str:
         return "yes" if value else "no"
     if isinstance(value, list):
         return "; ".join(_value(v) for v in value)
+    if isinstance(value, dict):  # a field cpcm keeps beside the form's (a closure's readiness domains)
+        return ", ".join(f"{str(key).replace('_', ' ')}: {_value(item)}" for key, item in value.items())
     return str(value)
 
 
