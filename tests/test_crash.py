@@ -147,6 +147,41 @@ def test_register__killed_before_the_first_file_of_a_new_case_leaves_no_empty_fo
     assert verified.code == 0, verified.stdout + verified.stderr
 
 
+def test_a_file_put_in_a_case_folder_by_hand_is_left_where_it_is_by_a_recovery(cli, repo, tmp_env):
+    """A note killed once its record file is in the case folder, before the commit. The recovery
+    removed every file not in the last commit from cpcm's folders: a worker's own file in the case
+    folder (a scan, a note in plain text) went with the half-written record. Now only what a
+    write makes (temp files, record files, recipients) is removed; the worker's file stays, the
+    command that recovered names it (its path, never what it holds) and verify lists it."""
+    case_id = register(cli)
+    folder = repo / "cases" / case_id
+    mine = folder / "scan notes.txt"
+    mine.write_text(f"{CANARY}: notes typed by hand\n")
+    conference_file = repo / "conferences" / "minutes.txt"
+    conference_file.parent.mkdir(exist_ok=True)
+    conference_file.write_text("typed by hand\n")
+    before = head(repo)
+    done = run_killed(cli, {"CPCM_TEST_CRASH_AT": "atomic-dir-fsynced#2"}, "note", case_id, "--text", "home visit")
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    half = [p for p in folder.iterdir() if p.name.endswith(".note.yaml.age")]
+    assert len(half) == 1 and stray_files(repo)  # the kill left an uncommitted record and the note of the write
+    recovered = cli("list")
+    assert recovered.code == 0, recovered.stderr
+    assert not half[0].exists() and stray_files(repo) == [] and head(repo) == before
+    assert mine.read_text() == f"{CANARY}: notes typed by hand\n" and conference_file.read_text() == "typed by hand\n"
+    rel = f"cases/{case_id}/scan notes.txt"
+    assert f"warning: {rel} is not a file cpcm writes" in recovered.stderr, recovered.stderr
+    assert "conferences/minutes.txt is not a file cpcm writes" in recovered.stderr
+    assert CANARY.split()[0] not in recovered.stderr + recovered.stdout
+    assert "not a file cpcm writes" not in cli("list").stderr  # named once, by the command that recovered
+    problems = cli("verify", "--json").json()
+    assert {(p["code"], p["case_id"]) for p in problems if p["code"] == "uncommitted-change"} == {
+        ("uncommitted-change", case_id), ("uncommitted-change", None)}
+    assert all(CANARY.split()[0] not in p["message"] for p in problems)
+    assert cli("note", case_id, "--text", "the next write lands").code == 0
+    assert mine.exists() and git_status(repo) == [f"?? \"{rel}\"", "?? conferences/minutes.txt"]
+
+
 def test_register__killed_inside_git_add_leaves_index_lock_then_the_next_command_recovers(cli, repo, tmp_env):
     acknowledged = register(cli)
     before_head, before_cases = head(repo), listed(cli)
