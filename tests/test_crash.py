@@ -182,6 +182,23 @@ def test_a_file_put_in_a_case_folder_by_hand_is_left_where_it_is_by_a_recovery(c
     assert mine.exists() and git_status(repo) == [f"?? \"{rel}\"", "?? conferences/minutes.txt"]
 
 
+def test_what_a_recovery_takes_for_a_writes_own_file_by_its_name():
+    """The files a write makes are known by their names; the agency's policy and form files,
+    which people also put in place by hand, only after the commands that write them."""
+    from cpcm.store.casestore import written_by_cpcm
+
+    record = "01M84N5AEN51ATC26YE94JZYAV.note.yaml.age"
+    for rel in (f"cases/CP-6KG7-M9F9/{record}", "cases/CP-6KG7-M9F9/recipients", f"conferences/CC-4F7K-9X2M/{record}",
+                "cases/CP-6KG7-M9F9/.tmp-0123456789abcdef", ".cpcm/.tmp-0123456789abcdef", ".cpcm/team.yaml"):
+        assert written_by_cpcm(rel, "note"), rel
+    for rel in ("cases/CP-6KG7-M9F9/scan.pdf", "cases/CP-6KG7-M9F9/notes/visit.txt", "cases/notes.txt",
+                f"cases/CP-6KG7-M9F9/{record}.bak", "conferences/minutes.docx", ".cpcm/policy.yaml",
+                ".cpcm/forms/registration.yaml"):
+        assert not written_by_cpcm(rel, "note"), rel
+    assert written_by_cpcm(".cpcm/policy.yaml", "policy-set") and written_by_cpcm(".cpcm/forms/registration.yaml", "form-set")
+    assert written_by_cpcm(".cpcm/forms/registration.yaml", "sync") and not written_by_cpcm(".cpcm/policy.yaml", "form-set")
+
+
 def test_register__killed_inside_git_add_leaves_index_lock_then_the_next_command_recovers(cli, repo, tmp_env):
     acknowledged = register(cli)
     before_head, before_cases = head(repo), listed(cli)

@@ -801,15 +801,15 @@ def rollback(store: CaseStore, paths: Sequence[str]) -> None:
 # the plain files a write may make at the top or in .cpcm/ whatever its verb; an agency's policy and
 # forms files are also put there by hand (then committed by `cpcm policy set` and `cpcm form set`)
 _SETTINGS_FILES = {TEAM, CONFIG, SERVICES, ".gitignore", ".gitattributes", f"{CASES}/.keep"}
-_PUT_BY = {POLICY: "policy-set"}
+_PUT_BY = {POLICY: ("policy-set", "sync"), f"{CPCM_DIR}/forms": ("form-set", "sync")}  # a sync brings the other copy's
 
 
 def written_by_cpcm(rel: str, verb: str) -> bool:
     """Whether a file not in the last commit is one an interrupted write of `verb` (from its note)
     made, by its name: a temp file (`.tmp-…`), a record file or a `recipients` file of a case or
     conference folder, a settings file cpcm writes; the agency's policy and form files only after
-    the command that puts them in place. Anything else was put there by a person and is not cpcm's
-    to remove."""
+    the command that puts them in place (or a sync, which brings the other copy's). Anything else
+    was put there by a person and is not cpcm's to remove."""
     parts = rel.split("/")
     name = parts[-1]
     if name.startswith(TMP_PREFIX):
@@ -819,9 +819,9 @@ def written_by_cpcm(rel: str, verb: str) -> bool:
     if rel in _SETTINGS_FILES:
         return True
     if rel in _PUT_BY:
-        return verb == _PUT_BY[rel]
-    if len(parts) == 3 and f"{parts[0]}/{parts[1]}" == f"{CPCM_DIR}/forms" and name.endswith(".yaml"):
-        return verb == "form-set"
+        return verb in _PUT_BY[rel]
+    if len(parts) == 3 and f"{parts[0]}/{parts[1]}" in _PUT_BY and name.endswith(".yaml"):
+        return verb in _PUT_BY[f"{parts[0]}/{parts[1]}"]
     return False
 
 
