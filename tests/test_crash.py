@@ -170,16 +170,40 @@ def test_a_file_put_in_a_case_folder_by_hand_is_left_where_it_is_by_a_recovery(c
     assert not half[0].exists() and stray_files(repo) == [] and head(repo) == before
     assert mine.read_text() == f"{CANARY}: notes typed by hand\n" and conference_file.read_text() == "typed by hand\n"
     rel = f"cases/{case_id}/scan notes.txt"
-    assert f"warning: {rel} is not a file cpcm writes" in recovered.stderr, recovered.stderr
-    assert "conferences/minutes.txt is not a file cpcm writes" in recovered.stderr
+    said = "an interrupted write was undone and this file was left as it is, not a file cpcm writes"
+    assert f"warning: {rel}: {said}" in recovered.stderr, recovered.stderr
+    assert f"conferences/minutes.txt: {said}" in recovered.stderr
     assert CANARY.split()[0] not in recovered.stderr + recovered.stdout
-    assert "not a file cpcm writes" not in cli("list").stderr  # named once, by the command that recovered
+    assert "left as it is" not in cli("list").stderr  # named once, by the command that recovered
     problems = cli("verify", "--json").json()
     assert {(p["code"], p["case_id"]) for p in problems if p["code"] == "uncommitted-change"} == {
         ("uncommitted-change", case_id), ("uncommitted-change", None)}
     assert all(CANARY.split()[0] not in p["message"] for p in problems)
     assert cli("note", case_id, "--text", "the next write lands").code == 0
     assert mine.exists() and git_status(repo) == [f"?? \"{rel}\"", "?? conferences/minutes.txt"]
+
+
+def test_a_policy_edited_by_hand_is_left_as_it_is_by_a_recovery(cli_as, repo, tmp_env):
+    """The agency's policy is edited in place and then committed with `cpcm policy set` (as
+    docs/commands/workflow.md says). A note killed in between: its recovery restored every changed
+    file of cpcm's folders from the last commit, and the edit was lost. Only `policy set`'s own
+    interrupted write (or a sync's) now takes the file back."""
+    sup = cli_as("sup")
+    case_id = register(sup)
+    source = tmp_env / "policy.yaml"
+    source.write_text("rules: {}\n")
+    assert sup("policy", "set", str(source)).code == 0
+    edited = "rules:\n  initial_assessment:\n    limit: 96h\n    target: 48h\n"
+    (repo / ".cpcm" / "policy.yaml").write_text(edited)
+    done = run_killed(sup, {"CPCM_TEST_CRASH_AT": "journal-written"}, "note", case_id, "--text", "home visit")
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    recovered = sup("list")
+    assert recovered.code == 0 and stray_files(repo) == [], recovered.stderr
+    assert (repo / ".cpcm" / "policy.yaml").read_text() == edited
+    assert "warning: .cpcm/policy.yaml: an interrupted write was undone and this file was left as it is" in recovered.stderr
+    committed = sup("policy", "set")
+    assert committed.code == 0, committed.stderr
+    assert git_status(repo) == [] and git(repo, "show", "HEAD:.cpcm/policy.yaml") == edited
 
 
 def test_what_a_recovery_takes_for_a_writes_own_file_by_its_name():

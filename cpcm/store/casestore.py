@@ -74,8 +74,8 @@ class CaseStore:
         self.git = Git(root)
         self.view: Snapshot | None = None  # the pinned last commit, while another cpcm writes
         self.recovery_error: GitError | None = None
-        # files a recovery found in cpcm's folders, not committed and not named as cpcm names the files
-        # it writes: left where they are (a person put them there), and named to the user (`recover`)
+        # files a recovery found changed or new in cpcm's folders and not named as cpcm names the files
+        # the interrupted write makes: left as they are (a person's), and named to the user (`recover`)
         self.left_in_place: list[str] = []
         self._writing = False  # inside this process's own transaction: read the working tree
         self._held: RepoLock | None = None  # the lock `locked()` holds; transactions inside reuse it
@@ -805,11 +805,13 @@ _PUT_BY = {POLICY: ("policy-set", "sync"), f"{CPCM_DIR}/forms": ("form-set", "sy
 
 
 def written_by_cpcm(rel: str, verb: str) -> bool:
-    """Whether a file not in the last commit is one an interrupted write of `verb` (from its note)
-    made, by its name: a temp file (`.tmp-…`), a record file or a `recipients` file of a case or
-    conference folder, a settings file cpcm writes; the agency's policy and form files only after
-    the command that puts them in place (or a sync, which brings the other copy's). Anything else
-    was put there by a person and is not cpcm's to remove."""
+    """Whether a file that differs from the last commit (new, changed or deleted) is one an
+    interrupted write of `verb` (from its note) writes, by its name: a temp file (`.tmp-…`), a
+    record file or a `recipients` file of a case or conference folder, a settings file cpcm
+    writes; the agency's policy and form files only for the command that puts them in place (or a
+    sync, which brings the other copy's), since people also put them there or edit them by hand
+    before committing them with that command. Anything else is a person's: not cpcm's to remove
+    or to restore."""
     parts = rel.split("/")
     name = parts[-1]
     if name.startswith(TMP_PREFIX):
@@ -860,9 +862,10 @@ def recover(store: CaseStore) -> dict | None:
     a branch's `.lock` (from `git update-ref`, the last step of a commit).
     (Whether some other git process is using the repository cannot be known in general; a
     person running git by hand in a casefile repository while cpcm writes is outside this.)
-    Only the files a cpcm write makes are removed (`written_by_cpcm`, by their names): a file a
-    person put in a case folder is left where it is, listed in the note (`left_in_place`) and in
-    `store.left_in_place` (the command names it; `cpcm verify` reports it as uncommitted-change).
+    Only the files a cpcm write makes are removed or restored (`written_by_cpcm`, by their
+    names): a file a person put in a case folder, or a policy file edited by hand, is left as it
+    is, listed in the note (`left_in_place`) and in `store.left_in_place` (the command names it;
+    `cpcm verify` reports it as uncommitted-change or config-uncommitted).
     """
     _remove_strays(store.root)
     pending = store.root / PENDING
@@ -886,8 +889,7 @@ def recover(store: CaseStore) -> dict | None:
         out = store.git.run(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching", "--", *paths])
         entries = [e for e in out.split("\0") if e]
         left = [e[3:] for e in entries]
-        committed = set(store.git.run(["ls-tree", "-r", "-z", "--name-only", "HEAD", "--", *left]).split("\0")) if left else set()
-        kept = [p for p in left if p not in committed and not written_by_cpcm(p, str(note.get("verb") or ""))]
+        kept = [p for p in left if not written_by_cpcm(p, str(note.get("verb") or ""))]
         if kept:
             left = [p for p in left if p not in kept]
             store.left_in_place = sorted(set(store.left_in_place) | set(kept))
