@@ -147,6 +147,82 @@ def test_register__killed_before_the_first_file_of_a_new_case_leaves_no_empty_fo
     assert verified.code == 0, verified.stdout + verified.stderr
 
 
+def test_a_file_put_in_a_case_folder_by_hand_is_left_where_it_is_by_a_recovery(cli, repo, tmp_env):
+    """A note killed once its record file is in the case folder, before the commit. The recovery
+    removed every file not in the last commit from cpcm's folders: a worker's own file in the case
+    folder (a scan, a note in plain text) went with the half-written record. Now only what a
+    write makes (temp files, record files, recipients) is removed; the worker's file stays, the
+    command that recovered names it (its path, never what it holds) and verify lists it."""
+    case_id = register(cli)
+    folder = repo / "cases" / case_id
+    mine = folder / "scan notes.txt"
+    mine.write_text(f"{CANARY}: notes typed by hand\n")
+    conference_file = repo / "conferences" / "minutes.txt"
+    conference_file.parent.mkdir(exist_ok=True)
+    conference_file.write_text("typed by hand\n")
+    before = head(repo)
+    done = run_killed(cli, {"CPCM_TEST_CRASH_AT": "atomic-dir-fsynced#2"}, "note", case_id, "--text", "home visit")
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    half = [p for p in folder.iterdir() if p.name.endswith(".note.yaml.age")]
+    assert len(half) == 1 and stray_files(repo)  # the kill left an uncommitted record and the note of the write
+    recovered = cli("list")
+    assert recovered.code == 0, recovered.stderr
+    assert not half[0].exists() and stray_files(repo) == [] and head(repo) == before
+    assert mine.read_text() == f"{CANARY}: notes typed by hand\n" and conference_file.read_text() == "typed by hand\n"
+    rel = f"cases/{case_id}/scan notes.txt"
+    said = "an interrupted write was undone and this file was left as it is, not a file cpcm writes"
+    assert f"warning: {rel}: {said}" in recovered.stderr, recovered.stderr
+    assert f"conferences/minutes.txt: {said}" in recovered.stderr
+    assert CANARY.split()[0] not in recovered.stderr + recovered.stdout
+    assert "left as it is" not in cli("list").stderr  # named once, by the command that recovered
+    problems = cli("verify", "--json").json()
+    assert {(p["code"], p["case_id"]) for p in problems if p["code"] == "uncommitted-change"} == {
+        ("uncommitted-change", case_id), ("uncommitted-change", None)}
+    assert all(CANARY.split()[0] not in p["message"] for p in problems)
+    assert cli("note", case_id, "--text", "the next write lands").code == 0
+    assert mine.exists() and git_status(repo) == [f"?? \"{rel}\"", "?? conferences/minutes.txt"]
+
+
+def test_a_policy_edited_by_hand_is_left_as_it_is_by_a_recovery(cli_as, repo, tmp_env):
+    """The agency's policy is edited in place and then committed with `cpcm policy set` (as
+    docs/commands/workflow.md says). A note killed in between: its recovery restored every changed
+    file of cpcm's folders from the last commit, and the edit was lost. Only `policy set`'s own
+    interrupted write (or a sync's) now takes the file back."""
+    sup = cli_as("sup")
+    case_id = register(sup)
+    source = tmp_env / "policy.yaml"
+    source.write_text("rules: {}\n")
+    assert sup("policy", "set", str(source)).code == 0
+    edited = "rules:\n  initial_assessment:\n    limit: 96h\n    target: 48h\n"
+    (repo / ".cpcm" / "policy.yaml").write_text(edited)
+    done = run_killed(sup, {"CPCM_TEST_CRASH_AT": "journal-written"}, "note", case_id, "--text", "home visit")
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    recovered = sup("list")
+    assert recovered.code == 0 and stray_files(repo) == [], recovered.stderr
+    assert (repo / ".cpcm" / "policy.yaml").read_text() == edited
+    assert "warning: .cpcm/policy.yaml: an interrupted write was undone and this file was left as it is" in recovered.stderr
+    committed = sup("policy", "set")
+    assert committed.code == 0, committed.stderr
+    assert git_status(repo) == [] and git(repo, "show", "HEAD:.cpcm/policy.yaml") == edited
+
+
+def test_what_a_recovery_takes_for_a_writes_own_file_by_its_name():
+    """The files a write makes are known by their names; the agency's policy and form files,
+    which people also put in place by hand, only after the commands that write them."""
+    from cpcm.store.casestore import written_by_cpcm
+
+    record = "01M84N5AEN51ATC26YE94JZYAV.note.yaml.age"
+    for rel in (f"cases/CP-6KG7-M9F9/{record}", "cases/CP-6KG7-M9F9/recipients", f"conferences/CC-4F7K-9X2M/{record}",
+                "cases/CP-6KG7-M9F9/.tmp-0123456789abcdef", ".cpcm/.tmp-0123456789abcdef", ".cpcm/team.yaml"):
+        assert written_by_cpcm(rel, "note"), rel
+    for rel in ("cases/CP-6KG7-M9F9/scan.pdf", "cases/CP-6KG7-M9F9/notes/visit.txt", "cases/notes.txt",
+                f"cases/CP-6KG7-M9F9/{record}.bak", "conferences/minutes.docx", ".cpcm/policy.yaml",
+                ".cpcm/forms/registration.yaml"):
+        assert not written_by_cpcm(rel, "note"), rel
+    assert written_by_cpcm(".cpcm/policy.yaml", "policy-set") and written_by_cpcm(".cpcm/forms/registration.yaml", "form-set")
+    assert written_by_cpcm(".cpcm/forms/registration.yaml", "sync") and not written_by_cpcm(".cpcm/policy.yaml", "form-set")
+
+
 def test_register__killed_inside_git_add_leaves_index_lock_then_the_next_command_recovers(cli, repo, tmp_env):
     acknowledged = register(cli)
     before_head, before_cases = head(repo), listed(cli)

@@ -6,6 +6,7 @@ import csv
 import fcntl
 import json
 import os
+import re
 import signal
 import zipfile
 from datetime import date, timedelta
@@ -188,13 +189,13 @@ def test_duplicates_are_flagged_against_the_repository_and_between_rows(cli, tmp
     rows = [child(1), child(2), child(1)]
     path = tmp_env / "register.csv"
     write_csv(path, rows)
+    text = cli("import", "cases", str(path), "--dry-run")
+    assert f"row 2: possibly the same child as {existing}" in text.stderr
     done = cli("import", "cases", str(path), "--json")
     assert done.code == 0, done.stderr
     found = done.json()["possible_duplicates"]
     assert {"row": 2, "case_id": existing, "reason": "same or similar name and the same birth year"} in found
     assert {"row": 4, "row_before": 2, "reason": "possibly the same child"} in found
-    text = cli("import", "cases", str(path))
-    assert f"row 2: possibly the same child as {existing}" in text.stderr
 
 
 def test_the_template_imports_as_it_is(cli, tmp_env):
@@ -309,5 +310,74 @@ def test_others_write_while_an_import_checks_its_rows_and_it_checks_again_under_
     assert done["imported"] == 3
     assert {"row": 3, "case_id": meanwhile, "reason": "same or similar name and the same birth year"} in done["possible_duplicates"]
     assert commit_count(repo) == before + 2
-    assert git(repo, "log", "-1", "--format=%s").strip() == "import 3 cases"
+    assert re.fullmatch(r"import 3 cases \(register [0-9a-f]{24}\)", git(repo, "log", "-1", "--format=%s").strip())
+    assert git_status(repo) == [] and not stray_files(repo)
+
+
+# -- the same register again: after an import killed once its commit landed, or run twice ----------
+def test_an_import_killed_after_its_commit_and_run_again_lists_its_cases_and_imports_nothing(cli, cli_as, repo, tmp_env):
+    """Killed (kill -9) once its commit landed, before it printed the cases: the worker runs the
+    same command again. It imported every row a second time (each flagged as a probable duplicate
+    of the first). The commit names the register by a keyed digest, and the second run finds it:
+    nothing is written, and the cases of the first run are listed row by row."""
+    rows = [child(n) for n in range(6)]
+    rows[2][0] = CANARY
+    path = tmp_env / "register.csv"
+    write_csv(path, rows)
+    before = commit_count(repo)
+    killed = cli.process("import", "cases", str(path), env={"CPCM_TEST_CRASH_AT": "git-update-ref-done"})
+    assert killed.code == -signal.SIGKILL, killed.stderr
+    assert commit_count(repo) == before + 1 and killed.stdout == ""  # the commit landed; nothing was printed
+    message = git(repo, "log", "-1", "--format=%B").strip()
+    assert message.startswith("import 6 cases (register ") and CANARY.split()[0] not in message
+
+    again = cli("import", "cases", str(path), "--json")
+    assert again.code == 0, again.stderr
+    done = again.json()
+    assert done["imported"] == 0 and not done["possible_duplicates"]
+    assert commit_count(repo) == before + 1 and case_count(cli) == 6
+    made = done["already_imported"]["cases"]
+    assert [entry["row"] for entry in made] == [2, 3, 4, 5, 6, 7]
+    for entry, row in zip(made, rows):  # each row, with the case it became
+        assert cli("show", entry["case_id"], "--json").json()["child"]["name"] == row[0]
+    said = cli("import", "cases", str(path))
+    assert said.code == 0 and "this register was imported already: 6 cases in one commit" in said.stderr
+    assert "nothing was written" in said.stderr and f"row 4\t{made[2]['case_id']}" in said.stdout
+    checked = cli("import", "cases", str(path), "--dry-run", "--json")
+    assert checked.code == 0 and checked.json()["already_imported"]["count"] == 6
+    assert commit_count(repo) == before + 1 and git_status(repo) == [] and not stray_files(repo)
+
+    # the digest is keyed by the worker's identity: another worker's import of the same register is
+    # not found by it (their own digest differs), and a register with one more row is a new register
+    other = cli_as("sup")("import", "cases", str(path), "--json")
+    assert other.code == 0 and other.json()["imported"] == 6, other.stderr
+    assert git(repo, "log", "-1", "--format=%s").strip() != message
+    write_csv(path, rows + [child(50)])
+    grown = cli("import", "cases", str(path), "--json")
+    assert grown.code == 0 and grown.json()["imported"] == 7, grown.stderr
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="stops a cpcm process between its checks and its write")
+def test_the_same_register_imported_twice_at_once_goes_in_once(cli, repo, tmp_env):
+    """Two runs of the same import: the first stopped once its rows are checked, before it takes
+    the lock; the second imports meanwhile. The first, finding the repository changed, looks
+    again under the lock, finds the register imported, and writes nothing."""
+    path = tmp_env / "register.csv"
+    write_csv(path, [child(n) for n in range(4)])
+    before = commit_count(repo)
+    proc = cli.process("import", "cases", str(path), "--json", wait=False, env={"CPCM_TEST_PAUSE_AT": "import-checked"})
+    proc.stdin.close()
+    _, status = os.waitpid(proc.pid, os.WUNTRACED)
+    try:
+        assert os.WIFSTOPPED(status), f"the import ended before its write: {proc.stderr.read()}"
+        second = cli("import", "cases", str(path), "--json", env={"CPCM_LOCK_TIMEOUT": "1"})
+        assert second.code == 0 and second.json()["imported"] == 4, second.stderr
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
+    out, err = proc.stdout.read(), proc.stderr.read()
+    assert proc.wait(timeout=300) == 0, err
+    first = json.loads(out)
+    assert first["imported"] == 0
+    assert [e["case_id"] for e in first["already_imported"]["cases"]] == [e["case_id"] for e in second.json()["cases"]]
+    assert commit_count(repo) == before + 1 and case_count(cli) == 4
     assert git_status(repo) == [] and not stray_files(repo)

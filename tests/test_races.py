@@ -223,3 +223,30 @@ def test_transaction__refuses_a_write_decided_on_state_another_write_has_changed
     fresh = service.open_repo(repo, team["amina"][0])
     service.append(fresh, service.load_case(fresh, case_id), "note", "note", {"text": "on current state"}, None)
     assert len(record_files(repo, case_id)) == 3
+
+
+# -- the clock warning of a command that waited for another's write --------------------------------
+def test_a_command_that_waited_for_anothers_write_is_not_told_the_clock_is_behind(cli_as, repo):
+    """Two notes at once, on the computer's clock (no $CPCM_NOW). The first read the clock, then
+    waited for the lock while the second wrote; it then compared the time it read before waiting
+    with the second's record, and warned that the computer's clock was behind. Its time is now
+    read again once it holds the lock: its record comes after the other, with no warning."""
+    clock = {"CPCM_NOW": ""}  # the computer's clock
+    amina = cli_as("amina", **clock)
+    case_id = json.loads(amina("register", "--from-file", "-", "--json", input=json.dumps(registration())).stdout)["case_id"]
+    first = start(amina, ["note", case_id, "--text", "seen at school"], env={"CPCM_TEST_PAUSE_AT": "lock-wait", **clock})
+    _, status = os.waitpid(first.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status), first.stderr.read()  # its clock read, the lock not yet taken
+    stopped = time.time()
+    while time.time() < int(stopped) + 1:  # records keep whole seconds: the other's lands in a later one
+        time.sleep(0.05)
+    second = amina("note", case_id, "--text", "called the caregiver")
+    assert second.code == 0 and "earlier" not in second.stderr, second.stderr
+    code, _, err = finish(first)
+    assert code == 0, err
+    assert "clock" not in err and "earlier than the latest record" not in err, err
+    history = amina("show", case_id, "--json").json()["history"]
+    notes = [entry for entry in history if entry["kind"] == "note"]
+    assert len(notes) == 2
+    assert notes[0]["at"] <= notes[1]["at"], notes  # dated in the order written
+    assert git_status(repo) == [] and stray_files(repo) == []

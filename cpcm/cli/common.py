@@ -301,7 +301,11 @@ def flush_notices(print_them: bool = True) -> None:
     the sessions; the exit code is not changed."""
     seen: set[str] = set()
     for ctx in _opened if print_them else ():
-        for notice in getattr(ctx, "notices", ()):
+        left = [f"{rel}: an interrupted write was undone and this file was left as it is, " +
+                ("an agency's file put in place or edited by hand (cpcm policy set or cpcm form set commits it)"
+                 if rel.startswith(".cpcm/") else "not a file cpcm writes (move it out of the repository)") +
+                "; cpcm verify lists it until then" for rel in getattr(ctx.store, "left_in_place", ())]
+        for notice in [*left, *getattr(ctx, "notices", ())]:
             if notice not in seen:
                 seen.add(notice)
                 warn(notice)

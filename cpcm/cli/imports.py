@@ -42,7 +42,15 @@ def register(app: typer.Typer) -> None:
             return
         for warning in result.warnings:
             warn(warning)
-        if dry_run:
+        before = result.extra.get("already_imported")
+        if before:
+            from cpcm.domain.dates import local_text
+
+            say(f"this register was imported already: {before['count']} cases in one commit ({before['commit'][:10]}, "
+                f"{local_text(before['at'], ctx.zone)}); nothing was written")
+            for entry in before["cases"]:
+                typer.echo(f"row {entry['row']}\t{entry['case_id']}" if entry["row"] is not None else entry["case_id"])
+        elif dry_run:
             say(f"{result.extra['checked']} rows checked: every one can be imported (nothing written; run again without --dry-run)")
         else:
             say(f"{result.extra['imported']} cases registered in one commit")

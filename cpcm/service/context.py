@@ -65,6 +65,10 @@ class Context:
     # the write generation (store/lock.py) the team, configuration and records read so far are of:
     # a write that starts or ends moves it, so a transaction knows whether they are still current
     basis: int | None = None
+    # `now` is the computer's clock, read when the command began (not given, nor $CPCM_NOW): it is
+    # read again once the repository lock is held, so that a command that waited for another's
+    # write dates its records after that write (`refresh`)
+    live_clock: bool = False
     # called as a cold cache is filled (done, total), to draw a progress bar; None: nothing is shown
     progress: Callable[[int, int], None] | None = None
     # what a refused form says to do instead of "correct the fields named above": set by the
@@ -107,7 +111,8 @@ def open_repo(root: Path, identity_path: Path | None = None, ask_passphrase: Cal
     store.open_for_read()  # never waits: rolls back an interrupted write, or reads the last commit during one
     basis = store.generation()  # before anything is read: a write from here on moves it
     config = load_config(root)
-    ctx = Context(root=root, config=config, team=load_team(root), store=store, now=agency_now(config, now), basis=basis)
+    ctx = Context(root=root, config=config, team=load_team(root), store=store, now=agency_now(config, now), basis=basis,
+                  live_clock=now is None and not clock.fixed())
     if need_identity:
         ident = identity_mod.load(identity_path or identity_mod.default_path(), ask_passphrase)
         ctx.identity, ctx.worker = ident, member_of(ctx.team, ident, ctx.config.recovery_recipients)
@@ -146,11 +151,16 @@ def member_of(team: Team, ident: identity_mod.Identity, recovery: Iterable[str] 
 
 def refresh(ctx: Context) -> None:
     """Read again what decides a write: the configuration, the team (and with it whether the
-    acting worker is still a member, and their roles) and the policy. Called holding the lock."""
+    acting worker is still a member, and their roles) and the policy; and `now` from the clock,
+    when it is the clock's (`live_clock`): a command that waited for the lock while another wrote
+    would otherwise date its record before that write, and be told the clock is behind (note_clock).
+    Called holding the lock."""
     if ctx.root is not None:  # a repository in memory (open_memory) has them as values
         ctx.config = load_config(ctx.root)
         ctx.team = load_team(ctx.root)
         ctx._policy = None
+    if ctx.live_clock:
+        ctx.now = agency_now(ctx.config)
     if ctx.identity is not None:
         ctx.worker = member_of(ctx.team, ctx.identity, ctx.config.recovery_recipients, ctx.recovering_for)
     ctx.basis = ctx.store.generation()
@@ -165,6 +175,7 @@ def locked(ctx: Context) -> Iterator[Context]:
     if ctx._locked:
         yield ctx
         return
+    crash_point("lock-wait")  # the command has read the repository and the clock, and waits for the lock (a pause point for the race tests)
     with ctx.store.locked():
         ctx._locked = True
         try:

@@ -8,9 +8,19 @@ which compares only the pairs that share a block, not every row with every row a
 
 Not `@writes`: the checks of a large register take a while, and are made without the repository
 lock; `import_cases` takes it to write (see there).
+
+A register imported already is not imported again: the commit of an import names the register by
+a keyed digest of its cells (`register_digest`: HMAC-SHA256 with a key derived from the importing
+worker's identity, so that it tells nobody without that identity anything about the register),
+and the same worker's import of the same register finds that commit and says so, with the cases
+it made, instead of writing them a second time. A worker whose import was killed after its
+commit, before it printed the cases, runs it again and gets the cases, not every child twice.
 """
 from __future__ import annotations
 
+import hmac
+import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Mapping
@@ -27,7 +37,7 @@ from cpcm.service.context import (Context, keys_for, load_index, locked, new_rec
 from cpcm.service.results import Written
 from cpcm.store import forms
 from cpcm.store.faults import crash_point
-from cpcm.store.layout import CASES, RECIPIENTS
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE
 from cpcm.store.sheets import Sheet
 from cpcm.workflow import rules
 from cpcm.workflow.duplicates import key_of, matches_among
@@ -63,12 +73,19 @@ def import_cases(ctx: Context, sheet: Sheet, mapping: Any = None, dry_run: bool 
     then checked once more, under the lock, on the state the write lands on."""
     ctx.need_worker()
     basis = ctx.basis
+    digest = register_digest(ctx, sheet)
+    before = imported_before(ctx, sheet, digest, dry_run)
+    if before is not None:
+        return before
     checked = _check(ctx, sheet, mapping, progress)
     crash_point("import-checked")  # the rows are checked, the lock not yet taken (a pause point for the tests)
     written: list[dict[str, Any]] = []
     if not dry_run:
         with locked(ctx):
             if basis is None or basis % 2 or ctx.store.generation() != basis:
+                before = imported_before(ctx, sheet, digest)  # the same register, imported by another run meanwhile
+                if before is not None:
+                    return before
                 checked = _check(ctx, sheet, mapping, None)
             with transaction(ctx, "import") as tx:
                 for row_number, case, record in checked.records:
@@ -78,13 +95,69 @@ def import_cases(ctx: Context, sheet: Sheet, mapping: Any = None, dry_run: bool 
                     written.append({"row": row_number, "case_id": case.id, "record_id": record.id})
                     if progress:
                         progress(1)
-                tx.commit(f"import {len(written)} cases")
+                tx.commit(f"import {len(written)} cases (register {digest})")
     return Written(None, tuple(w["record_id"] for w in written), "registration", tuple(checked.warnings),
                    extra={"imported": len(written), "checked": len(checked.records), "dry_run": dry_run, "cases": written,
                           "possible_duplicates": checked.duplicates,
                           "columns": {str(sheet.headers[i]): key for i, key in checked.plan.items()},
                           "not_imported": checked.unmapped},
                    json_keys=("warnings",))
+
+
+# the HKDF `info` of the key a register's digest is made with: names what the derived bytes are for
+DIGEST_INFO = b"cpcm import register digest v1"
+DIGEST_CHARS = 24  # 96 bits of the HMAC, in hex
+IMPORT_COMMIT = re.compile(r"^import (?P<count>\d+) cases \(register (?P<digest>[0-9a-f]+)\)$")
+
+
+def register_digest(ctx: Context, sheet: Sheet) -> str:
+    """A keyed digest of the register's headings and cells as read (not of its bytes: the same
+    register saved again reads the same; not of the mapping: the same children mapped another way
+    are the same children). The key is derived from the worker's identity (HKDF, as the signing
+    key is), so the digest in the commit message tells nobody without that identity anything
+    about the register or a child in it, and two registers never share one."""
+    from cpcm.crypto.signing import hkdf_sha256
+
+    key = hkdf_sha256(str(ctx.identity.keys[0]).encode(), DIGEST_INFO)
+    cells = json.dumps([sheet.headers, sheet.rows], default=str, ensure_ascii=False, separators=(",", ":"))
+    return hmac.new(key, cells.encode("utf-8"), "sha256").hexdigest()[:DIGEST_CHARS]
+
+
+def imported_before(ctx: Context, sheet: Sheet, digest: str, dry_run: bool = False) -> Written | None:
+    """What an earlier import of this register (by its digest in a commit message) made, as this
+    import's answer: nothing is written, the cases it made are listed row by row. None when the
+    register was not imported here (or the repository keeps no history: one in memory)."""
+    git = getattr(ctx.store, "git", None)
+    if git is None or git.head() is None:
+        return None
+    out = git.run(["log", "--format=%H%x1f%aI%x1f%s", "--fixed-strings", f"--grep=(register {digest})", "HEAD"])
+    found = None
+    for line in out.splitlines():
+        sha, at, subject = (line.split("\x1f") + ["", ""])[:3]
+        match = IMPORT_COMMIT.match(subject.strip())
+        if match and match["digest"] == digest:
+            found = (sha, at, int(match["count"]))
+            break
+    if found is None:
+        return None
+    sha, at, count = found
+    at = clock.iso(datetime.fromisoformat(at).astimezone(ctx.zone))
+    names = git.run(["diff-tree", "--no-commit-id", "--name-only", "-r", "--root", sha, "--", CASES]).splitlines()
+    made = sorted((m["id"], path.split("/")[1]) for path in names
+                  if len(path.split("/")) == 3 and (m := RECORD_FILE.match(path.split("/")[2])) and m["kind"] == "registration")
+    # the rows went in in the register's order (a command's record ids always increase), every non-empty one
+    rows = [sheet.heading_row + 1 + n for n, line in enumerate(sheet.rows) if not all(_blank(v) for v in line)]
+    numbers: list[int | None] = rows if len(rows) == len(made) else [None] * len(made)
+    cases = [{"row": row, "case_id": case_id, "record_id": record_id} for row, (record_id, case_id) in zip(numbers, made)]
+    return Written(None, tuple(c["record_id"] for c in cases), "registration", (),
+                   extra={"imported": 0, "checked": 0, "dry_run": dry_run, "cases": [],
+                          "already_imported": {"commit": sha, "at": at, "count": count, "cases": cases},
+                          "possible_duplicates": [], "columns": {}, "not_imported": []},
+                   json_keys=("warnings",))
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], None] | None) -> Checked:

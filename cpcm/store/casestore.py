@@ -4,7 +4,8 @@ A transaction holds the repository lock, makes the write generation odd (store/l
 in `.cpcm/pending.json` that a write is under way (verb and worker id only), writes files
 atomically and commits them, then removes the note and makes the generation even. If a command
 dies half-way, the next command that finds the lock free rolls back whatever it left
-(uncommitted files in cpcm's own folders, temp files, git's `index.lock`), so a write is
+(the uncommitted files it made in cpcm's own folders, temp files, git's `index.lock`; a file a
+person put there is left alone), so a write is
 either one whole commit or nothing.
 
 Readers never take the lock and never wait. What a reader sees (docs/case-format.md, "Locking"):
@@ -73,6 +74,9 @@ class CaseStore:
         self.git = Git(root)
         self.view: Snapshot | None = None  # the pinned last commit, while another cpcm writes
         self.recovery_error: GitError | None = None
+        # files a recovery found changed or new in cpcm's folders and not named as cpcm names the files
+        # the interrupted write makes: left as they are (a person's), and named to the user (`recover`)
+        self.left_in_place: list[str] = []
         self._writing = False  # inside this process's own transaction: read the working tree
         self._held: RepoLock | None = None  # the lock `locked()` holds; transactions inside reuse it
         self.record_cache: RecordCache | None = None  # records as parsed, by blob id (set by `summaries`)
@@ -794,6 +798,35 @@ def rollback(store: CaseStore, paths: Sequence[str]) -> None:
         git.run(["checkout", "-q", "HEAD", "--", *restore])
 
 
+# the plain files a write may make at the top or in .cpcm/ whatever its verb; an agency's policy and
+# forms files are also put there by hand (then committed by `cpcm policy set` and `cpcm form set`)
+_SETTINGS_FILES = {TEAM, CONFIG, SERVICES, ".gitignore", ".gitattributes", f"{CASES}/.keep"}
+_PUT_BY = {POLICY: ("policy-set", "sync"), f"{CPCM_DIR}/forms": ("form-set", "sync")}  # a sync brings the other copy's
+
+
+def written_by_cpcm(rel: str, verb: str) -> bool:
+    """Whether a file that differs from the last commit (new, changed or deleted) is one an
+    interrupted write of `verb` (from its note) writes, by its name: a temp file (`.tmp-…`), a
+    record file or a `recipients` file of a case or conference folder, a settings file cpcm
+    writes; the agency's policy and form files only for the command that puts them in place (or a
+    sync, which brings the other copy's), since people also put them there or edit them by hand
+    before committing them with that command. Anything else is a person's: not cpcm's to remove
+    or to restore."""
+    parts = rel.split("/")
+    name = parts[-1]
+    if name.startswith(TMP_PREFIX):
+        return True
+    if len(parts) == 3 and parts[0] in (CASES, CONFERENCES):
+        return name == RECIPIENTS or RECORD_FILE.match(name) is not None
+    if rel in _SETTINGS_FILES:
+        return True
+    if rel in _PUT_BY:
+        return verb in _PUT_BY[rel]
+    if len(parts) == 3 and f"{parts[0]}/{parts[1]}" in _PUT_BY and name.endswith(".yaml"):
+        return verb in _PUT_BY[f"{parts[0]}/{parts[1]}"]
+    return False
+
+
 def _remove_strays(root: Path) -> None:
     """Temp files an interrupted write left in cpcm's own folder (the note's) and at the top."""
     for folder in (root / CPCM_DIR, root):
@@ -829,6 +862,10 @@ def recover(store: CaseStore) -> dict | None:
     a branch's `.lock` (from `git update-ref`, the last step of a commit).
     (Whether some other git process is using the repository cannot be known in general; a
     person running git by hand in a casefile repository while cpcm writes is outside this.)
+    Only the files a cpcm write makes are removed or restored (`written_by_cpcm`, by their
+    names): a file a person put in a case folder, or a policy file edited by hand, is left as it
+    is, listed in the note (`left_in_place`) and in `store.left_in_place` (the command names it;
+    `cpcm verify` reports it as uncommitted-change or config-uncommitted).
     """
     _remove_strays(store.root)
     pending = store.root / PENDING
@@ -852,6 +889,11 @@ def recover(store: CaseStore) -> dict | None:
         out = store.git.run(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching", "--", *paths])
         entries = [e for e in out.split("\0") if e]
         left = [e[3:] for e in entries]
+        kept = [p for p in left if not written_by_cpcm(p, str(note.get("verb") or ""))]
+        if kept:
+            left = [p for p in left if p not in kept]
+            store.left_in_place = sorted(set(store.left_in_place) | set(kept))
+            note["left_in_place"] = kept
     stray_tmp = [p for p in left if Path(p).name.startswith(TMP_PREFIX)]
     for rel in stray_tmp:
         _remove_new(store.root, rel)
