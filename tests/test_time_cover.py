@@ -180,6 +180,12 @@ def test_a_time_earlier_than_the_cases_latest_record_is_warned_and_written(nairo
     assert at.code == 0 and "--at (2026-11-20 10:00 +03:00) is earlier than the latest record" in at.stderr
     fine = amina("note", case_id, "--text", "now")
     assert fine.code == 0 and "earlier" not in fine.stderr
+    # within the same minute as the latest record: the seconds are shown, or the times would read alike
+    latest = nairobi("amina", CPCM_NOW="2026-11-23T09:30:40+03:00")
+    assert latest("note", case_id, "--text", "a call").code == 0
+    close = nairobi("amina", CPCM_NOW="2026-11-23T09:30:05+03:00")("note", case_id, "--text", "in the same minute")
+    assert close.code == 0 and "(2026-11-23 09:30:05 +03:00) is earlier than the latest record of" in close.stderr
+    assert "(2026-11-23 09:30:40 +03:00)" in close.stderr
 
 
 def _listed_dates(cli) -> dict[str, str]:

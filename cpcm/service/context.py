@@ -329,8 +329,11 @@ def note_clock(ctx: Context, case: Case, at: datetime | None) -> None:
     if latest is None:
         return
     what = "--at" if at is not None else ("the time now ($CPCM_NOW)" if clock.fixed() else "the computer's clock")
-    ctx.notices.append(f"{what} ({local_text(moment, ctx.zone)}) is earlier than the latest record of {case.id} "
-                       f"({local_text(latest, ctx.zone)}); the record is kept in the order written: check the date and time")
+    shown, last = local_text(moment, ctx.zone), local_text(latest, ctx.zone)
+    if shown == last:  # within one minute: the seconds tell them apart
+        shown, last = local_text(moment, ctx.zone, seconds=True), local_text(latest, ctx.zone, seconds=True)
+    ctx.notices.append(f"{what} ({shown}) is earlier than the latest record of {case.id} "
+                       f"({last}); the record is kept in the order written: check the date and time")
 
 
 def readers_for(ctx: Context, case: Case | None, assigned: str | None = None) -> list[str]:
