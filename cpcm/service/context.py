@@ -33,7 +33,7 @@ from cpcm.domain.ids import RecordIds, normalise_case_id, normalise_conference_i
 from cpcm.domain.policy import Policy
 from cpcm.domain.records import HEADER, Record, changed_fields
 from cpcm.domain.team import RECOVERY_READER, Team, Worker
-from cpcm.errors import Busy, CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError
+from cpcm.errors import Busy, CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError, restore_hint
 from cpcm.store import forms
 from cpcm.store.cache import SummaryCache
 from cpcm.store.casestore import CONFERENCES, CaseStore
@@ -211,8 +211,7 @@ def transaction(ctx: Context, verb: str):
         edited = ctx.store.settings_edited()
         if edited:  # the team and the recovery keys decide whom a record is encrypted to
             raise Corrupt(f"{edited[0]} differs from the last commit (edited by hand?); nothing was written", edited[0],
-                          f"Restore it: git checkout -- {edited[0]}  (the team changes with cpcm team ..., "
-                          "the settings with cpcm config set)")
+                          restore_hint(edited[0], "  (the team changes with cpcm team ..., the settings with cpcm config set)"))
         sign_as(ctx)
         try:
             with ctx.store.transaction(verb, worker.id, worker.name, commit_email(ctx.config, worker)) as tx:
@@ -397,8 +396,7 @@ def check_readable(ctx: Context, case_id: str) -> None:
     if not ctx.store.exists(case_id):
         rel = f"{CASES}/{case_id}/{RECIPIENTS}"
         if ctx.store.restorable(rel):  # the case is there; its readers file was deleted by hand
-            raise Corrupt(f"{rel} is missing: it differs from the last commit (deleted by hand?)", rel,
-                          f"Restore it from git: git checkout -- {rel}")
+            raise Corrupt(f"{rel} is missing: it differs from the last commit (deleted by hand?)", rel, restore_hint(rel))
         raise NotFound(f"no case {case_id} in this casefile repository", "See cpcm list for the cases you can read.")
     if worker.id not in ctx.store.recipients(case_id) and worker.id != RECOVERY_READER:
         raise CannotDecrypt(f"you ({worker.id}) are not a recipient of {case_id}",
@@ -423,7 +421,7 @@ def check_on_disk(ctx: Context, case_id: str, deleted_only: bool = False) -> Non
     if edited:
         rel = edited[0]
         raise Corrupt(f"{rel} differs from the last commit (deleted or changed by hand?): the case is not read as it is",
-                      rel, f"Restore it from git: git checkout -- {rel}")
+                      rel, restore_hint(rel))
 
 
 def read_case(ctx: Context, case_id: str, strict: bool = True) -> tuple[list[Record], dict[str, Corrupt]]:
@@ -446,8 +444,7 @@ def read_case(ctx: Context, case_id: str, strict: bool = True) -> tuple[list[Rec
         for record_id, exc in damaged.items():
             if record_id not in superseded:
                 if not exc.hint and exc.path and ctx.store.restorable(exc.path):  # damaged on disk after its commit
-                    raise Corrupt(exc.message, exc.path, f"It differs from the last commit: restore it from git: "
-                                  f"git checkout -- {exc.path}")
+                    raise Corrupt(exc.message, exc.path, restore_hint(exc.path, "  (it differs from the last commit)"))
                 raise Corrupt(exc.message, exc.path, exc.hint or f"If git holds no good copy of it: cpcm repair {case_id} "
                               f"{record_id} --reason TEXT (the file stays in git; the case reads without it)")
         damaged = {k: v for k, v in damaged.items() if k in superseded}
