@@ -64,3 +64,56 @@ def test_the_restore_hint__is_spelt_one_way_wherever_a_file_git_holds_is_missing
     assert hint("list") == restore_hint(TEAM)
     team_file.write_bytes(kept)
 
+
+def commit_plaintext(repo, team, case_id: str, plaintext: bytes, worker: str = "amina") -> tuple[str, str]:
+    """A record file of `case_id` holding `plaintext`, encrypted to the case's readers and committed
+    by the worker, as a cpcm that let bad input through would have left it. (record id, path)"""
+    from cpcm.crypto import cipher
+    from cpcm.domain.ids import RecordIds
+    from cpcm.store.layout import record_name
+
+    folder = repo / "cases" / case_id
+    readers = [line.strip() for line in (folder / "recipients").read_text().splitlines() if line.strip() and not line.startswith("#")]
+    after = max(p.name.split(".")[0] for p in record_files(repo, case_id))
+    record_id = RecordIds().new(int(time.time() * 1000), after=after)
+    rel = f"cases/{case_id}/{record_name(record_id, 'note')}"
+    (repo / rel).write_bytes(cipher.encrypt(plaintext, [team[r][1] for r in readers]))
+    signed_commit(repo, worker, f"note {case_id} {record_id}", rel)
+    return record_id, rel
+
+
+FIRST, LAST = CANARY.split()
+DAMAGED = {  # a record's plaintext holding the canary name, damaged so that reading it fails
+    "a header value of the wrong kind (int() quotes it)": lambda case_id, record_id: (
+        f"kind: note\nschema: {CANARY}\nid: {record_id}\ncase: {case_id}\nat: '2026-11-23T09:00:00+03:00'\n"
+        f"recorded_at: '2026-11-23T09:00:00+03:00'\nby: amina\ntext: {CANARY}\n").encode(),
+    "a tag the parser names": lambda case_id, record_id: f"child:\n  name: !!{FIRST} {LAST}\n".encode(),
+    "a key the parser names twice": lambda case_id, record_id: f"{CANARY}: 1\n{CANARY}: 2\n".encode(),
+}
+
+
+@pytest.mark.parametrize("how", sorted(DAMAGED))
+def test_a_damaged_record_s_message__names_the_file_and_the_damage_never_what_it_holds(cli, repo, team, how):
+    """A record whose plaintext holds a child's name and does not parse: the message said what the
+    parser or Python said of it, which can quote the value ("invalid literal for int() with base
+    10: '<name>'"). It now names the file and the kind of damage only."""
+    case_id = register(cli)
+    record_id = "01" + "0" * 24
+    _, rel = commit_plaintext(repo, team, case_id, DAMAGED[how](case_id, record_id))
+    drop_cache(repo)
+    for args in (("show", case_id), ("show", case_id, "--json"), ("list",), ("check",), ("check", case_id), ("log", case_id),
+                 ("verify",), ("verify", "--json"), ("due",), ("report", "caseload")):
+        result = cli(*args)
+        out = result.stdout + result.stderr
+        assert FIRST not in out and LAST not in out, (args, out)
+    shown = cli("show", case_id)
+    assert shown.code == 7 and rel in shown.stderr and "is not a valid record" in shown.stderr, shown.stderr
+
+
+def test_a_bundle_record_that_does_not_parse__names_the_member_never_what_it_holds():
+    from cpcm.store import bundle
+
+    for make in DAMAGED.values():
+        with pytest.raises(bundle.BundleError) as refused:
+            bundle._record(make("CP-0000-0000", "01" + "0" * 24), "records/x.yaml")
+        assert "records/x.yaml" in str(refused.value) and FIRST not in str(refused.value) and LAST not in str(refused.value)

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from cpcm.crypto import cipher
-from cpcm.domain.records import Record, plain
-from cpcm.errors import CannotDecrypt, Corrupt
+from cpcm.domain.records import Record, plain, record_damage
+from cpcm.errors import CannotDecrypt, Corrupt, restore_hint
 from cpcm.store import atomic, codec, emit, memo
 from cpcm.store.cache import RecordCache, SummaryCache, blob_id, record_shard
 from cpcm.store.contract import read_each
@@ -331,15 +331,15 @@ class CaseStore:
                 f"{rel} is not encrypted to your key",
                 "Only the case's worker, supervisors and managers can read it; check --identity.",
             ) from None
-        except cipher.Damaged as exc:
-            raise Corrupt(f"{rel} is damaged or truncated ({exc})", rel, "Restore it from git: git checkout -- " + rel) from None
+        except cipher.Damaged:  # what age says of it is not shown: a message names the file and the damage only
+            raise Corrupt(f"{rel} is damaged or truncated (it does not decrypt)", rel, restore_hint(rel)) from None
 
     def _parse(self, rel: str, plaintext: bytes):
         """The record file's YAML as `plain` makes it, a document of its own (`codec.loads_plain`)."""
         try:
             return codec.loads_plain(plaintext)
-        except codec.BadYaml as exc:
-            raise Corrupt(f"{rel} decrypts but is not a valid record ({exc})", rel) from None
+        except codec.BadYaml:  # the parser's words may quote the plaintext: the file and the damage only
+            raise Corrupt(f"{rel} decrypts but is not a valid record (it is not YAML cpcm reads)", rel) from None
         except (TypeError, ValueError, AttributeError) as exc:
             raise _not_a_record(rel, exc) from None
 
@@ -729,8 +729,9 @@ _PUBLIC = memo.Bounded(16)  # id(identity) -> (the identity, kept so that its id
 
 
 def _not_a_record(rel: str, exc: Exception) -> Corrupt:
-    """A file that decrypts to YAML that is no record (a header key missing or of the wrong kind)."""
-    return Corrupt(f"{rel} decrypts but is not a valid record (missing or bad '{exc}')", rel)
+    """A file that decrypts to YAML that is no record (a header key missing or of the wrong kind).
+    The exception's text is not shown (`int()` of a value quotes it): a missing header key is named."""
+    return Corrupt(f"{rel} decrypts but is not a valid record ({record_damage(exc)})", rel)
 
 
 def _record_names(folder: os.PathLike | str) -> list[str]:
