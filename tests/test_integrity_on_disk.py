@@ -26,6 +26,47 @@ def note_path(repo, case_id: str):
     return path, str(path.relative_to(repo))
 
 
+def problem_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("problem:")]
+
+
+def test_check_of_every_case__names_a_record_file_deleted_on_disk_as_check_case_does(cli, repo):
+    """A note deleted by hand (no commit): `check CASE` stopped with exit 7 naming the restore,
+    but `check` over every case read the case without the note and said nothing (exit 0). It now
+    names the case and the file and how to restore it, checks the others, and exits with 1."""
+    case_id, other = register(cli), register(cli, **OTHER)
+    assert cli("note", case_id, "--text", "the visit went well").code == 0
+    path, rel = note_path(repo, case_id)
+    path.unlink()
+    assert cli("check", case_id).code == 7
+    for args in (("check",), ("check", "--json")):
+        checked = cli(*args)
+        assert checked.code == 1, (args, checked.stderr)
+        assert problem_lines(checked.stderr) == [
+            f"problem: {case_id}: {rel} differs from the last commit (deleted or changed by hand?); the case is left out "
+            f"({restore_hint(rel)})"], checked.stderr
+        assert CANARY not in checked.stdout + checked.stderr
+    assert json.loads(cli("check", "--json").stdout) == json.loads(cli("check", other, "--json").stdout)  # the other case is checked
+    git(repo, "checkout", "--", rel)
+    assert cli("check").code == 0
+
+
+def test_check_of_every_case__names_a_recipients_file_deleted_and_a_record_damaged_on_disk(cli, repo):
+    deleted, damaged, good = register(cli), register(cli), register(cli, **OTHER)
+    rel = f"cases/{deleted}/recipients"
+    (repo / rel).unlink()
+    (broken,) = record_files(repo, damaged)
+    broken.write_bytes(broken.read_bytes()[:100])
+    checked = cli("check")
+    assert checked.code == 1
+    lines = problem_lines(checked.stderr)
+    for case_id, path in ((deleted, rel), (damaged, str(broken.relative_to(repo)))):
+        assert [line for line in lines if line.startswith(f"problem: {case_id}: ")] == [
+            f"problem: {case_id}: {path} differs from the last commit (deleted or changed by hand?); the case is left out "
+            f"({restore_hint(path)})"], checked.stderr
+    assert not any(good in line for line in lines)
+
+
 def test_the_restore_hint__is_spelt_one_way_wherever_a_file_git_holds_is_missing_or_changed(cli, repo, team):
     """'restore it from git: git checkout -- FILE' was spelt four ways ('Restore it:', 'It differs
     from the last commit: restore it from git:', 'Fix FILE by hand or restore it:'). Every one is

@@ -473,10 +473,12 @@ def load_case(ctx: Context, case_id: str) -> Case:
     return fold(case_id, load_records(ctx, case_id))
 
 
-def load_cases(ctx: Context) -> dict[str, Case]:
+def load_cases(ctx: Context, on_disk: bool = False) -> dict[str, Case]:
     """Every case the worker can read, folded; through the summary cache. A damaged case is
-    left out and noted in `ctx.problems`, so the others still list."""
-    return _load_cases(ctx, index_only=False)
+    left out and noted in `ctx.problems`, so the others still list. `on_disk` (`cpcm check`): so
+    is a case whose committed files were deleted or changed on disk since, as `check_on_disk`
+    names it (a record deleted by hand leaves a case that reads, without it)."""
+    return _load_cases(ctx, index_only=False, on_disk=on_disk)
 
 
 def load_index(ctx: Context) -> dict[str, Case]:
@@ -499,7 +501,7 @@ def case_index(case: Case) -> dict:
 PREFETCH_FROM = 200  # cases missing from the cache before their records are read on every core
 
 
-def _load_cases(ctx: Context, index_only: bool) -> dict[str, Case]:
+def _load_cases(ctx: Context, index_only: bool, on_disk: bool = False) -> dict[str, Case]:
     from cpcm.service import tables
 
     worker = ctx.need_worker()
@@ -541,6 +543,8 @@ def _load_cases(ctx: Context, index_only: bool) -> dict[str, Case]:
         cases[case_id] = case
         cache.put(case_id, tree, case.to_dict(), case_index(case))
         tables.put(ctx, cache, case_id, tree, case)
+    if on_disk:
+        _check_changed(ctx, getattr(cache, "dirty", set()) & set(ids), cases)
     cache.prune(set(ids))
     try:
         cache.save()
@@ -548,6 +552,18 @@ def _load_cases(ctx: Context, index_only: bool) -> dict[str, Case]:
         pass  # a read never fails because the local cache cannot be written
     tables.save(ctx)
     return {case_id: cases[case_id] for case_id in ids if case_id in cases}  # in the order of the case ids
+
+
+def _check_changed(ctx: Context, changed: set[str], cases: dict[str, Case]) -> None:
+    """`check_on_disk` of each case of `changed` (its committed files differ on disk) not noted
+    yet: one that stops is left out of `cases` and noted in `ctx.problems`."""
+    noted = {exc.path.split("/")[1] for exc in ctx.problems if getattr(exc, "path", None) and exc.path.count("/") == 2}
+    for case_id in sorted(changed - noted):
+        try:
+            check_on_disk(ctx, case_id)
+        except Corrupt as exc:
+            ctx.problems.append(exc)
+            cases.pop(case_id, None)
 
 
 def _fill_cases(ctx: Context, cache: SummaryCache, trees: dict[str, str], missing: list[str], cases: dict[str, Case]) -> list[str]:
