@@ -67,6 +67,63 @@ def test_check_of_every_case__names_a_recipients_file_deleted_and_a_record_damag
     assert not any(good in line for line in lines)
 
 
+def test_list__a_recipients_file_deleted_by_hand_lists_the_case_as_committed_warm_or_cold(cli, repo):
+    """The `recipients` file of a case deleted by hand: a `list` whose cache was made before
+    listed the case as last committed, exit 0; one with no cache left the case out without a
+    word, exit 0. `list` describes the last commit (docs/commands/cases.md): both list it, and
+    `check` names the file and the restore."""
+    case_id, other = register(cli), register(cli, **OTHER)
+    assert cli("list").code == 0
+    rel = f"cases/{case_id}/recipients"
+    (repo / rel).unlink()
+    warm = cli("list", "--json")
+    drop_cache(repo)
+    cold = cli("list", "--json")
+    assert (cold.code, cold.stdout, cold.stderr) == (warm.code, warm.stdout, warm.stderr)
+    assert cold.code == 0 and sorted(c["case_id"] for c in cold.json()) == sorted([case_id, other])
+    checked = cli("check")
+    assert checked.code == 1 and f"{rel} differs from the last commit" in checked.stderr and restore_hint(rel) in checked.stderr
+    assert cli("show", case_id).code == 7
+
+
+def test_list_and_due__a_record_damaged_on_disk_gives_the_same_answer_warm_or_cold(cli, repo):
+    """A note truncated on disk after its commit: `list` with its cache made before said
+    nothing (exit 0); after `rm -rf .cpcm/cache` it left the case out (exit 1). Both now list
+    the case as last committed; `check` and `show` name the file."""
+    case_id, other = register(cli), register(cli, **OTHER)
+    assert cli("note", case_id, "--text", "the visit went well").code == 0
+    for args in (("list",), ("due",)):
+        assert cli(*args).code == 0
+    path, rel = note_path(repo, case_id)
+    path.write_bytes(path.read_bytes()[:100])
+    warm = {args: cli(*args) for args in (("list",), ("list", "--json"), ("due", "--json"))}
+    drop_cache(repo)
+    for args, before in warm.items():
+        cold = cli(*args)
+        assert (cold.code, cold.stdout, cold.stderr) == (before.code, before.stdout, before.stderr), args
+        assert cold.code == 0 and case_id in cold.stdout, args
+    assert cli("list").code == 0  # and warm again
+    checked = cli("check")
+    assert checked.code == 1 and restore_hint(rel) in checked.stderr
+    assert cli("show", case_id).code == 7
+
+
+def test_list__a_record_damaged_in_the_commit_stays_reported_when_the_cache_is_warm(cli, repo, team):
+    """A damaged record that is committed is no file restored from git: `list` leaves its case out
+    and says so (exit 1) whether the cache was made before the damage, after it, or not at all."""
+    case_id, other = register(cli), register(cli, **OTHER)
+    assert cli("note", case_id, "--text", "home visit").code == 0
+    assert cli("list").code == 0  # the cache made before the damage
+    _, rel = damage(repo, team, case_id)
+    runs = [cli("list"), cli("list")]
+    drop_cache(repo)
+    runs += [cli("list"), cli("list")]
+    for listed in runs:
+        assert listed.code == 1 and case_id not in listed.stdout and other in listed.stdout, listed.stderr
+        assert problem_lines(listed.stderr) == [f"problem: {case_id}: {rel} cannot be read; the case is left out "
+                                                f"(cpcm verify; cpcm repair {case_id} RECORD --reason TEXT)"]
+
+
 def test_the_restore_hint__is_spelt_one_way_wherever_a_file_git_holds_is_missing_or_changed(cli, repo, team):
     """'restore it from git: git checkout -- FILE' was spelt four ways ('Restore it:', 'It differs
     from the last commit: restore it from git:', 'Fix FILE by hand or restore it:'). Every one is

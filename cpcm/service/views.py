@@ -17,7 +17,9 @@ on disk since the last commit is reported by `cpcm show`, `cpcm check`, `cpcm du
 `cpcm verify`, not by `list` or `report statistics` (docs/security.md). A write cpcm left
 half-done is rolled back before any command reads (store/casestore.py `open_for_read`), and a
 write under way makes readers read the last commit. What a view holds is made from committed
-files only: a case changed on disk is read (and shown) but the view is not stored while it is.
+files only: while a case differs on disk, the view is made or brought up to date from the last
+commit (git's objects, `CaseStore.pin`), so that a cold `list` shows what a warm one does, and it
+is not stored.
 
 Each view is one file, `.cpcm/cache/<worker>/views/<name>.view`, age-encrypted to the worker like
 the rest of the cache, replaced whole (atomically) when it changes. Its tag names the code its rows
@@ -299,6 +301,8 @@ def _read_changes_since(place: _Place, old_tree: str, retry: Sequence[str]) -> _
     if not present:
         return found
     found.clean = not dirty_cases(ctx.root, present, present if git.rev == "HEAD" else None)
+    if not found.clean:
+        ctx.store.pin()  # a view describes the last commit: a case changed on disk is read as committed
     with collecting(ctx.store, Collector(None)) as collect:  # a few cases: decrypted, without loading the record table's shards
         for case_id in sorted(present):
             if not place.reads(case_id):
@@ -805,6 +809,8 @@ def _made(place: _Place, kept: tuple[dict, Callable[[], memoryview | None]] | No
     data = kept[1]() if changes is not None else None
     if changes is None or data is None:  # made anew from the per-case row table
         failed: set[str] = set()
+        if place.cache.dirty:
+            ctx.store.pin()  # the view describes the last commit: a case changed on disk is read as committed
         trees = ctx.store.versions(CASES)
         ids = ctx.store.case_ids()
         packed = list(fill.rows_of(ctx, place.cache, trees, ids, failed, shape=_packed).values())
