@@ -58,8 +58,8 @@ def old_read(root: pathlib.Path, case_id: str, keys, top: str = CASES):
         except cipher.NotARecipient:
             raise CannotDecrypt(f"{rel} is not encrypted to your key",
                                 "Only the case's worker, supervisors and managers can read it; check --identity.") from None
-        except cipher.Damaged:
-            raise Corrupt(f"{rel} is damaged or truncated (it does not decrypt)", rel, "Restore it from git: git checkout -- " + rel) from None
+        except cipher.Damaged as exc:
+            raise Corrupt(f"{rel} is damaged or truncated ({exc})", rel, "Restore it from git: git checkout -- " + rel) from None
         try:
             loaded = codec.loads(plaintext)
         except codec.BadYaml:

@@ -327,8 +327,8 @@ def _decrypt(ctx: context.Context, data: bytes, what: str) -> bytes:
     except cipher.NotARecipient:
         raise CannotDecrypt(f"the {what} is not encrypted to your key",
                             f"A {what} opens only for the keys it was made for: check --identity.") from None
-    except cipher.Damaged:
-        raise Corrupt(f"the {what} file is damaged or truncated (it does not decrypt); nothing was written", None,
+    except cipher.Damaged as exc:
+        raise Corrupt(f"the {what} file is damaged or truncated ({exc}); nothing was written", None,
                       f"Ask for a new copy of the {what}.") from None
 
 

@@ -331,8 +331,8 @@ class CaseStore:
                 f"{rel} is not encrypted to your key",
                 "Only the case's worker, supervisors and managers can read it; check --identity.",
             ) from None
-        except cipher.Damaged:  # what age says of it is not shown: a message names the file and the damage only
-            raise Corrupt(f"{rel} is damaged or truncated (it does not decrypt)", rel, restore_hint(rel)) from None
+        except cipher.Damaged as exc:  # what age says of a file it cannot decrypt (no plaintext was made)
+            raise Corrupt(f"{rel} is damaged or truncated ({exc})", rel, restore_hint(rel)) from None
 
     def _parse(self, rel: str, plaintext: bytes):
         """The record file's YAML as `plain` makes it, a document of its own (`codec.loads_plain`)."""
