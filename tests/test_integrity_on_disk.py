@@ -108,6 +108,22 @@ def test_list_and_due__a_record_damaged_on_disk_gives_the_same_answer_warm_or_co
     assert cli("show", case_id).code == 7
 
 
+def test_list_and_check__a_case_folder_deleted_by_hand(cli, repo, without_views):
+    """A whole case folder deleted by hand: `list` lists the case as committed with a warm cache,
+    with none, and without views; `check` over every case names a file of it and the restore."""
+    case_id, other = register(cli), register(cli, **OTHER)
+    assert cli("list").code == 0
+    shutil.rmtree(repo / "cases" / case_id)
+    warm = cli("list")
+    drop_cache(repo)
+    cold, computed = cli("list"), without_views(cli, "list")
+    assert (warm.code, warm.stdout, warm.stderr) == (cold.code, cold.stdout, cold.stderr) == (computed.code, computed.stdout, computed.stderr)
+    assert cold.code == 0 and case_id in cold.stdout and other in cold.stdout
+    checked = cli("check")
+    (line,) = problem_lines(checked.stderr)
+    assert checked.code == 1 and line.startswith(f"problem: {case_id}: cases/{case_id}/") and "git checkout -- " in line
+
+
 def test_list__a_record_damaged_in_the_commit_stays_reported_when_the_cache_is_warm(cli, repo, team):
     """A damaged record that is committed is no file restored from git: `list` leaves its case out
     and says so (exit 1) whether the cache was made before the damage, after it, or not at all."""

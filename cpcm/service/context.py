@@ -544,7 +544,7 @@ def _load_cases(ctx: Context, index_only: bool, on_disk: bool = False) -> dict[s
         cache.put(case_id, tree, case.to_dict(), case_index(case))
         tables.put(ctx, cache, case_id, tree, case)
     if on_disk:
-        _check_changed(ctx, getattr(cache, "dirty", set()) & set(ids), cases)
+        _check_changed(ctx, getattr(cache, "dirty", set()) & {*ids, *trees}, cases)  # a case folder deleted by hand too
     cache.prune(set(ids))
     try:
         cache.save()

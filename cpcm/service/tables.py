@@ -573,8 +573,7 @@ def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[
         return None
     worker = ctx.need_worker()
     dirty = session.dirty()
-    if dirty:
-        ctx.store.pin()  # the last commit, as the views describe it: a case changed on disk is read as committed
+    ctx.store.read_as_committed(dirty)  # the last commit, as the views describe it: such a case is read as committed
     trees = ctx.store.versions(CASES)
     ids = ctx.store.case_ids()
     table = session.table(ctx, kind).load()
@@ -825,8 +824,7 @@ def _due_stream(ctx, session: _Session, info: dict) -> Iterator[tuple[str, str, 
 
     worker = ctx.need_worker()
     dirty = session.dirty()
-    if dirty:
-        ctx.store.pin()  # as `_read_rows`
+    ctx.store.read_as_committed(dirty)  # as `_read_rows`
     trees = ctx.store.versions(CASES)
     ids = ctx.store.case_ids()
     session.ids = ids
