@@ -107,3 +107,9 @@ class Corrupt(CpcmError):
         if self.path:
             data["path"] = self.path
         return data
+
+
+def restore_hint(rel: str, then: str = "") -> str:
+    """The hint for a file whose last commit holds a good copy (deleted, changed or damaged on
+    disk since): one wording for every message that names the restore; `then`: what follows it."""
+    return f"Restore it from git: git checkout -- {rel}{then}"

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from conftest import NOW, Cli, commit_count, git_status, head, make_identity, record_files, register, registration
+from conftest import NOW, Cli, commit_count, git_status, head, make_identity, record_files, register, registration, signed_commit
 
 import cpcm.service
 
@@ -116,9 +116,12 @@ def test_show__a_record_that_decrypts_to_the_wrong_case_gives_7(cli, repo):
 
 
 def test_list__lists_the_other_cases_then_a_problem_line_and_exit_1_for_a_damaged_one(cli, repo):
+    """A case damaged in the commit itself (a file damaged on disk since the last commit is
+    listed as committed: the test below)."""
     good, bad = register(cli), register(cli)
     (path,) = record_files(repo, bad)
     damage(path, "truncated")
+    signed_commit(repo, "amina", f"note {bad}", str(path.relative_to(repo)))
     shutil.rmtree(repo / ".cpcm" / "cache")  # a cold cache: every case is read from its files
     result = cli("list")
     assert result.code == 1

@@ -17,7 +17,7 @@ import pytest
 from conftest import git, library_session, register_many
 
 from cpcm.crypto import cipher, identity
-from cpcm.domain.records import HEADER, Record, plain
+from cpcm.domain.records import HEADER, Record, plain, record_damage
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.service import fill
 from cpcm.store import codec, memo
@@ -62,12 +62,12 @@ def old_read(root: pathlib.Path, case_id: str, keys, top: str = CASES):
             raise Corrupt(f"{rel} is damaged or truncated ({exc})", rel, "Restore it from git: git checkout -- " + rel) from None
         try:
             loaded = codec.loads(plaintext)
-        except codec.BadYaml as exc:
-            raise Corrupt(f"{rel} decrypts but is not a valid record ({exc})", rel) from None
+        except codec.BadYaml:
+            raise Corrupt(f"{rel} decrypts but is not a valid record (it is not YAML cpcm reads)", rel) from None
         try:
             record = old_from_dict(loaded)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise Corrupt(f"{rel} decrypts but is not a valid record (missing or bad '{exc}')", rel) from None
+            raise Corrupt(f"{rel} decrypts but is not a valid record ({record_damage(exc)})", rel) from None
         match = RECORD_FILE.match(path.name)
         if not match or match["id"] != record.id or path.parent.name != record.case:
             raise Corrupt(f"{rel} holds a record whose id or case does not match its file name", rel)

@@ -4,6 +4,7 @@ recover`, and the manager with the new key works on as before."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -158,3 +159,75 @@ def test_recovery__without_the_recovery_signing_key_recorded_the_recovery_is_ref
     refused = amina("sync", "usb")
     assert refused.code == 4 and "unknown-signer" in refused.stderr, refused.stderr
     assert manager("verify").code == 1
+
+
+def drill_block() -> str:
+    """The shell commands of the "Recovery drill" in docs/team.md, as written."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "team.md").read_text(encoding="utf-8")
+    return text.split("\n## Recovery drill\n", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def test_recovery_drill__the_commands_of_docs_team_md_run_as_written(tmp_env):
+    """The drill's commands run one by one in a shell, as an agency would type them: a clone of the
+    shared copy, the recovery key passphrase-protected, the manager's new key made in the default
+    place. Only what the page leaves to the reader is filled in: the paths of the USB stick and the
+    safe, the case ID, the follow-up's fields, and the public lines the page says to give."""
+    import os
+    import subprocess
+    import sys
+
+    keys = {w: tmp_env / "keys" / f"{w}.txt" for w in ("wanjiru", "amina")}
+    recipients = {w: make_identity(p) for w, p in keys.items()}
+    passphrase = tmp_env / "safe" / "passphrase"
+    passphrase.parent.mkdir(parents=True)
+    passphrase.write_text("a long passphrase for the drill\n")
+    passphrase.chmod(0o600)
+    cpcm = str(Path(sys.executable).parent / "cpcm")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPCM_") and k != "XDG_CONFIG_HOME"}
+    env.update({"CPCM_NOW": NOW, "CPCM_PASSPHRASE_FILE": str(passphrase), "HOME": str(tmp_env / "laptop"),
+                "PATH": f"{Path(cpcm).parent}{os.pathsep}{env.get('PATH', '')}"})
+    recovery = tmp_env / "safe" / "recovery.key"
+    made = subprocess.run([cpcm, "key", "new", "--out", str(recovery), "--json"], env=env, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    recovery_signing = subprocess.run([cpcm, "key", "show", "--signing", "--identity", str(recovery)], env=env,
+                                      capture_output=True, text=True).stdout.strip()
+    root = tmp_env / "casefiles"
+    mgr = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(keys["wanjiru"]), "CPCM_NOW": NOW})
+    assert mgr("init", "--agency", "TEST", "--name", "Test Agency", "--worker", "wanjiru", "--role", "manager", "--timezone",
+               "Africa/Nairobi", "--recovery", json.loads(made.stdout)["recipient"],
+               "--recovery-signing-key", recovery_signing).code == 0
+    assert mgr("team", "add", "amina", "--role", "caseworker", "--recipient", recipients["amina"],
+               "--signing-key", signing_line(keys["amina"])).code == 0
+    case_id = register(as_key(root, keys["amina"]))
+    shared = tmp_env / "usb" / "casefiles.git"
+    assert mgr("remote", "add", "usb", str(shared), "--create").code == 0 and mgr("sync", "usb").code == 0
+    amina_new = tmp_env / "laptop-amina" / "identity"
+    make_identity(amina_new)
+    for path in keys.values():  # every laptop lost
+        path.unlink()
+
+    script = drill_block().replace("\\\n", "")
+    filled = {
+        "/media/usb/casefiles.git": str(shared),
+        "/media/safe/recovery.key": str(recovery),
+        "CP-6KG7-M9F9": case_id,
+        f"cpcm followup {case_id} ...": f"cpcm followup {case_id} " + " ".join(f"'{arg}'" for arg in VISIT),
+        'wanjiru --recipient age1... --signing-key "ssh-ed25519 ..."':
+            'wanjiru --recipient "$(cpcm key show)" --signing-key "$(cpcm key show --signing)"',
+        'amina --recipient age1... --signing-key "ssh-ed25519 ..."':
+            f'amina --recipient "$(cpcm key show --identity {amina_new})" '
+            f'--signing-key "$(cpcm key show --signing --identity {amina_new})"',
+    }
+    for written, value in filled.items():
+        assert written in script, written  # the page changed: fill in what it leaves to the reader again
+        script = script.replace(written, value)
+    before = head(root), git(shared, "rev-parse", "HEAD")
+    ran = subprocess.run(["bash", "-e", "-x", "-c", script], cwd=tmp_env, env=env, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr[-3000:]  # `cpcm verify`, the last command, found nothing wrong too
+
+    drill = tmp_env / "drill"
+    subjects = [line.split()[:3] for line in git(drill, "log", "--format=%s", "-3").splitlines()]
+    assert subjects[0] == ["team", "rotate", "amina"] and subjects[1][:2] == ["followup", case_id]
+    assert subjects[2] == ["team", "recover", "wanjiru"]
+    assert (head(root), git(shared, "rev-parse", "HEAD")) == before  # a copy: the real one is not touched
+    assert git_status(drill) == []

@@ -397,10 +397,15 @@ def check_argument(option: str, value: Any) -> None:
 def report_problems(ctx) -> None:
     """Cases left out while reading many (a damaged record, say): after the output, one line each
     on stderr naming the case and the file only, then exit 1 (docs/exit-codes.md)."""
+    from cpcm.errors import restore_hint
+
     for problem in ctx.problems:
         path = getattr(problem, "path", None) or ""
         parts = path.split("/")
-        if len(parts) == 3 and parts[0] == "cases":
+        if len(parts) == 3 and parts[0] == "cases" and ctx.store.restorable(path):
+            say(f"problem: {parts[1]}: {path} differs from the last commit (deleted or changed by hand?); the case is left "
+                f"out ({restore_hint(path)})", "red")  # git holds a good copy: not a repair
+        elif len(parts) == 3 and parts[0] == "cases":
             say(f"problem: {parts[1]}: {path} cannot be read; the case is left out "
                 f"(cpcm verify; cpcm repair {parts[1]} RECORD --reason TEXT)", "red")
         elif len(parts) == 3:

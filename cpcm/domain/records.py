@@ -80,6 +80,15 @@ class Record:
         return get_path(self.body, path, default)
 
 
+def record_damage(exc: Exception) -> str:
+    """Why `Record.from_dict` (or `from_plain`) refused a record, for a message: a missing header
+    key is named; the exception's text is not shown (`int()` of a value quotes the value)."""
+    missing = exc.args[0] if isinstance(exc, KeyError) and exc.args else None
+    if missing in HEADER:
+        return f"missing or bad '{missing}'"
+    return "its header is not a record's"
+
+
 def utc(text: str) -> str:
     """An ISO date-time as UTC, so that times written with different offsets compare in the
     order they happened (a naive time counts as UTC)."""

@@ -14,7 +14,7 @@ from cpcm.domain.forms import Form, is_empty, validate
 from cpcm.domain.ids import new_case_id, record_id_millis
 from cpcm.domain.records import Record, flatten, utc
 from cpcm.domain.dates import is_date_only, json_time, json_times, parse_datetime
-from cpcm.errors import CpcmError, FieldError, InvalidInput, NotFound, Refused
+from cpcm.errors import CpcmError, FieldError, InvalidInput, NotFound, Refused, restore_hint
 from cpcm.service.context import (Context, append, case_content, caseload_warnings, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
@@ -908,8 +908,8 @@ def repair(ctx: Context, case_id: str, record_id: str, reason: str, at: datetime
     rel = ctx.store.rel(path)
     if ctx.store.restorable(rel):
         raise Refused(f"{rel} differs from the last commit, which holds a copy of it: restore it instead of superseding it",
-                      f"Restore it from git: git checkout -- {rel}  (then cpcm show {case_id}; if it still cannot be "
-                      f"read, cpcm repair {case_id} {wanted} --reason TEXT)", rule="repair-restore-from-git")
+                      restore_hint(rel, f"  (then cpcm show {case_id}; if it still cannot be read, cpcm repair {case_id} "
+                                   f"{wanted} --reason TEXT)"), rule="repair-restore-from-git")
     body = {"supersedes": wanted, "reason": reason.strip(), "file": path.name,
             "sha256": hashlib.sha256(ctx.store.read_bytes(path)).hexdigest()}
     record = append(ctx, case, "repair", "repair", body, at)

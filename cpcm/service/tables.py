@@ -572,11 +572,12 @@ def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[
     if session is None:
         return None
     worker = ctx.need_worker()
+    dirty = session.dirty()
+    ctx.store.read_as_committed(dirty)  # the last commit, as the views describe it: such a case is read as committed
     trees = ctx.store.versions(CASES)
     ids = ctx.store.case_ids()
     table = session.table(ctx, kind).load()
     entries = table.entries
-    dirty = session.dirty()
     session.ids = ids  # a merge of the table's segments keeps these cases' entries only (`_keep`)
 
     def stored(case_id: str) -> list | None:
@@ -822,9 +823,10 @@ def _due_stream(ctx, session: _Session, info: dict) -> Iterator[tuple[str, str, 
     from cpcm.store.cache import Appender, newest_entries
 
     worker = ctx.need_worker()
+    dirty = session.dirty()
+    ctx.store.read_as_committed(dirty)  # as `_read_rows`
     trees = ctx.store.versions(CASES)
     ids = ctx.store.case_ids()
-    dirty = session.dirty()
     session.ids = ids
     present = set(ids)
     now = instant(ctx.now)

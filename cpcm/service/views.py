@@ -17,7 +17,9 @@ on disk since the last commit is reported by `cpcm show`, `cpcm check`, `cpcm du
 `cpcm verify`, not by `list` or `report statistics` (docs/security.md). A write cpcm left
 half-done is rolled back before any command reads (store/casestore.py `open_for_read`), and a
 write under way makes readers read the last commit. What a view holds is made from committed
-files only: a case changed on disk is read (and shown) but the view is not stored while it is.
+files only: a case that differs on disk is read as the last commit holds it (from git's objects,
+`CaseStore.read_as_committed`) when a view is made or brought up to date, so that a cold `list`
+shows what a warm one does, and the view is not stored while it differs.
 
 Each view is one file, `.cpcm/cache/<worker>/views/<name>.view`, age-encrypted to the worker like
 the rest of the cache, replaced whole (atomically) when it changes. Its tag names the code its rows
@@ -298,7 +300,9 @@ def _read_changes_since(place: _Place, old_tree: str, retry: Sequence[str]) -> _
     found = _Changes(gone=names - set(present), added=sum((now is not None) - (was is not None) for was, now in changed.values()))
     if not present:
         return found
-    found.clean = not dirty_cases(ctx.root, present, present if git.rev == "HEAD" else None)
+    changed_on_disk = dirty_cases(ctx.root, present, present if git.rev == "HEAD" else None)
+    found.clean = not changed_on_disk
+    ctx.store.read_as_committed(changed_on_disk)  # a view describes the last commit: such a case is read as committed
     with collecting(ctx.store, Collector(None)) as collect:  # a few cases: decrypted, without loading the record table's shards
         for case_id in sorted(present):
             if not place.reads(case_id):
@@ -805,8 +809,9 @@ def _made(place: _Place, kept: tuple[dict, Callable[[], memoryview | None]] | No
     data = kept[1]() if changes is not None else None
     if changes is None or data is None:  # made anew from the per-case row table
         failed: set[str] = set()
+        ctx.store.read_as_committed(place.cache.dirty)  # the view describes the last commit: as `_read_changes_since`
         trees = ctx.store.versions(CASES)
-        ids = ctx.store.case_ids()
+        ids = sorted({*ctx.store.case_ids(), *(place.cache.dirty & set(trees))})  # a case folder deleted by hand too
         packed = list(fill.rows_of(ctx, place.cache, trees, ids, failed, shape=_packed).values())
         clean = set(ids) == set(trees) and not (place.cache.dirty & set(ids))
         del trees, ids

@@ -100,7 +100,7 @@ def check(ctx: Context, case_id: str | None = None) -> list[rules.Problem]:
     ctx.need_worker()
     if case_id:
         return rules.check_case(load_case(ctx, case_id), ctx.policy, ctx.now)
-    cases = load_cases(ctx)
+    cases = load_cases(ctx, on_disk=True)
     problems = []
     for case in cases.values():
         problems += rules.check_case(case, ctx.policy, ctx.now)

@@ -28,7 +28,7 @@ from typing import Any, Mapping, Sequence
 
 from cpcm.domain.case import Case
 from cpcm.domain.ids import is_case_id, is_record_id
-from cpcm.domain.records import Record, plain
+from cpcm.domain.records import Record, plain, record_damage
 from cpcm.store import codec
 
 FORMAT = "cpcm-transfer"
@@ -130,10 +130,10 @@ class Bundle:
 def _record(data: bytes, name: str) -> Record:
     try:
         return Record.from_dict(codec.loads(data))
-    except codec.BadYaml as exc:
-        raise BundleError(f"{name} is not valid YAML ({exc})") from None
+    except codec.BadYaml:  # the parser's words may quote what the record holds: the member and the damage only
+        raise BundleError(f"{name} is not valid YAML") from None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise BundleError(f"{name} is not a valid record (missing or bad '{exc}')") from None
+        raise BundleError(f"{name} is not a valid record ({record_damage(exc)})") from None
 
 
 def open_bundle(data: bytes) -> Bundle:

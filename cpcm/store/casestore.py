@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from cpcm.crypto import cipher
-from cpcm.domain.records import Record, plain
-from cpcm.errors import CannotDecrypt, Corrupt
+from cpcm.domain.records import Record, plain, record_damage
+from cpcm.errors import CannotDecrypt, Corrupt, restore_hint
 from cpcm.store import atomic, codec, emit, memo
 from cpcm.store.cache import RecordCache, SummaryCache, blob_id, record_shard
 from cpcm.store.contract import read_each
@@ -81,6 +81,8 @@ class CaseStore:
         self._held: RepoLock | None = None  # the lock `locked()` holds; transactions inside reuse it
         self.record_cache: RecordCache | None = None  # records as parsed, by blob id (set by `summaries`)
         self._steady = False  # inside `read_steady`: the working tree, the generation checked around the whole
+        self._as_committed: frozenset[str] = frozenset()  # case folders read from the last commit (`read_as_committed`)
+        self._committed: Snapshot | None = None  # the last commit, for them
 
     # -- opening -------------------------------------------------------------------------
     def open_for_read(self) -> None:
@@ -145,9 +147,20 @@ class CaseStore:
         self.view = None
         self.git.rev = "HEAD"
 
-    def _read(self, live: Callable[[], T], committed: Callable[[Snapshot], T]) -> T:
+    def read_as_committed(self, case_ids: Iterable[str]) -> None:
+        """From here on, read these case folders (changed on disk since the last commit) as the
+        last commit holds them, from git's objects; the others as before. For what describes the
+        last commit (the views of list, due and report statistics); not inside a write."""
+        self._as_committed |= frozenset(case_ids)
+
+    def _read(self, live: Callable[[], T], committed: Callable[[Snapshot], T], case: str | None = None) -> T:
         """`live()` from the working tree when no write is under way before or during it (the
-        generation is even and unchanged); otherwise `committed(snapshot)` of the last commit."""
+        generation is even and unchanged); otherwise `committed(snapshot)` of the last commit.
+        `case`: the case folder read, which `read_as_committed` may name."""
+        if case is not None and case in self._as_committed and not (self._writing or self._held is not None):
+            if self.view is None and self._committed is None:
+                self._committed = Snapshot(self.git, self.git.head())
+            return committed(self.view or self._committed)
         if self._writing or self._held is not None or self._steady:
             # this process's own write, or holding the lock: the working tree is the state;
             # or inside `read_steady`, which checks the generation once around all its reads
@@ -207,7 +220,7 @@ class CaseStore:
 
     def exists(self, case_id: str) -> bool:
         rel = f"{CASES}/{case_id}/{RECIPIENTS}"
-        return self._read(lambda: (self.root / rel).is_file(), lambda view: view.is_file(rel))
+        return self._read(lambda: (self.root / rel).is_file(), lambda view: view.is_file(rel), case_id)
 
     def recipients(self, case_id: str, folder: str = CASES) -> list[str]:
         """Worker ids who may read the case (the plaintext `recipients` file); `folder`:
@@ -225,11 +238,12 @@ class CaseStore:
 
         def committed(view: Snapshot) -> str:
             return view.read(rel).decode("utf-8", "replace") if view.is_file(rel) else ""
-        text = self._read(live, committed)
+        text = self._read(live, committed, case_id if folder == CASES else None)
         return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
     def record_files(self, case_id: str, top: str = CASES) -> list[Path]:
-        return self._read(lambda: self._files_live(case_id, top), lambda view: self._files_committed(view, case_id, top))
+        return self._read(lambda: self._files_live(case_id, top), lambda view: self._files_committed(view, case_id, top),
+                          case_id if top == CASES else None)
 
     def edited_by_hand(self, case_id: str, top: str = CASES) -> list[str]:
         """The files of a case's folder that the last commit holds and the working tree has
@@ -270,7 +284,7 @@ class CaseStore:
     def read_bytes(self, path: Path) -> bytes:
         """A file's bytes as readers see them (the last commit while another cpcm writes)."""
         rel = self.rel(path)
-        return self._read(path.read_bytes, lambda view: view.read(rel))
+        return self._read(path.read_bytes, lambda view: view.read(rel), _case_of(rel))
 
     def read_file(self, path: Path, keys: Sequence) -> Record:
         return self.read_raw(path, keys)[0]
@@ -280,7 +294,7 @@ class CaseStore:
         transfer bundle carries)."""
         rel = self.rel(path)
         try:
-            data = self._read(path.read_bytes, lambda view: view.read(rel))
+            data = self._read(path.read_bytes, lambda view: view.read(rel), _case_of(rel))
         except OSError as exc:
             raise Corrupt(f"cannot read {rel}: {exc.strerror or 'not in the last commit'}", rel) from None
         return self._decode_raw(rel, path.name, path.parent.name, data, keys)
@@ -335,15 +349,15 @@ class CaseStore:
                 f"{rel} is not encrypted to your key",
                 "Only the case's worker, supervisors and managers can read it; check --identity.",
             ) from None
-        except cipher.Damaged as exc:
-            raise Corrupt(f"{rel} is damaged or truncated ({exc})", rel, "Restore it from git: git checkout -- " + rel) from None
+        except cipher.Damaged as exc:  # what age says of a file it cannot decrypt (no plaintext was made)
+            raise Corrupt(f"{rel} is damaged or truncated ({exc})", rel, restore_hint(rel)) from None
 
     def _parse(self, rel: str, plaintext: bytes):
         """The record file's YAML as `plain` makes it, a document of its own (`codec.loads_plain`)."""
         try:
             return codec.loads_plain(plaintext)
-        except codec.BadYaml as exc:
-            raise Corrupt(f"{rel} decrypts but is not a valid record ({exc})", rel) from None
+        except codec.BadYaml:  # the parser's words may quote the plaintext: the file and the damage only
+            raise Corrupt(f"{rel} decrypts but is not a valid record (it is not YAML cpcm reads)", rel) from None
         except (TypeError, ValueError, AttributeError) as exc:
             raise _not_a_record(rel, exc) from None
 
@@ -384,14 +398,15 @@ class CaseStore:
             paths = self._files_committed(view, case_id, top)
             found = view.read_many(self.rel(p) for p in paths)
             return [self._decode(self.rel(p), p.name, p.parent.name, found[self.rel(p)], keys) for p in paths]
-        return self._read(live, committed)
+        return self._read(live, committed, case_id if top == CASES else None)
 
     def read_many(self, case_ids: Sequence[str], keys: Sequence, top: str = CASES) -> dict[str, list[Record]]:
         """The records of many cases (a cold fill's chunk), read as `read_records` reads each, all from
         one state, and each step done for all of them before the next (list, read, decrypt, parse,
         make the records): a step's code stays warm in the processor's caches (`fill.read_chunk`).
-        A case that cannot be read this way is left out: `read_records` of it raises why."""
-        case_ids = list(dict.fromkeys(case_ids))
+        A case that cannot be read this way is left out: `read_records` of it raises why (a case
+        read as committed too: `read_records` reads it so)."""
+        case_ids = [case_id for case_id in dict.fromkeys(case_ids) if top != CASES or case_id not in self._as_committed]
 
         def live() -> dict[str, list[Record]]:
             failed: set[str] = set()
@@ -732,9 +747,16 @@ class Transaction:
 _PUBLIC = memo.Bounded(16)  # id(identity) -> (the identity, kept so that its id stays its own; its public key)
 
 
+def _case_of(rel: str) -> str | None:
+    """The case folder of a path under cases/ (`read_as_committed` names them), else None."""
+    parts = rel.split("/")
+    return parts[1] if len(parts) == 3 and parts[0] == CASES else None
+
+
 def _not_a_record(rel: str, exc: Exception) -> Corrupt:
-    """A file that decrypts to YAML that is no record (a header key missing or of the wrong kind)."""
-    return Corrupt(f"{rel} decrypts but is not a valid record (missing or bad '{exc}')", rel)
+    """A file that decrypts to YAML that is no record (a header key missing or of the wrong kind).
+    The exception's text is not shown (`int()` of a value quotes it): a missing header key is named."""
+    return Corrupt(f"{rel} decrypts but is not a valid record ({record_damage(exc)})", rel)
 
 
 def _record_names(folder: os.PathLike | str) -> list[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cpcm.domain.team import ROLES, Team, Worker
-from cpcm.errors import Corrupt, NotFound
+from cpcm.errors import Corrupt, NotFound, restore_hint
 from cpcm.store import codec, memo
 from cpcm.store.layout import CONFIG, TEAM, find_root
 
@@ -73,7 +73,7 @@ def _read_yaml(root: Path, rel: str) -> Any:
         except FileNotFoundError:
             raise
         except codec.BadYaml as exc:
-            raise Corrupt(f"{rel}: {exc}", rel, f"Fix {rel} by hand or restore it: git checkout -- {rel}") from None
+            raise Corrupt(f"{rel}: {exc}", rel, restore_hint(rel, "  (or fix it by hand)")) from None
         if key is not None and key == memo.file_key(path):  # not replaced while it was read
             memo.FILES.put(key, known)
     return copy.deepcopy(known)
@@ -122,7 +122,7 @@ def load_team(root: Path) -> Team:
     try:
         data = _read_yaml(root, TEAM) or {}
     except FileNotFoundError:
-        raise Corrupt(f"{TEAM} is missing", TEAM, "Restore it from git: git checkout -- " + TEAM) from None
+        raise Corrupt(f"{TEAM} is missing", TEAM, restore_hint(TEAM)) from None
     workers = []
     for index, raw in enumerate(data.get("workers") or []):
         try:

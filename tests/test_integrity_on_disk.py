@@ -1,0 +1,233 @@
+"""Files of a casefile repository deleted, damaged or edited by hand on disk (no commit): every
+command that reads many cases says the same of them whether its cache is warm or cold; `check`
+over every case names them as `check CASE` does; the restore is spelt one way; and a damaged
+record's message names the file and the kind of damage, never what the record holds."""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+
+import pytest
+
+from conftest import CANARY, git, record_files, register, signed_commit
+from cpcm.errors import restore_hint
+from test_repair import damage
+
+OTHER = {"child": {"name": "Other Child", "sex": "male", "age_estimate": 9}}
+
+
+def drop_cache(repo) -> None:
+    shutil.rmtree(repo / ".cpcm" / "cache", ignore_errors=True)
+
+
+def note_path(repo, case_id: str):
+    path = next(p for p in record_files(repo, case_id) if p.name.endswith(".note.yaml.age"))
+    return path, str(path.relative_to(repo))
+
+
+def problem_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("problem:")]
+
+
+def test_check_of_every_case__names_a_record_file_deleted_on_disk_as_check_case_does(cli, repo):
+    """A note deleted by hand (no commit): `check CASE` stopped with exit 7 naming the restore,
+    but `check` over every case read the case without the note and said nothing (exit 0). It now
+    names the case and the file and how to restore it, checks the others, and exits with 1."""
+    case_id, other = register(cli), register(cli, **OTHER)
+    assert cli("note", case_id, "--text", "the visit went well").code == 0
+    path, rel = note_path(repo, case_id)
+    path.unlink()
+    assert cli("check", case_id).code == 7
+    for args in (("check",), ("check", "--json")):
+        checked = cli(*args)
+        assert checked.code == 1, (args, checked.stderr)
+        assert problem_lines(checked.stderr) == [
+            f"problem: {case_id}: {rel} differs from the last commit (deleted or changed by hand?); the case is left out "
+            f"({restore_hint(rel)})"], checked.stderr
+        assert CANARY not in checked.stdout + checked.stderr
+    assert json.loads(cli("check", "--json").stdout) == json.loads(cli("check", other, "--json").stdout)  # the other case is checked
+    git(repo, "checkout", "--", rel)
+    assert cli("check").code == 0
+
+
+def test_check_of_every_case__names_a_recipients_file_deleted_and_a_record_damaged_on_disk(cli, repo):
+    deleted, damaged, good = register(cli), register(cli), register(cli, **OTHER)
+    rel = f"cases/{deleted}/recipients"
+    (repo / rel).unlink()
+    (broken,) = record_files(repo, damaged)
+    broken.write_bytes(broken.read_bytes()[:100])
+    checked = cli("check")
+    assert checked.code == 1
+    lines = problem_lines(checked.stderr)
+    for case_id, path in ((deleted, rel), (damaged, str(broken.relative_to(repo)))):
+        assert [line for line in lines if line.startswith(f"problem: {case_id}: ")] == [
+            f"problem: {case_id}: {path} differs from the last commit (deleted or changed by hand?); the case is left out "
+            f"({restore_hint(path)})"], checked.stderr
+    assert not any(good in line for line in lines)
+
+
+def test_list__a_recipients_file_deleted_by_hand_lists_the_case_as_committed_warm_or_cold(cli, repo):
+    """The `recipients` file of a case deleted by hand: a `list` whose cache was made before
+    listed the case as last committed, exit 0; one with no cache left the case out without a
+    word, exit 0. `list` describes the last commit (docs/commands/cases.md): both list it, and
+    `check` names the file and the restore."""
+    case_id, other = register(cli), register(cli, **OTHER)
+    assert cli("list").code == 0
+    rel = f"cases/{case_id}/recipients"
+    (repo / rel).unlink()
+    warm = cli("list", "--json")
+    drop_cache(repo)
+    cold = cli("list", "--json")
+    assert (cold.code, cold.stdout, cold.stderr) == (warm.code, warm.stdout, warm.stderr)
+    assert cold.code == 0 and sorted(c["case_id"] for c in cold.json()) == sorted([case_id, other])
+    checked = cli("check")
+    assert checked.code == 1 and f"{rel} differs from the last commit" in checked.stderr and restore_hint(rel) in checked.stderr
+    assert cli("show", case_id).code == 7
+
+
+def test_list_and_due__a_record_damaged_on_disk_gives_the_same_answer_warm_or_cold(cli, repo):
+    """A note truncated on disk after its commit: `list` with its cache made before said
+    nothing (exit 0); after `rm -rf .cpcm/cache` it left the case out (exit 1). Both now list
+    the case as last committed; `check` and `show` name the file."""
+    case_id, other = register(cli), register(cli, **OTHER)
+    assert cli("note", case_id, "--text", "the visit went well").code == 0
+    for args in (("list",), ("due",)):
+        assert cli(*args).code == 0
+    path, rel = note_path(repo, case_id)
+    path.write_bytes(path.read_bytes()[:100])
+    warm = {args: cli(*args) for args in (("list",), ("list", "--json"), ("due", "--json"))}
+    drop_cache(repo)
+    for args, before in warm.items():
+        cold = cli(*args)
+        assert (cold.code, cold.stdout, cold.stderr) == (before.code, before.stdout, before.stderr), args
+        assert cold.code == 0 and case_id in cold.stdout, args
+    assert cli("list").code == 0  # and warm again
+    checked = cli("check")
+    assert checked.code == 1 and restore_hint(rel) in checked.stderr
+    assert cli("show", case_id).code == 7
+
+
+def test_list_and_check__a_case_folder_deleted_by_hand(cli, repo, without_views):
+    """A whole case folder deleted by hand: `list` lists the case as committed with a warm cache,
+    with none, and without views; `check` over every case names a file of it and the restore."""
+    case_id, other = register(cli), register(cli, **OTHER)
+    assert cli("list").code == 0
+    shutil.rmtree(repo / "cases" / case_id)
+    warm = cli("list")
+    drop_cache(repo)
+    cold, computed = cli("list"), without_views(cli, "list")
+    assert (warm.code, warm.stdout, warm.stderr) == (cold.code, cold.stdout, cold.stderr) == (computed.code, computed.stdout, computed.stderr)
+    assert cold.code == 0 and case_id in cold.stdout and other in cold.stdout
+    checked = cli("check")
+    (line,) = problem_lines(checked.stderr)
+    assert checked.code == 1 and line.startswith(f"problem: {case_id}: cases/{case_id}/") and "git checkout -- " in line
+
+
+def test_list__a_record_damaged_in_the_commit_stays_reported_when_the_cache_is_warm(cli, repo, team):
+    """A damaged record that is committed is no file restored from git: `list` leaves its case out
+    and says so (exit 1) whether the cache was made before the damage, after it, or not at all."""
+    case_id, other = register(cli), register(cli, **OTHER)
+    assert cli("note", case_id, "--text", "home visit").code == 0
+    assert cli("list").code == 0  # the cache made before the damage
+    _, rel = damage(repo, team, case_id)
+    runs = [cli("list"), cli("list")]
+    drop_cache(repo)
+    runs += [cli("list"), cli("list")]
+    for listed in runs:
+        assert listed.code == 1 and case_id not in listed.stdout and other in listed.stdout, listed.stderr
+        assert problem_lines(listed.stderr) == [f"problem: {case_id}: {rel} cannot be read; the case is left out "
+                                                f"(cpcm verify; cpcm repair {case_id} RECORD --reason TEXT)"]
+
+
+def test_the_restore_hint__is_spelt_one_way_wherever_a_file_git_holds_is_missing_or_changed(cli, repo, team):
+    """'restore it from git: git checkout -- FILE' was spelt four ways ('Restore it:', 'It differs
+    from the last commit: restore it from git:', 'Fix FILE by hand or restore it:'). Every one is
+    now `restore_hint`."""
+    from cpcm.store.layout import TEAM
+
+    def hint(*args: str) -> str:
+        result = cli(*args, "--json")
+        assert result.code in (4, 7), (args, result.stderr)
+        return result.json()["hint"]
+
+    deleted, truncated, replaced, gone, untouched = (register(cli) for _ in range(5))
+    assert cli("note", deleted, "--text", "visit").code == 0
+    path, rel = note_path(repo, deleted)
+    path.unlink()
+    assert hint("show", deleted) == restore_hint(rel)
+    assert cli("note", truncated, "--text", "visit").code == 0
+    path, rel = note_path(repo, truncated)
+    path.write_bytes(path.read_bytes()[:100])
+    assert hint("show", truncated).startswith(restore_hint(rel))
+    assert hint("repair", truncated, path.name.split(".")[0], "--reason", "truncated").startswith(restore_hint(rel))
+    assert cli("note", replaced, "--text", "visit").code == 0
+    path, rel = note_path(repo, replaced)
+    path.write_bytes(record_files(repo, untouched)[0].read_bytes())  # a record file of another case
+    assert hint("show", replaced).startswith(restore_hint(rel))
+    rel = f"cases/{gone}/recipients"
+    (repo / rel).unlink()
+    assert hint("show", gone) == restore_hint(rel)
+    team_file = repo / TEAM
+    kept = team_file.read_bytes()
+    team_file.write_bytes(kept + b"# edited\n")
+    assert hint("note", untouched, "--text", "visit").startswith(restore_hint(TEAM))
+    team_file.write_bytes(b"workers: [\n")
+    assert hint("list").startswith(restore_hint(TEAM))
+    team_file.unlink()
+    assert hint("list") == restore_hint(TEAM)
+    team_file.write_bytes(kept)
+
+
+def commit_plaintext(repo, team, case_id: str, plaintext: bytes, worker: str = "amina") -> tuple[str, str]:
+    """A record file of `case_id` holding `plaintext`, encrypted to the case's readers and committed
+    by the worker, as a cpcm that let bad input through would have left it. (record id, path)"""
+    from cpcm.crypto import cipher
+    from cpcm.domain.ids import RecordIds
+    from cpcm.store.layout import record_name
+
+    folder = repo / "cases" / case_id
+    readers = [line.strip() for line in (folder / "recipients").read_text().splitlines() if line.strip() and not line.startswith("#")]
+    after = max(p.name.split(".")[0] for p in record_files(repo, case_id))
+    record_id = RecordIds().new(int(time.time() * 1000), after=after)
+    rel = f"cases/{case_id}/{record_name(record_id, 'note')}"
+    (repo / rel).write_bytes(cipher.encrypt(plaintext, [team[r][1] for r in readers]))
+    signed_commit(repo, worker, f"note {case_id} {record_id}", rel)
+    return record_id, rel
+
+
+FIRST, LAST = CANARY.split()
+DAMAGED = {  # a record's plaintext holding the canary name, damaged so that reading it fails
+    "a header value of the wrong kind (int() quotes it)": lambda case_id, record_id: (
+        f"kind: note\nschema: {CANARY}\nid: {record_id}\ncase: {case_id}\nat: '2026-11-23T09:00:00+03:00'\n"
+        f"recorded_at: '2026-11-23T09:00:00+03:00'\nby: amina\ntext: {CANARY}\n").encode(),
+    "a tag the parser names": lambda case_id, record_id: f"child:\n  name: !!{FIRST} {LAST}\n".encode(),
+    "a key the parser names twice": lambda case_id, record_id: f"{CANARY}: 1\n{CANARY}: 2\n".encode(),
+}
+
+
+@pytest.mark.parametrize("how", sorted(DAMAGED))
+def test_a_damaged_record_s_message__names_the_file_and_the_damage_never_what_it_holds(cli, repo, team, how):
+    """A record whose plaintext holds a child's name and does not parse: the message said what the
+    parser or Python said of it, which can quote the value ("invalid literal for int() with base
+    10: '<name>'"). It now names the file and the kind of damage only."""
+    case_id = register(cli)
+    record_id = "01" + "0" * 24
+    _, rel = commit_plaintext(repo, team, case_id, DAMAGED[how](case_id, record_id))
+    drop_cache(repo)
+    for args in (("show", case_id), ("show", case_id, "--json"), ("list",), ("check",), ("check", case_id), ("log", case_id),
+                 ("verify",), ("verify", "--json"), ("due",), ("report", "caseload")):
+        result = cli(*args)
+        out = result.stdout + result.stderr
+        assert FIRST not in out and LAST not in out, (args, out)
+    shown = cli("show", case_id)
+    assert shown.code == 7 and rel in shown.stderr and "is not a valid record" in shown.stderr, shown.stderr
+
+
+def test_a_bundle_record_that_does_not_parse__names_the_member_never_what_it_holds():
+    from cpcm.store import bundle
+
+    for make in DAMAGED.values():
+        with pytest.raises(bundle.BundleError) as refused:
+            bundle._record(make("CP-0000-0000", "01" + "0" * 24), "records/x.yaml")
+        assert "records/x.yaml" in str(refused.value) and FIRST not in str(refused.value) and LAST not in str(refused.value)
