@@ -53,6 +53,10 @@ def test_close__goals_met_waits_for_the_scco_sign_off_that_a_supervisor_enters(k
     signed = sup("sign-off", case_id, *SCCO, "--reference", "SCCO/KSM/114", "--json")
     assert signed.code == 0, signed.stderr
     assert signed.json()["kind"] == "sign_off"
+    read_back = sup("show", case_id, signed.json()["record_id"])  # the approver in the form's words, its code beside
+    assert read_back.code == 0 and "Sub-County Children's Officer (scco)" in read_back.stdout, read_back.stdout
+    read_answers = {a["field"]: a for a in sup("show", case_id, signed.json()["record_id"], "--json").json()["answers"]}
+    assert read_answers["party"]["value"] == "scco" and read_answers["party"]["words"] == "Sub-County Children's Officer"
     closed = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none", "--json")
     assert closed.code == 0, closed.stderr
     assert sup("approve", case_id, "closure").code == 0

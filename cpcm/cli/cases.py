@@ -325,6 +325,9 @@ def print_record(data: dict, zone=None) -> None:
         if answer["field"] in (readiness.KEPT_REASONS, readiness.KEPT_PROBLEMS) and isinstance(answer["value"], list) and answer["value"]:
             words = readiness.reason_words if answer["field"] == readiness.KEPT_REASONS else readiness.problem_words
             put(label, "; ".join(words(item) for item in answer["value"]))  # kept as codes: in words
+        elif answer.get("words"):  # the form's words for a choice, its code beside them (what --set takes)
+            words, value = answer["words"], answer["value"]
+            put(label, "; ".join(f"{w} ({v})" for w, v in zip(words, value)) if isinstance(value, list) else f"{words} ({value})")
         elif "previous" in answer and answer["field"] != "reason":
             put(label, f"{_value(answer['value']) or '(removed)'}   (before: {_value(answer['previous']) or '(none)'})")
         else:

@@ -594,7 +594,8 @@ def record_view(ctx: Context, case_id: str, records: list[Record], record: Recor
     """One record in full, as data: its header, what it is (`what`), the correction it makes or
     that replaced it, its fields exactly as written (`fields`), the form's label of each field
     (`labels`, every language the form has) and every value with its label in the repository's
-    language (or in `lang`), in the form's order (`answers`)."""
+    language (or in `lang`), in the form's order (`answers`); a choice the form names in words
+    (its choice_labels) has them as `words`."""
     from cpcm.store import forms as forms_store
 
     name = _form_name(ctx, record)
@@ -606,6 +607,17 @@ def record_view(ctx: Context, case_id: str, records: list[Record], record: Recor
     body = dict(record.body)
     shown = {k: v for k, v in body.items() if k not in ("supersedes", "correction_reason")}
     answers = _answers(form, shown, lang)
+    if name:  # a choice the form names in words (an approver, a case category): its words beside its code
+        from cpcm.service.documents import _choice_words
+
+        words = _choice_words(ctx, [name], lang).get(name, {})
+        for answer in answers:
+            said = words.get(answer["field"], {})
+            value = answer["value"]
+            if said and isinstance(value, str) and value in said:
+                answer["words"] = said[value]
+            elif said and isinstance(value, list) and value and all(isinstance(v, str) and v in said for v in value):
+                answer["words"] = [said[v] for v in value]
     if record.kind == "update":  # each changed field with its label, the value before and after
         answers = [{"field": path, "label": (form.field(path).label.get(lang) or form.field(path).label.get("en"))
                     if form and form.field(path) else None, "value": value,
