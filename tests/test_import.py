@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import zipfile
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
@@ -284,6 +285,20 @@ def test_a_dry_run_takes_no_lock(cli, repo, tmp_env):
     assert case_count(cli) == 0
 
 
+@contextmanager
+def import_stopped_once_checked(cli, path):
+    """`cpcm import cases PATH --json` stopped once its rows are checked, before it takes the lock
+    (the process, stopped, for the block); it goes on when the block ends."""
+    proc = cli.process("import", "cases", str(path), "--json", wait=False, env={"CPCM_TEST_PAUSE_AT": "import-checked"})
+    proc.stdin.close()
+    _, status = os.waitpid(proc.pid, os.WUNTRACED)
+    try:
+        assert os.WIFSTOPPED(status), f"the import ended before its write: {proc.stderr.read()}"
+        yield proc
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
+
+
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="stops a cpcm process between its checks and its write")
 def test_others_write_while_an_import_checks_its_rows_and_it_checks_again_under_the_lock(cli, repo, tmp_env):
     """The import is stopped once its rows are checked, before it takes the lock: a registration
@@ -292,18 +307,12 @@ def test_others_write_while_an_import_checks_its_rows_and_it_checks_again_under_
     path = tmp_env / "register.csv"
     write_csv(path, [child(n) for n in (40, 80, 120)])
     before = commit_count(repo)
-    proc = cli.process("import", "cases", str(path), "--json", wait=False, env={"CPCM_TEST_PAUSE_AT": "import-checked"})
-    proc.stdin.close()
-    _, status = os.waitpid(proc.pid, os.WUNTRACED)
-    try:
-        assert os.WIFSTOPPED(status), f"the import ended before its write: {proc.stderr.read()}"
+    with import_stopped_once_checked(cli, path) as proc:
         born = child(80)[2].isoformat()
         data = registration(child={"name": "Child Number080 Example", "sex": "female", "date_of_birth": born})
         registered = cli("register", "--from-file", "-", "--json", input=json.dumps(data), env={"CPCM_LOCK_TIMEOUT": "1"})
         assert registered.code == 0, registered.stderr
         meanwhile = registered.json()["case_id"]
-    finally:
-        os.kill(proc.pid, signal.SIGCONT)
     out, err = proc.stdout.read(), proc.stderr.read()
     assert proc.wait(timeout=300) == 0, err
     done = json.loads(out)
@@ -365,15 +374,9 @@ def test_the_same_register_imported_twice_at_once_goes_in_once(cli, repo, tmp_en
     path = tmp_env / "register.csv"
     write_csv(path, [child(n) for n in range(4)])
     before = commit_count(repo)
-    proc = cli.process("import", "cases", str(path), "--json", wait=False, env={"CPCM_TEST_PAUSE_AT": "import-checked"})
-    proc.stdin.close()
-    _, status = os.waitpid(proc.pid, os.WUNTRACED)
-    try:
-        assert os.WIFSTOPPED(status), f"the import ended before its write: {proc.stderr.read()}"
+    with import_stopped_once_checked(cli, path) as proc:
         second = cli("import", "cases", str(path), "--json", env={"CPCM_LOCK_TIMEOUT": "1"})
         assert second.code == 0 and second.json()["imported"] == 4, second.stderr
-    finally:
-        os.kill(proc.pid, signal.SIGCONT)
     out, err = proc.stdout.read(), proc.stderr.read()
     assert proc.wait(timeout=300) == 0, err
     first = json.loads(out)
