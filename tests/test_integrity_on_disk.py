@@ -123,6 +123,28 @@ def test_list_and_check__a_case_folder_deleted_by_hand(cli, repo, without_views)
     (line,) = problem_lines(checked.stderr)
     assert checked.code == 1 and line.startswith(f"problem: {case_id}: cases/{case_id}/") and "git checkout -- " in line
 
+def test_due_and_statistics__a_case_folder_deleted_by_hand_are_as_committed_warm_or_cold(cli, repo):
+    """A whole case folder deleted by hand (no commit): `list` lists the case as committed, but
+    `due` and `report statistics` made anew (no cache) left it out without a word. They describe
+    the last commit too: the same answer as before the deletion, warm and cold; and `check` names
+    the folder's files."""
+    case_id, other = register(cli), register(cli, **OTHER)
+    commands = (("due", "--worker", "all"), ("due", "--worker", "all", "--json"), ("report", "statistics"),
+                ("report", "statistics", "--json"))
+    before = {args: cli(*args) for args in commands}
+    for args, result in before.items():
+        assert result.code == 0, (args, result.stderr)
+    assert case_id in before[("due", "--worker", "all", "--json")].stdout
+    shutil.rmtree(repo / "cases" / case_id)
+    for label in ("warm", "cold", "warm again"):
+        if label == "cold":
+            drop_cache(repo)
+        for args, then in before.items():
+            now = cli(*args)
+            assert (now.code, now.stdout, now.stderr) == (then.code, then.stdout, then.stderr), (label, args)
+    checked = cli("check")
+    assert checked.code == 1 and f"problem: {case_id}: cases/{case_id}/" in checked.stderr
+
 
 def test_list__a_record_damaged_in_the_commit_stays_reported_when_the_cache_is_warm(cli, repo, team):
     """A damaged record that is committed is no file restored from git: `list` leaves its case out
@@ -231,3 +253,25 @@ def test_a_bundle_record_that_does_not_parse__names_the_member_never_what_it_hol
         with pytest.raises(bundle.BundleError) as refused:
             bundle._record(make("CP-0000-0000", "01" + "0" * 24), "records/x.yaml")
         assert "records/x.yaml" in str(refused.value) and FIRST not in str(refused.value) and LAST not in str(refused.value)
+
+
+def test_a_library_session__reads_a_case_as_it_is_once_the_listing_that_read_it_as_committed_has_ended(cli, repo):
+    """A long library session: a listing ran while a note was deleted by hand, and read the case as
+    last committed. The worker restored the note and wrote another through the same session; the
+    session went on reading the case from the commit the listing had seen (the new note missing).
+    Reading a case as committed lasts as long as the listing that asked for it."""
+    from cpcm import service
+    from conftest import library_session
+
+    case_id, other = register(cli), register(cli, **OTHER)
+    assert cli("note", case_id, "--text", "the visit went well").code == 0
+    ctx = library_session(cli)
+    read = len(service.load_records(ctx, case_id))
+    path, rel = note_path(repo, case_id)
+    path.unlink()
+    assert sorted(row["case_id"] for row in service.list_rows(ctx)) == sorted([case_id, other])
+    assert {d.case_id for d in service.due_list(ctx, "all")} >= {case_id, other}
+    git(repo, "checkout", "--", rel)
+    service.note(ctx, case_id, "a second visit")
+    assert len(service.load_records(ctx, case_id)) == read + 1
+    assert len(service.load_records(library_session(cli), case_id)) == read + 1
