@@ -178,14 +178,17 @@ def test_the_restore_hint__is_spelt_one_way_wherever_a_file_git_holds_is_missing
     path, rel = note_path(repo, deleted)
     path.unlink()
     assert hint("show", deleted) == restore_hint(rel)
+    on_disk = [rel]  # the files verify names
     assert cli("note", truncated, "--text", "visit").code == 0
     path, rel = note_path(repo, truncated)
     path.write_bytes(path.read_bytes()[:100])
+    on_disk.append(rel)
     assert hint("show", truncated).startswith(restore_hint(rel))
     assert hint("repair", truncated, path.name.split(".")[0], "--reason", "truncated").startswith(restore_hint(rel))
     assert cli("note", replaced, "--text", "visit").code == 0
     path, rel = note_path(repo, replaced)
     path.write_bytes(record_files(repo, untouched)[0].read_bytes())  # a record file of another case
+    on_disk.append(rel)
     assert hint("show", replaced).startswith(restore_hint(rel))
     rel = f"cases/{gone}/recipients"
     (repo / rel).unlink()
@@ -199,6 +202,39 @@ def test_the_restore_hint__is_spelt_one_way_wherever_a_file_git_holds_is_missing
     team_file.unlink()
     assert hint("list") == restore_hint(TEAM)
     team_file.write_bytes(kept)
+    # verify: each file changed or deleted on disk, the message ends with the same restore
+    config = repo / ".cpcm" / "config.yaml"
+    config.write_text(config.read_text() + "# edited\n")
+    problems = [p for p in cli("verify", "--json").json() if p["code"] in ("uncommitted-change", "config-uncommitted")]
+    for problem in problems:
+        path = problem["message"].split()[0]
+        then = "  (or keep the edit: commit it)" if problem["code"] == "config-uncommitted" else ""
+        assert problem["message"].endswith(". " + restore_hint(path, then)), problem
+    assert sorted(p["message"].split()[0] for p in problems) == sorted([*on_disk, rel, ".cpcm/config.yaml"])
+
+
+def test_the_restore_hint__of_a_sync_refused_for_a_file_edited_by_hand(repo, team, tmp_env):
+    """A sync that would update a file edited by hand stops; its hint said 'undo it (git checkout --
+    FILE)' in its own words, even for a file the last commit does not hold (nothing to restore). A
+    file the last commit holds gets `restore_hint`; one it does not, to be moved out."""
+    from test_sync import Laptops
+
+    laptops = Laptops(repo, team, tmp_env)
+    services = ".cpcm/services.yaml"
+    (repo / services).write_text("services: []\n")
+    signed_commit(repo, "sup", "services", services, key=team["sup"][0])
+    laptops.sync("sup")
+    laptops.laptop("amina")
+    root = laptops.clones["amina"]
+    (root / services).write_text("services: [] # theirs\n")
+    signed_commit(root, "amina", "services", services, key=team["amina"][0])
+    register(laptops.cli("amina"))
+    laptops.sync("amina")
+    (repo / services).write_text("services: [] # mine\n")
+    refused = laptops.cli("sup")("sync", "--json")
+    assert refused.code == 6 and refused.json()["hint"] == restore_hint([services], "  (or commit the edit: git add; git commit); then sync again")
+    (repo / services).write_text("services: []\n")
+    assert laptops.cli("sup")("sync").code == 0
 
 
 def commit_plaintext(repo, team, case_id: str, plaintext: bytes, worker: str = "amina") -> tuple[str, str]:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import NOW, Cli, git, make_identity, register, signing_line
+from cpcm.errors import restore_hint
 from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
 
 AGENCY = "test"  # the repository fixture's agency code, as it appears in commit addresses
@@ -436,8 +437,7 @@ def test_uncommitted_change__says_what_to_do_and_following_it_leaves_verify_clea
     stray = repo / "cases" / case_id / "scan.txt"
     stray.write_text("a scan\n")
     found = {p["message"] for p in cli("verify", "--json").json() if p["code"] == "uncommitted-change"}
-    assert found == {f"{rel} differs from the last commit (an interrupted write, or an edit by hand: restore it with "
-                     f"git checkout -- {rel})",
+    assert found == {f"{rel} differs from the last commit (an interrupted write, or an edit by hand). {restore_hint(rel)}",
                      f"cases/{case_id}/scan.txt differs from the last commit (an interrupted write, or an edit by hand: "
                      "not cpcm's and not committed: move it out of the repository)"}, found
     git(repo, "checkout", "--", rel)

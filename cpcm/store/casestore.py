@@ -751,9 +751,14 @@ class Transaction:
         changed = remote.changed_files(git, old, commit)
         dirty = git.edited({path: change.old.blob if change.old else None for path, change in changed.items()})
         if dirty:  # an edit by hand: never overwritten, and never rolled back over
+            held = [path for path in dirty if changed[path].old is not None]
+            added = [path for path in dirty if changed[path].old is None]  # not in the last commit: nothing to restore
+            steps = [restore_hint(held, "  (or commit the edit: git add; git commit)")] if held else []
+            if added:
+                steps.append(f"{'move' if held else 'Move'} {' '.join(added)} out of the repository (not in the last "
+                             "commit; the sync brings its own)")
             raise GitError(f"{len(dirty)} file(s) the sync would update differ from the last commit (first: {dirty[0]}); "
-                           "nothing was changed", "Commit the edit (git add; git commit) or undo it (git checkout -- FILE), "
-                           "then sync again.")
+                           "nothing was changed", "; ".join(steps) + "; then sync again")
         self.written.extend(changed)
         crash_point("sync-checkout")
         remote.check_out(git, old, commit, changed)
