@@ -514,9 +514,13 @@ class Audit:
             status, path = entry[:2], entry[3:]
             skip = "R" in status or "C" in status  # the next entry is the old name
             if CONFIG_FILES.match(path):
-                keep = "keep the edit: cpcm policy set commits it" if path == POLICY else "keep the edit: commit it"
-                self.add("config-uncommitted", f"{path} differs from the last commit (an edit by hand outside a commit). "
-                         + restore_hint(path, f"  (or {keep})"), rule="format")
+                fix = "cpcm policy set commits it" if path == POLICY else "commit it"
+                if status == "??":  # not in the last commit: nothing to restore from git
+                    self.add("config-uncommitted", f"{path} differs from the last commit (added by hand outside a commit: "
+                             f"{fix}, or move it out of the repository)", rule="format")
+                else:
+                    self.add("config-uncommitted", f"{path} differs from the last commit (an edit by hand outside a commit). "
+                             + restore_hint(path, f"  (or keep the edit: {fix})"), rule="format")
             elif status == "??":
                 self.add("uncommitted-change", f"{path} differs from the last commit (an interrupted write, or an edit by hand: "
                          "not cpcm's and not committed: move it out of the repository)", _folder_of(path), rule="format")
