@@ -7,6 +7,7 @@ IDs, file paths and field names, never a child's or family's data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 
 class CpcmError(Exception):
@@ -109,7 +110,9 @@ class Corrupt(CpcmError):
         return data
 
 
-def restore_hint(rel: str, then: str = "") -> str:
+def restore_hint(rel: str | Sequence[str], then: str = "") -> str:
     """The hint for a file whose last commit holds a good copy (deleted, changed or damaged on
-    disk since): one wording for every message that names the restore; `then`: what follows it."""
-    return f"Restore it from git: git checkout -- {rel}{then}"
+    disk since), or for several (`rel` a sequence of paths): one wording for every message that
+    names the restore; `then`: what follows it."""
+    rels = [rel] if isinstance(rel, str) else list(rel)
+    return f"Restore {'it' if len(rels) == 1 else 'them'} from git: git checkout -- {' '.join(rels)}{then}"

@@ -123,6 +123,28 @@ def test_list_and_check__a_case_folder_deleted_by_hand(cli, repo, without_views)
     (line,) = problem_lines(checked.stderr)
     assert checked.code == 1 and line.startswith(f"problem: {case_id}: cases/{case_id}/") and "git checkout -- " in line
 
+def test_due_and_statistics__a_case_folder_deleted_by_hand_are_as_committed_warm_or_cold(cli, repo):
+    """A whole case folder deleted by hand (no commit): `list` lists the case as committed, but
+    `due` and `report statistics` made anew (no cache) left it out without a word. They describe
+    the last commit too: the same answer as before the deletion, warm and cold; and `check` names
+    the folder's files."""
+    case_id, other = register(cli), register(cli, **OTHER)
+    commands = (("due", "--worker", "all"), ("due", "--worker", "all", "--json"), ("report", "statistics"),
+                ("report", "statistics", "--json"))
+    before = {args: cli(*args) for args in commands}
+    for args, result in before.items():
+        assert result.code == 0, (args, result.stderr)
+    assert case_id in before[("due", "--worker", "all", "--json")].stdout
+    shutil.rmtree(repo / "cases" / case_id)
+    for label in ("warm", "cold", "warm again"):
+        if label == "cold":
+            drop_cache(repo)
+        for args, then in before.items():
+            now = cli(*args)
+            assert (now.code, now.stdout, now.stderr) == (then.code, then.stdout, then.stderr), (label, args)
+    checked = cli("check")
+    assert checked.code == 1 and f"problem: {case_id}: cases/{case_id}/" in checked.stderr
+
 
 def test_list__a_record_damaged_in_the_commit_stays_reported_when_the_cache_is_warm(cli, repo, team):
     """A damaged record that is committed is no file restored from git: `list` leaves its case out
@@ -156,14 +178,17 @@ def test_the_restore_hint__is_spelt_one_way_wherever_a_file_git_holds_is_missing
     path, rel = note_path(repo, deleted)
     path.unlink()
     assert hint("show", deleted) == restore_hint(rel)
+    on_disk = [rel]  # the files verify names
     assert cli("note", truncated, "--text", "visit").code == 0
     path, rel = note_path(repo, truncated)
     path.write_bytes(path.read_bytes()[:100])
+    on_disk.append(rel)
     assert hint("show", truncated).startswith(restore_hint(rel))
     assert hint("repair", truncated, path.name.split(".")[0], "--reason", "truncated").startswith(restore_hint(rel))
     assert cli("note", replaced, "--text", "visit").code == 0
     path, rel = note_path(repo, replaced)
     path.write_bytes(record_files(repo, untouched)[0].read_bytes())  # a record file of another case
+    on_disk.append(rel)
     assert hint("show", replaced).startswith(restore_hint(rel))
     rel = f"cases/{gone}/recipients"
     (repo / rel).unlink()
@@ -177,6 +202,39 @@ def test_the_restore_hint__is_spelt_one_way_wherever_a_file_git_holds_is_missing
     team_file.unlink()
     assert hint("list") == restore_hint(TEAM)
     team_file.write_bytes(kept)
+    # verify: each file changed or deleted on disk, the message ends with the same restore
+    config = repo / ".cpcm" / "config.yaml"
+    config.write_text(config.read_text() + "# edited\n")
+    problems = [p for p in cli("verify", "--json").json() if p["code"] in ("uncommitted-change", "config-uncommitted")]
+    for problem in problems:
+        path = problem["message"].split()[0]
+        then = "  (or keep the edit: commit it)" if problem["code"] == "config-uncommitted" else ""
+        assert problem["message"].endswith(". " + restore_hint(path, then)), problem
+    assert sorted(p["message"].split()[0] for p in problems) == sorted([*on_disk, rel, ".cpcm/config.yaml"])
+
+
+def test_the_restore_hint__of_a_sync_refused_for_a_file_edited_by_hand(repo, team, tmp_env):
+    """A sync that would update a file edited by hand stops; its hint said 'undo it (git checkout --
+    FILE)' in its own words, even for a file the last commit does not hold (nothing to restore). A
+    file the last commit holds gets `restore_hint`; one it does not, to be moved out."""
+    from test_sync import Laptops
+
+    laptops = Laptops(repo, team, tmp_env)
+    services = ".cpcm/services.yaml"
+    (repo / services).write_text("services: []\n")
+    signed_commit(repo, "sup", "services", services, key=team["sup"][0])
+    laptops.sync("sup")
+    laptops.laptop("amina")
+    root = laptops.clones["amina"]
+    (root / services).write_text("services: [] # theirs\n")
+    signed_commit(root, "amina", "services", services, key=team["amina"][0])
+    register(laptops.cli("amina"))
+    laptops.sync("amina")
+    (repo / services).write_text("services: [] # mine\n")
+    refused = laptops.cli("sup")("sync", "--json")
+    assert refused.code == 6 and refused.json()["hint"] == restore_hint([services], "  (or commit the edit: git add; git commit); then sync again")
+    (repo / services).write_text("services: []\n")
+    assert laptops.cli("sup")("sync").code == 0
 
 
 def commit_plaintext(repo, team, case_id: str, plaintext: bytes, worker: str = "amina") -> tuple[str, str]:
@@ -231,3 +289,25 @@ def test_a_bundle_record_that_does_not_parse__names_the_member_never_what_it_hol
         with pytest.raises(bundle.BundleError) as refused:
             bundle._record(make("CP-0000-0000", "01" + "0" * 24), "records/x.yaml")
         assert "records/x.yaml" in str(refused.value) and FIRST not in str(refused.value) and LAST not in str(refused.value)
+
+
+def test_a_library_session__reads_a_case_as_it_is_once_the_listing_that_read_it_as_committed_has_ended(cli, repo):
+    """A long library session: a listing ran while a note was deleted by hand, and read the case as
+    last committed. The worker restored the note and wrote another through the same session; the
+    session went on reading the case from the commit the listing had seen (the new note missing).
+    Reading a case as committed lasts as long as the listing that asked for it."""
+    from cpcm import service
+    from conftest import library_session
+
+    case_id, other = register(cli), register(cli, **OTHER)
+    assert cli("note", case_id, "--text", "the visit went well").code == 0
+    ctx = library_session(cli)
+    read = len(service.load_records(ctx, case_id))
+    path, rel = note_path(repo, case_id)
+    path.unlink()
+    assert sorted(row["case_id"] for row in service.list_rows(ctx)) == sorted([case_id, other])
+    assert {d.case_id for d in service.due_list(ctx, "all")} >= {case_id, other}
+    git(repo, "checkout", "--", rel)
+    service.note(ctx, case_id, "a second visit")
+    assert len(service.load_records(ctx, case_id)) == read + 1
+    assert len(service.load_records(library_session(cli), case_id)) == read + 1

@@ -499,6 +499,8 @@ def test_an_edit_by_hand_in_a_file_the_sync_would_update_is_kept_and_the_sync_re
     refused = laptops.cli("sup")("sync")
     assert refused.code == 6 and "differ from the last commit" in refused.stderr
     assert tree_state(laptops.repo) == before
+    assert laptops.cli("sup")("sync", "--json").json()["hint"] == (  # not in the last commit: nothing to restore from git
+        "Move .cpcm/services.yaml out of the repository (not in the last commit; the sync brings its own); then sync again")
     del amina
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import NOW, Cli, git, make_identity, register, signing_line
+from cpcm.errors import restore_hint
 from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
 
 AGENCY = "test"  # the repository fixture's agency code, as it appears in commit addresses
@@ -436,10 +437,31 @@ def test_uncommitted_change__says_what_to_do_and_following_it_leaves_verify_clea
     stray = repo / "cases" / case_id / "scan.txt"
     stray.write_text("a scan\n")
     found = {p["message"] for p in cli("verify", "--json").json() if p["code"] == "uncommitted-change"}
-    assert found == {f"{rel} differs from the last commit (an interrupted write, or an edit by hand: restore it with "
-                     f"git checkout -- {rel})",
+    assert found == {f"{rel} differs from the last commit (an interrupted write, or an edit by hand). {restore_hint(rel)}",
                      f"cases/{case_id}/scan.txt differs from the last commit (an interrupted write, or an edit by hand: "
                      "not cpcm's and not committed: move it out of the repository)"}, found
     git(repo, "checkout", "--", rel)
     stray.rename(repo.parent / "scan.txt")
     assert verify(cli) <= {"history-before-signing"}
+
+
+def test_verify__a_settings_file_added_by_hand_is_to_be_committed_or_moved_out_not_restored(cli, repo):
+    """`.cpcm/policy.yaml` written by hand where the last commit holds none: verify's advice was
+    'restore it with git checkout -- .cpcm/policy.yaml', which git refuses (no such file in the
+    commit). It now says to commit it or move it out; one edited in place, to restore it."""
+    register(cli)
+    policy = repo / ".cpcm" / "policy.yaml"
+    assert not policy.exists()
+    policy.write_text("caseload:\n  cap: 200\n")
+    (problem,) = cli("verify", "--json").json()
+    assert problem["code"] == "config-uncommitted" and problem["message"] == (
+        ".cpcm/policy.yaml differs from the last commit (added by hand outside a commit: cpcm policy set commits it, "
+        "or move it out of the repository)")
+    policy.unlink()
+    config = repo / ".cpcm" / "config.yaml"
+    config.write_text(config.read_text() + "# edited\n")
+    (problem,) = cli("verify", "--json").json()
+    assert problem["message"] == (".cpcm/config.yaml differs from the last commit (an edit by hand outside a commit). "
+                                  + restore_hint(".cpcm/config.yaml", "  (or keep the edit: commit it)"))
+    git(repo, "checkout", "--", ".cpcm/config.yaml")
+    assert cli("verify", "--json").json() == []

@@ -452,9 +452,8 @@ def case_rows(ctx: Context) -> dict[str, list]:
         from cpcm.service.context import load_cases
 
         return {case_id: list_row(ctx, case) for case_id, case in load_cases(ctx).items()}
-    ctx.store.read_as_committed(cache.dirty)  # `list` describes the last commit (service/views.py)
-    trees = ctx.store.versions(CASES)
-    return rows_of(ctx, cache, trees, sorted({*ctx.store.case_ids(), *(cache.dirty & set(trees))}))
+    with ctx.store.read_as_committed(cache.dirty):  # `list` describes the last commit (service/views.py)
+        return rows_of(ctx, cache, ctx.store.versions(CASES), ctx.store.case_ids())
 
 
 def rows_of(ctx: Context, cache: SummaryCache, trees: dict[str, str], ids: list[str],

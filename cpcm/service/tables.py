@@ -566,14 +566,20 @@ def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[
     `ctx.problems`, as `load_cases` does. None when the session keeps no tables. `info`, when
     given, gets "values" (case id -> value), "failed" (the readable cases that could not be
     read), "total" (the case folders) and "clean" (no case read from files that differ from the last commit)."""
-    from cpcm.service.context import folded_or_noted, load_cases
-
     session = _session(ctx)
     if session is None:
         return None
-    worker = ctx.need_worker()
     dirty = session.dirty()
-    ctx.store.read_as_committed(dirty)  # the last commit, as the views describe it: such a case is read as committed
+    with ctx.store.read_as_committed(dirty):  # the last commit, as the views describe it: such a case is read as committed
+        return _rows_read(ctx, session, dirty, kind, use, make, info)
+
+
+def _rows_read(ctx, session: _Session, dirty: set[str], kind: str, use: Callable[[list, str], Any],
+               make: Callable[[Case, str | None], Any], info: dict | None) -> list[Any]:
+    """`_read_rows`, the cases that differ on disk (`dirty`) read as committed."""
+    from cpcm.service.context import folded_or_noted, load_cases
+
+    worker = ctx.need_worker()
     trees = ctx.store.versions(CASES)
     ids = ctx.store.case_ids()
     table = session.table(ctx, kind).load()
@@ -819,12 +825,17 @@ def due_stream(ctx, info: dict) -> Iterator[tuple[str, str, Any]] | None:
 
 
 def _due_stream(ctx, session: _Session, info: dict) -> Iterator[tuple[str, str, Any]]:
+    dirty = session.dirty()
+    with ctx.store.read_as_committed(dirty):  # as `_read_rows`
+        yield from _due_read(ctx, session, dirty, info)
+
+
+def _due_read(ctx, session: _Session, dirty: set[str], info: dict) -> Iterator[tuple[str, str, Any]]:
+    """`_due_stream`, the cases that differ on disk (`dirty`) read as committed."""
     from cpcm.service.context import folded_or_noted
     from cpcm.store.cache import Appender, newest_entries
 
     worker = ctx.need_worker()
-    dirty = session.dirty()
-    ctx.store.read_as_committed(dirty)  # as `_read_rows`
     trees = ctx.store.versions(CASES)
     ids = ctx.store.case_ids()
     session.ids = ids

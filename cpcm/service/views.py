@@ -302,8 +302,9 @@ def _read_changes_since(place: _Place, old_tree: str, retry: Sequence[str]) -> _
         return found
     changed_on_disk = dirty_cases(ctx.root, present, present if git.rev == "HEAD" else None)
     found.clean = not changed_on_disk
-    ctx.store.read_as_committed(changed_on_disk)  # a view describes the last commit: such a case is read as committed
-    with collecting(ctx.store, Collector(None)) as collect:  # a few cases: decrypted, without loading the record table's shards
+    with ctx.store.read_as_committed(changed_on_disk), \
+            collecting(ctx.store, Collector(None)) as collect:  # a few cases: decrypted, without loading the record table's shards
+        # a view describes the last commit: a case changed on disk is read as committed
         for case_id in sorted(present):
             if not place.reads(case_id):
                 found.cases[case_id] = None
@@ -809,10 +810,10 @@ def _made(place: _Place, kept: tuple[dict, Callable[[], memoryview | None]] | No
     data = kept[1]() if changes is not None else None
     if changes is None or data is None:  # made anew from the per-case row table
         failed: set[str] = set()
-        ctx.store.read_as_committed(place.cache.dirty)  # the view describes the last commit: as `_read_changes_since`
-        trees = ctx.store.versions(CASES)
-        ids = sorted({*ctx.store.case_ids(), *(place.cache.dirty & set(trees))})  # a case folder deleted by hand too
-        packed = list(fill.rows_of(ctx, place.cache, trees, ids, failed, shape=_packed).values())
+        with ctx.store.read_as_committed(place.cache.dirty):  # the view describes the last commit: as `_read_changes_since`
+            trees = ctx.store.versions(CASES)
+            ids = ctx.store.case_ids()  # a case folder deleted by hand too
+            packed = list(fill.rows_of(ctx, place.cache, trees, ids, failed, shape=_packed).values())
         clean = set(ids) == set(trees) and not (place.cache.dirty & set(ids))
         del trees, ids
         return _Rows(_in_order(packed), failed, clean)

@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Sequence
 
 from cpcm.crypto import cipher
 from cpcm.domain.team import OVERSIGHT, Team, Worker
-from cpcm.errors import CannotDecrypt, Corrupt
+from cpcm.errors import CannotDecrypt, Corrupt, restore_hint
 from cpcm.store import atomic, codec
 from cpcm.store.git import Git, GitError, git_env
 from cpcm.store.layout import CASES, CONFIG, POLICY, RECIPIENTS, RECORD_FILE, TEAM, covers_from
@@ -515,13 +515,18 @@ class Audit:
             skip = "R" in status or "C" in status  # the next entry is the old name
             if CONFIG_FILES.match(path):
                 fix = "cpcm policy set commits it" if path == POLICY else "commit it"
-                self.add("config-uncommitted", f"{path} differs from the last commit (an edit by hand outside a commit: "
-                         f"{fix}, or restore it with git checkout -- {path})", rule="format")
-            else:
-                fix = ("not cpcm's and not committed: move it out of the repository" if status == "??" else
-                       f"restore it with git checkout -- {path}")
+                if status == "??":  # not in the last commit: nothing to restore from git
+                    self.add("config-uncommitted", f"{path} differs from the last commit (added by hand outside a commit: "
+                             f"{fix}, or move it out of the repository)", rule="format")
+                else:
+                    self.add("config-uncommitted", f"{path} differs from the last commit (an edit by hand outside a commit). "
+                             + restore_hint(path, f"  (or keep the edit: {fix})"), rule="format")
+            elif status == "??":
                 self.add("uncommitted-change", f"{path} differs from the last commit (an interrupted write, or an edit by hand: "
-                         f"{fix})", _folder_of(path), rule="format")
+                         "not cpcm's and not committed: move it out of the repository)", _folder_of(path), rule="format")
+            else:
+                self.add("uncommitted-change", f"{path} differs from the last commit (an interrupted write, or an edit by hand). "
+                         + restore_hint(path), _folder_of(path), rule="format")
 
     # the last verified head is still in the history
     def below_verified(self, head: str) -> bool:

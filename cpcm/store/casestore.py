@@ -147,20 +147,35 @@ class CaseStore:
         self.view = None
         self.git.rev = "HEAD"
 
-    def read_as_committed(self, case_ids: Iterable[str]) -> None:
-        """From here on, read these case folders (changed on disk since the last commit) as the
-        last commit holds them, from git's objects; the others as before. For what describes the
-        last commit (the views of list, due and report statistics); not inside a write."""
-        self._as_committed |= frozenset(case_ids)
+    @contextmanager
+    def read_as_committed(self, case_ids: Iterable[str]) -> Iterator[None]:
+        """Inside the block, read these case folders (changed on disk since the last commit) as
+        the last commit holds them, from git's objects; the others as before. `case_ids()` lists
+        such a folder the commit holds and the disk does not (deleted by hand) too. For what
+        describes the last commit (the views of list, due and report statistics); not inside a
+        write. It ends with the block: a later read sees the folder (restored, committed) as it
+        is then, and the commit read is the one HEAD names then. Nested blocks add to the outer one's."""
+        outer, committed = self._as_committed, self._committed
+        self._as_committed = outer | frozenset(case_ids)
+        try:
+            yield
+        finally:
+            self._as_committed, self._committed = outer, committed
+
+    def _last_commit(self) -> Snapshot:
+        """The last commit, for the folders `read_as_committed` names (the pinned one when pinned)."""
+        if self.view is not None:
+            return self.view
+        if self._committed is None:
+            self._committed = Snapshot(self.git, self.git.head())
+        return self._committed
 
     def _read(self, live: Callable[[], T], committed: Callable[[Snapshot], T], case: str | None = None) -> T:
         """`live()` from the working tree when no write is under way before or during it (the
         generation is even and unchanged); otherwise `committed(snapshot)` of the last commit.
         `case`: the case folder read, which `read_as_committed` may name."""
         if case is not None and case in self._as_committed and not (self._writing or self._held is not None):
-            if self.view is None and self._committed is None:
-                self._committed = Snapshot(self.git, self.git.head())
-            return committed(self.view or self._committed)
+            return committed(self._last_commit())
         if self._writing or self._held is not None or self._steady:
             # this process's own write, or holding the lock: the working tree is the state;
             # or inside `read_steady`, which checks the generation once around all its reads
@@ -216,7 +231,11 @@ class CaseStore:
             if not folder.is_dir():
                 return []
             return sorted(entry.name for entry in os.scandir(folder) if entry.is_dir() and not entry.name.startswith("."))
-        return self._read(live, lambda view: [n for n in view.subfolders(top) if not n.startswith(".")])
+        names = self._read(live, lambda view: [n for n in view.subfolders(top) if not n.startswith(".")])
+        if top == CASES and self._as_committed.difference(names) and not (self._writing or self._held is not None):
+            # a folder read as committed and deleted on disk: listed as the commit holds it
+            names = sorted({*names, *self._as_committed.intersection(self._last_commit().subfolders(top))})
+        return names
 
     def exists(self, case_id: str) -> bool:
         rel = f"{CASES}/{case_id}/{RECIPIENTS}"
@@ -732,9 +751,14 @@ class Transaction:
         changed = remote.changed_files(git, old, commit)
         dirty = git.edited({path: change.old.blob if change.old else None for path, change in changed.items()})
         if dirty:  # an edit by hand: never overwritten, and never rolled back over
+            held = [path for path in dirty if changed[path].old is not None]
+            added = [path for path in dirty if changed[path].old is None]  # not in the last commit: nothing to restore
+            steps = [restore_hint(held, "  (or commit the edit: git add; git commit)")] if held else []
+            if added:
+                steps.append(f"{'move' if held else 'Move'} {' '.join(added)} out of the repository (not in the last "
+                             "commit; the sync brings its own)")
             raise GitError(f"{len(dirty)} file(s) the sync would update differ from the last commit (first: {dirty[0]}); "
-                           "nothing was changed", "Commit the edit (git add; git commit) or undo it (git checkout -- FILE), "
-                           "then sync again.")
+                           "nothing was changed", "; ".join(steps) + "; then sync again")
         self.written.extend(changed)
         crash_point("sync-checkout")
         remote.check_out(git, old, commit, changed)
