@@ -683,9 +683,10 @@ def _check_presentations(ctx, conference: rules.Conference, verb: str,
             for case_id in conference.case_ids if case_id not in patterns]
 
 
-def _family(ctx, case_id: str) -> tuple[list[str], list[str]]:
-    """The names and phones of the child and family the case records (rules.client_names)."""
-    records = effective(context.load_records(ctx, case_id))
+def _family(ctx, case_id: str, records: list[Record] | None = None) -> tuple[list[str], list[str]]:
+    """The names and phones of the child and family the case records (rules.client_names);
+    `records`: the case's, where they were read already."""
+    records = effective(context.load_records(ctx, case_id) if records is None else records)
     return rules.client_names(fold_case(case_id, records), records)
 
 
@@ -812,7 +813,9 @@ def close(ctx, conference_id: str) -> Written:
         planned.append((case, plan_body, entry, nominations[case_id]))
     if errors:
         raise InvalidInput(errors, f"closing {conference_id}")
-    _check_presentations(ctx, conference, "closing is")  # you read every case: nothing left unchecked
+    # you read every case (each was read above): nothing is left unchecked
+    families = {case_id: _family(ctx, case_id, records_of[case_id]) for case_id in conference.case_ids}
+    _check_presentations(ctx, conference, "closing is", _name_patterns(ctx, conference.case_ids, families))
     warnings = _meeting_warnings(ctx, conference)
     written = []
     with context.transaction(ctx, "conference-close") as tx:
