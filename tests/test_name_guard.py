@@ -3,12 +3,14 @@ name of two or more words in any case, a single word only written as a name (a c
 letter). An ordinary word that is also a name ("amani", Kiswahili for peace) stays usable."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from cpcm.errors import Refused
 from cpcm.service import conferences
 from memory_repo import MemoryRepo
-from test_conference import CLOSE_NOW, conference_in, minutes_doc
+from test_conference import CLOSE_NOW, LATER, conference_in, in_one_commit, last_message, minutes_doc, warned
 
 from cpcm.workflow.conferences import name_patterns, names_found
 
@@ -112,7 +114,7 @@ def test_nomination__a_case_whose_child_an_earlier_presentation_or_the_minutes_n
         conferences.add_case(sup, conf, canary, "especially_difficult")
     assert refused.value.rule == "conference-no-names"
     assert f"presentation of {first} (a name registered for {canary})" in refused.value.message
-    assert "another conference" in refused.value.hint
+    assert f"cpcm conference update {conf} --case {first} --presentation TEXT --reason TEXT" in refused.value.hint
     assert "zqxcanary" not in (refused.value.message + (refused.value.hint or "")).lower()
     assert mem.commits() == before
     # minutes recorded before the case joined are checked too; recorded again without the name, the case joins
@@ -225,3 +227,221 @@ def test_common_words__an_agency_sets_its_own_for_english_or_kiswahili():
     _, wrong = build(policies.chain("kenya"), {"rules": {"conference_names": {"common_words": {"sw": "mtoto"}}}},
                      ".cpcm/policy.yaml")
     assert wrong  # a list, not a word
+
+
+# -- a presentation replaced (conference update --case --presentation) ---------------------------------
+CHILD = {"name": "Zqxcanary Wbvmarker", "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"}
+
+
+def unplanned_minutes(case_ids):
+    """The minutes of cases without a plan yet: their actions start an interim plan (goal G1 only)."""
+    doc = minutes_doc(case_ids)
+    for entry in doc["cases"]:
+        for action in entry["actions"]:
+            action.pop("goal", None)
+    return doc
+
+
+def test_presentation__replaced_by_an_update_the_case_it_named_joins_and_the_report_prints_the_new_text():
+    """A presentation naming the child of a case nominated later kept that case out for good (the
+    hint could only say: another conference). `conference update --case --presentation --reason`
+    replaces it: a new record, the name guard on the new text, one commit; the case then joins and
+    the documents print the new text."""
+    from cpcm import service
+    from cpcm.errors import InvalidInput
+    from test_conference import MEMBERS, member
+
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    first = mem.register(amina)
+    canary = mem.register(amina, child=CHILD)
+    sup = mem.as_("sup")
+    conf = conference_in(sup)
+    nominated = conferences.add_case(sup, conf, first, "especially_difficult", presentation="Zqxcanary Wbvmarker is her sister.")
+    before = mem.commits()
+    with pytest.raises(InvalidInput) as unreasoned:  # a replacement says why
+        conferences.update(sup, conf, {"presentation": (first, "Her sister is on another case.")})
+    assert [e.field for e in unreasoned.value.errors] == ["reason"]
+    with pytest.raises(InvalidInput) as elsewhere:  # only a case of the conference
+        conferences.update(sup, conf, {"presentation": (canary, "Text")}, "wrong case")
+    assert [e.field for e in elsewhere.value.errors] == ["case"]
+    with pytest.raises(Refused) as named:  # the new text through the same guard: the caregiver of the case
+        conferences.update(sup, conf, {"presentation": (first, "Test Caregiver came with her.")}, "named a sibling")
+    assert named.value.rule == "conference-no-names"
+    assert f"presentation of {first} (a name registered for {first})" in named.value.message
+    assert "caregiver" not in (named.value.message + (named.value.hint or "")).lower()
+    assert mem.commits() == before
+    replaced = conferences.update(sup, conf, {"presentation": (first, "Her sister is on another case.")}, "named a sibling")
+    assert mem.commits() == before + 1
+    assert last_message(mem) == f"conference update {conf} {replaced.record_id}"
+    assert replaced.extra == {"changed": ["presentation"], "case_id": first}
+    shown = conferences.load(sup, conf)
+    assert shown.cases[0]["presentation"] == "Her sister is on another case."
+    update = shown.updates[-1]
+    assert update["by"] == "sup" and update["reason"] == "named a sibling"
+    # what it replaced is named by its record, never by its text (the name that had to go)
+    assert update["previous"] == {"presentation": {"case_id": first, "record_id": nominated.record_id}}
+    assert "Zqxcanary" not in json.dumps(shown.to_dict())
+    with pytest.raises(Refused) as same:
+        conferences.update(sup, conf, {"presentation": (first, "Her sister is on another case.")}, "again")
+    assert same.value.rule == "nothing-to-update"
+    conferences.add_case(sup, conf, canary, "especially_difficult")  # refused before the replacement
+    at_meeting = mem.as_("sup", now=CLOSE_NOW)
+    for institution, name, position in MEMBERS:
+        conferences.attend(at_meeting, conf, member(institution, name, position))
+    conferences.minutes(at_meeting, conf, unplanned_minutes([first, canary]))
+    conferences.close(at_meeting, conf)
+    report = service.render(at_meeting, "conference-report", conf).text
+    assert "Her sister is on another case." in report and "Zqxcanary" not in report
+
+
+def test_presentation__replaced_after_closing_nothing_else_is():
+    """The report is rendered after closing: its presentations can still be replaced, nothing else."""
+    from test_conference import MEMBERS, member
+
+    mem = MemoryRepo()
+    case_id = mem.register(mem.as_("amina"))
+    sup = mem.as_("sup", now=CLOSE_NOW)
+    conf = conference_in(sup)
+    conferences.add_case(sup, conf, case_id, "especially_difficult", presentation="First text.")
+    for institution, name, position in MEMBERS:
+        conferences.attend(sup, conf, member(institution, name, position))
+    conferences.minutes(sup, conf, unplanned_minutes([case_id]))
+    conferences.close(sup, conf)
+    with pytest.raises(Refused) as closed:
+        conferences.update(sup, conf, {"venue": "Hall", "presentation": (case_id, "Second text.")}, "moved")
+    assert closed.value.rule == "conference-closed"
+    in_one_commit(mem, lambda: conferences.update(sup, conf, {"presentation": (case_id, "")}, "not for the report"))
+    assert "presentation" not in conferences.load(sup, conf).cases[0]
+
+
+def test_presentation__replaced_by_the_chair_a_supervisor_or_the_case_s_worker_not_another_worker():
+    mem = MemoryRepo()
+    amina, otieno = mem.as_("amina"), mem.as_("otieno")
+    hers, his = mem.register(amina), mem.register(otieno)
+    sup = mem.as_("sup")
+    conf = conference_in(sup)
+    conferences.add_case(sup, conf, hers, "especially_difficult", presentation="Her text.")
+    conferences.add_case(sup, conf, his, "especially_difficult", presentation="His text.")
+    before = mem.commits()
+    with pytest.raises(Refused) as not_his:
+        conferences.update(otieno, conf, {"presentation": (hers, "Another text.")}, "mine now")
+    assert not_his.value.rule == "conference-presentation-not-yours" and mem.commits() == before
+    in_one_commit(mem, lambda: conferences.update(otieno, conf, {"presentation": (his, "His new text.")}, "shorter"))
+    in_one_commit(mem, lambda: conferences.update(amina, conf, {"presentation": (hers, "Her new text.")}, "shorter"))
+
+
+# -- every presentation against every case its reader can read ------------------------------------------
+def _written_by_a_worker_who_cannot_read_the_child(mem: MemoryRepo):
+    """otieno chairs; amina's case (the canary child, which otieno cannot read) is nominated first;
+    otieno then nominates his own case with a presentation naming amina's child: the guard knew
+    only the names of the cases otieno reads."""
+    amina, otieno = mem.as_("amina"), mem.as_("otieno")
+    canary = mem.register(amina, child=CHILD)
+    his = mem.register(otieno)
+    sup = mem.as_("sup")
+    conf = conference_in(sup, chair="otieno")
+    conferences.add_case(sup, conf, canary, "especially_difficult")
+    conferences.add_case(otieno, conf, his, "especially_difficult", presentation="Zqxcanary Wbvmarker stays with them.")
+    return conf, canary, his
+
+
+def test_presentations__a_name_its_writer_could_not_read_is_refused_at_minutes_closing_and_every_document():
+    from cpcm import service
+    from test_conference import MEMBERS, member
+
+    mem = MemoryRepo()
+    conf, canary, his = _written_by_a_worker_who_cannot_read_the_child(mem)
+    sup = mem.as_("sup", now=CLOSE_NOW)
+    for institution, name, position in MEMBERS:
+        conferences.attend(sup, conf, member(institution, name, position))
+    before = mem.commits()
+    refusals = []
+    with pytest.raises(Refused) as minuted:
+        conferences.minutes(sup, conf, unplanned_minutes([canary, his]))
+    refusals.append(minuted.value)
+    for template in ("agenda",):
+        with pytest.raises(Refused) as rendered:
+            service.render(sup, template, conf)
+        refusals.append(rendered.value)
+    assert mem.commits() == before
+    for refused in refusals:
+        assert refused.rule == "conference-no-names"
+        assert f"presentation of {his} (a name registered for {canary})" in refused.message
+        assert f"cpcm conference update {conf} --case {his} --presentation TEXT --reason TEXT" in refused.hint
+        assert "zqxcanary" not in (refused.message + refused.hint).lower() and "wbvmarker" not in refused.message.lower()
+    # the minutes recorded by the chair (who cannot read the child's case) are taken; closing and the documents are not
+    otieno = mem.as_("otieno", now=CLOSE_NOW)
+    taken = conferences.minutes(otieno, conf, unplanned_minutes([canary, his]))
+    assert f"{canary}: you (otieno) cannot read this case, so the presentations were not checked here" in warned(taken)
+    for attempt in (lambda: conferences.close(sup, conf), lambda: service.render(sup, "minutes", conf),
+                    lambda: service.render(sup, "conference-report", conf)):
+        with pytest.raises(Refused) as refused:
+            attempt()
+        assert refused.value.rule == "conference-no-names" and f"presentation of {his}" in refused.value.message
+    assert conferences.load(sup, conf).closed_at is None
+    agenda = service.render(otieno, "agenda", conf)  # the chair is told what was not checked
+    assert any(w.startswith(f"{canary}: you (otieno) cannot read this case") for w in agenda.warnings)
+    conferences.update(otieno, conf, {"presentation": (his, "A relative of another case stays with them.")}, "named a child")
+    conferences.close(sup, conf)
+    report = service.render(sup, "conference-report", conf)
+    assert "A relative of another case stays with them." in report.text and "Zqxcanary" not in report.text
+    assert not report.warnings
+
+
+def test_cli__a_presentation_checked_and_replaced_the_child_s_name_nowhere_in_output_commits_or_files(cli_as, repo, tmp_env):
+    """End to end, with the canary name: a caseworker chairing writes the name of a child he cannot
+    read into his case's presentation; the supervisor's minutes and agenda are refused (exit 4), a
+    replacement holding a word of the name too; the replacement without it is one commit, and the
+    report prints it. The name is in no output, commit message, file or git object in plaintext."""
+    from conftest import CANARY, commit_count, git, register
+    from test_conference import MEMBERS, new_conference
+    from test_privacy import files_with_marker, git_objects, leaks
+
+    outputs: list[str] = []
+
+    def run(who, *args, code=0, input=None):
+        result = who(*args, input=input)
+        outputs.append(result.stdout + result.stderr)
+        assert result.code == code, (args, result.stderr)
+        return result
+
+    amina, otieno, sup = cli_as("amina"), cli_as("otieno"), cli_as("sup")
+    canary = register(amina, child={"name": CANARY, "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"})
+    his = register(otieno)
+    conf = new_conference(sup, "--chair", "otieno")
+    run(sup, "conference", "add-case", conf, canary, "--reason", "especially_difficult")
+    run(otieno, "conference", "add-case", conf, his, "--reason", "especially_difficult",
+        "--presentation", f"{CANARY} stays with them.")  # otieno cannot read the child's case: the guard did not know the name
+    at = cli_as("sup", CPCM_NOW=CLOSE_NOW)
+    for institution, name, position in MEMBERS:
+        run(at, "conference", "attend", conf, "--institution", institution, "--name", name, "--position", position,
+            "--contact", "0700 000000", "--confidentiality-signed", "yes")
+    minutes = json.dumps(unplanned_minutes([canary, his]))
+    before = commit_count(repo)
+    refused = [run(at, "conference", "minutes", conf, "--from-file", "-", input=minutes, code=4),
+               run(at, "render", "agenda", conf, code=4),
+               run(at, "conference", "update", conf, "--case", his, "--presentation", f"{CANARY.split()[1]} stays with them.",
+                   "--reason", "named a child", code=4)]
+    for result in refused:
+        assert f"presentation of {his} (a name registered for {canary})" in result.stderr, result.stderr
+    assert f"cpcm conference update {conf} --case {his} --presentation TEXT --reason TEXT" in refused[0].stderr
+    assert commit_count(repo) == before
+    run(at, "conference", "update", conf, "--case", his, "--reason", "named a child", code=2)  # --case needs --presentation
+    updated = run(at, "conference", "update", conf, "--case", his, "--presentation", "A relative stays with them.",
+                  "--reason", "named a child", "--json")
+    assert commit_count(repo) == before + 1
+    assert git(repo, "log", "-1", "--format=%s").strip() == f"conference update {conf} {updated.json()['record_id']}"
+    shown = run(at, "conference", "show", conf).stdout
+    assert f"presentation of {his}: replaced (was " in shown
+    run(at, "conference", "show", conf, "--json")
+    run(at, "conference", "minutes", conf, "--from-file", "-", input=minutes)
+    run(at, "conference", "close", conf)
+    report = run(cli_as("sup", CPCM_NOW=LATER), "render", "conference-report", conf).stdout
+    assert "A relative stays with them." in report
+    run(otieno, "render", "agenda", conf)
+    for output in outputs:
+        assert not leaks(output.encode()), output
+    assert not leaks(git(repo, "log", "--all", "--format=%B").encode())
+    assert not files_with_marker(repo) and not files_with_marker(tmp_env / "tmp")
+    assert not leaks(git_objects(repo))

@@ -58,15 +58,19 @@ def register(app: typer.Typer) -> None:
         co_chair_title: Optional[str] = typer.Option(None, "--co-chair-title", show_default=False),
         external_chair: Optional[str] = typer.Option(None, "--external-chair", help="A chair from outside the team, by name; with --external-chair-title.", show_default=False),
         external_chair_title: Optional[str] = typer.Option(None, "--external-chair-title", show_default=False),
-        reason: Optional[str] = typer.Option(None, "--reason", help="Why (required for a new date).", show_default=False),
+        case: Optional[str] = typer.Option(None, "--case", help="The case whose presentation --presentation replaces.", show_default=False),
+        presentation: Optional[str] = typer.Option(None, "--presentation", help="The case's presentation, replaced (case ID only, no names; \"\" takes it out); with --case and --reason. After closing too.", show_default=False),
+        reason: Optional[str] = typer.Option(None, "--reason", help="Why (required for a new date or a presentation).", show_default=False),
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Update the Form 3 checklist and the meeting after 'new': reschedule it, change its venue,
         record when participants were told, invited and confirmed, name an external chair or
-        co-chair. A new record: what was there before stays in the history (conference show).
+        co-chair, replace a case's presentation. A new record: what was there before stays in the
+        history (conference show).
 
         Example: cpcm conference update CC-4F7K-9X2M --attendance-confirmed 2026-12-01
         Example: cpcm conference update CC-4F7K-9X2M --date 2026-12-10T10:00 --venue "Hall" --reason "the SCCO cannot come on the 3rd"
+        Example: cpcm conference update CC-4F7K-9X2M --case CP-7H3D-2K9Q --presentation "Back at school since May." --reason "named a sibling"
         """
         from cpcm.service import conferences
 
@@ -75,12 +79,17 @@ def register(app: typer.Typer) -> None:
         changes = {"date": date, "venue": venue, "notice_sent": notice_sent, "invitations_sent": invitations_sent,
                    "attendance_confirmed": attendance_confirmed,
                    "co_chair": (co_chair, co_chair_title) if co_chair or co_chair_title else None,
-                   "external_chair": (external_chair, external_chair_title) if external_chair or external_chair_title else None}
+                   "external_chair": (external_chair, external_chair_title) if external_chair or external_chair_title else None,
+                   "presentation": (case, presentation) if presentation is not None else None}
+        from cpcm.errors import UsageError
+        if case is not None and presentation is None:
+            raise UsageError("--case goes with --presentation: the case whose presentation is replaced",
+                             "See cpcm conference update --help.")
         if all(v is None for v in changes.values()):
-            from cpcm.errors import UsageError
             raise UsageError("nothing to update: give at least one option", "See cpcm conference update --help.")
         result = conferences.update(ctx, conference_id, changes, reason)
-        report_written(result, json_out, f"{conference_id} updated: {', '.join(result.extra['changed'])}")
+        changed = [f"presentation of {result.extra['case_id']}" if key == "presentation" else key for key in result.extra["changed"]]
+        report_written(result, json_out, f"{conference_id} updated: {', '.join(changed)}")
 
     @group.command("sign")
     def sign(
@@ -289,11 +298,20 @@ def register(app: typer.Typer) -> None:
                  ("present", f"{len(found.present)} of {len(found.attendees)} in the register"),
                  ("minutes", "recorded" if found.minutes is not None else "not yet"),
                  ("report", "rendered" if found.report_rendered_at else ("due" if found.closed_at else "after closing"))]
-        rows += [(f"updated {u['at'][:10]}", ", ".join(f"{k}: {_shown(u['previous'].get(k))} → {_shown(v)}" for k, v in u["changes"].items())
+        rows += [(f"updated {u['at'][:10]}", ", ".join(_change(k, v, u["previous"].get(k)) for k, v in u["changes"].items())
                   + (f" ({u['reason']})" if u.get("reason") else "")) for u in found.updates]
         print_table(["field", "value"], rows)  # as cpcm show CASE: a script reads a header, not an empty line
         for warning in data["warnings"]:
             say(f"warning: {warning}")
+
+
+def _change(key: str, value, previous) -> str:
+    """One change of an update as `show` lists it. A presentation by its case and the record it
+    replaced, never by its text: the text replaced may be what had to go (a child's name)."""
+    if key == "presentation" and isinstance(value, dict):
+        done = "replaced" if value.get("text") else "taken out"
+        return f"presentation of {value.get('case_id')}: {done} (was {(previous or {}).get('record_id')})"
+    return f"{key}: {_shown(previous)} → {_shown(value)}"
 
 
 def _shown(value) -> str:

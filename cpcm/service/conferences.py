@@ -244,13 +244,22 @@ def _not_held_yet(ctx, conference: rules.Conference, verb: str) -> None:
 def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | None = None) -> Written:
     """Change what Form 3 tracks after `new`: the meeting's date (a reschedule, with a reason),
     venue, the dates participants were told, invited and confirmed, an external chair or
-    co-chair. Append-only: a `conference_update` record with the new values and the ones they
-    replace; the first record stays as it was. The date cannot move once minutes are recorded."""
-    conference = _open(ctx, conference_id, "update")
+    co-chair; and a case's presentation (`presentation`: (case ID, the new text, or "" to take it
+    out), with a reason), through the same name guard as a nomination's. Append-only: a
+    `conference_update` record with the new values and the ones they replace (for a presentation,
+    the record that held the text replaced, never its text); the first record stays as it was.
+    The date cannot move once minutes are recorded. A presentation can be replaced after closing
+    too: the report is rendered then."""
+    given = {key for key, value in changes.items() if value is not None}
+    conference = load(ctx, conference_id) if given == {rules.PRESENTATION} else _open(ctx, conference_id, "update")
     errors: list[FieldError] = []
     new_values: dict[str, Any] = {}
+    presented = None
     for key, value in changes.items():
         if value is None:
+            continue
+        if key == rules.PRESENTATION:
+            presented = _presentation_given(conference, value, errors)
             continue
         if key == "date":
             day = _date_text(value, "date", errors, allow_time=True)
@@ -275,6 +284,8 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
     reason = (reason or "").strip() or None
     if "date" in new_values and new_values["date"] != conference.date and not reason:
         errors.append(FieldError("reason", "is required when the date changes (a reschedule): say why"))
+    if presented is not None and not reason:
+        errors.append(FieldError("reason", "is required when a presentation is replaced: say why"))
     if reason and len(reason) > 500:
         errors.append(FieldError("reason", "is longer than 500 characters"))
     if errors:
@@ -282,6 +293,16 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
     current = {"date": conference.date, "venue": conference.venue, "co_chair": conference.co_chair,
                "external_chair": conference.external_chair, **conference.checklist}
     changed = {k: v for k, v in new_values.items() if current.get(k) != v}
+    previous = {k: current.get(k) for k in changed}
+    if presented is not None:
+        case_id, text = presented
+        nomination = next(c for c in conference.cases if c["case_id"] == case_id)
+        if (nomination.get("presentation") or None) != text:
+            _may_present(ctx, conference, nomination)
+            if text:  # read by every member, whether or not they may open the case it names
+                _refuse_names(ctx, {f"presentation of {case_id}": text}, conference.case_ids, f"the update of {conference_id}")
+            changed[rules.PRESENTATION] = {"case_id": case_id, **({"text": text} if text else {})}
+            previous[rules.PRESENTATION] = {"case_id": case_id, "record_id": rules.presentation_record(nomination)}
     if not changed:
         raise Refused(f"nothing to update in {conference_id}: every value given is already recorded", rule="nothing-to-update")
     if "venue" in changed:  # printed on the agenda and the minutes: no child's or family's name (a family's home, say)
@@ -290,16 +311,47 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
         raise Refused(f"{conference_id} has minutes: the meeting took place and its date cannot move; nothing was written",
                       "Plan a new conference for a later meeting: cpcm conference new --kind KIND --date DATE",
                       rule="conference-date-after-minutes")
-    body = {"changes": changed, "previous": {k: current.get(k) for k in changed}, "reason": reason}
+    body = {"changes": changed, "previous": previous, "reason": reason}
     record = _record(ctx, "conference_update", conference_id, body, after=_last_id(conference))
     _write(ctx, conference, "update", record, f"conference update {conference_id} {record.id}")
     after = rules.fold(conference_id, [*load_records(ctx, conference_id)])
-    warnings = rules.timeline_warnings(after.checklist, rules.meeting_day(after), ctx.policy, ctx.now.date())
+    warnings = []
+    if set(changed) - {rules.PRESENTATION}:  # the Form 3 timeline, where a Form 3 value changed
+        warnings = rules.timeline_warnings(after.checklist, rules.meeting_day(after), ctx.policy, ctx.now.date())
     steps = []
     if "date" in changed:
         steps.append(f"tell the participants of the new date (and record it: cpcm conference update {conference_id} --notice-sent DATE)")
     return Written(conference_id, record.id, "conference_update", tuple(warnings), tuple(steps),
-                   {"changed": sorted(changed)})
+                   {"changed": sorted(changed), **({"case_id": presented[0]} if rules.PRESENTATION in changed else {})})
+
+
+def _presentation_given(conference: rules.Conference, value: Any, errors: list[FieldError]) -> tuple[str, str | None] | None:
+    """(case ID, text or None) of a presentation to replace: the case must be one of the
+    conference's. A case ID typed wrong is not echoed (it may be a name)."""
+    case_text, text = value
+    case_id = normalise_case_id(str(case_text or "").strip())
+    if not str(case_text or "").strip():
+        errors.append(FieldError("case", "is required with a presentation: the case whose presentation is replaced"))
+    elif case_id is None:
+        errors.append(FieldError("case", "is not a valid case ID (see cpcm conference show " + conference.id + ")"))
+    elif case_id not in conference.case_ids:
+        errors.append(FieldError("case", f"{case_id} is not nominated for {conference.id} (cpcm conference show {conference.id})"))
+    text = str(text or "").strip() or None
+    if text and len(text) > 4000:
+        errors.append(FieldError("presentation", "is longer than 4000 characters"))
+    return (case_id, text) if case_id in conference.case_ids else None
+
+
+def _may_present(ctx, conference: rules.Conference, nomination: Mapping[str, Any]) -> None:
+    """A presentation is replaced by the conference's chair, a supervisor or manager, or the
+    worker who nominated the case or works it; not by the worker of another case."""
+    me = ctx.need_worker()
+    if me.id in (conference.chair, nomination.get("by"), nomination.get("worker")) or approvals.oversees(me):
+        return
+    raise Refused(f"you ({me.id}) neither chair {conference.id} nor work {nomination['case_id']}: its presentation is not "
+                  "yours to replace; nothing was written",
+                  f"The chair ({conference.chair}), a supervisor or manager, or the case's worker replaces it.",
+                  rule="conference-presentation-not-yours")
 
 
 def reasons_of(policy) -> tuple[str, ...]:
@@ -335,11 +387,12 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str, presentation: s
                       f"give the meeting another venue first (cpcm conference update {conference_id} --venue ...)")
     # the presentations written before the case joined go into the minutes and the report with it: the guard did not
     # know this case's names then
-    earlier = {f"presentation of {c['case_id']}": c["presentation"] for c in conference.cases if c.get("presentation")}
+    earlier = {c["case_id"]: c["presentation"] for c in conference.cases if c.get("presentation")}
     if earlier:
-        _refuse_names(ctx, earlier, [case_id], f"a presentation of {conference_id}",
-                      f"a presentation stays as it was recorded with its nomination, so take {case_id} to another conference "
-                      f"(cpcm conference new ...) and tell the chair which presentation names a client", again="")
+        joining = _name_patterns(ctx, [case_id])
+        naming = [c for c, text in earlier.items() if rules.names_found({"presentation": text}, joining)]
+        _refuse_names(ctx, {f"presentation of {c}": earlier[c] for c in naming}, [case_id], f"a presentation of {conference_id}",
+                      _replace_hint(conference_id, naming) + f", then nominate {case_id} again", again="", patterns=joining)
     if conference.minutes:  # minutes recorded before the case joined: recorded again, a later version replaces them
         _refuse_names(ctx, {"minutes": conference.minutes}, [case_id], f"the minutes of {conference_id}",
                       f"record the minutes again without the names first (cpcm conference minutes {conference_id} ...)")
@@ -586,30 +639,62 @@ def register_list(ctx) -> list[dict]:
 
 
 # -- names must not reach the minutes ----------------------------------------------------------------
-def _name_patterns(ctx, case_ids: Iterable[str]) -> dict[str, list[re.Pattern]]:
+def _families(ctx, case_ids: Iterable[str]) -> dict[str, tuple[list[str], list[str]]]:
+    """For each case you can read: the names and phones of its child and family (`_family`)."""
+    me = ctx.need_worker()
+    return {case_id: _family(ctx, case_id) for case_id in case_ids if me.id in ctx.store.recipients(case_id)}
+
+
+def _name_patterns(ctx, case_ids: Iterable[str], families: Mapping[str, tuple[list[str], list[str]]] | None = None
+                   ) -> dict[str, list[re.Pattern]]:
     """For each case you can read: the patterns of its registered names (a common word of the
     repository's language, the language its documents are written in, read as name_patterns says)."""
-    patterns: dict[str, list] = {}
-    me = ctx.need_worker()
+    families = _families(ctx, case_ids) if families is None else families
     common = rules.common_words(ctx.policy, ctx.config.language)  # the words of the documents' language
-    for case_id in case_ids:
-        if me.id not in ctx.store.recipients(case_id):
-            continue
-        patterns[case_id] = rules.name_patterns(_family(ctx, case_id)[0], common)
-    return patterns
+    return {case_id: rules.name_patterns(names, common) for case_id, (names, _) in families.items()}
 
 
-def _family(ctx, case_id: str) -> tuple[list[str], list[str]]:
-    """The names and phones of the child and family the case records (rules.client_names)."""
-    records = effective(context.load_records(ctx, case_id))
+def _replace_hint(conference_id: str, case_ids: list[str]) -> str:
+    case = case_ids[0] if len(case_ids) == 1 else "CASE"
+    return (f"replace the presentation without the name first: cpcm conference update {conference_id} --case {case} "
+            "--presentation TEXT --reason TEXT" + (" (CASE: each case whose presentation is named above)" if case == "CASE" else ""))
+
+
+def _check_presentations(ctx, conference: rules.Conference, verb: str,
+                         patterns: Mapping[str, list] | None = None) -> list[str]:
+    """Every presentation of the conference against the names of every one of its cases you can
+    read (a presentation was checked only against the cases its writer could read): refused (exit
+    4) before minutes, closing or a document prints one holding a name, naming the field and the
+    case, never the name. Returns a warning for each case you cannot read: its names were not
+    checked here."""
+    me = ctx.need_worker()
+    presented = {c["case_id"]: c["presentation"] for c in conference.cases if c.get("presentation")}
+    if not presented:
+        return []
+    patterns = _name_patterns(ctx, conference.case_ids) if patterns is None else patterns
+    naming = [c for c, text in presented.items() if rules.names_found({"presentation": text}, patterns)]
+    if naming:
+        hits = rules.names_found({f"presentation of {c}": presented[c] for c in naming}, patterns)
+        raise Refused(f"{conference.id}: a presentation holds client names: {', '.join(hits)}; {verb} refused, nothing was written",
+                      "Minutes and meeting documents use case IDs only (SOP Form 7; §5.1): "
+                      + _replace_hint(conference.id, naming) + ", then run it again.", rule="conference-no-names")
+    return [f"{case_id}: you ({me.id}) cannot read this case, so the presentations were not checked here for its names; "
+            "a supervisor or manager, who reads every case, checks them when recording the minutes, closing or rendering"
+            for case_id in conference.case_ids if case_id not in patterns]
+
+
+def _family(ctx, case_id: str, records: list[Record] | None = None) -> tuple[list[str], list[str]]:
+    """The names and phones of the child and family the case records (rules.client_names);
+    `records`: the case's, where they were read already."""
+    records = effective(context.load_records(ctx, case_id) if records is None else records)
     return rules.client_names(fold_case(case_id, records), records)
 
 
 def _refuse_names(ctx, data: Mapping[str, Any], case_ids: Iterable[str], what: str, remedy: str = "remove the names",
-                  again: str = " and run it again") -> None:
+                  again: str = " and run it again", patterns: Mapping[str, list] | None = None) -> None:
     """Refused (exit 4) when a text holds a name registered for one of the cases; the message
     names the field and the case, never the name."""
-    hits = rules.names_found(data, _name_patterns(ctx, case_ids))
+    hits = rules.names_found(data, _name_patterns(ctx, case_ids) if patterns is None else patterns)
     if hits:
         raise Refused(f"{what} holds client names: {', '.join(hits)}",
                       f"Minutes and meeting documents use case IDs only (SOP Form 7; §5.1): {remedy}{again}.",
@@ -638,8 +723,10 @@ def minutes(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
         entry["case"] = case_id
     if errors:
         raise InvalidInput(errors, f"the minutes of {conference_id}")
-    _refuse_names(ctx, body, conference.case_ids, f"the minutes of {conference_id}")
+    patterns = _name_patterns(ctx, conference.case_ids)
+    _refuse_names(ctx, body, conference.case_ids, f"the minutes of {conference_id}", patterns=patterns)
     warnings = _meeting_warnings(ctx, conference)
+    warnings += _check_presentations(ctx, conference, "the minutes are", patterns)
     missing = [c for c in conference.case_ids if c not in seen]
     if missing:
         warnings.append(f"no minutes for {', '.join(missing)}: nothing will go into {'its' if len(missing) == 1 else 'their'} plan")
@@ -726,6 +813,9 @@ def close(ctx, conference_id: str) -> Written:
         planned.append((case, plan_body, entry, nominations[case_id]))
     if errors:
         raise InvalidInput(errors, f"closing {conference_id}")
+    # you read every case (each was read above): nothing is left unchecked
+    families = {case_id: _family(ctx, case_id, records_of[case_id]) for case_id in conference.case_ids}
+    _check_presentations(ctx, conference, "closing is", _name_patterns(ctx, conference.case_ids, families))
     warnings = _meeting_warnings(ctx, conference)
     written = []
     with context.transaction(ctx, "conference-close") as tx:
@@ -808,28 +898,31 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
 
 
 # -- documents ----------------------------------------------------------------------------------------
-def _clients(ctx, case_ids: Iterable[str]) -> list[dict]:
+def _clients(ctx, case_ids: Iterable[str], families: Mapping[str, tuple[list[str], list[str]]] | None = None) -> list[dict]:
     """The names and contacts registered for each case you can read: an attendance entry that
     holds one is a family member's, counted in the documents and never named."""
-    me = ctx.need_worker()
-    found = []
-    for case_id in case_ids:
-        if me.id in ctx.store.recipients(case_id):
-            names, contacts = _family(ctx, case_id)
-            found.append({"names": names, "contacts": contacts})
-    return found
+    families = _families(ctx, case_ids) if families is None else families
+    return [{"names": names, "contacts": contacts} for names, contacts in families.values()]
 
 
-def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destination: str = "stdout") -> str:
+def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destination: str = "stdout",
+             warnings: list[str] | None = None) -> str:
     """A conference document (agenda, minutes, conference-report, form-5), rendered; the render is
     recorded in the conference's folder (template, language, format, where it went: no text),
-    which is what takes the report off the chair's due list."""
+    which is what takes the report off the chair's due list. The agenda, the minutes and the
+    report are refused while a presentation holds a name of a case you read (`_check_presentations`);
+    a case you cannot read is named in `warnings`."""
     from cpcm.render import env, views
 
     conference = load(ctx, conference_id)
     if template in ("minutes", "conference-report") and conference.minutes is None:
         raise NotFound(f"{conference_id} has no minutes yet", f"Record them first: cpcm conference minutes {conference_id} --from-file F")
-    clients = _clients(ctx, conference.case_ids)
+    families = _families(ctx, conference.case_ids)
+    if template != "form-5":  # the agreement to sign prints no presentation
+        unchecked = _check_presentations(ctx, conference, f"rendering the {template} is", _name_patterns(ctx, conference.case_ids, families))
+        if warnings is not None:
+            warnings += unchecked
+    clients = _clients(ctx, conference.case_ids, families)
     view = views.conference_view(conference, ctx.policy, lang, ctx.now.date(), {w.id: w.name for w in ctx.team.workers},
                                  clients=clients, zone=ctx.zone)
     if template == "form-5":  # the agreement to sign: the meeting's professionals, with the date each signed where they have

@@ -37,7 +37,7 @@ def render(ctx: Context, template: str, subject: str, ref: str | None = None, la
     if template in CONFERENCE_DOCUMENTS:
         subject_id = conferences.parse_conference_id(subject)
         lang = _language(ctx, template, lang, fmt, warnings)
-        text = conferences.document(ctx, template, subject_id, lang, fmt, destination)
+        text = conferences.document(ctx, template, subject_id, lang, fmt, destination, warnings)
         provider = None
     else:
         subject_id = parse_case_id(subject)

@@ -32,6 +32,10 @@ CADENCE = "conference_cadence"            # how often each kind is held (SOP §3
 AFTER_ADMISSION = "conference_after_admission"  # a child admitted to a CCI: a conference after the reassessment (SOP §5.3)
 # the fields of the Form 3 checklist and of the meeting that `conference update` may change
 UPDATABLE = ("date", "venue", "notice_sent", "invitations_sent", "attendance_confirmed", "co_chair", "external_chair")
+# and a case's presentation (Form 1), replaced by `conference update CONF --case CASE --presentation TEXT --reason T`:
+# {"case_id": ..., "text": the new text, absent when it is taken out}; its `previous` names the record that held the
+# text replaced, never the text (it may be what had to go: a child's name)
+PRESENTATION = "presentation"
 
 # Form 4, sample agenda: (item, minutes at least, minutes at most) per kind of conference
 AGENDA = {
@@ -113,6 +117,25 @@ class Conference:
         }
 
 
+def _presented(nomination: dict, change: Mapping[str, Any], record_id: str) -> dict:
+    """A nomination with its presentation replaced by a `conference update` (`change`: case_id,
+    and text, absent when the presentation is taken out); `presentation_record` is the record
+    that holds the text now."""
+    if nomination.get("case_id") != change.get("case_id"):
+        return nomination
+    out = {k: v for k, v in nomination.items() if k != "presentation"}
+    if change.get("text"):
+        out["presentation"] = change["text"]
+    out["presentation_record"] = record_id
+    return out
+
+
+def presentation_record(nomination: Mapping[str, Any]) -> str | None:
+    """The record that holds a nomination's presentation as it stands: the nomination, or the
+    update that replaced it."""
+    return nomination.get("presentation_record") or nomination.get("record_id")
+
+
 def member_key(entry: Mapping[str, Any]) -> tuple[str, str]:
     return (" ".join(str(entry.get("name", "")).lower().split()), " ".join(str(entry.get("institution", "")).lower().split()))
 
@@ -139,6 +162,8 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
                     values["checklist"] = dict(values.get("checklist") or {}, **{key: value})
                 elif key in UPDATABLE:
                     values[key] = value
+                elif key == PRESENTATION and isinstance(value, Mapping):
+                    cases = [_presented(c, value, record.id) for c in cases]
             updates.append({"record_id": record.id, "at": utc(record.recorded_at), "by": record.by, "changes": dict(changes),
                             "previous": dict(body.get("previous") or {}), "reason": body.get("reason")})
         elif record.kind == "nomination":

@@ -124,7 +124,10 @@ MEANINGS = {
     "nothing-to-report": "the document asked for has nothing to report: no closure, or no transfer, on the case",
     "conference-closed": "the conference is closed: nothing more can be recorded in it",
     "conference-confidentiality-agreement": "a member who has not signed the confidentiality agreement cannot be recorded as present",
-    "conference-no-names": "conference minutes and notes hold client names: use case IDs",
+    "conference-no-names": "conference minutes and notes hold client names: use case IDs (a presentation is replaced with "
+                           "`cpcm conference update CONF --case CASE --presentation TEXT --reason TEXT`)",
+    "conference-presentation-not-yours": "a case's presentation is replaced by the conference's chair, a supervisor or manager, "
+                                         "or the case's worker",
     "conference-minutes-required": "a conference cannot be closed before its minutes are recorded",
     "conference-close-needs-reader": "the person closing a conference must be able to read every case whose plan it updates",
     "conference-not-held-yet": "minutes and closing wait for the meeting to start (its date and time); `cpcm conference update "
