@@ -373,7 +373,7 @@ def test_presentations__a_name_its_writer_could_not_read_is_refused_at_minutes_c
     # the minutes recorded by the chair (who cannot read the child's case) are taken; closing and the documents are not
     otieno = mem.as_("otieno", now=CLOSE_NOW)
     taken = conferences.minutes(otieno, conf, unplanned_minutes([canary, his]))
-    assert f"{canary}: you (otieno) cannot read this case, so the presentations were not checked here" in warned(taken)
+    assert f"{canary}: you (otieno) cannot read this case, so the meeting's documents were not checked here" in warned(taken)
     for attempt in (lambda: conferences.close(sup, conf), lambda: service.render(sup, "minutes", conf),
                     lambda: service.render(sup, "conference-report", conf)):
         with pytest.raises(Refused) as refused:
@@ -387,6 +387,45 @@ def test_presentations__a_name_its_writer_could_not_read_is_refused_at_minutes_c
     report = service.render(sup, "conference-report", conf)
     assert "A relative of another case stays with them." in report.text and "Zqxcanary" not in report.text
     assert not report.warnings
+
+
+def test_minutes_and_venue__a_name_their_writer_could_not_read_is_refused_at_closing_and_every_document():
+    """The chair cannot read one case of the conference: minutes and a venue naming its child are
+    taken from him (he is told they were not checked for that case), but closing and rendering by
+    a supervisor, who reads every case, are refused, naming the field and the case and what mends
+    it, never the name; once mended, they go ahead."""
+    from cpcm import service
+    from test_conference import MEMBERS, member
+
+    mem = MemoryRepo()
+    conf, canary, his = _written_by_a_worker_who_cannot_read_the_child(mem)
+    sup, otieno = mem.as_("sup", now=CLOSE_NOW), mem.as_("otieno", now=CLOSE_NOW)
+    conferences.update(otieno, conf, {"presentation": (his, "A relative of another case stays with them.")}, "named a child")
+    for institution, name, position in MEMBERS:
+        conferences.attend(sup, conf, member(institution, name, position))
+    doc = unplanned_minutes([canary, his])
+    doc["cases"][1]["discussion"] = "Zqxcanary visits on Sundays."
+    taken = conferences.minutes(otieno, conf, doc)
+    assert f"{canary}: you (otieno) cannot read this case" in warned(taken)
+    before = mem.commits()
+    for attempt in (lambda: conferences.close(sup, conf), lambda: service.render(sup, "minutes", conf)):
+        with pytest.raises(Refused) as refused:
+            attempt()
+        assert refused.value.rule == "conference-no-names"
+        assert f"minutes.cases[2].discussion (a name registered for {canary})" in refused.value.message
+        assert f"cpcm conference minutes {conf} --from-file F" in refused.value.hint
+        assert "zqxcanary" not in (refused.value.message + refused.value.hint).lower()
+    assert mem.commits() == before
+    doc["cases"][1]["discussion"] = "The family visits on Sundays."
+    conferences.minutes(otieno, conf, doc)
+    conferences.update(otieno, conf, {"venue": "Zqxcanary's home"})  # the chair's own check cannot see that name
+    with pytest.raises(Refused) as venue:
+        service.render(sup, "agenda", conf)
+    assert f"venue (a name registered for {canary})" in venue.value.message
+    assert f"cpcm conference update {conf} --venue TEXT" in venue.value.hint and "zqxcanary" not in venue.value.message.lower()
+    conferences.update(otieno, conf, {"venue": "the office meeting room"})
+    conferences.close(sup, conf)
+    assert "Zqxcanary" not in service.render(sup, "conference-report", conf).text
 
 
 def test_cli__a_presentation_checked_and_replaced_the_child_s_name_nowhere_in_output_commits_or_files(cli_as, repo, tmp_env):

@@ -660,25 +660,34 @@ def _replace_hint(conference_id: str, case_ids: list[str]) -> str:
             "--presentation TEXT --reason TEXT" + (" (CASE: each case whose presentation is named above)" if case == "CASE" else ""))
 
 
-def _check_presentations(ctx, conference: rules.Conference, verb: str,
-                         patterns: Mapping[str, list] | None = None) -> list[str]:
-    """Every presentation of the conference against the names of every one of its cases you can
-    read (a presentation was checked only against the cases its writer could read): refused (exit
-    4) before minutes, closing or a document prints one holding a name, naming the field and the
-    case, never the name. Returns a warning for each case you cannot read: its names were not
-    checked here."""
+def _check_documents(ctx, conference: rules.Conference, verb: str,
+                     patterns: Mapping[str, list] | None = None, minutes: bool = True) -> list[str]:
+    """Every presentation of the conference, its venue and (with `minutes`) its minutes against
+    the names of every one of its cases you can read (each was checked only against the cases
+    its writer could read): refused (exit 4) before minutes, closing or a document prints one
+    holding a name, naming the field and the case, never the name, with what mends each. Returns
+    a warning for each case you cannot read: its names were not checked here."""
     me = ctx.need_worker()
     presented = {c["case_id"]: c["presentation"] for c in conference.cases if c.get("presentation")}
-    if not presented:
+    texts: dict[str, Any] = {f"presentation of {c}": text for c, text in presented.items()}
+    if conference.venue:
+        texts["venue"] = conference.venue
+    if minutes and conference.minutes:
+        texts["minutes"] = dict(conference.minutes)
+    if not texts:
         return []
     patterns = _name_patterns(ctx, conference.case_ids) if patterns is None else patterns
-    naming = [c for c, text in presented.items() if rules.names_found({"presentation": text}, patterns)]
-    if naming:
-        hits = rules.names_found({f"presentation of {c}": presented[c] for c in naming}, patterns)
-        raise Refused(f"{conference.id}: a presentation holds client names: {', '.join(hits)}; {verb} refused, nothing was written",
-                      "Minutes and meeting documents use case IDs only (SOP Form 7; §5.1): "
-                      + _replace_hint(conference.id, naming) + ", then run it again.", rule="conference-no-names")
-    return [f"{case_id}: you ({me.id}) cannot read this case, so the presentations were not checked here for its names; "
+    hits = rules.names_found(texts, patterns)
+    if hits:
+        naming = [c for c, text in presented.items() if rules.names_found({"presentation": text}, patterns)]
+        remedies = ([_replace_hint(conference.id, naming)] if naming else []) + \
+            ([f"change the venue: cpcm conference update {conference.id} --venue TEXT"] if any(h.startswith("venue") for h in hits) else []) + \
+            ([f"record the minutes again without it: cpcm conference minutes {conference.id} --from-file F"]
+             if any(h.startswith("minutes") for h in hits) else [])
+        raise Refused(f"{conference.id}: a meeting document holds client names: {', '.join(hits)}; {verb} refused, nothing was written",
+                      "Minutes and meeting documents use case IDs only (SOP Form 7; §5.1): " + "; ".join(remedies)
+                      + ", then run it again.", rule="conference-no-names")
+    return [f"{case_id}: you ({me.id}) cannot read this case, so the meeting's documents were not checked here for its names; "
             "a supervisor or manager, who reads every case, checks them when recording the minutes, closing or rendering"
             for case_id in conference.case_ids if case_id not in patterns]
 
@@ -726,7 +735,7 @@ def minutes(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
     patterns = _name_patterns(ctx, conference.case_ids)
     _refuse_names(ctx, body, conference.case_ids, f"the minutes of {conference_id}", patterns=patterns)
     warnings = _meeting_warnings(ctx, conference)
-    warnings += _check_presentations(ctx, conference, "the minutes are", patterns)
+    warnings += _check_documents(ctx, conference, "the minutes are", patterns, minutes=False)  # (these minutes replace those)
     missing = [c for c in conference.case_ids if c not in seen]
     if missing:
         warnings.append(f"no minutes for {', '.join(missing)}: nothing will go into {'its' if len(missing) == 1 else 'their'} plan")
@@ -815,7 +824,7 @@ def close(ctx, conference_id: str) -> Written:
         raise InvalidInput(errors, f"closing {conference_id}")
     # you read every case (each was read above): nothing is left unchecked
     families = {case_id: _family(ctx, case_id, records_of[case_id]) for case_id in conference.case_ids}
-    _check_presentations(ctx, conference, "closing is", _name_patterns(ctx, conference.case_ids, families))
+    _check_documents(ctx, conference, "closing is", _name_patterns(ctx, conference.case_ids, families))
     warnings = _meeting_warnings(ctx, conference)
     written = []
     with context.transaction(ctx, "conference-close") as tx:
@@ -910,7 +919,7 @@ def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destin
     """A conference document (agenda, minutes, conference-report, form-5), rendered; the render is
     recorded in the conference's folder (template, language, format, where it went: no text),
     which is what takes the report off the chair's due list. The agenda, the minutes and the
-    report are refused while a presentation holds a name of a case you read (`_check_presentations`);
+    report are refused while a presentation, the venue or the minutes hold a name of a case you read (`_check_documents`);
     a case you cannot read is named in `warnings`."""
     from cpcm.render import env, views
 
@@ -919,7 +928,7 @@ def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destin
         raise NotFound(f"{conference_id} has no minutes yet", f"Record them first: cpcm conference minutes {conference_id} --from-file F")
     families = _families(ctx, conference.case_ids)
     if template != "form-5":  # the agreement to sign prints no presentation
-        unchecked = _check_presentations(ctx, conference, f"rendering the {template} is", _name_patterns(ctx, conference.case_ids, families))
+        unchecked = _check_documents(ctx, conference, f"rendering the {template} is", _name_patterns(ctx, conference.case_ids, families))
         if warnings is not None:
             warnings += unchecked
     clients = _clients(ctx, conference.case_ids, families)
