@@ -186,14 +186,9 @@ def test_full_conference__actions_reach_each_case_plan_and_the_documents_hold_no
     assert not [c for c in mem.store.commits if "Zqxcanary" in c.message]
 
 
-def test_minutes_and_report__a_team_member_responsible_is_printed_by_name_not_worker_id():
-    """The minutes take the responsible person as a worker id (`amina`); the minutes (Form 7) and
-    the report (Form 8) print the name colleagues know, and an institution as written."""
-    from dataclasses import replace
-
-    mem = MemoryRepo()
-    mem.team = type(mem.team)(tuple(replace(w, name="Amina Hassan") if w.id == "amina" else w for w in mem.team.workers))
-    case_id = planned_in(mem)
+def closed_with(mem: MemoryRepo, case_id: str) -> str:
+    """An internal conference of `case_id`, held: attended by MEMBERS, minuted and closed by the
+    supervisor."""
     sup = mem.as_("sup")
     conf = conference_in(sup)
     conferences.add_case(sup, conf, case_id, "especially_difficult")
@@ -202,6 +197,18 @@ def test_minutes_and_report__a_team_member_responsible_is_printed_by_name_not_wo
         conferences.attend(closer, conf, member(institution, name, position))
     conferences.minutes(closer, conf, minutes_doc([case_id]))
     conferences.close(closer, conf)
+    return conf
+
+
+def test_minutes_and_report__a_team_member_responsible_is_printed_by_name_not_worker_id():
+    """The minutes take the responsible person as a worker id (`amina`); the minutes (Form 7) and
+    the report (Form 8) print the name colleagues know, and an institution as written."""
+    from dataclasses import replace
+
+    mem = MemoryRepo()
+    mem.team = type(mem.team)(tuple(replace(w, name="Amina Hassan") if w.id == "amina" else w for w in mem.team.workers))
+    case_id = planned_in(mem)
+    conf = closed_with(mem, case_id)
     later = mem.as_("sup", now=LATER)
     for template in ("minutes", "conference-report"):
         for fmt in ("md", "html"):
@@ -216,14 +223,7 @@ def test_conference_report__a_reprint_keeps_the_day_the_report_was_compiled():
     SOP's 24 hours); printing it again months later does not move that day."""
     mem = MemoryRepo()
     case_id = planned_in(mem)
-    sup = mem.as_("sup")
-    conf = conference_in(sup)
-    conferences.add_case(sup, conf, case_id, "especially_difficult")
-    closer = mem.as_("sup", now=CLOSE_NOW)
-    for institution, name, position in MEMBERS:
-        conferences.attend(closer, conf, member(institution, name, position))
-    conferences.minutes(closer, conf, minutes_doc([case_id]))
-    conferences.close(closer, conf)
+    conf = closed_with(mem, case_id)
     first = service.render(mem.as_("sup", now=LATER), "conference-report", conf).text
     assert "**Report compiled:** 30 November 2026" in first
     for fmt in ("md", "html"):

@@ -513,11 +513,14 @@ def test_cli__edit_refuses_where_there_is_no_memory_file_system(cli, cli_as, mon
     assert refused.code == 2 and "memory file system" in refused.stderr
 
 
-def test_cli__the_only_supervisor_closing_a_conference_is_told_and_can_withdraw_the_version(cli, cli_as, repo):
+def closed_by_the_only_supervisor(cli, cli_as, child: str):
+    """A case whose plan the only supervisor approved, discussed at a conference that supervisor
+    minutes and closes (which writes plan version 2, which nobody else may approve): (the case,
+    the supervisor at the meeting, the close's result)."""
     from test_conference import CLOSE_NOW, minutes_doc, new_conference, planned_case
 
     sup = cli_as("sup")
-    case_id = planned_case(cli, "Test Child Conf")
+    case_id = planned_case(cli, child)
     assert sup("approve", case_id, "plan", "--note", "ok").code == 0
     conf = new_conference(sup)
     assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
@@ -528,6 +531,13 @@ def test_cli__the_only_supervisor_closing_a_conference_is_told_and_can_withdraw_
     assert closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id]))).code == 0
     closed = closer("conference", "close", conf, "--json")
     assert closed.code == 0, closed.stderr
+    return case_id, closer, closed
+
+
+def test_cli__the_only_supervisor_closing_a_conference_is_told_and_can_withdraw_the_version(cli, cli_as, repo):
+    from test_conference import CLOSE_NOW
+
+    case_id, closer, closed = closed_by_the_only_supervisor(cli, cli_as, "Test Child Conf")
     told = [w for w in closed.json()["warnings"] if "nobody in the team may approve plan version 2" in w]
     assert len(told) == 1 and case_id in told[0]
     # the conference's version waits; version 1 stays in force: the case is not overdue, its review clock runs
@@ -542,20 +552,9 @@ def test_cli__the_only_supervisor_closing_a_conference_is_told_and_can_withdraw_
 def test_cli__the_only_supervisor_closing_a_conference_is_told_how_the_worker_keeps_its_actions(cli, cli_as, repo):
     """Withdrawing the conference's version drops its actions: the warning also says how the
     case's worker carries them into a version the supervisor may approve, and that works as told."""
-    from test_conference import CLOSE_NOW, minutes_doc, new_conference, planned_case
+    from test_conference import CLOSE_NOW
 
-    sup = cli_as("sup")
-    case_id = planned_case(cli, "Test Child Keep")
-    assert sup("approve", case_id, "plan", "--note", "ok").code == 0
-    conf = new_conference(sup)
-    assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
-    closer = cli_as("sup", CPCM_NOW=CLOSE_NOW)
-    for n in range(5):
-        assert closer("conference", "attend", conf, "--institution", "Agency", "--name", f"Member {n}", "--position", "Officer",
-                      "--contact", "0700", "--confidentiality-signed", "yes").code == 0
-    assert closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id]))).code == 0
-    closed = closer("conference", "close", conf, "--json")
-    assert closed.code == 0, closed.stderr
+    case_id, closer, closed = closed_by_the_only_supervisor(cli, cli_as, "Test Child Keep")
     hint = f"cpcm plan {case_id} --from-current --reason conference_decision"
     told = [w for w in closed.json()["warnings"] if hint in w]
     assert len(told) == 1 and "amina (the case's worker)" in told[0], closed.json()["warnings"]
