@@ -12,8 +12,9 @@ environment, the folder, the umask, the streams, the state cpcm.cli.common keeps
 command) is put back before the next.
 
 Nothing is kept between commands but imported code and the caches that are keyed by the
-file they read (path and modification time): the agent reads the repository afresh for every
-command, as a command in its own process does. The code is the code the agent started with:
+file they read (path and modification time) or by what they hold (a git object by its id,
+store/objects.py): the agent reads the repository afresh for every command, as a command in its
+own process does. The code is the code the agent started with:
 a client whose code differs (cpcm upgraded or edited since `cpcm unlock`) gets `NO` and runs the
 command itself. docs/security.md gives the reasoning.
 """
