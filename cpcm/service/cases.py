@@ -608,9 +608,9 @@ def record_view(ctx: Context, case_id: str, records: list[Record], record: Recor
     shown = {k: v for k, v in body.items() if k not in ("supersedes", "correction_reason")}
     answers = _answers(form, shown, lang)
     if name:  # a choice the form names in words (an approver, a case category): its words beside its code
-        from cpcm.service.documents import _choice_words
+        from cpcm.service.documents import form_choice_words
 
-        words = _choice_words(ctx, [name], lang).get(name, {})
+        words = form_choice_words(ctx, [name], lang).get(name, {})
         for answer in answers:
             said = words.get(answer["field"], {})
             value = answer["value"]

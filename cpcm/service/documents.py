@@ -90,7 +90,7 @@ def document(ctx: Context, template: str, case_id: str, lang: str, fmt: str) -> 
         view = views.CASE_VIEWS[template](
             case, effective(records), ctx.policy, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
             services=_service_names(ctx), agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
-            **({"parties": _choice_words(ctx, {"sign-off"}, lang).get("sign-off", {}).get("party")} if template == "closure-report" else {}),
+            **({"parties": form_choice_words(ctx, {"sign-off"}, lang).get("sign-off", {}).get("party")} if template == "closure-report" else {}),
             **({"next_review": _next_review(ctx, case)} if template == "transfer-summary" else {}),
         )
         return env.render(template, lang, fmt, view, ctx.root)
@@ -145,12 +145,12 @@ def case_file(ctx: Context, case_id: str, lang: str, fmt: str) -> str:
     view = views.case_file_view(
         case, entries, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
         services=_service_names(ctx), agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
-        next_review=_next_review(ctx, case), choices=_choice_words(ctx, {e.get("form") for e in entries}, lang),
+        next_review=_next_review(ctx, case), choices=form_choice_words(ctx, {e.get("form") for e in entries}, lang),
     )
     return env.render(views.CASE_FILE, lang, fmt, view, ctx.root)
 
 
-def _choice_words(ctx: Context, names, lang: str) -> dict:
+def form_choice_words(ctx: Context, names, lang: str) -> dict:
     """{form: {field: {value: words}}} for the forms of a case's records whose choices the form
     names in words (the kenya registration's national case categories), in `lang`."""
     from cpcm.render import views
