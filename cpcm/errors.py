@@ -113,6 +113,8 @@ class Corrupt(CpcmError):
 def restore_hint(rel: str | Sequence[str], then: str = "") -> str:
     """The hint for a file whose last commit holds a good copy (deleted, changed or damaged on
     disk since), or for several (`rel` a sequence of paths): one wording for every message that
-    names the restore; `then`: what follows it."""
+    names the restore; `then`: what follows it. From HEAD, not git's index: `git checkout -- FILE`
+    takes the index's copy, which is the edit itself once it was staged (`git add`), and is
+    refused for a file removed with `git rm`."""
     rels = [rel] if isinstance(rel, str) else list(rel)
-    return f"Restore {'it' if len(rels) == 1 else 'them'} from git: git checkout -- {' '.join(rels)}{then}"
+    return f"Restore {'it' if len(rels) == 1 else 'them'} from git: git checkout HEAD -- {' '.join(rels)}{then}"

@@ -121,7 +121,7 @@ def test_list_and_check__a_case_folder_deleted_by_hand(cli, repo, without_views)
     assert cold.code == 0 and case_id in cold.stdout and other in cold.stdout
     checked = cli("check")
     (line,) = problem_lines(checked.stderr)
-    assert checked.code == 1 and line.startswith(f"problem: {case_id}: cases/{case_id}/") and "git checkout -- " in line
+    assert checked.code == 1 and line.startswith(f"problem: {case_id}: cases/{case_id}/") and "git checkout HEAD -- " in line
 
 def test_due_and_statistics__a_case_folder_deleted_by_hand_are_as_committed_warm_or_cold(cli, repo):
     """A whole case folder deleted by hand (no commit): `list` lists the case as committed, but
@@ -163,7 +163,7 @@ def test_list__a_record_damaged_in_the_commit_stays_reported_when_the_cache_is_w
 
 
 def test_the_restore_hint__is_spelt_one_way_wherever_a_file_git_holds_is_missing_or_changed(cli, repo, team):
-    """'restore it from git: git checkout -- FILE' was spelt four ways ('Restore it:', 'It differs
+    """'restore it from git: git checkout HEAD -- FILE' was spelt four ways ('Restore it:', 'It differs
     from the last commit: restore it from git:', 'Fix FILE by hand or restore it:'). Every one is
     now `restore_hint`."""
     from cpcm.store.layout import TEAM

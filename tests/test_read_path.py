@@ -59,7 +59,7 @@ def old_read(root: pathlib.Path, case_id: str, keys, top: str = CASES):
             raise CannotDecrypt(f"{rel} is not encrypted to your key",
                                 "Only the case's worker, supervisors and managers can read it; check --identity.") from None
         except cipher.Damaged as exc:
-            raise Corrupt(f"{rel} is damaged or truncated ({exc})", rel, "Restore it from git: git checkout -- " + rel) from None
+            raise Corrupt(f"{rel} is damaged or truncated ({exc})", rel, "Restore it from git: git checkout HEAD -- " + rel) from None
         try:
             loaded = codec.loads(plaintext)
         except codec.BadYaml:

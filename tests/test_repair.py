@@ -177,7 +177,7 @@ def test_repair__a_record_damaged_on_disk_whose_good_copy_is_committed_is_restor
     head = git(repo, "rev-parse", "HEAD")
     refused = cli("repair", case_id, record_id, "--reason", "truncated", "--json")
     assert refused.code == 4 and refused.json()["rule"] == "repair-restore-from-git", refused.stdout + refused.stderr
-    assert f"git checkout -- {rel}" in refused.stdout + refused.stderr
+    assert f"git checkout HEAD -- {rel}" in refused.stdout + refused.stderr
     assert git(repo, "rev-parse", "HEAD") == head
     git(repo, "checkout", "--", rel)
     shown = cli("show", case_id, record_id)
@@ -198,7 +198,7 @@ def test_a_record_deleted_on_disk_without_a_commit__show_and_writes_stop_and_nam
     for args in (("show", case_id), ("check", case_id), ("log", case_id), ("note", case_id, "--text", "later")):
         stopped = cli(*args)
         assert stopped.code == 7, (args, stopped.stderr)
-        assert rel in stopped.stderr and f"git checkout -- {rel}" in stopped.stderr and CANARY not in stopped.stderr
+        assert rel in stopped.stderr and f"git checkout HEAD -- {rel}" in stopped.stderr and CANARY not in stopped.stderr
     assert git(repo, "rev-parse", "HEAD") == head
     git(repo, "checkout", "--", rel)
     assert cli("show", case_id, path.name.split(".")[0]).code == 0
@@ -216,7 +216,7 @@ def test_a_recipients_file_edited_by_hand__writes_stop_before_encrypting_to_it(c
     head = git(repo, "rev-parse", "HEAD")
     stopped = cli("note", case_id, "--text", "what the family said")
     assert stopped.code == 7, stopped.stderr
-    assert f"git checkout -- {rel}" in stopped.stderr and CANARY not in stopped.stderr
+    assert f"git checkout HEAD -- {rel}" in stopped.stderr and CANARY not in stopped.stderr
     assert git(repo, "rev-parse", "HEAD") == head and git_status(repo) == [f" M {rel}"]
     git(repo, "checkout", "--", rel)
     assert cli("note", case_id, "--text", "what the family said").code == 0
@@ -232,7 +232,7 @@ def test_a_record_replaced_on_disk_by_another_case_file__show_names_the_git_rest
     rel = str(path.relative_to(repo))
     path.write_bytes(record_files(repo, other)[0].read_bytes())
     shown = cli("show", case_id)
-    assert shown.code == 7 and f"git checkout -- {rel}" in shown.stderr and "cpcm repair" not in shown.stderr, shown.stderr
+    assert shown.code == 7 and f"git checkout HEAD -- {rel}" in shown.stderr and "cpcm repair" not in shown.stderr, shown.stderr
     assert CANARY not in shown.stderr
     git(repo, "checkout", "--", rel)
     assert cli("show", case_id, path.name.split(".")[0]).code == 0
@@ -248,7 +248,7 @@ def test_a_recipients_file_deleted_by_hand__show_names_the_restore_not_no_such_c
     for args in (("show", case_id), ("note", case_id, "--text", "later")):
         stopped = cli(*args)
         assert stopped.code == 7, (args, stopped.stderr)
-        assert f"git checkout -- {rel}" in stopped.stderr and "no case" not in stopped.stderr
+        assert f"git checkout HEAD -- {rel}" in stopped.stderr and "no case" not in stopped.stderr
     assert cli("show", "CP-ZZZZ-ZZZZ").code in (2, 3)
     git(repo, "checkout", "--", rel)
     assert cli("show", case_id).code == 0

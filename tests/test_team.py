@@ -273,7 +273,7 @@ def test_a_team_file_edited_by_hand__no_write_encrypts_to_it(cli, cli_as, repo):
     head = git(repo, "rev-parse", "HEAD")
     stopped = cli("register", "--from-file", "-", input=json.dumps(registration()))
     assert stopped.code == 7, stopped.stderr
-    assert "git checkout -- .cpcm/team.yaml" in stopped.stderr
+    assert "git checkout HEAD -- .cpcm/team.yaml" in stopped.stderr
     assert cli_as("otieno")("team", "sync").code == 7
     assert git(repo, "rev-parse", "HEAD") == head and git_status(repo) == [" M .cpcm/team.yaml"]
     git(repo, "checkout", "--", ".cpcm/team.yaml")

@@ -465,3 +465,33 @@ def test_verify__a_settings_file_added_by_hand_is_to_be_committed_or_moved_out_n
                                   + restore_hint(".cpcm/config.yaml", "  (or keep the edit: commit it)"))
     git(repo, "checkout", "--", ".cpcm/config.yaml")
     assert cli("verify", "--json").json() == []
+
+
+def test_verify__the_advice_for_a_file_changed_through_gits_index_works_when_followed(cli, repo):
+    """A record file edited and staged (`git add`), or removed with `git rm`: `git checkout -- FILE`
+    takes the index's copy (the edit itself) or is refused; the advice names the last commit
+    (`git checkout HEAD -- FILE`), and running it as written clears verify. A file added to the
+    index by hand is to be taken out of it and moved out of the repository."""
+    import shlex
+
+    case_id = register(cli)
+    rel = next(p for p in git(repo, "ls-files", f"cases/{case_id}").split() if p.endswith(".age"))
+
+    def followed(command: str) -> None:
+        git(repo, *shlex.split(command)[1:])
+
+    for change in (lambda: ((repo / rel).write_bytes(b"x"), git(repo, "add", rel)), lambda: git(repo, "rm", "-q", rel)):
+        change()
+        (problem,) = [p for p in cli("verify", "--json").json() if p["code"] == "uncommitted-change"]
+        assert f"git checkout HEAD -- {rel}" in problem["message"]
+        followed(f"git checkout HEAD -- {rel}")
+        assert cli("verify", "--json").json() == []
+    stray = repo / "cases" / case_id / "notes.txt"
+    stray.write_text("by hand\n")
+    git(repo, "add", str(stray.relative_to(repo)))
+    (problem,) = [p for p in cli("verify", "--json").json() if p["code"] == "uncommitted-change"]
+    assert f"take it out of git's index (git rm --cached cases/{case_id}/notes.txt)" in problem["message"]
+    followed(f"git rm -q --cached cases/{case_id}/notes.txt")
+    stray.unlink()
+    assert cli("verify", "--json").json() == []
+

@@ -513,17 +513,20 @@ class Audit:
                 continue
             status, path = entry[:2], entry[3:]
             skip = "R" in status or "C" in status  # the next entry is the old name
+            added = status[0] == "A"  # put in git's index by hand (git add), not in the last commit: nothing to restore
+            out = f"take it out of git's index (git rm --cached {path}) and move it out of the repository" if added \
+                else "move it out of the repository"
             if CONFIG_FILES.match(path):
                 fix = "cpcm policy set commits it" if path == POLICY else "commit it"
-                if status == "??":  # not in the last commit: nothing to restore from git
+                if status == "??" or added:  # not in the last commit: nothing to restore from git
                     self.add("config-uncommitted", f"{path} differs from the last commit (added by hand outside a commit: "
-                             f"{fix}, or move it out of the repository)", rule="format")
+                             f"{fix}, or {out})", rule="format")
                 else:
                     self.add("config-uncommitted", f"{path} differs from the last commit (an edit by hand outside a commit). "
                              + restore_hint(path, f"  (or keep the edit: {fix})"), rule="format")
-            elif status == "??":
+            elif status == "??" or added:
                 self.add("uncommitted-change", f"{path} differs from the last commit (an interrupted write, or an edit by hand: "
-                         "not cpcm's and not committed: move it out of the repository)", _folder_of(path), rule="format")
+                         f"not cpcm's and not committed: {out})", _folder_of(path), rule="format")
             else:
                 self.add("uncommitted-change", f"{path} differs from the last commit (an interrupted write, or an edit by hand). "
                          + restore_hint(path), _folder_of(path), rule="format")

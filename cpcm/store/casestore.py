@@ -497,7 +497,7 @@ class CaseStore:
 
     def restorable(self, rel: str) -> bool:
         """Whether the last commit holds a copy of `rel` that the working tree's file differs from
-        (changed, truncated or deleted on disk since): `git checkout -- rel` brings it back."""
+        (changed, truncated or deleted on disk since): `git checkout HEAD -- rel` brings it back."""
         blob = self._head_blob(rel)
         return blob is not None and bool(self.git.edited({rel: blob}))
 

@@ -149,7 +149,7 @@ class Store(Protocol):
 
     def restorable(self, rel: str) -> bool:
         """Whether the last commit holds a copy of `rel` that the working tree's file differs
-        from (changed or deleted by hand since): `git checkout -- rel` brings it back."""
+        from (changed or deleted by hand since): `git checkout HEAD -- rel` brings it back."""
         ...
 
     def settings_edited(self) -> list[str]:

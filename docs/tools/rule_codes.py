@@ -51,7 +51,7 @@ MEANINGS = {
                           "by a caseworker, a policy change by a caseworker); `cpcm sync` refuses it too",
     "by-not-signer": "a commit's author, or a record's `by`, is not the worker whose key signed it; `cpcm sync` refuses the commit too",
     "uncommitted-change": "a file differs from the last commit: an interrupted write, or an edit by hand (the message says "
-                          "to restore it with `git checkout -- FILE`, or to move a file cpcm did not write out of the repository)",
+                          "to restore it with `git checkout HEAD -- FILE`, or to move a file cpcm did not write out of the repository)",
     "record-rewritten": "a record file was changed after it was written, other than by a re-encryption",
     "recipients-missing": "a case's recipients file is missing or empty",
     "recipient-not-in-team": "a case's recipients file names workers who are not in the team",
@@ -108,7 +108,7 @@ MEANINGS = {
     "repair-record-readable": "the record can be read: `cpcm repair` is for a record that cannot",
     "repair-already-superseded": "a record already supersedes the record to repair",
     "repair-restore-from-git": "the record file differs from the last commit, which holds a copy: restore it with "
-                               "`git checkout -- FILE` instead of superseding it",
+                               "`git checkout HEAD -- FILE` instead of superseding it",
     "referral-status": "not a referral status",
     "referral-lifecycle": "the referral cannot move from its status to the one asked for",
     "closure-sign-off": "closing for a reason the policy's `closure_sign_off` rule names (the kenya profile: goals_met, "
