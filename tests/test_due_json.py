@@ -78,6 +78,8 @@ def test_times_written_by_arithmetic_are_those_isoformat_writes(zone):
         for column in (samples, sorted(samples)):  # the same texts made over a whole column, in three parts (in order: by stretches)
             parts = duelines.LocalClock(place).columns(column)
             assert list(map("".join, zip(*parts))) == [clock.text(at) for at in column]
+            parts = duelines.LocalClock(place).columns(column, utf8=True)  # as `due --json` takes them
+            assert list(map(b"".join, zip(*parts))) == [clock.text(at).encode() for at in column]
 
 
 def _one_item_view(ctx, zone, static: list, due: datetime, now: datetime, soon: timedelta,

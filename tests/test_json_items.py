@@ -96,3 +96,26 @@ def test_summaries_with_a_date_of_birth_that_is_not_a_date_fail_as_before():
         list(summaries)
     with pytest.raises(ValueError):
         list(summaries.json_items())
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_items_given_as_bytes_are_written_in_order_in_stdouts_encoding(monkeypatch, encoding):
+    """`write_json_list` of UTF-8 bytes (what `due --json` gives it): after the text written
+    before, in pieces, and in stdout's encoding when that is not UTF-8 (PYTHONIOENCODING, a
+    terminal's): the same characters as the list's json.dumps, encoded as stdout encodes text."""
+    import io
+    import sys
+
+    items = ["  " + json.dumps({"case_id": f"CP-{n}", "source": "IAG \u00a73"}, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+             for n in range(7)]
+    monkeypatch.setattr(common, "JSON_PIECE", 3)
+    raw = io.BytesIO()
+    stdout = io.TextIOWrapper(raw, encoding=encoding)
+    monkeypatch.setattr(sys, "stdout", stdout)
+    sys.stdout.write("before\n")
+    common.write_json_list(text.encode() for text in items)
+    sys.stdout.write("after\n")
+    stdout.flush()
+    expected = "before\n" + json.dumps([json.loads(text) for text in items], indent=2, ensure_ascii=False) + "\nafter\n"
+    assert raw.getvalue() == expected.encode(encoding)
+    assert "\u00a7".encode(encoding) in raw.getvalue()

@@ -99,27 +99,44 @@ JSON_PIECE = 2_000  # texts of a JSON list written at once, or fewer if they hol
 JSON_CHARS = 1 << 20
 
 
-def write_json_list(items: Iterable[str]) -> None:
+def write_json_list(items: Iterable[str] | Iterable[bytes]) -> None:
     """A JSON list as `json.dumps(list, indent=2)` writes it, from its items' texts as they stand
     in it (each indented by two spaces; a text may hold several items, joined by ",\\n"),
     written JSON_PIECE texts or about JSON_CHARS characters at a time: neither the items nor the
-    whole text is held."""
-    lead, made, size = "[\n", [], 0
+    whole text is held. Texts given as UTF-8 bytes (`due --json`: made so to spare encoding the
+    whole output) go to standard output's bytes underneath, after what was written before."""
+    write, glue, lead, made, size, started = sys.stdout.write, ",\n", "[\n", [], 0, False
     for text in items:
+        if not started:
+            started = True
+            if text.__class__ is bytes:
+                write, glue, lead = _bytes_writer(), b",\n", b"[\n"
         made.append(text)
         size += len(text)
         if len(made) >= JSON_PIECE or size >= JSON_CHARS:
-            sys.stdout.write(lead)
-            sys.stdout.write(",\n".join(made))
-            lead = ",\n"
+            write(lead)
+            write(glue.join(made))
+            lead = glue
             made.clear()
             size = 0
+    end = "\n]\n" if started else "[]\n"
     if made:
-        sys.stdout.write(lead)
-        sys.stdout.write(",\n".join(made))
-        sys.stdout.write("\n]\n")
-    else:
-        sys.stdout.write("[]\n" if lead == "[\n" else "\n]\n")
+        write(lead)
+        write(glue.join(made))
+    write(end.encode() if glue.__class__ is bytes else end)
+
+
+def _bytes_writer() -> Callable[[bytes], Any]:
+    """What writes UTF-8 bytes to standard output, in order with the text written before: its
+    binary stream when its encoding is UTF-8 (a file or a pipe always, `cli._stdout_takes_any_text`),
+    else the bytes decoded and written as text (a terminal or PYTHONIOENCODING of another
+    encoding; a stand-in for stdout without a binary stream, as in a test)."""
+    stream = getattr(sys.stdout, "buffer", None)
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("_", "-")
+    if stream is None or encoding not in ("utf-8", "utf8"):
+        return lambda data: sys.stdout.write(data.decode())
+    sys.stdout.flush()
+    return stream.write
 
 
 def print_json_items(items: Iterable[Any]) -> None:
