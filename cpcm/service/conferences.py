@@ -227,7 +227,9 @@ def new(ctx, kind: str, when: str, chair: str | None = None, venue: str | None =
 def _open(ctx, conference_id: str, verb: str) -> rules.Conference:
     conference = load(ctx, conference_id)
     if conference.closed_at:
-        raise Refused(f"{conference_id} is closed: '{verb}' is not allowed any more", rule="conference-closed")
+        hint = (f"The minutes of a closed conference are replaced with: cpcm conference update {conference_id} --minutes FILE "
+                "--reason TEXT") if verb == "minutes" else None
+        raise Refused(f"{conference_id} is closed: '{verb}' is not allowed any more", hint, rule="conference-closed")
     return conference
 
 
