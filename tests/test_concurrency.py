@@ -205,6 +205,42 @@ def test_reads__during_a_paused_assign_see_the_readers_of_the_last_commit(cli_as
     assert case_id not in {c["case_id"] for c in amina("list", "--json").json()}  # no stale summary cached
 
 
+def test_reads__a_session_s_pin_ends_once_the_write_that_needed_it_has_a_command_s_lasts_for_the_command(cli, repo, monkeypatch):
+    """A write that starts while a case is read pins the last commit. A script's session
+    (service.open_repo, many operations in one process) kept reading that commit until it wrote
+    itself: a note committed since by another command was missing from every later read. Its pin
+    now ends once the generation moves again; a command's store keeps its pin to its end."""
+    from conftest import library_session
+    from cpcm import service
+    from cpcm.store.casestore import CaseStore
+
+    case_id = register(cli)
+    session, command = library_session(cli), library_session(cli)
+    command.store.one_command = True  # as the command line opens its store (cli.common.open_ctx)
+    real_decode = CaseStore._decode
+    for ctx in (session, command):
+        assert [r.kind for r in service.load_records(ctx, case_id)] == ["registration"]
+        writer = CaseStore(repo).transaction("note", "amina", "amina", "amina@test.invalid")
+        started = []
+
+        def decode(self, *args, **kwargs):
+            if self is ctx.store and not started:  # another cpcm starts a write while this one reads
+                started.append(writer.__enter__())
+            return real_decode(self, *args, **kwargs)
+
+        monkeypatch.setattr(CaseStore, "_decode", decode)
+        try:
+            assert [r.kind for r in service.load_records(ctx, case_id)] == ["registration"]
+        finally:
+            writer.__exit__(None, None, None)
+            monkeypatch.setattr(CaseStore, "_decode", real_decode)
+        assert started and ctx.store.view is not None  # pinned to the last commit
+    assert cli("note", case_id, "--text", "second visit").code == 0  # another command commits a record
+    assert [r.kind for r in service.load_records(session, case_id)] == ["registration", "note"]
+    assert session.store.view is None
+    assert [r.kind for r in service.load_records(command, case_id)] == ["registration"]  # for the rest of the command
+
+
 def test_reads__a_write_that_starts_while_a_case_is_read_sends_the_reader_to_the_last_commit(cli, repo, team, monkeypatch):
     """The seqlock: a reader that began on the working tree and sees the write generation move
     reads the case again from the last commit."""

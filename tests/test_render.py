@@ -175,18 +175,38 @@ def test_render__the_plans_give_the_review_date_cpcm_due_has_after_a_later_revie
     html = cli("render", "case-plan", case_id, "--format", "html").stdout
     assert "<tr><th>Review</th><td>Monday 1 February 2027 (the date written in the plan: 10 December 2026)</td></tr>" in html
     assert "We will meet again on **Monday 1 February 2027**." in cli("render", "child-plan", case_id).stdout
-    # the summary of a transfer asked for: the same date
-    overridden = cli_as("sup")("consent", case_id, "--override", "--purpose", "transfer", "--agency", "RECV", "--basis",
-                               "best_interests", "--reason", "the county office takes over")
-    assert overridden.code == 0, overridden.stderr
-    asked = cli("transfer", case_id, "--to", "RECV", "--reason", "the family moved", "--reason-code", "relocation", "--check", "all")
-    assert asked.code == 0, asked.stderr
-    assert "Plan version 1; next review 1 February 2027." in cli("render", "transfer-summary", case_id).stdout
+    # the summary of a transfer: test_render__the_transfer_summary_gives_the_next_review_the_case_had_when_it_left
     # before the review, the child's copy keeps the plan's own earlier date, the worker's the clock's with the plan's beside it
     fresh = planned_case(cli, cli_as, plan_overrides={"review_date": "2026-12-10"})
     assert "We will meet again on **Thursday 10 December 2026**." in cli("render", "child-plan", fresh).stdout
     assert "- **Review:** Thursday 18 February 2027 (the date written in the plan: 10 December 2026)" in \
         cli("render", "case-plan", fresh).stdout
+
+
+def test_render__the_transfer_summary_gives_the_next_review_the_case_had_when_it_left(cli, cli_as, sending, tmp_env):
+    """A review moved the next one from the plan's 10 December to 1 February: the summary of the
+    transfer asked for gave 1 February, but once the bundle was sent (the case left, and no
+    review clock runs for it) it gave the plan's own 10 December."""
+    case_id = planned_case(cli, cli_as, plan_overrides={"review_date": "2026-12-10"})
+    review = {"chair": "sup", "attended": {"child": "yes", "family": "yes"}, "plan_still_right": "yes",
+              "decisions": ["continue the plan"], "outcome": "continue", "next_review": "2027-02-01"}
+    reviewed = cli("review", case_id, "--from-file", "-", "--at", "2026-11-20T10:00:00+03:00", input=json.dumps(review))
+    assert reviewed.code == 0, reviewed.stderr
+    overridden = cli_as("sup")("consent", case_id, "--override", "--purpose", "transfer", "--agency", "recv", "--basis",
+                               "best_interests", "--reason", "the county office takes over")
+    assert overridden.code == 0, overridden.stderr
+    transfer = ("transfer", case_id, "--to", "recv", "--reason", "the family moved", "--reason-code", "relocation", "--check", "all",
+                "--out", str(tmp_env / "bundle.age"), "--json")
+    assert cli(*transfer).json()["kind"] == "transfer_request"
+    said = "Plan version 1; next review 1 February 2027 (the date written in the plan: 10 December 2026)."
+    assert said in cli("render", "transfer-summary", case_id).stdout
+    assert cli_as("sup")("approve", case_id, "transfer").code == 0
+    sent = cli(*transfer)
+    assert sent.code == 0 and sent.json()["kind"] == "transfer", sent.stderr
+    assert cli("show", case_id, "--json").json()["status"] == "transferred"
+    assert said in cli("render", "transfer-summary", case_id).stdout
+    html = cli("render", "transfer-summary", case_id, "--format", "html").stdout
+    assert "next review 1 February 2027 (the date written in the plan: 10 December 2026).</p>" in html
 
 
 # -- the environment: strict and sandboxed ---------------------------------------------------------

@@ -284,6 +284,7 @@ def open_ctx(repo: Path | None, identity: Path | None, need_identity: bool = Tru
         ctx = service.open_repo(resolve_repo(str(repo) if repo else None), identity_path(identity), ask_passphrase, need_identity)
     except CpcmError as exc:
         raise typed_paths(exc, **{"--repo": repo, "--identity": identity}) from None
+    ctx.store.one_command = True  # a pin (a write moved the generation while it read) lasts for the rest of this command
     _opened.append(ctx)
     from cpcm.cli.private import sweep_left_behind
 

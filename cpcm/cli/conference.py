@@ -60,27 +60,39 @@ def register(app: typer.Typer) -> None:
         external_chair_title: Optional[str] = typer.Option(None, "--external-chair-title", show_default=False),
         case: Optional[str] = typer.Option(None, "--case", help="The case whose presentation --presentation replaces.", show_default=False),
         presentation: Optional[str] = typer.Option(None, "--presentation", help="The case's presentation, replaced (case ID only, no names; \"\" takes it out); with --case and --reason. After closing too.", show_default=False),
-        reason: Optional[str] = typer.Option(None, "--reason", help="Why (required for a new date or a presentation).", show_default=False),
+        minutes: Optional[str] = typer.Option(None, "--minutes", help="The minutes, replaced: a YAML file as for 'conference minutes --from-file' (- for standard input; case IDs only, no names); with --reason. The chair or a supervisor or manager; after closing too.", show_default=False),
+        reason: Optional[str] = typer.Option(None, "--reason", help="Why (required for a new date, a presentation, the minutes, or a closed conference's venue).", show_default=False),
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Update the Form 3 checklist and the meeting after 'new': reschedule it, change its venue,
         record when participants were told, invited and confirmed, name an external chair or
-        co-chair, replace a case's presentation. A new record: what was there before stays in the
-        history (conference show).
+        co-chair, replace a case's presentation or the minutes. A new record: what was there before
+        stays in the history (conference show). The presentations, the venue and the minutes can be
+        replaced after closing too (a name in them stops the documents being rendered).
 
         Example: cpcm conference update CC-4F7K-9X2M --attendance-confirmed 2026-12-01
         Example: cpcm conference update CC-4F7K-9X2M --date 2026-12-10T10:00 --venue "Hall" --reason "the SCCO cannot come on the 3rd"
         Example: cpcm conference update CC-4F7K-9X2M --case CP-7H3D-2K9Q --presentation "Back at school since May." --reason "named a sibling"
+        Example: cpcm conference update CC-4F7K-9X2M --minutes minutes.yaml --reason "the discussion named a child"
         """
+        from cpcm.cli.common import read_yaml_input
+        from cpcm.domain import text
         from cpcm.service import conferences
 
         ctx = open_ctx(repo, identity)
         conference_id = conferences.parse_conference_id(conf)
+        new_minutes = None
+        if minutes is not None:
+            new_minutes = read_yaml_input(minutes, "--minutes")
+            if not isinstance(new_minutes, dict):
+                from cpcm.errors import UsageError
+                raise UsageError("--minutes: the minutes are a YAML mapping (key: value)", "cpcm form blank conference-minutes prints one to fill in.")
+            text.check_data(new_minutes, "--minutes", controls=True)
         changes = {"date": date, "venue": venue, "notice_sent": notice_sent, "invitations_sent": invitations_sent,
                    "attendance_confirmed": attendance_confirmed,
                    "co_chair": (co_chair, co_chair_title) if co_chair or co_chair_title else None,
                    "external_chair": (external_chair, external_chair_title) if external_chair or external_chair_title else None,
-                   "presentation": (case, presentation) if presentation is not None else None}
+                   "presentation": (case, presentation) if presentation is not None else None, "minutes": new_minutes}
         from cpcm.errors import UsageError
         if case is not None and presentation is None:
             raise UsageError("--case goes with --presentation: the case whose presentation is replaced",
@@ -307,10 +319,14 @@ def register(app: typer.Typer) -> None:
 
 def _change(key: str, value, previous) -> str:
     """One change of an update as `show` lists it. A presentation by its case and the record it
-    replaced, never by its text: the text replaced may be what had to go (a child's name)."""
+    replaced, the venue and the minutes by the record they replaced, never by their text: the text
+    replaced may be what had to go (a child's name)."""
     if key == "presentation" and isinstance(value, dict):
         done = "replaced" if value.get("text") else "taken out"
         return f"presentation of {value.get('case_id')}: {done} (was {(previous or {}).get('record_id')})"
+    if key in ("venue", "minutes"):  # texts the name guard checks: by their records, never their text (`venue` gives the current one)
+        was = (previous or {}).get("record_id") if isinstance(previous, dict) else None
+        return f"{key}: replaced (was {was})" if was else f"{key}: {'replaced' if previous else 'set'}"
     return f"{key}: {_shown(previous)} → {_shown(value)}"
 
 

@@ -646,6 +646,10 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
 
     The latest transfer: a request still waiting (or approved, bundle not yet written) when it
     is newer than the last bundle sent. Refused (exit 4) when the case has no transfer at all.
+
+    `next_review`: the review clock's date as `cpcm due` has it, given by the service (while the
+    case is open here, or as it was when the case left); the plan's own date is given beside it
+    when it says another day, as in the case plan.
     """
     names, services, agency = names or {}, services or {}, dict(agency or {})
     ordered = _ordered(records)
@@ -701,6 +705,7 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
     receiving = (ack.body.get("receiving_agency") or {}) if ack else {}
 
     plan_record = _latest_plan(case, ordered)
+    planned_review = _day(plan_record.body.get("review_date")) if plan_record else None
     status, _last = _progress(ordered, plan_record, before=subject.id)
     goals, actions = _plan_items(plan_record, status, open_items.action_ids(ordered, plan_record))
     open_actions = [a for a in actions if open_items.item_open(a["progress"]["status"])]
@@ -752,9 +757,11 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
         "plan": {
             "exists": plan_record is not None,
             "version": (case.plan or {}).get("version"),
-            # the review clock's date as cpcm due has it (`next_review`, while the case is open here); once the case
-            # has left, the plan's own date or a review's
-            "review_date": _day(next_review or (plan_record.body.get("review_date") if plan_record else None) or case.next_review),
+            # the review clock's date as cpcm due has it (`next_review`: while the case is open here, or as it was
+            # when the case left), else the plan's own date or a review's; the plan's own date beside it when it
+            # says another day (a later review moved the next one), as the case plan gives it
+            "review_date": _day(next_review) or planned_review or _day(case.next_review),
+            "review_set_in_plan": planned_review if next_review and planned_review and planned_review != _day(next_review) else None,
         },
         "open_actions": open_actions,
         "open_referrals": [r for r in referrals if r["open"]],

@@ -227,7 +227,9 @@ def new(ctx, kind: str, when: str, chair: str | None = None, venue: str | None =
 def _open(ctx, conference_id: str, verb: str) -> rules.Conference:
     conference = load(ctx, conference_id)
     if conference.closed_at:
-        raise Refused(f"{conference_id} is closed: '{verb}' is not allowed any more", rule="conference-closed")
+        hint = (f"The minutes of a closed conference are replaced with: cpcm conference update {conference_id} --minutes FILE "
+                "--reason TEXT") if verb == "minutes" else None
+        raise Refused(f"{conference_id} is closed: '{verb}' is not allowed any more", hint, rule="conference-closed")
     return conference
 
 
@@ -244,22 +246,35 @@ def _not_held_yet(ctx, conference: rules.Conference, verb: str) -> None:
 def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | None = None) -> Written:
     """Change what Form 3 tracks after `new`: the meeting's date (a reschedule, with a reason),
     venue, the dates participants were told, invited and confirmed, an external chair or
-    co-chair; and a case's presentation (`presentation`: (case ID, the new text, or "" to take it
-    out), with a reason), through the same name guard as a nomination's. Append-only: a
-    `conference_update` record with the new values and the ones they replace (for a presentation,
-    the record that held the text replaced, never its text); the first record stays as it was.
-    The date cannot move once minutes are recorded. A presentation can be replaced after closing
-    too: the report is rendered then."""
+    co-chair; a case's presentation (`presentation`: (case ID, the new text, or "" to take it
+    out), with a reason), through the same name guard as a nomination's; and the minutes
+    (`minutes`: the whole Form 7, validated as `minutes` validates it, with a reason, by the chair
+    or a supervisor or manager), through the name guard. Append-only: a `conference_update`
+    record with the new values and the ones they replace (for a presentation, the venue and the
+    minutes, the record that held the text replaced, never its text: it may be what had to go);
+    the first record stays as it was. The date cannot move once minutes are recorded.
+
+    The presentations, the venue and the minutes can be replaced after closing too (a closed
+    conference's venue by the chair or a supervisor or manager, with a reason): the report is
+    rendered then, and the name guard checks them again at every render, so a conference closed
+    with a name in them (recorded by a worker who could not read the case it names, or before the
+    guard checked them again) is mended here. The plans keep what closing copied into them."""
     given = {key for key, value in changes.items() if value is not None}
-    conference = load(ctx, conference_id) if given == {rules.PRESENTATION} else _open(ctx, conference_id, "update")
+    conference = load(ctx, conference_id) if given and given <= rules.AFTER_CLOSING else _open(ctx, conference_id, "update")
     errors: list[FieldError] = []
     new_values: dict[str, Any] = {}
-    presented = None
+    presented = new_minutes = None
     for key, value in changes.items():
         if value is None:
             continue
         if key == rules.PRESENTATION:
             presented = _presentation_given(conference, value, errors)
+            continue
+        if key == rules.MINUTES:
+            if conference.minutes is None:
+                raise Refused(f"{conference_id} has no minutes to replace; nothing was written",
+                              f"Record them: cpcm conference minutes {conference_id} --from-file F", rule="conference-minutes-required")
+            new_minutes = _minutes_body(ctx, conference, value)
             continue
         if key == "date":
             day = _date_text(value, "date", errors, allow_time=True)
@@ -286,6 +301,10 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
         errors.append(FieldError("reason", "is required when the date changes (a reschedule): say why"))
     if presented is not None and not reason:
         errors.append(FieldError("reason", "is required when a presentation is replaced: say why"))
+    if new_minutes is not None and not reason:
+        errors.append(FieldError("reason", "is required when the minutes are replaced: say why"))
+    if "venue" in new_values and conference.closed_at and not reason:
+        errors.append(FieldError("reason", "is required when a closed conference's venue changes: say why"))
     if reason and len(reason) > 500:
         errors.append(FieldError("reason", "is longer than 500 characters"))
     if errors:
@@ -294,6 +313,8 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
                "external_chair": conference.external_chair, **conference.checklist}
     changed = {k: v for k, v in new_values.items() if current.get(k) != v}
     previous = {k: current.get(k) for k in changed}
+    if "venue" in changed and conference.venue_id:  # the venue replaced may hold a name: named by its record
+        previous["venue"] = {"record_id": conference.venue_id}
     if presented is not None:
         case_id, text = presented
         nomination = next(c for c in conference.cases if c["case_id"] == case_id)
@@ -303,9 +324,18 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
                 _refuse_names(ctx, {f"presentation of {case_id}": text}, conference.case_ids, f"the update of {conference_id}")
             changed[rules.PRESENTATION] = {"case_id": case_id, **({"text": text} if text else {})}
             previous[rules.PRESENTATION] = {"case_id": case_id, "record_id": rules.presentation_record(nomination)}
+    patterns = None
+    if new_minutes is not None and new_minutes != conference.minutes:
+        _may_mend(ctx, conference, "the minutes")
+        patterns = _name_patterns(ctx, conference.case_ids)
+        _refuse_names(ctx, {"minutes": new_minutes}, conference.case_ids, f"the update of {conference_id}", patterns=patterns)
+        changed[rules.MINUTES] = new_minutes
+        previous[rules.MINUTES] = {"record_id": conference.minutes_id}
     if not changed:
         raise Refused(f"nothing to update in {conference_id}: every value given is already recorded", rule="nothing-to-update")
     if "venue" in changed:  # printed on the agenda and the minutes: no child's or family's name (a family's home, say)
+        if conference.closed_at:
+            _may_mend(ctx, conference, "the venue")
         _refuse_names(ctx, {"venue": changed["venue"]}, conference.case_ids, f"the update of {conference_id}")
     if "date" in changed and conference.minutes is not None:
         raise Refused(f"{conference_id} has minutes: the meeting took place and its date cannot move; nothing was written",
@@ -316,8 +346,10 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
     _write(ctx, conference, "update", record, f"conference update {conference_id} {record.id}")
     after = rules.fold(conference_id, [*load_records(ctx, conference_id)])
     warnings = []
-    if set(changed) - {rules.PRESENTATION}:  # the Form 3 timeline, where a Form 3 value changed
+    if set(changed) - {rules.PRESENTATION, rules.MINUTES} and not conference.closed_at:  # the Form 3 timeline, where a Form 3 value changed
         warnings = rules.timeline_warnings(after.checklist, rules.meeting_day(after), ctx.policy, ctx.now.date())
+    if patterns is not None:  # the new minutes were checked against the cases you read only
+        warnings += _unchecked(ctx, conference, patterns)
     steps = []
     if "date" in changed:
         steps.append(f"tell the participants of the new date (and record it: cpcm conference update {conference_id} --notice-sent DATE)")
@@ -352,6 +384,16 @@ def _may_present(ctx, conference: rules.Conference, nomination: Mapping[str, Any
                   "yours to replace; nothing was written",
                   f"The chair ({conference.chair}), a supervisor or manager, or the case's worker replaces it.",
                   rule="conference-presentation-not-yours")
+
+
+def _may_mend(ctx, conference: rules.Conference, what: str) -> None:
+    """The minutes (and a closed conference's venue) are replaced by the conference's chair or a
+    supervisor or manager: the chair keeps the conference's record (SOP Form 7)."""
+    me = ctx.need_worker()
+    if me.id == conference.chair or approvals.oversees(me):
+        return
+    raise Refused(f"you ({me.id}) do not chair {conference.id}: replacing {what} is not yours to do; nothing was written",
+                  f"The chair ({conference.chair}), or a supervisor or manager, replaces it.", rule="conference-not-chair")
 
 
 def reasons_of(policy) -> tuple[str, ...]:
@@ -667,7 +709,7 @@ def _check_documents(ctx, conference: rules.Conference, verb: str,
     its writer could read): refused (exit 4) before minutes, closing or a document prints one
     holding a name, naming the field and the case, never the name, with what mends each. Returns
     a warning for each case you cannot read: its names were not checked here."""
-    me = ctx.need_worker()
+    ctx.need_worker()
     presented = {c["case_id"]: c["presentation"] for c in conference.cases if c.get("presentation")}
     texts: dict[str, Any] = {f"presentation of {c}": text for c, text in presented.items()}
     if conference.venue:
@@ -680,13 +722,21 @@ def _check_documents(ctx, conference: rules.Conference, verb: str,
     hits = rules.names_found(texts, patterns)
     if hits:
         naming = [c for c, text in presented.items() if rules.names_found({"presentation": text}, patterns)]
+        why = " --reason TEXT" if conference.closed_at else ""  # a closed conference is mended by its chair or a supervisor, saying why
         remedies = ([_replace_hint(conference.id, naming)] if naming else []) + \
-            ([f"change the venue: cpcm conference update {conference.id} --venue TEXT"] if any(h.startswith("venue") for h in hits) else []) + \
-            ([f"record the minutes again without it: cpcm conference minutes {conference.id} --from-file F"]
+            ([f"change the venue: cpcm conference update {conference.id} --venue TEXT{why}"] if any(h.startswith("venue") for h in hits) else []) + \
+            ([f"replace the minutes with minutes without it: cpcm conference update {conference.id} --minutes FILE --reason TEXT"
+              if conference.closed_at else f"record the minutes again without it: cpcm conference minutes {conference.id} --from-file F"]
              if any(h.startswith("minutes") for h in hits) else [])
         raise Refused(f"{conference.id}: a meeting document holds client names: {', '.join(hits)}; {verb} refused, nothing was written",
                       "Minutes and meeting documents use case IDs only (SOP Form 7; §5.1): " + "; ".join(remedies)
                       + ", then run it again.", rule="conference-no-names")
+    return _unchecked(ctx, conference, patterns)
+
+
+def _unchecked(ctx, conference: rules.Conference, patterns: Mapping[str, list]) -> list[str]:
+    """A warning for each case of the conference you cannot read (not in `patterns`): its names were not checked here."""
+    me = ctx.need_worker()
     return [f"{case_id}: you ({me.id}) cannot read this case, so the meeting's documents were not checked here for its names; "
             "a supervisor or manager, who reads every case, checks them when recording the minutes, closing or rendering"
             for case_id in conference.case_ids if case_id not in patterns]
@@ -716,22 +766,8 @@ def minutes(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
     actions. A later version replaces an earlier one until the conference is closed."""
     conference = _open(ctx, conference_id, "minutes")
     _not_held_yet(ctx, conference, "minutes")
-    body = context.validate_form(ctx, "conference-minutes", data, f"the minutes of {conference_id}")
-    errors, seen = [], set()
-    for index, entry in enumerate(body.get("cases") or [], start=1):
-        case_id = normalise_case_id(str(entry.get("case", "")))
-        if case_id is None:
-            errors.append(FieldError(f"cases[{index}].case", "is not a valid case ID"))
-            continue
-        if case_id not in conference.case_ids:
-            errors.append(FieldError(f"cases[{index}].case", f"{case_id} is not nominated for {conference_id} "
-                                                             f"(cpcm conference add-case {conference_id} {case_id} ...)"))
-        if case_id in seen:
-            errors.append(FieldError(f"cases[{index}].case", f"{case_id} appears twice"))
-        seen.add(case_id)
-        entry["case"] = case_id
-    if errors:
-        raise InvalidInput(errors, f"the minutes of {conference_id}")
+    body = _minutes_body(ctx, conference, data)
+    seen = {entry["case"] for entry in body.get("cases") or []}
     patterns = _name_patterns(ctx, conference.case_ids)
     _refuse_names(ctx, body, conference.case_ids, f"the minutes of {conference_id}", patterns=patterns)
     warnings = _meeting_warnings(ctx, conference)
@@ -743,6 +779,28 @@ def minutes(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
     _write(ctx, conference, "minutes", record, f"conference minutes {conference_id} {record.id}")
     return Written(conference_id, record.id, "minutes", tuple(warnings),
                              (f"close the conference to copy the actions into each case's plan: cpcm conference close {conference_id}",))
+
+
+def _minutes_body(ctx, conference: rules.Conference, data: Mapping[str, Any]) -> dict:
+    """The minutes (Form 7) as the form validates them, each case's entry a case of the
+    conference, once; exit 4 naming the field otherwise (`minutes` and `update --minutes`)."""
+    body = context.validate_form(ctx, "conference-minutes", data, f"the minutes of {conference.id}")
+    errors, seen = [], set()
+    for index, entry in enumerate(body.get("cases") or [], start=1):
+        case_id = normalise_case_id(str(entry.get("case", "")))
+        if case_id is None:
+            errors.append(FieldError(f"cases[{index}].case", "is not a valid case ID"))
+            continue
+        if case_id not in conference.case_ids:
+            errors.append(FieldError(f"cases[{index}].case", f"{case_id} is not nominated for {conference.id} "
+                                                             f"(cpcm conference add-case {conference.id} {case_id} ...)"))
+        if case_id in seen:
+            errors.append(FieldError(f"cases[{index}].case", f"{case_id} appears twice"))
+        seen.add(case_id)
+        entry["case"] = case_id
+    if errors:
+        raise InvalidInput(errors, f"the minutes of {conference.id}")
+    return body
 
 
 def _meeting_warnings(ctx, conference: rules.Conference) -> list[str]:

@@ -91,7 +91,7 @@ def document(ctx: Context, template: str, case_id: str, lang: str, fmt: str) -> 
             case, effective(records), ctx.policy, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
             services=_service_names(ctx), agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
             **({"parties": form_choice_words(ctx, {"sign-off"}, lang).get("sign-off", {}).get("party")} if template == "closure-report" else {}),
-            **({"next_review": _next_review(ctx, case)} if template == "transfer-summary" else {}),
+            **({"next_review": _review_when_left(ctx, case, records)} if template == "transfer-summary" else {}),
         )
         return env.render(template, lang, fmt, view, ctx.root)
     if not case.plan:
@@ -168,13 +168,30 @@ def form_choice_words(ctx: Context, names, lang: str) -> dict:
     return out
 
 
-def _next_review(ctx: Context, case) -> str | None:
+def _next_review(ctx: Context, case, now=None) -> str | None:
     """The date of the case's next review: the review clock's item (workflow/clocks.py), as
-    `cpcm due` lists it; None when no review clock runs."""
-    from cpcm.service.worklist import due
+    `cpcm due` lists it (`cpcm due` of one case: the case's deadlines at `now`, by default the
+    command's); None when no review clock runs."""
+    from cpcm.workflow.deadlines import deadlines
 
-    review = next((item for item in due(ctx, case=case) if item.code == "review"), None)
+    review = next((item for item in deadlines(case, ctx.policy, now or ctx.now) if item.code == "review"), None)
     return review.due.date().isoformat() if review else None
+
+
+def _review_when_left(ctx: Context, case, records) -> str | None:
+    """The next review a transfer summary gives: while the case is open here, `_next_review`;
+    once it has left, the one `cpcm due` had at the moment it left (the case the records before
+    the latest transfer make, its clock read at the transfer's time). No review clock runs for
+    a case that is not open, and the plan's own date is stale once a later review moved the next
+    one: the receiving agency is told the date the case was due for when it left."""
+    from cpcm.domain.dates import local
+
+    if case.status != "transferred":
+        return _next_review(ctx, case)
+    sent = max((r for r in records if r.kind == "transfer"), key=lambda r: r.id, default=None)
+    if sent is None:
+        return None
+    return _next_review(ctx, fold(case.id, [r for r in records if r.id < sent.id]), local(sent.at, ctx.zone))
 
 
 def _service_names(ctx: Context) -> dict[str, str]:

@@ -11,8 +11,9 @@ either one whole commit or nothing.
 Readers never take the lock and never wait. What a reader sees (docs/case-format.md, "Locking"):
 the working tree when no write is under way, which is then exactly the last commit; and, when a
 write is under way or one changed files while it read (the generation is odd or moved), the
-last commit, read from git's objects, pinned for the rest of the command. Every file is written
-atomically, so a reader never sees half a record either way.
+last commit, read from git's objects, pinned for the rest of the command (`one_command`); in a
+session that runs many operations (a script using cpcm.service), until a write starts or ends
+again. Every file is written atomically, so a reader never sees half a record either way.
 """
 from __future__ import annotations
 
@@ -73,6 +74,12 @@ class CaseStore:
         self.root = root
         self.git = Git(root)
         self.view: Snapshot | None = None  # the pinned last commit, while another cpcm writes
+        self._pinned_at = 0  # the write generation when it was pinned
+        # the store serves one command (the command line opens one per command, the agent too): a pin lasts for the
+        # rest of it, so everything the command reads after is of one commit. Otherwise (a script's session, which runs
+        # many operations) a pin lasts while the generation stays where it was: a later read once that write has ended
+        # (or another started) reads the repository as it is then, not the commit pinned, which is stale by then
+        self.one_command = False
         self.recovery_error: GitError | None = None
         # files a recovery found changed or new in cpcm's folders and not named as cpcm names the files
         # the interrupted write makes: left as they are (a person's), and named to the user (`recover`)
@@ -136,9 +143,10 @@ class CaseStore:
         return generation(self.root / LOCK)
 
     def pin(self) -> None:
-        """Read the last commit (from git's objects) for the rest of this command."""
+        """Read the last commit (from git's objects) for the rest of this command (see `one_command`)."""
         if self.view is not None:
             return
+        self._pinned_at = generation(self.root / LOCK)
         self.view = Snapshot(self.git, self.git.head())
         if self.view.commit:
             self.git.rev = self.view.commit
@@ -146,6 +154,14 @@ class CaseStore:
     def unpin(self) -> None:
         self.view = None
         self.git.rev = "HEAD"
+
+    def _let_stale_pin_go(self) -> None:
+        """In a session of many operations (not `one_command`): unpin when a write started or
+        ended since the pin (the generation moved), so the operation reading now sees the
+        commits made since, not the one pinned for an earlier read (the pin is taken again if a
+        write is still under way)."""
+        if self.view is not None and not self.one_command and generation(self.root / LOCK) != self._pinned_at:
+            self.unpin()
 
     @contextmanager
     def read_as_committed(self, case_ids: Iterable[str]) -> Iterator[None]:
@@ -173,7 +189,10 @@ class CaseStore:
     def _read(self, live: Callable[[], T], committed: Callable[[Snapshot], T], case: str | None = None) -> T:
         """`live()` from the working tree when no write is under way before or during it (the
         generation is even and unchanged); otherwise `committed(snapshot)` of the last commit.
-        `case`: the case folder read, which `read_as_committed` may name."""
+        `case`: the case folder read, which `read_as_committed` may name. In a session of many
+        operations (not `one_command`), a commit pinned before a write started or ended since is
+        stale: it is let go, and this read is made as the first was."""
+        self._let_stale_pin_go()
         if case is not None and case in self._as_committed and not (self._writing or self._held is not None):
             return committed(self._last_commit())
         if self._writing or self._held is not None or self._steady:
@@ -516,6 +535,7 @@ class CaseStore:
     # -- history -------------------------------------------------------------------------
     def versions(self, top: str = CASES) -> dict[str, str]:
         """Each folder under `top` with its git tree id at the commit readers read."""
+        self._let_stale_pin_go()
         return self.git.tree_ids(top)
 
     def summaries(self, worker: str, recipient: str, keys: Sequence, fingerprint: str) -> SummaryCache:

@@ -36,6 +36,12 @@ UPDATABLE = ("date", "venue", "notice_sent", "invitations_sent", "attendance_con
 # {"case_id": ..., "text": the new text, absent when it is taken out}; its `previous` names the record that held the
 # text replaced, never the text (it may be what had to go: a child's name)
 PRESENTATION = "presentation"
+# and the minutes (Form 7), replaced by `conference update CONF --minutes FILE --reason T`: the new minutes whole; its
+# `previous` names the record that held the minutes replaced (a `minutes` record or an earlier update), never their text
+MINUTES = "minutes"
+# what an update may change once the conference is closed: the texts its documents print, which the name guard checks
+# again at rendering (a closed conference whose presentation, venue or minutes hold a name is mended, not rewritten)
+AFTER_CLOSING = frozenset({PRESENTATION, MINUTES, "venue"})
 
 # Form 4, sample agenda: (item, minutes at least, minutes at most) per kind of conference
 AGENDA = {
@@ -58,6 +64,7 @@ class Conference:
     date: str | None = None          # ISO date or date-time of the meeting
     chair: str | None = None
     venue: str | None = None
+    venue_id: str | None = None      # the record that holds the venue as it stands (an update names it, not its text)
     co_chair: Mapping[str, str] | None = None        # an external co-chair (DCS, the SCCO): name and title
     external_chair: Mapping[str, str] | None = None  # an external chair (DCS for the sub-county AAC): name and title
     created_at: str | None = None
@@ -66,7 +73,7 @@ class Conference:
     cases: tuple[Mapping[str, Any], ...] = ()        # nominations in order
     attendees: tuple[Mapping[str, Any], ...] = ()    # the register, one entry per member (latest wins)
     minutes: Mapping[str, Any] | None = None
-    minutes_id: str | None = None
+    minutes_id: str | None = None    # the record that holds the minutes as they stand: a `minutes` record or an update
     closed_at: str | None = None
     closed_by: str | None = None
     renders: tuple[Mapping[str, Any], ...] = ()
@@ -153,7 +160,7 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
         if record.kind == "conference":
             values.update(kind=body.get("type"), date=body.get("date"), chair=body.get("chair"), venue=body.get("venue"),
                           co_chair=body.get("co_chair"), external_chair=body.get("external_chair"),
-                          created_at=utc(record.at), created_by=record.by,
+                          venue_id=record.id if body.get("venue") else None, created_at=utc(record.at), created_by=record.by,
                           checklist={k: body.get(k) for k in ("notice_sent", "invitations_sent", "attendance_confirmed")})
         elif record.kind == "conference_update":  # append-only: a later update wins, field by field
             changes = body.get("changes") or {}
@@ -162,8 +169,12 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
                     values["checklist"] = dict(values.get("checklist") or {}, **{key: value})
                 elif key in UPDATABLE:
                     values[key] = value
+                    if key == "venue":
+                        values["venue_id"] = record.id
                 elif key == PRESENTATION and isinstance(value, Mapping):
                     cases = [_presented(c, value, record.id) for c in cases]
+                elif key == MINUTES and isinstance(value, Mapping):
+                    values.update(minutes=dict(value), minutes_id=record.id)
             updates.append({"record_id": record.id, "at": utc(record.recorded_at), "by": record.by, "changes": dict(changes),
                             "previous": dict(body.get("previous") or {}), "reason": body.get("reason")})
         elif record.kind == "nomination":
@@ -180,6 +191,12 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
         elif record.kind == "rendered":
             renders.append(dict(body, at=utc(record.recorded_at), by=record.by))
         history.append((record.id, record.kind, record.at, record.by))
+    # a venue or minutes an update wrote and a later one replaced: by its record only (the text may be what had to go)
+    standing = {"venue": values.get("venue_id"), MINUTES: values.get("minutes_id")}
+    for update in updates:
+        for key in standing:
+            if key in update["changes"] and update["record_id"] != standing[key]:
+                update["changes"][key] = {"record_id": update["record_id"], "replaced": True}
     return Conference(cases=tuple(cases), attendees=tuple(attendees.values()), renders=tuple(renders),
                       history=tuple(history), updates=tuple(updates), **values)
 

@@ -125,7 +125,10 @@ MEANINGS = {
     "conference-closed": "the conference is closed: nothing more can be recorded in it",
     "conference-confidentiality-agreement": "a member who has not signed the confidentiality agreement cannot be recorded as present",
     "conference-no-names": "conference minutes and notes hold client names: use case IDs (a presentation is replaced with "
-                           "`cpcm conference update CONF --case CASE --presentation TEXT --reason TEXT`)",
+                           "`cpcm conference update CONF --case CASE --presentation TEXT --reason TEXT`, the minutes of a "
+                           "closed conference with `cpcm conference update CONF --minutes FILE --reason TEXT`)",
+    "conference-not-chair": "the minutes, and a closed conference's venue, are replaced by the conference's chair or a "
+                            "supervisor or manager",
     "conference-presentation-not-yours": "a case's presentation is replaced by the conference's chair, a supervisor or manager, "
                                          "or the case's worker",
     "conference-minutes-required": "a conference cannot be closed before its minutes are recorded",
