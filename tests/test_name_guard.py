@@ -390,6 +390,25 @@ def test_presentations__a_name_its_writer_could_not_read_is_refused_at_minutes_c
     assert not report.warnings
 
 
+def test_presentation__one_an_update_wrote_and_a_later_one_replaced_is_shown_by_its_record_only():
+    """A presentation written through an update by a worker who cannot read the child it names,
+    then replaced: `conference show` (and --json) names the replaced one by its record, never by
+    its text, as it does a replaced venue or minutes."""
+    import json
+
+    mem = MemoryRepo()
+    conf, canary, his = _written_by_a_worker_who_cannot_read_the_child(mem)
+    otieno = mem.as_("otieno")
+    conferences.update(otieno, conf, {"presentation": (his, "Wbvmarker Zqxcanary came on Monday.")}, "shorter")
+    last = conferences.update(otieno, conf, {"presentation": (his, "A relative of another case came.")}, "named a child")
+    shown = conferences.load(mem.as_("sup"), conf)
+    assert "zqxcanary" not in json.dumps(shown.to_dict()).lower()
+    first, second = [u["changes"]["presentation"] for u in shown.updates]
+    assert first["replaced"] is True and first["case_id"] == his and "text" not in first
+    assert second == {"case_id": his, "text": "A relative of another case came."}
+    assert shown.cases[1]["presentation_record"] == last.record_id
+
+
 def test_minutes_and_venue__a_name_their_writer_could_not_read_is_refused_at_closing_and_every_document():
     """The chair cannot read one case of the conference: minutes and a venue naming its child are
     taken from him (he is told they were not checked for that case), but closing and rendering by

@@ -191,12 +191,18 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
         elif record.kind == "rendered":
             renders.append(dict(body, at=utc(record.recorded_at), by=record.by))
         history.append((record.id, record.kind, record.at, record.by))
-    # a venue or minutes an update wrote and a later one replaced: by its record only (the text may be what had to go)
+    # a venue, minutes or presentation an update wrote and a later one replaced: by its record only (the text may be
+    # what had to go)
     standing = {"venue": values.get("venue_id"), MINUTES: values.get("minutes_id")}
+    presented = {c.get("case_id"): presentation_record(c) for c in cases}
     for update in updates:
+        changes = update["changes"]
         for key in standing:
-            if key in update["changes"] and update["record_id"] != standing[key]:
-                update["changes"][key] = {"record_id": update["record_id"], "replaced": True}
+            if key in changes and update["record_id"] != standing[key]:
+                changes[key] = {"record_id": update["record_id"], "replaced": True}
+        change = changes.get(PRESENTATION)
+        if isinstance(change, Mapping) and presented.get(change.get("case_id")) != update["record_id"]:
+            changes[PRESENTATION] = {"case_id": change.get("case_id"), "record_id": update["record_id"], "replaced": True}
     return Conference(cases=tuple(cases), attendees=tuple(attendees.values()), renders=tuple(renders),
                       history=tuple(history), updates=tuple(updates), **values)
 
