@@ -427,6 +427,30 @@ def test_cli__review_batch_in_one_commit(cli, repo, team, tmp_path):
     assert cli("show", ids[7], "--json").json()["stage"] == "implementation"
 
 
+def test_cli__review_batch_dry_run_takes_no_lock(cli, repo, team, tmp_path):
+    """Another command holds the lock (it writes): a dry run of a batch checks its rows all the
+    same, as every command that only reads; the batch itself waits for the lock to write."""
+    import fcntl
+    import os
+
+    ids = _planned_cases(repo, team["amina"][0], 2)
+    path = tmp_path / "reviews.yaml"
+    path.write_text(json.dumps([dict(REVIEW, case=case_id) for case_id in ids]))
+    before = commits(repo)
+    fd = os.open(repo / ".cpcm" / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        checked = cli("review", "--batch", str(path), "--dry-run", "--json", env={"CPCM_LOCK_TIMEOUT": "1"})
+        busy = cli("review", "--batch", str(path), "--json", env={"CPCM_LOCK_TIMEOUT": "1"})
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    assert checked.code == 0, checked.stderr
+    assert checked.json()["checked"] == 2 and checked.json()["reviewed"] == 0
+    assert busy.code == 6 and busy.json()["error"] == "Busy"
+    assert commits(repo) == before
+
+
 def test_cli__an_option_a_batch_would_drop_and_a_dry_run_of_one_review_are_refused(cli, repo, team, tmp_path):
     ids = _planned_cases(repo, team["amina"][0], 2)
     path = tmp_path / "reviews.yaml"

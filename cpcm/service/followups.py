@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import gc
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
@@ -14,7 +14,7 @@ from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refus
 from cpcm.service import reintegration
 from cpcm.service.context import (Context, append, at_errors, case_covers, end_expired_covers, form_for, form_problems, keys_for,
                                   load_case, load_records, new_record, read_case, record_table, risk_reason_errors, transaction,
-                                  validate_form, writes)
+                                  locked, validate_form, writes)
 from cpcm.store import forms
 from cpcm.store.layout import CASES, RECIPIENTS, covers_from
 from cpcm.service.results import Written
@@ -264,16 +264,17 @@ def _no_cycle_collection() -> Iterator[None]:
                 gc.enable()
 
 
-@writes
 def review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool = False,
                  progress: Callable[[int], None] | None = None, first: int = 1) -> Written:
     """Review many cases from one file: every row is checked first; one bad row and nothing is
     written; otherwise all reviews go in one commit. `progress(n)`: called as rows are checked
     (one tick a row) and, unless `dry_run`, as their reviews are written (one a review; the last
     ones once the commit is made). `first`: the number messages give the first row (2 in a CSV
-    file, whose header is row 1, as a spreadsheet numbers it)."""
+    file, whose header is row 1, as a spreadsheet numbers it). A batch that writes holds the
+    lock from its first check to its commit; a dry run only reads, so it takes no lock and never
+    waits for another command's write (it checks the last commit, as every reader does)."""
     ctx.need_worker()
-    with _no_cycle_collection():
+    with nullcontext() if dry_run else locked(ctx), _no_cycle_collection():
         return _review_batch(ctx, rows, dry_run, progress, first)
 
 
