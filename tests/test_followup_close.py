@@ -451,6 +451,40 @@ def test_cli__review_batch_dry_run_takes_no_lock(cli, repo, team, tmp_path):
     assert commits(repo) == before
 
 
+def test_cli__review_batch_json_on_a_terminal_is_json_and_the_progress_bar_goes_to_stderr(cli, repo, team, tmp_path):
+    """A script run from a terminal with its messages sent to a file (`2> log`): standard output,
+    the terminal, holds the JSON alone; the progress bar is drawn where messages go, and not at
+    all when that is not a terminal (was: drawn on standard output, before the JSON)."""
+    import os
+    import pty
+    import sys
+
+    ids = _planned_cases(repo, team["amina"][0], 2)
+    path = tmp_path / "reviews.yaml"
+    path.write_text(json.dumps([dict(REVIEW, case=case_id) for case_id in ids]))
+    env = {**os.environ, **cli.env, "TERM": "xterm"}
+    master, slave = pty.openpty()
+    with open(tmp_path / "messages", "wb") as messages:
+        proc = subprocess.Popen([sys.executable, "-m", "cpcm", "review", "--batch", str(path), "--dry-run", "--json"],
+                                env=env, stdin=subprocess.DEVNULL, stdout=slave, stderr=messages)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert proc.wait() == 0
+    os.close(master)
+    screen = b"".join(chunks).decode().replace("\r\n", "\n")
+    assert "\x1b" not in screen
+    assert json.loads(screen)["checked"] == 2
+    assert (tmp_path / "messages").read_bytes() == b""
+
+
 def test_cli__an_option_a_batch_would_drop_and_a_dry_run_of_one_review_are_refused(cli, repo, team, tmp_path):
     ids = _planned_cases(repo, team["amina"][0], 2)
     path = tmp_path / "reviews.yaml"
