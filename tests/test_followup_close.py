@@ -427,6 +427,19 @@ def test_cli__review_batch_in_one_commit(cli, repo, team, tmp_path):
     assert cli("show", ids[7], "--json").json()["stage"] == "implementation"
 
 
+def test_cli__review_batch_csv_rows_are_numbered_as_a_spreadsheet_shows_them_blank_lines_too(cli, repo, team, tmp_path):
+    """A blank line in a CSV batch takes a row of a spreadsheet: the bad row after it is named by
+    the number the spreadsheet shows (was: one less, the number of the row before it)."""
+    ids = _planned_cases(repo, team["amina"][0], 2)
+    path = tmp_path / "reviews.csv"
+    path.write_text("case,chair,attended.child,attended.family,plan_still_right,decisions,outcome\n"
+                    f"{ids[0]},sup,yes,yes,yes,continue,continue\n\n"
+                    f"{ids[1]},sup,yes,yes,maybe,continue,continue\n")
+    result = cli("review", "--batch", str(path), "--dry-run", "--json")
+    assert result.code == 4, result.stdout
+    assert [f["field"] for f in result.json()["fields"]] == ["row 4: plan_still_right"]
+
+
 def test_cli__review_batch_dry_run_takes_no_lock(cli, repo, team, tmp_path):
     """Another command holds the lock (it writes): a dry run of a batch checks its rows all the
     same, as every command that only reads; the batch itself waits for the lock to write."""

@@ -594,6 +594,24 @@ def test_csv_rows__bad_quoting_names_the_row():
     assert error.value.hint == "Check the quoting of that row; nothing was written."
 
 
+def test_csv_rows__rows_and_lines_are_numbered_as_a_spreadsheet_and_an_editor_show_them():
+    """A blank line is no row but takes a number, as in a spreadsheet; a cell over two lines is
+    one row; bad quoting names the row it is in and the line where the text stops being CSV
+    (was: the line where the row before ended, 'line 0' in the header, and 'row 2' for it)."""
+    rows = text.csv_rows('a,b\n1,2\n\n"3\nthree",4\n5,6\n\n', "file")
+    assert rows == [{"a": "1", "b": "2"}, {"a": "3\nthree", "b": "4"}, {"a": "5", "b": "6"}]
+    assert rows.numbers == [2, 4, 5]
+    for bad, where in [('a,"b"x\n1,2\n', "row 1 (line 1)"), ('a,b\n1,2\n3,"4"x\n5,6\n', "row 3 (line 3)"),
+                       ('a,b\n\n\n1,"2"x\n', "row 4 (line 4)"), ('a,b\n"1\n2",3\n4,"5"x\n', "row 3 (line 4)"),
+                       ('a,b\n1,2\n"3,4\n', "row 3 (line 3)")]:
+        with pytest.raises(UsageError) as error:
+            text.csv_rows(bad, "file")
+        assert error.value.message.startswith(f"file: {where} cannot be read as CSV"), bad
+    with pytest.raises(UsageError) as long:
+        text.csv_rows("a,b\n\n1,2\n3," + "x" * 6 + "\n", "file", max_cell=5)
+    assert long.value.message == "file: row 4, column 2 (b): the cell is longer than 5 characters"
+
+
 def test_csv_rows__raises_the_module_limit_for_long_cells():
     import csv
     saved = csv.field_size_limit()

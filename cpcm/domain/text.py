@@ -140,24 +140,41 @@ def put(data: dict[str, Any], path: str, value: Any, what: str) -> None:
     node[parts[-1]] = value
 
 
-def csv_rows(text: str, what: str, max_cell: int = MAX_CELL_CHARS) -> list[dict[str, Any]]:
-    """The rows of a CSV text as `csv.DictReader` gives them (row 1 is the header), each cell
-    at most `max_cell` characters; an error names the row and column, never a cell's text."""
+class CsvRows(list):
+    """The rows of a CSV text, with `numbers`: each row's number as a spreadsheet shows it (the
+    header is row 1; a blank line, which is no row here, still takes a number)."""
+    numbers: list[int]
+
+
+def csv_rows(text: str, what: str, max_cell: int = MAX_CELL_CHARS) -> CsvRows:
+    """The rows of a CSV text as `csv.DictReader` gives them (row 1 is the header; blank lines
+    left out, as it does; cells beyond the header under the key None, missing ones None), each
+    cell at most `max_cell` characters; an error names the row (as a spreadsheet numbers it)
+    and column, or the row and the line where the text stops being CSV, never a cell's text."""
     limit = csv.field_size_limit()
     if limit < MAX_TABLE_BYTES:  # the module's own limit (128 Ki) would stop a long cell without naming it
         csv.field_size_limit(MAX_TABLE_BYTES)
-    reader = csv.DictReader(io.StringIO(text[1:] if text.startswith("\ufeff") else text, newline=""), strict=True)
-    rows: list[dict[str, Any]] = []
-    number = 1
+    reader = csv.reader(io.StringIO(text[1:] if text.startswith("\ufeff") else text, newline=""), strict=True)
+    rows = CsvRows()
+    rows.numbers = []
+    number = 0  # the last row read whole; a blank line counts, as in a spreadsheet
     try:
-        header = reader.fieldnames or []
+        header = next(reader, [])
+        number = 1
         for index, name in enumerate(header):
             if len(name) > 200:
                 raise UsageError(f"{what}: row 1, column {index + 1}: a column name is longer than 200 characters")
-        for row in reader:
+        for record in reader:
             number += 1
+            if not record:
+                continue
+            row: dict[Any, Any] = dict(zip(header, record))
+            if len(record) > len(header):  # cells beyond the header: csv.DictReader lists them under the key None
+                row[None] = record[len(header):]
+            for key in header[len(record):]:
+                row[key] = None
             for index, (column, value) in enumerate(row.items()):
-                if column is None:  # cells beyond the header: csv.DictReader lists them under the key None
+                if column is None:
                     cells = [(len(header) + 1 + extra, f"column {len(header) + 1 + extra}", cell) for extra, cell in enumerate(value)]
                 else:
                     cells = [(index + 1, f"column {index + 1} ({shown(column.strip())})", value)]
@@ -166,6 +183,7 @@ def csv_rows(text: str, what: str, max_cell: int = MAX_CELL_CHARS) -> list[dict[
                         raise UsageError(f"{what}: row {number}, {label}: the cell is longer than {max_cell} characters",
                                          "Shorten it; nothing was written.")
             rows.append(row)
+            rows.numbers.append(number)
     except csv.Error as exc:
         raise UsageError(f"{what}: row {number + 1} (line {reader.line_num}) cannot be read as CSV: {exc}",
                          "Check the quoting of that row; nothing was written.") from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import gc
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from cpcm.domain.case import Case
 from cpcm.domain.forms import Form
@@ -265,26 +265,27 @@ def _no_cycle_collection() -> Iterator[None]:
 
 
 def review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool = False,
-                 progress: Callable[[int], None] | None = None, first: int = 1) -> Written:
+                 progress: Callable[[int], None] | None = None, numbers: Sequence[int] | None = None) -> Written:
     """Review many cases from one file: every row is checked first; one bad row and nothing is
     written; otherwise all reviews go in one commit. `progress(n)`: called as rows are checked
     (one tick a row) and, unless `dry_run`, as their reviews are written (one a review; the last
-    ones once the commit is made). `first`: the number messages give the first row (2 in a CSV
-    file, whose header is row 1, as a spreadsheet numbers it). A batch that writes holds the
+    ones once the commit is made). `numbers`: the number messages give each row (in a CSV file
+    as a spreadsheet numbers it: the header is row 1, a blank line takes a number too); by
+    default 1, 2, 3 ... A batch that writes holds the
     lock from its first check to its commit; a dry run only reads, so it takes no lock and never
     waits for another command's write (it checks the last commit, as every reader does)."""
     ctx.need_worker()
     with nullcontext() if dry_run else locked(ctx), _no_cycle_collection():
-        return _review_batch(ctx, rows, dry_run, progress, first)
+        return _review_batch(ctx, rows, dry_run, progress, numbers or range(1, len(rows) + 1))
 
 
 def _review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, progress: Callable[[int], None] | None,
-                  first: int = 1) -> Written:
+                  numbers: Sequence[int]) -> Written:
     cache = record_table(ctx)
     errors: list[tuple[int, FieldError]] = []
     seen: set[str] = set()
     wanted: list[tuple[int, str, dict]] = []
-    for number, row in enumerate(rows, start=first):
+    for number, row in zip(numbers, rows):
         data = dict(row)
         raw_case = str(data.pop("case", "") or "").strip()
         case_id = normalise_case_id(raw_case) if raw_case else None
