@@ -429,7 +429,9 @@ def test_cli__review_batch_in_one_commit(cli, repo, team, tmp_path):
 
 def test_cli__review_batch_csv_rows_are_numbered_as_a_spreadsheet_shows_them_blank_lines_too(cli, repo, team, tmp_path):
     """A blank line in a CSV batch takes a row of a spreadsheet: the bad row after it is named by
-    the number the spreadsheet shows (was: one less, the number of the row before it)."""
+    the number the spreadsheet shows (was: one less, the number of the row before it). A row of
+    empty cells, which a spreadsheet shows blank and saves as commas, is a blank row too (was:
+    'case: is missing' for each, and the batch refused)."""
     ids = _planned_cases(repo, team["amina"][0], 2)
     path = tmp_path / "reviews.csv"
     path.write_text("case,chair,attended.child,attended.family,plan_still_right,decisions,outcome\n"
@@ -438,6 +440,11 @@ def test_cli__review_batch_csv_rows_are_numbered_as_a_spreadsheet_shows_them_bla
     result = cli("review", "--batch", str(path), "--dry-run", "--json")
     assert result.code == 4, result.stdout
     assert [f["field"] for f in result.json()["fields"]] == ["row 4: plan_still_right"]
+    path.write_text("case,chair,attended.child,attended.family,plan_still_right,decisions,outcome\r\n"
+                    + "".join(f"{case_id},sup,yes,yes,yes,continue,continue\r\n" for case_id in ids) + ",,,,,,\r\n" * 3)
+    cleared = cli("review", "--batch", str(path), "--dry-run", "--json")
+    assert cleared.code == 0, cleared.stdout
+    assert cleared.json()["checked"] == 2
 
 
 def test_cli__review_batch_dry_run_takes_no_lock(cli, repo, team, tmp_path):

@@ -601,6 +601,9 @@ def test_csv_rows__rows_and_lines_are_numbered_as_a_spreadsheet_and_an_editor_sh
     rows = text.csv_rows('a,b\n1,2\n\n"3\nthree",4\n5,6\n\n', "file")
     assert rows == [{"a": "1", "b": "2"}, {"a": "3\nthree", "b": "4"}, {"a": "5", "b": "6"}]
     assert rows.numbers == [2, 4, 5]
+    # a row a spreadsheet shows blank, saved as empty cells (its cells cleared): a blank row
+    cleared = text.csv_rows("a,b\n1,2\n,\n , \n3,4\n,,\n", "file")
+    assert cleared == [{"a": "1", "b": "2"}, {"a": "3", "b": "4"}] and cleared.numbers == [2, 5]
     for bad, where in [('a,"b"x\n1,2\n', "row 1 (line 1)"), ('a,b\n1,2\n3,"4"x\n5,6\n', "row 3 (line 3)"),
                        ('a,b\n\n\n1,"2"x\n', "row 4 (line 4)"), ('a,b\n"1\n2",3\n4,"5"x\n', "row 3 (line 4)"),
                        ('a,b\n1,2\n"3,4\n', "row 3 (line 3)")]:

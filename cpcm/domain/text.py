@@ -142,13 +142,15 @@ def put(data: dict[str, Any], path: str, value: Any, what: str) -> None:
 
 class CsvRows(list):
     """The rows of a CSV text, with `numbers`: each row's number as a spreadsheet shows it (the
-    header is row 1; a blank line, which is no row here, still takes a number)."""
+    header is row 1; a blank row, which is left out, still takes a number)."""
     numbers: list[int]
 
 
 def csv_rows(text: str, what: str, max_cell: int = MAX_CELL_CHARS) -> CsvRows:
-    """The rows of a CSV text as `csv.DictReader` gives them (row 1 is the header; blank lines
-    left out, as it does; cells beyond the header under the key None, missing ones None), each
+    """The rows of a CSV text as `csv.DictReader` gives them (row 1 is the header; cells beyond
+    the header under the key None, missing ones None), blank rows left out: a blank line, and a
+    row whose cells are all empty or spaces (`,,,`: what a spreadsheet saves for a row it shows
+    blank, once it was formatted or its cells were cleared), as `import cases` does; each
     cell at most `max_cell` characters; an error names the row (as a spreadsheet numbers it)
     and column, or the row and the line where the text stops being CSV, never a cell's text."""
     limit = csv.field_size_limit()
@@ -166,7 +168,7 @@ def csv_rows(text: str, what: str, max_cell: int = MAX_CELL_CHARS) -> CsvRows:
                 raise UsageError(f"{what}: row 1, column {index + 1}: a column name is longer than 200 characters")
         for record in reader:
             number += 1
-            if not record:
+            if not any(cell.strip() for cell in record):
                 continue
             row: dict[Any, Any] = dict(zip(header, record))
             if len(record) > len(header):  # cells beyond the header: csv.DictReader lists them under the key None
