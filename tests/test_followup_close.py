@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import register
+from conftest import library_session, register
 from cpcm import service
 from cpcm.errors import InvalidInput, Refused
 from memory_repo import MemoryRepo
@@ -447,6 +447,26 @@ def test_cli__review_batch_csv_rows_are_numbered_as_a_spreadsheet_shows_them_bla
     assert cleared.json()["checked"] == 2
 
 
+def test_cli__review_batch_warns_of_a_clock_behind_the_cases_as_one_review_does(cli, repo, team, tmp_path):
+    """A batch is dated now: where the clock ($CPCM_NOW in a script) is earlier than a case's
+    latest record, each such case is named in a warning, on standard error and in `warnings`,
+    as `cpcm review CASE` warns (was: the batch wrote its reviews before them without a word)."""
+    ids = planned_cases(library_session(cli), 2)
+    path = tmp_path / "reviews.yaml"
+    path.write_text(json.dumps([dict(REVIEW, case=case_id) for case_id in ids]))
+    on_time = cli("review", "--batch", str(path), "--dry-run", "--json")
+    assert on_time.code == 0 and on_time.json()["warnings"] == [] and on_time.stderr == ""
+    earlier = {"CPCM_NOW": "2026-11-23T08:00:00+03:00"}  # an hour before the cases' records
+    for extra in (["--dry-run"], []):
+        result = cli("review", "--batch", str(path), *extra, "--json", env=earlier)
+        assert result.code == 0, result.stderr
+        warnings = result.json()["warnings"]
+        assert [case_id for case_id in ids if any(case_id in w and "is earlier than the latest record" in w for w in warnings)] == ids
+        assert all(w in result.stderr for w in warnings)
+    single = cli("review", ids[0], "--from-file", "-", "--json", input=json.dumps(REVIEW), env=earlier)
+    assert single.code == 0 and any("is earlier than the latest record" in w for w in single.stderr.splitlines())
+
+
 def test_cli__review_batch_dry_run_takes_no_lock(cli, repo, team, tmp_path):
     """Another command holds the lock (it writes): a dry run of a batch checks its rows all the
     same, as every command that only reads; the batch itself waits for the lock to write."""
@@ -479,7 +499,7 @@ def test_cli__review_batch_json_on_a_terminal_is_json_and_the_progress_bar_goes_
     import pty
     import sys
 
-    ids = _planned_cases(repo, team["amina"][0], 2)
+    ids = planned_cases(library_session(cli), 2)
     path = tmp_path / "reviews.yaml"
     path.write_text(json.dumps([dict(REVIEW, case=case_id) for case_id in ids]))
     env = {**os.environ, **cli.env, "TERM": "xterm"}

@@ -12,7 +12,7 @@ from cpcm.domain.ids import normalise_case_id
 from cpcm.domain.team import RECOVERY_READER
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service import reintegration
-from cpcm.service.context import (Context, append, at_errors, case_covers, end_expired_covers, form_for, form_problems, keys_for,
+from cpcm.service.context import (Context, append, at_errors, case_covers, clock_behind, end_expired_covers, form_for, form_problems, keys_for,
                                   load_case, load_records, new_record, read_case, record_table, risk_reason_errors, transaction,
                                   locked, validate_form, writes)
 from cpcm.store import forms
@@ -169,6 +169,9 @@ def _check_review_row(ctx: Context, number: int, case_id: str, data: dict, form:
         case = fold(case_id, records)
         body, row_warnings = _review_body(ctx, case, data, form)
         transitions.advance(case.stage, "review", case_id)
+        behind = clock_behind(ctx, case, None)  # a batch is dated now: as note_clock warns of one review
+        if behind is not None:
+            row_warnings.append(behind)
         latest = reintegration.latest(ctx, records) if reintegration.recorded(records) else None
         if latest is not None:
             body["readiness"] = latest.summary()
