@@ -320,6 +320,25 @@ def test_no_repository__gives_3_and_says_how_to_make_one(cli, tmp_env):
     assert "cpcm init" in result.stderr
 
 
+def test_no_repository__a_file_given_as_the_repository_gives_3_and_init_there_4(cli, repo, tmp_env):
+    """$CPCM_REPO or --repo naming a file (a script's variables swapped: the batch file for the
+    repository) is no repository (was: exit 70, an internal error); init refuses to make one there
+    or under it (was 70 too)."""
+    a_file = tmp_env / "reviews.csv"
+    a_file.write_text("case,chair\n")
+    for argv in (("list", "--json"), ("due", "--json"), ("report", "statistics", "--json"), ("check", "--json"),
+                 ("verify", "--json"), ("review", "--batch", str(a_file), "--json")):
+        result = cli(*argv, env={"CPCM_REPO": str(a_file)})
+        assert result.code == 3, (argv, result.stderr)
+        assert "no casefile repository" in result.stderr and result.json()["error"] == "NotFound"
+    assert cli("list", "--repo", str(a_file)).code == 3
+    for path in (a_file, a_file / "sub"):
+        made = cli("init", str(path), "--agency", "KSM-CCI", "--name", "Kisumu", "--json")
+        assert made.code == 4, made.stderr
+        assert made.json()["rule"] == "init-not-empty" and "is a file, not a folder" in made.stderr
+    assert a_file.read_text() == "case,chair\n"
+
+
 # -- tracebacks -----------------------------------------------------------------------------------
 def test_traceback__only_with_debug(cli, repo):
     plain = cli("show", "CP-0000-0001")
