@@ -467,6 +467,17 @@ def test_cli__review_batch_warns_of_a_clock_behind_the_cases_as_one_review_does(
     assert single.code == 0 and any("is earlier than the latest record" in w for w in single.stderr.splitlines())
 
 
+def test_cli__an_empty_review_batch_says_what_a_row_holds(cli, repo, team, tmp_path):
+    """A CSV batch of its heading row alone (or blank rows): refused, with what a row holds (was:
+    'Correct the fields named above', where no field was named)."""
+    path = tmp_path / "reviews.csv"
+    path.write_text("case,chair,attended.child,attended.family,plan_still_right,decisions,outcome\n,,,,,,\n")
+    result = cli("review", "--batch", str(path), "--json")
+    assert result.code == 4
+    assert result.json()["fields"] == [{"field": "rows", "reason": "the batch holds no rows"}]
+    assert "cpcm form blank review" in result.json()["hint"] and "fields named above" not in result.stderr
+
+
 def test_cli__review_batch_dry_run_takes_no_lock(cli, repo, team, tmp_path):
     """Another command holds the lock (it writes): a dry run of a batch checks its rows all the
     same, as every command that only reads; the batch itself waits for the lock to write."""

@@ -334,7 +334,9 @@ def _planned(ctx: Context, cache, rows: list, errors: list[tuple[int, FieldError
         raise InvalidInput([e for _, e in sorted(errors, key=lambda item: item[0])], f"the batch ({len(rows)} rows)",
                            "Correct the rows named above; nothing was written.")
     if not planned:
-        raise InvalidInput([FieldError("rows", "the batch holds no rows")], "the batch")
+        raise InvalidInput([FieldError("rows", "the batch holds no rows")], "the batch",
+                           "Give one row a case: its case ID under 'case' and the review's fields (cpcm form blank review "
+                           "lists them); nothing was written.")
     return planned, warnings
 
 
