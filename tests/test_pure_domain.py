@@ -491,6 +491,11 @@ def test_decode__limit_bom_and_bad_bytes():
         text.decode(b"ab\xffc", "stdin")
     assert bad.value.message == "stdin is not valid UTF-8 text (the byte at offset 2 cannot be read)"
     assert bad.value.hint == text.UTF8_HINT
+    # a file of many lines (a CSV batch saved as 'ANSI' by a spreadsheet): its line too
+    with pytest.raises(UsageError) as saved_as_ansi:
+        text.decode(b"case,decisions\nCP-1,keep\nCP-2,caf\xe9 visit\n", "--batch")
+    assert saved_as_ansi.value.message == "--batch is not valid UTF-8 text (the byte at offset 33, on line 3, cannot be read)"
+    assert "'CSV UTF-8'" in saved_as_ansi.value.hint
 
 
 def test_check_text__limit_and_bom():

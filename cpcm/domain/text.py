@@ -38,7 +38,8 @@ CONTROL_HINT = "Remove it (text pasted from another program, or a stray key pres
 # a field name as forms, policies and CSV headers spell them (snake_case): a key with a capital or a
 # space is more likely a person's name typed where a field belongs, and is not shown
 _NAME = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,63}$")
-UTF8_HINT = "Save or type it as UTF-8 (most editors: 'Save with encoding', UTF-8); nothing was written."
+UTF8_HINT = ("Save or type it as UTF-8 (most editors: 'Save with encoding', UTF-8; a spreadsheet: 'CSV UTF-8'); "
+             "nothing was written.")
 
 
 def invalid_offset(text: str) -> int | None:
@@ -75,7 +76,9 @@ def decode(data: bytes, what: str, limit: int = MAX_INPUT_BYTES) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UsageError(f"{what} is not valid UTF-8 text (the byte at offset {exc.start} cannot be read)", UTF8_HINT) from None
+        lines = data.count(b"\n", 0, exc.start)  # a file of many lines (a CSV batch): the line too, as an editor numbers it
+        where = f"offset {exc.start}, on line {lines + 1}," if lines else f"offset {exc.start}"
+        raise UsageError(f"{what} is not valid UTF-8 text (the byte at {where} cannot be read)", UTF8_HINT) from None
     return _no_control(text[1:] if text.startswith("\ufeff") else text, what)
 
 
