@@ -478,6 +478,24 @@ def test_cli__an_empty_review_batch_says_what_a_row_holds(cli, repo, team, tmp_p
     assert "cpcm form blank review" in result.json()["hint"] and "fields named above" not in result.stderr
 
 
+def test_cli__a_yaml_batch_row_that_is_not_a_mapping_is_named(cli, repo, team, tmp_path):
+    """A YAML batch with a row that is not one case's review as key: value names that row (was:
+    only 'a batch is a YAML list of mappings'); one review given alone, not as a list item, is
+    told how to make it one."""
+    ids = _planned_cases(repo, team["amina"][0], 1)
+    path = tmp_path / "reviews.yaml"
+    path.write_text(json.dumps([dict(REVIEW, case=ids[0]), ids[0], dict(REVIEW, case=ids[0]), 3]))
+    result = cli("review", "--batch", str(path), "--dry-run", "--json")
+    assert result.code == 2
+    assert result.json()["message"].startswith("--batch: rows 2, 4 are not mappings")
+    path.write_text(json.dumps([dict(REVIEW, case=ids[0]), "x"]))
+    assert cli("review", "--batch", str(path), "--dry-run").stderr.startswith("error: --batch: row 2 is not a mapping")
+    path.write_text(json.dumps(dict(REVIEW, case=ids[0])))
+    single = cli("review", "--batch", str(path), "--dry-run", "--json")
+    assert single.code == 2 and "this one is a single mapping" in single.json()["message"]
+    assert "'- '" in single.json()["hint"]
+
+
 def test_cli__review_batch_dry_run_takes_no_lock(cli, repo, team, tmp_path):
     """Another command holds the lock (it writes): a dry run of a batch checks its rows all the
     same, as every command that only reads; the batch itself waits for the lock to write."""

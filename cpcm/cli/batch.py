@@ -52,8 +52,17 @@ def read_rows(path: Path) -> list[dict]:
             rows.append(row)
         return rows
     data = read_yaml_input(str(path), "--batch")
-    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+    if isinstance(data, dict):
+        raise UsageError("--batch: a batch is a YAML list of mappings (one per case) or a CSV file; this one is a single mapping",
+                         "Start each case's review with '- ' (a list item), or review one case with cpcm review CASE --from-file FILE.")
+    if not isinstance(data, list):
         raise UsageError("--batch: a batch is a YAML list of mappings (one per case) or a CSV file")
+    bad = [number for number, row in enumerate(data, start=1) if not isinstance(row, dict)]
+    if bad:
+        rows = (f"row {bad[0]} is not a mapping" if len(bad) == 1 else
+                f"rows {', '.join(map(str, bad[:20]))}{', …' if len(bad) > 20 else ''} are not mappings")
+        raise UsageError(f"--batch: {rows}: a row is one case's review, its fields as key: value",
+                         "Write each row as 'case: CP-…' and the review's fields under the same '- '; nothing was written.")
     return data
 
 

@@ -331,7 +331,7 @@ def _planned(ctx: Context, cache, rows: list, errors: list[tuple[int, FieldError
     except OSError:
         pass  # a read never fails because the local cache cannot be written
     if errors:
-        raise InvalidInput([e for _, e in sorted(errors, key=lambda item: item[0])], f"the batch ({len(rows)} rows)",
+        raise InvalidInput([e for _, e in sorted(errors, key=lambda item: item[0])], f"the batch ({len(rows)} row{'' if len(rows) == 1 else 's'})",
                            "Correct the rows named above; nothing was written.")
     if not planned:
         raise InvalidInput([FieldError("rows", "the batch holds no rows")], "the batch",
