@@ -70,12 +70,18 @@ def agency_zone(name: str | None) -> tzinfo:
         return timezone.utc
 
 
+FIXED_YEARS = (1900, 2999)  # what $CPCM_NOW may be: a year 1 or 9999 left no room for a deadline or a period
+
+
 def now(zone: tzinfo | None = None) -> datetime:
     """The current time, aware, in `zone` (the agency's; None: the system's local offset).
     $CPCM_NOW overrides the system clock; without an offset it is read in `zone`."""
     fixed = os.environ.get("CPCM_NOW")
     if fixed:
         moment = parse_datetime(fixed, "CPCM_NOW", zone or agency_zone(None))
+        if not FIXED_YEARS[0] <= moment.year <= FIXED_YEARS[1]:  # the deadlines, periods and ages counted from it stay dates
+            raise UsageError(f"CPCM_NOW: is not a time from the year {FIXED_YEARS[0]} to {FIXED_YEARS[1]} (the value is not repeated here)",
+                             "Use for example 2026-11-23 or 2026-11-23T14:30:00+03:00, or unset it to use the computer's clock.")
         return moment.astimezone(zone) if zone is not None else moment
     return datetime.now(timezone.utc).astimezone(zone)
 

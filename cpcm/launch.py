@@ -35,12 +35,38 @@ PATIENCE = 5.0   # seconds to wait for the agent to take the command (it may be 
 
 
 def main() -> None:
+    standard_streams()
     code = run_in_agent(sys.argv[1:])
     if code is None:
         from cpcm.cli import main as run_here
 
         run_here()
     sys.exit(code)
+
+
+def standard_streams() -> None:
+    """A standard stream its starter closed (`cpcm due 2>&-`, `<&-`; a service manager that gives
+    none) is opened on the null device: Python leaves it None, which ended the command with an
+    internal error at its first message, and leaves its descriptor free, for the next file cpcm
+    opens to take (a message, or git's, would then be written into that file). Reading the null
+    device gives nothing; what is printed to it is lost, as the starter chose. Done first, before
+    anything is opened."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is not None:
+            continue
+        try:
+            os.fstat(fd)
+        except OSError:  # free: the null device takes it
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+        else:  # taken meanwhile by something else: left to it
+            fd = os.devnull
+        stream = open(fd, "r" if name == "stdin" else "w", encoding="utf-8", errors="backslashreplace",
+                      closefd=isinstance(fd, str))
+        setattr(sys, name, stream)
+        setattr(sys, f"__{name}__", stream)
 
 
 def eligible(args: list[str], stdin_tty: bool, environ=os.environ) -> bool:

@@ -51,3 +51,31 @@ def test_an_error_keeps_its_code_and_message_when_the_reader_has_gone(cli):
     done = closed_stdout(cli, "show", new_case_id(), "--json")
     assert done.returncode == 3  # no such case
     assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+
+
+def with_closed(cli, fds: tuple[int, ...], *args: str, stdout=subprocess.PIPE, stderr=subprocess.PIPE) -> subprocess.CompletedProcess:
+    """cpcm run in its own process (the real entry point) with standard streams `fds` closed by
+    its starter (`cpcm due 2>&-`, `<&-`), as a service manager or a shell can start it."""
+    return subprocess.run([sys.executable, "-m", "cpcm", *args], env={**os.environ, **cli.env, "CPCM_NO_AGENT": "1"},
+                          stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, text=True,
+                          preexec_fn=lambda: [os.close(fd) for fd in fds])
+
+
+def test_a_standard_stream_closed_at_start_is_the_null_device(cli, repo, tmp_path):
+    """stderr, stdin or stdout closed by whoever started cpcm: the command runs as with the null
+    device there (was: an internal error at the first message or read, exit 1 or 70, and a
+    write refused); what it prints on the streams left open is as usual."""
+    case = register(cli)
+    listed = with_closed(cli, (2,), "due", "--json")
+    assert listed.returncode == 0 and isinstance(json.loads(listed.stdout), list)
+    before = commit_count(repo)
+    noted = with_closed(cli, (2,), "note", case, "--text", "called the school", "--json")
+    assert noted.returncode == 0 and json.loads(noted.stdout)["case_id"] == case
+    assert commit_count(repo) == before + 1
+    refused = with_closed(cli, (2,), "show", new_case_id(), "--json")
+    assert refused.returncode == 3 and json.loads(refused.stdout)["error"] == "NotFound"
+    from_stdin = with_closed(cli, (0,), "register", "--from-file", "-", "--json")
+    assert from_stdin.returncode == 4 and "registration is not valid" in from_stdin.stderr, from_stdin.stderr  # read as empty
+    quiet = with_closed(cli, (1,), "list", "--json")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert commit_count(repo) == before + 1

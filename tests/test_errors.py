@@ -320,6 +320,43 @@ def test_no_repository__gives_3_and_says_how_to_make_one(cli, tmp_env):
     assert "cpcm init" in result.stderr
 
 
+def test_no_repository__a_file_given_as_the_repository_gives_3_and_init_there_4(cli, repo, tmp_env):
+    """$CPCM_REPO or --repo naming a file (a script's variables swapped: the batch file for the
+    repository) is no repository (was: exit 70, an internal error); init refuses to make one there
+    or under it (was 70 too)."""
+    a_file = tmp_env / "reviews.csv"
+    a_file.write_text("case,chair\n")
+    for argv in (("list", "--json"), ("due", "--json"), ("report", "statistics", "--json"), ("check", "--json"),
+                 ("verify", "--json"), ("review", "--batch", str(a_file), "--json")):
+        result = cli(*argv, env={"CPCM_REPO": str(a_file)})
+        assert result.code == 3, (argv, result.stderr)
+        assert "no casefile repository" in result.stderr and result.json()["error"] == "NotFound"
+    assert cli("list", "--repo", str(a_file)).code == 3
+    for path in (a_file, a_file / "sub"):
+        made = cli("init", str(path), "--agency", "KSM-CCI", "--name", "Kisumu", "--json")
+        assert made.code == 4, made.stderr
+        assert made.json()["rule"] == "init-not-empty" and "is a file, not a folder" in made.stderr
+    assert a_file.read_text() == "case,chair\n"
+
+
+def test_clock__a_cpcm_now_out_of_the_calendar_gives_2(cli, repo, tmp_env):
+    """$CPCM_NOW in the year 1 or 9999 left no room for the deadlines, periods and ages counted
+    from it: exit 70 from due, check, the reports and a batch (was); now a usage error naming
+    the variable, never its value."""
+    register(cli)
+    batch = tmp_env / "reviews.yaml"
+    batch.write_text("[]")
+    for value in ("0001-01-01T00:00", "9999-12-31T23:59", "1899-12-31", "3000-01-01"):
+        for argv in (("due", "--json"), ("check", "--json"), ("report", "statistics", "--json"), ("list", "--json"),
+                     ("review", "--batch", str(batch), "--dry-run", "--json")):
+            result = cli(*argv, env={"CPCM_NOW": value})
+            assert result.code == 2, (value, argv, result.stderr)
+            assert result.json()["message"].startswith("CPCM_NOW: is not a time from the year 1900 to 2999"), result.stdout
+            assert value not in result.stderr + result.stdout
+    for value in ("1900-01-01", "2999-12-31T23:59"):
+        assert cli("due", "--json", env={"CPCM_NOW": value}).code in (0, 1)
+
+
 # -- tracebacks -----------------------------------------------------------------------------------
 def test_traceback__only_with_debug(cli, repo):
     plain = cli("show", "CP-0000-0001")

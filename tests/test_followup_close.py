@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import register
+from conftest import library_session, register
 from cpcm import service
 from cpcm.errors import InvalidInput, Refused
 from memory_repo import MemoryRepo
@@ -425,6 +425,133 @@ def test_cli__review_batch_in_one_commit(cli, repo, team, tmp_path):
     message = subprocess.run(["git", "log", "-1", "--format=%s"], cwd=repo, capture_output=True, text=True).stdout.strip()
     assert message == "review batch 8 cases"
     assert cli("show", ids[7], "--json").json()["stage"] == "implementation"
+
+
+def test_cli__review_batch_csv_rows_are_numbered_as_a_spreadsheet_shows_them_blank_lines_too(cli, repo, team, tmp_path):
+    """A blank line in a CSV batch takes a row of a spreadsheet: the bad row after it is named by
+    the number the spreadsheet shows (was: one less, the number of the row before it). A row of
+    empty cells, which a spreadsheet shows blank and saves as commas, is a blank row too (was:
+    'case: is missing' for each, and the batch refused)."""
+    ids = _planned_cases(repo, team["amina"][0], 2)
+    path = tmp_path / "reviews.csv"
+    path.write_text("case,chair,attended.child,attended.family,plan_still_right,decisions,outcome\n"
+                    f"{ids[0]},sup,yes,yes,yes,continue,continue\n\n"
+                    f"{ids[1]},sup,yes,yes,maybe,continue,continue\n")
+    result = cli("review", "--batch", str(path), "--dry-run", "--json")
+    assert result.code == 4, result.stdout
+    assert [f["field"] for f in result.json()["fields"]] == ["row 4: plan_still_right"]
+    path.write_text("case,chair,attended.child,attended.family,plan_still_right,decisions,outcome\r\n"
+                    + "".join(f"{case_id},sup,yes,yes,yes,continue,continue\r\n" for case_id in ids) + ",,,,,,\r\n" * 3)
+    cleared = cli("review", "--batch", str(path), "--dry-run", "--json")
+    assert cleared.code == 0, cleared.stdout
+    assert cleared.json()["checked"] == 2
+
+
+def test_cli__review_batch_warns_of_a_clock_behind_the_cases_as_one_review_does(cli, repo, team, tmp_path):
+    """A batch is dated now: where the clock ($CPCM_NOW in a script) is earlier than a case's
+    latest record, each such case is named in a warning, on standard error and in `warnings`,
+    as `cpcm review CASE` warns (was: the batch wrote its reviews before them without a word)."""
+    ids = planned_cases(library_session(cli), 2)
+    path = tmp_path / "reviews.yaml"
+    path.write_text(json.dumps([dict(REVIEW, case=case_id) for case_id in ids]))
+    on_time = cli("review", "--batch", str(path), "--dry-run", "--json")
+    assert on_time.code == 0 and on_time.json()["warnings"] == [] and on_time.stderr == ""
+    earlier = {"CPCM_NOW": "2026-11-23T08:00:00+03:00"}  # an hour before the cases' records
+    for extra in (["--dry-run"], []):
+        result = cli("review", "--batch", str(path), *extra, "--json", env=earlier)
+        assert result.code == 0, result.stderr
+        warnings = result.json()["warnings"]
+        assert [case_id for case_id in ids if any(case_id in w and "is earlier than the latest record" in w for w in warnings)] == ids
+        assert all(w in result.stderr for w in warnings)
+    single = cli("review", ids[0], "--from-file", "-", "--json", input=json.dumps(REVIEW), env=earlier)
+    assert single.code == 0 and any("is earlier than the latest record" in w for w in single.stderr.splitlines())
+
+
+def test_cli__an_empty_review_batch_says_what_a_row_holds(cli, repo, team, tmp_path):
+    """A CSV batch of its heading row alone (or blank rows): refused, with what a row holds (was:
+    'Correct the fields named above', where no field was named)."""
+    path = tmp_path / "reviews.csv"
+    path.write_text("case,chair,attended.child,attended.family,plan_still_right,decisions,outcome\n,,,,,,\n")
+    result = cli("review", "--batch", str(path), "--json")
+    assert result.code == 4
+    assert result.json()["fields"] == [{"field": "rows", "reason": "the batch holds no rows"}]
+    assert "cpcm form blank review" in result.json()["hint"] and "fields named above" not in result.stderr
+
+
+def test_cli__a_yaml_batch_row_that_is_not_a_mapping_is_named(cli, repo, team, tmp_path):
+    """A YAML batch with a row that is not one case's review as key: value names that row (was:
+    only 'a batch is a YAML list of mappings'); one review given alone, not as a list item, is
+    told how to make it one."""
+    ids = _planned_cases(repo, team["amina"][0], 1)
+    path = tmp_path / "reviews.yaml"
+    path.write_text(json.dumps([dict(REVIEW, case=ids[0]), ids[0], dict(REVIEW, case=ids[0]), 3]))
+    result = cli("review", "--batch", str(path), "--dry-run", "--json")
+    assert result.code == 2
+    assert result.json()["message"].startswith("--batch: rows 2, 4 are not mappings")
+    path.write_text(json.dumps([dict(REVIEW, case=ids[0]), "x"]))
+    assert cli("review", "--batch", str(path), "--dry-run").stderr.startswith("error: --batch: row 2 is not a mapping")
+    path.write_text(json.dumps(dict(REVIEW, case=ids[0])))
+    single = cli("review", "--batch", str(path), "--dry-run", "--json")
+    assert single.code == 2 and "this one is a single mapping" in single.json()["message"]
+    assert "'- '" in single.json()["hint"]
+
+
+def test_cli__review_batch_dry_run_takes_no_lock(cli, repo, team, tmp_path):
+    """Another command holds the lock (it writes): a dry run of a batch checks its rows all the
+    same, as every command that only reads; the batch itself waits for the lock to write."""
+    import fcntl
+    import os
+
+    ids = _planned_cases(repo, team["amina"][0], 2)
+    path = tmp_path / "reviews.yaml"
+    path.write_text(json.dumps([dict(REVIEW, case=case_id) for case_id in ids]))
+    before = commits(repo)
+    fd = os.open(repo / ".cpcm" / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        checked = cli("review", "--batch", str(path), "--dry-run", "--json", env={"CPCM_LOCK_TIMEOUT": "1"})
+        busy = cli("review", "--batch", str(path), "--json", env={"CPCM_LOCK_TIMEOUT": "1"})
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    assert checked.code == 0, checked.stderr
+    assert checked.json()["checked"] == 2 and checked.json()["reviewed"] == 0
+    assert busy.code == 6 and busy.json()["error"] == "Busy"
+    assert commits(repo) == before
+
+
+def test_cli__review_batch_json_on_a_terminal_is_json_and_the_progress_bar_goes_to_stderr(cli, repo, team, tmp_path):
+    """A script run from a terminal with its messages sent to a file (`2> log`): standard output,
+    the terminal, holds the JSON alone; the progress bar is drawn where messages go, and not at
+    all when that is not a terminal (was: drawn on standard output, before the JSON)."""
+    import os
+    import pty
+    import sys
+
+    ids = planned_cases(library_session(cli), 2)
+    path = tmp_path / "reviews.yaml"
+    path.write_text(json.dumps([dict(REVIEW, case=case_id) for case_id in ids]))
+    env = {**os.environ, **cli.env, "TERM": "xterm"}
+    master, slave = pty.openpty()
+    with open(tmp_path / "messages", "wb") as messages:
+        proc = subprocess.Popen([sys.executable, "-m", "cpcm", "review", "--batch", str(path), "--dry-run", "--json"],
+                                env=env, stdin=subprocess.DEVNULL, stdout=slave, stderr=messages)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert proc.wait() == 0
+    os.close(master)
+    screen = b"".join(chunks).decode().replace("\r\n", "\n")
+    assert "\x1b" not in screen
+    assert json.loads(screen)["checked"] == 2
+    assert (tmp_path / "messages").read_bytes() == b""
 
 
 def test_cli__an_option_a_batch_would_drop_and_a_dry_run_of_one_review_are_refused(cli, repo, team, tmp_path):

@@ -491,6 +491,11 @@ def test_decode__limit_bom_and_bad_bytes():
         text.decode(b"ab\xffc", "stdin")
     assert bad.value.message == "stdin is not valid UTF-8 text (the byte at offset 2 cannot be read)"
     assert bad.value.hint == text.UTF8_HINT
+    # a file of many lines (a CSV batch saved as 'ANSI' by a spreadsheet): its line too
+    with pytest.raises(UsageError) as saved_as_ansi:
+        text.decode(b"case,decisions\nCP-1,keep\nCP-2,caf\xe9 visit\n", "--batch")
+    assert saved_as_ansi.value.message == "--batch is not valid UTF-8 text (the byte at offset 33, on line 3, cannot be read)"
+    assert "'CSV UTF-8'" in saved_as_ansi.value.hint
 
 
 def test_check_text__limit_and_bom():
@@ -592,6 +597,27 @@ def test_csv_rows__bad_quoting_names_the_row():
         text.csv_rows('a,b\n1,2\n"3,4\n', "file")
     assert error.value.message.startswith("file: row 3 (line ")
     assert error.value.hint == "Check the quoting of that row; nothing was written."
+
+
+def test_csv_rows__rows_and_lines_are_numbered_as_a_spreadsheet_and_an_editor_show_them():
+    """A blank line is no row but takes a number, as in a spreadsheet; a cell over two lines is
+    one row; bad quoting names the row it is in and the line where the text stops being CSV
+    (was: the line where the row before ended, 'line 0' in the header, and 'row 2' for it)."""
+    rows = text.csv_rows('a,b\n1,2\n\n"3\nthree",4\n5,6\n\n', "file")
+    assert rows == [{"a": "1", "b": "2"}, {"a": "3\nthree", "b": "4"}, {"a": "5", "b": "6"}]
+    assert rows.numbers == [2, 4, 5]
+    # a row a spreadsheet shows blank, saved as empty cells (its cells cleared): a blank row
+    cleared = text.csv_rows("a,b\n1,2\n,\n , \n3,4\n,,\n", "file")
+    assert cleared == [{"a": "1", "b": "2"}, {"a": "3", "b": "4"}] and cleared.numbers == [2, 5]
+    for bad, where in [('a,"b"x\n1,2\n', "row 1 (line 1)"), ('a,b\n1,2\n3,"4"x\n5,6\n', "row 3 (line 3)"),
+                       ('a,b\n\n\n1,"2"x\n', "row 4 (line 4)"), ('a,b\n"1\n2",3\n4,"5"x\n', "row 3 (line 4)"),
+                       ('a,b\n1,2\n"3,4\n', "row 3 (line 3)")]:
+        with pytest.raises(UsageError) as error:
+            text.csv_rows(bad, "file")
+        assert error.value.message.startswith(f"file: {where} cannot be read as CSV"), bad
+    with pytest.raises(UsageError) as long:
+        text.csv_rows("a,b\n\n1,2\n3," + "x" * 6 + "\n", "file", max_cell=5)
+    assert long.value.message == "file: row 4, column 2 (b): the cell is longer than 5 characters"
 
 
 def test_csv_rows__raises_the_module_limit_for_long_cells():

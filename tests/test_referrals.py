@@ -376,6 +376,17 @@ def test_cli__consent_a_misspelt_explained_item_is_refused_beside_all_too(cli, r
     assert commit_count(repo) == before
 
 
+def test_service_import__a_bad_row_after_a_blank_line_is_named_as_a_spreadsheet_numbers_it(cli, repo, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,provider,sector,services\n"
+                   "ok-one,Fine Provider,health,care\n"
+                   "\n"
+                   "Bad Id,Provider,health,care\n")
+    result = cli("service", "import", str(bad))
+    assert result.code == 4
+    assert "row 4: id" in result.stderr and "row 3" not in result.stderr
+
+
 def test_service_import__good_file_and_three_bad_rows_nothing_written(cli, repo, tmp_path):
     good = tmp_path / "good.csv"
     good.write_text("id,provider,sector,services,cost,languages\n"

@@ -456,6 +456,19 @@ def test_report__usage_errors(cli_as, small_repo):
     assert sup("report", "caseload", "--format", "pdf").code == 2
 
 
+def test_report__a_period_near_the_calendars_start_and_one_upside_down(cli_as, small_repo):
+    """--to in the calendar's first year, without --from: the default twelve months begin with the
+    calendar (was: exit 70, a month before the year 1); a --from after --to says how to mend it,
+    --to being today when it is not given (was: the bare fact)."""
+    sup = cli_as("sup")
+    early = sup("report", "statistics", "--to", "0001-03-15", "--json")
+    assert early.code == 0, early.stderr
+    assert early.json()["period"] == {"from": "0001-01-01", "to": "0001-03-15"}
+    late = sup("report", "statistics", "--from", "2999-01-01", "--json")
+    assert late.code == 2 and late.json()["message"] == "--from is after --to"
+    assert "without --to, the period ends today" in late.json()["hint"]
+
+
 def test_report_and_export__help_has_examples(cli):
     for command in ("report", "export"):
         result = cli(command, "--help")

@@ -15,8 +15,8 @@ def review_batch_command(batch: Path, dry_run: bool, repo: Path | None, identity
     rows = read_rows(batch)
     if batch.suffix.lower() == ".csv" and rows:
         check_columns(list(rows.header), service.form_for(ctx, "review"), ctx.root)
-    first = 2 if batch.suffix.lower() == ".csv" else 1  # a CSV file's header is its row 1
-    result = with_progress(lambda tick: service.review_batch(ctx, rows, dry_run, tick, first), len(rows) * (1 if dry_run else 2),
+    numbers = getattr(rows, "numbers", None)  # a CSV file's rows as a spreadsheet numbers them (its header is row 1)
+    result = with_progress(lambda tick: service.review_batch(ctx, rows, dry_run, tick, numbers), len(rows) * (1 if dry_run else 2),
                            "reviews")
     for message in result.warnings:
         warn(message)
@@ -43,7 +43,8 @@ def read_rows(path: Path) -> list[dict]:
                              "the items of a list within a cell (decisions).")
         rows = _Rows()
         rows.header = [key.strip().lower() for key in header]
-        for number, raw in enumerate(table, start=2):
+        rows.numbers = table.numbers
+        for number, raw in zip(table.numbers, table):
             row: dict = {}
             for key, value in raw.items():
                 if key and isinstance(value, str) and value.strip():
@@ -51,14 +52,25 @@ def read_rows(path: Path) -> list[dict]:
             rows.append(row)
         return rows
     data = read_yaml_input(str(path), "--batch")
-    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+    if isinstance(data, dict):
+        raise UsageError("--batch: a batch is a YAML list of mappings (one per case) or a CSV file; this one is a single mapping",
+                         "Start each case's review with '- ' (a list item), or review one case with cpcm review CASE --from-file FILE.")
+    if not isinstance(data, list):
         raise UsageError("--batch: a batch is a YAML list of mappings (one per case) or a CSV file")
+    bad = [number for number, row in enumerate(data, start=1) if not isinstance(row, dict)]
+    if bad:
+        rows = (f"row {bad[0]} is not a mapping" if len(bad) == 1 else
+                f"rows {', '.join(map(str, bad[:20]))}{', …' if len(bad) > 20 else ''} are not mappings")
+        raise UsageError(f"--batch: {rows}: a row is one case's review, its fields as key: value",
+                         "Write each row as 'case: CP-…' and the review's fields under the same '- '; nothing was written.")
     return data
 
 
 class _Rows(list):
-    """A CSV batch's rows, with its column headings as read (trimmed, in lower case)."""
+    """A CSV batch's rows, with its column headings as read (trimmed, in lower case) and each
+    row's number as a spreadsheet shows it (`numbers`: the header is row 1)."""
     header: list[str] = []
+    numbers: list[int] = []
 
 
 def check_columns(header: list[str], form_name: str, root) -> None:

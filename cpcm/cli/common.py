@@ -69,12 +69,14 @@ def forget_console() -> None:
 
 
 def with_progress(work, total: int, label: str):
-    """Run `work(tick)` with a progress bar on a terminal (`tick(n)` advances it), quietly otherwise."""
-    if not stdout_is_terminal():
+    """Run `work(tick)` with a progress bar (`tick(n)` advances it) on the terminal of standard
+    error, as every message, quietly when it is not one: standard output holds only the data, so
+    `--json` stays JSON on a terminal whose messages go to a file (`2> log`)."""
+    if not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":
         return work(lambda n: None)
     from rich.progress import Progress
 
-    with Progress(transient=True) as bar:
+    with Progress(console=err_console(), transient=True) as bar:
         task = bar.add_task(label, total=total)
         return work(lambda n: bar.advance(task, n))
 

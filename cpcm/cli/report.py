@@ -289,9 +289,9 @@ def _period(start: str | None, end: str | None, today: date) -> tuple[date, date
         first = parse_datetime(start, "--from").date()
     else:
         index = last.year * 12 + last.month - 1 - 11
-        first = date(index // 12, index % 12 + 1, 1)
+        first = date(index // 12, index % 12 + 1, 1) if index >= 12 else date.min  # the calendar's first day at most
     if first > last:
-        raise UsageError("--from is after --to")
+        raise UsageError("--from is after --to", "Give --from on or before --to (both days count); without --to, the period ends today.")
     return first, last
 
 

@@ -38,7 +38,8 @@ CONTROL_HINT = "Remove it (text pasted from another program, or a stray key pres
 # a field name as forms, policies and CSV headers spell them (snake_case): a key with a capital or a
 # space is more likely a person's name typed where a field belongs, and is not shown
 _NAME = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,63}$")
-UTF8_HINT = "Save or type it as UTF-8 (most editors: 'Save with encoding', UTF-8); nothing was written."
+UTF8_HINT = ("Save or type it as UTF-8 (most editors: 'Save with encoding', UTF-8; a spreadsheet: 'CSV UTF-8'); "
+             "nothing was written.")
 
 
 def invalid_offset(text: str) -> int | None:
@@ -75,7 +76,9 @@ def decode(data: bytes, what: str, limit: int = MAX_INPUT_BYTES) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UsageError(f"{what} is not valid UTF-8 text (the byte at offset {exc.start} cannot be read)", UTF8_HINT) from None
+        lines = data.count(b"\n", 0, exc.start)  # a file of many lines (a CSV batch): the line too, as an editor numbers it
+        where = f"offset {exc.start}, on line {lines + 1}," if lines else f"offset {exc.start}"
+        raise UsageError(f"{what} is not valid UTF-8 text (the byte at {where} cannot be read)", UTF8_HINT) from None
     return _no_control(text[1:] if text.startswith("\ufeff") else text, what)
 
 
@@ -140,24 +143,43 @@ def put(data: dict[str, Any], path: str, value: Any, what: str) -> None:
     node[parts[-1]] = value
 
 
-def csv_rows(text: str, what: str, max_cell: int = MAX_CELL_CHARS) -> list[dict[str, Any]]:
-    """The rows of a CSV text as `csv.DictReader` gives them (row 1 is the header), each cell
-    at most `max_cell` characters; an error names the row and column, never a cell's text."""
+class CsvRows(list):
+    """The rows of a CSV text, with `numbers`: each row's number as a spreadsheet shows it (the
+    header is row 1; a blank row, which is left out, still takes a number)."""
+    numbers: list[int]
+
+
+def csv_rows(text: str, what: str, max_cell: int = MAX_CELL_CHARS) -> CsvRows:
+    """The rows of a CSV text as `csv.DictReader` gives them (row 1 is the header; cells beyond
+    the header under the key None, missing ones None), blank rows left out: a blank line, and a
+    row whose cells are all empty or spaces (`,,,`: what a spreadsheet saves for a row it shows
+    blank, once it was formatted or its cells were cleared), as `import cases` does; each
+    cell at most `max_cell` characters; an error names the row (as a spreadsheet numbers it)
+    and column, or the row and the line where the text stops being CSV, never a cell's text."""
     limit = csv.field_size_limit()
     if limit < MAX_TABLE_BYTES:  # the module's own limit (128 Ki) would stop a long cell without naming it
         csv.field_size_limit(MAX_TABLE_BYTES)
-    reader = csv.DictReader(io.StringIO(text[1:] if text.startswith("\ufeff") else text, newline=""), strict=True)
-    rows: list[dict[str, Any]] = []
-    number = 1
+    reader = csv.reader(io.StringIO(text[1:] if text.startswith("\ufeff") else text, newline=""), strict=True)
+    rows = CsvRows()
+    rows.numbers = []
+    number = 0  # the last row read whole; a blank line counts, as in a spreadsheet
     try:
-        header = reader.fieldnames or []
+        header = next(reader, [])
+        number = 1
         for index, name in enumerate(header):
             if len(name) > 200:
                 raise UsageError(f"{what}: row 1, column {index + 1}: a column name is longer than 200 characters")
-        for row in reader:
+        for record in reader:
             number += 1
+            if not any(cell.strip() for cell in record):
+                continue
+            row: dict[Any, Any] = dict(zip(header, record))
+            if len(record) > len(header):  # cells beyond the header: csv.DictReader lists them under the key None
+                row[None] = record[len(header):]
+            for key in header[len(record):]:
+                row[key] = None
             for index, (column, value) in enumerate(row.items()):
-                if column is None:  # cells beyond the header: csv.DictReader lists them under the key None
+                if column is None:
                     cells = [(len(header) + 1 + extra, f"column {len(header) + 1 + extra}", cell) for extra, cell in enumerate(value)]
                 else:
                     cells = [(index + 1, f"column {index + 1} ({shown(column.strip())})", value)]
@@ -166,6 +188,7 @@ def csv_rows(text: str, what: str, max_cell: int = MAX_CELL_CHARS) -> list[dict[
                         raise UsageError(f"{what}: row {number}, {label}: the cell is longer than {max_cell} characters",
                                          "Shorten it; nothing was written.")
             rows.append(row)
+            rows.numbers.append(number)
     except csv.Error as exc:
         raise UsageError(f"{what}: row {number + 1} (line {reader.line_num}) cannot be read as CSV: {exc}",
                          "Check the quoting of that row; nothing was written.") from None

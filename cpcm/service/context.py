@@ -319,20 +319,28 @@ def append(ctx: Context, case: Case, verb: str, kind: str, body: Mapping[str, An
 
 def note_clock(ctx: Context, case: Case, at: datetime | None) -> None:
     """A notice (printed as a warning; the write goes ahead) when the time of a new record, its
-    --at or the clock ($CPCM_NOW), is earlier than the case's latest record."""
+    --at or the clock ($CPCM_NOW), is earlier than the case's latest record (`clock_behind`)."""
+    notice = clock_behind(ctx, case, at)
+    if notice is not None:
+        ctx.notices.append(notice)
+
+
+def clock_behind(ctx: Context, case: Case, at: datetime | None) -> str | None:
+    """What `note_clock` says when the time of a new record, its --at or the clock ($CPCM_NOW),
+    is earlier than the case's latest record; None when it is not."""
     from cpcm.domain.dates import before_latest, local_text
 
     moment = at or ctx.now
     times = [e.at for e in case.history] + ([] if at is not None else [e.recorded_at for e in case.history])
     latest = before_latest(moment, times)
     if latest is None:
-        return
+        return None
     what = "--at" if at is not None else ("the time now ($CPCM_NOW)" if clock.fixed() else "the computer's clock")
     shown, last = local_text(moment, ctx.zone), local_text(latest, ctx.zone)
     if shown == last:  # within one minute: the seconds tell them apart
         shown, last = local_text(moment, ctx.zone, seconds=True), local_text(latest, ctx.zone, seconds=True)
-    ctx.notices.append(f"{what} ({shown}) is earlier than the latest record of {case.id} "
-                       f"({last}); the record is kept in the order written: check the date and time")
+    return (f"{what} ({shown}) is earlier than the latest record of {case.id} "
+            f"({last}); the record is kept in the order written: check the date and time")
 
 
 def readers_for(ctx: Context, case: Case | None, assigned: str | None = None) -> list[str]:

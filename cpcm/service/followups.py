@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import gc
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from cpcm.domain.case import Case
 from cpcm.domain.forms import Form
@@ -12,9 +12,9 @@ from cpcm.domain.ids import normalise_case_id
 from cpcm.domain.team import RECOVERY_READER
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service import reintegration
-from cpcm.service.context import (Context, append, at_errors, case_covers, end_expired_covers, form_for, form_problems, keys_for,
+from cpcm.service.context import (Context, append, at_errors, case_covers, clock_behind, end_expired_covers, form_for, form_problems, keys_for,
                                   load_case, load_records, new_record, read_case, record_table, risk_reason_errors, transaction,
-                                  validate_form, writes)
+                                  locked, validate_form, writes)
 from cpcm.store import forms
 from cpcm.store.layout import CASES, RECIPIENTS, covers_from
 from cpcm.service.results import Written
@@ -169,6 +169,9 @@ def _check_review_row(ctx: Context, number: int, case_id: str, data: dict, form:
         case = fold(case_id, records)
         body, row_warnings = _review_body(ctx, case, data, form)
         transitions.advance(case.stage, "review", case_id)
+        behind = clock_behind(ctx, case, None)  # a batch is dated now: as note_clock warns of one review
+        if behind is not None:
+            row_warnings.append(behind)
         latest = reintegration.latest(ctx, records) if reintegration.recorded(records) else None
         if latest is not None:
             body["readiness"] = latest.summary()
@@ -264,26 +267,28 @@ def _no_cycle_collection() -> Iterator[None]:
                 gc.enable()
 
 
-@writes
 def review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool = False,
-                 progress: Callable[[int], None] | None = None, first: int = 1) -> Written:
+                 progress: Callable[[int], None] | None = None, numbers: Sequence[int] | None = None) -> Written:
     """Review many cases from one file: every row is checked first; one bad row and nothing is
     written; otherwise all reviews go in one commit. `progress(n)`: called as rows are checked
     (one tick a row) and, unless `dry_run`, as their reviews are written (one a review; the last
-    ones once the commit is made). `first`: the number messages give the first row (2 in a CSV
-    file, whose header is row 1, as a spreadsheet numbers it)."""
+    ones once the commit is made). `numbers`: the number messages give each row (in a CSV file
+    as a spreadsheet numbers it: the header is row 1, a blank line takes a number too); by
+    default 1, 2, 3 ... A batch that writes holds the
+    lock from its first check to its commit; a dry run only reads, so it takes no lock and never
+    waits for another command's write (it checks the last commit, as every reader does)."""
     ctx.need_worker()
-    with _no_cycle_collection():
-        return _review_batch(ctx, rows, dry_run, progress, first)
+    with nullcontext() if dry_run else locked(ctx), _no_cycle_collection():
+        return _review_batch(ctx, rows, dry_run, progress, numbers or range(1, len(rows) + 1))
 
 
 def _review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, progress: Callable[[int], None] | None,
-                  first: int = 1) -> Written:
+                  numbers: Sequence[int]) -> Written:
     cache = record_table(ctx)
     errors: list[tuple[int, FieldError]] = []
     seen: set[str] = set()
     wanted: list[tuple[int, str, dict]] = []
-    for number, row in enumerate(rows, start=first):
+    for number, row in zip(numbers, rows):
         data = dict(row)
         raw_case = str(data.pop("case", "") or "").strip()
         case_id = normalise_case_id(raw_case) if raw_case else None
@@ -326,10 +331,12 @@ def _planned(ctx: Context, cache, rows: list, errors: list[tuple[int, FieldError
     except OSError:
         pass  # a read never fails because the local cache cannot be written
     if errors:
-        raise InvalidInput([e for _, e in sorted(errors, key=lambda item: item[0])], f"the batch ({len(rows)} rows)",
+        raise InvalidInput([e for _, e in sorted(errors, key=lambda item: item[0])], f"the batch ({len(rows)} row{'' if len(rows) == 1 else 's'})",
                            "Correct the rows named above; nothing was written.")
     if not planned:
-        raise InvalidInput([FieldError("rows", "the batch holds no rows")], "the batch")
+        raise InvalidInput([FieldError("rows", "the batch holds no rows")], "the batch",
+                           "Give one row a case: its case ID under 'case' and the review's fields (cpcm form blank review "
+                           "lists them); nothing was written.")
     return planned, warnings
 
 

@@ -211,7 +211,8 @@ def service_import(ctx: Context, text: str, dry_run: bool = False) -> list[dict]
     services = directory.load(ctx.store)
     form = forms.load(form_for(ctx, "service"), ctx.root)
     entries, errors = [], []
-    for number, row in enumerate(directory.read_csv(text), start=2):  # row 1 is the header
+    rows = directory.read_csv(text)
+    for number, row in zip(rows.numbers, rows):  # as a spreadsheet numbers them: row 1 is the header
         entry, row_errors = _service_entry(form, row, ctx.now.date(), services + entries)
         errors += [FieldError(f"row {number}: {e.field}", e.reason) for e in row_errors]
         entries.append(entry)

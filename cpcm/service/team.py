@@ -134,6 +134,10 @@ def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_
     recorded in the team and signing the first commit."""
     if (root / CONFIG).exists():
         raise Refused(f"{root} is already a casefile repository", "Use it as it is; cpcm init never overwrites one.", rule="init-exists")
+    there = next((p for p in (root, *root.parents) if p.exists()), None)  # the path itself, or the folder to make it in
+    if there is not None and not there.is_dir():
+        raise Refused(f"{there} is a file, not a folder", "Choose an empty or new folder for the casefile repository.",
+                      rule="init-not-empty")
     if root.exists() and any(p.name not in (".git",) for p in root.iterdir()):
         raise Refused(f"{root} is not empty", "Choose an empty or new folder for the casefile repository.", rule="init-not-empty")
     if not AGENCY_CODE.match(agency_code):

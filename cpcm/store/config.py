@@ -70,6 +70,8 @@ def _read_yaml(root: Path, rel: str) -> Any:
     if known is None:
         try:
             known = codec.loads(path.read_bytes())
+        except NotADirectoryError:  # the repository's path, or .cpcm in it, is a file: the file is not there
+            raise FileNotFoundError(rel) from None
         except FileNotFoundError:
             raise
         except codec.BadYaml as exc:

@@ -3,12 +3,15 @@ shared with the team (it holds no child's data), validated by the `service` form
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cpcm.errors import Corrupt, FieldError
 from cpcm.store import codec
 from cpcm.store.contract import Store
 from cpcm.store.layout import SERVICES
+
+if TYPE_CHECKING:
+    from cpcm.domain.text import CsvRows
 
 SERVICE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 LIST_COLUMNS = ("services", "languages")
@@ -56,13 +59,16 @@ def check_entry(entry: dict[str, Any], existing: list[dict[str, Any]]) -> list[F
     return errors
 
 
-def read_csv(text: str) -> list[dict[str, Any]]:
+def read_csv(text: str) -> CsvRows:
     """Rows of a spreadsheet export: one service a row, column names as the form's keys;
-    list columns (services, languages) separated by ';'."""
-    from cpcm.domain.text import csv_rows
+    list columns (services, languages) separated by ';'. `numbers` holds each row's number as a
+    spreadsheet shows it (the header is row 1; a blank line takes a number too)."""
+    from cpcm.domain.text import CsvRows, csv_rows
 
-    rows = []
-    for row in csv_rows(text, "the CSV file"):
+    table = csv_rows(text, "the CSV file")
+    rows = CsvRows()
+    rows.numbers = table.numbers
+    for row in table:
         entry = {}
         for key, value in row.items():
             if key is None or value is None or not str(value).strip():

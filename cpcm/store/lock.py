@@ -24,7 +24,7 @@ def generation(path: Path) -> int:
     try:
         with open(path, "rb") as handle:
             text = handle.read(_WIDTH)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no repository there (a file: load_config says so)
         return 0
     try:
         return int(text.strip() or b"0")
