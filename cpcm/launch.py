@@ -31,6 +31,8 @@ LOCAL_ONLY = ("CPCM_NO_AGENT", "CPCM_TEST_CRASH_AT", "CPCM_TEST_PAUSE_AT", "_CPC
 TAG = b"cpcm-run-1"
 MAX_REQUEST = 4 * 1024 * 1024  # as crypto/agent.py reads at most
 READER_GONE = 141  # the exit code when the reader of the output went away (`cpcm due | head`): 128 + SIGPIPE
+NO_ROOM = 74  # the exit code when a file or the output could not be written: the disk is full (sysexits' EX_IOERR)
+NO_ROOM_HINT = "Make room on the disk (the repository's, or the one the output goes to) and run the command again."
 PATIENCE = 5.0   # seconds to wait for the agent to take the command (it may be busy, the machine loaded); then it runs here
 
 
@@ -250,7 +252,10 @@ def _answer(conn: socket.socket, writes: bool) -> int | None:
             kind = _exactly(conn, 1)
             if kind == b"X":
                 code = struct.unpack("!i", _exactly(conn, 4) or b"")[0]
-                # as the command run here exits (cli.main): a command done whose output was cut short gives READER_GONE
+                # as the command run here exits (cli.main): a command done whose output was cut short gives READER_GONE,
+                # one whose output could not be written NO_ROOM
+                if 1 in _lost:
+                    return _output_lost(_lost[1], writes)
                 return READER_GONE if code == 0 and 1 in _closed else code
             if kind not in (b"1", b"2"):
                 break
@@ -280,6 +285,7 @@ def _exactly(conn: socket.socket, size: int) -> bytes | None:
 
 
 _closed: set[int] = set()
+_lost: dict[int, str] = {}  # a stream that could not be written (not a closed pipe): why
 
 
 def _write(fd: int, data: bytes) -> None:
@@ -292,6 +298,16 @@ def _write(fd: int, data: bytes) -> None:
             _closed.add(fd)
         except InterruptedError:
             continue
+        except OSError as exc:  # a full disk, say: that stream stops, and the command ends saying so
+            _closed.add(fd)
+            _lost[fd] = exc.strerror or type(exc).__name__
+
+
+def _output_lost(reason: str, writes: bool) -> int:
+    """The agent's output could not be written here: said as `cli._no_room` says it."""
+    done = "; the command itself was done (see 'cpcm list')" if writes else "; nothing was written"
+    _write(2, f"error: cannot write the output ({reason}){done}.\n  {NO_ROOM_HINT}\n".encode())
+    return NO_ROOM
 
 
 if __name__ == "__main__":

@@ -204,6 +204,25 @@ def test_a_reader_that_stops_reading_ends_a_served_command_as_it_ends_one_run_he
             assert done.stderr == (b"" if local else run(env, *args)[1]), args
 
 
+def test_output_to_a_full_disk_ends_a_served_command_as_it_ends_one_run_here(shared, tmp_env):
+    """stdout on a full disk (/dev/full): 74 and what went wrong, whether the agent ran the command
+    or it ran here (the agent's client used to say the agent had stopped, exit 70)."""
+    from cpcm.launch import NO_ROOM
+
+    env, key, folder = shared
+    case = register_via_agent(env, tmp_env)
+    for args in [("list",), ("due", "--json"), ("show", case)]:
+        for local in (False, True):
+            with open("/dev/full", "w") as full:
+                done = subprocess.run([sys.executable, "-c", PROBE, *args], env={**env, "CPCM_NO_AGENT": "1"} if local else env,
+                                      stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE, text=True)
+            who = Path(env["PROBE_FILE"]).read_text()
+            assert (done.returncode, who) == (NO_ROOM, "local" if local else "agent"), (args, done.stderr)
+            assert "cannot write the output (No space left on device)" in done.stderr or \
+                "the disk is full (No space left on device)" in done.stderr, (args, done.stderr)
+            assert "agent stopped" not in done.stderr and "internal error" not in done.stderr, args
+
+
 def test_in_a_locale_that_cannot_write_a_name_the_agent_prints_what_the_command_prints(shared, tmp_env):
     env, key, folder = shared
     case = register_via_agent(env, tmp_env, location="ሰላም, Kisumu")  # Ge'ez script

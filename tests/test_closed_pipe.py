@@ -79,3 +79,59 @@ def test_a_standard_stream_closed_at_start_is_the_null_device(cli, repo, tmp_pat
     quiet = with_closed(cli, (1,), "list", "--json")
     assert quiet.returncode == 0 and quiet.stderr == ""
     assert commit_count(repo) == before + 1
+
+
+def full_stdout(cli, *args: str, agent: bool = False) -> subprocess.CompletedProcess:
+    """cpcm run in its own process with stdout a device that is always full (/dev/full: every write
+    fails with ENOSPC, as a file on a full disk does)."""
+    with open("/dev/full", "w") as full:
+        env = {**os.environ, **cli.env} if agent else {**os.environ, **cli.env, "CPCM_NO_AGENT": "1"}
+        return subprocess.run([sys.executable, "-m", "cpcm", *args], env=env, stdin=subprocess.DEVNULL, stdout=full,
+                              stderr=subprocess.PIPE, text=True)
+
+
+def test_output_to_a_full_disk_ends_with_74_and_says_so_not_as_a_bug(cli):
+    from cpcm.launch import NO_ROOM
+
+    case = register(cli)
+    for args in [("--version",), ("due",), ("due", "--json"), ("list",), ("show", case), ("show", case, "--json"),
+                 ("report", "statistics"), ("--help",)]:
+        done = full_stdout(cli, *args)
+        assert done.returncode == NO_ROOM, (args, done.stderr)
+        assert "No space left on device" in done.stderr and "nothing was written" in done.stderr, args
+        assert "internal error" not in done.stderr and "Traceback" not in done.stderr, args
+        assert done.stderr.count("error:") == 1, args
+
+
+def test_a_write_whose_output_fills_the_disk_is_done_and_says_so(cli, repo):
+    from cpcm.launch import NO_ROOM
+
+    case = register(cli)
+    before = commit_count(repo)
+    done = full_stdout(cli, "note", case, "--text", "called the school", "--json")
+    assert done.returncode == NO_ROOM and "after the change was saved in commit" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert commit_count(repo) == before + 1
+
+
+def test_a_full_disk_under_the_repository_is_said_and_nothing_is_written(cli, repo, monkeypatch):
+    import errno
+
+    from cpcm.launch import NO_ROOM
+    from cpcm.store import atomic
+
+    case = register(cli)
+    before = commit_count(repo)
+
+    def no_room(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(atomic, "write_with", no_room)
+        done = cli("note", case, "--text", "called the school")
+    assert done.code == NO_ROOM, done.stderr
+    assert "the disk is full (No space left on device); nothing was written" in done.stderr
+    assert "internal error" not in done.stderr
+    assert commit_count(repo) == before
+    assert cli("verify").code == 0
+    assert cli("note", case, "--text", "called the school").code == 0

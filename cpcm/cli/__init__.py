@@ -4,6 +4,7 @@ Each command group lives in its own module and registers itself on `app`.
 """
 from __future__ import annotations
 
+import errno
 import os
 import sys
 
@@ -13,7 +14,12 @@ def main(argv: list[str] | None = None) -> None:
     if args in (["--version"], ["-V"]):  # fast path: no imports beyond the version
         from cpcm import __version__
 
-        print(f"cpcm {__version__}")
+        try:
+            print(f"cpcm {__version__}", flush=True)
+        except BrokenPipeError:
+            sys.exit(_reader_gone())
+        except OSError as exc:
+            sys.exit(_no_room(exc, "", output=True))
         sys.exit(0)
     if argv is None and os.environ.get("_CPCM_COMPLETE"):  # a Tab press in a shell that loaded `cpcm completion`
         from cpcm.cli.completion import complete
@@ -50,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit as exc:
         if _pipe_met(stdout):  # typer or rich met the closed pipe first, and made it exit 1
             sys.exit(_reader_gone())
-        sys.exit(_flushed(exc.code, notices=True))
+        sys.exit(_flushed(exc.code, notices=True, saved=saved))
     except BrokenPipeError:
         sys.exit(_reader_gone())
     except BaseException as exc:  # noqa: BLE001 - the one place errors become exit codes
@@ -59,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
             code = _exit_code(exc, debug, args, _saved()[saved:])
         except BrokenPipeError:
             code = _reader_gone()
-        sys.exit(_flushed(code))
+        sys.exit(_flushed(code, saved=saved))
     # without standalone mode, click returns the code of a typer.Exit instead of raising it; typer
     # makes Ctrl-C such an exit, with 130
     code = returned if isinstance(returned, int) else 0
@@ -67,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         from cpcm.cli.common import say
 
         say(f"interrupted{_after(_saved()[saved:])}")
-    sys.exit(_flushed(code, notices=True))
+    sys.exit(_flushed(code, notices=True, saved=saved))
 
 
 def _stdout_takes_any_text() -> None:
@@ -89,16 +95,50 @@ def _stdout_takes_any_text() -> None:
         pass
 
 
-def _flushed(code, notices: bool = False):
+def _flushed(code, notices: bool = False, saved: int = 0):
     """`code`, once what the command printed (and, with `notices`, its warnings) is written out;
-    READER_GONE when the reader of its output went away meanwhile (`_reader_gone`)."""
+    READER_GONE when the reader of its output went away meanwhile (`_reader_gone`), NO_ROOM
+    when the output could not be written (`_no_room`; `saved`: the commits made before the
+    command, as `main` counts them)."""
     try:
         sys.stdout.flush()
         if notices:
             _notices()
     except BrokenPipeError:
         return _reader_gone()
+    except OSError as exc:  # stdout's own: the last of what the command printed
+        from cpcm.launch import NO_ROOM
+
+        if code == NO_ROOM:  # said already
+            _to_nothing(sys.stdout)
+            return code
+        return _no_room(exc, _after(_saved()[saved:]), output=True)
     return code
+
+
+def _no_room(exc: OSError, after: str, output: bool = False) -> int:
+    """A file or the output could not be written because the disk is full (or, `output`,
+    standard output could not be written at all): said as such, not as a bug, and the rest of
+    the output goes nowhere (not to a second error at exit). A write to the repository that
+    stopped on it left nothing but what the next command tidies away; `after` says whether the
+    command's change was saved before."""
+    from cpcm.cli.common import say
+    from cpcm.launch import NO_ROOM, NO_ROOM_HINT
+
+    if output:
+        _to_nothing(sys.stdout)
+    try:
+        sys.stdout.flush()  # what was left in the buffer: written, or to the null device
+    except OSError:
+        _to_nothing(sys.stdout)
+    what = "cannot write the output" if output else "the disk is full"
+    say(f"error: {what} ({exc.strerror or type(exc).__name__}){after or '; nothing was written'}.", "red")
+    say(f"  {NO_ROOM_HINT}")
+    return NO_ROOM
+
+
+def _disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def _identity(fd: int) -> tuple[int, int] | None:
@@ -183,6 +223,8 @@ def _exit_code(exc: BaseException, debug: bool, args: list[str], saved: list[str
             _json_error(exc.to_json())
         return exc.exit_code
     after = _after(saved)
+    if _disk_full(exc):
+        return _no_room(exc, after)
     if isinstance(exc, (typer.Abort, KeyboardInterrupt, EOFError)):
         say(f"interrupted{after}")
         return 130
