@@ -40,3 +40,21 @@ def test_a_terminal_that_cannot_show_a_character_shows_a_question_mark(cli):
     assert code == 0, screen
     assert b"??? ? the family met the social worker" in screen
     assert b"internal error" not in screen
+
+
+def test_json_in_an_encoding_that_cannot_write_a_character_escapes_it(cli):
+    """JSON to a stdout whose encoding lacks a character (PYTHONIOENCODING, a terminal's): the
+    character as JSON's escape of it, which reads back as the character (it was '?': a script
+    reading `list --names --json` lost the name's letters)."""
+    import json
+
+    case = register(cli, child={"name": "Zqxcanary Ābẹ́ní", "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"})
+    assert cli("note", case, "--text", TEXT + " 𝔸").code == 0  # and a character beyond the first plane
+    for encoding in ("ascii", "latin-1", "cp1252"):
+        env = {**ascii_locale(cli), "PYTHONIOENCODING": encoding}
+        for args, find in ((("show", case, "last", "--json"), lambda out: TEXT + " 𝔸" in json.dumps(out, ensure_ascii=False)),
+                           (("list", "--names", "--json"), lambda out: out[0]["name"] == "Zqxcanary Ābẹ́ní"),
+                           (("due", "--json"), lambda out: any("§" in item["source"] for item in out))):
+            done = subprocess.run([sys.executable, "-m", "cpcm", *args], env=env, capture_output=True, stdin=subprocess.DEVNULL)
+            assert done.returncode == 0, (encoding, args, done.stderr)
+            assert find(json.loads(done.stdout.decode(encoding))), (encoding, args)

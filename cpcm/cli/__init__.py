@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args or os.environ.get("CPCM_DEBUG") == "1"
     if "--debug" in args:
         args = [a for a in args if a != "--debug"]
-    _stdout_takes_any_text()
+    _stdout_takes_any_text(json_out="--json" in args)
     from cpcm.cli import fast
 
     run = fast.parse(args)  # `cpcm show CASE`: no typer, no click (cli/fast.py); None: parse as below
@@ -76,23 +76,48 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(_flushed(code, notices=True, saved=saved))
 
 
-def _stdout_takes_any_text() -> None:
+def _stdout_takes_any_text(json_out: bool = False) -> None:
     """What cpcm prints can hold any character (a child's name in Ge'ez script, say). Where
     stdout's encoding cannot write them all (a Latin-1 locale; Windows' code page when output
     goes to a file), the command would end in an error after it had done its work. So a file or
     a pipe gets UTF-8, which JSON must be and what git writes; with PYTHONIOENCODING, the
-    encoding it names. A terminal keeps its encoding and shows '?' for a character it cannot."""
+    encoding it names. A terminal keeps its encoding and shows '?' for a character it cannot;
+    JSON (`json_out`) gets the character's escape instead (`\\u00a7`), which reads back as the
+    character: a script loses nothing."""
     stream = sys.stdout
     encoding = (getattr(stream, "encoding", None) or "").lower().replace("_", "-")
     if encoding in ("utf-8", "utf8") or not hasattr(stream, "reconfigure"):
         return
     try:
         if stream.isatty() or os.environ.get("PYTHONIOENCODING"):
-            stream.reconfigure(errors="replace")
+            stream.reconfigure(errors=_json_escapes() if json_out else "replace")
         else:
             stream.reconfigure(encoding="utf-8")
     except (OSError, ValueError):
         pass
+
+
+def _json_escapes() -> str:
+    """The name of an error handler that writes a character the encoding lacks as JSON's escape
+    of it (`\\uXXXX`, a pair of them beyond the first plane). In cpcm's JSON every character
+    outside ASCII stands in a string, where the escape means the character itself."""
+    import codecs
+
+    def escaped(error: UnicodeError):
+        if not isinstance(error, UnicodeEncodeError):
+            raise error
+        out = []
+        for char in error.object[error.start:error.end]:
+            point = ord(char)
+            if point > 0xFFFF:
+                point -= 0x10000
+                out.append(f"\\u{0xD800 + (point >> 10):04x}\\u{0xDC00 + (point & 0x3FF):04x}")
+            else:
+                out.append(f"\\u{point:04x}")
+        return "".join(out), error.end
+
+    codecs.register_error("cpcm-json-escape", escaped)
+    return "cpcm-json-escape"
 
 
 def _flushed(code, notices: bool = False, saved: int = 0):
