@@ -453,3 +453,23 @@ def test_a_control_character_typed_anywhere_is_refused_and_nothing_written(cli, 
         assert result.code == 2 and "control character" in result.stderr, (args, result.stderr)
         assert "Zawadi" not in result.stderr
     assert_nothing_written(repo, before)
+
+
+def test_list__a_filter_value_no_case_can_have_is_said_and_lists_nothing(cli, cli_as):
+    """`list --status opne` lists nothing and exits 0, as docs/commands/cases.md says; stderr says
+    the value is none a case can have, so a script's reader can tell a typo from an empty list.
+    A value a case can have that matches none says nothing."""
+    case = register(cli)
+    for args, said in ((("--status", "opne"), "--status 'opne' is not a status a case can have (open, closed, transferred)"),
+                       (("--risk", "hgh"), "--risk 'hgh' is not a risk a case can have (immediate, high, medium, low)"),
+                       (("--stage", "planed"), "--stage 'planed' is not a stage a case can have (registered, "),
+                       (("--worker", "nobody"), "--worker 'nobody' is no worker of this team")):
+        for json_out in ((), ("--json",)):
+            done = cli("list", *args, *json_out)
+            assert done.code == 0 and said in done.stderr, (args, done.stderr)
+            if json_out:
+                assert done.json() == []
+    for args in (("--status", "closed"), ("--risk", "immediate"), ("--stage", "planned"), ("--worker", "sup")):
+        done = cli("list", *args, "--json")
+        assert done.code == 0 and done.json() == [] and "warning" not in done.stderr, (args, done.stderr)
+    assert [row["case_id"] for row in cli("list", "--status", "open", "--json").json()] == [case]

@@ -176,11 +176,30 @@ def list_rows(ctx: Context, status: str | None = None, risk: str | None = None, 
     (each summary made as it is read)."""
     from cpcm.service import fill, views
 
+    _note_unknown_filters(ctx, status=status, risk=risk, worker=worker, stage=stage)
     found = views.list_view(ctx, status, risk, worker, stage, names)  # the rows kept for the last commit
     if found is not None:
         return found
     rows = fill.rows_matching(fill.case_rows(ctx).items(), status, risk, worker, stage)
     return fill.Summaries(rows, ctx.now.date(), names)
+
+
+def _note_unknown_filters(ctx: Context, **filters: str | None) -> None:
+    """A filter value no case can have (a typo: `--status opne`) lists nothing, as a value that
+    matches no case does (docs/commands/cases.md); a notice says which, so that a script's reader
+    can tell a typo from an empty list. A worker is known while the team names them, removed or not."""
+    for option, value in filters.items():
+        if value is None:
+            continue
+        if option == "worker":
+            if ctx.team.get(value, include_removed=True) is None:
+                ctx.notices.append(f"--worker {value!r} is no worker of this team: no case is listed for it")
+            continue
+        known = {"status": ("open", *dict.fromkeys(transitions.STATUS.values())), "stage": transitions.STAGES}.get(option) \
+            or ctx.policy.risk_levels  # the policy read only when a risk is asked for
+        if value not in known:
+            ctx.notices.append(f"--{option} {value!r} is not a {option} a case can have ({', '.join(known)}): "
+                               "no case is listed for it")
 
 
 @dataclass(frozen=True)
