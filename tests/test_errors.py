@@ -460,10 +460,10 @@ def test_list__a_filter_value_no_case_can_have_is_said_and_lists_nothing(cli, cl
     the value is none a case can have, so a script's reader can tell a typo from an empty list.
     A value a case can have that matches none says nothing."""
     case = register(cli)
-    for args, said in ((("--status", "opne"), "--status 'opne' is not a status a case can have (open, closed, transferred)"),
-                       (("--risk", "hgh"), "--risk 'hgh' is not a risk a case can have (immediate, high, medium, low)"),
-                       (("--stage", "planed"), "--stage 'planed' is not a stage a case can have (registered, "),
-                       (("--worker", "nobody"), "--worker 'nobody' is no worker of this team")):
+    for args, said in ((("--status", "opne"), "--status opne is not a status a case can have (open, closed, transferred)"),
+                       (("--risk", "hgh"), "--risk hgh is not a risk a case can have (immediate, high, medium, low)"),
+                       (("--stage", "planed"), "--stage planed is not a stage a case can have (registered, "),
+                       (("--worker", "nobody"), "--worker nobody is no worker of this team")):
         for json_out in ((), ("--json",)):
             done = cli("list", *args, *json_out)
             assert done.code == 0 and said in done.stderr, (args, done.stderr)

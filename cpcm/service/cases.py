@@ -13,6 +13,7 @@ from cpcm.domain.case import Case
 from cpcm.domain.forms import Form, is_empty, validate
 from cpcm.domain.ids import new_case_id, record_id_millis
 from cpcm.domain.records import Record, flatten, utc
+from cpcm.domain.text import shown
 from cpcm.domain.dates import is_date_only, json_time, json_times, parse_datetime
 from cpcm.errors import CpcmError, FieldError, InvalidInput, NotFound, Refused, restore_hint
 from cpcm.service.context import (Context, append, case_content, caseload_warnings, check_readable, form_for, keys_for, load_case,
@@ -187,18 +188,19 @@ def list_rows(ctx: Context, status: str | None = None, risk: str | None = None, 
 def _note_unknown_filters(ctx: Context, **filters: str | None) -> None:
     """A filter value no case can have (a typo: `--status opne`) lists nothing, as a value that
     matches no case does (docs/commands/cases.md); a notice says which, so that a script's reader
-    can tell a typo from an empty list. A worker is known while the team names them, removed or not."""
+    can tell a typo from an empty list. A worker is known while the team names them, removed or not.
+    The value is named only when it looks like one (`shown`): never text typed about a child."""
     for option, value in filters.items():
         if value is None:
             continue
         if option == "worker":
             if ctx.team.get(value, include_removed=True) is None:
-                ctx.notices.append(f"--worker {value!r} is no worker of this team: no case is listed for it")
+                ctx.notices.append(f"--worker {shown(value)} is no worker of this team: no case is listed for it")
             continue
         known = {"status": ("open", *dict.fromkeys(transitions.STATUS.values())), "stage": transitions.STAGES}.get(option) \
             or ctx.policy.risk_levels  # the policy read only when a risk is asked for
         if value not in known:
-            ctx.notices.append(f"--{option} {value!r} is not a {option} a case can have ({', '.join(known)}): "
+            ctx.notices.append(f"--{option} {shown(value)} is not a {option} a case can have ({', '.join(known)}): "
                                "no case is listed for it")
 
 
