@@ -469,9 +469,10 @@ def register_many(cli: Cli, count: int, **overrides) -> list[str]:
 
 
 # -- helpers for the store, privacy and interoperability suites --------------------------------
-def on_terminal(argv: list[str], env: dict, columns: int | None = None) -> tuple[bytes, int]:
+def on_terminal(argv: list[str], env: dict, columns: int | None = None, stderr=None) -> tuple[bytes, int]:
     """(what `argv` wrote, its exit code), run with stdout and stderr on one pseudo-terminal (of
-    `columns` columns when given), as a person at a terminal sees them, in the order written."""
+    `columns` columns when given), as a person at a terminal sees them, in the order written;
+    `stderr`: a file that takes stderr instead."""
     import fcntl
     import pty
     import struct
@@ -480,7 +481,7 @@ def on_terminal(argv: list[str], env: dict, columns: int | None = None) -> tuple
     master, slave = pty.openpty()
     if columns:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, columns, 0, 0))
-    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave if stderr is None else stderr)
     os.close(slave)
     chunks = []
     while True:

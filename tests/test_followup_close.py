@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import library_session, register
+from conftest import library_session
 from cpcm import service
 from cpcm.errors import InvalidInput, Refused
 from memory_repo import MemoryRepo
@@ -525,30 +525,19 @@ def test_cli__review_batch_json_on_a_terminal_is_json_and_the_progress_bar_goes_
     the terminal, holds the JSON alone; the progress bar is drawn where messages go, and not at
     all when that is not a terminal (was: drawn on standard output, before the JSON)."""
     import os
-    import pty
     import sys
+
+    from conftest import on_terminal
 
     ids = planned_cases(library_session(cli), 2)
     path = tmp_path / "reviews.yaml"
     path.write_text(json.dumps([dict(REVIEW, case=case_id) for case_id in ids]))
     env = {**os.environ, **cli.env, "TERM": "xterm"}
-    master, slave = pty.openpty()
     with open(tmp_path / "messages", "wb") as messages:
-        proc = subprocess.Popen([sys.executable, "-m", "cpcm", "review", "--batch", str(path), "--dry-run", "--json"],
-                                env=env, stdin=subprocess.DEVNULL, stdout=slave, stderr=messages)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the process closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    assert proc.wait() == 0
-    os.close(master)
-    screen = b"".join(chunks).decode().replace("\r\n", "\n")
+        screen, code = on_terminal([sys.executable, "-m", "cpcm", "review", "--batch", str(path), "--dry-run", "--json"], env,
+                                   stderr=messages)
+    assert code == 0
+    screen = screen.decode().replace("\r\n", "\n")
     assert "\x1b" not in screen
     assert json.loads(screen)["checked"] == 2
     assert (tmp_path / "messages").read_bytes() == b""

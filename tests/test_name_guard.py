@@ -458,13 +458,8 @@ def test_cli__a_conference_closed_with_a_name_in_its_minutes_and_venue_is_mended
     from test_conference import MEMBERS, new_conference
     from test_privacy import files_with_marker, git_objects, leaks
 
-    outputs: list[str] = []
-
-    def run(who, *args, code=0, input=None):
-        result = who(*args, input=input)
-        outputs.append(result.stdout + result.stderr)
-        assert result.code == code, (args, result.stderr)
-        return result
+    run = _Said()
+    outputs = run.outputs
 
     amina, otieno = cli_as("amina"), cli_as("otieno", CPCM_NOW=CLOSE_NOW)
     canary = register(amina, child={"name": CANARY, "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"})
@@ -527,6 +522,20 @@ def test_cli__a_conference_closed_with_a_name_in_its_minutes_and_venue_is_mended
     assert not leaks(git_objects(repo))
 
 
+class _Said:
+    """`run(who, *args)`: a command run through the CLI fixture `who`, its exit code checked (`code`),
+    and everything it printed kept in `outputs` (to look for the name in afterwards)."""
+
+    def __init__(self):
+        self.outputs: list[str] = []
+
+    def __call__(self, who, *args, code=0, input=None):
+        result = who(*args, input=input)
+        self.outputs.append(result.stdout + result.stderr)
+        assert result.code == code, (args, result.stderr)
+        return result
+
+
 def test_cli__a_presentation_checked_and_replaced_the_child_s_name_nowhere_in_output_commits_or_files(cli_as, repo, tmp_env):
     """End to end, with the canary name: a caseworker chairing writes the name of a child he cannot
     read into his case's presentation; the supervisor's minutes and agenda are refused (exit 4), a
@@ -536,13 +545,8 @@ def test_cli__a_presentation_checked_and_replaced_the_child_s_name_nowhere_in_ou
     from test_conference import MEMBERS, new_conference
     from test_privacy import files_with_marker, git_objects, leaks
 
-    outputs: list[str] = []
-
-    def run(who, *args, code=0, input=None):
-        result = who(*args, input=input)
-        outputs.append(result.stdout + result.stderr)
-        assert result.code == code, (args, result.stderr)
-        return result
+    run = _Said()
+    outputs = run.outputs
 
     amina, otieno, sup = cli_as("amina"), cli_as("otieno"), cli_as("sup")
     canary = register(amina, child={"name": CANARY, "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"})
