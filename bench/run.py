@@ -421,7 +421,16 @@ PEAK: dict[str, float] = {}  # the peak RSS (MB) of the last run_process: the pr
 # across exec), so wait4 never gives less than the bench's size (580 MB once it had built 100,000
 # cases). GNU time, itself forked from the bench, forks the command afresh and reports the
 # command's own peak (`-f %M`, in KB, to a file: the command's stderr is left as it is).
-TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+def _gnu_time() -> str | None:
+    """/usr/bin/time when it is GNU time with the options used here (`-q -o FILE -f %M`)."""
+    try:
+        done = subprocess.run(["/usr/bin/time", "-q", "-o", os.devnull, "-f", "%M", "true"], capture_output=True)
+    except OSError:
+        return None
+    return "/usr/bin/time" if done.returncode == 0 else None
+
+
+TIME = _gnu_time()
 
 
 def _wait(proc: subprocess.Popen, peak_file: str | None = None) -> int:
