@@ -359,6 +359,28 @@ def test_an_assignment_on_one_side_and_a_note_on_the_other(laptops, team, who_me
     assert sup("verify").code == 0, sup("verify").stdout
 
 
+def test_a_sync_names_the_cases_assigned_to_or_away_from_whoever_syncs(laptops):
+    """otieno leaves: the supervisor gives his case to amina; amina's next sync and otieno's say
+    so (the case that became theirs, the case that is no longer theirs), in text and in --json."""
+    otieno = laptops.laptop("otieno")
+    amina = laptops.laptop("amina")
+    his = register(otieno)
+    hers = register(amina, child={"name": "Other Child", "sex": "male", "date_of_birth": "2012-01-01", "disability": "no"})
+    laptops.sync("otieno")
+    laptops.sync("amina")
+    laptops.sync("sup")
+    sup = laptops.cli("sup")
+    assert sup("assign", his, "--worker", "amina").code == 0
+    laptops.sync("sup")
+    assert amina("note", hers, "--text", "visited the school").code == 0  # a merge, not a fast-forward
+    done = amina("sync")
+    assert done.code == 0, done.stderr
+    assert f"assigned to you now: {his}" in done.stderr
+    told = laptops.sync("otieno")
+    assert (told["assigned_to_you"], told["assigned_away"]) == ([], [his])
+    assert laptops.sync("amina")["assigned_to_you"] == []  # said once
+
+
 def test_one_record_corrected_on_both_copies_is_a_conflict_check_reports(laptops):
     """The registration corrected on amina's laptop and, apart, on sup's copy: both corrections
     are kept, the later is in force, and the earlier's change was lost from the case without a

@@ -43,6 +43,10 @@ def _report(result, json_out: bool, what: str) -> None:
             say(f"  settings: {change}")
         for change in result.directory_changes:
             say(f"  service directory: {change}")
+    if result.assigned_to_you:
+        say("  assigned to you now: " + " ".join(result.assigned_to_you) + " (cpcm due)")
+    if result.assigned_away:
+        say("  assigned to another worker, no longer yours: " + " ".join(result.assigned_away))
     if result.reencrypted:
         say("  re-encrypted to their readers as they are now: " + " ".join(result.reencrypted))
     for conflict in result.conflicts:

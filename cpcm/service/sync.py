@@ -81,6 +81,8 @@ class Synced:
     not_reencrypted: list[str] = field(default_factory=list)  # cases that need someone who can read them
     reidentified: list[dict] = field(default_factory=list)  # {old, new}: a case that drew an ID already used
     registered: list[str] = field(default_factory=list)     # cases registered on the other copy
+    assigned_to_you: list[str] = field(default_factory=list)  # cases the merge made yours (an assignment on the other copy)
+    assigned_away: list[str] = field(default_factory=list)    # cases that were yours and are now another worker's
     duplicates: list[dict] = field(default_factory=list)    # {case, other, reason}: probable same child
     notes: list[str] = field(default_factory=list)
 
@@ -299,6 +301,7 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
     # only what either side changed (and the team file, which decides who reads what)
     trees = remote.trees_of_change(git, base, ours, theirs, _folder, always=(TEAM,))
     merged, message_counts = _merge(ctx, *trees, fast_forward, result)
+    _assignments(ctx, git, trees[1], merged, result)
     parent_tree = trees[2] if fast_forward else trees[1]
     changes: dict[str, Entry | None] = {p: e for p, e in merged.items() if parent_tree.get(p) != e}
     changes.update({p: None for p in parent_tree if p not in merged})
@@ -327,6 +330,24 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
             raise
         result.notes.append("your key was replaced on another copy (cpcm key rotate): this sync is done; use your new "
                             "identity from now on")
+
+
+def _assignments(ctx: Context, git, ours: Tree, merged: dict[str, Entry], result: Synced) -> None:
+    """The cases whose worker (the first reader of `recipients`) the merge changes to or from the
+    one who syncs: a case reassigned on the other copy, a new case assigned to them."""
+    me = ctx.worker.id if ctx.worker else None
+    changed = {p: e for p, e in merged.items() if p.startswith(CASES + "/") and p.endswith("/" + RECIPIENTS) and _folder(p)
+               and ours.get(p) != e}
+    if me is None or not changed:
+        return
+    blobs = remote.read_blobs(git, [x.blob for p, e in changed.items() for x in (e, ours.get(p)) if x])
+
+    def worker(entry: Entry | None) -> str | None:
+        return (_readers(blobs.get(entry.blob)) or [None])[0] if entry else None
+    for path, entry in sorted(changed.items()):
+        before, after = worker(ours.get(path)), worker(entry)
+        if before != after and me in (before, after):
+            (result.assigned_to_you if after == me else result.assigned_away).append(path.split("/")[1])
 
 
 def _refuse_newer_format(git, theirs: str) -> None:
