@@ -126,6 +126,17 @@ def test_key_rotate__a_supervisor_rotates_a_caseworkers_key(cli_as, repo, team, 
     assert not list((tmp_env / "keys").glob("*.old-*"))  # no identity file of the supervisor changes
 
 
+@pytest.mark.parametrize("reason,said", [("stolen", "cpcm team revoke"), ("routine", "can be destroyed")])
+def test_key_rotate__for_a_stolen_key_the_supervisor_is_told_the_old_laptop_can_still_sync(cli_as, repo, tmp_env, reason, said):
+    """The old key of a stolen laptop is not in the worker's hands to destroy: the message names
+    what it can still do and the way to refuse it (docs/security.md)."""
+    new_recipient = make_identity(tmp_env / "keys" / "otieno-new.txt")
+    done = cli_as("sup")("key", "rotate", "--worker", "otieno", "--recipient", new_recipient, "--reason", reason)
+    assert done.code == 0, done.stderr
+    assert said in done.stderr
+    assert ("can be destroyed" in done.stderr) == (reason == "routine")
+
+
 @pytest.mark.parametrize("who,args,code,rule", [
     ("amina", ["--worker", "otieno", "--recipient", "NEW"], 4, "key-rotate-needs-supervisor"),
     ("sup", ["--worker", "nobody", "--recipient", "NEW"], 3, None),

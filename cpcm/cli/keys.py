@@ -222,7 +222,13 @@ def rotate(
             "of the team has synced (see docs/security.md for what it still reads)")
         typer.echo(extra["recipient"])
     else:
-        say(f"'{extra['worker']}' now uses the key made on their laptop; the old one can be destroyed once every laptop has synced")
+        if extra["reason"] in ("lost", "stolen", "compromised"):
+            say(f"'{extra['worker']}' now uses the key made on their laptop; a laptop that still holds the old key can sync "
+                "once more and keeps what it holds: if it may be in someone else's hands, remove the worker with cpcm team "
+                "revoke ID --lost and add them again under a new id (docs/security.md, 'When a worker leaves')")
+        else:
+            say(f"'{extra['worker']}' now uses the key made on their laptop; the old one can be destroyed once every laptop "
+                "has synced")
 def _worker_of(path: Path) -> str:
     """The worker id of this identity in the casefile repository at hand (for the key line's
     comment), read from its public half without the passphrase; '' when there is none."""
