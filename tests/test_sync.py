@@ -218,7 +218,8 @@ def test_bundle_clone__a_new_laptop_starts_its_copy_from_a_bundle_and_exchanges_
     case_id = register(sup)
     usb = tmp_env / "usb"
     usb.mkdir()
-    assert sup("bundle", "create", str(usb / "office.bundle")).code == 0
+    made = sup("bundle", "create", str(usb / "office.bundle"))
+    assert made.code == 0 and "cpcm bundle clone FILE PATH" in made.stderr  # the new laptop's command is named
     copy = tmp_env / "amina-copy"
     cloned = Cli({"CPCM_IDENTITY": str(laptops.keys["amina"][0]), "CPCM_NOW": NOW})(
         "bundle", "clone", str(usb / "office.bundle"), str(copy), "--json")
@@ -240,7 +241,8 @@ def test_bundle_clone__a_new_laptop_starts_its_copy_from_a_bundle_and_exchanges_
                                                                       str(tmp_env / "x"))
     assert stranger.code == 4 and not (tmp_env / "x").exists()
     assert laptops.cli("amina")("bundle", "clone", str(usb / "office.bundle"), str(copy)).code == 4
-    assert amina("bundle", "create", str(usb / "since.bundle"), "--since", cloned.json()["commit"]).code == 0
+    since = amina("bundle", "create", str(usb / "since.bundle"), "--since", cloned.json()["commit"])
+    assert since.code == 0 and "bundle clone" not in since.stderr
     partial = laptops.cli("amina")("bundle", "clone", str(usb / "since.bundle"), str(tmp_env / "y"))
     assert partial.code == 6 and "without --since" in partial.stderr and not (tmp_env / "y").exists()
 

@@ -151,7 +151,8 @@ def register(app: typer.Typer) -> None:
             print_json({**about, "bytes": len(data)})
         else:
             say(f"bundle written ({len(data)} bytes, encrypted to {about['recipients']} key(s)); on the other laptop: "
-                "cpcm bundle apply FILE")
+                "cpcm bundle apply FILE" + ("" if since else "; a laptop with no copy yet (a new worker's): cpcm bundle clone "
+                                            "FILE PATH"))
 
     @bundle.command("apply")
     def apply(file: Path = typer.Argument(..., help="A bundle made by cpcm bundle create."), repo: RepoOpt = None,
