@@ -372,10 +372,13 @@ def _refuse_unverified(ctx: Context, ours: str, theirs: str) -> None:
     found = audit.incoming(_git(ctx).root, ctx.config.agency_code, ours, theirs, ctx.team, ctx.config.recovery_signing_keys)
     if found:
         listed = ", ".join(f"{sha} {code}" for sha, code, _ in found[:10]) + (" …" if len(found) > 10 else "")
+        overseer = ctx.worker is not None and ctx.worker.has_role("supervisor", "manager")
+        what = "the other copy holds commits not signed by a team member who may make them (docs/security.md#signed-history)"
+        hint = (f"Do not take it in: {what}; each code is explained in docs/exit-codes.md. A commit signed with a revoked key "
+                "(revoked-key) is never taken in: what it holds is written again by a member. Your copy is unchanged."
+                if overseer else f"Ask a supervisor: {what}. Your copy is unchanged.")
         raise Refused(f"the other copy brings {len({sha for sha, _, _ in found})} commit(s) that do not verify: {listed}; "
-                      "nothing was merged",
-                      "Ask a supervisor: the other copy holds commits not signed by a team member who may make them "
-                      "(docs/security.md#signed-history). Your copy is unchanged.", rule="sync-unverified")
+                      "nothing was merged", hint, rule="sync-unverified")
 
 
 def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
