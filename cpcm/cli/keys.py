@@ -222,7 +222,13 @@ def rotate(
             "of the team has synced (see docs/security.md for what it still reads)")
         typer.echo(extra["recipient"])
     else:
-        if extra["reason"] in ("lost", "stolen", "compromised"):
+        from cpcm.domain.team import REVOKING_REASONS
+
+        if extra["reason"] in REVOKING_REASONS:
+            say(f"'{extra['worker']}' now uses the key made on their laptop; the old signing key is revoked from now: a copy "
+                "that holds the old key syncs no more, and what it signs is refused, but it keeps what it holds "
+                "(docs/security.md, 'When a worker leaves')")
+        elif extra["reason"] == "lost":
             say(f"'{extra['worker']}' now uses the key made on their laptop; a laptop that still holds the old key can sync "
                 "once more and keeps what it holds: if it may be in someone else's hands, remove the worker with cpcm team "
                 "revoke ID --lost and add them again under a new id (docs/security.md, 'When a worker leaves')")

@@ -10,6 +10,9 @@ OVERSIGHT = ("supervisor", "manager")
 # why a worker's key was replaced (`cpcm key rotate --reason`, `cpcm team recover --reason`): a code,
 # never free text, since the team file is plain text
 KEY_REASONS = ("routine", "lost", "stolen", "compromised", "forgotten-passphrase")
+# a key replaced for these reasons is in someone else's hands: what it signs from the change on is refused
+# (its signing keys are revoked from then, as `team revoke` does), not taken in once more
+REVOKING_REASONS = ("stolen", "compromised")
 # who reads with the agency's recovery key (`init --recovery`): not a worker id (those match WORKER_ID),
 # so it can never be a reader in a `recipients` file, an author or a team member
 RECOVERY_READER = "(recovery)"
@@ -104,6 +107,8 @@ class Worker:
         use end."""
         past = PastKey(self.recipient, until, reason, by, recovered)
         keys = self.signing_keys
+        if reason in REVOKING_REASONS:
+            keys = tuple(k if (k.until or k.revoked) else replace(k, revoked=until) for k in keys)
         if signing_key:
             keys = tuple(k if (k.until or k.revoked) else replace(k, until=until) for k in keys) + (SigningKey(signing_key, until),)
         return replace(self, recipient=recipient, past_keys=self.past_keys + (past,), signing_keys=keys)

@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from cpcm.crypto import cipher
 from cpcm.domain.ids import new_case_id
-from cpcm.domain.team import Team
+from cpcm.domain.team import REVOKING_REASONS, Team
 from cpcm.errors import CannotDecrypt, CpcmError, NotFound, Refused, UsageError
 from cpcm.service import context
 from cpcm.service.context import Context, keys_for, locked, new_record, recipients_bytes
@@ -507,6 +507,12 @@ def _refuse_removed(ctx: Context, team: Team) -> None:
     in a commit no other copy takes from them."""
     me = ctx.need_worker()
     found = team.get(me.id, include_removed=True)
+    if found is not None and ctx.identity is not None and any(
+            k.recipient in ctx.identity.recipients and k.reason in REVOKING_REASONS for k in found.past_keys):
+        raise CannotDecrypt(
+            f"your key was replaced on the other copy as {'/'.join(REVOKING_REASONS)}: nothing was merged, and this copy "
+            "no longer syncs", "What this key signs from that change on is refused by every copy. Work from a copy made "
+            "with your new identity (git clone of the shared place, or cpcm bundle clone FILE PATH).")
     if found is None or found.active:
         return
     raise CannotDecrypt(
