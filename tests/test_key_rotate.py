@@ -263,6 +263,17 @@ def test_key_rotate__a_stolen_key_is_revoked_its_laptop_does_not_sync_once_more(
     assert applied.code == 4 and "revoked-key" in applied.stderr
 
 
+def test_key_rotate__an_own_rotation_for_a_compromised_key_revokes_nothing_and_verifies(cli_as, repo):
+    """Her own rotation is signed with the old key: it ends that key and revokes none of it, or
+    the rotation itself (and what she signed just before it) would be refused."""
+    amina = cli_as("amina")
+    register(amina)
+    assert amina("key", "rotate", "--reason", "compromised", "--no-passphrase").code == 0
+    assert not any(k.revoked for k in team_entry(repo, "amina").signing_keys)
+    verify = amina("verify")
+    assert verify.code == 0, verify.stdout
+
+
 def test_key_rotate__records_to_the_old_key_that_amina_cannot_read_are_re_encrypted_by_their_writer(repo, team, tmp_env):
     """The supervisor's offline note reaches amina (new key) first: she cannot re-encrypt it and
     says so; the supervisor's next sync does."""

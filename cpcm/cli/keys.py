@@ -224,7 +224,7 @@ def rotate(
     else:
         from cpcm.domain.team import REVOKING_REASONS
 
-        if extra["reason"] in REVOKING_REASONS:
+        if extra["reason"] in REVOKING_REASONS:  # a supervisor's change for another worker: it revokes (domain/team.py)
             say(f"'{extra['worker']}' now uses the key made on their laptop; the old signing key is revoked from now: a copy "
                 "that holds the old key syncs no more, and what it signs is refused, but it keeps what it holds "
                 "(docs/security.md, 'When a worker leaves')")

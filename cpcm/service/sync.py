@@ -507,8 +507,7 @@ def _refuse_removed(ctx: Context, team: Team) -> None:
     in a commit no other copy takes from them."""
     me = ctx.need_worker()
     found = team.get(me.id, include_removed=True)
-    if found is not None and ctx.identity is not None and any(
-            k.recipient in ctx.identity.recipients and k.reason in REVOKING_REASONS for k in found.past_keys):
+    if found is not None and ctx.identity is not None and found.revoked_past_key(ctx.identity.recipients):
         raise CannotDecrypt(
             f"your key was replaced on the other copy as {'/'.join(REVOKING_REASONS)}: nothing was merged, and this copy "
             "no longer syncs", "What this key signs from that change on is refused by every copy. Work from a copy made "
