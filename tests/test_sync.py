@@ -374,12 +374,16 @@ def test_a_sync_names_the_cases_assigned_to_or_away_from_whoever_syncs(laptops):
     sup = laptops.cli("sup")
     assert sup("assign", his, "--worker", "amina").code == 0
     laptops.sync("sup")
+    told = laptops.sync("otieno")
+    assert (told["assigned_to_you"], told["assigned_away"]) == ([], [his])
+    removed = sup("team", "remove", "otieno")
+    assert removed.code == 0 and "next: cpcm sync" in removed.stderr  # the removal reaches the others by a sync
+    laptops.sync("sup")
     assert amina("note", hers, "--text", "visited the school").code == 0  # a merge, not a fast-forward
     done = amina("sync")
     assert done.code == 0, done.stderr
     assert f"assigned to you now: {his}" in done.stderr
-    told = laptops.sync("otieno")
-    assert (told["assigned_to_you"], told["assigned_away"]) == ([], [his])
+    assert "no longer syncs" in otieno("sync").stderr  # removed: his copy merges nothing
     assert laptops.sync("amina")["assigned_to_you"] == []  # said once
 
 
