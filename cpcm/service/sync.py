@@ -334,10 +334,13 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
 
 def _assignments(ctx: Context, git, ours: Tree, merged: dict[str, Entry], result: Synced) -> None:
     """The cases whose worker (the first reader of `recipients`) the merge changes to or from the
-    one who syncs: a case reassigned on the other copy, a new case assigned to them."""
+    one who syncs: a case reassigned on the other copy, a new case assigned to them. Only where a
+    registration, assignment or receipt arrived: a team change alone (a removed worker's closed
+    case) changes the first reader without giving the case to anyone."""
     me = ctx.worker.id if ctx.worker else None
+    placed = {p.rsplit("/", 1)[0] for p in merged if p not in ours and _is_record(p) and _kind(p.split("/")[2]) in PLACING}
     changed = {p: e for p, e in merged.items() if p.startswith(CASES + "/") and p.endswith("/" + RECIPIENTS) and _folder(p)
-               and ours.get(p) != e}
+               and ours.get(p) != e and p.rsplit("/", 1)[0] in placed}
     if me is None or not changed:
         return
     blobs = remote.read_blobs(git, [x.blob for p, e in changed.items() for x in (e, ours.get(p)) if x])
