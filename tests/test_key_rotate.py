@@ -126,6 +126,18 @@ def test_key_rotate__a_supervisor_rotates_a_caseworkers_key(cli_as, repo, team, 
     assert not list((tmp_env / "keys").glob("*.old-*"))  # no identity file of the supervisor changes
 
 
+@pytest.mark.parametrize("reason,said", [("lost", "cpcm team revoke"), ("stolen", "revoked from now"),
+                                         ("routine", "can be destroyed")])
+def test_key_rotate__for_a_stolen_key_the_supervisor_is_told_the_old_laptop_can_still_sync(cli_as, repo, tmp_env, reason, said):
+    """The old key of a stolen laptop is not in the worker's hands to destroy: the message names
+    what it can still do and the way to refuse it (docs/security.md)."""
+    new_recipient = make_identity(tmp_env / "keys" / "otieno-new.txt")
+    done = cli_as("sup")("key", "rotate", "--worker", "otieno", "--recipient", new_recipient, "--reason", reason)
+    assert done.code == 0, done.stderr
+    assert said in done.stderr
+    assert ("can be destroyed" in done.stderr) == (reason == "routine")
+
+
 @pytest.mark.parametrize("who,args,code,rule", [
     ("amina", ["--worker", "otieno", "--recipient", "NEW"], 4, "key-rotate-needs-supervisor"),
     ("sup", ["--worker", "nobody", "--recipient", "NEW"], 3, None),
@@ -222,6 +234,43 @@ def test_key_rotate__a_second_laptop_with_the_old_key_syncs_once_more(repo, team
     assert again.code == 5 and "your key was replaced" in again.stderr
     laptops.sync("sup")
     verify = laptops.cli("sup")("verify")
+    assert verify.code == 0, verify.stdout
+
+
+def test_key_rotate__a_stolen_key_is_revoked_its_laptop_does_not_sync_once_more(repo, team, tmp_env):
+    """amina's laptop is stolen: the supervisor replaces her key with --reason stolen. The old
+    signing key is revoked from then (as team revoke does), so the thief's copy, which never saw the
+    change, cannot sync once more (nothing merged, nothing pushed), and what it signs is refused."""
+    laptops = Laptops(repo, team, tmp_env)
+    amina = laptops.laptop("amina")
+    case_id = register(amina)
+    laptops.sync("amina")
+    laptops.sync("sup")
+    new_recipient = make_identity(tmp_env / "keys" / "amina-new.txt")
+    done = laptops.cli("sup")("key", "rotate", "--worker", "amina", "--recipient", new_recipient, "--reason", "stolen")
+    assert done.code == 0, done.stderr
+    old_keys = team_entry(repo, "amina").signing_keys
+    assert old_keys and all(k.revoked for k in old_keys)
+    laptops.sync("sup")
+    assert amina("note", case_id, "--text", "written with the stolen key").code == 0
+    shared = git(laptops.bare, "rev-parse", "main").strip()
+    refused = amina("sync")
+    assert refused.code == 5 and "no longer syncs" in refused.stderr, refused.stderr
+    assert git(laptops.bare, "rev-parse", "main").strip() == shared  # nothing pushed
+    bundle = tmp_env / "stolen.bundle"
+    assert amina("bundle", "create", str(bundle)).code == 0
+    applied = laptops.cli("sup")("bundle", "apply", str(bundle))
+    assert applied.code == 4 and "revoked-key" in applied.stderr
+
+
+def test_key_rotate__an_own_rotation_for_a_compromised_key_revokes_nothing_and_verifies(cli_as, repo):
+    """Her own rotation is signed with the old key: it ends that key and revokes none of it, or
+    the rotation itself (and what she signed just before it) would be refused."""
+    amina = cli_as("amina")
+    register(amina)
+    assert amina("key", "rotate", "--reason", "compromised", "--no-passphrase").code == 0
+    assert not any(k.revoked for k in team_entry(repo, "amina").signing_keys)
+    verify = amina("verify")
     assert verify.code == 0, verify.stdout
 
 

@@ -294,6 +294,7 @@ def test_a_revoked_key(laptops, team, tmp_env):
     done = sup("bundle", "apply", str(bundle))
     assert done.code == 4 and f"{sha[:10]} revoked-key" in done.stderr, done.stderr
     assert case_id not in done.stderr
+    assert "Ask a supervisor" not in done.stderr and "docs/exit-codes.md" in done.stderr  # the supervisor is not sent to one
     assert tree_state(laptops.repo) == before
     # the same commit taken in by plain git: verify reports it
     git(laptops.repo, "fetch", "-q", str(root), "main")

@@ -218,7 +218,8 @@ def test_bundle_clone__a_new_laptop_starts_its_copy_from_a_bundle_and_exchanges_
     case_id = register(sup)
     usb = tmp_env / "usb"
     usb.mkdir()
-    assert sup("bundle", "create", str(usb / "office.bundle")).code == 0
+    made = sup("bundle", "create", str(usb / "office.bundle"))
+    assert made.code == 0 and "cpcm bundle clone FILE PATH" in made.stderr  # the new laptop's command is named
     copy = tmp_env / "amina-copy"
     cloned = Cli({"CPCM_IDENTITY": str(laptops.keys["amina"][0]), "CPCM_NOW": NOW})(
         "bundle", "clone", str(usb / "office.bundle"), str(copy), "--json")
@@ -240,7 +241,8 @@ def test_bundle_clone__a_new_laptop_starts_its_copy_from_a_bundle_and_exchanges_
                                                                       str(tmp_env / "x"))
     assert stranger.code == 4 and not (tmp_env / "x").exists()
     assert laptops.cli("amina")("bundle", "clone", str(usb / "office.bundle"), str(copy)).code == 4
-    assert amina("bundle", "create", str(usb / "since.bundle"), "--since", cloned.json()["commit"]).code == 0
+    since = amina("bundle", "create", str(usb / "since.bundle"), "--since", cloned.json()["commit"])
+    assert since.code == 0 and "bundle clone" not in since.stderr
     partial = laptops.cli("amina")("bundle", "clone", str(usb / "since.bundle"), str(tmp_env / "y"))
     assert partial.code == 6 and "without --since" in partial.stderr and not (tmp_env / "y").exists()
 
@@ -357,6 +359,32 @@ def test_an_assignment_on_one_side_and_a_note_on_the_other(laptops, team, who_me
     assert shown.code == 0 and "note" in [e["kind"] for e in shown.json()["history"]]
     assert amina("show", case_id).code != 0  # re-encrypted away from her with the rest of the case
     assert sup("verify").code == 0, sup("verify").stdout
+
+
+def test_a_sync_names_the_cases_assigned_to_or_away_from_whoever_syncs(laptops):
+    """otieno leaves: the supervisor gives his case to amina; amina's next sync and otieno's say
+    so (the case that became theirs, the case that is no longer theirs), in text and in --json."""
+    otieno = laptops.laptop("otieno")
+    amina = laptops.laptop("amina")
+    his = register(otieno)
+    hers = register(amina, child={"name": "Other Child", "sex": "male", "date_of_birth": "2012-01-01", "disability": "no"})
+    laptops.sync("otieno")
+    laptops.sync("amina")
+    laptops.sync("sup")
+    sup = laptops.cli("sup")
+    assert sup("assign", his, "--worker", "amina").code == 0
+    laptops.sync("sup")
+    told = laptops.sync("otieno")
+    assert (told["assigned_to_you"], told["assigned_away"]) == ([], [his])
+    removed = sup("team", "remove", "otieno")
+    assert removed.code == 0 and "next: cpcm sync" in removed.stderr  # the removal reaches the others by a sync
+    laptops.sync("sup")
+    assert amina("note", hers, "--text", "visited the school").code == 0  # a merge, not a fast-forward
+    done = amina("sync")
+    assert done.code == 0, done.stderr
+    assert f"assigned to you now: {his}" in done.stderr
+    assert "no longer syncs" in otieno("sync").stderr  # removed: his copy merges nothing
+    assert laptops.sync("amina")["assigned_to_you"] == []  # said once
 
 
 def test_one_record_corrected_on_both_copies_is_a_conflict_check_reports(laptops):

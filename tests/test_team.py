@@ -137,6 +137,23 @@ def test_team_add__a_key_already_in_the_team_is_refused(cli_as, repo, team):
     assert result.code == 4
 
 
+def test_team_add__a_removed_or_replaced_key_is_refused(cli_as, repo, team, tmp_env):
+    """A lost laptop's key (its worker revoked) or a key replaced by a rotation is never a worker's
+    key again (docs/case-format.md, past_keys): added under a new id, it would read every case."""
+    sup = cli_as("sup")
+    case_id = register(cli_as("amina"))
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    assert sup("team", "revoke", "amina", "--lost").code == 0
+    replaced = make_identity(tmp_env / "keys" / "otieno2.txt")
+    assert sup("key", "rotate", "--worker", "otieno", "--recipient", replaced, "--reason", "lost").code == 0
+    before = head(repo), (repo / ".cpcm" / "team.yaml").read_bytes()
+    for old in (team["amina"][1], team["otieno"][1]):
+        result = sup("team", "add", "newcomer", "--role", "caseworker", "--recipient", old, "--json")
+        assert result.code == 4 and result.json()["rule"] == "recipient-exists", result.stderr
+    assert (head(repo), (repo / ".cpcm" / "team.yaml").read_bytes()) == before
+    assert git_status(repo) == []
+
+
 def test_team_add__a_bad_recipient_or_role_gives_4_naming_it(cli_as, repo, team):
     sup = cli_as("sup")
     bad_key = sup("team", "add", "kamau", "--role", "caseworker", "--recipient", "age1notakey")

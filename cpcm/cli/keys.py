@@ -222,7 +222,19 @@ def rotate(
             "of the team has synced (see docs/security.md for what it still reads)")
         typer.echo(extra["recipient"])
     else:
-        say(f"'{extra['worker']}' now uses the key made on their laptop; the old one can be destroyed once every laptop has synced")
+        from cpcm.domain.team import REVOKING_REASONS
+
+        if extra["reason"] in REVOKING_REASONS:  # a supervisor's change for another worker: it revokes (domain/team.py)
+            say(f"'{extra['worker']}' now uses the key made on their laptop; the old signing key is revoked from now: a copy "
+                "that holds the old key syncs no more, and what it signs is refused, but it keeps what it holds "
+                "(docs/security.md, 'When a worker leaves')")
+        elif extra["reason"] == "lost":
+            say(f"'{extra['worker']}' now uses the key made on their laptop; a laptop that still holds the old key can sync "
+                "once more and keeps what it holds: if it may be in someone else's hands, remove the worker with cpcm team "
+                "revoke ID --lost and add them again under a new id (docs/security.md, 'When a worker leaves')")
+        else:
+            say(f"'{extra['worker']}' now uses the key made on their laptop; the old one can be destroyed once every laptop "
+                "has synced")
 def _worker_of(path: Path) -> str:
     """The worker id of this identity in the casefile repository at hand (for the key line's
     comment), read from its public half without the passphrase; '' when there is none."""

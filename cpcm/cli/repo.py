@@ -129,6 +129,7 @@ def register(app: typer.Typer) -> None:
         _report_team_change(result, json_out, f"'{worker}' removed")
         if not json_out:
             warn("copies of old records in git history stay readable with the removed worker's key (see docs/security.md)")
+            _next_sync(ctx, worker)
 
     @team.command("recover")
     def recover(
@@ -188,6 +189,8 @@ def register(app: typer.Typer) -> None:
         since = parse_at(from_, "--from", ctx.zone)
         result = service.team_revoke(ctx, worker, since)
         _report_team_change(result, json_out, f"'{worker}' removed; their signing key is revoked from {result.extra['revoked_from']}")
+        if not json_out:
+            _next_sync(ctx, worker)
 
     @team.command("signers")
     def signers(repo: RepoOpt = None) -> None:
@@ -233,6 +236,15 @@ def register(app: typer.Typer) -> None:
             return
         print_table(["id", "name", "roles", "recipient", "since", "removed"],
                     [[w["id"], w["name"], ",".join(w["roles"]), w["recipient"], w["since"][:10], w.get("removed", "")[:10]] for w in workers])
+
+
+def _next_sync(ctx, worker: str) -> None:
+    """What a removal needs next on a copy that syncs: the other copies learn of it at their sync."""
+    from cpcm.service import sync
+
+    if sync.remote_list(ctx):
+        say(f"next: cpcm sync, so the other copies learn of it at their next sync (the reassigned cases are named there); "
+            f"the laptop of '{worker}' then stops syncing (docs/team.md, 'A worker removed on another copy')")
 
 
 def _report_team_change(result, json_out: bool, done: str) -> None:

@@ -43,6 +43,10 @@ def _report(result, json_out: bool, what: str) -> None:
             say(f"  settings: {change}")
         for change in result.directory_changes:
             say(f"  service directory: {change}")
+    if result.assigned_to_you:
+        say("  assigned to you now: " + " ".join(result.assigned_to_you) + " (cpcm due)")
+    if result.assigned_away:
+        say("  assigned to another worker, no longer yours: " + " ".join(result.assigned_away))
     if result.reencrypted:
         say("  re-encrypted to their readers as they are now: " + " ".join(result.reencrypted))
     for conflict in result.conflicts:
@@ -147,7 +151,8 @@ def register(app: typer.Typer) -> None:
             print_json({**about, "bytes": len(data)})
         else:
             say(f"bundle written ({len(data)} bytes, encrypted to {about['recipients']} key(s)); on the other laptop: "
-                "cpcm bundle apply FILE")
+                "cpcm bundle apply FILE" + ("" if since else "; a laptop with no copy yet (a new worker's): cpcm bundle clone "
+                                            "FILE PATH"))
 
     @bundle.command("apply")
     def apply(file: Path = typer.Argument(..., help="A bundle made by cpcm bundle create."), repo: RepoOpt = None,

@@ -10,6 +10,15 @@ OVERSIGHT = ("supervisor", "manager")
 # why a worker's key was replaced (`cpcm key rotate --reason`, `cpcm team recover --reason`): a code,
 # never free text, since the team file is plain text
 KEY_REASONS = ("routine", "lost", "stolen", "compromised", "forgotten-passphrase")
+# a key a supervisor replaces for these reasons (`key rotate --worker`) is in someone else's hands: what it signs
+# from the change on is refused (its signing keys are revoked from then, as `team revoke` does), not taken in once
+# more. A worker's own rotation is signed with the old key, so it ends the old key (`until`) and revokes nothing.
+REVOKING_REASONS = ("stolen", "compromised")
+
+
+def revokes(reason: str, by: str, worker_id: str) -> bool:
+    """Whether a key change revokes the signing keys it replaces (REVOKING_REASONS)."""
+    return reason in REVOKING_REASONS and by != worker_id
 # who reads with the agency's recovery key (`init --recovery`): not a worker id (those match WORKER_ID),
 # so it can never be a reader in a `recipients` file, an author or a team member
 RECOVERY_READER = "(recovery)"
@@ -104,9 +113,15 @@ class Worker:
         use end."""
         past = PastKey(self.recipient, until, reason, by, recovered)
         keys = self.signing_keys
+        if revokes(reason, by, self.id):
+            keys = tuple(k if (k.until or k.revoked) else replace(k, revoked=until) for k in keys)
         if signing_key:
             keys = tuple(k if (k.until or k.revoked) else replace(k, until=until) for k in keys) + (SigningKey(signing_key, until),)
         return replace(self, recipient=recipient, past_keys=self.past_keys + (past,), signing_keys=keys)
+
+    def revoked_past_key(self, recipients) -> bool:
+        """Whether one of `recipients` is a past key of this worker whose change revoked it (`revokes`)."""
+        return any(k.recipient in recipients and revokes(k.reason, k.by, self.id) for k in self.past_keys)
 
     @classmethod
     def from_dict(cls, raw: dict) -> "Worker":

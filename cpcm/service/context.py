@@ -144,7 +144,8 @@ def member_of(team: Team, ident: identity_mod.Identity, recovery: Iterable[str] 
         raise CannotDecrypt(
             f"your key ({ident.recipient[:16]}…) is not a member of this team",
             "Ask a supervisor to add you: cpcm team add YOUR-ID --role caseworker --recipient "
-            f"{ident.recipient}",
+            f"{ident.recipient}. Added already on their copy? This copy is older than that: once they have synced, "
+            "start your copy again (git clone of the shared place, or cpcm bundle clone FILE PATH of a new bundle).",
         )
     return worker
 

@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from cpcm.crypto import cipher
 from cpcm.domain.ids import new_case_id
-from cpcm.domain.team import Team
+from cpcm.domain.team import REVOKING_REASONS, Team
 from cpcm.errors import CannotDecrypt, CpcmError, NotFound, Refused, UsageError
 from cpcm.service import context
 from cpcm.service.context import Context, keys_for, locked, new_record, recipients_bytes
@@ -81,6 +81,8 @@ class Synced:
     not_reencrypted: list[str] = field(default_factory=list)  # cases that need someone who can read them
     reidentified: list[dict] = field(default_factory=list)  # {old, new}: a case that drew an ID already used
     registered: list[str] = field(default_factory=list)     # cases registered on the other copy
+    assigned_to_you: list[str] = field(default_factory=list)  # cases the merge made yours (an assignment on the other copy)
+    assigned_away: list[str] = field(default_factory=list)    # cases that were yours and are now another worker's
     duplicates: list[dict] = field(default_factory=list)    # {case, other, reason}: probable same child
     notes: list[str] = field(default_factory=list)
 
@@ -299,6 +301,7 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
     # only what either side changed (and the team file, which decides who reads what)
     trees = remote.trees_of_change(git, base, ours, theirs, _folder, always=(TEAM,))
     merged, message_counts = _merge(ctx, *trees, fast_forward, result)
+    _assignments(ctx, git, trees[1], merged, result)
     parent_tree = trees[2] if fast_forward else trees[1]
     changes: dict[str, Entry | None] = {p: e for p, e in merged.items() if parent_tree.get(p) != e}
     changes.update({p: None for p in parent_tree if p not in merged})
@@ -329,6 +332,27 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
                             "identity from now on")
 
 
+def _assignments(ctx: Context, git, ours: Tree, merged: dict[str, Entry], result: Synced) -> None:
+    """The cases whose worker (the first reader of `recipients`) the merge changes to or from the
+    one who syncs: a case reassigned on the other copy, a new case assigned to them. Only where a
+    registration, assignment or receipt arrived: a team change alone (a removed worker's closed
+    case) changes the first reader without giving the case to anyone."""
+    me = ctx.worker.id if ctx.worker else None
+    placed = {p.rsplit("/", 1)[0] for p in merged if p not in ours and _is_record(p) and _kind(p.split("/")[2]) in PLACING}
+    changed = {p: e for p, e in merged.items() if p.startswith(CASES + "/") and p.endswith("/" + RECIPIENTS) and _folder(p)
+               and ours.get(p) != e and p.rsplit("/", 1)[0] in placed}
+    if me is None or not changed:
+        return
+    blobs = remote.read_blobs(git, [x.blob for p, e in changed.items() for x in (e, ours.get(p)) if x])
+
+    def worker(entry: Entry | None) -> str | None:
+        return (_readers(blobs.get(entry.blob)) or [None])[0] if entry else None
+    for path, entry in sorted(changed.items()):
+        before, after = worker(ours.get(path)), worker(entry)
+        if before != after and me in (before, after):
+            (result.assigned_to_you if after == me else result.assigned_away).append(path.split("/")[1])
+
+
 def _refuse_newer_format(git, theirs: str) -> None:
     """The other copy's casefile format, from its configuration: nothing is merged from a newer
     one (`config.check_format`). A configuration that cannot be read is left to the checks after."""
@@ -351,10 +375,13 @@ def _refuse_unverified(ctx: Context, ours: str, theirs: str) -> None:
     found = audit.incoming(_git(ctx).root, ctx.config.agency_code, ours, theirs, ctx.team, ctx.config.recovery_signing_keys)
     if found:
         listed = ", ".join(f"{sha} {code}" for sha, code, _ in found[:10]) + (" …" if len(found) > 10 else "")
+        overseer = ctx.worker is not None and ctx.worker.has_role("supervisor", "manager")
+        what = "the other copy holds commits not signed by a team member who may make them (docs/security.md#signed-history)"
+        hint = (f"Do not take it in: {what}; each code is explained in docs/exit-codes.md. A commit signed with a revoked key "
+                "(revoked-key) is never taken in: what it holds is written again by a member. Your copy is unchanged."
+                if overseer else f"Ask a supervisor: {what}. Your copy is unchanged.")
         raise Refused(f"the other copy brings {len({sha for sha, _, _ in found})} commit(s) that do not verify: {listed}; "
-                      "nothing was merged",
-                      "Ask a supervisor: the other copy holds commits not signed by a team member who may make them "
-                      "(docs/security.md#signed-history). Your copy is unchanged.", rule="sync-unverified")
+                      "nothing was merged", hint, rule="sync-unverified")
 
 
 def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
@@ -483,6 +510,11 @@ def _refuse_removed(ctx: Context, team: Team) -> None:
     in a commit no other copy takes from them."""
     me = ctx.need_worker()
     found = team.get(me.id, include_removed=True)
+    if found is not None and ctx.identity is not None and found.revoked_past_key(ctx.identity.recipients):
+        raise CannotDecrypt(
+            f"your key was replaced on the other copy as {'/'.join(REVOKING_REASONS)}: nothing was merged, and this copy "
+            "no longer syncs", "What this key signs from that change on is refused by every copy. Work from a copy made "
+            "with your new identity (git clone of the shared place, or cpcm bundle clone FILE PATH).")
     if found is None or found.active:
         return
     raise CannotDecrypt(

@@ -223,8 +223,11 @@ def team_add(ctx: Context, worker_id: str, roles: Iterable[str], recipient: str,
     key = _check_signing_key(signing_key) if signing_key else ""
     if ctx.team.get(worker_id, include_removed=True):
         raise Refused(f"worker '{worker_id}' is already in the team", "Choose another id; ids are never reused.", rule="worker-exists")
-    if ctx.team.by_recipient([recipient]):
-        raise Refused("that recipient already belongs to a worker in the team", "Each worker has a key of their own.", rule="recipient-exists")
+    # a key is never accepted again, for anyone: not a removed worker's (a lost laptop's), not a past key, not a recovery key
+    if ctx.team.key_owner(recipient) is not None or recipient in ctx.config.recovery_recipients:
+        raise Refused("that recipient is (or was) the key of a worker in the team, or an agency recovery key",
+                      "Each worker has a key of their own, never used before: they make one with cpcm key new.",
+                      rule="recipient-exists")
     worker = Worker(id=worker_id, name=name or worker_id, roles=tuple(roles), recipient=recipient, since=clock.iso(ctx.now))
     if key:
         _key_taken(ctx.team, key, worker_id)

@@ -80,7 +80,7 @@ MEANINGS = {
     "signing-key-recorded": "the worker already has a signing key recorded: `key publish` records a first key only",
     "sync-unverified": "the other copy brings commits that do not verify (named by short id and code); nothing was merged",
     "worker-exists": "the worker id is already in the team (ids are never reused)",
-    "recipient-exists": "that age recipient is (or, for a key change, was) the key of another worker in the team",
+    "recipient-exists": "that age recipient is or was the key of another worker in the team (a removed one too), or, for `team add`, an agency recovery key",
     "key-rotate-needs-supervisor": "a caseworker tried to replace another worker's key (`key rotate --worker`): a supervisor or "
                                    "manager does that",
     "key-rotate-removed": "the worker whose key was to be replaced was removed from the team",
