@@ -518,6 +518,20 @@ def last_commit(root: Path) -> dict:
             "subject": fields[4], "message": fields[5].strip()}
 
 
+@contextlib.contextmanager
+def lock_held(repo: Path):
+    """The repository's write lock held by another command (as one that writes holds it) for the block."""
+    import fcntl
+
+    fd = os.open(repo / ".cpcm" / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
 def git_status(root: Path) -> list[str]:
     """Uncommitted changes and untracked files (ignored files are not listed)."""
     return [line for line in git(root, "status", "--porcelain", "--untracked-files=all").splitlines() if line.strip()]

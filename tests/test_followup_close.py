@@ -499,21 +499,15 @@ def test_cli__a_yaml_batch_row_that_is_not_a_mapping_is_named(cli, repo, team, t
 def test_cli__review_batch_dry_run_takes_no_lock(cli, repo, team, tmp_path):
     """Another command holds the lock (it writes): a dry run of a batch checks its rows all the
     same, as every command that only reads; the batch itself waits for the lock to write."""
-    import fcntl
-    import os
+    from conftest import lock_held
 
     ids = _planned_cases(repo, team["amina"][0], 2)
     path = tmp_path / "reviews.yaml"
     path.write_text(json.dumps([dict(REVIEW, case=case_id) for case_id in ids]))
     before = commits(repo)
-    fd = os.open(repo / ".cpcm" / "lock", os.O_RDWR | os.O_CREAT, 0o644)
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    try:
+    with lock_held(repo):
         checked = cli("review", "--batch", str(path), "--dry-run", "--json", env={"CPCM_LOCK_TIMEOUT": "1"})
         busy = cli("review", "--batch", str(path), "--json", env={"CPCM_LOCK_TIMEOUT": "1"})
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
     assert checked.code == 0, checked.stderr
     assert checked.json()["checked"] == 2 and checked.json()["reviewed"] == 0
     assert busy.code == 6 and busy.json()["error"] == "Busy"

@@ -3,7 +3,6 @@ and nothing is written, every bad cell named (never its value); duplicates flagg
 from __future__ import annotations
 
 import csv
-import fcntl
 import json
 import os
 import re
@@ -14,7 +13,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from conftest import commit_count, git, git_status, register, registration, stray_files
+from conftest import commit_count, git, git_status, lock_held, register, registration, stray_files
 
 pytestmark = pytest.mark.e2e
 
@@ -271,14 +270,9 @@ def test_a_dry_run_takes_no_lock(cli, repo, tmp_env):
     """Another command holds the lock (it writes): a dry run checks the register all the same."""
     path = tmp_env / "register.csv"
     write_csv(path, [child(n) for n in range(20)])
-    fd = os.open(repo / ".cpcm" / "lock", os.O_RDWR | os.O_CREAT, 0o644)
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    try:
+    with lock_held(repo):
         checked = cli("import", "cases", str(path), "--dry-run", "--json", env={"CPCM_LOCK_TIMEOUT": "1"})
         busy = cli("import", "cases", str(path), "--json", env={"CPCM_LOCK_TIMEOUT": "1"})
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
     assert checked.code == 0, checked.stderr
     assert checked.json()["checked"] == 20 and checked.json()["imported"] == 0
     assert busy.code == 6 and "busy" in busy.stderr  # the import itself waits for the lock to write
