@@ -77,6 +77,7 @@ def register(app: typer.Typer) -> None:
         """
         from cpcm.cli.common import read_yaml_input
         from cpcm.domain import text
+        from cpcm.errors import UsageError
         from cpcm.service import conferences
 
         ctx = open_ctx(repo, identity)
@@ -85,7 +86,6 @@ def register(app: typer.Typer) -> None:
         if minutes is not None:
             new_minutes = read_yaml_input(minutes, "--minutes")
             if not isinstance(new_minutes, dict):
-                from cpcm.errors import UsageError
                 raise UsageError("--minutes: the minutes are a YAML mapping (key: value)", "cpcm form blank conference-minutes prints one to fill in.")
             text.check_data(new_minutes, "--minutes", controls=True)
         changes = {"date": date, "venue": venue, "notice_sent": notice_sent, "invitations_sent": invitations_sent,
@@ -93,7 +93,6 @@ def register(app: typer.Typer) -> None:
                    "co_chair": (co_chair, co_chair_title) if co_chair or co_chair_title else None,
                    "external_chair": (external_chair, external_chair_title) if external_chair or external_chair_title else None,
                    "presentation": (case, presentation) if presentation is not None else None, "minutes": new_minutes}
-        from cpcm.errors import UsageError
         if case is not None and presentation is None:
             raise UsageError("--case goes with --presentation: the case whose presentation is replaced",
                              "See cpcm conference update --help.")

@@ -315,20 +315,26 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
     previous = {k: current.get(k) for k in changed}
     if "venue" in changed and conference.venue_id:  # the venue replaced may hold a name: named by its record
         previous["venue"] = {"record_id": conference.venue_id}
+    patterns: dict | None = None
+
+    def refuse_names(texts: Mapping[str, Any]) -> None:  # the conference's names read once, for every text checked here
+        nonlocal patterns
+        if patterns is None:
+            patterns = _name_patterns(ctx, conference.case_ids)
+        _refuse_names(ctx, texts, conference.case_ids, f"the update of {conference_id}", patterns=patterns)
+
     if presented is not None:
         case_id, text = presented
         nomination = next(c for c in conference.cases if c["case_id"] == case_id)
         if (nomination.get("presentation") or None) != text:
             _may_present(ctx, conference, nomination)
             if text:  # read by every member, whether or not they may open the case it names
-                _refuse_names(ctx, {f"presentation of {case_id}": text}, conference.case_ids, f"the update of {conference_id}")
+                refuse_names({f"presentation of {case_id}": text})
             changed[rules.PRESENTATION] = {"case_id": case_id, **({"text": text} if text else {})}
             previous[rules.PRESENTATION] = {"case_id": case_id, "record_id": rules.presentation_record(nomination)}
-    patterns = None
     if new_minutes is not None and new_minutes != conference.minutes:
         _may_mend(ctx, conference, "the minutes")
-        patterns = _name_patterns(ctx, conference.case_ids)
-        _refuse_names(ctx, {"minutes": new_minutes}, conference.case_ids, f"the update of {conference_id}", patterns=patterns)
+        refuse_names({"minutes": new_minutes})
         changed[rules.MINUTES] = new_minutes
         previous[rules.MINUTES] = {"record_id": conference.minutes_id}
     if not changed:
@@ -336,7 +342,7 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
     if "venue" in changed:  # printed on the agenda and the minutes: no child's or family's name (a family's home, say)
         if conference.closed_at:
             _may_mend(ctx, conference, "the venue")
-        _refuse_names(ctx, {"venue": changed["venue"]}, conference.case_ids, f"the update of {conference_id}")
+        refuse_names({"venue": changed["venue"]})
     if "date" in changed and conference.minutes is not None:
         raise Refused(f"{conference_id} has minutes: the meeting took place and its date cannot move; nothing was written",
                       "Plan a new conference for a later meeting: cpcm conference new --kind KIND --date DATE",
@@ -348,7 +354,7 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
     warnings = []
     if set(changed) - {rules.PRESENTATION, rules.MINUTES} and not conference.closed_at:  # the Form 3 timeline, where a Form 3 value changed
         warnings = rules.timeline_warnings(after.checklist, rules.meeting_day(after), ctx.policy, ctx.now.date())
-    if patterns is not None:  # the new minutes were checked against the cases you read only
+    if rules.MINUTES in changed and patterns is not None:  # the new minutes were checked against the cases you read only
         warnings += _unchecked(ctx, conference, patterns)
     steps = []
     if "date" in changed:
