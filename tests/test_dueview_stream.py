@@ -211,7 +211,7 @@ def test_a_case_that_left_the_folder_leaves_the_view_made_anew_and_the_table(cli
     assert gone in table(cli, "due")
     git(repo, "rm", "-r", "-q", f"cases/{gone}")
     git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "remove a case folder")
-    monkeypatch.setattr(views, "_code", "another release of the due view")  # the view made anew, the table kept
+    monkeypatch.setattr(views, "_code_fingerprint", lambda: "another release of the due view")  # the view made anew, the table kept
     assert cli("due", "--worker", "all").code == 0
     assert gone not in table(cli, "due")  # a deletion appended to the table
     assert gone.encode() not in due_view_bytes(cli) and varied[3].encode() in due_view_bytes(cli)
@@ -230,7 +230,7 @@ def test_a_case_whose_text_is_not_in_the_table_is_computed_each_time(cli, varied
     writer = cache_mod.Appender(_folder(cli) / "due", ctx.identity.recipient, tag)
     writer.add(tables_mod.TEXT + text, "null")  # as when another command's segment was lost
     writer.flush()
-    monkeypatch.setattr(views, "_code", "another release of the due view")
+    monkeypatch.setattr(views, "_code_fingerprint", lambda: "another release of the due view")
     reads.clear()
     same(cli, without_views, DUE[:1])
     assert users and sorted(set(reads)) == sorted(users)  # those cases from their files, no other

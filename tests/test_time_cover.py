@@ -251,8 +251,8 @@ def test_list__rows_kept_by_an_earlier_version_are_made_again(nairobi, monkeypat
     case_id = register(amina, "--at", "2026-03-31T22:30:00Z")
     with monkeypatch.context() as earlier:
         earlier.setattr(listrow, "json_time", lambda value, zone: value)  # the row as it was: times as stored
-        earlier.setattr(listrow, "_row_code", "an earlier version")
-        earlier.setattr(views, "_code", "an earlier version")
+        earlier.setattr(listrow, "row_code", lambda: "an earlier version")
+        earlier.setattr(views, "_code_fingerprint", lambda: "an earlier version")
         assert amina("list", "--json").json()[0]["registered_at"] == "2026-03-31T22:30:00+00:00"
     assert _listed_dates(amina) == {case_id: "2026-04-01"}
     assert amina("list", "--json").json()[0]["registered_at"] == "2026-04-01T01:30:00+03:00"

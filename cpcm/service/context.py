@@ -700,21 +700,12 @@ def case_content(ctx: Context, case_id: str, records: list[Record] | None = None
 
 
 def fold_fingerprint() -> str:
-    """A digest of the code that makes a folded case, for the summary cache: a cache made by
-    other code is dropped, so a change to the fold can never leave stale summaries behind."""
-    import hashlib
+    """A digest of the code that makes a folded case (the fold and every module it imports,
+    `codeprint.digest`), for the summary cache: a cache made by other code is dropped, so a
+    change to the fold can never leave stale summaries behind."""
+    from cpcm.store import codeprint
 
-    from cpcm.domain import case, records
-    from cpcm.workflow import consent as consent_module
-    from cpcm.workflow import fold as fold_module
-    from cpcm.workflow import placements as placements_module
-    from cpcm.workflow import plan_actions as plan_actions_module
-    from cpcm.workflow import transitions as transitions_module
-
-    digest = hashlib.sha256()
-    for module in (case, records, fold_module, transitions_module, plan_actions_module, placements_module, consent_module):
-        digest.update(Path(module.__file__).read_bytes())
-    return digest.hexdigest()[:16]
+    return codeprint.digest("cpcm.workflow.fold")[:16]
 
 
 def open_memory(store: Store, config: Config, team: Team, policy: Policy, identity: identity_mod.Identity | None = None,

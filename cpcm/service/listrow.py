@@ -5,12 +5,11 @@ filled, and not what a row holds, leaves every stored row in use."""
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
-from cpcm.domain import dates
 from cpcm.domain.case import Case
 from cpcm.domain.dates import json_time
 from cpcm.service.context import Context
+from cpcm.store import codeprint
 from cpcm.store.cache import SummaryCache
 
 
@@ -25,21 +24,18 @@ def list_row(ctx: Context, case: Case) -> list:
             born.isoformat() if born else None, len(case.history), json_time(case.last_at, zone), case.name]
 
 
-_row_code: str | None = None
-
-
 def rows_tag(ctx: Context, cache: SummaryCache) -> str:
     """The row table's tag: the fold's fingerprint (the folded case a row is made of), the code
-    that makes a row (this module and domain/dates.py, whose `json_time` writes its times) and
+    that makes a row (this module, and domain/dates.py with what it imports: `json_time` writes its times) and
     the agency's zone (`ctx.zone`): an upgrade that changes the row, or another zone in
     config.yaml, makes the rows again."""
-    global _row_code
-    if _row_code is None:
-        digest = hashlib.sha256()
-        for module_file in (__file__, dates.__file__):
-            digest.update(Path(module_file).read_bytes())
-        _row_code = digest.hexdigest()[:16]
-    return hashlib.sha256(f"{cache.fingerprint}\0{_row_code}\0{zone_name(ctx)}".encode()).hexdigest()[:24]
+    return hashlib.sha256(f"{cache.fingerprint}\0{row_code()}\0{zone_name(ctx)}".encode()).hexdigest()[:24]
+
+
+def row_code() -> str:
+    """A digest of the code that makes a row: this module and what it runs of the rules and dates
+    (`codeprint.digest`)."""
+    return codeprint.digest(own=(__file__,))[:16]
 
 
 def zone_name(ctx: Context) -> str:

@@ -47,7 +47,7 @@ from typing import Any
 from cpcm.crypto import cipher
 from cpcm.domain.case import Case
 from cpcm.domain.team import RECOVERY_READER
-from cpcm.store import atomic
+from cpcm.store import atomic, codeprint
 from cpcm.store.layout import CACHE_DIR, CASES
 from cpcm.workflow import duplicates
 from cpcm.workflow.duplicates import Key
@@ -68,10 +68,7 @@ def fingerprint() -> str:
     """The code the index depends on: the fold (as the summary cache) and the duplicate key."""
     from cpcm.service.context import fold_fingerprint
 
-    digest = hashlib.sha256(fold_fingerprint().encode())
-    for path in (duplicates.__file__, __file__):
-        digest.update(Path(path).read_bytes())
-    return digest.hexdigest()[:16]
+    return hashlib.sha256(f"{fold_fingerprint()}\0{codeprint.digest(own=(__file__,))}".encode()).hexdigest()[:16]
 
 
 def counted_worker(case: Case) -> str | None:

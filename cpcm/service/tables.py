@@ -81,23 +81,14 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
 
 
-_code: str | None = None
-
-
 def code_fingerprint() -> str:
-    """A digest of the code the rows come from: the domain and workflow modules (the fold, the
-    deadlines, the rules they read), the statistics report and this module."""
-    global _code
-    if _code is None:
-        import cpcm
+    """A digest of the code the rows come from: this module and the rules it runs (the deadlines,
+    the admission conference's rule, the intervals they are kept for, the statistics report),
+    with every module those import (`codeprint.digest`). The folded case they are made of has
+    its own, `fold_fingerprint`, in the tables' tags."""
+    from cpcm.store import codeprint
 
-        package = Path(cpcm.__file__).parent
-        digest = hashlib.sha256()
-        files = sorted((package / "domain").glob("*.py")) + sorted((package / "workflow").glob("*.py"))
-        for path in files + [package / "reports" / "common.py", package / "reports" / "statistics.py", Path(__file__)]:
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
-        _code = digest.hexdigest()[:24]
-    return _code
+    return codeprint.digest(own=(__file__,))[:24]
 
 
 def policy_fingerprint(policy) -> str:

@@ -159,24 +159,16 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-_code: str | None = None
-
-
 def _code_fingerprint() -> str:
     """The code a view's rows come from: the fold (`fold_fingerprint`), the list row (listrow.py)
-    and the fill that reads the rows (fill.py), the due and statistics rows (tables.py's
-    fingerprint), the due view (dueview.py) and this module."""
-    global _code
-    if _code is None:
-        from cpcm.service import dueview, fill, listrow, tables
-        from cpcm.service.context import fold_fingerprint
+    and the fill that reads the rows (fill.py), the due and statistics rows (tables.py), the due
+    view (dueview.py) and this module, with the rules each runs (`codeprint.digest`)."""
+    from cpcm.service import dueview, fill, listrow, tables
+    from cpcm.service.context import fold_fingerprint
+    from cpcm.store import codeprint
 
-        digest = hashlib.sha256(f"{VERSION}\0{fold_fingerprint()}\0{tables.code_fingerprint()}".encode())
-        for module in (fill, listrow, tables, dueview):
-            digest.update(Path(module.__file__).read_bytes())
-        digest.update(Path(__file__).read_bytes())
-        _code = digest.hexdigest()[:24]
-    return _code
+    code = codeprint.digest(own=tuple(module.__file__ for module in (fill, listrow, tables, dueview)) + (__file__,))
+    return hashlib.sha256(f"{VERSION}\0{fold_fingerprint()}\0{code}".encode()).hexdigest()[:24]
 
 
 # -- where a view stands ----------------------------------------------------------------------------------
