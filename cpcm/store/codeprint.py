@@ -24,7 +24,7 @@ PACKAGE = Path(__file__).resolve().parent.parent  # the cpcm package's folder
 # `from cpcm.a.b import c, d as e` (names in parentheses over several lines too) and `import cpcm.a.b as c, x`,
 # at the start of a line, indented or not; a docstring line of that shape is read as one (it can only add a file).
 # Found after a line break (the text is read with one put before it): about three times as quick as `^` in multi-line mode
-_IMPORT = re.compile(rb"\n[ \t]*(?:from[ \t]+(cpcm(?:\.\w+)*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)|import[ \t]+([^\n]*))")
+_IMPORT = re.compile(rb"\n[ \t]*(?:from[ \t]+(cpcm(?:\.\w+)*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)|import[ \t]+([^\n]*cpcm[^\n]*))")
 _COMMENT = re.compile(rb"#[^\n]*")
 PURE = ("cpcm.domain.", "cpcm.workflow.", "cpcm.reports.", "cpcm.errors")  # the rules: what a cached value is made by
 
