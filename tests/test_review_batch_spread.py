@@ -172,15 +172,45 @@ def _both_readers(text: str):
     return fast, slow
 
 
+def _yaml_escapes(text: str) -> str:
+    """JSON's pairs of escapes for a character past U+FFFF written as YAML writes it (`\\U0001f60a`);
+    every backslash of a JSON text stands in a double-quoted string, where both mean the character."""
+    import re
+
+    def one(match):
+        high, low = int(match[2], 16), int(match[3], 16)
+        return match[1] + "\\U%08x" % (0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+    return re.sub(r"(?<!\\)((?:\\\\)*)\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", one, text, flags=re.IGNORECASE)
+
+
 @settings(max_examples=300, deadline=None)
 @given(value=_JSON_VALUES, indent=st.sampled_from([None, 1, 2]))
 def test_json_read_without_yaml_reads_as_the_yaml_reader_reads_it(value, indent):
+    """Read the quick way only to the value the YAML reader gives; a character past U+FFFF, which
+    JSON writes as a pair of escapes and YAML as one, is compared written YAML's way."""
     import json
 
-    fast, slow = _both_readers(json.dumps([value], indent=indent, ensure_ascii=indent is None))
+    text = json.dumps([value], indent=indent, ensure_ascii=indent is None)
+    fast = _both_readers(text)[0]
+    slow = _both_readers(_yaml_escapes(text))[1]
     if fast is not None:
         assert fast == slow and type(fast) is type(slow)
         assert json.dumps(fast) == json.dumps(slow)  # the same kinds of numbers too
+
+
+def test_json_a_character_past_the_first_plane_escaped_as_json_writes_it_is_read():
+    """`json.dumps` (and cpcm's own --json on a stream without UTF-8) writes a character past
+    U+FFFF as two escapes: read as the character; an escape of half a pair is refused."""
+    import json
+
+    from cpcm.store import codec
+
+    note = {"text": "a visit \U0001f60a, \U0001d538 and \\ud83d as typed"}
+    assert "\\ud83d\\ude0a" in json.dumps(note)
+    assert codec.load_input(json.dumps(note)) == note
+    for half in ('{"text": "\\ud83d"}', '{"text": "\\ude0a\\ud83d"}', '{"\\ud83d": 1}', '{"text": "\\ud83d x"}'):
+        with pytest.raises(codec.BadYaml, match="line 1"):
+            codec.load_input(half)
 
 
 @pytest.mark.parametrize("text", [

@@ -245,7 +245,6 @@ class _Frame:
 # does; a lone surrogate (from a JSON escape) is not text
 # (a pattern, compiled by `re` when text typed by a person is first read: 10 ms, not at every start)
 _NOT_YAML_TEXT = "[^\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # JSON writes a character past U+FFFF as two of them; YAML does not
 
 
 _NOT_JSON = object()  # what `_plain_json` gives for text it leaves to the YAML reader
@@ -285,13 +284,16 @@ def _as_written(make: Callable[[str], Any]) -> Callable[[str], Any]:
 
 def _plain_json(text: str) -> Any:
     """`text` read with Python's json module, when the YAML reader (`_read_yaml`, 20 times slower)
-    would read it to exactly the same value: JSON without tabs, duplicate keys, escaped
-    surrogates, non-finite numbers, long keys, lone surrogates, and within the reader's limits of
-    nesting and size. _NOT_JSON for anything else (or when it does not read as JSON): the YAML
-    reader reads it, and says what is wrong with it."""
+    would read it to exactly the same value: JSON without tabs, duplicate keys, non-finite
+    numbers, long keys, lone surrogates, and within the reader's limits of nesting and size. A
+    character past U+FFFF written as JSON's pair of escapes (`\\ud83d\\ude0a`, as Python's
+    `json.dumps` and cpcm's own `--json` on a stream without UTF-8 write it) is read as that
+    character, which the YAML reader would take written as it is or as `\\U0001f60a`, not as
+    the pair. _NOT_JSON for anything else (or when it does not read as JSON): the YAML reader
+    reads it, and says what is wrong with it."""
     import json
 
-    if len(text) > MAX_CHARS or re.search(_NOT_YAML_TEXT, text) or _SURROGATE_ESCAPE.search(text):
+    if len(text) > MAX_CHARS or re.search(_NOT_YAML_TEXT, text):
         return _NOT_JSON
     try:
         data = json.loads(text, object_pairs_hook=_pairs, parse_constant=_refuse,
@@ -344,7 +346,8 @@ def load_input(text: str, max_chars: int | None = MAX_CHARS, strict_dates: bool 
     the stack. Aliases are expanded into copies: the data holds no shared objects.
 
     JSON (a list or a mapping) that the YAML reader would read to exactly the same value is read
-    by Python's json module instead, twenty times faster (`_plain_json`)."""
+    by Python's json module instead, twenty times faster (`_plain_json`); there, a character
+    past U+FFFF may be written as JSON's pair of escapes, as JSON writers write it."""
     if max_chars is not None and len(text) > max_chars:
         raise BadYaml(f"larger than {max_chars // (1024 * 1024)} MiB")
     if text[:1] in ("[", "{"):
