@@ -26,7 +26,7 @@ def test_identity__a_key_not_in_the_team_gives_5_and_says_how_to_join(cli, repo,
     assert result.code == 5
     assert "not a member of this team" in result.stderr
     assert "cpcm team add" in result.stderr and recipient in result.stderr  # what to ask a supervisor for
-    assert "bundle clone" in result.stderr  # a copy taken before the worker was added is started again, not stuck
+    assert "run cpcm sync here" in result.stderr  # a copy taken before the worker was added catches up, not stuck
     assert "Traceback" not in result.stderr
 
 

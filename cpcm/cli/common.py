@@ -277,13 +277,16 @@ def typed_paths(exc: BaseException, **given: Path | str | None) -> BaseException
 _opened: list = []
 
 
-def open_ctx(repo: Path | None, identity: Path | None, need_identity: bool = True):
+def open_ctx(repo: Path | None, identity: Path | None, need_identity: bool = True, joining: bool = False):
+    """The session of a command (service.open_repo). `joining` (sync, bundle apply): a key the
+    team has never known opens it too, for the sync that brings a newly added worker in."""
     from cpcm import service
     from cpcm.errors import CpcmError
     from cpcm.store.config import resolve_repo
 
     try:
-        ctx = service.open_repo(resolve_repo(str(repo) if repo else None), identity_path(identity), ask_passphrase, need_identity)
+        ctx = service.open_repo(resolve_repo(str(repo) if repo else None), identity_path(identity), ask_passphrase, need_identity,
+                                joining=joining)
     except CpcmError as exc:
         raise typed_paths(exc, **{"--repo": repo, "--identity": identity}) from None
     ctx.store.one_command = True  # a pin (a write moved the generation while it read) lasts for the rest of this command

@@ -120,7 +120,7 @@ def register(app: typer.Typer) -> None:
         """
         from cpcm.service import sync
 
-        ctx = open_ctx(repo, identity)
+        ctx = open_ctx(repo, identity, joining=True)  # a worker added since this copy was made comes in by a sync
         with _progress(json_out) as progress:
             result = sync.sync(ctx, name, progress)
         _report(result, json_out, f"sync {result.remote}")
@@ -164,7 +164,7 @@ def register(app: typer.Typer) -> None:
         from cpcm.errors import NotFound
         from cpcm.service import sync
 
-        ctx = open_ctx(repo, identity)
+        ctx = open_ctx(repo, identity, joining=True)  # as for sync: a worker added since this copy was made
         try:
             data = file.expanduser().read_bytes()
         except OSError:

@@ -77,6 +77,10 @@ class Context:
 
     # `cpcm team recover WORKER`: the agency's recovery key acts as that worker (only there)
     recovering_for: str = ""
+    # opened by sync or bundle apply with a key this copy's team has never known (`newcomer`): a
+    # worker who copied the repository before a supervisor added them. `worker` stays None until a
+    # verified incoming history lists the key (service/sync.py `_newcomer`)
+    joining: bool = False
 
     _policy: Any = None
     _locked: bool = False  # inside `locked(ctx)`: holding the repository lock, state re-read
@@ -106,7 +110,9 @@ class Context:
 
 
 def open_repo(root: Path, identity_path: Path | None = None, ask_passphrase: Callable[[], str | None] = lambda: None,
-              need_identity: bool = True, now: datetime | None = None) -> Context:
+              need_identity: bool = True, now: datetime | None = None, joining: bool = False) -> Context:
+    """`joining` (sync, bundle apply): an identity whose key the team has never known opens the
+    repository with no worker (`Context.joining`) instead of being refused."""
     store = CaseStore(root)
     store.open_for_read()  # never waits: rolls back an interrupted write, or reads the last commit during one
     basis = store.generation()  # before anything is read: a write from here on moves it
@@ -115,7 +121,10 @@ def open_repo(root: Path, identity_path: Path | None = None, ask_passphrase: Cal
                   live_clock=now is None and not clock.fixed())
     if need_identity:
         ident = identity_mod.load(identity_path or identity_mod.default_path(), ask_passphrase)
-        ctx.identity, ctx.worker = ident, member_of(ctx.team, ident, ctx.config.recovery_recipients)
+        ctx.identity = ident
+        ctx.joining = joining and newcomer(ctx.team, ident, ctx.config.recovery_recipients)
+        if not ctx.joining:
+            ctx.worker = member_of(ctx.team, ident, ctx.config.recovery_recipients)
     return ctx
 
 
@@ -145,9 +154,17 @@ def member_of(team: Team, ident: identity_mod.Identity, recovery: Iterable[str] 
             f"your key ({ident.recipient[:16]}…) is not a member of this team",
             "Ask a supervisor to add you: cpcm team add YOUR-ID --role caseworker --recipient "
             f"{ident.recipient}. Added already on their copy? This copy is older than that: once they have synced, "
-            "start your copy again (git clone of the shared place, or cpcm bundle clone FILE PATH of a new bundle).",
+            "run cpcm sync here (or cpcm bundle apply FILE of a bundle they made since).",
         )
     return worker
+
+
+def newcomer(team: Team, ident: identity_mod.Identity, recovery: Iterable[str] = ()) -> bool:
+    """Whether `team` has never known this key: no worker's, now or before (removed or replaced),
+    nor the agency's recovery key. Such a worker copied the repository before being added: sync
+    and bundle apply may take in the history that adds them (service/sync.py `_newcomer`)."""
+    keys = ident.recipients
+    return not keys & set(recovery) and all(team.key_owner(key) is None for key in keys)
 
 
 def refresh(ctx: Context) -> None:
@@ -163,7 +180,9 @@ def refresh(ctx: Context) -> None:
     if ctx.live_clock:
         ctx.now = agency_now(ctx.config)
     if ctx.identity is not None:
-        ctx.worker = member_of(ctx.team, ctx.identity, ctx.config.recovery_recipients, ctx.recovering_for)
+        ctx.joining = ctx.joining and newcomer(ctx.team, ctx.identity, ctx.config.recovery_recipients)
+        ctx.worker = None if ctx.joining else member_of(ctx.team, ctx.identity, ctx.config.recovery_recipients,
+                                                        ctx.recovering_for)
     ctx.basis = ctx.store.generation()
 
 

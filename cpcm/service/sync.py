@@ -138,8 +138,10 @@ def _git(ctx: Context):
 
 # -- sync ------------------------------------------------------------------------------------------
 def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> Synced:
-    """Fetch the remote's commits, merge them, and push the result, holding the repository lock."""
-    ctx.need_worker()
+    """Fetch the remote's commits, merge them, and push the result, holding the repository lock.
+    A worker this copy's team does not list yet (`ctx.joining`) takes in only a history that adds
+    them (`_newcomer`)."""
+    _need_identity(ctx)
     git = _git(ctx)
     urls = remote.remotes(git)
     if name is None:
@@ -150,7 +152,11 @@ def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> 
     if name not in urls:
         raise NotFound("no remote by that name", "See cpcm remote list.")
     url = urls[name]
-    with locked(ctx):
+    with locked(ctx), _joined(ctx):
+        if ctx.joining:
+            progress("fetching")
+            with _named(url, name):
+                _join(ctx, lambda: remote.fetch(git, url))
         result = Synced(remote=name)
         for _attempt in range(3):
             # one transaction from the fetch to the new commit: killed anywhere, the next command
@@ -181,6 +187,63 @@ def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> 
         git.pack_when_due()  # the merge's trees, as a commit's
         _after(ctx, result)
     return result
+
+
+def _need_identity(ctx: Context) -> None:
+    """A sync or a bundle apply needs the worker's identity; a key this copy's team does not list
+    yet (`ctx.joining`) will do."""
+    if not (ctx.joining and ctx.identity is not None):
+        ctx.need_worker()
+
+
+@contextmanager
+def _joined(ctx: Context) -> Iterator[None]:
+    """A sync or bundle apply that fails leaves a joining worker's session as it found it: no worker."""
+    try:
+        yield
+    except BaseException:
+        if ctx.joining:
+            ctx.worker = None
+        raise
+
+
+def _join(ctx: Context, bring: Callable[[], str | None]) -> None:
+    """Before a joining worker's sync (or bundle apply) begins: what the other copy brings
+    (`bring`: the fetch, or the bundle read) is looked at, and the sync goes on only when it is a
+    history that lists their key (`_newcomer`); then `ctx.worker` is their entry in it, so that the
+    sync's transaction has a worker. Nothing is trusted from here: `_integrate` checks `_newcomer`
+    again on the commit it takes (the remote may have moved meanwhile) and verifies it."""
+    git = _git(ctx)
+    try:
+        theirs = bring()
+        ctx.worker = _newcomer(ctx, git.head(), theirs)
+    finally:
+        remote.drop_ref(git, remote.INCOMING)
+
+
+def _newcomer(ctx: Context, ours: str | None, theirs: str | None):
+    """The entry of a worker this copy's team does not list yet (`ctx.joining`: a key it has never
+    known) in the team of `theirs`, when taking `theirs` in is what brings them in: a history that
+    moves this copy on (a fast-forward: they could write nothing here) and whose team lists their
+    key as an active member. Otherwise CannotDecrypt, nothing changed. Whether that history may be
+    trusted is decided as for any sync, by `_refuse_unverified` from this copy's own team on."""
+    git = _git(ctx)
+    new = theirs is not None and ours is not None and not remote.is_ancestor(git, theirs, ours)
+    if new and not remote.is_ancestor(git, ours, theirs):
+        raise CannotDecrypt(
+            "your key is not on this copy's team, and this copy holds commits the other copy does not: only a history "
+            "that moves this copy on can bring you in; nothing was changed",
+            "Once a supervisor has added you and synced, start your copy again (git clone of the shared place, or cpcm "
+            "bundle clone FILE PATH of a new bundle).")
+    worker = (audit.team_at(git.root, theirs) or Team(())).by_recipient(ctx.identity.recipients) if new else None
+    if worker is None:
+        raise CannotDecrypt(
+            f"you are not on this team yet: your key ({ctx.identity.recipient[:16]}…) is in neither this copy's team nor "
+            "the other copy's; nothing was changed",
+            "Ask a supervisor to add you (cpcm team add YOUR-ID --role caseworker --recipient "
+            f"{ctx.identity.recipient} --signing-key KEY, KEY from cpcm key show --signing) and to sync (or to make "
+            "you a bundle after adding you); then run cpcm sync (or cpcm bundle apply FILE) again.")
+    return worker
 
 
 @contextmanager
@@ -223,12 +286,16 @@ def _opened_bundle(data: bytes, keys) -> bytes:
 
 
 def bundle_apply(ctx: Context, data: bytes, progress: Progress = _quiet) -> Synced:
-    """Merge a bundle made by `bundle_create` on another copy; applying it twice changes nothing."""
-    ctx.need_worker()
+    """Merge a bundle made by `bundle_create` on another copy; applying it twice changes nothing.
+    A worker this copy's team does not list yet (`ctx.joining`) takes in only a bundle that adds
+    them, as `sync` does."""
+    _need_identity(ctx)
     git = _git(ctx)
     plain = _opened_bundle(data, ctx.keys)
     result = Synced()
-    with locked(ctx):
+    with locked(ctx), _joined(ctx):
+        if ctx.joining:  # a worker this copy's team does not list yet: only a bundle that adds them (`_newcomer`)
+            _join(ctx, lambda: remote.bundle_read(git, plain))
         with context.transaction(ctx, "sync") as tx:
             try:
                 theirs = remote.bundle_read(git, plain)
@@ -286,6 +353,8 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
     ours = git.head()
     if ours is None:
         raise UsageError("this repository has no commit yet", "Make it with cpcm init, or copy it with git clone.")
+    if ctx.joining:  # not on this copy's team yet: only a fast-forward whose team lists them, verified below
+        ctx.worker = _newcomer(ctx, ours, theirs)
     if remote.is_ancestor(git, theirs, ours):
         return  # nothing new
     base = remote.merge_base(git, ours, theirs)
@@ -294,7 +363,7 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
                       "Sync only copies of one repository: start a new copy with git clone of the shared place, or "
                       "cpcm bundle clone FILE PATH from a bundle.", rule="sync-unrelated")
     _refuse_newer_format(git, theirs)
-    _refuse_unverified(ctx, ours, theirs)
+    _refuse_unverified(ctx, ours, theirs)  # for a joining worker too: the commit that added them included
     progress("merging")
     _arrivals(git, ours, theirs, result)
     fast_forward = base == ours
@@ -375,7 +444,7 @@ def _refuse_unverified(ctx: Context, ours: str, theirs: str) -> None:
     found = audit.incoming(_git(ctx).root, ctx.config.agency_code, ours, theirs, ctx.team, ctx.config.recovery_signing_keys)
     if found:
         listed = ", ".join(f"{sha} {code}" for sha, code, _ in found[:10]) + (" …" if len(found) > 10 else "")
-        overseer = ctx.worker is not None and ctx.worker.has_role("supervisor", "manager")
+        overseer = ctx.worker is not None and not ctx.joining and ctx.worker.has_role("supervisor", "manager")
         what = "the other copy holds commits not signed by a team member who may make them (docs/security.md#signed-history)"
         hint = (f"Do not take it in: {what}; each code is explained in docs/exit-codes.md. A commit signed with a revoked key "
                 "(revoked-key) is never taken in: what it holds is written again by a member. Your copy is unchanged."

@@ -406,7 +406,7 @@ def incoming(root: Path, agency_code: str, ours: str, theirs: str, local: Team,
         return []
     from cpcm.crypto import signing
 
-    theirs_team = _team_at(root, theirs)
+    theirs_team = team_at(root, theirs)
     # signing began on this copy (its last commit is signed): every commit brought in must be
     strict = any(signing.split_commit(data)[1] is not None for data in read_blobs(root, [ours], kind=b"commit").values())
     checked = check_signatures(root, commits, keyring(local, theirs_team), strict, recovery_keys=recovery_keys)
@@ -440,7 +440,8 @@ def signers(root: Path, shas: Iterable[str], keys: Team) -> dict[str, tuple[str 
     return found
 
 
-def _team_at(root: Path, rev: str) -> Team | None:
+def team_at(root: Path, rev: str) -> Team | None:
+    """The team file of commit `rev`; None when it has none, or one that cannot be read."""
     out = _git_bytes(root, ["cat-file", "--batch"], f"{rev}:{TEAM}\n".encode())
     header, _, rest = out.partition(b"\n")
     parts = header.split()

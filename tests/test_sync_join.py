@@ -1,0 +1,173 @@
+"""A worker who copied the repository before a supervisor added them (docs/team.md, 'A worker
+who copied the repository before being added').
+
+Their copy's team does not list their key, so every command refuses them (exit 5). `cpcm sync`
+(and `cpcm bundle apply`) is the way in: once the supervisor has added them and synced, it takes
+in the history that adds them, a fast-forward of their copy, each commit verified as any sync
+verifies it; before that, and for a team that lists them only in a commit that does not verify,
+it refuses and changes nothing."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import Cli, git, head, make_identity, register, signing_line
+from test_signing import hand_commit, push
+from test_sync import Laptops, tree_state
+
+
+@pytest.fixture
+def laptops(repo, team, tmp_env):
+    return Laptops(repo, team, tmp_env)
+
+
+@pytest.fixture
+def njeri(laptops, tmp_env) -> Cli:
+    """A new worker's key, and her copy of the repository, cloned from the shared place before
+    anyone added her to the team."""
+    path = tmp_env / "keys" / "njeri.txt"
+    laptops.keys["njeri"] = (path, make_identity(path))
+    return laptops.laptop("njeri")
+
+
+def add_njeri(cli: Cli, laptops: Laptops) -> None:
+    path, recipient = laptops.keys["njeri"]
+    done = cli("team", "add", "njeri", "--role", "caseworker", "--recipient", recipient, "--signing-key", signing_line(path))
+    assert done.code == 0, done.stderr
+
+
+def refused_as_not_yet_added(njeri: Cli, root, *argv: str) -> None:
+    """`argv` (a sync or a bundle apply) is refused with exit 5, says what to do, and changes nothing."""
+    before = tree_state(root)
+    refused = njeri(*argv)
+    assert refused.code == 5, (refused.stdout, refused.stderr)
+    assert "not on this team yet" in refused.stderr and "cpcm team add njeri" not in refused.stderr
+    assert "cpcm team add" in refused.stderr and "cpcm sync" in refused.stderr, refused.stderr
+    assert "nothing was changed" in refused.stderr
+    assert tree_state(root) == before
+
+
+def test_a_worker_added_after_copying_the_repository_syncs_and_then_works(laptops, njeri):
+    sup = laptops.cli("sup")
+    assert njeri("list").code == 5  # not on this copy's team
+    add_njeri(sup, laptops)
+    case_id = register(sup, "--worker", "njeri")
+    laptops.sync("sup")
+    root = laptops.clones["njeri"]
+    got = njeri("sync", "--json")
+    assert got.code == 0, got.stderr
+    report = got.json()
+    assert report["fast_forward"] and not report["merged"] and not report["pushed"]
+    assert "team add njeri" in report["team_changes"] and report["cases"] == [case_id]
+    assert head(root) == head(laptops.repo)
+    # from here on she is a member like any other: she reads her case, writes, and her work reaches the team
+    listed = njeri("list", "--json")
+    assert listed.code == 0 and [c["case_id"] for c in listed.json()] == [case_id], listed.stderr
+    assert njeri("show", case_id).code == 0
+    mine = register(njeri)
+    sent = laptops.sync("njeri")
+    assert sent["pushed"]
+    assert mine in laptops.sync("sup")["cases"]
+    assert sup("verify").code == 0, sup("verify").stdout
+    assert njeri("verify").code == 0, njeri("verify").stdout
+
+
+def test_before_being_added_sync_refuses_and_changes_nothing(laptops, njeri):
+    sup = laptops.cli("sup")
+    root = laptops.clones["njeri"]
+    # nothing new on the shared place
+    refused_as_not_yet_added(njeri, root, "sync")
+    # commits arrived there, but none adds her
+    register(sup)
+    laptops.sync("sup")
+    refused_as_not_yet_added(njeri, root, "sync", "--json")
+    assert head(root) != head(laptops.repo)
+    assert njeri("list").code == 5
+    # the supervisor adds her but has not synced yet: the shared place still does not list her
+    add_njeri(sup, laptops)
+    refused_as_not_yet_added(njeri, root, "sync")
+    laptops.sync("sup")
+    assert njeri("sync").code == 0
+
+
+def test_a_worker_removed_from_this_copys_team_is_not_taken_for_a_new_one(laptops):
+    """The way in is for a key this copy's team has never known: a worker removed here keeps the
+    refusal they had."""
+    otieno = laptops.laptop("otieno")
+    sup_there = Cli({**otieno.env, "CPCM_IDENTITY": str(laptops.keys["sup"][0])})
+    assert sup_there("team", "remove", "otieno").code == 0
+    refused = otieno("sync")
+    assert refused.code == 5 and "not on this team yet" not in refused.stderr
+    assert "not a member of this team" in refused.stderr
+
+
+@pytest.mark.parametrize("signer", ["amina", "njeri", None])
+def test_a_team_that_lists_her_only_in_a_commit_that_does_not_verify_is_refused(laptops, njeri, tmp_env, signer):
+    """The team file of the shared place lists her, but the commit that added her was not made by
+    a supervisor of the team: a caseworker's (signer-not-allowed), her own (unknown-signer) or
+    none (unsigned-commit). Her sync verifies it as any sync does, and takes nothing in."""
+    code = {"amina": "signer-not-allowed", "njeri": "unknown-signer", None: "unsigned-commit"}[signer]
+    # the team file a supervisor's `team add` makes, put on a caseworker's copy by hand
+    laptops.keys["scratch"] = laptops.keys["sup"]
+    add_njeri(laptops.laptop("scratch"), laptops)  # on a second copy of the supervisor's, never synced
+    team_file = (laptops.clones["scratch"] / ".cpcm" / "team.yaml").read_bytes()
+    laptops.laptop("amina")
+    forged = laptops.clones["amina"]
+    (forged / ".cpcm" / "team.yaml").write_bytes(team_file)
+    sha = hand_commit(forged, signer or "amina", "team add njeri", [".cpcm/team.yaml"],
+                      laptops.keys[signer][0] if signer else None)
+    push(forged)
+    root = laptops.clones["njeri"]
+    before = tree_state(root)
+    refused = njeri("sync")
+    assert refused.code == 4, refused.stderr
+    assert f"{sha[:10]} {code}" in refused.stderr and "nothing was merged" in refused.stderr
+    assert tree_state(root) == before
+    assert njeri("list").code == 5
+    # the same forged history as a bundle (encrypted to her by the forged copy's team): refused the same way
+    bundle = tmp_env / "forged.bundle"
+    made = laptops.cli("amina")("bundle", "create", str(bundle))
+    assert made.code == 0, made.stderr
+    refused = njeri("bundle", "apply", str(bundle))
+    assert refused.code == 4 and f"{sha[:10]} {code}" in refused.stderr, refused.stderr
+    assert tree_state(root) == before
+
+
+def test_a_bundle_from_a_supervisor_who_added_her_brings_her_in(laptops, njeri, tmp_env):
+    """The laptop that meets the team only through bundles: a bundle made before she was added is
+    not encrypted to her; one made after brings her in, as a sync does."""
+    sup = laptops.cli("sup")
+    root = laptops.clones["njeri"]
+    early = tmp_env / "early.bundle"
+    assert sup("bundle", "create", str(early)).code == 0
+    before = tree_state(root)
+    refused = njeri("bundle", "apply", str(early))
+    assert refused.code in (4, 5) and tree_state(root) == before, refused.stderr
+    add_njeri(sup, laptops)
+    case_id = register(sup, "--worker", "njeri")
+    bundle = tmp_env / "office.bundle"
+    assert sup("bundle", "create", str(bundle)).code == 0
+    applied = njeri("bundle", "apply", str(bundle), "--json")
+    assert applied.code == 0, applied.stderr
+    assert applied.json()["fast_forward"] and "team add njeri" in applied.json()["team_changes"]
+    assert head(root) == head(laptops.repo)
+    assert njeri("show", case_id).code == 0
+    assert njeri("verify").code == 0, njeri("verify").stdout
+
+
+def test_a_remote_that_moves_back_after_the_first_look_brings_no_one_in(laptops, njeri):
+    """The sync looks at what the remote brings before its write begins, then fetches again under
+    its transaction: what it takes in is checked again there. Stopped between the two, the shared
+    place is put back to before the supervisor added her: nothing comes in, nothing is changed."""
+    from test_races import finish, paused
+
+    sup = laptops.cli("sup")
+    root = laptops.clones["njeri"]
+    before_add = head(laptops.bare)
+    add_njeri(sup, laptops)
+    laptops.sync("sup")
+    before = tree_state(root)
+    held = paused(njeri, ["sync"])
+    git(laptops.bare, "update-ref", "refs/heads/main", before_add)
+    code, _, err = finish(held)
+    assert code == 5 and "not on this team yet" in err, err
+    assert tree_state(root) == before
