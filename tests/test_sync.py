@@ -291,6 +291,40 @@ def test_two_closures_written_apart(laptops):
     assert sup("verify").code == 0, sup("verify").stdout
 
 
+def test_a_conflict_found_by_another_copys_merge_is_reported_where_it_arrives(laptops):
+    """The supervisor's closure reaches the shared place first; amina's sync finds the two
+    closures and records the conflict in its merge commit. The supervisor, who settles it, learns
+    of it at their next sync: the record the merge added is counted, its case listed, its
+    conflict named (as on the copy that found it)."""
+    amina, sup, case_id = shared_case(laptops)
+    assert sup("close", case_id, *CLOSE).code == 0
+    laptops.sync("sup")
+    assert amina("close", case_id, *CLOSE).code == 0
+    found = laptops.sync("amina")
+    assert [c["code"] for c in found["conflicts"]] == ["two-closures"] and found["merged"]
+    arrived = sup("sync", "--json")
+    assert arrived.code == 0, arrived.stderr
+    report = arrived.json()
+    assert report["fast_forward"] and report["records"] == 2 and report["cases"] == [case_id]  # her closure, the conflict
+    assert report["conflicts"] == found["conflicts"]
+    # settled on the supervisor's copy, and reported no more when it travels on
+    assert sup("approve", case_id, "closure").code == 0
+    laptops.sync("sup")
+    again = laptops.sync("amina")
+    assert again["cases"] == [case_id] and again["conflicts"] == []
+
+
+def test_the_text_report_names_a_conflict_that_arrived(laptops):
+    amina, sup, case_id = shared_case(laptops)
+    assert sup("close", case_id, *CLOSE).code == 0
+    laptops.sync("sup")
+    assert amina("close", case_id, *CLOSE).code == 0
+    laptops.sync("amina")
+    text = sup("sync")
+    assert text.code == 0, text.stderr
+    assert f"warning: {case_id}: two-closures (" in text.stderr and f"see cpcm check {case_id}" in text.stderr
+
+
 def test_log_names_the_merge_commit_and_its_signer_for_a_record_the_merge_added(laptops):
     amina, sup, case_id = shared_case(laptops)
     assert sup("close", case_id, *CLOSE).code == 0

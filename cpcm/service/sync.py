@@ -85,9 +85,10 @@ class Synced:
     assigned_away: list[str] = field(default_factory=list)    # cases that were yours and are now another worker's
     duplicates: list[dict] = field(default_factory=list)    # {case, other, reason}: probable same child
     notes: list[str] = field(default_factory=list)
+    arrived_conflicts: dict[str, set[str]] = field(default_factory=dict)  # case -> conflict records that arrived (not in JSON)
 
     def to_json(self) -> dict:
-        return {k: v for k, v in self.__dict__.items()}
+        return {k: v for k, v in self.__dict__.items() if k != "arrived_conflicts"}
 
 
 # -- remotes ---------------------------------------------------------------------------------------
@@ -471,6 +472,8 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
                 (cases if parts[0] == CASES else conferences).add(parts[1])
                 if parts[0] == CASES and _kind(parts[2]) == "registration":
                     registered.add(parts[1])
+                if parts[0] == CASES and _kind(parts[2]) == "sync_conflict":  # found by the other copy's merge
+                    result.arrived_conflicts.setdefault(parts[1], set()).add(parts[2].split(".", 1)[0])
     result.cases, result.conferences, result.registered = sorted(cases), sorted(conferences), sorted(registered)
 
 
@@ -843,7 +846,8 @@ def _after(ctx: Context, result: Synced) -> None:
     """The duplicate check over the cases registered on the other copy (those this worker can
     read), under the repository lock: asked of the worker's split index (service/lookup.py, brought
     up to date with the cases that changed), so it reads the arrived cases and their matches, not
-    every case."""
+    every case. First, the conflicts that arrived (`_conflicts_arrived`)."""
+    _conflicts_arrived(ctx, result)
     arrived = set(result.registered) | {r["new"] for r in result.reidentified}
     if not arrived:
         return
@@ -874,6 +878,21 @@ def _after(ctx: Context, result: Synced) -> None:
             continue
         seen.add(pair)
         result.duplicates.append({"case": pair[0], "other": pair[1], "reason": reason})
+
+
+def _conflicts_arrived(ctx: Context, result: Synced) -> None:
+    """The conflicts another copy's merge found and recorded (its `sync_conflict` records, which
+    arrived here), in the report as this copy's merge reports its own: those still open, in the
+    cases this worker reads (a supervisor, who settles them, reads every case)."""
+    for case_id, record_ids in sorted(result.arrived_conflicts.items()):
+        try:
+            case = context.load_case(ctx, case_id)
+        except CpcmError:  # not for this worker (or damaged: verify names it)
+            continue
+        for conflict in case.conflicts:
+            found = {"case": case_id, "code": conflict["code"], "records": sorted(conflict["records"])}
+            if conflict["record_id"] in record_ids and conflict["settled_by"] is None and found not in result.conflicts:
+                result.conflicts.append(found)
 
 
 def _registered(ctx: Context, case_ids: set[str], load) -> Iterator:
