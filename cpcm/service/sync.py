@@ -187,7 +187,19 @@ def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> 
                            "the merge is in your copy", "Run cpcm sync again.")
         git.pack_when_due()  # the merge's trees, as a commit's
         _after(ctx, result)
+        _signing_key_missing(ctx, result)
     return result
+
+
+def _signing_key_missing(ctx: Context, result: Synced) -> None:
+    """A note for a worker whose signing key the team does not record (added without
+    --signing-key) while others' are: every other copy's sync refuses the commits they sign
+    (unknown-signer), so they publish it (docs/commands/keys.md, 'cpcm key publish')."""
+    me = ctx.team.get(ctx.worker.id) if ctx.worker else None
+    if me is None or me.signing_key is not None or not any(w.signing_key for w in ctx.team.workers if w.id != me.id):
+        return
+    result.notes.append("the team does not record your signing key yet: every other copy's sync refuses the commits you "
+                        "make (unknown-signer); record it with cpcm key publish, then run cpcm sync again")
 
 
 def _need_identity(ctx: Context) -> None:
