@@ -722,6 +722,46 @@ def test_a_removed_workers_sync_adds_nothing_says_so_and_a_supervisor_takes_his_
     assert sup("verify").code == 0, sup("verify").stdout
 
 
+def test_a_case_that_arrives_with_a_removed_worker_is_named_and_checked_until_it_is_assigned(laptops, tmp_env):
+    """The removed worker's offline registration (by his bundle), and a case given to him on a copy
+    that had not heard of the removal (by a sync), arrive with a worker who is no longer on the
+    team: `team remove` refuses while a worker has open cases, and here nobody has them. The sync
+    says so (not that the case is now the supervisor's), and `cpcm check` reports it until the case
+    is assigned."""
+    otieno = laptops.laptop("otieno")
+    amina = laptops.laptop("amina")
+    sup = laptops.cli("sup")
+    given = register(amina)
+    laptops.sync("amina")
+    laptops.sync("sup")
+    assert sup("team", "remove", "otieno").code == 0
+    laptops.sync("sup")
+    registered = register(otieno)  # offline, before the removal reached his laptop
+    assert amina("assign", given, "--worker", "otieno").code == 0  # offline too
+    bundle = tmp_env / "otieno.bundle"
+    assert otieno("bundle", "create", str(bundle)).code == 0
+    applied = sup("bundle", "apply", str(bundle), "--json")
+    assert applied.code == 0, applied.stderr
+    report = applied.json()
+    assert report["assigned_to_you"] == [] and report["assigned_away"] == []
+    assert [n for n in report["notes"] if registered in n and "(otieno) is no longer on the team" in n
+            and f"cpcm assign {registered} --worker OTHER" in n], report["notes"]
+    laptops.sync("sup")
+    merged = amina("sync")  # amina reads the case she gave away no more; the supervisor's copy learns of it
+    assert merged.code == 0, merged.stderr
+    text = sup("sync")
+    assert text.code == 0, text.stderr
+    assert f"warning: {given}: its worker (otieno) is no longer on the team" in text.stderr, text.stderr
+    assert "assigned to you now" not in text.stderr
+    for case_id in (registered, given):
+        codes = check_codes(sup, case_id)
+        assert "case-worker-removed" in codes, codes
+    assert "case-worker-removed" in [p["code"] for p in json.loads(sup("check", "--json").stdout)]
+    assert sup("assign", registered, "--worker", "amina").code == 0
+    assert "case-worker-removed" not in check_codes(sup, registered)
+    assert sup("verify").code == 0, sup("verify").stdout
+
+
 def test_a_setting_changed_two_ways_names_the_command_that_sets_it_and_that_command_settles_it(laptops):
     """The hint of a settings conflict is the cpcm command (a signed commit), never an edit by hand
     (an unsigned commit, which verify reports and the other copies refuse)."""

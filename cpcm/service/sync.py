@@ -86,9 +86,10 @@ class Synced:
     duplicates: list[dict] = field(default_factory=list)    # {case, other, reason}: probable same child
     notes: list[str] = field(default_factory=list)
     arrived_conflicts: dict[str, set[str]] = field(default_factory=dict)  # case -> conflict records that arrived (not in JSON)
+    worker_gone: set[str] = field(default_factory=set)  # cases placed since the copies met, with a worker removed (not in JSON)
 
     def to_json(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "arrived_conflicts"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("arrived_conflicts", "worker_gone")}
 
 
 # -- remotes ---------------------------------------------------------------------------------------
@@ -412,6 +413,9 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
             raise
         result.notes.append("your key was replaced on another copy (cpcm key rotate): this sync is done; use your new "
                             "identity from now on")
+    if any(not w.active for w in ctx.team.workers):  # a case registered by, or given to, one of them: `_workers_gone`
+        result.worker_gone |= {p.split("/")[1] for p in merged if p.startswith(CASES + "/") and p not in trees[0]
+                               and _is_record(p) and _kind(p.split("/")[2]) in PLACING}
 
 
 def _assignments(ctx: Context, git, ours: Tree, merged: dict[str, Entry], result: Synced) -> None:
@@ -860,6 +864,7 @@ def _after(ctx: Context, result: Synced) -> None:
     up to date with the cases that changed), so it reads the arrived cases and their matches, not
     every case. First, the conflicts that arrived (`_conflicts_arrived`)."""
     _conflicts_arrived(ctx, result)
+    _workers_gone(ctx, result)
     arrived = set(result.registered) | {r["new"] for r in result.reidentified}
     if not arrived:
         return
@@ -905,6 +910,24 @@ def _conflicts_arrived(ctx: Context, result: Synced) -> None:
             found = {"case": case_id, "code": conflict["code"], "records": sorted(conflict["records"])}
             if conflict["record_id"] in record_ids and conflict["settled_by"] is None and found not in result.conflicts:
                 result.conflicts.append(found)
+
+
+def _workers_gone(ctx: Context, result: Synced) -> None:
+    """A note for each open case registered by, or given to, a worker the merged team no longer
+    lists (on a copy that did not know of the removal; `cpcm check`: case-worker-removed), among
+    the cases this worker reads: nobody has it. Its `recipients` file begins with a supervisor
+    then, which is not an assignment to them."""
+    for case_id in sorted(result.worker_gone):
+        try:
+            case = context.load_case(ctx, case_id)
+        except CpcmError:  # not for this worker (or damaged: verify names it)
+            continue
+        if case.status == "open" and case.worker and ctx.team.get(case.worker) is None:
+            for listed in (result.assigned_to_you, result.assigned_away):
+                if case_id in listed:
+                    listed.remove(case_id)
+            result.notes.append(f"{case_id}: its worker ({case.worker}) is no longer on the team, and nobody has the case: "
+                                f"assign it to another worker (cpcm assign {case_id} --worker OTHER)")
 
 
 def _registered(ctx: Context, case_ids: set[str], load) -> Iterator:
