@@ -85,6 +85,21 @@ def test_remote_add_list_remove(laptops):
 
 
 # -- sync round trips ------------------------------------------------------------------------------
+def test_the_text_report_says_it_pushed_when_something_arrived_too(laptops):
+    """A worker who wrote offline and syncs while others' records arrive is told that what they
+    wrote left too (sync.md: a stick pulled out once the sync reports it pushed holds the push)."""
+    amina = laptops.laptop("amina")
+    sup = laptops.cli("sup")
+    register(sup)
+    laptops.sync("sup")
+    register(amina)
+    both = amina("sync")
+    assert both.code == 0, both.stderr
+    assert "1 record(s) in 1 case(s) arrived" in both.stderr and "pushed" in both.stderr, both.stderr
+    only_in = sup("sync")  # amina's record arrives; the supervisor had nothing to send
+    assert only_in.code == 0 and "arrived" in only_in.stderr and "pushed" not in only_in.stderr, only_in.stderr
+
+
 def test_sync_round_trip_reports_what_arrived(laptops):
     amina = laptops.laptop("amina")
     case_id = register(amina)
