@@ -519,7 +519,7 @@ def test_check_workers__an_open_case_whose_worker_left_the_team_is_an_error_unti
     problems = rules.check_workers(cases, team)
     assert [(p.code, p.severity, p.case_id, p.worker) for p in problems] == [("case-worker-removed", "error", "1", "otieno")]
     assert "cpcm assign 1 --worker OTHER" in problems[0].message
-    assert rules.check_workers([_open("1", "amina")], team) == []
+    assert rules.check_workers([_open("1", "amina"), _open("9", "stranger")], team) == []  # an id the team never had: not this
 
 
 def _fields(problem):

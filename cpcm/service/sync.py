@@ -917,17 +917,18 @@ def _workers_gone(ctx: Context, result: Synced) -> None:
     lists (on a copy that did not know of the removal; `cpcm check`: case-worker-removed), among
     the cases this worker reads: nobody has it. Its `recipients` file begins with a supervisor
     then, which is not an assignment to them."""
+    from cpcm.workflow.rules import check_workers
+
     for case_id in sorted(result.worker_gone):
         try:
             case = context.load_case(ctx, case_id)
         except CpcmError:  # not for this worker (or damaged: verify names it)
             continue
-        if case.status == "open" and case.worker and ctx.team.get(case.worker) is None:
+        for problem in check_workers([case], ctx.team):
             for listed in (result.assigned_to_you, result.assigned_away):
                 if case_id in listed:
                     listed.remove(case_id)
-            result.notes.append(f"{case_id}: its worker ({case.worker}) is no longer on the team, and nobody has the case: "
-                                f"assign it to another worker (cpcm assign {case_id} --worker OTHER)")
+            result.notes.append(f"{case_id}: {problem.message}")
 
 
 def _registered(ctx: Context, case_ids: set[str], load) -> Iterator:

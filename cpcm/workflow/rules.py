@@ -165,7 +165,12 @@ def check_workers(cases: Iterable[Case], team: Team) -> list[Problem]:
     return [Problem("case-worker-removed", "error", f"its worker ({case.worker}) is no longer on the team, and nobody has "
                     f"the case: assign it to another worker (cpcm assign {case.id} --worker OTHER)", "team",
                     "docs/team.md (a worker removed on another copy)", case.id, case.worker)
-            for case in cases if case.status == "open" and case.worker and team.get(case.worker) is None]
+            for case in cases if case.status == "open" and case.worker and _removed(team, case.worker)]
+
+
+def _removed(team: Team, worker_id: str) -> bool:
+    found = team.get(worker_id, include_removed=True)
+    return found is not None and not found.active
 
 
 def caseload_decision(count_before: int, policy: Policy) -> tuple[str, str]:
