@@ -84,6 +84,18 @@ def test_remote_add_list_remove(laptops):
     assert sup("sync").code == 2  # no remote to sync with
 
 
+def test_sync_without_a_name_on_a_copy_with_two_remotes_names_them(laptops):
+    """The documented setup of a colleague's laptop (git clone of the shared place, then cpcm remote
+    add usb) leaves two remotes, git's `origin` and `usb`: a sync without a name says which to give."""
+    amina = laptops.laptop("amina")
+    assert amina("remote", "add", "usb", str(laptops.bare)).code == 0
+    refused = amina("sync")
+    assert refused.code == 2
+    assert "cpcm sync origin" in refused.stderr and "cpcm sync usb" in refused.stderr, refused.stderr
+    assert "add one" not in refused.stderr
+    assert amina("sync", "usb").code == 0
+
+
 # -- sync round trips ------------------------------------------------------------------------------
 def test_the_text_report_says_it_pushed_when_something_arrived_too(laptops):
     """A worker who wrote offline and syncs while others' records arrive is told that what they

@@ -147,9 +147,11 @@ def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> 
     git = _git(ctx)
     urls = remote.remotes(git)
     if name is None:
-        if len(urls) != 1:
-            raise UsageError("NAME: say which remote to sync with" if urls else "there is no remote to sync with",
-                             "See cpcm remote list; add one with cpcm remote add NAME URL.")
+        if not urls:
+            raise UsageError("there is no remote to sync with", "See cpcm remote list; add one with cpcm remote add NAME URL.")
+        if len(urls) > 1:
+            raise UsageError("NAME: say which remote to sync with",
+                             " or ".join(f"cpcm sync {known}" for known in sorted(urls)) + " (see cpcm remote list).")
         name = next(iter(urls))
     if name not in urls:
         raise NotFound("no remote by that name", "See cpcm remote list.")
