@@ -26,6 +26,9 @@ def test_identity__a_key_not_in_the_team_gives_5_and_says_how_to_join(cli, repo,
     assert result.code == 5
     assert "not a member of this team" in result.stderr
     assert "cpcm team add" in result.stderr and recipient in result.stderr  # what to ask a supervisor for
+    # the whole command: added without their signing key, the worker's commits are refused by every
+    # other copy's sync (unknown-signer) until it is published
+    assert "--signing-key KEY, KEY from cpcm key show --signing" in result.stderr
     assert "run cpcm sync here" in result.stderr  # a copy taken before the worker was added catches up, not stuck
     assert "Traceback" not in result.stderr
 

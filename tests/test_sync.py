@@ -84,7 +84,34 @@ def test_remote_add_list_remove(laptops):
     assert sup("sync").code == 2  # no remote to sync with
 
 
+def test_sync_without_a_name_on_a_copy_with_two_remotes_names_them(laptops):
+    """The documented setup of a colleague's laptop (git clone of the shared place, then cpcm remote
+    add usb) leaves two remotes, git's `origin` and `usb`: a sync without a name says which to give."""
+    amina = laptops.laptop("amina")
+    assert amina("remote", "add", "usb", str(laptops.bare)).code == 0
+    refused = amina("sync")
+    assert refused.code == 2
+    assert "cpcm sync origin" in refused.stderr and "cpcm sync usb" in refused.stderr, refused.stderr
+    assert "add one" not in refused.stderr
+    assert amina("sync", "usb").code == 0
+
+
 # -- sync round trips ------------------------------------------------------------------------------
+def test_the_text_report_says_it_pushed_when_something_arrived_too(laptops):
+    """A worker who wrote offline and syncs while others' records arrive is told that what they
+    wrote left too (sync.md: a stick pulled out once the sync reports it pushed holds the push)."""
+    amina = laptops.laptop("amina")
+    sup = laptops.cli("sup")
+    register(sup)
+    laptops.sync("sup")
+    register(amina)
+    both = amina("sync")
+    assert both.code == 0, both.stderr
+    assert "1 record(s) in 1 case(s) arrived" in both.stderr and "pushed" in both.stderr, both.stderr
+    only_in = sup("sync")  # amina's record arrives; the supervisor had nothing to send
+    assert only_in.code == 0 and "arrived" in only_in.stderr and "pushed" not in only_in.stderr, only_in.stderr
+
+
 def test_sync_round_trip_reports_what_arrived(laptops):
     amina = laptops.laptop("amina")
     case_id = register(amina)
@@ -289,6 +316,40 @@ def test_two_closures_written_apart(laptops):
     assert sup("approve", case_id, "closure").code == 0  # the supervisor settles it with an ordinary decision
     assert "two-closures" not in check_codes(sup, case_id)
     assert sup("verify").code == 0, sup("verify").stdout
+
+
+def test_a_conflict_found_by_another_copys_merge_is_reported_where_it_arrives(laptops):
+    """The supervisor's closure reaches the shared place first; amina's sync finds the two
+    closures and records the conflict in its merge commit. The supervisor, who settles it, learns
+    of it at their next sync: the record the merge added is counted, its case listed, its
+    conflict named (as on the copy that found it)."""
+    amina, sup, case_id = shared_case(laptops)
+    assert sup("close", case_id, *CLOSE).code == 0
+    laptops.sync("sup")
+    assert amina("close", case_id, *CLOSE).code == 0
+    found = laptops.sync("amina")
+    assert [c["code"] for c in found["conflicts"]] == ["two-closures"] and found["merged"]
+    arrived = sup("sync", "--json")
+    assert arrived.code == 0, arrived.stderr
+    report = arrived.json()
+    assert report["fast_forward"] and report["records"] == 2 and report["cases"] == [case_id]  # her closure, the conflict
+    assert report["conflicts"] == found["conflicts"]
+    # settled on the supervisor's copy, and reported no more when it travels on
+    assert sup("approve", case_id, "closure").code == 0
+    laptops.sync("sup")
+    again = laptops.sync("amina")
+    assert again["cases"] == [case_id] and again["conflicts"] == []
+
+
+def test_the_text_report_names_a_conflict_that_arrived(laptops):
+    amina, sup, case_id = shared_case(laptops)
+    assert sup("close", case_id, *CLOSE).code == 0
+    laptops.sync("sup")
+    assert amina("close", case_id, *CLOSE).code == 0
+    laptops.sync("amina")
+    text = sup("sync")
+    assert text.code == 0, text.stderr
+    assert f"warning: {case_id}: two-closures (" in text.stderr and f"see cpcm check {case_id}" in text.stderr
 
 
 def test_log_names_the_merge_commit_and_its_signer_for_a_record_the_merge_added(laptops):
@@ -685,6 +746,46 @@ def test_a_removed_workers_sync_adds_nothing_says_so_and_a_supervisor_takes_his_
     assert applied.json()["cases"] == [case_id] and applied.json()["reencrypted"] == [case_id]
     assert (laptops.repo / "cases" / case_id / "recipients").read_text().split()[-1:] == ["sup"]
     assert sup("show", case_id).code == 0
+    assert sup("verify").code == 0, sup("verify").stdout
+
+
+def test_a_case_that_arrives_with_a_removed_worker_is_named_and_checked_until_it_is_assigned(laptops, tmp_env):
+    """The removed worker's offline registration (by his bundle), and a case given to him on a copy
+    that had not heard of the removal (by a sync), arrive with a worker who is no longer on the
+    team: `team remove` refuses while a worker has open cases, and here nobody has them. The sync
+    says so (not that the case is now the supervisor's), and `cpcm check` reports it until the case
+    is assigned."""
+    otieno = laptops.laptop("otieno")
+    amina = laptops.laptop("amina")
+    sup = laptops.cli("sup")
+    given = register(amina)
+    laptops.sync("amina")
+    laptops.sync("sup")
+    assert sup("team", "remove", "otieno").code == 0
+    laptops.sync("sup")
+    registered = register(otieno)  # offline, before the removal reached his laptop
+    assert amina("assign", given, "--worker", "otieno").code == 0  # offline too
+    bundle = tmp_env / "otieno.bundle"
+    assert otieno("bundle", "create", str(bundle)).code == 0
+    applied = sup("bundle", "apply", str(bundle), "--json")
+    assert applied.code == 0, applied.stderr
+    report = applied.json()
+    assert report["assigned_to_you"] == [] and report["assigned_away"] == []
+    assert [n for n in report["notes"] if registered in n and "(otieno) is no longer on the team" in n
+            and f"cpcm assign {registered} --worker OTHER" in n], report["notes"]
+    laptops.sync("sup")
+    merged = amina("sync")  # amina reads the case she gave away no more; the supervisor's copy learns of it
+    assert merged.code == 0, merged.stderr
+    text = sup("sync")
+    assert text.code == 0, text.stderr
+    assert f"warning: {given}: its worker (otieno) is no longer on the team" in text.stderr, text.stderr
+    assert "assigned to you now" not in text.stderr
+    for case_id in (registered, given):
+        codes = check_codes(sup, case_id)
+        assert "case-worker-removed" in codes, codes
+    assert "case-worker-removed" in [p["code"] for p in json.loads(sup("check", "--json").stdout)]
+    assert sup("assign", registered, "--worker", "amina").code == 0
+    assert "case-worker-removed" not in check_codes(sup, registered)
     assert sup("verify").code == 0, sup("verify").stdout
 
 

@@ -171,3 +171,27 @@ def test_a_remote_that_moves_back_after_the_first_look_brings_no_one_in(laptops,
     code, _, err = finish(held)
     assert code == 5 and "not on this team yet" in err, err
     assert tree_state(root) == before
+
+
+def test_a_worker_added_without_a_signing_key_is_told_at_sync_to_publish_it(laptops, njeri):
+    """Added without --signing-key, she signs her commits with a key the team does not hold, and
+    every other copy's sync refuses them (unknown-signer), the shared place's history with them.
+    Her sync says so, and what to do; once she has published her key, it says nothing more, and
+    the supervisor's sync takes in what she wrote."""
+    sup = laptops.cli("sup")
+    path, recipient = laptops.keys["njeri"]
+    assert sup("team", "add", "njeri", "--role", "caseworker", "--recipient", recipient).code == 0
+    laptops.sync("sup")
+    joined = njeri("sync")
+    assert joined.code == 0, joined.stderr
+    assert "cpcm key publish" in joined.stderr and "unknown-signer" in joined.stderr, joined.stderr
+    mine = register(njeri)
+    sent = njeri("sync", "--json")
+    assert sent.code == 0 and sent.json()["pushed"], sent.stderr
+    assert any("cpcm key publish" in note for note in sent.json()["notes"]), sent.stdout
+    assert sup("sync").code == 4  # what she pushed does not verify on the supervisor's copy
+    assert njeri("key", "publish").code == 0
+    published = njeri("sync")
+    assert published.code == 0 and "key publish" not in published.stderr, published.stderr
+    assert mine in laptops.sync("sup")["cases"]
+    assert sup("verify").code == 0, sup("verify").stdout

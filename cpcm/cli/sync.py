@@ -43,6 +43,8 @@ def _report(result, json_out: bool, what: str) -> None:
             say(f"  settings: {change}")
         for change in result.directory_changes:
             say(f"  service directory: {change}")
+        if result.pushed:
+            say(f"  pushed your commits to {result.remote}")
     if result.assigned_to_you:
         say("  assigned to you now: " + " ".join(result.assigned_to_you) + " (cpcm due)")
     if result.assigned_away:

@@ -153,7 +153,7 @@ def member_of(team: Team, ident: identity_mod.Identity, recovery: Iterable[str] 
         raise CannotDecrypt(
             f"your key ({ident.recipient[:16]}…) is not a member of this team",
             "Ask a supervisor to add you: cpcm team add YOUR-ID --role caseworker --recipient "
-            f"{ident.recipient}. Added already on their copy? This copy is older than that: once they have synced, "
+            f"{ident.recipient} --signing-key KEY, KEY from cpcm key show --signing. Added already on their copy? This copy is older than that: once they have synced, "
             "run cpcm sync here (or cpcm bundle apply FILE of a bundle they made since).",
         )
     return worker

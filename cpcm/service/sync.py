@@ -85,9 +85,11 @@ class Synced:
     assigned_away: list[str] = field(default_factory=list)    # cases that were yours and are now another worker's
     duplicates: list[dict] = field(default_factory=list)    # {case, other, reason}: probable same child
     notes: list[str] = field(default_factory=list)
+    arrived_conflicts: dict[str, set[str]] = field(default_factory=dict)  # case -> conflict records that arrived (not in JSON)
+    worker_gone: set[str] = field(default_factory=set)  # cases placed since the copies met, with a worker removed (not in JSON)
 
     def to_json(self) -> dict:
-        return {k: v for k, v in self.__dict__.items()}
+        return {k: v for k, v in self.__dict__.items() if k not in ("arrived_conflicts", "worker_gone")}
 
 
 # -- remotes ---------------------------------------------------------------------------------------
@@ -145,9 +147,11 @@ def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> 
     git = _git(ctx)
     urls = remote.remotes(git)
     if name is None:
-        if len(urls) != 1:
-            raise UsageError("NAME: say which remote to sync with" if urls else "there is no remote to sync with",
-                             "See cpcm remote list; add one with cpcm remote add NAME URL.")
+        if not urls:
+            raise UsageError("there is no remote to sync with", "See cpcm remote list; add one with cpcm remote add NAME URL.")
+        if len(urls) > 1:
+            raise UsageError("NAME: say which remote to sync with",
+                             " or ".join(f"cpcm sync {known}" for known in sorted(urls)) + " (see cpcm remote list).")
         name = next(iter(urls))
     if name not in urls:
         raise NotFound("no remote by that name", "See cpcm remote list.")
@@ -186,7 +190,19 @@ def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> 
                            "the merge is in your copy", "Run cpcm sync again.")
         git.pack_when_due()  # the merge's trees, as a commit's
         _after(ctx, result)
+        _signing_key_missing(ctx, result)
     return result
+
+
+def _signing_key_missing(ctx: Context, result: Synced) -> None:
+    """A note for a worker whose signing key the team does not record (added without
+    --signing-key) while others' are: every other copy's sync refuses the commits they sign
+    (unknown-signer), so they publish it (docs/commands/keys.md, 'cpcm key publish')."""
+    me = ctx.team.get(ctx.worker.id) if ctx.worker else None
+    if me is None or me.signing_key is not None or not any(w.signing_key for w in ctx.team.workers if w.id != me.id):
+        return
+    result.notes.append("the team does not record your signing key yet: every other copy's sync refuses the commits you "
+                        "make (unknown-signer); record it with cpcm key publish, then run cpcm sync again")
 
 
 def _need_identity(ctx: Context) -> None:
@@ -399,6 +415,9 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
             raise
         result.notes.append("your key was replaced on another copy (cpcm key rotate): this sync is done; use your new "
                             "identity from now on")
+    if any(not w.active for w in ctx.team.workers):  # a case registered by, or given to, one of them: `_workers_gone`
+        result.worker_gone |= {p.split("/")[1] for p in merged if p.startswith(CASES + "/") and p not in trees[0]
+                               and _is_record(p) and _kind(p.split("/")[2]) in PLACING}
 
 
 def _assignments(ctx: Context, git, ours: Tree, merged: dict[str, Entry], result: Synced) -> None:
@@ -471,6 +490,8 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
                 (cases if parts[0] == CASES else conferences).add(parts[1])
                 if parts[0] == CASES and _kind(parts[2]) == "registration":
                     registered.add(parts[1])
+                if parts[0] == CASES and _kind(parts[2]) == "sync_conflict":  # found by the other copy's merge
+                    result.arrived_conflicts.setdefault(parts[1], set()).add(parts[2].split(".", 1)[0])
     result.cases, result.conferences, result.registered = sorted(cases), sorted(conferences), sorted(registered)
 
 
@@ -843,7 +864,9 @@ def _after(ctx: Context, result: Synced) -> None:
     """The duplicate check over the cases registered on the other copy (those this worker can
     read), under the repository lock: asked of the worker's split index (service/lookup.py, brought
     up to date with the cases that changed), so it reads the arrived cases and their matches, not
-    every case."""
+    every case. First, the conflicts that arrived (`_conflicts_arrived`)."""
+    _conflicts_arrived(ctx, result)
+    _workers_gone(ctx, result)
     arrived = set(result.registered) | {r["new"] for r in result.reidentified}
     if not arrived:
         return
@@ -874,6 +897,40 @@ def _after(ctx: Context, result: Synced) -> None:
             continue
         seen.add(pair)
         result.duplicates.append({"case": pair[0], "other": pair[1], "reason": reason})
+
+
+def _conflicts_arrived(ctx: Context, result: Synced) -> None:
+    """The conflicts another copy's merge found and recorded (its `sync_conflict` records, which
+    arrived here), in the report as this copy's merge reports its own: those still open, in the
+    cases this worker reads (a supervisor, who settles them, reads every case)."""
+    for case_id, record_ids in sorted(result.arrived_conflicts.items()):
+        try:
+            case = context.load_case(ctx, case_id)
+        except CpcmError:  # not for this worker (or damaged: verify names it)
+            continue
+        for conflict in case.conflicts:
+            found = {"case": case_id, "code": conflict["code"], "records": sorted(conflict["records"])}
+            if conflict["record_id"] in record_ids and conflict["settled_by"] is None and found not in result.conflicts:
+                result.conflicts.append(found)
+
+
+def _workers_gone(ctx: Context, result: Synced) -> None:
+    """A note for each open case registered by, or given to, a worker the merged team no longer
+    lists (on a copy that did not know of the removal; `cpcm check`: case-worker-removed), among
+    the cases this worker reads: nobody has it. Its `recipients` file begins with a supervisor
+    then, which is not an assignment to them."""
+    from cpcm.workflow.rules import check_workers
+
+    for case_id in sorted(result.worker_gone):
+        try:
+            case = context.load_case(ctx, case_id)
+        except CpcmError:  # not for this worker (or damaged: verify names it)
+            continue
+        for problem in check_workers([case], ctx.team):
+            for listed in (result.assigned_to_you, result.assigned_away):
+                if case_id in listed:
+                    listed.remove(case_id)
+            result.notes.append(f"{case_id}: {problem.message}")
 
 
 def _registered(ctx: Context, case_ids: set[str], load) -> Iterator:

@@ -99,11 +99,13 @@ def check(ctx: Context, case_id: str | None = None) -> list[rules.Problem]:
     """Every rule problem in one case, or in every case you can read plus the caseloads."""
     ctx.need_worker()
     if case_id:
-        return rules.check_case(load_case(ctx, case_id), ctx.policy, ctx.now)
+        case = load_case(ctx, case_id)
+        return rules.check_case(case, ctx.policy, ctx.now) + rules.check_workers([case], ctx.team)
     cases = load_cases(ctx, on_disk=True)
     problems = []
     for case in cases.values():
         problems += rules.check_case(case, ctx.policy, ctx.now)
+    problems += rules.check_workers(cases.values(), ctx.team)
     problems += rules.check_caseloads(cases.values(), ctx.team, ctx.policy)
     return problems
 

@@ -370,14 +370,17 @@ class Arrived:
 def arrived(git: Git, old: str | None, new: str) -> list[Arrived]:
     """The commits in `new` that `old` did not have (first parents and merged sides alike), each
     with the files it added. Every one of them: one that adds no file (a policy or team change)
-    arrived too (a filter on added files would leave it out)."""
+    arrived too (a filter on added files would leave it out). A merge commit's added files are
+    those in none of its parents (`-c`: a conflict record its merge found), not those it took
+    from a side, which arrive with that side's own commits."""
     span = [new] if old is None else [new, f"^{old}"]
-    out = git.run(["log", "--no-renames", "--format=\x1e%ae\x1f%s", "--name-status", *span])
+    out = git.run(["log", "--no-renames", "--format=\x1e%ae\x1f%s", "-c", "--name-status", *span])
     found = []
     for chunk in out.split("\x1e")[1:]:
         head, _, body = chunk.partition("\n")
         email, _, message = head.partition("\x1f")
-        added = tuple(line.split("\t", 1)[1] for line in body.splitlines() if line.startswith("A\t"))
+        added = tuple(path for status, tab, path in (line.partition("\t") for line in body.splitlines())
+                      if tab and status and set(status) == {"A"})
         found.append(Arrived(email.split("@", 1)[0], message, added))
     return found
 

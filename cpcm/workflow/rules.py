@@ -157,6 +157,22 @@ def check_caseloads(cases: Iterable[Case], team: Team, policy: Policy) -> list[P
     return problems
 
 
+def check_workers(cases: Iterable[Case], team: Team) -> list[Problem]:
+    """Open cases whose worker is not an active member of the team: given to a worker, or
+    registered by one, on a copy that did not know a supervisor had removed them (docs/team.md,
+    'A worker removed on another copy'). `team remove` refuses while a worker has open cases;
+    one that arrives this way is nobody's until it is assigned."""
+    return [Problem("case-worker-removed", "error", f"its worker ({case.worker}) is no longer on the team, and nobody has "
+                    f"the case: assign it to another worker (cpcm assign {case.id} --worker OTHER)", "team",
+                    "docs/team.md (a worker removed on another copy)", case.id, case.worker)
+            for case in cases if case.status == "open" and case.worker and _removed(team, case.worker)]
+
+
+def _removed(team: Team, worker_id: str) -> bool:
+    found = team.get(worker_id, include_removed=True)
+    return found is not None and not found.active
+
+
 def caseload_decision(count_before: int, policy: Policy) -> tuple[str, str]:
     """('ok' | 'warn' | 'refuse', message) for giving one more case to a worker who has
     `count_before` open cases."""

@@ -34,6 +34,9 @@ MEANINGS = {
     "updates-concurrent": "one field of the registration was updated to different values on two copies apart; the later "
                           "update is in force (warning, until a note; docs/team.md)",
     "caseload-near-cap": "a caseworker has reached the caseload warning level (warning, `cpcm check` over every case)",
+    "case-worker-removed": "an open case's worker is no longer on the team: the case was registered by them, or given to "
+                           "them, on a copy that did not know a supervisor had removed them, and a sync brought it in "
+                           "(error, until `cpcm assign`; docs/team.md)",
     "referral-consent-corrected": "a referral was sent on a consent that a correction (`cpcm correct`) says did not allow it "
                                   "(refused, not possible, another agency or ended): it went without valid consent (error, until "
                                   "the referral is closed or a supervisor records an override for referral to that service)",
