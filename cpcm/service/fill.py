@@ -84,8 +84,8 @@ def dumps(value: Any) -> str:
 
 
 # json.dumps(value, separators=(",", ":"), default=...): the encoder made once, not at every call
-_dumps = json.JSONEncoder(separators=(",", ":"), default=_dataclass_json).encode
-_compact = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode  # refuses NaN and infinities: `_Collect.put`
+_dumps = cache_mod.json_encoder(default=_dataclass_json)
+_compact = cache_mod.json_encoder(allow_nan=False)  # refuses NaN and infinities: `_Collect.put`
 
 
 ROWS = CaseTable("rows", "row", list_row, rows_tag)
@@ -144,7 +144,7 @@ class _Collect:
         another type: its refusal is the check, and the value is walked once."""
         try:
             text = _compact(loaded)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):  # RecursionError: nested too deep, or holding itself
             return
         self.found.append((case_id, blob, text))
 
@@ -174,7 +174,9 @@ def read_chunk(ctx: Context, case_ids: Sequence[str], tables: Sequence[CaseTable
     costs about a fifth less CPU than case after case (docs/performance.md). None in the place of a
     case that the store could not read this way (`read_one` says why)."""
     trees = trees or {}
-    readable = {case_id for case_id in case_ids if _readable(ctx, case_id)}
+    me = ctx.need_worker().id
+    recipients = ctx.store.recipients
+    readable = {case_id for case_id in case_ids if me == RECOVERY_READER or me in recipients(case_id)}  # `_readable` of each
     collect = _Collect(source)
     with collecting(ctx.store, collect):
         read = ctx.store.read_many([case_id for case_id in case_ids if case_id in readable], ctx.keys)
@@ -212,7 +214,7 @@ def collecting(store, collect: _Collect) -> Iterator[_Collect]:
 
 
 def _values(ctx: Context, case: Case, tables: Sequence[CaseTable]) -> dict[str, str]:
-    return {t.name: dumps(t.make(ctx, case)) for t in tables}
+    return {t.name: _dumps(t.make(ctx, case)) for t in tables}
 
 
 def _made(ctx: Context, case: Case | None, kinds: Sequence[str], tree: str | None):
@@ -399,17 +401,28 @@ class RecordWriters:
         self.writers: dict[str, Appender | None] = {}
 
     def add(self, case_id: str, blob: str, text: str) -> None:
-        name = record_shard(case_id)
+        self.add_each(((case_id, blob, text),))
+
+    def add_each(self, records: Iterable[tuple[str, str, str]]) -> None:
+        """`add` of each (case id, blob id, JSON text), the shard found once for the records of
+        one case that come together (a case's records, as a fill reads them)."""
+        last, writer = None, None
+        for case_id, blob, text in records:
+            if case_id != last:
+                last, writer = case_id, self._writer(record_shard(case_id))
+            if writer is not None:
+                try:
+                    writer.add(blob, text)  # which writes a segment when it is full
+                except OSError:
+                    pass  # a read never fails because the local cache cannot be written
+
+    def _writer(self, name: str) -> Appender | None:
         writer = self.writers.get(name, False)
         if writer is False:
             table = self.records.shard(name)
             writer = self.writers[name] = Appender(table.folder, self.recipient, table.tag, limit=cache_mod.APPEND_LIMIT // 4) \
                 if _appendable(table.folder, self.recipient, self.keys, table.tag) else None
-        if writer is not None:
-            try:
-                writer.add(blob, text)  # which writes a segment when it is full
-            except OSError:
-                pass  # a read never fails because the local cache cannot be written
+        return writer
 
     def flush(self) -> None:
         for writer in self.writers.values():
@@ -422,16 +435,23 @@ class RecordWriters:
 
 def _store(item: Filled, tree: str, writers: dict[str, Appender], direct: dict[str, Table],
            shards: RecordWriters | None) -> None:
-    tree_json = cache_mod.quoted(tree)
+    # each entry's text made at once, the key's and the tree's JSON once for every table (`Appender.add` of
+    # the entry {"tree": tree, field: value}, whose value's text the worker made)
+    head = None
+    values = item.values
     for table in TABLES:
-        text = "null" if item.values is None else item.values[table.name]
-        if table.name in direct:
-            direct[table.name].set(item.case_id, {"tree": tree, table.field: json.loads(text)})
-        elif table.name in writers:
-            writers[table.name].add(item.case_id, '{"tree":%s,"%s":%s}' % (tree_json, table.field, text))
+        name = table.name
+        text = "null" if values is None else values[name]
+        if name in direct:
+            direct[name].set(item.case_id, {"tree": tree, table.field: json.loads(text)})
+        else:
+            writer = writers.get(name)
+            if writer is not None:
+                if head is None:
+                    head = '%s:{"tree":%s,"' % (cache_mod.quoted(item.case_id), cache_mod.quoted(tree))
+                writer.add_text('%s%s":%s}' % (head, table.field, text))
     if shards is not None:
-        for case_id, blob, text in item.records:
-            shards.add(case_id, blob, text)
+        shards.add_each(item.records)
 
 
 def value(item: Filled, table: CaseTable) -> Any:
