@@ -230,3 +230,28 @@ def test_the_list_views_printed_cells_are_as_before_and_a_plain_rows_joined_at_o
     monkeypatch.setattr(views, "_cell", lambda value: cells.append(value) or real(value))
     views._list_text([plain] * 3)
     assert len(cells) == 3 * 2  # the registered date and the name; the line's six cells joined at once
+
+
+def test_a_fill_on_worker_processes_reads_its_first_case_here_first_and_stores_what_it_stored_without(cli, few, monkeypatch):
+    """The warm-up before the workers are forked (`fill._warm_up`): one case read in the parent,
+    what it made dropped; the tables and what `list` prints the same as a fill without it."""
+    import shutil
+
+    from cpcm.store import parallel
+    from test_fill_same_bytes import _tables
+
+    ids = register_many(cli, 6)
+    assert cli("note", ids[0], "--text", "visited the family").code == 0
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    cache = pathlib.Path(cli.env["CPCM_REPO"]) / ".cpcm" / "cache"
+    here: list[list[str]] = []
+    real = fill.read_chunk
+    monkeypatch.setattr(fill, "read_chunk", lambda ctx, case_ids, *a, **k: here.append(list(case_ids)) or real(ctx, case_ids, *a, **k))
+    shutil.rmtree(cache, ignore_errors=True)
+    warm = (cli("list").stdout, _tables(cli))
+    assert len(here) == 1 and len(here[0]) == 1  # read here: one case, once (the workers' reads are theirs)
+    monkeypatch.setattr(fill, "_warm_up", lambda job, chunks: None)
+    shutil.rmtree(cache, ignore_errors=True)
+    cold = (cli("list").stdout, _tables(cli))
+    assert len(here) == 1
+    assert warm == cold and warm[0].count("CP-") == 6

@@ -337,7 +337,7 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
     rows_writer = rows if rows is not None else tables.bulk(ctx, cache) if spread and total >= tables.BULK_FROM else None
     job = _chunk_job(ctx, basis, source, trees, list(rows_writer.writers) if rows_writer is not None and spread else ())
     try:
-        for results in parallel.run_chunks(job, chunks) if spread else map(job, chunks):
+        for results in parallel.run_chunks(job, chunks, prepare=lambda: _warm_up(job, chunks)) if spread else map(job, chunks):
             for item in results:
                 if isinstance(item, str):  # the worker could not read it: read here, and report it
                     try:
@@ -367,6 +367,24 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
         tables.save(ctx)
         if spread:
             give_back()
+
+
+def _warm_up(job: Callable[[list[str]], list], chunks: list[list[str]]) -> None:
+    """Read the first case of a fill here, just before the worker processes are forked, and drop
+    what was made: what a worker does once, on its first case (importing the YAML library for
+    the record table's tag, the rules and reports; compiling their patterns; the due texts and
+    other caches), is then each worker's from the fork instead of being done by every worker;
+    so is the import of the age reader's quick way (crypto/agefile.py), which every worker of a
+    fill takes after its first few files. About 50 ms a worker. Nothing is kept or written: the
+    case is read again, and stored, by its worker; a case that cannot be read is read there
+    too, and reported."""
+    if chunks and chunks[0]:
+        try:
+            from cpcm.crypto import agefile  # noqa: F401 - imported for the workers (see above)
+
+            job(chunks[0][:1])
+        except Exception:  # noqa: BLE001 - its worker reads it again, and the parent reports what fails
+            pass
 
 
 def give_back() -> None:
