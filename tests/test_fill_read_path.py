@@ -250,8 +250,37 @@ def test_a_fill_on_worker_processes_reads_its_first_case_here_first_and_stores_w
     shutil.rmtree(cache, ignore_errors=True)
     warm = (cli("list").stdout, _tables(cli))
     assert len(here) == 1 and len(here[0]) == 1  # read here: one case, once (the workers' reads are theirs)
-    monkeypatch.setattr(fill, "_warm_up", lambda job, chunks: None)
+    monkeypatch.setattr(fill, "_warm_up", lambda *args: None)
     shutil.rmtree(cache, ignore_errors=True)
     cold = (cli("list").stdout, _tables(cli))
     assert len(here) == 1
     assert warm == cold and warm[0].count("CP-") == 6
+
+
+def test_the_warm_up_reads_nothing_while_a_write_is_under_way_and_never_pins_the_last_commit(cli, monkeypatch):
+    """`fill._warm_up` reads as a worker reads a chunk (`read_steady`), so a write under way, or
+    one that starts while it reads, leaves the parent's store as it was (not pinned to the last
+    commit for the rest of the command, as a read checked case by case would leave it)."""
+    ids = register_many(cli, 3)
+    root = pathlib.Path(cli.env["CPCM_REPO"])
+    ctx = library_session(cli)
+    trees = ctx.store.versions(CASES)
+    read = []
+    real = fill.read_chunk
+    monkeypatch.setattr(fill, "read_chunk", lambda c, case_ids, *a, **k: read.append(list(case_ids)) or real(c, case_ids, *a, **k))
+    fill._warm_up(ctx, ctx.store.generation(), None, trees, [], [ids])
+    assert read == [ids[:1]] and ctx.store.view is None
+    with casestore.CaseStore(root).transaction("note", "amina", "amina", "amina@test.invalid"):  # a write under way
+        fill._warm_up(ctx, ctx.store.generation(), None, trees, [], [ids])
+        assert read == [ids[:1]] and ctx.store.view is None  # nothing read
+    writer = casestore.CaseStore(root).transaction("note", "amina", "amina", "amina@test.invalid")
+    started = []
+    real_places = casestore.CaseStore._places_live
+    monkeypatch.setattr(casestore.CaseStore, "_places_live",
+                        lambda store, *a: started.append(writer.__enter__()) or real_places(store, *a))
+    basis = ctx.store.generation()
+    try:  # a write that starts while it reads
+        fill._warm_up(ctx, basis, None, trees, [], [ids])
+    finally:
+        writer.__exit__(None, None, None)
+    assert started and len(read) == 2 and ctx.store.view is None

@@ -335,9 +335,11 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
     # the due and statistics rows: to new segments as they come when many (and not read by this command),
     # made in the worker processes
     rows_writer = rows if rows is not None else tables.bulk(ctx, cache) if spread and total >= tables.BULK_FROM else None
-    job = _chunk_job(ctx, basis, source, trees, list(rows_writer.writers) if rows_writer is not None and spread else ())
+    kinds = list(rows_writer.writers) if rows_writer is not None and spread else []
+    job = _chunk_job(ctx, basis, source, trees, kinds)
+    warm = lambda: _warm_up(ctx, basis, source, trees, kinds, chunks)  # noqa: E731
     try:
-        for results in parallel.run_chunks(job, chunks, prepare=lambda: _warm_up(job, chunks)) if spread else map(job, chunks):
+        for results in parallel.run_chunks(job, chunks, prepare=warm) if spread else map(job, chunks):
             for item in results:
                 if isinstance(item, str):  # the worker could not read it: read here, and report it
                     try:
@@ -369,22 +371,27 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
             give_back()
 
 
-def _warm_up(job: Callable[[list[str]], list], chunks: list[list[str]]) -> None:
+def _warm_up(ctx: Context, basis: int, source, trees: Mapping[str, str], kinds: Sequence[str],
+             chunks: list[list[str]]) -> None:
     """Read the first case of a fill here, just before the worker processes are forked, and drop
     what was made: what a worker does once, on its first case (importing the YAML library for
     the record table's tag, the rules and reports; compiling their patterns; the due texts and
     other caches), is then each worker's from the fork instead of being done by every worker;
     so is the import of the age reader's quick way (crypto/agefile.py), which every worker of a
-    fill takes after its first few files. About 50 ms a worker. Nothing is kept or written: the
-    case is read again, and stored, by its worker; a case that cannot be read is read there
-    too, and reported."""
-    if chunks and chunks[0]:
-        try:
-            from cpcm.crypto import agefile  # noqa: F401 - imported for the workers (see above)
+    fill takes after its first few files. About 50 ms a worker. Nothing is kept, written or
+    reported: the case is read again, and stored, by its worker (and a case that cannot be read
+    is read there too, and reported). Read as a worker reads a chunk (`read_steady`: the
+    working tree while the generation holds), or not at all: nothing here pins the last
+    commit for the rest of the command."""
+    steady = getattr(ctx.store, "read_steady", None)
+    if not chunks or not chunks[0] or steady is None:
+        return
+    try:
+        from cpcm.crypto import agefile  # noqa: F401 - imported for the workers (see above)
 
-            job(chunks[0][:1])
-        except Exception:  # noqa: BLE001 - its worker reads it again, and the parent reports what fails
-            pass
+        steady(lambda: read_chunk(ctx, chunks[0][:1], TABLES, source, kinds, trees), basis)
+    except Exception:  # noqa: BLE001 - its worker reads it again, and the parent reports what fails
+        pass
 
 
 def give_back() -> None:
