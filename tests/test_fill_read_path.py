@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import library_session, register_many
 
@@ -62,6 +64,26 @@ def test_the_encoder_made_once_writes_what_json_writes():
     looped.append(looped)
     with pytest.raises(RecursionError):  # json's check says ValueError; either way, no text
         cache_mod.json_encoder()(looped)
+
+
+_SCALARS = (st.none() | st.booleans() | st.integers(min_value=-(10**40), max_value=10**40)
+            | st.floats(allow_nan=True, allow_infinity=True) | st.text(st.characters(blacklist_categories=())))
+_KEYS = st.text(st.characters(blacklist_categories=())) | st.integers() | st.floats() | st.booleans() | st.none()
+_JSONISH = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+                        | st.dictionaries(_KEYS, inner, max_size=4), max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSONISH)
+def test_any_value_is_written_as_json_writes_it_or_refused_as_json_refuses_it(value):
+    for allow_nan in (True, False):
+        try:
+            expected = _before(allow_nan=allow_nan)(value)
+        except ValueError:  # NaN or an infinity, not allowed
+            with pytest.raises(ValueError):
+                cache_mod.json_encoder(allow_nan=allow_nan)(value)
+            continue
+        assert cache_mod.json_encoder(allow_nan=allow_nan)(value) == expected
 
 
 def test_the_table_values_and_the_list_views_text_are_encoded_without_making_an_encoder_each_time(monkeypatch):
