@@ -1,7 +1,7 @@
 """A cold fill writes the same bytes as the code before it: the fold (stage kept aside while the
 records apply, one new Case per registration, no second sort when nothing is superseded), the
-table writers (the key quoted without `json.dumps`) and the worker processes (a pipe each, read
-by the caller's thread, in place of a `multiprocessing.Pool`).
+table writers (the key quoted without `json.dumps`, once for every table of a case) and the
+worker processes (a pipe each, read by the caller's thread, in place of a `multiprocessing.Pool`).
 
 The code before is kept here as it was (`old_fold` and what it called, `Appender.add` with
 `json.dumps`, the chunks read in this process) and run against the new on the same cases: every
@@ -124,6 +124,20 @@ def _old_add(self, key, value_json):
         self.flush()
 
 
+def _old_store(item, tree, writers, direct, shards):
+    """`fill._store` as it was: each table's entry added with its key (`Appender.add`), each record on its own."""
+    tree_json = json.dumps(tree)
+    for table in fill.TABLES:
+        text = "null" if item.values is None else item.values[table.name]
+        if table.name in direct:
+            direct[table.name].set(item.case_id, {"tree": tree, table.field: json.loads(text)})
+        elif table.name in writers:
+            writers[table.name].add(item.case_id, '{"tree":%s,"%s":%s}' % (tree_json, table.field, text))
+    if shards is not None:
+        for case_id, blob, text in item.records:
+            shards.add(case_id, blob, text)
+
+
 def _corrected(records: list[Record], rng: random.Random) -> list[Record]:
     """The records with corrections added: of the registration (twice, sometimes), of a referral
     that a later update names, of an approval; some naming a record the case does not have."""
@@ -240,6 +254,7 @@ def test_a_cold_fill_on_worker_processes_writes_the_tables_and_prints_what_the_c
         before.setattr(fill, "fold", old_fold)
         before.setattr(context, "fold", old_fold, raising=False)
         before.setattr(cache_mod.Appender, "add", _old_add)
+        before.setattr(fill, "_store", _old_store)  # each entry made with the key quoted for each table
         before.setattr(parallel, "workers", lambda: 1)  # the chunks read here in turn: no worker processes
         old = _filled(cli)
     assert new[0] == old[0] and new[0][0].count("\n") >= 12

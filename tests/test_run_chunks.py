@@ -174,3 +174,21 @@ def test_a_worker_killed_mid_chunk_is_an_error_saying_so(size):
     with pytest.raises(RuntimeError, match="a worker process ended before it finished its work"):
         list(parallel.run_chunks(_killed_on_five, [[n, size] for n in range(40)]))
     assert multiprocessing.active_children() == []
+
+
+_PREPARED: list[int] = []
+
+
+def _prepared(chunk):
+    return os.getpid(), list(_PREPARED)
+
+
+def test_prepare_runs_here_once_before_the_workers_are_forked_and_not_when_the_chunks_run_here(monkeypatch):
+    _PREPARED.clear()
+    done = list(parallel.run_chunks(_prepared, [[n] for n in range(6)], prepare=lambda: _PREPARED.append(os.getpid())))
+    assert _PREPARED == [os.getpid()]
+    assert all(seen == [os.getpid()] for _, seen in done)  # every worker has what it made, from the fork
+    _PREPARED.clear()
+    monkeypatch.setattr(parallel, "workers", lambda: 1)
+    done = list(parallel.run_chunks(_prepared, [[n] for n in range(3)], prepare=lambda: _PREPARED.append(os.getpid())))
+    assert _PREPARED == [] and all(seen == [] for _, seen in done)

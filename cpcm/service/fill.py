@@ -84,8 +84,8 @@ def dumps(value: Any) -> str:
 
 
 # json.dumps(value, separators=(",", ":"), default=...): the encoder made once, not at every call
-_dumps = json.JSONEncoder(separators=(",", ":"), default=_dataclass_json).encode
-_compact = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode  # refuses NaN and infinities: `_Collect.put`
+_dumps = cache_mod.json_encoder(default=_dataclass_json)
+_compact = cache_mod.json_encoder(allow_nan=False)  # refuses NaN and infinities: `_Collect.put`
 
 
 ROWS = CaseTable("rows", "row", list_row, rows_tag)
@@ -144,7 +144,7 @@ class _Collect:
         another type: its refusal is the check, and the value is walked once."""
         try:
             text = _compact(loaded)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):  # RecursionError: nested too deep, or holding itself
             return
         self.found.append((case_id, blob, text))
 
@@ -174,7 +174,9 @@ def read_chunk(ctx: Context, case_ids: Sequence[str], tables: Sequence[CaseTable
     costs about a fifth less CPU than case after case (docs/performance.md). None in the place of a
     case that the store could not read this way (`read_one` says why)."""
     trees = trees or {}
-    readable = {case_id for case_id in case_ids if _readable(ctx, case_id)}
+    me = ctx.need_worker().id
+    recipients = ctx.store.recipients
+    readable = {case_id for case_id in case_ids if me == RECOVERY_READER or me in recipients(case_id)}  # `_readable` of each
     collect = _Collect(source)
     with collecting(ctx.store, collect):
         read = ctx.store.read_many([case_id for case_id in case_ids if case_id in readable], ctx.keys)
@@ -212,7 +214,7 @@ def collecting(store, collect: _Collect) -> Iterator[_Collect]:
 
 
 def _values(ctx: Context, case: Case, tables: Sequence[CaseTable]) -> dict[str, str]:
-    return {t.name: dumps(t.make(ctx, case)) for t in tables}
+    return {t.name: _dumps(t.make(ctx, case)) for t in tables}
 
 
 def _made(ctx: Context, case: Case | None, kinds: Sequence[str], tree: str | None):
@@ -333,9 +335,11 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
     # the due and statistics rows: to new segments as they come when many (and not read by this command),
     # made in the worker processes
     rows_writer = rows if rows is not None else tables.bulk(ctx, cache) if spread and total >= tables.BULK_FROM else None
-    job = _chunk_job(ctx, basis, source, trees, list(rows_writer.writers) if rows_writer is not None and spread else ())
+    kinds = list(rows_writer.writers) if rows_writer is not None and spread else []
+    job = _chunk_job(ctx, basis, source, trees, kinds)
+    warm = lambda: _warm_up(ctx, basis, source, trees, kinds, chunks)  # noqa: E731
     try:
-        for results in parallel.run_chunks(job, chunks) if spread else map(job, chunks):
+        for results in parallel.run_chunks(job, chunks, prepare=warm) if spread else map(job, chunks):
             for item in results:
                 if isinstance(item, str):  # the worker could not read it: read here, and report it
                     try:
@@ -365,6 +369,29 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
         tables.save(ctx)
         if spread:
             give_back()
+
+
+def _warm_up(ctx: Context, basis: int, source, trees: Mapping[str, str], kinds: Sequence[str],
+             chunks: list[list[str]]) -> None:
+    """Read the first case of a fill here, just before the worker processes are forked, and drop
+    what was made: what a worker does once, on its first case (importing the YAML library for
+    the record table's tag, the rules and reports; compiling their patterns; the due texts and
+    other caches), is then each worker's from the fork instead of being done by every worker;
+    so is the import of the age reader's quick way (crypto/agefile.py), which every worker of a
+    fill takes after its first few files. About 50 ms a worker. Nothing is kept, written or
+    reported: the case is read again, and stored, by its worker (and a case that cannot be read
+    is read there too, and reported). Read as a worker reads a chunk (`read_steady`: the
+    working tree while the generation holds), or not at all: nothing here pins the last
+    commit for the rest of the command."""
+    steady = getattr(ctx.store, "read_steady", None)
+    if not chunks or not chunks[0] or steady is None:
+        return
+    try:
+        from cpcm.crypto import agefile  # noqa: F401 - imported for the workers (see above)
+
+        steady(lambda: read_chunk(ctx, chunks[0][:1], TABLES, source, kinds, trees), basis)
+    except Exception:  # noqa: BLE001 - its worker reads it again, and the parent reports what fails
+        pass
 
 
 def give_back() -> None:
@@ -399,17 +426,28 @@ class RecordWriters:
         self.writers: dict[str, Appender | None] = {}
 
     def add(self, case_id: str, blob: str, text: str) -> None:
-        name = record_shard(case_id)
+        self.add_each(((case_id, blob, text),))
+
+    def add_each(self, records: Iterable[tuple[str, str, str]]) -> None:
+        """`add` of each (case id, blob id, JSON text), the shard found once for the records of
+        one case that come together (a case's records, as a fill reads them)."""
+        last, writer = None, None
+        for case_id, blob, text in records:
+            if case_id != last:
+                last, writer = case_id, self._writer(record_shard(case_id))
+            if writer is not None:
+                try:
+                    writer.add(blob, text)  # which writes a segment when it is full
+                except OSError:
+                    pass  # a read never fails because the local cache cannot be written
+
+    def _writer(self, name: str) -> Appender | None:
         writer = self.writers.get(name, False)
         if writer is False:
             table = self.records.shard(name)
             writer = self.writers[name] = Appender(table.folder, self.recipient, table.tag, limit=cache_mod.APPEND_LIMIT // 4) \
                 if _appendable(table.folder, self.recipient, self.keys, table.tag) else None
-        if writer is not None:
-            try:
-                writer.add(blob, text)  # which writes a segment when it is full
-            except OSError:
-                pass  # a read never fails because the local cache cannot be written
+        return writer
 
     def flush(self) -> None:
         for writer in self.writers.values():
@@ -422,16 +460,23 @@ class RecordWriters:
 
 def _store(item: Filled, tree: str, writers: dict[str, Appender], direct: dict[str, Table],
            shards: RecordWriters | None) -> None:
-    tree_json = cache_mod.quoted(tree)
+    # each entry's text made at once, the key's and the tree's JSON once for every table (`Appender.add` of
+    # the entry {"tree": tree, field: value}, whose value's text the worker made)
+    head = None
+    values = item.values
     for table in TABLES:
-        text = "null" if item.values is None else item.values[table.name]
-        if table.name in direct:
-            direct[table.name].set(item.case_id, {"tree": tree, table.field: json.loads(text)})
-        elif table.name in writers:
-            writers[table.name].add(item.case_id, '{"tree":%s,"%s":%s}' % (tree_json, table.field, text))
+        name = table.name
+        text = "null" if values is None else values[name]
+        if name in direct:
+            direct[name].set(item.case_id, {"tree": tree, table.field: json.loads(text)})
+        else:
+            writer = writers.get(name)
+            if writer is not None:
+                if head is None:
+                    head = '%s:{"tree":%s,"' % (cache_mod.quoted(item.case_id), cache_mod.quoted(tree))
+                writer.add_text('%s%s":%s}' % (head, table.field, text))
     if shards is not None:
-        for case_id, blob, text in item.records:
-            shards.add(case_id, blob, text)
+        shards.add_each(item.records)
 
 
 def value(item: Filled, table: CaseTable) -> Any:

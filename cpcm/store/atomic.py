@@ -56,12 +56,21 @@ def write(path: Path, data: bytes, exclusive: bool = False, mode: int = 0o644, d
 
 
 def write_with(path: Path, fill: Callable[[BinaryIO], object], exclusive: bool = False, mode: int = 0o644,
-               durable: bool = True, step=crash_point) -> None:
-    """`write`, with the file's bytes written by `fill(handle)` (a stream too large to hold whole)."""
+               durable: bool = True, step=crash_point, folder_mode: int | None = None) -> None:
+    """`write`, with the file's bytes written by `fill(handle)` (a stream too large to hold whole).
+    `folder_mode`: the folder is made (with this mode) only when the temp file cannot be made
+    for want of it, rather than asked for before every write (a local file of the cache)."""
     folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder_mode is None:
+        folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f"{TMP_PREFIX}{secrets.token_hex(8)}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileNotFoundError:
+        if folder_mode is None:
+            raise
+        folder.mkdir(parents=True, exist_ok=True, mode=folder_mode)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as handle:
             fill(handle)
@@ -93,9 +102,8 @@ def write_local(path: Path, data: bytes | Callable[[BinaryIO], object]) -> None:
     whole under a temp name and renamed, so that a reader never sees half of it, readable by the
     user only; no fsync, and not a step of a write (no crash points). `data`: the bytes, or a
     function that writes them to the file (`write_with`)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fill = data if callable(data) else (lambda handle: handle.write(data))
-    write_with(path, fill, mode=0o600, durable=False, step=_no_step)
+    write_with(path, fill, mode=0o600, durable=False, step=_no_step, folder_mode=0o700)  # its folder made when missing
 
 
 def _no_step(name: str) -> None:

@@ -806,10 +806,13 @@ def _not_a_record(rel: str, exc: Exception) -> Corrupt:
 def _record_names(folder: os.PathLike | str) -> list[str]:
     """The names of the record files in `folder`, in order; none when there is no such folder."""
     try:
-        with os.scandir(folder) as entries:
-            return sorted(e.name for e in entries if RECORD_FILE.match(e.name))
+        names = os.listdir(folder)  # names only: no entry object made for each (a cold fill lists every case folder)
     except (FileNotFoundError, NotADirectoryError):
         return []
+    match = RECORD_FILE.match
+    found = [name for name in names if match(name)]
+    found.sort()
+    return found
 
 
 def _readers(keys: Sequence) -> frozenset[str]:

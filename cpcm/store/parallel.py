@@ -96,7 +96,8 @@ def _serve(conn: Any, job: Callable[[Any], Any], theirs: Sequence[Any] = ()) -> 
 _ENDED = "a worker process ended before it finished its work"  # killed (by the out-of-memory killer, say)
 
 
-def run_chunks(job: Callable[[Any], Any], chunks: Iterable[Any], window: int = 0) -> Iterator[Any]:
+def run_chunks(job: Callable[[Any], Any], chunks: Iterable[Any], window: int = 0,
+               prepare: Callable[[], None] | None = None) -> Iterator[Any]:
     """`job(chunk)` for each chunk on every core (forked worker processes, which inherit what
     `job` needs in memory: the identity's keys too; nothing is written to disk), yielded in the
     order they finish. At most `window` chunks (two per worker at most, the default) are handed
@@ -108,7 +109,11 @@ def run_chunks(job: Callable[[Any], Any], chunks: Iterable[Any], window: int = 0
     the results. A worker is handed its next chunk before its result is given to the caller, and
     a small chunk (`SMALL`) waits in its pipe while it works on the one before, so it is seldom
     idle. A larger chunk goes only to a worker with nothing to do: the parent never waits to
-    write to a worker that is itself waiting for the parent to read its result."""
+    write to a worker that is itself waiting for the parent to read its result.
+
+    `prepare()`: called here just before the workers are forked (not when the chunks are run
+    here), for what every worker would otherwise do for itself on its first chunk (import
+    modules, compile patterns, fill caches): done once, each worker has it from the fork."""
     count = workers()
     if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
         yield from map(job, chunks)
@@ -135,6 +140,8 @@ def run_chunks(job: Callable[[Any], Any], chunks: Iterable[Any], window: int = 0
                 raise RuntimeError(_ENDED) from None
             out[conn] += 1
 
+    if prepare is not None:
+        prepare()
     try:
         gc.freeze()  # what the parent holds is not scanned by the workers' collector (nor copied by it)
         try:
