@@ -248,3 +248,46 @@ def test_compact__its_encoder_made_once(monkeypatch):
     expected = [json.dumps(value, separators=(",", ":")) for value in VALUES]
     monkeypatch.setattr(json_encoder, "c_make_encoder", lambda *args: pytest.fail("an encoder made for one value"))
     assert [tables._compact(value) for value in VALUES] == expected
+
+
+# -- the times of the due table ---------------------------------------------------------------------
+_EPOCH, _NAIVE_EPOCH, _TICK = datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(1970, 1, 1), timedelta(microseconds=1)
+
+
+def _time_code_before(moment, zone):
+    if moment is None:
+        return None
+    if moment.tzinfo is not zone:
+        raise tables.NotKept
+    micro = (moment - _EPOCH) // _TICK
+    seconds, part = divmod(micro, 1_000_000)
+    code = seconds if part == 0 else [micro]
+    if type(zone) is timezone:
+        return code
+    back = datetime.fromtimestamp(seconds, zone) if part == 0 else (_EPOCH + timedelta(microseconds=micro)).astimezone(zone)
+    if back.tzinfo is zone:
+        if back == moment and back.fold == moment.fold:
+            return code
+    elif back.replace(tzinfo=None) == moment.replace(tzinfo=None) and back.fold == moment.fold:
+        return code
+    return [micro, (moment.replace(tzinfo=None) - _NAIVE_EPOCH) // _TICK, moment.fold]
+
+
+def test_time_code__as_before_across_gaps_folds_and_1970():
+    """Local times on and off the second, before and after 1970, in the hours New York's and
+    Santiago's clocks skip or repeat (each fold), in fixed offsets and UTC."""
+    walls = [datetime(2026, 3, 8, 1, 30), datetime(2026, 3, 8, 2, 30), datetime(2026, 11, 1, 1, 30), datetime(2026, 9, 6, 0, 30),
+             datetime(2026, 4, 4, 23, 30), datetime(1969, 12, 31, 23, 59, 59), datetime(1901, 5, 6, 7, 8, 9), datetime(2026, 6, 1)]
+    checked = 0
+    for zone_name in ("nairobi", "nairobi-again", "plus3", "plus3-named", "new-york", "utc", "santiago"):
+        zone = ALL_ZONES[zone_name]
+        for wall in walls:
+            for extra in (timedelta(0), _TICK, timedelta(microseconds=999_999), timedelta(seconds=1, microseconds=500)):
+                for fold in (0, 1):
+                    moment = (wall + extra).replace(tzinfo=zone, fold=fold)
+                    assert tables._time_code(moment, zone) == _time_code_before(moment, zone), (zone_name, moment, fold)
+                    checked += 1
+    assert tables._time_code(None, timezone.utc) is None
+    with pytest.raises(tables.NotKept):
+        tables._time_code(datetime(2026, 1, 1, tzinfo=timezone.utc), ALL_ZONES["nairobi"])
+    assert checked == 7 * 8 * 4 * 2
