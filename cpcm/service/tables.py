@@ -340,10 +340,15 @@ def _due_entry(ctx, session: _Session, case: Case, tree: str) -> list:
     return entry
 
 
-def _statistics_entry(session: _Session, case: Case, tree: str) -> list:
-    from cpcm.reports.statistics import case_rows
+_case_rows: Callable | None = None  # `reports.statistics.case_rows`, imported with the first entry (the reports cost start-up)
 
-    rows = case_rows(case, session.zone)
+
+def _statistics_entry(session: _Session, case: Case, tree: str) -> list:
+    global _case_rows
+    if _case_rows is None:  # an import statement here would cost a microsecond for every case of a fill
+        from cpcm.reports.statistics import case_rows as _case_rows
+
+    rows = _case_rows(case, session.zone)
     if not plain_json(rows):
         raise _NotKept
     return [tree[:TREE], rows]
