@@ -100,7 +100,7 @@ def utc(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _utc_text(text: str) -> str:
-    if _UTC_SECONDS.fullmatch(text):  # already as `_utc` writes it (every time the fold keeps): what it gives back
+    if _UTC_SECONDS.fullmatch(text):  # already as `_utc` writes it (every time the fold keeps): `_utc` gives it back as it is
         datetime.fromisoformat(text)  # a day or time that does not exist fails here as there
         return text
     return _utc(text)
