@@ -5,6 +5,7 @@ the body and written back untouched, so an older cpcm never drops what a newer o
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from functools import lru_cache
@@ -99,7 +100,14 @@ def utc(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _utc_text(text: str) -> str:
+    if _UTC_SECONDS.fullmatch(text):  # already as `_utc` writes it (every time the fold keeps): `_utc` gives it back as it is
+        datetime.fromisoformat(text)  # a day or time that does not exist fails here as there
+        return text
     return _utc(text)
+
+
+# A UTC time to the second as `_utc` writes it: `isoformat` costs more than the rest of `_utc`
+_UTC_SECONDS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\+00:00")
 
 
 def _utc(text: Any) -> str:

@@ -47,6 +47,13 @@ MEASURE_KEYS = ("registrations", "closures", "reopenings", "transfers", "referra
 ROW_KEYS = ("category", "sex", "age", "disability", "outcome")  # a row: [measure, local day, *these]; outcome for referrals
 
 
+# the fold's events counted as they are, each under its measure, in this order
+_COUNTED = (("reopen", "reopenings"), ("transfer", "transfers"), ("consent_override", "consent_overrides"),
+            ("consent_refused", "consent_refusals"), ("plan", "plans"), ("plan_with_child", "plans_with_child"),
+            ("review", "reviews"), ("review_with_child", "reviews_with_child"))
+_COUNTED_NAMES = frozenset(name for name, _ in _COUNTED)
+
+
 def case_rows(case: Case, zone: tzinfo | None = None) -> list[list]:
     """Every event of a case the report counts, whatever the period: [measure (its place in
     MEASURE_KEYS), the event's day in `zone` (ISO), category, sex, age band, disability (, outcome
@@ -74,12 +81,11 @@ def case_rows(case: Case, zone: tzinfo | None = None) -> list[list]:
     for when in closures:
         if when:
             add("closures", when, _closure_reason(case, when, closures[-1]))
-    for name, key in (("reopen", "reopenings"), ("transfer", "transfers"), ("consent_override", "consent_overrides"),
-                      ("consent_refused", "consent_refusals"), ("plan", "plans"), ("plan_with_child", "plans_with_child"),
-                      ("review", "reviews"), ("review_with_child", "reviews_with_child")):
-        for when in case.events.get(name, ()):
-            if when:
-                add(key, when)
+    if not _COUNTED_NAMES.isdisjoint(case.events):  # most cases have none of them
+        for name, key in _COUNTED:
+            for when in case.events.get(name, ()):
+                if when:
+                    add(key, when)
     for referral in case.referrals:
         if referral.get("at"):
             status = referral.get("status")

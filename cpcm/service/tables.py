@@ -58,7 +58,28 @@ _TICK = timedelta(microseconds=1)
 DEADLINE_FIELDS = ("case_id", "code", "title", "due", "target", "owner", "rule", "why", "source", "risk", "requested_by",
                    "barred", "covered_by")
 _STATIC = ("code", "title", "owner", "rule", "why", "source", "risk", "requested_by", "barred")
-_compact = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(value, separators=(",", ":")), its encoder made once
+
+
+def _compact_encoder() -> Callable[[Any], str]:
+    """`json.dumps(value, separators=(",", ":"))` of the lists the tables hold (made here, never
+    cyclic): `JSONEncoder.encode` makes its C encoder again for every value, here it is made once
+    (a fill encodes two entries a case). The encoder's own `encode` where there is no C encoder or
+    it answers otherwise."""
+    from json import encoder as json_encoder
+
+    plain = json.JSONEncoder(separators=(",", ":"))
+    try:
+        once = json_encoder.c_make_encoder(None, plain.default, json_encoder.encode_basestring_ascii, None, ":", ",", False,
+                                           False, True)
+        sample = ["ab\u00e9\"\n", 1, -2, None, [True, False, 1.5, float("nan")], {"k": [[]], "l": {}}]
+        if "".join(once(sample, 0)) != plain.encode(sample):
+            return plain.encode
+    except Exception:  # noqa: BLE001 - no C encoder here, or one made otherwise
+        return plain.encode
+    return lambda value: "".join(once(value, 0))
+
+
+_compact = _compact_encoder()
 
 
 class _NotKept(Exception):
@@ -115,21 +136,25 @@ def _time_code(moment: datetime | None, zone: tzinfo) -> Any:
         return None
     if moment.tzinfo is not zone:
         raise _NotKept
-    micro = (moment - _EPOCH) // _TICK  # `instant`, and below `_time_of`, without the calls: ~5 times a case in a fill
-    seconds, part = divmod(micro, _SECOND)
-    code: Any = seconds if part == 0 else [micro]
-    if type(zone) is timezone:  # a fixed offset: always the same local time
-        return code
-    if part == 0:
-        back = datetime.fromtimestamp(seconds, zone)
+    # `instant`, and below `_time_of`, without the calls: ~5 times a case in a fill
+    since = moment - _EPOCH
+    code: Any
+    if since.microseconds == 0:  # on a whole second (the usual): its seconds read off the difference, not divided out
+        code = since.days * 86400 + since.seconds
+        if type(zone) is timezone:  # a fixed offset: always the same local time
+            return code
+        back = datetime.fromtimestamp(code, zone)
     else:
-        back = (_EPOCH + timedelta(microseconds=micro)).astimezone(zone)
+        code = [since // _TICK]
+        if type(zone) is timezone:
+            return code
+        back = (_EPOCH + timedelta(microseconds=code[0])).astimezone(zone)
     if back.tzinfo is zone:  # both in this zone object: == compares the local times as written (not the instants)
         if back == moment and back.fold == moment.fold:
             return code
     elif back.replace(tzinfo=None) == moment.replace(tzinfo=None) and back.fold == moment.fold:
         return code
-    return [micro, (moment.replace(tzinfo=None) - _NAIVE_EPOCH) // _TICK, moment.fold]
+    return [since // _TICK, (moment.replace(tzinfo=None) - _NAIVE_EPOCH) // _TICK, moment.fold]
 
 
 def _time_of(code: Any, zone: tzinfo) -> datetime | None:
@@ -306,10 +331,15 @@ def _due_entry(ctx, session: _Session, case: Case, tree: str) -> list:
     return entry
 
 
-def _statistics_entry(session: _Session, case: Case, tree: str) -> list:
-    from cpcm.reports.statistics import case_rows
+_case_rows: Callable | None = None  # `reports.statistics.case_rows`, imported with the first entry (the reports cost start-up)
 
-    rows = case_rows(case, session.zone)
+
+def _statistics_entry(session: _Session, case: Case, tree: str) -> list:
+    global _case_rows
+    if _case_rows is None:  # an import statement here would cost a microsecond for every case of a fill
+        from cpcm.reports.statistics import case_rows as _case_rows
+
+    rows = _case_rows(case, session.zone)
     if not plain_json(rows):
         raise _NotKept
     return [tree[:TREE], rows]

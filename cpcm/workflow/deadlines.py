@@ -99,11 +99,12 @@ class _PolicyParts:
     events that meet each clock, texts made of these), each made once per policy and kept with
     it (`_parts`): every case asks the same."""
 
-    __slots__ = ("policy", "_kept")
+    __slots__ = ("policy", "_kept", "_done")
 
     def __init__(self, policy: Policy):
         self.policy = policy
         self._kept: dict[tuple, object] = {}
+        self._done: dict[str, tuple[str, ...]] = {}  # `done`'s answers, by the clock's code
 
     def text(self, key: tuple, make: Callable[[], object]) -> object:
         """`make()`, kept under `key` (made of this policy's parts only)."""
@@ -113,13 +114,20 @@ class _PolicyParts:
         return found
 
     def duration(self, rule: str, key: str) -> Duration:
-        return self.text(("duration", rule, key), lambda: self.policy.duration(rule, key))
+        found = self._kept.get(("duration", rule, key))  # `text`, without making a function to call: asked ~3 times a case
+        if found is None:
+            found = self._kept["duration", rule, key] = self.policy.duration(rule, key)
+        return found
 
     def source(self, rule: str) -> str:
         return self.text(("source", rule), lambda: self.policy.source(rule))
 
     def done(self, code: str) -> tuple[str, ...]:
-        return self.text(("done", code), lambda: done_events(code, self.policy))
+        """The events that meet clock `code` (`clocks.done_events`)."""
+        found = self._done.get(code)
+        if found is None:
+            found = self._done[code] = done_events(code, self.policy)
+        return found
 
 
 def _parts(policy: Policy) -> _PolicyParts:
@@ -153,8 +161,9 @@ def _done(case: Case, code: str, policy: Policy, since: str | None) -> bool:
     events = case.events
     for event in _parts(policy).done(code):
         # `case.last(event, since)` without taking the latest: each time compared, as there (`since`
-        # is a time, so any time at or after it is one)
-        if any([moment >= since for moment in events.get(event, ())]):
+        # is a time, so any time at or after it is one); an event the case never had is skipped
+        times = events.get(event)
+        if times and any([moment >= since for moment in times]):
             return True
     return False
 
@@ -195,8 +204,10 @@ def _assessment_texts(policy: Policy, rule: str, why: str) -> tuple[Duration, Du
 
 
 def _risk_response(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    if case.status != "open" or not case.risk or "assessment.initial" not in case.events:
+        return []
     assessed = case.last("assessment.initial", case.cycle_start)
-    if case.status != "open" or not assessed or not case.risk or _done(case, "risk-response", policy, assessed):
+    if not assessed or _done(case, "risk-response", policy, assessed):
         return []
     found = _parts(policy).text(("risk_response", case.risk), lambda: _risk_response_texts(policy, case.risk))
     if found is None:
@@ -229,8 +240,10 @@ def _comprehensive_assessment(case: Case, policy: Policy, now: datetime) -> list
 
 
 def _case_plan(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    if case.status != "open" or "assessment.comprehensive" not in case.events:
+        return []
     assessed = case.last("assessment.comprehensive", case.cycle_start)
-    if case.status != "open" or not assessed:
+    if not assessed:
         return []
     in_force = plan_actions.in_force(case.plan, policy)
     if in_force and in_force["at"] >= assessed:
@@ -284,14 +297,18 @@ def _review(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     return [Deadline(case.id, "review", "case review", due, None, case.worker, rule, why, _parts(policy).source(rule), case.risk)]
 
 
+_APPROVAL_TITLES = {"plan": "approve or reject the case plan", "closure": "approve or reject the closure",
+                    "transfer": "approve or reject the transfer"}
+
+
 def _approvals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     """Each request waiting for a decision, for any supervisor or manager the policy lets
     decide it (approvals.barred names who may not)."""
     items = []
     limit = _parts(policy).duration("approval_response", "limit")
+    if case.plan is None and case.closure is None and case.transfer_request is None:  # nothing to wait for (`approvals.pending`)
+        return items
     zone = zone_of(now)
-    titles = {"plan": "approve or reject the case plan", "closure": "approve or reject the closure",
-              "transfer": "approve or reject the transfer"}
     for subject in approvals.SUBJECTS:
         request = approvals.pending(case, subject)
         if request is None or case.status != "open" or (subject == "plan" and not approvals.required(policy, subject)):
@@ -303,7 +320,7 @@ def _approvals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
         else:
             why = f"a transfer to {request.get('to')} waits for a supervisor or manager"
         rule = approvals.rule_of(subject)
-        items.append(Deadline(case.id, f"{subject}-approval", titles[subject], limit.after(_t(request["at"], zone)), None,
+        items.append(Deadline(case.id, f"{subject}-approval", _APPROVAL_TITLES[subject], limit.after(_t(request["at"], zone)), None,
                               SUPERVISORS, rule, why, _parts(policy).source(rule), case.risk, requested_by=request.get("by"),
                               barred=tuple(sorted(approvals.barred(policy, subject, case)))))
     return items
@@ -342,6 +359,9 @@ def _post_closure_visit(case: Case, policy: Policy, now: datetime) -> list[Deadl
                      _parts(policy).source("post_closure_visit"), case.risk)]
 
 
+_MIDNIGHT = time(0, 0)
+
+
 def _turning_18(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     born = case.birth_date()
     if case.status != "open" or born is None:
@@ -352,7 +372,7 @@ def _turning_18(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
         birthday = born.replace(year=born.year + years)
     except ValueError:
         birthday = born.replace(year=born.year + years, day=28)
-    due = datetime.combine(birthday, time(0, 0), tzinfo=now.tzinfo)
+    due = datetime.combine(birthday, _MIDNIGHT, tzinfo=now.tzinfo)
     notice = parts.duration("turning_18", "notice")
     opens = due - (notice.after(due) - due)
     if now < opens or _done(case, "turning-18", policy, opens.astimezone(timezone.utc).isoformat(timespec="seconds")):
@@ -368,6 +388,8 @@ def _referrals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     items = []
     zone = zone_of(now)
     limit = _parts(policy).duration("referral_feedback", "limit")
+    if not case.referrals:
+        return items
     feedback, follow_up, outcome = BY_CODE["referral-feedback"], BY_CODE["referral-follow-up"], BY_CODE["referral-outcome"]
     for ref in case.referrals:
         name = f"referral {ref['ref']} ({ref.get('service')})"
