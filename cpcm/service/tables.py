@@ -40,7 +40,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.domain.team import RECOVERY_READER
-from cpcm.store.cache import Table, derived_table, dirty_cases, plain_json
+from cpcm.store.cache import Table, derived_table, dirty_cases, json_encoder, plain_json
 from cpcm.store.layout import CASES
 from cpcm.workflow import conferences as conference_rules
 from cpcm.workflow import deadlines, intervals
@@ -60,26 +60,9 @@ DEADLINE_FIELDS = ("case_id", "code", "title", "due", "target", "owner", "rule",
 _STATIC = ("code", "title", "owner", "rule", "why", "source", "risk", "requested_by", "barred")
 
 
-def _compact_encoder() -> Callable[[Any], str]:
-    """`json.dumps(value, separators=(",", ":"))` of the lists the tables hold (made here, never
-    cyclic): `JSONEncoder.encode` makes its C encoder again for every value, here it is made once
-    (a fill encodes two entries a case). The encoder's own `encode` where there is no C encoder or
-    it answers otherwise."""
-    from json import encoder as json_encoder
-
-    plain = json.JSONEncoder(separators=(",", ":"))
-    try:
-        once = json_encoder.c_make_encoder(None, plain.default, json_encoder.encode_basestring_ascii, None, ":", ",", False,
-                                           False, True)
-        sample = ["ab\u00e9\"\n", 1, -2, None, [True, False, 1.5, float("nan")], {"k": [[]], "l": {}}]
-        if "".join(once(sample, 0)) != plain.encode(sample):
-            return plain.encode
-    except Exception:  # noqa: BLE001 - no C encoder here, or one made otherwise
-        return plain.encode
-    return lambda value: "".join(once(value, 0))
-
-
-_compact = _compact_encoder()
+# json.dumps(value, separators=(",", ":")) of the lists the tables hold (made here, never cyclic), its encoder made
+# once (a fill encodes two entries a case)
+_compact = json_encoder()
 
 
 class _NotKept(Exception):
