@@ -16,7 +16,7 @@ from dataclasses import replace
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
-from conftest import library_session, register_many
+from conftest import register_many
 from test_fill_rows_same import shapes
 
 from cpcm.crypto import cipher, identity
