@@ -22,7 +22,7 @@ from cpcm.service import tables
 from cpcm.workflow import approvals, deadlines, intervals
 from cpcm.workflow import fold as fold_module
 from cpcm.workflow.clocks import BY_CODE, SUPERVISORS
-from cpcm.workflow.deadlines import Deadline, _parts, _t, zone_of
+from cpcm.workflow.deadlines import Deadline, _t, zone_of
 from cpcm.domain.durations import parse_duration
 from test_fill_rows_same import ALL_ZONES, NOWS, POLICIES, shapes, view
 
