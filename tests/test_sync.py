@@ -84,6 +84,21 @@ def test_remote_add_list_remove(laptops):
     assert sup("sync").code == 2  # no remote to sync with
 
 
+def test_remote_list_on_a_copy_made_by_git_clone_says_it_never_synced(laptops):
+    """`git clone` of the shared place leaves git's `origin` at the commit it copied: not a sync.
+    remote list says never synced, and the commit it was copied at, until the first cpcm sync."""
+    amina = laptops.laptop("amina")
+    copied = head(laptops.clones["amina"])
+    listed = amina("remote", "list", "--json").json()
+    assert listed == [{"name": "origin", "url": str(laptops.bare), "last_synced": None, "copied_at": copied}]
+    text = amina("remote", "list")
+    assert text.code == 0 and f"never (copied at {copied[:10]}" in text.stdout, text.stdout
+    assert amina("sync").code == 0  # nothing new on either side: a sync all the same
+    listed = amina("remote", "list", "--json").json()
+    assert listed[0]["last_synced"] == copied and listed[0]["copied_at"] is None
+    assert "never" not in amina("remote", "list").stdout
+
+
 def test_sync_without_a_name_on_a_copy_with_two_remotes_names_them(laptops):
     """The documented setup of a colleague's laptop (git clone of the shared place, then cpcm remote
     add usb) leaves two remotes, git's `origin` and `usb`: a sync without a name says which to give."""

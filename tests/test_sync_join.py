@@ -195,3 +195,96 @@ def test_a_worker_added_without_a_signing_key_is_told_at_sync_to_publish_it(lapt
     assert published.code == 0 and "key publish" not in published.stderr, published.stderr
     assert mine in laptops.sync("sup")["cases"]
     assert sup("verify").code == 0, sup("verify").stdout
+
+
+def test_the_sync_that_brings_her_in_tells_her_she_is_a_member_now(laptops, njeri):
+    """The report of the sync (and of the bundle apply) that brings a new worker in says that she
+    is on the team now, with her role, and what to run next; a member's ordinary sync does not."""
+    sup = laptops.cli("sup")
+    add_njeri(sup, laptops)
+    laptops.sync("sup")
+    joined = njeri("sync")
+    assert joined.code == 0, joined.stderr
+    assert "you are a member of the team now (caseworker)" in joined.stderr, joined.stderr
+    assert "cpcm list" in joined.stderr and "cpcm due" in joined.stderr
+    register(sup)
+    laptops.sync("sup")
+    again = njeri("sync", "--json")
+    assert again.code == 0 and again.json()["joined"] is False and again.json()["roles"] == [], again.stdout
+    assert "member of the team now" not in njeri("sync").stderr
+
+
+def test_the_json_of_the_sync_and_of_the_bundle_that_bring_her_in_says_joined(laptops, njeri, tmp_env):
+    sup = laptops.cli("sup")
+    add_njeri(sup, laptops)
+    bundle = tmp_env / "office.bundle"
+    assert sup("bundle", "create", str(bundle)).code == 0
+    applied = njeri("bundle", "apply", str(bundle), "--json")
+    assert applied.code == 0, applied.stderr
+    assert applied.json()["joined"] is True and applied.json()["roles"] == ["caseworker"], applied.stdout
+    # a second laptop of hers, brought in by a sync
+    laptops.sync("sup")
+    laptops.keys["njeri2"] = laptops.keys["njeri"]
+    second = laptops.laptop("njeri2")
+    git(laptops.clones["njeri2"], "reset", "-q", "--hard", "HEAD~1")  # a copy made before she was added
+    git(laptops.clones["njeri2"], "update-ref", "refs/remotes/origin/main", "HEAD")
+    got = second("sync", "--json")
+    assert got.code == 0 and got.json()["joined"] is True and got.json()["roles"] == ["caseworker"], got.stderr
+
+
+def test_a_bundle_made_before_she_joined_is_refused_saying_what_to_do(laptops, njeri, tmp_env):
+    """`bundle-not-for-you`, for apply and for clone: the refusal says to ask a supervisor for a new
+    bundle once their copy lists her, and what to run with it."""
+    sup = laptops.cli("sup")
+    early = tmp_env / "early.bundle"
+    assert sup("bundle", "create", str(early)).code == 0
+    applied = njeri("bundle", "apply", str(early))
+    assert applied.code == 4 and "not encrypted to your key" in applied.stderr, applied.stderr
+    assert "cpcm bundle create FILE" in applied.stderr and "cpcm bundle apply FILE with the new one" in applied.stderr
+    assert str(early) not in applied.stderr
+    cloned = njeri("bundle", "clone", str(early), str(tmp_env / "njeri-copy"))
+    assert cloned.code == 4 and "not encrypted to your key" in cloned.stderr, cloned.stderr
+    assert "cpcm bundle create FILE" in cloned.stderr and "cpcm bundle clone FILE PATH with the new one" in cloned.stderr
+    assert not (tmp_env / "njeri-copy").exists()
+
+
+def test_the_supervisor_refused_her_unsigned_for_commits_is_told_the_cure(laptops, njeri):
+    """Added without --signing-key, she syncs what she wrote; the supervisor's sync refuses it
+    (unknown-signer) and names what to do: she publishes her key (or the supervisor records it),
+    or, if she did not make those commits, they are not taken in."""
+    sup = laptops.cli("sup")
+    _, recipient = laptops.keys["njeri"]
+    assert sup("team", "add", "njeri", "--role", "caseworker", "--recipient", recipient).code == 0
+    laptops.sync("sup")
+    assert njeri("sync").code == 0
+    register(njeri)
+    assert njeri("sync").code == 0
+    refused = sup("sync")
+    assert refused.code == 4 and "unknown-signer" in refused.stderr, refused.stderr
+    assert "made as njeri, for whom the team records no signing key" in refused.stderr, refused.stderr
+    assert "njeri runs cpcm key publish" in refused.stderr
+    assert "cpcm key publish --worker njeri --signing-key" in refused.stderr
+    assert "If njeri did not make them" in refused.stderr
+    # a caseworker's copy refuses the same, and is told a supervisor records the key
+    amina = laptops.laptop("amina")
+    git(laptops.clones["amina"], "reset", "-q", "--hard", head(laptops.repo))
+    refused = amina("sync")
+    assert refused.code == 4 and "njeri runs cpcm key publish" in refused.stderr, refused.stderr
+    assert "or a supervisor records it" in refused.stderr
+
+
+def test_a_commit_made_in_a_members_name_with_a_key_nobody_has_gets_no_publish_advice(laptops, njeri, tmp_env):
+    """A member whose signing key the team records: a commit in her name signed by another key is
+    not hers to publish, and the refusal keeps to 'do not take it in'."""
+    sup = laptops.cli("sup")
+    amina = laptops.laptop("amina")
+    register(amina)
+    stray = tmp_env / "keys" / "stray.txt"
+    make_identity(stray)
+    root = laptops.clones["amina"]
+    (root / "stray-note").write_text("x")
+    hand_commit(root, "amina", "note", ["stray-note"], stray)
+    push(root)
+    refused = sup("sync")
+    assert refused.code == 4 and "unknown-signer" in refused.stderr, refused.stderr
+    assert "Do not take it in" in refused.stderr and "key publish" not in refused.stderr, refused.stderr

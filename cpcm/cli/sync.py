@@ -45,6 +45,9 @@ def _report(result, json_out: bool, what: str) -> None:
             say(f"  service directory: {change}")
         if result.pushed:
             say(f"  pushed your commits to {result.remote}")
+    if result.joined:
+        say(f"  you are a member of the team now ({', '.join(result.roles)}): every command works for you from here; "
+            "cpcm list shows the cases you read, cpcm due what is due")
     if result.assigned_to_you:
         say("  assigned to you now: " + " ".join(result.assigned_to_you) + " (cpcm due)")
     if result.assigned_away:
@@ -63,6 +66,12 @@ def _report(result, json_out: bool, what: str) -> None:
              "who can read them (their next sync, or cpcm team sync): " + " ".join(result.not_reencrypted))
     for note in result.notes:
         warn(note)
+
+
+def _last_synced(row: dict) -> str:
+    if row["last_synced"]:
+        return row["last_synced"][:10]
+    return "never" + (f" (copied at {row['copied_at'][:10]}; cpcm sync {row['name']})" if row["copied_at"] else "")
 
 
 def register(app: typer.Typer) -> None:
@@ -90,7 +99,8 @@ def register(app: typer.Typer) -> None:
 
     @remote.command("list")
     def list_(repo: RepoOpt = None, json_out: JsonOpt = False) -> None:
-        """The remotes, with the commit each was last synced at.
+        """The remotes, with the commit each was last synced at (never, for a copy made by git clone
+        and not synced since: the commit it was copied at).
 
         Example: cpcm remote list
         """
@@ -100,7 +110,7 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(rows)
         else:
-            print_table(["name", "url", "last synced"], [[r["name"], r["url"], (r["last_synced"] or "never")[:10]] for r in rows])
+            print_table(["name", "url", "last synced"], [[r["name"], r["url"], _last_synced(r)] for r in rows])
 
     @remote.command("remove")
     def remove(name: str = typer.Argument(..., help="The remote's name."), repo: RepoOpt = None, json_out: JsonOpt = False) -> None:

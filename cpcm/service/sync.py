@@ -85,6 +85,8 @@ class Synced:
     assigned_away: list[str] = field(default_factory=list)    # cases that were yours and are now another worker's
     duplicates: list[dict] = field(default_factory=list)    # {case, other, reason}: probable same child
     notes: list[str] = field(default_factory=list)
+    joined: bool = False          # this sync brought in a worker this copy's team did not list (`_newcomer`)
+    roles: list[str] = field(default_factory=list)  # ... and the roles the team gives them
     arrived_conflicts: dict[str, set[str]] = field(default_factory=dict)  # case -> conflict records that arrived (not in JSON)
     worker_gone: set[str] = field(default_factory=set)  # cases placed since the copies met, with a worker removed (not in JSON)
 
@@ -117,9 +119,15 @@ def remote_add(ctx: Context, name: str, url: str, create: bool = False) -> dict:
 
 
 def remote_list(ctx: Context) -> list[dict]:
+    """Each remote with the commit cpcm last synced with it at (`last_synced`, None when never),
+    and, for a copy made by `git clone` of it and never synced since, the commit it was copied at
+    (`copied_at`)."""
     git = _git(ctx)
-    return [{"name": name, "url": url, "last_synced": remote.rev(git, f"refs/remotes/{name}/{remote.BRANCH}")}
-            for name, url in sorted(remote.remotes(git).items())]
+    rows = []
+    for name, url in sorted(remote.remotes(git).items()):
+        last, copied = remote.synced(git, name)
+        rows.append({"name": name, "url": url, "last_synced": last, "copied_at": copied})
+    return rows
 
 
 def remote_remove(ctx: Context, name: str) -> dict:
@@ -156,6 +164,7 @@ def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> 
     if name not in urls:
         raise NotFound("no remote by that name", "See cpcm remote list.")
     url = urls[name]
+    joining = ctx.joining
     with locked(ctx), _joined(ctx):
         if ctx.joining:
             progress("fetching")
@@ -184,6 +193,7 @@ def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> 
                 result.pushed = True
             if head:
                 remote.set_ref(git, f"refs/remotes/{name}/{remote.BRANCH}", head)
+                remote.mark_synced(git, name, head)
             break
         else:
             raise GitError("the remote kept changing while this sync pushed (three tries); nothing is lost: "
@@ -191,7 +201,16 @@ def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> 
         git.pack_when_due()  # the merge's trees, as a commit's
         _after(ctx, result)
         _signing_key_missing(ctx, result)
+        _joined_now(ctx, joining, result)
     return result
+
+
+def _joined_now(ctx: Context, joining: bool, result: Synced) -> None:
+    """A worker whose key this copy's team did not list when the sync began, and who is a member
+    now: the report says so, with their roles (`joined`, `roles`)."""
+    me = ctx.team.get(ctx.worker.id) if joining and ctx.worker else None
+    if me is not None and me.active:
+        result.joined, result.roles = True, list(me.roles)
 
 
 def _signing_key_missing(ctx: Context, result: Synced) -> None:
@@ -290,12 +309,15 @@ def bundle_create(ctx: Context, since: str | None = None) -> tuple[bytes, dict]:
     return cipher.encrypt(data, recipients), {"commit": git.head(), "since": since, "recipients": len(recipients)}
 
 
-def _opened_bundle(data: bytes, keys) -> bytes:
-    """A bundle file decrypted with `keys`; Refused when it is not for them or not a bundle."""
+def _opened_bundle(data: bytes, keys, then: str = "cpcm bundle apply FILE") -> bytes:
+    """A bundle file decrypted with `keys`; Refused when it is not for them or not a bundle. The
+    refusal says what to do next (`then`: the command to run with the new bundle)."""
     try:
         return cipher.decrypt(data, keys)
     except cipher.NotARecipient:
-        raise Refused("the bundle is not encrypted to your key", "It was made for another team, or before you joined it.",
+        raise Refused("the bundle is not encrypted to your key: it was made for another team, or before you joined it",
+                      "Ask a supervisor to make a new bundle once their copy lists you (after cpcm team add, or a sync that "
+                      f"brought it): cpcm bundle create FILE, without --since; then {then} with the new one.",
                       rule="bundle-not-for-you") from None
     except cipher.Damaged:
         raise Refused("the bundle file is damaged or not a cpcm bundle", rule="bundle-damaged") from None
@@ -309,6 +331,7 @@ def bundle_apply(ctx: Context, data: bytes, progress: Progress = _quiet) -> Sync
     git = _git(ctx)
     plain = _opened_bundle(data, ctx.keys)
     result = Synced()
+    joining = ctx.joining
     with locked(ctx), _joined(ctx):
         if ctx.joining:  # a worker this copy's team does not list yet: only a bundle that adds them (`_newcomer`)
             _join(ctx, lambda: remote.bundle_read(git, plain))
@@ -320,6 +343,7 @@ def bundle_apply(ctx: Context, data: bytes, progress: Progress = _quiet) -> Sync
                 remote.drop_ref(git, remote.INCOMING)
         git.pack_when_due()
         _after(ctx, result)
+        _joined_now(ctx, joining, result)
     return result
 
 
@@ -339,7 +363,7 @@ def bundle_clone(root: Path, identity, data: bytes) -> dict:
                       "Merge the bundle into it instead: cpcm bundle apply FILE --repo PATH.", rule="init-exists")
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise Refused("PATH is not empty", "Choose a new or empty folder for the copy.", rule="init-not-empty")
-    plain = _opened_bundle(data, identity.keys)
+    plain = _opened_bundle(data, identity.keys, "cpcm bundle clone FILE PATH")
     made = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
     try:
@@ -460,16 +484,42 @@ def _refuse_unverified(ctx: Context, ours: str, theirs: str) -> None:
     """Every commit the other copy brings must be signed by a team member active then whose role
     allows what it records (store/audit.py `incoming`, the checks of `cpcm verify`); otherwise
     nothing is merged. Names the commits by short id and problem code only."""
-    found = audit.incoming(_git(ctx).root, ctx.config.agency_code, ours, theirs, ctx.team, ctx.config.recovery_signing_keys)
+    root = _git(ctx).root
+    found = audit.incoming(root, ctx.config.agency_code, ours, theirs, ctx.team, ctx.config.recovery_signing_keys)
     if found:
         listed = ", ".join(f"{sha} {code}" for sha, code, _ in found[:10]) + (" …" if len(found) > 10 else "")
         overseer = ctx.worker is not None and not ctx.joining and ctx.worker.has_role("supervisor", "manager")
+        keyless = (audit.keyless_authors(root, ctx.config.agency_code, ours, theirs, ctx.team, ctx.config.recovery_signing_keys)
+                   if any(code == audit.UNKNOWN for _, code, _ in found) else {})
         what = "the other copy holds commits not signed by a team member who may make them (docs/security.md#signed-history)"
-        hint = (f"Do not take it in: {what}; each code is explained in docs/exit-codes.md. A commit signed with a revoked key "
-                "(revoked-key) is never taken in: what it holds is written again by a member. Your copy is unchanged."
-                if overseer else f"Ask a supervisor: {what}. Your copy is unchanged.")
+        if keyless and all(code == audit.UNKNOWN and sha in keyless for sha, code, _ in found):
+            hint = _keyless_hint(keyless, overseer)
+        else:
+            hint = (f"Do not take it in: {what}; each code is explained in docs/exit-codes.md. A commit signed with a revoked key "
+                    "(revoked-key) is never taken in: what it holds is written again by a member. Your copy is unchanged."
+                    if overseer else f"Ask a supervisor: {what}. Your copy is unchanged.")
+            if keyless:
+                hint += " " + _keyless_hint(keyless, overseer, alone=False)
         raise Refused(f"the other copy brings {len({sha for sha, _, _ in found})} commit(s) that do not verify: {listed}; "
                       "nothing was merged", hint, rule="sync-unverified")
+
+
+def _keyless_hint(keyless: dict[str, str], overseer: bool, alone: bool = True) -> str:
+    """What to do about commits signed by a key no team member has, made as a member for whom the
+    team records no signing key (`audit.keyless_authors`): either that member signed them before
+    their key was recorded, and recording it lets them in, or someone else made them in that
+    member's name, and they are not taken in. The history alone does not tell which: both are named."""
+    said = []
+    for worker in sorted(set(keyless.values())):
+        shas = ", ".join(sha for sha, who in keyless.items() if who == worker)
+        record = (f"or record it yourself: cpcm key publish --worker {worker} --signing-key LINE, the line {worker}'s "
+                  "cpcm key show --signing prints" if overseer else "or a supervisor records it: cpcm key publish --worker "
+                  f"{worker} --signing-key LINE")
+        said.append(f"{shas} (unknown-signer) {'was' if ', ' not in shas else 'were'} made as {worker}, for whom the team "
+                    f"records no signing key yet. If {worker} made them, {worker} runs cpcm key publish and cpcm sync on "
+                    f"their copy ({record}); then cpcm sync again takes them in. If {worker} did not make them, someone "
+                    "else signed in their name: do not take them in.")
+    return " ".join(said) + (" Your copy is unchanged." if alone else "")
 
 
 def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:

@@ -399,18 +399,42 @@ def incoming(root: Path, agency_code: str, ours: str, theirs: str, local: Team,
     """The problems of the commits `theirs` brings that `ours` lacks, each (short sha, code,
     message): what a sync refuses. Keys are those either copy's team records (a revocation on
     either side counts)."""
+    return [(sha[:10], code, message) for sha, sig, _ in _incoming(root, agency_code, ours, theirs, local, recovery_keys)[0]
+            for code, message in sig.problems]
+
+
+def _incoming(root: Path, agency_code: str, ours: str, theirs: str, local: Team,
+              recovery_keys: Iterable[str] = ()) -> tuple[list[tuple[str, Signature, Commit]], Team]:
+    """Each commit `theirs` brings that `ours` lacks with its signature, and the keys they were
+    checked against (`keyring` of both copies' teams)."""
     from cpcm.domain.team import keyring
 
     commits = history(root, agency_code, [theirs, f"^{ours}"])
     if not commits:
-        return []
+        return [], local
     from cpcm.crypto import signing
 
-    theirs_team = team_at(root, theirs)
+    keys = keyring(local, team_at(root, theirs))
     # signing began on this copy (its last commit is signed): every commit brought in must be
     strict = any(signing.split_commit(data)[1] is not None for data in read_blobs(root, [ours], kind=b"commit").values())
-    checked = check_signatures(root, commits, keyring(local, theirs_team), strict, recovery_keys=recovery_keys)
-    return [(sha[:10], code, message) for sha, sig in checked.items() for code, message in sig.problems]
+    checked = check_signatures(root, commits, keys, strict, recovery_keys=recovery_keys)
+    by_sha = {c.sha: c for c in commits}
+    return [(sha, sig, by_sha[sha]) for sha, sig in checked.items()], keys
+
+
+def keyless_authors(root: Path, agency_code: str, ours: str, theirs: str, local: Team,
+                    recovery_keys: Iterable[str] = ()) -> dict[str, str]:
+    """short sha -> worker id, for the commits `theirs` brings that are signed by a key no team
+    member has (unknown-signer) and made as an active member for whom neither copy's team records
+    a signing key: commits that member made before their key was recorded (`cpcm key publish`),
+    or made by someone else in their name; the history alone does not tell which."""
+    found, keys = _incoming(root, agency_code, ours, theirs, local, recovery_keys)
+    named = {}
+    for sha, sig, commit in found:
+        author = keys.get(commit.author) if commit.author else None
+        if sig.code == UNKNOWN and sig.signer is None and author is not None and author.active and not author.signing_keys:
+            named[sha[:10]] = author.id
+    return named
 
 
 def signers(root: Path, shas: Iterable[str], keys: Team) -> dict[str, tuple[str | None, str]]:

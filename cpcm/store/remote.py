@@ -119,6 +119,34 @@ def remotes(git: Git) -> dict[str, str]:
     return found
 
 
+SYNCED_KEY = "cpcm-synced"  # remote.NAME.cpcm-synced: the commit cpcm's last sync with NAME left both copies at
+
+
+def mark_synced(git: Git, name: str, commit: str) -> None:
+    """Record, in git's own settings of the remote, that a sync with `name` ended at `commit`; a
+    copy made by `git clone` has the remote's branch from the clone, and no such mark."""
+    git.run(["config", f"remote.{name}.{SYNCED_KEY}", commit])
+
+
+def synced(git: Git, name: str) -> tuple[str | None, str | None]:
+    """(the commit the last sync with `name` ended at, or None; the commit this copy was made at
+    by `git clone` of `name` when it has never synced with it, or None). A copy that synced
+    before syncs were marked has the reflog of the remote's branch that `git clone` never writes."""
+    ref = f"refs/remotes/{name}/{BRANCH}"
+    try:
+        marked = git.run(["config", "--get", f"remote.{name}.{SYNCED_KEY}"]).strip() or None
+    except GitError:
+        marked = None  # git config exits 1 when the key is not set
+    at = rev(git, ref)
+    if marked is not None:
+        return marked, None
+    try:
+        git.run(["reflog", "exists", ref])
+        return at, None
+    except GitError:
+        return None, at
+
+
 def remote_add(git: Git, name: str, url: str) -> None:
     git.run(["remote", "add", name, url])
 
