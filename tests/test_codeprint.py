@@ -62,6 +62,13 @@ def test_closure__holds_every_module_the_fold_runs(tmp_path):
     assert set(out) <= set(codeprint.closure("cpcm.workflow.fold"))
 
 
+def test_imported__no_module_of_cpcm_imports_relatively():
+    """The digests read imports by full name: a relative one would be a dependency they miss."""
+    relative = [path.relative_to(PACKAGE) for path in PACKAGE.rglob("*.py")
+                if any(line.lstrip().startswith("from .") for line in path.read_text().splitlines())]
+    assert relative == []
+
+
 def test_closure__names_a_missing_module():
     with pytest.raises(ValueError, match="not a module of cpcm"):
         codeprint.closure("cpcm.workflow.no_such_rules")
