@@ -111,3 +111,15 @@ def copies(tmp_path_factory):
 def test_digest__moves_with_what_the_cached_values_are_made_by(copies, change, moved):
     before, after = copies[None], copies[change]
     assert {name for name in before if before[name] != after[name]} == moved
+
+
+def test_the_index_entries_are_made_by_code_the_folds_digest_covers():
+    """The cache's index table (each case's fields the duplicate and caseload checks read,
+    `case_index`) is tagged with the fold's fingerprint alone (store/cache.py SummaryCache): the
+    code that makes its entries must be among what that digest covers, or a release that changes
+    them leaves entries of the old code in use."""
+    from cpcm.service import context, fill
+
+    index = next(table for table in fill.TABLES if table.name == "index")
+    assert index.tag is None  # the summary cache's fingerprint: `fold_fingerprint`
+    assert context.case_index.__module__ in codeprint.closure("cpcm.workflow.fold")

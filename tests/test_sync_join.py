@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import Cli, git, head, make_identity, register, signing_line
-from test_signing import hand_commit, push
+from test_signing import codes, hand_commit, push
 from test_sync import Laptops, tree_state
 
 
@@ -288,3 +288,35 @@ def test_a_commit_made_in_a_members_name_with_a_key_nobody_has_gets_no_publish_a
     refused = sup("sync")
     assert refused.code == 4 and "unknown-signer" in refused.stderr, refused.stderr
     assert "Do not take it in" in refused.stderr and "key publish" not in refused.stderr, refused.stderr
+
+
+def test_a_team_that_gives_a_supervisor_a_strangers_key_brings_nobody_in(laptops, njeri, tmp_env):
+    """The commit that adds her is signed, as `sup`, by a key nobody's team recorded, which the
+    commit's own team file gives `sup` besides his own. A key counts for a member only as the team
+    the commit was made on records it (or their own rotation in that commit): her sync, and any
+    member's, refuses it (unknown-signer), and `verify` of a copy that has it names it."""
+    import yaml
+
+    mallory = tmp_env / "keys" / "mallory.txt"
+    make_identity(mallory)
+    otieno = laptops.laptop("otieno")  # a member's copy, made before the forged commit
+    laptops.laptop("amina")
+    forged = laptops.clones["amina"]
+    team_path = forged / ".cpcm" / "team.yaml"
+    data = yaml.safe_load(team_path.read_text())
+    sup = next(w for w in data["workers"] if w["id"] == "sup")
+    sup["signing_keys"].append({"key": signing_line(mallory), "since": sup["since"]})
+    path, recipient = laptops.keys["njeri"]
+    data["workers"].append({"id": "njeri", "name": "njeri", "roles": ["caseworker"], "recipient": recipient,
+                            "since": sup["since"], "signing_keys": [{"key": signing_line(path), "since": sup["since"]}]})
+    team_path.write_text(yaml.safe_dump(data, sort_keys=False))
+    sha = hand_commit(forged, "sup", "team add njeri", [".cpcm/team.yaml"], mallory)
+    push(forged)
+    root = laptops.clones["njeri"]
+    before = tree_state(root)
+    refused = njeri("sync")
+    assert refused.code == 4 and f"{sha[:10]} unknown-signer" in refused.stderr, refused.stderr
+    assert tree_state(root) == before and njeri("list").code == 5
+    refused = otieno("sync")
+    assert refused.code == 4 and f"{sha[:10]} unknown-signer" in refused.stderr, refused.stderr
+    assert "unknown-signer" in codes(laptops.cli("amina"))

@@ -126,3 +126,15 @@ class Case:
         values["conflicts"] = tuple(values.get("conflicts", ()))
         values["placements"] = tuple(values.get("placements", ()))
         return cls(**values)
+
+
+INDEX_CHILD = ("name", "date_of_birth", "age_estimate")
+
+
+def case_index(case: Case) -> dict:
+    """The fields of a case that every write may need: who holds it and whether it is open (the
+    caseload), and the child's name, birth and caregiver (the duplicate check). Here, with the
+    fold, because the cache's index table is tagged with the fold's digest alone
+    (`fold_fingerprint`): a change to these fields makes the index again."""
+    return {"id": case.id, "status": case.status, "worker": case.worker, "registered_at": case.registered_at,
+            "caregiver_name": case.caregiver_name, "child": {k: case.child[k] for k in INDEX_CHILD if k in case.child}}

@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 from cpcm import clock
 from cpcm.crypto import identity as identity_mod
-from cpcm.domain.case import Case
+from cpcm.domain.case import Case, case_index
 from cpcm.domain.forms import Form, validate
 from cpcm.domain.ids import RecordIds, normalise_case_id, normalise_conference_id
 from cpcm.domain.policy import Policy
@@ -528,16 +528,6 @@ def load_index(ctx: Context) -> dict[str, Case]:
     and caseload checks read), from the cache's small index: a write does not load every folded
     case. A damaged case is left out and noted in `ctx.problems`."""
     return _load_cases(ctx, index_only=True)
-
-
-INDEX_CHILD = ("name", "date_of_birth", "age_estimate")
-
-
-def case_index(case: Case) -> dict:
-    """The fields of a case that every write may need: who holds it and whether it is open (the
-    caseload), and the child's name, birth and caregiver (the duplicate check)."""
-    return {"id": case.id, "status": case.status, "worker": case.worker, "registered_at": case.registered_at,
-            "caregiver_name": case.caregiver_name, "child": {k: case.child[k] for k in INDEX_CHILD if k in case.child}}
 
 
 PREFETCH_FROM = 200  # cases missing from the cache before their records are read on every core

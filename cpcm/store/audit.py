@@ -326,6 +326,9 @@ def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, strict: 
         if member is None:
             add(UNKNOWN, f"commit {short} is signed by {worker.id}, who was not an active team member then")
             continue
+        if not _key_of_then(member, after, entry.key):
+            add(UNKNOWN, f"commit {short} is signed by a key that the team did not record for {worker.id} then")
+            continue
         sig.good = True
         if commit.author != worker.id:
             add(BY_NOT_SIGNER, f"commit {short} is signed by {worker.id} but its author is "
@@ -343,6 +346,18 @@ def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, strict: 
             elif path == TEAM and before is not None and not _team_change_allowed(before, after, member):
                 add(NOT_ALLOWED, f"commit {short} changes the team but its signer {worker.id} is not a supervisor or manager")
     return result
+
+
+def _key_of_then(member: Worker, after: Team | None, key: str) -> bool:
+    """Whether a signature by `key`, which a team of either copy records for `member`, may stand
+    for `member` as the team the commit was made on lists them: a key that team records for
+    them; any key while it records none (a member who signed before their key was recorded:
+    `keyless_authors`); or the key their own rotation in this commit records (`_own_rotation`).
+    Not a key that only a later team, of a history not yet trusted, gives a member who had one."""
+    if not member.signing_keys or any(k.key == key for k in member.signing_keys):
+        return True
+    mine = after.get(member.id) if after is not None else None
+    return mine is not None and any(k.key == key for k in mine.signing_keys) and _own_rotation(member, mine)
 
 
 def _ancestors(commits: Sequence[Commit], sha: str | None) -> set[str]:
