@@ -89,6 +89,21 @@ def test_before_being_added_sync_refuses_and_changes_nothing(laptops, njeri):
     assert njeri("sync").code == 0
 
 
+def test_a_copy_ahead_of_the_shared_place_is_not_moved_and_its_own_work_is_not_given_up(laptops, njeri):
+    """A key this copy does not know, on a copy holding a commit the shared place lacks (work made
+    there with an earlier key of the same person): refused, nothing changed, and told to sync that
+    work with the earlier key before starting the copy again, which would lose it."""
+    root = laptops.clones["njeri"]
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "--allow-empty", "-m", "only here")
+    add_njeri(laptops.cli("sup"), laptops)
+    laptops.sync("sup")
+    before = tree_state(root)
+    refused = njeri("sync")
+    assert refused.code == 5 and "holds commits the other copy does not" in refused.stderr, refused.stderr
+    assert "earlier key" in refused.stderr and "CPCM_IDENTITY=EARLIER-KEY-FILE cpcm sync" in refused.stderr
+    assert tree_state(root) == before
+
+
 def test_a_worker_removed_from_this_copys_team_is_not_taken_for_a_new_one(laptops):
     """The way in is for a key this copy's team has never known: a worker removed here keeps the
     refusal they had."""

@@ -268,8 +268,10 @@ def _newcomer(ctx: Context, ours: str | None, theirs: str | None):
         raise CannotDecrypt(
             "your key is not on this copy's team, and this copy holds commits the other copy does not: only a history "
             "that moves this copy on can bring you in; nothing was changed",
-            "Once a supervisor has added you and synced, start your copy again (git clone of the shared place, or cpcm "
-            "bundle clone FILE PATH of a new bundle).")
+            "If this copy holds your own work made with an earlier key of yours (a key rotated on another copy), sync "
+            "it with that key first (CPCM_IDENTITY=EARLIER-KEY-FILE cpcm sync), then sync again with this one. Otherwise, "
+            "once a supervisor has added you and synced, start your copy again (git clone of the shared place, or cpcm "
+            "bundle clone FILE PATH of a new bundle): starting again would lose what only this copy holds.")
     worker = (audit.team_at(git.root, theirs) or Team(())).by_recipient(ctx.identity.recipients) if new else None
     if worker is None:
         raise CannotDecrypt(
