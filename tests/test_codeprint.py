@@ -84,7 +84,7 @@ def _fingerprints(top: Path) -> dict[str, str]:
 def copies(tmp_path_factory):
     """A copy of the package per change below (and one unchanged), each fingerprinted in its own process."""
     changes = ["domain/dates.py", "workflow/transfers.py", "workflow/deadlines.py", "workflow/duplicates.py",
-               "workflow/cover.py", "domain/text.py", "service/listrow.py"]
+               "workflow/cover.py", "domain/text.py", "service/listrow.py", "store/layout.py"]
     found = {}
     for change in [None, *changes]:
         top = tmp_path_factory.mktemp("package")
@@ -104,6 +104,7 @@ def copies(tmp_path_factory):
     ("workflow/deadlines.py", {"due and statistics", "views"}),
     ("workflow/duplicates.py", {"duplicates index"}),
     ("workflow/cover.py", {"views"}),  # the due view's cover rules
+    ("store/layout.py", {"views"}),  # and the covers it reads from a case's recipients file
     ("service/listrow.py", {"list rows", "views"}),
     # run by none of them: nothing is made again
     ("domain/text.py", set()),

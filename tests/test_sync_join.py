@@ -212,6 +212,18 @@ def test_a_worker_added_without_a_signing_key_is_told_at_sync_to_publish_it(lapt
     assert sup("verify").code == 0, sup("verify").stdout
 
 
+def test_a_worker_added_without_a_signing_key_is_told_at_bundle_apply_too(laptops, njeri, tmp_env):
+    """The laptop that meets the team only through bundles hears it as a syncing one does."""
+    sup = laptops.cli("sup")
+    path, recipient = laptops.keys["njeri"]
+    assert sup("team", "add", "njeri", "--role", "caseworker", "--recipient", recipient).code == 0
+    bundle = tmp_env / "after.bundle"
+    assert sup("bundle", "create", str(bundle)).code == 0
+    applied = njeri("bundle", "apply", str(bundle), "--json")
+    assert applied.code == 0, applied.stderr
+    assert any("cpcm key publish" in note for note in applied.json()["notes"]), applied.stdout
+
+
 def test_the_sync_that_brings_her_in_tells_her_she_is_a_member_now(laptops, njeri):
     """The report of the sync (and of the bundle apply) that brings a new worker in says that she
     is on the team now, with her role, and what to run next; a member's ordinary sync does not."""

@@ -345,6 +345,7 @@ def bundle_apply(ctx: Context, data: bytes, progress: Progress = _quiet) -> Sync
                 remote.drop_ref(git, remote.INCOMING)
         git.pack_when_due()
         _after(ctx, result)
+        _signing_key_missing(ctx, result)
         _joined_now(ctx, joining, result)
     return result
 

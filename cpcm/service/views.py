@@ -175,12 +175,13 @@ _encode: Callable[[Any], str] = _encode_first
 def _code_fingerprint() -> str:
     """The code a view's rows come from: the fold (`fold_fingerprint`), the list row (listrow.py)
     and the fill that reads the rows (fill.py), the due and statistics rows (tables.py), the due
-    view (dueview.py) and this module, with the rules each runs (`codeprint.digest`)."""
+    view (dueview.py) with the covers it reads from a case's recipients file (store/layout.py), and
+    this module, with the rules each runs (`codeprint.digest`)."""
     from cpcm.service import dueview, fill, listrow, tables
     from cpcm.service.context import fold_fingerprint
-    from cpcm.store import codeprint
+    from cpcm.store import codeprint, layout
 
-    code = codeprint.digest(own=tuple(module.__file__ for module in (fill, listrow, tables, dueview)) + (__file__,))
+    code = codeprint.digest(own=tuple(module.__file__ for module in (fill, listrow, tables, dueview, layout)) + (__file__,))
     return hashlib.sha256(f"{VERSION}\0{fold_fingerprint()}\0{code}".encode()).hexdigest()[:24]
 
 
