@@ -174,9 +174,7 @@ def read_chunk(ctx: Context, case_ids: Sequence[str], tables: Sequence[CaseTable
     costs about a fifth less CPU than case after case (docs/performance.md). None in the place of a
     case that the store could not read this way (`read_one` says why)."""
     trees = trees or {}
-    me = ctx.need_worker().id
-    recipients = ctx.store.recipients
-    readable = {case_id for case_id in case_ids if me == RECOVERY_READER or me in recipients(case_id)}  # `_readable` of each
+    readable = set(filter(_reader(ctx), case_ids))
     collect = _Collect(source)
     with collecting(ctx.store, collect):
         read = ctx.store.read_many([case_id for case_id in case_ids if case_id in readable], ctx.keys)
@@ -193,8 +191,17 @@ def read_chunk(ctx: Context, case_ids: Sequence[str], tables: Sequence[CaseTable
 
 
 def _readable(ctx: Context, case_id: str) -> bool:
-    me = ctx.need_worker()
-    return me.id == RECOVERY_READER or me.id in ctx.store.recipients(case_id)
+    return _reader(ctx)(case_id)
+
+
+def _reader(ctx: Context) -> Callable[[str], bool]:
+    """Whether the acting worker reads a case (a recipient of it, or the recovery reader), the
+    worker looked up once for a chunk of cases."""
+    me = ctx.need_worker().id
+    if me == RECOVERY_READER:
+        return lambda case_id: True
+    recipients = ctx.store.recipients
+    return lambda case_id: me in recipients(case_id)
 
 
 def _unread(ctx: Context, case_id: str, kinds: Sequence[str], tree: str | None) -> Filled:

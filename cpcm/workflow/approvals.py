@@ -53,6 +53,12 @@ def pending(case: Case, subject: str) -> Mapping[str, Any] | None:
     raise ValueError(f"that is not approved: one of {', '.join(SUBJECTS)}")
 
 
+def has_requests(case: Case) -> bool:
+    """Whether the case holds anything `pending` could find waiting: a quick test first, since
+    most cases hold no request (the deadlines ask it of every case of a fill)."""
+    return case.plan is not None or case.closure is not None or case.transfer_request is not None
+
+
 def barred(policy: Policy, subject: str, case: Case) -> frozenset[str]:
     """The workers who may not decide the pending request, whatever their role: the one who
     asked and, for a closure, the case's worker; nobody where the policy allows self-approval."""

@@ -306,7 +306,7 @@ def _approvals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     decide it (approvals.barred names who may not)."""
     items = []
     limit = _parts(policy).duration("approval_response", "limit")
-    if case.plan is None and case.closure is None and case.transfer_request is None:  # nothing to wait for (`approvals.pending`)
+    if not approvals.has_requests(case):  # nothing to wait for
         return items
     zone = zone_of(now)
     for subject in approvals.SUBJECTS:
