@@ -27,6 +27,7 @@ ARGUMENTS = [
     (("C-1", "review", "case review", AT, AT, "amina", "review", "why", "src", "high"), {}),
     (("C-2", "plan-approval", "t", AT, None, "supervisors", "plan_approval", "w", "s", None, "otieno", ("amina",)), {}),
     (("C-3", "x", "t", AT, None, None, "r", "w", "s"), {"covered_by": "baraka", "barred": ("a", "b")}),
+    (("C-5", "review", "case review", AT, None, "otieno", "review", "why", "src"), {"worker_removed": True}),
     ((), {"case_id": "C-4", "code": "c", "title": "t", "due": AT, "target": None, "owner": "o", "rule": "r", "why": "w",
           "source": "s", "risk": "low", "requested_by": "x", "barred": (), "covered_by": None}),
 ]
@@ -53,7 +54,7 @@ def test_same_instance_as_the_dataclass_init(args, kwargs):
 
 
 def test_wrong_arguments_fail_as_before():
-    for args, kwargs in [((), {}), (("C-1",), {}), (tuple(range(14)), {}), (tuple(range(9)), {"unknown": 1})]:
+    for args, kwargs in [((), {}), (("C-1",), {}), (tuple(range(len(dataclasses.fields(Deadline)) + 1)), {}), (tuple(range(9)), {"unknown": 1})]:
         with pytest.raises(TypeError):
             Reference(*args, **kwargs)
         with pytest.raises(TypeError):

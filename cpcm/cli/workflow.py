@@ -43,6 +43,7 @@ def due_command(within: float | None, worker: str | None, overdue: bool, ics: Pa
     from cpcm.domain.dates import local_text
     from cpcm.domain.text import days
     from cpcm.workflow.deadlines import STATES, soon_window
+    from cpcm.workflow.rules import ASSIGN_HINT
 
     within = days(within, "--within")
     ctx = open_ctx(repo, identity)
@@ -50,9 +51,12 @@ def due_command(within: float | None, worker: str | None, overdue: bool, ics: Pa
     now, soon = ctx.now, soon_window(ctx.policy, ctx.now)
 
     def row(i) -> list:
+        why = f"{i.why} ({ctx.policy.short_source(i.rule)})"
+        if i.worker_removed:  # nobody has the case (docs/team.md, a worker removed on another copy)
+            return [STATE_LABEL[i.state(now, soon)], i.case_id, i.title, local_text(i.due, ctx.zone), _when(i, now),
+                    f"{i.owner} (no longer on the team: nobody has the case)", f"{ASSIGN_HINT.format(case=i.case_id)}; {why}"]
         return [STATE_LABEL[i.state(now, soon)], i.case_id, i.title, local_text(i.due, ctx.zone), _when(i, now),
-                i.owner + (f" (covered by {i.covered_by})" if getattr(i, "covered_by", None) else ""),
-                f"{i.why} ({ctx.policy.short_source(i.rule)})"]
+                i.owner + (f" (covered by {i.covered_by})" if getattr(i, "covered_by", None) else ""), why]
     if ics:
         from cpcm.cli.common import write_plain
         from cpcm.render.ics import calendar

@@ -943,9 +943,14 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
     (the due table's, service/tables.py)."""
     from cpcm.workflow.deadlines import for_worker
 
+    from dataclasses import replace
+
+    from cpcm.workflow.rules import removed_workers, sees_unattended, unattended_item
+
     found = list_conferences(ctx)
     items = [item for item in (rules.report_due(c, ctx.policy, ctx.now.tzinfo, ctx.now) for c in found) if item is not None]
     items += rules.cadence_due(found, ctx.policy, ctx.now)
+    case_items: list = []  # a case's: its worker's, or nobody's when they are no longer on the team
     if cases or admission is not None:
         conferenced: dict[str, list[str]] = {}
         for conference in found:
@@ -953,16 +958,22 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
             for case_id in conference.case_ids:
                 conferenced.setdefault(case_id, []).append(start)
         if admission is not None:
-            items += admission(conferenced)
+            case_items += admission(conferenced)
         for case in (cases or {}).values():
-            items += rules.admission_conference_due(case, ctx.policy, ctx.now, conferenced.get(case.id, ()))
+            case_items += rules.admission_conference_due(case, ctx.policy, ctx.now, conferenced.get(case.id, ()))
     worker = ctx.team.get(whose, include_removed=True) if whose != "all" else None
     oversees = approvals.oversees(worker) if worker else False
+    removed = removed_workers(ctx.team)
+    unattended = sees_unattended(whose, oversees, removed)
     out = []
-    for item in items:
-        if whose != "all" and not for_worker(item, whose, oversees):
-            continue
+    for number, item in enumerate(items + case_items):
         if overdue_only and item.state(ctx.now, soon) != "overdue":
+            continue
+        if removed and number >= len(items) and unattended_item(item, removed):
+            if unattended:  # whenever it falls (rules.sees_unattended)
+                out.append(replace(item, worker_removed=True))
+            continue
+        if whose != "all" and not for_worker(item, whose, oversees):
             continue
         if item.due > horizon and not overdue_only:
             continue

@@ -26,6 +26,7 @@ This module only reads a view: it is not part of the view's tag (views.py), so c
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from dataclasses import replace
 from datetime import datetime, timedelta
 from itertools import compress, islice, repeat
 from operator import add, and_, floordiv, is_, itemgetter, le, mod, or_, sub
@@ -179,7 +180,12 @@ class DueView:
     lines made from the text kept ready."""
 
     def __init__(self, body: ViewBody, zone, now: datetime, soon: timedelta, horizon: datetime, whose: str, oversees: bool,
-                 overdue_only: bool, extra: list[Deadline], covering: Callable[[dict], bool], hidden: Sequence[int] = ()):
+                 overdue_only: bool, extra: list[Deadline], covering: Callable[[dict], bool], hidden: Sequence[int] = (),
+                 unattended: frozenset[str] = frozenset(), removed: frozenset[str] = frozenset()):
+        """`removed`: the workers no longer on the team (`rules.removed_workers`); `unattended`: the
+        same when this list holds the deadlines of the open cases they still have, whenever they
+        fall (`rules.sees_unattended`), else empty. Those deadlines, and any of them listed
+        otherwise, are listed as computed now, marked `worker_removed`."""
         self.body, self.zone, self.now, self.soon, self.whose = body, zone, now, soon, whose
         items = body.items
         now_us, last, soon_us = tables.instant(now), tables.instant(horizon), soon // _TICK
@@ -201,6 +207,15 @@ class DueView:
             keep = list(keep)
             for k in hidden:
                 keep[k] = False
+        orphans = self._orphans(body, removed, now_in, hidden) if removed else []
+        if orphans:  # the deadlines of a case nobody has: listed as computed now, marked so
+            keep = list(keep)
+            extra = list(extra)
+            for k in orphans:
+                listed = (not overdue_only or dues[k] < now_us) if unattended else keep[k]
+                keep[k] = False
+                if listed:
+                    extra.append(replace(self.deadline(~k if k in covered else k), worker_removed=True))
         picked = list(compress(range(n), keep))
         # overdue (due < now) is a prefix of the order; of the rest, by the aim: target missed
         # (aim < now, only where there is a target: else the aim is the due time, not passed),
@@ -230,6 +245,20 @@ class DueView:
             self.special[state] = True
         self.buckets = buckets
         self._selected: list | None = None
+
+    def _orphans(self, body: ViewBody, removed: frozenset[str], now_in: list[bool], hidden: Sequence[int]) -> list[int]:
+        """The view's items, in the piece of `now`, that are deadlines of an open case whose worker
+        is no longer on the team (`rules.unattended_item`): looked for only among the items of
+        those workers (none, but for a case brought in by a sync after its worker was removed)."""
+        from cpcm.workflow.rules import unattended_item
+
+        numbers = {number for number, owner in enumerate(body.owners) if owner in removed}
+        if not numbers:
+            return []
+        items = body.items
+        pieces, gone = items["piece"], set(hidden)
+        return [k for k in compress(range(len(pieces)), map(numbers.__contains__, items["owner"]))
+                if now_in[pieces[k]] and k not in gone and unattended_item(self.deadline(k), removed)]
 
     @staticmethod
     def _mine(body: ViewBody, whose: str, oversees: bool) -> list[bool]:

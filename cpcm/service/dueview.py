@@ -259,8 +259,11 @@ def _load(place, keys) -> tuple[dict, Callable[[], ViewBody]] | None:
 def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta, overdue_only: bool) -> DueView | None:
     """The items `cpcm due` lists (see `worklist.due`), from the due view brought up to date;
     None when the session keeps no views."""
+    from dataclasses import replace
+
     from cpcm.service import conferences
     from cpcm.workflow import cover as cover_rules
+    from cpcm.workflow import rules
 
     session = tables.session(ctx)
     if session is None:
@@ -302,13 +305,20 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
         if made is None:
             return None
         body, live = made
+    removed = rules.removed_workers(ctx.team)
+    unattended = rules.sees_unattended(whose, oversees, removed)
     extra = []
     for row in live:
         for entry in row.items:
             item = row.deadline(entry)
-            keep, covered_by = _listed(item, ctx, whose, oversees, horizon, soon, overdue_only, row.worker)
+            orphan = bool(removed) and rules.unattended_item(item, removed)
+            if orphan and unattended:  # whenever it falls, as `worklist.due` lists it
+                keep, covered_by = not overdue_only or item.state(now, soon) == "overdue", None
+            else:
+                keep, covered_by = _listed(item, ctx, whose, oversees, horizon, soon, overdue_only, row.worker)
             if keep:
-                extra.append(row.deadline(entry, covered_by))
+                made = row.deadline(entry, covered_by)
+                extra.append(replace(made, worker_removed=True) if orphan else made)
     admission_rows = [_admission_row(row, session.zone, now_us) for row in body.admission if row[0] not in changed]
     admission_rows = [row for row in admission_rows if row is not None] + [row for row in live if row.admission]
     extra += conferences.due_items(ctx, whose, horizon, overdue_only, soon,
@@ -316,7 +326,8 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
     from cpcm.service.duelines import DueView
 
     return DueView(body, session.zone, now, soon, horizon, whose, oversees, overdue_only, extra,
-                   lambda covers: cover_rules.covering(covers, whose, now), hidden)
+                   lambda covers: cover_rules.covering(covers, whose, now), hidden, removed if unattended else frozenset(),
+                   removed)
 
 
 OVERLAY = 8  # cases changed since the due view's commit that `due` takes from their files over the view as it is

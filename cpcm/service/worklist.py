@@ -24,10 +24,14 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     whose, oversees, horizon, soon = _window(ctx, worker, within_days)
 
     last = tables.instant(horizon)
+    removed = rules.removed_workers(ctx.team)
+    unattended = rules.sees_unattended(whose, oversees, removed)
 
     def listed(item, when: int, covered: bool, case_worker: str | None) -> tuple[bool, str | None]:
         """Whether a case's item goes on the list, by whom it is for and `when` (its target, else
         its due time, as a `tables.instant`), and who it names as covering the case."""
+        if unattended and rules.unattended_item(item, removed):
+            return True, None  # whenever it falls: the case has nobody (`rules.sees_unattended`)
         if when > last:
             return False, None
         if whose == "all" or deadlines_mod.for_worker(item, whose, oversees):
@@ -39,8 +43,11 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     def overdue(item) -> bool:
         return item.state(now, soon) == "overdue"
 
+    def marked(item):
+        return replace(item, worker_removed=True) if removed and rules.unattended_item(item, removed) else item
+
     if case is not None:  # one case: everything on it, whoever it is for and however far ahead
-        items = [item for item in deadlines_mod.deadlines(case, policy, now) if not overdue_only or overdue(item)]
+        items = [marked(item) for item in deadlines_mod.deadlines(case, policy, now) if not overdue_only or overdue(item)]
         return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
     rows = tables.due_rows(ctx)
     items = []
@@ -52,7 +59,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
             for item in deadlines_mod.deadlines(each, policy, now):
                 keep, covered_by = listed(item, tables.instant(item.target or item.due), covered, each.worker)
                 if keep and (not overdue_only or overdue(item)):
-                    items.append(replace(item, covered_by=covered_by) if covered_by else item)
+                    items.append(marked(replace(item, covered_by=covered_by) if covered_by else item))
         items += conferences.due_items(ctx, whose, horizon, overdue_only, soon, cases)
         return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
     for row in rows:
@@ -65,7 +72,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
             if keep:
                 item = row.deadline(entry, covered_by)
                 if not overdue_only or overdue(item):
-                    items.append(item)
+                    items.append(marked(item))
     # conference items (the report after a meeting, the next conference to hold, a child admitted to a CCI)
     items += conferences.due_items(ctx, whose, horizon, overdue_only, soon,
                                    admission=lambda conferenced: tables.admission_items(ctx, rows, conferenced))

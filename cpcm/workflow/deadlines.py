@@ -37,17 +37,19 @@ class Deadline:
     requested_by: str | None = None
     barred: tuple[str, ...] = ()  # for an approval: who may not decide it (approvals.barred)
     covered_by: str | None = None  # on a covering worker's list: who covers the case (workflow/cover.py)
+    # an open case's, whose worker (the owner) is no longer on the team: nobody has it (rules.unattended_item)
+    worker_removed: bool = False
 
     def __init__(self, case_id: str, code: str, title: str, due: datetime, target: datetime | None, owner: str | None, rule: str,
                  why: str, source: str, risk: str | None = None, requested_by: str | None = None, barred: tuple[str, ...] = (),
-                 covered_by: str | None = None):
+                 covered_by: str | None = None, worker_removed: bool = False):
         # what the frozen dataclass's own __init__ does (each field set in order, nothing run after),
         # in one step instead of an object.__setattr__ per field: the rules make a few for every case
         # (tests/test_deadline_init.py holds it to the dataclass's)
         object.__setattr__(self, "__dict__", {
             "case_id": case_id, "code": code, "title": title, "due": due, "target": target, "owner": owner, "rule": rule,
             "why": why, "source": source, "risk": risk, "requested_by": requested_by, "barred": barred,
-            "covered_by": covered_by})
+            "covered_by": covered_by, "worker_removed": worker_removed})
 
     def state(self, now: datetime, soon: timedelta) -> str:
         if now > self.due:
@@ -64,6 +66,7 @@ class Deadline:
             "target": self.target.isoformat(timespec="minutes") if self.target else None, "state": self.state(now, soon),
             "owner": self.owner, "rule": self.rule, "why": self.why, "source": self.source, "risk": self.risk,
             **({"covered_by": self.covered_by} if self.covered_by else {}),
+            **({"worker_removed": True} if self.worker_removed else {}),
         }
 
 
@@ -473,6 +476,10 @@ def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
                               _parts(policy).source("court_order"), case.risk))
     return items
 
+
+# the deadlines a case has once it is no longer open (each other rule gives nothing then): what tells an
+# item of an open case from one of a closed case without the case (rules.unattended_item)
+NOT_OPEN_CODES = frozenset({"post-closure-visit"})
 
 RULES: tuple[Callable, ...] = (
     _initial_assessment, _risk_response, _comprehensive_assessment, _case_plan, _approvals, _post_closure_visit, _referrals, _urgent,

@@ -17,7 +17,7 @@ from cpcm.domain.dates import local_text
 from cpcm.domain.team import Team, Worker
 from cpcm.workflow import approvals, consent, plan_actions
 from cpcm.workflow.clocks import SUPERVISORS
-from cpcm.workflow.deadlines import deadlines, soon_window
+from cpcm.workflow.deadlines import NOT_OPEN_CODES, Deadline, deadlines, soon_window
 from cpcm.domain.policy import Policy
 from cpcm.domain.problems import Problem
 
@@ -163,14 +163,41 @@ def check_workers(cases: Iterable[Case], team: Team) -> list[Problem]:
     'A worker removed on another copy'). `team remove` refuses while a worker has open cases;
     one that arrives this way is nobody's until it is assigned."""
     return [Problem("case-worker-removed", "error", f"its worker ({case.worker}) is no longer on the team, and nobody has "
-                    f"the case: assign it to another worker (cpcm assign {case.id} --worker OTHER)", "team",
+                    f"the case: {ASSIGN_HINT.format(case=case.id)}", "team",
                     "docs/team.md (a worker removed on another copy)", case.id, case.worker)
-            for case in cases if case.status == "open" and case.worker and _removed(team, case.worker)]
+            for removed in [removed_workers(team)] for case in cases if unattended(case, removed)]
 
 
-def _removed(team: Team, worker_id: str) -> bool:
-    found = team.get(worker_id, include_removed=True)
-    return found is not None and not found.active
+ASSIGN_HINT = "assign it to another worker (cpcm assign {case} --worker OTHER)"
+
+
+def removed_workers(team: Team) -> frozenset[str]:
+    """The ids of the workers who were on the team and are no longer (removed or revoked)."""
+    return frozenset(worker.id for worker in team.workers if not worker.active)
+
+
+def unattended(case: Case, removed: frozenset[str]) -> bool:
+    """The one rule for a case nobody has (`case-worker-removed`): it is open and its worker is no
+    longer on the team (`removed`: `removed_workers(team)`)."""
+    return case.status == "open" and bool(case.worker) and case.worker in removed
+
+
+def unattended_item(item: Deadline, removed: frozenset[str]) -> bool:
+    """`unattended` told from one of a case's deadlines (`cpcm due` lists them without folding
+    the case; `removed`: `removed_workers(team)`): its owner is the case's worker (a deadline's
+    owner is the case's worker, or the supervisors for an approval) and no longer on the team, and
+    it is a deadline of an open case (every rule but those of `NOT_OPEN_CODES` gives nothing for a
+    case that is not open)."""
+    return item.owner in removed and item.code not in NOT_OPEN_CODES
+
+
+def sees_unattended(whose: str, oversees: bool, removed: frozenset[str]) -> bool:
+    """Whether `whose` list holds the deadlines of the open cases whose worker is no longer on the
+    team (`unattended_item`: nobody has them; `removed`: `removed_workers`), whenever
+    they fall (the case is to be assigned now), marked so (`worker_removed`): a supervisor's or
+    manager's, every case's ('all'), and the removed worker's own (`--worker ID`, asked by a
+    supervisor). A caseworker's does not."""
+    return bool(removed) and (whose == "all" or oversees or whose in removed)
 
 
 def caseload_decision(count_before: int, policy: Policy) -> tuple[str, str]:
