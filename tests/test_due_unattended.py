@@ -68,8 +68,11 @@ def test_due__a_supervisor_sees_the_deadlines_of_a_case_whose_worker_was_removed
     laptops.sync("sup")
     laptops.sync("amina")
     assert all(i["case_id"] != case_id and "worker_removed" not in i for i in _json(amina))
+    shown = sup("show", case_id, "--json").json()["due"]  # the case's own deadlines, marked alike
+    assert shown and all(i["worker_removed"] is True for i in shown if i["owner"] == "otieno"), shown
     # assigned: off the supervisor's list, on the new worker's as any case of theirs
     assert sup("assign", case_id, "--worker", "amina").code == 0
+    assert all("worker_removed" not in i for i in sup("show", case_id, "--json").json()["due"])
     assert [i for i in _json(sup) if i["case_id"] == case_id] == []
     assert case_id not in sup("due").stdout
     assert all("worker_removed" not in i for i in _json(sup, "--worker", "all"))

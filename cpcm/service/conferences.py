@@ -941,10 +941,9 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
     a CCI not yet taken to a conference after the reassessment (`conference_after_admission`).
     `admission`: those items given the conferences each case was taken to, instead of `cases`
     (the due table's, service/tables.py)."""
-    from cpcm.workflow.deadlines import for_worker
-
     from dataclasses import replace
 
+    from cpcm.workflow.deadlines import for_worker
     from cpcm.workflow.rules import removed_workers, sees_unattended, unattended_item
 
     found = list_conferences(ctx)

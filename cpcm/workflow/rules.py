@@ -162,10 +162,11 @@ def check_workers(cases: Iterable[Case], team: Team) -> list[Problem]:
     registered by one, on a copy that did not know a supervisor had removed them (docs/team.md,
     'A worker removed on another copy'). `team remove` refuses while a worker has open cases;
     one that arrives this way is nobody's until it is assigned."""
+    removed = removed_workers(team)
     return [Problem("case-worker-removed", "error", f"its worker ({case.worker}) is no longer on the team, and nobody has "
                     f"the case: {ASSIGN_HINT.format(case=case.id)}", "team",
                     "docs/team.md (a worker removed on another copy)", case.id, case.worker)
-            for removed in [removed_workers(team)] for case in cases if unattended(case, removed)]
+            for case in cases if unattended(case, removed)]
 
 
 ASSIGN_HINT = "assign it to another worker (cpcm assign {case} --worker OTHER)"
