@@ -188,9 +188,10 @@ def _replace_environ(env: dict) -> None:
 def _forget() -> None:
     """What cpcm and rich keep for one command in a process: dropped between commands."""
     from cpcm.cli import common
-    from cpcm.store import memo
+    from cpcm.store import emit, memo
 
     memo.forget_records()  # no case data kept from one command to the next
+    emit.forget()  # nor the short texts of records (names) the YAML writer and reader keep
     common.forget_console()
     common.flush_notices(print_them=False)  # the sessions a command opened
     agent.asked_elsewhere(reset=True)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import stat
 import struct
 import sys
 import time
@@ -84,13 +85,15 @@ def socket_path(identity_path: Path) -> Path:
 
 
 def _private_dir(folder: Path) -> bool:
-    """Make the folder (mode 700) or check one that exists is ours and private."""
+    """Make the folder (mode 700) or check one that exists is ours and private: a folder itself,
+    not a symbolic link (in /tmp another user may make the link, and point it elsewhere between
+    this look and a connection)."""
     try:
         folder.mkdir(mode=0o700, parents=False, exist_ok=True)
-        info = folder.stat()
+        info = os.lstat(folder)
     except OSError:
         return False
-    return info.st_uid == os.getuid() and not info.st_mode & 0o077
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
 
 
 def _same_user(conn: socket.socket) -> bool:
@@ -109,6 +112,8 @@ def _ask(path: Path, request: bytes, timeout: float = 1.0) -> bytes | None:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(timeout)
             conn.connect(str(path))
+            if not _same_user(conn):
+                return None  # an agent of another user: never ask it, never believe it
             conn.sendall(request)
             chunks = []
             while True:
@@ -200,6 +205,8 @@ def serve(path: Path, identity: bytes, seconds: int, runner: Callable[[bytes], b
     global _holding
     ends = time.monotonic() + seconds
     last_mono, last_boot = time.monotonic(), _boottime()
+    if not _private_dir(path.parent):
+        return  # a folder others may open (or a link to one): no socket is made there
     old_umask = os.umask(0o177)
     try:
         path.unlink(missing_ok=True)
@@ -311,8 +318,34 @@ def _recv_exactly(conn: socket.socket, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
+def no_core_dumps() -> None:
+    """Keep this process's memory off the disk: no core file when it crashes (a core dump
+    handler such as systemd-coredump keeps them for days, in plain text), and on Linux not
+    dumpable at all, as ssh-agent makes itself (which also keeps debuggers of the same user from
+    attaching, and its memory from being read through /proc). The agent holds the key for hours,
+    and while it runs a command, that command's cases."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ImportError, ValueError, OSError):
+        pass
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+
+
+PR_SET_DUMPABLE = 4  # prctl(2)
+
+
 def read_identity() -> bytes:
-    """The identity's text from the pipe `start` wrote it to (the agent's standard input)."""
+    """The identity's text from the pipe `start` wrote it to (the agent's standard input), in a
+    process that can no longer dump its memory (`no_core_dumps`)."""
+    no_core_dumps()
     identity = sys.stdin.buffer.read(MAX_IDENTITY + 1)
     sys.stdin.close()
     if not identity or len(identity) > MAX_IDENTITY:
