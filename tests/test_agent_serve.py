@@ -461,3 +461,21 @@ def test_the_agent_keeps_no_case_text_from_one_command_to_the_next(tmp_env, team
     assert marker.encode() in answers[2]  # show printed it
     del answers
     assert _held_texts(marker) == []
+
+
+def test_a_request_the_client_did_not_make_runs_nothing_and_the_agent_goes_on():
+    """A malformed request (here a umask or a terminal size that is not a number, or text) is
+    answered NO like any other: it must not end the agent's loop, and with it the unlock."""
+    from cpcm import launch
+    from cpcm.cli import resident
+
+    saved = resident._FINGERPRINT
+    resident._FINGERPRINT = launch.fingerprint()
+    try:
+        fields = resident._fields(launch.request(["list"]))
+        for at, value in ((3, b"zz"), (3, b""), (11, b"\xff\xfex24")):
+            bad = [*fields[:at], value, *fields[at + 1:]]
+            env = [f for f in bad[14:] if not f.startswith(b"COLUMNS=")]  # the size is read only without $COLUMNS
+            assert resident.run(b"".join(struct.pack("!I", len(f)) + f for f in [*bad[:14], *env])) == b"NO\n"
+    finally:
+        resident._FINGERPRINT = saved
