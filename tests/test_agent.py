@@ -328,3 +328,34 @@ def test_the_agent_cannot_dump_its_memory(protected):
             assert Path(f"/proc/{pid}/environ").stat().st_uid == 0
     finally:
         agent.lock(key)
+
+
+def test_an_agent_too_slow_to_start_is_stopped_not_left_holding_the_key(tmp_env, runtime, monkeypatch):
+    """`cpcm unlock` that gives up waiting says the agent could not start (and that each command
+    will ask for the passphrase): the process it started, which holds the key, is stopped then,
+    never left to start answering later."""
+    import subprocess as subprocess_module
+
+    from cpcm.crypto import agent
+
+    (tmp_env / "slow").mkdir()
+    (tmp_env / "slow" / "slow_agent.py").write_text("import sys, time\nsys.stdin.buffer.read()\ntime.sleep(600)\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_env / "slow"))
+    monkeypatch.setattr(agent, "START_WAIT", 0.5)
+    started = []
+    real_popen = subprocess_module.Popen
+
+    def noting_popen(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(subprocess_module, "Popen", noting_popen)
+    try:
+        with pytest.raises(OSError, match="did not start"):
+            agent.start(tmp_env / "identity", "AGE-SECRET-KEY-1NEVERSERVED", 600, program="slow_agent")
+        assert len(started) == 1 and started[0].poll() is not None
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()

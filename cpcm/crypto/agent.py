@@ -37,6 +37,7 @@ DEFAULT_SECONDS = 8 * 3600
 SLEEP_GAP = 60.0     # seconds of suspend after which the agent forgets the identity
 POLL = 2.0
 LOCK_WAIT = 60.0     # seconds `cpcm lock` waits for an agent that is running a command
+START_WAIT = 30.0    # seconds `cpcm unlock` waits for the agent to answer (one that runs commands imports them first)
 MAX_IDENTITY = 64 * 1024
 MAX_REQUEST = 4 * 1024 * 1024  # a command line, its folder and its environment
 
@@ -178,13 +179,16 @@ def start(identity_path: Path, identity_text: str, seconds: int, program: str = 
     assert process.stdin is not None
     process.stdin.write(identity_text.encode("utf-8"))
     process.stdin.close()
-    deadline = time.monotonic() + 30  # an agent that runs commands imports them first
+    deadline = time.monotonic() + START_WAIT
     while time.monotonic() < deadline:
         if status(identity_path) is not None:
             return
         if process.poll() is not None:
             break
         time.sleep(0.05)
+    if process.poll() is None:  # too slow: it must not start answering later, with the key, once `unlock` said it could not
+        process.kill()
+        process.wait()
     raise OSError("the agent did not start")
 
 
