@@ -359,3 +359,44 @@ def test_an_agent_too_slow_to_start_is_stopped_not_left_holding_the_key(tmp_env,
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def test_lock_while_the_agent_runs_a_long_command_says_so_and_locks_when_it_is_done(runtime, monkeypatch):
+    """`cpcm lock` waits for a command the agent runs; when it stops waiting, it does not say the
+    key was never unlocked: its request stands, and the agent forgets the key and stops once the
+    command is done."""
+    import socket
+    import struct
+    import threading
+
+    from cpcm.crypto import agent
+
+    path = agent.socket_path(Path(runtime) / "identity")
+    assert agent._private_dir(path.parent)
+    running, finish = threading.Event(), threading.Event()
+
+    def long_command(body: bytes) -> bytes:
+        running.set()
+        finish.wait(60)
+        return b"OK\nX" + struct.pack("!i", 0)
+
+    loop = threading.Thread(target=agent.serve, args=(path, b"AGE-SECRET-KEY-1TEST", 600, long_command))
+    loop.start()
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        deadline = time.monotonic() + 10
+        while agent._ask(path, b"STATUS\n") is None and time.monotonic() < deadline:
+            time.sleep(0.01)  # until it listens
+        client.connect(str(path))
+        client.sendall(b"RUN\n")
+        assert client.recv(3) == b"GO\n"
+        client.sendall(struct.pack("!I", 4) + b"body")
+        assert running.wait(10)
+        monkeypatch.setattr(agent, "LOCK_WAIT", 0.2)
+        assert agent.lock(Path(runtime) / "identity") is None  # busy: not "there was none"
+        assert loop.is_alive()
+    finally:
+        finish.set()
+        loop.join(30)
+        client.close()
+    assert not loop.is_alive() and not path.exists()  # the lock asked for was done after the command

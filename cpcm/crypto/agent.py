@@ -106,9 +106,17 @@ def _same_user(conn: socket.socket) -> bool:
     return uid == os.getuid()
 
 
-def _ask(path: Path, request: bytes, timeout: float = 1.0) -> bytes | None:
+class Busy(Exception):
+    """The agent took the request and did not answer in time: it is running a command, and
+    reads the request when that command is done."""
+
+
+def _ask(path: Path, request: bytes, timeout: float = 1.0, busy: bool = False) -> bytes | None:
+    """The agent's answer, or None (no agent of this user there, or no answer in time). `busy`:
+    raise Busy when the agent was reached and sent the request but did not answer in time."""
     if not _private_dir(path.parent):
         return None
+    sent = False
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(timeout)
@@ -116,6 +124,7 @@ def _ask(path: Path, request: bytes, timeout: float = 1.0) -> bytes | None:
             if not _same_user(conn):
                 return None  # an agent of another user: never ask it, never believe it
             conn.sendall(request)
+            sent = True
             chunks = []
             while True:
                 chunk = conn.recv(65536)
@@ -125,6 +134,10 @@ def _ask(path: Path, request: bytes, timeout: float = 1.0) -> bytes | None:
                 if sum(map(len, chunks)) > MAX_IDENTITY:
                     return None
             return b"".join(chunks)
+    except socket.timeout:
+        if busy and sent:
+            raise Busy from None
+        return None
     except OSError:
         return None
 
@@ -152,10 +165,15 @@ def status(identity_path: Path) -> int | None:
         return None
 
 
-def lock(identity_path: Path) -> bool:
-    """Tell the agent to forget the identity and stop; True when one was running. An agent
-    running a command answers when the command is done."""
-    answer = _ask(socket_path(identity_path), b"LOCK\n", timeout=LOCK_WAIT)
+def lock(identity_path: Path) -> bool | None:
+    """Tell the agent to forget the identity and stop; True when one was running, False when
+    none was. An agent running a command answers when the command is done; None when that
+    takes longer than LOCK_WAIT: the request waits in the agent's queue, and the agent forgets
+    the identity and stops as soon as the command is done."""
+    try:
+        answer = _ask(socket_path(identity_path), b"LOCK\n", timeout=LOCK_WAIT, busy=True)
+    except Busy:
+        return None
     return bool(answer and answer.startswith(b"OK"))
 
 
@@ -273,7 +291,10 @@ def serve(path: Path, identity: bytes, seconds: int, runner: Callable[[bytes], b
                     conn.sendall(f"OK {int(ends - time.monotonic())}\n".encode())
                 elif request == b"LOCK\n":
                     remove_socket()
-                    conn.sendall(b"OK\n")
+                    try:
+                        conn.sendall(b"OK\n")
+                    except OSError:
+                        pass  # `cpcm lock` stopped waiting while a command ran: its request stands
                     return
                 elif request == b"RUN\n" and runner is not None:
                     body = _read_request(conn)
