@@ -229,7 +229,7 @@ def run_in_agent(args: list[str]) -> int | None:
                 return None
             conn.settimeout(None)  # from here the agent runs the command: wait for it
             conn.sendall(struct.pack("!I", len(body)) + body)
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):  # AttributeError: no SO_PEERCRED here (macOS): no agent is asked
             return None
         return _answer(conn, writes=args[0] == "register")
     finally:

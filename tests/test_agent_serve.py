@@ -479,3 +479,25 @@ def test_a_request_the_client_did_not_make_runs_nothing_and_the_agent_goes_on():
             assert resident.run(b"".join(struct.pack("!I", len(f)) + f for f in [*bad[:14], *env])) == b"NO\n"
     finally:
         resident._FINGERPRINT = saved
+
+
+def test_where_peer_credentials_cannot_be_read_the_command_runs_here(tmp_env, monkeypatch):
+    """On a system without SO_PEERCRED (macOS) the agent answers no one; a socket found there
+    (an agent left running) must not turn every command into a traceback: it runs here."""
+    from cpcm import launch
+    from cpcm.crypto import agent
+
+    runtime = tempfile.mkdtemp(prefix="cpcm-rt-")
+    try:
+        monkeypatch.setenv("XDG_RUNTIME_DIR", runtime)
+        key = tmp_env / "identity"
+        monkeypatch.setenv("CPCM_IDENTITY", str(key))
+        path = agent.socket_path(key)
+        assert agent._private_dir(path.parent)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listening:
+            listening.bind(str(path))
+            listening.listen(1)
+            monkeypatch.delattr(launch.socket, "SO_PEERCRED")
+            assert launch.run_in_agent(["show", "CP-4F7K-9X2M"]) is None
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
