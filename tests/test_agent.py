@@ -248,9 +248,9 @@ def test_a_folder_that_is_a_link_is_not_trusted(runtime, tmp_env):
         loop.start()
         try:
             deadline = time.monotonic() + 10
-            while not served.exists() and time.monotonic() < deadline:
-                time.sleep(0.01)
-            assert served.exists()
+            while agent._ask(served, b"STATUS\n") is None and time.monotonic() < deadline:
+                time.sleep(0.01)  # until it listens
+            assert agent._ask(served, b"STATUS\n") is not None
             assert agent.fetch(key) is None and agent.status(key) is None
         finally:
             assert agent._ask(served, b"LOCK\n") == b"OK\n"
@@ -277,14 +277,17 @@ def test_an_agent_of_another_user_is_never_asked(runtime, tmp_env):
     path = agent.socket_path(key)
     assert agent._private_dir(path.parent)
     forged = str(x25519.Identity.generate())
+    ready_read, ready_write = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover - the other user's process
         try:
+            os.close(ready_read)
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
                 server.bind(str(path))
                 os.setgid(65534)
                 os.setuid(65534)  # nobody: the peer the client sees from here on
                 server.listen(4)
+                os.write(ready_write, b"1")
                 server.settimeout(20)
                 for _ in range(3):
                     conn, _ = server.accept()
@@ -293,14 +296,14 @@ def test_an_agent_of_another_user_is_never_asked(runtime, tmp_env):
                         conn.sendall(b"OK 3600\n" if request == b"STATUS\n" else b"OK\n" + forged.encode())
         finally:
             os._exit(0)
+    os.close(ready_write)
     try:
-        deadline = time.monotonic() + 10
-        while not path.exists() and time.monotonic() < deadline:
-            time.sleep(0.01)
+        assert os.read(ready_read, 1) == b"1"  # it listens
         assert agent.fetch(key) is None
         assert agent.status(key) is None
         assert agent.lock(key) is False
     finally:
+        os.close(ready_read)
         os.kill(child, 9)
         os.waitpid(child, 0)
 
