@@ -9,7 +9,7 @@ stderr, and the same exit code, as running the command here. Anything else, no a
 from other code (an upgrade or an edit since `cpcm unlock`), a refusal or a connection that fails
 before the command ran: the command runs in this process, as without an agent.
 
-This module imports only what Python has already imported at start (os, sys), struct, and the
+This module imports only what Python has already imported at start (os, stat, sys), struct, and the
 C modules under socket and hashlib (`socket` itself builds enums at import, `hashlib` loads
 OpenSSL: together about 15 ms, a third of the client). The point is to start small.
 `python -m cpcm` runs cpcm.__main__, which uses it too.
@@ -17,6 +17,7 @@ OpenSSL: together about 15 ms, a third of the client). The point is to start sma
 from __future__ import annotations
 
 import os
+import stat  # imported by os.path already
 import struct
 import sys
 
@@ -128,10 +129,10 @@ def socket_file(identity: str) -> str | None:
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     folder = os.path.join(runtime, "cpcm") if runtime and os.path.isdir(runtime) else f"/tmp/cpcm-agent-{os.getuid()}"
     try:
-        info = os.stat(folder)
+        info = os.lstat(folder)  # the folder itself: a link (another user's, in /tmp) is not trusted
     except OSError:
         return None
-    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
         return None
     return os.path.join(folder, f"agent-{digest}.sock")
 
@@ -228,7 +229,7 @@ def run_in_agent(args: list[str]) -> int | None:
                 return None
             conn.settimeout(None)  # from here the agent runs the command: wait for it
             conn.sendall(struct.pack("!I", len(body)) + body)
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):  # AttributeError: no SO_PEERCRED here (macOS): no agent is asked
             return None
         return _answer(conn, writes=args[0] == "register")
     finally:

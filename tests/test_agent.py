@@ -224,3 +224,182 @@ def test_a_passphrase_typed_for_a_command_brings_the_tip_to_unlock(protected):
     shown, code = typed_at_a_terminal(env, "never asked", "key", "show")
     assert code == 0, shown
     assert recipient in shown and "Passphrase" not in shown and "tip:" not in shown
+
+
+def test_a_folder_that_is_a_link_is_not_trusted(runtime, tmp_env):
+    """In /tmp another user can make the agent's folder a link to a private folder of yours, then
+    point it at theirs between cpcm's look at the folder and its connection. A link is never the
+    agent's folder: no agent is asked through it, the client sends it nothing, no agent listens
+    in it."""
+    import threading
+
+    from cpcm import launch
+    from cpcm.crypto import agent
+
+    key = tmp_env / "identity"
+    real = Path(tempfile.mkdtemp(prefix="cpcm-real-"))  # private (0700) and yours: only the link is wrong
+    try:
+        link = agent.socket_dir()
+        link.symlink_to(real)
+        assert not agent._private_dir(link)
+        assert launch.socket_file(os.path.realpath(key)) is None
+        served = real / agent.socket_path(key).name  # an agent listening behind the link
+        loop = threading.Thread(target=agent.serve, args=(served, b"AGE-SECRET-KEY-1BEHINDTHELINK", 60))
+        loop.start()
+        try:
+            deadline = time.monotonic() + 10
+            while agent._ask(served, b"STATUS\n") is None and time.monotonic() < deadline:
+                time.sleep(0.01)  # until it listens
+            assert agent._ask(served, b"STATUS\n") is not None
+            assert agent.fetch(key) is None and agent.status(key) is None
+        finally:
+            assert agent._ask(served, b"LOCK\n") == b"OK\n"
+            loop.join(30)
+        before = set(os.listdir(real))
+        agent.serve(agent.socket_path(key), b"AGE-SECRET-KEY-1NOTSERVED", 1)  # returns at once: it does not listen there
+        assert set(os.listdir(real)) == before
+    finally:
+        shutil.rmtree(real, ignore_errors=True)
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="making a socket of another user needs root")
+def test_an_agent_of_another_user_is_never_asked(runtime, tmp_env):
+    """A socket in the agent's place whose listener is another user (who got it there through a
+    link in /tmp, say) would otherwise hand every command the identity of that user's choosing:
+    a registration would then be made, and encrypted, as a colleague. Its answer is not taken."""
+    import socket
+
+    from pyrage import x25519
+
+    from cpcm.crypto import agent
+
+    key = tmp_env / "identity"
+    path = agent.socket_path(key)
+    assert agent._private_dir(path.parent)
+    forged = str(x25519.Identity.generate())
+    ready_read, ready_write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the other user's process
+        try:
+            os.close(ready_read)
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+                server.bind(str(path))
+                os.setgid(65534)
+                os.setuid(65534)  # nobody: the peer the client sees from here on
+                server.listen(4)
+                os.write(ready_write, b"1")
+                server.settimeout(20)
+                for _ in range(3):
+                    conn, _ = server.accept()
+                    with conn:
+                        request = conn.recv(64)
+                        conn.sendall(b"OK 3600\n" if request == b"STATUS\n" else b"OK\n" + forged.encode())
+        finally:
+            os._exit(0)
+    os.close(ready_write)
+    try:
+        assert os.read(ready_read, 1) == b"1"  # it listens
+        assert agent.fetch(key) is None
+        assert agent.status(key) is None
+        assert agent.lock(key) is False
+    finally:
+        os.close(ready_read)
+        os.kill(child, 9)
+        os.waitpid(child, 0)
+
+
+def test_the_agent_cannot_dump_its_memory(protected):
+    """A crash of the agent must not write the key (or the cases of a command it runs) to a core
+    file: core files are off in its process, and on Linux it is not dumpable (as ssh-agent)."""
+    import socket
+    import struct
+
+    key, secret, recipient, env = protected
+    from cpcm.crypto import agent, identity
+
+    agent.start(key, identity.secret_text(identity.load(key, lambda: PASSPHRASE)), 600)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect(str(agent.socket_path(key)))
+            pid, _, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+        limits = Path(f"/proc/{pid}/limits")
+        if not limits.exists():
+            pytest.skip("no /proc to look at the agent's limits")
+        (line,) = [line for line in limits.read_text().splitlines() if line.startswith("Max core file size")]
+        assert line.split()[4:6] == ["0", "0"], line
+        if os.getuid() != 0:  # a process that is not dumpable has its /proc entries owned by root
+            assert Path(f"/proc/{pid}/environ").stat().st_uid == 0
+    finally:
+        agent.lock(key)
+
+
+def test_an_agent_too_slow_to_start_is_stopped_not_left_holding_the_key(tmp_env, runtime, monkeypatch):
+    """`cpcm unlock` that gives up waiting says the agent could not start (and that each command
+    will ask for the passphrase): the process it started, which holds the key, is stopped then,
+    never left to start answering later."""
+    import subprocess as subprocess_module
+
+    from cpcm.crypto import agent
+
+    (tmp_env / "slow").mkdir()
+    (tmp_env / "slow" / "slow_agent.py").write_text("import sys, time\nsys.stdin.buffer.read()\ntime.sleep(600)\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_env / "slow"))
+    monkeypatch.setattr(agent, "START_WAIT", 0.5)
+    started = []
+    real_popen = subprocess_module.Popen
+
+    def noting_popen(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(subprocess_module, "Popen", noting_popen)
+    try:
+        with pytest.raises(OSError, match="did not start"):
+            agent.start(tmp_env / "identity", "AGE-SECRET-KEY-1NEVERSERVED", 600, program="slow_agent")
+        assert len(started) == 1 and started[0].poll() is not None
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def test_lock_while_the_agent_runs_a_long_command_says_so_and_locks_when_it_is_done(runtime, monkeypatch):
+    """`cpcm lock` waits for a command the agent runs; when it stops waiting, it does not say the
+    key was never unlocked: its request stands, and the agent forgets the key and stops once the
+    command is done."""
+    import socket
+    import struct
+    import threading
+
+    from cpcm.crypto import agent
+
+    path = agent.socket_path(Path(runtime) / "identity")
+    assert agent._private_dir(path.parent)
+    running, finish = threading.Event(), threading.Event()
+
+    def long_command(body: bytes) -> bytes:
+        running.set()
+        finish.wait(60)
+        return b"OK\nX" + struct.pack("!i", 0)
+
+    loop = threading.Thread(target=agent.serve, args=(path, b"AGE-SECRET-KEY-1TEST", 600, long_command))
+    loop.start()
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        deadline = time.monotonic() + 10
+        while agent._ask(path, b"STATUS\n") is None and time.monotonic() < deadline:
+            time.sleep(0.01)  # until it listens
+        client.connect(str(path))
+        client.sendall(b"RUN\n")
+        assert client.recv(3) == b"GO\n"
+        client.sendall(struct.pack("!I", 4) + b"body")
+        assert running.wait(10)
+        monkeypatch.setattr(agent, "LOCK_WAIT", 0.2)
+        assert agent.lock(Path(runtime) / "identity") is None  # busy: not "there was none"
+        assert loop.is_alive()
+    finally:
+        finish.set()
+        loop.join(30)
+        client.close()
+    assert not loop.is_alive() and not path.exists()  # the lock asked for was done after the command

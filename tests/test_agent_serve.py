@@ -400,3 +400,104 @@ def test_the_agent_runs_the_installed_code_whatever_folder_unlock_ran_in(tmp_env
     finally:
         subprocess.run([str(script), "lock"], env=env, capture_output=True, stdin=subprocess.DEVNULL)
         shutil.rmtree(runtime, ignore_errors=True)
+
+
+def _held_texts(marker: str) -> list[str]:
+    """Where this process holds a text (or bytes) with `marker` in it, other than `marker` itself:
+    every module's names and every object the garbage collector follows, and, through them, the
+    dictionaries and lists it does not follow (one of texts only, as a cache of texts is)."""
+    import gc
+
+    gc.collect()
+    found: list[str] = []
+    seen: dict[int, object] = {}  # kept alive while walking, so that no id is reused
+    stack: list[tuple[str, object]] = [(type(held).__name__, held) for held in gc.get_objects()]
+    stack += [(f"module {name}", vars(module)) for name, module in list(sys.modules.items()) if module is not None]  # first
+    while stack:
+        where, holder = stack.pop()
+        if id(holder) in seen:
+            continue
+        seen[id(holder)] = holder
+        if isinstance(holder, dict):
+            items = [*holder.keys(), *holder.values()]
+        elif isinstance(holder, (list, tuple, set, frozenset)):
+            items = list(holder)
+        else:
+            try:
+                items = gc.get_referents(holder)
+            except Exception:  # noqa: BLE001 - an object that cannot say: not one cpcm keeps
+                continue
+        for item in items:
+            if (isinstance(item, str) and marker in item and item is not marker) or \
+                    (isinstance(item, (bytes, bytearray)) and marker.encode() in item):
+                found.append(where)
+            elif isinstance(item, (dict, list, tuple, set, frozenset)) and id(item) not in seen:
+                stack.append((where, item))
+    return found
+
+
+def test_the_agent_keeps_no_case_text_from_one_command_to_the_next(tmp_env, team, repo, monkeypatch):
+    """The agent is one process for many commands: what a command read or wrote of a case (here
+    a name and a place, registered, listed and shown) is held by nothing once it is done."""
+    from cpcm import launch
+    from cpcm.cli import resident
+    from cpcm.crypto import agent
+
+    monkeypatch.setattr(resident, "_FINGERPRINT", launch.fingerprint())
+    monkeypatch.setenv("CPCM_REPO", str(repo))
+    monkeypatch.setenv("CPCM_NOW", NOW)
+    monkeypatch.setenv("CPCM_IDENTITY", str(team["amina"][0]))
+    monkeypatch.setattr(agent, "_holding", (agent.socket_path(team["amina"][0]), "not used: the file is not protected"))
+    marker = "Qpw" + "zheldmark"  # made here, so that no constant of the tests holds it
+    child = tmp_env / "child.json"
+    child.write_text(json.dumps(registration(child={"name": f"{marker} Atieno", "sex": "female", "date_of_birth": "2015-04-01"},
+                                             location=f"{marker} village", caregiver={"name": f"{marker} Mama", "relationship": "mother"})))
+    answers = [resident.run(launch.request(["register", "--from-file", str(child), "--no-input", "--json"]))]
+    child.unlink()
+    case = json.loads(answers[0][answers[0].index(b"{"):answers[0].rindex(b"}") + 1])["case_id"]  # the one frame printed
+    for args in (["list", "--names", "--json"], ["show", case], ["due", "--json"]):
+        answers.append(resident.run(launch.request(args)))
+    assert all(a.startswith(b"OK\n") and a.endswith(b"X" + struct.pack("!i", 0)) for a in answers), answers
+    assert marker.encode() in answers[2]  # show printed it
+    del answers
+    assert _held_texts(marker) == []
+
+
+def test_a_request_the_client_did_not_make_runs_nothing_and_the_agent_goes_on():
+    """A malformed request (here a umask or a terminal size that is not a number, or text) is
+    answered NO like any other: it must not end the agent's loop, and with it the unlock."""
+    from cpcm import launch
+    from cpcm.cli import resident
+
+    saved = resident._FINGERPRINT
+    resident._FINGERPRINT = launch.fingerprint()
+    try:
+        fields = resident._fields(launch.request(["list"]))
+        for at, value in ((3, b"zz"), (3, b""), (11, b"\xff\xfex24")):
+            bad = [*fields[:at], value, *fields[at + 1:]]
+            env = [f for f in bad[14:] if not f.startswith(b"COLUMNS=")]  # the size is read only without $COLUMNS
+            assert resident.run(b"".join(struct.pack("!I", len(f)) + f for f in [*bad[:14], *env])) == b"NO\n"
+    finally:
+        resident._FINGERPRINT = saved
+
+
+def test_where_peer_credentials_cannot_be_read_the_command_runs_here(tmp_env, monkeypatch):
+    """On a system without SO_PEERCRED (macOS) the agent answers no one; a socket found there
+    (an agent left running) must not turn every command into a traceback: it runs here."""
+    from cpcm import launch
+    from cpcm.crypto import agent
+
+    runtime = tempfile.mkdtemp(prefix="cpcm-rt-")
+    try:
+        monkeypatch.setenv("XDG_RUNTIME_DIR", runtime)
+        key = tmp_env / "identity"
+        monkeypatch.setenv("CPCM_IDENTITY", str(key))
+        path = agent.socket_path(key)
+        assert agent._private_dir(path.parent)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listening:
+            listening.bind(str(path))
+            listening.listen(1)
+            monkeypatch.delattr(launch.socket, "SO_PEERCRED")
+            assert launch.run_in_agent(["show", "CP-4F7K-9X2M"]) is None
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)

@@ -139,8 +139,10 @@ def register(app: typer.Typer) -> None:
         from cpcm import service
 
         held = service.lock(identity_path(identity))
-        if json_out:
-            print_json({"was_unlocked": held})
+        if json_out:  # held None: the agent runs a command, and locks when it is done
+            print_json({"was_unlocked": held is not False, "waiting_for_command": held is None})
+        elif held is None:
+            say("the agent is running a command: it forgets your key and stops as soon as that command is done")
         else:
             say("your key is locked" if held else "your key was not unlocked")
 

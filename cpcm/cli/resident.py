@@ -102,13 +102,14 @@ def run(body: bytes) -> bytes:
         out = _stream(_Sink(1, frames, ttys[1:2] == b"1"), out_enc, out_err, out_line)
         err = _stream(_Sink(2, frames, ttys[2:3] == b"1"), err_enc, err_err, err_line)
         stdin = io.TextIOWrapper(io.BufferedReader(_NoInput(ttys[0:1] == b"1")), encoding=out_enc.decode())
-    except (ValueError, LookupError, struct.error):
+        mask = int(umask, 8)
+        if size and "COLUMNS" not in env:  # the terminal's size: rich reads it here when it finds no terminal
+            columns, _, lines = size.decode().partition("x")
+            env["COLUMNS"] = columns
+            env.setdefault("LINES", lines)
+    except (ValueError, LookupError, struct.error):  # a request not of the client's making: nothing runs, the agent goes on
         return b"NO\n"
-    if size and "COLUMNS" not in env:  # the terminal's size: rich reads it here when it finds no terminal
-        columns, _, lines = size.decode().partition("x")
-        env["COLUMNS"] = columns
-        env.setdefault("LINES", lines)
-    code, elsewhere = _run_here(args, env, os.fsdecode(cwd), int(umask, 8), out, err, stdin)
+    code, elsewhere = _run_here(args, env, os.fsdecode(cwd), mask, out, err, stdin)
     if elsewhere:
         return b"NO\n"
     answer = [b"OK\n"]
@@ -188,9 +189,10 @@ def _replace_environ(env: dict) -> None:
 def _forget() -> None:
     """What cpcm and rich keep for one command in a process: dropped between commands."""
     from cpcm.cli import common
-    from cpcm.store import memo
+    from cpcm.store import emit, memo
 
     memo.forget_records()  # no case data kept from one command to the next
+    emit.forget()  # nor the short texts of records (names) the YAML writer and reader keep
     common.forget_console()
     common.flush_notices(print_them=False)  # the sessions a command opened
     agent.asked_elsewhere(reset=True)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import stat
 import struct
 import sys
 import time
@@ -36,6 +37,7 @@ DEFAULT_SECONDS = 8 * 3600
 SLEEP_GAP = 60.0     # seconds of suspend after which the agent forgets the identity
 POLL = 2.0
 LOCK_WAIT = 60.0     # seconds `cpcm lock` waits for an agent that is running a command
+START_WAIT = 30.0    # seconds `cpcm unlock` waits for the agent to answer (one that runs commands imports them first)
 MAX_IDENTITY = 64 * 1024
 MAX_REQUEST = 4 * 1024 * 1024  # a command line, its folder and its environment
 
@@ -84,13 +86,15 @@ def socket_path(identity_path: Path) -> Path:
 
 
 def _private_dir(folder: Path) -> bool:
-    """Make the folder (mode 700) or check one that exists is ours and private."""
+    """Make the folder (mode 700) or check one that exists is ours and private: a folder itself,
+    not a symbolic link (in /tmp another user may make the link, and point it elsewhere between
+    this look and a connection)."""
     try:
         folder.mkdir(mode=0o700, parents=False, exist_ok=True)
-        info = folder.stat()
+        info = os.lstat(folder)
     except OSError:
         return False
-    return info.st_uid == os.getuid() and not info.st_mode & 0o077
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
 
 
 def _same_user(conn: socket.socket) -> bool:
@@ -102,14 +106,25 @@ def _same_user(conn: socket.socket) -> bool:
     return uid == os.getuid()
 
 
-def _ask(path: Path, request: bytes, timeout: float = 1.0) -> bytes | None:
+class Busy(Exception):
+    """The agent took the request and did not answer in time: it is running a command, and
+    reads the request when that command is done."""
+
+
+def _ask(path: Path, request: bytes, timeout: float = 1.0, busy: bool = False) -> bytes | None:
+    """The agent's answer, or None (no agent of this user there, or no answer in time). `busy`:
+    raise Busy when the agent was reached and sent the request but did not answer in time."""
     if not _private_dir(path.parent):
         return None
+    sent = False
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(timeout)
             conn.connect(str(path))
+            if not _same_user(conn):
+                return None  # an agent of another user: never ask it, never believe it
             conn.sendall(request)
+            sent = True
             chunks = []
             while True:
                 chunk = conn.recv(65536)
@@ -119,6 +134,10 @@ def _ask(path: Path, request: bytes, timeout: float = 1.0) -> bytes | None:
                 if sum(map(len, chunks)) > MAX_IDENTITY:
                     return None
             return b"".join(chunks)
+    except socket.timeout:
+        if busy and sent:
+            raise Busy from None
+        return None
     except OSError:
         return None
 
@@ -146,10 +165,15 @@ def status(identity_path: Path) -> int | None:
         return None
 
 
-def lock(identity_path: Path) -> bool:
-    """Tell the agent to forget the identity and stop; True when one was running. An agent
-    running a command answers when the command is done."""
-    answer = _ask(socket_path(identity_path), b"LOCK\n", timeout=LOCK_WAIT)
+def lock(identity_path: Path) -> bool | None:
+    """Tell the agent to forget the identity and stop; True when one was running, False when
+    none was. An agent running a command answers when the command is done; None when that
+    takes longer than LOCK_WAIT: the request waits in the agent's queue, and the agent forgets
+    the identity and stops as soon as the command is done."""
+    try:
+        answer = _ask(socket_path(identity_path), b"LOCK\n", timeout=LOCK_WAIT, busy=True)
+    except Busy:
+        return None
     return bool(answer and answer.startswith(b"OK"))
 
 
@@ -173,13 +197,16 @@ def start(identity_path: Path, identity_text: str, seconds: int, program: str = 
     assert process.stdin is not None
     process.stdin.write(identity_text.encode("utf-8"))
     process.stdin.close()
-    deadline = time.monotonic() + 30  # an agent that runs commands imports them first
+    deadline = time.monotonic() + START_WAIT
     while time.monotonic() < deadline:
         if status(identity_path) is not None:
             return
         if process.poll() is not None:
             break
         time.sleep(0.05)
+    if process.poll() is None:  # too slow: it must not start answering later, with the key, once `unlock` said it could not
+        process.kill()
+        process.wait()
     raise OSError("the agent did not start")
 
 
@@ -200,6 +227,8 @@ def serve(path: Path, identity: bytes, seconds: int, runner: Callable[[bytes], b
     global _holding
     ends = time.monotonic() + seconds
     last_mono, last_boot = time.monotonic(), _boottime()
+    if not _private_dir(path.parent):
+        return  # a folder others may open (or a link to one): no socket is made there
     old_umask = os.umask(0o177)
     try:
         path.unlink(missing_ok=True)
@@ -262,7 +291,10 @@ def serve(path: Path, identity: bytes, seconds: int, runner: Callable[[bytes], b
                     conn.sendall(f"OK {int(ends - time.monotonic())}\n".encode())
                 elif request == b"LOCK\n":
                     remove_socket()
-                    conn.sendall(b"OK\n")
+                    try:
+                        conn.sendall(b"OK\n")
+                    except OSError:
+                        pass  # `cpcm lock` stopped waiting while a command ran: its request stands
                     return
                 elif request == b"RUN\n" and runner is not None:
                     body = _read_request(conn)
@@ -311,8 +343,34 @@ def _recv_exactly(conn: socket.socket, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
+def no_core_dumps() -> None:
+    """Keep this process's memory off the disk: no core file when it crashes (a core dump
+    handler such as systemd-coredump keeps them for days, in plain text), and on Linux not
+    dumpable at all, as ssh-agent makes itself (which also keeps debuggers of the same user from
+    attaching, and its memory from being read through /proc). The agent holds the key for hours,
+    and while it runs a command, that command's cases."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ImportError, ValueError, OSError):
+        pass
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+
+
+PR_SET_DUMPABLE = 4  # prctl(2)
+
+
 def read_identity() -> bytes:
-    """The identity's text from the pipe `start` wrote it to (the agent's standard input)."""
+    """The identity's text from the pipe `start` wrote it to (the agent's standard input), in a
+    process that can no longer dump its memory (`no_core_dumps`)."""
+    no_core_dumps()
     identity = sys.stdin.buffer.read(MAX_IDENTITY + 1)
     sys.stdin.close()
     if not identity or len(identity) > MAX_IDENTITY:

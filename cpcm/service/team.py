@@ -111,8 +111,9 @@ def unlock(path: Path, ask_passphrase: Callable[[], str | None], seconds: int, p
     return identity.recipient
 
 
-def lock(path: Path) -> bool:
-    """Make the agent forget the identity; True when one held it."""
+def lock(path: Path) -> bool | None:
+    """Make the agent forget the identity; True when one held it, None when it is running a
+    command for longer than agent.LOCK_WAIT (it forgets it as soon as that command is done)."""
     from cpcm.crypto import agent
 
     return agent.lock(path)

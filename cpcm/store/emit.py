@@ -86,9 +86,15 @@ def dumps(data: dict[str, Any]) -> bytes:
     return "".join(out).encode("utf-8")
 
 
-_SEEN: dict[str, str] = {}  # short text written before (keys, names, choices repeat from record to record) -> as written
+_SEEN: dict[str, str] = {}  # short text written or read before (keys, names, choices repeat from record to record) -> as written
 _SEEN_MAX = 4096
 _SEEN_LONGEST = 64
+
+
+def forget() -> None:
+    """Drop the texts kept from the records written and read (children's names among them): the
+    unlock agent, one process for many commands, keeps nothing of a case from one to the next."""
+    _SEEN.clear()
 
 
 def _text(value: str) -> str:
