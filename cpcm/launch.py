@@ -38,6 +38,7 @@ PATIENCE = 5.0   # seconds to wait for the agent to take the command (it may be 
 
 
 def main() -> None:
+    no_core_files()
     standard_streams()
     code = run_in_agent(sys.argv[1:])
     if code is None:
@@ -45,6 +46,18 @@ def main() -> None:
 
         run_here()
     sys.exit(code)
+
+
+def no_core_files() -> None:
+    """No core file of this command or of what it starts (git): a crash would write its memory to the
+    disk, records' plain text included (docs/security.md). The soft limit only, so that someone who
+    needs a core file to debug can raise it again in a process of their own."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
+    except (ImportError, ValueError, OSError):  # no such limit here (Windows), or not allowed
+        pass
 
 
 def standard_streams() -> None:
