@@ -48,7 +48,7 @@ from cpcm.crypto import cipher
 from cpcm.domain.case import Case
 from cpcm.domain.team import RECOVERY_READER
 from cpcm.store import atomic, codeprint
-from cpcm.store.layout import CACHE_DIR, CASES
+from cpcm.store.layout import CASES
 from cpcm.workflow import duplicates
 from cpcm.workflow.duplicates import Key
 
@@ -244,11 +244,12 @@ def usable(ctx) -> bool:
 
 def current(ctx) -> Lookup:
     """The worker's index brought up to date with the last commit (`usable(ctx)` must hold)."""
+    from cpcm.store.cache import worker_folder
     from cpcm.store.git import GitError
 
     git = ctx.store.git
     tree = git.tree_id(CASES)
-    look = Lookup(ctx.root / CACHE_DIR / ctx.worker.id / "lookup", ctx.identity.recipient, ctx.keys, fingerprint())
+    look = Lookup(worker_folder(ctx.root, ctx.worker.id) / "lookup", ctx.identity.recipient, ctx.keys, fingerprint())
     try:
         if look.open():
             if look.tree == tree and not look.damaged:

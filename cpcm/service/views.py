@@ -49,7 +49,7 @@ import pyrage
 from cpcm.crypto import cipher
 from cpcm.domain.case import Case
 from cpcm.domain.team import RECOVERY_READER
-from cpcm.store.layout import CACHE_DIR, CASES
+from cpcm.store.layout import CASES
 
 VERSION = 1
 SMALL = 200  # changed cases read one by one when a view is brought up to date; more: from the per-case tables
@@ -206,7 +206,7 @@ class _Place:
 def place_for(ctx, name: str, tag: str = "") -> _Place | None:
     """None when the session keeps no views (a repository in memory, no commit yet)."""
     from cpcm.service.context import fold_fingerprint
-    from cpcm.store.cache import SummaryCache
+    from cpcm.store.cache import SummaryCache, worker_folder
 
     git = getattr(ctx.store, "git", None)
     if git is None or ctx.root is None or ctx.identity is None:
@@ -215,12 +215,12 @@ def place_for(ctx, name: str, tag: str = "") -> _Place | None:
     generation = ctx.store.generation()
     tree = git.tree_id(CASES)
     if tree is None:  # no case in the last commit (or no commit): no view holds anything of one
-        shutil.rmtree(ctx.root / CACHE_DIR / worker.id / FOLDER, ignore_errors=True)
+        shutil.rmtree(worker_folder(ctx.root, worker.id) / FOLDER, ignore_errors=True)
         return None
     cache = ctx.store.summaries(worker.id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
     if not isinstance(cache, SummaryCache):
         return None
-    return _Place(ctx, cache, tree, ctx.root / CACHE_DIR / worker.id / FOLDER / f"{name}.view",
+    return _Place(ctx, cache, tree, cache.folder / FOLDER / f"{name}.view",
                   _digest(name, _code_fingerprint(), tag), generation, worker.id)
 
 

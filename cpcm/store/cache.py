@@ -613,7 +613,7 @@ class SummaryCache:
         `live_blobs()`: the blob ids of the record files in the last commit, for pruning the
         record table (RecordCache)."""
         self.root = root
-        self.folder = root / CACHE_DIR / worker
+        self.folder = worker_folder(root, worker)
         self.legacy = root / CACHE_DIR / f"{worker}.age"  # the one-file cache of earlier versions
         self.recipient = recipient
         self.keys = keys
@@ -699,7 +699,76 @@ def derived_table(root: Path, worker: str, name: str, recipient: str, keys: Sequ
     id), in the worker's cache folder next to the summaries and encrypted like them. `tag` names
     everything the values depend on besides the case's tree (which each entry carries): a table
     of another tag is not read, and is replaced at its next save."""
-    return Table(root / CACHE_DIR / worker / name, recipient, keys, tag, keep)
+    return Table(worker_folder(root, worker) / name, recipient, keys, tag, keep)
+
+
+def worker_folder(root: Path, worker: str) -> Path:
+    """The worker's cache folder (`.cpcm/cache/<worker>`, mode 0700), once it is seen that no one
+    else can have put files in it: its entries are encrypted to the worker's public key, which
+    anyone may use, so a folder another user can write to could hold entries made up to hide a
+    case or a deadline from `list` and `due`. What the user owns is put right (`_made_private`);
+    refused (`cache-not-yours`) when the folder is a symbolic link or another user's, or when
+    `.cpcm/cache` is another user's and not sticky. A few system calls, each time a command (or
+    the agent) opens the cache."""
+    folder = root / CACHE_DIR / worker
+    problem = _untrusted(folder.parent, whole=False) or _untrusted(folder, whole=True)
+    if problem:
+        from cpcm.errors import Refused
+
+        raise Refused(f"the cache folder {problem}: cpcm does not use what it holds",
+                      "Remove that folder (the cache is made again from the records) and run the command again, as "
+                      "the user who works with this copy; where several users share the copy, make .cpcm/cache "
+                      "sticky (chmod 1777 .cpcm/cache), as /tmp is, or give each user their own copy.",
+                      rule="cache-not-yours")
+    return folder
+
+
+def _untrusted(path: Path, whole: bool) -> str | None:
+    """Why another user may have put files in `path` ("PATH is ..."; None: they cannot). `whole`:
+    the worker's own folder; else the folder holding it, where another user must not be able to
+    put another folder in its place."""
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:  # no user ids here (Windows): the folder's access list is the system's
+        return None
+    try:
+        seen = os.lstat(path)
+    except FileNotFoundError:
+        if whole:
+            try:
+                os.makedirs(path, mode=0o700, exist_ok=True)
+            except OSError:
+                return None  # a copy this user cannot write to: no cache is kept (the callers' concern)
+        return None
+    if stat.S_ISLNK(seen.st_mode):
+        return f"{path} is a symbolic link"
+    if seen.st_uid == getuid():
+        _made_private(path, seen, whole)
+        return None
+    if whole:
+        return f"{path} belongs to another user"
+    if seen.st_uid != 0 and not seen.st_mode & stat.S_ISVTX:
+        return f"{path} belongs to another user, who could put another folder in the place of yours"
+    return None
+
+
+def _made_private(path: Path, seen: os.stat_result, whole: bool) -> None:
+    """A folder of the user's that others may write to (others', or a group's that is not the
+    user's own) made safe: the worker's folder emptied (what is in it may be made up; it is made
+    again from the records) and made 0700; `.cpcm/cache` made sticky, so that others keep their own
+    folders in it but cannot move the user's. The worker's folder open to the user's own group only
+    (a umask of 002, as earlier versions left it) is made 0700 and kept. Nothing is done where the
+    file system keeps no modes (a change of mode does not hold)."""
+    open_to_others = seen.st_mode & 0o002 or (seen.st_mode & 0o020 and seen.st_gid != os.getgid())
+    if not whole:
+        if open_to_others and not seen.st_mode & stat.S_ISVTX:
+            os.chmod(path, stat.S_IMODE(seen.st_mode) | stat.S_ISVTX)
+        return
+    if not seen.st_mode & 0o077:
+        return
+    os.chmod(path, 0o700)
+    if open_to_others and not os.lstat(path).st_mode & 0o077:  # the mode held: others could write there
+        shutil.rmtree(path)
+        os.mkdir(path, 0o700)
 
 
 _SCAN = json.JSONDecoder().raw_decode

@@ -105,6 +105,8 @@ MEANINGS = {
                          "for a decision (`plan --withdraw`, `close --withdraw`)",
     "config-set-needs-supervisor": "only a supervisor or manager changes the repository's settings (`cpcm config set`)",
     "format-too-new": "the repository, or the other copy a sync would merge, is in a casefile format newer than this cpcm: upgrade cpcm first",
+    "cache-not-yours": "the worker's cache folder (`.cpcm/cache/<worker>`) is a symbolic link or another user's, or "
+                       "`.cpcm/cache` is another user's and not sticky: its entries could be made up; remove it (docs/security.md)",
     "consent-override-needs-supervisor": "only a supervisor or manager can override consent",
     "consent-required": "no valid consent for this purpose and agency (referral, sharing or transfer)",
     "repair-needs-supervisor-or-worker": "only a supervisor or the case's worker repairs a record",
