@@ -303,6 +303,20 @@ def test_due__referral_waiting_for_feedback_past_the_policy_time_and_declines_ra
     assert "referral-feedback" not in codes and "referral-follow-up" in codes
 
 
+def test_referral__the_next_steps_say_acknowledged_leaves_the_feedback_due(mem):
+    """'acknowledged' does not answer the feedback item: the hint after `refer` offers only the
+    statuses that do (was: 'acknowledged|accepted|declined', and the item stayed overdue after
+    it), and `referral --status acknowledged` says the feedback is still expected."""
+    amina = mem.as_("amina")
+    case_id = mem.register(amina, at="2026-10-01T09:00:00+03:00")
+    consented(amina, case_id, when=at("2026-10-01T10:00:00+03:00"))
+    sent = refer(amina, case_id, need="x", when=at("2026-10-02T09:00:00+03:00"))
+    assert "--status accepted|declined ..." in sent.next_steps[0] and "acknowledged|" not in sent.next_steps[0], sent.next_steps
+    acknowledged = service.referral(amina, case_id, "R1", "acknowledged")
+    assert any("still expected within 14 days" in step for step in acknowledged.next_steps), acknowledged.next_steps
+    assert "referral-feedback" in {i.code for i in service.due(amina) if i.case_id == case_id}
+
+
 def test_refer__the_six_checks_are_asked_for(mem):
     amina = mem.as_("amina")
     case_id = mem.register(amina)
