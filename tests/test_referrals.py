@@ -158,6 +158,26 @@ def test_refer__a_supervisors_override_stands_in_once(mem):
     assert used.value.rule == "consent-required"
 
 
+def test_refer__with_an_override_for_the_caregiver_the_childs_one_off_assent_is_used_too(mem):
+    """The child assented to one referral; the caregiver could not be asked, and a supervisor's
+    override stood in for them. The referral used the child's one-off assent as well as the
+    override (was: only the override was marked used, so the same assent, months later, let a
+    second referral go on it as if the child had assented again, and `show` listed it as valid)."""
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = mem.register(amina)
+    service.consent(amina, case_id, {"purpose": "referral", "agency": "clinic", "given_by": "child", "status": "given",
+                                     "explained": EXPLAINED, "one_off": True})
+    service.consent(amina, case_id, {"purpose": "referral", "agency": "clinic", "given_by": "caregiver",
+                                     "status": "not_possible", "explained": EXPLAINED, "reason": "not traced yet"})
+    service.consent_override(sup, case_id, "referral", "best_interests", "needs treatment now", "clinic")
+    refer(amina, case_id)
+    child = [c for c in service.show(amina, case_id)["consents"] if c["given_by"] == "child"]
+    assert [c["state"] for c in child] == ["used"], child
+    service.consent_override(sup, case_id, "referral", "best_interests", "needs treatment again", "clinic")
+    again = refer(amina, case_id)  # the new override stands in for both now, and says so
+    assert any("the child's one-off consent for referral for clinic was already used" in w for w in again.warnings), again.warnings
+
+
 def consent_problems(ctx, case_id: str) -> list:
     return [p for p in service.check(ctx, case_id) if p.code == "referral-consent-corrected"]
 
