@@ -218,6 +218,55 @@ def test_minutes_and_report__a_team_member_responsible_is_printed_by_name_not_wo
             assert "Ward social protection office" in text
 
 
+def test_close__builds_on_a_corrected_plan_and_not_on_a_withdrawn_version():
+    """Closing copies the plan a revision starts from: a plan corrected with `cpcm correct` (was:
+    refused, "2 keys are not fields of the plan form": the correction's supersedes and reason were
+    copied in), and the version in force when a later one was withdrawn (was: the withdrawn one)."""
+    mem = MemoryRepo()
+    case_id = planned_in(mem)
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    service.approve(sup, case_id, "plan")
+    service.correct(amina, case_id, "plan", {"actions": {"A1": {"by": "2027-01-31"}}}, "date mistyped")
+    service.plan(amina, case_id, dict(plan_doc(), contingency="written by mistake"))
+    service.plan_withdraw(amina, case_id, "written by mistake")
+    closed_with(mem, case_id)
+    plan = service.show(mem.as_("amina", now=LATER), case_id)["plan"]
+    content = plan["content"]
+    assert content["reason"] == "conference_decision" and "supersedes" not in content and "correction_reason" not in content
+    assert content["contingency"] != "written by mistake"
+    by_id = {a["id"]: a for a in plan["actions"]}
+    assert str(by_id["A1"]["by"]) == "2027-01-31", by_id["A1"]
+    assert any("Enrol in school (1)" in a["what"] for a in content["actions"])
+
+
+def test_close__a_plan_corrected_last_is_copied_without_the_corrections_own_fields():
+    mem = MemoryRepo()
+    case_id = planned_in(mem)
+    amina = mem.as_("amina")
+    service.approve(mem.as_("sup"), case_id, "plan")
+    service.correct(amina, case_id, "plan", {"contingency": "the aunt in Kondele takes the child"}, "contingency mistyped")
+    closed_with(mem, case_id)  # was: InvalidInput, "2 keys are not fields of the plan form"
+    content = service.show(mem.as_("amina", now=LATER), case_id)["plan"]["content"]
+    assert content["contingency"] == "the aunt in Kondele takes the child" and "supersedes" not in content
+
+
+def test_plan_from_current__after_a_correction_and_a_withdrawn_version_starts_from_the_corrected_one():
+    """The approved plan corrected, a later version withdrawn: the version in force is the
+    corrected one, and `plan --from-current` (and --edit) start from it (was: "has no plan yet to
+    start from", the fold run twice over the corrections lost the approval)."""
+    mem = MemoryRepo()
+    case_id = planned_in(mem)
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    service.approve(sup, case_id, "plan")
+    service.correct(amina, case_id, "plan", {"actions": {"A1": {"by": "2027-01-31"}}}, "date mistyped")
+    service.plan(amina, case_id, dict(plan_doc(), contingency="written by mistake"))
+    service.plan_withdraw(amina, case_id, "written by mistake")
+    based_on, body = service.plan_current(amina, case_id)
+    assert body["contingency"] != "written by mistake" and str(body["actions"][0]["by"]) == "2027-01-31", body
+    written = service.plan_revise(amina, case_id, "review", {"actions": {"A2": {"by": "2027-02-28"}}})
+    assert written.extra["actions"] == ["A1", "A2"], written.extra
+
+
 def test_conference_report__a_reprint_keeps_the_day_the_report_was_compiled():
     """Form 8's "report compiled" is the day it was first compiled after closing (within the
     SOP's 24 hours); printing it again months later does not move that day."""

@@ -52,6 +52,9 @@ def test_identity__a_protected_identity_without_a_passphrase_gives_5(cli, repo, 
     phrase.write_text("wrong horse battery\n")
     wrong = cli("key", "show", "--identity", str(path), env={"CPCM_PASSPHRASE_FILE": str(phrase)})
     assert wrong.code == 5 and "wrong passphrase" in wrong.stderr
+    # the passphrase came from the file: the hint names the file, not "try again" (nobody typed it)
+    assert str(phrase) in wrong.stderr and "CPCM_PASSPHRASE_FILE" in wrong.stderr, wrong.stderr
+    assert "Try again" not in wrong.stderr, wrong.stderr
 
 
 def test_key_new__an_identity_already_there_is_refused_before_any_passphrase_or_warning(cli, tmp_env):

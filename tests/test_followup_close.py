@@ -574,6 +574,27 @@ def test_cli__review_batch_csv_headings_in_capitals_are_read_and_unknown_columns
     assert commits(repo) == before
 
 
+def test_cli__review_batch_csv_takes_progress_in_one_cell(cli, repo, team, tmp_path):
+    """A review's progress (what closure counts as finished) can be given in a CSV batch:
+    `ITEM=STATUS: note` entries separated by ';' (was: refused, "must be a list of entries (each
+    starting with '- ')", which no CSV cell can be). An entry with no status is named."""
+    ids = _planned_cases(repo, team["amina"][0], 2)
+    path = tmp_path / "reviews.csv"
+    heading = "case,chair,attended.child,attended.family,plan_still_right,decisions,outcome,progress\n"
+    path.write_text(heading + f"{ids[0]},sup,yes,yes,yes,continue,continue,A1=done: enrolled; G1 in_progress\n"
+                    + f"{ids[1]},sup,yes,yes,yes,continue,continue,A1\n")
+    refused = cli("review", "--batch", str(path), "--dry-run", "--json")
+    assert refused.code == 4, refused.stdout
+    assert [f["field"] for f in refused.json()["fields"]] == ["row 3: progress[1].status"], refused.stdout
+    path.write_text(heading + f"{ids[0]},sup,yes,yes,yes,continue,continue,A1=done: enrolled; G1 in_progress\n")
+    result = cli("review", "--batch", str(path))
+    assert result.code == 0, result.stderr
+    shown = cli("show", ids[0], "review", "--json")
+    assert shown.code == 0, shown.stderr
+    assert shown.json()["fields"]["progress"] == [{"item": "A1", "status": "done", "note": "enrolled"},
+                                                   {"item": "G1", "status": "in_progress"}], shown.stdout
+
+
 def test_cli__review_batch_csv_three_bad_rows_write_nothing_and_are_all_reported(cli, repo, team, tmp_path):
     ids = _planned_cases(repo, team["amina"][0], 5)
     path = tmp_path / "reviews.csv"

@@ -35,10 +35,28 @@ def test_fill__a_field_a_form_rule_requires_is_asked_as_required(monkeypatch):
     assert asked == ["Why the child or family did not attend", "Why the child or family did not attend"], said
     assert "  say why the child did not attend (the child is expected at reviews)" in said
     assert validate(form, data, None, ["sup"])[1] == []
-    # the same form, both attending: the question stays optional
-    said = answering(monkeypatch, ["sup", "yes", "yes", "", "", "yes", "", "keep the plan", "", "continue", ""])
-    prompts.fill(form, {}, None, ["sup"])
-    assert "Why the child or family did not attend (optional)" in said
+    # the same form, both attending: the question is not asked at all (it is only for an absence)
+    said = answering(monkeypatch, ["sup", "yes", "yes", "", "yes", "", "keep the plan", "", "continue", ""])
+    data = prompts.fill(form, {}, None, ["sup"])
+    assert not [line for line in said if line.startswith("Why the child or family did not attend")], said
+    assert validate(form, data, None, ["sup"])[1] == []
+
+
+def test_fill__a_question_only_for_an_answer_not_given_is_not_asked(monkeypatch):
+    """"Other concern (when 'other' is chosen)" is not asked once the concerns chosen hold no
+    'other' (was: asked anyway, so a worker answering in turn typed the next answer into it); with
+    'other' chosen it is asked, as a required question."""
+    form = forms.load("registration")
+    before = ["", "", "female", "", "10", "", "", "Kondele", "mother", "", "", "", "", "community_member"]
+    after = ["", "medium", "", "", "given", "given", "", ""]  # categories … notes (worker: not asked, given below)
+    said = answering(monkeypatch, [*before, "neglect", *after])
+    data = prompts.fill(form, {"worker": "amina"}, None, ["amina"])
+    assert not [line for line in said if line.startswith("Other concern")], said
+    assert data["risk"] == "medium" and validate(form, data, None, ["amina"])[1] == []
+    said = answering(monkeypatch, [*before, "neglect, other", "", "sold goods at night", *after])
+    data = prompts.fill(form, {"worker": "amina"}, None, ["amina"])
+    assert [line for line in said if line.startswith("Other concern")] == ["Other concern (when 'other' is chosen)"] * 2, said
+    assert data["concerns_other"] == "sold goods at night" and data["risk"] == "medium"
 
 
 def test_fill__the_reason_for_a_changed_risk_level_is_asked_at_once(cli, monkeypatch):

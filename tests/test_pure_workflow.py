@@ -639,7 +639,8 @@ def test_consent_corrected_away__a_transfer_request_by_the_same_rule_its_overrid
     assert consent.corrected_away(refused + referral)[0]["override"] is None
     after = refused + [rec("consent_override", "01F", purpose="transfer", agency="recv")]
     assert consent.corrected_away(after)[0]["override"] == "01F"
-    assert "01F" not in consent.used_ids(after) and consent.check(after, "transfer", "recv", BOTH, NOW).uses == ("01F",)
+    # the transfer relies on the override for the caregiver and on the child's consent, still given
+    assert "01F" not in consent.used_ids(after) and consent.check(after, "transfer", "recv", BOTH, NOW).uses == ("01B", "01F")
     text = consent.corrected_away_text("CP-0000-0000", "01C", consent.corrected_away(refused)[0])
     assert text.startswith("transfer request 01C was made on the caregiver's consent 01A, and correction 01D says it was "
                            "'refused'") and "recv" not in text  # the agency a request names may have been typed: not repeated

@@ -158,6 +158,26 @@ def test_refer__a_supervisors_override_stands_in_once(mem):
     assert used.value.rule == "consent-required"
 
 
+def test_refer__with_an_override_for_the_caregiver_the_childs_one_off_assent_is_used_too(mem):
+    """The child assented to one referral; the caregiver could not be asked, and a supervisor's
+    override stood in for them. The referral used the child's one-off assent as well as the
+    override (was: only the override was marked used, so the same assent, months later, let a
+    second referral go on it as if the child had assented again, and `show` listed it as valid)."""
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = mem.register(amina)
+    service.consent(amina, case_id, {"purpose": "referral", "agency": "clinic", "given_by": "child", "status": "given",
+                                     "explained": EXPLAINED, "one_off": True})
+    service.consent(amina, case_id, {"purpose": "referral", "agency": "clinic", "given_by": "caregiver",
+                                     "status": "not_possible", "explained": EXPLAINED, "reason": "not traced yet"})
+    service.consent_override(sup, case_id, "referral", "best_interests", "needs treatment now", "clinic")
+    refer(amina, case_id)
+    child = [c for c in service.show(amina, case_id)["consents"] if c["given_by"] == "child"]
+    assert [c["state"] for c in child] == ["used"], child
+    service.consent_override(sup, case_id, "referral", "best_interests", "needs treatment again", "clinic")
+    again = refer(amina, case_id)  # the new override stands in for both now, and says so
+    assert any("the child's one-off consent for referral for clinic was already used" in w for w in again.warnings), again.warnings
+
+
 def consent_problems(ctx, case_id: str) -> list:
     return [p for p in service.check(ctx, case_id) if p.code == "referral-consent-corrected"]
 
@@ -301,6 +321,20 @@ def test_due__referral_waiting_for_feedback_past_the_policy_time_and_declines_ra
     service.referral(amina, case_id, "R1", "declined", feedback="no places")
     codes = {i.code for i in service.due(amina) if i.case_id == case_id}
     assert "referral-feedback" not in codes and "referral-follow-up" in codes
+
+
+def test_referral__the_next_steps_say_acknowledged_leaves_the_feedback_due(mem):
+    """'acknowledged' does not answer the feedback item: the hint after `refer` offers only the
+    statuses that do (was: 'acknowledged|accepted|declined', and the item stayed overdue after
+    it), and `referral --status acknowledged` says the feedback is still expected."""
+    amina = mem.as_("amina")
+    case_id = mem.register(amina, at="2026-10-01T09:00:00+03:00")
+    consented(amina, case_id, when=at("2026-10-01T10:00:00+03:00"))
+    sent = refer(amina, case_id, need="x", when=at("2026-10-02T09:00:00+03:00"))
+    assert "--status accepted|declined ..." in sent.next_steps[0] and "acknowledged|" not in sent.next_steps[0], sent.next_steps
+    acknowledged = service.referral(amina, case_id, "R1", "acknowledged")
+    assert any("still expected within 14 days" in step for step in acknowledged.next_steps), acknowledged.next_steps
+    assert "referral-feedback" in {i.code for i in service.due(amina) if i.case_id == case_id}
 
 
 def test_refer__the_six_checks_are_asked_for(mem):

@@ -147,6 +147,24 @@ def test_render__a_plan_waiting_for_approval_says_it_is_not_in_force(cli, cli_as
     assert "Approved on 18 November 2026 by sup. This plan is in force." in golden
 
 
+def test_render__a_name_ending_in_a_full_stop_takes_no_second_one(cli, cli_as, tmp_env):
+    """A supervisor known as "Wanjiku M." approves: the documents say "by Wanjiku M. This plan is in
+    force", not "by Wanjiku M.. This plan…"."""
+    from conftest import make_identity
+
+    recipient = make_identity(tmp_env / "keys" / "sup2.txt")
+    added = cli_as("sup")("team", "add", "sup2", "--role", "supervisor", "--recipient", recipient, "--name", "Wanjiku M.")
+    assert added.code == 0, added.stderr
+    case_id = planned_case(cli, cli_as, approve=False)
+    approved = cli_as("sup", CPCM_IDENTITY=str(tmp_env / "keys" / "sup2.txt"))(
+        "approve", case_id, "plan", "--at", "2026-11-18T08:00:00+03:00")
+    assert approved.code == 0, approved.stderr
+    for fmt in ("md", "html"):
+        shown = cli("render", "case-plan", case_id, "--format", fmt).stdout
+        assert "by Wanjiku M. This plan is in force." in shown, shown
+        assert "M.." not in shown
+
+
 def test_render__uses_the_latest_plan_version(cli, cli_as, planned):
     second = dict(PLAN, reason="correction", goals=[dict(PLAN["goals"][0], goal="Neema eats at school and at home.")],
                   actions=PLAN["actions"][:2])

@@ -103,12 +103,29 @@ def test_sync_without_a_name_on_a_copy_with_two_remotes_names_them(laptops):
     """The documented setup of a colleague's laptop (git clone of the shared place, then cpcm remote
     add usb) leaves two remotes, git's `origin` and `usb`: a sync without a name says which to give."""
     amina = laptops.laptop("amina")
-    assert amina("remote", "add", "usb", str(laptops.bare)).code == 0
+    added = amina("remote", "add", "usb", str(laptops.bare) + "/")  # the same folder, written another way
+    assert added.code == 0, added.stderr
+    # said at once, not at the next sync: the clone's origin is that place already
+    assert "warning: the remote 'origin' syncs with that place too" in added.stderr, added.stderr
+    assert "cpcm remote remove origin" in added.stderr
+    assert amina("remote", "add", "spare", str(laptops.tmp / "elsewhere.git"), "--create").stderr.count("warning") == 0
+    assert amina("remote", "remove", "spare").code == 0
     refused = amina("sync")
     assert refused.code == 2
     assert "cpcm sync origin" in refused.stderr and "cpcm sync usb" in refused.stderr, refused.stderr
     assert "add one" not in refused.stderr
     assert amina("sync", "usb").code == 0
+
+
+def test_git_clone_with_the_remote_named_as_the_docs_say_syncs_without_a_name(laptops):
+    """docs/team.md: `git clone -o usb` of the stick gives one remote, `usb`: a plain sync works."""
+    path = laptops.tmp / "laptop-otieno"
+    subprocess.run(["git", "clone", "-q", "-o", "usb", str(laptops.bare), str(path)], check=True, capture_output=True)
+    laptops.clones["otieno"] = path
+    otieno = laptops.cli("otieno")
+    assert [r["name"] for r in otieno("remote", "list", "--json").json()] == ["usb"]
+    done = otieno("sync")
+    assert done.code == 0, done.stderr
 
 
 # -- sync round trips ------------------------------------------------------------------------------

@@ -65,6 +65,24 @@ def test_team_add__a_caseworker_is_given_no_existing_case(cli_as, repo, tmp_env)
     assert not any(can_decrypt(p, path) for p in record_files(repo, case_id))
 
 
+def test_team_add__without_a_signing_key_says_how_it_gets_recorded(cli_as, repo, sup2):
+    """Until a signing key is recorded the worker's commits are unknown-signer (and other copies
+    refuse them at sync): the supervisor who left it out is told both ways to record it."""
+    path, recipient, as_sup2 = sup2
+    result = cli_as("sup")("team", "add", "sup2", "--role", "caseworker", "--recipient", recipient)
+    assert result.code == 0, result.stderr
+    assert "next: no signing key is recorded for 'sup2' yet: they run cpcm key publish" in result.stderr, result.stderr
+    assert "cpcm key publish --worker sup2 --signing-key LINE" in result.stderr
+    assert "cpcm key show --signing" in result.stderr
+    signing = as_sup2("key", "show", "--signing")
+    assert signing.code == 0, signing.stderr
+    fresh = make_identity(path.parent / "w2.txt")
+    line = Cli({"CPCM_REPO": str(repo), "CPCM_IDENTITY": str(path.parent / "w2.txt"), "CPCM_NOW": NOW})("key", "show", "--signing")
+    given = cli_as("sup")("team", "add", "w2", "--role", "caseworker", "--recipient", fresh, "--signing-key", line.stdout.strip())
+    assert given.code == 0, given.stderr
+    assert "no signing key" not in given.stderr
+
+
 def test_team_add__the_new_supervisor_is_a_reader_of_cases_registered_afterwards(cli_as, repo, sup2):
     path, recipient, as_sup2 = sup2
     assert cli_as("sup")("team", "add", "sup2", "--role", "supervisor", "--recipient", recipient).code == 0

@@ -3,6 +3,7 @@
 function, so output, errors and exit codes are the same either way."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 
@@ -49,6 +50,8 @@ def read_rows(path: Path) -> list[dict]:
             for key, value in raw.items():
                 if key and isinstance(value, str) and value.strip():
                     put(row, key.strip().lower(), value.strip(), f"--batch: row {number}")
+            if isinstance(row.get("progress"), str):
+                row["progress"] = progress_cell(row["progress"])
             rows.append(row)
         return rows
     data = read_yaml_input(str(path), "--batch")
@@ -64,6 +67,28 @@ def read_rows(path: Path) -> list[dict]:
         raise UsageError(f"--batch: {rows}: a row is one case's review, its fields as key: value",
                          "Write each row as 'case: CP-…' and the review's fields under the same '- '; nothing was written.")
     return data
+
+
+PROGRESS_ENTRY = re.compile(r"\s*([^\s=:]+)\s*(?:=|\s)\s*([A-Za-z_]+)\s*(?::\s*(.*\S))?\s*")
+
+
+def progress_cell(text: str) -> list[dict]:
+    """A review's `progress` in one CSV cell: entries separated by ';', each `ITEM=STATUS` with an
+    optional `: note` (`A5=done: enrolled; G1=in_progress`). An entry not written so is kept as its
+    item alone, so that the form names what is missing (its status) for that row."""
+    entries = []
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        found = PROGRESS_ENTRY.fullmatch(part)
+        if found is None:
+            entries.append({"item": part})
+            continue
+        entry = {"item": found.group(1), "status": found.group(2).lower()}
+        if found.group(3):
+            entry["note"] = found.group(3)
+        entries.append(entry)
+    return entries
 
 
 class _Rows(list):

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import typer
 
-from cpcm.domain.forms import Form, coerce, is_empty, required_by_rule
+from cpcm.domain.forms import Form, coerce, is_empty, not_asked, required_by_rule
 from cpcm.domain.records import flatten, set_path
 
 
@@ -23,14 +23,16 @@ def fill(form: Form, data: dict[str, Any], today, workers, lang: str = "en",
     def why(key: str) -> str | None:
         return required_by_rule(form, key, out) or (needed(key, out) if needed else None)
 
-    _ask_fields(form.fields, given, out, today, workers, lang, why=why)
+    _ask_fields(form.fields, given, out, today, workers, lang, why=why, skip=lambda key: not_asked(form, key, out))
     return out
 
 
-def _ask_fields(fields, given, out, today, workers, lang, indent="", why=lambda key: None):
+def _ask_fields(fields, given, out, today, workers, lang, indent="", why=lambda key: None, skip=lambda key: False):
     for field in fields:
         if not is_empty(given.get(field.key)):
             continue
+        if not field.required and not indent and skip(field.key):
+            continue  # wanted only when an earlier answer says so ('other' concerns), and it did not
         label = field.text(field.label, lang)
         if field.type == "list":
             entries = []

@@ -102,7 +102,7 @@ def register(app: typer.Typer) -> None:
         role: List[str] = typer.Option(..., "--role", help="caseworker, supervisor or manager (repeat for several)."),
         recipient: str = typer.Option(..., "--recipient", help="Their public key, from 'cpcm key show' (age1...)."),
         name: str = typer.Option("", "--name", help="Their name as colleagues know it."),
-        signing_key: str = typer.Option("", "--signing-key", help="Their signing key, the ssh-ed25519 line 'cpcm key show' prints (else they run 'cpcm key publish')."),
+        signing_key: str = typer.Option("", "--signing-key", help="Their signing key, the ssh-ed25519 line 'cpcm key show --signing' prints (else they run 'cpcm key publish')."),
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Add a worker. A new supervisor or manager is given access to every case and conference (re-encrypted).
@@ -114,6 +114,9 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         result = service.team_add(ctx, worker, role, recipient, name, signing_key)
         _report_team_change(result, json_out, f"'{worker}' added")
+        if not signing_key and not json_out:  # else their commits are unknown-signer, and refused by other copies, until it is
+            say(f"next: no signing key is recorded for '{worker}' yet: they run cpcm key publish once, or you record it: "
+                f"cpcm key publish --worker {worker} --signing-key LINE (the line their cpcm key show --signing prints)")
 
     @team.command("remove")
     def remove(worker: str = typer.Argument(..., help="The worker's id."), repo: RepoOpt = None, identity: IdentityOpt = None,

@@ -95,7 +95,12 @@ def register(app: typer.Typer) -> None:
             done = sync.remote_add(ctx, name, url, create)
         except CpcmError as exc:
             raise typed_paths(exc, URL=url) from None
-        print_json(done) if json_out else say(f"remote '{name}' added; sync with: cpcm sync {name}")
+        if json_out:
+            print_json(done)
+            return
+        for message in done["warnings"]:
+            warn(message)
+        say(f"remote '{name}' added; sync with: cpcm sync {name}")
 
     @remote.command("list")
     def list_(repo: RepoOpt = None, json_out: JsonOpt = False) -> None:

@@ -137,7 +137,8 @@ def load(path: Path, ask_passphrase: Callable[[], str | None]) -> Identity:
             return parse(unlocked, str(path))
         except CannotDecrypt:
             pass
-    passphrase = passphrase_from_file() or ask_passphrase()
+    from_file = passphrase_from_file()
+    passphrase = from_file or ask_passphrase()
     if not passphrase:
         raise CannotDecrypt(
             f"the identity at {path} is passphrase-protected and no passphrase was given",
@@ -147,7 +148,12 @@ def load(path: Path, ask_passphrase: Callable[[], str | None]) -> Identity:
     try:
         text = pyrage.passphrase.decrypt(data, passphrase).decode()
     except Exception:
-        raise CannotDecrypt(f"wrong passphrase for the identity at {path}", "Try again; the passphrase is case-sensitive.") from None
+        if from_file:  # typing it again would not help: the file is what is wrong
+            hint = (f"The passphrase comes from $CPCM_PASSPHRASE_FILE ({os.environ.get('CPCM_PASSPHRASE_FILE')}): check that its "
+                    "first line is this identity's passphrase (it is case-sensitive), or unset the variable to type it.")
+        else:
+            hint = "Try again; the passphrase is case-sensitive."
+        raise CannotDecrypt(f"wrong passphrase for the identity at {path}", hint) from None
     return parse(text, str(path))
 
 

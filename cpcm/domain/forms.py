@@ -467,6 +467,26 @@ def required_by_rule(form: Form, key: str, answers: Mapping[str, Any]) -> str | 
     return None
 
 
+def not_asked(form: Form, key: str, answers: Mapping[str, Any]) -> bool:
+    """Whether the optional field `key` is one the form wants only in a case the answers so far
+    rule out: every rule naming it is a `required_if` whose condition field is answered and not
+    met ("Other concern (when 'other' is chosen)" once the concerns chosen hold no 'other'). A
+    prompt leaves it out; the file and flags may still give it."""
+    flat = flatten(answers)
+    conditions = [rule["required_if"]["when"] for rule in form.rules
+                  if (rule.get("required_if") or {}).get("field") == key]
+    if not conditions:
+        return False
+    for when in conditions:
+        current = flat.get(when["field"])
+        if is_empty(current):
+            return False  # not answered: the field may yet be wanted
+        wanted = set(when.get("in", []))
+        if (current in wanted) if not isinstance(current, list) else bool(set(current) & wanted):
+            return False
+    return True
+
+
 def _check_rule(rule: Mapping[str, Any], flat: Mapping[str, Any]) -> list[FieldError]:
     if "at_least_one_of_prefix" in rule:
         prefix = rule["at_least_one_of_prefix"] + "."

@@ -373,6 +373,13 @@ def sentence(value: Any) -> str:
     return text if not text or text[-1] in ".!?:;\"')" else text + "."
 
 
+def before_stop(value: Any) -> str:
+    """A name the sentence puts a full stop after: its own final full stop left out, so that
+    "by Wanjiku M." does not print as "by Wanjiku M.."."""
+    text = str(value).rstrip()
+    return text[:-1] if text.endswith(".") and not text.endswith("..") else text
+
+
 def _filters(root: Path | None = None) -> dict:
     from jinja2 import pass_context
 
@@ -386,4 +393,5 @@ def _filters(root: Path | None = None) -> dict:
         "md_cell": md_cell,
         "md_escape": md_escape,
         "sentence": sentence,
+        "before_stop": before_stop,
     }

@@ -751,8 +751,8 @@ def _unchecked(ctx, conference: rules.Conference, patterns: Mapping[str, list]) 
 def _family(ctx, case_id: str, records: list[Record] | None = None) -> tuple[list[str], list[str]]:
     """The names and phones of the child and family the case records (rules.client_names);
     `records`: the case's, where they were read already."""
-    records = effective(context.load_records(ctx, case_id) if records is None else records)
-    return rules.client_names(fold_case(case_id, records), records)
+    records = context.load_records(ctx, case_id) if records is None else records
+    return rules.client_names(fold_case(case_id, records), effective(records))  # the fold applies corrections itself
 
 
 def _refuse_names(ctx, data: Mapping[str, Any], case_ids: Iterable[str], what: str, remedy: str = "remove the names",
@@ -860,7 +860,14 @@ def close(ctx, conference_id: str) -> Written:
         actions = entry.get("actions") or []
         plan_body = None
         if actions:
-            latest = context.case_content(ctx, case_id, records)["plan"]
+            # the version a revision starts from, as `plan --from-current` takes it: a correction in its original's
+            # place (without its supersedes and reason), the one in force when the latest was withdrawn
+            from cpcm.service.planning import plan_current
+
+            try:
+                latest = plan_current(ctx, case_id)[1]
+            except NotFound:
+                latest = None
             transitions.advance(case.stage, "plan", case_id)
             if latest is None:  # no plan yet: the conference's actions start an interim plan
                 plan_body = rules.interim_plan(conference, entry)

@@ -172,8 +172,9 @@ def plan_current(ctx: Context, case_id: str) -> tuple[str, dict]:
     """The version a revision starts from (the latest, or the one in force when the latest was
     withdrawn): its record ID and its content with an ID on every goal and action, as
     `plan --edit` shows it. NotFound when the case has no plan."""
-    records = effective(load_records(ctx, case_id))
-    case = fold(case_id, records)
+    loaded = load_records(ctx, case_id)
+    records = effective(loaded)
+    case = fold(case_id, loaded)  # the fold applies the corrections itself: folding `records` again would misplace them
     current = plan_actions.current_body(records, case.plan, ctx.policy)
     if current is None:
         raise NotFound(f"{case_id} has no plan yet to start from", f"Write the first version: cpcm plan {case_id} --from-file F")

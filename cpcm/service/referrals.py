@@ -291,8 +291,9 @@ def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool =
     limit = ctx.policy.duration("referral_feedback", "limit")
     return Written(case_id, record.id, "referral",
                    warnings=tuple([f"consent overridden ({consent_ok.why_not()})"] if consent_ok.override else []),
-                   next_steps=(f"referral {ref}: feedback from the provider is expected within {limit.words()}: "
-                               f"cpcm referral {case_id} {ref} --status acknowledged|accepted|declined ...",))
+                   next_steps=(f"referral {ref}: feedback from the provider (accepted or declined) is expected within "
+                               f"{limit.words()}: cpcm referral {case_id} {ref} --status accepted|declined ... "
+                               f"('acknowledged' records only that it arrived: the feedback stays due)",))
 
 
 @writes
@@ -328,6 +329,10 @@ def referral(ctx: Context, case_id: str, ref: str, status: str, start: str | Non
         raise InvalidInput(errors, f"referral {found['ref']} of {case_id}")
     record = append(ctx, case, "referral", "referral_update", body, at)
     steps = []
+    if status == "acknowledged":  # the provider has it, and has not answered: the feedback clock runs on
+        limit = ctx.policy.duration("referral_feedback", "limit")
+        steps.append(f"the provider's feedback (accepted or declined) is still expected within {limit.words()} of the "
+                     f"referral, and stays on cpcm due until then: cpcm referral {case_id} {found['ref']} --status accepted|declined ...")
     if status in referral_rules.NEEDS_WORKER:
         steps.append("find another service or replan; the case stays yours: cpcm service list, cpcm refer, cpcm plan")
     return Written(case_id, record.id, "referral_update", next_steps=tuple(steps))

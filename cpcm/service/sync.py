@@ -104,9 +104,11 @@ def remote_add(ctx: Context, name: str, url: str, create: bool = False) -> dict:
         raise UsageError("URL: give a path or a git URL")
     git = _git(ctx)
     with ctx.store.locked():
-        if name in remote.remotes(git):
+        known = remote.remotes(git)
+        if name in known:
             raise Refused(f"a remote named '{name}' exists", "Remove it first (cpcm remote remove NAME), or choose another name.",
                           rule="remote-exists")
+        same = sorted(other for other, there in known.items() if _same_place(there, url))
         if create:
             from pathlib import Path
 
@@ -115,7 +117,25 @@ def remote_add(ctx: Context, name: str, url: str, create: bool = False) -> dict:
                 raise Refused("URL: --create needs an empty or new folder", rule="remote-exists")
             remote.init_bare(path)
         remote.remote_add(git, name, url)
-    return {"remote": name}
+    warnings = []
+    if same:  # `git clone` names it origin: with a second name for it, a plain `cpcm sync` asks which
+        warnings.append(f"the remote '{same[0]}' syncs with that place too (git clone names it origin): cpcm sync now "
+                        f"needs a name; to keep one, cpcm remote remove {same[0]}")
+    return {"remote": name, "warnings": warnings}
+
+
+def _same_place(one: str, other: str) -> bool:
+    """Whether two remote URLs are one repository: equal, or two paths to one folder."""
+    if one == other:
+        return True
+    if "://" in one or "://" in other or ":" in one.split("/")[0] or ":" in other.split("/")[0]:
+        return one.rstrip("/") == other.rstrip("/")  # ssh or https: as written
+    from pathlib import Path
+
+    try:
+        return Path(one).expanduser().resolve() == Path(other).expanduser().resolve()
+    except (OSError, RuntimeError):
+        return False
 
 
 def remote_list(ctx: Context) -> list[dict]:

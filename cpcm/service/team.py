@@ -216,8 +216,8 @@ def _need_team_manager(ctx: Context) -> Worker:
 @writes
 def team_add(ctx: Context, worker_id: str, roles: Iterable[str], recipient: str, name: str = "",
              signing_key: str = "") -> Written:
-    """Add a worker; `signing_key`: their public signing key (the ssh-ed25519 line `cpcm key show`
-    prints), else they record it themselves with `cpcm key publish`."""
+    """Add a worker; `signing_key`: their public signing key (the ssh-ed25519 line `cpcm key show
+    --signing` prints), else they record it themselves with `cpcm key publish`."""
     actor = _need_team_manager(ctx)
     roles = list(dict.fromkeys(roles))
     _check_worker_fields(worker_id, roles, recipient)

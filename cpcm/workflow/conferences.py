@@ -421,7 +421,9 @@ def admission_conference_due(case: Case, policy: Policy, now: datetime, conferen
     return [Deadline(case.id, "conference-after-admission", "take the case to a case conference (admitted to a CCI)",
                      limit.after(start), None, case.worker, AFTER_ADMISSION,
                      f"a child admitted to a CCI is taken to a case conference after the reassessment, within {limit.words()}: "
-                     f"cpcm conference add-case CONF {case.id} --reason ...", policy.source(AFTER_ADMISSION), case.risk)]
+                     # add-case needs a reader of the conference: a caseworker whose case is not in it yet cannot run it
+                     f"the conference's chair or a supervisor nominates it (cpcm conference add-case CONF {case.id} --reason ...)",
+                     policy.source(AFTER_ADMISSION), case.risk)]
 
 
 def agenda(kind: str, start: datetime, case_ids: list[str]) -> list[dict]:

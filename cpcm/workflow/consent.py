@@ -192,5 +192,7 @@ def check(records: Sequence[Record], purpose: str, agency: str | None, policy: P
                  and not _expired(r, today)]
     if overrides:
         chosen = sorted(overrides, key=lambda r: r.id)[-1]
-        return ConsentCheck(True, tuple(reasons), (chosen.id,), override=chosen.id)
+        # the override stands in for the givers whose answer is missing; the others' consent is relied on
+        # as well (a child's one-off assent is used by this action, as it would be without the override)
+        return ConsentCheck(True, tuple(reasons), (*uses, chosen.id), override=chosen.id)
     return ConsentCheck(False, tuple(reasons))
