@@ -480,3 +480,14 @@ def test_list__a_filter_value_no_case_can_have_is_said_and_lists_nothing(cli, cl
         done = cli("list", *args, "--json")
         assert done.code == 0 and done.json() == [] and "warning" not in done.stderr, (args, done.stderr)
     assert [row["case_id"] for row in cli("list", "--status", "open", "--json").json()] == [case]
+
+
+@pytest.mark.parametrize("args, command", [(("lst",), "cpcm"), (("report", "statistcs"), None), (("team", "lst"), "cpcm team")])
+def test_usage__a_mistyped_command_is_suggested_once_and_not_echoed(cli, args, command):
+    result = cli(*args)
+    assert result.code != 0
+    said = result.stderr
+    assert said.count("Did you mean") <= 1, said
+    if command is not None:
+        assert said.count("Did you mean") == 1 and f"Try '{command} --help'." in said, said
+    assert args[-1] not in said  # the word typed is not echoed (it could be a child's name)

@@ -259,7 +259,7 @@ def _exit_code(exc: BaseException, debug: bool, args: list[str], saved: list[str
         print(exc.format_message(), file=sys.stderr)
         return 2
     if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click's usage errors (bundled or not)
-        message = _scrub(exc.format_message(), args)
+        message = _scrub(_said_once(exc.format_message()), args)
         say(message, "red")
         command = getattr(getattr(exc, "ctx", None), "command_path", None) or _command_path(args)
         say(f"Try '{command} --help'.")
@@ -294,6 +294,14 @@ def _command_path(args: list[str]) -> str:
             break
         path.append(word)
     return " ".join(path)
+
+
+def _said_once(message: str) -> str:
+    """Click's message with its suggestion once: click 8.2 and later suggest a command for a typo
+    themselves, and typer adds its own after ("Did you mean 'list'? Did you mean 'list'?")."""
+    import re
+
+    return re.sub(r"( Did you mean [^?]*\?)(?:\1)+", r"\1", message)
 
 
 def _scrub(message: str, args: list[str]) -> str:
