@@ -42,6 +42,14 @@ def _person(worker_id: str | None, names: Mapping[str, str]) -> dict | None:
     return {"id": worker_id, "name": names.get(worker_id) or worker_id}
 
 
+def _named(value: Any, names: Mapping[str, str]) -> str:
+    """A person the minutes name in a free-text field (the responsible person, the minute-taker):
+    a team member given by worker id is printed by the name colleagues know, anyone else (an
+    institution, an officer) as written."""
+    text = _text(value)
+    return names.get(text) or text
+
+
 def first_name(name: str | None) -> str | None:
     """The first word of a known name (a child's plan uses no more)."""
     words = _text(name).split()
@@ -1065,10 +1073,8 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
     for nomination in conference.cases:
         case_id = nomination["case_id"]
         entry = by_case.get(case_id) or {}
-        # the responsible person: a team member by the name colleagues know (the form takes a worker
-        # id), anyone else (an institution, an officer) as written
         case_actions = [{"case": case_id, "need": _text(a.get("need")), "action": _text(a.get("action")),
-                         "responsible": names.get(_text(a.get("responsible"))) or _text(a.get("responsible")),
+                         "responsible": _named(a.get("responsible"), names),
                          "timeline": _text(a.get("timeline"))[:10],
                          "resources": _text(a.get("resources")) or None, "summary": _text(entry.get("summary")) or None}
                         for a in entry.get("actions") or []]
@@ -1122,7 +1128,7 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
         "participants_range": {"min": low, "max": high, "ok": low <= len(conference.present) <= high},
         "case_limit": conference_rules.max_cases(policy, conference.kind or "external"),
         "minutes": {
-            "minute_taker": _text(minutes.get("minute_taker")) or None,
+            "minute_taker": _named(minutes.get("minute_taker"), names) or None,
             "reminder_given": minutes.get("reminder_given"),
             "key_issues": _text(minutes.get("key_issues")) or None,
             "service_gaps": _text(minutes.get("service_gaps")) or None,
