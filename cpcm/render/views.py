@@ -564,8 +564,17 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     left = body.get("open_items") or {}
 
     since = plan_record.id if plan_record else ""
-    monitoring = [r for r in ordered if r.kind == "followup" and since < r.id < record.id
-                  and r.body.get("purpose") != "post_closure"]
+    followups = [r for r in ordered if r.kind == "followup" and r.id < record.id and r.body.get("purpose") != "post_closure"]
+    monitoring = [r for r in followups if since < r.id]
+    # the rule's count starts again at every plan version (one that only moved a date too): the
+    # same follow-ups since the reunification (the path's monitoring), else since the first plan,
+    # say how many there were in all
+    reunified = max((t for t in case.events.get("reunification", ()) if t <= utc(record.at)), default=None)
+    first_plan = next((r for r in ordered if r.kind == "plan"), None)
+    if reunified:
+        in_all = [r for r in followups if utc(r.at) >= reunified]
+    else:
+        in_all = [r for r in followups if first_plan and first_plan.id < r.id]
 
     visit = None
     if closed_record is not None:
@@ -614,6 +623,12 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
             "visits": len(monitoring),
             "wanted": int(policy.get("pre_closure_monitoring", "followups", 0) or 0),
             "last_on": _day(monitoring[-1].at) if monitoring else None,
+            # the plan version the rule counts from
+            "plan_version": (case.plan or {}).get("version") if plan_record else None,
+            "plan_on": _day(plan_record.at) if plan_record else None,
+            # more follow-ups than the rule counts: how many in all, and since when
+            "in_all": len(in_all) if len(in_all) > len(monitoring) else None,
+            "in_all_since": "reunification" if reunified else "first_plan",
         },
         "plan": {
             "exists": plan_record is not None,
