@@ -249,6 +249,8 @@ def test_transfer__kenya_takes_form_10a_and_the_summary_prints_it(kenya, team, t
         assert "the family moved out of the operational area" in summary.stdout and "15 December 2026" in summary.stdout
     sw = sup("render", "transfer-summary", case_id, "--lang", "sw")
     assert "Form 10A" not in sw.stdout.replace("Fomu 10A", "") and "Fomu 10A" in sw.stdout
+    for text in (sup("render", "transfer-summary", case_id).stdout, sw.stdout):  # one blank line between the parts
+        assert "\n\n\n" not in text, re.sub(r"\n{3,}", "<<here>>", text)
 
 
 def test_transfer__the_inter_agency_profile_takes_no_transfer_form(cli, cli_as):
