@@ -519,3 +519,30 @@ def test_cli__a_refused_attendance_exits_4_with_its_rule_and_commits_nothing(cli
     assert refused.code == 4
     assert refused.json()["rule"] == conferences.REMINDER_RULE and "Form 5" in refused.stderr + refused.stdout
     assert commit_count(repo) == before
+
+
+def test_minutes__a_team_member_taking_the_minutes_is_printed_by_name_in_both_languages():
+    """The minute-taker given as a worker id (`akinyi`, the way the responsible persons are) is
+    printed by the name colleagues know, as the responsible persons are, in English and in
+    Kiswahili, Markdown and HTML; someone from outside the team stays as written."""
+    from dataclasses import replace
+
+    mem = MemoryRepo()
+    mem.team = type(mem.team)(tuple(replace(w, name="Amina Hassan") if w.id == "amina" else w for w in mem.team.workers))
+    case_id = planned_in(mem)
+    sup = mem.as_("sup")
+    conf = conference_in(sup)
+    conferences.add_case(sup, conf, case_id, "especially_difficult")
+    closer = mem.as_("sup", now=CLOSE_NOW)
+    for institution, name, position in MEMBERS:
+        conferences.attend(closer, conf, member(institution, name, position))
+    conferences.minutes(closer, conf, dict(minutes_doc([case_id]), minute_taker="amina"))
+    later = mem.as_("sup", now=LATER)
+    for lang in ("en", "sw"):
+        for fmt in ("md", "html"):
+            text = service.render(later, "minutes", conf, lang=lang, fmt=fmt).text
+            line = next(t for t in text.splitlines() if "Minute-taker" in t or "Mwandishi" in t)
+            assert "Amina Hassan" in line and not re.search(r"\bamina\b", line), (lang, fmt, line)
+    conferences.minutes(mem.as_("sup", now=LATER), conf, dict(minutes_doc([case_id]), minute_taker="Ward officer (SCCO)"))
+    text = service.render(mem.as_("sup", now=LATER), "minutes", conf, lang="en").text
+    assert "- **Minute-taker:** Ward officer (SCCO)" in text

@@ -249,6 +249,8 @@ def test_transfer__kenya_takes_form_10a_and_the_summary_prints_it(kenya, team, t
         assert "the family moved out of the operational area" in summary.stdout and "15 December 2026" in summary.stdout
     sw = sup("render", "transfer-summary", case_id, "--lang", "sw")
     assert "Form 10A" not in sw.stdout.replace("Fomu 10A", "") and "Fomu 10A" in sw.stdout
+    for text in (sup("render", "transfer-summary", case_id).stdout, sw.stdout):  # one blank line between the parts
+        assert "\n\n\n" not in text, re.sub(r"\n{3,}", "<<here>>", text)
 
 
 def test_transfer__the_inter_agency_profile_takes_no_transfer_form(cli, cli_as):
@@ -312,3 +314,33 @@ def test_case_file__the_sign_offs_a_closure_keeps_in_words(kenya):
     assert "**mwidhinishaji:** Afisa wa Watoto wa Kaunti Ndogo" in kept and "J. Mwangi" in kept
     labels = set(re.findall(r"^\s*- \*\*([^*]+):\*\*", kept, re.M))
     assert not labels & {"party", "title", "entered by", "reference", "record id", "sign offs"}, labels
+
+
+def test_closure_report__the_visits_since_the_plan_version_the_rule_counts_and_all_since_the_reunification(kenya):
+    """A plan version that only moved a date starts the rule's count again: the report says the
+    visits since that version (what pre_closure_monitoring counts) and how many there were in all
+    since the reunification, here every one a home visit as `show` counts them (was: "1 monitoring
+    visit since the plan" beside `monitoring x6`), in both languages and formats."""
+    case_id = reunified(kenya)
+    visit = ("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check school",
+             "--visited-by", "professional", "--risk-increased", "no")
+    for day in ("2026-12-01", "2026-12-15", "2027-01-05", "2027-01-20"):
+        assert kenya("amina", f"{day}T10:00:00+03:00")(*visit).code == 0
+    moved = kenya("amina", "2027-02-01T10:00:00+03:00")("plan", case_id, "--from-current", "--reason", "review",
+                                                        "--set", "actions.A1.by=2027-03-31")
+    assert moved.code == 0, moved.stderr
+    assert kenya("sup", "2027-02-01T11:00:00+03:00")("approve", case_id, "plan").code == 0
+    amina = kenya("amina", "2027-02-10T10:00:00+03:00")
+    assert amina(*visit).code == 0
+    assert record(amina, case_id, answers()).code == 0
+    closed = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none")
+    assert closed.code == 0, closed.stderr
+    assert "monitoring x6" in amina("show", case_id).stdout
+    sup = kenya("sup", "2027-02-11T10:00:00+03:00")
+    for fmt in ("md", "html"):
+        text = sup("render", "closure-report", case_id, "--format", fmt).stdout
+        assert ("1 monitoring visit since plan version 3 of 1 February 2027, the last on 10 February 2027 "
+                "(the policy asks for 1); 6 in all since the reunification.") in text, text
+        sw = sup("render", "closure-report", case_id, "--format", fmt, "--lang", "sw").stdout
+        assert ("Ziara za ufuatiliaji tangu toleo la 3 la mpango (la tarehe 1 Februari 2027): 1; ya mwisho ilikuwa "
+                "tarehe 10 Februari 2027 (sera inataka angalau 1); jumla ya 6 tangu mtoto arudi kwa familia.") in sw, sw

@@ -19,7 +19,7 @@ import pytest
 
 from conftest import commit_count, git, register
 from cpcm import service
-from cpcm.errors import InvalidInput, Refused
+from cpcm.errors import InvalidInput, NotFound, Refused
 from cpcm.workflow import open_items, plan_actions
 from memory_repo import MemoryRepo
 from test_assess_plan import COMPREHENSIVE, INITIAL, assessed, assessed_in, plan_doc
@@ -338,6 +338,60 @@ def test_correct__a_plan_takes_goals_and_actions_by_id_as_from_current_does():
             service.plan_revise(amina, case_id, "review", changes)
         assert [(e.field, e.reason) for e in revised.value.errors] == [(field, reason)]
     assert mem.commits() == commits
+
+
+def test_correct_and_show__plan_means_the_version_in_force_or_waiting_never_a_withdrawn_one():
+    """`plan` (the short form) names the version `plan --from-current` starts from: the one
+    waiting for a decision, and once its author withdrew it the version in force (was: the
+    withdrawn version, and "nothing to correct" when it already held the value given). A withdrawn
+    version named as plan@N is still found and corrected."""
+    mem = MemoryRepo()
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = approved_case(mem)
+    first = service.show(amina, case_id, "plan")["record_id"]
+    service.plan_revise(amina, case_id, "review", {"actions": {"A1": {"by": "2027-01-31"}}})
+    second = service.show(amina, case_id, "plan")["record_id"]
+    assert second != first  # waiting for a decision: the version a worker means
+    assert service.plan_current(amina, case_id)[0] == second
+    service.plan_withdraw(amina, case_id, "written too early")
+    assert service.plan_current(amina, case_id)[0] == first
+    assert service.show(amina, case_id, "plan")["record_id"] == first
+    assert service.show(amina, case_id, "plan@2")["record_id"] == second  # named explicitly: the withdrawn one
+    fixed = service.correct(mem.as_("amina"), case_id, "plan", {"actions": {"A1": {"by": "2027-01-31"}}}, "date mistyped")
+    assert fixed.extra["supersedes"] == first
+    assert str(actions_of(amina, case_id)[0]["by"]) == "2027-01-31"
+    assert service.show(amina, case_id, "plan")["record_id"] == fixed.record_id  # the correction stands in for it
+    again = service.correct(mem.as_("amina"), case_id, "plan@2", {"contingency": "Kept on file."}, "wording")
+    assert again.extra["supersedes"] == second
+    assert service.plan_current(amina, case_id)[0] == fixed.record_id  # still withdrawn, still not in force
+
+
+def test_show_plan__a_case_whose_only_version_was_withdrawn_has_no_plan_a_worker_means():
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = assessed_in(mem)
+    service.plan(amina, case_id, plan_doc())
+    service.plan_withdraw(amina, case_id, "written for the wrong case")
+    with pytest.raises(NotFound) as none:
+        service.show(amina, case_id, "plan")
+    assert "no plan version waiting or in force" in none.value.args[0] and "plan@N" in none.value.args[0]
+    assert service.show(amina, case_id, "plan@1")["kind"] == "plan"
+
+
+def test_cli__correct_plan_after_a_withdrawal_corrects_the_version_in_force_as_show_plan_shows_it(cli, cli_as, repo):
+    sup = cli_as("sup")
+    case_id = assessed(cli)
+    assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    assert sup("approve", case_id, "plan").code == 0
+    assert cli("plan", case_id, "--from-current", "--reason", "review", "--set", "actions.A1.by=2027-01-31").code == 0
+    assert cli("plan", case_id, "--withdraw", "--reason", "typed too early").code == 0
+    in_force = cli("show", case_id, "plan@1", "--json").json()["record_id"]
+    assert cli("show", case_id, "plan", "--json").json()["record_id"] == in_force
+    before = commit_count(repo)
+    fixed = cli("correct", case_id, "plan", "--set", "actions.A1.by=2027-01-31", "--reason", "date mistyped", "--json")
+    assert fixed.code == 0, fixed.stderr  # was: exit 4, nothing to correct (the withdrawn version held that date)
+    assert fixed.json()["supersedes"] == in_force and commit_count(repo) == before + 1
+    assert [a["by"] for a in cli("show", case_id, "plan", "--json").json()["fields"]["actions"]] == ["2027-01-31", "2027-01-10"]
 
 
 EDITOR = r'''

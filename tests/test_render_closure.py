@@ -206,3 +206,21 @@ def test_render__out_without_plaintext_writes_an_age_file(document, sending, rec
     text = cipher.decrypt(data, identity.load(team["amina"][0], lambda: None).keys).decode()
     assert text.startswith("<!DOCTYPE html>") and CANARY in text
     assert not [p for p in out.parent.iterdir() if p.name != out.name]  # no temp file left
+
+
+def test_closure_report__a_child_never_reunified_has_the_visits_in_all_since_the_first_plan(cli, cli_as):
+    """The rule counts the follow-ups since the latest plan version; a version that moved a date
+    after the first visit leaves one there, and the report says both."""
+    case_id = worked_case(cli, cli_as)
+    ok(cli("plan", case_id, "--from-current", "--reason", "review", "--set", "actions.A4.by=2027-03-31",
+           "--at", "2026-11-21T12:00:00+03:00"))
+    ok(cli_as("sup")("approve", case_id, "plan", "--at", "2026-11-21T13:00:00+03:00"))
+    ok(cli("followup", case_id, "--method", "phone", "--purpose", "pre_closure", "--purpose-detail", "school",
+           "--visited-by", "professional", "--risk-increased", "no", "--at", "2026-11-21T14:00:00+03:00"))
+    ok(cli("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "The clinic follows up itself.",
+           "--at", "2026-11-22T09:00:00+03:00"))
+    text = ok(cli("render", "closure-report", case_id)).stdout
+    assert ("1 monitoring visit since plan version 2 of 21 November 2026, the last on 21 November 2026 "
+            "(the policy asks for 1); 2 in all since the first plan.") in text, text
+    sw = ok(cli("render", "closure-report", case_id, "--lang", "sw", "--format", "html")).stdout
+    assert "; jumla ya 2 tangu mpango wa kwanza.</p>" in sw, sw

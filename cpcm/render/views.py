@@ -42,6 +42,14 @@ def _person(worker_id: str | None, names: Mapping[str, str]) -> dict | None:
     return {"id": worker_id, "name": names.get(worker_id) or worker_id}
 
 
+def _named(value: Any, names: Mapping[str, str]) -> str:
+    """A person the minutes name in a free-text field (the responsible person, the minute-taker):
+    a team member given by worker id is printed by the name colleagues know, anyone else (an
+    institution, an officer) as written."""
+    text = _text(value)
+    return names.get(text) or text
+
+
 def first_name(name: str | None) -> str | None:
     """The first word of a known name (a child's plan uses no more)."""
     words = _text(name).split()
@@ -556,8 +564,17 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     left = body.get("open_items") or {}
 
     since = plan_record.id if plan_record else ""
-    monitoring = [r for r in ordered if r.kind == "followup" and since < r.id < record.id
-                  and r.body.get("purpose") != "post_closure"]
+    followups = [r for r in ordered if r.kind == "followup" and r.id < record.id and r.body.get("purpose") != "post_closure"]
+    monitoring = [r for r in followups if since < r.id]
+    # the rule's count starts again at every plan version (one that only moved a date too): the
+    # same follow-ups since the reunification (the path's monitoring), else since the first plan,
+    # say how many there were in all
+    reunified = max((t for t in case.events.get("reunification", ()) if t <= utc(record.at)), default=None)
+    first_plan = next((r for r in ordered if r.kind == "plan"), None)
+    if reunified:
+        in_all = [r for r in followups if utc(r.at) >= reunified]
+    else:
+        in_all = [r for r in followups if first_plan and first_plan.id < r.id]
 
     visit = None
     if closed_record is not None:
@@ -606,6 +623,12 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
             "visits": len(monitoring),
             "wanted": int(policy.get("pre_closure_monitoring", "followups", 0) or 0),
             "last_on": _day(monitoring[-1].at) if monitoring else None,
+            # the plan version the rule counts from
+            "plan_version": (case.plan or {}).get("version") if plan_record else None,
+            "plan_on": _day(plan_record.at) if plan_record else None,
+            # more follow-ups than the rule counts: how many in all, and since when
+            "in_all": len(in_all) if len(in_all) > len(monitoring) else None,
+            "in_all_since": "reunification" if reunified else "first_plan",
         },
         "plan": {
             "exists": plan_record is not None,
@@ -1065,10 +1088,8 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
     for nomination in conference.cases:
         case_id = nomination["case_id"]
         entry = by_case.get(case_id) or {}
-        # the responsible person: a team member by the name colleagues know (the form takes a worker
-        # id), anyone else (an institution, an officer) as written
         case_actions = [{"case": case_id, "need": _text(a.get("need")), "action": _text(a.get("action")),
-                         "responsible": names.get(_text(a.get("responsible"))) or _text(a.get("responsible")),
+                         "responsible": _named(a.get("responsible"), names),
                          "timeline": _text(a.get("timeline"))[:10],
                          "resources": _text(a.get("resources")) or None, "summary": _text(entry.get("summary")) or None}
                         for a in entry.get("actions") or []]
@@ -1122,7 +1143,7 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
         "participants_range": {"min": low, "max": high, "ok": low <= len(conference.present) <= high},
         "case_limit": conference_rules.max_cases(policy, conference.kind or "external"),
         "minutes": {
-            "minute_taker": _text(minutes.get("minute_taker")) or None,
+            "minute_taker": _named(minutes.get("minute_taker"), names) or None,
             "reminder_given": minutes.get("reminder_given"),
             "key_issues": _text(minutes.get("key_issues")) or None,
             "service_gaps": _text(minutes.get("service_gaps")) or None,

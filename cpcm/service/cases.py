@@ -11,6 +11,7 @@ from typing import Any, Mapping, Sequence
 
 from cpcm.domain.case import Case
 from cpcm.domain.forms import Form, is_empty, validate
+from cpcm.domain.policy import Policy
 from cpcm.domain.ids import new_case_id, record_id_millis
 from cpcm.domain.records import Record, flatten, utc
 from cpcm.domain.text import shown
@@ -295,7 +296,7 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     ...), that one record in full instead (see `record_view`)."""
     records = load_records(ctx, case_id)
     if record is not None:
-        return record_view(ctx, case_id, records, find_record(case_id, records, record))
+        return record_view(ctx, case_id, records, find_record(case_id, records, record, ctx.policy))
     current = effective(records)
     folded = fold(case_id, records)
     registration = folded.registration
@@ -421,7 +422,8 @@ def open_actions(records: list[Record], case: Case, now: datetime, policy=None) 
 
 # -- one record: finding it by a short form, and reading it back ------------------------------------
 SHORT_FORMS = ("a record ID (26 characters, as cpcm log lists them)", "last (the last record written)",
-               "R1, R2 ... (a referral)", "KIND (the latest, e.g. plan, assessment, followup, review, consent, update)",
+               "R1, R2 ... (a referral)",
+               "KIND (the latest, e.g. assessment, followup, review, consent, update; plan: the version waiting or in force)",
                "KIND@N (the Nth of that kind, e.g. plan@2)",
                "assessment@initial, assessment@comprehensive, assessment@best-interests (the latest of that type)")
 
@@ -447,9 +449,11 @@ def _not_found(case_id: str, detail: str = "") -> NotFound:
                     "Accepted: " + "; ".join(SHORT_FORMS) + f". See cpcm log {case_id} for its records.")
 
 
-def find_record(case_id: str, records: list[Record], ref: str) -> Record:
+def find_record(case_id: str, records: list[Record], ref: str, policy: Policy) -> Record:
     """A record by its ID (a superseded one too), or by a short form (these find the records in
-    force: a correction stands in for what it corrected). NotFound (exit 3) listing the forms."""
+    force: a correction stands in for what it corrected). `plan` is the version a worker means,
+    the one `plan --from-current` starts from (waiting for a decision, or in force: never one its
+    author withdrew); `plan@N` any version. NotFound (exit 3) listing the forms."""
     text = (ref or "").strip()
     by_id = {r.id: r for r in records}
     if text.upper() in by_id:
@@ -488,6 +492,13 @@ def find_record(case_id: str, records: list[Record], ref: str) -> Record:
         of_kind = [r for r in of_kind if r.body.get("type", "initial") == variant]
     if not of_kind:
         raise _not_found(case_id, f": it has no {(which or kind).replace('_', ' ')} record")
+    if kind == "plan" and not which:
+        from cpcm.workflow import plan_actions
+
+        meant = plan_actions.current_body(current, fold(case_id, records).plan, policy)
+        if meant is None:
+            raise _not_found(case_id, ": it has no plan version waiting or in force (plan@N names a withdrawn one)")
+        return meant
     return of_kind[-1]
 
 
@@ -804,7 +815,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     removed), when it happened (`at`, default the original's). The original stays in git and in
     `cpcm log`; the fold uses the correction in its place."""
     records = load_records(ctx, case_id)
-    original = find_record(case_id, records, ref)
+    original = find_record(case_id, records, ref, ctx.policy)
     what = f"correction of {original.id}"
     later = _superseded_by(records).get(original.id)
     if later:
