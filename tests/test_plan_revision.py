@@ -219,6 +219,22 @@ def test_withdraw__only_the_author_of_a_waiting_version_and_the_version_before_s
     assert service.plan_revise(amina, case_id, "review", {"notes": "after the withdrawal"}).extra["version"] == 3
 
 
+def test_withdraw__where_the_policy_asks_for_no_approval_a_version_in_force_is_not_withdrawn():
+    """Without plan approval each version is in force when written: nothing waits for a decision,
+    so nothing is withdrawn (it was, and the message said the withdrawn version "stays in force")."""
+    mem = MemoryRepo(rules={"plan_approval": {"required": False}})
+    amina = mem.as_("amina")
+    case_id = assessed_in(mem)
+    service.plan(amina, case_id, plan_doc())
+    service.plan_revise(amina, case_id, "review", {"notes": "second version"})
+    with pytest.raises(Refused) as refused:
+        service.plan_withdraw(amina, case_id, "written by mistake")
+    assert refused.value.rule == "nothing-to-approve" and "required is off" in refused.value.message
+    assert "--from-current" in refused.value.hint
+    assert [r.kind for r in service.load_records(amina, case_id)].count("withdrawal") == 0
+    assert service.plan_current(amina, case_id)[1].get("notes") == "second version"
+
+
 def test_one_supervisor__writing_a_version_nobody_else_may_approve_is_told_at_once():
     mem = MemoryRepo()  # one supervisor: sup
     sup, amina = mem.as_("sup"), mem.as_("amina")

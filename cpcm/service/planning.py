@@ -226,8 +226,13 @@ def take_back(ctx: Context, case_id: str, subject: str, reason: str, at: datetim
         raise InvalidInput([FieldError("reason", f"is required: say why the {what} is withdrawn")], f"withdrawal for {case_id}")
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
-    refusal = approvals.withdrawal_refusal(subject, me, case)
+    refusal = approvals.withdrawal_refusal(ctx.policy, subject, me, case)
     if refusal == "nothing-to-approve":
+        if not approvals.required(ctx.policy, subject):
+            raise Refused(f"{case_id} has no {what} waiting for a decision: the policy asks for no approval "
+                          f"({approvals.rule_of(subject)}.required is off), so what was written is in force",
+                          f"Write what should be in force instead: cpcm plan {case_id} --from-current ..." if subject == "plan"
+                          else f"Only a {what} still waiting for a decision can be withdrawn.", rule="nothing-to-approve")
         raise Refused(f"{case_id} has no {what} waiting for a decision (it is at stage '{case.stage}')",
                       f"Only a {what} still waiting for a decision can be withdrawn.", rule="nothing-to-approve")
     waiting = approvals.pending(case, subject)

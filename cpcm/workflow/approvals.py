@@ -104,12 +104,13 @@ def own_request(subject: str, actor: Worker | None, case: Case) -> bool:
     return actor.id == request.get("by") or (subject == "closure" and actor.id == case.worker)
 
 
-def withdrawal_refusal(subject: str, actor: Worker | None, case: Case) -> str | None:
+def withdrawal_refusal(policy: Policy, subject: str, actor: Worker | None, case: Case) -> str | None:
     """Why `actor` may not take back the case's pending `subject` request, as a rule code
-    (nothing-to-approve: none waits; withdraw-own-only: it is someone else's), or None: only the
-    one who asked for it takes it back (cpcm plan --withdraw, cpcm close --withdraw)."""
+    (nothing-to-approve: none waits, or the policy asks for no decision, so what was written is in
+    force; withdraw-own-only: it is someone else's), or None: only the one who asked for it takes it
+    back (cpcm plan --withdraw, cpcm close --withdraw)."""
     request = pending(case, subject)
-    if request is None:
+    if request is None or not required(policy, subject):
         return "nothing-to-approve"
     if actor is None or request.get("by") != actor.id:
         return "withdraw-own-only"
