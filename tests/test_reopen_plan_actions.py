@@ -36,6 +36,11 @@ def test_reopen__the_old_plans_actions_are_not_due_the_new_cycles_clocks_are(ken
     assert all(i["source"] for i in items)
     check = amina("check", case_id, "--json")
     assert "plan-action-overdue" not in check.stdout, check.stdout
+    shown = amina("show", case_id, "--json").json()  # cpcm show says the same: not late, and why
+    assert shown["plan"]["before_reopening"] is True
+    assert [(a["item"], a["late"]) for a in shown["open_actions"]] == [("A1", False), ("A2", False)]
+    table = amina("show", case_id).stdout
+    assert "(late)" not in table and "from before the reopening: its actions are not due" in " ".join(table.split())
 
 
 def _plan_items(cli, case_id: str, *args: str) -> list[dict]:
@@ -63,6 +68,8 @@ def test_reopen__a_new_assessment_and_plan_bring_the_new_plans_actions_due(kenya
     assert sup("approve", case_id, "plan").code == 0
     found = _plan_items(amina, case_id)
     assert [(i["title"], i["due"][:10], i["rule"]) for i in found] == [("plan action A3 (family)", "2027-05-20", "plan_action")]
+    shown = kenya("amina", "2027-05-25T09:00:00+03:00")("show", case_id, "--json").json()
+    assert shown["plan"]["before_reopening"] is False and [(a["item"], a["late"]) for a in shown["open_actions"]] == [("A3", True)]
 
 
 def test_plan_action__cites_its_own_rule_and_source_in_due_and_check(cli, cli_as, kenya):

@@ -191,7 +191,17 @@ def plan_before_reopening(case: Case, policy: Policy) -> bool:
     if not reopened:
         return False
     since = plan_in_force_at(case, policy)
-    return not since or since < reopened
+    return bool(since) and since < reopened
+
+
+def plan_actions_due(case: Case, policy: Policy) -> bool:
+    """Whether the actions of the plan in force are due at all: not those of a plan from before the
+    latest reopening, unless the policy keeps them due (`plan_action.due_after_reopening`)."""
+    if not case.reopened:
+        return True
+    keep = _parts(policy).text(("plan_action", "due_after_reopening"),
+                               lambda: bool(policy.get("plan_action", "due_after_reopening", False)))
+    return keep or not plan_before_reopening(case, policy)
 
 
 def _initial_assessment(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
@@ -346,12 +356,9 @@ def _plan_actions(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     due at the end of that day. The item names the action by its ID only (its text stays in the
     plan), so the due list and its calendar file carry no personal data. After a reopening, only
     once a plan is in force again (`plan_before_reopening`)."""
-    if case.status != "open":
+    if case.status != "open" or not plan_actions_due(case, policy):
         return []
     parts = _parts(policy)
-    if case.reopened and not parts.text(("plan_action", "due_after_reopening"), lambda: bool(
-            policy.get("plan_action", "due_after_reopening", False))) and plan_before_reopening(case, policy):
-        return []
     items = []
     zone = zone_of(now)
     version = (plan_actions.in_force(case.plan, policy) or {}).get("version")
