@@ -184,9 +184,9 @@ def plan_in_force_at(case: Case, policy: Policy) -> str | None:
 
 def plan_before_reopening(case: Case, policy: Policy) -> bool:
     """Whether the plan in force came into force before the case's latest reopening: a plan of
-    the cycle the closure ended. A reopened case goes back to assessment and a new plan (IAG Step 6,
-    `plan_action.due_after_reopening`), so that plan's actions are not due; those of a plan that
-    comes into force after the reopening (an interim plan included) are."""
+    the cycle the closure (or transfer) ended. A reopened case goes back to assessment and a new
+    plan (IAG Step 6, `plan_action.due_after_reopening`), so that plan's actions are not due;
+    those of a plan that comes into force after the reopening (an interim plan included) are."""
     reopened = case.reopened
     if not reopened:
         return False
