@@ -23,6 +23,7 @@ RULES = {
     "risk_response": {"limit": {"immediate": "same_day", "high": "2d", "medium": "1w"}, "source": "S-risk"},
     "comprehensive_assessment": {"limit": "30d", "target": "2w", "source": "S-comprehensive"},
     "case_plan": {"limit": "10d", "source": "S-plan"},
+    "plan_action": {"due_after_reopening": False, "source": "S-plan-action"},
     "plan_approval": {"required": True, "source": "S-plan-approval"},
     "closure_approval": {"required": True, "source": "S-closure-approval"},
     "transfer_approval": {"required": True, "source": "S-transfer-approval"},
@@ -319,15 +320,45 @@ def test_plan_actions__each_open_action_with_a_date():
                         {"id": "A2", "by": "2026-12-05"}, {"id": "A5", "by": "2026-12-09"}],
             "status": {"A5": {"status": "done"}}}
     assert of(dl._plan_actions, case(plan=plan)) == [
-        ("CP-0000-0000", "plan-action", "plan action A1 (teacher)", "2026-12-01T23:59:00+03:00", None, "amina", "case_plan",
+        ("CP-0000-0000", "plan-action", "plan action A1 (teacher)", "2026-12-01T23:59:00+03:00", None, "amina", "plan_action",
          "the case plan (version 4) sets action A1 for 2026-12-01; when it is done: cpcm followup CP-0000-0000 ... --done A1",
-         "S-plan", "high", None, (), None),
-        ("CP-0000-0000", "plan-action", "plan action A2", "2026-12-05T23:59:00+03:00", None, "amina", "case_plan",
+         "S-plan-action", "high", None, (), None),
+        ("CP-0000-0000", "plan-action", "plan action A2", "2026-12-05T23:59:00+03:00", None, "amina", "plan_action",
          "the case plan (version 4) sets action A2 for 2026-12-05; when it is done: cpcm followup CP-0000-0000 ... --done A2",
-         "S-plan", "high", None, (), None),
+         "S-plan-action", "high", None, (), None),
     ]
     assert of(dl._plan_actions, case(status="closed", plan=plan)) == []
     assert of(dl._plan_actions, case()) == []
+
+
+def test_plan_actions__after_a_reopening_only_those_of_a_plan_in_force_since():
+    """IAG Step 6: a reopened case goes back to assessment and a new plan. The plan in force before
+    the reopening has no actions due after it (`plan_action.due_after_reopening: false`); a plan
+    that comes into force after it (approved after it, or written after it where no approval is
+    needed) has, an interim one included."""
+    reopened = "2026-11-22T06:00:00+00:00"
+    before, after = "2026-11-01T06:00:00+00:00", "2026-11-22T07:00:00+00:00"
+    actions = [{"id": "A1", "by": "2026-11-15", "who": "teacher"}]
+
+    def plan(at, approved_at):
+        return {"version": 2, "at": at, "approved_at": approved_at, "record_id": "01P", "actions": actions, "status": {}}
+
+    def codes(c, p=P):
+        return [(d[1], d[2], d[6], d[8]) for d in of(dl._plan_actions, c, p)]
+    due = [("plan-action", "plan action A1 (teacher)", "plan_action", "S-plan-action")]
+    assert codes(case(plan=plan(before, before), events={"reopen": (reopened,)})) == []
+    assert codes(case(plan=plan(before, before))) == due  # never reopened
+    assert codes(case(plan=plan(before, before), events={"reopen": (reopened,)}),
+                 policy(plan_action={"due_after_reopening": True})) == due
+    assert codes(case(plan=plan(before, after), events={"reopen": (reopened,)})) == due  # approved after the reopening
+    assert codes(case(plan=plan(before, reopened), events={"reopen": (reopened,)})) == due  # at the same moment
+    waiting = {**plan(after, None), "previous": plan(before, before)}  # a new version waits: the old one stays in force
+    assert codes(case(plan=waiting, events={"reopen": (reopened,)})) == []
+    no_approval = policy(plan_approval={"required": False})
+    assert codes(case(plan=plan(after, None), events={"reopen": (reopened,)}), no_approval) == due
+    assert codes(case(plan=plan(before, None), events={"reopen": (reopened,)}), no_approval) == []
+    twice = ("2026-10-01T06:00:00+00:00", reopened)  # the latest reopening counts
+    assert codes(case(plan=plan("2026-10-15T06:00:00+00:00", "2026-10-15T06:00:00+00:00"), events={"reopen": twice})) == []
 
 
 # --- after closure, the 18th birthday -------------------------------------------------------------

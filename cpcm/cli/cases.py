@@ -227,6 +227,8 @@ def print_case(data: dict, zone=None) -> None:
                  else "withdrawn by its author" if plan.get("withdrawn_at") else "waiting for a supervisor's approval")
         if not plan.get("approved_at") and (plan.get("previous") or {}).get("version"):
             state += f"; version {plan['previous']['version']} stays in force"
+        if plan.get("before_reopening"):
+            state += "; the plan in force is from before the reopening: its actions are not due"
         content = plan["content"] or {}
         interim = ", interim" if content.get("interim") else ""
         rows.append(("plan", f"version {plan['version']} ({plan.get('reason')}{interim}), {state}"))

@@ -320,7 +320,8 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["consents"] = consents_on_file(current, ctx.now, consent_rules.used_ids(records))  # the corrected ones too
     data["readiness"] = details["readiness"]
     data["referrals"] = [dict(r) for r in folded.referrals]
-    data["plan"] = dict(folded.plan, content=details["plan"]) if folded.plan else None
+    data["plan"] = dict(folded.plan, content=details["plan"],
+                        before_reopening=not deadlines_mod.plan_actions_due(folded, ctx.policy)) if folded.plan else None
     data["open_actions"] = open_actions(current, folded, ctx.now, ctx.policy)
     in_force = cover_rules.in_force(case_covers(ctx, case_id), ctx.now)
     data["covers"] = [dict(c, in_force=c["worker"] in in_force) for c in cover_rules.latest_covers(current)]
@@ -406,6 +407,8 @@ def open_actions(records: list[Record], case: Case, now: datetime, policy=None) 
     plan_record = next((r for r in records if r.id == wanted), None)
     if plan_record is None:
         return []
+    # not late when not due: the actions of a plan from before the latest reopening (as `cpcm due` says)
+    due = policy is None or deadlines_mod.plan_actions_due(case, policy)
     status, _last = open_items.progress(records, plan_record)
     out = []
     for action_id, action in zip(open_items.action_ids(records, plan_record), plan_record.body.get("actions") or []):
@@ -416,7 +419,7 @@ def open_actions(records: list[Record], case: Case, now: datetime, policy=None) 
         by = str(action.get("by"))[:10] if action.get("by") else None
         out.append({"item": action_id, "what": action.get("what"), "who": action.get("who"), "by": by,
                     "goal": action.get("goal"), "progress": progress,
-                    "late": bool(by) and by < now.date().isoformat()})
+                    "late": due and bool(by) and by < now.date().isoformat()})
     return out
 
 

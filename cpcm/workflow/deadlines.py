@@ -182,6 +182,28 @@ def plan_in_force_at(case: Case, policy: Policy) -> str | None:
     return plan.get("at")
 
 
+def plan_before_reopening(case: Case, policy: Policy) -> bool:
+    """Whether the plan in force came into force before the case's latest reopening: a plan of
+    the cycle the closure (or transfer) ended. A reopened case goes back to assessment and a new
+    plan (IAG Step 6, `plan_action.due_after_reopening`), so that plan's actions are not due;
+    those of a plan that comes into force after the reopening (an interim plan included) are."""
+    reopened = case.reopened
+    if not reopened:
+        return False
+    since = plan_in_force_at(case, policy)
+    return bool(since) and since < reopened
+
+
+def plan_actions_due(case: Case, policy: Policy) -> bool:
+    """Whether the actions of the plan in force are due at all: not those of a plan from before the
+    latest reopening, unless the policy keeps them due (`plan_action.due_after_reopening`)."""
+    if not case.reopened:
+        return True
+    keep = _parts(policy).text(("plan_action", "due_after_reopening"),
+                               lambda: bool(policy.get("plan_action", "due_after_reopening", False)))
+    return keep or not plan_before_reopening(case, policy)
+
+
 def _initial_assessment(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     start = case.cycle_start
     if case.status != "open" or not start or _done(case, "initial-assessment", policy, start):
@@ -332,9 +354,11 @@ def _approvals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
 def _plan_actions(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     """Each action of the plan in force with a date (`by`), until it is marked done or dropped:
     due at the end of that day. The item names the action by its ID only (its text stays in the
-    plan), so the due list and its calendar file carry no personal data."""
-    if case.status != "open":
+    plan), so the due list and its calendar file carry no personal data. After a reopening, only
+    once a plan is in force again (`plan_before_reopening`)."""
+    if case.status != "open" or not plan_actions_due(case, policy):
         return []
+    parts = _parts(policy)
     items = []
     zone = zone_of(now)
     version = (plan_actions.in_force(case.plan, policy) or {}).get("version")
@@ -346,9 +370,9 @@ def _plan_actions(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
         except ValueError:
             continue
         who = f" ({action['who']})" if action.get("who") else ""
-        items.append(Deadline(case.id, "plan-action", f"plan action {action['id']}{who}", due, None, case.worker, "case_plan",
+        items.append(Deadline(case.id, "plan-action", f"plan action {action['id']}{who}", due, None, case.worker, "plan_action",
                               f"the case plan (version {version}) sets action {action['id']} for {action['by']}; when it is done: "
-                              f"cpcm followup {case.id} ... --done {action['id']}", _parts(policy).source("case_plan"), case.risk))
+                              f"cpcm followup {case.id} ... --done {action['id']}", parts.source("plan_action"), case.risk))
     return items
 
 

@@ -1,0 +1,101 @@
+"""Plan actions on the due list: their own rule and source, and a reopened case (IAG Step 6
+[L946]: a reopened case restarts at assessment) has no actions due from the plan in force
+before its closure, only the new cycle's clocks, until a plan written after the reopening is
+in force. Through the CLI, as a worker and a supervisor use it."""
+from __future__ import annotations
+
+import json
+
+from conftest import reunified
+from test_readiness import KENYA_GOALS_MET, answers, record
+
+LATER = "2027-05-01T09:00:00+03:00"  # after both actions' dates (2026-12-15, 2027-01-10)
+
+
+def _closed_and_reopened(kenya) -> str:
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = reunified(kenya)
+    assert record(amina, case_id, answers()).code == 0
+    closed = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "the family carries on")
+    assert closed.code == 0, closed.stderr
+    assert sup("approve", case_id, "closure").code == 0
+    reopened = kenya("amina", LATER)("reopen", case_id, "--reason", "new report from the school")
+    assert reopened.code == 0, reopened.stderr
+    return case_id
+
+
+def test_reopen__the_old_plans_actions_are_not_due_the_new_cycles_clocks_are(kenya):
+    case_id = _closed_and_reopened(kenya)
+    amina = kenya("amina", LATER)
+    due = amina("due", "--json")
+    assert due.code == 0, due.stderr
+    items = [i for i in due.json() if i["case_id"] == case_id]
+    codes = {i["code"] for i in items}
+    assert "plan-action" not in codes, items
+    assert {"initial-assessment", "comprehensive-assessment"} <= codes  # the reopened case goes back to assessment
+    assert all(i["source"] for i in items)
+    check = amina("check", case_id, "--json")
+    assert "plan-action-overdue" not in check.stdout, check.stdout
+    shown = amina("show", case_id, "--json").json()  # cpcm show says the same: not late, and why
+    assert shown["plan"]["before_reopening"] is True
+    assert [(a["item"], a["late"]) for a in shown["open_actions"]] == [("A1", False), ("A2", False)]
+    table = amina("show", case_id).stdout
+    assert "(late)" not in table and "from before the reopening: its actions are not due" in " ".join(table.split())
+
+
+def _plan_items(cli, case_id: str, *args: str) -> list[dict]:
+    due = cli("due", "--within", "90", "--json", *args)
+    assert due.code == 0, due.stderr
+    return [i for i in due.json() if i["case_id"] == case_id and i["code"] == "plan-action"]
+
+
+def test_reopen__a_new_assessment_and_plan_bring_the_new_plans_actions_due(kenya):
+    """After the reopening: the case plan is due from the new comprehensive assessment; a new plan
+    written and approved has its actions due, those of the old plan being carried only by it."""
+    from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
+
+    case_id = _closed_and_reopened(kenya)
+    amina, sup = kenya("amina", LATER), kenya("sup", LATER)
+    assert amina("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+    assert amina("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
+    items = {i["code"]: i for i in amina("due", "--within", "90", "--json").json() if i["case_id"] == case_id}
+    assert items["case-plan"]["rule"] == "case_plan" and "Step 3 [L837]" in items["case-plan"]["source"]
+    assert "plan-action" not in items
+    new_plan = plan_doc(actions=[{"what": "Enrol in the new school", "who": "family", "by": "2027-05-20", "mode": "direct",
+                                  "goal": "G1"}])
+    assert amina("plan", case_id, "--from-file", "-", input=json.dumps(new_plan)).code == 0
+    assert _plan_items(amina, case_id) == []  # written, not yet in force: the old plan stays in force, and is not due
+    assert sup("approve", case_id, "plan").code == 0
+    found = _plan_items(amina, case_id)
+    assert [(i["title"], i["due"][:10], i["rule"]) for i in found] == [("plan action A3 (family)", "2027-05-20", "plan_action")]
+    shown = kenya("amina", "2027-05-25T09:00:00+03:00")("show", case_id, "--json").json()
+    assert shown["plan"]["before_reopening"] is False and [(a["item"], a["late"]) for a in shown["open_actions"]] == [("A3", True)]
+
+
+def test_plan_action__cites_its_own_rule_and_source_in_due_and_check(cli, cli_as, kenya):
+    """A plan action's date is the plan's own (IAG Step 3 [L858]: what, who, by when; Step 4: the
+    caseworker follows the actions up), not the case-plan deadline's 14 days after the assessment."""
+    from test_assess_plan import assessed, plan_doc
+
+    from cpcm.store import policies
+
+    for run, sup, profile in ((cli, cli_as("sup"), "inter-agency"), (kenya("amina"), kenya("sup"), "kenya")):
+        policy = policies.load(profile)
+        case_id = assessed(run)
+        assert run("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+        assert sup("approve", case_id, "plan").code == 0
+        later = type(run)({**run.env, "CPCM_NOW": LATER})
+        found = _plan_items(later, case_id)
+        assert [(i["title"], i["rule"], i["source"]) for i in found] == [
+            ("plan action A1 (service)", "plan_action", policy.source("plan_action")),
+            ("plan action A2 (child)", "plan_action", policy.source("plan_action"))], profile
+        assert "within 2 weeks of the comprehensive assessment" not in found[0]["source"]
+        short = policy.short_source("plan_action")
+        assert short == {"inter-agency": "IAG §3 Step 3 [L858], Step 4 [L876-886]",
+                         "kenya": "Kenya SOP glossary and Forms 7 and 8"}[profile]
+        table = later("due", "--within", "90")
+        assert table.code == 0 and f"({short})" in " ".join(table.stdout.split()), table.stdout
+        check = later("check", case_id, "--json")
+        assert check.code == 1, check.stdout
+        overdue = [p for p in check.json() if p["code"] == "plan-action-overdue"]
+        assert [(p["rule"], p["source"]) for p in overdue] == [("plan_action", policy.source("plan_action"))] * 2, profile
