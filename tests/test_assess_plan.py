@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from conftest import commit_count, register
+from conftest import commit_count, library_session, register
 from cpcm import service
 from cpcm.errors import InvalidInput, Refused
 from memory_repo import MemoryRepo
@@ -150,9 +150,27 @@ def test_plan__rejection_needs_a_note_and_keeps_the_plan_out_of_force():
     service.reject(sup, case_id, "plan", note="add a goal for food at home")
     shown = service.show(amina, case_id)
     assert shown["plan"]["rejected_at"] and not shown["plan"]["approved_at"]
+    # the worker reads who rejected it, when, and what to change
+    rejection = shown["plan"]["rejection"]
+    assert (rejection["by"], rejection["note"]) == ("sup", "add a goal for food at home")
+    assert rejection["at"] == shown["plan"]["rejected_at"]
     with pytest.raises(Refused) as nothing:  # nothing waits now
         service.approve(sup, case_id, "plan")
     assert nothing.value.rule == "nothing-to-approve"
+
+
+def test_plan__show_gives_the_worker_the_rejections_reason(cli_as):
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = assessed(amina)
+    assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    assert sup("reject", case_id, "plan", "--note", "add a goal for food at home").code == 0
+    row = next(line for line in amina("show", case_id).stdout.splitlines() if line.startswith("plan\t"))
+    assert row.endswith("rejected by sup on 2026-11-23 (add a goal for food at home): a new version is needed")
+    # a new version waits again: the old rejection is not shown for it
+    assert amina("plan", case_id, "--from-current", "--reason", "correction", "--no-input").code == 0
+    row = next(line for line in amina("show", case_id).stdout.splitlines() if line.startswith("plan\t"))
+    assert "rejected" not in row and "waiting for a supervisor's approval" in row
+    assert service.show(library_session(amina), case_id)["plan"]["rejection"] is None
 
 
 def test_plan__three_versions_all_in_the_history_the_latest_in_force():

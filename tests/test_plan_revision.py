@@ -242,6 +242,8 @@ def test_one_supervisor__writing_a_version_nobody_else_may_approve_is_told_at_on
     written = service.plan(sup, case_id, plan_doc())
     assert len(written.warnings) == 1 and "nobody in the team may approve plan version 1" in written.warnings[0]
     assert "--withdraw" in written.warnings[0] and "self_approval" in written.warnings[0]
+    # and the next step does not send them to an approval they may not give
+    assert not [s for s in written.next_steps if "cpcm approve" in s or "once a supervisor approves" in s], written.next_steps
     # a caseworker's version is the supervisor's to approve: no warning
     other = assessed_in(mem)
     assert service.plan(amina, other, plan_doc()).warnings == ()
@@ -610,6 +612,8 @@ def test_cli__the_only_supervisor_closing_a_conference_is_told_and_can_withdraw_
     case_id, closer, closed = closed_by_the_only_supervisor(cli, cli_as, "Test Child Conf")
     told = [w for w in closed.json()["warnings"] if "nobody in the team may approve plan version 2" in w]
     assert len(told) == 1 and case_id in told[0]
+    # no next step says the version waits for a supervisor's approval: none may give it
+    assert not [s for s in closed.json()["next_steps"] if case_id in s and "approval" in s], closed.json()["next_steps"]
     # the conference's version waits; version 1 stays in force: the case is not overdue, its review clock runs
     later = cli_as("amina", CPCM_NOW=CLOSE_NOW)
     assert later("check", case_id, "--json").json() == []

@@ -224,7 +224,12 @@ def test_case_plan__a_plan_written_after_it_waits_for_approval():
     older = case(events=events, plan={"version": 1, "at": "2026-11-21T05:59:59+00:00"})
     assert [d[7] for d in of(dl._case_plan, older)] == ["case plan in force within 10 days of the comprehensive assessment"]
     rejected = case(events=events, plan={"version": 1, "at": ASSESSED, "rejected_at": "2026-11-22T06:00:00+00:00"})
-    assert [d[7] for d in of(dl._case_plan, rejected)] == ["case plan in force within 10 days of the comprehensive assessment"]
+    # a rejected version: the worker's item says so, and where the reason is
+    assert [d[7] for d in of(dl._case_plan, rejected)] == [
+        "case plan in force within 10 days of the comprehensive assessment (plan version 1 was rejected: write a new version;"
+        " cpcm show CP-0000-0000 says why)"]
+    older_rejected = case(events=events, plan={"version": 1, "at": "2026-11-21T05:59:59+00:00", "rejected_at": ASSESSED})
+    assert [d[7] for d in of(dl._case_plan, older_rejected)] == ["case plan in force within 10 days of the comprehensive assessment"]
     # in force from the assessment on: met; an approved plan older than the assessment: not
     assert of(dl._case_plan, case(events=events, plan={"version": 1, "at": ASSESSED, "approved_at": ASSESSED})) == []
     old = {"version": 1, "at": "2026-11-21T05:00:00+00:00", "approved_at": "2026-11-21T05:30:00+00:00"}
@@ -291,13 +296,13 @@ def test_approvals__each_subject_with_who_may_not_decide():
              transfer_request={"at": "2026-11-22T07:00:00+00:00", "by": "chege", "to": "agency-2", "decided_at": None})
     assert of(dl._approvals, c) == [
         ("CP-0000-0000", "plan-approval", "approve or reject the case plan", "2026-11-25T09:00:00+03:00", None, "supervisors",
-         "plan_approval", "plan version 3 waits for a supervisor's decision", "S-plan-approval", "high", "amina", ("amina",),
+         "plan_approval", "plan version 3, asked for by amina on 2026-11-22, waits for a supervisor's decision", "S-plan-approval", "high", "amina", ("amina",),
          None),
         ("CP-0000-0000", "closure-approval", "approve or reject the closure", "2026-11-25T09:00:00+03:00", None, "supervisors",
-         "closure_approval", "closure (goals_met) waits for a supervisor or manager", "S-closure-approval", "high", "baraka",
+         "closure_approval", "closure (goals_met), asked for by baraka on 2026-11-22, waits for a supervisor or manager", "S-closure-approval", "high", "baraka",
          ("amina", "baraka"), None),
         ("CP-0000-0000", "transfer-approval", "approve or reject the transfer", "2026-11-25T10:00:00+03:00", None,
-         "supervisors", "transfer_approval", "a transfer to agency-2 waits for a supervisor or manager", "S-transfer-approval",
+         "supervisors", "transfer_approval", "a transfer to agency-2, asked for by chege on 2026-11-22, waits for a supervisor or manager", "S-transfer-approval",
          "high", "chege", ("chege",), None),
     ]
 

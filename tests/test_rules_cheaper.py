@@ -58,6 +58,9 @@ def _case_plan_before(case, policy, now):
     why = f"case plan in force within {limit.words()} of the comprehensive assessment"
     if pending:
         why += " (a plan is written and waits for a supervisor's approval)"
+    elif case.plan and case.plan["at"] >= assessed and case.plan.get("rejected_at"):
+        why += (f" (plan version {case.plan.get('version')} was rejected: write a new version;"
+                f" cpcm show {case.id} says why)")
     return [Deadline(case.id, "case-plan", "case plan", limit.after(_t(assessed, zone_of(now))), None, case.worker, "case_plan", why,
                      policy.source("case_plan"), case.risk)]
 
@@ -72,12 +75,13 @@ def _approvals_before(case, policy, now):
         request = approvals.pending(case, subject)
         if request is None or case.status != "open" or (subject == "plan" and not approvals.required(policy, subject)):
             continue
+        asked = f", asked for{' by ' + request['by'] if request.get('by') else ''} on {_t(request['at'], zone).date().isoformat()},"
         if subject == "plan":
-            why = f"plan version {request['version']} waits for a supervisor's decision"
+            why = f"plan version {request['version']}{asked} waits for a supervisor's decision"
         elif subject == "closure":
-            why = f"closure ({request.get('reason')}) waits for a supervisor or manager"
+            why = f"closure ({request.get('reason')}){asked} waits for a supervisor or manager"
         else:
-            why = f"a transfer to {request.get('to')} waits for a supervisor or manager"
+            why = f"a transfer to {request.get('to')}{asked} waits for a supervisor or manager"
         rule = approvals.rule_of(subject)
         items.append(Deadline(case.id, f"{subject}-approval", titles[subject], limit.after(_t(request["at"], zone)), None,
                               SUPERVISORS, rule, why, policy.source(rule), case.risk, requested_by=request.get("by"),

@@ -540,9 +540,11 @@ def test_transfer__the_lone_supervisors_warning_names_only_what_bars_a_transfer(
     sup = mem.as_("sup")
     case_id = mem.register(sup)
     consented_in(sup, case_id)
-    warned = [w for w in transfer_in(sup, case_id).warnings if "nobody in the team may approve" in w]
+    planned = transfer_in(sup, case_id)
+    warned = [w for w in planned.warnings if "nobody in the team may approve" in w]
     assert warned and "you asked for it, and no other supervisor or manager is active" in warned[0], warned
     assert "your case" not in warned[0]
+    assert not [s for s in planned.next_steps if "cpcm approve" in s], planned.next_steps  # nobody may run it
 
 
 def test_transfer__the_bundle_is_never_for_the_senders_own_key(mem):

@@ -288,6 +288,19 @@ def case_summary(case: Case, today, names: bool, zone) -> dict:
     return data
 
 
+def _plan_rejection(records: Sequence[Record], plan: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The supervisor's rejection of the latest plan version: who, when and their note (what to
+    change), so the worker reads why on `cpcm show`; None when that version was not rejected."""
+    if not plan.get("rejected_at"):
+        return None
+    found = max((r for r in records if r.kind == "rejection" and r.body.get("subject") == "plan"
+                 and r.body.get("target") in (None, plan.get("record_id")) and r.id > plan.get("record_id", "")),
+                key=lambda r: r.id, default=None)
+    if found is None:
+        return None
+    return {"record_id": found.id, "at": utc(found.at), "by": found.by, "note": found.body.get("note")}
+
+
 def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     """The case as it stands (what `cpcm show --json` prints): the fold with the child and
     everything registered about them (with every update applied), its history, what is due,
@@ -320,7 +333,7 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["consents"] = consents_on_file(current, ctx.now, consent_rules.used_ids(records))  # the corrected ones too
     data["readiness"] = details["readiness"]
     data["referrals"] = [dict(r) for r in folded.referrals]
-    data["plan"] = dict(folded.plan, content=details["plan"],
+    data["plan"] = dict(folded.plan, content=details["plan"], rejection=_plan_rejection(current, folded.plan),
                         before_reopening=not deadlines_mod.plan_actions_due(folded, ctx.policy)) if folded.plan else None
     data["open_actions"] = open_actions(current, folded, ctx.now, ctx.policy)
     in_force = cover_rules.in_force(case_covers(ctx, case_id), ctx.now)

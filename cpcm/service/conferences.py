@@ -898,6 +898,7 @@ def close(ctx, conference_id: str) -> Written:
     _check_documents(ctx, conference, "closing is", _name_patterns(ctx, conference.case_ids, families))
     warnings = _meeting_warnings(ctx, conference)
     written = []
+    stuck_cases = set()  # cases whose new version nobody in the team may approve (the warnings say what to do)
     with context.transaction(ctx, "conference-close") as tx:
         ended = ""
         for case, plan_body, entry, nomination in planned:
@@ -918,6 +919,8 @@ def close(ctx, conference_id: str) -> Written:
                                  f"next version from this one: cpcm plan {case.id} --from-current --reason conference_decision; "
                                  "you approve that one")
                 warnings += stuck
+                if stuck:
+                    stuck_cases.add(case.id)
             link = {"conference": conference_id, "conference_kind": conference.kind, "date": conference.date,
                     "reason": nomination.get("reason"), "summary": entry.get("summary"), "discussion": entry.get("discussion"),
                     "decisions": entry.get("decisions") or [], "actions": entry.get("actions") or [], "plan": plan_id}
@@ -931,7 +934,7 @@ def close(ctx, conference_id: str) -> Written:
     limit = ctx.policy.duration(rules.RULE, "report")
     steps = [f"the report with the action points is due within {limit.words()}: cpcm render conference-report {conference_id}"]
     steps += [f"{w['case_id']}: plan version with {w['actions']} conference action(s) waits for a supervisor's approval"
-              for w in written if w["plan_record_id"] and approvals.required(ctx.policy, "plan")]
+              for w in written if w["plan_record_id"] and approvals.required(ctx.policy, "plan") and w["case_id"] not in stuck_cases]
     steps += [f"{w['case_id']} had no plan: its actions start an interim plan; write the full plan after the comprehensive "
               f"assessment: cpcm plan {w['case_id']}" for w in written if w["interim"]]
     steps.append("each caseworker records the child's readiness for reintegration (SOP §4 step 7): "

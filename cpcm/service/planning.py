@@ -156,12 +156,14 @@ def _write_plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetim
     after = fold(case_id, records + [record])
     version = after.plan["version"]
     steps = []
+    warnings = approvers_warning(ctx, case_id, after, f"plan version {version}")
     if approvals.required(ctx.policy, "plan"):
-        steps.append(f"plan version {version} is in force once a supervisor approves it: {approve_command(ctx, case_id, after, 'plan')}")
+        if not warnings:  # else nobody may run `cpcm approve` on it: the warning names the ways out
+            steps.append(f"plan version {version} is in force once a supervisor approves it: {approve_command(ctx, case_id, after, 'plan')}")
         earlier = plan_actions.waiting_over(after.plan, ctx.policy)
         if earlier:
-            steps.append(f"until then version {earlier['version']} stays in force")
-    warnings = approvers_warning(ctx, case_id, after, f"plan version {version}")
+            steps.append(f"until then version {earlier['version']} stays in force" if not warnings
+                         else f"version {earlier['version']} stays in force meanwhile")
     new = [a["id"] for a in after.plan["actions"] if a["id"] not in {x["id"] for x in (case.plan or {}).get("actions") or []}]
     extra = {"version": version, "actions": [a["id"] for a in after.plan["actions"]], "goals": [g["id"] for g in after.plan["goals"]],
              "new_actions": new}

@@ -184,9 +184,12 @@ def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code:
         elif state == "other_agency":
             planned.warnings.append("the approved request was for another agency: a new request is recorded")
         requested = fold(case_id, records + [record])
-        planned.next_steps += [f"a supervisor or manager approves the transfer: {approve_command(ctx, case_id, requested, 'transfer')}",
-                               "then run the same cpcm transfer again to write the bundle"]
-        planned.warnings += approvers_warning(ctx, case_id, requested, "the transfer request", "transfer")
+        stuck = approvers_warning(ctx, case_id, requested, "the transfer request", "transfer")
+        if not stuck:  # else nobody may run `cpcm approve` on it: the warning names the ways out
+            planned.next_steps += [f"a supervisor or manager approves the transfer: {approve_command(ctx, case_id, requested, 'transfer')}"]
+        planned.next_steps += ["then run the same cpcm transfer again to write the bundle" if not stuck
+                               else "once it is approved, run the same cpcm transfer again to write the bundle"]
+        planned.warnings += stuck
         return planned
     if not keys:
         raise UsageError("no recipient for the receiving agency: the bundle is encrypted to its key(s) only",
