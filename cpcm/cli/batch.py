@@ -42,6 +42,13 @@ def read_rows(path: Path) -> list[dict]:
             raise UsageError("--batch: the columns of this CSV file are separated by ';'",
                              "Save it with ',' between columns (in a spreadsheet: CSV, comma-separated); ';' separates "
                              "the items of a list within a cell (decisions).")
+        beyond = [(number, len(header) + len(raw[None])) for number, raw in zip(table.numbers, table)
+                  if any(cell.strip() for cell in raw.get(None) or ())]
+        if beyond:  # a cell past the last heading would be left out unread: a ',' not in quotes shifts the cells after it
+            named = ", ".join(f"row {number} ({cells} cells)" for number, cells in beyond[:20]) + (", …" if len(beyond) > 20 else "")
+            raise UsageError(f"--batch: more cells than the {len(header)} headings of row 1 in {named}",
+                             "Put a cell that holds a ',' in double quotes (a spreadsheet saves it so), or give the extra "
+                             "column its heading; nothing was written.")
         rows = _Rows()
         rows.header = [key.strip().lower() for key in header]
         rows.numbers = table.numbers
