@@ -145,8 +145,12 @@ def put(data: dict[str, Any], path: str, value: Any, what: str) -> None:
 
 class CsvRows(list):
     """The rows of a CSV text, with `numbers`: each row's number as a spreadsheet shows it (the
-    header is row 1; a blank row, which is left out, still takes a number)."""
+    header is row 1; a blank row, which is left out, still takes a number); `header`: row 1's
+    cells as read; `unheaded`: (row number, column number) of each cell that holds something
+    under a blank heading (such a cell is not in its row's mapping under a name of its own)."""
     numbers: list[int]
+    header: list[str] = []
+    unheaded: list[tuple[int, int]] = []
 
 
 def csv_rows(text: str, what: str, max_cell: int = MAX_CELL_CHARS) -> CsvRows:
@@ -162,9 +166,12 @@ def csv_rows(text: str, what: str, max_cell: int = MAX_CELL_CHARS) -> CsvRows:
     reader = csv.reader(io.StringIO(text[1:] if text.startswith("\ufeff") else text, newline=""), strict=True)
     rows = CsvRows()
     rows.numbers = []
+    rows.unheaded = []
     number = 0  # the last row read whole; a blank line counts, as in a spreadsheet
     try:
         header = next(reader, [])
+        rows.header = header
+        blank = [index for index, name in enumerate(header) if not name.strip()]
         number = 1
         for index, name in enumerate(header):
             if len(name) > 200:
@@ -173,6 +180,7 @@ def csv_rows(text: str, what: str, max_cell: int = MAX_CELL_CHARS) -> CsvRows:
             number += 1
             if not any(cell.strip() for cell in record):
                 continue
+            rows.unheaded += [(number, index + 1) for index in blank if index < len(record) and record[index].strip()]
             row: dict[Any, Any] = dict(zip(header, record))
             if len(record) > len(header):  # cells beyond the header: csv.DictReader lists them under the key None
                 row[None] = record[len(header):]
