@@ -32,7 +32,7 @@ def read_rows(path: Path) -> list[dict]:
     """Rows of a batch file: a YAML list of mappings, or CSV with dotted column names
     (attended.child) and ';' between the items of a list (decisions)."""
     from cpcm.cli.common import read_table, read_yaml_input
-    from cpcm.domain.text import put
+    from cpcm.domain.text import put, unread_cells
     from cpcm.errors import UsageError
 
     if path.suffix.lower() == ".csv":
@@ -42,29 +42,7 @@ def read_rows(path: Path) -> list[dict]:
             raise UsageError("--batch: the columns of this CSV file are separated by ';'",
                              "Save it with ',' between columns (in a spreadsheet: CSV, comma-separated); ';' separates "
                              "the items of a list within a cell (decisions).")
-        names = [name.strip().lower() for name in getattr(table, "header", header)]
-        first: dict[str, int] = {}
-        twice = [(index, first[name]) for index, name in enumerate(names, start=1)
-                 if name and first.setdefault(name, index) != index]
-        if twice:  # a mapping keeps one cell a heading: the other column's would be left out unread
-            raise UsageError("--batch: " + ", ".join(f"column {index} has the heading of column {earlier}" for index, earlier in twice[:20])
-                             + (", …" if len(twice) > 20 else ""),
-                             "Give each column a heading of its own (headings are read in any case); nothing was written.")
-        unheaded = getattr(table, "unheaded", [])
-        if unheaded:  # a cell under no heading belongs to no field: it would be left out unread
-            raise UsageError("--batch: a cell under a blank heading holds something in "
-                             + ", ".join(f"row {number}, column {column}" for number, column in unheaded[:20])
-                             + (", …" if len(unheaded) > 20 else ""),
-                             "Give that column its heading (a field of the form: cpcm form blank review), or clear the cell; "
-                             "nothing was written.")
-        width = len(getattr(table, "header", header))
-        beyond = [(number, width + len(raw[None])) for number, raw in zip(table.numbers, table)
-                  if any(cell.strip() for cell in raw.get(None) or ())]
-        if beyond:  # a cell past the last heading would be left out unread: a ',' not in quotes shifts the cells after it
-            named = ", ".join(f"row {number} ({cells} cells)" for number, cells in beyond[:20]) + (", …" if len(beyond) > 20 else "")
-            raise UsageError(f"--batch: more cells than the {width} headings of row 1 in {named}",
-                             "Put a cell that holds a ',' in double quotes (a spreadsheet saves it so), or give the extra "
-                             "column its heading; nothing was written.")
+        unread_cells(table, "--batch")
         rows = _Rows()
         rows.header = [key.strip().lower() for key in header]
         rows.numbers = table.numbers
