@@ -611,3 +611,52 @@ def test_cli__review_batch_csv_three_bad_rows_write_nothing_and_are_all_reported
         assert row in result.stderr
     assert "row 2" not in result.stderr and "row 3" not in result.stderr
     assert commits(repo) == before
+
+
+def test_cli__review_batch_csv_row_with_more_cells_than_headings_is_refused(cli, repo, team, tmp_path):
+    """A decision typed with a ',' and no quotes shifts the cells after it past the last heading:
+    the batch is refused, naming each such row and its number of cells, never a cell's text, and
+    nothing is written (was: the cells past the headings were left out unread, and the review
+    written without them, exit 0). Empty cells past the headings, as a spreadsheet may save, are
+    no problem."""
+    ids = _planned_cases(repo, team["amina"][0], 3)
+    path = tmp_path / "reviews.csv"
+    header = "case,chair,attended.child,attended.family,plan_still_right,decisions,outcome"
+    path.write_text(f"{header}\n{ids[0]},sup,yes,yes,yes,continue,continue\n"
+                    f"{ids[1]},sup,yes,yes,yes,keep the plan,continue,Zqxcanary visit\n"
+                    f"{ids[2]},sup,yes,yes,yes,continue,continue,,\n")
+    before = commits(repo)
+    for extra in (["--dry-run"], []):
+        result = cli("review", "--batch", str(path), *extra, "--json")
+        assert result.code == 2, result.stdout
+        assert result.json()["error"] == "UsageError"
+        assert "row 3 (8 cells)" in result.stderr and "7 headings" in result.stderr
+        assert "row 4" not in result.stderr and "Zqxcanary" not in result.stderr + result.stdout
+    assert commits(repo) == before
+    path.write_text(f"{header}\n{ids[0]},sup,yes,yes,yes,continue,continue\n{ids[2]},sup,yes,yes,yes,continue,continue,,\n")
+    assert cli("review", "--batch", str(path), "--dry-run", "--json").json()["checked"] == 2
+
+
+def test_cli__review_batch_csv_a_heading_twice_or_a_cell_under_a_blank_heading_is_refused(cli, repo, team, tmp_path):
+    """Two columns under one heading (`decisions` and `Decisions`: headings are read in any case)
+    or a cell that holds something under a blank heading: the batch is refused, naming the
+    columns (and rows), never a cell's text, and nothing is written (was: the first of the two
+    columns, or the cell under no heading, was left out unread and the review written without
+    it, exit 0). A blank heading over empty cells, as a spreadsheet may save, is no problem."""
+    ids = _planned_cases(repo, team["amina"][0], 1)
+    path = tmp_path / "reviews.csv"
+    before = commits(repo)
+    for text, said in (
+            ("case,chair,attended.child,attended.family,plan_still_right,decisions,outcome,Decisions\n"
+             f"{ids[0]},sup,yes,yes,yes,Zqxcanary visit,continue,keep the plan\n", "column 8 has the heading of column 6"),
+            ("case,chair,attended.child,attended.family,plan_still_right,,decisions,outcome\n"
+             f"{ids[0]},sup,yes,yes,yes,Zqxcanary visit,keep the plan,continue\n", "row 2, column 6")):
+        path.write_text(text)
+        for extra in (["--dry-run"], []):
+            result = cli("review", "--batch", str(path), *extra, "--json")
+            assert result.code == 2 and result.json()["error"] == "UsageError", result.stdout
+            assert said in result.stderr and "Zqxcanary" not in result.stderr + result.stdout, result.stderr
+    assert commits(repo) == before
+    path.write_text("case,chair,attended.child,attended.family,plan_still_right,,decisions,outcome,\n"
+                    f"{ids[0]},sup,yes,yes,yes,,keep the plan,continue,\n")
+    assert cli("review", "--batch", str(path), "--dry-run", "--json").json()["checked"] == 1

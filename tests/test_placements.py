@@ -524,3 +524,17 @@ def test_cli__steps_and_show_tell_where_the_case_stands_and_what_is_next(kenya):
     assert [e["kind"] for e in log][-4:] == ["placement", "tracing", "family_assessment", "preparation"]
     blank = amina("form", "blank", "family-assessment")
     assert blank.code == 0 and "Parenting and caregiving capacity: rating" in blank.stdout
+
+
+def test_cli__a_plaintext_register_warns_that_it_lists_children_not_caseloads(cli, tmp_path):
+    """The register written unencrypted (`--plaintext`) lists children's cases and where each is
+    placed: its warning says so (was: 'it names workers and their caseloads', the caseload
+    report's warning, which understated what the file holds)."""
+    register(cli)
+    out = tmp_path / "register.csv"
+    written = cli("report", "placements", "--out", str(out), "--plaintext")
+    assert written.code == 0 and out.exists(), written.stderr
+    assert "unencrypted: it lists children's cases and where each is placed" in written.stderr
+    assert "caseloads" not in written.stderr
+    caseload = cli("report", "caseload", "--out", str(tmp_path / "caseload.csv"), "--plaintext")
+    assert caseload.code == 0 and "it names workers and their caseloads" in caseload.stderr

@@ -421,6 +421,28 @@ def test_service_import__a_bad_row_after_a_blank_line_is_named_as_a_spreadsheet_
     assert "row 4: id" in result.stderr and "row 3" not in result.stderr
 
 
+def test_service_import__a_cell_it_would_not_read_is_refused_and_nothing_written(cli, repo, tmp_path):
+    """A row with more cells than headings, a heading given twice, or a cell under a blank heading:
+    the import is refused (exit 2), naming the row or column, and nothing is written (was: the
+    cell was left out unread and the provider imported without it, exit 0). Empty cells past
+    the headings are no problem."""
+    path = tmp_path / "providers.csv"
+    before = commit_count(repo)
+    for text, said in (("id,provider,sector,services,cost\nclinic,County Clinic,health,child health,free,monthly\n",
+                        "more cells than the 5 headings of row 1 in row 2 (6 cells)"),
+                       ("id,provider,sector,services,cost,Cost\nclinic,County Clinic,health,child health,free,paid\n",
+                        "column 6 has the heading of column 5"),
+                       ("id,provider,sector,,services\nclinic,County Clinic,health,free,child health\n",
+                        "a cell under a blank heading holds something in row 2, column 4")):
+        path.write_text(text)
+        result = cli("service", "import", str(path), "--json")
+        assert result.code == 2 and said in result.stderr, result.stderr
+        assert result.json()["error"] == "UsageError"
+    assert commit_count(repo) == before and cli("service", "list", "--json").json() == []
+    path.write_text("id,provider,sector,services,\nclinic,County Clinic,health,child health,,\n")
+    assert cli("service", "import", str(path)).code == 0
+
+
 def test_service_import__good_file_and_three_bad_rows_nothing_written(cli, repo, tmp_path):
     good = tmp_path / "good.csv"
     good.write_text("id,provider,sector,services,cost,languages\n"

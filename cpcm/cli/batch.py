@@ -32,7 +32,7 @@ def read_rows(path: Path) -> list[dict]:
     """Rows of a batch file: a YAML list of mappings, or CSV with dotted column names
     (attended.child) and ';' between the items of a list (decisions)."""
     from cpcm.cli.common import read_table, read_yaml_input
-    from cpcm.domain.text import put
+    from cpcm.domain.text import put, unread_cells
     from cpcm.errors import UsageError
 
     if path.suffix.lower() == ".csv":
@@ -42,6 +42,7 @@ def read_rows(path: Path) -> list[dict]:
             raise UsageError("--batch: the columns of this CSV file are separated by ';'",
                              "Save it with ',' between columns (in a spreadsheet: CSV, comma-separated); ';' separates "
                              "the items of a list within a cell (decisions).")
+        unread_cells(table, "--batch")
         rows = _Rows()
         rows.header = [key.strip().lower() for key in header]
         rows.numbers = table.numbers

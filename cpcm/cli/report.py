@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         to: Optional[str] = typer.Option(None, "--to", help="Last day of the period (YYYY-MM-DD; default: today).", show_default=False),
         format_: Optional[str] = typer.Option(None, "--format", help="md, html (printable, with charts), csv or json; default: tables on the terminal, or from the --out file's name.", show_default=False),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of printing (age-encrypted to you, except the statistics report).", show_default=False),
-        plaintext: bool = typer.Option(False, "--plaintext", help="With --out: write the caseload or timeliness report unencrypted (it names workers)."),
+        plaintext: bool = typer.Option(False, "--plaintext", help="With --out: write the caseload, timeliness or placements report unencrypted (they name workers; placements, children's cases)."),
         recipient: List[str] = typer.Option([], "--recipient", "-r", help="With --out: also encrypt to this age recipient (age1...) or team member id (repeat); for statistics, encrypt at all."),
         for_aggregation: bool = typer.Option(False, "--for-aggregation", help="With statistics: write a return for a county office to combine (every count, none hidden), encrypted to --recipient."),
         force: ForceOpt = False,
@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
             else:
                 encrypt = bool(recipient) if kind in SHAREABLE else not plaintext
                 path, encrypted, readers = write_output(ctx, out, text.encode("utf-8"), encrypt, recipient, include_self=True, force=force)
-                _said_written(path, encrypted, readers, kind in SHAREABLE)
+                _said_written(path, encrypted, readers, kind in SHAREABLE, kind)
                 if json_out:
                     print_json({"report": kind, "format": fmt, "out": str(path), "encrypted": encrypted})
         report_problems(ctx)
@@ -296,7 +296,11 @@ def _period(start: str | None, end: str | None, today: date) -> tuple[date, date
 
 
 # -- writing -----------------------------------------------------------------------------------
-def _said_written(path: Path, encrypted: bool, readers: int, shareable: bool) -> None:
+# what an unencrypted --out file of each report holds, for the warning written with it
+UNENCRYPTED_HOLDS = {"placements": "it lists children's cases and where each is placed"}
+
+
+def _said_written(path: Path, encrypted: bool, readers: int, shareable: bool, kind: str = "") -> None:
     if encrypted:
         others = f" and {readers - 1} other recipient{'s' if readers > 2 else ''}" if readers > 1 else ""
         say(f"wrote the --out file: age-encrypted to you{others}")
@@ -304,4 +308,5 @@ def _said_written(path: Path, encrypted: bool, readers: int, shareable: bool) ->
     elif shareable:
         say("wrote the --out file (counts only, small counts hidden: safe to share)")
     else:
-        warn("wrote the --out file unencrypted: it names workers and their caseloads; keep it within the agency")
+        holds = UNENCRYPTED_HOLDS.get(kind, "it names workers and their caseloads")
+        warn(f"wrote the --out file unencrypted: {holds}; keep it within the agency")

@@ -145,8 +145,12 @@ def put(data: dict[str, Any], path: str, value: Any, what: str) -> None:
 
 class CsvRows(list):
     """The rows of a CSV text, with `numbers`: each row's number as a spreadsheet shows it (the
-    header is row 1; a blank row, which is left out, still takes a number)."""
+    header is row 1; a blank row, which is left out, still takes a number); `header`: row 1's
+    cells as read; `unheaded`: (row number, column number) of each cell that holds something
+    under a blank heading (such a cell is not in its row's mapping under a name of its own)."""
     numbers: list[int]
+    header: list[str] = []
+    unheaded: list[tuple[int, int]] = []
 
 
 def csv_rows(text: str, what: str, max_cell: int = MAX_CELL_CHARS) -> CsvRows:
@@ -162,9 +166,12 @@ def csv_rows(text: str, what: str, max_cell: int = MAX_CELL_CHARS) -> CsvRows:
     reader = csv.reader(io.StringIO(text[1:] if text.startswith("\ufeff") else text, newline=""), strict=True)
     rows = CsvRows()
     rows.numbers = []
+    rows.unheaded = []
     number = 0  # the last row read whole; a blank line counts, as in a spreadsheet
     try:
         header = next(reader, [])
+        rows.header = header
+        blank = [index for index, name in enumerate(header) if not name.strip()]
         number = 1
         for index, name in enumerate(header):
             if len(name) > 200:
@@ -173,6 +180,7 @@ def csv_rows(text: str, what: str, max_cell: int = MAX_CELL_CHARS) -> CsvRows:
             number += 1
             if not any(cell.strip() for cell in record):
                 continue
+            rows.unheaded += [(number, index + 1) for index in blank if index < len(record) and record[index].strip()]
             row: dict[Any, Any] = dict(zip(header, record))
             if len(record) > len(header):  # cells beyond the header: csv.DictReader lists them under the key None
                 row[None] = record[len(header):]
@@ -193,6 +201,34 @@ def csv_rows(text: str, what: str, max_cell: int = MAX_CELL_CHARS) -> CsvRows:
         raise UsageError(f"{what}: row {number + 1} (line {reader.line_num}) cannot be read as CSV: {exc}",
                          "Check the quoting of that row; nothing was written.") from None
     return rows
+
+
+def unread_cells(rows: CsvRows, what: str) -> None:
+    """UsageError when a cell of `rows` that holds something would be left out unread: two
+    columns under one heading (headings read in any case), a cell under a blank heading, or
+    cells past the last heading (a ',' not in quotes shifts the cells after it). Each is named
+    by its column or row, never by a cell's text; empty cells past the headings are no problem."""
+    header = getattr(rows, "header", [])
+    first: dict[str, int] = {}
+    twice = [(index, first[name]) for index, name in enumerate((n.strip().lower() for n in header), start=1)
+             if name and first.setdefault(name, index) != index]
+    if twice:  # a mapping keeps one cell a heading: the other column's would be left out
+        raise UsageError(f"{what}: " + ", ".join(f"column {index} has the heading of column {earlier}" for index, earlier in twice[:20])
+                         + (", …" if len(twice) > 20 else ""),
+                         "Give each column a heading of its own (headings are read in any case); nothing was written.")
+    unheaded = getattr(rows, "unheaded", [])
+    if unheaded:
+        raise UsageError(f"{what}: a cell under a blank heading holds something in "
+                         + ", ".join(f"row {number}, column {column}" for number, column in unheaded[:20])
+                         + (", …" if len(unheaded) > 20 else ""),
+                         "Give that column its heading (a field of the form), or clear the cell; nothing was written.")
+    beyond = [(number, len(header) + len(row[None])) for number, row in zip(rows.numbers, rows)
+              if any(cell.strip() for cell in row.get(None) or ())]
+    if beyond:
+        named = ", ".join(f"row {number} ({cells} cells)" for number, cells in beyond[:20]) + (", …" if len(beyond) > 20 else "")
+        raise UsageError(f"{what}: more cells than the {len(header)} headings of row 1 in {named}",
+                         "Put a cell that holds a ',' in double quotes (a spreadsheet saves it so), or give the extra "
+                         "column its heading; nothing was written.")
 
 
 def days(value: float | None, option: str, maximum: int = MAX_DAYS) -> float | None:

@@ -63,9 +63,10 @@ def read_csv(text: str) -> CsvRows:
     """Rows of a spreadsheet export: one service a row, column names as the form's keys;
     list columns (services, languages) separated by ';'. `numbers` holds each row's number as a
     spreadsheet shows it (the header is row 1; a blank line takes a number too)."""
-    from cpcm.domain.text import CsvRows, csv_rows
+    from cpcm.domain.text import CsvRows, csv_rows, unread_cells
 
     table = csv_rows(text, "the CSV file")
+    unread_cells(table, "the CSV file")
     rows = CsvRows()
     rows.numbers = table.numbers
     for row in table:
