@@ -186,17 +186,23 @@ def test_full_conference__actions_reach_each_case_plan_and_the_documents_hold_no
     assert not [c for c in mem.store.commits if "Zqxcanary" in c.message]
 
 
-def closed_with(mem: MemoryRepo, case_id: str) -> str:
-    """An internal conference of `case_id`, held: attended by MEMBERS, minuted and closed by the
-    supervisor."""
+def minuted_with(mem: MemoryRepo, case_id: str, **minutes) -> str:
+    """An internal conference of `case_id`, held: attended by MEMBERS and minuted (`minutes`:
+    fields over `minutes_doc`) by the supervisor."""
     sup = mem.as_("sup")
     conf = conference_in(sup)
     conferences.add_case(sup, conf, case_id, "especially_difficult")
     closer = mem.as_("sup", now=CLOSE_NOW)
     for institution, name, position in MEMBERS:
         conferences.attend(closer, conf, member(institution, name, position))
-    conferences.minutes(closer, conf, minutes_doc([case_id]))
-    conferences.close(closer, conf)
+    conferences.minutes(closer, conf, dict(minutes_doc([case_id]), **minutes))
+    return conf
+
+
+def closed_with(mem: MemoryRepo, case_id: str) -> str:
+    """`minuted_with`, then closed by the supervisor."""
+    conf = minuted_with(mem, case_id)
+    conferences.close(mem.as_("sup", now=CLOSE_NOW), conf)
     return conf
 
 
@@ -218,17 +224,23 @@ def test_minutes_and_report__a_team_member_responsible_is_printed_by_name_not_wo
             assert "Ward social protection office" in text
 
 
+def corrected_then_withdrawn(mem: MemoryRepo) -> str:
+    """A case whose approved plan was corrected (A1's date), then a later version written and withdrawn."""
+    case_id = planned_in(mem)
+    amina = mem.as_("amina")
+    service.approve(mem.as_("sup"), case_id, "plan")
+    service.correct(amina, case_id, "plan", {"actions": {"A1": {"by": "2027-01-31"}}}, "date mistyped")
+    service.plan(amina, case_id, dict(plan_doc(), contingency="written by mistake"))
+    service.plan_withdraw(amina, case_id, "written by mistake")
+    return case_id
+
+
 def test_close__builds_on_a_corrected_plan_and_not_on_a_withdrawn_version():
     """Closing copies the plan a revision starts from: a plan corrected with `cpcm correct` (was:
     refused, "2 keys are not fields of the plan form": the correction's supersedes and reason were
     copied in), and the version in force when a later one was withdrawn (was: the withdrawn one)."""
     mem = MemoryRepo()
-    case_id = planned_in(mem)
-    amina, sup = mem.as_("amina"), mem.as_("sup")
-    service.approve(sup, case_id, "plan")
-    service.correct(amina, case_id, "plan", {"actions": {"A1": {"by": "2027-01-31"}}}, "date mistyped")
-    service.plan(amina, case_id, dict(plan_doc(), contingency="written by mistake"))
-    service.plan_withdraw(amina, case_id, "written by mistake")
+    case_id, amina = corrected_then_withdrawn(mem), mem.as_("amina")
     closed_with(mem, case_id)
     plan = service.show(mem.as_("amina", now=LATER), case_id)["plan"]
     content = plan["content"]
@@ -255,12 +267,7 @@ def test_plan_from_current__after_a_correction_and_a_withdrawn_version_starts_fr
     corrected one, and `plan --from-current` (and --edit) start from it (was: "has no plan yet to
     start from", the fold run twice over the corrections lost the approval)."""
     mem = MemoryRepo()
-    case_id = planned_in(mem)
-    amina, sup = mem.as_("amina"), mem.as_("sup")
-    service.approve(sup, case_id, "plan")
-    service.correct(amina, case_id, "plan", {"actions": {"A1": {"by": "2027-01-31"}}}, "date mistyped")
-    service.plan(amina, case_id, dict(plan_doc(), contingency="written by mistake"))
-    service.plan_withdraw(amina, case_id, "written by mistake")
+    case_id, amina = corrected_then_withdrawn(mem), mem.as_("amina")
     based_on, body = service.plan_current(amina, case_id)
     assert body["contingency"] != "written by mistake" and str(body["actions"][0]["by"]) == "2027-01-31", body
     written = service.plan_revise(amina, case_id, "review", {"actions": {"A2": {"by": "2027-02-28"}}})
@@ -530,13 +537,7 @@ def test_minutes__a_team_member_taking_the_minutes_is_printed_by_name_in_both_la
     mem = MemoryRepo()
     mem.team = type(mem.team)(tuple(replace(w, name="Amina Hassan") if w.id == "amina" else w for w in mem.team.workers))
     case_id = planned_in(mem)
-    sup = mem.as_("sup")
-    conf = conference_in(sup)
-    conferences.add_case(sup, conf, case_id, "especially_difficult")
-    closer = mem.as_("sup", now=CLOSE_NOW)
-    for institution, name, position in MEMBERS:
-        conferences.attend(closer, conf, member(institution, name, position))
-    conferences.minutes(closer, conf, dict(minutes_doc([case_id]), minute_taker="amina"))
+    conf = minuted_with(mem, case_id, minute_taker="amina")
     later = mem.as_("sup", now=LATER)
     for lang in ("en", "sw"):
         for fmt in ("md", "html"):
