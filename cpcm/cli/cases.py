@@ -223,12 +223,13 @@ def print_case(data: dict, zone=None) -> None:
     ]
     rows = [(k, v) for k, v in rows if v not in (None, "")]
     if plan:
-        state = ("in force (approved)" if plan.get("approved_at") else "rejected: a new version is needed" if plan.get("rejected_at")
-                 else "withdrawn by its author" if plan.get("withdrawn_at") else "waiting for a supervisor's approval")
         rejection = plan.get("rejection")
         if rejection:
             state = (f"rejected by {rejection['by']} on {local_text(rejection['at'], zone)[:10]}"
                      + (f" ({rejection['note']})" if rejection.get("note") else "") + ": a new version is needed")
+        else:
+            state = ("in force (approved)" if plan.get("approved_at") else "rejected: a new version is needed" if plan.get("rejected_at")
+                     else "withdrawn by its author" if plan.get("withdrawn_at") else "waiting for a supervisor's approval")
         if not plan.get("approved_at") and (plan.get("previous") or {}).get("version"):
             state += f"; version {plan['previous']['version']} stays in force"
         if plan.get("before_reopening"):

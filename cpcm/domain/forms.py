@@ -481,10 +481,16 @@ def not_asked(form: Form, key: str, answers: Mapping[str, Any]) -> bool:
         current = flat.get(when["field"])
         if is_empty(current):
             return False  # not answered: the field may yet be wanted
-        wanted = set(when.get("in", []))
-        if (current in wanted) if not isinstance(current, list) else bool(set(current) & wanted):
+        if _met(when, current):
             return False
     return True
+
+
+def _met(when: Mapping[str, Any], current: Any) -> bool:
+    """Whether the answer `current` meets a `required_if` rule's condition (`when`): it is one of
+    the values named, or, for a list, holds one of them."""
+    wanted = when.get("in", [])
+    return current in wanted or (isinstance(current, list) and bool(set(current) & set(wanted)))
 
 
 def _check_rule(rule: Mapping[str, Any], flat: Mapping[str, Any]) -> list[FieldError]:
@@ -504,8 +510,7 @@ def _check_rule(rule: Mapping[str, Any], flat: Mapping[str, Any]) -> list[FieldE
         cond = rule["required_if"]
         key, when = cond["field"], cond["when"]
         current = flat.get(when["field"])
-        hit = current in when.get("in", []) or (isinstance(current, list) and set(current) & set(when.get("in", [])))
-        if hit and is_empty(flat.get(key)):
+        if _met(when, current) and is_empty(flat.get(key)):
             return [FieldError(key, rule.get("message") or f"is required when {when['field']} is {current}")]
     return []
 
