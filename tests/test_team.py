@@ -314,3 +314,19 @@ def test_a_team_file_edited_by_hand__no_write_encrypts_to_it(cli, cli_as, repo):
     git(repo, "checkout", "--", ".cpcm/team.yaml")
     case_id = register(cli)
     assert cli_as("otieno")("show", case_id).code == 5
+
+
+def test_team_list__every_member_since_is_in_the_agency_zone(tmp_path):
+    """`init` records its worker's `since` in the agency's zone, as `team add` records the others':
+    a repository in UTC made at a +03:00 time listed the founder at +03:00 and the others at +00:00."""
+    from conftest import make_repo
+
+    keys = {}
+    for worker in ("sup", "amina"):
+        path = tmp_path / "keys" / f"{worker}.txt"
+        keys[worker] = (path, make_identity(path))
+    root = make_repo(tmp_path / "repo", keys, workers={"sup": "supervisor", "amina": "caseworker"}, timezone="UTC")
+    listed = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(keys["sup"][0]), "CPCM_NOW": NOW})("team", "list", "--json")
+    assert listed.code == 0, listed.stderr
+    since = {member["id"]: member["since"] for member in listed.json()}
+    assert since == {"sup": "2026-11-23T06:00:00+00:00", "amina": "2026-11-23T06:00:00+00:00"}

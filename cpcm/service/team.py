@@ -150,10 +150,11 @@ def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_
     check_policy_name(policy)
     zone_name = (timezone or "").strip() or clock.system_zone_name()
     try:
-        clock.check_zone_name(zone_name, "timezone")
+        zone = clock.check_zone_name(zone_name, "timezone")
     except UsageError:
         raise InvalidInput([FieldError("timezone", "is not a known IANA time zone name (e.g. Africa/Nairobi, UTC)")],
                            "time zone") from None
+    now = now.astimezone(zone)  # the times init records, in the agency's zone as every later command's
     config = Config(agency_code=agency_code, agency_name=agency_name, policy=policy, language=language,
                     recovery_recipients=tuple(recovery_recipients), timezone=zone_name, recovery_signing_keys=recovery_signing_keys)
     worker = Worker(id=worker_id, name=worker_name or worker_id, roles=tuple(dict.fromkeys(roles)), recipient=recipient,
