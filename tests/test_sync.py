@@ -725,6 +725,27 @@ def test_a_cover_in_force_stays_through_a_sync_that_only_moves_on(laptops, team)
     assert [c["in_force"] for c in shown.json()["covers"]] == [True]
 
 
+def test_a_sync_names_the_cases_a_cover_given_on_another_copy_makes_you_cover(laptops):
+    """amina asks otieno to cover her case on her laptop; otieno's next sync says so (the case and
+    until when), in text and in --json, and only once; amina's own sync names no cover of hers."""
+    amina, sup, case_id = shared_case(laptops)
+    otieno = laptops.laptop("otieno")
+    assert amina("assign", case_id, "--cover", "otieno", "--until", "2026-12-24").code == 0
+    assert laptops.sync("amina")["covering"] == []  # a cover amina gave is not hers to take
+    assert otieno("note", case_id, "--text", "x").code != 0  # not a reader yet on his copy
+    done = otieno("sync")
+    assert done.code == 0, done.stderr
+    assert f"you cover now: {case_id} (until 2026-12-24T23:59:59+03:00) (cpcm due)" in done.stderr
+    assert laptops.sync("otieno")["covering"] == []  # said once
+    assert otieno("show", case_id).code == 0
+    # a merge (not a fast-forward) says it too, in --json
+    later = laptops.cli("sup")
+    assert later("assign", case_id, "--cover", "otieno", "--until", "2026-12-30").code == 0
+    laptops.sync("sup")
+    assert otieno("note", case_id, "--text", "called the school").code == 0
+    assert laptops.sync("otieno")["covering"] == [{"case": case_id, "until": "2026-12-30T23:59:59+03:00"}]
+
+
 def test_a_cover_given_on_one_copy_stays_through_a_merge_and_ends_at_a_sync_after_its_time(laptops, team):
     """Merged with work from another copy, a cover in force keeps its colleague a reader (what the
     other copy wrote is re-encrypted to them too); a sync after its end takes them off, and says so."""

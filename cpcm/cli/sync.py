@@ -50,6 +50,8 @@ def _report(result, json_out: bool, what: str) -> None:
             "cpcm list shows the cases you read, cpcm due what is due")
     if result.assigned_to_you:
         say("  assigned to you now: " + " ".join(result.assigned_to_you) + " (cpcm due)")
+    if result.covering:
+        say("  you cover now: " + ", ".join(f"{c['case']} (until {c['until']})" for c in result.covering) + " (cpcm due)")
     if result.assigned_away:
         say("  assigned to another worker, no longer yours: " + " ".join(result.assigned_away))
     if result.reencrypted:

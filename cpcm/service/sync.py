@@ -83,6 +83,7 @@ class Synced:
     registered: list[str] = field(default_factory=list)     # cases registered on the other copy
     assigned_to_you: list[str] = field(default_factory=list)  # cases the merge made yours (an assignment on the other copy)
     assigned_away: list[str] = field(default_factory=list)    # cases that were yours and are now another worker's
+    covering: list[dict] = field(default_factory=list)      # {case, until}: cases the merge made you cover (`cpcm cover` on the other copy)
     duplicates: list[dict] = field(default_factory=list)    # {case, other, reason}: probable same child
     notes: list[str] = field(default_factory=list)
     joined: bool = False          # this sync brought in a worker this copy's team did not list (`_newcomer`)
@@ -434,6 +435,7 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
     trees = remote.trees_of_change(git, base, ours, theirs, _folder, always=(TEAM,))
     merged, message_counts = _merge(ctx, *trees, fast_forward, result)
     _assignments(ctx, git, trees[1], merged, result)
+    _covers_given(ctx, git, trees[1], merged, result)
     parent_tree = trees[2] if fast_forward else trees[1]
     changes: dict[str, Entry | None] = {p: e for p, e in merged.items() if parent_tree.get(p) != e}
     changes.update({p: None for p in parent_tree if p not in merged})
@@ -486,6 +488,26 @@ def _assignments(ctx: Context, git, ours: Tree, merged: dict[str, Entry], result
         before, after = worker(ours.get(path)), worker(entry)
         if before != after and me in (before, after):
             (result.assigned_to_you if after == me else result.assigned_away).append(path.split("/")[1])
+
+
+def _covers_given(ctx: Context, git, ours: Tree, merged: dict[str, Entry], result: Synced) -> None:
+    """The cases the merge makes the one who syncs cover (a cover recorded on the other copy), with
+    its end, as the merged `recipients` files say: only where a cover record arrived, and only a
+    cover in force now that this copy did not have with that end."""
+    me = ctx.worker.id if ctx.worker else None
+    arrived = {p.rsplit("/", 1)[0] for p in merged if p not in ours and _is_record(p) and p.startswith(CASES + "/")
+               and _kind(p.split("/")[2]) == cover_rules.KIND}
+    changed = {f"{folder}/{RECIPIENTS}" for folder in arrived}
+    changed = {p: merged[p] for p in changed if p in merged and ours.get(p) != merged[p]}
+    if me is None or not changed:
+        return
+    blobs = remote.read_blobs(git, [x.blob for p, e in changed.items() for x in (e, ours.get(p)) if x])
+    for path, entry in sorted(changed.items()):
+        after = cover_rules.in_force(covers_from(blobs.get(entry.blob, b"").decode("utf-8", "replace")), ctx.now).get(me)
+        before_entry = ours.get(path)
+        before = covers_from(blobs.get(before_entry.blob, b"").decode("utf-8", "replace")).get(me) if before_entry else None
+        if after and after != before:
+            result.covering.append({"case": path.split("/")[1], "until": after})
 
 
 def _refuse_newer_format(git, theirs: str) -> None:
