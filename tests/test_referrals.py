@@ -432,6 +432,8 @@ def test_service_import__a_cell_it_would_not_read_is_refused_and_nothing_written
                         "more cells than the 5 headings of row 1 in row 2 (6 cells)"),
                        ("id,provider,sector,services,cost,Cost\nclinic,County Clinic,health,child health,free,paid\n",
                         "column 6 has the heading of column 5"),
+                       ("id,provider,sector,services,how to refer,How_To_Refer\nclinic,County Clinic,health,child health,walk in,call\n",
+                        "column 6 has the heading of column 5"),  # both read as how_to_refer
                        ("id,provider,sector,,services\nclinic,County Clinic,health,free,child health\n",
                         "a cell under a blank heading holds something in row 2, column 4")):
         path.write_text(text)

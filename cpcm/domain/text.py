@@ -18,7 +18,7 @@ import csv
 import io
 import math
 import re
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from cpcm.errors import UsageError
 
@@ -203,14 +203,20 @@ def csv_rows(text: str, what: str, max_cell: int = MAX_CELL_CHARS) -> CsvRows:
     return rows
 
 
-def unread_cells(rows: CsvRows, what: str) -> None:
+def heading_key(name: str) -> str:
+    """The key a CSV heading is read as: in any case, spaces round it left out."""
+    return name.strip().lower()
+
+
+def unread_cells(rows: CsvRows, what: str, key: Callable[[str], str] = heading_key) -> None:
     """UsageError when a cell of `rows` that holds something would be left out unread: two
-    columns under one heading (headings read in any case), a cell under a blank heading, or
+    columns under one heading (`key`: what the reader makes of a heading; two headings it reads
+    as one are one), a cell under a blank heading, or
     cells past the last heading (a ',' not in quotes shifts the cells after it). Each is named
     by its column or row, never by a cell's text; empty cells past the headings are no problem."""
     header = getattr(rows, "header", [])
     first: dict[str, int] = {}
-    twice = [(index, first[name]) for index, name in enumerate((n.strip().lower() for n in header), start=1)
+    twice = [(index, first[name]) for index, name in enumerate((key(n) for n in header), start=1)
              if name and first.setdefault(name, index) != index]
     if twice:  # a mapping keeps one cell a heading: the other column's would be left out
         raise UsageError(f"{what}: " + ", ".join(f"column {index} has the heading of column {earlier}" for index, earlier in twice[:20])

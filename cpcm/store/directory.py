@@ -59,6 +59,11 @@ def check_entry(entry: dict[str, Any], existing: list[dict[str, Any]]) -> list[F
     return errors
 
 
+def column_key(heading: str) -> str:
+    """The form's key a CSV heading is read as: in any case, ' ' as '_' ('How to refer' is `how_to_refer`)."""
+    return heading.strip().lower().replace(" ", "_")
+
+
 def read_csv(text: str) -> CsvRows:
     """Rows of a spreadsheet export: one service a row, column names as the form's keys;
     list columns (services, languages) separated by ';'. `numbers` holds each row's number as a
@@ -66,7 +71,7 @@ def read_csv(text: str) -> CsvRows:
     from cpcm.domain.text import CsvRows, csv_rows, unread_cells
 
     table = csv_rows(text, "the CSV file")
-    unread_cells(table, "the CSV file")
+    unread_cells(table, "the CSV file", column_key)
     rows = CsvRows()
     rows.numbers = table.numbers
     for row in table:
@@ -74,7 +79,7 @@ def read_csv(text: str) -> CsvRows:
         for key, value in row.items():
             if key is None or value is None or not str(value).strip():
                 continue
-            key = key.strip().lower().replace(" ", "_")
+            key = column_key(key)
             entry[key] = [v.strip() for v in value.split(";") if v.strip()] if key in LIST_COLUMNS else value.strip()
         rows.append(entry)
     return rows
