@@ -455,8 +455,9 @@ def start_of(conference: Conference, policy: Policy) -> datetime:
 def interim_plan(conference: Conference, entry: Mapping[str, Any]) -> dict:
     """The interim plan a conference's actions start for a case that has no plan yet (the plan
     form's fields; the actions are added by the caller): one short-term goal, the conference's
-    decisions; closure criteria and contingency say plainly that the full plan is still to come,
-    and that the child and caregivers did not take part in this planning."""
+    decisions; closure criteria and contingency say plainly that the full plan is still to come.
+    Who took part (nobody of the family, here) is then set by the caller from the attendance
+    (`took_part`), as for every version a conference makes."""
     needs = list(dict.fromkeys(str(a.get("need")).strip() for a in entry.get("actions") or [] if a.get("need")))
     day = str(conference.date or "")[:10]
     return {
@@ -471,6 +472,38 @@ def interim_plan(conference: Conference, entry: Mapping[str, Any]) -> dict:
                        "back to the next conference if the actions cannot be carried out.",
         "participants": {"child": "no", "caregivers": "no", "others": f"case conference {conference.id} ({day})"},
     }
+
+
+def _words(text: Any) -> list[str]:
+    return [w for w in re.split(r"[^\w]+", str(text or "").lower()) if len(w) >= 2]
+
+
+def same_name(name: Any, registered: Any) -> bool:
+    """Whether an attendance entry's name (`name`) is a registered name (`registered`): every word of
+    it is a word of the registered name ("Amani" for Amani Otieno), or the registered name is
+    within it ("Amani Otieno Junior"); in any case and spacing."""
+    words, theirs = _words(name), _words(registered)
+    return bool(words and theirs) and (set(words) <= set(theirs) or f" {' '.join(theirs)} " in f" {' '.join(words)} ")
+
+
+def took_part(conference: Conference, case: Case, records: Iterable[Record]) -> dict[str, str]:
+    """Who of a case's child and family took part in the conference's planning, as the plan form
+    asks it (`participants.child`, `participants.caregivers`: "yes"/"no"): the child only when
+    recorded present in the attendance register under a name registered for the child (name,
+    other names, nickname), the caregivers under a name the case records for its family
+    (`client_names`). A name that is both (a shared surname alone) tells neither; a family member
+    recorded under no name the case holds cannot be told from another case's, and is not
+    counted. A conference's plan version never carries over who took part in the version it
+    starts from: that was another meeting."""
+    child = [n for n in (case.child.get(k) for k in ("name", "other_names", "nickname")) if n]
+    family = [n for n in client_names(case, records)[0] if n not in child]
+    child_there = family_there = False
+    for attendee in conference.present:
+        is_child = any(same_name(attendee.get("name"), n) for n in child)
+        is_family = any(same_name(attendee.get("name"), n) for n in family)
+        child_there = child_there or (is_child and not is_family)
+        family_there = family_there or (is_family and not is_child)
+    return {"child": "yes" if child_there else "no", "caregivers": "yes" if family_there else "no"}
 
 
 # -- the standing confidentiality register (Form 5) ------------------------------------------------------

@@ -347,6 +347,7 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
     history, anomalies = [], []
     records = records if isinstance(records, list) else list(records)
     events: dict[str, list[str]] = {}
+    with_child: dict[str, str] = {}  # plan record id -> its time, for the versions counted as made with the child
     next_stage, status_of, commands = transitions.next_stage, transitions.status_of, transitions.COMMANDS
     for record in effective(records):
         kind = record.kind
@@ -371,6 +372,14 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
         events.setdefault(command, []).append(at)
         for event in derived_events(record, command):
             events.setdefault(event, []).append(at)
+            if event == "plan_with_child":
+                with_child[record.id] = at
+        if kind == "conference" and record.body.get("plan") in with_child and record.body.get("child_took_part") is not True:
+            # a version a conference made: the child took part only if the conference recorded the child there (its link
+            # says so); before that was recorded, the version copied the participants of the one it started from
+            events["plan_with_child"].remove(with_child.pop(record.body["plan"]))
+            if not events["plan_with_child"]:
+                del events["plan_with_child"]
         if command in ("approval.closure", "closure.immediate") and case.closure:
             # each closure's reason, kept past a reopening (which clears case.closure)
             events.setdefault(f"closed.{case.closure.get('reason')}", []).append(at)
