@@ -334,7 +334,10 @@ def cadence(policy: Policy) -> dict[str, Any]:
 def cadence_due(conferences: Iterable[Conference], policy: Policy, now: datetime) -> list[Deadline]:
     """The next conference to hold, by kind: the last one held (its meeting has started) plus the
     kind's interval; a conference already planned at or before then is the one to hold. A kind
-    never held is on the list only where the policy requires it (`required`), due now. When the
+    never held is on the list only where the policy requires it (`required`), due now. Once that
+    time has come (none held yet, or the last held too long ago), a conference planned within the
+    kind's interval from now is the one to hold: the item is that conference (still overdue from
+    the time it was due, when one was held before), not a request to bring it forward. When the
     agency's conferences (`at_least_of`) are held less often than `at_least`, one more item says so.
     Owner: the chair of the conference concerned (the last held), else any supervisor or manager."""
     rules = cadence(policy)
@@ -364,11 +367,17 @@ def cadence_due(conferences: Iterable[Conference], policy: Policy, now: datetime
             why = f"{words} conferences at least every {every.words()}; none held yet"
         else:
             continue
-        if planned and planned[0][0] <= max(due, now):
+        # a planned conference is in time when it falls by the time due; when that time has come (none held yet of a
+        # required kind, or the last held too long ago), one planned within the kind's interval from now is as soon
+        # as one can be: the item is that conference, never a request to bring it forward
+        if planned and (planned[0][0] <= due or (due <= now and planned[0][0] <= every.after(now))):
             start, conference = planned[0]
+            late = held and due < now and start > due  # overdue since `due`: it stays so until the planned one is held
+            if late:
+                why += f"; overdue since {due.strftime('%Y-%m-%d')}"
             items.append(Deadline(conference.id, "conference-cadence", f"hold the {words} conference planned for "
-                                  f"{local_text(start, start.tzinfo)}", start, None, conference.chair or owner, CADENCE,
-                                  why + f"; {conference.id} is the next", source))
+                                  f"{local_text(start, start.tzinfo)}", due if late else start, None, conference.chair or owner,
+                                  CADENCE, why + f"; {conference.id} is the next", source))
             continue
         if planned:
             why += f"; {planned[0][1].id} is planned for {planned[0][0].strftime('%Y-%m-%d')}, later than that: bring it forward " \
