@@ -869,6 +869,7 @@ def close(ctx, conference_id: str) -> Written:
             except NotFound:
                 latest = None
             transitions.advance(case.stage, "plan", case_id)
+            transitions.check_outcome(case, "plan")
             if latest is None:  # no plan yet: the conference's actions start an interim plan
                 plan_body = rules.interim_plan(conference, entry)
                 interim.append(case_id)

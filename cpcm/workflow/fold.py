@@ -300,6 +300,8 @@ def derived_events(record: Record, command: str) -> list[str]:
     extra = []
     if command == "assessment.initial" and body.get("immediate_actions"):
         extra.append("response")
+    if command == "assessment.initial" and body.get("outcome"):  # what it concluded (transitions.check_outcome)
+        extra.append(f"initial.{body['outcome']}")
     if command == "update" and any(str(k).split(".")[0] in ("location", "caregiver", "contact") for k in body.get("changes") or {}):
         extra.append("residence_updated")  # where the child lives, told by an update after a placement (placements.lives_now)
     if command == "plan" and body.get("reason") == "reunification_done":
@@ -370,6 +372,9 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
             stage, status = after, status_of(after)
         at = utc(record.at)
         events.setdefault(command, []).append(at)
+        if command == "assessment.initial":  # only the latest initial assessment's outcome is kept (transitions.check_outcome)
+            for name in [name for name in events if name.startswith("initial.")]:
+                del events[name]
         for event in derived_events(record, command):
             events.setdefault(event, []).append(at)
             if event == "plan_with_child":
