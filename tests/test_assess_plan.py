@@ -282,3 +282,52 @@ def test_form_blank__every_form_gives_a_yaml_skeleton_naming_its_fields(cli, kin
     YAML(typ="safe").load(result.stdout)
     for field in forms.load(kind).fields:
         assert field.key.split(".")[-1] + ":" in result.stdout
+
+
+# -- the initial assessment's outcome ---------------------------------------------------------------------
+@pytest.mark.parametrize("outcome, remedy", [("close_no_concerns", "--reason no_longer_eligible"),
+                                             ("close_registered_in_error", "--reason registered_in_error"),
+                                             ("transfer", "cpcm transfer")])
+def test_comprehensive_assessment__refused_after_an_initial_assessment_that_concluded_close_or_transfer(outcome, remedy):
+    """IAG Step 2 [L810]: the initial assessment goes on to the comprehensive assessment, or the
+    case is closed or transferred. A case it closed or transferred takes no comprehensive
+    assessment, plan or approval, until a new initial assessment concludes proceed."""
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    service.assess(amina, case_id, "initial", dict(INITIAL_DATA, risk="high", outcome=outcome))
+    before = mem.commits()
+    for run in (lambda: service.assess(amina, case_id, "comprehensive", COMPREHENSIVE),
+                lambda: service.plan(amina, case_id, plan_doc())):
+        with pytest.raises(Refused) as refused:
+            run()
+        assert refused.value.rule == "initial-assessment-outcome" and refused.value.exit_code == 4
+        assert outcome in str(refused.value) and remedy in refused.value.hint and "--outcome proceed" in refused.value.hint
+    assert mem.commits() == before  # nothing written
+    # the situation changed: a new initial assessment that concludes proceed lets the case go on
+    service.assess(amina, case_id, "initial", dict(INITIAL_DATA, risk="high"))
+    service.assess(amina, case_id, "comprehensive", COMPREHENSIVE)
+    service.plan(amina, case_id, plan_doc())
+    assert service.approve(mem.as_("sup"), case_id, "plan", note="agreed").kind == "approval"
+
+
+def test_plan__an_interim_plan_waiting_is_not_approved_after_the_initial_assessment_closed_the_case():
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    service.plan(amina, case_id, plan_doc(interim=True))
+    service.assess(amina, case_id, "initial", dict(INITIAL_DATA, risk="high", outcome="close_no_concerns"))
+    with pytest.raises(Refused) as refused:
+        service.approve(mem.as_("sup"), case_id, "plan", note="agreed")
+    assert refused.value.rule == "initial-assessment-outcome"
+
+
+def test_cli__comprehensive_after_an_initial_that_concluded_close_exits_4_and_commits_nothing(cli, repo):
+    case_id = register(cli)
+    outcome = [a if a != "proceed" else "close_no_concerns" for a in INITIAL]
+    assert cli("assess", case_id, "--type", "initial", "--risk", "high", *outcome).code == 0
+    before = commit_count(repo)
+    result = cli("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE))
+    assert result.code == 4, result.stderr
+    assert "close_no_concerns" in result.stderr and f"cpcm close {case_id}" in result.stderr
+    assert commit_count(repo) == before

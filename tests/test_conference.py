@@ -547,3 +547,66 @@ def test_minutes__a_team_member_taking_the_minutes_is_printed_by_name_in_both_la
     conferences.minutes(mem.as_("sup", now=LATER), conf, dict(minutes_doc([case_id]), minute_taker="Ward officer (SCCO)"))
     text = service.render(mem.as_("sup", now=LATER), "minutes", conf, lang="en").text
     assert "- **Minute-taker:** Ward officer (SCCO)" in text
+
+
+# -- who took part in the plan version a conference makes -------------------------------------------------
+def _plans_with_child(ctx, case_id: str) -> tuple[int, int]:
+    """(plan versions, plan versions the child took part in), as `cpcm report statistics` counts them."""
+    from cpcm.reports.statistics import MEASURE_KEYS, case_rows
+    from cpcm.service import context
+    from cpcm.workflow.fold import fold
+
+    rows = case_rows(fold(case_id, context.load_records(ctx, case_id)))
+    return (sum(1 for r in rows if r[0] == MEASURE_KEYS.index("plans")),
+            sum(1 for r in rows if r[0] == MEASURE_KEYS.index("plans_with_child")))
+
+
+def test_close__the_conferences_version_is_not_one_the_child_took_part_in_unless_the_child_was_there():
+    """The first version was planned with the child (`participants.child: yes`); the conference,
+    attended by professionals only, makes version 2: it must not carry the child's participation
+    over, nor be counted by the statistics as a version the child took part in."""
+    mem = MemoryRepo()
+    case_id = planned_in(mem, "Amani Otieno")
+    closed_with(mem, case_id)
+    amina = mem.as_("amina", now=CLOSE_NOW)
+    plan = service.show(amina, case_id)["plan"]
+    assert plan["version"] == 2
+    assert plan["content"]["participants"]["child"] == "no"
+    assert plan["content"]["participants"]["caregivers"] == "no"
+    assert plan["content"]["participants"]["others"].startswith("case conference CC-")
+    assert _plans_with_child(amina, case_id) == (2, 1)
+
+
+def test_close__the_child_recorded_present_at_the_conference_took_part_in_its_version():
+    mem = MemoryRepo()
+    case_id = planned_in(mem, "Amani Otieno")
+    sup = mem.as_("sup")
+    conf = conference_in(sup)
+    conferences.add_case(sup, conf, case_id, "especially_difficult")
+    closer = mem.as_("sup", now=CLOSE_NOW)
+    for institution, name, position in MEMBERS:
+        conferences.attend(closer, conf, member(institution, name, position))
+    conferences.attend(closer, conf, {"name": "Amani", "role": "family", "present": "yes"})  # the child, by the registered name
+    conferences.minutes(closer, conf, minutes_doc([case_id]))
+    conferences.close(closer, conf)
+    amina = mem.as_("amina", now=CLOSE_NOW)
+    assert service.show(amina, case_id)["plan"]["content"]["participants"]["child"] == "yes"
+    assert _plans_with_child(amina, case_id) == (2, 2)
+
+
+def test_statistics__a_version_closed_before_attendance_was_kept_does_not_count_as_with_the_child():
+    """A conference's version written before its link record kept `child_took_part` copied the
+    participants of the version before it: the fold does not count it as made with the child."""
+    from cpcm.domain.records import Record
+    from cpcm.workflow.fold import fold
+
+    def record(id_: str, kind: str, body: dict) -> Record:
+        return Record(kind=kind, schema=1, id=id_, case="CP-TEST-0001", at=f"2026-0{id_[-1]}-01T10:00:00+00:00",
+                      recorded_at=f"2026-0{id_[-1]}-01T10:00:00+00:00", by="amina", body=body)
+
+    with_child = {"participants": {"child": "yes", "caregivers": "yes"}}
+    records = [record("01A1", "plan", with_child), record("01A2", "plan", dict(with_child, reason="conference_decision")),
+               record("01A3", "conference", {"conference": "CC-TEST-0001", "plan": "01A2"})]
+    assert fold("CP-TEST-0001", records).events["plan_with_child"] == fold("CP-TEST-0001", records[:1]).events["plan_with_child"]
+    told = records[:2] + [record("01A3", "conference", {"conference": "CC-TEST-0001", "plan": "01A2", "child_took_part": True})]
+    assert len(fold("CP-TEST-0001", told).events["plan_with_child"]) == 2

@@ -495,3 +495,36 @@ def test_cli__the_form5_register_sign_bar_and_share_one_commit_each_and_verify_a
     assert git(repo, "log", "-1", "--format=%s").strip() == f"conference share {rules.REGISTER_ID}"
     assert attend(njeri, mine, "Member Two", "--confidentiality-signed", "yes").code == 0
     assert sup("verify").code == 0
+
+
+def test_cadence__kenya_a_first_internal_conference_planned_within_the_month_is_not_asked_to_be_brought_forward():
+    """kenya requires the monthly internal conference from the start: with none held yet, the one
+    already planned within the month is the one to hold, due at its start."""
+    now = at("2026-10-20T09:00:00+03:00")
+    soon = conference("CC-0000-0003", "internal", "2026-11-02")
+    (item,) = [i for i in rules.cadence_due([soon], KENYA, now) if "internal" in i.title]
+    assert item.case_id == "CC-0000-0003" and item.due == at("2026-11-02T09:00:00+03:00")
+    assert "bring it forward" not in item.why and "conference update" not in item.why
+    # one planned later than a month from now is still asked to be brought forward
+    late = conference("CC-0000-0004", "internal", "2026-12-02")
+    (item,) = [i for i in rules.cadence_due([late], KENYA, now) if "internal" in i.title]
+    assert item.case_id == "conference" and item.due == now and "bring it forward" in item.why
+
+
+def test_cadence__kenya_overdue_with_the_next_planned_within_the_month_says_so_without_bringing_it_forward():
+    held = conference("CC-0000-0001", "internal", "2026-10-05", closed=True)
+    now = at("2026-11-10T09:00:00+03:00")  # due on 5 Nov: overdue
+    soon = conference("CC-0000-0003", "internal", "2026-11-12")
+    (item,) = [i for i in rules.cadence_due([held, soon], KENYA, now) if "internal" in i.title]
+    assert item.case_id == "CC-0000-0003" and item.due == at("2026-11-05T09:00:00+03:00")  # still overdue until held
+    assert item.state(now, now - now) == "overdue"
+    assert "bring it forward" not in item.why and "overdue since 2026-11-05" in item.why
+
+
+def test_due__kenya_a_planned_first_conference_is_on_the_list_as_itself():
+    mem = MemoryRepo(profile="kenya")
+    sup = mem.as_("sup", now="2026-11-20T09:00:00+03:00")
+    conf = conference_in(sup, when="2026-11-30", notice_sent="2026-11-20", invitations_sent="2026-11-20")
+    items = [i for i in service.due(sup, worker="all", within_days=30) if i.code == "conference-cadence" and "internal" in i.title]
+    assert [(i.case_id, i.due.date().isoformat()) for i in items] == [(conf, "2026-11-30")]
+    assert not any("bring it forward" in i.why for i in service.due(sup, worker="all", within_days=30))

@@ -80,6 +80,7 @@ def test_apply_update__set_replace_and_remove_paths():
 @pytest.mark.parametrize("command, body, events", [
     ("assessment.initial", {"immediate_actions": ["x"]}, ["response", "risk_checked"]),
     ("assessment.initial", {"immediate_actions": []}, ["risk_checked"]),
+    ("assessment.initial", {"outcome": "transfer"}, ["initial.transfer", "risk_checked"]),
     ("assessment.comprehensive", {"immediate_actions": ["x"]}, ["risk_checked"]),
     ("plan", {"reason": "reunification_done"}, ["reunification_done"]),  # the reunification: placements.reunifications
     ("plan", {"reason": "review"}, []),

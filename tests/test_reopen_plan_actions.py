@@ -99,3 +99,29 @@ def test_plan_action__cites_its_own_rule_and_source_in_due_and_check(cli, cli_as
         assert check.code == 1, check.stdout
         overdue = [p for p in check.json() if p["code"] == "plan-action-overdue"]
         assert [(p["rule"], p["source"]) for p in overdue] == [("plan_action", policy.source("plan_action"))] * 2, profile
+
+
+def test_reopen__closing_again_without_a_new_plan_does_not_ask_to_explain_the_old_plans_actions(kenya):
+    """The old plan's actions are not due after the reopening (`plan_action.due_after_reopening:
+    false`), so closing the reopened case again does not make them open items to explain; they are
+    kept apart in the closure record."""
+    from conftest import library_session
+    from cpcm.service.context import load_records
+    from cpcm.workflow.fold import fold
+    from cpcm.workflow.open_items import unfinished
+
+    case_id = _closed_and_reopened(kenya)
+    amina = kenya("amina", LATER)
+    closed = amina("close", case_id, "--reason", "declined", "--check", "all")
+    assert closed.code == 0, closed.stderr
+    records = load_records(library_session(amina), case_id)
+    body = [r for r in records if r.kind == "closure"][-1].body
+    assert body["open_items"] == {"referrals": [], "actions": [], "actions_before_reopening": ["A1", "A2"]}
+    assert unfinished(fold(case_id, records), records)["actions"] == ["A1", "A2"]  # without a policy: every open action
+
+
+def test_reopen__the_old_plans_actions_stay_open_items_where_the_policy_keeps_them_due(kenya):
+    case_id = _closed_and_reopened(kenya)
+    (kenya.root / ".cpcm" / "policy.yaml").write_text("rules:\n  plan_action:\n    due_after_reopening: true\n", encoding="utf-8")
+    closed = kenya("amina", LATER)("close", case_id, "--reason", "declined", "--check", "all")
+    assert closed.code == 4 and "open_items_explained" in closed.stderr and "action A1" in closed.stderr

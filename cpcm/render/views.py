@@ -1040,10 +1040,6 @@ def referral_letter_view(case, referral, service: Mapping[str, Any] | None, lang
 
 
 # -- a case conference's documents (agenda, minutes, conference-report) ----------------------------------
-def _words(text: Any) -> list[str]:
-    return [w for w in re.split(r"[^\w]+", str(text or "").lower()) if len(w) >= 2]
-
-
 def _digits(text: Any) -> str:
     return re.sub(r"\D", "", str(text or ""))
 
@@ -1060,13 +1056,10 @@ def is_family(attendee: Mapping[str, Any], clients: Iterable[Mapping[str, Any]] 
     patterns = conference_rules.name_patterns(n for client in clients for n in client.get("names") or ())
     if conference_rules.names_found({k: _text(attendee.get(k)) for k in ("institution", "position")}, {"": patterns}):
         return True  # recorded as a professional, but "Family of <child>", "<child>'s aunt": a client's name, as the minutes see one
-    words, digits = _words(attendee.get("name")), _digits(attendee.get("contact"))
+    digits = _digits(attendee.get("contact"))
     for client in clients:
-        for name in client.get("names") or ():
-            registered = _words(name)
-            if registered and words and (set(words) <= set(registered)
-                                         or f" {' '.join(registered)} " in f" {' '.join(words)} "):
-                return True
+        if any(conference_rules.same_name(attendee.get("name"), name) for name in client.get("names") or ()):
+            return True
         for contact in client.get("contacts") or ():
             theirs = _digits(contact)
             if len(digits) >= 7 and len(theirs) >= 7 and (digits[-9:] in theirs or theirs[-9:] in digits):

@@ -50,7 +50,7 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
         if done < wanted:
             errors.append(FieldError("followups", f"{done} follow-up(s) since the plan; the policy asks for {wanted} before closing "
                                                   "(pre_closure_monitoring)"))
-    left = unfinished(case, records)
+    left = unfinished(case, records, ctx.policy)  # the actions of a plan from before a reopening are not due
     if (left["referrals"] or left["actions"]) and not body.get("open_items_explained"):
         items = ", ".join([f"referral {r}" for r in left["referrals"]] + [f"action {a}" for a in left["actions"]])
         errors.append(FieldError("open_items_explained", f"open items remain ({items}): resolve them or explain why they can be left"))

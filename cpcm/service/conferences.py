@@ -869,12 +869,16 @@ def close(ctx, conference_id: str) -> Written:
             except NotFound:
                 latest = None
             transitions.advance(case.stage, "plan", case_id)
+            transitions.check_outcome(case, "plan")
             if latest is None:  # no plan yet: the conference's actions start an interim plan
                 plan_body = rules.interim_plan(conference, entry)
                 interim.append(case_id)
             else:
                 plan_body = copy.deepcopy(dict(latest))
                 plan_body["reason"] = "conference_decision"
+            # who took part in this planning is the conference's attendance, never the copied version's
+            plan_body["participants"] = {**rules.took_part(conference, case, effective(records)),
+                                         "others": f"case conference {conference.id} ({str(conference.date or '')[:10]})"}
             goal_ids = [g.get("id") for g in plan_body.get("goals") or []]
             for number, action in enumerate(actions, start=1):
                 if action.get("goal") and action["goal"] not in goal_ids:
@@ -924,6 +928,8 @@ def close(ctx, conference_id: str) -> Written:
             link = {"conference": conference_id, "conference_kind": conference.kind, "date": conference.date,
                     "reason": nomination.get("reason"), "summary": entry.get("summary"), "discussion": entry.get("discussion"),
                     "decisions": entry.get("decisions") or [], "actions": entry.get("actions") or [], "plan": plan_id}
+            if plan_body is not None:  # what the fold counts the version by (workflow/fold.py `derived_events`)
+                link["child_took_part"] = plan_body["participants"]["child"] == "yes"
             link_record = context.new_record(ctx, "conference", case.id, {k: v for k, v in link.items() if v is not None}, after=after)
             tx.write_record(link_record, keys)
             written.append({"case_id": case.id, "plan_record_id": plan_id, "record_id": link_record.id,

@@ -334,7 +334,10 @@ def cadence(policy: Policy) -> dict[str, Any]:
 def cadence_due(conferences: Iterable[Conference], policy: Policy, now: datetime) -> list[Deadline]:
     """The next conference to hold, by kind: the last one held (its meeting has started) plus the
     kind's interval; a conference already planned at or before then is the one to hold. A kind
-    never held is on the list only where the policy requires it (`required`), due now. When the
+    never held is on the list only where the policy requires it (`required`), due now. Once that
+    time has come (none held yet, or the last held too long ago), a conference planned within the
+    kind's interval from now is the one to hold: the item is that conference (still overdue from
+    the time it was due, when one was held before), not a request to bring it forward. When the
     agency's conferences (`at_least_of`) are held less often than `at_least`, one more item says so.
     Owner: the chair of the conference concerned (the last held), else any supervisor or manager."""
     rules = cadence(policy)
@@ -364,11 +367,17 @@ def cadence_due(conferences: Iterable[Conference], policy: Policy, now: datetime
             why = f"{words} conferences at least every {every.words()}; none held yet"
         else:
             continue
-        if planned and planned[0][0] <= max(due, now):
+        # a planned conference is in time when it falls by the time due; when that time has come (none held yet of a
+        # required kind, or the last held too long ago), one planned within the kind's interval from now is as soon
+        # as one can be: the item is that conference, never a request to bring it forward
+        if planned and (planned[0][0] <= due or (due <= now and planned[0][0] <= every.after(now))):
             start, conference = planned[0]
+            late = held and due < now and start > due  # overdue since `due`: it stays so until the planned one is held
+            if late:
+                why += f"; overdue since {due.strftime('%Y-%m-%d')}"
             items.append(Deadline(conference.id, "conference-cadence", f"hold the {words} conference planned for "
-                                  f"{local_text(start, start.tzinfo)}", start, None, conference.chair or owner, CADENCE,
-                                  why + f"; {conference.id} is the next", source))
+                                  f"{local_text(start, start.tzinfo)}", due if late else start, None, conference.chair or owner,
+                                  CADENCE, why + f"; {conference.id} is the next", source))
             continue
         if planned:
             why += f"; {planned[0][1].id} is planned for {planned[0][0].strftime('%Y-%m-%d')}, later than that: bring it forward " \
@@ -455,8 +464,9 @@ def start_of(conference: Conference, policy: Policy) -> datetime:
 def interim_plan(conference: Conference, entry: Mapping[str, Any]) -> dict:
     """The interim plan a conference's actions start for a case that has no plan yet (the plan
     form's fields; the actions are added by the caller): one short-term goal, the conference's
-    decisions; closure criteria and contingency say plainly that the full plan is still to come,
-    and that the child and caregivers did not take part in this planning."""
+    decisions; closure criteria and contingency say plainly that the full plan is still to come.
+    Who took part (nobody of the family, here) is then set by the caller from the attendance
+    (`took_part`), as for every version a conference makes."""
     needs = list(dict.fromkeys(str(a.get("need")).strip() for a in entry.get("actions") or [] if a.get("need")))
     day = str(conference.date or "")[:10]
     return {
@@ -471,6 +481,38 @@ def interim_plan(conference: Conference, entry: Mapping[str, Any]) -> dict:
                        "back to the next conference if the actions cannot be carried out.",
         "participants": {"child": "no", "caregivers": "no", "others": f"case conference {conference.id} ({day})"},
     }
+
+
+def _words(text: Any) -> list[str]:
+    return [w for w in re.split(r"[^\w]+", str(text or "").lower()) if len(w) >= 2]
+
+
+def same_name(name: Any, registered: Any) -> bool:
+    """Whether an attendance entry's name (`name`) is a registered name (`registered`): every word of
+    it is a word of the registered name ("Amani" for Amani Otieno), or the registered name is
+    within it ("Amani Otieno Junior"); in any case and spacing."""
+    words, theirs = _words(name), _words(registered)
+    return bool(words and theirs) and (set(words) <= set(theirs) or f" {' '.join(theirs)} " in f" {' '.join(words)} ")
+
+
+def took_part(conference: Conference, case: Case, records: Iterable[Record]) -> dict[str, str]:
+    """Who of a case's child and family took part in the conference's planning, as the plan form
+    asks it (`participants.child`, `participants.caregivers`: "yes"/"no"): the child only when
+    recorded present in the attendance register under a name registered for the child (name,
+    other names, nickname), the caregivers under a name the case records for its family
+    (`client_names`). A name that is both (a shared surname alone) tells neither; a family member
+    recorded under no name the case holds cannot be told from another case's, and is not
+    counted. A conference's plan version never carries over who took part in the version it
+    starts from: that was another meeting."""
+    child = [n for n in (case.child.get(k) for k in ("name", "other_names", "nickname")) if n]
+    family = [n for n in client_names(case, records)[0] if n not in child]
+    child_there = family_there = False
+    for attendee in conference.present:
+        is_child = any(same_name(attendee.get("name"), n) for n in child)
+        is_family = any(same_name(attendee.get("name"), n) for n in family)
+        child_there = child_there or (is_child and not is_family)
+        family_there = family_there or (is_family and not is_child)
+    return {"child": "yes" if child_there else "no", "caregivers": "yes" if family_there else "no"}
 
 
 # -- the standing confidentiality register (Form 5) ------------------------------------------------------

@@ -300,6 +300,8 @@ def derived_events(record: Record, command: str) -> list[str]:
     extra = []
     if command == "assessment.initial" and body.get("immediate_actions"):
         extra.append("response")
+    if command == "assessment.initial" and body.get("outcome"):  # what it concluded (transitions.check_outcome)
+        extra.append(f"initial.{body['outcome']}")
     if command == "update" and any(str(k).split(".")[0] in ("location", "caregiver", "contact") for k in body.get("changes") or {}):
         extra.append("residence_updated")  # where the child lives, told by an update after a placement (placements.lives_now)
     if command == "plan" and body.get("reason") == "reunification_done":
@@ -347,6 +349,7 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
     history, anomalies = [], []
     records = records if isinstance(records, list) else list(records)
     events: dict[str, list[str]] = {}
+    with_child: dict[str, str] = {}  # plan record id -> its time, for the versions counted as made with the child
     next_stage, status_of, commands = transitions.next_stage, transitions.status_of, transitions.COMMANDS
     for record in effective(records):
         kind = record.kind
@@ -369,8 +372,19 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
             stage, status = after, status_of(after)
         at = utc(record.at)
         events.setdefault(command, []).append(at)
+        if command == "assessment.initial":  # only the latest initial assessment's outcome is kept (transitions.check_outcome)
+            for name in [name for name in events if name.startswith("initial.")]:
+                del events[name]
         for event in derived_events(record, command):
             events.setdefault(event, []).append(at)
+            if event == "plan_with_child":
+                with_child[record.id] = at
+        if kind == "conference" and record.body.get("plan") in with_child and record.body.get("child_took_part") is not True:
+            # a version a conference made: the child took part only if the conference recorded the child there (its link
+            # says so); before that was recorded, the version copied the participants of the one it started from
+            events["plan_with_child"].remove(with_child.pop(record.body["plan"]))
+            if not events["plan_with_child"]:
+                del events["plan_with_child"]
         if command in ("approval.closure", "closure.immediate") and case.closure:
             # each closure's reason, kept past a reopening (which clears case.closure)
             events.setdefault(f"closed.{case.closure.get('reason')}", []).append(at)

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from cpcm.domain.case import Case
-from cpcm.domain.records import Record
+from cpcm.domain.policy import Policy
+from cpcm.domain.records import Record, utc
 from cpcm.workflow import plan_actions
 from cpcm.workflow.fold import effective
 
@@ -77,9 +78,24 @@ def action_ids(records: Iterable[Record], plan_record: Record | None) -> list[st
     return plan_actions.ids_by_version(effective(records)).get(plan_record.id, {}).get("actions") or []
 
 
-def unfinished(case: Case, records: list[Record]) -> dict[str, list[str]]:
+def plan_before_reopening(case: Case, plan_record: Record | None, policy: Policy | None) -> bool:
+    """Whether `plan_record` (the latest plan version) was written before the case's latest
+    reopening, and the policy does not keep that plan's actions due after it
+    (`plan_action.due_after_reopening`, false by default: a reopened case restarts at assessment
+    and a new plan, IAG Step 6 [L946]), so that its actions are not due, as on `cpcm due`."""
+    reopened = case.reopened
+    if plan_record is None or policy is None or not reopened:
+        return False
+    if policy.get("plan_action", "due_after_reopening", False):
+        return False
+    return utc(plan_record.at) < reopened
+
+
+def unfinished(case: Case, records: list[Record], policy: Policy | None = None) -> dict[str, list[str]]:
     """What is still open on a case: referrals not closed or delivered, and the latest plan's
-    actions whose latest status is not done or dropped."""
+    actions whose latest status is not done or dropped. With `policy`: the actions of a plan
+    from before the latest reopening are not due (`plan_before_reopening`), so they are not
+    open items but kept apart, under `actions_before_reopening` (only when there are some)."""
     referrals = [r["ref"] for r in case.referrals if referral_open(r["status"])]
     plan_record = latest_plan(records)
     status, _last = progress(records, plan_record)
@@ -88,4 +104,6 @@ def unfinished(case: Case, records: list[Record]) -> dict[str, list[str]]:
         entry = status.get(action_id)
         if item_open(entry[1].get("status") if entry else None):
             actions.append(action_id)
+    if actions and plan_before_reopening(case, plan_record, policy):
+        return {"referrals": referrals, "actions": [], "actions_before_reopening": actions}
     return {"referrals": referrals, "actions": actions}

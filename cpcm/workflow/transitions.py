@@ -150,5 +150,50 @@ def advance(stage: str | None, command: str, case_id: str = "", before: str | No
     return after
 
 
+# The initial assessment's outcomes that end the case's path at this agency (IAG Step 2 [L810]: continue to the
+# comprehensive assessment, close (no concerns; registered in error) or transfer), with what to do instead. Once the
+# latest initial assessment of the case's cycle (since registration or the latest reopening) concluded one of them,
+# the steps of a case that goes on are refused until a new initial assessment concludes `proceed` (the child's
+# situation changed: the process is circular) or the outcome is corrected (it was recorded wrongly).
+NOT_PROCEEDING = {"close_no_concerns": "cpcm close {case} --reason no_longer_eligible",
+                  "close_registered_in_error": "cpcm close {case} --reason registered_in_error",
+                  "transfer": "cpcm transfer {case} --to AGENCY ..."}
+AFTER_PROCEEDING = ("assessment.comprehensive", "plan", "approval.plan")
+
+
+def initial_outcome(case) -> tuple[str, str] | None:
+    """(outcome, when) of the latest initial assessment of the case's cycle (the fold keeps its
+    outcome only, as the event `initial.<outcome>`), or None when there is none in this cycle
+    (since registration or the latest reopening) or it gave no outcome."""
+    since = case.cycle_start
+    for name, times in case.events.items():
+        if name.startswith("initial.") and times and (since is None or times[-1] >= since):
+            return name.split(".", 1)[1], times[-1]
+    return None
+
+
+def check_outcome(case, command: str) -> None:
+    """Refused (rule `initial-assessment-outcome`) when `command` takes the case on (a comprehensive
+    assessment, a plan, a plan's approval) after its latest initial assessment concluded that it
+    closes or is transferred (`NOT_PROCEEDING`), naming the outcome and what would satisfy the rule.
+    A case that has a comprehensive assessment after that initial one (recorded before the rule
+    held) is not stopped half-way."""
+    if command not in AFTER_PROCEEDING:
+        return
+    found = initial_outcome(case)
+    if found is None or found[0] not in NOT_PROCEEDING:
+        return
+    outcome, when = found
+    if case.last("assessment.comprehensive", when):
+        return  # taken on all the same before this rule held (a comprehensive assessment since): not stopped half-way
+    raise Refused(f"{case.id}: the initial assessment of {when[:10]} concluded '{outcome}', so '{_words(command)}' is not "
+                  "allowed (IAG Step 2: after the initial assessment a case goes on to the comprehensive assessment, "
+                  "or is closed or transferred); nothing was written",
+                  f"Do what it concluded: {NOT_PROCEEDING[outcome].format(case=case.id)}. If the child's situation has changed, "
+                  f"record a new initial assessment that concludes proceed (cpcm assess {case.id} --type initial ... --outcome "
+                  f"proceed); if the outcome was recorded wrongly, correct it (cpcm correct {case.id} RECORD --set outcome=proceed "
+                  "--reason ...).", rule="initial-assessment-outcome")
+
+
 def status_of(stage: str | None) -> str:
     return STATUS.get(stage or "", "open")

@@ -98,6 +98,9 @@ MEANINGS = {
     "cover-needs-worker-or-supervisor": "only the case's worker, a supervisor or a manager arranges cover for a case (`assign --cover`)",
     "cover-ended": "the colleague's cover of the case has ended: they may no longer write to it (ask for it to be extended)",
     "transition-not-allowed": "the case's stage does not allow this record (the hint lists what is allowed)",
+    "initial-assessment-outcome": "the latest initial assessment concluded that the case closes or is transferred: no "
+                                  "comprehensive assessment, plan or plan approval until a new initial assessment concludes "
+                                  "proceed (or the outcome is corrected)",
     "approval-needs-supervisor": "only a supervisor or manager approves or rejects",
     "nothing-to-approve": "there is no plan, closure or transfer waiting for a decision",
     "self-approval": "the person who asked cannot approve it, unless the policy allows self-approval",
