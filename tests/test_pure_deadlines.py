@@ -570,13 +570,14 @@ def test_soon_window():
     assert dl.soon_window(policy(due_soon={"within": "1mo"}), datetime(2026, 2, 1, tzinfo=EAT)) == timedelta(days=28)
 
 
-def test_urgency__state_then_due_then_risk_then_case():
+def test_urgency__urgent_then_state_then_due_then_risk_then_case():
     due = NOW + timedelta(days=5)
     a = item(due, risk="low")
-    assert dl.urgency(a, NOW, SOON) == (3, due, 3, "CP-0000-0000")
-    assert dl.urgency(item(NOW - timedelta(hours=1), risk="immediate"), NOW, SOON) == (0, NOW - timedelta(hours=1), 0,
+    assert dl.urgency(a, NOW, SOON) == (True, 3, due, 3, "CP-0000-0000")
+    assert dl.urgency(item(NOW - timedelta(hours=1), risk="immediate"), NOW, SOON) == (True, 0, NOW - timedelta(hours=1), 0,
                                                                                       "CP-0000-0000")
-    assert dl.urgency(item(due, risk=None), NOW, SOON)[2] == 4
+    assert dl.urgency(item(due, risk=None), NOW, SOON)[3] == 4
+    assert dl.urgency(item(due, code="readiness-stop", risk="low"), NOW, SOON) == (False, 3, due, 3, "CP-0000-0000")
 
 
 def test_for_worker__the_case_worker_or_an_approver_not_barred():

@@ -8,13 +8,15 @@ with `map`, `compress` and `bisect` (the loops run in C): the items whose piece 
 the case included). An item is overdue when its due time has passed: those are a prefix of the
 order (`bisect`). Of the others, its target passed (where there is one) or within the due-soon
 window or later is decided from its "aim", the target where there is one, else the due time.
-Each state's items stay in the view's order, which is the order `deadlines.urgency` sorts them
-in; what is computed each time (conference items, a case whose answer is not kept) is put in its
-place (bisect, after the kept items it ties with).
+The items cpcm calls URGENT (`deadlines.URGENT_CODES`: a few, found by their static texts, which
+the view names) are taken out first and listed before every other item, in groups of their own
+by state (`GROUP_STATES`). Each group's items stay in the view's order, which is the order
+`deadlines.urgency` sorts them in; what is computed each time (conference items, a case whose
+answer is not kept) is put in its place (bisect, after the kept items it ties with).
 
 The plain lines: an item's line is its state's label, its case, title and due time as the view
 keeps them printed, the "when" (hours or days to or since the due time), and its owner and
-reason. Within a state the due times only grow, and
+reason. Within a group the due times only grow, and
 the "when" text is the same over one stretch of due times (`when` gives each text over one
 interval of hours, as the CLI's does), so it is computed once per stretch (bisect by the text)
 and the lines of a stretch are one join of their cells, laid out by slice assignments from the
@@ -28,7 +30,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import replace
 from datetime import datetime, timedelta
-from itertools import compress, islice, repeat
+from itertools import compress, filterfalse, islice, repeat
 from operator import add, and_, floordiv, is_, itemgetter, le, mod, or_, sub
 from typing import Any, Callable, Iterator, Sequence
 
@@ -36,9 +38,13 @@ from cpcm.domain.policy import risk_rank
 from cpcm.service import tables
 from cpcm.service.dueview import NO_TARGET, ViewBody, cell
 from cpcm.workflow.clocks import SUPERVISORS
-from cpcm.workflow.deadlines import STATES, Deadline
+from cpcm.workflow.deadlines import STATES, URGENT_CODES, Deadline
 
 _TICK = timedelta(microseconds=1)
+# The groups `due` lists, in order: the items cpcm calls URGENT (deadlines.URGENT_CODES) in each
+# state, then every other item in each state. Each group's state, by its number in STATES.
+GROUP_STATES = tuple(range(len(STATES))) * 2
+_OTHERS = len(STATES)  # the number of the first group of the items not urgent
 PIECE = 20_000  # lines written at once: the output is never held whole
 JSON_PIECE = 2_000  # objects of `due --json` made at once (about 1 MB of text)
 
@@ -217,34 +223,59 @@ class DueView:
                 if listed:
                     extra.append(replace(self.deadline(~k if k in covered else k), worker_removed=True))
         picked = list(compress(range(n), keep))
+        # the items cpcm calls URGENT (a few) are a group listed before the rest, each state's
+        # apart: within every group the due times still only grow
+        urgent = self._urgent(body, picked)
+        if urgent:
+            gone = set(urgent)
+            picked = list(filterfalse(gone.__contains__, picked))
+        buckets = self._states(urgent, dues, aim, now_us, soon_us, overdue_only) + \
+            self._states(picked, dues, aim, now_us, soon_us, overdue_only)
+        self.special = [False] * len(buckets)  # whether a group holds an item not printed in bulk
+        if covered:
+            for group, bucket in enumerate(buckets):
+                if not covered.isdisjoint(bucket):
+                    buckets[group] = [~k if k in covered else k for k in bucket]
+                    self.special[group] = True
+        # what is computed each time, in its place: after the kept items it ties with (they come first in
+        # the order `due` lists before sorting: the cases' rows, then the conference items)
+        for item in extra:
+            group = STATES.index(item.state(now, soon)) + (0 if item.code in URGENT_CODES else _OTHERS)
+            key = (tables.instant(item.due), risk_rank(item.risk), item.case_id)
+            bucket = buckets[group]
+            bucket.insert(bisect_right(bucket, key, key=self._key), (key, item))
+            self.special[group] = True
+        self.buckets = buckets  # per group (GROUP_STATES), its items in order
+        self._selected: list | None = None
+
+    @staticmethod
+    def _states(picked: list[int], dues, aim, now_us: int, soon_us: int, overdue_only: bool) -> list[list[int]]:
+        """View items `picked` (in the view's order) by state, in the order of STATES."""
         # overdue (due < now) is a prefix of the order; of the rest, by the aim: target missed
         # (aim < now, only where there is a target: else the aim is the due time, not passed),
         # due soon (aim - now <= soon), upcoming
         split = bisect_left(picked, bisect_left(dues, now_us))
         buckets: list[list] = [picked[:split], [], [], []]
-        if not overdue_only:
+        if not overdue_only and split < len(picked):
             rest = picked[split:]
             rest_aims = list(map(aim.__getitem__, rest))
             edge = now_us + soon_us
             buckets[1] = list(compress(rest, map(now_us.__gt__, rest_aims)))
             buckets[2] = list(compress(rest, map(and_, map(now_us.__le__, rest_aims), map(edge.__ge__, rest_aims))))
             buckets[3] = list(compress(rest, map(and_, map(now_us.__le__, rest_aims), map(edge.__lt__, rest_aims))))
-        self.special = [False] * 4  # whether a state's list holds an item not printed in bulk
-        if covered:
-            for state, bucket in enumerate(buckets):
-                if not covered.isdisjoint(bucket):
-                    buckets[state] = [~k if k in covered else k for k in bucket]
-                    self.special[state] = True
-        # what is computed each time, in its place: after the kept items it ties with (they come first in
-        # the order `due` lists before sorting: the cases' rows, then the conference items)
-        for item in extra:
-            state = STATES.index(item.state(now, soon))
-            key = (tables.instant(item.due), risk_rank(item.risk), item.case_id)
-            bucket = buckets[state]
-            bucket.insert(bisect_right(bucket, key, key=self._key), (key, item))
-            self.special[state] = True
-        self.buckets = buckets
-        self._selected: list | None = None
+        return buckets
+
+    @staticmethod
+    def _urgent(body: ViewBody, picked: list[int]) -> list[int]:
+        """Those of view items `picked` (in order) that cpcm calls URGENT (`ViewBody.urgent_items`), in order."""
+        if not body.urgent or not picked:
+            return []
+        found = []
+        for k in body.urgent_items():
+            at = bisect_left(picked, k)
+            if at < len(picked) and picked[at] == k:
+                found.append(k)
+        return found
 
     def _orphans(self, body: ViewBody, removed: frozenset[str], now_in: list[bool], hidden: Sequence[int]) -> list[int]:
         """The view's items, in the piece of `now`, that are deadlines of an open case whose worker
@@ -342,10 +373,10 @@ class DueView:
         body = self.body
         tails = [f"{cell(body.owners[o])}\t{body.whys[w]}\n" for o, w in body.tails]
         yield header + "\n"
-        for state, bucket in enumerate(self.buckets):
-            label = labels[state]
+        for group, bucket in enumerate(self.buckets):
+            label = labels[GROUP_STATES[group]]
             alone: list[str] = []
-            for run in (self._runs(bucket) if self.special[state] else [bucket]):
+            for run in (self._runs(bucket) if self.special[group] else [bucket]):
                 if run.__class__ is not list:
                     alone.append(self._line(run, label, when, row) + "\n")
                     if len(alone) >= PIECE:
@@ -464,9 +495,9 @@ class DueView:
             cells[last] = cells[last][:-2]
             return b"".join(cells)
 
-        for state, bucket in enumerate(self.buckets):
-            state_field = f',\n    "state": "{STATES[state]}"'
-            for run in (self._runs(bucket) if self.special[state] else [bucket]):
+        for group, bucket in enumerate(self.buckets):
+            state_field = f',\n    "state": "{STATES[GROUP_STATES[group]]}"'
+            for run in (self._runs(bucket) if self.special[group] else [bucket]):
                 if run.__class__ is list:
                     for start in range(0, len(run), JSON_PIECE):
                         yield bulk(run[start:start + JSON_PIECE], state_field)

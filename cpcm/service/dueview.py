@@ -12,7 +12,9 @@ its owner, and the text `cpcm due` prints for it that does not depend on `now` (
 title, the due time in the agency's zone; the reason with the rule's source). `due` keeps the
 items whose piece holds `now` and that are for the worker asked for, inside the window, and
 decides each one's state from the instants: since the items are in the order of (due time, risk,
-case), each state's items come out in the order `deadlines.urgency` sorts them, with no sort.
+case), each state's items come out in the order `deadlines.urgency` sorts them, with no sort (the
+few items cpcm calls URGENT, which it lists first, are found by their static texts, named in
+`urgent`).
 The view is used while `now` lies where every case's pieces reach; outside, it is made again.
 What `due` picks from it for `now`, and how it prints the lines, is service/duelines.py (not part
 of the tag: how `due` reads a view never makes it again).
@@ -33,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from cpcm.domain.policy import risk_rank
 from cpcm.service import tables, views
-from cpcm.workflow.deadlines import Deadline
+from cpcm.workflow.deadlines import URGENT_CODES, Deadline
 
 if TYPE_CHECKING:
     from cpcm.service.duelines import DueView
@@ -42,6 +44,16 @@ DUE = "due"
 
 
 _text_key = json.JSONEncoder(separators=(",", ":")).encode  # a static text's key, and its line in the view
+
+
+# how the static text of an item cpcm calls URGENT begins, as its key (`_text_key`) writes it
+_URGENT_KEYS = tuple(_text_key([code])[:-1] + "," for code in sorted(URGENT_CODES))
+
+
+def _urgent_texts(keys: Iterable[str]) -> list[int]:
+    """The numbers of the static texts (by their keys, in the order of their numbers) of the items
+    cpcm calls URGENT (`deadlines.URGENT_CODES`): `due` lists those items first (duelines.py)."""
+    return [n for n, key in enumerate(keys) if key.startswith(_URGENT_KEYS)]
 
 
 def cell(value: Any) -> str:
@@ -162,7 +174,7 @@ class _Builder:
         small = {"owners": owners, "whys": whys, "tails": [[o, w] for o, w in tails],
                  "workers": list(workers), "covers": covers,
                  "admission": self.admission, "odd": odd, "sections": where, "items": len(self.items),
-                 "cases": len(self.cases)}
+                 "cases": len(self.cases), "urgent": _urgent_texts(self.texts)}
         return small, data
 
 
@@ -189,6 +201,7 @@ class ViewBody:
         self.workers, self.admission, self.odd = small["workers"], small["admission"], small["odd"]
         self.tails = small["tails"]
         self.covers = {int(k): v for k, v in small["covers"].items()}
+        self.urgent: list[int] = small["urgent"]  # the static texts of the items cpcm calls URGENT (`_urgent_texts`)
 
     @property
     def local(self) -> list[str]:
@@ -218,6 +231,11 @@ class ViewBody:
 
     def worker(self, index: int) -> str:
         return self.workers[self.items["worker"][index]]
+
+    def urgent_items(self) -> list[int]:
+        """The items cpcm calls URGENT (their static text is one of `urgent`), in order: each text
+        looked for in the column's bytes (a few texts, no pass over the column in Python)."""
+        return _positions(self.items["static"], self.urgent) if self.urgent else []
 
     def codes(self, k: int) -> tuple[Any, Any]:
         odd = self.odd.get(str(k)) or (None, None)
@@ -643,7 +661,7 @@ def _spliced(old: ViewBody, drop: set[str], new: _Builder) -> tuple[dict, dict[s
     admission = [row for row in old.admission if row[0] not in drop] + new.admission
     small = {"owners": owner_list, "whys": why_list, "tails": [[o, w] for o, w in tail_list], "workers": worker_list,
              "covers": {str(index): cover for index, cover in covers.items()}, "admission": admission, "odd": odd,
-             "sections": where, "items": len(columns["due"]), "cases": len(case_ids)}
+             "sections": where, "items": len(columns["due"]), "cases": len(case_ids), "urgent": _urgent_texts(static_list)}
     return small, parts, window, local
 
 
@@ -870,11 +888,12 @@ class _Streamed:
         data += "\n".join(self.ids[index] for index in kept).encode()
         where["ids"] = [start, len(data)]
         start = len(data)
-        data += "\n".join(_text_key(self.texts[by_no[text]]) for text in statics).encode()  # in the order of their numbers
+        keys = [_text_key(self.texts[by_no[text]]) for text in statics]  # in the order of their numbers
+        data += "\n".join(keys).encode()
         where["texts"] = [start, len(data)]
         small = {"owners": list(owners), "whys": list(whys), "tails": [[o, w] for o, w in tails],
                  "workers": list(workers), "covers": covers, "admission": admission, "odd": odd, "sections": where,
-                 "items": len(order), "cases": len(kept)}
+                 "items": len(order), "cases": len(kept), "urgent": _urgent_texts(keys)}
         return small, data
 
 

@@ -21,6 +21,17 @@ from cpcm.workflow.clocks import BY_CODE, SUPERVISORS, done_events
 
 STATES = ("overdue", "target_missed", "due_soon", "upcoming")
 
+# The deadlines cpcm calls URGENT: a follow-up that found the risk increased, and a readiness
+# record with a stop answer. The guidelines want an increase of risk acted on urgently and an
+# immediate risk responded to at once (docs/workflow.md), so their titles say URGENT and `due`
+# lists them before every other item, whatever their state (`urgency`).
+URGENT_CODES = frozenset({"risk-increased", "readiness-stop"})
+
+
+def titled(code: str, title: str) -> str:
+    """An item's title, marked URGENT when its code is one of `URGENT_CODES`."""
+    return f"URGENT: {title}" if code in URGENT_CODES else title
+
 
 @dataclass(frozen=True, init=False)
 class Deadline:
@@ -453,7 +464,8 @@ def _urgent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     zone = zone_of(now)
     increased = case.last("risk_increased")
     if increased and not _done(case, "risk-increased", policy, increased):
-        items.append(Deadline(case.id, "risk-increased", "URGENT: the risk has increased: re-rate it and act", _t(increased, zone), None,
+        items.append(Deadline(case.id, "risk-increased", titled("risk-increased", "the risk has increased: re-rate it and act"),
+                              _t(increased, zone), None,
                               case.worker, "risk_response", "a follow-up found the risk increased; re-rate it (cpcm assess) and respond",
                               _parts(policy).source("risk_response"), case.risk))
     concern = case.last("concern")
@@ -465,7 +477,8 @@ def _urgent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     stop = case.last("readiness_stop")
     if stop and not _done(case, "readiness-stop", policy, stop):
         limit = _parts(policy).duration("readiness_stop", "limit") if "readiness_stop" in policy.rules else parse_duration("same_day")
-        items.append(Deadline(case.id, "readiness-stop", "URGENT: a readiness stop answer: act on it now", limit.after(_t(stop, zone)),
+        items.append(Deadline(case.id, "readiness-stop", titled("readiness-stop", "a readiness stop answer: act on it now"),
+                              limit.after(_t(stop, zone)),
                               None, case.worker, "readiness_stop",
                               "the readiness record (Form 7A) gave an answer the form marks as a stop (the child not free of "
                               "violence: start the child-protection reporting protocol; not travelling safely to school: the case "
@@ -528,8 +541,10 @@ def soon_window(policy: Policy, now: datetime) -> timedelta:
 
 
 def urgency(item: Deadline, now: datetime, soon: timedelta) -> tuple:
-    """Most urgent first: overdue (longest overdue first), then by due time, then by risk."""
-    return (STATES.index(item.state(now, soon)), item.due, risk_rank(item.risk), item.case_id)
+    """Most urgent first: the items cpcm calls URGENT (`URGENT_CODES`) before every other, then
+    overdue (longest overdue first), target missed, due soon, upcoming; within each, by due time,
+    then by risk."""
+    return (item.code not in URGENT_CODES, STATES.index(item.state(now, soon)), item.due, risk_rank(item.risk), item.case_id)
 
 
 def for_worker(item: Deadline, worker: str, oversees: bool) -> bool:

@@ -1,0 +1,146 @@
+"""`cpcm due` lists the items cpcm calls URGENT (a follow-up that found the risk increased, a
+readiness stop answer: `deadlines.URGENT_CODES`) before every other item, whatever their state,
+each under its own state's label; everything else keeps its order. Checked on every path that
+lists due items: the due view (service/duelines.py), the view spliced right after a write, the
+view with the changed cases computed over it, no views at all (service/worklist.py), one case's
+list, plain lines and --json, each worker's list, --worker all and --overdue."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from conftest import register
+from cpcm.service import dueview, duelines
+from cpcm.workflow import deadlines
+from cpcm.workflow.deadlines import URGENT_CODES, Deadline, urgency
+from test_dueview_splice import ZONE, _due_overlaid
+from test_dueview_splice_random import T0
+from test_dueview_stream import ctx  # noqa: F401 - a fixture
+
+OLD = "2026-01-10T09:00:00+03:00"  # a registration long ago: its assessments are months overdue
+WRITE = "2026-11-23T09:00:00+03:00"  # the follow-up that found the risk increased
+LATER = {"CPCM_NOW": "2026-11-23T10:00:00+03:00"}
+RISK_INCREASED = ("--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check school",
+                  "--visited-by", "professional", "--risk-increased", "yes")
+FORMS = [(), ("--json",), ("--worker", "all"), ("--worker", "all", "--json"), ("--overdue",), ("--overdue", "--json"),
+         ("--within", "400")]
+SUPERVISOR = [("--worker", "all"), ("--worker", "all", "--json"), ("--worker", "amina"), ("--worker", "amina", "--json"),
+              ("--worker", "all", "--overdue")]  # (a supervisor's own list holds none of amina's)
+
+
+def _old_cases(cli_as) -> list[str]:
+    """Two cases registered long ago (their assessments overdue by months) and one of otieno's."""
+    old = cli_as("amina", CPCM_NOW=OLD)
+    cases = [register(old), register(old)]
+    register(cli_as("otieno", CPCM_NOW=OLD))
+    return cases
+
+
+def _first(result) -> tuple[str, str]:
+    """The first item's case and code (--json), or its case and title (plain lines), and its state."""
+    assert result.code == 0, result.stderr
+    if result.stdout.startswith("["):
+        first = result.json()[0]
+        return first["case_id"], first["code"], first["state"]
+    cells = result.stdout.splitlines()[1].split("\t")
+    return cells[1], cells[2], cells[0]
+
+
+def _urgent_first(who, case_id: str, forms=FORMS, env=LATER) -> None:
+    for args in forms:
+        result = who("due", *args, env=env)
+        found = _first(result)
+        assert found[:2] in ((case_id, "risk-increased"), (case_id, "URGENT: the risk has increased: re-rate it and act")), args
+        assert found[2] in ("overdue", "OVERDUE"), args  # under its own state's label
+        if not args or args == ("--json",):  # and every overdue assessment, months late, after it
+            assert len(result.stdout.splitlines()) > 3
+
+
+def _same(who, without_views, forms=FORMS, env=LATER) -> None:
+    for args in forms:
+        kept, computed = who("due", *args, env=env), without_views(who, "due", *args, env=env)
+        assert (kept.code, kept.stdout, kept.stderr) == (computed.code, computed.stdout, computed.stderr), args
+
+
+def test_due__an_urgent_item_is_listed_before_months_overdue_assessments(cli, cli_as, without_views):
+    cases = _old_cases(cli_as)
+    sup = cli_as("sup")
+    for who in (cli, sup):
+        assert who("due", "--worker", "all").code == 0  # the views made before the write
+    assert cli("followup", cases[1], *RISK_INCREASED, env={"CPCM_NOW": WRITE}).code == 0
+    _urgent_first(cli, cases[1])  # right after the write: the view spliced
+    _urgent_first(cli, cases[1])  # from the view as stored
+    _urgent_first(sup, cases[1], SUPERVISOR)
+    _urgent_first(lambda *a, **k: without_views(cli, *a, **k), cases[1])  # no views, no tables
+    _same(cli, without_views)
+    _same(sup, without_views, SUPERVISOR)
+    # the rest keeps its order: the assessments overdue longest first
+    lines = [line.split("\t") for line in cli("due", env=LATER).stdout.splitlines()[2:]]
+    assert lines[0][1] in cases and lines[0][2] == "initial assessment"
+    # one case's list (`cpcm show`) too
+    shown = cli("show", cases[1], "--json", env=LATER).json()
+    assert shown["due"][0]["code"] == "risk-increased"
+
+
+def test_due__an_urgent_item_is_first_when_the_changed_case_is_computed_over_the_view(cli, cli_as, without_views, monkeypatch):
+    monkeypatch.setattr(dueview, "OVERLAY_FROM", 0)  # a small view is taken as it is, as a large one is
+    overlaid = _due_overlaid(monkeypatch)
+    cases = _old_cases(cli_as)
+    assert cli("due", "--worker", "all").code == 0
+    assert cli("followup", cases[0], *RISK_INCREASED, env={"CPCM_NOW": WRITE}).code == 0
+    overlaid.clear()
+    _urgent_first(cli, cases[0])
+    assert overlaid and all(overlaid)  # each listed over the view as it is, the case computed now
+    _same(cli, without_views)
+
+
+def test_due__the_urgent_item_of_a_view_comes_first_in_every_state(ctx):
+    """From a view: the urgent items first (by state, then due time), the rest in the view's order,
+    as `deadlines.urgency` sorts them; the plain lines and --json in the same order."""
+    texts = {
+        "ia": ["initial-assessment", "initial assessment", "amina", "initial_assessment", "assess", "IAG", "high", None, []],
+        "ri": ["risk-increased", deadlines.titled("risk-increased", "the risk has increased"), "amina", "risk_response",
+               "re-rate", "IAG", "high", None, []],
+        "rs": ["readiness-stop", deadlines.titled("readiness-stop", "a stop answer"), "amina", "readiness_stop", "act",
+               "IAG", "low", None, []],
+    }
+    day = 86_400
+    builder = dueview._Builder(ctx, ZONE)
+    for i, (text, due) in enumerate([("ia", T0 - 300 * day), ("rs", T0 + 3600), ("ia", T0 - 200 * day), ("ri", T0 - 60),
+                                      ("ia", T0 + 2 * day), ("rs", T0 - day), ("ia", T0 + 30 * day)]):
+        builder.add(f"CP-000{i}-AAAA", "amina", {}, [(None, None, 1, [(texts[text], due, None)])])
+    small, data = builder.body()
+    body = dueview.ViewBody(json.loads(json.dumps(small)), memoryview(bytes(data)))
+    now = datetime.fromtimestamp(T0, ZONE)
+    soon = timedelta(days=7)
+    for whose, overdue_only in (("all", False), ("amina", False), ("all", True)):
+        view = duelines.DueView(body, ZONE, now, soon, now + timedelta(days=400), whose, whose == "all", overdue_only, [],
+                                lambda covers: False)
+        items = list(view)
+        codes = [item.code in URGENT_CODES for item in items]
+        assert codes == sorted(codes, reverse=True) and any(codes) and not all(codes)  # the urgent ones a prefix
+        assert [(i.case_id, i.code) for i in items] == [(i.case_id, i.code) for i in sorted(items, key=lambda i: urgency(i, now, soon))]
+        states = [item.state(now, soon) for item in items if item.code in URGENT_CODES]
+        assert states == (["overdue", "overdue"] if overdue_only else ["overdue", "overdue", "due_soon"])
+        lines = list("".join(view.plain_text("head", ["OVERDUE", "missed", "soon", "later"], lambda h: f"{h:.0f}",
+                                             lambda d: [d.case_id])).splitlines())[1:]
+        assert [line.split("\t")[1] for line in lines] == [i.case_id for i in items]
+        assert lines[len(states) - 1].split("\t")[0] == {"overdue": "OVERDUE", "due_soon": "soon"}[states[-1]]
+        listed = json.loads(b"[" + b",".join(view.json_items()) + b"]")
+        assert [(o["case_id"], o["code"], o["state"]) for o in listed] == [(i.case_id, i.code, i.state(now, soon)) for i in items]
+
+
+def test_urgency__urgent_items_sort_before_every_other_whatever_their_state():
+    now = datetime(2026, 11, 23, 9, tzinfo=ZONE)
+    soon = timedelta(days=7)
+
+    def item(code: str, hours: float, risk: str = "low") -> Deadline:
+        return Deadline("CP-0000-0000", code, deadlines.titled(code, code), now + timedelta(hours=hours), None, "amina", "r", "why",
+                        "IAG", risk)
+    items = [item("initial-assessment", -5000), item("readiness-stop", 3), item("review", 24), item("risk-increased", -1),
+             item("readiness-stop", -2, "high"), item("case-plan", -1)]
+    ordered = sorted(items, key=lambda i: urgency(i, now, soon))
+    assert [(i.code, i.due - now) for i in ordered] == [
+        ("readiness-stop", timedelta(hours=-2)), ("risk-increased", timedelta(hours=-1)), ("readiness-stop", timedelta(hours=3)),
+        ("initial-assessment", timedelta(hours=-5000)), ("case-plan", timedelta(hours=-1)), ("review", timedelta(hours=24))]
+    assert [i.title.startswith("URGENT: ") for i in ordered] == [True, True, True, False, False, False]
