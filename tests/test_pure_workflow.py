@@ -510,16 +510,20 @@ def test_check_caseloads__codes_messages_and_who():
     assert rules.check_caseloads(cases + [_open("x2", "stranger"), _open("x3", "stranger")], team, small)[-1].worker == "stranger"
 
 
-def test_check_workers__an_open_case_whose_worker_left_the_team_is_an_error_until_assigned():
+def test_check_workers__an_open_case_whose_worker_is_not_on_the_team_is_an_error_until_assigned():
     from dataclasses import replace
 
     gone = replace(Worker("otieno", "O", ("caseworker",), "age1o"), removed="2026-11-20T09:00:00+03:00")
     team = Team((AMINA, SUP, gone))
     cases = [_open("1", "otieno"), _open("2", "otieno", "closed"), _open("3", "amina"), _open("4", None)]
-    problems = rules.check_workers(cases, team)
+    problems = rules.check_workers(cases, team, SHIPPED, NOW)
     assert [(p.code, p.severity, p.case_id, p.worker) for p in problems] == [("case-worker-removed", "error", "1", "otieno")]
-    assert "cpcm assign 1 --worker OTHER" in problems[0].message
-    assert rules.check_workers([_open("1", "amina"), _open("9", "stranger")], team) == []  # an id the team never had: not this
+    assert "no longer on the team" in problems[0].message and "cpcm assign 1 --worker OTHER" in problems[0].message
+    # an id the team never had (brought by a sync or an import) is not an active member either
+    never = rules.check_workers([_open("1", "amina"), _open("9", "stranger")], team, SHIPPED, NOW)
+    assert [(p.code, p.case_id, p.worker) for p in never] == [("case-worker-removed", "9", "stranger")]
+    assert "its worker (stranger) is not on the team" in never[0].message and "cpcm assign 9 --worker OTHER" in never[0].message
+    assert rules.check_workers([_open("9", "stranger")], Team(), SHIPPED, NOW) == []  # a team with no entries tells nobody off
 
 
 def _fields(problem):

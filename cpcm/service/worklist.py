@@ -107,12 +107,12 @@ def check(ctx: Context, case_id: str | None = None) -> list[rules.Problem]:
     ctx.need_worker()
     if case_id:
         case = load_case(ctx, case_id)
-        return rules.check_case(case, ctx.policy, ctx.now) + rules.check_workers([case], ctx.team)
+        return rules.check_case(case, ctx.policy, ctx.now) + rules.check_workers([case], ctx.team, ctx.policy, ctx.now)
     cases = load_cases(ctx, on_disk=True)
     problems = []
     for case in cases.values():
         problems += rules.check_case(case, ctx.policy, ctx.now)
-    problems += rules.check_workers(cases.values(), ctx.team)
+    problems += rules.check_workers(cases.values(), ctx.team, ctx.policy, ctx.now)
     problems += rules.check_caseloads(cases.values(), ctx.team, ctx.policy)
     return problems
 

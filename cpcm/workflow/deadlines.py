@@ -37,7 +37,7 @@ class Deadline:
     requested_by: str | None = None
     barred: tuple[str, ...] = ()  # for an approval: who may not decide it (approvals.barred)
     covered_by: str | None = None  # on a covering worker's list: who covers the case (workflow/cover.py)
-    # an open case's, whose worker (the owner) is no longer on the team: nobody has it (rules.unattended_item)
+    # a case's whose worker (the owner) is not an active member of the team: nobody has it (rules.unattended_item)
     worker_removed: bool = False
 
     def __init__(self, case_id: str, code: str, title: str, due: datetime, target: datetime | None, owner: str | None, rule: str,
@@ -506,7 +506,7 @@ def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
 
 
 # the deadlines a case has once it is no longer open (each other rule gives nothing then): what tells an
-# item of an open case from one of a closed case without the case (rules.unattended_item)
+# item of a closed case from one of an open case without the case (rules.unattended_hint: what to do about it)
 NOT_OPEN_CODES = frozenset({"post-closure-visit"})
 
 RULES: tuple[Callable, ...] = (
