@@ -43,6 +43,7 @@ def due_command(within: float | None, worker: str | None, overdue: bool, ics: Pa
     from cpcm.domain.dates import local_text
     from cpcm.domain.text import days
     from cpcm.workflow.deadlines import NOT_OPEN_CODES, STATES, soon_window
+    from cpcm.workflow.approvals import nobody_hint
     from cpcm.workflow.rules import removed_workers, unattended_hint
 
     within = days(within, "--within")
@@ -57,6 +58,10 @@ def due_command(within: float | None, worker: str | None, overdue: bool, ics: Pa
             return [STATE_LABEL[i.state(now, soon)], i.case_id, i.title, local_text(i.due, ctx.zone), _when(i, now),
                     f"{i.owner} ({absent.standing(i.owner)}: nobody has the case)",
                     f"{unattended_hint(i.code in NOT_OPEN_CODES, i.case_id)}; {why}"]
+        if i.nobody_may_decide:  # a waiting approval nobody in the team may decide: on the case's worker's list
+            return [STATE_LABEL[i.state(now, soon)], i.case_id, i.title, local_text(i.due, ctx.zone), _when(i, now),
+                    f"{i.owner} (nobody in the team may decide it)",
+                    f"{nobody_hint(i.code.split('-')[0], i.case_id, i.requested_by)}; {why}"]
         return [STATE_LABEL[i.state(now, soon)], i.case_id, i.title, local_text(i.due, ctx.zone), _when(i, now),
                 i.owner + (f" (covered by {i.covered_by})" if getattr(i, "covered_by", None) else ""), why]
     if ics:

@@ -242,6 +242,37 @@ def sees_unattended(whose: str, oversees: bool, removed) -> bool:
     return bool(removed) and (whose == "all" or oversees or whose in removed)
 
 
+class NobodyDecides:
+    """The one rule for a waiting approval nobody in the team may decide (`approvals.deciders`
+    empty: in a one-supervisor agency, the plan version the supervisor wrote, as when they close a
+    conference): `undecided(item)`. No supervisor's or manager's list holds it, so it is on the
+    case's worker's (and every case's, 'all'), marked (`nobody_may_decide`) with the ways out
+    (`approvals.nobody_hint`). Told from who the item bars (`Deadline.barred`), once per set."""
+
+    __slots__ = ("_workers", "_seen")
+
+    def __init__(self, team: Team):
+        self._workers = team.active
+        self._seen: dict[tuple, bool] = {}
+
+    def barring(self, barred) -> bool:
+        """Whether nobody in the team may decide a request that bars `barred`."""
+        key = tuple(barred)
+        found = self._seen.get(key)
+        if found is None:
+            found = self._seen[key] = not approvals.deciders_barring(key, self._workers)
+        return found
+
+    def __call__(self, item: Deadline) -> bool:
+        return item.owner == SUPERVISORS and self.barring(item.barred)
+
+
+def sees_undecided(whose: str, case_worker: str | None) -> bool:
+    """Whether `whose` list holds a case's waiting approvals nobody may decide (`NobodyDecides`):
+    the case's worker's, and every case's ('all')."""
+    return whose == "all" or (bool(case_worker) and whose == case_worker)
+
+
 def caseload_decision(count_before: int, policy: Policy) -> tuple[str, str]:
     """('ok' | 'warn' | 'refuse', message) for giving one more case to a worker who has
     `count_before` open cases."""
