@@ -447,6 +447,29 @@ def test_may_approve__each_verdict():
     assert bool(approvals.Verdict(True)) and not bool(approvals.Verdict(False, "x"))
 
 
+def test_deciders__told_from_who_a_request_bars_as_may_approve_tells_it_of_each_worker():
+    """`cpcm due` has no case to ask `may_approve` of: it tells who may decide a waiting approval
+    from who the item bars (`deciders_barring`), and `rules.NobodyDecides` says when that is nobody."""
+    from cpcm.workflow.deadlines import Deadline
+
+    cases = [Case("C", plan={"by": "sup"}, worker="amina"), Case("C", plan={"by": "amina"}, worker="amina"),
+             Case("C", stage="closure_requested", closure={"by": "amina"}, worker="sup"),
+             Case("C", stage="closure_requested", closure={"by": "sup"}, worker="amina"), Case("C")]
+    teams = [(SUP, AMINA), (SUP, SUP2, AMINA), (MGR, SUP), (GONE, AMINA), (AMINA,), (SUP, GONE)]
+    for rules_ in ({}, {"plan_approval": {"self_approval": True}, "closure_approval": {"self_approval": True}}):
+        for case in cases:
+            for subject in ("plan", "closure"):
+                for workers in teams:
+                    expected = [w.id for w in workers if approvals.may_approve(policy(**rules_), subject, w, case)]
+                    assert approvals.deciders(policy(**rules_), subject, case, workers) == expected
+                    if approvals.pending(case, subject) is None:
+                        continue
+                    item = Deadline("C", f"{subject}-approval", "t", NOW, None, "supervisors", "r", "w", "s",
+                                    barred=tuple(sorted(approvals.barred(policy(**rules_), subject, case))))
+                    assert rules.NobodyDecides(Team(workers))(item) == (not expected)
+    assert not rules.NobodyDecides(Team((SUP,)))(Deadline("C", "review", "t", NOW, None, "sup", "r", "w", "s"))  # not an approval
+
+
 # --- rules (cpcm check) --------------------------------------------------------------------
 
 CAP = policy(caseload={"cap": 25, "warn_from": 20, "over_cap": "warn", "source": "S"})
