@@ -373,11 +373,10 @@ def _listed(item: Deadline, ctx, whose: str, oversees: bool, horizon: datetime, 
             worker: str | None, undecided: Callable[[Deadline], bool]) -> tuple[bool, str | None]:
     """Whether a case's item computed now goes on the list, and who it names as covering the case
     (as `worklist.due` decides for a row; `worker`: the case's; `undecided`: `rules.NobodyDecides`)."""
-    from cpcm.workflow import rules
-
     from cpcm.service.context import case_covers
     from cpcm.workflow import cover as cover_rules
     from cpcm.workflow import deadlines as deadlines_mod
+    from cpcm.workflow import rules
 
     if tables.instant(item.target or item.due) > tables.instant(horizon):
         return False, None
