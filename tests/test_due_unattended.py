@@ -141,10 +141,12 @@ def test_unattended_item__says_of_each_deadline_what_unattended_says_of_its_case
     """`due` tells a case nobody has from its deadlines (it does not fold the case): for cases of every
     shape, each deadline of the case's worker answers as `unattended` answers for the case, and a case
     that is not open has no deadline but those of NOT_OPEN_CODES."""
+    from cpcm.domain.team import Team, Worker
     from cpcm.workflow import deadlines, rules
     from cpcm.workflow import fold as fold_module
     from cpcm.workflow.conferences import admission_conference_due
 
+    elsewhere = Team((Worker("someone-else", "S", ("supervisor",), "age1s"),))
     seen = Counter()
     for case_id, records in shapes(120, 20261203):
         case = fold_module.fold(case_id, records)
@@ -155,8 +157,85 @@ def test_unattended_item__says_of_each_deadline_what_unattended_says_of_its_case
                         assert item.code in deadlines.NOT_OPEN_CODES, (case.status, item.code)
                     if item.owner != case.worker or not case.worker:
                         continue
-                    removed = frozenset({case.worker})
-                    assert rules.unattended_item(item, removed) == rules.unattended(case, removed), (case.status, item.code)
+                    for removed in (frozenset({case.worker}), rules.removed_workers(elsewhere)):  # removed, or never on it
+                        assert rules.unattended_item(item, removed) == rules.unattended(case, removed, policy, now), \
+                            (case.status, item.code)
+                    member = Team((Worker(case.worker, "W", ("caseworker",), "age1w"),))
+                    assert not rules.unattended_item(item, rules.removed_workers(member))
                     assert not rules.unattended_item(item, frozenset({"someone-else"}))
-                    seen[case.status, rules.unattended(case, removed)] += 1
-    assert seen["open", True] and seen["closed", False], seen
+                    assert not rules.unattended_item(item, rules.removed_workers(Team()))  # no team entries: nobody is told off
+                    seen[case.status, rules.unattended(case, removed, policy, now)] += 1
+    # a closed case's only deadline is its post-closure visit: nobody's too while its worker is off the team
+    assert seen["open", True] and seen["closed", True], seen
+
+
+# -- a closed case's post-closure visit, and a worker the team never had ---------------------------------
+@pytest.fixture
+def closed_orphan(cli_as):
+    """A case otieno closed (approved by sup), then otieno removed from the team: its post-closure
+    visit is still to make, and `cpcm assign` refuses a closed case. (the supervisor's cli, the case id)"""
+    otieno, sup = cli_as("otieno"), cli_as("sup")
+    case_id = register(otieno)
+    asked = otieno("close", case_id, "--reason", "declined", "--check", "all")
+    assert asked.code == 0, asked.stderr
+    assert sup("approve", case_id, "closure").code == 0
+    removed = sup("team", "remove", "otieno")
+    assert removed.code == 0, removed.stderr
+    assert sup("assign", case_id, "--worker", "amina").code != 0  # a closed case is not assigned
+    return sup, case_id
+
+
+def test_due__a_closed_cases_post_closure_visit_whose_worker_was_removed_is_on_the_supervisors_list(
+        closed_orphan, without_views):
+    sup, case_id = closed_orphan
+    visit = f"record the post-closure visit yourself (cpcm followup {case_id} --method home_visit --purpose post_closure"
+    for _ in range(2):  # the view made, then read
+        items = [i for i in _json(sup) if i["case_id"] == case_id]
+        assert [(i["code"], i["owner"], i.get("worker_removed")) for i in items] == [("post-closure-visit", "otieno", True)]
+        lines = [line for line in sup("due").stdout.splitlines() if case_id in line]
+        assert len(lines) == 1 and "otieno (no longer on the team: nobody has the case)" in lines[0], lines
+        assert visit in lines[0] and "cpcm assign" not in lines[0], lines
+    same_lists = [("due",), ("due", "--json"), ("due", "--worker", "all", "--json"), ("due", "--worker", "otieno", "--json")]
+    from test_views import same
+    same(sup, without_views, same_lists)
+    problems = [p for p in json.loads(sup("check", case_id, "--json").stdout) if p["code"] == "case-worker-removed"]
+    assert len(problems) == 1 and visit in problems[0]["message"], problems
+    assert sup("check").code == 1
+    # what the next step says works: the supervisor records the visit, and it leaves every list
+    done = sup("followup", case_id, "--method", "home_visit", "--purpose", "post_closure", "--purpose-detail", "feedback",
+               "--visited-by", "professional", "--risk-increased", "no")
+    assert done.code == 0, done.stderr
+    assert [i for i in _json(sup, "--worker", "all") if i["case_id"] == case_id] == []
+    assert "case-worker-removed" not in [p["code"] for p in json.loads(sup("check", case_id, "--json").stdout)]
+
+
+@pytest.fixture
+def stranger(cli_as, monkeypatch):
+    """A case of otieno's in a team that never had him (a worker id brought by a sync or an import):
+    the team as read lists only sup and amina. (the supervisor's cli, the case id)"""
+    from cpcm.domain.team import Team
+    from cpcm.service import context
+
+    case_id = register(cli_as("otieno"))
+    real = context.load_team
+    monkeypatch.setattr(context, "load_team", lambda root: Team(tuple(w for w in real(root).workers if w.id != "otieno")))
+    return cli_as("sup"), case_id
+
+
+def test_due_and_check__a_case_whose_worker_was_never_on_the_team_is_nobodys_too(stranger, cli_as, without_views):
+    sup, case_id = stranger
+    for _ in range(2):  # the view made, then read
+        items = [i for i in _json(sup) if i["case_id"] == case_id]
+        assert items and all(i["worker_removed"] is True and i["owner"] == "otieno" for i in items), items
+        lines = [line for line in sup("due").stdout.splitlines() if case_id in line]
+        assert lines and all("otieno (not on the team: nobody has the case)" in line
+                             and f"cpcm assign {case_id} --worker OTHER" in line for line in lines), lines
+    from test_views import same
+    same(sup, without_views, [("due",), ("due", "--json"), ("due", "--worker", "all", "--json")])
+    problems = [p for p in json.loads(sup("check", case_id, "--json").stdout) if p["code"] == "case-worker-removed"]
+    assert len(problems) == 1 and "its worker (otieno) is not on the team" in problems[0]["message"], problems
+    assert all(i["case_id"] != case_id for i in _json(cli_as("amina")))  # a caseworker's list is as it was
+    assigned = sup("assign", case_id, "--worker", "amina")
+    assert assigned.code == 0, assigned.stderr
+    assert all("worker_removed" not in i for i in _json(sup, "--worker", "all"))
+    assert "case-worker-removed" not in [p["code"] for p in json.loads(sup("check", "--json").stdout)]

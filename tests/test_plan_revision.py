@@ -639,3 +639,54 @@ def test_cli__the_only_supervisor_closing_a_conference_is_told_how_the_worker_ke
     assert plan["version"] == 3 and plan["approved_by"] == "sup" and plan["by"] == "amina"
     whats = [a["what"] for a in plan["content"]["actions"]]
     assert any(w.startswith("Enrol in school") for w in whats) and any(w.startswith("Food support referral") for w in whats)
+
+
+def test_due__a_plan_version_nobody_may_approve_is_on_the_case_workers_list_with_the_ways_out(
+        cli, cli_as, repo, without_views, monkeypatch):
+    """The only supervisor closes a conference: the plan version it writes is theirs, which they may
+    not approve, so no supervisor's list holds it. It is on the case's worker's list (and every
+    case's), marked, saying what to do; the same from the due view, from every case, and when the
+    case's deadlines are computed at each `due`; once the worker writes the next version, that
+    one is the supervisor's to approve."""
+    from cpcm.service import tables as tables_mod
+    from test_conference import CLOSE_NOW
+    from test_views import same
+
+    case_id, closer, closed = closed_by_the_only_supervisor(cli, cli_as, "Test Child Stuck")
+    amina = cli_as("amina", CPCM_NOW=CLOSE_NOW)
+    hint = f"cpcm plan {case_id} --from-current --reason ..."
+
+    def listed(who, *args) -> list:
+        done = who("due", "--json", *args)
+        assert done.code == 0, done.stderr
+        return [(i["code"], i["owner"], i.get("nobody_may_decide")) for i in done.json()
+                if i["case_id"] == case_id and i["code"] == "plan-approval"]
+    for _ in range(2):  # the view made, then read
+        assert listed(amina) == [("plan-approval", "supervisors", True)]
+        assert listed(amina, "--worker", "all") == [("plan-approval", "supervisors", True)]
+        assert listed(closer) == []  # theirs: they may not decide it
+        lines = [line for line in amina("due").stdout.splitlines() if case_id in line and "the case plan" in line]
+        assert len(lines) == 1 and "supervisors (nobody in the team may decide it)" in lines[0], lines
+        assert hint in lines[0] and f"cpcm plan {case_id} --withdraw" in lines[0] and "(sup)" in lines[0], lines
+    assert listed(cli_as("otieno", CPCM_NOW=CLOSE_NOW)) == []  # not another caseworker's
+    lists = [("due",), ("due", "--json"), ("due", "--worker", "all", "--json"), ("due", "--overdue", "--json")]
+    same(amina, without_views, lists)
+    real = tables_mod._due_entry
+
+    def entry(ctx, session, case, tree):
+        if case.id == case_id:
+            raise tables_mod._NotKept
+        return real(ctx, session, case, tree)
+    with monkeypatch.context() as patch:
+        patch.setattr(tables_mod, "_due_entry", entry)
+        import shutil
+
+        from cpcm.service import views
+        shutil.rmtree(repo / ".cpcm" / "cache" / "amina" / views.FOLDER, ignore_errors=True)
+        shutil.rmtree(repo / ".cpcm" / "cache" / "amina" / "due", ignore_errors=True)
+        assert listed(amina) == [("plan-approval", "supervisors", True)]
+        same(amina, without_views, lists)
+    # the way out works: the worker's next version is the supervisor's to approve, on their list as any
+    assert amina("plan", case_id, "--from-current", "--reason", "conference_decision").code == 0
+    assert listed(amina) == []
+    assert listed(closer) == [("plan-approval", "supervisors", None)]

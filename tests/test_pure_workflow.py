@@ -447,6 +447,29 @@ def test_may_approve__each_verdict():
     assert bool(approvals.Verdict(True)) and not bool(approvals.Verdict(False, "x"))
 
 
+def test_deciders__told_from_who_a_request_bars_as_may_approve_tells_it_of_each_worker():
+    """`cpcm due` has no case to ask `may_approve` of: it tells who may decide a waiting approval
+    from who the item bars (`deciders_barring`), and `rules.NobodyDecides` says when that is nobody."""
+    from cpcm.workflow.deadlines import Deadline
+
+    cases = [Case("C", plan={"by": "sup"}, worker="amina"), Case("C", plan={"by": "amina"}, worker="amina"),
+             Case("C", stage="closure_requested", closure={"by": "amina"}, worker="sup"),
+             Case("C", stage="closure_requested", closure={"by": "sup"}, worker="amina"), Case("C")]
+    teams = [(SUP, AMINA), (SUP, SUP2, AMINA), (MGR, SUP), (GONE, AMINA), (AMINA,), (SUP, GONE)]
+    for rules_ in ({}, {"plan_approval": {"self_approval": True}, "closure_approval": {"self_approval": True}}):
+        for case in cases:
+            for subject in ("plan", "closure"):
+                for workers in teams:
+                    expected = [w.id for w in workers if approvals.may_approve(policy(**rules_), subject, w, case)]
+                    assert approvals.deciders(policy(**rules_), subject, case, workers) == expected
+                    if approvals.pending(case, subject) is None:
+                        continue
+                    item = Deadline("C", f"{subject}-approval", "t", NOW, None, "supervisors", "r", "w", "s",
+                                    barred=tuple(sorted(approvals.barred(policy(**rules_), subject, case))))
+                    assert rules.NobodyDecides(Team(workers))(item) == (not expected)
+    assert not rules.NobodyDecides(Team((SUP,)))(Deadline("C", "review", "t", NOW, None, "sup", "r", "w", "s"))  # not an approval
+
+
 # --- rules (cpcm check) --------------------------------------------------------------------
 
 CAP = policy(caseload={"cap": 25, "warn_from": 20, "over_cap": "warn", "source": "S"})
@@ -510,16 +533,20 @@ def test_check_caseloads__codes_messages_and_who():
     assert rules.check_caseloads(cases + [_open("x2", "stranger"), _open("x3", "stranger")], team, small)[-1].worker == "stranger"
 
 
-def test_check_workers__an_open_case_whose_worker_left_the_team_is_an_error_until_assigned():
+def test_check_workers__an_open_case_whose_worker_is_not_on_the_team_is_an_error_until_assigned():
     from dataclasses import replace
 
     gone = replace(Worker("otieno", "O", ("caseworker",), "age1o"), removed="2026-11-20T09:00:00+03:00")
     team = Team((AMINA, SUP, gone))
     cases = [_open("1", "otieno"), _open("2", "otieno", "closed"), _open("3", "amina"), _open("4", None)]
-    problems = rules.check_workers(cases, team)
+    problems = rules.check_workers(cases, team, SHIPPED, NOW)
     assert [(p.code, p.severity, p.case_id, p.worker) for p in problems] == [("case-worker-removed", "error", "1", "otieno")]
-    assert "cpcm assign 1 --worker OTHER" in problems[0].message
-    assert rules.check_workers([_open("1", "amina"), _open("9", "stranger")], team) == []  # an id the team never had: not this
+    assert "no longer on the team" in problems[0].message and "cpcm assign 1 --worker OTHER" in problems[0].message
+    # an id the team never had (brought by a sync or an import) is not an active member either
+    never = rules.check_workers([_open("1", "amina"), _open("9", "stranger")], team, SHIPPED, NOW)
+    assert [(p.code, p.case_id, p.worker) for p in never] == [("case-worker-removed", "9", "stranger")]
+    assert "its worker (stranger) is not on the team" in never[0].message and "cpcm assign 9 --worker OTHER" in never[0].message
+    assert rules.check_workers([_open("9", "stranger")], Team(), SHIPPED, NOW) == []  # a team with no entries tells nobody off
 
 
 def _fields(problem):

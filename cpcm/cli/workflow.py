@@ -42,19 +42,26 @@ def due_command(within: float | None, worker: str | None, overdue: bool, ics: Pa
     from cpcm import service
     from cpcm.domain.dates import local_text
     from cpcm.domain.text import days
-    from cpcm.workflow.deadlines import STATES, soon_window
-    from cpcm.workflow.rules import ASSIGN_HINT
+    from cpcm.workflow.deadlines import NOT_OPEN_CODES, STATES, soon_window
+    from cpcm.workflow.approvals import nobody_hint
+    from cpcm.workflow.rules import removed_workers, unattended_hint
 
     within = days(within, "--within")
     ctx = open_ctx(repo, identity)
     items = service.due_list(ctx, worker=worker, within_days=within, overdue_only=overdue)
     now, soon = ctx.now, soon_window(ctx.policy, ctx.now)
+    absent = removed_workers(ctx.team)
 
     def row(i) -> list:
         why = f"{i.why} ({ctx.policy.short_source(i.rule)})"
         if i.worker_removed:  # nobody has the case (docs/team.md, a worker removed on another copy)
             return [STATE_LABEL[i.state(now, soon)], i.case_id, i.title, local_text(i.due, ctx.zone), _when(i, now),
-                    f"{i.owner} (no longer on the team: nobody has the case)", f"{ASSIGN_HINT.format(case=i.case_id)}; {why}"]
+                    f"{i.owner} ({absent.standing(i.owner)}: nobody has the case)",
+                    f"{unattended_hint(i.code in NOT_OPEN_CODES, i.case_id)}; {why}"]
+        if i.nobody_may_decide:  # a waiting approval nobody in the team may decide: on the case's worker's list
+            return [STATE_LABEL[i.state(now, soon)], i.case_id, i.title, local_text(i.due, ctx.zone), _when(i, now),
+                    f"{i.owner} (nobody in the team may decide it)",
+                    f"{nobody_hint(i.code.split('-')[0], i.case_id, i.requested_by)}; {why}"]
         return [STATE_LABEL[i.state(now, soon)], i.case_id, i.title, local_text(i.due, ctx.zone), _when(i, now),
                 i.owner + (f" (covered by {i.covered_by})" if getattr(i, "covered_by", None) else ""), why]
     if ics:

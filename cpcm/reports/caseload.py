@@ -15,7 +15,7 @@ from cpcm.reports.common import NOT_RATED, chart, table
 from cpcm.workflow import approvals, clocks
 from cpcm.workflow.clocks import SUPERVISORS
 from cpcm.workflow.deadlines import deadlines, for_worker, soon_window
-from cpcm.workflow.rules import caseload_limits, caseload_state, has_cap
+from cpcm.workflow.rules import NobodyDecides, caseload_limits, caseload_state, has_cap
 from cpcm.workflow.transitions import STAGES
 
 OPEN_STAGES = tuple(s for s in STAGES if s not in ("closed", "transferred"))
@@ -75,15 +75,15 @@ def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime) -
         waiting_by_subject.append({"subject": subject, "waiting": len(mine), "overdue": sum(1 for i in mine if now > i.due),
                           "oldest_days": round(oldest, 1) if oldest is not None else None})
     supervisors = []
-    decidable: set[tuple[str, str]] = set()
     for member in team.active:
         if not approvals.oversees(member):
             continue
         theirs = [i for i in waiting if for_worker(i, member.id, oversees=True)]  # as on their own due list
-        decidable.update((i.case_id, i.code) for i in theirs)
         supervisors.append({"worker": member.id, "can_decide": len(theirs), "overdue": sum(1 for i in theirs if now > i.due)})
-    # what no active supervisor or manager may decide (the only one there asked for it): on nobody's due list
-    nobody = [i for i in waiting if (i.case_id, i.code) not in decidable]
+    # what no active supervisor or manager may decide (the only one there asked for it): on the case's worker's due list
+    # instead, with the ways out (rules.NobodyDecides, the rule `cpcm due` follows)
+    undecided = NobodyDecides(team)
+    nobody = [i for i in waiting if undecided(i)]
 
     totals = {
         "open": len(open_cases),

@@ -187,11 +187,14 @@ class DueView:
 
     def __init__(self, body: ViewBody, zone, now: datetime, soon: timedelta, horizon: datetime, whose: str, oversees: bool,
                  overdue_only: bool, extra: list[Deadline], covering: Callable[[dict], bool], hidden: Sequence[int] = (),
-                 unattended: frozenset[str] = frozenset(), removed: frozenset[str] = frozenset()):
-        """`removed`: the workers no longer on the team (`rules.removed_workers`); `unattended`: the
-        same when this list holds the deadlines of the open cases they still have, whenever they
-        fall (`rules.sees_unattended`), else empty. Those deadlines, and any of them listed
-        otherwise, are listed as computed now, marked `worker_removed`."""
+                 unattended: Any = frozenset(), removed: Any = frozenset(),
+                 undecided: Any = None):
+        """`removed`: the workers not active members of the team (`rules.removed_workers`);
+        `unattended`: the same when this list holds the deadlines of the cases they still have,
+        whenever they fall (`rules.sees_unattended`), else empty. Those deadlines, and any of them
+        listed otherwise, are listed as computed now, marked `worker_removed`. `undecided`: the
+        waiting approvals nobody in the team may decide (`rules.NobodyDecides`), listed as
+        computed now on the case's worker's list and every case's, marked `nobody_may_decide`."""
         self.body, self.zone, self.now, self.soon, self.whose = body, zone, now, soon, whose
         items = body.items
         now_us, last, soon_us = tables.instant(now), tables.instant(horizon), soon // _TICK
@@ -222,6 +225,18 @@ class DueView:
                 keep[k] = False
                 if listed:
                     extra.append(replace(self.deadline(~k if k in covered else k), worker_removed=True))
+        stuck = self._undecided(body, undecided, now_in, hidden) if undecided is not None else []
+        if stuck:  # approvals nobody may decide: off the supervisors' lists, on the case's worker's, marked so
+            keep = list(keep)
+            extra = list(extra)
+            from cpcm.workflow.rules import sees_undecided
+
+            for k in stuck:
+                listed = (aim[k] <= last and (not overdue_only or dues[k] < now_us)
+                          and sees_undecided(whose, body.worker(items["case"][k])))
+                keep[k] = False
+                if listed:
+                    extra.append(replace(self.deadline(k), nobody_may_decide=True))
         picked = list(compress(range(n), keep))
         # the items cpcm calls URGENT (a few) are a group listed before the rest, each state's
         # apart: within every group the due times still only grow
@@ -290,6 +305,20 @@ class DueView:
         pieces, gone = items["piece"], set(hidden)
         return [k for k in compress(range(len(pieces)), map(numbers.__contains__, items["owner"]))
                 if now_in[pieces[k]] and k not in gone and unattended_item(self.deadline(k), removed)]
+
+    @staticmethod
+    def _undecided(body: ViewBody, undecided: Any, now_in: list[bool], hidden: Sequence[int]) -> list[int]:
+        """The view's items, in the piece of `now`, that are waiting approvals nobody in the team may
+        decide (`rules.NobodyDecides`, told from who each bars): looked for only among the
+        approvals' (the supervisors') items, once per distinct text."""
+        owners = body.owners
+        if SUPERVISORS not in owners:
+            return []
+        items = body.items
+        pieces, statics, gone = items["piece"], items["static"], set(hidden)
+        waiting = list(compress(range(len(pieces)), map(owners.index(SUPERVISORS).__eq__, items["owner"])))
+        stuck = {static for static in {statics[k] for k in waiting} if undecided.barring(body.texts[static][8])}
+        return [k for k in waiting if statics[k] in stuck and now_in[pieces[k]] and k not in gone] if stuck else []
 
     @staticmethod
     def _mine(body: ViewBody, whose: str, oversees: bool) -> list[bool]:

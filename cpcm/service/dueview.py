@@ -325,6 +325,7 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
         body, live = made
     removed = rules.removed_workers(ctx.team)
     unattended = rules.sees_unattended(whose, oversees, removed)
+    undecided = rules.NobodyDecides(ctx.team)
     extra = []
     for row in live:
         for entry in row.items:
@@ -333,10 +334,11 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
             if orphan and unattended:  # whenever it falls, as `worklist.due` lists it
                 keep, covered_by = not overdue_only or item.state(now, soon) == "overdue", None
             else:
-                keep, covered_by = _listed(item, ctx, whose, oversees, horizon, soon, overdue_only, row.worker)
+                keep, covered_by = _listed(item, ctx, whose, oversees, horizon, soon, overdue_only, row.worker, undecided)
             if keep:
                 made = row.deadline(entry, covered_by)
-                extra.append(replace(made, worker_removed=True) if orphan else made)
+                extra.append(replace(made, worker_removed=True) if orphan
+                             else replace(made, nobody_may_decide=True) if undecided(made) else made)
     admission_rows = [_admission_row(row, session.zone, now_us) for row in body.admission if row[0] not in changed]
     admission_rows = [row for row in admission_rows if row is not None] + [row for row in live if row.admission]
     extra += conferences.due_items(ctx, whose, horizon, overdue_only, soon,
@@ -345,7 +347,7 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
 
     return DueView(body, session.zone, now, soon, horizon, whose, oversees, overdue_only, extra,
                    lambda covers: cover_rules.covering(covers, whose, now), hidden, removed if unattended else frozenset(),
-                   removed)
+                   removed, undecided)
 
 
 OVERLAY = 8  # cases changed since the due view's commit that `due` takes from their files over the view as it is
@@ -386,12 +388,13 @@ def _overlaid(ctx, place, loaded) -> tuple[ViewBody, list, list[int], set[str]] 
 
 
 def _listed(item: Deadline, ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta, overdue_only: bool,
-            worker: str | None) -> tuple[bool, str | None]:
+            worker: str | None, undecided: Callable[[Deadline], bool]) -> tuple[bool, str | None]:
     """Whether a case's item computed now goes on the list, and who it names as covering the case
-    (as `worklist.due` decides for a row; `worker`: the case's)."""
+    (as `worklist.due` decides for a row; `worker`: the case's; `undecided`: `rules.NobodyDecides`)."""
     from cpcm.service.context import case_covers
     from cpcm.workflow import cover as cover_rules
     from cpcm.workflow import deadlines as deadlines_mod
+    from cpcm.workflow import rules
 
     if tables.instant(item.target or item.due) > tables.instant(horizon):
         return False, None
@@ -402,6 +405,8 @@ def _listed(item: Deadline, ctx, whose: str, oversees: bool, horizon: datetime, 
     if (not oversees and whose not in ("all", worker) and item.owner == worker
             and cover_rules.covering(case_covers(ctx, item.case_id), whose, ctx.now)):
         return True, whose
+    if rules.sees_undecided(whose, worker) and undecided(item):
+        return True, None
     return False, None
 
 

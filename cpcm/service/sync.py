@@ -1021,7 +1021,7 @@ def _workers_gone(ctx: Context, result: Synced) -> None:
             case = context.load_case(ctx, case_id)
         except CpcmError:  # not for this worker (or damaged: verify names it)
             continue
-        for problem in check_workers([case], ctx.team):
+        for problem in check_workers([case], ctx.team, ctx.policy, ctx.now):
             for listed in (result.assigned_to_you, result.assigned_away):
                 if case_id in listed:
                     listed.remove(case_id)

@@ -26,6 +26,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     last = tables.instant(horizon)
     removed = rules.removed_workers(ctx.team)
     unattended = rules.sees_unattended(whose, oversees, removed)
+    undecided = rules.NobodyDecides(ctx.team)
 
     def listed(item, when: int, covered: bool, case_worker: str | None) -> tuple[bool, str | None]:
         """Whether a case's item goes on the list, by whom it is for and `when` (its target, else
@@ -38,13 +39,17 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
             return True, None
         if covered and item.owner == case_worker:
             return True, whose
+        if rules.sees_undecided(whose, case_worker) and undecided(item):
+            return True, None  # an approval nobody may decide: the case's worker's (`rules.NobodyDecides`)
         return False, None
 
     def overdue(item) -> bool:
         return item.state(now, soon) == "overdue"
 
     def marked(item):
-        return replace(item, worker_removed=True) if removed and rules.unattended_item(item, removed) else item
+        if removed and rules.unattended_item(item, removed):
+            return replace(item, worker_removed=True)
+        return replace(item, nobody_may_decide=True) if undecided(item) else item
 
     if case is not None:  # one case: everything on it, whoever it is for and however far ahead
         items = [marked(item) for item in deadlines_mod.deadlines(case, policy, now) if not overdue_only or overdue(item)]
@@ -107,12 +112,12 @@ def check(ctx: Context, case_id: str | None = None) -> list[rules.Problem]:
     ctx.need_worker()
     if case_id:
         case = load_case(ctx, case_id)
-        return rules.check_case(case, ctx.policy, ctx.now) + rules.check_workers([case], ctx.team)
+        return rules.check_case(case, ctx.policy, ctx.now) + rules.check_workers([case], ctx.team, ctx.policy, ctx.now)
     cases = load_cases(ctx, on_disk=True)
     problems = []
     for case in cases.values():
         problems += rules.check_case(case, ctx.policy, ctx.now)
-    problems += rules.check_workers(cases.values(), ctx.team)
+    problems += rules.check_workers(cases.values(), ctx.team, ctx.policy, ctx.now)
     problems += rules.check_caseloads(cases.values(), ctx.team, ctx.policy)
     return problems
 

@@ -121,4 +121,25 @@ def deciders(policy: Policy, subject: str, case: Case, workers) -> list[str]:
     """The ids of the team members (`workers`: the active team) who may decide the case's pending
     `subject` (`may_approve`): empty when nobody may, such as a one-supervisor agency whose
     supervisor wrote the plan version, unless the policy allows self-approval."""
-    return [w.id for w in workers if may_approve(policy, subject, w, case)]
+    if pending(case, subject) is None:
+        return []
+    return deciders_barring(barred(policy, subject, case), workers)
+
+
+def deciders_barring(barred_ids, workers) -> list[str]:
+    """`deciders` told from who the request bars (`barred`, which a waiting approval on the due
+    list carries) instead of the case: the active supervisors and managers among `workers` that
+    `may_approve` lets decide it (the due list has no case to ask it of)."""
+    return [w.id for w in workers if oversees(w) and w.active and w.id not in barred_ids]
+
+
+def nobody_hint(subject: str, case_id: str, requested_by: str | None) -> str:
+    """What the case's worker is told of a waiting request nobody in the team may decide
+    (`deciders` empty): the ways out `cpcm plan` and `cpcm close` name when they write one, and
+    for a plan, writing its next version (a request of its own, which another may decide)."""
+    withdraw = f"cpcm {'close' if subject == 'closure' else subject} {case_id} --withdraw --reason ..."
+    who = f" ({requested_by})" if requested_by else ""
+    first = (f"the case's worker writes the next version from this one (cpcm plan {case_id} --from-current --reason ...), "
+             "which another may approve; or " if subject == "plan" else "")
+    return (f"nobody in the team may decide it: {first}the one who asked{who} withdraws it ({withdraw}), add a supervisor "
+            "(cpcm team add), or allow self-approval with a recorded reason (.cpcm/policy.yaml, put in force with cpcm policy set)")

@@ -48,19 +48,21 @@ class Deadline:
     requested_by: str | None = None
     barred: tuple[str, ...] = ()  # for an approval: who may not decide it (approvals.barred)
     covered_by: str | None = None  # on a covering worker's list: who covers the case (workflow/cover.py)
-    # an open case's, whose worker (the owner) is no longer on the team: nobody has it (rules.unattended_item)
+    # a case's whose worker (the owner) is not an active member of the team: nobody has it (rules.unattended_item)
     worker_removed: bool = False
+    # a waiting approval nobody in the team may decide: on the case's worker's list (rules.NobodyDecides)
+    nobody_may_decide: bool = False
 
     def __init__(self, case_id: str, code: str, title: str, due: datetime, target: datetime | None, owner: str | None, rule: str,
                  why: str, source: str, risk: str | None = None, requested_by: str | None = None, barred: tuple[str, ...] = (),
-                 covered_by: str | None = None, worker_removed: bool = False):
+                 covered_by: str | None = None, worker_removed: bool = False, nobody_may_decide: bool = False):
         # what the frozen dataclass's own __init__ does (each field set in order, nothing run after),
         # in one step instead of an object.__setattr__ per field: the rules make a few for every case
         # (tests/test_deadline_init.py holds it to the dataclass's)
         object.__setattr__(self, "__dict__", {
             "case_id": case_id, "code": code, "title": title, "due": due, "target": target, "owner": owner, "rule": rule,
             "why": why, "source": source, "risk": risk, "requested_by": requested_by, "barred": barred,
-            "covered_by": covered_by, "worker_removed": worker_removed})
+            "covered_by": covered_by, "worker_removed": worker_removed, "nobody_may_decide": nobody_may_decide})
 
     def state(self, now: datetime, soon: timedelta) -> str:
         if now > self.due:
@@ -78,6 +80,7 @@ class Deadline:
             "owner": self.owner, "rule": self.rule, "why": self.why, "source": self.source, "risk": self.risk,
             **({"covered_by": self.covered_by} if self.covered_by else {}),
             **({"worker_removed": True} if self.worker_removed else {}),
+            **({"nobody_may_decide": True} if self.nobody_may_decide else {}),
         }
 
 
@@ -519,7 +522,7 @@ def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
 
 
 # the deadlines a case has once it is no longer open (each other rule gives nothing then): what tells an
-# item of an open case from one of a closed case without the case (rules.unattended_item)
+# item of a closed case from one of an open case without the case (rules.unattended_hint: what to do about it)
 NOT_OPEN_CODES = frozenset({"post-closure-visit"})
 
 RULES: tuple[Callable, ...] = (

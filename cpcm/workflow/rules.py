@@ -157,48 +157,120 @@ def check_caseloads(cases: Iterable[Case], team: Team, policy: Policy) -> list[P
     return problems
 
 
-def check_workers(cases: Iterable[Case], team: Team) -> list[Problem]:
-    """Open cases whose worker is not an active member of the team: given to a worker, or
-    registered by one, on a copy that did not know a supervisor had removed them (docs/team.md,
-    'A worker removed on another copy'). `team remove` refuses while a worker has open cases;
-    one that arrives this way is nobody's until it is assigned."""
-    removed = removed_workers(team)
-    return [Problem("case-worker-removed", "error", f"its worker ({case.worker}) is no longer on the team, and nobody has "
-                    f"the case: {ASSIGN_HINT.format(case=case.id)}", "team",
+def check_workers(cases: Iterable[Case], team: Team, policy: Policy, now: datetime) -> list[Problem]:
+    """The cases nobody has (`unattended`): open, or closed with the post-closure visit still to
+    make, and their worker is not an active member of the team: given to a worker, or registered
+    by one, on a copy that did not know a supervisor had removed them (docs/team.md, 'A worker
+    removed on another copy'), or brought by a sync or an import with a worker this team never
+    had. `team remove` refuses while a worker has open cases; one that arrives this way is
+    nobody's until it is assigned (a closed one: until the visit is recorded)."""
+    absent = removed_workers(team)
+    return [Problem("case-worker-removed", "error", f"its worker ({case.worker}) is {absent.standing(case.worker)}, and nobody "
+                    f"{'makes its post-closure visit' if case.status != 'open' else 'has the case'}: "
+                    f"{unattended_hint(case.status != 'open', case.id)}", "team",
                     "docs/team.md (a worker removed on another copy)", case.id, case.worker)
-            for case in cases if unattended(case, removed)]
+            for case in cases if unattended(case, absent, policy, now)]
 
 
 ASSIGN_HINT = "assign it to another worker (cpcm assign {case} --worker OTHER)"
+# a closed case cannot be assigned (`cpcm assign` refuses it), but a supervisor or manager reads it and may record
+# the visit on it (cpcm followup takes only a post-closure visit on a closed case)
+VISIT_HINT = ("record the post-closure visit yourself (cpcm followup {case} --method home_visit --purpose post_closure "
+              "--purpose-detail ... --visited-by professional)")
 
 
-def removed_workers(team: Team) -> frozenset[str]:
-    """The ids of the workers who were on the team and are no longer (removed or revoked)."""
-    return frozenset(worker.id for worker in team.workers if not worker.active)
+def unattended_hint(closed: bool, case_id: str) -> str:
+    """What a supervisor or manager does for a case nobody has: assign it, or, for a closed case's
+    post-closure visit (`closed`: the item is one of `NOT_OPEN_CODES`), record the visit."""
+    return (VISIT_HINT if closed else ASSIGN_HINT).format(case=case_id)
 
 
-def unattended(case: Case, removed: frozenset[str]) -> bool:
-    """The one rule for a case nobody has (`case-worker-removed`): it is open and its worker is no
-    longer on the team (`removed`: `removed_workers(team)`)."""
-    return case.status == "open" and bool(case.worker) and case.worker in removed
+class NotOnTeam:
+    """The workers who are not active members of the team (`x in removed_workers(team)`):
+    removed from it (or revoked), or never on it (a worker id brought by a sync or an import).
+    Nobody, and false, for a team that lists nobody (a repository whose team file has no
+    entries: no worker is told from another there). Never `SUPERVISORS` (an approval's owner)."""
+
+    __slots__ = ("_active", "_ever", "_any")
+
+    def __init__(self, team: Team):
+        self._active = frozenset(worker.id for worker in team.active)
+        self._ever = frozenset(worker.id for worker in team.workers)
+        self._any = bool(team.workers)
+
+    def __contains__(self, worker: object) -> bool:
+        return self._any and bool(worker) and worker != SUPERVISORS and worker not in self._active
+
+    def __bool__(self) -> bool:
+        return self._any
+
+    def standing(self, worker: str | None) -> str:
+        """How the worker is off the team, in words."""
+        return "no longer on the team" if worker in self._ever else "not on the team"
 
 
-def unattended_item(item: Deadline, removed: frozenset[str]) -> bool:
+def removed_workers(team: Team) -> NotOnTeam:
+    """The workers who are not active members of the team (`NotOnTeam`): removed (or revoked),
+    or never on it."""
+    return NotOnTeam(team)
+
+
+def unattended(case: Case, removed, policy: Policy, now: datetime) -> bool:
+    """The one rule for a case nobody has (`case-worker-removed`): its worker is not an active
+    member of the team (`removed`: `removed_workers(team)`) and the case is open, or closed with
+    its post-closure visit still to make (the deadlines of `NOT_OPEN_CODES`)."""
+    if not case.worker or case.worker not in removed:
+        return False
+    return case.status == "open" or any(item.code in NOT_OPEN_CODES for item in deadlines(case, policy, now))
+
+
+def unattended_item(item: Deadline, removed) -> bool:
     """`unattended` told from one of a case's deadlines (`cpcm due` lists them without folding
     the case; `removed`: `removed_workers(team)`): its owner is the case's worker (a deadline's
-    owner is the case's worker, or the supervisors for an approval) and no longer on the team, and
-    it is a deadline of an open case (every rule but those of `NOT_OPEN_CODES` gives nothing for a
-    case that is not open)."""
-    return item.owner in removed and item.code not in NOT_OPEN_CODES
+    owner is the case's worker, or the supervisors for an approval) and not an active member of
+    the team. A case that is not open has no deadline but those of `NOT_OPEN_CODES` (its
+    post-closure visit), which `unattended` counts."""
+    return item.owner in removed
 
 
-def sees_unattended(whose: str, oversees: bool, removed: frozenset[str]) -> bool:
-    """Whether `whose` list holds the deadlines of the open cases whose worker is no longer on the
-    team (`unattended_item`: nobody has them; `removed`: `removed_workers`), whenever
-    they fall (the case is to be assigned now), marked so (`worker_removed`): a supervisor's or
-    manager's, every case's ('all'), and the removed worker's own (`--worker ID`, asked by a
-    supervisor). A caseworker's does not."""
+def sees_unattended(whose: str, oversees: bool, removed) -> bool:
+    """Whether `whose` list holds the deadlines of the cases nobody has (`unattended_item`;
+    `removed`: `removed_workers`), whenever they fall (the case is to be assigned, or its visit
+    recorded, now), marked so (`worker_removed`): a supervisor's or manager's, every case's
+    ('all'), and the removed worker's own (`--worker ID`, asked by a supervisor). A caseworker's
+    does not."""
     return bool(removed) and (whose == "all" or oversees or whose in removed)
+
+
+class NobodyDecides:
+    """The one rule for a waiting approval nobody in the team may decide (`approvals.deciders`
+    empty: in a one-supervisor agency, the plan version the supervisor wrote, as when they close a
+    conference): `undecided(item)`. No supervisor's or manager's list holds it, so it is on the
+    case's worker's (and every case's, 'all'), marked (`nobody_may_decide`) with the ways out
+    (`approvals.nobody_hint`). Told from who the item bars (`Deadline.barred`), once per set."""
+
+    __slots__ = ("_workers", "_seen")
+
+    def __init__(self, team: Team):
+        self._workers = team.active
+        self._seen: dict[tuple, bool] = {}
+
+    def barring(self, barred) -> bool:
+        """Whether nobody in the team may decide a request that bars `barred`."""
+        key = tuple(barred)
+        found = self._seen.get(key)
+        if found is None:
+            found = self._seen[key] = not approvals.deciders_barring(key, self._workers)
+        return found
+
+    def __call__(self, item: Deadline) -> bool:
+        return item.owner == SUPERVISORS and self.barring(item.barred)
+
+
+def sees_undecided(whose: str, case_worker: str | None) -> bool:
+    """Whether `whose` list holds a case's waiting approvals nobody may decide (`NobodyDecides`):
+    the case's worker's, and every case's ('all')."""
+    return whose == "all" or (bool(case_worker) and whose == case_worker)
 
 
 def caseload_decision(count_before: int, policy: Policy) -> tuple[str, str]:
