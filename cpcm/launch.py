@@ -242,7 +242,11 @@ def run_in_agent(args: list[str]) -> int | None:
         if now - started >= TELL_AFTER and not told and _isatty(sys.stderr):
             _write(2, WAITING)
             told = True
-        time.sleep(pause)
+        try:
+            time.sleep(pause)
+        except KeyboardInterrupt:  # Ctrl-C while it waits: nothing was sent, as cli.main says it
+            _write(2, b"interrupted; nothing was written\n")
+            return 130
         pause = min(pause * 2, 0.25)
 
 

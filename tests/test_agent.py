@@ -568,12 +568,21 @@ def test_a_command_does_not_wait_for_an_agent_that_is_gone_or_stuck_past_the_bou
         assert launch.run_in_agent(["list"]) is None
         assert agent._ask(path, b"KEY\n") == b"OK\nAGE-SECRET-KEY-1TEST"  # what the command then runs with: the agent's key
         assert len(calls) == 1
+        assert capfd.readouterr().err == ""
+
+        def interrupted(seconds):
+            raise KeyboardInterrupt
+
+        with monkeypatch.context() as patched:  # Ctrl-C while it waits: said as cli.main says it, nothing sent
+            patched.setattr(time, "sleep", interrupted)
+            assert launch.run_in_agent(["list"]) == 130
+        assert capfd.readouterr().err == "interrupted; nothing was written\n"
+        assert len(calls) == 1
     finally:
         finish.set()
         client.close()
         agent._ask(path, b"LOCK\n")
         loop.join(30)
-    assert capfd.readouterr().err == ""
 
 
 def test_lock_while_the_agent_runs_a_command_gives_the_key_to_no_one_after_it(runtime):
