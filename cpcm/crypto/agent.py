@@ -19,7 +19,10 @@ Started by `cpcm unlock`, the agent also runs commands for the same user (`RUN`)
 client of `cpcm` (cpcm/launch.py) sends a command line, and the command runs inside the agent,
 where the code is already imported (cpcm/cli/resident.py). This layer only carries the request:
 it answers `RUN` with `GO`, reads the request and hands it to the runner it was given, and while
-a command runs `fetch` answers from memory for the identity it holds.
+a command runs `fetch` answers from memory for the identity it holds. It runs one command at a
+time; meanwhile a thread answers everyone else at once (`_Doorman`): the key and the time left,
+`BUSY` to another `RUN` (the client waits and asks again), and `LOCK` (no one is given the key
+from then on). The agent's folder is chosen by cpcm/crypto/agentdir.py, for the client too.
 """
 from __future__ import annotations
 
@@ -180,7 +183,8 @@ def start(identity_path: Path, identity_text: str, seconds: int, program: str = 
 
     path = socket_path(identity_path)
     if not _private_dir(path.parent):
-        raise OSError(f"the agent's folder {path.parent} is not private to you")
+        raise OSError(f"the agent's folder {path.parent} is not private to you (it must be a folder of yours, "
+                      "not a link, that only you may open: mode 700)")
     lock(identity_path)
     # from /, and without the current folder on its path (-P): `python -m` would otherwise import
     # whatever `cpcm` package the folder `cpcm unlock` ran in holds, not the installed one
