@@ -725,3 +725,31 @@ def test_a_folder_too_long_for_a_socket_is_passed_over_for_the_next(no_runtime, 
     finally:
         agent.lock(key)
         loop.join(30)
+
+
+def test_lock_while_the_agent_waits_for_a_request_that_never_comes_is_answered(runtime):
+    """`cpcm lock` taken while the agent waits for a client's request after its GO, and that client
+    goes away without sending it: nothing runs, and the lock is answered as done."""
+    import socket
+    import threading
+
+    from cpcm.crypto import agent
+
+    path = agent.socket_path(Path(runtime) / "identity")
+    assert agent._private_dir(path.parent)
+    calls: list = []
+    loop = _serving(path, b"AGE-SECRET-KEY-1TEST", calls.append)
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    client.connect(str(path))
+    client.sendall(b"RUN\n")
+    assert client.recv(3) == b"GO\n"
+    answers: list = []
+    locking = threading.Thread(target=lambda: answers.append(agent._ask(path, b"LOCK\n", timeout=60)))
+    locking.start()
+    deadline = time.monotonic() + 10
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)  # the lock is taken: the socket is gone
+    client.close()  # without the request
+    locking.join(30)
+    loop.join(30)
+    assert answers == [b"OK\n"] and calls == [] and not loop.is_alive()

@@ -304,19 +304,18 @@ def serve(path: Path, identity: bytes, seconds: int, runner: Callable[[bytes], b
                     return
                 elif request == b"RUN\n" and runner is not None:
                     with _Doorman(server, answered, expired, remove_socket) as doorman:
-                        body = _read_request(conn)
-                        if body is None:
-                            continue  # the client went away before sending it: nothing runs
-                        _holding = (path, identity.decode("utf-8", "replace"))
-                        try:
-                            answer = runner(body)
-                        finally:
-                            _holding = None
-                        try:
-                            conn.settimeout(30.0)
-                            conn.sendall(answer)
-                        except OSError:
-                            pass  # the client is gone (interrupted): the command ran, as it would have
+                        body = _read_request(conn)  # None: the client went away before sending it, nothing runs
+                        if body is not None:
+                            _holding = (path, identity.decode("utf-8", "replace"))
+                            try:
+                                answer = runner(body)
+                            finally:
+                                _holding = None
+                            try:
+                                conn.settimeout(30.0)
+                                conn.sendall(answer)
+                            except OSError:
+                                pass  # the client is gone (interrupted): the command ran, as it would have
                     if doorman.lock is not None:  # `cpcm lock` came while the command ran: answered now it is done
                         with doorman.lock:
                             try:
