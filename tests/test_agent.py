@@ -492,7 +492,7 @@ def test_a_command_the_agent_runs_waits_while_it_runs_another_and_says_so_on_a_t
     path = agent.socket_path(key)
     assert agent._private_dir(path.parent)
     assert launch.socket_file(os.path.realpath(key)) == str(path)
-    monkeypatch.setattr(launch, "PATIENCE", 0.2)  # for an agent that answers nothing at all
+    monkeypatch.setattr(launch, "PATIENCE", 1.0)  # for an agent that answers nothing at all
     monkeypatch.setattr(launch, "TELL_AFTER", 0.0, raising=False)
     monkeypatch.setattr(launch, "_isatty", lambda stream: stream is sys.stderr)
     monkeypatch.setattr(launch, "fingerprint", lambda: b"this code")
@@ -502,10 +502,24 @@ def test_a_command_the_agent_runs_waits_while_it_runs_another_and_says_so_on_a_t
     client = _start_long_command(path)
     result: list = []
     waiting = threading.Thread(target=lambda: result.append(launch.run_in_agent(["list", "--json"])))
+    told_busy = threading.Semaphore(0)
+    offer = getattr(launch, "_offer", None)
+
+    def noting_offer(*args):
+        answer = offer(*args)
+        if answer is getattr(launch, "_BUSY", None):
+            told_busy.release()
+        return answer
+
+    monkeypatch.setattr(launch, "_offer", noting_offer, raising=False)
     try:
         assert running.wait(10)
         waiting.start()
-        time.sleep(1.0)  # well past PATIENCE: a client that took silence for no agent has given up by now
+        # the first command is done once the client has been told "busy" a few times, or after a
+        # while past PATIENCE (a client that took the busy agent for none has given up by then)
+        deadline = time.monotonic() + 5
+        for _ in range(3):
+            told_busy.acquire(timeout=max(0.0, deadline - time.monotonic()))
         finish.set()
         waiting.join(60)
     finally:
