@@ -9,15 +9,15 @@ stderr, and the same exit code, as running the command here. Anything else, no a
 from other code (an upgrade or an edit since `cpcm unlock`), a refusal or a connection that fails
 before the command ran: the command runs in this process, as without an agent.
 
-This module imports only what Python has already imported at start (os, stat, sys), struct, and the
+This module imports only what Python has already imported at start (os, stat, sys), struct, the
 C modules under socket and hashlib (`socket` itself builds enums at import, `hashlib` loads
-OpenSSL: together about 15 ms, a third of the client). The point is to start small.
+OpenSSL: together about 15 ms, a third of the client), and cpcm/crypto/agentdir.py (the agent's
+folder, the one rule both follow; it imports os and stat). The point is to start small.
 `python -m cpcm` runs cpcm.__main__, which uses it too.
 """
 from __future__ import annotations
 
 import os
-import stat  # imported by os.path already
 import struct
 import sys
 
@@ -34,7 +34,11 @@ MAX_REQUEST = 4 * 1024 * 1024  # as crypto/agent.py reads at most
 READER_GONE = 141  # the exit code when the reader of the output went away (`cpcm due | head`): 128 + SIGPIPE
 NO_ROOM = 74  # the exit code when a file or the output could not be written: the disk is full (sysexits' EX_IOERR)
 NO_ROOM_HINT = "Make room on the disk (the repository's, or the one the output goes to) and run the command again."
-PATIENCE = 5.0   # seconds to wait for the agent to take the command (it may be busy, the machine loaded); then it runs here
+PATIENCE = 5.0   # seconds to wait for the agent to answer at all (the machine loaded); then the command runs here
+BUSY = b"BUSY\n"  # the agent's answer while it runs another command (crypto/agent.py)
+BUSY_WAIT = 60.0  # seconds a command waits for the one the agent runs (as `cpcm lock` does); then it runs here
+TELL_AFTER = 1.0  # seconds of that wait after which a terminal is told why nothing happens yet
+WAITING = b"waiting for the command the agent is running...\n"
 
 
 def main() -> None:
@@ -139,15 +143,12 @@ def socket_file(identity: str) -> str | None:
         digest = sha256(identity.encode()).hexdigest()[:20]
     except UnicodeEncodeError:
         return None  # a path that is not text: the command says so itself
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    folder = os.path.join(runtime, "cpcm") if runtime and os.path.isdir(runtime) else f"/tmp/cpcm-agent-{os.getuid()}"
-    try:
-        info = os.lstat(folder)  # the folder itself: a link (another user's, in /tmp) is not trusted
-    except OSError:
+    from cpcm.crypto import agentdir  # the agent's rule for its folder (os and stat only)
+
+    folder = agentdir.folder()
+    if not agentdir.is_private(folder):  # the folder itself: a link (another user's, in /tmp) is not trusted
         return None
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
-        return None
-    return os.path.join(folder, f"agent-{digest}.sock")
+    return os.path.join(folder, agentdir.socket_name(digest))
 
 
 def fingerprint() -> bytes:
@@ -216,13 +217,45 @@ def _isatty(stream) -> bool:
 
 def run_in_agent(args: list[str]) -> int | None:
     """The exit code of the command the agent ran (its output already printed here), or None:
-    run it here."""
+    run it here. An agent running another command answers BUSY: this one waits for it (asking
+    again, a few times a second) as long as it answers so, up to BUSY_WAIT, telling a terminal
+    why after TELL_AFTER; an agent that is gone, or does not answer within PATIENCE, is not waited
+    for."""
     if not eligible(args, _isatty(sys.stdin)):
         return None
     identity = identity_file(args)
     path = socket_file(identity) if identity else None
     if path is None or not os.path.exists(path):
         return None
+    started, told, pause = None, False, 0.02
+    while True:
+        code = _offer(path, args)
+        if code is not _BUSY:
+            return code
+        import time  # built in: only a command that waits needs it
+
+        now = time.monotonic()
+        if started is None:
+            started = now
+        elif now - started >= BUSY_WAIT:
+            return None  # run here, with the key from the agent (it gives it while it is busy)
+        if now - started >= TELL_AFTER and not told and _isatty(sys.stderr):
+            _write(2, WAITING)
+            told = True
+        try:
+            time.sleep(pause)
+        except KeyboardInterrupt:  # Ctrl-C while it waits: nothing was sent, as cli.main says it
+            _write(2, b"interrupted; nothing was written\n")
+            return 130
+        pause = min(pause * 2, 0.25)
+
+
+_BUSY = object()  # the agent answered BUSY: it runs another command
+
+
+def _offer(path: str, args: list[str]):
+    """Offer the command to the agent: its exit code (the agent ran it), None (run it here), or
+    _BUSY (it runs another command: nothing was sent, ask again)."""
     try:
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     except OSError:
@@ -235,8 +268,11 @@ def run_in_agent(args: list[str]) -> int | None:
             if uid != os.getuid():
                 return None
             conn.sendall(b"RUN\n")
-            if _exactly(conn, 3) != b"GO\n":
-                return None  # a busy agent, an agent that runs no commands: nothing ran
+            head = _exactly(conn, 3)
+            if head == BUSY[:3] and _exactly(conn, len(BUSY) - 3) == BUSY[3:]:
+                return _BUSY
+            if head != b"GO\n":
+                return None  # an agent that runs no commands, or does not answer in time: nothing ran
             body = request(args)
             if len(body) > MAX_REQUEST:
                 return None

@@ -403,3 +403,367 @@ def test_lock_while_the_agent_runs_a_long_command_says_so_and_locks_when_it_is_d
         loop.join(30)
         client.close()
     assert not loop.is_alive() and not path.exists()  # the lock asked for was done after the command
+
+
+def _serving(path: Path, identity: bytes, runner=None):
+    """agent.serve in a thread of this process (with `runner` for RUN), listening when returned."""
+    import threading
+
+    from cpcm.crypto import agent
+
+    loop = threading.Thread(target=agent.serve, args=(path, identity, 600, runner), daemon=True)
+    loop.start()
+    deadline = time.monotonic() + 10
+    while agent._ask(path, b"STATUS\n") is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # until it listens
+    return loop
+
+
+def _start_long_command(path: Path):
+    """A client's RUN that the agent takes and runs (its runner decides how long): the connection."""
+    import socket
+    import struct
+
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    client.connect(str(path))
+    client.sendall(b"RUN\n")
+    assert client.recv(3) == b"GO\n"
+    client.sendall(struct.pack("!I", 4) + b"body")
+    return client
+
+
+def _held_until(finish, running):
+    """A runner whose first command runs until `finish` is set; the others answer at once, exit 0."""
+    import struct
+
+    calls = []
+
+    def runner(body: bytes) -> bytes:
+        calls.append(body)
+        if len(calls) == 1:
+            running.set()
+            finish.wait(60)
+        return b"OK\n1" + struct.pack("!I", 7) + b"served\n" + b"X" + struct.pack("!i", 0)
+
+    return runner, calls
+
+
+def test_a_command_run_while_the_agent_runs_another_gets_the_key_without_a_passphrase(protected):
+    """A command the agent does not run (`key show`), started while the agent runs a long one, in
+    a script (no terminal, no passphrase file): it is given the key at once, not refused (exit 5)."""
+    import threading
+
+    from cpcm.crypto import agent, identity
+
+    key, secret, recipient, env = protected
+    path = agent.socket_path(key)
+    assert agent._private_dir(path.parent)
+    running, finish = threading.Event(), threading.Event()
+    runner, calls = _held_until(finish, running)
+    loop = _serving(path, identity.secret_text(identity.load(key, lambda: PASSPHRASE)).encode(), runner)
+    client = _start_long_command(path)
+    try:
+        assert running.wait(10)
+        shown = run(env, "key", "show")
+        assert shown.returncode == 0, shown.stderr
+        assert shown.stdout.strip() == recipient
+        assert agent.status(key) is not None  # STATUS too is answered while it is busy
+    finally:
+        finish.set()
+        client.close()
+        assert agent._ask(path, b"LOCK\n") == b"OK\n"
+        loop.join(30)
+    assert not loop.is_alive()
+
+
+def test_a_command_the_agent_runs_waits_while_it_runs_another_and_says_so_on_a_terminal(runtime, tmp_env, monkeypatch, capfd):
+    """A command for the agent that finds it busy waits for it (however long its own patience
+    for an agent that does not answer at all), says why on a terminal, and is then run by the
+    agent; no passphrase is asked."""
+    import threading
+
+    from cpcm import launch
+    from cpcm.crypto import agent
+
+    key = tmp_env / "identity"
+    monkeypatch.setenv("CPCM_IDENTITY", str(key))
+    for name in launch.LOCAL_ONLY:
+        monkeypatch.delenv(name, raising=False)
+    path = agent.socket_path(key)
+    assert agent._private_dir(path.parent)
+    assert launch.socket_file(os.path.realpath(key)) == str(path)
+    monkeypatch.setattr(launch, "PATIENCE", 1.0)  # for an agent that answers nothing at all
+    monkeypatch.setattr(launch, "TELL_AFTER", 0.0, raising=False)
+    monkeypatch.setattr(launch, "_isatty", lambda stream: stream is sys.stderr)
+    monkeypatch.setattr(launch, "fingerprint", lambda: b"this code")
+    running, finish = threading.Event(), threading.Event()
+    runner, calls = _held_until(finish, running)
+    loop = _serving(path, b"AGE-SECRET-KEY-1TEST", runner)
+    client = _start_long_command(path)
+    result: list = []
+    waiting = threading.Thread(target=lambda: result.append(launch.run_in_agent(["list", "--json"])))
+    told_busy = threading.Semaphore(0)
+    offer = getattr(launch, "_offer", None)
+
+    def noting_offer(*args):
+        answer = offer(*args)
+        if answer is getattr(launch, "_BUSY", None):
+            told_busy.release()
+        return answer
+
+    monkeypatch.setattr(launch, "_offer", noting_offer, raising=False)
+    try:
+        assert running.wait(10)
+        waiting.start()
+        # the first command is done once the client has been told "busy" a few times, or after a
+        # while past PATIENCE (a client that took the busy agent for none has given up by then)
+        deadline = time.monotonic() + 5
+        for _ in range(3):
+            told_busy.acquire(timeout=max(0.0, deadline - time.monotonic()))
+        finish.set()
+        waiting.join(60)
+    finally:
+        finish.set()
+        client.close()
+        agent._ask(path, b"LOCK\n")
+        loop.join(30)
+    assert result == [0]  # run by the agent, once the first command was done
+    assert len(calls) == 2 and b"this code" in calls[1]
+    out, err = capfd.readouterr()
+    assert out == "served\n"
+    assert err == launch.WAITING.decode()  # said once, on the terminal
+
+
+def test_a_command_does_not_wait_for_an_agent_that_is_gone_or_stuck_past_the_bound(runtime, tmp_env, monkeypatch, capfd):
+    """The wait ends, and the command runs in its own process, when the agent goes away while it
+    waits, or when it is still busy after BUSY_WAIT; nothing is printed off a terminal."""
+    import socket
+    import threading
+
+    from cpcm import launch
+    from cpcm.crypto import agent
+
+    key = tmp_env / "identity"
+    monkeypatch.setenv("CPCM_IDENTITY", str(key))
+    for name in launch.LOCAL_ONLY:
+        monkeypatch.delenv(name, raising=False)
+    path = agent.socket_path(key)
+    assert agent._private_dir(path.parent)
+    monkeypatch.setattr(launch, "_isatty", lambda stream: False)
+    assert launch.BUSY == agent.BUSY  # the client reads the answer the agent gives
+
+    # an agent that says it is busy twice, then is gone (its socket with it)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(4)
+
+    def busy_then_gone():
+        for _ in range(2):
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(64)
+                conn.sendall(agent.BUSY)
+        path.unlink()
+        server.close()
+
+    gone = threading.Thread(target=busy_then_gone)
+    gone.start()
+    assert launch.run_in_agent(["list"]) is None
+    gone.join(10)
+
+    # an agent busy for longer than the bound
+    monkeypatch.setattr(launch, "BUSY_WAIT", 0.3)
+    running, finish = threading.Event(), threading.Event()
+    runner, calls = _held_until(finish, running)
+    loop = _serving(path, b"AGE-SECRET-KEY-1TEST", runner)
+    client = _start_long_command(path)
+    try:
+        assert running.wait(10)
+        assert launch.run_in_agent(["list"]) is None
+        assert agent._ask(path, b"KEY\n") == b"OK\nAGE-SECRET-KEY-1TEST"  # what the command then runs with: the agent's key
+        assert len(calls) == 1
+        assert capfd.readouterr().err == ""
+
+        def interrupted(seconds):
+            raise KeyboardInterrupt
+
+        with monkeypatch.context() as patched:  # Ctrl-C while it waits: said as cli.main says it, nothing sent
+            patched.setattr(time, "sleep", interrupted)
+            assert launch.run_in_agent(["list"]) == 130
+        assert capfd.readouterr().err == "interrupted; nothing was written\n"
+        assert len(calls) == 1
+    finally:
+        finish.set()
+        client.close()
+        agent._ask(path, b"LOCK\n")
+        loop.join(30)
+
+
+def test_lock_while_the_agent_runs_a_command_gives_the_key_to_no_one_after_it(runtime):
+    """`cpcm lock` sent while the agent runs a command: from then on no command is given the key,
+    though the agent stops only once that command is done."""
+    import threading
+
+    from cpcm.crypto import agent
+
+    path = agent.socket_path(Path(runtime) / "identity")
+    assert agent._private_dir(path.parent)
+    running, finish = threading.Event(), threading.Event()
+    runner, calls = _held_until(finish, running)
+    loop = _serving(path, b"AGE-SECRET-KEY-1TEST", runner)
+    client = _start_long_command(path)
+    answers: list = []
+    locking = threading.Thread(target=lambda: answers.append(agent._ask(path, b"LOCK\n", timeout=60)))
+    try:
+        assert running.wait(10)
+        # (asked of the socket: `fetch` in this process, which runs the agent's loop, answers from the loop's memory)
+        assert agent._ask(path, b"KEY\n") == b"OK\nAGE-SECRET-KEY-1TEST"
+        locking.start()
+        deadline = time.monotonic() + 10
+        while path.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not path.exists() and agent._ask(path, b"KEY\n") is None
+        assert loop.is_alive() and not answers  # answered once the command is done
+    finally:
+        finish.set()
+        client.close()
+        locking.join(30)
+        loop.join(30)
+    assert answers == [b"OK\n"] and not loop.is_alive()
+
+
+@pytest.fixture
+def no_runtime(tmp_env, monkeypatch):
+    """No $XDG_RUNTIME_DIR, a home of its own (short: a Unix socket's path is at most 107 bytes),
+    and the shared last resort (/tmp) in a folder of this test's own."""
+    from cpcm.crypto import agentdir
+
+    home = tempfile.mkdtemp(prefix="cpcm-h-")
+    shared = tempfile.mkdtemp(prefix="cpcm-t-")
+    os.chmod(shared, 0o1777)  # as /tmp: anyone may make a folder in it
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", home)
+    monkeypatch.setattr(agentdir, "SHARED_TMP", shared, raising=False)
+    yield Path(home), Path(shared)
+    shutil.rmtree(home, ignore_errors=True)
+    shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_without_a_runtime_folder_the_agent_lives_in_the_home_where_no_one_else_can_make_its_folder(no_runtime, made_key, tmp_env):
+    """Another user can make /tmp/cpcm-agent-UID before you (or a link by that name), and then
+    `cpcm unlock` must refuse it. Without $XDG_RUNTIME_DIR the agent's folder is in your home
+    (~/.cache/cpcm/agent, mode 700), where they cannot: unlock works whatever they made in /tmp,
+    and a command finds the agent there."""
+    from cpcm import launch
+    from cpcm.crypto import agent, identity
+
+    home, shared = no_runtime
+    squatted = shared / f"cpcm-agent-{os.getuid()}"  # what another user made first, open to all
+    squatted.mkdir()
+    squatted.chmod(0o777)
+    key = tmp_env / "keys" / "protected"
+    key.parent.mkdir()
+    shutil.copy2(made_key[0], key)
+    path = agent.socket_path(key)
+    assert path.parent == home / ".cache" / "cpcm" / "agent"
+    assert launch.socket_file(os.path.realpath(key)) is None  # nothing there yet: no agent is asked
+    agent.start(key, identity.secret_text(identity.load(key, lambda: PASSPHRASE)), 600)
+    try:
+        assert path.parent.stat().st_mode & 0o777 == 0o700 and path.stat().st_mode & 0o777 == 0o600
+        assert launch.socket_file(os.path.realpath(key)) == str(path)  # the client looks where the agent listens
+        env = {"CPCM_IDENTITY": str(key), "CPCM_NOW": NOW, "HOME": str(home)}
+        shown = run({k: v for k, v in env.items()}, "key", "show")
+        assert shown.returncode == 0 and shown.stdout.strip() == made_key[1], shown.stderr
+        assert os.listdir(squatted) == []
+    finally:
+        assert agent.lock(key) is True
+
+
+def test_the_agents_folder_in_the_home_is_trusted_only_as_yours_private_and_not_a_link(no_runtime, tmp_env):
+    from cpcm import launch
+    from cpcm.crypto import agent
+
+    home, shared = no_runtime
+    key = tmp_env / "identity"
+    folder = agent.socket_path(key).parent
+    folder.parent.mkdir(parents=True)
+    real = Path(tempfile.mkdtemp(prefix="cpcm-real-"))  # private and yours: only the link is wrong
+    try:
+        folder.symlink_to(real)
+        assert not agent._private_dir(folder) and launch.socket_file(os.path.realpath(key)) is None
+        agent.serve(agent.socket_path(key), b"AGE-SECRET-KEY-1NOTSERVED", 1)  # returns at once: it does not listen there
+        assert os.listdir(real) == []
+        folder.unlink()
+        folder.mkdir(mode=0o755)
+        assert not agent._private_dir(folder) and launch.socket_file(os.path.realpath(key)) is None
+        if os.getuid() == 0:  # a folder of another user, private to them
+            folder.chmod(0o700)
+            os.chown(folder, 65534, 65534)
+            assert not agent._private_dir(folder) and launch.socket_file(os.path.realpath(key)) is None
+    finally:
+        shutil.rmtree(real, ignore_errors=True)
+
+
+@pytest.mark.parametrize("where", ["home", "runtime"])
+def test_a_folder_too_long_for_a_socket_is_passed_over_for_the_next(no_runtime, monkeypatch, where):
+    """A Unix socket's path is at most 107 bytes: a home (or $XDG_RUNTIME_DIR) so deep that the
+    socket's path would be longer is passed over, and the client and the agent agree on the next
+    (the home, else the shared folder); the agent listens there and answers."""
+    import threading
+
+    from cpcm import launch
+    from cpcm.crypto import agent, agentdir
+
+    home, shared = no_runtime
+    deep = home / ("d" * 60) / ("e" * 30)
+    deep.mkdir(parents=True)
+    if where == "home":
+        monkeypatch.setenv("HOME", str(deep))
+        expected = shared / f"cpcm-agent-{os.getuid()}"
+    else:
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(deep))
+        expected = home / ".cache" / "cpcm" / "agent"
+    key = home / "identity"
+    path = agent.socket_path(key)
+    assert path.parent == expected and len(os.fsencode(str(path))) <= agentdir.MAX_PATH
+    assert agent._private_dir(path.parent)
+    assert launch.socket_file(os.path.realpath(key)) == str(path)
+    loop = threading.Thread(target=agent.serve, args=(path, b"AGE-SECRET-KEY-1TEST", 60), daemon=True)
+    loop.start()
+    try:
+        deadline = time.monotonic() + 10
+        while agent.status(key) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert agent.status(key) is not None
+    finally:
+        agent.lock(key)
+        loop.join(30)
+
+
+def test_lock_while_the_agent_waits_for_a_request_that_never_comes_is_answered(runtime):
+    """`cpcm lock` taken while the agent waits for a client's request after its GO, and that client
+    goes away without sending it: nothing runs, and the lock is answered as done."""
+    import socket
+    import threading
+
+    from cpcm.crypto import agent
+
+    path = agent.socket_path(Path(runtime) / "identity")
+    assert agent._private_dir(path.parent)
+    calls: list = []
+    loop = _serving(path, b"AGE-SECRET-KEY-1TEST", calls.append)
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    client.connect(str(path))
+    client.sendall(b"RUN\n")
+    assert client.recv(3) == b"GO\n"
+    answers: list = []
+    locking = threading.Thread(target=lambda: answers.append(agent._ask(path, b"LOCK\n", timeout=60)))
+    locking.start()
+    deadline = time.monotonic() + 10
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)  # the lock is taken: the socket is gone
+    client.close()  # without the request
+    locking.join(30)
+    loop.join(30)
+    assert answers == [b"OK\n"] and calls == [] and not loop.is_alive()

@@ -501,3 +501,55 @@ def test_where_peer_credentials_cannot_be_read_the_command_runs_here(tmp_env, mo
             assert launch.run_in_agent(["show", "CP-4F7K-9X2M"]) is None
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
+
+
+def test_commands_started_while_the_agent_runs_a_long_one_wait_for_it_or_get_the_key(shared, tmp_env):
+    """A script's commands while the agent runs a long command (here a register that waits for
+    the repository's lock): one the agent does not run gets the key at once, with no passphrase
+    and no terminal (it was refused, exit 5); one the agent runs waits for the agent, which runs
+    it when the register is done (it sees the new case)."""
+    import fcntl
+    import time
+
+    from cpcm.crypto import agent
+
+    env, key, folder = shared
+    before = case_ids(env)
+    sock = Path(env["XDG_RUNTIME_DIR"]) / "cpcm" / agent.socket_path(key).name
+    holder = os.open(Path(env["CPCM_REPO"]) / ".cpcm" / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # another writer: the register waits for it, in the agent
+    child = tmp_env / "child.json"
+    child.write_text(json.dumps(registration()))
+    register = subprocess.Popen([sys.executable, "-m", "cpcm", "register", "--from-file", str(child), "--no-input", "--json"],
+                                env={**env, "CPCM_LOCK_TIMEOUT": "300"}, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    listing = None
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # until the agent runs the register: a RUN is not answered GO (but BUSY)
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                probe.settimeout(2)
+                probe.connect(str(sock))
+                probe.sendall(b"RUN\n")
+                try:
+                    if probe.recv(3) != b"GO\n":
+                        break  # (a GO is left unanswered: the agent runs nothing)
+                except socket.timeout:
+                    break
+            assert time.monotonic() < deadline and register.poll() is None
+            time.sleep(0.05)
+        shown = subprocess.run([sys.executable, "-m", "cpcm", "key", "show"], env=env, capture_output=True, text=True,
+                               stdin=subprocess.DEVNULL)
+        assert shown.returncode == 0 and shown.stdout.startswith("age1"), shown.stderr
+        listing = subprocess.Popen([sys.executable, "-c", PROBE, "list", "--json"], env={**env, "PROBE_FILE": str(tmp_env / "probe")},
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    finally:
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        os.close(holder)
+        out, err = register.communicate(timeout=120)
+    assert register.returncode == 0, err
+    case_id = json.loads(out)["case_id"]
+    out, err = listing.communicate(timeout=120)
+    assert listing.returncode == 0 and err == b"", err
+    assert {row["case_id"] for row in json.loads(out)} == before | {case_id}
+    assert (tmp_env / "probe").read_text() == "agent"

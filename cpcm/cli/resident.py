@@ -7,7 +7,8 @@ agent runs `cpcm.cli.main` on it in this process, in the client's folder, with t
 environment and umask, and with stdout and stderr that say what the client's say (a terminal or
 not, their encodings, the terminal's size), so what it prints is byte for byte what the command
 prints in its own process. What was printed goes back to the client in the order it was written,
-with the exit code. One command at a time; everything a command changed in this process (the
+with the exit code. One command at a time (meanwhile the agent's loop answers the others,
+cpcm/crypto/agent.py: a command for the agent waits); everything a command changed in this process (the
 environment, the folder, the umask, the streams, the state cpcm.cli.common keeps for one
 command) is put back before the next.
 

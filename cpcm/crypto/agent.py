@@ -19,19 +19,23 @@ Started by `cpcm unlock`, the agent also runs commands for the same user (`RUN`)
 client of `cpcm` (cpcm/launch.py) sends a command line, and the command runs inside the agent,
 where the code is already imported (cpcm/cli/resident.py). This layer only carries the request:
 it answers `RUN` with `GO`, reads the request and hands it to the runner it was given, and while
-a command runs `fetch` answers from memory for the identity it holds.
+a command runs `fetch` answers from memory for the identity it holds. It runs one command at a
+time; meanwhile a thread answers everyone else at once (`_Doorman`): the key and the time left,
+`BUSY` to another `RUN` (the client waits and asks again), and `LOCK` (no one is given the key
+from then on). The agent's folder is chosen by cpcm/crypto/agentdir.py, for the client too.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import socket
-import stat
 import struct
 import sys
 import time
 from pathlib import Path
 from typing import Callable
+
+from cpcm.crypto import agentdir
 
 DEFAULT_SECONDS = 8 * 3600
 SLEEP_GAP = 60.0     # seconds of suspend after which the agent forgets the identity
@@ -72,29 +76,22 @@ def asked_elsewhere(reset: bool = False) -> bool:
 
 def socket_dir() -> Path:
     """A folder only this user may open: $XDG_RUNTIME_DIR/cpcm (a per-user tmpfs on most Linux
-    systems), else /tmp/cpcm-agent-UID."""
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if runtime and os.path.isdir(runtime):
-        return Path(runtime) / "cpcm"
-    return Path("/tmp") / f"cpcm-agent-{os.getuid()}"
+    systems), else one in the user's home (~/.cache/cpcm/agent), else /tmp/cpcm-agent-UID
+    (cpcm/crypto/agentdir.py, the rule the client of `cpcm` follows too)."""
+    return Path(agentdir.folder())
 
 
 def socket_path(identity_path: Path) -> Path:
     """One agent per identity file: the socket's name is a digest of the file's full path."""
     digest = hashlib.sha256(str(Path(identity_path).expanduser().resolve()).encode()).hexdigest()[:20]
-    return socket_dir() / f"agent-{digest}.sock"
+    return socket_dir() / agentdir.socket_name(digest)
 
 
 def _private_dir(folder: Path) -> bool:
     """Make the folder (mode 700) or check one that exists is ours and private: a folder itself,
     not a symbolic link (in /tmp another user may make the link, and point it elsewhere between
     this look and a connection)."""
-    try:
-        folder.mkdir(mode=0o700, parents=False, exist_ok=True)
-        info = os.lstat(folder)
-    except OSError:
-        return False
-    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
+    return agentdir.is_private(str(folder), make=True)
 
 
 def _same_user(conn: socket.socket) -> bool:
@@ -114,7 +111,7 @@ class Busy(Exception):
 def _ask(path: Path, request: bytes, timeout: float = 1.0, busy: bool = False) -> bytes | None:
     """The agent's answer, or None (no agent of this user there, or no answer in time). `busy`:
     raise Busy when the agent was reached and sent the request but did not answer in time."""
-    if not _private_dir(path.parent):
+    if not agentdir.is_private(str(path.parent)):  # looked at, not made: no folder, no agent
         return None
     sent = False
     try:
@@ -186,7 +183,8 @@ def start(identity_path: Path, identity_text: str, seconds: int, program: str = 
 
     path = socket_path(identity_path)
     if not _private_dir(path.parent):
-        raise OSError(f"the agent's folder {path.parent} is not private to you")
+        raise OSError(f"the agent's folder {path.parent} is not private to you (it must be a folder of yours, "
+                      "not a link, that only you may open: mode 700)")
     lock(identity_path)
     # from /, and without the current folder on its path (-P): `python -m` would otherwise import
     # whatever `cpcm` package the folder `cpcm unlock` ran in holds, not the installed one
@@ -266,6 +264,16 @@ def serve(path: Path, identity: bytes, seconds: int, runner: Callable[[bytes], b
         last_mono, last_boot = now_mono, now_boot
         return not ours()
 
+    def answered(conn: socket.socket, request: bytes) -> bool:
+        """KEY and STATUS, answered at once (by the loop, or while it runs a command)."""
+        if request == b"KEY\n":
+            conn.sendall(b"OK\n" + identity)
+        elif request == b"STATUS\n":
+            conn.sendall(f"OK {int(ends - time.monotonic())}\n".encode())
+        else:
+            return False
+        return True
+
     try:
         while True:
             if expired():
@@ -285,10 +293,8 @@ def serve(path: Path, identity: bytes, seconds: int, runner: Callable[[bytes], b
                     request = conn.recv(64)
                 except OSError:
                     continue
-                if request == b"KEY\n":
-                    conn.sendall(b"OK\n" + identity)
-                elif request == b"STATUS\n":
-                    conn.sendall(f"OK {int(ends - time.monotonic())}\n".encode())
+                if answered(conn, request):
+                    pass
                 elif request == b"LOCK\n":
                     remove_socket()
                     try:
@@ -297,22 +303,104 @@ def serve(path: Path, identity: bytes, seconds: int, runner: Callable[[bytes], b
                         pass  # `cpcm lock` stopped waiting while a command ran: its request stands
                     return
                 elif request == b"RUN\n" and runner is not None:
-                    body = _read_request(conn)
-                    if body is None:
-                        continue  # the client went away before sending it: nothing runs
-                    _holding = (path, identity.decode("utf-8", "replace"))
-                    try:
-                        answer = runner(body)
-                    finally:
-                        _holding = None
-                    try:
-                        conn.settimeout(30.0)
-                        conn.sendall(answer)
-                    except OSError:
-                        pass  # the client is gone (interrupted): the command ran, as it would have
+                    with _Doorman(server, answered, expired, remove_socket) as doorman:
+                        body = _read_request(conn)  # None: the client went away before sending it, nothing runs
+                        if body is not None:
+                            _holding = (path, identity.decode("utf-8", "replace"))
+                            try:
+                                answer = runner(body)
+                            finally:
+                                _holding = None
+                            try:
+                                conn.settimeout(30.0)
+                                conn.sendall(answer)
+                            except OSError:
+                                pass  # the client is gone (interrupted): the command ran, as it would have
+                    if doorman.lock is not None:  # `cpcm lock` came while the command ran: answered now it is done
+                        with doorman.lock:
+                            try:
+                                doorman.lock.sendall(b"OK\n")
+                            except OSError:
+                                pass  # it stopped waiting: its request stands all the same
+                        return
+                    if doorman.over:
+                        return
     finally:
         remove_socket()
         server.close()
+
+
+BUSY = b"BUSY\n"  # the answer to RUN while the agent runs another command: ask again (cpcm/launch.py waits)
+
+
+class _Doorman:
+    """While the agent runs a command (in its main thread), a thread that answers everyone else at
+    once, so that no command waits without knowing why, nor takes a silent agent for a gone one
+    and asks for the passphrase: KEY and STATUS as ever, RUN with BUSY (the client asks again
+    until the agent is free), LOCK taken at once (the socket goes, so no command is given the key
+    any more; it is answered once the command is done). It looks at the time, the suspend and the
+    socket as the loop does, and when they say stop, the socket goes and the agent stops after
+    the command. Stopped (through a pipe) and waited for before the loop accepts again: one
+    thread at a time takes connections."""
+
+    def __init__(self, server: socket.socket, answered, expired, remove_socket) -> None:
+        self.server, self.answered, self.expired, self.remove_socket = server, answered, expired, remove_socket
+        self.lock: socket.socket | None = None  # the connection of a LOCK request, to answer after the command
+        self.over = False  # time up, a suspend, or the socket gone: the agent stops after the command
+
+    def __enter__(self) -> "_Doorman":
+        import threading
+
+        self._stop_read, self._stop_write = os.pipe()
+        self._thread = threading.Thread(target=self._serve, name="cpcm-agent-busy", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        os.write(self._stop_write, b"x")
+        self._thread.join()
+        os.close(self._stop_read)
+        os.close(self._stop_write)
+
+    def _serve(self) -> None:
+        import select
+
+        while True:
+            ready, _, _ = select.select([self.server, self._stop_read], [], [], POLL)
+            if self._stop_read in ready:
+                return
+            if self.expired():
+                self.over = True
+                self.remove_socket()
+                return
+            if not ready:
+                continue
+            try:
+                conn, _ = self.server.accept()
+            except OSError:  # socket.timeout included: someone who gave up before it was taken
+                continue
+            if self._one(conn):
+                return
+
+    def _one(self, conn: socket.socket) -> bool:
+        """Answer one connection; True when it was LOCK (kept open, and the doorman stops)."""
+        try:
+            conn.settimeout(2.0)
+            if not _same_user(conn):
+                return False
+            request = conn.recv(64)
+            if request == b"LOCK\n":
+                self.remove_socket()
+                self.lock, conn = conn, None
+                return True
+            if not self.answered(conn, request) and request == b"RUN\n":
+                conn.sendall(BUSY)
+        except OSError:
+            pass
+        finally:
+            if conn is not None:
+                conn.close()
+        return False
 
 
 def _read_request(conn: socket.socket) -> bytes | None:
