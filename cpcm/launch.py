@@ -288,7 +288,18 @@ def _offer(path: str, args: list[str]):
 def _answer(conn: socket.socket, writes: bool) -> int | None:
     """Print the agent's answer: frames of (1 = stdout, 2 = stderr, their bytes) in the order
     the command wrote them, then its exit code. `NO`: the agent did not run it (None: run it
-    here). No answer at all: a read runs here; a write may have been done, so it is not run again."""
+    here). No answer at all: a read runs here; a write may have been done, so it is not run again.
+    Ctrl-C while the agent runs it: the agent goes on with it (it is not this process's), and
+    this one says so and exits as an interrupted command does (130)."""
+    try:
+        return _answered(conn, writes)
+    except KeyboardInterrupt:
+        _write(2, b"interrupted; the unlock agent finishes the command it was running: check with 'cpcm log CASE' or "
+                  b"'cpcm list' whether it was done before running it again\n")
+        return 130
+
+
+def _answered(conn: socket.socket, writes: bool) -> int | None:
     try:
         head = _exactly(conn, 3)
     except OSError:

@@ -767,3 +767,44 @@ def test_lock_while_the_agent_waits_for_a_request_that_never_comes_is_answered(r
     locking.join(30)
     loop.join(30)
     assert answers == [b"OK\n"] and calls == [] and not loop.is_alive()
+
+
+def test_ctrl_c_while_the_agent_runs_the_command_says_the_agent_finishes_it(tmp_env, monkeypatch, capfd):
+    """Ctrl-C in the terminal while the agent runs this command: the client says the agent goes on
+    with it and how to see whether it was done, and exits 130 (was: a Python traceback)."""
+    import threading
+
+    from cpcm import launch
+    from cpcm.crypto import agent
+
+    key = tmp_env / "identity"
+    monkeypatch.setenv("CPCM_IDENTITY", str(key))
+    for name in launch.LOCAL_ONLY:
+        monkeypatch.delenv(name, raising=False)
+    path = agent.socket_path(key)
+    assert agent._private_dir(path.parent)
+    monkeypatch.setattr(launch, "_isatty", lambda stream: False)
+    running, finish = threading.Event(), threading.Event()
+    runner, calls = _held_until(finish, running)
+    loop = _serving(path, b"AGE-SECRET-KEY-1TEST", runner)
+    taken, heads = launch._exactly, []
+
+    def interrupted(conn, size):  # the key is pressed while the client waits for the agent's answer (its second head)
+        if size == 3:
+            heads.append(size)
+            if len(heads) == 2:
+                assert running.wait(10)  # the agent runs it
+                raise KeyboardInterrupt
+        return taken(conn, size)
+
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(launch, "_exactly", interrupted)
+            assert launch.run_in_agent(["list"]) == 130
+        err = capfd.readouterr().err
+        assert err.startswith("interrupted; the unlock agent finishes the command it was running") and "Traceback" not in err
+        assert len(calls) == 1  # the agent took it, and goes on with it
+    finally:
+        finish.set()
+        agent._ask(path, b"LOCK\n")
+        loop.join(30)
