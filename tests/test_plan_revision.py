@@ -668,6 +668,7 @@ def test_due__a_plan_version_nobody_may_approve_is_on_the_case_workers_list_with
         lines = [line for line in amina("due").stdout.splitlines() if case_id in line and "the case plan" in line]
         assert len(lines) == 1 and "supervisors (nobody in the team may decide it)" in lines[0], lines
         assert hint in lines[0] and f"cpcm plan {case_id} --withdraw" in lines[0] and "(sup)" in lines[0], lines
+        assert "which a supervisor or manager who did not write it may approve" in lines[0], lines  # not "another": there may be none
     assert listed(cli_as("otieno", CPCM_NOW=CLOSE_NOW)) == []  # not another caseworker's
     lists = [("due",), ("due", "--json"), ("due", "--worker", "all", "--json"), ("due", "--overdue", "--json")]
     same(amina, without_views, lists)

@@ -140,6 +140,6 @@ def nobody_hint(subject: str, case_id: str, requested_by: str | None) -> str:
     withdraw = f"cpcm {'close' if subject == 'closure' else subject} {case_id} --withdraw --reason ..."
     who = f" ({requested_by})" if requested_by else ""
     first = (f"the case's worker writes the next version from this one (cpcm plan {case_id} --from-current --reason ...), "
-             "which another may approve; or " if subject == "plan" else "")
+             "which a supervisor or manager who did not write it may approve; or " if subject == "plan" else "")
     return (f"nobody in the team may decide it: {first}the one who asked{who} withdraws it ({withdraw}), add a supervisor "
             "(cpcm team add), or allow self-approval with a recorded reason (.cpcm/policy.yaml, put in force with cpcm policy set)")
