@@ -432,6 +432,21 @@ def _start_long_command(path: Path):
     return client
 
 
+def _client_setup(tmp_env: Path, monkeypatch) -> tuple[Path, Path]:
+    """The client of `cpcm` (launch.py) set to look for an agent of an identity in `tmp_env`, no
+    option of the command line in the way: (the identity's path, the agent's socket path), its folder made."""
+    from cpcm import launch
+    from cpcm.crypto import agent
+
+    key = tmp_env / "identity"
+    monkeypatch.setenv("CPCM_IDENTITY", str(key))
+    for name in launch.LOCAL_ONLY:
+        monkeypatch.delenv(name, raising=False)
+    path = agent.socket_path(key)
+    assert agent._private_dir(path.parent)
+    return key, path
+
+
 def _held_until(finish, running):
     """A runner whose first command runs until `finish` is set; the others answer at once, exit 0."""
     import struct
@@ -485,12 +500,7 @@ def test_a_command_the_agent_runs_waits_while_it_runs_another_and_says_so_on_a_t
     from cpcm import launch
     from cpcm.crypto import agent
 
-    key = tmp_env / "identity"
-    monkeypatch.setenv("CPCM_IDENTITY", str(key))
-    for name in launch.LOCAL_ONLY:
-        monkeypatch.delenv(name, raising=False)
-    path = agent.socket_path(key)
-    assert agent._private_dir(path.parent)
+    key, path = _client_setup(tmp_env, monkeypatch)
     assert launch.socket_file(os.path.realpath(key)) == str(path)
     monkeypatch.setattr(launch, "PATIENCE", 1.0)  # for an agent that answers nothing at all
     monkeypatch.setattr(launch, "TELL_AFTER", 0.0, raising=False)
@@ -543,12 +553,7 @@ def test_a_command_does_not_wait_for_an_agent_that_is_gone_or_stuck_past_the_bou
     from cpcm import launch
     from cpcm.crypto import agent
 
-    key = tmp_env / "identity"
-    monkeypatch.setenv("CPCM_IDENTITY", str(key))
-    for name in launch.LOCAL_ONLY:
-        monkeypatch.delenv(name, raising=False)
-    path = agent.socket_path(key)
-    assert agent._private_dir(path.parent)
+    key, path = _client_setup(tmp_env, monkeypatch)
     monkeypatch.setattr(launch, "_isatty", lambda stream: False)
     assert launch.BUSY == agent.BUSY  # the client reads the answer the agent gives
 
@@ -777,12 +782,7 @@ def test_ctrl_c_while_the_agent_runs_the_command_says_the_agent_finishes_it(tmp_
     from cpcm import launch
     from cpcm.crypto import agent
 
-    key = tmp_env / "identity"
-    monkeypatch.setenv("CPCM_IDENTITY", str(key))
-    for name in launch.LOCAL_ONLY:
-        monkeypatch.delenv(name, raising=False)
-    path = agent.socket_path(key)
-    assert agent._private_dir(path.parent)
+    key, path = _client_setup(tmp_env, monkeypatch)
     monkeypatch.setattr(launch, "_isatty", lambda stream: False)
     running, finish = threading.Event(), threading.Event()
     runner, calls = _held_until(finish, running)

@@ -186,15 +186,17 @@ def test_full_conference__actions_reach_each_case_plan_and_the_documents_hold_no
     assert not [c for c in mem.store.commits if "Zqxcanary" in c.message]
 
 
-def minuted_with(mem: MemoryRepo, case_id: str, **minutes) -> str:
-    """An internal conference of `case_id`, held: attended by MEMBERS and minuted (`minutes`:
-    fields over `minutes_doc`) by the supervisor."""
+def minuted_with(mem: MemoryRepo, case_id: str, others: tuple = (), **minutes) -> str:
+    """An internal conference of `case_id`, held: attended by MEMBERS (and `others`: attendance
+    entries) and minuted (`minutes`: fields over `minutes_doc`) by the supervisor."""
     sup = mem.as_("sup")
     conf = conference_in(sup)
     conferences.add_case(sup, conf, case_id, "especially_difficult")
     closer = mem.as_("sup", now=CLOSE_NOW)
     for institution, name, position in MEMBERS:
         conferences.attend(closer, conf, member(institution, name, position))
+    for entry in others:
+        conferences.attend(closer, conf, entry)
     conferences.minutes(closer, conf, dict(minutes_doc([case_id]), **minutes))
     return conf
 
@@ -580,15 +582,8 @@ def test_close__the_conferences_version_is_not_one_the_child_took_part_in_unless
 def test_close__the_child_recorded_present_at_the_conference_took_part_in_its_version():
     mem = MemoryRepo()
     case_id = planned_in(mem, "Amani Otieno")
-    sup = mem.as_("sup")
-    conf = conference_in(sup)
-    conferences.add_case(sup, conf, case_id, "especially_difficult")
-    closer = mem.as_("sup", now=CLOSE_NOW)
-    for institution, name, position in MEMBERS:
-        conferences.attend(closer, conf, member(institution, name, position))
-    conferences.attend(closer, conf, {"name": "Amani", "role": "family", "present": "yes"})  # the child, by the registered name
-    conferences.minutes(closer, conf, minutes_doc([case_id]))
-    conferences.close(closer, conf)
+    conf = minuted_with(mem, case_id, others=({"name": "Amani", "role": "family", "present": "yes"},))  # the child, by the registered name
+    conferences.close(mem.as_("sup", now=CLOSE_NOW), conf)
     amina = mem.as_("amina", now=CLOSE_NOW)
     assert service.show(amina, case_id)["plan"]["content"]["participants"]["child"] == "yes"
     assert _plans_with_child(amina, case_id) == (2, 2)
