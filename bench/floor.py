@@ -76,6 +76,7 @@ def main() -> None:
     if args.slow_way:
         cipher.QUICK_FROM = float("inf")
         yamllib.QUICK = False
+        codec._SUBSET = False  # nor cpcm's own reader (store/emit.py): every record through ruamel
 
     keys = identity.load(args.identity, lambda: None).keys
     files, cases = record_files(args.repo)
