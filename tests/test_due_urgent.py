@@ -1,5 +1,5 @@
 """`cpcm due` lists the items cpcm calls URGENT (a follow-up that found the risk increased, a
-readiness stop answer: `deadlines.URGENT_CODES`) before every other item, whatever their state,
+readiness stop answer, the response to an immediate risk: `deadlines.is_urgent`) before every other item, whatever their state,
 each under its own state's label; everything else keeps its order. Checked on every path that
 lists due items: the due view (service/duelines.py), the view spliced right after a write, the
 view with the changed cases computed over it, no views at all (service/worklist.py), one case's
@@ -144,3 +144,32 @@ def test_urgency__urgent_items_sort_before_every_other_whatever_their_state():
         ("readiness-stop", timedelta(hours=-2)), ("risk-increased", timedelta(hours=-1)), ("readiness-stop", timedelta(hours=3)),
         ("initial-assessment", timedelta(hours=-5000)), ("case-plan", timedelta(hours=-1)), ("review", timedelta(hours=24))]
     assert [i.title.startswith("URGENT: ") for i in ordered] == [True, True, True, False, False, False]
+
+
+IMMEDIATE = ["--set", "safe=no", "--set", "safety_concerns=hit at home", "--set", "basic_needs.food=no",
+             "--set", "basic_needs.shelter=yes", "--set", "basic_needs.medical=yes", "--set", "interim_plan_needed=no",
+             "--outcome", "proceed"]
+
+
+def test_due__an_immediate_risk_not_responded_to_is_urgent_before_months_overdue_assessments(cli, cli_as, without_views):
+    """The inter-agency profile wants an immediate risk answered the same day (IAG §3 Step 2
+    [L803-807]: before the child leaves your care): its response item says URGENT and comes first,
+    on the cached path and without views; a high risk's (72 hours) is not urgent."""
+    cases = _old_cases(cli_as)
+    assert cli("due", "--worker", "all").code == 0  # the views made before the writes
+    written = cli_as("amina", CPCM_NOW=WRITE)
+    case_id, other = register(written), register(written)
+    assessed = cli("assess", case_id, "--type", "initial", "--risk", "immediate", "--risk-reason", "hit at home", *IMMEDIATE,
+                   env={"CPCM_NOW": WRITE})
+    assert assessed.code == 0, assessed.stderr
+    assert cli("assess", other, "--type", "initial", "--risk", "high", *IMMEDIATE, env={"CPCM_NOW": WRITE}).code == 0
+    later = {"CPCM_NOW": "2026-11-25T10:00:00+03:00"}  # the same day has passed, the high risk's 72 hours have not
+    for run in (cli, cli, lambda *a, **k: without_views(cli, *a, **k)):  # spliced, stored, no views
+        listed = run("due", "--json", env=later).json()
+        assert (listed[0]["case_id"], listed[0]["code"], listed[0]["state"]) == (case_id, "risk-response", "overdue")
+        assert listed[0]["title"] == "URGENT: respond to immediate risk"
+        assert [i["title"] for i in listed if i["case_id"] == other and i["code"] == "risk-response"] == ["respond to high risk"]
+        assert any(i["case_id"] in cases for i in listed[1:3])  # then the months-overdue assessments, as before
+        lines = run("due", env=later).stdout.splitlines()
+        assert lines[1].split("\t")[1:3] == [case_id, "URGENT: respond to immediate risk"]
+    _same(cli, without_views, env=later)

@@ -170,7 +170,7 @@ def test_risk_response__each_level_and_when_it_is_met():
         "S-risk", "high", None, (), None)]
     same_day = of(dl._risk_response, case(risk="immediate", events={"assessment.initial": (assessed,)}))
     assert [(d[2], d[3], d[7]) for d in same_day] == [(
-        "respond to immediate risk", "2026-11-22T00:00:00+03:00",
+        "URGENT: respond to immediate risk", "2026-11-22T00:00:00+03:00",
         "immediate risk: respond on the same day as the initial assessment (a follow-up, referral, plan or protection action)")]
     assert of(dl._risk_response, case(risk="low", events={"assessment.initial": (assessed,)})) == []   # no limit for it
     assert of(dl._risk_response, case(risk=None, events={"assessment.initial": (assessed,)})) == []
@@ -577,7 +577,12 @@ def test_urgency__urgent_then_state_then_due_then_risk_then_case():
     assert dl.urgency(item(NOW - timedelta(hours=1), risk="immediate"), NOW, SOON) == (True, 0, NOW - timedelta(hours=1), 0,
                                                                                       "CP-0000-0000")
     assert dl.urgency(item(due, risk=None), NOW, SOON)[3] == 4
-    assert dl.urgency(item(due, code="readiness-stop", risk="low"), NOW, SOON) == (False, 3, due, 3, "CP-0000-0000")
+    assert dl.urgency(item(due, code="readiness-stop", title=dl.titled("readiness-stop", "t"), risk="low"), NOW, SOON) \
+        == (False, 3, due, 3, "CP-0000-0000")
+    # a risk response is urgent where the policy wants it the same day (its title says so), not otherwise
+    same_day = item(due, code="risk-response", title=dl.titled("risk-response", "respond to immediate risk", True))
+    assert same_day.title == "URGENT: respond to immediate risk" and dl.urgency(same_day, NOW, SOON)[0] is False
+    assert dl.titled("risk-response", "respond to high risk") == "respond to high risk"
 
 
 def test_for_worker__the_case_worker_or_an_approver_not_barred():

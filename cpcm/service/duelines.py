@@ -8,7 +8,7 @@ with `map`, `compress` and `bisect` (the loops run in C): the items whose piece 
 the case included). An item is overdue when its due time has passed: those are a prefix of the
 order (`bisect`). Of the others, its target passed (where there is one) or within the due-soon
 window or later is decided from its "aim", the target where there is one, else the due time.
-The items cpcm calls URGENT (`deadlines.URGENT_CODES`: a few, found by their static texts, which
+The items cpcm calls URGENT (`deadlines.is_urgent`: a few, found by their static texts, which
 the view names) are taken out first and listed before every other item, in groups of their own
 by state (`GROUP_STATES`). Each group's items stay in the view's order, which is the order
 `deadlines.urgency` sorts them in; what is computed each time (conference items, a case whose
@@ -38,10 +38,10 @@ from cpcm.domain.policy import risk_rank
 from cpcm.service import tables
 from cpcm.service.dueview import NO_TARGET, ViewBody, cell
 from cpcm.workflow.clocks import SUPERVISORS
-from cpcm.workflow.deadlines import STATES, URGENT_CODES, Deadline
+from cpcm.workflow.deadlines import STATES, Deadline, is_urgent
 
 _TICK = timedelta(microseconds=1)
-# The groups `due` lists, in order: the items cpcm calls URGENT (deadlines.URGENT_CODES) in each
+# The groups `due` lists, in order: the items cpcm calls URGENT (deadlines.is_urgent) in each
 # state, then every other item in each state. Each group's state, by its number in STATES.
 GROUP_STATES = tuple(range(len(STATES))) * 2
 _OTHERS = len(STATES)  # the number of the first group of the items not urgent
@@ -255,7 +255,7 @@ class DueView:
         # what is computed each time, in its place: after the kept items it ties with (they come first in
         # the order `due` lists before sorting: the cases' rows, then the conference items)
         for item in extra:
-            group = STATES.index(item.state(now, soon)) + (0 if item.code in URGENT_CODES else _OTHERS)
+            group = STATES.index(item.state(now, soon)) + (0 if is_urgent(item) else _OTHERS)
             key = (tables.instant(item.due), risk_rank(item.risk), item.case_id)
             bucket = buckets[group]
             bucket.insert(bisect_right(bucket, key, key=self._key), (key, item))

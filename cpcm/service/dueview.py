@@ -28,6 +28,7 @@ Its tag adds to the due table's (the code, the policy in force, the zone) this m
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import sys
 from datetime import datetime, timedelta
@@ -35,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from cpcm.domain.policy import risk_rank
 from cpcm.service import tables, views
-from cpcm.workflow.deadlines import URGENT_CODES, Deadline
+from cpcm.workflow.deadlines import URGENT, Deadline
 
 if TYPE_CHECKING:
     from cpcm.service.duelines import DueView
@@ -46,14 +47,15 @@ DUE = "due"
 _text_key = json.JSONEncoder(separators=(",", ":")).encode  # a static text's key, and its line in the view
 
 
-# how the static text of an item cpcm calls URGENT begins, as its key (`_text_key`) writes it
-_URGENT_KEYS = tuple(_text_key([code])[:-1] + "," for code in sorted(URGENT_CODES))
+# the key (`_text_key`) of the static text of an item cpcm calls URGENT: its code, then its title with the mark
+_URGENT_KEY = re.compile(r'\["[a-z0-9-]*",' + re.escape(_text_key(URGENT)[:-1]))
 
 
 def _urgent_texts(keys: Iterable[str]) -> list[int]:
     """The numbers of the static texts (by their keys, in the order of their numbers) of the items
-    cpcm calls URGENT (`deadlines.URGENT_CODES`): `due` lists those items first (duelines.py)."""
-    return [n for n, key in enumerate(keys) if key.startswith(_URGENT_KEYS)]
+    cpcm calls URGENT (`deadlines.is_urgent`: the title's mark): `due` lists those items first (duelines.py)."""
+    match = _URGENT_KEY.match
+    return [n for n, key in enumerate(keys) if match(key)]
 
 
 def cell(value: Any) -> str:

@@ -21,16 +21,25 @@ from cpcm.workflow.clocks import BY_CODE, SUPERVISORS, done_events
 
 STATES = ("overdue", "target_missed", "due_soon", "upcoming")
 
-# The deadlines cpcm calls URGENT: a follow-up that found the risk increased, and a readiness
-# record with a stop answer. The guidelines want an increase of risk acted on urgently and an
-# immediate risk responded to at once (docs/workflow.md), so their titles say URGENT and `due`
-# lists them before every other item, whatever their state (`urgency`).
-URGENT_CODES = frozenset({"risk-increased", "readiness-stop"})
+# The deadlines cpcm calls URGENT: a follow-up that found the risk increased, a readiness record
+# with a stop answer, and the response to a risk the policy wants answered the same day (IAG's
+# immediate risk: "before the child leaves your care"). The guidelines want an increase of risk
+# acted on urgently and an immediate risk responded to at once (docs/workflow.md), so their titles
+# begin with URGENT and `due` lists them before every other item, whatever their state
+# (`urgency`); the title's mark is what tells them (`is_urgent`), in the cached due view too.
+URGENT = "URGENT: "
+URGENT_CODES = frozenset({"risk-increased", "readiness-stop"})  # always urgent; a risk response when the same day
 
 
-def titled(code: str, title: str) -> str:
-    """An item's title, marked URGENT when its code is one of `URGENT_CODES`."""
-    return f"URGENT: {title}" if code in URGENT_CODES else title
+def titled(code: str, title: str, same_day: bool = False) -> str:
+    """An item's title, marked URGENT when its code is one of `URGENT_CODES`, or it is a risk
+    response the policy wants the same day (`same_day`)."""
+    return URGENT + title if code in URGENT_CODES or (same_day and code == "risk-response") else title
+
+
+def is_urgent(item: "Deadline") -> bool:
+    """Whether cpcm calls the item URGENT (`titled`): `due` lists it first."""
+    return item.title.startswith(URGENT)
 
 
 @dataclass(frozen=True, init=False)
@@ -262,7 +271,7 @@ def _risk_response_texts(policy: Policy, risk: str) -> tuple[Duration, str, str,
     limit = policy.risk_response(risk)
     if limit is None:
         return None
-    return (limit, f"respond to {risk} risk",
+    return (limit, titled("risk-response", f"respond to {risk} risk", limit.same_day),
             f"{risk} risk: respond {'on the same day as' if limit.same_day else 'within ' + limit.words() + ' of'} the initial assessment "
             "(a follow-up, referral, plan or protection action)", _parts(policy).source("risk_response"))
 
@@ -544,10 +553,10 @@ def soon_window(policy: Policy, now: datetime) -> timedelta:
 
 
 def urgency(item: Deadline, now: datetime, soon: timedelta) -> tuple:
-    """Most urgent first: the items cpcm calls URGENT (`URGENT_CODES`) before every other, then
+    """Most urgent first: the items cpcm calls URGENT (`is_urgent`) before every other, then
     overdue (longest overdue first), target missed, due soon, upcoming; within each, by due time,
     then by risk."""
-    return (item.code not in URGENT_CODES, STATES.index(item.state(now, soon)), item.due, risk_rank(item.risk), item.case_id)
+    return (not item.title.startswith(URGENT), STATES.index(item.state(now, soon)), item.due, risk_rank(item.risk), item.case_id)
 
 
 def for_worker(item: Deadline, worker: str, oversees: bool) -> bool:
