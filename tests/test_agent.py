@@ -808,3 +808,60 @@ def test_ctrl_c_while_the_agent_runs_the_command_says_the_agent_finishes_it(tmp_
         finish.set()
         agent._ask(path, b"LOCK\n")
         loop.join(30)
+
+
+def test_a_worker_process_forked_by_a_command_does_not_hold_an_answered_client_waiting(runtime):
+    """A command the agent runs may fork worker processes (store/parallel.py) while the agent's
+    thread for the others holds a client's connection: the fork copies it. The client is answered
+    all the same, its answer ended when the agent is done with it, not when the workers end
+    (else `fetch` waits past its time and takes the agent for gone: a passphrase is asked)."""
+    import socket
+    import threading
+
+    from cpcm.crypto import agent
+
+    path = agent.socket_path(Path(runtime) / "identity")
+    assert agent._private_dir(path.parent)
+    running, finish, connected, forked = (threading.Event() for _ in range(4))
+    children: list[int] = []
+
+    def forking_command(body: bytes) -> bytes:
+        running.set()
+        connected.wait(10)
+        pid = os.fork()  # as a worker pool's fork: the child holds every descriptor the agent has open
+        if pid == 0:
+            time.sleep(5)
+            os._exit(0)
+        children.append(pid)
+        forked.set()
+        finish.wait(60)
+        return b"OK\nX\x00\x00\x00\x00"
+
+    loop = _serving(path, b"AGE-SECRET-KEY-1TEST", forking_command)
+    client = _start_long_command(path)
+    asking = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        assert running.wait(10)
+        asking.connect(str(path))
+        time.sleep(0.5)  # taken by the agent's thread for the others, which waits for the request
+        connected.set()
+        assert forked.wait(10)
+        asking.settimeout(2.0)
+        asking.sendall(b"KEY\n")
+        answer = b""
+        while True:
+            chunk = asking.recv(65536)  # socket.timeout here: the answer never ends while the worker lives
+            if not chunk:
+                break
+            answer += chunk
+        assert answer == b"OK\nAGE-SECRET-KEY-1TEST"
+    finally:
+        asking.close()
+        finish.set()
+        client.close()
+        for pid in children:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        agent._ask(path, b"LOCK\n")
+        loop.join(30)
+    assert not loop.is_alive()

@@ -6,6 +6,7 @@ age, for the exit codes, the --json shape and one commit per command."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -331,3 +332,25 @@ def test_cli__comprehensive_after_an_initial_that_concluded_close_exits_4_and_co
     assert result.code == 4, result.stderr
     assert "close_no_concerns" in result.stderr and f"cpcm close {case_id}" in result.stderr
     assert commit_count(repo) == before
+
+
+@pytest.mark.parametrize("outcome, remedy", [("close_no_concerns", "--reason no_longer_eligible"), ("transfer", "cpcm transfer")])
+def test_due_and_check__after_an_initial_assessment_that_concluded_close_or_transfer_ask_for_that_not_a_comprehensive_one(
+        outcome, remedy):
+    """`cpcm assess --type comprehensive` is refused for such a case: `cpcm due` and `cpcm check`
+    must not ask for it, but for what the initial assessment concluded."""
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    service.assess(amina, case_id, "initial", dict(INITIAL_DATA, risk="high", outcome=outcome))
+    items = [i for i in service.due(amina, worker="all", within_days=60) if i.case_id == case_id]
+    (step,) = [i for i in items if i.code == "comprehensive-assessment"]  # the same clock: what comes after the initial assessment
+    assert "comprehensive" not in step.title and outcome in step.title
+    assert f"cpcm {'close' if 'close' in outcome else 'transfer'} {case_id}" in step.why and remedy in step.why
+    later = mem.as_("amina", now=(mem.now + timedelta(days=62)).isoformat())
+    (problem,) = [p for p in service.check(later, case_id) if p.code == "comprehensive-assessment-overdue"]
+    assert "comprehensive" not in problem.message.split(":")[0] and remedy in problem.message
+    # a new initial assessment that concludes proceed: the comprehensive assessment is asked for again
+    service.assess(amina, case_id, "initial", dict(INITIAL_DATA, risk="high"))
+    (step,) = [i for i in service.due(amina, worker="all", within_days=60) if i.case_id == case_id and i.code == "comprehensive-assessment"]
+    assert step.title == "comprehensive assessment"

@@ -605,3 +605,28 @@ def test_statistics__a_version_closed_before_attendance_was_kept_does_not_count_
     assert fold("CP-TEST-0001", records).events["plan_with_child"] == fold("CP-TEST-0001", records[:1]).events["plan_with_child"]
     told = records[:2] + [record("01A3", "conference", {"conference": "CC-TEST-0001", "plan": "01A2", "child_took_part": True})]
     assert len(fold("CP-TEST-0001", told).events["plan_with_child"]) == 2
+
+
+def test_close__a_family_name_that_fits_two_of_the_conferences_cases_counts_for_neither():
+    """One attendance register serves every case of the conference. A child recorded as "Amani"
+    fits "Amani Otieno" and "Amani Wanjiku" alike: which child was there cannot be told, so neither
+    case's version says its child took part; the full name tells them apart."""
+    mem = MemoryRepo()
+    first, second = planned_in(mem, "Amani Otieno"), planned_in(mem, "Amani Wanjiku")
+    sup = mem.as_("sup")
+
+    def closed(attendee: str) -> tuple[str, str]:
+        conf = conference_in(sup)
+        for case_id in (first, second):
+            conferences.add_case(sup, conf, case_id, "especially_difficult")
+        closer = mem.as_("sup", now=CLOSE_NOW)
+        for institution, name, position in MEMBERS:
+            conferences.attend(closer, conf, member(institution, name, position))
+        conferences.attend(closer, conf, {"name": attendee, "role": "family", "present": "yes"})
+        conferences.minutes(closer, conf, minutes_doc([first, second]))
+        conferences.close(closer, conf)
+        amina = mem.as_("amina", now=CLOSE_NOW)
+        return tuple(service.show(amina, c)["plan"]["content"]["participants"]["child"] for c in (first, second))
+
+    assert closed("Amani") == ("no", "no")
+    assert closed("Amani Wanjiku") == ("no", "yes")

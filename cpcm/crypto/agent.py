@@ -317,11 +317,11 @@ def serve(path: Path, identity: bytes, seconds: int, runner: Callable[[bytes], b
                             except OSError:
                                 pass  # the client is gone (interrupted): the command ran, as it would have
                     if doorman.lock is not None:  # `cpcm lock` came while the command ran: answered now it is done
-                        with doorman.lock:
-                            try:
-                                doorman.lock.sendall(b"OK\n")
-                            except OSError:
-                                pass  # it stopped waiting: its request stands all the same
+                        try:
+                            doorman.lock.sendall(b"OK\n")
+                        except OSError:
+                            pass  # it stopped waiting: its request stands all the same
+                        _end(doorman.lock)
                         return
                     if doorman.over:
                         return
@@ -399,8 +399,19 @@ class _Doorman:
             pass
         finally:
             if conn is not None:
-                conn.close()
+                _end(conn)
         return False
+
+
+def _end(conn: socket.socket) -> None:
+    """Close a client's connection, and end it for the client now: a worker process the running
+    command forked (store/parallel.py) holds a copy of it, and closing this one alone would leave
+    the client waiting for the end of the answer until that worker is gone."""
+    try:
+        conn.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # the client went away first
+    conn.close()
 
 
 def _read_request(conn: socket.socket) -> bytes | None:

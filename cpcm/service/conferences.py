@@ -853,8 +853,12 @@ def close(ctx, conference_id: str) -> Written:
         if me.id not in ctx.store.recipients(case_id):
             raise Refused(f"you ({me.id}) cannot read {case_id}, so its plan cannot be updated by you",
                           "A supervisor or manager (who reads every case) closes the conference.", rule="conference-close-needs-reader")
-        records = context.load_records(ctx, case_id)
-        records_of[case_id] = records
+        records_of[case_id] = context.load_records(ctx, case_id)
+    # each case's child and family names: for who took part, and for the documents' check below (you read every
+    # case, so nothing is left unchecked)
+    families = {case_id: _family(ctx, case_id, records_of[case_id]) for case_id in conference.case_ids}
+    for case_id in conference.case_ids:
+        records = records_of[case_id]
         case = fold_case(case_id, records)
         entry = by_case.get(case_id) or {}
         actions = entry.get("actions") or []
@@ -877,7 +881,9 @@ def close(ctx, conference_id: str) -> Written:
                 plan_body = copy.deepcopy(dict(latest))
                 plan_body["reason"] = "conference_decision"
             # who took part in this planning is the conference's attendance, never the copied version's
-            plan_body["participants"] = {**rules.took_part(conference, case, effective(records)),
+            # one attendance register for every case: a name that fits another case's child or family tells nothing
+            elsewhere = [name for other, (names, _phones) in families.items() if other != case_id for name in names]
+            plan_body["participants"] = {**rules.took_part(conference, case, effective(records), elsewhere),
                                          "others": f"case conference {conference.id} ({str(conference.date or '')[:10]})"}
             goal_ids = [g.get("id") for g in plan_body.get("goals") or []]
             for number, action in enumerate(actions, start=1):
@@ -897,8 +903,6 @@ def close(ctx, conference_id: str) -> Written:
         planned.append((case, plan_body, entry, nominations[case_id]))
     if errors:
         raise InvalidInput(errors, f"closing {conference_id}")
-    # you read every case (each was read above): nothing is left unchecked
-    families = {case_id: _family(ctx, case_id, records_of[case_id]) for case_id in conference.case_ids}
     _check_documents(ctx, conference, "closing is", _name_patterns(ctx, conference.case_ids, families))
     warnings = _meeting_warnings(ctx, conference)
     written = []

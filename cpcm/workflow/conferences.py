@@ -495,21 +495,29 @@ def same_name(name: Any, registered: Any) -> bool:
     return bool(words and theirs) and (set(words) <= set(theirs) or f" {' '.join(theirs)} " in f" {' '.join(words)} ")
 
 
-def took_part(conference: Conference, case: Case, records: Iterable[Record]) -> dict[str, str]:
+def took_part(conference: Conference, case: Case, records: Iterable[Record], elsewhere: Iterable[str] = ()) -> dict[str, str]:
     """Who of a case's child and family took part in the conference's planning, as the plan form
     asks it (`participants.child`, `participants.caregivers`: "yes"/"no"): the child only when
     recorded present in the attendance register under a name registered for the child (name,
     other names, nickname), the caregivers under a name the case records for its family
-    (`client_names`). A name that is both (a shared surname alone) tells neither; a family member
-    recorded under no name the case holds cannot be told from another case's, and is not
-    counted. A conference's plan version never carries over who took part in the version it
-    starts from: that was another meeting."""
+    (`client_names`). A name that is both (a shared surname alone) tells neither; so does one that
+    also fits a name of another case of the conference (`elsewhere`: their children's and
+    families' names; one register serves them all), unless the case records that same name too
+    (one person in both cases, as a caregiver of siblings). A family member recorded under no name
+    the case holds cannot be told from another case's, and is not counted. A conference's plan
+    version never carries over who took part in the version it starts from: that was another
+    meeting."""
     child = [n for n in (case.child.get(k) for k in ("name", "other_names", "nickname")) if n]
     family = [n for n in client_names(case, records)[0] if n not in child]
+    own = set(child) | set(family)
+    others = [n for n in dict.fromkeys(elsewhere) if n and n not in own]
     child_there = family_there = False
     for attendee in conference.present:
-        is_child = any(same_name(attendee.get("name"), n) for n in child)
-        is_family = any(same_name(attendee.get("name"), n) for n in family)
+        name = attendee.get("name")
+        if any(same_name(name, n) for n in others):
+            continue  # which case's child or family it is cannot be told
+        is_child = any(same_name(name, n) for n in child)
+        is_family = any(same_name(name, n) for n in family)
         child_there = child_there or (is_child and not is_family)
         family_there = family_there or (is_family and not is_child)
     return {"child": "yes" if child_there else "no", "caregivers": "yes" if family_there else "no"}

@@ -16,7 +16,7 @@ from cpcm.domain.case import Case
 from cpcm.domain.dates import end_of_day, is_date_only, local, parse_datetime
 from cpcm.domain.durations import Duration, parse_duration
 from cpcm.domain.policy import Policy, risk_rank
-from cpcm.workflow import approvals, placements, plan_actions
+from cpcm.workflow import approvals, placements, plan_actions, transitions
 from cpcm.workflow.clocks import BY_CODE, SUPERVISORS, done_events
 
 STATES = ("overdue", "target_missed", "due_soon", "upcoming")
@@ -280,11 +280,29 @@ def _comprehensive_assessment(case: Case, policy: Policy, now: datetime) -> list
     start = case.cycle_start
     if case.status != "open" or not start or _done(case, "comprehensive-assessment", policy, start):
         return []
-    begin, since = _t(start, zone_of(now)), _since(case)
+    begin = _t(start, zone_of(now))
+    stopped = transitions.stopped_by_outcome(case)
+    if stopped:  # the comprehensive assessment is refused: the step after the initial assessment is what it concluded
+        return [_outcome_step(case, policy, begin, *stopped)]
+    since = _since(case)
     limit, target, why, source = _parts(policy).text(("comprehensive_assessment", since), lambda: _assessment_texts(
         policy, "comprehensive_assessment", "comprehensive assessment within {} of " + since + " (target {}; no drift)"))
     return [Deadline(case.id, "comprehensive-assessment", "comprehensive assessment", limit.after(begin), target.after(begin),
                      case.worker, "comprehensive_assessment", why, source, case.risk)]
+
+
+def _outcome_step(case: Case, policy: Policy, begin: datetime, outcome: str, when: str) -> Deadline:
+    """The comprehensive assessment's clock for a case its initial assessment closed or transferred
+    (`transitions.stopped_by_outcome`): by the same time, what that assessment concluded."""
+    parts = _parts(policy)
+    limit, target = parts.duration("comprehensive_assessment", "limit"), parts.duration("comprehensive_assessment", "target")
+    step = "transfer the case" if outcome == "transfer" else "close the case"
+    why = (f"the initial assessment of {when[:10]} concluded '{outcome}': {transitions.NOT_PROCEEDING[outcome].format(case=case.id)} "
+           "(IAG Step 2: after the initial assessment a case goes on to the comprehensive assessment, or is closed or "
+           "transferred); a comprehensive assessment is refused unless a new initial assessment concludes proceed")
+    return Deadline(case.id, "comprehensive-assessment", f"{step} (its initial assessment concluded {outcome})",
+                    limit.after(begin), target.after(begin), case.worker, "comprehensive_assessment", why,
+                    parts.source("comprehensive_assessment"), case.risk)
 
 
 def _case_plan(case: Case, policy: Policy, now: datetime) -> list[Deadline]:

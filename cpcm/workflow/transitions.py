@@ -172,20 +172,30 @@ def initial_outcome(case) -> tuple[str, str] | None:
     return None
 
 
+def stopped_by_outcome(case) -> tuple[str, str] | None:
+    """(outcome, when) when the latest initial assessment of the case's cycle concluded that it
+    closes or is transferred (`NOT_PROCEEDING`), so that it is not taken on (`check_outcome`), and
+    `cpcm due` asks for that instead of the comprehensive assessment; else None. A case that has a
+    comprehensive assessment after that initial one (recorded before the rule held) is not
+    stopped half-way."""
+    found = initial_outcome(case)
+    if found is None or found[0] not in NOT_PROCEEDING:
+        return None
+    if case.last("assessment.comprehensive", found[1]):
+        return None  # taken on all the same before this rule held (a comprehensive assessment since)
+    return found
+
+
 def check_outcome(case, command: str) -> None:
     """Refused (rule `initial-assessment-outcome`) when `command` takes the case on (a comprehensive
     assessment, a plan, a plan's approval) after its latest initial assessment concluded that it
-    closes or is transferred (`NOT_PROCEEDING`), naming the outcome and what would satisfy the rule.
-    A case that has a comprehensive assessment after that initial one (recorded before the rule
-    held) is not stopped half-way."""
+    closes or is transferred (`stopped_by_outcome`), naming the outcome and what would satisfy the rule."""
     if command not in AFTER_PROCEEDING:
         return
-    found = initial_outcome(case)
-    if found is None or found[0] not in NOT_PROCEEDING:
+    found = stopped_by_outcome(case)
+    if found is None:
         return
     outcome, when = found
-    if case.last("assessment.comprehensive", when):
-        return  # taken on all the same before this rule held (a comprehensive assessment since): not stopped half-way
     raise Refused(f"{case.id}: the initial assessment of {when[:10]} concluded '{outcome}', so '{_words(command)}' is not "
                   "allowed (IAG Step 2: after the initial assessment a case goes on to the comprehensive assessment, "
                   "or is closed or transferred); nothing was written",
