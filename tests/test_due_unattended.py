@@ -181,8 +181,24 @@ def closed_orphan(cli_as):
     assert sup("approve", case_id, "closure").code == 0
     removed = sup("team", "remove", "otieno")
     assert removed.code == 0, removed.stderr
+    # said at once, not found later by `cpcm check`
+    told = [line for line in removed.stderr.splitlines() if "still need their post-closure visit" in line]
+    assert len(told) == 1 and told[0].startswith("warning: 1 closed case(s) of otieno") and told[0].endswith(case_id), told
     assert sup("assign", case_id, "--worker", "amina").code != 0  # a closed case is not assigned
     return sup, case_id
+
+
+def test_team_remove__names_the_closed_cases_whose_post_closure_visit_nobody_has_now(cli_as):
+    """--json carries them (`visits_left`); a worker with none gets an empty list, and no warning."""
+    otieno, amina, sup = cli_as("otieno"), cli_as("amina"), cli_as("sup")
+    case_id = register(otieno)
+    assert otieno("close", case_id, "--reason", "declined", "--check", "all").code == 0
+    assert sup("approve", case_id, "closure").code == 0
+    removed = sup("team", "remove", "otieno", "--json")
+    assert removed.code == 0, removed.stderr
+    assert removed.json()["visits_left"] == [case_id]
+    none_left = sup("team", "remove", "amina")
+    assert none_left.code == 0 and "post-closure visit" not in none_left.stderr, none_left.stderr
 
 
 def test_due__a_closed_cases_post_closure_visit_whose_worker_was_removed_is_on_the_supervisors_list(

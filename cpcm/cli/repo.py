@@ -131,6 +131,11 @@ def register(app: typer.Typer) -> None:
         result = service.team_remove(ctx, worker)
         _report_team_change(result, json_out, f"'{worker}' removed")
         if not json_out:
+            visits = result.extra["visits_left"]
+            if visits:
+                warn(f"{len(visits)} closed case(s) of {worker} still need their post-closure visit, which nobody has now: "
+                     "they are on the supervisors' cpcm due until one of you records it (cpcm followup CASE --purpose "
+                     "post_closure ...): " + " ".join(visits))
             warn("copies of old records in git history stay readable with the removed worker's key (see docs/security.md)")
             _next_sync(ctx, worker)
 

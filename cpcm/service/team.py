@@ -21,6 +21,7 @@ from cpcm.store.config import Config, config_bytes, team_bytes
 from cpcm.store.git import Git
 from cpcm.store.layout import CASES, CONFIG, GITATTRIBUTES, GITIGNORE, RECIPIENTS, TEAM
 from cpcm.workflow import cover as cover_rules
+from cpcm.workflow.rules import removed_workers, unattended
 
 
 def key_new(path: Path, passphrase: str | None, now: datetime, label: str = "") -> str:
@@ -238,16 +239,18 @@ def team_add(ctx: Context, worker_id: str, roles: Iterable[str], recipient: str,
     return _change_team(ctx, actor, team, f"team add {worker_id}")
 
 
-def _check_removable(ctx: Context, worker_id: str) -> None:
-    """Refused for the team's last worker, or one still assigned open cases."""
+def _check_removable(ctx: Context, worker_id: str) -> list:
+    """Refused for the team's last worker, or one still assigned open cases; else their cases (folded)."""
     if len(ctx.team.active) == 1:
         raise Refused("the last worker of a team cannot be removed", rule="team-last-worker")
-    assigned = [c.id for c in load_cases(ctx).values() if c.worker == worker_id and c.status == "open"]
+    theirs = [c for c in load_cases(ctx).values() if c.worker == worker_id]
+    assigned = [c.id for c in theirs if c.status == "open"]
     if assigned:
         raise Refused(
             f"worker '{worker_id}' is assigned {len(assigned)} open case(s): {', '.join(assigned[:5])}{'…' if len(assigned) > 5 else ''}",
             "Assign them to someone else first: cpcm assign CASE --worker OTHER", rule="worker-has-cases",
         )
+    return theirs
 
 
 @writes
@@ -256,10 +259,16 @@ def team_remove(ctx: Context, worker_id: str) -> Written:
     worker = ctx.team.get(worker_id)
     if worker is None:
         raise NotFound("no active worker by that id in the team", "See cpcm team list.")
-    _check_removable(ctx, worker_id)
+    theirs = _check_removable(ctx, worker_id)
     removed = replace(worker, removed=clock.iso(ctx.now))
     team = Team(tuple(removed if w.id == worker_id else w for w in ctx.team.workers))
-    return _change_team(ctx, actor, team, f"team remove {worker_id}")
+    # their closed cases whose post-closure visit is still to make: nobody's from now on (rules.unattended), so on the
+    # supervisors' `cpcm due` until one of them records it; said now rather than found later by `cpcm check`
+    gone = removed_workers(team)
+    visits = sorted(c.id for c in theirs if unattended(c, gone, ctx.policy, ctx.now))
+    written = _change_team(ctx, actor, team, f"team remove {worker_id}")
+    written.extra["visits_left"] = visits
+    return written
 
 
 @writes
