@@ -330,3 +330,21 @@ def test_team_list__every_member_since_is_in_the_agency_zone(tmp_path):
     assert listed.code == 0, listed.stderr
     since = {member["id"]: member["since"] for member in listed.json()}
     assert since == {"sup": "2026-11-23T06:00:00+00:00", "amina": "2026-11-23T06:00:00+00:00"}
+
+
+def test_init__cpcm_now_without_an_offset_is_read_in_the_agencys_zone(tmp_path, monkeypatch):
+    """`CPCM_NOW=2026-11-23T09:00` with `init --timezone UTC`: the founder's `since` is 09:00 UTC, as
+    every later command reads that time (was read in the machine's zone, then converted)."""
+    from conftest import make_repo
+
+    monkeypatch.setenv("TZ", "Africa/Nairobi")  # the machine's zone is not the agency's
+
+    keys = {}
+    for worker in ("sup", "amina"):
+        path = tmp_path / "keys" / f"{worker}.txt"
+        keys[worker] = (path, make_identity(path))
+    root = make_repo(tmp_path / "repo", keys, workers={"sup": "supervisor", "amina": "caseworker"}, timezone="UTC",
+                     now="2026-11-23T09:00:00")
+    listed = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(keys["sup"][0]), "CPCM_NOW": NOW})("team", "list", "--json")
+    since = {member["id"]: member["since"] for member in listed.json()}
+    assert since == {"sup": "2026-11-23T09:00:00+00:00", "amina": "2026-11-23T09:00:00+00:00"}

@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
             worker_id = worker or _default_worker_id()
             from cpcm.crypto import signing
 
-            config = service.init(root, agency, name, worker_id, worker_name, role, ident.recipient, clock.now(), policy=policy,
+            config = service.init(root, agency, name, worker_id, worker_name, role, ident.recipient, _now_in(timezone), policy=policy,
                                   language=language, recovery_recipients=recovery, timezone=timezone,
                                   signer=signing.for_identity(ident), recovery_signing_keys=recovery_signing_key)
         except CpcmError as exc:
@@ -253,6 +253,19 @@ def _next_sync(ctx, worker: str) -> None:
     if sync.remote_list(ctx):
         say(f"next: cpcm sync, so the other copies learn of it at their next sync (the reassigned cases are named there); "
             f"the laptop of '{worker}' then stops syncing (docs/team.md, 'A worker removed on another copy')")
+
+
+def _now_in(timezone: str | None):
+    """Now, with $CPCM_NOW without an offset read in the agency's zone as `init` is told it (every
+    later command reads it so); a zone name init refuses is refused there."""
+    from cpcm import clock
+    from cpcm.errors import UsageError
+
+    try:
+        zone = clock.check_zone_name(timezone) if (timezone or "").strip() else None
+    except UsageError:
+        zone = None
+    return clock.now(zone)
 
 
 def _report_team_change(result, json_out: bool, done: str) -> None:
