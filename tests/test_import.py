@@ -265,6 +265,40 @@ def test_a_file_that_is_not_a_register(cli, tmp_env):
     assert cli("import", "cases", str(other)).code == 2
 
 
+
+def spreadsheet_csv(path, rows, delimiter=",") -> list[list[str]]:
+    """`rows` saved as a spreadsheet program saves CSV: a byte-order mark, CRLF line ends, a cell
+    with the delimiter, a quote or a line break in quotes and its quotes doubled."""
+    import io
+
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    path.write_bytes(b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"))
+    return rows
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_a_csv_file_is_read_with_a_spreadsheets_quoting_whatever_its_first_lines_hold(tmp_env, delimiter):
+    """A quote typed in a cell, first met after the first 4 KiB, was read with its cell cut in two
+    (the rest of the row moved one column on, silently); a tab-separated file with a line break
+    in a cell was read as one column."""
+    from cpcm.store import sheets
+
+    headings = ["Name", "Sex", "Home area", "Remarks"]
+    rows = [headings] + [[f"Child Number{n:03d} Example", "F", "Kibera, Nairobi", "ok"] for n in range(150)]
+    rows += [["Otieno Ochieng'", "M", "Kisumu; Kondele", 'says "mama" visits, on Sundays; at 2pm'],
+             ["Mũthoni Wairimũ", "F", "Githurai", "line one\nline two"], ["Amani Juma", "M", "Mombasa", ""]]
+    path = tmp_env / "register.csv"
+    spreadsheet_csv(path, rows, delimiter)
+    assert path.stat().st_size > 4096
+    read = sheets.read(path)
+    assert read.headers == headings
+    assert read.rows == rows[1:]
+    short = tmp_env / "short.csv"  # a line break in a cell in the first lines
+    spreadsheet_csv(short, [headings, ["Amani Juma", "M", "Mombasa", "line one\nline two"], ["Otieno", "M", "Kisumu", ""]], delimiter)
+    assert sheets.read(short).rows == [["Amani Juma", "M", "Mombasa", "line one\nline two"], ["Otieno", "M", "Kisumu", ""]]
+
+
 # -- the repository lock: taken to write, not to check --------------------------------------------
 def test_a_dry_run_takes_no_lock(cli, repo, tmp_env):
     """Another command holds the lock (it writes): a dry run checks the register all the same."""
