@@ -158,7 +158,8 @@ def test_headings_map_by_name_and_by_the_mapping_file(cli, tmp_env):
                        "  Found by: identified_by\nvalues:\n  concerns: {Orphaned: abandonment}\ndate_format: '%d/%m/%Y'\n")
     without = cli("import", "cases", str(path), "--json")
     assert without.code == 4
-    assert "row 2: location: is required" in without.stderr  # no column maps to it by itself
+    assert "- location: is required (Where the child lives now" in without.stderr  # no column maps to it by itself
+    assert "and no column holds it" in without.stderr and "row 2: location" not in without.stderr
     assert "Kondele" not in without.stderr and "Amani" not in without.stderr
     done = cli("import", "cases", str(path), "--mapping", str(mapping), "--json")
     assert done.code == 0, done.stderr
@@ -196,6 +197,29 @@ def test_duplicates_are_flagged_against_the_repository_and_between_rows(cli, tmp
     found = done.json()["possible_duplicates"]
     assert {"row": 2, "case_id": existing, "reason": "same or similar name and the same birth year"} in found
     assert {"row": 4, "row_before": 2, "reason": "possibly the same child"} in found
+
+
+def test_a_required_field_no_column_holds_is_named_once_not_once_a_row(cli, tmp_env):
+    """A register with no consent, risk or 'lives with' column: each such field was named in
+    every row (six lines a row: 240 for 40 children), the missing column never said."""
+    headings = ["Name", "Sex", "DOB", "Date of admission", "Home area"]
+    path = tmp_env / "register.csv"
+    spreadsheet_csv(path, [headings] + [[f"Child Number{n:03d} Example", "F" if n else CANARY, "2014-01-01", "2026-01-01", "Kibera"]
+                                        for n in range(40)])
+    result = cli("import", "cases", str(path), "--dry-run")
+    assert result.code == 4
+    lines = [line.strip() for line in result.stderr.splitlines() if line.strip().startswith("- ")]
+    assert lines == [f"- {key}: is required ({label}) and no column holds it" for key, label in (
+        ("lives_with", "Who the child lives with"), ("identified_by", "How the child was identified"),
+        ("concerns", "Initial protection concerns"), ("risk", "Initial risk level"),
+        ("consent.child", "Child's assent to registration"), ("consent.caregiver", "Caregiver's consent to registration"))] + [
+        "- row 2: column Sex: is not one of: female, male, other, unknown"]
+    assert "name one for it under columns: in the mapping file" in result.stderr and CANARY not in result.stderr
+    mapping = tmp_env / "mapping.yaml"
+    mapping.write_text("defaults: {lives_with: institution, identified_by: authority, concerns: [neglect], risk: medium,\n"
+                       "           consent.child: given, consent.caregiver: not_possible}\n")
+    spreadsheet_csv(path, [headings] + [[f"Child Number{n:03d} Example", "F", "2014-01-01", "2026-01-01", "Kibera"] for n in range(40)])
+    assert cli("import", "cases", str(path), "--mapping", str(mapping), "--dry-run").code == 0
 
 
 def test_the_template_imports_as_it_is(cli, tmp_env):

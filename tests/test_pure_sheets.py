@@ -227,3 +227,18 @@ def test_cell_value__the_common_words_in_a_list_of_choices():
     form = parse_form({"kind": "registration", "fields": [
         {"key": "child.disability", "type": "choices", "choices": ["yes", "no", "unknown"]}]})
     assert sh.cell_value("Ndiyo; Hapana", "child.disability", form, sh.ColumnMapping()) == (["yes", "no"], None)
+
+
+def test_missing_columns__a_required_field_no_column_holds_and_no_default_gives_is_named_once():
+    form = parse_form({"kind": "registration", "lists": {"sex": ["female", "male"]}, "fields": [
+        {"key": "child.name", "type": "text", "required": True, "label": {"en": "Child's name"}},
+        {"key": "child.sex", "type": "choice", "list": "sex", "required": True, "label": {"en": "Sex"}},
+        {"key": "risk", "type": "text", "required": True, "label": {"en": "Risk"}},
+        {"key": "consent.child", "type": "text", "required": True},
+        {"key": "notes", "type": "text"},
+    ]})
+    mapping = sh.parse_mapping({"defaults": {"risk": "low", "consent.child": ""}})[0]
+    assert errors(sh.missing_columns({0: "child.name", 3: "notes"}, mapping, form)) == [
+        ("child.sex", "is required (Sex) and no column holds it"),
+        ("consent.child", "is required (consent.child) and no column holds it")]
+    assert sh.missing_columns({0: "child.name", 1: "child.sex", 2: "consent.child"}, mapping, form) == []

@@ -171,6 +171,8 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
     plan, unmapped, errors = sheets.plan_columns(sheet.headers, parsed, form)
     if errors:
         raise InvalidInput(errors, "the register's columns", "Correct the mapping file (cpcm import template writes one); nothing was written.")
+    missing = sheets.missing_columns(plan, parsed, form)
+    lacking = {e.field for e in missing}  # named once, not again in every row
     where = f"sheet {sheet.number}, " if sheet.name != "CSV" else ""  # never its name: it may be a child's
     workers = [w.id for w in ctx.team.active]
     today = ctx.now.date()
@@ -181,7 +183,7 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
         unread = {e.field for e in row.errors}  # a cell that could not be read is named once, not again by the form's rules
         found = [FieldError(f"{where}row {row.number}: {e.field}", e.reason) for e in row.errors]
         found += [FieldError(f"{where}row {row.number}: {column}", e.reason) for e in invalid
-                  if (column := _column(e.field, row.columns)) not in unread]
+                  if (column := _column(e.field, row.columns)) not in unread and e.field not in lacking]
         at = None
         if row.at is not None:
             if row.at > today:
@@ -195,8 +197,11 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
             continue
         body.setdefault("worker", me.id)
         planned.append(Planned(row.number, body, at))
-    if errors:
-        raise InvalidInput(errors, f"the register ({len(sheet.rows)} rows)", "Correct the cells named above; nothing was written.")
+    if missing or errors:
+        raise InvalidInput(missing + errors, f"the register ({len(sheet.rows)} rows)",
+                           ("For a field no column holds: add a column, name one for it under columns: in the mapping "
+                            "file, or, only if it is true of every row, give it under defaults:. " if missing else "")
+                           + ("Correct the cells named above; n" if errors else "N") + "othing was written.")
     if not planned:
         raise InvalidInput([FieldError("rows", "the register holds no rows under its headings")], "the register")
     existing = set(ctx.store.case_ids())
