@@ -469,6 +469,27 @@ def test_report__a_period_near_the_calendars_start_and_one_upside_down(cli_as, s
     assert "without --to, the period ends today" in late.json()["hint"]
 
 
+
+def test_report__a_period_still_to_come_is_refused_and_one_not_ended_is_said(cli_as, small_repo):
+    """A monthly script with the year mistyped (2036 for 2026): a period that has not begun was
+    reported as all noughts, exit 0, labelled as that period (only a --from after today without
+    --to was refused). A period that ends after today counts up to today: that is said."""
+    sup = cli_as("sup")
+    today = sup("report", "statistics", "--json").json()["period"]["to"]
+    for kind in ("statistics", "timeliness", "placements"):
+        ahead = sup("report", kind, "--from", "2036-01-01", "--to", "2036-01-31", "--json")
+        assert ahead.code == 2 and ahead.json()["message"] == f"--from is after today ({today})", (kind, ahead.stderr)
+        assert ahead.stdout.count("{") == 1  # the error, no report
+        open_ended = sup("report", kind, "--from", today, "--to", "2036-01-31", "--json")
+        assert open_ended.code == 0, open_ended.stderr
+        assert f"warning: the period ends after today ({today})" in open_ended.stderr
+        assert open_ended.json()["period"] == {"from": today, "to": "2036-01-31"}
+        ended = sup("report", kind, "--from", today, "--to", today, "--json")
+        assert ended.code == 0 and "warning" not in ended.stderr, ended.stderr
+    caseload = sup("report", "caseload", "--to", "2036-01-31", "--json")
+    assert caseload.code == 0 and caseload.stderr.count("warning") == 1 and "snapshot" in caseload.stderr
+
+
 def test_report_and_export__help_has_examples(cli):
     for command in ("report", "export"):
         result = cli(command, "--help")
