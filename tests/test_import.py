@@ -215,11 +215,34 @@ def test_a_required_field_no_column_holds_is_named_once_not_once_a_row(cli, tmp_
         ("consent.child", "Child's assent to registration"), ("consent.caregiver", "Caregiver's consent to registration"))] + [
         "- row 2: column Sex: is not one of: female, male, other, unknown"]
     assert "name one for it under columns: in the mapping file" in result.stderr and CANARY not in result.stderr
+    no_birth = tmp_env / "no-birth.csv"  # neither a date of birth nor an age: said once too
+    spreadsheet_csv(no_birth, [["Name", "Sex", "Home area"]] + [[f"Child Number{n:03d} Example", "F", "Kibera"] for n in range(40)])
+    result = cli("import", "cases", str(no_birth), "--dry-run")
+    assert result.code == 4 and "is not valid (7 problems)" in result.stderr, result.stderr  # six fields, and the rule once
+    assert "- child.date_of_birth: give the date of birth or, when it is not known, an estimated age, and no column holds any of: " \
+           "child.date_of_birth, child.age_estimate" in result.stderr
     mapping = tmp_env / "mapping.yaml"
     mapping.write_text("defaults: {lives_with: institution, identified_by: authority, concerns: [neglect], risk: medium,\n"
                        "           consent.child: given, consent.caregiver: not_possible}\n")
     spreadsheet_csv(path, [headings] + [[f"Child Number{n:03d} Example", "F", "2014-01-01", "2026-01-01", "Kibera"] for n in range(40)])
     assert cli("import", "cases", str(path), "--mapping", str(mapping), "--dry-run").code == 0
+
+
+
+def test_a_title_line_above_the_headings_is_said_once(cli, tmp_env):
+    """A register with its title on the first line: the title was read as the headings, and
+    every required field was reported missing, the headings themselves as a child's row."""
+    path = tmp_env / "register.csv"
+    rows = [["TUMAINI CHILDREN'S HOME: REGISTER 2026"] + [""] * (len(HEADINGS) - 1), HEADINGS]
+    rows += [[v.isoformat() if isinstance(v, date) else v for v in child(n)] for n in range(1, 4)]
+    spreadsheet_csv(path, rows)
+    result = cli("import", "cases", str(path), "--dry-run", "--json")
+    assert result.code == 4
+    assert result.json()["fields"] == [{"field": "row 1", "reason": "read as the headings, and none of its cells is a "
+                                                                   "registration field's heading"}]
+    assert "delete any title line above them" in result.json()["hint"]
+    spreadsheet_csv(path, rows[1:])
+    assert cli("import", "cases", str(path), "--dry-run").code == 0
 
 
 def test_the_template_imports_as_it_is(cli, tmp_env):

@@ -242,3 +242,13 @@ def test_missing_columns__a_required_field_no_column_holds_and_no_default_gives_
         ("child.sex", "is required (Sex) and no column holds it"),
         ("consent.child", "is required (consent.child) and no column holds it")]
     assert sh.missing_columns({0: "child.name", 1: "child.sex", 2: "consent.child"}, mapping, form) == []
+
+
+def test_missing_columns__a_rule_one_of_whose_fields_is_required_and_none_is_held():
+    form = parse_form({"kind": "registration", "fields": [
+        {"key": "child.date_of_birth", "type": "date"}, {"key": "child.age_estimate", "type": "integer"}],
+        "rules": [{"require_one_of": ["child.date_of_birth", "child.age_estimate"], "message": "give a birth date or an age"}]})
+    assert errors(sh.missing_columns({}, sh.ColumnMapping(), form)) == [
+        ("child.date_of_birth", "give a birth date or an age, and no column holds any of: child.date_of_birth, child.age_estimate")]
+    assert sh.missing_columns({4: "child.age_estimate"}, sh.ColumnMapping(), form) == []
+    assert sh.missing_columns({}, sh.parse_mapping({"defaults": {"child.age_estimate": 9}})[0], form) == []

@@ -150,12 +150,18 @@ def plan_columns(headers: list[Any], mapping: ColumnMapping, form: Form) -> tupl
 
 
 def missing_columns(plan: Mapping[int, str], mapping: ColumnMapping, form: Form) -> list[FieldError]:
-    """The required fields that no column holds and the mapping gives no value under `defaults`:
-    every row lacks them, so each is named once, not once a row (a register of 1,000 rows with
-    no consent columns is two lines, not 2,000)."""
+    """The required fields that no column holds and the mapping gives no value under `defaults`
+    (and the form's `require_one_of` rules none of whose fields is held): every row lacks them,
+    so each is named once, not once a row (a register of 1,000 rows with no consent columns is
+    two lines, not 2,000)."""
     held = set(plan.values()) | {key for key, value in mapping.defaults.items() if value not in (None, "", [], {})}
-    return [FieldError(f.key, f"is required ({f.text(f.label, 'en')}) and no column holds it")
-            for f in form.fields if f.required and f.key not in held]
+    missing = [FieldError(f.key, f"is required ({f.text(f.label, 'en')}) and no column holds it")
+               for f in form.fields if f.required and f.key not in held]
+    for rule in form.rules:  # one of several fields (a date of birth or an estimated age), none of them held
+        keys = [str(k) for k in rule.get("require_one_of") or ()]
+        if keys and not held.intersection(keys):
+            missing.append(FieldError(keys[0], f"{rule.get('message') or 'give one of them'}, and no column holds any of: {', '.join(keys)}"))
+    return missing
 
 
 def cell_value(value: Any, key: str, form: Form, mapping: ColumnMapping) -> tuple[Any, str | None]:

@@ -171,9 +171,14 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
     plan, unmapped, errors = sheets.plan_columns(sheet.headers, parsed, form)
     if errors:
         raise InvalidInput(errors, "the register's columns", "Correct the mapping file (cpcm import template writes one); nothing was written.")
+    where = f"sheet {sheet.number}, " if sheet.name != "CSV" else ""  # never its name: it may be a child's
+    if not plan:  # a title line above the headings, most often: it was read as the headings
+        raise InvalidInput([FieldError(f"{where}row {sheet.heading_row}", "read as the headings, and none of its cells is a "
+                                       "registration field's heading")], "the register's columns",
+                           "The headings must be on the register's first line that is not empty: delete any title line above "
+                           "them, or name your columns in the mapping file (cpcm import template writes one). Nothing was written.")
     missing = sheets.missing_columns(plan, parsed, form)
     lacking = {e.field for e in missing}  # named once, not again in every row
-    where = f"sheet {sheet.number}, " if sheet.name != "CSV" else ""  # never its name: it may be a child's
     workers = [w.id for w in ctx.team.active]
     today = ctx.now.date()
     planned: list[Planned] = []
