@@ -388,6 +388,22 @@ def test_report__statistics_out_is_a_plain_shareable_file(cli_as, small_repo, tm
     assert "safe to share" in result.stderr
 
 
+
+@pytest.mark.parametrize("name, starts", [("county.csv", "report,table,row,column,value"), ("county.html", "<!DOCTYPE html>"),
+                                          ("county.md", "# Case statistics")])
+def test_report__json_with_out_describes_the_file_its_name_picks_the_format(cli_as, small_repo, tmp_path, name, starts):
+    """A county script's `--out q3.csv --json` (to read where the file went): the file held the
+    report as JSON, under a .csv name, where the name picks the format and --json describes it."""
+    out = tmp_path / name
+    result = cli_as("sup")("report", "statistics", "--out", str(out), "--json")
+    assert result.code == 0, result.stderr
+    assert out.read_text(encoding="utf-8").startswith(starts)
+    assert result.json() == {"report": "statistics", "format": name.rsplit(".", 1)[1], "out": str(out.resolve()), "encrypted": False}
+    named = tmp_path / "county.txt"  # a name that picks no format: --format does
+    assert cli_as("sup")("report", "statistics", "--out", str(named), "--format", "json", "--json").json()["format"] == "json"
+    assert named.read_text(encoding="utf-8").startswith("{")
+
+
 def test_report__caseload_out_without_plaintext_writes_an_age_file(cli_as, team, small_repo, tmp_path):
     from cpcm.crypto import cipher, identity
 

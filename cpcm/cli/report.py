@@ -68,7 +68,8 @@ def register(app: typer.Typer) -> None:
             return
         if kind not in REPORTS:
             raise UsageError("there is no report by that name", f"Reports: {', '.join(REPORTS)}.")
-        fmt = "json" if json_out and format_ is None else _format(format_, out)
+        # with --out, --json describes the file written: the file's name (or --format) picks its format
+        fmt = "json" if json_out and format_ is None and out is None else _format(format_, out)
         if out is None and (recipient or plaintext):
             raise UsageError(f"{'--recipient' if recipient else '--plaintext'} needs --out FILE", "Without --out the report is printed.")
         if plaintext and recipient:
