@@ -159,6 +159,7 @@ def test_headings_map_by_name_and_by_the_mapping_file(cli, tmp_env):
     without = cli("import", "cases", str(path), "--json")
     assert without.code == 4
     assert "- location: is required (Where the child lives now" in without.stderr  # no column maps to it by itself
+    assert "error: the register (1 row) is not valid" in without.stderr
     assert "and no column holds it" in without.stderr and "row 2: location" not in without.stderr
     assert "Kondele" not in without.stderr and "Amani" not in without.stderr
     done = cli("import", "cases", str(path), "--mapping", str(mapping), "--json")
@@ -206,8 +207,10 @@ def test_a_required_field_no_column_holds_is_named_once_not_once_a_row(cli, tmp_
     path = tmp_env / "register.csv"
     spreadsheet_csv(path, [headings] + [[f"Child Number{n:03d} Example", "F" if n else CANARY, "2014-01-01", "2026-01-01", "Kibera"]
                                         for n in range(40)])
+    with open(path, "ab") as handle:  # the blank lines a spreadsheet leaves under its rows are no rows
+        handle.write(b",,,,\r\n" * 3)
     result = cli("import", "cases", str(path), "--dry-run")
-    assert result.code == 4
+    assert result.code == 4 and "error: the register (40 rows) is not valid" in result.stderr
     lines = [line.strip() for line in result.stderr.splitlines() if line.strip().startswith("- ")]
     assert lines == [f"- {key}: is required ({label}) and no column holds it" for key, label in (
         ("lives_with", "Who the child lives with"), ("identified_by", "How the child was identified"),

@@ -203,7 +203,8 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
         body.setdefault("worker", me.id)
         planned.append(Planned(row.number, body, at))
     if missing or errors:
-        raise InvalidInput(missing + errors, f"the register ({len(sheet.rows)} rows)",
+        rows = sum(1 for line in sheet.rows if not all(_blank(v) for v in line))  # as a dry run counts them: blank lines are no rows
+        raise InvalidInput(missing + errors, f"the register ({rows} row{'s' if rows != 1 else ''})",
                            ("For a field no column holds: add a column, name one for it under columns: in the mapping "
                             "file, or, only if it is true of every row, give it under defaults:. " if missing else "")
                            + ("Correct the cells named above; n" if errors else "N") + "othing was written.")
