@@ -261,6 +261,15 @@ def test_the_template_imports_as_it_is(cli, tmp_env):
     assert done.json()["imported"] == 3
 
 
+
+def test_the_template_is_never_written_in_the_repository_nor_its_folder_made_there(cli, repo, tmp_env):
+    """--out-dir inside the casefile repository was refused only after the folder was made there."""
+    inner = repo / "import" / "files"
+    result = cli("import", "template", "--out-dir", str(inner))
+    assert result.code == 4 and "never written inside the casefile repository" in result.stderr
+    assert not (repo / "import").exists() and git_status(repo) == []
+
+
 def test_an_ods_workbook(cli, tmp_env):
     """A minimal OpenDocument spreadsheet, as LibreOffice saves one."""
     rows = [HEADINGS, ["Child Ods Example", "F", "2012-05-01", "2025-01-02", "neglect", "Ward 1", "institution", "authority",
