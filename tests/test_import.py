@@ -248,6 +248,28 @@ def test_a_title_line_above_the_headings_is_said_once(cli, tmp_env):
     assert cli("import", "cases", str(path), "--dry-run").code == 0
 
 
+
+def test_a_register_numbered_in_advance_imports_its_children_and_leaves_the_numbered_lines_out(cli, tmp_env):
+    """A paper register's lines numbered 1 to 30 and five children written in: each empty
+    numbered line was checked as a child and refused for every field it lacked (nine lines
+    each), and nothing could be imported without deleting them."""
+    rows = [["No."] + HEADINGS] + [[str(n)] + [v.isoformat() if isinstance(v, date) else v for v in child(n)] for n in range(1, 6)]
+    rows += [[str(n)] + [""] * len(HEADINGS) for n in range(6, 31)]
+    path = tmp_env / "register.csv"
+    spreadsheet_csv(path, rows)
+    checked = cli("import", "cases", str(path), "--dry-run")
+    assert checked.code == 0, checked.stderr
+    assert "warning: 25 row(s) left out, with nothing in the columns imported: rows 7, 8, 9, 10, 11, …" in checked.stderr
+    assert "5 rows checked" in checked.stderr
+    done = cli("import", "cases", str(path), "--json")
+    assert done.code == 0, done.stderr
+    made = [(c["row"], c["case_id"]) for c in done.json()["cases"]]
+    assert [row for row, _ in made] == [2, 3, 4, 5, 6]
+    again = cli("import", "cases", str(path), "--json")  # the cases it made, row by row, and nothing written
+    assert again.code == 0 and again.json()["imported"] == 0
+    assert [(c["row"], c["case_id"]) for c in again.json()["already_imported"]["cases"]] == made
+
+
 def test_the_template_imports_as_it_is(cli, tmp_env):
     out = tmp_env / "import"
     out.mkdir()

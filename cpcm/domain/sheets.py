@@ -215,13 +215,27 @@ class Row:
     errors: tuple[FieldError, ...]  # cells that could not be read, named by column
 
 
+def blank(value: Any) -> bool:
+    """An empty cell: nothing, or only spaces."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def holds_a_child(line: list[Any], plan: Mapping[int, str]) -> bool:
+    """Whether a line of the sheet is a row to import: a cell in a column that is imported. A
+    register numbered in advance has lines with only their number (in a column not imported):
+    no child, where each was checked as one and refused for every field it lacked."""
+    if plan:
+        return any(not blank(line[index]) for index in plan if index < len(line))
+    return not all(blank(v) for v in line)
+
+
 def rows(headers: list[Any], cells: Iterable[list[Any]], plan: Mapping[int, str], mapping: ColumnMapping, form: Form,
          first_number: int = 2) -> Iterable[Row]:
-    """One Row per non-empty line of the sheet."""
+    """One Row per line of the sheet that holds a child (`holds_a_child`)."""
     from cpcm.domain.records import set_path
 
     for offset, line in enumerate(cells):
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in line):
+        if not holds_a_child(line, plan):
             continue
         document: dict[str, Any] = {}
         for key, value in mapping.defaults.items():
