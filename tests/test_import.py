@@ -158,7 +158,9 @@ def test_headings_map_by_name_and_by_the_mapping_file(cli, tmp_env):
                        "  Found by: identified_by\nvalues:\n  concerns: {Orphaned: abandonment}\ndate_format: '%d/%m/%Y'\n")
     without = cli("import", "cases", str(path), "--json")
     assert without.code == 4
-    assert "row 2: location: is required" in without.stderr  # no column maps to it by itself
+    assert "- location: is required (Where the child lives now" in without.stderr  # no column maps to it by itself
+    assert "error: the register (1 row) is not valid" in without.stderr
+    assert "and no column holds it" in without.stderr and "row 2: location" not in without.stderr
     assert "Kondele" not in without.stderr and "Amani" not in without.stderr
     done = cli("import", "cases", str(path), "--mapping", str(mapping), "--json")
     assert done.code == 0, done.stderr
@@ -198,6 +200,76 @@ def test_duplicates_are_flagged_against_the_repository_and_between_rows(cli, tmp
     assert {"row": 4, "row_before": 2, "reason": "possibly the same child"} in found
 
 
+def test_a_required_field_no_column_holds_is_named_once_not_once_a_row(cli, tmp_env):
+    """A register with no consent, risk or 'lives with' column: each such field was named in
+    every row (six lines a row: 240 for 40 children), the missing column never said."""
+    headings = ["Name", "Sex", "DOB", "Date of admission", "Home area"]
+    path = tmp_env / "register.csv"
+    spreadsheet_csv(path, [headings] + [[f"Child Number{n:03d} Example", "F" if n else CANARY, "2014-01-01", "2026-01-01", "Kibera"]
+                                        for n in range(40)])
+    with open(path, "ab") as handle:  # the blank lines a spreadsheet leaves under its rows are no rows
+        handle.write(b",,,,\r\n" * 3)
+    result = cli("import", "cases", str(path), "--dry-run")
+    assert result.code == 4 and "error: the register (40 rows) is not valid" in result.stderr
+    lines = [line.strip() for line in result.stderr.splitlines() if line.strip().startswith("- ")]
+    assert lines == [f"- {key}: is required ({label}) and no column holds it" for key, label in (
+        ("lives_with", "Who the child lives with"), ("identified_by", "How the child was identified"),
+        ("concerns", "Initial protection concerns"), ("risk", "Initial risk level"),
+        ("consent.child", "Child's assent to registration"), ("consent.caregiver", "Caregiver's consent to registration"))] + [
+        "- row 2: column Sex: is not one of: female, male, other, unknown"]
+    assert "name one for it under columns: in the mapping file" in result.stderr and CANARY not in result.stderr
+    no_birth = tmp_env / "no-birth.csv"  # neither a date of birth nor an age: said once too
+    spreadsheet_csv(no_birth, [["Name", "Sex", "Home area"]] + [[f"Child Number{n:03d} Example", "F", "Kibera"] for n in range(40)])
+    result = cli("import", "cases", str(no_birth), "--dry-run")
+    assert result.code == 4 and "is not valid (7 problems)" in result.stderr, result.stderr  # six fields, and the rule once
+    assert "- child.date_of_birth: give the date of birth or, when it is not known, an estimated age, and no column holds any of: " \
+           "child.date_of_birth, child.age_estimate" in result.stderr
+    mapping = tmp_env / "mapping.yaml"
+    mapping.write_text("defaults: {lives_with: institution, identified_by: authority, concerns: [neglect], risk: medium,\n"
+                       "           consent.child: given, consent.caregiver: not_possible}\n")
+    spreadsheet_csv(path, [headings] + [[f"Child Number{n:03d} Example", "F", "2014-01-01", "2026-01-01", "Kibera"] for n in range(40)])
+    assert cli("import", "cases", str(path), "--mapping", str(mapping), "--dry-run").code == 0
+
+
+
+def test_a_title_line_above_the_headings_is_said_once(cli, tmp_env):
+    """A register with its title on the first line: the title was read as the headings, and
+    every required field was reported missing, the headings themselves as a child's row."""
+    path = tmp_env / "register.csv"
+    rows = [["TUMAINI CHILDREN'S HOME: REGISTER 2026"] + [""] * (len(HEADINGS) - 1), HEADINGS]
+    rows += [[v.isoformat() if isinstance(v, date) else v for v in child(n)] for n in range(1, 4)]
+    spreadsheet_csv(path, rows)
+    result = cli("import", "cases", str(path), "--dry-run", "--json")
+    assert result.code == 4
+    assert result.json()["fields"] == [{"field": "row 1", "reason": "read as the headings, and none of its cells is a "
+                                                                   "registration field's heading"}]
+    assert "delete any title line above them" in result.json()["hint"]
+    spreadsheet_csv(path, rows[1:])
+    assert cli("import", "cases", str(path), "--dry-run").code == 0
+
+
+
+def test_a_register_numbered_in_advance_imports_its_children_and_leaves_the_numbered_lines_out(cli, tmp_env):
+    """A paper register's lines numbered 1 to 30 and five children written in: each empty
+    numbered line was checked as a child and refused for every field it lacked (nine lines
+    each), and nothing could be imported without deleting them."""
+    rows = [["No."] + HEADINGS] + [[str(n)] + [v.isoformat() if isinstance(v, date) else v for v in child(n)] for n in range(1, 6)]
+    rows += [[str(n)] + [""] * len(HEADINGS) for n in range(6, 31)]
+    path = tmp_env / "register.csv"
+    spreadsheet_csv(path, rows)
+    checked = cli("import", "cases", str(path), "--dry-run")
+    assert checked.code == 0, checked.stderr
+    assert "warning: 25 row(s) left out, with nothing in the columns imported: rows 7, 8, 9, 10, 11, …" in checked.stderr
+    assert "5 rows checked" in checked.stderr
+    done = cli("import", "cases", str(path), "--json")
+    assert done.code == 0, done.stderr
+    made = [(c["row"], c["case_id"]) for c in done.json()["cases"]]
+    assert [row for row, _ in made] == [2, 3, 4, 5, 6]
+    again = cli("import", "cases", str(path), "--json")  # the cases it made, row by row, and nothing written
+    assert again.code == 0 and again.json()["imported"] == 0
+    assert [(c["row"], c["case_id"]) for c in again.json()["already_imported"]["cases"]] == made
+
+
 def test_the_template_imports_as_it_is(cli, tmp_env):
     out = tmp_env / "import"
     out.mkdir()
@@ -209,6 +281,15 @@ def test_the_template_imports_as_it_is(cli, tmp_env):
     done = cli("import", "cases", str(out / "register-example.csv"), "--mapping", str(out / "mapping.yaml"), "--json")
     assert done.code == 0, done.stderr
     assert done.json()["imported"] == 3
+
+
+
+def test_the_template_is_never_written_in_the_repository_nor_its_folder_made_there(cli, repo, tmp_env):
+    """--out-dir inside the casefile repository was refused only after the folder was made there."""
+    inner = repo / "import" / "files"
+    result = cli("import", "template", "--out-dir", str(inner))
+    assert result.code == 4 and "never written inside the casefile repository" in result.stderr
+    assert not (repo / "import").exists() and git_status(repo) == []
 
 
 def test_an_ods_workbook(cli, tmp_env):
@@ -263,6 +344,40 @@ def test_a_file_that_is_not_a_register(cli, tmp_env):
     other = tmp_env / "register.pdf"
     other.write_bytes(b"%PDF")
     assert cli("import", "cases", str(other)).code == 2
+
+
+
+def spreadsheet_csv(path, rows, delimiter=",") -> list[list[str]]:
+    """`rows` saved as a spreadsheet program saves CSV: a byte-order mark, CRLF line ends, a cell
+    with the delimiter, a quote or a line break in quotes and its quotes doubled."""
+    import io
+
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    path.write_bytes(b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"))
+    return rows
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_a_csv_file_is_read_with_a_spreadsheets_quoting_whatever_its_first_lines_hold(tmp_env, delimiter):
+    """A quote typed in a cell, first met after the first 4 KiB, was read with its cell cut in two
+    (the rest of the row moved one column on, silently); a tab-separated file with a line break
+    in a cell was read as one column."""
+    from cpcm.store import sheets
+
+    headings = ["Name", "Sex", "Home area", "Remarks"]
+    rows = [headings] + [[f"Child Number{n:03d} Example", "F", "Kibera, Nairobi", "ok"] for n in range(150)]
+    rows += [["Otieno Ochieng'", "M", "Kisumu; Kondele", 'says "mama" visits, on Sundays; at 2pm'],
+             ["Mũthoni Wairimũ", "F", "Githurai", "line one\nline two"], ["Amani Juma", "M", "Mombasa", ""]]
+    path = tmp_env / "register.csv"
+    spreadsheet_csv(path, rows, delimiter)
+    assert path.stat().st_size > 4096
+    read = sheets.read(path)
+    assert read.headers == headings
+    assert read.rows == rows[1:]
+    short = tmp_env / "short.csv"  # a line break in a cell in the first lines
+    spreadsheet_csv(short, [headings, ["Amani Juma", "M", "Mombasa", "line one\nline two"], ["Otieno", "M", "Kisumu", ""]], delimiter)
+    assert sheets.read(short).rows == [["Amani Juma", "M", "Mombasa", "line one\nline two"], ["Otieno", "M", "Kisumu", ""]]
 
 
 # -- the repository lock: taken to write, not to check --------------------------------------------

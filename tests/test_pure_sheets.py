@@ -202,10 +202,8 @@ def test_rows__documents_dates_and_errors_by_column():
         (4, {"identified_by": "authority", "child": {"sex": "female", "name": "Baraka"}}, None,
          {"child.name": "Name", "child.sex": "Sex", "at": "Admitted", "child.age_estimate": "Age"},
          [("column Admitted", "is not a date in the mapping's date_format, nor YYYY-MM-DD")]),
-        (5, {"identified_by": "authority", "child": {"sex": "female"}}, None,
-         {"child.name": "Name", "child.sex": "Sex", "at": "Admitted", "child.age_estimate": "Age"}, []),
-    ]
-    assert [r.number for r in sh.rows(headers, cells, plan, mapping, FORM, first_number=10)] == [10, 12, 13]
+    ]  # row 5 has a cell only in a column not imported: no child
+    assert [r.number for r in sh.rows(headers, cells, plan, mapping, FORM, first_number=10)] == [10, 12]
     assert list(sh.rows(headers, [], plan, mapping, FORM)) == []
 
 
@@ -227,3 +225,40 @@ def test_cell_value__the_common_words_in_a_list_of_choices():
     form = parse_form({"kind": "registration", "fields": [
         {"key": "child.disability", "type": "choices", "choices": ["yes", "no", "unknown"]}]})
     assert sh.cell_value("Ndiyo; Hapana", "child.disability", form, sh.ColumnMapping()) == (["yes", "no"], None)
+
+
+def test_missing_columns__a_required_field_no_column_holds_and_no_default_gives_is_named_once():
+    form = parse_form({"kind": "registration", "lists": {"sex": ["female", "male"]}, "fields": [
+        {"key": "child.name", "type": "text", "required": True, "label": {"en": "Child's name"}},
+        {"key": "child.sex", "type": "choice", "list": "sex", "required": True, "label": {"en": "Sex"}},
+        {"key": "risk", "type": "text", "required": True, "label": {"en": "Risk"}},
+        {"key": "consent.child", "type": "text", "required": True},
+        {"key": "notes", "type": "text"},
+    ]})
+    mapping = sh.parse_mapping({"defaults": {"risk": "low", "consent.child": ""}})[0]
+    assert errors(sh.missing_columns({0: "child.name", 3: "notes"}, mapping, form)) == [
+        ("child.sex", "is required (Sex) and no column holds it"),
+        ("consent.child", "is required (consent.child) and no column holds it")]
+    assert sh.missing_columns({0: "child.name", 1: "child.sex", 2: "consent.child"}, mapping, form) == []
+
+
+def test_missing_columns__a_rule_one_of_whose_fields_is_required_and_none_is_held():
+    form = parse_form({"kind": "registration", "fields": [
+        {"key": "child.date_of_birth", "type": "date"}, {"key": "child.age_estimate", "type": "integer"}],
+        "rules": [{"require_one_of": ["child.date_of_birth", "child.age_estimate"], "message": "give a birth date or an age"}]})
+    assert errors(sh.missing_columns({}, sh.ColumnMapping(), form)) == [
+        ("child.date_of_birth", "give a birth date or an age, and no column holds any of: child.date_of_birth, child.age_estimate")]
+    assert sh.missing_columns({4: "child.age_estimate"}, sh.ColumnMapping(), form) == []
+    assert sh.missing_columns({}, sh.parse_mapping({"defaults": {"child.age_estimate": 9}})[0], form) == []
+
+
+def test_holds_a_child__a_cell_in_a_column_imported():
+    """A register numbered in advance: lines with only their number (a column not imported) are
+    no children, where each was checked as one and refused for every field it lacked."""
+    plan = {1: "child.name", 2: "child.sex"}
+    assert sh.holds_a_child(["7", "Amina", ""], plan) and sh.holds_a_child(["", "", "F"], plan)
+    assert not sh.holds_a_child(["7", "", " "], plan) and not sh.holds_a_child(["7"], plan) and not sh.holds_a_child([], plan)
+    assert sh.holds_a_child(["7", None, None], {}) and not sh.holds_a_child([" ", None], {})  # no plan: any cell
+    assert sh.blank(None) and sh.blank("  ") and not sh.blank(0) and not sh.blank("x")
+    lines = [["1", "Amina", "F"], ["2", "", ""], ["3", None, None], ["4", "Baraka", "M"]]
+    assert [r.number for r in sh.rows(["No.", "Name", "Sex"], lines, plan, sh.ColumnMapping(), FORM)] == [2, 5]

@@ -388,6 +388,22 @@ def test_report__statistics_out_is_a_plain_shareable_file(cli_as, small_repo, tm
     assert "safe to share" in result.stderr
 
 
+
+@pytest.mark.parametrize("name, starts", [("county.csv", "report,table,row,column,value"), ("county.html", "<!DOCTYPE html>"),
+                                          ("county.md", "# Case statistics")])
+def test_report__json_with_out_describes_the_file_its_name_picks_the_format(cli_as, small_repo, tmp_path, name, starts):
+    """A county script's `--out q3.csv --json` (to read where the file went): the file held the
+    report as JSON, under a .csv name, where the name picks the format and --json describes it."""
+    out = tmp_path / name
+    result = cli_as("sup")("report", "statistics", "--out", str(out), "--json")
+    assert result.code == 0, result.stderr
+    assert out.read_text(encoding="utf-8").startswith(starts)
+    assert result.json() == {"report": "statistics", "format": name.rsplit(".", 1)[1], "out": str(out.resolve()), "encrypted": False}
+    named = tmp_path / "county.txt"  # a name that picks no format: --format does
+    assert cli_as("sup")("report", "statistics", "--out", str(named), "--format", "json", "--json").json()["format"] == "json"
+    assert named.read_text(encoding="utf-8").startswith("{")
+
+
 def test_report__caseload_out_without_plaintext_writes_an_age_file(cli_as, team, small_repo, tmp_path):
     from cpcm.crypto import cipher, identity
 
@@ -467,6 +483,27 @@ def test_report__a_period_near_the_calendars_start_and_one_upside_down(cli_as, s
     late = sup("report", "statistics", "--from", "2999-01-01", "--json")
     assert late.code == 2 and late.json()["message"] == "--from is after --to"
     assert "without --to, the period ends today" in late.json()["hint"]
+
+
+
+def test_report__a_period_still_to_come_is_refused_and_one_not_ended_is_said(cli_as, small_repo):
+    """A monthly script with the year mistyped (2036 for 2026): a period that has not begun was
+    reported as all noughts, exit 0, labelled as that period (only a --from after today without
+    --to was refused). A period that ends after today counts up to today: that is said."""
+    sup = cli_as("sup")
+    today = sup("report", "statistics", "--json").json()["period"]["to"]
+    for kind in ("statistics", "timeliness", "placements"):
+        ahead = sup("report", kind, "--from", "2036-01-01", "--to", "2036-01-31", "--json")
+        assert ahead.code == 2 and ahead.json()["message"] == f"--from is after today ({today})", (kind, ahead.stderr)
+        assert ahead.stdout.count("{") == 1  # the error, no report
+        open_ended = sup("report", kind, "--from", today, "--to", "2036-01-31", "--json")
+        assert open_ended.code == 0, open_ended.stderr
+        assert f"warning: the period ends after today ({today})" in open_ended.stderr
+        assert open_ended.json()["period"] == {"from": today, "to": "2036-01-31"}
+        ended = sup("report", kind, "--from", today, "--to", today, "--json")
+        assert ended.code == 0 and "warning" not in ended.stderr, ended.stderr
+    caseload = sup("report", "caseload", "--to", "2036-01-31", "--json")
+    assert caseload.code == 0 and caseload.stderr.count("warning") == 1 and "snapshot" in caseload.stderr
 
 
 def test_report_and_export__help_has_examples(cli):

@@ -72,6 +72,13 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity, need_identity=False)
         mapping_text, example = service.import_template(ctx)
+        from cpcm.store.layout import inside
+
+        if inside(ctx.root, out_dir.expanduser().resolve() / "mapping.yaml"):  # before the folder is made: nothing is made there
+            from cpcm.errors import Refused
+
+            raise Refused("a plaintext file is never written inside the casefile repository",
+                          "Write it somewhere else (--out-dir ~/import).", rule="plaintext-in-repository")
         try:
             out_dir.expanduser().mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError:

@@ -68,7 +68,8 @@ def register(app: typer.Typer) -> None:
             return
         if kind not in REPORTS:
             raise UsageError("there is no report by that name", f"Reports: {', '.join(REPORTS)}.")
-        fmt = "json" if json_out and format_ is None else _format(format_, out)
+        # with --out, --json describes the file written: the file's name (or --format) picks its format
+        fmt = "json" if json_out and format_ is None and out is None else _format(format_, out)
         if out is None and (recipient or plaintext):
             raise UsageError(f"{'--recipient' if recipient else '--plaintext'} needs --out FILE", "Without --out the report is printed.")
         if plaintext and recipient:
@@ -77,7 +78,7 @@ def register(app: typer.Typer) -> None:
             fmt = "md"
         ctx = open_ctx(repo, identity)
         ctx.need_worker()
-        start, end = _period(from_, to, ctx.now.date())
+        start, end = _period(from_, to, ctx.now.date()) if kind != "caseload" else _period(None, None, ctx.now.date())
         if kind == "caseload" and (from_ or to):
             warn("the caseload report is a snapshot now: --from and --to are not used")
         built = service.report(ctx, kind, start, end, fmt)
@@ -292,6 +293,11 @@ def _period(start: str | None, end: str | None, today: date) -> tuple[date, date
         first = date(index // 12, index % 12 + 1, 1) if index >= 12 else date.min  # the calendar's first day at most
     if first > last:
         raise UsageError("--from is after --to", "Give --from on or before --to (both days count); without --to, the period ends today.")
+    if first > today:  # with --to too: a period still to come holds no event, and its report would be all noughts
+        raise UsageError(f"--from is after today ({today.isoformat()})", "A report counts what has happened: give a period that has begun.")
+    if last > today:
+        warn(f"the period ends after today ({today.isoformat()}): it counts what happened up to today, and a report of it "
+             "made later will count more")
     return first, last
 
 

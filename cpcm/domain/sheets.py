@@ -149,6 +149,21 @@ def plan_columns(headers: list[Any], mapping: ColumnMapping, form: Form) -> tupl
     return plan, unmapped, errors
 
 
+def missing_columns(plan: Mapping[int, str], mapping: ColumnMapping, form: Form) -> list[FieldError]:
+    """The required fields that no column holds and the mapping gives no value under `defaults`
+    (and the form's `require_one_of` rules none of whose fields is held): every row lacks them,
+    so each is named once, not once a row (a register of 1,000 rows with no consent columns is
+    two lines, not 2,000)."""
+    held = set(plan.values()) | {key for key, value in mapping.defaults.items() if value not in (None, "", [], {})}
+    missing = [FieldError(f.key, f"is required ({f.text(f.label, 'en')}) and no column holds it")
+               for f in form.fields if f.required and f.key not in held]
+    for rule in form.rules:  # one of several fields (a date of birth or an estimated age), none of them held
+        keys = [str(k) for k in rule.get("require_one_of") or ()]
+        if keys and not held.intersection(keys):
+            missing.append(FieldError(keys[0], f"{rule.get('message') or 'give one of them'}, and no column holds any of: {', '.join(keys)}"))
+    return missing
+
+
 def cell_value(value: Any, key: str, form: Form, mapping: ColumnMapping) -> tuple[Any, str | None]:
     """A cell as the form reads it (None for an empty cell), or the reason it cannot be read."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -200,13 +215,27 @@ class Row:
     errors: tuple[FieldError, ...]  # cells that could not be read, named by column
 
 
+def blank(value: Any) -> bool:
+    """An empty cell: nothing, or only spaces."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def holds_a_child(line: list[Any], plan: Mapping[int, str]) -> bool:
+    """Whether a line of the sheet is a row to import: a cell in a column that is imported. A
+    register numbered in advance has lines with only their number (in a column not imported):
+    no child, where each was checked as one and refused for every field it lacked."""
+    if plan:
+        return any(not blank(line[index]) for index in plan if index < len(line))
+    return not all(blank(v) for v in line)
+
+
 def rows(headers: list[Any], cells: Iterable[list[Any]], plan: Mapping[int, str], mapping: ColumnMapping, form: Form,
          first_number: int = 2) -> Iterable[Row]:
-    """One Row per non-empty line of the sheet."""
+    """One Row per line of the sheet that holds a child (`holds_a_child`)."""
     from cpcm.domain.records import set_path
 
     for offset, line in enumerate(cells):
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in line):
+        if not holds_a_child(line, plan):
             continue
         document: dict[str, Any] = {}
         for key, value in mapping.defaults.items():

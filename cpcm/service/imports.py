@@ -74,7 +74,7 @@ def import_cases(ctx: Context, sheet: Sheet, mapping: Any = None, dry_run: bool 
     ctx.need_worker()
     basis = ctx.basis
     digest = register_digest(ctx, sheet)
-    before = imported_before(ctx, sheet, digest, dry_run)
+    before = imported_before(ctx, sheet, digest, dry_run, mapping)
     if before is not None:
         return before
     checked = _check(ctx, sheet, mapping, progress)
@@ -83,7 +83,7 @@ def import_cases(ctx: Context, sheet: Sheet, mapping: Any = None, dry_run: bool 
     if not dry_run:
         with locked(ctx):
             if basis is None or basis % 2 or ctx.store.generation() != basis:
-                before = imported_before(ctx, sheet, digest)  # the same register, imported by another run meanwhile
+                before = imported_before(ctx, sheet, digest, mapping=mapping)  # the same register, imported by another run meanwhile
                 if before is not None:
                     return before
                 checked = _check(ctx, sheet, mapping, None)
@@ -123,7 +123,7 @@ def register_digest(ctx: Context, sheet: Sheet) -> str:
     return hmac.new(key, cells.encode("utf-8"), "sha256").hexdigest()[:DIGEST_CHARS]
 
 
-def imported_before(ctx: Context, sheet: Sheet, digest: str, dry_run: bool = False) -> Written | None:
+def imported_before(ctx: Context, sheet: Sheet, digest: str, dry_run: bool = False, mapping: Any = None) -> Written | None:
     """What an earlier import of this register (by its digest in a commit message) made, as this
     import's answer: nothing is written, the cases it made are listed row by row. None when the
     register was not imported here (or the repository keeps no history: one in memory)."""
@@ -145,8 +145,9 @@ def imported_before(ctx: Context, sheet: Sheet, digest: str, dry_run: bool = Fal
     names = git.run(["diff-tree", "--no-commit-id", "--name-only", "-r", "--root", sha, "--", CASES]).splitlines()
     made = sorted((m["id"], path.split("/")[1]) for path in names
                   if len(path.split("/")) == 3 and (m := RECORD_FILE.match(path.split("/")[2])) and m["kind"] == "registration")
-    # the rows went in in the register's order (a command's record ids always increase), every non-empty one
-    rows = [sheet.heading_row + 1 + n for n, line in enumerate(sheet.rows) if not all(_blank(v) for v in line)]
+    # the rows went in in the register's order (a command's record ids always increase), every one holding a child
+    plan = _plan(ctx, sheet, mapping)
+    rows = [sheet.heading_row + 1 + n for n, line in enumerate(sheet.rows) if sheets.holds_a_child(line, plan)]
     numbers: list[int | None] = rows if len(rows) == len(made) else [None] * len(made)
     cases = [{"row": row, "case_id": case_id, "record_id": record_id} for row, (record_id, case_id) in zip(numbers, made)]
     return Written(None, tuple(c["record_id"] for c in cases), "registration", (),
@@ -156,8 +157,14 @@ def imported_before(ctx: Context, sheet: Sheet, digest: str, dry_run: bool = Fal
                    json_keys=("warnings",))
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+def _plan(ctx: Context, sheet: Sheet, mapping: Any) -> dict[int, str]:
+    """The columns imported (empty when the mapping or the headings do not make a plan): which
+    lines of the register are rows, to number the cases an earlier import made."""
+    parsed, errors = sheets.parse_mapping(mapping)
+    if errors:
+        return {}
+    plan, _, errors = sheets.plan_columns(sheet.headers, parsed, forms.load("registration", ctx.root))
+    return {} if errors else plan
 
 
 def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], None] | None) -> Checked:
@@ -172,6 +179,13 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
     if errors:
         raise InvalidInput(errors, "the register's columns", "Correct the mapping file (cpcm import template writes one); nothing was written.")
     where = f"sheet {sheet.number}, " if sheet.name != "CSV" else ""  # never its name: it may be a child's
+    if not plan:  # a title line above the headings, most often: it was read as the headings
+        raise InvalidInput([FieldError(f"{where}row {sheet.heading_row}", "read as the headings, and none of its cells is a "
+                                       "registration field's heading")], "the register's columns",
+                           "The headings must be on the register's first line that is not empty: delete any title line above "
+                           "them, or name your columns in the mapping file (cpcm import template writes one). Nothing was written.")
+    missing = sheets.missing_columns(plan, parsed, form)
+    lacking = {e.field for e in missing}  # named once, not again in every row
     workers = [w.id for w in ctx.team.active]
     today = ctx.now.date()
     planned: list[Planned] = []
@@ -181,7 +195,7 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
         unread = {e.field for e in row.errors}  # a cell that could not be read is named once, not again by the form's rules
         found = [FieldError(f"{where}row {row.number}: {e.field}", e.reason) for e in row.errors]
         found += [FieldError(f"{where}row {row.number}: {column}", e.reason) for e in invalid
-                  if (column := _column(e.field, row.columns)) not in unread]
+                  if (column := _column(e.field, row.columns)) not in unread and e.field not in lacking]
         at = None
         if row.at is not None:
             if row.at > today:
@@ -195,8 +209,12 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
             continue
         body.setdefault("worker", me.id)
         planned.append(Planned(row.number, body, at))
-    if errors:
-        raise InvalidInput(errors, f"the register ({len(sheet.rows)} rows)", "Correct the cells named above; nothing was written.")
+    if missing or errors:
+        rows = sum(1 for line in sheet.rows if sheets.holds_a_child(line, plan))  # as a dry run counts them: blank lines are no rows
+        raise InvalidInput(missing + errors, f"the register ({rows} row{'s' if rows != 1 else ''})",
+                           ("For a field no column holds: add a column, name one for it under columns: in the mapping "
+                            "file, or, only if it is true of every row, give it under defaults:. " if missing else "")
+                           + ("Correct the cells named above; n" if errors else "N") + "othing was written.")
     if not planned:
         raise InvalidInput([FieldError("rows", "the register holds no rows under its headings")], "the register")
     existing = set(ctx.store.case_ids())
@@ -221,6 +239,12 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
             duplicates.append({"row": row_number, "row_before": before, "reason": "possibly the same child"})
             warnings.append(f"{where}row {row_number}: possibly the same child as row {before}")
     warnings += _caseload(ctx, [case for _, case, _ in records], cases)
+    left_out = [sheet.heading_row + 1 + n for n, line in enumerate(sheet.rows)
+                if not sheets.holds_a_child(line, plan) and not all(sheets.blank(v) for v in line)]
+    if left_out:
+        warnings.append(f"{where}{len(left_out)} row(s) left out, with nothing in the columns imported: "
+                        + ("row " if len(left_out) == 1 else "rows ")
+                        + ", ".join(str(n) for n in left_out[:5]) + (", …" if len(left_out) > 5 else ""))
     if unmapped:
         warnings.append(f"{len(unmapped)} column(s) not imported: {', '.join(unmapped)[:300]} (map them in the mapping file if they hold a registration field)")
     return Checked(records, warnings, duplicates, plan, unmapped)

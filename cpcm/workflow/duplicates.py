@@ -25,10 +25,19 @@ SAME_CAREGIVER = "same name and the same caregiver"
 THRESHOLD = 0.85  # the least similarity ratio of two names that `matches` calls similar
 
 
+# marks written for an apostrophe: the straight one, the curly ones a word processor or a
+# spreadsheet puts in its place, the modifier letter, the backtick and the acute accent
+APOSTROPHES = str.maketrans("", "", "'\u2018\u2019\u02bc\u02bb\u0060\u00b4")
+
+
 def normalise_name(name: str | None) -> str:
+    """A name as names are compared: without accents, in lower case, its words in order. An
+    apostrophe inside a word is left out, not taken for a space: Ng'ang'a is one word (and is
+    Nganga where written without it), where a space would cut it into three words and sort them
+    apart from the rest of the name."""
     if not name:
         return ""
-    text = unicodedata.normalize("NFKD", name)
+    text = unicodedata.normalize("NFKD", name.translate(APOSTROPHES))
     text = "".join(c for c in text if not unicodedata.combining(c)).lower()
     tokens = sorted("".join(c if c.isalnum() else " " for c in text).split())
     return " ".join(tokens)
