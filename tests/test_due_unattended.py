@@ -201,6 +201,17 @@ def test_team_remove__names_the_closed_cases_whose_post_closure_visit_nobody_has
     assert none_left.code == 0 and "post-closure visit" not in none_left.stderr, none_left.stderr
 
 
+def test_team_revoke__a_lost_laptops_worker_removed_names_the_post_closure_visits_too(cli_as):
+    otieno, sup = cli_as("otieno"), cli_as("sup")
+    case_id = register(otieno)
+    assert otieno("close", case_id, "--reason", "declined", "--check", "all").code == 0
+    assert sup("approve", case_id, "closure").code == 0
+    revoked = sup("team", "revoke", "otieno", "--lost")
+    assert revoked.code == 0, revoked.stderr
+    told = [line for line in revoked.stderr.splitlines() if "still need their post-closure visit" in line]
+    assert len(told) == 1 and told[0].startswith("warning: 1 closed case(s) of otieno") and told[0].endswith(case_id), told
+
+
 def test_due__a_closed_cases_post_closure_visit_whose_worker_was_removed_is_on_the_supervisors_list(
         closed_orphan, without_views):
     sup, case_id = closed_orphan

@@ -129,13 +129,8 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         result = service.team_remove(ctx, worker)
-        _report_team_change(result, json_out, f"'{worker}' removed")
+        _report_team_change(result, json_out, f"'{worker}' removed", worker)
         if not json_out:
-            visits = result.extra["visits_left"]
-            if visits:
-                warn(f"{len(visits)} closed case(s) of {worker} still need their post-closure visit, which nobody has now: "
-                     "they are on the supervisors' cpcm due until one of you records it (cpcm followup CASE --purpose "
-                     "post_closure ...): " + " ".join(visits))
             warn("copies of old records in git history stay readable with the removed worker's key (see docs/security.md)")
             _next_sync(ctx, worker)
 
@@ -196,7 +191,8 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         since = parse_at(from_, "--from", ctx.zone)
         result = service.team_revoke(ctx, worker, since)
-        _report_team_change(result, json_out, f"'{worker}' removed; their signing key is revoked from {result.extra['revoked_from']}")
+        _report_team_change(result, json_out, f"'{worker}' removed; their signing key is revoked from {result.extra['revoked_from']}",
+                            worker)
         if not json_out:
             _next_sync(ctx, worker)
 
@@ -268,11 +264,16 @@ def _now_in(timezone: str | None):
     return clock.now(zone)
 
 
-def _report_team_change(result, json_out: bool, done: str) -> None:
+def _report_team_change(result, json_out: bool, done: str, removed: str | None = None) -> None:
     if json_out:
         print_json(result.to_json())
         return
     say(done)
+    visits = result.extra.get("visits_left")
+    if visits:
+        warn(f"{len(visits)} closed case(s) of {removed} still need their post-closure visit, which nobody has now: "
+             "they are on the supervisors' cpcm due until one of you records it (cpcm followup CASE --purpose "
+             "post_closure ...): " + " ".join(visits))
     if result.extra["not_reencrypted"]:
         warn(f"{len(result.extra['not_reencrypted'])} case(s) or conference(s) could not be re-encrypted because you cannot "
              "read them; one of their readers should run 'cpcm team sync': " + " ".join(result.extra["not_reencrypted"]))

@@ -262,13 +262,17 @@ def team_remove(ctx: Context, worker_id: str) -> Written:
     theirs = _check_removable(ctx, worker_id)
     removed = replace(worker, removed=clock.iso(ctx.now))
     team = Team(tuple(removed if w.id == worker_id else w for w in ctx.team.workers))
-    # their closed cases whose post-closure visit is still to make: nobody's from now on (rules.unattended), so on the
-    # supervisors' `cpcm due` until one of them records it; said now rather than found later by `cpcm check`
-    gone = removed_workers(team)
-    visits = sorted(c.id for c in theirs if unattended(c, gone, ctx.policy, ctx.now))
     written = _change_team(ctx, actor, team, f"team remove {worker_id}")
-    written.extra["visits_left"] = visits
+    written.extra["visits_left"] = _visits_left(ctx, theirs, team)
     return written
+
+
+def _visits_left(ctx: Context, theirs: list, team: Team) -> list[str]:
+    """The removed worker's closed cases (of `theirs`) whose post-closure visit is still to make:
+    nobody's from now on (rules.unattended), so on the supervisors' `cpcm due` until one of them
+    records it; said when the worker is removed rather than found later by `cpcm check`."""
+    gone = removed_workers(team)
+    return sorted(c.id for c in theirs if unattended(c, gone, ctx.policy, ctx.now))
 
 
 @writes
@@ -283,14 +287,16 @@ def team_revoke(ctx: Context, worker_id: str, since: datetime | None = None) -> 
     moment = clock.iso(since or ctx.now)
     if since is not None and since > ctx.now:
         raise InvalidInput([FieldError("from", "is a date not later than now")], "from")
+    theirs = []
     if worker.active:
         if worker.id == actor.id:
             raise Refused("you cannot revoke your own key", "Ask another supervisor or manager.", rule="revoke-self")
-        _check_removable(ctx, worker_id)
+        theirs = _check_removable(ctx, worker_id)
         worker = replace(worker, removed=clock.iso(ctx.now))
     revoked = worker.revoke_signing_keys(moment)
     team = Team(tuple(revoked if w.id == worker_id else w for w in ctx.team.workers))
     result = _change_team(ctx, actor, team, f"team revoke {worker_id}")
+    result.extra["visits_left"] = _visits_left(ctx, theirs, team)
     result.extra["revoked_from"] = moment
     result.extra["signing_keys_revoked"] = len(revoked.signing_keys)
     return result
