@@ -698,8 +698,11 @@ def _refuse_removed(ctx: Context, team: Team) -> None:
     if found is not None and ctx.identity is not None and found.revoked_past_key(ctx.identity.recipients):
         raise CannotDecrypt(
             f"your key was replaced on the other copy as {'/'.join(REVOKING_REASONS)}: nothing was merged, and this copy "
-            "no longer syncs", "What this key signs from that change on is refused by every copy. Work from a copy made "
-            "with your new identity (git clone of the shared place, or cpcm bundle clone FILE PATH).")
+            "no longer syncs", "What this key signs from that change on is refused by every copy. What you wrote here "
+            "before it is on this copy only: make a bundle of it (cpcm bundle create FILE) and give it to a supervisor, "
+            "who applies it (cpcm bundle apply FILE): what was signed before the change joins the team's copies (a bundle "
+            "holding a commit signed after it is refused whole: revoked-key). Then work from a copy made with your new "
+            "identity (git clone of the shared place, or cpcm bundle clone FILE PATH).")
     if found is None or found.active:
         return
     raise CannotDecrypt(
