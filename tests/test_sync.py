@@ -775,6 +775,34 @@ def test_a_cover_given_on_one_copy_stays_through_a_merge_and_ends_at_a_sync_afte
     assert sup("verify").code == 0, sup("verify").stdout
 
 
+def test_one_cover_changed_on_two_copies_apart_is_a_conflict_settled_by_giving_it_again(laptops):
+    """amina extends otieno's cover on her laptop while the supervisor ends it sooner on theirs: the
+    later one stands, and the other would be gone without a word (amina still counts on the cover).
+    The merge records `covers-concurrent`; check reports it on both copies until the cover is given
+    again (or a note), and the next sync clears it on the other copy too. One cover given the same
+    end on both copies is no conflict."""
+    amina, sup, case_id = shared_case(laptops)
+    assert amina("assign", case_id, "--cover", "otieno", "--until", "2026-12-10").code == 0
+    merge_both(laptops)
+    assert amina("assign", case_id, "--cover", "otieno", "--until", "2027-01-15").code == 0
+    assert sup("assign", case_id, "--cover", "otieno", "--until", "2026-11-30").code == 0
+    merged = merge_both(laptops)
+    conflicts = [c for c in merged["conflicts"] if c["case"] == case_id]
+    assert [c["code"] for c in conflicts] == ["covers-concurrent"] and len(conflicts[0]["records"]) == 2, conflicts
+    assert "covers-concurrent" in check_codes(sup, case_id) and "covers-concurrent" in check_codes(amina, case_id)
+    advice = next(p["message"] for p in json.loads(amina("check", case_id, "--json").stdout) if p["code"] == "covers-concurrent")
+    assert f"cpcm assign {case_id} --cover WORKER --until DATE" in advice
+    assert amina("assign", case_id, "--cover", "otieno", "--until", "2027-01-15").code == 0  # the end that is right
+    assert "covers-concurrent" not in check_codes(amina, case_id)
+    merge_both(laptops)
+    assert "covers-concurrent" not in check_codes(sup, case_id)
+    # the same end on both copies: no conflict
+    assert amina("assign", case_id, "--cover", "otieno", "--until", "2027-02-01").code == 0
+    assert sup("assign", case_id, "--cover", "otieno", "--until", "2027-02-01").code == 0
+    assert not [c for c in merge_both(laptops)["conflicts"] if c["case"] == case_id]
+    assert sup("verify").code == 0, sup("verify").stdout
+
+
 # -- a worker removed on another copy --------------------------------------------------------------
 def test_a_removed_workers_sync_adds_nothing_says_so_and_a_supervisor_takes_his_records_by_a_bundle(laptops, tmp_env):
     otieno = laptops.laptop("otieno")

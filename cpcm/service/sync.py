@@ -49,7 +49,7 @@ FILE_MODE = "100644"
 PLACING = ("registration", "assignment", "transfer_in")
 # codes of the conflicts a merge finds between records written apart (docs/team.md)
 TWO_CLOSURES, AFTER_CLOSURE, TWO_PLANS, TWO_ASSIGNMENTS = "two-closures", "record-after-closure", "plans-concurrent", "two-assignments"
-TWO_CORRECTIONS, TWO_UPDATES = "corrections-concurrent", "updates-concurrent"
+TWO_CORRECTIONS, TWO_UPDATES, TWO_COVERS = "corrections-concurrent", "updates-concurrent", "covers-concurrent"
 # kinds a closed case takes without contradiction (on the other copy, alongside a closure)
 _QUIET = ("closure", "approval", "rejection", "note", "sharing", "sync_conflict", "repair", "case_link")
 
@@ -782,6 +782,14 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
                 found.setdefault(str(path), {})[record_id] = json.dumps(value, sort_keys=True, default=str)
         return found
 
+    def covering(names: list[str], tree: Tree) -> dict[str, dict[str, str]]:
+        """{a colleague the covers of `names` gave or changed: {cover's record ID: its end}}."""
+        found: dict[str, dict[str, str]] = {}
+        for record_id, body in bodies([n for n in names if _kind(n) == "cover"], tree).items():
+            if isinstance(body.get("worker"), str):
+                found.setdefault(body["worker"], {})[record_id] = str(body.get("until"))
+        return found
+
     closed = [closing(sides[0], ours), closing(sides[1], theirs)]
     found = []
     if ids(sides[0], ["closure"]) and ids(sides[1], ["closure"]):
@@ -805,6 +813,12 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
                     if set(changed[0][path].values()) != set(changed[1][path].values())]
         if clashing:
             found.append((TWO_UPDATES, sorted({record_id for path in clashing for side in changed for record_id in side[path]})))
+    if "cover" in both_kinds:  # one colleague's cover given or changed on both copies, to different ends
+        covered = [covering(sides[0], ours), covering(sides[1], theirs)]
+        clashing = [worker for worker in sorted(covered[0].keys() & covered[1].keys())
+                    if set(covered[0][worker].values()) != set(covered[1][worker].values())]
+        if clashing:
+            found.append((TWO_COVERS, sorted({record_id for worker in clashing for side in covered for record_id in side[worker]})))
     records = []
     for code, record_ids in found:
         record_ids = sorted(record_ids)

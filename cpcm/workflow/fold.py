@@ -226,6 +226,7 @@ SETTLES = {
     "two-assignments": ("assignment",),
     "corrections-concurrent": (),  # a note, once the correction in force is checked
     "updates-concurrent": (),  # a note, once the field is checked (and updated again where it is wrong)
+    "covers-concurrent": ("cover",),  # the cover given again with the end that is right
 }
 
 
