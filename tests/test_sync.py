@@ -519,6 +519,28 @@ def test_one_field_updated_to_two_values_apart_is_a_conflict_other_fields_are_no
     assert not [c for c in merge_both(laptops)["conflicts"] if c["case"] == case_id]
 
 
+def test_updates_written_apart_are_a_conflict_even_when_whoever_merges_cannot_read_the_other_copys(laptops):
+    """The supervisor gives amina's case to otieno and updates the child's location; amina, offline,
+    updates it to another place. Her sync merges: the supervisor's update is encrypted to its new
+    readers, so she cannot compare the two values, and nobody would after her (the next syncs only
+    move on). The merge names every update written apart as `updates-concurrent`, for the
+    supervisor to check, rather than leaving one value in force without a word."""
+    amina, sup, case_id = shared_case(laptops)
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    assert sup("update", case_id, "--set", "location=Office Ward", "--reason", "moved").code == 0
+    assert amina("update", case_id, "--set", "location=Laptop Ward", "--reason", "moved").code == 0
+    laptops.sync("sup")
+    merged = laptops.sync("amina")
+    assert merged["merged"]
+    conflicts = [c for c in merged["conflicts"] if c["case"] == case_id]
+    assert [c["code"] for c in conflicts] == ["updates-concurrent"] and len(conflicts[0]["records"]) == 2, conflicts
+    laptops.sync("sup")
+    assert "updates-concurrent" in check_codes(sup, case_id)
+    assert sup("note", case_id, "--text", "the office ward is right").code == 0
+    assert "updates-concurrent" not in check_codes(sup, case_id)
+    assert sup("verify").code == 0, sup("verify").stdout
+
+
 def test_two_assignments_written_apart(laptops, team):
     amina, sup, case_id = shared_case(laptops)
     # the supervisor's second laptop (amina's clone, with the supervisor's key)
