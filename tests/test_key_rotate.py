@@ -263,6 +263,37 @@ def test_key_rotate__a_stolen_key_is_revoked_its_laptop_does_not_sync_once_more(
     assert applied.code == 4 and "revoked-key" in applied.stderr
 
 
+def test_key_rotate__a_laptop_whose_key_was_replaced_as_compromised_is_told_how_its_earlier_work_reaches_the_team(
+        repo, team, tmp_env):
+    """amina's key leaks while her laptop holds a note she wrote offline, before the supervisor
+    replaces the key with --reason compromised. Her laptop syncs no more; the refusal says how
+    that note reaches the team (a bundle a supervisor applies: what was signed before the change
+    verifies), and following it brings the note in. (The change is dated after the commits before
+    it: a commit's date is its maker's clock.)"""
+    laptops = Laptops(repo, team, tmp_env)
+    amina = laptops.laptop("amina")
+    case_id = register(amina)
+    laptops.sync("amina")
+    laptops.sync("sup")
+    assert amina("note", case_id, "--text", "written offline before the key leaked").code == 0
+    later = "2099-01-05T09:00:00+03:00"
+    sup = laptops.cli("sup", CPCM_NOW=later)
+    new_recipient = make_identity(tmp_env / "keys" / "amina-new.txt")
+    done = sup("key", "rotate", "--worker", "amina", "--recipient", new_recipient, "--reason", "compromised")
+    assert done.code == 0, done.stderr
+    laptops.sync("sup")
+    refused = laptops.cli("amina", CPCM_NOW=later)("sync")
+    assert refused.code == 5 and "no longer syncs" in refused.stderr, refused.stderr
+    assert "cpcm bundle create FILE" in refused.stderr and "cpcm bundle apply FILE" in refused.stderr, refused.stderr
+    bundle = tmp_env / "before.bundle"
+    assert amina("bundle", "create", str(bundle)).code == 0
+    applied = sup("bundle", "apply", str(bundle), "--json")
+    assert applied.code == 0, applied.stderr
+    assert applied.json()["records"] == 1 and applied.json()["cases"] == [case_id]
+    kinds = [e["kind"] for e in sup("show", case_id, "--json").json()["history"]]
+    assert kinds.count("note") == 1
+
+
 def test_key_rotate__an_own_rotation_for_a_compromised_key_revokes_nothing_and_verifies(cli_as, repo):
     """Her own rotation is signed with the old key: it ends that key and revokes none of it, or
     the rotation itself (and what she signed just before it) would be refused."""

@@ -293,3 +293,23 @@ def test_settled_by__an_assignment_settles_two_assignments_and_nothing_once_sett
     assert settled_by(fold(CASE, records), "approval") == ["plans-concurrent"]
     confirmed = fold(CASE, records + [rec("assignment", "01H", by="sup", worker="otieno", previous="otieno")])
     assert settled_by(confirmed, "assignment") == [] and confirmed.worker == "otieno"
+
+
+def test_settle_conflicts__a_decision_settles_the_conflict_about_its_own_subject_only():
+    """Two closures and two plan versions written apart: rejecting the closure settles
+    `two-closures` and leaves `plans-concurrent` open (nothing decided the plan), and a decision
+    on the plan settles that one; a decision on a transfer settles neither."""
+    from cpcm.workflow.fold import settled_by
+
+    closures = rec("sync_conflict", "01D", by="sup", code="two-closures", records=["01B", "01C"])
+    plans = rec("sync_conflict", "01E", by="sup", code="plans-concurrent", records=["01F", "01G"])
+    records = [REG, closures, plans, rec("approval", "01H", by="sup", subject="transfer", decision="approved")]
+    assert [c["code"] for c in fold(CASE, records).conflicts if c["settled_by"] is None] == ["two-closures", "plans-concurrent"]
+    rejected = fold(CASE, records + [rec("rejection", "01J", by="sup", subject="closure", note="not yet")])
+    assert {c["code"]: c["settled_by"] for c in rejected.conflicts} == {"two-closures": "01J", "plans-concurrent": None}
+    decided = fold(CASE, records + [rec("rejection", "01J", by="sup", subject="closure", note="not yet"),
+                                    rec("approval", "01K", by="sup", subject="plan")])
+    assert {c["code"]: c["settled_by"] for c in decided.conflicts} == {"two-closures": "01J", "plans-concurrent": "01K"}
+    assert settled_by(fold(CASE, records), "rejection", {"subject": "closure"}) == ["two-closures"]
+    assert settled_by(fold(CASE, records), "approval", {"subject": "plan"}) == ["plans-concurrent"]
+

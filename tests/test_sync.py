@@ -519,6 +519,28 @@ def test_one_field_updated_to_two_values_apart_is_a_conflict_other_fields_are_no
     assert not [c for c in merge_both(laptops)["conflicts"] if c["case"] == case_id]
 
 
+def test_updates_written_apart_are_a_conflict_even_when_whoever_merges_cannot_read_the_other_copys(laptops):
+    """The supervisor gives amina's case to otieno and updates the child's location; amina, offline,
+    updates it to another place. Her sync merges: the supervisor's update is encrypted to its new
+    readers, so she cannot compare the two values, and nobody would after her (the next syncs only
+    move on). The merge names every update written apart as `updates-concurrent`, for the
+    supervisor to check, rather than leaving one value in force without a word."""
+    amina, sup, case_id = shared_case(laptops)
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    assert sup("update", case_id, "--set", "location=Office Ward", "--reason", "moved").code == 0
+    assert amina("update", case_id, "--set", "location=Laptop Ward", "--reason", "moved").code == 0
+    laptops.sync("sup")
+    merged = laptops.sync("amina")
+    assert merged["merged"]
+    conflicts = [c for c in merged["conflicts"] if c["case"] == case_id]
+    assert [c["code"] for c in conflicts] == ["updates-concurrent"] and len(conflicts[0]["records"]) == 2, conflicts
+    laptops.sync("sup")
+    assert "updates-concurrent" in check_codes(sup, case_id)
+    assert sup("note", case_id, "--text", "the office ward is right").code == 0
+    assert "updates-concurrent" not in check_codes(sup, case_id)
+    assert sup("verify").code == 0, sup("verify").stdout
+
+
 def test_two_assignments_written_apart(laptops, team):
     amina, sup, case_id = shared_case(laptops)
     # the supervisor's second laptop (amina's clone, with the supervisor's key)
@@ -772,6 +794,34 @@ def test_a_cover_given_on_one_copy_stays_through_a_merge_and_ends_at_a_sync_afte
     recipients = (laptops.repo / "cases" / case_id / "recipients").read_text()
     assert "cover:" not in recipients and recipients.split()[-2:] == ["amina", "sup"]
     assert otieno("show", case_id).code == 5
+    assert sup("verify").code == 0, sup("verify").stdout
+
+
+def test_one_cover_changed_on_two_copies_apart_is_a_conflict_settled_by_giving_it_again(laptops):
+    """amina extends otieno's cover on her laptop while the supervisor ends it sooner on theirs: the
+    later one stands, and the other would be gone without a word (amina still counts on the cover).
+    The merge records `covers-concurrent`; check reports it on both copies until the cover is given
+    again (or a note), and the next sync clears it on the other copy too. One cover given the same
+    end on both copies is no conflict."""
+    amina, sup, case_id = shared_case(laptops)
+    assert amina("assign", case_id, "--cover", "otieno", "--until", "2026-12-10").code == 0
+    merge_both(laptops)
+    assert amina("assign", case_id, "--cover", "otieno", "--until", "2027-01-15").code == 0
+    assert sup("assign", case_id, "--cover", "otieno", "--until", "2026-11-30").code == 0
+    merged = merge_both(laptops)
+    conflicts = [c for c in merged["conflicts"] if c["case"] == case_id]
+    assert [c["code"] for c in conflicts] == ["covers-concurrent"] and len(conflicts[0]["records"]) == 2, conflicts
+    assert "covers-concurrent" in check_codes(sup, case_id) and "covers-concurrent" in check_codes(amina, case_id)
+    advice = next(p["message"] for p in json.loads(amina("check", case_id, "--json").stdout) if p["code"] == "covers-concurrent")
+    assert f"cpcm assign {case_id} --cover WORKER --until DATE" in advice
+    assert amina("assign", case_id, "--cover", "otieno", "--until", "2027-01-15").code == 0  # the end that is right
+    assert "covers-concurrent" not in check_codes(amina, case_id)
+    merge_both(laptops)
+    assert "covers-concurrent" not in check_codes(sup, case_id)
+    # the same end on both copies: no conflict
+    assert amina("assign", case_id, "--cover", "otieno", "--until", "2027-02-01").code == 0
+    assert sup("assign", case_id, "--cover", "otieno", "--until", "2027-02-01").code == 0
+    assert not [c for c in merge_both(laptops)["conflicts"] if c["case"] == case_id]
     assert sup("verify").code == 0, sup("verify").stdout
 
 

@@ -49,7 +49,7 @@ FILE_MODE = "100644"
 PLACING = ("registration", "assignment", "transfer_in")
 # codes of the conflicts a merge finds between records written apart (docs/team.md)
 TWO_CLOSURES, AFTER_CLOSURE, TWO_PLANS, TWO_ASSIGNMENTS = "two-closures", "record-after-closure", "plans-concurrent", "two-assignments"
-TWO_CORRECTIONS, TWO_UPDATES = "corrections-concurrent", "updates-concurrent"
+TWO_CORRECTIONS, TWO_UPDATES, TWO_COVERS = "corrections-concurrent", "updates-concurrent", "covers-concurrent"
 # kinds a closed case takes without contradiction (on the other copy, alongside a closure)
 _QUIET = ("closure", "approval", "rejection", "note", "sharing", "sync_conflict", "repair", "case_link")
 
@@ -698,8 +698,11 @@ def _refuse_removed(ctx: Context, team: Team) -> None:
     if found is not None and ctx.identity is not None and found.revoked_past_key(ctx.identity.recipients):
         raise CannotDecrypt(
             f"your key was replaced on the other copy as {'/'.join(REVOKING_REASONS)}: nothing was merged, and this copy "
-            "no longer syncs", "What this key signs from that change on is refused by every copy. Work from a copy made "
-            "with your new identity (git clone of the shared place, or cpcm bundle clone FILE PATH).")
+            "no longer syncs", "What this key signs from that change on is refused by every copy. What you wrote here "
+            "before it is on this copy only: make a bundle of it (cpcm bundle create FILE) and give it to a supervisor, "
+            "who applies it (cpcm bundle apply FILE): what was signed before the change joins the team's copies (a bundle "
+            "holding a commit signed after it is refused whole: revoked-key). Then work from a copy made with your new "
+            "identity (git clone of the shared place, or cpcm bundle clone FILE PATH).")
     if found is None or found.active:
         return
     raise CannotDecrypt(
@@ -770,13 +773,28 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
                 found.setdefault(body["supersedes"], []).append(record_id)
         return found
 
-    def changing(names: list[str], tree: Tree) -> dict[str, dict[str, str]]:
-        """{a registration field the updates of `names` changed: {update's record ID: the value it gave, as JSON}}."""
+    def written_apart(kind: str) -> tuple[list[dict[str, dict]], bool]:
+        """The records of `kind` each side wrote apart that this worker can read ({record ID: its
+        data}, per side), and whether some could not be read (the case was given to other readers
+        on the other copy, say): then whoever merges cannot tell whether they clash."""
+        read = [bodies([n for n in side if _kind(n) == kind], tree) for side, tree in ((sides[0], ours), (sides[1], theirs))]
+        return read, any(len(found) < len(ids(side, [kind])) for found, side in zip(read, sides))
+
+    def changing(read: dict[str, dict]) -> dict[str, dict[str, str]]:
+        """{a registration field the updates of `read` changed: {update's record ID: the value it gave, as JSON}}."""
         found: dict[str, dict[str, str]] = {}
-        for record_id, body in bodies([n for n in names if _kind(n) == "update"], tree).items():
+        for record_id, body in read.items():
             changes = body.get("changes")
             for path, value in (changes.items() if isinstance(changes, dict) else ()):
                 found.setdefault(str(path), {})[record_id] = json.dumps(value, sort_keys=True, default=str)
+        return found
+
+    def covering(read: dict[str, dict]) -> dict[str, dict[str, str]]:
+        """{a colleague the covers of `read` gave or changed: {cover's record ID: its end}}."""
+        found: dict[str, dict[str, str]] = {}
+        for record_id, body in read.items():
+            if isinstance(body.get("worker"), str):
+                found.setdefault(body["worker"], {})[record_id] = str(body.get("until"))
         return found
 
     closed = [closing(sides[0], ours), closing(sides[1], theirs)]
@@ -796,12 +814,21 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
     corrected = [correcting(sides[0], ours, both_kinds), correcting(sides[1], theirs, both_kinds)]
     for record_id in sorted(corrected[0].keys() & corrected[1].keys()):  # one record corrected on both copies
         found.append((TWO_CORRECTIONS, corrected[0][record_id] + corrected[1][record_id]))
-    if "update" in both_kinds:  # one field of the registration changed to two values apart
-        changed = [changing(sides[0], ours), changing(sides[1], theirs)]
-        clashing = [path for path in sorted(changed[0].keys() & changed[1].keys())
-                    if set(changed[0][path].values()) != set(changed[1][path].values())]
+    # one field of the registration changed to two values apart; one colleague's cover given or
+    # changed on both copies to different ends. Some of them unreadable here: every one written
+    # apart is named, for someone who reads them all to check (rather than a clash left unsaid)
+    for kind, code, compared in (("update", TWO_UPDATES, changing), ("cover", TWO_COVERS, covering)):
+        if kind not in both_kinds:
+            continue
+        read, unread = written_apart(kind)
+        if unread:
+            found.append((code, ids(sides[0], [kind]) + ids(sides[1], [kind])))
+            continue
+        mapped = [compared(read[0]), compared(read[1])]
+        clashing = [key for key in sorted(mapped[0].keys() & mapped[1].keys())
+                    if set(mapped[0][key].values()) != set(mapped[1][key].values())]
         if clashing:
-            found.append((TWO_UPDATES, sorted({record_id for path in clashing for side in changed for record_id in side[path]})))
+            found.append((code, sorted({record_id for key in clashing for side in mapped for record_id in side[key]})))
     records = []
     for code, record_ids in found:
         record_ids = sorted(record_ids)

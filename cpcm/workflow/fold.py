@@ -216,21 +216,25 @@ def _referral_update(case: Case, record: Record) -> Case:
     return _changed(case, referrals=tuple(updated))
 
 
-# the record kinds that settle a conflict a sync found (docs/team.md): a later one of these, or a note
+# the commands that settle a conflict a sync found (docs/team.md): a later one of these, or a note.
+# Commands, not kinds: a decision settles the conflict about its own subject only (rejecting the
+# closure decides nothing about two plan versions written apart).
 SETTLES = {
-    "two-closures": ("approval", "rejection", "reopen"),
-    "record-after-closure": ("reopen", "approval", "rejection"),
-    "plans-concurrent": ("approval", "rejection", "plan"),
+    "two-closures": ("approval.closure", "rejection.closure", "reopen"),
+    "record-after-closure": ("reopen", "approval.closure", "rejection.closure"),
+    "plans-concurrent": ("approval.plan", "rejection.plan", "plan"),
     "two-assignments": ("assignment",),
     "corrections-concurrent": (),  # a note, once the correction in force is checked
     "updates-concurrent": (),  # a note, once the field is checked (and updated again where it is wrong)
+    "covers-concurrent": ("cover",),  # the cover given again with the end that is right
 }
 
 
-def settled_by(case: Case, kind: str) -> list[str]:
-    """The codes of the case's open conflicts a record of `kind` would settle (SETTLES), in the
-    order found: an assignment settles `two-assignments`."""
-    return [c["code"] for c in case.conflicts if c["settled_by"] is None and kind in SETTLES.get(c["code"], ())]
+def settled_by(case: Case, kind: str, body: Mapping[str, Any] | None = None) -> list[str]:
+    """The codes of the case's open conflicts a record of `kind` (with `body`) would settle
+    (SETTLES), in the order found: an assignment settles `two-assignments`."""
+    command = transitions.command_of(kind, dict(body or {}))
+    return [c["code"] for c in case.conflicts if c["settled_by"] is None and command in SETTLES.get(c["code"], ())]
 
 
 def _sync_conflict(case: Case, record: Record) -> Case:
@@ -245,8 +249,9 @@ def settle_conflicts(case: Case, record: Record) -> Case:
     """A record that settles the open conflicts it answers (a decision, or a note on the case)."""
     if not case.conflicts or record.kind == "sync_conflict":
         return case
+    command = transitions.command_of(record.kind, record.body)
     settled = tuple(dict(c, settled_by=record.id) if c["settled_by"] is None and
-                    (record.kind == "note" or record.kind in SETTLES.get(c["code"], ())) else c for c in case.conflicts)
+                    (record.kind == "note" or command in SETTLES.get(c["code"], ())) else c for c in case.conflicts)
     return _changed(case, conflicts=settled)
 
 

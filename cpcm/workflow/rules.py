@@ -105,6 +105,11 @@ def check_conflicts(case: Case) -> list[Problem]:
                                     f"apart to different values ({records}); the later update is in force: check it "
                                     f"(cpcm log {case.id}); where it is wrong, update it again (cpcm update {case.id} --set FIELD=VALUE "
                                     "--reason ...); then add a note", "sync", source, case.id, case.worker))
+        elif code == "covers-concurrent":
+            problems.append(Problem("covers-concurrent", "warning", f"a colleague's cover of the case was given or changed on "
+                                    f"two copies apart to different ends ({records}); the later one stands: check it (cpcm show "
+                                    f"{case.id}), give the cover again with the end that is right (cpcm assign {case.id} "
+                                    "--cover WORKER --until DATE), or add a note", "sync", source, case.id, case.worker))
         elif code == "two-assignments":
             problems.append(Problem("two-assignments", "warning", f"the case was assigned on two copies apart ({records}); the "
                                     f"later assignment stands ({case.worker}): confirm it (cpcm assign {case.id} --worker "

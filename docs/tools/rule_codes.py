@@ -33,6 +33,8 @@ MEANINGS = {
                               "until a note; docs/team.md)",
     "updates-concurrent": "one field of the registration was updated to different values on two copies apart; the later "
                           "update is in force (warning, until a note; docs/team.md)",
+    "covers-concurrent": "one colleague's cover of a case was given or changed to different ends on two copies apart; the "
+                         "later one stands (warning, until the cover is given again or a note; docs/team.md)",
     "caseload-near-cap": "a caseworker has reached the caseload warning level (warning, `cpcm check` over every case)",
     "case-worker-removed": "an open case's worker is no longer on the team: the case was registered by them, or given to "
                            "them, on a copy that did not know a supervisor had removed them, and a sync brought it in "
