@@ -321,6 +321,12 @@ def test_plan__an_interim_plan_waiting_is_not_approved_after_the_initial_assessm
     with pytest.raises(Refused) as refused:
         service.approve(mem.as_("sup"), case_id, "plan", note="agreed")
     assert refused.value.rule == "initial-assessment-outcome"
+    # the supervisor's list says what the decision can be, and that one is taken
+    waiting = [i for i in service.due(mem.as_("sup"), worker="all") if i.code == "plan-approval"]
+    assert len(waiting) == 1 and "concluded 'close_no_concerns', so it can only be rejected" in waiting[0].why
+    assert f"cpcm reject {case_id} plan --note" in waiting[0].why
+    service.reject(mem.as_("sup"), case_id, "plan", note="the case closes")
+    assert [i for i in service.due(mem.as_("sup"), worker="all") if i.code == "plan-approval"] == []
 
 
 def test_cli__comprehensive_after_an_initial_that_concluded_close_exits_4_and_commits_nothing(cli, repo):

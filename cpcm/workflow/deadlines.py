@@ -385,6 +385,10 @@ def _approvals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
         asked = f", asked for{' by ' + request['by'] if request.get('by') else ''} on {_t(request['at'], zone).date().isoformat()},"
         if subject == "plan":
             why = f"plan version {request['version']}{asked} waits for a supervisor's decision"
+            stopped = transitions.stopped_by_outcome(case)
+            if stopped:  # approving it is refused (transitions.check_outcome): say what the decision can be
+                why += (f"; the initial assessment of {stopped[1][:10]} concluded '{stopped[0]}', so it can only be rejected "
+                        f"(cpcm reject {case.id} plan --note ...)")
         elif subject == "closure":
             why = f"closure ({request.get('reason')}){asked} waits for a supervisor or manager"
         else:
