@@ -691,3 +691,20 @@ def test_due__a_plan_version_nobody_may_approve_is_on_the_case_workers_list_with
     assert amina("plan", case_id, "--from-current", "--reason", "conference_decision").code == 0
     assert listed(amina) == []
     assert listed(closer) == [("plan-approval", "supervisors", None)]
+
+
+def test_due__the_lone_supervisors_own_plan_is_not_told_to_write_a_next_version_nobody_may_approve_either(cli_as):
+    """The case is the lone supervisor's own and so is the plan version: a next version would be theirs
+    too, so the hint does not offer it; the other ways out stand. A caseworker's case keeps it."""
+    from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
+
+    sup = cli_as("sup")
+    case_id = register(sup)
+    assert sup("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+    assert sup("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
+    written = sup("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc()))
+    assert written.code == 0, written.stderr
+    for args in ((), ("--worker", "sup")):
+        lines = [line for line in sup("due", *args).stdout.splitlines() if case_id in line and "the case plan" in line]
+        assert len(lines) == 1 and "nobody in the team may decide it" in lines[0], lines
+        assert "writes the next version" not in lines[0] and f"cpcm plan {case_id} --withdraw" in lines[0], lines

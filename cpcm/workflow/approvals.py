@@ -133,13 +133,14 @@ def deciders_barring(barred_ids, workers) -> list[str]:
     return [w.id for w in workers if oversees(w) and w.active and w.id not in barred_ids]
 
 
-def nobody_hint(subject: str, case_id: str, requested_by: str | None) -> str:
+def nobody_hint(subject: str, case_id: str, requested_by: str | None, next_decidable: bool = True) -> str:
     """What the case's worker is told of a waiting request nobody in the team may decide
     (`deciders` empty): the ways out `cpcm plan` and `cpcm close` name when they write one, and
-    for a plan, writing its next version (a request of its own, which another may decide)."""
+    for a plan, writing its next version (a request of its own), where someone may decide that
+    (`next_decidable`: not where the case's worker is the lone supervisor, or there is none)."""
     withdraw = f"cpcm {'close' if subject == 'closure' else subject} {case_id} --withdraw --reason ..."
     who = f" ({requested_by})" if requested_by else ""
     first = (f"the case's worker writes the next version from this one (cpcm plan {case_id} --from-current --reason ...), "
-             "which a supervisor or manager who did not write it may approve; or " if subject == "plan" else "")
+             "which a supervisor or manager who did not write it may approve; or " if subject == "plan" and next_decidable else "")
     return (f"nobody in the team may decide it: {first}the one who asked{who} withdraws it ({withdraw}), add a supervisor "
             "(cpcm team add), or allow self-approval with a recorded reason (.cpcm/policy.yaml, put in force with cpcm policy set)")
