@@ -332,7 +332,8 @@ def test_plan__an_interim_plan_waiting_is_not_approved_after_the_initial_assessm
 def test_cli__comprehensive_after_an_initial_that_concluded_close_exits_4_and_commits_nothing(cli, repo):
     case_id = register(cli)
     outcome = [a if a != "proceed" else "close_no_concerns" for a in INITIAL]
-    assert cli("assess", case_id, "--type", "initial", "--risk", "high", *outcome).code == 0
+    assessed = cli("assess", case_id, "--type", "initial", "--risk", "high", *outcome)
+    assert assessed.code == 0 and f"next: request closure: cpcm close {case_id} --reason no_longer_eligible" in assessed.stderr
     before = commit_count(repo)
     result = cli("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE))
     assert result.code == 4, result.stderr

@@ -10,7 +10,7 @@ from cpcm.errors import Busy, FieldError, InvalidInput, NotFound, Refused, Usage
 from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, form_for, load_case, load_records, risk_reason_errors,
                                   validate_form, writes)
 from cpcm.service.results import Written
-from cpcm.workflow import approvals, plan_actions
+from cpcm.workflow import approvals, plan_actions, transitions
 from cpcm.workflow.fold import effective, fold
 
 
@@ -30,10 +30,9 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
     steps = []
     if kind == "initial":
         outcome = body.get("outcome")
-        if outcome in ("close_no_concerns", "close_registered_in_error"):
-            steps.append(f"request closure: cpcm close {case_id} --reason {'registered_in_error' if outcome.endswith('error') else 'no_longer_eligible'}")
-        elif outcome == "transfer":
-            steps.append(f"transfer the case: cpcm transfer {case_id} --to AGENCY ...")
+        if outcome in transitions.NOT_PROCEEDING:  # what it concluded, as `cpcm due` asks for it (one place)
+            steps.append(f"{'transfer the case' if outcome == 'transfer' else 'request closure'}: "
+                         + transitions.NOT_PROCEEDING[outcome].format(case=case_id))
         elif body.get("interim_plan_needed"):
             steps.append(f"record an interim plan now: cpcm plan {case_id} (with interim: yes)")
         else:
