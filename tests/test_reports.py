@@ -506,6 +506,16 @@ def test_report__a_period_still_to_come_is_refused_and_one_not_ended_is_said(cli
     assert caseload.code == 0 and caseload.stderr.count("warning") == 1 and "snapshot" in caseload.stderr
 
 
+def test_report__an_empty_from_or_to_is_refused_not_read_as_the_default_period(cli_as, small_repo):
+    """`--from "$START"` with START left empty in a script: refused (exit 2), not the twelve months
+    up to today under the name of the period the script meant."""
+    sup = cli_as("sup")
+    for option in ("--from", "--to"):
+        for empty in ("", "  "):
+            refused = sup("report", "statistics", option, empty, "--json")
+            assert refused.code == 2 and refused.json()["message"] == f"{option} is empty", refused.stderr
+
+
 def test_report_and_export__help_has_examples(cli):
     for command in ("report", "export"):
         result = cli(command, "--help")

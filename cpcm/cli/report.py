@@ -285,6 +285,10 @@ def _period(start: str | None, end: str | None, today: date) -> tuple[date, date
     from cpcm.clock import parse_datetime
     from cpcm.errors import UsageError
 
+    for option, given in (("--from", start), ("--to", end)):
+        if given is not None and not given.strip():  # a script's variable left empty: not the default period, silently
+            raise UsageError(f"{option} is empty", f"Give a date such as 2026-11-01, or leave {option} out "
+                             "(the period is then the twelve calendar months up to today).")
     last = parse_datetime(end, "--to").date() if end else today
     if start:
         first = parse_datetime(start, "--from").date()
