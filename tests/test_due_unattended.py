@@ -157,13 +157,13 @@ def test_unattended_item__says_of_each_deadline_what_unattended_says_of_its_case
                         assert item.code in deadlines.NOT_OPEN_CODES, (case.status, item.code)
                     if item.owner != case.worker or not case.worker:
                         continue
-                    for removed in (frozenset({case.worker}), rules.removed_workers(elsewhere)):  # removed, or never on it
+                    for removed in (frozenset({case.worker}), rules.off_team(elsewhere)):  # removed, or never on it
                         assert rules.unattended_item(item, removed) == rules.unattended(case, removed, policy, now), \
                             (case.status, item.code)
                     member = Team((Worker(case.worker, "W", ("caseworker",), "age1w"),))
-                    assert not rules.unattended_item(item, rules.removed_workers(member))
+                    assert not rules.unattended_item(item, rules.off_team(member))
                     assert not rules.unattended_item(item, frozenset({"someone-else"}))
-                    assert not rules.unattended_item(item, rules.removed_workers(Team()))  # no team entries: nobody is told off
+                    assert not rules.unattended_item(item, rules.off_team(Team()))  # no team entries: nobody is told off
                     seen[case.status, rules.unattended(case, removed, policy, now)] += 1
     # a closed case's only deadline is its post-closure visit: nobody's too while its worker is off the team
     assert seen["open", True] and seen["closed", True], seen

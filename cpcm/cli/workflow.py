@@ -44,13 +44,13 @@ def due_command(within: float | None, worker: str | None, overdue: bool, ics: Pa
     from cpcm.domain.text import days
     from cpcm.workflow.deadlines import NOT_OPEN_CODES, STATES, soon_window
     from cpcm.workflow.approvals import deciders_barring, nobody_hint
-    from cpcm.workflow.rules import removed_workers, unattended_hint
+    from cpcm.workflow.rules import off_team, unattended_hint
 
     within = days(within, "--within")
     ctx = open_ctx(repo, identity)
     items = service.due_list(ctx, worker=worker, within_days=within, overdue_only=overdue)
     now, soon = ctx.now, soon_window(ctx.policy, ctx.now)
-    absent = removed_workers(ctx.team)
+    absent = off_team(ctx.team)
     # whose list this is: a waiting approval nobody may decide is on its case's worker's list (and every case's, 'all')
     case_worker = None if worker == "all" else (worker or (ctx.worker.id if ctx.worker else None))
     # may someone decide a plan version the case's worker writes next? (not where they are the lone supervisor)

@@ -964,7 +964,7 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
     from dataclasses import replace
 
     from cpcm.workflow.deadlines import for_worker
-    from cpcm.workflow.rules import removed_workers, sees_unattended, unattended_item
+    from cpcm.workflow.rules import off_team, sees_unattended, unattended_item
 
     found = list_conferences(ctx)
     items = [item for item in (rules.report_due(c, ctx.policy, ctx.now.tzinfo, ctx.now) for c in found) if item is not None]
@@ -982,7 +982,7 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
             case_items += rules.admission_conference_due(case, ctx.policy, ctx.now, conferenced.get(case.id, ()))
     worker = ctx.team.get(whose, include_removed=True) if whose != "all" else None
     oversees = approvals.oversees(worker) if worker else False
-    removed = removed_workers(ctx.team)
+    removed = off_team(ctx.team)
     unattended = sees_unattended(whose, oversees, removed)
     out = []
     for number, item in enumerate(items + case_items):

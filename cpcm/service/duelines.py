@@ -189,7 +189,7 @@ class DueView:
                  overdue_only: bool, extra: list[Deadline], covering: Callable[[dict], bool], hidden: Sequence[int] = (),
                  unattended: Any = frozenset(), removed: Any = frozenset(),
                  undecided: Any = None):
-        """`removed`: the workers not active members of the team (`rules.removed_workers`);
+        """`removed`: the workers not active members of the team (`rules.off_team`);
         `unattended`: the same when this list holds the deadlines of the cases they still have,
         whenever they fall (`rules.sees_unattended`), else empty. Those deadlines, and any of them
         listed otherwise, are listed as computed now, marked `worker_removed`. `undecided`: the

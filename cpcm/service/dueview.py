@@ -325,7 +325,7 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
         if made is None:
             return None
         body, live = made
-    removed = rules.removed_workers(ctx.team)
+    removed = rules.off_team(ctx.team)
     unattended = rules.sees_unattended(whose, oversees, removed)
     undecided = rules.NobodyDecides(ctx.team)
     extra = []

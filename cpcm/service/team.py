@@ -21,7 +21,7 @@ from cpcm.store.config import Config, config_bytes, team_bytes
 from cpcm.store.git import Git
 from cpcm.store.layout import CASES, CONFIG, GITATTRIBUTES, GITIGNORE, RECIPIENTS, TEAM
 from cpcm.workflow import cover as cover_rules
-from cpcm.workflow.rules import removed_workers, unattended
+from cpcm.workflow.rules import off_team, unattended
 
 
 def key_new(path: Path, passphrase: str | None, now: datetime, label: str = "") -> str:
@@ -271,7 +271,7 @@ def _visits_left(ctx: Context, theirs: list, team: Team) -> list[str]:
     """The removed worker's closed cases (of `theirs`) whose post-closure visit is still to make:
     nobody's from now on (rules.unattended), so on the supervisors' `cpcm due` until one of them
     records it; said when the worker is removed rather than found later by `cpcm check`."""
-    gone = removed_workers(team)
+    gone = off_team(team)
     return sorted(c.id for c in theirs if unattended(c, gone, ctx.policy, ctx.now))
 
 

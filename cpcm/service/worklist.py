@@ -24,7 +24,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     whose, oversees, horizon, soon = _window(ctx, worker, within_days)
 
     last = tables.instant(horizon)
-    removed = rules.removed_workers(ctx.team)
+    removed = rules.off_team(ctx.team)
     unattended = rules.sees_unattended(whose, oversees, removed)
     undecided = rules.NobodyDecides(ctx.team)
 

@@ -169,7 +169,7 @@ def check_workers(cases: Iterable[Case], team: Team, policy: Policy, now: dateti
     removed on another copy'), or brought by a sync or an import with a worker this team never
     had. `team remove` refuses while a worker has open cases; one that arrives this way is
     nobody's until it is assigned (a closed one: until the visit is recorded)."""
-    absent = removed_workers(team)
+    absent = off_team(team)
     return [Problem("case-worker-removed", "error", f"its worker ({case.worker}) is {absent.standing(case.worker)}, and nobody "
                     f"{'makes its post-closure visit' if case.status != 'open' else 'has the case'}: "
                     f"{unattended_hint(case.status != 'open', case.id)}", "team",
@@ -191,7 +191,7 @@ def unattended_hint(closed: bool, case_id: str) -> str:
 
 
 class NotOnTeam:
-    """The workers who are not active members of the team (`x in removed_workers(team)`):
+    """The workers who are not active members of the team (`x in off_team(team)`):
     removed from it (or revoked), or never on it (a worker id brought by a sync or an import).
     Nobody, and false, for a team that lists nobody (a repository whose team file has no
     entries: no worker is told from another there). Never `SUPERVISORS` (an approval's owner)."""
@@ -214,7 +214,7 @@ class NotOnTeam:
         return "no longer on the team" if worker in self._ever else "not on the team"
 
 
-def removed_workers(team: Team) -> NotOnTeam:
+def off_team(team: Team) -> NotOnTeam:
     """The workers who are not active members of the team (`NotOnTeam`): removed (or revoked),
     or never on it."""
     return NotOnTeam(team)
@@ -222,7 +222,7 @@ def removed_workers(team: Team) -> NotOnTeam:
 
 def unattended(case: Case, removed, policy: Policy, now: datetime) -> bool:
     """The one rule for a case nobody has (`case-worker-removed`): its worker is not an active
-    member of the team (`removed`: `removed_workers(team)`) and the case is open, or closed with
+    member of the team (`removed`: `off_team(team)`) and the case is open, or closed with
     its post-closure visit still to make (the deadlines of `NOT_OPEN_CODES`)."""
     if not case.worker or case.worker not in removed:
         return False
@@ -231,7 +231,7 @@ def unattended(case: Case, removed, policy: Policy, now: datetime) -> bool:
 
 def unattended_item(item: Deadline, removed) -> bool:
     """`unattended` told from one of a case's deadlines (`cpcm due` lists them without folding
-    the case; `removed`: `removed_workers(team)`): its owner is the case's worker (a deadline's
+    the case; `removed`: `off_team(team)`): its owner is the case's worker (a deadline's
     owner is the case's worker, or the supervisors for an approval) and not an active member of
     the team. A case that is not open has no deadline but those of `NOT_OPEN_CODES` (its
     post-closure visit), which `unattended` counts."""
@@ -240,7 +240,7 @@ def unattended_item(item: Deadline, removed) -> bool:
 
 def sees_unattended(whose: str, oversees: bool, removed) -> bool:
     """Whether `whose` list holds the deadlines of the cases nobody has (`unattended_item`;
-    `removed`: `removed_workers`), whenever they fall (the case is to be assigned, or its visit
+    `removed`: `off_team`), whenever they fall (the case is to be assigned, or its visit
     recorded, now), marked so (`worker_removed`): a supervisor's or manager's, every case's
     ('all'), and the removed worker's own (`--worker ID`, asked by a supervisor). A caseworker's
     does not."""
