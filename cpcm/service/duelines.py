@@ -317,7 +317,7 @@ class DueView:
         items = body.items
         pieces, statics, gone = items["piece"], items["static"], set(hidden)
         waiting = list(compress(range(len(pieces)), map(owners.index(SUPERVISORS).__eq__, items["owner"])))
-        stuck = {static for static in {statics[k] for k in waiting} if undecided.barring(body.texts[static][8])}
+        stuck = {static for static in {statics[k] for k in waiting} if undecided.barring(body.texts[static][tables.STATIC_BARRED])}
         return [k for k in waiting if statics[k] in stuck and now_in[pieces[k]] and k not in gone] if stuck else []
 
     @staticmethod

@@ -58,6 +58,7 @@ _TICK = timedelta(microseconds=1)
 DEADLINE_FIELDS = ("case_id", "code", "title", "due", "target", "owner", "rule", "why", "source", "risk", "requested_by",
                    "barred", "covered_by", "worker_removed", "nobody_may_decide")
 _STATIC = ("code", "title", "owner", "rule", "why", "source", "risk", "requested_by", "barred")
+STATIC_BARRED = _STATIC.index("barred")  # where a static text keeps who may not decide an approval
 
 
 # json.dumps(value, separators=(",", ":")) of the lists the tables hold (made here, never cyclic), its encoder made

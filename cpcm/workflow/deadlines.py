@@ -578,7 +578,7 @@ def urgency(item: Deadline, now: datetime, soon: timedelta) -> tuple:
     """Most urgent first: the items cpcm calls URGENT (`is_urgent`) before every other, then
     overdue (longest overdue first), target missed, due soon, upcoming; within each, by due time,
     then by risk."""
-    return (not item.title.startswith(URGENT), STATES.index(item.state(now, soon)), item.due, risk_rank(item.risk), item.case_id)
+    return (not is_urgent(item), STATES.index(item.state(now, soon)), item.due, risk_rank(item.risk), item.case_id)
 
 
 def for_worker(item: Deadline, worker: str, oversees: bool) -> bool:
