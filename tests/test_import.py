@@ -493,3 +493,100 @@ def test_the_same_register_imported_twice_at_once_goes_in_once(cli, repo, tmp_en
     assert [e["case_id"] for e in first["already_imported"]["cases"]] == [e["case_id"] for e in second.json()["cases"]]
     assert commit_count(repo) == before + 1 and case_count(cli) == 4
     assert git_status(repo) == [] and not stray_files(repo)
+
+
+# -- the same register saved again by a spreadsheet program ---------------------------------------------
+def saved_as(path, rows, delimiter=",", eol="\r\n", bom=False, quoting=csv.QUOTE_MINIMAL, empty_columns=0, empty_lines=0,
+             headings=HEADINGS) -> None:
+    """`rows` under `headings`, saved as a spreadsheet program may save the same sheet as CSV."""
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator=eol, quoting=quoting)
+    for line in [headings, *rows]:
+        writer.writerow([v.isoformat() if isinstance(v, date) else v for v in line] + [""] * empty_columns)
+    for _ in range(empty_lines):
+        writer.writerow([""] * (len(headings) + empty_columns))
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + out.getvalue().encode("utf-8"))
+
+
+SAVED_AGAIN = {
+    "LF line ends": {"eol": "\n"},
+    "a byte-order mark": {"bom": True},
+    "empty columns at the end": {"empty_columns": 3},
+    "empty lines at the end": {"empty_lines": 4},
+    "semicolons": {"delimiter": ";"},
+    "tabs": {"delimiter": "\t"},
+    "every cell in quotes": {"quoting": csv.QUOTE_ALL},
+    "all of these": {"eol": "\n", "bom": True, "empty_columns": 2, "empty_lines": 2, "delimiter": ";", "quoting": csv.QUOTE_ALL},
+}
+
+
+def test_the_same_register_saved_again_by_a_spreadsheet_is_recognised_and_a_changed_one_is_not(cli, repo, tmp_env):
+    """The register was recognised by a digest of its cells as read: saved again from the
+    spreadsheet with empty columns or lines at the end (as spreadsheet programs do), it read
+    differently, and every child was imported a second time (each only flagged as a probable
+    duplicate). Its lines are now digested as what they say, however the file was saved; a
+    register with one cell changed is still another register."""
+    rows = [child(n) for n in range(6)]
+    rows[2][0] = CANARY
+    rows[4][5] = "Ward 4\nnear the market"  # a line break in a cell: LF here, CRLF when saved on another machine
+    path = tmp_env / "register.csv"
+    saved_as(path, rows)
+    done = cli("import", "cases", str(path), "--json")
+    assert done.code == 0 and done.json()["imported"] == 6, done.stderr
+    made = [(c["row"], c["case_id"]) for c in done.json()["cases"]]
+    before = commit_count(repo)
+    message = git(repo, "log", "-1", "--format=%B")
+    assert not any(part in message for part in CANARY.split())
+
+    again = rows[:4] + [rows[4][:5] + ["Ward 4\r\nnear the market"] + rows[4][6:]] + rows[5:]
+    for name, how in [*SAVED_AGAIN.items(), ("CRLF in a cell", {})]:
+        saved_as(path, again if name == "CRLF in a cell" else rows, **how)
+        result = cli("import", "cases", str(path), "--json")
+        assert result.code == 0, (name, result.stderr)
+        assert result.json()["imported"] == 0 and "already_imported" in result.json(), name
+        assert [(c["row"], c["case_id"]) for c in result.json()["already_imported"]["cases"]] == made, name
+    assert commit_count(repo) == before and case_count(cli) == 6
+
+    changed = [list(row) for row in rows]
+    changed[3][5] = "Ward 9"  # one cell of one row
+    saved_as(path, changed, **SAVED_AGAIN["all of these"])
+    other = cli("import", "cases", str(path), "--json")
+    assert other.code == 0 and other.json()["imported"] == 6, other.stderr
+    assert "already_imported" not in other.json() and len(other.json()["possible_duplicates"]) >= 6
+    assert commit_count(repo) == before + 1 and git_status(repo) == [] and not stray_files(repo)
+
+
+def test_an_xlsx_register_saved_again_as_csv_is_recognised(cli, repo, tmp_env):
+    """Dates and whole numbers that a workbook stores as such read as a CSV file writes them."""
+    rows = [child(n) for n in range(4)]
+    path = tmp_env / "register.xlsx"
+    write_xlsx(path, rows)
+    done = cli("import", "cases", str(path), "--json")
+    assert done.code == 0 and done.json()["imported"] == 4, done.stderr
+    before = commit_count(repo)
+    saved_as(tmp_env / "register.csv", rows, **SAVED_AGAIN["all of these"])
+    again = cli("import", "cases", str(tmp_env / "register.csv"), "--json")
+    assert again.code == 0 and again.json()["imported"] == 0, again.stderr
+    assert [c["case_id"] for c in again.json()["already_imported"]["cases"]] == [c["case_id"] for c in done.json()["cases"]]
+    assert commit_count(repo) == before
+
+
+def test_an_import_named_by_the_digest_of_its_cells_as_read_is_still_recognised(cli, repo, tmp_env, monkeypatch):
+    """An import made before the lines were normalised named its register by the digest of its
+    cells exactly as read: run again, that register is found by that digest too, not imported twice."""
+    from cpcm.service import imports
+
+    rows = [child(n) for n in range(3)]
+    path = tmp_env / "register.csv"
+    saved_as(path, rows, empty_columns=2, empty_lines=1)  # read as it is, it digests otherwise than normalised
+    with monkeypatch.context() as patch:
+        patch.setattr(imports, "register_digests", lambda ctx, sheet: (imports._digest(ctx, [sheet.headers, sheet.rows]),))
+        done = cli("import", "cases", str(path), "--json")
+    assert done.code == 0 and done.json()["imported"] == 3, done.stderr
+    before = commit_count(repo)
+    again = cli("import", "cases", str(path), "--json")
+    assert again.code == 0 and again.json()["imported"] == 0, again.stderr
+    assert [c["case_id"] for c in again.json()["already_imported"]["cases"]] == [c["case_id"] for c in done.json()["cases"]]
+    assert commit_count(repo) == before

@@ -15,6 +15,7 @@ labels (en, sw), or a common heading of a children's home register (COMMON below
 """
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -227,6 +228,38 @@ def holds_a_child(line: list[Any], plan: Mapping[int, str]) -> bool:
     if plan:
         return any(not blank(line[index]) for index in plan if index < len(line))
     return not all(blank(v) for v in line)
+
+
+def register_lines(headers: list[Any], cells: Iterable[list[Any]]) -> list[list[str]]:
+    """A register's headings and lines as what they say, not as the file happened to be saved:
+    the same rows saved again by a spreadsheet program (other line ends, a byte-order mark, a
+    delimiter, quotes, empty columns or lines at the end) give the same lines. Each cell as text
+    (spaces around it and the kind of line break inside it ignored; a whole number and a date as
+    a CSV file writes them), the empty cells at the end of a line dropped, and lines left empty
+    dropped. A changed cell, a row added, removed or moved, or a column moved, is another list.
+    Where nothing needs it, the lines are the cells as read (what an earlier version digested)."""
+    found = []
+    for line in itertools.chain([headers], cells):
+        out = [_cell_text(value) for value in line]
+        while out and not out[-1]:
+            out.pop()
+        if out:
+            found.append(out)
+    return found
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).upper()  # as a spreadsheet writes TRUE and FALSE to CSV
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, datetime) and value.time() == datetime.min.time() and value.tzinfo is None:
+        value = value.date()
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def rows(headers: list[Any], cells: Iterable[list[Any]], plan: Mapping[int, str], mapping: ColumnMapping, form: Form,

@@ -10,10 +10,11 @@ Not `@writes`: the checks of a large register take a while, and are made without
 lock; `import_cases` takes it to write (see there).
 
 A register imported already is not imported again: the commit of an import names the register by
-a keyed digest of its cells (`register_digest`: HMAC-SHA256 with a key derived from the importing
-worker's identity, so that it tells nobody without that identity anything about the register),
-and the same worker's import of the same register finds that commit and says so, with the cases
-it made, instead of writing them a second time. A worker whose import was killed after its
+a keyed digest of what its cells say (`register_digest`: HMAC-SHA256 with a key derived from the
+importing worker's identity, so that it tells nobody without that identity anything about the
+register; the same rows however the file was saved again), and the same worker's import of the
+same register finds that commit and says so, with the cases it made, instead of writing them a
+second time. A worker whose import was killed after its
 commit, before it printed the cases, runs it again and gets the cases, not every child twice.
 """
 from __future__ import annotations
@@ -73,8 +74,9 @@ def import_cases(ctx: Context, sheet: Sheet, mapping: Any = None, dry_run: bool 
     then checked once more, under the lock, on the state the write lands on."""
     ctx.need_worker()
     basis = ctx.basis
-    digest = register_digest(ctx, sheet)
-    before = imported_before(ctx, sheet, digest, dry_run, mapping)
+    digests = register_digests(ctx, sheet)
+    digest = digests[0]
+    before = imported_before(ctx, sheet, digests, dry_run, mapping)
     if before is not None:
         return before
     checked = _check(ctx, sheet, mapping, progress)
@@ -83,7 +85,7 @@ def import_cases(ctx: Context, sheet: Sheet, mapping: Any = None, dry_run: bool 
     if not dry_run:
         with locked(ctx):
             if basis is None or basis % 2 or ctx.store.generation() != basis:
-                before = imported_before(ctx, sheet, digest, mapping=mapping)  # the same register, imported by another run meanwhile
+                before = imported_before(ctx, sheet, digests, mapping=mapping)  # the same register, imported by another run meanwhile
                 if before is not None:
                     return before
                 checked = _check(ctx, sheet, mapping, None)
@@ -111,31 +113,49 @@ IMPORT_COMMIT = re.compile(r"^import (?P<count>\d+) cases \(register (?P<digest>
 
 
 def register_digest(ctx: Context, sheet: Sheet) -> str:
-    """A keyed digest of the register's headings and cells as read (not of its bytes: the same
-    register saved again reads the same; not of the mapping: the same children mapped another way
-    are the same children). The key is derived from the worker's identity (HKDF, as the signing
-    key is), so the digest in the commit message tells nobody without that identity anything
-    about the register or a child in it, and two registers never share one."""
+    """A keyed digest of what the register says: its headings and cells as `sheets.register_lines`
+    gives them (not its bytes: the same rows saved again by a spreadsheet program, with other
+    line ends, delimiter, quotes, byte-order mark or empty columns and lines at the end, give the
+    same digest; a cell changed gives another; not of the mapping: the same children mapped
+    another way are the same children). The key is derived from the worker's identity (HKDF, as
+    the signing key is), so the digest in the commit message tells nobody without that identity
+    anything about the register or a child in it, and two registers never share one."""
+    lines = sheets.register_lines(sheet.headers, sheet.rows)
+    return _digest(ctx, [lines[0] if lines else [], lines[1:]])
+
+
+def register_digests(ctx: Context, sheet: Sheet) -> tuple[str, ...]:
+    """The digests an import of this register may have been named by: `register_digest`, and the
+    digest of the cells exactly as read, which imports made before the lines were normalised
+    named it by (the same for a register saved without empty columns or lines at the end)."""
+    digest = register_digest(ctx, sheet)
+    legacy = _digest(ctx, [sheet.headers, sheet.rows])
+    return (digest,) if legacy == digest else (digest, legacy)
+
+
+def _digest(ctx: Context, cells: Any) -> str:
     from cpcm.crypto.signing import hkdf_sha256
 
     key = hkdf_sha256(str(ctx.identity.keys[0]).encode(), DIGEST_INFO)
-    cells = json.dumps([sheet.headers, sheet.rows], default=str, ensure_ascii=False, separators=(",", ":"))
-    return hmac.new(key, cells.encode("utf-8"), "sha256").hexdigest()[:DIGEST_CHARS]
+    text = json.dumps(cells, default=str, ensure_ascii=False, separators=(",", ":"))
+    return hmac.new(key, text.encode("utf-8"), "sha256").hexdigest()[:DIGEST_CHARS]
 
 
-def imported_before(ctx: Context, sheet: Sheet, digest: str, dry_run: bool = False, mapping: Any = None) -> Written | None:
-    """What an earlier import of this register (by its digest in a commit message) made, as this
-    import's answer: nothing is written, the cases it made are listed row by row. None when the
-    register was not imported here (or the repository keeps no history: one in memory)."""
+def imported_before(ctx: Context, sheet: Sheet, digests: tuple[str, ...], dry_run: bool = False,
+                    mapping: Any = None) -> Written | None:
+    """What an earlier import of this register (by one of its `digests` in a commit message) made,
+    as this import's answer: nothing is written, the cases it made are listed row by row. None when
+    the register was not imported here (or the repository keeps no history: one in memory)."""
     git = getattr(ctx.store, "git", None)
     if git is None or git.head() is None:
         return None
-    out = git.run(["log", "--format=%H%x1f%aI%x1f%s", "--fixed-strings", f"--grep=(register {digest})", "HEAD"])
+    out = git.run(["log", "--format=%H%x1f%aI%x1f%s", "--fixed-strings",
+                   *(f"--grep=(register {digest})" for digest in digests), "HEAD"])
     found = None
     for line in out.splitlines():
         sha, at, subject = (line.split("\x1f") + ["", ""])[:3]
         match = IMPORT_COMMIT.match(subject.strip())
-        if match and match["digest"] == digest:
+        if match and match["digest"] in digests:
             found = (sha, at, int(match["count"]))
             break
     if found is None:
