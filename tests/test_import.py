@@ -590,3 +590,71 @@ def test_an_import_named_by_the_digest_of_its_cells_as_read_is_still_recognised(
     assert again.code == 0 and again.json()["imported"] == 0, again.stderr
     assert [c["case_id"] for c in again.json()["already_imported"]["cases"]] == [c["case_id"] for c in done.json()["cases"]]
     assert commit_count(repo) == before
+
+
+# -- a wrong date_format: one error for the column, not one a row -----------------------------------------
+def day_first(rows: list[list]) -> list[list]:
+    """`rows` with their dates written as text, day first (14/03/2014), as many registers write them."""
+    return [[v.strftime("%d/%m/%Y") if isinstance(v, date) else v for v in row] for row in rows]
+
+
+def test_a_wrong_date_format_is_one_error_for_the_column_not_one_a_row(cli, tmp_env):
+    """A mapping with date_format "%m/%d/%Y" for a register written day first: every row whose day
+    is past the 12th was named, one line each (235 lines for 200 children), for one mistake in
+    the mapping. Each date column is now one error: the column, the format tried, how many dates
+    did not read, the first rows, and the format that reads them all; never a cell's value."""
+    rows = [child(n) for n in range(200)]
+    path = tmp_env / "register.csv"
+    saved_as(path, day_first(rows))
+    mapping = tmp_env / "mapping.yaml"
+    mapping.write_text('date_format: "%m/%d/%Y"\n')
+    result = cli("import", "cases", str(path), "--mapping", str(mapping), "--json")
+    assert result.code == 4
+    fields = result.json()["fields"]
+    assert [f["field"] for f in fields] == ["column DOB", "column Date of admission"], fields
+    for column, (index, _) in zip(fields, [(2, "DOB"), (3, "Date of admission")]):
+        unread = [n + 2 for n, row in enumerate(rows) if row[index].day > 12]
+        assert column["reason"].startswith(
+            f"{len(unread)} of its 200 dates did not read as the mapping's date_format \"%m/%d/%Y\" nor as YYYY-MM-DD "
+            f"(rows {', '.join(str(n) for n in unread[:5])}, …); every one reads as %d/%m/%Y: "
+            "set date_format: \"%d/%m/%Y\" in the mapping file"), column["reason"]
+        assert f"the {200 - len(unread)} that did read may have been read wrong by it" in column["reason"]
+    said = cli("import", "cases", str(path), "--mapping", str(mapping))
+    assert said.code == 4 and "is not valid (2 problems)" in said.stderr
+    assert len(said.stderr.splitlines()) <= 5, said.stderr
+    assert "set date_format in the mapping file" in said.stderr and "nothing was written" in said.stderr.lower()
+    for row in day_first(rows):  # never a date as the register wrote it
+        assert row[2] not in said.stderr and row[3] not in said.stderr
+
+    no_format = cli("import", "cases", str(path), "--json")  # dates written as text, and no date_format at all
+    assert no_format.code == 4
+    assert [f["field"] for f in no_format.json()["fields"]] == ["column DOB", "column Date of admission"]
+    assert no_format.json()["fields"][0]["reason"].startswith(
+        "200 of its 200 dates did not read as YYYY-MM-DD, and the mapping sets no date_format (rows 2, 3, 4, 5, 6, …); "
+        "every one reads as %d/%m/%Y")
+
+    mapping.write_text('date_format: "%d/%m/%Y"\n')
+    assert cli("import", "cases", str(path), "--mapping", str(mapping), "--dry-run").code == 0
+
+
+def test_a_few_bad_dates_are_each_named_by_their_row(cli, tmp_env):
+    """The right date_format and a few dates mistyped (or a date in another way than the others,
+    in a column where no one format reads them all): each is named by its row, as before."""
+    rows = day_first([child(n) for n in range(200)])
+    mistyped = {9: "31/02/2014", 40: CANARY, 77: "2014/03/14", 150: "14.03.2014", 151: "14-3-14", 160: "03/14/2014",
+                170: "1/1/1"}  # seven in one column: more than a few, but no format reads the column
+    for n, cell in mistyped.items():
+        rows[n][2] = cell
+    rows[30][3] = "30/02/2025"  # and one in another column
+    path = tmp_env / "register.csv"
+    saved_as(path, rows)
+    mapping = tmp_env / "mapping.yaml"
+    mapping.write_text('date_format: "%d/%m/%Y"\n')
+    result = cli("import", "cases", str(path), "--mapping", str(mapping), "--json")
+    assert result.code == 4
+    assert [f["field"] for f in result.json()["fields"]] == sorted(
+        [f"row {n + 2}: column DOB" for n in mistyped] + ["row 32: column Date of admission"], key=lambda f: int(f.split()[1][:-1]))
+    said = cli("import", "cases", str(path), "--mapping", str(mapping))
+    assert said.code == 4 and CANARY not in said.stderr and "date_format in the mapping file (cpcm" not in said.stderr
+    for cell in mistyped.values():
+        assert cell not in said.stderr

@@ -203,6 +203,7 @@ def test_rows__documents_dates_and_errors_by_column():
          {"child.name": "Name", "child.sex": "Sex", "at": "Admitted", "child.age_estimate": "Age"},
          [("column Admitted", "is not a date in the mapping's date_format, nor YYYY-MM-DD")]),
     ]  # row 5 has a cell only in a column not imported: no child
+    assert [r.unread_dates for r in found] == [(), (2,)]
     assert [r.number for r in sh.rows(headers, cells, plan, mapping, FORM, first_number=10)] == [10, 12]
     assert list(sh.rows(headers, [], plan, mapping, FORM)) == []
 
@@ -262,3 +263,57 @@ def test_holds_a_child__a_cell_in_a_column_imported():
     assert sh.blank(None) and sh.blank("  ") and not sh.blank(0) and not sh.blank("x")
     lines = [["1", "Amina", "F"], ["2", "", ""], ["3", None, None], ["4", "Baraka", "M"]]
     assert [r.number for r in sh.rows(["No.", "Name", "Sex"], lines, plan, sh.ColumnMapping(), FORM)] == [2, 5]
+
+
+# -- a column of dates the mapping reads wrong -------------------------------------------------------------
+def misread(column: list, date_format: str | None = "%m/%d/%Y") -> dict[int, FieldError]:
+    """misread_date_columns of a register whose only imported columns are a name and `column` (at)."""
+    mapping = sh.parse_mapping({"date_format": date_format} if date_format else {})[0]
+    plan = {0: "child.name", 1: "at"}
+    cells = [[f"Child {n}", value] for n, value in enumerate(column)]
+    unread = {1: [row.number for row in sh.rows(["Name", "Admitted"], cells, plan, mapping, FORM) if row.unread_dates]}
+    return sh.misread_date_columns(["Name", "Admitted"], cells, plan, mapping, unread)
+
+
+def test_misread_date_columns__the_format_that_reads_them_all():
+    found = misread(["13/01/2020", "14/02/2020", "15/03/2020", "16/04/2020", "17/05/2020", "18/06/2020", "01/07/2020",
+                     date(2020, 1, 1), "2020-02-02", ""])
+    assert errors(found.values()) == [("column Admitted", "6 of its 9 dates did not read as the mapping's date_format "
+                                       "\"%m/%d/%Y\" nor as YYYY-MM-DD (rows 2, 3, 4, 5, 6, …); every one reads as %d/%m/%Y: "
+                                       "set date_format: \"%d/%m/%Y\" in the mapping file if that is how it writes them; "
+                                       "the 1 that did read may have been read wrong by it")]
+    assert list(found) == [1]
+
+
+def test_misread_date_columns__two_formats_read_them_all_and_none_does():
+    both = misread([f"0{n}/0{n + 1}/2020" for n in range(1, 8)], None)  # day and month both 12 or less: either way round
+    assert errors(both.values())[0][1] == (
+        "7 of its 7 dates did not read as YYYY-MM-DD, and the mapping sets no date_format (rows 2, 3, 4, 5, 6, …); every one "
+        "reads as %d/%m/%Y and as %m/%d/%Y: set date_format in the mapping file to the one it writes them in")
+    none = misread(["soon", "later", "never", "31/02/2020", "32/01/2020", "x", "y", "2020-01-01"], "%d/%m/%Y")
+    assert errors(none.values())[0][1] == (
+        "7 of its 8 dates did not read as the mapping's date_format \"%d/%m/%Y\" nor as YYYY-MM-DD (rows 2, 3, 4, 5, 6, …); "
+        "set date_format in the mapping file to how this column writes its dates (%d the day, %m the month, %Y the year: "
+        "\"%d/%m/%Y\" reads 14/03/2014)")
+
+
+def test_misread_date_columns__a_few_bad_dates_or_fewer_than_half_with_no_format_are_no_column_error():
+    assert misread(["13/01/2020"] * 5 + ["2020-01-01"] * 2) == {}  # five: each named by its row
+    assert misread(["31/02/2020", "32/01/2020", "x", "y", "z", "w"] + ["01/02/2020"] * 7) == {}  # six of 13, no format fits all
+    assert misread(["13/01/2020"] * 6 + ["01/02/2020"] * 20) != {}  # fewer than half, but one format reads them all
+    assert misread(["14/03/14"] * 6, "%Y-%m-%d")[1].reason.count("every one reads as %d/%m/%y:") == 1  # not %d/%m/%Y: year 14
+
+
+def test_format_shown__codes_and_separators_only():
+    assert sh.format_shown("%d/%m/%Y") == '"%d/%m/%Y"' and sh.format_shown("%d %B %Y, %H:%M") == '"%d %B %Y, %H:%M"'
+    assert sh.format_shown("%d/%m/%Y Amina") == "(not shown)" and sh.format_shown("%d" * 30) == "(not shown)"
+
+
+def test_register_lines__what_the_cells_say_however_the_file_was_saved():
+    lines = [["Name", "Born", "Age", "", None], ["  A\r\nB ", datetime(2014, 3, 14), 12.0, "", ""], ["", None, " "],
+             ["C", date(2014, 3, 14), 12.5, True], [None, None, None]]
+    assert sh.register_lines(lines[0], lines[1:]) == [["Name", "Born", "Age"], ["A\nB", "2014-03-14", "12"],
+                                                      ["C", "2014-03-14", "12.5", "TRUE"]]
+    assert sh.register_lines(["A", "B"], [["x", "y"]]) == [["A", "B"], ["x", "y"]]  # a clean sheet: its cells as read
+    assert sh.register_lines(["A"], [["", "x"]]) == [["A"], ["", "x"]]  # an empty cell before one that is not: kept
+    assert sh.register_lines([], []) == []

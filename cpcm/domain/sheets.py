@@ -172,7 +172,7 @@ def cell_value(value: Any, key: str, form: Form, mapping: ColumnMapping) -> tupl
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     form_field = form.field(key)
-    kind = "date" if key == AT else (form_field.type if form_field else "text")
+    kind = "date" if is_date(key, form) else (form_field.type if form_field else "text")
     if kind == "date":
         return _date(value, mapping.date_format)
     if isinstance(value, (date, datetime)):
@@ -214,6 +214,7 @@ class Row:
     at: date | None                 # the date of admission or registration, when a column gives it
     columns: Mapping[str, str]      # field key -> the heading of the column it came from
     errors: tuple[FieldError, ...]  # cells that could not be read, named by column
+    unread_dates: tuple[int, ...] = ()  # the columns (by index) whose date did not read, among `errors`
 
 
 def blank(value: Any) -> bool:
@@ -273,17 +274,100 @@ def rows(headers: list[Any], cells: Iterable[list[Any]], plan: Mapping[int, str]
         document: dict[str, Any] = {}
         for key, value in mapping.defaults.items():
             set_path(document, key, value)
-        at, errors, columns = None, [], {}
+        at, errors, columns, unread = None, [], {}, []
         for index, key in plan.items():
             value = line[index] if index < len(line) else None
             clean, reason = cell_value(value, key, form, mapping)
             columns[key] = str(headers[index])
             if reason:
                 errors.append(FieldError(f"column {headers[index]}", reason))
+                if is_date(key, form):
+                    unread.append(index)
             elif clean is None:
                 continue
             elif key == AT:
                 at = clean
             else:
                 set_path(document, key, clean)
-        yield Row(first_number + offset, document, at, columns, tuple(errors))
+        yield Row(first_number + offset, document, at, columns, tuple(errors), tuple(unread))
+
+
+def is_date(key: str, form: Form) -> bool:
+    """Whether a column mapped to `key` holds dates (read with the mapping's date_format)."""
+    form_field = form.field(key)
+    return key == AT or (form_field is not None and form_field.type == "date")
+
+
+# the ways a register writes dates as text, tried on a column whose dates did not read (the day
+# first before the month first, as the registers cpcm is made for write them)
+DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%m-%d-%Y", "%d.%m.%Y", "%Y/%m/%d", "%Y.%m.%d", "%d/%m/%y",
+                "%m/%d/%y", "%d-%m-%y", "%d.%m.%y", "%d-%b-%Y", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%d-%b-%y")
+FEW_DATES = 5   # a column with this many dates that did not read, or fewer, has each named by its row
+SHOWN_ROWS = 5  # the row numbers a column's error names
+
+
+def misread_date_columns(headers: list[Any], cells: list[list[Any]], plan: Mapping[int, str], mapping: ColumnMapping,
+                         unread: Mapping[int, list[int]]) -> dict[int, FieldError]:
+    """The date columns whose dates did not read because of how the mapping reads them (a wrong
+    date_format, or none for dates written as text), each as one error, not one a row: which
+    column, the format tried, how many of its dates did not read, the first row numbers, and
+    what to set date_format to (the format of `DATE_FORMATS` that reads every date of the column,
+    when one does). `unread`: {column index: the row numbers whose date there did not read}.
+
+    A column is one of them when more than FEW_DATES of its dates did not read, and either one
+    format reads every one of its dates or at least half of them did not read. Otherwise its bad
+    dates are a few mistakes in cells, each left to be named by its row. The cells' values are
+    never in an error."""
+    found = {}
+    for index, numbers in unread.items():
+        if len(numbers) <= FEW_DATES:
+            continue
+        filled, texts = 0, []
+        for line in cells:
+            value = line[index] if index < len(line) else None
+            if blank(value) or not holds_a_child(line, plan):
+                continue
+            filled += 1
+            if isinstance(value, (date, datetime)):
+                continue
+            text = str(int(value) if isinstance(value, float) and value.is_integer() else value).strip()
+            if _date(text, None)[1] is not None:  # not YYYY-MM-DD, which is always read
+                texts.append(text)
+        fits = [f for f in DATE_FORMATS if all(_reads(text, f) for text in texts)]
+        if not fits and 2 * len(numbers) < filled:
+            continue
+        given = mapping.date_format
+        tried = (f"as the mapping's date_format {format_shown(given)} nor as YYYY-MM-DD" if given
+                 else "as YYYY-MM-DD, and the mapping sets no date_format")
+        rows = ", ".join(str(n) for n in numbers[:SHOWN_ROWS]) + (", …" if len(numbers) > SHOWN_ROWS else "")
+        reason = f"{len(numbers)} of its {filled} dates did not read {tried} (rows {rows})"
+        if len(fits) == 1:
+            reason += f"; every one reads as {fits[0]}: set date_format: \"{fits[0]}\" in the mapping file if that is how it writes them"
+        elif fits:
+            reason += (f"; every one reads as {fits[0]} and as {fits[1]}: set date_format in the mapping file to the one it "
+                       "writes them in")
+        else:
+            reason += ("; set date_format in the mapping file to how this column writes its dates (%d the day, %m the month, "
+                       "%Y the year: \"%d/%m/%Y\" reads 14/03/2014)")
+        if given and len(numbers) < len(texts):
+            reason += f"; the {len(texts) - len(numbers)} that did read may have been read wrong by it"
+        found[index] = FieldError(f"column {headers[index]}", reason)
+    return found
+
+
+def _reads(text: str, date_format: str) -> bool:
+    """Whether `text` is a date written in `date_format` (a year before 1900 is a year written in
+    two digits read with four: not a way the register writes them)."""
+    try:
+        return datetime.strptime(text, date_format).year >= 1900
+    except ValueError:
+        return False
+
+
+_FORMAT = re.compile(r"(?:%[A-Za-z]|[0-9 /.,:\-])*")
+
+
+def format_shown(date_format: str) -> str:
+    """A date_format as a message may show it: codes and separators only (anything else may be
+    something else typed there, and is not shown)."""
+    return f"\"{date_format}\"" if len(date_format) <= 40 and _FORMAT.fullmatch(date_format) else "(not shown)"

@@ -209,32 +209,44 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
     workers = [w.id for w in ctx.team.active]
     today = ctx.now.date()
     planned: list[Planned] = []
-    errors = []
+    found_in: list[tuple[str, FieldError]] = []  # (the column or field named, the error)
+    unread_dates: dict[int, list[int]] = {}  # column index -> the rows whose date there did not read
     for row in sheets.rows(sheet.headers, sheet.rows, plan, parsed, form, sheet.heading_row + 1):
         body, invalid = validate(form, row.document, today, workers)
         unread = {e.field for e in row.errors}  # a cell that could not be read is named once, not again by the form's rules
-        found = [FieldError(f"{where}row {row.number}: {e.field}", e.reason) for e in row.errors]
-        found += [FieldError(f"{where}row {row.number}: {column}", e.reason) for e in invalid
+        found = [(e.field, FieldError(f"{where}row {row.number}: {e.field}", e.reason)) for e in row.errors]
+        found += [(column, FieldError(f"{where}row {row.number}: {column}", e.reason)) for e in invalid
                   if (column := _column(e.field, row.columns)) not in unread and e.field not in lacking]
+        for index in row.unread_dates:
+            unread_dates.setdefault(index, []).append(row.number)
         at = None
         if row.at is not None:
             if row.at > today:
-                found.append(FieldError(f"{where}row {row.number}: " + _column(sheets.AT, row.columns), "is in the future"))
+                column = _column(sheets.AT, row.columns)
+                found.append((column, FieldError(f"{where}row {row.number}: {column}", "is in the future")))
             else:
                 at = clock.parse_datetime(row.at.isoformat(), "date of registration", ctx.zone)  # midnight there, as --at DATE
-        errors += found
+        found_in += found
         if progress:
             progress(1)
         if found:
             continue
         body.setdefault("worker", me.id)
         planned.append(Planned(row.number, body, at))
+    # a column of dates the mapping reads wrong (its date_format) is one error, not one a row; its
+    # other errors in every row (a date read wrong, so in the future) are not named either
+    misread = sheets.misread_date_columns(sheet.headers, sheet.rows, plan, parsed, unread_dates)
+    named = {e.field for e in misread.values()}
+    errors = [FieldError(where + e.field, e.reason) for e in misread.values()]
+    errors += [e for column, e in found_in if column not in named]
     if missing or errors:
         rows = sum(1 for line in sheet.rows if sheets.holds_a_child(line, plan))  # as a dry run counts them: blank lines are no rows
         raise InvalidInput(missing + errors, f"the register ({rows} row{'s' if rows != 1 else ''})",
                            ("For a field no column holds: add a column, name one for it under columns: in the mapping "
                             "file, or, only if it is true of every row, give it under defaults:. " if missing else "")
-                           + ("Correct the cells named above; n" if errors else "N") + "othing was written.")
+                           + ("For a column of dates that did not read: set date_format in the mapping file (cpcm import "
+                              "template writes one). " if misread else "")
+                           + ("Correct the cells named above; n" if len(errors) > len(misread) else "N") + "othing was written.")
     if not planned:
         raise InvalidInput([FieldError("rows", "the register holds no rows under its headings")], "the register")
     existing = set(ctx.store.case_ids())
