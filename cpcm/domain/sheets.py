@@ -250,6 +250,8 @@ def register_lines(headers: list[Any], cells: Iterable[list[Any]]) -> list[list[
 
 
 def _cell_text(value: Any) -> str:
+    if type(value) is str:  # most cells (every cell of a CSV file)
+        return (value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value).strip()
     if value is None:
         return ""
     if isinstance(value, bool):
