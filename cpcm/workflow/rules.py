@@ -86,11 +86,13 @@ def check_conflicts(case: Case) -> list[Problem]:
         code = conflict.get("code")
         if code == "two-closures":
             problems.append(Problem("two-closures", "warning", f"two closures were written apart on two copies ({records}): "
-                                    "approve or reject the one that stands, or add a note", "sync", source, case.id, case.worker))
+                                    f"{_two_closures_advice(case)}", "sync", source, case.id, case.worker))
         elif code == "record-after-closure":
+            settle = ("decide the closure, let whoever asked for it withdraw it (cpcm close "
+                      f"{case.id} --withdraw --reason ...), or add a note" if approvals.pending(case, "closure")
+                      else "reopen the case, or add a note" if case.status == "closed" else "add a note")
             problems.append(Problem("record-after-closure", "warning", "records were written on one copy while the case was "
-                                    f"being closed on another ({records}): reopen the case, decide the closure, or add a note",
-                                    "sync", source, case.id, case.worker))
+                                    f"being closed on another ({records}): {settle}", "sync", source, case.id, case.worker))
         elif code == "plans-concurrent":
             problems.append(Problem("plans-concurrent", "warning", f"two plan versions were written apart ({records}); both are "
                                     "kept and numbered in order: approve or reject the latest, or add a note", "sync", source,
@@ -116,6 +118,17 @@ def check_conflicts(case: Case) -> list[Problem]:
                                     f"{case.worker}), assign the case to another worker, or add a note", "sync", source,
                                     case.id, case.worker))
     return problems
+
+
+def _two_closures_advice(case: Case) -> str:
+    """What settles two closures written apart, as the case stands (fold.SETTLES): a decision while
+    a closure waits, or its asker's withdrawal when another is left; a reopening once closed."""
+    if approvals.pending(case, "closure"):
+        return (f"approve or reject the one that stands (cpcm approve|reject {case.id} closure), withdraw your own "
+                f"request if another is left (cpcm close {case.id} --withdraw --reason ...), or add a note")
+    if case.status == "closed":
+        return f"the case is closed: reopen it if it should not be (cpcm reopen {case.id} --reason ...), or add a note"
+    return f"check the case (cpcm log {case.id}), then add a note"
 
 
 def caseloads(cases: Iterable[Case]) -> Counter:
