@@ -529,6 +529,44 @@ def test_two_plan_versions_written_apart_are_both_kept_and_numbered_in_order(lap
     assert "plans-concurrent" not in check_codes(sup, case_id)
 
 
+def test_two_plan_versions_written_apart__the_later_withdrawn_leaves_the_conflict_and_says_what_settles_it(laptops, team):
+    """amina wrote a plan version in the office and another on her laptop, apart; she takes the
+    later back. The earlier does not wait again (a newer version replaced it, as on one copy), so
+    nothing is decided: the warning stays, and names what settles it now (not a decision, which
+    is refused with nothing waiting), and writing the version again settles it."""
+    amina, sup, case_id = shared_case(laptops)
+    amina_office = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["amina"][0]), "CPCM_NOW": NOW})
+    assert amina_office("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    merge_both(laptops)
+    assert amina("plan", case_id, "--withdraw", "--reason", "written twice").code == 0
+    assert "plans-concurrent" in check_codes(amina, case_id)
+    advice = next(p["message"] for p in json.loads(amina("check", case_id, "--json").stdout) if p["code"] == "plans-concurrent")
+    assert f"cpcm plan {case_id}" in advice and "approve" not in advice
+    laptops.sync("amina")
+    laptops.sync("sup")
+    refused = sup("approve", case_id, "plan", "--json")  # what the advice no longer names: nothing waits
+    assert refused.code == 4 and refused.json()["rule"] == "nothing-to-approve"
+    assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    assert "plans-concurrent" not in check_codes(amina, case_id)
+
+
+def test_two_assignments_written_apart_on_a_case_closed_since_are_settled_by_a_note(laptops, team):
+    amina, sup, case_id = shared_case(laptops)
+    sup_away = Cli({"CPCM_REPO": str(laptops.clones["amina"]), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    otieno = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["otieno"][0]), "CPCM_NOW": NOW})
+    assert sup_away("assign", case_id, "--worker", "otieno").code == 0
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    merge_both(laptops)
+    assert otieno("close", case_id, *CLOSE).code == 0 and sup("approve", case_id, "closure").code == 0
+    advice = next(p["message"] for p in json.loads(sup("check", case_id, "--json").stdout) if p["code"] == "two-assignments")
+    assert "add a note" in advice and "cpcm assign" not in advice
+    assert sup("assign", case_id, "--worker", "otieno").code == 4  # what the advice no longer names: refused on a closed case
+    assert sup("note", case_id, "--text", "assigned twice; otieno it was").code == 0
+    assert "two-assignments" not in check_codes(sup, case_id)
+    del amina
+
+
 @pytest.mark.parametrize("who_merges", ["sup", "amina"])
 def test_an_assignment_on_one_side_and_a_note_on_the_other(laptops, team, who_merges):
     amina, sup, case_id = shared_case(laptops)

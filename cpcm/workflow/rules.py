@@ -94,9 +94,12 @@ def check_conflicts(case: Case) -> list[Problem]:
             problems.append(Problem("record-after-closure", "warning", "records were written on one copy while the case was "
                                     f"being closed on another ({records}): {settle}", "sync", source, case.id, case.worker))
         elif code == "plans-concurrent":
+            settle = (f"approve or reject the latest (cpcm approve|reject {case.id} plan), or add a note"
+                      if approvals.pending(case, "plan") else
+                      "the latest does not wait for a decision (withdrawn, or the policy asks for none), and a newer version "
+                      f"replaced the earlier: write the version that should be in force (cpcm plan {case.id} ...), or add a note")
             problems.append(Problem("plans-concurrent", "warning", f"two plan versions were written apart ({records}); both are "
-                                    "kept and numbered in order: approve or reject the latest, or add a note", "sync", source,
-                                    case.id, case.worker))
+                                    f"kept and numbered in order: {settle}", "sync", source, case.id, case.worker))
         elif code == "corrections-concurrent":
             problems.append(Problem("corrections-concurrent", "warning", f"one record was corrected on two copies apart "
                                     f"({records}); only the later correction is in force: check that it holds both changes "
@@ -113,10 +116,10 @@ def check_conflicts(case: Case) -> list[Problem]:
                                     f"{case.id}), give the cover again with the end that is right (cpcm assign {case.id} "
                                     "--cover WORKER --until DATE), or add a note", "sync", source, case.id, case.worker))
         elif code == "two-assignments":
+            settle = (f"confirm it (cpcm assign {case.id} --worker {case.worker}), assign the case to another worker, or add a note"
+                      if case.status == "open" else "the case is no longer open, so it is not assigned again: add a note")
             problems.append(Problem("two-assignments", "warning", f"the case was assigned on two copies apart ({records}); the "
-                                    f"later assignment stands ({case.worker}): confirm it (cpcm assign {case.id} --worker "
-                                    f"{case.worker}), assign the case to another worker, or add a note", "sync", source,
-                                    case.id, case.worker))
+                                    f"later assignment stands ({case.worker}): {settle}", "sync", source, case.id, case.worker))
     return problems
 
 
