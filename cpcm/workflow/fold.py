@@ -17,9 +17,9 @@ from typing import Any, Callable, Iterable, Mapping
 from cpcm.domain.case import Case, Entry
 from cpcm.domain.records import Record, flatten, set_path, utc
 from cpcm.workflow import consent as consent_rules
-from cpcm.workflow.approvals import waiting_closures
 from cpcm.workflow import placements, plan_actions, transitions
 from cpcm.workflow import transfers as transfer_rules
+from cpcm.workflow.approvals import waiting_closures
 
 
 def _plain(cls) -> bool:
