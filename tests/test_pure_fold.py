@@ -313,3 +313,66 @@ def test_settle_conflicts__a_decision_settles_the_conflict_about_its_own_subject
     assert settled_by(fold(CASE, records), "rejection", {"subject": "closure"}) == ["two-closures"]
     assert settled_by(fold(CASE, records), "approval", {"subject": "plan"}) == ["plans-concurrent"]
 
+
+
+def _three_closures() -> list:
+    """Three closure requests written apart on three copies (01B, 01C, 01D, none decided) and the
+    conflicts two merges found: the first two, then the third with them."""
+    return [REG, rec("closure", "01B", reason="goals_met"), rec("closure", "01C", by="otieno", reason="goals_met"),
+            rec("sync_conflict", "01E", by="sup", code="two-closures", records=["01B", "01C"]),
+            rec("closure", "01F", by="sup", reason="goals_met"),
+            rec("sync_conflict", "01G", by="sup", code="two-closures", records=["01B", "01C", "01F"])]
+
+
+def withdraw(id_, target, by):
+    return rec("withdrawal", id_, by=by, subject="closure", target=target, reason="asked twice")
+
+
+def test_closure_withdrawn__a_closure_request_merged_over_another_leaves_it_waiting():
+    """The latest request is the one decided; the one it was requested over waits again when
+    the latest is withdrawn, and either may be withdrawn first: the case stays at
+    closure_requested while one of them waits, and goes back when none does."""
+    records = _three_closures()
+    case = fold(CASE, records)
+    assert (case.stage, case.closure["record_id"]) == ("closure_requested", "01F")
+    latest_out = fold(CASE, records + [withdraw("01H", "01F", "sup")])
+    assert (latest_out.stage, latest_out.closure["record_id"], latest_out.closure["by"]) == ("closure_requested", "01C", "otieno")
+    under_out = fold(CASE, records + [withdraw("01H", "01C", "otieno")])
+    assert (under_out.stage, under_out.closure["record_id"]) == ("closure_requested", "01F")
+    assert under_out.closure["earlier"]["record_id"] == "01B" and "earlier" not in under_out.closure["earlier"]
+    every = fold(CASE, records + [withdraw("01H", "01C", "otieno"), withdraw("01J", "01F", "sup"), withdraw("01K", "01B", "amina")])
+    assert (every.stage, every.closure) == ("registered", None)
+    approved = fold(CASE, records + [withdraw("01H", "01F", "sup"), rec("approval", "01J", by="sup", subject="closure", target="01C")])
+    assert (approved.status, approved.closure["record_id"], approved.closure["approved"]) == ("closed", "01C", True)
+
+
+def test_settle_conflicts__a_closure_withdrawn_settles_two_closures_only_when_it_leaves_one_standing():
+    from cpcm.workflow.fold import settled_by
+
+    records = _three_closures()
+    assert settled_by(fold(CASE, records), "withdrawal", {"subject": "closure", "target": "01F"}) == []  # leaves two
+    two_left = fold(CASE, records + [withdraw("01H", "01F", "sup")])  # 01B and 01C still wait: both conflicts stand
+    assert [c["settled_by"] for c in two_left.conflicts] == [None, None]
+    assert settled_by(two_left, "withdrawal", {"subject": "closure", "target": "01C"}) == ["two-closures", "two-closures"]
+    one_left = fold(CASE, records + [withdraw("01H", "01F", "sup"), withdraw("01J", "01C", "otieno")])
+    assert [c["settled_by"] for c in one_left.conflicts] == ["01J", "01J"]
+    # a conflict of two requests of which one is already gone: the next withdrawal leaves none, and settles nothing
+    apart = [REG, rec("closure", "01B"), rec("closure", "01C", by="otieno"), withdraw("01D", "01B", "amina"),
+             rec("sync_conflict", "01E", by="sup", code="two-closures", records=["01B", "01C"])]
+    none_left = fold(CASE, apart + [withdraw("01F", "01C", "otieno")])
+    assert [c["settled_by"] for c in none_left.conflicts] == [None] and none_left.closure is None
+    # a withdrawal of a plan version, or of a transfer request, settles no closure conflict
+    assert settled_by(fold(CASE, records), "withdrawal", {"subject": "plan"}) == []
+    assert settled_by(fold(CASE, records), "withdrawal", {"subject": "transfer"}) == []
+
+
+def test_settle_conflicts__a_closure_withdrawn_settles_records_written_after_it_when_none_of_its_closures_stands():
+    records = [REG, rec("closure", "01B"), rec("followup", "01C", by="otieno"),
+               rec("sync_conflict", "01D", by="sup", code="record-after-closure", records=["01B", "01C"])]
+    assert fold(CASE, records).conflicts[0]["settled_by"] is None
+    assert fold(CASE, records + [withdraw("01E", "01B", "amina")]).conflicts[0]["settled_by"] == "01E"
+    # closed, and a second closure withdrawn from under it? nothing waits: a withdrawal changes nothing and settles nothing
+    closed = records[:2] + [rec("approval", "01C", by="sup", subject="closure", target="01B"), rec("followup", "01D", by="otieno"),
+                            rec("sync_conflict", "01E", by="sup", code="record-after-closure", records=["01B", "01C", "01D"])]
+    after = fold(CASE, closed + [withdraw("01F", "01B", "amina")])
+    assert after.status == "closed" and after.conflicts[0]["settled_by"] is None

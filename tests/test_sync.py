@@ -350,6 +350,102 @@ def test_two_closures_written_apart(laptops):
     assert sup("verify").code == 0, sup("verify").stdout
 
 
+def due_codes(cli: Cli, case_id: str) -> list[str]:
+    done = cli("due", "--worker", "all", "--within", "400", "--json")
+    assert done.code == 0, done.stderr
+    return [item["code"] for item in done.json() if item["case_id"] == case_id]
+
+
+def test_two_closure_requests_written_apart__withdrawing_one_leaves_the_other_waiting_and_settles_the_conflict(laptops, team):
+    """amina asks for the closure of her case on the office copy and again on her laptop, apart.
+    The merge keeps both; she sees the warning and takes one back: the other still waits for the
+    supervisor, the conflict is over (check says nothing of it), and the supervisor decides it."""
+    amina, sup, case_id = shared_case(laptops)
+    amina_office = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["amina"][0]), "CPCM_NOW": NOW})
+    assert amina_office("close", case_id, *CLOSE).code == 0
+    assert amina("close", case_id, *CLOSE).code == 0
+    merged = merge_both(laptops)
+    first, later = merged["conflicts"][0]["records"]
+    assert [c["code"] for c in merged["conflicts"]] == ["two-closures"]
+    advice = next(p["message"] for p in json.loads(sup("check", case_id, "--json").stdout) if p["code"] == "two-closures")
+    assert f"cpcm close {case_id} --withdraw" in advice  # the advice names the way out
+    assert "closure-approval" in due_codes(sup, case_id)
+    withdrawn = amina("close", case_id, "--withdraw", "--reason", "asked twice, on two copies", "--json")
+    assert withdrawn.code == 0, withdrawn.stderr
+    steps = " ".join(withdrawn.json().get("next_steps") or ()) + withdrawn.stderr
+    assert "still waits" in steps and "settles the sync conflict (two-closures)" in steps
+    assert "two-closures" not in check_codes(amina, case_id)
+    laptops.sync("amina")
+    laptops.sync("sup")
+    assert "two-closures" not in check_codes(sup, case_id)
+    everywhere = json.loads(sup("check", "--json").stdout)  # over every case, as the supervisor's morning check
+    assert [p["code"] for p in everywhere if p.get("case_id") == case_id] == ["transition-out-of-order"]
+    case = folded(laptops, "amina", case_id)
+    assert (case.stage, case.closure["record_id"], case.closure["by"]) == ("closure_requested", first, "amina")
+    assert "closure-approval" in due_codes(sup, case_id)  # the request left still waits for the supervisor
+    assert sup("approve", case_id, "closure").code == 0
+    case = folded(laptops, "sup", case_id)
+    assert (case.status, case.closure["record_id"]) == ("closed", first)
+    assert sup("verify").code == 0, sup("verify").stdout
+    del later
+
+
+def test_two_closure_requests_of_two_workers__either_takes_back_their_own_and_the_other_stands(laptops):
+    """The supervisor asked for the closure on his copy, amina on her laptop (the later one, which
+    the case waits on). The supervisor's own, under hers, is still his to take back."""
+    amina, sup, case_id = shared_case(laptops)
+    assert sup("close", case_id, *CLOSE).code == 0
+    assert amina("close", case_id, *CLOSE).code == 0
+    merge_both(laptops)
+    assert "two-closures" in check_codes(sup, case_id)
+    withdrawn = sup("close", case_id, "--withdraw", "--reason", "amina asked for it too")
+    assert withdrawn.code == 0, withdrawn.stderr
+    assert "settles the sync conflict (two-closures)" in withdrawn.stdout + withdrawn.stderr
+    assert "two-closures" not in check_codes(sup, case_id)
+    case = folded(laptops, "sup", case_id)
+    assert (case.stage, case.closure["by"]) == ("closure_requested", "amina")
+    again = sup("close", case_id, "--withdraw", "--reason", "again", "--json")  # hers is not his to take back
+    assert again.code == 4 and again.json()["rule"] == "withdraw-own-only"
+
+
+def test_two_closures_approved_apart_stay_a_conflict_until_a_reopening_or_a_note(laptops, team):
+    """Both copies closed the case, each with a supervisor's approval: nothing waits, nothing can be
+    withdrawn, and the warning says what settles it now."""
+    amina, sup, case_id = shared_case(laptops)
+    sup_away = Cli({"CPCM_REPO": str(laptops.clones["amina"]), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    amina_office = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["amina"][0]), "CPCM_NOW": NOW})
+    assert amina_office("close", case_id, *CLOSE).code == 0 and sup("approve", case_id, "closure").code == 0
+    assert amina("close", case_id, *CLOSE).code == 0 and sup_away("approve", case_id, "closure").code == 0
+    merge_both(laptops)
+    assert folded(laptops, "sup", case_id).status == "closed"
+    refused = amina("close", case_id, "--withdraw", "--reason", "asked twice", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "nothing-to-approve"
+    advice = next(p["message"] for p in json.loads(sup("check", case_id, "--json").stdout) if p["code"] == "two-closures")
+    assert "the case is closed" in advice and f"cpcm reopen {case_id}" in advice and "approve" not in advice
+    assert sup("note", case_id, "--text", "closed twice, for the same reason").code == 0
+    assert "two-closures" not in check_codes(sup, case_id)
+
+
+def test_a_closure_request_taken_back_settles_the_records_written_apart_while_it_waited(laptops, team):
+    """amina asked for the closure on her laptop while a visit was recorded on the office copy:
+    she takes the request back, the case stays open, and the visit fits: the conflict is over."""
+    amina, sup, case_id = shared_case(laptops)
+    amina_office = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["amina"][0]), "CPCM_NOW": NOW})
+    assert amina("close", case_id, *CLOSE).code == 0
+    assert amina_office("followup", case_id, *VISIT).code == 0
+    merged = merge_both(laptops)
+    assert [c["code"] for c in merged["conflicts"]] == ["record-after-closure"]
+    advice = next(p["message"] for p in json.loads(sup("check", case_id, "--json").stdout) if p["code"] == "record-after-closure")
+    assert f"cpcm close {case_id} --withdraw" in advice
+    withdrawn = amina("close", case_id, "--withdraw", "--reason", "the family still needs visits")
+    assert withdrawn.code == 0, withdrawn.stderr
+    assert "settles the sync conflict (record-after-closure)" in withdrawn.stdout + withdrawn.stderr
+    assert "record-after-closure" not in check_codes(amina, case_id)
+    merge_both(laptops)
+    assert "record-after-closure" not in check_codes(sup, case_id)
+    assert folded(laptops, "sup", case_id).stage != "closure_requested"
+
+
 def test_a_conflict_found_by_another_copys_merge_is_reported_where_it_arrives(laptops):
     """The supervisor's closure reaches the shared place first; amina's sync finds the two
     closures and records the conflict in its merge commit. The supervisor, who settles it, learns
@@ -431,6 +527,44 @@ def test_two_plan_versions_written_apart_are_both_kept_and_numbered_in_order(lap
     assert "plans-concurrent" in check_codes(sup, case_id)
     assert sup("approve", case_id, "plan").code == 0
     assert "plans-concurrent" not in check_codes(sup, case_id)
+
+
+def test_two_plan_versions_written_apart__the_later_withdrawn_leaves_the_conflict_and_says_what_settles_it(laptops, team):
+    """amina wrote a plan version in the office and another on her laptop, apart; she takes the
+    later back. The earlier does not wait again (a newer version replaced it, as on one copy), so
+    nothing is decided: the warning stays, and names what settles it now (not a decision, which
+    is refused with nothing waiting), and writing the version again settles it."""
+    amina, sup, case_id = shared_case(laptops)
+    amina_office = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["amina"][0]), "CPCM_NOW": NOW})
+    assert amina_office("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    merge_both(laptops)
+    assert amina("plan", case_id, "--withdraw", "--reason", "written twice").code == 0
+    assert "plans-concurrent" in check_codes(amina, case_id)
+    advice = next(p["message"] for p in json.loads(amina("check", case_id, "--json").stdout) if p["code"] == "plans-concurrent")
+    assert f"cpcm plan {case_id}" in advice and "approve" not in advice
+    laptops.sync("amina")
+    laptops.sync("sup")
+    refused = sup("approve", case_id, "plan", "--json")  # what the advice no longer names: nothing waits
+    assert refused.code == 4 and refused.json()["rule"] == "nothing-to-approve"
+    assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    assert "plans-concurrent" not in check_codes(amina, case_id)
+
+
+def test_two_assignments_written_apart_on_a_case_closed_since_are_settled_by_a_note(laptops, team):
+    amina, sup, case_id = shared_case(laptops)
+    sup_away = Cli({"CPCM_REPO": str(laptops.clones["amina"]), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    otieno = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["otieno"][0]), "CPCM_NOW": NOW})
+    assert sup_away("assign", case_id, "--worker", "otieno").code == 0
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    merge_both(laptops)
+    assert otieno("close", case_id, *CLOSE).code == 0 and sup("approve", case_id, "closure").code == 0
+    advice = next(p["message"] for p in json.loads(sup("check", case_id, "--json").stdout) if p["code"] == "two-assignments")
+    assert "add a note" in advice and "cpcm assign" not in advice
+    assert sup("assign", case_id, "--worker", "otieno").code == 4  # what the advice no longer names: refused on a closed case
+    assert sup("note", case_id, "--text", "assigned twice; otieno it was").code == 0
+    assert "two-assignments" not in check_codes(sup, case_id)
+    del amina
 
 
 @pytest.mark.parametrize("who_merges", ["sup", "amina"])

@@ -88,10 +88,20 @@ def _approver_words(ctx: Context, case) -> str:
 @writes
 def close_withdraw(ctx: Context, case_id: str, reason: str, at: datetime | None = None) -> Written:
     """The one who asked for a closure takes the request back while it waits for a decision
-    (planning.take_back); the case returns to the stage it had when the closure was requested."""
+    (planning.take_back); the case returns to the stage it had when the closure was requested,
+    unless another closure request, merged from a copy apart, still waits (then that one stands,
+    and the sync's `two-closures` conflict is settled)."""
     records, record = take_back(ctx, case_id, "closure", reason, at)
     after = fold(case_id, records + [record])
-    steps = (f"the case is back at stage '{after.stage}'; request closure again when it is ready: cpcm close {case_id} --reason ...",)
+    settled = [c["code"] for c in after.conflicts if c["settled_by"] == record.id]
+    still = approvals.pending(after, "closure")
+    if still:  # two requests merged from copies apart: the other one waits for its decision
+        steps = (f"the closure requested by {still.get('by')} still waits: {_approver_words(ctx, after)} decides it: "
+                 f"{approve_command(ctx, case_id, after, 'closure')}",)
+    else:
+        steps = (f"the case is back at stage '{after.stage}'; request closure again when it is ready: cpcm close {case_id} --reason ...",)
+    if settled:
+        steps += (f"this settles the sync conflict ({', '.join(settled)})",)
     return Written(case_id, record.id, "withdrawal", next_steps=steps)
 
 

@@ -239,9 +239,12 @@ def take_back(ctx: Context, case_id: str, subject: str, reason: str, at: datetim
     waiting = approvals.pending(case, subject)
     if refusal:
         named = f"plan version {waiting['version']}" if subject == "plan" else f"the {what}"
-        raise Refused(f"only the one who asked for {named} of {case_id} ({waiting.get('by')}) can withdraw it",
+        # two closure requests merged from copies apart wait: each is its own asker's to take back
+        askers = [waiting.get("by")] if subject != "closure" else sorted({str(r.get("by")) for r in approvals.waiting_closures(waiting)})
+        raise Refused(f"only the one who asked for {named} of {case_id} ({', '.join(map(str, askers))}) can withdraw it",
                       f"A supervisor or manager decides it instead: cpcm approve|reject {case_id} {subject}", rule="withdraw-own-only")
-    record = append(ctx, case, "withdraw", "withdrawal", {"subject": subject, "target": waiting["record_id"],
+    own = approvals.withdrawable(case, subject, me.id)
+    record = append(ctx, case, "withdraw", "withdrawal", {"subject": subject, "target": own["record_id"],
                                                           "reason": reason.strip()}, at)
     return records, record
 

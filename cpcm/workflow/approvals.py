@@ -53,6 +53,27 @@ def pending(case: Case, subject: str) -> Mapping[str, Any] | None:
     raise ValueError(f"that is not approved: one of {', '.join(SUBJECTS)}")
 
 
+def waiting_closures(closure: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """The closure requests in a case's `closure` still waiting for a decision, the latest first:
+    the closure, and those it was requested over while they waited (`earlier`: two copies apart,
+    merged; the fold keeps them so that one withdrawn leaves the other waiting)."""
+    found = []
+    while closure and closure.get("decided_at") is None:
+        found.append(closure)
+        closure = closure.get("earlier")
+    return found
+
+
+def withdrawable(case: Case, subject: str, worker_id: str | None) -> Mapping[str, Any] | None:
+    """The request of `worker_id`'s waiting for a decision, which they may take back: the pending
+    one, or, for a closure, one of theirs that the pending one was requested over (the latest)."""
+    request = pending(case, subject)
+    if request is None or worker_id is None:
+        return None
+    waiting = waiting_closures(request) if subject == "closure" else [request]
+    return next((r for r in waiting if r.get("by") == worker_id), None)
+
+
 def has_requests(case: Case) -> bool:
     """Whether the case holds anything `pending` could find waiting: a quick test first, since
     most cases hold no request (the deadlines ask it of every case of a fill)."""
@@ -112,7 +133,7 @@ def withdrawal_refusal(policy: Policy, subject: str, actor: Worker | None, case:
     request = pending(case, subject)
     if request is None or not required(policy, subject):
         return "nothing-to-approve"
-    if actor is None or request.get("by") != actor.id:
+    if actor is None or withdrawable(case, subject, actor.id) is None:
         return "withdraw-own-only"
     return None
 

@@ -19,6 +19,7 @@ from cpcm.domain.records import Record, flatten, set_path, utc
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import placements, plan_actions, transitions
 from cpcm.workflow import transfers as transfer_rules
+from cpcm.workflow.approvals import waiting_closures
 
 
 def _plain(cls) -> bool:
@@ -171,8 +172,30 @@ def _review(case: Case, record: Record) -> Case:
 
 
 def _closure(case: Case, record: Record) -> Case:
-    return _changed(case, closure={"record_id": record.id, "at": utc(record.at), "by": record.by,
-                                  "reason": record.body.get("reason"), "decided_at": None, "approved": None})
+    closure = {"record_id": record.id, "at": utc(record.at), "by": record.by,
+               "reason": record.body.get("reason"), "decided_at": None, "approved": None}
+    if waiting_closures(case.closure):
+        # a closure requested while another waits (two copies apart, merged): the later is the one
+        # decided; the earlier is kept under it, to wait again if the later is withdrawn
+        closure["earlier"] = case.closure
+    return _changed(case, closure=closure)
+
+
+def _without_closure(closure: Mapping[str, Any] | None, target: Any) -> Mapping[str, Any] | None:
+    """The case's closure after the waiting request `target` (None: the latest) is withdrawn: the
+    one it was requested over waits again; another withdrawn from under it leaves it as it is."""
+    waiting = waiting_closures(closure)
+    if not waiting:
+        return closure
+    if target is None:
+        target = waiting[0]["record_id"]
+    kept = [c for c in waiting if c["record_id"] != target]
+    if len(kept) == len(waiting):
+        return closure
+    below = None
+    for request in reversed(kept):
+        below = {**request, "earlier": below} if below else {k: v for k, v in request.items() if k != "earlier"}
+    return below
 
 
 def _reopen(case: Case, record: Record) -> Case:
@@ -183,10 +206,12 @@ def _withdrawal(case: Case, record: Record) -> Case:
     """A closure or transfer request taken back by the one who asked for it: none waits any more
     (a plan version's withdrawal is plan_actions.track's)."""
     subject = record.body.get("subject")
-    field = {"closure": "closure", "transfer": "transfer_request"}.get(subject)
-    request = getattr(case, field) if field else None
+    if subject == "closure":
+        closure = _without_closure(case.closure, record.body.get("target"))
+        return case if closure is case.closure else _changed(case, closure=closure)
+    request = case.transfer_request if subject == "transfer" else None
     if request and request.get("decided_at") is None and record.body.get("target") in (None, request.get("record_id")):
-        return _changed(case, **{field: None})
+        return _changed(case, transfer_request=None)
     return case
 
 
@@ -220,8 +245,8 @@ def _referral_update(case: Case, record: Record) -> Case:
 # Commands, not kinds: a decision settles the conflict about its own subject only (rejecting the
 # closure decides nothing about two plan versions written apart).
 SETTLES = {
-    "two-closures": ("approval.closure", "rejection.closure", "reopen"),
-    "record-after-closure": ("reopen", "approval.closure", "rejection.closure"),
+    "two-closures": ("approval.closure", "rejection.closure", "reopen", "withdrawal.closure"),
+    "record-after-closure": ("reopen", "approval.closure", "rejection.closure", "withdrawal.closure"),
     "plans-concurrent": ("approval.plan", "rejection.plan", "plan"),
     "two-assignments": ("assignment",),
     "corrections-concurrent": (),  # a note, once the correction in force is checked
@@ -229,12 +254,40 @@ SETTLES = {
     "covers-concurrent": ("cover",),  # the cover given again with the end that is right
 }
 
+# a command of SETTLES that settles its conflict only when the case it leaves holds this many of the
+# conflict's closures still standing (waiting, or approved): a closure request withdrawn ends two
+# closures when it leaves one of them, not when it leaves both (it was another's, or an earlier
+# one of the same copy's) nor none (a decision, a reopening or a note ends it then); it ends
+# records written while the case was being closed when no closure of theirs is left
+STANDING_AFTER = {("two-closures", "withdrawal.closure"): 1, ("record-after-closure", "withdrawal.closure"): 0}
+
+
+def _standing(closure: Mapping[str, Any] | None, named: Iterable[str]) -> int:
+    """How many of the closure records `named` stand in the case's `closure`: waiting for a
+    decision, or approved."""
+    standing = {c["record_id"] for c in waiting_closures(closure)}
+    if closure and closure.get("approved"):
+        standing.add(closure["record_id"])
+    return len(standing & set(named))
+
+
+def _settles(case: Case, conflict: Mapping[str, Any], command: str, body: Mapping[str, Any]) -> bool:
+    """Whether a record of `command` (with `body`) settles the open `conflict` of `case` (the case
+    before the record)."""
+    if conflict["settled_by"] is not None or command not in SETTLES.get(conflict["code"], ()):
+        return False
+    standing = STANDING_AFTER.get((conflict["code"], command))
+    if standing is None:
+        return True
+    return _standing(_without_closure(case.closure, body.get("target")), conflict["records"]) == standing
+
 
 def settled_by(case: Case, kind: str, body: Mapping[str, Any] | None = None) -> list[str]:
     """The codes of the case's open conflicts a record of `kind` (with `body`) would settle
     (SETTLES), in the order found: an assignment settles `two-assignments`."""
-    command = transitions.command_of(kind, dict(body or {}))
-    return [c["code"] for c in case.conflicts if c["settled_by"] is None and command in SETTLES.get(c["code"], ())]
+    body = dict(body or {})
+    command = transitions.command_of(kind, body)
+    return [c["code"] for c in case.conflicts if _settles(case, c, command, body)]
 
 
 def _sync_conflict(case: Case, record: Record) -> Case:
@@ -251,7 +304,7 @@ def settle_conflicts(case: Case, record: Record) -> Case:
         return case
     command = transitions.command_of(record.kind, record.body)
     settled = tuple(dict(c, settled_by=record.id) if c["settled_by"] is None and
-                    (record.kind == "note" or command in SETTLES.get(c["code"], ())) else c for c in case.conflicts)
+                    (record.kind == "note" or _settles(case, c, command, record.body)) else c for c in case.conflicts)
     return _changed(case, conflicts=settled)
 
 
@@ -369,6 +422,8 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
         reducer = REDUCERS.get(kind)
         if reducer is not None:
             case = reducer(case, record)
+        if command == "withdrawal.closure" and after is not None and waiting_closures(case.closure):
+            after = stage  # one of two closure requests merged from copies apart: the other still waits
         if case.plan and kind in ("followup", "review", "withdrawal"):  # actions marked done; a withdrawn version
             plan = plan_actions.track(case.plan, record)
             if plan is not case.plan:

@@ -86,15 +86,20 @@ def check_conflicts(case: Case) -> list[Problem]:
         code = conflict.get("code")
         if code == "two-closures":
             problems.append(Problem("two-closures", "warning", f"two closures were written apart on two copies ({records}): "
-                                    "approve or reject the one that stands, or add a note", "sync", source, case.id, case.worker))
+                                    f"{_two_closures_advice(case)}", "sync", source, case.id, case.worker))
         elif code == "record-after-closure":
+            settle = ("decide the closure, let whoever asked for it withdraw it (cpcm close "
+                      f"{case.id} --withdraw --reason ...), or add a note" if approvals.pending(case, "closure")
+                      else "reopen the case, or add a note" if case.status == "closed" else "add a note")
             problems.append(Problem("record-after-closure", "warning", "records were written on one copy while the case was "
-                                    f"being closed on another ({records}): reopen the case, decide the closure, or add a note",
-                                    "sync", source, case.id, case.worker))
+                                    f"being closed on another ({records}): {settle}", "sync", source, case.id, case.worker))
         elif code == "plans-concurrent":
+            settle = (f"approve or reject the latest (cpcm approve|reject {case.id} plan), or add a note"
+                      if approvals.pending(case, "plan") else
+                      "the latest does not wait for a decision (withdrawn, or the policy asks for none), and a newer version "
+                      f"replaced the earlier: write the version that should be in force (cpcm plan {case.id} ...), or add a note")
             problems.append(Problem("plans-concurrent", "warning", f"two plan versions were written apart ({records}); both are "
-                                    "kept and numbered in order: approve or reject the latest, or add a note", "sync", source,
-                                    case.id, case.worker))
+                                    f"kept and numbered in order: {settle}", "sync", source, case.id, case.worker))
         elif code == "corrections-concurrent":
             problems.append(Problem("corrections-concurrent", "warning", f"one record was corrected on two copies apart "
                                     f"({records}); only the later correction is in force: check that it holds both changes "
@@ -111,11 +116,22 @@ def check_conflicts(case: Case) -> list[Problem]:
                                     f"{case.id}), give the cover again with the end that is right (cpcm assign {case.id} "
                                     "--cover WORKER --until DATE), or add a note", "sync", source, case.id, case.worker))
         elif code == "two-assignments":
+            settle = (f"confirm it (cpcm assign {case.id} --worker {case.worker}), assign the case to another worker, or add a note"
+                      if case.status == "open" else "the case is no longer open, so it is not assigned again: add a note")
             problems.append(Problem("two-assignments", "warning", f"the case was assigned on two copies apart ({records}); the "
-                                    f"later assignment stands ({case.worker}): confirm it (cpcm assign {case.id} --worker "
-                                    f"{case.worker}), assign the case to another worker, or add a note", "sync", source,
-                                    case.id, case.worker))
+                                    f"later assignment stands ({case.worker}): {settle}", "sync", source, case.id, case.worker))
     return problems
+
+
+def _two_closures_advice(case: Case) -> str:
+    """What settles two closures written apart, as the case stands (fold.SETTLES): a decision while
+    a closure waits, or its asker's withdrawal when another is left; a reopening once closed."""
+    if approvals.pending(case, "closure"):
+        return (f"approve or reject the one that stands (cpcm approve|reject {case.id} closure), withdraw your own "
+                f"request if another is left (cpcm close {case.id} --withdraw --reason ...), or add a note")
+    if case.status == "closed":
+        return f"the case is closed: reopen it if it should not be (cpcm reopen {case.id} --reason ...), or add a note"
+    return f"check the case (cpcm log {case.id}), then add a note"
 
 
 def caseloads(cases: Iterable[Case]) -> Counter:

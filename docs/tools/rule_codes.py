@@ -22,9 +22,9 @@ MEANINGS = {
     "caseload-over-cap": "a caseworker has more open cases than the policy's cap: an error in `cpcm check` over every case; "
                          "refuses an assignment where the policy says `over_cap: refuse`",
     "two-closures": "two closures of one case were written apart on two copies and merged by a sync (warning, until a decision "
-                    "on the closure, a reopening or a note; docs/team.md)",
+                    "on the closure, a reopening, a withdrawal that leaves one of them standing, or a note; docs/team.md)",
     "record-after-closure": "records were written on one copy while the case was closed on another (warning, until a "
-                            "reopening, a decision on the closure or a note; docs/team.md)",
+                            "reopening, a decision on the closure, the closure request's withdrawal, or a note; docs/team.md)",
     "plans-concurrent": "two plan versions were written apart on two copies; both are kept and numbered in order (warning, "
                         "until a plan decision, a new plan or a note; docs/team.md)",
     "two-assignments": "the case was assigned on two copies apart; the later assignment stands (warning, until an assignment "
