@@ -235,6 +235,42 @@ def test_withdraw__where_the_policy_asks_for_no_approval_a_version_in_force_is_n
     assert service.plan_current(amina, case_id)[1].get("notes") == "second version"
 
 
+def test_approve__where_the_policy_asks_for_no_approval_a_version_in_force_is_neither_approved_nor_rejected():
+    """Without plan approval a version is in force once written, with no approval record, and no
+    due list holds an approval of it: `approve` and `reject` find nothing to decide (approve wrote
+    an approval record; a rejection took the version in force out of force)."""
+    mem = MemoryRepo(rules={"plan_approval": {"required": False}})
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = assessed_in(mem)
+    service.plan(amina, case_id, plan_doc())
+    before = [r.kind for r in service.load_records(amina, case_id)]
+    for decide, note in ((service.approve, None), (service.reject, "not this one")):
+        with pytest.raises(Refused) as refused:
+            decide(sup, case_id, "plan", note)
+        assert refused.value.rule == "nothing-to-approve", refused.value
+        assert "plan_approval.required is off" in refused.value.message and "--from-current" in refused.value.hint
+    assert [r.kind for r in service.load_records(amina, case_id)] == before
+    assert "plan-approval" not in {i.code for i in service.due(sup, worker="all", within_days=400)}
+    assert service.plan_current(amina, case_id)[1]["actions"]  # still the version in force
+
+
+def test_approve__a_version_left_waiting_when_the_case_closed_is_not_decided():
+    """No due list holds the approval of a version still waiting when its case was closed: nobody
+    decides it, and the refusal says why."""
+    mem = MemoryRepo()
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = assessed_in(mem)
+    service.plan(amina, case_id, plan_doc())
+    service.close(amina, case_id, {"reason": "registered_in_error", "checklist": ["error_confirmed"],
+                                   "open_items_explained": "registered in error"})
+    service.approve(sup, case_id, "closure")
+    before = [r.kind for r in service.load_records(amina, case_id)]
+    with pytest.raises(Refused) as refused:
+        service.approve(sup, case_id, "plan")
+    assert refused.value.rule == "nothing-to-approve" and "the case is closed" in refused.value.message, refused.value
+    assert [r.kind for r in service.load_records(amina, case_id)] == before
+
+
 def test_one_supervisor__writing_a_version_nobody_else_may_approve_is_told_at_once():
     mem = MemoryRepo()  # one supervisor: sup
     sup, amina = mem.as_("sup"), mem.as_("amina")
@@ -708,3 +744,4 @@ def test_due__the_lone_supervisors_own_plan_is_not_told_to_write_a_next_version_
         lines = [line for line in sup("due", *args).stdout.splitlines() if case_id in line and "the case plan" in line]
         assert len(lines) == 1 and "nobody in the team may decide it" in lines[0], lines
         assert "writes the next version" not in lines[0] and f"cpcm plan {case_id} --withdraw" in lines[0], lines
+

@@ -93,7 +93,7 @@ def _window(ctx: Context, worker: str | None, within_days: float | None):
     whose = worker or me.id
     if whose != "all" and whose != me.id and ctx.team.get(whose, include_removed=True) is None:
         raise NotFound("--worker: no worker by that id in the team", "See cpcm team list.")
-    return whose, approvals.oversees(ctx.team.get(whose)), horizon, soon
+    return whose, approvals.approves(ctx.team.get(whose)), horizon, soon
 
 
 def due_list(ctx: Context, worker: str | None = None, within_days: float | None = None,

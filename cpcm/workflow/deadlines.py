@@ -379,8 +379,8 @@ def _approvals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
         return items
     zone = zone_of(now)
     for subject in approvals.SUBJECTS:
-        request = approvals.pending(case, subject)
-        if request is None or case.status != "open" or (subject == "plan" and not approvals.required(policy, subject)):
+        request = approvals.waiting(policy, subject, case)  # of an open case; a plan only where the policy needs approval
+        if request is None:
             continue
         asked = f", asked for{' by ' + request['by'] if request.get('by') else ''} on {_t(request['at'], zone).date().isoformat()},"
         if subject == "plan":
@@ -582,9 +582,10 @@ def urgency(item: Deadline, now: datetime, soon: timedelta) -> tuple:
 
 
 def for_worker(item: Deadline, worker: str, oversees: bool) -> bool:
-    """Whether `worker` is the one to act: the case's worker, or, for an approval, a supervisor
-    or manager the policy lets decide it (`approvals.may_approve`: not their own request, nor
-    for a closure their own case, unless the policy allows self-approval)."""
+    """Whether `worker` is the one to act (`oversees`: whether they are an active supervisor or
+    manager, `approvals.approves`): the case's worker, or, for an approval, one the rule lets
+    decide it (`approvals.may_decide`, told from who the item bars: not the one who asked for it,
+    nor for a closure the case's worker, unless the policy allows self-approval)."""
     if item.owner == SUPERVISORS:
-        return oversees and worker not in item.barred
+        return approvals.may_decide(worker, oversees, item.barred)
     return item.owner == worker
