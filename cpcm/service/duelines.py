@@ -237,7 +237,7 @@ class DueView:
                           and sees_undecided(whose, body.worker(items["case"][k])))
                 keep[k] = False
                 if listed:
-                    extra.append(replace(self.deadline(k), nobody_may_decide=True))
+                    extra.append(undecided.marked(self.deadline(k), body.worker(items["case"][k])))
         picked = list(compress(range(n), keep))
         # the items cpcm calls URGENT (a few) are a group listed before the rest, each state's
         # apart: within every group the due times still only grow

@@ -167,7 +167,8 @@ def nobody_hint(subject: str, case_id: str, requested_by: str | None, next_decid
     """What the case's worker is told of a waiting request nobody in the team may decide
     (`deciders` empty): the ways out `cpcm plan` and `cpcm close` name when they write one, and
     for a plan, writing its next version (a request of its own), where someone may decide that
-    (`next_decidable`: not where the case's worker is the lone supervisor, or there is none)."""
+    (`next_decidable`, `Deadline.next_decidable`: not where the case's worker is the lone
+    supervisor, or there is none; told of the case's worker on every list that holds the item)."""
     withdraw = f"cpcm {'close' if subject == 'closure' else subject} {case_id} --withdraw --reason ..."
     who = f" ({requested_by})" if requested_by else ""
     first = (f"the case's worker writes the next version from this one (cpcm plan {case_id} --from-current --reason ...), "
