@@ -235,6 +235,42 @@ def test_withdraw__where_the_policy_asks_for_no_approval_a_version_in_force_is_n
     assert service.plan_current(amina, case_id)[1].get("notes") == "second version"
 
 
+def test_approve__where_the_policy_asks_for_no_approval_a_version_in_force_is_neither_approved_nor_rejected():
+    """Without plan approval a version is in force once written, with no approval record, and no
+    due list holds an approval of it: `approve` and `reject` find nothing to decide (approve wrote
+    an approval record; a rejection took the version in force out of force)."""
+    mem = MemoryRepo(rules={"plan_approval": {"required": False}})
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = assessed_in(mem)
+    service.plan(amina, case_id, plan_doc())
+    before = [r.kind for r in service.load_records(amina, case_id)]
+    for decide, note in ((service.approve, None), (service.reject, "not this one")):
+        with pytest.raises(Refused) as refused:
+            decide(sup, case_id, "plan", note)
+        assert refused.value.rule == "nothing-to-approve", refused.value
+        assert "plan_approval.required is off" in refused.value.message and "--from-current" in refused.value.hint
+    assert [r.kind for r in service.load_records(amina, case_id)] == before
+    assert "plan-approval" not in {i.code for i in service.due(sup, worker="all", within_days=400)}
+    assert service.plan_current(amina, case_id)[1]["actions"]  # still the version in force
+
+
+def test_approve__a_version_left_waiting_when_the_case_closed_is_not_decided():
+    """No due list holds the approval of a version still waiting when its case was closed: nobody
+    decides it, and the refusal says why."""
+    mem = MemoryRepo()
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = assessed_in(mem)
+    service.plan(amina, case_id, plan_doc())
+    service.close(amina, case_id, {"reason": "registered_in_error", "checklist": ["error_confirmed"],
+                                   "open_items_explained": "registered in error"})
+    service.approve(sup, case_id, "closure")
+    before = [r.kind for r in service.load_records(amina, case_id)]
+    with pytest.raises(Refused) as refused:
+        service.approve(sup, case_id, "plan")
+    assert refused.value.rule == "nothing-to-approve" and "the case is closed" in refused.value.message, refused.value
+    assert [r.kind for r in service.load_records(amina, case_id)] == before
+
+
 def test_one_supervisor__writing_a_version_nobody_else_may_approve_is_told_at_once():
     mem = MemoryRepo()  # one supervisor: sup
     sup, amina = mem.as_("sup"), mem.as_("amina")
@@ -708,3 +744,48 @@ def test_due__the_lone_supervisors_own_plan_is_not_told_to_write_a_next_version_
         lines = [line for line in sup("due", *args).stdout.splitlines() if case_id in line and "the case plan" in line]
         assert len(lines) == 1 and "nobody in the team may decide it" in lines[0], lines
         assert "writes the next version" not in lines[0] and f"cpcm plan {case_id} --withdraw" in lines[0], lines
+
+
+def test_due__every_cases_list_gives_each_approval_nobody_may_decide_the_ways_out_of_its_case_workers_list(
+        cli, cli_as, without_views):
+    """`--worker all` gives each approval nobody may decide the ways out its case's worker's own list
+    gives: the lone supervisor's own case is not told to write a next version (theirs too, nobody
+    could approve it either), a caseworker's case is (the supervisor may approve the worker's
+    version). It offered the next version on every case. `--json` marks each the same on both
+    lists; the same from the due view, made and then read, as from every case."""
+    from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
+    from test_views import same
+
+    sup = cli_as("sup")
+    lone = register(sup)  # the lone supervisor's own case, and plan version
+    theirs = register(cli)  # amina's case, its plan version written by the supervisor
+    for case_id in (lone, theirs):
+        assert sup("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+        assert sup("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
+        written = sup("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc()))
+        assert written.code == 0, written.stderr
+    next_version = {case_id: f"the case's worker writes the next version from this one (cpcm plan {case_id} --from-current"
+                    for case_id in (lone, theirs)}
+
+    def lines(who, *args) -> dict[str, str]:
+        done = who("due", *args)
+        assert done.code == 0, done.stderr
+        found = {case_id: [line for line in done.stdout.splitlines() if case_id in line and "the case plan" in line]
+                 for case_id in (lone, theirs)}
+        return {case_id: one[0] for case_id, one in found.items() if len(one) == 1}
+
+    def marked(who, *args) -> dict[str, tuple]:
+        done = who("due", "--json", *args)
+        assert done.code == 0, done.stderr
+        return {i["case_id"]: (i["owner"], i.get("nobody_may_decide")) for i in done.json() if i["code"] == "plan-approval"}
+    for _ in range(2):  # the view made, then read
+        every = lines(sup, "--worker", "all")
+        assert set(every) == {lone, theirs}, every
+        assert all("supervisors (nobody in the team may decide it)" in line for line in every.values()), every
+        assert next_version[lone] not in every[lone] and f"cpcm plan {lone} --withdraw" in every[lone], every[lone]
+        assert next_version[theirs] in every[theirs] and f"cpcm plan {theirs} --withdraw" in every[theirs], every[theirs]
+        assert lines(sup) == {lone: every[lone]} and lines(cli) == {theirs: every[theirs]}  # as on each case's worker's list
+        assert marked(sup, "--worker", "all") == {lone: ("supervisors", True), theirs: ("supervisors", True)}
+        assert marked(sup) == {lone: ("supervisors", True)} and marked(cli) == {theirs: ("supervisors", True)}
+    same(sup, without_views, [("due", "--worker", "all"), ("due", "--worker", "all", "--json"), ("due",)])
+    same(cli, without_views, [("due",), ("due", "--json")])

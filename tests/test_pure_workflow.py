@@ -486,6 +486,25 @@ def test_deciders__told_from_who_a_request_bars_as_may_approve_tells_it_of_each_
     assert not rules.NobodyDecides(Team((SUP,)))(Deadline("C", "review", "t", NOW, None, "sup", "r", "w", "s"))  # not an approval
 
 
+def test_nobody_decides__marks_whether_a_next_version_by_the_case_worker_may_be_decided():
+    """The mark `cpcm due` gives an approval nobody may decide says whether someone may decide a
+    next version the case's worker writes (a way out `nobody_hint` offers for a plan), told of the
+    item's own case's worker on every list (it was told of the list's worker, and on every case's
+    list, 'all', always offered)."""
+    from cpcm.workflow.deadlines import Deadline
+
+    item = Deadline("C", "plan-approval", "t", NOW, None, "supervisors", "r", "w", "s", requested_by="sup", barred=("sup",))
+    lone = rules.NobodyDecides(Team((SUP, AMINA, GONE)))
+    assert lone(item)
+    theirs, own = lone.marked(item, "amina"), lone.marked(item, "sup")
+    assert theirs.nobody_may_decide and theirs.next_decidable  # sup may approve amina's version
+    assert own.nobody_may_decide and not own.next_decidable  # the lone supervisor's own case: theirs too
+    assert not rules.NobodyDecides(Team((AMINA, GONE))).marked(item, "amina").next_decidable  # no active supervisor at all
+    assert rules.NobodyDecides(Team((SUP, AMINA))).marked(item, None).next_decidable  # a case nobody is assigned
+    assert "--from-current" in approvals.nobody_hint("plan", "C", "sup", theirs.next_decidable)
+    assert "--from-current" not in approvals.nobody_hint("plan", "C", "sup", own.next_decidable)
+
+
 # --- rules (cpcm check) --------------------------------------------------------------------
 
 CAP = policy(caseload={"cap": 25, "warn_from": 20, "over_cap": "warn", "source": "S"})

@@ -269,6 +269,42 @@ def test_may_approve__refusals_name_the_rule():
     assert approvals.may_approve(INTER, "plan", removed, case).refusal == "approval-needs-supervisor"
 
 
+def test_may_approve__a_plan_version_the_policy_needs_no_approval_for_waits_for_no_decision():
+    """With plan_approval.required off each version is in force once written, with no approval
+    record (docs/workflow.md): the due list holds no approval of it and the one who wrote it has
+    nothing to withdraw, so nobody may approve or reject it either (`may_approve` let every
+    supervisor, and `deciders` named them, while no list held it). A closure or transfer request
+    made before its approval was switched off still holds the case: it is decided as before."""
+    free = policy_with(plan_approval={"required": False})
+    case = _waiting("plan", "amina")
+    assert approvals.deciders(INTER, "plan", case, TEAM.active) == ["sup", "boss", "mary"]
+    for actor in ("sup", "boss", "mary"):
+        assert approvals.may_approve(free, "plan", TEAM.get(actor), case) == approvals.Verdict(False, "nothing-to-approve")
+        assert not _on_due_list(case, free, actor, "plan")
+    assert approvals.deciders(free, "plan", case, TEAM.active) == []
+    assert approvals.withdrawal_refusal(free, "plan", TEAM.get("amina"), case) == "nothing-to-approve"
+    for subject in ("closure", "transfer"):
+        asked = _waiting(subject, "amina")
+        off = policy_with(**{f"{subject}_approval": {"required": False}})
+        assert approvals.may_approve(off, subject, TEAM.get("sup"), asked) and _on_due_list(asked, off, "sup", subject)
+        assert approvals.deciders(off, subject, asked, TEAM.active) == ["sup", "boss", "mary"]
+
+
+def test_may_approve__a_plan_version_left_waiting_on_a_closed_case_waits_for_no_decision():
+    """A version still waiting when the case was closed: the due list holds no approval of it (the
+    case is not open), and nobody may decide it (`may_approve` let a supervisor; `cpcm approve`
+    was stopped only by the stage)."""
+    records = registered().add("assessment", T0 + H, type="initial", risk="high")
+    records.add("assessment", T0 + 2 * H, type="comprehensive").add("plan", T0 + D, by="amina", closure_criteria=["safe"])
+    records.add("closure", T0 + 2 * D, by="amina", reason="registered_in_error")
+    records.add("approval", T0 + 2 * D + H, by="sup", subject="closure")
+    case = records.case()
+    assert case.status == "closed" and approvals.pending(case, "plan") is not None
+    assert approvals.may_approve(INTER, "plan", TEAM.get("sup"), case) == approvals.Verdict(False, "nothing-to-approve")
+    assert not _on_due_list(case, INTER, "sup", "plan")
+    assert approvals.deciders(INTER, "plan", case, TEAM.active) == [] and approvals.barred(INTER, "plan", case) == frozenset()
+
+
 # -- open items ------------------------------------------------------------------------------------
 def test_unfinished__referrals_not_closed_or_delivered_and_actions_not_done_or_dropped():
     records = registered().add("plan", T0 + D, closure_criteria=["safe"], actions=[{"what": "a"}, {"what": "b"}, {"what": "c"}])

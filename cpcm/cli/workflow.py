@@ -43,7 +43,7 @@ def due_command(within: float | None, worker: str | None, overdue: bool, ics: Pa
     from cpcm.domain.dates import local_text
     from cpcm.domain.text import days
     from cpcm.workflow.deadlines import NOT_OPEN_CODES, STATES, soon_window
-    from cpcm.workflow.approvals import deciders_barring, nobody_hint
+    from cpcm.workflow.approvals import nobody_hint
     from cpcm.workflow.rules import off_team, unattended_hint
 
     within = days(within, "--within")
@@ -51,10 +51,6 @@ def due_command(within: float | None, worker: str | None, overdue: bool, ics: Pa
     items = service.due_list(ctx, worker=worker, within_days=within, overdue_only=overdue)
     now, soon = ctx.now, soon_window(ctx.policy, ctx.now)
     absent = off_team(ctx.team)
-    # whose list this is: a waiting approval nobody may decide is on its case's worker's list (and every case's, 'all')
-    case_worker = None if worker == "all" else (worker or (ctx.worker.id if ctx.worker else None))
-    # may someone decide a plan version the case's worker writes next? (not where they are the lone supervisor)
-    next_decidable = case_worker is None or bool(deciders_barring((case_worker,), ctx.team.active))
 
     def row(i) -> list:
         why = f"{i.why} ({ctx.policy.short_source(i.rule)})"
@@ -65,7 +61,7 @@ def due_command(within: float | None, worker: str | None, overdue: bool, ics: Pa
         if i.nobody_may_decide:  # a waiting approval nobody in the team may decide: on the case's worker's list
             return [STATE_LABEL[i.state(now, soon)], i.case_id, i.title, local_text(i.due, ctx.zone), _when(i, now),
                     f"{i.owner} (nobody in the team may decide it)",
-                    f"{nobody_hint(i.code.split('-')[0], i.case_id, i.requested_by, next_decidable)}; {why}"]
+                    f"{nobody_hint(i.code.split('-')[0], i.case_id, i.requested_by, i.next_decidable)}; {why}"]
         return [STATE_LABEL[i.state(now, soon)], i.case_id, i.title, local_text(i.due, ctx.zone), _when(i, now),
                 i.owner + (f" (covered by {i.covered_by})" if getattr(i, "covered_by", None) else ""), why]
     if ics:

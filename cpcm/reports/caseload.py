@@ -78,7 +78,7 @@ def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime) -
     for member in team.active:
         if not approvals.oversees(member):
             continue
-        theirs = [i for i in waiting if for_worker(i, member.id, oversees=True)]  # as on their own due list
+        theirs = [i for i in waiting if for_worker(i, member.id, approvals.approves(member))]  # as on their own due list
         supervisors.append({"worker": member.id, "can_decide": len(theirs), "overdue": sum(1 for i in theirs if now > i.due)})
     # what no active supervisor or manager may decide (the only one there asked for it): on the case's worker's due list
     # instead, with the ways out (rules.NobodyDecides, the rule `cpcm due` follows)

@@ -981,7 +981,7 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
         for case in (cases or {}).values():
             case_items += rules.admission_conference_due(case, ctx.policy, ctx.now, conferenced.get(case.id, ()))
     worker = ctx.team.get(whose, include_removed=True) if whose != "all" else None
-    oversees = approvals.oversees(worker) if worker else False
+    oversees = approvals.approves(worker)  # as for the cases' items (worklist._window): not a removed worker
     removed = off_team(ctx.team)
     unattended = sees_unattended(whose, oversees, removed)
     out = []

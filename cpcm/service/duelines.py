@@ -37,6 +37,7 @@ from typing import Any, Callable, Iterator, Sequence
 from cpcm.domain.policy import risk_rank
 from cpcm.service import tables
 from cpcm.service.dueview import NO_TARGET, ViewBody, cell
+from cpcm.workflow.approvals import may_decide
 from cpcm.workflow.clocks import SUPERVISORS
 from cpcm.workflow.deadlines import STATES, Deadline, is_urgent
 
@@ -236,7 +237,7 @@ class DueView:
                           and sees_undecided(whose, body.worker(items["case"][k])))
                 keep[k] = False
                 if listed:
-                    extra.append(replace(self.deadline(k), nobody_may_decide=True))
+                    extra.append(undecided.marked(self.deadline(k), body.worker(items["case"][k])))
         picked = list(compress(range(n), keep))
         # the items cpcm calls URGENT (a few) are a group listed before the rest, each state's
         # apart: within every group the due times still only grow
@@ -322,7 +323,8 @@ class DueView:
 
     @staticmethod
     def _mine(body: ViewBody, whose: str, oversees: bool) -> list[bool]:
-        """Per item: whether it is for `whose` (theirs, or an approval they may decide)."""
+        """Per item: whether it is for `whose` (theirs, or an approval they may decide:
+        `approvals.may_decide`, as `deadlines.for_worker` asks it, once per distinct text)."""
         items = body.items
         owners = body.owners
         owner_of = items["owner"]
@@ -330,7 +332,7 @@ class DueView:
         mine = map(whose_index.__eq__, owner_of)
         sup_index = owners.index(SUPERVISORS) if SUPERVISORS in owners else -1
         if oversees and sup_index >= 0:
-            allowed = [whose not in static[8] for static in body.texts]
+            allowed = [may_decide(whose, oversees, static[tables.STATIC_BARRED]) for static in body.texts]
             decides = map(and_, map(sup_index.__eq__, owner_of), map(allowed.__getitem__, items["static"]))
             mine = map(or_, mine, decides)
         return list(mine)

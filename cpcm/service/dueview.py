@@ -340,7 +340,7 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
             if keep:
                 made = row.deadline(entry, covered_by)
                 extra.append(replace(made, worker_removed=True) if orphan
-                             else replace(made, nobody_may_decide=True) if undecided(made) else made)
+                             else undecided.marked(made, row.worker) if undecided(made) else made)
     admission_rows = [_admission_row(row, session.zone, now_us) for row in body.admission if row[0] not in changed]
     admission_rows = [row for row in admission_rows if row is not None] + [row for row in live if row.admission]
     extra += conferences.due_items(ctx, whose, horizon, overdue_only, soon,

@@ -284,7 +284,14 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
         raise Refused(f"only a supervisor or manager can {verb} a {subject}", "Ask your supervisor.", rule="approval-needs-supervisor")
     case = load_case(ctx, case_id)
     verdict = approvals.may_approve(ctx.policy, subject, actor, case)
-    if verdict.refusal == "nothing-to-approve":
+    if verdict.refusal == "nothing-to-approve":  # approvals.waiting: none, or the policy needs no decision of it
+        if subject == "plan" and not approvals.required(ctx.policy, subject) and approvals.pending(case, subject):
+            raise Refused(f"{case_id} has no plan waiting for a decision: the policy asks for no approval "
+                          f"({approvals.rule_of(subject)}.required is off), so each version is in force once written",
+                          f"Write what should be in force instead: cpcm plan {case_id} --from-current ...", rule="nothing-to-approve")
+        if case.status != "open" and approvals.pending(case, subject):
+            raise Refused(f"{case_id} has no {subject} waiting for a decision: the case is {case.status}",
+                          rule="nothing-to-approve")
         raise Refused(f"{case_id} has no {subject} waiting for a decision", rule="nothing-to-approve")
     if verdict.refusal == "self-approval":
         who = "the case's own worker" if verdict.own == "case" else "the one who asked for it"

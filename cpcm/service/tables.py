@@ -56,7 +56,7 @@ _NAIVE_EPOCH = datetime(1970, 1, 1)
 _TICK = timedelta(microseconds=1)
 # the fields of a Deadline, in order: a table made for other fields is not used (see `_session`)
 DEADLINE_FIELDS = ("case_id", "code", "title", "due", "target", "owner", "rule", "why", "source", "risk", "requested_by",
-                   "barred", "covered_by", "worker_removed", "nobody_may_decide")
+                   "barred", "covered_by", "worker_removed", "nobody_may_decide", "next_decidable")
 _STATIC = ("code", "title", "owner", "rule", "why", "source", "risk", "requested_by", "barred")
 STATIC_BARRED = _STATIC.index("barred")  # where a static text keeps who may not decide an approval
 

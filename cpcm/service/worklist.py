@@ -46,13 +46,13 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     def overdue(item) -> bool:
         return item.state(now, soon) == "overdue"
 
-    def marked(item):
+    def marked(item, case_worker: str | None):
         if removed and rules.unattended_item(item, removed):
             return replace(item, worker_removed=True)
-        return replace(item, nobody_may_decide=True) if undecided(item) else item
+        return undecided.marked(item, case_worker) if undecided(item) else item
 
     if case is not None:  # one case: everything on it, whoever it is for and however far ahead
-        items = [marked(item) for item in deadlines_mod.deadlines(case, policy, now) if not overdue_only or overdue(item)]
+        items = [marked(item, case.worker) for item in deadlines_mod.deadlines(case, policy, now) if not overdue_only or overdue(item)]
         return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
     rows = tables.due_rows(ctx)
     items = []
@@ -64,7 +64,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
             for item in deadlines_mod.deadlines(each, policy, now):
                 keep, covered_by = listed(item, tables.instant(item.target or item.due), covered, each.worker)
                 if keep and (not overdue_only or overdue(item)):
-                    items.append(marked(replace(item, covered_by=covered_by) if covered_by else item))
+                    items.append(marked(replace(item, covered_by=covered_by) if covered_by else item, each.worker))
         items += conferences.due_items(ctx, whose, horizon, overdue_only, soon, cases)
         return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
     for row in rows:
@@ -77,7 +77,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
             if keep:
                 item = row.deadline(entry, covered_by)
                 if not overdue_only or overdue(item):
-                    items.append(marked(item))
+                    items.append(marked(item, row.worker))
     # conference items (the report after a meeting, the next conference to hold, a child admitted to a CCI)
     items += conferences.due_items(ctx, whose, horizon, overdue_only, soon,
                                    admission=lambda conferenced: tables.admission_items(ctx, rows, conferenced))
@@ -93,7 +93,7 @@ def _window(ctx: Context, worker: str | None, within_days: float | None):
     whose = worker or me.id
     if whose != "all" and whose != me.id and ctx.team.get(whose, include_removed=True) is None:
         raise NotFound("--worker: no worker by that id in the team", "See cpcm team list.")
-    return whose, approvals.oversees(ctx.team.get(whose)), horizon, soon
+    return whose, approvals.approves(ctx.team.get(whose)), horizon, soon
 
 
 def due_list(ctx: Context, worker: str | None = None, within_days: float | None = None,

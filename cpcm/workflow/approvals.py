@@ -1,10 +1,12 @@
-"""Who may approve or reject a plan, a closure or a transfer: one rule, read by `cpcm approve`
-and `cpcm reject`, the due list and the caseload report. Pure.
+"""Who may approve or reject a plan, a closure or a transfer: one rule, `may_decide`, read by
+`cpcm approve` and `cpcm reject` (`may_approve`), the warning when nobody may (`deciders`), the
+due list (`deadlines.for_worker`, `rules.NobodyDecides`) and the caseload report. Pure.
 
 Each subject has one policy rule, `<subject>_approval`, with `required` (false: the plan is in
-force, the case closed or the transfer sent at once) and `self_approval`. A supervisor or
-manager decides; unless `self_approval` is true, not the one who asked for it and, for a
-closure, not the case's own worker either (IAG Step 6 [L942]).
+force, the case closed or the transfer sent at once) and `self_approval`. An active supervisor
+or manager decides; unless `self_approval` is true, not the one who asked for it and, for a
+closure, not the case's own worker either (IAG Step 6 [L942]). What waits for a decision is
+`waiting`: a request of an open case and, for a plan, only where the policy needs approval.
 """
 from __future__ import annotations
 
@@ -35,8 +37,23 @@ def self_allowed(policy: Policy, subject: str) -> bool:
 
 
 def oversees(worker: Worker | None) -> bool:
-    """Whether a team member may approve at all: a supervisor or manager."""
+    """Whether a team member has a role that may approve at all: a supervisor or manager."""
     return bool(worker is not None and worker.has_role(*APPROVER_ROLES))
+
+
+def approves(worker: Worker | None) -> bool:
+    """Whether a team member may decide requests at all: an active member with an approving role
+    (`oversees`). What `may_decide` is told of the worker."""
+    return oversees(worker) and worker.active
+
+
+def may_decide(worker_id: str | None, approving: bool, barred_ids) -> bool:
+    """THE rule of who decides a waiting request: a worker who `approves` (`approving`: an active
+    supervisor or manager) and whom the request does not bar (`barred_ids`, `barred`: the one who
+    asked and, for a closure, the case's worker; nobody where the policy allows self-approval).
+    `may_approve` (one worker, given the case), `deciders_barring` (the team) and
+    `deadlines.for_worker` (whose due list holds an approval, told from the item) ask it."""
+    return bool(approving) and worker_id is not None and worker_id not in barred_ids
 
 
 def pending(case: Case, subject: str) -> Mapping[str, Any] | None:
@@ -74,6 +91,16 @@ def withdrawable(case: Case, subject: str, worker_id: str | None) -> Mapping[str
     return next((r for r in waiting if r.get("by") == worker_id), None)
 
 
+def waiting(policy: Policy, subject: str, case: Case) -> Mapping[str, Any] | None:
+    """The request that waits for a decision (`pending`), or None: none while the case is not
+    open, nor a plan version where the policy needs no plan approval (each version is in force
+    once written, with no approval record: docs/workflow.md). What the due list lists and
+    `cpcm approve` and `cpcm reject` decide."""
+    if case.status != "open" or (subject == "plan" and not required(policy, subject)):
+        return None
+    return pending(case, subject)
+
+
 def has_requests(case: Case) -> bool:
     """Whether the case holds anything `pending` could find waiting: a quick test first, since
     most cases hold no request (the deadlines ask it of every case of a fill)."""
@@ -81,9 +108,10 @@ def has_requests(case: Case) -> bool:
 
 
 def barred(policy: Policy, subject: str, case: Case) -> frozenset[str]:
-    """The workers who may not decide the pending request, whatever their role: the one who
-    asked and, for a closure, the case's worker; nobody where the policy allows self-approval."""
-    request = pending(case, subject)
+    """The workers who may not decide the request waiting for a decision (`waiting`), whatever
+    their role: the one who asked and, for a closure, the case's worker; nobody where the policy
+    allows self-approval, or nothing waits."""
+    request = waiting(policy, subject, case)
     if request is None or self_allowed(policy, subject):
         return frozenset()
     own = {request.get("by")} | ({case.worker} if subject == "closure" else set())
@@ -104,12 +132,13 @@ class Verdict:
 
 
 def may_approve(policy: Policy, subject: str, actor: Worker | None, case: Case) -> Verdict:
-    """Whether `actor` may approve or reject the case's pending `subject`."""
-    if not oversees(actor) or not actor.active:
+    """Whether `actor` may approve or reject the case's `subject` waiting for a decision
+    (`waiting`): `may_decide`, told from the case."""
+    if not may_decide(actor.id if actor else None, approves(actor), ()):
         return Verdict(False, "approval-needs-supervisor")
-    if pending(case, subject) is None:
+    if waiting(policy, subject, case) is None:
         return Verdict(False, "nothing-to-approve")
-    if actor.id in barred(policy, subject, case):
+    if not may_decide(actor.id, approves(actor), barred(policy, subject, case)):
         own = "case" if subject == "closure" and actor.id == case.worker else "request"
         return Verdict(False, "self-approval", own)
     return Verdict(True)
@@ -139,26 +168,28 @@ def withdrawal_refusal(policy: Policy, subject: str, actor: Worker | None, case:
 
 
 def deciders(policy: Policy, subject: str, case: Case, workers) -> list[str]:
-    """The ids of the team members (`workers`: the active team) who may decide the case's pending
-    `subject` (`may_approve`): empty when nobody may, such as a one-supervisor agency whose
-    supervisor wrote the plan version, unless the policy allows self-approval."""
-    if pending(case, subject) is None:
+    """The ids of the team members (`workers`: the active team) who may decide the case's
+    `subject` waiting for a decision (`may_approve`): empty when nothing waits or nobody may, such
+    as a one-supervisor agency whose supervisor wrote the plan version, unless the policy allows
+    self-approval."""
+    if waiting(policy, subject, case) is None:
         return []
     return deciders_barring(barred(policy, subject, case), workers)
 
 
 def deciders_barring(barred_ids, workers) -> list[str]:
     """`deciders` told from who the request bars (`barred`, which a waiting approval on the due
-    list carries) instead of the case: the active supervisors and managers among `workers` that
-    `may_approve` lets decide it (the due list has no case to ask it of)."""
-    return [w.id for w in workers if oversees(w) and w.active and w.id not in barred_ids]
+    list carries) instead of the case: those of `workers` the rule lets decide it (`may_decide`;
+    the due list has no case to ask it of)."""
+    return [w.id for w in workers if may_decide(w.id, approves(w), barred_ids)]
 
 
 def nobody_hint(subject: str, case_id: str, requested_by: str | None, next_decidable: bool = True) -> str:
     """What the case's worker is told of a waiting request nobody in the team may decide
     (`deciders` empty): the ways out `cpcm plan` and `cpcm close` name when they write one, and
     for a plan, writing its next version (a request of its own), where someone may decide that
-    (`next_decidable`: not where the case's worker is the lone supervisor, or there is none)."""
+    (`next_decidable`, `Deadline.next_decidable`: not where the case's worker is the lone
+    supervisor, or there is none; told of the case's worker on every list that holds the item)."""
     withdraw = f"cpcm {'close' if subject == 'closure' else subject} {case_id} --withdraw --reason ..."
     who = f" ({requested_by})" if requested_by else ""
     first = (f"the case's worker writes the next version from this one (cpcm plan {case_id} --from-current --reason ...), "

@@ -61,17 +61,22 @@ class Deadline:
     worker_removed: bool = False
     # a waiting approval nobody in the team may decide: on the case's worker's list (rules.NobodyDecides)
     nobody_may_decide: bool = False
+    # with nobody_may_decide: whether someone may decide a next version the case's worker writes (a way out
+    # approvals.nobody_hint offers for a plan; rules.NobodyDecides.marked)
+    next_decidable: bool = False
 
     def __init__(self, case_id: str, code: str, title: str, due: datetime, target: datetime | None, owner: str | None, rule: str,
                  why: str, source: str, risk: str | None = None, requested_by: str | None = None, barred: tuple[str, ...] = (),
-                 covered_by: str | None = None, worker_removed: bool = False, nobody_may_decide: bool = False):
+                 covered_by: str | None = None, worker_removed: bool = False, nobody_may_decide: bool = False,
+                 next_decidable: bool = False):
         # what the frozen dataclass's own __init__ does (each field set in order, nothing run after),
         # in one step instead of an object.__setattr__ per field: the rules make a few for every case
         # (tests/test_deadline_init.py holds it to the dataclass's)
         object.__setattr__(self, "__dict__", {
             "case_id": case_id, "code": code, "title": title, "due": due, "target": target, "owner": owner, "rule": rule,
             "why": why, "source": source, "risk": risk, "requested_by": requested_by, "barred": barred,
-            "covered_by": covered_by, "worker_removed": worker_removed, "nobody_may_decide": nobody_may_decide})
+            "covered_by": covered_by, "worker_removed": worker_removed, "nobody_may_decide": nobody_may_decide,
+            "next_decidable": next_decidable})
 
     def state(self, now: datetime, soon: timedelta) -> str:
         if now > self.due:
@@ -379,8 +384,8 @@ def _approvals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
         return items
     zone = zone_of(now)
     for subject in approvals.SUBJECTS:
-        request = approvals.pending(case, subject)
-        if request is None or case.status != "open" or (subject == "plan" and not approvals.required(policy, subject)):
+        request = approvals.waiting(policy, subject, case)  # of an open case; a plan only where the policy needs approval
+        if request is None:
             continue
         asked = f", asked for{' by ' + request['by'] if request.get('by') else ''} on {_t(request['at'], zone).date().isoformat()},"
         if subject == "plan":
@@ -582,9 +587,10 @@ def urgency(item: Deadline, now: datetime, soon: timedelta) -> tuple:
 
 
 def for_worker(item: Deadline, worker: str, oversees: bool) -> bool:
-    """Whether `worker` is the one to act: the case's worker, or, for an approval, a supervisor
-    or manager the policy lets decide it (`approvals.may_approve`: not their own request, nor
-    for a closure their own case, unless the policy allows self-approval)."""
+    """Whether `worker` is the one to act (`oversees`: whether they are an active supervisor or
+    manager, `approvals.approves`): the case's worker, or, for an approval, one the rule lets
+    decide it (`approvals.may_decide`, told from who the item bars: not the one who asked for it,
+    nor for a closure the case's worker, unless the policy allows self-approval)."""
     if item.owner == SUPERVISORS:
-        return oversees and worker not in item.barred
+        return approvals.may_decide(worker, oversees, item.barred)
     return item.owner == worker

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime
 from typing import Iterable
 
@@ -286,6 +287,14 @@ class NobodyDecides:
 
     def __call__(self, item: Deadline) -> bool:
         return item.owner == SUPERVISORS and self.barring(item.barred)
+
+    def marked(self, item: Deadline, case_worker: str | None) -> Deadline:
+        """`item` (one this rule holds undecided) marked so for the due list, with whether someone
+        may decide a next version the case's worker (`case_worker`) writes (`next_decidable`: not
+        where they are the lone supervisor, or there is none), which `approvals.nobody_hint` then
+        offers as a way out: the same on the case's worker's list and every case's ('all')."""
+        return replace(item, nobody_may_decide=True,
+                       next_decidable=not self.barring(tuple(w for w in (case_worker,) if w)))
 
 
 def sees_undecided(whose: str, case_worker: str | None) -> bool:
