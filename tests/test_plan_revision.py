@@ -271,6 +271,30 @@ def test_approve__a_version_left_waiting_when_the_case_closed_is_not_decided():
     assert [r.kind for r in service.load_records(amina, case_id)] == before
 
 
+def test_approve__a_version_waiting_while_the_closure_is_requested_is_decided_after_the_closure():
+    """While the case's closure is requested nobody may decide a plan version that waits (the stage
+    table refuses it), so no due list asks for it (it asked, and `approve` then said 'not allowed');
+    the refusal says to decide the closure first; once the closure is rejected the version waits
+    again, on the due list and for `approve`."""
+    mem = MemoryRepo()
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = assessed_in(mem)
+    service.plan(amina, case_id, plan_doc())
+    service.close(amina, case_id, {"reason": "registered_in_error", "checklist": ["error_confirmed"],
+                                   "open_items_explained": "registered in error"})
+    due = {(i.case_id, i.code) for i in service.due(sup, worker="all", within_days=400)}
+    assert (case_id, "plan-approval") not in due and (case_id, "closure-approval") in due, due
+    before = [r.kind for r in service.load_records(amina, case_id)]
+    with pytest.raises(Refused) as refused:
+        service.approve(sup, case_id, "plan")
+    assert refused.value.rule == "nothing-to-approve" and "closure_requested" in refused.value.message, refused.value
+    assert f"cpcm approve|reject {case_id} closure" in refused.value.hint
+    assert [r.kind for r in service.load_records(amina, case_id)] == before
+    service.reject(sup, case_id, "closure", note="not yet")
+    assert (case_id, "plan-approval") in {(i.case_id, i.code) for i in service.due(sup, worker="all", within_days=400)}
+    service.approve(sup, case_id, "plan")
+
+
 def test_one_supervisor__writing_a_version_nobody_else_may_approve_is_told_at_once():
     mem = MemoryRepo()  # one supervisor: sup
     sup, amina = mem.as_("sup"), mem.as_("amina")

@@ -49,7 +49,7 @@ def test_advance__the_next_stage():
 def test_advance__refusal_at_an_open_stage_names_the_case_stage_and_what_is_allowed():
     with pytest.raises(Refused) as error:
         transitions.advance("closure_requested", "assessment.initial", "CP-0000-0000")
-    assert error.value.message == "CP-0000-0000 is at stage 'closure_requested': 'assessment initial' is not allowed there"
+    assert error.value.message == "CP-0000-0000 is at stage 'closure_requested': 'assess --type initial' is not allowed there"
     assert error.value.rule == "transition-not-allowed"
     assert error.value.hint == (
         "Allowed now: approve closure, approve transfer, assign, assign --cover, close --withdraw, consent, consent --override, continue, "

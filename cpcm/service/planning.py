@@ -292,6 +292,11 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
         if case.status != "open" and approvals.pending(case, subject):
             raise Refused(f"{case_id} has no {subject} waiting for a decision: the case is {case.status}",
                           rule="nothing-to-approve")
+        if approvals.held(subject, case) and approvals.pending(case, subject):
+            raise Refused(f"{case_id}'s {subject} waiting cannot be decided at stage '{case.stage}'",
+                          f"Decide the closure first (cpcm approve|reject {case_id} closure): if it is rejected or withdrawn, "
+                          f"the {subject} waits for a decision again; if the case closes, it is not decided.",
+                          rule="nothing-to-approve")
         raise Refused(f"{case_id} has no {subject} waiting for a decision", rule="nothing-to-approve")
     if verdict.refusal == "self-approval":
         who = "the case's own worker" if verdict.own == "case" else "the one who asked for it"

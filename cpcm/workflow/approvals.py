@@ -16,6 +16,7 @@ from typing import Any, Mapping
 from cpcm.domain.case import Case
 from cpcm.domain.policy import Policy
 from cpcm.domain.team import Worker
+from cpcm.workflow import transitions
 
 SUBJECTS = ("plan", "closure", "transfer")
 APPROVER_ROLES = ("supervisor", "manager")
@@ -94,11 +95,19 @@ def withdrawable(case: Case, subject: str, worker_id: str | None) -> Mapping[str
 def waiting(policy: Policy, subject: str, case: Case) -> Mapping[str, Any] | None:
     """The request that waits for a decision (`pending`), or None: none while the case is not
     open, nor a plan version where the policy needs no plan approval (each version is in force
-    once written, with no approval record: docs/workflow.md). What the due list lists and
-    `cpcm approve` and `cpcm reject` decide."""
-    if case.status != "open" or (subject == "plan" and not required(policy, subject)):
+    once written, with no approval record: docs/workflow.md), nor one the case's stage does not
+    let anyone decide (`held`: a plan version while the case's closure is requested). What the
+    due list lists and `cpcm approve` and `cpcm reject` decide."""
+    if case.status != "open" or (subject == "plan" and not required(policy, subject)) or held(subject, case):
         return None
     return pending(case, subject)
+
+
+def held(subject: str, case: Case) -> bool:
+    """Whether the case's stage lets nobody decide its `subject` now (the stage table,
+    transitions.TABLE): a plan version that waited when the closure was requested waits again
+    once the closure is rejected or withdrawn, and is never decided if the case closes."""
+    return transitions.next_stage(case.stage, f"approval.{subject}") is None
 
 
 def has_requests(case: Case) -> bool:

@@ -146,7 +146,7 @@ def advance(stage: str | None, command: str, case_id: str = "", before: str | No
         status = STATUS.get(stage or "")
         hint = ("Closed and transferred cases take only reopening, post-closure visits and notes."
                 if status else f"Allowed now: {', '.join(sorted({_words(c) for c in allowed(stage)}))}.")
-        raise Refused(f"{where}: '{command.replace('.', ' ')}' is not allowed there", hint, rule="transition-not-allowed")
+        raise Refused(f"{where}: '{_words(command)}' is not allowed there", hint, rule="transition-not-allowed")
     return after
 
 
