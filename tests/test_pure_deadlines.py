@@ -4,6 +4,7 @@ source, the wrong start or the wrong zone shows. Every item is compared whole: e
 its times written out in the zone of `now` (docs/testing.md, "Mutation testing")."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -294,10 +295,12 @@ def test_approvals__each_subject_with_who_may_not_decide():
     c = case(stage="closure_requested", plan={"version": 3, "at": REQ, "by": "amina"},
              closure={"at": REQ, "by": "baraka", "reason": "goals_met", "decided_at": None},
              transfer_request={"at": "2026-11-22T07:00:00+00:00", "by": "chege", "to": "agency-2", "decided_at": None})
+    plan_item = ("CP-0000-0000", "plan-approval", "approve or reject the case plan", "2026-11-25T09:00:00+03:00", None, "supervisors",
+                 "plan_approval", "plan version 3, asked for by amina on 2026-11-22, waits for a supervisor's decision", "S-plan-approval",
+                 "high", "amina", ("amina",), None)
+    # the plan version waits for no decision while the closure is requested (the stage lets nobody decide it)
+    assert of(dl._approvals, replace(c, stage="implementation", closure=None))[0] == plan_item
     assert of(dl._approvals, c) == [
-        ("CP-0000-0000", "plan-approval", "approve or reject the case plan", "2026-11-25T09:00:00+03:00", None, "supervisors",
-         "plan_approval", "plan version 3, asked for by amina on 2026-11-22, waits for a supervisor's decision", "S-plan-approval", "high", "amina", ("amina",),
-         None),
         ("CP-0000-0000", "closure-approval", "approve or reject the closure", "2026-11-25T09:00:00+03:00", None, "supervisors",
          "closure_approval", "closure (goals_met), asked for by baraka on 2026-11-22, waits for a supervisor or manager", "S-closure-approval", "high", "baraka",
          ("amina", "baraka"), None),
@@ -560,8 +563,10 @@ def test_deadlines__every_rule_in_the_order_of_the_table():
              events={"assessment.initial": ("2026-11-21T06:00:00+00:00",), "risk_increased": (INC,)},
              referrals=({"ref": "R1", "service": "health", "status": "sent", "at": "2026-11-20T06:00:00+00:00"},))
     assert [d.code for d in dl.deadlines(c, P, NOW)] == [
-        "risk-response", "comprehensive-assessment", "plan-approval", "closure-approval", "referral-feedback", "risk-increased",
-        "turning-18"]
+        "risk-response", "comprehensive-assessment", "closure-approval", "referral-feedback", "risk-increased", "turning-18"]
+    # the plan version waits for its decision where the stage lets it be decided (not while the closure is requested)
+    assert [d.code for d in dl.deadlines(replace(c, stage="implementation", closure=None), P, NOW)] == [
+        "risk-response", "comprehensive-assessment", "plan-approval", "referral-feedback", "risk-increased", "turning-18"]
     assert dl.deadlines(case(status="closed", registered_at=None), P, NOW) == []
 
 

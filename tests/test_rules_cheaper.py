@@ -73,7 +73,8 @@ def _approvals_before(case, policy, now):
               "transfer": "approve or reject the transfer"}
     for subject in approvals.SUBJECTS:
         request = approvals.pending(case, subject)
-        if request is None or case.status != "open" or (subject == "plan" and not approvals.required(policy, subject)):
+        if request is None or case.status != "open" or (subject == "plan" and not approvals.required(policy, subject)) \
+                or approvals.held(subject, case):  # since written: nothing waits where the stage lets nobody decide it
             continue
         asked = f", asked for{' by ' + request['by'] if request.get('by') else ''} on {_t(request['at'], zone).date().isoformat()},"
         if subject == "plan":
