@@ -287,13 +287,19 @@ DECIDED_AFTER = {"two-closures": 1}
 _CLOSURE_DECISIONS = {"approval.closure": True, "rejection.closure": False}
 
 
-def _standing(closure: Mapping[str, Any] | None, named: Iterable[str]) -> int:
-    """How many of the closure records `named` stand in the case's `closure`: waiting for a
-    decision, or approved."""
+def standing_closures(closure: Mapping[str, Any] | None) -> set[str]:
+    """The closure records that stand in a case's `closure`: waiting for a decision, or approved
+    (not withdrawn, rejected, or ended by a reopening). What a sync asks of each copy's own fold
+    before it calls two closures written apart a conflict."""
     standing = {c["record_id"] for c in waiting_closures(closure)}
     if closure and closure.get("approved"):
         standing.add(closure["record_id"])
-    return len(standing & set(named))
+    return standing
+
+
+def _standing(closure: Mapping[str, Any] | None, named: Iterable[str]) -> int:
+    """How many of the closure records `named` stand in the case's `closure` (`standing_closures`)."""
+    return len(standing_closures(closure) & set(named))
 
 
 def _settles(case: Case, conflict: Mapping[str, Any], command: str, body: Mapping[str, Any]) -> bool:
@@ -438,6 +444,7 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
     stage, status = None, case.status
     requested_from = None  # the stage the case had when its closure was requested (a withdrawal returns to it)
     history, anomalies = [], []
+    over_waiting: set[str] = set()  # closure requests merged over another still waiting (two copies apart)
     records = records if isinstance(records, list) else list(records)
     events: dict[str, list[str]] = {}
     with_child: dict[str, str] = {}  # plan record id -> its time, for the versions counted as made with the child
@@ -450,6 +457,8 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
             requested_from = stage
         if after is None and command in commands:
             anomalies.append(record.id)
+            if command == "closure" and stage == "closure_requested" and waiting_closures(case.closure):
+                over_waiting.add(record.id)
         if case.conflicts:
             case = settle_conflicts(case, record)
         reducer = REDUCERS.get(kind)
@@ -504,6 +513,10 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
                                                   if r["record_id"] in corrected else r for r in case.referrals))
         if request and request["record_id"] in corrected:
             case = _changed(case, transfer_request=dict(request, consent_corrected=corrected[request["record_id"]]))
+    if over_waiting and len(standing_closures(case.closure)) <= 1:
+        # out of order only because another request waited: once at most one closure stands (the rest
+        # withdrawn or rejected, or one approved), nothing of that is left to put right
+        anomalies = [a for a in anomalies if a not in over_waiting]
     # the admissions to residential care (the conference after an admission runs from them: SOP §5.3)
     admitted = placements.admissions(case.placements)
     if admitted:
