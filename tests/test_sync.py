@@ -448,6 +448,25 @@ def test_a_closure_rejected_before_the_merge_leaves_the_other_request_waiting(la
     assert (folded(laptops, "sup", case_id).status, folded(laptops, "sup", case_id).closure["record_id"]) == ("closed", waiting)
 
 
+def test_two_closure_requests_merged__rejecting_the_one_decided_leaves_the_other_waiting_and_settles_the_conflict(laptops, team):
+    """After the merge the supervisor rejects the request the case waits on (the later): that is a
+    decision of that request only. The earlier one waits again, he is told so, and one closure
+    standing, the conflict is over."""
+    amina, sup, case_id = shared_case(laptops)
+    amina_office = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["amina"][0]), "CPCM_NOW": NOW})
+    assert amina_office("close", case_id, *CLOSE).code == 0
+    assert amina("close", case_id, *CLOSE).code == 0
+    first, later = merge_both(laptops)["conflicts"][0]["records"]
+    rejected = sup("reject", case_id, "closure", "--note", "asked twice", "--json")
+    assert rejected.code == 0, rejected.stderr
+    steps = " ".join(rejected.json().get("next_steps") or ())
+    assert "the closure requested by amina still waits" in steps and "settles the sync conflict (two-closures)" in steps
+    case = folded(laptops, "sup", case_id)
+    assert (case.stage, case.closure["record_id"], case.closure["decided_at"]) == ("closure_requested", first, None)
+    assert check_codes(sup, case_id) == [] and "closure-approval" in due_codes(sup, case_id)
+    del later
+
+
 def test_a_closure_withdrawn_on_its_own_copy_before_the_sync_is_no_conflict(laptops, team):
     """The supervisor asked for the closure on his copy and took it back there before the sync;
     amina asked on her laptop. One closure stands: the sync finds nothing to settle, hers waits,
