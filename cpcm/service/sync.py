@@ -773,7 +773,7 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
             return None
         try:
             return standing_closures(fold(case_id, [Record.from_dict(data) for data in read.values()]).closure)
-        except (KeyError, TypeError, ValueError):  # a damaged record: cpcm verify names it; here, nothing is told
+        except (AttributeError, KeyError, TypeError, ValueError):  # a damaged record: cpcm verify names it; here, nothing is told
             return None
 
     def closing(names: list[str], tree: Tree, stands: set[str] | None) -> list[str]:
