@@ -95,8 +95,9 @@ def check_conflicts(case: Case) -> list[Problem]:
         records = ", ".join(conflict.get("records") or ())
         code = conflict.get("code")
         if code == "two-closures":
-            problems.append(Problem("two-closures", "warning", f"two closures were written apart on two copies ({records}): "
-                                    f"{_two_closures_advice(case)}", "sync", source, case.id, case.worker))
+            problems.append(Problem("two-closures", "warning", "two closures were written apart on two copies (with any "
+                                    f"approvals of them: {records}): {_two_closures_advice(case)}", "sync", source, case.id,
+                                    case.worker))
         elif code == "record-after-closure":
             settle = ("decide the closure, let whoever asked for it withdraw it (cpcm close "
                       f"{case.id} --withdraw --reason ...), or add a note" if approvals.pending(case, "closure")
