@@ -303,7 +303,8 @@ def test_settle_conflicts__a_decision_settles_the_conflict_about_its_own_subject
 
     closures = rec("sync_conflict", "01D", by="sup", code="two-closures", records=["01B", "01C"])
     plans = rec("sync_conflict", "01E", by="sup", code="plans-concurrent", records=["01F", "01G"])
-    records = [REG, closures, plans, rec("approval", "01H", by="sup", subject="transfer", decision="approved")]
+    records = [REG, rec("closure", "01B", reason="goals_met"), rec("closure", "01C", by="otieno", reason="goals_met"), closures,
+               plans, rec("approval", "01H", by="sup", subject="transfer", decision="approved")]
     assert [c["code"] for c in fold(CASE, records).conflicts if c["settled_by"] is None] == ["two-closures", "plans-concurrent"]
     rejected = fold(CASE, records + [rec("rejection", "01J", by="sup", subject="closure", note="not yet")])
     assert {c["code"]: c["settled_by"] for c in rejected.conflicts} == {"two-closures": "01J", "plans-concurrent": None}
@@ -364,6 +365,71 @@ def test_settle_conflicts__a_closure_withdrawn_settles_two_closures_only_when_it
     # a withdrawal of a plan version, or of a transfer request, settles no closure conflict
     assert settled_by(fold(CASE, records), "withdrawal", {"subject": "plan"}) == []
     assert settled_by(fold(CASE, records), "withdrawal", {"subject": "transfer"}) == []
+
+
+def _two_apart() -> list:
+    """Two closure requests written apart (01B amina's, 01C otieno's, the later) and the conflict."""
+    return [REG, rec("closure", "01B", reason="goals_met"), rec("closure", "01C", by="otieno", reason="registered_in_error"),
+            rec("sync_conflict", "01D", by="sup", code="two-closures", records=["01B", "01C"])]
+
+
+def decide(kind, id_, target, **body):
+    return rec(kind, id_, by="sup", subject="closure", target=target, **body)
+
+
+def test_closure_decided__an_approval_closes_the_case_on_the_request_it_names_not_on_the_latest():
+    """The earlier request approved on one copy (01B) while the other wrote a later one (01C): the
+    case closes on 01B, for 01B's reason, and the conflict is settled by the approval."""
+    case = fold(CASE, _two_apart() + [decide("approval", "01E", "01B")])
+    assert (case.status, case.closure["record_id"], case.closure["approved"], case.closure["decided_by"]) == ("closed", "01B", True, "sup")
+    assert "closed.goals_met" in case.events and "closed.registered_in_error" not in case.events
+    assert case.conflicts[0]["settled_by"] == "01E"
+    latest = fold(CASE, _two_apart() + [decide("approval", "01E", "01C")])
+    assert (latest.status, latest.closure["record_id"], latest.closure["approved"]) == ("closed", "01C", True)
+
+
+def test_closure_decided__a_rejection_of_one_of_two_requests_leaves_the_other_waiting():
+    """A rejection names its request: rejecting the later (01C) leaves the earlier waiting again, and
+    rejecting the earlier leaves the later; either way one closure stands, so the conflict is over.
+    A rejection naming none (older records) is of the latest."""
+    for target, left in (("01C", "01B"), ("01B", "01C"), (None, "01B")):
+        case = fold(CASE, _two_apart() + [decide("rejection", "01E", target, note="not yet")])
+        assert (case.stage, case.closure["record_id"], case.closure["decided_at"]) == ("closure_requested", left, None), target
+        assert case.conflicts[0]["settled_by"] == "01E"
+    both = fold(CASE, _two_apart() + [decide("rejection", "01E", "01C", note="no"), decide("rejection", "01F", "01B", note="no")])
+    assert (both.stage, both.status, both.closure["record_id"], both.closure["approved"]) == ("registered", "open", "01B", False)
+
+
+def test_closure_decided__a_decision_of_a_request_no_longer_waiting_decides_nothing():
+    """01B withdrawn on one copy and approved on another: the approval is kept, decides nothing
+    (01C still waits, the case stays open), settles nothing, and is listed as out of order."""
+    withdrawn = _two_apart() + [withdraw("01E", "01B", "amina")]
+    case = fold(CASE, withdrawn + [decide("approval", "01F", "01B")])
+    assert (case.stage, case.status, case.closure["record_id"], case.closure["decided_at"]) == ("closure_requested", "open", "01C", None)
+    assert "01F" in case.anomalies and case.conflicts[0]["settled_by"] == "01E"
+    from cpcm.workflow.fold import settled_by
+
+    still = [REG, rec("closure", "01B"), rec("closure", "01C", by="otieno"), rec("closure", "01D", by="sup"),
+             rec("sync_conflict", "01E", by="sup", code="two-closures", records=["01B", "01C", "01D"]),
+             withdraw("01F", "01B", "amina")]
+    assert settled_by(fold(CASE, still), "approval", {"subject": "closure", "target": "01B"}) == []  # withdrawn: decides nothing
+    assert settled_by(fold(CASE, still), "rejection", {"subject": "closure", "target": "01D"}) == ["two-closures"]
+    three = _three_closures()
+    assert settled_by(fold(CASE, three), "rejection", {"subject": "closure", "target": "01F"}) == []  # 01B and 01C still wait
+    assert settled_by(fold(CASE, three), "approval", {"subject": "closure", "target": "01C"}) == ["two-closures", "two-closures"]
+
+
+def test_anomalies__a_closure_request_merged_over_another_is_out_of_order_while_both_stand():
+    """The later of two requests written apart was made, in the merged history, while the other
+    waited: out of order while both stand; once one is withdrawn, rejected or approved, nothing of
+    that is left to put right. A closure merged onto a case already closed stays out of order."""
+    assert fold(CASE, _two_apart()).anomalies == ("01C",)
+    for last in (withdraw("01E", "01B", "amina"), withdraw("01E", "01C", "otieno"), decide("rejection", "01E", "01B", note="no"),
+                 decide("approval", "01E", "01B")):
+        assert fold(CASE, _two_apart() + [last]).anomalies == (), last
+    assert fold(CASE, _three_closures() + [withdraw("01H", "01F", "sup")]).anomalies == ("01C", "01F")  # 01B and 01C still wait
+    closed = [REG, rec("closure", "01B"), decide("approval", "01C", "01B"), rec("closure", "01D", by="otieno")]
+    assert fold(CASE, closed).anomalies == ("01D",)
 
 
 def test_settle_conflicts__a_closure_withdrawn_settles_records_written_after_it_when_none_of_its_closures_stands():

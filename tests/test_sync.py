@@ -379,7 +379,8 @@ def test_two_closure_requests_written_apart__withdrawing_one_leaves_the_other_wa
     laptops.sync("sup")
     assert "two-closures" not in check_codes(sup, case_id)
     everywhere = json.loads(sup("check", "--json").stdout)  # over every case, as the supervisor's morning check
-    assert [p["code"] for p in everywhere if p.get("case_id") == case_id] == ["transition-out-of-order"]
+    # the second request was out of order only while the first waited too: nothing is left to say of it
+    assert [p["code"] for p in everywhere if p.get("case_id") == case_id] == []
     case = folded(laptops, "amina", case_id)
     assert (case.stage, case.closure["record_id"], case.closure["by"]) == ("closure_requested", first, "amina")
     assert "closure-approval" in due_codes(sup, case_id)  # the request left still waits for the supervisor
@@ -408,6 +409,80 @@ def test_two_closure_requests_of_two_workers__either_takes_back_their_own_and_th
     assert again.code == 4 and again.json()["rule"] == "withdraw-own-only"
 
 
+def test_a_closure_approved_before_the_merge_closes_the_case_on_the_request_it_approved(laptops, team):
+    """amina asked for the closure on the office copy, and again on her laptop for another reason;
+    the supervisor approved the office one before the copies met. After the merge the case is
+    closed on the request he approved (its reason), not on the later one nobody decided."""
+    amina, sup, case_id = shared_case(laptops)
+    amina_office = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["amina"][0]), "CPCM_NOW": NOW})
+    assert amina_office("close", case_id, *CLOSE).code == 0
+    approved = folded(laptops, "sup", case_id).closure["record_id"]
+    assert amina("close", case_id, "--reason", "transferred", "--check", "all").code == 0, "the later request"
+    assert sup("approve", case_id, "closure").code == 0  # of the office request, the one his copy holds
+    merge_both(laptops)
+    for worker in ("sup", "amina"):
+        case = folded(laptops, worker, case_id)
+        assert (case.status, case.closure["record_id"], case.closure["approved"]) == ("closed", approved, True)
+        assert case.closure["reason"] == "registered_in_error" and "closed.transferred" not in case.events
+    assert sup("verify").code == 0, sup("verify").stdout
+
+
+def test_a_closure_rejected_before_the_merge_leaves_the_other_request_waiting(laptops, team):
+    """The supervisor rejected amina's request on her laptop; the office copy holds an earlier one
+    of hers nobody decided. After the merge that one still waits for the supervisor: the rejection
+    was of the other request, and it is no conflict (one closure stands on each side no more)."""
+    amina, sup, case_id = shared_case(laptops)
+    amina_office = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["amina"][0]), "CPCM_NOW": NOW})
+    sup_away = Cli({"CPCM_REPO": str(laptops.clones["amina"]), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    assert amina_office("close", case_id, *CLOSE).code == 0
+    waiting = folded(laptops, "sup", case_id).closure["record_id"]
+    assert amina("close", case_id, *CLOSE).code == 0
+    assert sup_away("reject", case_id, "closure", "--note", "the visits are not done").code == 0
+    merged = merge_both(laptops)
+    assert merged["conflicts"] == []
+    assert check_codes(sup, case_id) == []
+    case = folded(laptops, "sup", case_id)
+    assert (case.stage, case.closure["record_id"], case.closure["decided_at"]) == ("closure_requested", waiting, None)
+    assert "closure-approval" in due_codes(sup, case_id)
+    assert sup("approve", case_id, "closure").code == 0
+    assert (folded(laptops, "sup", case_id).status, folded(laptops, "sup", case_id).closure["record_id"]) == ("closed", waiting)
+
+
+def test_two_closure_requests_merged__rejecting_the_one_decided_leaves_the_other_waiting_and_settles_the_conflict(laptops, team):
+    """After the merge the supervisor rejects the request the case waits on (the later): that is a
+    decision of that request only. The earlier one waits again, he is told so, and one closure
+    standing, the conflict is over."""
+    amina, sup, case_id = shared_case(laptops)
+    amina_office = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["amina"][0]), "CPCM_NOW": NOW})
+    assert amina_office("close", case_id, *CLOSE).code == 0
+    assert amina("close", case_id, *CLOSE).code == 0
+    first, later = merge_both(laptops)["conflicts"][0]["records"]
+    rejected = sup("reject", case_id, "closure", "--note", "asked twice", "--json")
+    assert rejected.code == 0, rejected.stderr
+    steps = " ".join(rejected.json().get("next_steps") or ())
+    assert "the closure requested by amina still waits" in steps and "settles the sync conflict (two-closures)" in steps
+    case = folded(laptops, "sup", case_id)
+    assert (case.stage, case.closure["record_id"], case.closure["decided_at"]) == ("closure_requested", first, None)
+    assert check_codes(sup, case_id) == [] and "closure-approval" in due_codes(sup, case_id)
+    del later
+
+
+def test_a_closure_withdrawn_on_its_own_copy_before_the_sync_is_no_conflict(laptops, team):
+    """The supervisor asked for the closure on his copy and took it back there before the sync;
+    amina asked on her laptop. One closure stands: the sync finds nothing to settle, hers waits,
+    and check has nothing to say of the case."""
+    amina, sup, case_id = shared_case(laptops)
+    assert sup("close", case_id, *CLOSE).code == 0
+    assert amina("close", case_id, *CLOSE).code == 0
+    assert sup("close", case_id, "--withdraw", "--reason", "amina is asking for it").code == 0
+    merged = merge_both(laptops)
+    assert merged["conflicts"] == []
+    assert check_codes(sup, case_id) == [] and check_codes(amina, case_id) == []
+    case = folded(laptops, "sup", case_id)
+    assert (case.stage, case.closure["by"], case.closure["decided_at"]) == ("closure_requested", "amina", None)
+    assert "closure-approval" in due_codes(sup, case_id)
+
+
 def test_two_closures_approved_apart_stay_a_conflict_until_a_reopening_or_a_note(laptops, team):
     """Both copies closed the case, each with a supervisor's approval: nothing waits, nothing can be
     withdrawn, and the warning says what settles it now."""
@@ -422,8 +497,9 @@ def test_two_closures_approved_apart_stay_a_conflict_until_a_reopening_or_a_note
     assert refused.code == 4 and refused.json()["rule"] == "nothing-to-approve"
     advice = next(p["message"] for p in json.loads(sup("check", case_id, "--json").stdout) if p["code"] == "two-closures")
     assert "the case is closed" in advice and f"cpcm reopen {case_id}" in advice and "approve" not in advice
+    assert "transition-out-of-order" in check_codes(sup, case_id)  # the later closure and its approval, on a closed case
     assert sup("note", case_id, "--text", "closed twice, for the same reason").code == 0
-    assert "two-closures" not in check_codes(sup, case_id)
+    assert check_codes(sup, case_id) == []  # the conflict that explained them is settled: nothing is left to say
 
 
 def test_a_closure_request_taken_back_settles_the_records_written_apart_while_it_waited(laptops, team):

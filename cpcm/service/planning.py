@@ -11,7 +11,7 @@ from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, 
                                   validate_form, writes)
 from cpcm.service.results import Written
 from cpcm.workflow import approvals, plan_actions, transitions
-from cpcm.workflow.fold import effective, fold
+from cpcm.workflow.fold import effective, fold, settled_by
 
 
 @writes
@@ -315,5 +315,14 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
         body["self_approval"] = True
     if note:
         body["note"] = note.strip()
-    record = append(ctx, case, verb, "approval" if approve else "rejection", body, at)
-    return Written(case_id, record.id, record.kind)
+    kind = "approval" if approve else "rejection"
+    settled = settled_by(case, kind, body)
+    record = append(ctx, case, verb, kind, body, at)
+    steps: tuple[str, ...] = ()
+    # two closure requests merged from copies apart: the one decided is the latest; rejected, the other waits again
+    others = [r for r in approvals.waiting_closures(pending) if r is not pending] if subject == "closure" and not approve else []
+    if others:
+        steps += (f"the closure requested by {others[0].get('by')} still waits for a decision: cpcm approve|reject {case_id} closure",)
+    if settled:
+        steps += (f"this settles the sync conflict ({', '.join(settled)})",)
+    return Written(case_id, record.id, record.kind, next_steps=steps)

@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from cpcm.crypto import cipher
 from cpcm.domain.ids import new_case_id
+from cpcm.domain.records import Record
 from cpcm.domain.team import REVOKING_REASONS, Team
 from cpcm.errors import CannotDecrypt, CpcmError, NotFound, Refused, UsageError
 from cpcm.service import context
@@ -42,6 +43,7 @@ from cpcm.store.merge import merge_file, pick
 from cpcm.store.remote import Entry, Tree
 from cpcm.workflow import conferences as conference_rules
 from cpcm.workflow import cover as cover_rules
+from cpcm.workflow.fold import fold, standing_closures
 
 CONFERENCES = "conferences"
 FILE_MODE = "100644"
@@ -758,11 +760,36 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
                 found[name.split(".", 1)[0]] = body
         return found
 
-    def closing(names: list[str], tree: Tree) -> list[str]:
-        """The closures, and the approvals of a closure (when this worker can read them)."""
-        found = ids(names, ["closure"])
+    def standing(names: list[str], tree: Tree) -> set[str] | None:
+        """The closure records that still stand on the copy of `tree` once its own records apply
+        (its fold: waiting for a decision, or approved): a request withdrawn or rejected there
+        before the sync, or a closure ended by a reopening, is none. None when this worker cannot
+        read every record of the case there, nor so tell."""
+        if not ids(names, ["closure", "approval"]):
+            return set()
+        every = sorted(_names(tree, folder))
+        read = bodies(every, tree)
+        if len(read) < len(every):
+            return None
+        try:
+            return standing_closures(fold(case_id, [Record.from_dict(data) for data in read.values()]).closure)
+        except (AttributeError, KeyError, TypeError, ValueError):  # a damaged record: cpcm verify names it; here, nothing is told
+            return None
+
+    def closing(names: list[str], tree: Tree, stands: set[str] | None) -> list[str]:
+        """The closures that still stand on that copy (`stands`; every one when that is not known),
+        and the approvals of a closure that stands there (when this worker can read them)."""
+        found = [c for c in ids(names, ["closure"]) if stands is None or c in stands]
         approvals = bodies([n for n in names if _kind(n) == "approval"], tree)
-        return found + [record_id for record_id, body in approvals.items() if body.get("subject") == "closure"]
+        return found + [record_id for record_id, body in approvals.items() if body.get("subject") == "closure"
+                        and (stands is None or (body.get("target") in stands if body.get("target") else bool(stands)))]
+
+    def own_withdrawals(names: list[str], tree: Tree) -> set[str]:
+        """The withdrawals of `names` that take back a closure requested on the same copy apart:
+        part of that copy's own closure, not a record written while the other copy closed the case."""
+        own = set(ids(names, ["closure"]))
+        read = bodies([n for n in names if _kind(n) == "withdrawal"], tree) if own else {}
+        return {record_id for record_id, body in read.items() if body.get("subject") == "closure" and body.get("target") in own}
 
     def correcting(names: list[str], tree: Tree, kinds: set[str]) -> dict[str, list[str]]:
         """{a record superseded (a correction or a repair of it): the records of `names` that
@@ -797,13 +824,20 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
                 found.setdefault(body["worker"], {})[record_id] = str(body.get("until"))
         return found
 
-    closed = [closing(sides[0], ours), closing(sides[1], theirs)]
+    stands = [standing(sides[0], ours), standing(sides[1], theirs)]
+    closed = [closing(sides[0], ours, stands[0]), closing(sides[1], theirs, stands[1])]
     found = []
-    if ids(sides[0], ["closure"]) and ids(sides[1], ["closure"]):
-        found.append((TWO_CLOSURES, ids(sides[0], ["closure"]) + ids(sides[1], ["closure"])))
+    # two closures: each copy's own still stands after that copy's records (one withdrawn or
+    # rejected on its copy before the sync leaves one closure: nothing to settle)
+    requested = [ids(side, ["closure"]) for side in sides]
+    standing_apart = [[c for c in requested[i] if stands[i] is None or c in stands[i]] for i in (0, 1)]
+    if standing_apart[0] and standing_apart[1]:  # with the approvals of them: settled, it answers them all (rules.check_case)
+        found.append((TWO_CLOSURES, closed[0] + closed[1]))
     else:
-        for closes, other in ((closed[0], sides[1]), (closed[1], sides[0])):
+        for closes, other, tree in ((closed[0], sides[1], theirs), (closed[1], sides[0], ours)):
             later = ids(other, exclude=_QUIET)
+            if closes and later:
+                later = [record_id for record_id in later if record_id not in own_withdrawals(other, tree)]
             if closes and later:
                 found.append((AFTER_CLOSURE, closes + later))
     if ids(sides[0], ["plan"]) and ids(sides[1], ["plan"]):

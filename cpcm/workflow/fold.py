@@ -155,7 +155,8 @@ def _decision(case: Case, record: Record) -> Case:
             plan["approved_by"] = record.by
         return _changed(case, plan=plan)
     if subject == "closure" and case.closure:
-        return _changed(case, closure=dict(case.closure, decided_at=utc(record.at), decided_by=record.by, approved=approved))
+        closure = _closure_decided(case.closure, target, utc(record.at), record.by, approved)
+        return case if closure is case.closure else _changed(case, closure=closure)
     if subject == "transfer" and case.transfer_request:
         return _changed(case, transfer_request=dict(case.transfer_request, decided_at=utc(record.at), decided_by=record.by,
                                                    approved=approved))
@@ -196,6 +197,25 @@ def _without_closure(closure: Mapping[str, Any] | None, target: Any) -> Mapping[
     for request in reversed(kept):
         below = {**request, "earlier": below} if below else {k: v for k, v in request.items() if k != "earlier"}
     return below
+
+
+def _closure_decided(closure: Mapping[str, Any], target: Any, at: str, by: str, approved: bool) -> Mapping[str, Any]:
+    """The case's closure after a decision on the request `target` (None, as older decisions
+    name none: the latest). Two requests merged from copies apart may wait: the decision is of the
+    one it names, whichever is latest. An approval closes the case on that request; a rejection
+    leaves the others waiting (as a withdrawal does). A request that no longer waits (withdrawn,
+    or another approved) is decided by nothing: `closure` is given back as it is."""
+    decided = {"decided_at": at, "decided_by": by, "approved": approved}
+    if target is None or target == closure["record_id"]:
+        if not approved and closure.get("decided_at") is None and len(waiting_closures(closure)) > 1:
+            return _without_closure(closure, closure["record_id"])  # the one it was requested over waits again
+        return dict(closure, **decided)
+    request = next((c for c in waiting_closures(closure) if c["record_id"] == target), None)
+    if request is None:
+        return closure
+    if approved:  # the case closes on it: the later requests are of a case no longer open
+        return dict(request, **decided)
+    return _without_closure(closure, target)
 
 
 def _reopen(case: Case, record: Record) -> Case:
@@ -243,7 +263,8 @@ def _referral_update(case: Case, record: Record) -> Case:
 
 # the commands that settle a conflict a sync found (docs/team.md): a later one of these, or a note.
 # Commands, not kinds: a decision settles the conflict about its own subject only (rejecting the
-# closure decides nothing about two plan versions written apart).
+# closure decides nothing about two plan versions written apart), and only when it decides a
+# request still waiting (`_closure_decided`: the one it names), not one withdrawn meanwhile.
 SETTLES = {
     "two-closures": ("approval.closure", "rejection.closure", "reopen", "withdrawal.closure"),
     "record-after-closure": ("reopen", "approval.closure", "rejection.closure", "withdrawal.closure"),
@@ -260,15 +281,25 @@ SETTLES = {
 # one of the same copy's) nor none (a decision, a reopening or a note ends it then); it ends
 # records written while the case was being closed when no closure of theirs is left
 STANDING_AFTER = {("two-closures", "withdrawal.closure"): 1, ("record-after-closure", "withdrawal.closure"): 0}
+# a decision on a closure settles two closures when it leaves at most one of them standing: an
+# approval closes the case on the one it names; a rejection of one of three still waiting leaves two
+DECIDED_AFTER = {"two-closures": 1}
+_CLOSURE_DECISIONS = {"approval.closure": True, "rejection.closure": False}
 
 
-def _standing(closure: Mapping[str, Any] | None, named: Iterable[str]) -> int:
-    """How many of the closure records `named` stand in the case's `closure`: waiting for a
-    decision, or approved."""
+def standing_closures(closure: Mapping[str, Any] | None) -> set[str]:
+    """The closure records that stand in a case's `closure`: waiting for a decision, or approved
+    (not withdrawn, rejected, or ended by a reopening). What a sync asks of each copy's own fold
+    before it calls two closures written apart a conflict."""
     standing = {c["record_id"] for c in waiting_closures(closure)}
     if closure and closure.get("approved"):
         standing.add(closure["record_id"])
-    return len(standing & set(named))
+    return standing
+
+
+def _standing(closure: Mapping[str, Any] | None, named: Iterable[str]) -> int:
+    """How many of the closure records `named` stand in the case's `closure` (`standing_closures`)."""
+    return len(standing_closures(closure) & set(named))
 
 
 def _settles(case: Case, conflict: Mapping[str, Any], command: str, body: Mapping[str, Any]) -> bool:
@@ -276,6 +307,14 @@ def _settles(case: Case, conflict: Mapping[str, Any], command: str, body: Mappin
     before the record)."""
     if conflict["settled_by"] is not None or command not in SETTLES.get(conflict["code"], ()):
         return False
+    if command in _CLOSURE_DECISIONS:
+        if not case.closure:
+            return False
+        after = _closure_decided(case.closure, body.get("target"), "", "", _CLOSURE_DECISIONS[command])
+        if after is case.closure:
+            return False  # it decides nothing: the request it names waits no more
+        most = DECIDED_AFTER.get(conflict["code"])
+        return most is None or _standing(after, conflict["records"]) <= most
     standing = STANDING_AFTER.get((conflict["code"], command))
     if standing is None:
         return True
@@ -405,6 +444,7 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
     stage, status = None, case.status
     requested_from = None  # the stage the case had when its closure was requested (a withdrawal returns to it)
     history, anomalies = [], []
+    over_waiting: set[str] = set()  # closure requests merged over another still waiting (two copies apart)
     records = records if isinstance(records, list) else list(records)
     events: dict[str, list[str]] = {}
     with_child: dict[str, str] = {}  # plan record id -> its time, for the versions counted as made with the child
@@ -417,12 +457,18 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
             requested_from = stage
         if after is None and command in commands:
             anomalies.append(record.id)
+            if command == "closure" and stage == "closure_requested" and waiting_closures(case.closure):
+                over_waiting.add(record.id)
         if case.conflicts:
             case = settle_conflicts(case, record)
         reducer = REDUCERS.get(kind)
         if reducer is not None:
+            before = case
             case = reducer(case, record)
-        if command == "withdrawal.closure" and after is not None and waiting_closures(case.closure):
+            if command in ("approval.closure", "rejection.closure") and after is not None and case.closure is before.closure:
+                after = None  # a decision of a request no longer waiting (withdrawn on another copy, say): it decides nothing
+                anomalies.append(record.id)
+        if command in ("withdrawal.closure", "rejection.closure") and after is not None and waiting_closures(case.closure):
             after = stage  # one of two closure requests merged from copies apart: the other still waits
         if case.plan and kind in ("followup", "review", "withdrawal"):  # actions marked done; a withdrawn version
             plan = plan_actions.track(case.plan, record)
@@ -467,6 +513,10 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
                                                   if r["record_id"] in corrected else r for r in case.referrals))
         if request and request["record_id"] in corrected:
             case = _changed(case, transfer_request=dict(request, consent_corrected=corrected[request["record_id"]]))
+    if over_waiting and len(standing_closures(case.closure)) <= 1:
+        # out of order only because another request waited: once at most one closure stands (the rest
+        # withdrawn or rejected, or one approved), nothing of that is left to put right
+        anomalies = [a for a in anomalies if a not in over_waiting]
     # the admissions to residential care (the conference after an admission runs from them: SOP §5.3)
     admitted = placements.admissions(case.placements)
     if admitted:

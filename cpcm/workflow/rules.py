@@ -67,12 +67,21 @@ def check_case(case: Case, policy: Policy, now: datetime) -> list[Problem]:
     for item in consent.open_corrected_away(request):
         problems.append(Problem("transfer-consent-corrected", "error", consent.corrected_away_text(case.id, request["record_id"], item),
                                 "consent", policy.source("consent"), case.id, case.worker))
+    answered = _out_of_order_answered(case) if case.anomalies else set()
     for record_id in case.anomalies:
+        if record_id in answered:
+            continue
         problems.append(Problem("transition-out-of-order", "warning",
                                 f"record {record_id} was made at a stage that does not allow it (two offline copies merged?)",
                                 "transitions", "the case-management steps (IAG Figure 1)", case.id, case.worker))
     problems += check_conflicts(case)
     return problems
+
+
+def _out_of_order_answered(case: Case) -> set[str]:
+    """The records out of order (`case.anomalies`) that a settled sync conflict names: the conflict
+    explained them, and whoever settled it saw them, so `check` says no more of them."""
+    return {r for c in case.conflicts if c.get("settled_by") for r in c.get("records") or ()}
 
 
 def check_conflicts(case: Case) -> list[Problem]:
@@ -86,8 +95,9 @@ def check_conflicts(case: Case) -> list[Problem]:
         records = ", ".join(conflict.get("records") or ())
         code = conflict.get("code")
         if code == "two-closures":
-            problems.append(Problem("two-closures", "warning", f"two closures were written apart on two copies ({records}): "
-                                    f"{_two_closures_advice(case)}", "sync", source, case.id, case.worker))
+            problems.append(Problem("two-closures", "warning", "two closures were written apart on two copies (with any "
+                                    f"approvals of them: {records}): {_two_closures_advice(case)}", "sync", source, case.id,
+                                    case.worker))
         elif code == "record-after-closure":
             settle = ("decide the closure, let whoever asked for it withdraw it (cpcm close "
                       f"{case.id} --withdraw --reason ...), or add a note" if approvals.pending(case, "closure")

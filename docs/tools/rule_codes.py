@@ -18,11 +18,13 @@ MEANINGS = {
                          "force (warning)",
     "plan-missing-closure-criteria": "the latest plan says nothing of when the case can close (error)",
     "reached-18-without-justification": "the child is 18 or older, the case is open, and no justification was recorded (error)",
-    "transition-out-of-order": "a record was made at a stage that does not allow it, e.g. two offline copies merged (warning)",
+    "transition-out-of-order": "a record was made at a stage that does not allow it, e.g. two offline copies merged (warning, "
+                               "until the sync conflict that names it is settled; docs/team.md)",
     "caseload-over-cap": "a caseworker has more open cases than the policy's cap: an error in `cpcm check` over every case; "
                          "refuses an assignment where the policy says `over_cap: refuse`",
-    "two-closures": "two closures of one case were written apart on two copies and merged by a sync (warning, until a decision "
-                    "on the closure, a reopening, a withdrawal that leaves one of them standing, or a note; docs/team.md)",
+    "two-closures": "two closures of one case were written apart on two copies, each still standing on its copy, and merged "
+                    "by a sync (warning, until a decision on a closure that leaves at most one of them standing, a reopening, "
+                    "a withdrawal that leaves one of them standing, or a note; docs/team.md)",
     "record-after-closure": "records were written on one copy while the case was closed on another (warning, until a "
                             "reopening, a decision on the closure, the closure request's withdrawal, or a note; docs/team.md)",
     "plans-concurrent": "two plan versions were written apart on two copies; both are kept and numbered in order (warning, "
