@@ -180,8 +180,9 @@ def _after_start(start: str, duration, zone: tzinfo) -> datetime:
     return duration.after(_t(start, zone))
 
 
-def _done(case: Case, code: str, policy: Policy, since: str | None) -> bool:
-    """Whether an event that meets clock `code` happened at or after `since`."""
+def _done(case: Case, code: str, policy: Policy, since: str | None, after: bool = False) -> bool:
+    """Whether an event that meets clock `code` happened at or after `since` (strictly after it
+    with `after`: the record that started the clock does not meet it as well)."""
     if not since:
         return any(case.last(event, since) for event in _parts(policy).done(code))
     events = case.events
@@ -189,7 +190,7 @@ def _done(case: Case, code: str, policy: Policy, since: str | None) -> bool:
         # `case.last(event, since)` without taking the latest: each time compared, as there (`since`
         # is a time, so any time at or after it is one); an event the case never had is skipped
         times = events.get(event)
-        if times and any([moment >= since for moment in times]):
+        if times and any([moment > since if after else moment >= since for moment in times]):
             return True
     return False
 
@@ -497,7 +498,9 @@ def _urgent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     items = []
     zone = zone_of(now)
     increased = case.last("risk_increased")
-    if increased and not _done(case, "risk-increased", policy, increased):
+    # checked again only by a later record: a re-rating in the follow-up that found the increase
+    # does not clear it (docs/workflow.md), the response is still to come
+    if increased and not _done(case, "risk-increased", policy, increased, after=True):
         items.append(Deadline(case.id, "risk-increased", titled("risk-increased", "the risk has increased: re-rate it and act"),
                               _t(increased, zone), None,
                               case.worker, "risk_response", "a follow-up found the risk increased; re-rate it (cpcm assess) and respond",
