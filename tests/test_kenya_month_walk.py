@@ -3,7 +3,8 @@ the walk found a worker could not trust, each checked through the CLI as the wor
 (the message, `cpcm due`, `cpcm check`)."""
 from __future__ import annotations
 
-from conftest import register
+from conftest import register, reunified
+from test_readiness import KENYA_GOALS_MET, answers, record
 
 DAY = "2026-11-23T10:00:00+03:00"    # the follow-up
 LATER = "2026-11-23T11:00:00+03:00"  # an hour on
@@ -33,3 +34,34 @@ def test_followup__a_risk_raised_and_re_rated_at_one_visit_stays_urgent_until_ch
     assert amina("followup", case_id, *VISIT, "--risk-increased", "no", "--risk", "immediate",
                  env={"CPCM_NOW": NEXT_DAY}).code == 0
     assert (case_id, "risk-increased") not in _due(amina, NEXT_DAY)
+
+
+def _closed(kenya) -> str:
+    """A reunified case closed for goals_met (readiness met, SCCO signed off), its closure approved."""
+    case_id = reunified(kenya)
+    amina, sup = kenya("amina"), kenya("sup")
+    assert record(amina, case_id, answers()).code == 0
+    closing = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none")
+    assert closing.code == 0, closing.stderr
+    assert sup("approve", case_id, "closure").code == 0
+    return case_id
+
+
+def test_followup__a_post_closure_visit_that_finds_the_risk_increased_asks_for_reopening_at_once(kenya):
+    case_id = _closed(kenya)
+    amina, sup = kenya("amina", NEXT_DAY), kenya("sup", NEXT_DAY)
+    visit = amina("followup", case_id, "--method", "home_visit", "--purpose", "post_closure", "--purpose-detail", "feedback",
+                  "--visited-by", "professional", "--risk-increased", "yes", "--no-input")
+    assert visit.code == 0, visit.stderr
+    assert "urgent item" in visit.stderr and f"cpcm reopen {case_id}" in visit.stderr
+    later = "2026-11-24T12:00:00+03:00"
+    assert (case_id, "risk-increased") in _due(amina, later)  # the warning's urgent item, on the worker's list
+    shown = amina("show", case_id, "--json", env={"CPCM_NOW": later}).json()
+    assert shown["due"][0]["code"] == "risk-increased" and "reopen" in shown["due"][0]["title"]
+    checked = sup("check", case_id, env={"CPCM_NOW": later})
+    assert checked.code == 1 and "risk-increased-overdue" in checked.stdout
+    # reopened, it is an open case whose risk has increased: re-rated by its new assessment
+    reopened = amina("reopen", case_id, "--reason", "violence at home again", env={"CPCM_NOW": later})
+    assert reopened.code == 0, reopened.stderr
+    after = amina("show", case_id, "--json", env={"CPCM_NOW": later}).json()["due"]
+    assert [i["title"] for i in after if i["code"] == "risk-increased"] == ["URGENT: the risk has increased: re-rate it and act"]

@@ -62,7 +62,9 @@ def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
     warnings, steps = [], []
     if body.get("risk_increased") == "yes":
         warnings.append("the risk has increased: this is now an urgent item")
-        if not body.get("risk"):
+        if case.status == "closed":  # a post-closure visit: only a reopened case can be reassessed and acted on
+            steps.append(f"reopen the case to act on it: cpcm reopen {case_id} --reason TEXT (it stays on cpcm due until then)")
+        elif not body.get("risk"):
             steps.append(f"re-rate the risk now: cpcm followup {case_id} ... --risk LEVEL --risk-reason TEXT, "
                          f"or reassess: cpcm assess {case_id} --type comprehensive")
         else:

@@ -492,9 +492,10 @@ def _referrals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
 
 def _urgent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     """A follow-up that found the risk increased; a volunteer's concern for the assigned worker; a readiness
-    record with a stop answer (Form 7A: the child not free of violence, or not safe on the way to school)."""
+    record with a stop answer (Form 7A: the child not free of violence, or not safe on the way to school).
+    On a closed case: a post-closure visit that found the risk increased (`_risk_after_closure`)."""
     if case.status != "open":
-        return []
+        return _risk_after_closure(case, policy, now)
     items = []
     zone = zone_of(now)
     increased = case.last("risk_increased")
@@ -522,6 +523,21 @@ def _urgent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
                               "cannot be closed); record what was done: cpcm followup --purpose crisis",
                               _parts(policy).source("readiness_stop"), case.risk))
     return items
+
+
+def _risk_after_closure(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    """A post-closure visit that found the risk increased: nothing else is due on a closed case, so
+    the one way to act on it, reopening the case (IAG Step 6: at any time, back to assessment), is
+    due at once, until the case is reopened (then the open case's item stands until the risk is
+    checked again)."""
+    closed = case.last("closed")
+    increased = case.last("risk_increased", closed) if case.status == "closed" and closed else None
+    if not increased:
+        return []
+    return [Deadline(case.id, "risk-increased", titled("risk-increased", "the risk has increased since closure: reopen the case"),
+                     _t(increased, zone_of(now)), None, case.worker, "risk_response",
+                     f"a post-closure visit found the risk increased; reopen the case (cpcm reopen {case.id} --reason ...) "
+                     "and reassess it", _parts(policy).source("risk_response"), case.risk)]
 
 
 def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
