@@ -3,7 +3,10 @@ the walk found a worker could not trust, each checked through the CLI as the wor
 (the message, `cpcm due`, `cpcm check`)."""
 from __future__ import annotations
 
+import json
+
 from conftest import register, reunified
+from test_assess_plan import plan_doc
 from test_readiness import KENYA_GOALS_MET, answers, record
 
 DAY = "2026-11-23T10:00:00+03:00"    # the follow-up
@@ -65,3 +68,32 @@ def test_followup__a_post_closure_visit_that_finds_the_risk_increased_asks_for_r
     assert reopened.code == 0, reopened.stderr
     after = amina("show", case_id, "--json", env={"CPCM_NOW": later}).json()["due"]
     assert [i["title"] for i in after if i["code"] == "risk-increased"] == ["URGENT: the risk has increased: re-rate it and act"]
+
+
+def test_approve_reject__each_decision_says_what_comes_next_and_for_whom(kenya):
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = register(amina, risk="immediate")
+    interim = plan_doc(interim="yes")
+    assert amina("plan", case_id, "--from-file", "-", input=json.dumps(interim)).code == 0
+    rejected = sup("reject", case_id, "plan", "--note", "add who the child calls when afraid")
+    assert rejected.code == 0, rejected.stderr
+    assert "plan version 1 is not in force and the case has no plan in force: amina writes a new version" in rejected.stderr
+    assert f"cpcm plan {case_id} --from-current" in rejected.stderr
+    assert amina("plan", case_id, "--from-current", "--reason", "correction").code == 0
+    approved = sup("approve", case_id, "plan")
+    assert approved.code == 0 and "plan version 2 is in force" in approved.stderr, approved.stderr
+
+
+def test_approve__a_closure_approved_names_the_post_closure_visit_due(kenya):
+    case_id = reunified(kenya)
+    amina, sup = kenya("amina"), kenya("sup")
+    assert record(amina, case_id, answers()).code == 0
+    close = ("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none")
+    assert amina(*close).code == 0
+    rejected = sup("reject", case_id, "closure", "--note", "monitoring visits first")
+    assert rejected.code == 0 and "stays open: amina goes on with the plan" in rejected.stderr, rejected.stderr
+    assert amina(*close).code == 0
+    approved = sup("approve", case_id, "closure")
+    assert approved.code == 0, approved.stderr
+    assert "a post-closure visit is due within 3 months" in approved.stderr
+    assert f"cpcm followup {case_id} --purpose post_closure" in approved.stderr

@@ -301,4 +301,28 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
     if note:
         body["note"] = note.strip()
     record = append(ctx, case, verb, "approval" if approve else "rejection", body, at)
-    return Written(case_id, record.id, record.kind)
+    return Written(case_id, record.id, record.kind, next_steps=tuple(_decided_steps(ctx, case, subject, approve, pending)))
+
+
+def _decided_steps(ctx: Context, case: Case, subject: str, approve: bool, pending: Mapping[str, Any]) -> list[str]:
+    """What comes after a decision (`case`: as it was before it; `pending`: the request decided),
+    and for whom: the worker who asked is told on their own list only by what the decision starts."""
+    who = pending.get("by") or case.worker
+    if subject == "plan":
+        version = pending.get("version")
+        if approve:
+            return [f"plan version {version} is in force: its actions with a date are on {case.worker}'s cpcm due"]
+        earlier = plan_actions.in_force(case.plan, ctx.policy)
+        stays = (f"version {earlier['version']} stays in force" if earlier else "the case has no plan in force")
+        return [f"plan version {version} is not in force and {stays}: {who} writes a new version with what the note asks "
+                f"(cpcm plan {case.id} --from-current --reason ..., or --edit; cpcm show {case.id} shows the note)"]
+    if subject == "closure":
+        if approve:
+            limit = ctx.policy.duration("post_closure_visit", "limit")
+            return [f"{case.id} is closed: a post-closure visit is due within {limit.words()}, collecting the child's and family's "
+                    f"feedback: cpcm followup {case.id} --purpose post_closure ..."]
+        return [f"the case goes back to where it was and stays open: {case.worker} goes on with the plan; "
+                f"closure can be asked again when the note is met (cpcm close {case.id} --reason ...)"]
+    if approve:
+        return [f"{who} runs the same cpcm transfer again to write the bundle"]
+    return [f"the case stays with this agency: {case.worker} goes on with it"]
