@@ -97,3 +97,13 @@ def test_approve__a_closure_approved_names_the_post_closure_visit_due(kenya):
     assert approved.code == 0, approved.stderr
     assert "a post-closure visit is due within 3 months" in approved.stderr
     assert f"cpcm followup {case_id} --purpose post_closure" in approved.stderr
+
+
+def test_assess__the_hint_for_keys_not_on_the_form_names_a_form_that_form_blank_prints(kenya):
+    amina = kenya("amina")
+    case_id = register(amina)
+    doc = {"decision": "reintegration", "options": [{"option_kind": "kinship", "for_and_against": "willing"}]}
+    refused = amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(doc))
+    assert refused.code == 4
+    assert "cpcm form blank best-interests lists the fields" in refused.stderr, refused.stderr
+    assert amina("form", "blank", "best-interests").code == 0  # the command the hint gives works
