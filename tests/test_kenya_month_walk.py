@@ -107,3 +107,13 @@ def test_assess__the_hint_for_keys_not_on_the_form_names_a_form_that_form_blank_
     assert refused.code == 4
     assert "cpcm form blank best-interests lists the fields" in refused.stderr, refused.stderr
     assert amina("form", "blank", "best-interests").code == 0  # the command the hint gives works
+
+
+def test_placement__a_child_registered_in_a_cci_leaving_it_is_told_to_record_the_admission_first(kenya):
+    amina = kenya("amina")
+    case_id = register(amina, lives_with="institution", location="Tumaini Children's Home")
+    home = amina("placement", case_id, "--care-type", "kinship", "--caregiver", "Test Caregiver", "--relationship", "grandmother",
+                 "--address", "Nyakach", "--cci-exit", "family_reintegration", "--no-input")
+    assert home.code == 4
+    assert (f"no placement is recorded for this case: record the admission first (cpcm placement {case_id} "
+            "--care-type institutional_care") in home.stderr, home.stderr
