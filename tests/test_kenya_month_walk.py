@@ -117,3 +117,24 @@ def test_placement__a_child_registered_in_a_cci_leaving_it_is_told_to_record_the
     assert home.code == 4
     assert (f"no placement is recorded for this case: record the admission first (cpcm placement {case_id} "
             "--care-type institutional_care") in home.stderr, home.stderr
+
+
+def test_plan__a_version_that_leaves_out_open_actions_of_the_plan_in_force_says_so(kenya):
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = register(amina, risk="immediate")
+    interim = plan_doc(interim="yes")  # A1 (the bursary, by referral) and A2
+    assert amina("plan", case_id, "--from-file", "-", input=json.dumps(interim)).code == 0
+    assert sup("approve", case_id, "plan").code == 0
+    assert amina("followup", case_id, *VISIT, "--risk-increased", "no", "--done", "A2").code == 0
+    full = plan_doc()
+    full["actions"] = [{"what": "Counselling", "who": "service", "by": "2026-12-20", "mode": "referral", "goal": "G1"}]
+    written = amina("plan", case_id, "--from-file", "-", input=json.dumps(full))
+    assert written.code == 0, written.stderr
+    assert "open action(s) A1 of the plan in force are not in this version and not recorded as done" in written.stderr
+    assert f"cpcm approve {case_id} plan" in written.stderr  # the next step is still given
+    # taken out on purpose (--remove) it is not warned of
+    assert sup("approve", case_id, "plan").code == 0
+    again = amina("plan", case_id, "--from-current", "--reason", "correction", "--remove", "A3",
+                  "--set", "actions.new.what=Birth certificate", "--set", "actions.new.who=caseworker",
+                  "--set", "actions.new.by=2027-02-01", "--set", "actions.new.mode=direct")
+    assert again.code == 0 and "open action(s)" not in again.stderr, again.stderr
