@@ -138,3 +138,16 @@ def test_plan__a_version_that_leaves_out_open_actions_of_the_plan_in_force_says_
                   "--set", "actions.new.what=Birth certificate", "--set", "actions.new.who=caseworker",
                   "--set", "actions.new.by=2027-02-01", "--set", "actions.new.mode=direct")
     assert again.code == 0 and "open action(s)" not in again.stderr, again.stderr
+
+
+def test_readiness__met_for_a_child_still_in_a_cci_says_the_move_out_comes_before_closure(kenya):
+    amina = kenya("amina")
+    in_cci = register(amina, lives_with="institution", location="Tumaini Children's Home")
+    at_home = register(amina)
+    for case_id, still in ((in_cci, True), (at_home, False)):
+        written = record(amina, case_id, answers())
+        assert written.code == 0, written.stderr
+        steps = " ".join(written.json()["next_steps"])
+        assert "the closure rule is met" in steps
+        assert ("the child is still in residential care" in steps) is still, steps
+        assert (f"cpcm placement {case_id} --care-type ... --cci-exit" in steps) is still
