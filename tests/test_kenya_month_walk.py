@@ -151,3 +151,21 @@ def test_readiness__met_for_a_child_still_in_a_cci_says_the_move_out_comes_befor
         assert "the closure rule is met" in steps
         assert ("the child is still in residential care" in steps) is still, steps
         assert (f"cpcm placement {case_id} --care-type ... --cci-exit" in steps) is still
+
+
+def test_register__says_what_comes_next_the_assessment_and_a_consent_not_given(kenya):
+    amina = kenya("amina")
+    doc = {"child": {"name": "Test Child", "sex": "female", "age_estimate": 9}, "location": "Kibera", "lives_with": "relatives",
+           "identified_by": "community_member", "concerns": ["physical_abuse"], "risk": "immediate",
+           "consent": {"child": "given", "caregiver": "not_possible", "explained": True}}
+    urgent = amina("register", "--from-file", "-", input=json.dumps(doc))
+    assert urgent.code == 0, urgent.stderr
+    case_id = urgent.stdout.strip()
+    assert (f"next: immediate risk: act before the child leaves your care, and assess now (within 48 hours at the latest): "
+            f"cpcm assess {case_id} --type initial") in urgent.stderr
+    assert (f"next: the caregiver's consent to registration is 'not_possible': acting without it needs a supervisor's or "
+            f"manager's recorded basis: cpcm consent {case_id} --override --purpose registration") in urgent.stderr
+    plain = amina("register", "--from-file", "-", input=json.dumps(dict(doc, risk="medium", consent={"child": "given", "caregiver": "given"})))
+    assert plain.code == 0, plain.stderr
+    assert "next: the initial assessment within 48 hours (target 24 hours): cpcm assess" in plain.stderr
+    assert "--override" not in plain.stderr
