@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from conftest import register, reunified
-from test_assess_plan import plan_doc
+from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
 from test_readiness import KENYA_GOALS_MET, answers, record
 
 DAY = "2026-11-23T10:00:00+03:00"    # the follow-up
@@ -169,3 +169,17 @@ def test_register__says_what_comes_next_the_assessment_and_a_consent_not_given(k
     assert plain.code == 0, plain.stderr
     assert "next: the initial assessment within 48 hours (target 24 hours): cpcm assess" in plain.stderr
     assert "--override" not in plain.stderr
+
+
+def test_close__each_refusal_names_the_option_or_command_that_satisfies_it(kenya):
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = register(amina)
+    assert amina("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+    assert amina("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
+    assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    assert sup("approve", case_id, "plan").code == 0
+    refused = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--override-readiness", "x", "--json")
+    assert refused.code == 4
+    said = {f["field"]: f["reason"] for f in refused.json()["fields"]}
+    assert said["followups"].endswith(f"record the visit first (cpcm followup {case_id} --purpose pre_closure ...)")
+    assert said["open_items_explained"].endswith("(--explain-open TEXT)")
