@@ -183,3 +183,15 @@ def test_close__each_refusal_names_the_option_or_command_that_satisfies_it(kenya
     said = {f["field"]: f["reason"] for f in refused.json()["fields"]}
     assert said["followups"].endswith(f"record the visit first (cpcm followup {case_id} --purpose pre_closure ...)")
     assert said["open_items_explained"].endswith("(--explain-open TEXT)")
+
+
+def test_due__a_supervisors_own_list_says_how_much_is_overdue_on_the_teams(kenya):
+    amina, sup = kenya("amina"), kenya("sup")
+    register(amina)
+    later = {"CPCM_NOW": "2026-11-30T09:00:00+03:00"}  # the initial assessment, a week overdue
+    own = sup("due", env=later)
+    assert own.code == 0, own.stderr
+    assert "next: 1 item(s) overdue on the team's lists (1 case(s)): cpcm due --worker all --overdue" in own.stderr
+    assert sup("due", "--json", env=later).stderr == ""  # data for scripts stays as it was
+    assert "team's lists" not in amina("due", env=later).stderr  # a caseworker's list is their cases
+    assert "team's lists" not in sup("due", "--worker", "all", env=later).stderr
