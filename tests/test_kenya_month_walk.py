@@ -195,3 +195,15 @@ def test_due__a_supervisors_own_list_says_how_much_is_overdue_on_the_teams(kenya
     assert sup("due", "--json", env=later).stderr == ""  # data for scripts stays as it was
     assert "team's lists" not in amina("due", env=later).stderr  # a caseworker's list is their cases
     assert "team's lists" not in sup("due", "--worker", "all", env=later).stderr
+
+
+def test_due__a_rejected_interim_plan_is_on_the_workers_list_until_a_new_version_is_written(kenya):
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = register(amina, risk="immediate")
+    assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc(interim="yes"))).code == 0
+    assert sup("reject", case_id, "plan", "--note", "add who the child calls when afraid").code == 0
+    items = {i["code"]: i for i in amina("due", "--json").json() if i["case_id"] == case_id}
+    assert items["case-plan"]["title"] == "write a new plan version (the last was rejected)"
+    assert items["case-plan"]["due"] == "2026-11-24T00:00+03:00"  # immediate risk: the same day as the rejection
+    assert amina("plan", case_id, "--from-current", "--reason", "correction").code == 0
+    assert "case-plan" not in {i["code"] for i in amina("due", "--json").json() if i["case_id"] == case_id}

@@ -307,11 +307,11 @@ def _outcome_step(case: Case, policy: Policy, begin: datetime, outcome: str, whe
 
 
 def _case_plan(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
-    if case.status != "open" or "assessment.comprehensive" not in case.events:
+    if case.status != "open":
         return []
-    assessed = case.last("assessment.comprehensive", case.cycle_start)
+    assessed = case.last("assessment.comprehensive", case.cycle_start) if "assessment.comprehensive" in case.events else None
     if not assessed:
-        return []
+        return _interim_rejected(case, policy, now)
     in_force = plan_actions.in_force(case.plan, policy)
     if in_force and in_force["at"] >= assessed:
         return []
@@ -325,6 +325,29 @@ def _case_plan(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
                 f" cpcm show {case.id} says why)")
     return [Deadline(case.id, "case-plan", "case plan", limit.after(_t(assessed, zone_of(now))), None, case.worker, "case_plan", why,
                      _parts(policy).source("case_plan"), case.risk)]
+
+
+def _interim_rejected(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    """Before the comprehensive assessment, a plan (an interim plan: IAG §3, immediate services
+    while the child is unsafe or a basic need unmet) that a supervisor rejected, with no version in
+    force: the worker writes the next one, within the response time of the case's risk from the
+    rejection (cpcm's choice: the guidance gives no number; the interim plan is that response).
+    Without it nothing on the worker's list would say the plan was turned down."""
+    plan = case.plan
+    if not plan or not plan.get("rejected_at"):  # most cases: no cycle start read (tests/test_rules_cheaper.py)
+        return []
+    start = case.cycle_start
+    if (start and plan["at"] < start) or plan_actions.in_force(plan, policy):
+        return []
+    limit = policy.risk_response(case.risk) if case.risk else None
+    if limit is None:
+        return []
+    why = (f"plan version {plan.get('version')} was rejected and no plan is in force: write a new version "
+           f"(cpcm plan {case.id} --from-current --reason correction; cpcm show {case.id} says why), within the response "
+           f"time of {case.risk} risk")
+    return [Deadline(case.id, "case-plan", "write a new plan version (the last was rejected)",
+                     limit.after(_t(plan["rejected_at"], zone_of(now))), None, case.worker, "case_plan", why,
+                     _parts(policy).source("risk_response"), case.risk)]
 
 
 def reunification_period(case: Case, policy: Policy, zone: tzinfo) -> tuple[datetime, datetime] | None:
