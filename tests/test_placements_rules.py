@@ -259,8 +259,11 @@ def test_cci_exit_problem__the_reasons_in_full():
     assert rules.cci_exit_problem(cci, "family", None) == (
         "is required: the child leaves residential care (family_reintegration, alternative_family_based_care "
         "or community_based_care)")
-    assert rules.cci_exit_problem(None, "family", "family_reintegration") == (
+    assert rules.cci_exit_problem({"setting": "family_based"}, "family", "family_reintegration") == (
         "is only for a child leaving residential care (the current placement is not residential care)")
+    assert rules.cci_exit_problem(None, "family", "family_reintegration", "CP-0000-0000") == (  # none recorded: the admission first
+        "is only for a child leaving residential care, and no placement is recorded for this case: record the admission "
+        "first (cpcm placement CP-0000-0000 --care-type institutional_care --institution ... --at DATE), then this move")
     assert rules.cci_exit_problem(None, "family", None) is None
 
 

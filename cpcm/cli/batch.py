@@ -118,6 +118,6 @@ def check_columns(header: list[str], form_name: str, root) -> None:
             problems.append(FieldError(f"column {number} ({name})", f"is not a field of the {form.kind} form; did you mean '{close}'?"))
         else:
             problems.append(FieldError(f"column {number}", f"is not a field of the {form.kind} form (its heading is not shown, as "
-                                                            f"it may hold personal details; cpcm form blank {form.kind} lists the fields)"))
+                                                            f"it may hold personal details; cpcm form blank {form.name or form.kind} lists the fields)"))
     if problems:
         raise InvalidInput(problems, "the heading row of --batch")

@@ -64,4 +64,6 @@ def register(app: typer.Typer) -> None:
             print_json(result.to_json())
         else:
             say(f"registered {result.case_id}")
+            for step in result.next_steps:
+                say(f"next: {step}")
             typer.echo(result.case_id)

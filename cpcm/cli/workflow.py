@@ -77,7 +77,25 @@ def due_command(within: float | None, worker: str | None, overdue: bool, ics: Pa
         labels = [STATE_LABEL[state] for state in STATES]
         if not print_text(items, columns, labels, _when_hours, row):
             print_table(columns, [row(i) for i in items], title=f"{len(items)} item(s) due")
+        _team_overdue(ctx, worker)
     report_problems(ctx)
+
+
+def _team_overdue(ctx, worker: str | None) -> None:
+    """A supervisor's or manager's own list (the default) holds the approvals and conferences,
+    not the team's cases: say how many items are overdue on the others' lists, and how to see
+    them, so that an empty list is not read as a team with nothing overdue."""
+    from cpcm import service
+    from cpcm.workflow.approvals import oversees
+    from cpcm.workflow.clocks import SUPERVISORS
+
+    if worker is not None or not oversees(ctx.worker):
+        return
+    others = [i for i in service.due_list(ctx, worker="all", overdue_only=True)
+              if i.owner not in (ctx.worker.id, SUPERVISORS) and not getattr(i, "worker_removed", False)]  # those are on this list
+    if others:
+        say(f"next: {len(others)} item(s) overdue on the team's lists ({len({i.case_id for i in others})} case(s)): "
+            "cpcm due --worker all --overdue")
 
 
 def register(app: typer.Typer) -> None:

@@ -65,6 +65,7 @@ class Form:
     fields: tuple[Field, ...]
     rules: tuple[Mapping[str, Any], ...]
     lists: Mapping[str, tuple[str, ...]]
+    name: str = ""  # the form's own name (`cpcm form blank NAME`): several forms make records of one kind
 
     def field(self, key: str) -> Field | None:
         return next((f for f in self.fields if f.key == key), None)
@@ -90,6 +91,7 @@ def parse_form(data: Mapping[str, Any], source: str = "form") -> Form:
     return Form(
         kind=str(data.get("kind")), schema=int(data.get("schema", 1)), title=data.get("title") or {},
         fields=fields, rules=tuple(data.get("rules") or ()), lists=lists,
+        name=str(data.get("form") or (source[:-len(".yaml")] if source.endswith(".yaml") else data.get("kind") or "")),
     )
 
 
@@ -363,11 +365,12 @@ def is_empty(value: Any) -> bool:
 def validate(form: Form, data: Mapping[str, Any], today: date, workers: Iterable[str] = ()) -> tuple[dict, list[FieldError]]:
     """The clean body and every problem at once (unknown fields, missing required fields,
     bad values, cross-field rules). The body holds only what was given."""
-    return _validate_fields(form.fields, form.rules, form.kind, data, today, list(workers), "")
+    return _validate_fields(form.fields, form.rules, form.kind, data, today, list(workers), "", form.name or form.kind)
 
 
 def _validate_fields(fields: tuple[Field, ...], rules, kind: str, data: Mapping[str, Any], today: date,
-                     workers: list[str], prefix: str) -> tuple[dict, list[FieldError]]:
+                     workers: list[str], prefix: str, blank: str | None = None) -> tuple[dict, list[FieldError]]:
+    """`blank`: the name `cpcm form blank` knows the form by (default `kind`)."""
     errors: list[FieldError] = []
     if not isinstance(data, Mapping):
         return {}, [FieldError(prefix.rstrip(".") or "(document)", "must be a mapping of fields (key: value)")]
@@ -389,7 +392,7 @@ def _validate_fields(fields: tuple[Field, ...], rules, kind: str, data: Mapping[
     if unnamed:
         what = "is not a field" if unnamed == 1 else f"{unnamed} keys are not fields"
         errors.append(FieldError(prefix + "…", f"{what} of the {kind} form (not shown, as a key may hold personal "
-                                 f"details; cpcm form blank {kind} lists the fields)"))
+                                 f"details; cpcm form blank {blank or kind} lists the fields)"))
     body: dict[str, Any] = {}
     for field in fields:
         value = flat.get(field.key)
@@ -399,7 +402,7 @@ def _validate_fields(fields: tuple[Field, ...], rules, kind: str, data: Mapping[
                 errors.append(FieldError(path, f"is required ({field.text(field.label, 'en')})"))
             continue
         if field.type == "list":
-            items, item_errors = _validate_list(field, value, kind, today, workers, path)
+            items, item_errors = _validate_list(field, value, kind, today, workers, path, blank)
             errors += item_errors
             if items:
                 set_path(body, field.key, items)
@@ -429,12 +432,12 @@ def _rule_fields(rule: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def _validate_list(field: Field, value: Any, kind: str, today: date, workers: list[str], path: str):
+def _validate_list(field: Field, value: Any, kind: str, today: date, workers: list[str], path: str, blank: str | None = None):
     if not isinstance(value, list):
         return [], [FieldError(path, "must be a list of entries (each starting with '- ')")]
     errors, items = [], []
     for index, entry in enumerate(value):
-        clean, entry_errors = _validate_fields(field.item, (), kind, entry, today, workers, f"{path}[{index + 1}].")
+        clean, entry_errors = _validate_fields(field.item, (), kind, entry, today, workers, f"{path}[{index + 1}].", blank)
         errors += entry_errors
         items.append(clean)
     if len(value) < field.min_items:

@@ -75,9 +75,31 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) 
             lookup.after_register(ctx, look, case_id, case, ctx.need_worker().id in readers)
         except (OSError, lookup.Unusable):
             pass  # the index is a cache: the next registration brings it up to date, or makes it again
-    return Written(case_id, record.id, "registration", tuple(warnings),
+    return Written(case_id, record.id, "registration", tuple(warnings), tuple(_registered_steps(ctx, case_id, body)),
                    extra={"possible_duplicates": [{"case_id": c, "reason": r} for c, r in duplicates]},
                    json_keys=("subject", "record_id", "warnings"))
+
+
+def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any]) -> list[str]:
+    """What comes after a registration: the initial assessment, by when (at once for a risk the
+    policy wants answered the same day), and, for a consent refused or not possible, the
+    recorded basis that acting without it needs (IAG §1)."""
+    steps = []
+    limit = ctx.policy.duration("initial_assessment", "limit")
+    response = ctx.policy.risk_response(str(body.get("risk"))) if body.get("risk") else None
+    if response is not None and response.same_day:
+        steps.append(f"{body['risk']} risk: act before the child leaves your care, and assess now (within {limit.words()} at the "
+                     f"latest): cpcm assess {case_id} --type initial")
+    else:
+        target = ctx.policy.duration("initial_assessment", "target")
+        steps.append(f"the initial assessment within {limit.words()} (target {target.words()}): cpcm assess {case_id} --type initial")
+    consent = body.get("consent") or {}
+    for giver, words in (("child", "the child's assent"), ("caregiver", "the caregiver's consent")):
+        if consent.get(giver) in ("refused", "not_possible"):
+            steps.append(f"{words} to registration is '{consent[giver]}': acting without it needs a supervisor's or manager's "
+                         f"recorded basis: cpcm consent {case_id} --override --purpose registration "
+                         "--basis legal_mandate|best_interests --reason ...")
+    return steps
 
 
 def _taken(ctx: Context, case_id: str) -> bool:

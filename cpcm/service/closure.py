@@ -49,11 +49,12 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
         done = len([t for t in case.events.get("followup", ()) if since is None or t >= since])
         if done < wanted:
             errors.append(FieldError("followups", f"{done} follow-up(s) since the plan; the policy asks for {wanted} before closing "
-                                                  "(pre_closure_monitoring)"))
+                                                  f"(pre_closure_monitoring): record the visit first (cpcm followup {case_id} "
+                                                  "--purpose pre_closure ...)"))
     left = unfinished(case, records, ctx.policy)  # the actions of a plan from before a reopening are not due
     if (left["referrals"] or left["actions"]) and not body.get("open_items_explained"):
         items = ", ".join([f"referral {r}" for r in left["referrals"]] + [f"action {a}" for a in left["actions"]])
-        errors.append(FieldError("open_items_explained", f"open items remain ({items}): resolve them or explain why they can be left"))
+        errors.append(FieldError("open_items_explained", f"open items remain ({items}): resolve them or explain why they can be left (--explain-open TEXT)"))
     if errors:
         raise InvalidInput(errors, f"closure of {case_id}")
     warnings = _readiness_gate(ctx, case, records, body)

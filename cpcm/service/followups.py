@@ -62,9 +62,14 @@ def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
     warnings, steps = [], []
     if body.get("risk_increased") == "yes":
         warnings.append("the risk has increased: this is now an urgent item")
-        if not body.get("risk"):
+        if case.status == "closed":  # a post-closure visit: only a reopened case can be reassessed and acted on
+            steps.append(f"reopen the case to act on it: cpcm reopen {case_id} --reason TEXT (it stays on cpcm due until then)")
+        elif not body.get("risk"):
             steps.append(f"re-rate the risk now: cpcm followup {case_id} ... --risk LEVEL --risk-reason TEXT, "
                          f"or reassess: cpcm assess {case_id} --type comprehensive")
+        else:
+            steps.append(f"act on it now; it stays on cpcm due until the risk is checked again after this visit: "
+                         f"cpcm followup {case_id} ... --risk LEVEL --risk-reason TEXT, or cpcm assess {case_id} --type comprehensive")
     if body.get("concern") == "yes" and ctx.worker.id != case.worker:
         steps.append(f"the concern is on {case.worker}'s due list")
     return Written(case_id, record.id, "followup", tuple(warnings), tuple(steps))

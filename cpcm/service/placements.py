@@ -56,7 +56,7 @@ def placement(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
     earlier = [p for p in case.placements if p["at"] <= when]
     current = max(earlier, key=lambda p: (p["at"], p["record_id"])) if earlier else None
     errors = []
-    problem = rules.cci_exit_problem(current, setting, body.get("cci_exit"))
+    problem = rules.cci_exit_problem(current, setting, body.get("cci_exit"), case_id)
     if problem:
         errors.append(FieldError("cci_exit", problem))
     order = (body.get("decision") or {}).get("court_order") or {}

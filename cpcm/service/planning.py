@@ -140,7 +140,26 @@ def plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | Non
     return _write_plan(ctx, case_id, data, at, based_on)
 
 
-def _write_plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None, based_on: str | None) -> Written:
+def _left_out(ctx: Context, case_id: str, case: Case, after: Case, removed: Iterable[str]) -> list[str]:
+    """The warning for the open actions of the plan in force (not marked done or dropped) that the
+    new version leaves out without being told to (`removed`: --remove): they leave cpcm due, and
+    an action a whole version leaves out (an interim plan's medical check, say) should not do so
+    unnoticed."""
+    from cpcm.workflow.deadlines import plan_actions_due
+
+    if not plan_actions_due(case, ctx.policy):  # a plan from before a reopening: its actions were not due
+        return []
+    kept = {a["id"] for a in after.plan["actions"]} | {str(r).strip().upper() for r in removed}
+    gone = [a["id"] for a in plan_actions.open_actions(case.plan, ctx.policy) if a["id"] not in kept]
+    if not gone:
+        return []
+    return [f"{case_id}: open action(s) {', '.join(gone)} of the plan in force are not in this version and not recorded as done: "
+            f"once it is in force they leave cpcm due. If one was done, record it (cpcm followup {case_id} ... --done "
+            f"{gone[0]}); if one is still needed, write it into the plan (cpcm plan {case_id} --from-current ...)"]
+
+
+def _write_plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None, based_on: str | None,
+                removed: Iterable[str] = ()) -> Written:
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
     if based_on is not None:
@@ -155,13 +174,14 @@ def _write_plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetim
     after = fold(case_id, records + [record])
     version = after.plan["version"]
     steps = []
-    warnings = approvers_warning(ctx, case_id, after, f"plan version {version}")
+    nobody = approvers_warning(ctx, case_id, after, f"plan version {version}")
+    warnings = _left_out(ctx, case_id, case, after, removed) + nobody
     if approvals.required(ctx.policy, "plan"):
-        if not warnings:  # else nobody may run `cpcm approve` on it: the warning names the ways out
+        if not nobody:  # else nobody may run `cpcm approve` on it: the warning names the ways out
             steps.append(f"plan version {version} is in force once a supervisor approves it: {approve_command(ctx, case_id, after, 'plan')}")
         earlier = plan_actions.waiting_over(after.plan, ctx.policy)
         if earlier:
-            steps.append(f"until then version {earlier['version']} stays in force" if not warnings
+            steps.append(f"until then version {earlier['version']} stays in force" if not nobody
                          else f"version {earlier['version']} stays in force meanwhile")
     new = [a["id"] for a in after.plan["actions"] if a["id"] not in {x["id"] for x in (case.plan or {}).get("actions") or []}]
     extra = {"version": version, "actions": [a["id"] for a in after.plan["actions"]], "goals": [g["id"] for g in after.plan["goals"]],
@@ -209,7 +229,7 @@ def plan_revise(ctx: Context, case_id: str, reason: str | None, changes: Mapping
     for key in ("interim",):  # a revision is no interim plan unless it says so
         if key in revised and "interim" not in changes and case.stage not in ("registered", "initial_assessment", "reopened"):
             revised.pop(key)
-    return _write_plan(ctx, case_id, revised, at, based_on)
+    return _write_plan(ctx, case_id, revised, at, based_on, remove)
 
 
 # a request its author may take back, as the messages name it
@@ -318,11 +338,36 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
     kind = "approval" if approve else "rejection"
     settled = settled_by(case, kind, body)
     record = append(ctx, case, verb, kind, body, at)
-    steps: tuple[str, ...] = ()
     # two closure requests merged from copies apart: the one decided is the latest; rejected, the other waits again
     others = [r for r in approvals.waiting_closures(pending) if r is not pending] if subject == "closure" and not approve else []
     if others:
-        steps += (f"the closure requested by {others[0].get('by')} still waits for a decision: cpcm approve|reject {case_id} closure",)
+        steps = [f"the closure requested by {others[0].get('by')} still waits for a decision: cpcm approve|reject {case_id} closure"]
+    else:
+        steps = _decided_steps(ctx, case, subject, approve, pending)
     if settled:
-        steps += (f"this settles the sync conflict ({', '.join(settled)})",)
-    return Written(case_id, record.id, record.kind, next_steps=steps)
+        steps.append(f"this settles the sync conflict ({', '.join(settled)})")
+    return Written(case_id, record.id, record.kind, next_steps=tuple(steps))
+
+
+def _decided_steps(ctx: Context, case: Case, subject: str, approve: bool, pending: Mapping[str, Any]) -> list[str]:
+    """What comes after a decision (`case`: as it was before it; `pending`: the request decided),
+    and for whom: the worker who asked is told on their own list only by what the decision starts."""
+    who = pending.get("by") or case.worker
+    if subject == "plan":
+        version = pending.get("version")
+        if approve:
+            return [f"plan version {version} is in force: its actions with a date are on {case.worker}'s cpcm due"]
+        earlier = plan_actions.in_force(case.plan, ctx.policy)
+        stays = (f"version {earlier['version']} stays in force" if earlier else "the case has no plan in force")
+        return [f"plan version {version} is not in force and {stays}: {who} writes a new version with what the note asks "
+                f"(cpcm plan {case.id} --from-current --reason ..., or --edit; cpcm show {case.id} shows the note)"]
+    if subject == "closure":
+        if approve:
+            limit = ctx.policy.duration("post_closure_visit", "limit")
+            return [f"{case.id} is closed: a post-closure visit is due within {limit.words()}, collecting the child's and family's "
+                    f"feedback: cpcm followup {case.id} --purpose post_closure ..."]
+        return [f"the case goes back to where it was and stays open: {case.worker} goes on with the plan; "
+                f"closure can be asked again when the note is met (cpcm close {case.id} --reason ...)"]
+    if approve:
+        return [f"{who} runs the same cpcm transfer again to write the bundle"]
+    return [f"the case stays with this agency: {case.worker} goes on with it"]

@@ -185,8 +185,9 @@ def _after_start(start: str, duration, zone: tzinfo) -> datetime:
     return duration.after(_t(start, zone))
 
 
-def _done(case: Case, code: str, policy: Policy, since: str | None) -> bool:
-    """Whether an event that meets clock `code` happened at or after `since`."""
+def _done(case: Case, code: str, policy: Policy, since: str | None, after: bool = False) -> bool:
+    """Whether an event that meets clock `code` happened at or after `since` (strictly after it
+    with `after`: the record that started the clock does not meet it as well)."""
     if not since:
         return any(case.last(event, since) for event in _parts(policy).done(code))
     events = case.events
@@ -194,7 +195,7 @@ def _done(case: Case, code: str, policy: Policy, since: str | None) -> bool:
         # `case.last(event, since)` without taking the latest: each time compared, as there (`since`
         # is a time, so any time at or after it is one); an event the case never had is skipped
         times = events.get(event)
-        if times and any([moment >= since for moment in times]):
+        if times and any([moment > since if after else moment >= since for moment in times]):
             return True
     return False
 
@@ -311,11 +312,11 @@ def _outcome_step(case: Case, policy: Policy, begin: datetime, outcome: str, whe
 
 
 def _case_plan(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
-    if case.status != "open" or "assessment.comprehensive" not in case.events:
+    if case.status != "open":
         return []
-    assessed = case.last("assessment.comprehensive", case.cycle_start)
+    assessed = case.last("assessment.comprehensive", case.cycle_start) if "assessment.comprehensive" in case.events else None
     if not assessed:
-        return []
+        return _interim_rejected(case, policy, now)
     in_force = plan_actions.in_force(case.plan, policy)
     if in_force and in_force["at"] >= assessed:
         return []
@@ -329,6 +330,29 @@ def _case_plan(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
                 f" cpcm show {case.id} says why)")
     return [Deadline(case.id, "case-plan", "case plan", limit.after(_t(assessed, zone_of(now))), None, case.worker, "case_plan", why,
                      _parts(policy).source("case_plan"), case.risk)]
+
+
+def _interim_rejected(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    """Before the comprehensive assessment, a plan (an interim plan: IAG §3, immediate services
+    while the child is unsafe or a basic need unmet) that a supervisor rejected, with no version in
+    force: the worker writes the next one, within the response time of the case's risk from the
+    rejection (cpcm's choice: the guidance gives no number; the interim plan is that response).
+    Without it nothing on the worker's list would say the plan was turned down."""
+    plan = case.plan
+    if not plan or not plan.get("rejected_at"):  # most cases: no cycle start read (tests/test_rules_cheaper.py)
+        return []
+    start = case.cycle_start
+    if (start and plan["at"] < start) or plan_actions.in_force(plan, policy):
+        return []
+    limit = policy.risk_response(case.risk) if case.risk else None
+    if limit is None:
+        return []
+    why = (f"plan version {plan.get('version')} was rejected and no plan is in force: write a new version "
+           f"(cpcm plan {case.id} --from-current --reason correction; cpcm show {case.id} says why), within the response "
+           f"time of {case.risk} risk")
+    return [Deadline(case.id, "case-plan", "write a new plan version (the last was rejected)",
+                     limit.after(_t(plan["rejected_at"], zone_of(now))), None, case.worker, "case_plan", why,
+                     _parts(policy).source("risk_response"), case.risk)]
 
 
 def reunification_period(case: Case, policy: Policy, zone: tzinfo) -> tuple[datetime, datetime] | None:
@@ -496,13 +520,16 @@ def _referrals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
 
 def _urgent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     """A follow-up that found the risk increased; a volunteer's concern for the assigned worker; a readiness
-    record with a stop answer (Form 7A: the child not free of violence, or not safe on the way to school)."""
+    record with a stop answer (Form 7A: the child not free of violence, or not safe on the way to school).
+    On a closed case: a post-closure visit that found the risk increased (`_risk_after_closure`)."""
     if case.status != "open":
-        return []
+        return _risk_after_closure(case, policy, now)
     items = []
     zone = zone_of(now)
     increased = case.last("risk_increased")
-    if increased and not _done(case, "risk-increased", policy, increased):
+    # checked again only by a later record: a re-rating in the follow-up that found the increase
+    # does not clear it (docs/workflow.md), the response is still to come
+    if increased and not _done(case, "risk-increased", policy, increased, after=True):
         items.append(Deadline(case.id, "risk-increased", titled("risk-increased", "the risk has increased: re-rate it and act"),
                               _t(increased, zone), None,
                               case.worker, "risk_response", "a follow-up found the risk increased; re-rate it (cpcm assess) and respond",
@@ -524,6 +551,21 @@ def _urgent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
                               "cannot be closed); record what was done: cpcm followup --purpose crisis",
                               _parts(policy).source("readiness_stop"), case.risk))
     return items
+
+
+def _risk_after_closure(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    """A post-closure visit that found the risk increased: nothing else is due on a closed case, so
+    the one way to act on it, reopening the case (IAG Step 6: at any time, back to assessment), is
+    due at once, until the case is reopened (then the open case's item stands until the risk is
+    checked again)."""
+    closed = case.last("closed")
+    increased = case.last("risk_increased", closed) if case.status == "closed" and closed else None
+    if not increased:
+        return []
+    return [Deadline(case.id, "risk-increased", titled("risk-increased", "the risk has increased since closure: reopen the case"),
+                     _t(increased, zone_of(now)), None, case.worker, "risk_response",
+                     f"a post-closure visit found the risk increased; reopen the case (cpcm reopen {case.id} --reason ...) "
+                     "and reassess it", _parts(policy).source("risk_response"), case.risk)]
 
 
 def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:

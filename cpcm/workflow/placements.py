@@ -119,12 +119,18 @@ def reunifications(placements: Iterable[Mapping[str, Any]], plans: Iterable[str]
     return tuple(sorted(homes + alone))
 
 
-def cci_exit_problem(current: Mapping[str, Any] | None, setting: str | None, cci_exit: str | None) -> str | None:
-    """What is wrong with the CCI exit kind given (or not given) for this move, or None."""
+def cci_exit_problem(current: Mapping[str, Any] | None, setting: str | None, cci_exit: str | None,
+                     case_id: str = "CASE") -> str | None:
+    """What is wrong with the CCI exit kind given (or not given) for this move, or None. With no
+    placement recorded (a child registered as living in a CCI, say), what to record first."""
     leaving = bool(current) and current.get("setting") == "residential" and setting != "residential"
     if leaving and not cci_exit:
         return ("is required: the child leaves residential care (family_reintegration, alternative_family_based_care "
                 "or community_based_care)")
+    if cci_exit and not leaving and current is None:
+        return ("is only for a child leaving residential care, and no placement is recorded for this case: record the "
+                f"admission first (cpcm placement {case_id} --care-type institutional_care --institution ... --at DATE), "
+                "then this move")
     if cci_exit and not leaving:
         return "is only for a child leaving residential care (the current placement is not residential care)"
     return None
