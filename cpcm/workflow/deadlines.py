@@ -405,6 +405,22 @@ def _approvals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     return items
 
 
+def _approved_transfer(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    """A transfer a supervisor or manager approved whose bundle is not written yet, for the
+    case's worker: until it is carried out (or taken back) the child is handed to no one, and
+    each transfer already raises the chance that a child drops out of care (IAG Step 6)."""
+    request = approvals.approved_not_sent(case)
+    if request is None:
+        return []
+    limit = _parts(policy).duration("approval_response", "limit")
+    decided = _t(request["decided_at"], zone_of(now))
+    why = (f"the transfer was approved on {decided.date().isoformat()}: write its bundle within {limit.words()}, with the "
+           f"command that asked for it (cpcm transfer {case.id} --to AGENCY ... --out FILE), so that the child is not left "
+           f"between agencies; if it is no longer wanted, take it back (cpcm transfer {case.id} --withdraw --reason ...)")
+    return [Deadline(case.id, "approved-transfer", "carry out the approved transfer", limit.after(decided), None, case.worker,
+                     "transfer_approval", why, _parts(policy).source("transfer_approval"), case.risk)]
+
+
 def _plan_actions(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     """Each action of the plan in force with a date (`by`), until it is marked done or dropped:
     due at the end of that day. The item names the action by its ID only (its text stays in the
@@ -562,7 +578,8 @@ def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
 NOT_OPEN_CODES = frozenset({"post-closure-visit"})
 
 RULES: tuple[Callable, ...] = (
-    _initial_assessment, _risk_response, _comprehensive_assessment, _case_plan, _approvals, _post_closure_visit, _referrals, _urgent,
+    _initial_assessment, _risk_response, _comprehensive_assessment, _case_plan, _approvals, _approved_transfer, _post_closure_visit,
+    _referrals, _urgent,
     _review, _turning_18, _plan_actions, _placements,
 )
 

@@ -210,7 +210,9 @@ def _withdrawal(case: Case, record: Record) -> Case:
         closure = _without_closure(case.closure, record.body.get("target"))
         return case if closure is case.closure else _changed(case, closure=closure)
     request = case.transfer_request if subject == "transfer" else None
-    if request and request.get("decided_at") is None and record.body.get("target") in (None, request.get("record_id")):
+    # waiting, or approved and not carried out (approvals.approved_not_sent): taken back, none stands
+    if request and (request.get("decided_at") is None or request.get("approved")) \
+            and record.body.get("target") in (None, request.get("record_id")):
         return _changed(case, transfer_request=None)
     return case
 
