@@ -125,6 +125,30 @@ def test_team_remove__the_removed_worker_cannot_decrypt_the_current_files(cli_as
     assert cipher.decrypt(data, keys_of(amina_key))
 
 
+def test_team_remove__deletes_the_removed_workers_cache_here_and_says_where_else_to(cli_as, repo):
+    """The removed worker's cache holds what their cases hold, encrypted to their key: removal
+    deletes it on this computer and the next: line names the folder to delete on the others
+    (docs/security.md gave a file name the cache no longer has)."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina)
+    assert amina("list").code == 0 and amina("due").code == 0  # fills amina's cache here
+    cache = repo / ".cpcm" / "cache" / "amina"
+    assert cache.is_dir() and any(cache.rglob("*.age"))
+    assert sup("list").code == 0
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    removed = sup("team", "remove", "amina")
+    assert removed.code == 0, removed.stderr
+    assert not cache.exists()
+    assert (repo / ".cpcm" / "cache" / "sup").is_dir()  # nobody else's
+    assert ("next: on any other computer 'amina' worked on a copy, delete .cpcm/cache/amina/ (deleted on this one)"
+            in removed.stderr), removed.stderr
+    assert git_status(repo) == []
+    # a worker with no cache here: nothing deleted, the other computers named all the same
+    assert sup("assign", case_id, "--worker", "sup").code == 0
+    gone = sup("team", "remove", "otieno", "--json")
+    assert gone.code == 0 and gone.json()["cache"] == "none", gone.stdout
+
+
 def test_team_remove__a_removed_supervisor_loses_every_case(cli_as, repo, sup2):
     path, recipient, as_sup2 = sup2
     sup = cli_as("sup")
