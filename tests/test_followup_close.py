@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import library_session
+from conftest import library_session, register
 from cpcm import service
 from cpcm.errors import InvalidInput, Refused
 from memory_repo import MemoryRepo
@@ -106,6 +106,33 @@ def test_followup__risk_increased_is_urgent_and_a_volunteers_concern_reaches_the
     codes = {i.code for i in service.due(later) if i.case_id == case_id}
     assert "risk-increased" not in codes and "concern" not in codes
     assert service.show(later, case_id)["risk"] == "immediate"
+
+
+def test_followup__risk_increased_and_re_rated_at_once_promises_no_urgent_item_and_a_lower_level_is_questioned(cli_as):
+    """A follow-up that says the risk increased and re-rates it in the same record meets the urgent
+    item at once: the warning no longer says an urgent item now waits (none does), and a re-rating
+    below the level the case had (increased, yet lower: a slip) names the correction to make."""
+    amina = cli_as("amina")
+    case_id = register(amina)  # risk high
+    base = ["followup", case_id, "--method", "phone", "--purpose", "monitoring", "--visited-by", "professional",
+            "--risk-increased", "yes", "--json"]
+    lower = amina(*base, "--risk", "low", "--risk-reason", "the family is coping")
+    assert lower.code == 0, lower.stderr
+    record_id = lower.json()["record_id"]
+    assert not any("urgent item" in w for w in lower.json()["warnings"]), lower.json()
+    assert any("re-rates it below the level it had" in w and f"cpcm correct {case_id} {record_id}" in w
+               for w in lower.json()["warnings"]), lower.json()
+    assert not [i for i in amina("due", "--json").json() if i["code"] == "risk-increased"]
+    later = cli_as("amina", CPCM_NOW="2026-11-23T10:00:00+03:00")
+    higher = later(*base, "--risk", "immediate", "--risk-reason", "violence at home")
+    assert higher.code == 0, higher.stderr
+    assert higher.json()["warnings"] == ["the risk has increased, and is re-rated in this follow-up (no urgent item waits "
+                                         "for a re-rating): act as the new level asks"], higher.json()
+    # without a re-rating the urgent item is real, and the warning says so
+    alone = cli_as("amina", CPCM_NOW="2026-11-23T11:00:00+03:00")(*base)
+    assert any("this is now an urgent item" in w for w in alone.json()["warnings"]), alone.json()
+    assert [i["code"] for i in cli_as("amina", CPCM_NOW="2026-11-23T11:00:00+03:00")("due", "--json").json()
+            if i["code"] == "risk-increased"] == ["risk-increased"]
 
 
 def test_review__chair_warning_absence_reason_and_the_next_review_date():

@@ -60,11 +60,22 @@ def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
                       rule="transition-not-allowed")
     record = append(ctx, case, "followup", "followup", body, at)
     warnings, steps = [], []
-    if body.get("risk_increased") == "yes":
+    if body.get("risk_increased") == "yes" and body.get("risk"):
+        # re-rated in the same follow-up: that meets the urgent item at once (deadlines._urgent), so
+        # none is due; a re-rating below the level before contradicts "increased" (a slip to correct)
+        from cpcm.domain.policy import risk_rank
+
+        if case.risk and risk_rank(body["risk"]) > risk_rank(case.risk):
+            warnings.append(f"this follow-up says the risk has increased but re-rates it below the level it had: if one of "
+                            f"the two is wrong, correct the record: cpcm correct {case_id} {record.id} --set risk_increased=... "
+                            f"or --set risk=... --reason ...")
+        else:
+            warnings.append("the risk has increased, and is re-rated in this follow-up (no urgent item waits for a "
+                            "re-rating): act as the new level asks")
+    elif body.get("risk_increased") == "yes":
         warnings.append("the risk has increased: this is now an urgent item")
-        if not body.get("risk"):
-            steps.append(f"re-rate the risk now: cpcm followup {case_id} ... --risk LEVEL --risk-reason TEXT, "
-                         f"or reassess: cpcm assess {case_id} --type comprehensive")
+        steps.append(f"re-rate the risk now: cpcm followup {case_id} ... --risk LEVEL --risk-reason TEXT, "
+                     f"or reassess: cpcm assess {case_id} --type comprehensive")
     if body.get("concern") == "yes" and ctx.worker.id != case.worker:
         steps.append(f"the concern is on {case.worker}'s due list")
     return Written(case_id, record.id, "followup", tuple(warnings), tuple(steps))
