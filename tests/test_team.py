@@ -105,6 +105,19 @@ def test_team_remove__refused_while_the_worker_has_open_cases(cli_as, repo):
     assert "history" in removed.stderr  # the warning about old ciphertexts in git history
 
 
+def test_team_remove__refused_for_more_cases_than_it_names_says_how_to_list_them_all(cli_as, repo):
+    """The refusal names five of a leaving worker's open cases: the hint says how the supervisor
+    sees every one of them, and what is due on each, to hand them over."""
+    from conftest import register_many
+
+    cases = register_many(cli_as("amina"), 6)
+    refused = cli_as("sup")("team", "remove", "amina")
+    assert refused.code == 4 and "6 open case(s)" in refused.stderr and "…" in refused.stderr
+    assert "cpcm list --worker amina lists them all" in refused.stderr and "cpcm due --worker amina" in refused.stderr
+    listed = cli_as("sup")("list", "--worker", "amina", "--json").json()
+    assert sorted(row["case_id"] for row in listed) == sorted(cases)
+
+
 def test_team_remove__the_removed_worker_cannot_decrypt_the_current_files(cli_as, repo, team):
     sup = cli_as("sup")
     case_id = register(cli_as("amina"))
