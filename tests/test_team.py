@@ -118,6 +118,19 @@ def test_team_remove__refused_for_more_cases_than_it_names_says_how_to_list_them
     assert sorted(row["case_id"] for row in listed) == sorted(cases)
 
 
+def test_assign__tells_the_new_worker_what_they_take_over_overdue_and_where_to_read_it(cli_as, repo):
+    """A handover: the supervisor reassigns a leaving worker's case; the message says how many of
+    its deadlines are already overdue and how the new worker reads the case."""
+    case_id = register(cli_as("amina"))  # the initial assessment is due within days of registration
+    late = cli_as("sup", CPCM_NOW="2026-12-30T09:00:00+03:00")
+    handed = late("assign", case_id, "--worker", "otieno")
+    assert handed.code == 0, handed.stderr
+    overdue = [i for i in cli_as("otieno", CPCM_NOW="2026-12-30T09:00:00+03:00")("due", "--json").json() if i["state"] == "overdue"]
+    assert overdue
+    assert (f"next: otieno takes over its deadlines ({len(overdue)} overdue): they read it with cpcm show {case_id} "
+            f"and cpcm log {case_id}, and find it on cpcm due") in handed.stderr, handed.stderr
+
+
 def test_team_remove__the_removed_worker_cannot_decrypt_the_current_files(cli_as, repo, team):
     sup = cli_as("sup")
     case_id = register(cli_as("amina"))
