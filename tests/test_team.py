@@ -131,6 +131,25 @@ def test_assign__tells_the_new_worker_what_they_take_over_overdue_and_where_to_r
             f"and cpcm log {case_id}, and find it on cpcm due") in handed.stderr, handed.stderr
 
 
+def test_team_remove__warns_when_no_signing_key_was_ever_recorded_for_the_worker(cli_as, repo, tmp_env):
+    """A worker added without --signing-key who never published one leaves commits cpcm verify
+    reports as unknown-signer for good: the removal says so, and how to avoid it next time."""
+    sup = cli_as("sup")
+    recipient = make_identity(tmp_env / "keys" / "njeri.txt")
+    assert sup("team", "add", "njeri", "--role", "caseworker", "--recipient", recipient).code == 0
+    njeri = Cli({"CPCM_REPO": str(repo), "CPCM_IDENTITY": str(tmp_env / "keys" / "njeri.txt"), "CPCM_NOW": NOW})
+    case_id = register(njeri)
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    removed = sup("team", "remove", "njeri")
+    assert removed.code == 0, removed.stderr
+    assert "no signing key was ever recorded for 'njeri'" in removed.stderr
+    assert "cpcm key publish --worker WORKER --signing-key LINE" in removed.stderr
+    verified = sup("verify")
+    assert verified.code == 1 and "unknown-signer" in verified.stdout  # what the warning told
+    # a worker whose key is recorded: no such warning
+    assert "no signing key" not in sup("team", "remove", "amina").stderr
+
+
 def test_team_remove__the_removed_worker_cannot_decrypt_the_current_files(cli_as, repo, team):
     sup = cli_as("sup")
     case_id = register(cli_as("amina"))

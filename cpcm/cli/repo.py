@@ -269,6 +269,11 @@ def _now_in(timezone: str | None):
 def _next_cache(result, removed: str) -> None:
     """What a removal did with the removed worker's cache on this computer (service.team._forget_cache),
     and what is left to do on the others."""
+    if result.extra.get("signing_key_recorded") is False:  # team add without --signing-key, and never cpcm key publish
+        warn(f"no signing key was ever recorded for '{removed}' (added without --signing-key, and no cpcm key publish): "
+             "cpcm verify reports each commit they made as unknown-signer, and a removed worker's key can no longer be "
+             "recorded; their records are kept and read as any other. Before removing a worker, record their key: "
+             "cpcm key publish --worker WORKER --signing-key LINE (docs/security.md, 'A removed worker's key')")
     cache = result.extra.get("cache")
     if cache == "left":
         warn(f"the cache of '{removed}' on this computer could not be deleted: delete the folder .cpcm/cache/{removed}/ "

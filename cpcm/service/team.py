@@ -266,6 +266,7 @@ def team_remove(ctx: Context, worker_id: str) -> Written:
     written = _change_team(ctx, actor, team, f"team remove {worker_id}")
     written.extra["visits_left"] = _visits_left(ctx, theirs, team)
     written.extra["cache"] = _forget_cache(ctx, worker_id)
+    written.extra["signing_key_recorded"] = bool(worker.signing_keys)
     return written
 
 
