@@ -14,7 +14,7 @@ from conftest import library_session, register
 from cpcm import service
 from cpcm.errors import InvalidInput, Refused
 from memory_repo import MemoryRepo
-from test_assess_plan import COMPREHENSIVE, assessed, assessed_in, fields, plan_doc
+from test_assess_plan import COMPREHENSIVE, INITIAL, assessed, assessed_in, fields, plan_doc
 
 GOALS_MET = ["--check", "child_safe", "--check", "wellbeing_supported", "--check", "no_further_concerns",
              "--check", "monitoring_followups_done", "--check", "child_and_family_took_part"]
@@ -133,6 +133,24 @@ def test_followup__risk_increased_and_re_rated_at_once_promises_no_urgent_item_a
     assert any("this is now an urgent item" in w for w in alone.json()["warnings"]), alone.json()
     assert [i["code"] for i in cli_as("amina", CPCM_NOW="2026-11-23T11:00:00+03:00")("due", "--json").json()
             if i["code"] == "risk-increased"] == ["risk-increased"]
+
+
+def test_followup__a_risk_increase_dated_the_day_of_an_earlier_assessment_is_still_urgent(cli_as):
+    """An initial assessment and then a follow-up that found the risk increased, both dated the same
+    day (--at DATE: the same midnight), made no urgent item: the assessment, of the same time, was
+    taken for a re-rating after the increase. Only a re-rating recorded after it answers it."""
+    amina = cli_as("amina")
+    case_id = register(amina, "--at", "2026-11-20")
+    assert amina("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL, "--at", "2026-11-21").code == 0
+    found = amina("followup", case_id, "--method", "phone", "--purpose", "monitoring", "--visited-by", "professional",
+                  "--risk-increased", "yes", "--at", "2026-11-21", "--json")
+    assert found.code == 0, found.stderr
+    urgent = [i for i in amina("due", "--json").json() if i["code"] == "risk-increased"]
+    assert [i["case_id"] for i in urgent] == [case_id], urgent
+    # a re-rating recorded after it, of the same day too, answers it
+    assert amina("assess", case_id, "--type", "initial", "--risk", "immediate", *INITIAL, "--risk-reason", "violence",
+                 "--at", "2026-11-21").code == 0
+    assert not [i for i in amina("due", "--json").json() if i["code"] == "risk-increased"]
 
 
 def test_review__chair_warning_absence_reason_and_the_next_review_date():

@@ -518,7 +518,13 @@ def _urgent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     items = []
     zone = zone_of(now)
     increased = case.last("risk_increased")
-    if increased and not _done(case, "risk-increased", policy, increased):
+    # open while no re-rating came at or after it; and while the fold found none after it in the records'
+    # order, which tells a re-rating of the same time recorded before the increase (an assessment and a
+    # follow-up both dated the same day: not an answer to it) from one recorded with or after it
+    # (fold.RISK_UNANSWERED, the time of that increase)
+    unanswered = case.last("risk_unanswered")
+    if unanswered or (increased and not _done(case, "risk-increased", policy, increased)):
+        increased = unanswered or increased
         items.append(Deadline(case.id, "risk-increased", titled("risk-increased", "the risk has increased: re-rate it and act"),
                               _t(increased, zone), None,
                               case.worker, "risk_response", "a follow-up found the risk increased; re-rate it (cpcm assess) and respond",

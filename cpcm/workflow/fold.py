@@ -352,6 +352,11 @@ REDUCERS: dict[str, Callable[[Case, Record], Case]] = {
 }
 
 
+# The time of the latest follow-up that found the risk increased when no re-rating (an assessment, or a
+# follow-up with a risk level) came after it in the records' order: the urgent item's (deadlines._urgent).
+RISK_UNANSWERED = "risk_unanswered"
+
+
 def derived_events(record: Record, command: str) -> list[str]:
     """Events a record implies besides its command: a protection response, a plan written for
     reunification_done (what is the reunification, the fold's `reunification` event, is decided
@@ -407,6 +412,7 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
     stage, status = None, case.status
     requested_from = None  # the stage the case had when its closure was requested (a withdrawal returns to it)
     history, anomalies = [], []
+    unanswered = None  # the latest risk increase no re-rating followed (RISK_UNANSWERED)
     records = records if isinstance(records, list) else list(records)
     events: dict[str, list[str]] = {}
     with_child: dict[str, str] = {}  # plan record id -> its time, for the versions counted as made with the child
@@ -441,6 +447,12 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
             events.setdefault(event, []).append(at)
             if event == "plan_with_child":
                 with_child[record.id] = at
+            # a risk increase waits for a re-rating after it in the records' order (the same record's
+            # re-rating meets it): an assessment of the same time recorded before it does not
+            if event == "risk_increased":
+                unanswered = at
+            elif event == "risk_checked":
+                unanswered = None
         if kind == "conference" and record.body.get("plan") in with_child and record.body.get("child_took_part") is not True:
             # a version a conference made: the child took part only if the conference recorded the child there (its link
             # says so); before that was recorded, the version copied the participants of the one it started from
@@ -469,6 +481,8 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
                                                   if r["record_id"] in corrected else r for r in case.referrals))
         if request and request["record_id"] in corrected:
             case = _changed(case, transfer_request=dict(request, consent_corrected=corrected[request["record_id"]]))
+    if unanswered is not None:
+        events[RISK_UNANSWERED] = [unanswered]
     # the admissions to residential care (the conference after an admission runs from them: SOP §5.3)
     admitted = placements.admissions(case.placements)
     if admitted:
