@@ -528,3 +528,22 @@ def test_due__kenya_a_planned_first_conference_is_on_the_list_as_itself():
     items = [i for i in service.due(sup, worker="all", within_days=30) if i.code == "conference-cadence" and "internal" in i.title]
     assert [(i.case_id, i.due.date().isoformat()) for i in items] == [(conf, "2026-11-30")]
     assert not any("bring it forward" in i.why for i in service.due(sup, worker="all", within_days=30))
+
+
+def test_cli__a_removed_chairs_report_and_next_conference_go_to_the_supervisors_not_to_nobody(cli_as, repo):
+    """A conference chaired by a caseworker who then leaves: its report (due 24 hours after the
+    meeting) and the next conference of its kind were the chair's, on nobody's list once the chair
+    was removed; they are the supervisors' (as for a conference without a chair)."""
+    sup = cli_as("sup")
+    made = sup("conference", "new", "--kind", "internal", "--date", "2026-11-22T10:00:00+03:00", "--chair", "amina", "--json")
+    assert made.code == 0, made.stderr
+    conference_id = made.json()["conference_id"]
+    mine = [i for i in cli_as("amina")("due", "--json").json() if i["case_id"] == conference_id]
+    assert [i["code"] for i in mine] == ["conference-report"] and mine[0]["owner"] == "amina"
+    assert sup("team", "remove", "amina").code == 0
+    theirs = [i for i in sup("due", "--json").json() if i["case_id"] == conference_id]
+    assert [(i["code"], i["owner"]) for i in theirs] == [("conference-report", "supervisors")], theirs
+    everyone = [i for i in sup("due", "--worker", "all", "--json").json() if i["case_id"] == conference_id]
+    assert [i["owner"] for i in everyone] == ["supervisors"], everyone
+    assert not [i for i in cli_as("otieno")("due", "--json").json() if i["case_id"] == conference_id]
+

@@ -82,6 +82,7 @@ def old_fold(case_id, records):
     case = Case(id=case_id, stage=None)
     history, anomalies = [], []
     events: dict[str, list[str]] = {}
+    unanswered = None
     requested_from = None  # a change of rule made since, applied here too: a closure refused or withdrawn returns to the stage before
     for record in _old_effective(records):
         command = transitions.command_of(record.kind, dict(record.body))
@@ -98,8 +99,15 @@ def old_fold(case_id, records):
             case = replace(case, plan=plan_actions.track(case.plan, record))
         if after is not None:
             case = replace(case, stage=after, status=transitions.status_of(after))
-        for event in [command, *fold_module.derived_events(record, command)]:
+        derived = fold_module.derived_events(record, command)
+        for event in [command, *derived]:
             events.setdefault(event, []).append(utc(record.at))
+        # a change of rule made since, applied here too: the latest risk increase no re-rating recorded
+        # after it followed, in the records' order (fold.RISK_UNANSWERED)
+        if "risk_increased" in derived:
+            unanswered = utc(record.at)
+        elif "risk_checked" in derived:
+            unanswered = None
         if command in ("approval.closure", "closure.immediate") and case.closure:
             events.setdefault(f"closed.{case.closure.get('reason')}", []).append(utc(record.at))
         history.append(Entry(record.id, record.kind, record.at, record.recorded_at, record.by))
@@ -108,6 +116,8 @@ def old_fold(case_id, records):
     reunified = placements.reunifications(case.placements, events.get("reunification_done", ()))
     if reunified:
         events["reunification"] = list(reunified)
+    if unanswered is not None:
+        events[fold_module.RISK_UNANSWERED] = [unanswered]
     # and since: an admission to residential care recorded by a placement (placements.admissions)
     admitted = placements.admissions(case.placements)
     if admitted:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import library_session
+from conftest import library_session, register
 from cpcm import service
 from cpcm.errors import InvalidInput, Refused
 from memory_repo import MemoryRepo
-from test_assess_plan import COMPREHENSIVE, assessed, assessed_in, fields, plan_doc
+from test_assess_plan import COMPREHENSIVE, INITIAL, assessed, assessed_in, fields, plan_doc
 
 GOALS_MET = ["--check", "child_safe", "--check", "wellbeing_supported", "--check", "no_further_concerns",
              "--check", "monitoring_followups_done", "--check", "child_and_family_took_part"]
@@ -106,6 +106,52 @@ def test_followup__risk_increased_is_urgent_and_a_volunteers_concern_reaches_the
     codes = {i.code for i in service.due(later) if i.case_id == case_id}
     assert "risk-increased" not in codes and "concern" not in codes
     assert service.show(later, case_id)["risk"] == "immediate"
+
+
+def test_followup__risk_increased_and_re_rated_at_once_stays_urgent_and_a_lower_level_is_questioned(cli_as):
+    """A follow-up that says the risk increased and re-rates it in the same record keeps its urgent
+    item (the response is still to come: docs/workflow.md) and says how to clear it; a re-rating
+    below the level the case had (increased, yet lower: a slip) also names the correction to make."""
+    amina = cli_as("amina")
+    case_id = register(amina)  # risk high
+    base = ["followup", case_id, "--method", "phone", "--purpose", "monitoring", "--visited-by", "professional",
+            "--risk-increased", "yes", "--json"]
+    lower = amina(*base, "--risk", "low", "--risk-reason", "the family is coping")
+    assert lower.code == 0, lower.stderr
+    record_id = lower.json()["record_id"]
+    assert any("this is now an urgent item" in w for w in lower.json()["warnings"]), lower.json()
+    assert any("re-rates it below the level it had" in w and f"cpcm correct {case_id} {record_id}" in w
+               for w in lower.json()["warnings"]), lower.json()
+    assert [i["code"] for i in amina("due", "--json").json() if i["code"] == "risk-increased"] == ["risk-increased"]
+    later = cli_as("amina", CPCM_NOW="2026-11-23T10:00:00+03:00")
+    higher = later(*base, "--risk", "immediate", "--risk-reason", "violence at home")
+    assert higher.code == 0, higher.stderr
+    assert higher.json()["warnings"] == ["the risk has increased: this is now an urgent item"], higher.json()
+    assert any("stays on cpcm due until the risk is checked again after this visit" in s for s in higher.json()["next_steps"]), \
+        higher.json()
+    # a later follow-up that records a risk level clears it
+    check = cli_as("amina", CPCM_NOW="2026-11-23T11:00:00+03:00")
+    assert check("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--visited-by", "professional",
+                 "--risk", "immediate", "--risk-reason", "violence at home").code == 0
+    assert not [i for i in check("due", "--json").json() if i["code"] == "risk-increased"]
+
+
+def test_followup__a_risk_increase_dated_the_day_of_an_earlier_assessment_is_still_urgent(cli_as):
+    """An initial assessment and then a follow-up that found the risk increased, both dated the same
+    day (--at DATE: the same midnight), made no urgent item: the assessment, of the same time, was
+    taken for a re-rating after the increase. Only a re-rating recorded after it answers it."""
+    amina = cli_as("amina")
+    case_id = register(amina, "--at", "2026-11-20")
+    assert amina("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL, "--at", "2026-11-21").code == 0
+    found = amina("followup", case_id, "--method", "phone", "--purpose", "monitoring", "--visited-by", "professional",
+                  "--risk-increased", "yes", "--at", "2026-11-21", "--json")
+    assert found.code == 0, found.stderr
+    urgent = [i for i in amina("due", "--json").json() if i["code"] == "risk-increased"]
+    assert [i["case_id"] for i in urgent] == [case_id], urgent
+    # a re-rating recorded after it, of the same day too, answers it
+    assert amina("assess", case_id, "--type", "initial", "--risk", "immediate", *INITIAL, "--risk-reason", "violence",
+                 "--at", "2026-11-21").code == 0
+    assert not [i for i in amina("due", "--json").json() if i["code"] == "risk-increased"]
 
 
 def test_review__chair_warning_absence_reason_and_the_next_review_date():

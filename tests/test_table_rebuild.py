@@ -18,7 +18,7 @@ from cpcm.crypto import cipher
 from cpcm.service import context, fill, views
 from cpcm.service import tables as tables_mod
 from cpcm.store import cache as cache_mod
-from test_transfer import REASON, approved_case
+from test_transfer import REASON, consent
 
 COMMANDS = [("due", "--worker", "all"), ("due",), ("due", "--worker", "all", "--json"), ("report", "statistics"),
             ("report", "statistics", "--from", "2026-01-01", "--to", "2026-12-31", "--json")]
@@ -127,7 +127,12 @@ def gone_unread_and_merged(cli: Cli, cli_as, repo: Path, without_views, tmp_path
 
     sup = cli_as("sup")
     ids = register_many(cli, 5)
-    transferred = approved_case(cli, sup)
+    # consent to transfer here, and the request, its approval and the transfer one after the other below:
+    # no due row holding the request's or the approval's case-specific texts is read in between (such a
+    # text stays in the table after the row that used it is replaced by a write, until a later merge of
+    # a command that lists the cases; that is not what this test is about)
+    transferred = register(cli)
+    consent(cli, transferred)
     same(cli, without_views)
     assert set(ids) | {transferred} <= set(table(cli, "due")) and set(ids) <= set(table(cli, "statistics"))
     git(repo, "rm", "-r", "-q", f"cases/{ids[0]}")
@@ -135,6 +140,8 @@ def gone_unread_and_merged(cli: Cli, cli_as, repo: Path, without_views, tmp_path
     assert sup("assign", ids[1], "--worker", "otieno").code == 0
     assert sup("merge-cases", ids[2], ids[3]).code == 0
     agency = str(x25519.Identity.generate().to_public())
+    assert cli("transfer", transferred, *REASON, "--check", "all").code == 0
+    assert sup("approve", transferred, "transfer").code == 0
     sent = cli("transfer", transferred, *REASON, "--check", "all", "--out", str(tmp_path / "bundle"), "--recipient", agency)
     assert sent.code == 0, sent.stderr
     trees = {}

@@ -105,6 +105,51 @@ def test_team_remove__refused_while_the_worker_has_open_cases(cli_as, repo):
     assert "history" in removed.stderr  # the warning about old ciphertexts in git history
 
 
+def test_team_remove__refused_for_more_cases_than_it_names_says_how_to_list_them_all(cli_as, repo):
+    """The refusal names five of a leaving worker's open cases: the hint says how the supervisor
+    sees every one of them, and what is due on each, to hand them over."""
+    from conftest import register_many
+
+    cases = register_many(cli_as("amina"), 6)
+    refused = cli_as("sup")("team", "remove", "amina")
+    assert refused.code == 4 and "6 open case(s)" in refused.stderr and "…" in refused.stderr
+    assert "cpcm list --worker amina lists them all" in refused.stderr and "cpcm due --worker amina" in refused.stderr
+    listed = cli_as("sup")("list", "--worker", "amina", "--json").json()
+    assert sorted(row["case_id"] for row in listed) == sorted(cases)
+
+
+def test_assign__tells_the_new_worker_what_they_take_over_overdue_and_where_to_read_it(cli_as, repo):
+    """A handover: the supervisor reassigns a leaving worker's case; the message says how many of
+    its deadlines are already overdue and how the new worker reads the case."""
+    case_id = register(cli_as("amina"))  # the initial assessment is due within days of registration
+    late = cli_as("sup", CPCM_NOW="2026-12-30T09:00:00+03:00")
+    handed = late("assign", case_id, "--worker", "otieno")
+    assert handed.code == 0, handed.stderr
+    overdue = [i for i in cli_as("otieno", CPCM_NOW="2026-12-30T09:00:00+03:00")("due", "--json").json() if i["state"] == "overdue"]
+    assert overdue
+    assert (f"next: otieno takes over its deadlines ({len(overdue)} overdue): they read it with cpcm show {case_id} "
+            f"and cpcm log {case_id}, and find it on cpcm due") in handed.stderr, handed.stderr
+
+
+def test_team_remove__warns_when_no_signing_key_was_ever_recorded_for_the_worker(cli_as, repo, tmp_env):
+    """A worker added without --signing-key who never published one leaves commits cpcm verify
+    reports as unknown-signer for good: the removal says so, and how to avoid it next time."""
+    sup = cli_as("sup")
+    recipient = make_identity(tmp_env / "keys" / "njeri.txt")
+    assert sup("team", "add", "njeri", "--role", "caseworker", "--recipient", recipient).code == 0
+    njeri = Cli({"CPCM_REPO": str(repo), "CPCM_IDENTITY": str(tmp_env / "keys" / "njeri.txt"), "CPCM_NOW": NOW})
+    case_id = register(njeri)
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    removed = sup("team", "remove", "njeri")
+    assert removed.code == 0, removed.stderr
+    assert "no signing key was ever recorded for 'njeri'" in removed.stderr
+    assert "cpcm key publish --worker WORKER --signing-key LINE" in removed.stderr
+    verified = sup("verify")
+    assert verified.code == 1 and "unknown-signer" in verified.stdout  # what the warning told
+    # a worker whose key is recorded: no such warning
+    assert "no signing key" not in sup("team", "remove", "amina").stderr
+
+
 def test_team_remove__the_removed_worker_cannot_decrypt_the_current_files(cli_as, repo, team):
     sup = cli_as("sup")
     case_id = register(cli_as("amina"))
@@ -123,6 +168,30 @@ def test_team_remove__the_removed_worker_cannot_decrypt_the_current_files(cli_as
     # what history still holds: the old ciphertext, readable with the old key (docs/security.md)
     (name, data), = old_files.items()
     assert cipher.decrypt(data, keys_of(amina_key))
+
+
+def test_team_remove__deletes_the_removed_workers_cache_here_and_says_where_else_to(cli_as, repo):
+    """The removed worker's cache holds what their cases hold, encrypted to their key: removal
+    deletes it on this computer and the next: line names the folder to delete on the others
+    (docs/security.md gave a file name the cache no longer has)."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina)
+    assert amina("list").code == 0 and amina("due").code == 0  # fills amina's cache here
+    cache = repo / ".cpcm" / "cache" / "amina"
+    assert cache.is_dir() and any(cache.rglob("*.age"))
+    assert sup("list").code == 0
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    removed = sup("team", "remove", "amina")
+    assert removed.code == 0, removed.stderr
+    assert not cache.exists()
+    assert (repo / ".cpcm" / "cache" / "sup").is_dir()  # nobody else's
+    assert ("next: on any other computer 'amina' worked on a copy, delete .cpcm/cache/amina/ (deleted on this one)"
+            in removed.stderr), removed.stderr
+    assert git_status(repo) == []
+    # a worker with no cache here: nothing deleted, the other computers named all the same
+    assert sup("assign", case_id, "--worker", "sup").code == 0
+    gone = sup("team", "remove", "otieno", "--json")
+    assert gone.code == 0 and gone.json()["cache"] == "none", gone.stdout
 
 
 def test_team_remove__a_removed_supervisor_loses_every_case(cli_as, repo, sup2):

@@ -117,6 +117,54 @@ def test_withdraw__the_one_who_asked_takes_a_waiting_request_back_and_may_ask_ag
     assert not any("rejected" in w for w in anew.json()["warnings"]), anew.json()
 
 
+def test_approved_transfer__is_on_the_case_workers_due_list_until_its_bundle_is_written_or_it_is_taken_back(sending, cli_as, tmp_env):
+    """An approved transfer whose bundle nobody wrote left the child handed to no one, on nobody's
+    due list: now it is the case's worker's (here the one the case was reassigned to when the one
+    who asked left), overdue in cpcm check after the approval_response limit, and that worker may
+    take it back."""
+    amina, sup, otieno = cli_as("amina"), cli_as("sup"), cli_as("otieno")
+    case_id = approved_case(amina, sup)
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    assert sup("team", "remove", "amina").code == 0
+
+    later = cli_as("otieno", CPCM_NOW="2026-12-05T09:00:00+03:00")
+    due = later("due", "--json").json()
+    items = [i for i in due if i["case_id"] == case_id and i["code"] == "approved-transfer"]
+    assert len(items) == 1 and items[0]["owner"] == "otieno" and items[0]["state"] == "overdue", due
+    assert f"cpcm transfer {case_id} --withdraw" in items[0]["why"] and "--out FILE" in items[0]["why"], items[0]
+    assert "recv" not in items[0]["why"]  # the agency as typed is not repeated
+    checked = later("check", case_id, "--json").json()
+    assert any(p["code"] == "approved-transfer-overdue" and p["worker"] == "otieno" for p in checked), checked
+    assert not [i for i in cli_as("sup", CPCM_NOW="2026-12-05T09:00:00+03:00")("due", "--json").json()
+                if i["code"] == "approved-transfer"]  # the worker's, not the supervisors'
+
+    taken = otieno("transfer", case_id, "--withdraw", "--reason", "the family decided to stay", "--json")
+    assert taken.code == 0 and taken.json()["kind"] == "withdrawal", taken.stderr
+    assert not [i for i in later("due", "--json").json() if i["code"] == "approved-transfer"]
+    assert later("transfer", case_id, "--withdraw", "--reason", "twice", "--json").json()["rule"] == "nothing-to-approve"
+    assert otieno("show", case_id, "--json").json()["status"] == "open"
+
+
+def test_approved_transfer__the_approval_says_who_writes_the_bundle_and_the_item_ends_when_it_is_written(sending, cli_as, tmp_env):
+    amina, sup, otieno = cli_as("amina"), cli_as("sup"), cli_as("otieno")
+    case_id = register(amina)
+    consent(amina, case_id)
+    assert amina("transfer", case_id, *REASON, "--check", "all").code == 0
+    approved = sup("approve", case_id, "transfer")
+    assert approved.code == 0, approved.stderr
+    assert f"next: the case's worker (amina) writes the bundle with the command that asked for it: cpcm transfer {case_id}" \
+        in approved.stderr, approved.stderr
+    assert [i["code"] for i in amina("due", "--json").json() if i["code"] == "approved-transfer"] == ["approved-transfer"]
+    # someone who is neither the one who asked, nor the case's worker, nor a supervisor may not take it back
+    refused = otieno("transfer", case_id, "--withdraw", "--reason", "x", "--json")
+    assert refused.code in (4, 5), refused.stdout
+    assert amina("transfer", case_id, *REASON, "--check", "all", "--out", str(tmp_env / "b.age")).code == 0
+    assert not [i for i in amina("due", "--json").json() if i["case_id"] == case_id]  # transferred: nothing is due here
+    # reopened: the request the bundle was written for asks nothing any more
+    assert amina("reopen", case_id, "--reason", "the family came back").code == 0
+    assert not [i for i in amina("due", "--json").json() if i["code"] == "approved-transfer"]
+
+
 def test_withdraw__needs_a_case_and_to_is_needed_otherwise(sending, cli_as):
     amina = cli_as("amina")
     assert amina("transfer", "--withdraw", "--reason", "x").code == 2

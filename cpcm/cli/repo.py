@@ -132,6 +132,7 @@ def register(app: typer.Typer) -> None:
         _report_team_change(result, json_out, f"'{worker}' removed", worker)
         if not json_out:
             warn("copies of old records in git history stay readable with the removed worker's key (see docs/security.md)")
+            _next_cache(result, worker)
             _next_sync(ctx, worker)
 
     @team.command("recover")
@@ -194,6 +195,7 @@ def register(app: typer.Typer) -> None:
         _report_team_change(result, json_out, f"'{worker}' removed; their signing key is revoked from {result.extra['revoked_from']}",
                             worker)
         if not json_out:
+            _next_cache(result, worker)
             _next_sync(ctx, worker)
 
     @team.command("signers")
@@ -262,6 +264,23 @@ def _now_in(timezone: str | None):
     except UsageError:
         zone = None
     return clock.now(zone)
+
+
+def _next_cache(result, removed: str) -> None:
+    """What a removal did with the removed worker's cache on this computer (service.team._forget_cache),
+    and what is left to do on the others."""
+    if result.extra.get("signing_key_recorded") is False:  # team add without --signing-key, and never cpcm key publish
+        warn(f"no signing key was ever recorded for '{removed}' (added without --signing-key, and no cpcm key publish): "
+             "cpcm verify reports each commit they made as unknown-signer, and a removed worker's key can no longer be "
+             "recorded; their records are kept and read as any other. Before removing a worker, record their key: "
+             "cpcm key publish --worker WORKER --signing-key LINE (docs/security.md, 'A removed worker's key')")
+    cache = result.extra.get("cache")
+    if cache == "left":
+        warn(f"the cache of '{removed}' on this computer could not be deleted: delete the folder .cpcm/cache/{removed}/ "
+             "(it holds what their cases hold, encrypted to their key; see docs/security.md)")
+    say(f"next: on any other computer '{removed}' worked on a copy, delete .cpcm/cache/{removed}/ "
+        + ("(deleted on this one) " if cache == "deleted" else "")
+        + "and collect their copies of the repository (docs/security.md, 'When a worker leaves')")
 
 
 def _report_team_change(result, json_out: bool, done: str, removed: str | None = None) -> None:

@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", help="Where to write the encrypted bundle (a new file)."),
         batch: bool = typer.Option(False, "--batch", help="Every open case you can read (an agency leaving an area): one bundle per case."),
         out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="With --batch: the folder for the bundles (CASE-ID.transfer.age)."),
-        withdraw: bool = typer.Option(False, "--withdraw", help="Take back your own transfer request that still waits for approval (with --reason)."),
+        withdraw: bool = typer.Option(False, "--withdraw", help="Take back your own transfer request that still waits for approval, or an approved one not carried out (with --reason)."),
         from_file: FromFileOpt = None, set_: SetOpt = None,
         at: AtOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
@@ -47,7 +47,8 @@ def register(app: typer.Typer) -> None:
         Example: cpcm transfer --batch --to county-office --recipient age1… --out-dir handover/ --reason "programme closing" --reason-code agency_exit --check all
 
         The one who asked may take the request back while it waits (--withdraw): the case stays
-        here as it was.
+        here as it was. An approved request not carried out is on the case's worker's due list;
+        the one who asked, the case's worker or a supervisor takes it back the same way.
 
         Example: cpcm transfer CP-4F7K-9X2M --withdraw --reason "the family decided to stay"
 

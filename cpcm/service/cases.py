@@ -133,8 +133,24 @@ def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = Non
         tx.write_record(record, keys_for(ctx, readers))
         tx.commit(f"assign {case_id} {record.id}")
     steps = (f"the assignment to {worker_id} is confirmed: this settles the sync conflict ({', '.join(confirms)})",) if confirms else ()
+    if not confirms:
+        steps = (_taken_over(ctx, case, worker_id),)
     return Written(case_id, record.id, "assignment", tuple(warnings), steps, extra={"worker": worker_id},
                    json_keys=("subject", "record_id", "warnings"))
+
+
+def _taken_over(ctx: Context, case: Case, worker_id: str) -> str:
+    """What the new worker takes over with a case (a handover, a worker leaving): how many of its
+    deadlines are overdue or due soon, and where they read the case and its list."""
+    from cpcm.workflow.clocks import SUPERVISORS
+    from cpcm.workflow.deadlines import deadlines, soon_window
+
+    soon = soon_window(ctx.policy, ctx.now)
+    states = [item.state(ctx.now, soon) for item in deadlines(case, ctx.policy, ctx.now) if item.owner != SUPERVISORS]
+    late, near = states.count("overdue"), states.count("due_soon")
+    held = ", ".join(part for part in (f"{late} overdue" if late else "", f"{near} due soon" if near else "") if part)
+    return (f"{worker_id} takes over its deadlines{' (' + held + ')' if held else ''}: they read it with cpcm show {case.id} "
+            f"and cpcm log {case.id}, and find it on cpcm due")
 
 
 @writes

@@ -963,12 +963,17 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
     (the due table's, service/tables.py)."""
     from dataclasses import replace
 
+    from cpcm.workflow.clocks import SUPERVISORS
     from cpcm.workflow.deadlines import for_worker
     from cpcm.workflow.rules import off_team, sees_unattended, unattended_item
 
     found = list_conferences(ctx)
     items = [item for item in (rules.report_due(c, ctx.policy, ctx.now.tzinfo, ctx.now) for c in found) if item is not None]
     items += rules.cadence_due(found, ctx.policy, ctx.now)
+    gone = off_team(ctx.team)
+    if gone:  # a chair who left the team (team remove): their report and the next conference are the supervisors' now,
+        # as where a conference has no chair, rather than nobody's (a supervisor or manager reads, closes and reports it)
+        items = [replace(item, owner=SUPERVISORS) if item.owner in gone else item for item in items]
     case_items: list = []  # a case's: its worker's, or nobody's when they are no longer on the team
     if cases or admission is not None:
         conferenced: dict[str, list[str]] = {}
@@ -982,7 +987,7 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
             case_items += rules.admission_conference_due(case, ctx.policy, ctx.now, conferenced.get(case.id, ()))
     worker = ctx.team.get(whose, include_removed=True) if whose != "all" else None
     oversees = approvals.approves(worker)  # as for the cases' items (worklist._window): not a removed worker
-    removed = off_team(ctx.team)
+    removed = gone
     unattended = sees_unattended(whose, oversees, removed)
     out = []
     for number, item in enumerate(items + case_items):

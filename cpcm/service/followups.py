@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from cpcm.domain.case import Case
 from cpcm.domain.forms import Form
 from cpcm.domain.ids import normalise_case_id
+from cpcm.domain.policy import risk_rank
 from cpcm.domain.team import RECOVERY_READER
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service import reintegration
@@ -62,6 +63,11 @@ def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
     warnings, steps = [], []
     if body.get("risk_increased") == "yes":
         warnings.append("the risk has increased: this is now an urgent item")
+        if body.get("risk") and case.risk and risk_rank(body["risk"]) > risk_rank(case.risk):
+            # a re-rating below the level before contradicts "increased": a slip to correct
+            warnings.append(f"this follow-up says the risk has increased but re-rates it below the level it had: if one of "
+                            f"the two is wrong, correct the record: cpcm correct {case_id} {record.id} --set risk_increased=... "
+                            f"or --set risk=... --reason ...")
         if case.status == "closed":  # a post-closure visit: only a reopened case can be reassessed and acted on
             steps.append(f"reopen the case to act on it: cpcm reopen {case_id} --reason TEXT (it stays on cpcm due until then)")
         elif not body.get("risk"):

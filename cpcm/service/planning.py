@@ -239,7 +239,8 @@ _REQUESTS = {"plan": "plan version", "closure": "closure request", "transfer": "
 def take_back(ctx: Context, case_id: str, subject: str, reason: str, at: datetime | None) -> tuple[list[Record], Record]:
     """The one who asked takes back their request still waiting for a decision (a plan version,
     a closure or a transfer: a one-supervisor agency's way out when its supervisor asked), with
-    a reason: a `withdrawal` record of it (approvals.withdrawal_refusal says who may). Returns
+    a reason: a `withdrawal` record of it (approvals.withdrawal_refusal says who may; an approved
+    transfer not carried out is taken back the same way, approvals.approved_withdrawable). Returns
     the case's records before it and the record written."""
     me = ctx.need_worker()
     what = _REQUESTS[subject]
@@ -257,6 +258,16 @@ def take_back(ctx: Context, case_id: str, subject: str, reason: str, at: datetim
         raise Refused(f"{case_id} has no {what} waiting for a decision (it is at stage '{case.stage}')",
                       f"Only a {what} still waiting for a decision can be withdrawn.", rule="nothing-to-approve")
     waiting = approvals.pending(case, subject)
+    if waiting is None and subject == "transfer":  # approved and not carried out (approvals.approved_not_sent)
+        approved = approvals.approved_not_sent(case)
+        if refusal:
+            raise Refused(f"only the one who asked for the approved transfer of {case_id} ({approved.get('by')}), "
+                          f"its worker ({case.worker}) or a supervisor or manager can withdraw it",
+                          f"Ask its worker, or a supervisor or manager: cpcm transfer {case_id} --withdraw --reason ...",
+                          rule="withdraw-own-only")
+        record = append(ctx, case, "withdraw", "withdrawal", {"subject": subject, "target": approved["record_id"],
+                                                              "reason": reason.strip()}, at)
+        return records, record
     if refusal:
         named = f"plan version {waiting['version']}" if subject == "plan" else f"the {what}"
         # two closure requests merged from copies apart wait: each is its own asker's to take back
@@ -368,6 +379,7 @@ def _decided_steps(ctx: Context, case: Case, subject: str, approve: bool, pendin
                     f"feedback: cpcm followup {case.id} --purpose post_closure ..."]
         return [f"the case goes back to where it was and stays open: {case.worker} goes on with the plan; "
                 f"closure can be asked again when the note is met (cpcm close {case.id} --reason ...)"]
-    if approve:
-        return [f"{who} runs the same cpcm transfer again to write the bundle"]
+    if approve:  # the bundle is not written yet: say who writes it (deadlines._approved_transfer)
+        return [f"the case's worker ({case.worker}) writes the bundle with the command that asked for it: cpcm transfer "
+                f"{case.id} --to AGENCY ... --out FILE (on their cpcm due until then)"]
     return [f"the case stays with this agency: {case.worker} goes on with it"]

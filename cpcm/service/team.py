@@ -248,7 +248,8 @@ def _check_removable(ctx: Context, worker_id: str) -> list:
     if assigned:
         raise Refused(
             f"worker '{worker_id}' is assigned {len(assigned)} open case(s): {', '.join(assigned[:5])}{'…' if len(assigned) > 5 else ''}",
-            "Assign them to someone else first: cpcm assign CASE --worker OTHER", rule="worker-has-cases",
+            f"Assign them to someone else first: cpcm assign CASE --worker OTHER (cpcm list --worker {worker_id} lists them "
+            "all, with what is due on each: cpcm due --worker " + worker_id + ")", rule="worker-has-cases",
         )
     return theirs
 
@@ -264,7 +265,19 @@ def team_remove(ctx: Context, worker_id: str) -> Written:
     team = Team(tuple(removed if w.id == worker_id else w for w in ctx.team.workers))
     written = _change_team(ctx, actor, team, f"team remove {worker_id}")
     written.extra["visits_left"] = _visits_left(ctx, theirs, team)
+    written.extra["cache"] = _forget_cache(ctx, worker_id)
+    written.extra["signing_key_recorded"] = bool(worker.signing_keys)
     return written
+
+
+def _forget_cache(ctx: Context, worker_id: str) -> str:
+    """The removed worker's cache on this computer deleted (store.cache.forget_worker): "deleted",
+    "none" or "left"; their other computers' copies are theirs to delete (docs/security.md)."""
+    if ctx.root is None:
+        return "none"
+    from cpcm.store.cache import forget_worker
+
+    return forget_worker(ctx.root, worker_id)
 
 
 def _visits_left(ctx: Context, theirs: list, team: Team) -> list[str]:
@@ -297,6 +310,7 @@ def team_revoke(ctx: Context, worker_id: str, since: datetime | None = None) -> 
     team = Team(tuple(revoked if w.id == worker_id else w for w in ctx.team.workers))
     result = _change_team(ctx, actor, team, f"team revoke {worker_id}")
     result.extra["visits_left"] = _visits_left(ctx, theirs, team)
+    result.extra["cache"] = _forget_cache(ctx, worker_id)
     result.extra["revoked_from"] = moment
     result.extra["signing_keys_revoked"] = len(revoked.signing_keys)
     return result

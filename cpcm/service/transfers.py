@@ -277,7 +277,8 @@ def transfer(ctx: context.Context, case_id: str, to: str, reason: str, reason_co
 
 @context.writes
 def transfer_withdraw(ctx: context.Context, case_id: str, reason: str, at: datetime | None = None) -> Written:
-    """The one who asked for a transfer takes the request back while it waits for a decision
+    """The one who asked for a transfer takes the request back while it waits for a decision, or
+    they, the case's worker or a supervisor or manager an approved one not carried out
     (planning.take_back): the case stays here as it is, and a new request may be made later."""
     _, record = take_back(ctx, case_id, "transfer", reason, at)
     return Written(case_id, record.id, "withdrawal",

@@ -723,6 +723,27 @@ def worker_folder(root: Path, worker: str) -> Path:
     return folder
 
 
+def forget_worker(root: Path, worker: str) -> str:
+    """Delete a worker's cache on this computer (`.cpcm/cache/<worker>/`, and the one-file cache
+    of earlier versions), as their removal from the team asks: it holds what the records hold
+    (names, dates of birth, histories), encrypted to a key that no longer belongs to the team, and
+    is made again from the records by whoever may read them. Returns "deleted", "none" (there was
+    none here) or "left" (it could not be deleted: another user's folder, say)."""
+    folder, legacy = root / CACHE_DIR / worker, root / CACHE_DIR / f"{worker}.age"
+    found = False
+    try:
+        for path in (folder, legacy):
+            if path.is_symlink() or path.is_file():
+                found = True
+                path.unlink()
+            elif path.is_dir():
+                found = True
+                shutil.rmtree(path)
+    except OSError:
+        return "left"
+    return "deleted" if found else "none"
+
+
 def _untrusted(path: Path, whole: bool) -> str | None:
     """Why another user may have put files in `path` ("PATH is ..."; None: they cannot). `whole`:
     the worker's own folder; else the folder holding it, where another user must not be able to

@@ -71,6 +71,18 @@ def pending(case: Case, subject: str) -> Mapping[str, Any] | None:
     raise ValueError(f"that is not approved: one of {', '.join(SUBJECTS)}")
 
 
+def approved_not_sent(case: Case) -> Mapping[str, Any] | None:
+    """The transfer request a supervisor or manager approved and that was not carried out (no
+    bundle written since: the case is open and no transfer, out or in, came after the request),
+    or None. Until its bundle is written, or the request is taken back, the child is neither
+    handed over nor planned for as staying: the case's worker has it on their due list."""
+    request = case.transfer_request
+    if case.status != "open" or not request or request.get("decided_at") is None or not request.get("approved"):
+        return None
+    boundary = max((e.id for e in case.history if e.kind in ("transfer", "transfer_in")), default="")
+    return request if request["record_id"] > boundary else None
+
+
 def waiting_closures(closure: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
     """The closure requests in a case's `closure` still waiting for a decision, the latest first:
     the closure, and those it was requested over while they waited (`earlier`: two copies apart,
@@ -169,11 +181,27 @@ def withdrawal_refusal(policy: Policy, subject: str, actor: Worker | None, case:
     force; withdraw-own-only: it is someone else's), or None: only the one who asked for it takes it
     back (cpcm plan --withdraw, cpcm close --withdraw)."""
     request = pending(case, subject)
+    if request is None and subject == "transfer" and approved_not_sent(case) is not None:
+        # approved and not carried out: the one who asked, the case's worker (who has it on their
+        # due list, and may have taken the case over from the one who asked) or a supervisor or
+        # manager takes it back when the transfer is no longer wanted
+        if actor is None or approved_withdrawable(case, actor) is None:
+            return "withdraw-own-only"
+        return None
     if request is None or not required(policy, subject):
         return "nothing-to-approve"
     if actor is None or withdrawable(case, subject, actor.id) is None:
         return "withdraw-own-only"
     return None
+
+
+def approved_withdrawable(case: Case, actor: Worker) -> Mapping[str, Any] | None:
+    """The approved transfer request not carried out (`approved_not_sent`) that `actor` may take
+    back: the one who asked for it, the case's worker, or a supervisor or manager."""
+    request = approved_not_sent(case)
+    if request is None:
+        return None
+    return request if actor.id in (request.get("by"), case.worker) or oversees(actor) else None
 
 
 def deciders(policy: Policy, subject: str, case: Case, workers) -> list[str]:

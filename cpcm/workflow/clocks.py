@@ -108,6 +108,10 @@ CLOCKS: tuple[Clock, ...] = (
     _approval("plan", "plan", "a plan version"),
     _approval("closure", "closure", "a closure request"),
     _approval("transfer", "transfer_request", "a transfer request"),
+    Clock("approved-transfer", "approved_transfer", "Approved transfer carried out", ("approval.transfer",),
+          "the supervisor's or manager's approval of a transfer request", ("transfer", "withdrawal.transfer"),
+          "the bundle written (cpcm transfer), or the request taken back (cpcm transfer --withdraw)", "transfer_approval",
+          "approval_response"),
 )
 BY_CODE: dict[str, Clock] = {c.code: c for c in CLOCKS}
 MEASURED: tuple[Clock, ...] = tuple(c for c in CLOCKS if c.measured)

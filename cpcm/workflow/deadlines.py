@@ -185,9 +185,8 @@ def _after_start(start: str, duration, zone: tzinfo) -> datetime:
     return duration.after(_t(start, zone))
 
 
-def _done(case: Case, code: str, policy: Policy, since: str | None, after: bool = False) -> bool:
-    """Whether an event that meets clock `code` happened at or after `since` (strictly after it
-    with `after`: the record that started the clock does not meet it as well)."""
+def _done(case: Case, code: str, policy: Policy, since: str | None) -> bool:
+    """Whether an event that meets clock `code` happened at or after `since`."""
     if not since:
         return any(case.last(event, since) for event in _parts(policy).done(code))
     events = case.events
@@ -195,7 +194,7 @@ def _done(case: Case, code: str, policy: Policy, since: str | None, after: bool 
         # `case.last(event, since)` without taking the latest: each time compared, as there (`since`
         # is a time, so any time at or after it is one); an event the case never had is skipped
         times = events.get(event)
-        if times and any([moment > since if after else moment >= since for moment in times]):
+        if times and any([moment >= since for moment in times]):
             return True
     return False
 
@@ -429,6 +428,22 @@ def _approvals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     return items
 
 
+def _approved_transfer(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    """A transfer a supervisor or manager approved whose bundle is not written yet, for the
+    case's worker: until it is carried out (or taken back) the child is handed to no one, and
+    each transfer already raises the chance that a child drops out of care (IAG Step 6)."""
+    request = approvals.approved_not_sent(case)
+    if request is None:
+        return []
+    limit = _parts(policy).duration("approval_response", "limit")
+    decided = _t(request["decided_at"], zone_of(now))
+    why = (f"the transfer was approved on {decided.date().isoformat()}: write its bundle within {limit.words()}, with the "
+           f"command that asked for it (cpcm transfer {case.id} --to AGENCY ... --out FILE), so that the child is not left "
+           f"between agencies; if it is no longer wanted, take it back (cpcm transfer {case.id} --withdraw --reason ...)")
+    return [Deadline(case.id, "approved-transfer", "carry out the approved transfer", limit.after(decided), None, case.worker,
+                     "transfer_approval", why, _parts(policy).source("transfer_approval"), case.risk)]
+
+
 def _plan_actions(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     """Each action of the plan in force with a date (`by`), until it is marked done or dropped:
     due at the end of that day. The item names the action by its ID only (its text stays in the
@@ -527,9 +542,13 @@ def _urgent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     items = []
     zone = zone_of(now)
     increased = case.last("risk_increased")
-    # checked again only by a later record: a re-rating in the follow-up that found the increase
-    # does not clear it (docs/workflow.md), the response is still to come
-    if increased and not _done(case, "risk-increased", policy, increased, after=True):
+    # open while no re-rating was recorded after the follow-up that found the increase (fold.RISK_UNANSWERED:
+    # in the records' order, and not that follow-up's own re-rating: the response is still to come,
+    # docs/workflow.md), or while none came at or after its time (an assessment dated the same day but
+    # recorded before the increase does not answer it)
+    unanswered = case.last("risk_unanswered")
+    if unanswered or (increased and not _done(case, "risk-increased", policy, increased)):
+        increased = unanswered or increased
         items.append(Deadline(case.id, "risk-increased", titled("risk-increased", "the risk has increased: re-rate it and act"),
                               _t(increased, zone), None,
                               case.worker, "risk_response", "a follow-up found the risk increased; re-rate it (cpcm assess) and respond",
@@ -604,7 +623,8 @@ def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
 NOT_OPEN_CODES = frozenset({"post-closure-visit"})
 
 RULES: tuple[Callable, ...] = (
-    _initial_assessment, _risk_response, _comprehensive_assessment, _case_plan, _approvals, _post_closure_visit, _referrals, _urgent,
+    _initial_assessment, _risk_response, _comprehensive_assessment, _case_plan, _approvals, _approved_transfer, _post_closure_visit,
+    _referrals, _urgent,
     _review, _turning_18, _plan_actions, _placements,
 )
 

@@ -230,7 +230,9 @@ def _withdrawal(case: Case, record: Record) -> Case:
         closure = _without_closure(case.closure, record.body.get("target"))
         return case if closure is case.closure else _changed(case, closure=closure)
     request = case.transfer_request if subject == "transfer" else None
-    if request and request.get("decided_at") is None and record.body.get("target") in (None, request.get("record_id")):
+    # waiting, or approved and not carried out (approvals.approved_not_sent): taken back, none stands
+    if request and (request.get("decided_at") is None or request.get("approved")) \
+            and record.body.get("target") in (None, request.get("record_id")):
         return _changed(case, transfer_request=None)
     return case
 
@@ -389,6 +391,11 @@ REDUCERS: dict[str, Callable[[Case, Record], Case]] = {
 }
 
 
+# The time of the latest follow-up that found the risk increased when no re-rating (an assessment, or a
+# later follow-up with a risk level) came after it in the records' order: the urgent item's (deadlines._urgent).
+RISK_UNANSWERED = "risk_unanswered"
+
+
 def derived_events(record: Record, command: str) -> list[str]:
     """Events a record implies besides its command: a protection response, a plan written for
     reunification_done (what is the reunification, the fold's `reunification` event, is decided
@@ -445,6 +452,7 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
     requested_from = None  # the stage the case had when its closure was requested (a withdrawal returns to it)
     history, anomalies = [], []
     over_waiting: set[str] = set()  # closure requests merged over another still waiting (two copies apart)
+    unanswered = None  # the latest risk increase no re-rating followed (RISK_UNANSWERED)
     records = records if isinstance(records, list) else list(records)
     events: dict[str, list[str]] = {}
     with_child: dict[str, str] = {}  # plan record id -> its time, for the versions counted as made with the child
@@ -481,10 +489,18 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
         if command == "assessment.initial":  # only the latest initial assessment's outcome is kept (transitions.check_outcome)
             for name in [name for name in events if name.startswith("initial.")]:
                 del events[name]
-        for event in derived_events(record, command):
+        derived = derived_events(record, command)
+        for event in derived:
             events.setdefault(event, []).append(at)
             if event == "plan_with_child":
                 with_child[record.id] = at
+        # a risk increase waits for a re-rating recorded after it, in the records' order: not the re-rating
+        # of the follow-up that found it (the response is still to come: docs/workflow.md), nor an
+        # assessment of the same time recorded before it
+        if "risk_increased" in derived:
+            unanswered = at
+        elif "risk_checked" in derived:
+            unanswered = None
         if kind == "conference" and record.body.get("plan") in with_child and record.body.get("child_took_part") is not True:
             # a version a conference made: the child took part only if the conference recorded the child there (its link
             # says so); before that was recorded, the version copied the participants of the one it started from
@@ -517,6 +533,8 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
         # out of order only because another request waited: once at most one closure stands (the rest
         # withdrawn or rejected, or one approved), nothing of that is left to put right
         anomalies = [a for a in anomalies if a not in over_waiting]
+    if unanswered is not None:
+        events[RISK_UNANSWERED] = [unanswered]
     # the admissions to residential care (the conference after an admission runs from them: SOP §5.3)
     admitted = placements.admissions(case.placements)
     if admitted:
