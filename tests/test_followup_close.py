@@ -131,8 +131,9 @@ def test_followup__risk_increased_and_re_rated_at_once_stays_urgent_and_a_lower_
         higher.json()
     # a later follow-up that records a risk level clears it
     check = cli_as("amina", CPCM_NOW="2026-11-23T11:00:00+03:00")
-    assert check("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--visited-by", "professional",
-                 "--risk", "immediate", "--risk-reason", "violence at home").code == 0
+    checked = check("followup", case_id, "--method", "phone", "--purpose", "monitoring", "--visited-by", "professional",
+                    "--risk-increased", "no", "--risk", "immediate", "--risk-reason", "violence at home")
+    assert checked.code == 0, checked.stderr
     assert not [i for i in check("due", "--json").json() if i["code"] == "risk-increased"]
 
 

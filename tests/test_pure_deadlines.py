@@ -466,8 +466,9 @@ def test_urgent__risk_increased_until_re_rated():
         "CP-0000-0000", "risk-increased", "URGENT: the risk has increased: re-rate it and act", "2026-11-22T09:00:00+03:00", None,
         "amina", "risk_response", "a follow-up found the risk increased; re-rate it (cpcm assess) and respond", "S-risk", "high",
         None, (), None)]
-    # a re-rating in the follow-up that found the increase (the same time) does not clear it; a later one does
-    assert len(of(dl._urgent, case(events={"risk_increased": (INC,), "risk_checked": (INC,)}))) == 1
+    # a re-rating in the follow-up that found the increase does not clear it (the fold leaves the increase
+    # unanswered: fold.RISK_UNANSWERED); a later one does
+    assert len(of(dl._urgent, case(events={"risk_increased": (INC,), "risk_checked": (INC,), "risk_unanswered": (INC,)}))) == 1
     assert of(dl._urgent, case(events={"risk_increased": (INC,), "risk_checked": ("2026-11-22T06:00:01+00:00",)})) == []
     assert len(of(dl._urgent, case(events={"risk_increased": (INC,), "risk_checked": ("2026-11-22T05:59:59+00:00",)}))) == 1
     assert of(dl._urgent, case(status="closed", events={"risk_increased": (INC,)})) == []  # found before the closure
