@@ -630,3 +630,37 @@ def test_close__a_family_name_that_fits_two_of_the_conferences_cases_counts_for_
 
     assert closed("Amani") == ("no", "no")
     assert closed("Amani Wanjiku") == ("no", "yes")
+
+
+def test_cli__the_report_shows_each_cases_risk_as_it_stood_at_the_meeting(cli, cli_as, repo):
+    """The conference report (Form 8) is a record of the meeting: a case re-rated after its
+    nomination and before the meeting shows the risk it had at the meeting, and a re-rating after
+    the meeting, before the report is rendered, changes nothing in it (en and sw, md and html)."""
+    visit = ("--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check home", "--visited-by", "professional",
+             "--risk-increased", "no", "--no-input")
+    case_id = planned_case(cli, CANARY)  # rated high
+    sup = cli_as("sup")
+    conf = new_conference(sup)  # on 2026-11-30
+    assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+    before = cli_as("amina", CPCM_NOW="2026-11-27T10:00:00+03:00")("followup", case_id, *visit, "--risk", "medium",
+                                                                      "--risk-reason", "the family is cooperating")
+    assert before.code == 0, before.stderr
+    closer = cli_as("sup", CPCM_NOW=CLOSE_NOW)
+    for institution, name, position in MEMBERS:
+        assert closer("conference", "attend", conf, "--institution", institution, "--name", name, "--position", position,
+                      "--contact", "0700 000000", "--confidentiality-signed", "yes").code == 0
+    assert closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id]))).code == 0
+    assert closer("conference", "close", conf).code == 0
+    after = cli_as("amina", CPCM_NOW="2026-12-10T10:00:00+03:00")("followup", case_id, *visit, "--risk", "low",
+                                                                     "--risk-reason", "the child is settled at home")
+    assert after.code == 0, after.stderr
+    assert cli("show", case_id, "--json").json()["risk"] == "low"
+    later = cli_as("sup", CPCM_NOW="2026-12-11T10:00:00+03:00")
+    for lang, medium in (("en", "medium"), ("sw", "wastani")):
+        for fmt in ("md", "html"):
+            report = later("render", "conference-report", conf, "--lang", lang, "--format", fmt)
+            assert report.code == 0, report.stderr
+            row = next(line for line in report.stdout.splitlines()
+                       if re.match(rf"^\s*(\| |<tr><td>){case_id}( \||</td>)", line) and ("<td>" in line or line.count("|") >= 7))
+            cells = [c.strip() for c in re.split(r"\||</td><td>|<tr><td>|</td></tr>", row) if c.strip()]
+            assert cells[3] == medium, (lang, fmt, row)

@@ -125,3 +125,52 @@ def test_reopen__the_old_plans_actions_stay_open_items_where_the_policy_keeps_th
     (kenya.root / ".cpcm" / "policy.yaml").write_text("rules:\n  plan_action:\n    due_after_reopening: true\n", encoding="utf-8")
     closed = kenya("amina", LATER)("close", case_id, "--reason", "declined", "--check", "all")
     assert closed.code == 4 and "open_items_explained" in closed.stderr and "action A1" in closed.stderr
+
+
+def _referred_closed_and_reopened(kenya) -> str:
+    """The reunified case with a referral R1 still waiting for the provider's feedback when the case
+    is closed (explained with --explain-open), then reopened."""
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = reunified(kenya)
+    assert amina("service", "add", "clinic", "--provider", "County Clinic", "--sector", "health", "--offers", "child health",
+                 "--contact", "Nurse in charge").code == 0
+    for giver in ("child", "caregiver"):
+        assert amina("consent", case_id, "--purpose", "referral", "--agency", "clinic", "--by", giver, "--status", "given",
+                     "--explained", "all").code == 0
+    referred = amina("refer", case_id, "--service", "clinic", "--need", "a health check", "--check", "all")
+    assert referred.code == 0, referred.stderr
+    assert record(amina, case_id, answers()).code == 0
+    closed = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "the family carries on")
+    assert closed.code == 0, closed.stderr
+    assert sup("approve", case_id, "closure").code == 0
+    reopened = kenya("amina", LATER)("reopen", case_id, "--reason", "new report from the school")
+    assert reopened.code == 0, reopened.stderr
+    return case_id
+
+
+def test_reopen__a_referral_explained_at_the_closure_is_not_due_after_the_reopening(kenya):
+    """A referral still open at the closure, explained there, is treated as the old plan's actions
+    are (`plan_action.due_after_reopening: false`): the reopened case restarts at assessment, so its
+    feedback is not listed overdue; updating the referral after the reopening brings it back."""
+    case_id = _referred_closed_and_reopened(kenya)
+    amina = kenya("amina", LATER)
+    due = amina("due", "--json")
+    assert due.code == 0, due.stderr
+    codes = {i["code"] for i in due.json() if i["case_id"] == case_id}
+    assert not {"referral-feedback", "referral-follow-up", "referral-outcome"} & codes, codes
+    assert {"initial-assessment", "comprehensive-assessment"} <= codes
+    check = amina("check", case_id, "--json")
+    assert "referral-feedback" not in check.stdout, check.stdout
+    # the worker updates the referral after the reopening: it is tracked again
+    updated = amina("referral", case_id, "R1", "--status", "declined", "--feedback", "no places left")
+    assert updated.code == 0, updated.stderr
+    codes = {i["code"] for i in amina("due", "--json").json() if i["case_id"] == case_id}
+    assert "referral-follow-up" in codes, codes
+
+
+def test_reopen__a_referral_from_before_stays_due_where_the_policy_keeps_them_due(kenya):
+    case_id = _referred_closed_and_reopened(kenya)
+    (kenya.root / ".cpcm" / "policy.yaml").write_text("rules:\n  plan_action:\n    due_after_reopening: true\n", encoding="utf-8")
+    due = kenya("amina", LATER)("due", "--json")
+    assert due.code == 0, due.stderr
+    assert "referral-feedback" in {i["code"] for i in due.json() if i["case_id"] == case_id}

@@ -98,6 +98,11 @@ def _referrals_before(case, policy, now):
     limit = policy.duration("referral_feedback", "limit")
     feedback, follow_up, outcome = BY_CODE["referral-feedback"], BY_CODE["referral-follow-up"], BY_CODE["referral-outcome"]
     for ref in case.referrals:
+        # since then (the rule changed, not made cheaper): a referral not moved on since before the
+        # latest reopening is not due, unless the policy keeps it due (`plan_action.due_after_reopening`)
+        if (case.last("reopen") and ref["status_at"] < case.last("reopen")
+                and not policy.get("plan_action", "due_after_reopening", False)):
+            continue
         name = f"referral {ref['ref']} ({ref.get('service')})"
         if ref["status"] not in feedback.done:
             items.append(Deadline(case.id, "referral-feedback", f"feedback on {name}", limit.after(_t(ref["at"], zone)), None, case.worker,

@@ -21,7 +21,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
 from cpcm.domain.ids import new_conference_id, normalise_case_id, normalise_conference_id
-from cpcm.domain.records import Record
+from cpcm.domain.records import Record, utc
 from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service import context
 from cpcm.service.planning import approvers_warning
@@ -1031,8 +1031,13 @@ def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destin
         if warnings is not None:
             warnings += unchecked
     clients = _clients(ctx, conference.case_ids, families)
+    # each case's risk as it stood at the meeting (`rules.meeting_end`), for every case you can read (`families`); another
+    # keeps its nomination's
+    end = rules.meeting_end(conference, ctx.zone)
+    risks = {case_id: fold_case(case_id, [r for r in context.load_records(ctx, case_id) if utc(r.at) <= end]).risk
+             for case_id in families}
     view = views.conference_view(conference, ctx.policy, lang, ctx.now.date(), {w.id: w.name for w in ctx.team.workers},
-                                 clients=clients, zone=ctx.zone)
+                                 clients=clients, zone=ctx.zone, risks=risks)
     if template == "form-5":  # the agreement to sign: the meeting's professionals, with the date each signed where they have
         family = [a for a in conference.attendees if views.is_family(a, clients)]
         rows = rules.form5_rows(conference, _register(ctx), family)

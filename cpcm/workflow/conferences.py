@@ -453,6 +453,15 @@ def agenda(kind: str, start: datetime, case_ids: list[str]) -> list[dict]:
     return items
 
 
+def meeting_end(conference: Conference, zone: tzinfo) -> str:
+    """The end of the meeting's day in the agency's `zone`, as UTC: what the minutes and the report
+    show of a case (its risk) is the case as it stood then, its records up to this moment folded.
+    They are records of the meeting: a re-rating after it is not what the meeting saw, whenever
+    they are rendered; one before it, after the nomination, is (the nomination holds the risk when
+    the case was put forward)."""
+    return utc(datetime.combine(meeting_day(conference), time(23, 59, 59), tzinfo=zone).isoformat())
+
+
 def start_of(conference: Conference, policy: Policy) -> datetime:
     text = str(conference.date or "")
     if len(text) > 10:

@@ -227,9 +227,24 @@ def plan_actions_due(case: Case, policy: Policy) -> bool:
     latest reopening, unless the policy keeps them due (`plan_action.due_after_reopening`)."""
     if not case.reopened:
         return True
-    keep = _parts(policy).text(("plan_action", "due_after_reopening"),
+    return due_after_reopening(policy) or not plan_before_reopening(case, policy)
+
+
+def due_after_reopening(policy: Policy) -> bool:
+    """Whether what the cycle before a reopening left open stays due after it: the actions of the
+    plan in force before it, and the referrals not moved on since (`plan_action.due_after_reopening`,
+    false by default: a reopened case restarts at assessment and a new plan, IAG Step 6 [L946])."""
+    return _parts(policy).text(("plan_action", "due_after_reopening"),
                                lambda: bool(policy.get("plan_action", "due_after_reopening", False)))
-    return keep or not plan_before_reopening(case, policy)
+
+
+def referral_before_reopening(case: Case, ref, policy: Policy) -> bool:
+    """Whether referral `ref` last moved (sent, or its latest status) before the case's latest
+    reopening, and the policy does not keep it due after it (`due_after_reopening`): the closure
+    before the reopening explained it, so it is not due; the worker refers again, or updates this
+    referral, which brings it back."""
+    reopened = case.reopened
+    return bool(reopened) and ref["status_at"] < reopened and not due_after_reopening(policy)
 
 
 def _initial_assessment(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
@@ -511,7 +526,10 @@ def _referrals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     if not case.referrals:
         return items
     feedback, follow_up, outcome = BY_CODE["referral-feedback"], BY_CODE["referral-follow-up"], BY_CODE["referral-outcome"]
+    reopened = case.reopened
     for ref in case.referrals:
+        if reopened and referral_before_reopening(case, ref, policy):
+            continue
         name = f"referral {ref['ref']} ({ref.get('service')})"
         if ref["status"] not in feedback.done:
             items.append(Deadline(case.id, "referral-feedback", f"feedback on {name}", limit.after(_t(ref["at"], zone)), None, case.worker,
