@@ -64,9 +64,9 @@ def digests() -> dict[str, str]:
 # only the plan-approval items of cases at closure_requested went, one per such case and run; nothing else changed); made again
 # when a risk increase re-rated in the follow-up that found it began to stay urgent until a later check, a post-closure
 # visit that found the risk increased began to ask to reopen the case, and a plan rejected before the comprehensive
-# assessment with no version in force began to ask for a new version (each commit of these says which rows changed; made again
+# assessment with no version in force began to ask for a new version (each commit of these says which rows changed); made again
 # when an approved transfer whose bundle is not written became an item (approved-transfer) and a risk increase began to
-# wait for a re-rating recorded after it in the records' order (each commit of these says which rows changed; made
+# wait for a re-rating recorded after it in the records' order (each commit of these says which rows changed); made
 # again when a referral not moved on since before the latest reopening stopped being due after it, as the old plan's
 # actions (`plan_action.due_after_reopening: false`): compared with the rows before, the only change in every run is the
 # referral-feedback entry of the 7 generated cases reopened with a referral still waiting from before the reopening,
