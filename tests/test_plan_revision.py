@@ -254,15 +254,22 @@ def test_approve__where_the_policy_asks_for_no_approval_a_version_in_force_is_ne
     assert service.plan_current(amina, case_id)[1]["actions"]  # still the version in force
 
 
-def test_approve__a_version_left_waiting_when_the_case_closed_is_not_decided():
-    """No due list holds the approval of a version still waiting when its case was closed: nobody
-    decides it, and the refusal says why."""
+def closure_asked_over_a_waiting_version():
+    """amina's assessed case with plan version 1 waiting for approval, and then its closure asked for:
+    (amina, sup, case id)."""
     mem = MemoryRepo()
     amina, sup = mem.as_("amina"), mem.as_("sup")
     case_id = assessed_in(mem)
     service.plan(amina, case_id, plan_doc())
     service.close(amina, case_id, {"reason": "registered_in_error", "checklist": ["error_confirmed"],
                                    "open_items_explained": "registered in error"})
+    return amina, sup, case_id
+
+
+def test_approve__a_version_left_waiting_when_the_case_closed_is_not_decided():
+    """No due list holds the approval of a version still waiting when its case was closed: nobody
+    decides it, and the refusal says why."""
+    amina, sup, case_id = closure_asked_over_a_waiting_version()
     service.approve(sup, case_id, "closure")
     before = [r.kind for r in service.load_records(amina, case_id)]
     with pytest.raises(Refused) as refused:
@@ -276,12 +283,7 @@ def test_approve__a_version_waiting_while_the_closure_is_requested_is_decided_af
     table refuses it), so no due list asks for it (it asked, and `approve` then said 'not allowed');
     the refusal says to decide the closure first; once the closure is rejected the version waits
     again, on the due list and for `approve`."""
-    mem = MemoryRepo()
-    amina, sup = mem.as_("amina"), mem.as_("sup")
-    case_id = assessed_in(mem)
-    service.plan(amina, case_id, plan_doc())
-    service.close(amina, case_id, {"reason": "registered_in_error", "checklist": ["error_confirmed"],
-                                   "open_items_explained": "registered in error"})
+    amina, sup, case_id = closure_asked_over_a_waiting_version()
     due = {(i.case_id, i.code) for i in service.due(sup, worker="all", within_days=400)}
     assert (case_id, "plan-approval") not in due and (case_id, "closure-approval") in due, due
     before = [r.kind for r in service.load_records(amina, case_id)]
