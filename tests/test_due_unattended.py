@@ -63,6 +63,10 @@ def test_due__a_supervisor_sees_the_deadlines_of_a_case_whose_worker_was_removed
     assert all(i["worker_removed"] is True for i in every)
     assert max(Counter((i["case_id"], i["code"], i["due"]) for i in _json(sup, "--worker", "all")).values()) == 1
     assert all(i["worker_removed"] is True for i in _json(sup, "--worker", "otieno") if i["case_id"] == case_id)
+    # and a list asked for a worker who left says so (an empty one too: nothing is silently theirs)
+    asked = sup("due", "--worker", "otieno")
+    assert asked.code == 0 and "--worker otieno is no longer an active member of the team" in asked.stderr, asked.stderr
+    assert "no longer an active member" not in sup("due", "--worker", "amina").stderr
     # a caseworker's list is as it was: nothing of the case, nothing marked
     amina = laptops.cli("amina")
     laptops.sync("sup")

@@ -93,6 +93,10 @@ def _window(ctx: Context, worker: str | None, within_days: float | None):
     whose = worker or me.id
     if whose != "all" and whose != me.id and ctx.team.get(whose, include_removed=True) is None:
         raise NotFound("--worker: no worker by that id in the team", "See cpcm team list.")
+    if whose not in ("all", me.id) and ctx.team.get(whose) is None:  # removed: nothing is theirs any more
+        ctx.notices.append(f"--worker {whose} is no longer an active member of the team: what is listed for them is of cases "
+                           "still assigned to them, which nobody has now (assign each: cpcm assign CASE --worker OTHER; "
+                           "every case: cpcm due --worker all)")
     return whose, approvals.approves(ctx.team.get(whose)), horizon, soon
 
 
