@@ -12,9 +12,9 @@ from test_readiness import KENYA_GOALS_MET, answers, record
 LATER = "2027-05-01T09:00:00+03:00"  # after both actions' dates (2026-12-15, 2027-01-10)
 
 
-def _closed_and_reopened(kenya) -> str:
+def _close_and_reopen(kenya, case_id: str) -> str:
+    """Readiness recorded, the case closed (its open items explained) and approved, then reopened at LATER."""
     amina, sup = kenya("amina"), kenya("sup")
-    case_id = reunified(kenya)
     assert record(amina, case_id, answers()).code == 0
     closed = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "the family carries on")
     assert closed.code == 0, closed.stderr
@@ -22,6 +22,10 @@ def _closed_and_reopened(kenya) -> str:
     reopened = kenya("amina", LATER)("reopen", case_id, "--reason", "new report from the school")
     assert reopened.code == 0, reopened.stderr
     return case_id
+
+
+def _closed_and_reopened(kenya) -> str:
+    return _close_and_reopen(kenya, reunified(kenya))
 
 
 def test_reopen__the_old_plans_actions_are_not_due_the_new_cycles_clocks_are(kenya):
@@ -130,7 +134,7 @@ def test_reopen__the_old_plans_actions_stay_open_items_where_the_policy_keeps_th
 def _referred_closed_and_reopened(kenya) -> str:
     """The reunified case with a referral R1 still waiting for the provider's feedback when the case
     is closed (explained with --explain-open), then reopened."""
-    amina, sup = kenya("amina"), kenya("sup")
+    amina = kenya("amina")
     case_id = reunified(kenya)
     assert amina("service", "add", "clinic", "--provider", "County Clinic", "--sector", "health", "--offers", "child health",
                  "--contact", "Nurse in charge").code == 0
@@ -139,13 +143,7 @@ def _referred_closed_and_reopened(kenya) -> str:
                      "--explained", "all").code == 0
     referred = amina("refer", case_id, "--service", "clinic", "--need", "a health check", "--check", "all")
     assert referred.code == 0, referred.stderr
-    assert record(amina, case_id, answers()).code == 0
-    closed = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "the family carries on")
-    assert closed.code == 0, closed.stderr
-    assert sup("approve", case_id, "closure").code == 0
-    reopened = kenya("amina", LATER)("reopen", case_id, "--reason", "new report from the school")
-    assert reopened.code == 0, reopened.stderr
-    return case_id
+    return _close_and_reopen(kenya, case_id)
 
 
 def test_reopen__a_referral_explained_at_the_closure_is_not_due_after_the_reopening(kenya):
