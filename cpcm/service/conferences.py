@@ -987,13 +987,12 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
             case_items += rules.admission_conference_due(case, ctx.policy, ctx.now, conferenced.get(case.id, ()))
     worker = ctx.team.get(whose, include_removed=True) if whose != "all" else None
     oversees = approvals.approves(worker)  # as for the cases' items (worklist._window): not a removed worker
-    removed = gone
-    unattended = sees_unattended(whose, oversees, removed)
+    unattended = sees_unattended(whose, oversees, gone)
     out = []
     for number, item in enumerate(items + case_items):
         if overdue_only and item.state(ctx.now, soon) != "overdue":
             continue
-        if removed and number >= len(items) and unattended_item(item, removed):
+        if gone and number >= len(items) and unattended_item(item, gone):
             if unattended:  # whenever it falls (rules.sees_unattended)
                 out.append(replace(item, worker_removed=True))
             continue
