@@ -252,9 +252,9 @@ class Repo:
     as_ = __call__
 
 
-def build_reunified(kenya: Repo) -> str:
-    """A kenya case reunified with its family (a plan for reunification_done, approved), reviewed
-    once: at stage implementation, with a monitoring visit since the plan. Through the CLI."""
+def build_planned(kenya: Repo) -> str:
+    """A kenya case registered by amina (high risk), assessed (initial, comprehensive), its first
+    plan approved by sup. Through the CLI."""
     from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
 
     amina, sup = kenya("amina"), kenya("sup")
@@ -263,6 +263,16 @@ def build_reunified(kenya: Repo) -> str:
     assert amina("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
     assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
     assert sup("approve", case_id, "plan").code == 0
+    return case_id
+
+
+def build_reunified(kenya: Repo) -> str:
+    """A kenya case reunified with its family (a plan for reunification_done, approved), reviewed
+    once: at stage implementation, with a monitoring visit since the plan. Through the CLI."""
+    from test_assess_plan import plan_doc
+
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = build_planned(kenya)
     assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc("reunification_done"))).code == 0
     assert sup("approve", case_id, "plan").code == 0
     assert amina("review", case_id, "--from-file", "-", input=json.dumps(REVIEW)).code == 0

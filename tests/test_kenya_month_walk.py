@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import register, reunified
-from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
+from conftest import build_planned, register, reunified
+from test_assess_plan import plan_doc
 from test_readiness import KENYA_GOALS_MET, answers, record
 
 DAY = "2026-11-23T10:00:00+03:00"    # the follow-up
@@ -172,12 +172,8 @@ def test_register__says_what_comes_next_the_assessment_and_a_consent_not_given(k
 
 
 def test_close__each_refusal_names_the_option_or_command_that_satisfies_it(kenya):
-    amina, sup = kenya("amina"), kenya("sup")
-    case_id = register(amina)
-    assert amina("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
-    assert amina("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
-    assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
-    assert sup("approve", case_id, "plan").code == 0
+    amina = kenya("amina")
+    case_id = build_planned(kenya)
     refused = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--override-readiness", "x", "--json")
     assert refused.code == 4
     said = {f["field"]: f["reason"] for f in refused.json()["fields"]}
