@@ -211,3 +211,86 @@ def test_files_made_by_hand_with_a_right_mac_open_only_as_pyrage_opens_them():
         assert agrees(data, (ME,)) in (None, expected), name
         if not opens:
             assert agefile.open_x25519(data, [ME]) is None, name
+
+
+# -- passphrase-protected files (a protected identity): opened with a fixed bound on scrypt's work --
+
+def _scrypt_stanza(file_key: bytes, secret: str, work: int, salt: bytes | None = None, work_text: bytes | None = None) -> bytes:
+    import hashlib
+    import os
+
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+    salt = os.urandom(16) if salt is None else salt
+    wrap_key = hashlib.scrypt(secret.encode(), salt=agefile.SCRYPT_LABEL + salt, n=1 << work, r=8, p=1, maxmem=2 ** 30, dklen=32)
+    wrapped = ChaCha20Poly1305(wrap_key).encrypt(bytes(12), file_key, None)
+    return b"-> scrypt " + _b64(salt) + b" " + (work_text or str(work).encode()) + b"\n" + _body(wrapped)
+
+
+def pyrage_opens_with(data: bytes, secret: str) -> bytes | None:
+    try:
+        return passphrase.decrypt(data, secret)
+    except pyrage.DecryptError:
+        return None
+
+
+def test_a_passphrase_file_opens_as_pyrage_opens_it():
+    sealed = passphrase.encrypt(b"AGE-SECRET-KEY-1", "a passphrase")  # pyrage's own work factor (about a second)
+    assert agefile.open_scrypt(sealed, "a passphrase") == b"AGE-SECRET-KEY-1" == passphrase.decrypt(sealed, "a passphrase")
+    with pytest.raises(agefile.WrongPassphrase):
+        agefile.open_scrypt(sealed, "A passphrase")
+    assert agefile.open_scrypt(pyrage.encrypt(b"x", [ME.to_public()]), "a passphrase") is None  # not a passphrase file
+
+
+def test_passphrase_files_made_by_hand_open_only_as_pyrage_opens_them():
+    import os
+
+    key = os.urandom(16)
+    ours = _scrypt_stanza(key, "pass", 10)
+    cases = {  # name: (the file, whether age opens it)
+        "as age writes it": (_made(ours, key), True),
+        "a second stanza beside it": (_made(ours + _stanza_to(key, agefile._key(ME).public), key), False),
+        "a work factor with a leading zero": (_made(_scrypt_stanza(key, "pass", 10, work_text=b"010"), key), False),
+        "a salt of 15 bytes": (_made(_scrypt_stanza(key, "pass", 10, salt=os.urandom(15)), key), False),
+        "a byte after the last chunk": (_made(ours, key, tail=b"z"), False),
+        "no chunk marked last": (_made(ours, key, chunks=((b"a record", False),)), False),
+    }
+    made = _made(ours, key)
+    cases["the payload altered"] = (made[:-1] + bytes([made[-1] ^ 1]), False)
+    for name, (data, opens) in cases.items():
+        expected = pyrage_opens_with(data, "pass")
+        assert (expected is not None) == opens, name  # what pyrage (the age crate) does with it
+        try:
+            quick = agefile.open_scrypt(data, "pass")
+        except agefile.WrongPassphrase:
+            quick = None
+        assert quick == expected if opens else quick is None, name
+
+
+def test_a_work_factor_above_the_bound_is_left_to_pyrage():
+    import os
+
+    key = os.urandom(16)
+    above = _scrypt_stanza(key, "pass", 10, work_text=str(agefile.SCRYPT_MAX_WORK + 1).encode())  # not worked out: refused first
+    assert agefile.open_scrypt(_made(above, key), "pass") is None
+
+
+def test_a_protected_identity_opens_where_pyrage_would_time_its_work_as_too_much(tmp_path, monkeypatch):
+    """pyrage refuses a file whose work factor is more than 4 above what it times on the machine at
+    that moment: on a busy or old laptop the right passphrase was reported as a wrong one."""
+    from cpcm.crypto import identity
+
+    made = x25519.Identity.generate()
+    path = tmp_path / "protected.txt"
+    path.write_bytes(passphrase.encrypt(f"{made}\n".encode(), "a passphrase"))
+    secret = tmp_path / "pass.txt"
+    secret.write_text("a passphrase\n")
+    monkeypatch.setenv("CPCM_PASSPHRASE_FILE", str(secret))
+
+    def busy(*args):
+        raise pyrage.DecryptError("excessive work parameter for passphrase")
+    monkeypatch.setattr(passphrase, "decrypt", busy)
+    assert str(identity.load(path, lambda: None).keys[0]) == str(made)
+    secret.write_text("another passphrase\n")
+    with pytest.raises(identity.CannotDecrypt, match="wrong passphrase"):
+        identity.load(path, lambda: None)

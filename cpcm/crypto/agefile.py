@@ -21,6 +21,7 @@ differently: tests/test_agefile.py checks that against pyrage on files made, cut
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import re
 from typing import Any, Sequence
@@ -33,6 +34,12 @@ from cpcm.crypto.signing import hkdf_sha256
 
 VERSION_LINE = b"age-encryption.org/v1\n"
 X25519_LABEL = b"age-encryption.org/v1/X25519"
+SCRYPT_LABEL = b"age-encryption.org/v1/scrypt"
+# the highest scrypt work factor opened here: 2^20 takes 1 GiB of memory and a few seconds on an
+# old laptop, and hashlib's scrypt takes at most 2 GiB; a file above it is left to pyrage
+SCRYPT_MAX_WORK = 20
+_SCRYPT_BLOCK = 128 * 8  # bytes of scrypt's memory per unit of N with r = 8 (OpenSSL needs N + 3 of them with p = 1)
+_WORK = re.compile(rb"^[1-9][0-9]?$")  # a work factor: a decimal without leading zeros
 CHUNK = 64 * 1024
 TAG = 16
 # a stanza: "-> " and its arguments (each of one or more visible ASCII characters, one space
@@ -154,12 +161,52 @@ def open_x25519(data: bytes, identities: Sequence[Any]) -> bytes | None:
                 file_key = key.file_key(share, body)
                 if file_key is None:
                     continue
-                if not hmac.compare_digest(hmac.digest(hkdf_sha256(file_key, b"header"), covered, "sha256"), mac):
-                    return None
-                nonce, sealed = data[start:start + 16], data[start + 16:]
-                if len(nonce) != 16 or not TAG <= len(sealed) <= CHUNK + TAG:
-                    return None  # cut short, or more than one chunk
-                return ChaCha20Poly1305(hkdf_sha256(file_key, b"payload", salt=nonce)).decrypt(_LAST_CHUNK_NONCE, sealed, None)
+                return _payload(data, file_key, covered, mac, start)
         return None
     except (_Unusual, InvalidTag):
+        return None
+
+
+def _payload(data: bytes, file_key: bytes, covered: bytes, mac: bytes, start: int) -> bytes | None:
+    """The plaintext of a file of one chunk whose file key is known, when its header's MAC and its
+    payload's tag are right; None otherwise (InvalidTag from a payload that was altered)."""
+    if not hmac.compare_digest(hmac.digest(hkdf_sha256(file_key, b"header"), covered, "sha256"), mac):
+        return None
+    nonce, sealed = data[start:start + 16], data[start + 16:]
+    if len(nonce) != 16 or not TAG <= len(sealed) <= CHUNK + TAG:
+        return None  # cut short, or more than one chunk
+    return ChaCha20Poly1305(hkdf_sha256(file_key, b"payload", salt=nonce)).decrypt(_LAST_CHUNK_NONCE, sealed, None)
+
+
+class WrongPassphrase(Exception):
+    """The passphrase does not open the file's scrypt stanza."""
+
+
+def open_scrypt(data: bytes, passphrase: str) -> bytes | None:
+    """The plaintext of a passphrase-protected age file of one chunk (a protected identity), with
+    age's scrypt (N = 2^LOGN, r = 8, p = 1) bounded by a fixed work factor, `SCRYPT_MAX_WORK`.
+    WrongPassphrase when the passphrase does not open it; None when pyrage is to open it (any
+    other shape, a higher work factor, a header or payload that does not check).
+
+    pyrage (the age crate) refuses a file whose work factor is more than 4 above the one it times
+    on the machine at that moment (about a second's work): on an old or busy laptop a right
+    passphrase was refused as a wrong one. The bound here does not depend on the moment."""
+    try:
+        stanzas, covered, mac, start = _header(data)
+        if len(stanzas) != 1 or stanzas[0][0][0] != b"scrypt":
+            return None  # age allows a scrypt stanza only alone
+        (args, body), = stanzas
+        if len(args) != 3 or len(body) != 32 or not _WORK.match(args[2]):
+            return None
+        salt, work = _base64(args[1]), int(args[2])
+        if len(salt) != 16 or work > SCRYPT_MAX_WORK:
+            return None
+        wrap_key = hashlib.scrypt(passphrase.encode("utf-8"), salt=SCRYPT_LABEL + salt, n=1 << work, r=8, p=1,
+                                  maxmem=_SCRYPT_BLOCK * ((1 << work) + 3), dklen=32)
+        try:
+            file_key = ChaCha20Poly1305(wrap_key).decrypt(_ZERO_NONCE, body, None)
+        except InvalidTag:
+            raise WrongPassphrase from None
+        return _payload(data, file_key, covered, mac, start)
+    except (_Unusual, InvalidTag, ValueError, MemoryError):
         return None

@@ -145,8 +145,11 @@ def load(path: Path, ask_passphrase: Callable[[], str | None]) -> Identity:
             "On a terminal, unlock it once for the day (cpcm unlock) or run the command to be asked; a script sets "
             "$CPCM_PASSPHRASE_FILE to a file holding it.",
         )
+    from cpcm.crypto import agefile
+
     try:
-        text = pyrage.passphrase.decrypt(data, passphrase).decode()
+        plain = agefile.open_scrypt(data, passphrase)  # a work factor bounded by a fixed limit, not by this moment's speed
+        text = (plain if plain is not None else pyrage.passphrase.decrypt(data, passphrase)).decode()
     except Exception:
         if from_file:  # typing it again would not help: the file is what is wrong
             hint = (f"The passphrase comes from $CPCM_PASSPHRASE_FILE ({os.environ.get('CPCM_PASSPHRASE_FILE')}): check that its "
