@@ -151,7 +151,7 @@ def test_headings_map_by_name_and_by_the_mapping_file(cli, tmp_env):
         writer = csv.writer(handle)
         writer.writerow(["Jina la mtoto", "GENDER", "d.o.b.", "Admitted", "Why here", "Kijiji", "Stays with", "Found by",
                          "Risk level", "Child consent", "Caregiver consent", "Shoe size"])
-        writer.writerow(["Amani Example", "Girl", "03/02/2013", "2025-01-05", "Orphaned", "Kondele", "relatives", "family", "high",
+        writer.writerow(["Amani Example", "Girl", "13/02/2013", "2025-01-05", "Orphaned", "Kondele", "relatives", "family", "high",
                          "given", "given", "32"])
     mapping = tmp_env / "mapping.yaml"
     mapping.write_text("columns:\n  Admitted: at\n  Why here: concerns\n  Kijiji: location\n  Stays with: lives_with\n"
@@ -170,7 +170,7 @@ def test_headings_map_by_name_and_by_the_mapping_file(cli, tmp_env):
                                  "Risk level": "risk", "Child consent": "consent.child", "Caregiver consent": "consent.caregiver"}
     assert result["not_imported"] == ["Shoe size"]
     shown = cli("show", result["cases"][0]["case_id"], "--json").json()
-    assert shown["child"]["sex"] == "female" and shown["child"]["date_of_birth"] == "2013-02-03"
+    assert shown["child"]["sex"] == "female" and shown["child"]["date_of_birth"] == "2013-02-13"
     assert shown["concerns"] == ["abandonment"]
 
 
@@ -658,3 +658,86 @@ def test_a_few_bad_dates_are_each_named_by_their_row(cli, tmp_env):
     assert said.code == 4 and CANARY not in said.stderr and "date_format in the mapping file (cpcm" not in said.stderr
     for cell in mistyped.values():
         assert cell not in said.stderr
+
+
+# -- a register whose dates read two ways: every day the 12th or before ----------------------------------
+def days_at_most_12(rows: list[list]) -> list[list]:
+    """`rows` with every date's day the 12th or before: written day first or month first, every
+    one reads either way round."""
+    return [[v.replace(day=1 + v.day % 12) if isinstance(v, date) else v for v in row] for row in rows]
+
+
+def test_a_register_whose_dates_read_either_way_round_is_not_imported_silently_the_wrong_way(cli, repo, tmp_env):
+    """A register written day first, every day the 12th or before, and a mapping's date_format of
+    %m/%d/%Y: every date read, so every child went in with their date of birth and admission
+    moved by months, and nothing was said. Now the dry run says so for each column (the format
+    used, the other, how many rows differ, and a date of birth after admission one way only);
+    an import is refused until --date-format states the format; with it, it goes in as stated."""
+    rows = days_at_most_12([child(n) for n in range(40)])
+    rows[7][2], rows[7][3] = date(2024, 1, 10), date(2024, 2, 3)  # read month first: born 1 October, admitted 2 March
+    path = tmp_env / "register.csv"
+    saved_as(path, day_first(rows))
+    mapping = tmp_env / "mapping.yaml"
+    mapping.write_text('date_format: "%m/%d/%Y"\n')
+    dry = cli("import", "cases", str(path), "--mapping", str(mapping), "--dry-run", "--json")
+    assert dry.code == 0, dry.stderr
+    said = [w for w in dry.json()["warnings"] if "day and month swapped" in w]
+    assert [w.split(":")[0] for w in said] == ["column DOB", "column Date of admission"]
+    for warning, index in zip(said, (2, 3)):
+        differ = [n + 2 for n, row in enumerate(rows) if row[index].day != row[index].month]
+        assert warning.startswith(
+            f"column {HEADINGS[index]}: each of its dates reads both as \"%m/%d/%Y\", the date_format used, and as \"%d/%m/%Y\", "
+            f"day and month swapped; {len(differ)} of its 40 dates read differently (rows {', '.join(map(str, differ[:5]))}, …)")
+        assert ("; read as \"%m/%d/%Y\", row 9 has a date of birth after the date of admission, or a date in the future, and read "
+                "as \"%d/%m/%Y\" none has: the register is most likely written \"%d/%m/%Y\"") in warning
+        assert warning.endswith("say which is right: run the import with --date-format \"%m/%d/%Y\" if that is how the register "
+                                "writes its dates, or with --date-format \"%d/%m/%Y\" if it writes them the other way "
+                                "(an import without --date-format is refused)")
+    human = cli("import", "cases", str(path), "--mapping", str(mapping), "--dry-run")
+    assert human.code == 0 and human.stderr.count("day and month swapped") == 2
+    before = commit_count(repo)
+    refused = cli("import", "cases", str(path), "--mapping", str(mapping))
+    assert refused.code == 4 and "the register's dates read two ways, day and month swapped (2 columns)" in refused.stderr
+    assert "run the import again with --date-format FORMAT" in refused.stderr and "Nothing was written" in refused.stderr
+    assert cli("import", "cases", str(path), "--mapping", str(mapping), "--json").json()["rule"] == "import-date-format"
+    mapping.write_text('date_format: "%d/%m/%Y"\n')  # the right one, but as the template writes it: still not stated
+    right = cli("import", "cases", str(path), "--mapping", str(mapping))
+    assert right.code == 4 and "row 9 would have a date of birth after" in right.stderr and "\"%d/%m/%Y\" is most likely right" in right.stderr
+    for row in day_first(rows):  # never a date as the register wrote it
+        for text in (human.stderr, refused.stderr, right.stderr, dry.stdout):
+            assert row[2] not in text and row[3] not in text
+    assert commit_count(repo) == before and git_status(repo) == []
+
+    spoilt = [list(row) for row in rows]
+    spoilt[3][1] = CANARY  # another mistake: the dates' two ways are said with it
+    saved_as(tmp_env / "spoilt.csv", day_first(spoilt))
+    both = cli("import", "cases", str(tmp_env / "spoilt.csv"), "--mapping", str(mapping), "--dry-run", "--json")
+    assert both.code == 4 and [f["field"] for f in both.json()["fields"]] == ["column DOB", "column Date of admission", "row 5: column Sex"]
+    assert "run the import with --date-format FORMAT" in both.json()["hint"] and CANARY not in both.stdout
+
+    done = cli("import", "cases", str(path), "--mapping", str(mapping), "--date-format", "%d/%m/%Y", "--json")
+    assert done.code == 0 and done.json()["imported"] == 40, done.stderr
+    assert sum("read as \"%d/%m/%Y\", as --date-format states" in w for w in done.json()["warnings"]) == 2
+    shown = cli("show", done.json()["cases"][7]["case_id"], "--json").json()
+    assert shown["child"]["date_of_birth"] == "2024-01-10" and shown["registered_at"].startswith("2024-02-03T00:00")
+    assert commit_count(repo) == before + 1
+
+
+def test_a_register_whose_dates_read_one_way_only_gets_nothing_new(cli, repo, tmp_env):
+    """Day first with days past the 12th (14/03/2014 reads only as %d/%m/%Y, in either column: the
+    register has one way of writing dates), spreadsheet dates and YYYY-MM-DD: no warning, no
+    refusal, no --date-format needed."""
+    path = tmp_env / "register.csv"
+    rows = day_first([child(n) for n in range(30)])
+    for row in rows[:29]:  # every date reads either way round (the last date of birth is 09/05/2011) but the last admission
+        row[2], row[3] = "03/04/2012", "01/02/2024"
+    assert rows[29][2:4] == ["09/05/2011", "30/01/2024"]  # 30/01/2024: day first, so the register is
+    saved_as(path, rows)
+    mapping = tmp_env / "mapping.yaml"
+    mapping.write_text('date_format: "%d/%m/%Y"\n')
+    dry = cli("import", "cases", str(path), "--mapping", str(mapping), "--dry-run", "--json")
+    assert dry.code == 0 and not [w for w in dry.json()["warnings"] if "swapped" in w], dry.json()["warnings"]
+    done = cli("import", "cases", str(path), "--mapping", str(mapping), "--json")
+    assert done.code == 0 and done.json()["imported"] == 30 and not [w for w in done.json()["warnings"] if "swapped" in w]
+    write_xlsx(tmp_env / "register.xlsx", days_at_most_12([child(n) for n in range(100, 110)]))  # dates as dates: one way only
+    assert cli("import", "cases", str(tmp_env / "register.xlsx"), "--mapping", str(mapping), "--json").code == 0

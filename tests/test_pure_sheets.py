@@ -297,6 +297,16 @@ def test_misread_date_columns__two_formats_read_them_all_and_none_does():
         "\"%d/%m/%Y\" reads 14/03/2014)")
 
 
+def test_misread_date_columns__a_date_format_stated_on_the_command_line_is_named_so():
+    """--date-format replaces the mapping's date_format: the error names it, and says to change it, not the mapping."""
+    mapping = sh.parse_mapping({"date_format": "%m/%d/%Y"})[0]
+    cells = [[f"Child {n}", f"{13 + n}/01/2020"] for n in range(6)]
+    found = sh.misread_date_columns(["Name", "Admitted"], cells, {0: "child.name", 1: "at"}, mapping, {1: [2, 3, 4, 5, 6, 7]}, True)
+    assert found[1].reason == ("6 of its 6 dates did not read as --date-format \"%m/%d/%Y\" nor as YYYY-MM-DD (rows 2, 3, 4, 5, "
+                               "6, …); every one reads as %d/%m/%Y: run the import with --date-format \"%d/%m/%Y\" if that is "
+                               "how it writes them")
+
+
 def test_misread_date_columns__a_few_bad_dates_or_fewer_than_half_with_no_format_are_no_column_error():
     assert misread(["13/01/2020"] * 5 + ["2020-01-01"] * 2) == {}  # five: each named by its row
     assert misread(["31/02/2020", "32/01/2020", "x", "y", "z", "w"] + ["01/02/2020"] * 7) == {}  # six of 13, no format fits all
@@ -317,3 +327,69 @@ def test_register_lines__what_the_cells_say_however_the_file_was_saved():
     assert sh.register_lines(["A", "B"], [["x", "y"]]) == [["A", "B"], ["x", "y"]]  # a clean sheet: its cells as read
     assert sh.register_lines(["A"], [["", "x"]]) == [["A"], ["", "x"]]  # an empty cell before one that is not: kept
     assert sh.register_lines([], []) == []
+
+
+# -- a column of dates that reads two ways (day and month swapped) -----------------------------------------
+TODAY = date(2026, 11, 23)
+
+
+def two_way(born: list, admitted: list, date_format: str | None = "%m/%d/%Y") -> dict[int, sh.TwoReadings]:
+    """two_way_date_columns of a register of a name, a date of birth and a date of admission."""
+    mapping = sh.parse_mapping({"date_format": date_format} if date_format else {})[0]
+    plan = {0: "child.name", 1: "child.date_of_birth", 2: "at"}
+    cells = [[f"Child {n}", b, a] for n, (b, a) in enumerate(zip(born, admitted))]
+    return sh.two_way_date_columns(["Name", "DOB", "Admitted"], cells, plan, mapping, FORM, TODAY)
+
+
+def test_swapped_format():
+    assert sh.swapped_format("%d/%m/%Y") == "%m/%d/%Y" and sh.swapped_format("%m-%d-%y") == "%d-%m-%y"
+    assert sh.swapped_format("%Y.%m.%d") == "%Y.%d.%m" and sh.swapped_format("%%d %m/%d/%Y") == "%%d %d/%m/%Y"
+    assert sh.swapped_format("%d %B %Y") is None and sh.swapped_format("%d/%m") == "%m/%d"
+
+
+def test_two_way_date_columns__every_day_12_or_less_is_said_with_the_rows_that_read_differently():
+    """A register written day first, every day the 12th or before, read with %m/%d/%Y: every date
+    read, every one moved by months, and nothing said. Now each column is named, with the rows
+    whose date reads differently the other way round (05/05 reads the same)."""
+    born = ["03/04/2014", "05/05/2012", "12/01/2016", date(2013, 7, 20), "2015-08-30", ""]
+    admitted = ["01/02/2025", "02/01/2025", "03/03/2025", "04/05/2025", "10/11/2025", "06/07/2025"]
+    found = two_way(born, admitted)
+    assert list(found) == [1, 2]
+    dob, at = found[1], found[2]
+    assert (dob.column, dob.used, dob.other, dob.dates, dob.differ) == ("DOB", "%m/%d/%Y", "%d/%m/%Y", 5, (2, 4))
+    assert (at.dates, at.differ) == (6, (2, 3, 5, 6, 7))
+    assert dob.against_used == dob.against_other == ()
+    assert dob.reason(stated=False) == (
+        "each of its dates reads both as \"%m/%d/%Y\", the date_format used, and as \"%d/%m/%Y\", day and month swapped; "
+        "2 of its 5 dates read differently (rows 2, 4); say which is right: run the import with --date-format \"%m/%d/%Y\" "
+        "if that is how the register writes its dates, or with --date-format \"%d/%m/%Y\" if it writes them the other way")
+    assert dob.reason(stated=False, dry_run=True).endswith("(an import without --date-format is refused)")
+    assert dob.reason(stated=True).endswith("rows 2, 4); read as \"%m/%d/%Y\", as --date-format states")
+
+
+def test_two_way_date_columns__a_date_of_birth_after_admission_or_in_the_future_one_way_only_is_said():
+    """Born 10 January 2024 and admitted 3 February 2024, written day first and read month first:
+    born 1 October, admitted 2 March, before the birth. Read the other way it is not: strong
+    evidence of which is right, and said (row numbers and formats only)."""
+    found = two_way(["10/01/2024", "03/04/2014", "01/12/2026"], ["03/02/2024", "01/02/2025", "11/11/2026"])
+    assert found[1].against_used == (2,) and found[1].against_other == (4,)  # row 4 read day first: born 1 December 2026, after today
+    late = two_way(["10/01/2024", "03/04/2014"], ["03/02/2024", "01/02/2025"])[1]
+    assert (late.against_used, late.against_other) == ((2,), ())
+    assert ("; read as \"%m/%d/%Y\", row 2 has a date of birth after the date of admission, or a date in the future, and "
+            "read as \"%d/%m/%Y\" none has: the register is most likely written \"%d/%m/%Y\"; say which is right") in late.reason(False)
+    right = two_way(["10/01/2024", "03/04/2014"], ["03/02/2024", "01/02/2025"], "%d/%m/%Y")[1]  # the same, read day first
+    assert (right.against_used, right.against_other) == ((), (2,))
+    assert "read as \"%m/%d/%Y\", row 2 would have a date of birth after" in right.reason(False)
+    assert "\"%d/%m/%Y\" is most likely right" in right.reason(False)
+    future = two_way(["03/04/2014"], ["12/01/2026"])  # 1 December 2026 read month first: after today
+    assert future[2].against_used == (2,)
+
+
+def test_two_way_date_columns__nothing_when_the_dates_say_which_way_or_there_is_no_other_way():
+    assert two_way(["03/04/2014", "13/01/2012"], ["01/02/2025", "02/01/2025"], "%d/%m/%Y") == {}  # 13/01: day first, every column
+    assert two_way(["03/04/2014", "05/06/2012"], ["01/02/2025", "01/30/2025"]) == {}  # 01/30: month first, settles the DOB too
+    assert two_way(["05/05/2014", "2012-01-02", date(2011, 3, 4)], ["01/01/2025", "", "12/12/2025"]) == {}  # the same either way
+    assert two_way(["03/04/2014"], ["01/02/2025"], None) == {}  # no date_format: text dates are errors, not read
+    assert two_way(["03 April 2014"], ["01 February 2025"], "%d %B %Y") == {}  # a month by its name has no other way
+    # a column with a date that does not read is an error already; the other column is still said
+    assert list(two_way(["03/04/2014", "14/03/2014"], ["01/02/2025", "02/01/2025"])) == [2]

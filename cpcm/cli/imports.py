@@ -19,12 +19,18 @@ def register(app: typer.Typer) -> None:
         mapping: Optional[Path] = typer.Option(None, "--mapping", "-m", help="Which column holds which field (cpcm import template writes one)."),
         sheet: Optional[str] = typer.Option(None, "--sheet", help="The sheet of a workbook to read (default: the mapping's, else the first)."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Check every row and say what would be imported; write nothing."),
+        date_format: Optional[str] = typer.Option(
+            None, "--date-format", help="How the register writes dates as text (\"%d/%m/%Y\" reads 14/03/2014), stated for this "
+            "import: replaces the mapping's date_format, and confirms it where the dates read as well with day and month swapped."),
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Register every child of a register file, in one commit.
 
         Every row is checked first: one bad cell and nothing is written, and every bad cell is
         listed (sheet, row, column and why; never the value). Probable duplicates are flagged.
+        When every date of a column reads both as the date_format and with day and month swapped
+        (every day is the 12th or before), some differently, the import is refused until
+        --date-format states which is right.
 
         Example: cpcm import cases register.xlsx --mapping mapping.yaml --dry-run
         """
@@ -35,7 +41,7 @@ def register(app: typer.Typer) -> None:
         document = read_yaml_input(str(mapping), "--mapping") if mapping is not None else None
         wanted = sheet or (document.get("sheet") if isinstance(document, dict) and isinstance(document.get("sheet"), str) else None)
         table = sheets.read(file, wanted)
-        result = with_progress(lambda tick: service.import_cases(ctx, table, document, dry_run, tick),
+        result = with_progress(lambda tick: service.import_cases(ctx, table, document, dry_run, tick, date_format),
                                len(table.rows) * (1 if dry_run else 2), "register rows")
         if json_out:
             print_json(result.to_json())

@@ -309,7 +309,7 @@ SHOWN_ROWS = 5  # the row numbers a column's error names
 
 
 def misread_date_columns(headers: list[Any], cells: list[list[Any]], plan: Mapping[int, str], mapping: ColumnMapping,
-                         unread: Mapping[int, list[int]]) -> dict[int, FieldError]:
+                         unread: Mapping[int, list[int]], stated: bool = False) -> dict[int, FieldError]:
     """The date columns whose dates did not read because of how the mapping reads them (a wrong
     date_format, or none for dates written as text), each as one error, not one a row: which
     column, the format tried, how many of its dates did not read, the first row numbers, and
@@ -319,8 +319,11 @@ def misread_date_columns(headers: list[Any], cells: list[list[Any]], plan: Mappi
     A column is one of them when more than FEW_DATES of its dates did not read, and either one
     format reads every one of its dates or at least half of them did not read. Otherwise its bad
     dates are a few mistakes in cells, each left to be named by its row. The cells' values are
-    never in an error."""
+    never in an error. `stated`: the date_format is the command line's --date-format, not the
+    mapping's, and is named so."""
     found = {}
+    source, fix = (("--date-format", "run the import with --date-format") if stated
+                   else ("the mapping's date_format", "set date_format in the mapping file to"))
     for index, numbers in unread.items():
         if len(numbers) <= FEW_DATES:
             continue
@@ -339,17 +342,17 @@ def misread_date_columns(headers: list[Any], cells: list[list[Any]], plan: Mappi
         if not fits and 2 * len(numbers) < filled:
             continue
         given = mapping.date_format
-        tried = (f"as the mapping's date_format {format_shown(given)} nor as YYYY-MM-DD" if given
+        tried = (f"as {source} {format_shown(given)} nor as YYYY-MM-DD" if given
                  else "as YYYY-MM-DD, and the mapping sets no date_format")
         rows = ", ".join(str(n) for n in numbers[:SHOWN_ROWS]) + (", …" if len(numbers) > SHOWN_ROWS else "")
         reason = f"{len(numbers)} of its {filled} dates did not read {tried} (rows {rows})"
         if len(fits) == 1:
-            reason += f"; every one reads as {fits[0]}: set date_format: \"{fits[0]}\" in the mapping file if that is how it writes them"
+            reason += (f"; every one reads as {fits[0]}: " + (f"run the import with --date-format \"{fits[0]}\"" if stated else
+                       f"set date_format: \"{fits[0]}\" in the mapping file") + " if that is how it writes them")
         elif fits:
-            reason += (f"; every one reads as {fits[0]} and as {fits[1]}: set date_format in the mapping file to the one it "
-                       "writes them in")
+            reason += f"; every one reads as {fits[0]} and as {fits[1]}: {fix} the one it writes them in"
         else:
-            reason += ("; set date_format in the mapping file to how this column writes its dates (%d the day, %m the month, "
+            reason += (f"; {fix} how this column writes its dates (%d the day, %m the month, "
                        "%Y the year: \"%d/%m/%Y\" reads 14/03/2014)")
         if given and len(numbers) < len(texts):
             reason += f"; the {len(texts) - len(numbers)} that did read may have been read wrong by it"
@@ -373,3 +376,130 @@ def format_shown(date_format: str) -> str:
     """A date_format as a message may show it: codes and separators only (anything else may be
     something else typed there, and is not shown)."""
     return f"\"{date_format}\"" if len(date_format) <= 40 and _FORMAT.fullmatch(date_format) else "(not shown)"
+
+
+def swapped_format(date_format: str) -> str | None:
+    """`date_format` with its day and month swapped (%d/%m/%Y -> %m/%d/%Y), or None when it does
+    not hold both (a month written as a name cannot be read as a day)."""
+    codes = re.findall(r"%.", date_format)
+    if "%d" not in codes or "%m" not in codes:
+        return None
+    return re.sub(r"%.", lambda m: {"%d": "%m", "%m": "%d"}.get(m.group(), m.group()), date_format)
+
+
+@dataclass(frozen=True)
+class TwoReadings:
+    """A date column whose dates read both as the date_format used and with its day and month
+    swapped, some of them differently: the register may have been read the wrong way round, and
+    every date of those rows moved by months, with no date left unread to say so."""
+    column: str                      # the column's heading
+    used: str                        # the date_format the import reads it with
+    other: str                       # the same with day and month swapped
+    dates: int                       # the column's dates
+    differ: tuple[int, ...]          # the rows whose date there reads differently the other way
+    against_used: tuple[int, ...]    # rows with a date of birth after admission, or a date in the future, read as `used` only
+    against_other: tuple[int, ...]   # the same read as `other` only
+
+    def reason(self, stated: bool, dry_run: bool = False) -> str:
+        """What to say of the column: the two readings, how many rows differ, the rows that make
+        one reading unlikely, and how to say which is right. Formats, counts and row numbers only."""
+        used, other = format_shown(self.used), format_shown(self.other)
+        text = (f"each of its dates reads both as {used}, the date_format used, and as {other}, day and month swapped; "
+                f"{len(self.differ)} of its {self.dates} dates read differently ({_rows(self.differ)})")
+        where = "a date of birth after the date of admission, or a date in the future"
+        if self.against_used and not self.against_other:
+            text += (f"; read as {used}, {_rows(self.against_used)} {'has' if len(self.against_used) == 1 else 'have'} {where}, "
+                     f"and read as {other} none has: the register is most likely written {other}")
+        elif self.against_other and not self.against_used:
+            text += (f"; read as {other}, {_rows(self.against_other)} would have {where}, and read as {used} none has: "
+                     f"{used} is most likely right")
+        elif self.against_used:
+            text += (f"; either way some rows have {where} (read as {used}: {_rows(self.against_used)}; read as {other}: "
+                     f"{_rows(self.against_other)})")
+        if stated:
+            return text + f"; read as {used}, as --date-format states"
+        say = (f"run the import with --date-format {used} if that is how the register writes its dates, or with "
+               f"--date-format {other} if it writes them the other way"
+               if "(not shown)" not in (used, other) else "run the import with --date-format and the way the register writes its dates")
+        return text + f"; say which is right: {say}" + (" (an import without --date-format is refused)" if dry_run else "")
+
+
+def _numbers(numbers: tuple[int, ...]) -> str:
+    return ", ".join(str(n) for n in numbers[:SHOWN_ROWS]) + (", …" if len(numbers) > SHOWN_ROWS else "")
+
+
+def _rows(numbers: tuple[int, ...]) -> str:
+    return ("row " if len(numbers) == 1 else "rows ") + _numbers(numbers)
+
+
+def two_way_date_columns(headers: list[Any], cells: list[list[Any]], plan: Mapping[int, str], mapping: ColumnMapping,
+                         form: Form, today: date, first_number: int = 2) -> dict[int, TwoReadings]:
+    """The date columns that read two ways ({column index: TwoReadings}): every date of the column
+    written as text reads both as the mapping's date_format and with its day and month swapped
+    (every day is the 12th or before), and at least one reads differently (not 05/05). Nothing
+    says which is right: a register written 14/03/2014 read with %m/%d/%Y is refused date by
+    date, but one whose days are all 12 or less goes in with every date moved by months.
+
+    The register has one date_format: a date anywhere in its date columns that reads as it and
+    not the other way round (13/01/2014 as %d/%m/%Y) settles it, and no column is returned. A
+    column with a date that does not read as the date_format is not returned: it is an error
+    already. Rows with a date of birth after their date of admission, or a date in the future,
+    under one reading and not the other, are the evidence each TwoReadings carries (`today`: the
+    clock's date). Pure; no cell's value is in what it returns."""
+    used = mapping.date_format
+    other = swapped_format(used) if used else None
+    if not used or not other:
+        return {}
+    columns = [index for index, key in plan.items() if is_date(key, form)]
+    unread: set[int] = set()
+    read: list[tuple[int, dict[int, tuple[date, date | None]]]] = []
+    for offset, line in enumerate(cells):
+        if not holds_a_child(line, plan):
+            continue
+        dates: dict[int, tuple[date, date | None]] = {}
+        for index in columns:
+            value = line[index] if index < len(line) else None
+            if blank(value):
+                continue
+            this, that = _both(value, used, other)
+            if this is None:
+                unread.add(index)
+            elif that is None:
+                return {}  # read only as `used`: the register writes its dates that way
+            else:
+                dates[index] = (this, that)
+        read.append((first_number + offset, dates))
+    born = next((index for index in columns if plan[index] == "child.date_of_birth"), None)
+    admitted = next((index for index in columns if plan[index] == AT), None)
+    against: tuple[list[int], list[int]] = ([], [])
+    for number, dates in read:
+        unlikely = [_unlikely(dates.get(born, (None, None))[way], dates.get(admitted, (None, None))[way], today) for way in (0, 1)]
+        if unlikely[0] != unlikely[1]:
+            against[0 if unlikely[0] else 1].append(number)
+    found = {}
+    for index in columns:
+        differ = tuple(number for number, dates in read if index in dates and dates[index][0] != dates[index][1])
+        if differ and index not in unread:
+            found[index] = TwoReadings(str(headers[index]), used, other, sum(1 for _, d in read if index in d), differ,
+                                       tuple(against[0]), tuple(against[1]))
+    return found
+
+
+def _both(value: Any, used: str, other: str) -> tuple[date | None, date | None]:
+    """A date cell read as `used` and as `other` (a spreadsheet date or YYYY-MM-DD reads the same either way)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    this, reason = _date(value, used)
+    if reason or this is None:
+        return None, None
+    if isinstance(value, (date, datetime)) or _date(value, None)[1] is None:
+        return this, this
+    try:
+        return this, datetime.strptime(str(value).strip(), other).date()
+    except ValueError:
+        return this, None
+
+
+def _unlikely(born: date | None, admitted: date | None, today: date) -> bool:
+    """A date of birth after the date of admission, or either in the future."""
+    return bool((born and born > today) or (admitted and admitted > today) or (born and admitted and born > admitted))

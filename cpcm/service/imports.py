@@ -22,7 +22,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Callable, Mapping
 
@@ -32,7 +32,7 @@ from cpcm.domain.case import Case
 from cpcm.domain.forms import validate
 from cpcm.domain.ids import new_case_id
 from cpcm.domain.records import Record
-from cpcm.errors import FieldError, InvalidInput
+from cpcm.errors import FieldError, InvalidInput, Refused, UsageError
 from cpcm.service.context import (Context, keys_for, load_index, locked, new_record, readers_for, recipients_bytes,
                                   transaction)
 from cpcm.service.results import Written
@@ -60,13 +60,22 @@ class Checked:
     duplicates: list[dict[str, Any]]
     plan: dict[int, str]
     unmapped: list[str]
+    two_way: dict[int, sheets.TwoReadings]  # date columns that read two ways (day, month)
 
 
 def import_cases(ctx: Context, sheet: Sheet, mapping: Any = None, dry_run: bool = False,
-                 progress: Callable[[int], None] | None = None) -> Written:
+                 progress: Callable[[int], None] | None = None, date_format: str | None = None) -> Written:
     """Register one case per row of `sheet` (the register file, read by `store.sheets.read`),
     its columns mapped by `mapping` (the mapping file's document, or None: headings map by
     themselves). `progress(n)` is told of each row checked and each case written.
+    `date_format` (the command line's --date-format): how the register writes its dates, stated
+    for this import; it replaces the mapping's date_format.
+
+    A date column that reads two ways (`sheets.two_way_date_columns`: every date of it reads both
+    as the date_format and with day and month swapped, some differently) is a warning when the
+    format is stated with `date_format` and in a dry run; an import without it is refused
+    (nothing written) until the worker states which way the register writes its dates: the
+    mapping's date_format may be the template's, left as it was.
 
     The rows are checked without the repository lock, so other commands write meanwhile: a dry
     run takes no lock at all. An import takes it to write, and then checks again only if another
@@ -79,7 +88,13 @@ def import_cases(ctx: Context, sheet: Sheet, mapping: Any = None, dry_run: bool 
     before = imported_before(ctx, sheet, digests, dry_run, mapping)
     if before is not None:
         return before
-    checked = _check(ctx, sheet, mapping, progress)
+    checked = _check(ctx, sheet, mapping, progress, date_format)
+    if checked.two_way and date_format is None and not dry_run:
+        raise Refused(f"the register's dates read two ways, day and month swapped ({len(checked.two_way)} column"
+                      f"{'s' if len(checked.two_way) != 1 else ''}):\n"
+                      + "\n".join(f"  - column {r.column}: {r.reason(False)}" for r in checked.two_way.values()),
+                      "State how the register writes its dates: run the import again with --date-format FORMAT "
+                      "(the mapping's date_format, or the other way round). Nothing was written.", rule="import-date-format")
     crash_point("import-checked")  # the rows are checked, the lock not yet taken (a pause point for the tests)
     written: list[dict[str, Any]] = []
     if not dry_run:
@@ -88,7 +103,7 @@ def import_cases(ctx: Context, sheet: Sheet, mapping: Any = None, dry_run: bool 
                 before = imported_before(ctx, sheet, digests, mapping=mapping)  # the same register, imported by another run meanwhile
                 if before is not None:
                     return before
-                checked = _check(ctx, sheet, mapping, None)
+                checked = _check(ctx, sheet, mapping, None, date_format)
             with transaction(ctx, "import") as tx:
                 for row_number, case, record in checked.records:
                     readers = readers_for(ctx, case)
@@ -187,14 +202,21 @@ def _plan(ctx: Context, sheet: Sheet, mapping: Any) -> dict[int, str]:
     return {} if errors else plan
 
 
-def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], None] | None) -> Checked:
+def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], None] | None,
+           date_format: str | None = None) -> Checked:
     """Every row read and validated (InvalidInput naming every bad cell when one is), made into
-    its registration record, and compared with the cases and the rows before it."""
+    its registration record, and compared with the cases and the rows before it. `date_format`:
+    the one stated on the command line, in place of the mapping's."""
     me = ctx.need_worker()
     form = forms.load("registration", ctx.root)
     parsed, errors = sheets.parse_mapping(mapping)
     if errors:
         raise InvalidInput(errors, "the mapping file")
+    if date_format is not None:
+        if sheets.parse_mapping({"date_format": date_format})[1]:
+            raise UsageError("--date-format must be a strftime pattern such as %d/%m/%Y", "Give how the register writes its "
+                             "dates: %d the day, %m the month, %Y the year (\"%d/%m/%Y\" reads 14/03/2014).")
+        parsed = replace(parsed, date_format=date_format)
     plan, unmapped, errors = sheets.plan_columns(sheet.headers, parsed, form)
     if errors:
         raise InvalidInput(errors, "the register's columns", "Correct the mapping file (cpcm import template writes one); nothing was written.")
@@ -235,18 +257,28 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
         planned.append(Planned(row.number, body, at))
     # a column of dates the mapping reads wrong (its date_format) is one error, not one a row; its
     # other errors in every row (a date read wrong, so in the future) are not named either
-    misread = sheets.misread_date_columns(sheet.headers, sheet.rows, plan, parsed, unread_dates)
+    misread = sheets.misread_date_columns(sheet.headers, sheet.rows, plan, parsed, unread_dates, date_format is not None)
     named = {e.field for e in misread.values()}
     errors = [FieldError(where + e.field, e.reason) for e in misread.values()]
+    # a date column that reads as well with day and month swapped: said with the errors, when there are
+    # any (the dates read the wrong way round may be what put some in the future), unless the format is stated
+    two_way = sheets.two_way_date_columns(sheet.headers, sheet.rows, plan, parsed, form, today, sheet.heading_row + 1)
+    said = [FieldError(f"{where}column {r.column}", r.reason(date_format is not None)) for r in two_way.values()
+            if date_format is None or r.against_used]
     errors += [e for column, e in found_in if column not in named]
     if missing or errors:
+        errors[len(misread):len(misread)] = said
         rows = sum(1 for line in sheet.rows if sheets.holds_a_child(line, plan))  # as a dry run counts them: blank lines are no rows
         raise InvalidInput(missing + errors, f"the register ({rows} row{'s' if rows != 1 else ''})",
                            ("For a field no column holds: add a column, name one for it under columns: in the mapping "
                             "file, or, only if it is true of every row, give it under defaults:. " if missing else "")
-                           + ("For a column of dates that did not read: set date_format in the mapping file (cpcm import "
-                              "template writes one). " if misread else "")
-                           + ("Correct the cells named above; n" if len(errors) > len(misread) else "N") + "othing was written.")
+                           + (("For a column of dates that did not read: give --date-format the way the register writes them. "
+                               if date_format is not None else "For a column of dates that did not read: set date_format in the "
+                               "mapping file (cpcm import template writes one). ") if misread else "")
+                           + ("For a column of dates that read two ways: run the import with --date-format FORMAT, the way "
+                              "the register writes them. " if said else "")
+                           + ("Correct the cells named above; n" if len(errors) > len(misread) + len(said) else "N")
+                           + "othing was written.")
     if not planned:
         raise InvalidInput([FieldError("rows", "the register holds no rows under its headings")], "the register")
     existing = set(ctx.store.case_ids())
@@ -279,7 +311,8 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
                         + ", ".join(str(n) for n in left_out[:5]) + (", …" if len(left_out) > 5 else ""))
     if unmapped:
         warnings.append(f"{len(unmapped)} column(s) not imported: {', '.join(unmapped)[:300]} (map them in the mapping file if they hold a registration field)")
-    return Checked(records, warnings, duplicates, plan, unmapped)
+    warnings = [f"{where}column {r.column}: {r.reason(date_format is not None, dry_run=True)}" for r in two_way.values()] + warnings
+    return Checked(records, warnings, duplicates, plan, unmapped, two_way)
 
 
 def _column(field: str, columns: Mapping[str, str]) -> str:

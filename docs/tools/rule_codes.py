@@ -76,6 +76,8 @@ MEANINGS = {
     # refused
     "form-validation": "the input breaks the form's rules; every bad field is named",
     "plaintext-in-repository": "an output file would be written in plaintext inside the casefile repository",
+    "import-date-format": "`cpcm import cases`: every date of a column reads both as the date_format and with day and month "
+                          "swapped, some differently; the import waits for `--date-format` to state which is right (nothing written)",
     "init-exists": "the folder is already a casefile repository",
     "unlock-unprotected": "`cpcm unlock` on a key without a passphrase: there is nothing to unlock",
     "agent-failed": "the agent of `cpcm unlock` could not start; commands still ask for the passphrase",
