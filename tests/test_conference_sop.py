@@ -16,7 +16,7 @@ from cpcm import service
 from cpcm.crypto.identity import Identity
 from cpcm.domain.records import Record
 from cpcm.domain.team import Team, Worker
-from cpcm.errors import CannotDecrypt, InvalidInput, Refused
+from cpcm.errors import InvalidInput, Refused
 from cpcm.service import conferences
 from cpcm.store import codec, policies
 from cpcm.store.casestore import CONFERENCES
@@ -185,11 +185,12 @@ def test_due__a_child_admitted_to_a_cci_is_due_for_a_conference_after_the_reasse
     assert [(i["case_id"], i["owner"], i["due"]) for i in items] == [(case_id, "amina", "2026-12-23T09:00+03:00")]
     assert "§5.3" in items[0]["source"]
     conf = conferences.new(sup, "internal", "2026-12-01").subject_id
-    # the item is the caseworker's, but nominating needs a reader of the conference: it says who nominates
-    with pytest.raises(CannotDecrypt):  # exit 5: not a recipient of the conference
-        conferences.add_case(amina, conf, case_id, "reintegration_decision")
-    assert "the conference's chair or a supervisor nominates it (cpcm conference add-case CONF " in items[0]["why"], items[0]["why"]
-    conferences.add_case(sup, conf, case_id, "reintegration_decision")
+    # the item is the caseworker's: they nominate the case, the chair or a supervisor takes it into the final set
+    assert f"nominate it (cpcm conference add-case CONF {case_id} --reason ...); the conference's chair or a supervisor takes it" \
+        in items[0]["why"], items[0]["why"]
+    conferences.add_case(amina, conf, case_id, "reintegration_decision")
+    assert [i["code"] for i in due_conference_items(amina)] == ["conference-after-admission"]  # until it is taken in
+    conferences.add_case(sup, conf, case_id, None)
     assert not [i for i in due_conference_items(amina) if i["code"] == "conference-after-admission"]
 
 

@@ -76,7 +76,7 @@ def test_to_dict():
     assert data == {
         "conference_id": "CC-1", "kind": "internal", "date": "2026-12-10", "chair": "sup", "venue": None, "status": "minuted",
         "created_at": "2026-12-01T06:00:00+00:00", "created_by": "sup",
-        "checklist": {"notice_sent": None, "invitations_sent": None, "attendance_confirmed": None}, "cases": [],
+        "checklist": {"notice_sent": None, "invitations_sent": None, "attendance_confirmed": None}, "cases": [], "proposals": [],
         "attendees": [{"name": "A", "present": True, "record_id": "01B"}], "participants": 1, "minutes": {"x": 1},
         "closed_at": None, "closed_by": None, "report_rendered_at": None, "co_chair": None, "external_chair": None, "updates": [],
         "history": [{"record_id": "01A", "kind": "conference", "at": "2026-12-01T09:00:00+03:00", "by": "sup"},
@@ -258,3 +258,24 @@ def test_name_patterns__no_name_no_pattern():
 def test_days_before__counts_calendar_months_and_years_from_a_fixed_day():
     assert conf.days_before(Policy("t", "t", {"conference": {"notice": "1mo"}}), "notice") == 31
     assert conf.days_before(Policy("t", "t", {"conference": {"notice": "1y"}}), "notice") == 366
+
+
+def test_fold__a_caseworkers_nomination_waits_until_the_chair_takes_it_in_and_is_due_a_week_before():
+    start = [rec("conference", "01A", type="internal", date="2026-12-10", chair="lead")]
+    proposed = start + [rec("nomination", "01B", by="amina", case_id="CP-A", reason="especially_difficult", proposed=True),
+                        rec("nomination", "01C", by="sup", case_id="CP-B", reason="especially_difficult"),
+                        rec("nomination", "01D", by="otieno", case_id="CP-B", reason="especially_difficult", proposed=True)]
+    c = conf.fold("CC-1", proposed)
+    # a nomination of a case already in the final set is not waiting
+    assert c.case_ids == ["CP-B"] and [(p["case_id"], p["by"], p["record_id"]) for p in c.proposals] == [("CP-A", "amina", "01B")]
+    items = conf.nominations_due(c, POLICY, datetime(2026, 12, 1, 9, tzinfo=EAT))
+    assert [(i.code, i.case_id, i.owner) for i in items] == [("conference-nomination", "CC-1", "lead")]
+    assert items[0].due == datetime(2026, 12, 3, 8, 30, tzinfo=EAT)  # the final set a week before the meeting
+    assert "CP-A" in items[0].title and "amina" in items[0].why
+    late = conf.fold("CC-1", start + [rec("nomination", "01B", by="amina", case_id="CP-A", reason="especially_difficult",
+                                          proposed=True, recorded_at="2026-12-05T06:00:00+00:00")])
+    assert conf.nominations_due(late, POLICY, datetime(2026, 12, 5, 10, tzinfo=EAT))[0].due == datetime(2026, 12, 5, 9, tzinfo=EAT)
+    assert not conf.nominations_due(c, POLICY, datetime(2026, 12, 10, 8, 30, tzinfo=EAT))  # the meeting started: left out
+    taken = conf.fold("CC-1", proposed + [rec("nomination", "01E", case_id="CP-A", reason="especially_difficult", proposal="01B")])
+    assert taken.case_ids == ["CP-B", "CP-A"] and not taken.proposals and not conf.nominations_due(taken, POLICY,
+                                                                                                  datetime(2026, 12, 1, tzinfo=EAT))

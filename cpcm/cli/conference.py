@@ -171,11 +171,15 @@ def register(app: typer.Typer) -> None:
     def add_case(
         conf: str = typer.Argument(..., help="Conference ID."),
         case: str = typer.Argument(..., help="Case ID."),
-        reason: str = typer.Option(..., "--reason", help="service_options_exhausted, unresolved_protection_concern, especially_difficult or reintegration_decision."),
+        reason: Optional[str] = typer.Option(None, "--reason", help="service_options_exhausted, unresolved_protection_concern, especially_difficult or reintegration_decision (taking a caseworker's nomination in: its reason unless given).", show_default=False),
         presentation: Optional[str] = typer.Option(None, "--presentation", help="A short written presentation (case ID only, no names).", show_default=False),
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Nominate a case for the conference (once); prints the SOP's presentation prompts (Forms 1 and 2).
+
+        A caseworker who does not read the conference nominates a case of their own: it waits for
+        the chair or a supervisor, who takes it into the final set of cases by running add-case
+        again (the reason and presentation then default to the nomination's).
 
         Example: cpcm conference add-case CC-4F7K-9X2M CP-7H3D-2K9Q --reason unresolved_protection_concern
         """
@@ -185,8 +189,9 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         conference_id = conferences.parse_conference_id(conf)
         case_id = service.parse_case_id(case)
-        result = conferences.add_case(ctx, conference_id, case_id, reason.strip().lower(), presentation)
-        report_written(result, json_out, f"{case_id} nominated for {conference_id} ({result.extra['cases']} case(s))")
+        result = conferences.add_case(ctx, conference_id, case_id, reason.strip().lower() if reason else None, presentation)
+        report_written(result, json_out, f"{case_id} nominated for {conference_id}: waiting for the chair or a supervisor to take it in"
+                       if result.extra["proposed"] else f"{case_id} nominated for {conference_id} ({result.extra['cases']} case(s))")
         if not json_out:
             for line in result.extra["prompts"]:
                 say(line)
@@ -269,13 +274,13 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         found = conferences.list_conferences(ctx)
         rows = [{"conference_id": c.id, "kind": c.kind, "date": c.date, "chair": c.chair, "status": c.status,
-                 "cases": len(c.cases), "participants": len(c.present)} for c in found]
+                 "cases": len(c.cases), "nominated": len(c.proposals), "participants": len(c.present)} for c in found]
         if json_out:
             print_json(rows)
         else:
-            print_table(["conference", "kind", "date", "chair", "status", "cases", "present"],
+            print_table(["conference", "kind", "date", "chair", "status", "cases", "nominated", "present"],
                         [[r["conference_id"], r["kind"], _when(r["date"], ctx.zone), r["chair"], r["status"], r["cases"],
-                          r["participants"]] for r in rows],
+                          r["nominated"], r["participants"]] for r in rows],
                         title=f"{len(rows)} conference(s)")
         report_problems(ctx)
 
@@ -305,8 +310,10 @@ def register(app: typer.Typer) -> None:
                  (("external chair", found.external_chair), ("co-chair", found.co_chair)) if person]
         rows += [("venue", found.venue or ""), ("status", found.status)]
         rows += [(key.replace("_", " "), value or "not yet") for key, value in found.checklist.items()]
-        rows += [("cases", ", ".join(f"{c['case_id']} ({c['reason']})" for c in found.cases) or "none"),
-                 ("present", f"{len(found.present)} of {len(found.attendees)} in the register"),
+        rows += [("cases", ", ".join(f"{c['case_id']} ({c['reason']})" for c in found.cases) or "none")]
+        if found.proposals:  # a caseworker's nominations waiting for the chair or a supervisor (Form 3 items 1-2)
+            rows += [("nominated, to take in", ", ".join(f"{p['case_id']} ({p['reason']}, by {p['by']})" for p in found.proposals))]
+        rows += [("present", f"{len(found.present)} of {len(found.attendees)} in the register"),
                  ("minutes", "recorded" if found.minutes is not None else "not yet"),
                  ("report", "rendered" if found.report_rendered_at else ("due" if found.closed_at else "after closing"))]
         rows += [(f"updated {u['at'][:10]}", ", ".join(_change(k, v, u["previous"].get(k)) for k, v in u["changes"].items())

@@ -408,16 +408,33 @@ def reasons_of(policy) -> tuple[str, ...]:
 
 
 @context.writes
-def add_case(ctx, conference_id: str, case_id: str, reason: str, presentation: str | None = None) -> Written:
+def add_case(ctx, conference_id: str, case_id: str, reason: str | None, presentation: str | None = None) -> Written:
     """Nominate a case (SOP §5.4: service options exhausted, an unresolved protection concern,
     or an especially difficult case; §5.5: a child about to be reintegrated or recently
     reintegrated, a reintegration decision); warns past the SOP's case limit. A case is
-    nominated once: a second nomination is refused."""
+    nominated once: a second nomination is refused.
+
+    A worker who does not read the conference (a caseworker none of whose cases is in it yet)
+    nominates a case of their own (Form 3 item 1): the nomination waits, encrypted to the
+    conference's readers (`_propose`), until the chair or a supervisor or manager takes it into
+    the final set (item 2) with `add-case` again (`reason` and `presentation` then default to the
+    nomination's); that makes the case's worker a reader of the conference, re-encrypting it in
+    the same commit."""
+    _check_exists(ctx, conference_id)
+    if ctx.need_worker().id not in ctx.store.recipients(conference_id, CONFERENCES):
+        return _propose(ctx, conference_id, case_id, reason, presentation)
     conference = _open(ctx, conference_id, "add-case")
+    proposal = next((p for p in conference.proposals if p["case_id"] == case_id), None)
+    if proposal is not None:  # taking a caseworker's nomination into the final set (Form 3 item 2)
+        _may_take_in(ctx, conference, case_id)
+        reason = reason or proposal.get("reason")
+        if presentation is None:
+            presentation = proposal.get("presentation")
     errors = []
     reasons = reasons_of(ctx.policy)
     if reason not in reasons:
-        errors.append(FieldError("reason", f"is not one of: {', '.join(reasons)}"))
+        errors.append(FieldError("reason", f"is not one of: {', '.join(reasons)}" if reason else
+                                 f"is required: one of {', '.join(reasons)}"))
     presentation = (presentation or "").strip() or None
     if presentation and len(presentation) > 4000:
         errors.append(FieldError("presentation", "is longer than 4000 characters"))
@@ -453,13 +470,92 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str, presentation: s
         warnings.append(f"{case_id} has no case plan yet: the SOP takes a case to conference after its plan (§5.3); "
                         "closing the conference makes its actions an interim plan")
     body = {"case_id": case_id, "reason": reason, "presentation": presentation, "worker": case.worker,
-            "opened": (case.registered_at or "")[:10] or None, "risk": case.risk, "stage": case.stage}
+            "opened": (case.registered_at or "")[:10] or None, "risk": case.risk, "stage": case.stage,
+            "proposal": proposal["record_id"] if proposal is not None else None}
     record = _record(ctx, "nomination", conference_id, body, after=_last_id(conference))
     readers = _readers(ctx, conference.chair, [*conference.case_ids, case_id])
     _write(ctx, conference, "add-case", record, f"conference add-case {conference_id} {case_id}", readers)
     return Written(conference_id, record.id, "nomination", tuple(warnings),
                              (f"prepare the presentation with your supervisor (Forms 1 and 2), then: cpcm render agenda {conference_id}",),
-                             {"case_id": case_id, "cases": count, "prompts": list(PRESENTATION_PROMPTS)})
+                             {"case_id": case_id, "cases": count, "prompts": list(PRESENTATION_PROMPTS), "proposed": False,
+                              **({"proposal": proposal["record_id"]} if proposal is not None else {})})
+
+
+def _check_exists(ctx, conference_id: str) -> None:
+    if not ctx.store.has_file(f"{CONFERENCES}/{conference_id}/{RECIPIENTS}"):
+        raise NotFound(f"no conference {conference_id} in this casefile repository", "See cpcm conference list.")
+
+
+def _may_take_in(ctx, conference: rules.Conference, case_id: str) -> None:
+    """A nomination waiting is taken into the final set by the chair, a supervisor or a manager
+    (SOP §5.1: the lead social worker picks the final case list; Form 3 item 2), or by the case's
+    worker once they read the conference."""
+    me = ctx.need_worker()
+    if me.id == conference.chair or approvals.oversees(me):
+        return
+    if context.load_case(ctx, case_id).worker == me.id:
+        return
+    raise Refused(f"you ({me.id}) do not chair {conference.id}: taking {case_id}'s nomination into the final set of cases is "
+                  "not yours to do; nothing was written",
+                  f"The chair ({conference.chair}), or a supervisor or manager, picks the cases (SOP Form 3 item 2).",
+                  rule="conference-not-chair")
+
+
+def _propose(ctx, conference_id: str, case_id: str, reason: str | None, presentation: str | None) -> Written:
+    """A worker who does not read the conference nominates a case of their own (SOP Form 3
+    item 1, §5.4: caseworkers nominate). They cannot read the conference, so the nomination is
+    encrypted to its readers as they stand (its `recipients` file: the chair, the workers of its
+    cases, the supervisors and managers), which changes nothing else: the nominating worker reads
+    no more than before, and no record changes readers. It waits in the conference (`proposals`)
+    until the chair or a supervisor takes it in (`add-case` again), which makes the worker a
+    reader. What they cannot read is left to that step: the case limit, the names of the other
+    cases in the presentation, and those of this case in the venue, the other presentations and
+    the minutes (the one taking it in runs every check of a nomination)."""
+    me = ctx.need_worker()
+    case = context.load_case(ctx, case_id)  # exit 5 for a case you do not read
+    if case.worker != me.id:  # (a supervisor reads every case, but nominates one as a reader of the conference)
+        raise CannotDecrypt(f"you ({me.id}) are not a recipient of {conference_id}, and {case_id} is not a case you work: "
+                            "a worker who does not read a conference nominates only their own cases; nothing was written",
+                            f"Its chair, supervisors and managers nominate other cases (ask them), or run cpcm team sync "
+                            f"if you are a supervisor or manager who joined since {conference_id} was planned.")
+    names = [f.name for f in ctx.store.record_files(conference_id, CONFERENCES)]
+    if any(n.split(".")[1:2] == ["conference_close"] for n in names):  # the kinds are in the file names
+        raise Refused(f"{conference_id} is closed: 'add-case' is not allowed any more", rule="conference-closed")
+    errors = []
+    reasons = reasons_of(ctx.policy)
+    if reason not in reasons:
+        errors.append(FieldError("reason", f"is not one of: {', '.join(reasons)}" if reason else
+                                 f"is required: one of {', '.join(reasons)}"))
+    presentation = (presentation or "").strip() or None
+    if presentation and len(presentation) > 4000:
+        errors.append(FieldError("presentation", "is longer than 4000 characters"))
+    if errors:
+        raise InvalidInput(errors, f"the nomination to {conference_id}")
+    message = f"conference add-case {conference_id} {case_id}"
+    if any(c.message.strip() == message for c in ctx.store.log([f"{CONFERENCES}/{conference_id}"])):
+        raise Refused(f"{case_id} is already nominated for {conference_id}; nothing was written",
+                      "A case is nominated once; the chair or a supervisor takes it into the final set of cases "
+                      f"(cpcm conference add-case {conference_id} {case_id}), after which you read the conference.",
+                      rule="conference-case-nominated")
+    if presentation:  # against the names of the cases you read (this case's): the one taking it in checks every case's
+        _refuse_names(ctx, {"presentation": presentation}, [case_id], f"the nomination of {case_id}")
+    warnings = []
+    if not case.plan:
+        warnings.append(f"{case_id} has no case plan yet: the SOP takes a case to conference after its plan (§5.3); "
+                        "closing the conference makes its actions an interim plan")
+    body = {"case_id": case_id, "reason": reason, "presentation": presentation, "worker": case.worker,
+            "opened": (case.registered_at or "")[:10] or None, "risk": case.risk, "stage": case.stage, "proposed": True}
+    ids = sorted(n.split(".")[0] for n in names)
+    record = _record(ctx, "nomination", conference_id, body, after=ids[-1] if ids else "")
+    readers = ctx.store.recipients(conference_id, CONFERENCES)
+    with context.transaction(ctx, "conference-add-case") as tx:
+        tx.write_record(record, context.keys_for(ctx, readers), CONFERENCES)
+        tx.commit(message)
+    return Written(conference_id, record.id, "nomination", tuple(warnings),
+                   (f"the chair or a supervisor takes it into the final set of cases (cpcm conference add-case {conference_id} "
+                    f"{case_id}); you read the conference from then on",
+                    "prepare the presentation with your supervisor (Forms 1 and 2)"),
+                   {"case_id": case_id, "cases": None, "prompts": list(PRESENTATION_PROMPTS), "proposed": True})
 
 
 @context.writes
@@ -970,6 +1066,7 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
     found = list_conferences(ctx)
     items = [item for item in (rules.report_due(c, ctx.policy, ctx.now.tzinfo, ctx.now) for c in found) if item is not None]
     items += rules.cadence_due(found, ctx.policy, ctx.now)
+    items += [item for c in found for item in rules.nominations_due(c, ctx.policy, ctx.now)]
     gone = off_team(ctx.team)
     if gone:  # a chair who left the team (team remove): their report and the next conference are the supervisors' now,
         # as where a conference has no chair, rather than nobody's (a supervisor or manager reads, closes and reports it)

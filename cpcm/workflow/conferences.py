@@ -71,6 +71,9 @@ class Conference:
     created_by: str | None = None
     checklist: Mapping[str, str | None] = field(default_factory=dict)  # notice_sent, invitations_sent, attendance_confirmed
     cases: tuple[Mapping[str, Any], ...] = ()        # nominations in order
+    # nominations by a worker who does not read the conference (their own case's, SOP Form 3 item 1), waiting for the
+    # chair or a supervisor to take them into the final set (item 2: `add-case` again); not among `cases` until then
+    proposals: tuple[Mapping[str, Any], ...] = ()
     attendees: tuple[Mapping[str, Any], ...] = ()    # the register, one entry per member (latest wins)
     minutes: Mapping[str, Any] | None = None
     minutes_id: str | None = None    # the record that holds the minutes as they stand: a `minutes` record or an update
@@ -117,6 +120,7 @@ class Conference:
             "updates": [dict(u) for u in self.updates],
             "status": self.status, "created_at": self.created_at, "created_by": self.created_by,
             "checklist": dict(self.checklist), "cases": [dict(c) for c in self.cases],
+            "proposals": [dict(p) for p in self.proposals],
             "attendees": [dict(a) for a in self.attendees], "participants": len(self.present),
             "minutes": dict(self.minutes) if self.minutes is not None else None, "closed_at": self.closed_at,
             "closed_by": self.closed_by, "report_rendered_at": self.report_rendered_at,
@@ -151,6 +155,7 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
     """The conference's state: its records applied in order."""
     values: dict[str, Any] = {"id": conference_id}
     cases: list[dict] = []
+    proposals: list[dict] = []
     attendees: dict[tuple[str, str], dict] = {}
     renders: list[dict] = []
     updates: list[dict] = []
@@ -177,9 +182,14 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
                     values.update(minutes=dict(value), minutes_id=record.id)
             updates.append({"record_id": record.id, "at": utc(record.recorded_at), "by": record.by, "changes": dict(changes),
                             "previous": dict(body.get("previous") or {}), "reason": body.get("reason")})
+        elif record.kind == "nomination" and body.get("proposed"):  # waits for the chair or a supervisor (Form 3 item 2)
+            if all(c["case_id"] != body.get("case_id") for c in cases):
+                proposals = [p for p in proposals if p["case_id"] != body.get("case_id")]
+                proposals.append(dict(body, record_id=record.id, by=record.by, at=utc(record.recorded_at)))
         elif record.kind == "nomination":
             cases = [c for c in cases if c["case_id"] != body.get("case_id")]
             cases.append(dict(body, record_id=record.id, by=record.by))
+            proposals = [p for p in proposals if p["case_id"] != body.get("case_id")]
         elif record.kind == "attendance":
             entry = dict(body, record_id=record.id)
             attendees.pop(member_key(entry), None)
@@ -203,7 +213,7 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
         change = changes.get(PRESENTATION)
         if isinstance(change, Mapping) and presented.get(change.get("case_id")) != update["record_id"]:
             changes[PRESENTATION] = {"case_id": change.get("case_id"), "record_id": update["record_id"], "replaced": True}
-    return Conference(cases=tuple(cases), attendees=tuple(attendees.values()), renders=tuple(renders),
+    return Conference(cases=tuple(cases), proposals=tuple(proposals), attendees=tuple(attendees.values()), renders=tuple(renders),
                       history=tuple(history), updates=tuple(updates), **values)
 
 
@@ -314,6 +324,31 @@ def report_due(conference: Conference, policy: Policy, tz=None, now: datetime | 
                     RULE, f"the report with the action points within {limit.words()} of the meeting "
                           f"({local_text(start, start.tzinfo)}): {todo}cpcm render conference-report {conference.id}",
                     policy.source(RULE))
+
+
+def nominations_due(conference: Conference, policy: Policy, now: datetime) -> list[Deadline]:
+    """Form 3 items 1-2 (SOP §4 step 1): a case a caseworker nominated waits for the chair (or a
+    supervisor or manager) to take it into the final set, which the conference plan lists a week
+    ahead of the meeting (`invitations`); one nominated later is due at once. On the chair's list
+    until it is taken in (`cpcm conference add-case CONF CASE`) or the meeting starts: a case not
+    taken in by then was left out of the final set."""
+    if conference.closed_at or not conference.proposals:
+        return []
+    start = meeting_start(conference, policy, now.tzinfo).astimezone(now.tzinfo or timezone.utc)
+    if now >= start:
+        return []
+    plan_by = start - timedelta(days=days_before(policy, "invitations"))
+    items = []
+    for proposal in conference.proposals:
+        asked = datetime.fromisoformat(proposal["at"])
+        due = max(plan_by, asked.astimezone(plan_by.tzinfo))
+        items.append(Deadline(conference.id, "conference-nomination", f"nomination of {proposal['case_id']} to prioritise", due,
+                              None, conference.chair, RULE,
+                              f"{proposal.get('by')} nominated {proposal['case_id']} ({proposal.get('reason')}); the chair or a "
+                              f"supervisor picks the final set of cases (Form 3 items 1-2): take it in with cpcm conference "
+                              f"add-case {conference.id} {proposal['case_id']}, or leave it out",
+                              policy.source(RULE)))
+    return items
 
 
 # -- how often conferences are held (SOP §3.2, §5.3-5.5, App.2) ---------------------------------------
@@ -430,8 +465,9 @@ def admission_conference_due(case: Case, policy: Policy, now: datetime, conferen
     return [Deadline(case.id, "conference-after-admission", "take the case to a case conference (admitted to a CCI)",
                      limit.after(start), None, case.worker, AFTER_ADMISSION,
                      f"a child admitted to a CCI is taken to a case conference after the reassessment, within {limit.words()}: "
-                     # add-case needs a reader of the conference: a caseworker whose case is not in it yet cannot run it
-                     f"the conference's chair or a supervisor nominates it (cpcm conference add-case CONF {case.id} --reason ...)",
+                     # a caseworker who does not read the conference nominates; its chair or a supervisor takes the case in
+                     f"nominate it (cpcm conference add-case CONF {case.id} --reason ...); the conference's chair or a "
+                     f"supervisor takes it into the final set of cases",
                      policy.source(AFTER_ADMISSION), case.risk)]
 
 

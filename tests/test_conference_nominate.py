@@ -1,0 +1,168 @@
+"""A caseworker nominates their own case to a conference they do not read (SOP Form 3 items 1-2,
+§5.4: caseworkers nominate, the lead social worker picks the final set): the nomination waits,
+encrypted to the conference's readers, and the chair or a supervisor takes it in with `add-case`,
+which makes the caseworker a reader. A case that is not theirs is refused; nothing they could not
+read before becomes readable to them by nominating."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import CANARY, commit_count, git, make_identity, signing_line
+from cpcm import service
+from cpcm.errors import CannotDecrypt, InvalidInput, Refused
+from cpcm.service import conferences
+from cpcm.store.casestore import CONFERENCES
+from cpcm.workflow.deadlines import soon_window
+from memory_repo import MemoryRepo
+from test_conference import (CLOSE_NOW, MEMBERS, conference_in, in_one_commit, last_message, member, minutes_doc,
+                             new_conference, one_commit, planned_case, planned_in)
+
+
+def nomination_items(ctx) -> list[dict]:
+    soon = soon_window(ctx.policy, ctx.now)
+    return [i.to_json(ctx.now, soon) for i in service.due(ctx, within_days=120) if i.code == "conference-nomination"]
+
+
+def test_add_case__a_caseworker_nominates_their_own_case_and_the_supervisor_takes_it_in():
+    mem = MemoryRepo(profile="kenya")
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = planned_in(mem)
+    conf = conference_in(sup)
+    readers = mem.store.recipients(conf, CONFERENCES)
+    assert "amina" not in readers
+    added = in_one_commit(mem, lambda: conferences.add_case(amina, conf, case_id, "especially_difficult",
+                                                            "Service options tried; school absence continues."))
+    assert added.extra["proposed"] and last_message(mem) == f"conference add-case {conf} {case_id}"
+    # nothing re-encrypted, no reader gained: the nomination is encrypted to the conference's readers as they stand
+    assert mem.store.recipients(conf, CONFERENCES) == readers
+    with pytest.raises(CannotDecrypt):
+        conferences.load(amina, conf)
+    waiting = conferences.load(sup, conf)
+    assert waiting.case_ids == [] and [(p["case_id"], p["by"], p["reason"]) for p in waiting.proposals] == \
+        [(case_id, "amina", "especially_difficult")]
+    # on the chair's due list, a week before the meeting (the conference plan lists the final set)
+    items = nomination_items(sup)
+    assert [(i["case_id"], i["owner"]) for i in items] == [(conf, "sup")] and case_id in items[0]["why"]
+    assert not nomination_items(amina)
+    # nominated once
+    with pytest.raises(Refused) as again:
+        conferences.add_case(amina, conf, case_id, "especially_difficult")
+    assert again.value.rule == "conference-case-nominated"
+    # the supervisor takes it into the final set: its reason and presentation, the caseworker a reader, in one commit
+    taken = in_one_commit(mem, lambda: conferences.add_case(sup, conf, case_id, None))
+    assert not taken.extra["proposed"] and taken.extra["proposal"] == added.record_id
+    assert "amina" in mem.store.recipients(conf, CONFERENCES)
+    mine = conferences.load(amina, conf)
+    assert mine.case_ids == [case_id] and not mine.proposals
+    assert mine.cases[0]["reason"] == "especially_difficult" and mine.cases[0]["presentation"].startswith("Service options")
+    assert not nomination_items(sup)
+    # and the conference runs as before
+    closer = mem.as_("sup", now=CLOSE_NOW)
+    for institution, name, position in MEMBERS:
+        conferences.attend(closer, conf, member(institution, name, position))
+    conferences.minutes(closer, conf, minutes_doc([case_id]))
+    closed = conferences.close(closer, conf)
+    assert [c["case_id"] for c in closed.extra["cases"]] == [case_id]
+
+
+def test_add_case__a_caseworker_cannot_nominate_a_case_not_theirs_nor_read_the_conference_by_it():
+    mem = MemoryRepo(profile="kenya")
+    otieno, sup = mem.as_("otieno"), mem.as_("sup")
+    theirs = planned_in(mem)  # amina's
+    conf = conference_in(sup)
+    before = mem.commits()
+    with pytest.raises(CannotDecrypt) as refused:  # exit 5: not a recipient of the case
+        conferences.add_case(otieno, conf, theirs, "especially_difficult")
+    assert theirs in str(refused.value) and mem.commits() == before
+    # a caseworker who reads the conference (a case of theirs is in it) does not read another's nomination's case either
+    own = planned_in(mem, "Other Child", worker="otieno")
+    conferences.add_case(sup, conf, own, "especially_difficult")
+    before = mem.commits()
+    with pytest.raises(CannotDecrypt):
+        conferences.add_case(otieno, conf, theirs, "especially_difficult")
+    assert mem.commits() == before
+
+
+def test_add_case__a_caseworkers_nomination_of_a_closed_conference_or_without_a_reason_is_refused():
+    mem = MemoryRepo(profile="kenya")
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = planned_in(mem)
+    conf = conference_in(sup)
+    with pytest.raises(InvalidInput) as bad:
+        conferences.add_case(amina, conf, case_id, None)
+    assert [e.field for e in bad.value.errors] == ["reason"]
+    closer = mem.as_("sup", now=CLOSE_NOW)
+    other = planned_in(mem, "Third Child", worker="otieno")
+    conferences.add_case(sup, conf, other, "especially_difficult")
+    for institution, name, position in MEMBERS:
+        conferences.attend(closer, conf, member(institution, name, position))
+    conferences.minutes(closer, conf, minutes_doc([other]))
+    conferences.close(closer, conf)
+    with pytest.raises(Refused) as closed:
+        conferences.add_case(mem.as_("amina", now=CLOSE_NOW), conf, case_id, "especially_difficult")
+    assert closed.value.rule == "conference-closed"
+
+
+def test_cli__kenya_a_caseworker_nominates_the_supervisor_prioritises_and_verify_stays_clean(kenya, tmp_env):
+    amina, sup = kenya("amina"), kenya("sup")
+    repo = kenya.root
+    case_id = planned_case(amina, CANARY)
+    conf = new_conference(sup)
+    nominated = one_commit(repo, lambda: amina("conference", "add-case", conf, case_id, "--reason", "especially_difficult",
+                                               "--presentation", "Service options tried.", "--json"))
+    assert nominated.json()["conference_id"] == conf
+    assert git(repo, "log", "-1", "--format=%s").strip() == f"conference add-case {conf} {case_id}"
+    assert "amina" not in (repo / "conferences" / conf / "recipients").read_text()
+    listed = sup("conference", "list", "--json").json()
+    assert [(c["conference_id"], c["cases"], c["nominated"]) for c in listed] == [(conf, 0, 1)]
+    assert f"{case_id} (especially_difficult, by amina)" in sup("conference", "show", conf).stdout
+    due = sup("due", "--within", "60", "--json")
+    assert due.code == 0 and [i["case_id"] for i in due.json() if i["code"] == "conference-nomination"] == [conf], due.stdout
+    assert amina("conference", "show", conf).code == 5  # not a reader yet
+    # another caseworker, without the case: exit 5, naming the case, nothing written
+    key = tmp_env / "keys" / "wanjiru.txt"
+    assert sup("team", "add", "wanjiru", "--role", "caseworker", "--recipient", make_identity(key),
+               "--signing-key", signing_line(key)).code == 0
+    wanjiru = type(amina)({**amina.env, "CPCM_IDENTITY": str(key)})
+    before = commit_count(repo)
+    refused = wanjiru("conference", "add-case", conf, case_id, "--reason", "especially_difficult")
+    assert refused.code == 5 and case_id in refused.stderr and "not a recipient" in refused.stderr, refused.stderr
+    assert commit_count(repo) == before
+    # the supervisor takes it in (Form 3 item 2): the caseworker reads the conference from then on
+    one_commit(repo, lambda: sup("conference", "add-case", conf, case_id))
+    assert "amina" in (repo / "conferences" / conf / "recipients").read_text()
+    shown = amina("conference", "show", conf, "--json").json()
+    assert [c["case_id"] for c in shown["cases"]] == [case_id] and shown["proposals"] == []
+    closer = kenya("sup", CLOSE_NOW)
+    for institution, name, position in MEMBERS:
+        assert closer("conference", "attend", conf, "--institution", institution, "--name", name, "--position", position,
+                      "--contact", "0700 000000", "--confidentiality-signed", "yes").code == 0
+    assert closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id]))).code == 0
+    assert closer("conference", "close", conf).code == 0
+    assert closer("render", "conference-report", conf).code == 0
+    verified = sup("verify")
+    assert verified.code == 0, verified.stdout + verified.stderr
+
+
+def test_add_case__names_in_a_caseworkers_presentation_are_refused_theirs_at_once_the_others_when_taken_in():
+    mem = MemoryRepo(profile="kenya")
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = planned_in(mem, "Zawadi Testchild")
+    other = planned_in(mem, "Baraka Othername", worker="otieno")
+    conf = conference_in(sup)
+    conferences.add_case(sup, conf, other, "especially_difficult")
+    before = mem.commits()
+    with pytest.raises(Refused) as own:  # the case's own child: refused when nominating, naming the field, not the name
+        conferences.add_case(amina, conf, case_id, "especially_difficult", "Zawadi Testchild misses school.")
+    assert own.value.rule == "conference-no-names" and "Zawadi" not in str(own.value) and mem.commits() == before
+    # another case's child, which the caseworker cannot read: found when the supervisor takes the case in
+    conferences.add_case(amina, conf, case_id, "especially_difficult", "Stays with Baraka Othername after school.")
+    with pytest.raises(Refused) as others:
+        conferences.add_case(sup, conf, case_id, None)
+    assert others.value.rule == "conference-no-names" and "Baraka" not in str(others.value)
+    assert conferences.load(sup, conf).case_ids == [other]
+    taken = conferences.add_case(sup, conf, case_id, None, "Stays with a relative after school.")
+    assert conferences.load(amina, conf).cases[1]["presentation"] == "Stays with a relative after school."
+    assert taken.extra["proposal"]
