@@ -430,16 +430,7 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str | None, presenta
         reason = reason or proposal.get("reason")
         if presentation is None:
             presentation = proposal.get("presentation")
-    errors = []
-    reasons = reasons_of(ctx.policy)
-    if reason not in reasons:
-        errors.append(FieldError("reason", f"is not one of: {', '.join(reasons)}" if reason else
-                                 f"is required: one of {', '.join(reasons)}"))
-    presentation = (presentation or "").strip() or None
-    if presentation and len(presentation) > 4000:
-        errors.append(FieldError("presentation", "is longer than 4000 characters"))
-    if errors:
-        raise InvalidInput(errors, f"the nomination to {conference_id}")
+    presentation = _checked_nomination(ctx, conference_id, reason, presentation)
     case = context.load_case(ctx, case_id)
     if case_id in conference.case_ids:
         raise Refused(f"{case_id} is already nominated for {conference_id}; nothing was written",
@@ -479,6 +470,22 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str | None, presenta
                              (f"prepare the presentation with your supervisor (Forms 1 and 2), then: cpcm render agenda {conference_id}",),
                              {"case_id": case_id, "cases": count, "prompts": list(PRESENTATION_PROMPTS), "proposed": False,
                               **({"proposal": proposal["record_id"]} if proposal is not None else {})})
+
+
+def _checked_nomination(ctx, conference_id: str, reason: str | None, presentation: str | None) -> str | None:
+    """The presentation of a nomination, trimmed (None when empty), once its reason is one of the
+    policy's and the presentation not too long; InvalidInput naming each field otherwise."""
+    errors = []
+    reasons = reasons_of(ctx.policy)
+    if reason not in reasons:
+        errors.append(FieldError("reason", f"is not one of: {', '.join(reasons)}" if reason else
+                                 f"is required: one of {', '.join(reasons)}"))
+    presentation = (presentation or "").strip() or None
+    if presentation and len(presentation) > 4000:
+        errors.append(FieldError("presentation", "is longer than 4000 characters"))
+    if errors:
+        raise InvalidInput(errors, f"the nomination to {conference_id}")
+    return presentation
 
 
 def _check_exists(ctx, conference_id: str) -> None:
@@ -521,16 +528,7 @@ def _propose(ctx, conference_id: str, case_id: str, reason: str | None, presenta
     names = [f.name for f in ctx.store.record_files(conference_id, CONFERENCES)]
     if any(n.split(".")[1:2] == ["conference_close"] for n in names):  # the kinds are in the file names
         raise Refused(f"{conference_id} is closed: 'add-case' is not allowed any more", rule="conference-closed")
-    errors = []
-    reasons = reasons_of(ctx.policy)
-    if reason not in reasons:
-        errors.append(FieldError("reason", f"is not one of: {', '.join(reasons)}" if reason else
-                                 f"is required: one of {', '.join(reasons)}"))
-    presentation = (presentation or "").strip() or None
-    if presentation and len(presentation) > 4000:
-        errors.append(FieldError("presentation", "is longer than 4000 characters"))
-    if errors:
-        raise InvalidInput(errors, f"the nomination to {conference_id}")
+    presentation = _checked_nomination(ctx, conference_id, reason, presentation)
     message = f"conference add-case {conference_id} {case_id}"
     if any(c.message.strip() == message for c in ctx.store.log([f"{CONFERENCES}/{conference_id}"])):
         raise Refused(f"{case_id} is already nominated for {conference_id}; nothing was written",
