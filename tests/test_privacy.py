@@ -31,7 +31,7 @@ TEMPLATES = re.compile(
     r"|conference (new|attend|minutes|close|render|update) CC-[0-9A-Z]{4}-[0-9A-Z]{4}( [0-9A-Z]{26})?"
     r"|conference (sign|bar|lift) CR-0000-0005 [0-9A-Z]{26}"
     r"|conference add-case CC-[0-9A-Z]{4}-[0-9A-Z]{4} CP-[0-9A-Z]{4}-[0-9A-Z]{4}( [0-9A-Z]{26})?"
-    r"|review batch [0-9]+ cases)$"
+    r"|(review|assign) batch [0-9]+ cases)$"
 )
 
 
@@ -157,6 +157,16 @@ def run_every_command(base: Path, cli_as) -> "Session":
         s.run(amina, "register", "--from-file", "-", expect=2, input=broken)
     s.run(amina, "assign", case_id, "--worker", "nobody", expect=3)
     s.run(amina, "assign", case_id, "--worker", "amina", expect=4)
+    # a batch of assignments: a bad one (the marker as a worker, a column and a case; the file removed after), then one
+    batch = base / "batch"
+    batch.mkdir()
+    (batch / "bad.yaml").write_text(json.dumps([{"case": case_id, "worker": CANARY}, {"case": CANARY, "worker": "sup", CANARY: "x"}]))
+    s.run(sup, "assign", "--batch", str(batch / "bad.yaml"), "--json", expect=4)
+    s.run(sup, "assign", "--batch", str(batch / "bad.yaml"), "--dry-run", expect=4)
+    (batch / "bad.yaml").unlink()
+    (batch / "good.csv").write_text(f"case,worker\n{case_id},sup\n")
+    s.run(sup, "assign", "--batch", str(batch / "good.csv"))
+    s.run(sup, "assign", case_id, "--worker", "amina")
     s.run(amina, "show", case_id, "--identity", str(base / "keys" / "missing.txt"), expect=5)
     run_the_cycle(s, base, amina, sup, case_id)
     s.case_id = case_id
@@ -430,8 +440,8 @@ def test_commit_messages__follow_the_fixed_templates(world):
     # that write, one commit each (a render of a conference document is recorded too)
     # two updates, two corrections, a readiness record, two plan revisions, a withdrawal, an approval and a --done; a
     # conference update, a Form 5 signature, a bar and its lifting, two renders of Form 5; a cover used and ended; best
-    # interests, two placements and the three steps of reintegration
-    assert len(messages) == 59
+    # interests, two placements and the three steps of reintegration; a batch of assignments and an assignment back
+    assert len(messages) == 61
     assert [m for m in messages if not TEMPLATES.match(m)] == []
 
 

@@ -332,7 +332,7 @@ def test_render__out_without_plaintext_writes_an_age_file_for_the_worker(cli, cl
     from cpcm.crypto import cipher, identity
 
     case_id = planned_case(cli, cli_as, name=CANARY)
-    out = tmp_path / "outside" / "plan.md"
+    out = tmp_path / "outside" / "plan.md.age"
     out.parent.mkdir()
     result = cli("render", "case-plan", case_id, "--out", str(out), "--json")
     assert result.code == 0, result.stderr
@@ -348,7 +348,31 @@ def test_render__out_without_plaintext_writes_an_age_file_for_the_worker(cli, cl
     assert text.startswith(f"# Case plan: {CANARY}")
     with pytest.raises(cipher.NotARecipient):  # not to the other caseworker
         cipher.decrypt(data, identity.load(team["otieno"][0], lambda: None).keys)
-    assert not [p for p in out.parent.iterdir() if p.name != "plan.md"]  # no temp file left
+    assert not [p for p in out.parent.iterdir() if p.name != "plan.md.age"]  # no temp file left
+
+
+@pytest.mark.parametrize("name", ["plan.html", "Plan.HTML", "plan.md", "plan.txt", "plan.pdf"])
+def test_render__an_encrypted_out_file_named_as_a_readable_document_is_refused(cli, cli_as, tmp_path, name):
+    """Without --plaintext the --out file is age ciphertext: a name a worker double-clicks to read
+    (plan.html) is refused before anything is written, saying which flag writes it readable and
+    which name holds the ciphertext (was: ciphertext written under plan.html, garbage when
+    opened). The name typed is not repeated (it can be a child's name); with --plaintext, or
+    ending in .age, the file is written."""
+    case_id = planned_case(cli, cli_as)
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    named = folder / name.replace("plan", CANARY.split()[0])
+    refused = cli("render", "child-plan", case_id, "--out", str(named), "--json")
+    assert refused.code == 2, refused.stdout
+    message = refused.json()["message"] + " " + refused.json()["hint"]
+    suffix = named.suffix.lower()
+    assert f"ends in {suffix}" in message and "--plaintext" in message and f"{suffix}.age" in message
+    assert CANARY.split()[0].lower() not in (refused.stdout + refused.stderr).lower()
+    assert list(folder.iterdir()) == []
+    as_age = cli("render", "child-plan", case_id, "--out", str(folder / (name + ".age")), "--json")
+    assert as_age.code == 0 and as_age.json()["encrypted"] is True, as_age.stderr
+    plain = cli("render", "child-plan", case_id, "--out", str(folder / name), "--plaintext", "--json")
+    assert plain.code == 0 and plain.json()["encrypted"] is False, plain.stderr
 
 
 def test_render__recipients_can_read_the_file_too(cli, cli_as, team, tmp_path):

@@ -193,7 +193,7 @@ def test_render__out_without_plaintext_writes_an_age_file(document, sending, rec
         case_id = register(cli, child={"name": CANARY, "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"})
         consent(cli, case_id)
         ok(cli("transfer", case_id, *REASON, "--check", "all"))
-    out = tmp_path / "outside" / f"{document}.html"
+    out = tmp_path / "outside" / f"{document}.html.age"  # the encrypted file's name says so (a .html name is refused)
     out.parent.mkdir()
     result = cli("render", document, case_id, "--out", str(out), "--json")
     assert result.code == 0, result.stderr

@@ -1,6 +1,7 @@
 """`cpcm review --batch FILE`: the batch itself, without typer, so that the fast path
 (cli/fast.py) runs it without importing typer and click; the typer command calls the same
-function, so output, errors and exit codes are the same either way."""
+function, so output, errors and exit codes are the same either way. `cpcm assign --batch FILE`
+reads its file the same way (`assign_batch_command`)."""
 from __future__ import annotations
 
 import re
@@ -28,9 +29,59 @@ def review_batch_command(batch: Path, dry_run: bool, repo: Path | None, identity
             + (", nothing written (--dry-run)" if dry_run else f", {result.extra['reviewed']} written in one commit"))
 
 
-def read_rows(path: Path) -> list[dict]:
+def assign_batch_command(batch: Path, dry_run: bool, repo: Path | None, identity: Path | None, json_out: bool) -> None:
+    """`cpcm assign --batch FILE`: check every row (a case and the worker who takes it over) and,
+    unless `dry_run`, assign them all in one commit."""
+    from cpcm import service
+    from cpcm.cli.common import open_ctx, print_json, say, warn, with_progress
+
+    ctx = open_ctx(repo, identity)
+    rows = read_rows(batch, "assignment")
+    if batch.suffix.lower() == ".csv" and rows:
+        check_assign_columns(list(rows.header))
+    numbers = getattr(rows, "numbers", None)
+    result = with_progress(lambda tick: service.assign_batch(ctx, rows, dry_run, tick, numbers), len(rows) * (1 if dry_run else 2),
+                           "assignments")
+    for message in result.warnings:
+        warn(message)
+    if json_out:
+        print_json(result.to_json())
+        return
+    say(f"{result.extra['checked']} assignment(s) checked"
+        + (", nothing written (--dry-run)" if dry_run else f", {result.extra['assigned']} written in one commit"))
+    for step in result.next_steps:
+        say(f"{'would be: ' if dry_run else 'next: '}{step}")
+
+
+def check_assign_columns(header: list[str]) -> None:
+    """The columns of a CSV assignment batch are `case` and `worker`: any other is refused, by
+    its number (and its heading where it is a near miss of one), before any row."""
+    from cpcm.domain.forms import FIELD_NAME, near_field
+    from cpcm.errors import FieldError, InvalidInput
+    from cpcm.service.cases import BATCH_COLUMNS
+
+    problems = []
+    for number, name in enumerate(header, start=1):
+        if not name or name in BATCH_COLUMNS:
+            continue
+        close = near_field(name, BATCH_COLUMNS)
+        if close and FIELD_NAME.fullmatch(name):
+            problems.append(FieldError(f"column {number} ({name})", f"is not a column of an assignment batch; did you mean '{close}'?"))
+        else:
+            problems.append(FieldError(f"column {number}", "is not a column of an assignment batch, which has two: case and worker "
+                                                            "(its heading is not shown, as it may hold personal details)"))
+    missing = [name for name in BATCH_COLUMNS if name not in header]
+    if missing:
+        problems.append(FieldError("columns", f"no column {' or '.join(missing)}: a row is a case ('case') and the worker who "
+                                              "takes it over ('worker')"))
+    if problems:
+        raise InvalidInput(problems, "the heading row of --batch")
+
+
+def read_rows(path: Path, one: str = "review") -> list[dict]:
     """Rows of a batch file: a YAML list of mappings, or CSV with dotted column names
-    (attended.child) and ';' between the items of a list (decisions)."""
+    (attended.child) and ';' between the items of a list (decisions). `one`: what a row is
+    (`review`, `assignment`), for the messages."""
     from cpcm.cli.common import read_table, read_yaml_input
     from cpcm.domain.text import put, unread_cells
     from cpcm.errors import UsageError
@@ -51,22 +102,28 @@ def read_rows(path: Path) -> list[dict]:
             for key, value in raw.items():
                 if key and isinstance(value, str) and value.strip():
                     put(row, key.strip().lower(), value.strip(), f"--batch: row {number}")
-            if isinstance(row.get("progress"), str):
+            if one == "review" and isinstance(row.get("progress"), str):
                 row["progress"] = progress_cell(row["progress"])
             rows.append(row)
         return rows
     data = read_yaml_input(str(path), "--batch")
     if isinstance(data, dict):
         raise UsageError("--batch: a batch is a YAML list of mappings (one per case) or a CSV file; this one is a single mapping",
-                         "Start each case's review with '- ' (a list item), or review one case with cpcm review CASE --from-file FILE.")
+                         "Start each case's review with '- ' (a list item), or review one case with cpcm review CASE --from-file FILE."
+                         if one == "review" else
+                         "Start each case's row with '- ' (a list item): '- case: CP-…' with 'worker: ID' under it; or assign one "
+                         "case with cpcm assign CASE --worker WORKER.")
     if not isinstance(data, list):
         raise UsageError("--batch: a batch is a YAML list of mappings (one per case) or a CSV file")
     bad = [number for number, row in enumerate(data, start=1) if not isinstance(row, dict)]
     if bad:
         rows = (f"row {bad[0]} is not a mapping" if len(bad) == 1 else
                 f"rows {', '.join(map(str, bad[:20]))}{', …' if len(bad) > 20 else ''} are not mappings")
-        raise UsageError(f"--batch: {rows}: a row is one case's review, its fields as key: value",
-                         "Write each row as 'case: CP-…' and the review's fields under the same '- '; nothing was written.")
+        if one == "review":
+            raise UsageError(f"--batch: {rows}: a row is one case's review, its fields as key: value",
+                             "Write each row as 'case: CP-…' and the review's fields under the same '- '; nothing was written.")
+        raise UsageError(f"--batch: {rows}: a row is one case's {one}, as key: value",
+                         "Write each row as '- case: CP-…' with 'worker: ID' under it; nothing was written.")
     return data
 
 

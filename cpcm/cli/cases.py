@@ -108,23 +108,44 @@ def register(app: typer.Typer) -> None:
                       e.by, e.record_id, local_text(e.recorded_at, ctx.zone), (e.commit or "uncommitted")[:10], _signed(e)] for e in entries])
 
     @app.command("assign")
-    def assign(case: str = typer.Argument(..., help="Case ID."),
+    def assign(case: Optional[str] = typer.Argument(None, help="Case ID (or use --batch)."),
                worker: Optional[str] = typer.Option(None, "--worker", help="The worker's id: the case becomes theirs.", show_default=False),
                cover: Optional[str] = typer.Option(None, "--cover", help="A colleague's id: they read and write the case until --until, "
                                                    "and it stays with its worker.", show_default=False),
                until: Optional[str] = typer.Option(None, "--until", help="With --cover: the last day of the cover (a date: to the end "
                                                    "of that day in the agency's time zone; or a date-time).", show_default=False),
+               batch: Optional[Path] = typer.Option(None, "--batch", help="A YAML list or CSV file, one case per row: its 'case' "
+                                                    "and the 'worker' who takes it over; all assigned in one commit.", show_default=False),
+               dry_run: bool = typer.Option(False, "--dry-run", help="With --batch: check every row, write nothing."),
                at: AtOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
         """Assign a case to a worker (the case is re-encrypted so they can read it), or with
         --cover have a colleague cover it for a time (leave, say): they read and write it until
-        --until, then `cpcm team sync` or the next write to the case takes them off it.
+        --until, then `cpcm team sync` or the next write to the case takes them off it. With
+        --batch, assign many cases (a worker leaving) in one commit.
 
         Example: cpcm assign CP-4F7K-9X2M --worker otieno
         Example: cpcm assign CP-4F7K-9X2M --cover baraka --until 2026-03-01
+        Example: cpcm assign --batch handover.csv --dry-run
         """
         from cpcm import service
         from cpcm.errors import UsageError
 
+        if batch is not None:
+            # a batch takes its cases and workers from the file only, dated now: an option for one case would be dropped
+            one = {"CASE": case, "--worker": worker, "--cover": cover, "--until": until, "--at": at}
+            given = [name for name, value in one.items() if value]
+            if given:
+                raise UsageError(f"{', '.join(given)} {'goes' if len(given) == 1 else 'go'} with one case, not with --batch",
+                                 "Give each case and its worker as the columns 'case' and 'worker' of the batch file; a batch "
+                                 "is dated now.")
+            from cpcm.cli.batch import assign_batch_command
+
+            return assign_batch_command(batch, dry_run, repo, identity, json_out)
+        if dry_run:
+            raise UsageError("--dry-run goes with --batch: one assignment is written when it is allowed",
+                             "To check one first: cpcm assign --batch FILE --dry-run, with one row.")
+        if not case:
+            raise UsageError("give a case ID, or --batch FILE", "Example: cpcm assign CASE --worker WORKER")
         if (worker is None) == (cover is None):
             raise UsageError("give either --worker (assign the case) or --cover with --until (cover for its worker)",
                              "Example: cpcm assign CASE --cover WORKER --until 2026-03-01")

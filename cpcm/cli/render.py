@@ -3,7 +3,8 @@ closure report, the transfer summary, a referral's letter) and a case conference
 printable HTML.
 
 To standard output when no --out is given (the user asked to see it); to a file age-encrypted
-to the acting worker (and any --recipient) unless --plaintext says otherwise.
+to the acting worker (and any --recipient) unless --plaintext says otherwise. An encrypted file
+is never given a name that opens as a readable document (`plan.html`: refused, exit 2).
 """
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ import typer
 from cpcm.cli.common import ForceOpt, IdentityOpt, JsonOpt, RepoOpt, open_ctx, print_json, say, warn, write_output
 
 HTML_SUFFIXES = (".html", ".htm", ".html.age", ".htm.age")
+# a name ending so is opened as a readable document (a double-click, a browser, a word processor):
+# an encrypted file named so would show as garbage
+READABLE_SUFFIXES = (".html", ".htm", ".xhtml", ".md", ".markdown", ".txt", ".text", ".pdf", ".doc", ".docx", ".odt", ".rtf")
 
 
 def register(app: typer.Typer) -> None:
@@ -26,8 +30,8 @@ def register(app: typer.Typer) -> None:
         ref: Optional[str] = typer.Argument(None, help="For referral-letter: the referral (R1, R2, …)."),
         lang: Optional[str] = typer.Option(None, "--lang", "-l", help="en or sw (default: the repository's language).", show_default=False),
         format_: Optional[str] = typer.Option(None, "--format", help="md (Markdown, default) or html (printable on A4; the default when --out ends in .html).", show_default=False),
-        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file, age-encrypted to you (and any --recipient), instead of printing.", show_default=False),
-        plaintext: bool = typer.Option(False, "--plaintext", help="With --out: write the file unencrypted (it holds personal data; keep it safe)."),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file, age-encrypted to you (and any --recipient), instead of printing; its name ends in .age (plan.html.age) unless --plaintext.", show_default=False),
+        plaintext: bool = typer.Option(False, "--plaintext", help="With --out: write the file unencrypted, readable as plan.html or plan.md (it holds personal data; keep it safe)."),
         recipient: List[str] = typer.Option([], "--recipient", "-r", help="With --out: also encrypt to this age recipient (age1...) or team member id (repeat)."),
         force: ForceOpt = False,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
@@ -53,6 +57,8 @@ def register(app: typer.Typer) -> None:
                              "Without --out the document is printed to standard output.")
         if plaintext and recipient:
             raise UsageError("--plaintext and --recipient do not go together", "Recipients are for an encrypted file.")
+        if out is not None and not plaintext:
+            _check_encrypted_name(out)
         ctx = open_ctx(repo, identity)
         destination = "stdout" if out is None else ("file" if plaintext else "encrypted_file")
         rendered = service.render(ctx, template, case, ref, lang, fmt, destination)
@@ -78,6 +84,21 @@ def register(app: typer.Typer) -> None:
             say("  read it with: age -d -i YOUR-IDENTITY-FILE FILE")
         else:
             warn("wrote the --out file unencrypted: it holds personal data; keep it safe and delete it when done")
+
+
+def _check_encrypted_name(out: Path) -> None:
+    """Without --plaintext the --out file is age ciphertext: a name that says a readable document
+    (`plan.html`) is refused before anything is read, naming the two ways out (the suffix is one of
+    a fixed list; the name typed is never repeated: it can be a child's name)."""
+    from cpcm.errors import UsageError
+
+    suffix = Path(out.name).suffix.lower()
+    if suffix in READABLE_SUFFIXES:
+        raise UsageError(f"--out: a file whose name ends in {suffix} opens as a readable document, but without --plaintext "
+                         "the file is age-encrypted (opened, it would show as garbage); nothing was written",
+                         f"For the encrypted file, end its name in .age (e.g. --out plan{suffix}.age; read it with age -d -i "
+                         "YOUR-IDENTITY-FILE FILE). To print it, add --plaintext: the file is then unencrypted and holds "
+                         "personal data (keep it safe, delete it when done).")
 
 
 def _format(option: str | None, out: Path | None) -> str:

@@ -4,23 +4,25 @@ damaged record)."""
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from cpcm.domain.case import Case
 from cpcm.domain.forms import Form, is_empty, validate
 from cpcm.domain.policy import Policy
-from cpcm.domain.ids import new_case_id, record_id_millis
+from cpcm.domain.ids import new_case_id, normalise_case_id, record_id_millis
 from cpcm.domain.records import Record, flatten, utc
 from cpcm.domain.text import shown
 from cpcm.domain.dates import is_date_only, json_time, json_times, parse_datetime
-from cpcm.errors import CpcmError, FieldError, InvalidInput, NotFound, Refused, restore_hint
+from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotFound, Refused, restore_hint
 from cpcm.service.context import (Context, append, case_content, caseload_warnings, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
-from cpcm.service.context import at_errors, case_covers, check_at, check_cover, check_on_disk, end_expired_covers, note_clock, risk_reason_errors
+from cpcm.service.context import at_errors, case_covers, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, risk_reason_errors
 from cpcm.service import lookup
 from cpcm.service.results import Written
 from cpcm.service.worklist import due
@@ -142,15 +144,194 @@ def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = Non
 def _taken_over(ctx: Context, case: Case, worker_id: str) -> str:
     """What the new worker takes over with a case (a handover, a worker leaving): how many of its
     deadlines are overdue or due soon, and where they read the case and its list."""
+    held = _held_words(*_deadlines_held(ctx, case))
+    return (f"{worker_id} takes over its deadlines{' (' + held + ')' if held else ''}: they read it with cpcm show {case.id} "
+            f"and cpcm log {case.id}, and find it on cpcm due")
+
+
+def _deadlines_held(ctx: Context, case: Case) -> tuple[int, int]:
+    """(overdue, due soon): the case's deadlines its worker holds (not the supervisors') in those states now."""
     from cpcm.workflow.clocks import SUPERVISORS
     from cpcm.workflow.deadlines import deadlines, soon_window
 
     soon = soon_window(ctx.policy, ctx.now)
     states = [item.state(ctx.now, soon) for item in deadlines(case, ctx.policy, ctx.now) if item.owner != SUPERVISORS]
-    late, near = states.count("overdue"), states.count("due_soon")
-    held = ", ".join(part for part in (f"{late} overdue" if late else "", f"{near} due soon" if near else "") if part)
-    return (f"{worker_id} takes over its deadlines{' (' + held + ')' if held else ''}: they read it with cpcm show {case.id} "
-            f"and cpcm log {case.id}, and find it on cpcm due")
+    return states.count("overdue"), states.count("due_soon")
+
+
+def _held_words(late: int, near: int) -> str:
+    return ", ".join(part for part in (f"{late} overdue" if late else "", f"{near} due soon" if near else "") if part)
+
+
+BATCH_COLUMNS = ("case", "worker")  # what a row of `cpcm assign --batch` holds
+
+
+def assign_batch(ctx: Context, rows: Sequence[Mapping[str, Any]], dry_run: bool = False,
+                 progress: Callable[[int], None] | None = None, numbers: Sequence[int] | None = None) -> Written:
+    """`cpcm assign --batch FILE`: assign many cases, each row a `case` and the `worker` who takes
+    it over, as `assign` does one (an assignment record, the case re-encrypted to its new readers),
+    all in one commit (`assign batch N cases`). Every row is checked first, the caseloads counted
+    as the rows before it leave them; one bad row and nothing is written (InvalidInput naming every
+    bad row and field). The assignments are dated now. `progress(n)`: one tick a row checked and,
+    unless `dry_run`, one a case written. `numbers`: the number messages give each row (a CSV
+    file's as a spreadsheet shows them); by default 1, 2, 3 ... A dry run only reads: no lock."""
+    ctx.need_worker()
+    with nullcontext() if dry_run else locked(ctx):
+        return _assign_batch(ctx, list(rows), dry_run, progress, list(numbers or range(1, len(rows) + 1)))
+
+
+def _assign_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, progress: Callable[[int], None] | None,
+                  numbers: list[int]) -> Written:
+    errors: list[FieldError] = []
+    warnings: list[str] = []
+    planned: list[tuple[int, Case, str, list[str]]] = []  # (row number, case, worker, the conflicts it settles)
+    seen: set[str] = set()
+    counts: Counter | None = None
+    for number, row in zip(numbers, rows):
+        row_errors = _batch_row_keys(number, row)
+        raw_case = str(row.get("case") or "").strip()
+        raw_worker = row.get("worker")
+        worker_id = str(raw_worker).strip() if isinstance(raw_worker, (str, int)) and not isinstance(raw_worker, bool) else ""
+        case_id = normalise_case_id(raw_case) if raw_case else None
+        if case_id is None:
+            row_errors.append(FieldError(f"row {number}: case", "is missing or not a valid case ID"))
+        elif case_id in seen:
+            row_errors.append(FieldError(f"row {number}: case", f"{case_id} appears twice in the batch"))
+            case_id = None
+        if not worker_id:
+            row_errors.append(FieldError(f"row {number}: worker", "is missing: the id of the worker who takes the case over "
+                                         "(cpcm team list)"))
+        elif ctx.team.get(worker_id) is None:
+            row_errors.append(FieldError(f"row {number}: worker", "is no active worker of the team (see cpcm team list)"))
+            worker_id = ""
+        case = None
+        if case_id is not None:
+            seen.add(case_id)
+            try:
+                case = load_case(ctx, case_id)
+                transitions.advance(case.stage, "assignment", case_id)
+            except (Refused, NotFound, CannotDecrypt) as exc:
+                row_errors.append(FieldError(f"row {number}: case", exc.message))
+                case = None
+        if case is not None and worker_id:
+            confirms = settled_by(case, "assignment") if case.worker == worker_id else []
+            if case.worker == worker_id and not confirms:
+                row_errors.append(FieldError(f"row {number}: worker", f"{case.id} is already assigned to '{worker_id}' "
+                                             "(rule already-assigned)"))
+            elif not confirms and not row_errors:  # a confirmation gives the worker no new case
+                if counts is None:
+                    counts = _caseloads(ctx)
+                verdict, message = rules.caseload_verdict(ctx.team.get(worker_id), counts[worker_id], ctx.policy)
+                if verdict == "refuse":
+                    row_errors.append(FieldError(f"row {number}: worker", f"caseload: {worker_id} {message} "
+                                                 "(rule caseload-over-cap): give the case to another worker"))
+                else:
+                    if verdict == "warn":
+                        warnings.append(f"caseload: {worker_id} {message} ({case.id})")
+                    counts[worker_id] += 1
+                    if case.worker:
+                        counts[case.worker] -= 1
+            if not row_errors:
+                behind = clock_behind(ctx, case, None)  # the batch is dated now: as one assignment warns
+                if behind is not None:
+                    warnings.append(behind)
+                planned.append((number, case, worker_id, confirms))
+        errors += row_errors
+        if progress:
+            progress(1)
+    if errors:
+        raise InvalidInput(errors, f"the batch ({len(rows)} row{'' if len(rows) == 1 else 's'})",
+                           "Correct the rows named above; nothing was written.")
+    if not planned:
+        raise InvalidInput([FieldError("rows", "the batch holds no rows")], "the batch",
+                           "Give each row a case's ID under 'case' and the worker who takes it over under 'worker'; "
+                           "nothing was written.")
+    written: list[dict] = []
+    if not dry_run:
+        with transaction(ctx, "assign-batch") as tx:
+            for number, case, worker_id, _confirms in planned:
+                record = new_record(ctx, "assignment", case.id, {"worker": worker_id, "previous": case.worker},
+                                    after=case.history[-1].id if case.history else "")
+                # covers in force stay (a cover of the new worker becomes their own case), as in `assign`
+                readers, covers = cover_rules.access(ctx.team, worker_id, case_covers(ctx, case.id), ctx.now)
+                reencrypt(ctx, tx, case.id, readers, covers=covers)
+                tx.write_record(record, keys_for(ctx, readers))
+                written.append({"case_id": case.id, "record_id": record.id, "worker": worker_id, "previous": case.worker})
+                if progress:
+                    progress(1)
+            tx.commit(f"assign batch {len(written)} cases")
+    return Written(None, tuple(w["record_id"] for w in written), "assignment", tuple(warnings),
+                   tuple(_batch_steps(ctx, planned)),
+                   extra={"assigned": len(written), "checked": len(planned), "dry_run": dry_run,
+                          "records": written or [{"case_id": case.id, "worker": worker_id, "previous": case.worker}
+                                                 for _, case, worker_id, _ in planned],
+                          "workers": _taken_over_by_worker(ctx, planned)},
+                   json_keys=("warnings", "next_steps"))
+
+
+def _batch_row_keys(number: int, row: Mapping[str, Any]) -> list[FieldError]:
+    """A row's keys other than `case` and `worker`: a near miss of one is named, any other key
+    only counted (a key may hold personal details)."""
+    from cpcm.domain.forms import FIELD_NAME, near_field
+
+    errors, unnamed = [], 0
+    for key in row:
+        key = str(key)
+        if key in BATCH_COLUMNS:
+            continue
+        close = near_field(key, BATCH_COLUMNS)
+        if close and FIELD_NAME.fullmatch(key):
+            errors.append(FieldError(f"row {number}: {key}", f"is not a column of an assignment batch; did you mean '{close}'?"))
+        else:
+            unnamed += 1
+    if unnamed:
+        errors.append(FieldError(f"row {number}: …", f"{'a key is' if unnamed == 1 else f'{unnamed} keys are'} not a column of an "
+                                 "assignment batch, which has two: case and worker (not shown, as a key may hold personal "
+                                 "details)"))
+    return errors
+
+
+def _caseloads(ctx: Context) -> Counter:
+    """Every worker's open cases now: from the split index of a write where it is usable, else counted
+    in `load_index` (as `caseload_warnings` counts them)."""
+    from cpcm.service import lookup
+
+    if lookup.usable(ctx):
+        look = lookup.current(ctx)
+        return Counter({w.id: lookup.caseload(look, w.id) for w in ctx.team.active})
+    return Counter(rules.caseloads(load_index(ctx).values()))
+
+
+def _taken_over_by_worker(ctx: Context, planned: list[tuple[int, Case, str, list[str]]]) -> list[dict]:
+    """For each worker given cases (confirmations left out), in the order of the rows: how many,
+    and how many of their deadlines are overdue or due soon."""
+    by_worker: dict[str, dict] = {}
+    for _, case, worker_id, confirms in planned:
+        if confirms:
+            continue
+        late, near = _deadlines_held(ctx, case)
+        entry = by_worker.setdefault(worker_id, {"worker": worker_id, "cases": 0, "overdue": 0, "due_soon": 0})
+        entry["cases"] += 1
+        entry["overdue"] += late
+        entry["due_soon"] += near
+    return list(by_worker.values())
+
+
+def _batch_steps(ctx: Context, planned: list[tuple[int, Case, str, list[str]]]) -> list[str]:
+    """What `assign` says of each case, summed up per worker: what each takes over, and each
+    assignment confirmed to settle a sync conflict."""
+    steps = []
+    for entry in _taken_over_by_worker(ctx, planned):
+        held = _held_words(entry["overdue"], entry["due_soon"])
+        n = entry["cases"]
+        steps.append(f"{entry['worker']} takes over {n} case{'' if n == 1 else 's'} and {'its' if n == 1 else 'their'} deadlines"
+                     f"{' (' + held + ')' if held else ''}: they find {'it' if n == 1 else 'them'} on cpcm due and cpcm list "
+                     f"--worker {entry['worker']}, and read each with cpcm show CASE and cpcm log CASE")
+    for _, case, worker_id, confirms in planned:
+        if confirms:
+            steps.append(f"the assignment of {case.id} to {worker_id} is confirmed: this settles the sync conflict "
+                         f"({', '.join(confirms)})")
+    return steps
 
 
 @writes

@@ -42,6 +42,7 @@ CONFIG_FILES = re.compile(r"^(\.gitignore|\.gitattributes|\.cpcm/.*)$")
 # (docs/case-format.md#git-one-commit-per-command)
 REENCRYPTIONS = (
     (re.compile(rf"^assign (?P<folder>{_ID}) {_REC}$"), CASES),
+    (re.compile(r"^assign batch \d+ cases$"), CASES),  # `cpcm assign --batch`: every case of the batch
     # a team change and `team sync`: every case and conference whose readers change, the register too
     (re.compile(rf"^team (add|remove|revoke) {_WORKER}$"), CASES),
     (re.compile(rf"^team (add|remove|revoke) {_WORKER}$"), CONFERENCES),
