@@ -570,8 +570,10 @@ def test_deadlines__every_rule_in_the_order_of_the_table():
              child={"date_of_birth": "2009-02-20"},
              events={"assessment.initial": ("2026-11-21T06:00:00+00:00",), "risk_increased": (INC,)},
              referrals=({"ref": "R1", "service": "health", "status": "sent", "at": "2026-11-20T06:00:00+00:00"},))
+    # while the closure is requested, what the stage refuses (the comprehensive assessment) and what the request
+    # answers (turning 18) are not listed (dl.at_stage)
     assert [d.code for d in dl.deadlines(c, P, NOW)] == [
-        "risk-response", "comprehensive-assessment", "closure-approval", "referral-feedback", "risk-increased", "turning-18"]
+        "risk-response", "closure-approval", "referral-feedback", "risk-increased"]
     # the plan version waits for its decision where the stage lets it be decided (not while the closure is requested)
     assert [d.code for d in dl.deadlines(replace(c, stage="implementation", closure=None), P, NOW)] == [
         "risk-response", "comprehensive-assessment", "plan-approval", "referral-feedback", "risk-increased", "turning-18"]

@@ -101,6 +101,7 @@ def test_clock_events__the_plan_in_force_is_its_approval_or_its_writing():
 def test_approval_clocks__every_field(subject, starts, text):
     expected = clocks.Clock(f"{subject}-approval", f"{subject}_approval", f"{subject.capitalize()} approval", (starts,), text,
                             (f"approval.{subject}", f"rejection.{subject}"), "a supervisor's or manager's approval or rejection",
-                            f"{subject}_approval", "approval_response", "supervisors", subject=subject)
+                            f"{subject}_approval", "approval_response", "supervisors", subject=subject,
+                            asks=(f"approval.{subject}", f"rejection.{subject}"))
     assert clocks.BY_CODE[f"{subject}-approval"] == expected
     assert clocks._approval(subject, starts, text) == expected  # the table's builder, called after import

@@ -8,7 +8,7 @@ something is due. Which events start and meet each clock is the table in
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Callable
 
@@ -285,6 +285,9 @@ def _risk_response(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
                      "risk_response", why, source, case.risk)]
 
 
+_RESPONSES_TEXT = "(a follow-up, referral, plan or protection action)"  # what responds to the risk (clocks.RESPONSES)
+
+
 def _risk_response_texts(policy: Policy, risk: str) -> tuple[Duration, str, str, str] | None:
     """The response limit of a risk level (None: the policy sets none), the item's title, why it
     is due and the rule's source."""
@@ -293,7 +296,7 @@ def _risk_response_texts(policy: Policy, risk: str) -> tuple[Duration, str, str,
         return None
     return (limit, titled("risk-response", f"respond to {risk} risk", limit.same_day),
             f"{risk} risk: respond {'on the same day as' if limit.same_day else 'within ' + limit.words() + ' of'} the initial assessment "
-            "(a follow-up, referral, plan or protection action)", _parts(policy).source("risk_response"))
+            + _RESPONSES_TEXT, _parts(policy).source("risk_response"))
 
 
 def _comprehensive_assessment(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
@@ -316,13 +319,17 @@ def _outcome_step(case: Case, policy: Policy, begin: datetime, outcome: str, whe
     (`transitions.stopped_by_outcome`): by the same time, what that assessment concluded."""
     parts = _parts(policy)
     limit, target = parts.duration("comprehensive_assessment", "limit"), parts.duration("comprehensive_assessment", "target")
-    step = "transfer the case" if outcome == "transfer" else "close the case"
     why = (f"the initial assessment of {when[:10]} concluded '{outcome}': {transitions.NOT_PROCEEDING[outcome].format(case=case.id)} "
            "(IAG Step 2: after the initial assessment a case goes on to the comprehensive assessment, or is closed or "
            "transferred); a comprehensive assessment is refused unless a new initial assessment concludes proceed")
-    return Deadline(case.id, "comprehensive-assessment", f"{step} (its initial assessment concluded {outcome})",
+    return Deadline(case.id, "comprehensive-assessment", _outcome_title(outcome),
                     limit.after(begin), target.after(begin), case.worker, "comprehensive_assessment", why,
                     parts.source("comprehensive_assessment"), case.risk)
+
+
+def _outcome_title(outcome: str) -> str:
+    """The title of `_outcome_step`'s item: what the initial assessment concluded, as a step."""
+    return f"{'transfer the case' if outcome == 'transfer' else 'close the case'} (its initial assessment concluded {outcome})"
 
 
 def _case_plan(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
@@ -590,6 +597,9 @@ def _urgent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     return items
 
 
+_RISK_AFTER_CLOSURE = titled("risk-increased", "the risk has increased since closure: reopen the case")
+
+
 def _risk_after_closure(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     """A post-closure visit that found the risk increased: nothing else is due on a closed case, so
     the one way to act on it, reopening the case (IAG Step 6: at any time, back to assessment), is
@@ -599,10 +609,13 @@ def _risk_after_closure(case: Case, policy: Policy, now: datetime) -> list[Deadl
     increased = case.last("risk_increased", closed) if case.status == "closed" and closed else None
     if not increased:
         return []
-    return [Deadline(case.id, "risk-increased", titled("risk-increased", "the risk has increased since closure: reopen the case"),
+    return [Deadline(case.id, "risk-increased", _RISK_AFTER_CLOSURE,
                      _t(increased, zone_of(now)), None, case.worker, "risk_response",
                      f"a post-closure visit found the risk increased; reopen the case (cpcm reopen {case.id} --reason ...) "
                      "and reassess it", _parts(policy).source("risk_response"), case.risk)]
+
+
+_STEP_TITLE = "reintegration: "
 
 
 def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
@@ -614,7 +627,7 @@ def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     if step is not None:
         due, following, since = step
         limit = _parts(policy).duration("reintegration_steps", "limit")
-        items.append(Deadline(case.id, "reintegration-step", f"reintegration: {following['title']}", due, None, case.worker,
+        items.append(Deadline(case.id, "reintegration-step", _STEP_TITLE + following["title"], due, None, case.worker,
                               "reintegration_steps", f"the child is in residential care: the next step of reintegration within "
                               f"{limit.words()} of the last ({following['command'].replace('CASE', case.id)})",
                               _parts(policy).source("reintegration_steps"), case.risk))
@@ -648,11 +661,88 @@ RULES: tuple[Callable, ...] = (
 
 
 def deadlines(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
-    """Everything open on a case: what is due, when, for whom and why (times in the zone of `now`)."""
+    """Everything open on a case: what is due, when, for whom and why (times in the zone of `now`),
+    of what the case's stage allows (`at_stage`)."""
     items: list[Deadline] = []
     for rule in RULES:
         items += rule(case, policy, now)
-    return items
+    return at_stage(case, items) if items else items
+
+
+# -- what the stage allows ---------------------------------------------------------------------------
+# An item asks for a step, a command of the stage table (transitions.TABLE): its clock's `asks`, any
+# one of which does it, or, for the items below that ask otherwise than their clock's others, theirs
+# (by their title, which says which step it is). `due` and `check` never ask for a step the case's
+# stage refuses: an item whose steps the stage refuses all is not listed (`at_stage`).
+_STEP_ASKS = {"tracing": ("tracing",), "family_assessment": ("family_assessment",), "best_interests": ("assessment.best_interests",),
+              "preparation": ("preparation",), "reunification": ("placement",)}
+_ASKS_BY_TITLE: dict[str, tuple[str, ...]] = {
+    # the step after an initial assessment that concluded the case closes or is transferred (_outcome_step)
+    **{_outcome_title(outcome): ("transfer_request", "transfer") if outcome == "transfer" else ("closure", "closure.immediate")
+       for outcome in transitions.NOT_PROCEEDING},
+    # the next step of reintegration (_placements, placements.next_step_due: one of these): that step's own command
+    **{_STEP_TITLE + title: _STEP_ASKS[key] for key, title, _command in placements.STEPS if key in _STEP_ASKS},
+    # a risk found increased at a post-closure visit: the case is reopened (_risk_after_closure)
+    _RISK_AFTER_CLOSURE: ("reopen",),
+}
+# While a closure is requested, what asks for one is answered by the request (a child turning 18 whose
+# closure is proposed; an initial assessment that concluded the case closes): the decision on it is
+# what is due, on a supervisor's list. If it is rejected or withdrawn, the item comes back.
+_ANSWERED_BY_STAGE = {"closure_requested": "closure"}
+
+
+def asks(item: Deadline) -> tuple[str, ...]:
+    """The steps `item` asks for (commands of the stage table), any one of which does it; () for an
+    item outside the stage table (a conference's)."""
+    found = _ASKS_BY_TITLE.get(item.title)
+    if found is not None:
+        return found
+    clock = BY_CODE.get(item.code)
+    return clock.asks if clock is not None else ()
+
+
+def _listed_at(stage: str | None, steps: tuple[str, ...]) -> bool:
+    """Whether an item asking for `steps` is listed at `stage` (`at_stage`), kept by both (few of each)."""
+    key = (stage, steps)
+    found = _LISTED.get(key)
+    if found is None:
+        found = _LISTED[key] = (not steps or (_ANSWERED_BY_STAGE.get(stage or "") not in steps
+                                              and any(transitions.next_stage(stage, step) is not None for step in steps)))
+    return found
+
+
+_LISTED: dict[tuple[str | None, tuple[str, ...]], bool] = {}
+
+
+def at_stage(case: Case, items: list[Deadline]) -> list[Deadline]:
+    """`items` as the case's stage allows them: those it refuses every step of (`asks`) left out,
+    or answered by the stage (`_ANSWERED_BY_STAGE`); and, for an obligation that goes on at that
+    stage with fewer steps than its text names (a response to the risk while a closure is
+    requested), its text naming the steps there are (`_STAGE_WHY`)."""
+    stage = case.stage
+    kept = []
+    for item in items:
+        if not _listed_at(stage, asks(item)):
+            continue
+        why = _STAGE_WHY.get((item.code, stage))
+        kept.append(replace(item, why=why(item.why, case.id)) if why is not None else item)
+    return kept
+
+
+# the way out of a closure request, for what needs more than a follow-up while it waits
+_UNTIL_DECIDED = ("; an assessment, a referral or a new plan wait for the closure's decision: if the case is not to close, "
+                  "the one who asked withdraws it (cpcm close {case} --withdraw --reason ...) or a supervisor rejects it")
+# Obligations that go on while a closure is requested (the response to the risk, a risk found increased): only a
+# follow-up can be recorded then (the stage table), so their text names it, and what ends the wait for more.
+# Each is given the item's own text and the case's id.
+_STAGE_WHY: dict[tuple[str, str], Callable[[str, str], str]] = {
+    ("risk-response", "closure_requested"): lambda why, case_id: (
+        why.replace(_RESPONSES_TEXT, f"(while the closure is requested, a follow-up: cpcm followup {case_id} ...)")
+        + _UNTIL_DECIDED.format(case=case_id)),
+    ("risk-increased", "closure_requested"): lambda why, case_id: (
+        f"a follow-up found the risk increased; while the closure is requested, re-rate it at a follow-up "
+        f"(cpcm followup {case_id} ... --risk LEVEL --risk-reason TEXT) and respond" + _UNTIL_DECIDED.format(case=case_id)),
+}
 
 
 def soon_window(policy: Policy, now: datetime) -> timedelta:
