@@ -521,6 +521,28 @@ def report_setting(result: dict, json_out: bool, unchanged: str, done: Callable[
         say(done(result["commit"][:10]))
 
 
+# a name ending so is opened as a readable document (a double-click, a browser, a word processor,
+# a spreadsheet): an age-encrypted file named so would show as garbage
+READABLE_SUFFIXES = (".html", ".htm", ".xhtml", ".md", ".markdown", ".txt", ".text", ".pdf", ".doc", ".docx", ".odt", ".rtf",
+                     ".csv", ".tsv", ".json", ".xlsx", ".xls", ".ods")
+
+
+def check_encrypted_name(out: Path, option: str = "--out") -> None:
+    """An age-encrypted file is never given a name that says a readable document (`plan.html`):
+    exit 2, naming the two ways out (the suffix is one of a fixed list; the name typed is never
+    repeated: it can be a child's name). Called before a command reads anything where it can, and
+    by `check_output` for every encrypted file."""
+    from cpcm.errors import UsageError
+
+    suffix = Path(out.name).suffix.lower()
+    if suffix in READABLE_SUFFIXES:
+        raise UsageError(f"{option}: a file whose name ends in {suffix} opens as a readable document, but this file is "
+                         "age-encrypted (opened, it would show as garbage); nothing was written",
+                         f"For the encrypted file, end its name in .age (e.g. {option} report{suffix}.age; read it with age -d "
+                         "-i YOUR-IDENTITY-FILE FILE). For a readable file, add --plaintext: it is then unencrypted and holds "
+                         "personal data (keep it safe, delete it when done).")
+
+
 def check_output(root: Path | None, out: Path, option: str, force: bool, plaintext: bool) -> Path:
     """Where a file the user asked for may be written: the resolved path of `out` (symbolic
     links followed), or exit 2 for a folder, for a file in a folder that does not exist and for
@@ -529,6 +551,8 @@ def check_output(root: Path | None, out: Path, option: str, force: bool, plainte
     from cpcm.errors import Refused, UsageError
     from cpcm.store.layout import inside
 
+    if not plaintext:
+        check_encrypted_name(out, option)
     path = out.expanduser().resolve()
     if path.is_dir():
         raise UsageError(f"{option} names a folder", f"Give a file name, e.g. {option} document.html.age")

@@ -14,12 +14,10 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import ForceOpt, IdentityOpt, JsonOpt, RepoOpt, open_ctx, print_json, say, warn, write_output
+from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, check_encrypted_name, open_ctx, print_json, say, warn,
+                              write_output)
 
 HTML_SUFFIXES = (".html", ".htm", ".html.age", ".htm.age")
-# a name ending so is opened as a readable document (a double-click, a browser, a word processor):
-# an encrypted file named so would show as garbage
-READABLE_SUFFIXES = (".html", ".htm", ".xhtml", ".md", ".markdown", ".txt", ".text", ".pdf", ".doc", ".docx", ".odt", ".rtf")
 
 
 def register(app: typer.Typer) -> None:
@@ -58,7 +56,7 @@ def register(app: typer.Typer) -> None:
         if plaintext and recipient:
             raise UsageError("--plaintext and --recipient do not go together", "Recipients are for an encrypted file.")
         if out is not None and not plaintext:
-            _check_encrypted_name(out)
+            check_encrypted_name(out)
         ctx = open_ctx(repo, identity)
         destination = "stdout" if out is None else ("file" if plaintext else "encrypted_file")
         rendered = service.render(ctx, template, case, ref, lang, fmt, destination)
@@ -84,21 +82,6 @@ def register(app: typer.Typer) -> None:
             say("  read it with: age -d -i YOUR-IDENTITY-FILE FILE")
         else:
             warn("wrote the --out file unencrypted: it holds personal data; keep it safe and delete it when done")
-
-
-def _check_encrypted_name(out: Path) -> None:
-    """Without --plaintext the --out file is age ciphertext: a name that says a readable document
-    (`plan.html`) is refused before anything is read, naming the two ways out (the suffix is one of
-    a fixed list; the name typed is never repeated: it can be a child's name)."""
-    from cpcm.errors import UsageError
-
-    suffix = Path(out.name).suffix.lower()
-    if suffix in READABLE_SUFFIXES:
-        raise UsageError(f"--out: a file whose name ends in {suffix} opens as a readable document, but without --plaintext "
-                         "the file is age-encrypted (opened, it would show as garbage); nothing was written",
-                         f"For the encrypted file, end its name in .age (e.g. --out plan{suffix}.age; read it with age -d -i "
-                         "YOUR-IDENTITY-FILE FILE). To print it, add --plaintext: the file is then unencrypted and holds "
-                         "personal data (keep it safe, delete it when done).")
 
 
 def _format(option: str | None, out: Path | None) -> str:

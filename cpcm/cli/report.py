@@ -18,8 +18,8 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, open_ctx, print_json, print_table, report_problems, say,
-                             stdout_is_terminal, warn, write_output)
+from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, check_encrypted_name, open_ctx, print_json, print_table,
+                             report_problems, say, stdout_is_terminal, warn, write_output)
 
 FORMATS = ("md", "html", "csv", "json")
 SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".csv": "csv", ".json": "json"}
@@ -76,6 +76,8 @@ def register(app: typer.Typer) -> None:
             raise UsageError("--plaintext and --recipient do not go together", "Recipients are for an encrypted file.")
         if out is not None and fmt is None:
             fmt = "md"
+        if out is not None and (bool(recipient) if kind in SHAREABLE else not plaintext):
+            check_encrypted_name(out)  # before the report is made
         ctx = open_ctx(repo, identity)
         ctx.need_worker()
         start, end = _period(from_, to, ctx.now.date()) if kind != "caseload" else _period(None, None, ctx.now.date())
@@ -132,6 +134,8 @@ def register(app: typer.Typer) -> None:
                              "Or write it unencrypted with --plaintext, if you must; it holds case data.")
         if plaintext and recipient:
             raise UsageError("--plaintext and --recipient do not go together", "Recipients are for an encrypted file.")
+        if not plaintext:
+            check_encrypted_name(out)  # before anything is read
         if primero and cpims:
             raise UsageError("--primero and --cpims do not go together", "One national system's codes per file.")
         if status and status not in ("open", "closed", "transferred"):
