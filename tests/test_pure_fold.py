@@ -486,3 +486,17 @@ def test_fold__two_transfers_is_settled_by_a_decision_or_withdrawal_that_leaves_
     for other in (rec("rejection", "01E", by="sup", subject="closure", note="no"),
                   rec("approval", "01E", by="sup", subject="transfer", target="01A")):
         assert [c["settled_by"] for c in fold(CASE, records + [other]).conflicts] == [None]
+
+
+def test_check__two_transfers_names_a_request_approved_on_one_copy_that_the_later_request_replaced():
+    from cpcm.workflow.rules import check_conflicts
+
+    approved_apart = [REG, rec("transfer_request", "01B", to="AGA"), rec("approval", "01C", by="sup", subject="transfer", target="01B"),
+                      rec("transfer_request", "01D", by="otieno", to="AGB"),
+                      rec("sync_conflict", "01E", by="sup", code="two-transfers", records=["01B", "01C", "01D"])]
+    message = check_conflicts(fold(CASE, approved_apart))[0].message
+    assert "the latest (01D) waits: it replaced the request approved on the other copy (01B)" in message
+    both = [REG, rec("transfer_request", "01B", to="AGA"), rec("transfer_request", "01C", by="otieno", to="AGB"),
+            rec("sync_conflict", "01D", by="sup", code="two-transfers", records=["01B", "01C"])]
+    message = check_conflicts(fold(CASE, both))[0].message
+    assert "both wait, the latest (01C) first" in message and "AGA" not in message and "AGB" not in message
