@@ -94,7 +94,13 @@ def old_fold(case_id, records):
         case = fold_module.settle_conflicts(case, record)
         reducer = OLD_REDUCERS.get(record.kind)
         if reducer is not None:
+            before = case
             case = reducer(case, record)
+            # a change of rule made since, applied here too: a decision or withdrawal of a transfer request that changes
+            # none (none waits, or not the one it names: fold._TRANSFER_DECIDING) decides nothing and is out of order
+            if command in ("approval.transfer", "rejection.transfer", "withdrawal.transfer") and after is not None \
+                    and case.transfer_request is before.transfer_request:
+                anomalies.append(record.id)
         if case.plan and record.kind in ("followup", "review", "withdrawal"):
             case = replace(case, plan=plan_actions.track(case.plan, record))
         if after is not None:

@@ -442,3 +442,61 @@ def test_settle_conflicts__a_closure_withdrawn_settles_records_written_after_it_
                             rec("sync_conflict", "01E", by="sup", code="record-after-closure", records=["01B", "01C", "01D"])]
     after = fold(CASE, closed + [withdraw("01F", "01B", "amina")])
     assert after.status == "closed" and after.conflicts[0]["settled_by"] is None
+
+
+def test_fold__two_transfer_requests_merged__each_decision_and_withdrawal_is_of_the_request_it_names():
+    """Two transfer requests written apart (to two agencies) and merged: both wait, the later on
+    top. A decision or withdrawal is of the request its target names; one of a request that no
+    longer waits decides nothing and is out of order."""
+    a = rec("transfer_request", "01B", to="AGA")
+    b = rec("transfer_request", "01C", by="otieno", to="AGB")
+    merged = fold(CASE, [REG, a, b])
+    assert merged.transfer_request["record_id"] == "01C" and merged.transfer_request["earlier"]["record_id"] == "01B"
+    # approved on the copy that held the earlier: the earlier (its agency) is approved, not the later
+    approved = fold(CASE, [REG, a, b, rec("approval", "01D", by="sup", subject="transfer", target="01B")]).transfer_request
+    assert (approved["record_id"], approved["to"], approved["approved"], "earlier" in approved) == ("01B", "AGA", True, False)
+    # rejected, or withdrawn: the other waits
+    for kind, extra in (("rejection", {"by": "sup", "note": "no"}), ("withdrawal", {})):
+        for target, left in (("01B", "01C"), ("01C", "01B")):
+            after = fold(CASE, [REG, a, b, rec(kind, "01D", subject="transfer", target=target, **extra)])
+            request = after.transfer_request
+            assert (request["record_id"], request["decided_at"], "earlier" in request) == (left, None, False), (kind, target)
+            assert after.anomalies == ()
+    # a decision of a request withdrawn meanwhile decides nothing, and is out of order
+    withdrawn = [REG, a, rec("withdrawal", "01C", subject="transfer", target="01B")]
+    late = fold(CASE, withdrawn + [rec("approval", "01D", by="sup", subject="transfer", target="01B")])
+    assert late.transfer_request is None and late.anomalies == ("01D",)
+    # the one request, as before: decided, withdrawn, approved then taken back
+    assert fold(CASE, [REG, a, rec("rejection", "01C", by="sup", subject="transfer", target="01B")]).transfer_request["approved"] is False
+    taken = [REG, a, rec("approval", "01C", by="sup", subject="transfer", target="01B"), rec("withdrawal", "01D", subject="transfer",
+                                                                                              target="01B")]
+    assert fold(CASE, taken).transfer_request is None
+
+
+def test_fold__two_transfers_is_settled_by_a_decision_or_withdrawal_that_leaves_one_standing():
+    a, b = rec("transfer_request", "01B", to="AGA"), rec("transfer_request", "01C", by="otieno", to="AGB")
+    conflict = rec("sync_conflict", "01D", by="sup", code="two-transfers", records=["01B", "01C"])
+    records = [REG, a, b, conflict]
+    assert [c["settled_by"] for c in fold(CASE, records).conflicts] == [None]
+    for settling in (rec("approval", "01E", by="sup", subject="transfer", target="01C"),
+                     rec("rejection", "01E", by="sup", subject="transfer", target="01B", note="no"),
+                     rec("withdrawal", "01E", by="otieno", subject="transfer", target="01C")):
+        assert [c["settled_by"] for c in fold(CASE, records + [settling]).conflicts] == ["01E"], settling.kind
+    # a decision of the closure settles nothing of the transfers; nor one of a request no longer waiting
+    for other in (rec("rejection", "01E", by="sup", subject="closure", note="no"),
+                  rec("approval", "01E", by="sup", subject="transfer", target="01A")):
+        assert [c["settled_by"] for c in fold(CASE, records + [other]).conflicts] == [None]
+
+
+def test_check__two_transfers_names_a_request_approved_on_one_copy_that_the_later_request_replaced():
+    from cpcm.workflow.rules import check_conflicts
+
+    approved_apart = [REG, rec("transfer_request", "01B", to="AGA"), rec("approval", "01C", by="sup", subject="transfer", target="01B"),
+                      rec("transfer_request", "01D", by="otieno", to="AGB"),
+                      rec("sync_conflict", "01E", by="sup", code="two-transfers", records=["01B", "01C", "01D"])]
+    message = check_conflicts(fold(CASE, approved_apart))[0].message
+    assert "the latest (01D) waits: it replaced the request approved on the other copy (01B)" in message
+    both = [REG, rec("transfer_request", "01B", to="AGA"), rec("transfer_request", "01C", by="otieno", to="AGB"),
+            rec("sync_conflict", "01D", by="sup", code="two-transfers", records=["01B", "01C"])]
+    message = check_conflicts(fold(CASE, both))[0].message
+    assert "both wait, the latest (01C) first" in message and "AGA" not in message and "AGB" not in message

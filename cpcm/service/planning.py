@@ -270,8 +270,9 @@ def take_back(ctx: Context, case_id: str, subject: str, reason: str, at: datetim
         return records, record
     if refusal:
         named = f"plan version {waiting['version']}" if subject == "plan" else f"the {what}"
-        # two closure requests merged from copies apart wait: each is its own asker's to take back
-        askers = [waiting.get("by")] if subject != "closure" else sorted({str(r.get("by")) for r in approvals.waiting_closures(waiting)})
+        # two closure (or transfer) requests merged from copies apart wait: each is its own asker's to take back
+        askers = ([waiting.get("by")] if subject == "plan"
+                  else sorted({str(r.get("by")) for r in approvals.waiting_requests(waiting)}))
         raise Refused(f"only the one who asked for {named} of {case_id} ({', '.join(map(str, askers))}) can withdraw it",
                       f"A supervisor or manager decides it instead: cpcm approve|reject {case_id} {subject}", rule="withdraw-own-only")
     own = approvals.withdrawable(case, subject, me.id)
@@ -349,12 +350,18 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
     kind = "approval" if approve else "rejection"
     settled = settled_by(case, kind, body)
     record = append(ctx, case, verb, kind, body, at)
-    # two closure requests merged from copies apart: the one decided is the latest; rejected, the other waits again
-    others = [r for r in approvals.waiting_closures(pending) if r is not pending] if subject == "closure" and not approve else []
-    if others:
-        steps = [f"the closure requested by {others[0].get('by')} still waits for a decision: cpcm approve|reject {case_id} closure"]
+    # two closure (or transfer) requests merged from copies apart: the one decided is the latest; rejected, the
+    # other waits again; approved, the others wait no more (the case closes, or goes where it was approved for)
+    others = [r for r in approvals.waiting_requests(pending) if r is not pending] if subject != "plan" else []
+    what = "closure" if subject == "closure" else "transfer"
+    if others and not approve:
+        steps = [f"the {what} requested by {others[0].get('by')} still waits for a decision: cpcm approve|reject {case_id} {subject}"]
     else:
         steps = _decided_steps(ctx, case, subject, approve, pending)
+        if others:
+            steps.append(f"the {what} request{'s' if len(others) > 1 else ''} it was requested over "
+                         f"({', '.join(str(r.get('record_id')) for r in others)}) no longer wait{'' if len(others) > 1 else 's'}: "
+                         "this approval decides the case's " + what)
     if settled:
         steps.append(f"this settles the sync conflict ({', '.join(settled)})")
     return Written(case_id, record.id, record.kind, next_steps=tuple(steps))

@@ -11,8 +11,9 @@ repository as it was. In the same commit as the merge:
   and the records written to other readers on either copy are re-encrypted to them (by a worker
   who can read them; otherwise the file lists every reader of its records, and the next sync of
   someone who can read the case re-encrypts them);
-- records written on both copies that contradict each other (two closures, a record added while
-  the case was closed on the other copy, two plans, two assignments) are recorded as a
+- records written on both copies that contradict each other (two closures, two transfer
+  requests, a record added while the case was closed on the other copy, two plans, two
+  assignments) are recorded as a
   `sync_conflict` record in the case, which `cpcm check` reports until it is settled;
 - two cases that drew the same ID on two copies are told apart: the later registration's case is
   given a new ID (its records move to the new folder, the new case records the old ID as an alias).
@@ -43,7 +44,8 @@ from cpcm.store.merge import merge_file, pick
 from cpcm.store.remote import Entry, Tree
 from cpcm.workflow import conferences as conference_rules
 from cpcm.workflow import cover as cover_rules
-from cpcm.workflow.fold import fold, standing_closures
+from cpcm.workflow import transfers as transfer_rules
+from cpcm.workflow.fold import fold, standing_closures, standing_transfers
 
 CONFERENCES = "conferences"
 FILE_MODE = "100644"
@@ -52,6 +54,7 @@ PLACING = ("registration", "assignment", "transfer_in")
 # codes of the conflicts a merge finds between records written apart (docs/team.md)
 TWO_CLOSURES, AFTER_CLOSURE, TWO_PLANS, TWO_ASSIGNMENTS = "two-closures", "record-after-closure", "plans-concurrent", "two-assignments"
 TWO_CORRECTIONS, TWO_UPDATES, TWO_COVERS = "corrections-concurrent", "updates-concurrent", "covers-concurrent"
+TWO_TRANSFERS = "two-transfers"
 # kinds a closed case takes without contradiction (on the other copy, alongside a closure)
 _QUIET = ("closure", "approval", "rejection", "note", "sharing", "sync_conflict", "repair", "case_link")
 
@@ -760,19 +763,25 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
                 found[name.split(".", 1)[0]] = body
         return found
 
-    def standing(names: list[str], tree: Tree) -> set[str] | None:
-        """The closure records that still stand on the copy of `tree` once its own records apply
-        (its fold: waiting for a decision, or approved): a request withdrawn or rejected there
+    def standing(names: list[str], tree: Tree, subject: str = "closure") -> set[str] | None:
+        """The closure records (`subject` closure) or transfer requests (transfer) that still stand
+        on the copy of `tree` once its own records apply (its fold: waiting for a decision, or
+        approved, and a transfer request not carried out): a request withdrawn or rejected there
         before the sync, or a closure ended by a reopening, is none. None when this worker cannot
         read every record of the case there, nor so tell."""
-        if not ids(names, ["closure", "approval"]):
+        if not ids(names, ["closure", "approval"] if subject == "closure" else ["transfer_request"]):
             return set()
         every = sorted(_names(tree, folder))
         read = bodies(every, tree)
         if len(read) < len(every):
             return None
         try:
-            return standing_closures(fold(case_id, [Record.from_dict(data) for data in read.values()]).closure)
+            records = [Record.from_dict(data) for data in read.values()]
+            case = fold(case_id, records)
+            if subject == "closure":
+                return standing_closures(case.closure)
+            # a request its bundle was written for stands no more: it was carried out
+            return standing_transfers(case.transfer_request) if transfer_rules.current_request(case, records) else set()
         except (AttributeError, KeyError, TypeError, ValueError):  # a damaged record: cpcm verify names it; here, nothing is told
             return None
 
@@ -840,6 +849,19 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
                 later = [record_id for record_id in later if record_id not in own_withdrawals(other, tree)]
             if closes and later:
                 found.append((AFTER_CLOSURE, closes + later))
+    # two transfer requests: each copy's own still stands after that copy's records (waiting, or approved and
+    # not carried out), with the approvals of them: a decision on one would be read as of the other
+    transfers = [ids(side, ["transfer_request"]) for side in sides]
+    if transfers[0] and transfers[1]:
+        held = [standing(sides[0], ours, "transfer"), standing(sides[1], theirs, "transfer")]
+        apart = [[t for t in transfers[i] if held[i] is None or t in held[i]] for i in (0, 1)]
+        if apart[0] and apart[1]:
+            decided = []
+            for side, tree, stood in ((sides[0], ours, apart[0]), (sides[1], theirs, apart[1])):
+                read = bodies([n for n in side if _kind(n) == "approval"], tree)
+                decided += [record_id for record_id, body in read.items()
+                            if body.get("subject") == "transfer" and body.get("target") in stood]
+            found.append((TWO_TRANSFERS, apart[0] + apart[1] + decided))
     if ids(sides[0], ["plan"]) and ids(sides[1], ["plan"]):
         found.append((TWO_PLANS, ids(sides[0], ["plan"]) + ids(sides[1], ["plan"])))
     if ids(sides[0], ["assignment"]) and ids(sides[1], ["assignment"]):

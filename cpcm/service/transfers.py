@@ -280,9 +280,18 @@ def transfer_withdraw(ctx: context.Context, case_id: str, reason: str, at: datet
     """The one who asked for a transfer takes the request back while it waits for a decision, or
     they, the case's worker or a supervisor or manager an approved one not carried out
     (planning.take_back): the case stays here as it is, and a new request may be made later."""
-    _, record = take_back(ctx, case_id, "transfer", reason, at)
-    return Written(case_id, record.id, "withdrawal",
-                   next_steps=(f"the case stays with this agency; ask again when a transfer is needed: cpcm transfer {case_id} --to AGENCY ...",))
+    records, record = take_back(ctx, case_id, "transfer", reason, at)
+    after = fold(case_id, records + [record])
+    still = approvals.pending(after, "transfer")
+    if still:  # two requests merged from copies apart: the other one waits for its decision
+        steps = (f"the transfer requested by {still.get('by')} still waits for a decision: "
+                 f"{approve_command(ctx, case_id, after, 'transfer')}",)
+    else:
+        steps = (f"the case stays with this agency; ask again when a transfer is needed: cpcm transfer {case_id} --to AGENCY ...",)
+    settled = [c["code"] for c in after.conflicts if c["settled_by"] == record.id]
+    if settled:
+        steps += (f"this settles the sync conflict ({', '.join(settled)})",)
+    return Written(case_id, record.id, "withdrawal", next_steps=steps)
 
 
 @context.writes

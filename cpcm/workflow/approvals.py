@@ -83,24 +83,36 @@ def approved_not_sent(case: Case) -> Mapping[str, Any] | None:
     return request if request["record_id"] > boundary else None
 
 
-def waiting_closures(closure: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
-    """The closure requests in a case's `closure` still waiting for a decision, the latest first:
-    the closure, and those it was requested over while they waited (`earlier`: two copies apart,
-    merged; the fold keeps them so that one withdrawn leaves the other waiting)."""
+def waiting_requests(request: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """The closure or transfer requests in a case's `closure` or `transfer_request` still waiting
+    for a decision, the latest first: the request, and those it was made over while they waited
+    (`earlier`: two copies apart, merged; the fold keeps them so that one withdrawn or rejected
+    leaves the other waiting, and a decision is of the one it names)."""
     found = []
-    while closure and closure.get("decided_at") is None:
-        found.append(closure)
-        closure = closure.get("earlier")
+    while request and request.get("decided_at") is None:
+        found.append(request)
+        request = request.get("earlier")
     return found
+
+
+def waiting_closures(closure: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """The closure requests in a case's `closure` still waiting for a decision (`waiting_requests`)."""
+    return waiting_requests(closure)
+
+
+def waiting_transfers(request: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """The transfer requests in a case's `transfer_request` still waiting for a decision (`waiting_requests`)."""
+    return waiting_requests(request)
 
 
 def withdrawable(case: Case, subject: str, worker_id: str | None) -> Mapping[str, Any] | None:
     """The request of `worker_id`'s waiting for a decision, which they may take back: the pending
-    one, or, for a closure, one of theirs that the pending one was requested over (the latest)."""
+    one, or, for a closure or a transfer, one of theirs that the pending one was made over (the
+    latest)."""
     request = pending(case, subject)
     if request is None or worker_id is None:
         return None
-    waiting = waiting_closures(request) if subject == "closure" else [request]
+    waiting = waiting_requests(request) if subject in ("closure", "transfer") else [request]
     return next((r for r in waiting if r.get("by") == worker_id), None)
 
 

@@ -19,7 +19,7 @@ from cpcm.domain.records import Record, flatten, set_path, utc
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import placements, plan_actions, transitions
 from cpcm.workflow import transfers as transfer_rules
-from cpcm.workflow.approvals import waiting_closures
+from cpcm.workflow.approvals import waiting_closures, waiting_requests, waiting_transfers
 
 
 def _plain(cls) -> bool:
@@ -158,14 +158,48 @@ def _decision(case: Case, record: Record) -> Case:
         closure = _closure_decided(case.closure, target, utc(record.at), record.by, approved)
         return case if closure is case.closure else _changed(case, closure=closure)
     if subject == "transfer" and case.transfer_request:
-        return _changed(case, transfer_request=dict(case.transfer_request, decided_at=utc(record.at), decided_by=record.by,
-                                                   approved=approved))
+        request = _transfer_decided(case.transfer_request, target, utc(record.at), record.by, approved)
+        return case if request is case.transfer_request else _changed(case, transfer_request=request)
     return case
 
 
 def _transfer_request(case: Case, record: Record) -> Case:
-    return _changed(case, transfer_request={"record_id": record.id, "at": utc(record.at), "by": record.by,
-                                           "to": record.body.get("to"), "decided_at": None, "approved": None})
+    request = {"record_id": record.id, "at": utc(record.at), "by": record.by, "to": record.body.get("to"),
+               "decided_at": None, "approved": None}
+    if waiting_transfers(case.transfer_request):
+        # a transfer requested while another waits (two copies apart, merged: one copy refuses a
+        # second request while one waits): the later waits on top; the earlier is kept under it, to
+        # be decided by the decision that names it, and to wait again if the later is withdrawn or rejected
+        request["earlier"] = case.transfer_request
+    return _changed(case, transfer_request=request)
+
+
+def _transfer_decided(request: Mapping[str, Any], target: Any, at: str, by: str, approved: bool) -> Mapping[str, Any]:
+    """The case's transfer request after a decision on the request `target` (None, as older
+    decisions name none: the latest waiting). Two requests merged from copies apart may wait: the
+    decision is of the one it names, whichever is latest. An approval makes that one the case's
+    transfer (the others wait no more: the child goes where it was approved for); a rejection of
+    one of several leaves the others waiting (as a withdrawal does). A request that no longer waits
+    (withdrawn, decided) is decided by nothing: `request` is given back as it is."""
+    waiting = waiting_transfers(request)
+    if target is None and waiting:
+        target = waiting[0]["record_id"]
+    named = next((r for r in waiting if r["record_id"] == target), None)
+    if named is None:
+        return request
+    if not approved and len(waiting) > 1:
+        return _without_request(request, target)
+    return {**{k: v for k, v in named.items() if k != "earlier"}, "decided_at": at, "decided_by": by, "approved": approved}
+
+
+def _without_transfer(request: Mapping[str, Any] | None, target: Any) -> Mapping[str, Any] | None:
+    """The case's transfer request after the request `target` (None: the latest) is withdrawn: an
+    approved one not carried out is taken back (none stands); of requests waiting, the one named
+    goes and the others wait (`_without_request`)."""
+    if request and request.get("decided_at") is not None and request.get("approved") \
+            and target in (None, request.get("record_id")):
+        return None
+    return _without_request(request, target)
 
 
 def _review(case: Case, record: Record) -> Case:
@@ -185,7 +219,15 @@ def _closure(case: Case, record: Record) -> Case:
 def _without_closure(closure: Mapping[str, Any] | None, target: Any) -> Mapping[str, Any] | None:
     """The case's closure after the waiting request `target` (None: the latest) is withdrawn: the
     one it was requested over waits again; another withdrawn from under it leaves it as it is."""
-    waiting = waiting_closures(closure)
+    return _without_request(closure, target)
+
+
+def _without_request(closure: Mapping[str, Any] | None, target: Any) -> Mapping[str, Any] | None:
+    """A closure or transfer request (`closure`: the case's, with those it was made over) after the
+    waiting request `target` (None: the latest) is taken away: the one it was made over waits
+    again; another taken from under it leaves it as it is; one that waits no more changes nothing
+    (`closure` is given back as it is)."""
+    waiting = waiting_requests(closure)
     if not waiting:
         return closure
     if target is None:
@@ -229,11 +271,11 @@ def _withdrawal(case: Case, record: Record) -> Case:
     if subject == "closure":
         closure = _without_closure(case.closure, record.body.get("target"))
         return case if closure is case.closure else _changed(case, closure=closure)
-    request = case.transfer_request if subject == "transfer" else None
-    # waiting, or approved and not carried out (approvals.approved_not_sent): taken back, none stands
-    if request and (request.get("decided_at") is None or request.get("approved")) \
-            and record.body.get("target") in (None, request.get("record_id")):
-        return _changed(case, transfer_request=None)
+    if subject == "transfer" and case.transfer_request:
+        # waiting, or approved and not carried out (approvals.approved_not_sent): the one it names is
+        # taken back; another merged from a copy apart still waits
+        request = _without_transfer(case.transfer_request, record.body.get("target"))
+        return case if request is case.transfer_request else _changed(case, transfer_request=request)
     return case
 
 
@@ -269,6 +311,7 @@ def _referral_update(case: Case, record: Record) -> Case:
 # request still waiting (`_closure_decided`: the one it names), not one withdrawn meanwhile.
 SETTLES = {
     "two-closures": ("approval.closure", "rejection.closure", "reopen", "withdrawal.closure"),
+    "two-transfers": ("approval.transfer", "rejection.transfer", "withdrawal.transfer"),
     "record-after-closure": ("reopen", "approval.closure", "rejection.closure", "withdrawal.closure"),
     "plans-concurrent": ("approval.plan", "rejection.plan", "plan"),
     "two-assignments": ("assignment",),
@@ -282,11 +325,17 @@ SETTLES = {
 # closures when it leaves one of them, not when it leaves both (it was another's, or an earlier
 # one of the same copy's) nor none (a decision, a reopening or a note ends it then); it ends
 # records written while the case was being closed when no closure of theirs is left
-STANDING_AFTER = {("two-closures", "withdrawal.closure"): 1, ("record-after-closure", "withdrawal.closure"): 0}
+# Two transfer requests the same: a withdrawal ends them when it leaves one standing (waiting, or approved)
+STANDING_AFTER = {("two-closures", "withdrawal.closure"): 1, ("record-after-closure", "withdrawal.closure"): 0,
+                  ("two-transfers", "withdrawal.transfer"): 1}
 # a decision on a closure settles two closures when it leaves at most one of them standing: an
-# approval closes the case on the one it names; a rejection of one of three still waiting leaves two
-DECIDED_AFTER = {"two-closures": 1}
-_CLOSURE_DECISIONS = {"approval.closure": True, "rejection.closure": False}
+# approval closes the case on the one it names; a rejection of one of three still waiting leaves two.
+# A decision on a transfer request settles two transfers the same way
+DECIDED_AFTER = {"two-closures": 1, "two-transfers": 1}
+# the decisions and withdrawals of a closure or transfer request: (subject, approved)
+_DECISIONS = {"approval.closure": ("closure", True), "rejection.closure": ("closure", False),
+              "approval.transfer": ("transfer", True), "rejection.transfer": ("transfer", False)}
+_WITHDRAWALS = {"withdrawal.closure": "closure", "withdrawal.transfer": "transfer"}
 
 
 def standing_closures(closure: Mapping[str, Any] | None) -> set[str]:
@@ -299,9 +348,26 @@ def standing_closures(closure: Mapping[str, Any] | None) -> set[str]:
     return standing
 
 
-def _standing(closure: Mapping[str, Any] | None, named: Iterable[str]) -> int:
-    """How many of the closure records `named` stand in the case's `closure` (`standing_closures`)."""
-    return len(standing_closures(closure) & set(named))
+def standing_transfers(request: Mapping[str, Any] | None) -> set[str]:
+    """The transfer requests that stand in a case's `transfer_request`: waiting for a decision, or
+    approved (not withdrawn or rejected; whether an approved one was carried out is the caller's to
+    ask: transfers.current_request). What a sync asks of each copy's own fold before it calls two
+    transfer requests written apart a conflict."""
+    standing = {r["record_id"] for r in waiting_transfers(request)}
+    if request and request.get("approved"):
+        standing.add(request["record_id"])
+    return standing
+
+
+def _request_of(case: Case, subject: str) -> Mapping[str, Any] | None:
+    return case.closure if subject == "closure" else case.transfer_request
+
+
+def _standing(subject: str, request: Mapping[str, Any] | None, named: Iterable[str]) -> int:
+    """How many of the closure (or transfer request) records `named` stand in the case's `closure`
+    (or `transfer_request`): `standing_closures`, `standing_transfers`."""
+    stands = standing_closures(request) if subject == "closure" else standing_transfers(request)
+    return len(stands & set(named))
 
 
 def _settles(case: Case, conflict: Mapping[str, Any], command: str, body: Mapping[str, Any]) -> bool:
@@ -309,18 +375,23 @@ def _settles(case: Case, conflict: Mapping[str, Any], command: str, body: Mappin
     before the record)."""
     if conflict["settled_by"] is not None or command not in SETTLES.get(conflict["code"], ()):
         return False
-    if command in _CLOSURE_DECISIONS:
-        if not case.closure:
+    if command in _DECISIONS:
+        subject, approved = _DECISIONS[command]
+        before = _request_of(case, subject)
+        if not before:
             return False
-        after = _closure_decided(case.closure, body.get("target"), "", "", _CLOSURE_DECISIONS[command])
-        if after is case.closure:
+        decided = _closure_decided if subject == "closure" else _transfer_decided
+        after = decided(before, body.get("target"), "", "", approved)
+        if after is before:
             return False  # it decides nothing: the request it names waits no more
         most = DECIDED_AFTER.get(conflict["code"])
-        return most is None or _standing(after, conflict["records"]) <= most
+        return most is None or _standing(subject, after, conflict["records"]) <= most
     standing = STANDING_AFTER.get((conflict["code"], command))
     if standing is None:
         return True
-    return _standing(_without_closure(case.closure, body.get("target")), conflict["records"]) == standing
+    subject = _WITHDRAWALS[command]
+    without = _without_closure if subject == "closure" else _without_transfer
+    return _standing(subject, without(_request_of(case, subject), body.get("target")), conflict["records"]) == standing
 
 
 def settled_by(case: Case, kind: str, body: Mapping[str, Any] | None = None) -> list[str]:
@@ -389,6 +460,11 @@ REDUCERS: dict[str, Callable[[Case, Record], Case]] = {
     "withdrawal": _withdrawal,
     "transfer_request": _transfer_request,
 }
+
+
+# the records that decide or take back a transfer request: of one no longer waiting (withdrawn or decided on
+# another copy, say), one decides nothing and is reported out of order
+_TRANSFER_DECIDING = ("approval.transfer", "rejection.transfer", "withdrawal.transfer")
 
 
 # The time of the latest follow-up that found the risk increased when no re-rating (an assessment, or a
@@ -476,6 +552,8 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
             if command in ("approval.closure", "rejection.closure") and after is not None and case.closure is before.closure:
                 after = None  # a decision of a request no longer waiting (withdrawn on another copy, say): it decides nothing
                 anomalies.append(record.id)
+            elif command in _TRANSFER_DECIDING and after is not None and case.transfer_request is before.transfer_request:
+                anomalies.append(record.id)  # the same for a transfer request (which changes no stage)
         if command in ("withdrawal.closure", "rejection.closure") and after is not None and waiting_closures(case.closure):
             after = stage  # one of two closure requests merged from copies apart: the other still waits
         if case.plan and kind in ("followup", "review", "withdrawal"):  # actions marked done; a withdrawn version

@@ -98,6 +98,10 @@ def check_conflicts(case: Case) -> list[Problem]:
             problems.append(Problem("two-closures", "warning", "two closures were written apart on two copies (with any "
                                     f"approvals of them: {records}): {_two_closures_advice(case)}", "sync", source, case.id,
                                     case.worker))
+        elif code == "two-transfers":
+            problems.append(Problem("two-transfers", "warning", "two transfer requests were written apart on two copies (with "
+                                    f"any approvals of them: {records}): {_two_transfers_advice(case, conflict)}", "sync", source, case.id,
+                                    case.worker))
         elif code == "record-after-closure":
             settle = ("decide the closure, let whoever asked for it withdraw it (cpcm close "
                       f"{case.id} --withdraw --reason ...), or add a note" if approvals.pending(case, "closure")
@@ -142,6 +146,34 @@ def _two_closures_advice(case: Case) -> str:
                 f"request if another is left (cpcm close {case.id} --withdraw --reason ...), or add a note")
     if case.status == "closed":
         return f"the case is closed: reopen it if it should not be (cpcm reopen {case.id} --reason ...), or add a note"
+    return f"check the case (cpcm log {case.id}), then add a note"
+
+
+def _two_transfers_advice(case: Case, conflict) -> str:
+    """What settles two transfer requests written apart, as the case stands (fold.SETTLES): a
+    decision of the one that waits, or its asker's withdrawal when another is left; once none
+    waits, a check of the one that stands and a note. A request approved on one copy that the other
+    copy's later request replaced (as a new request does on one copy) is named: deciding the later
+    decides where the child goes."""
+    request = approvals.pending(case, "transfer")
+    if request:
+        waiting = approvals.waiting_transfers(request)
+        if len(waiting) > 1:
+            return (f"both wait, the latest ({request['record_id']}) first: approve or reject it (cpcm approve|reject "
+                    f"{case.id} transfer; a rejection leaves the other waiting), withdraw your own request while another is "
+                    f"left (cpcm transfer {case.id} --withdraw --reason ...), or add a note")
+        kinds = {e.id: e.kind for e in case.history}
+        replaced = [r for r in conflict.get("records") or () if kinds.get(r) == "transfer_request" and r != request["record_id"]]
+        over = (f"it replaced the request approved on the other copy ({', '.join(replaced)}): approved, the child goes to its "
+                "agency; rejected or withdrawn, no transfer stands (ask again if the other one was right); "
+                if replaced else "")
+        return (f"the latest ({request['record_id']}) waits: {over}approve or reject it (cpcm approve|reject {case.id} "
+                f"transfer), withdraw it (cpcm transfer {case.id} --withdraw --reason ..., by the one who asked), or add a note")
+    approved = approvals.approved_not_sent(case)
+    if approved:
+        return (f"the approved request ({approved['record_id']}) stands and its bundle is not written: check that it is "
+                f"the agency that should take the child (cpcm show {case.id}); if not, take it back (cpcm transfer {case.id} "
+                "--withdraw --reason ...) and ask again; then add a note")
     return f"check the case (cpcm log {case.id}), then add a note"
 
 

@@ -25,6 +25,10 @@ MEANINGS = {
     "two-closures": "two closures of one case were written apart on two copies, each still standing on its copy, and merged "
                     "by a sync (warning, until a decision on a closure that leaves at most one of them standing, a reopening, "
                     "a withdrawal that leaves one of them standing, or a note; docs/team.md)",
+    "two-transfers": "two transfer requests of one case were written apart on two copies, each still standing on its copy "
+                     "(waiting, or approved and not carried out), and merged by a sync (warning, until a decision on a transfer "
+                     "request that leaves at most one of them standing, a withdrawal that leaves one of them standing, or a "
+                     "note; docs/team.md)",
     "record-after-closure": "records were written on one copy while the case was closed on another (warning, until a "
                             "reopening, a decision on the closure, the closure request's withdrawal, or a note; docs/team.md)",
     "plans-concurrent": "two plan versions were written apart on two copies; both are kept and numbered in order (warning, "

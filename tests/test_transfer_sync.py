@@ -1,0 +1,192 @@
+"""Two transfer requests of one case written apart on two copies, and synced: each decision is of
+the request it names, one taken back or rejected leaves the other waiting, and the sync flags the
+two (`two-transfers`) until a decision, a withdrawal or a note settles it, as for two closures."""
+from __future__ import annotations
+
+import json
+
+from conftest import NOW, Cli
+from test_sync import check_codes, due_codes, folded, laptops, merge_both, shared_case  # noqa: F401 (laptops: a fixture)
+
+TO_RECV = ("--to", "recv", "--reason", "the family moved to the receiving agency's area", "--reason-code", "relocation",
+           "--check", "all")
+TO_OTHER = ("--to", "AGB7", "--reason", "a specialised service there", "--reason-code", "specialised_service",
+            "--check", "all")
+
+
+def consented(cli: Cli, case_id: str) -> None:
+    for agency in ("recv", "AGB7"):
+        for giver in ("child", "caregiver"):
+            done = cli("consent", case_id, "--purpose", "transfer", "--agency", agency, "--status", "given",
+                       "--explained", "all", "--by", giver)
+            assert done.code == 0, done.stderr
+
+
+def two_copies(laptops, team):
+    """amina's laptop and the office copy (the supervisor's, where amina works too), one case of
+    hers with consent to a transfer to either agency, on both."""
+    amina, sup, case_id = shared_case(laptops)
+    consented(amina, case_id)
+    laptops.sync("amina")
+    laptops.sync("sup")
+    office = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["amina"][0]), "CPCM_NOW": NOW})
+    sup_away = Cli({"CPCM_REPO": str(laptops.clones["amina"]), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    return amina, office, sup, sup_away, case_id
+
+
+def requested(cli: Cli, case_id: str, options) -> str:
+    done = cli("transfer", case_id, *options, "--json")
+    assert done.code == 0 and done.json()["kind"] == "transfer_request", done.stderr
+    return done.json()["record_id"]
+
+
+def conflict_message(cli: Cli, case_id: str, code: str) -> str:
+    return next(p["message"] for p in json.loads(cli("check", case_id, "--json").stdout) if p["code"] == code)
+
+
+def test_two_transfer_requests_written_apart_are_a_conflict_check_reports_with_its_way_out(laptops, team):
+    amina, office, sup, _, case_id = two_copies(laptops, team)
+    first = requested(office, case_id, TO_OTHER)
+    later = requested(amina, case_id, TO_RECV)
+    merged = merge_both(laptops)
+    assert [(c["code"], c["records"]) for c in merged["conflicts"]] == [("two-transfers", sorted([first, later]))]
+    for cli in (sup, amina):
+        assert "two-transfers" in check_codes(cli, case_id)
+    advice = conflict_message(sup, case_id, "two-transfers")
+    assert f"cpcm approve|reject {case_id} transfer" in advice and f"cpcm transfer {case_id} --withdraw" in advice
+    assert "AGB7" not in advice  # an agency typed outside the directory is not repeated
+    case = folded(laptops, "sup", case_id)
+    assert case.transfer_request["record_id"] == later and case.transfer_request["earlier"]["record_id"] == first
+    assert "transfer-approval" in due_codes(sup, case_id)
+
+
+def test_an_approval_made_apart_approves_the_request_it_names_not_the_other(laptops, team):
+    """The supervisor approved the office request (to one agency) on the office copy; amina asked
+    on her laptop for another agency. After the merge the approved request is the one he approved:
+    the case is not sent to the agency nobody approved."""
+    amina, office, sup, _, case_id = two_copies(laptops, team)
+    first = requested(office, case_id, TO_OTHER)
+    later = requested(amina, case_id, TO_RECV)
+    assert sup("approve", case_id, "transfer").code == 0  # of the office request: the one his copy holds
+    merged = merge_both(laptops)
+    assert [c["code"] for c in merged["conflicts"]] == ["two-transfers"]
+    for worker in ("sup", "amina"):
+        case = folded(laptops, worker, case_id)
+        request = case.transfer_request
+        assert (request["record_id"], request["to"], request["approved"]) == (first, "AGB7", True), request
+    # the bundle to the agency nobody approved is refused: a new request for it is recorded instead
+    asked = amina("transfer", case_id, *TO_RECV, "--recipient", team["otieno"][1], "--out", str(laptops.tmp / "b.age"), "--json")
+    assert asked.code in (0, 4) and not (laptops.tmp / "b.age").exists(), asked.stdout
+    del later
+
+
+def test_rejecting_one_of_two_requests_merged_leaves_the_other_waiting_and_settles_the_conflict(laptops, team):
+    amina, office, sup, _, case_id = two_copies(laptops, team)
+    first = requested(office, case_id, TO_OTHER)
+    requested(amina, case_id, TO_RECV)
+    merge_both(laptops)
+    rejected = sup("reject", case_id, "transfer", "--note", "asked twice", "--json")
+    assert rejected.code == 0, rejected.stderr
+    steps = " ".join(rejected.json().get("next_steps") or ())
+    assert "the transfer requested by amina still waits" in steps and "settles the sync conflict (two-transfers)" in steps
+    case = folded(laptops, "sup", case_id)
+    assert (case.transfer_request["record_id"], case.transfer_request["decided_at"]) == (first, None)
+    assert "two-transfers" not in check_codes(sup, case_id) and "transfer-approval" in due_codes(sup, case_id)
+    assert sup("approve", case_id, "transfer").code == 0
+    request = folded(laptops, "sup", case_id).transfer_request
+    assert (request["record_id"], request["approved"]) == (first, True)
+
+
+def test_withdrawing_one_of_two_requests_merged_leaves_the_other_waiting_and_settles_the_conflict(laptops, team):
+    amina, office, sup, _, case_id = two_copies(laptops, team)
+    first = requested(office, case_id, TO_OTHER)
+    later = requested(amina, case_id, TO_RECV)
+    merge_both(laptops)
+    withdrawn = amina("transfer", case_id, "--withdraw", "--reason", "asked twice, on two copies", "--json")
+    assert withdrawn.code == 0, withdrawn.stderr
+    steps = " ".join(withdrawn.json().get("next_steps") or ())
+    assert "still waits" in steps and "settles the sync conflict (two-transfers)" in steps
+    case = folded(laptops, "amina", case_id)
+    assert (case.transfer_request["record_id"], case.transfer_request["decided_at"]) == (first, None)
+    assert "two-transfers" not in check_codes(amina, case_id)
+    merge_both(laptops)
+    assert check_codes(sup, case_id) == [] and "transfer-approval" in due_codes(sup, case_id)
+    del later
+
+
+def test_two_workers_requests__either_takes_back_their_own_and_the_other_stands(laptops, team):
+    amina, _, sup, _, case_id = two_copies(laptops, team)
+    requested(sup, case_id, TO_OTHER)
+    later = requested(amina, case_id, TO_RECV)
+    merge_both(laptops)
+    withdrawn = sup("transfer", case_id, "--withdraw", "--reason", "amina asked for it too")
+    assert withdrawn.code == 0, withdrawn.stderr
+    assert "settles the sync conflict (two-transfers)" in withdrawn.stdout + withdrawn.stderr
+    request = folded(laptops, "sup", case_id).transfer_request
+    assert (request["record_id"], request["by"], request["decided_at"]) == (later, "amina", None)
+    again = sup("transfer", case_id, "--withdraw", "--reason", "again", "--json")  # hers is not his to take back
+    assert again.code == 4 and again.json()["rule"] == "withdraw-own-only"
+
+
+def test_a_request_rejected_before_the_merge_leaves_the_other_waiting_and_is_no_conflict(laptops, team):
+    amina, office, sup, sup_away, case_id = two_copies(laptops, team)
+    first = requested(office, case_id, TO_OTHER)
+    requested(amina, case_id, TO_RECV)
+    assert sup_away("reject", case_id, "transfer", "--note", "not that agency").code == 0
+    merged = merge_both(laptops)
+    assert merged["conflicts"] == [] and check_codes(sup, case_id) == []
+    request = folded(laptops, "sup", case_id).transfer_request
+    assert (request["record_id"], request["decided_at"]) == (first, None)
+    assert "transfer-approval" in due_codes(sup, case_id)
+
+
+def test_a_request_withdrawn_on_its_own_copy_before_the_sync_does_not_take_the_other_with_it(laptops, team):
+    amina, office, sup, _, case_id = two_copies(laptops, team)
+    requested(office, case_id, TO_OTHER)
+    later = requested(amina, case_id, TO_RECV)
+    assert office("transfer", case_id, "--withdraw", "--reason", "asked on her laptop instead").code == 0
+    merged = merge_both(laptops)
+    assert merged["conflicts"] == [] and check_codes(sup, case_id) == []
+    request = folded(laptops, "sup", case_id).transfer_request
+    assert (request["record_id"], request["decided_at"]) == (later, None)
+
+
+def test_a_decision_of_a_request_withdrawn_on_the_other_copy_decides_nothing_and_is_out_of_order(laptops, team):
+    """amina took her request back on her laptop while the supervisor approved it on the office
+    copy: after the merge nothing is approved, and check says the approval came out of order."""
+    amina, _, sup, _, case_id = two_copies(laptops, team)
+    requested(amina, case_id, TO_RECV)
+    laptops.sync("amina")
+    laptops.sync("sup")
+    assert amina("transfer", case_id, "--withdraw", "--reason", "the family stays").code == 0
+    assert sup("approve", case_id, "transfer").code == 0
+    merge_both(laptops)
+    case = folded(laptops, "sup", case_id)
+    assert case.transfer_request is None
+    assert "transition-out-of-order" in check_codes(sup, case_id)
+    assert "approved-transfer" not in due_codes(sup, case_id)
+
+
+def test_the_approved_request_left_after_a_merge_is_carried_out_and_acknowledged(laptops, team, receiving):
+    amina, office, sup, _, case_id = two_copies(laptops, team)
+    requested(office, case_id, TO_OTHER)
+    later = requested(amina, case_id, TO_RECV)
+    merge_both(laptops)
+    approved = sup("approve", case_id, "transfer", "--json")  # the latest: amina's, to recv
+    assert approved.code == 0, approved.stderr
+    steps = " ".join(approved.json().get("next_steps") or ())
+    assert "no longer waits" in steps and "settles the sync conflict (two-transfers)" in steps
+    laptops.sync("sup")
+    laptops.sync("amina")
+    assert check_codes(amina, case_id) == []
+    bundle, receipt = laptops.tmp / "bundle.age", laptops.tmp / "receipt.age"
+    sent = amina("transfer", case_id, *TO_RECV, "--recipient", receiving.keys["wanjiru"][1], "--out", str(bundle), "--json")
+    assert sent.code == 0 and sent.json()["kind"] == "transfer" and bundle.is_file(), sent.stderr
+    log = amina("log", case_id, "--json").json()
+    assert log[-1]["kind"] == "transfer"
+    got = receiving.as_("wanjiru")("receive", str(bundle), "--receipt", str(receipt), "--json")
+    assert got.code == 0, got.stderr
+    acked = amina("transfer-ack", str(receipt), "--json")
+    assert acked.code == 0, acked.stderr
+    assert amina("show", case_id, "--json").json()["status"] == "transferred"
+    del later
