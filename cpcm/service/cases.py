@@ -363,6 +363,7 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
         "immediate_needs": list(registration.get("immediate_needs") or []),
         "registration_consent": dict(registration.get("consent") or {}), "notes": registration.get("notes"),
         "history": [{"record_id": e.id, "kind": e.kind, "at": e.at, "by": e.by} for e in folded.history],
+        **record_counts(records),
     })
     soon = deadlines_mod.soon_window(ctx.policy, ctx.now)
     data["due"] = [i.to_json(ctx.now, soon) for i in due(ctx, case=folded)]
@@ -480,6 +481,22 @@ SHORT_FORMS = ("a record ID (26 characters, as cpcm log lists them)", "last (the
                "KIND (the latest, e.g. assessment, followup, review, consent, update; plan: the version waiting or in force)",
                "KIND@N (the Nth of that kind, e.g. plan@2)",
                "assessment@initial, assessment@comprehensive, assessment@best-interests (the latest of that type)")
+
+
+def record_counts(records: Sequence[Record]) -> dict[str, int]:
+    """How many records the case holds as `cpcm log` lists them (`records_total`: every record
+    written, a corrected original and a damaged record a repair stands in for included) and how
+    many of them a later record corrected or repaired (`records_corrected`). `records` (the fold's
+    history) counts those in force: the total less the corrected."""
+    ids = {r.id for r in records}
+    superseded = set(_superseded_by(list(records)))
+    return {"records_total": len(ids | superseded), "records_corrected": len(superseded)}
+
+
+def records_text(total: int, corrected: int) -> str:
+    """What `cpcm show` and `cpcm log` say of a case's records: '12 records (1 corrected)'."""
+    text = f"{total} record{'' if total == 1 else 's'}"
+    return f"{text} ({corrected} corrected)" if corrected else text
 
 
 def _supersedes(record: Record) -> str | None:
