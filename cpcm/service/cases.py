@@ -75,22 +75,25 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) 
             lookup.after_register(ctx, look, case_id, case, ctx.need_worker().id in readers)
         except (OSError, lookup.Unusable):
             pass  # the index is a cache: the next registration brings it up to date, or makes it again
-    return Written(case_id, record.id, "registration", tuple(warnings), tuple(_registered_steps(ctx, case_id, body)),
+    return Written(case_id, record.id, "registration", tuple(warnings), tuple(_registered_steps(ctx, case_id, body, record.at)),
                    extra={"possible_duplicates": [{"case_id": c, "reason": r} for c, r in duplicates]},
                    json_keys=("subject", "record_id", "warnings"))
 
 
-def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any]) -> list[str]:
-    """What comes after a registration: the initial assessment, by when (at once for a risk the
-    policy wants answered the same day), and, for a consent refused or not possible, the
-    recorded basis that acting without it needs (IAG §1)."""
+def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any], at: Any) -> list[str]:
+    """What comes after a registration: the initial assessment, by when, as `due` lists it
+    (`deadlines.initial_assessment_due`: at once for a risk the policy wants answered the same
+    day), and, for a consent refused or not possible, the recorded basis that acting without it
+    needs (IAG §1)."""
     steps = []
-    limit = ctx.policy.duration("initial_assessment", "limit")
-    response = ctx.policy.risk_response(str(body.get("risk"))) if body.get("risk") else None
+    risk = str(body["risk"]) if body.get("risk") else None
+    begin = parse_datetime(at).astimezone(deadlines_mod.zone_of(ctx.now))
+    _due, _target, response = deadlines_mod.initial_assessment_due(ctx.policy, risk, begin)
     if response is not None and response.same_day:
-        steps.append(f"{body['risk']} risk: act before the child leaves your care, and assess now (within {limit.words()} at the "
-                     f"latest): cpcm assess {case_id} --type initial")
+        steps.append(f"{risk} risk: act before the child leaves your care, and assess now (the initial assessment is due the "
+                     f"same day): cpcm assess {case_id} --type initial")
     else:
+        limit = ctx.policy.duration("initial_assessment", "limit")
         target = ctx.policy.duration("initial_assessment", "target")
         steps.append(f"the initial assessment within {limit.words()} (target {target.words()}): cpcm assess {case_id} --type initial")
     consent = body.get("consent") or {}
