@@ -209,7 +209,7 @@ def plan_in_force_at(case: Case, policy: Policy) -> str | None:
     plan = plan_actions.in_force(case.plan, policy)
     if not plan:
         return None
-    if approvals.required(policy, "plan"):
+    if plan_actions.in_force_event(policy) == plan_actions.APPROVED:
         return plan.get("approved_at")
     return plan.get("at")
 
