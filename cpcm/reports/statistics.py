@@ -26,7 +26,6 @@ from cpcm.reports.common import (AGE_BANDS, DISABILITY_GROUPS, OVER_AGE, SEX_GRO
 from cpcm.reports.disclosure import SECONDARY, linked_tables, marker
 from cpcm.domain.policy import Policy
 from cpcm.workflow import plan_actions
-from cpcm.workflow.fold import PLAN_APPROVED, PLAN_REJECTED, PLAN_WITH_CHILD_APPROVED
 
 DEFAULT_THRESHOLD = 5
 # IAG §1 and Step 6 closure reasons, in this order when the policy has no `closure_reasons` rule
@@ -64,8 +63,10 @@ _PLAN_ROWS = frozenset(key for keys in _BY_IN_FORCE_EVENT.values() for key in ke
 # the fold's events counted as they are, each under its measure, in this order
 _COUNTED = (("reopen", "reopenings"), ("transfer", "transfers"), ("consent_override", "consent_overrides"),
             ("consent_refused", "consent_refusals"), ("plan", "plans"), ("plan_with_child", "plans_with_child"),
-            ("review", "reviews"), ("review_with_child", "reviews_with_child"), (PLAN_REJECTED, "plans_rejected"),
-            (PLAN_APPROVED, "plans_approved"), (PLAN_WITH_CHILD_APPROVED, "plans_with_child_approved"))
+            ("review", "reviews"), ("review_with_child", "reviews_with_child"), ("plan_rejected", "plans_rejected"),
+            ("plan_approved", "plans_approved"), ("plan_with_child_approved", "plans_with_child_approved"))
+# (the fold's event names, as fold.PLAN_REJECTED and the others name them: the fold is not imported here, so that
+# the code digest of the statistics rows does not cover it; the rows are made from a folded case)
 _COUNTED_NAMES = frozenset(name for name, _ in _COUNTED)
 
 

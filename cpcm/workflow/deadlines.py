@@ -281,7 +281,7 @@ def _initial_assessment(case: Case, policy: Policy, now: datetime) -> list[Deadl
     begin, since = _t(start, zone_of(now)), _since(case)
     due, target, response = initial_assessment_due(policy, case.risk, begin)
     if response is None:
-        limit, _target, why, source = _parts(policy).text(("initial_assessment", since), lambda: _assessment_texts(
+        _limit, _target, why, source = _parts(policy).text(("initial_assessment", since), lambda: _assessment_texts(
             policy, "initial_assessment", "initial assessment within {} of " + since + " (target {})"))
         title = "initial assessment"
     else:
