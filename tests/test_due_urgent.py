@@ -173,3 +173,44 @@ def test_due__an_immediate_risk_not_responded_to_is_urgent_before_months_overdue
         lines = run("due", env=later).stdout.splitlines()
         assert lines[1].split("\t")[1:3] == [case_id, "URGENT: respond to immediate risk"]
     _same(cli, without_views, env=later)
+
+
+def test_due__a_child_registered_at_immediate_risk_is_assessed_the_same_day_as_register_says(cli, cli_as, repo, without_views):
+    """`register` said "assess now" for a child at immediate risk while `due` listed the ordinary
+    48-hour initial assessment. The initial assessment of a child at a risk the policy wants
+    answered the same day (`risk_response.limit`: immediate) is due that same day and URGENT, on
+    every path; a high risk keeps the 48 hours (target 24); and an agency that gives immediate risk
+    a longer response time gets the 48 hours back: the numbers are the policy's."""
+    import json as json_
+
+    from conftest import registration
+
+    cases = _old_cases(cli_as)
+    assert cli("due", "--worker", "all").code == 0  # the views made before the writes
+    written = cli_as("amina", CPCM_NOW=WRITE)
+    made = written("register", "--from-file", "-", input=json_.dumps(registration(risk="immediate")))
+    assert made.code == 0, made.stderr
+    case_id = made.stdout.strip()
+    assert "assess now (the initial assessment is due the same day)" in made.stderr and "48 hours" not in made.stderr
+    high = register(written)  # risk high
+    env = {"CPCM_NOW": "2026-11-23T11:00:00+03:00"}
+    for run in (cli, cli, lambda *a, **k: without_views(cli, *a, **k)):  # spliced, stored, no views
+        listed = run("due", "--json", env=env).json()
+        first = listed[0]
+        assert (first["case_id"], first["code"], first["title"]) == (case_id, "initial-assessment",
+                                                                     "URGENT: initial assessment now (immediate risk)")
+        assert first["due"] == "2026-11-24T00:00+03:00" and first["target"] is None and first["state"] == "due_soon"
+        assert "on the same day as registration" in first["why"] and "L803-807" in first["source"]
+        ordinary = [i for i in listed if i["case_id"] == high and i["code"] == "initial-assessment"]
+        assert [(i["title"], i["due"], i["target"]) for i in ordinary] == [
+            ("initial assessment", "2026-11-25T09:00+03:00", "2026-11-24T09:00+03:00")]
+        assert any(i["case_id"] in cases for i in listed[1:3])  # then the months-overdue assessments
+    shown = cli("show", case_id, "--json", env=env).json()["due"]
+    assert [(i["code"], i["due"]) for i in shown][:1] == [("initial-assessment", "2026-11-24T00:00+03:00")]
+    # the next day it is overdue, and still first
+    late = cli("due", "--json", env={"CPCM_NOW": "2026-11-24T08:00:00+03:00"}).json()[0]
+    assert (late["case_id"], late["state"]) == (case_id, "overdue")
+    # an agency's own response time for immediate risk: the initial assessment's 48 hours again
+    (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  risk_response:\n    limit:\n      immediate: 12h\n")
+    again = [i for i in cli("due", "--json", env=env).json() if i["case_id"] == case_id and i["code"] == "initial-assessment"]
+    assert [(i["title"], i["due"]) for i in again] == [("initial assessment", "2026-11-25T09:00+03:00")]

@@ -197,7 +197,8 @@ def _plain_case_rows(case: Case, zone=None) -> list[list]:
             add("closures", when, statistics._closure_reason(case, when, closures[-1]))
     for name, key in (("reopen", "reopenings"), ("transfer", "transfers"), ("consent_override", "consent_overrides"),
                       ("consent_refused", "consent_refusals"), ("plan", "plans"), ("plan_with_child", "plans_with_child"),
-                      ("review", "reviews"), ("review_with_child", "reviews_with_child")):
+                      ("review", "reviews"), ("review_with_child", "reviews_with_child"), ("plan_rejected", "plans_rejected"),
+                      ("plan_approved", "plans_approved"), ("plan_with_child_approved", "plans_with_child_approved")):
         for when in case.events.get(name, ()):
             if when:
                 add(key, when)

@@ -84,6 +84,7 @@ def old_fold(case_id, records):
     events: dict[str, list[str]] = {}
     unanswered = None
     requested_from = None  # a change of rule made since, applied here too: a closure refused or withdrawn returns to the stage before
+    with_child: set[str] = set()  # the plan versions made with the child (the generated cases hold no conference)
     for record in _old_effective(records):
         command = transitions.command_of(record.kind, dict(record.body))
         after = transitions.next_stage(case.stage, command, requested_from)
@@ -93,21 +94,29 @@ def old_fold(case_id, records):
             anomalies.append(record.id)
         case = fold_module.settle_conflicts(case, record)
         reducer = OLD_REDUCERS.get(record.kind)
+        decided = []  # a change of rule made since, applied here too: a plan version's approval or rejection (fold.PLAN_APPROVED)
         if reducer is not None:
             before = case
+            waiting = plan_actions.waiting_version(case.plan)
             case = reducer(case, record)
             # a change of rule made since, applied here too: a decision or withdrawal of a transfer request that changes
             # none (none waits, or not the one it names: fold._TRANSFER_DECIDING) decides nothing and is out of order
             if command in ("approval.transfer", "rejection.transfer", "withdrawal.transfer") and after is not None \
                     and case.transfer_request is before.transfer_request:
                 anomalies.append(record.id)
+            if record.kind in ("approval", "rejection") and waiting and case.plan is not before.plan:
+                decided = ["plan_approved" if record.kind == "approval" else "plan_rejected"]
+                if decided[0] == "plan_approved" and case.plan["record_id"] in with_child:
+                    decided.append("plan_with_child_approved")
         if case.plan and record.kind in ("followup", "review", "withdrawal"):
             case = replace(case, plan=plan_actions.track(case.plan, record))
         if after is not None:
             case = replace(case, stage=after, status=transitions.status_of(after))
         derived = fold_module.derived_events(record, command)
-        for event in [command, *derived]:
+        for event in [command, *derived, *decided]:
             events.setdefault(event, []).append(utc(record.at))
+        if "plan_with_child" in derived:
+            with_child.add(record.id)
         # a change of rule made since, applied here too: the latest risk increase no re-rating recorded
         # after it followed, in the records' order (fold.RISK_UNANSWERED)
         if "risk_increased" in derived:

@@ -161,8 +161,8 @@ def test_register__says_what_comes_next_the_assessment_and_a_consent_not_given(k
     urgent = amina("register", "--from-file", "-", input=json.dumps(doc))
     assert urgent.code == 0, urgent.stderr
     case_id = urgent.stdout.strip()
-    assert (f"next: immediate risk: act before the child leaves your care, and assess now (within 48 hours at the latest): "
-            f"cpcm assess {case_id} --type initial") in urgent.stderr
+    assert (f"next: immediate risk: act before the child leaves your care, and assess now (the initial assessment is due the "
+            f"same day): cpcm assess {case_id} --type initial") in urgent.stderr  # as `due` lists it (docs/workflow.md)
     assert (f"next: the caregiver's consent to registration is 'not_possible': acting without it needs a supervisor's or "
             f"manager's recorded basis: cpcm consent {case_id} --override --purpose registration") in urgent.stderr
     plain = amina("register", "--from-file", "-", input=json.dumps(dict(doc, risk="medium", consent={"child": "given", "caregiver": "given"})))

@@ -384,6 +384,26 @@ def test_correct__a_registration_keeps_its_place_and_the_stage(cli):
     assert history == ["registration", "assessment"]
 
 
+def test_show_and_log__say_the_same_number_of_records_with_the_corrected_ones(cli):
+    """`show` counted the records in force (a correction standing in its original's place) and
+    `log` listed every record written: a worker comparing the two took a record for lost. Both
+    say "N records (M corrected)", and `show --json` gives both counts."""
+    case_id = register(cli)
+    ok(cli("assess", case_id, "--type", "initial", "--from-file", "-", input=json.dumps(INITIAL)))
+    ok(cli("correct", case_id, "registration", "--set", "location=Kondele, Kisumu", "--reason", "typed wrong"))
+    ok(cli("correct", case_id, "assessment", "--set", "safety_concerns=none seen", "--reason", "wrong case"))
+    ok(cli("correct", case_id, "assessment", "--set", "safety_concerns=none seen at all", "--reason", "again"))  # a correction corrected
+    log = ok(cli("log", case_id, "--json")).json()
+    assert len(log) == 5 and sum(1 for e in log if e["superseded_by"]) == 3
+    assert ok(cli("log", case_id)).stderr.strip().splitlines()[-1] == "5 records (3 corrected)"
+    shown = ok(cli("show", case_id, "--json")).json()
+    assert (shown["records"], shown["records_total"], shown["records_corrected"]) == (2, 5, 3)
+    assert "records\t5 records (3 corrected)" in ok(cli("show", case_id)).stdout
+    plain = register(cli)
+    assert "records\t1 record\n" in ok(cli("show", plain)).stdout
+    assert ok(cli("log", plain)).stderr.strip() == "1 record"
+
+
 def test_correct__a_referral_update_still_finds_its_corrected_referral():
     """Pure: references to a superseded record are read through its correction."""
     from cpcm.domain.records import Record

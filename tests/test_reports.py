@@ -25,6 +25,7 @@ from cpcm.store import policies
 from cpcm.domain.records import Record
 from cpcm.domain.team import Team, Worker
 from cpcm.reports import caseload, statistics, timeliness
+from cpcm.reports.statistics import counts as statistics_counts
 from cpcm.reports.disclosure import line_check, protected_table, suppress
 from cpcm.workflow.fold import fold
 
@@ -626,7 +627,63 @@ def test_statistics__counts_consent_refusals_and_the_childs_participation():
     view = statistics([fold("CP-TEST-0000", records)], policy, date(2026, 1, 1), date(2026, 12, 31))
     totals = {row[0]: row[-1] for row in next(t for t in view["tables"] if t["id"] == "summary")["rows"]}
     assert totals["Consent refused or not possible"] == 1
-    assert totals["Case plan versions"] == 2 and totals["Case plan versions the child took part in"] == 1
+    # both versions wait for a supervisor: none is in force where the policy needs approval; each is where it does not
+    assert totals[IN_FORCE] == 0 and totals[IN_FORCE_WITH_CHILD] == 0
+    unapproved, errors = build(policies.chain("inter-agency"), {"rules": {"reporting": {"small_cell_threshold": 0},
+                                                                          "plan_approval": {"required": False}}})
+    assert not errors
+    view = statistics([fold("CP-TEST-0000", records)], unapproved, date(2026, 1, 1), date(2026, 12, 31))
+    totals = {row[0]: row[-1] for row in next(t for t in view["tables"] if t["id"] == "summary")["rows"]}
+    assert totals[IN_FORCE] == 2 and totals[IN_FORCE_WITH_CHILD] == 1 and totals["Case plan versions rejected"] == 0
+
+
+IN_FORCE = "Case plan versions in force (approved, where the policy needs approval)"
+IN_FORCE_WITH_CHILD = "Case plan versions in force the child took part in"
+
+
+def test_statistics__plan_versions_are_those_in_force_and_rejected_ones_are_counted_apart():
+    """A supervisor's month: a version rejected, the next approved, a third waiting, and one the
+    author withdrew. "Case plan versions" counted every version written (4), over-reporting plans
+    to the county. The report counts the versions in force (approved where the policy needs it: 1,
+    on the day approved), the rejected one on its own line, and the return for aggregation the same."""
+    from cpcm.domain.profiles import build
+
+    policy, errors = build(policies.chain("inter-agency"), {"rules": {"reporting": {"small_cell_threshold": 0}}})
+    assert not errors
+    day = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
+    records = []
+
+    def rec(kind, when, by="amina", **body):
+        records.append(Record(kind, 1, f"01H{len(records) + 1:023d}", "CP-TEST-0000", when.isoformat(), when.isoformat(), by, body))
+        return records[-1].id
+
+    rec("registration", day, risk="low", child={"sex": "female", "date_of_birth": "2015-01-01"})
+    rec("assessment", day, type="comprehensive")
+    first = rec("plan", day + D, participants={"child": "yes"})
+    rec("rejection", day + 2 * D, by="sup", subject="plan", target=first, note="add a goal for school")
+    second = rec("plan", day + 3 * D, participants={"child": "yes"})
+    rec("approval", datetime(2026, 4, 2, 10, 0, tzinfo=timezone.utc), by="sup", subject="plan", target=second)
+    rec("approval", datetime(2026, 4, 3, 10, 0, tzinfo=timezone.utc), by="sup", subject="plan", target=second)  # decides nothing
+    third = rec("plan", datetime(2026, 4, 10, tzinfo=timezone.utc), participants={"child": "no"})
+    rec("withdrawal", datetime(2026, 4, 11, tzinfo=timezone.utc), subject="plan", target=third)
+    rec("plan", datetime(2026, 4, 12, tzinfo=timezone.utc), participants={"child": "yes"})  # waiting
+    case = fold("CP-TEST-0000", records)
+
+    def totals(start, end):  # by the sections' JSON keys (`measure`), as a script reads them
+        return {s["measure"]: s["total"] for s in statistics([case], policy, start, end)["sections"]}
+
+    year = totals(date(2026, 1, 1), date(2026, 12, 31))
+    assert (year["plans"], year["plans_with_child"], year.get("plans_rejected")) == (1, 1, 1)
+    march, april = totals(date(2026, 3, 1), date(2026, 3, 31)), totals(date(2026, 4, 1), date(2026, 4, 30))
+    assert (march["plans"], march.get("plans_rejected")) == (0, 1)  # written in March, in force from April
+    assert (april["plans"], april["plans_with_child"], april.get("plans_rejected")) == (1, 1, 0)
+    view = statistics([case], policy, date(2026, 1, 1), date(2026, 12, 31))
+    assert [(s["measure"], s["title"]) for s in view["sections"]][7:10] == [
+        ("plans", IN_FORCE), ("plans_with_child", IN_FORCE_WITH_CHILD), ("plans_rejected", "Case plan versions rejected")]
+    # the return for aggregation counts the same, under the same keys: the county adds up plans in force
+    cells = statistics_counts([case], policy, date(2026, 1, 1), date(2026, 12, 31))["measures"]
+    assert [sum(c[-1] for c in cells[m]) for m in ("plans", "plans_with_child", "plans_rejected")] == [1, 1, 1]
+    assert not {"plans_approved", "plans_with_child_approved"} & set(cells)
 
 
 def test_export__records_the_disclosure_and_uses_up_a_one_off_consent(cli_as, small_repo, tmp_path):

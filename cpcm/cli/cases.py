@@ -106,6 +106,7 @@ def register(app: typer.Typer) -> None:
         print_table(["at", "#", "kind", "what", "by", "record", "recorded", "commit", "signed"],
                     [[local_text(e.at, ctx.zone), e.order, _kind(e), e.what + (f" [corrected by {e.superseded_by}]" if e.superseded_by and not e.unreadable else ""),
                       e.by, e.record_id, local_text(e.recorded_at, ctx.zone), (e.commit or "uncommitted")[:10], _signed(e)] for e in entries])
+        say(service.records_text(len(entries), sum(1 for e in entries if e.superseded_by)))
 
     @app.command("assign")
     def assign(case: Optional[str] = typer.Argument(None, help="Case ID (or use --batch)."),
@@ -222,6 +223,8 @@ def _value(value) -> str:
 def print_case(data: dict, zone=None) -> None:
     """`cpcm show CASE` for a person: one table of the case, then consents, open actions, due
     (times local to the agency's `zone`, with the offset)."""
+    from cpcm.service.cases import records_text
+
     child, plan, items, consent = data["child"], data["plan"], data["due"], data["registration_consent"]
     caregiver = data["caregiver_name"] or ""
     if data.get("caregiver_relationship"):
@@ -240,7 +243,7 @@ def print_case(data: dict, zone=None) -> None:
         ("case categories", ", ".join(data["case_categories"])),
         ("immediate needs", "; ".join(data["immediate_needs"])),
         ("registration consent", ", ".join(f"{k} {_value(v)}" for k, v in consent.items())),
-        ("notes", data["notes"]), ("records", len(data["history"])),
+        ("notes", data["notes"]), ("records", records_text(data["records_total"], data["records_corrected"])),
     ]
     rows = [(k, v) for k, v in rows if v not in (None, "")]
     if plan:

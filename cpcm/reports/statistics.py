@@ -7,7 +7,9 @@ Every count from 1 to the policy's `reporting.small_cell_threshold` - 1 is shown
 can be worked out from the totals (see cpcm.reports.disclosure).
 
 Counted in the period (by each event's own date): registrations, closures by reason,
-reopenings, transfers, referrals by sector and outcome, consent overrides. The age is the
+reopenings, transfers, referrals by sector and outcome, consent overrides, case plan versions
+coming into force (on the day of their approval where the policy needs approval, else on the
+day written; `in_force`) and those rejected, reviews. The age is the
 child's age on the day of the event (from the date of birth, or the age estimated at
 registration).
 """
@@ -23,6 +25,7 @@ from cpcm.reports.common import (AGE_BANDS, DISABILITY_GROUPS, OVER_AGE, SEX_GRO
                                  disability_group, sex_group)
 from cpcm.reports.disclosure import SECONDARY, linked_tables, marker
 from cpcm.domain.policy import Policy
+from cpcm.workflow import plan_actions
 
 DEFAULT_THRESHOLD = 5
 # IAG §1 and Step 6 closure reasons, in this order when the policy has no `closure_reasons` rule
@@ -43,15 +46,38 @@ def _closure_reason(case: Case, when: str, latest: str) -> str:
 
 
 MEASURE_KEYS = ("registrations", "closures", "reopenings", "transfers", "referrals", "consent_overrides", "consent_refusals",
-                "plans", "plans_with_child", "reviews", "reviews_with_child")
+                "plans", "plans_with_child", "reviews", "reviews_with_child", "plans_rejected",
+                "plans_approved", "plans_with_child_approved")
 ROW_KEYS = ("category", "sex", "age", "disability", "outcome")  # a row: [measure, local day, *these]; outcome for referrals
+
+# Case plan versions in force: a case's rows hold every version written ("plans", "plans_with_child", on the day
+# written) and every version approved ("plans_approved", "plans_with_child_approved", on the day approved), so
+# that they hold no policy; the report counts as "plans" those that came into force under the agency's policy
+# (`in_force`: the approved ones where the policy needs approval, else those written). Rejected versions are
+# counted on their own ("plans_rejected", on the day rejected), never among the plans.
+_BY_IN_FORCE_EVENT = {plan_actions.WRITTEN: ("plans", "plans_with_child"),
+                      plan_actions.APPROVED: ("plans_approved", "plans_with_child_approved")}
+_PLAN_ROWS = frozenset(key for keys in _BY_IN_FORCE_EVENT.values() for key in keys)
 
 
 # the fold's events counted as they are, each under its measure, in this order
 _COUNTED = (("reopen", "reopenings"), ("transfer", "transfers"), ("consent_override", "consent_overrides"),
             ("consent_refused", "consent_refusals"), ("plan", "plans"), ("plan_with_child", "plans_with_child"),
-            ("review", "reviews"), ("review_with_child", "reviews_with_child"))
+            ("review", "reviews"), ("review_with_child", "reviews_with_child"), ("plan_rejected", "plans_rejected"),
+            ("plan_approved", "plans_approved"), ("plan_with_child_approved", "plans_with_child_approved"))
+# (the fold's event names, as fold.PLAN_REJECTED and the others name them: the fold is not imported here, so that
+# the code digest of the statistics rows does not cover it; the rows are made from a folded case)
 _COUNTED_NAMES = frozenset(name for name, _ in _COUNTED)
+
+
+def in_force(found: dict[str, list], policy: Policy) -> dict[str, list]:
+    """`found` (each measure's items, or cells) with "plans" and "plans_with_child" the plan
+    versions that came into force under `policy` (`plan_actions.in_force_event`: approved where
+    the policy needs approval, else written), and the other plan rows left out."""
+    counted = _BY_IN_FORCE_EVENT[plan_actions.in_force_event(policy)]
+    out = {measure: items for measure, items in found.items() if measure not in _PLAN_ROWS}
+    out.update({shown: found.get(kept, []) for shown, kept in zip(("plans", "plans_with_child"), counted)})
+    return out
 
 
 def case_rows(case: Case, zone: tzinfo | None = None) -> list[list]:
@@ -156,8 +182,9 @@ MEASURES = (
     ("referrals", "Referrals"),
     ("consent_overrides", "Consent overrides (legal mandate or best interests)"),
     ("consent_refusals", "Consent refused or not possible"),
-    ("plans", "Case plan versions"),
-    ("plans_with_child", "Case plan versions the child took part in"),
+    ("plans", "Case plan versions in force (approved, where the policy needs approval)"),
+    ("plans_with_child", "Case plan versions in force the child took part in"),
+    ("plans_rejected", "Case plan versions rejected"),
     ("reviews", "Case reviews"),
     ("reviews_with_child", "Case reviews the child attended"),
 )
@@ -167,13 +194,13 @@ def statistics(cases: Iterable[Case], policy: Policy, start, end, zone: tzinfo |
     """Counts for the period, disaggregated and with small cells suppressed; no identifiers.
     `zone`: the agency's time zone, in which events are dated (default UTC)."""
     period = Period.of(start, end, zone)
-    return _view(_events(list(cases), period), period, policy)
+    return _view(in_force(_events(list(cases), period), policy), period, policy)
 
 
 def statistics_of_rows(rows: Iterable[Iterable[list]], policy: Policy, start, end, zone: tzinfo | None = None) -> dict:
     """`statistics` from each case's `case_rows` (made in the same zone) instead of the cases."""
     period = Period.of(start, end, zone)
-    return _view(rows_in(rows, period), period, policy)
+    return _view(in_force(rows_in(rows, period), policy), period, policy)
 
 
 # A return for aggregation (`report statistics --for-aggregation`): the same counts before any
@@ -183,17 +210,18 @@ RETURN_FORMAT = "cpcm-statistics-return"
 CELL_KEYS = ("category", "outcome", "sex", "age", "disability")
 
 
-def counts(cases: Iterable[Case], start, end, zone: tzinfo | None = None) -> dict:
+def counts(cases: Iterable[Case], policy: Policy, start, end, zone: tzinfo | None = None) -> dict:
     """The unsuppressed counts of the period, as cells: {measure: [[category, outcome, sex, age,
-    disability, count], ...]}. No names, IDs, dates of single events or places."""
+    disability, count], ...]}; the plan versions those in force under the agency's `policy`
+    (`in_force`). No names, IDs, dates of single events or places."""
     period = Period.of(start, end, zone)
-    return _counts(_events(list(cases), period), period)
+    return _counts(in_force(_events(list(cases), period), policy), period)
 
 
-def counts_of_rows(rows: Iterable[Iterable[list]], start, end, zone: tzinfo | None = None) -> dict:
+def counts_of_rows(rows: Iterable[Iterable[list]], policy: Policy, start, end, zone: tzinfo | None = None) -> dict:
     """`counts` from each case's `case_rows` (made in the same zone) instead of the cases."""
     period = Period.of(start, end, zone)
-    return _counts(rows_in(rows, period), period)
+    return _counts(in_force(rows_in(rows, period), policy), period)
 
 
 def _counts(found: dict[str, list[dict]], period: Period) -> dict:
@@ -294,6 +322,9 @@ def _view(found: dict[str, list[dict]], period: Period, policy: Policy) -> dict:
             "Closures of a case reopened since carry the reason 'not known': the case history keeps the latest "
             "closure's reason only.",
             "Referral outcomes are the referral's status today.",
+            "Case plan versions count when they came into force: on the day a supervisor approved them where the policy "
+            "needs approval, else on the day written. A version rejected is counted on its own, on the day rejected; one "
+            "still waiting or withdrawn by its author is not counted.",
         ],
         "tables": [summary] + [t for s in sections for t in s["tables"]],
         "charts": [],

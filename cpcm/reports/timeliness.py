@@ -7,7 +7,7 @@ back:
 
 | clock | starts at | met by | limit |
 |---|---|---|---|
-| initial assessment | registration or reopening | an initial (or comprehensive) assessment | initial_assessment (target and limit) |
+| initial assessment | registration or reopening | an initial (or comprehensive) assessment | initial_assessment (target and limit), or risk_response where it is sooner (`deadlines.initial_assessment_due`) |
 | risk response | the initial assessment | a follow-up, referral, plan, protection action or further assessment | risk_response by risk level |
 | comprehensive assessment | registration or reopening | a comprehensive assessment | comprehensive_assessment (target and limit) |
 | case plan | each comprehensive assessment | a plan written after it coming into force (approved, where the policy needs it) | case_plan |
@@ -22,7 +22,7 @@ passed, the case still open or since closed), `open` (not met, the limit not rea
 before the limit: it no longer applies and is left out of the rates).
 
 What the fold does not keep, and so is approximated: the risk level at the time (the current
-one is used), the worker at the time (the current one), and a review date set by a review
+one is used; for the initial assessment after registration, the registration's), the worker at the time (the current one), and a review date set by a review
 (the interval is used).
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ from cpcm.domain.case import Case
 from cpcm.domain.policy import Policy
 from cpcm.reports.common import Period, chart, hours_text, median, moment, percent, table
 from cpcm.workflow.clocks import BY_CODE, MEASURED, done_events, start_events
-from cpcm.workflow.deadlines import review_interval
+from cpcm.workflow.deadlines import initial_assessment_due, review_interval
 
 CLOCKS = tuple((c.name, c.title, c.starts_text) for c in MEASURED)
 OUTCOMES = ("on_time", "late", "overdue", "open", "stopped")
@@ -114,9 +114,12 @@ def case_clocks(case: Case, policy: Policy) -> list[Clock]:
         return done_events(code, policy)
 
     for start, open_until, following in _cycles(case, times):
-        initial = policy.duration("initial_assessment", "limit"), policy.duration("initial_assessment", "target")
-        add("initial_assessment", start, initial[0].after(start),
-            times.first(done("initial-assessment"), start, following), open_until, initial[1].after(start))
+        # the limit `due` lists (`initial_assessment_due`: sooner for a risk the policy wants answered sooner), by the
+        # registration's risk level for the first cycle, the current one after a reopening
+        risk = (case.registration or {}).get("risk") if start == moment(case.registered_at) else case.risk
+        initial_due, initial_target, _response = initial_assessment_due(policy, risk, start)
+        add("initial_assessment", start, initial_due,
+            times.first(done("initial-assessment"), start, following), open_until, initial_target or initial_due)
 
         assessed = times.first(start_events("risk-response", policy), start, following)
         limit = policy.risk_response(case.risk) if case.risk and case.risk in policy.rules["risk_response"]["limit"] else None

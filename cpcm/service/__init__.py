@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # what the names below are; imported on first use (`__getattr__`), not at start-up
     from cpcm.service import completion, conferences
     from cpcm.service.cases import (SHORT_FORMS, LogEntry, assign, assign_batch, assign_cover, case_summary, correct, find_record, list_, list_rows, log, note,
-                                    register, repair, show, update, validate_registration)
+                                    records_text, register, repair, show, update, validate_registration)
     from cpcm.service.closure import close, close_withdraw, continue_, reopen, sign_off, unfinished
     from cpcm.service.conferences import parse_conference_id
     from cpcm.service.documents import Document, render
@@ -61,7 +61,7 @@ __all__ = [
     "import_cases", "import_template",
     # cases
     "validate_registration", "register", "assign", "assign_batch", "assign_cover", "show", "case_summary", "list_", "list_rows", "log", "note", "update", "correct",
-    "repair", "find_record", "SHORT_FORMS",
+    "repair", "find_record", "records_text", "SHORT_FORMS",
     # assessing and planning
     "assess", "plan", "plan_current", "plan_revise", "plan_withdraw", "approve", "reject",
     # consent, the directory, referrals
@@ -84,7 +84,7 @@ __all__ = [
 _MODULES = {
     "completion": None, "conferences": None, "parse_conference_id": "conferences",
     **dict.fromkeys(("SHORT_FORMS", "LogEntry", "assign", "assign_batch", "assign_cover", "case_summary", "correct", "find_record", "list_", "list_rows", "log",
-                     "note", "register", "repair", "show", "update", "validate_registration"), "cases"),
+                     "note", "records_text", "register", "repair", "show", "update", "validate_registration"), "cases"),
     **dict.fromkeys(("close", "close_withdraw", "continue_", "reopen", "sign_off", "unfinished"), "closure"),
     **dict.fromkeys(("Document", "render"), "documents"),
     **dict.fromkeys(("ASSESSMENT_FORMS", "Context", "append", "case_content", "caseload_warnings", "check_readable", "commit_email",

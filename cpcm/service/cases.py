@@ -77,22 +77,25 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) 
             lookup.after_register(ctx, look, case_id, case, ctx.need_worker().id in readers)
         except (OSError, lookup.Unusable):
             pass  # the index is a cache: the next registration brings it up to date, or makes it again
-    return Written(case_id, record.id, "registration", tuple(warnings), tuple(_registered_steps(ctx, case_id, body)),
+    return Written(case_id, record.id, "registration", tuple(warnings), tuple(_registered_steps(ctx, case_id, body, record.at)),
                    extra={"possible_duplicates": [{"case_id": c, "reason": r} for c, r in duplicates]},
                    json_keys=("subject", "record_id", "warnings"))
 
 
-def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any]) -> list[str]:
-    """What comes after a registration: the initial assessment, by when (at once for a risk the
-    policy wants answered the same day), and, for a consent refused or not possible, the
-    recorded basis that acting without it needs (IAG §1)."""
+def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any], at: Any) -> list[str]:
+    """What comes after a registration: the initial assessment, by when, as `due` lists it
+    (`deadlines.initial_assessment_due`: at once for a risk the policy wants answered the same
+    day), and, for a consent refused or not possible, the recorded basis that acting without it
+    needs (IAG §1)."""
     steps = []
-    limit = ctx.policy.duration("initial_assessment", "limit")
-    response = ctx.policy.risk_response(str(body.get("risk"))) if body.get("risk") else None
+    risk = str(body["risk"]) if body.get("risk") else None
+    begin = parse_datetime(at).astimezone(deadlines_mod.zone_of(ctx.now))
+    _due, _target, response = deadlines_mod.initial_assessment_due(ctx.policy, risk, begin)
     if response is not None and response.same_day:
-        steps.append(f"{body['risk']} risk: act before the child leaves your care, and assess now (within {limit.words()} at the "
-                     f"latest): cpcm assess {case_id} --type initial")
+        steps.append(f"{risk} risk: act before the child leaves your care, and assess now (the initial assessment is due the "
+                     f"same day): cpcm assess {case_id} --type initial")
     else:
+        limit = ctx.policy.duration("initial_assessment", "limit")
         target = ctx.policy.duration("initial_assessment", "target")
         steps.append(f"the initial assessment within {limit.words()} (target {target.words()}): cpcm assess {case_id} --type initial")
     consent = body.get("consent") or {}
@@ -544,6 +547,7 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
         "immediate_needs": list(registration.get("immediate_needs") or []),
         "registration_consent": dict(registration.get("consent") or {}), "notes": registration.get("notes"),
         "history": [{"record_id": e.id, "kind": e.kind, "at": e.at, "by": e.by} for e in folded.history],
+        **record_counts(records),
     })
     soon = deadlines_mod.soon_window(ctx.policy, ctx.now)
     data["due"] = [i.to_json(ctx.now, soon) for i in due(ctx, case=folded)]
@@ -661,6 +665,22 @@ SHORT_FORMS = ("a record ID (26 characters, as cpcm log lists them)", "last (the
                "KIND (the latest, e.g. assessment, followup, review, consent, update; plan: the version waiting or in force)",
                "KIND@N (the Nth of that kind, e.g. plan@2)",
                "assessment@initial, assessment@comprehensive, assessment@best-interests (the latest of that type)")
+
+
+def record_counts(records: Sequence[Record]) -> dict[str, int]:
+    """How many records the case holds as `cpcm log` lists them (`records_total`: every record
+    written, a corrected original and a damaged record a repair stands in for included) and how
+    many of them a later record corrected or repaired (`records_corrected`). `records` (the fold's
+    history) counts those in force: the total less the corrected."""
+    ids = {r.id for r in records}
+    superseded = set(_superseded_by(list(records)))
+    return {"records_total": len(ids | superseded), "records_corrected": len(superseded)}
+
+
+def records_text(total: int, corrected: int) -> str:
+    """What `cpcm show` and `cpcm log` say of a case's records: '12 records (1 corrected)'."""
+    text = f"{total} record{'' if total == 1 else 's'}"
+    return f"{text} ({corrected} corrected)" if corrected else text
 
 
 def _supersedes(record: Record) -> str | None:

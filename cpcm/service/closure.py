@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
+from cpcm.domain.dates import parse_datetime
 from cpcm.domain.forms import confirmed
 from cpcm.errors import FieldError, InvalidInput, Refused
 from cpcm.service import reintegration as readiness_mod
@@ -245,8 +246,11 @@ def reopen(ctx: Context, case_id: str, reason: str, at: datetime | None = None) 
         raise InvalidInput([FieldError("reason", "is required: the new information or changed situation")], f"reopening of {case_id}")
     case = load_case(ctx, case_id)
     record = append(ctx, case, "reopen", "reopen", {"reason": reason.strip()}, at)
-    limit = ctx.policy.duration("initial_assessment", "limit")
-    return Written(case_id, record.id, "reopen", next_steps=(f"the clocks restart: initial assessment within {limit.words()}",))
+    begin = parse_datetime(record.at).astimezone(deadlines.zone_of(ctx.now))
+    _due, _target, response = deadlines.initial_assessment_due(ctx.policy, case.risk, begin)  # as `due` will list it
+    within = ("within " + ctx.policy.duration("initial_assessment", "limit").words() if response is None
+              else f"{'' if response.same_day else 'within '}{response.words()} ({case.risk} risk)")
+    return Written(case_id, record.id, "reopen", next_steps=(f"the clocks restart: initial assessment {within}",))
 
 
 @writes

@@ -70,8 +70,8 @@ def report_return(ctx: Context, start: date, end: date) -> bytes:
 
     ctx.need_worker()
     found = _statistics_rows(ctx)
-    document = counts_of_rows(found[0], start, end, found[1]) if found is not None else \
-        counts(load_cases(ctx).values(), start, end, ctx.now.tzinfo)
+    document = counts_of_rows(found[0], ctx.policy, start, end, found[1]) if found is not None else \
+        counts(load_cases(ctx).values(), ctx.policy, start, end, ctx.now.tzinfo)
     document.update({"agency": ctx.config.agency_code, "agency_name": ctx.config.agency_name, "profile": ctx.policy.profile,
                      "made_at": ctx.now.isoformat(timespec="minutes")})
     return (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode("utf-8")

@@ -70,6 +70,7 @@ CLOCKS: tuple[Clock, ...] = (
     Clock("initial-assessment", "initial_assessment", "Initial assessment", ("registration", "reopen"),
           "registration or reopening", ("assessment.initial", "assessment.comprehensive"),
           "an initial (or comprehensive) assessment", "initial_assessment", "initial_assessment", measured=True,
+          also=("risk_response",),  # the same day at a risk answered the same day (deadlines.initial_assessment_due)
           asks=("assessment.initial", "assessment.comprehensive")),
     Clock("risk-response", "risk_response", "Response to the risk level", ("assessment.initial",), "the initial assessment",
           RESPONSES, "a follow-up, referral, plan, protection action or further assessment", "risk_response", "risk_response",

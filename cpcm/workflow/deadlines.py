@@ -28,13 +28,17 @@ STATES = ("overdue", "target_missed", "due_soon", "upcoming")
 # begin with URGENT and `due` lists them before every other item, whatever their state
 # (`urgency`); the title's mark is what tells them (`is_urgent`), in the cached due view too.
 URGENT = "URGENT: "
+# The initial assessment of a child at such a risk is due the same day too (`initial_assessment_due`),
+# and is urgent as well.
 URGENT_CODES = frozenset({"risk-increased", "readiness-stop"})  # always urgent; a risk response when the same day
+URGENT_SAME_DAY = frozenset({"risk-response", "initial-assessment"})  # urgent when the policy wants them the same day
 
 
 def titled(code: str, title: str, same_day: bool = False) -> str:
     """An item's title, marked URGENT when its code is one of `URGENT_CODES`, or it is a risk
-    response the policy wants the same day (`same_day`)."""
-    return URGENT + title if code in URGENT_CODES or (same_day and code == "risk-response") else title
+    response (or the initial assessment of a child at that risk) the policy wants the same day
+    (`same_day`)."""
+    return URGENT + title if code in URGENT_CODES or (same_day and code in URGENT_SAME_DAY) else title
 
 
 def is_urgent(item: "Deadline") -> bool:
@@ -205,7 +209,7 @@ def plan_in_force_at(case: Case, policy: Policy) -> str | None:
     plan = plan_actions.in_force(case.plan, policy)
     if not plan:
         return None
-    if approvals.required(policy, "plan"):
+    if plan_actions.in_force_event(policy) == plan_actions.APPROVED:
         return plan.get("approved_at")
     return plan.get("at")
 
@@ -247,15 +251,54 @@ def referral_before_reopening(case: Case, ref, policy: Policy) -> bool:
     return bool(reopened) and ref["status_at"] < reopened and not due_after_reopening(policy)
 
 
+def initial_assessment_due(policy: Policy, risk: str | None, begin: datetime) -> tuple[datetime, datetime | None, Duration | None]:
+    """When the initial assessment of a child at `risk` is due, its clock started at `begin` (the
+    registration, or the reopening): the due time, the target (None when the due time comes
+    first) and, when the risk level cut the time short, the level's response limit.
+
+    THE rule, read by `due`, the timeliness report and what `register` and `reopen` say comes
+    next: `initial_assessment.limit` (48 hours, target 24), but the same day for a risk level the
+    policy wants answered the same day (`risk_response.limit`: immediate). IAG §3 Step 2 [L796]:
+    within 24 hours, "or sooner if the child is in urgent need such as in a life threatening
+    situation", never later than 48; an immediate risk is answered "before the child leaves your
+    care" [L805], and the initial assessment is where that protection is recorded. Both numbers
+    are the policy's; which one applies is this reading of the two (docs/workflow.md). A longer
+    response time (high: 72 hours) leaves the initial assessment's own limit as it is."""
+    parts = _parts(policy)
+    due, target = parts.duration("initial_assessment", "limit").after(begin), parts.duration("initial_assessment", "target").after(begin)
+    response = parts.text(("risk_response_limit", risk), lambda: policy.risk_response(risk)) if risk else None
+    if response is not None and response.same_day:
+        sooner = response.after(begin)
+        if sooner < due:
+            return sooner, (target if target < sooner else None), response
+    return due, target, None
+
+
 def _initial_assessment(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     start = case.cycle_start
     if case.status != "open" or not start or _done(case, "initial-assessment", policy, start):
         return []
     begin, since = _t(start, zone_of(now)), _since(case)
-    limit, target, why, source = _parts(policy).text(("initial_assessment", since), lambda: _assessment_texts(
-        policy, "initial_assessment", "initial assessment within {} of " + since + " (target {})"))
-    return [Deadline(case.id, "initial-assessment", "initial assessment", limit.after(begin), target.after(begin), case.worker,
-                     "initial_assessment", why, source, case.risk)]
+    due, target, response = initial_assessment_due(policy, case.risk, begin)
+    if response is None:
+        _limit, _target, why, source = _parts(policy).text(("initial_assessment", since), lambda: _assessment_texts(
+            policy, "initial_assessment", "initial assessment within {} of " + since + " (target {})"))
+        title = "initial assessment"
+    else:
+        title, why, source = _parts(policy).text(("initial_assessment", since, case.risk),
+                                                 lambda: _initial_at_risk_texts(policy, case.risk, since))
+    return [Deadline(case.id, "initial-assessment", title, due, target, case.worker, "initial_assessment", why, source, case.risk)]
+
+
+def _initial_at_risk_texts(policy: Policy, risk: str, since: str) -> tuple[str, str, str]:
+    """The title, why and source of the initial assessment of a child at a risk level the policy
+    wants answered the same day (`initial_assessment_due`): URGENT, as that response is."""
+    parts = _parts(policy)
+    limit, target = parts.duration("initial_assessment", "limit"), parts.duration("initial_assessment", "target")
+    why = (f"{risk} risk: initial assessment on the same day as {since}, as {risk} risk is answered the same day "
+           f"(otherwise within {limit.words()}, target {target.words()}; sooner when the child is in urgent need)")
+    return (titled("initial-assessment", f"initial assessment now ({risk} risk)", True), why,
+            f"{parts.source('initial_assessment')}; {parts.source('risk_response')}")
 
 
 def _since(case: Case) -> str:

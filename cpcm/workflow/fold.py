@@ -467,6 +467,13 @@ REDUCERS: dict[str, Callable[[Case, Record], Case]] = {
 _TRANSFER_DECIDING = ("approval.transfer", "rejection.transfer", "withdrawal.transfer")
 
 
+# A plan version's standing decided by a supervisor's approval or rejection (of the version waiting for one: a
+# second decision of a version decided already decides nothing), at the decision's time; and the approval of a
+# version the child took part in (`plan_with_child`, a conference's version only when it recorded the child there).
+# The statistics report counts these (reports/statistics.py; which versions are in force: plan_actions.in_force_event).
+PLAN_APPROVED, PLAN_REJECTED, PLAN_WITH_CHILD_APPROVED = "plan_approved", "plan_rejected", "plan_with_child_approved"
+_PLAN_DECISIONS = {"approval": PLAN_APPROVED, "rejection": PLAN_REJECTED}
+
 # The time of the latest follow-up that found the risk increased when no re-rating (an assessment, or a
 # later follow-up with a risk level) came after it in the records' order: the urgent item's (deadlines._urgent).
 RISK_UNANSWERED = "risk_unanswered"
@@ -532,6 +539,7 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
     records = records if isinstance(records, list) else list(records)
     events: dict[str, list[str]] = {}
     with_child: dict[str, str] = {}  # plan record id -> its time, for the versions counted as made with the child
+    approved_with_child: dict[str, str] = {}  # plan record id -> its approval's time, for those versions approved
     next_stage, status_of, commands = transitions.next_stage, transitions.status_of, transitions.COMMANDS
     for record in effective(records):
         kind = record.kind
@@ -546,9 +554,12 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
         if case.conflicts:
             case = settle_conflicts(case, record)
         reducer = REDUCERS.get(kind)
+        decided = None  # a plan version's standing decided: (event, its record id)
         if reducer is not None:
             before = case
             case = reducer(case, record)
+            if kind in _PLAN_DECISIONS and case.plan is not before.plan and plan_actions.waiting_version(before.plan):
+                decided = (_PLAN_DECISIONS[kind], case.plan["record_id"])
             if command in ("approval.closure", "rejection.closure") and after is not None and case.closure is before.closure:
                 after = None  # a decision of a request no longer waiting (withdrawn on another copy, say): it decides nothing
                 anomalies.append(record.id)
@@ -572,6 +583,11 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
             events.setdefault(event, []).append(at)
             if event == "plan_with_child":
                 with_child[record.id] = at
+        if decided is not None:  # the version approved (in force from then) or rejected, at the decision's time
+            events.setdefault(decided[0], []).append(at)
+            if decided[0] == PLAN_APPROVED and decided[1] in with_child:
+                events.setdefault(PLAN_WITH_CHILD_APPROVED, []).append(at)
+                approved_with_child[decided[1]] = at
         # a risk increase waits for a re-rating recorded after it, in the records' order: not the re-rating
         # of the follow-up that found it (the response is still to come: docs/workflow.md), nor an
         # assessment of the same time recorded before it
@@ -585,6 +601,10 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
             events["plan_with_child"].remove(with_child.pop(record.body["plan"]))
             if not events["plan_with_child"]:
                 del events["plan_with_child"]
+            if record.body["plan"] in approved_with_child:
+                events[PLAN_WITH_CHILD_APPROVED].remove(approved_with_child.pop(record.body["plan"]))
+                if not events[PLAN_WITH_CHILD_APPROVED]:
+                    del events[PLAN_WITH_CHILD_APPROVED]
         if command in ("approval.closure", "closure.immediate") and case.closure:
             # each closure's reason, kept past a reopening (which clears case.closure)
             events.setdefault(f"closed.{case.closure.get('reason')}", []).append(at)
