@@ -99,7 +99,10 @@ def test_add_case__a_caseworkers_nomination_of_a_closed_conference_or_without_a_
     for institution, name, position in MEMBERS:
         conferences.attend(closer, conf, member(institution, name, position))
     conferences.minutes(closer, conf, minutes_doc([other]))
+    assert conferences.unreadable_conferences(amina) == [{"conference_id": conf, "closed": False}]
     conferences.close(closer, conf)
+    # the caseworker's list shows it closed, from its record files' names
+    assert conferences.unreadable_conferences(amina) == [{"conference_id": conf, "closed": True}]
     with pytest.raises(Refused) as closed:
         conferences.add_case(mem.as_("amina", now=CLOSE_NOW), conf, case_id, "especially_difficult")
     assert closed.value.rule == "conference-closed"
@@ -144,6 +147,40 @@ def test_cli__kenya_a_caseworker_nominates_the_supervisor_prioritises_and_verify
     assert closer("render", "conference-report", conf).code == 0
     verified = sup("verify")
     assert verified.code == 0, verified.stdout + verified.stderr
+
+
+def test_cli__kenya_a_caseworker_lists_a_conference_they_cannot_read_and_nominates_through_the_id_shown(kenya):
+    """`conference list` shows a caseworker the conferences they cannot read with only what the folder shows without a
+    key (the ID, whether it is closed) and how to nominate; the kind, date, chair and venue are encrypted."""
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = planned_case(amina, CANARY)
+    planned = sup("conference", "new", "--kind", "external", "--date", "2026-11-30T10:30", "--venue", "Hall Zeta",
+                  "--notice-sent", "2026-11-23", "--invitations-sent", "2026-11-23", "--json")
+    assert planned.code == 0, planned.stderr
+    conf = planned.json()["conference_id"]
+    listed = amina("conference", "list", "--json")
+    assert listed.code == 0, listed.stderr
+    nominate = f"cpcm conference add-case {conf} CASE --reason REASON"
+    assert listed.json() == [{"conference_id": conf, "kind": None, "date": None, "chair": None, "status": None,
+                              "cases": None, "nominated": None, "participants": None, "readable": False, "closed": False,
+                              "nominate": nominate}]
+    text = amina("conference", "list")
+    assert text.code == 0 and f"{conf}\tnot readable\t{nominate}" in text.stdout, text.stdout
+    for hidden in ("external", "2026-11-30", "10:30", "Hall Zeta", "\tsup", '"sup"', CANARY):  # nothing encrypted shown
+        assert hidden not in listed.stdout + text.stdout + listed.stderr + text.stderr, hidden
+    # the caseworker nominates a case of theirs through the ID and the command shown
+    row = listed.json()[0]
+    command = row["nominate"].split()[1:]
+    assert command[:3] == ["conference", "add-case", conf]
+    one_commit(kenya.root, lambda: amina(*command[:3], case_id, "--reason", "especially_difficult"))
+    assert [(r["conference_id"], r["readable"]) for r in amina("conference", "list", "--json").json()] == [(conf, False)]
+    mine = sup("conference", "list", "--json").json()  # the supervisor reads it: its rows as before, with the new keys
+    assert [(r["conference_id"], r["kind"], r["chair"], r["status"], r["nominated"], r["readable"], r["closed"])
+            for r in mine] == [(conf, "external", "sup", "planned", 1, True, False)]
+    # taken in, the caseworker reads it
+    one_commit(kenya.root, lambda: sup("conference", "add-case", conf, case_id))
+    now = amina("conference", "list", "--json").json()
+    assert [(r["conference_id"], r["kind"], r["cases"], r["readable"]) for r in now] == [(conf, "external", 1, True)]
 
 
 def test_add_case__names_in_a_caseworkers_presentation_are_refused_theirs_at_once_the_others_when_taken_in():

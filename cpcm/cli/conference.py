@@ -265,7 +265,8 @@ def register(app: typer.Typer) -> None:
 
     @group.command("list")
     def list_(repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
-        """The conferences you can read, by date.
+        """The conferences you can read, by date; then those you cannot read, by ID, with only what
+        is visible without a key (the ID, whether it is closed) and how to nominate a case of yours.
 
         Example: cpcm conference list --json
         """
@@ -274,14 +275,25 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         found = conferences.list_conferences(ctx)
         rows = [{"conference_id": c.id, "kind": c.kind, "date": c.date, "chair": c.chair, "status": c.status,
-                 "cases": len(c.cases), "nominated": len(c.proposals), "participants": len(c.present)} for c in found]
+                 "cases": len(c.cases), "nominated": len(c.proposals), "participants": len(c.present), "readable": True,
+                 "closed": c.closed_at is not None, "nominate": None if c.closed_at else _nominate(c.id)} for c in found]
+        unread = [{"conference_id": c["conference_id"], "kind": None, "date": None, "chair": None,
+                   "status": "closed" if c["closed"] else None, "cases": None, "nominated": None, "participants": None,
+                   "readable": False, "closed": c["closed"], "nominate": None if c["closed"] else _nominate(c["conference_id"])}
+                  for c in conferences.unreadable_conferences(ctx)]
         if json_out:
-            print_json(rows)
+            print_json(rows + unread)
         else:
             print_table(["conference", "kind", "date", "chair", "status", "cases", "nominated", "present"],
                         [[r["conference_id"], r["kind"], _when(r["date"], ctx.zone), r["chair"], r["status"], r["cases"],
                           r["nominated"], r["participants"]] for r in rows],
                         title=f"{len(rows)} conference(s)")
+            if unread:
+                print()
+                print_table(["conference", "status", "to nominate a case of yours"],
+                            [[r["conference_id"], "closed" if r["closed"] else "not readable", r["nominate"] or ""]
+                             for r in unread],
+                            title=f"{len(unread)} conference(s) you cannot read (kind, date, chair and cases are encrypted)")
         report_problems(ctx)
 
     @group.command("show")
@@ -321,6 +333,11 @@ def register(app: typer.Typer) -> None:
         print_table(["field", "value"], rows)  # as cpcm show CASE: a script reads a header, not an empty line
         for warning in data["warnings"]:
             say(f"warning: {warning}")
+
+
+def _nominate(conference_id: str) -> str:
+    """How a worker nominates a case to a conference (one they do not read: a case of their own)."""
+    return f"cpcm conference add-case {conference_id} CASE --reason REASON"
 
 
 def _change(key: str, value, previous) -> str:

@@ -96,6 +96,29 @@ def list_conferences(ctx) -> list[rules.Conference]:
     return sorted(found, key=lambda c: (str(c.date or ""), c.id))
 
 
+def unreadable_conferences(ctx) -> list[dict]:
+    """The conferences you are not a reader of, with only what a copy of the folder shows without
+    a key (docs/security.md): the ID (the folder's name) and whether it is closed (a
+    `conference_close` record: the kinds are in the file names). Its kind, date, chair, venue and
+    cases are inside its encrypted records (the `recipients` file lists its readers, not which of
+    them chairs), so none of them is given. A caseworker nominates a case of their own to an open
+    one without reading it (`add-case`, `_propose`)."""
+    me = ctx.need_worker()
+    found = []
+    for conference_id in conference_ids(ctx):
+        if me.id in ctx.store.recipients(conference_id, CONFERENCES):
+            continue
+        names = [f.name for f in ctx.store.record_files(conference_id, CONFERENCES)]
+        found.append({"conference_id": conference_id, "closed": _closed_by_names(names)})
+    return sorted(found, key=lambda c: c["conference_id"])
+
+
+def _closed_by_names(names: Iterable[str]) -> bool:
+    """Whether a conference is closed, from its record files' names alone (`<RECORD-ID>.<kind>.yaml.age`): for a
+    worker who cannot read it."""
+    return any(n.split(".")[1:2] == ["conference_close"] for n in names)
+
+
 # -- writing ------------------------------------------------------------------------------------
 def _readers(ctx, chair: str | None, case_ids: Iterable[str]) -> list[str]:
     """The chair, the workers of the cases discussed (each case's first reader), then every
@@ -526,7 +549,7 @@ def _propose(ctx, conference_id: str, case_id: str, reason: str | None, presenta
                             f"Its chair, supervisors and managers nominate other cases (ask them), or run cpcm team sync "
                             f"if you are a supervisor or manager who joined since {conference_id} was planned.")
     names = [f.name for f in ctx.store.record_files(conference_id, CONFERENCES)]
-    if any(n.split(".")[1:2] == ["conference_close"] for n in names):  # the kinds are in the file names
+    if _closed_by_names(names):  # the kinds are in the file names
         raise Refused(f"{conference_id} is closed: 'add-case' is not allowed any more", rule="conference-closed")
     presentation = _checked_nomination(ctx, conference_id, reason, presentation)
     message = f"conference add-case {conference_id} {case_id}"
