@@ -421,6 +421,24 @@ def test_reopen__restarts_the_clocks_and_keeps_the_history():
     assert after[:len(before)] == before and after[-1].kind == "reopen"
 
 
+@pytest.mark.parametrize("risk, says, due", [
+    ("immediate", "the clocks restart: initial assessment the same day (immediate risk)", "2026-11-24T00:00"),  # that day
+    ("medium", "the clocks restart: initial assessment within 48 hours", "2026-11-25T09:00"),  # initial_assessment.limit
+])
+def test_reopen__says_when_the_initial_assessment_is_due_as_the_due_list_has_it(risk, says, due):
+    """A risk the policy wants answered the same day (risk_response: immediate) makes the reopened case's initial
+    assessment due that day (deadlines.initial_assessment_due): `reopen` says so, not the usual 48 hours."""
+    mem = MemoryRepo()
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = mem.register(amina, at="2026-09-01T09:00:00+03:00", risk=risk)
+    service.close(amina, case_id, {"reason": "registered_in_error", "checklist": ["error_confirmed"]})
+    service.approve(sup, case_id, "closure")
+    reopened = service.reopen(amina, case_id, "new report from the school")  # the repository's now: 2026-11-23 09:00
+    assert reopened.next_steps == (says,)
+    item = next(d for d in service.show(amina, case_id)["due"] if d["code"] == "initial-assessment")
+    assert item["due"].startswith(due)
+
+
 def test_reached_18__the_due_list_proposes_closure_and_a_justification_keeps_it_open():
     mem = MemoryRepo()
     amina = mem.as_("amina")
