@@ -27,6 +27,7 @@ from cpcm.domain.team import Team, Worker
 from cpcm.reports import caseload, statistics, timeliness
 from cpcm.reports.statistics import counts as statistics_counts
 from cpcm.reports.disclosure import line_check, protected_table, suppress
+from cpcm.workflow.deadlines import deadlines
 from cpcm.workflow.fold import fold
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -192,6 +193,71 @@ def test_timeliness__known_numbers_and_golden():
     assert (post["started"], post["on_time"], post["overdue"]) == (7, 3, 3) and post["stopped"] == 1  # case 1 reopened first
     assert view["by_month"][0]["month"] == "2026-01" and len(view["by_month"]) == 10
     assert sum(m["started"] for m in view["by_month"]) == view["totals"]["started"]
+
+
+def _immediate_case(registered: datetime, assessed: datetime | None = None, responded: datetime | None = None):
+    """A child registered at immediate risk, its times stored in UTC as the store keeps them."""
+    records: list[Record] = []
+
+    def rec(kind, at, **body):
+        utc = at.astimezone(timezone.utc).isoformat()
+        records.append(Record(kind=kind, schema=1, id=f"01KZONE{len(records):019d}", case="CASE-ZONE", at=utc,
+                              recorded_at=utc, by="amina", body=body))
+
+    rec("registration", registered, child={"name": "Synthetic Child", "sex": "female", "date_of_birth": "2018-01-01"},
+        risk="immediate", concerns=["neglect"])
+    if assessed is not None:
+        rec("assessment", assessed, type="initial", risk="immediate")
+    if responded is not None:
+        rec("followup", responded, method="home_visit")
+    return fold("CASE-ZONE", records)
+
+
+def _local(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 3, day, hour, minute, tzinfo=EAT)
+
+
+# (registered, assessed) in Nairobi (+03:00), and whether that is the same day there
+SAME_DAY_IN_THE_ZONE = [
+    (_local(10, 20), _local(10, 23, 30), "on_time"),  # 17:00Z and 20:30Z: the same day in both
+    (_local(10, 20), _local(11, 1, 30), "late"),      # 22:30Z: the same UTC day, the next local day
+    (_local(10, 20), _local(11, 4), "late"),          # the next day in both
+    (_local(11, 2), _local(11, 23, 30), "on_time"),   # 23:00Z on the 10th, 20:30Z on the 11th: the next UTC day
+    (_local(11, 2), _local(11, 2, 30), "on_time"),
+]
+
+
+@pytest.mark.parametrize("registered, assessed, outcome", SAME_DAY_IN_THE_ZONE)
+def test_timeliness__the_same_day_is_the_agency_day_as_due_counts_it(registered, assessed, outcome):
+    """An immediate risk is answered 'the same day': the day in the agency's zone (that of
+    `now`), as `cpcm due` lists it, not the UTC day. The initial assessment at that risk (due the
+    same day as registration) and the response (the same day as the initial assessment) are
+    counted on time or late by the very time `due` listed."""
+    report_now = _local(20, 12)
+    listed = {d.code: d.due for d in deadlines(_immediate_case(registered), POLICY, registered)}
+    assert (("on_time" if assessed <= listed["initial-assessment"] else "late"), listed["initial-assessment"]) \
+        == (outcome, _local(registered.day + 1, 0))
+    view = timeliness([_immediate_case(registered, assessed)], POLICY, date(2026, 3, 1), date(2026, 3, 31), report_now)
+    initial = {c["clock"]: c for c in view["clocks"]}["initial_assessment"]
+    assert (initial["on_time"], initial["late"]) == ((1, 0) if outcome == "on_time" else (0, 1))
+
+    # the response to the risk, the same day as that initial assessment: the same times, one step on
+    listed = {d.code: d.due for d in deadlines(_immediate_case(registered - 10 * D, registered), POLICY, registered)}
+    assert ("on_time" if assessed <= listed["risk-response"] else "late") == outcome
+    view = timeliness([_immediate_case(registered - 10 * D, registered, assessed)], POLICY, date(2026, 2, 1), date(2026, 3, 31), report_now)
+    response = {c["clock"]: c for c in view["clocks"]}["risk_response"]
+    assert (response["on_time"], response["late"]) == ((1, 0) if outcome == "on_time" else (0, 1))
+
+
+def test_timeliness__a_report_in_utc_counts_the_utc_day():
+    """The zone is that of `now`: the same times reported with `now` in UTC count the UTC day
+    (as `due` does with a UTC clock)."""
+    case = _immediate_case(_local(10, 20), _local(11, 1, 30))
+    utc_now = _local(20, 12).astimezone(timezone.utc)
+    listed = {d.code: d.due for d in deadlines(_immediate_case(_local(10, 20)), POLICY, _local(10, 20).astimezone(timezone.utc))}
+    assert _local(11, 1, 30) <= listed["initial-assessment"]
+    initial = {c["clock"]: c for c in timeliness([case], POLICY, date(2026, 3, 1), date(2026, 3, 31), utc_now)["clocks"]}
+    assert (initial["initial_assessment"]["on_time"], initial["initial_assessment"]["late"]) == (1, 0)
 
 
 def test_timeliness__the_review_limit_names_the_interval_after_reunification_where_the_policy_has_one():
@@ -438,6 +504,34 @@ def test_report__timeliness_json_counts_the_clocks(cli_as, small_repo):
     clocks = {c["clock"]: c for c in result.json()["clocks"]}
     assert clocks["initial_assessment"]["started"] == 3
     assert clocks["initial_assessment"]["on_time"] == 1
+
+
+def test_report__timeliness_counts_the_same_day_as_due_lists_it_in_the_agency_zone(cli_as):
+    """Through the CLI, in Nairobi (+03:00, the repository's zone): a child at immediate risk
+    assessed at 20:00 and followed up at 01:30 the next night was answered late, as `due` said at
+    01:30 (in UTC the same day); one assessed at 02:00 and followed up at 23:30 that day was
+    answered on time (in UTC the next day), and so was one assessed at 02:00 and followed up at 23:00."""
+    from test_assess_plan import INITIAL
+
+    def at(day: int, hour: int, minute: int = 0) -> str:
+        return f"2026-03-{day:02d}T{hour:02d}:{minute:02d}:00+03:00"
+
+    states = []
+    for assessed, responded in ((at(10, 20), at(11, 1, 30)), (at(11, 2), at(11, 23, 30)), (at(12, 2), at(12, 23))):
+        amina = cli_as("amina", CPCM_NOW=assessed)
+        case_id = register(amina, risk="immediate")
+        assert amina("assess", case_id, "--type", "initial", "--risk", "immediate", *INITIAL).code == 0
+        amina = cli_as("amina", CPCM_NOW=responded)
+        listed = amina("due", "--json")
+        assert listed.code == 0, listed.stderr
+        states.append(next(i["state"] for i in listed.json() if i["case_id"] == case_id and i["code"] == "risk-response"))
+        assert amina("followup", case_id, "--method", "phone", "--purpose", "monitoring", "--visited-by", "professional",
+                     "--risk-increased", "no").code == 0
+    assert states[0] == "overdue" and "overdue" not in states[1:]
+    result = cli_as("sup", CPCM_NOW=at(20, 9))("report", "timeliness", "--json", "--from", "2026-03-01", "--to", "2026-03-31")
+    assert result.code == 0, result.stderr
+    response = {c["clock"]: c for c in result.json()["clocks"]}["risk_response"]
+    assert (response["started"], response["on_time"], response["late"]) == (3, 2, 1)
 
 
 def test_report__reads_each_case_once_then_from_the_cache(cli_as, small_repo, monkeypatch):

@@ -15,7 +15,9 @@ back:
 | referral feedback | each referral | the provider's answer (accepted, declined or closed) | referral_feedback |
 | post-closure visit | each closure (approved, or immediate where the policy allows) | a post-closure follow-up | post_closure_visit |
 
-A clock counts in the period when it *starts* in the period (its date in the zone of `now`). Its outcome:
+A clock counts in the period when it *starts* in the period (its date in the zone of `now`). Its
+limit is counted as `due` counts it, from the start in that zone (`deadlines.limit_end`): 'the same
+day' is the agency's day, not the UTC day. Its outcome:
 `on_time` (met within the limit), `late` (met after it), `overdue` (not met and the limit has
 passed, the case still open or since closed), `open` (not met, the limit not reached yet),
 `stopped` (the case was closed, transferred or reopened, or a newer start replaced the clock,
@@ -28,14 +30,14 @@ one is used; for the initial assessment after registration, the registration's),
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone, tzinfo
 from typing import Iterable
 
 from cpcm.domain.case import Case
 from cpcm.domain.policy import Policy
 from cpcm.reports.common import Period, chart, hours_text, median, moment, percent, table
 from cpcm.workflow.clocks import BY_CODE, MEASURED, done_events, start_events
-from cpcm.workflow.deadlines import initial_assessment_due, review_interval
+from cpcm.workflow.deadlines import initial_assessment_due, limit_end, review_interval, zone_of
 
 CLOCKS = tuple((c.name, c.title, c.starts_text) for c in MEASURED)
 OUTCOMES = ("on_time", "late", "overdue", "open", "stopped")
@@ -100,8 +102,10 @@ def _cycles(case: Case, times: _Times) -> list[tuple[datetime, datetime | None, 
     return cycles
 
 
-def case_clocks(case: Case, policy: Policy) -> list[Clock]:
-    """Every clock a case has started, with when it was met or stopped."""
+def case_clocks(case: Case, policy: Policy, zone: tzinfo = timezone.utc) -> list[Clock]:
+    """Every clock a case has started, with when it was met or stopped. Each limit is counted from
+    its start in `zone`, the agency's (`zone_of(now)`), as `due` counts it (`limit_end`): 'the same
+    day' is the worker's day, not the UTC day."""
     if not case.registered_at:
         return []
     times = _Times(case)
@@ -117,18 +121,18 @@ def case_clocks(case: Case, policy: Policy) -> list[Clock]:
         # the limit `due` lists (`initial_assessment_due`: sooner for a risk the policy wants answered sooner), by the
         # registration's risk level for the first cycle, the current one after a reopening
         risk = (case.registration or {}).get("risk") if start == moment(case.registered_at) else case.risk
-        initial_due, initial_target, _response = initial_assessment_due(policy, risk, start)
+        initial_due, initial_target, _response = initial_assessment_due(policy, risk, start.astimezone(zone))
         add("initial_assessment", start, initial_due,
             times.first(done("initial-assessment"), start, following), open_until, initial_target or initial_due)
 
         assessed = times.first(start_events("risk-response", policy), start, following)
         limit = policy.risk_response(case.risk) if case.risk and case.risk in policy.rules["risk_response"]["limit"] else None
         if assessed and limit is not None:
-            add("risk_response", assessed, limit.after(assessed), times.first(done("risk-response"), assessed, following), open_until)
+            add("risk_response", assessed, limit_end(limit, assessed, zone), times.first(done("risk-response"), assessed, following), open_until)
 
         comprehensive = policy.duration("comprehensive_assessment", "limit"), policy.duration("comprehensive_assessment", "target")
-        add("comprehensive_assessment", start, comprehensive[0].after(start),
-            times.first(done("comprehensive-assessment"), start, following), open_until, comprehensive[1].after(start))
+        add("comprehensive_assessment", start, limit_end(comprehensive[0], start, zone),
+            times.first(done("comprehensive-assessment"), start, following), open_until, limit_end(comprehensive[1], start, zone))
 
         assessments = times.all(start_events("case-plan", policy), start, following)
         plan_limit = policy.duration("case_plan", "limit")
@@ -137,7 +141,7 @@ def case_clocks(case: Case, policy: Policy) -> list[Clock]:
             window = replaced or following
             written = times.first(("plan",), assessed_at, window)
             in_force = times.first(done("case-plan"), written, window) if written else None  # the approval, or the plan itself
-            add("case_plan", assessed_at, plan_limit.after(assessed_at), in_force, replaced or open_until)
+            add("case_plan", assessed_at, limit_end(plan_limit, assessed_at, zone), in_force, replaced or open_until)
 
         if assessments:
             # the review clock starts at each plan coming into force and each review; a review meets the one before it
@@ -146,9 +150,9 @@ def case_clocks(case: Case, policy: Policy) -> list[Clock]:
                              for t in times.all((name,), assessments[0], following))
             for index, (anchor, _) in enumerate(anchors):
                 nxt = anchors[index + 1] if index + 1 < len(anchors) else None
-                interval, _rule = review_interval(case, policy, anchor)
+                interval, _rule = review_interval(case, policy, anchor.astimezone(zone))  # in the zone, as `due` asks it
                 met = nxt[0] if nxt and nxt[1] in met_by else None
-                add("review", anchor, interval.after(anchor), met, nxt[0] if nxt else open_until)
+                add("review", anchor, limit_end(interval, anchor, zone), met, nxt[0] if nxt else open_until)
 
     feedback = policy.duration("referral_feedback", "limit")
     cycles = _cycles(case, times)
@@ -158,12 +162,12 @@ def case_clocks(case: Case, policy: Policy) -> list[Clock]:
             continue
         answered = next((moment(h["at"]) for h in referral.get("history", ()) if h.get("status") in BY_CODE["referral-feedback"].done), None)
         open_until = next((until for start, until, _ in reversed(cycles) if start <= sent), None)
-        add("referral_feedback", sent, feedback.after(sent), answered, open_until)
+        add("referral_feedback", sent, limit_end(feedback, sent, zone), answered, open_until)
 
     visit = policy.duration("post_closure_visit", "limit")
     for closed in times.all(start_events("post-closure-visit", policy), moment(case.registered_at), None):
         reopened = times.first(("reopen",), closed, None)
-        add("post_closure_visit", closed, visit.after(closed), times.first(done("post-closure-visit"), closed, reopened), reopened)
+        add("post_closure_visit", closed, limit_end(visit, closed, zone), times.first(done("post-closure-visit"), closed, reopened), reopened)
     return clocks
 
 
@@ -220,7 +224,7 @@ def timeliness(cases: Iterable[Case], policy: Policy, start, end, now: datetime)
     """How many of each clock started in the period were met on time, late, or are still open;
     the median time taken and the median delay past the limit."""
     period = Period.of(start, end, now.tzinfo)
-    clocks = [c for case in cases for c in case_clocks(case, policy) if period.holds(c.start)]
+    clocks = [c for case in cases for c in case_clocks(case, policy, zone_of(now)) if period.holds(c.start)]
     rows = []
     for rule, title, begins in CLOCKS:
         mine = [c for c in clocks if c.clock == rule]

@@ -106,6 +106,15 @@ def zone_of(now: datetime) -> tzinfo:
     return now.tzinfo or timezone.utc
 
 
+def limit_end(limit: Duration, start: datetime, zone: tzinfo) -> datetime:
+    """When `limit`, counted from `start`, ends, as `due` counts it: from `start` in the agency's
+    zone (`zone_of(now)`), so that 'the same day' (`Duration.after`) ends at midnight of the
+    worker's day, not of the UTC day. For the timeliness report, which looks back at the same
+    clocks with its times as datetimes; `initial_assessment_due` takes its `begin` the same way
+    (`start.astimezone(zone)`)."""
+    return limit.after(start.astimezone(zone))
+
+
 def _t(text: str | None, zone: tzinfo) -> datetime | None:
     """A stored time (UTC) in the zone of `now`, so that 'the same day' is the worker's day."""
     if not text:
