@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -449,6 +450,41 @@ def test_reached_18__the_due_list_proposes_closure_and_a_justification_keeps_it_
         service.continue_(amina, case_id, "")
     service.continue_(amina, case_id, "finishing school; no family")
     assert "turning-18" not in {i.code for i in service.due(amina, within_days=90)}
+
+
+REACHED_18 = {"reason": "reached_18", "checklist": ["all"]}
+
+
+@pytest.mark.parametrize("steps, listed", [
+    ((), True),                                        # neither: listed, overdue after the birthday
+    (("continue",), False),                            # a justification to continue
+    (("close",), False),                               # the closure proposed: the request answers it while it waits
+    (("close", "approve"), False),                     # and approved: the case is closed
+    (("close", "approve", "reopen"), False),           # the closure met it: a reopening does not ask again
+    (("close", "reject"), True),                       # a rejected proposal does not meet it
+    (("close", "withdraw"), True),                     # nor a withdrawn one
+])
+def test_reached_18__a_closure_proposed_or_a_continuation_meets_the_turning_18_item(steps, listed):
+    """IAG §1 and Step 6 [L939]; docs/workflow.md#age-18-closing-or-continuing: the turning-18 item is met by
+    the closure (proposed, then approved) or by a recorded justification, in `due` and in `cpcm check`."""
+    mem = MemoryRepo()
+    case_id = mem.register(mem.as_("amina"), child={"name": "x", "sex": "male", "date_of_birth": "2009-01-15"})
+    now = mem.now
+    for step in steps:
+        now += timedelta(hours=1)
+        amina, sup = mem.as_("amina", now=now), mem.as_("sup", now=now)
+        {"continue": lambda: service.continue_(amina, case_id, "finishing school; no family"),
+         "close": lambda: service.close(amina, case_id, REACHED_18),
+         "approve": lambda: service.approve(sup, case_id, "closure"),
+         "reject": lambda: service.reject(sup, case_id, "closure", "not yet"),
+         "withdraw": lambda: service.close_withdraw(amina, case_id, "asked for too early"),
+         "reopen": lambda: service.reopen(amina, case_id, "the risk has increased")}[step]()
+    later = mem.as_("sup", now=datetime(2027, 2, 1, 9, 0, tzinfo=now.tzinfo))  # after the 18th birthday
+    items = [i for i in service.due(later, worker="all", case=service.load_case(later, case_id)) if i.code == "turning-18"]
+    problems = {p.code for p in service.check(later, case_id)}
+    assert bool(items) is listed and ("turning-18-overdue" in problems) is listed
+    if listed:
+        assert items[0].state(later.now, timedelta(0)) == "overdue"
 
 
 # -- end to end: the CLI, git and age --------------------------------------------------------------

@@ -403,6 +403,22 @@ def test_turning_18__from_the_notice_until_a_continuation():
     assert of(dl._turning_18, case()) == []
 
 
+def test_turning_18__a_closure_from_the_notice_on_meets_it_a_request_alone_does_not():
+    """IAG §1 and Step 6 [L939]: at 18 the case closes, or stays open with a justification. The closure
+    approved (or made where none is needed: the fold's `closed`) from the notice on meets the clock, so a
+    case reopened after it does not ask again; a request rejected or withdrawn does not (the stage answers
+    a waiting one: test_closure_requested__... in test_due_stage.py)."""
+    born = {"date_of_birth": "2009-02-20"}                   # the notice opens 2026-11-22T21:00:00+00:00
+    reopened = case(child=born, stage="reopened", events={"closed": ("2026-11-22T21:00:00+00:00",),
+                                                          "reopen": ("2026-11-23T05:00:00+00:00",)})
+    assert of(dl._turning_18, reopened) == []
+    closed_before = case(child=born, events={"closed": ("2026-11-22T20:59:59+00:00",), "reopen": ("2026-11-22T21:00:00+00:00",)})
+    assert len(of(dl._turning_18, closed_before)) == 1
+    for answer in ("rejection.closure", "withdrawal.closure"):
+        asked = case(child=born, events={"closure": ("2026-11-22T21:00:00+00:00",), answer: ("2026-11-23T05:00:00+00:00",)})
+        assert len(of(dl._turning_18, asked)) == 1
+
+
 def test_turning_18__another_age_limit_and_a_leap_day():
     c = case(child={"date_of_birth": "2008-02-29"})
     assert [(d[2], d[3], d[7]) for d in of(dl._turning_18, c, policy(child_age_limit={"years": 19}), datetime(2026, 12, 1, tzinfo=EAT))] == [(

@@ -114,8 +114,13 @@ CLOCKS: tuple[Clock, ...] = (
     Clock("post-closure-visit", "post_closure_visit", "Post-closure visit", ("closed",), "the approved closure",
           ("followup.post_closure",), "a post-closure follow-up", "post_closure_visit", "post_closure_visit", measured=True,
           asks=("followup.post_closure",)),
-    Clock("turning-18", "turning_18", "Turning 18", (), "the notice before the child's 18th birthday", ("continuation",),
-          "closure proposed, or a recorded justification to continue", "turning_18", "turning_18", also=("child_age_limit",),
+    # IAG §1 and Step 6 [L939]: at 18 the case closes, or stays open with a recorded justification. A closure
+    # request answers the item while it waits (deadlines.at_stage, _ANSWERED_BY_STAGE: it comes back if the
+    # request is rejected or withdrawn); the closure, once approved (or made where no approval is needed), meets it
+    # for good, a reopening after it included.
+    Clock("turning-18", "turning_18", "Turning 18", (), "the notice before the child's 18th birthday", ("continuation", "closed"),
+          "closure proposed (not listed while it waits; met once approved, not if rejected or withdrawn), "
+          "or a recorded justification to continue", "turning_18", "turning_18", also=("child_age_limit",),
           asks=("closure", "continuation")),
     _approval("plan", "plan", "a plan version"),
     _approval("closure", "closure", "a closure request"),

@@ -739,7 +739,8 @@ _ASKS_BY_TITLE: dict[str, tuple[str, ...]] = {
 }
 # While a closure is requested, what asks for one is answered by the request (a child turning 18 whose
 # closure is proposed; an initial assessment that concluded the case closes): the decision on it is
-# what is due, on a supervisor's list. If it is rejected or withdrawn, the item comes back.
+# what is due, on a supervisor's list. If it is rejected or withdrawn, the item comes back; once it is
+# approved the case is closed (and for turning 18 the closure meets the clock: clocks.CLOCKS).
 _ANSWERED_BY_STAGE = {"closure_requested": "closure"}
 
 
