@@ -9,7 +9,7 @@ from cpcm.domain.forms import confirmed
 from cpcm.errors import FieldError, InvalidInput, Refused
 from cpcm.service import reintegration as readiness_mod
 from cpcm.service.context import Context, append, at_errors, form_for, load_case, load_records, validate_form, writes
-from cpcm.service.planning import approve_command, approvers_warning, take_back
+from cpcm.service.planning import approve_command, approvers_warning, settled_in, settles_step, take_back
 from cpcm.service.results import Written
 from cpcm.workflow import approvals, deadlines
 from cpcm.workflow import readiness as readiness_rules
@@ -95,16 +95,13 @@ def close_withdraw(ctx: Context, case_id: str, reason: str, at: datetime | None 
     and the sync's `two-closures` conflict is settled)."""
     records, record = take_back(ctx, case_id, "closure", reason, at)
     after = fold(case_id, records + [record])
-    settled = [c["code"] for c in after.conflicts if c["settled_by"] == record.id]
     still = approvals.pending(after, "closure")
     if still:  # two requests merged from copies apart: the other one waits for its decision
         steps = (f"the closure requested by {still.get('by')} still waits: {_approver_words(ctx, after)} decides it: "
                  f"{approve_command(ctx, case_id, after, 'closure')}",)
     else:
         steps = (f"the case is back at stage '{after.stage}'; request closure again when it is ready: cpcm close {case_id} --reason ...",)
-    if settled:
-        steps += (f"this settles the sync conflict ({', '.join(settled)})",)
-    return Written(case_id, record.id, "withdrawal", next_steps=steps)
+    return Written(case_id, record.id, "withdrawal", next_steps=steps + settles_step(settled_in(after, record)))
 
 
 def sign_off_item(policy, reason: str) -> str | None:

@@ -236,6 +236,16 @@ def plan_revise(ctx: Context, case_id: str, reason: str | None, changes: Mapping
 _REQUESTS = {"plan": "plan version", "closure": "closure request", "transfer": "transfer request"}
 
 
+def settles_step(codes: list[str]) -> tuple[str, ...]:
+    """The next step's line naming the sync conflicts (their codes) a record settles; none when it settles none."""
+    return (f"this settles the sync conflict ({', '.join(codes)})",) if codes else ()
+
+
+def settled_in(after, record) -> list[str]:
+    """The codes of the sync conflicts `record` settled in `after`, the case folded with it."""
+    return [c["code"] for c in after.conflicts if c["settled_by"] == record.id]
+
+
 def take_back(ctx: Context, case_id: str, subject: str, reason: str, at: datetime | None) -> tuple[list[Record], Record]:
     """The one who asked takes back their request still waiting for a decision (a plan version,
     a closure or a transfer: a one-supervisor agency's way out when its supervisor asked), with
@@ -362,9 +372,7 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
             steps.append(f"the {what} request{'s' if len(others) > 1 else ''} it was requested over "
                          f"({', '.join(str(r.get('record_id')) for r in others)}) no longer wait{'' if len(others) > 1 else 's'}: "
                          "this approval decides the case's " + what)
-    if settled:
-        steps.append(f"this settles the sync conflict ({', '.join(settled)})")
-    return Written(case_id, record.id, record.kind, next_steps=tuple(steps))
+    return Written(case_id, record.id, record.kind, next_steps=tuple(steps) + settles_step(settled))
 
 
 def _decided_steps(ctx: Context, case: Case, subject: str, approve: bool, pending: Mapping[str, Any]) -> list[str]:

@@ -20,7 +20,7 @@ from cpcm.domain.ids import new_case_id
 from cpcm.domain.records import Record
 from cpcm.errors import Busy, CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service import context
-from cpcm.service.planning import approve_command, approvers_warning, take_back
+from cpcm.service.planning import approve_command, approvers_warning, settled_in, settles_step, take_back
 from cpcm.service.referrals import check_consent
 from cpcm.service.results import Written
 from cpcm.store import directory
@@ -288,10 +288,7 @@ def transfer_withdraw(ctx: context.Context, case_id: str, reason: str, at: datet
                  f"{approve_command(ctx, case_id, after, 'transfer')}",)
     else:
         steps = (f"the case stays with this agency; ask again when a transfer is needed: cpcm transfer {case_id} --to AGENCY ...",)
-    settled = [c["code"] for c in after.conflicts if c["settled_by"] == record.id]
-    if settled:
-        steps += (f"this settles the sync conflict ({', '.join(settled)})",)
-    return Written(case_id, record.id, "withdrawal", next_steps=steps)
+    return Written(case_id, record.id, "withdrawal", next_steps=steps + settles_step(settled_in(after, record)))
 
 
 @context.writes
