@@ -483,6 +483,8 @@ def test_reached_18__a_closure_proposed_or_a_continuation_meets_the_turning_18_i
     items = [i for i in service.due(later, worker="all", case=service.load_case(later, case_id)) if i.code == "turning-18"]
     problems = {p.code for p in service.check(later, case_id)}
     assert bool(items) is listed and ("turning-18-overdue" in problems) is listed
+    # the open case with no justification: not while the closure proposed waits, nor once closed; again after a reopening
+    assert ("reached-18-without-justification" in problems) is (listed or steps[-1:] == ("reopen",))
     if listed:
         assert items[0].state(later.now, timedelta(0)) == "overdue"
 

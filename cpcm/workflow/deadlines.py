@@ -744,6 +744,12 @@ _ASKS_BY_TITLE: dict[str, tuple[str, ...]] = {
 _ANSWERED_BY_STAGE = {"closure_requested": "closure"}
 
 
+def closure_answers(case: Case) -> bool:
+    """Whether the case's stage answers what asks for its closure (`_ANSWERED_BY_STAGE`: a closure
+    requested and waiting): `cpcm check`'s age-18 rule asks it too."""
+    return _ANSWERED_BY_STAGE.get(case.stage or "") == "closure"
+
+
 def asks(item: Deadline) -> tuple[str, ...]:
     """The steps `item` asks for (commands of the stage table), any one of which does it; () for an
     item outside the stage table (a conference's)."""

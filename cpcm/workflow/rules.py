@@ -18,7 +18,7 @@ from cpcm.domain.dates import local_text
 from cpcm.domain.team import Team, Worker
 from cpcm.workflow import approvals, consent, plan_actions
 from cpcm.workflow.clocks import SUPERVISORS
-from cpcm.workflow.deadlines import NOT_OPEN_CODES, Deadline, deadlines, soon_window
+from cpcm.workflow.deadlines import NOT_OPEN_CODES, Deadline, closure_answers, deadlines, soon_window
 from cpcm.domain.policy import Policy
 from cpcm.domain.problems import Problem
 
@@ -55,7 +55,7 @@ def check_case(case: Case, policy: Policy, now: datetime) -> list[Problem]:
     born = case.birth_date()
     limit = int(policy.get("child_age_limit", "years", 18))
     if case.status == "open" and born and case.age_on(now.date()) is not None and case.age_on(now.date()) >= limit \
-            and not case.last("continuation"):
+            and not case.last("continuation") and not closure_answers(case):  # a closure proposed answers it while it waits
         problems.append(Problem("reached-18-without-justification", "error",
                                 f"the child is {limit} or older and the case is open with no recorded justification",
                                 "child_age_limit", policy.source("child_age_limit"), case.id, case.worker))

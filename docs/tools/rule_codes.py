@@ -17,7 +17,7 @@ MEANINGS = {
     "plan-not-approved": "the latest plan version waits for approval, was rejected or was withdrawn, and no earlier version is in "
                          "force (warning)",
     "plan-missing-closure-criteria": "the latest plan says nothing of when the case can close (error)",
-    "reached-18-without-justification": "the child is 18 or older, the case is open, and no justification was recorded (error)",
+    "reached-18-without-justification": "the child is 18 or older, the case is open, no justification was recorded and no closure is requested (error)",
     "transition-out-of-order": "a record was made at a stage that does not allow it, e.g. two offline copies merged (warning, "
                                "until the sync conflict that names it is settled; docs/team.md)",
     "caseload-over-cap": "a caseworker has more open cases than the policy's cap: an error in `cpcm check` over every case; "
