@@ -80,14 +80,24 @@ def test_an_approval_made_apart_approves_the_request_it_names_not_the_other(lapt
     del later
 
 
-def test_rejecting_one_of_two_requests_merged_leaves_the_other_waiting_and_settles_the_conflict(laptops, team):
+def _two_requests_merged(laptops, team):
+    """Two copies, each with a transfer request of the same case (the office's to the other agency
+    first, amina's later), merged both ways: (amina, sup, case_id, the office's request)."""
     amina, office, sup, _, case_id = two_copies(laptops, team)
     first = requested(office, case_id, TO_OTHER)
     requested(amina, case_id, TO_RECV)
     merge_both(laptops)
-    rejected = sup("reject", case_id, "transfer", "--note", "asked twice", "--json")
-    assert rejected.code == 0, rejected.stderr
-    steps = " ".join(rejected.json().get("next_steps") or ())
+    return amina, sup, case_id, first
+
+
+def _steps(result) -> str:
+    assert result.code == 0, result.stderr
+    return " ".join(result.json().get("next_steps") or ())
+
+
+def test_rejecting_one_of_two_requests_merged_leaves_the_other_waiting_and_settles_the_conflict(laptops, team):
+    amina, sup, case_id, first = _two_requests_merged(laptops, team)
+    steps = _steps(sup("reject", case_id, "transfer", "--note", "asked twice", "--json"))
     assert "the transfer requested by amina still waits" in steps and "settles the sync conflict (two-transfers)" in steps
     case = folded(laptops, "sup", case_id)
     assert (case.transfer_request["record_id"], case.transfer_request["decided_at"]) == (first, None)
@@ -98,20 +108,14 @@ def test_rejecting_one_of_two_requests_merged_leaves_the_other_waiting_and_settl
 
 
 def test_withdrawing_one_of_two_requests_merged_leaves_the_other_waiting_and_settles_the_conflict(laptops, team):
-    amina, office, sup, _, case_id = two_copies(laptops, team)
-    first = requested(office, case_id, TO_OTHER)
-    later = requested(amina, case_id, TO_RECV)
-    merge_both(laptops)
-    withdrawn = amina("transfer", case_id, "--withdraw", "--reason", "asked twice, on two copies", "--json")
-    assert withdrawn.code == 0, withdrawn.stderr
-    steps = " ".join(withdrawn.json().get("next_steps") or ())
+    amina, sup, case_id, first = _two_requests_merged(laptops, team)
+    steps = _steps(amina("transfer", case_id, "--withdraw", "--reason", "asked twice, on two copies", "--json"))
     assert "still waits" in steps and "settles the sync conflict (two-transfers)" in steps
     case = folded(laptops, "amina", case_id)
     assert (case.transfer_request["record_id"], case.transfer_request["decided_at"]) == (first, None)
     assert "two-transfers" not in check_codes(amina, case_id)
     merge_both(laptops)
     assert check_codes(sup, case_id) == [] and "transfer-approval" in due_codes(sup, case_id)
-    del later
 
 
 def test_two_workers_requests__either_takes_back_their_own_and_the_other_stands(laptops, team):

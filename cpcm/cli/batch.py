@@ -11,45 +11,42 @@ from pathlib import Path
 def review_batch_command(batch: Path, dry_run: bool, repo: Path | None, identity: Path | None, json_out: bool) -> None:
     """Check every row of `batch` and, unless `dry_run`, write their reviews in one commit."""
     from cpcm import service
-    from cpcm.cli.common import open_ctx, print_json, say, warn, with_progress
 
-    ctx = open_ctx(repo, identity)
-    rows = read_rows(batch)
-    if batch.suffix.lower() == ".csv" and rows:
-        check_columns(list(rows.header), service.form_for(ctx, "review"), ctx.root)
-    numbers = getattr(rows, "numbers", None)  # a CSV file's rows as a spreadsheet numbers them (its header is row 1)
-    result = with_progress(lambda tick: service.review_batch(ctx, rows, dry_run, tick, numbers), len(rows) * (1 if dry_run else 2),
-                           "reviews")
-    for message in result.warnings:
-        warn(message)
-    if json_out:
-        print_json(result.to_json())
-    else:
-        say(f"{result.extra['checked']} review(s) checked"
-            + (", nothing written (--dry-run)" if dry_run else f", {result.extra['reviewed']} written in one commit"))
+    _run_batch(batch, "review", lambda ctx, header: check_columns(header, service.form_for(ctx, "review"), ctx.root),
+               service.review_batch, "reviews", "reviewed", dry_run, repo, identity, json_out, steps=False)
 
 
 def assign_batch_command(batch: Path, dry_run: bool, repo: Path | None, identity: Path | None, json_out: bool) -> None:
     """`cpcm assign --batch FILE`: check every row (a case and the worker who takes it over) and,
     unless `dry_run`, assign them all in one commit."""
     from cpcm import service
+
+    _run_batch(batch, "assignment", lambda ctx, header: check_assign_columns(header), service.assign_batch, "assignments",
+               "assigned", dry_run, repo, identity, json_out, steps=True)
+
+
+def _run_batch(batch: Path, what: str, check_header, run, label: str, written_key: str, dry_run: bool, repo: Path | None,
+               identity: Path | None, json_out: bool, steps: bool) -> None:
+    """A batch command: its rows read (`read_rows`), a CSV file's columns checked (`check_header`),
+    `run(ctx, rows, dry_run, tick, numbers)` with a progress bar of `label`, its warnings, then its
+    JSON or a line of what was checked and written (`written_key`: the result's count of them) and,
+    with `steps`, its next steps."""
     from cpcm.cli.common import open_ctx, print_json, say, warn, with_progress
 
     ctx = open_ctx(repo, identity)
-    rows = read_rows(batch, "assignment")
+    rows = read_rows(batch, what)
     if batch.suffix.lower() == ".csv" and rows:
-        check_assign_columns(list(rows.header))
-    numbers = getattr(rows, "numbers", None)
-    result = with_progress(lambda tick: service.assign_batch(ctx, rows, dry_run, tick, numbers), len(rows) * (1 if dry_run else 2),
-                           "assignments")
+        check_header(ctx, list(rows.header))
+    numbers = getattr(rows, "numbers", None)  # a CSV file's rows as a spreadsheet numbers them (its header is row 1)
+    result = with_progress(lambda tick: run(ctx, rows, dry_run, tick, numbers), len(rows) * (1 if dry_run else 2), label)
     for message in result.warnings:
         warn(message)
     if json_out:
         print_json(result.to_json())
         return
-    say(f"{result.extra['checked']} assignment(s) checked"
-        + (", nothing written (--dry-run)" if dry_run else f", {result.extra['assigned']} written in one commit"))
-    for step in result.next_steps:
+    say(f"{result.extra['checked']} {what}(s) checked"
+        + (", nothing written (--dry-run)" if dry_run else f", {result.extra[written_key]} written in one commit"))
+    for step in result.next_steps if steps else ():
         say(f"{'would be: ' if dry_run else 'next: '}{step}")
 
 
