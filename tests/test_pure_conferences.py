@@ -77,6 +77,7 @@ def test_to_dict():
         "conference_id": "CC-1", "kind": "internal", "date": "2026-12-10", "chair": "sup", "venue": None, "status": "minuted",
         "created_at": "2026-12-01T06:00:00+00:00", "created_by": "sup",
         "checklist": {"notice_sent": None, "invitations_sent": None, "attendance_confirmed": None}, "cases": [], "proposals": [],
+        "not_discussed": [],
         "attendees": [{"name": "A", "present": True, "record_id": "01B"}], "participants": 1, "minutes": {"x": 1},
         "closed_at": None, "closed_by": None, "report_rendered_at": None, "co_chair": None, "external_chair": None, "updates": [],
         "history": [{"record_id": "01A", "kind": "conference", "at": "2026-12-01T09:00:00+03:00", "by": "sup"},
@@ -279,3 +280,40 @@ def test_fold__a_caseworkers_nomination_waits_until_the_chair_takes_it_in_and_is
     taken = conf.fold("CC-1", proposed + [rec("nomination", "01E", case_id="CP-A", reason="especially_difficult", proposal="01B")])
     assert taken.case_ids == ["CP-B", "CP-A"] and not taken.proposals and not conf.nominations_due(taken, POLICY,
                                                                                                   datetime(2026, 12, 1, tzinfo=EAT))
+
+
+def test_fold__a_nomination_written_on_a_copy_apart_while_the_conference_closed_is_not_discussed_and_is_due():
+    """Two copies, synced: the chair closed the conference on one (its close names the cases it
+    closed with); on the other a case was nominated (record order is the laptops' clocks, so it may
+    come before the close or after it). The case was not discussed: it is neither among the cases
+    (the report, the admission clock) nor waiting, and its nominator is told to take it to the next
+    conference, until it is nominated to one meeting later."""
+    start = [rec("conference", "01A", type="internal", date="2026-12-10", chair="lead"),
+             rec("nomination", "01B", case_id="CP-A", reason="r")]
+    close = rec("conference_close", "01D", at="2026-12-10T13:00:00+03:00", cases=[{"case_id": "CP-A", "record_id": "01X"}])
+    apart = rec("nomination", "01C", by="amina", case_id="CP-B", reason="especially_difficult")  # before the close, by its clock
+    after = rec("nomination", "01E", by="otieno", case_id="CP-C", reason="especially_difficult", proposed=True)
+    skewed = rec("nomination", "01F", case_id="CP-A", reason="r")  # named by the close: a clock ahead, not a copy apart
+    c = conf.fold("CC-1", start + [apart, close, after, skewed])
+    assert c.case_ids == ["CP-A"] and not c.proposals
+    assert [(n["case_id"], n["by"]) for n in c.not_discussed] == [("CP-B", "amina"), ("CP-C", "otieno")]
+    assert [n["case_id"] for n in c.to_dict()["not_discussed"]] == ["CP-B", "CP-C"]
+    items = conf.not_discussed_due(c, [c], POLICY, EAT)
+    # a reader's own nomination is theirs to take on; a caseworker's proposal is the chair's (they cannot read the conference)
+    assert [(i.code, i.case_id, i.owner) for i in items] == [("conference-not-discussed", "CP-B", "amina"),
+                                                            ("conference-not-discussed", "CP-C", "lead")]
+    assert items[0].due == datetime(2026, 12, 10, 13, tzinfo=EAT) and "CC-1" in items[0].title
+    assert "cpcm conference add-case CONF CP-B --reason especially_difficult" in items[0].why
+    # nominated to a later conference (taken in, or a caseworker's nomination waiting there): no longer due
+    nxt = conf.fold("CC-2", [rec("conference", "01G", type="internal", date="2026-12-20", chair="lead"),
+                             rec("nomination", "01H", case_id="CP-B", reason="r"),
+                             rec("nomination", "01I", by="otieno", case_id="CP-C", reason="r", proposed=True)])
+    assert conf.not_discussed_due(c, [c, nxt], POLICY, EAT) == []
+    earlier = conf.fold("CC-0", [rec("conference", "01G", type="internal", date="2026-12-01", chair="lead"),
+                                 rec("nomination", "01H", case_id="CP-B", reason="r")])
+    assert [i.case_id for i in conf.not_discussed_due(c, [c, earlier], POLICY, EAT)] == ["CP-B", "CP-C"]
+    # a close that names no cases (written by hand): what came after it in record order was not discussed
+    bare = conf.fold("CC-1", start + [apart, rec("conference_close", "01D"), after])
+    assert bare.case_ids == ["CP-A", "CP-B"] and [n["case_id"] for n in bare.not_discussed] == ["CP-C"]
+    # an open conference: nothing is set apart
+    assert not conf.fold("CC-1", start + [apart, after]).not_discussed

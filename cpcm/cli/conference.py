@@ -325,6 +325,9 @@ def register(app: typer.Typer) -> None:
         rows += [("cases", ", ".join(f"{c['case_id']} ({c['reason']})" for c in found.cases) or "none")]
         if found.proposals:  # a caseworker's nominations waiting for the chair or a supervisor (Form 3 items 1-2)
             rows += [("nominated, to take in", ", ".join(f"{p['case_id']} ({p['reason']}, by {p['by']})" for p in found.proposals))]
+        if found.not_discussed:  # nominated on a copy apart while it closed elsewhere (workflow/conferences.py)
+            rows += [("not discussed (nominated while it closed)",
+                      ", ".join(f"{n['case_id']} ({n['reason']}, by {n['by']})" for n in found.not_discussed))]
         rows += [("present", f"{len(found.present)} of {len(found.attendees)} in the register"),
                  ("minutes", "recorded" if found.minutes is not None else "not yet"),
                  ("report", "rendered" if found.report_rendered_at else ("due" if found.closed_at else "after closing"))]

@@ -138,7 +138,9 @@ def readers_now(ctx, conference_id: str) -> list[str]:
     if conference_id == rules.REGISTER_ID:
         return _register_readers(ctx)
     conference = load(ctx, conference_id)
-    return _readers(ctx, conference.chair, conference.case_ids)
+    # a case nominated on a copy apart while the conference closed keeps its worker reading what they nominated it to
+    apart = [n["case_id"] for n in conference.not_discussed if not n.get("proposed")]
+    return _readers(ctx, conference.chair, [*conference.case_ids, *apart])
 
 
 def _record(ctx, kind: str, conference_id: str, body: Mapping[str, Any], after: str = "") -> Record:
@@ -1088,6 +1090,7 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
     items = [item for item in (rules.report_due(c, ctx.policy, ctx.now.tzinfo, ctx.now) for c in found) if item is not None]
     items += rules.cadence_due(found, ctx.policy, ctx.now)
     items += [item for c in found for item in rules.nominations_due(c, ctx.policy, ctx.now)]
+    items += [item for c in found for item in rules.not_discussed_due(c, found, ctx.policy, ctx.now.tzinfo)]
     gone = off_team(ctx.team)
     if gone:  # a chair who left the team (team remove): their report and the next conference are the supervisors' now,
         # as where a conference has no chair, rather than nobody's (a supervisor or manager reads, closes and reports it)

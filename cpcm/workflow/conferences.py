@@ -74,6 +74,9 @@ class Conference:
     # nominations by a worker who does not read the conference (their own case's, SOP Form 3 item 1), waiting for the
     # chair or a supervisor to take them into the final set (item 2: `add-case` again); not among `cases` until then
     proposals: tuple[Mapping[str, Any], ...] = ()
+    # nominations the conference was closed without (`not_discussed`): written on a copy apart, and brought in by a
+    # sync, while it was closed elsewhere; neither among `cases` nor waiting
+    not_discussed: tuple[Mapping[str, Any], ...] = ()
     attendees: tuple[Mapping[str, Any], ...] = ()    # the register, one entry per member (latest wins)
     minutes: Mapping[str, Any] | None = None
     minutes_id: str | None = None    # the record that holds the minutes as they stand: a `minutes` record or an update
@@ -120,7 +123,7 @@ class Conference:
             "updates": [dict(u) for u in self.updates],
             "status": self.status, "created_at": self.created_at, "created_by": self.created_by,
             "checklist": dict(self.checklist), "cases": [dict(c) for c in self.cases],
-            "proposals": [dict(p) for p in self.proposals],
+            "proposals": [dict(p) for p in self.proposals], "not_discussed": [dict(n) for n in self.not_discussed],
             "attendees": [dict(a) for a in self.attendees], "participants": len(self.present),
             "minutes": dict(self.minutes) if self.minutes is not None else None, "closed_at": self.closed_at,
             "closed_by": self.closed_by, "report_rendered_at": self.report_rendered_at,
@@ -160,6 +163,7 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
     renders: list[dict] = []
     updates: list[dict] = []
     history = []
+    closed_by_record, discussed = None, None  # the close record, and the cases it names (where it names them)
     for record in sorted(records, key=lambda r: r.id):
         body = record.body
         if record.kind == "conference":
@@ -198,6 +202,9 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
             values.update(minutes=dict(body), minutes_id=record.id)
         elif record.kind == "conference_close":
             values.update(closed_at=utc(record.at), closed_by=record.by)
+            closed_by_record = record.id
+            if isinstance(body.get("cases"), list):
+                discussed = {c.get("case_id") for c in body["cases"] if isinstance(c, Mapping)}
         elif record.kind == "rendered":
             renders.append(dict(body, at=utc(record.recorded_at), by=record.by))
         history.append((record.id, record.kind, record.at, record.by))
@@ -213,8 +220,16 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
         change = changes.get(PRESENTATION)
         if isinstance(change, Mapping) and presented.get(change.get("case_id")) != update["record_id"]:
             changes[PRESENTATION] = {"case_id": change.get("case_id"), "record_id": update["record_id"], "replaced": True}
-    return Conference(cases=tuple(cases), proposals=tuple(proposals), attendees=tuple(attendees.values()), renders=tuple(renders),
-                      history=tuple(history), updates=tuple(updates), **values)
+    # nominations a copy apart wrote while the conference was closed elsewhere, brought in by a sync: a case the close
+    # does not name (or, where it names none, nominated after it), and a caseworker's nomination made after it
+    late: list[dict] = []
+    if closed_by_record is not None:
+        late = [c for c in cases if (c["case_id"] not in discussed if discussed is not None else c["record_id"] > closed_by_record)]
+        late += [p for p in proposals if p["record_id"] > closed_by_record]
+        cases = [c for c in cases if c not in late]
+        proposals = [p for p in proposals if p not in late]
+    return Conference(cases=tuple(cases), proposals=tuple(proposals), not_discussed=tuple(late), attendees=tuple(attendees.values()),
+                      renders=tuple(renders), history=tuple(history), updates=tuple(updates), **values)
 
 
 # -- the SOP's checks -----------------------------------------------------------------------------
@@ -347,6 +362,34 @@ def nominations_due(conference: Conference, policy: Policy, now: datetime) -> li
                               f"{proposal.get('by')} nominated {proposal['case_id']} ({proposal.get('reason')}); the chair or a "
                               f"supervisor picks the final set of cases (Form 3 items 1-2): take it in with cpcm conference "
                               f"add-case {conference.id} {proposal['case_id']}, or leave it out",
+                              policy.source(RULE)))
+    return items
+
+
+def not_discussed_due(conference: Conference, conferences: Iterable[Conference], policy: Policy, tz=None) -> list[Deadline]:
+    """A case nominated to `conference` on a copy apart while it was closed elsewhere (brought in
+    by a sync: `Conference.not_discussed`) was not discussed, whatever its nominator believes: it
+    is due at once (from the close) to go to a later conference, until it is nominated to one of
+    `conferences` meeting at or after this one. On its nominator's list (the chair's, for a
+    caseworker's nomination: they cannot read the conference)."""
+    if not conference.not_discussed:
+        return []
+    start = meeting_start(conference, policy, tz)
+    later = {case_id for other in conferences if other.id != conference.id and meeting_start(other, policy, tz) >= start
+             for case_id in [*other.case_ids, *(p["case_id"] for p in other.proposals)]}
+    closed = datetime.fromisoformat(conference.closed_at)
+    items = []
+    for nomination in conference.not_discussed:
+        case_id = nomination.get("case_id")
+        if case_id in later:
+            continue
+        items.append(Deadline(case_id, "conference-not-discussed", f"take {case_id} to a conference: not discussed at {conference.id}",
+                              closed.astimezone(tz) if tz is not None else closed, None,
+                              conference.chair if nomination.get("proposed") else nomination.get("by"), RULE,
+                              f"{nomination.get('by')} nominated {case_id} ({nomination.get('reason')}) to {conference.id} on a "
+                              f"copy apart while it was being closed: it closed without the case (its minutes, plan actions and "
+                              f"report hold nothing of it); nominate it to the next conference: cpcm conference add-case CONF "
+                              f"{case_id} --reason {nomination.get('reason') or '...'}",
                               policy.source(RULE)))
     return items
 
