@@ -212,6 +212,54 @@ def test_correct__a_consent_a_referral_was_sent_on_corrected_to_refused_warns_an
     assert again.value.rule == "consent-required"
 
 
+def withdrawn_problems(ctx, case_id: str) -> list:
+    return [p for p in service.check(ctx, case_id) if p.code == "referral-consent-withdrawn"]
+
+
+def refusal(ctx, case_id: str, giver: str = "caregiver", status: str = "refused"):
+    return service.consent(ctx, case_id, {"purpose": "referral", "agency": "clinic", "given_by": giver, "status": status,
+                                          "reason": "changed their mind", "explained": EXPLAINED})
+
+
+def test_consent__refused_after_a_referral_was_sent_warns_and_is_an_error_until_it_is_closed_or_overridden(mem):
+    """The caregiver refuses, after the referral went, the consent it was sent on: nothing more
+    goes to the service on it. The answer warns, and `check` says so, until the referral is
+    closed or a supervisor's override stands in; a new referral still needs consent."""
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = mem.register(amina)
+    consented(amina, case_id)
+    refer(amina, case_id)
+    refer(amina, case_id, need="a second opinion")  # R2, on the same consent
+    caregiver = [r["record_id"] for r in service.show(amina, case_id)["consents"] if r["given_by"] == "caregiver"][0]
+    refused = refusal(amina, case_id)
+    assert [w.split(" was sent on ")[0] for w in refused.warnings] == ["referral R1 (clinic)", "referral R2 (clinic)"]
+    assert all(f"caregiver's consent {caregiver}" in w and f"answer since ({refused.record_id}) is 'refused'" in w
+               and f"cpcm referral {case_id} R" in w and "--override --purpose referral --agency clinic" in w for w in refused.warnings)
+    problems = withdrawn_problems(amina, case_id)
+    assert [(p.severity, p.message) for p in problems] == [("error", w) for w in refused.warnings]
+    assert [p["code"] for p in service.show(amina, case_id)["problems"]].count("referral-consent-withdrawn") == 2
+    service.referral(amina, case_id, "R1", "closed")
+    service.consent_override(sup, case_id, "referral", "best_interests", "the child needs the treatment", "clinic")
+    assert withdrawn_problems(amina, case_id) == []  # R1 closed, the override stands in for R2's consent
+    with pytest.raises(Refused) as again:  # the override was used by R2: none is left for a new referral
+        refer(amina, case_id)
+    assert again.value.rule == "consent-required"
+    # the child's answer alone (the caregiver's given again since) is another referral's matter
+    other = mem.register(amina)
+    consented(amina, other)
+    refer(amina, other)
+    assert refusal(amina, other, "child", "not_possible").warnings and len(withdrawn_problems(amina, other)) == 1
+    consented(amina, other)  # asked again: both given
+    assert withdrawn_problems(amina, other) == []
+    # an answer given, or one for another purpose, warns of nothing
+    quiet = mem.register(amina)
+    consented(amina, quiet)
+    refer(amina, quiet)
+    assert service.consent(amina, quiet, {"purpose": "sharing", "agency": "clinic", "given_by": "caregiver", "status": "refused",
+                                          "reason": "no", "explained": EXPLAINED}).warnings == ()
+    assert withdrawn_problems(amina, quiet) == []
+
+
 def test_refer__refused_on_a_consent_corrected_to_another_service(mem):
     """A consent corrected to name another service (or giver) no longer counts for the one it
     first named: the referral was allowed on the record the correction replaced."""

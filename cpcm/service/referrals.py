@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from cpcm import clock
 from cpcm.domain.dates import local_day
@@ -12,6 +12,7 @@ from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import (Context, append, case_content, form_for, load_case, load_cases, load_records, transaction,
                                   validate_form, writes)
 from cpcm.service.context import check_at, check_cover, end_expired_covers, keys_for, new_record, note_clock
+from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import transitions
 from cpcm.service.results import Written
 from cpcm.store import directory, forms
@@ -77,8 +78,21 @@ def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | 
     if len(bodies) == 1 and steps:
         steps = [steps[0].split(": ", 1)[1]]
     return Written(case_id, tuple(r.id for r in records), "consent", next_steps=tuple(dict.fromkeys(steps)),
+                   warnings=tuple(_withdrawn_here(ctx, case_id, records)),
                    extra={"given_by": [b["given_by"] for b in bodies], "record_ids": [r.id for r in records]}
                    if len(bodies) > 1 else {})
+
+
+def _withdrawn_here(ctx: Context, case_id: str, written: Sequence[Record]) -> list[str]:
+    """The open referrals whose consent the answers just `written` withdraw (workflow/consent.py
+    `withdrawn_after`): what the worker tells the service, and closes or has overridden."""
+    if all(r.body.get("status") == "given" or r.body.get("purpose") != "referral" for r in written):
+        return []
+    records = load_records(ctx, case_id)
+    mine = {r.id for r in written}
+    case = fold(case_id, records)
+    return [consent_rules.withdrawn_text(case_id, referral["ref"], item)
+            for referral in case.referrals for item in consent_rules.open_withdrawn(referral) if item["answer"] in mine]
 
 
 def _givers(value: Any) -> list[str]:

@@ -32,7 +32,8 @@ class ConsentCheck:
 def used_ids(records: Iterable[Record]) -> set[str]:
     """Consent and override records already relied on by an action (referral, transfer …), and
     the overrides that stand in for a consent a referral was sent on and a correction took
-    away (`corrected_away`): an override stands in once. A transfer request's `consent_ids`
+    away (`corrected_away`) or its giver answered otherwise since (`withdrawn_after`): an override
+    stands in once. A transfer request's `consent_ids`
     (what it was asked on) use nothing: the request shares nothing, and the transfer that
     carries it out is checked again and relies on its own; so is an override standing in for
     a request's consent, left for that transfer. A correction of a record used is used too."""
@@ -42,6 +43,7 @@ def used_ids(records: Iterable[Record]) -> set[str]:
         if record.kind != "transfer_request":
             used.update(record.body.get("consent_ids") or ())
     used.update(item["override"] for item in corrected_away(records) if item["override"] and "referral" in item)
+    used.update(item["override"] for item in withdrawn_after(records) if item["override"])
     # a correction is the consent written again: used when what it corrects was (a correction comes after it)
     for record in sorted(records, key=lambda r: r.id):
         if record.kind in ("consent", "consent_override") and record.body.get("supersedes") in used:
@@ -140,6 +142,66 @@ def corrected_away_text(case_id: str, ref: str, item: dict) -> str:
             f"{item['correction']} says {item['why']}: the referral went without valid consent. Close it (cpcm referral "
             f"{case_id} {ref} --status closed) or a supervisor records an override (cpcm consent {case_id} --override "
             f"--purpose referral --agency {service} --basis legal_mandate|best_interests --reason ...)")
+
+
+def withdrawn_after(records: Sequence[Record]) -> list[dict]:
+    """The referrals sent on a consent whose giver answered otherwise since for that referral's
+    service: a later answer of the same giver, for referral to the same service, that is not
+    `given` (refused, or no longer possible), written after the referral or on a copy apart and
+    brought in by a sync. The referral was sent on valid consent; going on with it (sharing more
+    with the service) is not. One entry per referral and consent, in the order written: `referral`
+    (its record id), `service`, `consent` (the record it relied on), `answer` (the latest answer
+    since), `giver`, `status` (that answer's), and `override`: a supervisor's override for
+    referral to that service recorded after the answer and not relied on by anything else, which
+    stands in, once, or None. A consent a correction changed is `corrected_away`'s."""
+    if not any(r.kind == "consent" and r.body.get("status") != "given" for r in records):
+        return []  # every answer given (nearly every case): nothing sorted
+    ordered = sorted(records, key=lambda r: r.id)
+    by_id = {r.id: r for r in ordered}
+    replaced = {r.body["supersedes"] for r in ordered if r.kind in ("consent", "consent_override") and r.body.get("supersedes")}
+    relied = {i for r in ordered for i in r.body.get("consent_ids") or ()}
+    closed = {r.body.get("referral"): r.id for r in ordered if r.kind == "referral_update" and r.body.get("status") == "closed"}
+    taken: set[str] = set()
+    out = []
+    for action in (r for r in ordered if r.kind == "referral"):
+        service = action.body.get("service")
+        for consent_id in action.body.get("consent_ids") or ():
+            relied_on = by_id.get(consent_id)
+            if relied_on is None or relied_on.kind != "consent" or consent_id in replaced:
+                continue
+            giver = relied_on.body.get("given_by")
+            since = [r for r in ordered if r.kind == "consent" and r.id > consent_id and r.id not in replaced
+                     and r.body.get("given_by") == giver and _matches(r, "referral", service)]
+            if not since or since[-1].body.get("status") == "given":
+                continue
+            answer = since[-1]
+            until = closed.get(action.id, "~")  # a referral closed takes no override recorded after it was closed
+            override = next((o.id for o in ordered if o.kind == "consent_override" and answer.id < o.id < until
+                             and o.id not in relied and o.id not in taken and _matches(o, "referral", service)), None)
+            if override:
+                taken.add(override)
+            out.append({"referral": action.id, "service": service, "consent": consent_id, "answer": answer.id, "giver": giver,
+                        "status": answer.body.get("status"), "override": override})
+    return out
+
+
+def open_withdrawn(referral: Mapping[str, Any] | None) -> list[dict]:
+    """What of `withdrawn_after` a folded referral still has to deal with (the fold keeps its
+    entries without an override as `consent_withdrawn`), until the referral is closed."""
+    if not referral or referral.get("status") == "closed":
+        return []
+    return list(referral.get("consent_withdrawn") or ())
+
+
+def withdrawn_text(case_id: str, ref: str, item: dict) -> str:
+    """What a referral whose consent its giver answered otherwise since (`withdrawn_after`)
+    means, and the ways to deal with it: what `cpcm check` says and `cpcm consent` warns."""
+    service = item["service"]
+    return (f"referral {ref} ({service}) was sent on the {item['giver']}'s consent {item['consent']}, and the "
+            f"{item['giver']}'s answer since ({item['answer']}) is '{item['status']}': nothing more goes to the service on it. "
+            f"Tell the service, and close the referral (cpcm referral {case_id} {ref} --status closed), or a supervisor "
+            f"records an override (cpcm consent {case_id} --override --purpose referral --agency {service} "
+            f"--basis legal_mandate|best_interests --reason ...)")
 
 
 def _matches(record: Record, purpose: str, agency: str | None) -> bool:

@@ -625,6 +625,14 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
         if corrected and case.referrals:
             case = _changed(case, referrals=tuple(dict(r, consent_corrected=corrected[r["record_id"]])
                                                   if r["record_id"] in corrected else r for r in case.referrals))
+        # and those whose consent its giver answered otherwise since (refused after, or on a copy apart)
+        withdrawn: dict[str, list[dict]] = {}
+        for item in consent_rules.withdrawn_after(records) if case.referrals else ():
+            if not item["override"]:
+                withdrawn.setdefault(item["referral"], []).append(item)
+        if withdrawn:
+            case = _changed(case, referrals=tuple(dict(r, consent_withdrawn=withdrawn[r["record_id"]])
+                                                  if r["record_id"] in withdrawn else r for r in case.referrals))
         if request and request["record_id"] in corrected:
             case = _changed(case, transfer_request=dict(request, consent_corrected=corrected[request["record_id"]]))
     if over_waiting and len(standing_closures(case.closure)) <= 1:

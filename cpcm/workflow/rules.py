@@ -4,7 +4,7 @@
 (scripts match on them): `<deadline>-overdue`, `<deadline>-target-missed`,
 `plan-missing-closure-criteria`, `plan-not-approved`, `caseload-over-cap`, `caseload-near-cap`,
 `reached-18-without-justification`, `transition-out-of-order`, `referral-consent-corrected`,
-`transfer-consent-corrected`.
+`referral-consent-withdrawn`, `transfer-consent-corrected`.
 """
 from __future__ import annotations
 
@@ -59,9 +59,12 @@ def check_case(case: Case, policy: Policy, now: datetime) -> list[Problem]:
         problems.append(Problem("reached-18-without-justification", "error",
                                 f"the child is {limit} or older and the case is open with no recorded justification",
                                 "child_age_limit", policy.source("child_age_limit"), case.id, case.worker))
-    for referral in case.referrals:  # sent on a consent a correction took away (workflow/consent.py)
+    for referral in case.referrals:  # sent on a consent a correction took away, or answered otherwise since (workflow/consent.py)
         for item in consent.open_corrected_away(referral):
             problems.append(Problem("referral-consent-corrected", "error", consent.corrected_away_text(case.id, referral["ref"], item),
+                                    "consent", policy.source("consent"), case.id, case.worker))
+        for item in consent.open_withdrawn(referral):
+            problems.append(Problem("referral-consent-withdrawn", "error", consent.withdrawn_text(case.id, referral["ref"], item),
                                     "consent", policy.source("consent"), case.id, case.worker))
     request = case.transfer_request  # asked for on a consent a correction took away: the same rule
     for item in consent.open_corrected_away(request):

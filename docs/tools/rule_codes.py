@@ -48,6 +48,10 @@ MEANINGS = {
     "referral-consent-corrected": "a referral was sent on a consent that a correction (`cpcm correct`) says did not allow it "
                                   "(refused, not possible, another agency or ended): it went without valid consent (error, until "
                                   "the referral is closed or a supervisor records an override for referral to that service)",
+    "referral-consent-withdrawn": "a referral was sent on a consent whose giver answered otherwise since for that service "
+                                  "(refused or not possible, after the referral or on a copy apart and brought in by a sync): "
+                                  "nothing more goes to the service on it (error, until the referral is closed or a supervisor "
+                                  "records an override for referral to that service)",
     "transfer-consent-corrected": "a transfer request, waiting for a decision or approved and not carried out, was made on a "
                                   "consent that a correction (`cpcm correct`) says did not allow it (refused, not possible, "
                                   "another agency or ended): it has no valid consent (error, until the request is withdrawn, "
