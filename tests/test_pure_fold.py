@@ -500,3 +500,25 @@ def test_check__two_transfers_names_a_request_approved_on_one_copy_that_the_late
             rec("sync_conflict", "01D", by="sup", code="two-transfers", records=["01B", "01C"])]
     message = check_conflicts(fold(CASE, both))[0].message
     assert "both wait, the latest (01C) first" in message and "AGA" not in message and "AGB" not in message
+
+
+def test_fold__risk_concurrent_reopens_the_increase_it_names_until_a_rating_after_it():
+    """A rating written apart (later in the records) answered an increase its worker never saw: the
+    merge's `risk-concurrent` makes the increase wait again; a rating after the conflict answers
+    it and settles the conflict; the same conflict found again by a second merge reopens nothing."""
+    from cpcm.workflow.fold import RISK_UNANSWERED
+
+    up = rec("followup", "01B", risk_increased="yes")
+    down = rec("followup", "01C", by="otieno", risk_increased="no", risk="low")
+    conflict = rec("sync_conflict", "01D", by="sup", code="risk-concurrent", records=["01B", "01C"])
+    assert RISK_UNANSWERED not in fold(CASE, [REG, up, down]).events  # as it was: the later rating answered it
+    apart = fold(CASE, [REG, up, down, conflict])
+    assert apart.events[RISK_UNANSWERED] == (apart.events["followup"][0],) and apart.conflicts[0]["settled_by"] is None
+    for settling, settles in ((rec("followup", "01E", risk_increased="no", risk="high"), True),
+                              (rec("assessment", "01E", type="comprehensive", risk="high"), True),
+                              (rec("followup", "01E", risk_increased="no"), False)):
+        after = fold(CASE, [REG, up, down, conflict, settling])
+        assert (RISK_UNANSWERED not in after.events, after.conflicts[0]["settled_by"] == "01E") == (settles, settles), settling.body
+    again = rec("sync_conflict", "01F", by="amina", code="risk-concurrent", records=["01B", "01C"])
+    rated = rec("followup", "01E", risk_increased="no", risk="high")
+    assert RISK_UNANSWERED not in fold(CASE, [REG, up, down, conflict, rated, again]).events

@@ -18,11 +18,12 @@ from cpcm.service.context import (Context, append, at_errors, case_covers, clock
                                   locked, validate_form, writes)
 from cpcm.store import forms
 from cpcm.store.layout import CASES, RECIPIENTS, covers_from
+from cpcm.service.planning import settles_step
 from cpcm.service.results import Written
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow import transitions
-from cpcm.workflow.fold import fold
+from cpcm.workflow.fold import fold, settled_by
 
 
 def _mark_done(ctx: Context, case: Case, body: dict, done: Iterable[str], what: str) -> None:
@@ -59,6 +60,7 @@ def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
         raise Refused(f"{case_id} is closed: only a post-closure visit can be recorded",
                       "Use --purpose post_closure (collecting the child's and family's feedback), or reopen the case.",
                       rule="transition-not-allowed")
+    settles = settled_by(case, "followup", body)  # the risk rated again after a sync found it rated apart (risk-concurrent)
     record = append(ctx, case, "followup", "followup", body, at)
     warnings, steps = [], []
     if body.get("risk_increased") == "yes":
@@ -78,7 +80,7 @@ def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
                          f"cpcm followup {case_id} ... --risk LEVEL --risk-reason TEXT, or cpcm assess {case_id} --type comprehensive")
     if body.get("concern") == "yes" and ctx.worker.id != case.worker:
         steps.append(f"the concern is on {case.worker}'s due list")
-    return Written(case_id, record.id, "followup", tuple(warnings), tuple(steps))
+    return Written(case_id, record.id, "followup", tuple(warnings), tuple(steps) + settles_step(settles))
 
 
 def _review_body(ctx: Context, case: Case, data: Mapping[str, Any], form: Form | None = None,

@@ -26,6 +26,7 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
     body = {"type": kind, **body}
     if errors := risk_reason_errors(case.risk, body):
         raise InvalidInput(errors, f"{kind} assessment of {case_id}")
+    settles = settled_by(case, "assessment", body)  # the risk rated again after a sync found it rated apart (risk-concurrent)
     record = append(ctx, case, "assess", "assessment", body, at)
     steps = []
     if kind == "initial":
@@ -45,7 +46,7 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
         from cpcm.workflow import placements
 
         steps += path_next(placements.pathway(load_case(ctx, case_id), ctx.policy, ctx.now), case_id)
-    return Written(case_id, record.id, "assessment", next_steps=tuple(steps))
+    return Written(case_id, record.id, "assessment", next_steps=tuple(steps) + settles_step(settles))
 
 
 def _link_errors(body: Mapping[str, Any]) -> list[FieldError]:

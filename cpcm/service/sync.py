@@ -45,7 +45,7 @@ from cpcm.store.remote import Entry, Tree
 from cpcm.workflow import conferences as conference_rules
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import transfers as transfer_rules
-from cpcm.workflow.fold import fold, standing_closures, standing_transfers
+from cpcm.workflow.fold import RISK_CONCURRENT, fold, standing_closures, standing_transfers
 
 CONFERENCES = "conferences"
 FILE_MODE = "100644"
@@ -885,6 +885,19 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
                     if set(mapped[0][key].values()) != set(mapped[1][key].values())]
         if clashing:
             found.append((code, sorted({record_id for key in clashing for side in mapped for record_id in side[key]})))
+    # the risk found increased on one copy while the other rated it (or found it increased too) apart: the rating,
+    # later in the records, would answer an increase its worker never saw. Some of them unreadable here: named all
+    risky = [[n for n in side if _kind(n) in ("followup", "assessment")] for side in sides]
+    if risky[0] and risky[1]:
+        read = [bodies(risky[0], ours), bodies(risky[1], theirs)]
+        if any(len(found_here) < len(side) for found_here, side in zip(read, risky)):
+            found.append((RISK_CONCURRENT, ids(risky[0]) + ids(risky[1])))
+        else:
+            raised = [{i for i, body in side.items() if body.get("risk_increased") == "yes"} for side in read]
+            rated = [{i: body["risk"] for i, body in side.items() if body.get("risk")} for side in read]
+            levels = [side[max(side)] for side in rated if side]  # each copy's latest rating
+            if (raised[0] and (raised[1] or rated[1])) or (raised[1] and rated[0]) or (len(levels) == 2 and levels[0] != levels[1]):
+                found.append((RISK_CONCURRENT, sorted(raised[0] | rated[0].keys() | raised[1] | rated[1].keys())))
     records = []
     for code, record_ids in found:
         record_ids = sorted(record_ids)

@@ -318,6 +318,7 @@ SETTLES = {
     "corrections-concurrent": (),  # a note, once the correction in force is checked
     "updates-concurrent": (),  # a note, once the field is checked (and updated again where it is wrong)
     "covers-concurrent": ("cover",),  # the cover given again with the end that is right
+    "risk-concurrent": (),  # the risk rated again, seeing both (`rates_risk`: an assessment, a follow-up with a level)
 }
 
 # a command of SETTLES that settles its conflict only when the case it leaves holds this many of the
@@ -373,6 +374,8 @@ def _standing(subject: str, request: Mapping[str, Any] | None, named: Iterable[s
 def _settles(case: Case, conflict: Mapping[str, Any], command: str, body: Mapping[str, Any]) -> bool:
     """Whether a record of `command` (with `body`) settles the open `conflict` of `case` (the case
     before the record)."""
+    if conflict["settled_by"] is None and conflict["code"] == RISK_CONCURRENT:
+        return rates_risk(command, body)
     if conflict["settled_by"] is not None or command not in SETTLES.get(conflict["code"], ()):
         return False
     if command in _DECISIONS:
@@ -477,6 +480,15 @@ _PLAN_DECISIONS = {"approval": PLAN_APPROVED, "rejection": PLAN_REJECTED}
 # The time of the latest follow-up that found the risk increased when no re-rating (an assessment, or a
 # later follow-up with a risk level) came after it in the records' order: the urgent item's (deadlines._urgent).
 RISK_UNANSWERED = "risk_unanswered"
+# the risk found increased on one copy while another rated it, apart (service/sync.py): the rating did not answer
+# the increase (its worker did not know of it), which waits again for a re-rating after the conflict
+RISK_CONCURRENT = "risk-concurrent"
+
+
+def rates_risk(command: str, body: Mapping[str, Any]) -> bool:
+    """Whether a record of `command` rates the child's risk again: an assessment, or a follow-up
+    that gives a level."""
+    return command.startswith("assessment") or (command.startswith("followup") and bool(body.get("risk")))
 
 
 def derived_events(record: Record, command: str) -> list[str]:
@@ -495,9 +507,7 @@ def derived_events(record: Record, command: str) -> list[str]:
         extra.append("reunification_done")
     if command.startswith("followup") and body.get("risk_increased") == "yes":
         extra.append("risk_increased")
-    if command.startswith("followup") and body.get("risk"):  # the risk was re-rated
-        extra.append("risk_checked")
-    if command.startswith("assessment"):
+    if rates_risk(command, body):  # the risk was re-rated
         extra.append("risk_checked")
     if command.startswith("followup") and body.get("concern") == "yes":
         extra.append("concern")
@@ -536,6 +546,7 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
     history, anomalies = [], []
     over_waiting: set[str] = set()  # closure requests merged over another still waiting (two copies apart)
     unanswered = None  # the latest risk increase no re-rating followed (RISK_UNANSWERED)
+    rises: dict[str, str] = {}  # the follow-ups that found the risk increased: record id -> time
     records = records if isinstance(records, list) else list(records)
     events: dict[str, list[str]] = {}
     with_child: dict[str, str] = {}  # plan record id -> its time, for the versions counted as made with the child
@@ -592,9 +603,16 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
         # of the follow-up that found it (the response is still to come: docs/workflow.md), nor an
         # assessment of the same time recorded before it
         if "risk_increased" in derived:
-            unanswered = at
+            unanswered = rises[record.id] = at
         elif "risk_checked" in derived:
             unanswered = None
+        if kind == "sync_conflict" and record.body.get("code") == RISK_CONCURRENT and case.conflicts \
+                and case.conflicts[-1]["record_id"] == record.id:
+            # a rating written apart answered nothing: the increase it named waits again (a new conflict, not the
+            # same one found by a second merge)
+            raised = [rises[r] for r in case.conflicts[-1]["records"] if r in rises]
+            if raised:
+                unanswered = max(raised)
         if kind == "conference" and record.body.get("plan") in with_child and record.body.get("child_took_part") is not True:
             # a version a conference made: the child took part only if the conference recorded the child there (its link
             # says so); before that was recorded, the version copied the participants of the one it started from

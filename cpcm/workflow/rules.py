@@ -133,6 +133,13 @@ def check_conflicts(case: Case) -> list[Problem]:
                                     f"two copies apart to different ends ({records}); the later one stands: check it (cpcm show "
                                     f"{case.id}), give the cover again with the end that is right (cpcm assign {case.id} "
                                     "--cover WORKER --until DATE), or add a note", "sync", source, case.id, case.worker))
+        elif code == "risk-concurrent":
+            problems.append(Problem("risk-concurrent", "warning", f"the child's risk was rated (or found increased) on two copies "
+                                    f"apart ({records}): the later rating stands, though its worker did not see the other, and "
+                                    f"answers no increase found on the other copy. Rate the risk again, seeing both (cpcm "
+                                    f"followup {case.id} ... --risk LEVEL --risk-reason TEXT, or cpcm assess {case.id}); until "
+                                    f"then an increase found is on cpcm due as urgent", "sync", source,
+                                    case.id, case.worker))
         elif code == "two-assignments":
             settle = (f"confirm it (cpcm assign {case.id} --worker {case.worker}), assign the case to another worker, or add a note"
                       if case.status == "open" else "the case is no longer open, so it is not assigned again: add a note")

@@ -39,6 +39,9 @@ MEANINGS = {
                               "until a note; docs/team.md)",
     "updates-concurrent": "one field of the registration was updated to different values on two copies apart; the later "
                           "update is in force (warning, until a note; docs/team.md)",
+    "risk-concurrent": "the child's risk was rated, or found increased, on two copies apart (an increase on one and a "
+                       "rating on the other, or two different ratings); the later rating stands and answers no increase "
+                       "found on the other copy (warning, until the risk is rated again or a note; docs/team.md)",
     "covers-concurrent": "one colleague's cover of a case was given or changed to different ends on two copies apart; the "
                          "later one stands (warning, until the cover is given again or a note; docs/team.md)",
     "caseload-near-cap": "a caseworker has reached the caseload warning level (warning, `cpcm check` over every case)",
