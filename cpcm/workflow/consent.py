@@ -32,11 +32,11 @@ class ConsentCheck:
 def used_ids(records: Iterable[Record]) -> set[str]:
     """Consent and override records already relied on by an action (referral, transfer …), and
     the overrides that stand in for a consent a referral was sent on and a correction took
-    away (`corrected_away`) or its giver answered otherwise since (`withdrawn_after`): an override
-    stands in once. A transfer request's `consent_ids`
-    (what it was asked on) use nothing: the request shares nothing, and the transfer that
-    carries it out is checked again and relies on its own; so is an override standing in for
-    a request's consent, left for that transfer. A correction of a record used is used too."""
+    away (`corrected_away`) or its giver answered otherwise since (`withdrawn_after`): an
+    override stands in once. A transfer request's `consent_ids` (what it was asked on) use
+    nothing: the request shares nothing, and the transfer that carries it out is checked again
+    and relies on its own; so is an override standing in for a request's consent, left for that
+    transfer. A correction of a record used is used too."""
     records = list(records)
     used: set[str] = set()
     for record in records:
