@@ -5,8 +5,6 @@ which makes the caseworker a reader. A case that is not theirs is refused; nothi
 read before becomes readable to them by nominating."""
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from conftest import CANARY, commit_count, git, make_identity, signing_line
@@ -16,8 +14,8 @@ from cpcm.service import conferences
 from cpcm.store.casestore import CONFERENCES
 from cpcm.workflow.deadlines import soon_window
 from memory_repo import MemoryRepo
-from test_conference import (CLOSE_NOW, MEMBERS, conference_in, in_one_commit, last_message, member, minutes_doc,
-                             new_conference, one_commit, planned_case, planned_in)
+from test_conference import (CLOSE_NOW, MEMBERS, closed_through_cli, conference_in, in_one_commit, last_message, member,
+                             minutes_doc, new_conference, one_commit, planned_case, planned_in)
 
 
 def nomination_items(ctx) -> list[dict]:
@@ -139,11 +137,7 @@ def test_cli__kenya_a_caseworker_nominates_the_supervisor_prioritises_and_verify
     shown = amina("conference", "show", conf, "--json").json()
     assert [c["case_id"] for c in shown["cases"]] == [case_id] and shown["proposals"] == []
     closer = kenya("sup", CLOSE_NOW)
-    for institution, name, position in MEMBERS:
-        assert closer("conference", "attend", conf, "--institution", institution, "--name", name, "--position", position,
-                      "--contact", "0700 000000", "--confidentiality-signed", "yes").code == 0
-    assert closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id]))).code == 0
-    assert closer("conference", "close", conf).code == 0
+    closed_through_cli(closer, conf, [case_id])
     assert closer("render", "conference-report", conf).code == 0
     verified = sup("verify")
     assert verified.code == 0, verified.stdout + verified.stderr
@@ -224,12 +218,7 @@ def test_cli__conference_list_piped_is_one_table_with_a_readable_column(kenya, m
     if closed:
         own = planned_case(sup, CANARY)  # a case of the supervisor's: amina does not read the conference
         one_commit(kenya.root, lambda: sup("conference", "add-case", other, own, "--reason", "especially_difficult"))
-        closer = kenya("sup", CLOSE_NOW)
-        for institution, name, position in MEMBERS:
-            assert closer("conference", "attend", other, "--institution", institution, "--name", name, "--position", position,
-                          "--contact", "0700 000000", "--confidentiality-signed", "yes").code == 0
-        assert closer("conference", "minutes", other, "--from-file", "-", input=json.dumps(minutes_doc([own]))).code == 0
-        assert closer("conference", "close", other).code == 0
+        closed_through_cli(kenya("sup", CLOSE_NOW), other, [own])
     listed = amina("conference", "list")
     assert listed.code == 0, listed.stderr
     lines = listed.stdout.splitlines()
