@@ -93,6 +93,16 @@ def new_conference(sup, *extra) -> str:
     return result.json()["conference_id"]
 
 
+def closed_through_cli(closer, conf: str, case_ids) -> None:
+    """Close a conference through the CLI (`closer`: a supervisor on the meeting's day): the members present, the
+    minutes of `case_ids`, then `conference close`."""
+    for institution, name, position in MEMBERS:
+        assert closer("conference", "attend", conf, "--institution", institution, "--name", name, "--position", position,
+                      "--contact", "0700 000000", "--confidentiality-signed", "yes").code == 0
+    assert closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc(list(case_ids)))).code == 0
+    assert closer("conference", "close", conf).code == 0
+
+
 def minutes_doc(case_ids):
     return {
         "minute_taker": "Rotating member (case manager)",
@@ -646,11 +656,7 @@ def test_cli__the_report_shows_each_cases_risk_as_it_stood_at_the_meeting(cli, c
                                                                       "--risk-reason", "the family is cooperating")
     assert before.code == 0, before.stderr
     closer = cli_as("sup", CPCM_NOW=CLOSE_NOW)
-    for institution, name, position in MEMBERS:
-        assert closer("conference", "attend", conf, "--institution", institution, "--name", name, "--position", position,
-                      "--contact", "0700 000000", "--confidentiality-signed", "yes").code == 0
-    assert closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id]))).code == 0
-    assert closer("conference", "close", conf).code == 0
+    closed_through_cli(closer, conf, [case_id])
     after = cli_as("amina", CPCM_NOW="2026-12-10T10:00:00+03:00")("followup", case_id, *visit, "--risk", "low",
                                                                      "--risk-reason", "the child is settled at home")
     assert after.code == 0, after.stderr

@@ -5,8 +5,6 @@ which makes the caseworker a reader. A case that is not theirs is refused; nothi
 read before becomes readable to them by nominating."""
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from conftest import CANARY, commit_count, git, make_identity, signing_line
@@ -16,8 +14,8 @@ from cpcm.service import conferences
 from cpcm.store.casestore import CONFERENCES
 from cpcm.workflow.deadlines import soon_window
 from memory_repo import MemoryRepo
-from test_conference import (CLOSE_NOW, MEMBERS, conference_in, in_one_commit, last_message, member, minutes_doc,
-                             new_conference, one_commit, planned_case, planned_in)
+from test_conference import (CLOSE_NOW, MEMBERS, closed_through_cli, conference_in, in_one_commit, last_message, member,
+                             minutes_doc, new_conference, one_commit, planned_case, planned_in)
 
 
 def nomination_items(ctx) -> list[dict]:
@@ -139,11 +137,7 @@ def test_cli__kenya_a_caseworker_nominates_the_supervisor_prioritises_and_verify
     shown = amina("conference", "show", conf, "--json").json()
     assert [c["case_id"] for c in shown["cases"]] == [case_id] and shown["proposals"] == []
     closer = kenya("sup", CLOSE_NOW)
-    for institution, name, position in MEMBERS:
-        assert closer("conference", "attend", conf, "--institution", institution, "--name", name, "--position", position,
-                      "--contact", "0700 000000", "--confidentiality-signed", "yes").code == 0
-    assert closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id]))).code == 0
-    assert closer("conference", "close", conf).code == 0
+    closed_through_cli(closer, conf, [case_id])
     assert closer("render", "conference-report", conf).code == 0
     verified = sup("verify")
     assert verified.code == 0, verified.stdout + verified.stderr
@@ -165,7 +159,7 @@ def test_cli__kenya_a_caseworker_lists_a_conference_they_cannot_read_and_nominat
                               "cases": None, "nominated": None, "participants": None, "readable": False, "closed": False,
                               "nominate": nominate}]
     text = amina("conference", "list")
-    assert text.code == 0 and f"{conf}\tnot readable\t{nominate}" in text.stdout, text.stdout
+    assert text.code == 0 and f"{conf}\t\t\t\t\t\t\t\tno\t{nominate}\n" in text.stdout, text.stdout
     for hidden in ("external", "2026-11-30", "10:30", "Hall Zeta", "\tsup", '"sup"', CANARY):  # nothing encrypted shown
         assert hidden not in listed.stdout + text.stdout + listed.stderr + text.stderr, hidden
     # the caseworker nominates a case of theirs through the ID and the command shown
@@ -203,3 +197,46 @@ def test_add_case__names_in_a_caseworkers_presentation_are_refused_theirs_at_onc
     taken = conferences.add_case(sup, conf, case_id, None, "Stays with a relative after school.")
     assert conferences.load(amina, conf).cases[1]["presentation"] == "Stays with a relative after school."
     assert taken.extra["proposal"]
+
+
+LIST_COLUMNS = ["conference", "kind", "date", "chair", "status", "cases", "nominated", "present", "readable",
+                "to nominate a case of yours"]
+
+
+@pytest.mark.parametrize("closed", [False, True])
+def test_cli__conference_list_piped_is_one_table_with_a_readable_column(kenya, monkeypatch, closed):
+    """Piped, `conference list` is one table, a line a conference: those the worker reads (`readable` yes), then those
+    they do not (`no`: the ID, closed or not, how to nominate), never a second table after a blank line. On a terminal
+    the conferences not read are a table of their own; --json is as it was."""
+    from cpcm.cli import common
+
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = planned_case(amina, CANARY)
+    theirs = new_conference(sup)  # amina reads it once her case is in it
+    one_commit(kenya.root, lambda: sup("conference", "add-case", theirs, case_id, "--reason", "especially_difficult"))
+    other = new_conference(sup, "--venue", "Hall Zeta")  # amina does not read this one
+    if closed:
+        own = planned_case(sup, CANARY)  # a case of the supervisor's: amina does not read the conference
+        one_commit(kenya.root, lambda: sup("conference", "add-case", other, own, "--reason", "especially_difficult"))
+        closed_through_cli(kenya("sup", CLOSE_NOW), other, [own])
+    listed = amina("conference", "list")
+    assert listed.code == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert "" not in lines and [line.split("\t") for line in lines] == [
+        LIST_COLUMNS,
+        [theirs, "internal", "2026-11-30", "sup", "planned", "1", "0", "0", "yes", ""],
+        [other, "", "", "", "closed" if closed else "", "", "", "", "no",
+         "" if closed else f"cpcm conference add-case {other} CASE --reason REASON"]], listed.stdout
+    assert [(r["conference_id"], r["readable"], r["closed"]) for r in amina("conference", "list", "--json").json()] == \
+        [(theirs, True, False), (other, False, closed)]
+    # the supervisor reads both: one table, each readable
+    mine = sup("conference", "list").stdout.splitlines()
+    assert mine[0].split("\t") == LIST_COLUMNS and [line.split("\t")[8] for line in mine[1:]] == ["yes", "yes"], mine
+    # on a terminal: the two tables as before, drawn
+    monkeypatch.setattr(common, "stdout_is_terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", "200")
+    drawn = amina("conference", "list")
+    assert drawn.code == 0 and "1 conference(s) you cannot read" in drawn.stdout, drawn.stdout
+    assert ("closed" if closed else "not readable") in drawn.stdout and "readable" not in drawn.stdout.split("you cannot read")[0]
+    for hidden in ("Hall Zeta", CANARY):
+        assert hidden not in listed.stdout + drawn.stdout

@@ -26,7 +26,7 @@ from cpcm.service import context, fill
 from cpcm.store import cache as cache_mod
 from cpcm.store import parallel
 from cpcm.workflow import fold as fold_module
-from cpcm.workflow import placements, plan_actions, transitions
+from cpcm.workflow import approvals, placements, plan_actions, transitions
 
 
 # -- the fold as it was ---------------------------------------------------------------------------
@@ -97,7 +97,7 @@ def old_fold(case_id, records):
         decided = []  # a change of rule made since, applied here too: a plan version's approval or rejection (fold.PLAN_APPROVED)
         if reducer is not None:
             before = case
-            waiting = plan_actions.waiting_version(case.plan)
+            waiting = approvals.waiting_version(case.plan)
             case = reducer(case, record)
             # a change of rule made since, applied here too: a decision or withdrawal of a transfer request that changes
             # none (none waits, or not the one it names: fold._TRANSFER_DECIDING) decides nothing and is out of order

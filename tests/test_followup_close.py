@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import library_session, register
+from conftest import library_session, register, registration as registration_doc
 from cpcm import service
 from cpcm.errors import InvalidInput, Refused
 from memory_repo import MemoryRepo
@@ -438,6 +438,41 @@ def test_reopen__says_when_the_initial_assessment_is_due_as_the_due_list_has_it(
     assert reopened.next_steps == (says,)
     item = next(d for d in service.show(amina, case_id)["due"] if d["code"] == "initial-assessment")
     assert item["due"].startswith(due)
+
+
+LATE = "2026-11-23T22:30:00+03:00"  # 19:30 UTC: the agency's day ends in 90 minutes, the UTC day in 4.5 hours
+
+
+@pytest.mark.parametrize("rule_zone, same_day", [(None, True), ("utc", False)])
+def test_register_and_reopen__count_the_initial_assessment_from_the_agencys_day_by_the_one_rule(monkeypatch, rule_zone, same_day):
+    """What `register` and `reopen` say comes next counts the initial assessment from the registration's or the
+    reopening's time in the agency's zone, as `due` lists it: through `deadlines.counted_from`, the rule `limit_end`
+    reads. Late in the evening under a 2-hour limit, an immediate risk's same day (midnight in Nairobi, 90 minutes
+    on) comes first; counted in UTC (the rule changed, here only), midnight would come after the 2 hours."""
+    from datetime import timezone
+
+    from cpcm.workflow import deadlines
+
+    if rule_zone == "utc":
+        monkeypatch.setattr(deadlines, "counted_from", lambda start, zone: start.astimezone(timezone.utc))
+    mem = MemoryRepo(rules={"initial_assessment": {"limit": "2h", "target": "1h"}}, now=datetime.fromisoformat(LATE))
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    registered = service.register(amina, json.loads(json.dumps(registration_doc(risk="immediate"))))
+    said = " ".join(registered.next_steps)
+    assert ("the initial assessment is due the same day" in said) is same_day, said
+    assert ("the initial assessment within 2 hours" in said) is not same_day, said
+    if rule_zone is None:  # as `due` lists it: the agency's midnight, before the 2 hours end
+        item = next(d for d in service.show(amina, registered.subject_id)["due"] if d["code"] == "initial-assessment")
+        assert item["due"].startswith("2026-11-24T00:00"), item
+    case_id = mem.register(amina, at="2026-09-01T09:00:00+03:00", risk="immediate")
+    service.close(amina, case_id, {"reason": "registered_in_error", "checklist": ["error_confirmed"]})
+    service.approve(sup, case_id, "closure")
+    reopened = service.reopen(amina, case_id, "new report from the school")  # at 22:30 in Nairobi
+    assert reopened.next_steps == (("the clocks restart: initial assessment the same day (immediate risk)",) if same_day
+                                   else ("the clocks restart: initial assessment within 2 hours",))
+    if rule_zone is None:
+        item = next(d for d in service.show(amina, case_id)["due"] if d["code"] == "initial-assessment")
+        assert item["due"].startswith("2026-11-24T00:00"), item
 
 
 def test_reached_18__the_due_list_proposes_closure_and_a_justification_keeps_it_open():

@@ -417,6 +417,21 @@ def test_pending__plan():
     assert approvals.pending(Case("C", plan={}), "plan") is None
 
 
+def test_pending__a_plan_waits_by_the_rule_the_fold_reads(monkeypatch):
+    """One rule says whether a plan version waits for a decision: `approvals.waiting_version`, which
+    `pending` reads, as the fold does (a decision or a withdrawal of the waiting version)."""
+    from cpcm.workflow import plan_actions
+
+    plan = {"version": 1, "by": "amina"}
+    versions = [plan, {**plan, "approved_at": "x"}, {**plan, "rejected_at": "x"}, {**plan, "withdrawn_at": "x"}, {}, None]
+    assert [approvals.waiting_version(v) for v in versions] == [True, False, False, False, False, False]
+    for version in versions:
+        assert (approvals.pending(Case("C", plan=version), "plan") is not None) == approvals.waiting_version(version)
+    monkeypatch.setattr(approvals, "waiting_version", lambda version: bool(version))  # pending follows the rule
+    assert approvals.pending(Case("C", plan=versions[1]), "plan") is versions[1]
+    assert not hasattr(plan_actions, "waiting_version")  # not written again where the fold's plan summary is kept
+
+
 def test_pending__closure():
     closure = {"by": "amina"}
     assert approvals.pending(Case("C", stage="closure_requested", closure=closure), "closure") is closure

@@ -185,9 +185,17 @@ def print_json_of(rows: Any, items: Callable[[], Iterable[Any]]) -> None:
 ID_LIKE = re.compile(r"^(?:[A-Z]{2}-[0-9A-Z]{4}-[0-9A-Z]{4}|[0-9A-HJKMNP-TV-Z]{26})$")
 
 
+def drawn(count: int) -> bool:
+    """Whether a table of `count` rows is drawn with lines (rich, on a terminal) rather than
+    printed plain, tab-separated (a file or a pipe, or a long list: rich costs about 1 ms a row).
+    `print_table` and `print_text` ask it; a command whose output is two tables on a terminal asks
+    it to print one plain table instead."""
+    return stdout_is_terminal() and count <= 200
+
+
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:
     rows = [["" if v is None else str(v) for v in row] for row in rows]
-    if stdout_is_terminal() and len(rows) <= 200:  # rich costs about 1 ms a row: long lists print plain
+    if drawn(len(rows)):
         from rich.console import Console
         from rich.table import Table
 
@@ -212,7 +220,7 @@ def print_text(rows: Any, columns: Sequence[str], *args: Any) -> bool:
     ready (`rows.plain_text(header, *args)`); False when it has none, or a table is to be drawn
     on a terminal."""
     plain = getattr(rows, "plain_text", None)
-    if plain is None or (stdout_is_terminal() and len(rows) <= 200):
+    if plain is None or drawn(len(rows)):
         return False
     text = plain("\t".join(columns), *args)
     if text is None:

@@ -267,9 +267,12 @@ def register(app: typer.Typer) -> None:
     def list_(repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
         """The conferences you can read, by date; then those you cannot read, by ID, with only what
         is visible without a key (the ID, whether it is closed) and how to nominate a case of yours.
+        On a terminal two tables; to a file or a pipe one, with a column saying whether each is
+        readable.
 
         Example: cpcm conference list --json
         """
+        from cpcm.cli.common import drawn
         from cpcm.service import conferences
 
         ctx = open_ctx(repo, identity)
@@ -281,13 +284,20 @@ def register(app: typer.Typer) -> None:
                    "status": "closed" if c["closed"] else None, "cases": None, "nominated": None, "participants": None,
                    "readable": False, "closed": c["closed"], "nominate": None if c["closed"] else _nominate(c["conference_id"])}
                   for c in conferences.unreadable_conferences(ctx)]
+        columns = ["conference", "kind", "date", "chair", "status", "cases", "nominated", "present"]
+        readable = [[r["conference_id"], r["kind"], _when(r["date"], ctx.zone), r["chair"], r["status"], r["cases"],
+                     r["nominated"], r["participants"]] for r in rows]
         if json_out:
             print_json(rows + unread)
+        elif not drawn(len(rows) + len(unread)):
+            # plain (a file or a pipe): one table, a line a conference, that a script reads as one; a conference
+            # not read has only what the folder shows without a key (its ID, whether it is closed) and how to
+            # nominate a case of yours, its other columns empty
+            print_table(columns + ["readable", "to nominate a case of yours"],
+                        [row + ["yes", ""] for row in readable]
+                        + [[r["conference_id"], "", "", "", r["status"], "", "", "", "no", r["nominate"]] for r in unread])
         else:
-            print_table(["conference", "kind", "date", "chair", "status", "cases", "nominated", "present"],
-                        [[r["conference_id"], r["kind"], _when(r["date"], ctx.zone), r["chair"], r["status"], r["cases"],
-                          r["nominated"], r["participants"]] for r in rows],
-                        title=f"{len(rows)} conference(s)")
+            print_table(columns, readable, title=f"{len(rows)} conference(s)")
             if unread:
                 print()
                 print_table(["conference", "status", "to nominate a case of yours"],

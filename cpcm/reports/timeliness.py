@@ -121,7 +121,7 @@ def case_clocks(case: Case, policy: Policy, zone: tzinfo = timezone.utc) -> list
         # the limit `due` lists (`initial_assessment_due`: sooner for a risk the policy wants answered sooner), by the
         # registration's risk level for the first cycle, the current one after a reopening
         risk = (case.registration or {}).get("risk") if start == moment(case.registered_at) else case.risk
-        initial_due, initial_target, _response = initial_assessment_due(policy, risk, start.astimezone(zone))
+        initial_due, initial_target, _response = initial_assessment_due(policy, risk, start, zone)
         add("initial_assessment", start, initial_due,
             times.first(done("initial-assessment"), start, following), open_until, initial_target or initial_due)
 

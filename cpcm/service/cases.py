@@ -89,8 +89,8 @@ def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any], at: A
     needs (IAG §1)."""
     steps = []
     risk = str(body["risk"]) if body.get("risk") else None
-    begin = parse_datetime(at).astimezone(deadlines_mod.zone_of(ctx.now))
-    _due, _target, response = deadlines_mod.initial_assessment_due(ctx.policy, risk, begin)
+    zone = deadlines_mod.zone_of(ctx.now)  # the registration counted from in the agency's zone, as `due` counts it
+    _due, _target, response = deadlines_mod.initial_assessment_due(ctx.policy, risk, parse_datetime(at), zone)
     if response is not None and response.same_day:
         steps.append(f"{risk} risk: act before the child leaves your care, and assess now (the initial assessment is due the "
                      f"same day): cpcm assess {case_id} --type initial")

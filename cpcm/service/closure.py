@@ -243,8 +243,8 @@ def reopen(ctx: Context, case_id: str, reason: str, at: datetime | None = None) 
         raise InvalidInput([FieldError("reason", "is required: the new information or changed situation")], f"reopening of {case_id}")
     case = load_case(ctx, case_id)
     record = append(ctx, case, "reopen", "reopen", {"reason": reason.strip()}, at)
-    begin = parse_datetime(record.at).astimezone(deadlines.zone_of(ctx.now))
-    _due, _target, response = deadlines.initial_assessment_due(ctx.policy, case.risk, begin)  # as `due` will list it
+    zone = deadlines.zone_of(ctx.now)  # the reopening counted from in the agency's zone, as `due` will list it
+    _due, _target, response = deadlines.initial_assessment_due(ctx.policy, case.risk, parse_datetime(record.at), zone)
     within = ("within " + ctx.policy.duration("initial_assessment", "limit").words() if response is None
               else f"{'' if response.same_day else 'within '}{response.words()} ({case.risk} risk)")
     return Written(case_id, record.id, "reopen", next_steps=(f"the clocks restart: initial assessment {within}",))

@@ -61,7 +61,7 @@ def pending(case: Case, subject: str) -> Mapping[str, Any] | None:
     """The request waiting for a decision (its record_id, at, by), or None."""
     if subject == "plan":
         plan = case.plan
-        return plan if plan and not plan.get("approved_at") and not plan.get("rejected_at") and not plan.get("withdrawn_at") else None
+        return plan if waiting_version(plan) else None
     if subject == "closure":
         closure = case.closure
         return closure if case.stage == "closure_requested" and closure and closure.get("decided_at") is None else None
@@ -69,6 +69,13 @@ def pending(case: Case, subject: str) -> Mapping[str, Any] | None:
         request = case.transfer_request
         return request if request and request.get("decided_at") is None and case.status == "open" else None
     raise ValueError(f"that is not approved: one of {', '.join(SUBJECTS)}")
+
+
+def waiting_version(plan: Mapping[str, Any] | None) -> bool:
+    """Whether the latest plan version (`plan`, the fold's case.plan) waits for a decision:
+    neither approved, rejected nor withdrawn. THE rule `pending` reads for a plan, and the fold
+    (a decision of the waiting version; `plan_actions.track`, a withdrawal of it)."""
+    return bool(plan) and not plan.get("approved_at") and not plan.get("rejected_at") and not plan.get("withdrawn_at")
 
 
 def approved_not_sent(case: Case) -> Mapping[str, Any] | None:

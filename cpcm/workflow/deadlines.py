@@ -108,11 +108,18 @@ def zone_of(now: datetime) -> tzinfo:
 
 def limit_end(limit: Duration, start: datetime, zone: tzinfo) -> datetime:
     """When `limit`, counted from `start`, ends, as `due` counts it: from `start` in the agency's
-    zone (`zone_of(now)`), so that 'the same day' (`Duration.after`) ends at midnight of the
-    worker's day, not of the UTC day. For the timeliness report, which looks back at the same
-    clocks with its times as datetimes; `initial_assessment_due` takes its `begin` the same way
-    (`start.astimezone(zone)`)."""
-    return limit.after(start.astimezone(zone))
+    zone (`counted_from`). For the timeliness report, which looks back at the same clocks with its
+    times as datetimes; `initial_assessment_due` given a zone takes its `begin` the same way."""
+    return limit.after(counted_from(start, zone))
+
+
+def counted_from(start: datetime, zone: tzinfo) -> datetime:
+    """A clock's start as its limits are counted from it: in the agency's zone (`zone_of(now)`),
+    so that 'the same day' (`Duration.after`) ends at midnight of the worker's day, not of the UTC
+    day. THE rule `limit_end` and `initial_assessment_due` (given a zone: the timeliness report,
+    what `register` and `reopen` say comes next) read; `due` reads a case's times in that zone
+    already (`_t`)."""
+    return start.astimezone(zone)
 
 
 def _t(text: str | None, zone: tzinfo) -> datetime | None:
@@ -260,10 +267,13 @@ def referral_before_reopening(case: Case, ref, policy: Policy) -> bool:
     return bool(reopened) and ref["status_at"] < reopened and not due_after_reopening(policy)
 
 
-def initial_assessment_due(policy: Policy, risk: str | None, begin: datetime) -> tuple[datetime, datetime | None, Duration | None]:
+def initial_assessment_due(policy: Policy, risk: str | None, begin: datetime,
+                           zone: tzinfo | None = None) -> tuple[datetime, datetime | None, Duration | None]:
     """When the initial assessment of a child at `risk` is due, its clock started at `begin` (the
     registration, or the reopening): the due time, the target (None when the due time comes
-    first) and, when the risk level cut the time short, the level's response limit.
+    first) and, when the risk level cut the time short, the level's response limit. Counted from
+    `begin` in `zone` where one is given (`counted_from`: the agency's, `zone_of(now)`), else in
+    `begin`'s own (`due`'s, already in that zone).
 
     THE rule, read by `due`, the timeliness report and what `register` and `reopen` say comes
     next: `initial_assessment.limit` (48 hours, target 24), but the same day for a risk level the
@@ -273,6 +283,8 @@ def initial_assessment_due(policy: Policy, risk: str | None, begin: datetime) ->
     care" [L805], and the initial assessment is where that protection is recorded. Both numbers
     are the policy's; which one applies is this reading of the two (docs/workflow.md). A longer
     response time (high: 72 hours) leaves the initial assessment's own limit as it is."""
+    if zone is not None:
+        begin = counted_from(begin, zone)
     parts = _parts(policy)
     due, target = parts.duration("initial_assessment", "limit").after(begin), parts.duration("initial_assessment", "target").after(begin)
     response = parts.text(("risk_response_limit", risk), lambda: policy.risk_response(risk)) if risk else None

@@ -19,7 +19,7 @@ from cpcm.domain.records import Record, flatten, set_path, utc
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import placements, plan_actions, transitions
 from cpcm.workflow import transfers as transfer_rules
-from cpcm.workflow.approvals import waiting_closures, waiting_requests, waiting_transfers
+from cpcm.workflow.approvals import waiting_closures, waiting_requests, waiting_transfers, waiting_version
 
 
 def _plain(cls) -> bool:
@@ -569,7 +569,7 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
         if reducer is not None:
             before = case
             case = reducer(case, record)
-            if kind in _PLAN_DECISIONS and case.plan is not before.plan and plan_actions.waiting_version(before.plan):
+            if kind in _PLAN_DECISIONS and case.plan is not before.plan and waiting_version(before.plan):
                 decided = (_PLAN_DECISIONS[kind], case.plan["record_id"])
             if command in ("approval.closure", "rejection.closure") and after is not None and case.closure is before.closure:
                 after = None  # a decision of a request no longer waiting (withdrawn on another copy, say): it decides nothing

@@ -247,7 +247,7 @@ def track(plan: Mapping[str, Any] | None, record: Record) -> Mapping[str, Any] |
                 status[action_id] = {"status": value, "at": utc(record.at), "by": record.by}
             return {**plan, "status": status}
     if record.kind == "withdrawal" and record.body.get("subject", "plan") == "plan" \
-            and record.body.get("target") in (None, plan.get("record_id")) and waiting_version(plan):
+            and record.body.get("target") in (None, plan.get("record_id")) and approvals.waiting_version(plan):
         return {**plan, "withdrawn_at": utc(record.at), "withdrawn_by": record.by}
     return plan
 
@@ -268,12 +268,6 @@ def in_force_event(policy: Policy) -> str:
     `deadlines.plan_in_force_at` and the statistics report (versions in force) read; a version
     rejected, withdrawn or still waiting is not in force."""
     return APPROVED if approvals.required(policy, "plan") else WRITTEN
-
-
-def waiting_version(plan: Mapping[str, Any] | None) -> bool:
-    """Whether the latest version (`plan`, the fold's case.plan) waits for a decision: neither
-    approved, rejected nor withdrawn."""
-    return bool(plan) and not plan.get("approved_at") and not plan.get("rejected_at") and not plan.get("withdrawn_at")
 
 
 def in_force(plan: Mapping[str, Any] | None, policy: Policy) -> Mapping[str, Any] | None:
