@@ -130,6 +130,8 @@ def _do(ctx, item, case):
         return service.approve(ctx, c, code.split("-")[0])
     if code == "approved-transfer":
         return service.transfer_withdraw(ctx, c, "no longer wanted")
+    if code == "transfer-ack":  # no receipt to record here: the way out the item names when it never comes
+        return service.reopen(ctx, c, "the receiving agency never confirmed it holds the case")
     if code == "risk-increased":
         if case.status == "closed":
             return service.reopen(ctx, c, "the risk has increased")

@@ -39,6 +39,7 @@ RULES = {
     "volunteer_concern": {"limit": "4d", "source": "S-concern"},
     "readiness_stop": {"limit": "6h", "source": "S-stop"},
     "due_soon": {"within": "2d", "source": "S-soon"},
+    "transfer_ack": {"limit": "9d", "source": "S-transfer-ack"},
 }
 
 
@@ -383,6 +384,46 @@ def test_post_closure_visit():
     assert len(of(dl._post_closure_visit, case(status="closed", events=earlier))) == 1
     assert of(dl._post_closure_visit, case(events={"closed": (closed,)})) == []
     assert of(dl._post_closure_visit, case(status="closed")) == []
+
+
+def test_transfer_ack__from_the_transfer_urgent_once_overdue_until_its_receipt_or_a_reopening():
+    sent = {"record_id": "01T", "to": "recv", "at": "2026-11-10T06:00:00+00:00", "acked_at": None, "ack_record": None}
+    c = case(status="transferred", stage="transferred", transfer_out=sent)
+    why = ("the transfer of 2026-11-10 has no receipt from recv after 9 days: nothing says the child reached them. Follow it "
+           "up with recv; when their receipt (cpcm receive ... --receipt) comes, record it: cpcm transfer-ack RECEIPT; if the "
+           "case never reached them, reopen it here (cpcm reopen CP-0000-0000 --reason ...) and hand it over again")
+    due = datetime(2026, 11, 19, 9, 0, tzinfo=EAT)
+    expected = ("CP-0000-0000", "transfer-ack", "transfer receipt not acknowledged: follow up with recv", due.isoformat(), None,
+                "amina", "transfer_ack", why, "S-transfer-ack", "high", None, (), None)
+    assert of(dl._transfer_ack, c, now=due - timedelta(days=8)) == [expected]
+    assert of(dl._transfer_ack, c, now=due) == [expected]  # at the limit: not yet overdue
+    late = (expected[0], expected[1], dl.URGENT + expected[2], *expected[3:])
+    assert of(dl._transfer_ack, c, now=due + timedelta(seconds=1)) == [late]
+    assert of(dl._transfer_ack, c, now=due + timedelta(days=40)) == [late]
+    # the receipt for this transfer ends it; so does the case's reopening (status open), or no transfer at all
+    acked = case(status="transferred", stage="transferred", transfer_out=dict(sent, acked_at="2026-11-12T06:00:00+00:00"))
+    assert of(dl._transfer_ack, acked, now=due + timedelta(days=1)) == []
+    assert of(dl._transfer_ack, case(stage="reopened", transfer_out=sent), now=due + timedelta(days=1)) == []
+    assert of(dl._transfer_ack, case(status="transferred", stage="transferred"), now=due + timedelta(days=1)) == []
+    # on the case's list whatever the now: `deadlines` keeps it at the transferred stage, and `check` calls it overdue
+    assert [d.code for d in dl.deadlines(c, P, due + timedelta(days=1))] == ["transfer-ack"]
+    assert dl.is_urgent(dl.deadlines(c, P, due + timedelta(days=1))[0])
+    assert not dl.is_urgent(dl.deadlines(c, P, due)[0])
+
+
+def test_transfer_ack__the_urgent_mark_is_a_comparison_of_now_so_the_due_rows_keep_it():
+    """The title turns URGENT at the limit through a comparison with `now` alone (intervals.run):
+    the piece before ends at the limit, the one after begins there."""
+    from cpcm.workflow import intervals
+
+    sent = {"record_id": "01T", "to": "recv", "at": "2026-11-10T06:00:00+00:00", "acked_at": None, "ack_record": None}
+    c = case(status="transferred", stage="transferred", transfer_out=sent)
+    due = datetime(2026, 11, 19, 6, 0, tzinfo=timezone.utc)
+    before = intervals.run(lambda now: dl._transfer_ack(c, P, now), (due - timedelta(days=2)).astimezone(EAT))
+    after = intervals.run(lambda now: dl._transfer_ack(c, P, now), (due + timedelta(days=2)).astimezone(EAT))
+    assert before is not None and after is not None
+    assert before.hi == due + timedelta(microseconds=1) and after.lo == due + timedelta(microseconds=1)
+    assert not dl.is_urgent(before.answer[0]) and dl.is_urgent(after.answer[0])
 
 
 def test_turning_18__from_the_notice_until_a_continuation():

@@ -210,6 +210,27 @@ def test_fold__transfer_request_and_decision():
     assert fold(CASE, [REG, rec("approval", "01B", subject="other")]).plan is None
 
 
+def test_fold__transfer_out_and_the_receipt_for_that_transfer_only():
+    sent = rec("transfer", "01B", at="2026-11-26T09:00:00+03:00", to="AGENCY")
+    case = fold(CASE, [REG, sent])
+    assert case.status == "transferred" and case.transfer_out == {
+        "record_id": "01B", "to": "AGENCY", "at": "2026-11-26T06:00:00+00:00", "acked_at": None, "ack_record": None}
+    ack = rec("transfer_ack", "01C", at="2026-11-28T09:00:00+03:00", transfer_record="01B")
+    acked = fold(CASE, [REG, sent, ack]).transfer_out
+    assert acked["acked_at"] == "2026-11-28T06:00:00+00:00" and acked["ack_record"] == "01C"
+    # a receipt for another transfer answers nothing; a second receipt does not move the first
+    assert fold(CASE, [REG, sent, rec("transfer_ack", "01C", transfer_record="01Z")]).transfer_out["acked_at"] is None
+    twice = fold(CASE, [REG, sent, ack, rec("transfer_ack", "01D", at="2026-11-29T09:00:00+03:00", transfer_record="01B")])
+    assert twice.transfer_out["ack_record"] == "01C"
+    # reopened and transferred again: the first transfer's late receipt leaves the second waiting
+    again = rec("transfer", "01E", at="2026-12-02T09:00:00+03:00", to="OTHER")
+    late = rec("transfer_ack", "01F", at="2026-12-03T09:00:00+03:00", transfer_record="01B")
+    second = fold(CASE, [REG, sent, rec("reopen", "01D", at="2026-12-01T09:00:00+03:00"), again, late])
+    assert second.status == "transferred" and second.transfer_out["record_id"] == "01E"
+    assert second.transfer_out["to"] == "OTHER" and second.transfer_out["acked_at"] is None
+    assert fold(CASE, [REG]).transfer_out is None
+
+
 def test_fold__review_sets_the_next_review():
     plan = rec("plan", "01B")
     case = fold(CASE, [REG, plan, rec("review", "01C", next_review="2027-02-01")])

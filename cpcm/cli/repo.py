@@ -293,6 +293,11 @@ def _report_team_change(result, json_out: bool, done: str, removed: str | None =
         warn(f"{len(visits)} closed case(s) of {removed} still need their post-closure visit, which nobody has now: "
              "they are on the supervisors' cpcm due until one of you records it (cpcm followup CASE --purpose "
              "post_closure ...): " + " ".join(visits))
+    receipts = result.extra.get("receipts_left")
+    if receipts:
+        warn(f"{len(receipts)} transferred case(s) of {removed} still wait for the receiving agency's receipt, which nobody "
+             "follows up now: they are on the supervisors' cpcm due until one of you records it (cpcm transfer-ack RECEIPT) "
+             "or reopens the case: " + " ".join(receipts))
     if result.extra["not_reencrypted"]:
         warn(f"{len(result.extra['not_reencrypted'])} case(s) or conference(s) could not be re-encrypted because you cannot "
              "read them; one of their readers should run 'cpcm team sync': " + " ".join(result.extra["not_reencrypted"]))

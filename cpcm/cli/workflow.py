@@ -42,7 +42,7 @@ def due_command(within: float | None, worker: str | None, overdue: bool, ics: Pa
     from cpcm import service
     from cpcm.domain.dates import local_text
     from cpcm.domain.text import days
-    from cpcm.workflow.deadlines import NOT_OPEN_CODES, STATES, soon_window
+    from cpcm.workflow.deadlines import STATES, soon_window
     from cpcm.workflow.approvals import nobody_hint
     from cpcm.workflow.rules import off_team, unattended_hint
 
@@ -57,7 +57,7 @@ def due_command(within: float | None, worker: str | None, overdue: bool, ics: Pa
         if i.worker_removed:  # nobody has the case (docs/team.md, a worker removed on another copy)
             return [STATE_LABEL[i.state(now, soon)], i.case_id, i.title, local_text(i.due, ctx.zone), _when(i, now),
                     f"{i.owner} ({absent.standing(i.owner)}: nobody has the case)",
-                    f"{unattended_hint(i.code in NOT_OPEN_CODES, i.case_id)}; {why}"]
+                    f"{unattended_hint(i.code, i.case_id)}; {why}"]
         if i.nobody_may_decide:  # a waiting approval nobody in the team may decide: on the case's worker's list
             return [STATE_LABEL[i.state(now, soon)], i.case_id, i.title, local_text(i.due, ctx.zone), _when(i, now),
                     f"{i.owner} (nobody in the team may decide it)",

@@ -40,6 +40,9 @@ class Case:
     plan: Mapping[str, Any] | None = None        # the latest plan version and its approval
     closure: Mapping[str, Any] | None = None     # the latest closure request
     transfer_request: Mapping[str, Any] | None = None  # the latest transfer request and its decision
+    # the latest transfer out of here (cpcm transfer: the bundle written): its record, the receiving agency's code
+    # (`to`), when, and the receipt recorded for it (cpcm transfer-ack), if any (deadlines._transfer_ack)
+    transfer_out: Mapping[str, Any] | None = None
     next_review: str | None = None               # a date set by the latest review, if earlier
     anomalies: tuple[str, ...] = ()              # record ids that broke the transition table
     referrals: tuple[Mapping[str, Any], ...] = ()  # each referral with its current status

@@ -266,6 +266,7 @@ def team_remove(ctx: Context, worker_id: str) -> Written:
     team = Team(tuple(removed if w.id == worker_id else w for w in ctx.team.workers))
     written = _change_team(ctx, actor, team, f"team remove {worker_id}")
     written.extra["visits_left"] = _visits_left(ctx, theirs, team)
+    written.extra["receipts_left"] = _receipts_left(ctx, theirs, team)
     written.extra["cache"] = _forget_cache(ctx, worker_id)
     written.extra["signing_key_recorded"] = bool(worker.signing_keys)
     return written
@@ -286,7 +287,15 @@ def _visits_left(ctx: Context, theirs: list, team: Team) -> list[str]:
     nobody's from now on (rules.unattended), so on the supervisors' `cpcm due` until one of them
     records it; said when the worker is removed rather than found later by `cpcm check`."""
     gone = off_team(team)
-    return sorted(c.id for c in theirs if unattended(c, gone, ctx.policy, ctx.now))
+    return sorted(c.id for c in theirs if c.status == "closed" and unattended(c, gone, ctx.policy, ctx.now))
+
+
+def _receipts_left(ctx: Context, theirs: list, team: Team) -> list[str]:
+    """The removed worker's transferred cases (of `theirs`) whose receiving agency's receipt is still to
+    come (deadlines._transfer_ack): nobody's from now on, so on the supervisors' `cpcm due` until one
+    of them records it (or reopens the case), as `_visits_left`."""
+    gone = off_team(team)
+    return sorted(c.id for c in theirs if c.status == "transferred" and unattended(c, gone, ctx.policy, ctx.now))
 
 
 @writes
@@ -311,6 +320,7 @@ def team_revoke(ctx: Context, worker_id: str, since: datetime | None = None) -> 
     team = Team(tuple(revoked if w.id == worker_id else w for w in ctx.team.workers))
     result = _change_team(ctx, actor, team, f"team revoke {worker_id}")
     result.extra["visits_left"] = _visits_left(ctx, theirs, team)
+    result.extra["receipts_left"] = _receipts_left(ctx, theirs, team)
     result.extra["cache"] = _forget_cache(ctx, worker_id)
     result.extra["revoked_from"] = moment
     result.extra["signing_keys_revoked"] = len(revoked.signing_keys)

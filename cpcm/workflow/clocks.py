@@ -129,6 +129,11 @@ CLOCKS: tuple[Clock, ...] = (
           "the supervisor's or manager's approval of a transfer request", ("transfer", "withdrawal.transfer"),
           "the bundle written (cpcm transfer), or the request taken back (cpcm transfer --withdraw)", "transfer_approval",
           "approval_response", asks=("transfer", "withdrawal.transfer")),
+    # the receiving agency's receipt for the transfer (deadlines._transfer_ack: the receipt for that very transfer, read
+    # from the case's `transfer_out`; a receipt for an earlier one does not meet it), or the case reopened here
+    Clock("transfer-ack", "transfer_ack", "Transfer receipt recorded", ("transfer",), "the transfer (the bundle written)",
+          ("transfer_ack", "reopen"), "the receiving agency's receipt recorded (cpcm transfer-ack), or the case reopened here",
+          "transfer_ack", "transfer_ack", asks=("transfer_ack", "reopen")),
 )
 BY_CODE: dict[str, Clock] = {c.code: c for c in CLOCKS}
 MEASURED: tuple[Clock, ...] = tuple(c for c in CLOCKS if c.measured)

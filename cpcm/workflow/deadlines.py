@@ -30,15 +30,20 @@ STATES = ("overdue", "target_missed", "due_soon", "upcoming")
 URGENT = "URGENT: "
 # The initial assessment of a child at such a risk is due the same day too (`initial_assessment_due`),
 # and is urgent as well.
+# A transfer whose receipt has not come back is URGENT once it is overdue (`_transfer_ack`): until then
+# the receipt may still be on its way; after it, nothing says the child reached any agency.
 URGENT_CODES = frozenset({"risk-increased", "readiness-stop"})  # always urgent; a risk response when the same day
 URGENT_SAME_DAY = frozenset({"risk-response", "initial-assessment"})  # urgent when the policy wants them the same day
+URGENT_OVERDUE = frozenset({"transfer-ack"})  # urgent once overdue
 
 
-def titled(code: str, title: str, same_day: bool = False) -> str:
+def titled(code: str, title: str, same_day: bool = False, overdue: bool = False) -> str:
     """An item's title, marked URGENT when its code is one of `URGENT_CODES`, or it is a risk
     response (or the initial assessment of a child at that risk) the policy wants the same day
-    (`same_day`)."""
-    return URGENT + title if code in URGENT_CODES or (same_day and code in URGENT_SAME_DAY) else title
+    (`same_day`), or one of `URGENT_OVERDUE` past its limit (`overdue`)."""
+    if code in URGENT_CODES or (same_day and code in URGENT_SAME_DAY) or (overdue and code in URGENT_OVERDUE):
+        return URGENT + title
+    return title
 
 
 def is_urgent(item: "Deadline") -> bool:
@@ -530,6 +535,31 @@ def _approved_transfer(case: Case, policy: Policy, now: datetime) -> list[Deadli
                      "transfer_approval", why, _parts(policy).source("transfer_approval"), case.risk)]
 
 
+def _transfer_ack(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    """A transfer whose receipt the receiving agency has not sent back (`cpcm transfer-ack` records
+    it), for the case's worker, due `transfer_ack.limit` after the bundle was written and URGENT
+    once overdue: the case is read-only here and the receiving agency has not said it holds it, so
+    the child may have reached no one (IAG Step 6: each transfer raises the risk that the child drops
+    out of care). The receipt for that transfer ends it, and so does the case's reopening here (the
+    case came back); an earlier transfer's receipt does not. The receiving agency is named by the
+    code the transfer was made to (`--to`: a service id of the directory or an agency code), never
+    by a name."""
+    sent = case.transfer_out
+    if case.status != "transferred" or not sent or sent.get("acked_at"):
+        return []
+    limit = _parts(policy).duration("transfer_ack", "limit")
+    at = _t(sent["at"], zone_of(now))
+    due = limit.after(at)
+    to = sent.get("to") or "the receiving agency"
+    why = (f"the transfer of {at.date().isoformat()} has no receipt from {to} after {limit.words()}: nothing says the child "
+           f"reached them. Follow it up with {to}; when their receipt (cpcm receive ... --receipt) comes, record it: "
+           f"cpcm transfer-ack RECEIPT; if the case never reached them, reopen it here (cpcm reopen {case.id} --reason ...) "
+           "and hand it over again")
+    return [Deadline(case.id, "transfer-ack", titled("transfer-ack", f"transfer receipt not acknowledged: follow up with {to}",
+                                                     overdue=now > due),
+                     due, None, case.worker, "transfer_ack", why, _parts(policy).source("transfer_ack"), case.risk)]
+
+
 def _plan_actions(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     """Each action of the plan in force with a date (`by`), until it is marked done or dropped:
     due at the end of that day. The item names the action by its ID only (its text stays in the
@@ -715,10 +745,11 @@ def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
 
 # the deadlines a case has once it is no longer open (each other rule gives nothing then): what tells an
 # item of a closed case from one of an open case without the case (rules.unattended_hint: what to do about it)
-NOT_OPEN_CODES = frozenset({"post-closure-visit"})
+NOT_OPEN_CODES = frozenset({"post-closure-visit", "transfer-ack"})
 
 RULES: tuple[Callable, ...] = (
-    _initial_assessment, _risk_response, _comprehensive_assessment, _case_plan, _approvals, _approved_transfer, _post_closure_visit,
+    _initial_assessment, _risk_response, _comprehensive_assessment, _case_plan, _approvals, _approved_transfer, _transfer_ack,
+    _post_closure_visit,
     _referrals, _urgent,
     _review, _turning_18, _plan_actions, _placements,
 )

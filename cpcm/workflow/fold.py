@@ -443,6 +443,21 @@ def _placement(case: Case, record: Record) -> Case:
     return _changed(case, placements=case.placements + (entry,))
 
 
+def _transfer(case: Case, record: Record) -> Case:
+    """The bundle written: the case's transfer out, waiting for the receiving agency's receipt."""
+    return _changed(case, transfer_out={"record_id": record.id, "to": record.body.get("to"), "at": utc(record.at),
+                                        "acked_at": None, "ack_record": None})
+
+
+def _transfer_ack(case: Case, record: Record) -> Case:
+    """The receiving agency's receipt for a transfer: it answers that transfer only (a receipt for an
+    earlier transfer, before a reopening and a new transfer, leaves the latest waiting)."""
+    sent = case.transfer_out
+    if not sent or record.body.get("transfer_record") != sent["record_id"] or sent["acked_at"]:
+        return case
+    return _changed(case, transfer_out=dict(sent, acked_at=utc(record.at), ack_record=record.id))
+
+
 REDUCERS: dict[str, Callable[[Case, Record], Case]] = {
     "sync_conflict": _sync_conflict,
     "case_link": _case_link,
@@ -462,6 +477,8 @@ REDUCERS: dict[str, Callable[[Case, Record], Case]] = {
     "reopen": _reopen,
     "withdrawal": _withdrawal,
     "transfer_request": _transfer_request,
+    "transfer": _transfer,
+    "transfer_ack": _transfer_ack,
 }
 
 

@@ -237,11 +237,12 @@ def check_workers(cases: Iterable[Case], team: Team, policy: Policy, now: dateti
     by one, on a copy that did not know a supervisor had removed them (docs/team.md, 'A worker
     removed on another copy'), or brought by a sync or an import with a worker this team never
     had. `team remove` refuses while a worker has open cases; one that arrives this way is
-    nobody's until it is assigned (a closed one: until the visit is recorded)."""
+    nobody's until it is assigned (a closed one: until the visit is recorded; a transferred one: until
+    the receiving agency's receipt is recorded, or the case reopened)."""
     absent = off_team(team)
     return [Problem("case-worker-removed", "error", f"its worker ({case.worker}) is {absent.standing(case.worker)}, and nobody "
-                    f"{'makes its post-closure visit' if case.status != 'open' else 'has the case'}: "
-                    f"{unattended_hint(case.status != 'open', case.id)}", "team",
+                    f"{_NOT_OPEN.get(case.status, (None, 'has the case'))[1]}: "
+                    f"{unattended_hint(_NOT_OPEN.get(case.status, (None,))[0], case.id)}", "team",
                     "docs/team.md (a worker removed on another copy)", case.id, case.worker)
             for case in cases if unattended(case, absent, policy, now)]
 
@@ -251,12 +252,21 @@ ASSIGN_HINT = "assign it to another worker (cpcm assign {case} --worker OTHER)"
 # the visit on it (cpcm followup takes only a post-closure visit on a closed case)
 VISIT_HINT = ("record the post-closure visit yourself (cpcm followup {case} --method home_visit --purpose post_closure "
               "--purpose-detail ... --visited-by professional)")
+# nor a transferred one; anyone of the team may record the receiving agency's receipt, or reopen the case
+RECEIPT_HINT = ("follow the transfer up with the receiving agency yourself and record its receipt (cpcm transfer-ack RECEIPT), "
+                "or reopen the case if it never reached them (cpcm reopen {case} --reason ...)")
+# the hint of each deadline a case has once it is no longer open (deadlines.NOT_OPEN_CODES); by the case's status,
+# the code of that deadline and what nobody does while its worker is off the team
+_NOT_OPEN_HINTS = {"post-closure-visit": VISIT_HINT, "transfer-ack": RECEIPT_HINT}
+_NOT_OPEN = {"closed": ("post-closure-visit", "makes its post-closure visit"),
+             "transferred": ("transfer-ack", "follows up its transfer receipt")}
 
 
-def unattended_hint(closed: bool, case_id: str) -> str:
-    """What a supervisor or manager does for a case nobody has: assign it, or, for a closed case's
-    post-closure visit (`closed`: the item is one of `NOT_OPEN_CODES`), record the visit."""
-    return (VISIT_HINT if closed else ASSIGN_HINT).format(case=case_id)
+def unattended_hint(code: str | None, case_id: str) -> str:
+    """What a supervisor or manager does for a case nobody has (`code`: the code of its item): assign
+    it, or, for a deadline of a case that is no longer open (`NOT_OPEN_CODES`), do it themselves: a
+    closed case's post-closure visit, a transferred case's receipt."""
+    return _NOT_OPEN_HINTS.get(code or "", ASSIGN_HINT).format(case=case_id)
 
 
 class NotOnTeam:
@@ -292,7 +302,8 @@ def off_team(team: Team) -> NotOnTeam:
 def unattended(case: Case, removed, policy: Policy, now: datetime) -> bool:
     """The one rule for a case nobody has (`case-worker-removed`): its worker is not an active
     member of the team (`removed`: `off_team(team)`) and the case is open, or closed with
-    its post-closure visit still to make (the deadlines of `NOT_OPEN_CODES`)."""
+    its post-closure visit still to make, or transferred with its receipt still to come (the
+    deadlines of `NOT_OPEN_CODES`)."""
     if not case.worker or case.worker not in removed:
         return False
     return case.status == "open" or any(item.code in NOT_OPEN_CODES for item in deadlines(case, policy, now))
