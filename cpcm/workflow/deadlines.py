@@ -795,10 +795,12 @@ def at_stage(case: Case, items: list[Deadline]) -> list[Deadline]:
 
 
 # the way out of a closure request, for what needs more than a follow-up while it waits
-_UNTIL_DECIDED = ("; an assessment, a referral or a new plan wait for the closure's decision: if the case is not to close, "
-                  "the one who asked withdraws it (cpcm close {case} --withdraw --reason ...) or a supervisor rejects it")
-# Obligations that go on while a closure is requested (the response to the risk, a risk found increased): only a
-# follow-up can be recorded then (the stage table), so their text names it, and what ends the wait for more.
+_UNTIL_DECIDED = ("; an initial or comprehensive assessment, a referral or a new plan wait for the closure's decision: if the "
+                  "case is not to close, the one who asked withdraws it (cpcm close {case} --withdraw --reason ...) or a "
+                  "supervisor rejects it")
+# Obligations that go on while a closure is requested (the response to the risk, a risk found increased): of what
+# answers them, the stage table allows a follow-up then (and a best-interests assessment, a care decision, not what
+# they ask a worker for), so their text names the follow-up, and what ends the wait for more.
 # Each is given the item's own text and the case's id.
 _STAGE_WHY: dict[tuple[str, str], Callable[[str, str], str]] = {
     ("risk-response", "closure_requested"): lambda why, case_id: (
