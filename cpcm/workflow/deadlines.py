@@ -681,7 +681,7 @@ def _risk_after_closure(case: Case, policy: Policy, now: datetime) -> list[Deadl
 
 _STEP_TITLE = "reintegration: "
 # what the next step of reintegration asks for (`_placements`, placements.next_step_due: one of these): that step's own
-# command of the stage table
+# command of the stage table (a step not named here would ask for its clock's)
 _STEP_ASKS = {"tracing": ("tracing",), "family_assessment": ("family_assessment",), "best_interests": ("assessment.best_interests",),
               "preparation": ("preparation",), "reunification": ("placement",)}
 
@@ -698,7 +698,7 @@ def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
         items.append(Deadline(case.id, "reintegration-step", _STEP_TITLE + following["title"], due, None, case.worker,
                               "reintegration_steps", f"the child is in residential care: the next step of reintegration within "
                               f"{limit.words()} of the last ({following['command'].replace('CASE', case.id)})",
-                              _parts(policy).source("reintegration_steps"), case.risk, asks=_STEP_ASKS[following["step"]]))
+                              _parts(policy).source("reintegration_steps"), case.risk, asks=_STEP_ASKS.get(following["step"])))
     visit = placements.monitoring_visit(case, policy, now)
     if visit is not None:
         since = _t(visit.since, zone_of(now)).date().isoformat()  # the day in the zone of `now`, not in UTC
