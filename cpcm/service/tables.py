@@ -54,9 +54,10 @@ TEXT = "~"       # keys of the due table's shared texts start with this (case id
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 _TICK = timedelta(microseconds=1)
-# the fields of a Deadline, in order: a table made for other fields is not used (see `_session`)
+# the fields of a Deadline, in order: a table made for other fields is not used (see `_session`). Its `asks` (what
+# `deadlines.at_stage` reads) is not stored: the table holds the items that filter listed; one read back has None
 DEADLINE_FIELDS = ("case_id", "code", "title", "due", "target", "owner", "rule", "why", "source", "risk", "requested_by",
-                   "barred", "covered_by", "worker_removed", "nobody_may_decide", "next_decidable")
+                   "barred", "covered_by", "worker_removed", "nobody_may_decide", "next_decidable", "asks")
 _STATIC = ("code", "title", "owner", "rule", "why", "source", "risk", "requested_by", "barred")
 STATIC_BARRED = _STATIC.index("barred")  # where a static text keeps who may not decide an approval
 

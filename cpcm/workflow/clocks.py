@@ -45,7 +45,7 @@ class Clock:
     per_referral: bool = False
     also: tuple[str, ...] = ()  # other rules whose values move its due time (for the docs' clocks table)
     # the commands (the stage table's, transitions.TABLE) its item asks for, any one of which does it: the item is
-    # listed only at a stage that allows one of them (deadlines.at_stage; some items ask otherwise: deadlines.asks)
+    # listed only at a stage that allows one of them (deadlines.at_stage; an item that asks otherwise says so: Deadline.asks)
     asks: tuple[str, ...] = ()
 
 

@@ -8,7 +8,7 @@ something is due. Which events start and meet each clock is the table in
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Callable
 
@@ -73,11 +73,17 @@ class Deadline:
     # with nobody_may_decide: whether someone may decide a next version the case's worker writes (a way out
     # approvals.nobody_hint offers for a plan; rules.NobodyDecides.marked)
     next_decidable: bool = False
+    # the steps it asks for (commands of the stage table, any one of which does it) where they are not its clock's
+    # (clocks.Clock.asks): the item of its clock that asks for another step than the others (the next step of
+    # reintegration, the step an initial assessment concluded, reopening after a risk found increased since closure).
+    # What the stage filter reads (`asks`, `at_stage`), not what `due` shows: not compared, and not kept in the due
+    # tables, which hold the items the filter listed (an item read back from them has None)
+    asks: tuple[str, ...] | None = field(default=None, compare=False)
 
     def __init__(self, case_id: str, code: str, title: str, due: datetime, target: datetime | None, owner: str | None, rule: str,
                  why: str, source: str, risk: str | None = None, requested_by: str | None = None, barred: tuple[str, ...] = (),
                  covered_by: str | None = None, worker_removed: bool = False, nobody_may_decide: bool = False,
-                 next_decidable: bool = False):
+                 next_decidable: bool = False, asks: tuple[str, ...] | None = None):
         # what the frozen dataclass's own __init__ does (each field set in order, nothing run after),
         # in one step instead of an object.__setattr__ per field: the rules make a few for every case
         # (tests/test_deadline_init.py holds it to the dataclass's)
@@ -85,7 +91,7 @@ class Deadline:
             "case_id": case_id, "code": code, "title": title, "due": due, "target": target, "owner": owner, "rule": rule,
             "why": why, "source": source, "risk": risk, "requested_by": requested_by, "barred": barred,
             "covered_by": covered_by, "worker_removed": worker_removed, "nobody_may_decide": nobody_may_decide,
-            "next_decidable": next_decidable})
+            "next_decidable": next_decidable, "asks": asks})
 
     def state(self, now: datetime, soon: timedelta) -> str:
         if now > self.due:
@@ -393,7 +399,13 @@ def _outcome_step(case: Case, policy: Policy, begin: datetime, outcome: str, whe
            "transferred); a comprehensive assessment is refused unless a new initial assessment concludes proceed")
     return Deadline(case.id, "comprehensive-assessment", _outcome_title(outcome),
                     limit.after(begin), target.after(begin), case.worker, "comprehensive_assessment", why,
-                    parts.source("comprehensive_assessment"), case.risk)
+                    parts.source("comprehensive_assessment"), case.risk, asks=_OUTCOME_ASKS[outcome])
+
+
+# what the step after an initial assessment that concluded the case closes or is transferred asks for (`_outcome_step`),
+# by that outcome (transitions.NOT_PROCEEDING): the closure, or the transfer (its request where it needs approval)
+_OUTCOME_ASKS = {outcome: ("transfer_request", "transfer") if outcome == "transfer" else ("closure", "closure.immediate")
+                 for outcome in transitions.NOT_PROCEEDING}
 
 
 def _outcome_title(outcome: str) -> str:
@@ -706,10 +718,14 @@ def _risk_after_closure(case: Case, policy: Policy, now: datetime) -> list[Deadl
     return [Deadline(case.id, "risk-increased", _RISK_AFTER_CLOSURE,
                      _t(increased, zone_of(now)), None, case.worker, "risk_response",
                      f"a post-closure visit found the risk increased; reopen the case (cpcm reopen {case.id} --reason ...) "
-                     "and reassess it", _parts(policy).source("risk_response"), case.risk)]
+                     "and reassess it", _parts(policy).source("risk_response"), case.risk, asks=("reopen",))]
 
 
 _STEP_TITLE = "reintegration: "
+# what the next step of reintegration asks for (`_placements`, placements.next_step_due: one of these): that step's own
+# command of the stage table (a step not named here would ask for its clock's)
+_STEP_ASKS = {"tracing": ("tracing",), "family_assessment": ("family_assessment",), "best_interests": ("assessment.best_interests",),
+              "preparation": ("preparation",), "reunification": ("placement",)}
 
 
 def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
@@ -724,7 +740,7 @@ def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
         items.append(Deadline(case.id, "reintegration-step", _STEP_TITLE + following["title"], due, None, case.worker,
                               "reintegration_steps", f"the child is in residential care: the next step of reintegration within "
                               f"{limit.words()} of the last ({following['command'].replace('CASE', case.id)})",
-                              _parts(policy).source("reintegration_steps"), case.risk))
+                              _parts(policy).source("reintegration_steps"), case.risk, asks=_STEP_ASKS.get(following["step"])))
     visit = placements.monitoring_visit(case, policy, now)
     if visit is not None:
         since = _t(visit.since, zone_of(now)).date().isoformat()  # the day in the zone of `now`, not in UTC
@@ -766,20 +782,10 @@ def deadlines(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
 
 # -- what the stage allows ---------------------------------------------------------------------------
 # An item asks for a step, a command of the stage table (transitions.TABLE): its clock's `asks`, any
-# one of which does it, or, for the items below that ask otherwise than their clock's others, theirs
-# (by their title, which says which step it is). `due` and `check` never ask for a step the case's
-# stage refuses: an item whose steps the stage refuses all is not listed (`at_stage`).
-_STEP_ASKS = {"tracing": ("tracing",), "family_assessment": ("family_assessment",), "best_interests": ("assessment.best_interests",),
-              "preparation": ("preparation",), "reunification": ("placement",)}
-_ASKS_BY_TITLE: dict[str, tuple[str, ...]] = {
-    # the step after an initial assessment that concluded the case closes or is transferred (_outcome_step)
-    **{_outcome_title(outcome): ("transfer_request", "transfer") if outcome == "transfer" else ("closure", "closure.immediate")
-       for outcome in transitions.NOT_PROCEEDING},
-    # the next step of reintegration (_placements, placements.next_step_due: one of these): that step's own command
-    **{_STEP_TITLE + title: _STEP_ASKS[key] for key, title, _command in placements.STEPS if key in _STEP_ASKS},
-    # a risk found increased at a post-closure visit: the case is reopened (_risk_after_closure)
-    _RISK_AFTER_CLOSURE: ("reopen",),
-}
+# one of which does it, or, for the items that ask otherwise than their clock's others, their own
+# (`Deadline.asks`, set by the rule that makes them: `_outcome_step`, `_placements`, `_risk_after_closure`).
+# `due` and `check` never ask for a step the case's stage refuses: an item whose steps the stage
+# refuses all is not listed (`at_stage`).
 # While a closure is requested, what asks for one is answered by the request (a child turning 18 whose
 # closure is proposed; an initial assessment that concluded the case closes): the decision on it is
 # what is due, on a supervisor's list. If it is rejected or withdrawn, the item comes back; once it is
@@ -795,8 +801,8 @@ def closure_answers(case: Case) -> bool:
 
 def asks(item: Deadline) -> tuple[str, ...]:
     """The steps `item` asks for (commands of the stage table), any one of which does it; () for an
-    item outside the stage table (a conference's)."""
-    found = _ASKS_BY_TITLE.get(item.title)
+    item outside the stage table (a conference's). Its own (`Deadline.asks`), else its clock's."""
+    found = item.asks
     if found is not None:
         return found
     clock = BY_CODE.get(item.code)
@@ -832,10 +838,12 @@ def at_stage(case: Case, items: list[Deadline]) -> list[Deadline]:
 
 
 # the way out of a closure request, for what needs more than a follow-up while it waits
-_UNTIL_DECIDED = ("; an assessment, a referral or a new plan wait for the closure's decision: if the case is not to close, "
-                  "the one who asked withdraws it (cpcm close {case} --withdraw --reason ...) or a supervisor rejects it")
-# Obligations that go on while a closure is requested (the response to the risk, a risk found increased): only a
-# follow-up can be recorded then (the stage table), so their text names it, and what ends the wait for more.
+_UNTIL_DECIDED = ("; an initial or comprehensive assessment, a referral or a new plan wait for the closure's decision: if the "
+                  "case is not to close, the one who asked withdraws it (cpcm close {case} --withdraw --reason ...) or a "
+                  "supervisor rejects it")
+# Obligations that go on while a closure is requested (the response to the risk, a risk found increased): of what
+# answers them, the stage table allows a follow-up then (and a best-interests assessment, a care decision, not what
+# they ask a worker for), so their text names the follow-up, and what ends the wait for more.
 # Each is given the item's own text and the case's id.
 _STAGE_WHY: dict[tuple[str, str], Callable[[str, str], str]] = {
     ("risk-response", "closure_requested"): lambda why, case_id: (

@@ -39,7 +39,10 @@ for _stage in _ACTIVE + ("closure_requested",):
 _allow(["registered", "initial_assessment", "reopened"], "assessment.initial", "initial_assessment")
 _allow(["registered", "initial_assessment", "reopened", "comprehensive_assessment", "planned", "implementation"],
        "assessment.comprehensive", "comprehensive_assessment")
-_allow(_ACTIVE, "assessment.best_interests")
+# a best-interests assessment (the decision before a placement into care, out of it or between placements: ESARO
+# Principle 2, service/placements.py) at any open stage, a closure requested included, where the placements and the
+# other steps of reintegration are allowed too (below): it leaves the stage as it is
+_allow(_ACTIVE + ("closure_requested",), "assessment.best_interests")
 # planning: an interim plan before the comprehensive assessment keeps the stage
 _allow(["registered", "initial_assessment", "reopened"], "plan")
 _allow(["comprehensive_assessment", "planned", "implementation"], "plan", "planned")
