@@ -427,6 +427,28 @@ def test_a_closure_approved_before_the_merge_closes_the_case_on_the_request_it_a
     assert sup("verify").code == 0, sup("verify").stdout
 
 
+def test_a_closure_asked_apart_after_the_case_was_closed_on_the_other_copy_leaves_it_closed_on_the_one_approved(laptops, team):
+    """The supervisor approved the office closure request; amina, on her laptop, asked for the
+    closure again after that (later in record order). After the merge the case is still closed, on
+    the request he approved (its reason, his approval): the later request is out of order and the
+    two closures are a conflict, settled by a reopening or a note."""
+    amina, sup, case_id = shared_case(laptops)
+    amina_office = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["amina"][0]), "CPCM_NOW": NOW})
+    assert amina_office("close", case_id, *CLOSE).code == 0
+    assert sup("approve", case_id, "closure").code == 0
+    approved = folded(laptops, "sup", case_id).closure["record_id"]
+    assert amina("close", case_id, "--reason", "transferred", "--check", "all").code == 0, "the later request"
+    merged = merge_both(laptops)
+    assert [c["code"] for c in merged["conflicts"]] == ["two-closures"]
+    for worker in ("sup", "amina"):
+        case = folded(laptops, worker, case_id)
+        assert (case.status, case.closure["record_id"], case.closure["approved"], case.closure["reason"]) == \
+            ("closed", approved, True, "registered_in_error")
+    assert sorted(check_codes(sup, case_id)) == ["transition-out-of-order", "two-closures"]
+    assert sup("note", case_id, "--text", "closed on the office request, as approved").code == 0
+    assert check_codes(sup, case_id) == [] and folded(laptops, "sup", case_id).status == "closed"
+
+
 def test_a_closure_rejected_before_the_merge_leaves_the_other_request_waiting(laptops, team):
     """The supervisor rejected amina's request on her laptop; the office copy holds an earlier one
     of hers nobody decided. After the merge that one still waits for the supervisor: the rejection

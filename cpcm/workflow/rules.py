@@ -153,8 +153,8 @@ def _two_transfers_advice(case: Case, conflict) -> str:
     """What settles two transfer requests written apart, as the case stands (fold.SETTLES): a
     decision of the one that waits, or its asker's withdrawal when another is left; once none
     waits, a check of the one that stands and a note. A request approved on one copy that the other
-    copy's later request replaced (as a new request does on one copy) is named: deciding the later
-    decides where the child goes."""
+    copy's later request was made over (approvals.approved_under) is named: approving the later
+    decides where the child goes; rejecting or withdrawing it leaves the approved one standing."""
     request = approvals.pending(case, "transfer")
     if request:
         waiting = approvals.waiting_transfers(request)
@@ -162,11 +162,10 @@ def _two_transfers_advice(case: Case, conflict) -> str:
             return (f"both wait, the latest ({request['record_id']}) first: approve or reject it (cpcm approve|reject "
                     f"{case.id} transfer; a rejection leaves the other waiting), withdraw your own request while another is "
                     f"left (cpcm transfer {case.id} --withdraw --reason ...), or add a note")
-        kinds = {e.id: e.kind for e in case.history}
-        replaced = [r for r in conflict.get("records") or () if kinds.get(r) == "transfer_request" and r != request["record_id"]]
-        over = (f"it replaced the request approved on the other copy ({', '.join(replaced)}): approved, the child goes to its "
-                "agency; rejected or withdrawn, no transfer stands (ask again if the other one was right); "
-                if replaced else "")
+        under = approvals.approved_under(request)
+        over = (f"it was made over the request approved on the other copy ({under['record_id']}), which stands under it: "
+                f"approved, the child goes to its agency instead; rejected or withdrawn, the one approved ({under['record_id']}) "
+                "stands again; " if under else "")
         return (f"the latest ({request['record_id']}) waits: {over}approve or reject it (cpcm approve|reject {case.id} "
                 f"transfer), withdraw it (cpcm transfer {case.id} --withdraw --reason ..., by the one who asked), or add a note")
     approved = approvals.approved_not_sent(case)
