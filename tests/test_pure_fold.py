@@ -213,6 +213,42 @@ def test_fold__a_closure_asked_for_apart_after_the_case_closed_leaves_it_closed_
     assert (again.stage, again.closure["record_id"], again.anomalies) == ("closure_requested", "01E", ())
 
 
+def test_fold__one_request_approved_and_rejected_apart__the_first_in_the_records_order_stands_the_other_is_out_of_order():
+    """The same closure request or plan version approved on one copy and rejected on the other: the
+    first decision in the records' order decides it, the other decides nothing and is out of order
+    (as a second decision of a transfer request). The sync's decisions-concurrent is settled by a note."""
+    from cpcm.workflow.rules import check_conflicts
+
+    for subject, request in (("closure", rec("closure", "01B", reason="goals_met")), ("plan", rec("plan", "01B"))):
+        for first, second in (("approval", "rejection"), ("rejection", "approval")):
+            records = [REG, request, rec(first, "01C", by="sup", subject=subject, target="01B", note="n"),
+                       rec(second, "01D", by="sup2", subject=subject, target="01B", note="n")]
+            case = fold(CASE, records)
+            if subject == "closure":
+                decided = (case.closure["approved"], case.closure["decided_by"], case.status)
+                assert decided == ((True, "sup", "closed") if first == "approval" else (False, "sup", "open")), (subject, first)
+            else:
+                assert (bool(case.plan["approved_at"]), bool(case.plan["rejected_at"])) == (first == "approval", first == "rejection")
+                assert case.events.get("plan_approved" if first == "approval" else "plan_rejected") is not None
+                assert ("plan_rejected" if first == "approval" else "plan_approved") not in case.events
+            assert case.anomalies == ("01D",), (subject, first)
+            conflict = rec("sync_conflict", "01E", by="sup", code="decisions-concurrent", records=["01C", "01D"])
+            problems = check_conflicts(fold(CASE, records + [conflict]))
+            assert [p.code for p in problems] == ["decisions-concurrent"]
+            assert f"the first in the records' order stands (the {first}, 01C); the later (01D) decided nothing" in problems[0].message
+            noted = fold(CASE, records + [conflict, rec("note", "01F", by="sup", text="checked")])
+            assert noted.conflicts[0]["settled_by"] == "01F"
+    # a plan version withdrawn on one copy and approved on the other: the approval decides nothing
+    withdrawn = fold(CASE, [REG, rec("plan", "01B"), rec("withdrawal", "01C", target="01B"),
+                            rec("approval", "01D", by="sup", subject="plan", target="01B")])
+    assert (withdrawn.plan["approved_at"], withdrawn.anomalies) == (None, ("01D",))
+    # approved on both copies: the first approval stands (its time: the version is in force from then), and is no fault
+    twice = fold(CASE, [REG, rec("plan", "01B"), rec("approval", "01C", at="2026-11-24T09:00:00+03:00", by="sup", subject="plan"),
+                        rec("approval", "01D", at="2026-11-25T09:00:00+03:00", by="sup2", subject="plan", target="01B")])
+    assert (twice.plan["approved_at"], twice.plan["approved_by"], twice.anomalies) == ("2026-11-24T06:00:00+00:00", "sup", ())
+    assert twice.events["plan_approved"] == ("2026-11-24T06:00:00+00:00",)
+
+
 def test_fold__transfer_request_and_decision():
     request = rec("transfer_request", "01B", at="2026-11-26T09:00:00+03:00", to="AGENCY")
     case = fold(CASE, [REG, request])

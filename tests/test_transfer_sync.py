@@ -240,3 +240,20 @@ def test_a_request_made_apart_over_one_approved__approved_it_goes_instead(laptop
     request = folded(laptops, "sup", case_id).transfer_request
     assert (request["record_id"], request["to"], request["approved"], "earlier" in request) == (later, "recv", True, False)
     assert check_codes(sup, case_id) == []
+
+
+def test_one_request_approved_on_one_copy_and_rejected_on_the_other_is_a_conflict__the_first_stands(laptops, team):
+    amina, _, sup, sup_away, case_id = two_copies(laptops, team)
+    requested(amina, case_id, TO_RECV)
+    merge_both(laptops)
+    assert sup("approve", case_id, "transfer").code == 0
+    assert sup_away("reject", case_id, "transfer", "--note", "the family stays").code == 0
+    merged = merge_both(laptops)
+    decisions = [e["record_id"] for e in sup("log", case_id, "--json").json() if e["kind"] in ("approval", "rejection")]
+    assert [(c["code"], c["records"]) for c in merged["conflicts"]] == [("decisions-concurrent", decisions)]
+    request = folded(laptops, "amina", case_id).transfer_request
+    assert request["approved"] is True and "approved-transfer" in due_codes(amina, case_id)
+    assert sorted(check_codes(sup, case_id)) == ["decisions-concurrent", "transition-out-of-order"]
+    assert f"cpcm transfer {case_id} --withdraw" in conflict_message(sup, case_id, "decisions-concurrent")
+    assert sup("note", case_id, "--text", "approved: the rejection was made on a stale copy").code == 0
+    assert check_codes(sup, case_id) == []

@@ -149,6 +149,10 @@ def _decision(case: Case, record: Record) -> Case:
     subject, target = record.body.get("subject"), record.body.get("target")
     approved = record.kind == "approval"
     if subject == "plan" and case.plan and target in (None, case.plan["record_id"]):
+        if not plan_actions.waiting_version(case.plan):
+            # decided already (approved on one copy, rejected on the other, apart: the first in the records'
+            # order stands, the sync names both, decisions-concurrent) or withdrawn: it decides nothing
+            return case
         key = "approved" if approved else "rejected"
         plan = dict(case.plan, **{f"{key}_at": utc(record.at)})
         if approved:
@@ -161,6 +165,15 @@ def _decision(case: Case, record: Record) -> Case:
         request = _transfer_decided(case.transfer_request, target, utc(record.at), record.by, approved)
         return case if request is case.transfer_request else _changed(case, transfer_request=request)
     return case
+
+
+def _decided_again(plan: Mapping[str, Any] | None, record: Record) -> bool:
+    """Whether a plan decision names the latest version (or none) and that version was decided
+    the other way already, or withdrawn: it decides nothing (`_decision`) and is out of order. The
+    same decision again (approved on two copies apart, say) decides nothing either, and is no fault."""
+    if not plan or record.body.get("target") not in (None, plan["record_id"]) or plan_actions.waiting_version(plan):
+        return False
+    return bool(plan.get("withdrawn_at") or plan.get("rejected_at" if record.kind == "approval" else "approved_at"))
 
 
 def _transfer_request(case: Case, record: Record, sent: str = "") -> Case:
@@ -267,6 +280,8 @@ def _closure_decided(closure: Mapping[str, Any], target: Any, at: str, by: str, 
     or another approved) is decided by nothing: `closure` is given back as it is."""
     decided = {"decided_at": at, "decided_by": by, "approved": approved}
     if target is None or target == closure["record_id"]:
+        if closure.get("decided_at") is not None:
+            return closure  # decided already (on another copy, apart: decisions-concurrent): the first stands
         if not approved and closure.get("decided_at") is None and len(waiting_closures(closure)) > 1:
             return _without_closure(closure, closure["record_id"])  # the one it was requested over waits again
         return dict(closure, **decided)
@@ -336,6 +351,10 @@ SETTLES = {
     "corrections-concurrent": (),  # a note, once the correction in force is checked
     "updates-concurrent": (),  # a note, once the field is checked (and updated again where it is wrong)
     "covers-concurrent": ("cover",),  # the cover given again with the end that is right
+    # one request approved on one copy and rejected on the other: the first in the records' order stands, the other
+    # decided nothing; a note, once the decision that stands is checked (and acted on where the other was right:
+    # a reopening, a transfer taken back, a new plan version, a request made again)
+    "decisions-concurrent": (),
 }
 
 # a command of SETTLES that settles its conflict only when the case it leaves holds this many of the
@@ -590,6 +609,8 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
             case = reducer(case, record) if kind != "transfer_request" else _transfer_request(case, record, sent)
             if kind in _PLAN_DECISIONS and case.plan is not before.plan and plan_actions.waiting_version(before.plan):
                 decided = (_PLAN_DECISIONS[kind], case.plan["record_id"])
+            elif command in ("approval.plan", "rejection.plan") and after is not None and _decided_again(before.plan, record):
+                anomalies.append(record.id)  # a second decision of the version (made apart on another copy): it decides nothing
             if command in ("approval.closure", "rejection.closure") and after is not None and case.closure is before.closure:
                 after = None  # a decision of a request no longer waiting (withdrawn on another copy, say): it decides nothing
                 anomalies.append(record.id)

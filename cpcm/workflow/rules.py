@@ -130,6 +130,10 @@ def check_conflicts(case: Case) -> list[Problem]:
                                     f"two copies apart to different ends ({records}); the later one stands: check it (cpcm show "
                                     f"{case.id}), give the cover again with the end that is right (cpcm assign {case.id} "
                                     "--cover WORKER --until DATE), or add a note", "sync", source, case.id, case.worker))
+        elif code == "decisions-concurrent":
+            problems.append(Problem("decisions-concurrent", "warning", "one request was decided on two copies apart, approved "
+                                    f"on one and rejected on the other ({records}): {_two_decisions_advice(case, conflict)}",
+                                    "sync", source, case.id, case.worker))
         elif code == "two-assignments":
             settle = (f"confirm it (cpcm assign {case.id} --worker {case.worker}), assign the case to another worker, or add a note"
                       if case.status == "open" else "the case is no longer open, so it is not assigned again: add a note")
@@ -174,6 +178,26 @@ def _two_transfers_advice(case: Case, conflict) -> str:
                 f"the agency that should take the child (cpcm show {case.id}); if not, take it back (cpcm transfer {case.id} "
                 "--withdraw --reason ...) and ask again; then add a note")
     return f"check the case (cpcm log {case.id}), then add a note"
+
+
+def _two_decisions_advice(case: Case, conflict) -> str:
+    """What settles one request approved on one copy and rejected on the other: the first decision
+    in the records' order stands (the other decides nothing: fold._closure_decided, _transfer_decided,
+    _decision); a note once it is checked, after acting on the other where that one was right."""
+    kinds = {e.id: e.kind for e in case.history}
+    decisions = sorted(r for r in conflict.get("records") or () if kinds.get(r) in ("approval", "rejection"))
+    if not decisions:
+        return f"check the case (cpcm log {case.id}), then add a note"
+    first, later = decisions[0], ", ".join(decisions[1:]) or "the other"
+    if kinds[first] == "approval":
+        undo = (f"if the rejection was right, undo what was approved: a closure, reopen the case (cpcm reopen {case.id} "
+                f"--reason ...); a transfer, take it back (cpcm transfer {case.id} --withdraw --reason ...); a plan version, "
+                f"write the next one (cpcm plan {case.id} --from-current --reason ...)")
+    else:
+        undo = (f"if the approval was right, the request is made again for a supervisor or manager to decide (cpcm close "
+                f"{case.id} ..., cpcm transfer {case.id} --to AGENCY ..., or cpcm plan {case.id} --from-current --reason ...)")
+    return (f"the first in the records' order stands (the {kinds[first]}, {first}); the later ({later}) decided nothing. "
+            f"Check the case (cpcm show {case.id}); {undo}; then add a note (cpcm note {case.id} --text ...)")
 
 
 def caseloads(cases: Iterable[Case]) -> Counter:

@@ -39,6 +39,9 @@ MEANINGS = {
                               "until a note; docs/team.md)",
     "updates-concurrent": "one field of the registration was updated to different values on two copies apart; the later "
                           "update is in force (warning, until a note; docs/team.md)",
+    "decisions-concurrent": "one request of a case (a closure, a transfer or a plan version) was approved on one copy and "
+                            "rejected on the other, apart, and merged by a sync; the first decision in the records' order "
+                            "stands, the other decided nothing (warning, until a note; docs/team.md)",
     "covers-concurrent": "one colleague's cover of a case was given or changed to different ends on two copies apart; the "
                          "later one stands (warning, until the cover is given again or a note; docs/team.md)",
     "caseload-near-cap": "a caseworker has reached the caseload warning level (warning, `cpcm check` over every case)",
