@@ -277,12 +277,13 @@ def _closure_decided(closure: Mapping[str, Any], target: Any, at: str, by: str, 
     name none: the latest). Two requests merged from copies apart may wait: the decision is of the
     one it names, whichever is latest. An approval closes the case on that request; a rejection
     leaves the others waiting (as a withdrawal does). A request that no longer waits (withdrawn,
-    or another approved) is decided by nothing: `closure` is given back as it is."""
+    decided already, on another copy apart say, or another approved) is decided by nothing: `closure`
+    is given back as it is."""
     decided = {"decided_at": at, "decided_by": by, "approved": approved}
     if target is None or target == closure["record_id"]:
         if closure.get("decided_at") is not None:
             return closure  # decided already (on another copy, apart: decisions-concurrent): the first stands
-        if not approved and closure.get("decided_at") is None and len(waiting_closures(closure)) > 1:
+        if not approved and len(waiting_closures(closure)) > 1:
             return _without_closure(closure, closure["record_id"])  # the one it was requested over waits again
         return dict(closure, **decided)
     request = next((c for c in waiting_closures(closure) if c["record_id"] == target), None)
