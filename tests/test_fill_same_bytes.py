@@ -85,6 +85,7 @@ def old_fold(case_id, records):
     unanswered = None
     requested_from = None  # a change of rule made since, applied here too: a closure refused or withdrawn returns to the stage before
     with_child: set[str] = set()  # the plan versions made with the child (the generated cases hold no conference)
+    sent = ""  # a change of rule made since, applied here too: the latest transfer, whose approved request was carried out
     for record in _old_effective(records):
         command = transitions.command_of(record.kind, dict(record.body))
         after = transitions.next_stage(case.stage, command, requested_from)
@@ -94,6 +95,15 @@ def old_fold(case_id, records):
             anomalies.append(record.id)
         case = fold_module.settle_conflicts(case, record)
         reducer = OLD_REDUCERS.get(record.kind)
+        # changes of rule made since, applied here too: a closure asked for apart while the case was closed (or
+        # transferred) leaves the case's closure as it was; a transfer request made over one approved and not
+        # carried out (no transfer since) keeps it under it (fold._transfer_request)
+        if record.kind == "closure" and after is None and case.status != "open":
+            reducer = None
+        if record.kind in ("transfer", "transfer_in"):
+            sent = max(sent, record.id)
+        if record.kind == "transfer_request":
+            reducer = lambda case, record, sent=sent: fold_module._transfer_request(case, record, sent)  # noqa: E731
         decided = []  # a change of rule made since, applied here too: a plan version's approval or rejection (fold.PLAN_APPROVED)
         if reducer is not None:
             before = case
@@ -103,6 +113,9 @@ def old_fold(case_id, records):
             # none (none waits, or not the one it names: fold._TRANSFER_DECIDING) decides nothing and is out of order
             if command in ("approval.transfer", "rejection.transfer", "withdrawal.transfer") and after is not None \
                     and case.transfer_request is before.transfer_request:
+                anomalies.append(record.id)
+            # and since: a plan version decided the other way, or withdrawn, is decided by nothing, out of order
+            if command in ("approval.plan", "rejection.plan") and after is not None and fold_module._decided_again(before.plan, record):
                 anomalies.append(record.id)
             if record.kind in ("approval", "rejection") and waiting and case.plan is not before.plan:
                 decided = ["plan_approved" if record.kind == "approval" else "plan_rejected"]
@@ -123,7 +136,9 @@ def old_fold(case_id, records):
             unanswered = utc(record.at)
         elif "risk_checked" in derived:
             unanswered = None
-        if command in ("approval.closure", "closure.immediate") and case.closure:
+        if command == "closure.immediate":  # and since: its own reason, also out of order (the case's closure stays another)
+            events.setdefault(f"closed.{record.body.get('reason')}", []).append(utc(record.at))
+        elif command == "approval.closure" and case.closure:
             events.setdefault(f"closed.{case.closure.get('reason')}", []).append(utc(record.at))
         history.append(Entry(record.id, record.kind, record.at, record.recorded_at, record.by))
     # a change of rule made since, applied here too: the reunifications are decided once, from the

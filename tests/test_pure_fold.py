@@ -196,6 +196,59 @@ def test_fold__closure_requested_approved_rejected_and_reopened():
     assert fold(CASE, [REG, rec("approval", "01B", subject="closure")]).closure is None
 
 
+def test_fold__a_closure_asked_for_apart_after_the_case_closed_leaves_it_closed_on_the_closure_it_was_closed_on():
+    """Closed on one copy (approved, or at once where no approval is needed); a closure asked for on
+    the other, later in the records' order: out of order, and the case's closure stays the one it
+    was closed on (its approval, its reason). A visit written there after it changes nothing of the
+    closure either; a reopening ends it, and a closure asked for then is the case's."""
+    approved = [REG, rec("closure", "01B", reason="goals_met"), rec("approval", "01C", by="sup", subject="closure", target="01B")]
+    immediate = [REG, rec("closure", "01B", immediate=True, reason="died"), rec("note", "01C", text="x")]
+    for closed, decided in ((approved, True), (immediate, None)):
+        later = fold(CASE, closed + [rec("closure", "01D", by="otieno", reason="transferred")])
+        assert (later.status, later.closure["record_id"], later.closure["approved"]) == ("closed", "01B", decided)
+        assert later.anomalies == ("01D",) and "earlier" not in later.closure
+    visited = fold(CASE, approved + [rec("followup", "01D", by="otieno", method="home_visit")])
+    assert (visited.status, visited.closure["record_id"], visited.closure["approved"]) == ("closed", "01B", True)
+    again = fold(CASE, approved + [rec("reopen", "01D", by="sup"), rec("closure", "01E", reason="transferred")])
+    assert (again.stage, again.closure["record_id"], again.anomalies) == ("closure_requested", "01E", ())
+
+
+def test_fold__one_request_approved_and_rejected_apart__the_first_in_the_records_order_stands_the_other_is_out_of_order():
+    """The same closure request or plan version approved on one copy and rejected on the other: the
+    first decision in the records' order decides it, the other decides nothing and is out of order
+    (as a second decision of a transfer request). The sync's decisions-concurrent is settled by a note."""
+    from cpcm.workflow.rules import check_conflicts
+
+    for subject, request in (("closure", rec("closure", "01B", reason="goals_met")), ("plan", rec("plan", "01B"))):
+        for first, second in (("approval", "rejection"), ("rejection", "approval")):
+            records = [REG, request, rec(first, "01C", by="sup", subject=subject, target="01B", note="n"),
+                       rec(second, "01D", by="sup2", subject=subject, target="01B", note="n")]
+            case = fold(CASE, records)
+            if subject == "closure":
+                decided = (case.closure["approved"], case.closure["decided_by"], case.status)
+                assert decided == ((True, "sup", "closed") if first == "approval" else (False, "sup", "open")), (subject, first)
+            else:
+                assert (bool(case.plan["approved_at"]), bool(case.plan["rejected_at"])) == (first == "approval", first == "rejection")
+                assert case.events.get("plan_approved" if first == "approval" else "plan_rejected") is not None
+                assert ("plan_rejected" if first == "approval" else "plan_approved") not in case.events
+            assert case.anomalies == ("01D",), (subject, first)
+            conflict = rec("sync_conflict", "01E", by="sup", code="decisions-concurrent", records=["01C", "01D"])
+            problems = check_conflicts(fold(CASE, records + [conflict]))
+            assert [p.code for p in problems] == ["decisions-concurrent"]
+            assert f"the first in the records' order stands (the {first}, 01C); the later (01D) decided nothing" in problems[0].message
+            noted = fold(CASE, records + [conflict, rec("note", "01F", by="sup", text="checked")])
+            assert noted.conflicts[0]["settled_by"] == "01F"
+    # a plan version withdrawn on one copy and approved on the other: the approval decides nothing
+    withdrawn = fold(CASE, [REG, rec("plan", "01B"), rec("withdrawal", "01C", target="01B"),
+                            rec("approval", "01D", by="sup", subject="plan", target="01B")])
+    assert (withdrawn.plan["approved_at"], withdrawn.anomalies) == (None, ("01D",))
+    # approved on both copies: the first approval stands (its time: the version is in force from then), and is no fault
+    twice = fold(CASE, [REG, rec("plan", "01B"), rec("approval", "01C", at="2026-11-24T09:00:00+03:00", by="sup", subject="plan"),
+                        rec("approval", "01D", at="2026-11-25T09:00:00+03:00", by="sup2", subject="plan", target="01B")])
+    assert (twice.plan["approved_at"], twice.plan["approved_by"], twice.anomalies) == ("2026-11-24T06:00:00+00:00", "sup", ())
+    assert twice.events["plan_approved"] == ("2026-11-24T06:00:00+00:00",)
+
+
 def test_fold__transfer_request_and_decision():
     request = rec("transfer_request", "01B", at="2026-11-26T09:00:00+03:00", to="AGENCY")
     case = fold(CASE, [REG, request])
@@ -509,14 +562,68 @@ def test_fold__two_transfers_is_settled_by_a_decision_or_withdrawal_that_leaves_
         assert [c["settled_by"] for c in fold(CASE, records + [other]).conflicts] == [None]
 
 
-def test_check__two_transfers_names_a_request_approved_on_one_copy_that_the_later_request_replaced():
+APPROVED_APART = [REG, rec("transfer_request", "01B", to="AGA"), rec("approval", "01C", by="sup", subject="transfer", target="01B"),
+                  rec("transfer_request", "01D", by="otieno", to="AGB")]
+
+
+def test_fold__a_request_made_over_one_approved_and_not_carried_out_keeps_it_standing_under_it():
+    """Approved on one copy, asked apart (for another agency) on the other, later in record order:
+    the approved one is kept under the later, approved as it was. The later approved goes instead;
+    rejected or withdrawn, the approved one stands again; the approved one taken back leaves the later waiting."""
+    from cpcm.workflow.approvals import approved_under
+    from cpcm.workflow.fold import standing_transfers
+
+    merged = fold(CASE, APPROVED_APART).transfer_request
+    assert (merged["record_id"], merged["decided_at"]) == ("01D", None)
+    assert (approved_under(merged)["record_id"], approved_under(merged)["approved"]) == ("01B", True)
+    assert standing_transfers(merged) == {"01B", "01D"}
+    for kind, extra in (("rejection", {"by": "sup", "note": "no"}), ("withdrawal", {"by": "otieno"})):
+        for target in ("01D", None):
+            after = fold(CASE, APPROVED_APART + [rec(kind, "01E", subject="transfer", target=target, **extra)])
+            request = after.transfer_request
+            assert (request["record_id"], request["to"], request["approved"], request["decided_by"]) == ("01B", "AGA", True, "sup")
+            assert "earlier" not in request and after.anomalies == (), (kind, target)
+    approved = fold(CASE, APPROVED_APART + [rec("approval", "01E", by="sup", subject="transfer", target="01D")]).transfer_request
+    assert (approved["record_id"], approved["to"], approved["approved"], "earlier" in approved) == ("01D", "AGB", True, False)
+    taken = fold(CASE, APPROVED_APART + [rec("withdrawal", "01E", subject="transfer", target="01B")])
+    assert (taken.transfer_request["record_id"], "earlier" in taken.transfer_request, taken.anomalies) == ("01D", False, ())
+    # a second decision of the approved one decides nothing
+    again = fold(CASE, APPROVED_APART + [rec("approval", "01E", by="sup", subject="transfer", target="01B")])
+    assert again.transfer_request == merged and again.anomalies == ("01E",)
+    # two waiting over it: each rejected in turn, the approved one is left
+    three = APPROVED_APART + [rec("transfer_request", "01E", to="AGC")]
+    left = fold(CASE, three + [rec("rejection", "01F", by="sup", subject="transfer", target="01D", note="no"),
+                               rec("rejection", "01G", by="sup", subject="transfer", target="01E", note="no")]).transfer_request
+    assert (left["record_id"], left["approved"]) == ("01B", True)
+
+
+def test_fold__a_request_carried_out_is_not_kept_under_a_later_one():
+    sent = APPROVED_APART[:3] + [rec("transfer", "01D", to="AGA"), rec("reopen", "01E", by="sup"),
+                                 rec("transfer_request", "01F", by="otieno", to="AGB")]
+    assert "earlier" not in fold(CASE, sent).transfer_request
+    rejected = fold(CASE, sent + [rec("rejection", "01G", by="sup", subject="transfer", target="01F", note="no")]).transfer_request
+    assert (rejected["record_id"], rejected["approved"]) == ("01F", False)
+    assert fold(CASE, sent + [rec("withdrawal", "01G", by="otieno", subject="transfer", target="01F")]).transfer_request is None
+
+
+def test_fold__two_transfers_with_one_approved_apart_is_settled_by_a_decision_or_withdrawal_of_the_later():
+    conflict = rec("sync_conflict", "01E", by="sup", code="two-transfers", records=["01B", "01C", "01D"])
+    records = APPROVED_APART + [conflict]
+    assert [c["settled_by"] for c in fold(CASE, records).conflicts] == [None]
+    for settling in (rec("approval", "01F", by="sup", subject="transfer", target="01D"),
+                     rec("rejection", "01F", by="sup", subject="transfer", target="01D", note="no"),
+                     rec("withdrawal", "01F", by="otieno", subject="transfer", target="01D"),
+                     rec("withdrawal", "01F", by="sup", subject="transfer", target="01B")):
+        assert [c["settled_by"] for c in fold(CASE, records + [settling]).conflicts] == ["01F"], settling.kind
+
+
+def test_check__two_transfers_names_a_request_approved_on_one_copy_that_the_later_request_was_made_over():
     from cpcm.workflow.rules import check_conflicts
 
-    approved_apart = [REG, rec("transfer_request", "01B", to="AGA"), rec("approval", "01C", by="sup", subject="transfer", target="01B"),
-                      rec("transfer_request", "01D", by="otieno", to="AGB"),
-                      rec("sync_conflict", "01E", by="sup", code="two-transfers", records=["01B", "01C", "01D"])]
+    approved_apart = APPROVED_APART + [rec("sync_conflict", "01E", by="sup", code="two-transfers", records=["01B", "01C", "01D"])]
     message = check_conflicts(fold(CASE, approved_apart))[0].message
-    assert "the latest (01D) waits: it replaced the request approved on the other copy (01B)" in message
+    assert ("the latest (01D) waits: it was made over the request approved on the other copy (01B), which stands under it: "
+            "approved, the child goes to its agency instead; rejected or withdrawn, the one approved (01B) stands again") in message
     both = [REG, rec("transfer_request", "01B", to="AGA"), rec("transfer_request", "01C", by="otieno", to="AGB"),
             rec("sync_conflict", "01D", by="sup", code="two-transfers", records=["01B", "01C"])]
     message = check_conflicts(fold(CASE, both))[0].message

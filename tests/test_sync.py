@@ -427,6 +427,78 @@ def test_a_closure_approved_before_the_merge_closes_the_case_on_the_request_it_a
     assert sup("verify").code == 0, sup("verify").stdout
 
 
+def test_a_closure_asked_apart_after_the_case_was_closed_on_the_other_copy_leaves_it_closed_on_the_one_approved(laptops, team):
+    """The supervisor approved the office closure request; amina, on her laptop, asked for the
+    closure again after that (later in record order). After the merge the case is still closed, on
+    the request he approved (its reason, his approval): the later request is out of order and the
+    two closures are a conflict, settled by a reopening or a note."""
+    amina, sup, case_id = shared_case(laptops)
+    amina_office = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["amina"][0]), "CPCM_NOW": NOW})
+    assert amina_office("close", case_id, *CLOSE).code == 0
+    assert sup("approve", case_id, "closure").code == 0
+    approved = folded(laptops, "sup", case_id).closure["record_id"]
+    assert amina("close", case_id, "--reason", "transferred", "--check", "all").code == 0, "the later request"
+    merged = merge_both(laptops)
+    assert [c["code"] for c in merged["conflicts"]] == ["two-closures"]
+    for worker in ("sup", "amina"):
+        case = folded(laptops, worker, case_id)
+        assert (case.status, case.closure["record_id"], case.closure["approved"], case.closure["reason"]) == \
+            ("closed", approved, True, "registered_in_error")
+    assert sorted(check_codes(sup, case_id)) == ["transition-out-of-order", "two-closures"]
+    assert sup("note", case_id, "--text", "closed on the office request, as approved").code == 0
+    assert check_codes(sup, case_id) == [] and folded(laptops, "sup", case_id).status == "closed"
+
+
+def _decided_apart(laptops, team, subject: str, first: str):
+    """amina's request of `subject` (a closure, or a plan version), on both copies; the supervisor
+    decides it on the office copy (`first`: approve or reject) and, not knowing, the other way on
+    amina's laptop; merged both ways: (amina, sup, case_id, the merge's conflicts)."""
+    amina, sup, case_id = shared_case(laptops)
+    if subject == "closure":
+        assert amina("close", case_id, *CLOSE).code == 0
+    else:
+        assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    laptops.sync("amina")
+    laptops.sync("sup")
+    sup_away = Cli({"CPCM_REPO": str(laptops.clones["amina"]), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    decide = {"approve": ("approve", case_id, subject), "reject": ("reject", case_id, subject, "--note", "not yet")}
+    assert sup(*decide[first]).code == 0
+    assert sup_away(*decide["reject" if first == "approve" else "approve"]).code == 0
+    return amina, sup, case_id, merge_both(laptops)["conflicts"]
+
+
+def _decisions(cli: Cli, case_id: str) -> list[str]:
+    return [e["record_id"] for e in cli("log", case_id, "--json").json() if e["kind"] in ("approval", "rejection")]
+
+
+def test_a_closure_approved_on_one_copy_and_rejected_on_the_other_is_a_conflict__the_first_stands(laptops, team):
+    amina, sup, case_id, conflicts = _decided_apart(laptops, team, "closure", "approve")
+    decisions = _decisions(sup, case_id)
+    assert [(c["code"], c["records"]) for c in conflicts] == [("decisions-concurrent", decisions)] and len(decisions) == 2
+    for worker in ("sup", "amina"):
+        case = folded(laptops, worker, case_id)
+        assert (case.status, case.closure["approved"], case.anomalies) == ("closed", True, (decisions[1],))
+    assert sorted(check_codes(sup, case_id)) == ["decisions-concurrent", "transition-out-of-order"]
+    advice = next(p["message"] for p in json.loads(sup("check", case_id, "--json").stdout) if p["code"] == "decisions-concurrent")
+    assert f"the first in the records' order stands (the approval, {decisions[0]}); the later ({decisions[1]}) decided nothing" in advice
+    assert f"cpcm reopen {case_id} --reason" in advice and f"cpcm note {case_id}" in advice
+    assert sup("note", case_id, "--text", "closed as approved: the rejection was made on a stale copy").code == 0
+    assert check_codes(sup, case_id) == [] and folded(laptops, "sup", case_id).status == "closed"
+
+
+def test_a_plan_version_rejected_on_one_copy_and_approved_on_the_other_is_a_conflict__the_first_stands(laptops, team):
+    amina, sup, case_id, conflicts = _decided_apart(laptops, team, "plan", "reject")
+    decisions = _decisions(sup, case_id)
+    assert [(c["code"], c["records"]) for c in conflicts] == [("decisions-concurrent", decisions)]
+    plan = folded(laptops, "sup", case_id).plan
+    assert (bool(plan["rejected_at"]), plan["approved_at"]) == (True, None)
+    assert {"decisions-concurrent", "transition-out-of-order", "plan-not-approved"} <= set(check_codes(amina, case_id))
+    advice = next(p["message"] for p in json.loads(sup("check", case_id, "--json").stdout) if p["code"] == "decisions-concurrent")
+    assert f"(the rejection, {decisions[0]})" in advice and f"cpcm plan {case_id} --from-current --reason" in advice
+    assert sup("note", case_id, "--text", "rejected: amina writes the next version").code == 0
+    assert not {"decisions-concurrent", "transition-out-of-order"} & set(check_codes(sup, case_id))
+
+
 def test_a_closure_rejected_before_the_merge_leaves_the_other_request_waiting(laptops, team):
     """The supervisor rejected amina's request on her laptop; the office copy holds an earlier one
     of hers nobody decided. After the merge that one still waits for the supervisor: the rejection

@@ -194,3 +194,66 @@ def test_the_approved_request_left_after_a_merge_is_carried_out_and_acknowledged
     assert acked.code == 0, acked.stderr
     assert amina("show", case_id, "--json").json()["status"] == "transferred"
     del later
+
+
+def _approved_then_asked_apart(laptops, team):
+    """The supervisor approved the office request (to the other agency) on the office copy; amina,
+    on her laptop, asked for another agency after that, so later in record order; merged both ways:
+    (amina, sup, case_id, the approved request, the later request)."""
+    amina, office, sup, _, case_id = two_copies(laptops, team)
+    first = requested(office, case_id, TO_OTHER)
+    assert sup("approve", case_id, "transfer").code == 0
+    later = requested(amina, case_id, TO_RECV)
+    merged = merge_both(laptops)
+    assert [c["code"] for c in merged["conflicts"]] == ["two-transfers"] and first < later
+    return amina, sup, case_id, first, later
+
+
+def test_a_request_made_apart_over_one_approved_keeps_the_approval__rejected_the_approved_one_stands(laptops, team):
+    amina, sup, case_id, first, later = _approved_then_asked_apart(laptops, team)
+    request = folded(laptops, "sup", case_id).transfer_request
+    assert (request["record_id"], request["decided_at"], request["earlier"]["record_id"], request["earlier"]["approved"]) == \
+        (later, None, first, True)
+    assert f"it was made over the request approved on the other copy ({first})" in conflict_message(sup, case_id, "two-transfers")
+    assert "transfer-approval" in due_codes(sup, case_id)
+    steps = _steps(sup("reject", case_id, "transfer", "--note", "the family stays near", "--json"))
+    assert f"the transfer approved before it ({first}) stands again" in steps and "settles the sync conflict (two-transfers)" in steps
+    merge_both(laptops)
+    for worker in ("sup", "amina"):
+        request = folded(laptops, worker, case_id).transfer_request
+        assert (request["record_id"], request["to"], request["approved"], "earlier" in request) == (first, "AGB7", True, False)
+    assert check_codes(sup, case_id) == [] and "approved-transfer" in due_codes(amina, case_id)
+
+
+def test_a_request_made_apart_over_one_approved__withdrawn_the_approved_one_stands(laptops, team):
+    amina, sup, case_id, first, later = _approved_then_asked_apart(laptops, team)
+    steps = _steps(amina("transfer", case_id, "--withdraw", "--reason", "asked on the office copy already", "--json"))
+    assert f"the transfer approved before it ({first}) stands again" in steps and "settles the sync conflict (two-transfers)" in steps
+    request = folded(laptops, "amina", case_id).transfer_request
+    assert (request["record_id"], request["approved"]) == (first, True) and check_codes(amina, case_id) == []
+
+
+def test_a_request_made_apart_over_one_approved__approved_it_goes_instead(laptops, team):
+    amina, sup, case_id, first, later = _approved_then_asked_apart(laptops, team)
+    steps = _steps(sup("approve", case_id, "transfer", "--json"))
+    assert f"the transfer approved before it ({first}) no longer stands" in steps and "settles the sync conflict (two-transfers)" in steps
+    request = folded(laptops, "sup", case_id).transfer_request
+    assert (request["record_id"], request["to"], request["approved"], "earlier" in request) == (later, "recv", True, False)
+    assert check_codes(sup, case_id) == []
+
+
+def test_one_request_approved_on_one_copy_and_rejected_on_the_other_is_a_conflict__the_first_stands(laptops, team):
+    amina, _, sup, sup_away, case_id = two_copies(laptops, team)
+    requested(amina, case_id, TO_RECV)
+    merge_both(laptops)
+    assert sup("approve", case_id, "transfer").code == 0
+    assert sup_away("reject", case_id, "transfer", "--note", "the family stays").code == 0
+    merged = merge_both(laptops)
+    decisions = [e["record_id"] for e in sup("log", case_id, "--json").json() if e["kind"] in ("approval", "rejection")]
+    assert [(c["code"], c["records"]) for c in merged["conflicts"]] == [("decisions-concurrent", decisions)]
+    request = folded(laptops, "amina", case_id).transfer_request
+    assert request["approved"] is True and "approved-transfer" in due_codes(amina, case_id)
+    assert sorted(check_codes(sup, case_id)) == ["decisions-concurrent", "transition-out-of-order"]
+    assert f"cpcm transfer {case_id} --withdraw" in conflict_message(sup, case_id, "decisions-concurrent")
+    assert sup("note", case_id, "--text", "approved: the rejection was made on a stale copy").code == 0
+    assert check_codes(sup, case_id) == []

@@ -365,15 +365,29 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
     # other waits again; approved, the others wait no more (the case closes, or goes where it was approved for)
     others = [r for r in approvals.waiting_requests(pending) if r is not pending] if subject != "plan" else []
     what = "closure" if subject == "closure" else "transfer"
+    under = approvals.approved_under(case.transfer_request) if subject == "transfer" else None
     if others and not approve:
         steps = [f"the {what} requested by {others[0].get('by')} still waits for a decision: cpcm approve|reject {case_id} {subject}"]
+    elif under and not approve:  # made over a transfer approved and not carried out: that one stands, as it was
+        steps = [approved_again(case_id, under)]
     else:
         steps = _decided_steps(ctx, case, subject, approve, pending)
         if others:
             steps.append(f"the {what} request{'s' if len(others) > 1 else ''} it was requested over "
                          f"({', '.join(str(r.get('record_id')) for r in others)}) no longer wait{'' if len(others) > 1 else 's'}: "
                          "this approval decides the case's " + what)
+        if under and approve:
+            steps.append(f"the transfer approved before it ({under.get('record_id')}) no longer stands: this approval "
+                         "decides where the child goes")
     return Written(case_id, record.id, record.kind, next_steps=tuple(steps) + settles_step(settled))
+
+
+def approved_again(case_id: str, request: Mapping[str, Any]) -> str:
+    """What a worker is told when a transfer request made over one approved and not carried out is
+    rejected or withdrawn: the approved one stands again (approvals.approved_under)."""
+    return (f"the transfer approved before it ({request.get('record_id')}) stands again and its bundle is not written: the "
+            f"case's worker writes it (cpcm transfer {case_id} --to AGENCY ... --out FILE), or takes it back if it is no "
+            f"longer wanted (cpcm transfer {case_id} --withdraw --reason ...)")
 
 
 def _decided_steps(ctx: Context, case: Case, subject: str, approve: bool, pending: Mapping[str, Any]) -> list[str]:

@@ -54,7 +54,7 @@ PLACING = ("registration", "assignment", "transfer_in")
 # codes of the conflicts a merge finds between records written apart (docs/team.md)
 TWO_CLOSURES, AFTER_CLOSURE, TWO_PLANS, TWO_ASSIGNMENTS = "two-closures", "record-after-closure", "plans-concurrent", "two-assignments"
 TWO_CORRECTIONS, TWO_UPDATES, TWO_COVERS = "corrections-concurrent", "updates-concurrent", "covers-concurrent"
-TWO_TRANSFERS = "two-transfers"
+TWO_TRANSFERS, TWO_DECISIONS = "two-transfers", "decisions-concurrent"
 # kinds a closed case takes without contradiction (on the other copy, alongside a closure)
 _QUIET = ("closure", "approval", "rejection", "note", "sharing", "sync_conflict", "repair", "case_link")
 
@@ -825,6 +825,16 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
                 found.setdefault(str(path), {})[record_id] = json.dumps(value, sort_keys=True, default=str)
         return found
 
+    def deciding(names: list[str], tree: Tree) -> dict[tuple[str, str], dict[str, str]]:
+        """{(subject, the request it names): {decision's record ID: its kind}} for the approvals and
+        rejections of `names` this worker can read that name their request (`target`)."""
+        found: dict[tuple[str, str], dict[str, str]] = {}
+        kinds = {n.split(".", 1)[0]: _kind(n) for n in names if _kind(n) in ("approval", "rejection")}
+        for record_id, body in bodies([n for n in names if _kind(n) in ("approval", "rejection")], tree).items():
+            if isinstance(body.get("target"), str):
+                found.setdefault((str(body.get("subject") or "plan"), body["target"]), {})[record_id] = kinds[record_id]
+        return found
+
     def covering(read: dict[str, dict]) -> dict[str, dict[str, str]]:
         """{a colleague the covers of `read` gave or changed: {cover's record ID: its end}}."""
         found: dict[str, dict[str, str]] = {}
@@ -862,6 +872,13 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
                 decided += [record_id for record_id, body in read.items()
                             if body.get("subject") == "transfer" and body.get("target") in stood]
             found.append((TWO_TRANSFERS, apart[0] + apart[1] + decided))
+    # one request (a closure, a transfer, a plan version) approved on one copy and rejected on the other: the
+    # first in the records' order stands, the other decides nothing (fold._closure_decided, _transfer_decided, _decision)
+    if {"approval", "rejection"} & {_kind(n) for n in sides[0]} and {"approval", "rejection"} & {_kind(n) for n in sides[1]}:
+        decisions = [deciding(sides[0], ours), deciding(sides[1], theirs)]
+        for key in sorted(decisions[0].keys() & decisions[1].keys()):
+            if set(decisions[0][key].values()) != set(decisions[1][key].values()):
+                found.append((TWO_DECISIONS, list(decisions[0][key]) + list(decisions[1][key])))
     if ids(sides[0], ["plan"]) and ids(sides[1], ["plan"]):
         found.append((TWO_PLANS, ids(sides[0], ["plan"]) + ids(sides[1], ["plan"])))
     if ids(sides[0], ["assignment"]) and ids(sides[1], ["assignment"]):

@@ -102,6 +102,17 @@ def waiting_requests(request: Mapping[str, Any] | None) -> list[Mapping[str, Any
     return found
 
 
+def approved_under(request: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The approved transfer request, not carried out, that the requests still waiting in a case's
+    `transfer_request` were made over (the last `earlier` of `waiting_requests`), or None. Approved on
+    one copy while the other asked apart (merged), or asked again for another agency: it stands under
+    them, as it was, until one of them is approved (that one goes instead) or it is taken back; one
+    of them rejected or withdrawn leaves it standing (fold._transfer_request)."""
+    waiting = waiting_requests(request)
+    below = waiting[-1].get("earlier") if waiting else None
+    return below if below and below.get("decided_at") is not None and below.get("approved") else None
+
+
 def waiting_closures(closure: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
     """The closure requests in a case's `closure` still waiting for a decision (`waiting_requests`)."""
     return waiting_requests(closure)

@@ -19,7 +19,7 @@ from cpcm.domain.records import Record, flatten, set_path, utc
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import placements, plan_actions, transitions
 from cpcm.workflow import transfers as transfer_rules
-from cpcm.workflow.approvals import waiting_closures, waiting_requests, waiting_transfers, waiting_version
+from cpcm.workflow.approvals import approved_under, waiting_closures, waiting_requests, waiting_transfers, waiting_version
 
 
 def _plain(cls) -> bool:
@@ -149,6 +149,10 @@ def _decision(case: Case, record: Record) -> Case:
     subject, target = record.body.get("subject"), record.body.get("target")
     approved = record.kind == "approval"
     if subject == "plan" and case.plan and target in (None, case.plan["record_id"]):
+        if not waiting_version(case.plan):
+            # decided already (approved on one copy, rejected on the other, apart: the first in the records'
+            # order stands, the sync names both, decisions-concurrent) or withdrawn: it decides nothing
+            return case
         key = "approved" if approved else "rejected"
         plan = dict(case.plan, **{f"{key}_at": utc(record.at)})
         if approved:
@@ -163,15 +167,36 @@ def _decision(case: Case, record: Record) -> Case:
     return case
 
 
-def _transfer_request(case: Case, record: Record) -> Case:
+def _decided_again(plan: Mapping[str, Any] | None, record: Record) -> bool:
+    """Whether a plan decision names the latest version (or none) and that version was decided
+    the other way already, or withdrawn: it decides nothing (`_decision`) and is out of order. The
+    same decision again (approved on two copies apart, say) decides nothing either, and is no fault."""
+    if not plan or record.body.get("target") not in (None, plan["record_id"]) or waiting_version(plan):
+        return False
+    return bool(plan.get("withdrawn_at") or plan.get("rejected_at" if record.kind == "approval" else "approved_at"))
+
+
+def _transfer_request(case: Case, record: Record, sent: str = "") -> Case:
+    """`sent`: the latest transfer (out, or in) of the case before `record`, whose approved request
+    was carried out."""
     request = {"record_id": record.id, "at": utc(record.at), "by": record.by, "to": record.body.get("to"),
                "decided_at": None, "approved": None}
-    if waiting_transfers(case.transfer_request):
+    before = case.transfer_request
+    if waiting_transfers(before) or _approved_standing(before, sent):
         # a transfer requested while another waits (two copies apart, merged: one copy refuses a
         # second request while one waits): the later waits on top; the earlier is kept under it, to
-        # be decided by the decision that names it, and to wait again if the later is withdrawn or rejected
-        request["earlier"] = case.transfer_request
+        # be decided by the decision that names it, and to wait again if the later is withdrawn or rejected.
+        # One approved and not carried out (approved on one copy while the other asked apart, or asked
+        # again for another agency) is kept under it too, approved as it was (approvals.approved_under):
+        # the later approved goes instead; the later rejected or withdrawn leaves it standing
+        request["earlier"] = before
     return _changed(case, transfer_request=request)
+
+
+def _approved_standing(request: Mapping[str, Any] | None, sent: str) -> bool:
+    """Whether the case's transfer request is one approved and not carried out (no transfer, out or
+    in, since it: `sent`, the latest; approvals.approved_not_sent)."""
+    return bool(request and request.get("decided_at") is not None and request.get("approved") and request["record_id"] > sent)
 
 
 def _transfer_decided(request: Mapping[str, Any], target: Any, at: str, by: str, approved: bool) -> Mapping[str, Any]:
@@ -187,15 +212,16 @@ def _transfer_decided(request: Mapping[str, Any], target: Any, at: str, by: str,
     named = next((r for r in waiting if r["record_id"] == target), None)
     if named is None:
         return request
-    if not approved and len(waiting) > 1:
-        return _without_request(request, target)
+    if not approved and (len(waiting) > 1 or approved_under(request)):
+        return _without_request(request, target)  # the others wait; one approved under them stands, as it was
     return {**{k: v for k, v in named.items() if k != "earlier"}, "decided_at": at, "decided_by": by, "approved": approved}
 
 
 def _without_transfer(request: Mapping[str, Any] | None, target: Any) -> Mapping[str, Any] | None:
     """The case's transfer request after the request `target` (None: the latest) is withdrawn: an
-    approved one not carried out is taken back (none stands); of requests waiting, the one named
-    goes and the others wait (`_without_request`)."""
+    approved one not carried out is taken back (none stands, or those made over it wait); of
+    requests waiting, the one named goes and the others wait, over the approved one if any
+    (`_without_request`)."""
     if request and request.get("decided_at") is not None and request.get("approved") \
             and target in (None, request.get("record_id")):
         return None
@@ -226,16 +252,21 @@ def _without_request(closure: Mapping[str, Any] | None, target: Any) -> Mapping[
     """A closure or transfer request (`closure`: the case's, with those it was made over) after the
     waiting request `target` (None: the latest) is taken away: the one it was made over waits
     again; another taken from under it leaves it as it is; one that waits no more changes nothing
-    (`closure` is given back as it is)."""
+    (`closure` is given back as it is). A transfer request approved that the waiting ones were made
+    over (approvals.approved_under) stays under them, approved, or stands alone once none waits; it
+    is taken away itself when `target` names it (withdrawn: the waiting ones stay)."""
     waiting = waiting_requests(closure)
     if not waiting:
         return closure
     if target is None:
         target = waiting[0]["record_id"]
-    kept = [c for c in waiting if c["record_id"] != target]
-    if len(kept) == len(waiting):
-        return closure
-    below = None
+    below = approved_under(closure)
+    if below is not None and below["record_id"] == target:
+        kept, below = waiting, None
+    else:
+        kept = [c for c in waiting if c["record_id"] != target]
+        if len(kept) == len(waiting):
+            return closure
     for request in reversed(kept):
         below = {**request, "earlier": below} if below else {k: v for k, v in request.items() if k != "earlier"}
     return below
@@ -246,10 +277,13 @@ def _closure_decided(closure: Mapping[str, Any], target: Any, at: str, by: str, 
     name none: the latest). Two requests merged from copies apart may wait: the decision is of the
     one it names, whichever is latest. An approval closes the case on that request; a rejection
     leaves the others waiting (as a withdrawal does). A request that no longer waits (withdrawn,
-    or another approved) is decided by nothing: `closure` is given back as it is."""
+    decided already, on another copy apart say, or another approved) is decided by nothing: `closure`
+    is given back as it is."""
     decided = {"decided_at": at, "decided_by": by, "approved": approved}
     if target is None or target == closure["record_id"]:
-        if not approved and closure.get("decided_at") is None and len(waiting_closures(closure)) > 1:
+        if closure.get("decided_at") is not None:
+            return closure  # decided already (on another copy, apart: decisions-concurrent): the first stands
+        if not approved and len(waiting_closures(closure)) > 1:
             return _without_closure(closure, closure["record_id"])  # the one it was requested over waits again
         return dict(closure, **decided)
     request = next((c for c in waiting_closures(closure) if c["record_id"] == target), None)
@@ -319,6 +353,10 @@ SETTLES = {
     "updates-concurrent": (),  # a note, once the field is checked (and updated again where it is wrong)
     "covers-concurrent": ("cover",),  # the cover given again with the end that is right
     "risk-concurrent": (),  # the risk rated again, seeing both (`rates_risk`: an assessment, a follow-up with a level)
+    # one request approved on one copy and rejected on the other: the first in the records' order stands, the other
+    # decided nothing; a note, once the decision that stands is checked (and acted on where the other was right:
+    # a reopening, a transfer taken back, a new plan version, a request made again)
+    "decisions-concurrent": (),
 }
 
 # a command of SETTLES that settles its conflict only when the case it leaves holds this many of the
@@ -351,12 +389,16 @@ def standing_closures(closure: Mapping[str, Any] | None) -> set[str]:
 
 def standing_transfers(request: Mapping[str, Any] | None) -> set[str]:
     """The transfer requests that stand in a case's `transfer_request`: waiting for a decision, or
-    approved (not withdrawn or rejected; whether an approved one was carried out is the caller's to
+    approved (the case's, or the one those waiting were made over: approvals.approved_under; not
+    withdrawn or rejected; whether an approved one was carried out is the caller's to
     ask: transfers.current_request). What a sync asks of each copy's own fold before it calls two
     transfer requests written apart a conflict."""
     standing = {r["record_id"] for r in waiting_transfers(request)}
     if request and request.get("approved"):
         standing.add(request["record_id"])
+    under = approved_under(request)  # approved, with later requests made over it
+    if under:
+        standing.add(under["record_id"])
     return standing
 
 
@@ -564,6 +606,7 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
     over_waiting: set[str] = set()  # closure requests merged over another still waiting (two copies apart)
     unanswered = None  # the latest risk increase no re-rating followed (RISK_UNANSWERED)
     rises: dict[str, str] = {}  # the follow-ups that found the risk increased: record id -> time
+    sent = ""  # the latest transfer of the case, out or in: an approved request before it was carried out
     records = records if isinstance(records, list) else list(records)
     events: dict[str, list[str]] = {}
     with_child: dict[str, str] = {}  # plan record id -> its time, for the versions counted as made with the child
@@ -582,12 +625,21 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
         if case.conflicts:
             case = settle_conflicts(case, record)
         reducer = REDUCERS.get(kind)
+        if kind == "closure" and after is None and status != "open":
+            # asked for on a copy apart while the case was closed (or transferred) on the other, and later in the
+            # records' order: kept, and out of order, but the closure the case was closed on stays its closure (its
+            # approval, its reason); the sync names the two (two-closures), a reopening or a note settles them
+            reducer = None
         decided = None  # a plan version's standing decided: (event, its record id)
+        if kind in ("transfer", "transfer_in"):
+            sent = max(sent, record.id)
         if reducer is not None:
             before = case
-            case = reducer(case, record)
+            case = reducer(case, record) if kind != "transfer_request" else _transfer_request(case, record, sent)
             if kind in _PLAN_DECISIONS and case.plan is not before.plan and waiting_version(before.plan):
                 decided = (_PLAN_DECISIONS[kind], case.plan["record_id"])
+            elif command in ("approval.plan", "rejection.plan") and after is not None and _decided_again(before.plan, record):
+                anomalies.append(record.id)  # a second decision of the version (made apart on another copy): it decides nothing
             if command in ("approval.closure", "rejection.closure") and after is not None and case.closure is before.closure:
                 after = None  # a decision of a request no longer waiting (withdrawn on another copy, say): it decides nothing
                 anomalies.append(record.id)
@@ -640,7 +692,9 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
                 events[PLAN_WITH_CHILD_APPROVED].remove(approved_with_child.pop(record.body["plan"]))
                 if not events[PLAN_WITH_CHILD_APPROVED]:
                     del events[PLAN_WITH_CHILD_APPROVED]
-        if command in ("approval.closure", "closure.immediate") and case.closure:
+        if command == "closure.immediate":  # its own reason, also when it is out of order and the case's closure stays another
+            events.setdefault(f"closed.{record.body.get('reason')}", []).append(at)
+        elif command == "approval.closure" and case.closure:
             # each closure's reason, kept past a reopening (which clears case.closure)
             events.setdefault(f"closed.{case.closure.get('reason')}", []).append(at)
         history.append(Entry(record.id, kind, record.at, record.recorded_at, record.by))

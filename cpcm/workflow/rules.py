@@ -140,6 +140,10 @@ def check_conflicts(case: Case) -> list[Problem]:
                                     f"followup {case.id} ... --risk LEVEL --risk-reason TEXT, or cpcm assess {case.id}); until "
                                     f"then an increase found is on cpcm due as urgent", "sync", source,
                                     case.id, case.worker))
+        elif code == "decisions-concurrent":
+            problems.append(Problem("decisions-concurrent", "warning", "one request was decided on two copies apart, approved "
+                                    f"on one and rejected on the other ({records}): {_two_decisions_advice(case, conflict)}",
+                                    "sync", source, case.id, case.worker))
         elif code == "two-assignments":
             settle = (f"confirm it (cpcm assign {case.id} --worker {case.worker}), assign the case to another worker, or add a note"
                       if case.status == "open" else "the case is no longer open, so it is not assigned again: add a note")
@@ -163,8 +167,8 @@ def _two_transfers_advice(case: Case, conflict) -> str:
     """What settles two transfer requests written apart, as the case stands (fold.SETTLES): a
     decision of the one that waits, or its asker's withdrawal when another is left; once none
     waits, a check of the one that stands and a note. A request approved on one copy that the other
-    copy's later request replaced (as a new request does on one copy) is named: deciding the later
-    decides where the child goes."""
+    copy's later request was made over (approvals.approved_under) is named: approving the later
+    decides where the child goes; rejecting or withdrawing it leaves the approved one standing."""
     request = approvals.pending(case, "transfer")
     if request:
         waiting = approvals.waiting_transfers(request)
@@ -172,11 +176,10 @@ def _two_transfers_advice(case: Case, conflict) -> str:
             return (f"both wait, the latest ({request['record_id']}) first: approve or reject it (cpcm approve|reject "
                     f"{case.id} transfer; a rejection leaves the other waiting), withdraw your own request while another is "
                     f"left (cpcm transfer {case.id} --withdraw --reason ...), or add a note")
-        kinds = {e.id: e.kind for e in case.history}
-        replaced = [r for r in conflict.get("records") or () if kinds.get(r) == "transfer_request" and r != request["record_id"]]
-        over = (f"it replaced the request approved on the other copy ({', '.join(replaced)}): approved, the child goes to its "
-                "agency; rejected or withdrawn, no transfer stands (ask again if the other one was right); "
-                if replaced else "")
+        under = approvals.approved_under(request)
+        over = (f"it was made over the request approved on the other copy ({under['record_id']}), which stands under it: "
+                f"approved, the child goes to its agency instead; rejected or withdrawn, the one approved ({under['record_id']}) "
+                "stands again; " if under else "")
         return (f"the latest ({request['record_id']}) waits: {over}approve or reject it (cpcm approve|reject {case.id} "
                 f"transfer), withdraw it (cpcm transfer {case.id} --withdraw --reason ..., by the one who asked), or add a note")
     approved = approvals.approved_not_sent(case)
@@ -185,6 +188,26 @@ def _two_transfers_advice(case: Case, conflict) -> str:
                 f"the agency that should take the child (cpcm show {case.id}); if not, take it back (cpcm transfer {case.id} "
                 "--withdraw --reason ...) and ask again; then add a note")
     return f"check the case (cpcm log {case.id}), then add a note"
+
+
+def _two_decisions_advice(case: Case, conflict) -> str:
+    """What settles one request approved on one copy and rejected on the other: the first decision
+    in the records' order stands (the other decides nothing: fold._closure_decided, _transfer_decided,
+    _decision); a note once it is checked, after acting on the other where that one was right."""
+    kinds = {e.id: e.kind for e in case.history}
+    decisions = sorted(r for r in conflict.get("records") or () if kinds.get(r) in ("approval", "rejection"))
+    if not decisions:
+        return f"check the case (cpcm log {case.id}), then add a note"
+    first, later = decisions[0], ", ".join(decisions[1:]) or "the other"
+    if kinds[first] == "approval":
+        undo = (f"if the rejection was right, undo what was approved: a closure, reopen the case (cpcm reopen {case.id} "
+                f"--reason ...); a transfer, take it back (cpcm transfer {case.id} --withdraw --reason ...); a plan version, "
+                f"write the next one (cpcm plan {case.id} --from-current --reason ...)")
+    else:
+        undo = (f"if the approval was right, the request is made again for a supervisor or manager to decide (cpcm close "
+                f"{case.id} ..., cpcm transfer {case.id} --to AGENCY ..., or cpcm plan {case.id} --from-current --reason ...)")
+    return (f"the first in the records' order stands (the {kinds[first]}, {first}); the later ({later}) decided nothing. "
+            f"Check the case (cpcm show {case.id}); {undo}; then add a note (cpcm note {case.id} --text ...)")
 
 
 def caseloads(cases: Iterable[Case]) -> Counter:

@@ -42,6 +42,9 @@ MEANINGS = {
     "risk-concurrent": "the child's risk was rated, or found increased, on two copies apart (an increase on one and a "
                        "rating on the other, or two different ratings); the later rating stands and answers no increase "
                        "found on the other copy (warning, until the risk is rated again or a note; docs/team.md)",
+    "decisions-concurrent": "one request of a case (a closure, a transfer or a plan version) was approved on one copy and "
+                            "rejected on the other, apart, and merged by a sync; the first decision in the records' order "
+                            "stands, the other decided nothing (warning, until a note; docs/team.md)",
     "covers-concurrent": "one colleague's cover of a case was given or changed to different ends on two copies apart; the "
                          "later one stands (warning, until the cover is given again or a note; docs/team.md)",
     "caseload-near-cap": "a caseworker has reached the caseload warning level (warning, `cpcm check` over every case)",
