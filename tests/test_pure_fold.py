@@ -650,3 +650,20 @@ def test_fold__risk_concurrent_reopens_the_increase_it_names_until_a_rating_afte
     again = rec("sync_conflict", "01F", by="amina", code="risk-concurrent", records=["01B", "01C"])
     rated = rec("followup", "01E", risk_increased="no", risk="high")
     assert RISK_UNANSWERED not in fold(CASE, [REG, up, down, conflict, rated, again]).events
+
+
+def test_fold__a_closure_or_transfer_decided_the_same_way_twice_apart_decides_once_and_is_no_fault():
+    closure = rec("closure", "01B", reason="goals_met")
+    twice = [REG, closure, rec("approval", "01C", by="sup", subject="closure", target="01B"),
+             rec("approval", "01D", by="sup", subject="closure", target="01B")]
+    case = fold(CASE, twice)
+    assert case.status == "closed" and case.anomalies == () and case.closure["approved"] is True
+    assert len(case.events["closed"]) == 1 and len(case.history) == 4  # closed once (its clocks count from the first); both kept
+    # the other way is a fault (decisions-concurrent names it): the first stands
+    other = twice[:3] + [rec("rejection", "01D", by="sup", subject="closure", target="01B", note="no")]
+    assert fold(CASE, other).status == "closed" and fold(CASE, other).anomalies == ("01D",)
+    request = rec("transfer_request", "01B", to="AGA")
+    approved = [REG, request, rec("approval", "01C", by="sup", subject="transfer", target="01B"),
+                rec("approval", "01D", by="otieno", subject="transfer", target="01B")]
+    case = fold(CASE, approved)
+    assert case.anomalies == () and (case.transfer_request["approved"], case.transfer_request["decided_by"]) == (True, "sup")

@@ -257,3 +257,23 @@ def test_one_request_approved_on_one_copy_and_rejected_on_the_other_is_a_conflic
     assert f"cpcm transfer {case_id} --withdraw" in conflict_message(sup, case_id, "decisions-concurrent")
     assert sup("note", case_id, "--text", "approved: the rejection was made on a stale copy").code == 0
     assert check_codes(sup, case_id) == []
+
+
+def test_one_request_approved_the_same_way_on_both_copies_is_no_fault_and_no_conflict(laptops, team):
+    """The supervisor approved the request at home on amina's copy and again at the office (the
+    first had not come through): after the merge the request is approved once, nothing is out of
+    order, and nothing is left for `check`; the approval made at home stands (the first)."""
+    amina, _, sup, sup_away, case_id = two_copies(laptops, team)
+    asked = requested(amina, case_id, TO_RECV)
+    laptops.sync("amina")
+    laptops.sync("sup")
+    first = sup_away("approve", case_id, "transfer", "--json")
+    assert first.code == 0, first.stderr
+    assert sup("approve", case_id, "transfer").code == 0
+    merged = merge_both(laptops)
+    assert merged["conflicts"] == []
+    for worker, cli in (("sup", sup), ("amina", amina)):
+        assert check_codes(cli, case_id) == [], worker
+        request = folded(laptops, worker, case_id).transfer_request
+        assert (request["record_id"], request["approved"], request["decided_by"]) == (asked, True, "sup")
+        assert folded(laptops, worker, case_id).anomalies == ()

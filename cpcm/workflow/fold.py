@@ -406,6 +406,17 @@ def _request_of(case: Case, subject: str) -> Mapping[str, Any] | None:
     return case.closure if subject == "closure" else case.transfer_request
 
 
+def _decided_alike(case: Case, command: str, body: Mapping[str, Any]) -> bool:
+    """Whether a decision of a closure or transfer request (`command`, with `body`) finds the
+    request it names decided the same way already: made twice apart, on two copies (two
+    supervisors, or one at home and at the office), it decides nothing and is no fault; one the
+    other way is (decisions-concurrent)."""
+    subject, approved = _DECISIONS[command]
+    request = _request_of(case, subject)
+    return bool(request and request.get("decided_at") is not None and body.get("target") in (None, request["record_id"])
+                and bool(request.get("approved")) == approved)
+
+
 def _standing(subject: str, request: Mapping[str, Any] | None, named: Iterable[str]) -> int:
     """How many of the closure (or transfer request) records `named` stand in the case's `closure`
     (or `transfer_request`): `standing_closures`, `standing_transfers`."""
@@ -616,6 +627,10 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
         kind = record.kind
         command = transitions.command_of(kind, record.body)
         after = next_stage(stage, command, requested_from)
+        if command in _DECISIONS and _decided_alike(case, command, record.body):
+            # the same decision again (made twice apart): it decides nothing, settles nothing, and is no fault
+            history.append(Entry(record.id, kind, record.at, record.recorded_at, record.by))
+            continue
         if after == "closure_requested" and stage != "closure_requested":
             requested_from = stage
         if after is None and command in commands:
