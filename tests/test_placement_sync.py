@@ -163,3 +163,30 @@ def test_fold__only_an_update_of_the_referral_named_settles_referral_updates_con
     unknown = rec("sync_conflict", at(3), code="referral-updates-concurrent", records=sorted([one.id, other.id]))
     case = fold("CP-TEST-0001", records[:-1] + [unknown])
     assert "referral" not in case.conflicts[0] and settled_by(case, "referral_update", {"referral": r1.id}) == []
+
+
+def test_placements_and_referral_updates_apart_that_whoever_merges_cannot_read_are_named_all(laptops):
+    """The supervisor gives amina's case to otieno, records a placement and updates the referral; amina,
+    offline, does the same (the same placement, the same status). Her sync cannot read the supervisor's
+    records (encrypted to the new readers), so cannot tell whether they clash: both conflicts name every
+    record written apart, for the supervisor to check; the referral's names no referral, and a note settles it."""
+    amina, sup, case_id, _ = _referred(laptops)
+    assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    laptops.sync("amina")
+    laptops.sync("sup")
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    placed = [sup("placement", case_id, *KINSHIP, "--json"), amina("placement", case_id, *KINSHIP, "--json")]
+    updated = [sup("referral", case_id, "R1", "--status", "acknowledged", "--json"),
+               amina("referral", case_id, "R1", "--status", "acknowledged", "--json")]
+    assert all(done.code == 0 for done in placed + updated), [done.stderr for done in placed + updated]
+    laptops.sync("sup")
+    merged = laptops.sync("amina")
+    assert sorted((c["code"], c["records"]) for c in merged["conflicts"] if c["case"] == case_id) == [
+        ("placements-concurrent", sorted(done.json()["record_id"] for done in placed)),
+        ("referral-updates-concurrent", sorted(done.json()["record_id"] for done in updated))]
+    laptops.sync("sup")
+    problems = {p["code"]: p["message"] for p in json.loads(sup("check", case_id, "--json").stdout)}
+    assert "could not read every update" in problems["referral-updates-concurrent"]
+    assert "placements-concurrent" in problems
+    assert sup("note", case_id, "--text", "checked both: the same placement, the same status").code == 0
+    assert not {"placements-concurrent", "referral-updates-concurrent"} & set(check_codes(sup, case_id))
