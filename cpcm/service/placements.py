@@ -16,10 +16,11 @@ from cpcm.domain.dates import local_day
 from cpcm.domain.records import utc
 from cpcm.errors import Corrupt, FieldError, InvalidInput, Refused
 from cpcm.service.context import Context, append, form_for, load_records, validate_form, writes
+from cpcm.service.planning import settles_step
 from cpcm.service.results import Written
 from cpcm.store import forms
 from cpcm.workflow import placements as rules
-from cpcm.workflow.fold import effective, fold
+from cpcm.workflow.fold import effective, fold, settled_by
 
 KIND = "placement"
 RULE = "placement-best-interests"
@@ -106,8 +107,9 @@ def placement(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
     body["setting"] = setting
     if rules.starts_monitoring(current, setting, body["care_type"]):
         body["reunification"] = True
+    settles = settled_by(case, "placement", body)  # where the child lives recorded after a sync found it recorded apart
     record = append(ctx, case, "placement", KIND, body, at)
-    return Written(case_id, record.id, KIND, tuple(warnings), tuple(_next_steps(ctx, case_id, body, current)),
+    return Written(case_id, record.id, KIND, tuple(warnings), tuple(_next_steps(ctx, case_id, body, current)) + settles_step(settles),
                    extra={"care_type": body["care_type"], "setting": setting, "reunification": bool(body.get("reunification")),
                           "best_interests": (body.get("decision") or {}).get("best_interests")})
 

@@ -14,10 +14,11 @@ from cpcm.service.context import (Context, append, case_content, form_for, load_
 from cpcm.service.context import check_at, check_cover, end_expired_covers, keys_for, new_record, note_clock
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import transitions
+from cpcm.service.planning import settles_step
 from cpcm.service.results import Written
 from cpcm.store import directory, forms
 from cpcm.store.layout import SERVICES
-from cpcm.workflow.fold import fold
+from cpcm.workflow.fold import fold, settled_by
 from cpcm.workflow.placements import lives_now
 from cpcm.workflow.transfers import agency_errors
 
@@ -341,6 +342,7 @@ def referral(ctx: Context, case_id: str, ref: str, status: str, start: str | Non
     errors += [e for e in referral_rules.update_problems(status, body, sent) if e.field not in {x.field for x in errors}]
     if errors:
         raise InvalidInput(errors, f"referral {found['ref']} of {case_id}")
+    settles = settled_by(case, "referral_update", body)  # the referral updated again after a sync found it updated apart
     record = append(ctx, case, "referral", "referral_update", body, at)
     steps = []
     if status == "acknowledged":  # the provider has it, and has not answered: the feedback clock runs on
@@ -349,4 +351,4 @@ def referral(ctx: Context, case_id: str, ref: str, status: str, start: str | Non
                      f"referral, and stays on cpcm due until then: cpcm referral {case_id} {found['ref']} --status accepted|declined ...")
     if status in referral_rules.NEEDS_WORKER:
         steps.append("find another service or replan; the case stays yours: cpcm service list, cpcm refer, cpcm plan")
-    return Written(case_id, record.id, "referral_update", next_steps=tuple(steps))
+    return Written(case_id, record.id, "referral_update", next_steps=tuple(steps) + settles_step(settles))

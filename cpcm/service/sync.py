@@ -13,7 +13,7 @@ repository as it was. In the same commit as the merge:
   someone who can read the case re-encrypts them);
 - records written on both copies that contradict each other (two closures, two transfer
   requests, a record added while the case was closed on the other copy, two plans, two
-  assignments) are recorded as a
+  assignments, two placements or two statuses of one referral that differ...) are recorded as a
   `sync_conflict` record in the case, which `cpcm check` reports until it is settled;
 - two cases that drew the same ID on two copies are told apart: the later registration's case is
   given a new ID (its records move to the new folder, the new case records the old ID as an alias).
@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from cpcm.crypto import cipher
 from cpcm.domain.ids import new_case_id
-from cpcm.domain.records import Record
+from cpcm.domain.records import Record, utc
 from cpcm.domain.team import REVOKING_REASONS, Team
 from cpcm.errors import CannotDecrypt, CpcmError, NotFound, Refused, UsageError
 from cpcm.service import context
@@ -44,8 +44,9 @@ from cpcm.store.merge import merge_file, pick
 from cpcm.store.remote import Entry, Tree
 from cpcm.workflow import conferences as conference_rules
 from cpcm.workflow import cover as cover_rules
+from cpcm.workflow import placements as placement_rules
 from cpcm.workflow import transfers as transfer_rules
-from cpcm.workflow.fold import RISK_CONCURRENT, fold, standing_closures, standing_transfers
+from cpcm.workflow.fold import REFERRAL_UPDATES_CONCURRENT, RISK_CONCURRENT, fold, standing_closures, standing_transfers
 
 CONFERENCES = "conferences"
 FILE_MODE = "100644"
@@ -55,6 +56,7 @@ PLACING = ("registration", "assignment", "transfer_in")
 TWO_CLOSURES, AFTER_CLOSURE, TWO_PLANS, TWO_ASSIGNMENTS = "two-closures", "record-after-closure", "plans-concurrent", "two-assignments"
 TWO_CORRECTIONS, TWO_UPDATES, TWO_COVERS = "corrections-concurrent", "updates-concurrent", "covers-concurrent"
 TWO_TRANSFERS, TWO_DECISIONS = "two-transfers", "decisions-concurrent"
+TWO_PLACEMENTS = "placements-concurrent"
 # kinds a closed case takes without contradiction (on the other copy, alongside a closure)
 _QUIET = ("closure", "approval", "rejection", "note", "sharing", "sync_conflict", "repair", "case_link")
 
@@ -843,6 +845,23 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
                 found.setdefault(body["worker"], {})[record_id] = str(body.get("until"))
         return found
 
+    def referring(read: dict[str, dict]) -> dict[str, dict[str, str]]:
+        """{a referral the updates of `read` name: {update's record ID: the status it gave}}."""
+        found: dict[str, dict[str, str]] = {}
+        for record_id, body in read.items():
+            if isinstance(body.get("referral"), str):
+                found.setdefault(body["referral"], {})[record_id] = str(body.get("status"))
+        return found
+
+    def latest(read: dict[str, dict]) -> dict:
+        """The latest of `read` by its date (the record ID orders two of the same time), as the fold orders placements."""
+        def when(item: tuple[str, dict]) -> tuple[str, str]:
+            try:
+                return utc(str(item[1].get("at"))), item[0]
+            except (TypeError, ValueError):
+                return "", item[0]
+        return max(read.items(), key=when)[1]
+
     stands = [standing(sides[0], ours), standing(sides[1], theirs)]
     closed = [closing(sides[0], ours, stands[0]), closing(sides[1], theirs, stands[1])]
     found = []
@@ -902,6 +921,26 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
                     if set(mapped[0][key].values()) != set(mapped[1][key].values())]
         if clashing:
             found.append((code, sorted({record_id for key in clashing for side in mapped for record_id in side[key]})))
+    # where and with whom the child lives, recorded on both copies apart: the later placement in the records would
+    # stand as where the child lives, its worker not knowing of the other. Each copy's latest (by its date) compared:
+    # the same placement recorded on both is none. Some of them unreadable here: named all
+    if "placement" in both_kinds:
+        read, unread = written_apart("placement")
+        if unread or len({placement_rules.where_and_with_whom(latest(side)) for side in read}) > 1:
+            found.append((TWO_PLACEMENTS, ids(sides[0], ["placement"]) + ids(sides[1], ["placement"])))
+    # one referral updated on both copies apart, each copy's latest update of it giving another status: the later in the
+    # records stands, its worker not knowing of the other (accepted on one, declined on the other). One conflict per
+    # referral, naming it. Some of them unreadable here: every update written apart named, the referral not known
+    if "referral_update" in both_kinds:
+        read, unread = written_apart("referral_update")
+        if unread:
+            found.append((REFERRAL_UPDATES_CONCURRENT, ids(sides[0], ["referral_update"]) + ids(sides[1], ["referral_update"])))
+        else:
+            updated = [referring(side) for side in read]
+            for referral in sorted(updated[0].keys() & updated[1].keys()):
+                latest_status = [side[referral][max(side[referral])] for side in updated]
+                if latest_status[0] != latest_status[1]:
+                    found.append((REFERRAL_UPDATES_CONCURRENT, list(updated[0][referral]) + list(updated[1][referral]), referral))
     # the risk found increased on one copy while the other rated it (or found it increased too) apart: the rating,
     # later in the records, would answer an increase its worker never saw. Some of them unreadable here: named all
     risky = [[n for n in side if _kind(n) in ("followup", "assessment")] for side in sides]
@@ -916,10 +955,11 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
             if (raised[0] and (raised[1] or rated[1])) or (raised[1] and rated[0]) or (len(levels) == 2 and levels[0] != levels[1]):
                 found.append((RISK_CONCURRENT, sorted(raised[0] | rated[0].keys() | raised[1] | rated[1].keys())))
     records = []
-    for code, record_ids in found:
+    for code, record_ids, *about in found:
         record_ids = sorted(record_ids)
         result.conflicts.append({"case": case_id, "code": code, "records": record_ids})
-        records.append(new_record(ctx, "sync_conflict", case_id, {"code": code, "records": record_ids}))
+        records.append(new_record(ctx, "sync_conflict", case_id, {"code": code, "records": record_ids,
+                                                                  **({"referral": about[0]} if about else {})}))
     return records
 
 

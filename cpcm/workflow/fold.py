@@ -352,6 +352,9 @@ SETTLES = {
     "corrections-concurrent": (),  # a note, once the correction in force is checked
     "updates-concurrent": (),  # a note, once the field is checked (and updated again where it is wrong)
     "covers-concurrent": ("cover",),  # the cover given again with the end that is right
+    # one referral updated on two copies apart to different statuses: a later update of that referral (`conflict["referral"]`)
+    "referral-updates-concurrent": ("referral_update",),
+    "placements-concurrent": ("placement",),  # the placement that is right recorded after the merge (where the child lives now)
     "risk-concurrent": (),  # the risk rated again, seeing both (`rates_risk`: an assessment, a follow-up with a level)
     # one request approved on one copy and rejected on the other: the first in the records' order stands, the other
     # decided nothing; a note, once the decision that stands is checked (and acted on where the other was right:
@@ -431,6 +434,8 @@ def _settles(case: Case, conflict: Mapping[str, Any], command: str, body: Mappin
         return rates_risk(command, body)
     if conflict["settled_by"] is not None or command not in SETTLES.get(conflict["code"], ()):
         return False
+    if conflict["code"] == REFERRAL_UPDATES_CONCURRENT:
+        return bool(conflict.get("referral")) and body.get("referral") == conflict.get("referral")
     if command in _DECISIONS:
         subject, approved = _DECISIONS[command]
         before = _request_of(case, subject)
@@ -461,6 +466,8 @@ def settled_by(case: Case, kind: str, body: Mapping[str, Any] | None = None) -> 
 def _sync_conflict(case: Case, record: Record) -> Case:
     entry = {"record_id": record.id, "code": record.body.get("code"), "records": list(record.body.get("records") or ()),
              "at": utc(record.at), "by": record.by, "settled_by": None}
+    if record.body.get("referral"):  # the referral a referral-updates-concurrent is about
+        entry["referral"] = record.body["referral"]
     if any(c["code"] == entry["code"] and c["records"] == entry["records"] for c in case.conflicts):
         return case  # the same conflict found by two merges of the same copies
     return _changed(case, conflicts=case.conflicts + (entry,))
@@ -553,6 +560,9 @@ RISK_UNANSWERED = "risk_unanswered"
 # the risk found increased on one copy while another rated it, apart (service/sync.py): the rating did not answer
 # the increase (its worker did not know of it), which waits again for a re-rating after the conflict
 RISK_CONCURRENT = "risk-concurrent"
+# one referral updated on two copies apart to different statuses (service/sync.py): the later update in the records
+# stands; the conflict names the referral (its record ID, `referral`), and a later update of it settles the conflict
+REFERRAL_UPDATES_CONCURRENT = "referral-updates-concurrent"
 
 
 def rates_risk(command: str, body: Mapping[str, Any]) -> bool:

@@ -63,6 +63,16 @@ def lives_now(case: Case) -> dict[str, Any]:
             "contact": current.get("contact") or now["contact"]}
 
 
+def where_and_with_whom(body: Mapping[str, Any]) -> tuple:
+    """What a placement record (its body) says of where and with whom the child lives: the care
+    type, the institution, the address and the caregiver's name, each as written less case and
+    spacing. Two placements with the same say the same (an order renewed, recorded twice)."""
+    def norm(value: Any) -> str | None:
+        return " ".join(value.split()).lower() if isinstance(value, str) and value.strip() else None
+    caregiver = body.get("caregiver") if isinstance(body.get("caregiver"), Mapping) else {}
+    return (norm(body.get("care_type")), norm(body.get("institution")), norm(body.get("address")), norm(caregiver.get("name")))
+
+
 def needs_best_interests(current: Mapping[str, Any] | None, new: Mapping[str, Any], policy: Policy) -> bool:
     """A placement into care, out of it or between placements needs a best-interests record
     first: the first placement recorded, a change of care type, of caregiver or of institution.

@@ -140,6 +140,16 @@ def check_conflicts(case: Case) -> list[Problem]:
                                     f"followup {case.id} ... --risk LEVEL --risk-reason TEXT, or cpcm assess {case.id}); until "
                                     f"then an increase found is on cpcm due as urgent", "sync", source,
                                     case.id, case.worker))
+        elif code == "placements-concurrent":
+            problems.append(Problem("placements-concurrent", "warning", f"where or with whom the child lives was recorded on two "
+                                    f"copies apart, differently ({records}); {_placement_standing(case)} stands as where the "
+                                    f"child lives, though its worker did not see the other. Check where the child lives now and "
+                                    f"record the placement that is right (cpcm placement {case.id} --care-type ...: the one that "
+                                    f"stands, recorded again, needs no new best-interests record; the other needs one, or a "
+                                    f"supervisor's --override-reason), or add a note", "sync", source, case.id, case.worker))
+        elif code == "referral-updates-concurrent":
+            problems.append(Problem("referral-updates-concurrent", "warning", _referral_updates_message(case, conflict, records),
+                                    "sync", source, case.id, case.worker))
         elif code == "decisions-concurrent":
             problems.append(Problem("decisions-concurrent", "warning", "one request was decided on two copies apart, approved "
                                     f"on one and rejected on the other ({records}): {_two_decisions_advice(case, conflict)}",
@@ -150,6 +160,29 @@ def check_conflicts(case: Case) -> list[Problem]:
             problems.append(Problem("two-assignments", "warning", f"the case was assigned on two copies apart ({records}); the "
                                     f"later assignment stands ({case.worker}): {settle}", "sync", source, case.id, case.worker))
     return problems
+
+
+def _referral_updates_message(case: Case, conflict, records: str) -> str:
+    """One referral updated on two copies apart to different statuses: the one that stands (a fixed list) and the way out.
+    Where the merge could not read every update, it names them all and no referral: a note, once they are checked."""
+    referral = next((r for r in case.referrals if r["record_id"] == conflict.get("referral")), None)
+    if referral is None:
+        return (f"referrals were updated on two copies apart ({records}), and the worker who synced could not read every "
+                f"update: check each referral's status (cpcm show {case.id}), update the ones that are wrong (cpcm referral "
+                f"{case.id} REF --status ...), then add a note")
+    ref = referral.get("ref") or "REF"
+    return (f"referral {ref} was updated on two copies apart to different statuses ({records}); the later update in the "
+            f"records stands ({referral.get('status')}), though its worker did not see the other. Check with the provider and "
+            f"record the status that is right (cpcm referral {case.id} {ref} --status ...; a status the referral cannot move "
+            f"to from where it stands is refused: then a note), or add a note if the one that stands is right")
+
+
+def _placement_standing(case: Case) -> str:
+    """The placement that stands, by its record ID and care type (a fixed list): never where or with whom."""
+    current = case.placement
+    if not current:
+        return "the later one"
+    return f"the later by its date ({current['record_id']}, {current.get('care_type') or 'care type not given'})"
 
 
 def _two_closures_advice(case: Case) -> str:

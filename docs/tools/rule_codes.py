@@ -45,6 +45,11 @@ MEANINGS = {
     "decisions-concurrent": "one request of a case (a closure, a transfer or a plan version) was approved on one copy and "
                             "rejected on the other, apart, and merged by a sync; the first decision in the records' order "
                             "stands, the other decided nothing (warning, until a note; docs/team.md)",
+    "placements-concurrent": "where or with whom the child lives was recorded on two copies apart, differently (another "
+                             "care type, institution, address or caregiver); the later placement by its date stands (warning, "
+                             "until a placement recorded after the merge or a note; docs/team.md)",
+    "referral-updates-concurrent": "one referral was updated on two copies apart to different statuses; the later update "
+                                   "stands (warning, until a later update of that referral or a note; docs/team.md)",
     "covers-concurrent": "one colleague's cover of a case was given or changed to different ends on two copies apart; the "
                          "later one stands (warning, until the cover is given again or a note; docs/team.md)",
     "caseload-near-cap": "a caseworker has reached the caseload warning level (warning, `cpcm check` over every case)",
