@@ -667,3 +667,14 @@ def test_fold__a_closure_or_transfer_decided_the_same_way_twice_apart_decides_on
                 rec("approval", "01D", by="otieno", subject="transfer", target="01B")]
     case = fold(CASE, approved)
     assert case.anomalies == () and (case.transfer_request["approved"], case.transfer_request["decided_by"]) == (True, "sup")
+
+
+def test_fold__a_decision_of_a_plan_version_replaced_apart_decides_nothing_and_is_out_of_order():
+    v1, v2 = rec("plan", "01B", closure_criteria=["x"]), rec("plan", "01C", closure_criteria=["y"])
+    approval = rec("approval", "01D", by="sup", subject="plan", target="01B")  # made where version 1 was the latest
+    case = fold(CASE, [REG, v1, v2, approval])
+    assert (case.plan["version"], case.plan["approved_at"], case.anomalies) == (2, None, ("01D",))
+    before = rec("approval", "01C", by="sup", subject="plan", target="01B")
+    later = rec("plan", "01D", closure_criteria=["y"])
+    case = fold(CASE, [REG, v1, before, later])  # decided before the next was written: as ever, in force while it waits
+    assert case.anomalies == () and case.plan["previous"]["record_id"] == "01B"

@@ -900,6 +900,12 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
                 found.append((TWO_DECISIONS, list(decisions[0][key]) + list(decisions[1][key])))
     if ids(sides[0], ["plan"]) and ids(sides[1], ["plan"]):
         found.append((TWO_PLANS, ids(sides[0], ["plan"]) + ids(sides[1], ["plan"])))
+    else:  # a version written on one copy while the other decided the one before: that decision decides nothing
+        for written, other, tree in ((sides[0], sides[1], theirs), (sides[1], sides[0], ours)):
+            decided = bodies([n for n in other if _kind(n) in ("approval", "rejection")], tree) if ids(written, ["plan"]) else {}
+            decisions = sorted(i for i, body in decided.items() if body.get("subject") == "plan")
+            if decisions:
+                found.append((TWO_PLANS, ids(written, ["plan"]) + decisions))
     if ids(sides[0], ["assignment"]) and ids(sides[1], ["assignment"]):
         found.append((TWO_ASSIGNMENTS, ids(sides[0], ["assignment"]) + ids(sides[1], ["assignment"])))
     both_kinds = {_kind(n) for n in sides[0]} & {_kind(n) for n in sides[1]}

@@ -170,8 +170,14 @@ def _decision(case: Case, record: Record) -> Case:
 def _decided_again(plan: Mapping[str, Any] | None, record: Record) -> bool:
     """Whether a plan decision names the latest version (or none) and that version was decided
     the other way already, or withdrawn: it decides nothing (`_decision`) and is out of order. The
-    same decision again (approved on two copies apart, say) decides nothing either, and is no fault."""
-    if not plan or record.body.get("target") not in (None, plan["record_id"]) or waiting_version(plan):
+    same decision again (approved on two copies apart, say) decides nothing either, and is no fault.
+    One that names an earlier version (decided on a copy where it was the latest, while the other
+    wrote the next: plans-concurrent) decides nothing and is out of order too."""
+    if not plan:
+        return False
+    if record.body.get("target") not in (None, plan["record_id"]):
+        return True
+    if waiting_version(plan):
         return False
     return bool(plan.get("withdrawn_at") or plan.get("rejected_at" if record.kind == "approval" else "approved_at"))
 

@@ -116,8 +116,10 @@ def check_conflicts(case: Case) -> list[Problem]:
                       if approvals.pending(case, "plan") else
                       "the latest does not wait for a decision (withdrawn, or the policy asks for none), and a newer version "
                       f"replaced the earlier: write the version that should be in force (cpcm plan {case.id} ...), or add a note")
-            problems.append(Problem("plans-concurrent", "warning", f"two plan versions were written apart ({records}); both are "
-                                    f"kept and numbered in order: {settle}", "sync", source, case.id, case.worker))
+            problems.append(Problem("plans-concurrent", "warning", f"two plan versions, or a version and a decision of the one "
+                                    f"before, were written apart ({records}); all are kept, the versions numbered in order, and "
+                                    f"a decision of a version replaced apart decides nothing: {settle}", "sync", source, case.id,
+                                    case.worker))
         elif code == "corrections-concurrent":
             problems.append(Problem("corrections-concurrent", "warning", f"one record was corrected on two copies apart "
                                     f"({records}); only the later correction is in force: check that it holds both changes "
