@@ -95,3 +95,23 @@ def test_merge_cases__a_case_merged_away_is_not_merged_again_nor_merged_into():
     merge_cases(sup, e, d)  # what the hint says works
     links = {link["relation"] for link in service.show(sup, b)["links"]}
     assert links == {"alias_of"} and len(service.show(sup, b)["links"]) == 1
+
+
+def test_merge_cases__says_the_case_merged_away_is_still_open_and_how_to_close_it(cli_as):
+    """A case merged away keeps its clocks (on its worker's `due`) and its place in the caseload
+    until it is closed: merge-cases says so, and the way it names works."""
+    sup, amina = cli_as("sup"), cli_as("amina")
+    keep, other = register(amina), register(amina)
+    merged = sup("merge-cases", keep, other, "--json")
+    assert merged.code == 0, merged.stderr
+    step = " ".join(merged.json()["next_steps"])
+    command = f"cpcm close {other} --reason registered_in_error --check error_confirmed"
+    assert f"{other} is still open" in step and command in step, step
+    assert [i for i in amina("due", "--json").json() if i["case_id"] == other]  # its clocks run until it is closed
+    closed = amina(*command.split()[1:], "--json")  # the case's worker asks; the policy asks a supervisor to approve
+    assert closed.code == 0, closed.stderr
+    assert sup("approve", other, "closure").code == 0
+    assert sup("show", other, "--json").json()["status"] == "closed"
+    assert not [i for i in amina("due", "--json").json() if i["case_id"] == other]
+    again = sup("merge-cases", keep, register(amina), "--json")  # another still open: said again
+    assert again.code == 0 and again.json()["next_steps"]

@@ -1275,4 +1275,9 @@ def merge_cases(ctx: Context, keep: str, other: str) -> Any:
         tx.write_record(a, keys_for(ctx, ctx.store.recipients(keep)))
         tx.write_record(b, keys_for(ctx, ctx.store.recipients(other)))
         tx.commit(f"merge-cases {keep} {other}")
-    return Written(keep, (a.id, b.id), "case_link", extra={"alias": other})
+    steps = ()
+    if second.status == "open":  # its clocks still run and it counts in its worker's caseload until it is closed
+        steps = (f"the work on the child goes on in {keep}; {other} is still open, its deadlines on cpcm due and in its "
+                 f"worker's caseload: close it as registered in error once anything only it holds is in {keep} (cpcm close "
+                 f"{other} --reason registered_in_error --check error_confirmed)",)
+    return Written(keep, (a.id, b.id), "case_link", next_steps=steps, extra={"alias": other})
