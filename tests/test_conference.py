@@ -670,3 +670,59 @@ def test_cli__the_report_shows_each_cases_risk_as_it_stood_at_the_meeting(cli, c
                        if re.match(rf"^\s*(\| |<tr><td>){case_id}( \||</td>)", line) and ("<td>" in line or line.count("|") >= 7))
             cells = [c.strip() for c in re.split(r"\||</td><td>|<tr><td>|</td></tr>", row) if c.strip()]
             assert cells[3] == medium, (lang, fmt, row)
+
+
+def test_cli__assign_hands_the_cases_conferences_over_to_its_new_worker_in_the_same_commit(cli, cli_as, repo, tmp_path):
+    """A case handed over (`assign`, `assign --batch`) takes its conferences with it, open or
+    closed: in the assignment's one commit each conference naming it is re-encrypted to its
+    readers as they stand after it, the new worker reads it and the previous one no longer does
+    (unless another case of theirs is in it); `cpcm verify` stays clean."""
+    sup, otieno = cli_as("sup"), cli_as("otieno")
+    closed_case, open_case, kept = (planned_case(cli, f"{CANARY} {n}") for n in ("One", "Two", "Three"))
+    closed = new_conference(sup)
+    assert sup("conference", "add-case", closed, closed_case, "--reason", "especially_difficult").code == 0
+    closed_through_cli(cli_as("sup", CPCM_NOW=CLOSE_NOW), closed, [closed_case])
+    opened = new_conference(sup, "--date", "2026-12-14")
+    for case_id in (open_case, kept):
+        assert sup("conference", "add-case", opened, case_id, "--reason", "especially_difficult").code == 0
+    assert otieno("conference", "show", closed).code == 5
+
+    def recipients(conf: str) -> list[str]:
+        return [line for line in (repo / "conferences" / conf / "recipients").read_text().splitlines() if not line.startswith("#")]
+
+    # one case: its closed conference follows it, in the assignment's one commit
+    one_commit(repo, lambda: sup("assign", closed_case, "--worker", "otieno"))
+    assert git(repo, "log", "-1", "--format=%s").strip().startswith(f"assign {closed_case} ")
+    assert "otieno" in recipients(closed) and "amina" not in recipients(closed)
+    shown = otieno("conference", "show", closed, "--json")
+    assert shown.code == 0, shown.stderr
+    assert shown.json()["cases"][0]["case_id"] == closed_case
+    assert cli("conference", "show", closed).code == 5
+    assert "amina" in recipients(opened) and "otieno" not in recipients(opened)  # a conference not naming it is left
+    # a batch: amina keeps the open conference while another case of hers is in it
+    path = tmp_path / "handover.csv"
+    path.write_text(f"case,worker\n{open_case},otieno\n")
+    one_commit(repo, lambda: sup("assign", "--batch", str(path)))
+    assert "otieno" in recipients(opened) and "amina" in recipients(opened)
+    assert otieno("conference", "show", opened).code == 0 and cli("conference", "show", opened).code == 0
+    verified = sup("verify", "--json")
+    assert verified.code == 0 and verified.json() == [], verified.stdout
+
+
+def test_cli__assign_by_one_who_cannot_read_a_conference_of_the_case_warns_what_to_run(cli_as, repo):
+    """A worker covering a colleague's case (who does not read its conference) assigns it: the
+    assignment is written, the conference they cannot read is left as it is and named in a
+    warning with what to run (a supervisor's `cpcm team sync`), which then hands it over."""
+    sup, otieno, amina = cli_as("sup"), cli_as("otieno"), cli_as("amina")
+    case_id = planned_case(otieno, CANARY)
+    conf = new_conference(sup)
+    assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+    assert sup("assign", case_id, "--cover", "amina", "--until", "2026-12-31").code == 0
+    assert amina("conference", "show", conf).code == 5
+    done = one_commit(repo, lambda: amina("assign", case_id, "--worker", "amina"))
+    assert "cpcm team sync" in done.stderr and conf in done.stderr, done.stderr
+    assert amina("conference", "show", conf).code == 5  # left as it was
+    assert sup("team", "sync").code == 0
+    assert amina("conference", "show", conf).code == 0 and otieno("conference", "show", conf).code == 5
+    verified = sup("verify", "--json")
+    assert verified.code == 0 and verified.json() == [], verified.stdout

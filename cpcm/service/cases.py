@@ -136,12 +136,30 @@ def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = Non
         note_clock(ctx, case, at)
         reencrypt(ctx, tx, case_id, readers, covers=covers)
         tx.write_record(record, keys_for(ctx, readers))
+        _, unread = _conferences_follow(ctx, tx, {case_id: case.worker})  # the new worker reads the case's conferences
         tx.commit(f"assign {case_id} {record.id}")
+    warnings += _unread_warnings(unread)
     steps = (f"the assignment to {worker_id} is confirmed: this settles the sync conflict ({', '.join(confirms)})",) if confirms else ()
     if not confirms:
         steps = (_taken_over(ctx, case, worker_id),)
     return Written(case_id, record.id, "assignment", tuple(warnings), steps, extra={"worker": worker_id},
                    json_keys=("subject", "record_id", "warnings"))
+
+
+def _conferences_follow(ctx: Context, tx, previous: Mapping[str, str | None]) -> tuple[list[str], list[str]]:
+    """The conferences naming the cases assigned, open or closed, re-encrypted in the assignment's
+    commit to their readers as they stand after it (the new worker reads them, the previous one no
+    longer unless otherwise a reader); see conferences.reencrypt_naming."""
+    from cpcm.service import conferences
+
+    return conferences.reencrypt_naming(ctx, tx, previous)
+
+
+def _unread_warnings(unread: list[str]) -> list[str]:
+    if not unread:
+        return []
+    return [f"{len(unread)} conference(s) you cannot read may name a case assigned and still list its previous worker; "
+            "a supervisor should run 'cpcm team sync' so that its new worker reads them: " + " ".join(unread)]
 
 
 def _taken_over(ctx: Context, case: Case, worker_id: str) -> str:
@@ -262,7 +280,9 @@ def _assign_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, pr
                 written.append({"case_id": case.id, "record_id": record.id, "worker": worker_id, "previous": case.worker})
                 if progress:
                     progress(1)
+            _, unread = _conferences_follow(ctx, tx, {case.id: case.worker for _, case, _, _ in planned})
             tx.commit(f"assign batch {len(written)} cases")
+        warnings += _unread_warnings(unread)
     return Written(None, tuple(w["record_id"] for w in written), "assignment", tuple(warnings),
                    tuple(_batch_steps(ctx, planned)),
                    extra={"assigned": len(written), "checked": len(planned), "dry_run": dry_run,

@@ -143,6 +143,39 @@ def readers_now(ctx, conference_id: str) -> list[str]:
     return _readers(ctx, conference.chair, [*conference.case_ids, *apart])
 
 
+def reencrypt_naming(ctx, tx, previous: Mapping[str, str | None]) -> tuple[list[str], list[str]]:
+    """After cases change worker (`assign`, `assign --batch`; `previous`: case id -> the worker it
+    had), in the same transaction `tx` (the cases already re-encrypted): re-encrypt every
+    conference, open or closed, that names one of them to its readers as they stand now
+    (`readers_now`). Returns the conferences re-encrypted, and those you cannot read that list
+    a previous worker among their readers, so may name one of the cases (a supervisor's `cpcm team
+    sync` brings them in line)."""
+    done, unread = [], []
+    leaving = {worker for worker in previous.values() if worker}
+    for conference_id in ctx.store.case_ids(CONFERENCES):
+        if conference_id == rules.REGISTER_ID:
+            continue
+        current = ctx.store.recipients(conference_id, CONFERENCES)
+        if ctx.need_worker().id not in current:
+            if leaving & set(current):
+                unread.append(conference_id)
+            continue
+        try:
+            conference = load(ctx, conference_id)
+        except (CannotDecrypt, Corrupt):
+            if leaving & set(current):
+                unread.append(conference_id)
+            continue
+        named = {*conference.case_ids, *(n["case_id"] for n in conference.not_discussed if not n.get("proposed"))}
+        if not named & set(previous):
+            continue
+        wanted = readers_now(ctx, conference_id)
+        if wanted != current:
+            context.reencrypt(ctx, tx, conference_id, wanted, CONFERENCES)
+            done.append(conference_id)
+    return done, unread
+
+
 def _record(ctx, kind: str, conference_id: str, body: Mapping[str, Any], after: str = "") -> Record:
     return context.new_record(ctx, kind, conference_id, {k: v for k, v in body.items() if v is not None}, after=after)
 

@@ -43,6 +43,9 @@ CONFIG_FILES = re.compile(r"^(\.gitignore|\.gitattributes|\.cpcm/.*)$")
 REENCRYPTIONS = (
     (re.compile(rf"^assign (?P<folder>{_ID}) {_REC}$"), CASES),
     (re.compile(r"^assign batch \d+ cases$"), CASES),  # `cpcm assign --batch`: every case of the batch
+    # and the conferences naming the cases assigned (their readers follow the cases' new workers)
+    (re.compile(rf"^assign {_ID} {_REC}$"), CONFERENCES),
+    (re.compile(r"^assign batch \d+ cases$"), CONFERENCES),
     # a team change and `team sync`: every case and conference whose readers change, the register too
     (re.compile(rf"^team (add|remove|revoke) {_WORKER}$"), CASES),
     (re.compile(rf"^team (add|remove|revoke) {_WORKER}$"), CONFERENCES),
