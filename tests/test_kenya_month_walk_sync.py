@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from conftest import register, signing_line
 from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
 from test_placements import ADMISSION, BID, FAMILY, KINSHIP, TRACING
@@ -72,8 +70,6 @@ def test_a_plan_approved_at_the_office_while_a_new_version_was_written_on_the_la
     assert {"plans-concurrent", "transition-out-of-order"} <= codes, (codes, shown.get("plan"))
 
 
-@pytest.mark.xfail(strict=True, reason="assign does not give the case's new worker its conferences (nor take them from the "
-                                       "old one) until someone runs `cpcm team sync`")
 def test_a_case_handed_over_gives_the_new_worker_the_conference_it_is_nominated_to(kenya):
     sup = kenya("sup")
     _ok(sup("team", "add", "otieno", "--role", "caseworker", "--recipient", kenya.keys["otieno"][1],
