@@ -1225,3 +1225,35 @@ def test_conferences_written_on_a_copy_that_missed_a_team_change_are_re_encrypte
     otieno = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["otieno"][0]), "CPCM_NOW": NOW})
     assert otieno("conference", "show", chaired).code == 5
     assert sup("verify").code == 0, sup("verify").stdout
+
+
+def test_a_case_taken_into_a_conference_on_one_copy_and_handed_over_on_the_other_is_read_by_its_new_worker(laptops, team):
+    """The supervisor takes amina's case into a conference on a copy at home while, at the office,
+    the case goes to otieno. After the sync the conference's readers are its chair and the
+    case's worker as the merge leaves them: otieno reads it, amina (who has no case in it) no
+    longer does; the merge re-encrypted what the home copy wrote to them."""
+    from test_conference import new_conference
+
+    amina, sup, case_id = shared_case(laptops)
+    conf = new_conference(sup)
+    laptops.sync("sup")
+    home = laptops.tmp / "sup-home"
+    subprocess.run(["git", "clone", "-q", str(laptops.bare), str(home)], check=True, capture_output=True)
+    at_home = Cli({"CPCM_REPO": str(home), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    assert at_home("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    assert at_home("sync").code == 0
+    merged = laptops.sync("sup")
+    assert at_home("sync").code == 0
+    assert merged["reencrypted"] == [conf], merged
+    for root in (laptops.repo, home):
+        readers = [line for line in (root / "conferences" / conf / "recipients").read_text().splitlines()
+                   if line and not line.startswith("#")]
+        assert readers == ["sup", "otieno"], readers
+    otieno = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["otieno"][0]), "CPCM_NOW": NOW})
+    shown = otieno("conference", "show", conf, "--json")
+    assert shown.code == 0, shown.stderr
+    assert [c["case_id"] for c in shown.json()["cases"]] == [case_id]
+    laptops.sync("amina")
+    assert amina("conference", "show", conf).code == 5
+    assert sup("verify").code == 0, sup("verify").stdout

@@ -138,9 +138,7 @@ def readers_now(ctx, conference_id: str) -> list[str]:
     if conference_id == rules.REGISTER_ID:
         return _register_readers(ctx)
     conference = load(ctx, conference_id)
-    # a case nominated on a copy apart while the conference closed keeps its worker reading what they nominated it to
-    apart = [n["case_id"] for n in conference.not_discussed if not n.get("proposed")]
-    return _readers(ctx, conference.chair, [*conference.case_ids, *apart])
+    return _readers(ctx, conference.chair, conference.cases_read_by_workers)
 
 
 def reencrypt_naming(ctx, tx, previous: Mapping[str, str | None]) -> tuple[list[str], list[str]]:
@@ -166,7 +164,7 @@ def reencrypt_naming(ctx, tx, previous: Mapping[str, str | None]) -> tuple[list[
             if leaving & set(current):
                 unread.append(conference_id)
             continue
-        named = {*conference.case_ids, *(n["case_id"] for n in conference.not_discussed if not n.get("proposed"))}
+        named = set(conference.cases_read_by_workers)
         if not named & set(previous):
             continue
         wanted = readers_now(ctx, conference_id)

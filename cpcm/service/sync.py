@@ -1028,7 +1028,8 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
         decided, listed = pick(r_base, r_ours, r_theirs)
         if not decided:
             listed = list(dict.fromkeys(r_ours + r_theirs))
-        wanted = conference_rules.readers_as_listed(team, subject, listed)
+        wanted = _conference_readers(ctx, subject, paths, merged, team, objects, known) \
+            or conference_rules.readers_as_listed(team, subject, listed)
     stale = []
     team_base, team_ours, team_theirs = side_teams or (team, team, team)
     merged_keys = team.recipients_of(wanted)
@@ -1068,6 +1069,33 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
     if current is None or (known.get(current.blob) or objects.get(current.blob)) != data:
         merged[f"{folder}/{RECIPIENTS}"] = Entry(FILE_MODE, objects.put(data))
     return 1 if stale and subject in result.reencrypted else 0
+
+
+def _conference_readers(ctx: Context, conference_id: str, paths: list[str], merged: dict[str, Entry], team: Team, objects,
+                        known: dict[str, bytes]) -> list[str] | None:
+    """Who reads a conference after the merge, from its merged records as the rule of its readers
+    has it (workflow/conferences.py): its chair and the workers of its cases as the merge leaves
+    them, so a case taken into a conference on one copy and handed to another worker on the other
+    is read by the new worker, not the old. None when this worker cannot read every record of it
+    (then its `recipients` files decide), or for the register (every member reads it)."""
+    if conference_id == conference_rules.REGISTER_ID or not paths:
+        return None
+    git = _git(ctx)
+    contents = remote.read_blobs(git, [merged[p].blob for p in paths])
+    try:
+        records = [Record.from_dict(codec.loads(cipher.decrypt(contents[merged[p].blob], ctx.keys))) for p in paths]
+        conference = conference_rules.fold(conference_id, records)
+    except (cipher.NotARecipient, cipher.Damaged, codec.BadYaml, AttributeError, KeyError, TypeError, ValueError):
+        return None  # a damaged record: cpcm verify names it
+    entries = {case_id: merged.get(f"{CASES}/{case_id}/{RECIPIENTS}") for case_id in conference.cases_read_by_workers}
+    unknown = [e.blob for e in entries.values() if e is not None and (known.get(e.blob) or objects.get(e.blob)) is None]
+    read = remote.read_blobs(git, unknown) if unknown else {}
+    workers = []
+    for entry in entries.values():
+        if entry is not None:
+            first = _readers(known.get(entry.blob) or objects.get(entry.blob) or read.get(entry.blob))[:1]
+            workers.extend(first)
+    return conference_rules.readers(team, conference.chair, workers)
 
 
 def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, merged: dict[str, Entry], team: Team,

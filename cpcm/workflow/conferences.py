@@ -97,6 +97,12 @@ class Conference:
         return [c["case_id"] for c in self.cases]
 
     @property
+    def cases_read_by_workers(self) -> list[str]:
+        """The cases whose workers read the conference: those discussed, and those nominated on a
+        copy apart while it closed (their worker keeps reading what they nominated them to)."""
+        return [*self.case_ids, *(n["case_id"] for n in self.not_discussed if not n.get("proposed"))]
+
+    @property
     def present(self) -> list[Mapping[str, Any]]:
         return [a for a in self.attendees if a.get("present")]
 
