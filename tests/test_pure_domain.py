@@ -708,3 +708,18 @@ def nairobi_local_time(monkeypatch):
 def test_utc__does_not_depend_on_the_machine_zone(nairobi_local_time):
     assert utc("2026-11-23T09:00:00") == "2026-11-23T09:00:00+00:00"
     assert utc("2026-11-23T09:00:00+03:00") == "2026-11-23T06:00:00+00:00"
+
+
+def test_a_commit_is_dated_after_its_signers_removal_only_past_the_removals_second():
+    """`signed_after_removal`: what a sync and verify name (a commit a removed worker made on a copy that
+    had not heard of the removal); the removal's own second is not after it, a worker never removed never is."""
+    from dataclasses import replace
+
+    from cpcm.domain.team import signed_after_removal
+
+    removed = Worker("amina", "Amina", ("caseworker",), "age1x", removed="2026-11-25T09:00:00+03:00")
+    moment = datetime(2026, 11, 25, 6, 0, tzinfo=timezone.utc).timestamp()
+    assert not signed_after_removal(removed, moment - 60)
+    assert not signed_after_removal(removed, moment)
+    assert signed_after_removal(removed, moment + 1)
+    assert not signed_after_removal(replace(removed, removed=""), moment + 1)

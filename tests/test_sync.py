@@ -1174,6 +1174,82 @@ def test_a_case_that_arrives_with_a_removed_worker_is_named_and_checked_until_it
     assert sup("verify").code == 0, sup("verify").stdout
 
 
+def _after_the_second(moment: int) -> None:
+    """Wait until the clock (which dates every commit cpcm makes) is past second `moment`."""
+    import time
+
+    while time.time() < moment + 1.05:
+        time.sleep(0.1)
+
+
+def test_what_a_removed_worker_writes_after_the_removal_comes_in_and_is_named_by_the_sync_and_verify(laptops, tmp_env):
+    """amina left the agency: the supervisor removes her (`team remove`, not `revoke --lost`) at the
+    office. Her laptop had not synced: a note she wrote before the removal and one she wrote after it
+    (dated after it) reach the office by her bundle. Both come in (nothing lost; her membership on
+    the copy she wrote them on allowed them), and the one dated after the removal is named: by the
+    office's `bundle apply` (a warning line, `after_removal` and `notes` in --json), by the next
+    sync of a colleague who knew of the removal, and by `cpcm verify` (a note). What the office
+    writes after the removal is not encrypted to her."""
+    import time
+    from datetime import datetime, timezone
+
+    from cpcm.crypto import cipher, identity
+
+    sup = laptops.cli("sup")
+    case_id = register(sup, "--worker", "amina")
+    laptops.sync("sup")
+    amina = laptops.laptop("amina")
+    assert amina("note", case_id, "--text", "seen before leaving").code == 0  # offline, before the removal
+    before = head(laptops.clones["amina"])
+    removal = int(time.time()) + 1  # the removal's moment, by the clock that dates the commits
+    office = Cli({**sup.env, "CPCM_NOW": datetime.fromtimestamp(removal, timezone.utc).isoformat()})
+    assert office("assign", case_id, "--worker", "otieno").code == 0
+    assert office("team", "remove", "amina").code == 0
+    assert office("note", case_id, "--text", "written at the office after the removal").code == 0
+    laptops.sync("sup")
+    otieno = laptops.laptop("otieno")  # a colleague's copy that knows of the removal
+    # the office's note after the removal is not encrypted to her
+    mine = {p.name for p in (laptops.clones["amina"] / "cases" / case_id).iterdir()}
+    written = [p for p in (laptops.repo / "cases" / case_id).iterdir() if p.name not in mine]
+    assert len(written) == 2  # the assignment and the note
+    keys = identity.load(laptops.keys["amina"][0], lambda: None).keys
+    for path in written:
+        with pytest.raises(cipher.NotARecipient):
+            cipher.decrypt(path.read_bytes(), keys)
+    _after_the_second(removal)
+    assert amina("note", case_id, "--text", "written after leaving").code == 0  # dated after the removal
+    after = head(laptops.clones["amina"])
+    assert amina("sync").code == 5  # removed: her copy merges nothing
+    bundle = tmp_env / "amina.bundle"
+    assert amina("bundle", "create", str(bundle)).code == 0
+    applied = sup("bundle", "apply", str(bundle), "--json")
+    assert applied.code == 0, applied.stderr
+    report = applied.json()
+    assert report["records"] == 2 and report["by"] == {"amina": 2}  # the note from before the removal too
+    assert report["after_removal"] == [{"commit": after[:10], "worker": "amina", "removed": report["after_removal"][0]["removed"],
+                                        "cases": [case_id], "conferences": []}], report["after_removal"]
+    assert datetime.fromisoformat(report["after_removal"][0]["removed"]).timestamp() == removal
+    said = [n for n in report["notes"] if after[:10] in n]
+    assert len(said) == 1 and "dated after amina was removed from the team" in said[0] and case_id in said[0], report["notes"]
+    assert "cpcm team revoke amina --lost" in said[0]
+    assert not [n for n in report["notes"] if before[:10] in n]  # written before the removal: nothing to say
+    assert (laptops.repo / "cases" / case_id / "recipients").read_text().split()[-2:] == ["otieno", "sup"]
+    assert sup("show", case_id).code == 0
+    # verify names it (a note: the history is as it should be), every time
+    done = sup("verify", "--json")
+    assert done.code == 0, done.stdout
+    notes = [p for p in json.loads(done.stdout) if p["code"] == "signed-after-removal"]
+    assert len(notes) == 1 and notes[0]["severity"] == "note" and after[:10] in notes[0]["message"], notes
+    assert before[:10] not in notes[0]["message"]
+    again = [p for p in json.loads(sup("verify", "--json").stdout) if p["code"] == "signed-after-removal"]
+    assert again == notes  # the signatures it found good are remembered: named all the same
+    # a colleague's sync that brings it from the shared place names it too
+    laptops.sync("sup")
+    text = otieno("sync")
+    assert text.code == 0, text.stderr
+    assert f"warning: commit {after[:10]} by amina is dated after amina was removed from the team" in text.stderr, text.stderr
+
+
 def test_a_setting_changed_two_ways_names_the_command_that_sets_it_and_that_command_settles_it(laptops):
     """The hint of a settings conflict is the cpcm command (a signed commit), never an edit by hand
     (an unsigned commit, which verify reports and the other copies refuse)."""

@@ -191,6 +191,20 @@ def key_standing(worker: Worker, key: SigningKey, when: float) -> str | None:
     return None
 
 
+# a commit signed by a worker and dated after their removal (`team remove`), made on a copy that had not
+# heard of it: taken in, as the team that copy showed allowed it, and named (a sync's report, `cpcm verify`'s
+# note). Not refused: a removal is judged by membership, not by dates (`key_standing`); a key that must sign
+# nothing more is revoked (`team revoke --lost`), and then what it signs from that date is refused.
+AFTER_REMOVAL = "signed-after-removal"
+
+
+def signed_after_removal(worker: Worker, when: float) -> bool:
+    """Whether a commit by `worker` dated at unix time `when` is dated after their removal (later than
+    its moment: a commit of that very second is not)."""
+    removed = _seconds(worker.removed)
+    return removed is not None and when > removed
+
+
 def retired_in(team: "Team", key: str) -> bool:
     """Whether `team` records `key` as replaced by a later one (its `until` is set)."""
     found = team.signer(key)

@@ -93,6 +93,9 @@ class Synced:
     covering: list[dict] = field(default_factory=list)      # {case, until}: cases the merge made you cover (`cpcm cover` on the other copy)
     duplicates: list[dict] = field(default_factory=list)    # {case, other, reason}: probable same child
     notes: list[str] = field(default_factory=list)
+    # {commit, worker, removed, cases, conferences}: commits dated after their signer's removal, made on a copy
+    # that had not heard of it, taken in (store/audit.py `after_removal`)
+    after_removal: list[dict] = field(default_factory=list)
     joined: bool = False          # this sync brought in a worker this copy's team did not list (`_newcomer`)
     roles: list[str] = field(default_factory=list)  # ... and the roles the team gives them
     arrived_conflicts: dict[str, set[str]] = field(default_factory=dict)  # case -> conflict records that arrived (not in JSON)
@@ -434,7 +437,13 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
                       "Sync only copies of one repository: start a new copy with git clone of the shared place, or "
                       "cpcm bundle clone FILE PATH from a bundle.", rule="sync-unrelated")
     _refuse_newer_format(git, theirs)
-    _refuse_unverified(ctx, ours, theirs)  # for a joining worker too: the commit that added them included
+    late = _refuse_unverified(ctx, ours, theirs)  # for a joining worker too: the commit that added them included
+    for entry in late:
+        if entry not in result.after_removal:  # (a sync tried again after a push refused: said once)
+            result.after_removal.append(entry)
+            result.notes.append(f"{audit.after_removal_message(entry)}; check what it records (cpcm log CASE); if "
+                                f"{entry['worker']} should not have written it, cpcm team revoke {entry['worker']} --lost "
+                                "refuses what their key signs from now on")
     progress("merging")
     _arrivals(git, ours, theirs, result)
     fast_forward = base == ours
@@ -532,12 +541,13 @@ def _refuse_newer_format(git, theirs: str) -> None:
         check_format(data.get("format", 1), "the other copy")
 
 
-def _refuse_unverified(ctx: Context, ours: str, theirs: str) -> None:
+def _refuse_unverified(ctx: Context, ours: str, theirs: str) -> list[dict]:
     """Every commit the other copy brings must be signed by a team member active then whose role
     allows what it records (store/audit.py `incoming`, the checks of `cpcm verify`); otherwise
-    nothing is merged. Names the commits by short id and problem code only."""
+    nothing is merged. Names the commits by short id and problem code only. Returns the commits
+    that pass and are dated after their signer's removal (`audit.after_removal`), to be named."""
     root = _git(ctx).root
-    found = audit.incoming(root, ctx.config.agency_code, ours, theirs, ctx.team, ctx.config.recovery_signing_keys)
+    found, late = audit.incoming(root, ctx.config.agency_code, ours, theirs, ctx.team, ctx.config.recovery_signing_keys)
     if found:
         listed = ", ".join(f"{sha} {code}" for sha, code, _ in found[:10]) + (" …" if len(found) > 10 else "")
         overseer = ctx.worker is not None and not ctx.joining and ctx.worker.has_role("supervisor", "manager")
@@ -554,6 +564,7 @@ def _refuse_unverified(ctx: Context, ours: str, theirs: str) -> None:
                 hint += " " + _keyless_hint(keyless, overseer, alone=False)
         raise Refused(f"the other copy brings {len({sha for sha, _, _ in found})} commit(s) that do not verify: {listed}; "
                       "nothing was merged", hint, rule="sync-unverified")
+    return late
 
 
 def _keyless_hint(keyless: dict[str, str], overseer: bool, alone: bool = True) -> str:

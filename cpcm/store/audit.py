@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from cpcm.crypto import cipher
-from cpcm.domain.team import OVERSIGHT, Team, Worker
+from cpcm.domain.team import AFTER_REMOVAL, OVERSIGHT, Team, Worker
 from cpcm.errors import CannotDecrypt, Corrupt, restore_hint
 from cpcm.store import atomic, codec
 from cpcm.store.git import Git, GitError, git_env
@@ -211,6 +211,7 @@ class Signature:
     code: str | None = None       # the first problem with the signature, when not good
     pre_signing: bool = False     # unsigned, made before this repository's history began to be signed
     problems: list[tuple[str, str]] = field(default_factory=list)  # (code, message)
+    after_removal: str = ""       # good, and dated after its signer's removal: the removal's moment (AFTER_REMOVAL)
 
 
 def team_blobs(root: Path, commits: Sequence[Commit]) -> dict[str, tuple[str | None, str | None]]:
@@ -263,7 +264,7 @@ def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, strict: 
     signatures already found good (sha -> (raw public key, commit time)): a commit id names its
     bytes, signature included, so they are not read or checked again; the new ones are added."""
     from cpcm.crypto import signing
-    from cpcm.domain.team import MANAGER_FILES, ROLE_KINDS, key_standing, retired_in
+    from cpcm.domain.team import MANAGER_FILES, ROLE_KINDS, key_standing, retired_in, signed_after_removal
 
     memo = memo if memo is not None else {}
     raw = read_blobs(root, [c.sha for c in commits if c.sha not in memo], kind=b"commit")
@@ -334,6 +335,8 @@ def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, strict: 
             add(UNKNOWN, f"commit {short} is signed by a key that the team did not record for {worker.id} then")
             continue
         sig.good = True
+        if signed_after_removal(worker, when):
+            sig.after_removal = worker.removed
         if commit.author != worker.id:
             add(BY_NOT_SIGNER, f"commit {short} is signed by {worker.id} but its author is "
                 f"{commit.author or 'not a cpcm worker address'}")
@@ -414,12 +417,37 @@ def _own_rotation(member: Worker, mine: Worker | None) -> bool:
 
 
 def incoming(root: Path, agency_code: str, ours: str, theirs: str, local: Team,
-             recovery_keys: Iterable[str] = ()) -> list[tuple[str, str, str]]:
+             recovery_keys: Iterable[str] = ()) -> tuple[list[tuple[str, str, str]], list[dict]]:
     """The problems of the commits `theirs` brings that `ours` lacks, each (short sha, code,
     message): what a sync refuses. Keys are those either copy's team records (a revocation on
-    either side counts)."""
-    return [(sha[:10], code, message) for sha, sig, _ in _incoming(root, agency_code, ours, theirs, local, recovery_keys)[0]
-            for code, message in sig.problems]
+    either side counts). With them, from the same check, the commits that pass and are dated after
+    their signer's removal (`after_removal`): taken in, and named."""
+    found = _incoming(root, agency_code, ours, theirs, local, recovery_keys)[0]
+    problems = [(sha[:10], code, message) for sha, sig, _ in found for code, message in sig.problems]
+    return problems, after_removal((sig, commit) for _, sig, commit in found)
+
+
+def after_removal(checked: Iterable[tuple[Signature, Commit]]) -> list[dict]:
+    """Each commit whose signature stands and is dated after its signer's removal (a copy that had not
+    heard of it: domain/team.py AFTER_REMOVAL): its short id, the worker, the removal's moment, and the
+    cases and conferences it writes to (ids only)."""
+    found = []
+    for sig, commit in checked:
+        if sig.good and sig.after_removal and sig.signer:
+            paths = [p for _, _, _, p in commit.changes] + [p for _, _, p in commit.merge_changes]
+            folders = {top: sorted({m["folder"] for m in map(FOLDER_FILE.match, paths) if m and m["top"] == top})
+                       for top in (CASES, CONFERENCES)}
+            found.append({"commit": sig.sha[:10], "worker": sig.signer, "removed": sig.after_removal,
+                          "cases": folders[CASES], "conferences": folders[CONFERENCES]})
+    return found
+
+
+def after_removal_message(entry: dict) -> str:
+    """What a sync's report and `cpcm verify` say of a commit `after_removal` found (ids and a date only)."""
+    where = " ".join(entry["cases"] + entry["conferences"])
+    return (f"commit {entry['commit']} by {entry['worker']} is dated after {entry['worker']} was removed from the team "
+            f"({entry['removed'][:10]}): it was made on a copy that had not heard of the removal, and was taken in"
+            + (f" ({where})" if where else ""))
 
 
 def _incoming(root: Path, agency_code: str, ours: str, theirs: str, local: Team,
@@ -713,6 +741,10 @@ class Audit:
                                        recovery_keys=self.config.recovery_signing_keys)
         if len(memo) != known:
             self.remember_signatures(memo)
+        by_sha = {commit.sha: commit for commit in commits}
+        for entry in after_removal((sig, by_sha[sha]) for sha, sig in self.signed.items() if sha in by_sha):
+            self.problems.append(problem(AFTER_REMOVAL, after_removal_message(entry) + "; check what it records (cpcm log "
+                                         "CASE)", None, SIGNING, "note"))
         before = sum(1 for sig in self.signed.values() if sig.pre_signing)
         if before:
             self.problems.append(problem(PRE_SIGNING, f"history before signing began: {before} commit(s), not signed (made "
