@@ -93,7 +93,8 @@ def old_fold(case_id, records):
             requested_from = case.stage
         if after is None and command in transitions.COMMANDS:
             anomalies.append(record.id)
-        case = fold_module.settle_conflicts(case, record)
+        # a change of rule made since, applied here too: where the child lives last updated decides what settles a placement conflict
+        case = fold_module.settle_conflicts(case, record, max(events.get("residence_updated", ()), default=None))
         reducer = OLD_REDUCERS.get(record.kind)
         # changes of rule made since, applied here too: a closure asked for apart while the case was closed (or
         # transferred) leaves the case's closure as it was; a transfer request made over one approved and not

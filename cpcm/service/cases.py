@@ -24,6 +24,7 @@ from cpcm.service.context import (Context, append, case_content, caseload_warnin
                                   transaction, writes)
 from cpcm.service.context import at_errors, case_covers, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, risk_reason_errors
 from cpcm.service import lookup
+from cpcm.service.planning import settles_step
 from cpcm.service.results import Written
 from cpcm.service.worklist import due
 from cpcm.store import forms
@@ -985,8 +986,10 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
                 changes[key], previous[key] = after.get(key), before.get(key)
     if not changes:
         raise Refused(f"nothing to update on {case_id}: every field given already has that value", rule="nothing-to-update")
+    # where the child lives now, updated after a sync found it placed on one copy and updated on the other
+    settles = settled_by(case, "update", {"changes": changes}, utc((at or ctx.now).isoformat()))
     record = append(ctx, case, "update", "update", {"changes": changes, "previous": previous, "reason": reason.strip()}, at)
-    return Written(case_id, record.id, "update", extra={"changed": sorted(changes)})
+    return Written(case_id, record.id, "update", next_steps=settles_step(settles), extra={"changed": sorted(changes)})
 
 
 CORRECTABLE = ("registration", "update", "assessment", "plan", "consent", "followup", "review", "closure", "note",

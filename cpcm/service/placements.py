@@ -107,7 +107,7 @@ def placement(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
     body["setting"] = setting
     if rules.starts_monitoring(current, setting, body["care_type"]):
         body["reunification"] = True
-    settles = settled_by(case, "placement", body)  # where the child lives recorded after a sync found it recorded apart
+    settles = settled_by(case, "placement", body, when)  # where the child lives now, recorded after a sync found it recorded apart
     record = append(ctx, case, "placement", KIND, body, at)
     return Written(case_id, record.id, KIND, tuple(warnings), tuple(_next_steps(ctx, case_id, body, current)) + settles_step(settles),
                    extra={"care_type": body["care_type"], "setting": setting, "reunification": bool(body.get("reunification")),

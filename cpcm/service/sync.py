@@ -56,7 +56,7 @@ PLACING = ("registration", "assignment", "transfer_in")
 TWO_CLOSURES, AFTER_CLOSURE, TWO_PLANS, TWO_ASSIGNMENTS = "two-closures", "record-after-closure", "plans-concurrent", "two-assignments"
 TWO_CORRECTIONS, TWO_UPDATES, TWO_COVERS = "corrections-concurrent", "updates-concurrent", "covers-concurrent"
 TWO_TRANSFERS, TWO_DECISIONS = "two-transfers", "decisions-concurrent"
-TWO_PLACEMENTS = "placements-concurrent"
+TWO_PLACEMENTS, PLACEMENT_UPDATE = "placements-concurrent", "placement-update-concurrent"
 # kinds a closed case takes without contradiction (on the other copy, alongside a closure)
 _QUIET = ("closure", "approval", "rejection", "note", "sharing", "sync_conflict", "repair", "case_link")
 
@@ -945,6 +945,37 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
         read, unread = written_apart("placement")
         if unread or len({placement_rules.where_and_with_whom(latest(side)) for side in read}) > 1:
             found.append((TWO_PLACEMENTS, ids(sides[0], ["placement"]) + ids(sides[1], ["placement"])))
+    # where or with whom the child lives placed on one copy and changed by an update of the registration (its location,
+    # its caregiver's name) on the other: the later by its date would stand as where the child lives (lives_now), its
+    # worker not knowing of the other. Each placing copy's latest placement (by its date) against each field the other
+    # copy's updates changed (the latest update of the field, in the records' order), where the placement says it.
+    # Some of them unreadable here: every placement and update written apart on the two copies named
+    moved: set[str] = set()
+    fields: set[str] = set()  # the fields they disagree on (none known when some could not be read)
+    unknown = False
+    for placing, updating in ((0, 1), (1, 0)):
+        if not ids(sides[placing], ["placement"]) or not ids(sides[updating], ["update"]):
+            continue
+        placed, unread_placed = written_apart("placement")
+        updates, unread_updates = written_apart("update")
+        if unread_placed or unread_updates:
+            moved |= set(ids(sides[placing], ["placement"]) + ids(sides[updating], ["update"]))
+            unknown = True
+            continue
+        # an update before that copy's own latest placement written apart (by date) no longer says where the child lives there
+        own = _at(latest(placed[updating])) if placed[updating] else None
+        said = {record_id: placement_rules.whereabouts_changed(body.get("changes")) for record_id, body in updates[updating].items()
+                if own is None or placement_rules.update_stands(_at(body), {"at": own})}
+        said = {record_id: changed for record_id, changed in said.items() if changed}
+        latest_said: dict[str, object] = {}
+        for record_id in sorted(said):
+            latest_said.update(said[record_id])
+        differ = placement_rules.disagrees(latest(placed[placing]), latest_said) if said else []
+        if differ:
+            moved |= set(placed[placing]) | set(said)
+            fields.update(differ)
+    if moved:
+        found.append((PLACEMENT_UPDATE, sorted(moved), {} if unknown else {"fields": sorted(fields)}))
     # one referral updated on both copies apart, each copy's latest update of it giving another status: the later in the
     # records stands, its worker not knowing of the other (accepted on one, declined on the other). One conflict per
     # referral, naming it. Some of them unreadable here: every update written apart named, the referral not known
@@ -957,7 +988,8 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
             for referral in sorted(updated[0].keys() & updated[1].keys()):
                 latest_status = [side[referral][max(side[referral])] for side in updated]
                 if latest_status[0] != latest_status[1]:
-                    found.append((REFERRAL_UPDATES_CONCURRENT, list(updated[0][referral]) + list(updated[1][referral]), referral))
+                    found.append((REFERRAL_UPDATES_CONCURRENT, list(updated[0][referral]) + list(updated[1][referral]),
+                                  {"referral": referral}))
     # the risk found increased on one copy while the other rated it (or found it increased too) apart: the rating,
     # later in the records, would answer an increase its worker never saw. Some of them unreadable here: named all
     risky = [[n for n in side if _kind(n) in ("followup", "assessment")] for side in sides]
@@ -972,12 +1004,19 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
             if (raised[0] and (raised[1] or rated[1])) or (raised[1] and rated[0]) or (len(levels) == 2 and levels[0] != levels[1]):
                 found.append((RISK_CONCURRENT, sorted(raised[0] | rated[0].keys() | raised[1] | rated[1].keys())))
     records = []
-    for code, record_ids, *about in found:
+    for code, record_ids, *about in found:  # about: what the conflict is about besides its records (ids, field names)
         record_ids = sorted(record_ids)
         result.conflicts.append({"case": case_id, "code": code, "records": record_ids})
-        records.append(new_record(ctx, "sync_conflict", case_id, {"code": code, "records": record_ids,
-                                                                  **({"referral": about[0]} if about else {})}))
+        records.append(new_record(ctx, "sync_conflict", case_id, {"code": code, "records": record_ids, **(about[0] if about else {})}))
     return records
+
+
+def _at(record: dict) -> str | None:
+    """A record's date (UTC), or None when it is not one."""
+    try:
+        return utc(str(record.get("at")))
+    except (TypeError, ValueError):
+        return None
 
 
 def _assigned(folder: str, base: Tree, ours: Tree, theirs: Tree, readers) -> str | None:

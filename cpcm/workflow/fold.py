@@ -360,7 +360,11 @@ SETTLES = {
     "covers-concurrent": ("cover",),  # the cover given again with the end that is right
     # one referral updated on two copies apart to different statuses: a later update of that referral (`conflict["referral"]`)
     "referral-updates-concurrent": ("referral_update",),
-    "placements-concurrent": ("placement",),  # the placement that is right recorded after the merge (where the child lives now)
+    # the placement that is right recorded after the merge, dated so that it says where the child lives now (`_settles`)
+    "placements-concurrent": ("placement",),
+    # a placement on one copy, an update of where or with whom the child lives on the other: where the child lives now
+    # recorded after the merge, by a placement or an update of those fields, whichever then stands (`_settles`)
+    "placement-update-concurrent": ("placement", "update"),
     "risk-concurrent": (),  # the risk rated again, seeing both (`rates_risk`: an assessment, a follow-up with a level)
     # one request approved on one copy and rejected on the other: the first in the records' order stands, the other
     # decided nothing; a note, once the decision that stands is checked (and acted on where the other was right:
@@ -433,15 +437,28 @@ def _standing(subject: str, request: Mapping[str, Any] | None, named: Iterable[s
     return len(stands & set(named))
 
 
-def _settles(case: Case, conflict: Mapping[str, Any], command: str, body: Mapping[str, Any]) -> bool:
-    """Whether a record of `command` (with `body`) settles the open `conflict` of `case` (the case
-    before the record)."""
+def _settles(case: Case, conflict: Mapping[str, Any], command: str, body: Mapping[str, Any], at: str | None = None,
+             updated: str | None = None) -> bool:
+    """Whether a record of `command` (with `body`, dated `at`, UTC; None: dated now, after every
+    record) settles the open `conflict` of `case` (the case before the record; `updated`: when
+    where the child lives was last updated in it, the `residence_updated` event). One rule for
+    every conflict: a record after it in the records' order that says what is so now settles it.
+    What a decision, a rating or an assignment says is so now is the latest in the records' order;
+    where the child lives is the latest by its date (`placements.lives_now`), so a placement or an
+    update backdated behind the one that stands says where the child lived then: it settles nothing."""
     if conflict["settled_by"] is None and conflict["code"] == RISK_CONCURRENT:
         return rates_risk(command, body)
     if conflict["settled_by"] is not None or command not in SETTLES.get(conflict["code"], ()):
         return False
     if conflict["code"] == REFERRAL_UPDATES_CONCURRENT:
         return bool(conflict.get("referral")) and body.get("referral") == conflict.get("referral")
+    if conflict["code"] == PLACEMENTS_CONCURRENT:  # the placement where the child lives now: the latest by its date
+        return at is None or placements.placed_now(case.placement, None, at)
+    if conflict["code"] == PLACEMENT_UPDATE_CONCURRENT:  # then where the child lives now, as lives_now reads it
+        if command == "update":
+            return bool(placements.whereabouts_changed(body.get("changes"))) and (
+                at is None or placements.update_stands(at, case.placement))
+        return at is None or placements.placed_now(case.placement, updated, at)
     if command in _DECISIONS:
         subject, approved = _DECISIONS[command]
         before = _request_of(case, subject)
@@ -461,12 +478,14 @@ def _settles(case: Case, conflict: Mapping[str, Any], command: str, body: Mappin
     return _standing(subject, without(_request_of(case, subject), body.get("target")), conflict["records"]) == standing
 
 
-def settled_by(case: Case, kind: str, body: Mapping[str, Any] | None = None) -> list[str]:
-    """The codes of the case's open conflicts a record of `kind` (with `body`) would settle
-    (SETTLES), in the order found: an assignment settles `two-assignments`."""
+def settled_by(case: Case, kind: str, body: Mapping[str, Any] | None = None, at: str | None = None) -> list[str]:
+    """The codes of the case's open conflicts a record of `kind` (with `body`, dated `at`, UTC:
+    a placement's or an update's date decides whether it says where the child lives now) would
+    settle (SETTLES), in the order found: an assignment settles `two-assignments`."""
     body = dict(body or {})
     command = transitions.command_of(kind, body)
-    return [c["code"] for c in case.conflicts if _settles(case, c, command, body)]
+    updated = case.last("residence_updated")
+    return [c["code"] for c in case.conflicts if _settles(case, c, command, body, at, updated)]
 
 
 def _sync_conflict(case: Case, record: Record) -> Case:
@@ -474,18 +493,22 @@ def _sync_conflict(case: Case, record: Record) -> Case:
              "at": utc(record.at), "by": record.by, "settled_by": None}
     if record.body.get("referral"):  # the referral a referral-updates-concurrent is about
         entry["referral"] = record.body["referral"]
+    if isinstance(record.body.get("fields"), list):  # the fields a placement-update-concurrent is about (WHEREABOUTS)
+        entry["fields"] = [str(f) for f in record.body["fields"]]
     if any(c["code"] == entry["code"] and c["records"] == entry["records"] for c in case.conflicts):
         return case  # the same conflict found by two merges of the same copies
     return _changed(case, conflicts=case.conflicts + (entry,))
 
 
-def settle_conflicts(case: Case, record: Record) -> Case:
-    """A record that settles the open conflicts it answers (a decision, or a note on the case)."""
+def settle_conflicts(case: Case, record: Record, updated: str | None = None) -> Case:
+    """A record that settles the open conflicts it answers (a decision, or a note on the case).
+    `updated`: when where the child lives was last updated before it (`_settles`)."""
     if not case.conflicts or record.kind == "sync_conflict":
         return case
     command = transitions.command_of(record.kind, record.body)
+    at = utc(record.at) if record.kind in ("placement", "update") else None
     settled = tuple(dict(c, settled_by=record.id) if c["settled_by"] is None and
-                    (record.kind == "note" or _settles(case, c, command, record.body)) else c for c in case.conflicts)
+                    (record.kind == "note" or _settles(case, c, command, record.body, at, updated)) else c for c in case.conflicts)
     return _changed(case, conflicts=settled)
 
 
@@ -569,6 +592,9 @@ RISK_CONCURRENT = "risk-concurrent"
 # one referral updated on two copies apart to different statuses (service/sync.py): the later update in the records
 # stands; the conflict names the referral (its record ID, `referral`), and a later update of it settles the conflict
 REFERRAL_UPDATES_CONCURRENT = "referral-updates-concurrent"
+# where and with whom the child lives recorded differently on two copies apart (service/sync.py): two placements
+# (each copy's latest), or a placement on one and an update of the registration's location or caregiver on the other
+PLACEMENTS_CONCURRENT, PLACEMENT_UPDATE_CONCURRENT = "placements-concurrent", "placement-update-concurrent"
 
 
 def rates_risk(command: str, body: Mapping[str, Any]) -> bool:
@@ -654,7 +680,8 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
             if command == "closure" and stage == "closure_requested" and waiting_closures(case.closure):
                 over_waiting.add(record.id)
         if case.conflicts:
-            case = settle_conflicts(case, record)
+            residence = events.get("residence_updated")
+            case = settle_conflicts(case, record, max(residence) if residence else None)
         reducer = REDUCERS.get(kind)
         if kind == "closure" and after is None and status != "open":
             # asked for on a copy apart while the case was closed (or transferred) on the other, and later in the

@@ -53,14 +53,58 @@ def lives_now(case: Case) -> dict[str, Any]:
     relationship = ((case.registration or {}).get("caregiver") or {}).get("relationship")
     now = {"location": case.location, "caregiver": case.caregiver_name, "relationship": relationship, "contact": case.contact}
     current = case.placement
-    updated = case.last("residence_updated")
-    if current is None or (updated is not None and updated > current["at"]):
+    if update_stands(case.last("residence_updated"), current):
         return now
     where = current.get("address") or (current.get("institution") if current.get("setting") == "residential" else None)
     caregiver = current.get("caregiver_name")
     return {"location": where or now["location"], "caregiver": caregiver or now["caregiver"],
             "relationship": current.get("caregiver_relationship") if caregiver else relationship,
             "contact": current.get("contact") or now["contact"]}
+
+
+def update_stands(updated: str | None, current: Mapping[str, Any] | None) -> bool:
+    """Whether the registration (with its updates) says where the child lives rather than the
+    placement `current` (the latest by its date): there is none, or an update of where the child
+    lives (the fold's `residence_updated`, at `updated`, UTC) is later by its date (`lives_now`)."""
+    return current is None or (updated is not None and updated > current["at"])
+
+
+def placed_now(current: Mapping[str, Any] | None, updated: str | None, at: str | None) -> bool:
+    """Whether a placement dated `at` (UTC), recorded after `current` (the latest by its date) and
+    `updated` (the latest update of where the child lives), would say where the child lives now:
+    the latest placement by its date, and no update later by its date. One backdated behind either
+    tells where the child lived then, not now."""
+    return at is not None and (current is None or at >= current["at"]) and (updated is None or at >= updated)
+
+
+# the registration fields an update changes that say where and with whom the child lives, as a placement does
+# (its address or institution, its caregiver's name): what a sync compares with a placement written apart
+WHEREABOUTS = ("location", "caregiver.name")
+
+
+def whereabouts_changed(changes: Any) -> dict[str, Any]:
+    """What an update's `changes` say of where and with whom the child lives: {field of WHEREABOUTS:
+    the value given (None: removed)}. A `caregiver` changed as a whole gives its name."""
+    found: dict[str, Any] = {}
+    for path, value in (changes.items() if isinstance(changes, Mapping) else ()):
+        if path in WHEREABOUTS:
+            found[path] = value
+        elif path == "caregiver":
+            found["caregiver.name"] = value.get("name") if isinstance(value, Mapping) else None
+    return found
+
+
+def disagrees(placement: Mapping[str, Any], changed: Mapping[str, Any]) -> list[str]:
+    """The fields of WHEREABOUTS on which an update (`changed`: `whereabouts_changed`) and a placement
+    record (its body) say another place or caregiver, as `lives_now` would take them: the placement's
+    address (or a residential placement's institution), its caregiver's name; compared less case and
+    spacing. A field the placement does not give is none (the registration's stands beside it)."""
+    def norm(value: Any) -> str | None:
+        return " ".join(value.split()).lower() if isinstance(value, str) and value.strip() else None
+    caregiver = placement.get("caregiver") if isinstance(placement.get("caregiver"), Mapping) else {}
+    where = placement.get("address") or (placement.get("institution") if placement.get("setting") == "residential" else None)
+    says = {"location": norm(where), "caregiver.name": norm(caregiver.get("name"))}
+    return [field for field, value in changed.items() if says.get(field) is not None and norm(value) != says[field]]
 
 
 def where_and_with_whom(body: Mapping[str, Any]) -> tuple:

@@ -16,7 +16,7 @@ from typing import Iterable
 from cpcm.domain.case import Case
 from cpcm.domain.dates import local_text
 from cpcm.domain.team import Team, Worker
-from cpcm.workflow import approvals, consent, plan_actions
+from cpcm.workflow import approvals, consent, placements, plan_actions
 from cpcm.workflow.clocks import SUPERVISORS
 from cpcm.workflow.deadlines import NOT_OPEN_CODES, Deadline, closure_answers, deadlines, soon_window
 from cpcm.domain.policy import Policy
@@ -146,9 +146,13 @@ def check_conflicts(case: Case) -> list[Problem]:
             problems.append(Problem("placements-concurrent", "warning", f"where or with whom the child lives was recorded on two "
                                     f"copies apart, differently ({records}); {_placement_standing(case)} stands as where the "
                                     f"child lives, though its worker did not see the other. Check where the child lives now and "
-                                    f"record the placement that is right (cpcm placement {case.id} --care-type ...: the one that "
+                                    f"record the placement that is right, dated now (cpcm placement {case.id} --care-type ...: one "
+                                    f"dated before the one that stands settles nothing; the one that "
                                     f"stands, recorded again, needs no new best-interests record; the other needs one, or a "
                                     f"supervisor's --override-reason), or add a note", "sync", source, case.id, case.worker))
+        elif code == "placement-update-concurrent":
+            problems.append(Problem("placement-update-concurrent", "warning", _placement_update_message(case, conflict, records),
+                                    "sync", source, case.id, case.worker))
         elif code == "referral-updates-concurrent":
             problems.append(Problem("referral-updates-concurrent", "warning", _referral_updates_message(case, conflict, records),
                                     "sync", source, case.id, case.worker))
@@ -177,6 +181,23 @@ def _referral_updates_message(case: Case, conflict, records: str) -> str:
             f"records stands ({referral.get('status')}), though its worker did not see the other. Check with the provider and "
             f"record the status that is right (cpcm referral {case.id} {ref} --status ...; a status the referral cannot move "
             f"to from where it stands is refused: then a note), or add a note if the one that stands is right")
+
+
+def _placement_update_message(case: Case, conflict, records: str) -> str:
+    """A placement on one copy and an update of where or with whom the child lives on the other, apart: the fields
+    they disagree on (field names), which stands (by record ID and care type, or the update), and the way out."""
+    fields = conflict.get("fields")
+    about = (f"differently ({', '.join(fields)})" if fields else
+             "and the merge could not read every one of them to compare: check them all")
+    if placements.update_stands(case.last("residence_updated"), case.placement):
+        standing = "the registration's details as updated, the later by its date,"
+    else:
+        standing = _placement_standing(case)
+    return (f"where or with whom the child lives was recorded on two copies apart, by a placement on one and an update "
+            f"of the registration on the other, {about} ({records}); {standing} stands as where the child lives, though "
+            f"its worker did not see the other. Check where the child lives now and record it, dated now: the placement "
+            f"that is right (cpcm placement {case.id} --care-type ...), or the update that is right (cpcm update {case.id} "
+            f"--location ... --caregiver ... --reason ...); or add a note")
 
 
 def _placement_standing(case: Case) -> str:

@@ -48,7 +48,11 @@ MEANINGS = {
                             "stands, the other decided nothing (warning, until a note; docs/team.md)",
     "placements-concurrent": "where or with whom the child lives was recorded on two copies apart, differently (another "
                              "care type, institution, address or caregiver); the later placement by its date stands (warning, "
-                             "until a placement recorded after the merge or a note; docs/team.md)",
+                             "until a placement recorded after the merge, dated as the latest, or a note; docs/team.md)",
+    "placement-update-concurrent": "where or with whom the child lives was recorded on two copies apart, differently: a "
+                                   "placement on one, an update of the registration's location or caregiver on the other; the "
+                                   "later by its date stands (warning, until where the child lives now is recorded after the "
+                                   "merge, by a placement or an update of those fields, or a note; docs/team.md)",
     "referral-updates-concurrent": "one referral was updated on two copies apart to different statuses; the later update "
                                    "stands (warning, until a later update of that referral or a note; docs/team.md)",
     "covers-concurrent": "one colleague's cover of a case was given or changed to different ends on two copies apart; the "
