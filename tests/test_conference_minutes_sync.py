@@ -84,6 +84,9 @@ def test_minutes_recorded_on_two_copies_apart_are_a_conflict_each_readable_until
     for args in (("close", conf), ("minutes", conf, "--from-file", "-")):
         refused = at["sup"]("conference", *args, input=_minutes(case_id, "third"))
         assert refused.code == 4 and "two copies apart" in refused.stderr and office in refused.stderr, refused.stderr
+    rendered = at["sup"]("render", "minutes", conf)  # printed before they are agreed: said, by their records
+    assert rendered.code == 0 and f"recorded on two copies apart ({office}, {laptop}) and are not agreed yet: this prints " \
+        f"{laptop}" in rendered.stderr, rendered.stderr
     # the chair agrees them with amina (the laptop's, as they stand) and writes them as agreed
     agreed = at["sup"]("conference", "update", conf, "--minutes", "-", "--reason", "agreed with amina", "--json",
                        input=_minutes(case_id, "laptop copy"))
@@ -92,6 +95,7 @@ def test_minutes_recorded_on_two_copies_apart_are_a_conflict_each_readable_until
     shown = at["sup"]("conference", "show", conf, "--json").json()
     assert _conflicts(shown) == [] and shown["minutes"]["cases"][0]["discussion"] == "Discussion: laptop copy."
     assert _due(at["sup"], conf) == []
+    assert "two copies apart" not in _ok(at["sup"]("render", "minutes", conf)).stderr
     _ok(at["sup"]("conference", "close", conf))
     laptops.sync("sup")
     laptops.sync("amina")

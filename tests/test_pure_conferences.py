@@ -86,6 +86,8 @@ def test_fold__minutes_written_apart_stay_a_conflict_until_the_minutes_as_agreed
     assert (item.case_id, item.code, item.owner, item.due) == ("CC-1", "conference-minutes-concurrent", "sup",
                                                                datetime(2026, 12, 10, 12, 0, tzinfo=EAT))
     assert "01C, 01D" in item.why and "office" not in item.why and "laptop" not in item.why
+    chairless = conf.fold("CC-1", [rec("conference", "01A", type="internal", date="2026-12-10")] + records[1:])
+    assert [i.owner for i in conf.minutes_conflict_due(chairless, POLICY, EAT)] == [conf.SUPERVISORS]
     # found twice (two merges of the same copies): one conflict
     again = rec("sync_conflict", "01F", code="minutes-concurrent", records=["01C", "01D"])
     assert len(conf.fold("CC-1", records + [again]).conflicts) == 1

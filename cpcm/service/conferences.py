@@ -1219,6 +1219,11 @@ def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destin
         unchecked = _check_documents(ctx, conference, f"rendering the {template} is", _name_patterns(ctx, conference.case_ids, families))
         if warnings is not None:
             warnings += unchecked
+    if template in ("minutes", "conference-report") and warnings is not None:
+        for conflict in rules.open_conflicts(conference, rules.MINUTES_CONCURRENT):  # by their records, never their text
+            warnings.append(f"the minutes of {conference_id} were recorded on two copies apart ({', '.join(conflict['records'])}) "
+                            f"and are not agreed yet: this prints {conference.minutes_id}; once agreed, write them with cpcm "
+                            f"conference update {conference_id} --minutes FILE --reason TEXT and render again")
     clients = _clients(ctx, conference.case_ids, families)
     # each case's risk as it stood at the meeting (`rules.meeting_end`), for every case you can read (`families`); another
     # keeps its nomination's

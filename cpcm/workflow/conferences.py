@@ -283,7 +283,7 @@ def minutes_conflict_due(conference: Conference, policy: Policy, tz=None) -> lis
         stands = (f"the minutes {conference.minutes_id} stand" + (" (those the conference was closed with)" if conference.closed_at
                                                                   else ""))
         items.append(Deadline(conference.id, "conference-minutes-concurrent", f"minutes of {conference.id} written on two copies",
-                              found.astimezone(tz) if tz is not None else found, None, conference.chair, RULE,
+                              found.astimezone(tz) if tz is not None else found, None, conference.chair or SUPERVISORS, RULE,
                               f"the minutes of {conference.id} were recorded on two copies apart, differently ({records}): "
                               f"{stands}, though the other's minute-taker did not see them. Read each (cpcm conference show "
                               f"{conference.id} --minutes-record RECORD), agree them, and write them as agreed: cpcm conference "
