@@ -69,6 +69,55 @@ def test_fold__minutes_close_and_the_report():
     assert closed.renders[1] == {"template": "agenda", "at": "2026-12-10T10:00:00+00:00", "by": "sup"}
 
 
+def test_fold__minutes_written_apart_stay_a_conflict_until_the_minutes_as_agreed_are_written():
+    """Two copies' minutes merged (a sync's `sync_conflict`, MINUTES_CONCURRENT): the later in the records stands,
+    both stay readable by their records, and an update of the minutes settles the conflict (a `minutes` record does not)."""
+    records = [rec("conference", "01A", type="internal", date="2026-12-10", chair="sup"),
+               rec("minutes", "01C", key_issues="office"), rec("minutes", "01D", key_issues="laptop", by="amina"),
+               rec("sync_conflict", "01E", at="2026-12-10T12:00:00+03:00", code="minutes-concurrent", records=["01C", "01D"])]
+    c = conf.fold("CC-1", records)
+    assert (c.minutes, c.minutes_id) == ({"key_issues": "laptop"}, "01D")
+    assert c.conflicts == ({"record_id": "01E", "code": "minutes-concurrent", "records": ["01C", "01D"],
+                            "at": "2026-12-10T09:00:00+00:00", "settled_by": None},)
+    assert conf.open_conflicts(c, conf.MINUTES_CONCURRENT) == list(c.conflicts)
+    assert [conf.minutes_held(records, r) for r in ("01C", "01D", "01A", "01X")] == [
+        {"key_issues": "office"}, {"key_issues": "laptop"}, None, None]
+    item, = conf.minutes_conflict_due(c, POLICY, EAT)
+    assert (item.case_id, item.code, item.owner, item.due) == ("CC-1", "conference-minutes-concurrent", "sup",
+                                                               datetime(2026, 12, 10, 12, 0, tzinfo=EAT))
+    assert "01C, 01D" in item.why and "office" not in item.why and "laptop" not in item.why
+    chairless = conf.fold("CC-1", [rec("conference", "01A", type="internal", date="2026-12-10")] + records[1:])
+    assert [i.owner for i in conf.minutes_conflict_due(chairless, POLICY, EAT)] == [conf.SUPERVISORS]
+    # found twice (two merges of the same copies): one conflict
+    again = rec("sync_conflict", "01F", code="minutes-concurrent", records=["01C", "01D"])
+    assert len(conf.fold("CC-1", records + [again]).conflicts) == 1
+    assert conf.fold("CC-1", records + [rec("minutes", "01F", key_issues="again")]).conflicts[0]["settled_by"] is None
+    agreed = records + [rec("conference_update", "01G", changes={"minutes": {"key_issues": "both"}}, previous={}, reason="agreed")]
+    settled = conf.fold("CC-1", agreed)
+    assert settled.conflicts[0]["settled_by"] == "01G" and settled.minutes == {"key_issues": "both"}
+    assert conf.open_conflicts(settled) == [] and conf.minutes_conflict_due(settled, POLICY, EAT) == []
+    # an update written before the conflict was found (on one of the copies) settles nothing
+    early = [rec("conference_update", "01DA", changes={"minutes": {"key_issues": "x"}}, previous={}, reason="r")]
+    assert conf.fold("CC-1", records + early).conflicts[0]["settled_by"] is None
+
+
+def test_fold__a_conference_closed_keeps_the_minutes_it_was_closed_with():
+    """Minutes a copy apart recorded while the conference was closed on the other (brought in by a sync): the minutes
+    the close names stand, before or after it in the records; an update after the close still replaces them."""
+    base = [rec("conference", "01A", type="internal", date="2026-12-10", chair="sup"),
+            rec("minutes", "01C", key_issues="closed with")]
+    close = rec("conference_close", "01E", at="2026-12-10T12:00:00+03:00", cases=[], minutes="01C")
+    after = conf.fold("CC-1", base + [close, rec("minutes", "01F", key_issues="apart", by="amina")])
+    assert (after.minutes, after.minutes_id, after.status) == ({"key_issues": "closed with"}, "01C", "closed")
+    between = conf.fold("CC-1", base + [rec("minutes", "01D", key_issues="apart", by="amina"), close])
+    assert (between.minutes, between.minutes_id) == ({"key_issues": "closed with"}, "01C")
+    old_close = rec("conference_close", "01E", at="2026-12-10T12:00:00+03:00", cases=[])  # closed before closes named them
+    assert conf.fold("CC-1", base + [rec("minutes", "01D", key_issues="later")] + [old_close]).minutes_id == "01D"
+    mended = conf.fold("CC-1", base + [close, rec("conference_update", "01G", changes={"minutes": {"key_issues": "m"}},
+                                                  previous={"minutes": {"record_id": "01C"}}, reason="r")])
+    assert (mended.minutes, mended.minutes_id) == ({"key_issues": "m"}, "01G")
+
+
 def test_to_dict():
     c = conf.fold("CC-1", [rec("conference", "01A", type="internal", date="2026-12-10", chair="sup"),
                            rec("attendance", "01B", name="A", present=True), rec("minutes", "01C", x=1)])
@@ -80,6 +129,7 @@ def test_to_dict():
         "not_discussed": [],
         "attendees": [{"name": "A", "present": True, "record_id": "01B"}], "participants": 1, "minutes": {"x": 1},
         "closed_at": None, "closed_by": None, "report_rendered_at": None, "co_chair": None, "external_chair": None, "updates": [],
+        "conflicts": [],
         "history": [{"record_id": "01A", "kind": "conference", "at": "2026-12-01T09:00:00+03:00", "by": "sup"},
                     {"record_id": "01B", "kind": "attendance", "at": "2026-12-01T09:00:00+03:00", "by": "sup"},
                     {"record_id": "01C", "kind": "minutes", "at": "2026-12-01T09:00:00+03:00", "by": "sup"}],

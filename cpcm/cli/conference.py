@@ -308,16 +308,29 @@ def register(app: typer.Typer) -> None:
 
     @group.command("show")
     def show(conf: str = typer.Argument(..., help="Conference ID."),
+             minutes_record: Optional[str] = typer.Option(
+                 None, "--minutes-record", help="Show the minutes this record holds (a minutes record, or an update that "
+                 "replaced them), whether or not they stand: each of minutes written on two copies apart.", show_default=False),
              repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
         """A conference as it stands: kind, date, chair, the Form 3 checklist, cases, attendance, minutes.
 
         Example: cpcm conference show CC-4F7K-9X2M
+        Example: cpcm conference show CC-4F7K-9X2M --minutes-record 01J9Z3K7T8Q2W5E6R7Y8U9I0PA
         """
         from cpcm.service import conferences
         from cpcm.workflow import conferences as rules
 
         ctx = open_ctx(repo, identity)
         conference_id = conferences.parse_conference_id(conf)
+        if minutes_record is not None:
+            held = conferences.minutes_of(ctx, conference_id, minutes_record)
+            if json_out:
+                print_json(held)
+            else:
+                from cpcm.store import codec
+
+                typer.echo(codec.dumps(held).decode("utf-8"), nl=False)
+            return
         found = conferences.load(ctx, conference_id)
         data = found.to_dict()
         day = rules.meeting_day(found)
@@ -339,10 +352,16 @@ def register(app: typer.Typer) -> None:
             rows += [("not discussed (nominated while it closed)",
                       ", ".join(f"{n['case_id']} ({n['reason']}, by {n['by']})" for n in found.not_discussed))]
         rows += [("present", f"{len(found.present)} of {len(found.attendees)} in the register"),
-                 ("minutes", "recorded" if found.minutes is not None else "not yet"),
+                 ("minutes", f"recorded ({found.minutes_id})" if found.minutes is not None else "not yet"),
                  ("report", "rendered" if found.report_rendered_at else ("due" if found.closed_at else "after closing"))]
         rows += [(f"updated {u['at'][:10]}", ", ".join(_change(k, v, u["previous"].get(k)) for k, v in u["changes"].items())
                   + (f" ({u['reason']})" if u.get("reason") else "")) for u in found.updates]
+        for conflict in rules.open_conflicts(found):  # minutes written on two copies apart: by their records, never their text
+            rows += [(f"sync conflict ({conflict['code']})",
+                      f"minutes recorded on two copies apart, differently: {', '.join(conflict['records'])}; {found.minutes_id} "
+                      f"stand{' (those it was closed with)' if found.closed_at else ''}. Read each: cpcm conference show "
+                      f"{found.id} --minutes-record RECORD; write them as agreed: cpcm conference update {found.id} --minutes "
+                      "FILE --reason TEXT")]
         print_table(["field", "value"], rows)  # as cpcm show CASE: a script reads a header, not an empty line
         for warning in data["warnings"]:
             say(f"warning: {warning}")

@@ -57,6 +57,10 @@ def _report(result, json_out: bool, what: str) -> None:
     if result.reencrypted:
         say("  re-encrypted to their readers as they are now: " + " ".join(result.reencrypted))
     for conflict in result.conflicts:
+        if conflict.get("conference"):  # a conference's (its minutes written apart): its chair settles it
+            warn(f"{conflict['conference']}: {conflict['code']} ({', '.join(conflict['records'])}); see cpcm conference show "
+                 f"{conflict['conference']}")
+            continue
         warn(f"{conflict['case']}: {conflict['code']} ({', '.join(conflict['records'])}); see cpcm check {conflict['case']}")
     for moved in result.reidentified:
         warn(f"two copies registered different cases as {moved['old']}: the later one is now {moved['new']}")

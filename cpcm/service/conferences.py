@@ -82,6 +82,17 @@ def load(ctx, conference_id: str) -> rules.Conference:
     return rules.fold(conference_id, load_records(ctx, conference_id))
 
 
+def minutes_of(ctx, conference_id: str, record_id: str) -> dict:
+    """The minutes a record of the conference holds, standing or not (each of minutes recorded on
+    two copies apart: `conference show CONF --minutes-record RECORD`). NotFound when the record is
+    not one of the conference's, or holds no minutes."""
+    found = rules.minutes_held(load_records(ctx, conference_id), str(record_id).strip().upper())
+    if found is None:
+        raise NotFound(f"--minutes-record: no record of {conference_id} by that ID holds minutes",
+                       f"The records that hold minutes are listed by: cpcm conference show {conference_id} --json (history)")
+    return found
+
+
 def list_conferences(ctx) -> list[rules.Conference]:
     """Every conference you can read, by date (one that cannot be read is kept in ctx.problems)."""
     me = ctx.need_worker()
@@ -388,7 +399,8 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
                 refuse_names({f"presentation of {case_id}": text})
             changed[rules.PRESENTATION] = {"case_id": case_id, **({"text": text} if text else {})}
             previous[rules.PRESENTATION] = {"case_id": case_id, "record_id": rules.presentation_record(nomination)}
-    if new_minutes is not None and new_minutes != conference.minutes:
+    settling = bool(new_minutes is not None and rules.open_conflicts(conference, rules.MINUTES_CONCURRENT))
+    if new_minutes is not None and (new_minutes != conference.minutes or settling):  # the ones standing, agreed: written again
         _may_mend(ctx, conference, "the minutes")
         refuse_names({"minutes": new_minutes})
         changed[rules.MINUTES] = new_minutes
@@ -413,6 +425,11 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
     if rules.MINUTES in changed and patterns is not None:  # the new minutes were checked against the cases you read only
         warnings += _unchecked(ctx, conference, patterns)
     steps = []
+    if rules.MINUTES in changed and settling:
+        steps.append(f"this settles the sync conflict ({rules.MINUTES_CONCURRENT}): these minutes stand")
+        if conference.closed_at:  # closing copied the actions of the minutes it closed with into the plans
+            steps.append("the plans keep the actions the conference was closed with: where the minutes agreed change an action, "
+                         "change the case's plan too (cpcm plan CASE --from-current ...)")
     if "date" in changed:
         steps.append(f"tell the participants of the new date (and record it: cpcm conference update {conference_id} --notice-sent DATE)")
     return Written(conference_id, record.id, "conference_update", tuple(warnings), tuple(steps),
@@ -922,6 +939,7 @@ def minutes(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
     actions. A later version replaces an earlier one until the conference is closed."""
     conference = _open(ctx, conference_id, "minutes")
     _not_held_yet(ctx, conference, "minutes")
+    _refuse_minutes_apart(conference, "recording minutes")
     body = _minutes_body(ctx, conference, data)
     seen = {entry["case"] for entry in body.get("cases") or []}
     patterns = _name_patterns(ctx, conference.case_ids)
@@ -935,6 +953,20 @@ def minutes(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
     _write(ctx, conference, "minutes", record, f"conference minutes {conference_id} {record.id}")
     return Written(conference_id, record.id, "minutes", tuple(warnings),
                              (f"close the conference to copy the actions into each case's plan: cpcm conference close {conference_id}",))
+
+
+def _refuse_minutes_apart(conference: rules.Conference, what: str) -> None:
+    """Refused (exit 4) while minutes recorded on two copies apart wait to be agreed
+    (MINUTES_CONCURRENT): closing would copy the actions of one of them into the plans, and
+    minutes recorded again would not say which they replace. By record IDs, never the text."""
+    found = rules.open_conflicts(conference, rules.MINUTES_CONCURRENT)
+    if found:
+        records = ", ".join(r for c in found for r in c["records"])
+        raise Refused(f"the minutes of {conference.id} were recorded on two copies apart ({records}) and are not agreed yet: "
+                      f"{what} is not allowed until they are; nothing was written",
+                      f"Read each (cpcm conference show {conference.id} --minutes-record RECORD), then write the minutes as "
+                      f"agreed: cpcm conference update {conference.id} --minutes FILE --reason TEXT",
+                      rule="minutes-concurrent")  # rules.MINUTES_CONCURRENT, written out for the rule-code table
 
 
 def _minutes_body(ctx, conference: rules.Conference, data: Mapping[str, Any]) -> dict:
@@ -994,6 +1026,7 @@ def close(ctx, conference_id: str) -> Written:
     if conference.minutes is None:
         raise Refused(f"{conference_id} has no minutes yet", f"Record them first: cpcm conference minutes {conference_id} --from-file F",
                       rule="conference-minutes-required")
+    _refuse_minutes_apart(conference, "closing")
     me = ctx.need_worker()
     by_case = {entry["case"]: entry for entry in conference.minutes.get("cases") or []}
     nominations = {c["case_id"]: c for c in conference.cases}
@@ -1088,7 +1121,9 @@ def close(ctx, conference_id: str) -> Written:
             tx.write_record(link_record, keys)
             written.append({"case_id": case.id, "plan_record_id": plan_id, "record_id": link_record.id,
                             "actions": len(entry.get("actions") or []), "interim": case.id in interim})
-        record = _record(ctx, "conference_close", conference_id, {"cases": written}, after=_last_id(conference))
+        # the minutes it is closed with: they stand, whatever a copy apart records after (workflow/conferences.py fold)
+        record = _record(ctx, "conference_close", conference_id, {"cases": written, "minutes": conference.minutes_id},
+                         after=_last_id(conference))
         tx.write_record(record, context.keys_for(ctx, ctx.store.recipients(conference_id, CONFERENCES)), CONFERENCES)
         tx.commit(f"conference close {conference_id}{ended}")
     limit = ctx.policy.duration(rules.RULE, "report")
@@ -1122,6 +1157,7 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
     items += rules.cadence_due(found, ctx.policy, ctx.now)
     items += [item for c in found for item in rules.nominations_due(c, ctx.policy, ctx.now)]
     items += [item for c in found for item in rules.not_discussed_due(c, found, ctx.policy, ctx.now.tzinfo)]
+    items += [item for c in found for item in rules.minutes_conflict_due(c, ctx.policy, ctx.now.tzinfo)]
     gone = off_team(ctx.team)
     if gone:  # a chair who left the team (team remove): their report and the next conference are the supervisors' now,
         # as where a conference has no chair, rather than nobody's (a supervisor or manager reads, closes and reports it)
@@ -1181,6 +1217,11 @@ def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destin
         unchecked = _check_documents(ctx, conference, f"rendering the {template} is", _name_patterns(ctx, conference.case_ids, families))
         if warnings is not None:
             warnings += unchecked
+    if template in ("minutes", "conference-report") and warnings is not None:
+        for conflict in rules.open_conflicts(conference, rules.MINUTES_CONCURRENT):  # by their records, never their text
+            warnings.append(f"the minutes of {conference_id} were recorded on two copies apart ({', '.join(conflict['records'])}) "
+                            f"and are not agreed yet: this prints {conference.minutes_id}; once agreed, write them with cpcm "
+                            f"conference update {conference_id} --minutes FILE --reason TEXT and render again")
     clients = _clients(ctx, conference.case_ids, families)
     # each case's risk as it stood at the meeting (`rules.meeting_end`), for every case you can read (`families`); another
     # keeps its nomination's

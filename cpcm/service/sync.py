@@ -99,10 +99,13 @@ class Synced:
     joined: bool = False          # this sync brought in a worker this copy's team did not list (`_newcomer`)
     roles: list[str] = field(default_factory=list)  # ... and the roles the team gives them
     arrived_conflicts: dict[str, set[str]] = field(default_factory=dict)  # case -> conflict records that arrived (not in JSON)
+    # conference -> conflict records that arrived (its minutes written apart; not in JSON)
+    arrived_conference_conflicts: dict[str, set[str]] = field(default_factory=dict)
     worker_gone: set[str] = field(default_factory=set)  # cases placed since the copies met, with a worker removed (not in JSON)
 
     def to_json(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k not in ("arrived_conflicts", "worker_gone")}
+        hidden = ("arrived_conflicts", "arrived_conference_conflicts", "worker_gone")
+        return {k: v for k, v in self.__dict__.items() if k not in hidden}
 
 
 # -- remotes ---------------------------------------------------------------------------------------
@@ -603,8 +606,9 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
                 (cases if parts[0] == CASES else conferences).add(parts[1])
                 if parts[0] == CASES and _kind(parts[2]) == "registration":
                     registered.add(parts[1])
-                if parts[0] == CASES and _kind(parts[2]) == "sync_conflict":  # found by the other copy's merge
-                    result.arrived_conflicts.setdefault(parts[1], set()).add(parts[2].split(".", 1)[0])
+                if _kind(parts[2]) == "sync_conflict":  # found by the other copy's merge
+                    arrived = result.arrived_conflicts if parts[0] == CASES else result.arrived_conference_conflicts
+                    arrived.setdefault(parts[1], set()).add(parts[2].split(".", 1)[0])
     result.cases, result.conferences, result.registered = sorted(cases), sorted(conferences), sorted(registered)
 
 
@@ -700,7 +704,8 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
             _reidentify(ctx, folder, base, ours, theirs, merged, team, result, objects, covers)
             continue
         both_sides = folder in touched_ours and folder in touched_theirs and not fast_forward
-        new_records = _conflicts(ctx, folder, base, ours, theirs, result) if both_sides and folder.startswith(CASES) else []
+        new_records = ((_conflicts if folder.startswith(CASES) else _conference_conflicts)(ctx, folder, base, ours, theirs, result)
+                       if both_sides else [])
         reencrypted += _recipients(ctx, folder, sorted(in_folder.get(folder, ())), base, ours, theirs, merged, both_records,
                                    team, readers, new_records, result, objects, recipient_blobs, side_teams, covers)
     objects.flush()
@@ -1019,6 +1024,60 @@ def _at(record: dict) -> str | None:
         return None
 
 
+def _conference_conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, result: Synced) -> list:
+    """Conflict records for what the two copies wrote to one conference apart: its minutes recorded
+    (or replaced) on both, or on one while the other closed it, and standing differently on each
+    copy (conference_rules.MINUTES_CONCURRENT). The same minutes on both copies are none. Some of
+    the records unreadable here: every minutes record written apart (and the close) is named."""
+    conference_id = folder.split("/", 1)[1]
+    trees = (ours, theirs)
+    mine, other, before = _names(ours, folder), _names(theirs, folder), _names(base, folder)
+    sides = [sorted(mine - other - before), sorted(other - mine - before)]
+    if not sides[0] or not sides[1]:
+        return []
+
+    def read(names: Iterable[str], tree: Tree) -> list[Record] | None:
+        """The records of `names` (None when this worker cannot read one of them)."""
+        names = sorted(names)
+        contents = remote.read_blobs(_git(ctx), [tree[f"{folder}/{n}"].blob for n in names])
+        try:
+            return [Record.from_dict(codec.loads(cipher.decrypt(contents[tree[f"{folder}/{n}"].blob], ctx.keys))) for n in names]
+        except (cipher.NotARecipient, cipher.Damaged, codec.BadYaml, KeyError, TypeError, ValueError):
+            return None
+
+    def minuting(records: list[Record]) -> list[str]:
+        return [r.id for r in records if r.kind == "minutes" or (r.kind == "conference_update" and isinstance(
+            (r.body.get("changes") or {}).get(conference_rules.MINUTES), dict))]
+
+    candidates = [[n for n in side if _kind(n) in ("minutes", "conference_update", "conference_close")] for side in sides]
+    if not candidates[0] or not candidates[1]:
+        return []
+    written = [read(candidates[i], trees[i]) for i in (0, 1)]
+    if written[0] is None or written[1] is None:  # not readable here: whoever reads the conference checks them
+        minuted = [[n.split(".", 1)[0] for n in side if _kind(n) != "conference_update"] for side in candidates]
+        if not (minuted[0] and minuted[1]) or not any(_kind(n) == "minutes" for side in candidates for n in side):
+            return []
+        found = sorted(minuted[0] + minuted[1])
+    else:
+        minutes = [minuting(side) for side in written]
+        closes = [[r.id for r in side if r.kind == "conference_close"] for side in written]
+        if not ((minutes[0] and (minutes[1] or closes[1])) or (minutes[1] and closes[0])):
+            return []
+        folded = []
+        for tree in trees:
+            every = read(_names(tree, folder), tree)
+            folded.append(conference_rules.fold(conference_id, every) if every is not None else None)
+        if folded[0] is not None and folded[1] is not None:
+            if folded[0].minutes == folded[1].minutes:
+                return []  # the same minutes on both copies
+            standing = [c.minutes_id for c in folded if c.minutes_id]
+        else:
+            standing = []
+        found = sorted(set(minutes[0] + minutes[1] + closes[0] + closes[1] + standing))
+    result.conflicts.append({"conference": conference_id, "code": conference_rules.MINUTES_CONCURRENT, "records": found})
+    return [new_record(ctx, "sync_conflict", conference_id, {"code": conference_rules.MINUTES_CONCURRENT, "records": found})]
+
+
 def _assigned(folder: str, base: Tree, ours: Tree, theirs: Tree, readers) -> str | None:
     """Whose the case is after the merge: the first reader on the copy that holds the newest
     registration, assignment or receipt; else the first reader both copies agree on."""
@@ -1234,7 +1293,8 @@ def _after(ctx: Context, result: Synced) -> None:
 def _conflicts_arrived(ctx: Context, result: Synced) -> None:
     """The conflicts another copy's merge found and recorded (its `sync_conflict` records, which
     arrived here), in the report as this copy's merge reports its own: those still open, in the
-    cases this worker reads (a supervisor, who settles them, reads every case)."""
+    cases this worker reads (a supervisor, who settles them, reads every case), and in the
+    conferences they read (the chair, who settles a conference's, reads it)."""
     for case_id, record_ids in sorted(result.arrived_conflicts.items()):
         try:
             case = context.load_case(ctx, case_id)
@@ -1243,6 +1303,19 @@ def _conflicts_arrived(ctx: Context, result: Synced) -> None:
         for conflict in case.conflicts:
             found = {"case": case_id, "code": conflict["code"], "records": sorted(conflict["records"])}
             if conflict["record_id"] in record_ids and conflict["settled_by"] is None and found not in result.conflicts:
+                result.conflicts.append(found)
+    if not result.arrived_conference_conflicts:
+        return
+    from cpcm.service import conferences
+
+    for conference_id, record_ids in sorted(result.arrived_conference_conflicts.items()):  # a conference's readers
+        try:
+            conference = conferences.load(ctx, conference_id)
+        except CpcmError:  # not for this worker (or damaged: verify names it)
+            continue
+        for conflict in conference_rules.open_conflicts(conference):
+            found = {"conference": conference_id, "code": conflict["code"], "records": sorted(conflict["records"])}
+            if conflict["record_id"] in record_ids and found not in result.conflicts:
                 result.conflicts.append(found)
 
 

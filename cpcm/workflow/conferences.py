@@ -42,6 +42,11 @@ MINUTES = "minutes"
 # what an update may change once the conference is closed: the texts its documents print, which the name guard checks
 # again at rendering (a closed conference whose presentation, venue or minutes hold a name is mended, not rewritten)
 AFTER_CLOSING = frozenset({PRESENTATION, MINUTES, "venue"})
+# minutes recorded (or replaced) on two copies apart, or on one while the other closed the conference, differently: found
+# by a sync's merge (service/sync.py), recorded as a `sync_conflict` in the conference's folder. The later in the records
+# would replace the other, whose minute-taker is not told; until the minutes as agreed are written (`conference update
+# CONF --minutes FILE --reason T`, which settles it) the conference is not closed, and the chair's `due` lists it
+MINUTES_CONCURRENT = "minutes-concurrent"
 
 # Form 4, sample agenda: (item, minutes at least, minutes at most) per kind of conference
 AGENDA = {
@@ -80,6 +85,8 @@ class Conference:
     attendees: tuple[Mapping[str, Any], ...] = ()    # the register, one entry per member (latest wins)
     minutes: Mapping[str, Any] | None = None
     minutes_id: str | None = None    # the record that holds the minutes as they stand: a `minutes` record or an update
+    # the sync conflicts found in the conference (MINUTES_CONCURRENT): {record_id, code, records, at, settled_by}
+    conflicts: tuple[Mapping[str, Any], ...] = ()
     closed_at: str | None = None
     closed_by: str | None = None
     renders: tuple[Mapping[str, Any], ...] = ()
@@ -133,6 +140,7 @@ class Conference:
             "attendees": [dict(a) for a in self.attendees], "participants": len(self.present),
             "minutes": dict(self.minutes) if self.minutes is not None else None, "closed_at": self.closed_at,
             "closed_by": self.closed_by, "report_rendered_at": self.report_rendered_at,
+            "conflicts": [dict(c) for c in self.conflicts],
             "history": [{"record_id": i, "kind": k, "at": at, "by": by} for i, k, at, by in self.history],
         }
 
@@ -170,6 +178,8 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
     updates: list[dict] = []
     history = []
     closed_by_record, discussed = None, None  # the close record, and the cases it names (where it names them)
+    conflicts: list[dict] = []
+    held: dict[str, dict] = {}  # record ID -> the minutes it holds (a `minutes` record, an update of them)
     for record in sorted(records, key=lambda r: r.id):
         body = record.body
         if record.kind == "conference":
@@ -190,6 +200,10 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
                     cases = [_presented(c, value, record.id) for c in cases]
                 elif key == MINUTES and isinstance(value, Mapping):
                     values.update(minutes=dict(value), minutes_id=record.id)
+                    held[record.id] = dict(value)
+                    # the minutes written as agreed settle the minutes written apart
+                    conflicts = [dict(c, settled_by=record.id) if c["code"] == MINUTES_CONCURRENT and c["settled_by"] is None
+                                 else c for c in conflicts]
             updates.append({"record_id": record.id, "at": utc(record.recorded_at), "by": record.by, "changes": dict(changes),
                             "previous": dict(body.get("previous") or {}), "reason": body.get("reason")})
         elif record.kind == "nomination" and body.get("proposed"):  # waits for the chair or a supervisor (Form 3 item 2)
@@ -205,14 +219,23 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
             attendees.pop(member_key(entry), None)
             attendees[member_key(entry)] = entry
         elif record.kind == "minutes":
-            values.update(minutes=dict(body), minutes_id=record.id)
+            held[record.id] = dict(body)
+            if closed_by_record is None:  # after the close, it was written on a copy apart: the conference closed without it
+                values.update(minutes=dict(body), minutes_id=record.id)
         elif record.kind == "conference_close":
             values.update(closed_at=utc(record.at), closed_by=record.by)
             closed_by_record = record.id
+            if body.get("minutes") in held:  # the minutes it was closed with (a copy apart may have written some since)
+                values.update(minutes=held[body["minutes"]], minutes_id=body["minutes"])
             if isinstance(body.get("cases"), list):
                 discussed = {c.get("case_id") for c in body["cases"] if isinstance(c, Mapping)}
         elif record.kind == "rendered":
             renders.append(dict(body, at=utc(record.recorded_at), by=record.by))
+        elif record.kind == "sync_conflict":
+            found = {"record_id": record.id, "code": body.get("code"), "records": list(body.get("records") or []),
+                     "at": utc(record.at), "settled_by": None}
+            if not any(c["code"] == found["code"] and c["records"] == found["records"] for c in conflicts):  # two merges found it
+                conflicts.append(found)
         history.append((record.id, record.kind, record.at, record.by))
     # a venue, minutes or presentation an update wrote and a later one replaced: by its record only (the text may be
     # what had to go)
@@ -235,7 +258,44 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
         cases = [c for c in cases if c not in late]
         proposals = [p for p in proposals if p not in late]
     return Conference(cases=tuple(cases), proposals=tuple(proposals), not_discussed=tuple(late), attendees=tuple(attendees.values()),
-                      renders=tuple(renders), history=tuple(history), updates=tuple(updates), **values)
+                      renders=tuple(renders), history=tuple(history), updates=tuple(updates), conflicts=tuple(conflicts), **values)
+
+
+def open_conflicts(conference: Conference, code: str | None = None) -> list[Mapping[str, Any]]:
+    """The sync conflicts of the conference not settled yet (of `code`, when given)."""
+    return [c for c in conference.conflicts if c["settled_by"] is None and (code is None or c["code"] == code)]
+
+
+def minutes_held(records: Iterable[Record], record_id: str) -> dict | None:
+    """The minutes a record of the conference holds (`record_id`: a `minutes` record, or an update
+    that replaced them), whether or not they stand; None when it holds none."""
+    for record in records:
+        if record.id != record_id:
+            continue
+        if record.kind == "minutes":
+            return dict(record.body)
+        value = (record.body.get("changes") or {}).get(MINUTES) if record.kind == "conference_update" else None
+        return dict(value) if isinstance(value, Mapping) else None
+    return None
+
+
+def minutes_conflict_due(conference: Conference, policy: Policy, tz=None) -> list[Deadline]:
+    """Minutes written apart on two copies (MINUTES_CONCURRENT), not settled yet: due at once
+    (from the sync that found it) on the chair's list, naming the records, never their text."""
+    items = []
+    for conflict in open_conflicts(conference, MINUTES_CONCURRENT):
+        found = datetime.fromisoformat(conflict["at"])
+        records = ", ".join(conflict["records"])
+        stands = (f"the minutes {conference.minutes_id} stand" + (" (those the conference was closed with)" if conference.closed_at
+                                                                  else ""))
+        items.append(Deadline(conference.id, "conference-minutes-concurrent", f"minutes of {conference.id} written on two copies",
+                              found.astimezone(tz) if tz is not None else found, None, conference.chair or SUPERVISORS, RULE,
+                              f"the minutes of {conference.id} were recorded on two copies apart, differently ({records}): "
+                              f"{stands}, though the other's minute-taker did not see them. Read each (cpcm conference show "
+                              f"{conference.id} --minutes-record RECORD), agree them, and write them as agreed: cpcm conference "
+                              f"update {conference.id} --minutes FILE --reason TEXT",
+                              policy.source(RULE)))
+    return items
 
 
 # -- the SOP's checks -----------------------------------------------------------------------------

@@ -55,6 +55,9 @@ MEANINGS = {
                                    "merge, by a placement or an update of those fields, or a note; docs/team.md)",
     "referral-updates-concurrent": "one referral was updated on two copies apart to different statuses; the later update "
                                    "stands (warning, until a later update of that referral or a note; docs/team.md)",
+    "minutes-concurrent": "a conference's minutes were recorded on two copies apart, differently (or on one while the other "
+                          "closed it): closing it and recording its minutes again are refused until the minutes as agreed "
+                          "are written (`conference update CONF --minutes F --reason T`; docs/team.md)",
     "covers-concurrent": "one colleague's cover of a case was given or changed to different ends on two copies apart; the "
                          "later one stands (warning, until the cover is given again or a note; docs/team.md)",
     "caseload-near-cap": "a caseworker has reached the caseload warning level (warning, `cpcm check` over every case)",
