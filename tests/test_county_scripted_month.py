@@ -316,6 +316,27 @@ def test_a_scripts_mistakes__exit_codes_and_messages_as_the_docs_give_them(offic
     assert head(office) == before and git(office.root, "status", "--porcelain") == ""
 
 
+def test_the_calendar_for_phones__written_once_outside_the_repository(office, tmp_path):
+    """`due --ics`: the items as events, beside the --json list; an existing file kept; inside the
+    repository refused (exit 4) with a hint that says what to do: the hint offered "or encrypt
+    it", which no option of `due --ics` (nor `form print --out`, `import template --out-dir`) does."""
+    sup = office.cli("sup", morning(date(2026, 12, 2)))
+    ics = tmp_path / "due.ics"
+    written = sup("due", "--worker", "all", "--ics", str(ics), "--json")
+    clean(written, code=0)
+    events = ics.read_text().count("BEGIN:VEVENT")
+    assert events == len(written.json()) and f"{events} event(s) written to the --ics file" in written.stderr
+    assert "Canarykid" not in ics.read_text()
+    assert json_error(sup("due", "--worker", "all", "--ics", str(ics), "--json"), 2)["hint"] == \
+        "Choose a new name, or add --force to replace it."
+    inside = json_error(sup("due", "--worker", "all", "--ics", str(office.root / "due.ics"), "--json"), 4)
+    assert inside["rule"] == "plaintext-in-repository" and "encrypt it" not in inside["hint"], inside
+    assert inside["hint"].startswith("Write it somewhere else (--ics ~/FILE)") and not (office.root / "due.ics").exists()
+    form = sup("form", "print", "registration", "--out", str(office.root / "form.html"))
+    clean(form, code=4)
+    assert "encrypt it" not in form.stderr and "Write it somewhere else (--out ~/FILE)" in form.stderr
+
+
 def test_piped_through_a_real_process__plain_text_and_one_json_document(office):
     sup = office.cli("sup", morning(date(2026, 12, 2)))
     text = sup.process("due", "--worker", "all")
