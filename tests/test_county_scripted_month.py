@@ -289,6 +289,12 @@ def test_a_scripts_mistakes__exit_codes_and_messages_as_the_docs_give_them(offic
     sup = office.cli("sup", morning(date(2026, 12, 2)))
     assert json_error(sup("due", "--json", "--worker", "nobody"), 3)["error"] == "NotFound"
     assert json_error(sup("due", "--json", env={"CPCM_NOW": "yesterday"}), 2)["error"] == "UsageError"
+    # a command line click refuses: the JSON message is the stderr line without its prefix, as for
+    # every other error (it kept "usage error: " in the JSON, and only for these)
+    typed = sup("due", "--json", "--within", CANARY)
+    error = json_error(typed, 2)
+    assert error["error"] == "UsageError" and "--within" in error["message"], error
+    assert typed.stderr.startswith("usage error: " + error["message"] + "\n"), (typed.stderr, error)
     assert json_error(sup("report", "timeliness", "--from", "2026-11-30", "--to", "2026-11-01", "--json"), 2)
     assert json_error(sup("report", "statistics", "--from", "", "--json"), 2)
     missing = sup("review", "--batch", str(tmp_path / "none.csv"), "--json")
