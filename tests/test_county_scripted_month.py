@@ -285,6 +285,36 @@ def test_the_months_reports__json_and_rendered_agree_with_due_and_the_reviews(of
     assert json_error(inside, 4)["rule"] == "plaintext-in-repository"
 
 
+def test_the_months_return_to_the_county__made_at_the_office_combined_at_the_county(office, tmp_path):
+    """The office's statistics return for November, with another agency's, combined with the county's
+    own key (no casefile repository): the reviews of the month counted once each."""
+    from conftest import make_identity
+
+    county_key = tmp_path / "county.txt"
+    county = make_identity(county_key)
+    period = ("--from", "2026-11-01", "--to", "2026-11-30")
+    now = morning(date(2026, 12, 1))
+    made = office.cli("sup", now)("report", "statistics", *period, "--for-aggregation", "--recipient", county,
+                                  "--out", str(tmp_path / "ksm.return.age"), "--json")
+    clean(made, code=0)
+    assert made.json() == {"report": "statistics", "for_aggregation": True, "from": "2026-11-01", "to": "2026-11-30",
+                           "out": str(tmp_path / "ksm.return.age"), "encrypted": True}
+    other_key = tmp_path / "nbi.txt"
+    make_identity(other_key)
+    other = Cli({"CPCM_REPO": str(tmp_path / "nbi"), "CPCM_IDENTITY": str(other_key), "CPCM_NOW": now})
+    clean(other("init", "--agency", "NBI", "--name", "Nairobi Office", "--worker", "w", "--role", "supervisor"), code=0)
+    clean(other("report", "statistics", *period, "--for-aggregation", "--recipient", county,
+                "--out", str(tmp_path / "nbi.return.age")), code=0)
+    at_county = Cli({"CPCM_IDENTITY": str(county_key), "CPCM_NOW": now})
+    combined = at_county("report", "combine", str(tmp_path / "ksm.return.age"), str(tmp_path / "nbi.return.age"), "--json")
+    clean(combined, code=0)
+    totals = {section["measure"]: section["total"] for section in combined.json()["sections"]}
+    assert totals["reviews"] == STEPS.count("approved") and combined.json()["meta"]["agency"]["code"] == "KSM-CO+NBI"
+    twice = at_county("report", "combine", str(tmp_path / "ksm.return.age"), str(tmp_path / "ksm.return.age"), "--json")
+    assert json_error(twice, 4)["fields"] == [{"field": "returns", "reason": "files 1 and 2 are both from agency KSM-CO: "
+                                                                             "each agency's return is counted once"}]
+
+
 def test_a_scripts_mistakes__exit_codes_and_messages_as_the_docs_give_them(office, tmp_path):
     sup = office.cli("sup", morning(date(2026, 12, 2)))
     assert json_error(sup("due", "--json", "--worker", "nobody"), 3)["error"] == "NotFound"
