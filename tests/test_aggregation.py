@@ -107,6 +107,10 @@ def test_refusals(tmp_env, county):
     as_county = Cli({"CPCM_IDENTITY": str(county_key), "CPCM_NOW": NOW})
     twice = as_county("report", "combine", str(first), str(first))
     assert twice.code == 4 and "both from agency KSM" in twice.stderr
+    # named as a set of files, and what to do is said of files ("the returns is not valid", then
+    # "Correct the fields named above", the form's words, before)
+    assert twice.stderr.startswith("error: the set of returns is not valid (1 problem):"), twice.stderr
+    assert "fields" not in twice.stderr.splitlines()[-1] and "Give each agency's return once" in twice.stderr, twice.stderr
     nbi = new_repo(tmp_env, "NBI")
     assert nbi("report", "statistics", "--from", "2026-01-01", "--to", "2026-03-31", "--for-aggregation", "--recipient",
                county_recipient, "--out", str(other_period)).code == 0

@@ -733,6 +733,31 @@ def test_cli__review_batch_csv_takes_progress_in_one_cell(cli, repo, team, tmp_p
                                                    {"item": "G1", "status": "in_progress"}], shown.stdout
 
 
+def test_cli__review_batch_csv_progress_status_of_two_words_is_read_as_the_yaml_form_reads_it(cli, repo, team, tmp_path):
+    """`G1=in progress` in a CSV progress cell: the status as a person types it, which the review
+    form takes in YAML (`status: in progress`, as `in_progress`). The cell kept the whole entry as
+    the item and refused the row for an item "longer than 10 characters" with no status: the
+    wrong field and the wrong reason. A status that is no status is named as such."""
+    ids = _planned_cases(repo, team["amina"][0], 2)
+    path = tmp_path / "reviews.csv"
+    heading = "case,chair,attended.child,attended.family,plan_still_right,decisions,outcome,progress\n"
+    path.write_text(heading + f"{ids[0]},sup,yes,yes,yes,continue,continue,A1=done: enrolled; G1=in progress\n"
+                    + f"{ids[1]},sup,yes,yes,yes,continue,continue,G1=In Progress: fees paid at 10:30; A1=half done\n")
+    before = commits(repo)
+    refused = cli("review", "--batch", str(path), "--json")
+    assert refused.code == 4 and commits(repo) == before, refused.stdout
+    (field,) = refused.json()["fields"]
+    assert field["field"] == "row 3: progress[2].status" and field["reason"].startswith("is not one of: done, in_progress"), field
+    path.write_text(heading + f"{ids[0]},sup,yes,yes,yes,continue,continue,A1=done: enrolled; G1=in progress\n"
+                    + f"{ids[1]},sup,yes,yes,yes,continue,continue,G1=In Progress: fees paid at 10:30\n")
+    result = cli("review", "--batch", str(path))
+    assert result.code == 0 and commits(repo) == before + 1, result.stderr
+    assert cli("show", ids[0], "review", "--json").json()["fields"]["progress"] == [
+        {"item": "A1", "status": "done", "note": "enrolled"}, {"item": "G1", "status": "in_progress"}]
+    assert cli("show", ids[1], "review", "--json").json()["fields"]["progress"] == [
+        {"item": "G1", "status": "in_progress", "note": "fees paid at 10:30"}]
+
+
 def test_cli__review_batch_csv_three_bad_rows_write_nothing_and_are_all_reported(cli, repo, team, tmp_path):
     ids = _planned_cases(repo, team["amina"][0], 5)
     path = tmp_path / "reviews.csv"

@@ -264,7 +264,9 @@ def _exit_code(exc: BaseException, debug: bool, args: list[str], saved: list[str
         command = getattr(getattr(exc, "ctx", None), "command_path", None) or _command_path(args)
         say(f"Try '{command} --help'.")
         if "--json" in args:  # as a CpcmError's: a script reads what went wrong on stdout
-            _json_error({"error": "UsageError", "message": message, "exit_code": 2, "hint": f"Try '{command} --help'."})
+            # the message as every error's JSON gives it: without the prefix that stderr puts first
+            _json_error({"error": "UsageError", "message": message.removeprefix("usage error: "), "exit_code": 2,
+                         "hint": f"Try '{command} --help'."})
         return 2
     say(f"internal error ({type(exc).__name__}){after}. Run again with --debug for the details.", "red")
     return 70

@@ -124,12 +124,15 @@ def read_rows(path: Path, one: str = "review") -> list[dict]:
     return data
 
 
-PROGRESS_ENTRY = re.compile(r"\s*([^\s=:]+)\s*(?:=|\s)\s*([A-Za-z_]+)\s*(?::\s*(.*\S))?\s*")
+# ITEM, then `=` or a space, then the status up to the first `:` (a status in words, `in progress`,
+# stays one status: the form reads it as it reads YAML's, and names one it does not know), then the note.
+PROGRESS_ENTRY = re.compile(r"\s*([^\s=:]+)\s*(?:=|\s)\s*([^\s:][^:]*?)\s*(?::\s*(.*\S))?\s*")
 
 
 def progress_cell(text: str) -> list[dict]:
     """A review's `progress` in one CSV cell: entries separated by ';', each `ITEM=STATUS` with an
-    optional `: note` (`A5=done: enrolled; G1=in_progress`). An entry not written so is kept as its
+    optional `: note` (`A5=done: enrolled; G1=in progress`: the status up to the `:`, words as the
+    form reads them in YAML). An entry not written so is kept as its
     item alone, so that the form names what is missing (its status) for that row."""
     entries = []
     for part in (p.strip() for p in text.split(";")):

@@ -551,11 +551,12 @@ def check_encrypted_name(out: Path, option: str = "--out") -> None:
                          "personal data (keep it safe, delete it when done).")
 
 
-def check_output(root: Path | None, out: Path, option: str, force: bool, plaintext: bool) -> Path:
+def check_output(root: Path | None, out: Path, option: str, force: bool, plaintext: bool, encryptable: bool = True) -> Path:
     """Where a file the user asked for may be written: the resolved path of `out` (symbolic
     links followed), or exit 2 for a folder, for a file in a folder that does not exist and for
     a file that exists (unless `force`), and exit 4 for a plaintext file inside the casefile
-    repository (the repository's root resolved too). Messages name `option`, never the path typed."""
+    repository (the repository's root resolved too; `encryptable`: the command can write the
+    file encrypted instead, which the hint then offers). Messages name `option`, never the path typed."""
     from cpcm.errors import Refused, UsageError
     from cpcm.store.layout import inside
 
@@ -568,7 +569,9 @@ def check_output(root: Path | None, out: Path, option: str, force: bool, plainte
         raise UsageError(f"{option}: the folder it names does not exist", "Make the folder first, or correct the path.")
     if plaintext and inside(root, path):
         raise Refused("a plaintext file is never written inside the casefile repository",
-                      f"Write it somewhere else ({option} ~/FILE), or encrypt it.", rule="plaintext-in-repository")
+                      f"Write it somewhere else ({option} ~/FILE), or encrypt it." if encryptable else
+                      f"Write it somewhere else ({option} ~/FILE): only encrypted files are kept there.",
+                      rule="plaintext-in-repository")
     if (path.exists() or path.is_symlink()) and not force:
         raise UsageError(f"{option}: the file already exists and is not replaced",
                          "Choose a new name, or add --force to replace it.")
@@ -580,7 +583,7 @@ def write_plain(root: Path | None, out: Path, option: str, data: bytes, force: b
     never inside the casefile repository, never over a file unless `force`; atomic, mode 600."""
     from cpcm.store import atomic
 
-    path = check_output(root, out, option, force, plaintext=True)
+    path = check_output(root, out, option, force, plaintext=True, encryptable=False)
     atomic.write(path, data, mode=0o600)
     return path
 

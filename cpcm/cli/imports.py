@@ -93,7 +93,7 @@ def register(app: typer.Typer) -> None:
             raise UsageError("--out-dir cannot be made", "Give a folder you may write to.") from None
         files = (("mapping.yaml", mapping_text), ("register-example.csv", example))
         for name, _ in files:  # both or neither
-            check_output(ctx.root, out_dir / name, "--out-dir", force, plaintext=True)
+            check_output(ctx.root, out_dir / name, "--out-dir", force, plaintext=True, encryptable=False)
         written = [str(write_plain(ctx.root, out_dir / name, "--out-dir", text.encode(), force)) for name, text in files]
         if json_out:
             print_json({"written": written})

@@ -80,6 +80,15 @@ def report_return(ctx: Context, start: date, end: date) -> bytes:
 MAX_RETURN_BYTES = 16 * 1024 * 1024
 
 
+def _bad_returns(errors: list) -> Exception:
+    """`report combine` refused: the returns named by their position on the command line."""
+    from cpcm.errors import InvalidInput
+
+    return InvalidInput(errors, "the set of returns",
+                        "Give each agency's return once (made with --for-aggregation --recipient and your key), all for "
+                        "one period; files are numbered in the order given. Nothing was written.")
+
+
 def report_combine(returns: list[bytes], identity, now, fmt: str | None = None, profile: str = "inter-agency",
                    root: Path | None = None) -> Report:
     """The statistics report of several agencies' returns (each age-encrypted to `identity`),
@@ -88,14 +97,14 @@ def report_combine(returns: list[bytes], identity, now, fmt: str | None = None, 
     import json
 
     from cpcm.crypto.cipher import Damaged, NotARecipient, decrypt
-    from cpcm.errors import InvalidInput, FieldError
+    from cpcm.errors import FieldError
     from cpcm.reports.statistics import combine
     from cpcm.store import policies
 
     documents = []
     for number, data in enumerate(returns, start=1):
         if len(data) > MAX_RETURN_BYTES:
-            raise InvalidInput([FieldError(f"file {number}", "is too large for a statistics return")], "the returns")
+            raise _bad_returns([FieldError(f"file {number}", "is too large for a statistics return")])
         try:
             plain = decrypt(data, identity.keys)
         except NotARecipient:
@@ -103,17 +112,16 @@ def report_combine(returns: list[bytes], identity, now, fmt: str | None = None, 
                                 "A return is encrypted to the county office's key: ask the agency to make it again "
                                 "with --recipient and your age1… key.") from None
         except Damaged:
-            raise InvalidInput([FieldError(f"file {number}", "is not an age-encrypted statistics return, or is damaged")],
-                               "the returns") from None
+            raise _bad_returns([FieldError(f"file {number}", "is not an age-encrypted statistics return, or is damaged")]) from None
         try:
             documents.append(json.loads(plain.decode("utf-8")))
         except (UnicodeDecodeError, json.JSONDecodeError):
-            raise InvalidInput([FieldError(f"file {number}", "is not a statistics return")], "the returns") from None
+            raise _bad_returns([FieldError(f"file {number}", "is not a statistics return")]) from None
     policy = policies.load(profile, root)
     try:
         view = combine(documents, policy)
     except ValueError as exc:
-        raise InvalidInput([FieldError("returns", str(exc))], "the returns") from None
+        raise _bad_returns([FieldError("returns", str(exc))]) from None
     agencies = view["combined"]["agencies"]
     view["meta"] = {"agency": {"code": "+".join(agencies) if len(agencies) <= 6 else f"{len(agencies)} agencies",
                                "name": f"{len(agencies)} agencies combined"},
