@@ -1137,7 +1137,7 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
         decided, listed = pick(r_base, r_ours, r_theirs)
         if not decided:
             listed = list(dict.fromkeys(r_ours + r_theirs))
-        wanted = _conference_readers(ctx, subject, paths, merged, team, objects, known) \
+        wanted = _conference_readers(ctx, subject, paths, merged, ours, team, objects, known) \
             or conference_rules.readers_as_listed(team, subject, listed)
     stale = []
     team_base, team_ours, team_theirs = side_teams or (team, team, team)
@@ -1180,8 +1180,8 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
     return 1 if stale and subject in result.reencrypted else 0
 
 
-def _conference_readers(ctx: Context, conference_id: str, paths: list[str], merged: dict[str, Entry], team: Team, objects,
-                        known: dict[str, bytes]) -> list[str] | None:
+def _conference_readers(ctx: Context, conference_id: str, paths: list[str], merged: dict[str, Entry], ours: Tree, team: Team,
+                        objects, known: dict[str, bytes]) -> list[str] | None:
     """Who reads a conference after the merge, from its merged records as the rule of its readers
     has it (workflow/conferences.py): its chair and the workers of its cases as the merge leaves
     them, so a case taken into a conference on one copy and handed to another worker on the other
@@ -1196,14 +1196,14 @@ def _conference_readers(ctx: Context, conference_id: str, paths: list[str], merg
         conference = conference_rules.fold(conference_id, records)
     except (cipher.NotARecipient, cipher.Damaged, codec.BadYaml, AttributeError, KeyError, TypeError, ValueError):
         return None  # a damaged record: cpcm verify names it
-    entries = {case_id: merged.get(f"{CASES}/{case_id}/{RECIPIENTS}") for case_id in conference.cases_read_by_workers}
-    unknown = [e.blob for e in entries.values() if e is not None and (known.get(e.blob) or objects.get(e.blob)) is None]
-    read = remote.read_blobs(git, unknown) if unknown else {}
-    workers = []
-    for entry in entries.values():
-        if entry is not None:
-            first = _readers(known.get(entry.blob) or objects.get(entry.blob) or read.get(entry.blob))[:1]
-            workers.extend(first)
+    files = [f"{CASES}/{case_id}/{RECIPIENTS}" for case_id in conference.cases_read_by_workers]
+    text = {path: known.get(merged[path].blob) or objects.get(merged[path].blob) for path in files if path in merged}
+    unread = [merged[path].blob for path, data in text.items() if data is None]
+    blobs = remote.read_blobs(git, unread) if unread else {}
+    text = {path: data if data is not None else blobs[merged[path].blob] for path, data in text.items()}
+    if ours.source is not None:  # a case neither copy changed is not in the merge's part of the tree: as the commit has it
+        text.update(remote.read_files(git, ours.source[1], [path for path in files if path not in merged]))
+    workers = [_readers(text[path])[0] for path in files if _readers(text.get(path))]  # in the order of its cases
     return conference_rules.readers(team, conference.chair, workers)
 
 

@@ -348,6 +348,14 @@ def _batch(git: Git, names: list[str]) -> dict[str, bytes]:
     return found
 
 
+def read_files(git: Git, commit: str, paths: Iterable[str]) -> dict[str, bytes]:
+    """The contents of `paths` as `commit` has them, in one `git cat-file --batch` (path ->
+    bytes); a path the commit does not have is left out."""
+    wanted = list(dict.fromkeys(paths))
+    found = _batch(git, [f"{commit}:{path}" for path in wanted])
+    return {path: found[f"{commit}:{path}"] for path in wanted if f"{commit}:{path}" in found}
+
+
 def read_blobs(git: Git, blobs: Iterable[str]) -> dict[str, bytes]:
     """Blob contents in one `git cat-file --batch` (in memory)."""
     wanted = list(dict.fromkeys(blobs))
