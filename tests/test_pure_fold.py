@@ -678,3 +678,20 @@ def test_fold__a_decision_of_a_plan_version_replaced_apart_decides_nothing_and_i
     later = rec("plan", "01D", closure_criteria=["y"])
     case = fold(CASE, [REG, v1, before, later])  # decided before the next was written: as ever, in force while it waits
     assert case.anomalies == () and case.plan["previous"]["record_id"] == "01B"
+
+
+def test_every_sync_conflict_the_fold_settles_is_reported_by_check_until_settled():
+    """Each conflict code a sync records (fold.SETTLES says what settles it) has its message in
+    rules.CONFLICT_PROBLEMS, so `cpcm check` names it, with its records; once settled, it is not
+    reported. A code without one would be recorded and never told."""
+    from cpcm.workflow.fold import SETTLES
+    from cpcm.workflow.rules import CONFLICT_PROBLEMS, check_conflicts
+
+    assert set(SETTLES) == set(CONFLICT_PROBLEMS)
+    for code in SETTLES:
+        conflict = rec("sync_conflict", "01E", by="sup", code=code, records=["01C", "01D"])
+        problems = check_conflicts(fold(CASE, [REG, conflict]))
+        assert [(p.code, p.severity, p.rule) for p in problems] == [(code, "warning", "sync")], code
+        assert "01C, 01D" in problems[0].message, (code, problems[0].message)
+        noted = fold(CASE, [REG, conflict, rec("note", "01F", by="sup", text="checked")])
+        assert check_conflicts(noted) == [], code

@@ -89,83 +89,39 @@ def _out_of_order_answered(case: Case) -> set[str]:
 
 def check_conflicts(case: Case) -> list[Problem]:
     """Each conflict a sync found between records written apart on two copies, until a later
-    record settles it (workflow/fold.py SETTLES, or a note)."""
+    record settles it (workflow/fold.py SETTLES, or a note): a warning, its message from
+    CONFLICT_PROBLEMS."""
     problems = []
-    source = "docs/team.md (what a merge finds)"
     for conflict in case.conflicts:
-        if conflict.get("settled_by"):
+        message = CONFLICT_PROBLEMS.get(conflict.get("code"))
+        if conflict.get("settled_by") or message is None:
             continue
         records = ", ".join(conflict.get("records") or ())
-        code = conflict.get("code")
-        if code == "two-closures":
-            problems.append(Problem("two-closures", "warning", "two closures were written apart on two copies (with any "
-                                    f"approvals of them: {records}): {_two_closures_advice(case)}", "sync", source, case.id,
-                                    case.worker))
-        elif code == "two-transfers":
-            problems.append(Problem("two-transfers", "warning", "two transfer requests were written apart on two copies (with "
-                                    f"any approvals of them: {records}): {_two_transfers_advice(case, conflict)}", "sync", source, case.id,
-                                    case.worker))
-        elif code == "record-after-closure":
-            settle = ("decide the closure, let whoever asked for it withdraw it (cpcm close "
-                      f"{case.id} --withdraw --reason ...), or add a note" if approvals.pending(case, "closure")
-                      else "reopen the case, or add a note" if case.status == "closed" else "add a note")
-            problems.append(Problem("record-after-closure", "warning", "records were written on one copy while the case was "
-                                    f"being closed on another ({records}): {settle}", "sync", source, case.id, case.worker))
-        elif code == "plans-concurrent":
-            settle = (f"approve or reject the latest (cpcm approve|reject {case.id} plan), or add a note"
-                      if approvals.pending(case, "plan") else
-                      "the latest does not wait for a decision (withdrawn, or the policy asks for none), and a newer version "
-                      f"replaced the earlier: write the version that should be in force (cpcm plan {case.id} ...), or add a note")
-            problems.append(Problem("plans-concurrent", "warning", f"two plan versions, or a version and a decision of the one "
-                                    f"before, were written apart ({records}); all are kept, the versions numbered in order, and "
-                                    f"a decision of a version replaced apart decides nothing: {settle}", "sync", source, case.id,
-                                    case.worker))
-        elif code == "corrections-concurrent":
-            problems.append(Problem("corrections-concurrent", "warning", f"one record was corrected on two copies apart "
-                                    f"({records}); only the later correction is in force: check that it holds both changes "
-                                    f"(cpcm show {case.id} RECORD), correct it again if not, then add a note", "sync", source,
-                                    case.id, case.worker))
-        elif code == "updates-concurrent":
-            problems.append(Problem("updates-concurrent", "warning", f"one field of the registration was updated on two copies "
-                                    f"apart to different values ({records}); the later update is in force: check it "
-                                    f"(cpcm log {case.id}); where it is wrong, update it again (cpcm update {case.id} --set FIELD=VALUE "
-                                    "--reason ...); then add a note", "sync", source, case.id, case.worker))
-        elif code == "covers-concurrent":
-            problems.append(Problem("covers-concurrent", "warning", f"a colleague's cover of the case was given or changed on "
-                                    f"two copies apart to different ends ({records}); the later one stands: check it (cpcm show "
-                                    f"{case.id}), give the cover again with the end that is right (cpcm assign {case.id} "
-                                    "--cover WORKER --until DATE), or add a note", "sync", source, case.id, case.worker))
-        elif code == "risk-concurrent":
-            problems.append(Problem("risk-concurrent", "warning", f"the child's risk was rated (or found increased) on two copies "
-                                    f"apart ({records}): the later rating stands, though its worker did not see the other, and "
-                                    f"answers no increase found on the other copy. Rate the risk again, seeing both (cpcm "
-                                    f"followup {case.id} ... --risk LEVEL --risk-reason TEXT, or cpcm assess {case.id}); until "
-                                    f"then an increase found is on cpcm due as urgent", "sync", source,
-                                    case.id, case.worker))
-        elif code == "placements-concurrent":
-            problems.append(Problem("placements-concurrent", "warning", f"where or with whom the child lives was recorded on two "
-                                    f"copies apart, differently ({records}); {_placement_standing(case)} stands as where the "
-                                    f"child lives, though its worker did not see the other. Check where the child lives now and "
-                                    f"record the placement that is right, dated now (cpcm placement {case.id} --care-type ...: one "
-                                    f"dated before the one that stands settles nothing; the one that "
-                                    f"stands, recorded again, needs no new best-interests record; the other needs one, or a "
-                                    f"supervisor's --override-reason), or add a note", "sync", source, case.id, case.worker))
-        elif code == "placement-update-concurrent":
-            problems.append(Problem("placement-update-concurrent", "warning", _placement_update_message(case, conflict, records),
-                                    "sync", source, case.id, case.worker))
-        elif code == "referral-updates-concurrent":
-            problems.append(Problem("referral-updates-concurrent", "warning", _referral_updates_message(case, conflict, records),
-                                    "sync", source, case.id, case.worker))
-        elif code == "decisions-concurrent":
-            problems.append(Problem("decisions-concurrent", "warning", "one request was decided on two copies apart, approved "
-                                    f"on one and rejected on the other ({records}): {_two_decisions_advice(case, conflict)}",
-                                    "sync", source, case.id, case.worker))
-        elif code == "two-assignments":
-            settle = (f"confirm it (cpcm assign {case.id} --worker {case.worker}), assign the case to another worker, or add a note"
-                      if case.status == "open" else "the case is no longer open, so it is not assigned again: add a note")
-            problems.append(Problem("two-assignments", "warning", f"the case was assigned on two copies apart ({records}); the "
-                                    f"later assignment stands ({case.worker}): {settle}", "sync", source, case.id, case.worker))
+        problems.append(Problem(conflict["code"], "warning", message(case, conflict, records), "sync",
+                                "docs/team.md (what a merge finds)", case.id, case.worker))
     return problems
+
+
+def _record_after_closure_message(case: Case, conflict, records: str) -> str:
+    settle = ("decide the closure, let whoever asked for it withdraw it (cpcm close "
+              f"{case.id} --withdraw --reason ...), or add a note" if approvals.pending(case, "closure")
+              else "reopen the case, or add a note" if case.status == "closed" else "add a note")
+    return f"records were written on one copy while the case was being closed on another ({records}): {settle}"
+
+
+def _plans_concurrent_message(case: Case, conflict, records: str) -> str:
+    settle = (f"approve or reject the latest (cpcm approve|reject {case.id} plan), or add a note"
+              if approvals.pending(case, "plan") else
+              "the latest does not wait for a decision (withdrawn, or the policy asks for none), and a newer version "
+              f"replaced the earlier: write the version that should be in force (cpcm plan {case.id} ...), or add a note")
+    return (f"two plan versions, or a version and a decision of the one before, were written apart ({records}); all are "
+            f"kept, the versions numbered in order, and a decision of a version replaced apart decides nothing: {settle}")
+
+
+def _two_assignments_message(case: Case, conflict, records: str) -> str:
+    settle = (f"confirm it (cpcm assign {case.id} --worker {case.worker}), assign the case to another worker, or add a note"
+              if case.status == "open" else "the case is no longer open, so it is not assigned again: add a note")
+    return f"the case was assigned on two copies apart ({records}); the later assignment stands ({case.worker}): {settle}"
 
 
 def _referral_updates_message(case: Case, conflict, records: str) -> str:
@@ -264,6 +220,47 @@ def _two_decisions_advice(case: Case, conflict) -> str:
                 f"{case.id} ..., cpcm transfer {case.id} --to AGENCY ..., or cpcm plan {case.id} --from-current --reason ...)")
     return (f"the first in the records' order stands (the {kinds[first]}, {first}); the later ({later}) decided nothing. "
             f"Check the case (cpcm show {case.id}); {undo}; then add a note (cpcm note {case.id} --text ...)")
+
+
+# each sync conflict `check` reports (service/sync.py finds them; workflow/fold.py SETTLES says what settles each):
+# its code -> its message (case, the conflict, its record IDs joined), with the way out; ids and fixed lists only
+CONFLICT_PROBLEMS = {
+    "two-closures": lambda case, conflict, records: (
+        f"two closures were written apart on two copies (with any approvals of them: {records}): {_two_closures_advice(case)}"),
+    "two-transfers": lambda case, conflict, records: (
+        "two transfer requests were written apart on two copies (with any approvals of them: "
+        f"{records}): {_two_transfers_advice(case, conflict)}"),
+    "record-after-closure": _record_after_closure_message,
+    "plans-concurrent": _plans_concurrent_message,
+    "corrections-concurrent": lambda case, conflict, records: (
+        f"one record was corrected on two copies apart ({records}); only the later correction is in force: check that it "
+        f"holds both changes (cpcm show {case.id} RECORD), correct it again if not, then add a note"),
+    "updates-concurrent": lambda case, conflict, records: (
+        f"one field of the registration was updated on two copies apart to different values ({records}); the later update "
+        f"is in force: check it (cpcm log {case.id}); where it is wrong, update it again (cpcm update {case.id} --set "
+        "FIELD=VALUE --reason ...); then add a note"),
+    "covers-concurrent": lambda case, conflict, records: (
+        f"a colleague's cover of the case was given or changed on two copies apart to different ends ({records}); the later "
+        f"one stands: check it (cpcm show {case.id}), give the cover again with the end that is right (cpcm assign {case.id} "
+        "--cover WORKER --until DATE), or add a note"),
+    "risk-concurrent": lambda case, conflict, records: (
+        f"the child's risk was rated (or found increased) on two copies apart ({records}): the later rating stands, though "
+        f"its worker did not see the other, and answers no increase found on the other copy. Rate the risk again, seeing "
+        f"both (cpcm followup {case.id} ... --risk LEVEL --risk-reason TEXT, or cpcm assess {case.id}); until then an "
+        f"increase found is on cpcm due as urgent"),
+    "placements-concurrent": lambda case, conflict, records: (
+        f"where or with whom the child lives was recorded on two copies apart, differently ({records}); "
+        f"{_placement_standing(case)} stands as where the child lives, though its worker did not see the other. Check where "
+        f"the child lives now and record the placement that is right, dated now (cpcm placement {case.id} --care-type ...: "
+        f"one dated before the one that stands settles nothing; the one that stands, recorded again, needs no new "
+        f"best-interests record; the other needs one, or a supervisor's --override-reason), or add a note"),
+    "placement-update-concurrent": _placement_update_message,
+    "referral-updates-concurrent": _referral_updates_message,
+    "decisions-concurrent": lambda case, conflict, records: (
+        f"one request was decided on two copies apart, approved on one and rejected on the other ({records}): "
+        f"{_two_decisions_advice(case, conflict)}"),
+    "two-assignments": _two_assignments_message,
+}
 
 
 def caseloads(cases: Iterable[Case]) -> Counter:

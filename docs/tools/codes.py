@@ -7,6 +7,8 @@ Read from the code, not from a list kept by hand, so a new code cannot be left o
 - `Problem("code", ...)` in cpcm/workflow/: reported by `cpcm check`; an f-string code such as
   `f"{item.code}-overdue"` stands for that suffix on every clock whose item check reports
   (see `check_codes`);
+- the keys of a module-level dictionary named `..._PROBLEMS` in cpcm/workflow/ (a code -> how its
+  message is made, e.g. `rules.CONFLICT_PROBLEMS`): reported by `cpcm check`;
 - `add("code", ...)` inside a function named `verify` or anywhere in cpcm/store/audit.py (the
   checks of `cpcm verify`): reported by `cpcm verify`.
 """
@@ -68,6 +70,12 @@ def scan(package: Path = PACKAGE) -> tuple[list[Found], list[tuple[str, str]]]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         constants = _constants(tree)
         rel = path.relative_to(package.parent).as_posix()
+        if rel.startswith("cpcm/workflow/"):
+            for node in tree.body:
+                if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict) and any(
+                        isinstance(t, ast.Name) and t.id.endswith("_PROBLEMS") for t in node.targets):
+                    found += [Found(code, "check", f"{rel}:{key.lineno}") for key in node.value.keys
+                              if (code := _text(key, constants))]
         verify_calls: set[int] = set()
         for function in ast.walk(tree):
             if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) and (function.name == "verify" or path.name == "audit.py"):
