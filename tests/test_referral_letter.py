@@ -91,6 +91,14 @@ def test_referral_letter_and_case_file__where_the_child_lives_now_follows_the_la
     shown = service.show(amina, case_id)  # `cpcm show` says the same as the case file
     assert (shown["location"], shown["caregiver_name"], shown["caregiver_relationship"], shown["contact"]) == \
         ("Nyakach, Kisumu", "Grace Atieno", "grandmother", "0711 000111"), shown
+    # a new phone of the grandmother's, given as an update of the registration's contact: the child still lives with
+    # her, at the placement's address (the registration's location and caregiver do not come back)
+    rang = mem.as_("amina", now="2026-11-23T15:00:00+03:00")
+    service.update(rang, case_id, {"contact": "0722 333444"}, "new phone")
+    shown = service.show(rang, case_id)
+    assert (shown["location"], shown["caregiver_name"], shown["contact"]) == ("Nyakach, Kisumu", "Grace Atieno", "0722 333444"), shown
+    letter = service.render(rang, "referral-letter", case_id, "R1").text
+    assert "Nyakach, Kisumu" in letter and "Grace Atieno" in letter and "0722 333444" in letter and "Test Caregiver" not in letter
     later = mem.as_("amina", now="2026-11-24T09:00:00+03:00")
     service.update(later, case_id, {"location": "Kondele, Kisumu"}, "moved with the grandmother")
     again = service.render(later, "referral-letter", case_id, "R1").text

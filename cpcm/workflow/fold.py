@@ -613,8 +613,11 @@ def derived_events(record: Record, command: str) -> list[str]:
         extra.append("response")
     if command == "assessment.initial" and body.get("outcome"):  # what it concluded (transitions.check_outcome)
         extra.append(f"initial.{body['outcome']}")
-    if command == "update" and any(str(k).split(".")[0] in ("location", "caregiver", "contact") for k in body.get("changes") or {}):
+    changed = {str(k).split(".")[0] for k in body.get("changes") or {}} if command == "update" else set()
+    if changed & {"location", "caregiver"}:
         extra.append("residence_updated")  # where the child lives, told by an update after a placement (placements.lives_now)
+    if "contact" in changed:
+        extra.append("contact_updated")  # how to reach them, told by an update after a placement (placements.lives_now)
     if command == "plan" and body.get("reason") == "reunification_done":
         extra.append("reunification_done")
     if command.startswith("followup") and body.get("risk_increased") == "yes":

@@ -48,8 +48,8 @@ def lives_now(case: Case) -> dict[str, Any]:
     """Where and with whom the child lives now, and how to reach them (`location`, `caregiver`
     and the caregiver's `relationship`, `contact`): the latest placement's (its address, or a
     residential placement's institution; its caregiver and phone, where it names them) unless
-    an update of the registration's location, caregiver or contact came after it; else the
-    registration's."""
+    an update of the registration's location or caregiver came after it by its date; else the
+    registration's. An update of the contact alone after it changes the phone only."""
     relationship = ((case.registration or {}).get("caregiver") or {}).get("relationship")
     now = {"location": case.location, "caregiver": case.caregiver_name, "relationship": relationship, "contact": case.contact}
     current = case.placement
@@ -57,9 +57,9 @@ def lives_now(case: Case) -> dict[str, Any]:
         return now
     where = current.get("address") or (current.get("institution") if current.get("setting") == "residential" else None)
     caregiver = current.get("caregiver_name")
+    phone = now["contact"] if update_stands(case.last("contact_updated"), current) else current.get("contact") or now["contact"]
     return {"location": where or now["location"], "caregiver": caregiver or now["caregiver"],
-            "relationship": current.get("caregiver_relationship") if caregiver else relationship,
-            "contact": current.get("contact") or now["contact"]}
+            "relationship": current.get("caregiver_relationship") if caregiver else relationship, "contact": phone}
 
 
 def update_stands(updated: str | None, current: Mapping[str, Any] | None) -> bool:
