@@ -106,6 +106,21 @@ def test_cli__due_json_shape_and_the_caseworkers_own_list(cli, cli_as):
     assert cli("due", "--worker", "nobody").code != 0
 
 
+def test_cli__a_caseworker_asking_for_another_workers_list_is_told_it_holds_only_the_cases_they_read(cli, cli_as):
+    """A script run by a caseworker (otieno) asking for amina's list got `[]` and exit 0, as if
+    amina had nothing due: otieno reads none of her cases. It still lists what otieno reads, and
+    says on standard error that the list is partial; a supervisor's, or amina's own, says nothing."""
+    register(cli)
+    asked = cli_as("otieno")("due", "--worker", "amina", "--json")
+    assert asked.code == 0 and asked.json() == []
+    assert "warning: only the cases of amina's that you read are listed" in asked.stderr
+    assert "warning" not in cli_as("otieno")("due", "--worker", "amina").stdout  # data on stdout only
+    for whose, args in (("sup", ("--worker", "amina")), ("amina", ()), ("amina", ("--worker", "amina")), ("otieno", ("--worker", "all"))):
+        done = cli_as(whose)("due", *args, "--json")
+        assert done.code == 0 and "only the cases of" not in done.stderr, (whose, args)
+    assert len(cli_as("sup")("due", "--worker", "amina", "--json").json()) == 2
+
+
 def test_due__ics_parses_and_holds_no_personal_data(cli, tmp_path):
     case_id = register(cli, child={"name": CANARY, "sex": "male", "date_of_birth": "2012-02-02"}, location=f"{CANARY} village")
     path = tmp_path / "due.ics"

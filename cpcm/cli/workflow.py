@@ -78,7 +78,21 @@ def due_command(within: float | None, worker: str | None, overdue: bool, ics: Pa
         if not print_text(items, columns, labels, _when_hours, row):
             print_table(columns, [row(i) for i in items], title=f"{len(items)} item(s) due")
         _team_overdue(ctx, worker)
+    _partial_list(ctx, worker)
     report_problems(ctx)
+
+
+def _partial_list(ctx, worker: str | None) -> None:
+    """Another worker's list asked for by a caseworker holds only the cases of theirs the
+    caseworker reads (a cover): say so on standard error, with or without --json, so that a short
+    or empty list is not read as a worker with nothing due (supervisors and managers read every case)."""
+    from cpcm.cli.common import warn
+    from cpcm.workflow.approvals import oversees
+
+    if worker in (None, "all") or ctx.worker is None or worker == ctx.worker.id or oversees(ctx.worker):
+        return
+    warn(f"only the cases of {worker}'s that you read are listed (those you cover): a supervisor or manager reads every "
+         f"case, and their cpcm due --worker {worker} shows the whole list")
 
 
 def _team_overdue(ctx, worker: str | None) -> None:
