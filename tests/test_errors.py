@@ -71,6 +71,22 @@ def test_key_new__an_identity_already_there_is_refused_before_any_passphrase_or_
     assert path.read_bytes() == kept
 
 
+def test_identity__a_passphrase_file_that_cannot_be_read_says_what_to_do(cli, tmp_env):
+    """A script whose $CPCM_PASSPHRASE_FILE names a file that is not there got exit 5 and the
+    error alone: now the hint says what the variable must name, and the way without it."""
+    secret = tmp_env / "phrase.txt"
+    secret.write_text("correct horse battery staple\n")
+    key = tmp_env / "keys" / "protected.txt"
+    assert cli("key", "new", "--out", str(key), env={"CPCM_PASSPHRASE_FILE": str(secret)}).code == 0
+    missing = tmp_env / "no-such-phrase"
+    done = cli("list", "--json", env={"CPCM_IDENTITY": str(key), "CPCM_PASSPHRASE_FILE": str(missing)})
+    assert done.code == 5, (done.code, done.stderr)
+    said = done.json()
+    assert "cannot read $CPCM_PASSPHRASE_FILE" in said["message"]
+    assert "a file that holds your identity's passphrase" in said.get("hint", ""), said
+    assert "horse" not in done.stdout + done.stderr
+
+
 def test_identity__not_a_recipient_gives_5(cli_as, repo):
     case_id = register(cli_as("amina"))
     for argv in (("show", case_id), ("log", case_id)):

@@ -46,6 +46,9 @@ def test_an_encrypted_file_named_as_a_readable_document_is_refused_and_nothing_i
     assert done.code == 2, (done.code, done.stderr)
     said = done.json()["message"] + " " + done.json()["hint"]
     assert "opens as a readable document" in said and ".age" in said and "--plaintext" in said
+    # what a readable file would hold, as the report page says: the caseload and timeliness reports hold no child's data
+    holds = "workers' names and how each is doing" if args[1] in ("caseload", "timeliness") else "personal data"
+    assert f"unencrypted and holds {holds}" in said, said
     assert list(folder.iterdir()) == []
     renamed = [a + ".age" if a.startswith("{folder}") else a for a in args]
     written = cli(*[a.format(folder=folder, case=case_id) for a in renamed], "--json")

@@ -535,11 +535,11 @@ READABLE_SUFFIXES = (".html", ".htm", ".xhtml", ".md", ".markdown", ".txt", ".te
                      ".csv", ".tsv", ".json", ".xlsx", ".xls", ".ods")
 
 
-def check_encrypted_name(out: Path, option: str = "--out") -> None:
+def check_encrypted_name(out: Path, option: str = "--out", holds: str = "personal data") -> None:
     """An age-encrypted file is never given a name that says a readable document (`plan.html`):
     exit 2, naming the two ways out (the suffix is one of a fixed list; the name typed is never
-    repeated: it can be a child's name). Called before a command reads anything where it can, and
-    by `check_output` for every encrypted file."""
+    repeated: it can be a child's name; `holds`: what a readable file would hold). Called before a
+    command reads anything where it can, and by `check_output` for every encrypted file."""
     from cpcm.errors import UsageError
 
     suffix = Path(out.name).suffix.lower()
@@ -548,7 +548,7 @@ def check_encrypted_name(out: Path, option: str = "--out") -> None:
                          "age-encrypted (opened, it would show as garbage); nothing was written",
                          f"For the encrypted file, end its name in .age (e.g. {option} report{suffix}.age; read it with age -d "
                          "-i YOUR-IDENTITY-FILE FILE). For a readable file, add --plaintext: it is then unencrypted and holds "
-                         "personal data (keep it safe, delete it when done).")
+                         f"{holds} (keep it safe, delete it when done).")
 
 
 def check_output(root: Path | None, out: Path, option: str, force: bool, plaintext: bool, encryptable: bool = True) -> Path:

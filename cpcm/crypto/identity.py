@@ -172,4 +172,7 @@ def passphrase_from_file() -> str | None:
     try:
         return Path(name).read_text().rstrip("\r\n")
     except OSError as exc:
-        raise CannotDecrypt(f"cannot read $CPCM_PASSPHRASE_FILE ({name}): {exc.strerror}") from None
+        raise CannotDecrypt(f"cannot read $CPCM_PASSPHRASE_FILE ({name}): {exc.strerror}",
+                            "Set $CPCM_PASSPHRASE_FILE to a file that holds your identity's passphrase on its first line, "
+                            "readable by you only (chmod 600), or unset it to be asked on a terminal; an identity without "
+                            "a passphrase needs none (cpcm key new --no-passphrase, for scripts on a trusted machine).") from None
