@@ -1203,7 +1203,7 @@ def _conference_readers(ctx: Context, conference_id: str, paths: list[str], merg
     text = {path: data if data is not None else blobs[merged[path].blob] for path, data in text.items()}
     if ours.source is not None:  # a case neither copy changed is not in the merge's part of the tree: as the commit has it
         text.update(remote.read_files(git, ours.source[1], [path for path in files if path not in merged]))
-    workers = [_readers(text[path])[0] for path in files if _readers(text.get(path))]  # in the order of its cases
+    workers = [first for path in files for first in _readers(text.get(path))[:1]]  # in the order of its cases
     return conference_rules.readers(team, conference.chair, workers)
 
 
