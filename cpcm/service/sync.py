@@ -22,6 +22,7 @@ What arrived is reported with case IDs, counts and worker ids only.
 """
 from __future__ import annotations
 
+import functools
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -827,6 +828,7 @@ def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, 
                 found.setdefault(body["supersedes"], []).append(record_id)
         return found
 
+    @functools.cache  # several conflicts read the same kind (placements, updates): decrypted once
     def written_apart(kind: str) -> tuple[list[dict[str, dict]], bool]:
         """The records of `kind` each side wrote apart that this worker can read ({record ID: its
         data}, per side), and whether some could not be read (the case was given to other readers
@@ -1024,6 +1026,18 @@ def _at(record: dict) -> str | None:
         return None
 
 
+def _decrypted(ctx: Context, entries: dict[str, Entry], paths: Iterable[str]) -> list[Record] | None:
+    """The records at `paths` of `entries` (a copy's tree, or the merged one), read in one git
+    process, decrypted and parsed, in the order of their paths; None when this worker cannot read
+    one of them, or one is damaged (cpcm verify names it)."""
+    paths = sorted(paths)
+    contents = remote.read_blobs(_git(ctx), [entries[p].blob for p in paths])
+    try:
+        return [Record.from_dict(codec.loads(cipher.decrypt(contents[entries[p].blob], ctx.keys))) for p in paths]
+    except (cipher.NotARecipient, cipher.Damaged, codec.BadYaml, AttributeError, KeyError, TypeError, ValueError):
+        return None
+
+
 def _conference_conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, result: Synced) -> list:
     """Conflict records for what the two copies wrote to one conference apart: its minutes recorded
     (or replaced) on both, or on one while the other closed it, and standing differently on each
@@ -1036,15 +1050,6 @@ def _conference_conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, the
     if not sides[0] or not sides[1]:
         return []
 
-    def read(names: Iterable[str], tree: Tree) -> list[Record] | None:
-        """The records of `names` (None when this worker cannot read one of them)."""
-        names = sorted(names)
-        contents = remote.read_blobs(_git(ctx), [tree[f"{folder}/{n}"].blob for n in names])
-        try:
-            return [Record.from_dict(codec.loads(cipher.decrypt(contents[tree[f"{folder}/{n}"].blob], ctx.keys))) for n in names]
-        except (cipher.NotARecipient, cipher.Damaged, codec.BadYaml, KeyError, TypeError, ValueError):
-            return None
-
     def minuting(records: list[Record]) -> list[str]:
         return [r.id for r in records if r.kind == "minutes" or (r.kind == "conference_update" and isinstance(
             (r.body.get("changes") or {}).get(conference_rules.MINUTES), dict))]
@@ -1052,7 +1057,11 @@ def _conference_conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, the
     candidates = [[n for n in side if _kind(n) in ("minutes", "conference_update", "conference_close")] for side in sides]
     if not candidates[0] or not candidates[1]:
         return []
-    written = [read(candidates[i], trees[i]) for i in (0, 1)]
+    # every record of each copy's conference, read once (None: one cannot be read here), then those written apart
+    every = [_decrypted(ctx, tree, [f"{folder}/{n}" for n in _names(tree, folder)]) for tree in trees]
+    apart = [{n.split(".", 1)[0] for n in side} for side in candidates]
+    written = [[r for r in every[i] if r.id in apart[i]] if every[i] is not None
+               else _decrypted(ctx, trees[i], [f"{folder}/{n}" for n in candidates[i]]) for i in (0, 1)]
     if written[0] is None or written[1] is None:  # not readable here: whoever reads the conference checks them
         minuted = [[n.split(".", 1)[0] for n in side if _kind(n) != "conference_update"] for side in candidates]
         if not (minuted[0] and minuted[1]) or not any(_kind(n) == "minutes" for side in candidates for n in side):
@@ -1063,10 +1072,7 @@ def _conference_conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, the
         closes = [[r.id for r in side if r.kind == "conference_close"] for side in written]
         if not ((minutes[0] and (minutes[1] or closes[1])) or (minutes[1] and closes[0])):
             return []
-        folded = []
-        for tree in trees:
-            every = read(_names(tree, folder), tree)
-            folded.append(conference_rules.fold(conference_id, every) if every is not None else None)
+        folded = [conference_rules.fold(conference_id, records) if records is not None else None for records in every]
         if folded[0] is not None and folded[1] is not None:
             if folded[0].minutes == folded[1].minutes:
                 return []  # the same minutes on both copies
@@ -1190,12 +1196,13 @@ def _conference_readers(ctx: Context, conference_id: str, paths: list[str], merg
     if conference_id == conference_rules.REGISTER_ID or not paths:
         return None
     git = _git(ctx)
-    contents = remote.read_blobs(git, [merged[p].blob for p in paths])
+    records = _decrypted(ctx, merged, paths)
     try:
-        records = [Record.from_dict(codec.loads(cipher.decrypt(contents[merged[p].blob], ctx.keys))) for p in paths]
-        conference = conference_rules.fold(conference_id, records)
-    except (cipher.NotARecipient, cipher.Damaged, codec.BadYaml, AttributeError, KeyError, TypeError, ValueError):
-        return None  # a damaged record: cpcm verify names it
+        conference = conference_rules.fold(conference_id, records) if records is not None else None
+    except (AttributeError, KeyError, TypeError, ValueError):
+        conference = None  # a damaged record: cpcm verify names it
+    if conference is None:
+        return None
     files = [f"{CASES}/{case_id}/{RECIPIENTS}" for case_id in conference.cases_read_by_workers]
     text = {path: known.get(merged[path].blob) or objects.get(merged[path].blob) for path in files if path in merged}
     unread = [merged[path].blob for path, data in text.items() if data is None]
