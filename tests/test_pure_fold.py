@@ -669,15 +669,38 @@ def test_fold__a_closure_or_transfer_decided_the_same_way_twice_apart_decides_on
     assert case.anomalies == () and (case.transfer_request["approved"], case.transfer_request["decided_by"]) == (True, "sup")
 
 
-def test_fold__a_decision_of_a_plan_version_replaced_apart_decides_nothing_and_is_out_of_order():
+def test_fold__a_decision_of_the_version_before_made_apart_decides_it_as_it_would_have_on_one_copy():
+    """Version 2 written on a laptop while the office approved version 1 (the latest there): after the
+    sync version 1 is in force while version 2 waits, as if the approval had come first; a rejection
+    rejects version 1; the sync names both (plans-concurrent), and neither decision is out of order."""
+    from cpcm.domain.profiles import build
+    from cpcm.store import policies
+    from cpcm.workflow.plan_actions import in_force
+
+    policy, _ = build(policies.chain("inter-agency"), None)
     v1, v2 = rec("plan", "01B", closure_criteria=["x"]), rec("plan", "01C", closure_criteria=["y"])
-    approval = rec("approval", "01D", by="sup", subject="plan", target="01B")  # made where version 1 was the latest
-    case = fold(CASE, [REG, v1, v2, approval])
-    assert (case.plan["version"], case.plan["approved_at"], case.anomalies) == (2, None, ("01D",))
+    approval = rec("approval", "01D", at="2026-11-25T09:00:00+03:00", by="sup", subject="plan", target="01B")
+    case = fold(CASE, [REG, v1, v2, approval])  # made where version 1 was the latest
+    assert (case.plan["version"], case.plan["approved_at"], case.anomalies) == (2, None, ())
+    assert (in_force(case.plan, policy)["record_id"], in_force(case.plan, policy)["approved_by"]) == ("01B", "sup")
+    assert case.events["plan_approved"] == ("2026-11-25T06:00:00+00:00",)
+    rejected = fold(CASE, [REG, v1, v2, rec("rejection", "01D", by="sup", subject="plan", target="01B", note="n")])
+    assert (rejected.anomalies, in_force(rejected.plan, policy), rejected.events.get("plan_rejected") is not None) == ((), None, True)
     before = rec("approval", "01C", by="sup", subject="plan", target="01B")
     later = rec("plan", "01D", closure_criteria=["y"])
     case = fold(CASE, [REG, v1, before, later])  # decided before the next was written: as ever, in force while it waits
     assert case.anomalies == () and case.plan["previous"]["record_id"] == "01B"
+    # only the version the latest was written over: two versions on, a decision of version 1 decides nothing
+    v3 = rec("plan", "01D", closure_criteria=["z"])
+    stale = fold(CASE, [REG, v1, v2, v3, rec("approval", "01E", by="sup", subject="plan", target="01B")])
+    assert (stale.plan["version"], in_force(stale.plan, policy), stale.anomalies) == (3, None, ("01E",))
+    # once the latest is approved, a late decision of the one it was written over decides nothing
+    latest = rec("approval", "01D", by="sup", subject="plan", target="01C")
+    late = fold(CASE, [REG, v1, v2, latest, rec("approval", "01E", by="sup", subject="plan", target="01B")])
+    assert (in_force(late.plan, policy)["record_id"], late.anomalies) == ("01C", ("01E",))
+    # a decision that names no version (written before decisions named one) decides the latest, as ever
+    untargeted = fold(CASE, [REG, v1, v2, rec("approval", "01D", by="sup", subject="plan")])
+    assert (in_force(untargeted.plan, policy)["record_id"], untargeted.anomalies) == ("01C", ())
 
 
 def test_every_sync_conflict_the_fold_settles_is_reported_by_check_until_settled():

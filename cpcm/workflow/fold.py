@@ -148,6 +148,12 @@ def _plan(case: Case, record: Record) -> Case:
 def _decision(case: Case, record: Record) -> Case:
     subject, target = record.body.get("subject"), record.body.get("target")
     approved = record.kind == "approval"
+    over = plan_actions.written_over(case.plan, target) if subject == "plan" else None
+    if over is not None:  # the version before the latest, decided apart where it was the latest: decided as there
+        plan = dict(case.plan, written_over=None)
+        if approved:  # in force while the latest waits, as if the decision had come before the latest was written
+            plan["previous"] = dict(over, approved_at=utc(record.at), approved_by=record.by)
+        return _changed(case, plan=plan)
     if subject == "plan" and case.plan and target in (None, case.plan["record_id"]):
         if not waiting_version(case.plan):
             # decided already (approved on one copy, rejected on the other, apart: the first in the records'
@@ -155,8 +161,8 @@ def _decision(case: Case, record: Record) -> Case:
             return case
         key = "approved" if approved else "rejected"
         plan = dict(case.plan, **{f"{key}_at": utc(record.at)})
-        if approved:
-            plan["approved_by"] = record.by
+        if approved:  # in force: the version it was written over is decided by nothing after it
+            plan.update(approved_by=record.by, written_over=None)
         return _changed(case, plan=plan)
     if subject == "closure" and case.closure:
         closure = _closure_decided(case.closure, target, utc(record.at), record.by, approved)
@@ -172,8 +178,9 @@ def _decided_again(plan: Mapping[str, Any] | None, record: Record) -> bool:
     the other way already, or withdrawn: it decides nothing (`_decision`) and is out of order. The
     same decision again (approved on two copies apart, say) decides nothing either, and is no fault.
     One that names an earlier version (decided on a copy where it was the latest, while the other
-    wrote the next: plans-concurrent) decides nothing and is out of order too."""
-    if not plan:
+    wrote the next: plans-concurrent) decides nothing and is out of order too, unless that version
+    still waited when the next was written: it is decided then (`plan_actions.written_over`)."""
+    if not plan or plan_actions.written_over(plan, record.body.get("target")) is not None:
         return False
     if record.body.get("target") not in (None, plan["record_id"]):
         return True
@@ -697,7 +704,10 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
         if reducer is not None:
             before = case
             case = reducer(case, record) if kind != "transfer_request" else _transfer_request(case, record, sent)
-            if kind in _PLAN_DECISIONS and case.plan is not before.plan and waiting_version(before.plan):
+            over = plan_actions.written_over(before.plan, record.body.get("target")) if kind in _PLAN_DECISIONS else None
+            if over is not None:
+                decided = (_PLAN_DECISIONS[kind], over["record_id"])
+            elif kind in _PLAN_DECISIONS and case.plan is not before.plan and waiting_version(before.plan):
                 decided = (_PLAN_DECISIONS[kind], case.plan["record_id"])
             elif command in ("approval.plan", "rejection.plan") and after is not None and _decided_again(before.plan, record):
                 anomalies.append(record.id)  # a second decision of the version (made apart on another copy): it decides nothing

@@ -172,7 +172,13 @@ def summary(record: Record, before: Mapping[str, Any] | None) -> dict[str, Any]:
         "review_date": record.body.get("review_date"), "approved_at": None, "approved_by": None, "rejected_at": None,
         "withdrawn_at": None, **numbered, "stored_ids": stored(record.body), "versions": versions,
         "status": dict(before.get("status") or {}), "previous": _in_force_before(before),
+        "written_over": _own(before) if approvals.waiting_version(before) else None,
     }
+
+
+def _own(plan: Mapping[str, Any]) -> dict[str, Any]:
+    """A version's own keys: its summary without the case-wide keys and the versions it keeps."""
+    return {k: v for k, v in plan.items() if k not in CARRIED and k not in ("previous", "written_over")}
 
 
 def _in_force_before(plan: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -181,8 +187,17 @@ def _in_force_before(plan: Mapping[str, Any]) -> dict[str, Any] | None:
     if not plan:
         return None
     if plan.get("approved_at"):
-        return {k: v for k, v in plan.items() if k not in CARRIED and k != "previous"}
+        return _own(plan)
     return plan.get("previous")
+
+
+def written_over(plan: Mapping[str, Any] | None, target: Any) -> dict[str, Any] | None:
+    """The version before the latest, when a decision names it (`target`) and it was still waiting
+    when the latest was written: decided on a copy apart where it was the latest, while the other
+    wrote the next (plans-concurrent). Such a decision decides it as it would have on one copy:
+    approved, it is the version in force while the latest waits (fold._decision). None otherwise."""
+    over = (plan or {}).get("written_over")
+    return over if over and target is not None and over.get("record_id") == target else None
 
 
 def link(plan: Mapping[str, Any] | None, plan_action: Any) -> str | None:

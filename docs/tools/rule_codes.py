@@ -32,8 +32,9 @@ MEANINGS = {
     "record-after-closure": "records were written on one copy while the case was closed on another (warning, until a "
                             "reopening, a decision on the closure, the closure request's withdrawal, or a note; docs/team.md)",
     "plans-concurrent": "two plan versions were written apart on two copies, or a version on one while the other decided "
-                        "the version before (that decision decides nothing); all are kept, the versions numbered in order "
-                        "(warning, until a plan decision, a new plan or a note; docs/team.md)",
+                        "the version before (that decision decides it: approved, it stays in force while the latest waits); "
+                        "all are kept, the versions numbered in order (warning, until a plan decision, a new plan or a note; "
+                        "docs/team.md)",
     "two-assignments": "the case was assigned on two copies apart; the later assignment stands (warning, until an assignment "
                        "or a note; docs/team.md)",
     "corrections-concurrent": "one record was corrected on two copies apart; only the later correction is in force (warning, "
