@@ -378,3 +378,92 @@ def test_two_copies_that_changed_one_workers_signing_keys_merge_to_both():
         # the key published apart was not known to the revocation: it stays as published
         assert [(k.key, k.revoked) for k in keys] == [("ssh-ed25519 AAAA1", "2026-03-01T00:00:00+03:00"),
                                                       ("ssh-ed25519 AAAA2", "")]
+
+
+def test_a_shared_remote_a_revoked_key_pushed_to_is_left_for_a_new_one_as_the_refusal_says(laptops, team, tmp_env):
+    """otieno's laptop is lost and his key revoked at the office; before the office syncs, the thief
+    pushes a commit signed with his key, dated after the revocation, to the shared folder with plain
+    git. Every sync of the office with that folder is now refused (nothing taken in). The supervisor
+    is told how the team goes on: a new shared place; following it, the office and amina's laptop
+    (which has not synced since) sync again through it, and the revocation reaches amina. (A copy
+    that took the commit in before it knew of the revocation: docs/security.md.)"""
+    sup = laptops.cli("sup")
+    case_id = register(sup, "--worker", "amina")
+    laptops.sync("sup")
+    amina = laptops.laptop("amina")
+    laptops.laptop("otieno")
+    root = laptops.clones["otieno"]
+    later = {"CPCM_NOW": "2099-01-01T09:00:00+03:00"}
+    office = laptops.cli("sup", **later)
+    assert office("team", "revoke", "otieno", "--lost", "--from", "2098-06-01").code == 0
+    rel = forge_record(root, case_id, "note", "otieno", {"text": "seen"})
+    when = int(datetime.fromisoformat("2098-07-01T00:00:00+00:00").timestamp())
+    hand_commit(root, "otieno", f"note {case_id} {Path(rel).name.split('.')[0]}", [rel], team["otieno"][0], when)
+    git(root, "push", "-q", str(laptops.bare), "HEAD:main")
+    before = tree_state(laptops.repo)
+    refused = office("sync")
+    assert refused.code == 4 and "revoked-key" in refused.stderr, refused.stderr
+    assert tree_state(laptops.repo) == before
+    assert "cpcm remote add NEW PATH --create" in refused.stderr and "cpcm remote remove origin" in refused.stderr, refused.stderr
+    assert case_id not in refused.stderr
+    # as the refusal says
+    fresh = tmp_env / "fresh.git"
+    assert office("remote", "add", "fresh", str(fresh), "--create").code == 0
+    assert office("sync", "fresh").code == 0
+    assert office("remote", "remove", "origin").code == 0
+    on_laptop = laptops.cli("amina", **later)
+    assert on_laptop("remote", "add", "fresh", str(fresh)).code == 0
+    assert on_laptop("note", case_id, "--text", "home visit done").code == 0
+    done = on_laptop("sync", "fresh")
+    assert done.code == 0, done.stderr
+    assert office("sync", "fresh").code == 0
+    revoked = {w["id"]: w for w in on_laptop("team", "list", "--all", "--json").json()}["otieno"]
+    assert revoked["signing_keys"][0]["revoked"].startswith("2098-06-01")
+    notes = [e for e in office("show", case_id, "--json").json()["history"] if e["kind"] == "note"]
+    assert [e["by"] for e in notes] == ["amina"]  # the thief's note is not in; amina's is
+    assert office("verify", "--json").code == 0
+
+
+def test_a_copy_that_took_in_a_revoked_keys_commit_before_it_knew_does_not_carry_it_to_the_new_shared_place(
+        laptops, team, tmp_env):
+    """As above, but amina's laptop synced with the old shared folder after the thief's push and
+    before the revocation reached it: her copy took the commit in (it could not know). When she
+    syncs with the team's new shared place, which brings the revocation, nothing is merged or
+    pushed: the new place stays clean and the office keeps syncing through it. The refusal says how
+    she goes on: a new copy from the new place, where she writes again what she wrote since."""
+    sup = laptops.cli("sup")
+    case_id = register(sup, "--worker", "amina")
+    laptops.sync("sup")
+    laptops.laptop("amina")
+    laptops.laptop("otieno")
+    root = laptops.clones["otieno"]
+    later = {"CPCM_NOW": "2099-01-01T09:00:00+03:00"}
+    office = laptops.cli("sup", **later)
+    assert office("team", "revoke", "otieno", "--lost", "--from", "2098-06-01").code == 0
+    rel = forge_record(root, case_id, "note", "otieno", {"text": "seen"})
+    when = int(datetime.fromisoformat("2098-07-01T00:00:00+00:00").timestamp())
+    sha = hand_commit(root, "otieno", f"note {case_id} {Path(rel).name.split('.')[0]}", [rel], team["otieno"][0], when)
+    git(root, "push", "-q", str(laptops.bare), "HEAD:main")
+    amina = laptops.cli("amina", **later)
+    assert amina("sync").code == 0  # taken in: this copy does not know of the revocation yet
+    assert amina("note", case_id, "--text", "home visit done").code == 0
+    fresh = tmp_env / "fresh.git"
+    assert office("remote", "add", "fresh", str(fresh), "--create").code == 0
+    assert office("sync", "fresh").code == 0
+    assert amina("remote", "add", "fresh", str(fresh)).code == 0
+    shared, before = git(fresh, "rev-parse", "main").strip(), tree_state(laptops.clones["amina"])
+    refused = amina("sync", "fresh")
+    assert refused.code == 4 and f"{sha[:10]} revoked-key" in refused.stderr, refused.stderr
+    assert "nothing was merged or pushed" in refused.stderr and "git clone PATH FOLDER" in refused.stderr, refused.stderr
+    assert case_id not in refused.stderr
+    assert git(fresh, "rev-parse", "main").strip() == shared and tree_state(laptops.clones["amina"]) == before
+    assert office("sync", "fresh").code == 0  # the new place is clean
+    # as the refusal says: a new copy from the new place, the note written again there
+    subprocess.run(["git", "clone", "-q", str(fresh), str(tmp_env / "amina-again")], check=True, capture_output=True)
+    again = Cli({**amina.env, "CPCM_REPO": str(tmp_env / "amina-again")})
+    assert again("note", case_id, "--text", "home visit done").code == 0
+    assert again("sync").code == 0 and office("sync", "fresh").code == 0
+    notes = [e["by"] for e in office("show", case_id, "--json").json()["history"] if e["kind"] == "note"]
+    assert notes == ["amina"] and office("verify", "--json").code == 0
+    # the old copy keeps what it held: the note is still readable there
+    assert [e["by"] for e in amina("show", case_id, "--json").json()["history"] if e["kind"] == "note"] == ["otieno", "amina"]

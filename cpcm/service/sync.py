@@ -441,7 +441,8 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
                       "Sync only copies of one repository: start a new copy with git clone of the shared place, or "
                       "cpcm bundle clone FILE PATH from a bundle.", rule="sync-unrelated")
     _refuse_newer_format(git, theirs)
-    late = _refuse_unverified(ctx, ours, theirs)  # for a joining worker too: the commit that added them included
+    late = _refuse_unverified(ctx, ours, theirs, result.remote)  # for a joining worker too: the commit that added them included
+    _refuse_revoked_here(ctx, ours, theirs)
     for entry in late:
         if entry not in result.after_removal:  # (a sync tried again after a push refused: said once)
             result.after_removal.append(entry)
@@ -545,11 +546,13 @@ def _refuse_newer_format(git, theirs: str) -> None:
         check_format(data.get("format", 1), "the other copy")
 
 
-def _refuse_unverified(ctx: Context, ours: str, theirs: str) -> list[dict]:
+def _refuse_unverified(ctx: Context, ours: str, theirs: str, remote_name: str | None = None) -> list[dict]:
     """Every commit the other copy brings must be signed by a team member active then whose role
     allows what it records (store/audit.py `incoming`, the checks of `cpcm verify`); otherwise
     nothing is merged. Names the commits by short id and problem code only. Returns the commits
-    that pass and are dated after their signer's removal (`audit.after_removal`), to be named."""
+    that pass and are dated after their signer's removal (`audit.after_removal`), to be named.
+    `remote_name`: the remote synced with (None for a bundle); a remote that holds a commit signed
+    with a revoked key refuses every sync with it, so the supervisor is told how to move to another."""
     root = _git(ctx).root
     found, late = audit.incoming(root, ctx.config.agency_code, ours, theirs, ctx.team, ctx.config.recovery_signing_keys)
     if found:
@@ -564,11 +567,46 @@ def _refuse_unverified(ctx: Context, ours: str, theirs: str) -> list[dict]:
             hint = (f"Do not take it in: {what}; each code is explained in docs/exit-codes.md. A commit signed with a revoked key "
                     "(revoked-key) is never taken in: what it holds is written again by a member. Your copy is unchanged."
                     if overseer else f"Ask a supervisor: {what}. Your copy is unchanged.")
+            if overseer and remote_name is not None and any(code == audit.REVOKED for _, code, _ in found):
+                hint += (f" While {remote_name} holds it, every sync with it is refused: move the team to a new shared place that "
+                         f"the revoked key's holder cannot reach (cpcm remote add NEW PATH --create, then cpcm sync NEW; each "
+                         f"colleague adds it and syncs with it too), stop using this one (cpcm remote remove {remote_name}), and "
+                         "take it out of use (docs/security.md#when-a-worker-leaves).")
             if keyless:
                 hint += " " + _keyless_hint(keyless, overseer, alone=False)
         raise Refused(f"the other copy brings {len({sha for sha, _, _ in found})} commit(s) that do not verify: {listed}; "
                       "nothing was merged", hint, rule="sync-unverified")
     return late
+
+
+def _revocations(team: Team | None) -> set[tuple[str, str, str]]:
+    return {(w.id, k.key, k.revoked) for w in (team.workers if team else ()) for k in w.signing_keys if k.revoked}
+
+
+def _refuse_revoked_here(ctx: Context, ours: str, theirs: str) -> None:
+    """This copy's own commits that the other copy's team refuses: signed with a key it revoked, at a
+    time after the revocation, and taken in here before the revocation reached this copy (from a
+    shared place the key's holder could still push to). Merged and pushed, they would reach every
+    copy that knows of the revocation, and each would refuse the shared place whole; so nothing is
+    merged. Looked for only when the other copy's team revokes a key this copy's does not."""
+    root = _git(ctx).root
+    theirs_team = audit.team_at(root, theirs)
+    if not _revocations(theirs_team) - _revocations(ctx.team):
+        return
+    _refuse_removed(ctx, theirs_team)  # the copy of a worker removed, or of a key replaced as stolen: refused as such
+    found, _ = audit.incoming(root, ctx.config.agency_code, theirs, ours, theirs_team, ctx.config.recovery_signing_keys)
+    revoked = sorted({sha for sha, code, _ in found if code == audit.REVOKED})
+    if not revoked:
+        return
+    listed = ", ".join(f"{sha} {audit.REVOKED}" for sha in revoked[:10]) + (" …" if len(revoked) > 10 else "")
+    raise Refused(
+        f"this copy holds {len(revoked)} commit(s) signed with a key the other copy's team has revoked, dated after the "
+        f"revocation: {listed}; they came in before the revocation reached this copy; nothing was merged or pushed",
+        "The team's copies never take them in, so this copy can no longer sync. Keep it as it is (nothing in it is lost) "
+        "and make a new copy from the team's shared place (git clone PATH FOLDER, or cpcm bundle clone FILE FOLDER from a "
+        "supervisor's bundle); in the new copy, write again what you wrote here since your last sync with the team "
+        "(cpcm log CASE in this copy shows it). Tell a supervisor (docs/security.md#when-a-worker-leaves).",
+        rule="sync-unverified")
 
 
 def _keyless_hint(keyless: dict[str, str], overseer: bool, alone: bool = True) -> str:

@@ -115,8 +115,8 @@ def _plans_concurrent_message(case: Case, conflict, records: str) -> str:
               "the latest does not wait for a decision (withdrawn, or the policy asks for none), and a newer version "
               f"replaced the earlier: write the version that should be in force (cpcm plan {case.id} ...), or add a note")
     return (f"two plan versions, or a version and a decision of the one before, were written apart ({records}); all are "
-            f"kept, the versions numbered in order, and a decision of the one before decides it as it would have there "
-            f"(approved, it stays in force while the latest waits): {settle}")
+            f"kept, the versions numbered in order, and a decision of the one before still decides that version, as it "
+            f"would have there: {settle}")
 
 
 def _two_assignments_message(case: Case, conflict, records: str) -> str:

@@ -115,7 +115,9 @@ MEANINGS = {
     "signing-key-exists": "that signing key is already recorded for another worker",
     "signing-key-not-yours": "`key publish --signing-key` for yourself names a key that is not your identity's",
     "signing-key-recorded": "the worker already has a signing key recorded: `key publish` records a first key only",
-    "sync-unverified": "the other copy brings commits that do not verify (named by short id and code); nothing was merged",
+    "sync-unverified": "the other copy brings commits that do not verify (named by short id and code), or this copy holds "
+                       "commits signed with a key the other copy's team has revoked (taken in before the revocation reached "
+                       "it); nothing was merged",
     "worker-exists": "the worker id is already in the team (ids are never reused)",
     "recipient-exists": "that age recipient is or was the key of another worker in the team (a removed one too), or, for `team add`, an agency recovery key",
     "key-rotate-needs-supervisor": "a caseworker tried to replace another worker's key (`key rotate --worker`): a supervisor or "
