@@ -1042,7 +1042,9 @@ def _conference_conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, the
     """Conflict records for what the two copies wrote to one conference apart: its minutes recorded
     (or replaced) on both, or on one while the other closed it, and standing differently on each
     copy (conference_rules.MINUTES_CONCURRENT). The same minutes on both copies are none. Some of
-    the records unreadable here: every minutes record written apart (and the close) is named."""
+    the records unreadable here: every record written apart that may hold minutes (and the close)
+    is named, not compared (`compared`: false in the report); the conference's readers' fold tells
+    whether they differ."""
     conference_id = folder.split("/", 1)[1]
     trees = (ours, theirs)
     mine, other, before = _names(ours, folder), _names(theirs, folder), _names(base, folder)
@@ -1062,11 +1064,20 @@ def _conference_conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, the
     apart = [{n.split(".", 1)[0] for n in side} for side in candidates]
     written = [[r for r in every[i] if r.id in apart[i]] if every[i] is not None
                else _decrypted(ctx, trees[i], [f"{folder}/{n}" for n in candidates[i]]) for i in (0, 1)]
-    if written[0] is None or written[1] is None:  # not readable here: whoever reads the conference checks them
-        minuted = [[n.split(".", 1)[0] for n in side if _kind(n) != "conference_update"] for side in candidates]
-        if not (minuted[0] and minuted[1]) or not any(_kind(n) == "minutes" for side in candidates for n in side):
+    if written[0] is None or written[1] is None:
+        # not readable here, so not compared: named, each record written apart that may hold minutes (a `minutes`
+        # record, a close, an update written after minutes on its copy: it may replace them, which its name does not
+        # say); the fold of whoever reads the conference finds it none where those holding minutes hold the same
+        # (conference_rules.same_minutes)
+        firsts = [min((n for n in _names(tree, folder) if _kind(n) == "minutes"), default=None) for tree in trees]
+        maybe = [[n for n in side if _kind(n) != "conference_update" or (firsts[i] is not None and n > firsts[i])]
+                 for i, side in enumerate(candidates)]
+        if not (maybe[0] and maybe[1]) or all(_kind(n) == "conference_close" for side in maybe for n in side):
             return []
-        found = sorted(minuted[0] + minuted[1])
+        found = sorted(n.split(".", 1)[0] for side in maybe for n in side)
+        result.conflicts.append({"conference": conference_id, "code": conference_rules.MINUTES_CONCURRENT, "records": found,
+                                 "compared": False})
+        return [new_record(ctx, "sync_conflict", conference_id, {"code": conference_rules.MINUTES_CONCURRENT, "records": found})]
     else:
         minutes = [minuting(side) for side in written]
         closes = [[r.id for r in side if r.kind == "conference_close"] for side in written]
