@@ -140,3 +140,32 @@ def test_minutes_recorded_on_one_copy_while_the_other_closed_the_conference_leav
     assert "this settles the sync conflict (minutes-concurrent): these minutes stand" in steps
     assert any("the plans keep the actions the conference was closed with" in s for s in steps)
     assert _conflicts(at["sup"]("conference", "show", conf, "--json").json()) == [] and _due(at["sup"], conf) == []
+
+
+def test_a_merge_decrypts_each_record_of_a_conference_once_for_its_minutes_check_and_its_readers(laptops, monkeypatch):
+    """The minutes check reads every record of each copy's conference; working out its readers after the merge takes
+    those records from there, not from git and the cipher again."""
+    import collections
+    import hashlib
+
+    from cpcm.service import sync
+
+    at, conf, case_id = _held(laptops)
+    _write_minutes(at["sup"], conf, case_id, "office copy")
+    _write_minutes(at["amina"], conf, case_id, "laptop copy")
+    laptops.sync("amina")
+    seen: collections.Counter = collections.Counter()
+    real = sync.cipher
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        @staticmethod
+        def decrypt(data, keys):
+            seen[hashlib.sha256(data).hexdigest()] += 1
+            return real.decrypt(data, keys)
+    monkeypatch.setattr(sync, "cipher", Counting())
+    merged = laptops.sync("sup")
+    assert [c["code"] for c in merged["conflicts"]] == ["minutes-concurrent"]
+    assert seen and max(seen.values()) == 1, sorted(seen.values())

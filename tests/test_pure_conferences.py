@@ -101,6 +101,33 @@ def test_fold__minutes_written_apart_stay_a_conflict_until_the_minutes_as_agreed
     assert conf.fold("CC-1", records + early).conflicts[0]["settled_by"] is None
 
 
+def test_fold__a_conflict_named_by_a_merge_that_could_not_read_the_minutes_is_none_where_they_hold_the_same():
+    """A merge by a worker who cannot read the conference names every record written apart that may hold minutes
+    (service/sync.py): the fold settles it by its own record where those holding minutes hold the same (an update
+    of something else holds none; a close, the minutes it was closed with), and keeps it open otherwise."""
+    head = [rec("conference", "01A", type="internal", date="2026-12-10", chair="sup"),
+            rec("minutes", "01B", key_issues="before")]
+
+    def found(*named, extra=()):
+        folded = conf.fold("CC-1", head + list(extra) + [rec("sync_conflict", "01Z", code="minutes-concurrent", records=list(named))])
+        return [c["settled_by"] for c in folded.conflicts]
+
+    same = [rec("minutes", "01C", key_issues="one"), rec("minutes", "01D", key_issues="one", by="amina")]
+    assert found("01C", "01D", extra=same) == ["01Z"]
+    assert found("01C", "01D", extra=[same[0], rec("minutes", "01D", key_issues="two")]) == [None]
+    venue = rec("conference_update", "01E", changes={"venue": "Hall"}, previous={}, reason=None)
+    checked = rec("conference_update", "01F", changes={"attendance_confirmed": "2026-12-08"}, previous={}, reason=None)
+    assert found("01E", "01F", extra=[venue, checked]) == ["01Z"]  # neither holds minutes
+    assert found("01C", "01E", extra=[same[0], venue]) == ["01Z"]  # only one holds minutes
+    close = rec("conference_close", "01G", cases=[], minutes="01B")
+    assert found("01G", "01H", extra=[close, rec("conference_update", "01H", changes={"minutes": {"key_issues": "before"}},
+                                                 previous={}, reason="r")]) == ["01Z"]
+    assert found("01G", "01H", extra=[close, rec("conference_update", "01H", changes={"minutes": {"key_issues": "mended"}},
+                                                 previous={}, reason="r")]) == [None]
+    assert found("01G", "01C", extra=[rec("conference_close", "01G", cases=[]), same[0]]) == [None]  # closed naming none
+    assert found("01C", "01X", extra=same) == [None]  # a record it names is not among the conference's
+
+
 def test_fold__a_conference_closed_keeps_the_minutes_it_was_closed_with():
     """Minutes a copy apart recorded while the conference was closed on the other (brought in by a sync): the minutes
     the close names stand, before or after it in the records; an update after the close still replaces them."""

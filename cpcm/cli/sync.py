@@ -57,6 +57,11 @@ def _report(result, json_out: bool, what: str) -> None:
     if result.reencrypted:
         say("  re-encrypted to their readers as they are now: " + " ".join(result.reencrypted))
     for conflict in result.conflicts:
+        if conflict.get("conference") and conflict.get("compared") is False:  # this worker cannot read the conference
+            warn(f"{conflict['conference']}: {conflict['code']} ({', '.join(conflict['records'])}) may be: you cannot read "
+                 f"{conflict['conference']} to compare these records written apart; its chair sees whether they differ "
+                 f"(cpcm conference show {conflict['conference']})")
+            continue
         if conflict.get("conference"):  # a conference's (its minutes written apart): its chair settles it
             warn(f"{conflict['conference']}: {conflict['code']} ({', '.join(conflict['records'])}); see cpcm conference show "
                  f"{conflict['conference']}")

@@ -743,10 +743,11 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
             _reidentify(ctx, folder, base, ours, theirs, merged, team, result, objects, covers)
             continue
         both_sides = folder in touched_ours and folder in touched_theirs and not fast_forward
-        new_records = ((_conflicts if folder.startswith(CASES) else _conference_conflicts)(ctx, folder, base, ours, theirs, result)
-                       if both_sides else [])
+        read: dict[str, Record] = {}  # a conference's records decrypted for its minutes check, taken again for its readers
+        new_records = [] if not both_sides else _conflicts(ctx, folder, base, ours, theirs, result) if folder.startswith(CASES) \
+            else _conference_conflicts(ctx, folder, base, ours, theirs, result, read)
         reencrypted += _recipients(ctx, folder, sorted(in_folder.get(folder, ())), base, ours, theirs, merged, both_records,
-                                   team, readers, new_records, result, objects, recipient_blobs, side_teams, covers)
+                                   team, readers, new_records, result, objects, recipient_blobs, side_teams, covers, read)
     objects.flush()
     return merged, reencrypted
 
@@ -1064,23 +1065,33 @@ def _at(record: dict) -> str | None:
         return None
 
 
-def _decrypted(ctx: Context, entries: dict[str, Entry], paths: Iterable[str]) -> list[Record] | None:
+def _decrypted(ctx: Context, entries: dict[str, Entry], paths: Iterable[str],
+               read: dict[str, Record] | None = None) -> list[Record] | None:
     """The records at `paths` of `entries` (a copy's tree, or the merged one), read in one git
     process, decrypted and parsed, in the order of their paths; None when this worker cannot read
-    one of them, or one is damaged (cpcm verify names it)."""
+    one of them, or one is damaged (cpcm verify names it). `read`: blob -> record, those of the
+    folder decrypted already in this merge (a conference's, for its minutes check, then for its
+    readers: one blob, one record): taken from there, and those decrypted here added to it."""
     paths = sorted(paths)
-    contents = remote.read_blobs(_git(ctx), [entries[p].blob for p in paths])
+    read = {} if read is None else read
+    wanted = list(dict.fromkeys(entries[p].blob for p in paths if entries[p].blob not in read))
+    contents = remote.read_blobs(_git(ctx), wanted) if wanted else {}
     try:
-        return [Record.from_dict(codec.loads(cipher.decrypt(contents[entries[p].blob], ctx.keys))) for p in paths]
+        for blob in wanted:
+            read[blob] = Record.from_dict(codec.loads(cipher.decrypt(contents[blob], ctx.keys)))
     except (cipher.NotARecipient, cipher.Damaged, codec.BadYaml, AttributeError, KeyError, TypeError, ValueError):
         return None
+    return [read[entries[p].blob] for p in paths]
 
 
-def _conference_conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, result: Synced) -> list:
+def _conference_conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, result: Synced,
+                          read: dict[str, Record] | None = None) -> list:
     """Conflict records for what the two copies wrote to one conference apart: its minutes recorded
     (or replaced) on both, or on one while the other closed it, and standing differently on each
     copy (conference_rules.MINUTES_CONCURRENT). The same minutes on both copies are none. Some of
-    the records unreadable here: every minutes record written apart (and the close) is named."""
+    the records unreadable here: every record written apart that may hold minutes (and the close)
+    is named, not compared (`compared`: false in the report); the conference's readers' fold tells
+    whether they differ."""
     conference_id = folder.split("/", 1)[1]
     trees = (ours, theirs)
     mine, other, before = _names(ours, folder), _names(theirs, folder), _names(base, folder)
@@ -1096,15 +1107,24 @@ def _conference_conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, the
     if not candidates[0] or not candidates[1]:
         return []
     # every record of each copy's conference, read once (None: one cannot be read here), then those written apart
-    every = [_decrypted(ctx, tree, [f"{folder}/{n}" for n in _names(tree, folder)]) for tree in trees]
+    every = [_decrypted(ctx, tree, [f"{folder}/{n}" for n in _names(tree, folder)], read) for tree in trees]
     apart = [{n.split(".", 1)[0] for n in side} for side in candidates]
     written = [[r for r in every[i] if r.id in apart[i]] if every[i] is not None
-               else _decrypted(ctx, trees[i], [f"{folder}/{n}" for n in candidates[i]]) for i in (0, 1)]
-    if written[0] is None or written[1] is None:  # not readable here: whoever reads the conference checks them
-        minuted = [[n.split(".", 1)[0] for n in side if _kind(n) != "conference_update"] for side in candidates]
-        if not (minuted[0] and minuted[1]) or not any(_kind(n) == "minutes" for side in candidates for n in side):
+               else _decrypted(ctx, trees[i], [f"{folder}/{n}" for n in candidates[i]], read) for i in (0, 1)]
+    if written[0] is None or written[1] is None:
+        # not readable here, so not compared: named, each record written apart that may hold minutes (a `minutes`
+        # record, a close, an update written after minutes on its copy: it may replace them, which its name does not
+        # say); the fold of whoever reads the conference finds it none where those holding minutes hold the same
+        # (conference_rules.same_minutes)
+        firsts = [min((n for n in _names(tree, folder) if _kind(n) == "minutes"), default=None) for tree in trees]
+        maybe = [[n for n in side if _kind(n) != "conference_update" or (firsts[i] is not None and n > firsts[i])]
+                 for i, side in enumerate(candidates)]
+        if not (maybe[0] and maybe[1]) or all(_kind(n) == "conference_close" for side in maybe for n in side):
             return []
-        found = sorted(minuted[0] + minuted[1])
+        found = sorted(n.split(".", 1)[0] for side in maybe for n in side)
+        result.conflicts.append({"conference": conference_id, "code": conference_rules.MINUTES_CONCURRENT, "records": found,
+                                 "compared": False})
+        return [new_record(ctx, "sync_conflict", conference_id, {"code": conference_rules.MINUTES_CONCURRENT, "records": found})]
     else:
         minutes = [minuting(side) for side in written]
         closes = [[r.id for r in side if r.kind == "conference_close"] for side in written]
@@ -1162,7 +1182,8 @@ def _merged_covers(folder: str, base: Tree, ours: Tree, theirs: Tree, covers) ->
 
 def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: Tree, theirs: Tree, merged: dict[str, Entry],
                 both_records: set[str], team: Team, readers, new_records: list, result: Synced, objects,
-                known: dict[str, bytes], side_teams: tuple[Team, Team, Team] | None, covers) -> int:
+                known: dict[str, bytes], side_teams: tuple[Team, Team, Team] | None, covers,
+                read: dict[str, Record] | None = None) -> int:
     """Work out the folder's readers again; re-encrypt the records encrypted to others. 1 when
     records were re-encrypted."""
     git = _git(ctx)
@@ -1181,7 +1202,7 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
         decided, listed = pick(r_base, r_ours, r_theirs)
         if not decided:
             listed = list(dict.fromkeys(r_ours + r_theirs))
-        wanted = _conference_readers(ctx, subject, paths, merged, ours, team, objects, known) \
+        wanted = _conference_readers(ctx, subject, paths, merged, ours, team, objects, known, read) \
             or conference_rules.readers_as_listed(team, subject, listed)
     stale = []
     team_base, team_ours, team_theirs = side_teams or (team, team, team)
@@ -1225,7 +1246,7 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
 
 
 def _conference_readers(ctx: Context, conference_id: str, paths: list[str], merged: dict[str, Entry], ours: Tree, team: Team,
-                        objects, known: dict[str, bytes]) -> list[str] | None:
+                        objects, known: dict[str, bytes], read: dict[str, Record] | None = None) -> list[str] | None:
     """Who reads a conference after the merge, from its merged records as the rule of its readers
     has it (workflow/conferences.py): its chair and the workers of its cases as the merge leaves
     them, so a case taken into a conference on one copy and handed to another worker on the other
@@ -1234,7 +1255,7 @@ def _conference_readers(ctx: Context, conference_id: str, paths: list[str], merg
     if conference_id == conference_rules.REGISTER_ID or not paths:
         return None
     git = _git(ctx)
-    records = _decrypted(ctx, merged, paths)
+    records = _decrypted(ctx, merged, paths, read)  # those its minutes check decrypted, not again
     try:
         conference = conference_rules.fold(conference_id, records) if records is not None else None
     except (AttributeError, KeyError, TypeError, ValueError):

@@ -85,7 +85,8 @@ class Conference:
     attendees: tuple[Mapping[str, Any], ...] = ()    # the register, one entry per member (latest wins)
     minutes: Mapping[str, Any] | None = None
     minutes_id: str | None = None    # the record that holds the minutes as they stand: a `minutes` record or an update
-    # the sync conflicts found in the conference (MINUTES_CONCURRENT): {record_id, code, records, at, settled_by}
+    # the sync conflicts found in the conference (MINUTES_CONCURRENT): {record_id, code, records, at, settled_by}; settled
+    # by its own record when the records it names hold the same minutes (a merge that could not read them named them)
     conflicts: tuple[Mapping[str, Any], ...] = ()
     closed_at: str | None = None
     closed_by: str | None = None
@@ -180,6 +181,7 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
     closed_by_record, discussed = None, None  # the close record, and the cases it names (where it names them)
     conflicts: list[dict] = []
     held: dict[str, dict] = {}  # record ID -> the minutes it holds (a `minutes` record, an update of them)
+    closed_with: dict[str, Any] = {}  # a close's record ID -> the record of the minutes it was closed with
     for record in sorted(records, key=lambda r: r.id):
         body = record.body
         if record.kind == "conference":
@@ -225,6 +227,7 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
         elif record.kind == "conference_close":
             values.update(closed_at=utc(record.at), closed_by=record.by)
             closed_by_record = record.id
+            closed_with[record.id] = body.get("minutes")
             if body.get("minutes") in held:  # the minutes it was closed with (a copy apart may have written some since)
                 values.update(minutes=held[body["minutes"]], minutes_id=body["minutes"])
             if isinstance(body.get("cases"), list):
@@ -237,6 +240,11 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
             if not any(c["code"] == found["code"] and c["records"] == found["records"] for c in conflicts):  # two merges found it
                 conflicts.append(found)
         history.append((record.id, record.kind, record.at, record.by))
+    # minutes written apart found by a merge that could not read them (service/sync.py names every record that may hold
+    # them, not compared): where they hold the same minutes, the copies did not differ, and it is settled where found
+    known = {entry[0] for entry in history}
+    conflicts = [dict(c, settled_by=c["record_id"]) if c["code"] == MINUTES_CONCURRENT and c["settled_by"] is None
+                 and same_minutes(c["records"], held, closed_with, known) else c for c in conflicts]
     # a venue, minutes or presentation an update wrote and a later one replaced: by its record only (the text may be
     # what had to go)
     standing = {"venue": values.get("venue_id"), MINUTES: values.get("minutes_id")}
@@ -259,6 +267,26 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
         proposals = [p for p in proposals if p not in late]
     return Conference(cases=tuple(cases), proposals=tuple(proposals), not_discussed=tuple(late), attendees=tuple(attendees.values()),
                       renders=tuple(renders), history=tuple(history), updates=tuple(updates), conflicts=tuple(conflicts), **values)
+
+
+def same_minutes(record_ids: Iterable[str], held: Mapping[str, Any], closed_with: Mapping[str, Any], known: Iterable[str]) -> bool:
+    """Whether the records a MINUTES_CONCURRENT conflict names hold the same minutes: each
+    `minutes` record and update of them the minutes it holds (`held`), each close those it was
+    closed with (`closed_with`: the record that holds them), an update of anything else none.
+    False when one of them is not among the conference's records (`known`), or a close names
+    minutes it does not hold. A merge that could read them named them only where they differ."""
+    known = set(known)
+    values = []
+    for record_id in record_ids:
+        if record_id not in known:
+            return False
+        if record_id in closed_with:
+            if not isinstance(closed_with[record_id], str) or closed_with[record_id] not in held:
+                return False
+            values.append(held[closed_with[record_id]])
+        elif record_id in held:
+            values.append(held[record_id])
+    return all(value == values[0] for value in values)
 
 
 def open_conflicts(conference: Conference, code: str | None = None) -> list[Mapping[str, Any]]:
