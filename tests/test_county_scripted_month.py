@@ -132,7 +132,30 @@ def commits(office: Office) -> int:
     return int(git(office.root, "rev-list", "--count", "HEAD"))
 
 
-def test_a_month_of_mornings__due_json_batch_reviews_and_a_bad_batch_that_writes_nothing(office, tmp_path):
+@pytest.fixture(scope="module")
+def month(office, tmp_path_factory) -> dict[str, str]:
+    """The month walked once on the office's repository (the tests after it read what it did): a fixture,
+    not a test, so that a test that reads the month has it whichever test process runs it."""
+    return _walk_month(office, tmp_path_factory.mktemp("batches"))
+
+
+def test_a_month_of_mornings__due_json_batch_reviews_and_a_bad_batch_that_writes_nothing(office, month):
+    assert set(month) == {case_id for case_id, (_, step) in office.cases.items() if step == "approved"}
+    # after the month no review is due or overdue: each case's next is three months on
+    december = office.cli("sup", morning(date(2026, 12, 1)))("due", "--json", "--worker", "all", "--within", "30")
+    clean(december, code=0)
+    assert not [item for item in december.json() if item["code"] == "review"]
+    log = git(office.root, "log", "--format=%s%n%b")
+    assert "Canarykid" not in log
+    verified = office.cli("sup", morning(date(2026, 12, 1)))("verify", "--json")
+    clean(verified, code=0)
+    assert verified.json() == []
+
+
+def _walk_month(office: Office, tmp_path: Path) -> dict[str, str]:
+    """Each morning of November: `due --json`, the reviews due within two days as a CSV batch (a dry run,
+    then the batch), the first day's batch with a bad row first (refused whole, nothing written).
+    Returns case ID -> the day reviewed."""
     reviewed: dict[str, str] = {}  # case ID -> the day reviewed
     bad_batch_seen = False
     day = date(2026, 11, 2)
@@ -199,19 +222,10 @@ def test_a_month_of_mornings__due_json_batch_reviews_and_a_bad_batch_that_writes
         reviewed.update(dict.fromkeys(todo, day.isoformat()))
         day += timedelta(days=1)
     assert bad_batch_seen
-    assert set(reviewed) == {case_id for case_id, (_, step) in office.cases.items() if step == "approved"}
-    # after the month no review is due or overdue: each case's next is three months on
-    december = office.cli("sup", morning(date(2026, 12, 1)))("due", "--json", "--worker", "all", "--within", "30")
-    clean(december, code=0)
-    assert not [item for item in december.json() if item["code"] == "review"]
-    log = git(office.root, "log", "--format=%s%n%b")
-    assert "Canarykid" not in log
-    verified = office.cli("sup", morning(date(2026, 12, 1)))("verify", "--json")
-    clean(verified, code=0)
-    assert verified.json() == []
+    return reviewed
 
 
-def test_lists_and_due_by_worker_and_stage__filter_as_documented(office):
+def test_lists_and_due_by_worker_and_stage__filter_as_documented(office, month):
     sup = office.cli("sup", morning(date(2026, 12, 1)))
     for worker in WORKERS:
         listed = sup("list", "--worker", worker, "--stage", "implementation", "--json")
@@ -238,7 +252,7 @@ def test_lists_and_due_by_worker_and_stage__filter_as_documented(office):
     assert {item["owner"] for item in amina.json()} <= {"amina", "supervisors"}
 
 
-def test_the_months_reports__json_and_rendered_agree_with_due_and_the_reviews(office, tmp_path):
+def test_the_months_reports__json_and_rendered_agree_with_due_and_the_reviews(office, month, tmp_path):
     now = morning(date(2026, 12, 1))
     sup = office.cli("sup", now)
     period = ("--from", "2026-11-01", "--to", "2026-11-30")
@@ -285,7 +299,7 @@ def test_the_months_reports__json_and_rendered_agree_with_due_and_the_reviews(of
     assert json_error(inside, 4)["rule"] == "plaintext-in-repository"
 
 
-def test_the_months_return_to_the_county__made_at_the_office_combined_at_the_county(office, tmp_path):
+def test_the_months_return_to_the_county__made_at_the_office_combined_at_the_county(office, month, tmp_path):
     """The office's statistics return for November, with another agency's, combined with the county's
     own key (no casefile repository): the reviews of the month counted once each."""
     from conftest import make_identity
@@ -315,7 +329,7 @@ def test_the_months_return_to_the_county__made_at_the_office_combined_at_the_cou
                                                                              "each agency's return is counted once"}]
 
 
-def test_a_scripts_mistakes__exit_codes_and_messages_as_the_docs_give_them(office, tmp_path):
+def test_a_scripts_mistakes__exit_codes_and_messages_as_the_docs_give_them(office, month, tmp_path):
     sup = office.cli("sup", morning(date(2026, 12, 2)))
     assert json_error(sup("due", "--json", "--worker", "nobody"), 3)["error"] == "NotFound"
     assert json_error(sup("due", "--json", env={"CPCM_NOW": "yesterday"}), 2)["error"] == "UsageError"
@@ -352,7 +366,7 @@ def test_a_scripts_mistakes__exit_codes_and_messages_as_the_docs_give_them(offic
     assert head(office) == before and git(office.root, "status", "--porcelain") == ""
 
 
-def test_the_calendar_for_phones__written_once_outside_the_repository(office, tmp_path):
+def test_the_calendar_for_phones__written_once_outside_the_repository(office, month, tmp_path):
     """`due --ics`: the items as events, beside the --json list; an existing file kept; inside the
     repository refused (exit 4) with a hint that says what to do: the hint offered "or encrypt
     it", which no option of `due --ics` (nor `form print --out`, `import template --out-dir`) does."""
@@ -373,7 +387,7 @@ def test_the_calendar_for_phones__written_once_outside_the_repository(office, tm
     assert "encrypt it" not in form.stderr and "Write it somewhere else (--out ~/FILE)" in form.stderr
 
 
-def test_piped_through_a_real_process__plain_text_and_one_json_document(office):
+def test_piped_through_a_real_process__plain_text_and_one_json_document(office, month):
     sup = office.cli("sup", morning(date(2026, 12, 2)))
     text = sup.process("due", "--worker", "all")
     assert text.code == 0, text.stderr
@@ -385,7 +399,7 @@ def test_piped_through_a_real_process__plain_text_and_one_json_document(office):
     assert [item["case_id"] for item in json.loads(as_json.stdout)] == [line.split("\t")[1] for line in lines[1:]]
 
 
-def test_nothing_of_a_child_in_plaintext__files_and_history(office):
+def test_nothing_of_a_child_in_plaintext__files_and_history(office, month):
     for path in office.root.rglob("*"):
         if path.is_file() and ".git" not in path.parts:
             assert b"Canarykid" not in path.read_bytes(), path
