@@ -22,8 +22,6 @@ What arrived is reported with case IDs, counts and worker ids only.
 """
 from __future__ import annotations
 
-import functools
-import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,10 +29,11 @@ from typing import Any, Callable, Iterable, Iterator
 
 from cpcm.crypto import cipher
 from cpcm.domain.ids import new_case_id
-from cpcm.domain.records import Record, utc
+from cpcm.domain.records import Record
 from cpcm.domain.team import REVOKING_REASONS, Team
 from cpcm.errors import CannotDecrypt, CpcmError, NotFound, Refused, UsageError
 from cpcm.service import context
+from cpcm.service.apart import Apart, record_kind, record_names
 from cpcm.service.context import Context, keys_for, locked, new_record, recipients_bytes
 from cpcm.store import codec, remote
 from cpcm.store import audit
@@ -45,21 +44,11 @@ from cpcm.store.merge import merge_file, pick
 from cpcm.store.remote import Entry, Tree
 from cpcm.workflow import conferences as conference_rules
 from cpcm.workflow import cover as cover_rules
-from cpcm.workflow import placements as placement_rules
-from cpcm.workflow import transfers as transfer_rules
-from cpcm.workflow.fold import REFERRAL_UPDATES_CONCURRENT, RISK_CONCURRENT, fold, standing_closures, standing_transfers
 
 CONFERENCES = "conferences"
 FILE_MODE = "100644"
 # the record kinds that place a case with a worker: the newest of them says whose the case is
 PLACING = ("registration", "assignment", "transfer_in")
-# codes of the conflicts a merge finds between records written apart (docs/team.md)
-TWO_CLOSURES, AFTER_CLOSURE, TWO_PLANS, TWO_ASSIGNMENTS = "two-closures", "record-after-closure", "plans-concurrent", "two-assignments"
-TWO_CORRECTIONS, TWO_UPDATES, TWO_COVERS = "corrections-concurrent", "updates-concurrent", "covers-concurrent"
-TWO_TRANSFERS, TWO_DECISIONS = "two-transfers", "decisions-concurrent"
-TWO_PLACEMENTS, PLACEMENT_UPDATE = "placements-concurrent", "placement-update-concurrent"
-# kinds a closed case takes without contradiction (on the other copy, alongside a closure)
-_QUIET = ("closure", "approval", "rejection", "note", "sharing", "sync_conflict", "repair", "case_link")
 
 Progress = Callable[[str], None]
 
@@ -487,7 +476,7 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
                             "identity from now on")
     if any(not w.active for w in ctx.team.workers):  # a case registered by, or given to, one of them: `_workers_gone`
         result.worker_gone |= {p.split("/")[1] for p in merged if p.startswith(CASES + "/") and p not in trees[0]
-                               and _is_record(p) and _kind(p.split("/")[2]) in PLACING}
+                               and _is_record(p) and record_kind(p.split("/")[2]) in PLACING}
 
 
 def _assignments(ctx: Context, git, ours: Tree, merged: dict[str, Entry], result: Synced) -> None:
@@ -496,7 +485,7 @@ def _assignments(ctx: Context, git, ours: Tree, merged: dict[str, Entry], result
     registration, assignment or receipt arrived: a team change alone (a removed worker's closed
     case) changes the first reader without giving the case to anyone."""
     me = ctx.worker.id if ctx.worker else None
-    placed = {p.rsplit("/", 1)[0] for p in merged if p not in ours and _is_record(p) and _kind(p.split("/")[2]) in PLACING}
+    placed = {p.rsplit("/", 1)[0] for p in merged if p not in ours and _is_record(p) and record_kind(p.split("/")[2]) in PLACING}
     changed = {p: e for p, e in merged.items() if p.startswith(CASES + "/") and p.endswith("/" + RECIPIENTS) and _folder(p)
                and ours.get(p) != e and p.rsplit("/", 1)[0] in placed}
     if me is None or not changed:
@@ -517,7 +506,7 @@ def _covers_given(ctx: Context, git, ours: Tree, merged: dict[str, Entry], resul
     cover in force now that this copy did not have with that end."""
     me = ctx.worker.id if ctx.worker else None
     arrived = {p.rsplit("/", 1)[0] for p in merged if p not in ours and _is_record(p) and p.startswith(CASES + "/")
-               and _kind(p.split("/")[2]) == cover_rules.KIND}
+               and record_kind(p.split("/")[2]) == cover_rules.KIND}
     changed = {f"{folder}/{RECIPIENTS}" for folder in arrived}
     changed = {p: merged[p] for p in changed if p in merged and ours.get(p) != merged[p]}
     if me is None or not changed:
@@ -643,9 +632,9 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
                 result.records += 1
                 result.by[commit.author] = result.by.get(commit.author, 0) + 1
                 (cases if parts[0] == CASES else conferences).add(parts[1])
-                if parts[0] == CASES and _kind(parts[2]) == "registration":
+                if parts[0] == CASES and record_kind(parts[2]) == "registration":
                     registered.add(parts[1])
-                if _kind(parts[2]) == "sync_conflict":  # found by the other copy's merge
+                if record_kind(parts[2]) == "sync_conflict":  # found by the other copy's merge
                     arrived = result.arrived_conflicts if parts[0] == CASES else result.arrived_conference_conflicts
                     arrived.setdefault(parts[1], set()).add(parts[2].split(".", 1)[0])
     result.cases, result.conferences, result.registered = sorted(cases), sorted(conferences), sorted(registered)
@@ -659,11 +648,6 @@ def _folder(path: str) -> str | None:
 def _is_record(path: str) -> bool:
     parts = path.split("/")
     return len(parts) == 3 and parts[0] in (CASES, CONFERENCES) and bool(RECORD_FILE.match(parts[2]))
-
-
-def _kind(name: str) -> str:
-    match = RECORD_FILE.match(name)
-    return match["kind"] if match else ""
 
 
 def _readers(data: bytes | None) -> list[str]:
@@ -781,7 +765,7 @@ def _folders(tree: Tree) -> set[str]:
 
 
 def _registrations(tree: Tree, folder: str) -> list[str]:
-    return sorted(f"{folder}/{n}" for n in tree.names(folder) if _kind(n) == "registration")
+    return sorted(f"{folder}/{n}" for n in tree.names(folder) if record_kind(n) == "registration")
 
 
 def _team(git, merged: dict[str, Entry], objects) -> Team:
@@ -791,278 +775,16 @@ def _team(git, merged: dict[str, Entry], objects) -> Team:
     return team or Team(())
 
 
-def _names(tree: Tree, folder: str) -> set[str]:
-    """The record file names in a folder."""
-    return {n for n in tree.names(folder) if RECORD_FILE.match(n)}
-
-
 def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, result: Synced) -> list:
-    """Conflict records for what the two copies wrote to one case apart (by kind, from file names)."""
+    """Conflict records for what the two copies wrote to one case apart (service/apart.py)."""
     case_id = folder.split("/", 1)[1]
-    mine, other = _names(ours, folder), _names(theirs, folder)
-    # written apart: on one side only (a record both copies hold came to both, by a bundle and a remote, say)
-    sides = [sorted(mine - other - _names(base, folder)), sorted(other - mine - _names(base, folder))]
-    if not sides[0] or not sides[1]:
-        return []
-
-    def ids(names: Iterable[str], kinds: Iterable[str] | None = None, exclude: Iterable[str] = ()) -> list[str]:
-        return [n.split(".", 1)[0] for n in names if (kinds is None or _kind(n) in kinds) and _kind(n) not in exclude]
-
-    def bodies(names: list[str], tree: Tree) -> dict[str, dict]:
-        """The records of `names` this worker can read: {record ID: its data}."""
-        contents = remote.read_blobs(_git(ctx), [tree[f"{folder}/{n}"].blob for n in names])
-        found = {}
-        for name in names:
-            try:
-                body = codec.loads(cipher.decrypt(contents[tree[f"{folder}/{name}"].blob], ctx.keys))
-            except (cipher.NotARecipient, cipher.Damaged, codec.BadYaml):
-                continue
-            if isinstance(body, dict):
-                found[name.split(".", 1)[0]] = body
-        return found
-
-    def standing(names: list[str], tree: Tree, subject: str = "closure") -> set[str] | None:
-        """The closure records (`subject` closure) or transfer requests (transfer) that still stand
-        on the copy of `tree` once its own records apply (its fold: waiting for a decision, or
-        approved, and a transfer request not carried out): a request withdrawn or rejected there
-        before the sync, or a closure ended by a reopening, is none. None when this worker cannot
-        read every record of the case there, nor so tell."""
-        if not ids(names, ["closure", "approval"] if subject == "closure" else ["transfer_request"]):
-            return set()
-        every = sorted(_names(tree, folder))
-        read = bodies(every, tree)
-        if len(read) < len(every):
-            return None
-        try:
-            records = [Record.from_dict(data) for data in read.values()]
-            case = fold(case_id, records)
-            if subject == "closure":
-                return standing_closures(case.closure)
-            # a request its bundle was written for stands no more: it was carried out
-            return standing_transfers(case.transfer_request) if transfer_rules.current_request(case, records) else set()
-        except (AttributeError, KeyError, TypeError, ValueError):  # a damaged record: cpcm verify names it; here, nothing is told
-            return None
-
-    def closing(names: list[str], tree: Tree, stands: set[str] | None) -> list[str]:
-        """The closures that still stand on that copy (`stands`; every one when that is not known),
-        and the approvals of a closure that stands there (when this worker can read them)."""
-        found = [c for c in ids(names, ["closure"]) if stands is None or c in stands]
-        approvals = bodies([n for n in names if _kind(n) == "approval"], tree)
-        return found + [record_id for record_id, body in approvals.items() if body.get("subject") == "closure"
-                        and (stands is None or (body.get("target") in stands if body.get("target") else bool(stands)))]
-
-    def own_withdrawals(names: list[str], tree: Tree) -> set[str]:
-        """The withdrawals of `names` that take back a closure requested on the same copy apart:
-        part of that copy's own closure, not a record written while the other copy closed the case."""
-        own = set(ids(names, ["closure"]))
-        read = bodies([n for n in names if _kind(n) == "withdrawal"], tree) if own else {}
-        return {record_id for record_id, body in read.items() if body.get("subject") == "closure" and body.get("target") in own}
-
-    def correcting(names: list[str], tree: Tree, kinds: set[str]) -> dict[str, list[str]]:
-        """{a record superseded (a correction or a repair of it): the records of `names` that
-        supersede it}, read from the records of `kinds` only (a correction is of its record's kind)."""
-        found: dict[str, list[str]] = {}
-        for record_id, body in bodies([n for n in names if _kind(n) in kinds], tree).items():
-            if isinstance(body.get("supersedes"), str):
-                found.setdefault(body["supersedes"], []).append(record_id)
-        return found
-
-    @functools.cache  # several conflicts read the same kind (placements, updates): decrypted once
-    def written_apart(kind: str) -> tuple[list[dict[str, dict]], bool]:
-        """The records of `kind` each side wrote apart that this worker can read ({record ID: its
-        data}, per side), and whether some could not be read (the case was given to other readers
-        on the other copy, say): then whoever merges cannot tell whether they clash."""
-        read = [bodies([n for n in side if _kind(n) == kind], tree) for side, tree in ((sides[0], ours), (sides[1], theirs))]
-        return read, any(len(found) < len(ids(side, [kind])) for found, side in zip(read, sides))
-
-    def changing(read: dict[str, dict]) -> dict[str, dict[str, str]]:
-        """{a registration field the updates of `read` changed: {update's record ID: the value it gave, as JSON}}."""
-        found: dict[str, dict[str, str]] = {}
-        for record_id, body in read.items():
-            changes = body.get("changes")
-            for path, value in (changes.items() if isinstance(changes, dict) else ()):
-                found.setdefault(str(path), {})[record_id] = json.dumps(value, sort_keys=True, default=str)
-        return found
-
-    def deciding(names: list[str], tree: Tree) -> dict[tuple[str, str], dict[str, str]]:
-        """{(subject, the request it names): {decision's record ID: its kind}} for the approvals and
-        rejections of `names` this worker can read that name their request (`target`)."""
-        found: dict[tuple[str, str], dict[str, str]] = {}
-        kinds = {n.split(".", 1)[0]: _kind(n) for n in names if _kind(n) in ("approval", "rejection")}
-        for record_id, body in bodies([n for n in names if _kind(n) in ("approval", "rejection")], tree).items():
-            if isinstance(body.get("target"), str):
-                found.setdefault((str(body.get("subject") or "plan"), body["target"]), {})[record_id] = kinds[record_id]
-        return found
-
-    def covering(read: dict[str, dict]) -> dict[str, dict[str, str]]:
-        """{a colleague the covers of `read` gave or changed: {cover's record ID: its end}}."""
-        found: dict[str, dict[str, str]] = {}
-        for record_id, body in read.items():
-            if isinstance(body.get("worker"), str):
-                found.setdefault(body["worker"], {})[record_id] = str(body.get("until"))
-        return found
-
-    def referring(read: dict[str, dict]) -> dict[str, dict[str, str]]:
-        """{a referral the updates of `read` name: {update's record ID: the status it gave}}."""
-        found: dict[str, dict[str, str]] = {}
-        for record_id, body in read.items():
-            if isinstance(body.get("referral"), str):
-                found.setdefault(body["referral"], {})[record_id] = str(body.get("status"))
-        return found
-
-    def latest(read: dict[str, dict]) -> dict:
-        """The latest of `read` by its date (the record ID orders two of the same time), as the fold orders placements."""
-        def when(item: tuple[str, dict]) -> tuple[str, str]:
-            try:
-                return utc(str(item[1].get("at"))), item[0]
-            except (TypeError, ValueError):
-                return "", item[0]
-        return max(read.items(), key=when)[1]
-
-    stands = [standing(sides[0], ours), standing(sides[1], theirs)]
-    closed = [closing(sides[0], ours, stands[0]), closing(sides[1], theirs, stands[1])]
-    found = []
-    # two closures: each copy's own still stands after that copy's records (one withdrawn or
-    # rejected on its copy before the sync leaves one closure: nothing to settle)
-    requested = [ids(side, ["closure"]) for side in sides]
-    standing_apart = [[c for c in requested[i] if stands[i] is None or c in stands[i]] for i in (0, 1)]
-    if standing_apart[0] and standing_apart[1]:  # with the approvals of them: settled, it answers them all (rules.check_case)
-        found.append((TWO_CLOSURES, closed[0] + closed[1]))
-    else:
-        for closes, other, tree in ((closed[0], sides[1], theirs), (closed[1], sides[0], ours)):
-            later = ids(other, exclude=_QUIET)
-            if closes and later:
-                later = [record_id for record_id in later if record_id not in own_withdrawals(other, tree)]
-            if closes and later:
-                found.append((AFTER_CLOSURE, closes + later))
-    # two transfer requests: each copy's own still stands after that copy's records (waiting, or approved and
-    # not carried out), with the approvals of them: a decision on one would be read as of the other
-    transfers = [ids(side, ["transfer_request"]) for side in sides]
-    if transfers[0] and transfers[1]:
-        held = [standing(sides[0], ours, "transfer"), standing(sides[1], theirs, "transfer")]
-        apart = [[t for t in transfers[i] if held[i] is None or t in held[i]] for i in (0, 1)]
-        if apart[0] and apart[1]:
-            decided = []
-            for side, tree, stood in ((sides[0], ours, apart[0]), (sides[1], theirs, apart[1])):
-                read = bodies([n for n in side if _kind(n) == "approval"], tree)
-                decided += [record_id for record_id, body in read.items()
-                            if body.get("subject") == "transfer" and body.get("target") in stood]
-            found.append((TWO_TRANSFERS, apart[0] + apart[1] + decided))
-    # one request (a closure, a transfer, a plan version) approved on one copy and rejected on the other: the
-    # first in the records' order stands, the other decides nothing (fold._closure_decided, _transfer_decided, _decision)
-    if {"approval", "rejection"} & {_kind(n) for n in sides[0]} and {"approval", "rejection"} & {_kind(n) for n in sides[1]}:
-        decisions = [deciding(sides[0], ours), deciding(sides[1], theirs)]
-        for key in sorted(decisions[0].keys() & decisions[1].keys()):
-            if set(decisions[0][key].values()) != set(decisions[1][key].values()):
-                found.append((TWO_DECISIONS, list(decisions[0][key]) + list(decisions[1][key])))
-    if ids(sides[0], ["plan"]) and ids(sides[1], ["plan"]):
-        found.append((TWO_PLANS, ids(sides[0], ["plan"]) + ids(sides[1], ["plan"])))
-    else:  # a version written on one copy while the other decided the one before: that decision decides nothing
-        for written, other, tree in ((sides[0], sides[1], theirs), (sides[1], sides[0], ours)):
-            decided = bodies([n for n in other if _kind(n) in ("approval", "rejection")], tree) if ids(written, ["plan"]) else {}
-            decisions = sorted(i for i, body in decided.items() if body.get("subject") == "plan")
-            if decisions:
-                found.append((TWO_PLANS, ids(written, ["plan"]) + decisions))
-    if ids(sides[0], ["assignment"]) and ids(sides[1], ["assignment"]):
-        found.append((TWO_ASSIGNMENTS, ids(sides[0], ["assignment"]) + ids(sides[1], ["assignment"])))
-    both_kinds = {_kind(n) for n in sides[0]} & {_kind(n) for n in sides[1]}
-    corrected = [correcting(sides[0], ours, both_kinds), correcting(sides[1], theirs, both_kinds)]
-    for record_id in sorted(corrected[0].keys() & corrected[1].keys()):  # one record corrected on both copies
-        found.append((TWO_CORRECTIONS, corrected[0][record_id] + corrected[1][record_id]))
-    # one field of the registration changed to two values apart; one colleague's cover given or
-    # changed on both copies to different ends. Some of them unreadable here: every one written
-    # apart is named, for someone who reads them all to check (rather than a clash left unsaid)
-    for kind, code, compared in (("update", TWO_UPDATES, changing), ("cover", TWO_COVERS, covering)):
-        if kind not in both_kinds:
-            continue
-        read, unread = written_apart(kind)
-        if unread:
-            found.append((code, ids(sides[0], [kind]) + ids(sides[1], [kind])))
-            continue
-        mapped = [compared(read[0]), compared(read[1])]
-        clashing = [key for key in sorted(mapped[0].keys() & mapped[1].keys())
-                    if set(mapped[0][key].values()) != set(mapped[1][key].values())]
-        if clashing:
-            found.append((code, sorted({record_id for key in clashing for side in mapped for record_id in side[key]})))
-    # where and with whom the child lives, recorded on both copies apart: the later placement in the records would
-    # stand as where the child lives, its worker not knowing of the other. Each copy's latest (by its date) compared:
-    # the same placement recorded on both is none. Some of them unreadable here: named all
-    if "placement" in both_kinds:
-        read, unread = written_apart("placement")
-        if unread or len({placement_rules.where_and_with_whom(latest(side)) for side in read}) > 1:
-            found.append((TWO_PLACEMENTS, ids(sides[0], ["placement"]) + ids(sides[1], ["placement"])))
-    # where or with whom the child lives placed on one copy and changed by an update of the registration (its location,
-    # its caregiver's name) on the other: the later by its date would stand as where the child lives (lives_now), its
-    # worker not knowing of the other. Each placing copy's latest placement (by its date) against each field the other
-    # copy's updates changed (the latest update of the field, in the records' order), where the placement says it.
-    # Some of them unreadable here: every placement and update written apart on the two copies named
-    moved: set[str] = set()
-    fields: set[str] = set()  # the fields they disagree on (none known when some could not be read)
-    unknown = False
-    for placing, updating in ((0, 1), (1, 0)):
-        if not ids(sides[placing], ["placement"]) or not ids(sides[updating], ["update"]):
-            continue
-        placed, unread_placed = written_apart("placement")
-        updates, unread_updates = written_apart("update")
-        if unread_placed or unread_updates:
-            moved |= set(ids(sides[placing], ["placement"]) + ids(sides[updating], ["update"]))
-            unknown = True
-            continue
-        # an update before that copy's own latest placement written apart (by date) no longer says where the child lives there
-        own = _at(latest(placed[updating])) if placed[updating] else None
-        said = {record_id: placement_rules.whereabouts_changed(body.get("changes")) for record_id, body in updates[updating].items()
-                if own is None or placement_rules.update_stands(_at(body), {"at": own})}
-        said = {record_id: changed for record_id, changed in said.items() if changed}
-        latest_said: dict[str, object] = {}
-        for record_id in sorted(said):
-            latest_said.update(said[record_id])
-        differ = placement_rules.disagrees(latest(placed[placing]), latest_said) if said else []
-        if differ:
-            moved |= set(placed[placing]) | set(said)
-            fields.update(differ)
-    if moved:
-        found.append((PLACEMENT_UPDATE, sorted(moved), {} if unknown else {"fields": sorted(fields)}))
-    # one referral updated on both copies apart, each copy's latest update of it giving another status: the later in the
-    # records stands, its worker not knowing of the other (accepted on one, declined on the other). One conflict per
-    # referral, naming it. Some of them unreadable here: every update written apart named, the referral not known
-    if "referral_update" in both_kinds:
-        read, unread = written_apart("referral_update")
-        if unread:
-            found.append((REFERRAL_UPDATES_CONCURRENT, ids(sides[0], ["referral_update"]) + ids(sides[1], ["referral_update"])))
-        else:
-            updated = [referring(side) for side in read]
-            for referral in sorted(updated[0].keys() & updated[1].keys()):
-                latest_status = [side[referral][max(side[referral])] for side in updated]
-                if latest_status[0] != latest_status[1]:
-                    found.append((REFERRAL_UPDATES_CONCURRENT, list(updated[0][referral]) + list(updated[1][referral]),
-                                  {"referral": referral}))
-    # the risk found increased on one copy while the other rated it (or found it increased too) apart: the rating,
-    # later in the records, would answer an increase its worker never saw. Some of them unreadable here: named all
-    risky = [[n for n in side if _kind(n) in ("followup", "assessment")] for side in sides]
-    if risky[0] and risky[1]:
-        read = [bodies(risky[0], ours), bodies(risky[1], theirs)]
-        if any(len(found_here) < len(side) for found_here, side in zip(read, risky)):
-            found.append((RISK_CONCURRENT, ids(risky[0]) + ids(risky[1])))
-        else:
-            raised = [{i for i, body in side.items() if body.get("risk_increased") == "yes"} for side in read]
-            rated = [{i: body["risk"] for i, body in side.items() if body.get("risk")} for side in read]
-            levels = [side[max(side)] for side in rated if side]  # each copy's latest rating
-            if (raised[0] and (raised[1] or rated[1])) or (raised[1] and rated[0]) or (len(levels) == 2 and levels[0] != levels[1]):
-                found.append((RISK_CONCURRENT, sorted(raised[0] | rated[0].keys() | raised[1] | rated[1].keys())))
+    found = Apart(_git(ctx), ctx.keys, folder, base, ours, theirs).conflicts()
     records = []
     for code, record_ids, *about in found:  # about: what the conflict is about besides its records (ids, field names)
         record_ids = sorted(record_ids)
         result.conflicts.append({"case": case_id, "code": code, "records": record_ids})
         records.append(new_record(ctx, "sync_conflict", case_id, {"code": code, "records": record_ids, **(about[0] if about else {})}))
     return records
-
-
-def _at(record: dict) -> str | None:
-    """A record's date (UTC), or None when it is not one."""
-    try:
-        return utc(str(record.get("at")))
-    except (TypeError, ValueError):
-        return None
 
 
 def _decrypted(ctx: Context, entries: dict[str, Entry], paths: Iterable[str],
@@ -1094,7 +816,7 @@ def _conference_conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, the
     whether they differ."""
     conference_id = folder.split("/", 1)[1]
     trees = (ours, theirs)
-    mine, other, before = _names(ours, folder), _names(theirs, folder), _names(base, folder)
+    mine, other, before = record_names(ours, folder), record_names(theirs, folder), record_names(base, folder)
     sides = [sorted(mine - other - before), sorted(other - mine - before)]
     if not sides[0] or not sides[1]:
         return []
@@ -1103,11 +825,11 @@ def _conference_conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, the
         return [r.id for r in records if r.kind == "minutes" or (r.kind == "conference_update" and isinstance(
             (r.body.get("changes") or {}).get(conference_rules.MINUTES), dict))]
 
-    candidates = [[n for n in side if _kind(n) in ("minutes", "conference_update", "conference_close")] for side in sides]
+    candidates = [[n for n in side if record_kind(n) in ("minutes", "conference_update", "conference_close")] for side in sides]
     if not candidates[0] or not candidates[1]:
         return []
     # every record of each copy's conference, read once (None: one cannot be read here), then those written apart
-    every = [_decrypted(ctx, tree, [f"{folder}/{n}" for n in _names(tree, folder)], read) for tree in trees]
+    every = [_decrypted(ctx, tree, [f"{folder}/{n}" for n in record_names(tree, folder)], read) for tree in trees]
     apart = [{n.split(".", 1)[0] for n in side} for side in candidates]
     written = [[r for r in every[i] if r.id in apart[i]] if every[i] is not None
                else _decrypted(ctx, trees[i], [f"{folder}/{n}" for n in candidates[i]], read) for i in (0, 1)]
@@ -1116,10 +838,10 @@ def _conference_conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, the
         # record, a close, an update written after minutes on its copy: it may replace them, which its name does not
         # say); the fold of whoever reads the conference finds it none where those holding minutes hold the same
         # (conference_rules.same_minutes)
-        firsts = [min((n for n in _names(tree, folder) if _kind(n) == "minutes"), default=None) for tree in trees]
-        maybe = [[n for n in side if _kind(n) != "conference_update" or (firsts[i] is not None and n > firsts[i])]
+        firsts = [min((n for n in record_names(tree, folder) if record_kind(n) == "minutes"), default=None) for tree in trees]
+        maybe = [[n for n in side if record_kind(n) != "conference_update" or (firsts[i] is not None and n > firsts[i])]
                  for i, side in enumerate(candidates)]
-        if not (maybe[0] and maybe[1]) or all(_kind(n) == "conference_close" for side in maybe for n in side):
+        if not (maybe[0] and maybe[1]) or all(record_kind(n) == "conference_close" for side in maybe for n in side):
             return []
         found = sorted(n.split(".", 1)[0] for side in maybe for n in side)
         result.conflicts.append({"conference": conference_id, "code": conference_rules.MINUTES_CONCURRENT, "records": found,
@@ -1147,12 +869,12 @@ def _assigned(folder: str, base: Tree, ours: Tree, theirs: Tree, readers) -> str
     registration, assignment or receipt; else the first reader both copies agree on."""
     newest = None
     for tree in (ours, theirs):
-        placing = sorted(n for n in _names(tree, folder) if _kind(n) in PLACING)
+        placing = sorted(n for n in record_names(tree, folder) if record_kind(n) in PLACING)
         if placing and (newest is None or placing[-1] > newest[0]):
             newest = (placing[-1], tree)
     first = {name: (readers(tree, folder) or [None])[0] for name, tree in (("b", base), ("o", ours), ("t", theirs))}
     if newest is not None:
-        in_ours, in_theirs = newest[0] in _names(ours, folder), newest[0] in _names(theirs, folder)
+        in_ours, in_theirs = newest[0] in record_names(ours, folder), newest[0] in record_names(theirs, folder)
         if in_ours != in_theirs:
             return first["o"] if in_ours else first["t"]
     if first["o"] == first["t"] or first["t"] == first["b"]:
@@ -1168,7 +890,7 @@ def _merged_covers(folder: str, base: Tree, ours: Tree, theirs: Tree, covers) ->
     copy with the newest `cover` record decides (as the fold does: the latest cover of a worker
     stands), the later end when that cannot tell."""
     c_base, c_ours, c_theirs = covers(base, folder), covers(ours, folder), covers(theirs, folder)
-    newest = [max((n for n in _names(tree, folder) if _kind(n) == cover_rules.KIND), default="") for tree in (ours, theirs)]
+    newest = [max((n for n in record_names(tree, folder) if record_kind(n) == cover_rules.KIND), default="") for tree in (ours, theirs)]
     out = {}
     for worker in dict.fromkeys([*c_ours, *c_theirs]):
         o, t = c_ours.get(worker), c_theirs.get(worker)
@@ -1283,7 +1005,7 @@ def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree,
     old = folder.split("/", 1)[1]
     later = max([(_registrations(ours, folder)[0], ours), (_registrations(theirs, folder)[0], theirs)], key=lambda p: p[0])[1]
     other = ours if later is theirs else theirs
-    moving = sorted(p for p in (f"{folder}/{n}" for n in _names(later, folder)) if other.get(p) != later[p])
+    moving = sorted(p for p in (f"{folder}/{n}" for n in record_names(later, folder)) if other.get(p) != later[p])
     contents = remote.read_blobs(git, [later[p].blob for p in moving])
     new = new_case_id()
     while any(tree.has_folder(f"{CASES}/{new}") for tree in (base, ours, theirs)):
