@@ -68,7 +68,7 @@ def test_combined_returns_equal_the_statistics_of_one_repository_holding_every_c
     got, want = json.loads(combined.stdout), json.loads(expected.stdout)
     assert got["sections"] == want["sections"]
     assert got["tables"] == want["tables"]
-    assert got["combined"] == {"agencies": ["KSM", "MSA", "NBI"], "returns": 3}
+    assert got["combined"] == {"agencies": ["KSM", "MSA", "NBI"], "returns": 3, "period_over": True, "not_over": []}
     # small cells were hidden after the sum: the county's 7 registrations show, each agency's 2-3 would not
     summary = {row[0]: row[1] for row in got["tables"][0]["rows"]}
     assert summary["Registrations"] == 7
@@ -129,3 +129,57 @@ def test_a_file_too_large_for_a_return_is_refused_by_its_number(tmp_env, county)
     refused = as_county("report", "combine", str(big), str(small))
     assert refused.code == 4 and "file 1" in refused.stderr and "too large" in refused.stderr, refused.stderr
     assert str(big) not in refused.stderr
+
+
+NOVEMBER = ("--from", "2026-11-01", "--to", "2026-11-30")
+
+
+def test_a_return_made_before_its_period_ended__said_where_it_is_made_and_where_it_is_combined(tmp_env, county):
+    """A return made on 23 November for November counts half a month. The agency is warned when it
+    makes it (also on the period's last day: the rest of the day is still to come); the county is
+    warned when it combines it (by the file's number and the agency's code, never a file name or
+    what the return holds), the combined report says so at its top and in its notes, and --json
+    says `period_over: false` with the returns that were not over. Before, nothing said it: the
+    county summed a half month as if it were whole."""
+    county_key, county_recipient = county
+    ksm, nbi = new_repo(tmp_env, "KSM"), new_repo(tmp_env, "NBI")
+    fill(ksm, [("female", "2015-04-01", "no", ["neglect"], "2026-11-02")])
+    early, late, last_day = tmp_env / "ksm-early.age", tmp_env / "nbi-late.age", tmp_env / "ksm-last.age"
+    made = ksm("report", "statistics", *NOVEMBER, "--for-aggregation", "--recipient", county_recipient, "--out", str(early), "--json")
+    assert made.code == 0, made.stderr
+    assert made.json()["period_over"] is False
+    assert made.stderr.count("warning:") == 1 and "the period has not ended (it ends 2026-11-30; today is 2026-11-23)" in made.stderr
+    on_the_day = ksm("report", "statistics", *NOVEMBER, "--for-aggregation", "--recipient", county_recipient, "--out",
+                     str(last_day), "--json", env={"CPCM_NOW": "2026-11-30T20:00:00+03:00"})
+    assert on_the_day.code == 0 and on_the_day.json()["period_over"] is False and "has not ended" in on_the_day.stderr
+    after = nbi("report", "statistics", *NOVEMBER, "--for-aggregation", "--recipient", county_recipient, "--out", str(late),
+                "--json", env={"CPCM_NOW": "2026-12-01T08:00:00+03:00"})
+    assert after.code == 0 and after.json()["period_over"] is True and "warning" not in after.stderr
+
+    as_county = Cli({"CPCM_IDENTITY": str(county_key), "CPCM_NOW": "2026-12-02T10:00:00+03:00"})
+    combined = as_county("report", "combine", str(late), str(early), "--json")
+    assert combined.code == 0, combined.stderr
+    assert combined.json()["combined"]["period_over"] is False
+    assert combined.json()["combined"]["not_over"] == [{"file": 2, "agency": "KSM", "made_on": "2026-11-23"}]
+    assert combined.stderr.count("warning:") == 1, combined.stderr
+    assert ("warning: the return in file 2 (agency KSM) was made on 2026-11-23, before the period ended "
+            "(2026-11-01 to 2026-11-30): it counts only up to that day") in combined.stderr
+    assert str(early) not in combined.stderr and early.name not in combined.stderr and "Child" not in combined.stderr
+    assert "not the whole period: 1 of the returns" in combined.json()["meta"]["coverage"]
+    assert combined.json()["notes"][0].startswith("Not the whole period (2026-11-01 to 2026-11-30): the return in file 2")
+    for fmt in ("md", "html"):
+        rendered = as_county("report", "combine", str(late), str(early), "--format", fmt)
+        assert rendered.code == 0 and "Not the whole period" in rendered.stdout and "not the whole period: 1" in rendered.stdout
+    written = as_county("report", "combine", str(late), str(early), "--out", str(tmp_env / "county.md"), "--json")
+    assert written.code == 0 and written.json()["period_over"] is False
+    terminal = as_county("report", "combine", str(late), str(early))
+    assert terminal.code == 0 and "not the whole period" in terminal.stdout.splitlines()[1]
+
+    # returns made after the period: no warning, and --json says the period was over
+    again = ksm("report", "statistics", *NOVEMBER, "--for-aggregation", "--recipient", county_recipient, "--out",
+                str(tmp_env / "ksm-again.age"), env={"CPCM_NOW": "2026-12-01T09:00:00+03:00"})
+    assert again.code == 0 and "warning" not in again.stderr
+    whole = as_county("report", "combine", str(late), str(tmp_env / "ksm-again.age"), "--json")
+    assert whole.code == 0 and "warning" not in whole.stderr
+    assert whole.json()["combined"] == {"agencies": ["KSM", "NBI"], "returns": 2, "period_over": True, "not_over": []}
+    assert "not the whole period" not in whole.json()["meta"]["coverage"]

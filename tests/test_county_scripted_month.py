@@ -299,6 +299,33 @@ def test_the_months_reports__json_and_rendered_agree_with_due_and_the_reviews(of
     assert json_error(inside, 4)["rule"] == "plaintext-in-repository"
 
 
+def test_a_caseworkers_weekly_caseload__their_own_row_not_a_colleague_with_none(office, month):
+    """amina reads her 18 cases, not otieno's 18: her caseload listed otieno with 0 open cases,
+    which a reader took for a colleague with none. Her report is her own row, and says why."""
+    amina = office.cli("amina", morning(date(2026, 12, 1)))
+    mine = amina("report", "caseload", "--json")
+    clean(mine, code=0)
+    everyone = {row["worker"]: row for row in office.cli("sup", morning(date(2026, 12, 1)))("report", "caseload", "--json").json()["workers"]}
+    assert everyone["otieno"]["open"] == len(STEPS) // 2
+    assert mine.json()["workers"] == [everyone["amina"]] and mine.json()["workers_shown"] == "yours"
+    shown = amina("report", "caseload")
+    clean(shown, code=0)
+    assert "otieno" not in shown.stdout and "Only your own row" in shown.stderr
+    assert shown.stdout.splitlines()[1] == "# Kisumu County Office (KSM-CO); The 18 cases you can read, of 36 in the repository"
+
+
+def test_a_return_made_mid_month__the_office_is_told_the_period_has_not_ended(office, month, tmp_path):
+    from conftest import make_identity
+
+    county = make_identity(tmp_path / "county.txt")
+    made = office.cli("sup", morning(date(2026, 11, 16)))("report", "statistics", "--from", "2026-11-01", "--to", "2026-11-30",
+                                                          "--for-aggregation", "--recipient", county,
+                                                          "--out", str(tmp_path / "half.return.age"), "--json")
+    clean(made, code=0)
+    assert made.json()["period_over"] is False
+    assert "warning: the period has not ended (it ends 2026-11-30; today is 2026-11-16)" in made.stderr
+
+
 def test_the_months_return_to_the_county__made_at_the_office_combined_at_the_county(office, month, tmp_path):
     """The office's statistics return for November, with another agency's, combined with the county's
     own key (no casefile repository): the reviews of the month counted once each."""
@@ -312,7 +339,7 @@ def test_the_months_return_to_the_county__made_at_the_office_combined_at_the_cou
                                   "--out", str(tmp_path / "ksm.return.age"), "--json")
     clean(made, code=0)
     assert made.json() == {"report": "statistics", "for_aggregation": True, "from": "2026-11-01", "to": "2026-11-30",
-                           "out": str(tmp_path / "ksm.return.age"), "encrypted": True}
+                           "out": str(tmp_path / "ksm.return.age"), "encrypted": True, "period_over": True}
     other_key = tmp_path / "nbi.txt"
     make_identity(other_key)
     other = Cli({"CPCM_REPO": str(tmp_path / "nbi"), "CPCM_IDENTITY": str(other_key), "CPCM_NOW": now})

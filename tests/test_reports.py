@@ -25,7 +25,7 @@ from cpcm.store import policies
 from cpcm.domain.records import Record
 from cpcm.domain.team import Team, Worker
 from cpcm.reports import caseload, statistics, timeliness
-from cpcm.reports.statistics import counts as statistics_counts
+from cpcm.reports.statistics import combine as combine_returns, counts as statistics_counts
 from cpcm.reports.disclosure import line_check, protected_table, suppress
 from cpcm.workflow.deadlines import deadlines
 from cpcm.workflow.fold import fold
@@ -175,6 +175,25 @@ def test_caseload__approvals_nobody_in_the_team_may_decide_are_counted_and_said(
     assert caseload(CASES, TEAM, POLICY, AS_OF)["totals"]["approvals_nobody_may_decide"] == 0  # sup decides them
 
 
+def test_caseload__a_readers_own_report_keeps_the_totals_of_what_they_read_and_what_nobody_may_decide():
+    """`reader`: the rows are the reader's only; the totals (and the total row) still count every
+    case given, and the requests nobody in the team may decide stay, since those are known."""
+    lone = Team((Worker("sup", "Supervisor", ("supervisor",), "age1sup", removed="2026-01-01T00:00:00+00:00"),
+                 Worker("amina", "Amina", ("caseworker", "supervisor"), "age1amina"),
+                 Worker("otieno", "Otieno", ("caseworker",), "age1otieno")))
+    everyone = caseload(CASES, TEAM, POLICY, AS_OF)
+    view = caseload(CASES, TEAM, POLICY, AS_OF, reader="otieno")
+    assert [w["worker"] for w in view["workers"]] == ["otieno"] and view["totals"] == everyone["totals"]
+    assert view["workers"][0] == next(w for w in everyone["workers"] if w["worker"] == "otieno")
+    workers = next(t for t in view["tables"] if t["id"] == "workers")
+    assert [r[0] for r in workers["rows"]] == ["otieno", "total"] and workers["rows"][-1] == next(
+        t for t in everyone["tables"] if t["id"] == "workers")["rows"][-1]
+    assert "supervisors" not in [t["id"] for t in view["tables"]] and view["supervisors"] == []
+    nobody = next(t for t in caseload(CASES, lone, POLICY, AS_OF, reader="otieno")["tables"] if t["id"] == "supervisors")
+    assert nobody["rows"] == [["nobody may", 4, ""]]
+    assert [b["label"] for b in view["charts"][0]["bars"]] == ["otieno"]
+
+
 def test_timeliness__known_numbers_and_golden():
     view = timeliness(CASES, POLICY, date(2026, 1, 1), date(2026, 10, 31), AS_OF)
     golden("timeliness", view)
@@ -306,6 +325,26 @@ def test_statistics__carries_no_identifier():
 
 
 # -- suppression, by hand -----------------------------------------------------------------------------
+def test_combine__returns_made_on_or_before_the_periods_last_day_are_not_over():
+    """The day a return was made is its agency's (made_at keeps the offset): made late on the
+    last day, or with no made_at, it is not known to cover the whole period."""
+    def made(agency, at):
+        document = statistics_counts(CASES, POLICY, date(2026, 1, 1), date(2026, 3, 31), EAT)
+        return document | {"agency": agency} | ({"made_at": at} if at else {})
+
+    view = combine_returns([made("A", "2026-04-01T00:30+03:00"), made("B", "2026-03-31T23:30+03:00"), made("C", None)], POLICY)
+    assert view["combined"]["period_over"] is False
+    assert view["combined"]["not_over"] == [{"file": 2, "agency": "B", "made_on": "2026-03-31"},
+                                            {"file": 3, "agency": "C", "made_on": None}]
+    assert view["notes"][0] == ("Not the whole period (2026-01-01 to 2026-03-31): the return in file 2 (agency B) was made on "
+                                "2026-03-31, before the period ended; the return in file 3 (agency C) does not say when it "
+                                "was made. Such a return counts only up to the day it was made: combine returns made after "
+                                "the period ends.")
+    over = combine_returns([made("A", "2026-04-01T00:30+03:00"), made("B", "2026-05-02T09:00+03:00")], POLICY)
+    assert over["combined"]["period_over"] is True and over["combined"]["not_over"] == []
+    assert not over["notes"][0].startswith("Not the whole period")
+
+
 def test_suppress__a_small_cell_and_its_complements():
     """2 is below 5: hidden; then the smallest non-zero cell of its row (8) and of its column
     (5), then one more in the third column (6), so that every line hides two cells."""
@@ -410,6 +449,37 @@ def test_report__caseload_on_the_terminal_lists_each_worker(cli_as, small_repo):
     assert rows["amina"][1] == "2" and rows["otieno"][1] == "1" and rows["total"][1] == "3"
     # what the report is, when, and whose cases, as the HTML and Markdown formats head it
     assert head.splitlines() == ["# Caseload: as of 2026-11-23 09:00 +03:00", "# Test Agency (TEST); All 3 cases of the repository"]
+
+
+def test_report__a_caseworkers_caseload_shows_their_own_row_not_colleagues_with_none(cli_as, small_repo):
+    """amina reads her 2 cases, not otieno's: her report listed otieno with 0 open cases (and sup
+    able to decide 0 requests), numbers it cannot know. Now it shows her own row, says why, and
+    leaves colleagues to a supervisor's report, in every format; the supervisor's is as it was."""
+    amina = cli_as("amina")
+    table = amina("report", "caseload")
+    assert table.code == 0, table.stderr
+    head, first = table.stdout.split("\n\n")[:2]
+    rows = {line.split("\t")[0]: line.split("\t") for line in first.splitlines() if "\t" in line}
+    assert set(rows) == {"worker", "amina", "total"} and rows["amina"][1] == "2" and rows["total"][1] == "2"
+    assert head.splitlines()[1] == "# Test Agency (TEST); The 2 cases you can read, of 3 in the repository"
+    assert "Only your own row" in table.stderr and "a supervisor's report shows them" in table.stderr
+    assert "# Approvals each supervisor" not in table.stdout  # what sup may decide comes from cases amina cannot read
+    view = amina("report", "caseload", "--json").json()
+    assert [w["worker"] for w in view["workers"]] == ["amina"] and view["workers"][0]["open"] == 2
+    assert view["workers_shown"] == "yours" and view["supervisors"] == []
+    assert view["meta"]["cases_read"] == 2 and view["meta"]["cases_in_repository"] == 3
+    for fmt in ("md", "html", "csv", "json"):
+        rendered = amina("report", "caseload", "--format", fmt)
+        assert rendered.code == 0, rendered.stderr
+        assert "otieno" not in rendered.stdout, fmt  # no row, no bar, no count for a colleague
+        if fmt in ("md", "html"):
+            assert "Only your own row" in rendered.stdout and "Open cases: " not in rendered.stdout, fmt
+    assert [w["worker"] for w in cli_as("otieno")("report", "caseload", "--json").json()["workers"]] == ["otieno"]
+    # the supervisor reads every case: every caseworker's row, what each supervisor decides, no marker
+    sup = cli_as("sup")("report", "caseload", "--json").json()
+    assert {w["worker"]: w["open"] for w in sup["workers"]} == {"amina": 2, "otieno": 1}
+    assert "workers_shown" not in sup and [s["worker"] for s in sup["supervisors"]] == ["sup"]
+    assert "Only your own row" not in cli_as("sup")("report", "caseload", "--format", "md").stdout
 
 
 def test_report__a_printed_report_names_its_period_and_agency(cli_as, small_repo):

@@ -184,12 +184,17 @@ def _for_aggregation(kind, from_, to, format_, out, recipient, plaintext, force,
         raise UsageError(f"{'--plaintext' if plaintext else '--format'} does not go with --for-aggregation", "A return is always encrypted JSON.")
     ctx = open_ctx(repo, identity)
     ctx.need_worker()
-    start, end = _period(from_, to, ctx.now.date())
+    today = ctx.now.date()
+    start, end = _period(from_, to, today, said_after_today=False)  # said below, as a return's own warning
     path, encrypted, readers = write_output(ctx, out, service.report_return(ctx, start, end), True, recipient, include_self=False, force=force)
     say(f"wrote the statistics return for {start} to {end} to the --out file: age-encrypted to {readers} recipient{'s' if readers > 1 else ''}")
+    over = end < today
+    if not over:  # the day it ends too: the rest of that day is still to come
+        warn(f"the period has not ended (it ends {end.isoformat()}; today is {today.isoformat()}): this return counts only up "
+             f"to today, and a county that combines it is told so; for the whole period, make it again after {end.isoformat()}")
     if json_out:
         print_json({"report": "statistics", "for_aggregation": True, "from": start.isoformat(), "to": end.isoformat(), "out": str(path),
-                    "encrypted": encrypted})
+                    "encrypted": encrypted, "period_over": over})
 
 
 def _combine(returns: list[Path], format_, out, recipient, force, identity, json_out) -> None:
@@ -213,6 +218,7 @@ def _combine(returns: list[Path], format_, out, recipient, force, identity, json
     if out is not None and fmt is None:
         fmt = "md"
     built = service.report_combine(data, key, clock.now(), fmt)
+    _said_not_over(built.view)
     if fmt is None:
         print_tables(built.view)
     elif out is None:
@@ -222,7 +228,20 @@ def _combine(returns: list[Path], format_, out, recipient, force, identity, json
                                                 force=force, me=key.recipient)
         _said_written(path, encrypted, readers, True)
         if json_out:
-            print_json({"report": "combine", "format": fmt, "out": str(path), "encrypted": encrypted})
+            print_json({"report": "combine", "format": fmt, "out": str(path), "encrypted": encrypted,
+                        "period_over": built.view["combined"]["period_over"]})
+
+
+def _said_not_over(view: dict) -> None:
+    """A warning for each return made before its period ended (`combined.not_over`): by its
+    number on the command line and its agency's code, never by what it holds."""
+    from cpcm.reports.statistics import not_over_text
+
+    period = view["period"]
+    for entry in view["combined"]["not_over"]:
+        said = f"({period['from']} to {period['to']}): it counts only up to that day, so the combination is not the whole period" \
+            if entry["made_on"] else f"(perhaps before the period, {period['from']} to {period['to']}, ended)"
+        warn(f"{not_over_text(entry)} {said}; ask the agency for a return made after {period['to']}")
 
 
 def _print(kind: str, fmt: str, text: str, json_out: bool) -> None:
@@ -286,8 +305,9 @@ def _format(option: str | None, out: Path | None) -> str | None:
     return SUFFIXES.get(Path(name).suffix)
 
 
-def _period(start: str | None, end: str | None, today: date) -> tuple[date, date]:
-    """--from and --to as dates; by default the twelve calendar months up to today."""
+def _period(start: str | None, end: str | None, today: date, said_after_today: bool = True) -> tuple[date, date]:
+    """--from and --to as dates; by default the twelve calendar months up to today. A period that
+    ends after today is accepted with a warning (`said_after_today`: here; else the caller's)."""
     from cpcm.clock import parse_datetime
     from cpcm.errors import UsageError
 
@@ -305,7 +325,7 @@ def _period(start: str | None, end: str | None, today: date) -> tuple[date, date
         raise UsageError("--from is after --to", "Give --from on or before --to (both days count); without --to, the period ends today.")
     if first > today:  # with --to too: a period still to come holds no event, and its report would be all noughts
         raise UsageError(f"--from is after today ({today.isoformat()})", "A report counts what has happened: give a period that has begun.")
-    if last > today:
+    if last > today and said_after_today:
         warn(f"the period ends after today ({today.isoformat()}): it counts what happened up to today, and a report of it "
              "made later will count more")
     return first, last

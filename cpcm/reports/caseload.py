@@ -23,11 +23,21 @@ UNASSIGNED = "(unassigned)"
 # the worker's own clocks, in the order of the case-management steps (the clock table's order)
 OVERDUE_CODES = clocks.WORKER_CODES
 APPROVALS = tuple((c.code, c.subject) for c in clocks.APPROVALS)
+# the note of a report that covers only the cases its reader can read (`caseload(reader=...)`)
+ONLY_YOURS = ("Only your own row: you cannot read every case of the repository, so other workers' caseloads are not "
+              "known here (a supervisor's report shows them, with what each supervisor can decide). The total counts "
+              "the open cases you can read.")
 
 
-def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime) -> dict:
+def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime, reader: str | None = None) -> dict:
     """Open cases per worker by stage and risk, against the cap; overdue items per worker;
-    approvals waiting for supervisors."""
+    approvals waiting for supervisors.
+
+    `reader`: the worker whose report it is, when `cases` are only some of the repository's (a
+    caseworker's, who reads their own cases, not every colleague's): then the per-worker rows are
+    only the reader's own, since no other worker's count can be known from them, and what each
+    supervisor can decide is left out for the same reason (`workers_shown: "yours"`). The totals
+    count the cases given, as the report's coverage says."""
     cases = list(cases)
     cap, warn_from = caseload_limits(policy)
     soon = soon_window(policy, now)
@@ -44,7 +54,7 @@ def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime) -
     codes = OVERDUE_CODES + tuple(sorted({i.code for i in overdue} - set(OVERDUE_CODES)))  # a clock added since
     holders = {c.worker or UNASSIGNED for c in open_cases} | {i.owner or UNASSIGNED for i in overdue}
     caseworkers = {w.id for w in team.active if w.has_role("caseworker")}
-    worker_ids = sorted(holders | caseworkers, key=lambda w: (w == UNASSIGNED, w))
+    worker_ids = sorted(holders | caseworkers, key=lambda w: (w == UNASSIGNED, w)) if reader is None else [reader]
     workers = []
     for worker_id in worker_ids:
         mine = [c for c in open_cases if (c.worker or UNASSIGNED) == worker_id]
@@ -75,7 +85,7 @@ def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime) -
         waiting_by_subject.append({"subject": subject, "waiting": len(mine), "overdue": sum(1 for i in mine if now > i.due),
                           "oldest_days": round(oldest, 1) if oldest is not None else None})
     supervisors = []
-    for member in team.active:
+    for member in team.active if reader is None else ():  # a supervisor's requests come from cases the reader cannot read
         if not approvals.oversees(member):
             continue
         theirs = [i for i in waiting if for_worker(i, member.id, approvals.approves(member))]  # as on their own due list
@@ -105,7 +115,10 @@ def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime) -
         "supervisors": supervisors,
         "totals": totals,
     }
-    view["tables"] = _tables(view, risks)
+    if reader is not None:
+        view["workers_shown"] = "yours"  # only in such a report: a supervisor's view is as it always was
+    # the total row's "target missed": every one of the cases read where not every worker has a row
+    view["tables"] = _tables(view, risks, len(missed) if reader is not None else None)
     view["charts"] = _charts(view, risks)
     return view
 
@@ -115,25 +128,28 @@ def _requested_at(case: Case, code: str) -> str | None:
     return (request or {}).get("at")
 
 
-def _tables(view: dict, risks: tuple[str, ...]) -> list[dict]:
+def _tables(view: dict, risks: tuple[str, ...], missed_total: int | None = None) -> list[dict]:
     workers, totals = view["workers"], view["totals"]
     shown_stages = [s for s in OPEN_STAGES if totals["by_stage"][s]] or list(OPEN_STAGES[:1])
     shown_codes = [c for c in (workers[0]["overdue"] if workers else ()) if any(w["overdue"][c] for w in workers)]
     cap = view["policy"]["cap"]
-    return [
+    yours = view.get("workers_shown") == "yours"
+    tables = [
         table("workers", f"Open cases per worker (cap {cap}, warning from {view['policy']['warn_from']})",
               ["worker", "open", "cap", "state", *risks, "not rated", "overdue", "target missed"],
               [[w["worker"], w["open"], w["cap"] if w["cap"] is not None else "", w["state"].replace("_", " "),
                 *[w["by_risk"][r] for r in (*risks, NOT_RATED)], w["overdue_total"], w["target_missed"]] for w in workers]
               + [["total", totals["open"], "", "", *[totals["by_risk"][r] for r in (*risks, NOT_RATED)], totals["overdue"],
-                  sum(w["target_missed"] for w in workers)]]),
+                  sum(w["target_missed"] for w in workers) if missed_total is None else missed_total]],
+              note=ONLY_YOURS if yours else ""),
         table("stages", "Open cases per worker by stage", ["worker", *[s.replace("_", " ") for s in shown_stages]],
               [[w["worker"], *[w["by_stage"][s] for s in shown_stages]] for w in workers if w["open"]]
               + [["total", *[totals["by_stage"][s] for s in shown_stages]]]),
         table("overdue", "Overdue items per worker", ["worker", *shown_codes, "total"],
               [[w["worker"], *[w["overdue"][c] for c in shown_codes], w["overdue_total"]] for w in workers if w["overdue_total"]],
-              note="" if shown_codes else "Nothing is overdue."),
-        table("approvals", f"Waiting for a supervisor (answer within {view['policy']['approval_response']})",
+              note="" if shown_codes else "Nothing of yours is overdue." if yours else "Nothing is overdue."),
+        table("approvals", f"Waiting for a supervisor (answer within {view['policy']['approval_response']})"
+                           + (", on the cases you can read" if yours else ""),
               ["approval", "waiting", "overdue", "oldest (days)"],
               [[a["subject"], a["waiting"], a["overdue"], "" if a["oldest_days"] is None else a["oldest_days"]] for a in view["approvals"]]),
         table("supervisors", "Approvals each supervisor or manager can decide (not their own requests)",
@@ -144,6 +160,9 @@ def _tables(view: dict, risks: tuple[str, ...]) -> list[dict]:
                    "self-approval in the policy"
                    if totals["approvals_nobody_may_decide"] else ""),
     ]
+    # what each supervisor can decide is not known from some of the cases (said in ONLY_YOURS); what nobody
+    # may decide is, and stays
+    return [t for t in tables if not (yours and t["id"] == "supervisors" and not t["rows"])]
 
 
 def _charts(view: dict, risks: tuple[str, ...]) -> list[dict]:

@@ -264,10 +264,35 @@ def combine(returns: list[dict], policy: Policy) -> dict:
                     raise ValueError(f"a return from agency {document['agency']} holds a damaged count")
                 found.setdefault(measure, []).extend([dict(zip(CELL_KEYS, cell[:-1]))] * cell[-1])
     view = _view(found, period, policy)
-    view["combined"] = {"agencies": sorted(agencies), "returns": len(returns)}
+    not_over = [{"file": number, "agency": document["agency"], "made_on": made}
+                for number, document in enumerate(returns, start=1)
+                if (made := made_on(document)) is None or made <= period.end.isoformat()]
+    view["combined"] = {"agencies": sorted(agencies), "returns": len(returns), "period_over": not not_over,
+                        "not_over": not_over}
     view["notes"].insert(0, f"The returns of {len(returns)} agencies added up; small cells were hidden after the sum, "
                             "so no single agency's small counts can be read from it.")
+    if not_over:
+        view["notes"].insert(0, f"Not the whole period ({period.start} to {period.end}): "
+                                f"{'; '.join(not_over_text(r) for r in not_over)}. Such a return counts only up to the day "
+                                "it was made: combine returns made after the period ends.")
     return view
+
+
+def made_on(document: dict) -> str | None:
+    """The day a return was made, in its agency's time zone ('YYYY-MM-DD'; `made_at` keeps the
+    zone's offset), or None when it does not say."""
+    try:
+        return datetime.fromisoformat(str(document.get("made_at") or "").replace("Z", "+00:00")).date().isoformat()
+    except ValueError:
+        return None
+
+
+def not_over_text(entry: dict) -> str:
+    """One of `combine`'s `not_over`, said: the file by its number on the command line, the agency
+    by its code, and the day the return was made."""
+    which = f"the return in file {entry['file']} (agency {entry['agency']})"
+    return f"{which} was made on {entry['made_on']}, before the period ended" if entry["made_on"] else \
+        f"{which} does not say when it was made"
 
 
 def _view(found: dict[str, list[dict]], period: Period, policy: Policy) -> dict:

@@ -89,6 +89,10 @@ def _bad_returns(errors: list) -> Exception:
                         "one period; files are numbered in the order given. Nothing was written.")
 
 
+# the coverage line of a combination with returns made before the period ended (statistics.combine's `not_over`)
+_NOT_OVER = "; not the whole period: {} of the returns were made before it ended (see the notes)"
+
+
 def report_combine(returns: list[bytes], identity, now, fmt: str | None = None, profile: str = "inter-agency",
                    root: Path | None = None) -> Report:
     """The statistics report of several agencies' returns (each age-encrypted to `identity`),
@@ -126,7 +130,8 @@ def report_combine(returns: list[bytes], identity, now, fmt: str | None = None, 
     view["meta"] = {"agency": {"code": "+".join(agencies) if len(agencies) <= 6 else f"{len(agencies)} agencies",
                                "name": f"{len(agencies)} agencies combined"},
                     "generated_at": now.isoformat(timespec="minutes"),
-                    "coverage": f"The returns of {len(agencies)} agencies ({', '.join(agencies)}), added up before small cells were hidden",
+                    "coverage": f"The returns of {len(agencies)} agencies ({', '.join(agencies)}), added up before small cells were hidden"
+                                + (_NOT_OVER.format(len(view["combined"]["not_over"])) if view["combined"]["not_over"] else ""),
                     "cases_read": None, "cases_in_repository": None}
     return Report("statistics", view, _render_view(root, "statistics", fmt, view) if fmt else None)
 
@@ -243,7 +248,7 @@ def _build(ctx: Context, kind: str, cases: list, start: date, end: date) -> dict
     from cpcm import reports
 
     if kind == "caseload":
-        view = reports.caseload(cases, ctx.team, ctx.policy, ctx.now)
+        view = reports.caseload(cases, ctx.team, ctx.policy, ctx.now, _only_yours(ctx, len(cases)))
     elif kind == "placements":
         view = reports.placements(cases, ctx.policy, start, end, ctx.now)
     elif kind == "timeliness":
@@ -251,6 +256,17 @@ def _build(ctx: Context, kind: str, cases: list, start: date, end: date) -> dict
     else:
         view = reports.statistics(cases, ctx.policy, start, end, ctx.now.tzinfo)
     return _with_meta(ctx, kind, view, len(cases))
+
+
+def _only_yours(ctx: Context, read: int) -> str | None:
+    """The worker whose caseload report shows only their own row (`reports.caseload`'s `reader`): a
+    caseworker who cannot read every case of the repository, so other workers' counts are not known
+    to them. A supervisor or manager reads every case (service/context.py `readers_for`): their
+    report shows everyone, as does that of a caseworker who reads every case."""
+    from cpcm.workflow import approvals
+
+    worker = ctx.need_worker()
+    return None if approvals.oversees(worker) or read >= len(ctx.store.case_ids()) else worker.id
 
 
 def _with_meta(ctx: Context, kind: str, view: dict, read: int, total: int | None = None) -> dict:
