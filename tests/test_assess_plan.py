@@ -94,6 +94,28 @@ def test_initial_assessment__a_changed_risk_needs_a_reason_and_rerates_the_case(
     assert service.show(amina, case_id)["risk"] == "medium"
 
 
+def test_initial_assessment__next_says_the_response_to_the_risk_first_with_its_time_and_source():
+    """The response to a high risk falls due 72 hours after the initial assessment, weeks before
+    the comprehensive assessment: the next: line that named only the comprehensive assessment let
+    a worker who reads it (and not `cpcm due`) miss it."""
+    from cpcm.domain.dates import local_text
+    from cpcm.workflow.deadlines import zone_of
+
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    written = service.assess(amina, case_id, "initial", dict(INITIAL_DATA, risk="high"))
+    response = next(i for i in service.due(amina) if i.case_id == case_id and i.code == "risk-response")
+    first, then = written.next_steps
+    assert first.startswith(f"respond to high risk by {local_text(response.due, zone_of(amina.now))} "), first
+    assert f"cpcm followup {case_id}" in first and "IAG §3 Step 2" in first, first
+    assert then == f"the comprehensive assessment: cpcm assess {case_id} --type comprehensive"
+    # immediate protection actions recorded in the assessment are the response: nothing more to say
+    other = mem.register(amina)
+    acted = service.assess(amina, other, "initial", dict(INITIAL_DATA, risk="high", immediate_actions=["moved to the aunt's"]))
+    assert acted.next_steps == (f"the comprehensive assessment: cpcm assess {other} --type comprehensive",)
+
+
 def test_plan__needs_a_supervisor_and_is_not_in_force_until_approved():
     mem = MemoryRepo()
     amina, sup = mem.as_("amina"), mem.as_("sup")

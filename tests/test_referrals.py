@@ -305,6 +305,30 @@ def test_referral__carries_only_what_the_sharing_rule_allows(mem):
     assert "sexual_abuse" not in text and "private note" not in text and "date_of_birth" not in text
 
 
+def test_refer__warns_when_it_carries_groups_the_consent_does_not_list_as_shareable(mem):
+    """The consent's --share does not narrow what a referral carries (the sector's groups, the
+    policy's sharing rule): a referral that carries more says so, naming each consent and the groups
+    it leaves out (fixed-list values and record IDs only); none when the consents cover them or list
+    nothing."""
+    amina = mem.as_("amina")
+    case_id = mem.register(amina, child={"name": CANARY, "sex": "female", "age_estimate": 9})
+    service.consent(amina, case_id, {"purpose": "referral", "agency": "clinic", "given_by": "child", "status": "given",
+                                     "explained": EXPLAINED, "shares": ["identity", "need", "medical"]})
+    service.consent(amina, case_id, {"purpose": "referral", "agency": "clinic", "given_by": "caregiver", "status": "given",
+                                     "explained": EXPLAINED, "shares": ["identity", "need", "medical", "urgency"]})
+    written = refer(amina, case_id)
+    [warning] = written.warnings
+    child, caregiver = (r.id for r in service.load_records(amina, case_id) if r.kind == "consent")
+    assert warning.startswith("referral R1 carries contact, urgency (what the policy's sharing rule gives the health sector)"), warning
+    assert f"the child's ({child}) leaves out contact, urgency; the caregiver's ({caregiver}) leaves out contact." in warning, warning
+    assert f"cpcm render referral-letter {case_id} R1" in warning and CANARY not in warning
+    # consents that cover every group the sector carries, or list none: nothing to say
+    consented(amina, case_id, shares=["identity", "contact", "need", "urgency", "medical"])
+    assert refer(amina, case_id).warnings == ()
+    consented(amina, case_id)
+    assert refer(amina, case_id).warnings == ()
+
+
 def test_referral__lifecycle_refuses_jumps_and_needs_start_and_duration(mem):
     amina = mem.as_("amina")
     case_id = mem.register(amina)

@@ -78,16 +78,17 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) 
             lookup.after_register(ctx, look, case_id, case, ctx.need_worker().id in readers)
         except (OSError, lookup.Unusable):
             pass  # the index is a cache: the next registration brings it up to date, or makes it again
-    return Written(case_id, record.id, "registration", tuple(warnings), tuple(_registered_steps(ctx, case_id, body, record.at)),
+    return Written(case_id, record.id, "registration", tuple(warnings), tuple(_registered_steps(ctx, case_id, body, record.at, case)),
                    extra={"possible_duplicates": [{"case_id": c, "reason": r} for c, r in duplicates]},
                    json_keys=("subject", "record_id", "warnings"))
 
 
-def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any], at: Any) -> list[str]:
+def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any], at: Any, case: Case) -> list[str]:
     """What comes after a registration: the initial assessment, by when, as `due` lists it
     (`deadlines.initial_assessment_due`: at once for a risk the policy wants answered the same
-    day), and, for a consent refused or not possible, the recorded basis that acting without it
-    needs (IAG §1)."""
+    day); for a consent refused or not possible, the recorded basis that acting without it
+    needs (IAG §1); and for a child already within the notice of turning 18 (`turning_18.notice`),
+    that decision, which the default `cpcm due` lists only in its last days (`due_soon.within`)."""
     steps = []
     risk = str(body["risk"]) if body.get("risk") else None
     zone = deadlines_mod.zone_of(ctx.now)  # the registration counted from in the agency's zone, as `due` counts it
@@ -105,6 +106,12 @@ def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any], at: A
             steps.append(f"{words} to registration is '{consent[giver]}': acting without it needs a supervisor's or manager's "
                          f"recorded basis: cpcm consent {case_id} --override --purpose registration "
                          "--basis legal_mandate|best_interests --reason ...")
+    for item in deadlines_mod.deadlines(case, ctx.policy, ctx.now):
+        if item.code == "turning-18":
+            soon = deadlines_mod.soon_window(ctx.policy, ctx.now)
+            steps.append(f"{item.why} (in {max((item.due - ctx.now).days, 0)} days): propose closure (cpcm close {case_id} --reason "
+                         f"reached_18 ...) or record why the case stays open (cpcm continue {case_id} --justification ...) "
+                         f"({ctx.policy.short_source(item.rule) or item.source}); cpcm due lists it from {soon.days} days before")
     return steps
 
 

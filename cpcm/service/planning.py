@@ -20,7 +20,8 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
     kind = kind.replace("-", "_")
     if kind not in ASSESSMENT_FORMS:
         raise UsageError("--type is one of: initial, comprehensive, best-interests")
-    case = load_case(ctx, case_id)
+    records = load_records(ctx, case_id)
+    case = fold(case_id, records)
     body = validate_form(ctx, form_for(ctx, kind), data, f"{kind.replace('_', '-')} assessment of {case_id}",
                          also=at_errors(ctx, case, at))
     body = {"type": kind, **body}
@@ -34,10 +35,12 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
         if outcome in transitions.NOT_PROCEEDING:  # what it concluded, as `cpcm due` asks for it (one place)
             steps.append(f"{'transfer the case' if outcome == 'transfer' else 'request closure'}: "
                          + transitions.NOT_PROCEEDING[outcome].format(case=case_id))
-        elif body.get("interim_plan_needed"):
-            steps.append(f"record an interim plan now: cpcm plan {case_id} (with interim: yes)")
         else:
-            steps.append(f"the comprehensive assessment: cpcm assess {case_id} --type comprehensive")
+            steps += _risk_response_step(ctx, fold(case_id, records + [record]))
+            if body.get("interim_plan_needed"):
+                steps.append(f"record an interim plan now: cpcm plan {case_id} (with interim: yes)")
+            else:
+                steps.append(f"the comprehensive assessment: cpcm assess {case_id} --type comprehensive")
     elif kind == "comprehensive":
         limit = ctx.policy.duration("case_plan", "limit")
         steps.append(f"case plan within {limit.words()}: cpcm plan {case_id}")
@@ -47,6 +50,21 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
 
         steps += path_next(placements.pathway(load_case(ctx, case_id), ctx.policy, ctx.now), case_id)
     return Written(case_id, record.id, "assessment", next_steps=tuple(steps) + settles_step(settles))
+
+
+def _risk_response_step(ctx: Context, after: Case) -> list[str]:
+    """The response to the risk level the initial assessment just rated, by when, as `cpcm due`
+    lists it (`risk-response`): it falls long before the comprehensive assessment (high: 72 hours),
+    so the next: line says it first. None when the assessment's immediate actions answered it."""
+    from cpcm.domain.dates import local_text
+    from cpcm.workflow import deadlines
+
+    case_id = after.id
+    for item in deadlines.deadlines(after, ctx.policy, ctx.now):
+        if item.code == "risk-response":
+            return [f"{item.title} by {local_text(item.due, deadlines.zone_of(ctx.now))} {deadlines.RESPONSES_TEXT}: "
+                    f"cpcm followup {case_id} ..., cpcm refer {case_id} ... or cpcm plan {case_id} ({ctx.policy.short_source(item.rule) or item.source})"]
+    return []
 
 
 def _link_errors(body: Mapping[str, Any]) -> list[FieldError]:

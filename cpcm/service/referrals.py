@@ -304,8 +304,16 @@ def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool =
     record = append(ctx, case, "refer", "referral", body, at)
     ref = f"R{len(case.referrals) + 1}"
     limit = ctx.policy.duration("referral_feedback", "limit")
+    used = [r for r in records if r.id in consent_ok.uses]
+    found = referral_rules.beyond_consent(groups, used)
+    extra = [g for g in groups if any(g in e for _c, e in found)]
+    left_out = "; ".join(f"the {c.body.get('given_by')}'s ({c.id}) leaves out {', '.join(e)}" for c, e in found)
+    beyond = [f"referral {ref} carries {', '.join(extra)} (what the policy's sharing rule gives the {body['sector'] or 'default'} "
+              f"sector), beyond what the consent it relies on lists as shareable (--share): {left_out}. Check that it was agreed "
+              f"before the letter goes (cpcm render referral-letter {case_id} {ref}); what a referral carries: docs/workflow.md "
+              f"(Sharing)"] if found else []
     return Written(case_id, record.id, "referral",
-                   warnings=tuple([f"consent overridden ({consent_ok.why_not()})"] if consent_ok.override else []),
+                   warnings=tuple([f"consent overridden ({consent_ok.why_not()})"] if consent_ok.override else []) + tuple(beyond),
                    next_steps=(f"referral {ref}: feedback from the provider (accepted or declined) is expected within "
                                f"{limit.words()}: cpcm referral {case_id} {ref} --status accepted|declined ... "
                                f"('acknowledged' records only that it arrived: the feedback stays due)",))

@@ -360,7 +360,7 @@ def _risk_response(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
                      "risk_response", why, source, case.risk)]
 
 
-_RESPONSES_TEXT = "(a follow-up, referral, plan or protection action)"  # what responds to the risk (clocks.RESPONSES)
+RESPONSES_TEXT = "(a follow-up, referral, plan or protection action)"  # what responds to the risk (clocks.RESPONSES)
 
 
 def _risk_response_texts(policy: Policy, risk: str) -> tuple[Duration, str, str, str] | None:
@@ -371,7 +371,7 @@ def _risk_response_texts(policy: Policy, risk: str) -> tuple[Duration, str, str,
         return None
     return (limit, titled("risk-response", f"respond to {risk} risk", limit.same_day),
             f"{risk} risk: respond {'on the same day as' if limit.same_day else 'within ' + limit.words() + ' of'} the initial assessment "
-            + _RESPONSES_TEXT, _parts(policy).source("risk_response"))
+            + RESPONSES_TEXT, _parts(policy).source("risk_response"))
 
 
 def _comprehensive_assessment(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
@@ -847,7 +847,7 @@ _UNTIL_DECIDED = ("; an initial or comprehensive assessment, a referral or a new
 # Each is given the item's own text and the case's id.
 _STAGE_WHY: dict[tuple[str, str], Callable[[str, str], str]] = {
     ("risk-response", "closure_requested"): lambda why, case_id: (
-        why.replace(_RESPONSES_TEXT, f"(while the closure is requested, a follow-up: cpcm followup {case_id} ...)")
+        why.replace(RESPONSES_TEXT, f"(while the closure is requested, a follow-up: cpcm followup {case_id} ...)")
         + _UNTIL_DECIDED.format(case=case_id)),
     ("risk-increased", "closure_requested"): lambda why, case_id: (
         f"a follow-up found the risk increased; while the closure is requested, re-rate it at a follow-up "

@@ -60,6 +60,23 @@ def fields_to_share(policy, sector: str) -> list[str]:
     return [group for group in allowed if group not in never]
 
 
+def beyond_consent(groups: list[str], consents) -> list[tuple[Any, list[str]]]:
+    """Each consent record a referral relies on (`consents`) whose list of what may be shared
+    (`shares`, `cpcm consent --share`) leaves out groups the referral carries (`groups`, the
+    policy's sharing rule for the service's sector), with those groups, in the referral's order.
+    The consent's list does not narrow what the referral carries (docs/workflow.md, Sharing):
+    this is what a worker is told so. A consent that lists nothing says nothing either way."""
+    found = []
+    for record in consents:
+        shares = record.body.get("shares") or []
+        if record.kind != "consent" or not shares:
+            continue
+        extra = [g for g in groups if g not in shares]
+        if extra:
+            found.append((record, extra))
+    return found
+
+
 def shared_view(groups: list[str], case, need: str, urgent: bool, today) -> dict[str, Any]:
     """Exactly the data the groups allow, from the folded case: nothing else reaches a letter."""
     out: dict[str, Any] = {}
