@@ -305,11 +305,11 @@ def test_referral__carries_only_what_the_sharing_rule_allows(mem):
     assert "sexual_abuse" not in text and "private note" not in text and "date_of_birth" not in text
 
 
-def test_refer__warns_when_it_carries_groups_the_consent_does_not_list_as_shareable(mem):
-    """The consent's --share does not narrow what a referral carries (the sector's groups, the
-    policy's sharing rule): a referral that carries more says so, naming each consent and the groups
-    it leaves out (fixed-list values and record IDs only); none when the consents cover them or list
-    nothing."""
+def test_refer__carries_only_what_every_consent_it_relies_on_lists_as_shareable(mem):
+    """A consent's --share says what may be shared (IAG Step 4): a referral carries the sector's groups
+    (the policy's sharing rule) that every consent it relies on lists, and says what it left out,
+    naming each consent (fixed-list values and record IDs only); the letter holds nothing of the rest.
+    Consents that list every group, or list none, narrow nothing; nor does an override."""
     amina = mem.as_("amina")
     case_id = mem.register(amina, child={"name": CANARY, "sex": "female", "age_estimate": 9})
     service.consent(amina, case_id, {"purpose": "referral", "agency": "clinic", "given_by": "child", "status": "given",
@@ -319,14 +319,23 @@ def test_refer__warns_when_it_carries_groups_the_consent_does_not_list_as_sharea
     written = refer(amina, case_id)
     [warning] = written.warnings
     child, caregiver = (r.id for r in service.load_records(amina, case_id) if r.kind == "consent")
-    assert warning.startswith("referral R1 carries contact, urgency (what the policy's sharing rule gives the health sector)"), warning
-    assert f"the child's ({child}) leaves out contact, urgency; the caregiver's ({caregiver}) leaves out contact." in warning, warning
-    assert f"cpcm render referral-letter {case_id} R1" in warning and CANARY not in warning
-    # consents that cover every group the sector carries, or list none: nothing to say
+    assert warning.startswith("referral R1 does not carry contact, urgency, which the policy's sharing rule gives the health sector: "
+                              f"the child's consent ({child}) does not list contact, urgency as shareable; the caregiver's consent "
+                              f"({caregiver}) does not list contact as shareable. It carries identity, need, medical."), warning
+    assert f"cpcm consent {case_id} --purpose referral --agency clinic --share" in warning and CANARY not in warning
+    referral = next(r for r in service.load_records(amina, case_id) if r.kind == "referral")
+    assert referral.body["shared_groups"] == ["identity", "need", "medical"] and set(referral.body["shared"]) == {"identity", "need", "medical"}
+    letter = service.render(amina, "referral-letter", case_id, "R1").text
+    assert CANARY in letter and "Nyalenda" not in letter and "Test Caregiver" not in letter
+    # consents that cover every group the sector carries, or list none: the sector's groups, nothing to say
     consented(amina, case_id, shares=["identity", "contact", "need", "urgency", "medical"])
     assert refer(amina, case_id).warnings == ()
     consented(amina, case_id)
     assert refer(amina, case_id).warnings == ()
+    carried = [r.body["shared_groups"] for r in service.load_records(amina, case_id) if r.kind == "referral"]
+    assert carried[1:] == [["identity", "contact", "need", "urgency", "medical"]] * 2
+    letter = service.render(amina, "referral-letter", case_id, "R3").text
+    assert "Nyalenda" in letter and "Test Caregiver" in letter
 
 
 def test_referral__lifecycle_refuses_jumps_and_needs_start_and_duration(mem):

@@ -291,7 +291,9 @@ def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool =
             raise InvalidInput([FieldError("action", plan_actions.not_an_action(ids))],
                                f"referral of {case_id}")
     consent_ok = check_consent(ctx, case_id, "referral", service_id, records)
-    groups = referral_rules.fields_to_share(ctx.policy, service.get("sector", ""))
+    sector = referral_rules.fields_to_share(ctx.policy, service.get("sector", ""))
+    groups, left_out = (sector, []) if consent_ok.override else \
+        referral_rules.within_consent(sector, [r for r in records if r.id in consent_ok.uses])
     body = {
         "service": service_id, "sector": service.get("sector"), "need": need.strip(), "urgent": urgent, "accompany": accompany,
         "checks": {c: True for c in checks}, "consent_ids": list(consent_ok.uses), "shared_groups": groups,
@@ -304,16 +306,14 @@ def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool =
     record = append(ctx, case, "refer", "referral", body, at)
     ref = f"R{len(case.referrals) + 1}"
     limit = ctx.policy.duration("referral_feedback", "limit")
-    used = [r for r in records if r.id in consent_ok.uses]
-    found = referral_rules.beyond_consent(groups, used)
-    extra = [g for g in groups if any(g in e for _c, e in found)]
-    left_out = "; ".join(f"the {c.body.get('given_by')}'s ({c.id}) leaves out {', '.join(e)}" for c, e in found)
-    beyond = [f"referral {ref} carries {', '.join(extra)} (what the policy's sharing rule gives the {body['sector'] or 'default'} "
-              f"sector), beyond what the consent it relies on lists as shareable (--share): {left_out}. Check that it was agreed "
-              f"before the letter goes (cpcm render referral-letter {case_id} {ref}); what a referral carries: docs/workflow.md "
-              f"(Sharing)"] if found else []
+    narrowed = [f"referral {ref} does not carry {', '.join(g for g in sector if g not in groups)}, which the policy's sharing rule "
+                f"gives the {body['sector'] or 'default'} sector: "
+                + "; ".join(f"the {c.body.get('given_by')}'s consent ({c.id}) does not list {', '.join(e)} as shareable" for c, e in left_out)
+                + f". It carries {', '.join(groups) or 'nothing about the child'}. Where more was agreed, record that consent "
+                f"(cpcm consent {case_id} --purpose referral --agency {service_id} --share GROUP ...) before the next referral; "
+                "docs/workflow.md (Sharing)"] if left_out else []
     return Written(case_id, record.id, "referral",
-                   warnings=tuple([f"consent overridden ({consent_ok.why_not()})"] if consent_ok.override else []) + tuple(beyond),
+                   warnings=tuple([f"consent overridden ({consent_ok.why_not()})"] if consent_ok.override else []) + tuple(narrowed),
                    next_steps=(f"referral {ref}: feedback from the provider (accepted or declined) is expected within "
                                f"{limit.words()}: cpcm referral {case_id} {ref} --status accepted|declined ... "
                                f"('acknowledged' records only that it arrived: the feedback stays due)",))

@@ -60,21 +60,22 @@ def fields_to_share(policy, sector: str) -> list[str]:
     return [group for group in allowed if group not in never]
 
 
-def beyond_consent(groups: list[str], consents) -> list[tuple[Any, list[str]]]:
-    """Each consent record a referral relies on (`consents`) whose list of what may be shared
-    (`shares`, `cpcm consent --share`) leaves out groups the referral carries (`groups`, the
-    policy's sharing rule for the service's sector), with those groups, in the referral's order.
-    The consent's list does not narrow what the referral carries (docs/workflow.md, Sharing):
-    this is what a worker is told so. A consent that lists nothing says nothing either way."""
-    found = []
+def within_consent(groups: list[str], consents) -> tuple[list[str], list[tuple[Any, list[str]]]]:
+    """What a referral carries of `groups` (the policy's sharing rule for the service's sector) under
+    the consents it relies on (`consents`): only the groups every one of them lists as shareable
+    (`shares`, `cpcm consent --share`; IAG Step 4: consent says what may be shared), and each consent
+    that leaves some out, with those groups, in the referral's order. A consent that lists nothing
+    narrows nothing."""
+    left_out = []
     for record in consents:
         shares = record.body.get("shares") or []
         if record.kind != "consent" or not shares:
             continue
         extra = [g for g in groups if g not in shares]
         if extra:
-            found.append((record, extra))
-    return found
+            left_out.append((record, extra))
+    dropped = {g for _record, extra in left_out for g in extra}
+    return [g for g in groups if g not in dropped], left_out
 
 
 def shared_view(groups: list[str], case, need: str, urgent: bool, today) -> dict[str, Any]:
