@@ -157,8 +157,8 @@ def test_list__lists_the_other_cases_then_a_problem_line_and_exit_1_for_a_damage
 
 
 def test_list__describes_the_last_commit_and_check_notices_a_damaged_file(cli, repo):
-    """`list` prints the cases as last committed (docs/security.md, "what list, due and report
-    statistics read"): a file damaged on disk since is reported by `check` and `show`."""
+    """`list` prints the cases as last committed (docs/security.md, "what list, due and the reports
+    read"): a file damaged on disk since is reported by `check` and `show`."""
     good, bad = register(cli), register(cli)
     assert cli("list").code == 0  # the cache now holds both cases
     (path,) = record_files(repo, bad)

@@ -61,7 +61,7 @@ def test_list_due_and_reports__leave_out_the_damaged_case_print_the_rest_and_exi
     cases = {item["case_id"] for item in due.json()}
     assert good in cases and bad not in cases
     problem_line(due.stderr, bad, rel)
-    for kind in ("caseload", "timeliness", "statistics"):
+    for kind in ("caseload", "timeliness", "statistics", "placements"):
         report = cli("report", kind, "--from", "2026-01-01", "--to", "2026-12-31")
         assert report.code == 1, (kind, report.stderr)
         assert report.stdout.strip(), kind  # the report of the other cases is printed

@@ -266,7 +266,7 @@ def test_verify__policy_edits_outside_a_commit(cli, repo):
 
 def test_list_and_due_describe_the_last_commit_check_and_verify_read_the_changed_files(cli, repo):
     """`list`, `due` and `report statistics` print the last commit; `check`, `show` and `verify` see
-    a file changed on disk since (docs/security.md, "what list, due and report statistics read")."""
+    a file changed on disk since (docs/security.md, "what list, due and the reports read")."""
     case_id = register(cli)
     listed_before, due_before = cli("list", "--json"), cli("due", "--json")  # the cache is now warm
     assert listed_before.code == 0 and due_before.code == 0

@@ -518,11 +518,27 @@ def load_case(ctx: Context, case_id: str) -> Case:
 
 
 def load_cases(ctx: Context, on_disk: bool = False) -> dict[str, Case]:
-    """Every case the worker can read, folded; through the summary cache. A damaged case is
-    left out and noted in `ctx.problems`, so the others still list. `on_disk` (`cpcm check`): so
-    is a case whose committed files were deleted or changed on disk since, as `check_on_disk`
-    names it (a record deleted by hand leaves a case that reads, without it)."""
-    return _load_cases(ctx, index_only=False, on_disk=on_disk)
+    """Every case the worker can read, folded; through the summary cache. A case whose files
+    were changed, truncated or deleted on disk since the last commit is read as the last commit
+    holds it (`CaseStore.read_as_committed`), as `list`, `due` and the reports describe the last
+    commit (docs/security.md, "what list, due and the reports read"); a case damaged in the
+    commit itself is left out and noted in `ctx.problems`, so the others still list. `on_disk`
+    (`cpcm check`): the files on disk are read, and a case whose committed files were deleted or
+    changed since is left out and noted too, as `check_on_disk` names it (a record deleted by
+    hand leaves a case that reads, without it)."""
+    if on_disk:
+        return _load_cases(ctx, index_only=False, on_disk=True)
+    return load_cases_counted(ctx)[0]
+
+
+def load_cases_counted(ctx: Context) -> tuple[dict[str, Case], int]:
+    """`load_cases`, and the number of case folders they come from (those of the last commit,
+    one deleted on disk since included): what a report says it covers."""
+    cache = ctx.store.summaries(ctx.need_worker().id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
+    if not isinstance(cache, SummaryCache):  # a repository in memory: no working tree to differ from the commit
+        return _load_cases(ctx, index_only=False), len(ctx.store.case_ids())
+    with ctx.store.read_as_committed(cache.dirty):
+        return _load_cases(ctx, index_only=False, cache=cache), len(ctx.store.case_ids())
 
 
 def load_index(ctx: Context) -> dict[str, Case]:
@@ -535,12 +551,13 @@ def load_index(ctx: Context) -> dict[str, Case]:
 PREFETCH_FROM = 200  # cases missing from the cache before their records are read on every core
 
 
-def _load_cases(ctx: Context, index_only: bool, on_disk: bool = False) -> dict[str, Case]:
+def _load_cases(ctx: Context, index_only: bool, on_disk: bool = False, cache=None) -> dict[str, Case]:
     from cpcm.service import tables
 
     worker = ctx.need_worker()
     trees = ctx.store.versions(CASES)
-    cache = ctx.store.summaries(worker.id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
+    if cache is None:
+        cache = ctx.store.summaries(worker.id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
     ids = ctx.store.case_ids()
     cases: dict[str, Case] = {}
     missing: list[str] = []
@@ -586,6 +603,25 @@ def _load_cases(ctx: Context, index_only: bool, on_disk: bool = False) -> dict[s
         pass  # a read never fails because the local cache cannot be written
     tables.save(ctx)
     return {case_id: cases[case_id] for case_id in ids if case_id in cases}  # in the order of the case ids
+
+
+def left_out_changed_on_disk(ctx: Context) -> set[str]:
+    """The cases whose committed files were deleted or changed on disk since the last commit (a
+    whole case folder deleted too), each noted in `ctx.problems` as `check_on_disk` names it
+    (the file and the restore): for what reads the files as they are over many cases (`export`,
+    a write) and leaves such a case out, so that it says so rather than come out one case short."""
+    if ctx.root is None or not isinstance(ctx.store, CaseStore):
+        return set()
+    from cpcm.store.cache import dirty_cases
+
+    left: set[str] = set()
+    for case_id in sorted(dirty_cases(ctx.root)):
+        try:
+            check_on_disk(ctx, case_id)
+        except Corrupt as exc:
+            ctx.problems.append(exc)
+            left.add(case_id)
+    return left
 
 
 def _check_changed(ctx: Context, changed: set[str], cases: dict[str, Case]) -> None:

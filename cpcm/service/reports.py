@@ -16,7 +16,8 @@ from typing import Callable, Iterable, Mapping
 from cpcm.domain.case import Case
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.service import tables
-from cpcm.service.context import Context, end_expired_covers, keys_for, load_cases, new_record, transaction, writes
+from cpcm.service.context import (Context, end_expired_covers, keys_for, left_out_changed_on_disk, load_cases, load_cases_counted,
+                                  new_record, transaction, writes)
 from cpcm.workflow.fold import fold
 
 
@@ -43,7 +44,8 @@ def report(ctx: Context, kind: str, start: date, end: date, fmt: str | None = No
         rows, zone, count, total = found
         view = _with_meta(ctx, kind, statistics_of_rows(rows, ctx.policy, start, end, zone), count, total)
     else:
-        view = _build(ctx, kind, list(load_cases(ctx).values()), start, end)
+        cases, total = load_cases_counted(ctx)  # as last committed, as list, due and statistics read them
+        view = _build(ctx, kind, list(cases.values()), start, end, total)
     return Report(kind, view, _render(ctx, kind, fmt, view) if fmt else None)
 
 
@@ -198,14 +200,17 @@ def _cases_for_export(ctx: Context, agency: str | None, identifying: bool, statu
     cases with valid consent for sharing with `agency` (each read once). Returns (cases, the
     consent records each relies on, left out)."""
     worker = ctx.need_worker()
+    # a write reads the files as they are: a case changed on disk since its commit is left out and
+    # named with the restore (exit 1), as `check` names it, never left out without a word
     if not identifying:
-        cases = [c for c in load_cases(ctx).values() if not status or c.status == status]
+        cases = [c for c in load_cases(ctx, on_disk=True).values() if not status or c.status == status]
         return cases, {}, 0
     from cpcm.workflow import consent as consent_rule
 
     cases, uses, left_out = [], {}, 0
+    changed = left_out_changed_on_disk(ctx)
     for case_id in ctx.store.case_ids():
-        if worker.id not in ctx.store.recipients(case_id):
+        if case_id in changed or worker.id not in ctx.store.recipients(case_id):
             continue
         try:
             records = ctx.store.read_records(case_id, ctx.keys)
@@ -243,8 +248,9 @@ def _record_sharing(ctx: Context, cases: Iterable[Case], uses: Mapping[str, list
     return written
 
 
-def _build(ctx: Context, kind: str, cases: list, start: date, end: date) -> dict:
-    """The report's view model, with what the templates show about where it comes from."""
+def _build(ctx: Context, kind: str, cases: list, start: date, end: date, total: int | None = None) -> dict:
+    """The report's view model, with what the templates show about where it comes from (`total`:
+    the case folders, counted when not given)."""
     from cpcm import reports
 
     if kind == "caseload":
@@ -255,7 +261,7 @@ def _build(ctx: Context, kind: str, cases: list, start: date, end: date) -> dict
         view = reports.timeliness(cases, ctx.policy, start, end, ctx.now)
     else:
         view = reports.statistics(cases, ctx.policy, start, end, ctx.now.tzinfo)
-    return _with_meta(ctx, kind, view, len(cases))
+    return _with_meta(ctx, kind, view, len(cases), total)
 
 
 def _only_yours(ctx: Context, read: int) -> str | None:
