@@ -380,6 +380,27 @@ def test_two_copies_that_changed_one_workers_signing_keys_merge_to_both():
                                                       ("ssh-ed25519 AAAA2", "")]
 
 
+LATER = {"CPCM_NOW": "2099-01-01T09:00:00+03:00"}
+
+
+def _pushed_after_revocation(laptops, team) -> tuple[str, str]:
+    """amina's and otieno's laptops cloned; otieno's key revoked at the office (not synced yet) from
+    2098-06-01; a commit signed with it, dated after that, pushed to the shared folder with plain git
+    from his lost laptop. The case's ID and the commit's."""
+    sup = laptops.cli("sup")
+    case_id = register(sup, "--worker", "amina")
+    laptops.sync("sup")
+    laptops.laptop("amina")
+    laptops.laptop("otieno")
+    root = laptops.clones["otieno"]
+    assert laptops.cli("sup", **LATER)("team", "revoke", "otieno", "--lost", "--from", "2098-06-01").code == 0
+    rel = forge_record(root, case_id, "note", "otieno", {"text": "seen"})
+    when = int(datetime.fromisoformat("2098-07-01T00:00:00+00:00").timestamp())
+    sha = hand_commit(root, "otieno", f"note {case_id} {Path(rel).name.split('.')[0]}", [rel], team["otieno"][0], when)
+    git(root, "push", "-q", str(laptops.bare), "HEAD:main")
+    return case_id, sha
+
+
 def test_a_shared_remote_a_revoked_key_pushed_to_is_left_for_a_new_one_as_the_refusal_says(laptops, team, tmp_env):
     """otieno's laptop is lost and his key revoked at the office; before the office syncs, the thief
     pushes a commit signed with his key, dated after the revocation, to the shared folder with plain
@@ -387,19 +408,9 @@ def test_a_shared_remote_a_revoked_key_pushed_to_is_left_for_a_new_one_as_the_re
     is told how the team goes on: a new shared place; following it, the office and amina's laptop
     (which has not synced since) sync again through it, and the revocation reaches amina. (A copy
     that took the commit in before it knew of the revocation: docs/security.md.)"""
-    sup = laptops.cli("sup")
-    case_id = register(sup, "--worker", "amina")
-    laptops.sync("sup")
-    amina = laptops.laptop("amina")
-    laptops.laptop("otieno")
-    root = laptops.clones["otieno"]
-    later = {"CPCM_NOW": "2099-01-01T09:00:00+03:00"}
+    case_id, _ = _pushed_after_revocation(laptops, team)
+    later = LATER
     office = laptops.cli("sup", **later)
-    assert office("team", "revoke", "otieno", "--lost", "--from", "2098-06-01").code == 0
-    rel = forge_record(root, case_id, "note", "otieno", {"text": "seen"})
-    when = int(datetime.fromisoformat("2098-07-01T00:00:00+00:00").timestamp())
-    hand_commit(root, "otieno", f"note {case_id} {Path(rel).name.split('.')[0]}", [rel], team["otieno"][0], when)
-    git(root, "push", "-q", str(laptops.bare), "HEAD:main")
     before = tree_state(laptops.repo)
     refused = office("sync")
     assert refused.code == 4 and "revoked-key" in refused.stderr, refused.stderr
@@ -431,19 +442,9 @@ def test_a_copy_that_took_in_a_revoked_keys_commit_before_it_knew_does_not_carry
     syncs with the team's new shared place, which brings the revocation, nothing is merged or
     pushed: the new place stays clean and the office keeps syncing through it. The refusal says how
     she goes on: a new copy from the new place, where she writes again what she wrote since."""
-    sup = laptops.cli("sup")
-    case_id = register(sup, "--worker", "amina")
-    laptops.sync("sup")
-    laptops.laptop("amina")
-    laptops.laptop("otieno")
-    root = laptops.clones["otieno"]
-    later = {"CPCM_NOW": "2099-01-01T09:00:00+03:00"}
+    case_id, sha = _pushed_after_revocation(laptops, team)
+    later = LATER
     office = laptops.cli("sup", **later)
-    assert office("team", "revoke", "otieno", "--lost", "--from", "2098-06-01").code == 0
-    rel = forge_record(root, case_id, "note", "otieno", {"text": "seen"})
-    when = int(datetime.fromisoformat("2098-07-01T00:00:00+00:00").timestamp())
-    sha = hand_commit(root, "otieno", f"note {case_id} {Path(rel).name.split('.')[0]}", [rel], team["otieno"][0], when)
-    git(root, "push", "-q", str(laptops.bare), "HEAD:main")
     amina = laptops.cli("amina", **later)
     assert amina("sync").code == 0  # taken in: this copy does not know of the revocation yet
     assert amina("note", case_id, "--text", "home visit done").code == 0
