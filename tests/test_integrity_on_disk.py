@@ -30,6 +30,16 @@ def problem_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("problem:")]
 
 
+
+def _as_before(repo, cli, before: dict) -> None:
+    """Each command of `before` prints and exits as it did then, with the cache warm, cold and warm again."""
+    for label in ("warm", "cold", "warm again"):
+        if label == "cold":
+            drop_cache(repo)
+        for args, then in before.items():
+            now = cli(*args)
+            assert (now.code, now.stdout, now.stderr) == (then.code, then.stdout, then.stderr), (label, args)
+
 def test_check_of_every_case__names_a_record_file_deleted_on_disk_as_check_case_does(cli, repo):
     """A note deleted by hand (no commit): `check CASE` stopped with exit 7 naming the restore,
     but `check` over every case read the case without the note and said nothing (exit 0). It now
@@ -136,12 +146,7 @@ def test_due_and_statistics__a_case_folder_deleted_by_hand_are_as_committed_warm
         assert result.code == 0, (args, result.stderr)
     assert case_id in before[("due", "--worker", "all", "--json")].stdout
     shutil.rmtree(repo / "cases" / case_id)
-    for label in ("warm", "cold", "warm again"):
-        if label == "cold":
-            drop_cache(repo)
-        for args, then in before.items():
-            now = cli(*args)
-            assert (now.code, now.stdout, now.stderr) == (then.code, then.stdout, then.stderr), (label, args)
+    _as_before(repo, cli, before)
     checked = cli("check")
     assert checked.code == 1 and f"problem: {case_id}: cases/{case_id}/" in checked.stderr
 
@@ -364,12 +369,7 @@ def test_reports__a_case_changed_on_disk_is_counted_as_committed_warm_or_cold(cl
     elif kind == "caseload":
         assert sum(row["open"] for row in view["workers"]) == 2
     rel = ON_DISK[how](repo, case_id)
-    for label in ("warm", "cold", "warm again"):
-        if label == "cold":
-            drop_cache(repo)
-        for args, then in before.items():
-            now = cli(*args)
-            assert (now.code, now.stdout, now.stderr) == (then.code, then.stdout, then.stderr), (label, args)
+    _as_before(repo, cli, before)
     for args, then in before.items():
         computed = without_views(cli, *args)
         assert (computed.code, computed.stdout, computed.stderr) == (then.code, then.stdout, then.stderr), args
