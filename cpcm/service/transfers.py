@@ -216,10 +216,9 @@ def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code:
                        bundle=cipher.encrypt(container, keys), warnings=list(again))
     if consent_ok.override:
         planned.warnings.append(f"{case_id}: consent overridden ({consent_ok.why_not()})")
-    limit = ctx.policy.duration("transfer_ack", "limit")
     planned.next_steps += ["hand the bundle file to the receiving agency; it runs: cpcm receive FILE --receipt RECEIPT",
                            "import their receipt to close the handover: cpcm transfer-ack RECEIPT (until then it is on your "
-                           f"cpcm due, overdue {limit.words()} after the transfer)"]
+                           f"cpcm due, overdue {ctx.policy.cited('transfer_ack')} after the transfer)"]
     return planned
 
 
