@@ -235,7 +235,7 @@ def _write(ctx: context.Context, planned: Sequence[_Planned], bundles: Mapping[s
                 if item.bundle is not None:
                     path = bundles[item.case_id]
                     try:
-                        atomic.write(path, item.bundle, exclusive=True)
+                        atomic.write_private(path, item.bundle, exclusive=True)
                     except FileExistsError:
                         raise UsageError("the bundle file already exists: a bundle is never overwritten; choose a new name") from None
                     made.append(path)
@@ -458,7 +458,7 @@ def receive(ctx: context.Context, data: bytes, worker: str | None = None, receip
             tx.write_record(assignment, keys)
             if receipt_bytes is not None:
                 try:
-                    atomic.write(receipt, receipt_bytes, exclusive=True)
+                    atomic.write_private(receipt, receipt_bytes, exclusive=True)
                 except FileExistsError:
                     raise UsageError("the receipt file already exists: choose a new name") from None
                 made = receipt
