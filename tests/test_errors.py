@@ -507,3 +507,31 @@ def test_usage__a_mistyped_command_is_suggested_once_and_not_echoed(cli, args, c
     if command is not None:
         assert said.count("Did you mean") == 1 and f"Try '{command} --help'." in said, said
     assert args[-1] not in said  # the word typed is not echoed (it could be a child's name)
+
+
+# -- the prefix of a message, as docs/exit-codes.md gives it -----------------------------------------
+def test_exit_2__each_message_starts_as_the_docs_say_the_parser_usage_error_cpcm_error(cli, repo):
+    """docs/exit-codes.md said every wrong command line starts `usage error:`; cpcm's own exit-2
+    errors (`cpcm assign` with no case) start `error:`. The page's examples of exit 2 are run
+    here: each command gives 2, and its message starts as the page shows it (the parser's
+    wording changes with click's version: its first words are compared, cpcm's whole message)."""
+    from pathlib import Path
+    import re
+    import shlex
+
+    page = (Path(__file__).parent.parent / "docs" / "exit-codes.md").read_text(encoding="utf-8")
+    block = re.search(r"## 2: usage error\n.*?```\n(.*?)```", page, re.S).group(1)
+    examples = re.findall(r"^\$ (cpcm .*)\n((?:(?!\$ ).*\n)+)", block, re.M)
+    prefixes = set()
+    for command, shown in examples:
+        result = cli(*shlex.split(command)[1:])
+        assert result.code == 2, (command, result.stderr)
+        first = shown.splitlines()[0]
+        prefix = first.split(":")[0]
+        prefixes.add(prefix)
+        if prefix == "error":
+            assert result.stderr == shown, (command, result.stderr)
+        else:
+            assert result.stderr.startswith(prefix + ": ") and result.stderr.splitlines()[-1] == shown.splitlines()[-1], \
+                (command, result.stderr)
+    assert prefixes == {"usage error", "error"}, examples  # the page shows both kinds

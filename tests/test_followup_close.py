@@ -423,8 +423,10 @@ def test_reopen__restarts_the_clocks_and_keeps_the_history():
 
 
 @pytest.mark.parametrize("risk, says, due", [
-    ("immediate", "the clocks restart: initial assessment the same day (immediate risk)", "2026-11-24T00:00"),  # that day
-    ("medium", "the clocks restart: initial assessment within 48 hours", "2026-11-25T09:00"),  # initial_assessment.limit
+    ("immediate", "the clocks restart: initial assessment the same day (immediate risk; IAG §3 Step 2 [L803-807])",
+     "2026-11-24T00:00"),  # that day
+    ("medium", "the clocks restart: initial assessment within 48 hours (IAG §3 Step 2 [L796])",
+     "2026-11-25T09:00"),  # initial_assessment.limit
 ])
 def test_reopen__says_when_the_initial_assessment_is_due_as_the_due_list_has_it(risk, says, due):
     """A risk the policy wants answered the same day (risk_response: immediate) makes the reopened case's initial
@@ -468,8 +470,9 @@ def test_register_and_reopen__count_the_initial_assessment_from_the_agencys_day_
     service.close(amina, case_id, {"reason": "registered_in_error", "checklist": ["error_confirmed"]})
     service.approve(sup, case_id, "closure")
     reopened = service.reopen(amina, case_id, "new report from the school")  # at 22:30 in Nairobi
-    assert reopened.next_steps == (("the clocks restart: initial assessment the same day (immediate risk)",) if same_day
-                                   else ("the clocks restart: initial assessment within 2 hours",))
+    assert reopened.next_steps == (("the clocks restart: initial assessment the same day (immediate risk; IAG §3 Step 2 [L803-807])",)
+                                   if same_day else  # the limit changed here: this agency's setting, with its source
+                                   ("the clocks restart: initial assessment within 2 hours (this agency's setting; IAG §3 Step 2 [L796])",))
     if rule_zone is None:
         item = next(d for d in service.show(amina, case_id)["due"] if d["code"] == "initial-assessment")
         assert item["due"].startswith("2026-11-24T00:00"), item

@@ -167,7 +167,7 @@ def test_register__says_what_comes_next_the_assessment_and_a_consent_not_given(k
             f"manager's recorded basis: cpcm consent {case_id} --override --purpose registration") in urgent.stderr
     plain = amina("register", "--from-file", "-", input=json.dumps(dict(doc, risk="medium", consent={"child": "given", "caregiver": "given"})))
     assert plain.code == 0, plain.stderr
-    assert "next: the initial assessment within 48 hours (target 24 hours): cpcm assess" in plain.stderr
+    assert "next: the initial assessment within 48 hours (target 24 hours; IAG §3 Step 2 [L796]): cpcm assess" in plain.stderr
     assert "--override" not in plain.stderr
 
 

@@ -451,6 +451,21 @@ def test_render__help_has_an_example(cli):
     assert result.code == 0 and "Example: cpcm render" in result.stdout
 
 
+def test_render__help_lists_the_templates_a_wrong_name_lists(cli, planned):
+    """`cpcm render --help` named no template; a wrong name listed them (was). The help lists
+    every one the message lists, from the same source (service.document_names)."""
+    import re
+
+    wrong = cli("render", "case-summary", planned)
+    assert wrong.code == 3
+    listed = re.search(r"Templates: (.*)\.", wrong.stderr).group(1).split(", ")
+    assert {"case-plan", "child-plan", "agenda", "minutes"} <= set(listed), listed
+    shown = " ".join(cli("render", "--help").stdout.split())  # the words as the help wraps them
+    assert "TEMPLATE, for a case: case-file, case-plan, child-plan," in shown, shown
+    assert all(re.search(rf"[ :]{re.escape(name)}[,;.]", shown) for name in listed), (listed, shown)
+    assert "the documents are listed here" not in shown
+
+
 def test_child_plan__reads_at_a_child_s_level(cli, planned):
     for lang, jargon in (("en", ("caseworker", "referral", "contingency", "assessment", "supervisor")),
                          ("sw", ("afisa wa kesi", "rufaa", "dharura", "tathmini", "msimamizi"))):

@@ -198,6 +198,7 @@ def test_round_trip__requested_approved_sent_received_read_and_acknowledged(send
     assert sent.code == 0, sent.stderr
     assert sent.json()["kind"] == "transfer" and sent.json()["bundle_written"] and bundle.is_file()
     assert sent.json()["warnings"] == []  # first transfer of this child
+    assert bundle.stat().st_mode & 0o777 == 0o600  # as a rendered --out file: the user's only (was 644)
     assert last_commit(sending.root)["message"] == f"transfer {case_id} {sent.json()['record_id']}"
     assert amina("show", case_id, "--json").json()["status"] == "transferred"
     sender_log = amina("log", case_id, "--json").json()
@@ -215,6 +216,7 @@ def test_round_trip__requested_approved_sent_received_read_and_acknowledged(send
     stderr.append(got.stderr)
     assert got.code == 0, got.stderr
     assert got.json()["case_id"] == case_id and got.json()["alias"] is None and got.json()["worker"] == "wanjiru"
+    assert receipt.stat().st_mode & 0o777 == 0o600  # the receipt too (was 644)
     assert got.json()["records"] == len(sender_log) - 1  # every record but the transfer itself
     assert last_commit(receiving.root)["message"] == f"receive {case_id} {got.json()['record_id']}"
     assert git_status(receiving.root) == []

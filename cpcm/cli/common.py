@@ -584,7 +584,7 @@ def write_plain(root: Path | None, out: Path, option: str, data: bytes, force: b
     from cpcm.store import atomic
 
     path = check_output(root, out, option, force, plaintext=True, encryptable=False)
-    atomic.write(path, data, mode=0o600)
+    atomic.write_private(path, data)
     return path
 
 
@@ -601,7 +601,7 @@ def write_output(ctx, out: Path, data: bytes, encrypt: bool, extra: list[str], i
 
     path = check_output(ctx.root if ctx is not None else None, out, "--out", force, plaintext=not encrypt)
     if not encrypt:
-        atomic.write(path, data, mode=0o600)
+        atomic.write_private(path, data)
         return path, False, 0
     recipients = [me or ctx.need_worker().recipient] if include_self else []
     for value in extra:
@@ -615,5 +615,5 @@ def write_output(ctx, out: Path, data: bytes, encrypt: bool, extra: list[str], i
             raise UsageError(f"--recipient: {exc}", "Give an age recipient (age1...) or a team member's id.") from None
         recipients.append(value.strip())
     recipients = list(dict.fromkeys(recipients))
-    atomic.write(path, cipher.encrypt(data, recipients), mode=0o600)
+    atomic.write_private(path, cipher.encrypt(data, recipients))
     return path, True, len(recipients)

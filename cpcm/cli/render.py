@@ -20,10 +20,41 @@ from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, check_encr
 HTML_SUFFIXES = (".html", ".htm", ".html.age", ".htm.age")
 
 
+def _listing_help():
+    """The render command's class: its help lists the documents there are, from the same source
+    as the message of a wrong name (service.document_names: the shipped templates and the
+    repository's own, when one is found), worked out only when the help is shown."""
+    from typer.core import TyperCommand
+
+    class ListingHelp(TyperCommand):
+        def format_help(self, ctx, formatter) -> None:
+            if self.help and DOCUMENTS_AT in self.help:
+                self.help = self.help.replace(DOCUMENTS_AT, _documents_paragraph())
+            super().format_help(ctx, formatter)
+
+    return ListingHelp
+
+
+DOCUMENTS_AT = "TEMPLATE: the documents are listed here."  # the paragraph the help fills in
+
+
+def _documents_paragraph() -> str:
+    from cpcm import service
+    from cpcm.store.config import resolve_repo
+
+    try:
+        root = resolve_repo(None)
+    except (OSError, ValueError):  # no current folder, say: the shipped documents only
+        root = None
+    cases, conferences = service.document_names(root if root is not None and root.is_dir() else None)
+    return (f"TEMPLATE, for a case: {', '.join(cases)}; for a conference (CASE is its conference ID): "
+            f"{', '.join(conferences)}.")
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("render")
+    @app.command("render", cls=_listing_help())
     def render(
-        template: str = typer.Argument(..., help="The document: case-file, case-plan, child-plan, closure-report, transfer-summary or referral-letter (or one your agency adds) for a case; agenda, minutes, conference-report or form-5 (the confidentiality agreement to sign) for a conference."),
+        template: str = typer.Argument(..., help="The document (the help above lists them)."),
         case: str = typer.Argument(..., help="Case ID (conference ID for agenda, minutes, conference-report)."),
         ref: Optional[str] = typer.Argument(None, help="For referral-letter: the referral (R1, R2, …)."),
         lang: Optional[str] = typer.Option(None, "--lang", "-l", help="en or sw (default: the repository's language).", show_default=False),
@@ -38,6 +69,8 @@ def register(app: typer.Typer) -> None:
         child's plan, and others, in English or Kiswahili, as Markdown or printable HTML. A plan
         document uses the latest plan version and says whether it is approved (in force) or
         waiting for approval.
+
+        TEMPLATE: the documents are listed here.
 
         Example: cpcm render case-plan CP-4F7K-9X2M
         Example: cpcm render case-file CP-4F7K-9X2M --format html --out file.html.age

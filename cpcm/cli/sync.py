@@ -172,7 +172,7 @@ def register(app: typer.Typer) -> None:
         try:
             path = check_output(None, file, "FILE", force, plaintext=False)
             data, about = sync.bundle_create(ctx, since)
-            atomic.write(path, data, mode=0o600)
+            atomic.write_private(path, data)
         except CpcmError as exc:
             raise typed_paths(exc, FILE=file) from None
         if json_out:

@@ -66,6 +66,17 @@ class Policy:
             text = text.split(stop)[0]
         return text.strip()
 
+    def cited(self, rule: str, key: str = "limit", also: str = "") -> str:
+        """A number of the policy in words with its source as `cpcm due` shows it, for a next:
+        line ('14 days (IAG §3 Step 3 [L837])'); saying so where the number is cpcm's choice
+        ('14 days (cpcm's choice; IAG Step 4)') or this agency's ('… (this agency's setting; …)');
+        `also` goes first in the brackets ('48 hours (target 24 hours; IAG §3 Step 2 [L796])')."""
+        whose = ("this agency's setting" if self.origins.get(f"{rule}.{key}", "").startswith(".cpcm")
+                 else "cpcm's choice" if self.rules.get(rule, {}).get("choice") else "")
+        cite = "; ".join(part for part in (also, whose, self.short_source(rule)) if part)
+        words = self.duration(rule, key).words()
+        return f"{words} ({cite})" if cite else words
+
     @property
     def risk_levels(self) -> tuple[str, ...]:
         return tuple(self.rules["risk_levels"]["levels"])

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # what the names below are; imported on first use (`__getattr
                                     records_text, register, repair, show, update, validate_registration)
     from cpcm.service.closure import close, close_withdraw, continue_, reopen, sign_off, unfinished
     from cpcm.service.conferences import parse_conference_id
-    from cpcm.service.documents import Document, render
+    from cpcm.service.documents import Document, document_names, render
     from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, case_content, caseload_warnings, check_readable, commit_email, form_for,
                                       keys_for, load_case, load_cases, load_records, locked, new_record, open_repo, parse_case_id, read_case,
                                       readers_for, recipients_bytes, reencrypt, transaction, validate_form, writes)
@@ -74,7 +74,7 @@ __all__ = [
     # conferences, transfers
     "conferences", "parse_conference_id", "transfer", "transfer_batch", "transfer_withdraw", "receive", "transfer_ack", "bundle_recipients",
     # documents
-    "render", "Document",
+    "render", "Document", "document_names",
     # due, rules, verify, exports
     "due", "due_list", "check", "policy_rows", "policy_set", "form_set", "verify", "report", "report_return", "report_combine", "MAX_RETURN_BYTES", "export", "Report", "Exported",
 ]
@@ -86,7 +86,7 @@ _MODULES = {
     **dict.fromkeys(("SHORT_FORMS", "LogEntry", "assign", "assign_batch", "assign_cover", "case_summary", "correct", "find_record", "list_", "list_rows", "log",
                      "note", "records_text", "register", "repair", "show", "update", "validate_registration"), "cases"),
     **dict.fromkeys(("close", "close_withdraw", "continue_", "reopen", "sign_off", "unfinished"), "closure"),
-    **dict.fromkeys(("Document", "render"), "documents"),
+    **dict.fromkeys(("Document", "document_names", "render"), "documents"),
     **dict.fromkeys(("ASSESSMENT_FORMS", "Context", "append", "case_content", "caseload_warnings", "check_readable", "commit_email",
                      "form_for", "keys_for", "load_case", "load_cases", "load_records", "locked", "new_record", "open_repo",
                      "parse_case_id", "read_case", "readers_for", "recipients_bytes", "reencrypt", "transaction", "validate_form",

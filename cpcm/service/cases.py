@@ -97,9 +97,9 @@ def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any], at: A
         steps.append(f"{risk} risk: act before the child leaves your care, and assess now (the initial assessment is due the "
                      f"same day): cpcm assess {case_id} --type initial")
     else:
-        limit = ctx.policy.duration("initial_assessment", "limit")
         target = ctx.policy.duration("initial_assessment", "target")
-        steps.append(f"the initial assessment within {limit.words()} (target {target.words()}): cpcm assess {case_id} --type initial")
+        steps.append(f"the initial assessment within {ctx.policy.cited('initial_assessment', also=f'target {target.words()}')}: "
+                     f"cpcm assess {case_id} --type initial")
     consent = body.get("consent") or {}
     for giver, words in (("child", "the child's assent"), ("caregiver", "the caregiver's consent")):
         if consent.get(giver) in ("refused", "not_possible"):

@@ -65,8 +65,7 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
         body["immediate"] = True
     record = append(ctx, case, "close", "closure", body, at)
     if body.get("immediate"):
-        limit = ctx.policy.duration("post_closure_visit", "limit")
-        steps = (f"the case is closed; a post-closure visit is due within {limit.words()}",)
+        steps = (f"the case is closed; a post-closure visit is due within {ctx.policy.cited('post_closure_visit')}",)
     else:
         after = fold(case_id, records + [record])
         steps = (f"closure requested: {_approver_words(ctx, after)} approves it: {approve_command(ctx, case_id, after, 'closure')}",)
@@ -245,8 +244,9 @@ def reopen(ctx: Context, case_id: str, reason: str, at: datetime | None = None) 
     record = append(ctx, case, "reopen", "reopen", {"reason": reason.strip()}, at)
     zone = deadlines.zone_of(ctx.now)  # the reopening counted from in the agency's zone, as `due` will list it
     _due, _target, response = deadlines.initial_assessment_due(ctx.policy, case.risk, parse_datetime(record.at), zone)
-    within = ("within " + ctx.policy.duration("initial_assessment", "limit").words() if response is None
-              else f"{'' if response.same_day else 'within '}{response.words()} ({case.risk} risk)")
+    within = ("within " + ctx.policy.cited("initial_assessment") if response is None
+              else f"{'' if response.same_day else 'within '}{response.words()} ({case.risk} risk; "
+                   f"{ctx.policy.short_source('risk_response')})")
     return Written(case_id, record.id, "reopen", next_steps=(f"the clocks restart: initial assessment {within}",))
 
 

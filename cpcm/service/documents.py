@@ -53,21 +53,29 @@ def render(ctx: Context, template: str, subject: str, ref: str | None = None, la
     return Document(template, subject_id, lang, fmt, text, provider, tuple(warnings))
 
 
-def _documents(ctx: Context) -> dict[str, set[tuple[str, str]]]:
-    """The documents that can be rendered: a view for them, and at least one template."""
+def documents(root) -> dict[str, set[tuple[str, str]]]:
+    """The documents that can be rendered from the repository at `root` (None: the shipped
+    templates only): a view for them, and at least one template. {name: {(lang, format), ...}}:
+    what a wrong name lists and `cpcm render --help` shows."""
     from cpcm.render import env, views
 
-    found = env.available(ctx.root)
+    found = env.available(root)
     return {name: found[name] for name in (*views.documents(), *CONFERENCE_DOCUMENTS) if name in found}
+
+
+def document_names(root) -> tuple[list[str], list[str]]:
+    """The names of `documents(root)`: (a case's, a conference's), each sorted."""
+    names = documents(root)
+    return (sorted(n for n in names if n not in CONFERENCE_DOCUMENTS), sorted(n for n in names if n in CONFERENCE_DOCUMENTS))
 
 
 def _language(ctx: Context, template: str, option: str | None, fmt: str, warnings: list[str]) -> str:
     """--lang, else the repository's language; exit 3 (listing what there is) when there is
     no such document or no template for it in that language and format."""
-    documents = _documents(ctx)
-    if template not in documents:
-        raise NotFound("no template by that name", f"Templates: {', '.join(sorted(documents))}.")
-    variants = documents[template]
+    found = documents(ctx.root)
+    if template not in found:
+        raise NotFound("no template by that name", f"Templates: {', '.join(sorted(found))}.")
+    variants = found[template]
     languages = sorted({lang for lang, f in variants if f == fmt})
     wanted = (option or ctx.config.language or "en").strip().lower()
     if (wanted, fmt) in variants:

@@ -42,8 +42,7 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
             else:
                 steps.append(f"the comprehensive assessment: cpcm assess {case_id} --type comprehensive")
     elif kind == "comprehensive":
-        limit = ctx.policy.duration("case_plan", "limit")
-        steps.append(f"case plan within {limit.words()}: cpcm plan {case_id}")
+        steps.append(f"case plan within {ctx.policy.cited('case_plan')}: cpcm plan {case_id}")
     elif kind == "best_interests":  # a step of the path of reintegration, as tracing and preparation are
         from cpcm.service.reintegration import path_next
         from cpcm.workflow import placements
@@ -422,8 +421,7 @@ def _decided_steps(ctx: Context, case: Case, subject: str, approve: bool, pendin
                 f"(cpcm plan {case.id} --from-current --reason ..., or --edit; cpcm show {case.id} shows the note)"]
     if subject == "closure":
         if approve:
-            limit = ctx.policy.duration("post_closure_visit", "limit")
-            return [f"{case.id} is closed: a post-closure visit is due within {limit.words()}, collecting the child's and family's "
+            return [f"{case.id} is closed: a post-closure visit is due within {ctx.policy.cited('post_closure_visit')}, collecting the child's and family's "
                     f"feedback: cpcm followup {case.id} --purpose post_closure ..."]
         return [f"the case goes back to where it was and stays open: {case.worker} goes on with the plan; "
                 f"closure can be asked again when the note is met (cpcm close {case.id} --reason ...)"]

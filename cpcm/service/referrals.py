@@ -305,7 +305,6 @@ def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool =
         body["plan_action"] = {"plan": case.plan["record_id"], "action": action}
     record = append(ctx, case, "refer", "referral", body, at)
     ref = f"R{len(case.referrals) + 1}"
-    limit = ctx.policy.duration("referral_feedback", "limit")
     narrowed = [f"referral {ref} does not carry {', '.join(g for g in sector if g not in groups)}, which the policy's sharing rule "
                 f"gives the {body['sector'] or 'default'} sector: "
                 + "; ".join(f"the {c.body.get('given_by')}'s consent ({c.id}) does not list {', '.join(e)} as shareable" for c, e in left_out)
@@ -315,7 +314,7 @@ def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool =
     return Written(case_id, record.id, "referral",
                    warnings=tuple([f"consent overridden ({consent_ok.why_not()})"] if consent_ok.override else []) + tuple(narrowed),
                    next_steps=(f"referral {ref}: feedback from the provider (accepted or declined) is expected within "
-                               f"{limit.words()}: cpcm referral {case_id} {ref} --status accepted|declined ... "
+                               f"{ctx.policy.cited('referral_feedback')}: cpcm referral {case_id} {ref} --status accepted|declined ... "
                                f"('acknowledged' records only that it arrived: the feedback stays due)",))
 
 
@@ -354,8 +353,7 @@ def referral(ctx: Context, case_id: str, ref: str, status: str, start: str | Non
     record = append(ctx, case, "referral", "referral_update", body, at)
     steps = []
     if status == "acknowledged":  # the provider has it, and has not answered: the feedback clock runs on
-        limit = ctx.policy.duration("referral_feedback", "limit")
-        steps.append(f"the provider's feedback (accepted or declined) is still expected within {limit.words()} of the "
+        steps.append(f"the provider's feedback (accepted or declined) is still expected within {ctx.policy.cited('referral_feedback')} of the "
                      f"referral, and stays on cpcm due until then: cpcm referral {case_id} {found['ref']} --status accepted|declined ...")
     if status in referral_rules.NEEDS_WORKER:
         steps.append("find another service or replan; the case stays yours: cpcm service list, cpcm refer, cpcm plan")

@@ -216,10 +216,9 @@ def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code:
                        bundle=cipher.encrypt(container, keys), warnings=list(again))
     if consent_ok.override:
         planned.warnings.append(f"{case_id}: consent overridden ({consent_ok.why_not()})")
-    limit = ctx.policy.duration("transfer_ack", "limit")
     planned.next_steps += ["hand the bundle file to the receiving agency; it runs: cpcm receive FILE --receipt RECEIPT",
                            "import their receipt to close the handover: cpcm transfer-ack RECEIPT (until then it is on your "
-                           f"cpcm due, overdue {limit.words()} after the transfer)"]
+                           f"cpcm due, overdue {ctx.policy.cited('transfer_ack')} after the transfer)"]
     return planned
 
 
@@ -236,7 +235,7 @@ def _write(ctx: context.Context, planned: Sequence[_Planned], bundles: Mapping[s
                 if item.bundle is not None:
                     path = bundles[item.case_id]
                     try:
-                        atomic.write(path, item.bundle, exclusive=True)
+                        atomic.write_private(path, item.bundle, exclusive=True)
                     except FileExistsError:
                         raise UsageError("the bundle file already exists: a bundle is never overwritten; choose a new name") from None
                     made.append(path)
@@ -459,7 +458,7 @@ def receive(ctx: context.Context, data: bytes, worker: str | None = None, receip
             tx.write_record(assignment, keys)
             if receipt_bytes is not None:
                 try:
-                    atomic.write(receipt, receipt_bytes, exclusive=True)
+                    atomic.write_private(receipt, receipt_bytes, exclusive=True)
                 except FileExistsError:
                     raise UsageError("the receipt file already exists: choose a new name") from None
                 made = receipt

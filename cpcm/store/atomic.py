@@ -97,6 +97,14 @@ def write_with(path: Path, fill: Callable[[BinaryIO], object], exclusive: bool =
         step("atomic-dir-fsynced")
 
 
+def write_private(path: Path, data: bytes, exclusive: bool = False) -> None:
+    """A file cpcm writes outside the repository for a person (a rendered document, an export, a
+    return, a calendar, a transfer bundle or receipt, a sync bundle): atomic, and readable by its
+    owner only (mode 600), encrypted or not: who may read it is the user's choice, not the
+    computer's other accounts'. `exclusive`: FileExistsError if it exists."""
+    write(path, data, exclusive=exclusive, mode=0o600)
+
+
 def write_local(path: Path, data: bytes | Callable[[BinaryIO], object]) -> None:
     """Replace a local file that is made again when lost (the cache: never committed): written
     whole under a temp name and renamed, so that a reader never sees half of it, readable by the
