@@ -285,6 +285,38 @@ def test_cli__assess_plan_approve_one_commit_each_with_the_json_shape(cli, cli_a
     assert [e["kind"] for e in cli("log", case_id, "--json").json()][-1] == "approval"
 
 
+def test_cli__an_interim_plan_asked_for_is_due_and_checked_until_a_plan_is_written(cli):
+    """IAG §3 Step 2 [L825]: the initial assessment found an interim plan needed. `due` lists
+    "record the interim plan" (interim_plan.limit, 72 hours, from that assessment) and the next: line
+    says by when; a follow-up answers the risk, not the plan; once overdue `check` reports
+    interim-plan-overdue (exit 1); an interim plan written takes it away."""
+    case_id = register(cli)
+    asked = cli("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL, "--set", "interim_plan_needed=yes")
+    assert asked.code == 0, asked.stderr
+    assert "record an interim plan now (by 2026-11-26 09:00 +03:00, IAG §3 Step 2 [L825])" in asked.stderr
+    assert visit_(cli, case_id).code == 0  # the risk answered (a follow-up); the interim plan still to write
+
+    def interim(env=None):
+        return [i for i in cli("due", "--within", "30", "--json", env=env).json() if i["case_id"] == case_id and i["code"] == "interim-plan"]
+    [item] = interim()
+    assert (item["title"], item["due"], item["rule"], item["state"]) == (
+        "record the interim plan", "2026-11-26T09:00+03:00", "interim_plan", "due_soon")
+    assert "IAG §3 Step 2 [L825]" in item["source"] and "cpcm's choice" in item["source"]
+    late = {"CPCM_NOW": "2026-11-26T09:01:00+03:00"}
+    checked = cli("check", case_id, "--json", env=late)
+    assert checked.code == 1
+    assert [p["rule"] for p in checked.json() if p["code"] == "interim-plan-overdue"] == ["interim_plan"]
+    assert [i["state"] for i in interim(late)] == ["overdue"]
+    assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc(interim="yes")), env=late).code == 0
+    assert interim(late) == []
+    assert "interim-plan-overdue" not in {p["code"] for p in cli("check", case_id, "--json", env=late).json()}
+
+
+def visit_(cli, case_id):
+    return cli("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check safety",
+               "--visited-by", "professional", "--risk-increased", "no")
+
+
 def test_cli__self_approval_allowed_by_the_repositorys_policy_file(cli_as, repo):
     (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  plan_approval:\n    self_approval: true\n")
     sup = cli_as("sup")

@@ -40,6 +40,7 @@ RULES = {
     "readiness_stop": {"limit": "6h", "source": "S-stop"},
     "due_soon": {"within": "2d", "source": "S-soon"},
     "transfer_ack": {"limit": "9d", "source": "S-transfer-ack"},
+    "interim_plan": {"limit": "5d", "source": "S-interim"},
 }
 
 
@@ -185,6 +186,44 @@ def test_risk_response__each_level_and_when_it_is_met():
 def test_risk_response__an_assessment_before_the_cycle_does_not_start_it():
     c = case(events={"assessment.initial": ("2026-11-19T06:00:00+00:00",)})
     assert of(dl._risk_response, c) == []
+
+
+def test_interim_plan__from_the_initial_assessment_that_asked_for_it_until_a_plan_is_written_after_it():
+    """IAG §3 Step 2 [L825]: an initial assessment that found an interim plan needed puts it on the
+    worker's list, `interim_plan.limit` after that assessment (not the risk's response time), until a
+    plan is written after it, interim or not; a plan its author withdrew meets nothing."""
+    asked = "2026-11-21T06:00:00+00:00"
+    events = {"assessment.initial": (asked,), "interim_plan_needed": (asked,)}
+    why = ("the initial assessment of 2026-11-21 found an interim plan needed (a basic need unmet or the child unsafe): the "
+           "immediate services, as a plan within 5 days of it, while the comprehensive assessment is completed (cpcm plan "
+           "CP-0000-0000 --from-file FILE, with interim: yes); any plan written after that assessment meets it")
+    expected = ("CP-0000-0000", "interim-plan", "record the interim plan", "2026-11-26T09:00:00+03:00", None, "amina",
+                "interim_plan", why, "S-interim", "high", None, (), None)
+    assert of(dl._interim_plan, case(events=events)) == [expected]
+    assert of(dl._interim_plan, case(risk="low", events=events)) == [expected[:9] + ("low",) + expected[10:]]  # not the risk's time
+    assert [d[3] for d in of(dl._interim_plan, case(events=events), policy(interim_plan={"limit": "1d"}))] == [
+        "2026-11-22T09:00:00+03:00"]
+    # what meets it: a plan written at or after that assessment, whatever became of it since (waiting, approved, rejected)
+    for plan in ({"version": 1, "at": asked}, {"version": 1, "at": asked, "approved_at": asked},
+                 {"version": 1, "at": asked, "rejected_at": "2026-11-22T06:00:00+00:00"}):
+        assert of(dl._interim_plan, case(events=events, plan=plan)) == []
+    assert len(of(dl._interim_plan, case(events=events, plan={"version": 1, "at": "2026-11-21T05:59:59+00:00"}))) == 1
+    withdrawn = {"version": 2, "at": asked, "withdrawn_at": "2026-11-22T06:00:00+00:00"}
+    assert [d[7] for d in of(dl._interim_plan, case(events=events, plan=withdrawn))] == [
+        why + " (plan version 2 was withdrawn by its author: write another)"]
+    # a version in force written after it, with a newer one withdrawn: met
+    assert of(dl._interim_plan, case(events=events, plan={**withdrawn, "previous": {"version": 1, "at": asked,
+                                                                                   "approved_at": asked}})) == []
+    # no ask, an ask from before the reopening, a closed case, an initial assessment that concluded the case closes: nothing
+    assert of(dl._interim_plan, case(events={"assessment.initial": (asked,)})) == []
+    assert of(dl._interim_plan, case(events={**events, "reopen": ("2026-11-22T06:00:00+00:00",)})) == []
+    assert of(dl._interim_plan, case(status="closed", events=events)) == []
+    assert of(dl._interim_plan, case(events={**events, "initial.close_no_concerns": (asked,)})) == []
+    assert len(of(dl._interim_plan, case(events={**events, "initial.proceed": (asked,)}))) == 1
+    # a follow-up or a referral answers the risk, not the interim plan
+    answered = {**events, "followup": (asked,), "referral": (asked,)}
+    assert [d.code for d in dl.deadlines(case(stage="initial_assessment", events=answered), P, NOW)
+            if d.code in ("risk-response", "interim-plan")] == ["interim-plan"]
 
 
 def test_comprehensive_assessment():

@@ -81,6 +81,10 @@ def test_apply_update__set_replace_and_remove_paths():
     ("assessment.initial", {"immediate_actions": ["x"]}, ["response", "risk_checked"]),
     ("assessment.initial", {"immediate_actions": []}, ["risk_checked"]),
     ("assessment.initial", {"outcome": "transfer"}, ["initial.transfer", "risk_checked"]),
+    ("assessment.initial", {"interim_plan_needed": True}, ["interim_plan_needed", "risk_checked"]),
+    ("assessment.initial", {"interim_plan_needed": "yes"}, ["interim_plan_needed", "risk_checked"]),
+    ("assessment.initial", {"interim_plan_needed": False}, ["risk_checked"]),
+    ("assessment.comprehensive", {"interim_plan_needed": True}, ["risk_checked"]),
     ("assessment.comprehensive", {"immediate_actions": ["x"]}, ["risk_checked"]),
     ("plan", {"reason": "reunification_done"}, ["reunification_done"]),  # the reunification: placements.reunifications
     ("plan", {"reason": "review"}, []),
@@ -109,6 +113,19 @@ def test_derived_events(command, body, events):
 
 
 # --- the fold ------------------------------------------------------------------------------
+
+def test_fold__only_the_latest_initial_assessment_asks_for_an_interim_plan():
+    """In the records' order: a later initial assessment that finds no interim plan needed takes the
+    ask away (deadlines._interim_plan), even at the same time; one that finds it needed again asks."""
+    def initial(id_, needed, at="2026-11-24T09:00:00+03:00"):
+        return rec("assessment", id_, at=at, type="initial", interim_plan_needed=needed, outcome="proceed")
+    assert fold(CASE, [REG, initial("01B", True)]).events["interim_plan_needed"] == ("2026-11-24T06:00:00+00:00",)
+    assert "interim_plan_needed" not in fold(CASE, [REG, initial("01B", True), initial("01C", False)]).events
+    again = fold(CASE, [REG, initial("01B", True), initial("01C", False), initial("01D", True, "2026-11-25T09:00:00+03:00")])
+    assert again.events["interim_plan_needed"] == ("2026-11-25T06:00:00+00:00",)
+    assert "initial.proceed" in again.events
+
+
 
 def test_fold__registration():
     case = fold(CASE, [REG])

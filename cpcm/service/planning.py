@@ -36,9 +36,10 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
             steps.append(f"{'transfer the case' if outcome == 'transfer' else 'request closure'}: "
                          + transitions.NOT_PROCEEDING[outcome].format(case=case_id))
         else:
-            steps += _risk_response_step(ctx, fold(case_id, records + [record]))
+            after = fold(case_id, records + [record])
+            steps += _risk_response_step(ctx, after)
             if body.get("interim_plan_needed"):
-                steps.append(f"record an interim plan now: cpcm plan {case_id} (with interim: yes)")
+                steps.append(_interim_plan_step(ctx, after))
             else:
                 steps.append(f"the comprehensive assessment: cpcm assess {case_id} --type comprehensive")
     elif kind == "comprehensive":
@@ -64,6 +65,17 @@ def _risk_response_step(ctx: Context, after: Case) -> list[str]:
             return [f"{item.title} by {local_text(item.due, deadlines.zone_of(ctx.now))} {deadlines.RESPONSES_TEXT}: "
                     f"cpcm followup {case_id} ..., cpcm refer {case_id} ... or cpcm plan {case_id} ({ctx.policy.short_source(item.rule) or item.source})"]
     return []
+
+
+def _interim_plan_step(ctx: Context, after: Case) -> str:
+    """The interim plan the initial assessment just asked for, by when, as `cpcm due` lists it
+    (`interim-plan`, deadlines._interim_plan)."""
+    from cpcm.domain.dates import local_text
+    from cpcm.workflow import deadlines
+
+    by = next((f" (by {local_text(item.due, deadlines.zone_of(ctx.now))}, {ctx.policy.short_source(item.rule) or item.source})"
+               for item in deadlines.deadlines(after, ctx.policy, ctx.now) if item.code == "interim-plan"), "")
+    return f"record an interim plan now{by}: cpcm plan {after.id} (with interim: yes)"
 
 
 def _link_errors(body: Mapping[str, Any]) -> list[FieldError]:

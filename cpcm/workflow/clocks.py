@@ -24,6 +24,9 @@ SUPERVISORS = "supervisors"  # any supervisor or manager may act on it (an appro
 PLAN_IN_FORCE = "plan.in_force"
 # What counts as responding to a case's risk level after the initial assessment.
 RESPONSES = ("response", "followup", "referral", "plan", "assessment.comprehensive", "assessment.best_interests")
+# Not a command: an initial assessment that found an interim plan needed (`interim_plan_needed: yes`, IAG §3 Step 2
+# [L825]), the latest of the case in the records' order (fold: a later initial assessment that says no takes it away).
+INTERIM_PLAN_NEEDED = "interim_plan_needed"
 # A provider's answer to a referral: any status after those that still wait for it.
 ANSWERED = tuple(s for s in STATUSES if s not in WAITING)
 
@@ -75,6 +78,13 @@ CLOCKS: tuple[Clock, ...] = (
     Clock("risk-response", "risk_response", "Response to the risk level", ("assessment.initial",), "the initial assessment",
           RESPONSES, "a follow-up, referral, plan, protection action or further assessment", "risk_response", "risk_response",
           measured=True, asks=("followup", "referral", "plan", "assessment.comprehensive", "assessment.best_interests")),
+    # IAG §3 Step 2 [L825]: an initial assessment that finds an unmet basic need or the child unsafe starts immediate
+    # services as an interim plan while the comprehensive assessment is completed (deadlines._interim_plan: a plan written
+    # after it meets it, unless its author withdrew it; a rejected one is the case-plan item's, "write a new plan version")
+    Clock("interim-plan", "interim_plan", "Interim plan recorded", (INTERIM_PLAN_NEEDED,),
+          "the initial assessment that found an interim plan needed (the latest of the cycle)", ("plan",),
+          "a plan written after it, interim or not (not one its author withdrew)", "interim_plan", "interim_plan",
+          asks=("plan",)),
     Clock("comprehensive-assessment", "comprehensive_assessment", "Comprehensive assessment", ("registration", "reopen"),
           "registration or reopening", ("assessment.comprehensive",), "a comprehensive assessment", "comprehensive_assessment",
           "comprehensive_assessment", measured=True, asks=("assessment.comprehensive",)),

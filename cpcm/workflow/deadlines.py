@@ -17,7 +17,7 @@ from cpcm.domain.dates import end_of_day, is_date_only, local, parse_datetime
 from cpcm.domain.durations import Duration, parse_duration
 from cpcm.domain.policy import Policy, risk_rank
 from cpcm.workflow import approvals, placements, plan_actions, transitions
-from cpcm.workflow.clocks import BY_CODE, SUPERVISORS, done_events
+from cpcm.workflow.clocks import BY_CODE, INTERIM_PLAN_NEEDED, SUPERVISORS, done_events
 
 STATES = ("overdue", "target_missed", "due_soon", "upcoming")
 
@@ -372,6 +372,40 @@ def _risk_response_texts(policy: Policy, risk: str) -> tuple[Duration, str, str,
     return (limit, titled("risk-response", f"respond to {risk} risk", limit.same_day),
             f"{risk} risk: respond {'on the same day as' if limit.same_day else 'within ' + limit.words() + ' of'} the initial assessment "
             + RESPONSES_TEXT, _parts(policy).source("risk_response"))
+
+
+def _interim_plan(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    """IAG §3 Step 2 [L825]: an initial assessment that finds an unmet basic need or the child unsafe
+    (`interim_plan_needed: yes`) starts immediate services as an interim plan while the comprehensive
+    assessment is completed. Due `interim_plan.limit` after the latest initial assessment of the cycle,
+    when it asked for one (the fold keeps the ask of the latest only), until a plan is written after it,
+    interim or not: a version waiting for approval is the supervisors' item then, a rejected one the
+    case-plan item's ("write a new plan version", `_interim_rejected`); one its author withdrew meets
+    nothing. Not the risk-response item: a follow-up or a referral answers that, and its time follows the
+    risk level. Not while the initial assessment concluded the case closes or is transferred (a plan is
+    refused then, `transitions.check_outcome`)."""
+    if case.status != "open" or INTERIM_PLAN_NEEDED not in case.events:  # most cases: nothing read further
+        return []
+    asked = case.last(INTERIM_PLAN_NEEDED, case.cycle_start)
+    if not asked or transitions.stopped_by_outcome(case):
+        return []
+    plan = case.plan
+    if plan and plan["at"] >= asked and not plan.get("withdrawn_at"):
+        return []
+    in_force = plan_actions.in_force(plan, policy)
+    if in_force and in_force["at"] >= asked:
+        return []
+    zone = zone_of(now)
+    begin = _t(asked, zone)
+    limit = _parts(policy).duration("interim_plan", "limit")
+    why = (f"the initial assessment of {begin.date().isoformat()} found an interim plan needed (a basic need unmet or the "
+           f"child unsafe): the immediate services, as a plan within {limit.words()} of it, while the comprehensive assessment "
+           f"is completed (cpcm plan {case.id} --from-file FILE, with interim: yes); any plan written after that assessment "
+           "meets it")
+    if plan and plan["at"] >= asked:
+        why += f" (plan version {plan.get('version')} was withdrawn by its author: write another)"
+    return [Deadline(case.id, "interim-plan", "record the interim plan", limit.after(begin), None, case.worker, "interim_plan",
+                     why, _parts(policy).source("interim_plan"), case.risk)]
 
 
 def _comprehensive_assessment(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
@@ -764,7 +798,7 @@ def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
 NOT_OPEN_CODES = frozenset({"post-closure-visit", "transfer-ack"})
 
 RULES: tuple[Callable, ...] = (
-    _initial_assessment, _risk_response, _comprehensive_assessment, _case_plan, _approvals, _approved_transfer, _transfer_ack,
+    _initial_assessment, _risk_response, _interim_plan, _comprehensive_assessment, _case_plan, _approvals, _approved_transfer, _transfer_ack,
     _post_closure_visit,
     _referrals, _urgent,
     _review, _turning_18, _plan_actions, _placements,

@@ -20,6 +20,7 @@ from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import placements, plan_actions, transitions
 from cpcm.workflow import transfers as transfer_rules
 from cpcm.workflow.approvals import approved_under, waiting_closures, waiting_requests, waiting_transfers, waiting_version
+from cpcm.workflow.clocks import INTERIM_PLAN_NEEDED
 
 
 def _plain(cls) -> bool:
@@ -620,6 +621,8 @@ def derived_events(record: Record, command: str) -> list[str]:
         extra.append("response")
     if command == "assessment.initial" and body.get("outcome"):  # what it concluded (transitions.check_outcome)
         extra.append(f"initial.{body['outcome']}")
+    if command == "assessment.initial" and body.get("interim_plan_needed") in (True, "yes"):
+        extra.append(INTERIM_PLAN_NEEDED)  # it asked for an interim plan (deadlines._interim_plan)
     changed = {str(k).split(".")[0] for k in body.get("changes") or {}} if command == "update" else set()
     if changed & {"location", "caregiver"}:
         extra.append("residence_updated")  # where the child lives, told by an update after a placement (placements.lives_now)
@@ -726,9 +729,9 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
             stage, status = after, status_of(after)
         at = utc(record.at)
         events.setdefault(command, []).append(at)
-        if command == "assessment.initial":  # only the latest initial assessment's outcome is kept (transitions.check_outcome)
-            for name in [name for name in events if name.startswith("initial.")]:
-                del events[name]
+        if command == "assessment.initial":  # only the latest initial assessment's outcome is kept (transitions.check_outcome),
+            for name in [name for name in events if name.startswith("initial.") or name == INTERIM_PLAN_NEEDED]:
+                del events[name]  # and whether it asked for an interim plan (deadlines._interim_plan)
         derived = derived_events(record, command)
         for event in derived:
             events.setdefault(event, []).append(at)
