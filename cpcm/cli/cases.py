@@ -104,7 +104,7 @@ def register(app: typer.Typer) -> None:
             print_json_items(e.to_json() for e in entries)
             return
         print_table(["at", "#", "kind", "what", "by", "record", "recorded", "commit", "signed"],
-                    [[local_text(e.at, ctx.zone), e.order, _kind(e), e.what + (f" [corrected by {e.superseded_by}]" if e.superseded_by and not e.unreadable else ""),
+                    [[local_text(e.at, ctx.zone), e.order, _kind(e), _what(e),
                       e.by, e.record_id, local_text(e.recorded_at, ctx.zone), (e.commit or "uncommitted")[:10], _signed(e)] for e in entries])
         say(service.records_text(len(entries), sum(1 for e in entries if e.superseded_by)))
 
@@ -252,7 +252,9 @@ def print_case(data: dict, zone=None) -> None:
             state = (f"rejected by {rejection['by']} on {local_text(rejection['at'], zone)[:10]}"
                      + (f" ({rejection['note']})" if rejection.get("note") else "") + ": a new version is needed")
         else:
-            state = ("in force (approved)" if plan.get("approved_at") else "rejected: a new version is needed" if plan.get("rejected_at")
+            ended = {"transferred": "approved; was in force when the case was transferred",
+                     "closed": "approved; was in force when the case was closed"}.get(plan.get("ended_with") or "")
+            state = ((ended or "in force (approved)") if plan.get("approved_at") else "rejected: a new version is needed" if plan.get("rejected_at")
                      else "withdrawn by its author" if plan.get("withdrawn_at") else "waiting for a supervisor's approval")
         if not plan.get("approved_at") and (plan.get("previous") or {}).get("version"):
             state += f"; version {plan['previous']['version']} stays in force"
@@ -288,11 +290,20 @@ def print_case(data: dict, zone=None) -> None:
     if data.get("reintegration"):
         rows += reintegration_rows(data["reintegration"], data["case_id"], zone)
     rows += [("linked case", link["text"]) for link in data.get("links") or []]
+    if data.get("continuation"):
+        kept = data["continuation"]
+        review = f"; next case review due {local_day(kept['review_due'], zone)}" if kept.get("review_due") else ""
+        rows.append(("continued past 18", f"{local_day(kept['at'], zone)} by {kept['by']}: {kept['justification']}{review} "
+                                          f"({kept['record_id']})"))
+    if data.get("transfer"):
+        rows.append(("transferred", transfer_words(data["transfer"], data["case_id"], zone)))
     print_table(["field", "value"], rows, title=f"Case {data['case_id']}")
     if data.get("problems"):
+        gap()
         print_table(["problem", "severity", "what", "rule"],
                     [[p["code"], p["severity"], p["message"], p["rule"]] for p in data["problems"]], title="Problems (cpcm check)")
     if data["consents"]:
+        gap()
         print_table(["purpose", "agency", "from", "answer", "on", "until", "state"],
                     [[c["purpose"], c["agency"] or "", c["given_by"] or f"override ({c['basis']})", c["status"] or "",
                       c["at"][:10], c["until"] or ("one-off" if c["one_off"] else ""), c["state"]] for c in data["consents"]],
@@ -310,14 +321,37 @@ def print_case(data: dict, zone=None) -> None:
             refs = [r["ref"] for r in found if referral_open(r.get("status"))] or [r["ref"] for r in found[-1:]]
             return f" → {', '.join(refs)}" if refs else ""
 
+        gap()
         print_table(["action", "what", "who", "by", "progress"],
                     [[a["item"] + referred(a["item"]), a["what"], a["who"],
                       (a["by"] or "") + (" (late)" if a["late"] else ""), a["progress"] or ""] for a in data["open_actions"]],
                     title="Open plan actions")
     if items:
+        gap()
         print_table(["due", "what", "state", "why"],
                     [[local_text(i["due"], zone), i["title"], i["state"], f"{i['why']} ({i['source']})"] for i in items],
                     title="Due")
+
+
+def gap() -> None:
+    """A blank line between two tables of `cpcm show` printed plain (piped: a drawn table has its
+    own lines and title)."""
+    from cpcm.cli.common import stdout_is_terminal
+
+    if not stdout_is_terminal():
+        print()
+
+
+def transfer_words(sent: dict, case_id: str, zone=None) -> str:
+    """Where a transferred case went, when, and whether the receiving agency's receipt came back
+    (with what to do while it has not)."""
+    to = sent.get("to") or "the receiving agency"
+    named = f"{to} ({sent['to_name']})" if sent.get("to_name") else to
+    line = f"to {named} on {local_day(sent['at'], zone)}" + (f" by {sent['by']}" if sent.get("by") else "")
+    if sent.get("acknowledged_at"):
+        return line + f"; receipt acknowledged on {local_day(sent['acknowledged_at'], zone)}"
+    return (line + f"; receipt not acknowledged yet: follow it up with {to}, record their receipt with cpcm transfer-ack RECEIPT "
+            f"(or, if the case never reached them, cpcm reopen {case_id} --reason ...)")
 
 
 def print_record(data: dict, zone=None) -> None:
@@ -362,8 +396,27 @@ def print_record(data: dict, zone=None) -> None:
         elif "previous" in answer and answer["field"] != "reason":
             put(label, f"{_value(answer['value']) or '(removed)'}   (before: {_value(answer['previous']) or '(none)'})")
         else:
-            put(label, answer["value"])
+            put(label, _local_time(answer["field"], answer["value"], zone))
     typer.echo("\n".join(lines))
+
+
+def _local_time(field: str, value, zone=None):
+    """A time a record keeps (a field named `at` or `..._at`: an approval's `decided_at`) local to
+    the agency's `zone`, as every other time on screen; any other value as it is."""
+    from datetime import datetime
+
+    from cpcm.domain.dates import is_date_only
+
+    last = field.rsplit(".", 1)[-1]
+    if not (last == "at" or last.endswith("_at")) or not isinstance(value, (str, datetime)) or is_date_only(value):
+        return value
+    return local_text(value, zone)
+
+
+def _what(entry) -> str:
+    """A log entry's `what`, with the record that corrected it (alone when the record has no `what`)."""
+    corrected = f"[corrected by {entry.superseded_by}]" if entry.superseded_by and not entry.unreadable else ""
+    return " ".join(part for part in (entry.what, corrected) if part)
 
 
 def _kind(entry) -> str:

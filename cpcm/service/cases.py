@@ -595,10 +595,43 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["placement"] = current_placement(folded.placement)
     data["reintegration"] = pathway(folded, ctx.policy, ctx.now)
     data["links"] = case_links(current)
+    data["continuation"] = continuation(current, data["due"])
+    data["transfer"] = transfer_out(ctx, folded, current)
+    if data["plan"] is not None:  # a closed or transferred case: its plan is this agency's last, in force no more
+        data["plan"]["ended_with"] = folded.status if folded.status in ("closed", "transferred") else None
     data["problems"] = [p.to_json() for p in rules.check_case(folded, ctx.policy, ctx.now)]
     # every `at` and `..._at` time in the agency's zone, as `list --json` gives them (the due
     # items keep their own form, as `due --json` has it)
     return {key: value if key == "due" else json_times(value, ctx.zone) for key, value in data.items()}
+
+
+def continuation(records: Sequence[Record], due_items: Sequence[Mapping[str, Any]]) -> dict | None:
+    """Why the case stays open past 18: the latest `cpcm continue` (its justification, who, when)
+    and when the next case review is due (from `due_items`, as `show` lists them); None when no
+    justification was recorded."""
+    found = max((r for r in records if r.kind == "continuation"), key=lambda r: r.id, default=None)
+    if found is None:
+        return None
+    review = next((i["due"] for i in due_items if i.get("code") == "review"), None)
+    return {"record_id": found.id, "at": found.at, "by": found.by, "justification": found.body.get("justification"),
+            "review_due": review}
+
+
+def transfer_out(ctx: Context, case: Case, records: Sequence[Record]) -> dict | None:
+    """Where a transferred case went: the receiving agency (`to`, its code, and its name in the
+    service directory), when and by whom the bundle was written, and when the agency's receipt was
+    recorded (`acknowledged_at`, None while it has not come back: `cpcm transfer-ack`); None
+    unless the case is transferred."""
+    sent = case.transfer_out
+    if case.status != "transferred" or not sent:
+        return None
+    from cpcm.store import directory
+
+    to = str(sent.get("to") or "")
+    name = next((str(s.get("provider") or "") for s in directory.load(ctx.store) if str(s.get("id")) == to), "") or None
+    by = next((r.by for r in records if r.id == sent["record_id"]), None)
+    return {"record_id": sent["record_id"], "to": to or None, "to_name": name, "at": sent["at"], "by": by,
+            "acknowledged_at": sent.get("acked_at"), "ack_record": sent.get("ack_record")}
 
 
 # how a case_link record relates its case to the other: `merge-cases KEEP OTHER` writes `alias: OTHER`
