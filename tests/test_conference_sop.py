@@ -78,12 +78,52 @@ def test_cadence__the_acc_quarterly_and_a_kind_never_held_only_where_required():
     now = at("2026-10-01T12:00:00+03:00")
     items = rules.cadence_due([acc], INTER, now)
     assert [(i.title, i.due.date().isoformat()) for i in items] == [("alternative care committee (ACC) conference to hold", "2026-12-01")]
-    # kenya: the internal conference is due from the start, none held yet (due now, for a supervisor)
-    kenya = {i.title: i for i in rules.cadence_due([acc], KENYA, now)}
-    assert kenya["internal (staff only) conference to hold"].due == now
+    # kenya: the internal conference is due from the start, none held yet: its interval after the repository's
+    # start, for a supervisor; with no start to count from, listed now and saying there is no deadline
+    kenya = {i.title: i for i in rules.cadence_due([acc], KENYA, now, at("2026-09-15T08:30:00+03:00"))}
+    assert kenya["internal (staff only) conference to hold"].due == at("2026-10-15T08:30:00+03:00")
     assert kenya["internal (staff only) conference to hold"].owner == "supervisors"
+    undated = {i.title: i for i in rules.cadence_due([acc], KENYA, now)}["internal (staff only) conference to hold"]
+    assert undated.due == now and "nothing to count the first from" in undated.why and "no deadline" in undated.why
     assert "acc" not in INTER.get(rules.CADENCE, "required") or not INTER.get(rules.CADENCE, "required")["acc"]
     assert rules.cadence_due([], INTER, now) == []  # nothing held, nothing required: nothing due
+
+
+@pytest.mark.parametrize("now,state", [("2026-11-24T09:00:00+03:00", "upcoming"), ("2026-12-20T09:00:00+03:00", "due_soon"),
+                                       ("2026-12-23T09:01:00+03:00", "overdue"), ("2027-02-01T09:00:00+03:00", "overdue")])
+def test_cadence__kenya_the_first_internal_conference_is_due_a_month_after_the_start_whatever_the_day(now, state):
+    """None held yet: the first internal conference is due one interval (`conference_cadence.every`)
+    after the repository's start, the same time every day the list is asked for, and overdue once it
+    has passed; never `now` (a deadline that moves with the clock is never missed)."""
+    start = at("2026-11-23T09:00:00+03:00")
+    (item,) = [i for i in rules.cadence_due([], KENYA, at(now), start) if "internal" in i.title]
+    assert item.case_id == "conference" and item.code == "conference-cadence" and item.rule == rules.CADENCE
+    assert item.due == rules.cadence(KENYA)["every"]["internal"].after(start) == at("2026-12-23T09:00:00+03:00")
+    assert item.state(at(now), soon_window(KENYA, at(now))) == state
+    assert "the repository's start on 2026-11-23" in item.why and "1 month" in item.why
+    assert item.source == KENYA.source(rules.CADENCE) and "repository's start" in item.source
+
+
+def test_cadence__kenya_a_first_conference_planned_after_the_first_was_due_is_overdue_since_then():
+    start = at("2026-11-23T09:00:00+03:00")
+    now = at("2026-12-28T09:00:00+03:00")  # the first was due on 23 Dec
+    planned = conference("CC-0000-0003", "internal", "2027-01-05")
+    (item,) = [i for i in rules.cadence_due([planned], KENYA, now, start) if "internal" in i.title]
+    assert item.case_id == "CC-0000-0003" and item.due == at("2026-12-23T09:00:00+03:00")
+    assert item.state(now, now - now) == "overdue" and "overdue since 2026-12-23" in item.why
+    assert "bring it forward" not in item.why
+    # planned before the first is due: that conference, due at its start
+    early = conference("CC-0000-0004", "internal", "2026-12-10")
+    (item,) = [i for i in rules.cadence_due([early], KENYA, at("2026-12-01T09:00:00+03:00"), start) if "internal" in i.title]
+    assert item.case_id == "CC-0000-0004" and item.due == at("2026-12-10T09:00:00+03:00")
+
+
+def test_cadence__the_repository_starts_when_its_first_member_joined():
+    team = Team((Worker("amina", "Amina", ("caseworker",), "age1x", since="2026-11-24T10:00:00+03:00"),
+                 Worker("sup", "Sup", ("supervisor",), "age1y", since="2026-11-23T09:00:00+03:00", removed="2026-11-25T09:00:00+03:00"),
+                 Worker("old", "Old", ("caseworker",), "age1z")))
+    assert rules.repository_start(team) == at("2026-11-23T09:00:00+03:00")
+    assert rules.repository_start(Team((Worker("old", "Old", ("caseworker",), "age1z"),))) is None
 
 
 def test_cadence__a_planned_conference_is_the_one_to_hold_unless_it_is_too_late():
@@ -527,7 +567,9 @@ def test_due__kenya_a_planned_first_conference_is_on_the_list_as_itself():
     sup = mem.as_("sup", now="2026-11-20T09:00:00+03:00")
     conf = conference_in(sup, when="2026-11-30", notice_sent="2026-11-20", invitations_sent="2026-11-20")
     items = [i for i in service.due(sup, worker="all", within_days=30) if i.code == "conference-cadence" and "internal" in i.title]
-    assert [(i.case_id, i.due.date().isoformat()) for i in items] == [(conf, "2026-11-30")]
+    # the memory repository's team joined on 1 Jan: the first was due a month later, and is overdue since then until held
+    assert [(i.case_id, i.due.date().isoformat()) for i in items] == [(conf, "2026-02-01")]
+    assert "overdue since 2026-02-01" in items[0].why
     assert not any("bring it forward" in i.why for i in service.due(sup, worker="all", within_days=30))
 
 

@@ -203,3 +203,29 @@ def test_due__a_rejected_interim_plan_is_on_the_workers_list_until_a_new_version
     assert items["case-plan"]["due"] == "2026-11-24T00:00+03:00"  # immediate risk: the same day as the rejection
     assert amina("plan", case_id, "--from-current", "--reason", "correction").code == 0
     assert "case-plan" not in {i["code"] for i in amina("due", "--json").json() if i["case_id"] == case_id}
+
+
+def _internal_to_hold(cli, now: str, *extra: str) -> list[dict]:
+    result = cli("due", "--json", "--within", "60", *extra, env={"CPCM_NOW": now})
+    assert result.code == 0, result.stderr
+    return [item for item in result.json() if item["code"] == "conference-cadence" and "internal" in item["title"]]
+
+
+def test_due__the_first_internal_conference_keeps_its_date_day_after_day_and_goes_overdue(kenya):
+    """The repository was started on 23 Nov (NOW): with no internal conference held, the first is due
+    a month later, the same date whichever day the supervisor asks, and overdue once it has passed;
+    it was listed as due at the moment of asking, every day, and so never overdue."""
+    sup = kenya("sup")
+    for day, state in (("2026-11-24T09:00:00+03:00", "upcoming"), ("2026-11-25T09:00:00+03:00", "upcoming"),
+                       ("2026-12-20T09:00:00+03:00", "due_soon"), ("2026-12-24T09:00:00+03:00", "overdue")):
+        (item,) = _internal_to_hold(sup, day)
+        assert (item["due"], item["state"], item["owner"]) == ("2026-12-23T09:00+03:00", state, "supervisors"), day
+        assert "the repository's start on 2026-11-23" in item["why"] and "repository's start" in item["source"]
+    assert [i["due"] for i in _internal_to_hold(sup, "2026-12-24T09:00:00+03:00", "--overdue")] == ["2026-12-23T09:00+03:00"]
+    # a conference planned then, within the month, is the one to hold: still overdue since the 23rd until it is held
+    planned = sup("conference", "new", "--kind", "internal", "--date", "2027-01-05", "--venue", "Meeting room", "--json",
+                  env={"CPCM_NOW": "2026-12-24T09:00:00+03:00"})
+    assert planned.code == 0, planned.stderr
+    (item,) = _internal_to_hold(sup, "2026-12-26T09:00:00+03:00")
+    assert item["case_id"] == planned.json()["conference_id"] and item["state"] == "overdue"
+    assert item["due"] == "2026-12-23T09:00+03:00" and "overdue since 2026-12-23" in item["why"]

@@ -503,14 +503,29 @@ def cadence(policy: Policy) -> dict[str, Any]:
             "at_least_of": tuple(block.get("at_least_of") or every)}
 
 
-def cadence_due(conferences: Iterable[Conference], policy: Policy, now: datetime) -> list[Deadline]:
+def repository_start(team: Team) -> datetime | None:
+    """When the casefile repository was started: the earliest `since` of its team's members (the
+    founder's, written by `cpcm init`), removed members too; None when no member records one."""
+    times = []
+    for worker in team.workers:
+        try:
+            times += [datetime.fromisoformat(utc(worker.since))] if worker.since else []
+        except ValueError:  # not a time: nothing to count from
+            continue
+    return min(times) if times else None
+
+
+def cadence_due(conferences: Iterable[Conference], policy: Policy, now: datetime, since: datetime | None = None) -> list[Deadline]:
     """The next conference to hold, by kind: the last one held (its meeting has started) plus the
     kind's interval; a conference already planned at or before then is the one to hold. A kind
-    never held is on the list only where the policy requires it (`required`), due now. Once that
-    time has come (none held yet, or the last held too long ago), a conference planned within the
-    kind's interval from now is the one to hold: the item is that conference (still overdue from
-    the time it was due, when one was held before), not a request to bring it forward. When the
-    agency's conferences (`at_least_of`) are held less often than `at_least`, one more item says so.
+    never held is on the list only where the policy requires it (`required`): the first is due the
+    kind's interval after `since` (the repository's start, `repository_start`), a fixed time that
+    goes overdue once it passes; with no `since` there is nothing to count from, and the item, listed
+    at `now`, says so rather than give a deadline. Once the time has come (the first one's, or the
+    last held too long ago), a conference planned within the kind's interval from now is the one to
+    hold: the item is that conference (still overdue from the time it was due), not a request to
+    bring it forward. When the agency's conferences (`at_least_of`) are held less often than
+    `at_least`, one more item says so.
     Owner: the chair of the conference concerned (the last held), else any supervisor or manager."""
     rules = cadence(policy)
     zone = now.tzinfo or timezone.utc
@@ -529,14 +544,22 @@ def cadence_due(conferences: Iterable[Conference], policy: Policy, now: datetime
         if kind in rules["at_least_of"]:
             held_any += [start for start, _ in held]
         words = KIND_WORDS.get(kind, kind)
+        dated = True  # `due` is a time fixed by what was held or by the repository's start, not `now`
         if held:
             last, last_conf = held[-1]
             due = every.after(last)
             owner = last_conf.chair or SUPERVISORS
             why = f"{words} conferences at least every {every.words()}; the last was {last_conf.id} on {last.strftime('%Y-%m-%d')}"
+        elif rules["required"].get(kind) and since is not None:
+            start_here = since.astimezone(zone)
+            due, owner = every.after(start_here), SUPERVISORS
+            why = (f"{words} conferences at least every {every.words()}; none held yet: the first is due {every.words()} after "
+                   f"the repository's start on {start_here.strftime('%Y-%m-%d')}")
         elif rules["required"].get(kind) or planned:
-            due, owner = now, SUPERVISORS
+            due, owner, dated = now, SUPERVISORS, False
             why = f"{words} conferences at least every {every.words()}; none held yet"
+            if rules["required"].get(kind):
+                why += " and nothing to count the first from (no team member records when they joined), so no deadline"
         else:
             continue
         # a planned conference is in time when it falls by the time due; when that time has come (none held yet of a
@@ -544,7 +567,7 @@ def cadence_due(conferences: Iterable[Conference], policy: Policy, now: datetime
         # as one can be: the item is that conference, never a request to bring it forward
         if planned and (planned[0][0] <= due or (due <= now and planned[0][0] <= every.after(now))):
             start, conference = planned[0]
-            late = held and due < now and start > due  # overdue since `due`: it stays so until the planned one is held
+            late = dated and due < now and start > due  # overdue since `due`: it stays so until the planned one is held
             if late:
                 why += f"; overdue since {due.strftime('%Y-%m-%d')}"
             items.append(Deadline(conference.id, "conference-cadence", f"hold the {words} conference planned for "
