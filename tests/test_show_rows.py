@@ -86,6 +86,7 @@ def test_show__an_open_case_has_no_transfer_row_and_its_approved_plan_is_in_forc
     case_id = planned(cli, cli_as)
     shown = rows(cli("show", case_id).stdout)
     assert "transferred" not in shown and shown["plan"] == "version 1 (initial), in force (approved)"
+    assert "plan actions not done" not in shown and "action\twhat\twho\tby\tprogress" in cli("show", case_id).stdout
     data = cli("show", case_id, "--json").json()
     assert data["transfer"] is None and data["plan"]["ended_with"] is None
 
@@ -101,6 +102,9 @@ def test_show__a_closed_cases_plan_was_in_force_when_it_was_closed(cli, cli_as):
     assert shown["status"] == "closed" and "transferred" not in shown
     assert shown["plan"] == "version 1 (initial), approved; was in force when the case was closed"
     assert cli("show", case_id, "--json").json()["plan"]["ended_with"] == "closed"
+    # its actions left open are named in one row, none due: not the table of open actions an open case has
+    assert shown["plan actions not done"] == "A1, A2 (none is due: the case is closed)"
+    assert "action\twhat\twho\tby\tprogress" not in cli("show", case_id).stdout
 
 
 def test_show_record__an_approvals_time_kept_in_a_record_is_local(sending, cli_as, tmp_env):

@@ -297,6 +297,10 @@ def print_case(data: dict, zone=None) -> None:
                                           f"({kept['record_id']})"))
     if data.get("transfer"):
         rows.append(("transferred", transfer_words(data["transfer"], data["case_id"], zone)))
+    ended = data["status"] != "open" and data["open_actions"]  # left open when the case was closed or transferred: none is due
+    if ended:
+        rows.append(("plan actions not done", f"{', '.join(a['item'] for a in data['open_actions'])} (none is due: the case is "
+                                              f"{data['status']})"))
     print_table(["field", "value"], rows, title=f"Case {data['case_id']}")
     if data.get("problems"):
         gap()
@@ -308,7 +312,7 @@ def print_case(data: dict, zone=None) -> None:
                     [[c["purpose"], c["agency"] or "", c["given_by"] or f"override ({c['basis']})", c["status"] or "",
                       c["at"][:10], c["until"] or ("one-off" if c["one_off"] else ""), c["state"]] for c in data["consents"]],
                     title="Consents on file")
-    if data["open_actions"]:
+    if data["open_actions"] and not ended:
         from cpcm.workflow.open_items import referral_open
 
         linked: dict[str, list[dict]] = {}
