@@ -250,7 +250,7 @@ class Apart:
         changed on both copies to different ends. Some of them unreadable here: every one written
         apart is named, for someone who reads them all to check (rather than a clash left unsaid)."""
         found = []
-        for kind_, code, compared in (("update", TWO_UPDATES, _changing), ("cover", TWO_COVERS, _covering)):
+        for kind_, code, compared in (("update", TWO_UPDATES, _changing), ("cover", TWO_COVERS, lambda read: _by(read, "worker", "until"))):
             if kind_ not in self.both_kinds:
                 continue
             read, unread = self.written_apart(kind_)
@@ -320,7 +320,7 @@ class Apart:
         read, unread = self.written_apart("referral_update")
         if unread:
             return [(REFERRAL_UPDATES_CONCURRENT, ids(self.sides[0], ["referral_update"]) + ids(self.sides[1], ["referral_update"]))]
-        updated = [_referring(side) for side in read]
+        updated = [_by(side, "referral", "status") for side in read]
         found = []
         for referral in sorted(updated[0].keys() & updated[1].keys()):
             latest_status = [side[referral][max(side[referral])] for side in updated]
@@ -357,19 +357,11 @@ def _changing(read: dict[str, dict]) -> dict[str, dict[str, str]]:
     return found
 
 
-def _covering(read: dict[str, dict]) -> dict[str, dict[str, str]]:
-    """{a colleague the covers of `read` gave or changed: {cover's record ID: its end}}."""
+def _by(read: dict[str, dict], subject: str, value: str) -> dict[str, dict[str, str]]:
+    """{what the records of `read` name in `subject` (a cover's colleague, a referral update's
+    referral): {record ID: what it gave in `value` (the cover's end, the update's status)}}."""
     found: dict[str, dict[str, str]] = {}
     for record_id, body in read.items():
-        if isinstance(body.get("worker"), str):
-            found.setdefault(body["worker"], {})[record_id] = str(body.get("until"))
-    return found
-
-
-def _referring(read: dict[str, dict]) -> dict[str, dict[str, str]]:
-    """{a referral the updates of `read` name: {update's record ID: the status it gave}}."""
-    found: dict[str, dict[str, str]] = {}
-    for record_id, body in read.items():
-        if isinstance(body.get("referral"), str):
-            found.setdefault(body["referral"], {})[record_id] = str(body.get("status"))
+        if isinstance(body.get(subject), str):
+            found.setdefault(body[subject], {})[record_id] = str(body.get(value))
     return found

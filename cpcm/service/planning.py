@@ -36,46 +36,40 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
             steps.append(f"{'transfer the case' if outcome == 'transfer' else 'request closure'}: "
                          + transitions.NOT_PROCEEDING[outcome].format(case=case_id))
         else:
-            after = fold(case_id, records + [record])
-            steps += _risk_response_step(ctx, after)
-            if body.get("interim_plan_needed"):
-                steps.append(_interim_plan_step(ctx, after))
-            else:
-                steps.append(f"the comprehensive assessment: cpcm assess {case_id} --type comprehensive")
+            steps += _after_initial(ctx, fold(case_id, records + [record]), bool(body.get("interim_plan_needed")))
     elif kind == "comprehensive":
         steps.append(f"case plan within {ctx.policy.cited('case_plan')}: cpcm plan {case_id}")
     elif kind == "best_interests":  # a step of the path of reintegration, as tracing and preparation are
         from cpcm.service.reintegration import path_next
         from cpcm.workflow import placements
 
-        steps += path_next(placements.pathway(load_case(ctx, case_id), ctx.policy, ctx.now), case_id)
+        steps += path_next(placements.pathway(fold(case_id, records + [record]), ctx.policy, ctx.now), case_id)
     return Written(case_id, record.id, "assessment", next_steps=tuple(steps) + settles_step(settles))
 
 
-def _risk_response_step(ctx: Context, after: Case) -> list[str]:
-    """The response to the risk level the initial assessment just rated, by when, as `cpcm due`
-    lists it (`risk-response`): it falls long before the comprehensive assessment (high: 72 hours),
-    so the next: line says it first. None when the assessment's immediate actions answered it."""
+def _after_initial(ctx: Context, after: Case, interim: bool) -> list[str]:
+    """What follows an initial assessment that lets the case go on, as `cpcm due` lists it: first
+    the response to the risk level it rated (`risk-response`: high, 72 hours; none when its
+    immediate actions answered it), then the interim plan it asked for (`interim-plan`,
+    deadlines._interim_plan) or else the comprehensive assessment."""
     from cpcm.domain.dates import local_text
     from cpcm.workflow import deadlines
 
-    case_id = after.id
-    for item in deadlines.deadlines(after, ctx.policy, ctx.now):
-        if item.code == "risk-response":
-            return [f"{item.title} by {local_text(item.due, deadlines.zone_of(ctx.now))} {deadlines.RESPONSES_TEXT}: "
-                    f"cpcm followup {case_id} ..., cpcm refer {case_id} ... or cpcm plan {case_id} ({ctx.policy.short_source(item.rule) or item.source})"]
-    return []
+    case_id, zone = after.id, deadlines.zone_of(ctx.now)
+    due = {item.code: item for item in deadlines.deadlines(after, ctx.policy, ctx.now)}
 
+    def by(item) -> tuple[str, str]:  # by when, and the rule's source
+        return f"by {local_text(item.due, zone)}", ctx.policy.short_source(item.rule) or item.source
 
-def _interim_plan_step(ctx: Context, after: Case) -> str:
-    """The interim plan the initial assessment just asked for, by when, as `cpcm due` lists it
-    (`interim-plan`, deadlines._interim_plan)."""
-    from cpcm.domain.dates import local_text
-    from cpcm.workflow import deadlines
-
-    by = next((f" (by {local_text(item.due, deadlines.zone_of(ctx.now))}, {ctx.policy.short_source(item.rule) or item.source})"
-               for item in deadlines.deadlines(after, ctx.policy, ctx.now) if item.code == "interim-plan"), "")
-    return f"record an interim plan now{by}: cpcm plan {after.id} (with interim: yes)"
+    steps = []
+    if "risk-response" in due:
+        when, source = by(due["risk-response"])
+        steps.append(f"{due['risk-response'].title} {when} {deadlines.RESPONSES_TEXT}: cpcm followup {case_id} ..., "
+                     f"cpcm refer {case_id} ... or cpcm plan {case_id} ({source})")
+    if not interim:
+        return steps + [f"the comprehensive assessment: cpcm assess {case_id} --type comprehensive"]
+    when = " ({}, {})".format(*by(due["interim-plan"])) if "interim-plan" in due else ""
+    return steps + [f"record an interim plan now{when}: cpcm plan {case_id} (with interim: yes)"]
 
 
 def _link_errors(body: Mapping[str, Any]) -> list[FieldError]:

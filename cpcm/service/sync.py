@@ -430,8 +430,10 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
                       "Sync only copies of one repository: start a new copy with git clone of the shared place, or "
                       "cpcm bundle clone FILE PATH from a bundle.", rule="sync-unrelated")
     _refuse_newer_format(git, theirs)
-    late = _refuse_unverified(ctx, ours, theirs, result.remote)  # for a joining worker too: the commit that added them included
-    _refuse_revoked_here(ctx, ours, theirs)
+    theirs_team = audit.team_at(git.root, theirs)
+    # for a joining worker too: the commit that added them included
+    late = _refuse_unverified(ctx, ours, theirs, theirs_team, result.remote)
+    _refuse_revoked_here(ctx, ours, theirs, theirs_team)
     for entry in late:
         if entry not in result.after_removal:  # (a sync tried again after a push refused: said once)
             result.after_removal.append(entry)
@@ -535,15 +537,17 @@ def _refuse_newer_format(git, theirs: str) -> None:
         check_format(data.get("format", 1), "the other copy")
 
 
-def _refuse_unverified(ctx: Context, ours: str, theirs: str, remote_name: str | None = None) -> list[dict]:
+def _refuse_unverified(ctx: Context, ours: str, theirs: str, theirs_team: Team | None,
+                       remote_name: str | None = None) -> list[dict]:
     """Every commit the other copy brings must be signed by a team member active then whose role
     allows what it records (store/audit.py `incoming`, the checks of `cpcm verify`); otherwise
     nothing is merged. Names the commits by short id and problem code only. Returns the commits
     that pass and are dated after their signer's removal (`audit.after_removal`), to be named.
-    `remote_name`: the remote synced with (None for a bundle); a remote that holds a commit signed
+    `theirs_team`: the other copy's team file, read once for the merge. `remote_name`: the remote synced with (None for a bundle); a remote that holds a commit signed
     with a revoked key refuses every sync with it, so the supervisor is told how to move to another."""
     root = _git(ctx).root
-    found, late = audit.incoming(root, ctx.config.agency_code, ours, theirs, ctx.team, ctx.config.recovery_signing_keys)
+    found, late = audit.incoming(root, ctx.config.agency_code, ours, theirs, ctx.team, ctx.config.recovery_signing_keys,
+                                 theirs_team)
     if found:
         listed = ", ".join(f"{sha} {code}" for sha, code, _ in found[:10]) + (" …" if len(found) > 10 else "")
         overseer = ctx.worker is not None and not ctx.joining and ctx.worker.has_role("supervisor", "manager")
@@ -572,16 +576,15 @@ def _revocations(team: Team | None) -> set[tuple[str, str, str]]:
     return {(w.id, k.key, k.revoked) for w in (team.workers if team else ()) for k in w.signing_keys if k.revoked}
 
 
-def _refuse_revoked_here(ctx: Context, ours: str, theirs: str) -> None:
+def _refuse_revoked_here(ctx: Context, ours: str, theirs: str, theirs_team: Team | None) -> None:
     """This copy's own commits that the other copy's team refuses: signed with a key it revoked, at a
     time after the revocation, and taken in here before the revocation reached this copy (from a
     shared place the key's holder could still push to). Merged and pushed, they would reach every
     copy that knows of the revocation, and each would refuse the shared place whole; so nothing is
     merged. Looked for only when the other copy's team revokes a key this copy's does not."""
-    root = _git(ctx).root
-    theirs_team = audit.team_at(root, theirs)
     if not _revocations(theirs_team) - _revocations(ctx.team):
         return
+    root = _git(ctx).root
     _refuse_removed(ctx, theirs_team)  # the copy of a worker removed, or of a key replaced as stolen: refused as such
     found, _ = audit.incoming(root, ctx.config.agency_code, theirs, ours, theirs_team, ctx.config.recovery_signing_keys)
     revoked = sorted({sha for sha, code, _ in found if code == audit.REVOKED})

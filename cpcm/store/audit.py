@@ -417,12 +417,13 @@ def _own_rotation(member: Worker, mine: Worker | None) -> bool:
 
 
 def incoming(root: Path, agency_code: str, ours: str, theirs: str, local: Team,
-             recovery_keys: Iterable[str] = ()) -> tuple[list[tuple[str, str, str]], list[dict]]:
+             recovery_keys: Iterable[str] = (), theirs_team: Team | None = None) -> tuple[list[tuple[str, str, str]], list[dict]]:
     """The problems of the commits `theirs` brings that `ours` lacks, each (short sha, code,
     message): what a sync refuses. Keys are those either copy's team records (a revocation on
-    either side counts). With them, from the same check, the commits that pass and are dated after
-    their signer's removal (`after_removal`): taken in, and named."""
-    found = _incoming(root, agency_code, ours, theirs, local, recovery_keys)[0]
+    either side counts; `theirs_team`: the team file of `theirs`, when the caller has read it).
+    With them, from the same check, the commits that pass and are dated after their signer's
+    removal (`after_removal`): taken in, and named."""
+    found = _incoming(root, agency_code, ours, theirs, local, recovery_keys, theirs_team)[0]
     problems = [(sha[:10], code, message) for sha, sig, _ in found for code, message in sig.problems]
     return problems, after_removal((sig, commit) for _, sig, commit in found)
 
@@ -451,7 +452,7 @@ def after_removal_message(entry: dict) -> str:
 
 
 def _incoming(root: Path, agency_code: str, ours: str, theirs: str, local: Team,
-              recovery_keys: Iterable[str] = ()) -> tuple[list[tuple[str, Signature, Commit]], Team]:
+              recovery_keys: Iterable[str] = (), theirs_team: Team | None = None) -> tuple[list[tuple[str, Signature, Commit]], Team]:
     """Each commit `theirs` brings that `ours` lacks with its signature, and the keys they were
     checked against (`keyring` of both copies' teams)."""
     from cpcm.domain.team import keyring
@@ -461,7 +462,7 @@ def _incoming(root: Path, agency_code: str, ours: str, theirs: str, local: Team,
         return [], local
     from cpcm.crypto import signing
 
-    keys = keyring(local, team_at(root, theirs))
+    keys = keyring(local, theirs_team or team_at(root, theirs))
     # signing began on this copy (its last commit is signed): every commit brought in must be
     strict = any(signing.split_commit(data)[1] is not None for data in read_blobs(root, [ours], kind=b"commit").values())
     checked = check_signatures(root, commits, keys, strict, recovery_keys=recovery_keys)
