@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import CANARY, git, record_files, register, signed_commit
+from conftest import CANARY, git, record_files, register, registration, signed_commit
 from cpcm.errors import restore_hint
 from test_repair import damage
 
@@ -403,3 +403,26 @@ def test_export__a_case_changed_on_disk_is_named_never_left_out_without_a_word(c
     named = rel if how != "folder deleted" else rel.rstrip("/")
     assert line.startswith(f"problem: {case_id}: {named}") and "differs from the last commit" in line, line
     assert "git checkout HEAD -- " in line and CANARY not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("how", ON_DISK)
+@pytest.mark.parametrize("cache", ["warm", "cold"])
+def test_register__a_case_changed_on_disk_still_counts_in_the_duplicate_and_caseload_checks(cli, repo, how, cache):
+    """A record truncated or deleted, a `recipients` file or a whole case folder deleted by hand
+    (no commit since): `register` of the same child again warned of no duplicate, warm cache or
+    cold: the check read the files as they are and left the case out without a word (and the
+    caseload checks, which read the same cases, counted one case short). The checks now read such a
+    case as the last commit holds it, as `list` and the reports do; the registration commits its
+    own files only."""
+    case_id = register(cli)
+    assert cli("list", "--json").code == 0  # the cache warm
+    rel = ON_DISK[how](repo, case_id)
+    if cache == "cold":
+        drop_cache(repo)
+    again = cli("register", "--from-file", "-", "--json", input=json.dumps(registration()))
+    assert again.code == 0, again.stderr
+    assert [d["case_id"] for d in again.json()["possible_duplicates"]] == [case_id], again.stdout
+    assert CANARY not in again.stderr
+    changed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
+    assert changed and all(path.startswith(f"cases/{again.json()['case_id']}/") for path in changed), changed
+    assert rel.rstrip("/").startswith(f"cases/{case_id}")

@@ -534,18 +534,26 @@ def load_cases(ctx: Context, on_disk: bool = False) -> dict[str, Case]:
 def load_cases_counted(ctx: Context) -> tuple[dict[str, Case], int]:
     """`load_cases`, and the number of case folders they come from (those of the last commit,
     one deleted on disk since included): what a report says it covers."""
-    cache = ctx.store.summaries(ctx.need_worker().id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
-    if not isinstance(cache, SummaryCache):  # a repository in memory: no working tree to differ from the commit
-        return _load_cases(ctx, index_only=False), len(ctx.store.case_ids())
-    with ctx.store.read_as_committed(cache.dirty):
-        return _load_cases(ctx, index_only=False, cache=cache), len(ctx.store.case_ids())
+    return _as_committed(ctx, index_only=False)
 
 
 def load_index(ctx: Context) -> dict[str, Case]:
     """Every case the worker can read, with only the fields of `case_index` (what the duplicate
     and caseload checks read), from the cache's small index: a write does not load every folded
-    case. A damaged case is left out and noted in `ctx.problems`."""
-    return _load_cases(ctx, index_only=True)
+    case. A case changed on disk since the last commit is read as the commit holds it, as in
+    `load_cases` (warm cache or cold, a duplicate or a caseload is counted the same); one damaged
+    in the commit itself is left out and noted in `ctx.problems`."""
+    return _as_committed(ctx, index_only=True)[0]
+
+
+def _as_committed(ctx: Context, index_only: bool) -> tuple[dict[str, Case], int]:
+    """`_load_cases` with the case folders changed on disk since the last commit read from it,
+    and the number of case folders of the last commit (one deleted on disk since included)."""
+    cache = ctx.store.summaries(ctx.need_worker().id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
+    if not isinstance(cache, SummaryCache):  # a repository in memory: no working tree to differ from the commit
+        return _load_cases(ctx, index_only=index_only), len(ctx.store.case_ids())
+    with ctx.store.read_as_committed(cache.dirty):
+        return _load_cases(ctx, index_only=index_only, cache=cache), len(ctx.store.case_ids())
 
 
 PREFETCH_FROM = 200  # cases missing from the cache before their records are read on every core

@@ -119,7 +119,8 @@ class CaseStore:
         """Hold the repository lock (waiting for it as a writer does) across the reads that
         decide a write and the transactions that make it; a transaction inside reuses the lock.
         Reads inside see the working tree, which is then the last commit (a write another cpcm
-        left half-done is rolled back first). Nested: the outer one holds the lock."""
+        left half-done is rolled back first) but for files changed by hand, which a
+        `read_as_committed` block reads from the commit. Nested: the outer one holds the lock."""
         if self._held is not None:
             yield
             return
@@ -168,8 +169,9 @@ class CaseStore:
         """Inside the block, read these case folders (changed on disk since the last commit) as
         the last commit holds them, from git's objects; the others as before. `case_ids()` lists
         such a folder the commit holds and the disk does not (deleted by hand) too. For what
-        describes the last commit (the views of list, due and report statistics); not inside a
-        write. It ends with the block: a later read sees the folder (restored, committed) as it
+        describes the last commit (the views of list, due and report statistics, and a write's
+        duplicate and caseload checks, under the lock before its transaction); not inside a
+        transaction, whose own files are the state. It ends with the block: a later read sees the folder (restored, committed) as it
         is then, and the commit read is the one HEAD names then. Nested blocks add to the outer one's."""
         outer, committed = self._as_committed, self._committed
         self._as_committed = outer | frozenset(case_ids)
@@ -193,7 +195,7 @@ class CaseStore:
         operations (not `one_command`), a commit pinned before a write started or ended since is
         stale: it is let go, and this read is made as the first was."""
         self._let_stale_pin_go()
-        if case is not None and case in self._as_committed and not (self._writing or self._held is not None):
+        if case is not None and case in self._as_committed and not self._writing:
             return committed(self._last_commit())
         if self._writing or self._held is not None or self._steady:
             # this process's own write, or holding the lock: the working tree is the state;
@@ -251,7 +253,7 @@ class CaseStore:
                 return []
             return sorted(entry.name for entry in os.scandir(folder) if entry.is_dir() and not entry.name.startswith("."))
         names = self._read(live, lambda view: [n for n in view.subfolders(top) if not n.startswith(".")])
-        if top == CASES and self._as_committed.difference(names) and not (self._writing or self._held is not None):
+        if top == CASES and self._as_committed.difference(names) and not self._writing:
             # a folder read as committed and deleted on disk: listed as the commit holds it
             names = sorted({*names, *self._as_committed.intersection(self._last_commit().subfolders(top))})
         return names
