@@ -160,3 +160,27 @@ def test_an_update_on_a_copy_that_held_no_minutes_is_not_named(laptops):
     chair = laptops.cli("sup", CPCM_NOW=CLOSE_NOW)
     assert chair("conference", "show", conf, "--json").json()["conflicts"] == []
     _ok(chair("conference", "close", conf))
+
+
+def test_minutes_written_and_replaced_on_one_copy_while_the_other_wrote_the_replacement_are_no_conflict(laptops):
+    """The office records minutes and then replaces them (`conference update --minutes`), apart, while the laptop
+    records the replacement's text as its minutes: both copies hold the same minutes. The merge that cannot read
+    them names all three; the chair's fold no longer compares the minutes the office replaced (they stand on
+    neither copy): none open, nothing due, and the conference closes. Before, the chair was left a conflict to
+    settle by writing the minutes again."""
+    at, conf, case_id = _held(laptops)
+    laptop = _laptop(laptops, "sup")
+
+    def office(cli):
+        first = _write_minutes(cli, conf, case_id, "draft")
+        return first, _update_minutes(conf, case_id, "as agreed")(cli)
+
+    done = _merged_by_otieno(laptops, laptop, office, lambda cli: _write_minutes(cli, conf, case_id, "as agreed"), "--json")
+    (first, mended), other = done["written"]
+    assert done["merged"].json()["conflicts"] == [{"conference": conf, "code": CODE, "records": sorted([first, mended, other]),
+                                                   "compared": False}]
+    assert "minutes-concurrent" not in done["took"].stderr
+    chair = laptops.cli("sup", CPCM_NOW=CLOSE_NOW)
+    assert _conflicts(chair("conference", "show", conf, "--json").json()) == []
+    assert _due(chair, conf) == []
+    _ok(chair("conference", "close", conf))

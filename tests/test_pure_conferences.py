@@ -128,6 +128,28 @@ def test_fold__a_conflict_named_by_a_merge_that_could_not_read_the_minutes_is_no
     assert found("01C", "01X", extra=same) == [None]  # a record it names is not among the conference's
 
 
+def test_fold__minutes_one_copy_wrote_and_then_replaced_are_not_compared_with_the_other_copy_s():
+    """Minutes X written and then replaced by Y on one copy, apart, while the other copy wrote Y: both copies hold Y,
+    but the merge that could not read them names X too. X stands on neither copy: the fold compares Y with Y and
+    settles the conflict; minutes the other copy wrote differently keep it open, and so does a close made with X."""
+    head = [rec("conference", "01A", type="internal", date="2026-12-10", chair="sup")]
+    written = rec("minutes", "01B", key_issues="first")
+    mended = rec("conference_update", "01C", changes={"minutes": {"key_issues": "agreed"}},
+                 previous={"minutes": {"record_id": "01B"}}, reason="r")
+
+    def found(other, *extra):
+        named = sorted(r.id for r in (written, mended, other, *extra))
+        records = head + [written, mended, other, *extra, rec("sync_conflict", "01Z", code="minutes-concurrent", records=named)]
+        return [c["settled_by"] for c in conf.fold("CC-1", records).conflicts]
+
+    assert found(rec("minutes", "01D", key_issues="agreed", by="amina")) == ["01Z"]
+    assert found(rec("minutes", "01D", key_issues="other", by="amina")) == [None]
+    assert found(rec("minutes", "01D", key_issues="agreed", by="amina"), rec("conference_close", "01E", cases=[], minutes="01B")) == [None]
+    again = rec("conference_update", "01E", changes={"minutes": {"key_issues": "again"}}, previous={"minutes": {"record_id": "01C"}},
+                reason="r")  # replaced twice on one copy: the last stands
+    assert found(rec("minutes", "01D", key_issues="again", by="amina"), again) == ["01Z"]
+
+
 def test_fold__a_conference_closed_keeps_the_minutes_it_was_closed_with():
     """Minutes a copy apart recorded while the conference was closed on the other (brought in by a sync): the minutes
     the close names stand, before or after it in the records; an update after the close still replaces them."""

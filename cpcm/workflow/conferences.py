@@ -182,6 +182,7 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
     conflicts: list[dict] = []
     held: dict[str, dict] = {}  # record ID -> the minutes it holds (a `minutes` record, an update of them)
     closed_with: dict[str, Any] = {}  # a close's record ID -> the record of the minutes it was closed with
+    replaced: dict[str, str] = {}  # an update's record ID -> the record of the minutes it replaced
     for record in sorted(records, key=lambda r: r.id):
         body = record.body
         if record.kind == "conference":
@@ -203,6 +204,9 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
                 elif key == MINUTES and isinstance(value, Mapping):
                     values.update(minutes=dict(value), minutes_id=record.id)
                     held[record.id] = dict(value)
+                    before = ((body.get("previous") or {}).get(MINUTES) or {})
+                    if isinstance(before, Mapping) and isinstance(before.get("record_id"), str):
+                        replaced[record.id] = before["record_id"]
                     # the minutes written as agreed settle the minutes written apart
                     conflicts = [dict(c, settled_by=record.id) if c["code"] == MINUTES_CONCURRENT and c["settled_by"] is None
                                  else c for c in conflicts]
@@ -244,7 +248,7 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
     # them, not compared): where they hold the same minutes, the copies did not differ, and it is settled where found
     known = {entry[0] for entry in history}
     conflicts = [dict(c, settled_by=c["record_id"]) if c["code"] == MINUTES_CONCURRENT and c["settled_by"] is None
-                 and same_minutes(c["records"], held, closed_with, known) else c for c in conflicts]
+                 and same_minutes(c["records"], held, closed_with, known, replaced) else c for c in conflicts]
     # a venue, minutes or presentation an update wrote and a later one replaced: by its record only (the text may be
     # what had to go)
     standing = {"venue": values.get("venue_id"), MINUTES: values.get("minutes_id")}
@@ -269,17 +273,24 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
                       renders=tuple(renders), history=tuple(history), updates=tuple(updates), conflicts=tuple(conflicts), **values)
 
 
-def same_minutes(record_ids: Iterable[str], held: Mapping[str, Any], closed_with: Mapping[str, Any], known: Iterable[str]) -> bool:
+def same_minutes(record_ids: Iterable[str], held: Mapping[str, Any], closed_with: Mapping[str, Any], known: Iterable[str],
+                 replaced: Mapping[str, str] | None = None) -> bool:
     """Whether the records a MINUTES_CONCURRENT conflict names hold the same minutes: each
     `minutes` record and update of them the minutes it holds (`held`), each close those it was
     closed with (`closed_with`: the record that holds them), an update of anything else none.
-    False when one of them is not among the conference's records (`known`), or a close names
-    minutes it does not hold. A merge that could read them named them only where they differ."""
+    Minutes that an update among them replaced (`replaced`: update -> the minutes record it
+    replaced) stand on neither copy and are not compared. False when one of them is not among the
+    conference's records (`known`), or a close names minutes it does not hold. A merge that could
+    read them named them only where they differ."""
+    record_ids = list(record_ids)
     known = set(known)
+    gone = {(replaced or {})[r] for r in record_ids if r in (replaced or {})}
     values = []
     for record_id in record_ids:
         if record_id not in known:
             return False
+        if record_id in gone and record_id not in closed_with:
+            continue
         if record_id in closed_with:
             if not isinstance(closed_with[record_id], str) or closed_with[record_id] not in held:
                 return False
