@@ -220,6 +220,26 @@ def _value(value) -> str:
     return str(value)
 
 
+def lives_with_words(data: dict, zone=None) -> str | None:
+    """The "lives with" row of `cpcm show`: who the child lives with now, in the words of its fixed
+    list, and where that comes from: the latest placement's care type, with what the registration
+    says beside it, or the registration's value (as updated; after the placement by its date, when
+    there is one). Codes of fixed lists only, never free text."""
+    def said(code) -> str:
+        return str(code).replace("_", " ")
+
+    value, placement = data.get("lives_with"), data.get("placement")
+    if not value:
+        return None
+    if data.get("lives_with_source") == "placement" and placement:
+        registered = data.get("lives_with_registered")
+        return (f"{said(value)} (the care type of the placement of {local_day(placement['at'], zone)}"
+                + (f"; registered: {said(registered)}" if registered else "") + ")")
+    if placement:
+        return f"{said(value)} (the registration as updated after the placement of {local_day(placement['at'], zone)})"
+    return said(value)
+
+
 def print_case(data: dict, zone=None) -> None:
     """`cpcm show CASE` for a person: one table of the case, then consents, open actions, due
     (times local to the agency's `zone`, with the offset)."""
@@ -233,7 +253,7 @@ def print_case(data: dict, zone=None) -> None:
         ("case", data["case_id"]), ("name", data["name"]), ("other names", child.get("other_names")), ("sex", data["sex"]),
         ("age", data["age"]), ("date of birth", child.get("date_of_birth") or "(estimated from age)"),
         ("birth certificate", child.get("birth_certificate")), ("disability", child.get("disability")),
-        ("location", data["location"]), ("lives with", data["lives_with"]), ("caregiver", caregiver), ("contact", data["contact"]),
+        ("location", data["location"]), ("lives with", lives_with_words(data, zone)), ("caregiver", caregiver), ("contact", data["contact"]),
         ("status", data["status"]), ("stage", data["stage"]), ("risk", data["risk"]), ("worker", data["worker"]),
         ("covered by", "; ".join(f"{c['worker']} until {local_text(c['until'], zone)}" for c in data.get("covers") or []
                                  if c.get("in_force"))),

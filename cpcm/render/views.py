@@ -961,12 +961,13 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
         })
     registration = case.registration or {}
     lives = placements.lives_now(case)  # where the child lives now: the latest placement's, since the registration
+    who = placements.lives_with_now(case)  # who the child lives with now (a code of a fixed list), as `cpcm show` says
     return {
         "lang": lang,
         "today": today.isoformat(),
         "agency": dict(agency or {}),
         "case": dict(_case_facts(case, today, names), location=lives["location"] or None,
-                     caregiver=lives["caregiver"] or None, closed=case.status == "closed",
+                     caregiver=lives["caregiver"] or None, lives_with=who["value"] or None, closed=case.status == "closed",
                      other_names=_text((registration.get("child") or {}).get("other_names")) or None),
         "next_review": next_review,
         "counts": {"records": len(records), "corrected": len([r for r in records if r["superseded_by"]])},

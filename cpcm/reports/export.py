@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.reports.common import age_band, moment
+from cpcm.workflow.placements import lives_now
 
 LIST_SEPARATOR = ";"
 
@@ -55,9 +56,10 @@ FIELDS: dict[str, tuple[Callable[[Case, datetime], Any], bool, str]] = {
     "name": (lambda c, now: c.child.get("name"), True, "the child's name"),
     "other_names": (lambda c, now: c.child.get("other_names"), True, "other names or nickname"),
     "date_of_birth": (lambda c, now: c.child.get("date_of_birth"), True, "date of birth, when known"),
-    "location": (lambda c, now: c.location, True, "where the child lives"),
-    "caregiver_name": (lambda c, now: c.caregiver_name, True, "the main caregiver's name"),
-    "contact": (lambda c, now: c.contact, True, "how to reach the child or caregiver"),
+    # where and with whom the child lives now: the latest placement's, as `cpcm show` and the case file say
+    "location": (lambda c, now: lives_now(c)["location"], True, "where the child lives now"),
+    "caregiver_name": (lambda c, now: lives_now(c)["caregiver"], True, "the main caregiver's name (the one the child lives with now)"),
+    "contact": (lambda c, now: lives_now(c)["contact"], True, "how to reach the child or caregiver now"),
 }
 IDENTIFYING = tuple(name for name, (_, identifying, _) in FIELDS.items() if identifying)
 DEFAULT_FIELDS = tuple(name for name in FIELDS if name not in IDENTIFYING)

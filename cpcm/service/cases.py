@@ -17,7 +17,7 @@ from cpcm.domain.policy import Policy
 from cpcm.domain.ids import new_case_id, normalise_case_id, record_id_millis
 from cpcm.domain.records import Record, flatten, utc
 from cpcm.domain.text import shown
-from cpcm.domain.dates import is_date_only, json_time, json_times, parse_datetime
+from cpcm.domain.dates import is_date_only, json_time, json_times, local_day, parse_datetime
 from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotFound, Refused, restore_hint
 from cpcm.service.context import (Context, append, case_content, caseload_warnings, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
@@ -35,7 +35,7 @@ from cpcm.workflow import open_items, rules, transitions
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow.duplicates import key_of, probable_duplicates
 from cpcm.workflow.fold import apply_update, effective, fold, settled_by, superseded_ids
-from cpcm.workflow.placements import lives_now
+from cpcm.workflow.placements import lives_now, lives_with_now, update_stands
 
 
 def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
@@ -565,10 +565,12 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     registration = folded.registration
     data = case_summary(folded, ctx.now.date(), True, ctx.zone)
     lives = lives_now(folded)  # where and with whom the child lives now: the latest placement's, as the case file says
+    who = lives_with_now(folded)  # who the child lives with now: the latest placement's care type, likewise
     data.update({
         "child": dict(folded.child), "location": lives["location"], "caregiver_name": lives["caregiver"],
         "caregiver_relationship": lives["relationship"],
-        "lives_with": registration.get("lives_with"), "contact": lives["contact"],
+        "lives_with": who["value"], "lives_with_source": who["source"], "lives_with_registered": who["registered"],
+        "contact": lives["contact"],
         "identified_by": registration.get("identified_by"), "registration_place": registration.get("registration_place"),
         "concerns": list(folded.concerns), "concerns_other": registration.get("concerns_other"),
         "case_categories": list(registration.get("case_categories") or []),  # the kenya registration's national list
@@ -1028,8 +1030,27 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
         raise Refused(f"nothing to update on {case_id}: every field given already has that value", rule="nothing-to-update")
     # where the child lives now, updated after a sync found it placed on one copy and updated on the other
     settles = settled_by(case, "update", {"changes": changes}, utc((at or ctx.now).isoformat()))
+    steps = settles_step(settles) + _lives_with_step(ctx, case, changes, at)
     record = append(ctx, case, "update", "update", {"changes": changes, "previous": previous, "reason": reason.strip()}, at)
-    return Written(case_id, record.id, "update", next_steps=settles_step(settles), extra={"changed": sorted(changes)})
+    return Written(case_id, record.id, "update", next_steps=steps, extra={"changed": sorted(changes)})
+
+
+def _lives_with_step(ctx: Context, case: Case, changes: Mapping[str, Any], at: datetime | None) -> tuple[str, ...]:
+    """What an update of `lives_with` does once a placement is recorded (`placements.lives_with_now`):
+    dated after the latest placement, `cpcm show` says who the child lives with from it; dated
+    at or before it, the placement's care type still says so and the update changes what the
+    registration holds. Names the placement by its record ID and day, never a value."""
+    current = case.placement
+    if "lives_with" not in changes or current is None:
+        return ()
+    day = local_day(current["at"], ctx.zone)
+    if update_stands(utc((at or ctx.now).isoformat()), current):
+        return (f"who the child lives with now is this update's, not the care type of the placement of {day} "
+                f"({current['record_id']}); a move into or out of care is recorded as a placement: "
+                f"cpcm placement {case.id} --care-type ...",)
+    return (f"the placement of {day} ({current['record_id']}) is later by its date: who the child lives with now stays its "
+            f"care type; this update changes what the registration says (to record a move: cpcm placement {case.id} "
+            f"--care-type ...)",)
 
 
 CORRECTABLE = ("registration", "update", "assessment", "plan", "consent", "followup", "review", "closure", "note",

@@ -16,6 +16,7 @@ from cpcm.service.context import Context, append, form_for, load_case, validate_
 from cpcm.service.results import Written
 from cpcm.store import forms
 from cpcm.workflow import readiness as rules
+from cpcm.workflow.placements import in_residential_care
 
 KIND = "readiness"
 
@@ -126,7 +127,7 @@ def readiness(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
     if result.ready_for_closure:
         steps.append(f"the closure rule is met: {result.domains_passed} of {len(result.domains)} domains pass, "
                      "the required ones among them")
-        if _in_residential_care(case):  # Form 7A reviews a child back in family care: closing now would leave them in the CCI
+        if in_residential_care(case):  # Form 7A reviews a child back in family care: closing now would leave them in the CCI
             steps.append("the child is still in residential care: the benchmarks are for closing a reintegration once the "
                          f"child lives in family or community care, so the move out comes first (cpcm placement {case_id} "
                          "--care-type ... --cci-exit ...)")
@@ -134,14 +135,6 @@ def readiness(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
         steps.append("not ready for closure: " + "; ".join(result.reasons))
     latest_record = rules.Latest(record.id, record.at, KIND, result, found)
     return Written(case_id, record.id, KIND, tuple(warnings), tuple(steps), extra={"readiness": latest_record.to_json()})
-
-
-def _in_residential_care(case) -> bool:
-    """Whether the child lives in residential care now: the latest placement is residential, or,
-    with none recorded, the registration says the child lives in an institution."""
-    if case.placement is not None:
-        return case.placement.get("setting") == "residential"
-    return (case.registration or {}).get("lives_with") == "institution"
 
 
 def words(summary: Mapping[str, Any] | None) -> str:

@@ -62,6 +62,35 @@ def lives_now(case: Case) -> dict[str, Any]:
             "relationship": current.get("caregiver_relationship") if caregiver else relationship, "contact": phone}
 
 
+def lives_with_now(case: Case) -> dict[str, Any]:
+    """Who the child lives with now, as a code of a fixed list (`value`), and which list
+    (`source`): the latest placement's care type (`placement`: the placement form's `care_type`
+    list) unless an update of the registration's `lives_with` came after it by its date; else
+    the registration's `lives_with`, as updated (`registration`: its own list; None when none is
+    given). `registered`: the registration's value, as updated, whichever stands; `placement`:
+    the latest placement by its date (its record ID and `at`), or None. The same rule as
+    `lives_now` gives for where the child lives, field by field: an update of where the child
+    lives (`residence_updated`) leaves who the child lives with to the placement, and an update
+    of who alone leaves where to it."""
+    registered = (case.registration or {}).get("lives_with")
+    current = case.placement
+    latest = {"record_id": current["record_id"], "at": current["at"]} if current else None
+    if update_stands(case.last("lives_with_updated"), current) or not current.get("care_type"):
+        return {"value": registered, "source": "registration" if registered else None, "registered": registered,
+                "placement": latest}
+    return {"value": current["care_type"], "source": "placement", "registered": registered, "placement": latest}
+
+
+def in_residential_care(case: Case) -> bool:
+    """Whether the child lives in residential care now, by who the child lives with now
+    (`lives_with_now`): the latest placement's setting is residential, or the registration (as
+    updated, with no placement or after the latest by its date) says an institution."""
+    now = lives_with_now(case)
+    if now["source"] == "placement":
+        return case.placement.get("setting") == "residential"
+    return now["value"] == "institution"
+
+
 def update_stands(updated: str | None, current: Mapping[str, Any] | None) -> bool:
     """Whether the registration (with its updates) says where the child lives rather than the
     placement `current` (the latest by its date): there is none, or an update of where the child
