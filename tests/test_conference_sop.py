@@ -6,12 +6,13 @@ the actions of a case without a plan, and the standing Form 5 register (sign onc
 refused, the printable form)."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pytest
 from pyrage import x25519
 
-from conftest import NOW, Cli, commit_count, git, signed_commit, signing_line
+from conftest import NOW, Cli, commit_count, git, last_commit, make_repo, signed_commit, signing_line
 from cpcm import service
 from cpcm.crypto.identity import Identity
 from cpcm.domain.records import Record
@@ -126,6 +127,28 @@ def test_cadence__the_repository_starts_when_its_first_member_joined():
     assert rules.repository_start(Team((Worker("old", "Old", ("caseworker",), "age1z"),))) is None
 
 
+def test_cadence__kenya_switched_to_later_counts_the_first_internal_conference_from_the_switch():
+    """A repository run a year under another profile, then switched to kenya: the first internal
+    conference is due a month after the kenya rules took effect (the config's `policy_since`), not a
+    month after the repository's start (overdue at once); a profile in force from before the start
+    (or from it: `cpcm init --policy kenya`), or none recorded, counts from the start as before."""
+    start, switched = at("2025-11-23T09:00:00+03:00"), at("2026-11-23T09:00:00+03:00")
+    now = at("2026-11-24T09:00:00+03:00")
+    (item,) = [i for i in rules.cadence_due([], KENYA, now, start, switched) if "internal" in i.title]
+    assert item.due == at("2026-12-23T09:00:00+03:00") and item.state(now, soon_window(KENYA, now)) == "upcoming"
+    assert "1 month after the kenya rules took effect on 2026-11-23" in item.why and "repository's start" not in item.why
+    assert "took effect" in item.source
+    for profile_since in (None, start, at("2025-11-01T09:00:00+03:00")):
+        (item,) = [i for i in rules.cadence_due([], KENYA, now, start, profile_since) if "internal" in i.title]
+        assert item.due == at("2025-12-23T09:00:00+03:00") and item.state(now, soon_window(KENYA, now)) == "overdue"
+        assert "the repository's start on 2025-11-23" in item.why, profile_since
+    # no member records when they joined: the profile's time is the one to count from
+    (item,) = [i for i in rules.cadence_due([], KENYA, now, None, switched) if "internal" in i.title]
+    assert item.due == at("2026-12-23T09:00:00+03:00")
+    assert rules.profile_start("2026-11-23T09:00:00+03:00") == switched
+    assert rules.profile_start("") is None and rules.profile_start("last year") is None
+
+
 def test_cadence__a_planned_conference_is_the_one_to_hold_unless_it_is_too_late():
     held = conference("CC-0000-0001", "internal", "2026-10-05", closed=True)
     now = at("2026-10-20T09:00:00+03:00")
@@ -143,6 +166,37 @@ def test_cadence__any_kind_at_least_monthly_when_only_two_monthly_kinds_are_held
     items = rules.cadence_due([external], INTER, at("2026-10-10T09:00:00+03:00"))
     assert sorted((i.title, i.due.date().isoformat()) for i in items) == [
         ("a case conference of any kind to hold", "2026-11-01"), ("internal with external partners conference to hold", "2026-12-01")]
+
+
+def test_due__a_repository_switched_to_kenya_after_a_year_has_its_first_internal_conference_due_a_month_on(tmp_env, team):
+    """Started under inter-agency a year ago (CPCM_NOW a year back), switched to kenya now by a
+    supervisor: `due` lists the first internal conference a month after the switch, not overdue
+    since a year ago; `check` names no conference problem; the time is in .cpcm/config.yaml."""
+    year_ago = "2025-11-23T09:00:00+03:00"
+    root = make_repo(tmp_env / "casefiles", team, now=year_ago)
+    sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    assert "policy_since: '2025-11-23T09:00:00+03:00'" in (root / ".cpcm" / "config.yaml").read_text()  # set by init
+    switched = sup("config", "set", "policy", "kenya", "--json")
+    assert switched.code == 0, switched.stderr
+    assert last_commit(root)["subject"] == "config set policy"
+    config = (root / ".cpcm" / "config.yaml").read_text()
+    assert "policy: kenya" in config and f"policy_since: '{NOW}'" in config
+    listed = sup("due", "--json", "--within", "60")
+    assert listed.code == 0, listed.stderr
+    (item,) = [i for i in listed.json() if i["code"] == "conference-cadence" and "internal" in i["title"]]
+    assert (item["due"], item["state"]) == ("2026-12-23T09:00+03:00", "upcoming")
+    assert "1 month after the kenya rules took effect on 2026-11-23" in item["why"]
+    assert not [i for i in sup("due", "--json", "--overdue").json() if i["code"].startswith("conference")]
+    checked = sup("check", "--json")
+    assert checked.code == 0, checked.stderr
+    assert not [p for p in checked.json() if "conference" in json.dumps(p)]
+    # the same profile set again is no change: the rules took effect when they did
+    again = sup("config", "set", "policy", "kenya", env={"CPCM_NOW": "2026-12-01T09:00:00+03:00"})
+    assert again.code == 0 and "no change" in again.stderr
+    (item,) = [i for i in sup("due", "--json", "--within", "60", env={"CPCM_NOW": "2026-12-24T09:00:00+03:00"}).json()
+               if i["code"] == "conference-cadence" and "internal" in i["title"]]
+    assert (item["due"], item["state"]) == ("2026-12-23T09:00+03:00", "overdue")
+    assert sup("verify").code == 0
 
 
 # -- the report clock, pure ---------------------------------------------------------------------------

@@ -90,3 +90,20 @@ def test_a_conflict_hint_names_the_command_that_sets_the_file_never_an_edit_by_h
     assert "cpcm policy set FILE" in hint(".cpcm/policy.yaml", b"a: 1\n", b"a: 2\n", b"a: 3\n")
     assert "cpcm form set FILE --kind registration" in hint(".cpcm/forms/registration.yaml", b"a", b"b", b"c")
     assert "No cpcm command writes" in hint(".cpcm/templates/letter.html", b"x", b"y", b"z")
+
+
+def test_settings__the_same_profile_set_on_both_copies_took_effect_at_the_earlier_time():
+    """`cpcm config set policy kenya` on two copies apart: the same profile, two times it took effect
+    (`policy_since`): the earlier stands on both, rather than a conflict no command could settle
+    (the profile is set already on each); two profiles are refused, with the command that sets one."""
+    config = ".cpcm/config.yaml"
+    base = b"policy: inter-agency\npolicy_since: '2025-11-23T09:00:00+03:00'\n"
+    ours = b"policy: kenya\npolicy_since: '2026-11-24T05:30:00+00:00'\n"
+    theirs = b"policy: kenya\npolicy_since: '2026-11-24T08:00:00+03:00'\n"  # half an hour before ours, in another zone
+    merged = codec.loads(merge_file(config, base, ours, theirs)[0])
+    assert merged == {"policy": "kenya", "policy_since": "2026-11-24T08:00:00+03:00"}
+    assert codec.loads(merge_file(config, base, theirs, ours)[0]) == merged  # the same on every copy
+    with pytest.raises(MergeRefused) as refused:
+        merge_file(config, base, b"policy: kenya\npolicy_since: '2026-11-24T09:00:00+03:00'\n",
+                   b"policy: other\npolicy_since: '2026-11-23T09:00:00+03:00'\n")
+    assert "cpcm config set policy VALUE" in refused.value.hint

@@ -1154,7 +1154,8 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
 
     found = list_conferences(ctx)
     items = [item for item in (rules.report_due(c, ctx.policy, ctx.now.tzinfo, ctx.now) for c in found) if item is not None]
-    items += rules.cadence_due(found, ctx.policy, ctx.now, rules.repository_start(ctx.team))
+    items += rules.cadence_due(found, ctx.policy, ctx.now, rules.repository_start(ctx.team),
+                               rules.profile_start(ctx.config.policy_since))
     items += [item for c in found for item in rules.nominations_due(c, ctx.policy, ctx.now)]
     items += [item for c in found for item in rules.not_discussed_due(c, found, ctx.policy, ctx.now.tzinfo)]
     items += [item for c in found for item in rules.minutes_conflict_due(c, ctx.policy, ctx.now.tzinfo)]

@@ -68,8 +68,9 @@ def form_set(ctx: Context, kind: str, text: str) -> dict:
 def config_set(ctx: Context, key: str, value: str) -> dict:
     """One setting of .cpcm/config.yaml (`CONFIG_KEYS`), once the value is checked: a known IANA
     time zone, a language documents can be written in, a profile the agency's policy override
-    fits, an agency name on one line. `before` is the value it had (None for the agency's name:
-    a name typed is not repeated)."""
+    fits, an agency name on one line. A profile is set with when it took effect (`policy_since`,
+    now): what the rules that run from the start count from (workflow/conferences.py `cadence_due`).
+    `before` is the value it had (None for the agency's name: a name typed is not repeated)."""
     from cpcm.render.env import languages
     from cpcm.service.team import check_policy_name
     from cpcm.store import policies
@@ -98,7 +99,7 @@ def config_set(ctx: Context, key: str, value: str) -> dict:
     elif key == "policy":
         check_policy_name(value)
         policies.load(value, ctx.root)  # the agency's override must fit the new profile: InvalidInput names what does not
-        changed = replace(ctx.config, policy=value)
+        changed = replace(ctx.config, policy=value, policy_since=clock.iso(ctx.now))  # when its rules took effect
     else:
         if not value or not value.isprintable() or len(value) > 120:
             raise InvalidInput([FieldError("agency.name", "is required: one line of text, at most 120 characters" if not value

@@ -157,7 +157,8 @@ def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_
                            "time zone") from None
     now = now.astimezone(zone)  # the times init records, in the agency's zone as every later command's
     config = Config(agency_code=agency_code, agency_name=agency_name, policy=policy, language=language,
-                    recovery_recipients=tuple(recovery_recipients), timezone=zone_name, recovery_signing_keys=recovery_signing_keys)
+                    recovery_recipients=tuple(recovery_recipients), timezone=zone_name, recovery_signing_keys=recovery_signing_keys,
+                    policy_since=clock.iso(now))  # the profile is in force from the start
     worker = Worker(id=worker_id, name=worker_name or worker_id, roles=tuple(dict.fromkeys(roles)), recipient=recipient,
                     since=clock.iso(now))
     if signer is not None:

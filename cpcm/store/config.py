@@ -32,6 +32,10 @@ class Config:
     # the signing keys of the recovery identities (`init --recovery-signing-key`): what a `team
     # recover` commit may be signed with (store/audit.py)
     recovery_signing_keys: tuple[str, ...] = ()
+    # when the profile in force (`policy`) took effect: an ISO time, written by `cpcm init` and by `cpcm config set
+    # policy` with the profile; '' in a repository made before cpcm recorded it (its rules count from the repository's
+    # start, workflow/conferences.py `cadence_due`). A time, not personal
+    policy_since: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = {
@@ -43,6 +47,8 @@ class Config:
         }
         if self.timezone:
             data["timezone"] = self.timezone
+        if self.policy_since:
+            data["policy_since"] = self.policy_since
         if self.recovery_signing_keys:
             data["recovery_signing_keys"] = list(self.recovery_signing_keys)
         data.update(self.extra)
@@ -93,13 +99,14 @@ def load_config(root: Path) -> Config:
     if not isinstance(data, dict) or not isinstance(data.get("agency"), dict):
         raise Corrupt(f"{CONFIG} has no 'agency' section", CONFIG)
     check_format(data.get("format", 1), "this casefile repository")
-    known = {"format", "agency", "policy", "language", "recovery_recipients", "timezone", "recovery_signing_keys"}
+    known = {"format", "agency", "policy", "language", "recovery_recipients", "timezone", "recovery_signing_keys", "policy_since"}
     return Config(
         agency_code=str(data["agency"].get("code", "")), agency_name=str(data["agency"].get("name", "")),
         policy=str(data.get("policy", "inter-agency")), language=str(data.get("language", "en")),
         recovery_recipients=tuple(data.get("recovery_recipients") or ()), format=int(data.get("format", 1)),
         extra={k: v for k, v in data.items() if k not in known}, timezone=str(data.get("timezone") or ""),
         recovery_signing_keys=tuple(str(k) for k in data.get("recovery_signing_keys") or ()),
+        policy_since=str(data.get("policy_since") or ""),
     )
 
 

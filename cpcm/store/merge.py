@@ -25,6 +25,7 @@ from typing import Any, Callable, Mapping
 
 from cpcm.errors import Refused
 from cpcm.store import codec
+from cpcm.domain.records import utc
 from cpcm.domain.team import merge_signing_keys
 from cpcm.store.config import CONFIG_KEYS
 from cpcm.store.forms import NAME
@@ -166,7 +167,25 @@ def merge_settings(rel: str, base: bytes | None, ours: bytes | None, theirs: byt
     if (ours is not None and o is None) or (theirs is not None and t is None):
         raise MergeRefused(f"{rel} is not valid YAML on one of the copies; nothing was merged",
                            f"Fix {rel} on that copy, then sync again.", rule="sync-settings-conflict")
+    if rel == CONFIG:
+        o, t = _same_profile_since(o, t)
     return codec.dump_text(merge(_load(base), o, t, "")).encode()
+
+
+def _same_profile_since(ours: Any, theirs: Any) -> tuple[Any, Any]:
+    """The two configs with the same `policy_since` where both copies changed to the same profile
+    at different times (`cpcm config set policy` on each): the earlier, when its rules took effect
+    on one of them. A profile set two ways is refused by the merge, as any setting."""
+    if not (isinstance(ours, Mapping) and isinstance(theirs, Mapping)) or ours.get("policy") != theirs.get("policy"):
+        return ours, theirs
+    times = [str(v) for v in (ours.get("policy_since"), theirs.get("policy_since")) if v]
+    if len(times) < 2 or times[0] == times[1]:
+        return ours, theirs
+    try:
+        earlier = min(times, key=utc)
+    except ValueError:  # one is not a time (edited by hand): the merge refuses it as a setting changed two ways
+        return ours, theirs
+    return dict(ours, policy_since=earlier), dict(theirs, policy_since=earlier)
 
 
 def _settings_hint(rel: str, path: str) -> str:
@@ -175,6 +194,8 @@ def _settings_hint(rel: str, path: str) -> str:
     `cpcm verify` and the other copies' syncs refuse it)."""
     if rel == POLICY:
         return "Make the rules the same on one copy (cpcm policy set FILE, with the other copy's values), then sync again."
+    if path == "policy_since":  # set with the profile (cpcm config set policy): two profiles set on the copies
+        path = "policy"
     if path in CONFIG_KEYS:
         return (f"A supervisor gives it, on one copy, the value it has on the other (cpcm config set {path} VALUE; the "
                 f"other copy's {rel} shows it), then syncs again; a third value is set after that sync.")

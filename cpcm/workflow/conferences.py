@@ -526,13 +526,26 @@ def repository_start(team: Team) -> datetime | None:
     return min(times) if times else None
 
 
-def cadence_due(conferences: Iterable[Conference], policy: Policy, now: datetime, since: datetime | None = None) -> list[Deadline]:
+def profile_start(text: str | None) -> datetime | None:
+    """When the profile in force took effect: the config's `policy_since` (an ISO time written by
+    `cpcm init` and `cpcm config set policy`); None when the config records none (a repository made
+    before cpcm recorded it) or what it holds is not a time."""
+    try:
+        return datetime.fromisoformat(utc(text)) if text else None
+    except ValueError:  # edited by hand into something else: nothing to count from but the repository's start
+        return None
+
+
+def cadence_due(conferences: Iterable[Conference], policy: Policy, now: datetime, since: datetime | None = None,
+                profile_since: datetime | None = None) -> list[Deadline]:
     """The next conference to hold, by kind: the last one held (its meeting has started) plus the
     kind's interval; a conference already planned at or before then is the one to hold. A kind
     never held is on the list only where the policy requires it (`required`): the first is due the
-    kind's interval after `since` (the repository's start, `repository_start`), a fixed time that
-    goes overdue once it passes; with no `since` there is nothing to count from, and the item, listed
-    at `now`, says so rather than give a deadline. Once the time has come (the first one's, or the
+    kind's interval after the later of `since` (the repository's start, `repository_start`) and
+    `profile_since` (when the profile in force took effect, `profile_start`: a repository switched to
+    the kenya profile after a year under another counts from the switch, not from a year ago), a fixed
+    time that goes overdue once it passes; with neither there is nothing to count from, and the item,
+    listed at `now`, says so rather than give a deadline. Once the time has come (the first one's, or the
     last held too long ago), a conference planned within the kind's interval from now is the one to
     hold: the item is that conference (still overdue from the time it was due), not a request to
     bring it forward. When the agency's conferences (`at_least_of`) are held less often than
@@ -546,6 +559,10 @@ def cadence_due(conferences: Iterable[Conference], policy: Policy, now: datetime
         if not conference.kind or not conference.date:
             continue
         by_kind.setdefault(conference.kind, []).append((meeting_start(conference, policy, zone), conference))
+    # what the first of a required kind counts from: the repository's start, or the profile's when it took effect later
+    first_from, counted = since, "the repository's start"
+    if profile_since is not None and (since is None or profile_since > since):
+        first_from, counted = profile_since, f"the {policy.profile} rules took effect"
     items: list[Deadline] = []
     held_any: list[datetime] = []
     for kind, every in rules["every"].items():
@@ -561,11 +578,11 @@ def cadence_due(conferences: Iterable[Conference], policy: Policy, now: datetime
             due = every.after(last)
             owner = last_conf.chair or SUPERVISORS
             why = f"{words} conferences at least every {every.words()}; the last was {last_conf.id} on {last.strftime('%Y-%m-%d')}"
-        elif rules["required"].get(kind) and since is not None:
-            start_here = since.astimezone(zone)
+        elif rules["required"].get(kind) and first_from is not None:
+            start_here = first_from.astimezone(zone)
             due, owner = every.after(start_here), SUPERVISORS
             why = (f"{words} conferences at least every {every.words()}; none held yet: the first is due {every.words()} after "
-                   f"the repository's start on {start_here.strftime('%Y-%m-%d')}")
+                   f"{counted} on {start_here.strftime('%Y-%m-%d')}")
         elif rules["required"].get(kind) or planned:
             due, owner, dated = now, SUPERVISORS, False
             why = f"{words} conferences at least every {every.words()}; none held yet"
