@@ -1069,10 +1069,13 @@ def is_family(attendee: Mapping[str, Any], clients: Iterable[Mapping[str, Any]] 
 
 
 def conference_view(conference: conference_rules.Conference, policy, lang: str, today: date, names: Mapping[str, str],
-                    clients: Iterable[Mapping[str, Any]] = (), zone=None, risks: Mapping[str, str | None] | None = None) -> dict:
+                    clients: Iterable[Mapping[str, Any]] = (), zone=None, risks: Mapping[str, str | None] | None = None,
+                    workers: Mapping[str, str | None] | None = None) -> dict:
     """The plain data the meeting documents are rendered from. Cases appear by ID only: there
     is no field for a child's name at all. `risks`: each case's risk as it stood at the meeting
-    (`conferences.meeting_end`); a case not in it shows the risk its nomination recorded. The attendance register lists professionals (Form 6):
+    (`conferences.meeting_end`); a case not in it shows the risk its nomination recorded.
+    `workers`: each case's worker as it stood at the meeting, who presents it (a case handed
+    over since its nomination: its new worker); a case not in it shows its nomination's. The attendance register lists professionals (Form 6):
     a child or family member present (recorded with `role: family`, or whose name or phone is
     one registered for a case: `clients`, see `is_family`) is counted, never named."""
     clients = list(clients)
@@ -1091,7 +1094,7 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
         actions += case_actions
         cases.append({
             "id": case_id, "reason": nomination.get("reason"), "presentation": _text(nomination.get("presentation")) or None,
-            "worker": _person(nomination.get("worker"), names), "opened": nomination.get("opened"),
+            "worker": _person(workers[case_id] if workers and workers.get(case_id) else nomination.get("worker"), names), "opened": nomination.get("opened"),
             "risk": risks[case_id] if risks and case_id in risks else nomination.get("risk"),
             "stage": nomination.get("stage"), "summary": _text(entry.get("summary")) or None,
             "discussion": _text(entry.get("discussion")) or None, "decisions": [_text(d) for d in entry.get("decisions") or []],

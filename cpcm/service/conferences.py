@@ -455,10 +455,17 @@ def _presentation_given(conference: rules.Conference, value: Any, errors: list[F
 
 def _may_present(ctx, conference: rules.Conference, nomination: Mapping[str, Any]) -> None:
     """A presentation is replaced by the conference's chair, a supervisor or manager, or the
-    worker who nominated the case or works it; not by the worker of another case."""
+    worker who nominated the case or works it (its worker now: a case handed over since its
+    nomination, say when its worker left, is presented by the one who has it); not by the
+    worker of another case."""
     me = ctx.need_worker()
     if me.id in (conference.chair, nomination.get("by"), nomination.get("worker")) or approvals.oversees(me):
         return
+    try:
+        if context.load_case(ctx, nomination["case_id"]).worker == me.id:
+            return
+    except (CannotDecrypt, Corrupt, NotFound):
+        pass  # a case you cannot read is not yours
     raise Refused(f"you ({me.id}) neither chair {conference.id} nor work {nomination['case_id']}: its presentation is not "
                   "yours to replace; nothing was written",
                   f"The chair ({conference.chair}), a supervisor or manager, or the case's worker replaces it.",
@@ -1227,10 +1234,13 @@ def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destin
     # each case's risk as it stood at the meeting (`rules.meeting_end`), for every case you can read (`families`); another
     # keeps its nomination's
     end = rules.meeting_end(conference, ctx.zone)
-    risks = {case_id: fold_case(case_id, [r for r in context.load_records(ctx, case_id) if utc(r.at) <= end]).risk
-             for case_id in families}
+    # and its worker then (who presents it: a case handed over since its nomination is presented by its new worker)
+    at_meeting = {case_id: fold_case(case_id, [r for r in context.load_records(ctx, case_id) if utc(r.at) <= end])
+                  for case_id in families}
+    risks = {case_id: case.risk for case_id, case in at_meeting.items()}
+    presenters = {case_id: case.worker for case_id, case in at_meeting.items()}
     view = views.conference_view(conference, ctx.policy, lang, ctx.now.date(), {w.id: w.name for w in ctx.team.workers},
-                                 clients=clients, zone=ctx.zone, risks=risks)
+                                 clients=clients, zone=ctx.zone, risks=risks, workers=presenters)
     if template == "form-5":  # the agreement to sign: the meeting's professionals, with the date each signed where they have
         family = [a for a in conference.attendees if views.is_family(a, clients)]
         rows = rules.form5_rows(conference, _register(ctx), family)

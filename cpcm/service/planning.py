@@ -307,8 +307,13 @@ def take_back(ctx: Context, case_id: str, subject: str, reason: str, at: datetim
         # two closure (or transfer) requests merged from copies apart wait: each is its own asker's to take back
         askers = ([waiting.get("by")] if subject == "plan"
                   else sorted({str(r.get("by")) for r in approvals.waiting_requests(waiting)}))
+        gone = [a for a in askers if (w := ctx.team.get(str(a), include_removed=True)) is not None and not w.active]
+        hint = f"A supervisor or manager decides it instead: cpcm approve|reject {case_id} {subject}"
+        if gone and len(gone) == len(askers):  # the asker left the team: nobody can take it back now
+            hint = (f"{', '.join(map(str, gone))} is no longer on the team, so nobody can withdraw it now: a supervisor or "
+                    f"manager decides it (cpcm approve|reject {case_id} {subject})")
         raise Refused(f"only the one who asked for {named} of {case_id} ({', '.join(map(str, askers))}) can withdraw it",
-                      f"A supervisor or manager decides it instead: cpcm approve|reject {case_id} {subject}", rule="withdraw-own-only")
+                      hint, rule="withdraw-own-only")
     own = approvals.withdrawable(case, subject, me.id)
     record = append(ctx, case, "withdraw", "withdrawal", {"subject": subject, "target": own["record_id"],
                                                           "reason": reason.strip()}, at)

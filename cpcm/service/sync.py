@@ -697,7 +697,7 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
             result.notes.extend(notes)
             merged[path] = Entry(FILE_MODE, objects.put(data))
     team = _team(git, merged, objects)
-    _refuse_removed(ctx, team)
+    _refuse_removed(ctx, team, nothing_here_only=fast_forward)
     # each side's team: a record a side holds is encrypted to its readers' keys in that side's team
     # (a key rotated on the other copy makes it stale though its readers are the same worker ids)
     side_teams = (_team(git, base, objects), _team(git, ours, objects), _team(git, theirs, objects))
@@ -739,10 +739,12 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
     return merged, reencrypted
 
 
-def _refuse_removed(ctx: Context, team: Team) -> None:
+def _refuse_removed(ctx: Context, team: Team, nothing_here_only: bool = False) -> None:
     """Nothing is merged by a worker whom the merged team has removed (`team remove` or `team
     revoke` on the other copy): the merge would re-encrypt what they wrote here away from them,
-    in a commit no other copy takes from them."""
+    in a commit no other copy takes from them. `nothing_here_only`: this copy holds no commit the
+    other lacks (everything here reached the team at the last sync): the hint says no bundle is
+    needed, in place of asking for one a supervisor would apply for nothing."""
     me = ctx.need_worker()
     found = team.get(me.id, include_removed=True)
     if found is not None and ctx.identity is not None and found.revoked_past_key(ctx.identity.recipients):
@@ -755,11 +757,14 @@ def _refuse_removed(ctx: Context, team: Team) -> None:
             "identity (git clone of the shared place, or cpcm bundle clone FILE PATH).")
     if found is None or found.active:
         return
+    kept = ("Nothing is lost: everything on this copy reached the team's copies at your last sync, so no bundle is "
+            "needed. " if nothing_here_only else
+            "What you wrote here since your last sync is on this copy only: make a bundle of it (cpcm bundle create FILE) "
+            "and give it to a supervisor, who applies it (cpcm bundle apply FILE): your records join the team's copies, "
+            "re-encrypted to their readers. ")
     raise CannotDecrypt(
         f"you ({me.id}) were removed from the team on the other copy; nothing was merged, and this copy no longer syncs",
-        "What you wrote here since your last sync is on this copy only: make a bundle of it (cpcm bundle create FILE) and "
-        "give it to a supervisor, who applies it (cpcm bundle apply FILE): your records join the team's copies, "
-        "re-encrypted to their readers. A worker id is never used again: to work in the team again, ask a supervisor "
+        kept + "A worker id is never used again: to work in the team again, ask a supervisor "
         "to add you under a new id. See docs/team.md, 'A worker removed on another copy'.")
 
 
