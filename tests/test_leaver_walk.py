@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,13 +24,20 @@ from test_followup_close import GOALS_MET
 WORKERS = {"sue": "supervisor", "amina": "caseworker", "baraka": "caseworker"}
 # Days after the machine's clock on purpose: git dates each commit by the clock, the removal is dated
 # by CPCM_NOW; with days before the clock, every commit amina made before her removal would be taken
-# for one signed after it (`signed-after-removal`), which no real laptop's clock does.
-DAY0 = "2030-03-04T09:00:00+03:00"
-DAY1 = "2030-03-05T09:00:00+03:00"   # amina's last day: sue hands her cases over and removes her
-DAY2 = "2030-03-06T09:00:00+03:00"
-LATER = ["2030-03-20T09:00:00+03:00", "2030-04-10T09:00:00+03:00", "2030-06-10T09:00:00+03:00"]   # baraka's first morning with them
-PLAN = plan_doc(actions=[{"what": "Pay fees through the bursary", "who": "service", "by": "2030-03-15", "mode": "referral", "goal": "G1"},
-                         {"what": "Go to school", "who": "child", "by": "2030-04-10", "mode": "direct", "goal": "G1"}])
+# for one signed after it (`signed-after-removal`), which no real laptop's clock does. So the walk starts
+# a week after the day it runs.
+START = date.today() + timedelta(days=7)
+
+
+def day(offset: int) -> str:
+    """The walk's day `offset` (DAY0 is 0), 09:00 in Kisumu."""
+    return f"{START + timedelta(days=offset)}T09:00:00+03:00"
+
+
+DAY0, DAY1, DAY2 = day(0), day(1), day(2)   # DAY1: amina's last day: sue hands her cases over and removes her
+LATER = [day(16), day(37), day(98)]   # baraka's first morning with them
+PLAN = plan_doc(actions=[{"what": "Pay fees through the bursary", "who": "service", "by": str(START + timedelta(days=11)), "mode": "referral", "goal": "G1"},
+                         {"what": "Go to school", "who": "child", "by": str(START + timedelta(days=37)), "mode": "direct", "goal": "G1"}])
 VISIT = ("--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check school", "--visited-by",
          "professional", "--risk-increased", "no")
 
@@ -96,8 +104,8 @@ def build(base: Path) -> tuple[Team, dict]:
     team.sync("sue")
     ok(sue("approve", planned, "plan"))
     ok(sue("approve", closing, "plan"))
-    made = ok(sue("conference", "new", "--kind", "internal", "--date", "2030-03-11", "--venue", "Meeting room",
-                  "--notice-sent", "2030-03-04", "--invitations-sent", "2030-03-04", "--json"))
+    made = ok(sue("conference", "new", "--kind", "internal", "--date", str(START + timedelta(days=7)), "--venue", "Meeting room",
+                  "--notice-sent", str(START), "--invitations-sent", str(START), "--json"))
     cases["conf_id"] = conf = made.json()["conference_id"]
     ok(sue("conference", "add-case", conf, cases["conference"], "--reason", "especially_difficult"))
     team.sync("sue")
@@ -155,7 +163,7 @@ def test_the_supervisor_hands_all_of_amina_s_cases_over_in_one_commit_and_remove
     assert ok(sue("list", "--worker", "amina", "--json")).json() == []
     assert [w["id"] for w in ok(sue("team", "list", "--json")).json()] == ["sue", "baraka"]
     gone = [w for w in ok(sue("team", "list", "--all", "--json")).json() if w["id"] == "amina"]
-    assert gone and gone[0]["removed"].startswith("2030-03-05")
+    assert gone and gone[0]["removed"].startswith(DAY1[:10])
 
 
 def test_every_open_item_of_amina_s_cases_is_baraka_s_and_none_is_left_on_her(walked):
