@@ -183,3 +183,30 @@ def test_a_return_made_before_its_period_ended__said_where_it_is_made_and_where_
     assert whole.code == 0 and "warning" not in whole.stderr
     assert whole.json()["combined"] == {"agencies": ["KSM", "NBI"], "returns": 2, "period_over": True, "not_over": []}
     assert "not the whole period" not in whole.json()["meta"]["coverage"]
+
+
+def test_a_plain_statistics_report_of_a_period_not_over_says_so_once(tmp_env):
+    """`report statistics` with no period (the twelve months up to today) counts a period still
+    running: it says so on standard error once, as a return does, and --json says
+    `period_over: false` (the rule of `reports.common.period_over`: over once its last day has
+    passed). Before, only --for-aggregation and combine said it."""
+    ksm = new_repo(tmp_env, "KSM")
+    fill(ksm, [("female", "2015-04-01", "no", ["neglect"], "2026-11-02")])
+    now = {"CPCM_NOW": "2026-11-23T10:00:00+03:00"}
+    for args in [(), ("--json",), ("--format", "md"), ("--format", "md", "--json"), ("--to", "2026-12-31")]:
+        made = ksm("report", "statistics", *args, env=now)
+        assert made.code == 0, made.stderr
+        assert made.stderr.count("warning:") == 1, (args, made.stderr)
+        assert "the period has not ended (it ends " in made.stderr and "today is 2026-11-23" in made.stderr, made.stderr
+        assert "this report counts only up to today" in made.stderr
+    assert ksm("report", "statistics", "--json", env=now).json()["period_over"] is False
+    assert ksm("report", "statistics", "--format", "md", "--json", env=now).json()["period_over"] is False
+    written = ksm("report", "statistics", "--out", str(tmp_env / "nov.md"), "--json", env=now)
+    assert written.code == 0 and written.json()["period_over"] is False
+    on_the_day = ksm("report", "statistics", *NOVEMBER, "--json", env={"CPCM_NOW": "2026-11-30T20:00:00+03:00"})
+    assert on_the_day.json()["period_over"] is False and "has not ended (it ends 2026-11-30" in on_the_day.stderr
+    after = ksm("report", "statistics", *NOVEMBER, "--json", env={"CPCM_NOW": "2026-12-01T08:00:00+03:00"})
+    assert after.code == 0 and after.json()["period_over"] is True and "warning" not in after.stderr
+    # the other reports are not statistics: no period_over, and only a --to after today is said
+    timeliness = ksm("report", "timeliness", "--json", env=now)
+    assert timeliness.code == 0 and "period_over" not in timeliness.json() and "warning" not in timeliness.stderr

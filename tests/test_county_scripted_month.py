@@ -290,7 +290,8 @@ def test_the_months_reports__json_and_rendered_agree_with_due_and_the_reviews(of
     # the statistics as a file to share; the caseload names workers: encrypted unless --plaintext
     shared = sup("report", "statistics", *period, "--out", str(tmp_path / "nov.html"), "--json")
     clean(shared, code=0)
-    assert shared.json() == {"report": "statistics", "format": "html", "out": str(tmp_path / "nov.html"), "encrypted": False}
+    assert shared.json() == {"report": "statistics", "format": "html", "out": str(tmp_path / "nov.html"), "encrypted": False,
+                             "period_over": True}
     assert "<html" in (tmp_path / "nov.html").read_text().lower()
     kept = sup("report", "caseload", "--out", str(tmp_path / "caseload.html"), "--json")
     json_error(kept, 2)

@@ -38,3 +38,32 @@ def test_next__register_comprehensive_assessment_and_refer_give_the_deadlines_so
     acknowledged = service.referral(amina, case_id, "R1", "acknowledged")
     assert any("still expected within 14 days (cpcm's choice; IAG Step 4) of the referral" in step
                for step in acknowledged.next_steps), acknowledged.next_steps
+
+
+def test_conference_report__due_and_the_close_next_line_cite_form_3_item_8_not_the_notice_period():
+    """The report after a conference (within 24 hours of the meeting) is Form 3 item 8 of the Kenya
+    SOP; the notice 7 days ahead (SOP §4 step 2) is another rule's source."""
+    from test_conference import CLOSE_NOW, MEMBERS, conference_in, member, minutes_doc, planned_in
+    from cpcm.service import conferences
+    mem = MemoryRepo("kenya")
+    case_id = planned_in(mem)
+    sup = mem.as_("sup")
+    conf = conference_in(sup)
+    conferences.add_case(sup, conf, case_id, "especially_difficult")
+    closer = mem.as_("sup", now=CLOSE_NOW)
+    for institution, name, position in MEMBERS:
+        conferences.attend(closer, conf, member(institution, name, position))
+    conferences.minutes(closer, conf, minutes_doc([case_id]))
+    closed = conferences.close(closer, conf)
+    assert any("within 24 hours (Kenya case-conferencing SOP Form 3 item 8): cpcm render conference-report" in step
+               for step in closed.next_steps), closed.next_steps
+    [item] = [i for i in service.due(closer) if i.code == "conference-report"]
+    cited = mem.policy.short_source(item.rule)  # what `cpcm due` prints after the item's why
+    assert cited == "Kenya case-conferencing SOP Form 3 item 8" and item.source.startswith(cited), (cited, item.source)
+    assert "§4 step 2" not in item.source
+
+
+def test_conference_report__an_agency_override_under_the_old_key_is_read_with_a_note():
+    changed = MemoryRepo(rules={"conference": {"report": "48h"}}).policy
+    assert changed.duration("conference_report", "limit").words() == "48 hours"
+    assert any("rules.conference.report is the old name of rules.conference_report.limit" in n for n in changed.notes)

@@ -12,10 +12,10 @@ from cpcm.domain.records import Record
 from cpcm.workflow import conferences as conf
 
 EAT = timezone(timedelta(hours=3))
-RULES = {"notice": "7d", "invitations": "1w", "confirmation": "3d", "report": "24h", "participants_min": 5,
+RULES = {"notice": "7d", "invitations": "1w", "confirmation": "3d", "participants_min": 5,
          "participants_max": 10, "max_cases": {"internal": 6, "external": 4}, "start_time": "08:30",
          "source": "SOP §4; Form 3 (more)"}
-POLICY = Policy("t", "t", {"conference": RULES})
+POLICY = Policy("t", "t", {"conference": RULES, "conference_report": {"limit": "24h", "source": "Form 3 item 8 (more)"}})
 DAY = date(2026, 12, 10)
 
 
@@ -258,10 +258,10 @@ def test_report_due__after_closing_until_rendered():
     item = conf.report_due(closed, POLICY)
     assert item.due == datetime(2026, 12, 11, 9, 0, tzinfo=timezone.utc)
     assert (item.case_id, item.code, item.title, item.target, item.owner, item.rule) == (
-        "CC-1", "conference-report", "conference report due", None, "sup", "conference")
+        "CC-1", "conference-report", "conference report due", None, "sup", "conference_report")
     assert item.why == ("the report with the action points within 24 hours of the meeting (2026-12-10 09:00 +00:00): "
                         "cpcm render conference-report CC-1")
-    assert item.source == POLICY.source("conference")
+    assert item.source == POLICY.source("conference_report") == "Form 3 item 8 (more)"  # its own source, not the notice's
     local = conf.report_due(closed, POLICY, tz=EAT)
     assert local.due == datetime(2026, 12, 11, 12, 0, tzinfo=EAT) and local.due.utcoffset() == timedelta(hours=3)
     assert "(2026-12-10 12:00 +03:00)" in local.why  # the meeting's time as the agency reads it, with its offset

@@ -495,7 +495,8 @@ def test_report__json_with_another_format_is_json_holding_the_document(cli_as, s
     plain = cli_as("sup")(*args)
     wrapped = cli_as("sup")(*args, "--json")
     assert plain.code == wrapped.code == 0, wrapped.stderr
-    assert wrapped.json() == {"report": "statistics", "format": fmt, "out": None, "encrypted": False, "document": plain.stdout}
+    assert wrapped.json() == {"report": "statistics", "format": fmt, "out": None, "encrypted": False, "period_over": False,
+                              "document": plain.stdout}  # the period ends 2026-12-31, after today
 
 
 @pytest.mark.parametrize("fmt", ["md", "html", "csv", "json", None])
@@ -537,7 +538,8 @@ def test_report__json_with_out_describes_the_file_its_name_picks_the_format(cli_
     result = cli_as("sup")("report", "statistics", "--out", str(out), "--json")
     assert result.code == 0, result.stderr
     assert out.read_text(encoding="utf-8").startswith(starts)
-    assert result.json() == {"report": "statistics", "format": name.rsplit(".", 1)[1], "out": str(out.resolve()), "encrypted": False}
+    assert result.json() == {"report": "statistics", "format": name.rsplit(".", 1)[1], "out": str(out.resolve()), "encrypted": False,
+                             "period_over": False}  # the default period ends today
     named = tmp_path / "county.txt"  # a name that picks no format: --format does
     assert cli_as("sup")("report", "statistics", "--out", str(named), "--format", "json", "--json").json()["format"] == "json"
     assert named.read_text(encoding="utf-8").startswith("{")
@@ -656,7 +658,8 @@ def test_report__a_period_near_the_calendars_start_and_one_upside_down(cli_as, s
 def test_report__a_period_still_to_come_is_refused_and_one_not_ended_is_said(cli_as, small_repo):
     """A monthly script with the year mistyped (2036 for 2026): a period that has not begun was
     reported as all noughts, exit 0, labelled as that period (only a --from after today without
-    --to was refused). A period that ends after today counts up to today: that is said."""
+    --to was refused). A period that ends after today counts up to today: that is said (statistics
+    say it of a period that ends today too, once: it is not over, as a return's is not)."""
     sup = cli_as("sup")
     today = sup("report", "statistics", "--json").json()["period"]["to"]
     for kind in ("statistics", "timeliness", "placements"):
@@ -665,10 +668,19 @@ def test_report__a_period_still_to_come_is_refused_and_one_not_ended_is_said(cli
         assert ahead.stdout.count("{") == 1  # the error, no report
         open_ended = sup("report", kind, "--from", today, "--to", "2036-01-31", "--json")
         assert open_ended.code == 0, open_ended.stderr
-        assert f"warning: the period ends after today ({today})" in open_ended.stderr
+        assert open_ended.stderr.count("warning:") == 1, open_ended.stderr
+        said = f"warning: the period has not ended (it ends 2036-01-31; today is {today})" if kind == "statistics" \
+            else f"warning: the period ends after today ({today})"
+        assert said in open_ended.stderr, open_ended.stderr
         assert open_ended.json()["period"] == {"from": today, "to": "2036-01-31"}
         ended = sup("report", kind, "--from", today, "--to", today, "--json")
-        assert ended.code == 0 and "warning" not in ended.stderr, ended.stderr
+        if kind == "statistics":
+            assert ended.code == 0 and ended.stderr.count("warning:") == 1 and ended.json()["period_over"] is False, ended.stderr
+            assert f"the period has not ended (it ends {today}; today is {today})" in ended.stderr
+            yesterday = (date.fromisoformat(today) - timedelta(days=1)).isoformat()
+            ended = sup("report", kind, "--from", yesterday, "--to", yesterday, "--json")
+            assert ended.json()["period_over"] is True
+        assert ended.code == 0 and "warning" not in ended.stderr, ended.stderr  # over (statistics: the day before today)
     caseload = sup("report", "caseload", "--to", "2036-01-31", "--json")
     assert caseload.code == 0 and caseload.stderr.count("warning") == 1 and "snapshot" in caseload.stderr
 

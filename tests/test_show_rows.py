@@ -1,7 +1,7 @@
 """`cpcm show CASE` says what a worker needs on the case's page: why a case stays open past 18
 (`cpcm continue`), where a transferred case went and whether its receipt came back (the plan
 row saying the plan was this agency's last), a record's times local like the rest of the
-screen, and, piped, a blank line between its tables. `cpcm log` has no stray space before a
+screen, and, piped, a blank line between its tables, each headed by its title. `cpcm log` has no stray space before a
 correction. Through the CLI."""
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ REASON_TEXT = "finishing secondary school; no family support"
 
 
 def rows(text: str) -> dict[str, str]:
-    """The `field<TAB>value` rows of the case table of a piped `cpcm show` (the first table)."""
+    """The `field<TAB>value` rows of the case table of a piped `cpcm show` (the first table, after
+    its title and header lines)."""
     first = text.split("\n\n")[0]
-    return dict(line.split("\t", 1) for line in first.splitlines()[1:])
+    return dict(line.split("\t", 1) for line in first.splitlines()[2:])
 
 
 def test_show__a_case_kept_open_past_18_says_why_by_whom_and_when(cli):
@@ -117,14 +118,21 @@ def test_show_record__an_approvals_time_kept_in_a_record_is_local(sending, cli_a
         == "2026-11-23T06:00:00+00:00"
 
 
-def test_show__piped_tables_are_parted_by_a_blank_line(cli, cli_as):
+def test_show__piped_tables_are_parted_by_a_blank_line_and_headed_by_their_titles(cli, cli_as):
+    """Piped, each table starts with its title, '# ' and the words the terminal shows above it,
+    then its header line: a script finds the consents by '# Consents on file', not by guessing
+    from the columns (before, the tables had no titles)."""
     case_id = planned(cli, cli_as)
     consent(cli, case_id)
     text = cli("show", case_id).stdout
     tables = text.strip("\n").split("\n\n")
-    assert [t.splitlines()[0] for t in tables] == ["field\tvalue", "purpose\tagency\tfrom\tanswer\ton\tuntil\tstate",
+    assert [t.splitlines()[0] for t in tables] == [f"# Case {case_id}", "# Consents on file", "# Open plan actions", "# Due"], text
+    assert [t.splitlines()[1] for t in tables] == ["field\tvalue", "purpose\tagency\tfrom\tanswer\ton\tuntil\tstate",
                                                    "action\twhat\twho\tby\tprogress", "due\twhat\tstate\twhy"], text
     assert "┃" not in text and "│" not in text  # plain, no boxes
+    assert all(not line.startswith("#") for t in tables for line in t.splitlines()[1:])  # one title line each
+    assert "# " not in cli("show", case_id, "--json").stdout.splitlines()[0]  # --json is as it was: one object
+    assert cli("show", case_id, "--json").json()["case_id"] == case_id
 
 
 def test_log__a_corrected_registration_reads_without_a_leading_space(cli):

@@ -321,17 +321,17 @@ def print_case(data: dict, zone=None) -> None:
     if ended:
         rows.append(("plan actions not done", f"{', '.join(a['item'] for a in data['open_actions'])} (none is due: the case is "
                                               f"{data['status']})"))
-    print_table(["field", "value"], rows, title=f"Case {data['case_id']}")
+    titled_table(["field", "value"], rows, title=f"Case {data['case_id']}")
     if data.get("problems"):
         gap()
-        print_table(["problem", "severity", "what", "rule"],
-                    [[p["code"], p["severity"], p["message"], p["rule"]] for p in data["problems"]], title="Problems (cpcm check)")
+        titled_table(["problem", "severity", "what", "rule"],
+                     [[p["code"], p["severity"], p["message"], p["rule"]] for p in data["problems"]], title="Problems (cpcm check)")
     if data["consents"]:
         gap()
-        print_table(["purpose", "agency", "from", "answer", "on", "until", "state"],
-                    [[c["purpose"], c["agency"] or "", c["given_by"] or f"override ({c['basis']})", c["status"] or "",
-                      c["at"][:10], c["until"] or ("one-off" if c["one_off"] else ""), c["state"]] for c in data["consents"]],
-                    title="Consents on file")
+        titled_table(["purpose", "agency", "from", "answer", "on", "until", "state"],
+                     [[c["purpose"], c["agency"] or "", c["given_by"] or f"override ({c['basis']})", c["status"] or "",
+                       c["at"][:10], c["until"] or ("one-off" if c["one_off"] else ""), c["state"]] for c in data["consents"]],
+                     title="Consents on file")
     if data["open_actions"] and not ended:
         from cpcm.workflow.open_items import referral_open
 
@@ -346,15 +346,27 @@ def print_case(data: dict, zone=None) -> None:
             return f" → {', '.join(refs)}" if refs else ""
 
         gap()
-        print_table(["action", "what", "who", "by", "progress"],
-                    [[a["item"] + referred(a["item"]), a["what"], a["who"],
-                      (a["by"] or "") + (" (late)" if a["late"] else ""), a["progress"] or ""] for a in data["open_actions"]],
-                    title="Open plan actions")
+        titled_table(["action", "what", "who", "by", "progress"],
+                     [[a["item"] + referred(a["item"]), a["what"], a["who"],
+                       (a["by"] or "") + (" (late)" if a["late"] else ""), a["progress"] or ""] for a in data["open_actions"]],
+                     title="Open plan actions")
     if items:
         gap()
-        print_table(["due", "what", "state", "why"],
-                    [[local_text(i["due"], zone), i["title"], i["state"], f"{i['why']} ({i['source']})"] for i in items],
-                    title="Due")
+        titled_table(["due", "what", "state", "why"],
+                     [[local_text(i["due"], zone), i["title"], i["state"], f"{i['why']} ({i['source']})"] for i in items],
+                     title="Due")
+
+
+def titled_table(columns: list[str], rows: list, title: str) -> None:
+    """One table of `cpcm show CASE`: drawn on a terminal with its title; printed plain (piped),
+    its title first on a line of its own, '# ' and the same words ('# Consents on file'), as a
+    piped report heads its tables, so that a script tells the tables apart by their titles."""
+    from cpcm.cli.common import drawn
+
+    rows = list(rows)
+    if not drawn(len(rows)):
+        print(f"# {title}")
+    print_table(columns, rows, title=title)
 
 
 def gap() -> None:

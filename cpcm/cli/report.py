@@ -82,22 +82,28 @@ def register(app: typer.Typer) -> None:
                                  else "personal data")
         ctx = open_ctx(repo, identity)
         ctx.need_worker()
-        start, end = _period(from_, to, ctx.now.date()) if kind != "caseload" else _period(None, None, ctx.now.date())
+        today = ctx.now.date()
+        # statistics say a period not over once, below (a --to after today too); the others, a --to after today here
+        start, end = _period(from_, to, today, said_after_today=kind != "statistics") if kind != "caseload" \
+            else _period(None, None, today)
         if kind == "caseload" and (from_ or to):
             warn("the caseload report is a snapshot now: --from and --to are not used")
         built = service.report(ctx, kind, start, end, fmt)
+        over = {"period_over": built.view["period_over"]} if "period_over" in built.view else {}
         if fmt is None:
             print_tables(built.view)
         else:
             text = built.text
             if out is None:
-                _print(kind, fmt, text, json_out)
+                _print(kind, fmt, text, json_out, over)
             else:
                 encrypt = bool(recipient) if kind in SHAREABLE else not plaintext
                 path, encrypted, readers = write_output(ctx, out, text.encode("utf-8"), encrypt, recipient, include_self=True, force=force)
                 _said_written(path, encrypted, readers, kind in SHAREABLE, kind)
                 if json_out:
-                    print_json({"report": kind, "format": fmt, "out": str(path), "encrypted": encrypted})
+                    print_json({"report": kind, "format": fmt, "out": str(path), "encrypted": encrypted, **over})
+        if over and not over["period_over"]:  # after the report, as its legend: a reader gone stops it before
+            _said_running(end, today, "this report counts only up to today")
         report_problems(ctx)
 
     @app.command("export")
@@ -174,6 +180,7 @@ def _for_aggregation(kind, from_, to, format_, out, recipient, plaintext, force,
     """`report statistics --for-aggregation`: the unsuppressed counts, encrypted to the county."""
     from cpcm import service
     from cpcm.errors import UsageError
+    from cpcm.reports.common import period_over
 
     if kind != "statistics":
         raise UsageError("--for-aggregation goes with the statistics report")
@@ -188,10 +195,9 @@ def _for_aggregation(kind, from_, to, format_, out, recipient, plaintext, force,
     start, end = _period(from_, to, today, said_after_today=False)  # said below, as a return's own warning
     path, encrypted, readers = write_output(ctx, out, service.report_return(ctx, start, end), True, recipient, include_self=False, force=force)
     say(f"wrote the statistics return for {start} to {end} to the --out file: age-encrypted to {readers} recipient{'s' if readers > 1 else ''}")
-    over = end < today
+    over = period_over(end, today)
     if not over:  # the day it ends too: the rest of that day is still to come
-        warn(f"the period has not ended (it ends {end.isoformat()}; today is {today.isoformat()}): this return counts only up "
-             f"to today, and a county that combines it is told so; for the whole period, make it again after {end.isoformat()}")
+        _said_running(end, today, "this return counts only up to today, and a county that combines it is told so")
     if json_out:
         print_json({"report": "statistics", "for_aggregation": True, "from": start.isoformat(), "to": end.isoformat(), "out": str(path),
                     "encrypted": encrypted, "period_over": over})
@@ -232,6 +238,12 @@ def _combine(returns: list[Path], format_, out, recipient, force, identity, json
                         "period_over": built.view["combined"]["period_over"]})
 
 
+def _said_running(end: date, today: date, counts: str) -> None:
+    """The warning for a report or return made before its period ended (`period_over` false)."""
+    warn(f"the period has not ended (it ends {end.isoformat()}; today is {today.isoformat()}): {counts}; "
+         f"for the whole period, make it again after {end.isoformat()}")
+
+
 def _said_not_over(view: dict) -> None:
     """A warning for each return made before its period ended (`combined.not_over`): by its
     number on the command line and its agency's code, never by what it holds."""
@@ -244,11 +256,11 @@ def _said_not_over(view: dict) -> None:
         warn(f"{not_over_text(entry)} {said}; ask the agency for a return made after {period['to']}")
 
 
-def _print(kind: str, fmt: str, text: str, json_out: bool) -> None:
+def _print(kind: str, fmt: str, text: str, json_out: bool, over: dict | None = None) -> None:
     """A report printed in `fmt`; with --json in another format, JSON all the same with the
-    document in it (as render prints one)."""
+    document in it (as render prints one), and the statistics' `period_over` (`over`)."""
     if json_out and fmt != "json":
-        print_json({"report": kind, "format": fmt, "out": None, "encrypted": False, "document": text})
+        print_json({"report": kind, "format": fmt, "out": None, "encrypted": False, **(over or {}), "document": text})
     else:
         sys.stdout.write(text)
 

@@ -22,10 +22,12 @@ META = ("source", "choice", "note")
 ENUMS = {"caseload.over_cap": ("warn", "refuse")}
 # Keys an agency's override may still use under their old name: (rule, key) -> (rule, key).
 # Each approval is one rule `<subject>_approval` with `required` and `self_approval`; the
-# transfer's two switches used to sit in the `transfer` rule.
+# transfer's two switches used to sit in the `transfer` rule; the conference report's time, with
+# its own source (Form 3 item 8), in the `conference` rule.
 RENAMED: dict[tuple[str, str], tuple[str, str]] = {
     ("transfer", "approval_required"): ("transfer_approval", "required"),
     ("transfer", "self_approval"): ("transfer_approval", "self_approval"),
+    ("conference", "report"): ("conference_report", "limit"),
 }
 
 

@@ -16,6 +16,14 @@ DISABILITY_GROUPS = ("yes", "no", UNKNOWN)
 NOT_RATED = "not_rated"
 
 
+def period_over(end: date, today: date) -> bool:
+    """Whether a period whose last day is `end` is over on the day `today` (in the agency's time
+    zone): only once that day has passed. On its last day it is not over, the rest of the day
+    being still to come. The one rule for every report that says so (a report, a return, a
+    combination of returns, each by the day it is made)."""
+    return today > end
+
+
 @dataclass(frozen=True)
 class Period:
     """Calendar days, both ends included, in a time zone (the agency's: that of `now`; UTC

@@ -16,12 +16,12 @@ registration).
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timezone, tzinfo
+from datetime import date, datetime, timezone, tzinfo
 from typing import Iterable
 
 from cpcm.domain.case import Case
 from cpcm.domain.dates import parse_datetime
-from cpcm.reports.common import (AGE_BANDS, DISABILITY_GROUPS, OVER_AGE, SEX_GROUPS, UNKNOWN, Period, age_band,
+from cpcm.reports.common import (AGE_BANDS, DISABILITY_GROUPS, OVER_AGE, SEX_GROUPS, UNKNOWN, Period, age_band, period_over,
                                  disability_group, sex_group)
 from cpcm.reports.disclosure import SECONDARY, linked_tables, marker
 from cpcm.domain.policy import Policy
@@ -266,7 +266,7 @@ def combine(returns: list[dict], policy: Policy) -> dict:
     view = _view(found, period, policy)
     not_over = [{"file": number, "agency": document["agency"], "made_on": made}
                 for number, document in enumerate(returns, start=1)
-                if (made := made_on(document)) is None or made <= period.end.isoformat()]
+                if (made := made_on(document)) is None or not period_over(period.end, date.fromisoformat(made))]
     view["combined"] = {"agencies": sorted(agencies), "returns": len(returns), "period_over": not not_over,
                         "not_over": not_over}
     view["notes"].insert(0, f"The returns of {len(returns)} agencies added up; small cells were hidden after the sum, "

@@ -1133,8 +1133,8 @@ def close(ctx, conference_id: str) -> Written:
                          after=_last_id(conference))
         tx.write_record(record, context.keys_for(ctx, ctx.store.recipients(conference_id, CONFERENCES)), CONFERENCES)
         tx.commit(f"conference close {conference_id}{ended}")
-    limit = ctx.policy.duration(rules.RULE, "report")
-    steps = [f"the report with the action points is due within {limit.words()}: cpcm render conference-report {conference_id}"]
+    steps = [f"the report with the action points is due within {ctx.policy.cited(rules.REPORT)}: "
+             f"cpcm render conference-report {conference_id}"]
     steps += [f"{w['case_id']}: plan version with {w['actions']} conference action(s) waits for a supervisor's approval"
               for w in written if w["plan_record_id"] and approvals.required(ctx.policy, "plan") and w["case_id"] not in stuck_cases]
     steps += [f"{w['case_id']} had no plan: its actions start an interim plan; write the full plan after the comprehensive "

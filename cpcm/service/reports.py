@@ -46,6 +46,10 @@ def report(ctx: Context, kind: str, start: date, end: date, fmt: str | None = No
     else:
         cases, total = load_cases_counted(ctx)  # as last committed, as list, due and statistics read them
         view = _build(ctx, kind, list(cases.values()), start, end, total)
+    if kind == "statistics":  # made before the period ended, it counts only part of it (as a return says)
+        from cpcm.reports.common import period_over
+
+        view["period_over"] = period_over(end, ctx.now.date())
     return Report(kind, view, _render(ctx, kind, fmt, view) if fmt else None)
 
 

@@ -28,6 +28,7 @@ KINDS = ("internal", "external", "aac", "acc")
 REASONS = ("service_options_exhausted", "unresolved_protection_concern", "especially_difficult", "reintegration_decision")
 DOCUMENTS = ("agenda", "minutes", "conference-report", "form-5")
 RULE = "conference"
+REPORT = "conference_report"  # the report's time after the meeting (Form 3 item 8)
 CADENCE = "conference_cadence"            # how often each kind is held (SOP §3.2, §5.3-5.5, App.2)
 AFTER_ADMISSION = "conference_after_admission"  # a child admitted to a CCI: a conference after the reassessment (SOP §5.3)
 # the fields of the Form 3 checklist and of the meeting that `conference update` may change
@@ -438,12 +439,12 @@ def report_due(conference: Conference, policy: Policy, tz=None, now: datetime | 
         return None
     if tz is not None:
         start = start.astimezone(tz)
-    limit = policy.duration(RULE, "report")
+    limit = policy.duration(REPORT, "limit")
     todo = "" if conference.closed_at else f"record the minutes and close it (cpcm conference close {conference.id}), then "
     return Deadline(conference.id, "conference-report", "conference report due", limit.after(start), None, conference.chair,
-                    RULE, f"the report with the action points within {limit.words()} of the meeting "
+                    REPORT, f"the report with the action points within {limit.words()} of the meeting "
                           f"({local_text(start, start.tzinfo)}): {todo}cpcm render conference-report {conference.id}",
-                    policy.source(RULE))
+                    policy.source(REPORT))
 
 
 def nominations_due(conference: Conference, policy: Policy, now: datetime) -> list[Deadline]:
