@@ -9,6 +9,7 @@ place (`git clone`) and works on. Each test runs alone."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -222,3 +223,61 @@ def test_new_laptop__stolen_the_thiefs_copy_syncs_nothing_and_its_key_opens_noth
         assert cli("sync").code == 0
         verified = cli("verify")
         assert verified.code == 0, verified.stdout
+
+
+def new_laptop_block() -> str:
+    """The shell commands of "A new laptop" in docs/team.md, as written."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "team.md").read_text(encoding="utf-8")
+    return text.split("\n### A new laptop (the old one died, was lost or stolen)\n", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def test_new_laptop__the_steps_of_docs_team_md_run_as_written(repo, team, tmp_env):
+    """The page's three steps run in a shell, each by whom it names: the worker on the new laptop
+    (its own home, a passphrase-protected key made in the default place), the supervisor on their
+    copy. Only what the page leaves to the reader is filled in: the stick's path and the two
+    public lines the worker gives."""
+    import os
+    import sys
+
+    cpcm = str(Path(sys.executable).parent / "cpcm")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CPCM_") and k != "XDG_CONFIG_HOME"}
+    base.update({"CPCM_NOW": NEW, "PATH": f"{Path(cpcm).parent}{os.pathsep}{base.get('PATH', '')}"})
+    shared = tmp_env / "usb" / "kisumu.git"
+    sup = Cli({"CPCM_REPO": str(repo), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NEW})
+    assert sup("remote", "add", "usb", str(shared), "--create").code == 0 and sup("sync", "usb").code == 0
+    old = tmp_env / "old-laptop"
+    git(tmp_env, "clone", "-q", "-o", "usb", str(shared), str(old))
+    amina_old = Cli({"CPCM_REPO": str(old), "CPCM_IDENTITY": str(team["amina"][0]), "CPCM_NOW": NEW})
+    case_id = register(amina_old)
+    assert amina_old("sync", "usb").code == 0 and sup("sync", "usb").code == 0
+    shutil.rmtree(old)  # the laptop dies
+    team["amina"][0].unlink()
+
+    passphrase = tmp_env / "new-laptop" / "passphrase"
+    passphrase.parent.mkdir(parents=True)
+    passphrase.write_text("a long passphrase for the new laptop\n")
+    passphrase.chmod(0o600)
+    amina_env = {**base, "HOME": str(tmp_env / "new-laptop"), "CPCM_PASSPHRASE_FILE": str(passphrase)}
+    sup_env = {**base, "HOME": str(tmp_env / "sup-home"), "CPCM_REPO": str(repo), "CPCM_IDENTITY": str(team["sup"][0])}
+    script = new_laptop_block().replace("\\\n", "").replace("/media/usb/kisumu.git", str(shared))
+    steps = re.split(r"\n(?=# \d\. )", script)
+    assert [s[:5] for s in steps] == ["# 1. ", "# 2. ", "# 3. "], steps
+
+    def run(part: str, env: dict) -> str:
+        ran = subprocess.run(["bash", "-e", "-x", "-c", part], cwd=tmp_env, env=env, capture_output=True, text=True)
+        assert ran.returncode == 0, ran.stderr[-3000:]
+        return ran.stdout
+
+    recipient, line = run(steps[0], amina_env).split("\n")[:2]
+    rotate = '--recipient age1... --signing-key "ssh-ed25519 ..."'
+    assert rotate in steps[1]  # the page changed: fill in what it leaves to the reader again
+    run(steps[1].replace(rotate, f"--recipient {recipient} --signing-key '{line}'"), sup_env)
+    due = run(steps[2], amina_env)
+    assert case_id in due
+    copy = tmp_env / "new-laptop" / "casefiles" / "kisumu"
+    amina_new = Cli({"CPCM_REPO": str(copy), "CPCM_NOW": NEW, "HOME": str(tmp_env / "new-laptop"),
+                     "XDG_CONFIG_HOME": str(tmp_env / "new-laptop" / ".config"), "CPCM_PASSPHRASE_FILE": str(passphrase)})
+    assert amina_new("show", case_id).code == 0
+    assert amina_new("followup", case_id, *VISIT).code == 0 and amina_new("sync", "usb").code == 0
+    assert sup("sync", "usb").code == 0
+    assert sup("verify").code == 0 and amina_new("verify").code == 0
