@@ -445,8 +445,9 @@ def key_rotate(ctx: Context, worker_id: str, recipient: str, reason: str = "rout
     worker rotates their own key; a supervisor or manager rotates anyone's. A folder the acting
     key cannot read is left as it is and listed in `not_reencrypted`. `signing_key`: the public
     signing line of the new identity (`cpcm key show --signing` on the worker's laptop): the
-    signing key in use ends with the rotation and this one starts; without it, the worker records
-    it from the new key with `cpcm key publish`."""
+    signing key in use ends with the rotation and this one starts. It is needed when the team
+    records a signing key for the worker (`_signing_key_needed`); a worker it records none for
+    (added without one) records it from the new key with `cpcm key publish`."""
     actor = ctx.need_worker()
     recovered = bool(ctx.recovering_for) and ctx.recovering_for == actor.id == worker_id
     worker = ctx.team.get(worker_id)
