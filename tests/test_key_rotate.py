@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from conftest import NOW, Cli, commit_count, git, git_status, head, make_identity, record_files, register
+from conftest import NOW, Cli, commit_count, git, git_status, head, make_identity, record_files, register, signing_line
 from test_conference import new_conference
 from test_sync import VISIT, Laptops
 from cpcm.crypto import cipher
@@ -112,7 +112,8 @@ def test_key_rotate__a_supervisor_rotates_a_caseworkers_key(cli_as, repo, team, 
     new_path = tmp_env / "keys" / "otieno-new.txt"
     new_recipient = make_identity(new_path)
     before = commit_count(repo)
-    done = cli_as("sup")("key", "rotate", "--worker", "otieno", "--recipient", new_recipient, "--reason", "lost", "--json")
+    done = cli_as("sup")("key", "rotate", "--worker", "otieno", "--recipient", new_recipient, "--signing-key",
+                         signing_line(new_path), "--reason", "lost", "--json")
     assert done.code == 0, done.stderr
     assert commit_count(repo) == before + 1
     assert git(repo, "log", "-1", "--format=%s %ae").strip() == "team rotate otieno sup@test.cpcm.invalid"
@@ -132,7 +133,8 @@ def test_key_rotate__for_a_stolen_key_the_supervisor_is_told_the_old_laptop_can_
     """The old key of a stolen laptop is not in the worker's hands to destroy: the message names
     what it can still do and the way to refuse it (docs/security.md)."""
     new_recipient = make_identity(tmp_env / "keys" / "otieno-new.txt")
-    done = cli_as("sup")("key", "rotate", "--worker", "otieno", "--recipient", new_recipient, "--reason", reason)
+    done = cli_as("sup")("key", "rotate", "--worker", "otieno", "--recipient", new_recipient, "--signing-key",
+                         signing_line(tmp_env / "keys" / "otieno-new.txt"), "--reason", reason)
     assert done.code == 0, done.stderr
     assert said in done.stderr
     assert ("can be destroyed" in done.stderr) == (reason == "routine")
@@ -247,10 +249,11 @@ def test_key_rotate__a_stolen_key_is_revoked_its_laptop_does_not_sync_once_more(
     laptops.sync("amina")
     laptops.sync("sup")
     new_recipient = make_identity(tmp_env / "keys" / "amina-new.txt")
-    done = laptops.cli("sup")("key", "rotate", "--worker", "amina", "--recipient", new_recipient, "--reason", "stolen")
+    done = laptops.cli("sup")("key", "rotate", "--worker", "amina", "--recipient", new_recipient, "--signing-key",
+                              signing_line(tmp_env / "keys" / "amina-new.txt"), "--reason", "stolen")
     assert done.code == 0, done.stderr
-    old_keys = team_entry(repo, "amina").signing_keys
-    assert old_keys and all(k.revoked for k in old_keys)
+    *old_keys, new_key = team_entry(repo, "amina").signing_keys
+    assert old_keys and all(k.revoked for k in old_keys) and not new_key.revoked
     laptops.sync("sup")
     assert amina("note", case_id, "--text", "written with the stolen key").code == 0
     shared = git(laptops.bare, "rev-parse", "main").strip()
@@ -279,7 +282,8 @@ def test_key_rotate__a_laptop_whose_key_was_replaced_as_compromised_is_told_how_
     later = "2099-01-05T09:00:00+03:00"
     sup = laptops.cli("sup", CPCM_NOW=later)
     new_recipient = make_identity(tmp_env / "keys" / "amina-new.txt")
-    done = sup("key", "rotate", "--worker", "amina", "--recipient", new_recipient, "--reason", "compromised")
+    done = sup("key", "rotate", "--worker", "amina", "--recipient", new_recipient, "--signing-key",
+               signing_line(tmp_env / "keys" / "amina-new.txt"), "--reason", "compromised")
     assert done.code == 0, done.stderr
     laptops.sync("sup")
     refused = laptops.cli("amina", CPCM_NOW=later)("sync")

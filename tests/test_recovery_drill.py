@@ -112,6 +112,11 @@ def test_recovery__refused_without_the_recovery_key_or_for_a_caseworker(agency, 
     taken = nobody("team", "recover", "mgr", "--recipient", identity_mod.load(keys["amina"], lambda: None).recipient,
                    "--recovery-identity", str(recovery), "--json")
     assert taken.code == 4 and taken.json()["rule"] == "recipient-exists"
+    # the manager's signing key is recorded: without the new key's line, every other copy would
+    # refuse what the new key signs (unknown-signer), and key publish could not record it
+    unsigned = nobody("team", "recover", "mgr", "--recipient", fresh, "--recovery-identity", str(recovery))
+    assert unsigned.code == 2 and "--signing-key is needed" in unsigned.stderr, unsigned.stderr
+    assert "cpcm team recover mgr --recipient age1... --signing-key" in unsigned.stderr and fresh not in unsigned.stderr
     assert (head(root), (root / ".cpcm" / "team.yaml").read_bytes()) == before
     assert git_status(root) == []
 

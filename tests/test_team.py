@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import NOW, Cli, commit_count, git_status, head, make_identity, record_files, register
+from conftest import NOW, Cli, commit_count, git_status, head, make_identity, record_files, register, signing_line
 from cpcm.crypto import cipher
 from cpcm.crypto import identity as identity_mod
 
@@ -232,7 +232,8 @@ def test_team_add__a_removed_or_replaced_key_is_refused(cli_as, repo, team, tmp_
     assert sup("assign", case_id, "--worker", "otieno").code == 0
     assert sup("team", "revoke", "amina", "--lost").code == 0
     replaced = make_identity(tmp_env / "keys" / "otieno2.txt")
-    assert sup("key", "rotate", "--worker", "otieno", "--recipient", replaced, "--reason", "lost").code == 0
+    assert sup("key", "rotate", "--worker", "otieno", "--recipient", replaced, "--signing-key",
+               signing_line(tmp_env / "keys" / "otieno2.txt"), "--reason", "lost").code == 0
     before = head(repo), (repo / ".cpcm" / "team.yaml").read_bytes()
     for old in (team["amina"][1], team["otieno"][1]):
         result = sup("team", "add", "newcomer", "--role", "caseworker", "--recipient", old, "--json")

@@ -175,7 +175,7 @@ def rotate(
     recipient: Optional[str] = typer.Option(None, "--recipient", help="With --worker: their new public key (age1...), from "
                                             "'cpcm key new --out FILE' on their laptop."),
     signing_key: str = typer.Option("", "--signing-key", help="With --worker: their new signing key ('cpcm key show --signing' "
-                                    "with the new key); else they record it with 'cpcm key publish'."),
+                                    "with the new key): needed when the team records one for them."),
     reason: str = typer.Option("routine", "--reason", help="routine, lost, stolen, compromised or forgotten-passphrase."),
     no_passphrase: bool = typer.Option(False, "--no-passphrase", help="Leave the new identity unprotected (scripts on a trusted "
                                        "machine)."),
@@ -186,7 +186,8 @@ def rotate(
     The team records your new key, the cases and conferences you read are encrypted again to it
     in one commit, and your old identity file is kept beside the new one (identity.old-DATE):
     destroy it once every laptop of the team has synced. A supervisor or manager replaces
-    another worker's key with --worker and the --recipient they made with 'cpcm key new --out'.
+    another worker's key with --worker, the --recipient they made with 'cpcm key new --out' and
+    the --signing-key that 'cpcm key show --signing' prints with it (a lost laptop: docs/security.md).
 
     Example: cpcm key rotate
     """

@@ -143,7 +143,7 @@ def register(app: typer.Typer) -> None:
                                                "--recovery), kept offline."),
         reason: str = typer.Option("lost", "--reason", help="lost, stolen, compromised, forgotten-passphrase or routine."),
         signing_key: str = typer.Option("", "--signing-key", help="Their new signing key ('cpcm key show --signing' with the new "
-                                        "key); else they record it with 'cpcm key publish'."),
+                                        "key); needed when the team records one for them."),
         repo: RepoOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """When every supervisor's and manager's key is lost: the agency's recovery key gives one of them a new key.
@@ -151,7 +151,7 @@ def register(app: typer.Typer) -> None:
         Recorded as their key change (recovered: true, the reason), by them, in one commit; every
         case and conference they read is re-encrypted to the new key. See docs/team.md, "Recovery drill".
 
-        Example: cpcm team recover wanjiru --recipient age1... --recovery-identity /media/safe/recovery.key
+        Example: cpcm team recover wanjiru --recipient age1... --signing-key "ssh-ed25519 ..." --recovery-identity /media/safe/recovery.key
         """
         from cpcm import service
         from cpcm.cli.common import typed_paths

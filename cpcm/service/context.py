@@ -154,9 +154,18 @@ def member_of(team: Team, ident: identity_mod.Identity, recovery: Iterable[str] 
             f"your key ({ident.recipient[:16]}…) is not a member of this team",
             "Ask a supervisor to add you: cpcm team add YOUR-ID --role caseworker --recipient "
             f"{ident.recipient} --signing-key KEY, KEY from cpcm key show --signing. Added already on their copy? This copy is older than that: once they have synced, "
-            "run cpcm sync here (or cpcm bundle apply FILE of a bundle they made since).",
+            "run cpcm sync here (or cpcm bundle apply FILE of a bundle they made since). " + replace_key_hint(ident.recipient),
         )
     return worker
+
+
+def replace_key_hint(recipient: str) -> str:
+    """For a key the team does not know: the worker may be a member already, whose old key went
+    with a laptop that died or was stolen. A supervisor replaces that key (a new id would be a new
+    worker, with none of their cases): docs/team.md, 'A new laptop'."""
+    return ("On the team already, with a key you no longer have (a laptop that died or was lost or stolen)? Ask a "
+            f"supervisor to replace it, not to add you: cpcm key rotate --worker YOUR-ID --recipient {recipient} "
+            "--signing-key KEY --reason lost (or stolen), then to sync (docs/team.md, 'A new laptop').")
 
 
 def newcomer(team: Team, ident: identity_mod.Identity, recovery: Iterable[str] = ()) -> bool:

@@ -303,7 +303,8 @@ def _newcomer(ctx: Context, ours: str | None, theirs: str | None):
             "the other copy's; nothing was changed",
             "Ask a supervisor to add you (cpcm team add YOUR-ID --role caseworker --recipient "
             f"{ctx.identity.recipient} --signing-key KEY, KEY from cpcm key show --signing) and to sync (or to make "
-            "you a bundle after adding you); then run cpcm sync (or cpcm bundle apply FILE) again.")
+            "you a bundle after adding you); then run cpcm sync (or cpcm bundle apply FILE) again. "
+            + context.replace_key_hint(ctx.identity.recipient))
     return worker
 
 

@@ -446,8 +446,9 @@ def key_rotate(ctx: Context, worker_id: str, recipient: str, reason: str = "rout
     worker rotates their own key; a supervisor or manager rotates anyone's. A folder the acting
     key cannot read is left as it is and listed in `not_reencrypted`. `signing_key`: the public
     signing line of the new identity (`cpcm key show --signing` on the worker's laptop): the
-    signing key in use ends with the rotation and this one starts; without it, the worker records
-    it from the new key with `cpcm key publish`."""
+    signing key in use ends with the rotation and this one starts. It is needed when the team
+    records a signing key for the worker (`_signing_key_needed`); a worker it records none for
+    (added without one) records it from the new key with `cpcm key publish`."""
     actor = ctx.need_worker()
     recovered = bool(ctx.recovering_for) and ctx.recovering_for == actor.id == worker_id
     worker = ctx.team.get(worker_id)
@@ -473,6 +474,8 @@ def key_rotate(ctx: Context, worker_id: str, recipient: str, reason: str = "rout
     if owner is not None or recipient in ctx.config.recovery_recipients:
         raise Refused("that recipient is the worker's current or an earlier key, or an agency recovery key",
                       "A rotation needs a new key: make one with cpcm key new --out FILE.", rule="key-reused")
+    if not line and worker.signing_keys:
+        _signing_key_needed(worker.id, recovered)
     team = Team(tuple(w.rekeyed(recipient, clock.iso(ctx.now), reason, actor.id, recovered, line) if w.id == worker.id else w
                       for w in ctx.team.workers))
     old_team, ctx.team = ctx.team, team
@@ -486,6 +489,21 @@ def key_rotate(ctx: Context, worker_id: str, recipient: str, reason: str = "rout
         raise
     return Written(None, extra={"worker": worker.id, "recipient": recipient, "reason": reason, "recovered": recovered,
                                 "reencrypted": done, "not_reencrypted": skipped}, json_keys=())
+
+
+def _signing_key_needed(worker_id: str, recovered: bool) -> None:
+    """A key change for a worker the team records a signing key for, made without the new key's
+    signing line: the old signing key belongs to the old identity, which the worker no longer
+    uses, and `cpcm key publish` records a key only for a worker who has none; so every commit the
+    new key signs would be refused by every other copy (unknown-signer), with no way to put it right.
+    Refused before anything is written, saying where the line comes from."""
+    command = (f"cpcm team recover {worker_id} --recipient age1... --signing-key \"ssh-ed25519 ...\" --recovery-identity FILE"
+               if recovered else f"cpcm key rotate --worker {worker_id} --recipient age1... --signing-key \"ssh-ed25519 ...\"")
+    raise UsageError(f"--signing-key is needed: the team records a signing key for '{worker_id}', and the new key cannot "
+                     "sign with the old one; without the new line, every other copy refuses what the new key signs "
+                     "(unknown-signer) and cpcm key publish cannot record it",
+                     f"On the laptop with the new key, {worker_id} runs cpcm key show --signing (after cpcm key show, which "
+                     f"prints the age1... line); give that line: {command}. Nothing was changed.")
 
 
 def _reencrypt_readers_of(ctx: Context, tx, worker_id: str) -> tuple[dict[str, list[str]], list[str]]:
