@@ -12,7 +12,7 @@ from datetime import datetime
 import pytest
 from pyrage import x25519
 
-from conftest import NOW, Cli, commit_count, git, last_commit, make_repo, signed_commit, signing_line
+from conftest import NOW, Cli, commit_count, git, last_commit, make_repo, register, signed_commit, signing_line
 from cpcm import service
 from cpcm.crypto.identity import Identity
 from cpcm.domain.records import Record
@@ -197,6 +197,30 @@ def test_due__a_repository_switched_to_kenya_after_a_year_has_its_first_internal
                if i["code"] == "conference-cadence" and "internal" in i["title"]]
     assert (item["due"], item["state"]) == ("2026-12-23T09:00+03:00", "overdue")
     assert sup("verify").code == 0
+
+
+def test_due__a_child_admitted_and_assessed_before_the_switch_to_kenya_is_due_for_a_conference_a_month_after_it(tmp_env, team):
+    """A child living in the home, registered and assessed a year ago under inter-agency (which asks
+    for no conference after an admission); the repository switched to kenya now: `due` lists the
+    SOP §5.3 conference for the child a month after the switch, saying so, not overdue since last
+    year; the due view made before the switch is not used after it."""
+    from test_assess_plan import INITIAL
+
+    year_ago, days_later = "2025-11-23T09:00:00+03:00", "2025-11-26T09:00:00+03:00"
+    root = make_repo(tmp_env / "casefiles", team, now=year_ago)
+    env = {"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0])}
+    then = Cli(dict(env, CPCM_NOW=days_later))
+    case_id = register(then, lives_with="institution")
+    assert then("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+    assert then("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
+    sup = Cli(dict(env, CPCM_NOW=NOW))
+    before = sup("due", "--json", "--worker", "all", "--within", "60")
+    assert before.code == 0 and not [i for i in before.json() if i["code"] == "conference-after-admission"]
+    assert sup("config", "set", "policy", "kenya").code == 0
+    items = [i for i in sup("due", "--json", "--worker", "all", "--within", "60").json() if i["code"] == "conference-after-admission"]
+    assert [(i["case_id"], i["due"], i["state"]) for i in items] == [(case_id, "2026-12-23T09:00+03:00", "upcoming")]
+    assert "counted from when these rules took effect on 2026-11-23" in items[0]["why"], items[0]["why"]
+    assert not [p for p in sup("check", "--json").json() if p.get("rule") == "conference_after_admission"]
 
 
 # -- the report clock, pure ---------------------------------------------------------------------------

@@ -31,7 +31,7 @@ def digests() -> dict[str, str]:
             zone = ALL_ZONES[zone_name]
             for number, now in enumerate(TIMES):
                 session = _session(zone, zone_name)
-                ctx = SimpleNamespace(policy=policy, now=now.astimezone(zone))
+                ctx = SimpleNamespace(policy=policy, now=now.astimezone(zone), config=SimpleNamespace(policy_since=""))
                 original = tables._session
                 tables._session = lambda ctx, session=session: session
                 try:
@@ -101,28 +101,30 @@ def digests() -> dict[str, str]:
 # reopening, went (plan_action.due_after_reopening: false); no other entry, text or statistics row changed
 # both of the last two together (compared case by case and run by run with the code before either and with each
 # alone: every entry either left unchanged is as before, every entry one changed is that one's, and the one case
-# both change, at closure_requested with its plan approved twice, holds both)
+# both change, at closure_requested with its plan approved twice, holds both); made again when the kenya profile's
+# `conference_after_admission` source began to say what the conference is counted from for a child reassessed before
+# the repository took the kenya rules (the kenya runs only: that item's source text; every inter-agency digest as before)
 GOLDEN = {
-    "kenya/nairobi/0": "43b64998ed8b638f772d",
-    "kenya/nairobi/1": "d5ea3110f9860e4ddbb3",
-    "kenya/nairobi/2": "af4fcfbe8a1e3a13e369",
-    "kenya/nairobi/3": "15fb1a74d821f636dd48",
-    "kenya/nairobi-again/0": "43b64998ed8b638f772d",
-    "kenya/nairobi-again/1": "d5ea3110f9860e4ddbb3",
-    "kenya/nairobi-again/2": "af4fcfbe8a1e3a13e369",
-    "kenya/nairobi-again/3": "15fb1a74d821f636dd48",
-    "kenya/plus3-named/0": "43b64998ed8b638f772d",
-    "kenya/plus3-named/1": "d5ea3110f9860e4ddbb3",
-    "kenya/plus3-named/2": "af4fcfbe8a1e3a13e369",
-    "kenya/plus3-named/3": "15fb1a74d821f636dd48",
-    "kenya/new-york/0": "3c1c006ff699d070f4f0",
-    "kenya/new-york/1": "8a9cd0ae4e6b30fcebc3",
-    "kenya/new-york/2": "e07105d883ee7cf6c0e3",
-    "kenya/new-york/3": "220f25055c7b680dc0fe",
-    "kenya/santiago/0": "15030419ccc5c2f40b68",
-    "kenya/santiago/1": "6e51fe07a3cc07ab0ec7",
-    "kenya/santiago/2": "09ceed4344b082709a83",
-    "kenya/santiago/3": "bcaa264233fc9844c5b6",
+    "kenya/nairobi/0": "8473adb69d937605ab8d",
+    "kenya/nairobi/1": "7881406ec8005c0a657c",
+    "kenya/nairobi/2": "87b68848de9fc1f073f5",
+    "kenya/nairobi/3": "2715f65fea33a3b89821",
+    "kenya/nairobi-again/0": "8473adb69d937605ab8d",
+    "kenya/nairobi-again/1": "7881406ec8005c0a657c",
+    "kenya/nairobi-again/2": "87b68848de9fc1f073f5",
+    "kenya/nairobi-again/3": "2715f65fea33a3b89821",
+    "kenya/plus3-named/0": "8473adb69d937605ab8d",
+    "kenya/plus3-named/1": "7881406ec8005c0a657c",
+    "kenya/plus3-named/2": "87b68848de9fc1f073f5",
+    "kenya/plus3-named/3": "2715f65fea33a3b89821",
+    "kenya/new-york/0": "5827a75225b310e25a6c",
+    "kenya/new-york/1": "e18f269936db30ce5164",
+    "kenya/new-york/2": "2f901e914d188ab8aa0b",
+    "kenya/new-york/3": "4221ac84b3548eb21cd1",
+    "kenya/santiago/0": "c9dc151f04435a01da68",
+    "kenya/santiago/1": "544bb92bc32edfb2294f",
+    "kenya/santiago/2": "331370971d8e719d6999",
+    "kenya/santiago/3": "4c1171dee480ef386617",
     "inter-agency/nairobi/0": "745ddf5f9685d5b8f02c",
     "inter-agency/nairobi/1": "0859ed7b7fb493baf7e0",
     "inter-agency/nairobi/2": "1672ec9bbefc61350fb4",

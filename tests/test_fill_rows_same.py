@@ -284,7 +284,7 @@ def compare(case: Case, policy_name: str, zone_name: str, now: datetime, session
     own); and each piece's deadlines against those evaluated directly at times across it.
     Returns what was compared."""
     policy, zone = POLICIES[policy_name], ALL_ZONES[zone_name]
-    ctx = SimpleNamespace(policy=policy, now=now.astimezone(zone))
+    ctx = SimpleNamespace(policy=policy, now=now.astimezone(zone), config=SimpleNamespace(policy_since=""))
     monkeypatch.setattr(tables, "_session", lambda ctx: session)
     made = tables.made_rows(ctx, ("due", "statistics"), "ab" * 20, case)
     text, texts = made["statistics"]
@@ -380,7 +380,7 @@ def test_made_rows__a_zone_equal_as_a_value_gives_its_own_times(monkeypatch):
         zone = ZONES[zone_name]
         session = _session(zone, zone_name)
         monkeypatch.setattr(tables, "_session", lambda ctx, session=session: session)
-        ctx = SimpleNamespace(policy=policy, now=NOWS[0].astimezone(zone))
+        ctx = SimpleNamespace(policy=policy, now=NOWS[0].astimezone(zone), config=SimpleNamespace(policy_since=""))
         text, _ = tables.made_rows(ctx, ("due",), "ab" * 20, case)["due"]
         assert text is not None
         entry = json.loads(text)

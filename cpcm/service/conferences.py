@@ -1161,8 +1161,8 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
 
     found = list_conferences(ctx)
     items = [item for item in (rules.report_due(c, ctx.policy, ctx.now.tzinfo, ctx.now) for c in found) if item is not None]
-    items += rules.cadence_due(found, ctx.policy, ctx.now, rules.repository_start(ctx.team),
-                               rules.profile_start(ctx.config.policy_since))
+    since = rules.profile_start(ctx.config.policy_since)  # when the profile in force took effect
+    items += rules.cadence_due(found, ctx.policy, ctx.now, rules.repository_start(ctx.team), since)
     items += [item for c in found for item in rules.nominations_due(c, ctx.policy, ctx.now)]
     items += [item for c in found for item in rules.not_discussed_due(c, found, ctx.policy, ctx.now.tzinfo)]
     items += [item for c in found for item in rules.minutes_conflict_due(c, ctx.policy, ctx.now.tzinfo)]
@@ -1180,7 +1180,7 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
         if admission is not None:
             case_items += admission(conferenced)
         for case in (cases or {}).values():
-            case_items += rules.admission_conference_due(case, ctx.policy, ctx.now, conferenced.get(case.id, ()))
+            case_items += rules.admission_conference_due(case, ctx.policy, ctx.now, conferenced.get(case.id, ()), since)
     worker = ctx.team.get(whose, include_removed=True) if whose != "all" else None
     oversees = approvals.approves(worker)  # as for the cases' items (worklist._window): not a removed worker
     unattended = sees_unattended(whose, oversees, gone)

@@ -195,12 +195,12 @@ class _Session:
 
     def tag(self, ctx, kind: str) -> str:
         """What table `kind`'s rows depend on besides each case's tree: the code, the zone, and for
-        due the policy in force."""
+        due the policy in force and when it took effect."""
         from cpcm.service.context import fold_fingerprint
 
         if kind == "due":
             return _digest("due", str(VERSION), fold_fingerprint(), code_fingerprint(), policy_fingerprint(ctx.policy),
-                           self.zone_key)
+                           self.zone_key, ctx.config.policy_since or "")
         return _digest("statistics", str(VERSION), fold_fingerprint(), code_fingerprint(), self.zone_key)
 
     def loaded(self, kind: str) -> bool:
@@ -279,16 +279,24 @@ TREE = 20  # hex digits of the case's tree id kept (80 bits: an entry of another
 TEXT_ID = 10  # hex digits of a text's digest; two texts with one id are detected and the case is not kept
 
 
-def _case_answer(case: Case, policy) -> Callable[[datetime], tuple[list[Deadline], list[Deadline]]]:
+def _case_answer(case: Case, ctx) -> Callable[[datetime], tuple[list[Deadline], list[Deadline]]]:
+    policy, since = ctx.policy, profile_since(ctx)
+
     def answer(now: datetime) -> tuple[list[Deadline], list[Deadline]]:
-        return deadlines.deadlines(case, policy, now), conference_rules.admission_conference_due(case, policy, now, ())
+        return deadlines.deadlines(case, policy, now), conference_rules.admission_conference_due(case, policy, now, (), since)
     return answer
+
+
+def profile_since(ctx) -> datetime | None:
+    """When the profile in force took effect (the config's `policy_since`): what the conference
+    after an admission counts from for a child assessed before it."""
+    return conference_rules.profile_start(ctx.config.policy_since)
 
 
 def _due_entry(ctx, session: _Session, case: Case, tree: str) -> list:
     """The due table's entry of a folded case; its texts go to `session.texts`. _NotKept when the
     deadlines depend on `now` other than by comparison, or hold a time in another zone."""
-    found = intervals.pieces(_case_answer(case, ctx.policy), ctx.now)
+    found = intervals.pieces(_case_answer(case, ctx), ctx.now)
     if found is None:
         raise _NotKept
     texts = session.texts
@@ -559,7 +567,7 @@ class CaseDue:
 
 
 def _live(case: Case, ctx) -> CaseDue:
-    items, admission = _case_answer(case, ctx.policy)(ctx.now)
+    items, admission = _case_answer(case, ctx)(ctx.now)
     return CaseDue(case.id, case.worker, [(i, None, None) for i in items], [(i, None, None) for i in admission], case)
 
 
@@ -784,7 +792,8 @@ def admission_items(ctx, rows: list[CaseDue], conferenced: Mapping[str, Iterable
             continue
         if row.case_id in conferenced:
             case = row.case or load_case(ctx, row.case_id)
-            items += conference_rules.admission_conference_due(case, ctx.policy, ctx.now, conferenced[row.case_id])
+            items += conference_rules.admission_conference_due(case, ctx.policy, ctx.now, conferenced[row.case_id],
+                                                               profile_since(ctx))
         else:
             items += [row.deadline(entry) for entry in row.admission]
     return items

@@ -631,12 +631,15 @@ def admitted_at(case: Case, policy: Policy) -> str | None:
     return max(times) if times else None
 
 
-def admission_conference_due(case: Case, policy: Policy, now: datetime, conferenced: Iterable[str] = ()) -> list[Deadline]:
+def admission_conference_due(case: Case, policy: Policy, now: datetime, conferenced: Iterable[str] = (),
+                             profile_since: datetime | None = None) -> list[Deadline]:
     """SOP §5.3: a child entering a CCI is reassessed by the institution's social worker, a plan is
     developed and the case is taken to a case conference. Due `within` of the first assessment
     after the admission (`after`: the fold's events, the comprehensive assessment by default),
     until the case is nominated to, or discussed at, a conference held at or after the admission
-    (`conferenced`: those meeting times, UTC)."""
+    (`conferenced`: those meeting times, UTC). A child assessed before the profile that asks for it
+    took effect (`profile_since`, `profile_start`: a repository switched to kenya later) is due
+    `within` of that time instead, as the first internal conference is (`cadence_due`)."""
     block = policy.rules.get(AFTER_ADMISSION) or {}
     if not block.get("required") or case.status != "open":
         return []
@@ -651,9 +654,14 @@ def admission_conference_due(case: Case, policy: Policy, now: datetime, conferen
     zone = now.tzinfo or timezone.utc
     limit = parse_duration(block.get("within", "1mo"))
     start = datetime.fromisoformat(min(assessed)).astimezone(zone)
+    counted = ""
+    if profile_since is not None and profile_since > start:
+        start = profile_since.astimezone(zone)
+        counted = f" (counted from when these rules took effect on {start.strftime('%Y-%m-%d')}, after the reassessment)"
     return [Deadline(case.id, "conference-after-admission", "take the case to a case conference (admitted to a CCI)",
                      limit.after(start), None, case.worker, AFTER_ADMISSION,
-                     f"a child admitted to a CCI is taken to a case conference after the reassessment, within {limit.words()}: "
+                     f"a child admitted to a CCI is taken to a case conference after the reassessment, within {limit.words()}"
+                     f"{counted}: "
                      # a caseworker who does not read the conference nominates; its chair or a supervisor takes the case in
                      f"nominate it (cpcm conference add-case CONF {case.id} --reason ...); the conference's chair or a "
                      f"supervisor takes it into the final set of cases",
