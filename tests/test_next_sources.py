@@ -43,17 +43,12 @@ def test_next__register_comprehensive_assessment_and_refer_give_the_deadlines_so
 def test_conference_report__due_and_the_close_next_line_cite_form_3_item_8_not_the_notice_period():
     """The report after a conference (within 24 hours of the meeting) is Form 3 item 8 of the Kenya
     SOP; the notice 7 days ahead (SOP §4 step 2) is another rule's source."""
-    from test_conference import CLOSE_NOW, MEMBERS, conference_in, member, minutes_doc, planned_in
+    from test_conference import CLOSE_NOW, minuted_with, planned_in
     from cpcm.service import conferences
     mem = MemoryRepo("kenya")
     case_id = planned_in(mem)
-    sup = mem.as_("sup")
-    conf = conference_in(sup)
-    conferences.add_case(sup, conf, case_id, "especially_difficult")
+    conf = minuted_with(mem, case_id)
     closer = mem.as_("sup", now=CLOSE_NOW)
-    for institution, name, position in MEMBERS:
-        conferences.attend(closer, conf, member(institution, name, position))
-    conferences.minutes(closer, conf, minutes_doc([case_id]))
     closed = conferences.close(closer, conf)
     assert any("within 24 hours (Kenya case-conferencing SOP Form 3 item 8): cpcm render conference-report" in step
                for step in closed.next_steps), closed.next_steps

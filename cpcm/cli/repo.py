@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm init casefiles/kisumu --agency KSM-CCI --name "Kisumu Children's Home" --role supervisor
         """
-        from cpcm import clock, service
+        from cpcm import service
         from cpcm.store.config import resolve_repo
         from cpcm.crypto import identity as identity_mod
 
