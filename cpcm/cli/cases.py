@@ -274,12 +274,15 @@ def print_case(data: dict, zone=None) -> None:
         else:
             ended = {"transferred": "approved; was in force when the case was transferred",
                      "closed": "approved; was in force when the case was closed"}.get(plan.get("ended_with") or "")
+            if plan.get("before_reopening"):  # approved in the cycle a closure ended: not in force since the reopening
+                ended = "approved before the reopening, not in force since"
             state = ((ended or "in force (approved)") if plan.get("approved_at") else "rejected: a new version is needed" if plan.get("rejected_at")
                      else "withdrawn by its author" if plan.get("withdrawn_at") else "waiting for a supervisor's approval")
         if not plan.get("approved_at") and (plan.get("previous") or {}).get("version"):
-            state += f"; version {plan['previous']['version']} stays in force"
+            state += (f"; version {plan['previous']['version']}, approved before the reopening, is not in force"
+                      if plan.get("before_reopening") else f"; version {plan['previous']['version']} stays in force")
         if plan.get("before_reopening"):
-            state += "; the plan in force is from before the reopening: its actions are not due"
+            state += "; the plan from before the reopening: its actions are not due"
         content = plan["content"] or {}
         interim = ", interim" if content.get("interim") else ""
         rows.append(("plan", f"version {plan['version']} ({plan.get('reason')}{interim}), {state}"))

@@ -57,6 +57,12 @@ def register(app: typer.Typer) -> None:
         for message in result.warnings:
             warn(message)
         for duplicate in result.extra["possible_duplicates"]:
+            if duplicate.get("status") in ("closed", "transferred"):  # the child's earlier case: reopen it (IAG Step 6)
+                warn(f"possible duplicate of {duplicate['case_id']} ({duplicate['reason']}), which is {duplicate['status']}; "
+                     f"if it is the same child, reopen it rather than work on a new case (cpcm reopen {duplicate['case_id']} "
+                     f"--reason ...), and a supervisor or manager links the two: cpcm merge-cases {duplicate['case_id']} "
+                     f"{result.subject_id}")
+                continue
             warn(f"possible duplicate of {duplicate['case_id']} ({duplicate['reason']}); check before working on both; "
                  f"if it is the same child, a supervisor or manager links them: cpcm merge-cases {duplicate['case_id']} "
                  f"{result.subject_id}")

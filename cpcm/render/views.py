@@ -58,10 +58,12 @@ def first_name(name: str | None) -> str | None:
 
 # -- the plan's approval --------------------------------------------------------------------------
 def approval_view(case: Case, plan_record: Record, names: Mapping[str, str] | None = None,
-                  approval_required: bool = True) -> dict:
+                  approval_required: bool = True, before_reopening: bool = False) -> dict:
     """Whether this plan version is in force: approved, in force without approval (where the
     policy needs none), waiting for a supervisor, returned (rejected), or superseded by a later
-    version."""
+    version. `before_reopening`: the plan came into force before the case's latest reopening and
+    its actions are not due (`deadlines.plan_actions_due`: the reopened case goes back to
+    assessment and a new plan, IAG Step 6 [L946]); approved then, it is not in force now."""
     names = names or {}
     latest = case.plan or {}
     decided_on = decided_by = None
@@ -76,6 +78,8 @@ def approval_view(case: Case, plan_record: Record, names: Mapping[str, str] | No
         state = "in_force"
     else:
         state = "waiting"
+    if before_reopening and state in ("approved", "in_force"):
+        state = "before_reopening"
     return {
         "state": state,
         "in_force": state in ("approved", "in_force"),
@@ -131,13 +135,14 @@ def _age(case: Case, on: date) -> dict:
 
 def case_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | None = None,
                    names: Mapping[str, str] | None = None, approval_required: bool = True,
-                   next_review: str | None = None) -> dict:
+                   next_review: str | None = None, before_reopening: bool = False) -> dict:
     """The worker's copy of a case plan version: who the child is, the plan's version, reason
     and approval, its goals each with its actions, review date, closure criteria, contingency and
     who took part.
 
     `today`: the date ages are given on and the document is dated (default: the plan's date);
-    `names`: worker id -> display name; `approval_required`: the policy's plan_approval.required.
+    `names`: worker id -> display name; `approval_required`: the policy's plan_approval.required;
+    `before_reopening`: the plan is from before the case's latest reopening (`approval_view`).
     The review: `review_on`, the date the case is next due for review (`next_review`, the
     review clock's date as `cpcm due` has it, given by the service), or the plan's own
     `review_date` where no review clock runs (a plan waiting for approval); `review_set_in_plan`,
@@ -185,7 +190,7 @@ def case_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | 
             "child_copy_given": _yes_no(body.get("child_copy_given")),
             "notes": _text(body.get("notes")) or None,
         },
-        "approval": approval_view(case, plan_record, names, approval_required),
+        "approval": approval_view(case, plan_record, names, approval_required, before_reopening),
         "goals": goals,
         "other_actions": [a for a in actions if a["goal"] not in goal_ids],
         "actions": actions,
@@ -251,7 +256,7 @@ def in_child_plan(raw: Mapping[str, Any]) -> bool:
 
 def child_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | None = None,
                     names: Mapping[str, str] | None = None, approval_required: bool = True,
-                    next_review: str | None = None, typed_lang: str | None = None) -> dict:
+                    next_review: str | None = None, typed_lang: str | None = None, before_reopening: bool = False) -> dict:
     """The child's copy: first name only, what the child will do (actions for `child`), who will
     help (the other actions the child has a part in: `in_child_plan`), when we meet again, and
     what to do if something goes wrong.
@@ -272,7 +277,7 @@ def child_plan_view(case: Case, plan_record: Record, lang: str, *, today: date |
     """
     names = names or {}
     worker = case_plan_view(case, plan_record, lang, today=today, names=names, approval_required=approval_required,
-                            next_review=next_review)
+                            next_review=next_review, before_reopening=before_reopening)
     body = plan_record.body
     plan = worker["plan"]
     typed = (typed_lang or "en") == lang

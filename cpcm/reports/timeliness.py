@@ -167,7 +167,11 @@ def case_clocks(case: Case, policy: Policy, zone: tzinfo = timezone.utc) -> list
     visit = policy.duration("post_closure_visit", "limit")
     for closed in times.all(start_events("post-closure-visit", policy), moment(case.registered_at), None):
         reopened = times.first(("reopen",), closed, None)
-        add("post_closure_visit", closed, limit_end(visit, closed, zone), times.first(done("post-closure-visit"), closed, reopened), reopened)
+        # the visit that meets it, made before the reopening or at the same time (the visit that found the
+        # child at risk again, and the reopening it led to, both dated when the worker was there)
+        made = times.first(done("post-closure-visit"), closed, None)
+        add("post_closure_visit", closed, limit_end(visit, closed, zone), made if made and (not reopened or made <= reopened) else None,
+            reopened)
     return clocks
 
 

@@ -79,8 +79,18 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) 
         except (OSError, lookup.Unusable):
             pass  # the index is a cache: the next registration brings it up to date, or makes it again
     return Written(case_id, record.id, "registration", tuple(warnings), tuple(_registered_steps(ctx, case_id, body, record.at, case)),
-                   extra={"possible_duplicates": [{"case_id": c, "reason": r} for c, r in duplicates]},
+                   extra={"possible_duplicates": [{"case_id": c, "reason": r, "status": _status_of(ctx, c)} for c, r in duplicates]},
                    json_keys=("subject", "record_id", "warnings"))
+
+
+def _status_of(ctx: Context, case_id: str) -> str | None:
+    """A possible duplicate's status (open, closed, transferred): a closed one is the child's
+    earlier case, which can be reopened instead of working on a new one (IAG Step 6). None where
+    it cannot be read now."""
+    try:
+        return load_case(ctx, case_id).status
+    except CpcmError:
+        return None
 
 
 def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any], at: Any, case: Case) -> list[str]:

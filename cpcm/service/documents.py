@@ -11,6 +11,7 @@ from cpcm.service import conferences
 from cpcm.service.context import Context, load_records, parse_case_id
 from cpcm.store import directory
 from cpcm.workflow import approvals
+from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow.conferences import DOCUMENTS as CONFERENCE_DOCUMENTS
 from cpcm.workflow.fold import effective, fold
 
@@ -111,6 +112,7 @@ def document(ctx: Context, template: str, case_id: str, lang: str, fmt: str) -> 
     view = views.VIEWS[template](
         case, plan_record, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
         approval_required=approvals.required(ctx.policy, "plan"), **extra,
+        before_reopening=not deadlines_mod.plan_actions_due(case, ctx.policy),  # as `cpcm show` says it
     )
     return env.render(template, lang, fmt, view, ctx.root)
 

@@ -11,6 +11,7 @@ from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, 
                                   validate_form, writes)
 from cpcm.service.results import Written
 from cpcm.workflow import approvals, plan_actions, transitions
+from cpcm.workflow.deadlines import plan_actions_due
 from cpcm.workflow.fold import effective, fold, settled_by
 
 
@@ -204,7 +205,9 @@ def _write_plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetim
         if not nobody:  # else nobody may run `cpcm approve` on it: the warning names the ways out
             steps.append(f"plan version {version} is in force once a supervisor approves it: {approve_command(ctx, case_id, after, 'plan')}")
         earlier = plan_actions.waiting_over(after.plan, ctx.policy)
-        if earlier:
+        if earlier and not plan_actions_due(after, ctx.policy):
+            steps.append(_from_before_reopening(earlier))
+        elif earlier:
             steps.append(f"until then version {earlier['version']} stays in force" if not nobody
                          else f"version {earlier['version']} stays in force meanwhile")
     new = [a["id"] for a in after.plan["actions"] if a["id"] not in {x["id"] for x in (case.plan or {}).get("actions") or []}]
@@ -320,13 +323,23 @@ def take_back(ctx: Context, case_id: str, subject: str, reason: str, at: datetim
     return records, record
 
 
+def _from_before_reopening(earlier: Mapping[str, Any]) -> str:
+    """The approved version a new one waits over, where it came into force before the case's latest
+    reopening (`deadlines.plan_actions_due`: the reopened case restarts at assessment and a new plan,
+    IAG Step 6 [L946]): it does not stay in force, as `cpcm show` says."""
+    return f"version {earlier['version']} is from before the reopening and not in force: its actions are not due"
+
+
 @writes
 def plan_withdraw(ctx: Context, case_id: str, reason: str, at: datetime | None = None) -> Written:
     """The author of a plan version still waiting for a decision takes it back (take_back); the
     version before stays in force."""
     records, record = take_back(ctx, case_id, "plan", reason, at)
-    earlier = plan_actions.in_force(fold(case_id, records).plan, ctx.policy)
-    steps = ([f"version {earlier['version']} stays in force"] if earlier else
+    after = fold(case_id, records)
+    earlier = plan_actions.in_force(after.plan, ctx.policy)
+    steps = ([f"the case has no plan in force since the reopening ({_from_before_reopening(earlier)}): write one "
+              f"(cpcm plan {case_id})"] if earlier and not plan_actions_due(after, ctx.policy) else
+             [f"version {earlier['version']} stays in force"] if earlier else
              [f"the case has no plan in force: write one (cpcm plan {case_id})"])
     return Written(case_id, record.id, "withdrawal", next_steps=tuple(steps))
 
@@ -427,7 +440,8 @@ def _decided_steps(ctx: Context, case: Case, subject: str, approve: bool, pendin
         if approve:
             return [f"plan version {version} is in force: its actions with a date are on {case.worker}'s cpcm due"]
         earlier = plan_actions.in_force(case.plan, ctx.policy)
-        stays = (f"version {earlier['version']} stays in force" if earlier else "the case has no plan in force")
+        stays = (f"the case has no plan in force ({_from_before_reopening(earlier)})" if earlier and not plan_actions_due(case, ctx.policy)
+                 else f"version {earlier['version']} stays in force" if earlier else "the case has no plan in force")
         return [f"plan version {version} is not in force and {stays}: {who} writes a new version with what the note asks "
                 f"(cpcm plan {case.id} --from-current --reason ..., or --edit; cpcm show {case.id} shows the note)"]
     if subject == "closure":

@@ -1223,9 +1223,12 @@ def merge_cases(ctx: Context, keep: str, other: str) -> Any:
         tx.write_record(a, keys_for(ctx, ctx.store.recipients(keep)))
         tx.write_record(b, keys_for(ctx, ctx.store.recipients(other)))
         tx.commit(f"merge-cases {keep} {other}")
-    steps = ()
+    steps: tuple[str, ...] = ()
+    if first.status != "open":  # a closed (or transferred) case takes no work until it is reopened (IAG Step 6)
+        steps += (f"{keep} is {first.status}: the work on the child goes on there once it is reopened (cpcm reopen {keep} "
+                  f"--reason ...: same case ID, history kept, back to assessment)",)
     if second.status == "open":  # its clocks still run and it counts in its worker's caseload until it is closed
-        steps = (f"the work on the child goes on in {keep}; {other} is still open, its deadlines on cpcm due and in its "
-                 f"worker's caseload: close it as registered in error once anything only it holds is in {keep} (cpcm close "
-                 f"{other} --reason registered_in_error --check error_confirmed)",)
+        steps += (f"the work on the child goes on in {keep}; {other} is still open, its deadlines on cpcm due and in its "
+                  f"worker's caseload: close it as registered in error once anything only it holds is in {keep} (cpcm close "
+                  f"{other} --reason registered_in_error --check error_confirmed)",)
     return Written(keep, (a.id, b.id), "case_link", next_steps=steps, extra={"alias": other})

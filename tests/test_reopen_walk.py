@@ -1,0 +1,217 @@
+"""A closed case comes back: walked through the CLI as a worker and a supervisor would (IAG Step 6
+[L944-946], ESARO S6: a post-closure visit, and a closed case reopened at any time, back to
+assessment and a new plan).
+
+(a) the post-closure visit finds the child at risk again and the worker reopens the case; the
+reopened case is worked to a new plan, approved, and closed a second time;
+(b) months after closure the same child is registered again: the registration says the earlier
+case is closed and can be reopened, and merge-cases says the kept case must be reopened first;
+(c) kenya: a reunified child's case (reviews every 6 months for 2 years after reunification) is
+reopened after its closure.
+
+After the reopening: `due` (the assessment clocks again, no action of the old plan, no review, no
+post-closure visit), `show` and the case plan document (the old plan from before the reopening,
+not in force), `check`, `log`, `list`, and the reports (statistics, timeliness) over both episodes.
+Each test builds its own case and passes alone."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+from conftest import Cli, library_session, register, registration, reunified
+from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
+from test_followup_close import GOALS_MET
+
+CLOSED_AT = "2027-01-20T09:00:00+03:00"
+VISIT_AT = "2027-03-10T09:00:00+03:00"  # the post-closure visit, within 3 months of the closure
+NEXT_DAY = "2027-03-11T09:00:00+03:00"
+
+
+def at(cli: Cli, now: str) -> Cli:
+    return Cli({**cli.env, "CPCM_NOW": now})
+
+
+def _closed(cli: Cli, sup: Cli) -> str:
+    """A case assessed, planned (approved), its actions done at a monitoring visit, closed as goals
+    met and the closure approved on CLOSED_AT."""
+    case_id = register(cli)
+    assert cli("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+    assert cli("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
+    assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    assert sup("approve", case_id, "plan").code == 0
+    worker = at(cli, CLOSED_AT)
+    visited = worker("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check school",
+                     "--visited-by", "professional", "--risk-increased", "no", "--done", "A1", "--done", "A2")
+    assert visited.code == 0, visited.stderr
+    closed = worker("close", case_id, "--reason", "goals_met", *GOALS_MET)
+    assert closed.code == 0, closed.stderr
+    assert at(sup, "2027-01-20T10:00:00+03:00")("approve", case_id, "closure").code == 0
+    return case_id
+
+
+def _reopened_at_the_visit(cli: Cli, sup: Cli) -> str:
+    """(a): the post-closure visit finds the risk increased; the worker reopens the case, both dated
+    when she was there."""
+    case_id = _closed(cli, sup)
+    worker = at(cli, VISIT_AT)
+    visit = worker("followup", case_id, "--method", "home_visit", "--purpose", "post_closure", "--purpose-detail", "feedback",
+                   "--visited-by", "professional", "--risk-increased", "yes")
+    assert visit.code == 0 and f"cpcm reopen {case_id}" in visit.stdout + visit.stderr, visit.stderr
+    urgent = [i for i in worker("due", "--json").json() if i["case_id"] == case_id]
+    assert [i["code"] for i in urgent] == ["risk-increased"] and "reopen" in urgent[0]["title"]
+    reopened = worker("reopen", case_id, "--reason", "risk found at the post-closure visit")
+    assert reopened.code == 0, reopened.stderr
+    return case_id
+
+
+def _codes(cli: Cli, case_id: str, *args: str) -> list[str]:
+    due = cli("due", "--within", "400", "--json", *args)
+    assert due.code == 0, due.stderr
+    return [i["code"] for i in due.json() if i["case_id"] == case_id]
+
+
+def test_reopened_at_the_post_closure_visit__due_check_log_list_say_it_starts_again_at_assessment(cli, cli_as):
+    case_id = _reopened_at_the_visit(cli, cli_as("sup"))
+    worker = at(cli, NEXT_DAY)
+    # the urgent re-rating first, then the assessment clocks from the reopening; nothing of the old plan,
+    # no review (the case is not planned), no post-closure visit (the case is open)
+    assert _codes(worker, case_id) == ["risk-increased", "initial-assessment", "comprehensive-assessment"]
+    check = worker("check", case_id, "--json")
+    assert [p["code"] for p in check.json()] == ["risk-increased-overdue"], check.stdout  # the one real problem
+    log = worker("log", case_id, "--json")
+    assert [r["kind"] for r in log.json()][-3:] == ["approval", "followup", "reopen"]  # the history kept
+    listed = {row["case_id"]: row for row in worker("list", "--json").json()}
+    assert (listed[case_id]["status"], listed[case_id]["stage"]) == ("open", "reopened")
+
+
+def test_reopened__show_and_the_plan_document_say_the_old_plan_is_not_in_force(cli, cli_as):
+    """The plan approved before the closure is kept on the file, but it is not the plan in force
+    of the reopened case (its actions are not due, `plan_action.due_after_reopening`): `show` and
+    the worker's and the child's copies of the plan said "in force" / "This plan is in force"."""
+    case_id = _reopened_at_the_visit(cli, cli_as("sup"))
+    worker = at(cli, NEXT_DAY)
+    shown = " ".join(worker("show", case_id).stdout.split())
+    assert "version 1 (initial), approved before the reopening, not in force since" in shown, shown
+    assert "in force (approved)" not in shown
+    plan = worker("render", "case-plan", case_id)
+    assert plan.code == 0, plan.stderr
+    text = " ".join(plan.stdout.split())
+    assert "This plan is in force" not in text and "**Not in force.**" in text, text
+    assert "From before the case was closed and reopened" in text
+    sw = worker("render", "case-plan", case_id, "--lang", "sw")
+    assert sw.code == 0 and "Mpango huu unatumika" not in sw.stdout
+    child = " ".join(worker("render", "child-plan", case_id).stdout.split())
+    assert "This plan is being changed" in child
+
+
+def test_reopened__a_new_plan_waiting_does_not_say_the_old_one_stays_in_force(cli, cli_as):
+    case_id = _reopened_at_the_visit(cli, cli_as("sup"))
+    worker = at(cli, NEXT_DAY)
+    assert worker("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+    assert worker("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
+    new_plan = plan_doc("crisis", actions=[{"what": "Attend the clinic", "who": "family", "by": "2027-04-20", "mode": "direct",
+                                            "goal": "G1"}])
+    written = worker("plan", case_id, "--from-file", "-", input=json.dumps(new_plan))
+    assert written.code == 0, written.stderr
+    said = " ".join((written.stdout + written.stderr).split())
+    assert "version 1 stays in force" not in said and "version 1 is from before the reopening and not in force" in said, said
+    shown = " ".join(worker("show", case_id).stdout.split())
+    assert "version 1 stays in force" not in shown and "version 1, approved before the reopening, is not in force" in shown
+    rejected = at(cli_as("sup"), NEXT_DAY)("reject", case_id, "plan", "--note", "add the school")
+    assert rejected.code == 0 and "version 1 stays in force" not in rejected.stdout + rejected.stderr
+
+
+def test_reopened_and_closed_again__the_reports_count_both_episodes(cli, cli_as):
+    """The second episode to a new plan, approval and a second closure: timeliness counts each
+    cycle's clocks once, the first post-closure visit met (made before the reopening, at the same
+    time); statistics count both closures in their own months and the reopening once."""
+    from cpcm.reports.statistics import MEASURE_KEYS, counts
+    from cpcm.reports.timeliness import case_clocks
+    from cpcm.service.context import load_cases
+
+    sup = cli_as("sup")
+    case_id = _reopened_at_the_visit(cli, sup)
+    worker = at(cli, NEXT_DAY)
+    assert worker("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+    assert worker("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
+    new_plan = plan_doc("crisis", actions=[{"what": "Attend the clinic", "who": "family", "by": "2027-04-20", "mode": "direct",
+                                            "goal": "G1"}])
+    assert worker("plan", case_id, "--from-file", "-", input=json.dumps(new_plan)).code == 0
+    assert at(sup, "2027-03-12T09:00:00+03:00")("approve", case_id, "plan").code == 0
+    later = at(cli, "2027-04-25T09:00:00+03:00")
+    assert _codes(later, case_id) == ["plan-action", "review"]  # the new plan's action (late) and its review
+    assert "version 2 (crisis), in force (approved)" in " ".join(later("show", case_id).stdout.split())
+    visit = later("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check clinic",
+                  "--visited-by", "professional", "--risk-increased", "no", "--done", "A3")
+    assert visit.code == 0, visit.stderr
+    assert later("close", case_id, "--reason", "goals_met", *GOALS_MET).code == 0
+    assert at(sup, "2027-04-26T09:00:00+03:00")("approve", case_id, "closure").code == 0
+    end = at(cli, "2027-05-01T09:00:00+03:00")
+    assert _codes(end, case_id) == ["post-closure-visit"]
+    assert end("check", case_id, "--json").json() == []
+
+    session = library_session(end)
+    case = load_cases(session)[case_id]
+    outcomes: dict[str, list[str]] = {}
+    now = datetime.fromisoformat("2027-05-01T09:00:00+03:00")
+    for clock in case_clocks(case, session.policy, now.tzinfo):
+        outcomes.setdefault(clock.clock, []).append(clock.outcome(now))
+    assert outcomes["initial_assessment"] == ["on_time", "on_time"]
+    assert outcomes["comprehensive_assessment"] == ["on_time", "on_time"]
+    assert outcomes["case_plan"] == ["on_time", "on_time"]
+    assert outcomes["post_closure_visit"] == ["on_time", "open"]  # the first met by the visit that led to the reopening
+    table = end("report", "timeliness", "--json")
+    assert table.code == 0, table.stderr
+
+    found = counts([case], session.policy, date(2026, 11, 1), date(2027, 5, 1))["measures"]
+    total = {m: sum(cell[-1] for cell in found.get(m, ())) for m in MEASURE_KEYS}
+    assert (total["registrations"], total["closures"], total["reopenings"]) == (1, 2, 1)
+    in_january = counts([case], session.policy, date(2027, 1, 1), date(2027, 1, 31))["measures"]
+    assert sum(cell[-1] for cell in in_january.get("closures", ())) == 1  # the first closure stays in its month
+
+
+def test_registered_again_months_after_closure__told_to_reopen_and_merge_cases_says_so(cli, cli_as):
+    """(b) five months after closure a new report: the same child registered again by a worker who
+    can read the earlier case is told that it is closed and can be reopened; a supervisor who links
+    the two into the closed case is told to reopen it, and the new one to close as registered in error."""
+    sup = cli_as("sup")
+    case_id = _closed(cli, sup)
+    worker = at(cli, "2027-06-20T09:00:00+03:00")
+    again = worker("register", "--from-file", "-", "--json", input=json.dumps(registration()))
+    assert again.code == 0, again.stderr
+    new_id = again.json()["case_id"]
+    assert again.json()["possible_duplicates"] == [
+        {"case_id": case_id, "reason": "same or similar name and the same birth year", "status": "closed"}]
+    assert f"which is closed; if it is the same child, reopen it rather than work on a new case (cpcm reopen {case_id}" in \
+        " ".join(again.stderr.split()), again.stderr
+    assert "Test Child" not in again.stderr
+    merged = at(sup, "2027-06-20T10:00:00+03:00")("merge-cases", case_id, new_id)
+    assert merged.code == 0, merged.stderr
+    said = " ".join((merged.stdout + merged.stderr).split())
+    assert f"{case_id} is closed: the work on the child goes on there once it is reopened (cpcm reopen {case_id}" in said, said
+    assert f"cpcm close {new_id} --reason registered_in_error" in said
+    reopened = at(cli, "2027-06-20T11:00:00+03:00")("reopen", case_id, "--reason", "new report")
+    assert reopened.code == 0, reopened.stderr
+    assert _codes(at(cli, "2027-06-20T12:00:00+03:00"), case_id) == ["initial-assessment", "comprehensive-assessment"]
+
+
+def test_kenya_reunified_case_reopened__no_review_or_old_actions_due_and_the_plan_not_in_force(kenya):
+    """(c) a reunified child's case (kenya: reviews every 6 months for 2 years after reunification)
+    closed and reopened: the assessment clocks again and the monitoring visits of the placement the
+    child still lives in; no review until a new plan, no action of the old plan; the old plan not in
+    force in show and its document."""
+    from test_readiness import KENYA_GOALS_MET, answers, record
+
+    case_id = reunified(kenya)
+    amina, sup = kenya("amina"), kenya("sup")
+    assert record(amina, case_id, answers()).code == 0
+    assert amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "the family carries on").code == 0
+    assert sup("approve", case_id, "closure").code == 0
+    later = kenya("amina", "2027-05-01T09:00:00+03:00")
+    assert later("reopen", case_id, "--reason", "new report from the school").code == 0
+    assert _codes(later, case_id) == ["initial-assessment", "comprehensive-assessment", "monitoring-visit"]
+    assert later("check", case_id, "--json").json() == []
+    shown = " ".join(later("show", case_id).stdout.split())
+    assert "approved before the reopening, not in force since" in shown and "in force (approved)" not in shown
+    plan = " ".join(later("render", "case-plan", case_id).stdout.split())
+    assert "This plan is in force" not in plan and "**Not in force.**" in plan
