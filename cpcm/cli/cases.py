@@ -117,20 +117,35 @@ def register(app: typer.Typer) -> None:
                                                    "of that day in the agency's time zone; or a date-time).", show_default=False),
                batch: Optional[Path] = typer.Option(None, "--batch", help="A YAML list or CSV file, one case per row: its 'case' "
                                                     "and the 'worker' who takes it over; all assigned in one commit.", show_default=False),
-               dry_run: bool = typer.Option(False, "--dry-run", help="With --batch: check every row, write nothing."),
+               from_worker: Optional[str] = typer.Option(None, "--from-worker", help="With --worker: every open case of this "
+                                                         "worker (one leaving) goes to --worker, in one commit.", show_default=False),
+               dry_run: bool = typer.Option(False, "--dry-run", help="With --batch or --from-worker: check everything, write nothing."),
                at: AtOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
         """Assign a case to a worker (the case is re-encrypted so they can read it), or with
         --cover have a colleague cover it for a time (leave, say): they read and write it until
         --until, then `cpcm team sync` or the next write to the case takes them off it. With
-        --batch, assign many cases (a worker leaving) in one commit.
+        --batch, assign many cases (a worker leaving) in one commit; with --from-worker, every
+        open case of a leaving worker to one colleague, in one commit (a supervisor's).
 
         Example: cpcm assign CP-4F7K-9X2M --worker otieno
         Example: cpcm assign CP-4F7K-9X2M --cover baraka --until 2026-03-01
         Example: cpcm assign --batch handover.csv --dry-run
+        Example: cpcm assign --from-worker amina --worker baraka
         """
         from cpcm import service
         from cpcm.errors import UsageError
 
+        if from_worker is not None:
+            # every open case of one worker, dated now: a case, a file, a cover or a date would be dropped
+            one = {"CASE": case, "--batch": batch, "--cover": cover, "--until": until, "--at": at}
+            given = [name for name, value in one.items() if value]
+            if given:
+                raise UsageError(f"{', '.join(given)} {'goes' if len(given) == 1 else 'go'} with one case, not with --from-worker",
+                                 "cpcm assign --from-worker OLD --worker NEW hands over every open case of OLD, dated now.")
+            if not worker:
+                raise UsageError("--from-worker needs --worker: the colleague who takes the cases over",
+                                 "Example: cpcm assign --from-worker amina --worker baraka")
+            return _assign_from_worker(from_worker, worker, dry_run, repo, identity, json_out)
         if batch is not None:
             # a batch takes its cases and workers from the file only, dated now: an option for one case would be dropped
             one = {"CASE": case, "--worker": worker, "--cover": cover, "--until": until, "--at": at}
@@ -143,7 +158,7 @@ def register(app: typer.Typer) -> None:
 
             return assign_batch_command(batch, dry_run, repo, identity, json_out)
         if dry_run:
-            raise UsageError("--dry-run goes with --batch: one assignment is written when it is allowed",
+            raise UsageError("--dry-run goes with --batch or --from-worker: one assignment is written when it is allowed",
                              "To check one first: cpcm assign --batch FILE --dry-run, with one row.")
         if not case:
             raise UsageError("give a case ID, or --batch FILE", "Example: cpcm assign CASE --worker WORKER")
@@ -170,6 +185,28 @@ def register(app: typer.Typer) -> None:
             say(f"{case_id} assigned to {worker}")
             for step in result.next_steps:
                 say(f"next: {step}")
+
+
+def _assign_from_worker(from_worker: str, worker: str, dry_run: bool, repo: Path | None, identity: Path | None,
+                        json_out: bool) -> None:
+    """`cpcm assign --from-worker OLD --worker NEW`: what it says as `assign --batch` says it, then
+    each case moved (or, with --dry-run, that would be) and the cases left as they are."""
+    from cpcm import service
+    from cpcm.cli.common import with_progress
+
+    ctx = open_ctx(repo, identity)
+    result = with_progress(lambda tick: service.assign_from_worker(ctx, from_worker, worker, dry_run, tick), None, "assignments")
+    for message in result.warnings:
+        warn(message)
+    if json_out:
+        print_json(result.to_json())
+        return
+    say(f"{result.extra['checked']} assignment(s) checked"
+        + (", nothing written (--dry-run)" if dry_run else f", {result.extra['assigned']} written in one commit"))
+    for entry in result.extra["records"]:
+        say(f"{entry['case_id']} {'would be assigned' if dry_run else 'assigned'} to {entry['worker']} (was {entry['previous']})")
+    for step in result.next_steps:
+        say(f"{'would be: ' if dry_run else 'next: '}{step}")
 
 
 def register_verify(app: typer.Typer) -> None:

@@ -220,7 +220,9 @@ def assign_batch(ctx: Context, rows: Sequence[Mapping[str, Any]], dry_run: bool 
 
 
 def _assign_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, progress: Callable[[int], None] | None,
-                  numbers: list[int]) -> Written:
+                  numbers: list[int], caseload: bool = True) -> Written:
+    """The batch, checked and (unless `dry_run`) written. `caseload`: count each row's worker's
+    caseload as the rows before leave it (False where the caller counted it once for them all)."""
     errors: list[FieldError] = []
     warnings: list[str] = []
     planned: list[tuple[int, Case, str, list[str]]] = []  # (row number, case, worker, the conflicts it settles)
@@ -257,7 +259,7 @@ def _assign_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, pr
             if case.worker == worker_id and not confirms:
                 row_errors.append(FieldError(f"row {number}: worker", f"{case.id} is already assigned to '{worker_id}' "
                                              "(rule already-assigned)"))
-            elif not confirms and not row_errors:  # a confirmation gives the worker no new case
+            elif caseload and not confirms and not row_errors:  # a confirmation gives the worker no new case
                 if counts is None:
                     counts = _caseloads(ctx)
                 verdict, message = rules.caseload_verdict(ctx.team.get(worker_id), counts[worker_id], ctx.policy)
@@ -308,6 +310,54 @@ def _assign_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, pr
                                                  for _, case, worker_id, _ in planned],
                           "workers": _taken_over_by_worker(ctx, planned)},
                    json_keys=("warnings", "next_steps"))
+
+
+def assign_from_worker(ctx: Context, from_worker: str, worker_id: str, dry_run: bool = False,
+                       progress: Callable[[int], None] | None = None) -> Written:
+    """`cpcm assign --from-worker OLD --worker NEW`: every open case of OLD (a worker leaving)
+    assigned to NEW in one commit, as `assign --batch` assigns its rows (the same records, checks,
+    conferences and commit, `assign batch N cases`). A supervisor's or manager's
+    (`assign-from-worker-needs-supervisor`). NEW's caseload is counted once over all of them,
+    before anything is written: one warning, or Refused (`caseload-over-cap`) where the policy
+    refuses over the cap. OLD's closed and transferred cases stay as they are (a closed or
+    transferred case is not assigned): `left` names them, and a next step says where their
+    post-closure visits and receipts go once OLD is removed. A dry run only reads: no lock."""
+    me = ctx.need_worker()
+    if not me.has_role("supervisor", "manager"):
+        raise Refused("only a supervisor or manager hands over every case of a worker",
+                      "Ask a supervisor; or assign one case of your own with cpcm assign CASE --worker WORKER.",
+                      rule="assign-from-worker-needs-supervisor")
+    if ctx.team.get(from_worker, include_removed=True) is None:
+        raise NotFound("--from-worker: no worker by that id in the team", "See cpcm team list.")
+    if ctx.team.get(worker_id) is None:
+        raise NotFound("--worker: no active worker by that id in the team", "See cpcm team list.")
+    if from_worker == worker_id:
+        raise InvalidInput([FieldError("--worker", "is the worker the cases are handed over from: give the colleague who "
+                                       "takes them over")], "the handover")
+    with nullcontext() if dry_run else locked(ctx):
+        theirs = sorted((c for c in load_cases(ctx).values() if c.worker == from_worker), key=lambda c: c.id)
+        moving = [c.id for c in theirs if c.status == "open"]
+        left = [{"case_id": c.id, "status": c.status} for c in theirs if c.status != "open"]
+        if not moving:
+            raise InvalidInput([FieldError("--from-worker", "has no open case you can read: there is nothing to hand over")],
+                               "the handover", "See cpcm list --worker " + from_worker + "; nothing was written.")
+        # the new worker's caseload, counted once for all of them: as one assignment of the last of them would count it
+        warnings = caseload_warnings(ctx, worker_id, count=_caseloads(ctx)[worker_id] + len(moving) - 1)
+        result = _assign_batch(ctx, [{"case": case_id, "worker": worker_id} for case_id in moving], dry_run, progress,
+                               list(range(1, len(moving) + 1)), caseload=False)
+    steps = list(result.next_steps)
+    if left:
+        steps.append(_left_words(from_worker, left))
+    return Written(None, result.record_ids, "assignment", tuple(warnings) + result.warnings, tuple(steps),
+                   extra={**result.extra, "from_worker": from_worker, "left": left}, json_keys=("warnings", "next_steps"))
+
+
+def _left_words(from_worker: str, left: list[dict]) -> str:
+    """What becomes of the leaving worker's closed and transferred cases: nothing now."""
+    ids = " ".join(entry["case_id"] for entry in left)
+    return (f"{len(left)} closed or transferred case(s) of {from_worker} stay as they are (a closed or transferred case is not "
+            f"assigned): {ids}; once {from_worker} is removed (cpcm team remove {from_worker}), a post-closure visit or a "
+            "receipt still to come on one of them is on the supervisors' cpcm due")
 
 
 def _batch_row_keys(number: int, row: Mapping[str, Any]) -> list[FieldError]:

@@ -1208,6 +1208,24 @@ def _clients(ctx, case_ids: Iterable[str], families: Mapping[str, tuple[list[str
     return [{"names": names, "contacts": contacts} for names, contacts in families.values()]
 
 
+def _at_meeting(ctx, conference: rules.Conference, case_ids: Iterable[str]) -> dict:
+    """Each of `case_ids` (cases you can read) as it stood at the meeting (`rules.meeting_end`):
+    its records up to the end of the meeting's day folded; a meeting still to come, the case now."""
+    end = rules.meeting_end(conference, ctx.zone)
+    return {case_id: fold_case(case_id, [r for r in context.load_records(ctx, case_id) if utc(r.at) <= end])
+            for case_id in case_ids}
+
+
+def presenters(ctx, conference: rules.Conference) -> dict[str, str | None]:
+    """Case id -> the worker who presents it, for each case of the conference you can read: its
+    worker at the meeting (`_at_meeting`; a case handed over since its nomination, say when its
+    worker left, is presented by the one who has it). The one rule of the rendered documents and
+    `cpcm conference show`; a case you cannot read keeps the worker of its nomination."""
+    me = ctx.need_worker()
+    readable = [c["case_id"] for c in conference.cases if me.id in ctx.store.recipients(c["case_id"])]
+    return {case_id: case.worker for case_id, case in _at_meeting(ctx, conference, readable).items()}
+
+
 def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destination: str = "stdout",
              warnings: list[str] | None = None) -> str:
     """A conference document (agenda, minutes, conference-report, form-5), rendered; the render is
@@ -1233,10 +1251,8 @@ def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destin
     clients = _clients(ctx, conference.case_ids, families)
     # each case's risk as it stood at the meeting (`rules.meeting_end`), for every case you can read (`families`); another
     # keeps its nomination's
-    end = rules.meeting_end(conference, ctx.zone)
     # and its worker then (who presents it: a case handed over since its nomination is presented by its new worker)
-    at_meeting = {case_id: fold_case(case_id, [r for r in context.load_records(ctx, case_id) if utc(r.at) <= end])
-                  for case_id in families}
+    at_meeting = _at_meeting(ctx, conference, families)
     risks = {case_id: case.risk for case_id, case in at_meeting.items()}
     presenters = {case_id: case.worker for case_id, case in at_meeting.items()}
     view = views.conference_view(conference, ctx.policy, lang, ctx.now.date(), {w.id: w.name for w in ctx.team.workers},

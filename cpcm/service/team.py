@@ -249,7 +249,8 @@ def _check_removable(ctx: Context, worker_id: str) -> list:
     if assigned:
         raise Refused(
             f"worker '{worker_id}' is assigned {len(assigned)} open case(s): {', '.join(assigned[:5])}{'…' if len(assigned) > 5 else ''}",
-            f"Assign them to someone else first: cpcm assign CASE --worker OTHER, or many in one commit: cpcm assign --batch FILE "
+            f"Assign them to someone else first: cpcm assign CASE --worker OTHER, or all of them in one commit: cpcm assign "
+            f"--from-worker {worker_id} --worker OTHER (or cpcm assign --batch FILE) "
             f"(cpcm list --worker {worker_id} lists them all, with what is due on each: cpcm due --worker " + worker_id + ")",
             rule="worker-has-cases",
         )

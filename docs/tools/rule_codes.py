@@ -131,6 +131,8 @@ MEANINGS = {
     "worker-has-cases": "a worker with open cases cannot be removed: reassign them first",
     "already-assigned": "the case is already assigned to that worker (allowed only to confirm the assignment that stands after "
                         "a sync's `two-assignments`)",
+    "assign-from-worker-needs-supervisor": "only a supervisor or manager hands over every open case of a worker at once "
+                                           "(`assign --from-worker`)",
     "cover-needs-worker-or-supervisor": "only the case's worker, a supervisor or a manager arranges cover for a case (`assign --cover`)",
     "cover-ended": "the colleague's cover of the case has ended: they may no longer write to it (ask for it to be extended)",
     "transition-not-allowed": "the case's stage does not allow this record (the hint lists what is allowed)",
