@@ -245,6 +245,29 @@ def test_reopen__restarts_the_clocks_from_the_reopening():
     assert "post-closure-visit" not in found
 
 
+def test_before_reopening__what_came_before_the_latest_reopening_whatever_its_offset():
+    """`before_reopening` (what `cpcm show` and the case file mark as of the earlier episode)
+    compares with the fold's latest reopening, in UTC: a time typed with another offset counts
+    by when it happened; the reopening itself and what follows are not before it; a case never
+    reopened has nothing before it."""
+    from cpcm.workflow.deadlines import before_reopening
+
+    records, start = _planned()
+    assert not before_reopening(fold("CP-TEST-0000", records), start.isoformat())
+    records += [rec("closure", start + D, reason="goals_met"), rec("approval", start + 2 * D, subject="closure", by="sup")]
+    first, latest = start + 30 * D, start + 60 * D
+    records += [rec("reopen", first, reason="new concern"), rec("closure", first + D, reason="goals_met"),
+                rec("approval", first + 2 * D, subject="closure", by="sup"), rec("reopen", latest, reason="again")]
+    case = fold("CP-TEST-0000", records)
+    utc_latest = latest.astimezone(timezone.utc)
+    assert before_reopening(case, (first + D).isoformat())  # the first episode after the first reopening too
+    assert before_reopening(case, (utc_latest - timedelta(minutes=1)).isoformat())
+    assert not before_reopening(case, utc_latest.isoformat()) and not before_reopening(case, latest.isoformat())
+    # 08:30 at +02:00 is after 09:00 at +03:00
+    assert not before_reopening(case, latest.replace(hour=8, minute=30, tzinfo=timezone(timedelta(hours=2))).isoformat())
+    assert not before_reopening(case, None)
+
+
 def test_changing_the_policy_changes_every_deadline_without_migration():
     policy, errors = build(policies.chain("inter-agency"), {"rules": {"initial_assessment": {"target": "12h", "limit": "36h"}}})
     assert not errors

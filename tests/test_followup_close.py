@@ -437,7 +437,7 @@ def test_reopen__says_when_the_initial_assessment_is_due_as_the_due_list_has_it(
     service.close(amina, case_id, {"reason": "registered_in_error", "checklist": ["error_confirmed"]})
     service.approve(sup, case_id, "closure")
     reopened = service.reopen(amina, case_id, "new report from the school")  # the repository's now: 2026-11-23 09:00
-    assert reopened.next_steps == (says,)
+    assert reopened.next_steps[0] == says  # then: assess again and a new plan (reason after_reopening)
     item = next(d for d in service.show(amina, case_id)["due"] if d["code"] == "initial-assessment")
     assert item["due"].startswith(due)
 
@@ -470,9 +470,9 @@ def test_register_and_reopen__count_the_initial_assessment_from_the_agencys_day_
     service.close(amina, case_id, {"reason": "registered_in_error", "checklist": ["error_confirmed"]})
     service.approve(sup, case_id, "closure")
     reopened = service.reopen(amina, case_id, "new report from the school")  # at 22:30 in Nairobi
-    assert reopened.next_steps == (("the clocks restart: initial assessment the same day (immediate risk; IAG §3 Step 2 [L803-807])",)
-                                   if same_day else  # the limit changed here: this agency's setting, with its source
-                                   ("the clocks restart: initial assessment within 2 hours (this agency's setting; IAG §3 Step 2 [L796])",))
+    assert reopened.next_steps[0] == ("the clocks restart: initial assessment the same day (immediate risk; IAG §3 Step 2 [L803-807])"
+                                      if same_day else  # the limit changed here: this agency's setting, with its source
+                                      "the clocks restart: initial assessment within 2 hours (this agency's setting; IAG §3 Step 2 [L796])")
     if rule_zone is None:
         item = next(d for d in service.show(amina, case_id)["due"] if d["code"] == "initial-assessment")
         assert item["due"].startswith("2026-11-24T00:00"), item

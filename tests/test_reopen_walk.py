@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
+import pytest
+
 from conftest import Cli, library_session, register, registration, reunified
 from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
 from test_followup_close import GOALS_MET
@@ -31,10 +33,15 @@ def at(cli: Cli, now: str) -> Cli:
     return Cli({**cli.env, "CPCM_NOW": now})
 
 
-def _closed(cli: Cli, sup: Cli) -> str:
+CONSENT = ("--purpose", "assessment", "--status", "given", "--explained", "all", "--by", "caregiver")
+
+
+def _closed(cli: Cli, sup: Cli, consent: bool = False) -> str:
     """A case assessed, planned (approved), its actions done at a monitoring visit, closed as goals
-    met and the closure approved on CLOSED_AT."""
+    met and the closure approved on CLOSED_AT (`consent`: the caregiver's consent to the assessment
+    recorded first)."""
     case_id = register(cli)
+    assert not consent or cli("consent", case_id, *CONSENT).code == 0
     assert cli("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
     assert cli("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
     assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
@@ -121,10 +128,13 @@ def test_reopened__a_new_plan_waiting_does_not_say_the_old_one_stays_in_force(cl
     assert rejected.code == 0 and "version 1 stays in force" not in rejected.stdout + rejected.stderr
 
 
-def test_reopened_and_closed_again__the_reports_count_both_episodes(cli, cli_as):
+@pytest.mark.parametrize("reason", ["crisis", "after_reopening"])
+def test_reopened_and_closed_again__the_reports_count_both_episodes(cli, cli_as, reason):
     """The second episode to a new plan, approval and a second closure: timeliness counts each
     cycle's clocks once, the first post-closure visit met (made before the reopening, at the same
-    time); statistics count both closures in their own months and the reopening once."""
+    time); statistics count both closures in their own months and the reopening once. The new
+    plan's reason (`after_reopening`, the one for it, or `crisis`, what a worker picked before
+    there was one) changes nothing the reports, `due` or `check` say."""
     from cpcm.reports.statistics import MEASURE_KEYS, counts
     from cpcm.reports.timeliness import case_clocks
     from cpcm.service.context import load_cases
@@ -134,13 +144,13 @@ def test_reopened_and_closed_again__the_reports_count_both_episodes(cli, cli_as)
     worker = at(cli, NEXT_DAY)
     assert worker("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
     assert worker("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
-    new_plan = plan_doc("crisis", actions=[{"what": "Attend the clinic", "who": "family", "by": "2027-04-20", "mode": "direct",
+    new_plan = plan_doc(reason, actions=[{"what": "Attend the clinic", "who": "family", "by": "2027-04-20", "mode": "direct",
                                             "goal": "G1"}])
     assert worker("plan", case_id, "--from-file", "-", input=json.dumps(new_plan)).code == 0
     assert at(sup, "2027-03-12T09:00:00+03:00")("approve", case_id, "plan").code == 0
     later = at(cli, "2027-04-25T09:00:00+03:00")
     assert _codes(later, case_id) == ["plan-action", "review"]  # the new plan's action (late) and its review
-    assert "version 2 (crisis), in force (approved)" in " ".join(later("show", case_id).stdout.split())
+    assert f"version 2 ({reason}), in force (approved)" in " ".join(later("show", case_id).stdout.split())
     visit = later("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check clinic",
                   "--visited-by", "professional", "--risk-increased", "no", "--done", "A3")
     assert visit.code == 0, visit.stderr
@@ -215,3 +225,77 @@ def test_kenya_reunified_case_reopened__no_review_or_old_actions_due_and_the_pla
     assert "approved before the reopening, not in force since" in shown and "in force (approved)" not in shown
     plan = " ".join(later("render", "case-plan", case_id).stdout.split())
     assert "This plan is in force" not in plan and "**Not in force.**" in plan
+
+
+def test_reopened__the_first_plan_after_it_has_its_own_reason_and_show_marks_the_earlier_episode(cli, cli_as):
+    """A reopened case reads as two episodes: `cpcm reopen` suggests the plan reason
+    `after_reopening` (no `crisis` for want of one), which the plan form takes and `show` and the
+    case plan print; `show` marks the assessments, consents and referrals recorded before the
+    latest reopening (a row mark and an `episode` column piped, `before_reopening` in --json);
+    the reason starts nothing else (no reunification) and the reports count it as any plan."""
+    sup = cli_as("sup")
+    case_id = _closed(cli, sup, consent=True)
+    worker = at(cli, VISIT_AT)
+    reopened = worker("reopen", case_id, "--reason", "new report from the school")
+    assert reopened.code == 0, reopened.stderr
+    said = " ".join((reopened.stdout + reopened.stderr).split())
+    assert f"cpcm plan {case_id} --from-file F, reason after_reopening" in said, said
+    worker = at(cli, NEXT_DAY)
+    assert worker("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+    assessed = worker("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE))
+    assert assessed.code == 0 and "(reason after_reopening)" in " ".join((assessed.stdout + assessed.stderr).split())
+    consented = worker("consent", case_id, *CONSENT)
+    assert consented.code == 0, consented.stderr
+    new_plan = plan_doc("after_reopening", actions=[{"what": "Attend the clinic", "who": "family", "by": "2027-04-20",
+                                                     "mode": "direct", "goal": "G1"}])
+    written = worker("plan", case_id, "--from-file", "-", input=json.dumps(new_plan))
+    assert written.code == 0, written.stderr
+    assert at(sup, "2027-03-12T09:00:00+03:00")("approve", case_id, "plan").code == 0
+    later = at(cli, "2027-03-13T09:00:00+03:00")
+
+    data = later("show", case_id, "--json").json()
+    assert data["reopened_at"].startswith("2027-03-10T09:00")
+    assert [(a["type"], a["before_reopening"]) for a in data["assessments"]] == [
+        ("initial", True), ("comprehensive", True), ("initial", False), ("comprehensive", False)]
+    assert [c["before_reopening"] for c in data["consents"]] == [True, False]
+    assert data["plan"]["reason"] == "after_reopening" and data["plan"]["before_reopening"] is False
+    piped = later("show", case_id).stdout
+    table = piped.split("\n\n")[0]
+    marked = [line for line in table.splitlines() if line.split("\t")[0].endswith("assessment")]
+    assert [line.endswith("; before the reopening") for line in marked] == [True, True, False, False], marked
+    assert "reopened\t2027-03-10" in table
+    assert "version 2 (after_reopening), in force (approved)" in " ".join(piped.split())
+    consents = piped.split("# Consents on file\n")[1].split("\n\n")[0].splitlines()
+    assert consents[0].split("\t")[-1] == "episode", consents
+    assert [row.split("\t")[-1] for row in consents[1:]] == ["before the reopening", "since the reopening"], consents
+    plan = " ".join(later("render", "case-plan", case_id).stdout.split())
+    assert "first plan after the case was reopened" in plan
+    sw = " ".join(later("render", "case-plan", case_id, "--lang", "sw").stdout.split())
+    assert "mpango wa kwanza baada ya kesi kufunguliwa upya" in sw
+    case_file = later("render", "case-file", case_id)
+    assert case_file.code == 0, case_file.stderr
+    text = " ".join(case_file.stdout.split())
+    assert "**Reopened:** 10 March 2027 (the assessments, consents, referrals and reviews before it are marked" in text
+    records = case_file.stdout.split("\n### ")[1:]
+    marked = [r.splitlines()[0].split(". ", 1)[1] for r in records if "**before the reopening**" in r]
+    assert marked == ["Consent", "Assessment: initial", "Assessment: comprehensive"], marked  # not the new episode's
+    html = later("render", "case-file", case_id, "--format", "html")
+    assert html.code == 0 and html.stdout.count("<strong>before the reopening</strong>") == 3
+    sw = later("render", "case-file", case_id, "--lang", "sw")
+    assert sw.code == 0 and sw.stdout.count("**kabla ya kesi kufunguliwa upya**") == 3
+    # nothing else follows from the reason: the plan's own action and its review, as after any plan
+    assert _codes(at(cli, "2027-04-25T09:00:00+03:00"), case_id) == ["plan-action", "review"]
+    assert "reunification_done" not in later("log", case_id, "--json").stdout
+
+
+def test_show__a_case_never_reopened_has_no_mark_and_no_episode_column(cli, cli_as):
+    case_id = register(cli)
+    assert cli("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+    assert cli("consent", case_id, *CONSENT).code == 0
+    data = cli("show", case_id, "--json").json()
+    assert data["reopened_at"] is None and [a["before_reopening"] for a in data["assessments"]] == [False]
+    assert [c["before_reopening"] for c in data["consents"]] == [False]
+    piped = cli("show", case_id).stdout
+    assert "before the reopening" not in piped and "episode" not in piped and "\nreopened\t" not in piped
+    case_file = cli("render", "case-file", case_id).stdout
+    assert "before the reopening" not in case_file and "Reopened" not in case_file

@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
     @app.command("plan")
     def plan(
         case: str = typer.Argument(..., help="Case ID."),
-        reason: Optional[str] = typer.Option(None, "--reason", help="initial, review, crisis, reunification_date_set, reunification_done, conference_decision, correction; with --withdraw: why."),
+        reason: Optional[str] = typer.Option(None, "--reason", help="initial, after_reopening (the first plan after a reopening), review, crisis, reunification_date_set, reunification_done, conference_decision, correction; with --withdraw: why."),
         from_current: bool = typer.Option(False, "--from-current", help="The next version from the current one, changed by --set and --remove (for scripts)."),
         edit: bool = typer.Option(False, "--edit", help="Open the current version as YAML in $VISUAL or $EDITOR; the next version is what you save."),
         remove: List[str] = typer.Option([], "--remove", help="With --from-current: a goal or action to take out, by its ID (A3, G2; repeat)."),

@@ -295,6 +295,8 @@ def print_case(data: dict, zone=None) -> None:
         ("covered by", "; ".join(f"{c['worker']} until {local_text(c['until'], zone)}" for c in data.get("covers") or []
                                  if c.get("in_force"))),
         ("registered", local_text(data["registered_at"], zone)), ("registered at", data["registration_place"]),
+        ("reopened", local_text(data["reopened_at"], zone) + ": rows marked 'before the reopening' are of the earlier episode"
+         if data.get("reopened_at") else None),
         ("identified by", data["identified_by"]),
         ("concerns", ", ".join(data["concerns"]) + (f" ({data['concerns_other']})" if data.get("concerns_other") else "")),
         ("case categories", ", ".join(data["case_categories"])),
@@ -327,12 +329,12 @@ def print_case(data: dict, zone=None) -> None:
             rows.append((f"goal {goal.get('id')}", f"[{goal.get('term')}] {goal.get('goal')}"))
     for ref in data["referrals"]:
         trail = " → ".join(f"{h['status']} {h['at'][:10]}" for h in ref["history"])
-        rows.append((f"referral {ref['ref']}", f"{ref['service']}: {ref['status']} ({trail})"))
+        rows.append((f"referral {ref['ref']}", f"{ref['service']}: {ref['status']} ({trail})" + _before(ref)))
     for entry in data["assessments"]:
         line = f"{entry['at'][:10]} by {entry['by']}" + (f", risk {entry['risk']}" if entry.get("risk") else "")
         if entry.get("changed"):
             line += f"; {len(entry['changed'])} answer(s) changed since the previous one"
-        rows.append((f"{entry['type'].replace('_', '-')} assessment", line + f" ({entry['record_id']})"))
+        rows.append((f"{entry['type'].replace('_', '-')} assessment", line + f" ({entry['record_id']})" + _before(entry)))
         if entry.get("readiness"):
             ready = entry["readiness"]
             scores = ", ".join(f"{d['domain']} {d['score']}/{d['maximum']}{'' if d['passed'] else ' (below ' + str(d['pass_mark']) + ')'}"
@@ -368,9 +370,12 @@ def print_case(data: dict, zone=None) -> None:
                      [[p["code"], p["severity"], p["message"], p["rule"]] for p in data["problems"]], title="Problems (cpcm check)")
     if data["consents"]:
         gap()
-        titled_table(["purpose", "agency", "from", "answer", "on", "until", "state"],
+        reopened = bool(data.get("reopened_at"))  # a column saying which consents are of the episode before it
+        titled_table(["purpose", "agency", "from", "answer", "on", "until", "state"] + ["episode"] * reopened,
                      [[c["purpose"], c["agency"] or "", c["given_by"] or f"override ({c['basis']})", c["status"] or "",
-                       c["at"][:10], c["until"] or ("one-off" if c["one_off"] else ""), c["state"]] for c in data["consents"]],
+                       c["at"][:10], c["until"] or ("one-off" if c["one_off"] else ""), c["state"]]
+                      + [("before the reopening" if c.get("before_reopening") else "since the reopening")] * reopened
+                      for c in data["consents"]],
                      title="Consents on file")
     if data["open_actions"] and not ended:
         from cpcm.workflow.open_items import referral_open
@@ -395,6 +400,12 @@ def print_case(data: dict, zone=None) -> None:
         titled_table(["due", "what", "state", "why"],
                      [[local_text(i["due"], zone), i["title"], i["state"], f"{i['why']} ({i['source']})"] for i in items],
                      title="Due")
+
+
+def _before(entry: dict) -> str:
+    """The mark of an assessment's or referral's row recorded before the case's latest reopening
+    (`before_reopening` in `cpcm show --json`): of the episode a closure ended."""
+    return "; before the reopening" if entry.get("before_reopening") else ""
 
 
 def titled_table(columns: list[str], rows: list, title: str) -> None:

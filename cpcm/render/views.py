@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 from cpcm.domain.case import Case
 from cpcm.domain.records import Record, utc
 from cpcm.errors import Refused
-from cpcm.workflow import approvals, open_items, placements, plan_actions
+from cpcm.workflow import approvals, deadlines, open_items, placements, plan_actions
 from cpcm.workflow import conferences as conference_rules
 from cpcm.workflow import readiness as readiness_rules
 
@@ -916,6 +916,10 @@ def _when(at: str) -> dict:
     return {"date": text[:10] or None, "time": text[11:16] or None}
 
 
+# the records the case file (and `cpcm show`) marks when they came before the case's latest reopening
+EPISODE_MARKED = ("assessment", "consent", "consent_override", "referral", "review")
+
+
 def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, *, today: date,
                    names: Mapping[str, str] | None = None, services: Mapping[str, str] | None = None,
                    agency: Mapping[str, str] | None = None, next_review: str | None = None,
@@ -961,17 +965,22 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
             "supersedes": {"record_id": e["supersedes"], "at": _when(at_of.get(e["supersedes"], ""))} if e.get("supersedes") else None,
             "correction_reason": _text(e.get("correction_reason")) or None,
             "superseded_by": e.get("superseded_by") or None,
+            # an assessment, consent, referral or review of the episode before the latest reopening, as `cpcm show` marks it
+            "before_reopening": e["kind"] in EPISODE_MARKED and deadlines.before_reopening(case, e["at"]),
             "answers": [_answer(a, (choices.get(e.get("form") or "") or {}).get(str(a.get("field") or "")), nested)
                         for a in e.get("answers") or [] if _shown(e["kind"], a)],
         })
     registration = case.registration or {}
     lives = placements.lives_now(case)  # where the child lives now: the latest placement's, since the registration
     who = placements.lives_with_now(case)  # who the child lives with now (a code of a fixed list), as `cpcm show` says
+    # the day of the latest reopening (the fold's), as its record has it
+    reopened_on = next((r["at"]["date"] for r in reversed(records) if r["kind"] == "reopen" and not r["superseded_by"]
+                        and case.reopened and utc(at_of[r["record_id"]]) == case.reopened), None)
     return {
         "lang": lang,
         "today": today.isoformat(),
         "agency": dict(agency or {}),
-        "case": dict(_case_facts(case, today, names), location=lives["location"] or None,
+        "case": dict(_case_facts(case, today, names), reopened_on=reopened_on, location=lives["location"] or None,
                      caregiver=lives["caregiver"] or None, lives_with=who["value"] or None, closed=case.status == "closed",
                      other_names=_text((registration.get("child") or {}).get("other_names")) or None),
         "next_review": next_review,

@@ -642,10 +642,16 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     soon = deadlines_mod.soon_window(ctx.policy, ctx.now)
     data["due"] = [i.to_json(ctx.now, soon) for i in due(ctx, case=folded)]
     details = case_content(ctx, case_id, current)
-    data["assessments"] = details["assessments"]
-    data["consents"] = consents_on_file(current, ctx.now, consent_rules.used_ids(records))  # the corrected ones too
+    # what was recorded before the latest reopening, of the episode a closure ended (deadlines.before_reopening)
+    data["reopened_at"] = json_time(folded.reopened, ctx.zone) if folded.reopened else None
+
+    def marked(entries, when: str = "at") -> list[dict]:
+        return [dict(e, before_reopening=deadlines_mod.before_reopening(folded, e[when])) for e in entries]
+
+    data["assessments"] = marked(details["assessments"])
+    data["consents"] = marked(consents_on_file(current, ctx.now, consent_rules.used_ids(records)))  # the corrected ones too
     data["readiness"] = details["readiness"]
-    data["referrals"] = [dict(r) for r in folded.referrals]
+    data["referrals"] = marked(folded.referrals)  # sent before the reopening
     data["plan"] = dict(folded.plan, content=details["plan"], rejection=_plan_rejection(current, folded.plan),
                         before_reopening=not deadlines_mod.plan_actions_due(folded, ctx.policy)) if folded.plan else None
     data["open_actions"] = open_actions(current, folded, ctx.now, ctx.policy)

@@ -247,7 +247,10 @@ def reopen(ctx: Context, case_id: str, reason: str, at: datetime | None = None) 
     within = ("within " + ctx.policy.cited("initial_assessment") if response is None
               else f"{'' if response.same_day else 'within '}{response.words()} ({case.risk} risk; "
                    f"{ctx.policy.short_source('risk_response')})")
-    return Written(case_id, record.id, "reopen", next_steps=(f"the clocks restart: initial assessment {within}",))
+    return Written(case_id, record.id, "reopen", next_steps=(
+        f"the clocks restart: initial assessment {within}",
+        f"assess the child again (cpcm assess {case_id} --type initial, then --type comprehensive) and write a new plan: "
+        f"cpcm plan {case_id} --from-file F, reason after_reopening"))
 
 
 @writes

@@ -39,7 +39,10 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
         else:
             steps += _after_initial(ctx, fold(case_id, records + [record]), bool(body.get("interim_plan_needed")))
     elif kind == "comprehensive":
-        steps.append(f"case plan within {ctx.policy.cited('case_plan')}: cpcm plan {case_id}")
+        # the first plan after a reopening says so (reason after_reopening), as `cpcm reopen` suggested
+        again = case.reopened and not case.last("plan", case.reopened)
+        steps.append(f"case plan within {ctx.policy.cited('case_plan')}: cpcm plan {case_id}"
+                     + (" (reason after_reopening)" if again else ""))
     elif kind == "best_interests":  # a step of the path of reintegration, as tracing and preparation are
         from cpcm.service.reintegration import path_next
         from cpcm.workflow import placements
@@ -242,7 +245,7 @@ def plan_revise(ctx: Context, case_id: str, reason: str | None, changes: Mapping
     `new1` … for a new goal or action), `remove` the IDs to take out, and the reason for the
     version. Unchanged goals and actions keep their IDs; new ones take the next numbers."""
     if not (reason or "").strip():
-        raise InvalidInput([FieldError("reason", "is required: why this version (initial, review, crisis, "
+        raise InvalidInput([FieldError("reason", "is required: why this version (initial, after_reopening, review, crisis, "
                                                  "reunification_date_set, reunification_done, conference_decision, correction)")],
                            f"plan for {case_id}")
     based_on, body = plan_current(ctx, case_id)

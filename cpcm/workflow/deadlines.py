@@ -16,6 +16,7 @@ from cpcm.domain.case import Case
 from cpcm.domain.dates import end_of_day, is_date_only, local, parse_datetime
 from cpcm.domain.durations import Duration, parse_duration
 from cpcm.domain.policy import Policy, risk_rank
+from cpcm.domain.records import utc
 from cpcm.workflow import approvals, placements, plan_actions, transitions
 from cpcm.workflow.clocks import BY_CODE, INTERIM_PLAN_NEEDED, SUPERVISORS, done_events
 
@@ -246,11 +247,16 @@ def plan_before_reopening(case: Case, policy: Policy) -> bool:
     the cycle the closure (or transfer) ended. A reopened case goes back to assessment and a new
     plan (IAG Step 6, `plan_action.due_after_reopening`), so that plan's actions are not due;
     those of a plan that comes into force after the reopening (an interim plan included) are."""
+    return bool(case.reopened) and before_reopening(case, plan_in_force_at(case, policy))
+
+
+def before_reopening(case: Case, at: str | None) -> bool:
+    """Whether what happened at `at` (a record's time, any offset) came before the case's latest
+    reopening: of the episode a closure (or transfer) ended. The one comparison with the reopening
+    (`Case.reopened`, the fold's `reopen` event) that the plan in force, the referrals not moved on
+    and `cpcm show`'s marks ask."""
     reopened = case.reopened
-    if not reopened:
-        return False
-    since = plan_in_force_at(case, policy)
-    return bool(since) and since < reopened
+    return bool(reopened) and bool(at) and utc(at) < reopened
 
 
 def plan_actions_due(case: Case, policy: Policy) -> bool:
@@ -274,8 +280,7 @@ def referral_before_reopening(case: Case, ref, policy: Policy) -> bool:
     reopening, and the policy does not keep it due after it (`due_after_reopening`): the closure
     before the reopening explained it, so it is not due; the worker refers again, or updates this
     referral, which brings it back."""
-    reopened = case.reopened
-    return bool(reopened) and ref["status_at"] < reopened and not due_after_reopening(policy)
+    return before_reopening(case, ref["status_at"]) and not due_after_reopening(policy)
 
 
 def initial_assessment_due(policy: Policy, risk: str | None, begin: datetime,
