@@ -62,3 +62,54 @@ def test_conference_report__an_agency_override_under_the_old_key_is_read_with_a_
     changed = MemoryRepo(rules={"conference": {"report": "48h"}}).policy
     assert changed.duration("conference_report", "limit").words() == "48 hours"
     assert any("rules.conference.report is the old name of rules.conference_report.limit" in n for n in changed.notes)
+
+
+def test_conference_invitations_and_confirmation__cite_their_own_form_3_items_not_the_notice_period():
+    """The invitations (and the plan with the final set of cases) a week ahead are Form 3 items 4
+    and 6 of the Kenya SOP, the confirmation 3 days ahead item 7: each key of the conference rule
+    cites its own source (`sources:`), the notice 7 days ahead (SOP §4 step 2) keeps the rule's.
+    In the nomination's `cpcm due` item, the timeline warnings of `conference new`/`update`, the
+    policy's rows (`cpcm policy show`) and `Policy.cited`."""
+    from datetime import date, datetime, timedelta, timezone
+
+    from cpcm.domain.records import Record
+    from cpcm.workflow import conferences as conf
+
+    policy = MemoryRepo("kenya").policy
+    form_3 = {"invitations": "Kenya case-conferencing SOP Form 3 items 4, 6", "confirmation": "Kenya case-conferencing SOP Form 3 item 7",
+              "notice": "Kenya case-conferencing SOP §4 step 2"}
+    for key, cited in form_3.items():
+        assert policy.short_source("conference", key) == cited and policy.short_source(f"conference.{key}") == cited
+        assert policy.source("conference", key).startswith(cited)
+    assert policy.cited("conference", "invitations") == "7 days (Kenya case-conferencing SOP Form 3 items 4, 6)"
+    assert policy.cited("conference", "confirmation") == "3 days (Kenya case-conferencing SOP Form 3 item 7)"
+    assert policy.short_source("conference") == form_3["notice"]  # the rule's own, for its other keys
+    # conference new / update: each late item cites its own source
+    warned = conf.timeline_warnings({}, date(2026, 12, 10), policy, date(2026, 12, 9))
+    for key, cited in form_3.items():
+        [line] = [w for w in warned if w.startswith(f"conference.{key}:")]
+        assert line.endswith(f"({cited})"), line
+    # cpcm due: the nomination waiting for the chair is due with the plan, a week ahead (the invitations' time)
+    eat = timezone(timedelta(hours=3))
+
+    def rec(kind, id_, **body):
+        return Record(kind, 1, id_, "CC-1", "2026-11-20T09:00:00+03:00", "2026-11-20T06:00:00+00:00", "sup", body)
+    c = conf.fold("CC-1", [rec("conference", "01A", type="internal", date="2026-12-10", chair="lead"),
+                           rec("nomination", "01B", by="amina", case_id="CP-A", reason="especially_difficult", proposed=True)])
+    [item] = conf.nominations_due(c, policy, datetime(2026, 12, 1, 9, tzinfo=eat))
+    assert policy.short_source(item.rule) == form_3["invitations"], item.rule  # what `cpcm due` prints after the why
+    assert item.source.startswith(form_3["invitations"]) and "§4 step 2" not in item.source
+    # cpcm policy show: a row per key, with its own source; `sources` is no row
+    rows = {(r["rule"], r["key"]): r["source"] for r in service.policy_rows(policy)}
+    assert rows[("conference", "invitations")].startswith(form_3["invitations"])
+    assert rows[("conference", "confirmation")].startswith(form_3["confirmation"])
+    assert rows[("conference", "notice")].startswith(form_3["notice"])
+    assert not [key for rule, key in rows if key.startswith("sources")]
+
+
+def test_conference_invitations__an_agency_override_keeps_its_key_and_the_key_keeps_its_source():
+    changed = MemoryRepo("kenya", rules={"conference": {"invitations": "10d", "confirmation": "2d"}}).policy
+    assert changed.duration("conference", "invitations").words() == "10 days" and not changed.notes
+    assert changed.cited("conference", "invitations") == "10 days (this agency's setting; Kenya case-conferencing SOP Form 3 items 4, 6)"
+    assert changed.source("conference", "confirmation").startswith("Kenya case-conferencing SOP Form 3 item 7")
+    assert changed.source("conference", "confirmation").endswith("(changed by this agency in .cpcm/policy.yaml)")

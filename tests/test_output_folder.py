@@ -60,3 +60,65 @@ def test_a_readable_name_is_fine_for_a_plaintext_or_shareable_file(cli, repo, tm
     register(cli)
     assert cli("report", "statistics", "--out", str(tmp_path / "q3.html"), "--json").code == 0  # holds no case-level data
     assert cli("report", "caseload", "--plaintext", "--out", str(tmp_path / "caseload.csv"), "--json").code == 0
+
+
+@pytest.mark.parametrize("args", [
+    ["render", "case-file", "{case}", "--out", "-"],
+    ["render", "case-file", "{case}", "-o", "-", "--format", "html"],
+    ["report", "caseload", "--format", "md", "--out", "-"],
+    ["report", "statistics", "--format", "csv", "-o", "-"],
+    ["form", "print", "registration", "--out", "-"],
+])
+def test_out_dash_prints_to_standard_output_as_without_out(cli, repo, tmp_path, monkeypatch, args):
+    """`--out -` is standard output, as the convention goes: the command prints what it prints
+    without --out (no file named '-' is written, encrypted or not, and nothing is committed)."""
+    case_id = register(cli)
+    before = head(repo)
+    monkeypatch.chdir(tmp_path)
+    given = [a.format(case=case_id) for a in args]
+    done = cli(*given)
+    assert done.code == 0, (done.code, done.stderr)
+    without = cli(*[a for n, a in enumerate(given) if not (a in ("--out", "-o") or (n and given[n - 1] in ("--out", "-o")))])
+    assert without.code == 0 and done.stdout == without.stdout and done.stdout.strip()
+    assert not (tmp_path / "-").exists()
+    assert head(repo) == before
+
+
+@pytest.mark.parametrize("args", [
+    ["render", "case-file", "{case}", "--out", "-", "--plaintext"],
+    ["render", "case-file", "{case}", "--out", "-", "--recipient", "sup"],
+    ["report", "caseload", "--out", "-", "--plaintext"],
+])
+def test_out_dash_with_an_option_for_a_file_says_it_needs_a_file(cli, repo, tmp_path, monkeypatch, args):
+    case_id = register(cli)
+    monkeypatch.chdir(tmp_path)
+    done = cli(*[a.format(case=case_id) for a in args], "--json")
+    assert done.code == 2, (done.code, done.stderr)
+    assert "needs --out FILE" in done.json()["message"]
+    assert list(tmp_path.glob("-")) == []
+
+
+@pytest.mark.parametrize("args, option", [
+    (["export", "--format", "csv", "--recipient", "sup", "--out", "-"], "--out"),
+    (["export", "--format", "csv", "--plaintext", "-o", "-"], "--out"),
+    (["transfer", "{case}", "--to", "clinic", "--reason", "moved", "--out", "-"], "--out"),
+    (["transfer", "--batch", "--to", "clinic", "--reason", "moved", "--out-dir", "-"], "--out-dir"),
+    (["receive", "{home}/bundle.age", "--receipt", "-"], "--receipt"),
+    (["bundle", "create", "-"], "FILE"),
+    (["due", "--ics", "-"], "--ics"),
+    (["import", "template", "--out-dir", "-"], "--out-dir"),
+    (["key", "new", "--no-passphrase", "--out", "-"], "--out"),
+])
+def test_out_dash_for_a_command_that_only_writes_a_file_is_refused(cli, repo, tmp_path, monkeypatch, args, option):
+    """A command whose output is only ever a file (an export, a bundle, a receipt, a calendar, an
+    identity...) refuses `-` with exit 2 and a hint to give a file name: nothing is written, no
+    file or folder named '-' is made, nothing is committed."""
+    case_id = register(cli)
+    before = head(repo)
+    monkeypatch.chdir(tmp_path)
+    done = cli(*[a.format(case=case_id, home=tmp_path) for a in args], "--json")
+    assert done.code == 2, (done.code, done.stderr)
+    assert done.json()["message"].startswith(f"{option} -: this command writes a file, not standard output"), done.json()
+    assert "Give a file name" in done.json()["hint"]
+    assert not (tmp_path / "-").exists()
+    assert head(repo) == before

@@ -291,7 +291,7 @@ def test_build__an_unknown_key_and_a_bad_value_are_named_together():
 
 def test_profiles_and_meta():
     assert pr.PROFILES == ("inter-agency", "kenya")
-    assert pr.META == ("source", "choice", "note")
+    assert pr.META == ("source", "sources", "choice", "note")  # sources: a key's own (conference.invitations)
 
 
 def test_check_override__keys_after_a_source_are_still_checked():

@@ -551,6 +551,27 @@ def check_encrypted_name(out: Path, option: str = "--out", holds: str = "persona
                          f"{holds} (keep it safe, delete it when done).")
 
 
+# `--out -`: the conventional name for standard output. A command that prints without --out
+# prints for it as without --out (`to_stdout`); one that only writes a file refuses it (`a_file`,
+# and `check_output` for every file written), so that no file named `-` is ever written.
+STDOUT = "-"
+
+
+def to_stdout(out: Path | None) -> Path | None:
+    """`out` as the command is to use it: None (printed, as without the option) for `-`."""
+    return None if out is not None and str(out) == STDOUT else out
+
+
+def a_file(out: Path | None, option: str = "--out") -> None:
+    """An option that only names a file (or folder) refuses `-` (exit 2): the command does not
+    print what it writes; the hint says to give a file name."""
+    from cpcm.errors import UsageError
+
+    if out is not None and str(out) == STDOUT:
+        raise UsageError(f"{option} -: this command writes a file, not standard output; nothing was written",
+                         f"Give a file name after {option} (e.g. {option} ~/FILE).")
+
+
 def check_output(root: Path | None, out: Path, option: str, force: bool, plaintext: bool, encryptable: bool = True) -> Path:
     """Where a file the user asked for may be written: the resolved path of `out` (symbolic
     links followed), or exit 2 for a folder, for a file in a folder that does not exist and for
@@ -560,6 +581,7 @@ def check_output(root: Path | None, out: Path, option: str, force: bool, plainte
     from cpcm.errors import Refused, UsageError
     from cpcm.store.layout import inside
 
+    a_file(out, option)
     if not plaintext:
         check_encrypted_name(out, option)
     path = out.expanduser().resolve()

@@ -67,6 +67,9 @@ def register(app: typer.Typer) -> None:
         from cpcm.store import policies
         from cpcm.store.config import resolve_repo
 
+        from cpcm.cli.common import to_stdout
+
+        out = to_stdout(out)  # --out -: printed, as without --out
         root = resolve_repo(str(repo) if repo else None)
         root = root if (root / ".cpcm").is_dir() else None
         if profile:

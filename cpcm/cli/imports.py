@@ -74,8 +74,9 @@ def register(app: typer.Typer) -> None:
         Example: cpcm import template --out-dir ~/import
         """
         from cpcm import service
-        from cpcm.cli.common import check_output, write_plain
+        from cpcm.cli.common import a_file, check_output, write_plain
 
+        a_file(out_dir, "--out-dir")  # two files, in a folder
         ctx = open_ctx(repo, identity, need_identity=False)
         mapping_text, example = service.import_template(ctx)
         from cpcm.store.layout import inside

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from cpcm.cli.common import IdentityOpt, JsonOpt, RepoOpt, ask_passphrase, identity_path, print_json, say, stdin_is_terminal, warn
+from cpcm.cli.common import IdentityOpt, JsonOpt, RepoOpt, a_file, ask_passphrase, identity_path, print_json, say, stdin_is_terminal, warn
 
 
 def register(app: typer.Typer) -> None:
@@ -30,6 +30,7 @@ def register(app: typer.Typer) -> None:
         from cpcm.crypto.identity import check_free
         from cpcm.errors import CpcmError
 
+        a_file(out)  # an identity is never printed
         path = identity_path(out)
         try:
             check_free(path)  # before the passphrase is asked for (twice) or the unprotected key is warned of

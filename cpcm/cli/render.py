@@ -14,7 +14,7 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, check_encrypted_name, open_ctx, print_json, say, warn,
+from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, check_encrypted_name, open_ctx, print_json, say, to_stdout, warn,
                               write_output)
 
 HTML_SUFFIXES = (".html", ".htm", ".html.age", ".htm.age")
@@ -82,6 +82,7 @@ def register(app: typer.Typer) -> None:
         from cpcm import service
         from cpcm.errors import UsageError
 
+        out = to_stdout(out)  # --out -: printed, as without --out
         fmt = _format(format_, out)
         if out is None and (recipient or plaintext):
             raise UsageError(f"{'--recipient' if recipient else '--plaintext'} needs --out FILE",

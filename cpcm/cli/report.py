@@ -19,7 +19,7 @@ from typing import List, Optional
 import typer
 
 from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, check_encrypted_name, open_ctx, print_json, print_table,
-                             report_problems, say, stdout_is_terminal, warn, write_output)
+                             a_file, report_problems, say, stdout_is_terminal, to_stdout, warn, write_output)
 
 FORMATS = ("md", "html", "csv", "json")
 SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".csv": "csv", ".json": "json"}
@@ -58,6 +58,7 @@ def register(app: typer.Typer) -> None:
         from cpcm.service.reports import SHAREABLE
         from cpcm.errors import UsageError
 
+        out = to_stdout(out)  # --out -: printed, as without --out
         if kind == "combine":
             _combine(returns or [], format_, out, recipient, force, identity, json_out)
             return
@@ -142,6 +143,7 @@ def register(app: typer.Typer) -> None:
                              "Or write it unencrypted with --plaintext, if you must; it holds case data.")
         if plaintext and recipient:
             raise UsageError("--plaintext and --recipient do not go together", "Recipients are for an encrypted file.")
+        a_file(out)  # an export is always a file
         if not plaintext:
             check_encrypted_name(out)  # before anything is read
         if primero and cpims:

@@ -7,7 +7,7 @@ from typing import Iterator, Optional
 
 import typer
 
-from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, ask_passphrase, check_output, err_console, identity_path,
+from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, a_file, ask_passphrase, check_output, err_console, identity_path,
                              open_ctx, print_json, print_table, say, typed_paths, warn)
 
 
@@ -168,6 +168,7 @@ def register(app: typer.Typer) -> None:
         from cpcm.service import sync
         from cpcm.store import atomic
 
+        a_file(file, "FILE")  # a bundle is a file, never standard output
         ctx = open_ctx(repo, identity)
         try:
             path = check_output(None, file, "FILE", force, plaintext=False)

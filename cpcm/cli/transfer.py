@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at, print_json,
+from cpcm.cli.common import (AtOpt, FromFileOpt, a_file, IdentityOpt, JsonOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at, print_json,
                              print_table, report_written, say, warn)
 
 
@@ -71,6 +71,8 @@ def register(app: typer.Typer) -> None:
             result = service.transfer_withdraw(ctx, case_id, reason, parse_at(at))
             report_written(result, json_out, f"the transfer request of {case_id} is withdrawn")
             return
+        a_file(out)  # a bundle is a file, never standard output
+        a_file(out_dir, "--out-dir")
         if not to:
             raise UsageError("--to is needed: the receiving agency (its service id in the directory, or its agency code)",
                              "See cpcm transfer --help.")
@@ -128,6 +130,7 @@ def register(app: typer.Typer) -> None:
         """
         from cpcm import service
 
+        a_file(receipt, "--receipt")
         ctx = open_ctx(repo, identity)
         result = service.receive(ctx, _read(file, "bundle"), worker, receipt.expanduser() if receipt else None)
         for message in result.warnings:

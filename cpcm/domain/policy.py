@@ -38,11 +38,25 @@ class Policy:
         value = self.rules["risk_response"]["limit"].get(risk)
         return parse_duration(value) if value is not None else None
 
+    def _own_source(self, rule: str, key: str | None) -> str:
+        """The source of `key` of `rule` where the rule gives the key one of its own (`sources:`, by
+        the key or its first part: the invitations' time of the conference rule), else the rule's."""
+        block = self.rules.get(rule, {})
+        sources = block.get("sources")
+        if key and isinstance(sources, Mapping):
+            for name in (key, key.split(".")[0]):
+                if sources.get(name):
+                    return str(sources[name])
+        return str(block.get("source", ""))
+
     def source(self, rule: str, key: str | None = None) -> str:
         """The rule's source, saying where the agency changed it: any of its keys, or the one
-        value `key` (a dotted key under the rule) when it is named."""
+        value `key` (a dotted key under the rule) when it is named, with the key's own source
+        where it has one. `rule` may name the key itself ('conference.invitations')."""
+        if key is None and "." in rule:
+            rule, key = rule.split(".", 1)
         block = self.rules.get(rule, {})
-        text = str(block.get("source", ""))
+        text = self._own_source(rule, key)
         if rule in self._changed_here if key is None else self.origins.get(f"{rule}.{key}", "").startswith(".cpcm"):
             text += " (changed by this agency in .cpcm/policy.yaml)"
         elif block.get("choice"):
@@ -59,9 +73,12 @@ class Policy:
                 found.update(key[:at] for at, char in enumerate(key) if char == ".")
         return frozenset(found)
 
-    def short_source(self, rule: str) -> str:
-        """The citation alone ('IAG §3 Step 2 [L796]'), for tables."""
-        text = str(self.rules.get(rule, {}).get("source", ""))
+    def short_source(self, rule: str, key: str | None = None) -> str:
+        """The citation alone ('IAG §3 Step 2 [L796]'), for tables: of `key`, where the rule gives
+        it a source of its own (`rule` may name the key itself: 'conference.invitations')."""
+        if key is None and "." in rule:
+            rule, key = rule.split(".", 1)
+        text = self._own_source(rule, key)
         for stop in (";", " ("):
             text = text.split(stop)[0]
         return text.strip()
@@ -73,7 +90,7 @@ class Policy:
         `also` goes first in the brackets ('48 hours (target 24 hours; IAG §3 Step 2 [L796])')."""
         whose = ("this agency's setting" if self.origins.get(f"{rule}.{key}", "").startswith(".cpcm")
                  else "cpcm's choice" if self.rules.get(rule, {}).get("choice") else "")
-        cite = "; ".join(part for part in (also, whose, self.short_source(rule)) if part)
+        cite = "; ".join(part for part in (also, whose, self.short_source(rule, key)) if part)
         words = self.duration(rule, key).words()
         return f"{words} ({cite})" if cite else words
 

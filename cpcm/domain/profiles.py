@@ -18,7 +18,7 @@ from cpcm.domain.policy import Policy
 from cpcm.errors import FieldError
 
 PROFILES = ("inter-agency", "kenya")
-META = ("source", "choice", "note")
+META = ("source", "sources", "choice", "note")  # `sources`: a key's own source, where it has one (Policy.source)
 ENUMS = {"caseload.over_cap": ("warn", "refuse")}
 # Keys an agency's override may still use under their old name: (rule, key) -> (rule, key).
 # Each approval is one rule `<subject>_approval` with `required` and `self_approval`; the

@@ -131,7 +131,7 @@ def policy_rows(policy) -> list[dict]:
     rows = []
     for rule, block in policy.rules.items():
         for key, value in _leaves(block):
-            if key.split(".")[0] in ("source", "choice", "note"):
+            if key.split(".")[0] in ("source", "sources", "choice", "note"):
                 continue
             rows.append({"rule": rule, "key": key, "value": value,
                          "set_in": policy.origins.get(f"{rule}.{key}") or policy.origins.get(rule, ""),

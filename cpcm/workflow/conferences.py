@@ -29,6 +29,9 @@ REASONS = ("service_options_exhausted", "unresolved_protection_concern", "especi
 DOCUMENTS = ("agenda", "minutes", "conference-report", "form-5")
 RULE = "conference"
 REPORT = "conference_report"  # the report's time after the meeting (Form 3 item 8)
+# the plan's and the invitations' time before the meeting, a key of RULE with a source of its own
+# (Form 3 items 4, 6): what the nominations' items cite as their rule
+INVITATIONS = f"{RULE}.invitations"
 CADENCE = "conference_cadence"            # how often each kind is held (SOP §3.2, §5.3-5.5, App.2)
 AFTER_ADMISSION = "conference_after_admission"  # a child admitted to a CCI: a conference after the reassessment (SOP §5.3)
 # the fields of the Form 3 checklist and of the meeting that `conference update` may change
@@ -371,7 +374,7 @@ def timeline_warnings(checklist: Mapping[str, str | None], day: date, policy: Po
         if ahead < days:
             said = f"on {when.isoformat()}" if given else f"not yet (today is {when.isoformat()})"
             warnings.append(f"conference.{rule_key}: {what} {said}, {ahead} day(s) before the meeting on {day.isoformat()}; "
-                            f"the SOP asks for at least {days} day(s) ({policy.short_source(RULE)})")
+                            f"the SOP asks for at least {days} day(s) ({policy.short_source(RULE, rule_key)})")
     return warnings
 
 
@@ -464,11 +467,11 @@ def nominations_due(conference: Conference, policy: Policy, now: datetime) -> li
         asked = datetime.fromisoformat(proposal["at"])
         due = max(plan_by, asked.astimezone(plan_by.tzinfo))
         items.append(Deadline(conference.id, "conference-nomination", f"nomination of {proposal['case_id']} to prioritise", due,
-                              None, conference.chair, RULE,
+                              None, conference.chair, INVITATIONS,
                               f"{proposal.get('by')} nominated {proposal['case_id']} ({proposal.get('reason')}); the chair or a "
                               f"supervisor picks the final set of cases (Form 3 items 1-2): take it in with cpcm conference "
                               f"add-case {conference.id} {proposal['case_id']}, or leave it out",
-                              policy.source(RULE)))
+                              policy.source(INVITATIONS)))
     return items
 
 
