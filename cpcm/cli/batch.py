@@ -31,7 +31,7 @@ def _run_batch(batch: Path, what: str, check_header, run, label: str, written_ke
     `run(ctx, rows, dry_run, tick, numbers)` with a progress bar of `label`, its warnings, then its
     JSON or a line of what was checked and written (`written_key`: the result's count of them) and,
     with `steps`, its next steps."""
-    from cpcm.cli.common import open_ctx, print_json, say, warn, with_progress
+    from cpcm.cli.common import open_ctx, with_progress
 
     ctx = open_ctx(repo, identity)
     rows = read_rows(batch, what)
@@ -39,6 +39,15 @@ def _run_batch(batch: Path, what: str, check_header, run, label: str, written_ke
         check_header(ctx, list(rows.header))
     numbers = getattr(rows, "numbers", None)  # a CSV file's rows as a spreadsheet numbers them (its header is row 1)
     result = with_progress(lambda tick: run(ctx, rows, dry_run, tick, numbers), len(rows) * (1 if dry_run else 2), label)
+    print_batch(result, what, written_key, dry_run, json_out, steps)
+
+
+def print_batch(result, what: str, written_key: str, dry_run: bool, json_out: bool, steps: bool, lines=()) -> None:
+    """What a batch (or a handover, `assign --from-worker`) says: its warnings, then its JSON, or a
+    line of what was checked and written (`written_key`: the result's count of them), `lines`
+    (one per row, where the command names them) and, with `steps`, its next steps."""
+    from cpcm.cli.common import print_json, say, warn
+
     for message in result.warnings:
         warn(message)
     if json_out:
@@ -46,6 +55,8 @@ def _run_batch(batch: Path, what: str, check_header, run, label: str, written_ke
         return
     say(f"{result.extra['checked']} {what}(s) checked"
         + (", nothing written (--dry-run)" if dry_run else f", {result.extra[written_key]} written in one commit"))
+    for line in lines:
+        say(line)
     for step in result.next_steps if steps else ():
         say(f"{'would be: ' if dry_run else 'next: '}{step}")
 

@@ -192,21 +192,14 @@ def _assign_from_worker(from_worker: str, worker: str, dry_run: bool, repo: Path
     """`cpcm assign --from-worker OLD --worker NEW`: what it says as `assign --batch` says it, then
     each case moved (or, with --dry-run, that would be) and the cases left as they are."""
     from cpcm import service
+    from cpcm.cli.batch import print_batch
     from cpcm.cli.common import with_progress
 
     ctx = open_ctx(repo, identity)
     result = with_progress(lambda tick: service.assign_from_worker(ctx, from_worker, worker, dry_run, tick), None, "assignments")
-    for message in result.warnings:
-        warn(message)
-    if json_out:
-        print_json(result.to_json())
-        return
-    say(f"{result.extra['checked']} assignment(s) checked"
-        + (", nothing written (--dry-run)" if dry_run else f", {result.extra['assigned']} written in one commit"))
-    for entry in result.extra["records"]:
-        say(f"{entry['case_id']} {'would be assigned' if dry_run else 'assigned'} to {entry['worker']} (was {entry['previous']})")
-    for step in result.next_steps:
-        say(f"{'would be: ' if dry_run else 'next: '}{step}")
+    moved = [f"{entry['case_id']} {'would be assigned' if dry_run else 'assigned'} to {entry['worker']} (was {entry['previous']})"
+             for entry in result.extra["records"]]
+    print_batch(result, "assignment", "assigned", dry_run, json_out, True, moved)
 
 
 def register_verify(app: typer.Typer) -> None:
