@@ -1254,9 +1254,9 @@ def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destin
     # and its worker then (who presents it: a case handed over since its nomination is presented by its new worker)
     at_meeting = _at_meeting(ctx, conference, families)
     risks = {case_id: case.risk for case_id, case in at_meeting.items()}
-    presenters = {case_id: case.worker for case_id, case in at_meeting.items()}
+    presenting = {case_id: case.worker for case_id, case in at_meeting.items()}
     view = views.conference_view(conference, ctx.policy, lang, ctx.now.date(), {w.id: w.name for w in ctx.team.workers},
-                                 clients=clients, zone=ctx.zone, risks=risks, workers=presenters)
+                                 clients=clients, zone=ctx.zone, risks=risks, workers=presenting)
     if template == "form-5":  # the agreement to sign: the meeting's professionals, with the date each signed where they have
         family = [a for a in conference.attendees if views.is_family(a, clients)]
         rows = rules.form5_rows(conference, _register(ctx), family)
