@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
                                                     "assessment@initial, R1, followup, review, consent, update, last ..."),
              repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
         """The case as it stands: the child and what was registered, stage, risk, worker,
-        consents on file, the plan's open actions, referrals, assessments and what is due. With
+        consents on file, the plan's open actions, referrals, assessments, reviews and what is due. With
         a RECORD, that one record in full, every answer with its question.
 
         Example: cpcm show CP-4F7K-9X2M
@@ -271,8 +271,8 @@ def lives_with_words(data: dict, zone=None) -> str | None:
 
 
 def print_case(data: dict, zone=None) -> None:
-    """`cpcm show CASE` for a person: one table of the case, then consents, open actions, due
-    (times local to the agency's `zone`, with the offset)."""
+    """`cpcm show CASE` for a person: one table of the case, then consents, open actions, reviews,
+    due (times local to the agency's `zone`, with the offset)."""
     from cpcm.service.cases import records_text
 
     child, plan, items, consent = data["child"], data["plan"], data["due"], data["registration_consent"]
@@ -367,7 +367,7 @@ def print_case(data: dict, zone=None) -> None:
         titled_table(["purpose", "agency", "from", "answer", "on", "until", "state"] + ["episode"] * reopened,
                      [[c["purpose"], c["agency"] or "", c["given_by"] or f"override ({c['basis']})", c["status"] or "",
                        c["at"][:10], c["until"] or ("one-off" if c["one_off"] else ""), c["state"]]
-                      + [("before the reopening" if c.get("before_reopening") else "since the reopening")] * reopened
+                      + [_episode(c)] * reopened
                       for c in data["consents"]],
                      title="Consents on file")
     if data["open_actions"] and not ended:
@@ -388,11 +388,42 @@ def print_case(data: dict, zone=None) -> None:
                      [[a["item"] + referred(a["item"]), a["what"], a["who"],
                        (a["by"] or "") + (" (late)" if a["late"] else ""), a["progress"] or ""] for a in data["open_actions"]],
                      title="Open plan actions")
+    if data.get("reviews"):
+        gap()
+        reopened = bool(data.get("reopened_at"))  # a column saying which reviews are of the episode before it, as for consents
+        titled_table(["on", "by", "outcome", "found", "record"] + ["episode"] * reopened,
+                     [review_cells(r, zone) + [_episode(r)] * reopened for r in data["reviews"]],
+                     title="Reviews")
     if items:
         gap()
         titled_table(["due", "what", "state", "why"],
                      [[local_text(i["due"], zone), i["title"], i["state"], f"{i['why']} ({i['source']})"] for i in items],
                      title="Due")
+
+
+def review_cells(review: dict, zone=None) -> list[str]:
+    """A review's row of `cpcm show`: the day, who recorded it, the outcome, what else it found
+    (the chair when a worker chaired it, whether the plan is still right, who attended, the
+    progress counted by status, the actions found done, the next review it set), and the record
+    (`cpcm show CASE RECORD` reads it in full). Codes, dates and counts only: the free text
+    (decisions, notes, a chair who is not a worker) is read in the record."""
+    attended = review.get("attended") or {}
+    # each status as often as the review gives it, in the order it first does
+    counted = [f"{count} {str(status).replace('_', ' ')}" for status, count in (review.get("progress") or {}).items()]
+    found = [f"chair {review['chair']}" if review.get("chair") else None,
+             f"plan still right: {_value(review.get('plan_still_right'))}" if review.get("plan_still_right") else None,
+             f"attended: child {_value(attended.get('child')) or '?'}, family {_value(attended.get('family')) or '?'}",
+             f"progress: {', '.join(counted)}" if counted else None,
+             f"actions done: {', '.join(review['actions_done'])}" if review.get("actions_done") else None,
+             f"next review {review['next_review']}" if review.get("next_review") else None]
+    return [local_day(review["at"], zone), review["by"], _value(review.get("outcome")), "; ".join(f for f in found if f),
+            review["record_id"]]
+
+
+def _episode(entry: dict) -> str:
+    """The `episode` column of a table of `cpcm show` on a reopened case (consents, reviews): whether
+    the row was recorded before the latest reopening (`before_reopening` in `cpcm show --json`)."""
+    return "before the reopening" if entry.get("before_reopening") else "since the reopening"
 
 
 def _before(entry: dict) -> str:

@@ -614,8 +614,8 @@ def _plan_rejection(records: Sequence[Record], plan: Mapping[str, Any]) -> dict[
 def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     """The case as it stands (what `cpcm show --json` prints): the fold with the child and
     everything registered about them (with every update applied), its history, what is due,
-    each assessment, the consents on file, the referrals, the plan with its content and its
-    open actions. With `record` (a record ID or a short form: `plan`, `plan@2`, `R1`, `last`
+    each assessment, the consents on file, the referrals, the reviews, the plan with its content
+    and its open actions. With `record` (a record ID or a short form: `plan`, `plan@2`, `R1`, `last`
     ...), that one record in full instead (see `record_view`)."""
     records = load_records(ctx, case_id)
     if record is not None:
@@ -652,6 +652,7 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["consents"] = marked(consents_on_file(current, ctx.now, consent_rules.used_ids(records)))  # the corrected ones too
     data["readiness"] = details["readiness"]
     data["referrals"] = marked(folded.referrals)  # sent before the reopening
+    data["reviews"] = marked(reviews_on_file(current, ctx.team))  # a correction in the place of what it corrected
     data["plan"] = dict(folded.plan, content=details["plan"], rejection=_plan_rejection(current, folded.plan),
                         before_reopening=not deadlines_mod.plan_actions_due(folded, ctx.policy)) if folded.plan else None
     data["open_actions"] = open_actions(current, folded, ctx.now, ctx.policy)
@@ -758,6 +759,34 @@ def consents_on_file(records: list[Record], now: datetime, used: set[str] | None
         out.append({"record_id": record.id, "kind": record.kind, "purpose": b.get("purpose"), "agency": b.get("agency"),
                     "given_by": b.get("given_by"), "status": b.get("status"), "basis": b.get("basis"), "at": record.at,
                     "by": record.by, "until": until, "one_off": bool(b.get("one_off")), "state": state})
+    return out
+
+
+def reviews_on_file(records: Sequence[Record], team=None) -> list[dict]:
+    """Each case review in force (`records`: those the case uses, a correction in the place of what
+    it corrected), in the order written: when, who recorded it, the chair (a worker of `team`,
+    else None: the form takes the name of someone not involved, read in the record), the outcome,
+    whether the plan is still right, who attended, the progress counted by status, the plan actions
+    it found done (--done A3), the next review it set, and the record it corrects. Codes, ids, dates
+    and counts: no free text."""
+    from cpcm.workflow import plan_actions
+
+    out = []
+    for record in records:
+        if record.kind != "review":
+            continue
+        b = record.body
+        attended = b.get("attended") if isinstance(b.get("attended"), Mapping) else {}
+        chair = str(b.get("chair") or "")
+        worker = team.get(chair, include_removed=True) if team is not None and chair else None
+        progress = Counter(str(p.get("status")) for p in b.get("progress") or [] if isinstance(p, Mapping) and p.get("status"))
+        done = [str(a) for a in b.get("actions_done") or [] if plan_actions.parse_action(a) == a]  # --done A3, kept as IDs
+        next_review = b.get("next_review")
+        out.append({"record_id": record.id, "at": record.at, "by": record.by, "chair": worker.id if worker else None,
+                    "outcome": b.get("outcome"), "plan_still_right": b.get("plan_still_right"),
+                    "attended": {"child": attended.get("child"), "family": attended.get("family")},
+                    "progress": dict(progress), "actions_done": done,
+                    "next_review": str(next_review)[:10] if next_review else None, "supersedes": _supersedes(record)})
     return out
 
 
