@@ -194,6 +194,26 @@ def test_caseload__a_readers_own_report_keeps_the_totals_of_what_they_read_and_w
     assert [b["label"] for b in view["charts"][0]["bars"]] == ["otieno"]
 
 
+def test_caseload__a_worker_off_the_team_who_still_holds_cases_is_no_caseload_within_the_cap():
+    """otieno removed (his cases came back by a sync from a copy that had not heard of it): his
+    open cases are nobody's until assigned, and the report says so rather than 'ok' against the
+    cap; a worker id the team never had is said to be not on it. The other rows are as before."""
+    gone = Team((Worker("sup", "Supervisor", ("supervisor",), "age1sup"),
+                 Worker("amina", "Amina", ("caseworker",), "age1amina"),
+                 Worker("otieno", "Otieno", ("caseworker",), "age1otieno", removed="2026-01-01T00:00:00+00:00")))
+    before = {w["worker"]: w for w in caseload(CASES, TEAM, POLICY, AS_OF)["workers"]}
+    view = caseload(CASES, gone, POLICY, AS_OF)
+    rows = {w["worker"]: w for w in view["workers"]}
+    assert rows["otieno"]["open"] == before["otieno"]["open"] > 0
+    assert (rows["otieno"]["state"], rows["otieno"]["cap"], rows["otieno"]["off_team"]) == ("off_team", None, "no longer on the team")
+    assert rows["amina"] == before["amina"] and "off_team" not in rows["amina"]
+    table = {r[0]: r for r in next(t for t in view["tables"] if t["id"] == "workers")["rows"]}
+    assert table["otieno"][2:4] == ["", "no longer on the team: nobody has them"]
+    stranger = Team(tuple(w for w in gone.workers if w.id != "otieno"))
+    assert {w["worker"]: w for w in caseload(CASES, stranger, POLICY, AS_OF)["workers"]}["otieno"]["off_team"] == "not on the team"
+    assert next(b for b in view["charts"][0]["bars"] if b["label"] == "otieno")["state"] == "off_team"
+
+
 def test_timeliness__known_numbers_and_golden():
     view = timeliness(CASES, POLICY, date(2026, 1, 1), date(2026, 10, 31), AS_OF)
     golden("timeliness", view)

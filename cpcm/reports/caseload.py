@@ -15,11 +15,14 @@ from cpcm.reports.common import NOT_RATED, chart, table
 from cpcm.workflow import approvals, clocks
 from cpcm.workflow.clocks import SUPERVISORS
 from cpcm.workflow.deadlines import deadlines, for_worker, soon_window
-from cpcm.workflow.rules import NobodyDecides, caseload_limits, caseload_state, has_cap
+from cpcm.workflow.rules import NobodyDecides, caseload_limits, caseload_state, has_cap, off_team
 from cpcm.workflow.transitions import STAGES
 
 OPEN_STAGES = tuple(s for s in STAGES if s not in ("closed", "transferred"))
 UNASSIGNED = "(unassigned)"
+# the state of a holder who is not an active member of the team (removed on another copy, or never on it): their
+# open cases are nobody's (`case-worker-removed`, on every supervisor's `cpcm due`) until a supervisor assigns them
+OFF_TEAM = "off_team"
 # the worker's own clocks, in the order of the case-management steps (the clock table's order)
 OVERDUE_CODES = clocks.WORKER_CODES
 APPROVALS = tuple((c.code, c.subject) for c in clocks.APPROVALS)
@@ -55,25 +58,28 @@ def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime, r
     holders = {c.worker or UNASSIGNED for c in open_cases} | {i.owner or UNASSIGNED for i in overdue}
     caseworkers = {w.id for w in team.active if w.has_role("caseworker")}
     worker_ids = sorted(holders | caseworkers, key=lambda w: (w == UNASSIGNED, w)) if reader is None else [reader]
+    absent = off_team(team)
     workers = []
     for worker_id in worker_ids:
         mine = [c for c in open_cases if (c.worker or UNASSIGNED) == worker_id]
         member = team.get(worker_id, include_removed=True)
         count = len(mine)
-        state = caseload_state(count, policy, capped=worker_id != UNASSIGNED and has_cap(member))
+        gone = worker_id != UNASSIGNED and worker_id in absent
+        state = OFF_TEAM if gone else caseload_state(count, policy, capped=worker_id != UNASSIGNED and has_cap(member))
         by_code = Counter(i.code for i in overdue if (i.owner or UNASSIGNED) == worker_id)
         workers.append({
             "worker": worker_id,
             "active": bool(member and member.active),
             "roles": list(member.roles) if member else [],
             "open": count,
-            "cap": cap if state != "no_cap" else None,
+            "cap": cap if state not in ("no_cap", OFF_TEAM) else None,
             "state": state,
             "by_stage": {s: sum(1 for c in mine if c.stage == s) for s in OPEN_STAGES},
             "by_risk": {r: sum(1 for c in mine if c.risk == r) for r in risks} | {NOT_RATED: sum(1 for c in mine if c.risk not in risks)},
             "overdue": {code: by_code.get(code, 0) for code in codes},
             "overdue_total": sum(by_code.values()),
             "target_missed": sum(1 for i in missed if (i.owner or UNASSIGNED) == worker_id),
+            **({"off_team": absent.standing(worker_id)} if gone else {}),
         })
 
     limit = policy.duration("approval_response", "limit")
@@ -137,7 +143,8 @@ def _tables(view: dict, risks: tuple[str, ...], missed_total: int | None = None)
     tables = [
         table("workers", f"Open cases per worker (cap {cap}, warning from {view['policy']['warn_from']})",
               ["worker", "open", "cap", "state", *risks, "not rated", "overdue", "target missed"],
-              [[w["worker"], w["open"], w["cap"] if w["cap"] is not None else "", w["state"].replace("_", " "),
+              [[w["worker"], w["open"], w["cap"] if w["cap"] is not None else "",
+                w["off_team"] + ": nobody has them" if w["state"] == OFF_TEAM else w["state"].replace("_", " "),
                 *[w["by_risk"][r] for r in (*risks, NOT_RATED)], w["overdue_total"], w["target_missed"]] for w in workers]
               + [["total", totals["open"], "", "", *[totals["by_risk"][r] for r in (*risks, NOT_RATED)], totals["overdue"],
                   sum(w["target_missed"] for w in workers) if missed_total is None else missed_total]],
