@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import NOW, git, git_status, head, register
+from conftest import NOW, git, git_status, head, library_session, register
 from test_followup_close import GOALS_MET, planned, visit
 
 
@@ -136,3 +136,24 @@ def test_assign_from_worker__a_caseworker_may_not_and_wrong_options_are_refused(
     same = sup("assign", "--from-worker", "amina", "--worker", "amina", "--json")
     assert same.code == 4 and same.json()["fields"][0]["field"] == "--worker"
     assert head(repo) == before
+
+
+def test_conference_show__its_json_gives_each_case_its_presenter_its_text_decrypts_no_case(cli_as, monkeypatch):
+    """The service's view of a conference (conferences.show) gives each case's presenter only when
+    asked (--json): the text shows no worker, so it reads no case (commit 7d8b7e3)."""
+    from cpcm.service import conferences, context
+
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina)
+    conference_id = _conference(sup, case_id)
+    read: list[str] = []
+    real = context.load_records
+    monkeypatch.setattr(context, "load_records", lambda ctx, subject: read.append(subject) or real(ctx, subject))
+    shown = sup("conference", "show", conference_id)
+    assert shown.code == 0, shown.stderr
+    assert case_id in shown.stdout and "amina" not in shown.stdout and read == []
+    assert sup("conference", "show", conference_id, "--json").json()["cases"][0]["worker"] == "amina"
+    assert read == [case_id]
+    found, data = conferences.show(library_session(sup), conference_id)
+    assert found.id == conference_id and data["cases"][0]["case_id"] == case_id and read == [case_id]
+    assert conferences.show(library_session(sup), conference_id, presenting=True)[1]["cases"][0]["worker"] == "amina"

@@ -79,6 +79,7 @@ def agrees(cli) -> lookup.Lookup:
         for probe in probes(keys):  # as register asks it: a bucket found damaged makes the index again
             look, found = lookup.duplicates_of(ctx, look, probe)
             assert found == duplicates.matches(probe, keys), probe
+            assert look.statuses(probe) == {c: full[c].status for c, _ in look.candidates(probe)}, probe
     return look
 
 
@@ -266,3 +267,35 @@ def test_register_finds_its_buckets_damaged_makes_the_index_again_and_answers(cl
     found = register_doc(cli, doc({"name": "Same Child", "sex": "male", "date_of_birth": "2014-05-05"}, "Test Caregiver"))
     assert len(found["possible_duplicates"]) == 2
     agrees(cli)
+
+
+@pytest.mark.parametrize("index", ["split index", "full scan"])
+def test_register_gives_each_possible_duplicates_status_without_reading_the_case_again(cli, cli_as, monkeypatch, index):
+    """The status of each possible duplicate (open, closed: one to reopen) comes from the index
+    that found it (the split index's buckets, or the summaries `load_index` reads): the duplicate's
+    records are not decrypted a second time."""
+    from cpcm.errors import CannotDecrypt
+    from cpcm.store.casestore import CaseStore
+
+    sup = cli_as("sup")
+    open_id = register_doc(cli, doc(*CHILDREN[0]))["case_id"]
+    closed_id = register_doc(cli, doc(*CHILDREN[1]))["case_id"]  # a similar name, the same birth year
+    assert cli("close", closed_id, "--reason", "registered_in_error", "--check", "error_confirmed").code == 0
+    assert sup("approve", closed_id, "closure").code == 0
+    if index == "full scan":
+        monkeypatch.setattr(lookup, "usable", lambda ctx: False)
+        context.load_index(library_session(cli))  # the summaries made now: the registration reads them, not the cases
+    else:
+        agrees(cli)  # the index brought up to date now: the registration reads its buckets, not the cases
+    read: list[str] = []
+    real = CaseStore.read_records
+
+    def read_records(self, case_id, keys, *args, **kwargs):
+        if case_id in (open_id, closed_id):
+            read.append(case_id)
+            raise CannotDecrypt(f"{case_id} read again", "")
+        return real(self, case_id, keys, *args, **kwargs)
+    monkeypatch.setattr(CaseStore, "read_records", read_records)
+    found = register_doc(cli, doc(*CHILDREN[0]))["possible_duplicates"]
+    assert sorted((d["case_id"], d["status"]) for d in found) == sorted([(open_id, "open"), (closed_id, "closed")])
+    assert read == []

@@ -299,3 +299,36 @@ def test_show__a_case_never_reopened_has_no_mark_and_no_episode_column(cli, cli_
     assert "before the reopening" not in piped and "episode" not in piped and "\nreopened\t" not in piped
     case_file = cli("render", "case-file", case_id).stdout
     assert "before the reopening" not in case_file and "Reopened" not in case_file
+
+
+@pytest.mark.parametrize("keeps_due", [False, True])
+def test_reopened__writing_rejecting_and_withdrawing_a_new_plan_say_alike_whether_the_old_one_stays_in_force(cli, cli_as, repo,
+                                                                                                          keeps_due):
+    """The three places that tell what a new version leaves in force (planning._plan_left) say the
+    same of the plan from before the reopening: not in force, unless the policy keeps its actions
+    due (`plan_action.due_after_reopening`), when it stays in force."""
+    case_id = _reopened_at_the_visit(cli, cli_as("sup"))
+    if keeps_due:
+        (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  plan_action:\n    due_after_reopening: true\n", encoding="utf-8")
+    worker, sup = at(cli, NEXT_DAY), at(cli_as("sup"), NEXT_DAY)
+    assert worker("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+    assert worker("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
+    new_plan = json.dumps(plan_doc("crisis", actions=[{"what": "Attend the clinic", "who": "family", "by": "2027-04-20",
+                                                       "mode": "direct", "goal": "G1"}]))
+    before = "version 1 is from before the reopening and not in force: its actions are not due"
+
+    def said(result) -> str:
+        assert result.code == 0, result.stderr
+        return " ".join((result.stdout + result.stderr).split())
+    written = said(worker("plan", case_id, "--from-file", "-", input=new_plan))
+    rejected = said(sup("reject", case_id, "plan", "--note", "add the school"))
+    assert said(worker("plan", case_id, "--from-file", "-", input=new_plan))
+    withdrawn = said(worker("plan", case_id, "--withdraw", "--reason", "written before the school's report"))
+    if keeps_due:
+        assert "until then version 1 stays in force" in written and before not in written, written
+        assert "plan version 2 is not in force and version 1 stays in force" in rejected, rejected
+        assert "version 1 stays in force" in withdrawn and before not in withdrawn, withdrawn
+    else:
+        assert before in written and "stays in force" not in written, written
+        assert f"plan version 2 is not in force and the case has no plan in force ({before})" in rejected, rejected
+        assert f"the case has no plan in force since the reopening ({before}): write one (cpcm plan {case_id})" in withdrawn, withdrawn

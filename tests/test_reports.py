@@ -502,6 +502,19 @@ def test_report__a_caseworkers_caseload_shows_their_own_row_not_colleagues_with_
     assert "Only your own row" not in cli_as("sup")("report", "caseload", "--format", "md").stdout
 
 
+def test_report__a_caseworkers_total_row_counts_the_cases_she_reads_not_her_row_again(cli_as, small_repo):
+    """Her row and the total row agree while she reads only her own cases (no case is listed
+    twice: the total is of every open case she can read); covering a colleague's case, the total
+    counts it and her row does not (docs/commands/reports.md, "A caseworker's report")."""
+    amina, otieno = cli_as("amina"), cli_as("otieno")
+    register(otieno)  # one she does not read: her report has her own row only
+    assert otieno("assign", small_repo[2], "--cover", "amina", "--until", "2026-12-20").code == 0
+    view = amina("report", "caseload", "--json").json()
+    assert [(w["worker"], w["open"]) for w in view["workers"]] == [("amina", 2)] and view["totals"]["open"] == 3
+    rows = [line.split("\t")[:2] for line in amina("report", "caseload").stdout.split("\n\n")[1].splitlines()]
+    assert rows == [["# Open cases per worker (cap 25, warning from 20)"], ["worker", "open"], ["amina", "2"], ["total", "3"]]
+
+
 def test_report__a_printed_report_names_its_period_and_agency(cli_as, small_repo):
     result = cli_as("sup")("report", "statistics", "--from", "2026-07-01", "--to", "2026-09-30")
     assert result.code == 0, result.stderr

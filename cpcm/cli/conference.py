@@ -331,17 +331,8 @@ def register(app: typer.Typer) -> None:
 
                 typer.echo(codec.dumps(held).decode("utf-8"), nl=False)
             return
-        found = conferences.load(ctx, conference_id)
-        data = found.to_dict()
-        day = rules.meeting_day(found)
-        data["warnings"] = ([] if found.closed_at else rules.timeline_warnings(found.checklist, day, ctx.policy, ctx.now.date()))
-        data["warnings"] += [w for w in (rules.participants_warning(len(found.present), ctx.policy) if found.minutes is not None else None,
-                                         rules.cases_warning(found.kind, len(found.cases), ctx.policy)) if w]
+        found, data = conferences.show(ctx, conference_id, presenting=json_out)
         if json_out:
-            now_presenting = conferences.presenters(ctx, found)  # the case's worker at the meeting, as the agenda prints it
-            for entry in data["cases"]:
-                if entry.get("case_id") in now_presenting:
-                    entry["worker"] = now_presenting[entry["case_id"]]
             print_json(data)
             return
         rows = [("conference", found.id), ("kind", found.kind), ("date", _when(found.date, ctx.zone)), ("chair", found.chair)]

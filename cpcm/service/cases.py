@@ -63,10 +63,12 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) 
     if look is not None:  # the split index (service/lookup.py): the new child's buckets and the caseloads
         look, found = lookup.duplicates_of(ctx, look, key_of(case), exclude=case_id)
         duplicates = tuple(found)
+        statuses = look.statuses(key_of(case))  # each duplicate's status as the index holds it: no case read again
         warnings = caseload_warnings(ctx, case.worker, count=lookup.caseload(look, case.worker) if case.worker else 0)
     else:
-        cases = load_index(ctx)  # every case, with only the fields of the checks
+        cases = load_index(ctx)  # every case, with only the fields of the checks (its status too)
         duplicates = tuple(probable_duplicates(case, cases.values()))
+        statuses = {c: cases[c].status for c, _ in duplicates if c in cases}
         warnings = caseload_warnings(ctx, case.worker, cases)
     readers = readers_for(ctx, case)
     with transaction(ctx, "register") as tx:
@@ -79,14 +81,15 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) 
         except (OSError, lookup.Unusable):
             pass  # the index is a cache: the next registration brings it up to date, or makes it again
     return Written(case_id, record.id, "registration", tuple(warnings), tuple(_registered_steps(ctx, case_id, body, record.at, case)),
-                   extra={"possible_duplicates": [{"case_id": c, "reason": r, "status": _status_of(ctx, c)} for c, r in duplicates]},
+                   extra={"possible_duplicates": [{"case_id": c, "reason": r, "status": statuses.get(c) or _status_of(ctx, c)}
+                                           for c, r in duplicates]},
                    json_keys=("subject", "record_id", "warnings"))
 
 
 def _status_of(ctx: Context, case_id: str) -> str | None:
     """A possible duplicate's status (open, closed, transferred): a closed one is the child's
-    earlier case, which can be reopened instead of working on a new one (IAG Step 6). None where
-    it cannot be read now."""
+    earlier case, which can be reopened instead of working on a new one (IAG Step 6). Read from
+    the case where the index that found it does not give it; None where it cannot be read now."""
     try:
         return load_case(ctx, case_id).status
     except CpcmError:

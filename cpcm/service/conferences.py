@@ -82,6 +82,25 @@ def load(ctx, conference_id: str) -> rules.Conference:
     return rules.fold(conference_id, load_records(ctx, conference_id))
 
 
+def show(ctx, conference_id: str, presenting: bool = False) -> tuple[rules.Conference, dict]:
+    """A conference as `cpcm conference show` gives it: the conference, and its dict with the
+    warnings of its timeline, attendance and number of cases. `presenting` (`--json`): each case
+    you can read carries the worker who presents it (`presenters`: its worker at the meeting, as
+    the agenda prints it), which decrypts those cases; the text shows no worker and decrypts none."""
+    found = load(ctx, conference_id)
+    data = found.to_dict()
+    day = rules.meeting_day(found)
+    data["warnings"] = ([] if found.closed_at else rules.timeline_warnings(found.checklist, day, ctx.policy, ctx.now.date()))
+    data["warnings"] += [w for w in (rules.participants_warning(len(found.present), ctx.policy) if found.minutes is not None else None,
+                                     rules.cases_warning(found.kind, len(found.cases), ctx.policy)) if w]
+    if presenting:
+        now_presenting = presenters(ctx, found)
+        for entry in data["cases"]:
+            if entry.get("case_id") in now_presenting:
+                entry["worker"] = now_presenting[entry["case_id"]]
+    return found, data
+
+
 def minutes_of(ctx, conference_id: str, record_id: str) -> dict:
     """The minutes a record of the conference holds, standing or not (each of minutes recorded on
     two copies apart: `conference show CONF --minutes-record RECORD`). NotFound when the record is

@@ -9,7 +9,8 @@ encrypted to the worker like the rest of the cache (the names in it are personal
   cases that could not be read (read again at every update, so that each command reports them
   as `load_index` does);
 - year buckets `y-NN`: case id -> its duplicate key (duplicates.Key: normalised name, normalised
-  caregiver, birth year) for each readable case with a name and a known or estimated birth
+  caregiver, birth year) and its status (open, closed, transferred: what a registration says of
+  each possible duplicate) for each readable case with a name and a known or estimated birth
   year, in the bucket of a keyed hash of that year (a child is compared by name similarity only
   with those born the same year);
 - name buckets `n-NN`: the same, for each case with a name and a caregiver, in the bucket of a
@@ -187,7 +188,7 @@ class Lookup:
     def add(self, case_id: str, case: Case) -> None:
         """A readable case, as it is now (after `remove` of what it was)."""
         key = duplicates.key_of(case)
-        value = [key.name, key.caregiver, key.year]
+        value = [key.name, key.caregiver, key.year, case.status]
         year, name, worker = self.year_bucket(key), self.name_bucket(key), counted_worker(case)
         for bucket in (year, name):
             if bucket is not None:
@@ -214,21 +215,26 @@ class Lookup:
                 self.counts.pop(worker, None)
         self._set(self.map_shard(case_id), case_id, None)
 
-    def candidates(self, key: Key) -> list[tuple[str, Key]]:
-        """The cases `duplicates.matches` may report for a child of this key (those born the
-        same year, and those with the same name and caregiver), in case id order as the full
-        scan gives them."""
-        found: dict[str, Key] = {}
+    def _entries(self, key: Key) -> dict[str, list]:
+        """Case id -> [name, caregiver, year, status] of the cases `duplicates.matches` may report
+        for a child of this key: those born the same year, and those with the same name and caregiver."""
+        found: dict[str, list] = {}
         year, name = self.year_bucket(key), self.name_bucket(key)
         if year is not None:
-            for case_id, (n, c, y) in self._file(year).items():
-                if y == key.year:
-                    found[case_id] = Key(n, c, y)
+            found.update((case_id, entry) for case_id, entry in self._file(year).items() if entry[2] == key.year)
         if name is not None:
-            for case_id, (n, c, y) in self._file(name).items():
-                if n == key.name and c == key.caregiver:
-                    found[case_id] = Key(n, c, y)
-        return sorted(found.items())
+            found.update((case_id, entry) for case_id, entry in self._file(name).items()
+                         if entry[0] == key.name and entry[1] == key.caregiver)
+        return found
+
+    def candidates(self, key: Key) -> list[tuple[str, Key]]:
+        """The cases `duplicates.matches` may report for a child of this key, in case id order as
+        the full scan gives them."""
+        return sorted((case_id, Key(*entry[:3])) for case_id, entry in self._entries(key).items())
+
+    def statuses(self, key: Key) -> dict[str, str]:
+        """Case id -> status of the same cases, as the index holds them (no case is read)."""
+        return {case_id: entry[3] for case_id, entry in self._entries(key).items() if entry[3]}
 
     def duplicates(self, key: Key, exclude: str = "") -> list[tuple[str, str]]:
         return duplicates.matches(key, [(c, k) for c, k in self.candidates(key) if c != exclude])

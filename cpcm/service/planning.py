@@ -11,7 +11,7 @@ from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, 
                                   validate_form, writes)
 from cpcm.service.results import Written
 from cpcm.workflow import approvals, plan_actions, transitions
-from cpcm.workflow.deadlines import plan_actions_due
+from cpcm.workflow.deadlines import before_reopening, due_after_reopening, plan_actions_due, plan_in_force_at
 from cpcm.workflow.fold import effective, fold, settled_by
 
 
@@ -173,8 +173,6 @@ def _left_out(ctx: Context, case_id: str, case: Case, after: Case, removed: Iter
     new version leaves out without being told to (`removed`: --remove): they leave cpcm due, and
     an action a whole version leaves out (an interim plan's medical check, say) should not do so
     unnoticed."""
-    from cpcm.workflow.deadlines import plan_actions_due
-
     if not plan_actions_due(case, ctx.policy):  # a plan from before a reopening: its actions were not due
         return []
     kept = {a["id"] for a in after.plan["actions"]} | {str(r).strip().upper() for r in removed}
@@ -208,9 +206,10 @@ def _write_plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetim
         if not nobody:  # else nobody may run `cpcm approve` on it: the warning names the ways out
             steps.append(f"plan version {version} is in force once a supervisor approves it: {approve_command(ctx, case_id, after, 'plan')}")
         earlier = plan_actions.waiting_over(after.plan, ctx.policy)
-        if earlier and not plan_actions_due(after, ctx.policy):
+        left = _plan_left(after, earlier, ctx.policy)
+        if left == FROM_BEFORE_REOPENING:
             steps.append(_from_before_reopening(earlier))
-        elif earlier:
+        elif left == STAYS:
             steps.append(f"until then version {earlier['version']} stays in force" if not nobody
                          else f"version {earlier['version']} stays in force meanwhile")
     new = [a["id"] for a in after.plan["actions"] if a["id"] not in {x["id"] for x in (case.plan or {}).get("actions") or []}]
@@ -326,10 +325,26 @@ def take_back(ctx: Context, case_id: str, subject: str, reason: str, at: datetim
     return records, record
 
 
+NO_PLAN, FROM_BEFORE_REOPENING, STAYS = "no plan", "from before the reopening", "stays"
+
+
+def _plan_left(case: Case, earlier: Mapping[str, Any] | None, policy) -> str:
+    """Which of the three wordings tells of `earlier`, the version in force of `case`'s plan that a
+    version written (`plan_actions.waiting_over`), withdrawn or not approved (`plan_actions.in_force`)
+    leaves: NO_PLAN where there is none; FROM_BEFORE_REOPENING where it came into force before the
+    case's latest reopening (`deadlines.before_reopening`, the one comparison) and the policy does
+    not keep its actions due (`plan_action.due_after_reopening`), as `deadlines.plan_actions_due`
+    says: the reopened case restarts at assessment and a new plan (IAG Step 6 [L946]), so it does
+    not stay in force, as `cpcm show` says (`_from_before_reopening`); else STAYS in force."""
+    if not earlier:
+        return NO_PLAN
+    if before_reopening(case, plan_in_force_at(case, policy)) and not due_after_reopening(policy):
+        return FROM_BEFORE_REOPENING
+    return STAYS
+
+
 def _from_before_reopening(earlier: Mapping[str, Any]) -> str:
-    """The approved version a new one waits over, where it came into force before the case's latest
-    reopening (`deadlines.plan_actions_due`: the reopened case restarts at assessment and a new plan,
-    IAG Step 6 [L946]): it does not stay in force, as `cpcm show` says."""
+    """The words for a version in force from before the reopening (`_plan_left`)."""
     return f"version {earlier['version']} is from before the reopening and not in force: its actions are not due"
 
 
@@ -340,9 +355,10 @@ def plan_withdraw(ctx: Context, case_id: str, reason: str, at: datetime | None =
     records, record = take_back(ctx, case_id, "plan", reason, at)
     after = fold(case_id, records)
     earlier = plan_actions.in_force(after.plan, ctx.policy)
+    left = _plan_left(after, earlier, ctx.policy)
     steps = ([f"the case has no plan in force since the reopening ({_from_before_reopening(earlier)}): write one "
-              f"(cpcm plan {case_id})"] if earlier and not plan_actions_due(after, ctx.policy) else
-             [f"version {earlier['version']} stays in force"] if earlier else
+              f"(cpcm plan {case_id})"] if left == FROM_BEFORE_REOPENING else
+             [f"version {earlier['version']} stays in force"] if left == STAYS else
              [f"the case has no plan in force: write one (cpcm plan {case_id})"])
     return Written(case_id, record.id, "withdrawal", next_steps=tuple(steps))
 
@@ -443,8 +459,9 @@ def _decided_steps(ctx: Context, case: Case, subject: str, approve: bool, pendin
         if approve:
             return [f"plan version {version} is in force: its actions with a date are on {case.worker}'s cpcm due"]
         earlier = plan_actions.in_force(case.plan, ctx.policy)
-        stays = (f"the case has no plan in force ({_from_before_reopening(earlier)})" if earlier and not plan_actions_due(case, ctx.policy)
-                 else f"version {earlier['version']} stays in force" if earlier else "the case has no plan in force")
+        left = _plan_left(case, earlier, ctx.policy)
+        stays = (f"the case has no plan in force ({_from_before_reopening(earlier)})" if left == FROM_BEFORE_REOPENING
+                 else f"version {earlier['version']} stays in force" if left == STAYS else "the case has no plan in force")
         return [f"plan version {version} is not in force and {stays}: {who} writes a new version with what the note asks "
                 f"(cpcm plan {case.id} --from-current --reason ..., or --edit; cpcm show {case.id} shows the note)"]
     if subject == "closure":

@@ -3,8 +3,9 @@ same name and the same caregiver. Pure; compares what the registering worker can
 
 A case is compared through its `Key` (normalised name, normalised caregiver, birth year): the
 same key serves the full scan (`probable_duplicates`) and the split index a registration reads
-(service/lookup.py), which holds only keys and offers, for a new child, the cases born the same
-year and those with the same name and caregiver: exactly the ones `matches` can report.
+(service/lookup.py), which holds only keys (and each case's status) and offers, for a new child,
+the cases born the same year and those with the same name and caregiver: exactly the ones
+`matches` can report.
 
 Many children at once (`cpcm import cases`: the rows of a register against each other and
 against the cases) are compared by `matches_among`, which gives `matches`'s answers without
