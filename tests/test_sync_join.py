@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import Cli, git, head, make_identity, register, signing_line
+from conftest import NOW, Cli, git, head, make_identity, register, signing_line
 from test_signing import codes, hand_commit, push
 from test_sync import Laptops, tree_state
 
@@ -188,28 +188,119 @@ def test_a_remote_that_moves_back_after_the_first_look_brings_no_one_in(laptops,
     assert tree_state(root) == before
 
 
-def test_a_worker_added_without_a_signing_key_is_told_at_sync_to_publish_it(laptops, njeri):
-    """Added without --signing-key, she signs her commits with a key the team does not hold, and
-    every other copy's sync refuses them (unknown-signer), the shared place's history with them.
-    Her sync says so, and what to do; once she has published her key, it says nothing more, and
-    the supervisor's sync takes in what she wrote."""
+def keyless_njeri(laptops: Laptops, njeri: Cli) -> Cli:
+    """njeri added without --signing-key, the supervisor synced, and her first sync (which brings
+    her in, and pushes nothing) done: it tells her to publish her key."""
     sup = laptops.cli("sup")
-    path, recipient = laptops.keys["njeri"]
+    _, recipient = laptops.keys["njeri"]
     assert sup("team", "add", "njeri", "--role", "caseworker", "--recipient", recipient).code == 0
     laptops.sync("sup")
     joined = njeri("sync")
     assert joined.code == 0, joined.stderr
     assert "cpcm key publish" in joined.stderr and "unknown-signer" in joined.stderr, joined.stderr
+    return sup
+
+
+def test_a_worker_added_without_a_signing_key_does_not_push_what_the_team_would_refuse(laptops, njeri):
+    """Added without --signing-key, she signs her commits with a key the team does not hold, and
+    every other copy's sync would refuse them (unknown-signer), and with them everything the shared
+    place holds from then on. Her sync takes in what arrived but does not push them
+    (signing-key-unpublished, exit 4), saying what to do; the colleagues' syncs go on; once she
+    has published her key, her sync pushes them and everyone takes them in."""
+    sup = keyless_njeri(laptops, njeri)
+    amina = laptops.laptop("amina")
+    root = laptops.clones["njeri"]
     mine = register(njeri)
+    shared = head(laptops.bare)
+    refused = njeri("sync", "--json")
+    assert refused.code == 4, refused.stderr
+    assert refused.json()["rule"] == "signing-key-unpublished" and refused.json()["sync"]["pushed"] is False
+    assert "unknown-signer" in refused.stderr and "nothing is lost" in refused.stderr, refused.stderr
+    assert "cpcm key publish, then cpcm sync origin" in refused.stderr
+    assert "cpcm key publish --worker njeri --signing-key LINE" in refused.stderr
+    assert head(laptops.bare) == shared  # the shared place did not take them
+    assert njeri("show", mine).code == 0  # they stay in her copy
+    assert mine not in refused.stderr
+    # the colleagues' syncs are not refused: what they write flows between them
+    theirs = register(amina, "--worker", "amina")
+    assert laptops.sync("amina")["pushed"]
+    assert theirs in laptops.sync("sup")["cases"]
+    # her sync takes in what arrived (a merge in her copy), says so, and still does not push
+    again = njeri("sync")
+    assert again.code == 4, again.stderr
+    assert "sync origin: 1 record(s) in 1 case(s) arrived (1 from amina)" in again.stderr, again.stderr
+    assert "not pushed to origin" in again.stderr and "cpcm key publish" in again.stderr
+    assert git(root, "merge-base", "--is-ancestor", head(laptops.bare), "HEAD") == ""
+    assert head(laptops.bare) != head(root)
+    assert laptops.sync("sup")["commits"] == 0  # nothing of hers reached the shared place
+    # publish, sync: everything flows
+    assert njeri("key", "publish").code == 0
+    published = njeri("sync", "--json")
+    assert published.code == 0 and published.json()["pushed"], published.stderr
+    assert published.json()["notes"] == [], published.stdout
+    assert head(laptops.bare) == head(root)
+    assert mine in laptops.sync("sup")["cases"]
+    assert mine in laptops.sync("amina")["cases"]
+    assert sup("verify").code == 0, sup("verify").stdout
+
+
+def test_a_key_a_supervisor_records_for_her_lets_her_next_sync_push(laptops, njeri):
+    """The other way out: a supervisor records her key (`key publish --worker`) and syncs; her next
+    sync brings it in, and pushes what it held back."""
+    sup = keyless_njeri(laptops, njeri)
+    mine = register(njeri)
+    assert njeri("sync").code == 4
+    path, _ = laptops.keys["njeri"]
+    assert sup("key", "publish", "--worker", "njeri", "--signing-key", signing_line(path)).code == 0
+    laptops.sync("sup")
     sent = njeri("sync", "--json")
     assert sent.code == 0 and sent.json()["pushed"], sent.stderr
-    assert any("cpcm key publish" in note for note in sent.json()["notes"]), sent.stdout
-    assert sup("sync").code == 4  # what she pushed does not verify on the supervisor's copy
-    assert njeri("key", "publish").code == 0
-    published = njeri("sync")
-    assert published.code == 0 and "key publish" not in published.stderr, published.stderr
     assert mine in laptops.sync("sup")["cases"]
     assert sup("verify").code == 0, sup("verify").stdout
+
+
+def test_a_bundle_does_not_carry_what_the_team_would_refuse(laptops, njeri, tmp_env):
+    """`bundle create` by her, before she publishes her key: the bundle would carry commits every
+    other copy's `bundle apply` refuses (unknown-signer, as a sync does), so none is written; after
+    `cpcm key publish` it is, and the supervisor's apply takes them in."""
+    sup = keyless_njeri(laptops, njeri)
+    mine = register(njeri)
+    bundle = tmp_env / "njeri.bundle"
+    refused = njeri("bundle", "create", str(bundle), "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "signing-key-unpublished", refused.stderr
+    assert "cpcm key publish, then cpcm bundle create FILE" in refused.stderr and "no bundle was written" in refused.stderr
+    assert not bundle.exists()
+    since = njeri("bundle", "create", str(bundle), "--since", head(laptops.bare))
+    assert since.code == 4 and not bundle.exists(), since.stderr
+    assert njeri("key", "publish").code == 0
+    made = njeri("bundle", "create", str(bundle))
+    assert made.code == 0, made.stderr
+    applied = sup("bundle", "apply", str(bundle), "--json")
+    assert applied.code == 0 and mine in applied.json()["cases"], applied.stderr
+    assert sup("verify").code == 0, sup("verify").stdout
+
+
+def test_a_team_that_records_no_signing_key_refuses_no_push(tmp_env, team):
+    """A repository made before cpcm signed commits, whose members have recorded no signing key
+    yet: a member's sync pushes as before (the refusal is for a worker whose colleagues' keys are
+    recorded)."""
+    import subprocess
+
+    from cpcm import clock, service
+
+    root = tmp_env / "old"
+    service.init(root, "TEST", "T", "sup", "", ["supervisor"], team["sup"][1], clock.now(), timezone="UTC")
+    sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    assert sup("team", "add", "amina", "--role", "caseworker", "--recipient", team["amina"][1]).code == 0
+    bare = tmp_env / "remote.git"
+    assert sup("remote", "add", "origin", str(bare), "--create").code == 0
+    assert sup("sync").code == 0
+    subprocess.run(["git", "clone", "-q", str(bare), str(tmp_env / "amina")], check=True, capture_output=True)
+    amina = Cli({"CPCM_REPO": str(tmp_env / "amina"), "CPCM_IDENTITY": str(team["amina"][0]), "CPCM_NOW": NOW})
+    register(amina)
+    sent = amina("sync", "--json")
+    assert sent.code == 0 and sent.json()["pushed"], sent.stderr
+    assert head(bare) == head(tmp_env / "amina")
 
 
 def test_a_worker_added_without_a_signing_key_is_told_at_bundle_apply_too(laptops, njeri, tmp_env):
@@ -276,8 +367,9 @@ def test_a_bundle_made_before_she_joined_is_refused_saying_what_to_do(laptops, n
 
 
 def test_the_supervisor_refused_her_unsigned_for_commits_is_told_the_cure(laptops, njeri):
-    """Added without --signing-key, she syncs what she wrote; the supervisor's sync refuses it
-    (unknown-signer) and names what to do: she publishes her key (or the supervisor records it),
+    """Added without --signing-key, what she wrote reaches the shared place anyway (her cpcm sync
+    does not push it: pushed with git itself, or by an earlier cpcm); the supervisor's sync refuses
+    it (unknown-signer) and names what to do: she publishes her key (or the supervisor records it),
     or, if she did not make those commits, they are not taken in."""
     sup = laptops.cli("sup")
     _, recipient = laptops.keys["njeri"]
@@ -285,7 +377,7 @@ def test_the_supervisor_refused_her_unsigned_for_commits_is_told_the_cure(laptop
     laptops.sync("sup")
     assert njeri("sync").code == 0
     register(njeri)
-    assert njeri("sync").code == 0
+    push(laptops.clones["njeri"])
     refused = sup("sync")
     assert refused.code == 4 and "unknown-signer" in refused.stderr, refused.stderr
     assert "made as njeri, for whom the team records no signing key" in refused.stderr, refused.stderr

@@ -114,9 +114,10 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         result = service.team_add(ctx, worker, role, recipient, name, signing_key)
         _report_team_change(result, json_out, f"'{worker}' added")
-        if not signing_key and not json_out:  # else their commits are unknown-signer, and refused by other copies, until it is
-            say(f"next: no signing key is recorded for '{worker}' yet: they run cpcm key publish once, or you record it: "
-                f"cpcm key publish --worker {worker} --signing-key LINE (the line their cpcm key show --signing prints)")
+        if not signing_key and not json_out:  # else their commits are unknown-signer to other copies (so not pushed) until it is
+            say(f"next: no signing key is recorded for '{worker}' yet: they run cpcm key publish once (until then their cpcm "
+                f"sync pushes nothing they write), or you record it: cpcm key publish --worker {worker} --signing-key LINE (the "
+                "line their cpcm key show --signing prints)")
 
     @team.command("remove")
     def remove(worker: str = typer.Argument(..., help="The worker's id."), repo: RepoOpt = None, identity: IdentityOpt = None,

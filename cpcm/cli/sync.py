@@ -149,8 +149,13 @@ def register(app: typer.Typer) -> None:
         from cpcm.service import sync
 
         ctx = open_ctx(repo, identity, joining=True)  # a worker added since this copy was made comes in by a sync
-        with _progress(json_out) as progress:
-            result = sync.sync(ctx, name, progress)
+        try:
+            with _progress(json_out) as progress:
+                result = sync.sync(ctx, name, progress)
+        except sync.NotPushed as exc:  # merged, not pushed: what arrived is said before the refusal (in JSON, its `sync`)
+            if not json_out:
+                _report(exc.synced, False, f"sync {exc.synced.remote}")
+            raise
         _report(result, json_out, f"sync {result.remote}")
 
     bundle = typer.Typer(help="The same exchange as sync, as one encrypted file (for a USB stick).", no_args_is_help=True)

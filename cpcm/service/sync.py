@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable, Iterator
 from cpcm.crypto import cipher
 from cpcm.domain.ids import new_case_id
 from cpcm.domain.records import Record
-from cpcm.domain.team import REVOKING_REASONS, Team
+from cpcm.domain.team import REVOKING_REASONS, Team, Worker
 from cpcm.errors import CannotDecrypt, CpcmError, NotFound, Refused, UsageError
 from cpcm.service import context
 from cpcm.service.apart import Apart, record_kind, record_names
@@ -208,7 +208,10 @@ def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> 
                 finally:
                     remote.drop_ref(git, remote.INCOMING)
             head = git.head()
-            if head and head != theirs:
+            held = _unpublished(ctx, theirs, head) if head and head != theirs else []
+            if held:  # not pushed (`_refuse_unpublished`): the remote stays at what was fetched
+                head = theirs
+            elif head and head != theirs:
                 progress("pushing")
                 with _named(url, name):
                     pushed = remote.push(git, url, head)
@@ -224,8 +227,10 @@ def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> 
                            "the merge is in your copy", "Run cpcm sync again.")
         git.pack_when_due()  # the merge's trees, as a commit's
         _after(ctx, result)
-        _signing_key_missing(ctx, result)
         _joined_now(ctx, joining, result)
+        if held:
+            _refuse_unpublished(ctx, held, result, f"cpcm sync {name}")
+        _signing_key_missing(ctx, result)
     return result
 
 
@@ -237,15 +242,72 @@ def _joined_now(ctx: Context, joining: bool, result: Synced) -> None:
         result.joined, result.roles = True, list(me.roles)
 
 
-def _signing_key_missing(ctx: Context, result: Synced) -> None:
-    """A note for a worker whose signing key the team does not record (added without
-    --signing-key) while others' are: every other copy's sync refuses the commits they sign
-    (unknown-signer), so they publish it (docs/commands/keys.md, 'cpcm key publish')."""
+UNPUBLISHED = "signing-key-unpublished"
+
+
+def _keyless_self(ctx: Context) -> Worker | None:
+    """The worker at work, when the team records no signing key for them (added without
+    --signing-key, `cpcm key publish` not run yet) while it records another member's: every other
+    copy's sync refuses the commits they sign (unknown-signer, `audit.keyless_authors`). None
+    otherwise: a team that records nobody's key refuses nobody's for it."""
     me = ctx.team.get(ctx.worker.id) if ctx.worker else None
-    if me is None or me.signing_key is not None or not any(w.signing_key for w in ctx.team.workers if w.id != me.id):
+    if me is None or not me.active or me.signing_keys or not any(w.signing_key for w in ctx.team.workers if w.id != me.id):
+        return None
+    return me
+
+
+def _unpublished(ctx: Context, since: str | None, head: str) -> list[str]:
+    """The commits after `since` (None: the whole history) up to `head` that the worker at work
+    made while the team records no signing key for them (`_keyless_self`), which every other
+    copy's sync refuses as unknown-signer (`audit.keyless_authors`, the check `_refuse_unverified`
+    makes of what arrives), and with them everything the shared place holds from then on: a sync
+    does not push them and a bundle does not carry them until the key is recorded (rule
+    signing-key-unpublished, `_refuse_unpublished`). Short ids, oldest first."""
+    me = _keyless_self(ctx)
+    if me is None:
+        return []
+    found = audit.keyless_authors(_git(ctx).root, ctx.config.agency_code, since, head, ctx.team, ctx.config.recovery_signing_keys)
+    return [sha for sha, worker in found.items() if worker == me.id]
+
+
+class NotPushed(Refused):
+    """A sync that took in what arrived but did not push this copy's commits (`_unpublished`):
+    the report of what arrived goes with the refusal (in JSON, under `sync`)."""
+
+    def __init__(self, message: str, hint: str, synced: Synced):
+        super().__init__(message, hint, rule=UNPUBLISHED)
+        self.synced = synced
+
+    def to_json(self) -> dict:
+        return {**super().to_json(), "sync": self.synced.to_json()}
+
+
+def _refuse_unpublished(ctx: Context, held: list[str], result: Synced | None, again: str) -> None:
+    """Refused (signing-key-unpublished, exit 4): the commits `held` (`_unpublished`) are not sent.
+    For a sync (`result`), what arrived is merged and stays, and their commits stay in this copy;
+    for a bundle, none is written. `again`: the command to run once the key is recorded."""
+    listed = ", ".join(f"{sha} {audit.UNKNOWN}" for sha in held[:10]) + (" …" if len(held) > 10 else "")
+    me = ctx.worker.id
+    why = ("the team records no signing key for you yet, so every other copy's sync would refuse them, and with them "
+           "everything the shared place holds from then on")
+    hint = (f"Record your signing key: cpcm key publish, then {again} (or a supervisor records it: cpcm key publish --worker "
+            f"{me} --signing-key LINE, the line your cpcm key show --signing prints; then {again}).")
+    if result is None:
+        raise Refused(f"the bundle would carry {len(held)} commit(s) you made that other copies refuse: {listed}; {why}; "
+                      "no bundle was written", hint, rule=UNPUBLISHED)
+    raise NotPushed(f"{len(held)} commit(s) of yours not pushed to {result.remote}: {listed}; {why}; they stay in your copy "
+                    "(nothing is lost), with what arrived merged", hint, result)
+
+
+def _signing_key_missing(ctx: Context, result: Synced) -> None:
+    """A note for a worker whose signing key the team does not record (`_keyless_self`): every
+    other copy's sync refuses the commits they sign (unknown-signer), so a sync does not push them
+    until they publish it (docs/commands/keys.md, 'cpcm key publish')."""
+    if _keyless_self(ctx) is None:
         return
     result.notes.append("the team does not record your signing key yet: every other copy's sync refuses the commits you "
-                        "make (unknown-signer); record it with cpcm key publish, then run cpcm sync again")
+                        "make (unknown-signer), so cpcm sync does not push them; record it with cpcm key publish, then run "
+                        "cpcm sync again")
 
 
 def _need_identity(ctx: Context) -> None:
@@ -331,6 +393,10 @@ def bundle_create(ctx: Context, since: str | None = None) -> tuple[bytes, dict]:
         if resolved is None:
             raise UsageError("--since: not a commit of this repository", "Give a commit id from cpcm log or git log.")
         since = resolved
+    head = git.head()
+    held = _unpublished(ctx, since, head) if head else []
+    if held:
+        _refuse_unpublished(ctx, held, None, "cpcm bundle create FILE")
     data = remote.bundle_create(git, since)
     recipients = [w.recipient for w in ctx.team.active] + list(ctx.config.recovery_recipients)
     return cipher.encrypt(data, recipients), {"commit": git.head(), "since": since, "recipients": len(recipients)}

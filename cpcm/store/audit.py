@@ -451,31 +451,35 @@ def after_removal_message(entry: dict) -> str:
             + (f" ({where})" if where else ""))
 
 
-def _incoming(root: Path, agency_code: str, ours: str, theirs: str, local: Team,
+def _incoming(root: Path, agency_code: str, ours: str | None, theirs: str, local: Team,
               recovery_keys: Iterable[str] = (), theirs_team: Team | None = None) -> tuple[list[tuple[str, Signature, Commit]], Team]:
-    """Each commit `theirs` brings that `ours` lacks with its signature, and the keys they were
-    checked against (`keyring` of both copies' teams)."""
+    """Each commit `theirs` brings that `ours` lacks (every commit of `theirs` when `ours` is None:
+    a copy that has none yet) with its signature, and the keys they were checked against (`keyring`
+    of both copies' teams)."""
     from cpcm.domain.team import keyring
 
-    commits = history(root, agency_code, [theirs, f"^{ours}"])
+    commits = history(root, agency_code, [theirs] + ([f"^{ours}"] if ours else []))
     if not commits:
         return [], local
     from cpcm.crypto import signing
 
     keys = keyring(local, theirs_team or team_at(root, theirs))
     # signing began on this copy (its last commit is signed): every commit brought in must be
-    strict = any(signing.split_commit(data)[1] is not None for data in read_blobs(root, [ours], kind=b"commit").values())
+    strict = ours is not None and any(signing.split_commit(data)[1] is not None
+                                      for data in read_blobs(root, [ours], kind=b"commit").values())
     checked = check_signatures(root, commits, keys, strict, recovery_keys=recovery_keys)
     by_sha = {c.sha: c for c in commits}
     return [(sha, sig, by_sha[sha]) for sha, sig in checked.items()], keys
 
 
-def keyless_authors(root: Path, agency_code: str, ours: str, theirs: str, local: Team,
+def keyless_authors(root: Path, agency_code: str, ours: str | None, theirs: str, local: Team,
                     recovery_keys: Iterable[str] = ()) -> dict[str, str]:
     """short sha -> worker id, for the commits `theirs` brings that are signed by a key no team
     member has (unknown-signer) and made as an active member for whom neither copy's team records
     a signing key: commits that member made before their key was recorded (`cpcm key publish`),
-    or made by someone else in their name; the history alone does not tell which."""
+    or made by someone else in their name; the history alone does not tell which. A sync refuses
+    them (`sync-unverified`), and so a copy does not send its own (service/sync.py `_unpublished`).
+    `ours` None: every commit of `theirs` (a whole bundle)."""
     found, keys = _incoming(root, agency_code, ours, theirs, local, recovery_keys)
     named = {}
     for sha, sig, commit in found:

@@ -115,6 +115,10 @@ MEANINGS = {
     "signing-key-exists": "that signing key is already recorded for another worker",
     "signing-key-not-yours": "`key publish --signing-key` for yourself names a key that is not your identity's",
     "signing-key-recorded": "the worker already has a signing key recorded: `key publish` records a first key only",
+    "signing-key-unpublished": "`cpcm sync` did not push, or `cpcm bundle create` did not write, commits you made while the "
+                               "team records no signing key for you and records others': every other copy refuses them "
+                               "(unknown-signer). A sync took in what arrived and keeps them in your copy: run `cpcm key "
+                               "publish`, then the command again (docs/team.md)",
     "sync-unverified": "the other copy brings commits that do not verify (named by short id and code), or this copy holds "
                        "commits signed with a key the other copy's team has revoked (taken in before the revocation reached "
                        "it); nothing was merged",
