@@ -230,7 +230,7 @@ def register(app: typer.Typer) -> None:
     @team.command("list")
     def list_(all_: bool = typer.Option(False, "--all", help="Include removed workers."), repo: RepoOpt = None,
               json_out: JsonOpt = False) -> None:
-        """The team: id, name, roles, recipient.
+        """The team: id, name, roles, recipient, and when each worker's last work here was made.
 
         Example: cpcm team list --json
         """
@@ -241,8 +241,9 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(workers)
             return
-        print_table(["id", "name", "roles", "recipient", "since", "removed"],
-                    [[w["id"], w["name"], ",".join(w["roles"]), w["recipient"], w["since"][:10], w.get("removed", "")[:10]] for w in workers])
+        print_table(["id", "name", "roles", "recipient", "since", "removed", "last work here", "last sync"],
+                    [[w["id"], w["name"], ",".join(w["roles"]), w["recipient"], w["since"][:10], w.get("removed", "")[:10],
+                      (w["last_commit_at"] or "none")[:10], (w["last_sync_at"] or "")[:10]] for w in workers])
 
 
 def _next_sync(ctx, worker: str) -> None:

@@ -78,6 +78,7 @@ def due_command(within: float | None, worker: str | None, overdue: bool, ics: Pa
         if not print_text(items, columns, labels, _when_hours, row):
             print_table(columns, [row(i) for i in items], title=f"{len(items)} item(s) due")
         _team_overdue(ctx, worker)
+        _team_quiet(ctx, worker)
     _partial_list(ctx, worker)
     report_problems(ctx)
 
@@ -110,6 +111,23 @@ def _team_overdue(ctx, worker: str | None) -> None:
     if others:
         say(f"next: {len(others)} item(s) overdue on the team's lists ({len({i.case_id for i in others})} case(s)): "
             "cpcm due --worker all --overdue")
+
+
+def _team_quiet(ctx, worker: str | None) -> None:
+    """A supervisor's or manager's own list warns of each colleague of whom this copy holds no work
+    made in the policy's `team_sync.quiet_after` (their laptop may not have synced for that long)."""
+    from cpcm.cli.common import warn
+    from cpcm.service.team import quiet_workers
+    from cpcm.workflow.approvals import oversees
+
+    if worker is not None or not oversees(ctx.worker):
+        return
+    quiet = quiet_workers(ctx, me=ctx.worker.id)
+    if quiet:  # ids and the policy's value only
+        after = ctx.policy.duration("team_sync", "quiet_after").words()
+        warn(f"no work of {', '.join(quiet)} has reached this copy in {after} (team_sync.quiet_after): their laptop may "
+             "not have synced; cpcm team list shows when each worker's last work here was made (docs/team.md, "
+             "'Who has synced')")
 
 
 def register(app: typer.Typer) -> None:

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Iterable
+from datetime import datetime, timedelta
+from typing import Iterable, Mapping
+
+from cpcm.domain.durations import Duration
 
 ROLES = ("caseworker", "supervisor", "manager")
 OVERSIGHT = ("supervisor", "manager")
@@ -265,3 +267,37 @@ class Team:
 
     def recipients_of(self, worker_ids: Iterable[str]) -> list[str]:
         return [w.recipient for w in (self.get(i) for i in worker_ids) if w is not None]
+
+
+# -- whose work has not reached this copy lately (`team_sync.quiet_after`) --------------------------------
+def quiet_since(now: datetime, after: Duration) -> datetime | None:
+    """A moment no later than the start of the `after` before `now`: work dated before it is
+    older than `after` whatever the months' lengths (what a look at the history may stop at).
+    None when `after` is longer than any calendar."""
+    try:
+        return now - timedelta(days=31 * after.months + after.days + 1, minutes=after.minutes)
+    except OverflowError:
+        return None
+
+
+def quiet_workers(team: Team, latest: Mapping[str, datetime], now: datetime, after: Duration,
+                  me: str | None = None) -> list[str]:
+    """The active workers (but `me`) of whom this copy holds no work made within `after` before
+    `now`: their latest commit here (`latest`, by worker id), or, for a worker with none, the time
+    they joined the team (`since`), is `after` or longer ago. In the team's order."""
+    quiet = []
+    for worker in team.active:
+        if worker.id == me:
+            continue
+        last = latest.get(worker.id)
+        if last is None:
+            joined = _seconds(worker.since)
+            if joined is None:
+                continue
+            last = datetime.fromtimestamp(joined, now.tzinfo)
+        try:
+            if after.after(last) <= now:
+                quiet.append(worker.id)
+        except OverflowError:
+            continue
+    return quiet

@@ -11,6 +11,7 @@ from cpcm import clock
 from cpcm.crypto import cipher
 from cpcm.crypto import identity as identity_mod
 from cpcm.crypto import signing
+from cpcm.domain import team as team_rules
 from cpcm.domain.ids import AGENCY_CODE, WORKER_ID
 from cpcm.domain.team import KEY_REASONS, OVERSIGHT, ROLES, Team, Worker
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
@@ -433,8 +434,49 @@ def _reencrypt_all(ctx: Context, tx, case_ids: Iterable[str]) -> list[str]:
 
 
 def team_list(ctx: Context, include_removed: bool = False) -> list[dict]:
+    """The team, each worker with when their latest work that this copy holds was made
+    (`last_commit_at`) and their latest sync that made a commit (`last_sync_at`: a merge, or a
+    fast-forward's re-encryption), None where there is none (`last_work`)."""
     workers = ctx.team.workers if include_removed else ctx.team.active
-    return [w.to_dict() for w in workers]
+    latest = last_work(ctx)
+    rows = []
+    for worker in workers:
+        work, synced = latest.get(worker.id, (None, None))
+        rows.append({**worker.to_dict(), "last_commit_at": _iso(work), "last_sync_at": _iso(synced)})
+    return rows
+
+
+def last_work(ctx: Context, since: datetime | None = None) -> dict[str, tuple[datetime, datetime | None]]:
+    """worker id -> (when their latest commit in this copy's history was made, when their latest
+    sync commit was, a sync's merge or re-encryption, or None), in the agency's zone; from one
+    `git log` (`since`: of the commits made from then on only). The times are the commits' dates:
+    what the clock of the laptop that made each said. Empty for a store with no git history."""
+    git = getattr(ctx.store, "git", None)
+    if git is None or git.head() is None:
+        return {}
+    from cpcm.store import audit
+
+    found = audit.latest_by_worker(ctx.root, ctx.config.agency_code, git.rev,
+                                   int(since.timestamp()) if since is not None else None)
+    zone = ctx.zone
+
+    def at(seconds: int | None) -> datetime | None:
+        return datetime.fromtimestamp(seconds, zone) if seconds is not None else None
+    return {worker: (at(work), at(synced)) for worker, (work, synced) in found.items()}
+
+
+def quiet_workers(ctx: Context, me: str | None = None) -> list[str]:
+    """The active workers (but `me`) of whom this copy holds no work made in the policy's
+    `team_sync.quiet_after` (domain.team.quiet_workers); none while `team_sync.warn` is off."""
+    if not ctx.policy.get("team_sync", "warn", False):
+        return []
+    after = ctx.policy.duration("team_sync", "quiet_after")
+    latest = {worker: work for worker, (work, _) in last_work(ctx, team_rules.quiet_since(ctx.now, after)).items()}
+    return team_rules.quiet_workers(ctx.team, latest, ctx.now, after, me)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") if moment is not None else None
 
 
 # -- keys that change: cpcm key rotate, cpcm team recover ------------------------------------------

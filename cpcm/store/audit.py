@@ -68,6 +68,9 @@ REENCRYPTIONS = (
 # finds, and move the records of a case that drew an ID already used to the case's new folder
 SYNC_MERGE = re.compile(r"^sync merge [0-9a-f]{10}$")
 RECEIVE = re.compile(rf"^receive (?P<folder>{_ID}) (?P<record>{_REC})$")
+# the commits a worker's sync (or bundle apply) makes itself: the merge, or the one commit of a
+# fast-forward that needed re-encryption. A sync that only sends or only takes commits makes none.
+SYNCED = re.compile(r"^sync (merge [0-9a-f]{10}|reencrypt \d+ cases)$")
 _ZERO = "0" * 40
 _SEP, _REC_SEP = "\x1f", "\x1e"
 
@@ -524,6 +527,40 @@ def team_at(root: Path, rev: str) -> Team | None:
     if len(parts) != 3 or parts[1] != b"blob":
         return None
     return team_from(rest[:int(parts[2])])
+
+
+# -- whose work this copy holds ----------------------------------------------------------------------
+def latest_by_worker(root: Path, agency_code: str, rev: str = "HEAD", since: int | None = None) -> dict[str, tuple[int, int | None]]:
+    """worker id -> (when their latest commit in `rev`'s history was made, when their latest sync
+    commit (`SYNCED`) was, or None), as seconds since the epoch by the clock of the laptop that made
+    each; from one `git log` of the author addresses, dates and first lines (`since`: of the commits
+    dated from then on only). A commit whose author is no worker id is left out."""
+    args = ["log", f"--format=%ae{_SEP}%at{_SEP}%s"]
+    if since is not None:
+        args.append(f"--since=@{int(since)}")
+    try:
+        out = _git_bytes(root, [*args, rev, "--"]).decode("utf-8", "replace")
+    except GitError:  # no commit yet
+        return {}
+    suffix = f"@{agency_code.lower()}.cpcm.invalid"
+    work: dict[str, int] = {}  # by author address, as git writes it
+    synced: dict[str, int] = {}
+    for line in out.splitlines():
+        email, _, rest = line.partition(_SEP)
+        stamp, _, message = rest.partition(_SEP)
+        if not stamp.isdigit():
+            continue
+        at = int(stamp)
+        if at > work.get(email, -1):
+            work[email] = at
+        if message.startswith("sync ") and SYNCED.match(message) and at > synced.get(email, -1):
+            synced[email] = at
+    found: dict[str, tuple[int, int | None]] = {}
+    for email, at in work.items():
+        worker = email[:-len(suffix)] if email.endswith(suffix) else ""
+        if WORKER_ID.match(worker):
+            found[worker] = (at, synced.get(email))
+    return found
 
 
 # -- the audit -----------------------------------------------------------------------------------
