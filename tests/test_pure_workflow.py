@@ -592,10 +592,13 @@ def test_check_workers__an_open_case_whose_worker_is_not_on_the_team_is_an_error
     problems = rules.check_workers(cases, team, SHIPPED, NOW)
     assert [(p.code, p.severity, p.case_id, p.worker) for p in problems] == [("case-worker-removed", "error", "1", "otieno")]
     assert "no longer on the team" in problems[0].message and "cpcm assign 1 --worker OTHER" in problems[0].message
+    # a worker who left: every open case of theirs at once, as team remove and the leaver's steps say
+    assert "or every open case of otieno at once (cpcm assign --from-worker otieno --worker OTHER)" in problems[0].message
     # an id the team never had (brought by a sync or an import) is not an active member either
     never = rules.check_workers([_open("1", "amina"), _open("9", "stranger")], team, SHIPPED, NOW)
     assert [(p.code, p.case_id, p.worker) for p in never] == [("case-worker-removed", "9", "stranger")]
     assert "its worker (stranger) is not on the team" in never[0].message and "cpcm assign 9 --worker OTHER" in never[0].message
+    assert "--from-worker" not in never[0].message  # it takes only a worker the team had
     assert rules.check_workers([_open("9", "stranger")], Team(), SHIPPED, NOW) == []  # a team with no entries tells nobody off
 
 
