@@ -295,9 +295,15 @@ def caseload_state(count: int, policy: Policy, capped: bool = True) -> str:
 
 
 def check_caseloads(cases: Iterable[Case], team: Team, policy: Policy) -> list[Problem]:
+    """Each worker near or over the caseload cap. A worker off the team (`off_team`: removed, or
+    never on it) holds no caseload: their open cases are nobody's (`check_workers` reports each,
+    `case-worker-removed`), as `report caseload` shows them."""
     cap, warn_from = caseload_limits(policy)
+    absent = off_team(team)
     problems = []
     for worker, count in sorted(caseloads(cases).items()):
+        if worker in absent:
+            continue
         state = caseload_state(count, policy, has_cap(team.get(worker)))
         if state == "over_cap":
             problems.append(Problem("caseload-over-cap", "error", f"{worker} has {count} open cases; the cap is {cap}",
