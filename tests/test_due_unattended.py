@@ -51,7 +51,8 @@ def test_due__a_supervisor_sees_the_deadlines_of_a_case_whose_worker_was_removed
         assert lines, text.stdout
         for line in lines:
             assert "otieno (no longer on the team: nobody has the case)" in line, line
-            assert f"assign it to another worker (cpcm assign {case_id} --worker OTHER)" in line, line
+            assert (f"assign it to another worker (cpcm assign {case_id} --worker OTHER), or every open case of otieno at "
+                    f"once (cpcm assign --from-worker otieno --worker OTHER)") in line, line
         items = [i for i in _json(sup) if i["case_id"] == case_id]
         assert items and all(i["worker_removed"] is True and i["owner"] == "otieno" for i in items), items
     assert "initial-assessment" in [i["code"] for i in items]
@@ -261,6 +262,7 @@ def test_due_and_check__a_case_whose_worker_was_never_on_the_team_is_nobodys_too
         lines = [line for line in sup("due").stdout.splitlines() if case_id in line]
         assert lines and all("otieno (not on the team: nobody has the case)" in line
                              and f"cpcm assign {case_id} --worker OTHER" in line for line in lines), lines
+        assert not any("--from-worker" in line for line in lines), lines  # it takes only a worker the team had
     from test_views import same
     same(sup, without_views, [("due",), ("due", "--json"), ("due", "--worker", "all", "--json")])
     problems = [p for p in json.loads(sup("check", case_id, "--json").stdout) if p["code"] == "case-worker-removed"]

@@ -580,7 +580,27 @@ def test_check_caseloads__codes_messages_and_who():
         ("caseload-over-cap", "error", "amina has 3 open cases; the cap is 2", "caseload", "S", None, "amina"),
         ("caseload-near-cap", "warning", "otieno has 2 open cases (cap 2, warning from 2)", "caseload", "S", None, "otieno"),
     ]
-    assert rules.check_caseloads(cases + [_open("x2", "stranger"), _open("x3", "stranger")], team, small)[-1].worker == "stranger"
+    # an id the team never had is not on it (`off_team`): it holds no caseload, whatever it is given (check_workers
+    # reports each of its cases); on a team that lists nobody, no worker is told from another: it is counted
+    strangers = cases + [_open("x2", "stranger"), _open("x3", "stranger")]
+    assert [p.worker for p in rules.check_caseloads(strangers, team, small)] == ["amina", "otieno"]
+    assert [p.worker for p in rules.check_caseloads(strangers, Team(), small)] == ["amina", "otieno", "stranger", "sup"]
+
+
+def test_check_caseloads__a_removed_worker_holds_no_caseload_their_cases_are_nobodys():
+    """otieno removed (on a copy that did not know it, his cases came back): not near or over the
+    cap, as `report caseload` does not count him (`off_team`); `case-worker-removed` covers each case."""
+    from dataclasses import replace
+
+    small = policy(caseload={"cap": 2, "warn_from": 2, "source": "S"})
+    gone = replace(Worker("otieno", "O", ("caseworker",), "age1o"), removed="2026-11-20T09:00:00+03:00")
+    cases = [_open(str(i), "otieno") for i in range(3)] + [_open("a1", "amina"), _open("a2", "amina")]
+    assert [(p.code, p.worker) for p in rules.check_caseloads(cases, Team((AMINA, SUP, gone)), small)] == [
+        ("caseload-near-cap", "amina")]
+    assert [p.worker for p in rules.check_caseloads(cases, Team((AMINA, SUP, replace(gone, removed=""))), small)] == [
+        "amina", "otieno"]  # while on the team, he was over the cap
+    assert [(p.code, p.case_id) for p in rules.check_workers(cases, Team((AMINA, SUP, gone)), SHIPPED, NOW)] == [
+        ("case-worker-removed", str(i)) for i in range(3)]
 
 
 def test_check_workers__an_open_case_whose_worker_is_not_on_the_team_is_an_error_until_assigned():
@@ -592,10 +612,13 @@ def test_check_workers__an_open_case_whose_worker_is_not_on_the_team_is_an_error
     problems = rules.check_workers(cases, team, SHIPPED, NOW)
     assert [(p.code, p.severity, p.case_id, p.worker) for p in problems] == [("case-worker-removed", "error", "1", "otieno")]
     assert "no longer on the team" in problems[0].message and "cpcm assign 1 --worker OTHER" in problems[0].message
+    # a worker who left: every open case of theirs at once, as team remove and the leaver's steps say
+    assert "or every open case of otieno at once (cpcm assign --from-worker otieno --worker OTHER)" in problems[0].message
     # an id the team never had (brought by a sync or an import) is not an active member either
     never = rules.check_workers([_open("1", "amina"), _open("9", "stranger")], team, SHIPPED, NOW)
     assert [(p.code, p.case_id, p.worker) for p in never] == [("case-worker-removed", "9", "stranger")]
     assert "its worker (stranger) is not on the team" in never[0].message and "cpcm assign 9 --worker OTHER" in never[0].message
+    assert "--from-worker" not in never[0].message  # it takes only a worker the team had
     assert rules.check_workers([_open("9", "stranger")], Team(), SHIPPED, NOW) == []  # a team with no entries tells nobody off
 
 

@@ -57,7 +57,7 @@ def due_command(within: float | None, worker: str | None, overdue: bool, ics: Pa
         if i.worker_removed:  # nobody has the case (docs/team.md, a worker removed on another copy)
             return [STATE_LABEL[i.state(now, soon)], i.case_id, i.title, local_text(i.due, ctx.zone), _when(i, now),
                     f"{i.owner} ({absent.standing(i.owner)}: nobody has the case)",
-                    f"{unattended_hint(i.code, i.case_id)}; {why}"]
+                    f"{unattended_hint(i.code, i.case_id, absent.leaver(i.owner))}; {why}"]
         if i.nobody_may_decide:  # a waiting approval nobody in the team may decide: on the case's worker's list
             return [STATE_LABEL[i.state(now, soon)], i.case_id, i.title, local_text(i.due, ctx.zone), _when(i, now),
                     f"{i.owner} (nobody in the team may decide it)",

@@ -146,9 +146,14 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+# a correction's own fields (`cpcm correct`: the record it supersedes and why), not answers of the record
+CORRECTION_KEYS = ("supersedes", "correction_reason")
+
+
 def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict[str, str]]:
-    """What a new version changed: each field path with 'added', 'removed' or 'changed'."""
-    old, new = flatten(before), flatten(after)
+    """What a new version changed: each field path with 'added', 'removed' or 'changed' (a
+    correction's own fields, `CORRECTION_KEYS`, are not answers: never counted)."""
+    old, new = (flatten({k: v for k, v in body.items() if k not in CORRECTION_KEYS}) for body in (before, after))
     changes = []
     for key in sorted(set(old) | set(new)):
         if key not in old:

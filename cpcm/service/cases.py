@@ -15,7 +15,7 @@ from cpcm.domain.case import Case
 from cpcm.domain.forms import Form, is_empty, validate
 from cpcm.domain.policy import Policy
 from cpcm.domain.ids import new_case_id, normalise_case_id, record_id_millis
-from cpcm.domain.records import Record, flatten, utc
+from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, utc
 from cpcm.domain.text import shown
 from cpcm.domain.dates import is_date_only, json_time, json_times, local_day, parse_datetime
 from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotFound, Refused, restore_hint
@@ -1153,7 +1153,7 @@ def _lives_with_step(ctx: Context, case: Case, changes: Mapping[str, Any], at: d
 
 CORRECTABLE = ("registration", "update", "assessment", "plan", "consent", "followup", "review", "closure", "note",
                "tracing", "family_assessment", "preparation")  # the steps of reintegration: form records, as a follow-up
-_CORRECTION_KEYS = ("supersedes", "correction_reason")
+_CORRECTION_KEYS = CORRECTION_KEYS
 
 
 def _merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict:

@@ -43,7 +43,7 @@ from cpcm.store.faults import crash_point
 from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, cover_lines, covers_from
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import rules, transitions
-from cpcm.workflow.fold import fold, superseded_ids
+from cpcm.workflow.fold import effective, fold, superseded_ids
 
 _record_ids = RecordIds()
 
@@ -738,11 +738,14 @@ def _readiness(ctx: Context, record: Record) -> dict | None:
 def case_content(ctx: Context, case_id: str, records: list[Record] | None = None) -> dict:
     """What a case holds beyond the fold: the latest plan's content, each assessment and what a
     reassessment changed since the previous one of its type, the needs of the latest
-    comprehensive assessment, and the latest readiness record scored (Form 7A)."""
-    records = load_records(ctx, case_id) if records is None else records
+    comprehensive assessment, and the latest readiness record scored (Form 7A). `records`: the
+    records in force (`effective`), in their order: a correction in the place of what it corrected,
+    as the fold applies them (so `show` lists the assessments as it lists the consents and reviews,
+    and the latest of a type is the one `assessment@TYPE` finds); read so when not given."""
+    records = effective(load_records(ctx, case_id)) if records is None else records
     assessments, latest_plan = [], None
     previous: dict[str, Record] = {}
-    for record in sorted(records, key=lambda r: r.id):
+    for record in records:
         if record.kind == "assessment":
             kind = record.body.get("type", "initial")
             entry = {"record_id": record.id, "type": kind, "at": record.at, "by": record.by, "risk": record.body.get("risk")}
@@ -754,7 +757,7 @@ def case_content(ctx: Context, case_id: str, records: list[Record] | None = None
             assessments.append(entry)
         elif record.kind == "plan":
             latest_plan = record
-    needs = next((list(r.body.get("needs") or []) for r in sorted(records, key=lambda r: r.id, reverse=True)
+    needs = next((list(r.body.get("needs") or []) for r in reversed(records)
                   if r.kind == "assessment" and r.body.get("type") == "comprehensive"), [])
     from cpcm.service import reintegration
 

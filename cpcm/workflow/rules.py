@@ -295,9 +295,15 @@ def caseload_state(count: int, policy: Policy, capped: bool = True) -> str:
 
 
 def check_caseloads(cases: Iterable[Case], team: Team, policy: Policy) -> list[Problem]:
+    """Each worker near or over the caseload cap. A worker off the team (`off_team`: removed, or
+    never on it) holds no caseload: their open cases are nobody's (`check_workers` reports each,
+    `case-worker-removed`), as `report caseload` shows them."""
     cap, warn_from = caseload_limits(policy)
+    absent = off_team(team)
     problems = []
     for worker, count in sorted(caseloads(cases).items()):
+        if worker in absent:
+            continue
         state = caseload_state(count, policy, has_cap(team.get(worker)))
         if state == "over_cap":
             problems.append(Problem("caseload-over-cap", "error", f"{worker} has {count} open cases; the cap is {cap}",
@@ -319,12 +325,16 @@ def check_workers(cases: Iterable[Case], team: Team, policy: Policy, now: dateti
     absent = off_team(team)
     return [Problem("case-worker-removed", "error", f"its worker ({case.worker}) is {absent.standing(case.worker)}, and nobody "
                     f"{_NOT_OPEN.get(case.status, (None, 'has the case'))[1]}: "
-                    f"{unattended_hint(_NOT_OPEN.get(case.status, (None,))[0], case.id)}", "team",
+                    f"{unattended_hint(_NOT_OPEN.get(case.status, (None,))[0], case.id, absent.leaver(case.worker))}", "team",
                     "docs/team.md (a worker removed on another copy)", case.id, case.worker)
             for case in cases if unattended(case, absent, policy, now)]
 
 
 ASSIGN_HINT = "assign it to another worker (cpcm assign {case} --worker OTHER)"
+# a worker removed from the team (`NotOnTeam.leaver`): every open case of theirs handed to one colleague in one commit,
+# a supervisor's or manager's (`cpcm assign --from-worker`, docs/team.md 'a worker leaves'); it takes only a worker
+# the team had, so not one never on it
+LEAVER_HINT = ", or every open case of {worker} at once (cpcm assign --from-worker {worker} --worker OTHER)"
 # a closed case cannot be assigned (`cpcm assign` refuses it), but a supervisor or manager reads it and may record
 # the visit on it (cpcm followup takes only a post-closure visit on a closed case)
 VISIT_HINT = ("record the post-closure visit yourself (cpcm followup {case} --method home_visit --purpose post_closure "
@@ -339,11 +349,14 @@ _NOT_OPEN = {"closed": ("post-closure-visit", "makes its post-closure visit"),
              "transferred": ("transfer-ack", "follows up its transfer receipt")}
 
 
-def unattended_hint(code: str | None, case_id: str) -> str:
+def unattended_hint(code: str | None, case_id: str, leaver: str | None = None) -> str:
     """What a supervisor or manager does for a case nobody has (`code`: the code of its item): assign
-    it, or, for a deadline of a case that is no longer open (`NOT_OPEN_CODES`), do it themselves: a
-    closed case's post-closure visit, a transferred case's receipt."""
-    return _NOT_OPEN_HINTS.get(code or "", ASSIGN_HINT).format(case=case_id)
+    it (and, when its worker was removed from the team, `leaver`: `NotOnTeam.leaver`, every open case
+    of theirs at once), or, for a deadline of a case that is no longer open (`NOT_OPEN_CODES`), do it
+    themselves: a closed case's post-closure visit, a transferred case's receipt."""
+    if (code or "") in _NOT_OPEN_HINTS:
+        return _NOT_OPEN_HINTS[code or ""].format(case=case_id)
+    return ASSIGN_HINT.format(case=case_id) + (LEAVER_HINT.format(worker=leaver) if leaver else "")
 
 
 class NotOnTeam:
@@ -368,6 +381,11 @@ class NotOnTeam:
     def standing(self, worker: str | None) -> str:
         """How the worker is off the team, in words."""
         return "no longer on the team" if worker in self._ever else "not on the team"
+
+    def leaver(self, worker: str | None) -> str | None:
+        """`worker` when the team had them and they are off it now (removed, or revoked): whose
+        open cases `cpcm assign --from-worker` hands over; None otherwise (on the team, or never on it)."""
+        return worker if worker in self and worker in self._ever else None
 
 
 def off_team(team: Team) -> NotOnTeam:

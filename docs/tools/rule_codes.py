@@ -20,7 +20,8 @@ MEANINGS = {
     "reached-18-without-justification": "the child is 18 or older, the case is open, no justification was recorded and no closure is requested (error)",
     "transition-out-of-order": "a record was made at a stage that does not allow it, e.g. two offline copies merged (warning, "
                                "until the sync conflict that names it is settled; docs/team.md)",
-    "caseload-over-cap": "a caseworker has more open cases than the policy's cap: an error in `cpcm check` over every case; "
+    "caseload-over-cap": "a caseworker has more open cases than the policy's cap: an error in `cpcm check` over every case "
+                         "(not for a worker off the team: their open cases are nobody's, `case-worker-removed`); "
                          "refuses an assignment where the policy says `over_cap: refuse`",
     "two-closures": "two closures of one case were written apart on two copies, each still standing on its copy, and merged "
                     "by a sync (warning, until a decision on a closure that leaves at most one of them standing, a reopening, "
@@ -61,7 +62,8 @@ MEANINGS = {
                           "are written (`conference update CONF --minutes F --reason T`; docs/team.md)",
     "covers-concurrent": "one colleague's cover of a case was given or changed to different ends on two copies apart; the "
                          "later one stands (warning, until the cover is given again or a note; docs/team.md)",
-    "caseload-near-cap": "a caseworker has reached the caseload warning level (warning, `cpcm check` over every case)",
+    "caseload-near-cap": "a caseworker has reached the caseload warning level (warning, `cpcm check` over every case; not "
+                         "for a worker off the team)",
     "case-worker-removed": "an open case's worker is no longer on the team: the case was registered by them, or given to "
                            "them, on a copy that did not know a supervisor had removed them, and a sync brought it in "
                            "(error, until `cpcm assign`; docs/team.md)",
