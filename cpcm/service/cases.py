@@ -1053,7 +1053,7 @@ def record_view(ctx: Context, case_id: str, records: list[Record], record: Recor
         form = None
     lang = lang or ctx.config.language or "en"
     body = dict(record.body)
-    shown = {k: v for k, v in body.items() if k not in ("supersedes", "correction_reason")}
+    shown = {k: v for k, v in body.items() if k not in CORRECTION_KEYS}
     answers = _answers(form, shown, lang)
     if name:  # a choice the form names in words (an approver, a case category): its words beside its code
         from cpcm.service.documents import form_choice_words
@@ -1153,7 +1153,6 @@ def _lives_with_step(ctx: Context, case: Case, changes: Mapping[str, Any], at: d
 
 CORRECTABLE = ("registration", "update", "assessment", "plan", "consent", "followup", "review", "closure", "note",
                "tracing", "family_assessment", "preparation")  # the steps of reintegration: form records, as a follow-up
-_CORRECTION_KEYS = CORRECTION_KEYS
 
 
 def _merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict:
@@ -1270,7 +1269,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     if not (reason or "").strip():
         errors.append(FieldError("reason", "is required: say what was wrong"))
     errors += at_errors(ctx, None if original.kind == "registration" else case, at)  # a registration's time may move earlier
-    base = {k: v for k, v in original.body.items() if k not in _CORRECTION_KEYS}
+    base = {k: v for k, v in original.body.items() if k not in CORRECTION_KEYS}
     name = _form_name(ctx, original)
     if original.kind == "update":
         body, problems = _update_corrected(ctx, case_id, case, base, data)

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 from cpcm.domain.case import Case
-from cpcm.domain.records import Record
+from cpcm.domain.records import CORRECTION_KEYS, Record
 from cpcm.errors import Busy, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, form_for, load_case, load_records, risk_reason_errors,
                                   validate_form, writes)
@@ -229,7 +229,7 @@ def plan_current(ctx: Context, case_id: str) -> tuple[str, dict]:
     if current is None:
         raise NotFound(f"{case_id} has no plan yet to start from", f"Write the first version: cpcm plan {case_id} --from-file F")
     ids = plan_actions.ids_by_version(records)[current.id]
-    body = {k: v for k, v in current.body.items() if k not in ("supersedes", "correction_reason")}
+    body = {k: v for k, v in current.body.items() if k not in CORRECTION_KEYS}
     for name in ("goals", "actions"):
         body[name] = [{"id": item_id, **{k: v for k, v in dict(item).items() if k != "id"}}
                       for item_id, item in zip(ids[name], body.get(name) or [])]

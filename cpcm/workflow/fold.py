@@ -15,7 +15,7 @@ from dataclasses import fields, replace
 from typing import Any, Callable, Iterable, Mapping
 
 from cpcm.domain.case import Case, Entry
-from cpcm.domain.records import Record, flatten, set_path, utc
+from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, set_path, utc
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import placements, plan_actions, transitions
 from cpcm.workflow import transfers as transfer_rules
@@ -101,7 +101,7 @@ def _registered(body: dict) -> dict[str, Any]:
 def _registration(case: Case, record: Record) -> Case:
     body = record.body
     if "supersedes" in body or "correction_reason" in body:
-        fields = _registered({k: v for k, v in body.items() if k not in ("supersedes", "correction_reason")})
+        fields = _registered({k: v for k, v in body.items() if k not in CORRECTION_KEYS})
     else:
         fields = _registered(dict(body))
     return _changed(case, risk=body.get("risk"), worker=body.get("worker") or record.by, registered_at=record.at, **fields)
