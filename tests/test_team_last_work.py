@@ -7,6 +7,8 @@ tool's clock: the expected times are read back from git, and a "later" day is co
 machine's clock (the tests' NOW, 2026-11-23, is before any commit these tests make)."""
 from __future__ import annotations
 
+import subprocess
+
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -153,3 +155,46 @@ def test_quiet_workers__counts_from_the_latest_work_or_from_joining():
     assert quiet_workers(team, latest, now, after, me="sup") == ["old"]
     assert quiet_workers(team, {}, now, after) == ["sup", "amina", "old"]  # never any work: from joining
     assert quiet_since(now, parse_duration("1mo")) <= now - timedelta(days=31)
+
+
+def test_team_list__a_long_history_is_read_once_then_only_what_came_since(laptops, monkeypatch):
+    """What a listing found is kept in git's folder with the commit it was taken at; the next one
+    reads only the commits made since, and finds what a whole read finds. A memo from a commit no
+    longer in the history (a copy reset by hand), or a damaged one, is not trusted."""
+    from cpcm.store import audit
+
+    amina_works_and_syncs(laptops)
+    laptops.sync("sup")
+    sup = laptops.cli("sup")
+    root = laptops.repo
+    memo = root / ".git" / audit.LAST_WORK
+    first = listed(sup)
+    head = git(root, "rev-parse", "HEAD").strip()
+    assert memo.is_file() and f'"head": "{head}"' in memo.read_text()
+    assert "CP-" not in memo.read_text()  # worker ids and dates only
+
+    register(sup)  # one commit more
+    logs = []
+    real = audit._git_bytes
+
+    def spy(root_, args, data=None):
+        if args[0] == "log":
+            logs.append(list(args))
+        return real(root_, args, data)
+
+    monkeypatch.setattr(audit, "_git_bytes", spy)
+    kept = audit.latest_by_worker(root, "TEST")
+    assert logs and f"^{head}" in logs[-1]  # only what came since
+    memo.unlink()
+    whole = audit.latest_by_worker(root, "TEST")
+    assert f"^{head}" not in logs[-1] and kept == whole
+    assert whole["sup"][0] >= whole["amina"][0] and set(whole) == {"sup", "amina"}
+
+    # a memo taken at a commit that is not in the history (a copy reset by hand): not trusted
+    stray = subprocess.run(["git", "-c", "user.name=x", "-c", "user.email=x@x", "commit-tree", "-m", "x", "HEAD^{tree}"],
+                           cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+    memo.write_text('{"head": "%s", "work": {"zed@test.cpcm.invalid": 1}, "synced": {}}' % stray)
+    assert audit.latest_by_worker(root, "TEST") == whole
+    memo.write_text('{"head": "not a commit", "work": {}, "synced": {}}')  # damaged
+    assert audit.latest_by_worker(root, "TEST") == whole
+    assert listed(sup)["amina"] == first["amina"]

@@ -12,7 +12,7 @@ import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from cpcm.crypto import cipher
 from cpcm.domain.team import AFTER_REMOVAL, OVERSIGHT, Team, Worker
@@ -534,33 +534,93 @@ def latest_by_worker(root: Path, agency_code: str, rev: str = "HEAD", since: int
     """worker id -> (when their latest commit in `rev`'s history was made, when their latest sync
     commit (`SYNCED`) was, or None), as seconds since the epoch by the clock of the laptop that made
     each; from one `git log` of the author addresses, dates and first lines (`since`: of the commits
-    dated from then on only). A commit whose author is no worker id is left out."""
-    args = ["log", f"--format=%ae{_SEP}%at{_SEP}%s"]
+    dated from then on only). A commit whose author is no worker id is left out.
+
+    Without `since`, what the last such look found is kept in git's folder (`LAST_WORK`: worker
+    ids and commit dates, which the history shows anyone who can read it) with the commit it was
+    taken at, and the next look reads only the commits made since: a long history is read once."""
     if since is not None:
-        args.append(f"--since=@{int(since)}")
+        work, synced, _ = _latest(root, [f"--since=@{int(since)}", rev])
+        return _by_worker(agency_code, work, synced)
+    memo = _last_work_memo(root)
+    if memo and _is_ancestor(root, memo["head"], rev):
+        work, synced, head = _latest(root, [rev, f"^{memo['head']}"])
+        for kept, new in ((memo["work"], work), (memo["synced"], synced)):
+            for email, at in kept.items():
+                if at > new.get(email, -1):
+                    new[email] = at
+        head = head or memo["head"]
+    else:
+        work, synced, head = _latest(root, [rev])
+    if head and (not memo or head != memo["head"]):
+        _keep_last_work(root, {"head": head, "work": work, "synced": synced})
+    return _by_worker(agency_code, work, synced)
+
+
+LAST_WORK = "cpcm-last-work.json"  # in .git/: local, never committed, made again when lost
+
+
+def _latest(root: Path, revs: list[str]) -> tuple[dict[str, int], dict[str, int], str | None]:
+    """From one `git log` of `revs`: author address -> their latest commit's date, and -> their
+    latest sync commit's date; and the newest commit read (None: none)."""
     try:
-        out = _git_bytes(root, [*args, rev, "--"]).decode("utf-8", "replace")
+        out = _git_bytes(root, ["log", f"--format=%H{_SEP}%ae{_SEP}%at{_SEP}%s", *revs, "--"]).decode("utf-8", "replace")
     except GitError:  # no commit yet
-        return {}
-    suffix = f"@{agency_code.lower()}.cpcm.invalid"
+        return {}, {}, None
     work: dict[str, int] = {}  # by author address, as git writes it
     synced: dict[str, int] = {}
+    head = None
     for line in out.splitlines():
-        email, _, rest = line.partition(_SEP)
+        sha, _, rest = line.partition(_SEP)
+        email, _, rest = rest.partition(_SEP)
         stamp, _, message = rest.partition(_SEP)
         if not stamp.isdigit():
             continue
+        head = head or sha
         at = int(stamp)
         if at > work.get(email, -1):
             work[email] = at
         if message.startswith("sync ") and SYNCED.match(message) and at > synced.get(email, -1):
             synced[email] = at
+    return work, synced, head
+
+
+def _by_worker(agency_code: str, work: Mapping[str, int], synced: Mapping[str, int]) -> dict[str, tuple[int, int | None]]:
+    suffix = f"@{agency_code.lower()}.cpcm.invalid"
     found: dict[str, tuple[int, int | None]] = {}
     for email, at in work.items():
         worker = email[:-len(suffix)] if email.endswith(suffix) else ""
         if WORKER_ID.match(worker):
             found[worker] = (at, synced.get(email))
     return found
+
+
+def _last_work_memo(root: Path) -> dict | None:
+    try:
+        memo = json.loads((Path(root) / ".git" / LAST_WORK).read_bytes())
+    except (OSError, ValueError):
+        return None
+    ok = (isinstance(memo, dict) and isinstance(memo.get("head"), str) and re.fullmatch(r"[0-9a-f]{40,64}", memo["head"])
+          and all(isinstance(memo.get(k), dict) and all(isinstance(v, int) for v in memo[k].values()) for k in ("work", "synced")))
+    return memo if ok else None
+
+
+def _is_ancestor(root: Path, older: str, rev: str) -> bool:
+    """Whether `older` is in `rev`'s history (else what was kept from it may not be: a copy reset by hand)."""
+    try:
+        _git_bytes(root, ["merge-base", "--is-ancestor", older, rev])
+    except GitError:
+        return False
+    return True
+
+
+def _keep_last_work(root: Path, memo: dict) -> None:
+    folder = Path(root) / ".git"
+    if folder.is_dir():
+        try:
+            atomic.write_local(folder / LAST_WORK, json.dumps(memo, sort_keys=True).encode())
+        except OSError:  # a read-only copy: read in full next time
+            pass
 
 
 # -- the audit -----------------------------------------------------------------------------------
