@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Iterable, Mapping
 
 from cpcm.domain.durations import Duration
@@ -270,16 +270,6 @@ class Team:
 
 
 # -- whose work has not reached this copy lately (`team_sync.quiet_after`) --------------------------------
-def quiet_since(now: datetime, after: Duration) -> datetime | None:
-    """A moment no later than the start of the `after` before `now`: work dated before it is
-    older than `after` whatever the months' lengths (what a look at the history may stop at).
-    None when `after` is longer than any calendar."""
-    try:
-        return now - timedelta(days=31 * after.months + after.days + 1, minutes=after.minutes)
-    except OverflowError:
-        return None
-
-
 def quiet_workers(team: Team, latest: Mapping[str, datetime], now: datetime, after: Duration,
                   me: str | None = None) -> list[str]:
     """The active workers (but `me`) of whom this copy holds no work made within `after` before

@@ -446,18 +446,18 @@ def team_list(ctx: Context, include_removed: bool = False) -> list[dict]:
     return rows
 
 
-def last_work(ctx: Context, since: datetime | None = None) -> dict[str, tuple[datetime, datetime | None]]:
+def last_work(ctx: Context) -> dict[str, tuple[datetime, datetime | None]]:
     """worker id -> (when their latest commit in this copy's history was made, when their latest
     sync commit was, a sync's merge or re-encryption, or None), in the agency's zone; from one
-    `git log` (`since`: of the commits made from then on only). The times are the commits' dates:
-    what the clock of the laptop that made each said. Empty for a store with no git history."""
+    `git log` of the commits made since the last look (`audit.latest_by_worker`). The times are the
+    commits' dates: what the clock of the laptop that made each said. Empty for a store with no git
+    history."""
     git = getattr(ctx.store, "git", None)
     if git is None or git.head() is None:
         return {}
     from cpcm.store import audit
 
-    found = audit.latest_by_worker(ctx.root, ctx.config.agency_code, git.rev,
-                                   int(since.timestamp()) if since is not None else None)
+    found = audit.latest_by_worker(ctx.root, ctx.config.agency_code, git.rev)
     zone = ctx.zone
 
     def at(seconds: int | None) -> datetime | None:
@@ -471,7 +471,7 @@ def quiet_workers(ctx: Context, me: str | None = None) -> list[str]:
     if not ctx.policy.get("team_sync", "warn", False):
         return []
     after = ctx.policy.duration("team_sync", "quiet_after")
-    latest = {worker: work for worker, (work, _) in last_work(ctx, team_rules.quiet_since(ctx.now, after)).items()}
+    latest = {worker: work for worker, (work, _) in last_work(ctx).items()}  # the commits since the last look only
     return team_rules.quiet_workers(ctx.team, latest, ctx.now, after, me)
 
 

@@ -530,18 +530,15 @@ def team_at(root: Path, rev: str) -> Team | None:
 
 
 # -- whose work this copy holds ----------------------------------------------------------------------
-def latest_by_worker(root: Path, agency_code: str, rev: str = "HEAD", since: int | None = None) -> dict[str, tuple[int, int | None]]:
+def latest_by_worker(root: Path, agency_code: str, rev: str = "HEAD") -> dict[str, tuple[int, int | None]]:
     """worker id -> (when their latest commit in `rev`'s history was made, when their latest sync
     commit (`SYNCED`) was, or None), as seconds since the epoch by the clock of the laptop that made
-    each; from one `git log` of the author addresses, dates and first lines (`since`: of the commits
-    dated from then on only). A commit whose author is no worker id is left out.
+    each; from one `git log` of the author addresses, dates and first lines. A commit whose author
+    is no worker id is left out.
 
-    Without `since`, what the last such look found is kept in git's folder (`LAST_WORK`: worker
-    ids and commit dates, which the history shows anyone who can read it) with the commit it was
-    taken at, and the next look reads only the commits made since: a long history is read once."""
-    if since is not None:
-        work, synced, _ = _latest(root, [f"--since=@{int(since)}", rev])
-        return _by_worker(agency_code, work, synced)
+    What the last look found is kept in git's folder (`LAST_WORK`: worker ids and commit dates,
+    which the history shows anyone who can read it) with the commit it was taken at, and the next
+    look reads only the commits made since: a long history is read once."""
     memo = _last_work_memo(root)
     if memo and _is_ancestor(root, memo["head"], rev):
         work, synced, head = _latest(root, [rev, f"^{memo['head']}"])
