@@ -43,25 +43,30 @@ VISIT = ("--method", "home_visit", "--purpose", "monitoring", "--purpose-detail"
 
 
 class Team:
-    def __init__(self, base: Path):
-        self.base = base
+    """The home's laptops: sue's copy made at `day0`, a laptop each for the others once cloned from
+    the shared folder (`laptop`); `team(worker, now)` runs cpcm as that worker on their copy;
+    `sync` (at `synced`, `day0` when not given) must succeed and gives its JSON."""
+
+    def __init__(self, base: Path, day0: str = DAY0, synced: str | None = None):
+        self.base, self.day0, self.synced = base, day0, synced or day0
         self.keys = {w: (base / "keys" / f"{w}.txt", "") for w in WORKERS}
         for worker, (path, _) in list(self.keys.items()):
             self.keys[worker] = (path, make_identity(path))
-        self.office = make_repo(base / "sue", self.keys, workers=WORKERS, now=DAY0)
+        self.office = make_repo(base / "sue", self.keys, workers=WORKERS, now=day0)
         self.copies = {"sue": self.office}
         self.bare = base / "shared.git"
 
-    def __call__(self, worker: str, now: str = DAY0) -> Cli:
-        return Cli({"CPCM_REPO": str(self.copies[worker]), "CPCM_IDENTITY": str(self.keys[worker][0]), "CPCM_NOW": now})
+    def __call__(self, worker: str, now: str | None = None) -> Cli:
+        return Cli({"CPCM_REPO": str(self.copies[worker]), "CPCM_IDENTITY": str(self.keys[worker][0]),
+                    "CPCM_NOW": now or self.day0})
 
     def laptop(self, worker: str) -> None:
         path = self.base / worker
         subprocess.run(["git", "clone", "-q", str(self.bare), str(path)], check=True, capture_output=True)
         self.copies[worker] = path
 
-    def sync(self, worker: str, now: str = DAY0) -> dict:
-        done = self(worker, now)("sync", "--json")
+    def sync(self, worker: str, now: str | None = None) -> dict:
+        done = self(worker, now or self.synced)("sync", "--json")
         assert done.code == 0, done.stderr
         return done.json()
 

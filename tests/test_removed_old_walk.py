@@ -20,16 +20,15 @@ before it, what she wrote after it after it); the days around it count from the 
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from conftest import CANARY, CLINIC, Cli, consent_both, git, make_identity, make_repo, private_env, register
+from conftest import CANARY, CLINIC, consent_both, git, private_env, register
+from test_leaver_walk import Team as Walk
 
-WORKERS = {"sue": "supervisor", "amina": "caseworker", "baraka": "caseworker"}
 KISUMU = timezone(timedelta(hours=3))
 TODAY = datetime.now(KISUMU).replace(microsecond=0)
 
@@ -56,26 +55,11 @@ def now_after(seconds: float) -> str:
     return moment(datetime.now(KISUMU).replace(microsecond=0))
 
 
-class Team:
+class Team(Walk):
+    """The home's three laptops (test_leaver_walk's), on this walk's days: syncs at LATER."""
+
     def __init__(self, base: Path):
-        self.base = base
-        self.keys = {}
-        for worker in WORKERS:
-            path = base / "keys" / f"{worker}.txt"
-            self.keys[worker] = (path, make_identity(path))
-        self.copies = {"sue": make_repo(base / "sue", self.keys, workers=WORKERS, now=DAY0)}
-        self.bare = base / "shared.git"
-
-    def __call__(self, worker: str, now: str = DAY0) -> Cli:
-        return Cli({"CPCM_REPO": str(self.copies[worker]), "CPCM_IDENTITY": str(self.keys[worker][0]), "CPCM_NOW": now})
-
-    def laptop(self, worker: str) -> None:
-        path = self.base / worker
-        subprocess.run(["git", "clone", "-q", str(self.bare), str(path)], check=True, capture_output=True)
-        self.copies[worker] = path
-
-    def sync(self, worker: str, now: str = LATER) -> dict:
-        return ok(self(worker, now)("sync", "--json")).json()
+        super().__init__(base, DAY0, LATER)
 
 
 def start(base: Path) -> tuple[Team, dict]:
