@@ -70,6 +70,16 @@ class Team:
         assert done.code == 0, done.stderr
         return done.json()
 
+    def no_name_on_disk(self) -> None:
+        """The canary child's name is in no commit, no file name and no file outside git's objects, on any copy."""
+        for root in self.copies.values():
+            log = git(root, "log", "--all", "--format=%an %s %b")
+            assert CANARY not in log and CANARY.split()[0] not in log
+            for path in root.rglob("*"):
+                assert CANARY.split()[0] not in path.name
+                if path.is_file() and ".git" not in path.parts:
+                    assert CANARY.encode() not in path.read_bytes(), path
+
 
 def ok(result):
     assert result.code == 0, result.stderr
@@ -280,13 +290,7 @@ def test_what_she_can_still_read_is_what_security_md_says(walked):
 
 def test_no_child_s_name_in_any_message_file_name_or_commit(walked):
     team, cases, _ = walked
-    for worker, root in team.copies.items():
-        log = git(root, "log", "--all", "--format=%an %s %b")
-        assert CANARY not in log and CANARY.split()[0] not in log
-        for path in root.rglob("*"):
-            assert CANARY.split()[0] not in path.name
-            if path.is_file() and ".git" not in path.parts:
-                assert CANARY.encode() not in path.read_bytes(), path
+    team.no_name_on_disk()
     for args in (("due", "--worker", "all"), ("check",), ("report", "caseload"), ("list",)):
         result = team("sue", DAY2)(*args)
         assert CANARY not in result.stdout + result.stderr

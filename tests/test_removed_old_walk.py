@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CANARY, CLINIC, consent_both, git, private_env, register
+from conftest import CANARY, CLINIC, consent_both, private_env, register
 from test_leaver_walk import Team as Walk
 
 KISUMU = timezone(timedelta(hours=3))
@@ -218,13 +218,7 @@ def test_the_handover_run_again_picks_them_up(walked):
 
 def test_no_child_s_name_in_any_message_file_name_or_commit(walked):
     team, _, said = walked
-    for root in team.copies.values():
-        log = git(root, "log", "--all", "--format=%an %s %b")
-        assert CANARY not in log and CANARY.split()[0] not in log
-        for path in root.rglob("*"):
-            assert CANARY.split()[0] not in path.name
-            if path.is_file() and ".git" not in path.parts:
-                assert CANARY.encode() not in path.read_bytes(), path
+    team.no_name_on_disk()
     messages = {k: v for k, v in said.items() if k != "before"} | {k: v for k, v in said["before"].items() if "show" not in k}
     assert CANARY not in json.dumps(messages, default=lambda r: r.stdout + r.stderr)  # `show` is the one to print a name
     assert not [r for r in said["before"]["baraka_show"].values() if CANARY in r.stdout + r.stderr]
