@@ -27,7 +27,8 @@ def register(app: typer.Typer) -> None:
         """Register every child of a register file, in one commit.
 
         Every row is checked first: one bad cell and nothing is written, and every bad cell is
-        listed (sheet, row, column and why; never the value). Probable duplicates are flagged.
+        listed (sheet, row, column and why; never the value). Probable duplicates are flagged;
+        a row a case's registration already says (a register imported, then kept) is left out.
         When every date of a column reads both as the date_format and with day and month swapped
         (every day is the 12th or before), some differently, the import is refused until
         --date-format states which is right.
@@ -56,10 +57,18 @@ def register(app: typer.Typer) -> None:
                 f"{local_text(before['at'], ctx.zone)}); nothing was written")
             for entry in before["cases"]:
                 typer.echo(f"row {entry['row']}\t{entry['case_id']}" if entry["row"] is not None else entry["case_id"])
+        elif not result.extra["checked"] - len(result.extra["already_in"]):
+            say(f"{result.extra['checked']} rows checked: every one is in the repository already (above); nothing "
+                + ("would be written" if dry_run else "was written"))
         elif dry_run:
-            say(f"{result.extra['checked']} rows checked: every one can be imported (nothing written; run again without --dry-run)")
+            held = len(result.extra["already_in"])
+            say(f"{result.extra['checked']} rows checked: "
+                + (f"{result.extra['checked'] - held} can be imported, {held} in the repository already (above) are left out"
+                   if held else "every one can be imported") + " (nothing written; run again without --dry-run)")
         else:
-            say(f"{result.extra['imported']} cases registered in one commit")
+            held = len(result.extra["already_in"])
+            say(f"{result.extra['imported']} cases registered in one commit"
+                + (f"; {held} rows in the repository already (above) were left out" if held else ""))
             for entry in result.extra["cases"]:
                 typer.echo(f"row {entry['row']}\t{entry['case_id']}")
 

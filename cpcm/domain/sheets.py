@@ -54,7 +54,7 @@ COMMON = {
 _YES_NO = {"y": "yes", "n": "no", "ndiyo": "yes", "hapana": "no", "?": "unknown"}
 COMMON_VALUES = {
     "child.sex": {"f": "female", "m": "male", "girl": "female", "boy": "male", "femme": "female", "homme": "male",
-            "mke": "female", "kike": "female", "me": "male", "kiume": "male"},
+            "mke": "female", "kike": "female", "me": "male", "kiume": "male", "msichana": "female", "mvulana": "male"},
     "child.disability": _YES_NO,
 }
 
@@ -174,7 +174,12 @@ def cell_value(value: Any, key: str, form: Form, mapping: ColumnMapping) -> tupl
     form_field = form.field(key)
     kind = "date" if is_date(key, form) else (form_field.type if form_field else "text")
     if kind == "date":
-        return _date(value, mapping.date_format)
+        clean, reason = _date(value, mapping.date_format)
+        if reason and YEAR_ALONE.fullmatch(str(value).strip()):  # a register that knows only the year of birth
+            reason = ("is a year alone, not a date: write the whole date"
+                      + ("; when only the year of birth is known, leave it empty and give the estimated age in years "
+                         "(child.age_estimate: an Age column)" if key == "child.date_of_birth" else ""))
+        return clean, reason
     if isinstance(value, (date, datetime)):
         return value.isoformat()[:10], None
     words = mapping.values.get(key, {})
@@ -187,6 +192,9 @@ def cell_value(value: Any, key: str, form: Form, mapping: ColumnMapping) -> tupl
         # a mark such as "?" has no letters, so its heading key is empty: looked up as written
         return words.get(heading_key(text)) or common.get(heading_key(text)) or common.get(text) or text, None
     return value, None
+
+
+YEAR_ALONE = re.compile(r"(19|20)\d\d")  # a four-digit year in a date column, where a date was wanted
 
 
 def _date(value: Any, date_format: str | None) -> tuple[Any, str | None]:
@@ -203,7 +211,16 @@ def _date(value: Any, date_format: str | None) -> tuple[Any, str | None]:
         try:
             return datetime.strptime(text, date_format).date(), None
         except ValueError:
+            pass
+        swapped = swapped_format(date_format)
+        try:
+            if swapped is None:
+                raise ValueError
+            datetime.strptime(text, swapped)
+        except ValueError:
             return None, "is not a date in the mapping's date_format, nor YYYY-MM-DD"
+        return None, ("is not a date in the mapping's date_format, nor YYYY-MM-DD; it reads with the day and the month "
+                      "the other way round: write it as the rest of the register is written")
     return None, "is not a date (YYYY-MM-DD; for another way of writing dates set date_format in the mapping)"
 
 

@@ -16,6 +16,9 @@ register; the same rows however the file was saved again), and the same worker's
 same register finds that commit and says so, with the cases it made, instead of writing them a
 second time. A worker whose import was killed after its
 commit, before it printed the cases, runs it again and gets the cases, not every child twice.
+A register changed since its import (kept by the home: rows added, deleted, a cell corrected) is
+another register; its rows that a case's registration already says are left out (`_already_in`),
+so only its new rows go in.
 """
 from __future__ import annotations
 
@@ -31,10 +34,10 @@ from cpcm.domain import sheets
 from cpcm.domain.case import Case
 from cpcm.domain.forms import validate
 from cpcm.domain.ids import new_case_id
-from cpcm.domain.records import Record
-from cpcm.errors import FieldError, InvalidInput, Refused, UsageError
-from cpcm.service.context import (Context, keys_for, load_index, locked, new_record, readers_for, recipients_bytes,
-                                  transaction)
+from cpcm.domain.records import CORRECTION_KEYS, Record
+from cpcm.errors import CpcmError, FieldError, InvalidInput, Refused, UsageError
+from cpcm.service.context import (Context, keys_for, load_index, locked, new_record, read_case, readers_for,
+                                  recipients_bytes, transaction)
 from cpcm.service.results import Written
 from cpcm.store import forms
 from cpcm.store.faults import crash_point
@@ -61,6 +64,7 @@ class Checked:
     plan: dict[int, str]
     unmapped: list[str]
     two_way: dict[int, sheets.TwoReadings]  # date columns that read two ways (day, month)
+    already_in: list[dict[str, Any]]  # the rows a case holds already (`_already_in`): left out, not imported again
 
 
 def import_cases(ctx: Context, sheet: Sheet, mapping: Any = None, dry_run: bool = False,
@@ -104,6 +108,8 @@ def import_cases(ctx: Context, sheet: Sheet, mapping: Any = None, dry_run: bool 
                 if before is not None:
                     return before
                 checked = _check(ctx, sheet, mapping, None, date_format)
+            if not checked.records:  # every row is in the repository already: nothing to write
+                return _result(checked, sheet, written, dry_run)
             with transaction(ctx, "import") as tx:
                 for row_number, case, record in checked.records:
                     readers = readers_for(ctx, case)
@@ -113,8 +119,13 @@ def import_cases(ctx: Context, sheet: Sheet, mapping: Any = None, dry_run: bool 
                     if progress:
                         progress(1)
                 tx.commit(f"import {len(written)} cases (register {digest})")
+    return _result(checked, sheet, written, dry_run)
+
+
+def _result(checked: Checked, sheet: Sheet, written: list[dict[str, Any]], dry_run: bool) -> Written:
     return Written(None, tuple(w["record_id"] for w in written), "registration", tuple(checked.warnings),
-                   extra={"imported": len(written), "checked": len(checked.records), "dry_run": dry_run, "cases": written,
+                   extra={"imported": len(written), "checked": len(checked.records) + len(checked.already_in),
+                          "dry_run": dry_run, "cases": written, "already_in": checked.already_in,
                           "possible_duplicates": checked.duplicates,
                           "columns": {str(sheet.headers[i]): key for i, key in checked.plan.items()},
                           "not_imported": checked.unmapped},
@@ -237,8 +248,8 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
         body, invalid = validate(form, row.document, today, workers)
         unread = {e.field for e in row.errors}  # a cell that could not be read is named once, not again by the form's rules
         found = [(e.field, FieldError(f"{where}row {row.number}: {e.field}", e.reason)) for e in row.errors]
-        found += [(column, FieldError(f"{where}row {row.number}: {column}", e.reason)) for e in invalid
-                  if (column := _column(e.field, row.columns)) not in unread and e.field not in lacking]
+        found += [(column, FieldError(f"{where}row {row.number}: {column}", _with_values_hint(e.reason, column)))
+                  for e in invalid if (column := _column(e.field, row.columns)) not in unread and e.field not in lacking]
         for index in row.unread_dates:
             unread_dates.setdefault(index, []).append(row.number)
         at = None
@@ -294,14 +305,29 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
     warnings, duplicates = [], []
     known = [(case.id, key_of(case)) for case in cases.values()]
     found = matches_among([key_of(case) for _, case, _ in records], known)
+    held = _already_in(ctx, [(item, record) for item, (_, _, record) in zip(planned, records)], found)
+    already_in = [{"row": records[index][0], "case_id": case_id} for index, case_id in held.items()]
+    for entry in already_in:
+        warnings.append(f"{where}row {entry['row']}: in the repository already as {entry['case_id']} (its registration "
+                        "says what the row says): left out, not imported again")
+    rows_held = {records[index][0] for index in held}
     for (row_number, _, _), (same_as_cases, same_as_rows) in zip(records, found):
+        if row_number in rows_held:
+            continue
         for other, reason in same_as_cases:
             duplicates.append({"row": row_number, "case_id": other, "reason": reason})
             warnings.append(f"{where}row {row_number}: possibly the same child as {other} ({reason})")
         for earlier in same_as_rows:
             before = records[earlier][0]
+            if before in rows_held:  # that row is left out: its case is the one to compare with
+                before_case = held[earlier]
+                if before_case not in [other for other, _ in same_as_cases]:
+                    duplicates.append({"row": row_number, "case_id": before_case, "reason": "possibly the same child"})
+                    warnings.append(f"{where}row {row_number}: possibly the same child as {before_case}")
+                continue
             duplicates.append({"row": row_number, "row_before": before, "reason": "possibly the same child"})
             warnings.append(f"{where}row {row_number}: possibly the same child as row {before}")
+    records = [entry for index, entry in enumerate(records) if index not in held]
     warnings += _caseload(ctx, [case for _, case, _ in records], cases)
     left_out = [sheet.heading_row + 1 + n for n, line in enumerate(sheet.rows)
                 if not sheets.holds_a_child(line, plan) and not all(sheets.blank(v) for v in line)]
@@ -312,7 +338,47 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
     if unmapped:
         warnings.append(f"{len(unmapped)} column(s) not imported: {', '.join(unmapped)[:300]} (map them in the mapping file if they hold a registration field)")
     warnings = [f"{where}column {r.column}: {r.reason(date_format is not None, dry_run=True)}" for r in two_way.values()] + warnings
-    return Checked(records, warnings, duplicates, plan, unmapped, two_way)
+    return Checked(records, warnings, duplicates, plan, unmapped, two_way, already_in)
+
+
+def _already_in(ctx: Context, rows: list[tuple[Planned, Record]],
+                found: list[tuple[list[tuple[str, str]], list[int]]]) -> dict[int, str]:
+    """{index of the row: the case that holds it already}: a row whose registration, as the import
+    would write it, is what a probable duplicate's registration (as first written: not a correction)
+    says, field for field (the assigned worker aside), on the same date of admission when the row
+    gives one. That is the row imported before from a register since changed (a row added, a cell
+    corrected, a row removed): its digest is another, and without this every child went in a second
+    time, each only flagged. Only the probable duplicates are read, and only those you may read
+    (a case of a colleague's that you cannot read is left a warning). Compared in memory only."""
+    said: dict[str, list[tuple[str, str]]] = {}
+    held: dict[int, str] = {}
+    for index, ((item, record), (same_as_cases, _)) in enumerate(zip(rows, found)):
+        mine = _what_it_says(record)
+        for other, _reason in same_as_cases:
+            if other not in said:
+                try:
+                    said[other] = [_what_it_says(r) for r in read_case(ctx, other, strict=False)[0]
+                                   if r.kind == "registration" and not any(k in r.body for k in CORRECTION_KEYS)]
+                except CpcmError:  # not yours to read, or damaged: the warning stays
+                    said[other] = []
+            if any(body == mine[1] and (item.at is None or at == mine[0]) for at, body in said[other]):
+                held[index] = other
+                break
+    return held
+
+
+def _what_it_says(record: Record) -> tuple[str, str]:
+    """(its date, its fields but the assigned worker), comparable whether written now or read back."""
+    body = {k: v for k, v in record.body.items() if k != "worker" and k not in CORRECTION_KEYS}
+    return record.at, json.dumps(body, sort_keys=True, default=str, ensure_ascii=False)
+
+
+def _with_values_hint(reason: str, column: str) -> str:
+    """A register's word that is none of a list's: the register may mean one of them by it, which
+    the mapping's `values:` says once for every row (a typing slip is corrected in the cell)."""
+    if column.startswith("column ") and reason.startswith("is not one of: "):
+        return reason + "; correct the cell, or, if the register writes one of them this way, say which under values: in the mapping file"
+    return reason
 
 
 def _column(field: str, columns: Mapping[str, str]) -> str:
