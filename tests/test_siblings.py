@@ -146,7 +146,8 @@ def test_link_sibling__two_registered_cases_one_commit_both_links(cli_as, repo):
     before = len(commits(repo))
     done = amina("link", a, b, "--sibling", "--json")
     assert done.code == 0, done.stderr
-    assert done.json()["case_id"] == a and done.json()["sibling"] == b
+    assert done.json() == {"case_id": a, "record_id": done.json()["record_id"], "kind": "case_link", "sibling": b,
+                           "warnings": [], "next_steps": []}
     assert commits(repo)[0] == f"link {a} {b}" and len(commits(repo)) == before + 1
     assert sorted(f.split("/")[1] for f in changed(repo)) == sorted([a, b])
     assert [(x["case_id"], x["relation"]) for x in amina("show", a, "--json").json()["links"]] == [(b, "sibling")]
