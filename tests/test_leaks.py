@@ -97,7 +97,7 @@ BASE = {
                  "--lives-with", "relatives", "--caregiver", "A Carer", "--identified-by", "family", "--concern", "neglect",
                  "--risk", "medium", "--child-consent", "given", "--caregiver-consent", "given"],
     "show": ["show", "{case}"], "log": ["log", "{case}"], "list": ["list"], "verify": ["verify"],
-    "assign": ["assign", "{case}", "--worker", "amina"],
+    "assign": ["assign", "{case}", "--worker", "amina"], "link": ["link", "{case}", "{case}", "--sibling"],
     "assess": ["assess", "{case}", "--type", "initial", "--no-input", "--outcome", "proceed", "--risk", "high", "--set", "safe=no"],
     "plan": ["plan", "{case}", "--no-input", "--reason", "review"],
     "approve": ["approve", "{case}", "plan", "--note", "fine"], "reject": ["reject", "{case}", "plan", "--note", "change it"],

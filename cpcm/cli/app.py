@@ -14,7 +14,7 @@ Each case is a folder of age-encrypted records in a git repository. Start with
 # only its own module (about a tenth of a second less at every start); help builds them all
 MODULES = {
     "key": "keys", "unlock": "keys", "lock": "keys", "init": "repo", "config": "repo", "team": "repo", "register": "register",
-    "show": "cases", "list": "cases", "log": "cases", "assign": "cases", "verify": "cases", "update": "update",
+    "show": "cases", "list": "cases", "log": "cases", "assign": "cases", "link": "cases", "verify": "cases", "update": "update",
     "correct": "correct",
     "assess": "assess", "plan": "assess", "approve": "assess", "reject": "assess",
     "consent": "referrals", "service": "referrals", "refer": "referrals", "referral": "referrals",

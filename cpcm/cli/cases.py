@@ -108,6 +108,30 @@ def register(app: typer.Typer) -> None:
                       e.by, e.record_id, local_text(e.recorded_at, ctx.zone), (e.commit or "uncommitted")[:10], _signed(e)] for e in entries])
         say(service.records_text(len(entries), sum(1 for e in entries if e.superseded_by)))
 
+    @app.command("link")
+    def link(case: str = typer.Argument(..., help="A child's case ID."),
+             other: str = typer.Argument(..., help="The case of their brother or sister."),
+             sibling: bool = typer.Option(False, "--sibling", help="The two children are siblings (the one relation "
+                                          "this command records; two cases of one child: cpcm merge-cases)."),
+             repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
+        """Record that two registered children are siblings: each case gets a link to the other
+        (cpcm show lists it: "sibling of CP-..."), in one commit. You must be able to read both.
+
+        Example: cpcm link CP-4F7K-9X2M CP-7YY9-TW8D --sibling
+        """
+        from cpcm import service
+        from cpcm.cli.common import report_written
+        from cpcm.errors import UsageError
+
+        first, second = service.parse_case_id(case), service.parse_case_id(other)
+        if not sibling:
+            raise UsageError("say how the two cases are linked: --sibling (the children are brothers or sisters)",
+                             f"cpcm link {first} {second} --sibling; two cases of one child are linked by a supervisor or "
+                             f"manager: cpcm merge-cases {first} {second}")
+        ctx = open_ctx(repo, identity)
+        result = service.link_siblings(ctx, first, second)
+        report_written(result, json_out, f"{first} and {second} are linked as siblings")
+
     @app.command("assign")
     def assign(case: Optional[str] = typer.Argument(None, help="Case ID (or use --batch)."),
                worker: Optional[str] = typer.Option(None, "--worker", help="The worker's id: the case becomes theirs.", show_default=False),

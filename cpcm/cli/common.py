@@ -12,7 +12,7 @@ import re
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Callable, Iterable, Optional, Sequence
+from typing import Annotated, Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from cpcm import clock
 
@@ -451,9 +451,11 @@ def report_problems(ctx) -> None:
 
 
 def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, flags: dict[str, Any], no_input: bool,
-           needed=None, hint: bool = True) -> dict:
-    """A record's fields from a YAML file, then --set pairs and flags, then (on a terminal,
-    unless --no-input) guided prompts for what is still missing. Everything passes the input
+           needed=None, hint: bool = True, base: Mapping[str, Any] | None = None) -> dict:
+    """A record's fields from a YAML file, then --set pairs and flags, then the fields of `base`
+    (dotted path -> value: what the record starts from, e.g. a sibling's family part) that none of
+    these gave (an empty field counts as not given), then (on a terminal, unless --no-input) guided
+    prompts for what is still missing. Everything passes the input
     gate: a path that conflicts with another (--set child=x --set child.name=y) is exit 2.
     `needed(key, answers)`: why the command's own rule makes an optional field required, or None
     (prompts.fill asks it as a required question). Given only options, with no questions asked,
@@ -477,6 +479,9 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
     for key, value in flags.items():
         if value is not None and value != []:
             text.put(data, key, value, "the options")
+    for key, value in (base or {}).items():
+        if not given(data, key):
+            text.put(data, key, value, "the fields taken over")
     if not no_input and not from_file and stdin_is_terminal():
         from cpcm.cli.prompts import fill
 
@@ -491,6 +496,19 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
                           "(on a terminal, without --no-input, cpcm asks for them). Nothing was written.")
     text.check_data(data, "the input", controls=True)
     return data
+
+
+def given(data: Mapping[str, Any], path: str) -> bool:
+    """A dotted field path holds something in `data` (a value where its group should be counts:
+    validation names it)."""
+    node: Any = data
+    for part in path.split("."):
+        if node is None:
+            return False
+        if not isinstance(node, Mapping):
+            return True
+        node = node.get(part)
+    return node not in (None, "", [])
 
 
 def risk_reason_needed(ctx, case_id: str):

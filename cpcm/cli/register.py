@@ -30,6 +30,7 @@ def register(app: typer.Typer) -> None:
         worker: Optional[str] = typer.Option(None, "--worker", help="Assigned worker's id (default: you)."),
         child_consent: Optional[str] = typer.Option(None, "--child-consent", help="Child's assent: given, refused, not_possible."),
         caregiver_consent: Optional[str] = typer.Option(None, "--caregiver-consent", help="Caregiver's consent: given, refused, not_possible."),
+        sibling_of: Optional[str] = typer.Option(None, "--sibling-of", metavar="CASE", help="A brother's or sister's case: start from its family and home fields (where and with whom the child lives, caregiver, contact, how identified, registration place), and link the two cases as siblings."),
         from_file: FromFileOpt = None, set_: SetOpt = None,
         at: AtOpt = None,
         no_input: NoInputOpt = False,
@@ -40,10 +41,15 @@ def register(app: typer.Typer) -> None:
         Example: cpcm register --from-file child.yaml     (skeleton: cpcm form blank registration)
         Example: cpcm register    (on a terminal: guided questions)
         Example: cpcm register --from-file child.yaml --set child.birth_certificate=12345678
+        Example: cpcm register --sibling-of CP-4F7K-9X2M --from-file brother.yaml     (the family part from the sister's case)
         """
         from cpcm import service
 
         ctx = open_ctx(repo, identity)
+        sibling = service.parse_case_id(sibling_of) if sibling_of is not None else None
+        base = service.sibling_fields(ctx, sibling) if sibling is not None else None  # refused before any question
+        if base:
+            say(f"from {sibling}: {', '.join(base)} (a flag, --set or the file gives another value)")
         flags = {
             "child.name": name, "child.sex": sex, "child.date_of_birth": dob, "child.age_estimate": age,
             "child.disability": disability, "location": location, "lives_with": lives_with, "caregiver.name": caregiver,
@@ -52,8 +58,8 @@ def register(app: typer.Typer) -> None:
             "consent.caregiver": caregiver_consent, "case_categories": list(case_category) or None,
             "registration_place": registration_place,
         }
-        data = gather(ctx, service.form_for(ctx, "registration"), from_file, set_, flags, no_input)
-        result = service.register(ctx, data, parse_at(at))
+        data = gather(ctx, service.form_for(ctx, "registration"), from_file, set_, flags, no_input, base=base)
+        result = service.register(ctx, data, parse_at(at), sibling_of=sibling)
         for message in result.warnings:
             warn(message)
         for duplicate in result.extra["possible_duplicates"]:
@@ -69,7 +75,8 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(result.to_json())
         else:
-            say(f"registered {result.case_id}")
+            linked = result.extra.get("siblings") or []
+            say(f"registered {result.case_id}" + (f", linked as a sibling of {', '.join(linked)}" if linked else ""))
             for step in result.next_steps:
                 say(f"next: {step}")
             typer.echo(result.case_id)

@@ -31,7 +31,7 @@ from cpcm.store import forms
 from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import cover as cover_rules
-from cpcm.workflow import open_items, rules, transitions
+from cpcm.workflow import open_items, rules, siblings, transitions
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow.duplicates import key_of, probable_duplicates
 from cpcm.workflow.fold import apply_update, effective, fold, settled_by, superseded_ids
@@ -47,10 +47,23 @@ def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
     return body
 
 
+def sibling_fields(ctx: Context, case_id: str) -> dict[str, Any]:
+    """The family and home part of `case_id`'s registration, as updated (`siblings.family_part`:
+    where the child lives, who with, the caregiver, the contact, how identified, where registered),
+    as dotted path -> value: what a sibling's registration starts from. NotFound (no such case) or
+    CannotDecrypt (the worker does not read it): nothing of it is given to a worker who cannot."""
+    return siblings.family_part(fold(case_id, load_records(ctx, case_id)).registration or {})
+
+
 @writes
-def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) -> Written:
-    """Validate and record a registration; a new case with its own random ID."""
+def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None, sibling_of: str | None = None) -> Written:
+    """Validate and record a registration; a new case with its own random ID. With `sibling_of`
+    (a case the worker reads), the new case and `sibling_of` (and each sibling's case that
+    `sibling_of` lists and the worker reads: the group) get a `case_link` record naming the other
+    as a sibling, in the registration's commit; the siblings' cases not read are named in a next step."""
     ctx.need_worker()
+    if sibling_of is not None:
+        check_readable(ctx, sibling_of)  # before anything: a case the worker cannot read is not linked to
     body = validate_registration(ctx, data)
     if at is not None and at > ctx.now:
         raise InvalidInput([FieldError("at", "is in the future")], "registration")
@@ -71,19 +84,74 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None) 
         statuses = {c: cases[c].status for c, _ in duplicates if c in cases}
         warnings = caseload_warnings(ctx, case.worker, cases)
     readers = readers_for(ctx, case)
+    links: tuple[Record, ...] = ()
+    linked: list[str] = []
+    unread: list[str] = []
+    if sibling_of is not None:  # CASE, and the siblings CASE lists that the worker reads: the whole group
+        known = [link["case_id"] for link in case_links(load_records(ctx, sibling_of)) if link["relation"] == siblings.RELATION]
+        me, last = ctx.need_worker().id, record.id
+        for other_id in dict.fromkeys([sibling_of, *known]):
+            if other_id != sibling_of and not (ctx.store.exists(other_id) and me in ctx.store.recipients(other_id)):
+                unread.append(other_id)
+                continue
+            other = load_case(ctx, other_id)
+            mine = new_record(ctx, "case_link", case_id, siblings.link_body(other_id), after=last)
+            theirs = new_record(ctx, "case_link", other_id, siblings.link_body(case_id),
+                                after=max(mine.id, other.history[-1].id if other.history else ""))
+            links, last = links + (mine, theirs), theirs.id
+            linked.append(other_id)
     with transaction(ctx, "register") as tx:
         tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", recipients_bytes(readers))
         tx.write_record(record, keys_for(ctx, readers))
+        for link in links:  # the sibling links ride in the registration's commit
+            tx.write_record(link, keys_for(ctx, readers if link.case == case_id else ctx.store.recipients(link.case)))
         tx.commit(f"register {case_id} {record.id}")
     if look is not None:
         try:
             lookup.after_register(ctx, look, case_id, case, ctx.need_worker().id in readers)
         except (OSError, lookup.Unusable):
             pass  # the index is a cache: the next registration brings it up to date, or makes it again
-    return Written(case_id, record.id, "registration", tuple(warnings), tuple(_registered_steps(ctx, case_id, body, record.at, case)),
+    steps = _registered_steps(ctx, case_id, body, record.at, case)
+    steps += [f"{other_id} is a sibling's case that you cannot read, so it is not linked: its worker, a supervisor or a "
+              f"manager links it: cpcm link {case_id} {other_id} --sibling" for other_id in unread]
+    return Written(case_id, record.id, "registration", tuple(warnings), tuple(steps),
                    extra={"possible_duplicates": [{"case_id": c, "reason": r, "status": statuses.get(c) or _status_of(ctx, c)}
-                                           for c, r in duplicates]},
+                                           for c, r in duplicates],
+                          **({"sibling_of": sibling_of, "siblings": linked} if sibling_of is not None else {})},
                    json_keys=("subject", "record_id", "warnings"))
+
+
+@writes
+def link_siblings(ctx: Context, case_id: str, other_id: str) -> Written:
+    """Record that two registered cases are siblings' (`cpcm link A B --sibling`): a `case_link`
+    record naming the other in each, in one commit `link A B`. The worker reads both cases.
+    Refused when they are linked as siblings already (link-linked) or as two cases of one
+    child (link-same-child: merge-cases linked them)."""
+    from cpcm.errors import UsageError
+
+    ctx.need_worker()
+    if case_id == other_id:
+        raise UsageError("A and B are the same case", "Give the two siblings' cases: cpcm link A B --sibling")
+    for each in (case_id, other_id):
+        check_readable(ctx, each)
+    first, second = load_records(ctx, case_id), load_records(ctx, other_id)
+    mine = {(link["case_id"], link["relation"]) for link in case_links(first)}
+    theirs = {(link["case_id"], link["relation"]) for link in case_links(second)}
+    if (other_id, siblings.RELATION) in mine or (case_id, siblings.RELATION) in theirs:
+        raise Refused(f"{case_id} and {other_id} are linked as siblings already; nothing was written",
+                      f"See the links: cpcm show {case_id}", rule="link-linked")
+    if any(c == other_id for c, _ in mine) or any(c == case_id for c, _ in theirs):
+        raise Refused(f"{case_id} and {other_id} are two cases of one child (merge-cases linked them), not siblings; "
+                      "nothing was written", f"See the links: cpcm show {case_id}", rule="link-same-child")
+    last_first = max((r.id for r in first), default="")
+    last_second = max((r.id for r in second), default="")
+    with transaction(ctx, "link") as tx:
+        a = new_record(ctx, "case_link", case_id, siblings.link_body(other_id), after=last_first)
+        b = new_record(ctx, "case_link", other_id, siblings.link_body(case_id), after=max(a.id, last_second))
+        tx.write_record(a, keys_for(ctx, ctx.store.recipients(case_id)))
+        tx.write_record(b, keys_for(ctx, ctx.store.recipients(other_id)))
+        tx.commit(f"link {case_id} {other_id}")
+    return Written(case_id, (a.id, b.id), "case_link", extra={"sibling": other_id})
 
 
 def _status_of(ctx: Context, case_id: str) -> str | None:
@@ -708,15 +776,18 @@ def transfer_out(ctx: Context, case: Case, records: Sequence[Record]) -> dict | 
 
 # how a case_link record relates its case to the other: `merge-cases KEEP OTHER` writes `alias: OTHER`
 # in KEEP and `merged_into: KEEP` in OTHER; a sync that gives a case a new ID writes `alias: OLD`
-# with the reason `same-id` in the renumbered case (service/sync.py)
+# with the reason `same-id` in the renumbered case (service/sync.py); `register --sibling-of` and
+# `link A B --sibling` write `sibling: OTHER` in each of the two cases (workflow/siblings.py)
 LINK_WORDS = {"merged_with": "merged with {case}: {case} is its alias", "alias_of": "alias of {case}: merged into it, "
-              "work goes on there", "former_id": "was {case} (a sync gave it a new ID: that one was taken)"}
+              "work goes on there", "former_id": "was {case} (a sync gave it a new ID: that one was taken)",
+              "sibling": "sibling of {case}: a brother or sister's case"}
 
 
 def case_links(records: list[Record]) -> list[dict]:
-    """The case's links to other cases of the same child, from its case_link records: the other
-    case, the relation (merged_with, alias_of, former_id), the reason, and the record."""
-    links = []
+    """The case's links to other cases, from its case_link records: the other case, the relation
+    (merged_with, alias_of, former_id: the same child; sibling: a brother or sister), the reason,
+    and the record. A sibling link written twice (on two copies, then synced) is listed once."""
+    links, seen = [], set()
     for record in sorted(records, key=lambda r: r.id):
         if record.kind != "case_link":
             continue
@@ -725,6 +796,11 @@ def case_links(records: list[Record]) -> list[dict]:
             other, relation = body["merged_into"], "alias_of"
         elif body.get("alias"):
             other, relation = body["alias"], "former_id" if body.get("reason") == "same-id" else "merged_with"
+        elif body.get("sibling"):
+            other, relation = body["sibling"], "sibling"
+            if other in seen:
+                continue
+            seen.add(other)
         else:
             continue
         links.append({"case_id": str(other), "relation": relation, "reason": body.get("reason"), "record_id": record.id,
@@ -1015,6 +1091,8 @@ def describe(record: Record, referral_refs: Mapping[str, str] | None = None, pla
         what = "with " + ", ".join(str(w) for w in b.get("with") or [])
     elif kind in ("transfer_request", "transfer"):
         what = f"to {b.get('to')}"
+    elif kind == "case_link" and b.get("sibling"):
+        what = f"sibling of {b['sibling']}"
     else:
         what = ""
     if _supersedes(record):

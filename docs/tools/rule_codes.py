@@ -227,6 +227,8 @@ MEANINGS = {
     "merge-cases-linked": "the two cases are already linked",
     "merge-cases-merged-away": "one of the two cases was already merged into another case: a case is merged into one case "
                                "only, and nothing is merged into a case merged away (the refusal names the case it lives on in)",
+    "link-linked": "the two cases are linked as siblings already (`cpcm link A B --sibling`)",
+    "link-same-child": "the two cases are two cases of one child (merge-cases linked them), not siblings",
     "correction-changes-kind": "a correction must do what the record did (the same kind and type)",
 }
 
