@@ -374,6 +374,32 @@ def test_a_command_needing_another_protected_identity_is_refused_before_it_runs(
     assert commit_count(repo) == before
 
 
+def test_a_key_file_replaced_while_unlocked_is_not_answered_with_the_key_the_agent_holds(tmp_env, team, repo):
+    """The agent answers for a path. Another key put at that path while it runs (a colleague's on
+    the same laptop account, a new key copied from another laptop) is not answered with the key the
+    agent holds: commands run here and in the agent ask for that file's passphrase (off a
+    terminal: exit 5, nothing written), and never write as the worker who unlocked. The file put
+    back, the agent answers again; `cpcm unlock` for the new file asks for its passphrase."""
+    with unlocked(tmp_env, team["amina"][0], repo) as (env, key):
+        amina_file = key.read_bytes()
+        case = register_via_agent(env, tmp_env)
+        before = commit_count(repo)
+        colleague = tmp_env / "keys" / "colleague.txt"
+        protected(team["otieno"][0], colleague)
+        os.replace(colleague, key)
+        for args in [("list", "--json"), ("show", case, "--json"), ("note", case, "--text", "a call"), ("key", "show")]:
+            out, err, code, who = run(env, *args)
+            assert code == 5 and b"passphrase-protected" in err, (args, code, err)
+            assert team["amina"][1].encode() not in out + err
+        assert commit_count(repo) == before
+        refused = subprocess.run([sys.executable, "-m", "cpcm", "unlock"], env=env, capture_output=True, text=True,
+                                 stdin=subprocess.DEVNULL)
+        assert refused.returncode == 5, refused.stderr  # the new file's passphrase is asked for, not taken from the agent
+        key.write_bytes(amina_file)  # put back: the agent holds its key
+        out, err, code, who = run(env, "list", "--json")
+        assert code == 0 and who == "agent" and case in {row["case_id"] for row in json.loads(out)}, err
+
+
 @pytest.mark.pure
 def test_the_client_sends_only_command_lines_that_need_no_input():
     from cpcm.launch import eligible
