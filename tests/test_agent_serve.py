@@ -125,13 +125,14 @@ def run(env: dict, *args, local: bool = False, stdin: bytes = b"") -> tuple[byte
     return done.stdout, done.stderr, done.returncode, Path(env["PROBE_FILE"]).read_text()
 
 
-def on_terminal(env: dict, *args, local: bool = False) -> tuple[bytes, int, str]:
+def on_terminal(env: dict, *args, local: bool = False, columns: int | None = 60) -> tuple[bytes, int, str]:
     """stdout and stderr on one pseudo-terminal of 60 columns (no $COLUMNS: the size is the
-    terminal's), as a person at a terminal sees them, in the order they were written."""
+    terminal's; `columns=None`: a terminal that reports no size, 0x0), as a person at a terminal
+    sees them, in the order they were written."""
     full = {**env, "CPCM_NO_AGENT": "1"} if local else dict(env)
     full.update(TERM="xterm-256color")
     full.pop("NO_COLOR", None)
-    screen, code = terminal([sys.executable, "-c", PROBE, *args], full, columns=60)
+    screen, code = terminal([sys.executable, "-c", PROBE, *args], full, columns=columns)
     return screen, code, Path(env["PROBE_FILE"]).read_text()
 
 
@@ -183,6 +184,22 @@ def test_on_a_terminal_the_agent_prints_what_the_command_prints(shared, tmp_env)
     assert "┃".encode() in table or "│".encode() in table  # rich's table: the command knew it was on a terminal
     visible = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", table.decode())
     assert 50 < max(len(line) for line in visible.splitlines()) <= 60  # drawn to the terminal's width, not rich's default 80
+
+
+def test_on_a_terminal_that_reports_no_size_the_agent_prints_what_the_command_prints(shared, tmp_env):
+    """A terminal may report no size (0 columns, 0 lines: a pseudo-terminal nobody sized, as some
+    remote shells and consoles give). Run here, rich then draws 80 columns wide; run by the agent,
+    the size went on as COLUMNS=0 and every table came out zero wide: `cpcm list`, `show` and
+    `due` printed nothing at all, exit code 0."""
+    env, key, folder = shared
+    case = register_via_agent(env, tmp_env)
+    for args in [("list",), ("show", case), ("due", "--worker", "all"), ("report", "caseload")]:
+        served_screen, served_code, who = on_terminal(env, *args, columns=None)
+        assert who == "agent", args
+        screen, code, who = on_terminal(env, *args, local=True, columns=None)
+        assert who == "local", args
+        assert case.encode() in screen or args[0] == "report", (args, screen)
+        assert (served_screen, served_code) == (screen, code), args
 
 
 def test_a_reader_that_stops_reading_ends_a_served_command_as_it_ends_one_run_here(shared, tmp_env):
@@ -355,6 +372,32 @@ def test_a_command_needing_another_protected_identity_is_refused_before_it_runs(
     assert answer.startswith(b"OK\n") and answer.endswith(b"X" + struct.pack("!i", 0))
     assert resident.run(launch.request(["list", "--json"])[:-1]) == b"NO\n"  # a request cut short
     assert commit_count(repo) == before
+
+
+def test_a_key_file_replaced_while_unlocked_is_not_answered_with_the_key_the_agent_holds(tmp_env, team, repo):
+    """The agent answers for a path. Another key put at that path while it runs (a colleague's on
+    the same laptop account, a new key copied from another laptop) is not answered with the key the
+    agent holds: commands run here and in the agent ask for that file's passphrase (off a
+    terminal: exit 5, nothing written), and never write as the worker who unlocked. The file put
+    back, the agent answers again; `cpcm unlock` for the new file asks for its passphrase."""
+    with unlocked(tmp_env, team["amina"][0], repo) as (env, key):
+        amina_file = key.read_bytes()
+        case = register_via_agent(env, tmp_env)
+        before = commit_count(repo)
+        colleague = tmp_env / "keys" / "colleague.txt"
+        protected(team["otieno"][0], colleague)
+        os.replace(colleague, key)
+        for args in [("list", "--json"), ("show", case, "--json"), ("note", case, "--text", "a call"), ("key", "show")]:
+            out, err, code, who = run(env, *args)
+            assert code == 5 and b"passphrase-protected" in err, (args, code, err)
+            assert team["amina"][1].encode() not in out + err
+        assert commit_count(repo) == before
+        refused = subprocess.run([sys.executable, "-m", "cpcm", "unlock"], env=env, capture_output=True, text=True,
+                                 stdin=subprocess.DEVNULL)
+        assert refused.returncode == 5, refused.stderr  # the new file's passphrase is asked for, not taken from the agent
+        key.write_bytes(amina_file)  # put back: the agent holds its key
+        out, err, code, who = run(env, "list", "--json")
+        assert code == 0 and who == "agent" and case in {row["case_id"] for row in json.loads(out)}, err
 
 
 @pytest.mark.pure

@@ -106,8 +106,12 @@ def run(body: bytes) -> bytes:
         mask = int(umask, 8)
         if size and "COLUMNS" not in env:  # the terminal's size: rich reads it here when it finds no terminal
             columns, _, lines = size.decode().partition("x")
-            env["COLUMNS"] = columns
-            env.setdefault("LINES", lines)
+            # a terminal that reports no size (0x0: a new pseudo-terminal, a serial console) is given rich's default
+            # there (80x25); passed on as COLUMNS=0, it drew every table zero wide: the command printed nothing
+            if columns.isdigit() and int(columns) > 0:
+                env["COLUMNS"] = columns
+            if lines.isdigit() and int(lines) > 0:
+                env.setdefault("LINES", lines)
     except (ValueError, LookupError, struct.error):  # a request not of the client's making: nothing runs, the agent goes on
         return b"NO\n"
     code, elsewhere = _run_here(args, env, os.fsdecode(cwd), mask, out, err, stdin)

@@ -139,6 +139,27 @@ def _ask(path: Path, request: bytes, timeout: float = 1.0, busy: bool = False) -
         return None
 
 
+FILE_LINE = "# cpcm-agent-file: "  # the first line of what the agent holds: the digest of the identity file it opened
+
+
+def held_text(identity_text: str, file_bytes: bytes) -> str:
+    """What `cpcm unlock` gives the agent: the identity's key lines after a comment line holding the
+    digest of the (encrypted) identity file they were opened from. The agent answers for a path;
+    this says for which file: one put at that path since (another worker's key, a new key copied
+    from another laptop) is not answered with the key the agent holds (`held_for`)."""
+    return f"{FILE_LINE}{hashlib.sha256(file_bytes).hexdigest()}\n{identity_text}"
+
+
+def held_for(text: str, file_bytes: bytes) -> bool:
+    """Whether the identity text an agent gave was opened from the file that now holds `file_bytes`.
+    A text without the line (an agent started by an earlier version) is believed for its path, as
+    then."""
+    first, _, _ = text.partition("\n")
+    if not first.startswith(FILE_LINE):
+        return True
+    return first[len(FILE_LINE):].strip() == hashlib.sha256(file_bytes).hexdigest()
+
+
 def fetch(identity_path: Path) -> str | None:
     """The identity's text from a running agent, or None (no agent, or it does not answer)."""
     if _holding is not None:  # inside the agent, running a command: never ask a socket (not even its own)

@@ -132,7 +132,7 @@ def load(path: Path, ask_passphrase: Callable[[], str | None]) -> Identity:
     from cpcm.crypto import agent
 
     unlocked = agent.fetch(path)  # `cpcm unlock` holds it in memory: no passphrase, no scrypt
-    if unlocked is not None:
+    if unlocked is not None and agent.held_for(unlocked, data):  # the key opened from this file, not one it held before
         try:
             return parse(unlocked, str(path))
         except CannotDecrypt:

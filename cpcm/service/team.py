@@ -107,7 +107,7 @@ def unlock(path: Path, ask_passphrase: Callable[[], str | None], seconds: int, p
                       rule="unlock-unprotected")
     identity = identity_mod.load(path, ask_passphrase)
     try:
-        agent.start(path, identity_mod.secret_text(identity), seconds, program)
+        agent.start(path, agent.held_text(identity_mod.secret_text(identity), data), seconds, program)
     except OSError as exc:
         raise Refused(f"the agent could not start: {exc}", "Commands still work; each asks for the passphrase.", rule="agent-failed") from None
     return identity.recipient
