@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from conftest import CANARY, register, registration
+from conftest import CANARY, register
 
 FAMILY = {"location": "Nyalenda, Kisumu", "lives_with": "relatives", "caregiver_name": f"{CANARY} Carer",
           "caregiver_relationship": "grandmother", "contact": "0700 000 001", "identified_by": "community_member",
