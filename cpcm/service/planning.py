@@ -11,7 +11,7 @@ from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, 
                                   validate_form, writes)
 from cpcm.service.results import Written
 from cpcm.workflow import approvals, plan_actions, transitions
-from cpcm.workflow.deadlines import before_reopening, due_after_reopening, plan_actions_due, plan_in_force_at
+from cpcm.workflow.deadlines import plan_actions_due
 from cpcm.workflow.fold import effective, fold, settled_by
 
 
@@ -332,13 +332,12 @@ def _plan_left(case: Case, earlier: Mapping[str, Any] | None, policy) -> str:
     """Which of the three wordings tells of `earlier`, the version in force of `case`'s plan that a
     version written (`plan_actions.waiting_over`), withdrawn or not approved (`plan_actions.in_force`)
     leaves: NO_PLAN where there is none; FROM_BEFORE_REOPENING where it came into force before the
-    case's latest reopening (`deadlines.before_reopening`, the one comparison) and the policy does
-    not keep its actions due (`plan_action.due_after_reopening`), as `deadlines.plan_actions_due`
-    says: the reopened case restarts at assessment and a new plan (IAG Step 6 [L946]), so it does
-    not stay in force, as `cpcm show` says (`_from_before_reopening`); else STAYS in force."""
+    case's latest reopening and the policy does not keep its actions due (`deadlines.plan_actions_due`,
+    the one rule): the reopened case restarts at assessment and a new plan (IAG Step 6 [L946]), so
+    it does not stay in force, as `cpcm show` says (`_from_before_reopening`); else STAYS in force."""
     if not earlier:
         return NO_PLAN
-    if before_reopening(case, plan_in_force_at(case, policy)) and not due_after_reopening(policy):
+    if not plan_actions_due(case, policy):
         return FROM_BEFORE_REOPENING
     return STAYS
 

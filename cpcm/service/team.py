@@ -442,7 +442,7 @@ def team_list(ctx: Context, include_removed: bool = False) -> list[dict]:
     rows = []
     for worker in workers:
         work, synced = latest.get(worker.id, (None, None))
-        rows.append({**worker.to_dict(), "last_commit_at": _iso(work), "last_sync_at": _iso(synced)})
+        rows.append({**worker.to_dict(), "last_commit_at": work and clock.iso(work), "last_sync_at": synced and clock.iso(synced)})
     return rows
 
 
@@ -473,10 +473,6 @@ def quiet_workers(ctx: Context, me: str | None = None) -> list[str]:
     after = ctx.policy.duration("team_sync", "quiet_after")
     latest = {worker: work for worker, (work, _) in last_work(ctx).items()}  # the commits since the last look only
     return team_rules.quiet_workers(ctx.team, latest, ctx.now, after, me)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat(timespec="seconds") if moment is not None else None
 
 
 # -- keys that change: cpcm key rotate, cpcm team recover ------------------------------------------
