@@ -342,8 +342,17 @@ def print_case(data: dict, zone=None) -> None:
         content = plan["content"] or {}
         interim = ", interim" if content.get("interim") else ""
         rows.append(("plan", f"version {plan['version']} ({plan.get('reason')}{interim}), {state}"))
+        approval = plan.get("approval")
+        if approval and approval.get("note"):  # the conditions the supervisor approved it on
+            rows.append(("plan approval", f"by {approval['by']} on {local_text(approval['at'], zone)[:10]}: {approval['note']}"))
         for goal in content.get("goals", []):
             rows.append((f"goal {goal.get('id')}", f"[{goal.get('term')}] {goal.get('goal')}"))
+    if data.get("closure"):
+        rows.append(("closure", closure_words(data["closure"], zone)))
+    for met in data.get("conferences") or ():  # what each case conference that discussed it decided
+        decided = "; ".join(met["decisions"]) or "no decision recorded"
+        rows.append((f"conference {met['conference']}", f"{met['date']} ({met.get('reason')}): decided: {decided}; "
+                     f"{met['actions']} action(s) into the plan ({met['record_id']})"))
     for ref in data["referrals"]:
         trail = " → ".join(f"{h['status']} {h['at'][:10]}" for h in ref["history"])
         rows.append((f"referral {ref['ref']}", f"{ref['service']}: {ref['status']} ({trail})" + _before(ref)))
@@ -448,6 +457,22 @@ def _episode(entry: dict) -> str:
     """The `episode` column of a table of `cpcm show` on a reopened case (consents, reviews): whether
     the row was recorded before the latest reopening (`before_reopening` in `cpcm show --json`)."""
     return "before the reopening" if entry.get("before_reopening") else "since the reopening"
+
+
+def closure_words(closure: dict, zone=None) -> str:
+    """The latest closure request and what became of it, with the supervisor's note: `requested
+    by baraka on 2026-11-06 (goals_met), rejected by sue on 2026-11-07 (visit the school first):
+    the case stays open`."""
+    asked = f"requested by {closure['by']} on {local_text(closure['at'], zone)[:10]} ({closure.get('reason')})"
+    decision = closure.get("decision")
+    if closure["state"] == "waiting":
+        return asked + ", waiting for a supervisor or manager"
+    said = ""
+    if decision:
+        said = f" by {decision['by']} on {local_text(decision['at'], zone)[:10]}" + (f" ({decision['note']})" if decision.get("note") else "")
+    if closure["state"] == "rejected":
+        return f"{asked}, rejected{said}: the case stays open; ask again when the note is met"
+    return f"{asked}, approved{said}"
 
 
 def _before(entry: dict) -> str:

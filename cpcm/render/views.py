@@ -58,12 +58,14 @@ def first_name(name: str | None) -> str | None:
 
 # -- the plan's approval --------------------------------------------------------------------------
 def approval_view(case: Case, plan_record: Record, names: Mapping[str, str] | None = None,
-                  approval_required: bool = True, before_reopening: bool = False) -> dict:
+                  approval_required: bool = True, before_reopening: bool = False, note: str | None = None) -> dict:
     """Whether this plan version is in force: approved, in force without approval (where the
     policy needs none), waiting for a supervisor, returned (rejected), or superseded by a later
     version. `before_reopening`: the plan came into force before the case's latest reopening and
     its actions are not due (`deadlines.plan_actions_due`: the reopened case goes back to
-    assessment and a new plan, IAG Step 6 [L946]); approved then, it is not in force now."""
+    assessment and a new plan, IAG Step 6 [L946]); approved then, it is not in force now. `note`:
+    the supervisor's note on the decision of this version (the conditions of an approval, what a
+    rejection asks to change), printed with an approval or a rejection."""
     names = names or {}
     latest = case.plan or {}
     decided_on = decided_by = None
@@ -86,6 +88,7 @@ def approval_view(case: Case, plan_record: Record, names: Mapping[str, str] | No
         "required": bool(approval_required),
         "decided_on": decided_on[:10] if decided_on else None,
         "decided_by": decided_by,
+        "note": (_text(note) or None) if state in ("approved", "rejected") else None,
     }
 
 
@@ -135,7 +138,7 @@ def _age(case: Case, on: date) -> dict:
 
 def case_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | None = None,
                    names: Mapping[str, str] | None = None, approval_required: bool = True,
-                   next_review: str | None = None, before_reopening: bool = False) -> dict:
+                   next_review: str | None = None, before_reopening: bool = False, decision_note: str | None = None) -> dict:
     """The worker's copy of a case plan version: who the child is, the plan's version, reason
     and approval, its goals each with its actions, review date, closure criteria, contingency and
     who took part.
@@ -147,6 +150,7 @@ def case_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | 
     review clock's date as `cpcm due` has it, given by the service), or the plan's own
     `review_date` where no review clock runs (a plan waiting for approval); `review_set_in_plan`,
     the plan's own date when it says another day than the clock (a later review moved it).
+    `decision_note`: the supervisor's note on the approval or rejection of this version.
     """
     names = names or {}
     body = plan_record.body
@@ -190,7 +194,7 @@ def case_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | 
             "child_copy_given": _yes_no(body.get("child_copy_given")),
             "notes": _text(body.get("notes")) or None,
         },
-        "approval": approval_view(case, plan_record, names, approval_required, before_reopening),
+        "approval": approval_view(case, plan_record, names, approval_required, before_reopening, decision_note),
         "goals": goals,
         "other_actions": [a for a in actions if a["goal"] not in goal_ids],
         "actions": actions,
@@ -256,7 +260,8 @@ def in_child_plan(raw: Mapping[str, Any]) -> bool:
 
 def child_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | None = None,
                     names: Mapping[str, str] | None = None, approval_required: bool = True,
-                    next_review: str | None = None, typed_lang: str | None = None, before_reopening: bool = False) -> dict:
+                    next_review: str | None = None, typed_lang: str | None = None, before_reopening: bool = False,
+                    decision_note: str | None = None) -> dict:
     """The child's copy: first name only, what the child will do (actions for `child`), who will
     help (the other actions the child has a part in: `in_child_plan`), when we meet again, and
     what to do if something goes wrong.
@@ -277,7 +282,7 @@ def child_plan_view(case: Case, plan_record: Record, lang: str, *, today: date |
     """
     names = names or {}
     worker = case_plan_view(case, plan_record, lang, today=today, names=names, approval_required=approval_required,
-                            next_review=next_review, before_reopening=before_reopening)
+                            next_review=next_review, before_reopening=before_reopening, decision_note=decision_note)
     body = plan_record.body
     plan = worker["plan"]
     typed = (typed_lang or "en") == lang
@@ -458,7 +463,7 @@ def _case_facts(case: Case, on: date, names: Mapping[str, str]) -> dict:
     }
 
 
-def _decision(records: list[Record], subject: str, target: str) -> Record | None:
+def decision_record(records: list[Record], subject: str, target: str) -> Record | None:
     """The latest approval or rejection of `subject` for the request `target`."""
     found = None
     for record in records:
@@ -549,7 +554,7 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     for entry in checklist:  # the item an external sign-off confirms (Form 9A item 5) names who signed
         entry["sign_off"] = next((o for o in sign_offs if o["party"] == party), None) if entry["item"] == signed_item else None
 
-    decision = _decision(ordered, "closure", record.id)
+    decision = decision_record(ordered, "closure", record.id)
     if body.get("immediate"):
         state, closed_record = "not_required", record
     elif decision is None:
@@ -701,7 +706,7 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
     given = [str(i) for i in body.get("checklist") or []]
     checklist = [{"item": i, "confirmed": i in given} for i in items] + [{"item": i, "confirmed": True} for i in given
                                                                          if i not in items]
-    decision = _decision(ordered, "transfer", request.id) if request is not None else None
+    decision = decision_record(ordered, "transfer", request.id) if request is not None else None
     required = approvals.required(policy, "transfer")
     if decision is not None:
         approval_state = "approved" if decision.kind == "approval" else "rejected"
@@ -1139,9 +1144,10 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
             "compiled_on": (datetime.fromisoformat(conference.report_compiled_at).astimezone(zone).date().isoformat()
                             if conference.report_compiled_at and zone else
                             (conference.report_compiled_at or today.isoformat())[:10]),
-            # local to the agency's `zone`, with its offset: never UTC presented as local
-            "report_by": (conference_rules.report_due(conference, policy, zone).due.isoformat(timespec="minutes")
-                          if conference.closed_at and not conference.report_rendered_at else None),
+            # local to the agency's `zone`, with its offset: never UTC presented as local; the same
+            # on every print of a closed conference's report (a reprint is the same document)
+            "report_by": (conference_rules.report_by(conference, policy, zone).isoformat(timespec="minutes")
+                          if conference.closed_at else None),
         },
         "checklist": checklist,
         "agenda": conference_rules.agenda(conference.kind or "external", start, conference.case_ids),

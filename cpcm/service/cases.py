@@ -682,6 +682,52 @@ def _plan_rejection(records: Sequence[Record], plan: Mapping[str, Any]) -> dict[
     return {"record_id": found.id, "at": utc(found.at), "by": found.by, "note": found.body.get("note")}
 
 
+def _decision(records: Sequence[Record], subject: str, request_id: str | None) -> dict[str, Any] | None:
+    """The latest approval or rejection of the request `request_id` (a plan version, a closure
+    request): what was decided, who, when and their note (the conditions of an approval, what to
+    change after a rejection); None when none was recorded."""
+    if not request_id:
+        return None
+    found = max((r for r in records if r.kind in ("approval", "rejection") and r.body.get("subject") == subject
+                 and r.body.get("target") in (None, request_id) and r.id > request_id),
+                key=lambda r: r.id, default=None)
+    if found is None:
+        return None
+    return {"record_id": found.id, "decision": "approved" if found.kind == "approval" else "rejected",
+            "at": utc(found.at), "by": found.by, "note": found.body.get("note")}
+
+
+def _plan_approval(records: Sequence[Record], plan: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The supervisor's approval of the latest plan version: who, when and their note (the
+    conditions it was approved on); None when that version is not approved."""
+    if not plan.get("approved_at"):
+        return None
+    found = _decision(records, "plan", plan.get("record_id"))
+    return {k: v for k, v in found.items() if k != "decision"} if found and found["decision"] == "approved" else None
+
+
+def closure_request(records: Sequence[Record], closure: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The case's latest closure request (`case.closure`) and what became of it: `state`
+    waiting, approved or rejected, and the `decision` (who, when, the note: why a closure was
+    turned down, or the conditions it was approved on); None when no closure is asked for (none
+    was, it was withdrawn, or the case was reopened since)."""
+    if not closure:
+        return None
+    decision = _decision(records, "closure", closure.get("record_id")) if closure.get("decided_at") else None
+    state = "waiting" if closure.get("decided_at") is None else "approved" if closure.get("approved") else "rejected"
+    return {"record_id": closure.get("record_id"), "at": closure.get("at"), "by": closure.get("by"),
+            "reason": closure.get("reason"), "state": state, "decision": decision}
+
+
+def conferences_of(records: Sequence[Record]) -> list[dict[str, Any]]:
+    """The case conferences that discussed the case, from the records their closing wrote in it
+    (`conference close`): the conference, its date, why the case came to it and what it decided,
+    in the order written."""
+    return [{"record_id": r.id, "conference": r.body.get("conference"), "date": r.body.get("date"), "reason": r.body.get("reason"),
+             "decisions": [str(d) for d in r.body.get("decisions") or []], "actions": len(r.body.get("actions") or [])}
+            for r in records if r.kind == "conference"]
+
+
 def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     """The case as it stands (what `cpcm show --json` prints): the fold with the child and
     everything registered about them (with every update applied), its history, what is due,
@@ -725,7 +771,10 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["referrals"] = marked(folded.referrals)  # sent before the reopening
     data["reviews"] = marked(reviews_on_file(current, ctx.team))  # a correction in the place of what it corrected
     data["plan"] = dict(folded.plan, content=details["plan"], rejection=_plan_rejection(current, folded.plan),
+                        approval=_plan_approval(current, folded.plan),
                         before_reopening=not deadlines_mod.plan_actions_due(folded, ctx.policy)) if folded.plan else None
+    data["closure"] = closure_request(current, folded.closure)
+    data["conferences"] = conferences_of(current)
     data["open_actions"] = open_actions(current, folded, ctx.now, ctx.policy)
     in_force = cover_rules.in_force(case_covers(ctx, case_id), ctx.now)
     data["covers"] = [dict(c, in_force=c["worker"] in in_force) for c in cover_rules.latest_covers(current)]
@@ -1091,6 +1140,8 @@ def describe(record: Record, referral_refs: Mapping[str, str] | None = None, pla
         what = "with " + ", ".join(str(w) for w in b.get("with") or [])
     elif kind in ("transfer_request", "transfer"):
         what = f"to {b.get('to')}"
+    elif kind == "conference":  # the link a conference's closing writes in each case it discussed
+        what = str(b.get("conference") or "")
     elif kind == "case_link" and b.get("sibling"):
         what = f"sibling of {b['sibling']}"
     else:

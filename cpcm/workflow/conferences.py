@@ -430,6 +430,15 @@ def attendance_too_early(conference: Conference, now: datetime) -> str | None:
             "records who came to the meeting and cannot be recorded before the meeting's date")
 
 
+def report_by(conference: Conference, policy: Policy, tz=None) -> datetime:
+    """When the report with the action points is due (Form 3 item 8): the meeting's start plus the
+    limit, in `tz`; a fact of the meeting, the same before the report is rendered and after."""
+    start = meeting_start(conference, policy, tz)
+    if tz is not None:
+        start = start.astimezone(tz)
+    return policy.duration(REPORT, "limit").after(start)
+
+
 def report_due(conference: Conference, policy: Policy, tz=None, now: datetime | None = None) -> Deadline | None:
     """Form 3 item 8: the report with the action points within 24 hours of the meeting. The clock
     counts from the meeting's start (its date and time), not from closing it in cpcm; it is on the
