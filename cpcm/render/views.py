@@ -463,16 +463,6 @@ def _case_facts(case: Case, on: date, names: Mapping[str, str]) -> dict:
     }
 
 
-def decision_record(records: list[Record], subject: str, target: str) -> Record | None:
-    """The latest approval or rejection of `subject` for the request `target`."""
-    found = None
-    for record in records:
-        if record.kind in ("approval", "rejection") and record.body.get("subject") == subject and record.id > target \
-                and record.body.get("target") in (None, target):
-            found = record
-    return found
-
-
 def _decided(record: Record | None, names: Mapping[str, str]) -> dict | None:
     if record is None:
         return None
@@ -554,7 +544,7 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     for entry in checklist:  # the item an external sign-off confirms (Form 9A item 5) names who signed
         entry["sign_off"] = next((o for o in sign_offs if o["party"] == party), None) if entry["item"] == signed_item else None
 
-    decision = decision_record(ordered, "closure", record.id)
+    decision = approvals.decision_on(ordered, "closure", record.id)
     if body.get("immediate"):
         state, closed_record = "not_required", record
     elif decision is None:
@@ -706,7 +696,7 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
     given = [str(i) for i in body.get("checklist") or []]
     checklist = [{"item": i, "confirmed": i in given} for i in items] + [{"item": i, "confirmed": True} for i in given
                                                                          if i not in items]
-    decision = decision_record(ordered, "transfer", request.id) if request is not None else None
+    decision = approvals.decision_on(ordered, "transfer", request.id) if request is not None else None
     required = approvals.required(policy, "transfer")
     if decision is not None:
         approval_state = "approved" if decision.kind == "approval" else "rejected"

@@ -31,7 +31,7 @@ from cpcm.store import forms
 from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import cover as cover_rules
-from cpcm.workflow import open_items, rules, siblings, transitions
+from cpcm.workflow import approvals, open_items, rules, siblings, transitions
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow.duplicates import key_of, probable_duplicates
 from cpcm.workflow.fold import apply_update, effective, fold, settled_by, superseded_ids
@@ -669,41 +669,24 @@ def case_summary(case: Case, today, names: bool, zone) -> dict:
     return data
 
 
-def _plan_rejection(records: Sequence[Record], plan: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The supervisor's rejection of the latest plan version: who, when and their note (what to
-    change), so the worker reads why on `cpcm show`; None when that version was not rejected."""
-    if not plan.get("rejected_at"):
-        return None
-    found = max((r for r in records if r.kind == "rejection" and r.body.get("subject") == "plan"
-                 and r.body.get("target") in (None, plan.get("record_id")) and r.id > plan.get("record_id", "")),
-                key=lambda r: r.id, default=None)
-    if found is None:
-        return None
-    return {"record_id": found.id, "at": utc(found.at), "by": found.by, "note": found.body.get("note")}
-
-
 def _decision(records: Sequence[Record], subject: str, request_id: str | None) -> dict[str, Any] | None:
-    """The latest approval or rejection of the request `request_id` (a plan version, a closure
-    request): what was decided, who, when and their note (the conditions of an approval, what to
-    change after a rejection); None when none was recorded."""
-    if not request_id:
-        return None
-    found = max((r for r in records if r.kind in ("approval", "rejection") and r.body.get("subject") == subject
-                 and r.body.get("target") in (None, request_id) and r.id > request_id),
-                key=lambda r: r.id, default=None)
+    """The latest approval or rejection of the request `request_id` (`approvals.decision_on`):
+    what was decided, who, when and their note; None when none was recorded."""
+    found = approvals.decision_on(records, subject, request_id)
     if found is None:
         return None
     return {"record_id": found.id, "decision": "approved" if found.kind == "approval" else "rejected",
             "at": utc(found.at), "by": found.by, "note": found.body.get("note")}
 
 
-def _plan_approval(records: Sequence[Record], plan: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The supervisor's approval of the latest plan version: who, when and their note (the
-    conditions it was approved on); None when that version is not approved."""
-    if not plan.get("approved_at"):
+def _plan_decided(records: Sequence[Record], plan: Mapping[str, Any], decision: str) -> dict[str, Any] | None:
+    """The supervisor's approval (`decision` approved: the conditions it was approved on) or
+    rejection (rejected: what to change, so the worker reads why on `cpcm show`) of the latest plan
+    version: who, when and their note; None when that version was not so decided."""
+    if not plan.get("approved_at" if decision == "approved" else "rejected_at"):
         return None
     found = _decision(records, "plan", plan.get("record_id"))
-    return {k: v for k, v in found.items() if k != "decision"} if found and found["decision"] == "approved" else None
+    return {k: v for k, v in found.items() if k != "decision"} if found and found["decision"] == decision else None
 
 
 def closure_request(records: Sequence[Record], closure: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -770,8 +753,8 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["readiness"] = details["readiness"]
     data["referrals"] = marked(folded.referrals)  # sent before the reopening
     data["reviews"] = marked(reviews_on_file(current, ctx.team))  # a correction in the place of what it corrected
-    data["plan"] = dict(folded.plan, content=details["plan"], rejection=_plan_rejection(current, folded.plan),
-                        approval=_plan_approval(current, folded.plan),
+    data["plan"] = dict(folded.plan, content=details["plan"], rejection=_plan_decided(current, folded.plan, "rejected"),
+                        approval=_plan_decided(current, folded.plan, "approved"),
                         before_reopening=not deadlines_mod.plan_actions_due(folded, ctx.policy)) if folded.plan else None
     data["closure"] = closure_request(current, folded.closure)
     data["conferences"] = conferences_of(current)

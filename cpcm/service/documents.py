@@ -107,7 +107,7 @@ def document(ctx: Context, template: str, case_id: str, lang: str, fmt: str) -> 
         raise NotFound(f"{case_id} has no case plan yet", f"Record one first: cpcm plan {case_id}")
     plan_record = next(r for r in records if r.id == case.plan["record_id"])
     extra = {"next_review": _next_review(ctx, case)}  # when the case is next reviewed: the review clock, as cpcm due has it
-    decided = views.decision_record(effective(records), "plan", plan_record.id)  # its approval's conditions, its rejection's reason
+    decided = approvals.decision_on(effective(records), "plan", plan_record.id)  # its approval's conditions, its rejection's reason
     extra["decision_note"] = decided.body.get("note") if decided is not None else None
     if template == "child-plan":
         extra["typed_lang"] = ctx.config.language or "en"

@@ -11,15 +11,28 @@ closure, not the case's own worker either (IAG Step 6 [L942]). What waits for a 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.domain.policy import Policy
+from cpcm.domain.records import Record
 from cpcm.domain.team import Worker
 from cpcm.workflow import transitions
 
 SUBJECTS = ("plan", "closure", "transfer")
 APPROVER_ROLES = ("supervisor", "manager")
+DECISIONS = ("approval", "rejection")
+
+
+def decision_on(records: Iterable[Record], subject: str, request_id: str | None) -> Record | None:
+    """The latest approval or rejection of `subject`'s request `request_id` (a plan version, a
+    closure or transfer request), written after it; one that names no target counts for the
+    request it follows. None when none was recorded. Its note is what `show` and the documents
+    read back: the conditions of an approval, what a rejection asks to change."""
+    if not request_id:
+        return None
+    return max((r for r in records if r.kind in DECISIONS and r.body.get("subject") == subject
+                and r.body.get("target") in (None, request_id) and r.id > request_id), key=lambda r: r.id, default=None)
 
 
 def rule_of(subject: str) -> str:

@@ -453,7 +453,7 @@ def report_due(conference: Conference, policy: Policy, tz=None, now: datetime | 
         start = start.astimezone(tz)
     limit = policy.duration(REPORT, "limit")
     todo = "" if conference.closed_at else f"record the minutes and close it (cpcm conference close {conference.id}), then "
-    return Deadline(conference.id, "conference-report", "conference report due", limit.after(start), None, conference.chair,
+    return Deadline(conference.id, "conference-report", "conference report due", report_by(conference, policy, tz), None, conference.chair,
                     REPORT, f"the report with the action points within {limit.words()} of the meeting "
                           f"({local_text(start, start.tzinfo)}): {todo}cpcm render conference-report {conference.id}",
                     policy.source(REPORT))
