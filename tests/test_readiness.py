@@ -224,6 +224,20 @@ def test_closure_problems__the_record_must_be_recent_at_its_boundary():
     assert len(stale) == 1 and "older than 3 months" in stale[0]
 
 
+def test_closure_problems__a_record_made_before_the_child_went_home_does_not_count():
+    """Form 7A reviews the child with the caregiver after placement: a record made while the child
+    was still in care is named, one made at or after the reunification counts."""
+    home = "2027-01-10T08:00:00+00:00"
+    assert readiness.closure_problems(latest(answers()), "goals_met", KENYA, DAY, reunified=home) == []
+    assert readiness.closure_problems(latest(answers(), at=home), "goals_met", KENYA, DAY, reunified=home) == []
+    early = latest(answers(), at="2027-01-09T08:00:00+00:00")
+    before = readiness.closure_problems(early, "goals_met", KENYA, DAY, reunified=home)
+    assert len(before) == 1 and "made before the child went home (2027-01-10)" in before[0] and "record it again" in before[0]
+    assert readiness.closure_gaps(early, "goals_met", KENYA, DAY, reunified=home) == [
+        {"code": readiness.RECORD_BEFORE_REUNIFICATION, "record_at": "2027-01-09", "reunified_at": "2027-01-10"}]
+    assert readiness.closure_problems(early, "goals_met", KENYA, DAY) == []  # never reunified: the rule as before
+
+
 def test_closure_problems__other_reasons_and_the_inter_agency_profile_are_not_gated():
     assert readiness.closure_problems(None, "declined", KENYA, DAY) == []
     assert readiness.closure_problems(None, "goals_met", INTER, DAY) == []
@@ -404,6 +418,65 @@ def test_close__goals_met_refused_on_a_failing_readiness_allowed_after_a_passing
     assert report.code == 0, report.stderr
     assert "Readiness for closure" in report.stdout and "6 of 6 domains pass" in report.stdout
     assert "23 November 2026" in report.stdout
+
+
+def readiness_then_home(kenya) -> str:
+    """A kenya case planned on 10 November, its readiness recorded on 12 November (all domains
+    pass) while the child was still away, and the plan for reunification_done written and approved
+    on 23 November (the child went home after the record), reviewed, visited and signed off as
+    `conftest.build_reunified` does."""
+    from test_assess_plan import plan_doc
+
+    early, early_sup = kenya("amina", now="2026-11-10T09:00:00+03:00"), kenya("sup", now="2026-11-10T09:00:00+03:00")
+    case_id = register(early)
+    assert early("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+    assert early("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
+    assert early("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    assert early_sup("approve", case_id, "plan").code == 0
+    made = record(kenya("amina", now="2026-11-12T10:00:00+03:00"), case_id, answers())
+    assert made.code == 0, made.stderr
+    amina, sup = kenya("amina"), kenya("sup")
+    assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc("reunification_done"))).code == 0
+    assert sup("approve", case_id, "plan").code == 0
+    assert amina("review", case_id, "--from-file", "-", input=json.dumps(REVIEW)).code == 0
+    assert amina("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check school",
+                 "--visited-by", "professional", "--risk-increased", "no").code == 0
+    assert sup("sign-off", case_id, *SCCO).code == 0
+    return case_id
+
+
+def test_close__a_readiness_record_from_before_the_reunification_is_refused_and_show_says_why(kenya):
+    """The path of reintegration counts only a readiness record made once the child is home; the
+    closure gate, `show` and the closure report say the same of one made before."""
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = readiness_then_home(kenya)
+    shown = amina("show", case_id, "--json").json()
+    home = shown["reintegration"]["reunified"]
+    assert home.startswith("2026-11-23")
+    assert shown["readiness"]["ready_for_closure"] and shown["readiness"]["reunified_at"] == home
+    assert [s for s in shown["reintegration"]["steps"] if s["step"] == "readiness"][0]["done"] is False
+    plain = amina("show", case_id).stdout
+    assert "made before the child went home (2026-11-23), so it does not count for closure" in plain
+    refused = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "closure-readiness"
+    assert "the latest readiness record (2026-11-12) was made before the child went home (2026-11-23)" in refused.json()["message"]
+    overridden = sup("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none",
+                     "--override-readiness", "the family moved; the review is booked", "--json")
+    assert overridden.code == 0, overridden.stderr
+    kept = sup("show", case_id, overridden.json()["record_id"], "--json").json()["fields"]
+    assert kept["readiness_problems"] == [{"code": "readiness_record_before_reunification", "record_at": "2026-11-12",
+                                           "reunified_at": "2026-11-23"}]
+    report = sup("render", "closure-report", case_id)
+    assert report.code == 0 and "was made before the child went home (23 November 2026)" in report.stdout
+
+
+def test_close__a_readiness_record_made_once_home_lets_the_closure_go_ahead(kenya):
+    amina = kenya("amina")
+    case_id = readiness_then_home(kenya)
+    assert record(amina, case_id, answers()).code == 0  # made now, once the child is home
+    assert "reunified_at" not in amina("show", case_id, "--json").json()["readiness"]
+    allowed = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none")
+    assert allowed.code == 0, allowed.stderr
 
 
 def test_close__a_stale_readiness_record_is_refused(kenya, team):

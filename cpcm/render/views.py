@@ -490,6 +490,8 @@ def _closure_readiness(body: Mapping[str, Any]) -> dict | None:
         "total": len(domains),
         "domains": domains,
         "override": override,
+        # why the rule was not met, as the closure kept it (codes, worded by _values.j2 in the document's language)
+        "problems": [_readiness_why(p) for p in body.get(readiness_rules.KEPT_PROBLEMS) or ()] if override else [],
     }
 
 

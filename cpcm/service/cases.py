@@ -35,6 +35,8 @@ from cpcm.workflow import approvals, open_items, rules, siblings, transitions
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow.duplicates import key_of, probable_duplicates
 from cpcm.workflow.fold import apply_update, effective, fold, settled_by, superseded_ids
+from cpcm.workflow import placements as path_rules
+from cpcm.workflow import readiness as readiness_rules
 from cpcm.workflow.placements import lives_now, lives_with_now, update_stands
 
 
@@ -751,6 +753,9 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["assessments"] = marked(details["assessments"])
     data["consents"] = marked(consents_on_file(current, ctx.now, consent_rules.used_ids(records)))  # the corrected ones too
     data["readiness"] = details["readiness"]
+    reunified = path_rules.reunified_at(folded)
+    if data["readiness"] and readiness_rules.made_before(data["readiness"]["at"], reunified):  # not for closure
+        data["readiness"] = dict(data["readiness"], reunified_at=json_time(reunified, ctx.zone))
     data["referrals"] = marked(folded.referrals)  # sent before the reopening
     data["reviews"] = marked(reviews_on_file(current, ctx.team))  # a correction in the place of what it corrected
     data["plan"] = dict(folded.plan, content=details["plan"], rejection=_plan_decided(current, folded.plan, "rejected"),

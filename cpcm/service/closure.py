@@ -13,6 +13,7 @@ from cpcm.service.planning import approve_command, approvers_warning, settled_in
 from cpcm.service.results import Written
 from cpcm.workflow import approvals, deadlines
 from cpcm.workflow import readiness as readiness_rules
+from cpcm.workflow import placements as path_rules
 from cpcm.workflow.fold import fold
 from cpcm.workflow.open_items import unfinished
 
@@ -201,7 +202,8 @@ def _readiness_gate(ctx: Context, case, records, body: dict) -> list[str]:
     latest = readiness_mod.latest(ctx, records) if _needs_readiness(policy) or readiness_mod.recorded(records) else None
     if latest is not None:
         body["readiness"] = latest.summary()
-    problems = readiness_rules.closure_problems(latest, reason, policy, ctx.now)  # in English, for the messages
+    reunified = path_rules.reunified_at(case)  # a readiness record from before the child went home does not count
+    problems = readiness_rules.closure_problems(latest, reason, policy, ctx.now, reunified)  # in English, for the messages
     override = body.get("readiness_override")
     warnings = []
     if problems and not override:
@@ -215,7 +217,7 @@ def _readiness_gate(ctx: Context, case, records, body: dict) -> list[str]:
             raise Refused(f"only a {' or '.join(roles)} can close without a readiness record that meets the closure rule",
                           "Ask your supervisor, or record the benchmarks: cpcm readiness " + case.id, rule="closure-readiness")
         # as codes, not the messages' English: a document says them in its own language
-        body["readiness_problems"] = readiness_rules.closure_gaps(latest, reason, policy, ctx.now)
+        body["readiness_problems"] = readiness_rules.closure_gaps(latest, reason, policy, ctx.now, reunified)
         warnings.append("closing without a readiness record that meets the closure rule, on a supervisor's reason: "
                         + "; ".join(problems))
     elif override:

@@ -130,7 +130,7 @@ def readiness(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
         if in_residential_care(case):  # Form 7A reviews a child back in family care: closing now would leave them in the CCI
             steps.append("the child is still in residential care: the benchmarks are for closing a reintegration once the "
                          f"child lives in family or community care, so the move out comes first (cpcm placement {case_id} "
-                         "--care-type ... --cci-exit ...)")
+                         "--care-type ... --cci-exit ...), and the benchmarks are recorded again after it")
     else:
         steps.append("not ready for closure: " + "; ".join(result.reasons))
     latest_record = rules.Latest(record.id, record.at, KIND, result, found)
@@ -144,6 +144,9 @@ def words(summary: Mapping[str, Any] | None) -> str:
     scores = ", ".join(f"{d['domain']} {d['score']}/{d['maximum']}" + ("" if d["passed"] else f" (pass {d['pass_mark']})")
                        for d in summary["domains"])
     verdict = "ready for closure" if summary["ready_for_closure"] else "not ready for closure"
+    if summary.get("reunified_at"):  # `cpcm show`: made while the child was in care (readiness.made_before)
+        verdict += (f"; made before the child went home ({str(summary['reunified_at'])[:10]}), so it does not count "
+                    "for closure: record it again")
     return f"{str(summary['at'])[:10]}: {scores}: {verdict}"
 
 

@@ -317,6 +317,15 @@ def admission(case: Case) -> Mapping[str, Any] | None:
     return starts[-1] if starts else None
 
 
+def reunified_at(case: Case) -> str | None:
+    """When the child last went home (a reunification or family-based placement) since the latest
+    admission to residential care (any, without one); None while the child has not. The steps of
+    the path after it (monitoring, readiness, closure) count from then, and the closure's
+    readiness record must be of then or later (`readiness.closure_gaps`)."""
+    entry = admission(case)
+    return case.last("reunification", entry["at"] if entry else None)
+
+
 def pathway(case: Case, policy: Policy, now: datetime) -> dict | None:
     """Where the case stands on the path of reintegration, and what is next: each step done
     (when, how many) or not, from the admission to residential care (or, without one, from the
@@ -338,7 +347,7 @@ def _path(case: Case, policy: Policy, now: datetime) -> dict | None:
     if entry is None and not any(case.events.get(EVENTS[k]) for k in ("tracing", "family_assessment", "preparation")) \
             and not case.last("reunification"):
         return None
-    reunified = case.last("reunification", since)
+    reunified = reunified_at(case)
     steps = []
     for key, title, command in STEPS:
         if key == "admission":
