@@ -126,10 +126,17 @@ def test_review_batch__fast_path_prints_what_typer_prints_and_imports_no_typer(c
     good.write_text(json.dumps([dict(REVIEW, case=case_id) for case_id in ids]))
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([dict(REVIEW, case=ids[0]), dict(REVIEW, case=ids[1], plan_still_right="maybe")]))
+    runs = []
+
+    def anew(*args):  # each run a review of its own: the same batch again is recorded once (already_recorded)
+        runs.append(args)
+        good.write_text(json.dumps([dict(REVIEW, case=case_id, decisions=[f"continue the plan ({len(runs)})"]) for case_id in ids]))
+        return cli(*args)
+
     for args in [("review", "--batch", str(good), "--dry-run"), ("review", "--dry-run", f"--batch={good}", "--json"),
                  ("review", "--batch", str(good)), ("review", "--batch", str(good), "--repo", str(repo)),
                  ("review", "--batch", str(good), "-i", str(team["amina"][0]))]:
-        quick, slow = both(cli, monkeypatch, *args)
+        quick, slow = both(anew, monkeypatch, *args)
         assert quick.code == slow.code == 0, (args, quick.stderr, slow.stderr)
         assert quick.stdout == slow.stdout and quick.stderr == slow.stderr, args
     for args in [("review", "--batch", str(bad)), ("review", "--batch", str(bad), "--json"), ("review", "--batch", str(tmp_path / "none.json")),

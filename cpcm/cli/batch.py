@@ -53,8 +53,13 @@ def print_batch(result, what: str, written_key: str, dry_run: bool, json_out: bo
     if json_out:
         print_json(result.to_json())
         return
-    say(f"{result.extra['checked']} {what}(s) checked"
-        + (", nothing written (--dry-run)" if dry_run else f", {result.extra[written_key]} written in one commit"))
+    already = len(result.extra.get("already_recorded") or ())
+    if already and not dry_run and not result.extra[written_key]:
+        say(f"{result.extra['checked']} {what}(s) checked, nothing written: {already_words(already, what)}")
+    else:
+        say(f"{result.extra['checked']} {what}(s) checked"
+            + (", nothing written (--dry-run)" if dry_run else f", {result.extra[written_key]} written in one commit")
+            + (f"; {already_words(already, what)}" if already else ""))
     for line in lines:
         say(line)
     for step in result.next_steps if steps else ():
@@ -189,3 +194,9 @@ def check_columns(header: list[str], form_name: str, root) -> None:
                                                             f"it may hold personal details; cpcm form blank {form.name or form.kind} lists the fields)"))
     if problems:
         raise InvalidInput(problems, "the heading row of --batch")
+
+
+def already_words(count: int, what: str) -> str:
+    """What a batch says of its rows whose record was made already (a batch run a second time)."""
+    return (f"{count} {what}(s) already recorded today by you with the same fields (this batch ran before), "
+            "not recorded twice")

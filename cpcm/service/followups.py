@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import json
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
@@ -10,6 +11,7 @@ from cpcm.domain.case import Case
 from cpcm.domain.forms import Form
 from cpcm.domain.ids import normalise_case_id
 from cpcm.domain.policy import risk_rank
+from cpcm.domain.records import Record, plain
 from cpcm.domain.team import RECOVERY_READER
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service import reintegration
@@ -171,10 +173,29 @@ def _case_access(ctx: Context, case_id: str) -> tuple[list[str], dict[str, str]]
     return readers, covers_from(text)
 
 
+def _recorded_today(ctx: Context, records: Sequence[Record], body: Mapping[str, Any]) -> str | None:
+    """The id of the case's latest review when it is this very review: recorded by the acting
+    worker on today's date (in the agency's zone) with the same fields; None otherwise. A batch
+    run again (a script started over, or its first run's output lost when it was stopped just
+    after its commit) finds its reviews so, and does not record them twice."""
+    latest = next((r for r in reversed(records) if r.kind == "review"), None)
+    if latest is None or latest.by != ctx.need_worker().id:
+        return None
+    try:
+        day = datetime.fromisoformat(latest.recorded_at).astimezone(ctx.zone).date()
+    except (TypeError, ValueError):
+        return None
+    if day != ctx.now.astimezone(ctx.zone).date():
+        return None
+    same = json.dumps(plain(latest.body), sort_keys=True, default=str) == json.dumps(plain(body), sort_keys=True, default=str)
+    return latest.id if same else None
+
+
 def _check_review_row(ctx: Context, number: int, case_id: str, data: dict, form: Form | None = None) -> tuple:
-    """One row of a batch checked: (number, case, body, warnings, errors, access); case and body
-    are None when errors name what is wrong; access: the case's readers and covers (`_case_access`)
-    or None. `form`: the review form, loaded once for the batch."""
+    """One row of a batch checked: (number, case, body, warnings, errors, access, already); case
+    and body are None when errors name what is wrong; access: the case's readers and covers
+    (`_case_access`) or None; already: the id of the same review recorded today by the same
+    worker (`_recorded_today`), or None. `form`: the review form, loaded once for the batch."""
     access = None
     try:
         access = _case_access(ctx, case_id)
@@ -189,10 +210,10 @@ def _check_review_row(ctx: Context, number: int, case_id: str, data: dict, form:
         if latest is not None:
             body["readiness"] = latest.summary()
     except InvalidInput as exc:
-        return number, None, None, [], [FieldError(f"row {number}: {e.field}", e.reason) for e in exc.errors], None
+        return number, None, None, [], [FieldError(f"row {number}: {e.field}", e.reason) for e in exc.errors], None, None
     except (Refused, NotFound, CannotDecrypt) as exc:
-        return number, None, None, [], [FieldError(f"row {number}: case", exc.message)], None
-    return number, case, body, row_warnings, [], access
+        return number, None, None, [], [FieldError(f"row {number}: case", exc.message)], None, None
+    return number, case, body, row_warnings, [], access, _recorded_today(ctx, records, body)
 
 
 def _readers_kept(ctx: Context, case: Case, access: tuple[list[str], dict[str, str]] | None = None) -> list[str] | None:
@@ -208,10 +229,13 @@ def _readers_kept(ctx: Context, case: Case, access: tuple[list[str], dict[str, s
 def _sealed_review(ctx: Context, checked: tuple) -> tuple:
     """A checked row as the write needs it: (number, case id, warnings, errors, what to write),
     what to write being ("sealed", record, bytes) for a review made and encrypted here, or
-    ("case", case, body) for one the transaction makes (an ended cover comes off first)."""
-    number, case, body, warnings, errors, access = checked
+    ("case", case, body) for one the transaction makes (an ended cover comes off first), or
+    ("already", record id) for a review recorded already (`_recorded_today`): nothing to write."""
+    number, case, body, warnings, errors, access, already = checked
     if case is None:
         return number, None, warnings, errors, None
+    if already is not None:
+        return number, case.id, warnings, errors, ("already", already)
     readers = _readers_kept(ctx, case, access)
     if readers is None:
         return number, case.id, warnings, errors, ("case", case, body)
@@ -233,7 +257,7 @@ def _checked_rows(ctx: Context, rows: list[tuple[int, str, dict]], progress: Cal
     def one(number: int, case_id: str, data: dict) -> tuple:
         checked = _check_review_row(ctx, number, case_id, data, form)
         if not seal or checked[1] is None:
-            return checked[0], checked[1] and checked[1].id, checked[3], checked[4], None
+            return checked[0], checked[1] and checked[1].id, checked[3], checked[4], checked[6] and ("already", checked[6])
         return _sealed_review(ctx, checked)
 
     def job(chunk: list[tuple[int, str, dict]]) -> list[tuple]:
@@ -354,10 +378,15 @@ def _planned(ctx: Context, cache, rows: list, errors: list[tuple[int, FieldError
 
 
 def _batch_written(rows: list, planned: list, warnings: list, written: list[dict], dry_run: bool) -> Written:
-    return Written(None, tuple(w["record_id"] for w in written), "review", tuple(warnings),
-                   extra={"reviewed": len(written), "checked": len(planned), "dry_run": dry_run,
-                          "records": written or [{"case_id": case_id} for _, case_id, _ in planned]},
-                   json_keys=("warnings",))
+    """`records`: the reviews written (with --dry-run: the cases whose reviews would be);
+    `already_recorded` (only when there are some): the rows whose review was recorded already
+    (`_recorded_today`), each with its review's record id."""
+    already = [{"case_id": case_id, "record_id": write[1]} for _, case_id, write in planned if write and write[0] == "already"]
+    to_write = [{"case_id": case_id} for _, case_id, write in planned if not (write and write[0] == "already")]
+    extra = {"reviewed": len(written), "checked": len(planned), "dry_run": dry_run, "records": written if not dry_run else to_write}
+    if already:  # only when there are some, as `import`'s already_imported
+        extra["already_recorded"] = already
+    return Written(None, tuple(w["record_id"] for w in written), "review", tuple(warnings), extra=extra, json_keys=("warnings",))
 
 
 class _ReviewWriter:
@@ -394,7 +423,7 @@ class _ReviewWriter:
     def finish(self, planned: list[tuple[int, str, tuple]]) -> list[dict]:
         ended = ""
         for number, case_id, (what, *made) in planned:
-            if number in self.ids:
+            if number in self.ids or what == "already":
                 continue
             if what == "sealed":
                 self._write(number, *made)
@@ -404,6 +433,7 @@ class _ReviewWriter:
                 ended = ended or ended_here
                 record = new_record(self.ctx, "review", case.id, body, after=case.history[-1].id if case.history else "")
                 self._write(number, record, readers=readers)
-        written = [{"case_id": case_id, "record_id": self.ids[number]} for number, case_id, _ in planned]
-        self.tx.commit(f"review batch {len(written)} cases{ended}")
+        written = [{"case_id": case_id, "record_id": self.ids[number]} for number, case_id, _ in planned if number in self.ids]
+        if written:  # every row recorded already: nothing to commit (the transaction leaves nothing behind)
+            self.tx.commit(f"review batch {len(written)} cases{ended}")
         return written
