@@ -383,6 +383,8 @@ def print_case(data: dict, zone=None) -> None:
         review = f"; next case review due {local_day(kept['review_due'], zone)}" if kept.get("review_due") else ""
         rows.append(("continued past 18", f"{local_day(kept['at'], zone)} by {kept['by']}: {kept['justification']}{review} "
                                           f"({kept['record_id']})"))
+    if data.get("received"):
+        rows.append(("received", received_words(data["received"], zone)))
     if data.get("transfer"):
         rows.append(("transferred", transfer_words(data["transfer"], data["case_id"], zone)))
     ended = data["status"] != "open" and data["open_actions"]  # left open when the case was closed or transferred: none is due
@@ -512,6 +514,18 @@ def transfer_words(sent: dict, case_id: str, zone=None) -> str:
         return line + f"; receipt acknowledged on {local_day(sent['acknowledged_at'], zone)}"
     return (line + f"; receipt not acknowledged yet: follow it up with {to}, record their receipt with cpcm transfer-ack RECEIPT "
             f"(or, if the case never reached them, cpcm reopen {case_id} --reason ...)")
+
+
+def received_words(got: dict, zone=None) -> str:
+    """Where a received case came from and when; with the case ID it had there when that ID was
+    already used here (the earlier case of the same child, sent from here once)."""
+    agency = got.get("from") or "the sending agency"
+    named = f"{agency} ({got['from_name']})" if got.get("from_name") else agency
+    line = f"from {named} on {local_day(got['at'], zone)}" + (f" by {got['by']}" if got.get("by") else "")
+    if got.get("alias"):
+        line += (f"; its case ID there, {got['alias']}, was already used here, so it has a new one (if the child was sent "
+                 f"from here before, that is its earlier case here: cpcm show {got['alias']})")
+    return line
 
 
 def print_record(data: dict, zone=None) -> None:

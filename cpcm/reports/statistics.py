@@ -6,7 +6,8 @@ Every count from 1 to the policy's `reporting.small_cell_threshold` - 1 is shown
 (for the default threshold of 5), and further cells are hidden ("x") so that no hidden count
 can be worked out from the totals (see cpcm.reports.disclosure).
 
-Counted in the period (by each event's own date): registrations, closures by reason,
+Counted in the period (by each event's own date; for a case received from another agency, only
+what happened since it was received here): registrations, closures by reason,
 reopenings, transfers, referrals by sector and outcome, consent overrides, case plan versions
 coming into force (on the day of their approval where the policy needs approval, else on the
 day written; `in_force`) and those rejected, reviews. The age is the
@@ -80,6 +81,13 @@ def in_force(found: dict[str, list], policy: Policy) -> dict[str, list]:
     return out
 
 
+RECEIVED = "transfer_in"  # the fold's event of a case received from another agency
+
+
+def _moment(when) -> datetime:
+    return when if isinstance(when, datetime) else parse_datetime(when)
+
+
 def case_rows(case: Case, zone: tzinfo | None = None) -> list[list]:
     """Every event of a case the report counts, whatever the period: [measure (its place in
     MEASURE_KEYS), the event's day in `zone` (ISO), category, sex, age band, disability (, outcome
@@ -91,9 +99,16 @@ def case_rows(case: Case, zone: tzinfo | None = None) -> list[list]:
     sex, disability = sex_group(case.child.get("sex")), disability_group(case.child.get("disability"))
     born: list = []  # the date of birth (`case.birth_date()`), once a row needs it
 
+    # a case received from another agency (`cpcm receive`): what happened before it came here was done
+    # there (or, for a child sent back, here under its earlier case ID, counted there): not this agency's
+    received = max((_moment(w) for w in case.events.get(RECEIVED, ()) if w), default=None)
+
     def add(measure: str, when: str, category: str | None = None, outcome: str | None = None) -> None:
+        moment = _moment(when)
+        if received is not None and moment < received:
+            return
         # the event's local day (`Period.local`: every `when` here is set); then the columns of ROW_KEYS[:4], in that order
-        day = (when if isinstance(when, datetime) else parse_datetime(when)).astimezone(zone).date()
+        day = moment.astimezone(zone).date()
         if not born:
             born.append(case.birth_date())
         birth = born[0]  # the age as `case.age_on(day)` counts it

@@ -774,6 +774,7 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["links"] = case_links(current)
     data["continuation"] = continuation(current, data["due"])
     data["transfer"] = transfer_out(ctx, folded, current)
+    data["received"] = received_from(current)
     if data["plan"] is not None:  # a closed or transferred case: its plan is this agency's last, in force no more
         data["plan"]["ended_with"] = folded.status if folded.status in ("closed", "transferred") else None
     data["problems"] = [p.to_json() for p in rules.check_case(folded, ctx.policy, ctx.now)]
@@ -809,6 +810,21 @@ def transfer_out(ctx: Context, case: Case, records: Sequence[Record]) -> dict | 
     by = next((r.by for r in records if r.id == sent["record_id"]), None)
     return {"record_id": sent["record_id"], "to": to or None, "to_name": name, "at": sent["at"], "by": by,
             "acknowledged_at": sent.get("acked_at"), "ack_record": sent.get("ack_record")}
+
+
+def received_from(records: Sequence[Record]) -> dict | None:
+    """Where the case came from when it was received here (`cpcm receive`), from its latest
+    `transfer_in` record: the sending agency (`from`, its code, and `from_name`), when it was
+    received and by whom, when and by whom there it was sent, and `alias`: the case ID it had
+    there, kept when that ID was already used here (a child sent back: the earlier case here);
+    None for a case never received."""
+    found = max((r for r in records if r.kind == "transfer_in"), key=lambda r: r.id, default=None)
+    if found is None:
+        return None
+    agency = found.body.get("from_agency") if isinstance(found.body.get("from_agency"), Mapping) else {}
+    return {"record_id": found.id, "from": str(agency.get("code") or "") or None, "from_name": str(agency.get("name") or "") or None,
+            "at": found.at, "by": found.by, "sent_at": found.body.get("transferred_at"), "sent_by": found.body.get("transferred_by"),
+            "alias": found.body.get("alias")}
 
 
 # how a case_link record relates its case to the other: `merge-cases KEEP OTHER` writes `alias: OTHER`
@@ -1410,7 +1426,11 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
             if data[key] != extras[key]:
                 errors.append(FieldError(key, "cannot be changed by a correction (it is set by the command that wrote the record)"))
         merged = _merge({k: v for k, v in base.items() if k not in extras}, {k: v for k, v in data.items() if k not in extras})
-        body, form_errors = validate(form, merged, ctx.now.date(), [w.id for w in ctx.team.active])
+        # a worker field keeps the worker it named when the record was written, who may since have
+        # left the team or be of the agency the case was transferred from; a new value is a member
+        kept = [_at_path(base, f.key) for f in form.fields if f.type == "worker"]
+        workers = [w.id for w in ctx.team.active] + [v for v in kept if isinstance(v, str) and v]
+        body, form_errors = validate(form, merged, ctx.now.date(), workers)
         errors += form_errors
         body = {**extras, **body}
         if original.kind in ("assessment", "followup") and body.get("risk") != base.get("risk"):
@@ -1436,6 +1456,14 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         tx.commit(f"correct {case_id} {record.id}{ended}")
     return Written(case_id, record.id, original.kind, extra={"supersedes": original.id},
                    warnings=tuple(_consent_corrected_away(case_id, [*records, record], record.id)))
+
+
+def _at_path(body: Mapping[str, Any], key: str) -> Any:
+    """The value at a dotted form key of a record's body (None where there is none)."""
+    value: Any = body
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
 
 
 def _consent_corrected_away(case_id: str, records: list[Record], correction: str) -> list[str]:
