@@ -15,7 +15,7 @@ from cpcm.domain.case import Case
 from cpcm.domain.forms import Form, is_empty, validate
 from cpcm.domain.policy import Policy
 from cpcm.domain.ids import new_case_id, normalise_case_id, record_id_millis
-from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, utc
+from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, get_path, utc
 from cpcm.domain.text import shown
 from cpcm.domain.dates import is_date_only, json_time, json_times, local_day, parse_datetime
 from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotFound, Refused, restore_hint
@@ -1428,7 +1428,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         merged = _merge({k: v for k, v in base.items() if k not in extras}, {k: v for k, v in data.items() if k not in extras})
         # a worker field keeps the worker it named when the record was written, who may since have
         # left the team or be of the agency the case was transferred from; a new value is a member
-        kept = [_at_path(base, f.key) for f in form.fields if f.type == "worker"]
+        kept = [get_path(base, f.key) for f in form.fields if f.type == "worker"]
         workers = [w.id for w in ctx.team.active] + [v for v in kept if isinstance(v, str) and v]
         body, form_errors = validate(form, merged, ctx.now.date(), workers)
         errors += form_errors
@@ -1456,14 +1456,6 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         tx.commit(f"correct {case_id} {record.id}{ended}")
     return Written(case_id, record.id, original.kind, extra={"supersedes": original.id},
                    warnings=tuple(_consent_corrected_away(case_id, [*records, record], record.id)))
-
-
-def _at_path(body: Mapping[str, Any], key: str) -> Any:
-    """The value at a dotted form key of a record's body (None where there is none)."""
-    value: Any = body
-    for part in key.split("."):
-        value = value.get(part) if isinstance(value, Mapping) else None
-    return value
 
 
 def _consent_corrected_away(case_id: str, records: list[Record], correction: str) -> list[str]:
