@@ -198,6 +198,22 @@ def test_a_caseworkers_forged_approval(laptops, team):
     refused_by_sync(laptops, sha, "signer-not-allowed")
 
 
+def test_a_caseworkers_forged_approval_dressed_as_a_receive(laptops, team):
+    """What `receive` brings into the new folder it makes was decided at the other agency, so its
+    approvals are not checked against the receiver's role; a commit that only says `receive` and
+    adds an approval to a case that was here already is checked as any other."""
+    sup = laptops.cli("sup")
+    case_id = register(sup, "--worker", "amina")
+    laptops.sync("sup")
+    amina = laptops.laptop("amina")
+    root = laptops.clones["amina"]
+    rel = forge_record(root, case_id, "approval", "sup", {"subject": "closure", "decision": "approved"})
+    sha = hand_commit(root, "amina", f"receive {case_id} {'7' + 'Z' * 25}", [rel], team["amina"][0])
+    assert "signer-not-allowed" in codes(amina)
+    push(root)
+    refused_by_sync(laptops, sha, "signer-not-allowed")
+
+
 def test_an_approval_by_a_supervisor_is_accepted(laptops, team):
     """The same hand-made commit, signed by the supervisor: nothing to report (so the test above
     fails for the caseworker's role, not for the way the commit is built)."""

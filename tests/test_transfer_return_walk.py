@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from conftest import CANARY, CLINIC, Cli, commit_count, consent_both, git_status, library_session, register
+from conftest import CANARY, CLINIC, Cli, commit_count, consent_both, git, git_status, library_session, register
 from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
 from test_transfer import canary, consent, decrypt, files_with_marker, git_objects, leaks
 
@@ -183,7 +183,14 @@ def test_a_case_goes_to_another_agency_and_comes_back(sending, receiving, cli_as
 
     # back on A's lists: the new case open, the earlier one still transferred
     assert new_id in [c["case_id"] for c in ok(a("list", "--status", "open", "--json")).json()]
-    assert a("show", case_id, "--json").json()["status"] == "transferred"
+    earlier = a("show", case_id, "--json").json()
+    assert earlier["status"] == "transferred"
+    # the earlier case names the new one, in the receive's one commit: the child looked up by the old ID is found
+    assert [(link["case_id"], link["relation"]) for link in earlier["links"]] == [(new_id, "returned_as")]
+    assert f"came back as {new_id}" in ok(a("show", case_id)).stdout
+    assert [e["what"] for e in ok(a("log", case_id, "--json")).json() if e["kind"] == "case_link"] == [f"came back as {new_id}"]
+    assert git(sending.root, "log", "-1", "--format=%s", "--", f"cases/{case_id}").strip().startswith(f"receive {new_id} ")
+    assert ok(a("verify")).code == 0
     assert codes(a, new_id) == ["referral-feedback", "plan-action", "review"]  # A's referral and B's plan run on here
     assert open_count(at(sup, HOME), "amina") == 1
     # counted once: the registration and A's plan under the earlier ID, nothing of B's work again here

@@ -833,12 +833,13 @@ def received_from(records: Sequence[Record]) -> dict | None:
 # `link A B --sibling` write `sibling: OTHER` in each of the two cases (workflow/siblings.py)
 LINK_WORDS = {"merged_with": "merged with {case}: {case} is its alias", "alias_of": "alias of {case}: merged into it, "
               "work goes on there", "former_id": "was {case} (a sync gave it a new ID: that one was taken)",
-              "sibling": "sibling of {case}: a brother or sister's case"}
+              "sibling": "sibling of {case}: a brother or sister's case",
+              "returned_as": "came back as {case}: the child's case was received here again under that ID; work goes on there"}
 
 
 def case_links(records: list[Record]) -> list[dict]:
     """The case's links to other cases, from its case_link records: the other case, the relation
-    (merged_with, alias_of, former_id: the same child; sibling: a brother or sister), the reason,
+    (merged_with, alias_of, former_id, returned_as: the same child; sibling: a brother or sister), the reason,
     and the record. A sibling link written twice (on two copies, then synced) is listed once."""
     links, seen = [], set()
     for record in sorted(records, key=lambda r: r.id):
@@ -849,6 +850,8 @@ def case_links(records: list[Record]) -> list[dict]:
             other, relation = body["merged_into"], "alias_of"
         elif body.get("alias"):
             other, relation = body["alias"], "former_id" if body.get("reason") == "same-id" else "merged_with"
+        elif body.get("returned_as"):
+            other, relation = body["returned_as"], "returned_as"
         elif body.get("sibling"):
             other, relation = body["sibling"], "sibling"
             if other in seen:
@@ -1148,6 +1151,8 @@ def describe(record: Record, referral_refs: Mapping[str, str] | None = None, pla
         what = str(b.get("conference") or "")
     elif kind == "case_link" and b.get("sibling"):
         what = f"sibling of {b['sibling']}"
+    elif kind == "case_link" and b.get("returned_as"):
+        what = f"came back as {b['returned_as']}"
     else:
         what = ""
     if _supersedes(record):

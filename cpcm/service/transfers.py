@@ -438,6 +438,10 @@ def receive(ctx: context.Context, data: bytes, worker: str | None = None, receip
     last = max(r.id for r, _ in bundle.records)
     record = context.new_record(ctx, "transfer_in", case_id, body, after=last)
     assignment = context.new_record(ctx, "assignment", case_id, {"worker": assignee, "previous": imported.worker}, after=record.id)
+    # the case that had this ID here is the child's earlier case (sent from here once: IDs are random):
+    # it names the new one, so whoever looks the child up by the old ID finds where the work goes on
+    returned = context.new_record(ctx, "case_link", alias, {"returned_as": case_id, "reason": "returned"},
+                                  after=assignment.id) if alias else None
     receipt_bytes = None
     if receipt is not None:
         receipt_bytes = cipher.encrypt(build_receipt({
@@ -456,6 +460,8 @@ def receive(ctx: context.Context, data: bytes, worker: str | None = None, receip
                 tx.replace_file(rel, ciphertext)
             tx.write_record(record, keys)
             tx.write_record(assignment, keys)
+            if returned is not None:
+                tx.write_record(returned, context.keys_for(ctx, ctx.store.recipients(alias)))
             if receipt_bytes is not None:
                 try:
                     atomic.write_private(receipt, receipt_bytes, exclusive=True)
@@ -469,7 +475,8 @@ def receive(ctx: context.Context, data: bytes, worker: str | None = None, receip
             raise
     steps = [f"read it: cpcm show {case_id}"]
     if alias:
-        steps.insert(0, f"the case ID {alias} is already used here: the case is now {case_id} (its old ID is kept as its alias)")
+        steps.insert(0, f"the case ID {alias} is already used here: the case is now {case_id} (its old ID is kept as its alias; "
+                        f"{alias}, the child's earlier case here, names {case_id})")
     if receipt is not None:
         steps.append("hand the receipt file to the sending agency; they run: cpcm transfer-ack RECEIPT")
     return Written(case_id, (record.id, assignment.id), "transfer_in", tuple(warnings), tuple(steps),

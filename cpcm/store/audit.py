@@ -345,9 +345,16 @@ def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, strict: 
                 f"{commit.author or 'not a cpcm worker address'}")
         if len(commit.parents) > 1:
             continue  # a merge takes its content from its parents, each checked itself
+        # the records a `receive` brought in, into the new folder it made, were decided at the other agency
+        received = RECEIVE.match(commit.message)
+        if received and not any(status == "A" and path.endswith(f"/{received['folder']}/{RECIPIENTS}")
+                                for status, _, _, path in commit.changes):
+            received = None  # a folder that was there before: not a case received
         for status, _, _new, path in commit.changes:
             match = FOLDER_FILE.match(path)
             record = RECORD_FILE.match(match["name"]) if match else None
+            if record and received and match["folder"] == received["folder"] and record["id"] < received["record"]:
+                continue  # imported: its approvals were made by that agency's supervisors, not by who received it
             if record and status == "A" and record["kind"] in ROLE_KINDS and not member.has_role(*ROLE_KINDS[record["kind"]]):
                 add(NOT_ALLOWED, f"commit {short} adds an {record['kind']} record ({match['folder']}) but its signer "
                     f"{worker.id} is not a {' or '.join(ROLE_KINDS[record['kind']])}")

@@ -521,7 +521,7 @@ def settle_conflicts(case: Case, record: Record, updated: str | None = None) -> 
 
 
 def _case_link(case: Case, record: Record) -> Case:
-    other = record.body.get("alias") or record.body.get("merged_into")
+    other = record.body.get("alias") or record.body.get("merged_into") or record.body.get("returned_as")
     return _changed(case, links=case.links + (other,)) if other and other not in case.links else case
 
 
