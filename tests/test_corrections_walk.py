@@ -47,7 +47,7 @@ def _flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def test_a_case_written_with_mistakes__each_correction_is_what_show_due_list_and_the_documents_use(cli, cli_as, repo):
+def test_a_case_written_with_mistakes__each_correction_is_what_show_due_list_and_the_documents_use(cli, cli_as, repo, tmp_path):
     sup = cli_as("sup")
     case_id = register(cli, child={"name": CANARY, "sex": "female", "date_of_birth": "2009-12-20", "disability": "no"},
                        location="Nyalenda, Kisumo")
@@ -102,9 +102,20 @@ def test_a_case_written_with_mistakes__each_correction_is_what_show_due_list_and
     # the old values stay readable as history, with the correction named
     log = _flat(worker("log", case_id).stdout)
     assert "registration [corrected by" in log and "review replan [corrected by" in log
+    first = next(r for r in worker("log", case_id, "--json").json() if r["superseded_by"] == registration)
+    old = worker("show", case_id, first["record_id"])  # the registration as written: the old values, marked
+    assert old.code == 0 and "Kisumo" in old.stdout and f"CORRECTED by {registration}" in old.stdout
+    why = worker("show", case_id, registration)  # the correction: who made it and why
+    assert "by amina" in why.stdout and "birth date and village mistyped" in why.stdout
     original = worker("show", case_id, "plan@1")
     assert original.code == 0  # plan@1 is the version in force: the correction
-    assert "2026-12-15" in original.stdout and f"corrects" in original.stdout
+    assert "2026-12-15" in original.stdout and "corrects" in original.stdout
+
+    exported = tmp_path / "cases.json"
+    assert worker("export", "--format", "json", "--plaintext", "--out", str(exported)).code == 0
+    row = next(c for c in json.loads(exported.read_text())["cases"] if c["case_id"] == case_id)
+    assert (row["age"], row["age_band"]) == (17, "15-17")
+    exported.unlink()
 
     # a correction of the correction is the one in force
     again = _corrected(worker, case_id, "plan", "--set", "actions.A1.by=2026-12-16", "--reason", "the office said the 16th")
