@@ -19,6 +19,7 @@ from cpcm.errors import Refused
 from cpcm.workflow import approvals, deadlines, open_items, placements, plan_actions
 from cpcm.workflow import conferences as conference_rules
 from cpcm.workflow import readiness as readiness_rules
+from cpcm.workflow.fold import places
 
 YES = ("yes", True)
 NO = ("no", False)
@@ -565,9 +566,14 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     by_ref = {r["ref"]: r for r in referrals}
     left = body.get("open_items") or {}
 
-    since = plan_record.id if plan_record else ""
-    followups = [r for r in ordered if r.kind == "followup" and r.id < record.id and r.body.get("purpose") != "post_closure"]
-    monitoring = [r for r in followups if since < r.id]
+    # a corrected record counts where the one it corrects was: a follow-up corrected after the request
+    # is still a visit before it, one made after a plan version that was corrected later is since it
+    place = places(ordered)
+    where = lambda r: place.get(r.id, r.id)  # noqa: E731
+    since = where(plan_record) if plan_record else ""
+    followups = sorted((r for r in ordered if r.kind == "followup" and where(r) < where(record)
+                        and r.body.get("purpose") != "post_closure"), key=lambda r: (where(r), r.id))
+    monitoring = [r for r in followups if since < where(r)]
     # the rule's count starts again at every plan version (one that only moved a date too): the
     # same follow-ups since the reunification (the path's monitoring), else since the first plan,
     # say how many there were in all
@@ -576,13 +582,13 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     if reunified:
         in_all = [r for r in followups if utc(r.at) >= reunified]
     else:
-        in_all = [r for r in followups if first_plan and first_plan.id < r.id]
+        in_all = [r for r in followups if first_plan and where(first_plan) < where(r)]
 
     visit = None
     if closed_record is not None:
         limit = policy.duration("post_closure_visit", "limit")
         due = limit.after(_moment(closed_record.at)).date()
-        done = next((r for r in ordered if r.kind == "followup" and r.id > closed_record.id
+        done = next((r for r in ordered if r.kind == "followup" and where(r) > where(closed_record)
                      and r.body.get("purpose") == "post_closure"), None)
         visit = {
             "due": due.isoformat(),

@@ -91,6 +91,16 @@ def placement(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
     if needed and not (body.get("decision") or {}).get("best_interests"):
         roles = tuple(policy.get("placement", "override_roles") or rules.OVERRIDE_ROLES)
         since = f" since the current placement began ({local_day(current['at'], ctx.zone)})" if current else ""
+        # one made after the placement's date (a placement recorded with an earlier --at, or a
+        # best-interests record dated wrongly) is not one this placement rests on: say so, not "none"
+        later = sorted(w for rid, w in bids if w > when and (current is None or (w, rid) > (current["at"], current["record_id"])))
+        if not reason and later:
+            raise Refused(f"{what}: a placement into care, out of it or between placements needs a best-interests record first "
+                          f"(ESARO Principle 2); {case_id} has none made by the placement's date ({local_day(when, ctx.zone)}){since}: "
+                          f"its best-interests record is dated {local_day(later[0], ctx.zone)}, after the placement",
+                          f"If the placement's date is right and the decision was made before it, correct that record's date: "
+                          f"cpcm correct {case_id} assessment@best-interests --at WHEN --reason ...; otherwise give the "
+                          f"placement's own date with --at.", rule=RULE)
         if not reason:
             raise Refused(f"{what}: a placement into care, out of it or between placements needs a best-interests record first "
                           f"(ESARO Principle 2); {case_id} has none{since}",

@@ -90,6 +90,27 @@ def effective(records: Iterable[Record]) -> list[Record]:
     return sorted(out, key=lambda r: (follow(r.id, original), r.id))
 
 
+def places(records: Iterable[Record]) -> dict[str, str]:
+    """Each record's place in the order the fold applies the records (`effective`), as a record
+    ID to compare: its own ID, or for a record superseding another (a correction, a repair) the ID
+    of the record it stands in for, the first of the chain, so that "before the closure request"
+    or "since the plan" reads a correction where its original was. `records` may be all of a
+    case's records or the `effective` ones (where a correction's original is left out, the ID it
+    names is its place). Read as `places(records).get(record.id, record.id)`."""
+    original: dict[str, str] = {}
+    for record in records:
+        target = record.body.get("supersedes")
+        if isinstance(target, str) and target < record.id:
+            original[record.id] = target
+    out = {}
+    for record_id in original:
+        place = record_id
+        while place in original:
+            place = original[place]
+        out[record_id] = place
+    return out  # only the records superseding another: any other's place is its own ID
+
+
 # the case fields a registration (and each update of it) sets
 def _registered(body: dict) -> dict[str, Any]:
     """`body`: a dict of the caller's own, kept as the registration (not copied again)."""

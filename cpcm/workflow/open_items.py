@@ -10,7 +10,7 @@ from cpcm.domain.case import Case
 from cpcm.domain.policy import Policy
 from cpcm.domain.records import Record, utc
 from cpcm.workflow import plan_actions
-from cpcm.workflow.fold import effective
+from cpcm.workflow.fold import effective, places
 
 ITEM_DONE = ("done", "dropped")           # a plan item finished (a review's progress status)
 REFERRAL_DONE = ("closed", "delivered")   # a referral with nothing left to follow up
@@ -43,18 +43,22 @@ def progress(records: Iterable[Record], plan_record: Record | None,
     last = None
     if plan_record is None:
         return status, None
-    ordered = effective(records)
+    records = list(records)
+    place = places(records)  # a correction counts where the record it corrects was (before the closure, since the plan)
+    ordered = sorted(effective(records), key=lambda r: (place.get(r.id, r.id), r.id))
+    before = place.get(before, before) if before else before
+    since = place.get(plan_record.id, plan_record.id)
     ids = plan_actions.ids_by_version(ordered)
     version: Record | None = None
     for record in ordered:
-        if before and record.id > before:
+        if before and place.get(record.id, record.id) > before:
             continue
         if record.kind == "plan":
             version = record
             continue
         if record.kind not in ("review", "followup"):
             continue
-        if record.kind == "review" and record.id > plan_record.id:
+        if record.kind == "review" and place.get(record.id, record.id) > since:
             last = record
         positions = (ids.get(version.id, {}).get("actions") or []) if version is not None and not plan_actions.stored(version.body) else []
         for item in (record.body.get("progress") or []) if record.kind == "review" else []:
