@@ -61,46 +61,42 @@ def effective(records: Iterable[Record]) -> list[Record]:
     `referral`, an approval's `target`) is read as a reference to the record that replaced it.
     The superseded record itself stays on disk, in git and in `cpcm log`."""
     ordered = sorted(records, key=lambda r: r.id)
-    ids = {r.id for r in ordered}
-    original: dict[str, str] = {}     # a correction -> the record it supersedes
+    place = places(ordered, {r.id for r in ordered})  # a correction -> the first record of its chain
+    if not place:
+        return ordered  # nothing superseded (nearly every case): the order written
     replaced_by: dict[str, str] = {}  # a superseded record -> the record that superseded it
 
-    def follow(record_id: str, links: dict[str, str]) -> str:
-        while record_id in links:
-            record_id = links[record_id]
+    def follow(record_id: str) -> str:
+        while record_id in replaced_by:
+            record_id = replaced_by[record_id]
         return record_id
 
     for record in ordered:
-        target = record.body.get("supersedes")
-        if isinstance(target, str) and target in ids and target < record.id:
-            original[record.id] = target
-            # two corrections of one record (offline copies merged): the later replaces the earlier
-            replaced_by[follow(target, replaced_by)] = record.id
-    if not original:
-        return ordered  # nothing superseded (nearly every case): the order written
-
+        if record.id in place:  # two corrections of one record (offline copies merged): the later replaces the earlier
+            replaced_by[follow(record.body["supersedes"])] = record.id
     out = []
     for record in ordered:
         if record.id in replaced_by:
             continue
         key = REFERENCES.get(record.kind)
         if key and record.body.get(key) in replaced_by:
-            record = replace(record, body={**record.body, key: follow(record.body[key], replaced_by)})
+            record = replace(record, body={**record.body, key: follow(record.body[key])})
         out.append(record)
-    return sorted(out, key=lambda r: (follow(r.id, original), r.id))
+    return sorted(out, key=lambda r: (place.get(r.id, r.id), r.id))
 
 
-def places(records: Iterable[Record]) -> dict[str, str]:
+def places(records: Iterable[Record], known: set[str] | None = None) -> dict[str, str]:
     """Each record's place in the order the fold applies the records (`effective`), as a record
-    ID to compare: its own ID, or for a record superseding another (a correction, a repair) the ID
-    of the record it stands in for, the first of the chain, so that "before the closure request"
-    or "since the plan" reads a correction where its original was. `records` may be all of a
-    case's records or the `effective` ones (where a correction's original is left out, the ID it
-    names is its place). Read as `places(records).get(record.id, record.id)`."""
+    ID to compare: for a record superseding another (a correction, a repair) the ID of the record
+    it stands in for, the first of the chain, so that "before the closure request" or "since the
+    plan" reads a correction where its original was; any other record's place is its own ID (left
+    out). `records` may be all of a case's records or the `effective` ones (where a correction's
+    original is left out, the ID it names is its place); `known`: only a `supersedes` naming one
+    of these IDs counts (`effective`'s own use). Read as `places(records).get(record.id, record.id)`."""
     original: dict[str, str] = {}
     for record in records:
         target = record.body.get("supersedes")
-        if isinstance(target, str) and target < record.id:
+        if isinstance(target, str) and target < record.id and (known is None or target in known):
             original[record.id] = target
     out = {}
     for record_id in original:
@@ -108,7 +104,7 @@ def places(records: Iterable[Record]) -> dict[str, str]:
         while place in original:
             place = original[place]
         out[record_id] = place
-    return out  # only the records superseding another: any other's place is its own ID
+    return out
 
 
 # the case fields a registration (and each update of it) sets
