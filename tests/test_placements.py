@@ -538,3 +538,89 @@ def test_cli__a_plaintext_register_warns_that_it_lists_children_not_caseloads(cl
     assert "caseloads" not in written.stderr
     caseload = cli("report", "caseload", "--out", str(tmp_path / "caseload.csv"), "--plaintext")
     assert caseload.code == 0 and "it names workers and their caseloads" in caseload.stderr
+
+
+# -- a placement corrected: its date, checked again ------------------------------------------------
+def home_recorded_late(mem: MemoryRepo) -> tuple[str, str]:
+    """A kenya case admitted on day 0 and taken home on day 25 by a best-interests decision of day
+    20, the move recorded only on day 40 without its date: (case, the reunification record)."""
+    case_id = kenya_case(mem)
+    amina = mem.as_("amina")
+    service.assess(amina, case_id, "best-interests", BID)
+    service.placement(amina, case_id, ADMISSION)
+    service.assess(mem.as_("amina", now=at(20)), case_id, "best-interests", BID)
+    home = service.placement(mem.as_("amina", now=at(40)), case_id, KINSHIP)
+    return case_id, home.record_id
+
+
+def test_correct__a_placements_date_moves_the_reunification_and_the_visits_that_count_from_it():
+    mem = MemoryRepo("kenya")
+    case_id, home = home_recorded_late(mem)
+    late = service.load_case(mem.as_("sup"), case_id)
+    assert late.last("reunification") == utc(at(40).isoformat())
+    first_visit = rules.monitoring_visit(late, KENYA, at(41)).due
+    commits = mem.commits()
+    done = service.correct(mem.as_("amina", now=at(41)), case_id, "placement", {}, "the child went home on day 25", at=at(25))
+    assert mem.commits() == commits + 1 and done.extra["supersedes"] == home
+    case = service.load_case(mem.as_("sup"), case_id)
+    assert [(p["care_type"], p["at"]) for p in case.placements] == [("institutional_care", utc(at(0).isoformat())),
+                                                                     ("kinship", utc(at(25).isoformat()))]
+    assert case.last("reunification") == utc(at(25).isoformat())
+    assert rules.monitoring_visit(case, KENYA, at(41)).due < first_visit
+    kept = service.show(mem.as_("sup"), case_id, done.record_id)["fields"]
+    assert kept["reunification"] is True and kept["setting"] != "residential" and kept["address"] == KINSHIP["address"]
+    assert kept["decision"]["best_interests"]  # the day-20 decision, found again for the corrected date
+    shown = service.show(mem.as_("sup"), case_id)
+    assert shown["placement"]["record_id"] == done.record_id
+
+
+def test_correct__a_placement_moved_before_its_best_interests_decision_is_refused_and_nothing_written():
+    mem = MemoryRepo("kenya")
+    case_id, _ = home_recorded_late(mem)
+    commits = mem.commits()
+    with pytest.raises(Refused) as refused:
+        service.correct(mem.as_("amina", now=at(41)), case_id, "placement", {}, "typed the wrong day", at=at(15))
+    assert refused.value.rule == "placement-best-interests" and "after the placement" in refused.value.message
+    with pytest.raises(InvalidInput) as bad:  # the CCI exit is still asked of a move out of residential care
+        service.correct(mem.as_("amina", now=at(41)), case_id, "placement", {"cci_exit": ""}, "no exit")
+    assert [e.field for e in bad.value.errors] == ["cci_exit"]
+    assert mem.commits() == commits
+
+
+def test_correct__a_supervisors_reason_to_place_without_best_interests_stays_whoever_corrects():
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    service.placement(mem.as_("sup"), case_id, ADMISSION, override_reason="brought by police at night")
+    done = service.correct(mem.as_("amina", now=at(2)), case_id, "placement", {"institution": "Tumaini Home (Kisumu)"},
+                           "the home's name as on the order")
+    kept = service.show(mem.as_("sup"), case_id, done.record_id)["fields"]
+    assert kept["best_interests_override"] == {"reason": "brought by police at night", "by": "sup"}
+    assert kept["institution"] == "Tumaini Home (Kisumu)"
+    with pytest.raises(Refused) as same:
+        service.correct(mem.as_("amina", now=at(3)), case_id, "placement", {"institution": "Tumaini Home (Kisumu)"}, "again")
+    assert same.value.rule == "nothing-to-correct"
+
+
+def test_cli__a_placement_recorded_on_the_wrong_day_is_corrected_and_due_counts_from_the_right_one(kenya):
+    """A move home recorded a week late: `cpcm correct CASE placement --at DAY` moves the monitoring
+    visit on `due`, `show` says the new day, `log` keeps both, and the history verifies."""
+    amina = kenya("amina")
+    case_id = register(amina)
+    assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    assert amina("placement", case_id, "--care-type", "institutional_care", "--institution", "Tumaini Children's Home").code == 0
+    later = kenya("amina", now="2026-12-01T09:00:00+03:00")
+    assert later("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    wrong = kenya("amina", now="2026-12-08T09:00:00+03:00")
+    assert placed(wrong, case_id, KINSHIP).code == 0
+    visit = {i["code"]: i for i in wrong("due", "--within", "60", "--json").json() if i["case_id"] == case_id}["monitoring-visit"]
+    assert visit["due"].startswith("2027-01-08T09:00")
+    fixed = wrong("correct", case_id, "placement", "--at", "2026-12-01T10:00:00+03:00", "--reason", "went home on the 1st",
+                  "--json")
+    assert fixed.code == 0, fixed.stderr
+    visit = {i["code"]: i for i in wrong("due", "--within", "60", "--json").json() if i["case_id"] == case_id}["monitoring-visit"]
+    assert visit["due"].startswith("2027-01-01T10:00")
+    assert "since 2026-12-01" in wrong("show", case_id).stdout
+    logged = {e["record_id"]: e for e in wrong("log", case_id, "--json").json() if e["kind"] == "placement"}
+    assert len(logged) == 3 and logged[fixed.json()["record_id"]]["supersedes"] in logged
+    assert logged[logged[fixed.json()["record_id"]]["supersedes"]]["superseded_by"] == fixed.json()["record_id"]
+    assert kenya("sup")("verify").code == 0

@@ -1290,7 +1290,8 @@ def _lives_with_step(ctx: Context, case: Case, changes: Mapping[str, Any], at: d
 
 
 CORRECTABLE = ("registration", "update", "assessment", "plan", "consent", "followup", "review", "closure", "note",
-               "tracing", "family_assessment", "preparation")  # the steps of reintegration: form records, as a follow-up
+               "tracing", "family_assessment", "preparation",  # the steps of reintegration: form records, as a follow-up
+               "placement")  # checked again at its corrected date, as `cpcm placement` checks one (service/placements.py)
 
 
 def _merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict:
@@ -1409,11 +1410,20 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     errors += at_errors(ctx, None if original.kind == "registration" else case, at)  # a registration's time may move earlier
     base = {k: v for k, v in original.body.items() if k not in CORRECTION_KEYS}
     name = _form_name(ctx, original)
+    placed: list[str] = []  # a placement's warnings, checked again
     if original.kind == "update":
         body, problems = _update_corrected(ctx, case_id, case, base, data)
         errors += problems
         if not isinstance(body.get("changes"), Mapping) or not body["changes"]:
             errors.append(FieldError("changes", "must hold at least one field"))
+    elif original.kind == "placement":
+        from cpcm.service import placements as placement_service
+
+        try:
+            body, placed = placement_service.corrected(ctx, case_id, records, original, data, at)
+        except InvalidInput as exc:
+            body, placed = base, []
+            errors += exc.errors
     elif original.kind == "note":
         body = _merge(base, data)
         if set(body) != {"text"} or not str(body.get("text") or "").strip():
@@ -1460,7 +1470,8 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         tx.write_record(record, keys_for(ctx, readers))
         tx.commit(f"correct {case_id} {record.id}{ended}")
     return Written(case_id, record.id, original.kind, extra={"supersedes": original.id},
-                   warnings=tuple(_consent_corrected_away(case_id, [*records, record], record.id)))
+                   warnings=tuple(_consent_corrected_away(case_id, [*records, record], record.id))
+                   + tuple(placed))
 
 
 def _consent_corrected_away(case_id: str, records: list[Record], correction: str) -> list[str]:

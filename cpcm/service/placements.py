@@ -45,14 +45,63 @@ def placement(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
     """Record where and with whom the child lives from `at` (default now): the care type, the
     caregiver, the address, how it was decided (a best-interests record, a court order, an ACC
     decision) and, for a child leaving residential care, the CCI exit kind."""
+    records = load_records(ctx, case_id)
+    case = fold(case_id, records)
+    when = utc((at or ctx.now).isoformat())
+    body, warnings, current = _checked(ctx, case_id, records, data, when, override_reason)
+    settles = settled_by(case, "placement", body, when)  # where the child lives now, recorded after a sync found it recorded apart
+    record = append(ctx, case, "placement", KIND, body, at)
+    return Written(case_id, record.id, KIND, tuple(warnings), tuple(_next_steps(ctx, case_id, body, current)) + settles_step(settles),
+                   extra={"care_type": body["care_type"], "setting": body["setting"], "reunification": bool(body.get("reunification")),
+                          "best_interests": (body.get("decision") or {}).get("best_interests")})
+
+
+# what `cpcm placement` works out itself: not typed by the worker, made again when a placement is corrected
+COMPUTED = ("setting", "reunification", "best_interests_override")
+
+
+def corrected(ctx: Context, case_id: str, records: list, original, data: Mapping[str, Any],
+              at: datetime | None) -> tuple[dict, list[str]]:
+    """A placement as corrected (`cpcm correct CASE placement --at WHEN`, or a field of it): the
+    fields it was recorded with, `data` laid over them, checked again as `cpcm placement` checks a
+    placement at its (corrected) date against the case without it: the CCI exit, the court order,
+    the best-interests record made by that date (found again, unless `data` names one), and the
+    setting and the start of the reviews after reunification made again. A supervisor's reason to
+    place without a best-interests record stays with it. (the body, its warnings)"""
+    from cpcm.service.cases import _merge
+
+    gone = {original.id}
+    target = original.body.get("supersedes")
+    while isinstance(target, str) and target not in gone:  # the placement as first recorded, and each correction of it
+        gone.add(target)
+        target = next((r.body.get("supersedes") for r in records if r.id == target), None)
+    others = [r for r in records if r.id not in gone]
+    base = {k: v for k, v in original.body.items() if k not in COMPUTED and k not in ("supersedes", "correction_reason")}
+    decision = dict(base.get("decision") or {})
+    decision.pop("best_interests", None)  # found again for the corrected date, unless the correction names one
+    base["decision"] = decision
+    if not decision:
+        del base["decision"]
+    when = utc((at or datetime.fromisoformat(original.at)).isoformat())
+    override = original.body.get("best_interests_override")
+    body, warnings, _ = _checked(ctx, case_id, others, _merge(base, data), when, None,
+                                 kept_override=override if isinstance(override, Mapping) else None)
+    return body, warnings
+
+
+def _checked(ctx: Context, case_id: str, records: list, data: Mapping[str, Any], when: str, override_reason: str | None,
+             kept_override: Mapping[str, Any] | None = None) -> tuple[dict, list[str], Mapping[str, Any] | None]:
+    """A placement's body from `data`, checked at `when` (UTC) against the case's `records`, with
+    its warnings and the placement it follows (the current one at `when`, or None). InvalidInput
+    or Refused (the best-interests rule) when it may not be recorded. `kept_override`: a
+    supervisor's reason to place without a best-interests record, recorded with the placement
+    being corrected; it stands, whoever corrects the placement."""
     worker = ctx.need_worker()
     policy = ctx.policy
-    records = load_records(ctx, case_id)
     case = fold(case_id, records)
     what = f"placement of {case_id}"
     care_types(ctx)
     body = validate_form(ctx, form_for(ctx, KIND), data, what)
-    when = utc((at or ctx.now).isoformat())
     setting = rules.setting_of(body["care_type"], policy)
     earlier = [p for p in case.placements if p["at"] <= when]
     current = max(earlier, key=lambda p: (p["at"], p["record_id"])) if earlier else None
@@ -88,7 +137,9 @@ def placement(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
             body.setdefault("decision", {})["best_interests"] = found
     warnings = []
     reason = (override_reason or "").strip()
-    if needed and not (body.get("decision") or {}).get("best_interests"):
+    if needed and not (body.get("decision") or {}).get("best_interests") and kept_override:
+        body["best_interests_override"] = dict(kept_override)  # the supervisor's reason, as recorded with the placement
+    elif needed and not (body.get("decision") or {}).get("best_interests"):
         roles = tuple(policy.get("placement", "override_roles") or rules.OVERRIDE_ROLES)
         since = f" since the current placement began ({local_day(current['at'], ctx.zone)})" if current else ""
         # one made after the placement's date (a placement recorded with an earlier --at, or a
@@ -117,11 +168,7 @@ def placement(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
     body["setting"] = setting
     if rules.starts_monitoring(current, setting, body["care_type"]):
         body["reunification"] = True
-    settles = settled_by(case, "placement", body, when)  # where the child lives now, recorded after a sync found it recorded apart
-    record = append(ctx, case, "placement", KIND, body, at)
-    return Written(case_id, record.id, KIND, tuple(warnings), tuple(_next_steps(ctx, case_id, body, current)) + settles_step(settles),
-                   extra={"care_type": body["care_type"], "setting": setting, "reunification": bool(body.get("reunification")),
-                          "best_interests": (body.get("decision") or {}).get("best_interests")})
+    return body, warnings, current
 
 
 def _next_steps(ctx: Context, case_id: str, body: Mapping[str, Any], current) -> list[str]:
