@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CANARY, git, make_repo, private_env, registration, stray_files
-from test_assess_plan import COMPREHENSIVE, plan_doc
+from conftest import CANARY, git, make_repo, private_env, stray_files
+from test_followup_close import planned_cases
 
 CPCM = str(Path(sys.executable).parent / "cpcm")  # the installed command, as the office's script runs it
 CASES = 210  # a few hundred reviews: from 200 rows a batch is checked and encrypted on every core
@@ -58,33 +58,10 @@ class Office:
                               timeout=300)
 
 
-def _planned(ctx, count: int) -> list[str]:
-    """`count` cases of amina's with an approved plan (August), in one commit; the first is the canary child."""
-    from datetime import datetime
-
-    from cpcm import service
-    from cpcm.domain.ids import new_case_id
-    from cpcm.store.layout import CASES as FOLDER, RECIPIENTS
-
-    ids = []
-    with service.transaction(ctx, "test-setup") as tx:
-        for number in range(count):
-            case_id = new_case_id()
-            child = {"name": CANARY if number == 0 else f"Child Number{number}", "sex": ("female", "male")[number % 2],
-                     "date_of_birth": "2014-03-01", "disability": "no"}
-            body = service.validate_registration(ctx, registration(child=child))
-            readers = ctx.team.case_readers(["amina"])
-            tx.replace_file(f"{FOLDER}/{case_id}/{RECIPIENTS}", service.recipients_bytes(readers))
-            keys, after = service.keys_for(ctx, readers), ""
-            for kind, data in (("registration", body), ("assessment", {"type": "initial", "risk": "high"}),
-                               ("assessment", dict(COMPREHENSIVE, type="comprehensive")), ("plan", plan_doc()),
-                               ("approval", {"subject": "plan"})):
-                record = service.new_record(ctx, kind, case_id, data, after=after)
-                tx.write_record(record, keys)
-                after = record.id
-            ids.append(case_id)
-        tx.commit("setup")
-    return ids
+def _child(number: int) -> dict:
+    """The county's children: the first is the canary child."""
+    return {"name": CANARY if number == 0 else f"Child Number{number}", "sex": ("female", "male")[number % 2],
+            "date_of_birth": "2014-03-01", "disability": "no"}
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +75,7 @@ def built(tmp_path_factory, repo_template):
         keys = repo_template.copy_keys(base / "keys")
         start = "2026-08-03T09:00:00+03:00"
         root = make_repo(base / "casefiles", keys, agency="KSM-CO", name="County Office", now=start)
-        ids = _planned(service.open_repo(root, keys["amina"][0], now=datetime.fromisoformat(start)), CASES)
+        ids = planned_cases(service.open_repo(root, keys["amina"][0], now=datetime.fromisoformat(start)), CASES, _child)
         yield base, keys, ids
 
 

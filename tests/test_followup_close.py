@@ -50,17 +50,18 @@ def planned_in(mem: MemoryRepo, worker: str = "amina") -> str:
     return case_id
 
 
-def planned_cases(ctx, count: int) -> list[str]:
-    """Many planned cases of amina's at once, written through the library in one commit (fast)."""
+def planned_cases(ctx, count: int, child=None) -> list[str]:
+    """Many planned cases of amina's at once, written through the library in one commit (fast);
+    `child(number)`: the child of the case so numbered (from 0), else conftest's registration's."""
     from conftest import registration
     from cpcm.domain.ids import new_case_id
     from cpcm.store.layout import CASES, RECIPIENTS
 
     ids = []
     with service.transaction(ctx, "test-setup") as tx:
-        for _ in range(count):
+        for number in range(count):
             case_id = new_case_id()
-            body = service.validate_registration(ctx, registration())
+            body = service.validate_registration(ctx, registration(child=child(number)) if child else registration())
             readers = ctx.team.case_readers(["amina"])
             tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", service.recipients_bytes(readers))
             keys = service.keys_for(ctx, readers)

@@ -362,6 +362,20 @@ def is_empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
+def laid_over(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict:
+    """`changes` laid over `base` (mappings merged key by key; a list or a value replaced; an
+    empty or null value removes the key): a record's fields as a correction gives them."""
+    out = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = laid_over(out[key], value)
+        elif is_empty(value):
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
 def validate(form: Form, data: Mapping[str, Any], today: date, workers: Iterable[str] = ()) -> tuple[dict, list[FieldError]]:
     """The clean body and every problem at once (unknown fields, missing required fields,
     bad values, cross-field rules). The body holds only what was given."""

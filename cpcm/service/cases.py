@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from cpcm.domain.case import Case
-from cpcm.domain.forms import Form, is_empty, validate
+from cpcm.domain.forms import Form, is_empty, laid_over, validate
 from cpcm.domain.policy import Policy
 from cpcm.domain.ids import new_case_id, normalise_case_id, record_id_millis
 from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, get_path, utc
@@ -1294,20 +1294,6 @@ CORRECTABLE = ("registration", "update", "assessment", "plan", "consent", "follo
                "placement")  # checked again at its corrected date, as `cpcm placement` checks one (service/placements.py)
 
 
-def _merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict:
-    """`changes` laid over `base` (mappings merged key by key; a list or a value replaced; an
-    empty or null value removes the key)."""
-    out = dict(base)
-    for key, value in changes.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge(out[key], value)
-        elif is_empty(value):
-            out.pop(key, None)
-        else:
-            out[key] = value
-    return out
-
-
 def _plan_items(records: list[Record], case: Case, original: Record, base: Mapping[str, Any],
                 data: Mapping[str, Any]) -> tuple[dict, list[FieldError]]:
     """A plan correction's goals and actions given by ID, as `plan --from-current --set` takes
@@ -1425,7 +1411,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
             body, placed = base, []
             errors += exc.errors
     elif original.kind == "note":
-        body = _merge(base, data)
+        body = laid_over(base, data)
         if set(body) != {"text"} or not str(body.get("text") or "").strip():
             errors.append(FieldError("text", "a note has one field, text, and it must not be empty"))
     else:
@@ -1440,7 +1426,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         for key in [k for k in data if k in extras]:
             if data[key] != extras[key]:
                 errors.append(FieldError(key, "cannot be changed by a correction (it is set by the command that wrote the record)"))
-        merged = _merge({k: v for k, v in base.items() if k not in extras}, {k: v for k, v in data.items() if k not in extras})
+        merged = laid_over({k: v for k, v in base.items() if k not in extras}, {k: v for k, v in data.items() if k not in extras})
         # a worker field keeps the worker it named when the record was written, who may since have
         # left the team or be of the agency the case was transferred from; a new value is a member
         kept = [get_path(base, f.key) for f in form.fields if f.type == "worker"]

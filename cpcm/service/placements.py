@@ -13,6 +13,7 @@ from datetime import datetime, tzinfo
 from typing import Any, Mapping
 
 from cpcm.domain.dates import local_day
+from cpcm.domain.forms import laid_over
 from cpcm.domain.records import utc
 from cpcm.errors import Corrupt, FieldError, InvalidInput, Refused
 from cpcm.service.context import Context, append, form_for, load_records, validate_form, writes
@@ -68,8 +69,6 @@ def corrected(ctx: Context, case_id: str, records: list, original, data: Mapping
     the best-interests record made by that date (found again, unless `data` names one), and the
     setting and the start of the reviews after reunification made again. A supervisor's reason to
     place without a best-interests record stays with it. (the body, its warnings)"""
-    from cpcm.service.cases import _merge
-
     gone = {original.id}
     target = original.body.get("supersedes")
     while isinstance(target, str) and target not in gone:  # the placement as first recorded, and each correction of it
@@ -84,7 +83,7 @@ def corrected(ctx: Context, case_id: str, records: list, original, data: Mapping
         del base["decision"]
     when = utc((at or datetime.fromisoformat(original.at)).isoformat())
     override = original.body.get("best_interests_override")
-    body, warnings, _ = _checked(ctx, case_id, others, _merge(base, data), when, None,
+    body, warnings, _ = _checked(ctx, case_id, others, laid_over(base, data), when, None,
                                  kept_override=override if isinstance(override, Mapping) else None)
     return body, warnings
 
