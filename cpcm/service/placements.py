@@ -49,7 +49,7 @@ def placement(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
     when = utc((at or ctx.now).isoformat())
-    body, warnings, current = _checked(ctx, case_id, records, data, when, override_reason)
+    body, warnings, current = _checked(ctx, case, records, data, when, override_reason)
     settles = settled_by(case, "placement", body, when)  # where the child lives now, recorded after a sync found it recorded apart
     record = append(ctx, case, "placement", KIND, body, at)
     return Written(case_id, record.id, KIND, tuple(warnings), tuple(_next_steps(ctx, case_id, body, current)) + settles_step(settles),
@@ -69,12 +69,7 @@ def corrected(ctx: Context, case_id: str, records: list, original, data: Mapping
     the best-interests record made by that date (found again, unless `data` names one), and the
     setting and the start of the reviews after reunification made again. A supervisor's reason to
     place without a best-interests record stays with it. (the body, its warnings)"""
-    gone = {original.id}
-    target = original.body.get("supersedes")
-    while isinstance(target, str) and target not in gone:  # the placement as first recorded, and each correction of it
-        gone.add(target)
-        target = next((r.body.get("supersedes") for r in records if r.id == target), None)
-    others = [r for r in records if r.id not in gone]
+    others = [r for r in effective(records) if r.id != original.id]  # the case without this placement (and what it corrects)
     base = {k: v for k, v in original.body.items() if k not in COMPUTED and k not in ("supersedes", "correction_reason")}
     decision = dict(base.get("decision") or {})
     decision.pop("best_interests", None)  # found again for the corrected date, unless the correction names one
@@ -83,21 +78,21 @@ def corrected(ctx: Context, case_id: str, records: list, original, data: Mapping
         del base["decision"]
     when = utc((at or datetime.fromisoformat(original.at)).isoformat())
     override = original.body.get("best_interests_override")
-    body, warnings, _ = _checked(ctx, case_id, others, laid_over(base, data), when, None,
+    body, warnings, _ = _checked(ctx, fold(case_id, others), others, laid_over(base, data), when, None,
                                  kept_override=override if isinstance(override, Mapping) else None)
     return body, warnings
 
 
-def _checked(ctx: Context, case_id: str, records: list, data: Mapping[str, Any], when: str, override_reason: str | None,
+def _checked(ctx: Context, case, records: list, data: Mapping[str, Any], when: str, override_reason: str | None,
              kept_override: Mapping[str, Any] | None = None) -> tuple[dict, list[str], Mapping[str, Any] | None]:
-    """A placement's body from `data`, checked at `when` (UTC) against the case's `records`, with
+    """A placement's body from `data`, checked at `when` (UTC) against `case` (the fold of `records`), with
     its warnings and the placement it follows (the current one at `when`, or None). InvalidInput
     or Refused (the best-interests rule) when it may not be recorded. `kept_override`: a
     supervisor's reason to place without a best-interests record, recorded with the placement
     being corrected; it stands, whoever corrects the placement."""
     worker = ctx.need_worker()
     policy = ctx.policy
-    case = fold(case_id, records)
+    case_id = case.id
     what = f"placement of {case_id}"
     care_types(ctx)
     body = validate_form(ctx, form_for(ctx, KIND), data, what)
