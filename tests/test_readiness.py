@@ -420,11 +420,12 @@ def test_close__goals_met_refused_on_a_failing_readiness_allowed_after_a_passing
     assert "23 November 2026" in report.stdout
 
 
-def readiness_then_home(kenya) -> str:
+def readiness_then_home(kenya, sign_off: bool = True) -> str:
     """A kenya case planned on 10 November, its readiness recorded on 12 November (all domains
     pass) while the child was still away, and the plan for reunification_done written and approved
     on 23 November (the child went home after the record), reviewed, visited and signed off as
-    `conftest.build_reunified` does."""
+    `conftest.build_reunified` does (`sign_off`: with the officer's sign-off of Form 9A). `kenya`:
+    `kenya(worker, now=...)`, the repository's workers as `cpcm` runs them."""
     from test_assess_plan import plan_doc
 
     early, early_sup = kenya("amina", now="2026-11-10T09:00:00+03:00"), kenya("sup", now="2026-11-10T09:00:00+03:00")
@@ -441,7 +442,8 @@ def readiness_then_home(kenya) -> str:
     assert amina("review", case_id, "--from-file", "-", input=json.dumps(REVIEW)).code == 0
     assert amina("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check school",
                  "--visited-by", "professional", "--risk-increased", "no").code == 0
-    assert sup("sign-off", case_id, *SCCO).code == 0
+    if sign_off:
+        assert sup("sign-off", case_id, *SCCO).code == 0
     return case_id
 
 
@@ -477,6 +479,18 @@ def test_close__a_readiness_record_made_once_home_lets_the_closure_go_ahead(keny
     assert "reunified_at" not in amina("show", case_id, "--json").json()["readiness"]
     allowed = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none")
     assert allowed.code == 0, allowed.stderr
+
+
+def test_inter_agency__show_says_nothing_of_a_record_before_the_reunification(cli_as):
+    """Where closure does not wait for a readiness record (the inter-agency profile), `show` does
+    not say that one made before the child went home does not count for closure."""
+    def make(worker: str, now: str | None = None):
+        return cli_as(worker, **({"CPCM_NOW": now} if now else {}))
+
+    case_id = readiness_then_home(make, sign_off=False)
+    shown = make("amina")("show", case_id, "--json").json()
+    assert shown["readiness"] and "reunified_at" not in shown["readiness"]
+    assert "went home" not in make("amina")("show", case_id).stdout
 
 
 def test_close__a_stale_readiness_record_is_refused(kenya, team):
