@@ -184,17 +184,25 @@ def refused_by_sync(laptops: Laptops, sha: str, code: str) -> None:
     assert sup("verify", "--json").code == 0
 
 
-def test_a_caseworkers_forged_approval(laptops, team):
+def forged_approval(laptops: Laptops, team, message: str) -> tuple[set, str]:
+    """amina (a caseworker) commits, signed with her key, an approval made to look like sup's on
+    a case of hers, with the commit message `message` (CASE and RECORD filled in), and pushes it:
+    (what her own `verify` finds, the commit)."""
     sup = laptops.cli("sup")
     case_id = register(sup, "--worker", "amina")
     laptops.sync("sup")
     amina = laptops.laptop("amina")
     root = laptops.clones["amina"]
     rel = forge_record(root, case_id, "approval", "sup", {"subject": "closure", "decision": "approved"})
-    sha = hand_commit(root, "amina", f"approve {case_id} {Path(rel).name.split('.')[0]}", [rel], team["amina"][0])
+    sha = hand_commit(root, "amina", message.format(case=case_id, record=Path(rel).name.split(".")[0]), [rel], team["amina"][0])
     found = codes(amina)
-    assert {"signer-not-allowed", "by-not-signer"} <= found, found
     push(root)
+    return found, sha
+
+
+def test_a_caseworkers_forged_approval(laptops, team):
+    found, sha = forged_approval(laptops, team, "approve {case} {record}")
+    assert {"signer-not-allowed", "by-not-signer"} <= found, found
     refused_by_sync(laptops, sha, "signer-not-allowed")
 
 
@@ -202,15 +210,8 @@ def test_a_caseworkers_forged_approval_dressed_as_a_receive(laptops, team):
     """What `receive` brings into the new folder it makes was decided at the other agency, so its
     approvals are not checked against the receiver's role; a commit that only says `receive` and
     adds an approval to a case that was here already is checked as any other."""
-    sup = laptops.cli("sup")
-    case_id = register(sup, "--worker", "amina")
-    laptops.sync("sup")
-    amina = laptops.laptop("amina")
-    root = laptops.clones["amina"]
-    rel = forge_record(root, case_id, "approval", "sup", {"subject": "closure", "decision": "approved"})
-    sha = hand_commit(root, "amina", f"receive {case_id} {'7' + 'Z' * 25}", [rel], team["amina"][0])
-    assert "signer-not-allowed" in codes(amina)
-    push(root)
+    found, sha = forged_approval(laptops, team, "receive {case} " + "7" + "Z" * 25)
+    assert "signer-not-allowed" in found, found
     refused_by_sync(laptops, sha, "signer-not-allowed")
 
 
