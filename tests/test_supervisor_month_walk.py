@@ -224,6 +224,8 @@ def test_a_plan_approved_then_revised_is_sent_for_approval_again_and_the_approve
     assert "until then version 1 stays in force" in said["revised"].stderr
     assert (said["cases"]["baraka"], "plan-approval") in said["sue_due_revision"]
     assert rows(said["baraka_show_revision"])["plan"] == "version 2 (review), waiting for a supervisor's approval; version 1 stays in force"
+    # the conditions of the version in force are still read back while the revision waits
+    assert rows(said["baraka_show_revision"])["plan approval"] == f"version 1, in force: by sue on 2026-11-05: {CONDITIONS}"
 
 
 # -- a closure: requested, rejected, requested again, approved ---------------------------------------

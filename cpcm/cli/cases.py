@@ -343,8 +343,13 @@ def print_case(data: dict, zone=None) -> None:
         interim = ", interim" if content.get("interim") else ""
         rows.append(("plan", f"version {plan['version']} ({plan.get('reason')}{interim}), {state}"))
         approval = plan.get("approval")
+        kept = (plan.get("previous") or {}) if not plan.get("approved_at") else {}
         if approval and approval.get("note"):  # the conditions the supervisor approved it on
             rows.append(("plan approval", f"by {approval['by']} on {local_text(approval['at'], zone)[:10]}: {approval['note']}"))
+        elif (kept.get("approval") or {}).get("note"):  # while a new version waits: those of the version in force
+            held = kept["approval"]
+            rows.append(("plan approval", f"version {kept.get('version')}, in force: by {held['by']} on "
+                                          f"{local_text(held['at'], zone)[:10]}: {held['note']}"))
         for goal in content.get("goals", []):
             rows.append((f"goal {goal.get('id')}", f"[{goal.get('term')}] {goal.get('goal')}"))
     if data.get("closure"):

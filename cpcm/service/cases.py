@@ -762,6 +762,9 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["plan"] = dict(folded.plan, content=details["plan"], rejection=_plan_decided(current, folded.plan, "rejected"),
                         approval=_plan_decided(current, folded.plan, "approved"),
                         before_reopening=not deadlines_mod.plan_actions_due(folded, ctx.policy)) if folded.plan else None
+    if data["plan"] and data["plan"].get("previous"):  # the version in force while the latest waits: its conditions too
+        previous = data["plan"]["previous"]
+        data["plan"]["previous"] = dict(previous, approval=_plan_decided(current, previous, "approved"))
     data["closure"] = closure_request(current, folded.closure)
     data["conferences"] = conferences_of(current)
     data["open_actions"] = open_actions(current, folded, ctx.now, ctx.policy)
