@@ -753,10 +753,10 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["assessments"] = marked(details["assessments"])
     data["consents"] = marked(consents_on_file(current, ctx.now, consent_rules.used_ids(records)))  # the corrected ones too
     data["readiness"] = details["readiness"]
-    reunified = path_rules.reunified_at(folded)
-    if data["readiness"] and ctx.policy.get("closure_readiness", "required", False) \
-            and readiness_rules.made_before(data["readiness"]["at"], reunified):  # where closure waits for one: not this
-        data["readiness"] = dict(data["readiness"], reunified_at=json_time(reunified, ctx.zone))
+    if data["readiness"] and ctx.policy.get("closure_readiness", "required", False):  # where closure waits for one
+        reunified = path_rules.reunified_at(folded)
+        if readiness_rules.made_before(data["readiness"]["at"], reunified):  # made before the child went home: not this
+            data["readiness"] = dict(data["readiness"], reunified_at=json_time(reunified, ctx.zone))
     data["referrals"] = marked(folded.referrals)  # sent before the reopening
     data["reviews"] = marked(reviews_on_file(current, ctx.team))  # a correction in the place of what it corrected
     data["plan"] = dict(folded.plan, content=details["plan"], rejection=_plan_decided(current, folded.plan, "rejected"),

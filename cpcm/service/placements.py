@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from cpcm.domain.dates import local_day
 from cpcm.domain.forms import laid_over
-from cpcm.domain.records import utc
+from cpcm.domain.records import CORRECTION_KEYS, utc
 from cpcm.errors import Corrupt, FieldError, InvalidInput, Refused
 from cpcm.service.context import Context, append, form_for, load_records, validate_form, writes
 from cpcm.service.planning import settles_step
@@ -70,12 +70,11 @@ def corrected(ctx: Context, case_id: str, records: list, original, data: Mapping
     setting and the start of the reviews after reunification made again. A supervisor's reason to
     place without a best-interests record stays with it. (the body, its warnings)"""
     others = [r for r in effective(records) if r.id != original.id]  # the case without this placement (and what it corrects)
-    base = {k: v for k, v in original.body.items() if k not in COMPUTED and k not in ("supersedes", "correction_reason")}
-    decision = dict(base.get("decision") or {})
-    decision.pop("best_interests", None)  # found again for the corrected date, unless the correction names one
-    base["decision"] = decision
-    if not decision:
-        del base["decision"]
+    base = {k: v for k, v in original.body.items() if k not in COMPUTED and k not in CORRECTION_KEYS}
+    # the best-interests record is found again for the corrected date, unless the correction names one
+    decision = {k: v for k, v in (base.pop("decision", None) or {}).items() if k != "best_interests"}
+    if decision:
+        base["decision"] = decision
     when = utc((at or datetime.fromisoformat(original.at)).isoformat())
     override = original.body.get("best_interests_override")
     body, warnings, _ = _checked(ctx, fold(case_id, others), others, laid_over(base, data), when, None,
