@@ -624,3 +624,49 @@ def test_cli__a_placement_recorded_on_the_wrong_day_is_corrected_and_due_counts_
     assert len(logged) == 3 and logged[fixed.json()["record_id"]]["supersedes"] in logged
     assert logged[logged[fixed.json()["record_id"]]["supersedes"]]["superseded_by"] == fixed.json()["record_id"]
     assert kenya("sup")("verify").code == 0
+
+
+def test_override__the_best_interests_record_a_supervisor_placed_without_is_due_then_overdue_until_made():
+    """A child placed at night on a supervisor's reason (ESARO Principle 2): the best-interests
+    record is still owed, on the worker's `due` within `placement_best_interests.limit` of the
+    placement, an error on `check` once past it, until one is made. Made to take the child into
+    care, it is the admission's decision, not the path of reintegration's step toward home."""
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    service.placement(mem.as_("sup", now=at(1)), case_id, ADMISSION, override_reason="brought by police at night")
+    limit = KENYA.duration("placement_best_interests", "limit")
+    case = service.load_case(mem.as_("sup"), case_id)
+    owed = {d.code: d for d in deadlines(case, KENYA, at(2))}["placement-best-interests"]
+    assert owed.due == limit.after(at(1)) and owed.owner == "amina" and "ESARO Principle 2" in owed.source
+    assert f"cpcm assess {case_id} --type best-interests" in owed.why
+    overdue = [p for p in service.check(mem.as_("sup", now=at(5)), case_id) if p.code == "placement-best-interests-overdue"]
+    assert len(overdue) == 1
+    service.assess(mem.as_("amina", now=at(2)), case_id, "best-interests", dict(BID, decision="alternative_care_placement"))
+    shown = service.show(mem.as_("sup", now=at(3)), case_id)
+    assert "placement-best-interests" not in {d["code"] for d in shown["due"]}
+    path = shown["reintegration"]
+    assert not {s["step"]: s for s in path["steps"]}["best_interests"]["done"] and path["next"]["step"] == "tracing"
+    service.assess(mem.as_("amina", now=at(20)), case_id, "best-interests", BID)  # the way home: reintegration
+    path = service.show(mem.as_("sup", now=at(21)), case_id)["reintegration"]
+    assert {s["step"]: s for s in path["steps"]}["best_interests"]["count"] == 1
+
+
+def test_override__a_placement_made_with_a_best_interests_record_owes_none():
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    service.assess(mem.as_("amina"), case_id, "best-interests", dict(BID, decision="alternative_care_placement"))
+    service.placement(mem.as_("amina"), case_id, ADMISSION)
+    case = service.load_case(mem.as_("sup"), case_id)
+    assert "placement-best-interests" not in {d.code for d in deadlines(case, KENYA, at(30))}
+
+
+def test_risk_response__a_placement_after_the_initial_assessment_is_a_response():
+    """The child taken to a place of safety is the response to the risk the initial assessment
+    rated (IAG §3 Step 2: immediate, before the child leaves your care)."""
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    case = service.load_case(mem.as_("sup"), case_id)
+    assert "risk-response" in {d.code for d in deadlines(case, KENYA, at(1))}
+    service.placement(mem.as_("sup", now=at(1)), case_id, ADMISSION, override_reason="brought by police at night")
+    case = service.load_case(mem.as_("sup"), case_id)
+    assert "risk-response" not in {d.code for d in deadlines(case, KENYA, at(1))}

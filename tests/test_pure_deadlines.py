@@ -169,12 +169,12 @@ def test_risk_response__each_level_and_when_it_is_met():
     c = case(events={"assessment.initial": (assessed,)})
     assert of(dl._risk_response, c) == [(
         "CP-0000-0000", "risk-response", "respond to high risk", "2026-11-23T09:00:00+03:00", None, "amina", "risk_response",
-        "high risk: respond within 2 days of the initial assessment (a follow-up, referral, plan or protection action)",
+        "high risk: respond within 2 days of the initial assessment (a follow-up, referral, plan, placement or protection action)",
         "S-risk", "high", None, (), None)]
     same_day = of(dl._risk_response, case(risk="immediate", events={"assessment.initial": (assessed,)}))
     assert [(d[2], d[3], d[7]) for d in same_day] == [(
         "URGENT: respond to immediate risk", "2026-11-22T00:00:00+03:00",
-        "immediate risk: respond on the same day as the initial assessment (a follow-up, referral, plan or protection action)")]
+        "immediate risk: respond on the same day as the initial assessment (a follow-up, referral, plan, placement or protection action)")]
     assert of(dl._risk_response, case(risk="low", events={"assessment.initial": (assessed,)})) == []   # no limit for it
     assert of(dl._risk_response, case(risk=None, events={"assessment.initial": (assessed,)})) == []
     assert of(dl._risk_response, case()) == []

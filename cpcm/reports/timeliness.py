@@ -8,7 +8,7 @@ back:
 | clock | starts at | met by | limit |
 |---|---|---|---|
 | initial assessment | registration or reopening | an initial (or comprehensive) assessment | initial_assessment (target and limit), or risk_response where it is sooner (`deadlines.initial_assessment_due`) |
-| risk response | the initial assessment | a follow-up, referral, plan, protection action or further assessment | risk_response by risk level |
+| risk response | the initial assessment | a follow-up, referral, plan, placement, protection action or further assessment | risk_response by risk level |
 | comprehensive assessment | registration or reopening | a comprehensive assessment | comprehensive_assessment (target and limit) |
 | case plan | each comprehensive assessment | a plan written after it coming into force (approved, where the policy needs it) | case_plan |
 | review | the plan in force, then each review | the next review | review (or review_after_reunification) |

@@ -23,7 +23,7 @@ SUPERVISORS = "supervisors"  # any supervisor or manager may act on it (an appro
 # needs one (plan_approval.required) and its writing where not. `events()` resolves it.
 PLAN_IN_FORCE = "plan.in_force"
 # What counts as responding to a case's risk level after the initial assessment.
-RESPONSES = ("response", "followup", "referral", "plan", "assessment.comprehensive", "assessment.best_interests")
+RESPONSES = ("response", "followup", "referral", "plan", "placement", "assessment.comprehensive", "assessment.best_interests")
 # Not a command: an initial assessment that found an interim plan needed (`interim_plan_needed: yes`, IAG §3 Step 2
 # [L825]), the latest of the case in the records' order (fold: a later initial assessment that says no takes it away).
 INTERIM_PLAN_NEEDED = "interim_plan_needed"
@@ -76,8 +76,9 @@ CLOCKS: tuple[Clock, ...] = (
           also=("risk_response",),  # the same day at a risk answered the same day (deadlines.initial_assessment_due)
           asks=("assessment.initial", "assessment.comprehensive")),
     Clock("risk-response", "risk_response", "Response to the risk level", ("assessment.initial",), "the initial assessment",
-          RESPONSES, "a follow-up, referral, plan, protection action or further assessment", "risk_response", "risk_response",
-          measured=True, asks=("followup", "referral", "plan", "assessment.comprehensive", "assessment.best_interests")),
+          RESPONSES, "a follow-up, referral, plan, placement, protection action or further assessment", "risk_response",
+          "risk_response", measured=True,
+          asks=("followup", "referral", "plan", "placement", "assessment.comprehensive", "assessment.best_interests")),
     # IAG §3 Step 2 [L825]: an initial assessment that finds an unmet basic need or the child unsafe starts immediate
     # services as an interim plan while the comprehensive assessment is completed (deadlines._interim_plan: a plan written
     # after it meets it, unless its author withdrew it; a rejected one is the case-plan item's, "write a new plan version")
@@ -118,6 +119,12 @@ CLOCKS: tuple[Clock, ...] = (
     Clock("monitoring-visit", "monitoring_visit", "Monitoring visit after reunification", ("reunification", "home_visit"),
           "reunification or a family- or community-based placement (cpcm placement), then each home visit", ("home_visit",),
           "a home visit (followup --method home_visit)", "placement_monitoring", "placement_monitoring", asks=("followup",)),
+    # ESARO Principle 2: a placement a supervisor made without a best-interests record (its override's reason) still
+    # owes one, made at or after it (placements.best_interests_owed; only for the placement in force)
+    Clock("placement-best-interests", "placement_best_interests", "Best-interests record after a placement without one",
+          ("placement",), "a placement a supervisor made without a best-interests record (its reason recorded)",
+          ("assessment.best_interests",), "a best-interests assessment made at or after the placement",
+          "placement_best_interests", "placement_best_interests", asks=("assessment.best_interests",)),
     Clock("court-order", "court_order", "Court order expiry", ("placement",), "a placement under a court order with an expiry date",
           ("placement",), "the placement recorded again with the renewed order, or another placement", "court_order", "court_order",
           asks=("placement",)),

@@ -365,7 +365,7 @@ def _risk_response(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
                      "risk_response", why, source, case.risk)]
 
 
-RESPONSES_TEXT = "(a follow-up, referral, plan or protection action)"  # what responds to the risk (clocks.RESPONSES)
+RESPONSES_TEXT = "(a follow-up, referral, plan, placement or protection action)"  # what responds to the risk (clocks.RESPONSES)
 
 
 def _risk_response_texts(policy: Policy, risk: str) -> tuple[Duration, str, str, str] | None:
@@ -770,7 +770,8 @@ _STEP_ASKS = {"tracing": ("tracing",), "family_assessment": ("family_assessment"
 def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     """The next step of reintegration while the child is in residential care; the next monitoring
     visit after reunification or a family-based placement; the expiry of the court order behind
-    the current placement (cpcm.workflow.placements)."""
+    the current placement; the best-interests record a placement made without one still owes
+    (cpcm.workflow.placements)."""
     items = []
     step = placements.next_step_due(case, policy, now)
     if step is not None:
@@ -795,6 +796,15 @@ def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
                               "the court order behind the current placement lapses on this day; record the renewed order "
                               f"(cpcm placement {case.id} ... --court-order-expires DATE) or the new placement",
                               _parts(policy).source("court_order"), case.risk))
+    placed = placements.best_interests_owed(case)
+    if placed is not None and "placement_best_interests" in policy.rules:
+        limit = _parts(policy).duration("placement_best_interests", "limit")
+        day = _t(placed, zone_of(now)).date().isoformat()
+        items.append(Deadline(case.id, "placement-best-interests", "record the best-interests assessment of the placement",
+                              limit.after(_t(placed, zone_of(now))), None, case.worker, "placement_best_interests",
+                              f"the child was placed on {day} on a supervisor's reason, without a best-interests record: it is "
+                              f"still owed, within {limit.words()} of the placement (cpcm assess {case.id} --type best-interests)",
+                              _parts(policy).source("placement_best_interests"), case.risk))
     return items
 
 

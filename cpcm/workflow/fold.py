@@ -647,6 +647,8 @@ def derived_events(record: Record, command: str) -> list[str]:
         extra.append("contact_updated")  # how to reach them, told by an update after a placement (placements.lives_now)
     if "lives_with" in changed:
         extra.append("lives_with_updated")  # who the child lives with, told by an update after a placement (placements.lives_with_now)
+    if command == "assessment.best_interests" and body.get("decision") in placements.INTO_CARE_DECISIONS:
+        extra.append(placements.INTO_CARE)  # not the path of reintegration's step (placements.pathway)
     if command == "plan" and body.get("reason") == "reunification_done":
         extra.append("reunification_done")
     if command.startswith("followup") and body.get("risk_increased") == "yes":

@@ -281,6 +281,19 @@ def court_order_expiry(case: Case, policy: Policy, now: datetime) -> OrderExpiry
     return OrderExpiry(expires, target, current["record_id"])
 
 
+def best_interests_owed(case: Case) -> str | None:
+    """When the placement in force was made, if a supervisor made it without a best-interests record
+    (its override's reason) and none has been made since (ESARO Principle 2: the record is still
+    owed; open cases). A later placement with its own record, or without one on a new reason, is
+    the one asked about then."""
+    current = case.placement
+    if case.status != "open" or not current or not current.get("best_interests_override"):
+        return None
+    if case.last("assessment.best_interests", current["at"]):
+        return None
+    return current["at"]
+
+
 # -- the path of reintegration -------------------------------------------------------------------
 STEPS = (
     ("admission", "admission to residential care", "cpcm placement CASE --care-type institutional_care"),
@@ -293,6 +306,10 @@ STEPS = (
     ("readiness", "readiness benchmarks (Form 7A)", "cpcm readiness CASE"),
     ("closure", "closure", "cpcm close CASE --reason goals_met"),
 )
+# Not a command: a best-interests record whose decision takes the child into care (its `decision`, of the form's
+# list), the fold's event at its time: the decision an admission rests on, made with it or, after a supervisor placed
+# the child without one, later (best_interests_owed); not the step of the path that decides the way home.
+INTO_CARE, INTO_CARE_DECISIONS = "best_interests_into_care", ("alternative_care_placement", "removal")
 EVENTS = {"tracing": "tracing", "family_assessment": "family_assessment", "best_interests": "assessment.best_interests",
           "preparation": "preparation", "reunification": "reunification", "monitoring": "home_visit", "readiness": "readiness",
           "closure": "closed"}
@@ -359,6 +376,8 @@ def _path(case: Case, policy: Policy, now: datetime) -> dict | None:
             strict = key == "best_interests"  # the admission's own decision does not count for the way home
             times = tuple(t for t in case.events.get(event, ())
                           if (after is None or t > after or (t == after and not strict)) and (before is None or t <= before))
+            if strict and times and case.events.get(INTO_CARE):  # nor a decision to take the child into care
+                times = tuple(t for t in times if t not in case.events[INTO_CARE])
         step = {"step": key, "title": title, "done": bool(times), "count": len(times), "last": max(times) if times else None,
                 "command": command}
         if key == "tracing" and times:
