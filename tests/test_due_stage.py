@@ -156,6 +156,8 @@ def _do(ctx, item, case):
         return service.continue_(ctx, c, "still in school, needs the service")
     if code == "court-order":
         return service.placement(ctx, c, ADMISSION, override_reason="order renewed")
+    if code == "placement-best-interests":
+        return _best_interests(ctx, c)
     if code == "reintegration-step":
         step = title.split(": ", 1)[1]
         return {"family tracing": lambda: service.tracing(ctx, c, TRACING),

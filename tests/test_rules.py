@@ -67,6 +67,7 @@ EVENT_RECORDS = {
     "followup.post_closure": ("followup", {"purpose": "post_closure"}),
     "referral": ("referral", {"service": "clinic", "need": "x"}),
     "plan": ("plan", {"closure_criteria": ["safe"]}),
+    "placement": ("placement", {"care_type": "temporary_shelter", "setting": "residential"}),
 }
 
 
