@@ -56,6 +56,9 @@ def test_refer__refused_without_consent_accepted_with_it_refused_after_one_off_u
     with pytest.raises(Refused) as refused:
         refer(amina, case_id)
     assert refused.value.rule == "consent-required" and "consent" in refused.value.message
+    assert f"cpcm consent {case_id} --purpose referral --agency clinic --by child --by caregiver" in refused.value.hint
+    assert (f"a supervisor or manager records an override: cpcm consent {case_id} --override --purpose referral --agency clinic "
+            "--basis legal_mandate|best_interests --reason ...") in refused.value.hint
     assert mem.commits() == before
     consented(amina, case_id, one_off=True)
     written = refer(amina, case_id)

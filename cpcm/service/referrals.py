@@ -192,8 +192,13 @@ def check_consent(ctx: Context, case_id: str, purpose: str, agency: str | None =
     result = consent_rule.check(records, purpose, agency, ctx.policy, ctx.now, named)
     if not result.ok:
         shown = named or agency
+        rule = ctx.policy.rules["consent"]
+        roles, bases = rule.get("override_roles", ("supervisor", "manager")), rule.get("override_bases", ())
+        to = f" --agency {agency}" if agency else ""
         raise Refused(f"{case_id}: no valid consent for {purpose}{' to ' + shown if shown else ''}: {result.why_not()}",
-                      f"Record consent (cpcm consent {case_id} --purpose {purpose} ...) or ask a supervisor for an override.",
+                      f"Record it: cpcm consent {case_id} --purpose {purpose}{to} --by child --by caregiver --status given ...; "
+                      f"or, where it is refused or not possible, a {' or '.join(roles)} records an override: cpcm consent "
+                      f"{case_id} --override --purpose {purpose}{to} --basis {'|'.join(bases)} --reason ...",
                       rule="consent-required")
     return result
 
