@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 
-from conftest import CANARY, commit_count, register
+from conftest import CANARY, commit_count, register, registration
 from cpcm import service
 from cpcm.errors import InvalidInput, NotFound, Refused
 from cpcm.workflow.referrals import CHECKS
@@ -553,3 +553,40 @@ def test_service_import__good_file_and_three_bad_rows_nothing_written(cli, repo,
         assert f"{row}: {field}" in result.stderr
     assert commit_count(repo) == before + 1
     assert {s["id"] for s in cli("service", "list", "--json").json()} == {"clinic", "school"}
+
+
+def test_consent__under_the_agencys_child_from_age_the_caregivers_consent_alone_is_asked():
+    """IAG gives no age for a child's assent ("under 5s: still explain"): an agency that sets
+    `consent.child_from_age` asks a younger child's caregiver only. A baby's referral goes on the
+    caregiver's consent, with no supervisor's override; an older child is asked as before; and in
+    the profiles as shipped (0) every child is asked."""
+    baby = {"name": "Test Baby", "sex": "male", "date_of_birth": "2025-06-01", "disability": "no"}
+    for rules, older in (({"consent": {"child_from_age": 5}}, True), (None, False)):
+        repo = MemoryRepo(rules=rules)
+        service.service_add(repo.as_("amina"), CLINIC_ENTRY)
+        amina = repo.as_("amina")
+        infant = repo.register(amina, child=baby, consent={"child": "not_possible", "caregiver": "given", "explained": True})
+        child = repo.register(amina)  # born 2015: older than 5
+        for case_id in (infant, child):
+            service.consent(amina, case_id, {"purpose": "referral", "agency": "clinic", "given_by": "caregiver", "status": "given",
+                                             "explained": EXPLAINED})
+        if rules:
+            sent = refer(amina, infant)  # no override: no "consent overridden" warning
+            assert sent.kind == "referral" and not any("overridden" in w for w in sent.warnings)
+        else:
+            with pytest.raises(Refused) as refused:
+                refer(amina, infant)
+            assert "no child consent for referral for clinic is recorded" in refused.value.message
+        with pytest.raises(Refused) as refused:
+            refer(amina, child)
+        assert refused.value.rule == "consent-required" and "no child consent" in refused.value.message and older is bool(rules)
+
+
+def test_register__a_babys_assent_not_possible_asks_for_no_override_under_the_agencys_age():
+    baby = {"name": "Test Baby", "sex": "male", "date_of_birth": "2025-06-01", "disability": "no"}
+    for rules, asked in (({"consent": {"child_from_age": 3}}, False), (None, True)):
+        repo = MemoryRepo(rules=rules)
+        amina = repo.as_("amina")
+        data = json.loads(json.dumps(registration(child=baby, consent={"child": "not_possible", "caregiver": "given"})))
+        steps = service.register(amina, data).next_steps
+        assert any("the child's assent to registration is 'not_possible'" in s for s in steps) is asked

@@ -183,9 +183,9 @@ def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any], at: A
         target = ctx.policy.duration("initial_assessment", "target")
         steps.append(f"the initial assessment within {ctx.policy.cited('initial_assessment', also=f'target {target.words()}')}: "
                      f"cpcm assess {case_id} --type initial")
-    consent = body.get("consent") or {}
+    consent, needed = body.get("consent") or {}, consent_rules.givers(ctx.policy, case.age_on(ctx.now.date()))
     for giver, words in (("child", "the child's assent"), ("caregiver", "the caregiver's consent")):
-        if consent.get(giver) in ("refused", "not_possible"):
+        if giver in needed and consent.get(giver) in ("refused", "not_possible"):
             steps.append(f"{words} to registration is '{consent[giver]}': acting without it needs a supervisor's or manager's "
                          f"recorded basis: cpcm consent {case_id} --override --purpose registration "
                          "--basis legal_mandate|best_interests --reason ...")

@@ -14,6 +14,7 @@ from cpcm.service.context import (Context, append, case_content, form_for, load_
 from cpcm.service.context import check_at, check_cover, end_expired_covers, keys_for, new_record, note_clock
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import transitions
+from cpcm.workflow.fold import fold
 from cpcm.service.planning import settles_step
 from cpcm.service.results import Written
 from cpcm.store import directory, forms
@@ -189,7 +190,8 @@ def check_consent(ctx: Context, case_id: str, purpose: str, agency: str | None =
     from cpcm.workflow import consent as consent_rule
 
     records = load_records(ctx, case_id) if records is None else records
-    result = consent_rule.check(records, purpose, agency, ctx.policy, ctx.now, named)
+    age = fold(case_id, records).age_on(ctx.now.date()) if ctx.policy.get("consent", "child_from_age") else None
+    result = consent_rule.check(records, purpose, agency, ctx.policy, ctx.now, named, age)
     if not result.ok:
         shown = named or agency
         rule = ctx.policy.rules["consent"]

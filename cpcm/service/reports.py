@@ -224,7 +224,7 @@ def _cases_for_export(ctx: Context, agency: str | None, identifying: bool, statu
         case = fold(case_id, records)
         if status and case.status != status:
             continue
-        result = consent_rule.check(records, "sharing", agency, ctx.policy, ctx.now)
+        result = consent_rule.check(records, "sharing", agency, ctx.policy, ctx.now, child_age=case.age_on(ctx.now.date()))
         if not result.ok:
             left_out += 1
             continue

@@ -217,11 +217,21 @@ def _expired(record: Record, today: date) -> bool:
     return bool(until) and date.fromisoformat(str(until)[:10]) < today
 
 
+def givers(policy: Policy, child_age: int | None) -> tuple[str, ...]:
+    """Whose consent an action needs (`consent.required_from`): the child's not while the child is
+    younger than `consent.child_from_age` (an agency's age; 0, the profiles': every child is asked).
+    A child of no known age is asked."""
+    required = tuple(policy.get("consent", "required_from") or ())
+    if child_age is not None and child_age < int(policy.get("consent", "child_from_age") or 0):
+        return tuple(g for g in required if g != "child")
+    return required
+
+
 def check(records: Sequence[Record], purpose: str, agency: str | None, policy: Policy, now: datetime,
-          named: str | None = None) -> ConsentCheck:
-    """Whether an action for `purpose` (towards `agency`) may go ahead, and on what. The
-    reasons name the agency as `named` (default: `agency`), for an agency typed that is not a
-    service id of the directory and so is not repeated."""
+          named: str | None = None, child_age: int | None = None) -> ConsentCheck:
+    """Whether an action for `purpose` (towards `agency`) may go ahead, and on what, for a child of
+    `child_age` (`givers`). The reasons name the agency as `named` (default: `agency`), for an
+    agency typed that is not a service id of the directory and so is not repeated."""
     used = used_ids(records)
     today = now.date()
     # a consent a correction replaced counts no more: corrected to another purpose, agency or giver, it is not left standing
@@ -235,7 +245,7 @@ def check(records: Sequence[Record], purpose: str, agency: str | None, policy: P
     for record in consents:
         latest[record.body.get("given_by")] = record
     reasons, uses = [], []
-    for giver in policy.get("consent", "required_from") or ():
+    for giver in givers(policy, child_age):
         record = latest.get(giver)
         target = f" for {named or agency}" if purpose in AGENCY_PURPOSES else ""
         if record is None:
