@@ -13,7 +13,7 @@ import pytest
 
 from conftest import NOW, Cli, commit_count, register
 from memory_repo import MemoryRepo
-from test_assess_plan import INITIAL_DATA, COMPREHENSIVE, plan_doc
+from test_assess_plan import INITIAL_DATA, plan_doc
 
 from cpcm import service
 from cpcm.domain.records import Record, utc
@@ -381,7 +381,7 @@ def test_cli__placement_without_best_interests_exits_4_with_the_rule_and_writes_
 
 
 def test_cli__court_order_expiry_and_monitoring_visits_on_due_and_in_ics(kenya, tmp_path):
-    amina, sup = kenya("amina"), kenya("sup")
+    amina = kenya("amina")
     case_id = register(amina)
     assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
     admitted = amina("placement", case_id, "--care-type", "institutional_care", "--institution", "Tumaini Children's Home",

@@ -14,7 +14,6 @@ from cpcm.service.context import (Context, append, case_content, form_for, load_
 from cpcm.service.context import check_at, check_cover, end_expired_covers, keys_for, new_record, note_clock
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import transitions
-from cpcm.workflow.fold import fold
 from cpcm.service.planning import settles_step
 from cpcm.service.results import Written
 from cpcm.store import directory, forms
