@@ -223,7 +223,8 @@ def test_placement__a_supervisor_overrides_with_a_reason_a_caseworker_cannot():
         service.placement(mem.as_("amina"), case_id, ADMISSION, override_reason="brought by police at night")
     assert "only a supervisor or manager" in refused.value.message
     done = service.placement(mem.as_("sup"), case_id, ADMISSION, override_reason="brought by police at night")
-    assert any("without a best-interests record" in w for w in done.warnings)
+    assert any("without a best-interests record" in w and "record one within 72 hours, on cpcm due "
+               f"(cpcm assess {case_id} --type best-interests)" in w for w in done.warnings)
     shown = service.show(mem.as_("sup"), case_id)
     assert shown["placement"]["best_interests_override"] and shown["placement"]["care_type"] == "institutional_care"
     record = service.show(mem.as_("sup"), case_id, "placement")

@@ -154,7 +154,10 @@ def _checked(ctx: Context, case, records: list, data: Mapping[str, Any], when: s
             raise Refused(f"only a {' or '.join(roles)} can place a child without a best-interests record",
                           f"Record it first: cpcm assess {case_id} --type best-interests; or ask your supervisor.", rule=RULE)
         body["best_interests_override"] = {"reason": reason, "by": worker.id}
-        warnings.append("placed without a best-interests record, on a supervisor's reason: record one as soon as you can")
+        owed = (f"within {policy.duration('placement_best_interests', 'limit').words()}, on cpcm due"
+                if "placement_best_interests" in policy.rules else "as soon as you can")
+        warnings.append(f"placed without a best-interests record, on a supervisor's reason: record one {owed} "
+                        f"(cpcm assess {case_id} --type best-interests)")
     elif reason:
         warnings.append("--override-reason was not needed (a best-interests record is on file, or none is needed) "
                         "and is not recorded")
