@@ -444,6 +444,27 @@ def test_leaks__a_key_that_is_a_name_is_not_repeated_in_the_error(cli_as, tmp_en
         assert not leaked(result.stderr) and not leaked(result.stdout), (leaked(result.stderr), leaked(result.stdout))
 
 
+# -- a name typed where a policy key or a risk level belongs: named by its place, never repeated -------
+@pytest.mark.parametrize("document, expected", [
+    (f"rules:\n  {CANARY}: 3\n", "rules.…: is not a rule of the profile"),
+    (f"{CANARY}: 1\n", "…: is not a part of a policy file"),
+    (f"rules:\n  review:\n    {CANARY}: 3mo\n", "rules.review.…: is not a setting of rules.review"),
+    (f"rules:\n  risk_levels:\n    levels: [{CANARY}, high, medium, low, immediate]\n", "risk level '…' has no response time"),
+])
+def test_leaks__a_policy_key_that_is_a_name_is_not_repeated_in_the_error(cli_as, repo, tmp_env, document, expected):
+    """`policy check` and `policy set` of such a file, and every command when the repository's own
+    .cpcm/policy.yaml (edited by hand, or come by a sync) holds it."""
+    path = tmp_env / "policy.yaml"
+    path.write_text(document, encoding="utf-8")
+    sup = cli_as("sup")
+    runs = [sup("policy", "check", str(path)), sup("policy", "check", str(path), "--json"), sup("policy", "set", str(path))]
+    (repo / ".cpcm" / "policy.yaml").write_text(document, encoding="utf-8")
+    runs += [cli_as("amina")("due"), cli_as("amina")("due", "--json")]
+    for result in runs:
+        assert result.code == 4 and expected in result.stderr, (result.code, result.stderr)
+        assert not leaked(result.stderr) and not leaked(result.stdout), (leaked(result.stderr), leaked(result.stdout))
+
+
 # -- output files: never over a file without --force, never plaintext inside the repository -----------
 def test_out__an_existing_file_is_refused_without_force_and_replaced_atomically_with_it(cli_as, tmp_env):
     sup = cli_as("sup")

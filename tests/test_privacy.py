@@ -7,7 +7,10 @@ git object decompressed, not `git log -p`, not the temp folder, not stderr of an
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -67,6 +70,7 @@ class Session:
     """Runs commands and keeps every stderr; stdout only where the name was not asked for."""
 
     def __init__(self):
+        self.argv_log: Path | None = None  # what the git cpcm starts was given (logging_git)
         self.stderr: list[tuple[tuple, str]] = []
         self.stdout_without_names: list[tuple[tuple, str]] = []
 
@@ -79,13 +83,29 @@ class Session:
         return result
 
 
+def logging_git(log: Path) -> Path:
+    """A folder holding a `git` that writes its command line and its environment (what `ps` and
+    /proc show other users of the computer) to `log`, then runs the real git."""
+    real = shutil.which("git")
+    assert real, "the tests need git"
+    folder = log.parent / "bin"
+    folder.mkdir()
+    script = folder / "git"
+    script.write_text(f"#!/bin/sh\n{{ printf '%s\\0' \"$@\"; env; printf '\\n'; }} >> {shlex.quote(str(log))}\n"
+                      f"exec {shlex.quote(real)} \"$@\"\n")
+    script.chmod(0o755)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """One casefile repository, made as the `repo` fixture makes it, for the whole module (the
     session is long), with temp files and HOME inside its folder: (folder, repo, Session)."""
     base = tmp_path_factory.mktemp("privacy")
     (base / "tmp").mkdir()
+    argv_log = tmp_path_factory.mktemp("argv") / "git.log"
     with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PATH", f"{logging_git(argv_log)}{os.pathsep}{os.environ.get('PATH', '')}")
         mp.setenv("TMPDIR", str(base / "tmp"))
         mp.setenv("HOME", str(base / "home"))
         mp.setenv("XDG_CONFIG_HOME", str(base / "home" / ".config"))
@@ -102,6 +122,7 @@ def world(tmp_path_factory):
             assert sup("team", "add", worker, "--role", "caseworker", "--recipient", recipients[worker],
                        "--signing-key", signing_line(keys[worker])).code == 0
         session = run_every_command(base, cli_as)
+        session.argv_log = argv_log
         yield base, root, session
 
 
@@ -168,6 +189,9 @@ def run_every_command(base: Path, cli_as) -> "Session":
     s.run(sup, "assign", "--batch", str(batch / "good.csv"))
     s.run(sup, "assign", case_id, "--worker", "amina")
     s.run(amina, "show", case_id, "--identity", str(base / "keys" / "missing.txt"), expect=5)
+    # a name typed where a commit belongs: refused, and never given to git on its command line
+    s.run(amina, "bundle", "create", str(base / "tmp" / "since.bundle"), "--since", CANARY, expect=2)
+    s.run(amina, "bundle", "create", str(base / "tmp" / "since.bundle"), "--since", CANARY.split()[0], expect=2)
     run_the_cycle(s, base, amina, sup, case_id)
     s.case_id = case_id
     return s
@@ -386,6 +410,15 @@ def test_privacy__canary_nowhere_in_the_temp_folder_or_home(world):
     base, _, _ = world
     assert files_with_marker(base / "tmp") == []
     assert files_with_marker(base) == []  # keys, home, casefiles: the whole test folder
+
+
+def test_privacy__canary_never_on_the_command_line_or_in_the_environment_of_git(world):
+    """Another user of the computer sees every process's command line (`ps`); cpcm gives git
+    paths, IDs and fixed words there, never what was typed (records go through files and stdin)."""
+    _, _, s = world
+    log = s.argv_log.read_bytes()
+    assert log.count(b"write-tree\0") > 10 and b"cat-file\0" in log  # the wrapper saw cpcm's writes and reads
+    assert not leaks(log), [line[:300] for line in log.split(b"\n") if leaks(line)]
 
 
 def test_privacy__canary_not_left_in_memory_by_plan_edit(world):

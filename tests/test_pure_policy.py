@@ -173,6 +173,33 @@ def test_is_duration():
     assert pr._is_duration("3mo") is True and pr._is_duration("words") is False
 
 
+def test_a_key_or_level_that_is_a_name_is_not_repeated_in_the_error():
+    """A person's name typed where a policy key or a risk level belongs (capitals, a space) is
+    `…` in the error, as a form's keys are; a key written as a rule's name is still named."""
+    name = "Zawadi Canarykid"
+    base = {"rules": {"review": {"interval": "3mo", "source": "s"}, "caseload": {"cap": 20}}}
+    found = pr.check_override(base, {"rules": {name: 1, "review": {name: "1mo"}}, name: {}})
+    found += pr.check_override(base, {"rules": {"Review": {"interval": "1mo"}}})
+    assert errors(found) == [
+        ("rules.…", "is not a rule of the profile (not shown, as a key may hold personal details; cpcm policy show lists the rules)"),
+        ("rules.review.…", "is not a setting of rules.review (not shown, as a key may hold personal details; "
+                           "cpcm policy show lists the rules)"),
+        ("…", "is not a part of a policy file (not shown, as a key may hold personal details; cpcm policy show lists the rules)"),
+        ("rules.…", "is not a rule of the profile (not shown, as a key may hold personal details; cpcm policy show lists "
+                    "the rules); did you mean 'rules.review'?"),
+    ]
+    levels = {"risk_levels": {"levels": [name, "high"]}, "risk_response": {"limit": {"high": "1d", "Odd One": "2d"}}}
+    assert errors(pr.check_consistency(levels)) == [
+        ("rules.risk_response.limit.…", "risk level '…' has no response time"),
+        ("rules.risk_response.limit.…", "'…' is not a risk level (…, high)"),
+    ]
+    everything = " ".join(f"{e.field} {e.reason}" for e in [*found, *pr.check_consistency(levels)])
+    assert "zawadi" not in everything.lower() and "canarykid" not in everything.lower() and "odd" not in everything.lower()
+    assert errors(pr.build(CHAIN, {"rules": {"review": {name: [1]}}})[1]) == [
+        ("rules.review.…", "is not a setting of rules.review (not shown, as a key may hold personal details; "
+                           "cpcm policy show lists the rules)")]  # named once, by check_override, never by check_values
+
+
 def test_check_consistency():
     rules = {"risk_levels": {"levels": ["high", "low"]}, "risk_response": {"limit": {"high": "1d", "odd": "2d"}},
              "caseload": {"warn_from": 21, "cap": 20},

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from cpcm.domain.durations import parse_duration
+from cpcm.domain.forms import FIELD_NAME
 from cpcm.domain.policy import Policy
 from cpcm.errors import FieldError
 
@@ -29,6 +30,15 @@ RENAMED: dict[tuple[str, str], tuple[str, str]] = {
     ("transfer", "self_approval"): ("transfer_approval", "self_approval"),
     ("conference", "report"): ("conference_report", "limit"),
 }
+NOT_SHOWN = " (not shown, as a key may hold personal details; cpcm policy show lists the rules)"
+
+
+def shown(key: Any) -> str:
+    """A key of a policy file, or a name in it, as a message may repeat it: one written as a rule's
+    name is (`rules.reveiw`); anything else (a person's name typed where a key belongs: capitals,
+    a space) is `…`, as for a form's keys (domain/forms.py)."""
+    text = str(key)
+    return text if FIELD_NAME.fullmatch(text) else "…"
 
 
 def merge(base: Mapping[str, Any], override: Mapping[str, Any], origin: str, origins: dict[str, str],
@@ -56,13 +66,15 @@ def check_override(base: Mapping[str, Any], override: Any, prefix: str = "") -> 
         if key not in base:
             close = difflib.get_close_matches(str(key), [str(k) for k in base], n=1)
             hint = f"; did you mean '{prefix}{close[0]}'?" if close else ""
+            hidden = "" if shown(key) != "…" else NOT_SHOWN
             if not prefix:  # the top of the file: only `rules:` (and notes) belong there
                 rule = key in (base.get("rules") or {})
-                message = f"is a rule: put it under 'rules:' (rules.{key})" if rule else f"is not a part of a policy file{hint}"
+                message = (f"is a rule: put it under 'rules:' (rules.{key})" if rule
+                           else f"is not a part of a policy file{hidden}{hint}")
             else:
                 what = "a rule of the profile" if prefix.count(".") < 2 else f"a setting of {prefix.rstrip('.')}"
-                message = f"is not {what}{hint}"
-            errors.append(FieldError(path, message))
+                message = f"is not {what}{hidden}{hint}"
+            errors.append(FieldError(f"{prefix}{shown(key)}", message))
             continue
         if isinstance(base[key], Mapping) and (isinstance(value, Mapping) or not prefix):
             errors += check_override(base[key], value, path + ".")  # a rule's block that is no mapping: check_values
@@ -76,9 +88,9 @@ def check_values(rules: Mapping[str, Any], base: Mapping[str, Any] | None = None
     errors = []
     for key, value in rules.items():
         path = f"{prefix}{key}"
-        if key in META:
+        if key in META or key not in base:  # a key that is no rule: check_override names it
             continue
-        model = base.get(key, value)
+        model = base[key]
         if isinstance(model, Mapping):
             if not isinstance(value, Mapping):
                 keys = ", ".join(str(k) for k in model if k not in META)
@@ -130,10 +142,11 @@ def check_consistency(rules: Mapping[str, Any]) -> list[FieldError]:
     responses = _mapping(_mapping(rules.get("risk_response")).get("limit"))
     for level in levels:
         if level not in responses:
-            errors.append(FieldError(f"rules.risk_response.limit.{level}", f"risk level '{level}' has no response time"))
+            errors.append(FieldError(f"rules.risk_response.limit.{shown(level)}", f"risk level '{shown(level)}' has no response time"))
     for level in responses:
         if level not in levels:
-            errors.append(FieldError(f"rules.risk_response.limit.{level}", f"'{level}' is not a risk level ({', '.join(levels)})"))
+            errors.append(FieldError(f"rules.risk_response.limit.{shown(level)}",
+                                     f"'{shown(level)}' is not a risk level ({', '.join(shown(each) for each in levels)})"))
     caseload = _mapping(rules.get("caseload"))
     if isinstance(caseload.get("warn_from"), int) and isinstance(caseload.get("cap"), int) and caseload["warn_from"] > caseload["cap"]:
         errors.append(FieldError("rules.caseload.warn_from", "is above the cap"))

@@ -227,10 +227,17 @@ def push(git: Git, url: str, commit: str) -> bool:
 
 
 def rev(git: Git, ref: str) -> str | None:
+    """The commit `ref` names, or None. The name goes to git on its standard input, never on its
+    command line: `bundle create --since` passes what was typed, and another user of the computer
+    sees a process's command line (`ps`), where a name typed in the wrong place would show."""
+    if not ref or any(ch.isspace() or not ch.isprintable() for ch in ref):
+        return None  # no commit's name has a space, a line break or a control character in it
     try:
-        return git.run(["rev-parse", "--verify", "-q", f"{ref}^{{commit}}"]).strip() or None
+        answer = git.run(["cat-file", "--batch-check"], input=f"{ref}^{{commit}}\n".encode("utf-8", "surrogateescape"))
     except GitError:
         return None
+    found = answer.split()
+    return found[0] if len(found) == 3 and found[1] == "commit" else None
 
 
 def drop_ref(git: Git, ref: str) -> None:
