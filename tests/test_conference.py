@@ -241,7 +241,8 @@ def corrected_then_withdrawn(mem: MemoryRepo) -> str:
     case_id = planned_in(mem)
     amina = mem.as_("amina")
     service.approve(mem.as_("sup"), case_id, "plan")
-    service.correct(amina, case_id, "plan", {"actions": {"A1": {"by": "2027-01-31"}}}, "date mistyped")
+    # approved: what was approved is corrected by one who may decide it, the supervisor (test_correct_decided.py)
+    service.correct(mem.as_("sup"), case_id, "plan", {"actions": {"A1": {"by": "2027-01-31"}}}, "date mistyped")
     service.plan(amina, case_id, dict(plan_doc(), contingency="written by mistake"))
     service.plan_withdraw(amina, case_id, "written by mistake")
     return case_id
@@ -266,9 +267,9 @@ def test_close__builds_on_a_corrected_plan_and_not_on_a_withdrawn_version():
 def test_close__a_plan_corrected_last_is_copied_without_the_corrections_own_fields():
     mem = MemoryRepo()
     case_id = planned_in(mem)
-    amina = mem.as_("amina")
     service.approve(mem.as_("sup"), case_id, "plan")
-    service.correct(amina, case_id, "plan", {"contingency": "the aunt in Kondele takes the child"}, "contingency mistyped")
+    # approved: the contingency is corrected by the supervisor, who may decide it (test_correct_decided.py)
+    service.correct(mem.as_("sup"), case_id, "plan", {"contingency": "the aunt in Kondele takes the child"}, "contingency mistyped")
     closed_with(mem, case_id)  # was: InvalidInput, "2 keys are not fields of the plan form"
     content = service.show(mem.as_("amina", now=LATER), case_id)["plan"]["content"]
     assert content["contingency"] == "the aunt in Kondele takes the child" and "supersedes" not in content

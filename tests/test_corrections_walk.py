@@ -70,8 +70,14 @@ def test_a_case_written_with_mistakes__each_correction_is_what_show_due_list_and
                               "--set", "location=Nyalenda, Kisumu", "--reason", "birth date and village mistyped")
     # the initial assessment's answer
     _corrected(worker, case_id, "assessment@initial", "--set", "basic_needs.food=no", "--reason", "the child had no food")
-    # the plan's action: its date and who does it; the approval stands for the correction
-    plan = _corrected(worker, case_id, "plan", "--set", "actions.A1.by=2026-12-15", "--set", "actions.A1.who=service",
+    # the plan's action: its date and who does it. The version is approved: its worker is refused (the change is
+    # a next version, waiting for approval: test_correct_decided.py); the supervisor, who may decide it, corrects
+    # it, and the approval stands for that correction
+    supervisor = at(sup, LATER)
+    refused = worker("correct", case_id, "plan", "--set", "actions.A1.by=2026-12-15", "--set", "actions.A1.who=service",
+                     "--reason", "the bursary office does it, by mid-December", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "correction-changes-decided", refused.stderr
+    plan = _corrected(supervisor, case_id, "plan", "--set", "actions.A1.by=2026-12-15", "--set", "actions.A1.who=service",
                       "--reason", "the bursary office does it, by mid-December")
     # the review's outcome
     _corrected(worker, case_id, "review", "--set", "outcome=continue", "--reason", "the review decided to go on with the plan")
@@ -118,7 +124,7 @@ def test_a_case_written_with_mistakes__each_correction_is_what_show_due_list_and
     exported.unlink()
 
     # a correction of the correction is the one in force
-    again = _corrected(worker, case_id, "plan", "--set", "actions.A1.by=2026-12-16", "--reason", "the office said the 16th")
+    again = _corrected(supervisor, case_id, "plan", "--set", "actions.A1.by=2026-12-16", "--reason", "the office said the 16th")
     assert _due(worker, case_id)["plan action A1 (service)"] == ["2026-12-16"]
     assert f"[corrected by {again}]" in worker("log", case_id).stdout and plan in worker("log", case_id).stdout
 
@@ -207,7 +213,9 @@ def test_corrected_after_the_closure_request__the_closure_report_still_counts_th
     closed = worker("close", case_id, "--reason", "goals_met", *GOALS_MET)
     assert closed.code == 0, closed.stderr
     _corrected(worker, case_id, "followup", "--at", "2026-12-03T10:00:00+03:00", "--reason", "the visit was on the 3rd")
-    _corrected(worker, case_id, "plan", "--set", "contingency=The aunt in Kondele takes the child.", "--reason", "wording")
+    # the approved plan's contingency: corrected by the supervisor, who may decide it (test_correct_decided.py)
+    _corrected(at(sup, "2026-12-05T09:00:00+03:00"), case_id, "plan", "--set", "contingency=The aunt in Kondele takes the child.",
+               "--reason", "wording")
     assert at(sup, "2026-12-05T10:00:00+03:00")("approve", case_id, "closure").code == 0
     report = _flat(at(cli, "2026-12-06T09:00:00+03:00")("render", "closure-report", case_id).stdout)
     assert "1 monitoring visit since plan version 1 of 23 November 2026, the last on 3 December 2026" in report, report

@@ -396,7 +396,8 @@ def test_correct__a_plan_takes_goals_and_actions_by_id_as_from_current_does():
     amina = mem.as_("amina")
     case_id = approved_case(mem)
     before = actions_of(amina, case_id)
-    fixed = service.correct(amina, case_id, "plan", {"actions": {"A2": {"by": "2027-02-01"}}, "goals": {"g1": {"goal": "In school"}}},
+    sup = mem.as_("sup")  # version 1 is approved: what was approved is corrected by one who may decide it (test_correct_decided.py)
+    fixed = service.correct(sup, case_id, "plan", {"actions": {"A2": {"by": "2027-02-01"}}, "goals": {"g1": {"goal": "In school"}}},
                             "date wrong")
     after = actions_of(amina, case_id)
     assert after == [before[0], dict(before[1], by="2027-02-01")]
@@ -412,7 +413,7 @@ def test_correct__a_plan_takes_goals_and_actions_by_id_as_from_current_does():
             ({"actions": {"A9": {"by": "2027-01-01"}}}, "actions.A9",
              "no action with that ID in the current version (A1, A2; new, new1 … for a new one)")):
         with pytest.raises(InvalidInput) as refused:
-            service.correct(amina, case_id, fixed.record_id, changes, "date wrong")
+            service.correct(sup, case_id, fixed.record_id, changes, "date wrong")
         assert [(e.field, e.reason) for e in refused.value.errors] == [(field, reason)]
         with pytest.raises(InvalidInput) as revised:  # the same paths, the same answer
             service.plan_revise(amina, case_id, "review", changes)
@@ -437,7 +438,8 @@ def test_correct_and_show__plan_means_the_version_in_force_or_waiting_never_a_wi
     assert service.plan_current(amina, case_id)[0] == first
     assert service.show(amina, case_id, "plan")["record_id"] == first
     assert service.show(amina, case_id, "plan@2")["record_id"] == second  # named explicitly: the withdrawn one
-    fixed = service.correct(mem.as_("amina"), case_id, "plan", {"actions": {"A1": {"by": "2027-01-31"}}}, "date mistyped")
+    # the version in force is approved: its action is corrected by the supervisor (test_correct_decided.py)
+    fixed = service.correct(sup, case_id, "plan", {"actions": {"A1": {"by": "2027-01-31"}}}, "date mistyped")
     assert fixed.extra["supersedes"] == first
     assert str(actions_of(amina, case_id)[0]["by"]) == "2027-01-31"
     assert service.show(amina, case_id, "plan")["record_id"] == fixed.record_id  # the correction stands in for it
@@ -468,7 +470,10 @@ def test_cli__correct_plan_after_a_withdrawal_corrects_the_version_in_force_as_s
     in_force = cli("show", case_id, "plan@1", "--json").json()["record_id"]
     assert cli("show", case_id, "plan", "--json").json()["record_id"] == in_force
     before = commit_count(repo)
-    fixed = cli("correct", case_id, "plan", "--set", "actions.A1.by=2027-01-31", "--reason", "date mistyped", "--json")
+    refused = cli("correct", case_id, "plan", "--set", "actions.A1.by=2027-01-31", "--reason", "date mistyped", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "correction-changes-decided"  # approved: not its worker's to correct
+    assert commit_count(repo) == before
+    fixed = sup("correct", case_id, "plan", "--set", "actions.A1.by=2027-01-31", "--reason", "date mistyped", "--json")
     assert fixed.code == 0, fixed.stderr  # was: exit 4, nothing to correct (the withdrawn version held that date)
     assert fixed.json()["supersedes"] == in_force and commit_count(repo) == before + 1
     assert [a["by"] for a in cli("show", case_id, "plan", "--json").json()["fields"]["actions"]] == ["2027-01-31", "2027-01-10"]

@@ -75,7 +75,8 @@ def test_show__the_plans_content_is_the_latest_versions_when_an_earlier_version_
     amina = mem.as_("amina")
     case_id = approved_case(mem)
     service.plan_revise(amina, case_id, "review", {"actions": {"A1": {"by": "2027-01-31"}}})
-    service.correct(amina, case_id, "plan@1", {"contingency": "Kept on file."}, "wording")
+    # by the supervisor: version 1 is approved, and what was approved is corrected only by one who may decide it
+    service.correct(mem.as_("sup"), case_id, "plan@1", {"contingency": "Kept on file."}, "wording")
     plan = service.show(amina, case_id)["plan"]
     assert plan["version"] == 2 and plan["content"]["reason"] == "review"
     assert plan["content"]["contingency"] != "Kept on file." and str(plan["content"]["actions"][0]["by"]) == "2027-01-31"

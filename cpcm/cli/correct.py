@@ -22,6 +22,9 @@ def register(app: typer.Typer) -> None:
         supersedes it, holding the original's fields with those given laid over them (a field
         given empty is removed; --at corrects when it happened). The case uses the correction
         from then on; the original stays in git, in cpcm log and in cpcm show CASE RECORD.
+        What a supervisor approved or rejected (an approved plan's goals and actions, a closure's
+        reason) is corrected only by one who may decide it: a plan's change is its next version
+        (cpcm plan CASE --from-current --set ...), which waits for approval.
 
         Example: cpcm correct CP-4F7K-9X2M followup --at 2026-01-28T11:00 --reason "date mistyped"
         Example: cpcm correct CP-4F7K-9X2M assessment@comprehensive --from-file fix.yaml --reason "wrong rating"

@@ -52,6 +52,10 @@ class Field:
     max_length: int | None = None
     item: tuple["Field", ...] = ()       # for type list: the fields of each item
     min_items: int = 0
+    # what a supervisor's decision on the record (an approval or a rejection of a plan version or a
+    # closure request) stands on: a correction that changes it is refused unless its worker may decide
+    # the record (cpcm correct; workflow/approvals.py `may_correct`)
+    decided: bool = False
 
     def text(self, what: Mapping[str, str], lang: str) -> str:
         return what.get(lang) or what.get("en") or ""
@@ -69,6 +73,12 @@ class Form:
 
     def field(self, key: str) -> Field | None:
         return next((f for f in self.fields if f.key == key), None)
+
+    @property
+    def decided(self) -> tuple[str, ...]:
+        """The keys of the fields marked `decided: true`: what a supervisor's approval or
+        rejection of a record of this form stands on."""
+        return tuple(f.key for f in self.fields if f.decided)
 
 
 FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,40}(?:\.[a-z0-9_]{1,40}){0,4}")  # a key that may be shown in a message
@@ -99,7 +109,7 @@ def parse_form(data: Mapping[str, Any], source: str = "form") -> Form:
 DEFINITION_KEYS = ("form", "kind", "schema", "title", "source", "extends", "insert_after", "fields", "lists", "labels",
                    "choice_labels", "rules", "codes", "paper", "scoring")
 FIELD_KEYS = ("key", "type", "label", "help", "required", "list", "choices", "min", "max", "not_future", "max_years_ago", "max_length",
-              "item", "min_items")
+              "item", "min_items", "decided")
 REPEAT_KEYS = ("prefix", "over", "fields")
 
 
@@ -218,8 +228,14 @@ def _parse_field(raw: Mapping[str, Any], lists, where: str) -> Field:
         choices=tuple(str(c) for c in choices), label=raw.get("label") or {"en": raw["key"]},
         help=raw.get("help") or {}, minimum=raw.get("min"), maximum=raw.get("max"),
         not_future=bool(raw.get("not_future", False)), max_years_ago=raw.get("max_years_ago"), max_length=raw.get("max_length"),
-        item=item, min_items=int(raw.get("min_items", 0)),
+        item=item, min_items=int(raw.get("min_items", 0)), decided=_decided(raw.get("decided", False), where),
     )
+
+
+def _decided(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{where}: decided is true or false")
+    return value
 
 
 def _scalar(value: Any) -> bool:

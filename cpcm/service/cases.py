@@ -4,6 +4,7 @@ damaged record)."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -1373,6 +1374,75 @@ def _risk_before(case_id: str, records: Sequence[Record], original: Record) -> s
     return fold(case_id, [r for r in records if r.id in keep]).risk
 
 
+# the records a supervisor decides (approvals.decision_of): what a decision stood on is the fields their form
+# marks `decided: true` (cpcm/forms/plan.yaml, closure.yaml)
+DECIDED = ("plan", "closure")
+
+
+def _same_items(before: Any, after: Any) -> bool:
+    """Whether a decided field holds the same after a correction: a plan's goals and actions
+    compared without the IDs the correction gives those written before IDs were stored."""
+    if before == after:
+        return True
+    if isinstance(before, list) and isinstance(after, list) \
+            and any(isinstance(item, Mapping) and "id" not in item for item in before):
+        def bare(items: list) -> list:
+            return [{k: v for k, v in item.items() if k != "id"} if isinstance(item, Mapping) else item for item in items]
+        return bare(before) == bare(after)
+    return False
+
+
+def _check_decided(ctx: Context, case_id: str, case: Case, records: Sequence[Record], original: Record,
+                   base: Mapping[str, Any], body: Mapping[str, Any], given: Mapping[str, Any]) -> None:
+    """Refuse a correction that changes what a supervisor approved or rejected in a plan version
+    or a closure request (the fields its form marks `decided`), unless the worker correcting may
+    decide that record (`approvals.may_correct`): the approval would otherwise be read as covering
+    what no supervisor saw. A request still waiting for its decision is corrected by its worker
+    as before (the supervisor decides the correction)."""
+    decision = approvals.decision_of(effective(records), original.kind, original.id)
+    if decision is None:
+        return
+    from cpcm.store import forms as forms_store
+
+    form = forms_store.load(_form_name(ctx, original), ctx.root)
+    changed = [key for key in form.decided if not _same_items(get_path(base, key), get_path(body, key))]
+    if not changed:
+        return
+    by_id = {r.id: r for r in records}
+    first = original  # the record that asked: the first of the chain of corrections
+    while first.body.get("supersedes") in by_id:
+        first = by_id[first.body["supersedes"]]
+    if approvals.may_correct(ctx.policy, original.kind, ctx.worker, case, first.by):
+        return
+    decided = "approved" if decision.kind == "approval" else "rejected"
+    what = "plan version" if original.kind == "plan" else "closure request"
+    message = (f"{what} {original.id} of {case_id} was {decided} by {decision.by} ({decision.id}): this correction would "
+               f"change what was {decided} ({', '.join(changed)})")
+    barred = sorted(approvals.barring(ctx.policy, original.kind, case, first.by))
+    who = ("only a supervisor or manager who may decide it" + (f" (not {' or '.join(barred)})" if barred else "")
+           + " corrects it as it stands")
+    if original.kind == "plan":
+        flat = flatten(given)
+        if any(isinstance(flat.get(name), list) for name in ("goals", "actions")):  # whole lists, from a file
+            line = f"cpcm plan {case_id} --edit --reason correction"
+        else:
+            sets = " ".join(f"--set {p}=..." for p in flat if _SHOWN_PATH.fullmatch(p)) or "--set FIELD=..."
+            line = f"cpcm plan {case_id} --from-current --reason correction {sets}"
+        starts = ("" if (case.plan or {}).get("record_id") == original.id
+                  else f"; it starts from the current version, not this one: cpcm show {case_id} plan")
+        hint = (f"Write the change as the next version: {line} (it waits for a supervisor's decision while the version "
+                f"in force stays in force{starts}). Or {who}; the notes, who took part and the child's copy are "
+                f"corrected as before.")
+    else:
+        again = "" if decision.kind == "approval" else f"ask for the closure again (cpcm close {case_id} --reason ...), or "
+        hint = (f"To change it, {again}{who}; or record what you found in a note (cpcm note {case_id} --text -). "
+                f"The feedback's words, the summary and the notes are corrected as before.")
+    raise Refused(message, hint, rule="correction-changes-decided")
+
+
+_SHOWN_PATH = re.compile(r"[A-Za-z0-9_]{1,40}(?:\.[A-Za-z0-9_]{1,40}){0,4}")  # a --set path named in a hint (field names and IDs)
+
+
 @writes
 def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reason: str | None, at: datetime | None = None) -> Written:
     """Correct a record: a new record of the same kind with `supersedes: <its id>` and the
@@ -1382,6 +1452,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     records = load_records(ctx, case_id)
     original = find_record(case_id, records, ref, ctx.policy)
     what = f"correction of {original.id}"
+    given = data  # as typed: the fields a refused correction names (a plan's `--set` paths)
     later = _superseded_by(records).get(original.id)
     if later:
         raise Refused(f"{original.id} was already corrected by {later}", f"Correct the correction: cpcm correct {case_id} {later} ...",
@@ -1450,6 +1521,8 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
                       "Record the other kind of record with its own command.", rule="correction-changes-kind")
     if body == base and at is None:
         raise Refused(f"nothing to correct in {original.id}: every field given already has that value", rule="nothing-to-correct")
+    if original.kind in DECIDED:
+        _check_decided(ctx, case_id, case, records, original, base, body, given)
     body = {"supersedes": original.id, "correction_reason": reason.strip(), **body}
     when = at or datetime.fromisoformat(original.at)
     record = new_record(ctx, original.kind, case_id, body, when, schema=original.schema, after=max(r.id for r in records))

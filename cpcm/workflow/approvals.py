@@ -1,6 +1,7 @@
 """Who may approve or reject a plan, a closure or a transfer: one rule, `may_decide`, read by
 `cpcm approve` and `cpcm reject` (`may_approve`), the warning when nobody may (`deciders`), the
-due list (`deadlines.for_worker`, `rules.NobodyDecides`) and the caseload report. Pure.
+due list (`deadlines.for_worker`, `rules.NobodyDecides`), the caseload report, and `cpcm correct`
+of what a supervisor decided (`decision_of`, `may_correct`). Pure.
 
 Each subject has one policy rule, `<subject>_approval`, with `required` (false: the plan is in
 force, the case closed or the transfer sent at once) and `self_approval`. An active supervisor
@@ -176,10 +177,58 @@ def barred(policy: Policy, subject: str, case: Case) -> frozenset[str]:
     their role: the one who asked and, for a closure, the case's worker; nobody where the policy
     allows self-approval, or nothing waits."""
     request = waiting(policy, subject, case)
-    if request is None or self_allowed(policy, subject):
+    if request is None:
         return frozenset()
-    own = {request.get("by")} | ({case.worker} if subject == "closure" else set())
+    return barring(policy, subject, case, request.get("by"))
+
+
+def barring(policy: Policy, subject: str, case: Case, asked_by: str | None) -> frozenset[str]:
+    """Who may not decide the case's `subject` request that `asked_by` asked for, whatever their
+    role: `asked_by` and, for a closure, the case's worker; nobody where the policy allows
+    self-approval. What `barred` tells `may_decide` of the request waiting, and `may_correct` of
+    a request decided already."""
+    if self_allowed(policy, subject):
+        return frozenset()
+    own = {asked_by} | ({case.worker} if subject == "closure" else set())
     return frozenset(w for w in own if w)
+
+
+def decision_of(records: Iterable[Record], subject: str, request_id: str) -> Record | None:
+    """The approval or rejection that decided `subject`'s request `request_id` (a plan version or
+    a closure request), or None while it waits, or once it was withdrawn, or another request was
+    decided instead. `records`: the case's records as the fold applies them (fold.effective: a
+    correction in its original's place, a decision's target read through it), so that a request
+    corrected, and corrected again, is decided by the decision of its original. A decision names
+    its request (`target`), or, as older ones do, none: then it is of the latest request before it.
+    The first that decides it stands (a second decision of one decided decides nothing)."""
+    found, latest = False, True
+    for record in records:
+        if not found:
+            found = record.id == request_id
+            continue
+        kind, body = record.kind, record.body
+        named = body.get("subject", "plan")
+        if kind == subject:  # a later request: a decision that names none is of that one
+            latest = False
+        elif kind == "reopen" and subject == "closure":
+            return None
+        elif named == subject and kind == "withdrawal" and (body.get("target") == request_id
+                                                             or (body.get("target") is None and latest)):
+            return None
+        elif named == subject and kind in DECISIONS and (body.get("target") == request_id
+                                                         or (body.get("target") is None and latest)):
+            return record
+    return None
+
+
+def may_correct(policy: Policy, subject: str, actor: Worker | None, case: Case, asked_by: str | None) -> bool:
+    """Whether `actor` may change, by a correction, what a supervisor decided on in the case's
+    `subject` request that `asked_by` asked for and that was approved or rejected
+    (`decision_of`): only one who may decide it (`may_decide`: an active supervisor or manager,
+    not the one who asked nor, for a closure, the case's worker, unless the policy allows
+    self-approval). Anyone else writes what changed as a request of its own (a plan's next
+    version), which waits for a decision."""
+    return may_decide(actor.id if actor else None, approves(actor), barring(policy, subject, case, asked_by))
 
 
 @dataclass(frozen=True)

@@ -230,6 +230,9 @@ MEANINGS = {
     "link-linked": "the two cases are linked as siblings already (`cpcm link A B --sibling`)",
     "link-same-child": "the two cases are two cases of one child (merge-cases linked them), not siblings",
     "correction-changes-kind": "a correction must do what the record did (the same kind and type)",
+    "correction-changes-decided": "the correction would change what a supervisor approved or rejected in a plan version or a "
+                                  "closure request (the fields its form marks `decided`), and you may not decide it: a plan's "
+                                  "change is its next version (the hint gives the `cpcm plan --from-current` line)",
 }
 
 
