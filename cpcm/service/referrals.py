@@ -195,7 +195,7 @@ def check_consent(ctx: Context, case_id: str, purpose: str, agency: str | None =
         shown = named or agency
         rule = ctx.policy.rules["consent"]
         roles, bases = rule.get("override_roles", ("supervisor", "manager")), rule.get("override_bases", ())
-        to = f" --agency {agency}" if agency else ""
+        to = "" if not agency else f" --agency {agency}" if named is None else " --agency AGENCY"  # one typed: not repeated
         raise Refused(f"{case_id}: no valid consent for {purpose}{' to ' + shown if shown else ''}: {result.why_not()}",
                       f"Record it: cpcm consent {case_id} --purpose {purpose}{to} --by child --by caregiver --status given ...; "
                       f"or, where it is refused or not possible, a {' or '.join(roles)} records an override: cpcm consent "

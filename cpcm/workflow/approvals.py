@@ -23,17 +23,14 @@ from cpcm.workflow import transitions
 SUBJECTS = ("plan", "closure", "transfer")
 APPROVER_ROLES = ("supervisor", "manager")
 DECISIONS = ("approval", "rejection")
+REQUEST_KINDS = {"plan": "plan", "closure": "closure", "transfer": "transfer_request"}  # the record that asks
 
 
 def decision_on(records: Iterable[Record], subject: str, request_id: str | None) -> Record | None:
-    """The latest approval or rejection of `subject`'s request `request_id` (a plan version, a
-    closure or transfer request), written after it; one that names no target counts for the
-    request it follows. None when none was recorded. Its note is what `show` and the documents
-    read back: the conditions of an approval, what a rejection asks to change."""
-    if not request_id:
-        return None
-    return max((r for r in records if r.kind in DECISIONS and r.body.get("subject") == subject
-                and r.body.get("target") in (None, request_id) and r.id > request_id), key=lambda r: r.id, default=None)
+    """The approval or rejection of `subject`'s request `request_id` (`decision_of`); None when none
+    was recorded. Its note is what `show` and the documents read back: the conditions of an
+    approval, what a rejection asks to change."""
+    return decision_of(records, subject, request_id) if request_id else None
 
 
 def rule_of(subject: str) -> str:
@@ -208,7 +205,7 @@ def decision_of(records: Iterable[Record], subject: str, request_id: str) -> Rec
             continue
         kind, body = record.kind, record.body
         named = body.get("subject", "plan")
-        if kind == subject:  # a later request: a decision that names none is of that one
+        if kind == REQUEST_KINDS[subject]:  # a later request: a decision that names none is of that one
             latest = False
         elif kind == "reopen" and subject == "closure":
             return None
