@@ -152,7 +152,7 @@ def register(app: typer.Typer) -> None:
         try:
             with _progress(json_out) as progress:
                 result = sync.sync(ctx, name, progress)
-        except sync.NotPushed as exc:  # merged, not pushed: what arrived is said before the refusal (in JSON, its `sync`)
+        except (sync.NotPushed, sync.PushFailed) as exc:  # merged, not pushed: what arrived is said before the error (in JSON, its `sync`)
             if not json_out:
                 _report(exc.synced, False, f"sync {exc.synced.remote}")
             raise

@@ -189,24 +189,34 @@ class Apart:
     def decisions(self) -> list[Found]:
         """One request (a closure, a transfer, a plan version) approved on one copy and rejected on the
         other: the first in the records' order stands, the other decides nothing (fold._closure_decided,
-        _transfer_decided, _decision). Only decisions that name their request (`target`) are matched."""
-        deciding = ("approval", "rejection")
+        _transfer_decided, _decision). A plan version approved on one copy and withdrawn by its author
+        on the other is the same: its author was told no plan is in force, the supervisor that it is
+        (a closure so decided is `record-after-closure` already). Only decisions that name their
+        request (`target`) are matched."""
+        deciding = ("approval", "rejection", "withdrawal")
         if not (set(deciding) & {record_kind(n) for n in self.sides[0]} and set(deciding) & {record_kind(n) for n in self.sides[1]}):
             return []
         decisions = [self._deciding(0), self._deciding(1)]
+
+        def approved(key: tuple[str, str], side: int) -> set[bool]:
+            return {kind == "approval" for kind in decisions[side][key].values()}
         return [(TWO_DECISIONS, list(decisions[0][key]) + list(decisions[1][key]))
                 for key in sorted(decisions[0].keys() & decisions[1].keys())
-                if set(decisions[0][key].values()) != set(decisions[1][key].values())]
+                if approved(key, 0) != approved(key, 1)]
 
     def _deciding(self, side: int) -> dict[tuple[str, str], dict[str, str]]:
         """{(subject, the request it names): {decision's record ID: its kind}} for the approvals and
-        rejections of copy `side` this worker can read that name their request (`target`)."""
+        rejections of copy `side` this worker can read that name their request (`target`), and the
+        withdrawals of a plan version."""
         found: dict[tuple[str, str], dict[str, str]] = {}
-        decided = [n for n in self.sides[side] if record_kind(n) in ("approval", "rejection")]
+        decided = [n for n in self.sides[side] if record_kind(n) in ("approval", "rejection", "withdrawal")]
         kinds = {n.split(".", 1)[0]: record_kind(n) for n in decided}
         for record_id, body in self.bodies(decided, side).items():
+            subject = str(body.get("subject") or "plan")
+            if kinds[record_id] == "withdrawal" and subject != "plan":
+                continue
             if isinstance(body.get("target"), str):
-                found.setdefault((str(body.get("subject") or "plan"), body["target"]), {})[record_id] = kinds[record_id]
+                found.setdefault((subject, body["target"]), {})[record_id] = kinds[record_id]
         return found
 
     def plans(self) -> list[Found]:
@@ -214,7 +224,13 @@ class Apart:
         (that decision decides the version it names where it still waited: fold._decision)."""
         versions = [ids(side, ["plan"]) for side in self.sides]
         if versions[0] and versions[1]:
-            return [(TWO_PLANS, versions[0] + versions[1])]
+            # a version corrected on one copy while the other wrote the next from it as it was: the next lacks the correction
+            read = [self.written_apart("plan")[0][i] for i in (0, 1)]
+            corrected = [[i for i, body in read[side].items() if isinstance(body.get("supersedes"), str)] for side in (0, 1)]
+            written = [[i for i, body in read[side].items() if not isinstance(body.get("supersedes"), str)] for side in (0, 1)]
+            lacking = sorted((corrected[0] if written[1] else []) + (corrected[1] if written[0] else []))
+            return [(TWO_PLANS, versions[0] + versions[1], {"corrected": lacking})] if lacking else \
+                [(TWO_PLANS, versions[0] + versions[1])]
         found = []
         for written, other in ((0, 1), (1, 0)):
             if not versions[written]:

@@ -1158,6 +1158,9 @@ def describe(record: Record, referral_refs: Mapping[str, str] | None = None, pla
         what = f"sibling of {b['sibling']}"
     elif kind == "case_link" and b.get("returned_as"):
         what = f"came back as {b['returned_as']}"
+    elif kind == "sync_conflict":  # what a merge found: its code and the records it names (cpcm check says what settles it)
+        named = [str(r) for r in b.get("records") or [] if isinstance(r, str)]
+        what = str(b.get("code") or "") + (f" ({', '.join(named)})" if named else "")
     else:
         what = ""
     if _supersedes(record):

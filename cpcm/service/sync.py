@@ -195,6 +195,7 @@ def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> 
             with _named(url, name):
                 _join(ctx, lambda: remote.fetch(git, url))
         result = Synced(remote=name)
+        push_failed: GitError | None = None
         for _attempt in range(3):
             # one transaction from the fetch to the new commit: killed anywhere, the next command
             # rolls back what it left (the fetched ref, the merge index, files half checked out)
@@ -213,8 +214,12 @@ def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> 
                 head = theirs
             elif head and head != theirs:
                 progress("pushing")
-                with _named(url, name):
-                    pushed = remote.push(git, url, head)
+                try:
+                    with _named(url, name):
+                        pushed = remote.push(git, url, head)
+                except GitError as exc:  # the stick pulled out, the folder gone: what arrived is merged and said
+                    push_failed = exc
+                    break
                 if not pushed:
                     continue  # the remote moved on while we merged: fetch and merge again
                 result.pushed = True
@@ -228,6 +233,8 @@ def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> 
         git.pack_when_due()  # the merge's trees, as a commit's
         _after(ctx, result)
         _joined_now(ctx, joining, result)
+        if push_failed is not None:
+            _refuse_unpushed(push_failed, result)
         if held:
             _refuse_unpublished(ctx, held, result, f"cpcm sync {name}")
         _signing_key_missing(ctx, result)
@@ -297,6 +304,29 @@ def _refuse_unpublished(ctx: Context, held: list[str], result: Synced | None, ag
                       "no bundle was written", hint, rule=UNPUBLISHED)
     raise NotPushed(f"{len(held)} commit(s) of yours not pushed to {result.remote}: {listed}; {why}; they stay in your copy "
                     "(nothing is lost), with what arrived merged", hint, result)
+
+
+class PushFailed(GitError):
+    """A sync that took in what arrived (merged into this copy, its conflicts recorded) and then
+    could not push: the shared place went away mid-way (a USB stick pulled out, a shared folder
+    gone). The report of what arrived goes with the error (in JSON, under `sync`): the next sync
+    finds nothing new to say of it."""
+
+    def __init__(self, message: str, hint: str, synced: Synced):
+        super().__init__(message, hint)
+        self.synced = synced
+
+    def to_json(self) -> dict:
+        return {**super().to_json(), "error": "GitError", "sync": self.synced.to_json()}
+
+
+def _refuse_unpushed(failed: GitError, result: Synced) -> None:
+    """PushFailed (exit 6): the push after the merge failed (`failed`, already naming the remote). What
+    arrived is in this copy, and the commits to send stay there for the next sync."""
+    kept = "what arrived is merged into your copy (above), and " if result.commits else ""
+    raise PushFailed(f"{failed.message}: {kept}your commits were not sent; nothing is lost, they stay in your copy",
+                     f"Plug the USB stick in again (or reach the shared folder) and run cpcm sync {result.remote}: it sends "
+                     "them. Leave the stick in until the sync reports it pushed.", result)
 
 
 def _signing_key_missing(ctx: Context, result: Synced) -> None:
@@ -413,7 +443,10 @@ def _opened_bundle(data: bytes, keys, then: str = "cpcm bundle apply FILE") -> b
                       f"brought it): cpcm bundle create FILE, without --since; then {then} with the new one.",
                       rule="bundle-not-for-you") from None
     except cipher.Damaged:
-        raise Refused("the bundle file is damaged or not a cpcm bundle", rule="bundle-damaged") from None
+        raise Refused("the bundle file is damaged or not a cpcm bundle; nothing was changed",
+                      "A bundle cut short (a USB stick pulled out while it was written or copied) cannot be read. Make it "
+                      "again on the laptop it came from (cpcm bundle create FILE), let the copy to the stick finish (eject "
+                      f"the stick before pulling it out), then {then} again.", rule="bundle-damaged") from None
 
 
 def bundle_apply(ctx: Context, data: bytes, progress: Progress = _quiet) -> Synced:
@@ -493,7 +526,15 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
         return  # nothing new
     base = remote.merge_base(git, ours, theirs)
     if base is None:
-        raise Refused("the other copy is a different casefile repository (no common history)",
+        agency = _agency_at(git, theirs)
+        if agency and agency != ctx.config.agency_code:  # another agency's repository: no new copy of this one is the way
+            raise Refused(f"the other copy is agency {agency}'s casefile repository, not this one ({ctx.config.agency_code}); "
+                          "nothing was merged or changed",
+                          f"Nothing of it belongs in this copy. Work on agency {agency}'s cases happens in a copy of its own "
+                          "repository (a folder of its own: cpcm bundle clone FILE PATH, or git clone of its shared place); a "
+                          "child handed over from another agency comes as a transfer (cpcm receive FILE).",
+                          rule="sync-unrelated")
+        raise Refused("the other copy is a different casefile repository (no common history); nothing was merged or changed",
                       "Sync only copies of one repository: start a new copy with git clone of the shared place, or "
                       "cpcm bundle clone FILE PATH from a bundle.", rule="sync-unrelated")
     _refuse_newer_format(git, theirs)
@@ -587,6 +628,19 @@ def _covers_given(ctx: Context, git, ours: Tree, merged: dict[str, Entry], resul
         before = covers_from(blobs.get(before_entry.blob, b"").decode("utf-8", "replace")).get(me) if before_entry else None
         if after and after != before:
             result.covering.append({"case": path.split("/")[1], "until": after})
+
+
+def _agency_at(git, commit: str) -> str | None:
+    """The agency code in the configuration at `commit` (a code, never a name: it may be printed), or None."""
+    from cpcm.domain.ids import AGENCY_CODE
+    from cpcm.store.layout import CONFIG
+
+    try:
+        data = codec.loads(git.run(["show", f"{commit}:{CONFIG}"]))
+    except (GitError, codec.BadYaml):
+        return None
+    code = data.get("agency", {}).get("code") if isinstance(data, dict) and isinstance(data.get("agency"), dict) else None
+    return code if isinstance(code, str) and AGENCY_CODE.match(code) else None
 
 
 def _refuse_newer_format(git, theirs: str) -> None:

@@ -473,7 +473,10 @@ def set_ref(repo: Repo, ref: str, new: str, old: str | None = None) -> bool:
     """`update-ref REF NEW [OLD]`: False when the ref is no longer `old` (another writer moved it).
     The ref's file is fsynced by git, and its folder here."""
     args = [*DURABLE_REF, "update-ref", "-m", "cpcm sync", ref, new] + ([old] if old else [])
-    done = subprocess.run(repo.command(args), cwd=repo.git_dir, env=repo.env(), capture_output=True)
+    try:
+        done = subprocess.run(repo.command(args), cwd=repo.git_dir, env=repo.env(), capture_output=True)
+    except OSError:  # the folder went away (a stick pulled out): git did not start, the branch did not move
+        raise NotHere("git update-ref could not be started") from None
     if done.returncode == 0:
         loose = os.path.join(repo.git_dir, *ref.split("/"))
         if os.path.exists(loose):

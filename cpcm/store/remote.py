@@ -470,7 +470,8 @@ def bundle_read(git: Git, data: bytes) -> str:
     missing = [p for p in prerequisites if not _has_commit(git, p)]
     if missing:
         raise BadBundle(f"the bundle starts after commit {missing[0][:10]}, which this repository does not have",
-                        "Ask for a bundle made without --since (or with an older --since).")
+                        "Nothing was changed. A bundle made earlier on that laptop may hold that commit: apply it first, "
+                        "then this one again; otherwise ask for a bundle made without --since (or with an older --since).")
     pack = data[header_end + 2:]
     if pack:
         git.run(["index-pack", "--stdin", "--fix-thin"], input=pack)

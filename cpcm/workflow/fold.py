@@ -520,6 +520,8 @@ def _sync_conflict(case: Case, record: Record) -> Case:
         entry["referral"] = record.body["referral"]
     if isinstance(record.body.get("fields"), list):  # the fields a placement-update-concurrent is about (WHEREABOUTS)
         entry["fields"] = [str(f) for f in record.body["fields"]]
+    if isinstance(record.body.get("corrected"), list):  # a plan version's correction the version written apart lacks
+        entry["corrected"] = [str(r) for r in record.body["corrected"]]
     if any(c["code"] == entry["code"] and c["records"] == entry["records"] for c in case.conflicts):
         return case  # the same conflict found by two merges of the same copies
     return _changed(case, conflicts=case.conflicts + (entry,))

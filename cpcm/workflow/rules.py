@@ -114,6 +114,12 @@ def _plans_concurrent_message(case: Case, conflict, records: str) -> str:
               if approvals.pending(case, "plan") else
               "the latest does not wait for a decision (withdrawn, or the policy asks for none), and a newer version "
               f"replaced the earlier: write the version that should be in force (cpcm plan {case.id} ...), or add a note")
+    corrected = [str(r) for r in conflict.get("corrected") or ()]
+    if corrected:  # a version corrected on one copy while the other wrote the next from it uncorrected
+        return (f"a plan version was corrected on one copy ({', '.join(corrected)}) while the next version was written from "
+                f"it on another, apart ({records}): the later version does not hold that correction. Compare them (cpcm show "
+                f"{case.id} RECORD); where the correction is missing, write the version that should be in force with it "
+                f"(cpcm plan {case.id} --from-current --reason correction --set ...); otherwise {settle}")
     return (f"two plan versions, or a version and a decision of the one before, were written apart ({records}); all are "
             f"kept, the versions numbered in order, and a decision of the one before still decides that version, as it "
             f"would have there: {settle}")
@@ -203,17 +209,25 @@ def _two_transfers_advice(case: Case, conflict) -> str:
     return f"check the case (cpcm log {case.id}), then add a note"
 
 
+def _withdrawn_or_rejected(case: Case, conflict) -> str:
+    """How the request was turned down on the other copy: rejected, or withdrawn by its author (a plan version)."""
+    kinds = {e.id: e.kind for e in case.history}
+    return ("withdrawn by its author" if any(kinds.get(r) == "withdrawal" for r in conflict.get("records") or ())
+            else "rejected")
+
+
 def _two_decisions_advice(case: Case, conflict) -> str:
     """What settles one request approved on one copy and rejected on the other: the first decision
     in the records' order stands (the other decides nothing: fold._closure_decided, _transfer_decided,
     _decision); a note once it is checked, after acting on the other where that one was right."""
     kinds = {e.id: e.kind for e in case.history}
-    decisions = sorted(r for r in conflict.get("records") or () if kinds.get(r) in ("approval", "rejection"))
+    decisions = sorted(r for r in conflict.get("records") or () if kinds.get(r) in ("approval", "rejection", "withdrawal"))
     if not decisions:
         return f"check the case (cpcm log {case.id}), then add a note"
     first, later = decisions[0], ", ".join(decisions[1:]) or "the other"
     if kinds[first] == "approval":
-        undo = (f"if the rejection was right, undo what was approved: a closure, reopen the case (cpcm reopen {case.id} "
+        other = "withdrawal" if any(kinds[r] == "withdrawal" for r in decisions[1:]) else "rejection"
+        undo = (f"if the {other} was right, undo what was approved: a closure, reopen the case (cpcm reopen {case.id} "
                 f"--reason ...); a transfer, take it back (cpcm transfer {case.id} --withdraw --reason ...); a plan version, "
                 f"write the next one (cpcm plan {case.id} --from-current --reason ...)")
     else:
@@ -258,8 +272,8 @@ CONFLICT_PROBLEMS = {
     "placement-update-concurrent": _placement_update_message,
     "referral-updates-concurrent": _referral_updates_message,
     "decisions-concurrent": lambda case, conflict, records: (
-        f"one request was decided on two copies apart, approved on one and rejected on the other ({records}): "
-        f"{_two_decisions_advice(case, conflict)}"),
+        f"one request was decided on two copies apart, approved on one and "
+        f"{_withdrawn_or_rejected(case, conflict)} on the other ({records}): {_two_decisions_advice(case, conflict)}"),
     "two-assignments": _two_assignments_message,
 }
 
