@@ -485,3 +485,30 @@ def test_a_copy_that_took_in_a_revoked_keys_commit_before_it_knew_does_not_carry
     assert notes == ["amina"] and office("verify", "--json").code == 0
     # the old copy keeps what it held: the note is still readable there
     assert [e["by"] for e in amina("show", case_id, "--json").json()["history"] if e["kind"] == "note"] == ["otieno", "amina"]
+
+
+def test_the_command_the_signing_key_option_and_its_refusal_name_prints_the_line_it_takes(tmp_env, team, repo, cli_as):
+    """`cpcm key publish --signing-key`: the command its help names, and the one its refusal of
+    another line names, print the line a supervisor gives it (`cpcm key show` alone prints the
+    age recipient, which it refuses)."""
+    import re
+
+    from typer.main import get_command
+
+    from cpcm.cli.app import build
+
+    publish = get_command(build("key")).commands["key"].commands["publish"]
+    option = next(p for p in publish.params if "--signing-key" in getattr(p, "opts", ()))
+    path = tmp_env / "keys" / "njeri.txt"
+    sup = cli_as("sup")
+    recipient = make_identity(path)
+    assert sup("team", "add", "njeri", "--role", "caseworker", "--recipient", recipient).code == 0
+    refused = sup("key", "publish", "--worker", "njeri", "--signing-key", recipient)
+    assert refused.code == 4, refused.stderr
+    for named in (re.search(r"'cpcm ([^']+)'", option.help).group(1), re.search(r"as cpcm (.+?) prints it", refused.stderr).group(1)):
+        shown = Cli({"CPCM_IDENTITY": str(path)})(*named.split())
+        assert shown.code == 0, shown.stderr
+        assert shown.stdout.strip().split()[:2] == signing_line(path).split()[:2], (named, shown.stdout)
+    done = sup("key", "publish", "--worker", "njeri", "--signing-key", shown.stdout.strip(), "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["signing_key"] == signing_line(path)

@@ -26,10 +26,9 @@ def register(app: typer.Typer) -> None:
     def completion(shell: str = typer.Argument(..., help="bash, zsh or fish.")) -> None:
         """Print the completion script for your shell.
 
-        Examples:
-          bash: echo 'eval "$(cpcm completion bash)"' >> ~/.bashrc
-          zsh:  echo 'eval "$(cpcm completion zsh)"' >> ~/.zshrc
-          fish: cpcm completion fish > ~/.config/fish/completions/cpcm.fish
+        Example: echo 'eval "$(cpcm completion bash)"' >> ~/.bashrc
+        Example: echo 'eval "$(cpcm completion zsh)"' >> ~/.zshrc
+        Example: cpcm completion fish > ~/.config/fish/completions/cpcm.fish
         """
         from click.shell_completion import get_completion_class
 

@@ -76,7 +76,7 @@ def register(app: typer.Typer) -> None:
     @key.command("publish")
     def publish(
         worker: Optional[str] = typer.Option(None, "--worker", help="Another worker's id (a supervisor or manager records their key)."),
-        signing_key: str = typer.Option("", "--signing-key", help="Their signing key line from 'cpcm key show' (ssh-ed25519 AAAA...)."),
+        signing_key: str = typer.Option("", "--signing-key", help="Their signing key line from 'cpcm key show --signing' (ssh-ed25519 AAAA...)."),
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Record a signing key in the team: yours, once, if none is recorded for you (trust on first use).

@@ -75,7 +75,7 @@ def parse_public_line(line: str) -> bytes:
     """The 32 raw bytes of an `ssh-ed25519 AAAA... [comment]` line; ValueError otherwise."""
     parts = (line or "").strip().split()
     if len(parts) < 2 or parts[0] != KEY_TYPE:
-        raise ValueError("is an OpenSSH ed25519 public key line (ssh-ed25519 AAAA...), as cpcm key show prints it")
+        raise ValueError("is an OpenSSH ed25519 public key line (ssh-ed25519 AAAA...), as cpcm key show --signing prints it")
     try:
         blob = base64.b64decode(parts[1], validate=True)
     except (binascii.Error, ValueError):

@@ -403,7 +403,7 @@ def _caseload(ctx: Context, new: list[Case], cases: Mapping[str, Case]) -> list[
 def import_template(ctx: Context) -> tuple[str, str]:
     """(a starting mapping file, an example register as CSV) for the registration form in force."""
     form = forms.load("registration", ctx.root)
-    lines = ["# cpcm import mapping: which column of your register holds which registration field.",
+    lines = ["# The mapping for cpcm import cases: which column of your register holds which registration field.",
              "# Columns whose heading is a field's key, its label, or a common heading (Name, DOB, Sex,",
              "# Date of admission, Reason for admission ...) map by themselves; name the others here.",
              "# `at` is the date of admission or registration. Remove what you do not need.",
