@@ -452,6 +452,24 @@ def test_init__refuses_a_folder_that_is_not_empty(tmp_env, team):
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
 
 
+def test_init__says_how_the_next_commands_find_a_repository_made_elsewhere(tmp_env, team, monkeypatch):
+    """Made in a folder the next command, run from here, would not look in: `init` says how to
+    point at it (inside it, --repo, CPCM_REPO), without repeating the path typed; then what comes
+    next (the team, a first child)."""
+    monkeypatch.delenv("CPCM_REPO", raising=False)
+    monkeypatch.chdir(tmp_env)
+    sup = Cli({"CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    made = sup("init", "cf/Zawadi-home", "--agency", "TEST", "--name", "Test", "--worker", "sup", "--role", "supervisor")
+    assert made.code == 0, made.stderr
+    assert "export CPCM_REPO=PATH" in made.stderr and "Zawadi" not in made.stderr
+    assert "next: add your colleagues: cpcm team add WORKER" in made.stderr and "cpcm register --from-file" in made.stderr
+    monkeypatch.chdir(tmp_env / "cf" / "Zawadi-home")
+    assert sup("list").code == 0  # found from inside its folder, as said
+    monkeypatch.chdir(tmp_env)
+    here = sup("init", "--agency", "TEST", "--name", "Test", "--worker", "sup", "--role", "supervisor")  # ./casefiles
+    assert here.code == 0 and "CPCM_REPO" not in here.stderr and "next: add your colleagues" in here.stderr
+
+
 def test_a_usage_error_with_json_prints_the_error_as_json_too(cli):
     """A script that asked for --json reads what went wrong on stdout, whatever went wrong: an
     option cpcm does not have, a value of the wrong kind (the value typed is not repeated)."""

@@ -67,6 +67,12 @@ def register(app: typer.Typer) -> None:
             where = "" if path or repo else f" at {root}"  # a path typed is not repeated
             say(f"casefile repository created{where} (policy {config.policy}, time zone {config.timezone}); you are "
                 f"'{worker_id}' ({', '.join(role)})")
+            if resolve_repo(None) != root:  # the next command, run from here, would look elsewhere
+                say("next: the other commands find it when run inside its folder, or with --repo PATH, or after "
+                    "export CPCM_REPO=PATH (PATH: the folder it was made in)")
+            say("next: add your colleagues: cpcm team add WORKER --role caseworker --recipient AGE1... --signing-key \"ssh-ed25519 ...\" "
+                "(the two lines a colleague prints on their laptop: cpcm key show, cpcm key show --signing); then register a child: "
+                "cpcm form blank registration > child.yaml; cpcm register --from-file child.yaml")
 
     config = typer.Typer(help="The repository's settings (.cpcm/config.yaml): time zone, language, profile, agency name.",
                          no_args_is_help=True)
