@@ -22,6 +22,7 @@ from cpcm.store import forms, policies
 from cpcm.workflow import placements as rules
 from cpcm.workflow.deadlines import deadlines, reunification_period
 from cpcm.workflow.fold import fold
+from cpcm.service.placements import words as placement_words
 
 KENYA, INTER = policies.load("kenya"), policies.load("inter-agency")
 T0 = datetime.fromisoformat(NOW)
@@ -642,9 +643,13 @@ def test_override__the_best_interests_record_a_supervisor_placed_without_is_due_
     assert f"cpcm assess {case_id} --type best-interests" in owed.why
     overdue = [p for p in service.check(mem.as_("sup", now=at(5)), case_id) if p.code == "placement-best-interests-overdue"]
     assert len(overdue) == 1
+    assert service.show(mem.as_("sup", now=at(1)), case_id)["placement"]["best_interests_owed"] is True
     service.assess(mem.as_("amina", now=at(2)), case_id, "best-interests", dict(BID, decision="alternative_care_placement"))
     shown = service.show(mem.as_("sup", now=at(3)), case_id)
     assert "placement-best-interests" not in {d["code"] for d in shown["due"]}
+    assert shown["placement"]["best_interests_owed"] is False
+    assert placement_words(shown["placement"]).endswith("(placed without a best-interests record, on a supervisor's "
+                                                        "reason; one was made since)")
     path = shown["reintegration"]
     assert not {s["step"]: s for s in path["steps"]}["best_interests"]["done"] and path["next"]["step"] == "tracing"
     service.assess(mem.as_("amina", now=at(20)), case_id, "best-interests", BID)  # the way home: reintegration

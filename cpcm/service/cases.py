@@ -775,6 +775,8 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     from cpcm.workflow.placements import pathway
 
     data["placement"] = current_placement(folded.placement)
+    if data["placement"] is not None and data["placement"]["best_interests_override"]:  # is its record still owed?
+        data["placement"]["best_interests_owed"] = path_rules.best_interests_owed(folded) is not None
     data["reintegration"] = pathway(folded, ctx.policy, ctx.now)
     data["links"] = case_links(current)
     data["continuation"] = continuation(current, data["due"])

@@ -215,5 +215,7 @@ def words(placement: Mapping[str, Any] | None, zone: tzinfo | None = None) -> st
     if order.get("number"):
         parts.append(f"court order {order['number']}" + (f" until {order['expires']}" if order.get("expires") else ""))
     if placement.get("best_interests_override"):
-        parts.append("(placed without a best-interests record, on a supervisor's reason)")
+        parts.append("(placed without a best-interests record, on a supervisor's reason" + (
+            ": one is owed)" if placement.get("best_interests_owed") else
+            "; one was made since)" if placement.get("best_interests_owed") is False else ")"))
     return " ".join(parts)
