@@ -124,6 +124,8 @@ def test_one_record_corrected_on_two_laptops__kept_both_named_by_sync_check_and_
         rows = home.ok(worker, day(6, 16), "log", case_id, "--json").json()
         by_id = {row["record_id"]: row for row in rows}
         assert fixed in by_id and views in by_id
+        earlier, later = sorted((fixed, views))  # the later replaces the earlier (fold.effective): the log says so
+        assert by_id[earlier]["superseded_by"] == later and by_id[later]["superseded_by"] is None
         found = [row for row in rows if row["kind"] == "sync_conflict"]
         assert len(found) == 1 and found[0]["what"].startswith("corrections-concurrent") and fixed in found[0]["what"], found
     # check says only the later is in force and how to settle it; verify finds nothing wrong

@@ -989,11 +989,15 @@ def _supersedes(record: Record) -> str | None:
 
 
 def _superseded_by(records: list[Record]) -> dict[str, str]:
-    """Each record a later one supersedes -> the (latest) record that does."""
+    """Each record a later one supersedes -> the record that does. Two corrections of one record
+    (written on two copies apart): the later replaces the earlier, as in the fold (fold.effective),
+    so the earlier is one a later record corrected, the original the earlier's."""
     out: dict[str, str] = {}
     for record in sorted(records, key=lambda r: r.id):
         target = _supersedes(record)
         if target and target < record.id:  # a damaged record, not among those read, included
+            while target in out:
+                target = out[target]
             out[target] = record.id
     return out
 
