@@ -369,6 +369,10 @@ def test_correct__the_fold_uses_the_correction_log_keeps_the_original(cli, repo)
     # correcting the original again is refused, pointing at the correction; verify finds nothing rewritten
     again = cli("correct", case_id, original["record_id"], "--set", "observations=x", "--reason", "again")
     assert again.code == 4 and fixed["record_id"] in again.stderr
+    # corrected twice: the original names the correction in force, the latest
+    twice = ok(cli("correct", case_id, fixed["record_id"], "--set", "observations=at school", "--reason", "word", "--json")).json()
+    again = cli("correct", case_id, original["record_id"], "--set", "observations=x", "--reason", "again")
+    assert again.code == 4 and f"cpcm correct {case_id} {twice['record_id']}" in again.stderr
     assert ok(cli_verify := cli("verify", "--json")).json() == [], cli_verify.stdout
 
 

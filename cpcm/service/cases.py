@@ -1462,7 +1462,10 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     original = find_record(case_id, records, ref, ctx.policy)
     what = f"correction of {original.id}"
     given = data  # as typed: the fields a refused correction names (a plan's `--set` paths)
-    later = _superseded_by(records).get(original.id)
+    superseded = _superseded_by(records)
+    later = superseded.get(original.id)
+    while later in superseded:  # the correction in force (corrections of it, or one written apart that replaced it)
+        later = superseded[later]
     if later:
         raise Refused(f"{original.id} was already corrected by {later}", f"Correct the correction: cpcm correct {case_id} {later} ...",
                       rule="already-corrected")
