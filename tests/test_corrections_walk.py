@@ -140,9 +140,10 @@ def test_a_case_written_with_mistakes__each_correction_is_what_show_due_list_and
     assert CANARY not in future.stderr + elsewhere.stderr
 
 
-def test_a_referral_outcome_recorded_wrongly_is_not_corrected_but_closed_and_sent_again(cli, cli_as):
-    """A referral's status is changed by `cpcm referral`, not `cpcm correct` (docs: update-correct.md);
-    'declined' recorded by mistake can only become 'closed', and a new referral is made."""
+def test_a_referral_outcome_recorded_wrongly_is_corrected_as_its_update_not_as_the_referral(cli, cli_as):
+    """A referral's status is recorded by its updates (`cpcm referral`): 'declined' recorded by
+    mistake is corrected as that update (`R1@declined`), which the refusal of the referral
+    itself names (docs: update-correct.md; the whole walk: test_referral_correct.py)."""
     from conftest import CLINIC, consent_both
 
     case_id = register(cli)
@@ -151,8 +152,12 @@ def test_a_referral_outcome_recorded_wrongly_is_not_corrected_but_closed_and_sen
     assert cli("refer", case_id, "--service", "clinic", "--need", "medical exam", "--check", "all").code == 0
     assert cli("referral", case_id, "R1", "--status", "declined", "--feedback", "no space").code == 0
     refused = cli("correct", case_id, "R1", "--set", "status=accepted", "--reason", "it was accepted")
-    assert refused.code == 4 and "a referral record cannot be corrected with cpcm correct" in refused.stderr
-    assert "a referral by cpcm referral" in refused.stderr
+    assert refused.code == 4 and "status: is moved along by the referral's updates" in refused.stderr
+    assert f"cpcm correct {case_id} R1@declined --set status=..." in " ".join(refused.stderr.split())
+    corrected = cli("correct", case_id, "R1@declined", "--set", "status=accepted", "--set", "start=2026-11-30",
+                    "--set", "expected_duration=1mo", "--reason", "it was accepted")
+    assert corrected.code == 0, corrected.stderr
+    assert cli("show", case_id, "--json").json()["referrals"][0]["status"] == "accepted"
 
 
 def test_a_placement_dated_late_and_a_visit_on_the_wrong_day(kenya):

@@ -12,7 +12,7 @@ def register(app: typer.Typer) -> None:
     @app.command("correct")
     def correct(
         case: str = typer.Argument(..., help="Case ID."),
-        record: str = typer.Argument(..., help="The record to correct: its ID (cpcm log), or plan, assessment@initial, followup, last ..."),
+        record: str = typer.Argument(..., help="The record to correct: its ID (cpcm log), or plan, assessment@initial, followup, R1@declined, last ..."),
         reason: Optional[str] = typer.Option(None, "--reason", help="What was wrong (required)."),
         from_file: FromFileOpt = None, sets: SetOpt = None,
         at: AtOpt = None,
@@ -29,6 +29,7 @@ def register(app: typer.Typer) -> None:
         Example: cpcm correct CP-4F7K-9X2M followup --at 2026-01-28T11:00 --reason "date mistyped"
         Example: cpcm correct CP-4F7K-9X2M assessment@comprehensive --from-file fix.yaml --reason "wrong rating"
         Example: cpcm correct CP-4F7K-9X2M plan --set actions.A3.by=2026-12-20 --reason "date wrong"
+        Example: cpcm correct CP-4F7K-9X2M R1@declined --set status=accepted --set start=2026-12-01 --set expected_duration=3mo --reason "the provider accepted"
         """
         from cpcm import service
         from cpcm.domain.records import set_path

@@ -961,7 +961,7 @@ def open_actions(records: list[Record], case: Case, now: datetime, policy=None) 
 
 # -- one record: finding it by a short form, and reading it back ------------------------------------
 SHORT_FORMS = ("a record ID (26 characters, as cpcm log lists them)", "last (the last record written)",
-               "R1, R2 ... (a referral)",
+               "R1, R2 ... (a referral)", "R1@declined (its update to that status), R1@2 (its second update)",
                "KIND (the latest, e.g. assessment, followup, review, consent, update; plan: the version waiting or in force)",
                "KIND@N (the Nth of that kind, e.g. plan@2)",
                "assessment@initial, assessment@comprehensive, assessment@best-interests (the latest of that type)")
@@ -1022,12 +1022,24 @@ def find_record(case_id: str, records: list[Record], ref: str, policy: Policy) -
     word = word.replace("-", "_")
     if word == "last" and not which:
         return max(records, key=lambda r: r.id)
-    if word.startswith("r") and word[1:].isdigit() and not which:
+    if word.startswith("r") and word[1:].isdigit():
         referrals = [r for r in current if r.kind == "referral"]
         number = int(word[1:])
-        if 1 <= number <= len(referrals):
+        if not 1 <= number <= len(referrals):
+            raise _not_found(case_id, f": it has {len(referrals)} referral(s)")
+        if not which:
             return referrals[number - 1]
-        raise _not_found(case_id, f": it has {len(referrals)} referral(s)")
+        # R1@declined: the update of that referral to that status (the latest, in force); R1@N: its Nth update
+        updates = [r for r in current if r.kind == "referral_update" and r.body.get("referral") == referrals[number - 1].id]
+        status = which.replace("-", "_")
+        if status.isdigit():
+            if 1 <= int(status) <= len(updates):
+                return updates[int(status) - 1]
+            raise _not_found(case_id, f": R{number} has {len(updates)} update(s)")
+        of_status = [r for r in updates if r.body.get("status") == status]
+        if not of_status:
+            raise _not_found(case_id, f": R{number} has no update to that status")
+        return of_status[-1]
     kinds = {r.kind for r in records} | set(transitions.COMMANDS) | {"update", "consent_override"}
     aliases = {"override": "consent_override", "bid": "assessment", "best_interests": "assessment"}
     kind = aliases.get(word, word)
@@ -1305,7 +1317,9 @@ def _lives_with_step(ctx: Context, case: Case, changes: Mapping[str, Any], at: d
 
 CORRECTABLE = ("registration", "update", "assessment", "plan", "consent", "followup", "review", "closure", "note",
                "tracing", "family_assessment", "preparation",  # the steps of reintegration: form records, as a follow-up
-               "placement")  # checked again at its corrected date, as `cpcm placement` checks one (service/placements.py)
+               "placement",  # checked again at its corrected date, as `cpcm placement` checks one (service/placements.py)
+               "referral_update",  # checked at its place in the referral's history, as `cpcm referral` checks one
+               "referral")  # its need, urgency and accompaniment only (service/referrals.py referral_corrected)
 
 
 def _plan_items(records: list[Record], case: Case, original: Record, base: Mapping[str, Any],
@@ -1472,8 +1486,8 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     if original.kind not in CORRECTABLE:
         kind = original.kind.replace("_", " ")
         raise Refused(f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind} record cannot be corrected with cpcm correct",
-                      "Corrected here: " + ", ".join(CORRECTABLE) + ". A decision is changed by a new decision, a referral by "
-                      "cpcm referral, an assignment by cpcm assign.", rule="correction-not-supported")
+                      "Corrected here: " + ", ".join(CORRECTABLE) + ". A decision is changed by a new decision, an assignment "
+                      "by cpcm assign.", rule="correction-not-supported")
     case = fold(case_id, records)
     if case.status == "transferred":
         raise Refused(f"{case_id} was transferred: it is read-only here", rule="transition-not-allowed")
@@ -1497,6 +1511,12 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         except InvalidInput as exc:
             body, placed = base, []
             errors += exc.errors
+    elif original.kind in ("referral_update", "referral"):
+        from cpcm.service import referrals as referral_service
+
+        corrected = referral_service.update_corrected if original.kind == "referral_update" else referral_service.referral_corrected
+        body, problems = corrected(ctx, case_id, records, original, data, at)
+        errors += problems
     elif original.kind == "note":
         body = laid_over(base, data)
         if set(body) != {"text"} or not str(body.get("text") or "").strip():

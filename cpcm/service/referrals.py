@@ -1,13 +1,13 @@
 """Consent, the service directory and referrals: cpcm consent, service, refer and referral."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
 from cpcm import clock
 from cpcm.domain.dates import local_day
-from cpcm.domain.forms import confirmed, validate
-from cpcm.domain.records import Record
+from cpcm.domain.forms import confirmed, laid_over, validate
+from cpcm.domain.records import CORRECTION_KEYS, Record
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import (Context, append, case_content, form_for, load_case, load_cases, load_records, transaction,
                                   validate_form, writes)
@@ -364,3 +364,179 @@ def referral(ctx: Context, case_id: str, ref: str, status: str, start: str | Non
     if status in referral_rules.NEEDS_WORKER:
         steps.append("find another service or replan; the case stays yours: cpcm service list, cpcm refer, cpcm plan")
     return Written(case_id, record.id, "referral_update", next_steps=tuple(steps) + settles_step(settles))
+
+
+# -- corrections (cpcm correct CASE R1@declined / RECORD-ID; service/cases.py correct) ---------------
+UPDATE_FIELDS = ("status", "start", "expected_duration", "feedback")  # what `cpcm referral` records: a correction gives these
+REFERRAL_FIELDS = ("need", "urgent", "accompany")  # what the worker typed to `cpcm refer`; the rest is the directory's or computed
+_YES, _NO = ("yes", "true", "y", "1"), ("no", "false", "n", "0")
+
+
+def _unnamed(count: int, what: str) -> FieldError:
+    # a key typed is not repeated: it may hold personal details
+    return FieldError("…", f"{'is not a field' if count == 1 else f'{count} keys are not fields'} of {what} (not shown, as a key "
+                           f"may hold personal details)")
+
+
+def update_corrected(ctx: Context, case_id: str, records: list[Record], original: Record, data: Mapping[str, Any],
+                     at: datetime | None) -> tuple[dict, list[FieldError]]:
+    """A referral update as corrected (`cpcm correct CASE R1@declined --set status=accepted ...`):
+    its fields (`status`, `start`, `expected_duration`, `feedback`) with `data` laid over them,
+    checked as `cpcm referral` checks an update at that point of the referral's history: the
+    status it had before this update (`sent`, or the update before it in force) may become the
+    corrected one, and the corrected one may become the status of the update after it (Refused,
+    rule `referral-lifecycle`, naming that update); an acceptance has its start and expected
+    duration, an outcome its feedback, a start is not before the day it was sent. A corrected
+    time (`at`) stays between the referral's sending and the updates before and after it.
+    (the body, the field errors)"""
+    from cpcm.domain.dates import local_text
+    from cpcm.domain.durations import parse_duration
+    from cpcm.workflow import referrals as referral_rules
+    from cpcm.workflow.fold import effective
+
+    current = effective(records)
+    ours = next((r for r in current if r.id == original.id), original)  # its `referral` read through a correction of it
+    target = str(ours.body.get("referral") or "")
+    case = fold(case_id, records)
+    entry = next((r for r in case.referrals if r["record_id"] == target), None)
+    if entry is None:
+        raise NotFound(f"{case_id}: the referral {original.id} moves along is not among its referrals",
+                       f"See cpcm log {case_id}.")
+    ref, what = entry["ref"], f"correction of {original.id}"
+    base = {k: v for k, v in original.body.items() if k not in CORRECTION_KEYS}
+    errors, given, unnamed = [], {}, 0
+    for key, value in data.items():
+        if key == "referral":
+            errors.append(FieldError("referral", f"names the referral this update moves along ({ref}): it is not corrected; "
+                                                 f"an update of another referral is recorded with cpcm referral {case_id} R2 ..."))
+        elif key in UPDATE_FIELDS:
+            given[key] = value
+        else:
+            unnamed += 1
+    if unnamed:
+        errors.append(_unnamed(unnamed, "a referral update (they are: " + ", ".join(UPDATE_FIELDS) + ")"))
+    body = laid_over(base, given)
+    if "start" in given and not is_empty_value(given["start"]):
+        try:
+            body["start"] = clock.parse_datetime(str(given["start"]), "start").date().isoformat()
+        except UsageError:
+            errors.append(FieldError("start", "is not a date (use YYYY-MM-DD)"))
+    if "expected_duration" in given and not is_empty_value(given["expected_duration"]):
+        try:
+            body["expected_duration"] = str(parse_duration(str(given["expected_duration"])))
+        except ValueError as exc:
+            errors.append(FieldError("expected_duration", str(exc)))
+    if "feedback" in given and not is_empty_value(given["feedback"]):
+        if isinstance(given["feedback"], str):
+            body["feedback"] = given["feedback"].strip()
+        else:
+            errors.append(FieldError("feedback", "is text: what the provider said"))
+    status = str(body.get("status") or "")
+    if errors:
+        raise InvalidInput(errors, what)
+    # the status machine at this update's place: the status before it, and the update after it
+    updates = [r for r in current if r.kind == "referral_update" and r.body.get("referral") == target]
+    index = next(i for i, r in enumerate(updates) if r.id == original.id)
+    before = updates[index - 1] if index else None
+    after = updates[index + 1] if index + 1 < len(updates) else None
+    was = str(before.body.get("status")) if before else "sent"
+    if status not in referral_rules.STATUSES[1:]:
+        raise Refused(f"referral {ref}: status is not a referral status", f"Statuses: {', '.join(referral_rules.STATUSES[1:])}.",
+                      rule="referral-status")
+    if status not in referral_rules.LIFECYCLE.get(was, ()):
+        since = f"by its update {before.id}" if before else "when it was sent"
+        raise Refused(f"referral {ref} of {case_id} was '{was}' {since}: this update cannot make it '{status}'",
+                      f"From '{was}' it can become: {', '.join(referral_rules.LIFECYCLE.get(was, ())) or 'nothing'}. "
+                      f"To change that status too, correct the update before this one first (cpcm log {case_id}).",
+                      rule="referral-lifecycle")
+    if after is not None and after.body.get("status") not in referral_rules.LIFECYCLE.get(status, ()):
+        later = str(after.body.get("status"))
+        raise Refused(f"referral {ref} of {case_id}: made '{status}', this update would make its later update {after.id} "
+                      f"('{later}') impossible: from '{status}' it cannot become '{later}'",
+                      f"From '{status}' it can become: {', '.join(referral_rules.LIFECYCLE.get(status, ())) or 'nothing'}. "
+                      f"Correct the later update first (cpcm correct {case_id} {after.id} --set status=... --reason ...), "
+                      f"or give a status it can follow.", rule="referral-lifecycle")
+    sent = local_day(entry["at"], ctx.zone)
+    errors += referral_rules.update_problems(status, body, sent)
+    if at is not None:
+        moment = at.astimezone(timezone.utc)
+        bounds = [(entry["at"], "the referral was sent", -1)]
+        if before is not None:
+            bounds.append((before.at, f"its update before this one ({before.id})", -1))
+        if after is not None:
+            bounds.append((after.at, f"its update after this one ({after.id})", 1))
+        for when, words, side in bounds:
+            edge = datetime.fromisoformat(when).astimezone(timezone.utc)
+            if (side < 0 and moment < edge) or (side > 0 and moment > edge):
+                errors.append(FieldError("at", f"is {'before' if side < 0 else 'after'} {words} ({local_text(when, ctx.zone)}): "
+                                               f"an update of referral {ref} is dated {'then or later' if side < 0 else 'then or earlier'}"))
+                break
+    return body, errors
+
+
+def referral_corrected(ctx: Context, case_id: str, records: list[Record], original: Record, data: Mapping[str, Any],
+                       at: datetime | None) -> tuple[dict, list[FieldError]]:
+    """A referral as corrected (`cpcm correct CASE R1 --set need=...`): what the worker typed to
+    `cpcm refer` (`need`, `urgent`, `accompany`), with what it shares made again from them (the
+    need and the urgency its letter carries, where the referral shares them). The service is not
+    corrected (a referral to another service is another referral), nor what `cpcm refer` set
+    from the directory, the consent and the policy, nor when it was sent: the consent it was sent
+    on and the provider's feedback clock count from then. (the body, the field errors)"""
+    base = {k: v for k, v in original.body.items() if k not in CORRECTION_KEYS}
+    ref = next((r["ref"] for r in fold(case_id, records).referrals if r["record_id"] == original.id), "R1")
+    errors, given, unnamed = [], {}, 0
+    for key, value in data.items():
+        if key in REFERRAL_FIELDS:
+            given[key] = value
+        elif key == "status":  # moved along by its updates: each is corrected by its own name (R1@declined)
+            entry = next((r for r in fold(case_id, records).referrals if r["record_id"] == original.id), None) or {}
+            last = (entry.get("history") or [{}])[-1].get("status", "sent")
+            errors.append(FieldError("status", f"is moved along by the referral's updates: correct the update that recorded it "
+                                               f"(cpcm correct {case_id} {ref}@{last} --set status=... --reason ...)"
+                                     if last != "sent" else
+                                     f"is moved along by the referral's updates, and {ref} has none: cpcm referral {case_id} "
+                                     f"{ref} --status ..."))
+        elif key == "service":
+            errors.append(FieldError("service", f"is not corrected: a referral to another service is another referral; close "
+                                                f"this one (cpcm referral {case_id} {ref} --status closed) and refer again "
+                                                f"(cpcm refer {case_id} --service ...)"))
+        elif key in base:
+            errors.append(FieldError(key, "cannot be changed by a correction (it is set by cpcm refer from the directory, "
+                                          "the consent and the policy)"))
+        else:
+            unnamed += 1
+    if unnamed:
+        errors.append(_unnamed(unnamed, "a referral (corrected: " + ", ".join(REFERRAL_FIELDS) + ")"))
+    if at is not None:
+        errors.append(FieldError("at", "when a referral was sent is not corrected: the consent it was sent on and the provider's "
+                                       "feedback clock count from it; close it and refer again with --at"))
+    body = dict(base)
+    if "need" in given:
+        need = given["need"].strip() if isinstance(given["need"], str) else ""
+        if given["need"] and not isinstance(given["need"], str):
+            errors.append(FieldError("need", "is text: the need this referral answers"))
+        elif not need:
+            errors.append(FieldError("need", "is required: the need this referral answers, as a need"))
+        body["need"] = need
+    for key in ("urgent", "accompany"):
+        if key in given:
+            value = given[key]
+            if isinstance(value, bool):
+                body[key] = value
+            elif str(value).strip().lower() in _YES + _NO:
+                body[key] = str(value).strip().lower() in _YES
+            else:
+                errors.append(FieldError(key, "is yes or no"))
+    shared = dict(base.get("shared") or {})
+    groups = base.get("shared_groups") or []
+    if "need" in groups:
+        shared["need"] = body.get("need")
+    if "urgency" in groups:
+        shared["urgency"] = "urgent" if body.get("urgent") else "routine"
+    if "shared" in base:
+        body["shared"] = shared
+    return body, errors
+
+
+def is_empty_value(value: Any) -> bool:
+    return value is None or value == ""

@@ -57,6 +57,23 @@ RELYING = {"referral": ("referral", "service", "the referral was sent"),
            "transfer_request": ("transfer", "to", "the transfer was requested")}
 
 
+def _closed_referrals(ordered: Sequence[Record]) -> tuple[dict[str, str], set[str]]:
+    """The referrals closed, as the fold reads them: each referral record in force (a corrected
+    referral is read as its correction) -> the update in force that closed it; and the referrals
+    and updates a correction superseded (an update corrected away from `closed` closes nothing)."""
+    replaced = {r.body["supersedes"]: r.id for r in ordered
+                if r.kind in ("referral", "referral_update") and isinstance(r.body.get("supersedes"), str)}
+
+    def follow(record_id: Any) -> Any:
+        while record_id in replaced:
+            record_id = replaced[record_id]
+        return record_id
+
+    closed = {follow(r.body.get("referral")): r.id for r in ordered
+              if r.kind == "referral_update" and r.id not in replaced and r.body.get("status") == "closed"}
+    return closed, set(replaced)
+
+
 def corrected_away(records: Sequence[Record]) -> list[dict]:
     """The referrals sent, and the transfer requests made, on a consent that a later correction
     says did not allow them (the correction says it was refused or not possible, for another
@@ -82,12 +99,12 @@ def corrected_away(records: Sequence[Record]) -> list[dict]:
     if not replaced_by:
         return []  # no consent corrected (nearly every case)
     relied: set[str] = set()
-    closed = {r.body.get("referral"): r.id for r in ordered if r.kind == "referral_update" and r.body.get("status") == "closed"}
+    closed, superseded = _closed_referrals(ordered)
     for record in ordered:
         relied.update(record.body.get("consent_ids") or ())
     taken: set[str] = set()
     out = []
-    for action in (r for r in ordered if r.kind in RELYING):
+    for action in (r for r in ordered if r.kind in RELYING and r.id not in superseded):
         purpose, field, done = RELYING[action.kind]
         agency = action.body.get(field)
         for consent_id in action.body.get("consent_ids") or ():
@@ -160,10 +177,10 @@ def withdrawn_after(records: Sequence[Record]) -> list[dict]:
     by_id = {r.id: r for r in ordered}
     replaced = {r.body["supersedes"] for r in ordered if r.kind in ("consent", "consent_override") and r.body.get("supersedes")}
     relied = {i for r in ordered for i in r.body.get("consent_ids") or ()}
-    closed = {r.body.get("referral"): r.id for r in ordered if r.kind == "referral_update" and r.body.get("status") == "closed"}
+    closed, superseded = _closed_referrals(ordered)
     taken: set[str] = set()
     out = []
-    for action in (r for r in ordered if r.kind == "referral"):
+    for action in (r for r in ordered if r.kind == "referral" and r.id not in superseded):
         service = action.body.get("service")
         for consent_id in action.body.get("consent_ids") or ():
             relied_on = by_id.get(consent_id)

@@ -162,7 +162,8 @@ MEANINGS = {
     "repair-restore-from-git": "the record file differs from the last commit, which holds a copy: restore it with "
                                "`git checkout HEAD -- FILE` instead of superseding it",
     "referral-status": "not a referral status",
-    "referral-lifecycle": "the referral cannot move from its status to the one asked for",
+    "referral-lifecycle": "the referral cannot move from its status to the one asked for (a corrected update: from the status "
+                          "before it, or on to the update after it, which the message names)",
     "closure-sign-off": "closing for a reason the policy's `closure_sign_off` rule names (the kenya profile: goals_met, "
                         "transferred, death; Form 9A) needs the external approver's sign-off (the Sub-County Children's "
                         "Officer's final approval), recorded first by a supervisor or manager with `cpcm sign-off`",
@@ -210,8 +211,8 @@ MEANINGS = {
                          "register is already shared with the whole team",
     "nothing-to-correct": "the correction would change nothing in the record",
     "already-corrected": "the record was already corrected: correct its correction (the hint names it)",
-    "correction-not-supported": "this kind of record is not corrected with `cpcm correct` (a decision, referral or assignment "
-                                "is changed by its own command)",
+    "correction-not-supported": "this kind of record is not corrected with `cpcm correct` (a decision or an assignment is "
+                                "changed by its own command)",
     "remote-exists": "a remote of that name exists, or `remote add --create` was given a folder that is not empty",
     "sync-unrelated": "the other copy is another casefile repository (no common history)",
     "sync-settings-conflict": "`.cpcm/config.yaml` or `policy.yaml` has one key changed two ways on the two copies: nothing "

@@ -1,0 +1,193 @@
+"""A referral's status update, and the referral itself, corrected with `cpcm correct`, walked
+through the CLI as a worker would (docs/commands/update-correct.md, docs/commands/referrals.md).
+
+A worker types `declined` when the provider accepted: the correction (`R1@declined`, or the
+update's record ID from `cpcm log`) is checked as `cpcm referral` checks an update at that point
+of the referral's history, and the case reads it in the original's place: `due` shows the
+outcome clock, not the follow-up; `show`, the referral letter, `check` and the statistics read
+it; `log` keeps both. A correction that would make a later update impossible is refused naming
+that update (exit 4, nothing written). A referral's need typed wrong is corrected, and its
+letter carries the corrected need; its service and its time are not."""
+from __future__ import annotations
+
+import json
+
+from conftest import CANARY, Cli, commit_count, register
+from test_referrals import CLINIC, CONSENT
+
+LATER = "2026-11-26T10:00:00+03:00"  # when the worker finds the mistake
+
+
+def at(cli: Cli, now: str) -> Cli:
+    return Cli({**cli.env, "CPCM_NOW": now})
+
+
+def _referred(cli: Cli, need: str = "treatment for malnutrition") -> str:
+    assert cli(*CLINIC).code == 0
+    case_id = register(cli, child={"name": CANARY, "sex": "female", "date_of_birth": "2015-03-02", "disability": "no"})
+    for giver in ("child", "caregiver"):
+        assert cli("consent", case_id, *CONSENT, "--by", giver).code == 0
+    sent = cli("refer", case_id, "--service", "clinic", "--need", need, "--check", "all")
+    assert sent.code == 0, sent.stderr
+    return case_id
+
+
+def _due_codes(cli: Cli, case_id: str) -> dict[str, str]:
+    due = cli("due", "--within", "400", "--json")
+    assert due.code == 0, due.stderr
+    return {item["code"]: item["due"][:10] for item in due.json() if item["case_id"] == case_id}
+
+
+def _log_lines(cli: Cli, case_id: str) -> dict[str, str]:
+    log = cli("log", case_id)
+    assert log.code == 0, log.stderr
+    return {line.split("\t")[5]: line for line in log.stdout.splitlines() if line.count("\t") >= 5}
+
+
+def test_declined_typed_for_accepted__corrected_due_show_letter_check_and_log_read_the_correction(cli, repo):
+    case_id = _referred(cli)
+    typed = cli("referral", case_id, "R1", "--status", "declined", "--feedback", "no places", "--json")
+    assert typed.code == 0, typed.stderr
+    wrong = typed.json()["record_id"]
+    assert "referral-follow-up" in _due_codes(cli, case_id) and "referral-outcome" not in _due_codes(cli, case_id)
+
+    worker = at(cli, LATER)
+    before = commit_count(repo)
+    done = worker("correct", case_id, "R1@declined", "--set", "status=accepted", "--set", "start=2026-11-30",
+                  "--set", "expected_duration=3mo", "--set", "feedback=", "--reason", "the provider accepted", "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["kind"] == "referral_update" and done.json()["supersedes"] == wrong
+    correction = done.json()["record_id"]
+    assert commit_count(repo) == before + 1
+    assert CANARY not in done.stderr + done.stdout
+
+    # due: the outcome clock (the service's expected end), not the follow-up of a decline
+    codes = _due_codes(worker, case_id)
+    assert "referral-follow-up" not in codes and "referral-feedback" not in codes
+    assert codes["referral-outcome"] == "2027-02-28"  # 3 months from the start, 2026-11-30
+
+    # show: the referral accepted, its history as the correction says
+    shown = worker("show", case_id, "--json").json()["referrals"][0]
+    assert (shown["status"], shown["start"], shown["expected_duration"], shown["feedback"]) == ("accepted", "2026-11-30", "3mo", None)
+    assert [h["status"] for h in shown["history"]] == ["sent", "accepted"]
+    one = worker("show", case_id, wrong, "--json").json()
+    assert one["superseded_by"] == correction and one["ref"] == "R1"
+
+    # the referral letter still reads back the referral (its need), and check has nothing to say of R1
+    letter = worker("render", "referral-letter", case_id, "R1")
+    assert letter.code == 0, letter.stderr
+    assert "treatment for malnutrition" in letter.stdout and f"{case_id} R1" in letter.stdout
+    check = worker("check", case_id, "--json")
+    assert all("R1" not in p.get("message", "") for p in check.json()), check.stdout
+
+    # log keeps both: the original marked corrected, the correction naming it
+    lines = _log_lines(worker, case_id)
+    assert f"[corrected by {correction}]" in lines[wrong] and "R1 declined" in lines[wrong]
+    assert f"R1 accepted; corrects {wrong}" in lines[correction]
+
+    # the next update follows the corrected status: accepted -> delivered
+    delivered = worker("referral", case_id, "R1", "--status", "delivered", "--feedback", "treated")
+    assert delivered.code == 0, delivered.stderr
+    assert "referral-outcome" not in _due_codes(worker, case_id)
+
+
+def test_a_correction_that_makes_a_later_update_impossible_is_refused_naming_it_nothing_written(cli, repo):
+    case_id = _referred(cli)
+    accepted = cli("referral", case_id, "R1", "--status", "accepted", "--start", "2026-11-24", "--expected-duration", "6w", "--json")
+    assert accepted.code == 0, accepted.stderr
+    delivered = cli("referral", case_id, "R1", "--status", "delivered", "--feedback", "treated", "--json")
+    assert delivered.code == 0, delivered.stderr
+    later_id = delivered.json()["record_id"]
+    worker = at(cli, LATER)
+    before = commit_count(repo)
+
+    impossible = worker("correct", case_id, accepted.json()["record_id"], "--set", "status=declined", "--set", "feedback=full",
+                        "--reason", "typed wrong", "--json")
+    assert impossible.code == 4, impossible.stdout
+    assert impossible.json()["rule"] == "referral-lifecycle"
+    assert later_id in impossible.json()["message"] and "'delivered'" in impossible.json()["message"]
+    # the status before it: accepted -> declined is no step of the machine
+    jump = worker("correct", case_id, "R1@delivered", "--set", "status=declined", "--reason", "typed wrong", "--json")
+    assert jump.code == 4 and jump.json()["rule"] == "referral-lifecycle", jump.stdout
+    assert "was 'accepted'" in jump.json()["message"]
+    assert commit_count(repo) == before
+
+    # a status of the machine that fits both: delivered corrected to not delivered
+    fits = worker("correct", case_id, "R1@2", "--set", "status=not_delivered", "--reason", "the child was not seen", "--json")
+    assert fits.code == 0, fits.stderr
+    assert worker("show", case_id, "--json").json()["referrals"][0]["status"] == "not_delivered"
+    assert "referral-follow-up" in _due_codes(worker, case_id)
+    assert commit_count(repo) == before + 1
+
+
+def test_a_corrected_update_is_checked_as_cpcm_referral_checks_one_every_bad_field_named(cli, repo):
+    case_id = _referred(cli)
+    typed = cli("referral", case_id, "R1", "--status", "declined", "--feedback", "no places", "--json")
+    assert typed.code == 0, typed.stderr
+    worker = at(cli, LATER)
+    before = commit_count(repo)
+
+    bare = worker("correct", case_id, "R1@declined", "--set", "status=accepted", "--set", "feedback=", "--reason", "x", "--json")
+    assert bare.code == 4, bare.stdout
+    assert [f["field"] for f in bare.json()["fields"]] == ["start", "expected_duration"]
+    early = worker("correct", case_id, "R1@declined", "--set", "status=accepted", "--set", "start=2026-11-01",
+                   "--set", "expected_duration=3mo", "--at", "2026-11-20T09:00", "--reason", "x", "--json")
+    assert early.code == 4, early.stdout
+    fields = {f["field"]: f["reason"] for f in early.json()["fields"]}
+    assert set(fields) == {"start", "at"} and fields["at"].startswith("is before the referral was sent (2026-11-23")
+    other = worker("correct", case_id, "R1@declined", "--set", f"referral={typed.json()['record_id']}",
+                   "--set", f"{CANARY}=1", "--reason", "x", "--json")
+    assert other.code == 4, other.stdout
+    assert [f["field"] for f in other.json()["fields"]] == ["referral", "…"]
+    assert CANARY not in other.stdout + other.stderr
+    unknown = worker("correct", case_id, "R1@accepted", "--set", "status=accepted", "--reason", "x")
+    assert unknown.code == 3, unknown.stderr
+    assert commit_count(repo) == before
+
+    # the time corrected, within the referral's history: the follow-up clock counts from it
+    moved = worker("correct", case_id, "R1@declined", "--at", "2026-11-24T15:00", "--reason", "it was the next day", "--json")
+    assert moved.code == 0, moved.stderr
+    assert worker("show", case_id, "--json").json()["referrals"][0]["history"][1]["at"].startswith("2026-11-24T15:00")
+    assert _due_codes(worker, case_id)["referral-follow-up"] == "2026-11-24"
+
+
+def test_a_referrals_need_is_corrected_and_its_letter_carries_it_the_service_and_time_are_not(cli, repo):
+    case_id = _referred(cli, need="treatmnt for malnutriton")
+    worker = at(cli, LATER)
+    before = commit_count(repo)
+    refused = worker("correct", case_id, "R1", "--set", "service=other", "--set", "consent_ids=[]",
+                     "--at", "2026-11-23T09:00", "--reason", "x", "--json")
+    assert refused.code == 4, refused.stdout
+    assert [f["field"] for f in refused.json()["fields"]] == ["service", "consent_ids", "at"]
+    assert commit_count(repo) == before
+
+    done = worker("correct", case_id, "R1", "--set", "need=treatment for malnutrition", "--set", "urgent=yes",
+                  "--reason", "need misspelt, and it is urgent", "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["kind"] == "referral"
+    shown = worker("show", case_id, "--json").json()["referrals"]
+    assert [(r["ref"], r["need"], r["urgent"], r["status"]) for r in shown] == [("R1", "treatment for malnutrition", True, "sent")]
+    letter = worker("render", "referral-letter", case_id, "R1").stdout
+    assert "treatment for malnutrition" in letter and "treatmnt" not in letter and "urgently" in letter
+    # the next update names the referral by R1 as before, and reads through the correction
+    accepted = worker("referral", case_id, "R1", "--status", "accepted", "--start", "2026-11-27", "--expected-duration", "1mo")
+    assert accepted.code == 0, accepted.stderr
+    assert worker("show", case_id, "--json").json()["referrals"][0]["status"] == "accepted"
+    assert f"[corrected by {done.json()['record_id']}]" in "\n".join(_log_lines(worker, case_id).values())
+
+
+def test_a_referral_corrected_after_its_consent_was_withdrawn_and_overridden_stays_overridden(cli, cli_as, repo):
+    case_id = _referred(cli)
+    refusal = cli("consent", case_id, "--purpose", "referral", "--agency", "clinic", "--by", "caregiver", "--status", "refused",
+                  "--explained", "all")
+    assert refusal.code == 0, refusal.stderr
+    assert any(p["code"] == "referral-consent-withdrawn" for p in cli("check", case_id, "--json").json())
+    sup = cli_as("sup")
+    override = sup("consent", case_id, "--override", "--purpose", "referral", "--agency", "clinic", "--basis", "best_interests",
+                   "--reason", "the child needs the treatment")
+    assert override.code == 0, override.stderr
+    assert not any(p["code"] == "referral-consent-withdrawn" for p in cli("check", case_id, "--json").json())
+    done = at(cli, LATER)("correct", case_id, "R1", "--set", "need=treatment and feeding", "--reason", "need incomplete")
+    assert done.code == 0, done.stderr
+    problems = at(cli, LATER)("check", case_id, "--json").json()
+    assert not any(p["code"] == "referral-consent-withdrawn" for p in problems), problems
