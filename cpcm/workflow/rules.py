@@ -541,8 +541,6 @@ class NobodyDecides:
         return whose == "all" or (bool(whose) and whose == self.holder(item, case_worker))
 
 
-
-
 def caseload_decision(count_before: int, policy: Policy) -> tuple[str, str]:
     """('ok' | 'warn' | 'refuse', message) for giving one more case to a worker who has
     `count_before` open cases."""
