@@ -669,8 +669,10 @@ def test_check_case__the_age_limit_on_the_birthday():
 def test_check_case__anomalies():
     problems = [_fields(p) for p in rules.check_case(Case("CP-0000-0000", worker="amina", anomalies=("01X",)), SHIPPED, NOW)]
     assert problems == [("transition-out-of-order", "warning",
-                         "record 01X was made at a stage that does not allow it (two offline copies merged?)", "transitions",
-                         "CP-0000-0000", "amina")]
+                         "record 01X (a record) was written on one copy while another, apart, had moved the case to a stage "
+                         "that does not allow it; the sync kept both copies' records. Check that the case is right as it "
+                         "stands (cpcm show CP-0000-0000 01X); then add a note (cpcm note CP-0000-0000 --text ...), which "
+                         "records that it was seen, and this is no longer reported", "transitions", "CP-0000-0000", "amina")]
 
 
 def test_check_case__each_late_deadline_is_a_problem_with_its_code():

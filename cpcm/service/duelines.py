@@ -195,7 +195,7 @@ class DueView:
         whenever they fall (`rules.sees_unattended`), else empty. Those deadlines, and any of them
         listed otherwise, are listed as computed now, marked `worker_removed`. `undecided`: the
         waiting approvals nobody in the team may decide (`rules.NobodyDecides`), listed as
-        computed now on the case's worker's list and every case's, marked `nobody_may_decide`."""
+        computed now on the list of whoever can act on each (`NobodyDecides.holder`) and every case's, marked `nobody_may_decide`."""
         self.body, self.zone, self.now, self.soon, self.whose = body, zone, now, soon, whose
         items = body.items
         now_us, last, soon_us = tables.instant(now), tables.instant(horizon), soon // _TICK
@@ -227,17 +227,15 @@ class DueView:
                 if listed:
                     extra.append(replace(self.deadline(~k if k in covered else k), worker_removed=True))
         stuck = self._undecided(body, undecided, now_in, hidden) if undecided is not None else []
-        if stuck:  # approvals nobody may decide: off the supervisors' lists, on the case's worker's, marked so
+        if stuck:  # approvals nobody may decide: off the supervisors' lists, on the list of whoever can act, marked so
             keep = list(keep)
             extra = list(extra)
-            from cpcm.workflow.rules import sees_undecided
-
             for k in stuck:
-                listed = (aim[k] <= last and (not overdue_only or dues[k] < now_us)
-                          and sees_undecided(whose, body.worker(items["case"][k])))
                 keep[k] = False
-                if listed:
-                    extra.append(undecided.marked(self.deadline(k), body.worker(items["case"][k])))
+                if aim[k] <= last and (not overdue_only or dues[k] < now_us):
+                    stuck_item, case_worker = self.deadline(k), body.worker(items["case"][k])
+                    if undecided.sees(whose, stuck_item, case_worker):
+                        extra.append(undecided.marked(stuck_item, case_worker))
         picked = list(compress(range(n), keep))
         # the items cpcm calls URGENT (a few) are a group listed before the rest, each state's
         # apart: within every group the due times still only grow

@@ -407,7 +407,7 @@ def _listed(item: Deadline, ctx, whose: str, oversees: bool, horizon: datetime, 
     if (not oversees and whose not in ("all", worker) and item.owner == worker
             and cover_rules.covering(case_covers(ctx, item.case_id), whose, ctx.now)):
         return True, whose
-    if rules.sees_undecided(whose, worker) and undecided(item):
+    if undecided(item) and undecided.sees(whose, item, worker):
         return True, None
     return False, None
 

@@ -39,8 +39,8 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
             return True, None
         if covered and item.owner == case_worker:
             return True, whose
-        if rules.sees_undecided(whose, case_worker) and undecided(item):
-            return True, None  # an approval nobody may decide: the case's worker's (`rules.NobodyDecides`)
+        if undecided(item) and undecided.sees(whose, item, case_worker):
+            return True, None  # an approval nobody may decide: whoever can act on it (`rules.NobodyDecides.holder`)
         return False, None
 
     def overdue(item) -> bool:

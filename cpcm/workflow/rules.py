@@ -74,17 +74,46 @@ def check_case(case: Case, policy: Policy, now: datetime) -> list[Problem]:
     for record_id in case.anomalies:
         if record_id in answered:
             continue
-        problems.append(Problem("transition-out-of-order", "warning",
-                                f"record {record_id} was made at a stage that does not allow it (two offline copies merged?)",
+        problems.append(Problem("transition-out-of-order", "warning", _out_of_order_message(case, record_id),
                                 "transitions", "the case-management steps (IAG Figure 1)", case.id, case.worker))
     problems += check_conflicts(case)
     return problems
 
 
+# a record's kind as the worker knows it, for the message of a record out of order
+_KIND_WORDS = {"closure": "a closure request", "approval": "an approval", "rejection": "a rejection",
+               "withdrawal": "a request taken back", "followup": "a follow-up", "plan": "a plan version",
+               "transfer_request": "a transfer request", "transfer": "a transfer", "reopen": "a reopening",
+               "assessment": "an assessment", "review": "a review", "referral": "a referral"}
+
+
+def _out_of_order_message(case: Case, record_id: str) -> str:
+    """What `check` says of a record out of order (`case.anomalies`): what happened, in the
+    worker's terms (two copies wrote to the case apart, and a sync brought them together), and what
+    to do: settle the sync conflict that names it (its own line says how), or, where none does,
+    check it and add a note, which records that it was seen (`_out_of_order_answered`)."""
+    kind = next((e.kind for e in case.history if e.id == record_id), None)
+    what = _KIND_WORDS.get(kind, f"a {kind.replace('_', ' ')}" if kind else "a record")
+    told = (f"record {record_id} ({what}) was written on one copy while another, apart, had moved the case to a stage "
+            "that does not allow it; the sync kept both copies' records"
+            + (", and it decided nothing (the request it was of no longer waited)"
+               if kind in ("approval", "rejection", "withdrawal") else ""))
+    codes = sorted({c["code"] for c in case.conflicts if not c.get("settled_by") and record_id in (c.get("records") or ())})
+    if codes:
+        return (f"{told}. It is part of the sync conflict {', '.join(codes)} listed here: settle that as its line says, "
+                "and this is no longer reported")
+    return (f"{told}. Check that the case is right as it stands (cpcm show {case.id} {record_id}); then add a note "
+            f"(cpcm note {case.id} --text ...), which records that it was seen, and this is no longer reported")
+
+
 def _out_of_order_answered(case: Case) -> set[str]:
     """The records out of order (`case.anomalies`) that a settled sync conflict names: the conflict
-    explained them, and whoever settled it saw them, so `check` says no more of them."""
-    return {r for c in case.conflicts if c.get("settled_by") for r in c.get("records") or ()}
+    explained them, and whoever settled it saw them, so `check` says no more of them. One that no
+    conflict names is answered by a note written after it (`_out_of_order_message` asks for one)."""
+    settled = {r for c in case.conflicts if c.get("settled_by") for r in c.get("records") or ()}
+    named = {r for c in case.conflicts for r in c.get("records") or ()}
+    latest_note = max((e.id for e in case.history if e.kind == "note"), default="")
+    return settled | {r for r in case.anomalies if r not in named and r < latest_note}
 
 
 def check_conflicts(case: Case) -> list[Problem]:
@@ -103,10 +132,33 @@ def check_conflicts(case: Case) -> list[Problem]:
 
 
 def _record_after_closure_message(case: Case, conflict, records: str) -> str:
-    settle = ("decide the closure, let whoever asked for it withdraw it (cpcm close "
-              f"{case.id} --withdraw --reason ...), or add a note" if approvals.pending(case, "closure")
-              else "reopen the case, or add a note" if case.status == "closed" else "add a note")
-    return f"records were written on one copy while the case was being closed on another ({records}): {settle}"
+    """What `check` says of records written on one copy while the other closed the case, true to
+    the case as the merged records leave it: its closure still waiting, the case closed, or no
+    closure standing (the request was withdrawn, on the first copy, before the other decided it:
+    that decision decided nothing, and the case is open)."""
+    if approvals.pending(case, "closure"):
+        return (f"records were written on one copy while the case's closure was asked for on another ({records}), and "
+                f"it still waits: decide the closure (cpcm approve|reject {case.id} closure), let whoever asked for it "
+                f"withdraw it (cpcm close {case.id} --withdraw --reason ...), or add a note (cpcm note {case.id} --text ...)")
+    if case.status == "closed":
+        return (f"records were written on one copy while the case was closed on another ({records}), and it stays closed: "
+                f"reopen it if they show it should not be (cpcm reopen {case.id} --reason ...), or add a note once they are "
+                f"checked (cpcm note {case.id} --text ...)")
+    if case.status == "open":
+        named = set(conflict.get("records") or ())
+        withdrawn = [e.id for e in case.history if e.kind == "withdrawal" and e.id in named]
+        undone = [e for e in case.history if e.id in named and e.id in case.anomalies and e.kind in ("approval", "closure")]
+        other = ("approved its closure" if undone and all(e.kind == "approval" for e in undone)
+                 else "asked for its closure" if undone else "went to close it")
+        how = (f"the closure request was withdrawn on the first ({', '.join(withdrawn)}) before that, so what the other did "
+               f"({', '.join(e.id for e in undone)}) decided nothing" if withdrawn and undone
+               else f"the closure request was withdrawn on the first ({', '.join(withdrawn)})" if withdrawn
+               else "none of those closures stands")
+        return (f"two copies wrote to the case apart ({records}): one went on with it while the other {other}, but {how}: "
+                f"no closure stands, and the case is open, at stage {case.stage}. Add a note once the records are checked "
+                f"(cpcm note {case.id} --text ...); if the case should close, ask for its closure again (cpcm close "
+                f"{case.id} --reason ...)")
+    return f"records were written on one copy while the case was closed on another ({records}): add a note"
 
 
 def _plans_concurrent_message(case: Case, conflict, records: str) -> str:
@@ -439,14 +491,17 @@ def sees_unattended(whose: str, oversees: bool, removed) -> bool:
 class NobodyDecides:
     """The one rule for a waiting approval nobody in the team may decide (`approvals.deciders`
     empty: in a one-supervisor agency, the plan version the supervisor wrote, as when they close a
-    conference): `undecided(item)`. No supervisor's or manager's list holds it, so it is on the
-    case's worker's (and every case's, 'all'), marked (`nobody_may_decide`) with the ways out
-    (`approvals.nobody_hint`). Told from who the item bars (`Deadline.barred`), once per set."""
+    conference, or the closure or transfer they asked for): `undecided(item)`. No supervisor's or
+    manager's list holds it, so it is on the list of whoever can act on it (`holder`: the case's
+    worker for a plan, the one who asked for a closure or a transfer) and every case's ('all'),
+    marked (`nobody_may_decide`) with the ways out (`approvals.nobody_hint`). Told from who the
+    item bars (`Deadline.barred`), once per set."""
 
-    __slots__ = ("_workers", "_seen")
+    __slots__ = ("_workers", "_seen", "_active")
 
     def __init__(self, team: Team):
         self._workers = team.active
+        self._active = frozenset(w.id for w in self._workers)
         self._seen: dict[tuple, bool] = {}
 
     def barring(self, barred) -> bool:
@@ -468,11 +523,22 @@ class NobodyDecides:
         return replace(item, nobody_may_decide=True,
                        next_decidable=not self.barring(tuple(w for w in (case_worker,) if w)))
 
+    def holder(self, item: Deadline, case_worker: str | None) -> str | None:
+        """Whose list holds `item` (one this rule holds undecided): the one who can act on it. A
+        plan version's is the case's worker's, who may write the next version, a request of their
+        own that someone may decide (`marked`). A closure's or a transfer request's is the one who
+        asked for it, while they are an active member of the team: only they may withdraw it, the
+        case's worker can ask for nothing instead while it waits (and, for a closure, is barred from
+        deciding it too), and a supervisor or manager, as they are, adds another or allows
+        self-approval. Else (they left the team) the case's worker's."""
+        if item.code != "plan-approval" and item.requested_by in self._active:
+            return item.requested_by
+        return case_worker
 
-def sees_undecided(whose: str, case_worker: str | None) -> bool:
-    """Whether `whose` list holds a case's waiting approvals nobody may decide (`NobodyDecides`):
-    the case's worker's, and every case's ('all')."""
-    return whose == "all" or (bool(case_worker) and whose == case_worker)
+    def sees(self, whose: str, item: Deadline, case_worker: str | None) -> bool:
+        """Whether `whose` list holds `item`, a case's waiting approval nobody may decide (this
+        rule's): its `holder`'s, and every case's ('all')."""
+        return whose == "all" or (bool(whose) and whose == self.holder(item, case_worker))
 
 
 def caseload_decision(count_before: int, policy: Policy) -> tuple[str, str]:

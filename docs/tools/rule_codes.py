@@ -18,8 +18,9 @@ MEANINGS = {
                          "force (warning)",
     "plan-missing-closure-criteria": "the latest plan says nothing of when the case can close (error)",
     "reached-18-without-justification": "the child is 18 or older, the case is open, no justification was recorded and no closure is requested (error)",
-    "transition-out-of-order": "a record was made at a stage that does not allow it, e.g. two offline copies merged (warning, "
-                               "until the sync conflict that names it is settled; docs/team.md)",
+    "transition-out-of-order": "a record was written on one copy while another, apart, had moved the case to a stage that "
+                               "does not allow it, and a sync merged them (warning, until the sync conflict that names it is "
+                               "settled or, where none names it, a note; docs/team.md)",
     "caseload-over-cap": "a caseworker has more open cases than the policy's cap: an error in `cpcm check` over every case "
                          "(not for a worker off the team: their open cases are nobody's, `case-worker-removed`); "
                          "refuses an assignment where the policy says `over_cap: refuse`",
@@ -30,8 +31,9 @@ MEANINGS = {
                      "(waiting, or approved and not carried out), and merged by a sync (warning, until a decision on a transfer "
                      "request that leaves at most one of them standing, a withdrawal that leaves one of them standing, or a "
                      "note; docs/team.md)",
-    "record-after-closure": "records were written on one copy while the case was closed on another (warning, until a "
-                            "reopening, a decision on the closure, the closure request's withdrawal, or a note; docs/team.md)",
+    "record-after-closure": "records were written on one copy while the case was closed, or its closure asked for, on another "
+                            "(warning, until a reopening, a decision on the closure, the closure request's withdrawal, or a "
+                            "note; docs/team.md)",
     "plans-concurrent": "two plan versions were written apart on two copies, or a version on one while the other decided "
                         "the version before (that decision decides it: approved, it stays in force while the latest waits); "
                         "all are kept, the versions numbered in order (warning, until a plan decision, a new plan or a note; "
