@@ -7,7 +7,6 @@ back, nor ask for anything instead while it waits. The same from the due view, f
 and when a case's deadlines are computed at each `due`."""
 from __future__ import annotations
 
-import json
 import shutil
 
 from conftest import register

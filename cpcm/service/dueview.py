@@ -396,7 +396,6 @@ def _listed(item: Deadline, ctx, whose: str, oversees: bool, horizon: datetime, 
     from cpcm.service.context import case_covers
     from cpcm.workflow import cover as cover_rules
     from cpcm.workflow import deadlines as deadlines_mod
-    from cpcm.workflow import rules
 
     if tables.instant(item.target or item.due) > tables.instant(horizon):
         return False, None
