@@ -324,8 +324,8 @@ def test_close__the_next_step_names_everyone_the_policy_bars_from_approving():
     amina, sup = mem.as_("amina"), mem.as_("sup")
     case_id = mem.register(amina)
     asked_by_sup = service.close(sup, case_id, DECLINED)
-    assert asked_by_sup.next_steps == (f"closure requested: a supervisor or manager other than sup (who asked for it) and amina "
-                                       f"(the case's worker) approves it: cpcm approve {case_id} closure",)
+    # both barred, and nobody else may: no `cpcm approve` is named; the warning says why and the ways out
+    assert asked_by_sup.next_steps == () and "nobody in the team may approve the closure" in asked_by_sup.warnings[0]
     other = mem.register(amina)
     asked_by_amina = service.close(amina, other, DECLINED)
     assert "other than amina (who asked for it and the case's worker) approves it" in asked_by_amina.next_steps[0]
@@ -370,6 +370,7 @@ def test_close__the_only_supervisor_asking_is_warned_and_can_withdraw_the_reques
     assert f"cpcm close {case_id} --withdraw --reason" in written.warnings[0] and "closure_approval.self_approval" in written.warnings[0]
     assert written.warnings[0].endswith("allow self-approval with a recorded reason (.cpcm/policy.yaml, put in force with "
                                         "cpcm policy set)")  # the file edited by hand holds on one laptop only
+    assert not any("approves it" in step for step in written.next_steps)  # nobody may: no `cpcm approve` is named
     with pytest.raises(Refused) as own:
         service.approve(sup, case_id, "closure")
     assert own.value.rule == "self-approval"

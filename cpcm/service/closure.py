@@ -69,8 +69,11 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
         steps = (f"the case is closed; a post-closure visit is due within {ctx.policy.cited('post_closure_visit')}",)
     else:
         after = fold(case_id, records + [record])
-        steps = (f"closure requested: {_approver_words(ctx, after)} approves it: {approve_command(ctx, case_id, after, 'closure')}",)
-        warnings += approvers_warning(ctx, case_id, after, "the closure", "closure")
+        nobody = approvers_warning(ctx, case_id, after, "the closure", "closure")
+        # where nobody may run `cpcm approve` on it, the warning names the ways out, as for a plan version
+        steps = () if nobody else (f"closure requested: {_approver_words(ctx, after)} approves it: "
+                                   f"{approve_command(ctx, case_id, after, 'closure')}",)
+        warnings += nobody
     return Written(case_id, record.id, "closure", tuple(warnings), next_steps=steps)
 
 
