@@ -94,6 +94,23 @@ def test_an_approved_plan__the_worker_writes_the_next_version_and_a_supervisor_c
     assert fixed.json()["record_id"] in error["message"]
 
 
+def test_an_agencys_own_plan_form_that_marks_nothing_decided_keeps_cpcms_marks(cli, cli_as, repo):
+    """An agency that replaces the plan form (.cpcm/forms/plan.yaml, not `extends:`) without the
+    `decided:` marks does not open what a supervisor approved to its workers' corrections."""
+    from cpcm.store import forms as forms_store
+
+    own = "\n".join(line for line in (forms_store.HERE / "plan.yaml").read_text().splitlines() if "decided:" not in line)
+    (repo / ".cpcm" / "forms").mkdir(exist_ok=True)
+    (repo / ".cpcm" / "forms" / "plan.yaml").write_text(own + "\n")
+    assert not forms_store.load("plan", repo).decided
+    sup = cli_as("sup")
+    case_id = _planned(cli, sup)
+    before = commit_count(repo)
+    _refused(cli("correct", case_id, "plan", "--set", f"actions.A1.what={NEW_WHAT}", "--reason", "x", "--json"))
+    assert commit_count(repo) == before
+    assert cli("correct", case_id, "plan", "--set", "notes=The aunt came too.", "--reason", "left out").code == 0
+
+
 def test_a_rejected_plan_version__its_content_is_changed_by_the_next_version(cli, cli_as, repo):
     """A rejected version is not in force, but the rejection (its note: what to change) stands on
     what the supervisor read: a correction would make it the rejection of another plan, and would

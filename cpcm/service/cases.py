@@ -1427,8 +1427,11 @@ def _check_decided(ctx: Context, case_id: str, case: Case, records: Sequence[Rec
         return
     from cpcm.store import forms as forms_store
 
-    form = forms_store.load(_form_name(ctx, original), ctx.root)
-    changed = [key for key in form.decided if not _same_items(get_path(base, key), get_path(body, key))]
+    name = _form_name(ctx, original)
+    decided = forms_store.load(name, ctx.root).decided
+    if not decided and (forms_store.HERE / f"{name}.yaml").is_file():
+        decided = forms_store.load(name).decided  # an agency's own form that marks none: cpcm's marks of it stand
+    changed = [key for key in decided if not _same_items(get_path(base, key), get_path(body, key))]
     if not changed:
         return
     by_id = {r.id: r for r in records}
