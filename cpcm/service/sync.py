@@ -630,31 +630,33 @@ def _covers_given(ctx: Context, git, ours: Tree, merged: dict[str, Entry], resul
             result.covering.append({"case": path.split("/")[1], "until": after})
 
 
-def _agency_at(git, commit: str) -> str | None:
-    """The agency code in the configuration at `commit` (a code, never a name: it may be printed), or None."""
-    from cpcm.domain.ids import AGENCY_CODE
+def _config_at(git, commit: str) -> dict:
+    """The configuration at `commit` as its YAML reads; {} where it cannot be read (left to the checks after)."""
     from cpcm.store.layout import CONFIG
 
     try:
         data = codec.loads(git.run(["show", f"{commit}:{CONFIG}"]))
     except (GitError, codec.BadYaml):
-        return None
-    code = data.get("agency", {}).get("code") if isinstance(data, dict) and isinstance(data.get("agency"), dict) else None
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _agency_at(git, commit: str) -> str | None:
+    """The agency code in the configuration at `commit` (a code, never a name: it may be printed), or None."""
+    from cpcm.domain.ids import AGENCY_CODE
+
+    agency = _config_at(git, commit).get("agency")
+    code = agency.get("code") if isinstance(agency, dict) else None
     return code if isinstance(code, str) and AGENCY_CODE.match(code) else None
 
 
 def _refuse_newer_format(git, theirs: str) -> None:
     """The other copy's casefile format, from its configuration: nothing is merged from a newer
     one (`config.check_format`). A configuration that cannot be read is left to the checks after."""
-    from cpcm.store import codec
     from cpcm.store.config import check_format
-    from cpcm.store.layout import CONFIG
 
-    try:
-        data = codec.loads(git.run(["show", f"{theirs}:{CONFIG}"]))
-    except (GitError, codec.BadYaml):
-        return
-    if isinstance(data, dict):
+    data = _config_at(git, theirs)
+    if data:
         check_format(data.get("format", 1), "the other copy")
 
 
