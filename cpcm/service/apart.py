@@ -11,7 +11,7 @@ this worker cannot read is named rather than compared, for someone who reads it 
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from cpcm.crypto import cipher
 from cpcm.domain.records import Record, utc
@@ -19,12 +19,14 @@ from cpcm.store import codec, remote
 from cpcm.store.layout import RECORD_FILE
 from cpcm.store.remote import Tree
 from cpcm.workflow import placements as placement_rules
+from cpcm.workflow.approvals import REQUEST_KINDS
 from cpcm.workflow import transfers as transfer_rules
 from cpcm.workflow.fold import REFERRAL_UPDATES_CONCURRENT, RISK_CONCURRENT, fold, standing_closures, standing_transfers
 
 TWO_CLOSURES, AFTER_CLOSURE, TWO_PLANS, TWO_ASSIGNMENTS = "two-closures", "record-after-closure", "plans-concurrent", "two-assignments"
 TWO_CORRECTIONS, TWO_UPDATES, TWO_COVERS = "corrections-concurrent", "updates-concurrent", "covers-concurrent"
 TWO_TRANSFERS, TWO_DECISIONS = "two-transfers", "decisions-concurrent"
+CORRECTED_APPROVED = "correction-approved-concurrent"
 TWO_PLACEMENTS, PLACEMENT_UPDATE = "placements-concurrent", "placement-update-concurrent"
 # kinds a closed case takes without contradiction (on the other copy, alongside a closure)
 _QUIET = ("closure", "approval", "rejection", "note", "sharing", "sync_conflict", "repair", "case_link")
@@ -67,8 +69,12 @@ class Apart:
     """The records two copies (`ours`, `theirs`) wrote to the case folder `folder` since `base`,
     each on one side only (a record both copies hold came to both, by a bundle and a remote, say)."""
 
-    def __init__(self, git, keys, folder: str, base: Tree, ours: Tree, theirs: Tree):
+    def __init__(self, git, keys, folder: str, base: Tree, ours: Tree, theirs: Tree,
+                 decided: Callable[[str, dict, dict], list[str]] | None = None):
         self.git, self.keys, self.folder = git, keys, folder
+        # the fields of a request of a kind (plan, closure) a decision stands on that differ between two bodies
+        # (context.decided_changes); None: every field does
+        self.decided = decided
         self.case_id = folder.split("/", 1)[1]
         self.trees = (ours, theirs)
         mine, other, before = record_names(ours, folder), record_names(theirs, folder), record_names(base, folder)
@@ -81,7 +87,7 @@ class Apart:
         """Every clash of the records written apart, in the order the merge records them."""
         if not self.sides[0] or not self.sides[1]:
             return []
-        return [*self.closures(), *self.transfers(), *self.decisions(), *self.plans(), *self.assignments(),
+        return [*self.closures(), *self.transfers(), *self.decisions(), *self.corrected_approved(), *self.plans(), *self.assignments(),
                 *self.corrections(), *self.updates_and_covers(), *self.placements(), *self.placement_updates(),
                 *self.referral_updates(), *self.risk()]
 
@@ -233,13 +239,70 @@ class Apart:
                 [(TWO_PLANS, versions[0] + versions[1])]
         found = []
         for written, other in ((0, 1), (1, 0)):
-            if not versions[written]:
+            read = self.written_apart("plan")[0][written]
+            # a correction is no new version: one the other copy approved is corrected_approved's; one it rejected stays
+            # rejected. A version this worker cannot read may be either: named
+            if len(read) == len(versions[written]) and all(isinstance(body.get("supersedes"), str) for body in read.values()):
                 continue
             decided = self.bodies([n for n in self.sides[other] if record_kind(n) in ("approval", "rejection")], other)
             decisions = sorted(i for i, body in decided.items() if body.get("subject") == "plan")
             if decisions:
                 found.append((TWO_PLANS, versions[written] + decisions))
         return found
+
+    def corrected_approved(self) -> list[Found]:
+        """A plan version or a closure request corrected on one copy while a supervisor approved it on
+        the other (`cpcm correct` allows its worker a correction while it waits): the case would read
+        the approval as covering the correction, which nobody who decides saw. Named with the
+        approval and the corrections (`corrected`), for a supervisor to check. A correction the other
+        copy rejected is none: the rejection stands, and the next version or request is decided anew."""
+        found = []
+        for correcting, deciding in ((0, 1), (1, 0)):
+            kinds = [k for k in (REQUEST_KINDS["plan"], REQUEST_KINDS["closure"]) if ids(self.sides[correcting], [k])]
+            if not kinds or not ids(self.sides[deciding], ["approval"]):
+                continue
+            corrections = {i: body for i, body in self.bodies([n for n in self.sides[correcting] if record_kind(n) in kinds],
+                                                               correcting).items() if isinstance(body.get("supersedes"), str)}
+            approvals = self.bodies([n for n in self.sides[deciding] if record_kind(n) == "approval"], deciding)
+            for approval_id, body in sorted(approvals.items()):
+                subject = str(body.get("subject") or "plan")
+                if subject not in ("plan", "closure") or not isinstance(body.get("target"), str):
+                    continue
+                hit = sorted(i for i, c in corrections.items() if c.get("kind") == REQUEST_KINDS[subject]
+                             and self._origin(correcting, i) == body["target"] and self._changes_decided(correcting, c))
+                if hit:
+                    found.append((CORRECTED_APPROVED, sorted(hit + [approval_id]), {"corrected": hit}))
+        return found
+
+    def _changes_decided(self, side: int, correction: dict) -> bool:
+        """Whether a correction on copy `side` changes what a decision of its request stands on (its
+        form's `decided` fields) against the record it supersedes: a mended summary or note, which a
+        worker may correct after the decision too, is no clash. True where that is not known here."""
+        named = self._named(side)
+        before = self.bodies([named[correction["supersedes"]]], side).get(correction["supersedes"]) \
+            if correction["supersedes"] in named else None
+        if before is None or self.decided is None:
+            return True
+        return bool(self.decided(str(correction.get("kind")), before, correction))
+
+    def _named(self, side: int) -> dict[str, str]:
+        """{record ID: its file name} of every record in the case folder on copy `side`."""
+        return {n.split(".", 1)[0]: n for n in record_names(self.trees[side], self.folder)}
+
+    def _origin(self, side: int, record_id: str) -> str | None:
+        """The record a correction corrects in the end, on copy `side`: the first of its chain of
+        corrections (each `supersedes` the one before). None where a link cannot be read here."""
+        named = self._named(side)
+        seen: set[str] = set()
+        while record_id in named and record_id not in seen:
+            seen.add(record_id)
+            body = self.bodies([named[record_id]], side).get(record_id)
+            if body is None:
+                return None
+            if not isinstance(body.get("supersedes"), str):
+                return record_id
+            record_id = body["supersedes"]
+        return None
 
     def assignments(self) -> list[Found]:
         assigned = [ids(side, ["assignment"]) for side in self.sides]

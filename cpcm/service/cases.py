@@ -23,7 +23,7 @@ from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotF
 from cpcm.service.context import (Context, append, case_content, caseload_warnings, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
-from cpcm.service.context import at_errors, case_covers, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, risk_reason_errors
+from cpcm.service.context import at_errors, case_covers, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, risk_reason_errors
 from cpcm.service import lookup
 from cpcm.service.planning import settles_step
 from cpcm.service.results import Written
@@ -1402,19 +1402,6 @@ def _risk_before(case_id: str, records: Sequence[Record], original: Record) -> s
 DECIDED = ("plan", "closure")
 
 
-def _same_items(before: Any, after: Any) -> bool:
-    """Whether a decided field holds the same after a correction: a plan's goals and actions
-    compared without the IDs the correction gives those written before IDs were stored."""
-    if before == after:
-        return True
-    if isinstance(before, list) and isinstance(after, list) \
-            and any(isinstance(item, Mapping) and "id" not in item for item in before):
-        def bare(items: list) -> list:
-            return [{k: v for k, v in item.items() if k != "id"} if isinstance(item, Mapping) else item for item in items]
-        return bare(before) == bare(after)
-    return False
-
-
 def _check_decided(ctx: Context, case_id: str, case: Case, records: Sequence[Record], original: Record,
                    base: Mapping[str, Any], body: Mapping[str, Any], given: Mapping[str, Any]) -> None:
     """Refuse a correction that changes what a supervisor approved or rejected in a plan version
@@ -1425,13 +1412,7 @@ def _check_decided(ctx: Context, case_id: str, case: Case, records: Sequence[Rec
     decision = approvals.decision_of(effective(records), original.kind, original.id)
     if decision is None:
         return
-    from cpcm.store import forms as forms_store
-
-    name = _form_name(ctx, original)
-    decided = forms_store.load(name, ctx.root).decided
-    if not decided and (forms_store.HERE / f"{name}.yaml").is_file():
-        decided = forms_store.load(name).decided  # an agency's own form that marks none: cpcm's marks of it stand
-    changed = [key for key in decided if not _same_items(get_path(base, key), get_path(body, key))]
+    changed = decided_changes(ctx, original.kind, base, body)
     if not changed:
         return
     by_id = {r.id: r for r in records}

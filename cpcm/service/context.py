@@ -31,7 +31,7 @@ from cpcm.domain.case import Case, case_index
 from cpcm.domain.forms import Form, validate
 from cpcm.domain.ids import RecordIds, normalise_case_id, normalise_conference_id
 from cpcm.domain.policy import Policy
-from cpcm.domain.records import HEADER, Record, changed_fields
+from cpcm.domain.records import HEADER, Record, changed_fields, get_path
 from cpcm.domain.team import RECOVERY_READER, Team, Worker
 from cpcm.errors import Busy, CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError, restore_hint
 from cpcm.store import forms
@@ -686,6 +686,30 @@ def form_for(ctx: Context, kind: str) -> str:
     """The form definition the policy names for a record (the Kenya profile adds the
     reintegration readiness benchmarks to the comprehensive assessment, say)."""
     return str(ctx.policy.get("forms", kind) or ASSESSMENT_FORMS.get(kind) or kind)
+
+
+def decided_changes(ctx: Context, kind: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """The fields a supervisor's decision of a `kind` request (a plan version, a closure request)
+    stands on (its form's `decided` marks) that differ between the request as it was (`before`) and
+    as a correction makes it (`after`). An agency's own form that marks none keeps cpcm's marks."""
+    name = form_for(ctx, kind)
+    decided = forms.load(name, ctx.root).decided
+    if not decided and (forms.HERE / f"{name}.yaml").is_file():
+        decided = forms.load(name).decided
+    return [key for key in decided if not _same_items(get_path(before, key), get_path(after, key))]
+
+
+def _same_items(before: Any, after: Any) -> bool:
+    """Whether a decided field holds the same after a correction: a plan's goals and actions
+    compared without the IDs the correction gives those written before IDs were stored."""
+    if before == after:
+        return True
+    if isinstance(before, list) and isinstance(after, list) \
+            and any(isinstance(item, Mapping) and "id" not in item for item in before):
+        def bare(items: list) -> list:
+            return [{k: v for k, v in item.items() if k != "id"} if isinstance(item, Mapping) else item for item in items]
+        return bare(before) == bare(after)
+    return False
 
 
 def form_problems(ctx: Context, form_name: str | Form, data: Mapping[str, Any]) -> tuple[dict, list[FieldError]]:

@@ -34,7 +34,7 @@ from cpcm.domain.team import REVOKING_REASONS, Team, Worker
 from cpcm.errors import CannotDecrypt, CpcmError, NotFound, Refused, UsageError
 from cpcm.service import context
 from cpcm.service.apart import Apart, record_kind, record_names
-from cpcm.service.context import Context, keys_for, locked, new_record, recipients_bytes
+from cpcm.service.context import Context, decided_changes, keys_for, locked, new_record, recipients_bytes
 from cpcm.store import codec, remote
 from cpcm.store import audit
 from cpcm.store.audit import team_from
@@ -909,7 +909,8 @@ def _team(git, merged: dict[str, Entry], objects) -> Team:
 def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, result: Synced) -> list:
     """Conflict records for what the two copies wrote to one case apart (service/apart.py)."""
     case_id = folder.split("/", 1)[1]
-    found = Apart(_git(ctx), ctx.keys, folder, base, ours, theirs).conflicts()
+    found = Apart(_git(ctx), ctx.keys, folder, base, ours, theirs,
+                  decided=lambda kind, before, after: decided_changes(ctx, kind, before, after)).conflicts()
     records = []
     for code, record_ids, *about in found:  # about: what the conflict is about besides its records (ids, field names)
         record_ids = sorted(record_ids)

@@ -395,6 +395,9 @@ SETTLES = {
     # decided nothing; a note, once the decision that stands is checked (and acted on where the other was right:
     # a reopening, a transfer taken back, a new plan version, a request made again)
     "decisions-concurrent": (),
+    # a request corrected on one copy while approved on the other: a note, once a supervisor checked the correction
+    # (and undid it where it was not right: rules._corrected_approved_message)
+    "correction-approved-concurrent": (),
 }
 
 # a command of SETTLES that settles its conflict only when the case it leaves holds this many of the

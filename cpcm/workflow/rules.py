@@ -289,6 +289,23 @@ def _two_decisions_advice(case: Case, conflict) -> str:
             f"Check the case (cpcm show {case.id}); {undo}; then add a note (cpcm note {case.id} --text ...)")
 
 
+def _corrected_approved_message(case: Case, conflict, records: str) -> str:
+    """A plan version or a closure request corrected on one copy while a supervisor approved it on
+    the other (service/apart.py `corrected_approved`): the approval reads as covering a correction
+    nobody who decides saw. A supervisor checks it; what undoes it, where it was not right."""
+    kinds = {e.id: e.kind for e in case.history}
+    corrected = [str(r) for r in conflict.get("corrected") or ()] or ["RECORD"]
+    if any(kinds.get(r) == "closure" for r in corrected):
+        what, undo = "the closure request", f"reopen the case (cpcm reopen {case.id} --reason ...) and ask again"
+    else:
+        what, undo = "the plan version", (f"correct it back, or have its worker write the next version with what is right "
+                                          f"(cpcm plan {case.id} --from-current --reason correction ...), which waits for a decision")
+    return (f"{what} was corrected on one copy while a supervisor approved it on another, apart ({records}): the approval "
+            f"was of {what} as it was, and the case now reads it as approving the correction, which nobody who decides saw. "
+            f"A supervisor or manager who may decide it checks the correction (cpcm show {case.id} {corrected[0]}); if it "
+            f"is not right, {undo}; then adds a note (cpcm note {case.id} --text ...)")
+
+
 # each sync conflict `check` reports (service/sync.py finds them; workflow/fold.py SETTLES says what settles each):
 # its code -> its message (case, the conflict, its record IDs joined), with the way out; ids and fixed lists only
 CONFLICT_PROBLEMS = {
@@ -323,6 +340,7 @@ CONFLICT_PROBLEMS = {
         f"best-interests record; the other needs one, or a supervisor's --override-reason), or add a note"),
     "placement-update-concurrent": _placement_update_message,
     "referral-updates-concurrent": _referral_updates_message,
+    "correction-approved-concurrent": _corrected_approved_message,
     "decisions-concurrent": lambda case, conflict, records: (
         f"one request was decided on two copies apart, approved on one and "
         f"{_withdrawn_or_rejected(case, conflict)} on the other ({records}): {_two_decisions_advice(case, conflict)}"),

@@ -47,6 +47,9 @@ MEANINGS = {
     "risk-concurrent": "the child's risk was rated, or found increased, on two copies apart (an increase on one and a "
                        "rating on the other, or two different ratings); the later rating stands and answers no increase "
                        "found on the other copy (warning, until the risk is rated again or a note; docs/team.md)",
+    "correction-approved-concurrent": "a plan version or a closure request was corrected on one copy (what its decision "
+                                      "stands on) while a supervisor approved it on the other, apart; the approval reads as "
+                                      "covering a correction nobody who decides saw (warning, until a note; docs/team.md)",
     "decisions-concurrent": "one request of a case (a closure, a transfer or a plan version) was approved on one copy and "
                             "rejected on the other, apart, and merged by a sync; the first decision in the records' order "
                             "stands, the other decided nothing (warning, until a note; docs/team.md)",
