@@ -191,3 +191,29 @@ def test_a_referral_corrected_after_its_consent_was_withdrawn_and_overridden_sta
     assert done.code == 0, done.stderr
     problems = at(cli, LATER)("check", case_id, "--json").json()
     assert not any(p["code"] == "referral-consent-withdrawn" for p in problems), problems
+
+
+def test_a_plain_update_dated_before_the_referral_was_sent_or_before_its_latest_update_is_refused_as_a_correction_is(cli, repo):
+    """`cpcm referral --at` takes the bounds a correction of an update keeps: not before the referral
+    was sent, not before its latest update (exit 4 as every invalid field, the field named, nothing
+    written). The case is registered on the 23rd and the referral sent on the 24th."""
+    assert cli(*CLINIC).code == 0
+    case_id = register(cli, child={"name": CANARY, "sex": "female", "date_of_birth": "2015-03-02", "disability": "no"})
+    for giver in ("child", "caregiver"):
+        assert cli("consent", case_id, *CONSENT, "--by", giver).code == 0
+    worker = at(cli, "2026-11-24T10:00:00+03:00")
+    assert worker("refer", case_id, "--service", "clinic", "--need", "treatment", "--check", "all").code == 0
+    before = commit_count(repo)
+    early = worker("referral", case_id, "R1", "--status", "acknowledged", "--at", "2026-11-23T15:00")
+    assert early.code == 4 and commit_count(repo) == before, early.stderr
+    assert "at: is before the referral was sent (2026-11-24 10:00 +03:00)" in early.stderr and "then or later" in early.stderr
+    later = at(cli, LATER)
+    assert later("referral", case_id, "R1", "--status", "acknowledged", "--at", "2026-11-25T12:00").code == 0
+    before = commit_count(repo)
+    backward = later("referral", case_id, "R1", "--status", "accepted", "--start", "2026-11-30", "--expected-duration", "3mo",
+                     "--at", "2026-11-25T09:00")
+    assert backward.code == 4 and commit_count(repo) == before, backward.stderr
+    assert "at: is before its latest update (2026-11-25 12:00 +03:00)" in backward.stderr
+    assert CANARY not in early.stderr + backward.stderr
+    assert later("referral", case_id, "R1", "--status", "accepted", "--start", "2026-11-30", "--expected-duration", "3mo",
+                 "--at", "2026-11-25T13:00").code == 0

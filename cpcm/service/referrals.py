@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
 from cpcm import clock
-from cpcm.domain.dates import local_day
+from cpcm.domain.dates import local_day, local_text
 from cpcm.domain.forms import confirmed, laid_over, validate
 from cpcm.domain.records import CORRECTION_KEYS, Record
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
@@ -353,6 +353,10 @@ def referral(ctx: Context, case_id: str, ref: str, status: str, start: str | Non
         body["feedback"] = feedback.strip()
     sent = local_day(found["at"], ctx.zone)  # the day it was sent, in the agency's time zone
     errors += [e for e in referral_rules.update_problems(status, body, sent) if e.field not in {x.field for x in errors}]
+    if at is not None:  # after its sending and its latest update, as a correction of an update is (`_dated_between`)
+        latest = found["history"][-1]
+        errors += _dated_between(ctx, found["ref"], at, [(found["at"], "the referral was sent", -1)] + (
+            [(latest["at"], "its latest update", -1)] if len(found["history"]) > 1 else []))
     if errors:
         raise InvalidInput(errors, f"referral {found['ref']} of {case_id}")
     settles = settled_by(case, "referral_update", body)  # the referral updated again after a sync found it updated apart
@@ -389,7 +393,6 @@ def update_corrected(ctx: Context, case_id: str, records: list[Record], original
     duration, an outcome its feedback, a start is not before the day it was sent. A corrected
     time (`at`) stays between the referral's sending and the updates before and after it.
     (the body, the field errors)"""
-    from cpcm.domain.dates import local_text
     from cpcm.domain.durations import parse_duration
     from cpcm.workflow import referrals as referral_rules
     from cpcm.workflow.fold import effective
@@ -459,19 +462,26 @@ def update_corrected(ctx: Context, case_id: str, records: list[Record], original
     sent = local_day(entry["at"], ctx.zone)
     errors += referral_rules.update_problems(status, body, sent)
     if at is not None:
-        moment = at.astimezone(timezone.utc)
         bounds = [(entry["at"], "the referral was sent", -1)]
         if before is not None:
             bounds.append((before.at, f"its update before this one ({before.id})", -1))
         if after is not None:
             bounds.append((after.at, f"its update after this one ({after.id})", 1))
-        for when, words, side in bounds:
-            edge = datetime.fromisoformat(when).astimezone(timezone.utc)
-            if (side < 0 and moment < edge) or (side > 0 and moment > edge):
-                errors.append(FieldError("at", f"is {'before' if side < 0 else 'after'} {words} ({local_text(when, ctx.zone)}): "
-                                               f"an update of referral {ref} is dated {'then or later' if side < 0 else 'then or earlier'}"))
-                break
+        errors += _dated_between(ctx, ref, at, bounds)
     return body, errors
+
+
+def _dated_between(ctx: Context, ref: str, at: datetime, bounds: list[tuple[str, str, int]]) -> list[FieldError]:
+    """The error of an update of referral `ref` dated `at` outside its `bounds` ((when, what it is,
+    -1: not before it, 1: not after it)): a referral's updates are dated in the order they happen,
+    from its sending on, so that its history reads as the provider answered."""
+    moment = at.astimezone(timezone.utc)
+    for when, words, side in bounds:
+        edge = datetime.fromisoformat(when).astimezone(timezone.utc)
+        if (side < 0 and moment < edge) or (side > 0 and moment > edge):
+            return [FieldError("at", f"is {'before' if side < 0 else 'after'} {words} ({local_text(when, ctx.zone)}): "
+                                     f"an update of referral {ref} is dated {'then or later' if side < 0 else 'then or earlier'}")]
+    return []
 
 
 def referral_corrected(ctx: Context, case_id: str, records: list[Record], original: Record, data: Mapping[str, Any],
