@@ -205,22 +205,30 @@ def test_verify__recipients_that_do_not_match_the_team(cli, sup, repo):
     assert verify(cli) == {"recipients-stale"}
 
 
-def test_verify__a_committed_plaintext_file_is_named_never_shown(cli, repo):
+def test_verify__a_committed_plaintext_file_is_reported_by_its_folder__its_name_and_content_never_shown(cli, repo):
+    """A file saved into the repository by hand may be named after a child: verify names the case
+    folder it is in (or none), and the git command that lists it; a file under a record's name is
+    named, as cpcm makes such names."""
     case_id = register(cli)
-    (repo / "cases" / case_id / "visit-notes.txt").write_text("Zqxcanary lives at the market\n")
-    commit_as(repo, "amina", f"note {case_id} {records(repo, case_id)[0].name.split('.')[0]}", f"cases/{case_id}/visit-notes.txt")
-    (repo / "export.csv").write_text("Zqxcanary,2015\n")
-    commit_as(repo, "amina", "export 1 cases", "export.csv")
-    (repo / "export.csv").unlink()  # deleted again: still in the history
-    commit_as(repo, "amina", "export 1 cases", "export.csv")
+    (repo / "cases" / case_id / "Zqxcanary-visit-notes.txt").write_text("Zqxcanary lives at the market\n")
+    commit_as(repo, "amina", f"note {case_id} {records(repo, case_id)[0].name.split('.')[0]}",
+              f"cases/{case_id}/Zqxcanary-visit-notes.txt")
+    (repo / "Zqxcanary.csv").write_text("Zqxcanary,2015\n")
+    commit_as(repo, "amina", "export 1 cases", "Zqxcanary.csv")
+    (repo / "Zqxcanary.csv").unlink()  # deleted again: still in the history
+    commit_as(repo, "amina", "export 1 cases", "Zqxcanary.csv")
     # a plaintext record under a record's name
     fake = f"cases/{case_id}/01M84N5AEN51ATC26YE94JZYAV.note.yaml.age"
     (repo / fake).write_text("kind: note\ntext: Zqxcanary\n")
     commit_as(repo, "amina", f"note {case_id} 01M84N5AEN51ATC26YE94JZYAV", fake)
     result = cli("verify", "--json")
     assert result.code == 1
-    plain = sorted(p["message"].split()[0] for p in result.json() if p["code"] == "plaintext-committed")
-    assert plain == sorted(["export.csv", f"cases/{case_id}/visit-notes.txt", fake])
+    messages = [p["message"] for p in result.json() if p["code"] == "plaintext-committed"]
+    assert len(messages) == 3, messages
+    assert sum(m.startswith("a file in the repository whose name is not shown") for m in messages) == 1
+    assert sum(m.startswith(f"a file in cases/{case_id} whose name is not shown") for m in messages) == 1
+    assert sum(m.startswith(f"{fake} as committed in") for m in messages) == 1
+    assert all("git show --stat" in m for m in messages if not m.startswith(fake))
     assert "Zqxcanary" not in result.stdout + result.stderr
 
 
@@ -438,8 +446,9 @@ def test_uncommitted_change__says_what_to_do_and_following_it_leaves_verify_clea
     stray.write_text("a scan\n")
     found = {p["message"] for p in cli("verify", "--json").json() if p["code"] == "uncommitted-change"}
     assert found == {f"{rel} differs from the last commit (an interrupted write, or an edit by hand). {restore_hint(rel)}",
-                     f"cases/{case_id}/scan.txt differs from the last commit (an interrupted write, or an edit by hand: "
-                     "not cpcm's and not committed: move it out of the repository)"}, found
+                     f"a file in cases/{case_id} whose name is not shown (it may name someone: git status lists it) differs "
+                     "from the last commit (an interrupted write, or an edit by hand: not cpcm's and not committed: move it "
+                     "out of the repository)"}, found
     git(repo, "checkout", "--", rel)
     stray.rename(repo.parent / "scan.txt")
     assert verify(cli) <= {"history-before-signing"}
@@ -490,8 +499,21 @@ def test_verify__the_advice_for_a_file_changed_through_gits_index_works_when_fol
     stray.write_text("by hand\n")
     git(repo, "add", str(stray.relative_to(repo)))
     (problem,) = [p for p in cli("verify", "--json").json() if p["code"] == "uncommitted-change"]
-    assert f"take it out of git's index (git rm --cached cases/{case_id}/notes.txt)" in problem["message"]
+    assert "take it out of git's index (git rm --cached FILE)" in problem["message"] and "notes.txt" not in problem["message"]
     followed(f"git rm -q --cached cases/{case_id}/notes.txt")
     stray.unlink()
     assert cli("verify", "--json").json() == []
 
+
+
+def test_verify__a_folder_made_by_hand_in_cases_is_not_named(cli, repo):
+    """A folder saved into `cases/` by hand under a child's name is no case: verify reports its file
+    by the `cases` folder only, and no `recipients-missing` naming the folder."""
+    register(cli)
+    folder = repo / "cases" / "Zqxcanary papers"
+    folder.mkdir()
+    (folder / "Zqxcanary.txt").write_text("notes\n")
+    result = cli("verify", "--json")
+    assert result.code == 1 and "Zqxcanary" not in result.stdout + result.stderr
+    assert [(p["code"], p["message"].split(" (it may")[0]) for p in result.json()] == [
+        ("uncommitted-change", "a file in cases whose name is not shown")]

@@ -19,7 +19,7 @@ from cpcm.domain.team import AFTER_REMOVAL, OVERSIGHT, Team, Worker
 from cpcm.errors import CannotDecrypt, Corrupt, restore_hint
 from cpcm.store import atomic, codec
 from cpcm.store.git import Git, GitError, git_env
-from cpcm.store.layout import CASES, CONFIG, POLICY, RECIPIENTS, RECORD_FILE, TEAM, covers_from
+from cpcm.store.layout import CASES, CONFIG, POLICY, RECIPIENTS, RECORD_FILE, TEAM, TMP_PREFIX, covers_from
 from cpcm.domain.problems import Problem
 
 CONFERENCES = "conferences"
@@ -38,6 +38,23 @@ PLAINTEXT = re.compile(
     rf"^(\.gitignore|\.gitattributes|\.cpcm/(config|team|services|policy)\.yaml|\.cpcm/forms/[a-z0-9][a-z0-9_-]*\.yaml"
     rf"|\.cpcm/templates/[A-Za-z0-9_][A-Za-z0-9_.-]*|{CASES}/\.keep|({CASES}|{CONFERENCES})/{_ID}/{RECIPIENTS})$")
 CONFIG_FILES = re.compile(r"^(\.gitignore|\.gitattributes|\.cpcm/.*)$")
+
+
+def _shown(path: str, lister: str) -> str:
+    """A path for a message: as it is when cpcm makes such names (a record, a temp file, a settings
+    file); else by its case or conference folder only. A file saved into the repository by hand
+    may be named after a child ("Amani consent.pdf"), and verify's report ends up in a county's
+    logs: `lister` (a git command) names it to whoever looks."""
+    match = FOLDER_FILE.match(path)
+    if PLAINTEXT.match(path) or CONFIG_FILES.match(path) or (
+            match and (RECORD_FILE.match(match["name"]) or match["name"].startswith(TMP_PREFIX))):
+        return path
+    parts = path.rstrip("/").split("/")
+    folder = ("/".join(parts[:2]) if parts[0] in (CASES, CONFERENCES) and len(parts) > 2 and re.fullmatch(_ID, parts[1])
+              else parts[0] if parts[0] in (CASES, CONFERENCES) and len(parts) > 1 else "the repository")
+    return f"a file in {folder} whose name is not shown (it may name someone: {lister} lists it)"
+
+
 # the commits that may rewrite record files (re-encryption), each with the folders it may touch
 # (docs/case-format.md#git-one-commit-per-command)
 REENCRYPTIONS = (
@@ -692,7 +709,9 @@ class Audit:
             status, path = entry[:2], entry[3:]
             skip = "R" in status or "C" in status  # the next entry is the old name
             added = status[0] == "A"  # put in git's index by hand (git add), not in the last commit: nothing to restore
-            out = f"take it out of git's index (git rm --cached {path}) and move it out of the repository" if added \
+            shown = _shown(path, "git status")
+            named = path if shown == path else "FILE"  # in a command to type: FILE, as git status lists it
+            out = f"take it out of git's index (git rm --cached {named}) and move it out of the repository" if added \
                 else "move it out of the repository"
             if CONFIG_FILES.match(path):
                 fix = "cpcm policy set commits it" if path == POLICY else "commit it"
@@ -703,11 +722,11 @@ class Audit:
                     self.add("config-uncommitted", f"{path} differs from the last commit (an edit by hand outside a commit). "
                              + restore_hint(path, f"  (or keep the edit: {fix})"), rule="format")
             elif status == "??" or added:
-                self.add("uncommitted-change", f"{path} differs from the last commit (an interrupted write, or an edit by hand: "
-                         f"not cpcm's and not committed: {out})", _folder_of(path), rule="format")
+                self.add("uncommitted-change", f"{shown} differs from the last commit (an interrupted write, or an edit by "
+                         f"hand: not cpcm's and not committed: {out})", _folder_of(path), rule="format")
             else:
-                self.add("uncommitted-change", f"{path} differs from the last commit (an interrupted write, or an edit by hand). "
-                         + restore_hint(path), _folder_of(path), rule="format")
+                self.add("uncommitted-change", f"{shown} differs from the last commit (an interrupted write, or an edit by "
+                         "hand). " + restore_hint(named), _folder_of(path), rule="format")
 
     # the last verified head is still in the history
     def below_verified(self, head: str) -> bool:
@@ -782,7 +801,8 @@ class Audit:
                 if not is_record:
                     if status != "D" and not PLAINTEXT.match(path) and path not in plaintext_reported:
                         plaintext_reported.add(path)
-                        self.add("plaintext-committed", f"{path} was committed (commit {commit.sha[:10]}) but is not a file "
+                        self.add("plaintext-committed", f"{_shown(path, f'git show --stat {commit.sha[:10]}')} was committed "
+                                 f"(commit {commit.sha[:10]}) but is not a file "
                                  "cpcm writes: it may hold personal data in plain text; remove it from the history",
                                  match["folder"] if match else None, rule="privacy")
                     continue
@@ -820,7 +840,8 @@ class Audit:
                                          team, recovery))
                 elif new != _ZERO and not PLAINTEXT.match(path) and path not in plaintext_reported:
                     plaintext_reported.add(path)
-                    self.add("plaintext-committed", f"{path} was committed (merge commit {commit.sha[:10]}) but is not a file "
+                    self.add("plaintext-committed", f"{_shown(path, f'git show --stat {commit.sha[:10]}')} was committed "
+                             f"(merge commit {commit.sha[:10]}) but is not a file "
                              "cpcm writes", match["folder"] if match else None, rule="privacy")
             if touches and member is None:
                 self.add("commit-author-not-member", f"commit {commit.sha[:10]} changes cases or conferences but its author "
@@ -941,7 +962,9 @@ class Audit:
     # each case and conference folder as it stands: readers, and every record the runner can read
     def folders(self) -> None:
         for top in (CASES, CONFERENCES):
-            names = self.store.case_ids(top)
+            # a folder whose name is no case or conference ID holds nothing of cpcm's (its files are named, unnamed, by
+            # working_tree or the history walk: its name may be someone's)
+            names = [name for name in self.store.case_ids(top) if re.fullmatch(_ID, name)]
             for n in range(0, len(names), STEADY_FOLDERS):
                 self.steadily(lambda chunk=names[n:n + STEADY_FOLDERS]: [self.folder(top, name) for name in chunk])
 
@@ -1017,7 +1040,7 @@ def _folder_of(path: str) -> str | None:
     if match:
         return match["folder"]
     parts = path.split("/")
-    return parts[1] if len(parts) > 2 and parts[0] in (CASES, CONFERENCES) else None
+    return parts[1] if len(parts) > 2 and parts[0] in (CASES, CONFERENCES) and re.fullmatch(_ID, parts[1]) else None
 
 
 def verify(store, config, team: Team, worker: Worker, keys) -> list[Problem]:
