@@ -332,10 +332,13 @@ def flush_notices(print_them: bool = True) -> None:
     the sessions; the exit code is not changed."""
     seen: set[str] = set()
     for ctx in _opened if print_them else ():
-        left = [f"{rel}: an interrupted write was undone and this file was left as it is, " +
+        kept = getattr(ctx.store, "left_in_place", ())
+        if kept:
+            from cpcm.store.audit import shown_path  # a name cpcm does not make may be a child's: its folder only
+        left = [f"{shown_path(rel, 'git status')}: an interrupted write was undone and this file was left as it is, " +
                 ("an agency's file put in place or edited by hand (cpcm policy set or cpcm form set commits it)"
                  if rel.startswith(".cpcm/") else "not a file cpcm writes (move it out of the repository)") +
-                "; cpcm verify lists it until then" for rel in getattr(ctx.store, "left_in_place", ())]
+                "; cpcm verify lists it until then" for rel in kept]
         for notice in [*left, *getattr(ctx, "notices", ())]:
             if notice not in seen:
                 seen.add(notice)

@@ -40,7 +40,7 @@ PLAINTEXT = re.compile(
 CONFIG_FILES = re.compile(r"^(\.gitignore|\.gitattributes|\.cpcm/.*)$")
 
 
-def _shown(path: str, lister: str) -> str:
+def shown_path(path: str, lister: str) -> str:
     """A path for a message: as it is when cpcm makes such names (a record, a temp file, a settings
     file); else by its case or conference folder only. A file saved into the repository by hand
     may be named after a child ("Amani consent.pdf"), and verify's report ends up in a county's
@@ -709,7 +709,7 @@ class Audit:
             status, path = entry[:2], entry[3:]
             skip = "R" in status or "C" in status  # the next entry is the old name
             added = status[0] == "A"  # put in git's index by hand (git add), not in the last commit: nothing to restore
-            shown = _shown(path, "git status")
+            shown = shown_path(path, "git status")
             named = path if shown == path else "FILE"  # in a command to type: FILE, as git status lists it
             out = f"take it out of git's index (git rm --cached {named}) and move it out of the repository" if added \
                 else "move it out of the repository"
@@ -801,7 +801,7 @@ class Audit:
                 if not is_record:
                     if status != "D" and not PLAINTEXT.match(path) and path not in plaintext_reported:
                         plaintext_reported.add(path)
-                        self.add("plaintext-committed", f"{_shown(path, f'git show --stat {commit.sha[:10]}')} was committed "
+                        self.add("plaintext-committed", f"{shown_path(path, f'git show --stat {commit.sha[:10]}')} was committed "
                                  f"(commit {commit.sha[:10]}) but is not a file "
                                  "cpcm writes: it may hold personal data in plain text; remove it from the history",
                                  match["folder"] if match else None, rule="privacy")
@@ -840,7 +840,7 @@ class Audit:
                                          team, recovery))
                 elif new != _ZERO and not PLAINTEXT.match(path) and path not in plaintext_reported:
                     plaintext_reported.add(path)
-                    self.add("plaintext-committed", f"{_shown(path, f'git show --stat {commit.sha[:10]}')} was committed "
+                    self.add("plaintext-committed", f"{shown_path(path, f'git show --stat {commit.sha[:10]}')} was committed "
                              f"(merge commit {commit.sha[:10]}) but is not a file "
                              "cpcm writes", match["folder"] if match else None, rule="privacy")
             if touches and member is None:
