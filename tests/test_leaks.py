@@ -551,3 +551,17 @@ def test_passphrase_file__readable_by_others_gets_a_warning(cli_as, tmp_env):
     assert result.code == 0, result.stderr
     assert f"passphrase file ($CPCM_PASSPHRASE_FILE) {secret} can be read by other users" in result.stderr
     assert f"chmod 600 {secret}" in result.stderr and "horse" not in result.stderr
+
+
+def test_leaks__a_path_given_through_the_environment_is_named_by_its_variable(cli_as, tmp_env, team):
+    """$CPCM_REPO and $CPCM_IDENTITY are paths the user gave, as --repo and --identity are: a
+    folder named after a child is named by the variable in a message, never by its path."""
+    missing_repo = tmp_env / f"{CANARY} case"
+    result = cli_as("amina", CPCM_REPO=str(missing_repo))("list")
+    assert result.code == 3 and "no casefile repository at the $CPCM_REPO path" in result.stderr, result.stderr
+    missing_key = tmp_env / f"{CANARY} key.txt"
+    result = cli_as("amina", CPCM_IDENTITY=str(missing_key))("list")
+    assert result.code == 5 and "no identity at the $CPCM_IDENTITY path" in result.stderr, result.stderr
+    result = cli_as("amina", CPCM_IDENTITY=str(missing_key))("list", "--identity", str(missing_key))
+    assert result.code == 5 and "no identity at the --identity path" in result.stderr, result.stderr
+    assert CANARY.split()[0] not in result.stdout + result.stderr

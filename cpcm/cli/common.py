@@ -263,11 +263,14 @@ def identity_path(option: Path | None) -> Path:
 
 
 def typed_paths(exc: BaseException, **given: Path | str | None) -> BaseException:
-    """`exc` with every path the user typed (an option's value, as typed and resolved) replaced
-    by the option's name: messages name the option, not the value (a file name can be a name)."""
+    """`exc` with every path the user typed (an option's value, or an environment variable's, as
+    typed and resolved) replaced by the option's or the variable's name: messages name the option,
+    not the value (a file name can be a name)."""
     from cpcm.errors import CpcmError
 
     if isinstance(exc, CpcmError):
+        # the paths given through the environment, after the options (an option given overrides its variable)
+        given = {**given, **{f"${name}": os.environ.get(name) for name in ("CPCM_REPO", "CPCM_IDENTITY", "CPCM_PASSPHRASE_FILE")}}
         for option, value in given.items():
             if not value:
                 continue
