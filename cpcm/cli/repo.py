@@ -292,6 +292,8 @@ def _next_cache(result, removed: str) -> None:
 
 
 def _report_team_change(result, json_out: bool, done: str, removed: str | None = None) -> None:
+    for message in result.warnings:  # on standard error, with --json too (its keys stay as they are)
+        warn(message)
     if json_out:
         print_json(result.to_json())
         return

@@ -19,7 +19,7 @@ from cpcm.domain.team import AFTER_REMOVAL, OVERSIGHT, Team, Worker
 from cpcm.errors import CannotDecrypt, Corrupt, restore_hint
 from cpcm.store import atomic, codec
 from cpcm.store.git import Git, GitError, git_env
-from cpcm.store.layout import CASES, CONFIG, POLICY, RECIPIENTS, RECORD_FILE, TEAM, covers_from
+from cpcm.store.layout import CASES, CONFIG, POLICY, RECIPIENTS, RECORD_FILE, SUPERVISION, TEAM, covers_from
 from cpcm.domain.problems import Problem
 
 CONFERENCES = "conferences"
@@ -32,11 +32,11 @@ _ID = r"[A-Z]{2}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}"
 _REC = r"[0-9A-HJKMNP-TV-Z]{26}"
 _WORKER = r"[a-z0-9][a-z0-9._-]{0,31}"
 WORKER_ID = re.compile(rf"^{_WORKER}$")
-FOLDER_FILE = re.compile(rf"^(?P<top>{CASES}|{CONFERENCES})/(?P<folder>{_ID})/(?P<name>[^/]+)$")
+FOLDER_FILE = re.compile(rf"^(?P<top>{CASES}|{CONFERENCES}|{SUPERVISION})/(?P<folder>{_ID})/(?P<name>[^/]+)$")
 # plaintext files a casefile repository may hold (docs/case-format.md#layout); nothing else
 PLAINTEXT = re.compile(
     rf"^(\.gitignore|\.gitattributes|\.cpcm/(config|team|services|policy)\.yaml|\.cpcm/forms/[a-z0-9][a-z0-9_-]*\.yaml"
-    rf"|\.cpcm/templates/[A-Za-z0-9_][A-Za-z0-9_.-]*|{CASES}/\.keep|({CASES}|{CONFERENCES})/{_ID}/{RECIPIENTS})$")
+    rf"|\.cpcm/templates/[A-Za-z0-9_][A-Za-z0-9_.-]*|{CASES}/\.keep|({CASES}|{CONFERENCES}|{SUPERVISION})/{_ID}/{RECIPIENTS})$")
 CONFIG_FILES = re.compile(r"^(\.gitignore|\.gitattributes|\.cpcm/.*)$")
 # the commits that may rewrite record files (re-encryption), each with the folders it may touch
 # (docs/case-format.md#git-one-commit-per-command)
@@ -54,6 +54,7 @@ REENCRYPTIONS = (
     # a worker's new key (cpcm key rotate, cpcm team recover): every folder they read, conferences too
     (re.compile(rf"^team (rotate|recover) {_WORKER}$"), CASES),
     (re.compile(rf"^team (rotate|recover) {_WORKER}$"), CONFERENCES),
+    (re.compile(rf"^team (rotate|recover) {_WORKER}$"), SUPERVISION),  # a supervision session they took part in
     (re.compile(rf"^conference add-case (?P<folder>{_ID}) {_ID}$"), CONFERENCES),
     (re.compile(rf"^conference (sign|bar|lift) (?P<folder>{_ID}) {_REC}$"), CONFERENCES),  # the Form 5 register, shared with the team
     (re.compile(rf"^conference share (?P<folder>{_ID})$"), CONFERENCES),
@@ -826,7 +827,7 @@ class Audit:
                 self.add("commit-author-not-member", f"commit {commit.sha[:10]} changes cases or conferences but its author "
                          f"({commit.author or 'not a cpcm worker address'}) was not an active team member then")
         # a record ever added must still be there (a merge can drop one without a deletion in any commit)
-        present = set(_git_bytes(self.root, ["ls-tree", "-r", "--name-only", head, "--", CASES, CONFERENCES])
+        present = set(_git_bytes(self.root, ["ls-tree", "-r", "--name-only", head, "--", CASES, CONFERENCES, SUPERVISION])
                       .decode("utf-8", "replace").splitlines())
         names = {p.rsplit("/", 1)[1] for p in present}
         for path in self.added:
@@ -940,7 +941,7 @@ class Audit:
 
     # each case and conference folder as it stands: readers, and every record the runner can read
     def folders(self) -> None:
-        for top in (CASES, CONFERENCES):
+        for top in (CASES, CONFERENCES, SUPERVISION):
             names = self.store.case_ids(top)
             for n in range(0, len(names), STEADY_FOLDERS):
                 self.steadily(lambda chunk=names[n:n + STEADY_FOLDERS]: [self.folder(top, name) for name in chunk])
@@ -1017,7 +1018,7 @@ def _folder_of(path: str) -> str | None:
     if match:
         return match["folder"]
     parts = path.split("/")
-    return parts[1] if len(parts) > 2 and parts[0] in (CASES, CONFERENCES) else None
+    return parts[1] if len(parts) > 2 and parts[0] in (CASES, CONFERENCES, SUPERVISION) else None
 
 
 def verify(store, config, team: Team, worker: Worker, keys) -> list[Problem]:
