@@ -69,8 +69,9 @@ def register(app: typer.Typer) -> None:
         worker: Optional[str] = typer.Option(None, "--worker", help="Only the sessions that supervised this worker.", show_default=False),
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
-        """The supervision sessions you took part in (held, or were supervised in), by date. A
-        session you did not take part in is not listed: it is confidential to those who did.
+        """The supervision sessions you took part in (held, or were supervised in), by date: who,
+        when, which kinds, how many cases; what was said is in 'cpcm supervision show'. A session
+        you did not take part in is not listed: it is confidential to those who did.
 
         Example: cpcm supervision list --worker amina
         """
@@ -79,7 +80,7 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         found = supervision.list_sessions(ctx, worker)
         if json_out:
-            print_json([s.to_dict() for s in found])
+            print_json([s.summary() for s in found])
         else:
             print_table(["session", "date", "held by", "workers", "format", "kinds", "cases"],
                         [[s.id, _day(s.at, ctx.zone), s.held_by, ", ".join(s.workers), "group" if s.group else "individual",

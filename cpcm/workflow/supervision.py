@@ -51,6 +51,12 @@ class Session:
     def group(self) -> bool:
         return len(self.workers) > 1
 
+    def summary(self) -> dict:
+        """What `supervision list` gives of it: who, when, what kind, how many cases; none of what was said."""
+        return {"session_id": self.id, "at": self.at, "held_by": self.held_by, "workers": list(self.workers),
+                "format": "group" if self.group else "individual", "kinds": list(self.kinds), "cases": len(self.cases),
+                "corrected": len(self.history) > 1}
+
     def to_dict(self) -> dict:
         content = {key: self.body.get(key) for key in CONTENT if self.body.get(key) not in (None, "", [])}
         return {"session_id": self.id, "at": self.at, "held_by": self.held_by, "workers": list(self.workers),
