@@ -173,3 +173,15 @@ def test_supervision__report_caseload_counts_sessions_never_their_content(cli_as
     text = sup("report", "caseload")
     assert "Supervision sessions per worker" in text.stdout
     assert not leaks((made.stdout + text.stdout + text.stderr).encode())
+
+
+def test_supervision__verify_reports_a_session_recorded_by_a_caseworker(cli_as, monkeypatch):
+    from cpcm.workflow import supervision as rules
+
+    # a copy whose cpcm let a caseworker record one (an older release, an edited one): its signed commit says who wrote it
+    monkeypatch.setattr(rules, "may_hold", lambda worker: worker is not None)
+    assert _record(cli_as("amina"), "--worker", "otieno", "--kind", "support").code == 0
+    monkeypatch.undo()
+    found = cli_as("sup")("verify", "--json")
+    assert found.code == 1
+    assert [p["code"] for p in found.json()] == ["signer-not-allowed"]

@@ -91,7 +91,7 @@ MEANINGS = {
     "unknown-signer": "a commit is signed by a key no team member has, or by a worker who was not an active member then; "
                       "`cpcm sync` refuses it too",
     "revoked-key": "a commit is signed by a key revoked (`cpcm team revoke --lost`) at or before its date; `cpcm sync` refuses it too",
-    "signer-not-allowed": "the signer's role does not allow what the commit records (an approval by a caseworker, a team change "
+    "signer-not-allowed": "the signer's role does not allow what the commit records (an approval or a supervision session by a caseworker, a team change "
                           "by a caseworker, a policy change by a caseworker); `cpcm sync` refuses it too",
     "by-not-signer": "a commit's author, or a record's `by`, is not the worker whose key signed it; `cpcm sync` refuses the commit too",
     "uncommitted-change": "a file differs from the last commit: an interrupted write, or an edit by hand (the message says "
