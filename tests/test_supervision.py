@@ -185,3 +185,14 @@ def test_supervision__verify_reports_a_session_recorded_by_a_caseworker(cli_as, 
     found = cli_as("sup")("verify", "--json")
     assert found.code == 1
     assert [p["code"] for p in found.json()] == ["signer-not-allowed"]
+
+
+def test_supervision__a_session_is_corrected_after_its_worker_left(cli_as):
+    sup = cli_as("sup")
+    session_id = _record(sup, "--worker", "otieno", "--kind", "support", "--at", "2026-11-20").json()["session_id"]
+    assert sup("team", "remove", "otieno").code == 0
+    corrected = sup("supervision", "record", "--corrects", session_id, "--kind", "clinical", "--reason", "wrong kind", "--json")
+    assert corrected.code == 0, corrected.stderr
+    assert sup("supervision", "show", session_id, "--json").json()["kinds"] == ["clinical"]
+    moved = sup("supervision", "record", "--corrects", session_id, "--worker", "amina", "--reason", "wrong worker")
+    assert moved.code == 4 and "- workers: cannot be changed by a correction" in moved.stderr

@@ -130,19 +130,21 @@ def _need_holder(ctx, verb: str):
     return me
 
 
-def _check_body(ctx, data: Mapping[str, Any], me, errors: list[FieldError]) -> dict:
-    """The body of a session from `data` (the form's fields), checked: every bad field in `errors`."""
+def _check_body(ctx, data: Mapping[str, Any], me, errors: list[FieldError], new: bool = True) -> dict:
+    """The body of a session from `data` (the form's fields), checked: every bad field in `errors`.
+    `new`: a session being recorded, whose workers must be active members of the team (a
+    correction keeps the workers it was recorded with, one who has left since too)."""
     body, problems = context.form_problems(ctx, "supervision", data)
     errors += problems
     workers = [str(w).strip() for w in (body.get("workers") or []) if str(w).strip()]
-    for worker in workers:
+    for worker in workers if new else ():
         if ctx.team.get(worker) is None:
             errors.append(FieldError("workers", "names someone who is not an active member of the team (active: "
                                                f"{', '.join(w.id for w in ctx.team.active)}; see cpcm team list)"))
         elif worker == me.id:
             errors.append(FieldError("workers", "is you: a session is held by one worker for others (your own supervision "
                                                "is recorded by the one who supervises you)"))
-    if len(set(workers)) != len(workers):
+    if new and len(set(workers)) != len(workers):
         errors.append(FieldError("workers", "names a worker twice"))
     cases = []
     for text in body.get("cases") or []:
@@ -218,7 +220,7 @@ def correct(ctx, session_id: str, data: Mapping[str, Any], reason: str | None, a
     merged = {k: v for k, v in merged.items() if v not in (None, "", [])}
     if at is not None:
         errors += context.at_errors(ctx, None, at)
-    body = _check_body(ctx, {**merged, "workers": list(session.workers)}, me, errors)
+    body = _check_body(ctx, {**merged, "workers": list(session.workers)}, me, errors, new=False)
     if errors:
         raise InvalidInput(errors, f"the correction of {session_id}")
     body = {k: v for k, v in body.items() if v not in (None, "", [])}
