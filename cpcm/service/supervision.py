@@ -17,7 +17,6 @@ from datetime import date, datetime, timezone
 from typing import Any, Iterable, Mapping
 
 from cpcm.domain.ids import new_supervision_id, normalise_case_id, normalise_supervision_id, record_id_millis
-from cpcm.domain.records import Record
 from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service import context
 from cpcm.service.results import Written
