@@ -196,3 +196,22 @@ def test_supervision__a_session_is_corrected_after_its_worker_left(cli_as):
     assert sup("supervision", "show", session_id, "--json").json()["kinds"] == ["clinical"]
     moved = sup("supervision", "record", "--corrects", session_id, "--worker", "amina", "--reason", "wrong worker")
     assert moved.code == 4 and "- workers: cannot be changed by a correction" in moved.stderr
+
+
+def test_supervision__a_new_key_reencrypts_the_sessions_its_worker_took_part_in(cli_as, repo, team):
+    from cpcm.crypto import cipher, identity
+
+    sup, amina = cli_as("sup"), cli_as("amina")
+    session_id = _record(sup, "--worker", "amina", "--kind", "support").json()["session_id"]
+    rotated = amina("key", "rotate", "--no-passphrase")
+    assert rotated.code == 0, rotated.stderr
+    assert "and 1 supervision session(s) re-encrypted" in rotated.stderr
+    assert amina("supervision", "show", session_id).code == 0  # with the new key, at the same path
+    record_file = next((repo / "supervision" / session_id).glob("*.yaml.age"))
+    old = identity.load(next(team["amina"][0].parent.glob("amina.txt.old-*")), lambda: None)
+    try:
+        cipher.decrypt(record_file.read_bytes(), old.keys)
+        raise AssertionError("the old key still opens the session as it stands")
+    except cipher.NotARecipient:
+        pass
+    assert sup("verify").code == 0

@@ -175,7 +175,9 @@ def register(app: typer.Typer) -> None:
             return
         extra = result.extra
         say(f"'{worker}' has a new key ({len(extra['reencrypted']['cases'])} case(s), "
-            f"{len(extra['reencrypted']['conferences'])} conference(s) re-encrypted); put the recovery identity back offline")
+            f"{len(extra['reencrypted']['conferences'])} conference(s)"
+            + (f", {len(extra['reencrypted']['supervision'])} supervision session(s)" if extra['reencrypted'].get('supervision') else "")
+            + " re-encrypted); put the recovery identity back offline")
     @team.command("revoke")
     def revoke(
         worker: str = typer.Argument(..., help="The worker's id."),
