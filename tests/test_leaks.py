@@ -30,6 +30,7 @@ MARKERS = tuple(part.lower() for part in CANARY.split())
 
 # commands whose stdout is the records the user asked to see: a value stored there may come back
 SHOWS_RECORDS = {"show", "list", "log", "service show", "service list", "conference show", "conference list", "render",
+                 "supervision show",
                  "conference register",
                  "report", "team list", "due", "check", "policy show", "form blank", "key show"}
 
@@ -55,6 +56,7 @@ def world(tmp_path_factory, repo_template):
         assert amina("refer", case, "--service", "clinic", "--need", "treatment", "--check", "all").code == 0
         conf = sup("conference", "new", "--kind", "internal", "--date", "2026-12-10", "--json").json()["conference_id"]
         assert sup("conference", "add-case", conf, case, "--reason", "especially_difficult").code == 0
+        session = sup("supervision", "record", "--no-input", "--worker", "amina", "--kind", "support", "--json").json()["session_id"]
         # the files the commands that read one are given when the canary is elsewhere
         (base / "tmp" / "policy.yaml").write_text("rules: {}\n")
         (base / "tmp" / "home-form.yaml").write_text("extends: registration\nkind: registration\n")
@@ -62,7 +64,7 @@ def world(tmp_path_factory, repo_template):
         newcomer = make_identity(base / "keys" / "newcomer.txt")
         record = sup("log", case, "--json").json()
         record = (record.get("records") if isinstance(record, dict) else record)[-1]
-        yield {"base": base, "root": root, "case": case, "conf": conf, "sup": sup, "amina": amina, "keys": keys,
+        yield {"base": base, "root": root, "case": case, "conf": conf, "session": session, "sup": sup, "amina": amina, "keys": keys,
                "newcomer": newcomer, "record": record.get("record_id") or record.get("id")}
 
 
@@ -143,6 +145,8 @@ BASE = {
     "conference update": ["conference", "update", "{conf}", "--venue", "Hall {n}", "--reason", "moved"],
     "conference sign": ["conference", "sign", "--name", "Member {n}", "--institution", "Office", "--position", "SCCO"],
     "conference register": ["conference", "register", "--bar", "--name", "Member X", "--institution", "Office", "--reason", "breach"],
+    "supervision record": ["supervision", "record", "--no-input", "--worker", "amina", "--kind", "clinical", "--discussed", "notes"],
+    "supervision list": ["supervision", "list"], "supervision show": ["supervision", "show", "{session}"],
     "policy show": ["policy", "show"], "policy check": ["policy", "check", "{tmp}/policy.yaml"],
     "policy set": ["policy", "set", "{tmp}/policy.yaml"],
     "config set": ["config", "set", "agency.name", "A home"],
@@ -218,7 +222,7 @@ _counter = itertools.count()
 def fill(args: list[str], world) -> list[str]:
     n = next(_counter)
     return [a.format(case=world["case"], conf=world["conf"], tmp=world["base"] / "tmp", n=n, newcomer=world["newcomer"],
-                     record=world["record"]) for a in args]
+                     record=world["record"], session=world["session"]) for a in args]
 
 
 def test_leaks__every_command_has_a_valid_invocation_here():
@@ -288,7 +292,7 @@ def canary_files(base: Path, kind: str | None) -> list[Path]:
 FORM_OF = {"register": "registration", "assess": "assessment-initial", "plan": "plan", "consent": "consent",
            "followup": "followup", "review": "review", "close": "closure", "service add": "service",
            "conference minutes": "conference-minutes", "update": "registration", "readiness": "readiness",
-           "sign-off": "sign-off", "transfer": "transfer-kenya",
+           "sign-off": "sign-off", "transfer": "transfer-kenya", "supervision record": "supervision",
            "placement": "placement", "tracing": "tracing", "family-assessment": "family-assessment", "preparation": "preparation"}
 
 

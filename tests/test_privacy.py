@@ -34,6 +34,7 @@ TEMPLATES = re.compile(
     r"|conference (new|attend|minutes|close|render|update) CC-[0-9A-Z]{4}-[0-9A-Z]{4}( [0-9A-Z]{26})?"
     r"|conference (sign|bar|lift) CR-0000-0005 [0-9A-Z]{26}"
     r"|conference add-case CC-[0-9A-Z]{4}-[0-9A-Z]{4} CP-[0-9A-Z]{4}-[0-9A-Z]{4}( [0-9A-Z]{26})?"
+    r"|supervision (record|correct) SV-[0-9A-Z]{4}-[0-9A-Z]{4} [0-9A-Z]{26}"
     r"|(review|assign) batch [0-9]+ cases)$"
 )
 
@@ -305,6 +306,14 @@ def run_the_cycle(s: "Session", base: Path, amina, sup, case_id: str) -> None:
     s.run(sup, "conference", "close", conf)
     s.run(sup, "render", "minutes", conf, names_allowed=True)  # the venue and co-chair typed with the marker
     s.run(sup, "report", "statistics", "--format", "json")
+    # a supervision session, confidential to who took part: the marker in its notes, as a worker and as a case typed
+    session = s.run(sup, "supervision", "record", "--worker", "amina", "--kind", "support", "--case", case_id, "--no-input",
+                    "--discussed", f"{CANARY} at home", "--wellbeing", CANARY, "--json").json()["session_id"]
+    s.run(sup, "supervision", "record", "--worker", CANARY, "--case", CANARY, "--kind", "support", "--no-input", expect=4)
+    s.run(sup, "supervision", "record", "--corrects", session, "--decision", f"{CANARY} visits", "--reason", "a decision left out")
+    s.run(amina, "supervision", "list", "--json")
+    s.run(amina, "supervision", "show", session, "--json", names_allowed=True)
+    s.run(sup, "report", "caseload")
     # cover for a colleague: granted, used, shown on their list, ended by the next write after it
     kamau = base / "keys" / "kamau.txt"
     s.run(sup, "team", "add", "kamau", "--role", "caseworker", "--recipient", make_identity(kamau), "--signing-key", signing_line(kamau))
@@ -473,8 +482,9 @@ def test_commit_messages__follow_the_fixed_templates(world):
     # that write, one commit each (a render of a conference document is recorded too)
     # two updates, two corrections, a readiness record, two plan revisions, a withdrawal, an approval and a --done; a
     # conference update, a Form 5 signature, a bar and its lifting, two renders of Form 5; a cover used and ended; best
-    # interests, two placements and the three steps of reintegration; a batch of assignments and an assignment back
-    assert len(messages) == 61
+    # interests, two placements and the three steps of reintegration; a batch of assignments and an assignment back;
+    # a supervision session and its correction
+    assert len(messages) == 63
     assert [m for m in messages if not TEMPLATES.match(m)] == []
 
 

@@ -21,13 +21,13 @@ MODULES = {
     "followup": "followup", "review": "followup", "readiness": "readiness",
     "placement": "placements", "tracing": "placements", "family-assessment": "placements", "preparation": "placements",
     "close": "followup", "sign-off": "followup", "reopen": "followup", "continue": "followup",
-    "note": "followup", "conference": "conference", "transfer": "transfer", "receive": "transfer", "transfer-ack": "transfer",
+    "note": "followup", "conference": "conference", "supervision": "supervision", "transfer": "transfer", "receive": "transfer", "transfer-ack": "transfer",
     "due": "workflow", "check": "workflow", "policy": "workflow", "form": "form", "render": "render",
     "report": "report", "export": "report", "repair": "repair", "completion": "completion",
     "import": "imports", "remote": "sync", "sync": "sync", "bundle": "sync", "merge-cases": "sync",
 }
 ORDER = ("keys", "repo", "register", "cases", "update", "correct", "assess", "referrals", "followup", "readiness", "placements",
-         "conference", "transfer", "workflow", "form", "render", "report", "imports", "repair", "sync", "completion")
+         "conference", "supervision", "transfer", "workflow", "form", "render", "report", "imports", "repair", "sync", "completion")
 
 
 def build(command: str | None = None) -> typer.Typer:

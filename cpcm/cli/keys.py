@@ -217,7 +217,9 @@ def rotate(
         print_json(dict(extra))
         return
     cases, conferences = len(extra["reencrypted"]["cases"]), len(extra["reencrypted"]["conferences"])
-    say(f"'{extra['worker']}' has a new key; {cases} case(s) and {conferences} conference(s) re-encrypted to it")
+    sessions = len(extra["reencrypted"].get("supervision") or ())
+    say(f"'{extra['worker']}' has a new key; {cases} case(s) and {conferences} conference(s)"
+        + (f" and {sessions} supervision session(s)" if sessions else "") + " re-encrypted to it")
     if extra["not_reencrypted"]:
         warn(f"{len(extra['not_reencrypted'])} folder(s) you cannot read keep their records encrypted to the old key (new "
              "records use the new one): " + ", ".join(extra["not_reencrypted"][:5]))

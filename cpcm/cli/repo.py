@@ -175,7 +175,9 @@ def register(app: typer.Typer) -> None:
             return
         extra = result.extra
         say(f"'{worker}' has a new key ({len(extra['reencrypted']['cases'])} case(s), "
-            f"{len(extra['reencrypted']['conferences'])} conference(s) re-encrypted); put the recovery identity back offline")
+            f"{len(extra['reencrypted']['conferences'])} conference(s)"
+            + (f", {len(extra['reencrypted']['supervision'])} supervision session(s)" if extra['reencrypted'].get('supervision') else "")
+            + " re-encrypted); put the recovery identity back offline")
     @team.command("revoke")
     def revoke(
         worker: str = typer.Argument(..., help="The worker's id."),
@@ -292,6 +294,8 @@ def _next_cache(result, removed: str) -> None:
 
 
 def _report_team_change(result, json_out: bool, done: str, removed: str | None = None) -> None:
+    for message in result.warnings:  # on standard error, with --json too (its keys stay as they are)
+        warn(message)
     if json_out:
         print_json(result.to_json())
         return

@@ -153,8 +153,9 @@ class Worker:
         return replace(self, signing_keys=keys)
 
 
-# record kinds only these roles write (workflow/approvals.py: a supervisor or manager decides)
-ROLE_KINDS = {"approval": OVERSIGHT, "rejection": OVERSIGHT}
+# record kinds only these roles write (workflow/approvals.py: a supervisor or manager decides; a
+# supervision session is recorded by the supervisor or manager who held it, workflow/supervision.py)
+ROLE_KINDS = {"approval": OVERSIGHT, "rejection": OVERSIGHT, "supervision": OVERSIGHT}
 # repository files only a supervisor or manager changes (by hand: no command writes them after
 # init), as only they change the team (service/team.py)
 MANAGER_FILES = (".cpcm/config.yaml", ".cpcm/policy.yaml")

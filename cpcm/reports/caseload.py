@@ -32,7 +32,8 @@ ONLY_YOURS = ("Only your own row: you cannot read every case of the repository, 
               "the open cases you can read.")
 
 
-def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime, reader: str | None = None) -> dict:
+def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime, reader: str | None = None,
+             supervision: dict | None = None) -> dict:
     """Open cases per worker by stage and risk, against the cap; overdue items per worker;
     approvals waiting for supervisors.
 
@@ -40,7 +41,11 @@ def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime, r
     caseworker's, who reads their own cases, not every colleague's): then the per-worker rows are
     only the reader's own, since no other worker's count can be known from them, and what each
     supervisor can decide is left out for the same reason (`workers_shown: "yours"`). The totals
-    count the cases given, as the report's coverage says."""
+    count the cases given, as the report's coverage says.
+
+    `supervision`: in a supervisor's report, each worker's supervision in the period, counts only
+    (ESARO monitoring, "supervision frequency"): {"start", "end", "rows": [{worker, last_session,
+    sessions, sessions_held}], "ratio": a warning or None}; never anything a session holds."""
     cases = list(cases)
     cap, warn_from = caseload_limits(policy)
     soon = soon_window(policy, now)
@@ -121,6 +126,8 @@ def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime, r
         "supervisors": supervisors,
         "totals": totals,
     }
+    if supervision is not None and reader is None:
+        view["supervision"] = supervision
     if reader is not None:
         view["workers_shown"] = "yours"  # only in such a report: a supervisor's view is as it always was
     # the total row's "target missed": every one of the cases read where not every worker has a row
@@ -167,6 +174,12 @@ def _tables(view: dict, risks: tuple[str, ...], missed_total: int | None = None)
                    "self-approval in the policy"
                    if totals["approvals_nobody_may_decide"] else ""),
     ]
+    if view.get("supervision") is not None:
+        held = view["supervision"]
+        tables.append(table("supervision", f"Supervision sessions per worker, {held['start']} to {held['end']} (counts only)",
+                            ["worker", "last supervised", "supervised", "held"],
+                            [[r["worker"], r["last_session"] or "never", r["sessions"], r["sessions_held"]] for r in held["rows"]],
+                            note=held.get("ratio") or ""))
     # what each supervisor can decide is not known from some of the cases (said in ONLY_YOURS); what nobody
     # may decide is, and stays
     return [t for t in tables if not (yours and t["id"] == "supervisors" and not t["rows"])]

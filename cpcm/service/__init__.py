@@ -6,7 +6,7 @@ it never prints or exits (the CLI does).
 
 - `context`: the session (`Context`, `open_repo`) and the public helpers every module shares;
 - one module per command group: `team`, `cases`, `planning`, `referrals`, `followups`,
-  `closure`, `reintegration` (readiness, tracing, family assessment, preparation), `placements`, `conferences`, `transfers`, `documents` (render), `worklist` (due, check,
+  `closure`, `reintegration` (readiness, tracing, family assessment, preparation), `placements`, `conferences`, `supervision`, `transfers`, `documents` (render), `worklist` (due, check,
   policy show), `settings` (policy set, form set, config set), `integrity` (verify), `reports` (report, export);
 - `results`: what a writing function returns.
 
@@ -15,7 +15,8 @@ One name per verb from the command line to here: `cpcm approve` is `service.appr
 it takes PEP 8's trailing underscore: `cpcm list` is `service.list_`, `cpcm continue`
 `service.continue_`. A group's sub-commands are `group_verb` (`team_add`, `service_import`,
 `key_new`), except a case conference's, reached through their module:
-`service.conferences.new(ctx, ...)` for `cpcm conference new`.
+`service.conferences.new(ctx, ...)` for `cpcm conference new` (and a supervision session's,
+`service.supervision.record(ctx, ...)` for `cpcm supervision record`).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what the names below are; imported on first use (`__getattr__`), not at start-up
-    from cpcm.service import completion, conferences
+    from cpcm.service import completion, conferences, supervision
     from cpcm.service.cases import (SHORT_FORMS, LogEntry, assign, assign_batch, assign_cover, assign_from_worker, case_summary, correct, find_record, list_, list_rows, log, note,
                                     records_text, register, repair, show, sibling_fields, link_siblings, update,
                                     validate_registration)
@@ -73,7 +74,7 @@ __all__ = [
     # placements and the steps of reintegration
     "placement", "tracing", "family_assessment", "preparation",
     # conferences, transfers
-    "conferences", "parse_conference_id", "transfer", "transfer_batch", "transfer_withdraw", "receive", "transfer_ack", "bundle_recipients",
+    "conferences", "parse_conference_id", "supervision", "transfer", "transfer_batch", "transfer_withdraw", "receive", "transfer_ack", "bundle_recipients",
     # documents
     "render", "Document", "document_names",
     # due, rules, verify, exports
@@ -83,7 +84,7 @@ __all__ = [
 # each name above -> the module that defines it: a command imports only the modules it uses
 # (`cpcm show` does not pay for the reports, sync or conference code at every start)
 _MODULES = {
-    "completion": None, "conferences": None, "parse_conference_id": "conferences",
+    "completion": None, "conferences": None, "parse_conference_id": "conferences", "supervision": None,
     **dict.fromkeys(("SHORT_FORMS", "LogEntry", "assign", "assign_batch", "assign_cover", "assign_from_worker", "case_summary", "correct", "find_record", "list_", "list_rows", "log",
                      "note", "records_text", "register", "repair", "show", "update", "validate_registration", "sibling_fields",
                      "link_siblings"), "cases"),

@@ -258,7 +258,8 @@ def _build(ctx: Context, kind: str, cases: list, start: date, end: date, total: 
     from cpcm import reports
 
     if kind == "caseload":
-        view = reports.caseload(cases, ctx.team, ctx.policy, ctx.now, _only_yours(ctx, len(cases)))
+        reader = _only_yours(ctx, len(cases))
+        view = reports.caseload(cases, ctx.team, ctx.policy, ctx.now, reader, None if reader else _supervision(ctx, start, end))
     elif kind == "placements":
         view = reports.placements(cases, ctx.policy, start, end, ctx.now)
     elif kind == "timeliness":
@@ -266,6 +267,16 @@ def _build(ctx: Context, kind: str, cases: list, start: date, end: date, total: 
     else:
         view = reports.statistics(cases, ctx.policy, start, end, ctx.now.tzinfo)
     return _with_meta(ctx, kind, view, len(cases), total)
+
+
+def _supervision(ctx: Context, start: date, end: date) -> dict:
+    """Each active worker's supervision in the period, counts only (service/supervision.py `report`),
+    and the warning when there are more caseworkers per supervisor than the policy's ratio."""
+    from cpcm.service import supervision
+    from cpcm.workflow.supervision import ratio_warning
+
+    return {"start": start.isoformat(), "end": end.isoformat(), "rows": supervision.report(ctx, start, end),
+            "ratio": ratio_warning(ctx.team, ctx.policy)}
 
 
 def _only_yours(ctx: Context, read: int) -> str | None:

@@ -238,7 +238,14 @@ def team_add(ctx: Context, worker_id: str, roles: Iterable[str], recipient: str,
         _key_taken(ctx.team, key, worker_id)
         worker = worker.with_signing_key(key, clock.iso(ctx.now))
     team = Team(ctx.team.workers + (worker,))
-    return _change_team(ctx, actor, team, f"team add {worker_id}")
+    written = _change_team(ctx, actor, team, f"team add {worker_id}")
+    from dataclasses import replace
+
+    from cpcm.workflow.supervision import ratio_warning
+
+    # more caseworkers per supervisor than the policy's ratio (IAG §2: about 1 for 5-6): a warning, never a refusal
+    ratio = ratio_warning(team, ctx.policy)
+    return replace(written, warnings=(ratio,)) if ratio else written
 
 
 def _check_removable(ctx: Context, worker_id: str) -> list:
@@ -551,9 +558,11 @@ def _reencrypt_readers_of(ctx: Context, tx, worker_id: str) -> tuple[dict[str, l
     the folders done ({"cases": [...], "conferences": [...]}) and those the acting key cannot read."""
     from cpcm.store.casestore import CONFERENCES
 
-    done: dict[str, list[str]] = {CASES: [], CONFERENCES: []}
+    from cpcm.store.layout import SUPERVISION
+
+    done: dict[str, list[str]] = {CASES: [], CONFERENCES: [], SUPERVISION: []}
     skipped: list[str] = []
-    for top in (CASES, CONFERENCES):
+    for top in (CASES, CONFERENCES, SUPERVISION):
         for folder in ctx.store.case_ids(top):
             readers = ctx.store.recipients(folder, top)
             if worker_id not in readers:

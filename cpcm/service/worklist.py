@@ -7,7 +7,7 @@ from typing import Mapping, Sequence
 
 from cpcm.domain.case import Case
 from cpcm.errors import NotFound
-from cpcm.service import conferences, tables
+from cpcm.service import conferences, supervision, tables
 from cpcm.service.context import Context, case_covers, load_case, load_cases
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow import approvals, rules
@@ -66,6 +66,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
                 if keep and (not overdue_only or overdue(item)):
                     items.append(marked(replace(item, covered_by=covered_by) if covered_by else item, each.worker))
         items += conferences.due_items(ctx, whose, horizon, overdue_only, soon, cases)
+        items += supervision.due_items(ctx, whose, horizon, overdue_only, soon)
         return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
     for row in rows:
         # a colleague covering the case has its worker's items on their list, marked so (a
@@ -81,6 +82,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     # conference items (the report after a meeting, the next conference to hold, a child admitted to a CCI)
     items += conferences.due_items(ctx, whose, horizon, overdue_only, soon,
                                    admission=lambda conferenced: tables.admission_items(ctx, rows, conferenced))
+    items += supervision.due_items(ctx, whose, horizon, overdue_only, soon)  # each caseworker's next supervision session
     return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
 
 
@@ -123,6 +125,7 @@ def check(ctx: Context, case_id: str | None = None) -> list[rules.Problem]:
         problems += rules.check_case(case, ctx.policy, ctx.now)
     problems += rules.check_workers(cases.values(), ctx.team, ctx.policy, ctx.now)
     problems += rules.check_caseloads(cases.values(), ctx.team, ctx.policy)
+    problems += supervision.problems(ctx)  # supervision overdue, and caseworkers per supervisor
     return problems
 
 

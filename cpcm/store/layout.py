@@ -13,6 +13,7 @@ LOCK = f"{CPCM_DIR}/lock"
 PENDING = f"{CPCM_DIR}/pending.json"
 CACHE_DIR = f"{CPCM_DIR}/cache"
 CASES = "cases"
+SUPERVISION = "supervision"  # supervision/<SV-ID>/: one supervision session, confidential to who took part
 RECIPIENTS = "recipients"
 SUFFIX = ".yaml.age"
 TMP_PREFIX = ".tmp-"

@@ -67,6 +67,11 @@ MEANINGS = {
                           "are written (`conference update CONF --minutes F --reason T`; docs/team.md)",
     "covers-concurrent": "one colleague's cover of a case was given or changed to different ends on two copies apart; the "
                          "later one stands (warning, until the cover is given again or a note; docs/team.md)",
+    "supervision-overdue": "a caseworker's last supervision session (or, with none, when they joined the team) is older than "
+                           "the policy's `supervision_cadence` (kenya: 3 months, CTWWC; off in inter-agency) (warning, "
+                           "`cpcm check` over every case; docs/commands/supervision.md)",
+    "supervisor-ratio": "the team has more caseworkers per supervisor or manager than the policy's `supervision_ratio` (IAG: "
+                        "about 1 for 5-6) (warning, `cpcm check` over every case; `cpcm team add` warns too, never refuses)",
     "caseload-near-cap": "a caseworker has reached the caseload warning level (warning, `cpcm check` over every case; not "
                          "for a worker off the team)",
     "case-worker-removed": "an open case's worker is no longer on the team: the case was registered by them, or given to "
@@ -89,7 +94,7 @@ MEANINGS = {
     "unknown-signer": "a commit is signed by a key no team member has, or by a worker who was not an active member then; "
                       "`cpcm sync` refuses it too",
     "revoked-key": "a commit is signed by a key revoked (`cpcm team revoke --lost`) at or before its date; `cpcm sync` refuses it too",
-    "signer-not-allowed": "the signer's role does not allow what the commit records (an approval by a caseworker, a team change "
+    "signer-not-allowed": "the signer's role does not allow what the commit records (an approval or a supervision session by a caseworker, a team change "
                           "by a caseworker, a policy change by a caseworker); `cpcm sync` refuses it too",
     "by-not-signer": "a commit's author, or a record's `by`, is not the worker whose key signed it; `cpcm sync` refuses the commit too",
     "uncommitted-change": "a file differs from the last commit: an interrupted write, or an edit by hand (the message says "
@@ -118,6 +123,8 @@ MEANINGS = {
     "agent-failed": "the agent of `cpcm unlock` could not start; commands still ask for the passphrase",
     "init-not-empty": "`cpcm init` needs an empty or new folder",
     "team-change-needs-supervisor": "only a supervisor or manager changes the team",
+    "supervision-needs-supervisor": "only a supervisor or manager records a supervision session they held (`cpcm supervision "
+                                    "record`), and only the one who held it corrects it (`--corrects`)",
     "revoke-self": "a supervisor cannot revoke their own signing key: another supervisor or manager does",
     "signing-key-exists": "that signing key is already recorded for another worker",
     "signing-key-not-yours": "`key publish --signing-key` for yourself names a key that is not your identity's",

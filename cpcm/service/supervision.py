@@ -1,0 +1,304 @@
+"""Supervision sessions (IAG §2 [L588-610]; ESARO N2): record one, read it back, correct it,
+and what is due of them.
+
+A session lives in `supervision/<SV-ID>/`, one record per file as a case's, encrypted to the
+supervisor or manager who held it and the workers supervised in it (its `recipients` file: the
+holder first), with the agency's recovery recipients as every case is: supervision is
+confidential, so never to the rest of the team. A correction is a new record in the same folder
+that supersedes the one before; the original stays in the history. Every write is one commit
+with a fixed message (`supervision record SV-… RECORD`, `supervision correct SV-… RECORD`).
+
+The library raises `CpcmError`s and returns values; the CLI (cpcm/cli/supervision.py) prints.
+The pure rules are `cpcm.workflow.supervision`.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any, Iterable, Mapping
+
+from cpcm.domain.ids import new_supervision_id, normalise_case_id, normalise_supervision_id, record_id_millis
+from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
+from cpcm.service import context
+from cpcm.service.results import Written
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, SUPERVISION
+from cpcm.workflow import supervision as rules
+
+WHAT = "the supervision session"
+NEEDS_SUPERVISOR = "supervision-needs-supervisor"  # only a supervisor or manager records (and corrects) a session they held
+JSON_KEYS = ("record_id", "kind", "warnings", "next_steps")
+
+
+def parse_session_id(text: str) -> str:
+    session_id = normalise_supervision_id(text)
+    if session_id is None:
+        raise UsageError("the session ID given is not a valid supervision session ID",
+                         "Session IDs look like SV-4F7K-9X2M; see cpcm supervision list.")
+    return session_id
+
+
+# -- reading ------------------------------------------------------------------------------------
+def session_ids(ctx) -> list[str]:
+    return ctx.store.case_ids(SUPERVISION)
+
+
+def _check_readable(ctx, session_id: str) -> list[str]:
+    worker = ctx.need_worker()
+    if not ctx.store.has_file(f"{SUPERVISION}/{session_id}/{RECIPIENTS}"):
+        raise NotFound(f"no supervision session {session_id} in this casefile repository", "See cpcm supervision list.")
+    readers = ctx.store.recipients(session_id, SUPERVISION)
+    if worker.id not in readers:
+        raise CannotDecrypt(f"you ({worker.id}) did not take part in {session_id}",
+                            "A supervision session is read only by the supervisor who held it and the workers supervised in it.")
+    return readers
+
+
+def load(ctx, session_id: str) -> rules.Session:
+    _check_readable(ctx, session_id)
+    try:
+        return rules.fold(session_id, ctx.store.read_records(session_id, ctx.keys, SUPERVISION))
+    except ValueError:
+        raise Corrupt(f"{SUPERVISION}/{session_id} holds no supervision record", f"{SUPERVISION}/{session_id}") from None
+
+
+def show(ctx, session_id: str) -> rules.Session:
+    """`cpcm supervision show`: a session you took part in, as it stands, with its history."""
+    return load(ctx, session_id)
+
+
+def list_sessions(ctx, worker: str | None = None) -> list[rules.Session]:
+    """The sessions you took part in (held or were supervised in), by date; with `worker`, those
+    that supervised that worker. A session you did not take part in is not listed: its folder
+    shows who took part (its `recipients` file) but nothing of it is yours to read."""
+    me = ctx.need_worker()
+    if worker is not None and ctx.team.get(worker, include_removed=True) is None:
+        raise NotFound("--worker: no worker by that id in the team", "See cpcm team list.")
+    found = []
+    for session_id in session_ids(ctx):
+        if me.id not in ctx.store.recipients(session_id, SUPERVISION):
+            continue
+        try:
+            session = load(ctx, session_id)
+        except (Corrupt, CannotDecrypt) as exc:
+            ctx.problems.append(exc)
+            continue
+        if worker is None or worker in session.workers:
+            found.append(session)
+    return sorted(found, key=lambda s: (s.at, s.id))
+
+
+def _first_written(ctx, session_id: str) -> datetime | None:
+    """When a session's first record was written (its record ID's time): what its folder shows without a key."""
+    ids = [m["id"] for m in (RECORD_FILE.match(p.name) for p in ctx.store.record_files(session_id, SUPERVISION)) if m]
+    if not ids:
+        return None
+    return datetime.fromtimestamp(record_id_millis(min(ids)) / 1000, tz=timezone.utc)
+
+
+def held(ctx) -> list[tuple[datetime, str, str, list[str]]]:
+    """(when, session id, held by, workers) of every session: from its records where you took part,
+    else from what its folder shows (its readers, the holder first, and when it was first written)."""
+    me = ctx.need_worker()
+    out = []
+    for session_id in session_ids(ctx):
+        readers = ctx.store.recipients(session_id, SUPERVISION)
+        if not readers:
+            continue
+        if me.id in readers:
+            try:
+                session = load(ctx, session_id)
+                out.append((datetime.fromisoformat(session.at), session_id, session.held_by, list(session.workers)))
+                continue
+            except (Corrupt, CannotDecrypt, ValueError):
+                pass
+        when = _first_written(ctx, session_id)
+        if when is not None:
+            out.append((when, session_id, readers[0], readers[1:]))
+    return out
+
+
+# -- writing ------------------------------------------------------------------------------------
+def _need_holder(ctx, verb: str):
+    me = ctx.need_worker()
+    if not rules.may_hold(ctx.team.get(me.id)):
+        overseers = [w.id for w in ctx.team.active if rules.may_hold(w)]
+        raise Refused(f"only a supervisor or manager records a supervision session they held; you ({me.id}) are not one, "
+                      "so nothing was written",
+                      (f"Ask {', '.join(overseers)} to record it." if overseers else
+                       "The team has no supervisor or manager: one is added with cpcm team add WORKER --role supervisor ..."),
+                      rule=NEEDS_SUPERVISOR)
+    return me
+
+
+def _check_body(ctx, data: Mapping[str, Any], me, errors: list[FieldError], new: bool = True) -> dict:
+    """The body of a session from `data` (the form's fields), checked: every bad field in `errors`.
+    `new`: a session being recorded, whose workers must be active members of the team (a
+    correction keeps the workers it was recorded with, one who has left since too)."""
+    body, problems = context.form_problems(ctx, "supervision", data)
+    errors += problems
+    workers = [str(w).strip() for w in (body.get("workers") or []) if str(w).strip()]
+    for worker in workers if new else ():
+        if ctx.team.get(worker) is None:
+            errors.append(FieldError("workers", "names someone who is not an active member of the team (active: "
+                                               f"{', '.join(w.id for w in ctx.team.active)}; see cpcm team list)"))
+        elif worker == me.id:
+            errors.append(FieldError("workers", "is you: a session is held by one worker for others (your own supervision "
+                                               "is recorded by the one who supervises you)"))
+    if new and len(set(workers)) != len(workers):
+        errors.append(FieldError("workers", "names a worker twice"))
+    cases = []
+    for text in body.get("cases") or []:
+        case_id = normalise_case_id(str(text))
+        if case_id is None:
+            errors.append(FieldError("cases", "is not a case ID (they look like CP-4F7K-9X2M): case IDs only, never names"))
+        elif not ctx.store.has_file(f"{CASES}/{case_id}/{RECIPIENTS}"):
+            errors.append(FieldError("cases", f"{case_id} is not a case in this casefile repository (see cpcm list)"))
+        elif case_id not in cases:
+            cases.append(case_id)
+    body["workers"] = workers
+    body["cases"] = cases
+    return body
+
+
+@context.writes
+def record(ctx, data: Mapping[str, Any], at: datetime | None = None) -> Written:
+    """Record a supervision session held by you (a supervisor or manager) with one worker
+    (individual) or more (group): its kinds, the cases discussed (IDs, checked to exist), what
+    was discussed, decisions, actions (each with an owner and a date), wellbeing and operational
+    issues (`data`: the form `supervision`). One commit; bad input changes nothing."""
+    me = _need_holder(ctx, "record")
+    errors: list[FieldError] = list(context.at_errors(ctx, None, at))
+    body = _check_body(ctx, data, me, errors)
+    if errors:
+        raise InvalidInput(errors, WHAT, hint="cpcm form blank supervision prints the form; cpcm supervision record --help the options.")
+    existing = set(session_ids(ctx))
+    session_id = new_supervision_id()
+    while session_id in existing:
+        session_id = new_supervision_id()
+    body = {"held_by": me.id, **{k: v for k, v in body.items() if v not in (None, "", [])}}
+    body.setdefault("workers", [])
+    readers = rules.readers(me.id, body["workers"])
+    entry = context.new_record(ctx, rules.KIND, session_id, body, at)
+    with context.transaction(ctx, "supervision-record") as tx:
+        tx.replace_file(f"{SUPERVISION}/{session_id}/{RECIPIENTS}", _recipients_bytes(readers))
+        tx.write_record(entry, context.keys_for(ctx, readers), SUPERVISION)
+        tx.commit(f"supervision record {session_id} {entry.id}")
+    warnings = [w for w in (rules.ratio_warning(ctx.team, ctx.policy),) if w]
+    return Written(session_id, entry.id, rules.KIND, tuple(warnings), (f"read it back: cpcm supervision show {session_id}",),
+                   {"session_id": session_id, "workers": list(body["workers"]),
+                    "format": "group" if len(body["workers"]) > 1 else "individual"}, json_keys=JSON_KEYS)
+
+
+def _recipients_bytes(readers: Iterable[str]) -> bytes:
+    return ("# worker ids who may read this supervision session: who held it, then who was supervised\n"
+            + "\n".join(readers) + "\n").encode()
+
+
+@context.writes
+def correct(ctx, session_id: str, data: Mapping[str, Any], reason: str | None, at: datetime | None = None) -> Written:
+    """Correct a session (a mistyped date, kind or note): a new record in its folder that
+    supersedes the one standing, holding its fields with those of `data` laid over them (a field
+    given empty is removed; `at` corrects when it was held). By the supervisor or manager who
+    held it. The workers supervised are not changed: the session was encrypted to them, and stays
+    readable to them in the history."""
+    me = _need_holder(ctx, "correct")
+    session = load(ctx, session_id)
+    if session.held_by != me.id:
+        raise Refused(f"{session_id} was held by {session.held_by}: only they correct it", f"Ask {session.held_by}.",
+                      rule=NEEDS_SUPERVISOR)
+    errors: list[FieldError] = []
+    if not (reason or "").strip():
+        errors.append(FieldError("reason", "is required: what was wrong"))
+    elif len(reason) > 500:
+        errors.append(FieldError("reason", "is longer than 500 characters"))
+    base = {k: v for k, v in session.body.items() if k not in ("held_by", "supersedes", "reason")}
+    if "workers" in data and list(data.get("workers") or []) != list(session.workers):
+        errors.append(FieldError("workers", "cannot be changed by a correction: the session was encrypted to the workers "
+                                           "named, and stays readable to them in the history; record the session again "
+                                           "for the right workers"))
+    merged = {**base, **{k: v for k, v in data.items() if k != "workers"}}
+    merged = {k: v for k, v in merged.items() if v not in (None, "", [])}
+    if at is not None:
+        errors += context.at_errors(ctx, None, at)
+    body = _check_body(ctx, {**merged, "workers": list(session.workers)}, me, errors, new=False)
+    if errors:
+        raise InvalidInput(errors, f"the correction of {session_id}")
+    body = {k: v for k, v in body.items() if v not in (None, "", [])}
+    body["workers"] = list(session.workers)
+    new_at = at or datetime.fromisoformat(session.at)
+    unchanged = {k: v for k, v in session.body.items() if k not in ("held_by", "supersedes", "reason")}
+    if body == unchanged and new_at == datetime.fromisoformat(session.at):
+        raise Refused(f"the correction would change nothing in {session_id}", "Give the fields to correct (see --help).",
+                      rule="nothing-to-correct")
+    body = {"held_by": session.held_by, **body, "supersedes": session.record_id, "reason": reason.strip()}
+    readers = ctx.store.recipients(session_id, SUPERVISION)
+    entry = context.new_record(ctx, rules.KIND, session_id, body, new_at, after=session.history[-1]["record_id"])
+    with context.transaction(ctx, "supervision-correct") as tx:
+        tx.write_record(entry, context.keys_for(ctx, readers), SUPERVISION)
+        tx.commit(f"supervision correct {session_id} {entry.id}")
+    return Written(session_id, entry.id, rules.KIND, (), (f"cpcm supervision show {session_id}",),
+                   {"session_id": session_id, "supersedes": session.record_id}, json_keys=JSON_KEYS)
+
+
+# -- the due list, the checks and the report ----------------------------------------------------------
+def cadence_items(ctx) -> list:
+    """Every caseworker's next supervision (`rules.cadence_due`), whoever it is for."""
+    every, required = rules.cadence(ctx.policy)
+    if every is None or not required:
+        return []
+    from cpcm.workflow.conferences import profile_start
+
+    last = rules.last_sessions(held(ctx))
+    return rules.cadence_due(ctx.team, last, ctx.policy, ctx.now, profile_start(ctx.config.policy_since))
+
+
+def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon) -> list:
+    """The supervision items for `whose` ('all': every one): each caseworker whose next session
+    falls by `horizon` (or is overdue), for the supervisor who held their last one, else for any
+    supervisor or manager (the due list's worker filter, as for the conferences' items)."""
+    from cpcm.workflow import approvals
+    from cpcm.workflow.deadlines import for_worker
+
+    worker = ctx.team.get(whose, include_removed=True) if whose != "all" else None
+    oversees = approvals.approves(worker)
+    out = []
+    for item in cadence_items(ctx):
+        if overdue_only and item.state(ctx.now, soon) != "overdue":
+            continue
+        if whose != "all" and not for_worker(item, whose, oversees):
+            continue
+        if item.due > horizon and not overdue_only:
+            continue
+        out.append(item)
+    return out
+
+
+def problems(ctx) -> list:
+    """`cpcm check`: each caseworker whose supervision is overdue, and too many caseworkers per supervisor."""
+    return rules.overdue_problems(cadence_items(ctx), ctx.now) + rules.ratio_problems(ctx.team, ctx.policy)
+
+
+def report(ctx, start: date | None = None, end: date | None = None) -> list[dict]:
+    """`cpcm report supervision`: per active worker, the date of their last session and how many
+    they had between `start` and `end` (default: the last 3 months to today), counted from what
+    every session's folder shows and, where you took part, its date; counts only, never content
+    (ESARO monitoring: supervision frequency)."""
+    ctx.need_worker()
+    zone = ctx.now.tzinfo or timezone.utc
+    end = end or ctx.now.astimezone(zone).date()
+    if start is None:  # the 3 months up to `end`: the same day 3 months before (the month's last day where it has none)
+        import calendar
+
+        year, month = (end.year, end.month - 3) if end.month > 3 else (end.year - 1, end.month + 9)
+        start = date(year, month, min(end.day, calendar.monthrange(year, month)[1]))
+    if start > end:
+        raise UsageError("--from is after --to", "Give a period that starts before it ends.")
+    sessions = held(ctx)
+    rows = []
+    for worker in ctx.team.active:
+        mine = sorted(when.astimezone(zone).date() for when, _sid, by, workers in sessions if worker.id in workers and by != worker.id)
+        holding = [when.astimezone(zone).date() for when, _sid, by, _w in sessions if by == worker.id]
+        rows.append({"worker": worker.id, "roles": list(worker.roles),
+                     "last_session": mine[-1].isoformat() if mine else None,
+                     "sessions": sum(1 for d in mine if start <= d <= end),
+                     "sessions_held": sum(1 for d in holding if start <= d <= end)})
+    return rows
