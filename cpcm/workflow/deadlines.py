@@ -640,8 +640,9 @@ def post_closure_visit_owed(case: Case) -> bool:
     """The one rule for whose post-closure visit it is: the child's case's. A case merged into
     another (`cpcm merge-cases KEEP THIS`: a second case of the same child) owes none, closed
     before the merge or after it: the child's case goes on in KEEP, which owes its own visit
-    when it is closed itself. An open duplicate keeps its clocks until it is closed as registered in
-error (merge-cases says so); closed, it asks for nothing more (docs/workflow.md)."""
+    when it is closed itself. An open duplicate keeps its clocks until it is closed as registered
+    in error (merge-cases says so); a post-closure visit that found the risk increased still asks
+    for its reopening (`_risk_after_closure`: the child's safety first). docs/commands/sync.md."""
     return case.merged_into is None
 
 
