@@ -382,7 +382,9 @@ def print_case(data: dict, zone=None) -> None:
         rows.append(("placement", placement_words(data["placement"], zone)))
     if data.get("reintegration"):
         rows += reintegration_rows(data["reintegration"], data["case_id"], zone)
-    rows += [("linked case", link["text"]) for link in data.get("links") or []]
+    # the other cases of the same child as linked; the siblings as one group, those linked through another sibling too
+    rows += [("linked case", link["text"]) for link in data.get("links") or [] if link["relation"] != "sibling"]
+    rows += [("linked case", member["text"]) for member in data.get("siblings") or []]
     if data.get("continuation"):
         kept = data["continuation"]
         review = f"; next case review due {local_day(kept['review_due'], zone)}" if kept.get("review_due") else ""

@@ -48,6 +48,7 @@ class Case:
     referrals: tuple[Mapping[str, Any], ...] = ()  # each referral with its current status
     registration: Mapping[str, Any] = field(default_factory=dict)  # the registration's fields, with every update applied
     links: tuple[str, ...] = ()                  # other case IDs of the same child (merge-cases, a re-identified ID)
+    merged_into: str | None = None               # the case this one was merged into (merge-cases KEEP THIS): the child's case
     conflicts: tuple[Mapping[str, Any], ...] = ()  # what a sync found written apart: code, records, settled or not
     placements: tuple[Mapping[str, Any], ...] = ()  # where the child lived, each from its date (cpcm placement)
 

@@ -926,7 +926,8 @@ EPISODE_MARKED = ("assessment", "consent", "consent_override", "referral", "revi
 def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, *, today: date,
                    names: Mapping[str, str] | None = None, services: Mapping[str, str] | None = None,
                    agency: Mapping[str, str] | None = None, next_review: str | None = None,
-                   choices: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None) -> dict:
+                   choices: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
+                   siblings: Iterable[Mapping[str, Any]] = ()) -> dict:
     """The whole case file, as a supervisor reviews it or a court asks for it: the child as the
     case now stands, then every record (corrected and repaired ones too) in order of `at` (the
     order written where two have the same time), each with every answer and its question's label
@@ -936,6 +937,8 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
     (service.cases.record_view: kind, what, at, by, supersedes, superseded_by, answers...).
     `choices`: {form: {field: {value: words}}} (choice_words) for the choices a form names in
     words, printed in words instead of their codes.
+    `siblings`: the case's sibling group as `cpcm show` gives it (service.cases.sibling_group):
+    each brother's or sister's case by its ID only, those linked through another sibling too.
     """
     names, services, choices = names or {}, services or {}, choices or {}
     rows = sorted(entries, key=lambda e: (_moment(e["at"]), e["record_id"]))
@@ -987,6 +990,7 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
                      caregiver=lives["caregiver"] or None, lives_with=who["value"] or None, closed=case.status == "closed",
                      other_names=_text((registration.get("child") or {}).get("other_names")) or None),
         "next_review": next_review,
+        "siblings": [{"case_id": str(m["case_id"]), "through": m.get("through")} for m in siblings],
         "counts": {"records": len(records), "corrected": len([r for r in records if r["superseded_by"]])},
         "records": records,
     }

@@ -13,7 +13,7 @@ back:
 | case plan | each comprehensive assessment | a plan written after it coming into force (approved, where the policy needs it) | case_plan |
 | review | the plan in force, then each review | the next review | review (or review_after_reunification) |
 | referral feedback | each referral | the provider's answer (accepted, declined or closed) | referral_feedback |
-| post-closure visit | each closure (approved, or immediate where the policy allows) | a post-closure follow-up | post_closure_visit |
+| post-closure visit | each closure (approved, or immediate where the policy allows), not of a case merged into another (`deadlines.post_closure_visit_owed`) | a post-closure follow-up | post_closure_visit |
 
 A clock counts in the period when it *starts* in the period (its date in the zone of `now`). Its
 limit is counted as `due` counts it, from the start in that zone (`deadlines.limit_end`): 'the same
@@ -37,7 +37,7 @@ from cpcm.domain.case import Case
 from cpcm.domain.policy import Policy
 from cpcm.reports.common import Period, chart, hours_text, median, moment, percent, table
 from cpcm.workflow.clocks import BY_CODE, MEASURED, done_events, start_events
-from cpcm.workflow.deadlines import initial_assessment_due, limit_end, review_interval, zone_of
+from cpcm.workflow.deadlines import initial_assessment_due, limit_end, post_closure_visit_owed, review_interval, zone_of
 
 CLOCKS = tuple((c.name, c.title, c.starts_text) for c in MEASURED)
 OUTCOMES = ("on_time", "late", "overdue", "open", "stopped")
@@ -165,7 +165,9 @@ def case_clocks(case: Case, policy: Policy, zone: tzinfo = timezone.utc) -> list
         add("referral_feedback", sent, limit_end(feedback, sent, zone), answered, open_until)
 
     visit = policy.duration("post_closure_visit", "limit")
-    for closed in times.all(start_events("post-closure-visit", policy), moment(case.registered_at), None):
+    # a case merged into another owes no visit: the child's case does (`cpcm due` lists none for it either)
+    for closed in times.all(start_events("post-closure-visit", policy), moment(case.registered_at), None) \
+            if post_closure_visit_owed(case) else ():
         reopened = times.first(("reopen",), closed, None)
         # the visit that meets it, made before the reopening or at the same time (the visit that found the
         # child at risk again, and the reopening it led to, both dated when the worker was there)

@@ -779,6 +779,7 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
         data["placement"]["best_interests_owed"] = path_rules.best_interests_owed(folded) is not None
     data["reintegration"] = pathway(folded, ctx.policy, ctx.now)
     data["links"] = case_links(current)
+    data["siblings"] = sibling_group(ctx, case_id, current)
     data["continuation"] = continuation(current, data["due"])
     data["transfer"] = transfer_out(ctx, folded, current)
     data["received"] = received_from(current)
@@ -869,6 +870,27 @@ def case_links(records: list[Record]) -> list[dict]:
         links.append({"case_id": str(other), "relation": relation, "reason": body.get("reason"), "record_id": record.id,
                       "at": record.at, "by": record.by, "text": LINK_WORDS[relation].format(case=other)})
     return links
+
+
+def sibling_group(ctx: Context, case_id: str, records: list[Record] | None = None) -> list[dict]:
+    """The case's sibling group (`siblings.group`): every case its sibling links lead to, through
+    the cases this worker reads (a case they cannot read, or that is not here, is named by its ID
+    only and its own links are not followed). `records`: the case's own (effective) records, when
+    they are read already. Nothing is written: a group is read from the pairs' links."""
+    def links_of(other: str) -> list[str] | None:
+        if other == case_id and records is not None:
+            found = records
+        else:
+            try:
+                found = effective(load_records(ctx, other))
+            except CpcmError:  # not this worker's (or not here, or damaged): named by its ID only
+                return None
+        return [link["case_id"] for link in case_links(found) if link["relation"] == siblings.RELATION]
+
+    return [dict(member, text=LINK_WORDS["sibling"].format(case=member["case_id"])
+                 + (f" (linked through {member['through']})" if member["through"] else "")
+                 + ("" if member["readable"] else " (a case you cannot read)"))
+            for member in siblings.group(case_id, links_of)]
 
 
 def consents_on_file(records: list[Record], now: datetime, used: set[str] | None = None) -> list[dict]:

@@ -66,7 +66,8 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
         body["immediate"] = True
     record = append(ctx, case, "close", "closure", body, at)
     if body.get("immediate"):
-        steps = (f"the case is closed; a post-closure visit is due within {ctx.policy.cited('post_closure_visit')}",)
+        steps = ((f"the case is closed; a post-closure visit is due within {ctx.policy.cited('post_closure_visit')}",)
+                 if deadlines.post_closure_visit_owed(case) else (merged_away_words(case),))
     else:
         after = fold(case_id, records + [record])
         nobody = approvers_warning(ctx, case_id, after, "the closure", "closure")
@@ -75,6 +76,12 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
                                    f"{approve_command(ctx, case_id, after, 'closure')}",)
         warnings += nobody
     return Written(case_id, record.id, "closure", tuple(warnings), next_steps=steps)
+
+
+def merged_away_words(case) -> str:
+    """What closing a case merged into another leaves to do: nothing here (deadlines.post_closure_visit_owed)."""
+    return (f"{case.id} is closed; it was merged into {case.merged_into}, the child's case, so no post-closure visit is due "
+            f"on it: the visit is {case.merged_into}'s when that case is closed")
 
 
 def _approver_words(ctx: Context, case) -> str:

@@ -149,7 +149,7 @@ def case_file(ctx: Context, case_id: str, lang: str, fmt: str) -> str:
     `lang`), after the child as the case now stands and its next review date (the review
     clock, as `cpcm due` has it)."""
     from cpcm.render import env, views
-    from cpcm.service.cases import record_view
+    from cpcm.service.cases import record_view, sibling_group
 
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
@@ -158,6 +158,7 @@ def case_file(ctx: Context, case_id: str, lang: str, fmt: str) -> str:
         case, entries, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
         services=_service_names(ctx), agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
         next_review=_next_review(ctx, case), choices=form_choice_words(ctx, {e.get("form") for e in entries}, lang),
+        siblings=sibling_group(ctx, case_id, effective(records)),
     )
     return env.render(views.CASE_FILE, lang, fmt, view, ctx.root)
 

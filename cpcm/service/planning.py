@@ -11,7 +11,7 @@ from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, 
                                   validate_form, writes)
 from cpcm.service.results import Written
 from cpcm.workflow import approvals, plan_actions, transitions
-from cpcm.workflow.deadlines import plan_actions_due
+from cpcm.workflow.deadlines import plan_actions_due, post_closure_visit_owed
 from cpcm.workflow.fold import effective, fold, settled_by
 
 
@@ -464,6 +464,10 @@ def _decided_steps(ctx: Context, case: Case, subject: str, approve: bool, pendin
         return [f"plan version {version} is not in force and {stays}: {who} writes a new version with what the note asks "
                 f"(cpcm plan {case.id} --from-current --reason ..., or --edit; cpcm show {case.id} shows the note)"]
     if subject == "closure":
+        if approve and not post_closure_visit_owed(case):
+            from cpcm.service.closure import merged_away_words
+
+            return [merged_away_words(case)]
         if approve:
             return [f"{case.id} is closed: a post-closure visit is due within {ctx.policy.cited('post_closure_visit')}, collecting the child's and family's "
                     f"feedback: cpcm followup {case.id} --purpose post_closure ..."]

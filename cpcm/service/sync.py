@@ -1350,6 +1350,9 @@ def merge_cases(ctx: Context, keep: str, other: str) -> Any:
     if first.status != "open":  # a closed (or transferred) case takes no work until it is reopened (IAG Step 6)
         steps += (f"{keep} is {first.status}: the work on the child goes on there once it is reopened (cpcm reopen {keep} "
                   f"--reason ...: same case ID, history kept, back to assessment)",)
+    if second.status == "closed":  # the child's case is `keep` now: the visit is its own (deadlines.post_closure_visit_owed)
+        steps += (f"{other} is closed: no post-closure visit is due on it any more, the child's case being {keep}"
+                  + (" (its own post-closure visit stands)" if first.status == "closed" else ""),)
     if second.status == "open":  # its clocks still run and it counts in its worker's caseload until it is closed
         steps += (f"the work on the child goes on in {keep}; {other} is still open, its deadlines on cpcm due and in its "
                   f"worker's caseload: close it as registered in error once anything only it holds is in {keep} (cpcm close "

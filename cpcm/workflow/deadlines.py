@@ -636,9 +636,19 @@ def _plan_actions(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     return items
 
 
+def post_closure_visit_owed(case: Case) -> bool:
+    """The one rule for whose post-closure visit it is: the child's case's. A case merged into
+    another (`cpcm merge-cases KEEP THIS`: a second case of the same child) owes none, closed
+    before the merge or after it: the child's case goes on in KEEP, which owes its own visit
+    when it is closed itself. An open duplicate keeps its clocks until it is closed as registered
+    in error (merge-cases says so); a post-closure visit that found the risk increased still asks
+    for its reopening (`_risk_after_closure`: the child's safety first). docs/commands/sync.md."""
+    return case.merged_into is None
+
+
 def _post_closure_visit(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     closed = case.last("closed")
-    if case.status != "closed" or not closed or _done(case, "post-closure-visit", policy, closed):
+    if case.status != "closed" or not closed or not post_closure_visit_owed(case) or _done(case, "post-closure-visit", policy, closed):
         return []
     limit = _parts(policy).duration("post_closure_visit", "limit")
     return [Deadline(case.id, "post-closure-visit", "post-closure visit", limit.after(_t(closed, zone_of(now))), None, case.worker,

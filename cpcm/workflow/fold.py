@@ -544,6 +544,8 @@ def settle_conflicts(case: Case, record: Record, updated: str | None = None) -> 
 
 def _case_link(case: Case, record: Record) -> Case:
     other = record.body.get("alias") or record.body.get("merged_into") or record.body.get("returned_as")
+    if record.body.get("merged_into"):  # a duplicate: the child's case is the other one (deadlines.post_closure_visit_owed)
+        case = _changed(case, merged_into=str(record.body["merged_into"]))
     return _changed(case, links=case.links + (other,)) if other and other not in case.links else case
 
 

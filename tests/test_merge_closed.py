@@ -1,0 +1,73 @@
+"""Two cases of one child, one of them closed, linked with `cpcm merge-cases KEEP OTHER` (OTHER is
+merged into KEEP, where the work on the child goes on): the post-closure visit is the child's
+case's (deadlines.post_closure_visit_owed). OTHER, closed before the merge or after it, owes
+none: `cpcm due`, `cpcm check` and the timeliness report leave it out; KEEP, when it is the
+closed one, keeps its own (docs/commands/sync.md#cpcm-merge-cases)."""
+from __future__ import annotations
+
+from conftest import register
+
+LATER = "2026-11-24T09:00:00+03:00"
+MONTHS_ON = "2027-03-01T09:00:00+03:00"  # past the 3 months of the post-closure visit
+
+
+def child() -> dict:
+    return {"name": "Same Child", "sex": "male", "date_of_birth": "2013-05-05"}
+
+
+def close(cli_as, case_id: str, reason: str = "registered_in_error", *checks: str) -> str:
+    """Closed by amina, approved by sup; what the approval says next."""
+    asked = cli_as("amina", CPCM_NOW=LATER)("close", case_id, "--reason", reason, "--check", "all", *checks)
+    assert asked.code == 0, asked.stderr
+    approved = cli_as("sup", CPCM_NOW=LATER)("approve", case_id, "closure")
+    assert approved.code == 0, approved.stderr
+    return approved.stderr
+
+
+def visits(cli_as, worker: str = "amina", *args: str) -> list[str]:
+    """The cases whose post-closure visit `cpcm due` lists (the next 120 days)."""
+    listed = cli_as(worker, CPCM_NOW=LATER)("due", "--within", "120", "--json", *args)
+    assert listed.code == 0, listed.stderr
+    return [item["case_id"] for item in listed.json() if item["code"] == "post-closure-visit"]
+
+
+def timeliness_visits(cli_as) -> dict:
+    report = cli_as("sup", CPCM_NOW=MONTHS_ON)("report", "timeliness", "--from", "2026-11-01", "--to", "2027-02-28", "--json")
+    assert report.code == 0, report.stderr
+    return next(c for c in report.json()["clocks"] if c["clock"] == "post_closure_visit")
+
+
+def test_merge_cases__a_closed_duplicate_merged_into_the_childs_case_leaves_its_visit_off_due(cli_as):
+    amina, sup = cli_as("amina"), cli_as("sup")
+    keep, other = register(amina, child=child()), register(amina, child=child())
+    close(cli_as, other)
+    assert visits(cli_as) == [other]  # the closed duplicate's visit, before anyone knew it was one
+    merged = cli_as("sup", CPCM_NOW=LATER)("merge-cases", keep, other)
+    assert merged.code == 0, merged.stderr
+    # the child's case goes on in KEEP, open: no visit is due anywhere, and KEEP's own items stand
+    assert visits(cli_as) == [] and visits(cli_as, "sup", "--worker", "all") == []
+    due = cli_as("amina", CPCM_NOW=LATER)("due", "--within", "120", "--json").json()
+    assert {item["case_id"] for item in due} == {keep}
+    assert [i["code"] for i in cli_as("amina", CPCM_NOW=LATER)("show", other, "--json").json()["due"]] == []
+    checked = cli_as("sup", CPCM_NOW=MONTHS_ON)("check", "--json")
+    assert not [p for p in checked.json() if p.get("case_id") == other], checked.stdout
+    clock = timeliness_visits(cli_as)
+    assert clock["started"] == 0 and clock["overdue"] == 0
+    assert f"{other} is closed: no post-closure visit is due on it any more, the child's case being {keep}" in merged.stderr
+    assert sup("verify").code == 0
+
+
+def test_merge_cases__a_duplicate_closed_after_the_merge_owes_no_visit_the_closed_childs_case_does(cli_as):
+    amina = cli_as("amina")
+    keep, other = register(amina, child=child()), register(amina, child=child())
+    close(cli_as, keep, "declined")  # the child's case was closed; a second one was opened by mistake
+    assert visits(cli_as) == [keep]
+    merged = cli_as("sup", CPCM_NOW=LATER)("merge-cases", keep, other)
+    assert merged.code == 0, merged.stderr
+    assert visits(cli_as) == [keep]  # the child's case is KEEP: its visit stands
+    said = close(cli_as, other)  # as merge-cases tells: the open duplicate is closed as registered in error
+    assert visits(cli_as) == [keep]
+    clock = timeliness_visits(cli_as)
+    assert clock["started"] == 1 and clock["overdue"] == 1  # KEEP's, not made
+    assert f"{other} is closed; it was merged into {keep}, the child's case, so no post-closure visit is due on it" in said
+    assert "a post-closure visit is due" not in said
