@@ -124,7 +124,7 @@ def _do(ctx, item, case):
         if title.startswith("transfer the case"):
             return _transfer(ctx, c)
         return service.assess(ctx, c, "comprehensive", COMPREHENSIVE)
-    if code == "case-plan":
+    if code in ("case-plan", "plan-revision"):  # a rejected revision: the next version
         return service.plan(ctx, c, plan_doc())
     if code in ("plan-approval", "closure-approval", "transfer-approval"):
         return service.approve(ctx, c, code.split("-")[0])

@@ -229,6 +229,11 @@ def run_the_cycle(s: "Session", base: Path, amina, sup, case_id: str) -> None:
     s.run(sup, "approve", case_id, "plan", "--note", "fine")
     s.run(amina, "render", "child-plan", case_id, names_allowed=True)
     s.run(amina, "render", "case-plan", case_id, "--lang", "sw", "--format", "html", "--out", str(base / "tmp" / "plan.html.age"))
+    # a revision rejected with the name in its note: the worker's due item names the version, not the note
+    s.run(amina, "plan", case_id, "--from-current", "--reason", "review", "--set", f"contingency={CANARY} once more")
+    s.run(sup, "reject", case_id, "plan", "--note", f"add an action for the birth certificate of {CANARY}")
+    s.run(amina, "due", "--within", "60")
+    s.run(amina, "check", case_id, "--json")
     s.run(amina, "due", "--ics", str(base / "tmp" / "due.ics"), "--within", "60")
     s.run(amina, "due", "--json")
     s.run(sup, "check", "--json")
@@ -483,8 +488,8 @@ def test_commit_messages__follow_the_fixed_templates(world):
     # two updates, two corrections, a readiness record, two plan revisions, a withdrawal, an approval and a --done; a
     # conference update, a Form 5 signature, a bar and its lifting, two renders of Form 5; a cover used and ended; best
     # interests, two placements and the three steps of reintegration; a batch of assignments and an assignment back;
-    # a supervision session and its correction
-    assert len(messages) == 63
+    # a supervision session and its correction; a plan revision and its rejection
+    assert len(messages) == 65
     assert [m for m in messages if not TEMPLATES.match(m)] == []
 
 

@@ -785,7 +785,7 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["received"] = received_from(current)
     if data["plan"] is not None:  # a closed or transferred case: its plan is this agency's last, in force no more
         data["plan"]["ended_with"] = folded.status if folded.status in ("closed", "transferred") else None
-    data["problems"] = [p.to_json() for p in rules.check_case(folded, ctx.policy, ctx.now)]
+    data["problems"] = [p.to_json() for p in rules.check_case(folded, ctx.policy, ctx.now, rules.NobodyDecides(ctx.team))]
     # every `at` and `..._at` time in the agency's zone, as `list --json` gives them (the due
     # items keep their own form, as `due --json` has it)
     return {key: value if key == "due" else json_times(value, ctx.zone) for key, value in data.items()}

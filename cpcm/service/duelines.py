@@ -225,7 +225,17 @@ class DueView:
                 listed = (not overdue_only or dues[k] < now_us) if unattended else keep[k]
                 keep[k] = False
                 if listed:
-                    extra.append(replace(self.deadline(~k if k in covered else k), worker_removed=True))
+                    made = replace(self.deadline(~k if k in covered else k), worker_removed=True)
+                    extra.append(undecided.told(made) if undecided is not None else made)
+        reworded = self._reworded(body, undecided, now_in, hidden, orphans) if undecided is not None else []
+        if reworded:  # what waits on a closure whose ways out differ in this team: listed as computed now, worded for it
+            keep = list(keep)
+            extra = list(extra)
+            for k in reworded:
+                listed = keep[k] and (not overdue_only or dues[k] < now_us)  # as the view's own items are (`_states`)
+                keep[k] = False
+                if listed:
+                    extra.append(undecided.told(self.deadline(~k if k in covered else k)))
         stuck = self._undecided(body, undecided, now_in, hidden) if undecided is not None else []
         if stuck:  # approvals nobody may decide: off the supervisors' lists, on the list of whoever can act, marked so
             keep = list(keep)
@@ -304,6 +314,21 @@ class DueView:
         pieces, gone = items["piece"], set(hidden)
         return [k for k in compress(range(len(pieces)), map(numbers.__contains__, items["owner"]))
                 if now_in[pieces[k]] and k not in gone and unattended_item(self.deadline(k), removed)]
+
+    @staticmethod
+    def _reworded(body: ViewBody, undecided: Any, now_in: list[bool], hidden: Sequence[int], orphans: Sequence[int]) -> list[int]:
+        """The view's items, in the piece of `now`, whose text names ways out of a closure's wait
+        that this team does not have (`rules.NobodyDecides.rewords`, once per distinct text): a
+        supervisor's rejection where nobody may decide it, a withdrawal whose asker left. Not those
+        of `hidden` or `orphans` (listed apart, worded there)."""
+        texts = body.texts
+        found = {number for number in range(len(texts)) if undecided.rewords(texts[number])}
+        if not found:
+            return []
+        items = body.items
+        pieces, gone = items["piece"], set(hidden) | set(orphans)
+        return [k for k in compress(range(len(pieces)), map(found.__contains__, items["static"]))
+                if now_in[pieces[k]] and k not in gone]
 
     @staticmethod
     def _undecided(body: ViewBody, undecided: Any, now_in: list[bool], hidden: Sequence[int]) -> list[int]:

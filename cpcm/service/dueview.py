@@ -340,8 +340,8 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
                 keep, covered_by = _listed(item, ctx, whose, oversees, horizon, soon, overdue_only, row.worker, undecided)
             if keep:
                 made = row.deadline(entry, covered_by)
-                extra.append(replace(made, worker_removed=True) if orphan
-                             else undecided.marked(made, row.worker) if undecided(made) else made)
+                extra.append(undecided.told(replace(made, worker_removed=True)) if orphan
+                             else undecided.marked(made, row.worker) if undecided(made) else undecided.told(made))
     admission_rows = [_admission_row(row, session.zone, now_us) for row in body.admission if row[0] not in changed]
     admission_rows = [row for row in admission_rows if row is not None] + [row for row in live if row.admission]
     extra += conferences.due_items(ctx, whose, horizon, overdue_only, soon,

@@ -48,8 +48,9 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
 
     def marked(item, case_worker: str | None):
         if removed and rules.unattended_item(item, removed):
-            return replace(item, worker_removed=True)
-        return undecided.marked(item, case_worker) if undecided(item) else item
+            return undecided.told(replace(item, worker_removed=True))
+        # an approval nobody may decide marked so; what waits on a closure with its ways out for this team
+        return undecided.marked(item, case_worker) if undecided(item) else undecided.told(item)
 
     if case is not None:  # one case: everything on it, whoever it is for and however far ahead
         items = [marked(item, case.worker) for item in deadlines_mod.deadlines(case, policy, now) if not overdue_only or overdue(item)]
@@ -118,11 +119,13 @@ def check(ctx: Context, case_id: str | None = None) -> list[rules.Problem]:
     ctx.need_worker()
     if case_id:
         case = load_case(ctx, case_id)
-        return rules.check_case(case, ctx.policy, ctx.now) + rules.check_workers([case], ctx.team, ctx.policy, ctx.now)
+        return (rules.check_case(case, ctx.policy, ctx.now, rules.NobodyDecides(ctx.team))
+                + rules.check_workers([case], ctx.team, ctx.policy, ctx.now))
     cases = load_cases(ctx, on_disk=True)
     problems = []
+    undecided = rules.NobodyDecides(ctx.team)
     for case in cases.values():
-        problems += rules.check_case(case, ctx.policy, ctx.now)
+        problems += rules.check_case(case, ctx.policy, ctx.now, undecided)
     problems += rules.check_workers(cases.values(), ctx.team, ctx.policy, ctx.now)
     problems += rules.check_caseloads(cases.values(), ctx.team, ctx.policy)
     problems += supervision.problems(ctx)  # supervision overdue, and caseworkers per supervisor

@@ -310,6 +310,33 @@ def deciders_barring(barred_ids, workers) -> list[str]:
     return [w.id for w in workers if may_decide(w.id, approves(w), barred_ids)]
 
 
+# what makes a decision possible where nobody in the team may make it: the last of `nobody_hint`'s and `closure_ways_out`'s ways
+_ADD_OR_ALLOW = ("add a supervisor (cpcm team add), or allow self-approval with a recorded reason (.cpcm/policy.yaml, put in "
+                 "force with cpcm policy set)")
+
+
+def closure_ways_out(case_id: str, asked_by: str | None, decidable: bool = True, withdrawable: bool = True) -> str:
+    """THE text of the ways out of the wait for a closure's decision, for a case that is not to
+    close: only those that exist for the case and the team. The one who asked withdraws it where
+    they may (`withdrawable`: an active member of the team; only they take it back), a supervisor
+    or manager rejects it where one may decide it (`decidable`: `deciders` not empty, told by
+    `rules.NobodyDecides`); where nobody may, a supervisor added or self-approval allowed makes a
+    decision possible (as `nobody_hint` says of a waiting approval). What the due items that go on
+    while a closure is requested end with (`deadlines._STAGE_WHY`): made with both true when the
+    case's deadlines are computed, worded for the team when `due` and `check` list them."""
+    who = f" ({asked_by})" if asked_by else ""
+    withdraw = f"the one who asked{who} withdraws it (cpcm close {case_id} --withdraw --reason ...)"
+    if decidable and withdrawable:
+        return f"if the case is not to close, the one who asked withdraws it (cpcm close {case_id} --withdraw --reason ...) " \
+               "or a supervisor rejects it"
+    if decidable:
+        return (f"if the case is not to close, a supervisor or manager rejects it (cpcm reject {case_id} closure --note ...): "
+                f"the one who asked{who} is no longer on the team to withdraw it")
+    if withdrawable:
+        return f"nobody in the team may decide it: if the case is not to close, {withdraw}, {_ADD_OR_ALLOW}"
+    return f"nobody in the team may decide it, and the one who asked{who} is no longer on the team to withdraw it: {_ADD_OR_ALLOW}"
+
+
 def nobody_hint(subject: str, case_id: str, requested_by: str | None, next_decidable: bool = True) -> str:
     """What the case's worker is told of a waiting request nobody in the team may decide
     (`deciders` empty): the ways out `cpcm plan` and `cpcm close` name when they write one, and
@@ -320,5 +347,4 @@ def nobody_hint(subject: str, case_id: str, requested_by: str | None, next_decid
     who = f" ({requested_by})" if requested_by else ""
     first = (f"the case's worker writes the next version from this one (cpcm plan {case_id} --from-current --reason ...), "
              "which a supervisor or manager who did not write it may approve; or " if subject == "plan" and next_decidable else "")
-    return (f"nobody in the team may decide it: {first}the one who asked{who} withdraws it ({withdraw}), add a supervisor "
-            "(cpcm team add), or allow self-approval with a recorded reason (.cpcm/policy.yaml, put in force with cpcm policy set)")
+    return f"nobody in the team may decide it: {first}the one who asked{who} withdraws it ({withdraw}), {_ADD_OR_ALLOW}"

@@ -92,6 +92,13 @@ CLOCKS: tuple[Clock, ...] = (
     Clock("case-plan", "case_plan", "Case plan in force", ("assessment.comprehensive",), "the comprehensive assessment",
           (PLAN_IN_FORCE,), "a plan written after it coming into force (approved, where the policy needs it)", "case_plan",
           "case_plan", measured=True, also=("plan_approval",), asks=("plan",)),
+    # a plan version rejected while an earlier one stays in force (a revision turned down: deadlines._plan_revision; one
+    # rejected with none in force is the case-plan item's). What the supervisor asked for reaches the worker's list; a
+    # version written after it, or a case review after it (where the version in force is kept), meets it
+    Clock("plan-revision", "plan_revision", "Next plan version after a rejected revision", ("rejection.plan",),
+          "a supervisor's rejection of a plan version while an earlier one stays in force", ("plan", "review"),
+          "a plan version written after it (its approval is then the supervisors' item), or a case review recorded after it "
+          "(the version in force kept)", "plan_revision", "plan_revision", asks=("plan",)),
     Clock("review", "review", "Case review", (PLAN_IN_FORCE, "review"), "the plan in force or the last review", ("review",),
           "the next review", "review", "review", measured=True, also=("review_after_reunification", "plan_approval"),
           asks=("review",)),

@@ -496,6 +496,54 @@ def _interim_rejected(case: Case, policy: Policy, now: datetime) -> list[Deadlin
                      _parts(policy).source("risk_response"), case.risk)]
 
 
+def _plan_revision(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    """A plan version a supervisor rejected while an earlier one stays in force (a revision turned
+    down): the case's worker writes the next version with what the rejection's note asks, within
+    `plan_revision.limit` of the rejection (cpcm's choice: the guidance gives no time). The item
+    names the version, who rejected it and when, and sends the worker to the note (`cpcm show`: the
+    note is free text, kept off the due list as a plan action's text is), so that the rejection
+    reaches the worker's list and not only `cpcm show`. A version written after it (its approval is
+    then the supervisors' item; one withdrawn by its author leaves nothing) or a case review
+    recorded after it (where the worker keeps the version in force) takes it away. A rejected
+    version with none in force, or one the case-plan clock covers (the version in force is older
+    than the latest comprehensive assessment), is the case-plan item's (`_case_plan`,
+    `_interim_rejected`); not one from before the latest reopening."""
+    plan = case.plan
+    if case.status != "open" or not plan or not plan.get("rejected_at"):  # most cases: nothing read further
+        return []
+    rejected = plan["rejected_at"]
+    in_force = plan_actions.in_force(plan, policy)
+    if not in_force or in_force.get("record_id") == plan.get("record_id") or before_reopening(case, rejected):
+        return []
+    assessed = case.last("assessment.comprehensive", case.cycle_start) if "assessment.comprehensive" in case.events else None
+    if (assessed and in_force["at"] < assessed) or _reviewed_since(case, plan.get("rejected_id")):
+        return []
+    zone = zone_of(now)
+    at = _t(rejected, zone)
+    limit = _parts(policy).duration("plan_revision", "limit")
+    version, kept = plan.get("version"), in_force.get("version")
+    by = f" by {plan['rejected_by']}" if plan.get("rejected_by") else ""
+    # the note itself is free text (it may name the child or the family): read where the case is read, never on the
+    # due list, its --json or its calendar file, as a plan action is named by its ID only
+    why = (f"plan version {version} was rejected{by} on {at.date().isoformat()}, with a note saying what to change "
+           f"(cpcm show {case.id} shows it); version {kept} stays in force. Write the next version with what the note asks "
+           f"(cpcm plan {case.id} --from-current --reason ...) within {limit.words()} of the rejection; to keep version "
+           f"{kept} instead, record it at a case review (cpcm review {case.id} ...)")
+    return [Deadline(case.id, "plan-revision", f"write the next plan version (version {version} was rejected)",
+                     limit.after(at), None, case.worker, "plan_revision", why, _parts(policy).source("plan_revision"), case.risk)]
+
+
+def _reviewed_since(case: Case, record_id: str | None) -> bool:
+    """Whether a case review was recorded after record `record_id` (in the records' order, not by
+    its time: a review dated the same minute but recorded before it does not count)."""
+    for entry in reversed(case.history):
+        if entry.id == record_id:
+            return False
+        if entry.kind == "review":
+            return True
+    return False
+
+
 def reunification_period(case: Case, policy: Policy, zone: tzinfo) -> tuple[datetime, datetime] | None:
     """The period after the latest reunification (`review_after_reunification.period`), its start
     and its end, in `zone` (calendar months and years counted there); None without a reunification."""
@@ -823,7 +871,8 @@ def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
 NOT_OPEN_CODES = frozenset({"post-closure-visit", "transfer-ack"})
 
 RULES: tuple[Callable, ...] = (
-    _initial_assessment, _risk_response, _interim_plan, _comprehensive_assessment, _case_plan, _approvals, _approved_transfer, _transfer_ack,
+    _initial_assessment, _risk_response, _interim_plan, _comprehensive_assessment, _case_plan, _plan_revision, _approvals,
+    _approved_transfer, _transfer_ack,
     _post_closure_visit,
     _referrals, _urgent,
     _review, _turning_18, _plan_actions, _placements,
@@ -836,7 +885,7 @@ def deadlines(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     items: list[Deadline] = []
     for rule in RULES:
         items += rule(case, policy, now)
-    return at_stage(case, items) if items else items
+    return at_stage(case, items, policy) if items else items
 
 
 # -- what the stage allows ---------------------------------------------------------------------------
@@ -881,37 +930,66 @@ def _listed_at(stage: str | None, steps: tuple[str, ...]) -> bool:
 _LISTED: dict[tuple[str | None, tuple[str, ...]], bool] = {}
 
 
-def at_stage(case: Case, items: list[Deadline]) -> list[Deadline]:
+def at_stage(case: Case, items: list[Deadline], policy: Policy | None = None) -> list[Deadline]:
     """`items` as the case's stage allows them: those it refuses every step of (`asks`) left out,
     or answered by the stage (`_ANSWERED_BY_STAGE`); and, for an obligation that goes on at that
     stage with fewer steps than its text names (a response to the risk while a closure is
-    requested), its text naming the steps there are (`_STAGE_WHY`)."""
+    requested), its text naming the steps there are (`_STAGE_WHY`), with the ways out of the wait
+    for the closure's decision, and who asked for it and who may not decide it (`closure_wait`:
+    `due` words those ways for its team; without `policy`, who may not decide it is left out)."""
     stage = case.stage
     kept = []
     for item in items:
         if not _listed_at(stage, asks(item)):
             continue
         why = _STAGE_WHY.get((item.code, stage))
-        kept.append(replace(item, why=why(item.why, case.id)) if why is not None else item)
+        kept.append(_waiting_on_closure(case, item, why, policy) if why is not None else item)
     return kept
 
 
-# the way out of a closure request, for what needs more than a follow-up while it waits
-_UNTIL_DECIDED = ("; an initial or comprehensive assessment, a referral or a new plan wait for the closure's decision: if the "
-                  "case is not to close, the one who asked withdraws it (cpcm close {case} --withdraw --reason ...) or a "
-                  "supervisor rejects it")
+def _waiting_on_closure(case: Case, item: Deadline, why: Callable[[str, str], str], policy: Policy | None) -> Deadline:
+    """`item`, an obligation that goes on while the case's closure is requested, with its text for
+    that stage (`why`), ending with the ways out of the wait as they are where someone may decide the
+    closure and its asker may withdraw it (`approvals.closure_ways_out`), and carrying who asked
+    (`requested_by`) and whom the request bars from deciding it (`barred`), so that `due` words the
+    ways out for the team it lists for (`closure_wait`)."""
+    closure = case.closure or {}
+    asked_by = closure.get("by")
+    barred = tuple(sorted(approvals.barring(policy, "closure", case, asked_by))) if policy is not None else ()
+    text = why(item.why, case.id) + _UNTIL_DECIDED + approvals.closure_ways_out(case.id, asked_by)
+    return replace(item, why=text, requested_by=asked_by, barred=barred)
+
+
+# the wait for a closure's decision, for what needs more than a follow-up while it waits; then its ways out
+_UNTIL_DECIDED = "; an initial or comprehensive assessment, a referral or a new plan wait for the closure's decision: "
 # Obligations that go on while a closure is requested (the response to the risk, a risk found increased): of what
 # answers them, the stage table allows a follow-up then (and a best-interests assessment, a care decision, not what
-# they ask a worker for), so their text names the follow-up, and what ends the wait for more.
+# they ask a worker for), so their text names the follow-up, and what ends the wait for more (`_waiting_on_closure`).
 # Each is given the item's own text and the case's id.
 _STAGE_WHY: dict[tuple[str, str], Callable[[str, str], str]] = {
     ("risk-response", "closure_requested"): lambda why, case_id: (
-        why.replace(RESPONSES_TEXT, f"(while the closure is requested, a follow-up: cpcm followup {case_id} ...)")
-        + _UNTIL_DECIDED.format(case=case_id)),
+        why.replace(RESPONSES_TEXT, f"(while the closure is requested, a follow-up: cpcm followup {case_id} ...)")),
     ("risk-increased", "closure_requested"): lambda why, case_id: (
         f"a follow-up found the risk increased; while the closure is requested, re-rate it at a follow-up "
-        f"(cpcm followup {case_id} ... --risk LEVEL --risk-reason TEXT) and respond" + _UNTIL_DECIDED.format(case=case_id)),
+        f"(cpcm followup {case_id} ... --risk LEVEL --risk-reason TEXT) and respond"),
 }
+# the codes of the items whose text ends with the ways out of a closure's wait (`_waiting_on_closure`)
+WAITING_ON_CLOSURE = frozenset(code for code, _stage in _STAGE_WHY)
+
+
+def closure_wait(item: Deadline, decidable: bool, withdrawable: bool) -> Deadline:
+    """`item` with the ways out of the wait for the case's closure decision worded for a team
+    (`approvals.closure_ways_out`: `decidable`, someone in it may decide the closure; `withdrawable`,
+    the one who asked is an active member of it), told by `rules.NobodyDecides.told`; the item
+    itself when it is not one of those (`WAITING_ON_CLOSURE`, with who asked) or the ways are the
+    ones its text names already (someone may decide it, its asker may withdraw it)."""
+    if (decidable and withdrawable) or item.code not in WAITING_ON_CLOSURE or item.requested_by is None:
+        return item
+    made = approvals.closure_ways_out(item.case_id, item.requested_by)
+    if not item.why.endswith(made):
+        return item
+    worded = approvals.closure_ways_out(item.case_id, item.requested_by, decidable, withdrawable)
+    return replace(item, why=item.why[:len(item.why) - len(made)] + worded)
 
 
 def soon_window(policy: Policy, now: datetime) -> timedelta:

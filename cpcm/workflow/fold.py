@@ -181,6 +181,8 @@ def _decision(case: Case, record: Record) -> Case:
         plan = dict(case.plan, **{f"{key}_at": utc(record.at)})
         if approved:  # in force: the version it was written over is decided by nothing after it
             plan.update(approved_by=record.by, written_over=None)
+        else:  # who turned it down: the item asking for the next version names them (deadlines._plan_revision)
+            plan.update(rejected_by=record.by, rejected_id=record.id)
         return _changed(case, plan=plan)
     if subject == "closure" and case.closure:
         closure = _closure_decided(case.closure, target, utc(record.at), record.by, approved)

@@ -18,18 +18,23 @@ from cpcm.domain.dates import local_text
 from cpcm.domain.team import Team, Worker
 from cpcm.workflow import approvals, consent, placements, plan_actions
 from cpcm.workflow.clocks import SUPERVISORS
-from cpcm.workflow.deadlines import NOT_OPEN_CODES, Deadline, closure_answers, deadlines, soon_window
+from cpcm.workflow.deadlines import (NOT_OPEN_CODES, WAITING_ON_CLOSURE, Deadline, closure_answers, closure_wait, deadlines,
+                                     soon_window)
 from cpcm.domain.policy import Policy
 from cpcm.domain.problems import Problem
 
 
-def check_case(case: Case, policy: Policy, now: datetime) -> list[Problem]:
+def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDecides | None" = None) -> list[Problem]:
+    """The case's problems. `undecided`: the team's `NobodyDecides`, which words the ways out of a
+    closure's wait in an item's text for that team (`NobodyDecides.told`), as `due` does."""
     problems = []
     soon = soon_window(policy, now)
     zone = now.tzinfo  # the agency's: times in a problem are shown as everywhere else, local with their offset
     for item in deadlines(case, policy, now):
         if item.owner == SUPERVISORS:
             continue  # waiting approvals are due items, not faults of the case
+        if undecided is not None:
+            item = undecided.told(item)
         state = item.state(now, soon)
         if state == "overdue":
             problems.append(Problem(f"{item.code}-overdue", "error", f"{item.title} was due {local_text(item.due, zone)}: {item.why}",
@@ -515,12 +520,17 @@ class NobodyDecides:
     marked (`nobody_may_decide`) with the ways out (`approvals.nobody_hint`). Told from who the
     item bars (`Deadline.barred`), once per set."""
 
-    __slots__ = ("_workers", "_seen", "_active")
+    __slots__ = ("_workers", "_seen", "_active", "_listed")
 
     def __init__(self, team: Team):
         self._workers = team.active
         self._active = frozenset(w.id for w in self._workers)
+        self._listed = bool(team.workers)  # a team that lists nobody tells no worker from another (as `NotOnTeam`)
         self._seen: dict[tuple, bool] = {}
+
+    def _withdrawable(self, asked_by: str) -> bool:
+        """Whether the one who asked for a request may still take it back: an active member of the team."""
+        return asked_by in self._active or not self._listed
 
     def barring(self, barred) -> bool:
         """Whether nobody in the team may decide a request that bars `barred`."""
@@ -540,6 +550,26 @@ class NobodyDecides:
         offers as a way out: the same on the case's worker's list and every case's ('all')."""
         return replace(item, nobody_may_decide=True,
                        next_decidable=not self.barring(tuple(w for w in (case_worker,) if w)))
+
+    def told(self, item: Deadline) -> Deadline:
+        """`item` with the ways out of the wait for its case's closure decision (an obligation that
+        goes on while a closure is requested: `deadlines.WAITING_ON_CLOSURE`) named as they are in
+        this team (`deadlines.closure_wait`, `approvals.closure_ways_out`): a supervisor's rejection
+        only where someone may decide the closure (told from who it bars, `Deadline.barred`, as for
+        a waiting approval), a withdrawal only while the one who asked is an active member; the item
+        itself otherwise."""
+        if item.code not in WAITING_ON_CLOSURE or item.requested_by is None or item.owner == SUPERVISORS:
+            return item
+        return closure_wait(item, not self.barring(item.barred), self._withdrawable(item.requested_by))
+
+    def rewords(self, static) -> bool:
+        """Whether `told` words an item of this static text (`tables`: code, title, owner, rule, why,
+        source, risk, requested_by, barred) otherwise than its text: the due view lists those as
+        computed now."""
+        code, owner, requested_by, barred = static[0], static[2], static[7], static[8]
+        if code not in WAITING_ON_CLOSURE or requested_by is None or owner == SUPERVISORS:
+            return False
+        return self.barring(barred) or not self._withdrawable(requested_by)
 
     def holder(self, item: Deadline, case_worker: str | None) -> str | None:
         """Whose list holds `item` (one this rule holds undecided): the one who can act on it. A
