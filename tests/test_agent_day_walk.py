@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -53,9 +56,11 @@ def ok(env: dict, *args: str, who: str | None = None) -> bytes:
 def test_a_day_with_a_protected_key_and_the_agent(tmp_env, team, repo, monkeypatch):
     from cpcm.crypto import agent, identity
 
-    runtime = tmp_env / "rt"  # short enough for a socket's path
-    runtime.mkdir(mode=0o700)
+    # short enough for a socket's path (at most 107 bytes) wherever pytest's folder is: under a parallel run tmp_env's
+    # own path is too long, and the agent then took the home folder's, which other tests' agents share
+    runtime = Path(tempfile.mkdtemp(prefix="cpcm-rt-"))
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    assert agent.socket_dir() == runtime / "cpcm"
     sup = Cli({"CPCM_REPO": str(repo), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
     assert sup(*CLINIC).code == 0
     bare = tmp_env / "shared.git"
@@ -74,6 +79,7 @@ def test_a_day_with_a_protected_key_and_the_agent(tmp_env, team, repo, monkeypat
         _walk(env, key, secret, laptop, sup, tmp_env, team, agent, identity)
     finally:
         subprocess.run([sys.executable, "-m", "cpcm", "lock"], env=env, capture_output=True, stdin=subprocess.DEVNULL)
+        shutil.rmtree(runtime, ignore_errors=True)
 
 
 def _walk(env, key, secret, laptop, sup, tmp_env, team, agent, identity):
