@@ -122,6 +122,8 @@ BASE = {
     "tracing": ["tracing", "{case}", "--no-input", "--outcome", "ongoing", "--source", "child"],
     "family-assessment": ["family-assessment", "{case}", "--no-input", "--family", "extended_family", "--recommendation", "reunify"],
     "preparation": ["preparation", "{case}", "--no-input", "--with", "child", "--method", "home_visit", "--done", "a visit"],
+    "mandatory-report": ["mandatory-report", "{case}", "--no-input", "--concern", "neglect", "--decision", "reported", "--to", "police",
+                         "--reported-on", "2026-11-20", "--reference", "OB 1", "--rationale", "the law asks it", "--law-explained", "yes"],
     "transfer": ["transfer", "{case}", "--to", "clinic", "--reason", "moved", "--out", "{tmp}/bundle-{n}.age"],
     "receive": ["receive", "{tmp}/missing.age"], "transfer-ack": ["transfer-ack", "{tmp}/missing-receipt.age"],
     "due": ["due", "--within", "7"], "check": ["check"],
@@ -293,7 +295,8 @@ FORM_OF = {"register": "registration", "assess": "assessment-initial", "plan": "
            "followup": "followup", "review": "review", "close": "closure", "service add": "service",
            "conference minutes": "conference-minutes", "update": "registration", "readiness": "readiness",
            "sign-off": "sign-off", "transfer": "transfer-kenya", "supervision record": "supervision",
-           "placement": "placement", "tracing": "tracing", "family-assessment": "family-assessment", "preparation": "preparation"}
+           "placement": "placement", "tracing": "tracing", "family-assessment": "family-assessment", "preparation": "preparation",
+           "mandatory-report": "mandatory-report"}
 
 
 def file_cases():

@@ -52,9 +52,9 @@ def test_advance__refusal_at_an_open_stage_names_the_case_stage_and_what_is_allo
     assert error.value.message == "CP-0000-0000 is at stage 'closure_requested': 'assess --type initial' is not allowed there"
     assert error.value.rule == "transition-not-allowed"
     assert error.value.hint == (
-        "Allowed now: approve closure, approve transfer, assess --type best-interests, assign, assign --cover, close --withdraw, consent, "
-        "consent --override, continue, family-assessment, followup, note, placement, preparation, readiness, receive, referral, "
-        "reject closure, reject transfer, repair, review, sharing, sign-off, tracing, transfer, transfer --withdraw, update.")
+        "Allowed now: approve closure, approve mandatory-report, approve transfer, assess --type best-interests, assign, assign --cover, "
+        "close --withdraw, consent, consent --override, continue, family-assessment, followup, mandatory-report, note, placement, "
+        "preparation, readiness, receive, referral, reject closure, reject mandatory-report, reject transfer, repair, review, sharing, sign-off, tracing, transfer, transfer --withdraw, update.")
 
 
 def test_advance__refusal_without_a_case_id():

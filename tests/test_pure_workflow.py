@@ -393,10 +393,11 @@ GONE = Worker("gone", "G", ("supervisor",), "age1g", removed="2026-06-01")
 
 
 def test_rule_of_and_the_policy_defaults():
-    assert [approvals.rule_of(s) for s in approvals.SUBJECTS] == ["plan_approval", "closure_approval", "transfer_approval"]
+    assert [approvals.rule_of(s) for s in approvals.SUBJECTS] == ["plan_approval", "closure_approval", "transfer_approval",
+                                                                  "mandatory_report_approval"]
     with pytest.raises(ValueError) as error:
         approvals.rule_of("note")
-    assert str(error.value) == "that is not approved: one of plan, closure, transfer"
+    assert str(error.value) == "that is not approved: one of plan, closure, transfer, mandatory_report"
     assert approvals.required(policy(), "plan") is True
     assert approvals.required(policy(plan_approval={"required": False}), "plan") is False
     assert approvals.self_allowed(policy(), "closure") is False
@@ -448,7 +449,7 @@ def test_pending__transfer():
     assert approvals.pending(Case("C"), "transfer") is None
     with pytest.raises(ValueError) as error:
         approvals.pending(Case("C"), "note")
-    assert str(error.value) == "that is not approved: one of plan, closure, transfer"
+    assert str(error.value) == "that is not approved: one of plan, closure, transfer, mandatory_report"
 
 
 def test_barred__the_requester_and_for_a_closure_the_caseworker():

@@ -25,9 +25,11 @@ MODULES = {
     "due": "workflow", "check": "workflow", "policy": "workflow", "form": "form", "render": "render",
     "report": "report", "export": "report", "repair": "repair", "completion": "completion",
     "import": "imports", "remote": "sync", "sync": "sync", "bundle": "sync", "merge-cases": "sync",
+    "mandatory-report": "mandatory_report",
 }
 ORDER = ("keys", "repo", "register", "cases", "update", "correct", "assess", "referrals", "followup", "readiness", "placements",
-         "conference", "supervision", "transfer", "workflow", "form", "render", "report", "imports", "repair", "sync", "completion")
+         "mandatory_report", "conference", "supervision", "transfer", "workflow", "form", "render", "report", "imports", "repair",
+         "sync", "completion")
 
 
 def build(command: str | None = None) -> typer.Typer:

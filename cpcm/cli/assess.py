@@ -115,7 +115,7 @@ def _decision_command(app: typer.Typer, approve: bool) -> None:
 
     def command(
         case: str = typer.Argument(..., help="Case ID."),
-        subject: str = typer.Argument(..., help="plan, closure or transfer."),
+        subject: str = typer.Argument(..., help="plan, closure, transfer or mandatory-report (a caseworker's decision not to report)."),
         note: Optional[str] = typer.Option(None, "--note", help="A note for the worker" + ("." if approve else " (required: what to change)."),),
         at: AtOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
@@ -124,11 +124,14 @@ def _decision_command(app: typer.Typer, approve: bool) -> None:
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
         result = (service.approve if approve else service.reject)(ctx, case_id, subject, note, parse_at(at))
-        report_written(result, json_out, f"{subject} of {case_id} {'approved' if approve else 'rejected'}")
+        what = "the decision not to report" if subject.strip().replace("-", "_") == "mandatory_report" else subject
+        report_written(result, json_out, f"{what} of {case_id} {'approved' if approve else 'rejected'}")
 
-    command.__doc__ = (f"A supervisor's {'approval' if approve else 'rejection'} of a case plan, a closure or a transfer "
-                       f"(not of one's own, unless the policy allows it).\n\n"
-                       f"Example: cpcm {verb} CP-4F7K-9X2M plan" + (' --note "add a goal for school"' if not approve else ""))
+    command.__doc__ = (f"A supervisor's {'approval' if approve else 'rejection'} of a case plan, a closure, a transfer "
+                       f"or a caseworker's decision not to make a mandatory report (not of one's own, unless the policy "
+                       f"allows it).\n\n"
+                       f"Example: cpcm {verb} CP-4F7K-9X2M plan" + (' --note "add a goal for school"' if not approve else "") +
+                       f"\nExample: cpcm {verb} CP-4F7K-9X2M mandatory-report --note \"...\"")
     app.command(verb)(command)
 
 

@@ -412,6 +412,13 @@ def print_case(data: dict, zone=None) -> None:
                       + [_episode(c)] * reopened
                       for c in data["consents"]],
                      title="Consents on file")
+    if data.get("mandatory_reports"):
+        gap()
+        reopened = bool(data.get("reopened_at"))
+        titled_table(["on", "by", "decision", "concerns", "to", "reported on", "reference", "explained", "supervisor", "record"]
+                     + ["episode"] * reopened,
+                     [mandatory_report_cells(m, zone) + [_episode(m)] * reopened for m in data["mandatory_reports"]],
+                     title="Mandatory-reporting decisions")
     if data["open_actions"] and not ended:
         from cpcm.workflow.open_items import referral_open
 
@@ -441,6 +448,25 @@ def print_case(data: dict, zone=None) -> None:
         titled_table(["due", "what", "state", "why"],
                      [[local_text(i["due"], zone), i["title"], i["state"], f"{i['why']} ({i['source']})"] for i in items],
                      title="Due")
+
+
+def mandatory_report_cells(entry: dict, zone=None) -> list[str]:
+    """A mandatory-reporting decision's row of `cpcm show`: the day, who decided, the decision (with
+    its basis when not reported), the concerns, to whom, when and the authority's reference, whether
+    the rules were explained, the supervisor's decision of one not to report, and the record (the
+    rationale is read in it: `cpcm show CASE RECORD`)."""
+    decision = _value(entry.get("decision")) + (f" ({_value(entry['basis'])})" if entry.get("basis") else "")
+    supervisor = entry.get("supervisor")
+    if supervisor is None:
+        said = ""
+    elif supervisor["decision"] == "waiting":
+        said = "waiting for a supervisor's decision"
+    else:
+        said = f"{supervisor['decision']} by {supervisor['by']} on {local_day(supervisor['at'], zone)}" + (
+            f": {supervisor['note']}" if supervisor.get("note") else "")
+    return [local_day(entry["at"], zone), entry["by"], decision, ", ".join(entry.get("concerns") or []),
+            _value(entry.get("to")) or "", str(entry.get("reported_on") or "")[:10], entry.get("reference") or "",
+            _value(entry.get("law_explained")) or "", said, entry["record_id"]]
 
 
 def review_cells(review: dict, zone=None) -> list[str]:

@@ -43,7 +43,7 @@ def due_command(within: float | None, worker: str | None, overdue: bool, ics: Pa
     from cpcm.domain.dates import local_text
     from cpcm.domain.text import days
     from cpcm.workflow.deadlines import STATES, soon_window
-    from cpcm.workflow.approvals import nobody_hint
+    from cpcm.workflow.approvals import nobody_hint, subject_of_item as approvals_subject
     from cpcm.workflow.rules import off_team, unattended_hint
 
     within = days(within, "--within")
@@ -61,7 +61,7 @@ def due_command(within: float | None, worker: str | None, overdue: bool, ics: Pa
         if i.nobody_may_decide:  # a waiting approval nobody in the team may decide: on the case's worker's list
             return [STATE_LABEL[i.state(now, soon)], i.case_id, i.title, local_text(i.due, ctx.zone), _when(i, now),
                     f"{i.owner} (nobody in the team may decide it)",
-                    f"{nobody_hint(i.code.split('-')[0], i.case_id, i.requested_by, i.next_decidable)}; {why}"]
+                    f"{nobody_hint(approvals_subject(i.code), i.case_id, i.requested_by, i.next_decidable)}; {why}"]
         return [STATE_LABEL[i.state(now, soon)], i.case_id, i.title, local_text(i.due, ctx.zone), _when(i, now),
                 i.owner + (f" (covered by {i.covered_by})" if getattr(i, "covered_by", None) else ""), why]
     if ics:

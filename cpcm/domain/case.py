@@ -51,6 +51,9 @@ class Case:
     merged_into: str | None = None               # the case this one was merged into (merge-cases KEEP THIS): the child's case
     conflicts: tuple[Mapping[str, Any], ...] = ()  # what a sync found written apart: code, records, settled or not
     placements: tuple[Mapping[str, Any], ...] = ()  # where the child lived, each from its date (cpcm placement)
+    # the latest mandatory-reporting decision (cpcm mandatory-report): its record, decision, whether it waits for a
+    # supervisor (a caseworker's decision not to report), and the supervisor's decision of it (workflow/mandatory_report.py)
+    mandatory_report: Mapping[str, Any] | None = None
 
     def referral(self, ref: str) -> Mapping[str, Any] | None:
         """A referral by its short reference (R1) or its record id."""

@@ -110,8 +110,10 @@ def check_values(rules: Mapping[str, Any], base: Mapping[str, Any] | None = None
             elif value < 0:
                 errors.append(FieldError(path, "must not be negative"))
         elif isinstance(model, list):
-            if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-                errors.append(FieldError(path, "must be a non-empty list of names"))
+            # a list the profile leaves empty (mandatory_report.concerns: none until the agency lists
+            # them) may stay empty; any other must name at least one
+            if not isinstance(value, list) or (not value and model) or not all(isinstance(v, str) for v in value):
+                errors.append(FieldError(path, "must be a non-empty list of names" if model else "must be a list of names"))
         elif isinstance(model, str) and _is_duration(model):
             try:
                 parse_duration(value)

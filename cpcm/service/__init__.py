@@ -6,7 +6,8 @@ it never prints or exits (the CLI does).
 
 - `context`: the session (`Context`, `open_repo`) and the public helpers every module shares;
 - one module per command group: `team`, `cases`, `planning`, `referrals`, `followups`,
-  `closure`, `reintegration` (readiness, tracing, family assessment, preparation), `placements`, `conferences`, `supervision`, `transfers`, `documents` (render), `worklist` (due, check,
+  `closure`, `reintegration` (readiness, tracing, family assessment, preparation), `placements`, `mandatory_reports`,
+  `conferences`, `supervision`, `transfers`, `documents` (render), `worklist` (due, check,
   policy show), `settings` (policy set, form set, config set), `integrity` (verify), `reports` (report, export);
 - `results`: what a writing function returns.
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:  # what the names below are; imported on first use (`__getattr
     from cpcm.service.followups import followup, review, review_batch
     from cpcm.service.imports import import_cases, import_template
     from cpcm.service.integrity import verify
+    from cpcm.service.mandatory_reports import mandatory_report
     from cpcm.service.placements import placement
     from cpcm.service.reintegration import family_assessment, preparation, readiness, tracing
     from cpcm.service.planning import approve, assess, plan, plan_current, plan_revise, plan_withdraw, reject
@@ -73,6 +75,8 @@ __all__ = [
     "followup", "review", "review_batch", "readiness", "unfinished", "close", "close_withdraw", "sign_off", "reopen", "continue_",
     # placements and the steps of reintegration
     "placement", "tracing", "family_assessment", "preparation",
+    # mandatory reporting
+    "mandatory_report",
     # conferences, transfers
     "conferences", "parse_conference_id", "supervision", "transfer", "transfer_batch", "transfer_withdraw", "receive", "transfer_ack", "bundle_recipients",
     # documents
@@ -96,7 +100,7 @@ _MODULES = {
                      "writes"), "context"),
     **dict.fromkeys(("followup", "review", "review_batch"), "followups"),
     **dict.fromkeys(("import_cases", "import_template"), "imports"),
-    "verify": "integrity", "placement": "placements",
+    "verify": "integrity", "placement": "placements", "mandatory_report": "mandatory_reports",
     **dict.fromkeys(("family_assessment", "preparation", "readiness", "tracing"), "reintegration"),
     **dict.fromkeys(("approve", "assess", "plan", "plan_current", "plan_revise", "plan_withdraw", "reject"), "planning"),
     **dict.fromkeys(("check_consent", "consent", "consent_override", "refer", "referral", "service_add", "service_gaps",

@@ -717,7 +717,7 @@ def conferences_of(records: Sequence[Record]) -> list[dict[str, Any]]:
 def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     """The case as it stands (what `cpcm show --json` prints): the fold with the child and
     everything registered about them (with every update applied), its history, what is due,
-    each assessment, the consents on file, the referrals, the reviews, the plan with its content
+    each assessment, the consents on file, the mandatory-reporting decisions, the referrals, the reviews, the plan with its content
     and its open actions. With `record` (a record ID or a short form: `plan`, `plan@2`, `R1`, `last`
     ...), that one record in full instead (see `record_view`)."""
     records = load_records(ctx, case_id)
@@ -758,6 +758,9 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
         reunified = path_rules.reunified_at(folded)
         if readiness_rules.made_before(data["readiness"]["at"], reunified):  # made before the child went home: not this
             data["readiness"] = dict(data["readiness"], reunified_at=json_time(reunified, ctx.zone))
+    from cpcm.service.mandatory_reports import decisions as mandatory_reports
+
+    data["mandatory_reports"] = marked(mandatory_reports(current))  # each decision, report or not, and its supervisor's
     data["referrals"] = marked(folded.referrals)  # sent before the reopening
     data["reviews"] = marked(reviews_on_file(current, ctx.team))  # a correction in the place of what it corrected
     data["plan"] = dict(folded.plan, content=details["plan"], rejection=_plan_decided(current, folded.plan, "rejected"),
@@ -1102,7 +1105,7 @@ def _form_name(ctx: Context, record: Record) -> str | None:
     if record.kind == "assessment":
         return form_for(ctx, str(record.body.get("type", "initial")))
     if record.kind in ("plan", "consent", "followup", "review", "closure", "readiness", "sign_off", "placement", "tracing",
-                       "family_assessment", "preparation"):
+                       "family_assessment", "preparation", "mandatory_report"):
         return form_for(ctx, record.kind)
     return None
 
@@ -1190,6 +1193,14 @@ def describe(record: Record, referral_refs: Mapping[str, str] | None = None, pla
         what = f"{b.get('family')}: {b.get('recommendation')}"
     elif kind == "preparation":
         what = "with " + ", ".join(str(w) for w in b.get("with") or [])
+    elif kind == "mandatory_report":  # codes only: the decision, the authority's code, the basis, the concerns
+        what = str(b.get("decision") or "")
+        if b.get("decision") == "reported" and b.get("to"):
+            what += f" to {b['to']}"
+        if b.get("basis"):
+            what += f" ({b['basis']})"
+        if b.get("concerns"):
+            what += ": " + ", ".join(str(c) for c in b.get("concerns") or [])
     elif kind in ("transfer_request", "transfer"):
         what = f"to {b.get('to')}"
     elif kind == "conference":  # the link a conference's closing writes in each case it discussed
@@ -1341,7 +1352,8 @@ CORRECTABLE = ("registration", "update", "assessment", "plan", "consent", "follo
                "tracing", "family_assessment", "preparation",  # the steps of reintegration: form records, as a follow-up
                "placement",  # checked again at its corrected date, as `cpcm placement` checks one (service/placements.py)
                "referral_update",  # checked at its place in the referral's history, as `cpcm referral` checks one
-               "referral")  # its need, urgency and accompaniment only (service/referrals.py referral_corrected)
+               "referral",  # its need, urgency and accompaniment only (service/referrals.py referral_corrected)
+               "mandatory_report")  # not its decision (reported or not): a new decision is a record of its own
 
 
 def _plan_items(records: list[Record], case: Case, original: Record, base: Mapping[str, Any],
@@ -1421,7 +1433,7 @@ def _risk_before(case_id: str, records: Sequence[Record], original: Record) -> s
 
 # the records a supervisor decides (approvals.decision_of): what a decision stood on is the fields their form
 # marks `decided: true` (cpcm/forms/plan.yaml, closure.yaml)
-DECIDED = ("plan", "closure")
+DECIDED = ("plan", "closure", "mandatory_report")
 
 
 def _check_decided(ctx: Context, case_id: str, case: Case, records: Sequence[Record], original: Record,
@@ -1444,7 +1456,7 @@ def _check_decided(ctx: Context, case_id: str, case: Case, records: Sequence[Rec
     if approvals.may_correct(ctx.policy, original.kind, ctx.worker, case, first.by):
         return
     decided = "approved" if decision.kind == "approval" else "rejected"
-    what = "plan version" if original.kind == "plan" else "closure request"
+    what = {"plan": "plan version", "mandatory_report": "the decision not to report"}.get(original.kind, "closure request")
     message = (f"{what} {original.id} of {case_id} was {decided} by {decision.by} ({decision.id}): this correction would "
                f"change what was {decided} ({', '.join(changed)})")
     barred = sorted(approvals.barring(ctx.policy, original.kind, case, first.by))
@@ -1462,6 +1474,9 @@ def _check_decided(ctx: Context, case_id: str, case: Case, records: Sequence[Rec
         hint = (f"Write the change as the next version: {line} (it waits for a supervisor's decision while the version "
                 f"in force stays in force{starts}). Or {who}; the notes, who took part and the child's copy are "
                 f"corrected as before.")
+    elif original.kind == "mandatory_report":
+        hint = (f"To change it, record a new decision (cpcm mandatory-report {case_id} ...), which replaces this one, or {who}; "
+                "the reference number and the date reported are corrected as before.")
     else:
         again = "" if decision.kind == "approval" else f"ask for the closure again (cpcm close {case_id} --reason ...), or "
         hint = (f"To change it, {again}{who}; or record what you found in a note (cpcm note {case_id} --text -). "
@@ -1547,6 +1562,13 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         body, form_errors = validate(form, merged, ctx.now.date(), workers)
         errors += form_errors
         body = {**extras, **body}
+        if original.kind == "mandatory_report":
+            from cpcm.workflow import mandatory_report as mandatory_rules
+
+            errors += [FieldError(key, why) for key, why in mandatory_rules.authority_errors(ctx.policy, body)]
+            if body.get("decision") != base.get("decision"):
+                errors.append(FieldError("decision", "cannot be changed by a correction: record the new decision with "
+                                                     f"cpcm mandatory-report {case_id} ... (it replaces this one)"))
         if original.kind in ("assessment", "followup") and body.get("risk") != base.get("risk"):
             errors += risk_reason_errors(_risk_before(case_id, records, original), body)
         if original.kind == "plan":

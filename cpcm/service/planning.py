@@ -364,22 +364,24 @@ def plan_withdraw(ctx: Context, case_id: str, reason: str, at: datetime | None =
 
 @writes
 def approve(ctx: Context, case_id: str, subject: str, note: str | None = None, at: datetime | None = None) -> Written:
-    """A supervisor's approval of a plan, a closure or a transfer (not of one's own, unless the
-    policy allows it)."""
+    """A supervisor's approval of a plan, a closure, a transfer or a caseworker's decision not to
+    make a mandatory report (not of one's own, unless the policy allows it)."""
     return _decide(ctx, case_id, subject, True, note, at)
 
 
 @writes
 def reject(ctx: Context, case_id: str, subject: str, note: str | None = None, at: datetime | None = None) -> Written:
-    """A supervisor's rejection of a plan, a closure or a transfer, with a note saying why."""
+    """A supervisor's rejection of a plan, a closure, a transfer or a caseworker's decision not to
+    make a mandatory report, with a note saying why."""
     return _decide(ctx, case_id, subject, False, note, at)
 
 
 def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str | None, at: datetime | None) -> Written:
     actor = ctx.need_worker()
     verb = "approve" if approve else "reject"
-    if subject not in ("plan", "closure", "transfer"):
-        raise UsageError("that cannot be approved or rejected", "Approve or reject: plan, closure or transfer.")
+    subject = approvals.subject_of(subject or "")  # mandatory-report, as typed, is mandatory_report
+    if subject not in approvals.SUBJECTS:
+        raise UsageError("that cannot be approved or rejected", "Approve or reject: plan, closure, transfer or mandatory-report.")
     if not approve and not (note or "").strip():
         raise InvalidInput([FieldError("note", "is required: say why, so the worker knows what to change")], "rejection")
     if not approvals.oversees(actor):
@@ -453,6 +455,11 @@ def _decided_steps(ctx: Context, case: Case, subject: str, approve: bool, pendin
     """What comes after a decision (`case`: as it was before it; `pending`: the request decided),
     and for whom: the worker who asked is told on their own list only by what the decision starts."""
     who = pending.get("by") or case.worker
+    if subject == "mandatory_report":
+        if approve:
+            return [f"the decision not to report stands, with your approval recorded: cpcm show {case.id} lists it"]
+        return [f"the decision not to report does not stand: {case.worker} decides again, with what the note asks "
+                f"(cpcm mandatory-report {case.id} ...; on their cpcm due until then)"]
     if subject == "plan":
         version = pending.get("version")
         if approve:

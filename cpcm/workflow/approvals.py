@@ -1,5 +1,5 @@
-"""Who may approve or reject a plan, a closure or a transfer: one rule, `may_decide`, read by
-`cpcm approve` and `cpcm reject` (`may_approve`), the warning when nobody may (`deciders`), the
+"""Who may approve or reject a plan, a closure, a transfer or a caseworker's decision not to make
+a mandatory report: one rule, `may_decide`, read by `cpcm approve` and `cpcm reject` (`may_approve`), the warning when nobody may (`deciders`), the
 due list (`deadlines.for_worker`, `rules.NobodyDecides`), the caseload report, and `cpcm correct`
 of what a supervisor decided (`decision_of`, `may_correct`). Pure.
 
@@ -18,12 +18,31 @@ from cpcm.domain.case import Case
 from cpcm.domain.policy import Policy
 from cpcm.domain.records import Record
 from cpcm.domain.team import Worker
+from cpcm.workflow import mandatory_report as mandatory_rules
 from cpcm.workflow import transitions
 
-SUBJECTS = ("plan", "closure", "transfer")
+SUBJECTS = ("plan", "closure", "transfer", "mandatory_report")
 APPROVER_ROLES = ("supervisor", "manager")
 DECISIONS = ("approval", "rejection")
-REQUEST_KINDS = {"plan": "plan", "closure": "closure", "transfer": "transfer_request"}  # the record that asks
+REQUEST_KINDS = {"plan": "plan", "closure": "closure", "transfer": "transfer_request",  # the record that asks
+                 "mandatory_report": "mandatory_report"}  # a caseworker's decision not to report (workflow/mandatory_report.py)
+
+
+def item_code(subject: str) -> str:
+    """The code of a waiting approval on `cpcm due` (and of its clock): plan-approval,
+    closure-approval, transfer-approval, mandatory-report-approval."""
+    return f"{subject.replace('_', '-')}-approval"
+
+
+def subject_of_item(code: str) -> str:
+    """The subject of a waiting approval's item code (`item_code`): mandatory-report-approval is
+    mandatory_report."""
+    return subject_of(code.removesuffix("-approval"))
+
+
+def subject_of(text: str) -> str:
+    """A subject as typed (`cpcm approve CASE mandatory-report`) as it is kept (`mandatory_report`)."""
+    return text.strip().replace("-", "_")
 
 
 def decision_on(records: Iterable[Record], subject: str, request_id: str | None) -> Record | None:
@@ -79,6 +98,9 @@ def pending(case: Case, subject: str) -> Mapping[str, Any] | None:
     if subject == "transfer":
         request = case.transfer_request
         return request if request and request.get("decided_at") is None and case.status == "open" else None
+    if subject == "mandatory_report":
+        report = case.mandatory_report
+        return report if mandatory_rules.waiting(report) else None
     raise ValueError(f"that is not approved: one of {', '.join(SUBJECTS)}")
 
 
@@ -166,7 +188,8 @@ def held(subject: str, case: Case) -> bool:
 def has_requests(case: Case) -> bool:
     """Whether the case holds anything `pending` could find waiting: a quick test first, since
     most cases hold no request (the deadlines ask it of every case of a fill)."""
-    return case.plan is not None or case.closure is not None or case.transfer_request is not None
+    return (case.plan is not None or case.closure is not None or case.transfer_request is not None
+            or case.mandatory_report is not None)
 
 
 def barred(policy: Policy, subject: str, case: Case) -> frozenset[str]:
@@ -343,6 +366,10 @@ def nobody_hint(subject: str, case_id: str, requested_by: str | None, next_decid
     for a plan, writing its next version (a request of its own), where someone may decide that
     (`next_decidable`, `Deadline.next_decidable`: not where the case's worker is the lone
     supervisor, or there is none; told of the case's worker on every list that holds the item)."""
+    if subject == "mandatory_report":  # no withdrawal: a new decision replaces it
+        return ("nobody in the team may decide it: the case's worker records a new decision (cpcm mandatory-report "
+                f"{case_id} ...), add a supervisor (cpcm team add), or allow self-approval with a recorded reason "
+                "(.cpcm/policy.yaml, put in force with cpcm policy set)")
     withdraw = f"cpcm {'close' if subject == 'closure' else subject} {case_id} --withdraw --reason ..."
     who = f" ({requested_by})" if requested_by else ""
     first = (f"the case's worker writes the next version from this one (cpcm plan {case_id} --from-current --reason ...), "

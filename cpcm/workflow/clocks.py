@@ -53,7 +53,8 @@ class Clock:
 
 
 def _approval(subject: str, starts: str, started_by: str) -> Clock:
-    return Clock(f"{subject}-approval", f"{subject}_approval", f"{subject.capitalize()} approval", (starts,), started_by,
+    return Clock(approvals.item_code(subject), f"{subject}_approval", f"{subject.replace('_', '-').capitalize()} approval",
+                 (starts,), started_by,
                  (f"approval.{subject}", f"rejection.{subject}"), "a supervisor's or manager's approval or rejection",
                  approvals.rule_of(subject), "approval_response", SUPERVISORS, subject=subject,
                  asks=(f"approval.{subject}", f"rejection.{subject}"))
@@ -149,6 +150,15 @@ CLOCKS: tuple[Clock, ...] = (
     _approval("plan", "plan", "a plan version"),
     _approval("closure", "closure", "a closure request"),
     _approval("transfer", "transfer_request", "a transfer request"),
+    # IAG §5.10 [L696-699]: the chain of supervision for reporting. A caseworker's decision not to report waits for a
+    # supervisor's or manager's decision (workflow/mandatory_report.py); a decision on the case is owed within the policy's
+    # time of a registration (or reopening) with a concern the agency makes reportable, until one is recorded
+    _approval("mandatory_report", "mandatory_report", "a caseworker's decision not to report"),
+    Clock("mandatory-report", "mandatory_report", "Mandatory-reporting decision", ("registration", "reopen", "rejection.mandatory_report"),
+          "registration or reopening with a concern the policy makes reportable (mandatory_report.concerns), or a "
+          "supervisor's rejection of a decision not to report", ("mandatory_report",),
+          "a mandatory-reporting decision, reported or not (cpcm mandatory-report)", "mandatory_report", "mandatory_report",
+          asks=("mandatory_report",)),
     Clock("approved-transfer", "approved_transfer", "Approved transfer carried out", ("approval.transfer",),
           "the supervisor's or manager's approval of a transfer request", ("transfer", "withdrawal.transfer"),
           "the bundle written (cpcm transfer), or the request taken back (cpcm transfer --withdraw)", "transfer_approval",

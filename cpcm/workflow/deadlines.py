@@ -18,6 +18,7 @@ from cpcm.domain.durations import Duration, parse_duration
 from cpcm.domain.policy import Policy, risk_rank
 from cpcm.domain.records import utc
 from cpcm.workflow import approvals, placements, plan_actions, transitions
+from cpcm.workflow import mandatory_report as mandatory_rules
 from cpcm.workflow.clocks import BY_CODE, INTERIM_PLAN_NEEDED, SUPERVISORS, done_events
 
 STATES = ("overdue", "target_missed", "due_soon", "upcoming")
@@ -585,7 +586,8 @@ def _review(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
 
 
 _APPROVAL_TITLES = {"plan": "approve or reject the case plan", "closure": "approve or reject the closure",
-                    "transfer": "approve or reject the transfer"}
+                    "transfer": "approve or reject the transfer",
+                    "mandatory_report": "approve or reject the decision not to report"}
 
 
 def _approvals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
@@ -609,13 +611,35 @@ def _approvals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
                         f"(cpcm reject {case.id} plan --note ...)")
         elif subject == "closure":
             why = f"closure ({request.get('reason')}){asked} waits for a supervisor or manager"
-        else:
+        elif subject == "transfer":
             why = f"a transfer to {request.get('to')}{asked} waits for a supervisor or manager"
+        else:
+            why = (f"the decision not to make a mandatory report{asked} waits for a supervisor or manager "
+                   f"(cpcm show {case.id} {request['record_id']}: its rationale)")
         rule = approvals.rule_of(subject)
-        items.append(Deadline(case.id, f"{subject}-approval", _APPROVAL_TITLES[subject], limit.after(_t(request["at"], zone)), None,
+        items.append(Deadline(case.id, approvals.item_code(subject), _APPROVAL_TITLES[subject], limit.after(_t(request["at"], zone)), None,
                               SUPERVISORS, rule, why, _parts(policy).source(rule), case.risk, requested_by=request.get("by"),
                               barred=tuple(sorted(approvals.barred(policy, subject, case)))))
     return items
+
+
+def _mandatory_report(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    """A decision on a mandatory report owed (workflow/mandatory_report.py `owed`), for the case's worker."""
+    found = mandatory_rules.owed(case, policy)
+    if found is None:
+        return []
+    since, concerns, rejected = found
+    zone = zone_of(now)
+    limit = _parts(policy).duration("mandatory_report", "limit")
+    codes = ", ".join(concerns)
+    if rejected is not None:
+        why = (f"the decision not to report of {_t(rejected['at'], zone).date().isoformat()} was rejected by "
+               f"{rejected.get('decided_by')} (cpcm show {case.id} shows the note): decide again")
+    else:
+        why = f"the case has a concern the agency must report ({codes}): record the decision, reported or not, and why"
+    why += f" within {limit.words()}: cpcm mandatory-report {case.id} --decision reported|not_reported ..."
+    return [Deadline(case.id, "mandatory-report", "decide on the mandatory report", limit.after(_t(since, zone)), None,
+                     case.worker, "mandatory_report", why, _parts(policy).source("mandatory_report"), case.risk)]
 
 
 def _approved_transfer(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
@@ -872,7 +896,7 @@ NOT_OPEN_CODES = frozenset({"post-closure-visit", "transfer-ack"})
 
 RULES: tuple[Callable, ...] = (
     _initial_assessment, _risk_response, _interim_plan, _comprehensive_assessment, _case_plan, _plan_revision, _approvals,
-    _approved_transfer, _transfer_ack,
+    _approved_transfer, _transfer_ack, _mandatory_report,
     _post_closure_visit,
     _referrals, _urgent,
     _review, _turning_18, _plan_actions, _placements,

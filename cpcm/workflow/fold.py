@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Mapping
 from cpcm.domain.case import Case, Entry
 from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, set_path, utc
 from cpcm.workflow import consent as consent_rules
+from cpcm.workflow import mandatory_report as mandatory_rules
 from cpcm.workflow import placements, plan_actions, transitions
 from cpcm.workflow import transfers as transfer_rules
 from cpcm.workflow.approvals import approved_under, waiting_closures, waiting_requests, waiting_transfers, waiting_version
@@ -190,7 +191,14 @@ def _decision(case: Case, record: Record) -> Case:
     if subject == "transfer" and case.transfer_request:
         request = _transfer_decided(case.transfer_request, target, utc(record.at), record.by, approved)
         return case if request is case.transfer_request else _changed(case, transfer_request=request)
+    if subject == "mandatory_report" and case.mandatory_report:
+        decided = mandatory_rules.decided(case.mandatory_report, target, utc(record.at), record.by, approved)
+        return case if decided is case.mandatory_report else _changed(case, mandatory_report=decided)
     return case
+
+
+def _mandatory_report(case: Case, record: Record) -> Case:
+    return _changed(case, mandatory_report=mandatory_rules.summary(record))
 
 
 def _decided_again(plan: Mapping[str, Any] | None, record: Record) -> bool:
@@ -602,6 +610,7 @@ REDUCERS: dict[str, Callable[[Case, Record], Case]] = {
     "transfer_request": _transfer_request,
     "transfer": _transfer,
     "transfer_ack": _transfer_ack,
+    "mandatory_report": _mandatory_report,
 }
 
 

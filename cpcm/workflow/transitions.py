@@ -21,7 +21,9 @@ RETURN = "(the stage before the request)"
 
 # commands allowed at any open stage, leaving the stage as it is
 _ANYTIME_OPEN = ("assignment", "cover", "consent", "consent_override", "note", "continuation", "transfer_request", "approval.transfer",
-                 "rejection.transfer", "withdrawal.transfer")
+                 "rejection.transfer", "withdrawal.transfer",
+                 # a mandatory-reporting decision and a supervisor's decision of one not to report (IAG §5.10)
+                 "mandatory_report", "approval.mandatory_report", "rejection.mandatory_report")
 _ACTIVE = ("registered", "initial_assessment", "comprehensive_assessment", "planned", "implementation", "reopened")
 
 TABLE: dict[tuple[str | None, str], str] = {(None, "registration"): "registered"}
@@ -120,7 +122,9 @@ _WORDS = {"assessment.initial": "assess --type initial", "assessment.comprehensi
           "continuation": "continue", "referral": "refer", "referral_update": "referral", "consent_override": "consent --override",
           "transfer_request": "transfer", "family_assessment": "family-assessment", "transfer_in": "receive", "sign_off": "sign-off",
           "transfer_ack": "transfer-ack", "registration": "register", "withdrawal": "plan --withdraw",
-          "withdrawal.closure": "close --withdraw", "withdrawal.transfer": "transfer --withdraw"}
+          "withdrawal.closure": "close --withdraw", "withdrawal.transfer": "transfer --withdraw",
+          "mandatory_report": "mandatory-report", "approval.mandatory_report": "approve mandatory-report",
+          "rejection.mandatory_report": "reject mandatory-report"}
 
 
 def _words(command: str) -> str:

@@ -4,7 +4,7 @@ its due time (with the `kenya` profile's where they differ), their sources, and 
 cpcm's choice (`choice: true` in the profile)."""
 from __future__ import annotations
 
-NOT_VALUES = {"source", "choice", "note", "levels"}
+NOT_VALUES = {"source", "sources", "choice", "note", "levels"}
 
 
 def _value_text(value) -> str:

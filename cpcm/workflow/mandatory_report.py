@@ -1,0 +1,101 @@
+"""Mandatory reporting: the decision to report a concern to an authority, or not to, and the chain
+of supervision for it (IAG §5.10 [L194-199, L696-699]; §8). Pure: no I/O; the times are the
+records' (UTC), `now` is the caller's.
+
+- `summary`: what the fold keeps of a case's latest decision (`Case.mandatory_report`);
+- `decided`: that summary after a supervisor's approval or rejection of it (a caseworker's
+  decision not to report, `needs_approval`; approvals.pending reads `waiting`);
+- `reportable`: the case's concerns the policy makes reportable (`mandatory_report.concerns`);
+- `owed`: whether, and since when, a decision is owed on the case: `cpcm due` lists "decide on the
+  mandatory report" (deadlines._mandatory_report), `cpcm check` mandatory-report-overdue.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from cpcm.domain.case import Case
+from cpcm.domain.policy import Policy
+from cpcm.domain.records import Record, utc
+
+KIND = "mandatory_report"
+SUBJECT = "mandatory_report"  # what `cpcm approve CASE mandatory-report` decides (approvals.SUBJECTS)
+DECISIONS = ("reported", "not_reported")
+OTHER = "other"  # an authority not on the policy's list, named in `to_other`
+
+
+def summary(record: Record) -> dict[str, Any]:
+    """The fold's summary of a decision record: which, when, by whom, whether it waits for a
+    supervisor (`needs_approval`, written by the command for a caseworker's decision not to
+    report), and no decision of it yet."""
+    body = record.body
+    return {"record_id": record.id, "at": utc(record.at), "by": record.by, "decision": body.get("decision"),
+            "needs_approval": bool(body.get("needs_approval")), "decided_at": None, "decided_by": None, "approved": None}
+
+
+def waiting(report: Mapping[str, Any] | None) -> bool:
+    """Whether the decision waits for a supervisor's or manager's approval or rejection."""
+    return bool(report) and bool(report.get("needs_approval")) and report.get("decided_at") is None
+
+
+def decided(report: Mapping[str, Any], target: Any, at: str, by: str, approved: bool) -> Mapping[str, Any]:
+    """`report` after a supervisor's decision of it, at `at` by `by`: the same object when the
+    decision is of another record (an earlier decision, replaced by this one) or it did not wait."""
+    if not waiting(report) or target not in (None, report.get("record_id")):
+        return report
+    return dict(report, decided_at=at, decided_by=by, approved=approved)
+
+
+def standing(report: Mapping[str, Any] | None) -> bool:
+    """Whether the case's latest decision stands: recorded, and not rejected by a supervisor."""
+    return bool(report) and report.get("approved") is not False
+
+
+def reportable(case: Case, policy: Policy) -> list[str]:
+    """The case's concerns (the registration's, with every update) that the policy makes reportable,
+    in the policy's order."""
+    wanted = policy.get("mandatory_report", "concerns", None) or ()
+    if not wanted or not case.concerns:
+        return []
+    return [c for c in wanted if c in case.concerns]
+
+
+def owed(case: Case, policy: Policy) -> tuple[str, list[str], Mapping[str, Any] | None] | None:
+    """Whether a decision is owed on the open case: (since when, as UTC; the reportable concerns;
+    the rejected decision it is owed again after, or None), or None. A decision is owed from the
+    registration (or the latest reopening) of a case with a reportable concern, until one is
+    recorded after it; a decision not to report that a supervisor rejected is owed again from the
+    rejection."""
+    if case.status != "open":
+        return None
+    concerns = reportable(case, policy)
+    if not concerns:
+        return None
+    start = case.cycle_start
+    if start is None:
+        return None
+    report = case.mandatory_report
+    if report and report["at"] >= start:
+        if standing(report):
+            return None
+        return str(report["decided_at"]), concerns, report
+    return start, concerns, None
+
+
+def authority_errors(policy: Policy, body: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(field, why) for a `to` that is not one of the policy's authorities, and a `to_other` given
+    with an authority of the list (it names one only for `other`)."""
+    to = body.get("to")
+    authorities = [str(a) for a in policy.get("mandatory_report", "authorities", None) or ()]
+    errors = []
+    if to and to not in authorities:
+        errors.append(("to", f"is not one of the policy's authorities ({', '.join(authorities)}): give one of them, "
+                             f"or '{OTHER}' with the authority in to_other"))
+    if body.get("to_other") and to and to != OTHER:
+        errors.append(("to_other", f"names an authority only with to: {OTHER}"))
+    if body.get("decision") == "not_reported":
+        for key in ("to", "to_other", "reported_on", "reference"):
+            if body.get(key):
+                errors.append((key, "is for a decision to report: leave it out for not_reported, or record reported"))
+    if body.get("decision") == "reported" and body.get("basis"):
+        errors.append(("basis", "is the reason not to report: leave it out for reported"))
+    return errors

@@ -1,0 +1,257 @@
+"""Mandatory reporting (IAG §5.10, §8): `cpcm mandatory-report CASE` records the decision to report a
+concern to an authority, or not, with its rationale; a caseworker's decision not to report waits for
+a supervisor (`cpcm approve|reject CASE mandatory-report`, on their `cpcm due`); a case registered with
+a concern the agency makes reportable (`mandatory_report.concerns`) has "decide on the mandatory
+report" on its worker's `cpcm due` until a decision is recorded (`cpcm check`:
+mandatory-report-overdue). Read back by show, log and the case file; corrected by `cpcm correct`.
+Through the CLI, as a caseworker and a supervisor use it."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from conftest import CANARY, NOW, commit_count, git, last_commit, register
+from test_privacy import TEMPLATES, files_with_marker, git_log_patch, git_objects, leaks
+
+LATER = "2026-11-25T09:00:00+03:00"  # two days on: a decision owed within 24 hours of the registration is overdue
+POLICY = "rules:\n  mandatory_report:\n    concerns: [sexual_abuse, trafficking]\n"
+REPORTED = ("--concern", "sexual_abuse", "--decision", "reported", "--to", "police", "--reported-on", "2026-11-23",
+            "--reference", "OB 14/23/11/2026", "--rationale", "the law asks it; the child is safe at her aunt's", "--law-explained", "yes")
+NOT_REPORTED = ("--concern", "sexual_abuse", "--decision", "not_reported", "--basis", "safety",
+                "--rationale", "reporting now would expose the child to the household", "--law-explained", "yes")
+
+
+@pytest.fixture
+def agency(repo, cli_as):
+    """The test repository with sexual abuse and trafficking made reportable, put in force by the
+    supervisor (cpcm policy set), as an agency does from its national law."""
+    path = repo.parent / "policy.yaml"
+    path.write_text(POLICY)
+    done = cli_as("sup")("policy", "set", str(path))
+    assert done.code == 0, done.stderr
+    path.unlink()
+    return repo
+
+
+def items(cli, case_id: str, *args: str) -> list[tuple[str, str]]:
+    listed = cli("due", "--json", "--within", "60", *args)
+    assert listed.code == 0, listed.stderr
+    return [(i["code"], i["owner"]) for i in listed.json() if i["case_id"] == case_id]
+
+
+def reports(cli, case_id: str) -> list[dict]:
+    shown = cli("show", case_id, "--json")
+    assert shown.code == 0, shown.stderr
+    return shown.json()["mandatory_reports"]
+
+
+def test_walk__owed_then_not_reported_waits_for_a_supervisor_who_rejects_then_approves(agency, cli_as):
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina, concerns=["neglect", "sexual_abuse"])
+
+    # owed on the worker's list, within the policy's 24 hours; overdue after them, an error in check
+    due = amina("due", "--json").json()
+    owed = [i for i in due if i["case_id"] == case_id and i["code"] == "mandatory-report"]
+    assert [(i["title"], i["owner"], i["rule"], i["due"]) for i in owed] == [
+        ("decide on the mandatory report", "amina", "mandatory_report", "2026-11-24T09:00+03:00")], due
+    assert "sexual_abuse" in owed[0]["why"] and f"cpcm mandatory-report {case_id}" in owed[0]["why"]
+    assert "cpcm's choice" in owed[0]["source"]
+    late = cli_as("amina", CPCM_NOW=LATER)("check", case_id, "--json")
+    assert late.code == 1 and "mandatory-report-overdue" in [p["code"] for p in late.json()], late.stdout
+
+    # a caseworker decides not to report: one commit; the decision waits on the supervisor's list, not hers
+    before = commit_count(agency)
+    written = amina("mandatory-report", case_id, *NOT_REPORTED, "--json")
+    assert written.code == 0, written.stderr
+    body = written.json()
+    assert body["kind"] == "mandatory_report" and body["decision"] == "not_reported" and body["needs_approval"] is True
+    assert commit_count(agency) == before + 1
+    assert last_commit(agency)["message"] == f"mandatory-report {case_id} {body['record_id']}"
+    assert ("mandatory-report", "amina") not in items(amina, case_id)
+    assert ("mandatory-report-approval", "supervisors") in items(sup, case_id)
+    assert ("mandatory-report-approval", "supervisors") not in items(amina, case_id)
+    assert reports(amina, case_id)[0]["supervisor"] == {"decision": "waiting"}
+    refused = amina("approve", case_id, "mandatory-report")  # not the caseworker's to decide
+    assert refused.code == 4 and "supervisor" in refused.stderr
+
+    # the supervisor rejects it: owed again on the caseworker's list, naming the rejection
+    rejected = sup("reject", case_id, "mandatory-report", "--note", "report it: the police can act safely")
+    assert rejected.code == 0, rejected.stderr
+    assert "decision not to report" in rejected.stdout + rejected.stderr
+    assert ("mandatory-report-approval", "supervisors") not in items(sup, case_id)
+    again = [i for i in amina("due", "--json").json() if i["case_id"] == case_id and i["code"] == "mandatory-report"]
+    assert len(again) == 1 and "rejected by sup" in again[0]["why"], again
+    assert reports(amina, case_id)[0]["supervisor"]["decision"] == "rejected"
+
+    # decided again, not reported, and approved: nothing is owed or waits
+    assert amina("mandatory-report", case_id, *NOT_REPORTED).code == 0
+    assert ("mandatory-report-approval", "supervisors") in items(sup, case_id)
+    approved = sup("approve", case_id, "mandatory-report", "--note", "agreed; review at the next visit")
+    assert approved.code == 0, approved.stderr
+    assert [c for c, _ in items(sup, case_id, "--worker", "all") if c.startswith("mandatory-report")] == []
+    shown = reports(sup, case_id)
+    assert [(m["decision"], (m["supervisor"] or {}).get("decision")) for m in shown] == [
+        ("not_reported", "rejected"), ("not_reported", "approved")]
+    assert shown[1]["supervisor"]["by"] == "sup" and shown[1]["basis"] == "safety"
+    assert cli_as("amina", CPCM_NOW=LATER)("check", case_id).code == 0
+
+
+def test_reported__needs_no_supervisor_and_a_supervisors_own_decision_not_to_report_stands(agency, cli_as):
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina, concerns=["trafficking"])
+    written = amina("mandatory-report", case_id, *REPORTED, "--json")
+    assert written.code == 0, written.stderr
+    assert written.json()["needs_approval"] is False
+    assert [c for c, _ in items(sup, case_id, "--worker", "all") if c.startswith("mandatory-report")] == []
+
+    other = register(amina, concerns=["sexual_abuse"])
+    own = sup("mandatory-report", other, *NOT_REPORTED, "--json")
+    assert own.code == 0 and own.json()["needs_approval"] is False, own.stderr
+    assert [c for c, _ in items(sup, other, "--worker", "all") if c.startswith("mandatory-report")] == []
+
+
+def test_nothing_is_owed_where_the_policy_lists_no_concern(repo, cli_as):
+    """The guidelines name no reportable concern: until the agency lists them, no case owes a decision,
+    and one may still be recorded."""
+    amina = cli_as("amina")
+    case_id = register(amina, concerns=["sexual_abuse"])
+    assert [c for c, _ in items(amina, case_id) if c.startswith("mandatory-report")] == []
+    assert amina("mandatory-report", case_id, *REPORTED).code == 0
+
+
+def test_show_log_case_file_and_correct_read_it_back(agency, cli_as):
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina, concerns=["sexual_abuse"])
+    record_id = amina("mandatory-report", case_id, *REPORTED, "--json").json()["record_id"]
+
+    shown = amina("show", case_id)
+    assert shown.code == 0 and "Mandatory-reporting decisions" in shown.stdout
+    assert "OB 14/23/11/2026" in shown.stdout and "police" in shown.stdout
+    entry = reports(amina, case_id)[0]
+    assert {k: entry[k] for k in ("record_id", "decision", "to", "reported_on", "reference", "law_explained", "concerns")} == {
+        "record_id": record_id, "decision": "reported", "to": "police", "reported_on": "2026-11-23",
+        "reference": "OB 14/23/11/2026", "law_explained": "yes", "concerns": ["sexual_abuse"]}
+    full = amina("show", case_id, record_id, "--json")
+    assert full.code == 0 and "the child is safe at her aunt's" in json.dumps(full.json())
+
+    logged = [e for e in amina("log", case_id, "--json").json() if e["record_id"] == record_id]
+    assert [(e["kind"], e["what"]) for e in logged] == [("mandatory_report", "reported to police: sexual_abuse")], logged
+
+    rendered = amina("render", "case-file", case_id)
+    assert rendered.code == 0, rendered.stderr
+    assert "Mandatory-reporting decision" in rendered.stdout and "OB 14/23/11/2026" in rendered.stdout
+    assert "the child is safe at her aunt's" in rendered.stdout
+
+    # a mistyped reference is corrected; the decision itself is not (a new decision is recorded instead)
+    fixed = amina("correct", case_id, record_id, "--set", "reference=OB 15/23/11/2026", "--reason", "mistyped", "--json")
+    assert fixed.code == 0, fixed.stderr
+    assert [m["reference"] for m in reports(amina, case_id)] == ["OB 15/23/11/2026"]
+    before = commit_count(agency)
+    changed = amina("correct", case_id, fixed.json()["record_id"], "--set", "decision=not_reported", "--reason", "x")
+    assert changed.code == 4 and "decision" in changed.stderr and "cpcm mandatory-report" in changed.stderr
+    unknown = amina("correct", case_id, fixed.json()["record_id"], "--set", "to=chief", "--reason", "x")
+    assert unknown.code == 4 and "to:" in unknown.stderr and "police" in unknown.stderr
+    assert commit_count(agency) == before
+
+    # a decision a supervisor decided: its rationale is the supervisor's to correct, not the caseworker's
+    other = register(amina, concerns=["sexual_abuse"])
+    waiting = amina("mandatory-report", other, *NOT_REPORTED, "--json").json()["record_id"]
+    assert sup("approve", other, "mandatory-report").code == 0
+    refused = amina("correct", other, waiting, "--set", "rationale=another reason", "--reason", "x")
+    assert refused.code == 4 and "correction-changes-decided" in amina("correct", other, waiting, "--set",
+                                                                        "rationale=another reason", "--reason", "x",
+                                                                        "--json").stdout + refused.stderr
+    assert sup("correct", other, waiting, "--set", "rationale=another reason", "--reason", "x").code == 0
+
+
+@pytest.mark.parametrize("args, fields", [
+    (("--concern", "sexual_abuse", "--decision", "reported", "--to", "police", "--reported-on", "2026-11-23",
+      "--law-explained", "yes"), ["rationale"]),
+    (("--concern", "sexual_abuse", "--decision", "not_reported", "--rationale", "x", "--law-explained", "yes"), ["basis"]),
+    (("--concern", "sexual_abuse", "--decision", "reported", "--rationale", "x", "--law-explained", "yes"), ["to", "reported_on"]),
+    (("--concern", "sexual_abuse", "--decision", "reported", "--to", "chief", "--reported-on", "2026-11-23", "--rationale", "x",
+      "--law-explained", "yes"), ["to"]),
+    (("--concern", "other", "--decision", "reported", "--to", "other", "--reported-on", "2026-11-23", "--rationale", "x",
+      "--law-explained", "yes"), ["concern_other", "to_other"]),
+    (("--concern", "sexual_abuse", "--decision", "not_reported", "--basis", "safety", "--to", "police", "--rationale", "x",
+      "--law-explained", "yes"), ["to"]),
+    (("--concern", "sexual_abuse", "--decision", "maybe", "--rationale", "x", "--law-explained", "yes"), ["decision"]),
+    (("--decision", "reported", "--to", "police", "--reported-on", "2026-11-23", "--rationale", "x"), ["concerns", "law_explained"]),
+])
+def test_bad_input__names_each_field_and_changes_nothing(agency, cli_as, args, fields):
+    amina = cli_as("amina")
+    case_id = register(amina, concerns=["sexual_abuse"])
+    before = commit_count(agency)
+    result = amina("mandatory-report", case_id, *args, "--no-input", "--json")
+    assert result.code == 4, (result.code, result.stderr)
+    named = [e["field"] for e in json.loads(result.stderr)["errors"]] if result.stderr.lstrip().startswith("{") else None
+    for field in fields:
+        assert f"{field}:" in result.stderr or (named is not None and field in named), result.stderr
+    assert commit_count(agency) == before
+    assert reports(amina, case_id) == []
+
+
+def test_bad_input__an_open_stage_only_and_a_case_that_exists(agency, cli_as):
+    amina = cli_as("amina")
+    assert amina("mandatory-report", "CP-0000-0000", *REPORTED).code == 3
+
+
+def test_canary__the_rationale_never_reaches_a_file_name_a_commit_an_error_or_the_disk(agency, cli_as, tmp_env):
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina, concerns=["sexual_abuse"])
+    stderr = []
+    for who, args in ((amina, ("--concern", "sexual_abuse", "--decision", "not_reported", "--basis", "best_interests",
+                               "--rationale", f"{CANARY} would be harmed", "--law-explained", "yes")),
+                      (amina, ("--concern", "other", "--concern-other", CANARY, "--decision", "reported", "--to", "other",
+                               "--to-other", f"{CANARY} chief", "--reported-on", "2026-11-23", "--reference", CANARY,
+                               "--rationale", CANARY, "--law-explained", "yes")),
+                      # refused: the marker in a field that is checked, and in one that is not
+                      (amina, ("--concern", "sexual_abuse", "--decision", "reported", "--to", CANARY, "--rationale", CANARY,
+                               "--law-explained", "yes", "--no-input"))):
+        result = who("mandatory-report", case_id, *args)
+        stderr.append(result.stderr)
+    assert sup("reject", case_id, "mandatory-report", "--note", "report it").code == 4  # decided again since: nothing waits
+    for command in (("show", case_id), ("log", case_id), ("due",), ("check", case_id)):
+        stderr.append(amina(*command).stderr)
+    assert not any(leaks(text.encode()) for text in stderr), stderr
+    assert files_with_marker(agency) == []
+    assert files_with_marker(tmp_env / "tmp") == []
+    assert not leaks(git_objects(agency)) and not leaks(git_log_patch(agency))
+    assert not leaks("\n".join(str(p) for p in agency.rglob("*")).encode())  # no file name
+    messages = [m.strip() for m in git(agency, "log", "--format=%B%x00").split("\0") if m.strip()]
+    assert [m for m in messages if m.startswith("mandatory-report")] and all(
+        TEMPLATES.match(m) for m in messages if m.startswith("mandatory-report"))
+    # the marker is in the case: the scans above could have found it
+    assert CANARY in json.dumps(amina("show", case_id, "--json").json()) or CANARY in amina("render", "case-file", case_id).stdout
+
+
+def test_form_blank_and_the_concern_codes_are_the_registrations():
+    from cpcm.store import forms
+
+    assert forms.load("mandatory-report").lists["concerns"] == forms.load("registration").lists["concerns"]
+
+
+def test_owed__pure(agency):
+    """workflow/mandatory_report.owed: from the registration, met by a decision after it, owed again
+    after a rejection, not owed on a closed case."""
+    from cpcm.domain.case import Case
+    from cpcm.store import policies
+    from cpcm.workflow import mandatory_report as rules
+
+    policy = policies.load("inter-agency", agency)
+    case = Case(id="CP-0000-0000", registered_at="2026-11-23T06:00:00+00:00", concerns=("neglect", "sexual_abuse"))
+    assert rules.owed(case, policy) == ("2026-11-23T06:00:00+00:00", ["sexual_abuse"], None)
+    assert rules.owed(Case(id=case.id, registered_at=case.registered_at, concerns=("neglect",)), policy) is None
+    decided = {"record_id": "R1", "at": "2026-11-23T07:00:00+00:00", "by": "amina", "decision": "not_reported",
+               "needs_approval": True, "decided_at": None, "decided_by": None, "approved": None}
+    waiting = Case(id=case.id, registered_at=case.registered_at, concerns=case.concerns, mandatory_report=decided)
+    assert rules.owed(waiting, policy) is None and rules.waiting(decided)
+    rejected = rules.decided(decided, "R1", "2026-11-24T06:00:00+00:00", "sup", False)
+    assert rules.decided(decided, "R0", "2026-11-24T06:00:00+00:00", "sup", False) is decided  # of another record
+    assert rules.owed(Case(id=case.id, registered_at=case.registered_at, concerns=case.concerns, mandatory_report=rejected),
+                      policy)[0] == "2026-11-24T06:00:00+00:00"
+    closed = Case(id=case.id, status="closed", stage="closed", registered_at=case.registered_at, concerns=case.concerns)
+    assert rules.owed(closed, policy) is None
+    assert datetime.fromisoformat(NOW).astimezone(timezone.utc).isoformat() == "2026-11-23T06:00:00+00:00"
