@@ -64,20 +64,21 @@ def owed(case: Case, policy: Policy) -> tuple[str, list[str], Mapping[str, Any] 
     the rejected decision it is owed again after, or None), or None. A decision is owed from the
     registration (or the latest reopening) of a case with a reportable concern, until one is
     recorded after it; a decision not to report that a supervisor rejected is owed again from the
-    rejection."""
+    rejection, whether or not the policy lists the case's concerns (the decision was made, and the
+    chain of supervision sent it back)."""
     if case.status != "open":
-        return None
-    concerns = reportable(case, policy)
-    if not concerns:
         return None
     start = case.cycle_start
     if start is None:
         return None
+    concerns = reportable(case, policy)
     report = case.mandatory_report
     if report and report["at"] >= start:
         if standing(report):
             return None
         return str(report["decided_at"]), concerns, report
+    if not concerns:
+        return None
     return start, concerns, None
 
 
