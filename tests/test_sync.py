@@ -1333,3 +1333,22 @@ def test_a_case_taken_into_a_conference_on_one_copy_and_handed_over_on_the_other
     laptops.sync("amina")
     assert amina("conference", "show", conf).code == 5
     assert sup("verify").code == 0, sup("verify").stdout
+
+
+def test_sync__supervision_sessions_that_arrive_are_named_as_sessions_not_conferences(laptops):
+    """A supervision session recorded on one copy arrives on the other as a supervision session:
+    `supervision` in --json and its own line, never among the conferences or the cases."""
+    amina, sup = laptops.laptop("amina"), laptops.cli("sup")
+    first = sup("supervision", "record", "--worker", "amina", "--kind", "clinical", "--no-input", "--json")
+    assert first.code == 0, first.stderr
+    laptops.sync("sup")
+    report = laptops.sync("amina")
+    assert report["supervision"] == [first.json()["session_id"]], report
+    assert report["conferences"] == [] and report["cases"] == [] and report["records"] == 1
+    second = sup("supervision", "record", "--worker", "amina", "--kind", "support", "--no-input", "--json")
+    assert second.code == 0, second.stderr
+    laptops.sync("sup")
+    said = amina("sync")
+    assert said.code == 0, said.stderr
+    shown = said.stdout + said.stderr
+    assert f"supervision sessions: {second.json()['session_id']}" in shown and "conferences:" not in shown, shown

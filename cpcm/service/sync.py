@@ -39,7 +39,7 @@ from cpcm.store import codec, remote
 from cpcm.store import audit
 from cpcm.store.audit import team_from
 from cpcm.store.git import GitError
-from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, TEAM, covers_from, record_name
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, SUPERVISION, TEAM, covers_from, record_name
 from cpcm.store.merge import merge_file, pick
 from cpcm.store.remote import Entry, Tree
 from cpcm.workflow import conferences as conference_rules
@@ -69,6 +69,7 @@ class Synced:
     records: int = 0
     cases: list[str] = field(default_factory=list)
     conferences: list[str] = field(default_factory=list)
+    supervision: list[str] = field(default_factory=list)  # supervision sessions (their IDs) records arrived in
     by: dict[str, int] = field(default_factory=dict)        # worker id -> records that arrived from them
     team_changes: list[str] = field(default_factory=list)   # commit messages of team changes ("team add otieno")
     settings_changes: list[str] = field(default_factory=list)  # ... of the rules and settings ("policy set: caseload.cap")
@@ -744,6 +745,8 @@ def _keyless_hint(keyless: dict[str, str], overseer: bool, alone: bool = True) -
 
 def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
     cases, conferences, registered = set(result.cases), set(result.conferences), set(result.registered)
+    sessions = set(result.supervision)
+    folders = {CASES: cases, CONFERENCES: conferences, SUPERVISION: sessions}
     for commit in remote.arrived(git, ours, theirs):
         result.commits += 1
         if commit.message.startswith("team "):
@@ -754,16 +757,17 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
             result.directory_changes.append(commit.message)
         for path in commit.added:
             parts = path.split("/")
-            if len(parts) == 3 and RECORD_FILE.match(parts[2]):
+            if len(parts) == 3 and parts[0] in folders and RECORD_FILE.match(parts[2]):
                 result.records += 1
                 result.by[commit.author] = result.by.get(commit.author, 0) + 1
-                (cases if parts[0] == CASES else conferences).add(parts[1])
+                folders[parts[0]].add(parts[1])
                 if parts[0] == CASES and record_kind(parts[2]) == "registration":
                     registered.add(parts[1])
-                if record_kind(parts[2]) == "sync_conflict":  # found by the other copy's merge
+                if parts[0] in (CASES, CONFERENCES) and record_kind(parts[2]) == "sync_conflict":  # found by the other copy's merge
                     arrived = result.arrived_conflicts if parts[0] == CASES else result.arrived_conference_conflicts
                     arrived.setdefault(parts[1], set()).add(parts[2].split(".", 1)[0])
     result.cases, result.conferences, result.registered = sorted(cases), sorted(conferences), sorted(registered)
+    result.supervision = sorted(sessions)
 
 
 def _folder(path: str) -> str | None:
