@@ -772,12 +772,12 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
 
 def _folder(path: str) -> str | None:
     parts = path.split("/")
-    return f"{parts[0]}/{parts[1]}" if len(parts) == 3 and parts[0] in (CASES, CONFERENCES) else None
+    return f"{parts[0]}/{parts[1]}" if len(parts) == 3 and parts[0] in (CASES, CONFERENCES, SUPERVISION) else None
 
 
 def _is_record(path: str) -> bool:
     parts = path.split("/")
-    return len(parts) == 3 and parts[0] in (CASES, CONFERENCES) and bool(RECORD_FILE.match(parts[2]))
+    return len(parts) == 3 and parts[0] in (CASES, CONFERENCES, SUPERVISION) and bool(RECORD_FILE.match(parts[2]))
 
 
 def _readers(data: bytes | None) -> list[str]:
@@ -858,7 +858,8 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
             continue
         both_sides = folder in touched_ours and folder in touched_theirs and not fast_forward
         read: dict[str, Record] = {}  # a conference's records decrypted for its minutes check, taken again for its readers
-        new_records = [] if not both_sides else _conflicts(ctx, folder, base, ours, theirs, result) if folder.startswith(CASES) \
+        new_records = [] if not both_sides or folder.startswith(SUPERVISION + "/") \
+            else _conflicts(ctx, folder, base, ours, theirs, result) if folder.startswith(CASES) \
             else _conference_conflicts(ctx, folder, base, ours, theirs, result, read)
         reencrypted += _recipients(ctx, folder, sorted(in_folder.get(folder, ())), base, ours, theirs, merged, both_records,
                                    team, readers, new_records, result, objects, recipient_blobs, side_teams, covers, read)
@@ -1054,6 +1055,12 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
         # the rule of every change of a case's readers (workflow/cover.py): its worker, the covers in force, oversight
         assigned = _assigned(folder, base, ours, theirs, readers)
         wanted, kept = cover_rules.access(team, assigned, _merged_covers(folder, base, ours, theirs, covers), ctx.now)
+    elif top == SUPERVISION:
+        # a session's readers (who held it, who was supervised in it) never change: only their keys may
+        # have, a key rotated on the other copy; its records are encrypted again to the merged team's keys
+        decided, wanted = pick(r_base, r_ours, r_theirs)
+        if not decided:
+            wanted = list(dict.fromkeys(r_ours + r_theirs))
     else:
         # a change on one copy takes that copy's list, changed on both the readers of both; then the rule of a
         # conference's readers with the merged team (workflow/conferences.py): a member removed goes, one added comes
@@ -1098,7 +1105,9 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
         merged[f"{folder}/{record_name(record.id, record.kind)}"] = Entry(FILE_MODE, objects.put(data))
     data = recipients_bytes(listed, top, kept)
     current = merged.get(f"{folder}/{RECIPIENTS}")
-    if current is None or (known.get(current.blob) or objects.get(current.blob)) != data:
+    if top == SUPERVISION and current is not None:
+        pass  # written when the session was recorded, and never changed
+    elif current is None or (known.get(current.blob) or objects.get(current.blob)) != data:
         merged[f"{folder}/{RECIPIENTS}"] = Entry(FILE_MODE, objects.put(data))
     return 1 if stale and subject in result.reencrypted else 0
 
