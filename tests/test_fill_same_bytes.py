@@ -57,21 +57,27 @@ def _old_effective(records):
     return sorted(out, key=lambda r: (follow(r.id, original), r.id))
 
 
-def _old_from_registration(case, body):
+def _old_from_registration(case, body, at):
+    # a change of rule made since, applied here too: when each concern was recorded (the registration's, or the
+    # update's that added it)
+    concerns = tuple(body.get("concerns") or ())
+    since = {c: case.concerns_since[c] if c in case.concerns_since and c in case.concerns else at for c in concerns}
     return replace(case, registration=dict(body), child=dict(body.get("child") or {}), location=body.get("location"),
                    caregiver_name=(body.get("caregiver") or {}).get("name"), contact=body.get("contact"),
-                   concerns=tuple(body.get("concerns") or ()))
+                   concerns=concerns, concerns_since=since)
 
 
 def _old_registration(case, record):
     body = record.body
-    case = replace(case, risk=body.get("risk"), worker=body.get("worker") or record.by, registered_at=record.at)
-    return _old_from_registration(case, {k: v for k, v in body.items() if k not in ("supersedes", "correction_reason")})
+    case = replace(case, risk=body.get("risk"), worker=body.get("worker") or record.by, registered_at=record.at,
+                   concerns=(), concerns_since={})
+    return _old_from_registration(case, {k: v for k, v in body.items() if k not in ("supersedes", "correction_reason")},
+                                  utc(record.at))
 
 
 def _old_update(case, record):
     changes = record.body.get("changes") or {}
-    return _old_from_registration(case, fold_module.apply_update(case.registration or {}, changes))
+    return _old_from_registration(case, fold_module.apply_update(case.registration or {}, changes), utc(record.at))
 
 
 OLD_REDUCERS = {**fold_module.REDUCERS, "registration": _old_registration, "update": _old_update}

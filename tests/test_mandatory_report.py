@@ -1,9 +1,10 @@
 """Mandatory reporting (IAG §5.10, §8): `cpcm mandatory-report CASE` records the decision to report a
 concern to an authority, or not, with its rationale; a caseworker's decision not to report waits for
 a supervisor (`cpcm approve|reject CASE mandatory-report`, on their `cpcm due`); a case registered with
-a concern the agency makes reportable (`mandatory_report.concerns`) has "decide on the mandatory
-report" on its worker's `cpcm due` until a decision is recorded (`cpcm check`:
-mandatory-report-overdue). Read back by show, log and the case file; corrected by `cpcm correct`.
+a concern the agency makes reportable (`mandatory_report.concerns`), or updated to add one, has
+"decide on the mandatory report" on its worker's `cpcm due`, within the policy's limit of the
+registration or the update, until a decision is recorded (`cpcm check`: mandatory-report-overdue);
+`cpcm report caseload` names a waiting decision in words. Read back by show, log and the case file; corrected by `cpcm correct`.
 Through the CLI, as a caseworker and a supervisor use it."""
 from __future__ import annotations
 
@@ -276,3 +277,160 @@ def test_owed__pure(agency):
     closed = Case(id=case.id, status="closed", stage="closed", registered_at=case.registered_at, concerns=case.concerns)
     assert rules.owed(closed, policy) is None
     assert datetime.fromisoformat(NOW).astimezone(timezone.utc).isoformat() == "2026-11-23T06:00:00+00:00"
+
+
+NEXT_DAY = "2026-11-24T10:00:00+03:00"  # the day after the registration (NOW): the concern is told then
+ADDED = "2026-11-25T10:00+03:00"  # the policy's 24 hours after that update
+TRAFFICKING_NOT_REPORTED = ("--concern", "trafficking", "--decision", "not_reported", "--basis", "safety",
+                            "--rationale", "reporting now would expose the child to the recruiter", "--law-explained", "yes")
+TRAFFICKING_REPORTED = ("--concern", "trafficking", "--decision", "reported", "--to", "police", "--reported-on", "2026-11-24",
+                        "--rationale", "the police can act safely now", "--law-explained", "yes")
+
+
+def owed_items(cli, case_id: str, *args: str) -> list[dict]:
+    listed = cli("due", "--json", "--within", "60", *args)
+    assert listed.code == 0, listed.stderr
+    return [i for i in listed.json() if i["case_id"] == case_id and i["code"].startswith("mandatory-report")]
+
+
+def problems(cli, case_id: str) -> list[str]:
+    """The codes `cpcm check CASE` reports."""
+    checked = cli("check", case_id, "--json")
+    assert checked.code in (0, 1), checked.stderr
+    return [p["code"] for p in checked.json()]
+
+
+def test_walk__a_concern_added_by_an_update_is_owed_from_the_update_through_a_rejection_to_a_report(agency, cli_as):
+    """The agency lists trafficking; a child registered without it; the next day an update adds it:
+    the decision is due 24 hours after the update, not overdue at once. A caseworker's decision not
+    to report goes to the supervisor, who rejects it; the caseworker reports; nothing is owed."""
+    amina, sup = cli_as("amina", CPCM_NOW=NEXT_DAY), cli_as("sup", CPCM_NOW=NEXT_DAY)
+    case_id = register(cli_as("amina"), concerns=["neglect"])
+    assert owed_items(amina, case_id, "--worker", "all") == []
+
+    updated = amina("update", case_id, "--concern", "neglect", "--concern", "trafficking",
+                    "--reason", "the child told of being moved for work")
+    assert updated.code == 0, updated.stderr
+    owed = owed_items(amina, case_id)
+    assert [(i["code"], i["owner"], i["due"]) for i in owed] == [("mandatory-report", "amina", ADDED)], owed
+    assert "trafficking" in owed[0]["why"]
+    assert "mandatory-report-overdue" not in problems(amina, case_id)  # not overdue: the 24 hours run from the update
+    late = cli_as("amina", CPCM_NOW="2026-11-25T11:00:00+03:00")("check", case_id, "--json")
+    assert late.code == 1 and "mandatory-report-overdue" in [p["code"] for p in late.json()], late.stdout
+
+    # a caseworker's decision not to report: on the supervisor's due, no longer on hers
+    written = amina("mandatory-report", case_id, *TRAFFICKING_NOT_REPORTED, "--json")
+    assert written.code == 0 and written.json()["needs_approval"] is True, written.stderr
+    assert [(i["code"], i["owner"]) for i in owed_items(sup, case_id)] == [("mandatory-report-approval", "supervisors")]
+    assert owed_items(amina, case_id) == []
+
+    # rejected: back on the worker's due, naming the rejection, within 24 hours of it
+    rejected = sup("reject", case_id, "mandatory-report", "--note", "report it: the police can act safely")
+    assert rejected.code == 0, rejected.stderr
+    assert owed_items(sup, case_id) == []
+    again = owed_items(amina, case_id)
+    assert [(i["code"], i["owner"], i["due"]) for i in again] == [("mandatory-report", "amina", ADDED)], again
+    assert "rejected by sup" in again[0]["why"]
+
+    # reported: nothing is owed, by anyone, and check is clean days later
+    assert amina("mandatory-report", case_id, *TRAFFICKING_REPORTED).code == 0
+    assert owed_items(sup, case_id, "--worker", "all") == []
+    assert "mandatory-report-overdue" not in problems(cli_as("amina", CPCM_NOW="2026-11-28T09:00:00+03:00"), case_id)
+
+
+def test_a_concern_removed_by_an_update_before_a_decision_is_no_longer_owed_and_added_again_is_owed_from_then(agency, cli_as):
+    amina = cli_as("amina")
+    case_id = register(amina, concerns=["neglect", "trafficking"])
+    assert [i["due"] for i in owed_items(amina, case_id)] == ["2026-11-24T09:00+03:00"]
+    removed = cli_as("amina", CPCM_NOW=NEXT_DAY)("update", case_id, "--concern", "neglect", "--reason", "recorded in error")
+    assert removed.code == 0, removed.stderr
+    assert owed_items(cli_as("amina", CPCM_NOW=NEXT_DAY), case_id, "--worker", "all") == []
+    assert "mandatory-report-overdue" not in problems(cli_as("amina", CPCM_NOW=LATER), case_id)
+    back = cli_as("amina", CPCM_NOW=LATER)("update", case_id, "--concern", "neglect", "--concern", "trafficking",
+                                          "--reason", "the child told of it again")
+    assert back.code == 0, back.stderr
+    assert [i["due"] for i in owed_items(cli_as("amina", CPCM_NOW=LATER), case_id)] == ["2026-11-26T09:00+03:00"]
+
+
+def test_a_decision_before_a_concern_was_added_does_not_meet_the_new_concern(agency, cli_as):
+    """A decision on the registration's concern is recorded; an update adds another reportable one:
+    a decision on it is owed from the update."""
+    amina = cli_as("amina")
+    case_id = register(amina, concerns=["sexual_abuse"])
+    assert amina("mandatory-report", case_id, *REPORTED).code == 0
+    assert owed_items(amina, case_id) == []
+    later = cli_as("amina", CPCM_NOW=NEXT_DAY)
+    assert later("update", case_id, "--concern", "sexual_abuse", "--concern", "trafficking", "--reason", "told later").code == 0
+    owed = owed_items(later, case_id)
+    assert [(i["code"], i["due"]) for i in owed] == [("mandatory-report", ADDED)], owed
+    assert "trafficking" in owed[0]["why"] and "sexual_abuse" not in owed[0]["why"]
+
+
+def test_a_correction_of_the_registration_that_adds_a_concern_is_owed_from_the_registration(agency, cli_as):
+    """A correction stands in the registration's place, as if right from the start: the concern was
+    known then, and the decision is owed from the registration (overdue, two days on)."""
+    amina = cli_as("amina", CPCM_NOW=LATER)
+    case_id = register(cli_as("amina"), concerns=["neglect"])
+    path = agency.parent / "fix.yaml"
+    path.write_text("concerns: [neglect, trafficking]\n")
+    fixed = amina("correct", case_id, "registration", "--from-file", str(path), "--reason", "mistyped")
+    path.unlink()
+    assert fixed.code == 0, fixed.stderr
+    assert [i["due"] for i in owed_items(amina, case_id)] == ["2026-11-24T09:00+03:00"]
+    assert "mandatory-report-overdue" in [p["code"] for p in amina("check", case_id, "--json").json()]
+
+
+def test_owed__pure_from_when_each_concern_was_recorded(agency):
+    """workflow/mandatory_report.owed reads when each concern was recorded (`Case.concerns_since`,
+    the fold's): from the update that added it, or the reopening, whichever is later."""
+    from cpcm.domain.case import Case
+    from cpcm.store import policies
+    from cpcm.workflow import mandatory_report as rules
+
+    policy = policies.load("inter-agency", agency)
+    registered, updated = "2026-11-23T06:00:00+00:00", "2026-11-24T07:00:00+00:00"
+    case = Case(id="CP-0000-0000", registered_at=registered, concerns=("neglect", "trafficking", "sexual_abuse"),
+                concerns_since={"neglect": registered, "sexual_abuse": registered, "trafficking": updated})
+    assert rules.owed(case, policy) == (registered, ["sexual_abuse", "trafficking"], None)
+    report = {"record_id": "R1", "at": "2026-11-23T08:00:00+00:00", "by": "amina", "decision": "reported",
+              "needs_approval": False, "decided_at": None, "decided_by": None, "approved": None}
+    decided = Case(id=case.id, registered_at=registered, concerns=case.concerns, concerns_since=case.concerns_since,
+                   mandatory_report=report)
+    assert rules.owed(decided, policy) == (updated, ["trafficking"], None)
+    reopened = Case(id=case.id, registered_at=registered, concerns=case.concerns, concerns_since=case.concerns_since,
+                    mandatory_report=report, events={"reopen": ("2026-11-30T06:00:00+00:00",)})
+    assert rules.owed(reopened, policy) == ("2026-11-30T06:00:00+00:00", ["sexual_abuse", "trafficking"], None)
+
+
+def test_fold_keeps_when_each_concern_was_first_recorded(agency, cli_as):
+    from conftest import library_session
+    from cpcm.service.context import load_case
+
+    amina = cli_as("amina")
+    case_id = register(amina, concerns=["neglect"])
+    later = cli_as("amina", CPCM_NOW=NEXT_DAY)
+    assert later("update", case_id, "--concern", "neglect", "--concern", "trafficking", "--reason", "told later").code == 0
+    assert cli_as("amina", CPCM_NOW=LATER)("update", case_id, "--concern", "neglect", "--concern", "trafficking",
+                                           "--concern", "child_labour", "--reason", "more").code == 0
+    case = load_case(library_session(amina), case_id)
+    assert dict(case.concerns_since) == {"neglect": "2026-11-23T06:00:00+00:00", "trafficking": "2026-11-24T07:00:00+00:00",
+                                         "child_labour": "2026-11-25T06:00:00+00:00"}
+
+
+def test_caseload_report_names_a_waiting_decision_in_words_in_every_format(agency, cli_as):
+    """`cpcm report caseload`'s approvals table says "decision not to report", as it says plan,
+    closure and transfer, on the terminal and in Markdown, CSV, HTML and --json's tables; --json's
+    `approvals[].subject` stays the code `cpcm approve` takes, with its words beside it."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina, concerns=["sexual_abuse"])
+    assert amina("mandatory-report", case_id, *NOT_REPORTED).code == 0
+    for fmt in ((), ("--format", "md"), ("--format", "csv"), ("--format", "html")):
+        made = sup("report", "caseload", *fmt)
+        assert made.code == 0, made.stderr
+        assert "decision not to report" in made.stdout and "mandatory_report" not in made.stdout, (fmt, made.stdout)
+    view = sup("report", "caseload", "--json").json()
+    assert {a["subject"]: (a["words"], a["waiting"]) for a in view["approvals"]} == {
+        "plan": ("plan", 0), "closure": ("closure", 0), "transfer": ("transfer", 0),
+        "mandatory_report": ("decision not to report", 1)}
+    table = next(t for t in view["tables"] if t["id"] == "approvals")
+    assert [r[0] for r in table["rows"]] == ["plan", "closure", "transfer", "decision not to report"]

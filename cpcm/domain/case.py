@@ -34,6 +34,9 @@ class Case:
     caregiver_name: str | None = None
     contact: str | None = None
     concerns: tuple[str, ...] = ()
+    # when each of `concerns` was recorded (UTC): the registration's, or the update's that added it (one removed by an
+    # update and added again: the later update's); a correction stands in its original's place (workflow/mandatory_report.py)
+    concerns_since: Mapping[str, str] = field(default_factory=dict)
     history: tuple[Entry, ...] = ()
     # when each command happened (its `at`), in the order recorded: {"assessment.initial": (...)}
     events: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

@@ -26,6 +26,9 @@ OFF_TEAM = "off_team"
 # the worker's own clocks, in the order of the case-management steps (the clock table's order)
 OVERDUE_CODES = clocks.WORKER_CODES
 APPROVALS = tuple((c.code, c.subject) for c in clocks.APPROVALS)
+# each subject in words, as the approvals table shows it (`subject` in --json stays the code `cpcm approve` takes)
+SUBJECT_WORDS = {"plan": "plan", "closure": "closure", "transfer": "transfer",
+                 "mandatory_report": "decision not to report"}
 # the note of a report that covers only the cases its reader can read (`caseload(reader=...)`)
 ONLY_YOURS = ("Only your own row: you cannot read every case of the repository, so other workers' caseloads are not "
               "known here (a supervisor's report shows them, with what each supervisor can decide). The total counts "
@@ -93,7 +96,8 @@ def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime, r
         mine = [i for i in waiting if i.code == code]
         since = [asked[(i.case_id, i.code)] for i in mine if asked.get((i.case_id, i.code))]
         oldest = max(((now - parse_datetime(t)).total_seconds() / 86400 for t in since), default=None)
-        waiting_by_subject.append({"subject": subject, "waiting": len(mine), "overdue": sum(1 for i in mine if now > i.due),
+        waiting_by_subject.append({"subject": subject, "words": SUBJECT_WORDS.get(subject, subject.replace("_", " ")),
+                                   "waiting": len(mine), "overdue": sum(1 for i in mine if now > i.due),
                           "oldest_days": round(oldest, 1) if oldest is not None else None})
     supervisors = []
     for member in team.active if reader is None else ():  # a supervisor's requests come from cases the reader cannot read
@@ -165,7 +169,7 @@ def _tables(view: dict, risks: tuple[str, ...], missed_total: int | None = None)
         table("approvals", f"Waiting for a supervisor (answer within {view['policy']['approval_response']})"
                            + (", on the cases you can read" if yours else ""),
               ["approval", "waiting", "overdue", "oldest (days)"],
-              [[a["subject"], a["waiting"], a["overdue"], "" if a["oldest_days"] is None else a["oldest_days"]] for a in view["approvals"]]),
+              [[a["words"], a["waiting"], a["overdue"], "" if a["oldest_days"] is None else a["oldest_days"]] for a in view["approvals"]]),
         table("supervisors", "Approvals each supervisor or manager can decide (not their own requests)",
               ["supervisor", "can decide", "overdue"], [[s["worker"], s["can_decide"], s["overdue"]] for s in view["supervisors"]]
               + ([["nobody may", totals["approvals_nobody_may_decide"], ""]] if totals["approvals_nobody_may_decide"] else []),

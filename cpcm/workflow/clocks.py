@@ -152,11 +152,13 @@ CLOCKS: tuple[Clock, ...] = (
     _approval("transfer", "transfer_request", "a transfer request"),
     # IAG §5.10 [L696-699]: the chain of supervision for reporting. A caseworker's decision not to report waits for a
     # supervisor's or manager's decision (workflow/mandatory_report.py); a decision on the case is owed within the policy's
-    # time of a registration (or reopening) with a concern the agency makes reportable, until one is recorded
+    # time of a registration (or reopening) with a concern the agency makes reportable, or of the update that added the
+    # concern, until one is recorded
     _approval("mandatory_report", "mandatory_report", "a caseworker's decision not to report"),
-    Clock("mandatory-report", "mandatory_report", "Mandatory-reporting decision", ("registration", "reopen", "rejection.mandatory_report"),
-          "registration or reopening with a concern the policy makes reportable (mandatory_report.concerns), or a "
-          "supervisor's rejection of a decision not to report", ("mandatory_report",),
+    Clock("mandatory-report", "mandatory_report", "Mandatory-reporting decision",
+          ("registration", "update", "reopen", "rejection.mandatory_report"),
+          "registration or reopening with a concern the policy makes reportable (mandatory_report.concerns), an update "
+          "that adds one, or a supervisor's rejection of a decision not to report", ("mandatory_report",),
           "a mandatory-reporting decision, reported or not (cpcm mandatory-report)", "mandatory_report", "mandatory_report",
           asks=("mandatory_report",)),
     Clock("approved-transfer", "approved_transfer", "Approved transfer carried out", ("approval.transfer",),

@@ -122,7 +122,9 @@ def _registration(case: Case, record: Record) -> Case:
         fields = _registered({k: v for k, v in body.items() if k not in CORRECTION_KEYS})
     else:
         fields = _registered(dict(body))
-    return _changed(case, risk=body.get("risk"), worker=body.get("worker") or record.by, registered_at=record.at, **fields)
+    at = utc(record.at)
+    return _changed(case, risk=body.get("risk"), worker=body.get("worker") or record.by, registered_at=record.at,
+                    concerns_since={c: at for c in fields["concerns"]}, **fields)
 
 
 def apply_update(registration: Mapping[str, Any], changes: Mapping[str, Any]) -> dict:
@@ -142,7 +144,11 @@ def apply_update(registration: Mapping[str, Any], changes: Mapping[str, Any]) ->
 
 def _update(case: Case, record: Record) -> Case:
     changes = record.body.get("changes") or {}
-    return _changed(case, **_registered(apply_update(case.registration or {}, changes)))
+    fields = _registered(apply_update(case.registration or {}, changes))
+    if fields["concerns"] != case.concerns:  # a concern it adds is recorded now; one it removes is forgotten
+        at, since = utc(record.at), case.concerns_since
+        fields["concerns_since"] = {c: since[c] if c in since and c in case.concerns else at for c in fields["concerns"]}
+    return _changed(case, **fields)
 
 
 def _assignment(case: Case, record: Record) -> Case:

@@ -60,12 +60,17 @@ def reportable(case: Case, policy: Policy) -> list[str]:
 
 
 def owed(case: Case, policy: Policy) -> tuple[str, list[str], Mapping[str, Any] | None] | None:
-    """Whether a decision is owed on the open case: (since when, as UTC; the reportable concerns;
-    the rejected decision it is owed again after, or None), or None. A decision is owed from the
-    registration (or the latest reopening) of a case with a reportable concern, until one is
-    recorded after it; a decision not to report that a supervisor rejected is owed again from the
-    rejection, whether or not the policy lists the case's concerns (the decision was made, and the
-    chain of supervision sent it back)."""
+    """Whether a decision is owed on the open case: (since when, as UTC; the reportable concerns
+    it is owed for; the rejected decision it is owed again after, or None), or None.
+
+    Each reportable concern owes a decision from when it was recorded (`Case.concerns_since`: the
+    registration, or the update that added it), or from the latest reopening when that is later,
+    until one is recorded after that; a decision not to report that a supervisor rejected is owed
+    again from the rejection. A concern an update removed owes nothing (it is not the case's any
+    more); added again, it is owed from the update that adds it again. A correction of the
+    registration stands in its place, as if right from the start: a concern it adds is owed from
+    the registration. The rejection owes a decision again whether or not the policy lists the
+    case's concerns: the decision was made, and the chain of supervision sent it back."""
     if case.status != "open":
         return None
     start = case.cycle_start
@@ -73,13 +78,24 @@ def owed(case: Case, policy: Policy) -> tuple[str, list[str], Mapping[str, Any] 
         return None
     concerns = reportable(case, policy)
     report = case.mandatory_report
-    if report and report["at"] >= start:
-        if standing(report):
-            return None
-        return str(report["decided_at"]), concerns, report
     if not concerns:
+        if report and report["at"] >= start and not standing(report):
+            return str(report["decided_at"]), [], report
         return None
-    return start, concerns, None
+    recorded = case.concerns_since or {}
+    owing: dict[str, str] = {}
+    rejected = None
+    for concern in concerns:
+        since = max(start, recorded.get(concern) or start)
+        if report and report["at"] >= since:
+            if standing(report):
+                continue
+            owing[concern], rejected = str(report["decided_at"]), report
+        else:
+            owing[concern] = since
+    if not owing:
+        return None
+    return min(owing.values()), list(owing), rejected
 
 
 def authority_errors(policy: Policy, body: Mapping[str, Any]) -> list[tuple[str, str]]:
