@@ -180,6 +180,9 @@ def test_show_log_case_file_and_correct_read_it_back(agency, cli_as):
       "--law-explained", "yes"), ["to"]),
     (("--concern", "sexual_abuse", "--decision", "maybe", "--rationale", "x", "--law-explained", "yes"), ["decision"]),
     (("--decision", "reported", "--to", "police", "--reported-on", "2026-11-23", "--rationale", "x"), ["concerns", "law_explained"]),
+    # reported a month from now (NOW is 2026-11-23): a slip of the month, never a report made
+    (("--concern", "sexual_abuse", "--decision", "reported", "--to", "police", "--reported-on", "2026-12-23", "--rationale", "x",
+      "--law-explained", "yes"), ["reported_on"]),
 ])
 def test_bad_input__names_each_field_and_changes_nothing(agency, cli_as, args, fields):
     amina = cli_as("amina")
@@ -192,6 +195,24 @@ def test_bad_input__names_each_field_and_changes_nothing(agency, cli_as, args, f
         assert f"{field}:" in result.stderr or (named is not None and field in named), result.stderr
     assert commit_count(agency) == before
     assert reports(amina, case_id) == []
+
+
+def test_rejected_decision_is_owed_again_where_the_policy_lists_no_concern(repo, cli_as):
+    """The profile as shipped lists no reportable concern (mandatory_report.concerns: []): a
+    caseworker's decision not to report, rejected by a supervisor, is still owed again on the
+    caseworker's list (the rejection starts the clock), as the rejection's next step says."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina, concerns=["sexual_abuse"])
+    assert ("mandatory-report", "amina") not in items(amina, case_id)  # no concern is reportable in this profile
+    assert amina("mandatory-report", case_id, *NOT_REPORTED).code == 0
+    rejected = sup("reject", case_id, "mandatory-report", "--note", "report it: the police can act safely")
+    assert rejected.code == 0, rejected.stderr
+    assert "on their cpcm due" in rejected.stdout + rejected.stderr
+    assert ("mandatory-report", "amina") in items(amina, case_id)
+    again = [i for i in amina("due", "--json").json() if i["case_id"] == case_id and i["code"] == "mandatory-report"]
+    assert len(again) == 1 and "rejected by sup" in again[0]["why"], again
+    assert amina("mandatory-report", case_id, *REPORTED).code == 0  # decided again: nothing owed
+    assert ("mandatory-report", "amina") not in items(amina, case_id)
 
 
 def test_bad_input__an_open_stage_only_and_a_case_that_exists(agency, cli_as):

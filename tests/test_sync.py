@@ -1333,3 +1333,46 @@ def test_a_case_taken_into_a_conference_on_one_copy_and_handed_over_on_the_other
     laptops.sync("amina")
     assert amina("conference", "show", conf).code == 5
     assert sup("verify").code == 0, sup("verify").stdout
+
+
+def test_sync__supervision_sessions_that_arrive_are_named_as_sessions_not_conferences(laptops):
+    """A supervision session recorded on one copy arrives on the other as a supervision session:
+    `supervision` in --json and its own line, never among the conferences or the cases."""
+    amina, sup = laptops.laptop("amina"), laptops.cli("sup")
+    first = sup("supervision", "record", "--worker", "amina", "--kind", "clinical", "--no-input", "--json")
+    assert first.code == 0, first.stderr
+    laptops.sync("sup")
+    report = laptops.sync("amina")
+    assert report["supervision"] == [first.json()["session_id"]], report
+    assert report["conferences"] == [] and report["cases"] == [] and report["records"] == 1
+    second = sup("supervision", "record", "--worker", "amina", "--kind", "support", "--no-input", "--json")
+    assert second.code == 0, second.stderr
+    laptops.sync("sup")
+    said = amina("sync")
+    assert said.code == 0, said.stderr
+    shown = said.stdout + said.stderr
+    assert f"supervision sessions: {second.json()['session_id']}" in shown and "conferences:" not in shown, shown
+
+
+def test_sync__a_session_recorded_while_its_worker_took_a_new_key_is_encrypted_to_the_new_key(laptops):
+    """amina takes a new key on her laptop (cpcm key rotate) and syncs; sup, on a copy that has not
+    heard of it, records a session with her, encrypted to her old key. sup's sync merges the two:
+    the session is encrypted again to amina's new key (to its readers as the merged team has
+    them), so she reads it with the key she holds, as a case's records are."""
+    amina, sup = laptops.laptop("amina"), laptops.cli("sup")
+    rotated = amina("key", "rotate", "--no-passphrase")
+    assert rotated.code == 0, rotated.stderr
+    laptops.sync("amina")
+    recorded = sup("supervision", "record", "--worker", "amina", "--kind", "clinical", "--no-input", "--json")
+    assert recorded.code == 0, recorded.stderr
+    session_id = recorded.json()["session_id"]
+    report = laptops.sync("sup")
+    assert report["merged"] and session_id in report["reencrypted"], report
+    assert laptops.sync("amina")["supervision"] == [session_id]
+    shown = amina("supervision", "show", session_id, "--json")
+    assert shown.code == 0, shown.stderr
+    assert shown.json()["workers"] == ["amina"]
+    assert "SV-" not in git(laptops.clones["sup"], "status", "--short")
+    for worker in ("sup", "amina"):
+        checked = laptops.cli(worker)("verify", "--json")
+        assert checked.code == 0, checked.stdout + checked.stderr

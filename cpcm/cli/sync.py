@@ -37,6 +37,8 @@ def _report(result, json_out: bool, what: str) -> None:
             say("  cases: " + " ".join(result.cases))
         if result.conferences:
             say("  conferences: " + " ".join(result.conferences))
+        if result.supervision:
+            say("  supervision sessions: " + " ".join(result.supervision))
         for change in result.team_changes:
             say(f"  team: {change[len('team '):]}")
         for change in result.settings_changes:

@@ -39,7 +39,7 @@ from cpcm.store import codec, remote
 from cpcm.store import audit
 from cpcm.store.audit import team_from
 from cpcm.store.git import GitError
-from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, TEAM, covers_from, record_name
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, SUPERVISION, TEAM, covers_from, record_name
 from cpcm.store.merge import merge_file, pick
 from cpcm.store.remote import Entry, Tree
 from cpcm.workflow import conferences as conference_rules
@@ -69,6 +69,7 @@ class Synced:
     records: int = 0
     cases: list[str] = field(default_factory=list)
     conferences: list[str] = field(default_factory=list)
+    supervision: list[str] = field(default_factory=list)  # supervision sessions (their IDs) records arrived in
     by: dict[str, int] = field(default_factory=dict)        # worker id -> records that arrived from them
     team_changes: list[str] = field(default_factory=list)   # commit messages of team changes ("team add otieno")
     settings_changes: list[str] = field(default_factory=list)  # ... of the rules and settings ("policy set: caseload.cap")
@@ -744,6 +745,8 @@ def _keyless_hint(keyless: dict[str, str], overseer: bool, alone: bool = True) -
 
 def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
     cases, conferences, registered = set(result.cases), set(result.conferences), set(result.registered)
+    sessions = set(result.supervision)
+    folders = {CASES: cases, CONFERENCES: conferences, SUPERVISION: sessions}
     for commit in remote.arrived(git, ours, theirs):
         result.commits += 1
         if commit.message.startswith("team "):
@@ -754,26 +757,27 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
             result.directory_changes.append(commit.message)
         for path in commit.added:
             parts = path.split("/")
-            if len(parts) == 3 and RECORD_FILE.match(parts[2]):
+            if len(parts) == 3 and parts[0] in folders and RECORD_FILE.match(parts[2]):
                 result.records += 1
                 result.by[commit.author] = result.by.get(commit.author, 0) + 1
-                (cases if parts[0] == CASES else conferences).add(parts[1])
+                folders[parts[0]].add(parts[1])
                 if parts[0] == CASES and record_kind(parts[2]) == "registration":
                     registered.add(parts[1])
-                if record_kind(parts[2]) == "sync_conflict":  # found by the other copy's merge
+                if parts[0] in (CASES, CONFERENCES) and record_kind(parts[2]) == "sync_conflict":  # found by the other copy's merge
                     arrived = result.arrived_conflicts if parts[0] == CASES else result.arrived_conference_conflicts
                     arrived.setdefault(parts[1], set()).add(parts[2].split(".", 1)[0])
     result.cases, result.conferences, result.registered = sorted(cases), sorted(conferences), sorted(registered)
+    result.supervision = sorted(sessions)
 
 
 def _folder(path: str) -> str | None:
     parts = path.split("/")
-    return f"{parts[0]}/{parts[1]}" if len(parts) == 3 and parts[0] in (CASES, CONFERENCES) else None
+    return f"{parts[0]}/{parts[1]}" if len(parts) == 3 and parts[0] in (CASES, CONFERENCES, SUPERVISION) else None
 
 
 def _is_record(path: str) -> bool:
     parts = path.split("/")
-    return len(parts) == 3 and parts[0] in (CASES, CONFERENCES) and bool(RECORD_FILE.match(parts[2]))
+    return len(parts) == 3 and parts[0] in (CASES, CONFERENCES, SUPERVISION) and bool(RECORD_FILE.match(parts[2]))
 
 
 def _readers(data: bytes | None) -> list[str]:
@@ -854,7 +858,8 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
             continue
         both_sides = folder in touched_ours and folder in touched_theirs and not fast_forward
         read: dict[str, Record] = {}  # a conference's records decrypted for its minutes check, taken again for its readers
-        new_records = [] if not both_sides else _conflicts(ctx, folder, base, ours, theirs, result) if folder.startswith(CASES) \
+        new_records = [] if not both_sides or folder.startswith(SUPERVISION + "/") \
+            else _conflicts(ctx, folder, base, ours, theirs, result) if folder.startswith(CASES) \
             else _conference_conflicts(ctx, folder, base, ours, theirs, result, read)
         reencrypted += _recipients(ctx, folder, sorted(in_folder.get(folder, ())), base, ours, theirs, merged, both_records,
                                    team, readers, new_records, result, objects, recipient_blobs, side_teams, covers, read)
@@ -1050,6 +1055,12 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
         # the rule of every change of a case's readers (workflow/cover.py): its worker, the covers in force, oversight
         assigned = _assigned(folder, base, ours, theirs, readers)
         wanted, kept = cover_rules.access(team, assigned, _merged_covers(folder, base, ours, theirs, covers), ctx.now)
+    elif top == SUPERVISION:
+        # a session's readers (who held it, who was supervised in it) never change: only their keys may
+        # have, a key rotated on the other copy; its records are encrypted again to the merged team's keys
+        decided, wanted = pick(r_base, r_ours, r_theirs)
+        if not decided:
+            wanted = list(dict.fromkeys(r_ours + r_theirs))
     else:
         # a change on one copy takes that copy's list, changed on both the readers of both; then the rule of a
         # conference's readers with the merged team (workflow/conferences.py): a member removed goes, one added comes
@@ -1094,7 +1105,9 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
         merged[f"{folder}/{record_name(record.id, record.kind)}"] = Entry(FILE_MODE, objects.put(data))
     data = recipients_bytes(listed, top, kept)
     current = merged.get(f"{folder}/{RECIPIENTS}")
-    if current is None or (known.get(current.blob) or objects.get(current.blob)) != data:
+    if top == SUPERVISION and current is not None:
+        pass  # written when the session was recorded, and never changed
+    elif current is None or (known.get(current.blob) or objects.get(current.blob)) != data:
         merged[f"{folder}/{RECIPIENTS}"] = Entry(FILE_MODE, objects.put(data))
     return 1 if stale and subject in result.reencrypted else 0
 

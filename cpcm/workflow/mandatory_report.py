@@ -69,17 +69,20 @@ def owed(case: Case, policy: Policy) -> tuple[str, list[str], Mapping[str, Any] 
     again from the rejection. A concern an update removed owes nothing (it is not the case's any
     more); added again, it is owed from the update that adds it again. A correction of the
     registration stands in its place, as if right from the start: a concern it adds is owed from
-    the registration."""
+    the registration. The rejection owes a decision again whether or not the policy lists the
+    case's concerns: the decision was made, and the chain of supervision sent it back."""
     if case.status != "open":
-        return None
-    concerns = reportable(case, policy)
-    if not concerns:
         return None
     start = case.cycle_start
     if start is None:
         return None
-    recorded = case.concerns_since or {}
+    concerns = reportable(case, policy)
     report = case.mandatory_report
+    if not concerns:
+        if report and report["at"] >= start and not standing(report):
+            return str(report["decided_at"]), [], report
+        return None
+    recorded = case.concerns_since or {}
     owing: dict[str, str] = {}
     rejected = None
     for concern in concerns:
