@@ -121,6 +121,15 @@ def test_supervision__a_worker_not_in_the_session_cannot_read_it(cli_as, repo, t
         pass
     amina = identity.load(team["amina"][0], lambda: None)
     assert leaks(cipher.decrypt(record_file.read_bytes(), amina.keys))
+    # read through the store with a key it is not encrypted to: the hint names who reads a session, not a case's readers
+    from cpcm import service
+    from cpcm.errors import CannotDecrypt
+
+    try:
+        service.open_repo(repo, team["otieno"][0]).store.read_file(record_file, other.keys)
+        raise AssertionError("the store read a session for a worker who was not in it")
+    except CannotDecrypt as exc:
+        assert "the supervisor who held the session and the workers supervised in it" in exc.hint, exc.hint
     # group supervision: each worker reads it
     group = _record(sup, "--worker", "amina", "--worker", "otieno", "--kind", "clinical")
     assert group.code == 0 and group.json()["format"] == "group"

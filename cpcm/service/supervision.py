@@ -278,7 +278,7 @@ def problems(ctx) -> list:
 
 
 def report(ctx, start: date | None = None, end: date | None = None) -> list[dict]:
-    """`cpcm report supervision`: per active worker, the date of their last session and how many
+    """The supervision table of `cpcm report caseload`: per active worker, the date of their last session and how many
     they had between `start` and `end` (default: the last 3 months to today), counted from what
     every session's folder shows and, where you took part, its date; counts only, never content
     (ESARO monitoring: supervision frequency)."""

@@ -32,7 +32,7 @@ from cpcm.store.contract import read_each
 from cpcm.store.faults import crash_point
 from cpcm.store.git import INDEX_LOCK, Background, Commit, Git, GitError
 from cpcm.store.layout import (CASES, CONFIG, CPCM_DIR, PENDING, POLICY, RECIPIENTS, RECORD_FILE, SERVICES, SUPERVISION, TEAM, LOCK,
-                               TMP_PREFIX, record_name)
+                               TMP_PREFIX, readers_hint, record_name)
 from cpcm.store.lock import RepoLock, generation
 from cpcm.store.snapshot import Snapshot
 
@@ -387,7 +387,7 @@ class CaseStore:
         except cipher.NotARecipient:
             raise CannotDecrypt(
                 f"{rel} is not encrypted to your key",
-                "Only the case's worker, supervisors and managers can read it; check --identity.",
+                readers_hint(rel),
             ) from None
         except cipher.Damaged as exc:  # what age says of a file it cannot decrypt (no plaintext was made)
             raise Corrupt(f"{rel} is damaged or truncated ({exc})", rel, restore_hint(rel)) from None

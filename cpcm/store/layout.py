@@ -14,6 +14,13 @@ PENDING = f"{CPCM_DIR}/pending.json"
 CACHE_DIR = f"{CPCM_DIR}/cache"
 CASES = "cases"
 SUPERVISION = "supervision"  # supervision/<SV-ID>/: one supervision session, confidential to who took part
+
+
+def readers_hint(rel: str) -> str:
+    """Who reads the record at `rel` (a path in the repository), for a reader it is not encrypted to."""
+    if rel.startswith(f"{SUPERVISION}/"):
+        return "Only the supervisor who held the session and the workers supervised in it can read it; check --identity."
+    return "Only the case's worker, supervisors and managers can read it; check --identity."
 RECIPIENTS = "recipients"
 SUFFIX = ".yaml.age"
 TMP_PREFIX = ".tmp-"

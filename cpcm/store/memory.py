@@ -20,7 +20,7 @@ from cpcm.errors import Busy, CannotDecrypt, Corrupt
 from cpcm.store import codec
 from cpcm.store.contract import read_each
 from cpcm.store.git import Commit, GitError
-from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, record_name
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, readers_hint, record_name
 
 # Not a folder on disk: a path of this store that leaked to code reading files fails loudly.
 ROOT = PurePosixPath("/cpcm-memory-store")
@@ -115,7 +115,7 @@ class MemoryStore:
         if not entry.recipients & recipients_of(keys):
             raise CannotDecrypt(
                 f"{rel} is not encrypted to your key",
-                "Only the case's worker, supervisors and managers can read it; check --identity.",
+                readers_hint(rel),
             )
         record = Record.from_dict(copy.deepcopy(entry.source))
         name = PurePosixPath(rel)
