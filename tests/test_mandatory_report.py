@@ -165,6 +165,17 @@ def test_show_log_case_file_and_correct_read_it_back(agency, cli_as):
                                                                         "rationale=another reason", "--reason", "x",
                                                                         "--json").stdout + refused.stderr
     assert sup("correct", other, waiting, "--set", "rationale=another reason", "--reason", "x").code == 0
+    # approved, the case file says the decision needed a supervisor's (its approval follows), not that it still waits
+    filed = amina("render", "case-file", other)
+    assert "a supervisor's decision needed" in filed.stdout and "waits for a supervisor's decision" not in filed.stdout
+
+    # an authority not on the policy's list is shown by the name given, not as 'other'
+    third = register(amina, concerns=["sexual_abuse"])
+    assert amina("mandatory-report", third, "--concern", "sexual_abuse", "--decision", "reported", "--to", "other",
+                 "--to-other", "the area chief", "--reported-on", "2026-11-23", "--rationale", "x", "--law-explained",
+                 "yes").code == 0
+    row = next(line for line in amina("show", third).stdout.splitlines() if "sexual_abuse" in line and "reported" in line)
+    assert "the area chief" in row.split("\t"), row
 
 
 @pytest.mark.parametrize("args, fields", [

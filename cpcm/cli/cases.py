@@ -465,7 +465,8 @@ def mandatory_report_cells(entry: dict, zone=None) -> list[str]:
         said = f"{supervisor['decision']} by {supervisor['by']} on {local_day(supervisor['at'], zone)}" + (
             f": {supervisor['note']}" if supervisor.get("note") else "")
     return [local_day(entry["at"], zone), entry["by"], decision, ", ".join(entry.get("concerns") or []),
-            _value(entry.get("to")) or "", str(entry.get("reported_on") or "")[:10], entry.get("reference") or "",
+            (entry.get("to_other") if entry.get("to") == "other" and entry.get("to_other") else _value(entry.get("to"))) or "",
+            str(entry.get("reported_on") or "")[:10], entry.get("reference") or "",
             _value(entry.get("law_explained")) or "", said, entry["record_id"]]
 
 

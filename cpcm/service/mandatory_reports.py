@@ -69,7 +69,8 @@ def decisions(records: Sequence[Record]) -> list[dict]:
             continue
         b = record.body
         entry = {"record_id": record.id, "at": record.at, "by": record.by, "decision": b.get("decision"),
-                 "concerns": list(b.get("concerns") or []), "to": b.get("to"), "reported_on": b.get("reported_on"),
+                 "concerns": list(b.get("concerns") or []), "to": b.get("to"), "to_other": b.get("to_other"),
+                 "reported_on": b.get("reported_on"),
                  "reference": b.get("reference"), "basis": b.get("basis"), "law_explained": b.get("law_explained"),
                  "needs_approval": bool(b.get("needs_approval")), "supervisor": None,
                  "supersedes": b.get("supersedes")}
