@@ -87,9 +87,9 @@ class Apart:
         """Every clash of the records written apart, in the order the merge records them."""
         if not self.sides[0] or not self.sides[1]:
             return []
-        return [*self.closures(), *self.transfers(), *self.decisions(), *self.corrected_approved(), *self.plans(), *self.assignments(),
-                *self.corrections(), *self.updates_and_covers(), *self.placements(), *self.placement_updates(),
-                *self.referral_updates(), *self.risk()]
+        return [*self.closures(), *self.transfers(), *self.decisions(), *self.corrected_approved(), *self.plans(),
+                *self.assignments(), *self.corrections(), *self.updates_and_covers(), *self.placements(),
+                *self.placement_updates(), *self.referral_updates(), *self.risk()]
 
     # -- reading ---------------------------------------------------------------------------------
     def bodies(self, names_: list[str], side: int) -> dict[str, dict]:
@@ -239,13 +239,15 @@ class Apart:
                 [(TWO_PLANS, versions[0] + versions[1])]
         found = []
         for written, other in ((0, 1), (1, 0)):
-            read = self.written_apart("plan")[0][written]
-            # a correction is no new version: one the other copy approved is corrected_approved's; one it rejected stays
-            # rejected. A version this worker cannot read may be either: named
-            if len(read) == len(versions[written]) and all(isinstance(body.get("supersedes"), str) for body in read.values()):
+            if not versions[written]:
                 continue
             decided = self.bodies([n for n in self.sides[other] if record_kind(n) in ("approval", "rejection")], other)
             decisions = sorted(i for i, body in decided.items() if body.get("subject") == "plan")
+            read = self.written_apart("plan")[0][written] if decisions else {}
+            # a correction is no new version: one the other copy approved is corrected_approved's; one it rejected stays
+            # rejected. A version this worker cannot read may be either: named
+            if decisions and len(read) == len(versions[written]) and all(isinstance(b.get("supersedes"), str) for b in read.values()):
+                continue
             if decisions:
                 found.append((TWO_PLANS, versions[written] + decisions))
         return found
