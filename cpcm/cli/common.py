@@ -275,6 +275,8 @@ def typed_paths(exc: BaseException, **given: Path | str | None) -> BaseException
             if not value:
                 continue
             forms = {str(value), str(Path(value).expanduser()), str(Path(value).expanduser().resolve())}
+            if option.startswith("$"):  # set once for every command: a short relative value ('casefiles') is a word of
+                forms = {f for f in forms if os.path.isabs(f) and f != "/"}  # messages too, so only its full path
             for form in sorted(forms, key=len, reverse=True):
                 if form and form in exc.message:
                     exc.message = exc.message.replace(form, f"the {option} path")

@@ -91,7 +91,7 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None, 
     linked: list[str] = []
     unread: list[str] = []
     if sibling_of is not None:  # CASE, and the siblings CASE lists that the worker reads: the whole group
-        known = [link["case_id"] for link in case_links(load_records(ctx, sibling_of)) if link["relation"] == siblings.RELATION]
+        known = _sibling_ids(load_records(ctx, sibling_of))
         me, last = ctx.need_worker().id, record.id
         for other_id in dict.fromkeys([sibling_of, *known]):
             if other_id != sibling_of and not (ctx.store.exists(other_id) and me in ctx.store.recipients(other_id)):
@@ -888,12 +888,17 @@ def sibling_group(ctx: Context, case_id: str, records: list[Record] | None = Non
                 found = effective(load_records(ctx, other))
             except CpcmError:  # not this worker's (or not here, or damaged): named by its ID only
                 return None
-        return [link["case_id"] for link in case_links(found) if link["relation"] == siblings.RELATION]
+        return _sibling_ids(found)
 
     return [dict(member, text=LINK_WORDS["sibling"].format(case=member["case_id"])
                  + (f" (linked through {member['through']})" if member["through"] else "")
                  + ("" if member["readable"] else " (a case you cannot read)"))
             for member in siblings.group(case_id, links_of)]
+
+
+def _sibling_ids(records: list[Record]) -> list[str]:
+    """The cases the records' sibling links name, in the order written."""
+    return [link["case_id"] for link in case_links(records) if link["relation"] == siblings.RELATION]
 
 
 def consents_on_file(records: list[Record], now: datetime, used: set[str] | None = None) -> list[dict]:
