@@ -224,3 +224,26 @@ def test_supervision__a_new_key_reencrypts_the_sessions_its_worker_took_part_in(
     except cipher.NotARecipient:
         pass
     assert sup("verify").code == 0
+
+
+def test_supervision__a_session_dated_before_its_worker_joined_is_kept_with_a_warning(kenya):
+    """A session from before the worker joined the team (paper records when the agency began) is
+    kept and counts for the cadence; the same date is where a year typed wrong lands (2017 for
+    2027), so the write warns, naming the worker, when they joined and how to correct it."""
+    sup = kenya("sup", LATER)
+    typo = _record(sup, "--worker", "amina", "--kind", "support", "--at", "2017-02-27T10:00")
+    assert typo.code == 0, typo.stderr
+    session_id = typo.json()["session_id"]
+    assert "is before amina joined the team (2026-11-23" in typo.stderr
+    assert f"cpcm supervision record --corrects {session_id} --at WHEN" in typo.stderr
+    assert "supervision of amina" in _due_titles(sup)  # kept as dated: the next was due in 2017
+    fixed = sup("supervision", "record", "--corrects", session_id, "--at", "2027-02-27T10:00", "--reason", "year mistyped",
+                "--json")
+    assert fixed.code == 0, fixed.stderr
+    assert "joined the team" not in fixed.stderr
+    assert "supervision of amina" not in _due_titles(sup)
+    again = sup("supervision", "record", "--corrects", session_id, "--at", "2026-10-01T10:00", "--reason", "paper date",
+                "--json")
+    assert again.code == 0 and "is before amina joined the team" in again.stderr  # the correction warns the same way
+    later = _record(sup, "--worker", "amina", "--kind", "clinical", "--at", "2027-02-28T10:00")
+    assert later.code == 0 and "joined the team" not in later.stderr

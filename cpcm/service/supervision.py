@@ -182,10 +182,24 @@ def record(ctx, data: Mapping[str, Any], at: datetime | None = None) -> Written:
         tx.replace_file(f"{SUPERVISION}/{session_id}/{RECIPIENTS}", _recipients_bytes(readers))
         tx.write_record(entry, context.keys_for(ctx, readers), SUPERVISION)
         tx.commit(f"supervision record {session_id} {entry.id}")
-    warnings = [w for w in (rules.ratio_warning(ctx.team, ctx.policy),) if w]
+    warnings = [w for w in (rules.ratio_warning(ctx.team, ctx.policy),) if w] + _dated_before_joining(ctx, session_id,
+                                                                                                   body["workers"], at)
     return Written(session_id, entry.id, rules.KIND, tuple(warnings), (f"read it back: cpcm supervision show {session_id}",),
                    {"session_id": session_id, "workers": list(body["workers"]),
                     "format": "group" if len(body["workers"]) > 1 else "individual"}, json_keys=JSON_KEYS)
+
+
+def _dated_before_joining(ctx, session_id: str, workers: Iterable[str], at: datetime | None) -> list[str]:
+    """A warning for each worker of a session dated (--at) before they joined the team
+    (`rules.joined_after`): kept as dated, but a year typed wrong lands there too."""
+    if at is None:
+        return []
+    from cpcm.domain.dates import local_text
+
+    return [f"--at ({local_text(at, ctx.zone)}) is before {worker} joined the team ({local_text(start, ctx.zone)}); the "
+            f"session is kept as dated (one held before still counts for the supervision cadence). If the date is wrong: "
+            f"cpcm supervision record --corrects {session_id} --at WHEN --reason ..."
+            for worker, start in rules.joined_after(ctx.team, workers, at)]
 
 
 def _recipients_bytes(readers: Iterable[str]) -> bytes:
@@ -235,7 +249,8 @@ def correct(ctx, session_id: str, data: Mapping[str, Any], reason: str | None, a
     with context.transaction(ctx, "supervision-correct") as tx:
         tx.write_record(entry, context.keys_for(ctx, readers), SUPERVISION)
         tx.commit(f"supervision correct {session_id} {entry.id}")
-    return Written(session_id, entry.id, rules.KIND, (), (f"cpcm supervision show {session_id}",),
+    warnings = _dated_before_joining(ctx, session_id, session.workers, at)
+    return Written(session_id, entry.id, rules.KIND, tuple(warnings), (f"cpcm supervision show {session_id}",),
                    {"session_id": session_id, "supersedes": session.record_id}, json_keys=JSON_KEYS)
 
 

@@ -120,7 +120,8 @@ def last_sessions(sessions: Iterable[tuple[datetime, str, str, Iterable[str]]]) 
     return out
 
 
-def _joined(worker: Worker) -> datetime | None:
+def joined(worker: Worker) -> datetime | None:
+    """When a worker joined the team (their `since`); None where the team file records none."""
     try:
         return datetime.fromisoformat(utc(worker.since)) if worker.since else None
     except ValueError:
@@ -151,7 +152,7 @@ def cadence_due(team: Team, last: Mapping[str, tuple[datetime, str, str]], polic
             why = (f"supervision of each caseworker at least every {every.words()}; the last with {worker.id} was "
                    f"{session_id} on {when.astimezone(zone).strftime('%Y-%m-%d')}")
         else:
-            start = _joined(worker)
+            start = joined(worker)
             counted = f"{worker.id} joined the team"
             if profile_since is not None and (start is None or profile_since > start):
                 start, counted = profile_since, f"the {policy.profile} rules took effect"
@@ -188,6 +189,20 @@ def ratio(team: Team, policy: Policy) -> tuple[int, int, int | None]:
     caseworkers = sum(1 for w in team.active if supervised(w))
     overseers = sum(1 for w in team.active if w.has_role(*OVERSIGHT))
     return caseworkers, overseers, (limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else None)
+
+
+def joined_after(team: Team, workers: Iterable[str], at: datetime) -> list[tuple[str, datetime]]:
+    """The workers of a session dated `at` who joined the team after it, with when they joined.
+    A session held before a worker joined is kept (one recorded from paper when the agency began
+    using cpcm still counts for the cadence), but a year typed wrong lands there too: the
+    commands warn."""
+    found = []
+    for worker_id in workers:
+        worker = team.get(worker_id)
+        start = joined(worker) if worker is not None else None
+        if start is not None and at < start:
+            found.append((worker_id, start))
+    return found
 
 
 def ratio_warning(team: Team, policy: Policy) -> str | None:
