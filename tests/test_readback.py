@@ -503,3 +503,13 @@ def test_correct__refused_for_decisions_and_without_a_reason(cli, cli_as):
     ok(cli("assign", case_id, "--worker", "sup"))
     decision = cli_as("sup")("correct", case_id, "assignment", "--set", "worker=amina", "--reason", "r")
     assert decision.code == 4 and "an assignment record cannot be corrected" in decision.stderr, decision.stderr
+
+
+def test_show__a_caregiver_known_by_relationship_only(cli):
+    """A caregiver recorded by relationship without a name reads "grandmother (name not recorded)",
+    not " (grandmother)"; with a name, "Name (grandmother)"."""
+    nameless = register(cli, caregiver={"relationship": "grandmother"})
+    named = register(cli)
+    lines = {case_id: cli("show", case_id).stdout.splitlines() for case_id in (nameless, named)}
+    assert "caregiver\tgrandmother (name not recorded)" in lines[nameless]
+    assert "caregiver\tTest Caregiver (grandmother)" in lines[named]

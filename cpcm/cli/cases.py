@@ -300,9 +300,9 @@ def print_case(data: dict, zone=None) -> None:
     from cpcm.service.cases import records_text
 
     child, plan, items, consent = data["child"], data["plan"], data["due"], data["registration_consent"]
-    caregiver = data["caregiver_name"] or ""
-    if data.get("caregiver_relationship"):
-        caregiver += f" ({data['caregiver_relationship']})"
+    caregiver, relationship = data["caregiver_name"] or "", data.get("caregiver_relationship")
+    if relationship:  # the relationship alone where no name was recorded ("grandmother", not " (grandmother)")
+        caregiver = f"{caregiver} ({relationship})" if caregiver else f"{relationship} (name not recorded)"
     rows = [
         ("case", data["case_id"]), ("name", data["name"]), ("other names", child.get("other_names")), ("sex", data["sex"]),
         ("age", data["age"]), ("date of birth", child.get("date_of_birth") or "(estimated from age)"),
