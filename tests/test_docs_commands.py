@@ -445,3 +445,18 @@ def test_docs_commands__the_check_names_a_wrong_command_or_option_and_takes_plac
     assert message_commands("cpcm policy set or cpcm form set commits it") == [
         ["policy", "set", "or"], ["form", "set", "commits", "it"]]
     assert message_commands("then (cpcm sharing CASE --with X)") == [["sharing", "CASE", "--with", "X"]]
+
+
+def test_docs_commands__every_example_id_reads_as_an_id():
+    """A case, conference or session ID shown as an example (README, docs, help and messages,
+    templates) carries its right check character: one copied from the docs into a command is read
+    as an ID (a case not found), not refused as a mistyped one."""
+    from cpcm.domain.ids import normalise_id
+
+    shape = re.compile(r"\b(CP|CC|SV)-[0-9A-Z]{4}-[0-9A-Z]{4}\b")
+    files = [ROOT / "README.md", *(ROOT / "docs").rglob("*.md"), *(ROOT / "cpcm").rglob("*.py"), *(ROOT / "templates").rglob("*")]
+    wrong = sorted({f"{path.relative_to(ROOT)}: {found.group(0)}"
+                    for path in files if path.is_file() and path.suffix not in (".mo", ".pyc")
+                    for found in shape.finditer(path.read_text(encoding="utf-8", errors="replace"))
+                    if normalise_id(found.group(0), found.group(1)) != found.group(0)})
+    assert not wrong, "an example ID whose check character is wrong:\n" + "\n".join(wrong)

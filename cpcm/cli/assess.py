@@ -29,8 +29,8 @@ def register(app: typer.Typer) -> None:
         """Record an assessment: initial (safety, basic needs, risk), comprehensive (wellbeing
         dimensions, the child's views, needs) or best-interests (before any care decision).
 
-        Example: cpcm assess CP-4F7K-9X2M --type initial --from-file initial.yaml
-        Example: cpcm form blank assessment-comprehensive > a.yaml; cpcm assess CP-4F7K-9X2M -t comprehensive -f a.yaml
+        Example: cpcm assess CP-4F7K-9X2N --type initial --from-file initial.yaml
+        Example: cpcm form blank assessment-comprehensive > a.yaml; cpcm assess CP-4F7K-9X2N -t comprehensive -f a.yaml
         """
         from cpcm import service
         from cpcm.errors import UsageError
@@ -60,10 +60,10 @@ def register(app: typer.Typer) -> None:
         contingency, who took part). Earlier versions stay in the history; goals and actions keep
         their IDs (G1, A1 …) from version to version.
 
-        Example: cpcm form blank plan > plan.yaml; cpcm plan CP-4F7K-9X2M --from-file plan.yaml
-        Example: cpcm plan CP-4F7K-9X2M --from-current --reason review --set actions.A2.by=2027-01-10 --remove A3
-        Example: cpcm plan CP-4F7K-9X2M --edit --reason reunification_done
-        Example: cpcm plan CP-4F7K-9X2M --withdraw --reason "written by mistake"
+        Example: cpcm form blank plan > plan.yaml; cpcm plan CP-4F7K-9X2N --from-file plan.yaml
+        Example: cpcm plan CP-4F7K-9X2N --from-current --reason review --set actions.A2.by=2027-01-10 --remove A3
+        Example: cpcm plan CP-4F7K-9X2N --edit --reason reunification_done
+        Example: cpcm plan CP-4F7K-9X2N --withdraw --reason "written by mistake"
         """
         from cpcm import service
         from cpcm.errors import UsageError
@@ -130,8 +130,8 @@ def _decision_command(app: typer.Typer, approve: bool) -> None:
     command.__doc__ = (f"A supervisor's {'approval' if approve else 'rejection'} of a case plan, a closure, a transfer "
                        f"or a caseworker's decision not to make a mandatory report (not of one's own, unless the policy "
                        f"allows it).\n\n"
-                       f"Example: cpcm {verb} CP-4F7K-9X2M plan" + (' --note "add a goal for school"' if not approve else "") +
-                       f"\nExample: cpcm {verb} CP-4F7K-9X2M mandatory-report --note \"...\"")
+                       f"Example: cpcm {verb} CP-4F7K-9X2N plan" + (' --note "add a goal for school"' if not approve else "") +
+                       f"\nExample: cpcm {verb} CP-4F7K-9X2N mandatory-report --note \"...\"")
     app.command(verb)(command)
 
 

@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
     register_verify(app)
 
     @app.command("show")
-    def show(case: str = typer.Argument(..., help="Case ID, e.g. CP-4F7K-9X2M."),
+    def show(case: str = typer.Argument(..., help="Case ID, e.g. CP-4F7K-9X2N."),
              record: Optional[str] = typer.Argument(None, help="One record in full: its ID, or plan, plan@2, assessment, "
                                                     "assessment@initial, R1, followup, review, consent, update, last ..."),
              repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
@@ -67,8 +67,8 @@ def register(app: typer.Typer) -> None:
         consents on file, the plan's open actions, referrals, assessments, reviews and what is due. With
         a RECORD, that one record in full, every answer with its question.
 
-        Example: cpcm show CP-4F7K-9X2M
-        Example: cpcm show CP-4F7K-9X2M assessment@comprehensive
+        Example: cpcm show CP-4F7K-9X2N
+        Example: cpcm show CP-4F7K-9X2N assessment@comprehensive
         """
         show_case(case, record, repo, identity, json_out)
 
@@ -94,7 +94,7 @@ def register(app: typer.Typer) -> None:
         what it is, who made it, its place in the order written (#), the commit behind it and
         who signed that commit ("sup, good"; or why the signature does not stand).
 
-        Example: cpcm log CP-4F7K-9X2M
+        Example: cpcm log CP-4F7K-9X2N
         """
         from cpcm import service
 
@@ -117,7 +117,7 @@ def register(app: typer.Typer) -> None:
         """Record that two registered children are siblings: each case gets a link to the other
         (cpcm show lists it: "sibling of CP-..."), in one commit. You must be able to read both.
 
-        Example: cpcm link CP-4F7K-9X2M CP-7YY9-TW8D --sibling
+        Example: cpcm link CP-4F7K-9X2N CP-7YY9-TW8D --sibling
         """
         from cpcm import service
         from cpcm.cli.common import report_written
@@ -151,8 +151,8 @@ def register(app: typer.Typer) -> None:
         --batch, assign many cases (a worker leaving) in one commit; with --from-worker, every
         open case of a leaving worker to one colleague, in one commit (a supervisor's).
 
-        Example: cpcm assign CP-4F7K-9X2M --worker otieno
-        Example: cpcm assign CP-4F7K-9X2M --cover baraka --until 2026-03-01
+        Example: cpcm assign CP-4F7K-9X2N --worker otieno
+        Example: cpcm assign CP-4F7K-9X2N --cover baraka --until 2026-03-01
         Example: cpcm assign --batch handover.csv --dry-run
         Example: cpcm assign --from-worker amina --worker baraka
         """

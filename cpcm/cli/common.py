@@ -181,7 +181,7 @@ def print_json_of(rows: Any, items: Callable[[], Iterable[Any]]) -> None:
         write_json_list(ready())
 
 
-# a case, conference or record ID (CP-4F7K-9X2M, 01JD...) alone in a cell
+# a case, conference or record ID (CP-4F7K-9X2N, 01JD...) alone in a cell
 ID_LIKE = re.compile(r"^(?:[A-Z]{2}-[0-9A-Z]{4}-[0-9A-Z]{4}|[0-9A-HJKMNP-TV-Z]{26})$")
 
 

@@ -70,10 +70,10 @@ def register(app: typer.Typer) -> None:
         stays in the history (conference show). The presentations, the venue and the minutes can be
         replaced after closing too (a name in them stops the documents being rendered).
 
-        Example: cpcm conference update CC-4F7K-9X2M --attendance-confirmed 2026-12-01
-        Example: cpcm conference update CC-4F7K-9X2M --date 2026-12-10T10:00 --venue "Hall" --reason "the SCCO cannot come on the 3rd"
-        Example: cpcm conference update CC-4F7K-9X2M --case CP-7H3D-2K9Q --presentation "Back at school since May." --reason "named a sibling"
-        Example: cpcm conference update CC-4F7K-9X2M --minutes minutes.yaml --reason "the discussion named a child"
+        Example: cpcm conference update CC-4F7K-9X2N --attendance-confirmed 2026-12-01
+        Example: cpcm conference update CC-4F7K-9X2N --date 2026-12-10T10:00 --venue "Hall" --reason "the SCCO cannot come on the 3rd"
+        Example: cpcm conference update CC-4F7K-9X2N --case CP-7H3D-2K95 --presentation "Back at school since May." --reason "named a sibling"
+        Example: cpcm conference update CC-4F7K-9X2N --minutes minutes.yaml --reason "the discussion named a child"
         """
         from cpcm.cli.common import read_yaml_input
         from cpcm.domain import text
@@ -181,7 +181,7 @@ def register(app: typer.Typer) -> None:
         the chair or a supervisor, who takes it into the final set of cases by running add-case
         again (the reason and presentation then default to the nomination's).
 
-        Example: cpcm conference add-case CC-4F7K-9X2M CP-7H3D-2K9Q --reason unresolved_protection_concern
+        Example: cpcm conference add-case CC-4F7K-9X2N CP-7H3D-2K95 --reason unresolved_protection_concern
         """
         from cpcm import service
         from cpcm.service import conferences
@@ -214,7 +214,7 @@ def register(app: typer.Typer) -> None:
         child or family member present is recorded with --family: the documents count them and
         never name them.
 
-        Example: cpcm conference attend CC-4F7K-9X2M --institution "Sub-county children's office" --name "A. Officer" --position SCCO --contact 0700000000 --confidentiality-signed yes
+        Example: cpcm conference attend CC-4F7K-9X2N --institution "Sub-county children's office" --name "A. Officer" --position SCCO --contact 0700000000 --confidentiality-signed yes
         """
         from cpcm.service import conferences
 
@@ -236,7 +236,7 @@ def register(app: typer.Typer) -> None:
         actions (risk or need, action, responsible person or institution, timeline). Case IDs only.
         'cpcm form blank conference-minutes' prints a skeleton.
 
-        Example: cpcm conference minutes CC-4F7K-9X2M --from-file minutes.yaml
+        Example: cpcm conference minutes CC-4F7K-9X2N --from-file minutes.yaml
         """
         from cpcm.service import conferences
 
@@ -254,7 +254,7 @@ def register(app: typer.Typer) -> None:
         conference_decision), each case gets a record linking to the conference, and the report is
         due within 24 hours. One commit.
 
-        Example: cpcm conference close CC-4F7K-9X2M
+        Example: cpcm conference close CC-4F7K-9X2N
         """
         from cpcm.service import conferences
 
@@ -314,8 +314,8 @@ def register(app: typer.Typer) -> None:
              repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
         """A conference as it stands: kind, date, chair, the Form 3 checklist, cases, attendance, minutes.
 
-        Example: cpcm conference show CC-4F7K-9X2M
-        Example: cpcm conference show CC-4F7K-9X2M --minutes-record 01J9Z3K7T8Q2W5E6R7Y8U9I0PA
+        Example: cpcm conference show CC-4F7K-9X2N
+        Example: cpcm conference show CC-4F7K-9X2N --minutes-record 01J9Z3K7T8Q2W5E6R7Y8U9I0PA
         """
         from cpcm.service import conferences
         from cpcm.workflow import conferences as rules

@@ -26,10 +26,10 @@ def register(app: typer.Typer) -> None:
         reason) is corrected only by one who may decide it: a plan's change is its next version
         (cpcm plan CASE --from-current --set ...), which waits for approval.
 
-        Example: cpcm correct CP-4F7K-9X2M followup --at 2026-01-28T11:00 --reason "date mistyped"
-        Example: cpcm correct CP-4F7K-9X2M assessment@comprehensive --from-file fix.yaml --reason "wrong rating"
-        Example: cpcm correct CP-4F7K-9X2M plan --set actions.A3.by=2026-12-20 --reason "date wrong"
-        Example: cpcm correct CP-4F7K-9X2M R1@declined --set status=accepted --set start=2026-12-01 --set expected_duration=3mo --reason "the provider accepted"
+        Example: cpcm correct CP-4F7K-9X2N followup --at 2026-01-28T11:00 --reason "date mistyped"
+        Example: cpcm correct CP-4F7K-9X2N assessment@comprehensive --from-file fix.yaml --reason "wrong rating"
+        Example: cpcm correct CP-4F7K-9X2N plan --set actions.A3.by=2026-12-20 --reason "date wrong"
+        Example: cpcm correct CP-4F7K-9X2N R1@declined --set status=accepted --set start=2026-12-01 --set expected_duration=3mo --reason "the provider accepted"
         """
         from cpcm import service
         from cpcm.domain.records import set_path

@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Record a follow-up or monitoring contact; "risk increased" raises an urgent item.
 
-        Example: cpcm followup CP-4F7K-9X2M --method home_visit --purpose monitoring --purpose-detail "check school attendance" --visited-by professional --risk-increased no
+        Example: cpcm followup CP-4F7K-9X2N --method home_visit --purpose monitoring --purpose-detail "check school attendance" --visited-by professional --risk-increased no
         """
         from cpcm import service
 
@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Record a case review; or review many cases from a file in one commit (--batch).
 
-        Example: cpcm review CP-4F7K-9X2M --from-file review.yaml
+        Example: cpcm review CP-4F7K-9X2N --from-file review.yaml
         Example: cpcm review --batch reviews.csv --dry-run
         """
         from cpcm import service
@@ -100,9 +100,9 @@ def register(app: typer.Typer) -> None:
         the one who asked may take the request back while it waits (--withdraw). In the kenya profile the checklist is Form 9A's, with the child's and the caregiver's
         feedback, and the Sub-County Children's Officer's approval recorded first (cpcm sign-off).
 
-        Example: cpcm close CP-4F7K-9X2M --reason goals_met --check child_safe --check wellbeing_supported --check no_further_concerns --check monitoring_followups_done --check child_and_family_took_part
-        Example: cpcm close CP-4F7K-9X2M --reason goals_met --check final_visit_scheduled --check closure_recommended_and_acc_approved --check referrals_completed_and_plans_made --check future_support_explained --child-feedback "happy at home" --set feedback.caregiver_given=no   (kenya)
-        Example: cpcm close CP-4F7K-9X2M --withdraw --reason "asked for by mistake: the family still needs support"
+        Example: cpcm close CP-4F7K-9X2N --reason goals_met --check child_safe --check wellbeing_supported --check no_further_concerns --check monitoring_followups_done --check child_and_family_took_part
+        Example: cpcm close CP-4F7K-9X2N --reason goals_met --check final_visit_scheduled --check closure_recommended_and_acc_approved --check referrals_completed_and_plans_made --check future_support_explained --child-feedback "happy at home" --set feedback.caregiver_given=no   (kenya)
+        Example: cpcm close CP-4F7K-9X2N --withdraw --reason "asked for by mistake: the family still needs support"
         """
         from cpcm import service
         from cpcm.errors import UsageError
@@ -150,7 +150,7 @@ def register(app: typer.Typer) -> None:
         Officer's final approval of a closure, Form 9A): name, title and date. A supervisor or
         manager enters it; the approver is not a team member.
 
-        Example: cpcm sign-off CP-4F7K-9X2M --for closure --party scco --name "J. Mwangi" --title "Sub-County Children's Officer, Kisumu East" --date 2026-11-20
+        Example: cpcm sign-off CP-4F7K-9X2N --for closure --party scco --name "J. Mwangi" --title "Sub-County Children's Officer, Kisumu East" --date 2026-11-20
         """
         from cpcm import service
 
@@ -167,7 +167,7 @@ def register(app: typer.Typer) -> None:
                at: AtOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
         """Reopen a closed case: same case ID, history kept, back to assessment.
 
-        Example: cpcm reopen CP-4F7K-9X2M --reason "new report from the school"
+        Example: cpcm reopen CP-4F7K-9X2N --reason "new report from the school"
         """
         from cpcm import service
 
@@ -181,7 +181,7 @@ def register(app: typer.Typer) -> None:
                   at: AtOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
         """Keep a case open as the child reaches 18, with the justification.
 
-        Example: cpcm continue CP-4F7K-9X2M --justification "finishing secondary school; no family support"
+        Example: cpcm continue CP-4F7K-9X2N --justification "finishing secondary school; no family support"
         """
         from cpcm import service
 
@@ -194,7 +194,7 @@ def register(app: typer.Typer) -> None:
              at: AtOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
         """Add a note to a case (closed and transferred cases too).
 
-        Example: echo "Grandmother called: all well" | cpcm note CP-4F7K-9X2M --text -
+        Example: echo "Grandmother called: all well" | cpcm note CP-4F7K-9X2N --text -
         """
         from cpcm import service
         from cpcm.cli.common import read_input

@@ -33,9 +33,9 @@ def register(app: typer.Typer) -> None:
         caseworker's decision not to report waits for a supervisor: cpcm approve|reject CASE
         mandatory-report.
 
-        Example: cpcm mandatory-report CP-4F7K-9X2M --concern sexual_abuse --decision reported --to police --reported-on 2026-11-23 --reference "OB 12/23/11/2026" --rationale "..." --law-explained yes
-        Example: cpcm mandatory-report CP-4F7K-9X2M --concern physical_abuse --decision not_reported --basis safety --rationale "..." --law-explained yes
-        Example: cpcm form blank mandatory-report > report.yaml; cpcm mandatory-report CP-4F7K-9X2M --from-file report.yaml
+        Example: cpcm mandatory-report CP-4F7K-9X2N --concern sexual_abuse --decision reported --to police --reported-on 2026-11-23 --reference "OB 12/23/11/2026" --rationale "..." --law-explained yes
+        Example: cpcm mandatory-report CP-4F7K-9X2N --concern physical_abuse --decision not_reported --basis safety --rationale "..." --law-explained yes
+        Example: cpcm form blank mandatory-report > report.yaml; cpcm mandatory-report CP-4F7K-9X2N --from-file report.yaml
         """
         from cpcm import service
 

@@ -37,9 +37,9 @@ def register(app: typer.Typer) -> None:
         place of safety, reunification, kinship or foster care, a court order renewed. A placement
         into care, out of it or between placements needs a best-interests record first.
 
-        Example: cpcm placement CP-4F7K-9X2M --care-type institutional_care --institution "Tumaini Children's Home" --court-order "CC 12/2026" --court-order-expires 2026-07-12 --at 2026-01-12
-        Example: cpcm placement CP-4F7K-9X2M --care-type kinship --caregiver "..." --relationship grandmother --address "..." --cci-exit family_reintegration
-        Example: cpcm form blank placement > placement.yaml; cpcm placement CP-4F7K-9X2M --from-file placement.yaml
+        Example: cpcm placement CP-4F7K-9X2N --care-type institutional_care --institution "Tumaini Children's Home" --court-order "CC 12/2026" --court-order-expires 2026-07-12 --at 2026-01-12
+        Example: cpcm placement CP-4F7K-9X2N --care-type kinship --caregiver "..." --relationship grandmother --address "..." --cci-exit family_reintegration
+        Example: cpcm form blank placement > placement.yaml; cpcm placement CP-4F7K-9X2N --from-file placement.yaml
         """
         from cpcm import service
 
@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
         """Record family tracing: who was traced (name, relationship, found, willing), from
         what, and the outcome. The people traced are a list: give them in a file or at the prompts.
 
-        Example: cpcm form blank tracing > tracing.yaml; cpcm tracing CP-4F7K-9X2M --from-file tracing.yaml
+        Example: cpcm form blank tracing > tracing.yaml; cpcm tracing CP-4F7K-9X2N --from-file tracing.yaml
         """
         from cpcm import service
 
@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
         and the family and environmental factors, each rated, the family's willingness, the
         child's views and the recommendation.
 
-        Example: cpcm form blank family-assessment > family.yaml; cpcm family-assessment CP-4F7K-9X2M --from-file family.yaml
+        Example: cpcm form blank family-assessment > family.yaml; cpcm family-assessment CP-4F7K-9X2N --from-file family.yaml
         """
         from cpcm import service
 
@@ -116,7 +116,7 @@ def register(app: typer.Typer) -> None:
         """Record a session preparing the child, the family or the community for reintegration
         (a visit, what was done, whether each agrees).
 
-        Example: cpcm preparation CP-4F7K-9X2M --with child --with family --method home_visit --done "day visit home; talked through school change" --child-agrees yes --family-agrees yes
+        Example: cpcm preparation CP-4F7K-9X2N --with child --with family --method home_visit --done "day visit home; talked through school change" --child-agrees yes --family-agrees yes
         """
         from cpcm import service
 

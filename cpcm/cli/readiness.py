@@ -25,9 +25,9 @@ def register(app: typer.Typer) -> None:
         """Record the reintegration readiness benchmarks (Form 7A); prints the score per domain and
         whether the closure rule is met. It changes no stage and restarts no clock.
 
-        Example: cpcm form blank readiness > form7a.yaml; cpcm readiness CP-4F7K-9X2M --from-file form7a.yaml
-        Example: cpcm readiness CP-4F7K-9X2M --occasion review   (on a terminal: asks domain by domain)
-        Example: cpcm form blank readiness-8a > form8a.yaml; cpcm readiness CP-4F7K-9X2M --form readiness-8a --from-file form8a.yaml
+        Example: cpcm form blank readiness > form7a.yaml; cpcm readiness CP-4F7K-9X2N --from-file form7a.yaml
+        Example: cpcm readiness CP-4F7K-9X2N --occasion review   (on a terminal: asks domain by domain)
+        Example: cpcm form blank readiness-8a > form8a.yaml; cpcm readiness CP-4F7K-9X2N --form readiness-8a --from-file form8a.yaml
         """
         from cpcm import service
         from cpcm.service import reintegration

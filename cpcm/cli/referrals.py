@@ -38,9 +38,9 @@ def register(app: typer.Typer) -> None:
         both together (one record each, one commit); or, as a supervisor, an override where
         consent is refused or not possible.
 
-        Example: cpcm consent CP-4F7K-9X2M --purpose referral --agency kisumu-clinic --by caregiver --status given --explained all --one-off
-        Example: cpcm consent CP-4F7K-9X2M --purpose reintegration --by child --by caregiver --status given --caregiver-name "..." --relationship grandmother --explained all
-        Example: cpcm consent CP-4F7K-9X2M --override --purpose referral --agency kisumu-clinic --basis best_interests --reason "..."
+        Example: cpcm consent CP-4F7K-9X2N --purpose referral --agency kisumu-clinic --by caregiver --status given --explained all --one-off
+        Example: cpcm consent CP-4F7K-9X2N --purpose reintegration --by child --by caregiver --status given --caregiver-name "..." --relationship grandmother --explained all
+        Example: cpcm consent CP-4F7K-9X2N --override --purpose referral --agency kisumu-clinic --basis best_interests --reason "..."
         """
         from cpcm import service
 
@@ -188,7 +188,7 @@ def register(app: typer.Typer) -> None:
         """Refer a case to a service: needs valid consent for that agency (or an override) and
         carries only what the policy allows that sector to see.
 
-        Example: cpcm refer CP-4F7K-9X2M --service kisumu-clinic --need "treatment for malnutrition" --check all --action A3
+        Example: cpcm refer CP-4F7K-9X2N --service kisumu-clinic --need "treatment for malnutrition" --check all --action A3
         """
         from cpcm import service
 
@@ -209,7 +209,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Track a referral to its outcome (delivered before accepted is refused, with the reason).
 
-        Example: cpcm referral CP-4F7K-9X2M R1 --status accepted --start 2026-12-01 --expected-duration 3mo
+        Example: cpcm referral CP-4F7K-9X2N R1 --status accepted --start 2026-12-01 --expected-duration 3mo
         """
         from cpcm import service
 

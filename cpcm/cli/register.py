@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         Example: cpcm register --from-file child.yaml     (skeleton: cpcm form blank registration)
         Example: cpcm register    (on a terminal: guided questions)
         Example: cpcm register --from-file child.yaml --set child.birth_certificate=12345678
-        Example: cpcm register --sibling-of CP-4F7K-9X2M --from-file brother.yaml     (the family part from the sister's case)
+        Example: cpcm register --sibling-of CP-4F7K-9X2N --from-file brother.yaml     (the family part from the sister's case)
         """
         from cpcm import service
 

@@ -72,12 +72,12 @@ def register(app: typer.Typer) -> None:
 
         TEMPLATE: the documents are listed here.
 
-        Example: cpcm render case-plan CP-4F7K-9X2M
-        Example: cpcm render case-file CP-4F7K-9X2M --format html --out file.html.age
-        Example: cpcm render child-plan CP-4F7K-9X2M --lang sw --format html --out plan.html.age
-        Example: cpcm render child-plan CP-4F7K-9X2M --format html --out plan.html --plaintext   (to print it)
-        Example: cpcm render closure-report CP-4F7K-9X2M --format html --out closure.html.age
-        Example: cpcm render minutes CC-4F7K-9X2M --format html --out minutes.html.age
+        Example: cpcm render case-plan CP-4F7K-9X2N
+        Example: cpcm render case-file CP-4F7K-9X2N --format html --out file.html.age
+        Example: cpcm render child-plan CP-4F7K-9X2N --lang sw --format html --out plan.html.age
+        Example: cpcm render child-plan CP-4F7K-9X2N --format html --out plan.html --plaintext   (to print it)
+        Example: cpcm render closure-report CP-4F7K-9X2N --format html --out closure.html.age
+        Example: cpcm render minutes CC-4F7K-9X2N --format html --out minutes.html.age
         """
         from cpcm import service
         from cpcm.errors import UsageError

@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
         file stays in git as it is; `cpcm log` shows both. A supervisor or the case's worker
         repairs; restore the file from git instead when git holds a good copy.
 
-        Example: cpcm repair CP-4F7K-9X2M 01M84MZFNKYMYF8Q45X9KXS09T --reason "written with a bad character; the visit is recorded again"
+        Example: cpcm repair CP-4F7K-9X2N 01M84MZFNKYMYF8Q45X9KXS09T --reason "written with a bad character; the visit is recorded again"
         """
         from cpcm import service
 

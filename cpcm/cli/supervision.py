@@ -38,9 +38,9 @@ def register(app: typer.Typer) -> None:
         With --corrects SESSION a mistake is corrected: a new record that supersedes the one
         standing, with the fields given laid over it; the original stays in the history.
 
-        Example: cpcm supervision record --worker amina --kind clinical --kind support --case CP-4F7K-9X2M --discussed "the home visit plan" --at 2026-12-01
+        Example: cpcm supervision record --worker amina --kind clinical --kind support --case CP-4F7K-9X2N --discussed "the home visit plan" --at 2026-12-01
         Example: cpcm supervision record --worker amina --worker baraka --kind clinical --from-file session.yaml
-        Example: cpcm supervision record --corrects SV-4F7K-9X2M --at 2026-11-30 --reason "date mistyped"
+        Example: cpcm supervision record --corrects SV-4F7K-9X2N --at 2026-11-30 --reason "date mistyped"
         """
         from cpcm.errors import UsageError
         from cpcm.service import supervision
@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
         """A supervision session you took part in, as it stands (with a correction: the corrected
         one), and its history.
 
-        Example: cpcm supervision show SV-4F7K-9X2M
+        Example: cpcm supervision show SV-4F7K-9X2N
         """
         from cpcm.service import supervision
 

@@ -242,7 +242,7 @@ def register(app: typer.Typer) -> None:
                     repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
         """Link two cases of one child: A records B as its alias, B records that it was merged into A.
 
-        Example: cpcm merge-cases CP-4F7K-9X2M CP-7YY9-TW8D
+        Example: cpcm merge-cases CP-4F7K-9X2N CP-7YY9-TW8D
         """
         from cpcm.cli.common import report_written
         from cpcm.service import parse_case_id, sync

@@ -43,14 +43,14 @@ def register(app: typer.Typer) -> None:
         first run records the request; once approved, the same command writes the bundle,
         encrypted to the receiving agency only, and the case here becomes read-only.
 
-        Example: cpcm transfer CP-4F7K-9X2M --to kisumu-cci --reason "the family moved to Kisumu" --reason-code relocation --check all --out CP-4F7K-9X2M.transfer.age
+        Example: cpcm transfer CP-4F7K-9X2N --to kisumu-cci --reason "the family moved to Kisumu" --reason-code relocation --check all --out CP-4F7K-9X2N.transfer.age
         Example: cpcm transfer --batch --to county-office --recipient age1… --out-dir handover/ --reason "programme closing" --reason-code agency_exit --check all
 
         The one who asked may take the request back while it waits (--withdraw): the case stays
         here as it was. An approved request not carried out is on the case's worker's due list;
         the one who asked, the case's worker or a supervisor takes it back the same way.
 
-        Example: cpcm transfer CP-4F7K-9X2M --withdraw --reason "the family decided to stay"
+        Example: cpcm transfer CP-4F7K-9X2N --withdraw --reason "the family decided to stay"
 
         In the kenya profile the request also takes the Transfer form's fields (Form 10A) with
         --from-file or --set (cpcm form blank transfer-kenya); the run that writes the bundle uses
@@ -126,7 +126,7 @@ def register(app: typer.Typer) -> None:
         the case keeps its ID (or gets a new one if that ID is used here, keeping the old as its
         alias), is encrypted to this team and assigned, in one commit.
 
-        Example: cpcm receive CP-4F7K-9X2M.transfer.age --worker otieno --receipt CP-4F7K-9X2M.receipt.age
+        Example: cpcm receive CP-4F7K-9X2N.transfer.age --worker otieno --receipt CP-4F7K-9X2N.receipt.age
         """
         from cpcm import service
 
@@ -152,7 +152,7 @@ def register(app: typer.Typer) -> None:
         """Record the receiving agency's receipt on the transferred case, so its log shows the
         handover completed (the receipt must match the bundle that was sent).
 
-        Example: cpcm transfer-ack CP-4F7K-9X2M.receipt.age
+        Example: cpcm transfer-ack CP-4F7K-9X2N.receipt.age
         """
         from cpcm import service
 

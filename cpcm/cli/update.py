@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         A field set empty (--set location=) is removed. On a terminal with nothing given, each
         field is asked for with its current value.
 
-        Example: cpcm update CP-4F7K-9X2M --location "Kondele, Kisumu" --caregiver-relationship grandmother --reason "reunified"
+        Example: cpcm update CP-4F7K-9X2N --location "Kondele, Kisumu" --caregiver-relationship grandmother --reason "reunified"
         """
         from cpcm import service
         from cpcm.domain.records import set_path

@@ -155,7 +155,7 @@ def register(app: typer.Typer) -> None:
         """Every rule problem, each with a stable code; exit 1 when there are errors.
 
         Example: cpcm check
-        Example: cpcm check CP-4F7K-9X2M --json
+        Example: cpcm check CP-4F7K-9X2N --json
         """
         from cpcm import service
 

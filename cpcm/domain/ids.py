@@ -1,7 +1,7 @@
 """Case and record identifiers.
 
 Case IDs are random, short and typeable, with a check character, so two workers offline never
-mint the same one and a mistyped ID is caught: ``CP-4F7K-9X2M``. They are never derived from a
+mint the same one and a mistyped ID is caught: ``CP-4F7K-9X2N``. They are never derived from a
 name, birth date or place.
 
 Record IDs sort by time (a ULID: 48-bit milliseconds, 80 random bits, Crockford base 32), so a

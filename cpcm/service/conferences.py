@@ -54,7 +54,7 @@ def parse_conference_id(text: str) -> str:
     conference_id = normalise_conference_id(text)
     if conference_id is None:
         raise UsageError("the conference ID given is not a valid conference ID",
-                         "Conference IDs look like CC-4F7K-9X2M; the last character is a check character.")
+                         "Conference IDs look like CC-4F7K-9X2N; the last character is a check character.")
     return conference_id
 
 

@@ -674,7 +674,7 @@ def parse_case_id(text: str) -> str:
                          "A conference is read with cpcm conference show CONF (its cases with cpcm show CASE).")
     if case_id is None:
         raise UsageError("the case ID given is not a valid case ID (it is not echoed here, in case it was something else)",
-                         "Case IDs look like CP-4F7K-9X2M; the last character is a check character that catches typing slips.")
+                         "Case IDs look like CP-4F7K-9X2N; the last character is a check character that catches typing slips.")
     return case_id
 
 

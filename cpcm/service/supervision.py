@@ -32,7 +32,7 @@ def parse_session_id(text: str) -> str:
     session_id = normalise_supervision_id(text)
     if session_id is None:
         raise UsageError("the session ID given is not a valid supervision session ID",
-                         "Session IDs look like SV-4F7K-9X2M; see cpcm supervision list.")
+                         "Session IDs look like SV-4F7K-9X2N; see cpcm supervision list.")
     return session_id
 
 
@@ -149,7 +149,7 @@ def _check_body(ctx, data: Mapping[str, Any], me, errors: list[FieldError], new:
     for text in body.get("cases") or []:
         case_id = normalise_case_id(str(text))
         if case_id is None:
-            errors.append(FieldError("cases", "is not a case ID (they look like CP-4F7K-9X2M): case IDs only, never names"))
+            errors.append(FieldError("cases", "is not a case ID (they look like CP-4F7K-9X2N): case IDs only, never names"))
         elif not ctx.store.has_file(f"{CASES}/{case_id}/{RECIPIENTS}"):
             errors.append(FieldError("cases", f"{case_id} is not a case in this casefile repository (see cpcm list)"))
         elif case_id not in cases:
