@@ -7,6 +7,8 @@ case closed, or no closure standing, the request withdrawn on one copy before th
 from __future__ import annotations
 
 from cpcm.domain.case import Case, Entry
+from cpcm.domain.records import Record
+from cpcm.workflow.fold import NOTE_SCHEMA, answered
 from cpcm.workflow import rules
 from test_cci_month_sync_walk import conflicts, day, home  # noqa: F401 (the fixture)
 from test_followup_close import GOALS_MET
@@ -75,12 +77,30 @@ def test_transition_out_of_order__no_conflict_names_it__check_asks_for_a_note_wh
     said = messages(case)["transition-out-of-order"]
     assert "(an approval)" in said and "merged?" not in said and "decided nothing" in said, said
     assert "cpcm show CP-0000-0000 01C" in said and "cpcm note CP-0000-0000 --text" in said, said
-    # a note before it saw nothing of it; one after it records that it was seen
-    noted = Case("CP-0000-0000", worker="amina", stage="implementation", anomalies=("01C",),
-                 history=case.history + (entry("01D", "note"),))
-    assert "transition-out-of-order" not in messages(noted)
     # one a conflict names is answered by settling that conflict, not by any note
     named = Case("CP-0000-0000", worker="amina", stage="implementation", anomalies=("01C",),
-                 history=noted.history, conflicts=({"code": "two-closures", "records": ["01B", "01C"]},))
+                 history=case.history + (entry("01D", "note"),), conflicts=({"code": "two-closures", "records": ["01B", "01C"]},))
     said = messages(named)["transition-out-of-order"]
     assert "sync conflict two-closures" in said and "cpcm note" not in said, said
+
+
+def note(record_id: str, schema: int = NOTE_SCHEMA, **body) -> Record:
+    return Record("note", schema, record_id, "CP-0000-0000", "2026-11-20T09:00:00+03:00", "2026-11-20T06:00:00Z", "amina",
+                  {"text": "checked", **body})
+
+
+def test_transition_out_of_order__a_note_answers_what_it_lists_as_seen():
+    """A note answers the records out of order it lists (`seen`: what check reported where it was
+    written), whatever its place; one that lists nothing answers nothing, though later in the
+    records' order (written on a copy apart, it saw nothing of them); a note from before notes
+    listed them (schema 1) answers those before it; none answers one a sync conflict names."""
+    others = [note("01A", 1)]
+    assert answered(["01C"], others + [note("01D", seen=["01C"])], ()) == {"01C"}
+    assert answered(["01C"], others + [note("01D")], ()) == set()  # written apart: later, but it saw nothing
+    assert answered(["01C", "01E"], [note("01D", seen=["01E"])], ()) == {"01E"}
+    assert answered(["01C"], [note("01D", 1)], ()) == {"01C"}  # before notes listed them: one after it
+    assert answered(["01C"], [note("01B", 1)], ()) == set()
+    corrected = note("01F", supersedes="01D", seen=["01C"])  # a note corrected keeps what it saw
+    assert answered(["01C"], [note("01D", seen=["01C"]), corrected], ()) == {"01C"}
+    conflict = {"code": "two-closures", "records": ["01B", "01C"]}
+    assert answered(["01C"], [note("01D", seen=["01C"])], (conflict,)) == set()

@@ -277,3 +277,39 @@ def test_one_request_approved_the_same_way_on_both_copies_is_no_fault_and_no_con
         request = folded(laptops, worker, case_id).transfer_request
         assert (request["record_id"], request["approved"], request["decided_by"]) == (asked, True, "sup")
         assert folded(laptops, worker, case_id).anomalies == ()
+
+
+def test_a_note_written_apart_does_not_answer_a_record_out_of_order_it_never_saw(laptops, team):
+    """The supervisor approved a transfer request on the office copy that amina had taken back on
+    her laptop, where she then wrote a note (later by the clock, on a copy without the approval):
+    after the merge check still says the approval came out of order, and only a note written where
+    it was seen answers it (the note lists what check reported when it was written)."""
+    amina, _, sup, _, case_id = two_copies(laptops, team)
+    requested(amina, case_id, TO_RECV)
+    laptops.sync("amina")
+    laptops.sync("sup")
+    assert amina("transfer", case_id, "--withdraw", "--reason", "the family stays").code == 0
+    approval = sup("approve", case_id, "transfer", "--json").json()["record_id"]
+    apart = amina("note", case_id, "--text", "called the family: they stay", "--json").json()["record_id"]
+    assert apart > approval  # later in the records' order than the approval it never saw
+    merge_both(laptops)
+    for cli in (sup, amina):
+        assert "transition-out-of-order" in check_codes(cli, case_id)
+    seen = sup("note", case_id, "--text", "checked: the request stays withdrawn", "--json")
+    assert seen.code == 0, seen.stderr
+    for cli in (sup,):
+        assert "transition-out-of-order" not in check_codes(cli, case_id)
+    shown = sup("show", case_id, seen.json()["record_id"], "--json").json()
+    assert shown["fields"]["seen"] == [approval]
+    # the note corrected keeps what it saw (and what it saw is not for a correction to change)
+    fixed = sup("correct", case_id, seen.json()["record_id"], "--set", "text=checked: the family stays", "--reason", "typo",
+                "--json")
+    assert fixed.code == 0, fixed.stderr
+    assert "transition-out-of-order" not in check_codes(sup, case_id)
+    moved = sup("correct", case_id, fixed.json()["record_id"], "--set", "seen=01ABC", "--reason", "x")
+    assert moved.code == 4 and "seen: cannot be changed by a correction" in moved.stderr, moved.stderr
+    printed = sup("show", case_id, seen.json()["record_id"]).stdout
+    assert approval in printed, printed
+    laptops.sync("sup")
+    laptops.sync("amina")
+    assert "transition-out-of-order" not in check_codes(amina, case_id)

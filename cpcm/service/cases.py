@@ -35,7 +35,7 @@ from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import approvals, open_items, rules, siblings, transitions
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow.duplicates import key_of, probable_duplicates
-from cpcm.workflow.fold import apply_update, effective, fold, settled_by, superseded_ids
+from cpcm.workflow.fold import NOTE_SCHEMA, apply_update, effective, fold, settled_by, superseded_ids
 from cpcm.workflow import placements as path_rules
 from cpcm.workflow import readiness as readiness_rules
 from cpcm.workflow.placements import lives_now, lives_with_now, update_stands
@@ -1545,8 +1545,10 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         errors += problems
     elif original.kind == "note":
         body = laid_over(base, data)
-        if set(body) != {"text"} or not str(body.get("text") or "").strip():
+        if set(body) - {"seen"} != {"text"} or not str(body.get("text") or "").strip():
             errors.append(FieldError("text", "a note has one field, text, and it must not be empty"))
+        elif body.get("seen") != base.get("seen"):  # what its writer saw out of order (cpcm note sets it)
+            errors.append(FieldError("seen", "cannot be changed by a correction (it is set by the command that wrote the record)"))
     else:
         from cpcm.store import forms as forms_store
 
@@ -1634,7 +1636,8 @@ def note(ctx: Context, case_id: str, text: str, at: datetime | None = None) -> W
     if not (text or "").strip():
         raise InvalidInput([FieldError("text", "is empty")], f"note on {case_id}")
     case = load_case(ctx, case_id)
-    record = append(ctx, case, "note", "note", {"text": text.strip()}, at)
+    seen = rules.out_of_order(case)  # the records out of order check reports now: the note answers those (fold.answered)
+    record = append(ctx, case, "note", "note", {"text": text.strip(), **({"seen": seen} if seen else {})}, at, NOTE_SCHEMA)
     return Written(case_id, record.id, "note")
 
 

@@ -332,7 +332,8 @@ def check_at(ctx: Context, case: Case | None, at: datetime | None, verb: str) ->
         raise InvalidInput(errors, verb)
 
 
-def append(ctx: Context, case: Case, verb: str, kind: str, body: Mapping[str, Any], at: datetime | None) -> Record:
+def append(ctx: Context, case: Case, verb: str, kind: str, body: Mapping[str, Any], at: datetime | None,
+           schema: int = 1) -> Record:
     """Check the transition, then write one record to the case in one commit."""
     check_at(ctx, case, at, verb)
     check_cover(ctx, case)
@@ -342,7 +343,7 @@ def append(ctx: Context, case: Case, verb: str, kind: str, body: Mapping[str, An
         transitions.check_outcome(case, command)
         note_clock(ctx, case, at)
         readers, ended = end_expired_covers(ctx, tx, case)
-        record = new_record(ctx, kind, case.id, body, at, after=case.history[-1].id if case.history else "")
+        record = new_record(ctx, kind, case.id, body, at, schema, after=case.history[-1].id if case.history else "")
         tx.write_record(record, keys_for(ctx, readers))
         tx.commit(f"{verb} {case.id} {record.id}{ended}")
     return record

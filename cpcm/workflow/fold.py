@@ -853,8 +853,27 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
     admitted = placements.admissions(case.placements)
     if admitted:
         events["admission"] = [p["at"] for p in admitted]
+    if anomalies:
+        anomalies = [a for a in anomalies if a not in answered(anomalies, records, case.conflicts)]
     return _changed(case, history=tuple(history), events={k: tuple(v) for k, v in events.items()},
                     anomalies=tuple(anomalies), stage=stage or "registered", status=status)
+
+
+NOTE_SCHEMA = 2  # a note that answers the records out of order its `seen` lists, and only those (`answered`)
+
+
+def answered(anomalies: Iterable[str], records: list[Record], conflicts: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The records out of order (`anomalies`) that no sync conflict names and a note answered:
+    one that lists them in `seen` (cpcm note lists there what `check` reported out of order when it
+    was written: what its writer saw), or, for a note written before notes listed them (schema 1),
+    one later in the records' order. A conflict that names one is answered by settling it
+    (rules.out_of_order). A note written on a copy apart saw nothing of what the other copy wrote,
+    whatever its time: it lists nothing of it."""
+    named = {r for c in conflicts for r in c.get("records") or ()}
+    notes = [r for r in effective(records) if r.kind == "note"]
+    seen = {str(r) for note in notes if note.schema >= NOTE_SCHEMA for r in note.body.get("seen") or ()}
+    latest = max((note.id for note in notes if note.schema < NOTE_SCHEMA), default="")
+    return {a for a in anomalies if a not in named and (a in seen or a < latest)}
 
 
 _EMPTY = Case(id="", stage=None)  # type: ignore[arg-type]  # each fold starts from a copy, with mutable fields of its own

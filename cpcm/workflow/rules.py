@@ -75,10 +75,7 @@ def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDeci
     for item in consent.open_corrected_away(request):
         problems.append(Problem("transfer-consent-corrected", "error", consent.corrected_away_text(case.id, request["record_id"], item),
                                 "consent", policy.source("consent"), case.id, case.worker))
-    answered = _out_of_order_answered(case) if case.anomalies else set()
-    for record_id in case.anomalies:
-        if record_id in answered:
-            continue
+    for record_id in out_of_order(case):
         problems.append(Problem("transition-out-of-order", "warning", _out_of_order_message(case, record_id),
                                 "transitions", "the case-management steps (IAG Figure 1)", case.id, case.worker))
     problems += check_conflicts(case)
@@ -96,7 +93,7 @@ def _out_of_order_message(case: Case, record_id: str) -> str:
     """What `check` says of a record out of order (`case.anomalies`): what happened, in the
     worker's terms (two copies wrote to the case apart, and a sync brought them together), and what
     to do: settle the sync conflict that names it (its own line says how), or, where none does,
-    check it and add a note, which records that it was seen (`_out_of_order_answered`)."""
+    check it and add a note, which records that it was seen (`fold.answered`)."""
     kind = next((e.kind for e in case.history if e.id == record_id), None)
     what = _KIND_WORDS.get(kind, f"a {kind.replace('_', ' ')}" if kind else "a record")
     told = (f"record {record_id} ({what}) was written on one copy while another, apart, had moved the case to a stage "
@@ -111,14 +108,13 @@ def _out_of_order_message(case: Case, record_id: str) -> str:
             f"(cpcm note {case.id} --text ...), which records that it was seen, and this is no longer reported")
 
 
-def _out_of_order_answered(case: Case) -> set[str]:
-    """The records out of order (`case.anomalies`) that a settled sync conflict names: the conflict
-    explained them, and whoever settled it saw them, so `check` says no more of them. One that no
-    conflict names is answered by a note written after it (`_out_of_order_message` asks for one)."""
+def out_of_order(case: Case) -> list[str]:
+    """The records out of order `check` reports (`transition-out-of-order`): the case's
+    `anomalies` (the fold leaves out those a note answered: workflow/fold.py `answered`) but those
+    a settled sync conflict names: the conflict explained them, and whoever settled it saw them.
+    `cpcm note` lists them in the note it writes (`seen`), which answers them."""
     settled = {r for c in case.conflicts if c.get("settled_by") for r in c.get("records") or ()}
-    named = {r for c in case.conflicts for r in c.get("records") or ()}
-    latest_note = max((e.id for e in case.history if e.kind == "note"), default="")
-    return settled | {r for r in case.anomalies if r not in named and r < latest_note}
+    return [r for r in case.anomalies if r not in settled]
 
 
 def check_conflicts(case: Case) -> list[Problem]:
