@@ -217,3 +217,33 @@ def test_a_plain_update_dated_before_the_referral_was_sent_or_before_its_latest_
     assert CANARY not in early.stderr + backward.stderr
     assert later("referral", case_id, "R1", "--status", "accepted", "--start", "2026-11-30", "--expected-duration", "3mo",
                  "--at", "2026-11-25T13:00").code == 0
+
+
+def test_a_referral_linked_to_the_wrong_plan_action_is_corrected_or_unlinked(cli, cli_as):
+    """`refer --action A1` typed for A2: `cpcm correct CASE R1 --set action=A2` moves the link (show
+    reads A2 → R1); an action the plan does not have is refused naming the plan's actions, nothing
+    written; `--set action=` takes the link away."""
+    from test_assess_plan import assessed, plan_doc
+
+    sup = cli_as("sup")
+    assert cli(*CLINIC).code == 0
+    case_id = assessed(cli)
+    assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    assert sup("approve", case_id, "plan", "--note", "ok").code == 0
+    for giver in ("child", "caregiver"):
+        assert cli("consent", case_id, *CONSENT, "--by", giver).code == 0
+    sent = cli("refer", case_id, "--service", "clinic", "--need", "a check-up", "--check", "all", "--action", "A1")
+    assert sent.code == 0, sent.stderr
+    assert "A1 → R1" in cli("show", case_id).stdout
+    worker = at(cli, LATER)
+    wrong = worker("correct", case_id, "R1", "--set", "action=A9", "--reason", "wrong action")
+    assert wrong.code == 4 and "- action: is not an action of the plan (its actions: A1, A2)" in wrong.stderr, wrong.stderr
+    moved = worker("correct", case_id, "R1", "--set", "action=A2", "--reason", "it is for the check-up action", "--json")
+    assert moved.code == 0, moved.stderr
+    shown = worker("show", case_id, "--json").json()
+    assert shown["referrals"][0]["plan_action"] == "A2"
+    table = worker("show", case_id).stdout
+    assert "A2 → R1" in table and "A1 → R1" not in table
+    unlinked = worker("correct", case_id, moved.json()["record_id"], "--set", "action=", "--reason", "no action of the plan")
+    assert unlinked.code == 0, unlinked.stderr
+    assert worker("show", case_id, "--json").json()["referrals"][0].get("plan_action") is None

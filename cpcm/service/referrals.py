@@ -487,8 +487,9 @@ def _dated_between(ctx: Context, ref: str, at: datetime, bounds: list[tuple[str,
 def referral_corrected(ctx: Context, case_id: str, records: list[Record], original: Record, data: Mapping[str, Any],
                        at: datetime | None) -> tuple[dict, list[FieldError]]:
     """A referral as corrected (`cpcm correct CASE R1 --set need=...`): what the worker typed to
-    `cpcm refer` (`need`, `urgent`, `accompany`), with what it shares made again from them (the
-    need and the urgency its letter carries, where the referral shares them). The service is not
+    `cpcm refer` (`need`, `urgent`, `accompany`, and `action`: the plan action it carries out, or
+    empty for none), with what it shares made again from them (the need and the urgency its letter
+    carries, where the referral shares them). The service is not
     corrected (a referral to another service is another referral), nor what `cpcm refer` set
     from the directory, the consent and the policy, nor when it was sent: the consent it was sent
     on and the provider's feedback clock count from then. (the body, the field errors)"""
@@ -497,6 +498,8 @@ def referral_corrected(ctx: Context, case_id: str, records: list[Record], origin
     errors, given, unnamed = [], {}, 0
     for key, value in data.items():
         if key in REFERRAL_FIELDS:
+            given[key] = value
+        elif key == "action":  # `cpcm refer --action A2`: the plan action it carries out, kept as `plan_action`
             given[key] = value
         elif key == "status":  # moved along by its updates: each is corrected by its own name (R1@declined)
             entry = next((r for r in fold(case_id, records).referrals if r["record_id"] == original.id), None) or {}
@@ -516,7 +519,7 @@ def referral_corrected(ctx: Context, case_id: str, records: list[Record], origin
         else:
             unnamed += 1
     if unnamed:
-        errors.append(_unnamed(unnamed, "a referral (corrected: " + ", ".join(REFERRAL_FIELDS) + ")"))
+        errors.append(_unnamed(unnamed, "a referral (corrected: " + ", ".join(REFERRAL_FIELDS + ("action",)) + ")"))
     if at is not None:
         errors.append(FieldError("at", "when a referral was sent is not corrected: the consent it was sent on and the provider's "
                                        "feedback clock count from it; close it and refer again with --at"))
@@ -537,6 +540,8 @@ def referral_corrected(ctx: Context, case_id: str, records: list[Record], origin
                 body[key] = str(value).strip().lower() in _YES
             else:
                 errors.append(FieldError(key, "is yes or no"))
+    if "action" in given:
+        errors += _action_corrected(ctx, fold(case_id, records), body, given["action"])
     shared = dict(base.get("shared") or {})
     groups = base.get("shared_groups") or []
     if "need" in groups:
@@ -546,6 +551,24 @@ def referral_corrected(ctx: Context, case_id: str, records: list[Record], origin
     if "shared" in base:
         body["shared"] = shared
     return body, errors
+
+
+def _action_corrected(ctx: Context, case, body: dict, value: Any) -> list[FieldError]:
+    """The plan action a referral carries out, corrected in `body` (`plan_action`, as `refer
+    --action` writes it, naming the plan version it is an action of): an action of the latest plan
+    version or of the one in force, as `refer --action` takes; empty, the referral carries out none.
+    The field errors."""
+    from cpcm.workflow import plan_actions
+
+    if is_empty_value(value) or (isinstance(value, str) and not value.strip()):
+        body.pop("plan_action", None)
+        return []
+    action = plan_actions.parse_action(value)
+    ids = plan_actions.action_ids(case.plan, ctx.policy)
+    if action is None or action not in ids:
+        return [FieldError("action", plan_actions.not_an_action(ids) + "; empty for none")]
+    body["plan_action"] = {"plan": case.plan["record_id"], "action": action}
+    return []
 
 
 def is_empty_value(value: Any) -> bool:
