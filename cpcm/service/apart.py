@@ -18,6 +18,7 @@ from cpcm.domain.records import Record, utc
 from cpcm.store import codec, remote
 from cpcm.store.layout import RECORD_FILE
 from cpcm.store.remote import Tree
+from cpcm.workflow import mandatory_report as mandatory_rules
 from cpcm.workflow import placements as placement_rules
 from cpcm.workflow.approvals import REQUEST_KINDS
 from cpcm.workflow import transfers as transfer_rules
@@ -28,6 +29,7 @@ TWO_CORRECTIONS, TWO_UPDATES, TWO_COVERS = "corrections-concurrent", "updates-co
 TWO_TRANSFERS, TWO_DECISIONS = "two-transfers", "decisions-concurrent"
 CORRECTED_APPROVED = "correction-approved-concurrent"
 TWO_PLACEMENTS, PLACEMENT_UPDATE = "placements-concurrent", "placement-update-concurrent"
+MANDATORY_REPORTS = mandatory_rules.MANDATORY_REPORTS_CONCURRENT
 # kinds a closed case takes without contradiction (on the other copy, alongside a closure)
 _QUIET = ("closure", "approval", "rejection", "note", "sharing", "sync_conflict", "repair", "case_link")
 
@@ -89,7 +91,7 @@ class Apart:
             return []
         return [*self.closures(), *self.transfers(), *self.decisions(), *self.corrected_approved(), *self.plans(),
                 *self.assignments(), *self.corrections(), *self.updates_and_covers(), *self.placements(),
-                *self.placement_updates(), *self.referral_updates(), *self.risk()]
+                *self.placement_updates(), *self.referral_updates(), *self.risk(), *self.mandatory_reports()]
 
     # -- reading ---------------------------------------------------------------------------------
     def bodies(self, names_: list[str], side: int) -> dict[str, dict]:
@@ -426,6 +428,37 @@ class Apart:
         if (raised[0] and (raised[1] or rated[1])) or (raised[1] and rated[0]) or (len(levels) == 2 and levels[0] != levels[1]):
             return [(RISK_CONCURRENT, sorted(raised[0] | rated[0].keys() | raised[1] | rated[1].keys()))]
         return []
+
+    def mandatory_reports(self) -> list[Found]:
+        """Decisions on the mandatory report recorded on both copies apart that clash: one reported
+        the concern while the other decided not to (each copy's latest), or both reported it to one
+        authority, not under one reference (mandatory_report.clash). A correction stands in the place
+        of the decision it corrects; one of a decision both copies had is no decision of either (two
+        corrections of it are corrections-concurrent). Some of them unreadable here: every decision
+        written apart named, for someone who reads them all to check."""
+        if "mandatory_report" not in self.both_kinds:
+            return []
+        read, unread = self.written_apart("mandatory_report")
+        if unread:
+            return [(MANDATORY_REPORTS, ids(self.sides[0], ["mandatory_report"]) + ids(self.sides[1], ["mandatory_report"]))]
+        found, about = mandatory_rules.clash(_in_place(read[0]), _in_place(read[1]))
+        return [(MANDATORY_REPORTS, found, about)] if found else []
+
+
+def _in_place(read: dict[str, dict]) -> dict[str, dict]:
+    """The records of `read` (one copy's, written apart) with each correction in the place of the
+    record it corrects, under that record's ID; a correction of a record not in `read` (written
+    before the copies parted) left out."""
+    found: dict[str, dict] = {}
+    origin: dict[str, str] = {}
+    for record_id in sorted(read):
+        body = read[record_id]
+        corrects = body.get("supersedes")
+        if not isinstance(corrects, str):
+            found[record_id], origin[record_id] = body, record_id
+        elif corrects in origin:
+            found[origin[corrects]], origin[record_id] = body, origin[corrects]
+    return found
 
 
 def _changing(read: dict[str, dict]) -> dict[str, dict[str, str]]:

@@ -760,7 +760,8 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
             data["readiness"] = dict(data["readiness"], reunified_at=json_time(reunified, ctx.zone))
     from cpcm.service.mandatory_reports import decisions as mandatory_reports
 
-    data["mandatory_reports"] = marked(mandatory_reports(current))  # each decision, report or not, and its supervisor's
+    # each decision, report or not, and its supervisor's (or why none is needed: reported on another copy apart)
+    data["mandatory_reports"] = marked(mandatory_reports(current, folded.mandatory_report))
     data["referrals"] = marked(folded.referrals)  # sent before the reopening
     data["reviews"] = marked(reviews_on_file(current, ctx.team))  # a correction in the place of what it corrected
     data["plan"] = dict(folded.plan, content=details["plan"], rejection=_plan_decided(current, folded.plan, "rejected"),

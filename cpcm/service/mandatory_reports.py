@@ -59,10 +59,12 @@ def mandatory_report(ctx: Context, case_id: str, data: Mapping[str, Any], at: da
                    extra={"decision": body.get("decision"), "needs_approval": bool(needs)})
 
 
-def decisions(records: Sequence[Record]) -> list[dict]:
+def decisions(records: Sequence[Record], latest: Mapping[str, Any] | None = None) -> list[dict]:
     """Each mandatory-reporting decision the case uses (`records`: a correction in the place of what
     it corrected), in the order written, with the supervisor's decision of one not to report:
-    codes, dates and ids (the rationale is read with `cpcm show CASE RECORD`)."""
+    codes, dates and ids (the rationale is read with `cpcm show CASE RECORD`). `latest`: the case's
+    decision as folded (`Case.mandatory_report`): one not to report that a report made on another
+    copy apart left waiting for nobody (workflow.mandatory_report.reported_apart) says so (`not_needed`, naming it)."""
     out = []
     for record in records:
         if record.kind != KIND:
@@ -79,5 +81,7 @@ def decisions(records: Sequence[Record]) -> list[dict]:
             entry["supervisor"] = ({"decision": "approved" if decision.kind == "approval" else "rejected",
                                     "record_id": decision.id, "at": decision.at, "by": decision.by,
                                     "note": decision.body.get("note")} if decision is not None else {"decision": "waiting"})
+            if decision is None and latest and latest.get("record_id") == record.id and latest.get("reported_apart"):
+                entry["supervisor"] = {"decision": "not_needed", "reported": latest["reported_apart"]}
         out.append(entry)
     return out

@@ -414,6 +414,10 @@ SETTLES = {
     # a request corrected on one copy while approved on the other: a note, once a supervisor checked the correction
     # (and undid it where it was not right: rules._corrected_approved_message)
     "correction-approved-concurrent": (),
+    # decisions on the mandatory report written apart that clash (reported on one copy, not on the other; or reported
+    # to one authority on both): a decision recorded after the merge, seeing both, or a supervisor's decision of a
+    # decision not to report that still waits (the merge could not read them all); or a note, once they are checked
+    "mandatory-reports-concurrent": ("mandatory_report", "approval.mandatory_report", "rejection.mandatory_report"),
 }
 
 # a command of SETTLES that settles its conflict only when the case it leaves holds this many of the
@@ -541,8 +545,15 @@ def _sync_conflict(case: Case, record: Record) -> Case:
         entry["fields"] = [str(f) for f in record.body["fields"]]
     if isinstance(record.body.get("corrected"), list):  # a plan version's correction the version written apart lacks
         entry["corrected"] = [str(r) for r in record.body["corrected"]]
+    for about in ("reported", "authorities"):  # the decisions to report, the authorities of a mandatory-reports-concurrent
+        if isinstance(record.body.get(about), list):
+            entry[about] = [str(r) for r in record.body[about]]
     if any(c["code"] == entry["code"] and c["records"] == entry["records"] for c in case.conflicts):
         return case  # the same conflict found by two merges of the same copies
+    if entry["code"] == mandatory_rules.MANDATORY_REPORTS_CONCURRENT:  # reported apart: a decision not to report waits no more
+        report = mandatory_rules.reported_apart(case.mandatory_report, entry["records"], entry.get("reported"))
+        if report is not case.mandatory_report:
+            case = _changed(case, mandatory_report=report)
     return _changed(case, conflicts=case.conflicts + (entry,))
 
 

@@ -116,3 +116,70 @@ def authority_errors(policy: Policy, body: Mapping[str, Any]) -> list[tuple[str,
     if body.get("decision") == "reported" and body.get("basis"):
         errors.append(("basis", "is the reason not to report: leave it out for reported"))
     return errors
+
+
+# Two copies that each recorded a decision on the case apart (service/apart.py finds them, the sync records the
+# conflict, docs/team.md): one reported the concern and the other decided not to, or both reported it to one authority
+MANDATORY_REPORTS_CONCURRENT = "mandatory-reports-concurrent"
+
+
+def _authority(body: Mapping[str, Any]) -> tuple[str, str]:
+    """Whom a decision reported to: the policy's code, and for `other` the authority it names
+    (compared, never shown: it is free text)."""
+    return str(body.get("to") or ""), " ".join(str(body.get("to_other") or "").split()).casefold() if body.get("to") == OTHER else ""
+
+
+def clash(mine: Mapping[str, Mapping[str, Any]], theirs: Mapping[str, Mapping[str, Any]]) -> tuple[list[str], dict[str, Any]]:
+    """Whether the decisions two copies recorded apart ({record ID: its body}, each copy's, a
+    correction in the place of the decision it corrects) clash, and how: (the record IDs that clash,
+    what the conflict is about), or ([], {}).
+
+    - each copy's latest decision (in the records' order) differs, one `reported` and the other
+      `not_reported`: the concern was reported, and a worker decided, not knowing of it, that
+      reporting could harm the child; a supervisor looks at both. `reported`: the decisions to
+      report among them.
+    - both copies reported the concern to one authority (the same code; for `other`, the same
+      authority named), and not under one reference: the authority may hold two reports of the
+      child, or a worker recorded as theirs the report another made. `authorities`: those codes.
+    Two reports to two authorities are both right (each authority has its own report); two
+    decisions not to report, or one report recorded on both copies under one reference, are the
+    same decision: none of them clash."""
+    sides = (mine, theirs)
+    if not mine or not theirs:
+        return [], {}
+    found: set[str] = set()
+    latest = [max(side) for side in sides]
+    if {sides[0][latest[0]].get("decision"), sides[1][latest[1]].get("decision")} == set(DECISIONS):
+        found.update(latest)
+    reports = [{} for _ in sides]  # per copy: {authority: {record ID: its reference}}
+    for side, by in zip(sides, reports):
+        for record_id, body in side.items():
+            if body.get("decision") == "reported" and body.get("to"):
+                by.setdefault(_authority(body), {})[record_id] = " ".join(str(body.get("reference") or "").split()).casefold()
+    authorities = set()
+    for authority in sorted(reports[0].keys() & reports[1].keys()):
+        references = {*reports[0][authority].values(), *reports[1][authority].values()}
+        if len(references) > 1 or "" in references:
+            found.update(reports[0][authority], reports[1][authority])
+            authorities.add(authority[0])
+    if not found:
+        return [], {}
+    about: dict[str, Any] = {"reported": sorted(r for r in found if (mine.get(r) or theirs.get(r) or {}).get("decision") == "reported")}
+    if authorities:
+        about["authorities"] = sorted(authorities)
+    return sorted(found), about
+
+
+def reported_apart(report: Mapping[str, Any] | None, records: Any, reported: Any) -> Mapping[str, Any] | None:
+    """The case's latest decision after a merge found it clashing with a decision to report written
+    apart (the conflict's `records`, and its `reported`): a decision not to report that waits for a
+    supervisor, or that one rejected, stands aside. The concern was reported, which cannot be taken
+    back, so no supervisor's approval is needed any more, and nothing is owed again after a rejection
+    ("report it": it was); the conflict asks a supervisor to look at both (rules.CONFLICT_PROBLEMS).
+    `reported_apart` names the report. The same object otherwise: a decision approved already stands."""
+    named = [str(r) for r in reported or () if str(r) in (records or ())]
+    if not report or report.get("decision") != "not_reported" or report.get("record_id") not in (records or ()) or not named:
+        return report
+    if not waiting(report) and report.get("approved") is not False:
+        return report
+    return dict(report, needs_approval=False, decided_at=None, decided_by=None, approved=None, reported_apart=named[-1])

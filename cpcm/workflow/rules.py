@@ -307,6 +307,39 @@ def _corrected_approved_message(case: Case, conflict, records: str) -> str:
             f"is not right, {undo}; then adds a note (cpcm note {case.id} --text ...)")
 
 
+def _mandatory_reports_message(case: Case, conflict, records: str) -> str:
+    """Decisions on the mandatory report recorded on two copies apart that clash (service/apart.py
+    `mandatory_reports`, mandatory_report.clash): what happened, what stands, and the way out, for
+    a supervisor or manager. Record IDs and the policy's authority codes only: never a rationale,
+    a reference or an authority named in words."""
+    reported = [str(r) for r in conflict.get("reported") or ()]
+    authorities = [str(a) for a in conflict.get("authorities") or ()]
+    settle = (f"then record the decision that is right, seeing both (cpcm mandatory-report {case.id} ...), or add a note "
+              f"(cpcm note {case.id} --text ...)")
+    if not reported:  # the merge could not read them all to compare
+        return (f"decisions on the mandatory report were recorded on two copies apart ({records}), and the worker who "
+                f"synced could not read every one to compare: a supervisor or manager reads them (cpcm show {case.id}), "
+                f"decides a decision not to report that still waits (cpcm approve|reject {case.id} mandatory-report), "
+                f"or {settle.removeprefix('then ')}")
+    told = []
+    if len(set(conflict.get("records") or ()) - set(reported)):
+        report = case.mandatory_report or {}
+        stands = (f"a decision not to report ({report['record_id']}) waits for no supervisor any more, and none is owed "
+                  f"again: the concern was reported ({', '.join(reported)}), which cannot be taken back"
+                  if report.get("reported_apart") else
+                  f"the latest in the records' order stands ({report.get('record_id') or 'none'})")
+        told.append(f"the concern was reported on one copy and a decision not to report it made on the other, apart "
+                    f"({records}): {stands}. A supervisor or manager reads both (cpcm show {case.id} RECORD: each "
+                    f"rationale) and looks at the child's safety now that the authority knows, the harm the decision not "
+                    f"to report named included")
+    if authorities:
+        told.append(f"the concern was reported to the same authority ({', '.join(authorities)}) on two copies apart, not "
+                    f"under one reference ({', '.join(reported)}): the authority may hold two reports of the child. Check "
+                    f"with it which stands, and correct a reference that is wrong (cpcm correct {case.id} RECORD --set "
+                    f"reference=... --reason ...)")
+    return "; ".join(told) + f"; {settle}"
+
+
 # each sync conflict `check` reports (service/sync.py finds them; workflow/fold.py SETTLES says what settles each):
 # its code -> its message (case, the conflict, its record IDs joined), with the way out; ids and fixed lists only
 CONFLICT_PROBLEMS = {
@@ -346,6 +379,7 @@ CONFLICT_PROBLEMS = {
         f"one request was decided on two copies apart, approved on one and "
         f"{_withdrawn_or_rejected(case, conflict)} on the other ({records}): {_two_decisions_advice(case, conflict)}"),
     "two-assignments": _two_assignments_message,
+    "mandatory-reports-concurrent": _mandatory_reports_message,
 }
 
 

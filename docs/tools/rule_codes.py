@@ -53,6 +53,11 @@ MEANINGS = {
     "decisions-concurrent": "one request of a case (a closure, a transfer or a plan version) was approved on one copy and "
                             "rejected on the other, apart, and merged by a sync; the first decision in the records' order "
                             "stands, the other decided nothing (warning, until a note; docs/team.md)",
+    "mandatory-reports-concurrent": "decisions on the mandatory report were recorded on two copies apart that clash: the "
+                                    "concern reported on one and a decision not to report it on the other, or reported to "
+                                    "one authority on both, not under one reference; a decision not to report waits for no "
+                                    "approval once a report made apart arrives (warning, until a new decision, a "
+                                    "supervisor's decision of one still waiting, or a note; docs/team.md)",
     "placements-concurrent": "where or with whom the child lives was recorded on two copies apart, differently (another "
                              "care type, institution, address or caregiver); the later placement by its date stands (warning, "
                              "until a placement recorded after the merge, dated as the latest, or a note; docs/team.md)",
