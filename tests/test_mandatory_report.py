@@ -275,18 +275,18 @@ def test_owed__pure(agency):
 
     policy = policies.load("inter-agency", agency)
     case = Case(id="CP-0000-0000", registered_at="2026-11-23T06:00:00+00:00", concerns=("neglect", "sexual_abuse"))
-    assert rules.owed(case, policy) == ("2026-11-23T06:00:00+00:00", ["sexual_abuse"], None)
-    assert rules.owed(Case(id=case.id, registered_at=case.registered_at, concerns=("neglect",)), policy) is None
+    assert rules.owed(case, policy, {}) == ("2026-11-23T06:00:00+00:00", ["sexual_abuse"], None)
+    assert rules.owed(Case(id=case.id, registered_at=case.registered_at, concerns=("neglect",)), policy, {}) is None
     decided = {"record_id": "R1", "at": "2026-11-23T07:00:00+00:00", "by": "amina", "decision": "not_reported",
                "needs_approval": True, "decided_at": None, "decided_by": None, "approved": None}
     waiting = Case(id=case.id, registered_at=case.registered_at, concerns=case.concerns, mandatory_report=decided)
-    assert rules.owed(waiting, policy) is None and rules.waiting(decided)
+    assert rules.owed(waiting, policy, {}) is None and rules.waiting(decided)
     rejected = rules.decided(decided, "R1", "2026-11-24T06:00:00+00:00", "sup", False)
     assert rules.decided(decided, "R0", "2026-11-24T06:00:00+00:00", "sup", False) is decided  # of another record
     assert rules.owed(Case(id=case.id, registered_at=case.registered_at, concerns=case.concerns, mandatory_report=rejected),
-                      policy)[0] == "2026-11-24T06:00:00+00:00"
+                      policy, {})[0] == "2026-11-24T06:00:00+00:00"
     closed = Case(id=case.id, status="closed", stage="closed", registered_at=case.registered_at, concerns=case.concerns)
-    assert rules.owed(closed, policy) is None
+    assert rules.owed(closed, policy, {}) is None
     assert datetime.fromisoformat(NOW).astimezone(timezone.utc).isoformat() == "2026-11-23T06:00:00+00:00"
 
 
@@ -402,15 +402,15 @@ def test_owed__pure_from_when_each_concern_was_recorded(agency):
     registered, updated = "2026-11-23T06:00:00+00:00", "2026-11-24T07:00:00+00:00"
     case = Case(id="CP-0000-0000", registered_at=registered, concerns=("neglect", "trafficking", "sexual_abuse"),
                 concerns_since={"neglect": registered, "sexual_abuse": registered, "trafficking": updated})
-    assert rules.owed(case, policy) == (registered, ["sexual_abuse", "trafficking"], None)
+    assert rules.owed(case, policy, {}) == (registered, ["sexual_abuse", "trafficking"], None)
     report = {"record_id": "R1", "at": "2026-11-23T08:00:00+00:00", "by": "amina", "decision": "reported",
               "needs_approval": False, "decided_at": None, "decided_by": None, "approved": None}
     decided = Case(id=case.id, registered_at=registered, concerns=case.concerns, concerns_since=case.concerns_since,
                    mandatory_report=report)
-    assert rules.owed(decided, policy) == (updated, ["trafficking"], None)
+    assert rules.owed(decided, policy, {}) == (updated, ["trafficking"], None)
     reopened = Case(id=case.id, registered_at=registered, concerns=case.concerns, concerns_since=case.concerns_since,
                     mandatory_report=report, events={"reopen": ("2026-11-30T06:00:00+00:00",)})
-    assert rules.owed(reopened, policy) == ("2026-11-30T06:00:00+00:00", ["sexual_abuse", "trafficking"], None)
+    assert rules.owed(reopened, policy, {}) == ("2026-11-30T06:00:00+00:00", ["sexual_abuse", "trafficking"], None)
 
 
 def test_fold_keeps_when_each_concern_was_first_recorded(agency, cli_as):

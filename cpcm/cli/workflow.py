@@ -224,6 +224,9 @@ def register(app: typer.Typer) -> None:
         changed = ", ".join(result["changed"]) or "nothing: every value is the profile's"
         report_setting(result, json_out, f"no change: .cpcm/policy.yaml is that file already (changing {changed})",
                        lambda commit: f"policy set: profile {result['profile']}, changing {changed} (commit {commit})")
+        if result["listed_now"] and result["commit"] and not json_out:
+            say(f"mandatory report: {', '.join(result['listed_now'])} reportable from now: a case that recorded it before "
+                "owes a decision within the policy's limit from now, not from when it was recorded")
         for note in result["notes"]:
             say(f"note: {note}")
 

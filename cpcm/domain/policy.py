@@ -27,6 +27,10 @@ class Policy:
     rules: Mapping[str, Mapping[str, Any]]
     origins: Mapping[str, str] = field(default_factory=dict)  # "rule.key" -> where the value was set
     notes: tuple[str, ...] = ()  # what `cpcm policy check` should say besides errors (keys under an old name)
+    # when each concern of `mandatory_report.concerns` became reportable, where the agency listed it after the start
+    # (concern code -> ISO time, the config's `reportable_since`, put here by the service with the rules in force):
+    # what workflow/mandatory_report.py `owed` counts such a concern from. Empty: every concern listed from the start
+    reportable_since: Mapping[str, str] = field(default_factory=dict)
 
     def get(self, rule: str, key: str, default: Any = None) -> Any:
         return self.rules.get(rule, {}).get(key, default)

@@ -14,9 +14,9 @@ from dataclasses import replace
 
 from cpcm import clock
 from cpcm.domain.team import OVERSIGHT
-from cpcm.errors import FieldError, InvalidInput, Refused, UsageError
+from cpcm.errors import Corrupt, FieldError, InvalidInput, Refused, UsageError
 from cpcm.service.context import Context, transaction, writes
-from cpcm.store.config import CONFIG_KEYS
+from cpcm.store.config import CONFIG_KEYS, config_bytes
 from cpcm.store.layout import CONFIG, CPCM_DIR, POLICY
 
 
@@ -45,8 +45,43 @@ def policy_set(ctx: Context, text: str) -> dict:
     policy = policies.with_override(ctx.config.policy, text)
     changed = sorted(key for key, origin in policy.origins.items() if not origin.startswith("profile"))
     message = "policy set: " + (", ".join(changed) if changed else "the profile as shipped")
+    config = _listed(ctx, policy, ctx.config)
+    files = [(POLICY, text.encode("utf-8"))] + ([(CONFIG, config_bytes(config))] if config != ctx.config else [])
+    listed_now = [c for c, at in config.reportable_since.items() if ctx.config.reportable_since.get(c) != at]
     return {"profile": policy.profile, "changed": changed, "notes": list(policy.notes),
-            "commit": _put(ctx, POLICY, text.encode("utf-8"), "policy-set", message)}
+            "reportable_since": dict(config.reportable_since), "listed_now": listed_now,
+            "commit": _put_all(ctx, files, "policy-set", message)}
+
+
+def _listed(ctx: Context, after, config):
+    """`config` with when each concern of the `after` policy's `mandatory_report.concerns` became
+    reportable (`reportable_since`, workflow/mandatory_report.py `listings`), against the rules in
+    force until now: one newly listed from now, one listed before as it was, one no longer listed
+    dropped."""
+    from cpcm.store import policies
+    from cpcm.workflow import mandatory_report as rules
+
+    def listed(policy) -> list[str]:
+        return [str(c) for c in policy.get("mandatory_report", "concerns", None) or ()]
+
+    try:  # the rules as committed (a .cpcm/policy.yaml edited by hand and committed by `cpcm policy set` lists anew)
+        committed = ctx.store.read_committed(POLICY)
+        before = listed(policies.with_override(ctx.config.policy, committed.decode("utf-8"), POLICY) if committed
+                        else policies.load(ctx.config.policy))
+    except (InvalidInput, Corrupt, UnicodeDecodeError):  # the committed override does not read: what the profile and the config list
+        before = listed(policies.load(ctx.config.policy)) + list(ctx.config.reportable_since)
+    times = rules.listings(before, listed(after), ctx.config.reportable_since, clock.iso(ctx.now))
+    return replace(config, reportable_since=times)
+
+
+def _put_all(ctx: Context, files: list[tuple[str, bytes]], verb: str, message: str) -> str | None:
+    """Each (rel, raw) as a plain file, in one commit; None when they are all in place and committed."""
+    if all(ctx.store.read_plain(rel) == raw and ctx.store.is_committed(rel) for rel, raw in files):
+        return None
+    with transaction(ctx, verb) as tx:
+        for rel, raw in files:
+            tx.replace_file(rel, raw)
+        return tx.commit(message)
 
 
 @writes
@@ -74,7 +109,6 @@ def config_set(ctx: Context, key: str, value: str) -> dict:
     from cpcm.render.env import languages
     from cpcm.service.team import check_policy_name
     from cpcm.store import policies
-    from cpcm.store.config import config_bytes
 
     _need_oversight(ctx, "the repository's settings", "config set", rule="config-set-needs-supervisor")
     if key not in CONFIG_KEYS:
@@ -98,8 +132,10 @@ def config_set(ctx: Context, key: str, value: str) -> dict:
         changed = replace(ctx.config, language=value)
     elif key == "policy":
         check_policy_name(value)
-        policies.load(value, ctx.root)  # the agency's override must fit the new profile: InvalidInput names what does not
+        after = policies.load(value, ctx.root)  # the agency's override must fit the new profile: InvalidInput names what does not
         changed = replace(ctx.config, policy=value, policy_since=clock.iso(ctx.now))  # when its rules took effect
+        if value != ctx.config.policy:  # a concern the new profile lists that was not listed is reportable from now
+            changed = _listed(ctx, after, changed)
     else:
         if not value or not value.isprintable() or len(value) > 120:
             raise InvalidInput([FieldError("agency.name", "is required: one line of text, at most 120 characters" if not value

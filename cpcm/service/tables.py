@@ -98,8 +98,12 @@ def code_fingerprint() -> str:
 
 
 def policy_fingerprint(policy) -> str:
-    """A digest of the policy in force (its rules and where each was set, which its sources name)."""
-    text = json.dumps([policy.profile, policy.title, policy.rules, policy.origins], sort_keys=True, default=str)
+    """A digest of the policy in force (its rules and where each was set, which its sources name,
+    and when each reportable concern was listed, where that was after the start)."""
+    parts = [policy.profile, policy.title, policy.rules, policy.origins]
+    if policy.reportable_since:  # (a policy that records none digests as before)
+        parts.append(dict(policy.reportable_since))
+    text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -195,7 +199,8 @@ class _Session:
 
     def tag(self, ctx, kind: str) -> str:
         """What table `kind`'s rows depend on besides each case's tree: the code, the zone, and for
-        due the policy in force and when it took effect."""
+        due the policy in force (with when each reportable concern was listed: `policy_fingerprint`)
+        and when it took effect."""
         from cpcm.service.context import fold_fingerprint
 
         if kind == "due":

@@ -516,6 +516,11 @@ class CaseStore:
     def is_committed(self, rel: str) -> bool:
         return not self.git.edited({rel: self._head_blob(rel)})
 
+    def read_committed(self, rel: str) -> bytes | None:
+        """`rel` as the last commit has it; None when it holds none."""
+        blob = self._head_blob(rel)
+        return self.git.run(["cat-file", "blob", blob]).encode("utf-8") if blob else None
+
     def restorable(self, rel: str) -> bool:
         """Whether the last commit holds a copy of `rel` that the working tree's file differs from
         (changed, truncated or deleted on disk since): `git checkout HEAD -- rel` brings it back."""

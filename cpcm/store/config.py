@@ -6,7 +6,7 @@ import copy
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from cpcm.domain.team import ROLES, Team, Worker
 from cpcm.errors import Corrupt, NotFound, restore_hint
@@ -36,6 +36,12 @@ class Config:
     # policy` with the profile; '' in a repository made before cpcm recorded it (its rules count from the repository's
     # start, workflow/conferences.py `cadence_due`). A time, not personal
     policy_since: str = ""
+    # when each concern of the policy's `mandatory_report.concerns` became reportable, where that was after the start:
+    # concern code -> ISO time, written by `cpcm policy set` and `cpcm config set policy` for a concern they list that
+    # was not listed before (workflow/mandatory_report.py `listings`). A concern listed from the start (the profile as
+    # set by `cpcm init`, or listed before cpcm recorded these times) has none: it is owed from when a case recorded it.
+    # Codes and times, not personal
+    reportable_since: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = {
@@ -49,6 +55,8 @@ class Config:
             data["timezone"] = self.timezone
         if self.policy_since:
             data["policy_since"] = self.policy_since
+        if self.reportable_since:
+            data["reportable_since"] = dict(self.reportable_since)
         if self.recovery_signing_keys:
             data["recovery_signing_keys"] = list(self.recovery_signing_keys)
         data.update(self.extra)
@@ -99,7 +107,8 @@ def load_config(root: Path) -> Config:
     if not isinstance(data, dict) or not isinstance(data.get("agency"), dict):
         raise Corrupt(f"{CONFIG} has no 'agency' section", CONFIG)
     check_format(data.get("format", 1), "this casefile repository")
-    known = {"format", "agency", "policy", "language", "recovery_recipients", "timezone", "recovery_signing_keys", "policy_since"}
+    known = {"format", "agency", "policy", "language", "recovery_recipients", "timezone", "recovery_signing_keys", "policy_since",
+             "reportable_since"}
     return Config(
         agency_code=str(data["agency"].get("code", "")), agency_name=str(data["agency"].get("name", "")),
         policy=str(data.get("policy", "inter-agency")), language=str(data.get("language", "en")),
@@ -107,7 +116,19 @@ def load_config(root: Path) -> Config:
         extra={k: v for k, v in data.items() if k not in known}, timezone=str(data.get("timezone") or ""),
         recovery_signing_keys=tuple(str(k) for k in data.get("recovery_signing_keys") or ()),
         policy_since=str(data.get("policy_since") or ""),
+        reportable_since=_reportable_since(data.get("reportable_since")),
     )
+
+
+def _reportable_since(value: Any) -> dict[str, str]:
+    """The config's `reportable_since` (concern code -> ISO time), checked: a file edited by hand
+    into another shape is named, as a setting cpcm cannot read."""
+    if value in (None, {}):
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) and v for k, v in value.items()):
+        raise Corrupt(f"{CONFIG}: reportable_since is not a list of concern codes, each with the time it became reportable",
+                      CONFIG, restore_hint(CONFIG, "  (or fix it by hand)"))
+    return dict(value)
 
 
 def check_format(value: Any, what: str) -> None:

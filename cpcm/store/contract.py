@@ -142,6 +142,11 @@ class Store(Protocol):
         ValueError."""
         ...
 
+    def read_committed(self, rel: str) -> bytes | None:
+        """The plain file `rel` as the last commit has it (what was in force before a file edited
+        by hand is committed); None when the last commit holds none."""
+        ...
+
     def is_committed(self, rel: str) -> bool:
         """Whether the plain file `rel` is as the last commit has it (one put in place or edited
         by hand, outside a commit, is not; nor is one the last commit does not hold)."""

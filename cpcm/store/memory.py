@@ -153,6 +153,9 @@ class MemoryStore:
     def is_committed(self, rel: str) -> bool:
         return True  # each write here is its commit: nothing is put in place by hand
 
+    def read_committed(self, rel: str) -> bytes | None:
+        return self.read_plain(rel)  # each write here is its commit
+
     def restorable(self, rel: str) -> bool:
         return False  # nothing here is changed by hand
 

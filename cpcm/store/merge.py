@@ -11,7 +11,9 @@ casefile repository. Every path has one of these merges (docs/team.md, "What a m
   either side stands (the earlier date); a worker added on both sides keeps both;
 - `.cpcm/services.yaml`: by service id, field by field, the same way;
 - `.cpcm/config.yaml`, `.cpcm/policy.yaml`: key by key; the same key changed to two different
-  values is refused (MergeRefused): the sync changes nothing and says which key;
+  values is refused (MergeRefused): the sync changes nothing and says which key; but for the
+  times the config keeps (when a profile took effect, when a concern became reportable), the
+  earlier where both copies set them apart;
 - `.gitignore`, `.gitattributes`: the lines of both;
 - any other file changed differently on both sides: refused, named.
 
@@ -151,6 +153,10 @@ def merge_settings(rel: str, base: bytes | None, ours: bytes | None, theirs: byt
         decided, value = pick(b, o, t)
         if decided:
             return value
+        if rel == CONFIG and path.startswith(f"{LISTED}."):
+            found = _earlier_listing(o, t)
+            if found is not None:
+                return found
         if isinstance(o, Mapping) and isinstance(t, Mapping):
             bb = b if isinstance(b, Mapping) else {}
             out = {}
@@ -170,6 +176,25 @@ def merge_settings(rel: str, base: bytes | None, ours: bytes | None, theirs: byt
     if rel == CONFIG:
         o, t = _same_profile_since(o, t)
     return codec.dump_text(merge(_load(base), o, t, "")).encode()
+
+
+# the config's key of when each reportable concern was listed (store/config.py `reportable_since`)
+LISTED = "reportable_since"
+
+
+def _earlier_listing(ours: Any, theirs: Any) -> str | None:
+    """When a concern became reportable, listed on both copies apart (`cpcm policy set` on each;
+    the key `reportable_since.CONCERN` changed two ways): the earlier, when the agency's rule
+    first reached it, on either copy; where one copy holds none (its listing was removed, as the
+    merged rules decide), the other's. None when one is not a time (edited by hand): the merge
+    refuses it as any setting changed two ways."""
+    times = [str(v) for v in (ours, theirs) if v]
+    if not times:
+        return None
+    try:
+        return min(times, key=utc)
+    except ValueError:
+        return None
 
 
 def _same_profile_since(ours: Any, theirs: Any) -> tuple[Any, Any]:
@@ -196,6 +221,10 @@ def _settings_hint(rel: str, path: str) -> str:
         return "Make the rules the same on one copy (cpcm policy set FILE, with the other copy's values), then sync again."
     if path == "policy_since":  # set with the profile (cpcm config set policy): two profiles set on the copies
         path = "policy"
+    if path.startswith(f"{LISTED}."):  # a time `cpcm policy set` writes; two times merge (the earlier): one is not a time
+        return (f"'{path}' is a time cpcm policy set writes, and one copy holds something else: it was edited outside cpcm "
+                "(cpcm verify on each copy names the commit). Ask a supervisor which copy holds the agency's settings, and "
+                "take the repository again from it (git clone).")
     if path in CONFIG_KEYS:
         return (f"A supervisor gives it, on one copy, the value it has on the other (cpcm config set {path} VALUE; the "
                 f"other copy's {rel} shows it), then syncs again; a third value is set after that sync.")

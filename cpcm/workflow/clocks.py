@@ -158,7 +158,8 @@ CLOCKS: tuple[Clock, ...] = (
     Clock("mandatory-report", "mandatory_report", "Mandatory-reporting decision",
           ("registration", "update", "reopen", "rejection.mandatory_report"),
           "registration or reopening with a concern the policy makes reportable (mandatory_report.concerns), an update "
-          "that adds one, or a supervisor's rejection of a decision not to report", ("mandatory_report",),
+          "that adds one, the agency's listing of a concern the case recorded before (cpcm policy set), or a supervisor's "
+          "rejection of a decision not to report", ("mandatory_report",),
           "a mandatory-reporting decision, reported or not (cpcm mandatory-report)", "mandatory_report", "mandatory_report",
           asks=("mandatory_report",)),
     Clock("approved-transfer", "approved_transfer", "Approved transfer carried out", ("approval.transfer",),

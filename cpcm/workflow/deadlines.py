@@ -625,7 +625,7 @@ def _approvals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
 
 def _mandatory_report(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     """A decision on a mandatory report owed (workflow/mandatory_report.py `owed`), for the case's worker."""
-    found = mandatory_rules.owed(case, policy)
+    found = mandatory_rules.owed(case, policy, policy.reportable_since)  # from the later of the recording and the listing
     if found is None:
         return []
     since, concerns, rejected = found
@@ -636,6 +636,9 @@ def _mandatory_report(case: Case, policy: Policy, now: datetime) -> list[Deadlin
         why = (f"the decision not to report of {_t(rejected['at'], zone).date().isoformat()} was rejected by "
                f"{rejected.get('decided_by')} (cpcm show {case.id} shows the note): decide again")
     else:
+        if any(mandatory_rules.listed_at(policy.reportable_since, c) == since for c in concerns):
+            # owed from when the agency listed it, not from when the case recorded it (before)
+            codes += f", listed by the agency's policy on {_t(since, zone).date().isoformat()}"
         why = f"the case has a concern the agency must report ({codes}): record the decision, reported or not, and why"
     why += f" within {limit.words()}: cpcm mandatory-report {case.id} --decision reported|not_reported ..."
     return [Deadline(case.id, "mandatory-report", "decide on the mandatory report", limit.after(_t(since, zone)), None,

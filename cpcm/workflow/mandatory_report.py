@@ -7,11 +7,13 @@ records' (UTC), `now` is the caller's.
   decision not to report, `needs_approval`; approvals.pending reads `waiting`);
 - `reportable`: the case's concerns the policy makes reportable (`mandatory_report.concerns`);
 - `owed`: whether, and since when, a decision is owed on the case: `cpcm due` lists "decide on the
-  mandatory report" (deadlines._mandatory_report), `cpcm check` mandatory-report-overdue.
+  mandatory report" (deadlines._mandatory_report), `cpcm check` mandatory-report-overdue;
+- `listings`: when each concern became reportable once the list changes (`cpcm policy set`,
+  `cpcm config set policy`: the config's `reportable_since`, read back as `Policy.reportable_since`).
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from cpcm.domain.case import Case
 from cpcm.domain.policy import Policy
@@ -59,13 +61,16 @@ def reportable(case: Case, policy: Policy) -> list[str]:
     return [c for c in wanted if c in case.concerns]
 
 
-def owed(case: Case, policy: Policy) -> tuple[str, list[str], Mapping[str, Any] | None] | None:
+def owed(case: Case, policy: Policy, listed: Mapping[str, str]) -> tuple[str, list[str], Mapping[str, Any] | None] | None:
     """Whether a decision is owed on the open case: (since when, as UTC; the reportable concerns
     it is owed for; the rejected decision it is owed again after, or None), or None.
 
     Each reportable concern owes a decision from when it was recorded (`Case.concerns_since`: the
-    registration, or the update that added it), or from the latest reopening when that is later,
-    until one is recorded after that; a decision not to report that a supervisor rejected is owed
+    registration, or the update that added it), or from the latest reopening, or from when the
+    agency listed it (`listed`: concern code -> ISO time, `Policy.reportable_since`; none for a
+    concern listed from the start), whichever is latest, until one is recorded after that: a
+    concern the case recorded weeks before the agency made it reportable is owed from the listing,
+    not at once overdue; a decision not to report that a supervisor rejected is owed
     again from the rejection. A concern an update removed owes nothing (it is not the case's any
     more); added again, it is owed from the update that adds it again. A correction of the
     registration stands in its place, as if right from the start: a concern it adds is owed from
@@ -86,7 +91,7 @@ def owed(case: Case, policy: Policy) -> tuple[str, list[str], Mapping[str, Any] 
     owing: dict[str, str] = {}
     rejected = None
     for concern in concerns:
-        since = max(start, recorded.get(concern) or start)
+        since = max(start, recorded.get(concern) or start, listed_at(listed, concern) or start)
         if report and report["at"] >= since:
             if standing(report):
                 continue
@@ -96,6 +101,36 @@ def owed(case: Case, policy: Policy) -> tuple[str, list[str], Mapping[str, Any] 
     if not owing:
         return None
     return min(owing.values()), list(owing), rejected
+
+
+def listed_at(listed: Mapping[str, str], concern: str) -> str | None:
+    """When the agency listed `concern` as reportable (`listed`, as `owed` takes it), as UTC ISO
+    (what the records' times are compared as); None where it was listed from the start, or what
+    the config holds is not a time (edited by hand): counted as listed from the start."""
+    text = listed.get(concern)
+    if not text:
+        return None
+    try:
+        return utc(text)
+    except ValueError:
+        return None
+
+
+def listings(before: Sequence[str], after: Sequence[str], times: Mapping[str, str], now: str) -> dict[str, str]:
+    """When each concern of `after` (the policy's `mandatory_report.concerns` once a change is in
+    force) became reportable, given `before` (the list in force until then), `times` (when each
+    was listed, the config's `reportable_since`) and `now` (the change's time, ISO): a concern
+    listed before keeps its time, or none when it was listed from the start (a list that grows
+    does not reset the clocks of those it had); a concern newly listed is reportable from `now`;
+    a concern the change removes is dropped, so that listed again it counts from the new listing."""
+    kept = set(before)
+    found = {}
+    for concern in after:
+        if concern not in kept:
+            found[concern] = now
+        elif times.get(concern):
+            found[concern] = times[concern]
+    return found
 
 
 def authority_errors(policy: Policy, body: Mapping[str, Any]) -> list[tuple[str, str]]:
