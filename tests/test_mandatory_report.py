@@ -445,3 +445,23 @@ def test_caseload_report_names_a_waiting_decision_in_words_in_every_format(agenc
         "mandatory_report": ("decision not to report", 1)}
     table = next(t for t in view["tables"] if t["id"] == "approvals")
     assert [r[0] for r in table["rows"]] == ["plan", "closure", "transfer", "decision not to report"]
+
+
+def test_a_decision_not_to_report_replaced_before_a_supervisor_decided_it_waits_no_more(agency, cli_as):
+    """amina decides not to report, then (the family's situation known better) reports it before
+    a supervisor decided the first: show says the first waits for nobody, naming the report, and
+    no approval is on anyone's due list."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina, concerns=["sexual_abuse"])
+    first = amina("mandatory-report", case_id, *NOT_REPORTED, "--json")
+    assert first.code == 0 and first.json()["needs_approval"] is True, first.stderr
+    assert reports(sup, case_id)[0]["supervisor"] == {"decision": "waiting"}
+    report = amina("mandatory-report", case_id, *REPORTED, "--json")
+    assert report.code == 0, report.stderr
+    shown = reports(sup, case_id)
+    assert shown[0]["supervisor"] == {"decision": "replaced", "by_decision": report.json()["record_id"]}
+    assert shown[1]["supervisor"] is None
+    assert not [c for c, _ in items(sup, case_id, "--worker", "all") if c.startswith("mandatory-report")]
+    printed = sup("show", case_id).stdout
+    assert f"not needed: replaced by a later decision ({report.json()['record_id']})" in printed, printed
+    assert "waiting for a supervisor's decision" not in printed, printed

@@ -463,6 +463,8 @@ def mandatory_report_cells(entry: dict, zone=None) -> list[str]:
         said = "waiting for a supervisor's decision"
     elif supervisor["decision"] == "not_needed":  # reported on another copy apart (a sync's mandatory-reports-concurrent)
         said = f"not needed: reported on another copy ({supervisor.get('reported')})"
+    elif supervisor["decision"] == "replaced":  # a later decision was recorded before a supervisor decided this one
+        said = f"not needed: replaced by a later decision ({supervisor.get('by_decision')})"
     else:
         said = f"{supervisor['decision']} by {supervisor['by']} on {local_day(supervisor['at'], zone)}" + (
             f": {supervisor['note']}" if supervisor.get("note") else "")
