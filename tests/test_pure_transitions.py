@@ -53,6 +53,7 @@ def test_advance__refusal_at_an_open_stage_names_the_case_stage_and_what_is_allo
     assert error.value.rule == "transition-not-allowed"
     assert error.value.hint == (
         "Allowed now: approve closure, approve mandatory-report, approve transfer, assess --type best-interests, assign, assign --cover, "
+        "assign --keyworker, "
         "close --withdraw, consent, consent --override, continue, family-assessment, followup, mandatory-report, note, placement, "
         "preparation, readiness, receive, referral, reject closure, reject mandatory-report, reject transfer, repair, review, sharing, sign-off, tracing, transfer, transfer --withdraw, update.")
 

@@ -144,21 +144,69 @@ def register(app: typer.Typer) -> None:
                from_worker: Optional[str] = typer.Option(None, "--from-worker", help="With --worker: every open case of this "
                                                          "worker (one leaving) goes to --worker, in one commit.", show_default=False),
                dry_run: bool = typer.Option(False, "--dry-run", help="With --batch or --from-worker: check everything, write nothing."),
+               keyworker: Optional[str] = typer.Option(None, "--keyworker", help="Nominate the case's keyworker, the child's and "
+                                                       "family's main point of contact: a worker of the team, by id (with "
+                                                       "--reason).", show_default=False),
+               keyworker_name: Optional[str] = typer.Option(None, "--keyworker-name", help="Nominate someone outside the team as "
+                                                            "keyworker (a teacher, a community volunteer ...): their name (with "
+                                                            "--keyworker-role and --reason; kept encrypted). A name on the command line "
+                                                            "can show in the process list and your shell's history.",
+                                                            show_default=False),
+               keyworker_role: Optional[str] = typer.Option(None, "--keyworker-role", help="With --keyworker-name: who they are to "
+                                                            "the child: teacher, community_volunteer, relative, faith_leader, "
+                                                            "health_worker, other_agency_worker, foster_carer or other.",
+                                                            show_default=False),
+               keyworker_contact: Optional[str] = typer.Option(None, "--keyworker-contact", help="With --keyworker-name: how to "
+                                                               "reach them (kept encrypted).", show_default=False),
+               reason: Optional[str] = typer.Option(None, "--reason", help="With --keyworker or --keyworker-name: why this "
+                                                    "keyworker (required).", show_default=False),
                at: AtOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
         """Assign a case to a worker (the case is re-encrypted so they can read it), or with
         --cover have a colleague cover it for a time (leave, say): they read and write it until
         --until, then `cpcm team sync` or the next write to the case takes them off it. With
         --batch, assign many cases (a worker leaving) in one commit; with --from-worker, every
-        open case of a leaving worker to one colleague, in one commit (a supervisor's).
+        open case of a leaving worker to one colleague, in one commit (a supervisor's). With
+        --keyworker (a colleague) or --keyworker-name and --keyworker-role (someone outside the
+        team), nominate the case's keyworker, with --reason; without one, the caseworker is.
 
         Example: cpcm assign CP-4F7K-9X2N --worker otieno
         Example: cpcm assign CP-4F7K-9X2N --cover baraka --until 2026-03-01
+        Example: cpcm assign CP-4F7K-9X2N --keyworker-name "..." --keyworker-role teacher --reason "the child trusts her"
         Example: cpcm assign --batch handover.csv --dry-run
         Example: cpcm assign --from-worker amina --worker baraka
         """
         from cpcm import service
         from cpcm.errors import UsageError
 
+        nominating = {"--keyworker": keyworker, "--keyworker-name": keyworker_name, "--keyworker-role": keyworker_role,
+                      "--keyworker-contact": keyworker_contact}
+        if any(value is not None for value in nominating.values()):
+            # a nomination: the case stays with its worker; none of the other ways of assigning goes with it
+            other = {"--worker": worker, "--cover": cover, "--until": until, "--batch": batch, "--from-worker": from_worker,
+                     "--dry-run": dry_run}
+            given = [name for name, value in other.items() if value]
+            if given:
+                raise UsageError(f"{', '.join(given)} {'goes' if len(given) == 1 else 'go'} with assigning the case, not with "
+                                 "nominating its keyworker", "Nominate the keyworker on its own: cpcm assign CASE --keyworker "
+                                 "WORKER --reason TEXT (or --keyworker-name NAME --keyworker-role ROLE --reason TEXT).")
+            if not case:
+                raise UsageError("give the case ID", "Example: cpcm assign CASE --keyworker WORKER --reason TEXT")
+            ctx = open_ctx(repo, identity)
+            case_id = service.parse_case_id(case)
+            result = service.assign_keyworker(ctx, case_id, keyworker, keyworker_name, keyworker_role, keyworker_contact, reason,
+                                              parse_at(at))
+            for message in result.warnings:
+                warn(message)
+            if json_out:
+                print_json(result.to_json())
+                return
+            say(f"keyworker of {case_id}: {result.extra['keyworker']}; caseworker: {result.extra['worker'] or 'none'}")
+            for step in result.next_steps:
+                say(f"next: {step}")
+            return
+        if reason is not None:
+            raise UsageError("--reason goes with --keyworker or --keyworker-name: why this keyworker",
+                             "Example: cpcm assign CASE --keyworker WORKER --reason TEXT")
         if from_worker is not None:
             # every open case of one worker, dated now: a case, a file, a cover or a date would be dropped
             one = {"CASE": case, "--batch": batch, "--cover": cover, "--until": until, "--at": at}
@@ -294,6 +342,27 @@ def lives_with_words(data: dict, zone=None) -> str | None:
     return said(value)
 
 
+def keyworker_words(keyworker: dict | None, zone=None) -> str | None:
+    """The keyworker as `cpcm show` says it to the worker (who reads the case): a team worker's
+    id, or the name, role and contact of someone outside the team; the caseworker when none was
+    nominated, said so."""
+    if not keyworker:
+        return None
+    if keyworker.get("nominated") is False:
+        return f"{keyworker.get('worker') or 'none'} (the caseworker: no keyworker nominated)"
+    if keyworker.get("outside"):
+        role = str(keyworker.get("role") or "").replace("_", " ")
+        contact = f", {keyworker['contact']}" if keyworker.get("contact") else ""
+        words = f"{keyworker.get('name') or '(name not recorded)'} ({role}, outside the team{contact})"
+    else:
+        words = str(keyworker.get("worker") or "")
+        if keyworker.get("is_caseworker"):
+            words += " (the caseworker)"
+    if keyworker.get("nominated") and keyworker.get("at"):
+        words += f", nominated {local_day(keyworker['at'], zone)} by {keyworker.get('by')}"
+    return words
+
+
 def print_case(data: dict, zone=None) -> None:
     """`cpcm show CASE` for a person: one table of the case, then consents, open actions, reviews,
     due (times local to the agency's `zone`, with the offset)."""
@@ -311,6 +380,7 @@ def print_case(data: dict, zone=None) -> None:
         ("status", data["status"]), ("stage", data["stage"]), ("risk", data["risk"]), ("worker", data["worker"]),
         ("covered by", "; ".join(f"{c['worker']} until {local_text(c['until'], zone)}" for c in data.get("covers") or []
                                  if c.get("in_force"))),
+        ("keyworker", keyworker_words(data.get("keyworker"), zone)),
         ("registered", local_text(data["registered_at"], zone)), ("registered at", data["registration_place"]),
         ("reopened", local_text(data["reopened_at"], zone) + ": rows marked 'before the reopening' are of the earlier episode"
          if data.get("reopened_at") else None),
@@ -412,6 +482,13 @@ def print_case(data: dict, zone=None) -> None:
                       + [_episode(c)] * reopened
                       for c in data["consents"]],
                      title="Consents on file")
+    if data.get("keyworkers"):
+        gap()
+        titled_table(["on", "by", "keyworker", "caseworker then", "reason", "record"],
+                     [[local_text(k["at"], zone)[:16], k["by"], keyworker_words(k), k.get("case_worker") or "",
+                       k.get("reason") or "", k["record_id"] + (f" (corrects {k['corrects']})" if k.get("corrects") else "")]
+                      for k in data["keyworkers"]],
+                     title="Keyworker nominations")
     if data.get("mandatory_reports"):
         gap()
         reopened = bool(data.get("reopened_at"))

@@ -464,6 +464,21 @@ def _case_facts(case: Case, on: date, names: Mapping[str, str]) -> dict:
     }
 
 
+def keyworker_facts(keyworker: Mapping[str, Any] | None, names: Mapping[str, str]) -> dict | None:
+    """The keyworker nominated for a case (workflow/keyworker.py `current`), for a document: a
+    team worker by the name colleagues know (`worker`), or someone outside the team (`name`, the
+    words of their `role`, `contact`); `is_caseworker` when it is the caseworker. None when none
+    was nominated: the caseworker is the keyworker."""
+    if not keyworker or not keyworker.get("nominated"):
+        return None
+    outside = bool(keyworker.get("outside"))
+    return {"outside": outside, "worker": None if outside else _person(keyworker.get("worker"), names),
+            "name": _text(keyworker.get("name")) or None if outside else None,
+            "role": str(keyworker.get("role") or "").replace("_", " ") or None if outside else None,
+            "contact": _text(keyworker.get("contact")) or None if outside else None,
+            "is_caseworker": bool(keyworker.get("is_caseworker"))}
+
+
 def _decided(record: Record | None, names: Mapping[str, str]) -> dict | None:
     if record is None:
         return None
@@ -927,7 +942,7 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
                    names: Mapping[str, str] | None = None, services: Mapping[str, str] | None = None,
                    agency: Mapping[str, str] | None = None, next_review: str | None = None,
                    choices: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
-                   siblings: Iterable[Mapping[str, Any]] = ()) -> dict:
+                   siblings: Iterable[Mapping[str, Any]] = (), keyworker: Mapping[str, Any] | None = None) -> dict:
     """The whole case file, as a supervisor reviews it or a court asks for it: the child as the
     case now stands, then every record (corrected and repaired ones too) in order of `at` (the
     order written where two have the same time), each with every answer and its question's label
@@ -939,6 +954,7 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
     words, printed in words instead of their codes.
     `siblings`: the case's sibling group as `cpcm show` gives it (service.cases.sibling_group):
     each brother's or sister's case by its ID only, those linked through another sibling too.
+    `keyworker`: the case's keyworker now (workflow/keyworker.py `current`; `keyworker_facts`).
     """
     names, services, choices = names or {}, services or {}, choices or {}
     rows = sorted(entries, key=lambda e: (_moment(e["at"]), e["record_id"]))
@@ -988,6 +1004,7 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
         "agency": dict(agency or {}),
         "case": dict(_case_facts(case, today, names), reopened_on=reopened_on, location=lives["location"] or None,
                      caregiver=lives["caregiver"] or None, lives_with=who["value"] or None, closed=case.status == "closed",
+                     keyworker=keyworker_facts(keyworker, names),
                      other_names=_text((registration.get("child") or {}).get("other_names")) or None),
         "next_review": next_review,
         "siblings": [{"case_id": str(m["case_id"]), "through": m.get("through")} for m in siblings],
@@ -1019,7 +1036,7 @@ def documents() -> Iterable[str]:
 
 def referral_letter_view(case, referral, service: Mapping[str, Any] | None, lang: str, *, today: date,
                          names: Mapping[str, str], agency: Mapping[str, str], feedback_days: int,
-                         signer: str | None = None) -> dict:
+                         signer: str | None = None, keyworker: Mapping[str, Any] | None = None) -> dict:
     """A referral letter: exactly the groups the policy let this referral carry (stored with the
     referral when it was made), the need and urgency, and who to answer. Nothing else of the
     case is put into the view, so nothing else can reach the letter. The child's details in
@@ -1028,7 +1045,12 @@ def referral_letter_view(case, referral, service: Mapping[str, Any] | None, lang
 
     The letter is `agency`'s, signed (`from`) by `signer`, the worker of that agency who renders
     it (default: who made the referral): a case received from another agency keeps referrals its
-    worker made there, who is not of this agency."""
+    worker made there, who is not of this agency.
+
+    "Keyworker, and caseworker if different" (IAG Step 3): where a keyworker other than the
+    caseworker was nominated (`keyworker`, workflow/keyworker.py `current`), the letter names both.
+    Someone outside the team is named (with how to reach them) only where the referral shares how
+    to reach the child (the `contact` group); else by who they are to the child alone."""
     from cpcm.workflow.referrals import shared_view
 
     body = referral.body
@@ -1058,7 +1080,20 @@ def referral_letter_view(case, referral, service: Mapping[str, Any] | None, lang
         "schooling": shared.get("schooling"),
         "accompany": bool(body.get("accompany")),
         "feedback_days": feedback_days,
+        "keyworker": _letter_keyworker(keyworker_facts(keyworker, names), "contact" in groups),
+        "caseworker": _person(case.worker, names),
     }
+
+
+def _letter_keyworker(facts: Mapping[str, Any] | None, contact_shared: bool) -> dict | None:
+    """The keyworker a referral letter names: None where it is the caseworker (none nominated, or
+    the caseworker nominated); someone outside the team without their name and contact unless
+    the referral shares how to reach the child."""
+    if not facts or facts["is_caseworker"]:
+        return None
+    if facts["outside"] and not contact_shared:
+        return dict(facts, name=None, contact=None)
+    return dict(facts)
 
 
 # -- a case conference's documents (agenda, minutes, conference-report) ----------------------------------

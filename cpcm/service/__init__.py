@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what the names below are; imported on first use (`__getattr__`), not at start-up
     from cpcm.service import completion, conferences, supervision
-    from cpcm.service.cases import (SHORT_FORMS, LogEntry, assign, assign_batch, assign_cover, assign_from_worker, case_summary, correct, find_record, list_, list_rows, log, note,
+    from cpcm.service.cases import (SHORT_FORMS, LogEntry, assign, assign_batch, assign_cover, assign_from_worker, assign_keyworker, case_summary, correct, find_record, list_, list_rows, log, note,
                                     records_text, register, repair, show, sibling_fields, link_siblings, update,
                                     validate_registration)
     from cpcm.service.closure import close, close_withdraw, continue_, reopen, sign_off, unfinished
@@ -64,7 +64,7 @@ __all__ = [
     "unlock", "lock", "unlocked_for", "init", "config_set", "team_add", "team_remove", "team_sync", "team_list",
     "import_cases", "import_template",
     # cases
-    "validate_registration", "register", "sibling_fields", "link_siblings", "assign", "assign_batch", "assign_cover", "assign_from_worker", "show", "case_summary", "list_", "list_rows", "log", "note", "update", "correct",
+    "validate_registration", "register", "sibling_fields", "link_siblings", "assign", "assign_batch", "assign_cover", "assign_from_worker", "assign_keyworker", "show", "case_summary", "list_", "list_rows", "log", "note", "update", "correct",
     "repair", "find_record", "records_text", "SHORT_FORMS",
     # assessing and planning
     "assess", "plan", "plan_current", "plan_revise", "plan_withdraw", "approve", "reject",
@@ -89,7 +89,7 @@ __all__ = [
 # (`cpcm show` does not pay for the reports, sync or conference code at every start)
 _MODULES = {
     "completion": None, "conferences": None, "parse_conference_id": "conferences", "supervision": None,
-    **dict.fromkeys(("SHORT_FORMS", "LogEntry", "assign", "assign_batch", "assign_cover", "assign_from_worker", "case_summary", "correct", "find_record", "list_", "list_rows", "log",
+    **dict.fromkeys(("SHORT_FORMS", "LogEntry", "assign", "assign_batch", "assign_cover", "assign_from_worker", "assign_keyworker", "case_summary", "correct", "find_record", "list_", "list_rows", "log",
                      "note", "records_text", "register", "repair", "show", "update", "validate_registration", "sibling_fields",
                      "link_siblings"), "cases"),
     **dict.fromkeys(("close", "close_withdraw", "continue_", "reopen", "sign_off", "unfinished"), "closure"),

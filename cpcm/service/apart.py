@@ -30,6 +30,7 @@ TWO_TRANSFERS, TWO_DECISIONS = "two-transfers", "decisions-concurrent"
 CORRECTED_APPROVED = "correction-approved-concurrent"
 TWO_PLACEMENTS, PLACEMENT_UPDATE = "placements-concurrent", "placement-update-concurrent"
 MANDATORY_REPORTS = mandatory_rules.MANDATORY_REPORTS_CONCURRENT
+TWO_KEYWORKERS = "keyworkers-concurrent"
 # kinds a closed case takes without contradiction (on the other copy, alongside a closure)
 _QUIET = ("closure", "approval", "rejection", "note", "sharing", "sync_conflict", "repair", "case_link")
 
@@ -91,7 +92,7 @@ class Apart:
             return []
         return [*self.closures(), *self.transfers(), *self.decisions(), *self.corrected_approved(), *self.plans(),
                 *self.assignments(), *self.corrections(), *self.updates_and_covers(), *self.placements(),
-                *self.placement_updates(), *self.referral_updates(), *self.risk(), *self.mandatory_reports()]
+                *self.placement_updates(), *self.referral_updates(), *self.risk(), *self.mandatory_reports(), *self.keyworkers()]
 
     # -- reading ---------------------------------------------------------------------------------
     def bodies(self, names_: list[str], side: int) -> dict[str, dict]:
@@ -312,6 +313,24 @@ class Apart:
         assigned = [ids(side, ["assignment"]) for side in self.sides]
         return [(TWO_ASSIGNMENTS, assigned[0] + assigned[1])] if assigned[0] and assigned[1] else []
 
+    def keyworkers(self) -> list[Found]:
+        """A keyworker nominated on both copies apart (`cpcm assign CASE --keyworker ...`), each
+        copy's latest naming another: the later in the records stands, its worker not knowing of
+        the other (a relationship broken down on one copy, say). The same keyworker named on both
+        is none. Some of them unreadable here: every nomination written apart named. (A correction
+        of one nomination on both copies is corrections-concurrent.)"""
+        if "keyworker" not in self.both_kinds:
+            return []
+        read, unread = self.written_apart("keyworker")
+        named = ids(self.sides[0], ["keyworker"]) + ids(self.sides[1], ["keyworker"])
+        if unread:
+            return [(TWO_KEYWORKERS, named)]
+        fresh = [{i: body for i, body in side.items() if not isinstance(body.get("supersedes"), str)} for side in read]
+        if not (fresh[0] and fresh[1]):
+            return []
+        latest_named = [_keyworker_named(side[max(side)]) for side in fresh]
+        return [(TWO_KEYWORKERS, sorted(set(fresh[0]) | set(fresh[1])))] if latest_named[0] != latest_named[1] else []
+
     def corrections(self) -> list[Found]:
         """One record corrected (or repaired) on both copies."""
         corrected = [self._correcting(0), self._correcting(1)]
@@ -459,6 +478,11 @@ def _in_place(read: dict[str, dict]) -> dict[str, dict]:
         elif corrects in origin:
             found[origin[corrects]], origin[record_id] = body, origin[corrects]
     return found
+
+
+def _keyworker_named(body: dict) -> tuple:
+    """Who a keyworker nomination names, to compare two: a team worker, or someone outside the team."""
+    return tuple(str(body.get(key) or "").strip() for key in ("worker", "name", "role", "contact"))
 
 
 def _changing(read: dict[str, dict]) -> dict[str, dict[str, str]]:

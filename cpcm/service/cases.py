@@ -538,6 +538,56 @@ def assign_cover(ctx: Context, case_id: str, worker_id: str, until: str, at: dat
                    json_keys=("subject", "record_id", "kind", "warnings"))
 
 
+@writes
+def assign_keyworker(ctx: Context, case_id: str, worker: str | None = None, name: str | None = None, role: str | None = None,
+                     contact: str | None = None, reason: str | None = None, at: datetime | None = None) -> Written:
+    """`cpcm assign CASE --keyworker WORKER --reason TEXT` (a worker of the team), or
+    `--keyworker-name NAME --keyworker-role ROLE [--keyworker-contact TEXT] --reason TEXT`
+    (someone outside it): nominate the case's keyworker, the child's and family's main point of
+    contact (IAG Step 3), or change them, with the reason. One `keyworker` record, one commit
+    (`assign CASE RECORD`); who reads the case does not change. Only the case's worker, a
+    supervisor or a manager nominates (rule keyworker-needs-worker-or-supervisor). The keyworker
+    the case has already is refused (already-keyworker), except to confirm the one that stands
+    after a sync found two nominations apart (keyworkers-concurrent). Nothing typed is repeated in
+    a message: a name and a contact are personal data, kept in the encrypted record only."""
+    from cpcm.workflow import keyworker as keyworker_rules
+
+    me = ctx.need_worker()
+    records = load_records(ctx, case_id)
+    case = fold(case_id, records)
+    if me.id != case.worker and not me.has_role("supervisor", "manager"):
+        raise Refused(f"only the case's worker, a supervisor or a manager nominates the keyworker of {case_id}",
+                      f"Ask {case.worker or 'its worker'} or a supervisor.", rule="keyworker-needs-worker-or-supervisor")
+    body = keyworker_rules.body_of(worker, name, role, contact, reason)
+    errors = [FieldError(field, why) for field, why in keyworker_rules.problems(body, [w.id for w in ctx.team.active])]
+    errors += at_errors(ctx, case, at)
+    if errors:
+        raise InvalidInput(errors, f"keyworker of {case_id}")
+    transitions.advance(case.stage, keyworker_rules.KIND, case_id)
+    now = keyworker_rules.current(effective(records), case.worker)
+    confirms = settled_by(case, keyworker_rules.KIND) if keyworker_rules.same(body, now) else []
+    if keyworker_rules.same(body, now) and not confirms:
+        whose = "by default (no keyworker was nominated)" if not now["nominated"] else "already"
+        raise Refused(f"the keyworker given is {whose} the keyworker of {case_id}; nothing was written",
+                      f"See who it is: cpcm show {case_id}", rule="already-keyworker")
+    body["case_worker"] = case.worker  # who was the caseworker when nominated: "caseworker, if different"
+    record = append(ctx, case, "assign", keyworker_rules.KIND, body, at)
+    warnings, steps = [], []
+    if confirms:
+        steps.append(f"the keyworker is confirmed: this settles the sync conflict ({', '.join(confirms)})")
+    if body.get("worker") and body["worker"] != case.worker and body["worker"] not in ctx.store.recipients(case_id):
+        warnings.append(f"{body['worker']} is the keyworker of {case_id} but does not read it (only its worker, the colleagues "
+                        f"covering it, supervisors and managers do): they keep in close contact with its worker, who may "
+                        f"arrange cover (cpcm assign {case_id} --cover {body['worker']} --until DATE) or assign it "
+                        f"(cpcm assign {case_id} --worker {body['worker']})")
+    if not body.get("worker") or body["worker"] != case.worker:
+        steps.append(f"the keyworker and the caseworker ({case.worker or 'none'}) stay in close contact; the caseworker "
+                     f"still coordinates and follows up every action (cpcm show {case_id} shows both)")
+    return Written(case_id, record.id, keyworker_rules.KIND, tuple(warnings), tuple(steps),
+                   extra={"keyworker": keyworker_rules.described(body), "worker": case.worker,
+                          "outside": not body.get("worker")})
+
+
 def list_(ctx: Context, status: str | None = None, risk: str | None = None, worker: str | None = None,
                stage: str | None = None) -> list[Case]:
     selected = []
@@ -775,6 +825,11 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["open_actions"] = open_actions(current, folded, ctx.now, ctx.policy)
     in_force = cover_rules.in_force(case_covers(ctx, case_id), ctx.now)
     data["covers"] = [dict(c, in_force=c["worker"] in in_force) for c in cover_rules.latest_covers(current)]
+    from cpcm.workflow import keyworker as keyworker_rules
+
+    # the child's and family's main point of contact: the caseworker unless one was nominated (IAG Step 3)
+    data["keyworker"] = keyworker_rules.current(current, folded.worker)
+    data["keyworkers"] = keyworker_rules.history(current, folded.worker)  # every nomination, with its reason
     from cpcm.service.placements import current_placement
     from cpcm.workflow.placements import pathway
 
@@ -1187,6 +1242,10 @@ def describe(record: Record, referral_refs: Mapping[str, str] | None = None, pla
         what = f"to {b.get('worker')}"
     elif kind == cover_rules.KIND:
         what = f"{b.get('worker')} until {b.get('until')}"
+    elif kind == "keyworker":  # a worker id or the code of who someone outside the team is: never their name
+        from cpcm.workflow import keyworker as keyworker_rules
+
+        what = keyworker_rules.described(b)
     elif kind == "update":
         what = "changed: " + ", ".join(sorted(b.get("changes") or {}))
     elif kind == "sign_off":
@@ -1359,7 +1418,8 @@ CORRECTABLE = ("registration", "update", "assessment", "plan", "consent", "follo
                "placement",  # checked again at its corrected date, as `cpcm placement` checks one (service/placements.py)
                "referral_update",  # checked at its place in the referral's history, as `cpcm referral` checks one
                "referral",  # its need, urgency and accompaniment only (service/referrals.py referral_corrected)
-               "mandatory_report")  # not its decision (reported or not): a new decision is a record of its own
+               "mandatory_report",  # not its decision (reported or not): a new decision is a record of its own
+               "keyworker")  # a name or role mistyped: checked as `cpcm assign --keyworker` checks a nomination
 
 
 def _plan_items(records: list[Record], case: Case, original: Record, base: Mapping[str, Any],
@@ -1420,6 +1480,38 @@ def _update_corrected(ctx: Context, case_id: str, case: Case, base: Mapping[str,
         checked = flatten(after)  # the values as the form reads them ('yes' for a yes/no, a date as a date)
         changes = {path: None if value is None else checked.get(path, value) for path, value in changes.items()}
     body["changes"], body["previous"] = changes, previous
+    return body, errors
+
+
+def _keyworker_corrected(ctx: Context, base: Mapping[str, Any], data: Mapping[str, Any]) -> tuple[dict, list[FieldError]]:
+    """A keyworker nomination's correction: its fields (`worker`, or `name`, `role`, `contact`;
+    `reason`) laid over the original's, checked as `cpcm assign --keyworker` checks a nomination
+    (a team worker given keeps the worker named when it was written, who may have left since).
+    The caseworker it was nominated beside (`case_worker`) is the command's, not corrected; a key
+    that is none of the fields is counted, never named (it may hold what was typed about someone)."""
+    from cpcm.workflow import keyworker as keyworker_rules
+
+    errors: list[FieldError] = []
+    unknown = [k for k in data if k not in keyworker_rules.FIELDS]
+    if "case_worker" in unknown:
+        errors.append(FieldError("case_worker", "is the caseworker when the keyworker was nominated: it is not corrected"))
+    unnamed = len([k for k in unknown if k != "case_worker"])
+    if unnamed:
+        errors.append(FieldError("…", f"{'is not a field' if unnamed == 1 else f'{unnamed} keys are not fields'} of a keyworker "
+                                      f"nomination (not shown; its fields: {', '.join(keyworker_rules.FIELDS)})"))
+    given = {k: v for k, v in data.items() if k in keyworker_rules.FIELDS}
+    merged = laid_over({k: v for k, v in base.items() if k in keyworker_rules.FIELDS}, given)
+    outside = ("name", "role", "contact")
+    if given.get("worker") and not any(k in given for k in outside):  # a team worker instead of someone outside it
+        for key in outside:
+            merged.pop(key, None)
+    if given.get("name") and "worker" not in given:  # someone outside the team instead of a team worker
+        merged.pop("worker", None)
+    body = keyworker_rules.body_of(*(merged.get(k) if isinstance(merged.get(k), str) else None for k in keyworker_rules.FIELDS))
+    active = [w.id for w in ctx.team.active] + ([str(base["worker"])] if isinstance(base.get("worker"), str) else [])
+    errors += [FieldError(field, why) for field, why in keyworker_rules.problems(body, active)]
+    if "case_worker" in base:
+        body["case_worker"] = base["case_worker"]
     return body, errors
 
 
@@ -1514,7 +1606,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         kind = original.kind.replace("_", " ")
         raise Refused(f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind} record cannot be corrected with cpcm correct",
                       "Corrected here: " + ", ".join(CORRECTABLE) + ". A decision is changed by a new decision, an assignment "
-                      "by cpcm assign.", rule="correction-not-supported")
+                      "or a cover by cpcm assign.", rule="correction-not-supported")
     case = fold(case_id, records)
     if case.status == "transferred":
         raise Refused(f"{case_id} was transferred: it is read-only here", rule="transition-not-allowed")
@@ -1543,6 +1635,9 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
 
         corrected = referral_service.update_corrected if original.kind == "referral_update" else referral_service.referral_corrected
         body, problems = corrected(ctx, case_id, records, original, data, at)
+        errors += problems
+    elif original.kind == "keyworker":
+        body, problems = _keyworker_corrected(ctx, base, data)
         errors += problems
     elif original.kind == "note":
         body = laid_over(base, data)

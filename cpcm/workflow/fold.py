@@ -399,6 +399,7 @@ SETTLES = {
     "corrections-concurrent": (),  # a note, once the correction in force is checked
     "updates-concurrent": (),  # a note, once the field is checked (and updated again where it is wrong)
     "covers-concurrent": ("cover",),  # the cover given again with the end that is right
+    "keyworkers-concurrent": ("keyworker",),  # the keyworker nominated again: the one that stands, or another
     # one referral updated on two copies apart to different statuses: a later update of that referral (`conflict["referral"]`)
     "referral-updates-concurrent": ("referral_update",),
     # the placement that is right recorded after the merge, dated so that it says where the child lives now (`_settles`)

@@ -361,6 +361,11 @@ CONFLICT_PROBLEMS = {
         f"a colleague's cover of the case was given or changed on two copies apart to different ends ({records}); the later "
         f"one stands: check it (cpcm show {case.id}), give the cover again with the end that is right (cpcm assign {case.id} "
         "--cover WORKER --until DATE), or add a note"),
+    "keyworkers-concurrent": lambda case, conflict, records: (
+        f"the keyworker of the case was nominated on two copies apart, differently ({records}); the later one stands, "
+        f"though its worker did not see the other: check who it should be (cpcm show {case.id}), then nominate them again, "
+        f"the one that stands or the other (cpcm assign {case.id} --keyworker WORKER --reason ..., or --keyworker-name ... "
+        f"--keyworker-role ... --reason ...), or add a note"),
     "risk-concurrent": lambda case, conflict, records: (
         f"the child's risk was rated (or found increased) on two copies apart ({records}): the later rating stands, though "
         f"its worker did not see the other, and answers no increase found on the other copy. Rate the risk again, seeing "

@@ -20,7 +20,7 @@ STATUS = {"closed": "closed", "transferred": "transferred"}  # every other stage
 RETURN = "(the stage before the request)"
 
 # commands allowed at any open stage, leaving the stage as it is
-_ANYTIME_OPEN = ("assignment", "cover", "consent", "consent_override", "note", "continuation", "transfer_request", "approval.transfer",
+_ANYTIME_OPEN = ("assignment", "cover", "keyworker", "consent", "consent_override", "note", "continuation", "transfer_request", "approval.transfer",
                  "rejection.transfer", "withdrawal.transfer",
                  # a mandatory-reporting decision and a supervisor's decision of one not to report (IAG §5.10)
                  "mandatory_report", "approval.mandatory_report", "rejection.mandatory_report")
@@ -119,6 +119,7 @@ _WORDS = {"assessment.initial": "assess --type initial", "assessment.comprehensi
           "rejection.plan": "reject plan", "approval.closure": "approve closure", "rejection.closure": "reject closure",
           "approval.transfer": "approve transfer", "rejection.transfer": "reject transfer", "closure": "close",
           "closure.immediate": "close", "followup.post_closure": "followup --purpose post_closure", "assignment": "assign", "cover": "assign --cover",
+          "keyworker": "assign --keyworker",
           "continuation": "continue", "referral": "refer", "referral_update": "referral", "consent_override": "consent --override",
           "transfer_request": "transfer", "family_assessment": "family-assessment", "transfer_in": "receive", "sign_off": "sign-off",
           "transfer_ack": "transfer-ack", "registration": "register", "withdrawal": "plan --withdraw",

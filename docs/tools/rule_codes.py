@@ -72,6 +72,8 @@ MEANINGS = {
                           "are written (`conference update CONF --minutes F --reason T`; docs/team.md)",
     "covers-concurrent": "one colleague's cover of a case was given or changed to different ends on two copies apart; the "
                          "later one stands (warning, until the cover is given again or a note; docs/team.md)",
+    "keyworkers-concurrent": "the keyworker of a case was nominated on two copies apart, differently; the later nomination "
+                             "stands (warning, until the keyworker is nominated again or a note; docs/team.md)",
     "supervision-overdue": "a caseworker's last supervision session (or, with none, when they joined the team) is older than "
                            "the policy's `supervision_cadence` (kenya: 3 months, CTWWC; off in inter-agency) (warning, "
                            "`cpcm check` over every case; docs/commands/supervision.md)",
@@ -157,6 +159,10 @@ MEANINGS = {
     "assign-from-worker-needs-supervisor": "only a supervisor or manager hands over every open case of a worker at once "
                                            "(`assign --from-worker`)",
     "cover-needs-worker-or-supervisor": "only the case's worker, a supervisor or a manager arranges cover for a case (`assign --cover`)",
+    "keyworker-needs-worker-or-supervisor": "only the case's worker, a supervisor or a manager nominates its keyworker "
+                                            "(`assign --keyworker`)",
+    "already-keyworker": "the keyworker given is already the case's keyworker (the caseworker, where none was nominated); "
+                         "allowed only to confirm the one that stands after a sync's `keyworkers-concurrent`",
     "cover-ended": "the colleague's cover of the case has ended: they may no longer write to it (ask for it to be extended)",
     "transition-not-allowed": "the case's stage does not allow this record (the hint lists what is allowed)",
     "initial-assessment-outcome": "the latest initial assessment concluded that the case closes or is transferred: no "

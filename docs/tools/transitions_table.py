@@ -20,6 +20,7 @@ COMMANDS = {
     "registration": "`register`",
     "assignment": "`assign`",
     "cover": "`assign --cover`",
+    "keyworker": "`assign --keyworker`",
     "assessment.initial": "`assess -t initial`",
     "assessment.comprehensive": "`assess -t comprehensive`",
     "assessment.best_interests": "`assess -t best-interests`",
