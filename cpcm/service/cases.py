@@ -1184,6 +1184,8 @@ def describe(record: Record, referral_refs: Mapping[str, str] | None = None, pla
         what = str(b.get("reason") or "") + (" (immediate)" if b.get("immediate") else "")
     elif kind == "assignment":
         what = f"to {b.get('worker')}"
+    elif kind == "child_file_release":  # the child's own file given: to whom (a code)
+        what = f"given to {b.get('given_to')}"
     elif kind == cover_rules.KIND:
         what = f"{b.get('worker')} until {b.get('until')}"
     elif kind == "update":
