@@ -64,11 +64,12 @@ def test_markdown__every_case_document_has_a_blank_line_before_each_heading(keny
     found: dict = {}
     for lang in LANGS:
         for name, case_id in (("closure-report", closed), ("case-plan", closed), ("child-plan", closed),
-                              ("case-file", closed), ("case-file", moved), ("transfer-summary", moved)):
+                              ("case-file", closed), ("case-file", moved), ("transfer-summary", moved),
+                              ("child-file", closed), ("child-file", moved)):
             result = sup("render", name, case_id, "--lang", lang, "--format", "md")
             assert result.code == 0, (name, result.stderr)
             check(found, name, lang, result.stdout)
-    assert set(found) == {"closure-report", "case-plan", "child-plan", "case-file", "transfer-summary"}
+    assert set(found) == {"closure-report", "case-plan", "child-plan", "case-file", "transfer-summary", "child-file"}
     assert not [line for lines in found.values() for line in lines], found
 
 
@@ -91,7 +92,7 @@ def test_markdown__every_shipped_markdown_template_has_a_blank_line_before_each_
     for lang in LANGS:
         for name, case_id, *ref in (("closure-report", closed), ("case-plan", closed), ("child-plan", closed),
                                     ("case-file", closed), ("referral-letter", closed, "R1"), ("transfer-summary", moved),
-                                    ("case-file", moved)):
+                                    ("case-file", moved), ("child-file", closed), ("child-file", moved)):
             result = amina("render", name, case_id, *ref, "--lang", lang, "--format", "md")
             assert result.code == 0, (name, result.stderr)
             check(found, name, lang, result.stdout)

@@ -28,7 +28,7 @@ TEMPLATES = re.compile(
     r"|team (add|remove) [a-z0-9._-]+"
     r"|team sync [0-9]+ cases"
     r"|(assess|plan|withdraw|approve|reject|consent|refer|referral|followup|review|readiness|close|reopen|continue|note|update|correct"
-    r"|placement|tracing|family-assessment|preparation|mandatory-report) "
+    r"|placement|tracing|family-assessment|preparation|mandatory-report|child-file) "
     r"CP-[0-9A-Z]{4}-[0-9A-Z]{4} [0-9A-Z]{26}( [0-9A-Z]{26})?( \(cover ended\))?"
     r"|service (add [a-z0-9_-]+|import [0-9]+ services)"
     r"|conference (new|attend|minutes|close|render|update) CC-[0-9A-Z]{4}-[0-9A-Z]{4}( [0-9A-Z]{26})?"

@@ -437,7 +437,7 @@ def test_render__default_language_is_the_repository_s(cli, planned, repo):
 def test_render__unknown_template_exits_3_listing_the_templates(cli, planned):
     result = cli("render", "case-summary", planned)
     assert result.code == 3
-    assert "case-plan, child-plan" in result.stderr
+    assert "case-plan, child-file, child-plan" in result.stderr
 
 
 def test_render__a_case_without_a_plan_exits_3(cli):
@@ -461,7 +461,7 @@ def test_render__help_lists_the_templates_a_wrong_name_lists(cli, planned):
     listed = re.search(r"Templates: (.*)\.", wrong.stderr).group(1).split(", ")
     assert {"case-plan", "child-plan", "agenda", "minutes"} <= set(listed), listed
     shown = " ".join(cli("render", "--help").stdout.split())  # the words as the help wraps them
-    assert "TEMPLATE, for a case: case-file, case-plan, child-plan," in shown, shown
+    assert "TEMPLATE, for a case: case-file, case-plan, child-file, child-plan," in shown, shown
     assert all(re.search(rf"[ :]{re.escape(name)}[,;.]", shown) for name in listed), (listed, shown)
     assert "the documents are listed here" not in shown
 

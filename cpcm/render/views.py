@@ -1013,6 +1013,21 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
     }
 
 
+def child_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, *, today: date,
+                    left_out: Mapping[str, Mapping[str, int]], given_to: str | None = None, **kwargs: Any) -> dict:
+    """The child's own file (workflow/child_file.py): the case file of the records and answers
+    kept for the child (`entries`, already screened), without the caregiver and the brothers'
+    and sisters' cases the case file's head shows, and with the sections left out
+    ({section: {"records": n, "fields": n}}), counted, never shown. `given_to`: None while the
+    worker screens it (the document says it is a screening copy)."""
+    view = case_file_view(case, entries, lang, today=today, siblings=(), **kwargs)
+    view["case"]["caregiver"] = None
+    view["left_out"] = [{"section": section, "records": n.get("records", 0), "fields": n.get("fields", 0)}
+                        for section, n in left_out.items()]
+    view["given_to"] = given_to
+    return view
+
+
 VIEWS = {
     "case-plan": case_plan_view,
     "child-plan": child_plan_view,
@@ -1025,13 +1040,15 @@ CASE_VIEWS = {
     "transfer-summary": transfer_summary_view,
 }
 
-# The whole case file: built from every record's readable form (case_file_view).
+# The whole case file: built from every record's readable form (case_file_view); the child's
+# own file, from the records kept for the child (child_file_view).
 CASE_FILE = "case-file"
+CHILD_FILE = "child-file"
 
 
 def documents() -> Iterable[str]:
     """The documents a case can be rendered as (each needs its view builder here)."""
-    return (*VIEWS, *CASE_VIEWS, "referral-letter", CASE_FILE)
+    return (*VIEWS, *CASE_VIEWS, "referral-letter", CASE_FILE, CHILD_FILE)
 
 
 def referral_letter_view(case, referral, service: Mapping[str, Any] | None, lang: str, *, today: date,

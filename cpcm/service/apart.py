@@ -32,7 +32,7 @@ TWO_PLACEMENTS, PLACEMENT_UPDATE = "placements-concurrent", "placement-update-co
 MANDATORY_REPORTS = mandatory_rules.MANDATORY_REPORTS_CONCURRENT
 TWO_KEYWORKERS = "keyworkers-concurrent"
 # kinds a closed case takes without contradiction (on the other copy, alongside a closure)
-_QUIET = ("closure", "approval", "rejection", "note", "sharing", "sync_conflict", "repair", "case_link")
+_QUIET = ("closure", "approval", "rejection", "note", "sharing", "child_file_release", "sync_conflict", "repair", "case_link")
 
 Found = tuple  # (code, record IDs) or (code, record IDs, what the conflict is about besides its records)
 

@@ -1240,6 +1240,8 @@ def describe(record: Record, referral_refs: Mapping[str, str] | None = None, pla
         what = str(b.get("reason") or "") + (" (immediate)" if b.get("immediate") else "")
     elif kind == "assignment":
         what = f"to {b.get('worker')}"
+    elif kind == "child_file_release":  # the child's own file given: to whom (a code)
+        what = f"given to {b.get('given_to')}"
     elif kind == cover_rules.KIND:
         what = f"{b.get('worker')} until {b.get('until')}"
     elif kind == "keyworker":  # a worker id or the code of who someone outside the team is: never their name

@@ -5,10 +5,12 @@ prints the text."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
 
-from cpcm.errors import NotFound, UsageError
+from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service import conferences
-from cpcm.service.context import Context, load_records, parse_case_id
+from cpcm.service.context import Context, append, load_records, parse_case_id, writes
 from cpcm.store import directory
 from cpcm.workflow import approvals
 from cpcm.workflow import deadlines as deadlines_mod
@@ -28,13 +30,27 @@ class Document:
     text: str
     provider_recipient: str | None = None  # a referral letter: the provider's age key, when the directory has one
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    screening: dict | None = None  # the child's file: what it leaves out and what to read before it is given
+    release: str | None = None  # the child's file given (--given-to): the record that says so
 
 
 def render(ctx: Context, template: str, subject: str, ref: str | None = None, lang: str | None = None, fmt: str = "md",
-           destination: str = "stdout") -> Document:
+           destination: str = "stdout", leave_out: Sequence[str] = (), given_to: str | None = None,
+           write: Callable[[str], Path | None] | None = None) -> Document:
     """A document of a case (or, for agenda, minutes and conference-report, of a conference),
     in `lang` (default: the repository's language) and `fmt`. A conference's document is
-    recorded in its folder (one commit; `destination` says where it went, never the text)."""
+    recorded in its folder (one commit; `destination` says where it went, never the text).
+
+    The child's own file (`child-file`) leaves out what is about other people and the records
+    in `leave_out` (record IDs the worker chose after screening); given to someone (`given_to`:
+    child, young_person or representative), it is written through `write` (which writes the
+    text to its file and returns the path, or None for standard output) and the release is
+    recorded in the case (`give_child_file`)."""
+    if template != CHILD_FILE and (leave_out or given_to):
+        raise UsageError(f"{'--given-to' if given_to else '--leave-out'} is for the child's own file only",
+                         "cpcm render child-file CASE --given-to child|young_person|representative [--leave-out RECORD-ID ...]")
+    if template == CHILD_FILE and given_to is not None:
+        return give_child_file(ctx, subject, lang, fmt, destination, leave_out, given_to, write)
     warnings: list[str] = []
     if template in CONFERENCE_DOCUMENTS:
         subject_id = conferences.parse_conference_id(subject)
@@ -48,6 +64,10 @@ def render(ctx: Context, template: str, subject: str, ref: str | None = None, la
             text, provider = referral_letter(ctx, subject_id, ref, lang, fmt)
         elif template == "case-file":
             text, provider = case_file(ctx, subject_id, lang, fmt), None
+        elif template == CHILD_FILE:
+            text, screened = child_file(ctx, subject_id, lang, fmt, leave_out)
+            return Document(template, subject_id, lang, fmt, text if text.endswith("\n") else text + "\n", None, tuple(warnings),
+                            screening=screening_of(screened))
         else:
             text, provider = document(ctx, template, subject_id, lang, fmt), None
     if not text.endswith("\n"):
@@ -164,6 +184,118 @@ def case_file(ctx: Context, case_id: str, lang: str, fmt: str) -> str:
         keyworker=keyworker_rules.current(effective(records), case.worker),
     )
     return env.render(views.CASE_FILE, lang, fmt, view, ctx.root)
+
+
+CHILD_FILE = "child-file"
+
+
+def child_file(ctx: Context, case_id: str, lang: str, fmt: str, leave_out: Sequence[str] = (), given_to: str | None = None):
+    """The child's own case file: the case file (`case_file`) without the records and fields
+    about other people (workflow/child_file.py) and without the records in `leave_out`. Returns
+    (the text, the workflow's Screened: what was kept, left out and is free text to read)."""
+    from cpcm.render import env, views
+    from cpcm.service.cases import record_view
+    from cpcm.workflow import child_file as rules
+
+    records = load_records(ctx, case_id)
+    case = fold(case_id, records)
+    known = {r.id for r in records}
+    wanted = [str(r or "").strip().upper() for r in leave_out]
+    errors = [FieldError("--leave-out", f"value {n} is not a record ID of {case_id}: cpcm log {case_id} lists them")
+              for n, r in enumerate(wanted, start=1) if r not in known]
+    if errors:
+        raise InvalidInput(errors, f"the child's file of {case_id}")
+    entries = [_typed_answers(ctx, record_view(ctx, case_id, records, record, lang)) for record in records]
+    screened = rules.screen(entries, wanted)
+    view = views.child_file_view(
+        case, screened.kept, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
+        services=_service_names(ctx), agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
+        next_review=_next_review(ctx, case), choices=form_choice_words(ctx, {e.get("form") for e in screened.kept}, lang),
+        left_out=screened.summary(), given_to=given_to,
+    )
+    return env.render(CHILD_FILE, lang, fmt, view, ctx.root), screened
+
+
+def _typed_answers(ctx: Context, entry: dict) -> dict:
+    """A record's readable form with each answer marked `typed` where its form says the field is
+    free text (text, longtext, a list of texts, in a repeat too): what the worker must read
+    before the child's file is given. A field no form describes is left to the workflow's
+    reading of its value."""
+    from cpcm.store import forms as forms_store
+
+    try:
+        form = forms_store.load(entry["form"], ctx.root) if entry.get("form") else None
+    except (OSError, ValueError, NotFound):
+        form = None
+    if form is None:
+        return entry
+    free = ("text", "longtext", "text_list")
+
+    def typed(spec, value) -> bool:
+        if spec.item and isinstance(value, list):
+            subs = {sub.key: sub for sub in spec.item}
+            return any(subs[a["field"]].type in free if a.get("field") in subs else False
+                       for item in value if isinstance(item, list) for a in item if isinstance(a, dict) and a.get("value"))
+        return spec.type in free
+
+    answers = []
+    for answer in entry.get("answers") or []:
+        spec = form.field(str(answer.get("field") or ""))
+        answers.append(dict(answer, typed=typed(spec, answer.get("value"))) if spec is not None else answer)
+    return dict(entry, answers=answers)
+
+
+def screening_of(screened) -> dict:
+    """What the worker is shown before giving the child's file (and `--json` prints): the
+    sections left out with their counts, the records left out (ID, kind, section), and the kept
+    records with free text (ID, kind, the fields' labels), never any value."""
+    return {"left_out": screened.summary(), "left_out_records": list(screened.left_out_records),
+            "free_text": list(screened.free_text), "records": len(screened.kept)}
+
+
+@writes
+def give_child_file(ctx: Context, subject: str, lang: str | None, fmt: str, destination: str, leave_out: Sequence[str],
+                    given_to: str, write: Callable[[str], Path | None] | None) -> Document:
+    """Give the child's own file: the worker has screened it (the listing of `render`). Where
+    the policy's `child_file.release_by_supervisor` is on, only an active supervisor or manager
+    gives it. The text goes through `write` (None: the caller prints it), then the case records
+    the release (kind child_file_release: who screened it, to whom, when, what was left out by
+    section and by record ID, never the content), one commit; the file written is removed again
+    when the record cannot be."""
+    from cpcm.workflow import child_file as rules
+
+    case_id = parse_case_id(subject)
+    given = (given_to or "").strip().lower().replace("-", "_")
+    if given not in rules.GIVEN_TO:
+        raise InvalidInput([FieldError("--given-to", f"must be one of: {', '.join(rules.GIVEN_TO)} (who receives the file)")],
+                           f"the child's file of {case_id}")
+    worker = ctx.need_worker()
+    if ctx.policy.get("child_file", "release_by_supervisor", True) and not approvals.approves(worker):
+        raise Refused(f"only a supervisor or manager gives a child their own file (policy child_file.release_by_supervisor; "
+                      f"{ctx.policy.short_source('child_file', 'release_by_supervisor')})",
+                      f"Screen it with cpcm render child-file {case_id} and ask a supervisor or manager to give it: "
+                      f"cpcm render child-file {case_id} --given-to {given} ... (nothing was written)",
+                      rule="child-file-needs-supervisor")
+    warnings: list[str] = []
+    lang = _language(ctx, CHILD_FILE, lang, fmt, warnings)
+    text, screened = child_file(ctx, case_id, lang, fmt, leave_out, given)
+    if not text.endswith("\n"):
+        text += "\n"
+    case = fold(case_id, load_records(ctx, case_id))
+    summary = screened.summary()
+    body = {"given_to": given, "records": len(screened.kept), "left_out": list(summary),
+            "left_out_records": sum(n["records"] for n in summary.values()),
+            "left_out_fields": sum(n["fields"] for n in summary.values()),
+            "screened_out": [r["record_id"] for r in screened.left_out_records if r["section"] == "screened"],
+            "free_text_records": len(screened.free_text), "destination": destination, "lang": lang, "format": fmt}
+    path = write(text) if write is not None else None
+    try:
+        record = append(ctx, case, "child-file", rules.KIND, body, None)
+    except BaseException:
+        if path is not None:
+            Path(path).unlink(missing_ok=True)
+        raise
+    return Document(CHILD_FILE, case_id, lang, fmt, text, None, tuple(warnings), screening=screening_of(screened), release=record.id)
 
 
 def form_choice_words(ctx: Context, names, lang: str) -> dict:

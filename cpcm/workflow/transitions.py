@@ -86,6 +86,9 @@ _allow(["closed"], "followup.post_closure")
 _allow(["transferred"], "transfer_ack")
 # a record of what was disclosed (an export with identifying fields) can be made at any stage
 _allow(STAGES, "sharing")
+# the child's own file given to the child, a young person who has left care or their
+# representative (cpcm render child-file --given-to): at any stage, a closed case's too
+_allow(STAGES, "child_file_release")
 # the child's registration details change (a new address, a caregiver traced) while the case is open
 _allow(_ACTIVE + ("closure_requested",), "update")
 # a repair (cpcm repair) supersedes a damaged record: allowed at any stage, it changes none
@@ -125,7 +128,7 @@ _WORDS = {"assessment.initial": "assess --type initial", "assessment.comprehensi
           "transfer_ack": "transfer-ack", "registration": "register", "withdrawal": "plan --withdraw",
           "withdrawal.closure": "close --withdraw", "withdrawal.transfer": "transfer --withdraw",
           "mandatory_report": "mandatory-report", "approval.mandatory_report": "approve mandatory-report",
-          "rejection.mandatory_report": "reject mandatory-report"}
+          "rejection.mandatory_report": "reject mandatory-report", "child_file_release": "render child-file --given-to"}
 
 
 def _words(command: str) -> str:

@@ -198,6 +198,7 @@ MEANINGS = {
                                 "since the current placement began (ESARO Principle 2); a supervisor or manager may place "
                                 "without one with `--override-reason REASON`",
     "nothing-to-report": "the document asked for has nothing to report: no closure, or no transfer, on the case",
+    "child-file-needs-supervisor": "the child's own file is given (`render child-file --given-to`) by a supervisor or manager, as the policy's `child_file.release_by_supervisor` says",
     "conference-closed": "the conference is closed: nothing more can be recorded in it",
     "conference-confidentiality-agreement": "a member who has not signed the confidentiality agreement cannot be recorded as present",
     "conference-no-names": "conference minutes and notes hold client names: use case IDs (a presentation is replaced with "

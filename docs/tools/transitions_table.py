@@ -61,6 +61,7 @@ COMMANDS = {
     "transfer_ack": "`transfer-ack`",
     "transfer_in": "`receive`",
     "sharing": "`export` with identifying fields",
+    "child_file_release": "`render child-file --given-to`",
     "repair": "`repair`",
 }
 
