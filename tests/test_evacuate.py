@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import tempfile
 
-
 from conftest import CANARY, NOW, Cli, git, head, make_identity, make_repo, register, signing_line
 
 
