@@ -118,3 +118,18 @@ def restore_hint(rel: str | Sequence[str], then: str = "") -> str:
     refused for a file removed with `git rm`."""
     rels = [rel] if isinstance(rel, str) else list(rel)
     return f"Restore {'it' if len(rels) == 1 else 'them'} from git: git checkout HEAD -- {' '.join(rels)}{then}"
+
+
+class NotDestroyed(CpcmError):
+    """`cpcm evacuate` could not overwrite or remove a file or folder it had to destroy (another
+    user's, a read-only disk): the message names it; everything else was destroyed. Exit 74, as a
+    file that cannot be written (sysexits' EX_IOERR)."""
+
+    exit_code = 74
+
+    def __init__(self, message: str, hint: str | None = None, done: dict | None = None):
+        super().__init__(message, hint)
+        self.done = done or {}
+
+    def to_json(self) -> dict:
+        return {**super().to_json(), "evacuate": self.done}

@@ -13,7 +13,7 @@ Each case is a folder of age-encrypted records in a git repository. Start with
 # the module that registers each top-level command: a command runs after importing and building
 # only its own module (about a tenth of a second less at every start); help builds them all
 MODULES = {
-    "key": "keys", "unlock": "keys", "lock": "keys", "init": "repo", "config": "repo", "team": "repo", "register": "register",
+    "key": "keys", "unlock": "keys", "lock": "keys", "evacuate": "evacuate", "init": "repo", "config": "repo", "team": "repo", "register": "register",
     "show": "cases", "list": "cases", "log": "cases", "assign": "cases", "link": "cases", "verify": "cases", "update": "update",
     "correct": "correct",
     "assess": "assess", "plan": "assess", "approve": "assess", "reject": "assess",
@@ -27,7 +27,7 @@ MODULES = {
     "import": "imports", "remote": "sync", "sync": "sync", "bundle": "sync", "merge-cases": "sync",
     "mandatory-report": "mandatory_report",
 }
-ORDER = ("keys", "repo", "register", "cases", "update", "correct", "assess", "referrals", "followup", "readiness", "placements",
+ORDER = ("keys", "evacuate", "repo", "register", "cases", "update", "correct", "assess", "referrals", "followup", "readiness", "placements",
          "mandatory_report", "conference", "supervision", "transfer", "workflow", "form", "render", "report", "imports", "repair",
          "sync", "completion")
 

@@ -23,7 +23,7 @@ def _progress(json_out: bool) -> Iterator:
         yield lambda step: status.update(f"sync: {step}")
 
 
-def _report(result, json_out: bool, what: str) -> None:
+def report_synced(result, json_out: bool, what: str) -> None:
     if json_out:
         print_json(result.to_json())
         return
@@ -156,9 +156,9 @@ def register(app: typer.Typer) -> None:
                 result = sync.sync(ctx, name, progress)
         except (sync.NotPushed, sync.PushFailed) as exc:  # merged, not pushed: what arrived is said before the error (in JSON, its `sync`)
             if not json_out:
-                _report(exc.synced, False, f"sync {exc.synced.remote}")
+                report_synced(exc.synced, False, f"sync {exc.synced.remote}")
             raise
-        _report(result, json_out, f"sync {result.remote}")
+        report_synced(result, json_out, f"sync {result.remote}")
 
     bundle = typer.Typer(help="The same exchange as sync, as one encrypted file (for a USB stick).", no_args_is_help=True)
     app.add_typer(bundle, name="bundle")
@@ -207,7 +207,7 @@ def register(app: typer.Typer) -> None:
             raise NotFound("FILE: cannot read the bundle file", "Check the path and that the USB stick is mounted.") from None
         with _progress(json_out) as progress:
             result = sync.bundle_apply(ctx, data, progress)
-        _report(result, json_out, "bundle")
+        report_synced(result, json_out, "bundle")
 
     @bundle.command("clone")
     def clone(file: Path = typer.Argument(..., help="A bundle made by cpcm bundle create (without --since)."),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.domain.dates import local_text
@@ -516,6 +516,17 @@ def off_team(team: Team) -> NotOnTeam:
     """The workers who are not active members of the team (`NotOnTeam`): removed (or revoked),
     or never on it."""
     return NotOnTeam(team)
+
+
+def read_by_one(readers: Mapping[str, Iterable[str]], worker_id: str, team: Team, recovery: Iterable[str] = ()) -> list[str]:
+    """The folders (cases, conferences, supervision sessions: `readers`, each folder's `recipients`
+    file) that `worker_id` reads and no one else can: no other active member of the team is among
+    their readers, and the agency has no recovery key (`recovery`: it reads every one). Once that
+    worker's key is destroyed (`cpcm evacuate`), nothing can ever read them again."""
+    if any(recovery):
+        return []
+    others = {worker.id for worker in team.active} - {worker_id}
+    return sorted(folder for folder, ids in readers.items() if worker_id in set(ids) and not others & set(ids))
 
 
 def unattended(case: Case, removed, policy: Policy, now: datetime) -> bool:

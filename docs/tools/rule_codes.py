@@ -127,6 +127,11 @@ MEANINGS = {
                           "swapped, some differently; the import waits for `--date-format` to state which is right (nothing written)",
     "init-exists": "the folder is already a casefile repository",
     "unlock-unprotected": "`cpcm unlock` on a key without a passphrase: there is nothing to unlock",
+    "evacuate-not-confirmed": "`cpcm evacuate` on a terminal was not confirmed by typing the word `destroy`: nothing was destroyed",
+    "evacuate-sync-failed": "`cpcm evacuate --sync REMOTE`: the sync did not complete, so nothing was destroyed (`--force` destroys "
+                            "all the same)",
+    "evacuate-unsynced": "`cpcm evacuate --remove-repository` without `--sync`: the copy holds commits no other copy has (as far as "
+                         "it knows), which the removal would delete (nothing was destroyed; `--force` deletes them too)",
     "agent-failed": "the agent of `cpcm unlock` could not start; commands still ask for the passphrase",
     "init-not-empty": "`cpcm init` needs an empty or new folder",
     "team-change-needs-supervisor": "only a supervisor or manager changes the team",
