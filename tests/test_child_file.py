@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CANARY, CLINIC, commit_count, consent_both, git, registration, shared_repo
+from conftest import CANARY, CLINIC, commit_count, consent_both, git, register, registration, shared_repo
 
 # words that belong to other people: none may reach the child's file (each appears nowhere else)
 CAREGIVER = "Qvcaregiver Jxmarker"  # the caregiver's name (registration, the caregiver's consent)
@@ -198,3 +198,17 @@ def test_child_file__an_agency_lets_its_caseworkers_give_it(cli_as, repo, tmp_pa
     assert CANARY in given["document"] and CAREGIVER not in given["document"]
     entry = ok(amina("show", case_id, given["release_id"], "--json")).json()
     assert (entry["by"], entry["fields"]["given_to"], entry["fields"]["destination"]) == ("amina", "young_person", "stdout")
+
+
+def test_child_file__keeps_the_childs_keyworker(cli_as):
+    """The keyworker is the child's own main point of contact (IAG Step 3): the child's file
+    names them (their name, role and how to reach them), listed among the free text to screen."""
+    amina = cli_as("amina")
+    case_id = register(amina)
+    teacher = "Qvteacher Jxkeyworker"
+    ok(amina("assign", case_id, "--keyworker-name", teacher, "--keyworker-role", "teacher", "--keyworker-contact",
+             "0700 333 444", "--reason", "the child trusts her"))
+    done = ok(amina("render", "child-file", case_id))
+    assert teacher in done.stdout and "0700 333 444" in done.stdout, done.stdout
+    assert "keyworker (other)" not in done.stderr and " keyworker: " in done.stderr, done.stderr
+    assert teacher not in done.stderr

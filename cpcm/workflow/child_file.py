@@ -52,7 +52,7 @@ KEPT_KINDS = (
     "registration", "update", "assignment", "cover", "assessment", "plan", "approval", "rejection", "withdrawal",
     "consent", "consent_override", "referral", "referral_update", "followup", "review", "readiness", "placement",
     "preparation", "sign_off", "closure", "reopen", "continuation", "sharing", "transfer_request", "transfer",
-    "transfer_in", "transfer_ack", KIND,
+    "transfer_in", "transfer_ack", "keyworker", KIND,
 )
 
 _REGISTRATION = {"caregiver": "caregivers", "contact": "caregivers", "consent.caregiver": "caregivers",
