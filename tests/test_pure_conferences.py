@@ -177,7 +177,7 @@ def test_to_dict():
         "checklist": {"notice_sent": None, "invitations_sent": None, "attendance_confirmed": None}, "cases": [], "proposals": [],
         "not_discussed": [],
         "attendees": [{"name": "A", "present": True, "record_id": "01B"}], "participants": 1, "minutes": {"x": 1},
-        "closed_at": None, "closed_by": None, "report_rendered_at": None, "co_chair": None, "external_chair": None, "updates": [],
+        "closed_at": None, "closed_by": None, "report_rendered_at": None, "co_chair": None, "external_chair": None, "virtual": None, "updates": [],
         "conflicts": [],
         "history": [{"record_id": "01A", "kind": "conference", "at": "2026-12-01T09:00:00+03:00", "by": "sup"},
                     {"record_id": "01B", "kind": "attendance", "at": "2026-12-01T09:00:00+03:00", "by": "sup"},

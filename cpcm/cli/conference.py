@@ -30,18 +30,26 @@ def register(app: typer.Typer) -> None:
         co_chair_title: Optional[str] = typer.Option(None, "--co-chair-title", help="The co-chair's title, e.g. \"Sub-County Children's Officer\".", show_default=False),
         external_chair: Optional[str] = typer.Option(None, "--external-chair", help="A chair from outside the team, by name (SOP §5.5: DCS chairs the sub-county AAC); with --external-chair-title. --chair stays the team member who convenes it.", show_default=False),
         external_chair_title: Optional[str] = typer.Option(None, "--external-chair-title", show_default=False),
+        virtual: bool = typer.Option(False, "--virtual", help="Held online (SOP §8.1): with --platform and --record-keeper; each case needs a written presentation.", show_default=False),
+        platform: Optional[str] = typer.Option(None, "--platform", help="The platform a virtual conference is held on, by name (e.g. Zoom, Google Meet), never its link.", show_default=False),
+        record_keeper: Optional[str] = typer.Option(None, "--record-keeper", help="Who keeps a virtual conference's record (SOP §8.1), a worker id or a name and title; the minute-taker unless the minutes name another.", show_default=False),
+        recorded: Optional[str] = typer.Option(None, "--recorded", help="yes or no: whether the virtual session is (or was) recorded; yes with --recording-held-by, no with --not-recorded-reason.", show_default=False),
+        recording_held_by: Optional[str] = typer.Option(None, "--recording-held-by", help="Who holds the recording (a person or an office; cpcm keeps no recording and no link to one).", show_default=False),
+        not_recorded_reason: Optional[str] = typer.Option(None, "--not-recorded-reason", help="Why the session is not recorded (case IDs only, no names).", show_default=False),
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Plan a case conference; prints its ID and warns where the dates break the SOP's timeline.
 
         Example: cpcm conference new --kind internal --date 2026-12-03 --venue "Meeting room" --notice-sent 2026-11-23
         Example: cpcm conference new --kind external --date 2026-12-10T10:00 --co-chair "A. Officer" --co-chair-title "Sub-County Children's Officer"
+        Example: cpcm conference new --kind internal --date 2026-12-03T10:00 --virtual --platform "Google Meet" --record-keeper akinyi --recorded yes --recording-held-by "Lead social worker"
         """
         from cpcm.service import conferences
 
         ctx = open_ctx(repo, identity)
         result = conferences.new(ctx, kind.strip().lower(), date, chair, venue, notice_sent, invitations_sent, attendance_confirmed,
-                                 (co_chair, co_chair_title), (external_chair, external_chair_title))
+                                 (co_chair, co_chair_title), (external_chair, external_chair_title),
+                                 _virtual(virtual, False, platform, record_keeper, recorded, recording_held_by, not_recorded_reason))
         report_written(result, json_out, f"conference planned: {result.subject_id}")
         if not json_out:
             print(result.subject_id)
@@ -60,8 +68,15 @@ def register(app: typer.Typer) -> None:
         external_chair_title: Optional[str] = typer.Option(None, "--external-chair-title", show_default=False),
         case: Optional[str] = typer.Option(None, "--case", help="The case whose presentation --presentation replaces.", show_default=False),
         presentation: Optional[str] = typer.Option(None, "--presentation", help="The case's presentation, replaced (case ID only, no names; \"\" takes it out); with --case and --reason. After closing too.", show_default=False),
+        in_person: bool = typer.Option(False, "--in-person", help="A virtual conference held in person after all: its platform, record keeper and recording go.", show_default=False),
+        virtual: bool = typer.Option(False, "--virtual", help="Held online (SOP §8.1): with --platform and --record-keeper; each case needs a written presentation.", show_default=False),
+        platform: Optional[str] = typer.Option(None, "--platform", help="The platform a virtual conference is held on, by name (e.g. Zoom, Google Meet), never its link.", show_default=False),
+        record_keeper: Optional[str] = typer.Option(None, "--record-keeper", help="Who keeps a virtual conference's record (SOP §8.1), a worker id or a name and title; the minute-taker unless the minutes name another.", show_default=False),
+        recorded: Optional[str] = typer.Option(None, "--recorded", help="yes or no: whether the virtual session is (or was) recorded; yes with --recording-held-by, no with --not-recorded-reason.", show_default=False),
+        recording_held_by: Optional[str] = typer.Option(None, "--recording-held-by", help="Who holds the recording (a person or an office; cpcm keeps no recording and no link to one).", show_default=False),
+        not_recorded_reason: Optional[str] = typer.Option(None, "--not-recorded-reason", help="Why the session is not recorded (case IDs only, no names).", show_default=False),
         minutes: Optional[str] = typer.Option(None, "--minutes", help="The minutes, replaced: a YAML file as for 'conference minutes --from-file' (- for standard input; case IDs only, no names); with --reason. The chair or a supervisor or manager; after closing too.", show_default=False),
-        reason: Optional[str] = typer.Option(None, "--reason", help="Why (required for a new date, a presentation, the minutes, or a closed conference's venue).", show_default=False),
+        reason: Optional[str] = typer.Option(None, "--reason", help="Why (required for a new date, a presentation, the minutes, or a closed conference's venue or virtual meeting details).", show_default=False),
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Update the Form 3 checklist and the meeting after 'new': reschedule it, change its venue,
@@ -74,6 +89,7 @@ def register(app: typer.Typer) -> None:
         Example: cpcm conference update CC-4F7K-9X2N --date 2026-12-10T10:00 --venue "Hall" --reason "the SCCO cannot come on the 3rd"
         Example: cpcm conference update CC-4F7K-9X2N --case CP-7H3D-2K95 --presentation "Back at school since May." --reason "named a sibling"
         Example: cpcm conference update CC-4F7K-9X2N --minutes minutes.yaml --reason "the discussion named a child"
+        Example: cpcm conference update CC-4F7K-9X2N --recorded no --not-recorded-reason "members joined by phone; no recording possible"
         """
         from cpcm.cli.common import read_yaml_input
         from cpcm.domain import text
@@ -92,7 +108,8 @@ def register(app: typer.Typer) -> None:
                    "attendance_confirmed": attendance_confirmed,
                    "co_chair": (co_chair, co_chair_title) if co_chair or co_chair_title else None,
                    "external_chair": (external_chair, external_chair_title) if external_chair or external_chair_title else None,
-                   "presentation": (case, presentation) if presentation is not None else None, "minutes": new_minutes}
+                   "presentation": (case, presentation) if presentation is not None else None, "minutes": new_minutes,
+                   "virtual": _virtual(virtual, in_person, platform, record_keeper, recorded, recording_held_by, not_recorded_reason)}
         if case is not None and presentation is None:
             raise UsageError("--case goes with --presentation: the case whose presentation is replaced",
                              "See cpcm conference update --help.")
@@ -338,7 +355,11 @@ def register(app: typer.Typer) -> None:
         rows = [("conference", found.id), ("kind", found.kind), ("date", _when(found.date, ctx.zone)), ("chair", found.chair)]
         rows += [(label, f"{person['name']}, {person['title']}") for label, person in
                  (("external chair", found.external_chair), ("co-chair", found.co_chair)) if person]
-        rows += [("venue", found.venue or ""), ("status", found.status)]
+        rows += [("venue", found.venue or "")]
+        if found.virtual:  # held online (SOP §8.1)
+            rows += [("virtual", f"yes, on {found.virtual.get('platform')}"), ("record keeper", found.virtual.get("record_keeper")),
+                     ("recording", _online(found.virtual))]
+        rows += [("status", found.status)]
         rows += [(key.replace("_", " "), value or "not yet") for key, value in found.checklist.items()]
         rows += [("cases", ", ".join(f"{c['case_id']} ({c['reason']})" for c in found.cases) or "none")]
         if found.proposals:  # a caseworker's nominations waiting for the chair or a supervisor (Form 3 items 1-2)
@@ -362,6 +383,24 @@ def register(app: typer.Typer) -> None:
             say(f"warning: {warning}")
 
 
+def _virtual(virtual: bool, in_person: bool, platform, record_keeper, recorded, recording_held_by, not_recorded_reason) -> dict | None:
+    """The virtual meeting's options as `conferences.new` and `update` take them; None when none is given."""
+    given = {"platform": platform, "record_keeper": record_keeper, "recorded": recorded, "recording_held_by": recording_held_by,
+             "not_recorded_reason": not_recorded_reason}
+    if not virtual and not in_person and all(v is None for v in given.values()):
+        return None
+    return {"virtual": virtual, "in_person": in_person, **given}
+
+
+def _online(virtual) -> str:
+    """A virtual conference's recording as `show` lists it: recorded and who holds it, or not and why."""
+    if virtual.get("recorded") is True:
+        return f"recorded; held by {virtual.get('recording_held_by')} (not in cpcm)"
+    if virtual.get("recorded") is False:
+        return f"not recorded: {virtual.get('not_recorded_reason')}"
+    return "not stated yet"
+
+
 def _nominate(conference_id: str) -> str:
     """How a worker nominates a case to a conference (one they do not read: a case of their own)."""
     return f"cpcm conference add-case {conference_id} CASE --reason REASON"
@@ -374,6 +413,10 @@ def _change(key: str, value, previous) -> str:
     if key == "presentation" and isinstance(value, dict):
         done = "replaced" if value.get("text") else "taken out"
         return f"presentation of {value.get('case_id')}: {done} (was {(previous or {}).get('record_id')})"
+    if key == "virtual":  # the details replaced by their record (a reason is free text), the new ones as `virtual` lists them
+        was = (previous or {}).get("record_id") if isinstance(previous, dict) else None
+        now = "in person" if not value else "replaced" if value.get("record_id") else f"on {value.get('platform')}"
+        return f"virtual: {now}" + (f" (was {was})" if was else "")
     if key in ("venue", "minutes"):  # texts the name guard checks: by their records, never their text (`venue` gives the current one)
         was = (previous or {}).get("record_id") if isinstance(previous, dict) else None
         return f"{key}: replaced (was {was})" if was else f"{key}: {'replaced' if previous else 'set'}"

@@ -1185,6 +1185,12 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
         checklist.append({"item": key, "date": given, "days_before": days, "by": date.fromordinal(day.toordinal() - days).isoformat(),
                           "ok": bool(given) and (day - date.fromisoformat(str(given)[:10])).days >= days})
     low, high = int(policy.get(conference_rules.RULE, "participants_min", 5)), int(policy.get(conference_rules.RULE, "participants_max", 10))
+    online = conference.virtual
+    # held online (SOP §8.1): the platform, the record keeper (a team member by the name colleagues know), whether the
+    # session is recorded and who holds the recording (cpcm keeps none), or why it is not
+    virtual = {"platform": _text(online.get("platform")), "record_keeper": _named(online.get("record_keeper"), names),
+               "recorded": online.get("recorded"), "recording_held_by": _named(online.get("recording_held_by"), names) or None,
+               "not_recorded_reason": _text(online.get("not_recorded_reason")) or None} if online else None
     return {
         "lang": lang,
         "today": today.isoformat(),
@@ -1193,6 +1199,7 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
             "venue": conference.venue or None, "chair": _person(conference.chair, names), "status": conference.status,
             "co_chair": dict(conference.co_chair) if conference.co_chair else None,
             "external_chair": dict(conference.external_chair) if conference.external_chair else None,
+            "virtual": virtual,
             "closed_on": conference.closed_at[:10] if conference.closed_at else None,
             # Form 8 "report compiled": the first print after closing (a reprint keeps its day), else today
             "compiled_on": (datetime.fromisoformat(conference.report_compiled_at).astimezone(zone).date().isoformat()
@@ -1216,7 +1223,8 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
         "participants_range": {"min": low, "max": high, "ok": low <= len(conference.present) <= high},
         "case_limit": conference_rules.max_cases(policy, conference.kind or "external"),
         "minutes": {
-            "minute_taker": _named(minutes.get("minute_taker"), names) or None,
+            # the record keeper of a virtual conference takes the minutes unless the minutes name another
+            "minute_taker": _named(minutes.get("minute_taker"), names) or (virtual or {}).get("record_keeper") or None,
             "reminder_given": minutes.get("reminder_given"),
             "key_issues": _text(minutes.get("key_issues")) or None,
             "service_gaps": _text(minutes.get("service_gaps")) or None,

@@ -92,7 +92,9 @@ def show(ctx, conference_id: str, presenting: bool = False) -> tuple[rules.Confe
     day = rules.meeting_day(found)
     data["warnings"] = ([] if found.closed_at else rules.timeline_warnings(found.checklist, day, ctx.policy, ctx.now.date()))
     data["warnings"] += [w for w in (rules.participants_warning(len(found.present), ctx.policy) if found.minutes is not None else None,
-                                     rules.cases_warning(found.kind, len(found.cases), ctx.policy)) if w]
+                                     rules.cases_warning(found.kind, len(found.cases), ctx.policy),
+                                     rules.presentations_missing(found, ctx.policy) if not found.closed_at else None,
+                                     rules.recording_warning(found, ctx.policy)) if w]
     if presenting:
         now_presenting = presenters(ctx, found)
         for entry in data["cases"]:
@@ -268,13 +270,16 @@ def _person_outside(name: str | None, title: str | None, option: str, errors: li
 def new(ctx, kind: str, when: str, chair: str | None = None, venue: str | None = None, notice_sent: str | None = None,
         invitations_sent: str | None = None, attendance_confirmed: str | None = None,
         co_chair: tuple[str | None, str | None] = (None, None),
-        external_chair: tuple[str | None, str | None] = (None, None)) -> Written:
+        external_chair: tuple[str | None, str | None] = (None, None), virtual: Mapping[str, Any] | None = None) -> Written:
     """Plan a conference; warns (with the rule and its source) where its dates break the SOP's
     timeline: notice 7 days ahead, invitations at least a week ahead, attendance confirmed at
     least 3 days ahead (today stands in for a date not given yet). `co_chair` and
     `external_chair`: (name, title) of a chair from outside the team (SOP §5.4: DCS, usually the
     SCCO, co-chairs with the lead social worker; §5.5: DCS chairs the sub-county AAC); `chair` is
-    the team member who convenes it and keeps its record."""
+    the team member who convenes it and keeps its record. `virtual`: a conference held online
+    (SOP §8.1): {"virtual": True, "platform", "record_keeper", "recorded" ("yes"/"no"),
+    "recording_held_by", "not_recorded_reason"}, as `rules.virtual_details` checks them; cpcm keeps
+    no recording, only whether there is one and who holds it."""
     me = ctx.need_worker()
     kinds = tuple(ctx.policy.get(rules.RULE, "kinds") or rules.KINDS)
     errors = []
@@ -292,13 +297,16 @@ def new(ctx, kind: str, when: str, chair: str | None = None, venue: str | None =
         errors.append(FieldError("venue", "is longer than 200 characters"))
     outside = {"co_chair": _person_outside(*co_chair, "co-chair", errors),
                "external_chair": _person_outside(*external_chair, "external-chair", errors)}
+    online, wrong = rules.virtual_details(None, virtual or {})
+    errors += wrong
     if errors:
         raise InvalidInput(errors, "the conference")
     existing = set(conference_ids(ctx))
     conference_id = new_conference_id()
     while conference_id in existing:
         conference_id = new_conference_id()
-    body = {"type": kind, "date": day, "chair": chair, "venue": (venue or "").strip() or None, **checklist, **outside}
+    body = {"type": kind, "date": day, "chair": chair, "venue": (venue or "").strip() or None, **checklist, **outside,
+            "virtual": online}
     record = _record(ctx, "conference", conference_id, body)
     readers = _readers(ctx, chair, [])
     with context.transaction(ctx, "conference-new") as tx:
@@ -380,6 +388,11 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
             person = _person_outside(*value, key.replace("_", "-"), errors)
             if person is not None:
                 new_values[key] = person
+        elif key == "virtual":  # held online, or no longer (`in_person`): the details as they stand after this update
+            online, wrong = rules.virtual_details(conference.virtual, value, bool(value.get("in_person")))
+            errors += wrong
+            if not wrong:
+                new_values["virtual"] = online
         else:
             errors.append(FieldError(key, f"cannot be changed here (one of: {', '.join(rules.UPDATABLE)})"))
     reason = (reason or "").strip() or None
@@ -391,16 +404,20 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
         errors.append(FieldError("reason", "is required when the minutes are replaced: say why"))
     if "venue" in new_values and conference.closed_at and not reason:
         errors.append(FieldError("reason", "is required when a closed conference's venue changes: say why"))
+    if "virtual" in new_values and new_values["virtual"] != conference.virtual and conference.closed_at and not reason:
+        errors.append(FieldError("reason", "is required when a closed conference's virtual meeting details change: say why"))
     if reason and len(reason) > 500:
         errors.append(FieldError("reason", "is longer than 500 characters"))
     if errors:
         raise InvalidInput(errors, f"the update of {conference_id}")
     current = {"date": conference.date, "venue": conference.venue, "co_chair": conference.co_chair,
-               "external_chair": conference.external_chair, **conference.checklist}
+               "external_chair": conference.external_chair, "virtual": conference.virtual, **conference.checklist}
     changed = {k: v for k, v in new_values.items() if current.get(k) != v}
     previous = {k: current.get(k) for k in changed}
     if "venue" in changed and conference.venue_id:  # the venue replaced may hold a name: named by its record
         previous["venue"] = {"record_id": conference.venue_id}
+    if "virtual" in changed and conference.virtual_id:  # so may the details replaced (a reason is free text): by its record
+        previous["virtual"] = {"record_id": conference.virtual_id}
     patterns: dict | None = None
 
     def refuse_names(texts: Mapping[str, Any]) -> None:  # the conference's names read once, for every text checked here
@@ -430,6 +447,11 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
         if conference.closed_at:
             _may_mend(ctx, conference, "the venue")
         refuse_names({"venue": changed["venue"]})
+    if "virtual" in changed:  # printed on the documents too, the reason a session was not recorded with them
+        if conference.closed_at:
+            _may_mend(ctx, conference, "the virtual meeting's details")
+        if changed["virtual"]:
+            refuse_names({"virtual": changed["virtual"]})
     if "date" in changed and conference.minutes is not None:
         raise Refused(f"{conference_id} has minutes: the meeting took place and its date cannot move; nothing was written",
                       "Plan a new conference for a later meeting: cpcm conference new --kind KIND --date DATE",
@@ -439,8 +461,10 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
     _write(ctx, conference, "update", record, f"conference update {conference_id} {record.id}")
     after = rules.fold(conference_id, [*load_records(ctx, conference_id)])
     warnings = []
-    if set(changed) - {rules.PRESENTATION, rules.MINUTES} and not conference.closed_at:  # the Form 3 timeline, where a Form 3 value changed
+    if set(changed) - {rules.PRESENTATION, rules.MINUTES, "virtual"} and not conference.closed_at:  # the Form 3 timeline, where a Form 3 value changed
         warnings = rules.timeline_warnings(after.checklist, rules.meeting_day(after), ctx.policy, ctx.now.date())
+    if "virtual" in changed or rules.PRESENTATION in changed:  # what a virtual conference still lacks
+        warnings += [w for w in (rules.presentations_missing(after, ctx.policy), rules.recording_warning(after, ctx.policy)) if w]
     if rules.MINUTES in changed and patterns is not None:  # the new minutes were checked against the cases you read only
         warnings += _unchecked(ctx, conference, patterns)
     steps = []
@@ -540,6 +564,10 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str | None, presenta
     if conference.venue:  # the venue, set before the case joined, goes on the agenda and the minutes with it
         _refuse_names(ctx, {"venue": conference.venue}, [case_id], f"the venue of {conference_id}",
                       f"give the meeting another venue first (cpcm conference update {conference_id} --venue ...)")
+    if conference.virtual:  # so do the virtual meeting's details (the platform, the record keeper, the recording)
+        _refuse_names(ctx, {"virtual": conference.virtual}, [case_id], f"the virtual meeting's details of {conference_id}",
+                      f"change them first (cpcm conference update {conference_id} --platform, --record-keeper, "
+                      "--recording-held-by or --not-recorded-reason ...)")
     # the presentations written before the case joined go into the minutes and the report with it: the guard did not
     # know this case's names then
     earlier = {c["case_id"]: c["presentation"] for c in conference.cases if c.get("presentation")}
@@ -559,6 +587,10 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str | None, presenta
     if not case.plan:
         warnings.append(f"{case_id} has no case plan yet: the SOP takes a case to conference after its plan (§5.3); "
                         "closing the conference makes its actions an interim plan")
+    if not presentation and conference.virtual and ctx.policy.get(rules.VIRTUAL, "written_presentations", True):
+        # a virtual conference: each case presented in writing (SOP §4 step 3), before the agenda goes out
+        warnings.append(rules.presentations_missing(conference, ctx.policy, [case_id])
+                        + f"; the agenda is refused until it has one (cpcm render agenda {conference_id})")
     body = {"case_id": case_id, "reason": reason, "presentation": presentation, "worker": case.worker,
             "opened": (case.registered_at or "")[:10] or None, "risk": case.risk, "stage": case.stage,
             "proposal": proposal["record_id"] if proposal is not None else None}
@@ -913,6 +945,8 @@ def _check_documents(ctx, conference: rules.Conference, verb: str,
     texts: dict[str, Any] = {f"presentation of {c}": text for c, text in presented.items()}
     if conference.venue:
         texts["venue"] = conference.venue
+    if conference.virtual:
+        texts["virtual"] = dict(conference.virtual)
     if minutes and conference.minutes:
         texts["minutes"] = dict(conference.minutes)
     if not texts:
@@ -924,6 +958,8 @@ def _check_documents(ctx, conference: rules.Conference, verb: str,
         why = " --reason TEXT" if conference.closed_at else ""  # a closed conference is mended by its chair or a supervisor, saying why
         remedies = ([_replace_hint(conference.id, naming)] if naming else []) + \
             ([f"change the venue: cpcm conference update {conference.id} --venue TEXT{why}"] if any(h.startswith("venue") for h in hits) else []) + \
+            ([f"change the virtual meeting's details named: cpcm conference update {conference.id} --platform, --record-keeper, "
+              f"--recording-held-by or --not-recorded-reason TEXT{why}"] if any(h.startswith("virtual") for h in hits) else []) + \
             ([f"replace the minutes with minutes without it: cpcm conference update {conference.id} --minutes FILE --reason TEXT"
               if conference.closed_at else f"record the minutes again without it: cpcm conference minutes {conference.id} --from-file F"]
              if any(h.startswith("minutes") for h in hits) else [])
@@ -1020,7 +1056,8 @@ def _minutes_body(ctx, conference: rules.Conference, data: Mapping[str, Any]) ->
 def _meeting_warnings(ctx, conference: rules.Conference) -> list[str]:
     warnings = []
     for warning in (rules.participants_warning(len(conference.present), ctx.policy),
-                    rules.cases_warning(conference.kind, len(conference.cases), ctx.policy)):
+                    rules.cases_warning(conference.kind, len(conference.cases), ctx.policy),
+                    rules.presentations_missing(conference, ctx.policy), rules.recording_warning(conference, ctx.policy)):
         if warning:
             warnings.append(warning)
     return warnings
@@ -1257,6 +1294,16 @@ def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destin
     conference = load(ctx, conference_id)
     if template in ("minutes", "conference-report") and conference.minutes is None:
         raise NotFound(f"{conference_id} has no minutes yet", f"Record them first: cpcm conference minutes {conference_id} --from-file F")
+    missing = rules.unwritten_presentations(conference, ctx.policy) if template == "agenda" else []
+    if missing:  # SOP §4 step 3 comes before step 4: the agenda goes out once every case is presented in writing
+        case = missing[0] if len(missing) == 1 else "CASE"
+        raise Refused(f"{conference_id} is a virtual conference and {', '.join(missing)} ha{'s' if len(missing) == 1 else 've'} "
+                      f"no written presentation ({rules.VIRTUAL}.written_presentations: "
+                      f"{ctx.policy.short_source(rules.VIRTUAL, 'written_presentations')}); rendering the agenda is refused, "
+                      "nothing was written",
+                      f"Write each case's presentation (Forms 1 and 2; case IDs only, no names): cpcm conference update "
+                      f"{conference_id} --case {case} --presentation TEXT --reason TEXT, then render the agenda again.",
+                      rule="conference-written-presentation")
     families = _families(ctx, conference.case_ids)
     if template != "form-5":  # the agreement to sign prints no presentation
         unchecked = _check_documents(ctx, conference, f"rendering the {template} is", _name_patterns(ctx, conference.case_ids, families))

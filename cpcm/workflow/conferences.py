@@ -23,6 +23,7 @@ from cpcm.domain.team import Team
 from cpcm.workflow.clocks import SUPERVISORS
 from cpcm.workflow.deadlines import Deadline
 from cpcm.domain.policy import Policy
+from cpcm.errors import FieldError
 
 KINDS = ("internal", "external", "aac", "acc")
 REASONS = ("service_options_exhausted", "unresolved_protection_concern", "especially_difficult", "reintegration_decision")
@@ -35,7 +36,12 @@ INVITATIONS = f"{RULE}.invitations"
 CADENCE = "conference_cadence"            # how often each kind is held (SOP §3.2, §5.3-5.5, App.2)
 AFTER_ADMISSION = "conference_after_admission"  # a child admitted to a CCI: a conference after the reassessment (SOP §5.3)
 # the fields of the Form 3 checklist and of the meeting that `conference update` may change
-UPDATABLE = ("date", "venue", "notice_sent", "invitations_sent", "attendance_confirmed", "co_chair", "external_chair")
+UPDATABLE = ("date", "venue", "notice_sent", "invitations_sent", "attendance_confirmed", "co_chair", "external_chair", "virtual")
+# a conference held online (SOP §8.1): `virtual` is {platform, record_keeper, recorded, recording_held_by,
+# not_recorded_reason} (VIRTUAL_KEYS), or absent for a meeting in person; the rule with its source (written
+# presentations, the recording) is the policy's `conference_virtual`
+VIRTUAL = "conference_virtual"
+VIRTUAL_KEYS = ("platform", "record_keeper", "recorded", "recording_held_by", "not_recorded_reason")
 # and a case's presentation (Form 1), replaced by `conference update CONF --case CASE --presentation TEXT --reason T`:
 # {"case_id": ..., "text": the new text, absent when it is taken out}; its `previous` names the record that held the
 # text replaced, never the text (it may be what had to go: a child's name)
@@ -45,7 +51,7 @@ PRESENTATION = "presentation"
 MINUTES = "minutes"
 # what an update may change once the conference is closed: the texts its documents print, which the name guard checks
 # again at rendering (a closed conference whose presentation, venue or minutes hold a name is mended, not rewritten)
-AFTER_CLOSING = frozenset({PRESENTATION, MINUTES, "venue"})
+AFTER_CLOSING = frozenset({PRESENTATION, MINUTES, "venue", "virtual"})
 # minutes recorded (or replaced) on two copies apart, or on one while the other closed the conference, differently: found
 # by a sync's merge (service/sync.py), recorded as a `sync_conflict` in the conference's folder. The later in the records
 # would replace the other, whose minute-taker is not told; until the minutes as agreed are written (`conference update
@@ -76,6 +82,8 @@ class Conference:
     venue_id: str | None = None      # the record that holds the venue as it stands (an update names it, not its text)
     co_chair: Mapping[str, str] | None = None        # an external co-chair (DCS, the SCCO): name and title
     external_chair: Mapping[str, str] | None = None  # an external chair (DCS for the sub-county AAC): name and title
+    virtual: Mapping[str, Any] | None = None         # held online (SOP §8.1): VIRTUAL_KEYS; None in person
+    virtual_id: str | None = None    # the record that holds `virtual` as it stands (an update names it, not its texts)
     created_at: str | None = None
     created_by: str | None = None
     checklist: Mapping[str, str | None] = field(default_factory=dict)  # notice_sent, invitations_sent, attendance_confirmed
@@ -138,6 +146,7 @@ class Conference:
             "conference_id": self.id, "kind": self.kind, "date": self.date, "chair": self.chair, "venue": self.venue,
             "co_chair": dict(self.co_chair) if self.co_chair else None,
             "external_chair": dict(self.external_chair) if self.external_chair else None,
+            "virtual": dict(self.virtual) if self.virtual else None,
             "updates": [dict(u) for u in self.updates],
             "status": self.status, "created_at": self.created_at, "created_by": self.created_by,
             "checklist": dict(self.checklist), "cases": [dict(c) for c in self.cases],
@@ -192,6 +201,8 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
         if record.kind == "conference":
             values.update(kind=body.get("type"), date=body.get("date"), chair=body.get("chair"), venue=body.get("venue"),
                           co_chair=body.get("co_chair"), external_chair=body.get("external_chair"),
+                          virtual=body.get("virtual") if isinstance(body.get("virtual"), Mapping) else None,
+                          virtual_id=record.id if isinstance(body.get("virtual"), Mapping) else None,
                           venue_id=record.id if body.get("venue") else None, created_at=utc(record.at), created_by=record.by,
                           checklist={k: body.get(k) for k in ("notice_sent", "invitations_sent", "attendance_confirmed")})
         elif record.kind == "conference_update":  # append-only: a later update wins, field by field
@@ -199,6 +210,8 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
             for key, value in changes.items():
                 if key in ("notice_sent", "invitations_sent", "attendance_confirmed"):
                     values["checklist"] = dict(values.get("checklist") or {}, **{key: value})
+                elif key == "virtual":  # the whole of it, as it stands after the update (None: in person)
+                    values.update(virtual=value if isinstance(value, Mapping) else None, virtual_id=record.id)
                 elif key in UPDATABLE:
                     values[key] = value
                     if key == "venue":
@@ -255,7 +268,7 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
                  and same_minutes(c["records"], held, closed_with, known, replaced) else c for c in conflicts]
     # a venue, minutes or presentation an update wrote and a later one replaced: by its record only (the text may be
     # what had to go)
-    standing = {"venue": values.get("venue_id"), MINUTES: values.get("minutes_id")}
+    standing = {"venue": values.get("venue_id"), MINUTES: values.get("minutes_id"), "virtual": values.get("virtual_id")}
     presented = {c.get("case_id"): presentation_record(c) for c in cases}
     for update in updates:
         changes = update["changes"]
@@ -391,6 +404,104 @@ def cases_warning(kind: str, count: int, policy: Policy) -> str | None:
         return None
     return (f"conference.max_cases.{kind}: {count} cases nominated for an {kind} conference; the SOP asks for at most "
             f"{limit} ({policy.short_source(RULE)} §5.3-5.5)")
+
+
+# a meeting link (or any web address): a platform is named, never linked, and who holds a recording is a person or an
+# office, never where it is: a link in a document or a record can let anyone who reads it into the meeting or the recording
+_LINK = re.compile(r"(?i)(?:\b[a-z][a-z0-9+.-]*://|\bwww\.|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/)")
+
+
+def virtual_details(current: Mapping[str, Any] | None, given: Mapping[str, Any], in_person: bool = False
+                    ) -> tuple[dict | None, list[FieldError]]:
+    """A virtual conference's details (SOP §8.1) as they stand after `new` or `update` gives
+    some: `given` holds `virtual` (true: held online) and any of VIRTUAL_KEYS (None: not given;
+    `recorded`: "yes" or "no"); `in_person` takes a conference off line. Returns the details (None
+    for a meeting in person) and the errors, each naming its option: the platform and the record
+    keeper are required, a recording needs who holds it, a session not recorded needs why; a
+    platform or a holder written as a link is refused."""
+    errors: list[FieldError] = []
+    option = {key: key.replace("_", "-") for key in VIRTUAL_KEYS}
+    details = {key: given[key] for key in VIRTUAL_KEYS if given.get(key) is not None}
+    if in_person:
+        if details or given.get("virtual"):
+            errors.append(FieldError("in-person", "goes alone: a meeting in person has no platform, record keeper or recording"))
+        return None, errors
+    if current is None and not given.get("virtual"):
+        if details:
+            errors.append(FieldError(option[next(iter(details))], "is for a virtual conference: add --virtual (with --platform and "
+                                                                  "--record-keeper)"))
+        return None, errors
+    out = {k: v for k, v in (current or {}).items() if k in VIRTUAL_KEYS}
+    if "recorded" in details:
+        recorded = str(details["recorded"]).strip().lower()
+        if recorded not in ("yes", "no"):
+            errors.append(FieldError("recorded", "is yes or no"))
+        else:
+            out["recorded"] = recorded == "yes"
+            out.pop("recording_held_by", None)  # a new answer: what went with the old one goes
+            out.pop("not_recorded_reason", None)
+    for key in ("platform", "record_keeper", "recording_held_by", "not_recorded_reason"):
+        if key in details:
+            text = str(details[key]).strip()
+            if text:
+                out[key] = text
+            else:
+                out.pop(key, None)
+    for key, what in (("platform", "the platform the meeting is held on (e.g. Zoom, Google Meet, WhatsApp video)"),
+                      ("record_keeper", "who keeps the meeting's record (SOP §8.1: a designated record keeper), by worker id "
+                                        "or by name and title")):
+        if not out.get(key):
+            errors.append(FieldError(option[key], f"is required for a virtual conference: {what}"))
+    recorded = out.get("recorded")
+    if recorded is True and not out.get("recording_held_by"):
+        errors.append(FieldError("recording-held-by", "is required with --recorded yes: who holds the recording (a person or an "
+                                                      "office; cpcm keeps no recording)"))
+    if recorded is False and not out.get("not_recorded_reason"):
+        errors.append(FieldError("not-recorded-reason", "is required with --recorded no: why the session was not recorded "
+                                                        "(SOP §8.1: sessions should be recorded)"))
+    if recorded is not True and out.get("recording_held_by"):
+        errors.append(FieldError("recording-held-by", "goes with --recorded yes"))
+    if recorded is not False and out.get("not_recorded_reason"):
+        errors.append(FieldError("not-recorded-reason", "goes with --recorded no"))
+    for key, limit in (("platform", 200), ("record_keeper", 200), ("recording_held_by", 200), ("not_recorded_reason", 500)):
+        if len(str(out.get(key) or "")) > limit:
+            errors.append(FieldError(option[key], f"is longer than {limit} characters"))
+    for key, what in (("platform", "name the platform, not the meeting's link"),
+                      ("recording_held_by", "name who holds the recording, not where it is")):
+        if out.get(key) and _LINK.search(str(out[key])):
+            errors.append(FieldError(option[key], f"holds a link: {what} (a link in the record or a document lets anyone who "
+                                                  "reads it in)"))
+    return {key: out[key] for key in VIRTUAL_KEYS if key in out}, errors
+
+
+def unwritten_presentations(conference: Conference, policy: Policy) -> list[str]:
+    """The cases of a virtual conference with no written presentation, where the policy requires one
+    (`conference_virtual.written_presentations`: SOP §4 step 3, required for virtual meetings)."""
+    if not conference.virtual or not policy.get(VIRTUAL, "written_presentations", True):
+        return []
+    return [c["case_id"] for c in conference.cases if not str(c.get("presentation") or "").strip()]
+
+
+def presentations_missing(conference: Conference, policy: Policy, case_ids: list[str] | None = None) -> str | None:
+    """What a virtual conference still lacks of its written presentations (`case_ids`: those
+    cases, else every case without one), naming the cases and what adds one."""
+    case_ids = unwritten_presentations(conference, policy) if case_ids is None else case_ids
+    if not case_ids:
+        return None
+    case = case_ids[0] if len(case_ids) == 1 else "CASE"
+    return (f"{VIRTUAL}.written_presentations: {', '.join(case_ids)} ha{'s' if len(case_ids) == 1 else 've'} no written "
+            f"presentation; a virtual conference needs one for each case, Forms 1 and 2 "
+            f"({policy.short_source(VIRTUAL, 'written_presentations')}): cpcm conference update {conference.id} --case {case} --presentation TEXT --reason TEXT")
+
+
+def recording_warning(conference: Conference, policy: Policy) -> str | None:
+    """A virtual conference whose recording is not stated yet: the SOP says sessions should be
+    recorded (§8.1); where one was not, say why (`conference_virtual.recording`)."""
+    if not conference.virtual or conference.virtual.get("recorded") is not None or not policy.get(VIRTUAL, "recording", True):
+        return None
+    return (f"{VIRTUAL}.recording: whether the session of {conference.id} is recorded is not stated; the SOP says virtual "
+            f"sessions should be recorded ({policy.short_source(VIRTUAL, 'recording')}): cpcm conference update {conference.id} "
+            "--recorded yes --recording-held-by WHO, or --recorded no --not-recorded-reason TEXT")
 
 
 def participants_warning(count: int, policy: Policy) -> str | None:

@@ -209,8 +209,11 @@ MEANINGS = {
     "conference-no-names": "conference minutes and notes hold client names: use case IDs (a presentation is replaced with "
                            "`cpcm conference update CONF --case CASE --presentation TEXT --reason TEXT`, the minutes of a "
                            "closed conference with `cpcm conference update CONF --minutes FILE --reason TEXT`)",
-    "conference-not-chair": "the minutes, and a closed conference's venue, are replaced by the conference's chair or a "
+    "conference-not-chair": "the minutes, and a closed conference's venue or virtual meeting details, are replaced by the conference's chair or a "
                             "supervisor or manager",
+    "conference-written-presentation": "a virtual conference's agenda waits until every case on it has a written presentation "
+                                       "(SOP §4 step 3, the policy's conference_virtual.written_presentations): "
+                                       "`conference update CONF --case CASE --presentation TEXT --reason TEXT`",
     "conference-presentation-not-yours": "a case's presentation is replaced by the conference's chair, a supervisor or manager, "
                                          "or the case's worker",
     "conference-minutes-required": "a conference cannot be closed before its minutes are recorded",
