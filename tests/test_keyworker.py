@@ -112,6 +112,7 @@ def test_refusals__each_names_its_field_exit_4_and_nothing_is_written(repo, cli_
         ("--keyworker", "otieno", "--keyworker-name", "A Teacher", "--keyworker-role", "teacher", "--reason", "x"):
             "keyworker: is a worker of the team: give it alone",
         ("--keyworker-role", "teacher", "--reason", "x"): "keyworker_name: is required with --keyworker-role",
+        ("--keyworker", "otieno", "--keyworker-contact", "0700", "--reason", "x"): "keyworker_contact: goes with --keyworker-name",
         ("--keyworker", "amina", "--reason", "x"): "already-keyworker",  # the caseworker, by default
     }
     for args, said in cases.items():
@@ -184,6 +185,10 @@ def test_pure__problems_and_described(role):
     assert keyworker.described({"name": "X", "role": "X"}) == "outside the team"  # a role not of the list is not repeated
     assert keyworker.described({"worker": "amina"}) == "amina (of the team)"
     assert [f for f, _ in keyworker.problems({}, ["amina"])] == ["keyworker", "reason"]
+    # a colleague with a contact: the contact is what goes with --keyworker-name, and nothing says "not both"
+    # of a name and role never given
+    assert keyworker.problems({"worker": "amina", "contact": "0700", "reason": "r"}, ["amina"]) == [
+        ("keyworker_contact", "goes with --keyworker-name: how to reach someone outside the team")]
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ def problems(body: Mapping[str, Any], active: Iterable[str]) -> list[tuple[str, 
     worker id that is no worker may be a name typed in the wrong option)."""
     out: list[tuple[str, str]] = []
     worker, name, role, contact = (_text(body.get(k)) for k in ("worker", "name", "role", "contact"))
-    if worker and (name or role or contact):
+    if worker and (name or role):
         out.append((OPTIONS["worker"], "is a worker of the team: give it alone, or someone outside the team with "
                                        "--keyworker-name and --keyworker-role, not both"))
     elif not worker and not name:
