@@ -228,3 +228,20 @@ def test_sync__two_copies_nominating_different_keyworkers_apart_is_a_conflict_se
     assert sup("assign", case_id, "--keyworker", "amina", "--reason", "back to the caseworker").code == 0
     merged = merge_both(laptops)
     assert [c for c in merged["conflicts"] if c["case"] == case_id] == []
+
+
+def test_a_colleague_nominated_who_leaves_the_team_is_said_so_by_show(repo, cli_as):
+    """otieno is nominated keyworker and then leaves the team: `show` no longer reads as if the
+    child still had him as their point of contact; it says he left and how to nominate another
+    (`off_team` in --json). Another keyworker nominated, it is said no more."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina)
+    assert amina("assign", case_id, "--keyworker", "otieno", "--reason", "knows the family").code == 0
+    assert keyworker_of(amina, case_id)["off_team"] is False
+    assert sup("team", "remove", "otieno").code == 0
+    row = next(line for line in amina("show", case_id).stdout.splitlines() if line.startswith("keyworker"))
+    assert "otieno" in row and "no longer on the team" in row and f"cpcm assign {case_id} --keyworker WORKER" in row
+    assert keyworker_of(amina, case_id)["off_team"] is True
+    assert amina("assign", case_id, "--keyworker", "amina", "--reason", "otieno left").code == 0
+    assert keyworker_of(amina, case_id)["off_team"] is False
+    assert "no longer on the team" not in amina("show", case_id).stdout

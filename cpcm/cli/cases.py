@@ -342,10 +342,10 @@ def lives_with_words(data: dict, zone=None) -> str | None:
     return said(value)
 
 
-def keyworker_words(keyworker: dict | None, zone=None) -> str | None:
+def keyworker_words(keyworker: dict | None, zone=None, case_id: str = "CASE") -> str | None:
     """The keyworker as `cpcm show` says it to the worker (who reads the case): a team worker's
     id, or the name, role and contact of someone outside the team; the caseworker when none was
-    nominated, said so."""
+    nominated, said so; a colleague nominated who has left the team since, said so with what to do."""
     if not keyworker:
         return None
     if keyworker.get("nominated") is False:
@@ -360,6 +360,8 @@ def keyworker_words(keyworker: dict | None, zone=None) -> str | None:
             words += " (the caseworker)"
     if keyworker.get("nominated") and keyworker.get("at"):
         words += f", nominated {local_day(keyworker['at'], zone)} by {keyworker.get('by')}"
+    if keyworker.get("off_team"):
+        words += f"; no longer on the team: nominate another keyworker (cpcm assign {case_id} --keyworker WORKER --reason ...)"
     return words
 
 
@@ -380,7 +382,7 @@ def print_case(data: dict, zone=None) -> None:
         ("status", data["status"]), ("stage", data["stage"]), ("risk", data["risk"]), ("worker", data["worker"]),
         ("covered by", "; ".join(f"{c['worker']} until {local_text(c['until'], zone)}" for c in data.get("covers") or []
                                  if c.get("in_force"))),
-        ("keyworker", keyworker_words(data.get("keyworker"), zone)),
+        ("keyworker", keyworker_words(data.get("keyworker"), zone, data.get("case_id") or "CASE")),
         ("registered", local_text(data["registered_at"], zone)), ("registered at", data["registration_place"]),
         ("reopened", local_text(data["reopened_at"], zone) + ": rows marked 'before the reopening' are of the earlier episode"
          if data.get("reopened_at") else None),

@@ -829,6 +829,11 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
 
     # the child's and family's main point of contact: the caseworker unless one was nominated (IAG Step 3)
     data["keyworker"] = keyworker_rules.current(current, folded.worker)
+    # a colleague nominated who has left the team since (removed or revoked) is no one's point of contact now
+    from cpcm.workflow.rules import off_team
+
+    nominated = data["keyworker"]["worker"] if data["keyworker"]["nominated"] and not data["keyworker"]["outside"] else None
+    data["keyworker"]["off_team"] = bool(nominated) and nominated in off_team(ctx.team)
     data["keyworkers"] = keyworker_rules.history(current, folded.worker)  # every nomination, with its reason
     from cpcm.service.placements import current_placement
     from cpcm.workflow.placements import pathway
