@@ -261,3 +261,12 @@ def test_evacuate__a_damaged_team_file_does_not_keep_the_key_from_being_destroye
     assert done.code == 0, done.stderr
     assert "could not be looked at" in done.stderr
     assert not team["amina"][0].exists() and not cache_of(repo).exists()
+
+
+def test_evacuate__does_not_say_other_copies_keep_what_this_one_never_sent(repo, team, cli_as):
+    amina = cli_as("amina")
+    register(amina)  # a commit no other copy has
+    done = amina("evacuate", "--yes")
+    assert done.code == 0, done.stderr
+    said = done.stdout + done.stderr
+    assert "keep the cases as far as their last sync with this one." in said, said

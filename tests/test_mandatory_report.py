@@ -465,3 +465,13 @@ def test_a_decision_not_to_report_replaced_before_a_supervisor_decided_it_waits_
     printed = sup("show", case_id).stdout
     assert f"not needed: replaced by a later decision ({report.json()['record_id']})" in printed, printed
     assert "waiting for a supervisor's decision" not in printed, printed
+
+
+def test_approve_with_no_decision_waiting_says_so_in_words(agency, cli_as):
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina, concerns=["sexual_abuse"])
+    none = sup("approve", case_id, "mandatory-report")
+    assert none.code == 4 and f"{case_id} has no decision not to report waiting for a decision" in none.stderr, none.stderr
+    assert "mandatory_report" not in none.stderr
+    refused = amina("approve", case_id, "mandatory-report")
+    assert refused.code == 4 and "only a supervisor or manager can approve a decision not to report" in refused.stderr

@@ -126,7 +126,7 @@ def _before(found, sync: str | None, remove_repository: bool) -> None:
     for step in steps:
         say(f"  - {step}")
     say("Other copies (colleagues' laptops, the USB stick)" + (" and the agency's recovery key" if found.recovery else "")
-        + " keep the cases.")
+        + " keep the cases" + (" as far as their last sync with this one" if found.unsynced and not sync else "") + ".")
 
 
 def _after(done: dict, synced, sync: str | None, found) -> None:

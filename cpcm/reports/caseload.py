@@ -27,8 +27,7 @@ OFF_TEAM = "off_team"
 OVERDUE_CODES = clocks.WORKER_CODES
 APPROVALS = tuple((c.code, c.subject) for c in clocks.APPROVALS)
 # each subject in words, as the approvals table shows it (`subject` in --json stays the code `cpcm approve` takes)
-SUBJECT_WORDS = {"plan": "plan", "closure": "closure", "transfer": "transfer",
-                 "mandatory_report": "decision not to report"}
+SUBJECT_WORDS = approvals.SUBJECT_WORDS
 # the note of a report that covers only the cases its reader can read (`caseload(reader=...)`)
 ONLY_YOURS = ("Only your own row: you cannot read every case of the repository, so other workers' caseloads are not "
               "known here (a supervisor's report shows them, with what each supervisor can decide). The total counts "

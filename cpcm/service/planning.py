@@ -382,10 +382,11 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
     subject = approvals.subject_of(subject or "")  # mandatory-report, as typed, is mandatory_report
     if subject not in approvals.SUBJECTS:
         raise UsageError("that cannot be approved or rejected", "Approve or reject: plan, closure, transfer or mandatory-report.")
+    words = approvals.SUBJECT_WORDS[subject]  # for people: a decision not to report, not mandatory_report
     if not approve and not (note or "").strip():
         raise InvalidInput([FieldError("note", "is required: say why, so the worker knows what to change")], "rejection")
     if not approvals.oversees(actor):
-        raise Refused(f"only a supervisor or manager can {verb} a {subject}", "Ask your supervisor.", rule="approval-needs-supervisor")
+        raise Refused(f"only a supervisor or manager can {verb} a {words}", "Ask your supervisor.", rule="approval-needs-supervisor")
     case = load_case(ctx, case_id)
     verdict = approvals.may_approve(ctx.policy, subject, actor, case)
     if verdict.refusal == "nothing-to-approve":  # approvals.waiting: none, or the policy needs no decision of it
@@ -394,21 +395,21 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
                           f"({approvals.rule_of(subject)}.required is off), so each version is in force once written",
                           f"Write what should be in force instead: cpcm plan {case_id} --from-current ...", rule="nothing-to-approve")
         if case.status != "open" and approvals.pending(case, subject):
-            raise Refused(f"{case_id} has no {subject} waiting for a decision: the case is {case.status}",
+            raise Refused(f"{case_id} has no {words} waiting for a decision: the case is {case.status}",
                           rule="nothing-to-approve")
         if approvals.held(subject, case) and approvals.pending(case, subject):
-            raise Refused(f"{case_id}'s {subject} waiting cannot be decided at stage '{case.stage}'",
+            raise Refused(f"{case_id}'s {words} waiting cannot be decided at stage '{case.stage}'",
                           f"Decide the closure first (cpcm approve|reject {case_id} closure): if it is rejected or withdrawn, "
-                          f"the {subject} waits for a decision again; if the case closes, it is not decided.",
+                          f"the {words} waits for a decision again; if the case closes, it is not decided.",
                           rule="nothing-to-approve")
-        raise Refused(f"{case_id} has no {subject} waiting for a decision", rule="nothing-to-approve")
+        raise Refused(f"{case_id} has no {words} waiting for a decision", rule="nothing-to-approve")
     if verdict.refusal == "self-approval":
         who = "the case's own worker" if verdict.own == "case" else "the one who asked for it"
-        raise Refused(f"you are {who}: someone else must {verb} this {subject}",
+        raise Refused(f"you are {who}: someone else must {verb} this {words}",
                       f"The policy ({approvals.rule_of(subject)}.self_approval) needs another supervisor or manager.",
                       rule="self-approval")
     if not verdict:
-        raise Refused(f"only a supervisor or manager can {verb} a {subject}", "Ask your supervisor.", rule="approval-needs-supervisor")
+        raise Refused(f"only a supervisor or manager can {verb} a {words}", "Ask your supervisor.", rule="approval-needs-supervisor")
     pending = approvals.pending(case, subject)
     body = {"subject": subject, "target": pending.get("record_id")}
     if approvals.own_request(subject, actor, case):  # allowed by the policy: only with the reason recorded

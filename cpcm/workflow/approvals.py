@@ -26,6 +26,8 @@ APPROVER_ROLES = ("supervisor", "manager")
 DECISIONS = ("approval", "rejection")
 REQUEST_KINDS = {"plan": "plan", "closure": "closure", "transfer": "transfer_request",  # the record that asks
                  "mandatory_report": "mandatory_report"}  # a caseworker's decision not to report (workflow/mandatory_report.py)
+# each subject in words, for people (reports and messages; `cpcm approve` takes the code, mandatory-report)
+SUBJECT_WORDS = {"plan": "plan", "closure": "closure", "transfer": "transfer", "mandatory_report": "decision not to report"}
 
 
 def item_code(subject: str) -> str:
