@@ -4,12 +4,21 @@ standing confidentiality register (Form 5). Documents: cpcm render agenda | minu
 conference-report | form-5 CONF."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
 from cpcm.cli.common import (FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, gather, open_ctx, print_json,
                              print_table, report_problems, report_written, say)
+
+
+# a virtual conference's details (SOP §8.1), the same for `conference new` and `conference update`
+VirtualOpt = Annotated[bool, typer.Option("--virtual", help="Held online (SOP §8.1): with --platform and --record-keeper; each case needs a written presentation.", show_default=False)]
+PlatformOpt = Annotated[Optional[str], typer.Option("--platform", help="The platform a virtual conference is held on, by name (e.g. Zoom, Google Meet), never its link.", show_default=False)]
+RecordKeeperOpt = Annotated[Optional[str], typer.Option("--record-keeper", help="Who keeps a virtual conference's record (SOP §8.1), a worker id or a name and title; the minute-taker unless the minutes name another.", show_default=False)]
+RecordedOpt = Annotated[Optional[str], typer.Option("--recorded", help="yes or no: whether the virtual session is (or was) recorded; yes with --recording-held-by, no with --not-recorded-reason.", show_default=False)]
+RecordingHeldByOpt = Annotated[Optional[str], typer.Option("--recording-held-by", help="Who holds the recording (a person or an office; cpcm keeps no recording and no link to one).", show_default=False)]
+NotRecordedReasonOpt = Annotated[Optional[str], typer.Option("--not-recorded-reason", help="Why the session is not recorded (case IDs only, no names).", show_default=False)]
 
 
 def register(app: typer.Typer) -> None:
@@ -30,12 +39,12 @@ def register(app: typer.Typer) -> None:
         co_chair_title: Optional[str] = typer.Option(None, "--co-chair-title", help="The co-chair's title, e.g. \"Sub-County Children's Officer\".", show_default=False),
         external_chair: Optional[str] = typer.Option(None, "--external-chair", help="A chair from outside the team, by name (SOP §5.5: DCS chairs the sub-county AAC); with --external-chair-title. --chair stays the team member who convenes it.", show_default=False),
         external_chair_title: Optional[str] = typer.Option(None, "--external-chair-title", show_default=False),
-        virtual: bool = typer.Option(False, "--virtual", help="Held online (SOP §8.1): with --platform and --record-keeper; each case needs a written presentation.", show_default=False),
-        platform: Optional[str] = typer.Option(None, "--platform", help="The platform a virtual conference is held on, by name (e.g. Zoom, Google Meet), never its link.", show_default=False),
-        record_keeper: Optional[str] = typer.Option(None, "--record-keeper", help="Who keeps a virtual conference's record (SOP §8.1), a worker id or a name and title; the minute-taker unless the minutes name another.", show_default=False),
-        recorded: Optional[str] = typer.Option(None, "--recorded", help="yes or no: whether the virtual session is (or was) recorded; yes with --recording-held-by, no with --not-recorded-reason.", show_default=False),
-        recording_held_by: Optional[str] = typer.Option(None, "--recording-held-by", help="Who holds the recording (a person or an office; cpcm keeps no recording and no link to one).", show_default=False),
-        not_recorded_reason: Optional[str] = typer.Option(None, "--not-recorded-reason", help="Why the session is not recorded (case IDs only, no names).", show_default=False),
+        virtual: VirtualOpt = False,
+        platform: PlatformOpt = None,
+        record_keeper: RecordKeeperOpt = None,
+        recorded: RecordedOpt = None,
+        recording_held_by: RecordingHeldByOpt = None,
+        not_recorded_reason: NotRecordedReasonOpt = None,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Plan a case conference; prints its ID and warns where the dates break the SOP's timeline.
@@ -69,12 +78,12 @@ def register(app: typer.Typer) -> None:
         case: Optional[str] = typer.Option(None, "--case", help="The case whose presentation --presentation replaces.", show_default=False),
         presentation: Optional[str] = typer.Option(None, "--presentation", help="The case's presentation, replaced (case ID only, no names; \"\" takes it out); with --case and --reason. After closing too.", show_default=False),
         in_person: bool = typer.Option(False, "--in-person", help="A virtual conference held in person after all: its platform, record keeper and recording go.", show_default=False),
-        virtual: bool = typer.Option(False, "--virtual", help="Held online (SOP §8.1): with --platform and --record-keeper; each case needs a written presentation.", show_default=False),
-        platform: Optional[str] = typer.Option(None, "--platform", help="The platform a virtual conference is held on, by name (e.g. Zoom, Google Meet), never its link.", show_default=False),
-        record_keeper: Optional[str] = typer.Option(None, "--record-keeper", help="Who keeps a virtual conference's record (SOP §8.1), a worker id or a name and title; the minute-taker unless the minutes name another.", show_default=False),
-        recorded: Optional[str] = typer.Option(None, "--recorded", help="yes or no: whether the virtual session is (or was) recorded; yes with --recording-held-by, no with --not-recorded-reason.", show_default=False),
-        recording_held_by: Optional[str] = typer.Option(None, "--recording-held-by", help="Who holds the recording (a person or an office; cpcm keeps no recording and no link to one).", show_default=False),
-        not_recorded_reason: Optional[str] = typer.Option(None, "--not-recorded-reason", help="Why the session is not recorded (case IDs only, no names).", show_default=False),
+        virtual: VirtualOpt = False,
+        platform: PlatformOpt = None,
+        record_keeper: RecordKeeperOpt = None,
+        recorded: RecordedOpt = None,
+        recording_held_by: RecordingHeldByOpt = None,
+        not_recorded_reason: NotRecordedReasonOpt = None,
         minutes: Optional[str] = typer.Option(None, "--minutes", help="The minutes, replaced: a YAML file as for 'conference minutes --from-file' (- for standard input; case IDs only, no names); with --reason. The chair or a supervisor or manager; after closing too.", show_default=False),
         reason: Optional[str] = typer.Option(None, "--reason", help="Why (required for a new date, a presentation, the minutes, or a closed conference's venue or virtual meeting details).", show_default=False),
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
