@@ -212,3 +212,21 @@ def test_child_file__keeps_the_childs_keyworker(cli_as):
     assert teacher in done.stdout and "0700 333 444" in done.stdout, done.stdout
     assert "keyworker (other)" not in done.stderr and " keyworker: " in done.stderr, done.stderr
     assert teacher not in done.stderr
+
+
+def test_child_file__a_correction_whose_other_end_is_left_out_names_no_record(cli_as):
+    """A record corrected by one left out on screening (or correcting one left out) says so
+    without naming a record the copy does not hold; in the whole case file both are named."""
+    amina = cli_as("amina")
+    case_id = register(amina)
+    first = ok(amina("assess", case_id, "--type", "initial", "--from-file", "-", "--json",
+                     input=json.dumps(INITIAL))).json()["record_id"]
+    fixed = ok(amina("correct", case_id, first, "--set", "child_views=I want to go home", "--reason", "misheard",
+                     "--json")).json()["record_id"]
+    whole = ok(amina("render", "case-file", case_id)).stdout
+    assert f"Corrected by record {fixed}" in whole and f"Corrects record {first}" in whole
+    for fmt in ("md", "html"):
+        kept_first = ok(amina("render", "child-file", case_id, "--leave-out", fixed, "--format", fmt)).stdout
+        assert fixed not in kept_first and "Corrected by a later record that is not in this copy" in kept_first
+        kept_fix = ok(amina("render", "child-file", case_id, "--leave-out", first, "--format", fmt)).stdout
+        assert first not in kept_fix and "Corrects an earlier record that is not in this copy" in kept_fix

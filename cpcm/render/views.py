@@ -984,9 +984,12 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
             "version": versions.get(e["record_id"]) if e["kind"] == "plan" else None,
             "ref": e.get("ref") or (referral_refs.get(str(referral)) if referral else None),
             "service": services.get(_text(fields.get("service"))) or _text(fields.get("service")) or None,
-            "supersedes": {"record_id": e["supersedes"], "at": _when(at_of.get(e["supersedes"], ""))} if e.get("supersedes") else None,
+            # the other end of a correction may not be in this copy (the child's own file leaves records out): then unnamed
+            "supersedes": {"record_id": e["supersedes"], "at": _when(at_of.get(e["supersedes"], "")),
+                           "shown": e["supersedes"] in at_of} if e.get("supersedes") else None,
             "correction_reason": _text(e.get("correction_reason")) or None,
             "superseded_by": e.get("superseded_by") or None,
+            "superseded_by_shown": e.get("superseded_by") in at_of,
             # an assessment, consent, referral or review of the episode before the latest reopening, as `cpcm show` marks it
             "before_reopening": e["kind"] in EPISODE_MARKED and deadlines.before_reopening(case, e["at"]),
             "answers": [_answer(a, (choices.get(e.get("form") or "") or {}).get(str(a.get("field") or "")), nested)
