@@ -245,3 +245,24 @@ def test_a_colleague_nominated_who_leaves_the_team_is_said_so_by_show(repo, cli_
     assert amina("assign", case_id, "--keyworker", "amina", "--reason", "otieno left").code == 0
     assert keyworker_of(amina, case_id)["off_team"] is False
     assert "no longer on the team" not in amina("show", case_id).stdout
+
+
+def test_a_colleague_nominated_who_leaves_the_team_is_said_so_by_the_case_file_and_left_out_of_letters(repo, cli_as):
+    """The case file says the keyworker who left is no longer on the team; a referral letter does
+    not give a provider a colleague who has left as the child's point of contact (the caseworker
+    who signs it is, as where none was nominated)."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina)
+    assert sup(*CLINIC).code == 0
+    consent_both(amina, case_id)
+    assert amina("refer", case_id, "--service", "clinic", "--need", "treatment", "--check", "all").code == 0
+    assert amina("assign", case_id, "--keyworker", "otieno", "--reason", "knows the family").code == 0
+    assert "Keyworker" in amina("render", "referral-letter", case_id, "R1").stdout  # the test can fail
+    assert sup("team", "remove", "otieno").code == 0
+    for fmt in ("md", "html"):
+        whole = amina("render", "case-file", case_id, "--format", fmt)
+        assert whole.code == 0, whole.stderr
+        assert "no longer on the team: a new keyworker is to be nominated" in whole.stdout
+        letter = amina("render", "referral-letter", case_id, "R1", "--format", fmt)
+        assert letter.code == 0, letter.stderr
+        assert "Keyworker" not in letter.stdout, letter.stdout  # as where none was nominated: the caseworker signs it

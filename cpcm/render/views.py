@@ -468,7 +468,8 @@ def keyworker_facts(keyworker: Mapping[str, Any] | None, names: Mapping[str, str
     """The keyworker nominated for a case (workflow/keyworker.py `current`), for a document: a
     team worker by the name colleagues know (`worker`), or someone outside the team (`name`, the
     words of their `role`, `contact`); `is_caseworker` when it is the caseworker. None when none
-    was nominated: the caseworker is the keyworker."""
+    was nominated: the caseworker is the keyworker. `off_team`: a colleague nominated who has
+    left the team since."""
     if not keyworker or not keyworker.get("nominated"):
         return None
     outside = bool(keyworker.get("outside"))
@@ -476,7 +477,7 @@ def keyworker_facts(keyworker: Mapping[str, Any] | None, names: Mapping[str, str
             "name": _text(keyworker.get("name")) or None if outside else None,
             "role": str(keyworker.get("role") or "").replace("_", " ") or None if outside else None,
             "contact": _text(keyworker.get("contact")) or None if outside else None,
-            "is_caseworker": bool(keyworker.get("is_caseworker"))}
+            "is_caseworker": bool(keyworker.get("is_caseworker")), "off_team": bool(keyworker.get("off_team"))}
 
 
 def _decided(record: Record | None, names: Mapping[str, str]) -> dict | None:
@@ -1107,9 +1108,10 @@ def referral_letter_view(case, referral, service: Mapping[str, Any] | None, lang
 
 def _letter_keyworker(facts: Mapping[str, Any] | None, contact_shared: bool) -> dict | None:
     """The keyworker a referral letter names: None where it is the caseworker (none nominated, or
-    the caseworker nominated); someone outside the team without their name and contact unless
-    the referral shares how to reach the child."""
-    if not facts or facts["is_caseworker"]:
+    the caseworker nominated, or a colleague who has left the team since: no one's point of contact
+    now); someone outside the team without their name and contact unless the referral shares how to
+    reach the child."""
+    if not facts or facts["is_caseworker"] or facts["off_team"]:
         return None
     if facts["outside"] and not contact_shared:
         return dict(facts, name=None, contact=None)

@@ -826,14 +826,10 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     in_force = cover_rules.in_force(case_covers(ctx, case_id), ctx.now)
     data["covers"] = [dict(c, in_force=c["worker"] in in_force) for c in cover_rules.latest_covers(current)]
     from cpcm.workflow import keyworker as keyworker_rules
-
-    # the child's and family's main point of contact: the caseworker unless one was nominated (IAG Step 3)
-    data["keyworker"] = keyworker_rules.current(current, folded.worker)
-    # a colleague nominated who has left the team since (removed or revoked) is no one's point of contact now
     from cpcm.workflow.rules import off_team
 
-    nominated = data["keyworker"]["worker"] if data["keyworker"]["nominated"] and not data["keyworker"]["outside"] else None
-    data["keyworker"]["off_team"] = bool(nominated) and nominated in off_team(ctx.team)
+    # the child's and family's main point of contact: the caseworker unless one was nominated (IAG Step 3)
+    data["keyworker"] = keyworker_rules.current(current, folded.worker, off_team(ctx.team))
     data["keyworkers"] = keyworker_rules.history(current, folded.worker)  # every nomination, with its reason
     from cpcm.service.placements import current_placement
     from cpcm.workflow.placements import pathway

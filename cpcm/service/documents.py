@@ -17,6 +17,7 @@ from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow import keyworker as keyworker_rules
 from cpcm.workflow.conferences import DOCUMENTS as CONFERENCE_DOCUMENTS
 from cpcm.workflow.fold import effective, fold
+from cpcm.workflow.rules import off_team
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def referral_letter(ctx: Context, case_id: str, ref: str | None, lang: str, fmt:
         case, record, provider, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
         agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
         feedback_days=(limit.after(ctx.now) - ctx.now).days, signer=ctx.need_worker().id,
-        keyworker=keyworker_rules.current(effective(records), case.worker),
+        keyworker=keyworker_rules.current(effective(records), case.worker, off_team(ctx.team)),
     )
     return env.render("referral-letter", lang, fmt, view, ctx.root), (provider or {}).get("recipient")
 
@@ -181,7 +182,7 @@ def case_file(ctx: Context, case_id: str, lang: str, fmt: str) -> str:
         services=_service_names(ctx), agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
         next_review=_next_review(ctx, case), choices=form_choice_words(ctx, {e.get("form") for e in entries}, lang),
         siblings=sibling_group(ctx, case_id, effective(records)),
-        keyworker=keyworker_rules.current(effective(records), case.worker),
+        keyworker=keyworker_rules.current(effective(records), case.worker, off_team(ctx.team)),
     )
     return env.render(views.CASE_FILE, lang, fmt, view, ctx.root)
 

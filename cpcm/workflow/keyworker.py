@@ -13,7 +13,7 @@ record only, never in a message, the log or a commit (the log says `outside the 
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Container, Iterable, Mapping
 
 KIND = "keyworker"
 # who someone outside the team is to the child (a code of this fixed list, so that the log and a
@@ -95,16 +95,19 @@ def who(body: Mapping[str, Any] | None, case_worker: str | None) -> dict[str, An
             "is_caseworker": worker is not None and worker == case_worker}
 
 
-def current(records: Iterable[Any], case_worker: str | None) -> dict[str, Any]:
+def current(records: Iterable[Any], case_worker: str | None, gone: Container[str] = ()) -> dict[str, Any]:
     """The case's keyworker now (`who`), with `nominated` False and no record where none was
     nominated (then the caseworker is the keyworker), else the latest nomination's record,
-    when, by whom and its reason."""
+    when, by whom and its reason. `off_team`: a colleague nominated who has left the team since
+    (in `gone`: removed or revoked, rules.off_team) is no one's point of contact now."""
     found = nominations(records)
     if not found:
-        return dict(who(None, case_worker), nominated=False, record_id=None, at=None, by=None, reason=None)
+        return dict(who(None, case_worker), nominated=False, record_id=None, at=None, by=None, reason=None, off_team=False)
     latest = found[-1]
-    return dict(who(latest.body, case_worker), nominated=True, record_id=latest.id, at=latest.at, by=latest.by,
-                reason=_text(latest.body.get("reason")) or None)
+    now = who(latest.body, case_worker)
+    return dict(now, nominated=True, record_id=latest.id, at=latest.at, by=latest.by,
+                reason=_text(latest.body.get("reason")) or None,
+                off_team=not now["outside"] and now["worker"] is not None and now["worker"] in gone)
 
 
 def history(records: Iterable[Any], case_worker: str | None) -> list[dict[str, Any]]:
