@@ -70,3 +70,18 @@ def test_table__a_best_interests_assessment_is_allowed_at_every_open_stage_and_l
     for stage in transitions.STAGES:
         after = transitions.next_stage(stage, "assessment.best_interests")
         assert after == (stage if transitions.status_of(stage) == "open" else None), stage
+
+
+def test_cli__aftercare_is_an_option_a_best_interests_assessment_can_weigh_and_choose(cli_as):
+    """Aftercare (the Kenya SOP glossary's alternative care types; a care type `cpcm placement`
+    takes) is among the options a best-interests assessment weighs, for a young person leaving care."""
+    amina = cli_as("amina")
+    case_id = register(amina)
+    bid = dict(BID, decision="change_of_placement", chosen="aftercare",
+               options=[{"kind": "aftercare", "assessment": "leaving the home at 18, a room near the college"},
+                        {"kind": "kinship", "assessment": "no relative able"}])
+    done = amina("assess", case_id, "--type", "best-interests", "--from-file", "-", "--json", input=json.dumps(bid))
+    assert done.code == 0, done.stderr
+    shown = amina("show", case_id, done.json()["record_id"], "--json").json()
+    assert shown["fields"]["chosen"] == "aftercare"
+    assert "aftercare" in amina("show", case_id, done.json()["record_id"]).stdout
