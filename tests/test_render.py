@@ -576,3 +576,23 @@ def test_render__a_template_changed_while_the_process_runs_is_compiled_again(tmp
     assert render("letter", "en", "md", {"name": "A"}, tmp_path) == "Dear A,\n"
     template.write_text("Hello {{ name }}!\n", encoding="utf-8")
     assert render("letter", "en", "md", {"name": "B"}, tmp_path) == "Hello B!\n"
+
+
+def test_render__a_goals_indicator_and_the_transition_to_aftercare_are_written_and_read_back(cli, cli_as):
+    """ESARO Step 3's plan minimum: each goal with an indicator of when it is met, and the transition
+    to aftercare for a young person leaving care; written with the plan, read back by `show` and
+    in the plan's documents (both languages, both formats)."""
+    goals = [dict(PLAN["goals"][0], indicator="attends school four days a week for a term"), PLAN["goals"][1]]
+    case_id = planned_case(cli, cli_as, plan_overrides={
+        "goals": goals, "aftercare": "a room near the college, a mentor from the home visits monthly"})
+    for lang in ("en", "sw"):
+        for fmt in ("md", "html"):
+            text = cli("render", "case-plan", case_id, "--lang", lang, "--format", fmt).stdout
+            assert "attends school four days a week for a term" in text, (lang, fmt)
+            assert "a room near the college, a mentor from the home visits monthly" in text, (lang, fmt)
+            assert ("How we will know it is met" in text, "Transition to aftercare" in text) == (lang == "en",) * 2
+            if lang == "sw":
+                assert "Tutajua kuwa limefikiwa" in text and "Kuhamia huduma baada ya malezi" in text
+    plan = cli("show", case_id, "plan", "--json").json()
+    assert plan["fields"]["goals"][0]["indicator"] == "attends school four days a week for a term"
+    assert plan["fields"]["aftercare"].startswith("a room near the college")

@@ -157,7 +157,8 @@ def case_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | 
     body = plan_record.body
     today = today or date.fromisoformat(plan_record.at[:10])
     actions = [_action(a, n, lang=lang) for n, a in enumerate(body.get("actions") or [], start=1)]
-    goals = [dict(goal, need=_text(raw.get("need")) or None, child_words=_any_child_words(raw.get("child_words"), lang))
+    goals = [dict(goal, need=_text(raw.get("need")) or None, indicator=_text(raw.get("indicator")) or None,
+                  child_words=_any_child_words(raw.get("child_words"), lang))
              for goal, raw in zip(_goals(body, actions), body.get("goals") or [])]
     goal_ids = {g["id"] for g in goals}
     participants = body.get("participants") or {}
@@ -182,6 +183,7 @@ def case_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | 
             "written_on": plan_record.at[:10],
             "written_by": _person(plan_record.by, names),
             "permanency_goal": _text(body.get("permanency_goal")) or None,
+            "aftercare": _text(body.get("aftercare")) or None,
             "review_date": planned_review,
             "review_on": next_review or planned_review,
             "review_set_in_plan": planned_review if next_review and planned_review and planned_review != next_review else None,
