@@ -22,12 +22,15 @@ def register(app: typer.Typer) -> None:
         risk: Optional[str] = typer.Option(None, "--risk", help="The risk level now, when re-rated."),
         risk_reason: Optional[str] = typer.Option(None, "--risk-reason"),
         done: List[str] = typer.Option([], "--done", help="A plan action found done, by its ID (A3; repeat): it leaves cpcm due."),
+        next_followup: Optional[str] = typer.Option(None, "--next-followup", help="The date of the next follow-up (YYYY-MM-DD): it goes on cpcm due."),
+        every: Optional[str] = typer.Option(None, "--every", help="How often to follow the case up from now (1d, 2w, 1mo), kept until a later follow-up changes it; none to stop."),
         from_file: FromFileOpt = None, set_: SetOpt = None, at: AtOpt = None, no_input: NoInputOpt = False,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
-        """Record a follow-up or monitoring contact; "risk increased" raises an urgent item.
+        """Record a follow-up or monitoring contact; "risk increased" raises an urgent item; plan
+        the next one by a date (--next-followup) or how often (--every): it goes on cpcm due.
 
-        Example: cpcm followup CP-4F7K-9X2N --method home_visit --purpose monitoring --purpose-detail "check school attendance" --visited-by professional --risk-increased no
+        Example: cpcm followup CP-4F7K-9X2N --method home_visit --purpose monitoring --purpose-detail "check school attendance" --visited-by professional --risk-increased no --every 2w
         """
         from cpcm import service
 
@@ -35,7 +38,8 @@ def register(app: typer.Typer) -> None:
         case_id = service.parse_case_id(case)
         data = gather(ctx, service.form_for(ctx, "followup"), from_file, set_,
                       {"method": method, "purpose": purpose, "purpose_detail": purpose_detail, "visited_by": visited_by,
-                       "risk_increased": risk_increased, "risk": risk, "risk_reason": risk_reason}, no_input,
+                       "risk_increased": risk_increased, "risk": risk, "risk_reason": risk_reason,
+                       "next_followup": next_followup, "followup_every": every}, no_input,
                       risk_reason_needed(ctx, case_id))
         report_written(service.followup(ctx, case_id, data, parse_at(at), done), json_out, f"follow-up recorded for {case_id}")
 

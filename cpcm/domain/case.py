@@ -57,6 +57,9 @@ class Case:
     # the latest mandatory-reporting decision (cpcm mandatory-report): its record, decision, whether it waits for a
     # supervisor (a caseworker's decision not to report), and the supervisor's decision of it (workflow/mandatory_report.py)
     mandatory_report: Mapping[str, Any] | None = None
+    # the next follow-up as the latest follow-up (by its `at`) planned it (IAG Step 5 [L919], workflow/followups.py): how
+    # often (`every`, a duration, kept until a later one changes it) and a date (`next`), from `at` (UTC), its record
+    followup_plan: Mapping[str, Any] | None = None
 
     def referral(self, ref: str) -> Mapping[str, Any] | None:
         """A referral by its short reference (R1) or its record id."""

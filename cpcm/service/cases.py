@@ -838,6 +838,8 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     if data["placement"] is not None and data["placement"]["best_interests_override"]:  # is its record still owed?
         data["placement"]["best_interests_owed"] = path_rules.best_interests_owed(folded) is not None
     data["reintegration"] = pathway(folded, ctx.policy, ctx.now)
+    # the next follow-up as the worker planned it (a date, how often): `due` has it as an item (workflow/followups.py)
+    data["followup_plan"] = dict(folded.followup_plan) if folded.followup_plan and folded.status == "open" else None
     data["links"] = case_links(current)
     data["siblings"] = sibling_group(ctx, case_id, current)
     data["continuation"] = continuation(current, data["due"])

@@ -24,6 +24,7 @@ from cpcm.service.planning import settles_step
 from cpcm.service.results import Written
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import deadlines as deadlines_mod
+from cpcm.workflow import followups as followup_rules
 from cpcm.workflow import transitions
 from cpcm.workflow.fold import fold, settled_by
 
@@ -56,7 +57,7 @@ def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
     case = load_case(ctx, case_id)
     body = validate_form(ctx, form_for(ctx, "followup"), data, f"follow-up of {case_id}", also=at_errors(ctx, case, at))
     _mark_done(ctx, case, body, done, f"follow-up of {case_id}")
-    if errors := risk_reason_errors(case.risk, body):
+    if errors := risk_reason_errors(case.risk, body) + _schedule_errors(ctx, case, body, at):
         raise InvalidInput(errors, f"follow-up of {case_id}")
     if case.status == "closed" and body.get("purpose") != "post_closure":
         raise Refused(f"{case_id} is closed: only a post-closure visit can be recorded",
@@ -83,6 +84,26 @@ def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
     if body.get("concern") == "yes" and ctx.worker.id != case.worker:
         steps.append(f"the concern is on {case.worker}'s due list")
     return Written(case_id, record.id, "followup", tuple(warnings), tuple(steps) + settles_step(settles))
+
+
+def _schedule_errors(ctx: Context, case: Case, body: dict, at: datetime | None) -> list[FieldError]:
+    """What is wrong with the next follow-up a follow-up plans (workflow/followups.py): a frequency
+    that is not one, a date before the follow-up itself, or either on a closed case. `body`'s
+    frequency is written as a duration's text (`2W` -> `2w`)."""
+    errors = []
+    every, upcoming = body.get(followup_rules.EVERY), body.get(followup_rules.NEXT)
+    if every is not None:
+        if problem := followup_rules.every_problem(every):
+            errors.append(FieldError(followup_rules.EVERY, problem))
+        else:
+            body[followup_rules.EVERY] = str(every).strip().lower()
+    day = (at or ctx.now).astimezone(ctx.zone).date().isoformat()
+    if upcoming and str(upcoming)[:10] < day:
+        errors.append(FieldError(followup_rules.NEXT, f"is before this follow-up ({day}): the next one comes after it"))
+    if case.status != "open" and (every is not None or upcoming):
+        field = followup_rules.EVERY if every is not None else followup_rules.NEXT
+        errors.append(FieldError(field, "plans follow-ups of a closed case: reopen it first (cpcm reopen CASE --reason ...)"))
+    return errors
 
 
 def _review_body(ctx: Context, case: Case, data: Mapping[str, Any], form: Form | None = None,

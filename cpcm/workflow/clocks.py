@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from cpcm.domain.policy import Policy
 from cpcm.workflow import approvals
+from cpcm.workflow.followups import PLANNED
 from cpcm.workflow.referrals import NEEDS_WORKER, STATUSES, WAITING
 
 WORKER = "worker"          # the case's worker owns the item
@@ -107,6 +108,12 @@ CLOCKS: tuple[Clock, ...] = (
           "the plan in force (after a reopening, one in force since it): each action with a date is due at the end of that day (by)",
           ("plan_action_done",), "the action marked done or dropped (followup or review --done A3, or a review's progress)",
           "plan_action", "plan_action", asks=("followup", "review")),
+    # IAG Step 5 [L919]: how often to follow a case up depends on the child's needs; the worker plans it at a follow-up
+    # (a date, or how often: workflow/followups.py), and the next follow-up meets it and plans the one after
+    Clock("next-followup", "next_followup", "Next follow-up planned", (PLANNED,),
+          "a follow-up that planned the next one (--next-followup DATE, or --every DURATION kept until changed)",
+          ("followup",), "a later follow-up (it plans the one after, while a frequency is in force)", "followup_schedule",
+          "followup_schedule", asks=("followup",)),
     Clock("referral-feedback", "referral_feedback", "Provider's feedback on a referral", ("sent",), "the referral", ANSWERED,
           "the provider's answer (accepted, declined or closed)", "referral_feedback", "referral_feedback", measured=True,
           per_referral=True, asks=("referral_update",)),

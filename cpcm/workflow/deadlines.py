@@ -17,7 +17,7 @@ from cpcm.domain.dates import end_of_day, is_date_only, local, parse_datetime
 from cpcm.domain.durations import Duration, parse_duration
 from cpcm.domain.policy import Policy, risk_rank
 from cpcm.domain.records import utc
-from cpcm.workflow import approvals, placements, plan_actions, transitions
+from cpcm.workflow import approvals, followups, placements, plan_actions, transitions
 from cpcm.workflow import mandatory_report as mandatory_rules
 from cpcm.workflow.clocks import BY_CODE, INTERIM_PLAN_NEEDED, SUPERVISORS, done_events
 
@@ -711,6 +711,23 @@ def _plan_actions(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     return items
 
 
+def _next_followup(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    """The next follow-up as the latest follow-up planned it (followups.py: a date, or how often),
+    until a later follow-up; open cases only."""
+    plan = case.followup_plan
+    zone = zone_of(now)
+    due = followups.due(plan, zone) if case.status == "open" else None
+    if due is None:
+        return []
+    planned_on = datetime.fromisoformat(plan["at"]).astimezone(zone).date().isoformat()
+    every = f"; every {parse_duration(plan['every']).words()}" if plan.get("every") else ""
+    why = (f"the follow-up of {planned_on} planned the next one for {plan['next']}{every}" if plan.get("next") else
+           f"follow up every {parse_duration(plan['every']).words()}, as the follow-up of {planned_on} planned")
+    return [Deadline(case.id, "next-followup", "next follow-up", due, None, case.worker, "followup_schedule",
+                     f"{why}: cpcm followup {case.id} ... (--next-followup DATE or --every DURATION plans the one after)",
+                     _parts(policy).source("followup_schedule"), case.risk)]
+
+
 def post_closure_visit_owed(case: Case) -> bool:
     """The one rule for whose post-closure visit it is: the child's case's. A case merged into
     another (`cpcm merge-cases KEEP THIS`: a second case of the same child) owes none, closed
@@ -902,7 +919,7 @@ RULES: tuple[Callable, ...] = (
     _approved_transfer, _transfer_ack, _mandatory_report,
     _post_closure_visit,
     _referrals, _urgent,
-    _review, _turning_18, _plan_actions, _placements,
+    _review, _turning_18, _plan_actions, _next_followup, _placements,
 )
 
 

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Mapping
 from cpcm.domain.case import Case, Entry
 from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, set_path, utc
 from cpcm.workflow import consent as consent_rules
+from cpcm.workflow import followups
 from cpcm.workflow import mandatory_report as mandatory_rules
 from cpcm.workflow import placements, plan_actions, transitions
 from cpcm.workflow import transfers as transfer_rules
@@ -162,7 +163,9 @@ def _assessment(case: Case, record: Record) -> Case:
 
 def _followup(case: Case, record: Record) -> Case:
     risk = record.body.get("risk")
-    return _changed(case, risk=risk) if risk else case
+    plan = followups.planned(case.followup_plan, record.body, utc(record.at), record.id)
+    changes = {**({"risk": risk} if risk else {}), **({"followup_plan": plan} if plan is not case.followup_plan else {})}
+    return _changed(case, **changes) if changes else case
 
 
 def _plan(case: Case, record: Record) -> Case:
@@ -342,7 +345,8 @@ def _closure_decided(closure: Mapping[str, Any], target: Any, at: str, by: str, 
 
 
 def _reopen(case: Case, record: Record) -> Case:
-    return _changed(case, closure=None, next_review=None)
+    # a reopened case starts again at assessment (IAG Step 6): the follow-ups planned before it closed are not owed
+    return _changed(case, closure=None, next_review=None, followup_plan=None)
 
 
 def _withdrawal(case: Case, record: Record) -> Case:
@@ -699,6 +703,8 @@ def derived_events(record: Record, command: str) -> list[str]:
         extra.append("readiness_stop" if body.get("stops") else "readiness_clear")
     if command == "followup" and body.get("method") == "home_visit":
         extra.append("home_visit")
+    if command == "followup" and (body.get(followups.EVERY) or body.get(followups.NEXT)):
+        extra.append(followups.PLANNED)  # it planned the next follow-up (followups.py)
     if command == "tracing" and body.get("outcome") == "family_found":
         extra.append("family_found")
     if command in ("approval.closure", "closure.immediate"):

@@ -1,0 +1,62 @@
+"""The next follow-up of a case, as the worker plans it (inter-agency guidelines, Step 5 [L903-919]:
+the frequency of follow-up depends on the child's needs, for example daily phone calls for a child
+placed in a safe house, less often as things improve; the follow-up record holds the next
+follow-up date and the planned frequency). Pure: the fold keeps the plan, `deadlines` puts it on
+`cpcm due`.
+
+A follow-up may say how often to follow the case up (`followup_every`: a duration such as 1d, 2w
+or 1mo; `none` stops it) and when the next one is (`next_followup`: a date). The frequency stays
+in force until a later follow-up changes it; a date holds for the next follow-up only. The next
+follow-up is due at the end of the planned date, or, with no date, a frequency after the latest
+follow-up; any later follow-up meets it and plans the next in turn.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, tzinfo
+from typing import Any, Mapping
+
+from cpcm.domain.dates import end_of_day
+from cpcm.domain.durations import parse_duration
+
+EVERY, NEXT = "followup_every", "next_followup"  # the follow-up form's fields
+STOP = "none"  # `followup_every: none`: no frequency any more
+PLANNED = "followup_planned"  # the fold's event: a follow-up that planned the next one (clocks.py)
+
+
+def every_problem(value: Any) -> str | None:
+    """Why `value` is not a frequency of follow-up (a duration of at least a day, or `none`), or None."""
+    text = str(value).strip().lower()
+    if text == STOP:
+        return None
+    try:
+        duration = parse_duration(text)
+    except ValueError as exc:
+        return f"{exc}; or {STOP} to stop following up at a set frequency"
+    if duration.same_day or (duration.months == 0 and duration.days == 0):
+        return "is less than a day: follow up at least a day apart (1d), or give the date of the next one (next_followup)"
+    return None
+
+
+def planned(plan: Mapping[str, Any] | None, body: Mapping[str, Any], at: str, record_id: str) -> Mapping[str, Any] | None:
+    """The plan after a follow-up of `body` at `at` (UTC): None while none was ever planned; a
+    follow-up dated before the one that planned the latest leaves it as it is."""
+    if plan is not None and at < plan["at"]:
+        return plan
+    every = body.get(EVERY)
+    every = (plan or {}).get("every") if every is None else (None if str(every).strip().lower() == STOP else str(every))
+    upcoming = str(body.get(NEXT) or "")[:10] or None
+    if every is None and upcoming is None and plan is None:
+        return None
+    return {"every": every, "next": upcoming, "at": at, "record_id": record_id}
+
+
+def due(plan: Mapping[str, Any] | None, zone: tzinfo) -> datetime | None:
+    """When the next follow-up is due: the end of the planned day, or a frequency after the
+    follow-up that planned it; None when nothing is planned."""
+    if not plan:
+        return None
+    if plan.get("next"):
+        return end_of_day(date.fromisoformat(plan["next"]), zone)
+    if plan.get("every"):
+        return parse_duration(plan["every"]).after(datetime.fromisoformat(plan["at"]).astimezone(zone))
+    return None

@@ -1,0 +1,84 @@
+"""The next follow-up, planned by the worker (inter-agency guidelines, Step 5 [L919]: how often
+depends on the child's needs; the follow-up record holds the next follow-up date and the planned
+frequency). Through the CLI, as a worker uses it: a frequency set at a follow-up puts the next one
+on `cpcm due` and keeps doing so after each follow-up until it is changed or stopped; a date holds
+for the next one only; `show` reads it back; a correction moves it; bad input changes nothing."""
+from __future__ import annotations
+
+from conftest import commit_count, register
+from cpcm.workflow import followups
+
+BASE = ("--method", "phone", "--purpose", "monitoring", "--visited-by", "professional", "--risk-increased", "no")
+
+
+def next_followups(cli) -> list[dict]:
+    return [i for i in cli("due", "--within", "60", "--json").json() if i["code"] == "next-followup"]
+
+
+def test_a_frequency_puts_the_next_followup_on_due_after_every_followup_until_stopped(cli_as):
+    amina = cli_as("amina")  # 2026-11-23 09:00 +03:00
+    case_id = register(amina)
+    assert next_followups(amina) == []
+    first = amina("followup", case_id, *BASE, "--every", "2W", "--json")
+    assert first.code == 0, first.stderr
+    items = next_followups(amina)
+    assert [(i["case_id"], i["due"][:16]) for i in items] == [(case_id, "2026-12-07T09:00")], items
+    assert "every 2 weeks" in items[0]["why"] and f"cpcm followup {case_id}" in items[0]["why"]
+    shown = amina("show", case_id)
+    assert "follow-up" in shown.stdout and "every 2 weeks" in shown.stdout, shown.stdout
+    assert amina("show", case_id, "--json").json()["followup_plan"]["every"] == "2w"  # written as a duration's text
+
+    # a follow-up five days later, with no word on the next one: the frequency stays, counted from it
+    later = cli_as("amina", CPCM_NOW="2026-11-28T10:00:00+03:00")
+    assert later("followup", case_id, *BASE).code == 0
+    assert [i["due"][:16] for i in next_followups(later)] == ["2026-12-12T10:00"]
+
+    # a date for the next one: due at the end of that day; the frequency is kept for the ones after
+    dated = later("followup", case_id, *BASE, "--next-followup", "2026-12-01")
+    assert dated.code == 0, dated.stderr
+    items = next_followups(later)
+    assert [i["due"][:16] for i in items] == ["2026-12-01T23:59"] and "every 2 weeks" in items[0]["why"], items
+    after = cli_as("amina", CPCM_NOW="2026-12-01T15:00:00+03:00")
+    assert after("followup", case_id, *BASE).code == 0
+    assert [i["due"][:16] for i in next_followups(after)] == ["2026-12-15T15:00"]
+
+    # stopped: nothing more is due
+    assert after("followup", case_id, *BASE, "--every", "none").code == 0
+    assert next_followups(after) == []
+    assert after("show", case_id, "--json").json()["followup_plan"]["every"] is None
+
+
+def test_a_correction_of_the_frequency_moves_the_next_followup(cli_as):
+    amina = cli_as("amina")
+    case_id = register(amina)
+    record_id = amina("followup", case_id, *BASE, "--every", "1mo", "--json").json()["record_id"]
+    assert [i["due"][:10] for i in next_followups(amina)] == ["2026-12-23"]
+    fixed = amina("correct", case_id, record_id, "--set", "followup_every=1w", "--reason", "weekly: a new placement")
+    assert fixed.code == 0, fixed.stderr
+    assert [i["due"][:10] for i in next_followups(amina)] == ["2026-11-30"]
+
+
+def test_bad_plans_are_refused_naming_the_field_and_write_nothing(cli_as, repo):
+    amina = cli_as("amina")
+    case_id = register(amina)
+    commits = commit_count(repo)
+    for option, value, says in (("--every", "3h", "less than a day"), ("--every", "often", "is not a duration"),
+                                ("--next-followup", "2026-11-20", "is before this follow-up (2026-11-23)")):
+        refused = amina("followup", case_id, *BASE, option, value)
+        assert refused.code == 4, (option, value, refused.stderr)
+        field = followups.EVERY if option == "--every" else followups.NEXT
+        assert f"{field}: " in refused.stderr and says in refused.stderr, refused.stderr
+    assert commit_count(repo) == commits
+    assert next_followups(amina) == []
+
+
+def test_pure__planned_and_due():
+    from datetime import timezone
+
+    plan = followups.planned(None, {}, "2026-11-23T06:00:00+00:00", "R1")
+    assert plan is None  # a follow-up that plans nothing plans nothing
+    plan = followups.planned(None, {"followup_every": "1w"}, "2026-11-23T06:00:00+00:00", "R1")
+    assert followups.due(plan, timezone.utc).isoformat() == "2026-11-30T06:00:00+00:00"
+    older = followups.planned(plan, {"followup_every": "none"}, "2026-11-22T06:00:00+00:00", "R0")
+    assert older is plan  # a follow-up dated before the one that planned it changes nothing
+    assert followups.every_problem("0d") and followups.every_problem("same_day") and not followups.every_problem("none")
