@@ -8,7 +8,6 @@ import subprocess
 import time
 from datetime import datetime
 
-import pyrage
 import pytest
 
 from conftest import CANARY, NOW, Cli, git, git_status, record_files, register, registration
