@@ -85,3 +85,23 @@ def test_cli__aftercare_is_an_option_a_best_interests_assessment_can_weigh_and_c
     shown = amina("show", case_id, done.json()["record_id"], "--json").json()
     assert shown["fields"]["chosen"] == "aftercare"
     assert "aftercare" in amina("show", case_id, done.json()["record_id"]).stdout
+
+
+def test_cli__the_six_areas_of_esaro_principle_2_are_recorded_read_back_and_the_familys_kept_from_the_childs_file(cli_as):
+    """A best-interests assessment weighs six areas (ESARO Principle 2): the child's wishes and
+    five more, each read back by `show` with its question; the family's situation is about the
+    family, so the child's own file leaves it out."""
+    amina = cli_as("amina")
+    case_id = register(amina)
+    areas = {"family_situation": "Qvfamily mother drinks", "stability": "a stable home with the aunt",
+             "separation_effects": "misses her brother", "developmental_needs": "needs a hearing aid",
+             "consequences": "school kept in both options"}
+    done = amina("assess", case_id, "--type", "best-interests", "--from-file", "-", "--json", input=json.dumps(dict(BID, **areas)))
+    assert done.code == 0, done.stderr
+    shown = amina("show", case_id, done.json()["record_id"])
+    for value in areas.values():
+        assert value in shown.stdout
+    assert "stability and security of where the child lives now" in shown.stdout
+    own = amina("render", "child-file", case_id)
+    assert own.code == 0, own.stderr
+    assert "Qvfamily" not in own.stdout and "needs a hearing aid" in own.stdout
