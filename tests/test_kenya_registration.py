@@ -3,7 +3,9 @@
 registration (IAG Step 1) is recorded; the inter-agency profile does not take them."""
 from __future__ import annotations
 
+import csv
 import html
+import io
 import json
 
 from conftest import registration
@@ -29,9 +31,10 @@ def test_the_national_list_is_the_facts_sheets_43_codes_with_a_label_each_and_it
 
 def test_the_kenya_form_is_the_registration_form_and_the_categories():
     base, kenya_form = forms.load("registration"), forms.load("registration-kenya")
-    assert [f.key for f in kenya_form.fields if f.key != "case_categories"] == [f.key for f in base.fields]
+    added = ["case_categories", "event_date", "event_place", "case_nature", "perpetrator_status", "perpetrator_relationship"]
+    assert [f.key for f in kenya_form.fields if f.key not in added] == [f.key for f in base.fields]
     keys = [f.key for f in kenya_form.fields]
-    assert keys.index("case_categories") == keys.index("concerns_other") + 1
+    assert keys[keys.index("concerns_other") + 1:][:len(added)] == added  # the national part, after the concerns
     assert kenya_form.rules[: len(base.rules)] == base.rules
     assert policies.load("kenya").get("forms", "registration") == "registration-kenya"
     assert policies.load("inter-agency").get("forms", "registration") == "registration"
@@ -111,3 +114,28 @@ def test_case_file__prints_the_national_categories_in_words_with_their_cpims_cod
             for key in ("abandoned", "children_on_the_streets", "child_labour"):
                 assert f"{labels[key][lang]} ({codes[key]})" in text, (lang, fmt, key)
                 assert key not in text and key.replace("_", " ") not in text, (lang, fmt, key)
+
+
+def test_register__the_case_record_sheets_case_history_as_codes_read_back_exported_and_kept_from_the_childs_file(kenya, tmp_path):
+    """The Case Record Sheet's case history (kenya-forms-facts §5.1, §5.4-5.5): the event's date
+    and place, the case's nature, the alleged perpetrator's status and relationship, as codes;
+    `show` reads them back in words, `export --cpims` writes CPIMS's codes, and the child's own
+    file leaves the alleged perpetrator out; a value not of the list is refused."""
+    amina = kenya("amina")
+    history = {"event_date": "2026-11-20", "event_place": "school", "case_nature": "one_off",
+               "perpetrator_status": "known", "perpetrator_relationship": "teacher"}
+    done = amina("register", "--from-file", "-", "--json", input=json.dumps(registration(**history)))
+    assert done.code == 0, done.stderr
+    case_id = done.json()["case_id"]
+    assert {k: amina("show", case_id, "registration", "--json").json()["fields"][k] for k in history} == history
+    shown = amina("show", case_id, "registration").stdout
+    assert "School or educational setting" in shown and "One-off event" in shown and "Teacher" in shown
+    out = tmp_path / "cpims.csv"
+    assert amina("export", "--format", "csv", "--cpims", "--plaintext", "--out", str(out)).code == 0
+    row = next(r for r in csv.DictReader(io.StringIO(out.read_text())) if r["case_id"] == case_id)
+    assert (row["date_of_event"], row["event_place_id"], row["case_nature_id"], row["perpetrator_status_id"],
+            row["perpetrator_id"]) == ("2026-11-20", "PESE", "OOEV", "PKNW", "RCTC")
+    own = amina("render", "child-file", case_id).stdout
+    assert "Teacher" not in own and "who may have hurt you" in own
+    refused = amina("register", "--from-file", "-", "--json", input=json.dumps(registration(event_place="in the bush")))
+    assert refused.code == 4 and [f["field"] for f in refused.json()["fields"]] == ["event_place"]

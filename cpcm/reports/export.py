@@ -174,9 +174,18 @@ CPIMS_CONCERNS = {
 }
 
 
-def cpims_row(case: Case, values: Mapping[str, Any], category_codes: Mapping[str, str]) -> dict[str, Any]:
+# The Case Record Sheet's case history a kenya registration records (registration-kenya's fields,
+# each a list of its `codes`): the CPIMS column of each. Written whatever the export's fields: codes
+# and a date, never a name.
+CPIMS_CASE_HISTORY = {"event_place": "event_place_id", "case_nature": "case_nature_id",
+                      "perpetrator_status": "perpetrator_status_id", "perpetrator_relationship": "perpetrator_id"}
+
+
+def cpims_row(case: Case, values: Mapping[str, Any], category_codes: Mapping[str, str],
+              form_codes: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
     """A row with CPIMS's column names and codes. `category_codes`: the national case
-    categories' codes (registration-kenya's `codes.case_category`)."""
+    categories' codes (registration-kenya's `codes.case_category`); `form_codes`: that form's
+    codes of every list, for the case history (`CPIMS_CASE_HISTORY`, and `date_of_event`)."""
     out: dict[str, Any] = {}
     for name, value in values.items():
         column = CPIMS_COLUMNS.get(name, f"cpcm_{name}")
@@ -199,4 +208,8 @@ def cpims_row(case: Case, values: Mapping[str, Any], category_codes: Mapping[str
     exit_kind = next((p.get("cci_exit") for p in sorted(case.placements, key=lambda p: (p["at"], p["record_id"]), reverse=True)
                       if p.get("cci_exit")), None)
     out["cci_exit"] = CPIMS_CCI_EXITS.get(exit_kind) if exit_kind else None
+    registration = case.registration or {}
+    out["date_of_event"] = str(registration.get("event_date") or "")[:10] or None
+    for field, column in CPIMS_CASE_HISTORY.items():
+        out[column] = (form_codes or {}).get(field, {}).get(str(registration.get(field) or "")) or None
     return out

@@ -182,8 +182,9 @@ def export(ctx: Context, fmt: str, fields: list[str], write: Callable[[bytes], t
     if cpims:  # the national codes; the categories' codes come from the kenya registration form
         from cpcm.store import forms
 
-        category_codes = forms.codes("registration-kenya", ctx.root).get("case_category") or {}
-        rows = [export_mod.cpims_row(c, r, category_codes) for c, r in zip(cases, rows)]
+        form_codes = forms.codes("registration-kenya", ctx.root)
+        category_codes = form_codes.get("case_category") or {}
+        rows = [export_mod.cpims_row(c, r, category_codes, form_codes) for c, r in zip(cases, rows)]
     columns = (list(rows[0]) if rows else [export_mod.PRIMERO_COLUMNS[f] for f in fields] if primero
                else [export_mod.CPIMS_COLUMNS.get(f, f"cpcm_{f}") for f in fields] if cpims else list(fields))
     if primero and "risk" in fields and "urgent_protection_concern" not in columns:

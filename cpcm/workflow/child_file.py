@@ -24,6 +24,7 @@ GIVEN_TO = ("child", "young_person", "representative")
 # The sections a left-out part is counted in (the release record keeps the counts, never the content).
 SECTIONS = {
     "reporter": "who identified or reported the child",
+    "alleged_perpetrator": "who is alleged to have harmed the child (the kenya registration's perpetrator codes)",
     "caregivers": "caregivers' and relatives' names, contacts, consents, statements and assessments",
     "siblings": "other children: brothers' and sisters' cases and other case links",
     "notes": "notes, which may name anyone",
@@ -56,7 +57,8 @@ KEPT_KINDS = (
 )
 
 _REGISTRATION = {"caregiver": "caregivers", "contact": "caregivers", "consent.caregiver": "caregivers",
-                 "identified_by": "reporter"}
+                 "identified_by": "reporter", "perpetrator_status": "alleged_perpetrator",
+                 "perpetrator_relationship": "alleged_perpetrator"}
 # Fields left out of a kept record, by kind: a field path, or the path of a group of fields.
 LEFT_OUT_FIELDS: dict[str, dict[str, str]] = {
     "registration": _REGISTRATION,
