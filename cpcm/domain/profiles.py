@@ -30,6 +30,14 @@ RENAMED: dict[tuple[str, str], tuple[str, str]] = {
     ("transfer", "self_approval"): ("transfer_approval", "self_approval"),
     ("conference", "report"): ("conference_report", "limit"),
 }
+# Lists an agency may leave empty though the profile's names something: each purpose's steps of
+# `consent.checked_at` (an empty list: that purpose's consent is checked at no step).
+MAY_BE_EMPTY = ("rules.consent.checked_at.",)
+# The steps `consent.checked_at` may name, by purpose: assessment types (cpcm assess --type) and
+# placement settings (the placement rule's groups of care types, workflow/placements.py).
+ASSESSMENT_TYPES = ("initial", "comprehensive", "best_interests")
+PLACEMENT_SETTINGS = ("family", "family_based", "community_based", "residential")
+CONSENT_STEPS = {"assessment": ASSESSMENT_TYPES, "placement": PLACEMENT_SETTINGS, "reintegration": PLACEMENT_SETTINGS}
 NOT_SHOWN = " (not shown, as a key may hold personal details; cpcm policy show lists the rules)"
 
 
@@ -112,7 +120,8 @@ def check_values(rules: Mapping[str, Any], base: Mapping[str, Any] | None = None
         elif isinstance(model, list):
             # a list the profile leaves empty (mandatory_report.concerns: none until the agency lists
             # them) may stay empty; any other must name at least one
-            if not isinstance(value, list) or (not value and model) or not all(isinstance(v, str) for v in value):
+            empty_ok = not model or path.startswith(MAY_BE_EMPTY)
+            if not isinstance(value, list) or (not value and not empty_ok) or not all(isinstance(v, str) for v in value):
                 errors.append(FieldError(path, "must be a non-empty list of names" if model else "must be a list of names"))
         elif isinstance(model, str) and _is_duration(model):
             try:
@@ -152,6 +161,7 @@ def check_consistency(rules: Mapping[str, Any]) -> list[FieldError]:
     caseload = _mapping(rules.get("caseload"))
     if isinstance(caseload.get("warn_from"), int) and isinstance(caseload.get("cap"), int) and caseload["warn_from"] > caseload["cap"]:
         errors.append(FieldError("rules.caseload.warn_from", "is above the cap"))
+    errors += _consent_steps(_mapping(_mapping(rules.get("consent")).get("checked_at")))
     for rule in ("initial_assessment", "comprehensive_assessment"):
         block = _mapping(rules.get(rule))
         try:
@@ -161,6 +171,26 @@ def check_consistency(rules: Mapping[str, Any]) -> list[FieldError]:
         start = datetime(2000, 1, 1, tzinfo=timezone.utc)
         if target.after(start) > limit.after(start):
             errors.append(FieldError(f"rules.{rule}.target", "is later than the limit"))
+    return errors
+
+
+def _consent_steps(checked: Mapping[str, Any]) -> list[FieldError]:
+    """Each step `consent.checked_at` names is one its purpose can be checked at (a misspelt step
+    would turn a check off without a word), and under one purpose only."""
+    errors, seen = [], {}
+    for purpose, steps in checked.items():
+        allowed = CONSENT_STEPS.get(purpose)
+        if allowed is None or not isinstance(steps, list):
+            continue  # a purpose that is no key of the profile, or not a list: check_override and check_values name it
+        path = f"rules.consent.checked_at.{shown(purpose)}"
+        for step in steps:
+            if step not in allowed:
+                errors.append(FieldError(path, f"'{shown(step)}' is not a step {purpose} consent can be checked at "
+                                               f"({', '.join(allowed)})"))
+            elif step in seen:
+                errors.append(FieldError(path, f"'{step}' is listed under {seen[step]} too: a step checks one purpose"))
+            else:
+                seen[step] = purpose
     return errors
 
 

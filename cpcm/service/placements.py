@@ -25,6 +25,8 @@ from cpcm.workflow.fold import effective, fold, settled_by
 
 KIND = "placement"
 RULE = "placement-best-interests"
+MOVE_WORDS = {"family": "the child's return to their family", "family_based": "a placement in family-based care",
+              "community_based": "a placement in community-based care", "residential": "a placement in residential care"}
 
 
 def care_types(ctx: Context) -> tuple[str, ...]:
@@ -50,6 +52,12 @@ def placement(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
     case = fold(case_id, records)
     when = utc((at or ctx.now).isoformat())
     body, warnings, current = _checked(ctx, case, records, data, when, override_reason)
+    if rules.is_move(current, body):  # a decision: the consent its setting checks (consent.checked_at), as referral checks
+        from cpcm.service.referrals import check_step_consent, relied_on
+
+        consented, more = check_step_consent(ctx, case_id, body["setting"], records, what=MOVE_WORDS.get(body["setting"]))
+        relied_on(body, consented)
+        warnings = [*warnings, *more]
     settles = settled_by(case, "placement", body, when)  # where the child lives now, recorded after a sync found it recorded apart
     record = append(ctx, case, "placement", KIND, body, at)
     return Written(case_id, record.id, KIND, tuple(warnings), tuple(_next_steps(ctx, case_id, body, current)) + settles_step(settles),

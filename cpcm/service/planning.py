@@ -29,6 +29,7 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
     if errors := risk_reason_errors(case.risk, body):
         raise InvalidInput(errors, f"{kind} assessment of {case_id}")
     settles = settled_by(case, "assessment", body)  # the risk rated again after a sync found it rated apart (risk-concurrent)
+    consented, warnings = _consent(ctx, case, kind, body, records)
     record = append(ctx, case, "assess", "assessment", body, at)
     steps = []
     if kind == "initial":
@@ -48,7 +49,23 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
         from cpcm.workflow import placements
 
         steps += path_next(placements.pathway(fold(case_id, records + [record]), ctx.policy, ctx.now), case_id)
-    return Written(case_id, record.id, "assessment", next_steps=tuple(steps) + settles_step(settles))
+    return Written(case_id, record.id, "assessment", tuple(warnings), next_steps=tuple(steps) + settles_step(settles))
+
+
+def _consent(ctx: Context, case: Case, kind: str, body: dict, records: list[Record]) -> tuple[Any, list[str]]:
+    """The consent an assessment of this type checks where the policy lists it (`consent.checked_at`:
+    the comprehensive and best-interests assessments check `assessment`): Refused where it was
+    refused with no override; the records it relies on go into `body`. An initial assessment of a
+    child at a risk the policy answers the same day (as registered, or as this assessment rates
+    it) is never refused: act first (IAG §3 Step 2)."""
+    from cpcm.service.referrals import check_step_consent, relied_on
+
+    act_first = kind == "initial" and any(
+        (limit := ctx.policy.risk_response(str(risk))) is not None and limit.same_day
+        for risk in (case.risk, body.get("risk")) if risk)
+    result, warnings = check_step_consent(ctx, case.id, kind, records, act_first)
+    relied_on(body, result)
+    return result, warnings
 
 
 def _after_initial(ctx: Context, after: Case, interim: bool) -> list[str]:

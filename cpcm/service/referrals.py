@@ -204,6 +204,63 @@ def check_consent(ctx: Context, case_id: str, purpose: str, agency: str | None =
     return result
 
 
+STEP_WORDS = {"comprehensive": "the comprehensive assessment", "best_interests": "the best-interests assessment",
+              "initial": "the initial assessment"}
+
+
+def check_step_consent(ctx: Context, case_id: str, step: str | None, records: list[Record], act_first: bool = False,
+                       what: str | None = None) -> tuple[consent_rules.ConsentCheck | None, list[str]]:
+    """The consent a step of the case checks where the policy lists it (`consent.checked_at`: an
+    assessment of a type, a placement into a setting), by the one rule referral calls
+    (workflow/consent.py `check`, `at_step`): (the rule's answer, or None where the step checks
+    none; the warnings for the worker). Refused (exit 4, `consent-required`) where the child or
+    the caregiver refused, or could not give it, and no supervisor's override stands in; consent
+    never recorded goes ahead with a warning. `act_first`: the child's safety comes first (an
+    initial assessment at a risk answered the same day): never refused. `what`: the step in words."""
+    purpose = consent_rules.checked_purpose(ctx.policy, step)
+    if purpose is None:
+        return None, []
+    what = what or STEP_WORDS.get(str(step), f"this {step}")
+    age = fold(case_id, records).age_on(ctx.now.date()) if ctx.policy.get("consent", "child_from_age") else None
+    result = consent_rules.check(records, purpose, None, ctx.policy, ctx.now, child_age=age)
+    verdict = consent_rules.at_step(result, act_first)
+    rule = ctx.policy.rules["consent"]
+    roles, bases = rule.get("override_roles", ("supervisor", "manager")), rule.get("override_bases", ())
+    override = (f"a {' or '.join(roles)} records an override with its basis: cpcm consent {case_id} --override "
+                f"--purpose {purpose} --basis {'|'.join(bases)} --reason ... (cpcm consent --help)")
+    if verdict == "refuse":
+        givers = " ".join(f"--by {giver}" for giver, _status, _id in result.refusals)
+        answers = ", ".join(record_id for _giver, _status, record_id in result.refusals)
+        raise Refused(f"{case_id}: {what} needs consent for {purpose}, checked again at each step (ESARO P6): "
+                      f"{result.why_not()} (recorded in {answers}), and no supervisor's override stands in",
+                      f"To go ahead without it, {override}. Where the answer has changed, record it: cpcm consent {case_id} "
+                      f"--purpose {purpose} {givers} --status given --explained all. Nothing was written.",
+                      rule="consent-required")
+    if verdict == "go":
+        if not result.override:
+            return result, []
+        chosen = next(r for r in records if r.id == result.override)
+        return result, [f"consent for {purpose}: {result.why_not()}; override {chosen.id} ({chosen.body.get('basis')}, "
+                        f"recorded by {chosen.by}) stands in, and {what} uses it"]
+    if result.refusals:  # act_first: the child's safety comes first
+        return result, [f"consent for {purpose}: {result.why_not()}: {what} goes ahead, the child's safety first "
+                        f"(IAG §3 Step 2); acting on without it: {override}"]
+    missing = consent_rules.givers(ctx.policy, age)
+    return result, [f"no valid consent for {purpose} on file ({result.why_not()}): {what} goes ahead; record it: cpcm consent "
+                    f"{case_id} --purpose {purpose} {' '.join(f'--by {g}' for g in missing)} --status given --explained all"]
+
+
+def relied_on(body: dict, result: consent_rules.ConsentCheck | None) -> dict:
+    """A step's record body with the consent or override records it relies on (`consent_ids`, and
+    `consent_override`), as a referral's: an override stands in once (workflow/consent.py
+    `used_ids`). Nothing is added where the step went ahead without valid consent."""
+    if result is not None and result.ok and result.uses:
+        body["consent_ids"] = list(result.uses)
+        if result.override:
+            body["consent_override"] = result.override
+    return body
+
+
 @writes
 def service_add(ctx: Context, data: Mapping[str, Any]) -> dict:
     ctx.need_worker()

@@ -1,5 +1,7 @@
 """Consent, checked by the workflow: one rule that referral, sharing, transfer and export all
-call. Pure: takes the case's consent records, the policy and `now`.
+call, and that the steps the policy lists (`consent.checked_at`: the comprehensive and
+best-interests assessments, a placement) call as well. Pure: takes the case's consent records,
+the policy and `now`.
 
 Valid consent for a purpose (and, for referral, sharing and transfer, an agency) means: from
 each giver the policy requires (child, caregiver), the latest answer is `given`, not expired,
@@ -24,6 +26,8 @@ class ConsentCheck:
     reasons: tuple[str, ...] = ()
     uses: tuple[str, ...] = ()          # consent or override record ids this action relies on
     override: str | None = None         # the override record id, when one was used
+    # the givers whose latest answer is not `given` (refused or not possible): (giver, status, record id)
+    refusals: tuple[tuple[str, str, str], ...] = ()
 
     def why_not(self) -> str:
         return "; ".join(self.reasons)
@@ -261,7 +265,7 @@ def check(records: Sequence[Record], purpose: str, agency: str | None, policy: P
     latest: dict[str, Record] = {}
     for record in consents:
         latest[record.body.get("given_by")] = record
-    reasons, uses = [], []
+    reasons, uses, refusals = [], [], []
     for giver in givers(policy, child_age):
         record = latest.get(giver)
         target = f" for {named or agency}" if purpose in AGENCY_PURPOSES else ""
@@ -269,6 +273,7 @@ def check(records: Sequence[Record], purpose: str, agency: str | None, policy: P
             reasons.append(f"no {giver} consent for {purpose}{target} is recorded")
         elif record.body.get("status") != "given":
             reasons.append(f"the {giver}'s consent for {purpose}{target} is '{record.body.get('status')}'")
+            refusals.append((giver, str(record.body.get("status")), record.id))
         elif _expired(record, today):
             reasons.append(f"the {giver}'s consent for {purpose}{target} expired on {record.body.get('until')}")
         elif record.body.get("one_off") and record.id in used:
@@ -283,5 +288,33 @@ def check(records: Sequence[Record], purpose: str, agency: str | None, policy: P
         chosen = sorted(overrides, key=lambda r: r.id)[-1]
         # the override stands in for the givers whose answer is missing; the others' consent is relied on
         # as well (a child's one-off assent is used by this action, as it would be without the override)
-        return ConsentCheck(True, tuple(reasons), (*uses, chosen.id), override=chosen.id)
-    return ConsentCheck(False, tuple(reasons))
+        return ConsentCheck(True, tuple(reasons), (*uses, chosen.id), override=chosen.id, refusals=tuple(refusals))
+    return ConsentCheck(False, tuple(reasons), refusals=tuple(refusals))
+
+
+# what names a step of `consent.checked_at`, by purpose: an assessment's type (cpcm assess --type)
+# or the setting of the care type a placement goes into (cpcm placement; placement rule)
+STEP_KINDS = {"assessment": "assessment type", "placement": "placement setting", "reintegration": "placement setting"}
+
+
+def checked_purpose(policy: Policy, step: str | None) -> str | None:
+    """The purpose whose consent a step checks (`consent.checked_at`: each purpose, the steps that
+    check it), or None where the policy lists the step under none (an agency turned it off)."""
+    for purpose, steps in (policy.get("consent", "checked_at") or {}).items():
+        if step and step in (steps or ()):
+            return purpose
+    return None
+
+
+def at_step(result: ConsentCheck, act_first: bool = False) -> str:
+    """What a step that checks consent (`checked_purpose`) does with the one rule's answer: `go`
+    (valid consent, or an override standing in); `refuse` where a giver the policy asks refused,
+    or could not give it, and no override stands in (ESARO P6: refused or not possible needs a
+    recorded legal mandate or best-interests override); `warn` where consent is only missing
+    (never recorded, ended, used) -- the step goes ahead, and the worker is told to record it, as
+    registration goes ahead on its own consent -- and where the child's safety comes first
+    (`act_first`: an initial assessment of a child at a risk the policy answers the same day;
+    IAG §3 Step 2: act before the child leaves your care), whatever the answers."""
+    if result.ok:
+        return "go"
+    return "refuse" if result.refusals and not act_first else "warn"

@@ -18,8 +18,8 @@ from cpcm.domain.case import Case
 from cpcm.domain.dates import local_iso, parse_datetime
 from cpcm.domain.durations import add_months
 from cpcm.domain.policy import Policy
+from cpcm.domain.profiles import PLACEMENT_SETTINGS as SETTINGS  # one list: the policy's consent checks name them too
 
-SETTINGS = ("family", "family_based", "community_based", "residential")
 # the settings a child lives in with a family or in the community: a placement into one of them
 # from elsewhere starts the reviews and visits after reunification
 MONITORED = ("family", "family_based", "community_based")
@@ -153,6 +153,14 @@ def needs_best_interests(current: Mapping[str, Any] | None, new: Mapping[str, An
     does not."""
     if not policy.get("placement", "best_interests_required", True):
         return False
+    return is_move(current, new)
+
+
+def is_move(current: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
+    """Whether a placement changes where or with whom the child lives (a decision: the first
+    placement recorded, a change of care type, of caregiver or of institution), as against the
+    same placement recorded again (an order renewed, a new address with the same caregiver). The
+    best-interests record and the consent a placement checks are for a decision."""
     if current is None:
         return True
     if current.get("care_type") != new.get("care_type"):

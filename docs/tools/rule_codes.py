@@ -183,7 +183,9 @@ MEANINGS = {
     "cache-not-yours": "the worker's cache folder (`.cpcm/cache/<worker>`) is a symbolic link or another user's, or "
                        "`.cpcm/cache` is another user's and not sticky: its entries could be made up; remove it (docs/security.md)",
     "consent-override-needs-supervisor": "only a supervisor or manager can override consent",
-    "consent-required": "no valid consent for this purpose and agency (referral, sharing or transfer)",
+    "consent-required": "no valid consent for this purpose and agency (referral, sharing or transfer); or, at a step the "
+                        "policy's `consent.checked_at` lists (the comprehensive or best-interests assessment, a placement), "
+                        "a consent refused or not possible and no supervisor's override",
     "repair-needs-supervisor-or-worker": "only a supervisor or the case's worker repairs a record",
     "repair-record-readable": "the record can be read: `cpcm repair` is for a record that cannot",
     "repair-already-superseded": "a record already supersedes the record to repair",
