@@ -16,6 +16,7 @@ The view model of its documents is `cpcm.render.views.conference_view`; the pure
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from datetime import date, datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
@@ -600,7 +601,9 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str | None, presenta
     record = _record(ctx, "nomination", conference_id, body, after=_last_id(conference))
     readers = _readers(ctx, conference.chair, [*conference.case_ids, case_id])
     _write(ctx, conference, "add-case", record, f"conference add-case {conference_id} {case_id}", readers)
-    after = rules.fold(conference_id, [*load_records(ctx, conference_id)])
+    # the case list is the plan's (Form 3 item 4): one approved needs approving again (the conference with the case, not
+    # read again: only the list changed)
+    after = dataclasses.replace(conference, cases=(*conference.cases, {"case_id": case_id}))
     return Written(conference_id, record.id, "nomination", tuple(warnings),
                              (f"prepare the presentation with your supervisor (Forms 1 and 2), then: cpcm render agenda {conference_id}",
                               *_plan_reopened(ctx, conference, after)),
