@@ -114,24 +114,30 @@ def _decision_command(app: typer.Typer, approve: bool) -> None:
     verb = "approve" if approve else "reject"
 
     def command(
-        case: str = typer.Argument(..., help="Case ID."),
-        subject: str = typer.Argument(..., help="plan, closure, transfer or mandatory-report (a caseworker's decision not to report)."),
+        case: str = typer.Argument(..., help="Case ID, or a conference's ID (CC-…) for its plan."),
+        subject: str = typer.Argument(..., help="plan, closure, transfer or mandatory-report (a caseworker's decision not to report) "
+                                                "of a case; conference-plan of a conference."),
         note: Optional[str] = typer.Option(None, "--note", help="A note for the worker" + ("." if approve else " (required: what to change)."),),
         at: AtOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         from cpcm import service
 
+        from cpcm.domain.ids import normalise_conference_id
+
         ctx = open_ctx(repo, identity)
-        case_id = service.parse_case_id(case)
+        case_id = normalise_conference_id(case) or service.parse_case_id(case)  # a conference: its plan (Form 3 item 4)
         result = (service.approve if approve else service.reject)(ctx, case_id, subject, note, parse_at(at))
-        what = "the decision not to report" if subject.strip().replace("-", "_") == "mandatory_report" else subject
+        what = {"mandatory_report": "the decision not to report", "conference_plan": "the plan"}.get(
+            subject.strip().replace("-", "_"), subject)
         report_written(result, json_out, f"{what} of {case_id} {'approved' if approve else 'rejected'}")
 
     command.__doc__ = (f"A supervisor's {'approval' if approve else 'rejection'} of a case plan, a closure, a transfer "
                        f"or a caseworker's decision not to make a mandatory report (not of one's own, unless the policy "
-                       f"allows it).\n\n"
+                       f"allows it); or of a case conference's plan (Kenya SOP Form 3 item 4), by the conference's ID.\n\n"
                        f"Example: cpcm {verb} CP-4F7K-9X2N plan" + (' --note "add a goal for school"' if not approve else "") +
-                       f"\nExample: cpcm {verb} CP-4F7K-9X2N mandatory-report --note \"...\"")
+                       f"\nExample: cpcm {verb} CP-4F7K-9X2N mandatory-report --note \"...\""
+                       f"\nExample: cpcm {verb} CC-4F7K-9X2N conference-plan" + (' --note "book a room at the sub-county office"'
+                                                                               if not approve else ""))
     app.command(verb)(command)
 
 

@@ -369,7 +369,9 @@ def register(app: typer.Typer) -> None:
             rows += [("virtual", f"yes, on {found.virtual.get('platform')}"), ("record keeper", found.virtual.get("record_keeper")),
                      ("recording", _online(found.virtual))]
         rows += [("status", found.status)]
-        rows += [(key.replace("_", " "), value or "not yet") for key, value in found.checklist.items()]
+        checklist = [(key.replace("_", " "), value or "not yet") for key, value in found.checklist.items()]
+        checklist.insert(1, ("plan approved", _plan_approval(data["plan_approval"], ctx.zone)))  # Form 3 item 4, before item 6
+        rows += checklist
         rows += [("cases", ", ".join(f"{c['case_id']} ({c['reason']})" for c in found.cases) or "none")]
         if found.proposals:  # a caseworker's nominations waiting for the chair or a supervisor (Form 3 items 1-2)
             rows += [("nominated, to take in", ", ".join(f"{p['case_id']} ({p['reason']}, by {p['by']})" for p in found.proposals))]
@@ -399,6 +401,24 @@ def _virtual(virtual: bool, in_person: bool, platform, record_keeper, recorded, 
     if not virtual and not in_person and all(v is None for v in given.values()):
         return None
     return {"virtual": virtual, "in_person": in_person, **given}
+
+
+def _plan_approval(state, zone) -> str:
+    """The conference plan's approval (Form 3 item 4) as `show` lists it: who approved it and when,
+    or what it waits for."""
+    from cpcm.domain.dates import local_text
+
+    due = f"due by {local_text(state['due'], zone)}"
+    decided = f"{'approved' if state['decision'] == 'approval' else 'rejected'} by {state['by']} on {local_text(state['at'], zone)}"
+    if state["state"] == "approved":
+        return decided
+    if state["state"] == "rejected":
+        return f"{decided}" + (f" ({state['note']})" if state.get("note") else "") + f": to change; {due}"
+    if not state["required"]:
+        return "not required by the policy (conference_plan_approval)"
+    if state["state"] == "changed":
+        return f"{decided}; changed since ({', '.join(state['changed'])}): to approve again, {due}"
+    return f"not yet ({due})"
 
 
 def _online(virtual) -> str:

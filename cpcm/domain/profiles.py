@@ -16,6 +16,7 @@ from typing import Any, Mapping
 from cpcm.domain.durations import parse_duration
 from cpcm.domain.forms import FIELD_NAME
 from cpcm.domain.policy import Policy
+from cpcm.domain.team import OVERSIGHT
 from cpcm.errors import FieldError
 
 PROFILES = ("inter-agency", "kenya")
@@ -162,6 +163,12 @@ def check_consistency(rules: Mapping[str, Any]) -> list[FieldError]:
     if isinstance(caseload.get("warn_from"), int) and isinstance(caseload.get("cap"), int) and caseload["warn_from"] > caseload["cap"]:
         errors.append(FieldError("rules.caseload.warn_from", "is above the cap"))
     errors += _consent_steps(_mapping(_mapping(rules.get("consent")).get("checked_at")))
+    roles = _mapping(rules.get("conference_plan_approval")).get("roles")
+    if isinstance(roles, list):  # a conference plan is approved as every approval is: by those who oversee (workflow/approvals.py)
+        wrong = [role for role in roles if role not in OVERSIGHT]
+        if wrong:
+            errors.append(FieldError("rules.conference_plan_approval.roles",
+                                     f"names {', '.join(shown(role) for role in wrong)}: only {' and '.join(OVERSIGHT)} approve"))
     for rule in ("initial_assessment", "comprehensive_assessment"):
         block = _mapping(rules.get(rule))
         try:

@@ -16,6 +16,7 @@ The view model of its documents is `cpcm.render.views.conference_view`; the pure
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from datetime import date, datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
@@ -95,6 +96,8 @@ def show(ctx, conference_id: str, presenting: bool = False) -> tuple[rules.Confe
                                      rules.cases_warning(found.kind, len(found.cases), ctx.policy),
                                      rules.presentations_missing(found, ctx.policy) if not found.closed_at else None,
                                      rules.recording_warning(found, ctx.policy)) if w]
+    data["warnings"] += [f"{p.code}: {p.message}" for p in rules.plan_problems([found], ctx.policy, ctx.now)]
+    data["plan_approval"] = rules.plan_approval(found, ctx.policy, ctx.now.tzinfo)
     if presenting:
         now_presenting = presenters(ctx, found)
         for entry in data["cases"]:
@@ -475,6 +478,7 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
                          "change the case's plan too (cpcm plan CASE --from-current ...)")
     if "date" in changed:
         steps.append(f"tell the participants of the new date (and record it: cpcm conference update {conference_id} --notice-sent DATE)")
+    steps += _plan_reopened(ctx, conference, after)
     return Written(conference_id, record.id, "conference_update", tuple(warnings), tuple(steps),
                    {"changed": sorted(changed), **({"case_id": presented[0]} if rules.PRESENTATION in changed else {})})
 
@@ -597,8 +601,12 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str | None, presenta
     record = _record(ctx, "nomination", conference_id, body, after=_last_id(conference))
     readers = _readers(ctx, conference.chair, [*conference.case_ids, case_id])
     _write(ctx, conference, "add-case", record, f"conference add-case {conference_id} {case_id}", readers)
+    # the case list is the plan's (Form 3 item 4): one approved needs approving again (the conference with the case, not
+    # read again: only the list changed)
+    after = dataclasses.replace(conference, cases=(*conference.cases, {"case_id": case_id}))
     return Written(conference_id, record.id, "nomination", tuple(warnings),
-                             (f"prepare the presentation with your supervisor (Forms 1 and 2), then: cpcm render agenda {conference_id}",),
+                             (f"prepare the presentation with your supervisor (Forms 1 and 2), then: cpcm render agenda {conference_id}",
+                              *_plan_reopened(ctx, conference, after)),
                              {"case_id": case_id, "cases": count, "prompts": list(PRESENTATION_PROMPTS), "proposed": False,
                               **({"proposal": proposal["record_id"]} if proposal is not None else {})})
 
@@ -758,7 +766,10 @@ def attend(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
         tx.commit(f"conference attend {conference_id} {record.id}")
     present_count = len([a for a in conference.attendees if a.get("present") and rules.member_key(a) != rules.member_key(body)])
     present_count += 1 if body["present"] else 0
-    return Written(conference_id, record.id, "attendance", extra={"participants": present_count, "signed_now": signs})
+    # the meeting is being held: said once, at the register's first entry, where the plan was not approved (Form 3 item 4)
+    unapproved = rules.plan_warning(conference, ctx.policy, ctx.now.tzinfo) if not conference.attendees else None
+    return Written(conference_id, record.id, "attendance", (unapproved,) if unapproved else (),
+                   extra={"participants": present_count, "signed_now": signs})
 
 
 # -- the standing confidentiality register (Form 5) ----------------------------------------------------
@@ -1057,7 +1068,8 @@ def _meeting_warnings(ctx, conference: rules.Conference) -> list[str]:
     warnings = []
     for warning in (rules.participants_warning(len(conference.present), ctx.policy),
                     rules.cases_warning(conference.kind, len(conference.cases), ctx.policy),
-                    rules.presentations_missing(conference, ctx.policy), rules.recording_warning(conference, ctx.policy)):
+                    rules.presentations_missing(conference, ctx.policy), rules.recording_warning(conference, ctx.policy),
+                    rules.plan_warning(conference, ctx.policy, ctx.now.tzinfo)):
         if warning:
             warnings.append(warning)
     return warnings
@@ -1185,8 +1197,10 @@ def close(ctx, conference_id: str) -> Written:
             written.append({"case_id": case.id, "plan_record_id": plan_id, "record_id": link_record.id,
                             "actions": len(entry.get("actions") or []), "interim": case.id in interim})
         # the minutes it is closed with: they stand, whatever a copy apart records after (workflow/conferences.py fold)
-        record = _record(ctx, "conference_close", conference_id, {"cases": written, "minutes": conference.minutes_id},
-                         after=_last_id(conference))
+        closing = {"cases": written, "minutes": conference.minutes_id}
+        if rules.plan_required(ctx.policy):  # held on a plan approved as it stood, or not (Form 3 item 4): kept with the close
+            closing["plan_approved"] = rules.plan_approval(conference, ctx.policy)["state"] == "approved"
+        record = _record(ctx, "conference_close", conference_id, closing, after=_last_id(conference))
         tx.write_record(record, context.keys_for(ctx, ctx.store.recipients(conference_id, CONFERENCES)), CONFERENCES)
         tx.commit(f"conference close {conference_id}{ended}")
     steps = [f"the report with the action points is due within {ctx.policy.cited(rules.REPORT)}: "
@@ -1198,6 +1212,83 @@ def close(ctx, conference_id: str) -> Written:
     steps.append("each caseworker records the child's readiness for reintegration (SOP §4 step 7): "
                  "cpcm readiness CASE --occasion case_conference (it does not reopen the assessment)")
     return Written(conference_id, record.id, "conference_close", tuple(warnings), tuple(steps), {"cases": written})
+
+
+# -- the conference plan's approval (Form 3 item 4) ------------------------------------------------------
+def decide_plan(ctx, conference_id: str, approve: bool, note: str | None = None) -> Written:
+    """A supervisor's or manager's approval or rejection of a conference's plan (`cpcm approve|reject
+    CONF conference-plan`; service.approve and service.reject come here for a conference ID): an
+    `approval` or `rejection` record in the conference's folder, with the plan decided on
+    (`rules.plan_of`), so that a plan changed since needs deciding again. Refused where the policy
+    asks for no approval, by a worker the policy's roles leave out (and by the one who made the
+    plan where self_approval is off), once the meeting has started or the conference is closed, and
+    where the plan as it stands was already decided that way."""
+    actor = ctx.need_worker()
+    verb = "approve" if approve else "reject"
+    if not approve and not (note or "").strip():
+        raise InvalidInput([FieldError("note", "is required: say why, so the chair knows what to change")], "rejection")
+    if note is not None and len(note.strip()) > 500:
+        raise InvalidInput([FieldError("note", "is longer than 500 characters")], "approval" if approve else "rejection")
+    roles = rules.plan_roles(ctx.policy)
+    if not (actor.active and actor.has_role(*roles)):
+        raise Refused(f"only a {' or '.join(roles)} can {verb} a conference plan", "Ask your supervisor.",
+                      rule="approval-needs-supervisor")
+    conference = _open(ctx, conference_id, verb)
+    if not rules.plan_required(ctx.policy):
+        raise Refused(f"{conference_id} has no plan waiting for a decision: the policy asks for no approval of a conference's "
+                      f"plan ({rules.PLAN_APPROVAL}.required is off)",
+                      f"An agency that wants it sets {rules.PLAN_APPROVAL}.required: true in .cpcm/policy.yaml (cpcm policy set).",
+                      rule="nothing-to-approve")
+    start = rules.meeting_start(conference, ctx.policy, ctx.now.tzinfo)
+    if ctx.now >= start:
+        raise Refused(f"{conference_id} met on {rules.local_text(start, start.tzinfo)}: its plan is approved before the meeting "
+                      f"({ctx.policy.short_source(rules.PLAN_DUE)}); nothing was written",
+                      f"If the meeting moved, change its date first: cpcm conference update {conference_id} --date DATE "
+                      "--reason TEXT; a meeting held without approval is listed by cpcm check until it is closed.",
+                      rule="conference-plan-meeting-started")
+    refusal = rules.plan_refusal(conference, ctx.policy, actor)
+    if refusal == "self-approval":
+        raise Refused(f"you made the plan of {conference_id} as it stands: someone else must {verb} it",
+                      f"The policy ({rules.PLAN_APPROVAL}.self_approval) needs another supervisor or manager.", rule="self-approval")
+    state = rules.plan_approval(conference, ctx.policy, ctx.now.tzinfo)
+    if state["state"] == ("approved" if approve else "rejected"):
+        raise Refused(f"the plan of {conference_id} as it stands was {state['state']} by {state['by']} on {state['at'][:10]}; "
+                      "nothing was written", f"cpcm conference show {conference_id}", rule="nothing-to-approve")
+    body = {"subject": rules.PLAN_SUBJECT, "plan": rules.plan_of(conference), "note": (note or "").strip() or None}
+    record = _record(ctx, "approval" if approve else "rejection", conference_id, body, after=_last_id(conference))
+    _write(ctx, conference, verb, record, f"{verb} {conference_id} {record.id}")
+    due = rules.plan_due_at(conference, ctx.policy, ctx.now.tzinfo)
+    warnings = []
+    if approve and ctx.now > due:
+        warnings.append(f"{rules.PLAN_DUE}: approved after {rules.local_text(due, due.tzinfo)}, less than "
+                        f"{rules.days_before(ctx.policy, rules.PLAN_KEY)} day(s) before the meeting "
+                        f"({ctx.policy.short_source(rules.PLAN_DUE)})")
+    steps = ([f"the plan of {conference_id} is approved: a change of its date, venue, chairs, online details or cases needs "
+              f"approving again (cpcm conference show {conference_id})"] if approve else
+             [f"the chair ({conference.chair or 'none'}) changes the plan as the note asks (cpcm conference update {conference_id} "
+              "..., cpcm conference add-case ...); it then waits for approval again"])
+    return Written(conference_id, record.id, record.kind, tuple(warnings), tuple(steps))
+
+
+def _plan_reopened(ctx, before: rules.Conference, after: rules.Conference) -> list[str]:
+    """What a change of an approved conference plan (a part of `rules.PLAN_FIELDS`) is followed by:
+    it needs approving again (Form 3 item 4), on the supervisors' cpcm due until it is."""
+    if not rules.plan_required(ctx.policy) or after.closed_at:
+        return []
+    was, now = (rules.plan_approval(c, ctx.policy, ctx.now.tzinfo) for c in (before, after))
+    if was["state"] != "approved" or now["state"] != "changed":
+        return []
+    due = rules.plan_due_at(after, ctx.policy, ctx.now.tzinfo)
+    return [f"the plan of {after.id} was approved by {was['by']}; it changed ({', '.join(now['changed'])}), so it needs approving "
+            f"again by {rules.local_text(due, due.tzinfo)}: cpcm approve {after.id} conference-plan"]
+
+
+def problems(ctx) -> list:
+    """`cpcm check`: each conference you read, not closed, whose plan was not approved by its time
+    where the policy requires it (`rules.plan_problems`)."""
+    if not rules.plan_required(ctx.policy):
+        return []
+    return rules.plan_problems(list_conferences(ctx), ctx.policy, ctx.now)
 
 
 # -- the due list -----------------------------------------------------------------------------------
@@ -1220,6 +1311,7 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
     since = rules.profile_start(ctx.config.policy_since)  # when the profile in force took effect
     items += rules.cadence_due(found, ctx.policy, ctx.now, rules.repository_start(ctx.team), since)
     items += [item for c in found for item in rules.nominations_due(c, ctx.policy, ctx.now)]
+    items += [item for c in found for item in rules.plan_approval_due(c, ctx.policy, ctx.now, ctx.team)]
     items += [item for c in found for item in rules.not_discussed_due(c, found, ctx.policy, ctx.now.tzinfo)]
     items += [item for c in found for item in rules.minutes_conflict_due(c, ctx.policy, ctx.now.tzinfo)]
     gone = off_team(ctx.team)

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 from cpcm.domain.case import Case
+from cpcm.domain.ids import normalise_conference_id
 from cpcm.domain.records import CORRECTION_KEYS, Record
 from cpcm.errors import Busy, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, form_for, load_case, load_records, risk_reason_errors,
@@ -397,8 +398,23 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
     actor = ctx.need_worker()
     verb = "approve" if approve else "reject"
     subject = approvals.subject_of(subject or "")  # mandatory-report, as typed, is mandatory_report
+    if normalise_conference_id(case_id) is not None:  # a conference's plan (Form 3 item 4), in the conference's folder
+        if subject != approvals.CONFERENCE_PLAN:
+            raise UsageError("a conference's plan is what is approved or rejected of a conference",
+                             f"cpcm {verb} {case_id} conference-plan")
+        if at is not None:
+            raise UsageError("--at is not taken for a conference plan: its decision is dated when it is recorded",
+                             f"cpcm {verb} {case_id} conference-plan" + (" --note ..." if not approve else ""))
+        from cpcm.service import conferences
+
+        return conferences.decide_plan(ctx, case_id, approve, note)
+    if subject == approvals.CONFERENCE_PLAN:
+        raise UsageError("a conference plan is approved or rejected by the conference's ID, not a case's",
+                         f"cpcm {verb} CONF conference-plan (cpcm conference list gives the IDs)")
     if subject not in approvals.SUBJECTS:
-        raise UsageError("that cannot be approved or rejected", "Approve or reject: plan, closure, transfer or mandatory-report.")
+        raise UsageError("that cannot be approved or rejected",
+                         "Approve or reject: plan, closure, transfer or mandatory-report (of a case); conference-plan (of a "
+                         "conference).")
     words = approvals.SUBJECT_WORDS[subject]  # for people: a decision not to report, not mandatory_report
     if not approve and not (note or "").strip():
         raise InvalidInput([FieldError("note", "is required: say why, so the worker knows what to change")], "rejection")

@@ -129,6 +129,7 @@ def check(ctx: Context, case_id: str | None = None) -> list[rules.Problem]:
     problems += rules.check_workers(cases.values(), ctx.team, ctx.policy, ctx.now)
     problems += rules.check_caseloads(cases.values(), ctx.team, ctx.policy)
     problems += supervision.problems(ctx)  # supervision overdue, and caseworkers per supervisor
+    problems += conferences.problems(ctx)  # a conference plan not approved in time (Form 3 item 4)
     return problems
 
 

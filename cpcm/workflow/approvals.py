@@ -26,8 +26,12 @@ APPROVER_ROLES = ("supervisor", "manager")
 DECISIONS = ("approval", "rejection")
 REQUEST_KINDS = {"plan": "plan", "closure": "closure", "transfer": "transfer_request",  # the record that asks
                  "mandatory_report": "mandatory_report"}  # a caseworker's decision not to report (workflow/mandatory_report.py)
+# a conference's plan (Kenya SOP Form 3 item 4), decided in the conference's folder, not a case's: `cpcm approve CONF
+# conference-plan`; its rule is `conference_plan_approval` (workflow/conferences.py: what the plan holds, who decides)
+CONFERENCE_PLAN = "conference_plan"
 # each subject in words, for people (reports and messages; `cpcm approve` takes the code, mandatory-report)
-SUBJECT_WORDS = {"plan": "plan", "closure": "closure", "transfer": "transfer", "mandatory_report": "decision not to report"}
+SUBJECT_WORDS = {"plan": "plan", "closure": "closure", "transfer": "transfer", "mandatory_report": "decision not to report",
+                 CONFERENCE_PLAN: "conference plan"}
 
 
 def item_code(subject: str) -> str:
@@ -55,8 +59,9 @@ def decision_on(records: Iterable[Record], subject: str, request_id: str | None)
 
 
 def rule_of(subject: str) -> str:
-    """The policy rule of an approval: plan_approval, closure_approval, transfer_approval."""
-    if subject not in SUBJECTS:
+    """The policy rule of an approval: plan_approval, closure_approval, transfer_approval,
+    conference_plan_approval."""
+    if subject not in SUBJECTS and subject != CONFERENCE_PLAN:
         raise ValueError(f"that is not approved: one of {', '.join(SUBJECTS)}")
     return f"{subject}_approval"
 

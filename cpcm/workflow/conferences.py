@@ -19,7 +19,9 @@ from cpcm.domain.case import Case
 from cpcm.domain.dates import local_text
 from cpcm.domain.durations import parse_duration
 from cpcm.domain.records import Record, utc
-from cpcm.domain.team import Team
+from cpcm.domain.problems import Problem
+from cpcm.domain.team import Team, Worker
+from cpcm.workflow import approvals
 from cpcm.workflow.clocks import SUPERVISORS
 from cpcm.workflow.deadlines import Deadline
 from cpcm.domain.policy import Policy
@@ -105,6 +107,10 @@ class Conference:
     renders: tuple[Mapping[str, Any], ...] = ()
     history: tuple[tuple[str, str, str, str], ...] = ()  # (record id, kind, at, by)
     updates: tuple[Mapping[str, Any], ...] = ()  # each `conference update`: what changed, from what, why
+    # the conference plan's approvals and rejections (Form 3 item 4; `cpcm approve|reject CONF conference-plan`), in
+    # order: {record_id, decision (approval or rejection), at, by, note, plan (the plan decided on: `plan_of`)}
+    plan_decisions: tuple[Mapping[str, Any], ...] = ()
+    plan_by: str | None = None  # who made the plan as it stands: the last to change what it holds (PLAN_FIELDS)
 
     @property
     def status(self) -> str:
@@ -193,6 +199,8 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
     history = []
     closed_by_record, discussed = None, None  # the close record, and the cases it names (where it names them)
     conflicts: list[dict] = []
+    decisions: list[dict] = []  # the plan's approvals and rejections
+    planned, plan_by = None, None  # the plan as it stands after each record, and who last changed it
     held: dict[str, dict] = {}  # record ID -> the minutes it holds (a `minutes` record, an update of them)
     closed_with: dict[str, Any] = {}  # a close's record ID -> the record of the minutes it was closed with
     replaced: dict[str, str] = {}  # an update's record ID -> the record of the minutes it replaced
@@ -260,7 +268,13 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
                      "at": utc(record.at), "settled_by": None}
             if not any(c["code"] == found["code"] and c["records"] == found["records"] for c in conflicts):  # two merges found it
                 conflicts.append(found)
+        elif record.kind in ("approval", "rejection") and body.get("subject") == PLAN_SUBJECT:
+            decisions.append({"record_id": record.id, "decision": record.kind, "at": utc(record.at), "by": record.by,
+                              "note": body.get("note"), "plan": body.get("plan") if isinstance(body.get("plan"), Mapping) else None})
         history.append((record.id, record.kind, record.at, record.by))
+        now_planned = _plan(values, cases)
+        if now_planned != planned:
+            planned, plan_by = now_planned, record.by
     # minutes written apart found by a merge that could not read them (service/sync.py names every record that may hold
     # them, not compared): where they hold the same minutes, the copies did not differ, and it is settled where found
     known = {entry[0] for entry in history}
@@ -287,7 +301,8 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
         cases = [c for c in cases if c not in late]
         proposals = [p for p in proposals if p not in late]
     return Conference(cases=tuple(cases), proposals=tuple(proposals), not_discussed=tuple(late), attendees=tuple(attendees.values()),
-                      renders=tuple(renders), history=tuple(history), updates=tuple(updates), conflicts=tuple(conflicts), **values)
+                      renders=tuple(renders), history=tuple(history), updates=tuple(updates), conflicts=tuple(conflicts),
+                      plan_decisions=tuple(decisions), plan_by=plan_by, **values)
 
 
 def same_minutes(record_ids: Iterable[str], held: Mapping[str, Any], closed_with: Mapping[str, Any], known: Iterable[str],
@@ -593,6 +608,171 @@ def nominations_due(conference: Conference, policy: Policy, now: datetime) -> li
                               f"add-case {conference.id} {proposal['case_id']}, or leave it out",
                               policy.source(INVITATIONS)))
     return items
+
+
+# -- the conference plan's approval (Form 3 item 4) ------------------------------------------------------
+PLAN_SUBJECT = approvals.CONFERENCE_PLAN   # `cpcm approve|reject CONF conference-plan`
+PLAN_APPROVAL = approvals.rule_of(PLAN_SUBJECT)  # the rule: required, self_approval, roles
+PLAN_KEY = "plan_approval"                 # conference.plan_approval: how long before the meeting (its own source)
+PLAN_DUE = f"{RULE}.{PLAN_KEY}"
+PLAN_CODE = "conference-plan-approval"     # the item on `cpcm due`
+PLAN_PROBLEM = "conference-plan-not-approved"  # `cpcm check`, and the warning of holding it unapproved
+# what the plan holds (Form 3 item 4: the expected participants, the date, time and location, the agenda, the anonymised
+# list of the selected cases), as cpcm records them: a change of any of these after the approval needs approving again.
+# The participants expected are those the conference names ahead (its chair, a co-chair or chair from outside, a virtual
+# meeting's record keeper); the agenda is made from the kind, the time and the case list (Form 4). Not the plan: the dates
+# notice and invitations went out, the presentations, whether a session was recorded, attendance, the minutes.
+PLAN_FIELDS = ("kind", "date", "venue", "chair", "co_chair", "external_chair", "online", "cases")
+
+
+def _plan(values: Mapping[str, Any], cases: Iterable[Mapping[str, Any]]) -> dict:
+    online = values.get("virtual")
+    return {"kind": values.get("kind"), "date": values.get("date"), "venue": values.get("venue"), "chair": values.get("chair"),
+            "co_chair": dict(values["co_chair"]) if values.get("co_chair") else None,
+            "external_chair": dict(values["external_chair"]) if values.get("external_chair") else None,
+            "online": ({"platform": online.get("platform"), "record_keeper": online.get("record_keeper")}
+                       if isinstance(online, Mapping) else None),
+            "cases": [c.get("case_id") for c in cases]}
+
+
+def plan_of(conference: Conference) -> dict:
+    """The conference plan as it stands (PLAN_FIELDS): what an approval approves and keeps."""
+    return _plan({"kind": conference.kind, "date": conference.date, "venue": conference.venue, "chair": conference.chair,
+                  "co_chair": conference.co_chair, "external_chair": conference.external_chair, "virtual": conference.virtual},
+                 conference.cases)
+
+
+def plan_changes(decided: Mapping[str, Any] | None, current: Mapping[str, Any]) -> list[str]:
+    """The parts of the plan (PLAN_FIELDS) that differ from the plan as it was decided on."""
+    decided = decided or {}
+    return [key for key in PLAN_FIELDS if decided.get(key) != current.get(key)]
+
+
+def plan_required(policy: Policy) -> bool:
+    """Whether the policy requires the conference plan approved (conference_plan_approval.required)."""
+    return bool(policy.get(PLAN_APPROVAL, "required", False))
+
+
+def plan_roles(policy: Policy) -> tuple[str, ...]:
+    """Who approves a conference's plan (the policy's conference_plan_approval.roles): a supervisor or manager."""
+    return tuple(policy.get(PLAN_APPROVAL, "roles") or approvals.APPROVER_ROLES)
+
+
+def plan_due_at(conference: Conference, policy: Policy, tz=None) -> datetime:
+    """When the plan is to be approved by: the meeting's start less conference.plan_approval."""
+    start = meeting_start(conference, policy, tz)
+    if tz is not None:
+        start = start.astimezone(tz)
+    return start - timedelta(days=days_before(policy, PLAN_KEY))
+
+
+def plan_approval(conference: Conference, policy: Policy, tz=None) -> dict:
+    """The plan's approval as it stands: `state` approved (the plan as it stands was approved),
+    rejected (the plan as it stands was rejected: it is to change), changed (decided on, and
+    changed since: it waits for approval again; `changed` names what) or waiting (never decided);
+    the latest decision's `by`, `at`, `note`, `decision`; `required` (the policy's) and `due` (by
+    when, local in `tz`)."""
+    latest = conference.plan_decisions[-1] if conference.plan_decisions else None
+    changed = plan_changes(latest["plan"], plan_of(conference)) if latest else []
+    state = ("waiting" if latest is None else "changed" if changed else
+             "approved" if latest["decision"] == "approval" else "rejected")
+    out = {"required": plan_required(policy), "state": state, "due": plan_due_at(conference, policy, tz).isoformat(),
+           "changed": changed, "decision": None, "by": None, "at": None, "note": None, "record_id": None}
+    if latest is not None:
+        out.update(decision=latest["decision"], by=latest["by"], at=latest["at"], note=latest.get("note"),
+                   record_id=latest["record_id"])
+    return out
+
+
+def plan_refusal(conference: Conference, policy: Policy, worker: Worker | None) -> str | None:
+    """Why `worker` may not approve or reject the conference's plan, as a rule code, or None:
+    approval-needs-supervisor (not an active member with a role of conference_plan_approval.roles),
+    self-approval (they made the plan as it stands, where self_approval is off)."""
+    if worker is None or not worker.active or not worker.has_role(*plan_roles(policy)):
+        return "approval-needs-supervisor"
+    if not approvals.self_allowed(policy, PLAN_SUBJECT) and worker.id == conference.plan_by:
+        return "self-approval"
+    return None
+
+
+def plan_barred(conference: Conference, policy: Policy, team: Team | None) -> tuple[str, ...]:
+    """Who of the team's supervisors and managers may not decide the plan (`plan_refusal`): what
+    the due item carries, so that it is on the list of those who may only (deadlines.for_worker)."""
+    workers = team.active if team is not None else ()
+    return tuple(sorted(w.id for w in workers if approvals.oversees(w) and plan_refusal(conference, policy, w)))
+
+
+def _plan_words(conference: Conference, policy: Policy, tz=None) -> str:
+    days = days_before(policy, PLAN_KEY)
+    return (f"the conference plan (the participants, date, venue, agenda and the anonymised list of cases) approved at least "
+            f"{days} day(s) before the meeting ({local_text(meeting_start(conference, policy, tz), tz)})")
+
+
+def plan_approval_due(conference: Conference, policy: Policy, now: datetime, team: Team | None = None) -> list[Deadline]:
+    """Form 3 item 4: the conference plan approved `conference.plan_approval` (a week) before the
+    meeting, where the policy requires it (conference_plan_approval.required). On the list of the
+    supervisors and managers who may approve it (`plan_barred`) until the plan as it stands is
+    approved, the conference closed or the meeting started (then `cpcm check` says it was held
+    without); a plan changed after its approval is due again. A plan rejected (and not changed
+    since) is the chair's to change (any supervisor's or manager's without a chair)."""
+    if not plan_required(policy) or conference.closed_at or not conference.date:
+        return []
+    tz = now.tzinfo or timezone.utc
+    if now >= meeting_start(conference, policy, tz):
+        return []
+    state = plan_approval(conference, policy, tz)
+    if state["state"] == "approved":
+        return []
+    due = plan_due_at(conference, policy, tz)
+    if state["state"] == "rejected":
+        return [Deadline(conference.id, PLAN_CODE, f"change the plan of conference {conference.id} (rejected)", due, None,
+                         conference.chair or SUPERVISORS, PLAN_APPROVAL,
+                         f"{state['by']} rejected the plan of {conference.id} on {state['at'][:10]} (the note: cpcm conference "
+                         f"show {conference.id}); {_plan_words(conference, policy, tz)}: change what the note asks (cpcm "
+                         f"conference update {conference.id} ...), then it waits for approval again",
+                         policy.source(PLAN_DUE))]
+    again = (f"{state['by']} {'approved' if state['decision'] == 'approval' else 'rejected'} it on {state['at'][:10]}; "
+             f"changed since ({', '.join(state['changed'])}), it needs approving again; " if state["state"] == "changed" else "")
+    return [Deadline(conference.id, PLAN_CODE, f"approve the plan of conference {conference.id}", due, None, SUPERVISORS,
+                     PLAN_APPROVAL, f"{again}{_plan_words(conference, policy, tz)}: cpcm approve {conference.id} conference-plan "
+                     f"(or reject it with a note)", policy.source(PLAN_DUE), barred=plan_barred(conference, policy, team))]
+
+
+def plan_warning(conference: Conference, policy: Policy, tz=None) -> str | None:
+    """The warning of holding the meeting (attendance, minutes, closing) on a plan not approved
+    where the policy requires it: the meeting goes ahead (meetings happen), `cpcm check` lists it."""
+    if not plan_required(policy) or conference.closed_at:
+        return None
+    state = plan_approval(conference, policy, tz)
+    if state["state"] == "approved":
+        return None
+    why = {"waiting": "was not approved", "rejected": f"was rejected by {state['by']}",
+           "changed": f"changed after {state['by']}'s decision ({', '.join(state['changed'])}) and was not approved again"}
+    return (f"{PLAN_APPROVAL}: the plan of {conference.id} {why[state['state']]}; the SOP asks for {_plan_words(conference, policy, tz)} "
+            f"({policy.short_source(PLAN_DUE)}). The meeting goes ahead; cpcm check lists it ({PLAN_PROBLEM}) until the "
+            f"conference is closed, and its close records it")
+
+
+def plan_problems(conferences: Iterable[Conference], policy: Policy, now: datetime) -> list[Problem]:
+    """`cpcm check`: each conference not closed whose plan was not approved (as it stands) by its
+    time (`plan_due_at`), where the policy requires it: late before the meeting, held without
+    approval after its start (a warning: the meeting goes ahead)."""
+    out = []
+    tz = now.tzinfo or timezone.utc
+    for conference in conferences:
+        if not plan_required(policy) or conference.closed_at or not conference.date:
+            continue
+        state = plan_approval(conference, policy, tz)
+        if state["state"] == "approved" or now <= plan_due_at(conference, policy, tz):
+            continue
+        held = now >= meeting_start(conference, policy, tz)
+        what = ("the meeting started without an approved plan" if held else
+                f"overdue since {local_text(plan_due_at(conference, policy, tz), tz)}: cpcm approve {conference.id} conference-plan")
+        said = {"waiting": "not approved", "rejected": f"rejected by {state['by']}",
+                "changed": f"changed after {state['by']}'s decision ({', '.join(state['changed'])}), not approved again"}
+        out.append(Problem(PLAN_PROBLEM, "warning", f"the plan of {conference.id} is {said[state['state']]} ({what}); the SOP asks "
+                           f"for {_plan_words(conference, policy, tz)}", PLAN_APPROVAL, policy.source(PLAN_DUE), conference.id))
+    return out
 
 
 def not_discussed_due(conference: Conference, conferences: Iterable[Conference], policy: Policy, tz=None) -> list[Deadline]:

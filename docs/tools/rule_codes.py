@@ -74,6 +74,10 @@ MEANINGS = {
                          "later one stands (warning, until the cover is given again or a note; docs/team.md)",
     "keyworkers-concurrent": "the keyworker of a case was nominated on two copies apart, differently; the later nomination "
                              "stands (warning, until the keyworker is nominated again or a note; docs/team.md)",
+    "conference-plan-not-approved": "a conference not closed whose plan (Form 3 item 4) was not approved, as it stands, by "
+                                    "its time (`conference.plan_approval` before the meeting), where the policy requires it "
+                                    "(`conference_plan_approval`; kenya: 7 days; off in inter-agency); also once the meeting "
+                                    "started without it, until the conference is closed (warning; docs/commands/conference.md)",
     "supervision-overdue": "a caseworker's last supervision session (or, with none, when they joined the team) is older than "
                            "the policy's `supervision_cadence` (kenya: 3 months, CTWWC; off in inter-agency) (warning, "
                            "`cpcm check` over every case; docs/commands/supervision.md)",
@@ -174,7 +178,9 @@ MEANINGS = {
                                   "comprehensive assessment, plan or plan approval until a new initial assessment concludes "
                                   "proceed (or the outcome is corrected)",
     "approval-needs-supervisor": "only a supervisor or manager approves or rejects",
-    "nothing-to-approve": "there is no plan, closure or transfer waiting for a decision",
+    "nothing-to-approve": "there is no plan, closure or transfer waiting for a decision; for a conference's plan: the policy "
+                          "asks for no approval (`conference_plan_approval.required`), or the plan as it stands was already "
+                          "approved (or rejected) that way",
     "self-approval": "the person who asked cannot approve it, unless the policy allows self-approval",
     "withdraw-own-only": "only the author of a plan version, or the one who asked for a closure, can withdraw it while it waits "
                          "for a decision (`plan --withdraw`, `close --withdraw`)",
@@ -222,6 +228,9 @@ MEANINGS = {
     "conference-close-needs-reader": "the person closing a conference must be able to read every case whose plan it updates",
     "conference-not-held-yet": "minutes and closing wait for the meeting to start (its date and time); `cpcm conference update "
                                "CONF --date` moves a meeting that was rescheduled",
+    "conference-plan-meeting-started": "a conference's plan (Form 3 item 4) is approved or rejected before the meeting: "
+                                      "refused once it has started; `cpcm conference update CONF --date` moves a meeting that "
+                                      "was rescheduled",
     "conference-attendance-before-meeting": "attendance (Form 6) records who came: it is refused before the meeting's date; "
                                             "`cpcm conference update CONF --date` moves a meeting that was rescheduled",
     "conference-case-nominated": "the case is already nominated for this conference: a case is nominated once",
