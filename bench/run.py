@@ -101,6 +101,8 @@ COMMANDS = [
     Command("list --json", ("list", "--json")),
     Command("review --batch", ("review", "--batch", "{batch}"), target=3, target_upto=1_000, mutates=True),
     Command("report statistics", ("report", "statistics"), target=10, target_upto=10_000),
+    # reads the records of every case with an assessment (the summaries hold no readiness score): docs/performance.md
+    Command("report readiness", ("report", "readiness")),
     # a register of 1,000 children brought in (checked only, then imported); bench/imports.py: 10,000 rows
     Command("import --dry-run (1000 rows)", ("import", "cases", "{register}", "--dry-run")),
     Command("import (1000 rows)", ("import", "cases", "{register}"), mutates=True),

@@ -76,7 +76,7 @@ def test_markdown__every_case_document_has_a_blank_line_before_each_heading(keny
 def test_markdown__every_shipped_markdown_template_has_a_blank_line_before_each_heading(sending, receiving, cli_as,
                                                                                          tmp_path, cli):
     """Every shipped Markdown template, each rendered here: the inter-agency closure and transfer
-    (test_render_closure's cases), a referral letter, the four reports, a conference's four
+    (test_render_closure's cases), a referral letter, the five reports, a conference's four
     documents and every printable form."""
     from cpcm import service
     from cpcm.service import conferences
@@ -96,7 +96,7 @@ def test_markdown__every_shipped_markdown_template_has_a_blank_line_before_each_
             result = amina("render", name, case_id, *ref, "--lang", lang, "--format", "md")
             assert result.code == 0, (name, result.stderr)
             check(found, name, lang, result.stdout)
-    for report in ("caseload", "statistics", "timeliness", "placements"):  # in the repository's language only
+    for report in ("caseload", "statistics", "timeliness", "placements", "readiness"):  # in the repository's language only
         result = cli_as("sup")("report", report, "--format", "md")
         assert result.code == 0, (report, result.stderr)
         check(found, f"reports/{report}", "en", result.stdout)

@@ -11,6 +11,10 @@ the policy and the dates, and returns a plain dict: the view model its templates
   no case IDs, no worker ids; small cells suppressed).
 - `placements(cases, policy, start, end, now)`: the alternative-care register: children in care
   now, where, since when, under which order; children who left residential care; counts.
+- `readiness(cases, assessed, policy, start, end, now, status, worker)`: the latest readiness
+  assessment (Form 7A, 8A) of each case in the period, as its form scores it: ready for closure or
+  not, by occasion; per domain, how many fall below its pass mark; the children on the path of
+  reintegration with none.
 
 Every view carries `tables` (titled rows for the terminal, Markdown and CSV) and `charts`
 (bars for the HTML report). Adding a report is a function here and its templates.
@@ -21,9 +25,10 @@ from __future__ import annotations
 
 from cpcm.reports.caseload import caseload
 from cpcm.reports.placements import placements
+from cpcm.reports.readiness import readiness
 from cpcm.reports.statistics import statistics
 from cpcm.reports.timeliness import timeliness
 
-REPORTS = ("caseload", "timeliness", "statistics", "placements")
+REPORTS = ("caseload", "timeliness", "statistics", "placements", "readiness")
 
-__all__ = ["REPORTS", "caseload", "placements", "statistics", "timeliness"]
+__all__ = ["REPORTS", "caseload", "placements", "readiness", "statistics", "timeliness"]

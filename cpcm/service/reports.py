@@ -16,9 +16,9 @@ from typing import Callable, Iterable, Mapping
 from cpcm.domain.case import Case
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.service import tables
-from cpcm.service.context import (Context, end_expired_covers, keys_for, left_out_changed_on_disk, load_cases, load_cases_counted,
-                                  new_record, transaction, writes)
-from cpcm.workflow.fold import fold
+from cpcm.service.context import (Context, committed_cases, end_expired_covers, keys_for, left_out_changed_on_disk, load_cases,
+                                  load_cases_counted, new_record, read_case, transaction, writes)
+from cpcm.workflow.fold import effective, fold
 
 
 SHAREABLE = ("statistics",)  # reports with no case-level data: may be written as plain files
@@ -33,9 +33,11 @@ class Report:
     text: str | None = None
 
 
-def report(ctx: Context, kind: str, start: date, end: date, fmt: str | None = None) -> Report:
+def report(ctx: Context, kind: str, start: date, end: date, fmt: str | None = None, status: str = "open",
+           worker: str | None = None) -> Report:
     """A management report over every case you can read (`kind`: caseload, timeliness,
-    statistics or placements) for the period from `start` to `end`; rendered as `fmt` when given."""
+    statistics, placements or readiness) for the period from `start` to `end`; rendered as `fmt`
+    when given. `status` and `worker`: which cases the readiness report counts (open ones, anyone's)."""
     ctx.need_worker()
     found = _statistics_rows(ctx) if kind == "statistics" else None
     if found is not None:  # each case's rows from the statistics view or table, not every folded case
@@ -43,6 +45,8 @@ def report(ctx: Context, kind: str, start: date, end: date, fmt: str | None = No
 
         rows, zone, count, total = found
         view = _with_meta(ctx, kind, statistics_of_rows(rows, ctx.policy, start, end, zone), count, total)
+    elif kind == "readiness":
+        view = _readiness(ctx, start, end, status, worker)
     else:
         cases, total = load_cases_counted(ctx)  # as last committed, as list, due and statistics read them
         view = _build(ctx, kind, list(cases.values()), start, end, total)
@@ -268,6 +272,56 @@ def _build(ctx: Context, kind: str, cases: list, start: date, end: date, total: 
     else:
         view = reports.statistics(cases, ctx.policy, start, end, ctx.now.tzinfo)
     return _with_meta(ctx, kind, view, len(cases), total)
+
+
+def _readiness(ctx: Context, start: date, end: date, status: str, worker: str | None) -> dict:
+    """The readiness report (reports/readiness.py): the cases it counts, each with its latest
+    readiness record made in the period, scored by its own form (service/reintegration.py
+    `latest_of`, with the scoring of every readiness form read once). The cached summaries hold no
+    readiness score, so the records of each case counted that may hold one (a readiness record, or
+    answers inside an assessment as recorded before) are read, through the record table (a record
+    read before needs no decryption), as the last commit holds them, as the rest of the report."""
+    from cpcm import reports
+    from cpcm.errors import NotFound, UsageError
+    from cpcm.reports.common import Period
+    from cpcm.reports.readiness import STATUSES, Assessed, chosen
+    from cpcm.service import reintegration
+
+    if status not in STATUSES:
+        raise UsageError(f"--status is one of: {', '.join(STATUSES)}")
+    if worker is not None and ctx.team.get(worker, include_removed=True) is None:
+        raise NotFound("--worker: no worker by that id in the team", "See cpcm team list.")
+    period = Period.of(start, end, ctx.now.tzinfo)
+    data = reintegration.scoring(ctx)
+    tables = {str(data.get("version") or ""): data}
+    for name in reintegration.readiness_forms(ctx):  # Form 8A's records by its own pass marks
+        other = reintegration.scoring(ctx, name)
+        tables.setdefault(str(other.get("version") or ""), other)
+    assessed: dict[str, Assessed] = {}
+    # the cases as last committed, as list, due and the other reports read them, and their records as that commit holds them
+    with committed_cases(ctx) as (cases, total):
+        counted = chosen(cases.values(), status, worker)
+        for case in counted:
+            if not _may_hold_readiness(case):
+                continue
+            try:
+                records = effective(read_case(ctx, case.id)[0])
+            except (Corrupt, CannotDecrypt) as exc:  # noted, as a listing notes it; the other cases are counted
+                ctx.problems.append(exc)
+                continue
+            latest = reintegration.latest_of(data, [r for r in records if period.holds(r.at)], tables)
+            if latest is not None:
+                record = next((r for r in records if r.id == latest.record_id), None)
+                occasion = record.body.get("occasion") if record is not None and record.kind == reintegration.KIND else None
+                assessed[case.id] = Assessed(latest, str(occasion) if occasion else None)
+    view = reports.readiness(counted, assessed, ctx.policy, start, end, ctx.now, status, worker)
+    return _with_meta(ctx, "readiness", view, len(cases), total)
+
+
+def _may_hold_readiness(case: Case) -> bool:
+    """Whether a case may hold readiness answers, from its fold: a readiness record, or an
+    assessment (answers recorded inside one, the old way); a case with neither is not read."""
+    return any(event == "readiness" or event.startswith("assessment") for event in case.events)
 
 
 def _supervision(ctx: Context, start: date, end: date) -> dict:

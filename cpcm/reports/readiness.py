@@ -1,0 +1,169 @@
+"""Reintegration readiness across the caseload (`cpcm report readiness`): of the cases counted (open
+cases by default; one worker's with --worker), the latest readiness assessment of each made in the
+period (DCS Form 7A, or the young person's Form 8A), as its own form scores it
+(`workflow/readiness.py`: each domain against its pass mark, the closure rule); how many children
+are ready for closure and how many are not, by the occasion it was recorded at; per domain, how
+many fall below its pass mark; and the children on the path of reintegration
+(`workflow/placements.py` `pathway`) with no readiness assessment in the period. The CTWWC
+monitoring of reintegration (the wellbeing domains and the caregivers' protective factors the
+benchmarks check); Kenya's readiness forms 7A and 8A.
+
+The scoring is the form's, never done again here: each case comes with its latest readiness record
+already scored (`Latest`, by the service from the case's records and the form's scoring data).
+Case IDs where a list is needed (as reports for meetings are), counts otherwise: no child's name.
+Internal to the agency, like the placements register (the file is encrypted unless --plaintext).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Iterable, Mapping
+
+from cpcm.domain.case import Case
+from cpcm.domain.policy import Policy
+from cpcm.reports.common import Period, chart, table
+from cpcm.workflow import placements as path_rules
+from cpcm.workflow import readiness as rules
+
+TITLE = "Reintegration readiness"
+STATUSES = ("open", "closed", "transferred", "all")
+NOT_RECORDED = "not recorded"  # the occasion of answers recorded the old way, inside an assessment
+
+
+@dataclass(frozen=True)
+class Assessed:
+    """A case's latest readiness record in the period, scored by its form, and the occasion it
+    was recorded at (None for answers recorded inside an assessment, which have none)."""
+
+    latest: rules.Latest
+    occasion: str | None = None
+
+
+def chosen(cases: Iterable[Case], status: str = "open", worker: str | None = None) -> list[Case]:
+    """The cases the report counts: of `status` ('all': every one), and `worker`'s when given;
+    by case ID."""
+    return sorted((c for c in cases if (status == "all" or c.status == status) and (worker is None or c.worker == worker)),
+                  key=lambda c: c.id)
+
+
+def _words(key: str) -> str:
+    return key.replace("_", " ")
+
+
+def _day(period: Period, when: str | None) -> str:
+    return period.local(when).date().isoformat() if when else ""
+
+
+def readiness(cases: Iterable[Case], assessed: Mapping[str, Assessed], policy: Policy, start: date, end: date,
+              now: datetime, status: str = "open", worker: str | None = None) -> dict:
+    """The readiness of the cases `chosen` from `cases`: `assessed` holds, by case ID, the latest
+    readiness record of each made from `start` to `end` (a case without one there is not assessed)."""
+    period = Period.of(start, end, now.tzinfo)
+    counted = chosen(cases, status, worker)
+    rows, missing = [], []
+    by_occasion: dict[str, Counter] = {}
+    domains: dict[str, dict] = {}
+    for case in counted:
+        found = assessed.get(case.id)
+        path = path_rules.pathway(case, policy, now)
+        if found is None:
+            if path is not None:
+                missing.append({"case_id": case.id, "worker": case.worker or "", "status": case.status,
+                                "in_care_since": (path["since"] or "")[:10], "home_since": (path["reunified"] or "")[:10],
+                                "next_step": path["next"]["step"] if path["next"] else None,
+                                "next_title": path["next"]["title"] if path["next"] else ""})
+            continue
+        result = found.latest.result
+        reunified = path_rules.reunified_at(case)
+        below = [d.key for d in result.domains if d.answered and not d.passed]
+        unanswered = [d.key for d in result.domains if not d.answered]
+        occasion = found.occasion or NOT_RECORDED
+        tally = by_occasion.setdefault(occasion, Counter())
+        tally["assessed"] += 1
+        tally["ready" if result.ready_for_closure else "not_ready"] += 1
+        for d in result.domains:
+            entry = domains.setdefault(d.key, {"domain": d.key, "label": d.name(), "assessed": 0, "passed": 0, "below": 0,
+                                               "not_answered": 0, "pass_marks": {}, "required_for_closure": False})
+            entry["assessed"] += 1
+            entry["passed" if d.passed else "below" if d.answered else "not_answered"] += 1
+            entry["pass_marks"][result.version] = d.pass_mark
+            entry["required_for_closure"] = entry["required_for_closure"] or d.required
+        rows.append({"case_id": case.id, "worker": case.worker or "", "status": case.status, "record_id": found.latest.record_id,
+                     "assessed_on": _day(period, found.latest.at), "version": result.version, "occasion": occasion,
+                     "ready_for_closure": result.ready_for_closure, "domains_passed": result.domains_passed,
+                     "domains": len(result.domains), "below": below, "not_answered": unanswered,
+                     "failed_required": list(result.failed_required),
+                     "on_path": path is not None,
+                     # Form 7A reviews the child back home: one made before counts for no closure (readiness.made_before)
+                     "before_going_home": rules.made_before(found.latest.at, reunified),
+                     "home_since": _day(period, reunified) if reunified else ""})
+    ready = sum(r["ready_for_closure"] for r in rows)
+    on_path = sum(1 for r in rows if r["on_path"]) + len(missing)
+    occasions = sorted(by_occasion, key=lambda k: (k == NOT_RECORDED, k))
+    view = {
+        "report": "readiness", "title": TITLE, "as_of": now.isoformat(timespec="minutes"), "period": period.to_dict(),
+        "status": status, "worker": worker,
+        "policy": {"profile": policy.profile, "source": policy.source("closure_readiness")},
+        "counts": {"cases": len(counted), "assessed": len(rows), "ready": ready, "not_ready": len(rows) - ready,
+                   "not_assessed": len(counted) - len(rows), "on_path": on_path, "on_path_not_assessed": len(missing),
+                   "on_path_not_assessed_home": sum(1 for m in missing if m["home_since"]),
+                   "before_going_home": sum(r["before_going_home"] for r in rows)},
+        "by_occasion": {k: {"assessed": by_occasion[k]["assessed"], "ready": by_occasion[k]["ready"],
+                            "not_ready": by_occasion[k]["not_ready"]} for k in occasions},
+        "domains": list(domains.values()),
+        "assessed": rows, "not_assessed": missing,
+    }
+    whose = f"{_words(status)} cases" if status != "all" else "cases"
+    if worker:
+        whose += f" of {worker}"
+    counts = view["counts"]
+    view["tables"] = [
+        table("overview", f"Readiness of the {whose}, assessed from {period.start} to {period.end}", ["", "children"], [
+            [f"{whose} counted", counts["cases"]],
+            ["assessed in the period (their latest readiness record)", counts["assessed"]],
+            ["ready for closure (the form's closure rule)", counts["ready"]],
+            ["not ready for closure", counts["not_ready"]],
+            ["on the path of reintegration", counts["on_path"]],
+            ["on the path, no readiness assessment in the period", counts["on_path_not_assessed"]],
+            ["of them back home (reunified or in family-based care)", counts["on_path_not_assessed_home"]],
+        ]),
+        table("by_occasion", "Assessed, by when the latest readiness record was made", ["recorded at", "assessed", "ready", "not ready"],
+              [[_words(k), v["assessed"], v["ready"], v["not_ready"]] for k, v in view["by_occasion"].items()]
+              + [["total", counts["assessed"], counts["ready"], counts["not_ready"]]],
+              note="" if rows else "No readiness record was made in the period."),
+        table("by_domain", "Each domain: children at or above its pass mark, below it, not answered",
+              ["domain", "assessed", "pass", "below the pass mark", "not answered", "pass mark", "required for closure"],
+              [[d["label"], d["assessed"], d["passed"], d["below"], d["not_answered"], _marks(d["pass_marks"]),
+                "yes" if d["required_for_closure"] else ""] for d in view["domains"]],
+              note="A domain not answered scores nothing and does not pass; it is counted apart from those below the mark."
+              if rows else ""),
+        table("assessed", f"Children assessed ({len(rows)}), by case",
+              ["case", "worker", "assessed on", "form", "recorded at", "result", "domains pass", "below the pass mark", "not answered"],
+              [[r["case_id"], r["worker"], r["assessed_on"], r["version"], _words(r["occasion"]),
+                ("ready" if r["ready_for_closure"] else "not ready") + (" (made before going home)" if r["before_going_home"] else ""),
+                f"{r['domains_passed']} of {r['domains']}", ", ".join(_words(k) for k in r["below"]),
+                ", ".join(_words(k) for k in r["not_answered"])] for r in rows],
+              note="" if rows else "No child was assessed in the period."),
+        table("not_assessed", f"On the path of reintegration, no readiness assessment in the period ({len(missing)})",
+              ["case", "worker", "in care since", "home since", "next step"],
+              [[m["case_id"], m["worker"], m["in_care_since"], m["home_since"], m["next_title"]] for m in missing],
+              note="" if missing else "Every child on the path of reintegration was assessed in the period."),
+    ]
+    view["charts"] = [
+        chart("result", "Assessed children: ready for closure or not",
+              [{"label": "ready", "value": ready, "text": str(ready)},
+               {"label": "not ready", "value": len(rows) - ready, "text": str(len(rows) - ready)}], unit="children"),
+        chart("below", "Children below each domain's pass mark",
+              [{"label": d["label"], "value": d["below"], "text": f"{d['below']} of {d['assessed']}"} for d in view["domains"]],
+              unit="children"),
+    ]
+    return view
+
+
+def _marks(marks: Mapping[str, int]) -> str:
+    """A domain's pass mark; one per form when the forms counted differ (Form 7A, Form 8A)."""
+    values = set(marks.values())
+    if len(values) <= 1:
+        return str(next(iter(values), ""))
+    return "; ".join(f"{mark} ({version})" for version, mark in sorted(marks.items()))
