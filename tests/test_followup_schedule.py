@@ -78,7 +78,40 @@ def test_pure__planned_and_due():
     plan = followups.planned(None, {}, "2026-11-23T06:00:00+00:00", "R1")
     assert plan is None  # a follow-up that plans nothing plans nothing
     plan = followups.planned(None, {"followup_every": "1w"}, "2026-11-23T06:00:00+00:00", "R1")
-    assert followups.due(plan, timezone.utc).isoformat() == "2026-11-30T06:00:00+00:00"
+    assert followups.due(plan, "2026-11-23T06:00:00+00:00", timezone.utc).isoformat() == "2026-11-30T06:00:00+00:00"
+    # a later follow-up of any kind counts the frequency from it, and meets a planned date
+    assert followups.due(plan, "2026-11-25T06:00:00+00:00", timezone.utc).isoformat() == "2026-12-02T06:00:00+00:00"
+    dated = followups.planned(None, {"next_followup": "2026-11-24"}, "2026-11-23T06:00:00+00:00", "R1")
+    assert followups.due(dated, "2026-11-23T06:00:00+00:00", timezone.utc).isoformat() == "2026-11-24T23:59:59+00:00"
+    assert followups.due(dated, "2026-11-24T08:00:00+00:00", timezone.utc) is None
+    # a value written by hand that is not a frequency plans nothing rather than stopping the lists
+    assert followups.due(dict(plan, every="Qvname"), None, timezone.utc) is None
     older = followups.planned(plan, {"followup_every": "none"}, "2026-11-22T06:00:00+00:00", "R0")
     assert older is plan  # a follow-up dated before the one that planned it changes nothing
     assert followups.every_problem("0d") and followups.every_problem("same_day") and not followups.every_problem("none")
+
+
+def test_a_correction_to_a_plan_that_is_not_one_is_refused_and_due_show_check_still_work(cli_as, repo):
+    amina = cli_as("amina")
+    case_id = register(amina)
+    record_id = amina("followup", case_id, *BASE, "--every", "1w", "--json").json()["record_id"]
+    commits = commit_count(repo)
+    for key, value in (("followup_every", "Qvtyped by mistake"), ("followup_every", "1h"), ("next_followup", "2026-11-01")):
+        refused = amina("correct", case_id, record_id, "--set", f"{key}={value}", "--reason", "typo")
+        assert refused.code == 4 and f"{key}: " in refused.stderr, refused.stderr
+        assert "Qvtyped" not in refused.stderr
+    assert commit_count(repo) == commits
+    for command in (("due", "--within", "60"), ("show", case_id), ("check",)):
+        assert amina(*command).code in (0, 1), command
+
+
+def test_a_followup_dated_before_a_later_one_counts_from_the_later(cli_as):
+    """A visit on 4 December, then one recorded dated 24 November that plans weekly follow-ups: the
+    4 December visit already met the 1 December one, so the next is a week after it, not overdue."""
+    late = cli_as("amina", CPCM_NOW="2026-12-04T10:00:00+03:00")
+    case_id = register(cli_as("amina"))
+    assert late("followup", case_id, *BASE).code == 0
+    back = late("followup", case_id, *BASE, "--every", "1w", "--at", "2026-11-24T10:00:00+03:00")
+    assert back.code == 0, back.stderr
+    assert [i["due"][:16] for i in next_followups(late)] == ["2026-12-11T10:00"]
+    assert not [i for i in late("due", "--overdue", "--json").json() if i["code"] == "next-followup"]

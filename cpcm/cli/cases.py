@@ -453,11 +453,10 @@ def print_case(data: dict, zone=None) -> None:
 
         rows.append(("placement", placement_words(data["placement"], zone)))
     if (planned := data.get("followup_plan")) and (planned.get("every") or planned.get("next")):
-        from cpcm.domain.durations import parse_duration
+        from cpcm.workflow.followups import words as followup_words
 
-        often = f"every {parse_duration(planned['every']).words()}" if planned.get("every") else "no set frequency"
-        upcoming = f", the next on {planned['next']}" if planned.get("next") else ""
-        rows.append(("follow-up", f"{often}{upcoming} (planned at the follow-up of {local_day(planned['at'], zone)})"))
+        rows.append(("follow-up", f"{followup_words(planned) or 'nothing planned'} "
+                                  f"(planned at the follow-up of {local_day(planned['at'], zone)})"))
     if data.get("reintegration"):
         rows += reintegration_rows(data["reintegration"], data["case_id"], zone)
     # the other cases of the same child as linked; the siblings as one group, those linked through another sibling too

@@ -1685,6 +1685,10 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
                                                      f"cpcm mandatory-report {case_id} ... (it replaces this one)"))
         if original.kind in ("assessment", "followup") and body.get("risk") != base.get("risk"):
             errors += risk_reason_errors(_risk_before(case_id, records, original), body)
+        if original.kind == "followup":  # the next follow-up it plans, checked as `cpcm followup` checks it
+            from cpcm.service.followups import schedule_errors
+
+            errors += schedule_errors(ctx, case, body, at or original.at)
         if original.kind == "plan":
             for index, goal in enumerate(body.get("goals") or [], start=1):
                 goal.setdefault("id", f"G{index}")

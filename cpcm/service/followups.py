@@ -57,7 +57,7 @@ def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
     case = load_case(ctx, case_id)
     body = validate_form(ctx, form_for(ctx, "followup"), data, f"follow-up of {case_id}", also=at_errors(ctx, case, at))
     _mark_done(ctx, case, body, done, f"follow-up of {case_id}")
-    if errors := risk_reason_errors(case.risk, body) + _schedule_errors(ctx, case, body, at):
+    if errors := risk_reason_errors(case.risk, body) + schedule_errors(ctx, case, body, at):
         raise InvalidInput(errors, f"follow-up of {case_id}")
     if case.status == "closed" and body.get("purpose") != "post_closure":
         raise Refused(f"{case_id} is closed: only a post-closure visit can be recorded",
@@ -86,24 +86,15 @@ def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
     return Written(case_id, record.id, "followup", tuple(warnings), tuple(steps) + settles_step(settles))
 
 
-def _schedule_errors(ctx: Context, case: Case, body: dict, at: datetime | None) -> list[FieldError]:
-    """What is wrong with the next follow-up a follow-up plans (workflow/followups.py): a frequency
-    that is not one, a date before the follow-up itself, or either on a closed case. `body`'s
-    frequency is written as a duration's text (`2W` -> `2w`)."""
-    errors = []
-    every, upcoming = body.get(followup_rules.EVERY), body.get(followup_rules.NEXT)
-    if every is not None:
-        if problem := followup_rules.every_problem(every):
-            errors.append(FieldError(followup_rules.EVERY, problem))
-        else:
-            body[followup_rules.EVERY] = str(every).strip().lower()
-    day = (at or ctx.now).astimezone(ctx.zone).date().isoformat()
-    if upcoming and str(upcoming)[:10] < day:
-        errors.append(FieldError(followup_rules.NEXT, f"is before this follow-up ({day}): the next one comes after it"))
-    if case.status != "open" and (every is not None or upcoming):
-        field = followup_rules.EVERY if every is not None else followup_rules.NEXT
-        errors.append(FieldError(field, "plans follow-ups of a closed case: reopen it first (cpcm reopen CASE --reason ...)"))
-    return errors
+def schedule_errors(ctx: Context, case: Case, body: dict, at: datetime | str | None) -> list[FieldError]:
+    """What is wrong with the next follow-up a follow-up plans (workflow/followups.problems), for
+    a follow-up at `at` (now when None); `body`'s frequency is written as a duration's text (`2W` ->
+    `2w`). `cpcm followup` and `cpcm correct` of a follow-up ask it."""
+    moment = datetime.fromisoformat(at) if isinstance(at, str) else (at or ctx.now)
+    found = followup_rules.problems(body, moment.astimezone(ctx.zone).date().isoformat(), case.status == "open")
+    if body.get(followup_rules.EVERY) is not None and not any(f == followup_rules.EVERY for f, _ in found):
+        body[followup_rules.EVERY] = str(body[followup_rules.EVERY]).strip().lower()
+    return [FieldError(field, why) for field, why in found]
 
 
 def _review_body(ctx: Context, case: Case, data: Mapping[str, Any], form: Form | None = None,

@@ -716,13 +716,11 @@ def _next_followup(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     until a later follow-up; open cases only."""
     plan = case.followup_plan
     zone = zone_of(now)
-    due = followups.due(plan, zone) if case.status == "open" else None
+    due = followups.due(plan, case.last("followup"), zone) if case.status == "open" else None
     if due is None:
         return []
     planned_on = datetime.fromisoformat(plan["at"]).astimezone(zone).date().isoformat()
-    every = f"; every {parse_duration(plan['every']).words()}" if plan.get("every") else ""
-    why = (f"the follow-up of {planned_on} planned the next one for {plan['next']}{every}" if plan.get("next") else
-           f"follow up every {parse_duration(plan['every']).words()}, as the follow-up of {planned_on} planned")
+    why = f"the follow-up of {planned_on} planned {followups.words(plan)}"
     return [Deadline(case.id, "next-followup", "next follow-up", due, None, case.worker, "followup_schedule",
                      f"{why}: cpcm followup {case.id} ... (--next-followup DATE or --every DURATION plans the one after)",
                      _parts(policy).source("followup_schedule"), case.risk)]

@@ -23,6 +23,23 @@ STOP = "none"  # `followup_every: none`: no frequency any more
 PLANNED = "followup_planned"  # the fold's event: a follow-up that planned the next one (clocks.py)
 
 
+def problems(body: Mapping[str, Any], day: str, is_open: bool) -> list[tuple[str, str]]:
+    """What is wrong with the next follow-up a follow-up of `body` plans, as (field, why): a
+    frequency that is not one (`every_problem`), a date before the follow-up's own day (`day`,
+    YYYY-MM-DD in the agency's zone), or either on a case that is not open. Both `cpcm followup`
+    and `cpcm correct` of a follow-up ask it."""
+    out = []
+    every, upcoming = body.get(EVERY), body.get(NEXT)
+    if every is not None and (problem := every_problem(every)):
+        out.append((EVERY, problem))
+    if upcoming and str(upcoming)[:10] < day:
+        out.append((NEXT, f"is before this follow-up ({day}): the next one comes after it"))
+    if not is_open and (every is not None or upcoming):
+        out.append((EVERY if every is not None else NEXT,
+                    "plans follow-ups of a closed case: reopen it first (cpcm reopen CASE --reason ...)"))
+    return out
+
+
 def every_problem(value: Any) -> str | None:
     """Why `value` is not a frequency of follow-up (a duration of at least a day, or `none`), or None."""
     text = str(value).strip().lower()
@@ -50,13 +67,27 @@ def planned(plan: Mapping[str, Any] | None, body: Mapping[str, Any], at: str, re
     return {"every": every, "next": upcoming, "at": at, "record_id": record_id}
 
 
-def due(plan: Mapping[str, Any] | None, zone: tzinfo) -> datetime | None:
-    """When the next follow-up is due: the end of the planned day, or a frequency after the
-    follow-up that planned it; None when nothing is planned."""
+def due(plan: Mapping[str, Any] | None, latest: str | None, zone: tzinfo) -> datetime | None:
+    """When the next follow-up is due: the end of the planned day until a follow-up after the one
+    that planned it (`latest`: the case's latest follow-up, UTC, of any date order) meets it; a
+    frequency after the latest follow-up; None when nothing is planned (or a record holds a value
+    that is not one: written by hand, it plans nothing rather than stopping every list)."""
     if not plan:
         return None
-    if plan.get("next"):
-        return end_of_day(date.fromisoformat(plan["next"]), zone)
-    if plan.get("every"):
-        return parse_duration(plan["every"]).after(datetime.fromisoformat(plan["at"]).astimezone(zone))
+    since = max(plan["at"], latest or plan["at"])
+    try:
+        if plan.get("next") and since == plan["at"]:
+            return end_of_day(date.fromisoformat(str(plan["next"])[:10]), zone)
+        if plan.get("every") and not every_problem(plan["every"]):
+            return parse_duration(plan["every"]).after(datetime.fromisoformat(since).astimezone(zone))
+    except ValueError:
+        return None
     return None
+
+
+def words(plan: Mapping[str, Any]) -> str:
+    """How often and when, for people: 'every 2 weeks', 'every 2 weeks, the next on 2026-12-01',
+    'the next on 2026-12-01' (codes and dates only)."""
+    often = f"every {parse_duration(plan['every']).words()}" if plan.get("every") and not every_problem(plan["every"]) else ""
+    upcoming = f"the next on {str(plan['next'])[:10]}" if plan.get("next") else ""
+    return ", ".join(part for part in (often, upcoming) if part)
