@@ -7,10 +7,13 @@ import csv
 import html
 import io
 import json
+from datetime import datetime
 
 from conftest import registration
 
 from cpcm.store import codec, forms, policies
+
+T0 = datetime.fromisoformat("2026-11-23T09:00:00+03:00")
 
 # kenya-forms-facts §5.2: the 43 codes, in the sheet's order
 CODES = ("CDIS CDSA CLAB CORP COSR CTRF CCCM SCCI CSAB CSAD CSHV CSDQ CCCT CSCL CCIP CCCP CCDF CSCT CSDS CCEA CSCS CSCU "
@@ -132,7 +135,16 @@ def test_register__the_case_record_sheets_case_history_as_codes_read_back_export
     assert "School or educational setting" in shown and "One-off event" in shown and "Teacher" in shown
     out = tmp_path / "cpims.csv"
     assert amina("export", "--format", "csv", "--cpims", "--plaintext", "--out", str(out)).code == 0
-    row = next(r for r in csv.DictReader(io.StringIO(out.read_text())) if r["case_id"] == case_id)
+    plain = next(r for r in csv.DictReader(io.StringIO(out.read_text())) if r["case_id"] == case_id)
+    assert not {"date_of_event", "event_place_id", "perpetrator_id", "perpetrator_status_id"} & set(plain)  # not asked for
+    asked = amina("export", "--format", "csv", "--cpims", "--plaintext", "--out", str(out), "--fields",
+                  "case_id,event_date,event_place,case_nature,perpetrator_status,perpetrator_relationship")
+    assert asked.code == 2 and "perpetrator_relationship" in asked.stderr and "--agency" in asked.stderr  # as for a name
+    from cpcm.domain.case import Case
+    from cpcm.reports import export as export_mod
+
+    folded = Case(id=case_id, registration=history)
+    row = export_mod.cpims_row(folded, export_mod.row(folded, ["case_id", *history], T0), {}, forms.codes("registration-kenya"))
     assert (row["date_of_event"], row["event_place_id"], row["case_nature_id"], row["perpetrator_status_id"],
             row["perpetrator_id"]) == ("2026-11-20", "PESE", "OOEV", "PKNW", "RCTC")
     own = amina("render", "child-file", case_id).stdout

@@ -60,6 +60,17 @@ FIELDS: dict[str, tuple[Callable[[Case, datetime], Any], bool, str]] = {
     "location": (lambda c, now: lives_now(c)["location"], True, "where the child lives now"),
     "caregiver_name": (lambda c, now: lives_now(c)["caregiver"], True, "the main caregiver's name (the one the child lives with now)"),
     "contact": (lambda c, now: lives_now(c)["contact"], True, "how to reach the child or caregiver now"),
+    # the Case Record Sheet's case history (the kenya registration): codes, but about the event and another person, so
+    # given only when asked for, with consent to share as for the fields above
+    "event_date": (lambda c, now: str((c.registration or {}).get("event_date") or "")[:10] or None, True,
+                   "the date of the event (kenya registration)"),
+    "event_place": (lambda c, now: (c.registration or {}).get("event_place"), True, "where the event happened, a code (kenya registration)"),
+    "case_nature": (lambda c, now: (c.registration or {}).get("case_nature"), True,
+                    "chronic_ongoing, one_off or emergency (kenya registration)"),
+    "perpetrator_status": (lambda c, now: (c.registration or {}).get("perpetrator_status"), True,
+                           "whether the alleged perpetrator is known, a code (kenya registration)"),
+    "perpetrator_relationship": (lambda c, now: (c.registration or {}).get("perpetrator_relationship"), True,
+                                 "the alleged perpetrator's relationship to the child, a code (kenya registration)"),
 }
 IDENTIFYING = tuple(name for name, (_, identifying, _) in FIELDS.items() if identifying)
 DEFAULT_FIELDS = tuple(name for name in FIELDS if name not in IDENTIFYING)
@@ -93,6 +104,11 @@ PRIMERO_COLUMNS: dict[str, str] = {
     "location": "address_current",
     "caregiver_name": "name_caregiver",
     "contact": "telephone_current",
+    "event_date": "cpcm_event_date",
+    "event_place": "cpcm_event_place",
+    "case_nature": "cpcm_case_nature",
+    "perpetrator_status": "cpcm_perpetrator_status",
+    "perpetrator_relationship": "cpcm_perpetrator_relationship",
 }
 PRIMERO_FIELDS = tuple(PRIMERO_COLUMNS)
 # Primero's risk lookup is high/medium/low; 'immediate' becomes high plus the urgent flag
@@ -155,9 +171,14 @@ def csv_value(value: Any) -> str:
 # cpcm's values as the codes of the DCS CPIMS lists (kenya-forms-facts §1, §4.2-4.3, §5.2, §5.4;
 # docs/cpims-mapping.md lists each). A value with no CPIMS code is exported empty, with cpcm's own
 # value kept in a cpcm_ column, never guessed.
+# The Case Record Sheet's case history a kenya registration records (registration-kenya's fields,
+# each a list of its `codes`): the CPIMS column of each, written when the export names the field.
+CPIMS_CASE_HISTORY = {"event_place": "event_place_id", "case_nature": "case_nature_id",
+                      "perpetrator_status": "perpetrator_status_id", "perpetrator_relationship": "perpetrator_id"}
 CPIMS_COLUMNS: dict[str, str] = {
     "case_id": "case_id", "sex": "sex_id", "risk": "risk_level_id", "concerns": "case_category_id",
     "closure_reason": "case_closure_reason", "registered_at": "date_of_registration", "closed_at": "date_of_closure",
+    "event_date": "date_of_event", **CPIMS_CASE_HISTORY,
 }
 CPIMS_SEX = {"female": "SFEM", "male": "SMAL"}  # list sex_id; 'other' and 'unknown' have no code (SINT is intersex)
 CPIMS_RISK = {"low": "RLLW", "medium": "RLMD", "high": "RLHG", "immediate": "RLHG"}  # risk_level_id has no 'immediate'
@@ -174,18 +195,11 @@ CPIMS_CONCERNS = {
 }
 
 
-# The Case Record Sheet's case history a kenya registration records (registration-kenya's fields,
-# each a list of its `codes`): the CPIMS column of each. Written whatever the export's fields: codes
-# and a date, never a name.
-CPIMS_CASE_HISTORY = {"event_place": "event_place_id", "case_nature": "case_nature_id",
-                      "perpetrator_status": "perpetrator_status_id", "perpetrator_relationship": "perpetrator_id"}
-
-
 def cpims_row(case: Case, values: Mapping[str, Any], category_codes: Mapping[str, str],
               form_codes: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
     """A row with CPIMS's column names and codes. `category_codes`: the national case
     categories' codes (registration-kenya's `codes.case_category`); `form_codes`: that form's
-    codes of every list, for the case history (`CPIMS_CASE_HISTORY`, and `date_of_event`)."""
+    codes of every list, for the case history fields the export names (`CPIMS_CASE_HISTORY`)."""
     out: dict[str, Any] = {}
     for name, value in values.items():
         column = CPIMS_COLUMNS.get(name, f"cpcm_{name}")
@@ -200,6 +214,8 @@ def cpims_row(case: Case, values: Mapping[str, Any], category_codes: Mapping[str
             mapped = [CPIMS_CONCERNS[c] for c in value or () if c in CPIMS_CONCERNS]
             out[column] = list(dict.fromkeys(national or mapped))
             out["cpcm_concerns"] = list(value or ())
+        elif name in CPIMS_CASE_HISTORY:
+            out[column] = (form_codes or {}).get(name, {}).get(str(value or "")) or None
         elif name == "closure_reason":
             out[column] = (CPIMS_CLOSURE.get(value, CPIMS_CLOSURE_OTHER) if value else None)
             out["cpcm_closure_reason"] = value
@@ -208,8 +224,4 @@ def cpims_row(case: Case, values: Mapping[str, Any], category_codes: Mapping[str
     exit_kind = next((p.get("cci_exit") for p in sorted(case.placements, key=lambda p: (p["at"], p["record_id"]), reverse=True)
                       if p.get("cci_exit")), None)
     out["cci_exit"] = CPIMS_CCI_EXITS.get(exit_kind) if exit_kind else None
-    registration = case.registration or {}
-    out["date_of_event"] = str(registration.get("event_date") or "")[:10] or None
-    for field, column in CPIMS_CASE_HISTORY.items():
-        out[column] = (form_codes or {}).get(field, {}).get(str(registration.get(field) or "")) or None
     return out
