@@ -198,3 +198,26 @@ def test_pure__at_step_refuses_a_refusal_warns_of_a_missing_answer_and_lets_act_
     used = [given, refused, rec("01C", "consent_override", purpose="assessment", basis="best_interests"),
             rec("01D", "assessment", type="comprehensive", consent_ids=["01A", "01C"])]
     assert consent.at_step(consent.check(used, "assessment", None, policy, now)) == "refuse"
+
+
+def test_placement__corrected_into_a_setting_whose_consent_was_refused_is_refused_as_recording_it_is(kenya):
+    """A placement recorded in one setting and corrected into another is a decision of that
+    setting: its consent is checked as `cpcm placement` checks it (a correction is not a way round
+    a refusal); a correction that keeps the setting is not checked again."""
+    amina = kenya("amina")
+    case_id = register(amina)
+    assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    refuse(amina, case_id, "placement")
+    refuse(amina, case_id, "placement", "child")
+    home = {"care_type": "family", "caregiver": {"name": "Grace Achieng", "relationship": "mother"}}
+    placed = amina("placement", case_id, "--from-file", "-", "--json", input=json.dumps(home))
+    assert placed.code == 0, placed.stderr  # the child's own family: no placement decision to consent to
+    record_id = placed.json()["record_id"]
+    assert amina("placement", case_id, "--from-file", "-", input=json.dumps(KINSHIP_FIRST)).code == 4  # the test can fail
+    before = commit_count(kenya.root)
+    corrected = amina("correct", case_id, record_id, "--set", "care_type=kinship", "--reason", "it was the grandmother's",
+                      "--json")
+    assert corrected.code == 4 and corrected.json()["rule"] == "consent-required", corrected.stderr
+    assert commit_count(kenya.root) == before
+    kept = amina("correct", case_id, record_id, "--set", "address=Kondele", "--reason", "the address was wrong")
+    assert kept.code == 0, kept.stderr

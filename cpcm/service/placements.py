@@ -85,8 +85,17 @@ def corrected(ctx: Context, case_id: str, records: list, original, data: Mapping
         base["decision"] = decision
     when = utc((at or datetime.fromisoformat(original.at)).isoformat())
     override = original.body.get("best_interests_override")
-    body, warnings, _ = _checked(ctx, fold(case_id, others), others, laid_over(base, data), when, None,
-                                 kept_override=override if isinstance(override, Mapping) else None)
+    body, warnings, current = _checked(ctx, fold(case_id, others), others, laid_over(base, data), when, None,
+                                       kept_override=override if isinstance(override, Mapping) else None)
+    if rules.is_move(current, body) and body["setting"] != original.body.get("setting"):
+        # corrected into another setting: a decision of its own, whose consent is checked as `placement` checks it
+        # (against the case without the placement corrected, whose use of an override then stands in for it again)
+        from cpcm.service.referrals import check_step_consent, relied_on
+
+        body.pop("consent_ids", None), body.pop("consent_override", None)
+        consented, more = check_step_consent(ctx, case_id, body["setting"], others, what=MOVE_WORDS.get(body["setting"]))
+        relied_on(body, consented)
+        warnings = [*warnings, *more]
     return body, warnings
 
 
