@@ -140,3 +140,25 @@ def test_report_readiness__a_young_persons_form_8a_is_counted_by_its_own_pass_ma
     assert (rows[young]["version"], rows[young]["below"], rows[young]["ready_for_closure"]) == ("afc_8a_v1", [], True)
     assert rows[child]["below"] == ["psychosocial"] and rows[child]["ready_for_closure"]
     assert "14 (afc_7a_v1); 13 (afc_8a_v1)" in amina("report", "readiness").stdout
+
+
+def test_report_readiness__a_record_made_before_the_child_went_home_is_not_ready_for_closure(kenya):
+    """Form 7A reviews the child back home: a record whose scores meet the closure rule but was
+    made before the reunification counts for no closure (as `cpcm close` says), so it is not
+    counted ready; `scores_met` keeps what the scores said."""
+    from test_placements import BID
+
+    amina = kenya("amina")
+    case_id = register(amina)
+    assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    assert amina("placement", case_id, "--care-type", "institutional_care", "--institution", "Tumaini Children's Home").code == 0
+    assert record(amina, case_id, answers()).code == 0
+    later = kenya("amina", now="2026-11-25T09:00:00+03:00")
+    assert later("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    home = {"care_type": "family", "cci_exit": "family_reintegration", "caregiver": {"name": "Grace Achieng", "relationship": "mother"}}
+    went = later("placement", case_id, "--from-file", "-", "--json", input=json.dumps(home))
+    assert went.code == 0, went.stderr
+    view = report(later)
+    row = next(r for r in view["assessed"] if r["case_id"] == case_id)
+    assert row["before_going_home"] and row["scores_met"] and not row["ready_for_closure"]
+    assert (view["counts"]["ready"], view["counts"]["before_going_home"]) == (0, 1)

@@ -78,10 +78,14 @@ def readiness(cases: Iterable[Case], assessed: Mapping[str, Assessed], policy: P
         reunified = path_rules.reunified_at(case)
         below = [d.key for d in result.domains if d.answered and not d.passed]
         unanswered = [d.key for d in result.domains if not d.answered]
+        # Form 7A reviews the child back home: one made before counts for no closure (readiness.made_before), so
+        # it is not ready for closure, whatever its scores
+        before_going_home = rules.made_before(found.latest.at, reunified)
+        ready = result.ready_for_closure and not before_going_home
         occasion = found.occasion or NOT_RECORDED
         tally = by_occasion.setdefault(occasion, Counter())
         tally["assessed"] += 1
-        tally["ready" if result.ready_for_closure else "not_ready"] += 1
+        tally["ready" if ready else "not_ready"] += 1
         for d in result.domains:
             entry = domains.setdefault(d.key, {"domain": d.key, "label": d.name(), "assessed": 0, "passed": 0, "below": 0,
                                                "not_answered": 0, "pass_marks": {}, "required_for_closure": False})
@@ -91,12 +95,11 @@ def readiness(cases: Iterable[Case], assessed: Mapping[str, Assessed], policy: P
             entry["required_for_closure"] = entry["required_for_closure"] or d.required
         rows.append({"case_id": case.id, "worker": case.worker or "", "status": case.status, "record_id": found.latest.record_id,
                      "assessed_on": _day(period, found.latest.at), "version": result.version, "occasion": occasion,
-                     "ready_for_closure": result.ready_for_closure, "domains_passed": result.domains_passed,
+                     "ready_for_closure": ready, "scores_met": result.ready_for_closure,
+                     "domains_passed": result.domains_passed,
                      "domains": len(result.domains), "below": below, "not_answered": unanswered,
                      "failed_required": list(result.failed_required),
-                     "on_path": path is not None,
-                     # Form 7A reviews the child back home: one made before counts for no closure (readiness.made_before)
-                     "before_going_home": rules.made_before(found.latest.at, reunified),
+                     "on_path": path is not None, "before_going_home": before_going_home,
                      "home_since": _day(period, reunified) if reunified else ""})
     ready = sum(r["ready_for_closure"] for r in rows)
     on_path = sum(1 for r in rows if r["on_path"]) + len(missing)
