@@ -277,3 +277,16 @@ def test_cli__a_rejection_of_the_note_too_long_changes_nothing(kenya):
     long = sup("reject", conf, "conference-plan", "--note", "x" * 501)
     assert long.code == 4 and "note" in long.stderr and commit_count(kenya.root) == before
     assert NOW  # the repository's clock: the tests' fixed now
+
+
+def test_cli__the_day_a_plan_was_decided_is_the_agencys_day_not_utcs(kenya):
+    """Approved at 01:00 in Nairobi on 24 November (22:00 UTC on the 23rd): the refusal to approve
+    it again, and a due item after it changed, say the 24th."""
+    night = kenya("sup", now="2026-11-24T01:00:00+03:00")
+    conf = planned(night)
+    assert night("approve", conf, "conference-plan").code == 0
+    again = night("approve", conf, "conference-plan", "--json")
+    assert again.code == 4 and "on 2026-11-24" in again.json()["message"], again.json()
+    assert night("conference", "update", conf, "--venue", "Chief's camp").code == 0
+    (item,) = plan_items(night)
+    assert "approved it on 2026-11-24" in item["why"], item["why"]

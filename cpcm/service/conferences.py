@@ -21,6 +21,7 @@ import re
 from datetime import date, datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
+from cpcm.domain.dates import local_day
 from cpcm.domain.ids import new_conference_id, normalise_case_id, normalise_conference_id
 from cpcm.domain.records import Record, utc
 from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
@@ -883,7 +884,7 @@ def bar(ctx, data: Mapping[str, Any], reason: str | None, lift: bool = False) ->
     if lift and not (entry and entry.get("barred")):
         raise Refused("this member is not barred; nothing was written", rule="conference-not-barred")
     if not lift and entry and entry.get("barred"):
-        raise Refused(f"this member is barred already (since {entry['barred']['at'][:10]}); nothing was written",
+        raise Refused(f"this member is barred already (since {local_day(entry['barred']['at'], ctx.zone)}); nothing was written",
                       rule="conference-already-barred")
     kind = "bar_lifted" if lift else "bar"
     with context.transaction(ctx, f"conference-{'lift' if lift else 'bar'}") as tx:
@@ -1252,7 +1253,7 @@ def decide_plan(ctx, conference_id: str, approve: bool, note: str | None = None)
                       f"The policy ({rules.PLAN_APPROVAL}.self_approval) needs another supervisor or manager.", rule="self-approval")
     state = rules.plan_approval(conference, ctx.policy, ctx.now.tzinfo)
     if state["state"] == ("approved" if approve else "rejected"):
-        raise Refused(f"the plan of {conference_id} as it stands was {state['state']} by {state['by']} on {state['at'][:10]}; "
+        raise Refused(f"the plan of {conference_id} as it stands was {state['state']} by {state['by']} on {local_day(state['at'], ctx.zone)}; "
                       "nothing was written", f"cpcm conference show {conference_id}", rule="nothing-to-approve")
     body = {"subject": rules.PLAN_SUBJECT, "plan": rules.plan_of(conference), "note": (note or "").strip() or None}
     record = _record(ctx, "approval" if approve else "rejection", conference_id, body, after=_last_id(conference))

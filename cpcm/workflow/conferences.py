@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, Iterable, Mapping
 
 from cpcm.domain.case import Case
-from cpcm.domain.dates import local_text
+from cpcm.domain.dates import local_day, local_text
 from cpcm.domain.durations import parse_duration
 from cpcm.domain.records import Record, utc
 from cpcm.domain.problems import Problem
@@ -727,11 +727,11 @@ def plan_approval_due(conference: Conference, policy: Policy, now: datetime, tea
     if state["state"] == "rejected":
         return [Deadline(conference.id, PLAN_CODE, f"change the plan of conference {conference.id} (rejected)", due, None,
                          conference.chair or SUPERVISORS, PLAN_APPROVAL,
-                         f"{state['by']} rejected the plan of {conference.id} on {state['at'][:10]} (the note: cpcm conference "
+                         f"{state['by']} rejected the plan of {conference.id} on {local_day(state['at'], tz)} (the note: cpcm conference "
                          f"show {conference.id}); {_plan_words(conference, policy, tz)}: change what the note asks (cpcm "
                          f"conference update {conference.id} ...), then it waits for approval again",
                          policy.source(PLAN_DUE))]
-    again = (f"{state['by']} {'approved' if state['decision'] == 'approval' else 'rejected'} it on {state['at'][:10]}; "
+    again = (f"{state['by']} {'approved' if state['decision'] == 'approval' else 'rejected'} it on {local_day(state['at'], tz)}; "
              f"changed since ({', '.join(state['changed'])}), it needs approving again; " if state["state"] == "changed" else "")
     return [Deadline(conference.id, PLAN_CODE, f"approve the plan of conference {conference.id}", due, None, SUPERVISORS,
                      PLAN_APPROVAL, f"{again}{_plan_words(conference, policy, tz)}: cpcm approve {conference.id} conference-plan "
