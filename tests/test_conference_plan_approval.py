@@ -190,7 +190,7 @@ def test_cli__kenya_a_meeting_held_on_a_plan_not_approved_warns_check_lists_it_a
     assert late.code == 4 and late.json()["rule"] == "conference-plan-meeting-started"
     first = day("conference", "attend", conf, "--institution", MEMBERS[0][0], "--name", MEMBERS[0][1], "--position",
                 MEMBERS[0][2], "--contact", "0700 000000", "--confidentiality-signed", "yes")
-    assert first.code == 0 and f"{rules.PLAN_APPROVAL}: the plan of {conf} was not approved" in first.stderr
+    assert first.code == 0 and f"{rules.PLAN_APPROVAL}: the plan of {conf} is not approved" in first.stderr
     for institution, name, position in MEMBERS[1:]:
         assert day("conference", "attend", conf, "--institution", institution, "--name", name, "--position", position,
                    "--contact", "0700 000000", "--confidentiality-signed", "yes").code == 0
@@ -199,7 +199,7 @@ def test_cli__kenya_a_meeting_held_on_a_plan_not_approved_warns_check_lists_it_a
     assert len(problems) == 1 and "the meeting started without an approved plan" in problems[0]["message"]
     closed = day("conference", "close", conf)
     assert closed.code == 0, closed.stderr  # a warning, not a refusal: meetings happen
-    assert f"the plan of {conf} was not approved" in closed.stderr
+    assert f"the plan of {conf} is not approved" in closed.stderr
     assert day("conference", "show", conf, "--json").json()["history"][-1]["kind"] == "conference_close"
     from datetime import datetime
 

@@ -746,11 +746,16 @@ def plan_warning(conference: Conference, policy: Policy, tz=None) -> str | None:
     state = plan_approval(conference, policy, tz)
     if state["state"] == "approved":
         return None
-    why = {"waiting": "was not approved", "rejected": f"was rejected by {state['by']}",
-           "changed": f"changed after {state['by']}'s decision ({', '.join(state['changed'])}) and was not approved again"}
-    return (f"{PLAN_APPROVAL}: the plan of {conference.id} {why[state['state']]}; the SOP asks for {_plan_words(conference, policy, tz)} "
+    return (f"{PLAN_APPROVAL}: the plan of {conference.id} is {_plan_state_words(state)}; the SOP asks for {_plan_words(conference, policy, tz)} "
             f"({policy.short_source(PLAN_DUE)}). The meeting goes ahead; cpcm check lists it ({PLAN_PROBLEM}) until the "
             f"conference is closed, and its close records it")
+
+
+def _plan_state_words(state: Mapping[str, Any]) -> str:
+    """A plan not approved as it stands, in words (`plan_approval`'s state): for the warning of a
+    meeting held on it and for `cpcm check`."""
+    return {"waiting": "not approved", "rejected": f"rejected by {state['by']}",
+            "changed": f"changed after {state['by']}'s decision ({', '.join(state['changed'])}), not approved again"}[state["state"]]
 
 
 def plan_problems(conferences: Iterable[Conference], policy: Policy, now: datetime) -> list[Problem]:
@@ -768,9 +773,7 @@ def plan_problems(conferences: Iterable[Conference], policy: Policy, now: dateti
         held = now >= meeting_start(conference, policy, tz)
         what = ("the meeting started without an approved plan" if held else
                 f"overdue since {local_text(plan_due_at(conference, policy, tz), tz)}: cpcm approve {conference.id} conference-plan")
-        said = {"waiting": "not approved", "rejected": f"rejected by {state['by']}",
-                "changed": f"changed after {state['by']}'s decision ({', '.join(state['changed'])}), not approved again"}
-        out.append(Problem(PLAN_PROBLEM, "warning", f"the plan of {conference.id} is {said[state['state']]} ({what}); the SOP asks "
+        out.append(Problem(PLAN_PROBLEM, "warning", f"the plan of {conference.id} is {_plan_state_words(state)} ({what}); the SOP asks "
                            f"for {_plan_words(conference, policy, tz)}", PLAN_APPROVAL, policy.source(PLAN_DUE), conference.id))
     return out
 
