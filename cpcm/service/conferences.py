@@ -1210,8 +1210,10 @@ def close(ctx, conference_id: str) -> Written:
               for w in written if w["plan_record_id"] and approvals.required(ctx.policy, "plan") and w["case_id"] not in stuck_cases]
     steps += [f"{w['case_id']} had no plan: its actions start an interim plan; write the full plan after the comprehensive "
               f"assessment: cpcm plan {w['case_id']}" for w in written if w["interim"]]
+    due = (f"; it is on their cpcm due within {ctx.policy.cited('conference_readiness', 'within')}"
+           if ctx.policy.get("conference_readiness", "required", False) else "")
     steps.append("each caseworker records the child's readiness for reintegration (SOP §4 step 7): "
-                 "cpcm readiness CASE --occasion case_conference (it does not reopen the assessment)")
+                 f"cpcm readiness CASE --occasion case_conference (it does not reopen the assessment){due}")
     return Written(conference_id, record.id, "conference_close", tuple(warnings), tuple(steps), {"cases": written})
 
 

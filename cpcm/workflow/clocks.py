@@ -124,6 +124,11 @@ CLOCKS: tuple[Clock, ...] = (
     Clock("referral-outcome", "referral_outcome", "Outcome of a referral", ("accepted",),
           "the service's start, with its expected duration", ("delivered", "not_delivered", "closed"),
           "the outcome recorded", "referral_checks", "referral_checks", per_referral=True, asks=("referral_update",)),
+    # Kenya SOP §4 step 7: after a conference that discussed the case, the child's readiness for reintegration commented on
+    Clock("conference-readiness", "conference_readiness", "Readiness comment after a case conference", ("conference",),
+          "the close of a case conference that discussed the case", ("readiness", "readiness_commented"),
+          "a readiness record (its notes the comment), or a comprehensive assessment with its readiness comment, after it",
+          "conference_readiness", "conference_readiness", asks=("readiness", "assessment.comprehensive")),
     Clock("reintegration-step", "reintegration_step", "Next step of reintegration",
           ("placement", "tracing", "family_assessment", "assessment.best_interests", "preparation"),
           "admission to residential care (cpcm placement), then each step of reintegration",

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Callable
 
 from cpcm.domain.case import Case
-from cpcm.domain.dates import end_of_day, is_date_only, local, parse_datetime
+from cpcm.domain.dates import end_of_day, is_date_only, local, local_day, parse_datetime
 from cpcm.domain.durations import Duration, parse_duration
 from cpcm.domain.policy import Policy, risk_rank
 from cpcm.domain.records import utc
@@ -726,6 +726,26 @@ def _next_followup(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
                      _parts(policy).source("followup_schedule"), case.risk)]
 
 
+def _conference_readiness(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    """Kenya SOP §4 step 7: after a conference that discussed the case (the record its close wrote
+    in the case), the child's readiness for reintegration commented on, where the policy asks it
+    (`conference_readiness.required`), within `within`: until a readiness record or a
+    comprehensive assessment's readiness comment after it. Open cases only."""
+    parts = _parts(policy)
+    if case.status != "open" or not parts.text(("conference_readiness", "required"),
+                                               lambda: bool(policy.get("conference_readiness", "required", False))):
+        return []
+    discussed = case.last("conference")
+    if not discussed or _done(case, "conference-readiness", policy, discussed):
+        return []
+    within = parts.duration("conference_readiness", "within")
+    return [Deadline(case.id, "conference-readiness", "readiness comment after the case conference",
+                     within.after(_t(discussed, zone_of(now))), None, case.worker, "conference_readiness",
+                     f"the case conference of {local_day(discussed, zone_of(now))} discussed the case: comment on the child's "
+                     f"readiness for reintegration within {within.words()} (cpcm readiness {case.id} --occasion case_conference, "
+                     f"the comment in its notes)", parts.source("conference_readiness"), case.risk)]
+
+
 def post_closure_visit_owed(case: Case) -> bool:
     """The one rule for whose post-closure visit it is: the child's case's. A case merged into
     another (`cpcm merge-cases KEEP THIS`: a second case of the same child) owes none, closed
@@ -917,7 +937,7 @@ RULES: tuple[Callable, ...] = (
     _approved_transfer, _transfer_ack, _mandatory_report,
     _post_closure_visit,
     _referrals, _urgent,
-    _review, _turning_18, _plan_actions, _next_followup, _placements,
+    _review, _turning_18, _plan_actions, _next_followup, _conference_readiness, _placements,
 )
 
 

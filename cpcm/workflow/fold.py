@@ -699,6 +699,8 @@ def derived_events(record: Record, command: str) -> list[str]:
         extra.append("concern")
     if command == "followup" and body.get("purpose") == "crisis":
         extra.append("crisis_response")
+    if command == "assessment.comprehensive" and str(body.get("readiness_comment") or "").strip():
+        extra.append("readiness_commented")  # the child assessment's readiness comment (SOP §4 step 7: deadlines)
     if command == "readiness":  # `stops`: the answers the form marks as a stop, as the service found them
         extra.append("readiness_stop" if body.get("stops") else "readiness_clear")
     if command == "followup" and body.get("method") == "home_visit":

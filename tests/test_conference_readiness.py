@@ -1,0 +1,77 @@
+"""After a case conference, the child's readiness for reintegration commented on (Kenya
+case-conferencing SOP §4 step 7: the child assessment completed with a comment on readiness after
+the meeting): in the kenya profile, each case the conference discussed has "readiness comment after
+the case conference" on its worker's `cpcm due` from the close, within the policy's time, until a
+readiness record (its notes the comment) or a comprehensive assessment with its readiness comment;
+off in the inter-agency profile."""
+from __future__ import annotations
+
+import json
+
+from test_assess_plan import COMPREHENSIVE
+from test_conference import CLOSE_NOW, closed_through_cli, new_conference, planned_case
+from test_readiness import answers, record
+
+
+def readiness_items(cli) -> list[dict]:
+    result = cli("due", "--within", "30", "--json")
+    assert result.code == 0, result.stderr
+    return [i for i in result.json() if i["code"] == "conference-readiness"]
+
+
+def discussed(make, case_id: str) -> str:
+    sup = make("sup")
+    conf = new_conference(sup)
+    assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+    closed_through_cli(make("sup", CLOSE_NOW), conf, [case_id])
+    return conf
+
+
+def test_kenya__the_close_says_the_comment_is_on_due(kenya):
+    case_id = planned_case(kenya("amina"), "Qvchild Told")
+    sup = kenya("sup")
+    conf = new_conference(sup)
+    assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+    closer = kenya("sup", CLOSE_NOW)
+    from test_conference import MEMBERS, minutes_doc
+
+    for institution, name, position in MEMBERS:
+        assert closer("conference", "attend", conf, "--institution", institution, "--name", name, "--position", position,
+                      "--contact", "0700 000000", "--confidentiality-signed", "yes").code == 0
+    assert closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id]))).code == 0
+    closed = closer("conference", "close", conf)
+    assert closed.code == 0, closed.stderr
+    assert "it is on their cpcm due within 7 days" in closed.stderr, closed.stderr
+
+
+def test_kenya__each_case_discussed_owes_a_readiness_comment_until_a_readiness_record(kenya):
+    amina = kenya("amina")
+    case_id = planned_case(amina, "Qvchild Conference")
+    assert readiness_items(amina) == []
+    discussed(kenya, case_id)
+    after = kenya("amina", "2026-12-01T09:00:00+03:00")
+    (item,) = readiness_items(after)
+    assert item["case_id"] == case_id and item["owner"] == "amina" and item["due"] == "2026-12-07T13:00+03:00"
+    assert "§4 step 7" in item["source"] and f"cpcm readiness {case_id} --occasion case_conference" in item["why"]
+    done = record(after, case_id, {**answers(), "occasion": "case_conference", "notes": "settling well; ready in a month"})
+    assert done.code == 0, done.stderr
+    assert readiness_items(after) == []
+
+
+def test_kenya__a_comprehensive_assessment_with_its_readiness_comment_meets_it_and_one_without_does_not(kenya):
+    amina = kenya("amina")
+    case_id = planned_case(amina, "Qvchild Assessed")
+    discussed(kenya, case_id)
+    after = kenya("amina", "2026-12-01T09:00:00+03:00")
+    plain = after("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE))
+    assert plain.code == 0, plain.stderr
+    assert len(readiness_items(after)) == 1
+    commented = dict(COMPREHENSIVE, readiness_comment="attached to the aunt; school stable")
+    assert after("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(commented)).code == 0
+    assert readiness_items(after) == []
+
+
+def test_inter_agency__no_readiness_comment_is_asked(cli, cli_as):
+    case_id = planned_case(cli, "Qvchild Elsewhere")
+    discussed(lambda worker, now=None: cli_as(worker, **({"CPCM_NOW": now} if now else {})), case_id)
+    assert readiness_items(cli_as("amina", CPCM_NOW="2026-12-01T09:00:00+03:00")) == []
