@@ -452,6 +452,10 @@ def print_case(data: dict, zone=None) -> None:
         from cpcm.service.placements import words as placement_words
 
         rows.append(("placement", placement_words(data["placement"], zone)))
+    if data.get("home_best_interests_owed"):  # the plan for reunification_done a supervisor wrote without one
+        rows.append(("best interests", f"owed: the child's return home ({local_day(data['home_best_interests_owed']['at'], zone)}, "
+                                       "a plan for reunification_done) was recorded without a best-interests record, on a "
+                                       f"supervisor's reason: cpcm assess {data['case_id']} --type best-interests"))
     if data.get("reintegration"):
         rows += reintegration_rows(data["reintegration"], data["case_id"], zone)
     # the other cases of the same child as linked; the siblings as one group, those linked through another sibling too
