@@ -267,12 +267,15 @@ def build_planned(kenya: Repo) -> str:
 
 
 def build_reunified(kenya: Repo) -> str:
-    """A kenya case reunified with its family (a plan for reunification_done, approved), reviewed
-    once: at stage implementation, with a monitoring visit since the plan. Through the CLI."""
+    """A kenya case reunified with its family (a best-interests record, then a plan for
+    reunification_done, approved), reviewed once: at stage implementation, with a monitoring visit
+    since the plan. Through the CLI."""
     from test_assess_plan import plan_doc
+    from test_placements import BID
 
     amina, sup = kenya("amina"), kenya("sup")
     case_id = build_planned(kenya)
+    assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
     assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc("reunification_done"))).code == 0
     assert sup("approve", case_id, "plan").code == 0
     assert amina("review", case_id, "--from-file", "-", input=json.dumps(REVIEW)).code == 0

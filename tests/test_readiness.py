@@ -427,6 +427,7 @@ def readiness_then_home(kenya, sign_off: bool = True) -> str:
     `conftest.build_reunified` does (`sign_off`: with the officer's sign-off of Form 9A). `kenya`:
     `kenya(worker, now=...)`, the repository's workers as `cpcm` runs them."""
     from test_assess_plan import plan_doc
+    from test_placements import BID
 
     early, early_sup = kenya("amina", now="2026-11-10T09:00:00+03:00"), kenya("sup", now="2026-11-10T09:00:00+03:00")
     case_id = register(early)
@@ -437,6 +438,7 @@ def readiness_then_home(kenya, sign_off: bool = True) -> str:
     made = record(kenya("amina", now="2026-11-12T10:00:00+03:00"), case_id, answers())
     assert made.code == 0, made.stderr
     amina, sup = kenya("amina"), kenya("sup")
+    assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
     assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc("reunification_done"))).code == 0
     assert sup("approve", case_id, "plan").code == 0
     assert amina("review", case_id, "--from-file", "-", input=json.dumps(REVIEW)).code == 0

@@ -153,6 +153,8 @@ def test_kenya__a_review_missed_under_the_6_month_interval_stays_due_on_its_day_
     amina = at("amina", "2026-11-24T10:00:00+03:00")
     ok(amina("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL))
     ok(amina("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)))
+    ok(at("amina", "2026-11-30T10:00:00+03:00")("assess", case_id, "--type", "best-interests", "--from-file", "-",
+                                               input=json.dumps(BID)))
     ok(at("amina", "2026-12-01T10:00:00+03:00")("plan", case_id, "--from-file", "-",
                                                input=json.dumps(plan_doc("reunification_done"))))
     ok(at("sup", "2026-12-01T11:00:00+03:00")("approve", case_id, "plan"))

@@ -53,6 +53,7 @@ def register(app: typer.Typer) -> None:
         edit: bool = typer.Option(False, "--edit", help="Open the current version as YAML in $VISUAL or $EDITOR; the next version is what you save."),
         remove: List[str] = typer.Option([], "--remove", help="With --from-current: a goal or action to take out, by its ID (A3, G2; repeat)."),
         withdraw: bool = typer.Option(False, "--withdraw", help="Take back your own plan version that still waits for approval (with --reason)."),
+        override_reason: Optional[str] = typer.Option(None, "--override-reason", help="A supervisor or manager: record the child's return home (reason reunification_done) without a best-interests record, for this reason.", show_default=False),
         from_file: FromFileOpt = None, set_: SetOpt = None, at: AtOpt = None, no_input: NoInputOpt = False,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
@@ -63,6 +64,7 @@ def register(app: typer.Typer) -> None:
         Example: cpcm form blank plan > plan.yaml; cpcm plan CP-4F7K-9X2N --from-file plan.yaml
         Example: cpcm plan CP-4F7K-9X2N --from-current --reason review --set actions.A2.by=2027-01-10 --remove A3
         Example: cpcm plan CP-4F7K-9X2N --edit --reason reunification_done
+        Example: cpcm plan CP-4F7K-9X2N --from-current --reason reunification_done --override-reason "court ordered her home today"
         Example: cpcm plan CP-4F7K-9X2N --withdraw --reason "written by mistake"
         """
         from cpcm import service
@@ -77,14 +79,14 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
         if withdraw:
-            if set_:
+            if set_ or override_reason:
                 raise UsageError("--withdraw takes only --reason")
             result = service.plan_withdraw(ctx, case_id, reason or "", parse_at(at))
             report_written(result, json_out, f"the waiting plan version of {case_id} is withdrawn")
             return
         if from_current:
             changes = gather(ctx, "plan", None, set_, {}, True)
-            result = service.plan_revise(ctx, case_id, reason, changes, remove, parse_at(at))
+            result = service.plan_revise(ctx, case_id, reason, changes, remove, parse_at(at), override_reason)
         elif edit:
             if set_:
                 raise UsageError("--edit takes no --set: change the file in the editor")
@@ -94,7 +96,7 @@ def register(app: typer.Typer) -> None:
             def write(data: dict):
                 if reason and not data.get("reason"):
                     data["reason"] = reason
-                return service.plan(ctx, case_id, data, parse_at(at), based_on=based_on)
+                return service.plan(ctx, case_id, data, parse_at(at), based_on=based_on, override_reason=override_reason)
 
             result = edit_in_private(current, case_id, write, _edit_again if stdin_is_terminal() else None)
             if result is None:
@@ -102,7 +104,7 @@ def register(app: typer.Typer) -> None:
                 return
         else:
             data = gather(ctx, service.form_for(ctx, "plan"), from_file, set_, {"reason": reason}, no_input)
-            result = service.plan(ctx, case_id, data, parse_at(at))
+            result = service.plan(ctx, case_id, data, parse_at(at), override_reason=override_reason)
         version = result.extra.get("version")
         report_written(result, json_out, f"plan version {version} recorded for {case_id}: actions {', '.join(result.extra.get('actions') or [])}")
 

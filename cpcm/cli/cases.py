@@ -457,6 +457,10 @@ def print_case(data: dict, zone=None) -> None:
 
         rows.append(("follow-up", f"{followup_words(planned) or 'nothing planned'} "
                                   f"(planned at the follow-up of {local_day(planned['at'], zone)})"))
+    if data.get("home_best_interests_owed"):  # the plan for reunification_done a supervisor wrote without one
+        rows.append(("best interests", f"owed: the child's return home ({local_day(data['home_best_interests_owed']['at'], zone)}, "
+                                       "a plan for reunification_done) was recorded without a best-interests record, on a "
+                                       f"supervisor's reason: cpcm assess {data['case_id']} --type best-interests"))
     if data.get("reintegration"):
         rows += reintegration_rows(data["reintegration"], data["case_id"], zone)
     # the other cases of the same child as linked; the siblings as one group, those linked through another sibling too

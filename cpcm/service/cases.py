@@ -837,6 +837,9 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["placement"] = current_placement(folded.placement)
     if data["placement"] is not None and data["placement"]["best_interests_override"]:  # is its record still owed?
         data["placement"]["best_interests_owed"] = path_rules.best_interests_owed(folded) is not None
+    # the child sent home by a plan for reunification_done on a supervisor's reason: its best-interests record is owed
+    owed = path_rules.best_interests_owed(folded)
+    data["home_best_interests_owed"] = {"at": owed} if path_rules.owed_for_plan(folded, owed) else None
     data["reintegration"] = pathway(folded, ctx.policy, ctx.now)
     # the next follow-up as the worker planned it (a date, how often): `due` has it as an item (workflow/followups.py)
     data["followup_plan"] = dict(folded.followup_plan) if folded.followup_plan and folded.status == "open" else None

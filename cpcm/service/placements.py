@@ -3,9 +3,10 @@ and the placements register read of them.
 
 A placement into care, out of it or between placements rests on a best-interests record made
 since the current placement began (ESARO Principle 2); a supervisor or manager may place without
-one, with a reason. A placement with a family or in the community starts the reviews and the
-monitoring visits after reunification. The rules are cpcm.workflow.placements; the care types
-and their settings are the policy's (`placement`).
+one, with a reason. A plan version for reunification_done that is the return home itself keeps
+the same rule (`home_checked`, which `cpcm plan` asks). A placement with a family or in the
+community starts the reviews and the monitoring visits after reunification. The rules are
+cpcm.workflow.placements; the care types and their settings are the policy's (`placement`).
 """
 from __future__ import annotations
 
@@ -113,8 +114,7 @@ def _checked(ctx: Context, case, records: list, data: Mapping[str, Any], when: s
     care_types(ctx)
     body = validate_form(ctx, form_for(ctx, KIND), data, what)
     setting = rules.setting_of(body["care_type"], policy)
-    earlier = [p for p in case.placements if p["at"] <= when]
-    current = max(earlier, key=lambda p: (p["at"], p["record_id"])) if earlier else None
+    current = rules.placement_at(case.placements, when)
     errors = []
     problem = rules.cci_exit_problem(current, setting, body.get("cci_exit"), case_id)
     if problem:
@@ -124,7 +124,7 @@ def _checked(ctx: Context, case, records: list, data: Mapping[str, Any], when: s
         errors.append(FieldError("decision.court_order.number", "is required with a court order's date or expiry"))
     if order.get("expires") and order.get("date") and order["expires"] <= order["date"]:
         errors.append(FieldError("decision.court_order.expires", "is not after the order's date"))
-    bids = [(r.id, utc(r.at)) for r in effective(records) if r.kind == "assessment" and r.body.get("type") == "best_interests"]
+    bids = best_interests_records(records)
     needed = rules.needs_best_interests(current, body, policy)
     given = (body.get("decision") or {}).get("best_interests")
     if given:
@@ -150,7 +150,7 @@ def _checked(ctx: Context, case, records: list, data: Mapping[str, Any], when: s
     if needed and not (body.get("decision") or {}).get("best_interests") and kept_override:
         body["best_interests_override"] = dict(kept_override)  # the supervisor's reason, as recorded with the placement
     elif needed and not (body.get("decision") or {}).get("best_interests"):
-        roles = tuple(policy.get("placement", "override_roles") or rules.OVERRIDE_ROLES)
+        roles = override_roles(policy)
         since = f" since the current placement began ({local_day(current['at'], ctx.zone)})" if current else ""
         # one made after the placement's date (a placement recorded with an earlier --at, or a
         # best-interests record dated wrongly) is not one this placement rests on: say so, not "none"
@@ -171,9 +171,7 @@ def _checked(ctx: Context, case, records: list, data: Mapping[str, Any], when: s
             raise Refused(f"only a {' or '.join(roles)} can place a child without a best-interests record",
                           f"Record it first: cpcm assess {case_id} --type best-interests; or ask your supervisor.", rule=RULE)
         body["best_interests_override"] = {"reason": reason, "by": worker.id}
-        owed = (f"within {policy.duration('placement_best_interests', 'limit').words()}, on cpcm due"
-                if "placement_best_interests" in policy.rules else "as soon as you can")
-        warnings.append(f"placed without a best-interests record, on a supervisor's reason: record one {owed} "
+        warnings.append(f"placed without a best-interests record, on a supervisor's reason: record one {owed_words(policy)} "
                         f"(cpcm assess {case_id} --type best-interests)")
     elif reason:
         warnings.append("--override-reason was not needed (a best-interests record is on file, or none is needed) "
@@ -182,6 +180,72 @@ def _checked(ctx: Context, case, records: list, data: Mapping[str, Any], when: s
     if rules.starts_monitoring(current, setting, body["care_type"]):
         body["reunification"] = True
     return body, warnings, current
+
+
+def best_interests_records(records: list) -> list[tuple[str, str]]:
+    """The case's best-interests assessments in force: (record id, its time in UTC)."""
+    return [(r.id, utc(r.at)) for r in effective(records) if r.kind == "assessment" and r.body.get("type") == "best_interests"]
+
+
+def override_roles(policy) -> tuple[str, ...]:
+    """Who may move a child without a best-interests record, on a reason (`placement.override_roles`)."""
+    return tuple(policy.get("placement", "override_roles") or rules.OVERRIDE_ROLES)
+
+
+def owed_words(policy) -> str:
+    """By when the best-interests record a supervisor moved the child without is owed, in words."""
+    return (f"within {policy.duration('placement_best_interests', 'limit').words()}, on cpcm due"
+            if "placement_best_interests" in policy.rules else "as soon as you can")
+
+
+HOME_RULE = "reunification-best-interests"
+
+
+def home_checked(ctx: Context, case, records: list, body: dict, when: str,
+                 override_reason: str | None) -> tuple[list[str], list[str]]:
+    """A plan version (`body`, validated) checked at `when` (UTC) against `case` (the fold of
+    `records`) by the placement's best-interests rule (ESARO Principle 2): one for
+    reunification_done that is the child's return home (rules.plan_needs_best_interests) needs a
+    best-interests record made by then since the placement in force began (rules.best_interests_for),
+    or a supervisor's or manager's reason (`override_reason`, recorded in `body` as
+    `best_interests_override`: the record is then owed, rules.best_interests_owed). Refused
+    otherwise, with nothing written. (warnings, next steps)"""
+    policy, case_id = ctx.policy, case.id
+    reason = (override_reason or "").strip()
+    bids = best_interests_records(records)
+    current = rules.placement_at(case.placements, when)
+    home = body.get("reason") == rules.REUNIFICATION_DONE
+    if not home or not rules.plan_needs_best_interests(case.placements, when, policy) or rules.best_interests_for(current, bids, when):
+        steps = []
+        if body.get("reason") == "reunification_date_set" and rules.needs_best_interests(current, rules.HOME, policy) \
+                and not rules.best_interests_for(current, bids, when):
+            steps.append(f"the child's return home needs a best-interests record first (ESARO Principle 2): cpcm assess "
+                         f"{case_id} --type best-interests, before the plan for reunification_done or the placement home")
+        return (["--override-reason was not needed (a best-interests record is on file, or none is needed) and is not recorded"]
+                if reason else []), steps
+    roles = override_roles(policy)
+    what = f"plan for {case_id}"
+    since = f" since the current placement began ({local_day(current['at'], ctx.zone)})" if current else ""
+    rule = (f"{what}: reason reunification_done records the child's return home, which needs a best-interests record first, "
+            f"as a placement home does (ESARO Principle 2)")
+    if not reason:
+        later = sorted(w for rid, w in bids if w > when and (current is None or (w, rid) > (current["at"], current["record_id"])))
+        if later:
+            raise Refused(f"{rule}; {case_id} has none made by this version's date ({local_day(when, ctx.zone)}){since}: its "
+                          f"best-interests record is dated {local_day(later[0], ctx.zone)}, after it",
+                          f"If the decision was made before the return home, correct that record's date: cpcm correct {case_id} "
+                          f"assessment@best-interests --at WHEN --reason ...; otherwise give this version's own date with --at. "
+                          "Nothing was written.", rule=HOME_RULE)
+        raise Refused(f"{rule}; {case_id} has none{since}",
+                      f"Record it: cpcm assess {case_id} --type best-interests, then write this version again; or a "
+                      f"{' or '.join(roles)} writes it with --override-reason TEXT. Nothing was written.", rule=HOME_RULE)
+    if not ctx.need_worker().has_role(*roles):
+        raise Refused(f"only a {' or '.join(roles)} can record a child's return home without a best-interests record",
+                      f"Record it first: cpcm assess {case_id} --type best-interests; or ask your supervisor. Nothing was written.",
+                      rule=HOME_RULE)
+    body["best_interests_override"] = {"reason": reason, "by": ctx.worker.id}
+    return [f"the child's return home recorded without a best-interests record, on a supervisor's reason: record one "
+            f"{owed_words(policy)} (cpcm assess {case_id} --type best-interests)"], []
 
 
 def _next_steps(ctx: Context, case_id: str, body: Mapping[str, Any], current) -> list[str]:

@@ -6,7 +6,7 @@ from typing import Any, Iterable, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.domain.ids import normalise_conference_id
-from cpcm.domain.records import CORRECTION_KEYS, Record
+from cpcm.domain.records import CORRECTION_KEYS, Record, utc
 from cpcm.errors import Busy, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, form_for, load_case, load_records, risk_reason_errors,
                                   validate_form, writes)
@@ -178,12 +178,15 @@ def approvers_warning(ctx: Context, case_id: str, after: Case, what: str, subjec
 
 @writes
 def plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None,
-         based_on: str | None = None) -> Written:
+         based_on: str | None = None, override_reason: str | None = None) -> Written:
     """Record a new version of the case plan; in force once approved where the policy says so.
     Every goal and action gets its ID (kept from the version before where it is the same).
     `based_on`: the record ID of the version this one was edited from (cpcm plan --edit):
-    refused when another version was written since."""
-    return _write_plan(ctx, case_id, data, at, based_on)
+    refused when another version was written since. A version for reunification_done that is the
+    child's return home needs a best-interests record first, as a placement home does
+    (placements.home_checked); `override_reason`: a supervisor's or manager's reason to write it
+    without one (the record is then owed)."""
+    return _write_plan(ctx, case_id, data, at, based_on, override_reason=override_reason)
 
 
 def _left_out(ctx: Context, case_id: str, case: Case, after: Case, removed: Iterable[str]) -> list[str]:
@@ -203,7 +206,9 @@ def _left_out(ctx: Context, case_id: str, case: Case, after: Case, removed: Iter
 
 
 def _write_plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None, based_on: str | None,
-                removed: Iterable[str] = ()) -> Written:
+                removed: Iterable[str] = (), override_reason: str | None = None) -> Written:
+    from cpcm.service.placements import home_checked
+
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
     if based_on is not None:
@@ -214,12 +219,14 @@ def _write_plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetim
     body = _numbered_body(ctx, case_id, case, data)
     if body.get("interim") is None and case.stage in ("registered", "initial_assessment", "reopened"):
         body["interim"] = True
+    # the child's return home: a best-interests record first, or a supervisor's reason (the placement's rule)
+    home, home_steps = home_checked(ctx, case, records, body, utc((at or ctx.now).isoformat()), override_reason)
     record = append(ctx, case, "plan", "plan", body, at)
     after = fold(case_id, records + [record])
     version = after.plan["version"]
-    steps = []
+    steps = list(home_steps)
     nobody = approvers_warning(ctx, case_id, after, f"plan version {version}")
-    warnings = _left_out(ctx, case_id, case, after, removed) + nobody
+    warnings = home + _left_out(ctx, case_id, case, after, removed) + nobody
     if approvals.required(ctx.policy, "plan"):
         if not nobody:  # else nobody may run `cpcm approve` on it: the warning names the ways out
             steps.append(f"plan version {version} is in force once a supervisor approves it: {approve_command(ctx, case_id, after, 'plan')}")
@@ -247,7 +254,8 @@ def plan_current(ctx: Context, case_id: str) -> tuple[str, dict]:
     if current is None:
         raise NotFound(f"{case_id} has no plan yet to start from", f"Write the first version: cpcm plan {case_id} --from-file F")
     ids = plan_actions.ids_by_version(records)[current.id]
-    body = {k: v for k, v in current.body.items() if k not in CORRECTION_KEYS}
+    # not typed by the worker: a supervisor's reason to send the child home without a best-interests record is that version's
+    body = {k: v for k, v in current.body.items() if k not in CORRECTION_KEYS and k != "best_interests_override"}
     for name in ("goals", "actions"):
         body[name] = [{"id": item_id, **{k: v for k, v in dict(item).items() if k != "id"}}
                       for item_id, item in zip(ids[name], body.get(name) or [])]
@@ -256,7 +264,7 @@ def plan_current(ctx: Context, case_id: str) -> tuple[str, dict]:
 
 @writes
 def plan_revise(ctx: Context, case_id: str, reason: str | None, changes: Mapping[str, Any], remove: Iterable[str] = (),
-                at: datetime | None = None) -> Written:
+                at: datetime | None = None, override_reason: str | None = None) -> Written:
     """The next plan version from the current one (cpcm plan --from-current): `changes` as
     --set gives them (`{'actions': {'A2': {'by': '2027-01-10'}}, 'contingency': ...}`, `new`,
     `new1` … for a new goal or action), `remove` the IDs to take out, and the reason for the
@@ -276,7 +284,7 @@ def plan_revise(ctx: Context, case_id: str, reason: str | None, changes: Mapping
     for key in ("interim",):  # a revision is no interim plan unless it says so
         if key in revised and "interim" not in changes and case.stage not in ("registered", "initial_assessment", "reopened"):
             revised.pop(key)
-    return _write_plan(ctx, case_id, revised, at, based_on, remove)
+    return _write_plan(ctx, case_id, revised, at, based_on, remove, override_reason)
 
 
 # a request its author may take back, as the messages name it
@@ -444,6 +452,7 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
     if not verdict:
         raise Refused(f"only a supervisor or manager can {verb} a {words}", "Ask your supervisor.", rule="approval-needs-supervisor")
     pending = approvals.pending(case, subject)
+    late = _home_refusal(ctx, case, pending) if subject == "plan" and approve else []
     body = {"subject": subject, "target": pending.get("record_id")}
     if approvals.own_request(subject, actor, case):  # allowed by the policy: only with the reason recorded
         if not (note or "").strip():
@@ -474,7 +483,31 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
         if under and approve:
             steps.append(f"the transfer approved before it ({under.get('record_id')}) no longer stands: this approval "
                          "decides where the child goes")
-    return Written(case_id, record.id, record.kind, next_steps=tuple(steps) + settles_step(settled))
+    return Written(case_id, record.id, record.kind, tuple(late), next_steps=tuple(steps) + settles_step(settled))
+
+
+def _home_refusal(ctx: Context, case: Case, pending: Mapping[str, Any]) -> list[str]:
+    """A plan version for reunification_done that sent the child home without the best-interests
+    record it needed (placements.home_without_best_interests: written before `cpcm plan` asked for
+    one, or on a copy that did not) is not approved while none is on file (ESARO Principle 2:
+    Refused, nothing written); with one made since, it is, with a warning that says so."""
+    from cpcm.domain.dates import local_day
+    from cpcm.workflow import placements
+
+    if pending.get("reason") != placements.REUNIFICATION_DONE \
+            or not placements.home_without_best_interests(case, pending["at"], ctx.policy):
+        return []
+    version, case_id = pending.get("version"), case.id
+    made = case.last("assessment.best_interests", pending["at"])
+    if made is None:
+        raise Refused(f"plan version {version} of {case_id} (reason reunification_done, {local_day(pending['at'], ctx.zone)}) "
+                      "records the child's return home with no best-interests record made before it and no supervisor's "
+                      "reason: a return home needs one first, as a placement home does (ESARO Principle 2); it was not "
+                      "approved", f"Record it: cpcm assess {case_id} --type best-interests, then approve the version; or reject "
+                      f"it: cpcm reject {case_id} plan --note .... Nothing was written.", rule="reunification-best-interests")
+    return [f"plan version {version} of {case_id} records the child's return home ({local_day(pending['at'], ctx.zone)}) before "
+            f"its best-interests record ({local_day(made, ctx.zone)}): approved on that record, made after the decision it "
+            "should come before (ESARO Principle 2)"]
 
 
 def approved_again(case_id: str, request: Mapping[str, Any]) -> str:

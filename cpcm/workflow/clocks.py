@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from cpcm.domain.policy import Policy
 from cpcm.workflow import approvals
 from cpcm.workflow.followups import PLANNED
+from cpcm.workflow.placements import HOME_OVERRIDDEN
 from cpcm.workflow.referrals import NEEDS_WORKER, STATUSES, WAITING
 
 WORKER = "worker"          # the case's worker owns the item
@@ -140,9 +141,12 @@ CLOCKS: tuple[Clock, ...] = (
           "reunification or a family- or community-based placement (cpcm placement), then each home visit", ("home_visit",),
           "a home visit (followup --method home_visit)", "placement_monitoring", "placement_monitoring", asks=("followup",)),
     # ESARO Principle 2: a placement a supervisor made without a best-interests record (its override's reason) still
-    # owes one, made at or after it (placements.best_interests_owed; only for the placement in force)
+    # owes one, made at or after it (placements.best_interests_owed; only for the placement in force), and so does a
+    # plan for reunification_done a supervisor wrote without one since it began (the child's return home)
     Clock("placement-best-interests", "placement_best_interests", "Best-interests record after a placement without one",
-          ("placement",), "a placement a supervisor made without a best-interests record (its reason recorded)",
+          ("placement", HOME_OVERRIDDEN),
+          "a placement, or a plan for reunification_done (the child's return home), a supervisor made without a "
+          "best-interests record (its reason recorded)",
           ("assessment.best_interests",), "a best-interests assessment made at or after the placement",
           "placement_best_interests", "placement_best_interests", asks=("assessment.best_interests",)),
     Clock("court-order", "court_order", "Court order expiry", ("placement",), "a placement under a court order with an expiry date",

@@ -920,10 +920,16 @@ def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     if placed is not None and "placement_best_interests" in policy.rules:
         limit = _parts(policy).duration("placement_best_interests", "limit")
         day = _t(placed, zone_of(now)).date().isoformat()
-        items.append(Deadline(case.id, "placement-best-interests", "record the best-interests assessment of the placement",
+        if placements.owed_for_plan(case, placed):  # the return home a plan for reunification_done recorded
+            title, moved, what = ("record the best-interests assessment of the return home",
+                                  f"the child's return home (a plan for reunification_done) was recorded on {day}", "it")
+        else:
+            title, moved, what = ("record the best-interests assessment of the placement", f"the child was placed on {day}",
+                                  "the placement")
+        items.append(Deadline(case.id, "placement-best-interests", title,
                               limit.after(_t(placed, zone_of(now))), None, case.worker, "placement_best_interests",
-                              f"the child was placed on {day} on a supervisor's reason, without a best-interests record: it is "
-                              f"still owed, within {limit.words()} of the placement (cpcm assess {case.id} --type best-interests)",
+                              f"{moved} on a supervisor's reason, without a best-interests record: it is "
+                              f"still owed, within {limit.words()} of {what} (cpcm assess {case.id} --type best-interests)",
                               _parts(policy).source("placement_best_interests"), case.risk))
     return items
 

@@ -671,7 +671,8 @@ def rates_risk(command: str, body: Mapping[str, Any]) -> bool:
 def derived_events(record: Record, command: str) -> list[str]:
     """Events a record implies besides its command: a protection response, a plan written for
     reunification_done (what is the reunification, the fold's `reunification` event, is decided
-    once, from the placements and these: `placements.reunifications`)."""
+    once, from the placements and these: `placements.reunifications`) and, written on a
+    supervisor's reason without a best-interests record, `placements.HOME_OVERRIDDEN`)."""
     body = record.body
     extra = []
     if command == "assessment.initial" and body.get("immediate_actions"):
@@ -689,8 +690,10 @@ def derived_events(record: Record, command: str) -> list[str]:
         extra.append("lives_with_updated")  # who the child lives with, told by an update after a placement (placements.lives_with_now)
     if command == "assessment.best_interests" and body.get("decision") in placements.INTO_CARE_DECISIONS:
         extra.append(placements.INTO_CARE)  # not the path of reintegration's step (placements.pathway)
-    if command == "plan" and body.get("reason") == "reunification_done":
-        extra.append("reunification_done")
+    if command == "plan" and body.get("reason") == placements.REUNIFICATION_DONE:
+        extra.append(placements.REUNIFICATION_DONE)
+        if body.get("best_interests_override"):  # home on a supervisor's reason: the record is owed (placements.best_interests_owed)
+            extra.append(placements.HOME_OVERRIDDEN)
     if command.startswith("followup") and body.get("risk_increased") == "yes":
         extra.append("risk_increased")
     if rates_risk(command, body):  # the risk was re-rated

@@ -189,6 +189,29 @@ def starts_monitoring(current: Mapping[str, Any] | None, setting: str | None, ca
     return current is None or current.get("care_type") != care_type
 
 
+def placement_at(placements: Iterable[Mapping[str, Any]], at: str) -> Mapping[str, Any] | None:
+    """The placement in force at `at` (UTC): the latest by its date not after it (the record id
+    orders two at the same time), or None."""
+    earlier = [p for p in placements if p["at"] <= at]
+    return max(earlier, key=lambda p: (p["at"], p["record_id"])) if earlier else None
+
+
+def _same_stay(plan: str, home: str, residential: Iterable[str]) -> bool:
+    """Whether a plan for reunification_done at `plan` and a placement home at `home` are of one
+    stay out of residential care: no placement in residential care between the two."""
+    low, high = min(plan, home), max(plan, home)
+    return not any(low < moved < high for moved in residential)
+
+
+def accounted_for(placements: Iterable[Mapping[str, Any]], plan: str) -> bool:
+    """Whether a placement home (`reunification` on it) of the same stay out of residential care,
+    recorded before or after it, accounts for a plan for reunification_done written at `plan`:
+    the plan confirms that placement and is no reunification of its own (`reunifications`)."""
+    placed = list(placements)
+    residential = [p["at"] for p in placed if p.get("setting") == "residential"]
+    return any(_same_stay(plan, p["at"], residential) for p in placed if p.get("reunification"))
+
+
 def reunifications(placements: Iterable[Mapping[str, Any]], plans: Iterable[str]) -> tuple[str, ...]:
     """When the child was reunified (times as the fold keeps them, UTC, in order): the one answer
     the reviews, the monitoring visits, the path of reintegration and closure read (the fold's
@@ -200,14 +223,53 @@ def reunifications(placements: Iterable[Mapping[str, Any]], plans: Iterable[str]
     home not recorded as a placement) is a reunification itself, at the plan's time."""
     placed = list(placements)
     homes = [p["at"] for p in placed if p.get("reunification")]
-    residential = [p["at"] for p in placed if p.get("setting") == "residential"]
-
-    def confirms(plan: str, home: str) -> bool:
-        low, high = min(plan, home), max(plan, home)
-        return not any(low < moved < high for moved in residential)
-
-    alone = [plan for plan in plans if not any(confirms(plan, home) for home in homes)]
+    alone = [plan for plan in plans if not accounted_for(placed, plan)]
     return tuple(sorted(homes + alone))
+
+
+# -- a plan that sends the child home (ESARO Principle 2) -------------------------------------------
+# A plan version for `reunification_done` that no placement home accounts for (`accounted_for`) is the child's
+# return home itself: the move a placement with the family (HOME) is, under the placement's rule
+# (`needs_best_interests`, `best_interests_for`, the policy's `placement.best_interests_required` and
+# `override_roles`). A plan for `reunification_date_set` moves nobody: the placement home, or the plan for
+# reunification_done, that carries the child home is what needs the record first.
+REUNIFICATION_DONE = "reunification_done"
+HOME = {"care_type": "family"}
+# the fold's event: a plan for reunification_done written on a supervisor's reason without a best-interests
+# record (its `best_interests_override`), at its time: the record is still owed (`best_interests_owed`)
+HOME_OVERRIDDEN = "reunification_done.override"
+
+
+def plan_needs_best_interests(placements: Iterable[Mapping[str, Any]], at: str, policy: Policy) -> bool:
+    """Whether a plan version for reunification_done written at `at` (UTC) needs a best-interests
+    record first: it is the child's return home (no placement home of the same stay accounts for
+    it) and the placement rule asks one of a move from the placement in force then to the family."""
+    placed = list(placements)
+    if accounted_for(placed, at):
+        return False
+    return needs_best_interests(placement_at(placed, at), HOME, policy)
+
+
+def home_without_best_interests(case: Case, at: str, policy: Policy) -> bool:
+    """Whether the plan version for reunification_done written at `at` sent the child home without
+    the best-interests record it needed: none made by then since the placement in force began
+    (`best_interests_for`; the fold keeps their times: one of the same time as the placement counts)
+    and no supervisor's reason recorded with it (HOME_OVERRIDDEN). A version written before the rule
+    was kept, or on a copy that did not keep it."""
+    if not plan_needs_best_interests(case.placements, at, policy) or at in case.events.get(HOME_OVERRIDDEN, ()):
+        return False
+    made = [("~", when) for when in case.events.get("assessment.best_interests", ())]  # "~": after any record id
+    return best_interests_for(placement_at(case.placements, at), made, at) is None
+
+
+def homes_without_best_interests(case: Case, policy: Policy) -> list[str]:
+    """When each plan version for reunification_done of an open case was written (UTC, in order)
+    that sent the child home without the best-interests record it needed (`home_without_best_interests`)
+    and none has been made since: what `cpcm check` reports (ESARO Principle 2)."""
+    if case.status != "open":
+        return []
+    return sorted(at for at in set(case.events.get(REUNIFICATION_DONE, ()))
+                  if home_without_best_interests(case, at, policy) and not case.last("assessment.best_interests", at))
 
 
 def cci_exit_problem(current: Mapping[str, Any] | None, setting: str | None, cci_exit: str | None,
@@ -290,16 +352,27 @@ def court_order_expiry(case: Case, policy: Policy, now: datetime) -> OrderExpiry
 
 
 def best_interests_owed(case: Case) -> str | None:
-    """When the placement in force was made, if a supervisor made it without a best-interests record
-    (its override's reason) and none has been made since (ESARO Principle 2: the record is still
-    owed; open cases). A later placement with its own record, or without one on a new reason, is
-    the one asked about then."""
+    """When the child was moved without a best-interests record on a supervisor's reason, if none
+    has been made since (ESARO Principle 2: the record is still owed; open cases): the placement in
+    force, made so (its override's reason), or a plan for reunification_done written so since it
+    began (HOME_OVERRIDDEN), the latest of them. A later placement with its own record, or without
+    one on a new reason, is the one asked about then."""
     current = case.placement
-    if case.status != "open" or not current or not current.get("best_interests_override"):
+    if case.status != "open":
         return None
-    if case.last("assessment.best_interests", current["at"]):
+    moved = [t for t in case.events.get(HOME_OVERRIDDEN, ()) if current is None or t >= current["at"]]
+    if current and current.get("best_interests_override"):
+        moved.append(current["at"])
+    if not moved or case.last("assessment.best_interests", max(moved)):
         return None
-    return current["at"]
+    return max(moved)
+
+
+def owed_for_plan(case: Case, owed: str | None) -> bool:
+    """Whether the move `best_interests_owed` names is a plan for reunification_done (not a placement)."""
+    current = case.placement
+    return owed is not None and owed in case.events.get(HOME_OVERRIDDEN, ()) and not (
+        current and current.get("best_interests_override") and current["at"] == owed)
 
 
 # -- the path of reintegration -------------------------------------------------------------------

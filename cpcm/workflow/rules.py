@@ -4,7 +4,7 @@
 (scripts match on them): `<deadline>-overdue`, `<deadline>-target-missed`,
 `plan-missing-closure-criteria`, `plan-not-approved`, `caseload-over-cap`, `caseload-near-cap`,
 `reached-18-without-justification`, `transition-out-of-order`, `referral-consent-corrected`,
-`referral-consent-withdrawn`, `transfer-consent-corrected`.
+`referral-consent-withdrawn`, `transfer-consent-corrected`, `reunification-without-best-interests`.
 """
 from __future__ import annotations
 
@@ -57,6 +57,12 @@ def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDeci
                      else "waits for approval")
             problems.append(Problem("plan-not-approved", "warning", f"plan version {plan['version']} {state}: it is not in force",
                                     "plan_approval", policy.source("plan_approval"), case.id, case.worker))
+    for home in placements.homes_without_best_interests(case, policy):  # ESARO Principle 2, the placement's rule
+        problems.append(Problem("reunification-without-best-interests", "error",
+                                f"a plan version for reunification_done ({local_text(home, zone)}) records the child's return "
+                                "home with no best-interests record made before it and no supervisor's reason, and none has "
+                                f"been made since: record it (cpcm assess {case.id} --type best-interests)",
+                                "placement", policy.source("placement", "best_interests_required"), case.id, case.worker))
     born = case.birth_date()
     limit = int(policy.get("child_age_limit", "years", 18))
     if case.status == "open" and born and case.age_on(now.date()) is not None and case.age_on(now.date()) >= limit \

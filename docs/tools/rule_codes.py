@@ -99,6 +99,10 @@ MEANINGS = {
                                   "consent that a correction (`cpcm correct`) says did not allow it (refused, not possible, "
                                   "another agency or ended): it has no valid consent (error, until the request is withdrawn, "
                                   "rejected or carried out, or a supervisor records an override for transfer to that agency)",
+    "reunification-without-best-interests": "a plan version for `reunification_done` recorded the child's return home "
+                                            "with no best-interests record made before it and no supervisor's reason (written "
+                                            "before `cpcm plan` asked for one, or on a copy that did not), and none has been "
+                                            "made since (error, until one is: `cpcm assess CASE --type best-interests`)",
     # cpcm verify
     "unsigned-commit": "a commit made after the history began to be signed has no signature; `cpcm sync` refuses it too",
     "bad-signature": "a commit's signature does not match the commit; `cpcm sync` refuses it too",
@@ -210,6 +214,12 @@ MEANINGS = {
     "placement-best-interests": "a placement into care, out of it or between placements needs a best-interests record made "
                                 "since the current placement began (ESARO Principle 2); a supervisor or manager may place "
                                 "without one with `--override-reason REASON`",
+    "reunification-best-interests": "a plan version for `reunification_done` that is the child's return home (no placement "
+                                    "home of the same stay accounts for it) needs a best-interests record made since the "
+                                    "current placement began, as a placement home does (ESARO Principle 2); a supervisor or "
+                                    "manager may write it without one with `cpcm plan ... --override-reason REASON`. `cpcm "
+                                    "approve CASE plan` refuses with it a version written without either while no "
+                                    "best-interests record is on file",
     "nothing-to-report": "the document asked for has nothing to report: no closure, or no transfer, on the case",
     "child-file-needs-supervisor": "the child's own file is given (`render child-file --given-to`) by a supervisor or manager, as the policy's `child_file.release_by_supervisor` says",
     "conference-closed": "the conference is closed: nothing more can be recorded in it",

@@ -1,0 +1,169 @@
+"""The child's return home recorded by a plan version (reason reunification_done) keeps the
+placement's best-interests rule (ESARO Principle 2; cpcm/workflow/placements.py, one rule): refused
+without a best-interests record made before it, accepted with one, or on a supervisor's reason
+(`--override-reason`, as `cpcm placement` takes it), after which the record is owed on `due`, in
+`show` and on `check` as for a placement. A version written before the rule was kept (no record,
+no reason) is not approved while none is on file, and `cpcm check` reports it. Through the CLI."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from conftest import build_planned, commit_count
+from test_assess_plan import plan_doc
+from test_placements import ADMISSION, BID, KINSHIP, placed
+
+from cpcm.store import policies
+from cpcm.workflow import placements as rules
+
+KENYA = policies.load("kenya")
+LATER = "2026-11-27T09:00:00+03:00"  # four days on: past the 72 hours the record is owed within
+
+
+def home_plan(cli, case_id: str, *extra: str):
+    return cli("plan", case_id, "--from-file", "-", "--json", *extra, input=json.dumps(plan_doc("reunification_done")))
+
+
+def due_items(cli, case_id: str) -> dict:
+    return {i["code"]: i for i in cli("due", "--within", "30", "--json").json() if i["case_id"] == case_id}
+
+
+def test_cli__a_plan_home_without_best_interests_exits_4_naming_the_reason_and_writes_nothing(kenya):
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = build_planned(kenya)
+    commits = commit_count(kenya.root)
+    refused = home_plan(amina, case_id)
+    assert refused.code == 4 and refused.json()["rule"] == "reunification-best-interests"
+    text = amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc("reunification_done")))
+    assert text.code == 4 and "reason reunification_done" in text.stderr and "best-interests record first" in text.stderr
+    assert f"cpcm assess {case_id} --type best-interests" in text.stderr and "--override-reason" in text.stderr
+    revised = amina("plan", case_id, "--from-current", "--reason", "reunification_done")
+    assert revised.code == 4 and "best-interests record first" in revised.stderr
+    worker = home_plan(amina, case_id, "--override-reason", "the court sent her home today")
+    assert worker.code == 4 and "only a supervisor or manager" in worker.stderr
+    assert commit_count(kenya.root) == commits
+    assert "reunification_done" not in amina("log", case_id, "--json").stdout
+    assert sup("approve", case_id, "plan").code == 4  # nothing waits: the version was not written
+
+
+def test_cli__a_plan_home_after_a_best_interests_record_is_written_and_approved(kenya):
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = build_planned(kenya)
+    assert home_plan(amina, case_id).code == 4
+    assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    written = home_plan(amina, case_id)
+    assert written.code == 0, written.stderr
+    assert not any("best-interests" in w for w in written.json()["warnings"])
+    approved = sup("approve", case_id, "plan", "--json")
+    assert approved.code == 0 and approved.json()["warnings"] == []
+    assert "placement-best-interests" not in due_items(amina, case_id)
+    assert "reunification-without-best-interests" not in sup("check", case_id).stdout
+
+
+def test_cli__in_residential_care_the_record_must_be_made_since_the_admission(kenya):
+    """The admission's own decision (into care) is not the one a return home rests on: as for a
+    placement home, a best-interests record made since the placement in force began."""
+    case_id = build_planned(kenya)
+    admitted, later = kenya("amina", now="2026-11-24T09:00:00+03:00"), kenya("amina", now="2026-11-26T09:00:00+03:00")
+    assert admitted("assess", case_id, "--type", "best-interests", "--from-file", "-",
+                    input=json.dumps(dict(BID, decision="alternative_care_placement"))).code == 0
+    assert placed(admitted, case_id, ADMISSION).code == 0
+    refused = home_plan(later, case_id)
+    assert refused.code == 4 and "since the current placement began (2026-11-24)" in refused.stderr
+    assert later("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    assert home_plan(later, case_id).code == 0
+
+
+def test_cli__a_plan_confirming_the_placement_home_needs_no_record_of_its_own(kenya):
+    """The placement home carried the rule (here on a supervisor's reason): the plan for
+    reunification_done of the same stay confirms it and is not refused; a reason given for it is
+    not needed and not recorded."""
+    case_id = build_planned(kenya)
+    sup, later = kenya("sup", now="2026-11-24T09:00:00+03:00"), kenya("sup", now="2026-11-26T09:00:00+03:00")
+    assert placed(sup, case_id, ADMISSION, "--override-reason", "police brought her").code == 0
+    assert placed(later, case_id, KINSHIP, "--override-reason", "court order").code == 0
+    amina = kenya("amina", now="2026-11-27T09:00:00+03:00")
+    written = home_plan(kenya("sup", now="2026-11-27T09:00:00+03:00"), case_id, "--override-reason", "to be sure")
+    assert written.code == 0, written.stderr
+    assert any("--override-reason was not needed" in w for w in written.json()["warnings"])
+    logged = amina("show", case_id, "--json").json()["plan"]["content"]
+    assert "best_interests_override" not in logged
+
+
+def test_cli__a_supervisors_reason_writes_it_and_the_record_is_owed_on_due_show_and_check(kenya):
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = build_planned(kenya)
+    written = home_plan(sup, case_id, "--override-reason", "the court sent her home today")
+    assert written.code == 0, written.stderr
+    assert any("without a best-interests record, on a supervisor's reason" in w and "within 72 hours" in w
+               for w in written.json()["warnings"])
+    owed = due_items(amina, case_id)["placement-best-interests"]
+    assert owed["title"] == "record the best-interests assessment of the return home"
+    assert owed["due"].startswith("2026-11-26T09:00") and owed["rule"] == "placement_best_interests"
+    assert f"cpcm assess {case_id} --type best-interests" in owed["why"]
+    shown = amina("show", case_id)
+    assert "best interests\towed: the child's return home (2026-11-23, a plan for reunification_done)" in shown.stdout
+    shown = amina("show", case_id, "--json").json()
+    assert shown["home_best_interests_owed"]["at"].startswith("2026-11-23T09:00")
+    assert shown["plan"]["content"]["best_interests_override"] == {"reason": "the court sent her home today", "by": "sup"}
+    late = kenya("sup", now=LATER)("check", case_id, "--json")
+    assert "placement-best-interests-overdue" in {p["code"] for p in late.json()}
+    assert "reunification-without-best-interests" not in {p["code"] for p in late.json()}  # the reason was recorded
+    assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    assert "placement-best-interests" not in due_items(amina, case_id)
+    assert "best interests\towed" not in amina("show", case_id).stdout
+    assert "placement-best-interests-overdue" not in kenya("sup", now=LATER)("check", case_id).stdout
+
+
+def test_cli__a_version_written_before_the_rule_is_not_approved_without_a_record_and_check_reports_it(kenya, monkeypatch):
+    """A plan for reunification_done written with no best-interests record and no reason (as before
+    the rule was kept): approving it is refused while none is on file, and `cpcm check` reports it
+    as an error; once one is made, it is approved with a warning that it came after the version."""
+    from cpcm.service import placements as placement_service
+
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = build_planned(kenya)
+    with monkeypatch.context() as patch:  # the plan command as it was: no best-interests check
+        patch.setattr(placement_service, "home_checked", lambda ctx, case, records, body, when, reason: ([], []))
+        assert home_plan(amina, case_id).code == 0
+    commits = commit_count(kenya.root)
+    refused = sup("approve", case_id, "plan")
+    assert refused.code == 4 and "no best-interests record made before it" in refused.stderr
+    assert f"cpcm assess {case_id} --type best-interests" in refused.stderr and f"cpcm reject {case_id} plan" in refused.stderr
+    assert sup("approve", case_id, "plan", "--json").json()["rule"] == "reunification-best-interests"
+    assert commit_count(kenya.root) == commits
+    check = sup("check", case_id, "--json")
+    assert check.code == 1
+    problem = next(p for p in check.json() if p["code"] == "reunification-without-best-interests")
+    assert problem["severity"] == "error" and "ESARO Principle 2" in problem["source"]
+    later = kenya("amina", now="2026-11-24T09:00:00+03:00")
+    assert later("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    approved = kenya("sup", now="2026-11-24T10:00:00+03:00")("approve", case_id, "plan", "--json")
+    assert approved.code == 0, approved.stderr
+    assert any("before its best-interests record (2026-11-24)" in w for w in approved.json()["warnings"])
+    assert "reunification-without-best-interests" not in kenya("sup", now="2026-11-24T10:00:00+03:00")("check", case_id).stdout
+
+
+def test_cli__a_plan_setting_the_reunification_date_says_the_record_comes_first(kenya):
+    """Setting the date moves nobody: written without a record, it says the return home needs one."""
+    amina = kenya("amina")
+    case_id = build_planned(kenya)
+    written = amina("plan", case_id, "--from-file", "-", "--json", input=json.dumps(plan_doc("reunification_date_set")))
+    assert written.code == 0, written.stderr
+    assert any("return home needs a best-interests record first" in s for s in written.json()["next_steps"])
+
+
+@pytest.mark.parametrize("placements, needed", [
+    ((), True),                                                                                  # no placement: the plan is the move
+    (({"record_id": "P1", "at": "2026-11-20T06:00:00+00:00", "care_type": "institutional_care", "setting": "residential"},), True),
+    (({"record_id": "P1", "at": "2026-11-20T06:00:00+00:00", "care_type": "institutional_care", "setting": "residential"},
+      {"record_id": "P2", "at": "2026-11-22T06:00:00+00:00", "care_type": "kinship", "setting": "family_based",
+       "reunification": True}), False),                                                          # the placement home was the move
+])
+def test_plan_needs_best_interests__the_placements_rule_for_a_plan_home(placements, needed):
+    at = "2026-11-23T06:00:00+00:00"
+    assert rules.plan_needs_best_interests(placements, at, KENYA) is needed
+    off = replace(KENYA, rules={**KENYA.rules, "placement": {**KENYA.rules["placement"], "best_interests_required": False}})
+    assert rules.plan_needs_best_interests(placements, at, off) is False  # the placement's switch governs it too
