@@ -115,3 +115,18 @@ def test_a_followup_dated_before_a_later_one_counts_from_the_later(cli_as):
     assert back.code == 0, back.stderr
     assert [i["due"][:16] for i in next_followups(late)] == ["2026-12-11T10:00"]
     assert not [i for i in late("due", "--overdue", "--json").json() if i["code"] == "next-followup"]
+
+
+def test_a_followup_that_planned_the_next_is_corrected_after_the_case_closed(cli_as):
+    """The plan a follow-up made stays as it was when another field of it is corrected after the
+    case closed; a new plan in that correction is refused, as on a closed case."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina)
+    record_id = amina("followup", case_id, *BASE, "--every", "1mo", "--json").json()["record_id"]
+    assert amina("close", case_id, "--reason", "registered_in_error", "--check", "all").code == 0
+    assert sup("approve", case_id, "closure", "--note", "a duplicate").code == 0
+    assert amina("show", case_id, "--json").json()["status"] == "closed"
+    fixed = amina("correct", case_id, record_id, "--set", "visited_by=volunteer", "--reason", "it was the volunteer", "--json")
+    assert fixed.code == 0, fixed.stderr
+    changed = amina("correct", case_id, fixed.json()["record_id"], "--set", "followup_every=1w", "--reason", "weekly")
+    assert changed.code == 4 and "followup_every: plans follow-ups of a closed case" in changed.stderr, changed.stderr

@@ -1691,7 +1691,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         if original.kind == "followup":  # the next follow-up it plans, checked as `cpcm followup` checks it
             from cpcm.service.followups import schedule_errors
 
-            errors += schedule_errors(ctx, case, body, at or original.at)
+            errors += schedule_errors(ctx, case, body, at or original.at, base)
         if original.kind == "plan":
             for index, goal in enumerate(body.get("goals") or [], start=1):
                 goal.setdefault("id", f"G{index}")

@@ -86,12 +86,13 @@ def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
     return Written(case_id, record.id, "followup", tuple(warnings), tuple(steps) + settles_step(settles))
 
 
-def schedule_errors(ctx: Context, case: Case, body: dict, at: datetime | str | None) -> list[FieldError]:
+def schedule_errors(ctx: Context, case: Case, body: dict, at: datetime | str | None,
+                    before: Mapping[str, Any] | None = None) -> list[FieldError]:
     """What is wrong with the next follow-up a follow-up plans (workflow/followups.problems), for
     a follow-up at `at` (now when None); `body`'s frequency is written as a duration's text (`2W` ->
-    `2w`). `cpcm followup` and `cpcm correct` of a follow-up ask it."""
+    `2w`). `cpcm followup` and `cpcm correct` of a follow-up (`before`: the record as it was) ask it."""
     moment = datetime.fromisoformat(at) if isinstance(at, str) else (at or ctx.now)
-    found = followup_rules.problems(body, moment.astimezone(ctx.zone).date().isoformat(), case.status == "open")
+    found = followup_rules.problems(body, moment.astimezone(ctx.zone).date().isoformat(), case.status == "open", before)
     if body.get(followup_rules.EVERY) is not None and not any(f == followup_rules.EVERY for f, _ in found):
         body[followup_rules.EVERY] = str(body[followup_rules.EVERY]).strip().lower()
     return [FieldError(field, why) for field, why in found]

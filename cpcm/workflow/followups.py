@@ -23,18 +23,20 @@ STOP = "none"  # `followup_every: none`: no frequency any more
 PLANNED = "followup_planned"  # the fold's event: a follow-up that planned the next one (clocks.py)
 
 
-def problems(body: Mapping[str, Any], day: str, is_open: bool) -> list[tuple[str, str]]:
+def problems(body: Mapping[str, Any], day: str, is_open: bool, before: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
     """What is wrong with the next follow-up a follow-up of `body` plans, as (field, why): a
     frequency that is not one (`every_problem`), a date before the follow-up's own day (`day`,
     YYYY-MM-DD in the agency's zone), or either on a case that is not open. Both `cpcm followup`
-    and `cpcm correct` of a follow-up ask it."""
+    and `cpcm correct` of a follow-up ask it; a correction gives the record as it was (`before`):
+    a plan it keeps as it was is no new plan of a closed case."""
     out = []
     every, upcoming = body.get(EVERY), body.get(NEXT)
     if every is not None and (problem := every_problem(every)):
         out.append((EVERY, problem))
     if upcoming and str(upcoming)[:10] < day:
         out.append((NEXT, f"is before this follow-up ({day}): the next one comes after it"))
-    if not is_open and (every is not None or upcoming):
+    changed = before is None or (every, upcoming) != (before.get(EVERY), before.get(NEXT))
+    if not is_open and changed and (every is not None or upcoming):
         out.append((EVERY if every is not None else NEXT,
                     "plans follow-ups of a closed case: reopen it first (cpcm reopen CASE --reason ...)"))
     return out
