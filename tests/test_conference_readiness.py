@@ -75,3 +75,17 @@ def test_inter_agency__no_readiness_comment_is_asked(cli, cli_as):
     case_id = planned_case(cli, "Qvchild Elsewhere")
     discussed(lambda worker, now=None: cli_as(worker, **({"CPCM_NOW": now} if now else {})), case_id)
     assert readiness_items(cli_as("amina", CPCM_NOW="2026-12-01T09:00:00+03:00")) == []
+
+
+def test_kenya__a_conference_before_the_case_closed_asks_nothing_after_it_is_reopened(kenya):
+    amina = kenya("amina")
+    case_id = planned_case(amina, "Qvchild Reopened")
+    discussed(kenya, case_id)
+    after = kenya("amina", "2026-12-01T09:00:00+03:00")
+    assert len(readiness_items(after)) == 1  # the test can fail
+    assert after("close", case_id, "--reason", "registered_in_error", "--check", "all", "--explain-open", "a duplicate").code == 0
+    assert kenya("sup", "2026-12-01T10:00:00+03:00")("approve", case_id, "closure", "--note", "a duplicate").code == 0
+    later = kenya("amina", "2027-03-01T09:00:00+03:00")
+    reopened = later("reopen", case_id, "--reason", "a new concern")
+    assert reopened.code == 0, reopened.stderr
+    assert readiness_items(later) == []

@@ -735,7 +735,7 @@ def _conference_readiness(case: Case, policy: Policy, now: datetime) -> list[Dea
     if case.status != "open" or not parts.text(("conference_readiness", "required"),
                                                lambda: bool(policy.get("conference_readiness", "required", False))):
         return []
-    discussed = case.last("conference")
+    discussed = case.last("conference", case.cycle_start)  # a conference before a reopening asks nothing of this cycle
     if not discussed or _done(case, "conference-readiness", policy, discussed):
         return []
     within = parts.duration("conference_readiness", "within")
