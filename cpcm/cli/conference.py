@@ -381,7 +381,9 @@ def register(app: typer.Typer) -> None:
         rows += [("present", f"{len(found.present)} of {len(found.attendees)} in the register"),
                  ("minutes", f"recorded ({found.minutes_id})" if found.minutes is not None else "not yet"),
                  ("report", "rendered" if found.report_rendered_at else ("due" if found.closed_at else "after closing"))]
-        rows += [(f"updated {u['at'][:10]}", ", ".join(_change(k, v, u["previous"].get(k)) for k, v in u["changes"].items())
+        from cpcm.domain.dates import local_day
+
+        rows += [(f"updated {local_day(u['at'], ctx.zone)}", ", ".join(_change(k, v, u["previous"].get(k)) for k, v in u["changes"].items())
                   + (f" ({u['reason']})" if u.get("reason") else "")) for u in found.updates]
         for conflict in rules.open_conflicts(found):  # minutes written on two copies apart: by their records, never their text
             rows += [(f"sync conflict ({conflict['code']})",

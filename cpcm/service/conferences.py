@@ -918,7 +918,7 @@ def register_list(ctx) -> list[dict]:
     for entry in sorted(register.values(), key=lambda e: (str(e.get("institution")).lower(), str(e.get("name")).lower())):
         rows.append({"name": entry.get("name"), "institution": entry.get("institution"), "position": entry.get("position"),
                      "signed_on": entry.get("signed_on"), "how": entry.get("how"),
-                     "barred": bool(entry.get("barred")), "barred_since": (entry.get("barred") or {}).get("at", "")[:10] or None,
+                     "barred": bool(entry.get("barred")), "barred_since": local_day((entry.get("barred") or {}).get("at", ""), ctx.zone) or None,
                      "history": entry.get("history")})
     return rows
 
