@@ -167,3 +167,40 @@ def test_plan_needs_best_interests__the_placements_rule_for_a_plan_home(placemen
     assert rules.plan_needs_best_interests(placements, at, KENYA) is needed
     off = replace(KENYA, rules={**KENYA.rules, "placement": {**KENYA.rules["placement"], "best_interests_required": False}})
     assert rules.plan_needs_best_interests(placements, at, off) is False  # the placement's switch governs it too
+
+
+def test_cli__a_return_home_rejected_or_withdrawn_owes_no_record_and_check_clears(kenya, monkeypatch):
+    """A plan for reunification_done that a supervisor rejects (the child is not home) or its author
+    withdraws sends no one home: `cpcm check` reports no return home without a record for it, and a
+    record owed on a supervisor's reason is owed no more."""
+    from cpcm.service import placements as placement_service
+
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = build_planned(kenya)
+    with monkeypatch.context() as patch:  # written as before the rule was kept
+        patch.setattr(placement_service, "home_checked", lambda ctx, case, records, body, when, reason: ([], []))
+        assert home_plan(amina, case_id).code == 0
+    assert "reunification-without-best-interests" in {p["code"] for p in sup("check", case_id, "--json").json()}
+    assert sup("reject", case_id, "plan", "--note", "she is not home yet").code == 0
+    assert "reunification-without-best-interests" not in {p["code"] for p in sup("check", case_id, "--json").json()}
+    other = build_planned(kenya)
+    assert home_plan(sup, other, "--override-reason", "the court sent her home today").code == 0
+    assert "placement-best-interests" in due_items(amina, other)
+    withdrawn = sup("plan", other, "--withdraw", "--reason", "written for the wrong child")
+    assert withdrawn.code == 0, withdrawn.stderr
+    assert "placement-best-interests" not in due_items(amina, other)
+
+
+def test_cli__a_plan_corrected_into_a_return_home_keeps_the_rule(kenya):
+    """`cpcm correct CASE plan --set reason=reunification_done` is the return home recorded: refused
+    without a best-interests record, as writing it is; accepted once one is on file."""
+    amina, sup = kenya("amina"), kenya("sup")  # the version is approved: a supervisor corrects it as it stands
+    case_id = build_planned(kenya)
+    record_id = amina("show", case_id, "plan", "--json").json()["record_id"]
+    before = commit_count(kenya.root)
+    refused = sup("correct", case_id, record_id, "--set", "reason=reunification_done", "--reason", "she went home", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "reunification-best-interests", refused.stderr
+    assert commit_count(kenya.root) == before
+    assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    done = sup("correct", case_id, record_id, "--set", "reason=reunification_done", "--reason", "she went home")
+    assert done.code == 0, done.stderr

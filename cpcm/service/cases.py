@@ -1695,6 +1695,11 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         if original.kind == "plan":
             for index, goal in enumerate(body.get("goals") or [], start=1):
                 goal.setdefault("id", f"G{index}")
+            if body.get("reason") != base.get("reason") and not errors:
+                # corrected into the child's return home: the placement's best-interests rule, as writing it asks
+                from cpcm.service.placements import home_checked
+
+                home_checked(ctx, case, records, body, utc((at or datetime.fromisoformat(original.at)).isoformat()), None)
     if errors:
         raise InvalidInput(errors, what)
     if transitions.command_of(original.kind, dict(body)) != transitions.command_of(original.kind, dict(base)):

@@ -745,6 +745,8 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
     events: dict[str, list[str]] = {}
     with_child: dict[str, str] = {}  # plan record id -> its time, for the versions counted as made with the child
     approved_with_child: dict[str, str] = {}  # plan record id -> its approval's time, for those versions approved
+    home_versions: dict[str, str] = {}  # plan record id -> its time, for the versions for reunification_done
+    set_aside: list[str] = []  # the times of those rejected or withdrawn (placements.HOME_SET_ASIDE)
     next_stage, status_of, commands = transitions.next_stage, transitions.status_of, transitions.COMMANDS
     for record in effective(records):
         kind = record.kind
@@ -792,6 +794,8 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
         if case.plan and kind in ("followup", "review", "withdrawal"):  # actions marked done; a withdrawn version
             plan = plan_actions.track(case.plan, record)
             if plan is not case.plan:
+                if plan.get("withdrawn_at") and not case.plan.get("withdrawn_at") and plan["record_id"] in home_versions:
+                    set_aside.append(home_versions[plan["record_id"]])  # a return home by a plan its author took back
                 case = _changed(case, plan=plan)
         if after is not None:
             stage, status = after, status_of(after)
@@ -805,8 +809,12 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
             events.setdefault(event, []).append(at)
             if event == "plan_with_child":
                 with_child[record.id] = at
+        if command == "plan" and record.body.get("reason") == placements.REUNIFICATION_DONE:
+            home_versions[record.id] = at  # a return home by a plan version (placements.homes_without_best_interests)
         if decided is not None:  # the version approved (in force from then) or rejected, at the decision's time
             events.setdefault(decided[0], []).append(at)
+            if decided[0] == PLAN_REJECTED and decided[1] in home_versions:
+                set_aside.append(home_versions[decided[1]])  # a return home by a plan a supervisor turned down
             if decided[0] == PLAN_APPROVED and decided[1] in with_child:
                 events.setdefault(PLAN_WITH_CHILD_APPROVED, []).append(at)
                 approved_with_child[decided[1]] = at
@@ -876,6 +884,8 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
     admitted = placements.admissions(case.placements)
     if admitted:
         events["admission"] = [p["at"] for p in admitted]
+    if set_aside:
+        events[placements.HOME_SET_ASIDE] = set_aside
     if anomalies:
         anomalies = [a for a in anomalies if a not in answered(anomalies, records, case.conflicts)]
     return _changed(case, history=tuple(history), events={k: tuple(v) for k, v in events.items()},

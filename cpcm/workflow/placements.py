@@ -234,6 +234,9 @@ def reunifications(placements: Iterable[Mapping[str, Any]], plans: Iterable[str]
 # `override_roles`). A plan for `reunification_date_set` moves nobody: the placement home, or the plan for
 # reunification_done, that carries the child home is what needs the record first.
 REUNIFICATION_DONE = "reunification_done"
+# the fold's event: the times of plan versions for reunification_done later rejected or withdrawn, which send no one home
+# and so owe no best-interests record (homes_without_best_interests, best_interests_owed)
+HOME_SET_ASIDE = "reunification_done.set_aside"
 HOME = {"care_type": "family"}
 # the fold's event: a plan for reunification_done written on a supervisor's reason without a best-interests
 # record (its `best_interests_override`), at its time: the record is still owed (`best_interests_owed`)
@@ -268,7 +271,8 @@ def homes_without_best_interests(case: Case, policy: Policy) -> list[str]:
     and none has been made since: what `cpcm check` reports (ESARO Principle 2)."""
     if case.status != "open":
         return []
-    return sorted(at for at in set(case.events.get(REUNIFICATION_DONE, ()))
+    aside = set(case.events.get(HOME_SET_ASIDE, ()))
+    return sorted(at for at in set(case.events.get(REUNIFICATION_DONE, ())) - aside
                   if home_without_best_interests(case, at, policy) and not case.last("assessment.best_interests", at))
 
 
@@ -360,7 +364,8 @@ def best_interests_owed(case: Case) -> str | None:
     current = case.placement
     if case.status != "open":
         return None
-    moved = [t for t in case.events.get(HOME_OVERRIDDEN, ()) if current is None or t >= current["at"]]
+    aside = set(case.events.get(HOME_SET_ASIDE, ()))
+    moved = [t for t in case.events.get(HOME_OVERRIDDEN, ()) if (current is None or t >= current["at"]) and t not in aside]
     if current and current.get("best_interests_override"):
         moved.append(current["at"])
     if not moved or case.last("assessment.best_interests", max(moved)):
